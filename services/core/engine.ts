@@ -1,0 +1,157 @@
+// The engine: one object behind both doors (HTTP and Kafka). Reads top to bottom:
+// normalise → one store round trip → features → rules → decision. It knows no transport.
+import { createHash } from 'node:crypto';
+import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
+import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
+import { featureMap, isSmallAmount, transactionFeatures, amountMajor, type FeatureMap } from './features.ts';
+import { decide, evaluateRules, type Ruleset } from './rules.ts';
+import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
+import { buildCounterPlan, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+
+export const ENGINE_VERSION = '0.1.0';
+
+export interface EngineObserver {
+  decision?(response: ScoreResponse, merchantId: string): void;
+  storeError?(error: unknown, stage: string): void;
+}
+
+export interface EngineOptions {
+  store: VelocityStore;
+  keyring: CardKeyring;
+  ruleset: () => Ruleset;
+  /** Server-side budget for the store round trip and everything after it. */
+  deadlineMs: number;
+  observer?: EngineObserver;
+  now?: () => number;
+}
+
+/** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
+export interface Evidence {
+  card: Pick<CardIdentity, 'bin' | 'last4' | 'keyId'> & { fingerprint: string };
+  features: FeatureMap;
+}
+
+export type ScoreResult =
+  | { kind: 'scored'; response: ScoreResponse; replayed: boolean; evidence?: Evidence }
+  | { kind: 'conflict' };
+
+class DeadlineExceeded extends Error {}
+
+export class Engine {
+  private readonly hasher: EntityHasher;
+  private readonly now: () => number;
+
+  constructor(private readonly options: EngineOptions) {
+    this.hasher = new EntityHasher(options.keyring);
+    this.now = options.now ?? Date.now;
+  }
+
+  async score(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
+    const started = this.now();
+    const { ruleset: currentRuleset, store, observer } = this.options;
+    const ruleset = currentRuleset();
+
+    // 1. Normalise: the PAN stops here.
+    const card = identifyCard(this.options.keyring, req.card.number);
+    const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
+    const facts = this.facts(merchantId, req, card, occurredAt);
+    const plan = buildCounterPlan(facts);
+
+    // 2. One round trip to the store, bounded by the deadline.
+    let reading: StoreReading | undefined;
+    try {
+      reading = await withDeadline(store.recordAndRead(plan), this.options.deadlineMs - (this.now() - started) - 2);
+    } catch (error) {
+      observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
+    }
+    if (reading?.status === 'conflict') return { kind: 'conflict' };
+    if (reading?.status === 'replay' && reading.storedResponse) {
+      return { kind: 'scored', response: JSON.parse(reading.storedResponse) as ScoreResponse, replayed: true };
+    }
+
+    // 3. Features → rules → decision.
+    const degraded = reading?.velocity === undefined;
+    const features = featureMap(transactionFeatures(req, occurredAt), reading?.velocity);
+    const hits = evaluateRules(ruleset, merchantId, features);
+    const outcome = decide({
+      ruleset, merchantId, hits, degraded,
+      cardNotPresent: req.channel !== 'pos',
+      threeDSAuthenticated: req.threeDS?.status === 'Y',
+    });
+    const checks: Checks = { velocity: degraded ? 'skipped' : 'evaluated', rules: 'evaluated', watchlist: 'not_configured', model: 'not_configured' };
+    const response: ScoreResponse = {
+      transactionId: req.transactionId,
+      ...outcome,
+      checks,
+      degraded,
+      versions: { engine: ENGINE_VERSION, ruleset: ruleset.version },
+    };
+
+    // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).
+    if (!degraded) store.saveResponse(plan, JSON.stringify(response)).catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
+    observer?.decision?.(response, merchantId);
+    const evidence: Evidence = { card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! }, features };
+    return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
+  }
+
+  recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
+    return this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
+  }
+
+  private facts(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number): TransactionFacts {
+    const entities: Partial<Record<EntityKind, string[]>> = {
+      card: card.fingerprints,
+      merchant: [merchantId],
+      bin: [card.bin],
+    };
+    const add = (kind: EntityKind, value: string | null | undefined) => {
+      if (value) entities[kind] = this.hasher.identities(kind, value);
+    };
+    add('device', req.device?.id);
+    add('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
+    add('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
+    add('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+    return {
+      merchantId,
+      transactionId: req.transactionId,
+      payloadHash: payloadHash(req, card),
+      occurredAt,
+      amountCents: Math.round(amountMajor(req.amount, req.currency) * 100),
+      small: isSmallAmount(req.amount, req.currency),
+      entities,
+    };
+  }
+}
+
+/**
+ * Identifies a request's content for idempotency. The PAN is replaced by its keyed fingerprint
+ * first: a plain hash of a payload holding a PAN could be brute-forced back to the number.
+ */
+export function payloadHash(req: ScoreRequest, card: CardIdentity): string {
+  const canonical = JSON.stringify({ ...req, card: { ...req.card, number: card.fingerprints[0] } }, Object.keys(flatKeys(req)).sort());
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
+}
+
+function flatKeys(value: unknown, into: Record<string, true> = {}): Record<string, true> {
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      into[k] = true;
+      flatKeys(v, into);
+    }
+  }
+  return into;
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) {
+    promise.catch(() => {});
+    return Promise.reject(new DeadlineExceeded());
+  }
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineExceeded()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,181 @@
+// The declarative ruleset: conditions over named features give reason codes and score
+// contributions; score bands give decisions. Data only: no expression language, no eval.
+import { z } from 'zod';
+import type { Decision, Reason } from './schemas.ts';
+import { DECISIONS } from './schemas.ts';
+import type { FeatureMap, FeatureValue } from './features.ts';
+
+const scalar = z.union([z.number(), z.string(), z.boolean()]);
+export type Condition =
+  | { feature: string; gte?: number; gt?: number; lte?: number; lt?: number; eq?: FeatureValue; neq?: FeatureValue; in?: FeatureValue[] }
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition };
+
+const comparison = z
+  .object({
+    feature: z.string().min(1),
+    gte: z.number().optional(), gt: z.number().optional(), lte: z.number().optional(), lt: z.number().optional(),
+    eq: scalar.optional(), neq: scalar.optional(), in: z.array(scalar).min(1).optional(),
+  })
+  .strict()
+  .refine((c) => ['gte', 'gt', 'lte', 'lt', 'eq', 'neq', 'in'].some((k) => k in c), 'needs at least one of gte, gt, lte, lt, eq, neq, in');
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    comparison,
+    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ not: conditionSchema }).strict(),
+  ]),
+);
+
+const decisionEnum = z.enum(DECISIONS);
+const bandsSchema = z
+  .object({ challenge: z.number().min(0).max(100), review: z.number().min(0).max(100), decline: z.number().min(0).max(100) })
+  .strict()
+  .refine((b) => b.challenge <= b.review && b.review <= b.decline, 'must satisfy challenge <= review <= decline');
+
+export const ruleSchema = z
+  .object({
+    code: z.string().regex(/^[A-Z][A-Z0-9_]{2,63}$/, 'must be UPPER_SNAKE_CASE'),
+    message: z.string().min(1).max(300),
+    when: conditionSchema,
+    score: z.number().min(-100).max(100),
+    /** A floor on the decision when the rule fires, whatever the score (e.g. always step up). */
+    atLeast: decisionEnum.optional(),
+  })
+  .strict();
+export type Rule = z.infer<typeof ruleSchema>;
+
+const FAIL_MODES = ['open', 'closed'] as const;
+export const merchantOverrideSchema = z
+  .object({
+    bands: bandsSchema.optional(),
+    /** open: a degraded answer may approve; closed: it is at least a challenge. */
+    failMode: z.enum(FAIL_MODES).optional(),
+    disabledRules: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const rulesetSchema = z
+  .object({
+    version: z.string().min(1).max(64),
+    bands: bandsSchema,
+    failMode: z.enum(FAIL_MODES).default('open'),
+    rules: z.array(ruleSchema).min(1),
+    merchants: z.record(z.string(), merchantOverrideSchema).default({}),
+  })
+  .strict();
+export type Ruleset = z.infer<typeof rulesetSchema>;
+
+export class RulesetError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid ruleset: ${problems.join('; ')}`);
+  }
+}
+
+function featuresOf(c: Condition): string[] {
+  if ('all' in c) return c.all.flatMap(featuresOf);
+  if ('any' in c) return c.any.flatMap(featuresOf);
+  if ('not' in c) return featuresOf(c.not);
+  return [c.feature];
+}
+
+/** Validates a parsed document; `knownFeatures` catches typos that would silently never fire. */
+export function parseRuleset(doc: unknown, knownFeatures: ReadonlySet<string>): Ruleset {
+  const parsed = rulesetSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new RulesetError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const problems: string[] = [];
+  const codes = new Set<string>();
+  parsed.data.rules.forEach((rule, i) => {
+    if (codes.has(rule.code)) problems.push(`rules.${i}.code: duplicate code ${rule.code}`);
+    codes.add(rule.code);
+    for (const f of featuresOf(rule.when)) if (!knownFeatures.has(f)) problems.push(`rules.${i}.when: unknown feature ${f}`);
+  });
+  for (const [merchant, o] of Object.entries(parsed.data.merchants)) {
+    for (const code of o.disabledRules) if (!codes.has(code)) problems.push(`merchants.${merchant}.disabledRules: unknown rule ${code}`);
+  }
+  if (problems.length) throw new RulesetError(problems);
+  return parsed.data;
+}
+
+export function matches(c: Condition, f: FeatureMap): boolean {
+  if ('all' in c) return c.all.every((x) => matches(x, f));
+  if ('any' in c) return c.any.some((x) => matches(x, f));
+  if ('not' in c) return !matches(c.not, f);
+  const v = f[c.feature];
+  // A feature that was not evaluated (a skipped store) fires nothing, not even through `not`'s inverse.
+  if (v === undefined) return false;
+  if (c.gte !== undefined && !(typeof v === 'number' && v >= c.gte)) return false;
+  if (c.gt !== undefined && !(typeof v === 'number' && v > c.gt)) return false;
+  if (c.lte !== undefined && !(typeof v === 'number' && v <= c.lte)) return false;
+  if (c.lt !== undefined && !(typeof v === 'number' && v < c.lt)) return false;
+  if (c.eq !== undefined && v !== c.eq) return false;
+  if (c.neq !== undefined && v === c.neq) return false;
+  if (c.in !== undefined && !c.in.includes(v)) return false;
+  return true;
+}
+
+export interface RuleHit {
+  code: string;
+  message: string;
+  score: number;
+  atLeast?: Decision | undefined;
+}
+
+function render(template: string, f: FeatureMap): string {
+  return template.replace(/\{([a-z0-9_]+)\}/g, (whole, name: string) => {
+    const v = f[name];
+    return typeof v === 'number' ? String(Math.round(v * 100) / 100) : typeof v === 'string' || typeof v === 'boolean' ? String(v) : whole;
+  });
+}
+
+export function evaluateRules(ruleset: Ruleset, merchantId: string, f: FeatureMap): RuleHit[] {
+  const disabled = new Set(ruleset.merchants[merchantId]?.disabledRules ?? []);
+  const hits: RuleHit[] = [];
+  for (const rule of ruleset.rules) {
+    if (disabled.has(rule.code) || !matches(rule.when, f)) continue;
+    hits.push({ code: rule.code, message: render(rule.message, f), score: rule.score, atLeast: rule.atLeast });
+  }
+  return hits;
+}
+
+const RANK: Record<Decision, number> = { approve: 0, challenge: 1, review: 2, decline: 3 };
+export const stricter = (a: Decision, b: Decision): Decision => (RANK[a] >= RANK[b] ? a : b);
+
+export interface DecisionInput {
+  ruleset: Ruleset;
+  merchantId: string;
+  hits: RuleHit[];
+  degraded: boolean;
+  cardNotPresent: boolean;
+  threeDSAuthenticated: boolean;
+}
+
+export interface DecisionOutcome {
+  score: number;
+  decision: Decision;
+  reasons: Reason[];
+}
+
+/** Score = clamped sum of contributions; bands, rule floors and the fail mode give the decision. */
+export function decide(input: DecisionInput): DecisionOutcome {
+  const { ruleset, merchantId, hits } = input;
+  const override = ruleset.merchants[merchantId];
+  const bands = override?.bands ?? ruleset.bands;
+  const raw = hits.reduce((s, h) => s + h.score, 0);
+  const score = Math.max(0, Math.min(100, Math.round(raw)));
+  let decision: Decision =
+    score >= bands.decline ? 'decline' : score >= bands.review ? 'review' : score >= bands.challenge ? 'challenge' : 'approve';
+  for (const h of hits) if (h.atLeast) decision = stricter(decision, h.atLeast);
+  if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed') decision = stricter(decision, 'challenge');
+  // A step-up is only possible card-not-present, and pointless after a successful one.
+  if (decision === 'challenge' && (!input.cardNotPresent || input.threeDSAuthenticated)) decision = 'review';
+  const reasons = [...hits]
+    .sort((a, b) => b.score - a.score || (a.code < b.code ? -1 : 1))
+    .map(({ code, message }) => ({ code, message }));
+  return { score, decision, reasons };
+}

@@ -1,0 +1,142 @@
+// The wire contract of scoring, shared by the HTTP API and the Kafka processor.
+// Error messages never repeat the input: a card number must not travel back in an error.
+import { z } from 'zod';
+import { panProblem } from './card.ts';
+
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const CHANNELS = ['ecommerce', 'moto', 'pos', 'in_app'] as const;
+export const CVV_RESULTS = ['match', 'mismatch', 'not_checked'] as const;
+export const THREE_DS_STATUSES = ['Y', 'N', 'U', 'A', 'C', 'D', 'R', 'I'] as const;
+export const DECISIONS = ['approve', 'challenge', 'review', 'decline'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+export const transactionIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -');
+
+const cardNumber = z.string().superRefine((value, ctx) => {
+  const problem = panProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const SECURITY_CODE_FIELDS = ['cvv', 'cvc', 'cvv2', 'cvc2', 'securityCode', 'cid'];
+
+export const cardSchema = z
+  .object({
+    number: cardNumber,
+    expiryMonth: z.int().min(1).max(12),
+    expiryYear: z.int().min(2000).max(2100),
+    cvvResult: z.enum(CVV_RESULTS).default('not_checked'),
+  })
+  .passthrough()
+  .superRefine((card, ctx) => {
+    for (const field of SECURITY_CODE_FIELDS) {
+      if (field in card) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'security codes are never accepted: verify it with your processor and send cvvResult' });
+      }
+    }
+  })
+  .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }));
+
+export const addressSchema = z.object({
+  name: text(200).optional(),
+  line1: text(200).optional(),
+  line2: text(200).optional(),
+  city: text(100).optional(),
+  region: text(100).optional(),
+  postalCode: text(20).optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code').optional(),
+});
+
+export const scoreRequestSchema = z.object({
+  transactionId: transactionIdSchema,
+  amount: z.int().positive().max(1e12),
+  currency: z.string().refine((c) => CURRENCIES.has(c), 'must be an ISO 4217 currency code'),
+  occurredAt: isoDateTime().optional(),
+  channel: z.enum(CHANNELS),
+  card: cardSchema,
+  threeDS: z.object({ status: z.enum(THREE_DS_STATUSES), version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional() }).optional(),
+  customer: z
+    .object({
+      id: text(128).optional(),
+      email: z.email().max(254).optional(),
+      phone: z.string().regex(/^\+?[0-9 ()-]{4,32}$/, 'must be a phone number').optional(),
+      accountCreatedAt: isoDateTime().optional(),
+    })
+    .optional(),
+  device: z
+    .object({
+      id: text(128).optional(),
+      ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
+      userAgent: z.string().max(1024).optional(),
+    })
+    .optional(),
+  billingAddress: addressSchema.optional(),
+  shippingAddress: addressSchema.optional(),
+  items: z
+    .array(
+      z.object({
+        name: text(200),
+        sku: text(64).optional(),
+        category: text(100).optional(),
+        quantity: z.int().positive().max(100000).default(1),
+        unitPrice: z.int().nonnegative().max(1e12).optional(),
+      }),
+    )
+    .max(200)
+    .optional(),
+});
+export type ScoreRequest = z.infer<typeof scoreRequestSchema>;
+export type ScoreRequestInput = z.input<typeof scoreRequestSchema>;
+
+export const reasonSchema = z.object({ code: z.string(), message: z.string() });
+export type Reason = z.infer<typeof reasonSchema>;
+
+export const CHECK_STATES = ['evaluated', 'skipped', 'not_configured'] as const;
+export type CheckState = (typeof CHECK_STATES)[number];
+export const checksSchema = z.object({
+  velocity: z.enum(CHECK_STATES),
+  rules: z.enum(CHECK_STATES),
+  watchlist: z.enum(CHECK_STATES),
+  model: z.enum(CHECK_STATES),
+});
+export type Checks = z.infer<typeof checksSchema>;
+
+export const scoreResponseSchema = z.object({
+  transactionId: z.string(),
+  score: z.int().min(0).max(100),
+  decision: z.enum(DECISIONS),
+  reasons: z.array(reasonSchema),
+  checks: checksSchema,
+  degraded: z.boolean(),
+  versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
+});
+export type ScoreResponse = z.infer<typeof scoreResponseSchema>;
+
+export const OUTCOMES = ['authorized', 'declined', 'chargeback', 'refund'] as const;
+export type OutcomeKind = (typeof OUTCOMES)[number];
+export const outcomeRequestSchema = z
+  .object({
+    outcome: z.enum(OUTCOMES),
+    occurredAt: isoDateTime().optional(),
+    reasonCode: text(32).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.outcome === 'chargeback' && !o.reasonCode) ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is required for a chargeback' });
+  });
+export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
+
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** Flattens zod issues into `{path, message}` pairs; messages come from our schemas and never carry input. */
+export function issueDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+}

@@ -1,0 +1,235 @@
+// The velocity contract: which counters exist, over which windows, and how one transaction
+// turns into one atomic plan of counter operations. Both stores (Redis, memory) execute the
+// same plan, so their answers are the same by construction and by contract test.
+// docs/velocity-features.md explains every feature in words.
+import type { EntityKind } from './entities.ts';
+
+export const WINDOWS = {
+  '10m': 10 * 60_000,
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+} as const;
+export type Window = keyof typeof WINDOWS;
+
+/** Every transaction seen for an entity: counts, amount sums, small-amount attempts. */
+export interface LogCounter {
+  entity: EntityKind;
+  counts: Window[];
+  amounts?: Window[];
+  smallAmounts?: Window[];
+  /** Hard bound on remembered events per entity (a NAT IP or a big merchant); counts saturate there. */
+  cap: number;
+}
+/** Distinct other entities seen with an entity: a card at many merchants, a device with many cards. */
+export interface DistinctCounter {
+  entity: EntityKind;
+  of: EntityKind;
+  windows: Window[];
+}
+/** Declines and chargebacks reported through outcomes. */
+export interface OutcomeCounter {
+  entity: EntityKind;
+  windows: Window[];
+}
+
+export const LOG_COUNTERS: LogCounter[] = [
+  { entity: 'card', counts: ['10m', '1h', '24h', '7d', '30d'], amounts: ['1h', '24h', '7d', '30d'], smallAmounts: ['1h', '24h'], cap: 2000 },
+  { entity: 'device', counts: ['1h', '24h', '7d'], cap: 5000 },
+  { entity: 'ip', counts: ['10m', '1h', '24h'], cap: 5000 },
+  { entity: 'email', counts: ['24h', '7d', '30d'], cap: 5000 },
+  { entity: 'shipping', counts: ['24h', '7d', '30d'], cap: 5000 },
+  { entity: 'merchant', counts: ['10m', '1h'], cap: 100_000 },
+  { entity: 'bin', counts: ['10m', '1h'], cap: 100_000 },
+];
+
+export const DISTINCT_COUNTERS: DistinctCounter[] = [
+  { entity: 'card', of: 'merchant', windows: ['10m', '1h', '24h', '7d'] },
+  { entity: 'card', of: 'shipping', windows: ['24h', '7d', '30d'] },
+  { entity: 'card', of: 'device', windows: ['24h', '7d', '30d'] },
+  { entity: 'card', of: 'ip', windows: ['1h', '24h'] },
+  { entity: 'device', of: 'card', windows: ['1h', '24h', '7d'] },
+  { entity: 'ip', of: 'card', windows: ['1h', '24h'] },
+  { entity: 'email', of: 'card', windows: ['24h', '7d', '30d'] },
+  { entity: 'shipping', of: 'card', windows: ['24h', '7d', '30d'] },
+  { entity: 'merchant', of: 'card', windows: ['10m', '1h'] },
+  { entity: 'bin', of: 'card', windows: ['10m', '1h'] },
+];
+
+export const OUTCOME_KINDS = ['declines', 'chargebacks'] as const;
+export type CountedOutcome = (typeof OUTCOME_KINDS)[number];
+export const OUTCOME_COUNTERS: OutcomeCounter[] = [
+  { entity: 'card', windows: ['24h', '7d', '30d'] },
+  { entity: 'device', windows: ['7d', '30d'] },
+  { entity: 'ip', windows: ['7d'] },
+  { entity: 'email', windows: ['30d'] },
+  { entity: 'shipping', windows: ['30d'] },
+];
+
+const PLURAL: Record<EntityKind, string> = {
+  card: 'cards', device: 'devices', ip: 'ips', email: 'emails', shipping: 'shipping_addresses', merchant: 'merchants', bin: 'bins',
+};
+
+/** Names of every velocity feature, in a fixed order: the contract documented in docs/. */
+export const VELOCITY_FEATURES: readonly string[] = [
+  ...LOG_COUNTERS.flatMap((c) => [
+    ...c.counts.map((w) => `${c.entity}_count_${w}`),
+    ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
+    ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
+  ]),
+  ...DISTINCT_COUNTERS.flatMap((c) => c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`)),
+  ...OUTCOME_COUNTERS.flatMap((c) => OUTCOME_KINDS.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
+];
+export type VelocityReading = Record<string, number>;
+
+/** Redis key names. Hash tags ({...}) keep each entity's keys in one Cluster slot. */
+const SHORT: Record<EntityKind, string> = { card: 'c', device: 'd', ip: 'i', email: 'e', shipping: 's', merchant: 'm', bin: 'b' };
+export const keys = {
+  log: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:l`,
+  distinct: (kind: EntityKind, id: string, of: EntityKind) => `lg:{${SHORT[kind]}:${id}}:d${SHORT[of]}`,
+  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `lg:{${SHORT[kind]}:${id}}:o${outcome[0]}`,
+  marker: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:m`,
+  response: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:r`,
+};
+
+/** What the stores need to know of one transaction: pseudonymous identities only, never a PAN. */
+export interface TransactionFacts {
+  merchantId: string;
+  transactionId: string;
+  /** Hash of the normalised request; the same id with another payload is a conflict. */
+  payloadHash: string;
+  occurredAt: number;
+  /** Amount in hundredths of the currency's major unit, whatever its exponent. */
+  amountCents: number;
+  small: boolean;
+  /** Identities per entity, primary key first (a second one only during key rotation). */
+  entities: Partial<Record<EntityKind, string[]>>;
+}
+
+export type PlanOp =
+  | { op: 'log'; write: string; read: string[]; member: string; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[] }
+  | { op: 'distinct'; write: string; read: string[]; member: string; retentionMs: number; windows: number[] }
+  | { op: 'count'; read: string[]; windows: number[] };
+
+export interface CounterPlan {
+  marker: string;
+  response: string;
+  payloadHash: string;
+  at: number;
+  /** Kept on the transaction marker so that a later outcome can reach the same entities. */
+  entitiesJson: string;
+  /** How long the transaction marker lives: longer than the longest window, so replays never recount. */
+  markerTtlMs: number;
+  ops: PlanOp[];
+  /** Feature name of each number the plan returns, in order. */
+  features: string[];
+}
+
+export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
+export const RESPONSE_TTL_MS = 86_400_000;
+const maxOf = (ws: number[]) => Math.max(0, ...ws);
+const ms = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[w]);
+
+export function primaryIdentities(entities: TransactionFacts['entities']): Partial<Record<EntityKind, string>> {
+  const out: Partial<Record<EntityKind, string>> = {};
+  for (const [kind, ids] of Object.entries(entities) as [EntityKind, string[]][]) if (ids[0]) out[kind] = ids[0];
+  return out;
+}
+
+export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
+  const ops: PlanOp[] = [];
+  const features: string[] = [];
+  const txRef = `${facts.merchantId}:${facts.transactionId}`;
+  const primary = primaryIdentities(facts.entities);
+
+  for (const c of LOG_COUNTERS) {
+    const ids = facts.entities[c.entity];
+    if (!ids?.length) continue;
+    const counts = ms(c.counts), amounts = ms(c.amounts), smalls = ms(c.smallAmounts);
+    ops.push({
+      op: 'log', write: keys.log(c.entity, ids[0]!), read: ids.map((id) => keys.log(c.entity, id)),
+      member: `${txRef}|${facts.amountCents}|${facts.small ? 1 : 0}`,
+      retentionMs: maxOf([...counts, ...amounts, ...smalls]), cap: c.cap, counts, amounts, smalls,
+    });
+    features.push(
+      ...c.counts.map((w) => `${c.entity}_count_${w}`),
+      ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
+      ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
+    );
+  }
+  for (const c of DISTINCT_COUNTERS) {
+    const ids = facts.entities[c.entity];
+    const other = primary[c.of];
+    if (!ids?.length || !other) continue;
+    const windows = ms(c.windows);
+    ops.push({
+      op: 'distinct', write: keys.distinct(c.entity, ids[0]!, c.of), read: ids.map((id) => keys.distinct(c.entity, id, c.of)),
+      member: other, retentionMs: maxOf(windows), windows,
+    });
+    features.push(...c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`));
+  }
+  for (const c of OUTCOME_COUNTERS) {
+    const ids = facts.entities[c.entity];
+    if (!ids?.length) continue;
+    for (const k of OUTCOME_KINDS) {
+      ops.push({ op: 'count', read: ids.map((id) => keys.outcomes(c.entity, id, k)), windows: ms(c.windows) });
+      features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
+    }
+  }
+  return {
+    marker: keys.marker(facts.merchantId, facts.transactionId),
+    response: keys.response(facts.merchantId, facts.transactionId),
+    payloadHash: facts.payloadHash,
+    at: facts.occurredAt,
+    entitiesJson: JSON.stringify(primary),
+    markerTtlMs: MARKER_TTL_MS,
+    ops,
+    features,
+  };
+}
+
+/** Turns a plan's returned numbers into a full reading: absent entities read as zero. */
+export function readingFrom(plan: CounterPlan, values: number[]): VelocityReading {
+  const reading: VelocityReading = {};
+  for (const name of VELOCITY_FEATURES) reading[name] = 0;
+  plan.features.forEach((name, i) => (reading[name] = values[i] ?? 0));
+  return reading;
+}
+
+/** The outcome plan: which outcome sets a reported decline or chargeback joins. */
+export function outcomeTargets(entitiesJson: string, outcome: CountedOutcome): { keys: string[]; retentionMs: number } {
+  const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
+  const targets: string[] = [];
+  let retentionMs = 0;
+  for (const c of OUTCOME_COUNTERS) {
+    const id = entities[c.entity];
+    if (!id) continue;
+    targets.push(keys.outcomes(c.entity, id, outcome));
+    retentionMs = Math.max(retentionMs, ...ms(c.windows));
+  }
+  return { keys: targets, retentionMs };
+}
+
+/** Store port: one atomic round trip per scored transaction. */
+export type ReadStatus = 'new' | 'replay' | 'pending' | 'conflict';
+export interface StoreReading {
+  /** new: counted now; replay: seen before with its response; pending: seen before, response not stored; conflict: same id, other payload. */
+  status: ReadStatus;
+  storedResponse?: string;
+  velocity?: VelocityReading;
+}
+export interface StoredTransaction {
+  entitiesJson: string;
+  occurredAt: number;
+  outcomes: Record<string, number>;
+}
+
+export interface VelocityStore {
+  recordAndRead(plan: CounterPlan): Promise<StoreReading>;
+  saveResponse(plan: CounterPlan, response: string): Promise<void>;
+  /** Records a merchant's outcome once per kind; 'unknown' when the transaction was never scored here. */
+  recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
