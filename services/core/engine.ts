@@ -41,7 +41,10 @@ export class Engine {
   private readonly hasher: EntityHasher;
   private readonly now: () => number;
 
-  constructor(private readonly options: EngineOptions) {
+  private readonly options: EngineOptions;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
     this.hasher = new EntityHasher(options.keyring);
     this.now = options.now ?? Date.now;
   }

@@ -70,8 +70,11 @@ export const rulesetSchema = z
 export type Ruleset = z.infer<typeof rulesetSchema>;
 
 export class RulesetError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`invalid ruleset: ${problems.join('; ')}`);
+    this.problems = problems;
   }
 }
 

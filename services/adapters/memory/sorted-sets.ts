@@ -6,7 +6,11 @@ export class SortedSets {
   private readonly hashes = new Map<string, Map<string, string>>();
   private readonly expiries = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   private alive(key: string): boolean {
     const exp = this.expiries.get(key);

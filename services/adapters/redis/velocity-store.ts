@@ -26,8 +26,27 @@ export function connectRedis(url: string, options: { connectTimeoutMs?: number }
   });
 }
 
+/** Resolves once the connection is ready (commands are not queued while connecting). */
+export function whenReady(redis: Redis, timeoutMs = 5000): Promise<Redis> {
+  if (redis.status === 'ready') return Promise.resolve(redis);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(redis);
+    };
+    redis.once('ready', onReady);
+  });
+}
+
 export class RedisVelocityStore implements VelocityStore {
-  constructor(private readonly redis: Redis) {
+  private readonly redis: Redis;
+
+  constructor(redis: Redis) {
+    this.redis = redis;
     redis.defineCommand('lgRecordAndRead', { lua: script('record-and-read.lua') });
     redis.defineCommand('lgRecordOutcome', { lua: script('record-outcome.lua') });
   }

@@ -1,0 +1,189 @@
+// Handbook CSV format: writing one file per day, and reading one file or a folder of daily files,
+// with or without the unnamed leading index column pandas adds. Rows are read into columns.
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DAY_SECONDS, dayDate, type DayBatch } from './handbook.ts';
+
+export const HANDBOOK_COLUMNS = [
+  'TRANSACTION_ID', 'TX_DATETIME', 'CUSTOMER_ID', 'TERMINAL_ID', 'TX_AMOUNT', 'TX_TIME_SECONDS', 'TX_TIME_DAYS', 'TX_FRAUD', 'TX_FRAUD_SCENARIO',
+] as const;
+
+const pad2 = (v: number) => (v < 10 ? `0${v}` : `${v}`);
+
+export function formatCents(c: number): string {
+  const sign = c < 0 ? '-' : '';
+  const a = Math.abs(c);
+  return `${sign}${Math.floor(a / 100)}.${pad2(a % 100)}`;
+}
+
+export function formatClock(second: number): string {
+  return `${pad2(Math.floor(second / 3600))}:${pad2(Math.floor(second / 60) % 60)}:${pad2(second % 60)}`;
+}
+
+/** Extra per-row columns (the breach scenario's), appended after the handbook columns. */
+export interface ExtraColumns {
+  names: readonly string[];
+  value(row: number, column: number): string;
+}
+
+export function dayCsv(startDate: string, b: DayBatch, extra?: ExtraColumns): string {
+  const date = dayDate(startDate, b.day);
+  const parts: string[] = [[...HANDBOOK_COLUMNS, ...(extra?.names ?? [])].join(',')];
+  for (let i = 0; i < b.n; i++) {
+    const s = b.second[i]!;
+    let line = `${b.firstId + i},${date} ${formatClock(s)},${b.customer[i]},${b.terminal[i]},${formatCents(b.amountCents[i]!)},${b.day * DAY_SECONDS + s},${b.day},${b.fraud[i]},${b.scenario[i]}`;
+    if (extra) for (let k = 0; k < extra.names.length; k++) line += `,${extra.value(i, k)}`;
+    parts.push(line);
+  }
+  return parts.join('\n') + '\n';
+}
+
+export function writeDay(dir: string, startDate: string, b: DayBatch, extra?: ExtraColumns): string {
+  const file = join(dir, `${dayDate(startDate, b.day)}.csv`);
+  writeFileSync(file, dayCsv(startDate, b, extra));
+  return file;
+}
+
+/** A handbook dataset in memory, columnar, in file order (time order). */
+export interface Dataset {
+  n: number;
+  transactionId: Float64Array;
+  /** TX_DATETIME as seconds since the Unix epoch (the naive time read as UTC). */
+  epochSeconds: Float64Array;
+  customer: Int32Array;
+  terminal: Int32Array;
+  amount: Float64Array;
+  timeSeconds: Float64Array;
+  timeDays: Int32Array;
+  fraud: Uint8Array;
+  scenario: Uint8Array;
+  /** Any other column (breach mode), as strings. */
+  extra: Map<string, string[]>;
+}
+
+export interface ReadOptions {
+  /** Only daily files (YYYY-MM-DD.csv) within [from, to] are read from a folder. */
+  fromDate?: string;
+  toDate?: string;
+  keepExtra?: boolean;
+}
+
+function parseDateTime(s: string): number {
+  // YYYY-MM-DD HH:MM:SS (seconds optional, fractional seconds ignored)
+  const y = +s.slice(0, 4), mo = +s.slice(5, 7), d = +s.slice(8, 10);
+  const h = +s.slice(11, 13) || 0, mi = +s.slice(14, 16) || 0, se = Math.floor(+s.slice(17, 19)) || 0;
+  return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
+}
+
+export function listDataFiles(path: string, opts: ReadOptions = {}): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .filter((f) => f.endsWith('.csv'))
+    .filter((f) => {
+      const m = /^(\d{4}-\d{2}-\d{2})\.csv$/.exec(f);
+      if (!m) return true;
+      return (!opts.fromDate || m[1]! >= opts.fromDate) && (!opts.toDate || m[1]! <= opts.toDate);
+    })
+    .sort()
+    .map((f) => join(path, f));
+}
+
+class Grow<T extends Float64Array | Int32Array | Uint8Array> {
+  buf: T;
+  n = 0;
+  private readonly make: (n: number) => T;
+  constructor(make: (n: number) => T) {
+    this.make = make;
+    this.buf = make(1 << 16);
+  }
+  push(v: number) {
+    if (this.n === this.buf.length) {
+      const next = this.make(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.n++] = v;
+  }
+  done(): T {
+    return this.buf.subarray(0, this.n) as T;
+  }
+}
+
+export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
+  const id = new Grow((n) => new Float64Array(n)), ep = new Grow((n) => new Float64Array(n));
+  const cu = new Grow((n) => new Int32Array(n)), te = new Grow((n) => new Int32Array(n));
+  const am = new Grow((n) => new Float64Array(n)), ts = new Grow((n) => new Float64Array(n));
+  const td = new Grow((n) => new Int32Array(n)), fr = new Grow((n) => new Uint8Array(n)), sc = new Grow((n) => new Uint8Array(n));
+  const extra = new Map<string, string[]>();
+  for (const file of listDataFiles(path, opts)) {
+    const text = readFileSync(file, 'utf8');
+    let pos = text.indexOf('\n');
+    const header = text.slice(0, pos).replace(/\r$/, '').split(',');
+    const col = (name: string) => header.indexOf(name);
+    const idx = {
+      id: col('TRANSACTION_ID'), dt: col('TX_DATETIME'), cu: col('CUSTOMER_ID'), te: col('TERMINAL_ID'), am: col('TX_AMOUNT'),
+      ts: col('TX_TIME_SECONDS'), td: col('TX_TIME_DAYS'), fr: col('TX_FRAUD'), sc: col('TX_FRAUD_SCENARIO'),
+    };
+    for (const [k, v] of Object.entries(idx)) {
+      if (v < 0 && k !== 'sc') throw new Error(`${file}: missing column ${k}; header: ${header.join(',')}`);
+    }
+    // A leading unnamed column (pandas index) is just another column we do not read.
+    const known = new Set<number>(Object.values(idx));
+    const extraCols = opts.keepExtra
+      ? header.map((h, i) => [h, i] as const).filter(([h, i]) => !known.has(i) && h !== '' && !/^Unnamed/.test(h))
+      : [];
+    for (const [h] of extraCols) if (!extra.has(h)) extra.set(h, []);
+    pos++;
+    while (pos < text.length) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) end = text.length;
+      let line = text.slice(pos, end);
+      pos = end + 1;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.length === 0) continue;
+      const f = line.split(',');
+      id.push(+f[idx.id]!);
+      ep.push(parseDateTime(f[idx.dt]!));
+      cu.push(+f[idx.cu]!);
+      te.push(+f[idx.te]!);
+      am.push(+f[idx.am]!);
+      ts.push(+f[idx.ts]!);
+      td.push(+f[idx.td]!);
+      fr.push(+f[idx.fr]!);
+      sc.push(idx.sc >= 0 ? +f[idx.sc]! : 0);
+      for (const [h, i] of extraCols) extra.get(h)!.push(f[i] ?? '');
+    }
+  }
+  return {
+    n: id.n, transactionId: id.done(), epochSeconds: ep.done(), customer: cu.done(), terminal: te.done(), amount: am.done(),
+    timeSeconds: ts.done(), timeDays: td.done(), fraud: fr.done(), scenario: sc.done(), extra,
+  };
+}
+
+/** Builds an in-memory dataset directly from generated day batches (tests, in-process pipelines). */
+export function datasetFromBatches(startDate: string, batches: Iterable<DayBatch>): Dataset {
+  const all = [...batches];
+  const n = all.reduce((s, b) => s + b.n, 0);
+  const ds: Dataset = {
+    n, transactionId: new Float64Array(n), epochSeconds: new Float64Array(n), customer: new Int32Array(n), terminal: new Int32Array(n),
+    amount: new Float64Array(n), timeSeconds: new Float64Array(n), timeDays: new Int32Array(n), fraud: new Uint8Array(n),
+    scenario: new Uint8Array(n), extra: new Map(),
+  };
+  const start = Date.parse(`${startDate}T00:00:00Z`) / 1000;
+  let r = 0;
+  for (const b of all) {
+    for (let i = 0; i < b.n; i++, r++) {
+      const t = b.day * DAY_SECONDS + b.second[i]!;
+      ds.transactionId[r] = b.firstId + i;
+      ds.epochSeconds[r] = start + t;
+      ds.customer[r] = b.customer[i]!;
+      ds.terminal[r] = b.terminal[i]!;
+      ds.amount[r] = b.amountCents[i]! / 100;
+      ds.timeSeconds[r] = t;
+      ds.timeDays[r] = b.day;
+      ds.fraud[r] = b.fraud[i]!;
+      ds.scenario[r] = b.scenario[i]!;
+    }
+  }
+  return ds;
+}

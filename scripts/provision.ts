@@ -1,0 +1,106 @@
+// Provisions the real services the test suite and benchmarks talk to, on a fresh machine:
+// Debian packages through apt-get when a binary is missing, reusing whatever is already there.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const log = (message: string) => process.stderr.write(`provision: ${message}\n`);
+
+export function which(binary: string, extraDirs: string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extraDirs]) {
+    if (dir && existsSync(`${dir}/${binary}`)) return `${dir}/${binary}`;
+  }
+  return undefined;
+}
+
+let aptUpdated = false;
+function aptInstall(packages: string[]): void {
+  const asRoot = process.getuid?.() === 0;
+  const prefix = asRoot ? [] : ['sudo', '-n'];
+  const run = (args: string[]) => {
+    const [cmd, ...rest] = [...prefix, ...args];
+    return spawnSync(cmd!, rest, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  };
+  const install = () => run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages]).status === 0;
+  log(`installing ${packages.join(' ')} (apt-get)`);
+  if (install()) return;
+  if (!aptUpdated) {
+    run(['apt-get', 'update', '-q']);
+    aptUpdated = true;
+    if (install()) return;
+  }
+  throw new Error(`could not install ${packages.join(' ')} with apt-get; install them by hand and run again`);
+}
+
+/** redis-server and redis-cli. */
+export function ensureRedis(): string {
+  let server = which('redis-server', ['/usr/bin', '/usr/local/bin']);
+  if (!server) {
+    aptInstall(['redis-server']);
+    server = which('redis-server', ['/usr/bin']);
+  }
+  if (!server) throw new Error('redis-server not found after installation');
+  return server;
+}
+
+/** PostgreSQL server binaries (initdb, postgres, pg_ctl) from Debian's versioned directory. */
+export function ensurePostgres(): string {
+  const find = () => {
+    try {
+      const dirs = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+      return dirs && existsSync(`${dirs}/initdb`) ? dirs : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let bin = find();
+  if (!bin) {
+    aptInstall(['postgresql']);
+    bin = find();
+  }
+  if (!bin) throw new Error('PostgreSQL server binaries not found after installation');
+  return bin;
+}
+
+/** Debian's Chromium, for browser tests driven by playwright-core. */
+export function ensureChromium(): string {
+  let bin = which('chromium', ['/usr/bin']);
+  if (!bin) {
+    aptInstall(['chromium']);
+    bin = which('chromium', ['/usr/bin']);
+  }
+  if (!bin) throw new Error('chromium not found after installation');
+  return bin;
+}
+
+/** Java for the Kafka broker. */
+export function ensureJava(): string {
+  let bin = which('java', ['/usr/bin']);
+  if (!bin) {
+    aptInstall(['openjdk-17-jre-headless']);
+    bin = which('java', ['/usr/bin']);
+  }
+  if (!bin) throw new Error('java not found after installation');
+  return bin;
+}
+
+/** k6 for load tests: built from source with Go when it is not on PATH. */
+export function ensureK6(): string {
+  const gopath = (() => {
+    try {
+      return execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim();
+    } catch {
+      return `${process.env.HOME}/go`;
+    }
+  })();
+  let bin = which('k6', [`${gopath}/bin`]);
+  if (!bin) {
+    if (!which('go', ['/usr/local/go/bin'])) aptInstall(['golang-go']);
+    log('building k6 from source (go install go.k6.io/k6@v1.8.1); this takes a few minutes once');
+    const go = which('go', ['/usr/local/go/bin'])!;
+    const result = spawnSync(go, ['install', 'go.k6.io/k6@v1.8.1'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (result.status !== 0) throw new Error('go install go.k6.io/k6@v1.8.1 failed');
+    bin = which('k6', [`${gopath}/bin`]);
+  }
+  if (!bin) throw new Error('k6 not found after go install');
+  return bin;
+}

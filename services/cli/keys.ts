@@ -1,0 +1,87 @@
+// `npm run keys -- create|list|revoke`: API key administration on the configured store
+// (Redis when REDIS_URL is set, the embedded key file otherwise).
+import { parseArgs } from 'node:util';
+import { connectRedis, whenReady } from '../adapters/redis/velocity-store.ts';
+import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { openApiKeyStore } from '../runtime.ts';
+
+const USAGE = `usage:
+  npm run keys -- create --role merchant --merchant <merchantId> [--label <text>]
+  npm run keys -- create --role issuer --issuer <issuerId> [--label <text>]
+  npm run keys -- create --role admin [--label <text>]
+  npm run keys -- list [--json]
+  npm run keys -- revoke <keyId>`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`keys: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        role: { type: 'string' }, merchant: { type: 'string' }, issuer: { type: 'string' },
+        label: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(values.help ? 0 : 2);
+  }
+
+  const config = loadConfig();
+  const redis = config.REDIS_URL ? await whenReady(connectRedis(config.REDIS_URL)) : undefined;
+  const store = openApiKeyStore(config, redis);
+  try {
+    switch (command) {
+      case 'create': {
+        if (!values.role || !ROLES.includes(values.role as Role)) fail(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`);
+        const { key, record } = await createApiKey(store, { role: values.role as Role, merchantId: values.merchant, issuerId: values.issuer, label: values.label });
+        if (values.json) process.stdout.write(`${JSON.stringify({ key, id: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId })}\n`);
+        else {
+          const tenant = record.merchantId ? ` for merchant ${record.merchantId}` : record.issuerId ? ` for issuer ${record.issuerId}` : '';
+          process.stdout.write(`Created ${record.role} key ${record.id}${tenant}.\nShown once, store it now:\n\n  ${key}\n\n`);
+        }
+        break;
+      }
+      case 'list': {
+        const records = await store.list();
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify(records.map(({ hash: _hash, ...r }) => r))}\n`);
+          break;
+        }
+        if (records.length === 0) process.stdout.write('No API keys.\n');
+        for (const r of records) {
+          const tenant = r.merchantId ?? r.issuerId ?? '-';
+          process.stdout.write(`${r.id}  ${r.role.padEnd(8)}  ${tenant.padEnd(20)}  created ${r.createdAt}  ${r.revokedAt ? `REVOKED ${r.revokedAt}` : 'active'}${r.label ? `  (${r.label})` : ''}\n`);
+        }
+        break;
+      }
+      case 'revoke': {
+        const id = rest[0];
+        if (!id) fail(`revoke needs a key id (see npm run keys -- list)\n${USAGE}`);
+        if (!(await store.revoke(id, new Date().toISOString()))) fail(`no key with id ${id}`, 1);
+        process.stdout.write(`Revoked ${id}. Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`);
+        break;
+      }
+      default:
+        fail(`unknown command ${command}\n${USAGE}`);
+    }
+  } finally {
+    redis?.disconnect();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof KeyRequestError) fail(error.message);
+  fail(`failed: ${(error as Error).message}`, 1);
+});

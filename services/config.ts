@@ -1,0 +1,40 @@
+// Configuration comes from the environment only, validated once at start-up: a bad value stops
+// the process with the variable's name and what is wrong with it.
+import { z } from 'zod';
+
+const optionalString = z.string().trim().min(1).optional();
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(8080, 0, 65535),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  LEAKGUARD_STATE_DIR: z.string().min(1).default('.leakguard'),
+  LEAKGUARD_CARD_KEY: optionalString,
+  LEAKGUARD_CARD_KEY_FILE: optionalString,
+  LEAKGUARD_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_PREVIOUS_CARD_KEY: optionalString,
+  LEAKGUARD_PREVIOUS_CARD_KEY_FILE: optionalString,
+  LEAKGUARD_PREVIOUS_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_RULESET: optionalString,
+  LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
+  LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  LEAKGUARD_RATE_LIMIT_PER_MINUTE: int(60_000, 1, 100_000_000),
+  LEAKGUARD_API_KEY_CACHE_MS: int(30_000, 0, 3_600_000),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = result.data;
+  if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both');
+  return c;
+}

@@ -1,0 +1,26 @@
+// Embedded mode's first start: demo keys so that the README's curl works at once.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiKey, type ApiKeyStore } from './auth/api-keys.ts';
+
+export interface DemoCredentials {
+  merchantKey: string;
+  issuerKey: string;
+  adminKey: string;
+  [more: string]: unknown;
+}
+
+export const DEMO_MERCHANT = 'demo-merchant';
+export const DEMO_ISSUER = 'demo-issuer';
+
+export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
+  const path = join(stateDir, 'demo-credentials.json');
+  if (existsSync(path)) return { path, created: false, credentials: JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials };
+  const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo' });
+  const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo' });
+  const admin = await createApiKey(keys, { role: 'admin', label: 'demo' });
+  const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key };
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  return { path, created: true, credentials };
+}

@@ -1,0 +1,78 @@
+// The HTTP door. Each concern is a plugin of its own (auth, scoring, outcomes, operations);
+// the app only wires them together with the shared error handling and OpenAPI generation.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiKeyAuthenticator } from '../auth/api-keys.ts';
+import type { Engine } from '../core/engine.ts';
+import { ENGINE_VERSION } from '../core/engine.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { authPlugin } from './auth.ts';
+import { registerErrorHandling } from './errors.ts';
+import { outcomeRoutes } from './routes/outcome.ts';
+import { operationsRoutes, type OperationsOptions } from './routes/operations.ts';
+import { scoreRoutes } from './routes/score.ts';
+
+export interface AppDependencies {
+  engine: Engine;
+  authenticator: ApiKeyAuthenticator;
+  metrics: Metrics;
+  logger: Logger;
+  readiness: OperationsOptions['readiness'];
+  rulesets: OperationsOptions['rulesets'];
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+}
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One log line per request costs more than scoring it; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    // Request ids are ours, never taken from a header a client controls.
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Leakguard API', version: ENGINE_VERSION, description: 'Catches the use of cards leaked in merchant and processor breaches.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(authPlugin, { authenticator: deps.authenticator });
+  await app.register(rateLimit, {
+    // preHandler: after authentication, so that the limit is per API key.
+    hook: 'preHandler',
+    max: deps.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+  });
+
+  await app.register(scoreRoutes, { engine: deps.engine });
+  await app.register(outcomeRoutes, { engine: deps.engine });
+  await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets });
+  return app;
+}

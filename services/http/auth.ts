@@ -1,0 +1,31 @@
+// Bearer API keys. 401: no key or an unknown/revoked key; 403: a valid key of the wrong role.
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiKeyAuthenticator, Principal, Role } from '../auth/api-keys.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyInstance {
+    requireRole(...roles: Role[]): onRequestHookHandler;
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]{8,200})$/;
+
+export const authPlugin = fp(async (app: FastifyInstance, opts: { authenticator: ApiKeyAuthenticator }) => {
+  app.decorateRequest('principal', null);
+  app.decorate('requireRole', (...roles: Role[]) => {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const match = BEARER.exec(request.headers.authorization ?? '');
+      const principal = match?.[1] ? await opts.authenticator.authenticate(match[1]) : null;
+      if (!principal) {
+        reply.header('www-authenticate', 'Bearer');
+        return reply.code(401).send({ error: 'missing or invalid API key' });
+      }
+      if (!roles.includes(principal.role)) return reply.code(403).send({ error: `this route needs the ${roles.join(' or ')} role` });
+      request.principal = principal;
+    };
+  });
+}, { name: 'leakguard-auth' });

@@ -1,0 +1,22 @@
+// POST /v1/score: the merchant's door to the engine.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Engine } from '../../core/engine.ts';
+import { errorResponseSchema, scoreRequestSchema, scoreResponseSchema } from '../../core/schemas.ts';
+
+export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+  app.post('/v1/score', {
+    onRequest: app.requireRole('merchant'),
+    schema: {
+      summary: 'Score a card transaction at checkout',
+      description: 'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response and counts nothing again.',
+      tags: ['scoring'],
+      security: [{ bearer: [] }],
+      body: scoreRequestSchema,
+      response: { 200: scoreResponseSchema, 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 409: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 429: errorResponseSchema },
+    },
+  }, async (request, reply) => {
+    const result = await engine.score(request.principal!.merchantId!, request.body);
+    if (result.kind === 'conflict') return reply.code(409).send({ error: 'transactionId was already scored with a different payload' });
+    return result.response;
+  });
+};

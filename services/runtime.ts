@@ -1,0 +1,81 @@
+// Composition root: picks the adapters the configuration asks for and builds the one engine
+// that both doors (HTTP, Kafka) use. Nothing else in the code base chooses an adapter.
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
+import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
+import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
+import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
+import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
+import { connectRedis, RedisVelocityStore } from './adapters/redis/velocity-store.ts';
+import { loadKeyring } from './card-keys.ts';
+import type { Config } from './config.ts';
+import { Engine } from './core/engine.ts';
+import { ALL_FEATURES } from './core/features.ts';
+import type { VelocityStore } from './core/velocity.ts';
+import type { Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+
+export interface Runtime {
+  engine: Engine;
+  store: VelocityStore;
+  apiKeys: ApiKeyStore;
+  authenticator: ApiKeyAuthenticator;
+  rulesets: RulesetFile;
+  metrics: Metrics;
+  embedded: boolean;
+  readiness(): Promise<Record<string, boolean>>;
+  close(): Promise<void>;
+}
+
+export function openApiKeyStore(config: Config, redis?: Redis): ApiKeyStore {
+  return redis ? new RedisApiKeyStore(redis) : new FileApiKeyStore(join(config.LEAKGUARD_STATE_DIR, 'api-keys.json'));
+}
+
+export function createRuntime(config: Config, logger: Logger): Runtime {
+  const { keyring, developmentKeyFile, createdDevelopmentKey } = loadKeyring(config);
+  if (developmentKeyFile) {
+    logger.warn(
+      { keyFile: developmentKeyFile, keyId: keyring.primary.id },
+      createdDevelopmentKey
+        ? 'DEVELOPMENT CARD KEY CREATED: no LEAKGUARD_CARD_KEY is set, so a fingerprint key was generated under the state directory. Never use it in production.'
+        : 'DEVELOPMENT CARD KEY IN USE: fingerprints are keyed by a generated file under the state directory. Set LEAKGUARD_CARD_KEY in production.',
+    );
+  }
+
+  const metrics = new Metrics();
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : undefined;
+  redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore();
+  const apiKeys = openApiKeyStore(config, redis);
+
+  const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
+  const rulesets = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), (result) => {
+    metrics.rulesetReloads.inc({ result: result.ok ? 'ok' : 'refused' });
+    if (result.ok) logger.info({ version: result.version }, 'ruleset loaded');
+    else logger.error({ error: result.error }, 'ruleset refused; the previous ruleset stays in force');
+  });
+  const stopWatching = rulesets.watch();
+
+  const engine = new Engine({
+    store,
+    keyring,
+    ruleset: () => rulesets.ruleset,
+    deadlineMs: config.LEAKGUARD_DEADLINE_MS,
+    observer: metrics.observer(),
+  });
+
+  return {
+    engine, store, apiKeys, rulesets, metrics,
+    authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
+    embedded: !redis,
+    async readiness() {
+      const ok = await Promise.race([store.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(r, 500, false))]);
+      return { velocityStore: ok };
+    },
+    async close() {
+      stopWatching();
+      await store.close();
+    },
+  };
+}
