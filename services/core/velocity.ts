@@ -189,11 +189,14 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
   };
 }
 
+const AMOUNT_FEATURE = /_amount_/;
+
 /** Turns a plan's returned numbers into a full reading: absent entities read as zero. */
 export function readingFrom(plan: CounterPlan, values: number[]): VelocityReading {
   const reading: VelocityReading = {};
   for (const name of VELOCITY_FEATURES) reading[name] = 0;
-  plan.features.forEach((name, i) => (reading[name] = values[i] ?? 0));
+  // Amounts travel in hundredths so that stores only add integers; features are in major units.
+  plan.features.forEach((name, i) => (reading[name] = AMOUNT_FEATURE.test(name) ? (values[i] ?? 0) / 100 : (values[i] ?? 0)));
   return reading;
 }
 

@@ -1,0 +1,237 @@
+// POST /v1/score and outcomes through the real HTTP stack (embedded stores).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, buildTestApp, MASTERCARD, scoreBody, VISA, type TestApp } from '../support/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t.close());
+
+const score = (body: unknown, key = t.keys.merchant, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(key), 'content-type': 'application/json', ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+
+describe('authentication and roles', () => {
+  it('refuses a missing or unknown key with 401 and a wrong role with 403', async () => {
+    const none = await t.app.inject({ method: 'POST', url: '/v1/score', payload: scoreBody() });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect((await score(scoreBody(), 'lgm_not-a-real-key-at-all')).statusCode).toBe(401);
+    expect((await score(scoreBody(), t.keys.issuer)).statusCode).toBe(403);
+    expect((await score(scoreBody(), t.keys.admin)).statusCode).toBe(403);
+    expect((await score(scoreBody(), t.keys.merchant)).statusCode).toBe(200);
+  });
+
+  it('stops accepting a revoked key', async () => {
+    const local = await buildTestApp({ LEAKGUARD_API_KEY_CACHE_MS: '0' });
+    try {
+      const [record] = (await local.runtime.apiKeys.list()).filter((r) => r.merchantId === 'm1');
+      const ok = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant), payload: scoreBody() });
+      expect(ok.statusCode).toBe(200);
+      await local.runtime.apiKeys.revoke(record!.id, new Date().toISOString());
+      const revoked = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant), payload: scoreBody() });
+      expect(revoked.statusCode).toBe(401);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('scoring', () => {
+  it('answers with score, decision, reasons, checks, degraded and versions', async () => {
+    const res = await score(scoreBody({ transactionId: 'shape-1' }));
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ transactionId: 'shape-1', decision: 'approve', degraded: false, reasons: [] });
+    expect(body.score).toBeGreaterThanOrEqual(0);
+    expect(body.checks).toEqual({ velocity: 'evaluated', rules: 'evaluated', watchlist: 'not_configured', model: 'not_configured' });
+    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.11.1' });
+  });
+
+  it('catches card testing: small amounts at many merchants step up, then decline', async () => {
+    const testing = buildTestApp();
+    const local = await testing;
+    try {
+      const card = { number: MASTERCARD, expiryMonth: 1, expiryYear: 2031, cvvResult: 'not_checked' as const };
+      const keys = [local.keys.merchant, local.keys.otherMerchant];
+      const decisions: string[] = [];
+      let last: { reasons: { code: string }[]; decision: string; score: number } | undefined;
+      for (let i = 0; i < 4; i++) {
+        const res = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(keys[i % 2]!), payload: scoreBody({ amount: 100, card }) });
+        last = res.json();
+        decisions.push(last!.decision);
+      }
+      expect(decisions[0]).toBe('approve');
+      expect(last!.reasons[0]!.code).toBe('CARD_TESTING_SMALL_AMOUNTS_1H');
+      expect(last!.decision).not.toBe('approve');
+      // Cash-out on the tested card, from a device and address that several cards used.
+      const res = await local.app.inject({
+        method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant),
+        payload: scoreBody({ amount: 250_000, card, device: { id: 'dev-x', ip: '203.0.113.9' } }),
+      });
+      const body = res.json();
+      expect(body.decision).toBe('decline');
+      expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'CARD_HIGH_VELOCITY_1H', 'HIGH_AMOUNT']));
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('orders reasons by weight and renders their messages from features', async () => {
+    const res = await score(scoreBody({ card: { number: '4000056655665556', expiryMonth: 2, expiryYear: 2030, cvvResult: 'mismatch' }, threeDS: { status: 'N' }, amount: 150_000 }));
+    const body = res.json();
+    expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['CVV_MISMATCH', 'THREE_DS_FAILED', 'HIGH_AMOUNT']);
+    expect(body.reasons[2].message).toBe('High amount (1500)');
+    expect(body.score).toBe(80);
+    expect(body.decision).toBe('decline');
+  });
+
+  it('replays a retried transaction without counting it again; another payload with the same id is 409', async () => {
+    const card = { number: '4012888888881881', expiryMonth: 5, expiryYear: 2032, cvvResult: 'match' as const };
+    const body = scoreBody({ transactionId: 'retry-1', card, amount: 100 });
+    const first = await score(body);
+    const again = await score(body);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(first.json());
+    const conflict = await score({ ...body, amount: 101 });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toEqual({ error: 'transactionId was already scored with a different payload' });
+    // Two more small attempts: if the retry had counted, the third would already be card testing.
+    await score(scoreBody({ card, amount: 100 }));
+    const third = await score(scoreBody({ card, amount: 100 }));
+    expect(third.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
+    const fresh = buildTestApp();
+    await (await fresh).close();
+  });
+
+  it('keeps merchants apart: the same transaction id at two merchants is two transactions', async () => {
+    const a = await score(scoreBody({ transactionId: 'shared-id', amount: 100 }));
+    const b = await score(scoreBody({ transactionId: 'shared-id', amount: 200 }), t.keys.otherMerchant);
+    expect(a.statusCode).toBe(200);
+    expect(b.statusCode).toBe(200);
+  });
+});
+
+describe('bad input', () => {
+  it('lists every invalid field with its path and reason, never echoing the card number', async () => {
+    const bad = '4111111111111112';
+    const res = await score({ transactionId: '', amount: -5, currency: 'XYZ', channel: 'fax', occurredAt: 'yesterday', card: { number: bad, expiryMonth: 13, expiryYear: 2030, cvv: '123' }, customer: { email: 'not-an-email' }, device: { ip: '999.1.1.1' } });
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body.error).toBe('invalid request');
+    const paths = body.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['transactionId', 'amount', 'currency', 'channel', 'occurredAt', 'card.number', 'card.expiryMonth', 'card.cvv', 'customer.email', 'device.ip']));
+    expect(body.details.find((d: { path: string }) => d.path === 'card.number').message).toBe('fails the Luhn check');
+    expect(res.body).not.toContain(bad);
+    expect(res.body).not.toContain('123"');
+  });
+
+  it('reports missing required fields', async () => {
+    const res = await score({});
+    expect(res.statusCode).toBe(400);
+    expect(res.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['transactionId', 'amount', 'currency', 'channel', 'card']));
+  });
+
+  it('answers malformed JSON with a generic message: parser messages quote the body', async () => {
+    const res = await score(`{"card":{"number":"${VISA}"`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'request body is not valid JSON' });
+    expect(res.body).not.toContain(VISA);
+  });
+
+  it('refuses wrong content types with 415 and oversize bodies with 413', async () => {
+    const form = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' });
+    expect(form.statusCode).toBe(415);
+    const text = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(text.statusCode).toBe(415);
+    const huge = await score(scoreBody({ items: Array.from({ length: 2000 }, (_, i) => ({ name: `item ${i} ${'x'.repeat(40)}`, quantity: 1 })) }));
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json()).toEqual({ error: 'request body too large' });
+  });
+
+  it('counts nothing for a rejected request', async () => {
+    const card = { number: '378282246310005', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    for (let i = 0; i < 3; i++) await score({ ...scoreBody({ card, amount: 100 }), currency: 'NOPE' });
+    const ok = await score(scoreBody({ card, amount: 100 }));
+    expect(ok.json().reasons).toEqual([]);
+    const features = await t.runtime.engine.score('m1', { ...scoreBody({ card, amount: 100 }), card: { ...card }, channel: 'ecommerce', currency: 'EUR', amount: 100, transactionId: 'probe-rejected' } as never);
+    expect(features.kind === 'scored' && features.evidence?.features.card_count_1h).toBe(2);
+  });
+});
+
+describe('outcomes', () => {
+  const report = (id: string, body: unknown, key = t.keys.merchant) =>
+    t.app.inject({ method: 'POST', url: `/v1/transactions/${id}/outcome`, headers: bearer(key), payload: body as object });
+
+  it('records outcomes once, 404 for unknown transactions, and feeds decline counters', async () => {
+    const card = { number: '6011111111111117', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    for (const id of ['dec-1', 'dec-2']) {
+      await score(scoreBody({ transactionId: id, card }));
+      const res = await report(id, { outcome: 'declined' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ transactionId: id, outcome: 'declined', status: 'recorded' });
+    }
+    expect((await report('dec-1', { outcome: 'declined' })).json().status).toBe('already_recorded');
+    expect((await report('dec-1', { outcome: 'declined' }, t.keys.otherMerchant)).statusCode).toBe(404);
+    expect((await report('never-scored', { outcome: 'authorized' })).statusCode).toBe(404);
+    const next = await score(scoreBody({ card }));
+    expect(next.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_RECENT_DECLINES_24H');
+  });
+
+  it('validates outcomes: chargebacks need a reason code, ids follow the transactionId rules', async () => {
+    const cb = await report('dec-1', { outcome: 'chargeback' });
+    expect(cb.statusCode).toBe(400);
+    expect(cb.json().details).toEqual([{ path: 'reasonCode', message: 'is required for a chargeback' }]);
+    const badId = await report('bad%20id', { outcome: 'refund' });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().details[0].path).toBe('params.transactionId');
+    expect((await report('dec-1', { outcome: 'refund' }, t.keys.issuer)).statusCode).toBe(403);
+  });
+});
+
+describe('operations', () => {
+  it('serves health, readiness, metrics, OpenAPI and docs', async () => {
+    expect((await t.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await t.app.inject('/readyz')).json()).toEqual({ status: 'ready', checks: { velocityStore: 'ok' } });
+    const metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toMatch(/leakguard_http_request_duration_seconds_bucket\{.*route="\/v1\/score"/);
+    expect(metrics).toMatch(/leakguard_decisions_total\{decision="approve"\} \d+/);
+    expect(metrics).toContain('leakguard_redis_errors_total');
+    expect(metrics).toContain('leakguard_degraded_responses_total');
+    const openapi = (await t.app.inject('/openapi.json')).json();
+    expect(openapi.openapi).toBe('3.0.3');
+    const op = openapi.paths['/v1/score'].post;
+    expect(op.requestBody.content['application/json'].schema.properties.card.properties.cvvResult.enum).toEqual(['match', 'mismatch', 'not_checked']);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '409']));
+    expect(openapi.paths['/v1/transactions/{transactionId}/outcome']).toBeDefined();
+    const docs = await t.app.inject('/docs/');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toContain('swagger');
+  });
+
+  it('lets admins read and reload the ruleset, and nobody else', async () => {
+    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({ version: 'default-2026.11.1' });
+    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.issuer) })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) })).statusCode).toBe(200);
+  });
+
+  it('rate-limits per key', async () => {
+    const limited = await buildTestApp({ LEAKGUARD_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) codes.push((await limited.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(limited.keys.merchant), payload: scoreBody() })).statusCode);
+      expect(codes).toEqual([200, 200, 200, 429]);
+      const other = await limited.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(limited.keys.otherMerchant), payload: scoreBody() });
+      expect(other.statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers unknown routes with 404 in the error shape', async () => {
+    const res = await t.app.inject('/v1/nothing-here');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'no such route' });
+  });
+});

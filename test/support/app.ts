@@ -1,0 +1,62 @@
+// Builds the real app (real runtime, real adapters) for tests, with keys for every role.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApiKey } from '../../services/auth/api-keys.ts';
+import { loadConfig } from '../../services/config.ts';
+import { buildApp } from '../../services/http/app.ts';
+import { createLogger } from '../../services/logger.ts';
+import { createRuntime, type Runtime } from '../../services/runtime.ts';
+import type { ScoreRequestInput } from '../../services/core/schemas.ts';
+
+export const TEST_CARD_KEY = 'a'.repeat(64);
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: Runtime;
+  keys: { merchant: string; otherMerchant: string; issuer: string; admin: string };
+  logs: string[];
+  stateDir: string;
+  close(): Promise<void>;
+}
+
+export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
+  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env });
+  const logs: string[] = [];
+  const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
+  const runtime = createRuntime(config, logger);
+  const app = await buildApp({
+    engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
+    readiness: () => runtime.readiness(), rulesets: runtime.rulesets,
+    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+  });
+  const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
+    (await createApiKey(runtime.apiKeys, { role, ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}) })).key;
+  const keys = { merchant: await key('merchant', 'm1'), otherMerchant: await key('merchant', 'm2'), issuer: await key('issuer', 'i1'), admin: await key('admin') };
+  return {
+    app, runtime, keys, logs, stateDir,
+    async close() {
+      await app.close();
+      await runtime.close();
+    },
+  };
+}
+
+let seq = 0;
+export const VISA = '4111111111111111';
+export const MASTERCARD = '5555555555554444';
+
+export function scoreBody(over: Partial<ScoreRequestInput> = {}): ScoreRequestInput {
+  return {
+    transactionId: `order-${process.pid}-${++seq}`,
+    amount: 4999,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    card: { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    ...over,
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
