@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const runtime = createRuntime(config, logger);
+  if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: answering degraded until it is');
 
   if (runtime.embedded) {
     const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys);

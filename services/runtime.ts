@@ -7,7 +7,7 @@ import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
 import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
 import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
-import { connectRedis, RedisVelocityStore } from './adapters/redis/velocity-store.ts';
+import { connectRedis, RedisVelocityStore, whenReady } from './adapters/redis/velocity-store.ts';
 import { loadKeyring } from './card-keys.ts';
 import type { Config } from './config.ts';
 import { Engine } from './core/engine.ts';
@@ -25,6 +25,8 @@ export interface Runtime {
   metrics: Metrics;
   embedded: boolean;
   readiness(): Promise<Record<string, boolean>>;
+  /** Waits (bounded) for external stores to connect; the engine works degraded until they do. */
+  waitForStores(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,10 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     engine, store, apiKeys, rulesets, metrics,
     authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
     embedded: !redis,
+    async waitForStores(timeoutMs = 10_000) {
+      if (!redis) return true;
+      return whenReady(redis, timeoutMs).then(() => true, () => false);
+    },
     async readiness() {
       const ok = await Promise.race([store.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(r, 500, false))]);
       return { velocityStore: ok };

@@ -73,6 +73,12 @@ export async function createApiKey(store: ApiKeyStore, request: NewKey, now = ne
   return { key, record };
 }
 
+export class AuthUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('API key store unavailable', { cause });
+  }
+}
+
 /** Resolves bearer keys with a short in-process cache: auth must not cost a store round trip per request. */
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
@@ -92,7 +98,14 @@ export class ApiKeyAuthenticator {
     const cached = this.cache.get(hash);
     const t = this.now();
     if (cached && cached.until > t) return cached.principal;
-    const record = await this.store.findByHash(hash);
+    let record: ApiKeyRecord | undefined;
+    try {
+      record = await this.store.findByHash(hash);
+    } catch (error) {
+      // The key store is unreachable: a key we knew keeps working, an unknown one cannot be checked.
+      if (cached) return cached.principal;
+      throw new AuthUnavailable(error);
+    }
     const principal: Principal | null =
       record && !record.revokedAt ? { keyId: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId } : null;
     if (this.cache.size > 10_000) this.cache.clear();

@@ -1,7 +1,7 @@
 // The wire contract of scoring, shared by the HTTP API and the Kafka processor.
 // Error messages never repeat the input: a card number must not travel back in an error.
 import { z } from 'zod';
-import { panProblem } from './card.ts';
+import { luhnValid, panProblem } from './card.ts';
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
@@ -17,7 +17,9 @@ export const transactionIdSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -');
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -')
+  // Identifiers are stored; a card number used as one would be stored in clear.
+  .refine((v) => !(/^\d{12,19}$/.test(v) && luhnValid(v)), 'must not be a card number');
 
 const cardNumber = z.string().superRefine((value, ctx) => {
   const problem = panProblem(value);

@@ -1,7 +1,7 @@
 // Bearer API keys. 401: no key or an unknown/revoked key; 403: a valid key of the wrong role.
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ApiKeyAuthenticator, Principal, Role } from '../auth/api-keys.ts';
+import { AuthUnavailable, type ApiKeyAuthenticator, type Principal, type Role } from '../auth/api-keys.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +19,14 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { authenticator:
   app.decorate('requireRole', (...roles: Role[]) => {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const match = BEARER.exec(request.headers.authorization ?? '');
-      const principal = match?.[1] ? await opts.authenticator.authenticate(match[1]) : null;
+      let principal: Principal | null = null;
+      try {
+        principal = match?.[1] ? await opts.authenticator.authenticate(match[1]) : null;
+      } catch (error) {
+        if (!(error instanceof AuthUnavailable)) throw error;
+        request.log.warn('API key store unavailable: cannot check an uncached key');
+        return reply.code(503).header('retry-after', '1').send({ error: 'authentication temporarily unavailable: retry' });
+      }
       if (!principal) {
         reply.header('www-authenticate', 'Bearer');
         return reply.code(401).send({ error: 'missing or invalid API key' });

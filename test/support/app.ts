@@ -27,6 +27,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
+  if (!(await runtime.waitForStores())) throw new Error('test stores did not connect');
   const app = await buildApp({
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
     readiness: () => runtime.readiness(), rulesets: runtime.rulesets,

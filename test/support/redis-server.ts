@@ -67,7 +67,7 @@ export class RedisServer {
   /** Kills the server abruptly, as a crash would. */
   async kill(): Promise<void> {
     const p = this.process;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGKILL');

@@ -1,0 +1,79 @@
+// The README's first command, as a user runs it: the engine process with embedded defaults,
+// demo credentials, and the keys CLI working against the same state.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/redis-server.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const stateDir = mkdtempSync(join(tmpdir(), 'lg-start-'));
+let engine: ChildProcess;
+let base: string;
+let stdout = '';
+
+const keysCli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'services/cli/keys.ts'), ...args], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir }, encoding: 'utf8' });
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  engine = spawn(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  engine.stdout!.on('data', (d) => (stdout += d.toString()));
+  engine.stderr!.on('data', (d) => (stdout += d.toString()));
+  const end = Date.now() + 30_000;
+  while (!stdout.includes('Listening on') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  if (!stdout.includes('Listening on')) throw new Error(`engine did not start:\n${stdout}`);
+});
+afterAll(() => {
+  engine.kill('SIGTERM');
+});
+
+describe('npm start (embedded mode)', () => {
+  it('creates demo credentials once, prints them and writes them with mode 0600', async () => {
+    const file = join(stateDir, 'demo-credentials.json');
+    const creds = JSON.parse(readFileSync(file, 'utf8'));
+    expect(Object.keys(creds)).toEqual(expect.arrayContaining(['merchantKey', 'issuerKey', 'adminKey']));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(stdout).toContain(creds.merchantKey);
+    expect(stdout).toContain('DEVELOPMENT CARD KEY CREATED');
+  });
+
+  it('scores with the demo merchant key', async () => {
+    const { merchantKey } = JSON.parse(readFileSync(join(stateDir, 'demo-credentials.json'), 'utf8'));
+    const res = await fetch(`${base}/v1/score`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${merchantKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ transactionId: 'demo-1', amount: 1250, currency: 'JPY', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ transactionId: 'demo-1', decision: 'approve', degraded: false });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('takes keys created and revoked by the CLI on the running engine', async () => {
+    const created = keysCli('create', '--role', 'merchant', '--merchant', 'shop-7', '--json');
+    expect(created.status).toBe(0);
+    const { key, id } = JSON.parse(created.stdout);
+    const call = () => fetch(`${base}/v1/score`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ transactionId: `k-${Date.now()}`, amount: 100, currency: 'EUR', channel: 'pos', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 } }) });
+    expect((await call()).status).toBe(200);
+    const list = keysCli('list');
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+merchant\\s+shop-7`));
+    expect(list.stdout).not.toContain(key);
+    expect(keysCli('revoke', id).status).toBe(0);
+    expect(keysCli('list').stdout).toMatch(new RegExp(`${id}.*REVOKED`));
+  });
+
+  it('explains bad CLI usage and bad configuration', () => {
+    const noRole = keysCli('create');
+    expect(noRole.status).toBe(2);
+    expect(noRole.stderr).toContain('--role must be one of merchant, issuer, admin');
+    const noTenant = keysCli('create', '--role', 'merchant');
+    expect(noTenant.stderr).toContain('a merchant key needs --merchant <id>');
+    expect(keysCli('revoke', 'key_nope').status).toBe(1);
+    const badPort = spawnSync(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: 'http' }, encoding: 'utf8' });
+    expect(badPort.status).toBe(2);
+    expect(badPort.stderr).toContain('PORT:');
+  });
+});

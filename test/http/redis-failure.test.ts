@@ -1,0 +1,124 @@
+// Dependency failure: a real Redis stopped mid-test, and a proxy that makes it slow.
+// The engine must still answer within its deadline, degraded, never with a 500.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
+
+const DEADLINE_MS = 50;
+
+async function until<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (accept(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function rulesetWith(stateDir: string, merchants: Record<string, unknown>): string {
+  const doc = parse(readFileSync(DEFAULT_RULESET_PATH, 'utf8'));
+  doc.merchants = merchants;
+  const path = join(stateDir, 'ruleset.yaml');
+  writeFileSync(path, stringify(doc));
+  return path;
+}
+
+describe('Redis stopped during the test', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS) });
+    await until(() => t.runtime.readiness(), (r) => r.velocityStore);
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.stop();
+  });
+  const score = (key: string, body = scoreBody()) => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: body });
+
+  it('answers degraded within the deadline while Redis is down, and recovers when it is back', async () => {
+    const healthy = await score(t.keys.merchant);
+    expect(healthy.json()).toMatchObject({ degraded: false, checks: { velocity: 'evaluated' } });
+
+    await redis.kill();
+    const started = performance.now();
+    const down = await score(t.keys.merchant, scoreBody({ card: { number: '4000056655665556', expiryMonth: 1, expiryYear: 2030, cvvResult: 'mismatch' } }));
+    const elapsed = performance.now() - started;
+    expect(down.statusCode).toBe(200);
+    const body = down.json();
+    expect(body).toMatchObject({ degraded: true, checks: { velocity: 'skipped', rules: 'evaluated' } });
+    // Signals that need no store still count: the security-code mismatch is there.
+    expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['CVV_MISMATCH']);
+    expect(elapsed).toBeLessThan(1000); // bounded, not hanging on a dead connection
+    expect((await t.app.inject('/readyz')).statusCode).toBe(503);
+    const metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toMatch(/leakguard_degraded_responses_total [1-9]/);
+    expect(metrics).toMatch(/leakguard_redis_errors_total\{stage="(recordAndRead|deadline)"\} [1-9]/);
+    // Outcomes cannot be stored: refused with 503, never acknowledged and lost.
+    const outcome = await t.app.inject({ method: 'POST', url: '/v1/transactions/x/outcome', headers: bearer(t.keys.merchant), payload: { outcome: 'declined' } });
+    expect(outcome.statusCode).toBe(503);
+
+    await redis.resume();
+    const back = await until(() => score(t.keys.merchant).then((r) => r.json()), (b) => b.degraded === false);
+    expect(back).toMatchObject({ degraded: false, checks: { velocity: 'evaluated' } });
+    expect((await t.app.inject('/readyz')).statusCode).toBe(200);
+  });
+});
+
+describe('Redis slower than the deadline', () => {
+  let redis: RedisServer;
+  let proxy: Awaited<ReturnType<typeof startDelayProxy>>;
+  let t: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    proxy = await startDelayProxy(redis.port, 0);
+    const stateDir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'lg-rules-'));
+    const ruleset = rulesetWith(stateDir, { 'm2': { failMode: 'closed' } });
+    t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS), LEAKGUARD_RULESET: ruleset });
+    await until(() => t.runtime.readiness(), (r) => r.velocityStore);
+  });
+  afterAll(async () => {
+    await t.close();
+    await proxy.close();
+    await redis.stop();
+  });
+
+  it('gives a degraded answer in time; a fail-closed merchant never gets approve from it', async () => {
+    // Steady state: both keys authenticated once (the key cache), so only scoring meets the slow Redis.
+    for (const key of [t.keys.merchant, t.keys.otherMerchant]) await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: scoreBody() });
+    proxy.setDelay(300);
+    const started = performance.now();
+    const open = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody() });
+    const elapsed = performance.now() - started;
+    expect(open.json()).toMatchObject({ degraded: true, decision: 'approve', checks: { velocity: 'skipped' } });
+    expect(elapsed).toBeLessThan(250); // the deadline cut the wait short of the 300 ms delay
+    const closed = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: scoreBody() });
+    expect(closed.json()).toMatchObject({ degraded: true, decision: 'challenge' });
+    expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_redis_errors_total\{stage="deadline"\} [1-9]/);
+
+    proxy.setDelay(0);
+    await new Promise((r) => setTimeout(r, 400)); // let the delayed replies drain
+    const fast = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: scoreBody() });
+    expect(fast.json()).toMatchObject({ degraded: false, decision: 'approve' });
+  });
+
+  it('a retry after a late answer does not count the transaction twice', async () => {
+    proxy.setDelay(300);
+    const body = scoreBody({ transactionId: 'slow-retry', card: { number: '5105105105105100', expiryMonth: 1, expiryYear: 2031, cvvResult: 'match' } });
+    const first = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+    expect(first.json().degraded).toBe(true);
+    proxy.setDelay(0);
+    await new Promise((r) => setTimeout(r, 400));
+    const retry = await t.runtime.engine.score('m1', { ...body, card: { ...body.card, cvvResult: 'match' } } as never);
+    expect(retry.kind).toBe('scored');
+    if (retry.kind === 'scored') {
+      expect(retry.response.degraded).toBe(false);
+      expect(retry.evidence?.features.card_count_1h).toBe(1);
+    }
+  });
+});
