@@ -1,0 +1,28 @@
+// Docs that match the code: every feature and every default reason code is documented.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { TRANSACTION_FEATURES } from '../../services/core/features.ts';
+import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
+
+const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
+
+describe('documentation', () => {
+  it('lists every velocity and transaction feature in the feature contract', () => {
+    const contract = doc('velocity-features.md');
+    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it('lists every reason code of the default ruleset in the catalogue, with its default score', () => {
+    const catalogue = doc('reason-codes.md');
+    const { rules } = parse(readFileSync(DEFAULT_RULESET_PATH, 'utf8')) as { rules: { code: string; score: number }[] };
+    for (const rule of rules) {
+      const row = catalogue.split('\n').find((line) => line.startsWith(`| \`${rule.code}\``));
+      expect(row, rule.code).toBeDefined();
+      const shown = rule.score > 0 ? `+${rule.score}` : `−${-rule.score}`;
+      expect(row, rule.code).toContain(`| ${shown} |`);
+    }
+  });
+});
