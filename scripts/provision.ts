@@ -83,6 +83,17 @@ export function ensureJava(): string {
   return bin;
 }
 
+/** Maven, which fetches the Kafka broker's jars from Maven Central. */
+export function ensureMaven(): string {
+  let bin = which('mvn', ['/usr/bin']);
+  if (!bin) {
+    aptInstall(['maven']);
+    bin = which('mvn', ['/usr/bin']);
+  }
+  if (!bin) throw new Error('mvn not found after installation');
+  return bin;
+}
+
 /** k6 for load tests: built from source with Go when it is not on PATH. */
 export function ensureK6(): string {
   const gopath = (() => {

@@ -1,9 +1,11 @@
 // `npm test`: provisions the real services on a fresh machine, then runs the whole suite.
 // Exits non-zero on any failure. Each test file starts its own servers on free ports.
 import { spawnSync } from 'node:child_process';
-import { ensureRedis } from './provision.ts';
+import { ensureJava, ensureMaven, ensureRedis } from './provision.ts';
 
 const started = Date.now();
+ensureJava();
+ensureMaven();
 const env: NodeJS.ProcessEnv = { ...process.env, LEAKGUARD_TEST_REDIS_SERVER: ensureRedis() };
 
 const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });

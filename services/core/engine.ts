@@ -6,12 +6,14 @@ import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type Entit
 import { featureMap, isSmallAmount, transactionFeatures, amountMajor, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
-import { buildCounterPlan, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
+  watchlistHit?(eventIds: string[], merchantId: string): void;
   storeError?(error: unknown, stage: string): void;
 }
 
@@ -23,6 +25,8 @@ export interface EngineOptions {
   deadlineMs: number;
   observer?: EngineObserver;
   now?: () => number;
+  /** Compromise events by seq; when given, every scoring looks the card up in the watchlist. */
+  watchlistEvents?: () => ReadonlyMap<number, EventView>;
 }
 
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
@@ -58,6 +62,8 @@ export class Engine {
     const card = identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
     const facts = this.facts(merchantId, req, card, occurredAt);
+    const watching = this.options.watchlistEvents !== undefined;
+    if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
     const plan = buildCounterPlan(facts);
 
     // 2. One round trip to the store, bounded by the deadline.
@@ -74,14 +80,26 @@ export class Engine {
 
     // 3. Features → rules → decision.
     const degraded = reading?.velocity === undefined;
+    const match = this.watchlistMatch(reading);
     const features = featureMap(transactionFeatures(req, occurredAt), reading?.velocity);
+    if (watching && !degraded) {
+      // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
+      const key = match && match.entry.expiryTag !== 0 ? (match.keyIndex === 0 ? this.options.keyring.primary : this.options.keyring.previous) : undefined;
+      const presented = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
+      Object.assign(features, watchlistFeatures(match, presented, occurredAt));
+    }
     const hits = evaluateRules(ruleset, merchantId, features);
     const outcome = decide({
       ruleset, merchantId, hits, degraded,
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
     });
-    const checks: Checks = { velocity: degraded ? 'skipped' : 'evaluated', rules: 'evaluated', watchlist: 'not_configured', model: 'not_configured' };
+    const checks: Checks = {
+      velocity: degraded ? 'skipped' : 'evaluated',
+      rules: 'evaluated',
+      watchlist: !watching ? 'not_configured' : degraded ? 'skipped' : 'evaluated',
+      model: 'not_configured',
+    };
     const response: ScoreResponse = {
       transactionId: req.transactionId,
       ...outcome,
@@ -91,10 +109,40 @@ export class Engine {
     };
 
     // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).
-    if (!degraded) store.saveResponse(plan, JSON.stringify(response)).catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
+    const hit = match && match.events.length > 0 ? this.hitRecord(merchantId, req, card, occurredAt, response, match) : undefined;
+    if (!degraded) store.saveResponse(plan, JSON.stringify(response), hit).catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
     observer?.decision?.(response, merchantId);
+    if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);
     const evidence: Evidence = { card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! }, features };
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
+  }
+
+  private watchlistMatch(reading: StoreReading | undefined): WatchlistMatch | null {
+    const events = this.options.watchlistEvents?.();
+    if (!events || !reading?.watchlist) return null;
+    const { entries, usesSinceListed } = reading.watchlist;
+    for (const [keyIndex, raw] of entries.entries()) {
+      const entry = raw ? decodeEntry(raw) : null;
+      if (entry) return { entry, events: liveEvents(entry, events), keyIndex, usesSinceListed };
+    }
+    return null;
+  }
+
+  private hitRecord(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number, response: ScoreResponse, match: WatchlistMatch): HitRecord {
+    return {
+      at: new Date(occurredAt).toISOString(),
+      merchantId,
+      transactionId: req.transactionId,
+      amount: req.amount,
+      currency: req.currency,
+      decision: response.decision,
+      score: response.score,
+      card: `${card.bin}******${card.last4}`,
+      bin: card.bin,
+      eventIds: match.events.map((e) => eventIdOf(e.seq)),
+      eventSeqs: match.events.map((e) => e.seq),
+      issuerIds: [...new Set(match.events.map((e) => e.issuerId))],
+    };
   }
 
   recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {

@@ -105,6 +105,8 @@ export interface TransactionFacts {
   small: boolean;
   /** Identities per entity, primary key first (a second one only during key rotation). */
   entities: Partial<Record<EntityKind, string[]>>;
+  /** Watchlist entry slots of the card, one per fingerprint (primary first): read in the same round trip. */
+  watchlist?: { bucket: string; field: Buffer }[];
 }
 
 export type PlanOp =
@@ -124,6 +126,8 @@ export interface CounterPlan {
   ops: PlanOp[];
   /** Feature name of each number the plan returns, in order. */
   features: string[];
+  /** Watchlist lookup: entry slots, and the card's event logs for "uses since listed". */
+  watch?: { slots: { bucket: string; field: Buffer }[]; cardLogs: string[] };
 }
 
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
@@ -186,6 +190,9 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     markerTtlMs: MARKER_TTL_MS,
     ops,
     features,
+    ...(facts.watchlist?.length
+      ? { watch: { slots: facts.watchlist, cardLogs: (facts.entities.card ?? []).map((id) => keys.log('card', id)) } }
+      : {}),
   };
 }
 
@@ -221,6 +228,29 @@ export interface StoreReading {
   status: ReadStatus;
   storedResponse?: string;
   velocity?: VelocityReading;
+  /** Present when the plan asked: the packed entry found under each fingerprint, or null. */
+  watchlist?: WatchlistReading;
+}
+export interface WatchlistReading {
+  entries: (Buffer | null)[];
+  /** Earlier transactions of the card since the first entry found was listed. */
+  usesSinceListed: number;
+}
+
+/** A watchlist hit, recorded once per transaction for the issuers whose events list the card. */
+export interface HitRecord {
+  at: string;
+  merchantId: string;
+  transactionId: string;
+  amount: number;
+  currency: string;
+  decision: string;
+  score: number;
+  card: string;
+  bin: string;
+  eventIds: string[];
+  eventSeqs: number[];
+  issuerIds: string[];
 }
 export interface StoredTransaction {
   entitiesJson: string;
@@ -230,7 +260,8 @@ export interface StoredTransaction {
 
 export interface VelocityStore {
   recordAndRead(plan: CounterPlan): Promise<StoreReading>;
-  saveResponse(plan: CounterPlan, response: string): Promise<void>;
+  /** Stores the response for retries and, once per transaction, the watchlist hit. */
+  saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void>;
   /** Records a merchant's outcome once per kind; 'unknown' when the transaction was never scored here. */
   recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'>;
   ping(): Promise<void>;

@@ -33,7 +33,7 @@ describe('Redis stopped during the test', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS) });
-    await until(() => t.runtime.readiness(), (r) => r.velocityStore);
+    await until(() => t.runtime.readiness(), (r) => r.velocityStore === true);
   });
   afterAll(async () => {
     await t.close();
@@ -80,7 +80,7 @@ describe('Redis slower than the deadline', () => {
     const stateDir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'lg-rules-'));
     const ruleset = rulesetWith(stateDir, { 'm2': { failMode: 'closed' } });
     t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS), LEAKGUARD_RULESET: ruleset });
-    await until(() => t.runtime.readiness(), (r) => r.velocityStore);
+    await until(() => t.runtime.readiness(), (r) => r.velocityStore === true);
   });
   afterAll(async () => {
     await t.close();

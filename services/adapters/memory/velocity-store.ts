@@ -2,18 +2,21 @@
 // record-and-read.lua, step for step; the contract tests hold the two to the same answers.
 import {
   keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type CountedOutcome, type StoreReading, type VelocityStore,
+  type CounterPlan, type CountedOutcome, type HitRecord, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 import { SortedSets } from './sorted-sets.ts';
+import type { MemoryWatchlistStore } from './watchlist-store.ts';
 
 const HOUR = 3_600_000;
 
 export class MemoryVelocityStore implements VelocityStore {
   private readonly db: SortedSets;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly watchlist: MemoryWatchlistStore | undefined;
 
-  constructor(now: () => number = Date.now) {
-    this.db = new SortedSets(now);
+  constructor(options: { now?: () => number; watchlist?: MemoryWatchlistStore } = {}) {
+    this.db = new SortedSets(options.now ?? Date.now);
+    this.watchlist = options.watchlist;
     this.sweeper = setInterval(() => this.db.sweep(), 60_000).unref();
   }
 
@@ -72,11 +75,20 @@ export class MemoryVelocityStore implements VelocityStore {
         counts(op.read, op.windows);
       }
     }
-    return { status, velocity: readingFrom(plan, values) };
+    const reading: StoreReading = { status, velocity: readingFrom(plan, values) };
+    if (plan.watch) {
+      const entries = plan.watch.slots.map((slot) => this.watchlist?.lookup(slot) ?? null);
+      const first = entries.find((e) => e !== null);
+      const since = first ? first.readUInt32BE(2) * 1000 : undefined;
+      const usesSinceListed = since === undefined ? 0 : plan.watch.cardLogs.reduce((n, k) => n + db.range(k, since, t - 1).length, 0);
+      reading.watchlist = { entries, usesSinceListed };
+    }
+    return reading;
   }
 
-  async saveResponse(plan: CounterPlan, response: string): Promise<void> {
+  async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     this.db.set(plan.response, response, RESPONSE_TTL_MS);
+    if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }
 
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {

@@ -2,7 +2,8 @@
 -- every counter, read every window. KEYS[1] marker, KEYS[2] stored response, the rest counters.
 -- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms,
 --   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}}
--- (key fields are indexes into KEYS). Returns {status, storedResponse, values...}; numbers as strings.
+--   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}}.
+-- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed]}; numbers as strings.
 local plan = cjson.decode(ARGV[1])
 local t = plan.t
 local write = true
@@ -90,5 +91,25 @@ for _, op in ipairs(plan.ops) do
   else
     counts(rks, op[7])
   end
+end
+if plan.w then
+  -- The watchlist entry of each fingerprint (primary, then previous key), hex-encoded.
+  local firstListed = nil
+  for _, slot in ipairs(plan.w.slots) do
+    local field = string.gsub(slot[2], '..', function(h) return string.char(tonumber(h, 16)) end)
+    local v = redis.call('HGET', KEYS[slot[1]], field)
+    if v then
+      if not firstListed then firstListed = struct.unpack('>I', v, 3) end
+      out[#out + 1] = string.gsub(v, '.', function(c) return string.format('%02x', string.byte(c)) end)
+    else
+      out[#out + 1] = ''
+    end
+  end
+  -- Earlier uses of the card since it was listed (the current transaction excluded).
+  local uses = 0
+  if firstListed then
+    for _, k in ipairs(plan.w.logs) do uses = uses + redis.call('ZCOUNT', KEYS[k], '(' .. (firstListed * 1000), '(' .. t) end
+  end
+  push(uses)
 end
 return out

@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import {
   keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type CountedOutcome, type StoreReading, type VelocityStore,
+  type CounterPlan, type CountedOutcome, type HitRecord, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 
-const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
+export const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     lgRecordAndRead(...args: (string | number)[]): Promise<string[]>;
     lgRecordOutcome(...args: (string | number)[]): Promise<string>;
+    lgFinalize(...args: (string | number)[]): Promise<number>;
   }
 }
 
@@ -49,6 +50,7 @@ export class RedisVelocityStore implements VelocityStore {
     this.redis = redis;
     redis.defineCommand('lgRecordAndRead', { lua: script('record-and-read.lua') });
     redis.defineCommand('lgRecordOutcome', { lua: script('record-outcome.lua') });
+    redis.defineCommand('lgFinalize', { lua: script('finalize.lua') });
   }
 
   async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
@@ -70,15 +72,27 @@ export class RedisVelocityStore implements VelocityStore {
         case 'count': return ['count', 0, op.read.map(ref), '', 0, 0, op.windows];
       }
     });
-    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops });
+    const w = plan.watch
+      ? { slots: plan.watch.slots.map((s) => [ref(s.bucket), s.field.toString('hex')]), logs: plan.watch.cardLogs.map(ref) }
+      : undefined;
+    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops, ...(w ? { w } : {}) });
     const [status, stored, ...values] = await this.redis.lgRecordAndRead(keyList.length, ...keyList, arg);
     if (status === 'conflict') return { status: 'conflict' };
     if (status === 'replay') return { status: 'replay', storedResponse: stored! };
-    return { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.map(Number)) };
+    const n = plan.features.length;
+    const reading: StoreReading = { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.slice(0, n).map(Number)) };
+    if (plan.watch) {
+      const found = values.slice(n, n + plan.watch.slots.length);
+      reading.watchlist = { entries: found.map((hex) => (hex ? Buffer.from(hex, 'hex') : null)), usesSinceListed: Number(values[n + plan.watch.slots.length] ?? 0) };
+    }
+    return reading;
   }
 
-  async saveResponse(plan: CounterPlan, response: string): Promise<void> {
-    await this.redis.set(plan.response, response, 'PX', RESPONSE_TTL_MS);
+  async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
+    await this.redis.lgFinalize(
+      2, plan.response, plan.marker, response, RESPONSE_TTL_MS,
+      hit ? JSON.stringify(hit) : '', hit?.merchantId ?? '', Date.now(), hit?.eventSeqs.join(',') ?? '', hit?.issuerIds.join(',') ?? '',
+    );
   }
 
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {

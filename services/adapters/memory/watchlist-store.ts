@@ -1,0 +1,194 @@
+// Watchlists in process: the embedded default, with the same semantics as the Redis store
+// (same packed entries, same merge rules) and an append-only journal under the state directory
+// so that events, listed cards (as fingerprint slots, never card numbers) and statistics survive
+// a restart.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { HitRecord } from '../../core/velocity.ts';
+import {
+  decodeEntry, encodeEntry, eventIdOf, eventView,
+  type AddStatus, type BinRange, type CardToList, type CompromiseEvent, type CompromiseEventInput, type EntrySlot,
+  type EventStatistics, type EventStatus, type EventView, type HitQuery, type StoredHit, type WatchlistStore,
+} from '../../core/watchlist.ts';
+
+type JournalRecord =
+  | { t: 'event'; event: CompromiseEvent }
+  | { t: 'add'; seq: number; mask: number; now: number; cards: [string, string, number][] }
+  | { t: 'remove'; slots: [string, string][] }
+  | { t: 'ranges'; issuerId: string; ranges: BinRange[] }
+  | { t: 'hit'; hit: HitRecord; recordedAt: number };
+
+interface Stats {
+  listed: number;
+  removed: number;
+  hits: number;
+  lastHit: number;
+  merchants: Set<string>;
+}
+
+const slotKey = (bucket: string, fieldHex: string) => `${bucket}/${fieldHex}`;
+
+export class MemoryWatchlistStore implements WatchlistStore {
+  private readonly entries = new Map<string, Buffer>();
+  private readonly events = new Map<number, CompromiseEvent>();
+  private readonly stats = new Map<number, Stats>();
+  private readonly ranges = new Map<string, BinRange[]>();
+  private readonly hits = new Map<string, { recordedAt: number; hit: HitRecord }[]>();
+  private readonly journal: string | undefined;
+  private replaying = false;
+
+  constructor(journalPath?: string) {
+    this.journal = journalPath;
+    if (journalPath && existsSync(journalPath)) {
+      this.replaying = true;
+      for (const line of readFileSync(journalPath, 'utf8').split('\n')) if (line) this.apply(JSON.parse(line) as JournalRecord);
+      this.replaying = false;
+    }
+  }
+
+  private write(record: JournalRecord): void {
+    if (!this.journal || this.replaying) return;
+    mkdirSync(dirname(this.journal), { recursive: true, mode: 0o700 });
+    appendFileSync(this.journal, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  }
+
+  private statsOf(seq: number): Stats {
+    let s = this.stats.get(seq);
+    if (!s) this.stats.set(seq, (s = { listed: 0, removed: 0, hits: 0, lastHit: 0, merchants: new Set() }));
+    return s;
+  }
+
+  private apply(r: JournalRecord): AddStatus[] | number | void {
+    switch (r.t) {
+      case 'event':
+        this.events.set(r.event.seq, r.event);
+        return;
+      case 'ranges':
+        this.ranges.set(r.issuerId, r.ranges);
+        return;
+      case 'add': {
+        const out: AddStatus[] = [];
+        for (const [bucket, fieldHex, tag] of r.cards) {
+          const key = slotKey(bucket, fieldHex);
+          const old = this.entries.get(key);
+          const entry = old ? decodeEntry(old) : null;
+          if (!entry) {
+            this.entries.set(key, encodeEntry({ elements: r.mask, firstListedAt: r.now, expiryTag: tag, eventSeqs: [r.seq] }));
+            out.push('new');
+          } else if (entry.eventSeqs.includes(r.seq)) {
+            if (tag !== 0) this.entries.set(key, encodeEntry({ ...entry, expiryTag: tag }));
+            out.push('duplicate');
+          } else {
+            this.entries.set(key, encodeEntry({ elements: entry.elements | r.mask, firstListedAt: entry.firstListedAt, expiryTag: tag !== 0 ? tag : entry.expiryTag, eventSeqs: [...entry.eventSeqs, r.seq] }));
+            out.push('added');
+          }
+        }
+        this.statsOf(r.seq).listed += out.filter((s) => s !== 'duplicate').length;
+        return out;
+      }
+      case 'remove': {
+        let removed = 0;
+        for (const [bucket, fieldHex] of r.slots) {
+          const key = slotKey(bucket, fieldHex);
+          const entry = this.entries.has(key) ? decodeEntry(this.entries.get(key)!) : null;
+          if (!entry) continue;
+          this.entries.delete(key);
+          removed++;
+          for (const seq of entry.eventSeqs) this.statsOf(seq).removed++;
+        }
+        return removed;
+      }
+      case 'hit': {
+        for (const issuer of r.hit.issuerIds) {
+          let list = this.hits.get(issuer);
+          if (!list) this.hits.set(issuer, (list = []));
+          list.push({ recordedAt: r.recordedAt, hit: r.hit });
+        }
+        for (const seq of r.hit.eventSeqs) {
+          const s = this.statsOf(seq);
+          s.hits++;
+          s.merchants.add(r.hit.merchantId);
+          s.lastHit = Math.max(s.lastHit, r.recordedAt);
+        }
+        return;
+      }
+    }
+  }
+
+  private commit<T>(record: JournalRecord): T {
+    const result = this.apply(record) as T;
+    this.write(record);
+    return result;
+  }
+
+  /** The packed entry of a slot: used by the memory velocity store inside its single step. */
+  lookup(slot: EntrySlot): Buffer | null {
+    return this.entries.get(slotKey(slot.bucket, slot.field.toString('hex'))) ?? null;
+  }
+
+  recordHit(hit: HitRecord, recordedAt: number): void {
+    this.commit({ t: 'hit', hit, recordedAt });
+  }
+
+  async createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }> {
+    const existing = [...this.events.values()].find((e) => e.issuerId === issuerId && e.externalId === input.externalId);
+    if (existing) return { event: existing, created: false };
+    const seq = this.events.size + 1;
+    const event: CompromiseEvent = { ...input, id: eventIdOf(seq), seq, issuerId, status: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString() };
+    this.commit({ t: 'event', event });
+    return { event, created: true };
+  }
+
+  async getEvent(seq: number): Promise<CompromiseEvent | undefined> {
+    return this.events.get(seq);
+  }
+
+  async listEvents(issuerId?: string): Promise<CompromiseEvent[]> {
+    return [...this.events.values()].filter((e) => issuerId === undefined || e.issuerId === issuerId).sort((a, b) => a.seq - b.seq);
+  }
+
+  async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
+    const event = this.events.get(seq);
+    if (!event) return undefined;
+    const updated = { ...event, status, updatedAt: now.toISOString() };
+    this.commit({ t: 'event', event: updated });
+    return updated;
+  }
+
+  async eventStatistics(seq: number): Promise<EventStatistics> {
+    const s = this.statsOf(seq);
+    return { cardsListed: s.listed, cardsRemoved: s.removed, hits: s.hits, distinctMerchants: s.merchants.size, lastHitAt: s.lastHit ? new Date(s.lastHit).toISOString() : null };
+  }
+
+  async addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]> {
+    if (cards.length === 0) return [];
+    return this.commit<AddStatus[]>({ t: 'add', seq: eventSeq, mask: elementMask, now: nowSeconds, cards: cards.map((c) => [c.slot.bucket, c.slot.field.toString('hex'), c.expiryTag]) });
+  }
+
+  async removeCards(slots: EntrySlot[]): Promise<number> {
+    if (slots.length === 0) return 0;
+    return this.commit<number>({ t: 'remove', slots: slots.map((s) => [s.bucket, s.field.toString('hex')]) });
+  }
+
+  async getBinRanges(issuerId: string): Promise<BinRange[]> {
+    return this.ranges.get(issuerId) ?? [];
+  }
+
+  async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void> {
+    this.commit({ t: 'ranges', issuerId, ranges });
+  }
+
+  async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
+    return (this.hits.get(issuerId) ?? [])
+      .filter(({ recordedAt, hit }) => (query.from === undefined || recordedAt >= query.from) && (query.to === undefined || recordedAt <= query.to) && (!query.eventId || hit.eventIds.includes(query.eventId)))
+      .reverse()
+      .slice(0, query.limit)
+      .map(({ hit: { eventSeqs: _s, issuerIds: _i, ...h } }) => h);
+  }
+
+  async eventViews(): Promise<Map<number, EventView>> {
+    return new Map([...this.events.values()].map((e) => [e.seq, eventView(e)]));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,301 @@
+// Leaked-card watchlists: a breach is a first-class object (a compromise event) with its
+// provenance, and each listed card carries what leaked about it. Pure: no I/O.
+//
+// A listed card is stored compactly, keyed by its fingerprint: bucket = the fingerprint's first
+// two bytes (65,536 buckets, small enough for Redis's listpack encoding up to ~8 M cards), field =
+// its next eight bytes, value = a packed entry:
+//   uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id × n
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import { luhnValid, maskPan, type CardKey } from './card.ts';
+
+export const DATA_ELEMENTS = ['pan', 'expiry', 'cvv', 'name', 'billing_address', 'email', 'phone', 'track', 'pin'] as const;
+export type DataElement = (typeof DATA_ELEMENTS)[number];
+export const EVENT_STATUSES = ['open', 'closed', 'retracted'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
+
+export const compromiseEventInputSchema = z
+  .object({
+    externalId: z.string().trim().min(1).max(128),
+    source: z.string().trim().min(1).max(200),
+    description: z.string().trim().max(2000).default(''),
+    exposureStart: isoDateTime(),
+    exposureEnd: isoDateTime(),
+    discoveredAt: isoDateTime(),
+    dataElements: z.array(z.enum(DATA_ELEMENTS)).min(1).refine((e) => new Set(e).size === e.length, 'must not repeat an element'),
+    confidence: z.enum(['confirmed', 'suspected']).default('confirmed'),
+    /** Set by admins creating an event on an issuer's behalf; an issuer's own id otherwise. */
+    issuerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (Date.parse(e.exposureEnd) < Date.parse(e.exposureStart)) ctx.addIssue({ code: 'custom', path: ['exposureEnd'], message: 'must not be before exposureStart' });
+    if (!e.dataElements.includes('pan')) ctx.addIssue({ code: 'custom', path: ['dataElements'], message: 'must include pan: a card list is a list of leaked card numbers' });
+  });
+export type CompromiseEventInput = z.infer<typeof compromiseEventInputSchema>;
+
+export interface CompromiseEvent extends Omit<CompromiseEventInput, 'issuerId'> {
+  id: string;
+  /** Small integer stored in card entries; `id` is its public form. */
+  seq: number;
+  issuerId: string;
+  status: EventStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EventStatistics {
+  cardsListed: number;
+  cardsRemoved: number;
+  hits: number;
+  distinctMerchants: number;
+  lastHitAt: string | null;
+}
+
+export const eventIdOf = (seq: number) => `ce_${seq}`;
+export function eventSeqOf(id: string): number | null {
+  const m = /^ce_([1-9][0-9]{0,9})$/.exec(id);
+  return m ? Number(m[1]) : null;
+}
+
+const ELEMENT_BIT = Object.fromEntries(DATA_ELEMENTS.map((e, i) => [e, 1 << i])) as Record<DataElement, number>;
+export const elementMask = (elements: readonly DataElement[]) => elements.reduce((m, e) => m | ELEMENT_BIT[e], 0);
+export const elementsOf = (mask: number): DataElement[] => DATA_ELEMENTS.filter((e) => (mask & ELEMENT_BIT[e]) !== 0);
+
+// --- Storage keys and the packed entry ------------------------------------------------------
+
+export interface EntrySlot {
+  bucket: string;
+  field: Buffer;
+}
+
+/** Where a fingerprint's entry lives. The hash tag makes a bucket one Cluster slot. */
+export function entrySlot(fingerprint: string): EntrySlot {
+  const bytes = Buffer.from(fingerprint, 'base64url');
+  return { bucket: `lg:w:{${bytes.subarray(0, 2).toString('hex')}}`, field: bytes.subarray(2, 10) };
+}
+
+export interface WatchlistEntry {
+  elements: number;
+  firstListedAt: number; // epoch seconds
+  expiryTag: number; // 0 when no expiry was listed
+  eventSeqs: number[];
+}
+
+export function encodeEntry(e: WatchlistEntry): Buffer {
+  const b = Buffer.alloc(8 + 4 * e.eventSeqs.length);
+  b.writeUInt16BE(e.elements, 0);
+  b.writeUInt32BE(e.firstListedAt, 2);
+  b.writeUInt16BE(e.expiryTag, 6);
+  e.eventSeqs.forEach((s, i) => b.writeUInt32BE(s, 8 + 4 * i));
+  return b;
+}
+
+export function decodeEntry(b: Buffer): WatchlistEntry | null {
+  if (b.length < 8 || (b.length - 8) % 4 !== 0) return null;
+  const eventSeqs: number[] = [];
+  for (let o = 8; o < b.length; o += 4) eventSeqs.push(b.readUInt32BE(o));
+  return { elements: b.readUInt16BE(0), firstListedAt: b.readUInt32BE(2), expiryTag: b.readUInt16BE(6), eventSeqs };
+}
+
+/**
+ * A two-byte keyed tag of (card, expiry): enough to tell a reissued card (new expiry) from the
+ * leaked credentials (1 in 65,535 false match), too little to recover the expiry from the store.
+ */
+export function expiryTag(key: CardKey, pan: string, month: number, year: number): number {
+  const tag = createHmac('sha256', key.secret).update(`expiry\u0000${pan}\u0000${month}/${year % 100}`).digest().readUInt16BE(0);
+  return tag === 0 ? 1 : tag;
+}
+
+// --- Upload lines ------------------------------------------------------------------------------
+
+export interface ListedCard {
+  pan: string;
+  expiryMonth?: number;
+  expiryYear?: number;
+}
+
+export type LineResult = { ok: true; card: ListedCard } | { ok: false; reason: string; masked: string };
+
+const CSV_LINE = /^\s*([0-9]+)\s*(?:,\s*([0-9]{1,2})\s*,\s*([0-9]{2,4})\s*)?,?\s*$/;
+
+function plausibleExpiry(month: number, year: number, now: Date): string | null {
+  if (month < 1 || month > 12) return 'expiry month must be 1 to 12';
+  const y = year < 100 ? 2000 + year : year;
+  // Cards are issued for at most ~10 years; leaked lists can hold cards expired for a while.
+  if (y < now.getUTCFullYear() - 10 || y > now.getUTCFullYear() + 15) return 'implausible expiry year';
+  return null;
+}
+
+const maskLoose = (s: string) => (/^[0-9]{10,19}$/.test(s) ? maskPan(s) : '(unreadable)');
+
+function validate(pan: string, month: number | undefined, year: number | undefined, now: Date): LineResult {
+  if (!/^[0-9]+$/.test(pan)) return { ok: false, reason: 'card number must contain digits only', masked: '(unreadable)' };
+  if (pan.length < 12 || pan.length > 19) return { ok: false, reason: 'card number must be 12 to 19 digits', masked: maskLoose(pan) };
+  if (!luhnValid(pan)) return { ok: false, reason: 'card number fails the Luhn check', masked: maskPan(pan) };
+  if (month !== undefined || year !== undefined) {
+    if (month === undefined || year === undefined) return { ok: false, reason: 'expiry needs both month and year', masked: maskPan(pan) };
+    const problem = plausibleExpiry(month, year, now);
+    if (problem) return { ok: false, reason: problem, masked: maskPan(pan) };
+    return { ok: true, card: { pan, expiryMonth: month, expiryYear: year < 100 ? 2000 + year : year } };
+  }
+  return { ok: true, card: { pan } };
+}
+
+export function parseCsvLine(line: string, now = new Date()): LineResult {
+  const m = CSV_LINE.exec(line);
+  if (!m) return { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' };
+  return validate(m[1]!, m[2] === undefined ? undefined : Number(m[2]), m[3] === undefined ? undefined : Number(m[3]), now);
+}
+
+const ndjsonLine = z.object({
+  pan: z.string(),
+  expiryMonth: z.int().optional(),
+  expiryYear: z.int().optional(),
+}).strict();
+
+export function parseNdjsonLine(line: string, now = new Date()): LineResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line);
+  } catch {
+    return { ok: false, reason: 'not a JSON object', masked: '(unreadable)' };
+  }
+  const parsed = ndjsonLine.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const pan = typeof (doc as { pan?: unknown })?.pan === 'string' ? (doc as { pan: string }).pan : '';
+    return { ok: false, reason: `${issue.path.join('.') || 'line'}: ${issue.message}`, masked: maskLoose(pan) };
+  }
+  return validate(parsed.data.pan, parsed.data.expiryMonth, parsed.data.expiryYear, now);
+}
+
+// --- BIN ranges ------------------------------------------------------------------------------------
+
+export const binRangeSchema = z
+  .object({ from: z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN'), to: z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN') })
+  .strict()
+  .refine((r) => r.from.length === r.to.length, 'from and to must have the same length')
+  .refine((r) => r.from <= r.to, 'from must not be after to');
+export type BinRange = z.infer<typeof binRangeSchema>;
+
+export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {
+  return ranges.some((r) => {
+    const prefix = pan.slice(0, r.from.length);
+    return prefix >= r.from && prefix <= r.to;
+  });
+}
+
+// --- What a hit means for scoring -------------------------------------------------------------------
+
+export const WATCHLIST_FEATURES = [
+  'card_listed', 'listed_events', 'listed_confirmed',
+  'leaked_cvv', 'leaked_expiry', 'leaked_name', 'leaked_billing_address', 'leaked_email', 'leaked_phone', 'leaked_track', 'leaked_pin',
+  'listed_expiry_mismatch', 'days_since_exposure_end', 'days_since_listed', 'uses_since_listed',
+] as const;
+
+export interface EventView {
+  seq: number;
+  status: EventStatus;
+  issuerId: string;
+  exposureEnd: number;
+  confirmed: boolean;
+  dataElements: DataElement[];
+}
+
+/** Live events of a stored entry (retracted events no longer list anything). */
+export function liveEvents(entry: WatchlistEntry, events: ReadonlyMap<number, EventView>): EventView[] {
+  return entry.eventSeqs.map((s) => events.get(s)).filter((e): e is EventView => e !== undefined && e.status !== 'retracted');
+}
+
+export interface WatchlistMatch {
+  entry: WatchlistEntry;
+  events: EventView[];
+  /** Which key's fingerprint matched: the expiry tag was made with that key. */
+  keyIndex: number;
+  usesSinceListed: number;
+}
+
+export function watchlistFeatures(match: WatchlistMatch | null, presentedExpiryTag: number | null, at: number): Record<(typeof WATCHLIST_FEATURES)[number], number | boolean> {
+  const DAY = 86_400_000;
+  if (!match || match.events.length === 0) {
+    return {
+      card_listed: false, listed_events: 0, listed_confirmed: false,
+      leaked_cvv: false, leaked_expiry: false, leaked_name: false, leaked_billing_address: false, leaked_email: false, leaked_phone: false, leaked_track: false, leaked_pin: false,
+      listed_expiry_mismatch: false, days_since_exposure_end: -1, days_since_listed: -1, uses_since_listed: 0,
+    };
+  }
+  // What leaked is the union over the live events (and what the uploads recorded for this card).
+  const elements = new Set<DataElement>(match.events.flatMap((e) => e.dataElements));
+  const has = (e: DataElement) => elements.has(e);
+  const latestExposureEnd = Math.max(...match.events.map((e) => e.exposureEnd));
+  return {
+    card_listed: true,
+    listed_events: match.events.length,
+    listed_confirmed: match.events.some((e) => e.confirmed),
+    leaked_cvv: has('cvv') || has('track'),
+    leaked_expiry: has('expiry') || match.entry.expiryTag !== 0,
+    leaked_name: has('name'),
+    leaked_billing_address: has('billing_address'),
+    leaked_email: has('email'),
+    leaked_phone: has('phone'),
+    leaked_track: has('track'),
+    leaked_pin: has('pin'),
+    listed_expiry_mismatch: match.entry.expiryTag !== 0 && presentedExpiryTag !== null && presentedExpiryTag !== match.entry.expiryTag,
+    days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
+    days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
+    uses_since_listed: match.usesSinceListed,
+  };
+}
+
+// --- The store port ------------------------------------------------------------------------------
+
+export type AddStatus = 'new' | 'added' | 'duplicate';
+export interface CardToList {
+  slot: EntrySlot;
+  expiryTag: number;
+}
+
+export interface HitQuery {
+  eventId?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit: number;
+}
+
+export interface StoredHit {
+  at: string;
+  merchantId: string;
+  transactionId: string;
+  amount: number;
+  currency: string;
+  decision: string;
+  score: number;
+  card: string;
+  bin: string;
+  eventIds: string[];
+}
+
+/** Compromise events, listed cards, issuers' BIN ranges and hits. Lookups at scoring go through the velocity store's round trip. */
+export interface WatchlistStore {
+  /** Creates the event, or returns the issuer's existing one with the same externalId. */
+  createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }>;
+  getEvent(seq: number): Promise<CompromiseEvent | undefined>;
+  listEvents(issuerId?: string): Promise<CompromiseEvent[]>;
+  setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined>;
+  eventStatistics(seq: number): Promise<EventStatistics>;
+  addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
+  /** Removes cards from every event; returns how many were listed. */
+  removeCards(slots: EntrySlot[]): Promise<number>;
+  getBinRanges(issuerId: string): Promise<BinRange[]>;
+  setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void>;
+  listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]>;
+  /** Every event's scoring view, for the engine's registry. */
+  eventViews(): Promise<Map<number, EventView>>;
+  close(): Promise<void>;
+}
+
+export function eventView(e: CompromiseEvent): EventView {
+  return { seq: e.seq, status: e.status, issuerId: e.issuerId, exposureEnd: Date.parse(e.exposureEnd), confirmed: e.confidence === 'confirmed', dataElements: e.dataElements };
+}

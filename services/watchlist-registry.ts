@@ -1,0 +1,38 @@
+// The engine's view of compromise events (status, exposure, what leaked): a small map, kept in
+// process so that scoring never waits for it; refreshed from the store every few seconds so that
+// other instances' changes (a retraction) arrive, and updated at once for this instance's own.
+import type { CompromiseEvent, EventView, WatchlistStore } from './core/watchlist.ts';
+import { eventView } from './core/watchlist.ts';
+
+export class WatchlistRegistry {
+  private views = new Map<number, EventView>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly store: WatchlistStore;
+
+  constructor(store: WatchlistStore) {
+    this.store = store;
+  }
+
+  get events(): ReadonlyMap<number, EventView> {
+    return this.views;
+  }
+
+  async refresh(): Promise<void> {
+    this.views = await this.store.eventViews();
+  }
+
+  changed(event: CompromiseEvent): void {
+    const next = new Map(this.views);
+    next.set(event.seq, eventView(event));
+    this.views = next;
+  }
+
+  start(intervalMs: number, onError: (error: unknown) => void): void {
+    this.timer = setInterval(() => this.refresh().catch(onError), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
