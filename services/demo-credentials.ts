@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey, type ApiKeyStore } from './auth/api-keys.ts';
+import type { BinRange, WatchlistStore } from './core/watchlist.ts';
 
 export interface DemoCredentials {
   merchantKey: string;
@@ -12,14 +13,17 @@ export interface DemoCredentials {
 
 export const DEMO_MERCHANT = 'demo-merchant';
 export const DEMO_ISSUER = 'demo-issuer';
+/** The demo issuer's cards: the classic test Visa numbers 4111 11xx ... */
+export const DEMO_BIN_RANGES: BinRange[] = [{ from: '411111', to: '411199' }];
 
-export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
+export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore, watchlist: WatchlistStore): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
   const path = join(stateDir, 'demo-credentials.json');
   if (existsSync(path)) return { path, created: false, credentials: JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials };
+  await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES);
   const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo' });
   const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo' });
   const admin = await createApiKey(keys, { role: 'admin', label: 'demo' });
-  const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key };
+  const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key, issuerBinRanges: DEMO_BIN_RANGES };
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   return { path, created: true, credentials };

@@ -12,12 +12,12 @@ async function main(): Promise<void> {
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: answering degraded until it is');
 
   if (runtime.embedded) {
-    const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys);
+    const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist);
     const c = demo.credentials;
     process.stdout.write(
       `\nLeakguard embedded mode (in-memory velocity store, state in ${config.LEAKGUARD_STATE_DIR}).\n` +
         `Demo credentials ${demo.created ? 'created' : 'loaded'}: ${demo.path} (mode 0600)\n` +
-        `  merchant (demo-merchant): ${c.merchantKey}\n  issuer   (demo-issuer):   ${c.issuerKey}\n  admin:                    ${c.adminKey}\n\n`,
+        `  merchant (demo-merchant): ${c.merchantKey}\n  issuer   (demo-issuer):   ${c.issuerKey}  (BIN ranges ${JSON.stringify(c.issuerBinRanges ?? [])})\n  admin:                    ${c.adminKey}\n\n`,
     );
   }
 
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     rulesets: runtime.rulesets,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
   });
 
   process.on('SIGHUP', () => runtime.rulesets.reload());

@@ -20,6 +20,18 @@ export class Metrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
+  readonly watchlistHits = new Counter({
+    name: 'leakguard_watchlist_hits_total',
+    help: 'Scorings of listed cards, by compromise event and merchant',
+    labelNames: ['event', 'merchant'],
+    registers: [this.registry],
+  });
+  readonly watchlistCards = new Counter({
+    name: 'leakguard_watchlist_upload_lines_total',
+    help: 'Card-list upload lines by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly rulesetReloads = new Counter({ name: 'leakguard_ruleset_reloads_total', help: 'Ruleset reloads by result', labelNames: ['result'], registers: [this.registry] });
 
   constructor() {
@@ -33,6 +45,9 @@ export class Metrics {
         if (response.degraded) this.degraded.inc();
       },
       storeError: (_error, stage) => this.storeErrors.inc({ stage }),
+      watchlistHit: (eventIds, merchant) => {
+        for (const event of eventIds) this.watchlistHits.inc({ event, merchant });
+      },
     };
   }
 }

@@ -7,6 +7,11 @@ import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
 import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
 import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
+import { MemoryWatchlistStore } from './adapters/memory/watchlist-store.ts';
+import { RedisWatchlistStore } from './adapters/redis/watchlist-store.ts';
+import type { WatchlistStore } from './core/watchlist.ts';
+import type { CardKeyring } from './core/card.ts';
+import { WatchlistRegistry } from './watchlist-registry.ts';
 import { connectRedis, RedisVelocityStore, whenReady } from './adapters/redis/velocity-store.ts';
 import { loadKeyring } from './card-keys.ts';
 import type { Config } from './config.ts';
@@ -20,6 +25,9 @@ export interface Runtime {
   engine: Engine;
   store: VelocityStore;
   apiKeys: ApiKeyStore;
+  watchlist: WatchlistStore;
+  watchlistRegistry: WatchlistRegistry;
+  keyring: CardKeyring;
   authenticator: ApiKeyAuthenticator;
   rulesets: RulesetFile;
   metrics: Metrics;
@@ -48,7 +56,11 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const metrics = new Metrics();
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : undefined;
   redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
-  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore();
+  const memoryWatchlist = redis ? undefined : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
+  const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
+  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore({ watchlist: memoryWatchlist });
+  const watchlistRegistry = new WatchlistRegistry(watchlist);
+  watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'));
   const apiKeys = openApiKeyStore(config, redis);
 
   const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
@@ -65,15 +77,17 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     ruleset: () => rulesets.ruleset,
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
     observer: metrics.observer(),
+    watchlistEvents: () => watchlistRegistry.events,
   });
 
   return {
-    engine, store, apiKeys, rulesets, metrics,
+    engine, store, apiKeys, rulesets, metrics, watchlist, watchlistRegistry, keyring,
     authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
     embedded: !redis,
     async waitForStores(timeoutMs = 10_000) {
-      if (!redis) return true;
-      return whenReady(redis, timeoutMs).then(() => true, () => false);
+      const ready = !redis || (await whenReady(redis, timeoutMs).then(() => true, () => false));
+      if (ready) await watchlistRegistry.refresh().catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'));
+      return ready;
     },
     async readiness() {
       const ok = await Promise.race([store.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(r, 500, false))]);
@@ -81,6 +95,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async close() {
       stopWatching();
+      watchlistRegistry.stop();
       await store.close();
     },
   };

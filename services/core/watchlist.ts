@@ -286,6 +286,8 @@ export interface WatchlistStore {
   setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined>;
   eventStatistics(seq: number): Promise<EventStatistics>;
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
+  /** The packed entries of some slots (null where nothing is listed). */
+  getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]>;
   /** Removes cards from every event; returns how many were listed. */
   removeCards(slots: EntrySlot[]): Promise<number>;
   getBinRanges(issuerId: string): Promise<BinRange[]>;

@@ -15,6 +15,7 @@ import { registerErrorHandling } from './errors.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
+import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
 
 export interface AppDependencies {
   engine: Engine;
@@ -25,6 +26,7 @@ export interface AppDependencies {
   rulesets: OperationsOptions['rulesets'];
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -75,6 +77,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
+  await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
   await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets });
   return app;
 }

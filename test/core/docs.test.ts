@@ -5,13 +5,14 @@ import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { TRANSACTION_FEATURES } from '../../services/core/features.ts';
 import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
+import { WATCHLIST_FEATURES } from '../../services/core/watchlist.ts';
 
 const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
 describe('documentation', () => {
   it('lists every velocity and transaction feature in the feature contract', () => {
     const contract = doc('velocity-features.md');
-    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
+    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...WATCHLIST_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
     expect(missing).toEqual([]);
   });
 

@@ -44,7 +44,7 @@ describe('scoring', () => {
     const body = res.json();
     expect(body).toMatchObject({ transactionId: 'shape-1', decision: 'approve', degraded: false, reasons: [] });
     expect(body.score).toBeGreaterThanOrEqual(0);
-    expect(body.checks).toEqual({ velocity: 'evaluated', rules: 'evaluated', watchlist: 'not_configured', model: 'not_configured' });
+    expect(body.checks).toEqual({ velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' });
     expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.11.1' });
   });
 

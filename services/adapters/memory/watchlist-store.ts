@@ -165,6 +165,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
     return this.commit<AddStatus[]>({ t: 'add', seq: eventSeq, mask: elementMask, now: nowSeconds, cards: cards.map((c) => [c.slot.bucket, c.slot.field.toString('hex'), c.expiryTag]) });
   }
 
+  async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
+    return slots.map((s) => this.lookup(s));
+  }
+
   async removeCards(slots: EntrySlot[]): Promise<number> {
     if (slots.length === 0) return 0;
     return this.commit<number>({ t: 'remove', slots: slots.map((s) => [s.bucket, s.field.toString('hex')]) });

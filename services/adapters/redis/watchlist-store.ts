@@ -90,6 +90,13 @@ export class RedisWatchlistStore implements WatchlistStore {
     return [...letters].map((l) => (l === 'n' ? 'new' : l === 'a' ? 'added' : 'duplicate'));
   }
 
+  async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
+    if (slots.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const s of slots) pipeline.hgetBuffer(s.bucket, s.field);
+    return ((await pipeline.exec()) ?? []).map(([, v]) => (v as Buffer | null) ?? null);
+  }
+
   async removeCards(slots: EntrySlot[]): Promise<number> {
     if (slots.length === 0) return 0;
     return this.redis.lgWatchlistRemove(slots.length, ...slots.map((s) => s.bucket), ...slots.map((s) => s.field));

@@ -1,0 +1,148 @@
+// Card-list uploads as a use case: a stream of bytes in, a report out. The bytes are data and
+// nothing else: parsed line by line as they arrive, held only in bounded batches, never written
+// to a file. Valid lines are kept even when others fail; a rejected line is reported by number
+// and reason with the card masked.
+import type { CardKeyring } from '../core/card.ts';
+import { fingerprintWith } from '../core/card.ts';
+import {
+  binInRanges, entrySlot, expiryTag, parseCsvLine, parseNdjsonLine,
+  type BinRange, type CardToList, type LineResult, type WatchlistStore,
+} from '../core/watchlist.ts';
+
+export type UploadFormat = 'csv' | 'ndjson';
+
+export interface RejectedLine {
+  line: number;
+  code: 'MALFORMED' | 'INVALID_CARD' | 'INVALID_EXPIRY' | 'BIN_NOT_OWNED' | 'LINE_TOO_LONG';
+  reason: string;
+  card: string;
+}
+
+export interface UploadReport {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: RejectedLine[];
+  lines: number;
+  bytes: number;
+}
+
+export class UploadRefused extends Error {
+  readonly status: number;
+  readonly report: UploadReport | undefined;
+  constructor(status: number, message: string, report?: UploadReport) {
+    super(message);
+    this.status = status;
+    this.report = report;
+  }
+}
+
+const BATCH = 2000;
+const MAX_LINE = 4096;
+const MAX_ERRORS = 100;
+
+/** Signatures of things that are not card lists: archives, executables, documents, images. */
+const BINARY_MAGIC: Buffer[] = [
+  Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.from([0x1f, 0x8b]), Buffer.from('7z\xbc\xaf\x27\x1c', 'latin1'), Buffer.from('Rar!', 'latin1'),
+  Buffer.from('BZh', 'latin1'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a]), Buffer.from('%PDF', 'latin1'), Buffer.from('MZ', 'latin1'),
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('ustar', 'latin1'),
+];
+
+export function looksBinary(head: Buffer): boolean {
+  if (head.includes(0)) return true;
+  if (BINARY_MAGIC.some((m) => head.subarray(0, m.length).equals(m))) return true;
+  // tar keeps its magic at offset 257.
+  return head.length > 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['code'] {
+  if (/expiry/.test(result.reason)) return 'INVALID_EXPIRY';
+  if (/card number/.test(result.reason)) return 'INVALID_CARD';
+  return 'MALFORMED';
+}
+
+export interface UploadOptions {
+  format: UploadFormat;
+  eventSeq: number;
+  elementMask: number;
+  /** The issuer's BIN ranges; undefined for admins, who may list any card. */
+  ownedRanges: BinRange[] | undefined;
+  keyring: CardKeyring;
+  store: WatchlistStore;
+  limitBytes: number;
+  now?: Date;
+  onProgress?: (report: UploadReport) => void;
+}
+
+export async function uploadCardList(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<UploadReport> {
+  const now = options.now ?? new Date();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const parse = options.format === 'csv' ? parseCsvLine : parseNdjsonLine;
+  const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
+  const key = options.keyring.primary;
+  let batch: CardToList[] = [];
+  let inFlight: Promise<void> = Promise.resolve();
+  let carry = '';
+  let first = true;
+
+  const reject = (line: number, code: RejectedLine['code'], reason: string, card: string) => {
+    report.rejected++;
+    if (report.errors.length < MAX_ERRORS) report.errors.push({ line, code, reason, card });
+  };
+
+  const flush = async () => {
+    const cards = batch;
+    batch = [];
+    // One batch stored while the next is parsed: bounded memory, steady throughput.
+    await inFlight;
+    inFlight = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds).then((statuses) => {
+      for (const s of statuses) s === 'duplicate' ? report.duplicates++ : report.accepted++;
+      options.onProgress?.(report);
+    });
+  };
+
+  const handleLine = async (raw: string) => {
+    report.lines++;
+    const lineNo = report.lines;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    if (lineNo === 1 && options.format === 'csv' && /^\s*pan\b/i.test(line)) return; // header
+    if (line.length > MAX_LINE) return reject(lineNo, 'LINE_TOO_LONG', `line longer than ${MAX_LINE} characters`, '(unreadable)');
+    const result = parse(line, now);
+    if (!result.ok) return reject(lineNo, classify(result), result.reason, result.masked);
+    const { pan, expiryMonth, expiryYear } = result.card;
+    if (options.ownedRanges && !binInRanges(pan, options.ownedRanges)) {
+      return reject(lineNo, 'BIN_NOT_OWNED', 'card is outside the BIN ranges registered to your issuer', `${pan.slice(0, 6)}******${pan.slice(-4)}`);
+    }
+    batch.push({
+      slot: entrySlot(fingerprintWith(key, pan)),
+      expiryTag: expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0,
+    });
+    if (batch.length >= BATCH) await flush();
+  };
+
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (first) {
+      first = false;
+      if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
+    } else if (buf.includes(0)) {
+      throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)', { ...report });
+    }
+    report.bytes += buf.length;
+    if (report.bytes > options.limitBytes) {
+      await flush();
+      await inFlight;
+      throw new UploadRefused(413, `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`, { ...report });
+    }
+    const text = carry + buf.toString('utf8');
+    const lines = text.split('\n');
+    carry = lines.pop()!;
+    if (carry.length > MAX_LINE * 4) throw new UploadRefused(400, 'a line is far too long: this is not a card list', { ...report });
+    for (const line of lines) await handleLine(line);
+  }
+  if (carry) await handleLine(carry);
+  await flush();
+  await inFlight;
+  return report;
+}

@@ -1,0 +1,149 @@
+// The watchlist contract, held against both stores (memory and a real Redis), including the
+// lookup and hit recording that happen in the velocity store's single round trip.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
+import { connectRedis, RedisVelocityStore, whenReady } from '../../services/adapters/redis/velocity-store.ts';
+import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
+import { fingerprintWith } from '../../services/core/card.ts';
+import { buildCounterPlan, type HitRecord, type VelocityStore } from '../../services/core/velocity.ts';
+import { decodeEntry, elementMask, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+const KEY = { id: 'k', secret: Buffer.alloc(32, 7) };
+const slotOf = (pan: string) => entrySlot(fingerprintWith(KEY, pan));
+const NOW = 1_790_000_000;
+const EVENT = {
+  externalId: 'breach-1', source: 'network alert', description: 'processor breach',
+  exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-06-30T00:00:00Z', discoveredAt: '2026-08-01T00:00:00Z',
+  dataElements: ['pan', 'expiry', 'cvv'] as ('pan' | 'expiry' | 'cvv')[], confidence: 'confirmed' as const,
+};
+
+let redisServer: RedisServer;
+beforeAll(async () => {
+  redisServer = await RedisServer.start();
+});
+afterAll(() => redisServer.stop());
+
+interface Pair { watchlist: WatchlistStore; velocity: VelocityStore }
+const subjects: { name: string; open(): Promise<Pair> }[] = [
+  {
+    name: 'memory',
+    open: async () => {
+      const watchlist = new MemoryWatchlistStore();
+      return { watchlist, velocity: new MemoryVelocityStore({ watchlist }) };
+    },
+  },
+  {
+    name: 'redis',
+    open: async () => {
+      const redis = await whenReady(connectRedis(redisServer.url));
+      await redis.flushall();
+      return { watchlist: new RedisWatchlistStore(redis), velocity: new RedisVelocityStore(redis) };
+    },
+  },
+];
+
+describe.each(subjects)('watchlist store contract: $name', (subject) => {
+  let s: Pair;
+  beforeEach(async () => {
+    s = await subject.open();
+    return () => s.velocity.close();
+  });
+
+  it('creates events idempotently per issuer and external id, lists them per issuer', async () => {
+    const a = await s.watchlist.createEvent(EVENT, 'bank-a', new Date('2026-09-01T00:00:00Z'));
+    expect(a.created).toBe(true);
+    expect(a.event).toMatchObject({ id: 'ce_1', seq: 1, issuerId: 'bank-a', status: 'open', externalId: 'breach-1' });
+    const again = await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    expect(again).toEqual({ event: a.event, created: false });
+    const b = await s.watchlist.createEvent(EVENT, 'bank-b', new Date());
+    expect(b.event.id).toBe('ce_2');
+    expect((await s.watchlist.listEvents('bank-a')).map((e) => e.id)).toEqual(['ce_1']);
+    expect((await s.watchlist.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
+    const retracted = await s.watchlist.setEventStatus(1, 'retracted', new Date());
+    expect(retracted?.status).toBe('retracted');
+    expect((await s.watchlist.eventViews()).get(1)).toMatchObject({ status: 'retracted', issuerId: 'bank-a', confirmed: true });
+    expect(await s.watchlist.getEvent(99)).toBeUndefined();
+  });
+
+  it('lists cards compactly: new, added to another event, duplicate; merges what leaked', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2', dataElements: ['pan', 'name'] }, 'bank-a', new Date());
+    const cards = ['4111111111111111', '5555555555554444'].map((pan) => ({ slot: slotOf(pan), expiryTag: 0 }));
+    expect(await s.watchlist.addCards(1, elementMask(['pan', 'cvv']), cards, NOW)).toEqual(['new', 'new']);
+    expect(await s.watchlist.addCards(1, elementMask(['pan', 'cvv']), cards, NOW + 5)).toEqual(['duplicate', 'duplicate']);
+    expect(await s.watchlist.addCards(2, elementMask(['pan', 'name']), [{ slot: slotOf('4111111111111111'), expiryTag: 777 }], NOW + 9)).toEqual(['added']);
+    const [entry] = await s.watchlist.getEntries([slotOf('4111111111111111')]);
+    expect(decodeEntry(entry!)).toEqual({ elements: elementMask(['pan', 'cvv', 'name']), firstListedAt: NOW, expiryTag: 777, eventSeqs: [1, 2] });
+    expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(2);
+    expect((await s.watchlist.eventStatistics(2)).cardsListed).toBe(1);
+    expect(entry!.length).toBe(12 + 4); // two events: 8 bytes + 4 per event
+  });
+
+  it('removes cards from every event and counts the removals per event', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
+    const slot = slotOf('4111111111111111');
+    await s.watchlist.addCards(1, 1, [{ slot, expiryTag: 0 }], NOW);
+    await s.watchlist.addCards(2, 1, [{ slot, expiryTag: 0 }], NOW);
+    expect(await s.watchlist.removeCards([slot, slotOf('5555555555554444')])).toBe(1);
+    expect(await s.watchlist.getEntries([slot])).toEqual([null]);
+    expect((await s.watchlist.eventStatistics(1)).cardsRemoved).toBe(1);
+    expect((await s.watchlist.eventStatistics(2)).cardsRemoved).toBe(1);
+  });
+
+  it('keeps BIN ranges per issuer', async () => {
+    expect(await s.watchlist.getBinRanges('bank-a')).toEqual([]);
+    await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
+    expect(await s.watchlist.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);
+  });
+
+  it('finds a listed card in the scoring round trip and records its hit once per transaction', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    const fp = fingerprintWith(KEY, '4111111111111111');
+    await s.watchlist.addCards(1, elementMask(EVENT.dataElements), [{ slot: entrySlot(fp), expiryTag: 42 }], NOW);
+    const facts = (id: string, at: number) => ({
+      merchantId: 'shop-1', transactionId: id, payloadHash: id, occurredAt: at, amountCents: 100, small: false,
+      entities: { card: [fp], merchant: ['shop-1'] }, watchlist: [entrySlot(fp)],
+    });
+    const at = NOW * 1000 + 60_000;
+    await s.velocity.recordAndRead(buildCounterPlan(facts('t0', at - 10_000)));
+    const plan = buildCounterPlan(facts('t1', at));
+    const reading = await s.velocity.recordAndRead(plan);
+    expect(reading.watchlist!.usesSinceListed).toBe(1);
+    expect(decodeEntry(reading.watchlist!.entries[0]!)).toMatchObject({ expiryTag: 42, eventSeqs: [1] });
+    const hit: HitRecord = { at: new Date(at).toISOString(), merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'], eventSeqs: [1], issuerIds: ['bank-a'] };
+    await s.velocity.saveResponse(plan, '{}', hit);
+    await s.velocity.saveResponse(plan, '{}', hit); // a redelivery: the hit counts once
+    const hits = await s.watchlist.listHits('bank-a', { limit: 10 });
+    expect(hits).toEqual([{ at: hit.at, merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'] }]);
+    expect(await s.watchlist.listHits('bank-a', { limit: 10, eventId: 'ce_9' })).toEqual([]);
+    expect(await s.watchlist.listHits('bank-b', { limit: 10 })).toEqual([]);
+    const stats = await s.watchlist.eventStatistics(1);
+    expect(stats).toMatchObject({ hits: 1, distinctMerchants: 1 });
+    expect(stats.lastHitAt).not.toBeNull();
+    const unlisted = await s.velocity.recordAndRead(buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }));
+    expect(unlisted.watchlist).toEqual({ entries: [null], usesSinceListed: 0 });
+  });
+});
+
+describe('embedded watchlist persistence', () => {
+  it('keeps events, cards, statistics and ranges across a restart, and never a card number', async () => {
+    const journal = join(mkdtempSync(join(tmpdir(), 'lg-wl-')), 'watchlist.journal');
+    const first = new MemoryWatchlistStore(journal);
+    await first.createEvent(EVENT, 'bank-a', new Date());
+    await first.addCards(1, 1, [{ slot: slotOf('4111111111111111'), expiryTag: 0 }], NOW);
+    await first.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
+    const second = new MemoryWatchlistStore(journal);
+    expect((await second.listEvents()).map((e) => e.externalId)).toEqual(['breach-1']);
+    expect((await second.eventStatistics(1)).cardsListed).toBe(1);
+    expect(await second.getBinRanges('bank-a')).toHaveLength(1);
+    expect(await second.getEntries([slotOf('4111111111111111')])).not.toEqual([null]);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(journal, 'utf8')).not.toContain('4111111111111111');
+  });
+});
