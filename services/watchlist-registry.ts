@@ -17,13 +17,25 @@ export class WatchlistRegistry {
     return this.views;
   }
 
+  private generation = 0;
+  private readonly localChanges = new Map<number, { view: EventView; generation: number }>();
+
   async refresh(): Promise<void> {
-    this.views = await this.store.eventViews();
+    const startedAt = this.generation;
+    const fresh = await this.store.eventViews();
+    // A change made here while the store was being read is newer than what the read returned.
+    for (const [seq, change] of this.localChanges) {
+      if (change.generation > startedAt) fresh.set(seq, change.view);
+      else this.localChanges.delete(seq);
+    }
+    this.views = fresh;
   }
 
   changed(event: CompromiseEvent): void {
+    const view = eventView(event);
+    this.localChanges.set(event.seq, { view, generation: ++this.generation });
     const next = new Map(this.views);
-    next.set(event.seq, eventView(event));
+    next.set(event.seq, view);
     this.views = next;
   }
 

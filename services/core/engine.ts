@@ -10,6 +10,7 @@ import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFa
 import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
 
 export const ENGINE_VERSION = '0.1.0';
+const MIN_STORE_BUDGET_MS = 5;
 
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
@@ -69,7 +70,10 @@ export class Engine {
     // 2. One round trip to the store, bounded by the deadline.
     let reading: StoreReading | undefined;
     try {
-      reading = await withDeadline(store.recordAndRead(plan), this.options.deadlineMs - (this.now() - started) - 2);
+      // What is left of the budget, but never less than a few milliseconds: a CPU stall before
+      // this point should not by itself turn every answer degraded.
+      const budget = Math.max(this.options.deadlineMs - (this.now() - started) - 2, MIN_STORE_BUDGET_MS);
+      reading = await withDeadline(store.recordAndRead(plan), budget);
     } catch (error) {
       observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
     }

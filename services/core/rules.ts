@@ -173,7 +173,11 @@ export function decide(input: DecisionInput): DecisionOutcome {
   const score = Math.max(0, Math.min(100, Math.round(raw)));
   let decision: Decision =
     score >= bands.decline ? 'decline' : score >= bands.review ? 'review' : score >= bands.challenge ? 'challenge' : 'approve';
-  for (const h of hits) if (h.atLeast) decision = stricter(decision, h.atLeast);
+  for (const h of hits) {
+    // A "step up" floor is met once the cardholder has authenticated with 3-D Secure.
+    if (h.atLeast === 'challenge' && input.threeDSAuthenticated) continue;
+    if (h.atLeast) decision = stricter(decision, h.atLeast);
+  }
   if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed') decision = stricter(decision, 'challenge');
   // A step-up is only possible card-not-present, and pointless after a successful one.
   if (decision === 'challenge' && (!input.cardNotPresent || input.threeDSAuthenticated)) decision = 'review';

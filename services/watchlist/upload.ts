@@ -56,6 +56,7 @@ export function looksBinary(head: Buffer): boolean {
 }
 
 function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['code'] {
+  if (/^expected |^not a JSON|:/.test(result.reason)) return 'MALFORMED';
   if (/expiry/.test(result.reason)) return 'INVALID_EXPIRY';
   if (/card number/.test(result.reason)) return 'INVALID_CARD';
   return 'MALFORMED';

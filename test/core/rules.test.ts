@@ -71,6 +71,13 @@ describe('decisions', () => {
     expect(run({ amount_major: 1, cvv_result: 'mismatch' }, 'lenient').decision).toBe('review');
   });
 
+  it('counts a successful 3-D Secure authentication as the step-up a challenge floor asks for', () => {
+    const s = parseRuleset({ ...base, rules: [{ code: 'STEP_UP', message: 's', when: { feature: 'amount_major', gte: 0 }, score: 0, atLeast: 'challenge' }] }, known);
+    const hits = evaluateRules(s, 'm', { amount_major: 1 });
+    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false }).decision).toBe('challenge');
+    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true }).decision).toBe('approve');
+  });
+
   it('fail-closed merchants never approve on a degraded answer; fail-open ones may', () => {
     expect(run({ amount_major: 1 }, 'lenient', { degraded: true }).decision).toBe('approve');
     expect(run({}, 'strict', { degraded: true }).decision).toBe('challenge');

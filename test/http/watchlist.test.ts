@@ -1,0 +1,267 @@
+// Issuers' watchlists through the real HTTP stack on a real Redis: events, uploads and every
+// refusal path, scoring effects per data-element combination, removal, retraction, isolation, hits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../services/auth/api-keys.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+let redis: RedisServer;
+let t: TestApp;
+let issuer2: string;
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024) });
+  issuer2 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i2' })).key;
+  // i1 owns the 4111 11.. and 5555 55.. test ranges; i2 owns 4012 88.. .
+  for (const [issuer, ranges] of [['i1', [{ from: '411111', to: '411199' }, { from: '55555555', to: '55555555' }]], ['i2', [{ from: '401288', to: '401288' }]]] as const) {
+    const res = await t.app.inject({ method: 'PUT', url: `/v1/issuers/${issuer}/bin-ranges`, headers: bearer(t.keys.admin), payload: ranges });
+    expect(res.statusCode).toBe(200);
+  }
+});
+afterAll(async () => {
+  await t.close();
+  await redis.stop();
+});
+
+// Luhn-valid cards in i1's ranges, made on demand so that each test has its own.
+function luhnComplete(partial: string): string {
+  for (let d = 0; d <= 9; d++) {
+    const candidate = `${partial}${d}`;
+    let sum = 0;
+    for (let i = 0; i < candidate.length; i++) {
+      let x = Number(candidate[candidate.length - 1 - i]);
+      if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
+      sum += x;
+    }
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable');
+}
+let serial = 100000;
+const card = (bin = '411111') => luhnComplete(`${bin}${String(serial++).padStart(15 - bin.length, '0')}`);
+
+let eventSerial = 0;
+async function createEvent(dataElements: string[], key = t.keys.issuer, extra: Record<string, unknown> = {}) {
+  const res = await t.app.inject({
+    method: 'POST', url: '/v1/compromise-events', headers: bearer(key),
+    payload: { externalId: `ev-${++eventSerial}`, source: 'card network alert', description: 'test breach', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-10-31T00:00:00Z', discoveredAt: '2026-11-10T00:00:00Z', dataElements, confidence: 'confirmed', ...extra },
+  });
+  expect([200, 201]).toContain(res.statusCode);
+  return res.json() as { id: string; statistics: Record<string, unknown> };
+}
+const upload = (eventId: string, body: string | Buffer, contentType = 'text/csv', key = t.keys.issuer, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'POST', url: `/v1/compromise-events/${eventId}/cards`, headers: { ...bearer(key), 'content-type': contentType, ...headers }, payload: body });
+const score = (pan: string, over: Record<string, unknown> = {}, card2: Record<string, unknown> = {}) =>
+  t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody({ card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match', ...card2 }, ...over } as never) }).then((r) => r.json());
+const codes = (body: { reasons: { code: string }[] }) => body.reasons.map((r) => r.code);
+
+describe('compromise events', () => {
+  it('are created by issuers for themselves, idempotently by external id, and by admins for an issuer', async () => {
+    const first = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'dup-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ issuerId: 'i1', status: 'open', confidence: 'confirmed', statistics: { cardsListed: 0, cardsRemoved: 0, hits: 0, distinctMerchants: 0, lastHitAt: null } });
+    const again = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'dup-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(first.json().id);
+    const forOther = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'x', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'], issuerId: 'i2' } });
+    expect(forOther.statusCode).toBe(403);
+    const byAdmin = await createEvent(['pan'], t.keys.admin, { issuerId: 'i2' });
+    expect(byAdmin).toMatchObject({ issuerId: 'i2' });
+    const adminWithout = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.admin), payload: { externalId: 'y', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
+    expect(adminWithout.json().details).toEqual([{ path: 'issuerId', message: 'is required when an admin declares an event' }]);
+  });
+
+  it('validates events field by field', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: '', source: 's', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-01-01T00:00:00Z', discoveredAt: 'soon', dataElements: ['cvv', 'password'], confidence: 'maybe' } });
+    expect(res.statusCode).toBe(400);
+    const paths = res.json().details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['externalId', 'discoveredAt', 'dataElements.1', 'confidence']));
+    const noPan = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'z', source: 's', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-01-01T00:00:00Z', discoveredAt: '2026-06-01T00:00:00Z', dataElements: ['cvv'] } });
+    expect(noPan.json().details).toEqual(expect.arrayContaining([{ path: 'exposureEnd', message: 'must not be before exposureStart' }, { path: 'dataElements', message: 'must include pan: a card list is a list of leaked card numbers' }]));
+  });
+});
+
+describe('card list uploads', () => {
+  it('keeps valid lines, reports each rejected one by number and reason with the card masked', async () => {
+    const ev = await createEvent(['pan', 'expiry']);
+    const good = [card(), card(), card()];
+    const bad = { luhn: '4111111111111112', foreign: card('401288'), short: '41111' };
+    const lines = ['pan,expiry_month,expiry_year', `${good[0]},12,2029`, `${good[1]}`, `abc${good[2]}`, bad.luhn, `${good[2]},13,2029`, `${good[2]},12,1990`, bad.foreign, bad.short, `${good[2]},7,29`, ''];
+    const res = await upload(ev.id, lines.join('\n'));
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ accepted: 3, duplicates: 0, rejected: 6 });
+    expect(body.errors).toEqual([
+      { line: 4, code: 'MALFORMED', reason: 'expected pan[,expiry_month,expiry_year]', card: '(unreadable)' },
+      { line: 5, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' },
+      { line: 6, code: 'INVALID_EXPIRY', reason: 'expiry month must be 1 to 12', card: expect.stringMatching(/^411111\*+\d{4}$/) },
+      { line: 7, code: 'INVALID_EXPIRY', reason: 'implausible expiry year', card: expect.stringMatching(/^411111\*+\d{4}$/) },
+      { line: 8, code: 'BIN_NOT_OWNED', reason: 'card is outside the BIN ranges registered to your issuer', card: expect.stringMatching(/^401288\*+\d{4}$/) },
+      { line: 9, code: 'INVALID_CARD', reason: 'card number must be 12 to 19 digits', card: '(unreadable)' },
+    ]);
+    for (const pan of [...good, bad.luhn, bad.foreign]) expect(res.body).not.toContain(pan);
+    const again = await upload(ev.id, lines.join('\n'));
+    expect(again.json()).toMatchObject({ accepted: 0, duplicates: 3, rejected: 6 });
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    expect(stats.cardsListed).toBe(3);
+  });
+
+  it('takes NDJSON lines', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    const res = await upload(ev.id, `{"pan":"${pan}","expiryMonth":4,"expiryYear":2028}\n{"pan":"${card()}"}\n{"pan":4111}\nnot json\n`, 'application/x-ndjson');
+    expect(res.json()).toMatchObject({ accepted: 2, rejected: 2 });
+    expect(res.json().errors.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([[3, 'MALFORMED'], [4, 'MALFORMED']]);
+  });
+
+  it('refuses what is not a card list, before storing anything', async () => {
+    const ev = await createEvent(['pan']);
+    const pan = card();
+    expect((await upload(ev.id, JSON.stringify([{ pan }]), 'application/json')).statusCode).toBe(415);
+    expect((await upload(ev.id, pan, 'text/plain')).statusCode).toBe(415);
+    const multipart = `--b\r\nContent-Disposition: form-data; name="file"; filename="cards.csv"\r\nContent-Type: text/csv\r\n\r\n${pan}\r\n--b--\r\n`;
+    expect((await upload(ev.id, multipart, 'multipart/form-data; boundary=b')).statusCode).toBe(415);
+    expect((await upload(ev.id, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.from(pan)]), 'text/csv')).statusCode).toBe(415);
+    expect((await upload(ev.id, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00]), 'text/csv')).statusCode).toBe(415);
+    expect((await upload(ev.id, Buffer.from(`${pan}\n\u0000\u0001binary`), 'text/csv')).statusCode).toBe(415);
+    const gz = await upload(ev.id, pan, 'text/csv', t.keys.issuer, { 'content-encoding': 'gzip' });
+    expect(gz.statusCode).toBe(415);
+    expect(gz.json().error).toBe('compressed uploads are refused: send the card list as plain text');
+    const huge = await upload(ev.id, `${pan}\n`.repeat(5000), 'text/csv');
+    expect(huge.statusCode).toBe(413);
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    expect(stats.cardsListed).toBe(0);
+  });
+
+  it('refuses uploads to closed events, and to other issuers\' events as if they did not exist', async () => {
+    const ev = await createEvent(['pan']);
+    expect((await upload(ev.id, card(), 'text/csv', issuer2)).statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(issuer2) })).statusCode).toBe(404);
+    expect((await t.app.inject({ url: '/v1/compromise-events', headers: bearer(issuer2) })).json().events.map((e: { id: string }) => e.id)).not.toContain(ev.id);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${ev.id}/close`, headers: bearer(issuer2) })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${ev.id}/close`, headers: bearer(t.keys.issuer) })).json().status).toBe('closed');
+    const closed = await upload(ev.id, card());
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json().error).toBe('the event is closed: it takes no more uploads');
+    expect((await upload('ce_999999', card())).statusCode).toBe(404);
+    expect((await upload('../../etc/passwd', card())).statusCode).toBe(404);
+  });
+});
+
+describe('what a hit does to scoring', () => {
+  it('security code leaked: at least a step-up card-not-present, and a matching CVV proves nothing', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    const body = await score(pan);
+    expect(codes(body)).toEqual(['LEAKED_CARD_CVV_COMPROMISED', 'LEAKED_CARD_RECENT_EXPOSURE']);
+    expect(body.decision).toBe('challenge');
+    expect(body.checks.watchlist).toBe('evaluated');
+    // Other signals add up to a decline.
+    const heavy = await score(pan, { amount: 250_000, shippingAddress: { line1: '1 Reship Way', postalCode: '99999', country: 'US' }, billingAddress: { country: 'JP' } });
+    expect(heavy.decision).toBe('decline');
+  });
+
+  it('security code not leaked: a match keeps its weight, a mismatch is a strong signal', async () => {
+    const ev = await createEvent(['pan', 'name']);
+    const pan = card();
+    await upload(ev.id, pan);
+    const match = await score(pan);
+    expect(codes(match)).toEqual(['LEAKED_CARD', 'LEAKED_CARD_RECENT_EXPOSURE', 'LEAKED_CARD_CVV_MATCH']);
+    expect(match.decision).toBe('approve');
+    const mismatch = await score(pan, {}, { cvvResult: 'mismatch' });
+    expect(codes(mismatch)).toEqual(expect.arrayContaining(['CVV_MISMATCH', 'LEAKED_CARD', 'LEAKED_CARD_CVV_MISMATCH']));
+    expect(mismatch.decision).toBe('decline');
+  });
+
+  it('a new expiry means the card was reissued: the hit loses most of its weight', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},3,2028`);
+    const reissued = await score(pan, {}, { expiryMonth: 12, expiryYear: 2031 });
+    expect(codes(reissued)).toEqual(['LEAKED_CARD_REISSUED']);
+    expect(reissued.decision).toBe('approve');
+    const leaked = await score(pan, {}, { expiryMonth: 3, expiryYear: 2028 });
+    expect(codes(leaked)[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+  });
+
+  it('a successful 3-D Secure authentication lowers the risk; repeated use since listing raises it', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, pan);
+    const authenticated = await score(pan, { threeDS: { status: 'Y', version: '2.2.0' } });
+    expect(codes(authenticated)).toEqual(expect.arrayContaining(['LEAKED_CARD_3DS_AUTHENTICATED', 'THREE_DS_AUTHENTICATED']));
+    expect(authenticated.decision).toBe('approve');
+    await score(pan);
+    const third = await score(pan);
+    expect(codes(third)).toContain('LEAKED_CARD_REPEATED_USE');
+  });
+
+  it('retraction takes the cards off the watchlist unless another live event lists them', async () => {
+    const a = await createEvent(['pan', 'cvv']);
+    const b = await createEvent(['pan']);
+    const both = card();
+    const onlyA = card();
+    await upload(a.id, `${both}\n${onlyA}`);
+    await upload(b.id, both);
+    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${a.id}/retract`, headers: bearer(t.keys.issuer) })).json().status).toBe('retracted');
+    expect(codes(await score(onlyA))).toEqual([]);
+    expect(codes(await score(both))).toContain('LEAKED_CARD');
+    expect(codes(await score(both))).not.toContain('LEAKED_CARD_CVV_COMPROMISED');
+    expect((await upload(a.id, card())).statusCode).toBe(409);
+  });
+
+  it('removal by card number or fingerprint takes a card off every event; issuers only their own', async () => {
+    const ev = await createEvent(['pan', 'cvv']);
+    const [p1, p2] = [card(), card()];
+    await upload(ev.id, `${p1}\n${p2}`);
+    const foreign = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(issuer2), payload: { cards: [{ pan: p1 }] } });
+    expect(foreign.json()).toEqual({ removed: 0, notListed: 0, rejected: [{ index: 0, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' }] });
+    const removed = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(t.keys.issuer), payload: { cards: [{ pan: p1 }, { pan: '4111111111111112' }] } });
+    expect(removed.json()).toEqual({ removed: 1, notListed: 0, rejected: [{ index: 1, reason: 'pan fails the Luhn check' }] });
+    expect(removed.body).not.toContain('4111111111111112');
+    expect(codes(await score(p1))).toEqual([]);
+    // By fingerprint, as Kafka decisions and cases carry it.
+    const probe = await t.runtime.engine.score('m1', { ...scoreBody({ card: { number: p2, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }) } as never);
+    const fingerprint = probe.kind === 'scored' ? probe.evidence!.card.fingerprint : '';
+    const notMine = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(issuer2), payload: { cards: [{ fingerprint }] } });
+    expect(notMine.json().rejected).toEqual([{ index: 0, reason: 'not listed by your events' }]);
+    const mine = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(t.keys.issuer), payload: { cards: [{ fingerprint }] } });
+    expect(mine.json()).toMatchObject({ removed: 1 });
+    expect(codes(await score(p2))).toEqual([]);
+    expect((await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics).toMatchObject({ cardsListed: 2, cardsRemoved: 2 });
+  });
+});
+
+describe('issuer visibility', () => {
+  it('records each hit once for the listing issuer, with statistics and metrics; other issuers see nothing', async () => {
+    const ev = await createEvent(['pan', 'cvv']);
+    const pan = card();
+    await upload(ev.id, pan);
+    const body = scoreBody({ transactionId: 'hit-1', amount: 12_345, card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } });
+    await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+    await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body }); // retry
+    await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: { ...body, transactionId: 'hit-2' } });
+    await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
+    const hits = (await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(t.keys.issuer) })).json().hits;
+    expect(hits).toHaveLength(2);
+    expect(hits[1]).toMatchObject({ merchantId: 'm1', transactionId: 'hit-1', amount: 12_345, currency: 'EUR', decision: 'challenge', card: `${pan.slice(0, 6)}******${pan.slice(-4)}`, eventIds: [ev.id] });
+    expect(JSON.stringify(hits)).not.toContain(pan);
+    expect((await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(issuer2) })).json().hits).toEqual([]);
+    expect((await t.app.inject({ url: '/v1/issuer/hits?limit=1', headers: bearer(t.keys.issuer) })).json().hits).toHaveLength(1);
+    expect((await t.app.inject({ url: '/v1/issuer/hits?from=nonsense', headers: bearer(t.keys.issuer) })).statusCode).toBe(400);
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    expect(stats).toMatchObject({ hits: 2, distinctMerchants: 2 });
+    expect(stats.lastHitAt).toMatch(/^\d{4}-/);
+    expect((await t.app.inject('/metrics')).body).toMatch(new RegExp(`leakguard_watchlist_hits_total\\{event="${ev.id}",merchant="m1"\\} 1`));
+  });
+
+  it('lets issuers read their own BIN ranges only, and only admins set them', async () => {
+    expect((await t.app.inject({ url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.issuer) })).json().ranges).toHaveLength(2);
+    expect((await t.app.inject({ url: '/v1/issuers/i2/bin-ranges', headers: bearer(t.keys.issuer) })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'PUT', url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.issuer), payload: [] })).statusCode).toBe(403);
+    const bad = await t.app.inject({ method: 'PUT', url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.admin), payload: [{ from: '4111', to: '411199' }, { from: '411199', to: '411111' }] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['0.from', '1']));
+  });
+});
