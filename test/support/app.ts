@@ -32,6 +32,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
     readiness: () => runtime.readiness(), rulesets: runtime.rulesets,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
   });
   const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
     (await createApiKey(runtime.apiKeys, { role, ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}) })).key;
