@@ -1,0 +1,114 @@
+// `npm run upload -- --event <id> FILE`: streams an issuer's card list to the API with a
+// progress bar, prints a summary, and exits non-zero when lines were rejected.
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+
+const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key KEY] FILE
+  FILE       one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON)
+  --event    the compromise event the cards belong to (POST /v1/compromise-events returns it)
+  --format   csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
+  --url      the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
+  --key      an issuer or admin API key (default: LEAKGUARD_API_KEY, or the embedded demo issuer key)`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`upload: ${message}\n`);
+  process.exit(code);
+}
+
+interface Report {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: { line: number; code: string; reason: string; card: string }[];
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { event: { type: 'string' }, format: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const file = positionals[0];
+  if (!values.event || !file || positionals.length > 1) fail(USAGE);
+  if (!/^ce_[1-9][0-9]*$/.test(values.event)) fail(`--event must be a compromise event id such as ce_1, not ${JSON.stringify(values.event)}`);
+  if (!existsSync(file) || !statSync(file).isFile()) fail(`no such file: ${file}`);
+  const format = values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
+  if (format !== 'csv' && format !== 'ndjson') fail('say --format csv or --format ndjson (the file name does not tell)');
+
+  let key = values.key ?? process.env.LEAKGUARD_API_KEY;
+  if (!key) {
+    const demo = join(process.env.LEAKGUARD_STATE_DIR || '.leakguard', 'demo-credentials.json');
+    if (existsSync(demo)) {
+      key = (JSON.parse(readFileSync(demo, 'utf8')) as { issuerKey?: string }).issuerKey;
+      process.stderr.write(`upload: no --key or LEAKGUARD_API_KEY: using the embedded demo issuer key from ${demo}\n`);
+    }
+  }
+  if (!key) fail('an issuer API key is needed: --key or LEAKGUARD_API_KEY');
+  const base = (values.url ?? process.env.LEAKGUARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+
+  const total = statSync(file).size;
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'uploading [{bar}] {percentage}% | {sent}/{size} MB | {rate} MB/s | eta {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+    cliProgress.Presets.shades_classic,
+  );
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const started = Date.now();
+  let sent = 0;
+  bar.start(total, 0, { sent: '0.0', size: mb(total), rate: '0.0' });
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sent += chunk.length;
+      bar.update(sent, { sent: mb(sent), rate: (sent / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+      done(null, chunk);
+    },
+  });
+  const body = Readable.toWeb(createReadStream(file).pipe(counter)) as ReadableStream;
+
+  let response: Response;
+  try {
+    response = await fetch(`${base}/v1/compromise-events/${values.event}/cards`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson', 'content-length': String(total) },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+  } catch (error) {
+    bar.stop();
+    fail(`cannot reach ${base}: ${(error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message}`, 1);
+  }
+  bar.update(total, { sent: mb(total) });
+  bar.stop();
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {}
+    fail(`refused (${response.status}): ${message}`, 1);
+  }
+  const report = JSON.parse(text) as Report;
+  const seconds = (Date.now() - started) / 1000;
+  process.stdout.write(
+    `\n${values.event}: ${report.accepted} cards listed, ${report.duplicates} already listed, ${report.rejected} lines rejected ` +
+      `(${seconds.toFixed(1)} s, ${Math.round((report.accepted + report.duplicates + report.rejected) / Math.max(seconds, 0.001))} lines/s)\n`,
+  );
+  if (report.rejected > 0) {
+    process.stdout.write(`\nrejected lines${report.rejected > report.errors.length ? ` (first ${report.errors.length} of ${report.rejected})` : ''}:\n`);
+    for (const e of report.errors) process.stdout.write(`  line ${e.line}: ${e.code}: ${e.reason} (${e.card})\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => fail(`failed: ${(error as Error).message}`, 1));

@@ -1,0 +1,64 @@
+// The issuers' upload CLI against a listening engine.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lg-upload-'));
+let t: TestApp;
+let base: string;
+let eventId: string;
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'services/cli/upload.ts'), ...args], { cwd: dir, env: { ...process.env, LEAKGUARD_URL: base, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  await t.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
+  base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const ev = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'cli-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan', 'expiry'] } });
+  eventId = ev.json().id;
+});
+afterAll(() => t.close());
+
+describe('npm run upload', () => {
+  it('uploads a file with progress and a summary; exits 0 when every line was taken', async () => {
+    writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');
+    const { code, stdout, stderr } = await run(['--event', eventId, '--key', t.keys.issuer, 'good.csv']);
+    expect(stderr).toContain('uploading');
+    expect(stdout).toContain(`${eventId}: 2 cards listed, 0 already listed, 0 lines rejected`);
+    expect(code).toBe(0);
+  });
+
+  it('lists rejected lines with masked cards and exits 1', async () => {
+    writeFileSync(join(dir, 'mixed.ndjson'), '{"pan":"4111111111111111"}\n{"pan":"4111111111111112"}\n{"pan":"5555555555554444"}\n');
+    const { code, stdout } = await run(['--event', eventId, 'mixed.ndjson'], { LEAKGUARD_API_KEY: t.keys.issuer });
+    expect(code).toBe(1);
+    expect(stdout).toContain('0 cards listed, 1 already listed, 2 lines rejected');
+    expect(stdout).toContain('line 2: INVALID_CARD: card number fails the Luhn check (411111******1112)');
+    expect(stdout).toContain('line 3: BIN_NOT_OWNED');
+    expect(stdout).not.toContain('5555555555554444');
+  });
+
+  it('explains usage errors and refusals', async () => {
+    expect((await run(['good.csv'])).stderr).toContain('usage: npm run upload');
+    expect((await run(['--event', 'x', 'good.csv'])).stderr).toContain('--event must be a compromise event id');
+    expect((await run(['--event', eventId, '--key', t.keys.issuer, 'missing.csv'])).stderr).toContain('no such file');
+    writeFileSync(join(dir, 'cards.txt'), '4111111111111111\n');
+    expect((await run(['--event', eventId, '--key', t.keys.issuer, 'cards.txt'])).stderr).toContain('say --format csv or --format ndjson');
+    const wrongKey = await run(['--event', eventId, '--key', t.keys.merchant, 'good.csv']);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toContain('refused (403)');
+  });
+});
