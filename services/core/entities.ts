@@ -1,6 +1,6 @@
 // Entities other than the card: normalised so that trivial variations collapse to one key,
 // then pseudonymised with a keyed HMAC so that stores never hold emails, addresses or IPs in clear.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { CardKeyring } from './card.ts';
 
@@ -56,9 +56,9 @@ export function isIp(ip: string): boolean {
  * governs all of them and rotates with them: primary identity first, previous second.
  */
 export class EntityHasher {
-  private readonly keys: Buffer[];
+  private readonly keys: KeyObject[];
   constructor(keyring: CardKeyring) {
-    const derive = (secret: Buffer) => createHmac('sha256', secret).update('leakguard/entity-pseudonyms/v1').digest();
+    const derive = (secret: Buffer) => createSecretKey(createHmac('sha256', secret).update('leakguard/entity-pseudonyms/v1').digest());
     this.keys = [derive(keyring.primary.secret)];
     if (keyring.previous) this.keys.push(derive(keyring.previous.secret));
   }

@@ -7,7 +7,7 @@
 //   uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id × n
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { luhnValid, maskPan, type CardKey } from './card.ts';
+import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
 
 export const DATA_ELEMENTS = ['pan', 'expiry', 'cvv', 'name', 'billing_address', 'email', 'phone', 'track', 'pin'] as const;
 export type DataElement = (typeof DATA_ELEMENTS)[number];
@@ -104,7 +104,7 @@ export function decodeEntry(b: Buffer): WatchlistEntry | null {
  * leaked credentials (1 in 65,535 false match), too little to recover the expiry from the store.
  */
 export function expiryTag(key: CardKey, pan: string, month: number, year: number): number {
-  const tag = createHmac('sha256', key.secret).update(`expiry\u0000${pan}\u0000${month}/${year % 100}`).digest().readUInt16BE(0);
+  const tag = createHmac('sha256', hmacKey(key.secret)).update(`expiry\u0000${pan}\u0000${month}/${year % 100}`).digest().readUInt16BE(0);
   return tag === 0 ? 1 : tag;
 }
 

@@ -19,7 +19,7 @@ const keysCli = (...args: string[]) =>
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  engine = spawn(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  engine = spawn(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', LEAKGUARD_DEADLINE_MS: '2000' }, stdio: ['ignore', 'pipe', 'pipe'] });
   engine.stdout!.on('data', (d) => (stdout += d.toString()));
   engine.stderr!.on('data', (d) => (stdout += d.toString()));
   const end = Date.now() + 30_000;

@@ -24,6 +24,8 @@ export function connectRedis(url: string, options: { connectTimeoutMs?: number }
     connectTimeout: options.connectTimeoutMs ?? 2000,
     lazyConnect: false,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // Concurrent requests' commands leave in one socket write: fewer syscalls per scoring.
+    enableAutoPipelining: true,
   });
 }
 
