@@ -1,0 +1,742 @@
+// `npm run bench:api`: a benchmark, not a test. Starts the engine against a local Redis and a
+// minimal Fastify hello-world app as the baseline (same Node binary and flags), drives both with
+// k6 (load-tests/score.js) at 1,000 and 3,000 requests/s (open model) and at saturation (closed
+// model), and prints throughput, latency percentiles, errors and the ratios against the targets:
+//   /v1/score throughput >= 0.4 x baseline; p99 at 1,000 req/s within 2 ms of the baseline's.
+// Missing a target is a result, not a failure: the exit code is non-zero only when a phase
+// could not be run (a server died, k6 failed, nothing answered 2xx).
+//
+//   npm run bench:api                      full run: 5 s warm-up, 20 s phases (about 3 minutes)
+//   npm run bench:api -- --quick           6 s phases, 2 s warm-up
+//   npm run bench:api -- --duration 30     seconds per measured phase
+//   npm run bench:api -- --cpu-prof        also writes a V8 CPU profile of the engine to load-tests/results/
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureK6, ensureRedis } from '../scripts/provision.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(HERE);
+const RESULTS_DIR = join(HERE, 'results');
+const K6_SCRIPT = join(HERE, 'score.js');
+const TREND_STATS = 'avg,min,max,p(50),p(90),p(99),p(99.9)';
+const TARGET_THROUGHPUT_RATIO = 0.4;
+const TARGET_P99_DIFF_MS = 2;
+
+const USAGE = `usage: npm run bench:api -- [--quick] [--duration <seconds>] [--warmup <seconds>] [--vus <n>] [--cpu-prof]
+  --quick        short phases (6 s, 2 s warm-up): a smoke run, figures are noisier
+  --duration N   seconds per measured phase (1,000 req/s, 3,000 req/s, saturation); default 20
+  --warmup N     seconds of warm-up per target; default 5
+  --vus N        virtual users for the saturation phase (closed model); default 64
+  --cpu-prof     run the engine with --cpu-prof; the profile lands in load-tests/results/`;
+
+const log = (message: string) => process.stderr.write(`bench:api: ${message}\n`);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function parseOptions() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        vus: { type: 'string' },
+        'cpu-prof': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`bench:api: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const seconds = (value: string | undefined, name: string, fallback: number) => {
+    if (value === undefined) return fallback;
+    const n = Number(value.replace(/s$/, ''));
+    if (!Number.isFinite(n) || n < 1 || n > 3600) {
+      process.stderr.write(`bench:api: --${name} must be a number of seconds between 1 and 3600\n${USAGE}\n`);
+      process.exit(2);
+    }
+    return Math.round(n);
+  };
+  const vus = v.vus === undefined ? 64 : Number(v.vus);
+  if (!Number.isInteger(vus) || vus < 1 || vus > 2000) {
+    process.stderr.write(`bench:api: --vus must be an integer between 1 and 2000\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return {
+    quick: v.quick,
+    duration: seconds(v.duration, 'duration', v.quick ? 6 : 20),
+    warmup: seconds(v.warmup, 'warmup', v.quick ? 2 : 5),
+    vus,
+    cpuProf: v['cpu-prof'],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and stopped on exit, Ctrl-C and errors.
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  tail: string[];
+  exited: Promise<void>;
+  done: boolean;
+}
+
+const children = new Set<Child>();
+const tempDirs: string[] = [];
+let shuttingDown = false;
+
+function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
+  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: Child = { name, proc, tail: [], exited: Promise.resolve(), done: false };
+  child.exited = new Promise<void>((resolve) => {
+    proc.once('exit', () => {
+      child.done = true;
+      children.delete(child);
+      resolve();
+    });
+    proc.once('error', (error) => {
+      child.tail.push(`(could not start ${command}: ${error.message})`);
+      child.done = true;
+      children.delete(child);
+      resolve();
+    });
+  });
+  let pending = '';
+  const take = (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line) continue;
+      child.tail.push(line);
+      if (child.tail.length > 40) child.tail.shift();
+      onLine?.(line);
+    }
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
+  children.add(child);
+  return child;
+}
+
+async function stopChild(child: Child, graceMs = 5000): Promise<void> {
+  if (child.done) return;
+  child.proc.kill('SIGTERM');
+  await Promise.race([child.exited, sleep(graceMs)]);
+  if (!child.done) {
+    child.proc.kill('SIGKILL');
+    await Promise.race([child.exited, sleep(2000)]);
+  }
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c, c.name === 'engine' ? 10_000 : 5000)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.length = 0;
+}
+
+process.on('exit', () => {
+  // Last resort (an exit we did not plan): nothing of ours may outlive us.
+  for (const c of children) if (!c.done) c.proc.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: stopping the engine, the baseline, Redis and k6`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+class PhaseError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: ports, readiness, CPU accounting
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntil(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.done) throw new PhaseError(`${child.name} exited before ${what}:\n  ${child.tail.slice(-15).join('\n  ')}`);
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new PhaseError(`${what}: timed out after ${timeoutMs / 1000} s\n  ${child.tail.slice(-15).join('\n  ')}`);
+}
+
+async function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
+    socket.setTimeout(500);
+    socket.on('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** One INFO section from Redis, over a raw socket (RESP bulk string reply). */
+async function redisInfo(port: number, section: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write(`INFO ${section}\r\n`));
+    let buf = Buffer.alloc(0);
+    socket.setTimeout(2000);
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const nl = buf.indexOf('\r\n');
+      if (nl < 0) return;
+      const len = Number(buf.subarray(1, nl).toString());
+      if (buf.length >= nl + 2 + len) {
+        socket.destroy();
+        resolve(buf.subarray(nl + 2, nl + 2 + len).toString());
+      }
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => {
+      socket.destroy();
+      reject(new Error('INFO timed out'));
+    });
+  });
+}
+
+interface CommandStat { command: string; calls: number; usec: number; usecPerCall: number }
+function parseCommandStats(info: string): CommandStat[] {
+  const stats: CommandStat[] = [];
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {
+    stats.push({ command: m[1]!, calls: Number(m[2]), usec: Number(m[3]), usecPerCall: Number(m[4]) });
+  }
+  return stats.sort((a, b) => b.usec - a.usec);
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds used by a process: [own, reaped children]. Zeroes when /proc is not there. */
+function processCpu(pid: number | undefined): [number, number] {
+  if (!pid) return [0, 0];
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [(Number(f[11]) + Number(f[12])) / CLK_TCK, (Number(f[13]) + Number(f[14])) / CLK_TCK];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/** Busy CPU seconds of the whole machine (every core, every user). */
+function machineBusy(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+interface CpuSnapshot {
+  at: number;
+  server: number;
+  redis: number;
+  k6: number;
+  self: number;
+  machine: number;
+}
+
+function cpuSnapshot(server: Child, redis: Child): CpuSnapshot {
+  const [self, reaped] = processCpu(process.pid);
+  return { at: performance.now(), server: processCpu(server.proc.pid)[0], redis: processCpu(redis.proc.pid)[0], k6: reaped, self, machine: machineBusy() };
+}
+
+/** Average cores used between two snapshots; "other" is everything else on the machine. */
+function coresUsed(a: CpuSnapshot, b: CpuSnapshot) {
+  const s = (b.at - a.at) / 1000;
+  const server = (b.server - a.server) / s;
+  const redis = (b.redis - a.redis) / s;
+  const k6 = (b.k6 - a.k6) / s;
+  const self = (b.self - a.self) / s;
+  const machine = (b.machine - a.machine) / s;
+  const r = (n: number) => Math.round(n * 100) / 100;
+  return { server: r(server), redis: r(redis), k6: r(k6), harness: r(self), machine: r(machine), other: r(Math.max(0, machine - server - redis - k6 - self)) };
+}
+type CoresUsed = ReturnType<typeof coresUsed>;
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+type TargetId = 'baseline' | 'score';
+interface Target {
+  id: TargetId;
+  label: string;
+  url: string;
+  server: Child;
+}
+
+interface PhaseSpec {
+  id: 'warmup' | 'rate1k' | 'rate3k' | 'saturation';
+  label: string;
+  mode: 'rate' | 'vus';
+  rate?: number;
+  vus?: number;
+  seconds: number;
+  order: TargetId[];
+}
+
+interface PhaseResult {
+  phase: PhaseSpec['id'];
+  target: TargetId;
+  mode: 'rate' | 'vus';
+  rate?: number | undefined;
+  vus?: number | undefined;
+  seconds: number;
+  ok: boolean;
+  failure?: string;
+  k6ExitCode: number | null;
+  durationS: number;
+  requests: number;
+  succeeded: number;
+  /** 2xx responses per second over the phase. */
+  throughput: number;
+  errorRate: number;
+  droppedIterations: number;
+  degradedRate: number;
+  maxVus: number;
+  latencyMs: { avg: number; min: number; max: number; p50: number; p90: number; p99: number; p999: number };
+  cores: CoresUsed;
+  k6Warnings: string[];
+}
+
+async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Child, apiKey: string, workDir: string, runId: string): Promise<PhaseResult> {
+  const summaryFile = join(workDir, `k6-${spec.id}-${target.id}.json`);
+  rmSync(summaryFile, { force: true });
+  const args = [
+    'run', '--quiet', '--no-color', '--no-usage-report', '--include-system-env-vars',
+    '--address', `127.0.0.1:${await freePort()}`,
+    '--summary-trend-stats', TREND_STATS,
+    '-e', `TARGET_URL=${target.url}`,
+    '-e', `MODE=${spec.mode}`,
+    '-e', `DURATION=${spec.seconds}s`,
+    '-e', `RUN_ID=${runId}`,
+    '-e', `SUMMARY_FILE=${summaryFile}`,
+    ...(spec.mode === 'rate' ? ['-e', `RATE=${spec.rate}`] : ['-e', `VUS=${spec.vus}`]),
+    K6_SCRIPT,
+  ];
+  const warnings: string[] = [];
+  let failedRequests = 0;
+  let suppressed = 0;
+  const onLine = (line: string) => {
+    if (!/level=(warning|error)/.test(line) && !/^(ERRO|WARN)/.test(line)) return;
+    // Transport failures (timeouts, refused connections) come one line each: show the first, count the rest.
+    if (line.includes('Request Failed') && ++failedRequests > 1) return;
+    if (warnings.length < 8) {
+      warnings.push(line);
+      process.stderr.write(`  k6: ${line}\n`);
+    } else suppressed++;
+  };
+  const before = cpuSnapshot(target.server, redis);
+  // The API key travels in the environment, not on a command line other users can read.
+  const child = startChild(`k6 (${spec.id}, ${target.id})`, k6, args, { ...process.env, API_KEY: apiKey }, onLine);
+  const limitMs = (spec.seconds + 60) * 1000;
+  const timedOut = await Promise.race([child.exited.then(() => false), sleep(limitMs).then(() => true)]);
+  if (timedOut) await stopChild(child);
+  const after = cpuSnapshot(target.server, redis);
+  if (failedRequests > 1) {
+    warnings.push(`(${fmtInt(failedRequests)} requests failed without an HTTP status: timeouts or connection errors)`);
+    process.stderr.write(`  k6: ${warnings.at(-1)}\n`);
+  }
+  if (suppressed > 0) warnings.push(`(${suppressed} more k6 warning lines)`);
+
+  const exitCode = child.proc.exitCode;
+  const base: PhaseResult = {
+    phase: spec.id, target: target.id, mode: spec.mode, rate: spec.rate, vus: spec.vus, seconds: spec.seconds,
+    ok: false, k6ExitCode: exitCode, durationS: 0, requests: 0, succeeded: 0, throughput: 0, errorRate: 0,
+    droppedIterations: 0, degradedRate: 0, maxVus: 0,
+    latencyMs: { avg: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 },
+    cores: coresUsed(before, after), k6Warnings: warnings,
+  };
+  if (shuttingDown) return { ...base, failure: 'interrupted' };
+  if (timedOut) return { ...base, failure: `k6 did not finish within ${limitMs / 1000} s` };
+  if (target.server.done) return { ...base, failure: `${target.server.name} died during the phase:\n  ${target.server.tail.slice(-15).join('\n  ')}` };
+  if (redis.done) return { ...base, failure: `redis-server died during the phase:\n  ${redis.tail.slice(-15).join('\n  ')}` };
+  if (!existsSync(summaryFile)) return { ...base, failure: `k6 exited with code ${exitCode} and wrote no summary:\n  ${child.tail.slice(-15).join('\n  ')}` };
+
+  interface Metric { values: Record<string, number> }
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { metrics: Record<string, Metric | undefined>; state: { testRunDurationMs: number } };
+  const m = summary.metrics;
+  const value = (metric: string, key: string) => m[metric]?.values[key] ?? 0;
+  const durationS = summary.state.testRunDurationMs / 1000;
+  const requests = value('http_reqs', 'count');
+  const errorRate = value('http_req_failed', 'rate');
+  const succeeded = Math.round(requests * (1 - errorRate));
+  const result: PhaseResult = {
+    ...base,
+    durationS: Math.round(durationS * 100) / 100,
+    requests,
+    succeeded,
+    throughput: durationS > 0 ? Math.round((succeeded / durationS) * 10) / 10 : 0,
+    errorRate,
+    droppedIterations: value('dropped_iterations', 'count'),
+    degradedRate: value('degraded', 'rate'),
+    maxVus: value('vus_max', 'max') || value('vus_max', 'value'),
+    latencyMs: {
+      avg: value('http_req_duration', 'avg'), min: value('http_req_duration', 'min'), max: value('http_req_duration', 'max'),
+      p50: value('http_req_duration', 'p(50)'), p90: value('http_req_duration', 'p(90)'),
+      p99: value('http_req_duration', 'p(99)'), p999: value('http_req_duration', 'p(99.9)'),
+    },
+  };
+  if (exitCode !== 0) return { ...result, failure: `k6 exited with code ${exitCode}:\n  ${child.tail.slice(-15).join('\n  ')}` };
+  if (succeeded === 0) return { ...result, failure: `no 2xx response from ${target.label} (${requests} requests)` };
+  return { ...result, ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmtPct = (n: number) => `${(n * 100).toFixed(2)}%`;
+const fmtRatio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+
+function progressLine(index: number, total: number, target: Target, spec: PhaseSpec, r: PhaseResult): string {
+  const load = spec.mode === 'rate' ? `${fmtInt(spec.rate!)} req/s` : `${spec.vus} VUs`;
+  const head = `[${index}/${total}] ${spec.label.padEnd(10)} ${target.label.padEnd(10)} ${load.padEnd(11)} ${spec.seconds} s:`;
+  if (!r.ok && r.requests === 0) return `${head} FAILED: ${r.failure}`;
+  const c = r.cores;
+  return `${head} ${fmtInt(r.throughput)} ok/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, ` +
+    `errors ${fmtPct(r.errorRate)}, dropped ${fmtInt(r.droppedIterations)}` +
+    (r.degradedRate > 0 ? `, degraded ${fmtPct(r.degradedRate)}` : '') +
+    ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` + (r.ok ? '' : `  FAILED: ${r.failure}`);
+}
+
+interface Report {
+  startedAt: string;
+  finishedAt?: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; loadAvgBefore: number[]; otherCoresBefore?: number; loadAvgAfter?: number[]; node: string; k6: string; redis: string; note: string };
+  setup: Record<string, unknown>;
+  phases: PhaseResult[];
+  engineDecisions?: Record<string, number>;
+  /** Redis INFO commandstats at the end of the run (only /v1/score phases reach Redis). */
+  redisCommandStats?: CommandStat[];
+  summary?: ReturnType<typeof summarise>;
+  cpuProfile?: string;
+  failures: string[];
+}
+
+function summarise(phases: PhaseResult[]) {
+  const get = (target: TargetId, phase: PhaseSpec['id']) => phases.find((p) => p.target === target && p.phase === phase);
+  const side = (target: TargetId) => {
+    const sat = get(target, 'saturation');
+    const r1 = get(target, 'rate1k');
+    const r3 = get(target, 'rate3k');
+    const at = (r: PhaseResult | undefined) =>
+      r && { achievedRate: r.durationS > 0 ? Math.round((r.requests / r.durationS) * 10) / 10 : 0, p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, errorRate: r.errorRate, droppedIterations: r.droppedIterations, degradedRate: r.degradedRate };
+    // Throughput per core the server side used (the engine plus Redis; the baseline has no Redis):
+    // not a target, but unlike raw throughput it does not depend on how much CPU k6 left over.
+    const serverCores = sat ? sat.cores.server + sat.cores.redis : 0;
+    return {
+      saturationThroughput: sat?.throughput,
+      saturationPerServerCore: sat && serverCores > 0 ? Math.round(sat.throughput / serverCores) : undefined,
+      saturation: sat && { vus: sat.vus, p50: sat.latencyMs.p50, p99: sat.latencyMs.p99, errorRate: sat.errorRate, cores: sat.cores },
+      at1k: at(r1),
+      at3k: at(r3),
+    };
+  };
+  const baseline = side('baseline');
+  const score = side('score');
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 1000) / 1000 : undefined);
+  const throughputRatio = ratio(score.saturationThroughput, baseline.saturationThroughput);
+  const p99Diff1k = score.at1k && baseline.at1k ? Math.round((score.at1k.p99 - baseline.at1k.p99) * 1000) / 1000 : undefined;
+  return {
+    baseline,
+    score,
+    ratios: {
+      throughput: throughputRatio,
+      throughputPerServerCore: ratio(score.saturationPerServerCore, baseline.saturationPerServerCore),
+      at1k: { p50: ratio(score.at1k?.p50, baseline.at1k?.p50), p99: ratio(score.at1k?.p99, baseline.at1k?.p99), p999: ratio(score.at1k?.p999, baseline.at1k?.p999) },
+      at3k: { p50: ratio(score.at3k?.p50, baseline.at3k?.p50), p99: ratio(score.at3k?.p99, baseline.at3k?.p99), p999: ratio(score.at3k?.p999, baseline.at3k?.p999) },
+      p99DiffAt1kMs: p99Diff1k,
+    },
+    targets: {
+      throughputRatio: { target: `>= ${TARGET_THROUGHPUT_RATIO}`, value: throughputRatio, pass: throughputRatio !== undefined && throughputRatio >= TARGET_THROUGHPUT_RATIO },
+      p99DiffAt1kMs: { target: `<= ${TARGET_P99_DIFF_MS} ms`, value: p99Diff1k, pass: p99Diff1k !== undefined && p99Diff1k <= TARGET_P99_DIFF_MS },
+    },
+  };
+}
+
+function printReport(report: Report, resultsPath: string, opts: ReturnType<typeof parseOptions>): void {
+  const s = report.summary!;
+  const out: string[] = [];
+  const w = 16;
+  const row = (label: string, b: string, sc: string, ratio = '') => out.push(`  ${label.padEnd(34)}${b.padStart(w)}${sc.padStart(w)}${ratio.padStart(w)}`);
+  const rOf = (n: number | undefined) => (n === undefined ? '' : `${fmtRatio(n)}x`);
+  const na = (v: number | undefined, f: (n: number) => string) => (v === undefined ? 'n/a' : f(v));
+
+  out.push('');
+  out.push(`Leakguard bench:api  ${report.startedAt}${opts.quick ? '  (--quick: short phases, noisier figures)' : ''}`);
+  out.push(`  ${report.machine.cpus} CPU cores (${report.machine.cpuModel}); load average before ${report.machine.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, after ${(report.machine.loadAvgAfter ?? []).map((l) => l.toFixed(2)).join(' ')}`);
+  out.push(`  ${report.machine.note}`);
+  out.push(`  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store`);
+  out.push(`  Phases: warm-up ${opts.warmup} s at 1,000 req/s, then ${opts.duration} s each at 1,000 req/s, 3,000 req/s (constant arrival rate) and saturation (${opts.vus} VUs, closed model); baseline and /v1/score alternate.`);
+  out.push('');
+  row('', 'baseline', '/v1/score', 'score/base');
+  row('Saturation throughput (2xx req/s)', na(s.baseline.saturationThroughput, fmtInt), na(s.score.saturationThroughput, fmtInt), rOf(s.ratios.throughput));
+  row('  p50 / p99 at saturation (ms)', s.baseline.saturation ? `${fmtMs(s.baseline.saturation.p50)} / ${fmtMs(s.baseline.saturation.p99)}` : 'n/a', s.score.saturation ? `${fmtMs(s.score.saturation.p50)} / ${fmtMs(s.score.saturation.p99)}` : 'n/a');
+  row('  errors at saturation', na(s.baseline.saturation?.errorRate, fmtPct), na(s.score.saturation?.errorRate, fmtPct));
+  row('  per server core (req/s / core)', na(s.baseline.saturationPerServerCore, fmtInt), na(s.score.saturationPerServerCore, fmtInt), rOf(s.ratios.throughputPerServerCore));
+  row('  cores: server + redis / k6', s.baseline.saturation ? `${s.baseline.saturation.cores.server.toFixed(2)} / ${s.baseline.saturation.cores.k6.toFixed(2)}` : 'n/a', s.score.saturation ? `${(s.score.saturation.cores.server + s.score.saturation.cores.redis).toFixed(2)} / ${s.score.saturation.cores.k6.toFixed(2)}` : 'n/a');
+  for (const [key, label] of [['at1k', '1,000 req/s'], ['at3k', '3,000 req/s']] as const) {
+    const b = s.baseline[key];
+    const sc = s.score[key];
+    const r = s.ratios[key];
+    row(`${label}  achieved (req/s)`, na(b?.achievedRate, fmtInt), na(sc?.achievedRate, fmtInt));
+    row(`${label}  p50 (ms)`, na(b?.p50, fmtMs), na(sc?.p50, fmtMs), rOf(r.p50));
+    row(`${label}  p99 (ms)`, na(b?.p99, fmtMs), na(sc?.p99, fmtMs), rOf(r.p99));
+    row(`${label}  p99.9 (ms)`, na(b?.p999, fmtMs), na(sc?.p999, fmtMs), rOf(r.p999));
+    row(`${label}  errors (non-2xx)`, na(b?.errorRate, fmtPct), na(sc?.errorRate, fmtPct));
+    row(`${label}  dropped iterations`, na(b?.droppedIterations, fmtInt), na(sc?.droppedIterations, fmtInt));
+    row(`${label}  degraded responses`, '-', na(sc?.degradedRate, fmtPct));
+  }
+  if (report.engineDecisions) {
+    const total = Object.values(report.engineDecisions).reduce((a, b) => a + b, 0);
+    out.push(`  Engine decisions over the run: ${Object.entries(report.engineDecisions).map(([k, v]) => `${k} ${total ? ((v / total) * 100).toFixed(1) : 0}%`).join(', ')} (${fmtInt(total)} scored)`);
+  }
+  const rs = report.redisCommandStats;
+  if (rs?.length) {
+    const evalsha = rs.find((c) => c.command === 'evalsha');
+    const inner = rs.filter((c) => !['evalsha', 'eval', 'info', 'ping'].includes(c.command)).slice(0, 5);
+    out.push(`  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (record-and-read + finalize scripts)` : 'no EVALSHA'}; ` +
+      `inside them by time: ${inner.map((c) => `${c.command.toUpperCase()} ${evalsha ? Math.round((100 * c.usec) / evalsha.usec) : '?'}% (${(c.calls / Math.max(1, report.engineDecisions ? Object.values(report.engineDecisions).reduce((a, b) => a + b, 0) : 1)).toFixed(1)}/scored, ${c.usecPerCall.toFixed(1)} us)`).join(', ')}`);
+  }
+  out.push(`  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores; per phase up to ${Math.max(0, ...report.phases.map((p) => p.cores.other)).toFixed(2)} cores.`);
+  out.push('');
+  out.push('Targets');
+  const t = s.targets;
+  out.push(`  Throughput at saturation, /v1/score / baseline: ${na(t.throughputRatio.value, fmtRatio)} (target >= ${TARGET_THROUGHPUT_RATIO})  ${t.throughputRatio.pass ? 'PASS' : 'MISS'}`);
+  out.push(`  p99 at 1,000 req/s, /v1/score - baseline:       ${t.p99DiffAt1kMs.value === undefined ? 'n/a' : `${t.p99DiffAt1kMs.value >= 0 ? '+' : ''}${t.p99DiffAt1kMs.value.toFixed(2)} ms`} (target <= ${TARGET_P99_DIFF_MS} ms)  ${t.p99DiffAt1kMs.pass ? 'PASS' : 'MISS'}`);
+  const notes: string[] = [];
+  for (const p of report.phases) {
+    if (p.mode !== 'rate' || p.phase === 'warmup' || !p.ok) continue;
+    const achieved = p.durationS > 0 ? p.requests / p.durationS : 0;
+    if (p.droppedIterations > 0.01 * p.rate! * p.seconds || achieved < 0.95 * p.rate!) {
+      notes.push(`${p.target === 'score' ? '/v1/score' : 'the baseline'} did not sustain ${fmtInt(p.rate!)} req/s (${fmtInt(achieved)} achieved, ${fmtInt(p.droppedIterations)} dropped): its latencies there are those of an overloaded server.`);
+    }
+  }
+  const baseSat = report.phases.find((p) => p.target === 'baseline' && p.phase === 'saturation' && p.ok);
+  if (baseSat && baseSat.cores.k6 > 2 * baseSat.cores.server) {
+    notes.push(`At saturation the baseline is limited by k6, not by Fastify (k6 used ${baseSat.cores.k6.toFixed(2)} cores, the hello-world server ${baseSat.cores.server.toFixed(2)}): ` +
+      'the throughput ratio flatters /v1/score. "per server core" compares the servers\' own efficiency.');
+  }
+  const busiest = Math.max(0, ...report.phases.map((p) => p.cores.other));
+  if (busiest > 0.3) notes.push(`Other processes on this machine used up to ${busiest.toFixed(2)} cores during a phase: figures are disturbed by them.`);
+  for (const n of notes) out.push(`  Note: ${n}`);
+  if (report.cpuProfile) out.push(`  Engine CPU profile: ${report.cpuProfile}`);
+  if (report.failures.length) out.push(`  FAILED phases: ${report.failures.length} (see above)`);
+  out.push(`Results: ${resultsPath}`);
+  out.push('');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('LEAKGUARD_') || ['REDIS_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV'].includes(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions();
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const resultsPath = join(RESULTS_DIR, `bench-api-${stamp}.json`);
+
+  log('provisioning redis-server and k6');
+  const redisBin = ensureRedis();
+  const k6Bin = ensureK6();
+  const k6Version = execFileSync(k6Bin, ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  const redisVersion = /v=(\S+)/.exec(execFileSync(redisBin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
+
+  const workDir = mkdtempSync(join(tmpdir(), 'lg-bench-api-'));
+  tempDirs.push(workDir);
+  const redisDir = join(workDir, 'redis');
+  const stateDir = join(workDir, 'state');
+  mkdirSync(redisDir);
+  mkdirSync(stateDir);
+
+  const report: Report = {
+    startedAt: startedAt.toISOString(),
+    quick: opts.quick,
+    machine: {
+      cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', loadAvgBefore: loadavg(),
+      node: process.version, k6: k6Version, redis: redisVersion,
+      note: 'k6, the server under test and Redis share these cores: the load generator takes CPU from the server, most of all at saturation.',
+    },
+    setup: { ...opts, node: process.execPath, nodeFlags: process.execArgv, k6Script: relative(ROOT, K6_SCRIPT), trendStats: TREND_STATS },
+    phases: [],
+    failures: [],
+  };
+
+  // Redis: private, no persistence.
+  const redisPort = await freePort();
+  const redis = startChild('redis-server', redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir, '--loglevel', 'warning'], process.env);
+  await waitUntil('redis-server answered PING', redis, () => redisPing(redisPort), 10_000);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  log(`redis-server ${redisVersion} on ${redisUrl}`);
+
+  // A merchant key, through the keys CLI (the way an operator makes one).
+  const nodeArgs = process.execArgv;
+  const keyOut = execFileSync(process.execPath, [...nodeArgs, 'services/cli/keys.ts', 'create', '--role', 'merchant', '--merchant', 'bench', '--label', 'bench-api', '--json'], {
+    cwd: ROOT, encoding: 'utf8', env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }), stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const apiKey = (JSON.parse(keyOut.trim().split('\n').pop()!) as { key: string }).key;
+
+  // The engine, as production would run it.
+  const enginePort = await freePort();
+  const profileName = `engine-${stamp}.cpuprofile`;
+  const engineArgs = [...nodeArgs, ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`] : []), 'services/main.ts'];
+  const engine = startChild('engine', process.execPath, engineArgs, cleanEnv({
+    HOST: '127.0.0.1', PORT: String(enginePort), REDIS_URL: redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: stateDir,
+  }));
+  const engineUrl = `http://127.0.0.1:${enginePort}`;
+  await waitUntil('the engine answered /readyz 200', engine, async () => (await fetch(`${engineUrl}/readyz`)).status === 200);
+
+  // The baseline: same binary, same flags, same NODE_ENV.
+  const helloPort = await freePort();
+  const hello = startChild('baseline', process.execPath, [...nodeArgs, 'load-tests/hello-server.ts'], cleanEnv({ HOST: '127.0.0.1', PORT: String(helloPort), NODE_ENV: 'production' }));
+  const helloUrl = `http://127.0.0.1:${helloPort}/hello`;
+  await waitUntil('the baseline answered', hello, async () => (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status === 200);
+  log(`engine on ${engineUrl} (pid ${engine.proc.pid}), baseline on ${helloUrl} (pid ${hello.proc.pid})`);
+
+  // One request by hand first: a contract change should fail here, not as 100% errors under load.
+  const probe = await fetch(`${engineUrl}/v1/score`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ transactionId: `bench-probe-${Date.now()}`, amount: 4999, currency: 'EUR', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+  });
+  if (probe.status !== 200) throw new PhaseError(`POST /v1/score answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
+
+  const targets: Record<TargetId, Target> = {
+    baseline: { id: 'baseline', label: 'baseline', url: helloUrl, server: hello },
+    score: { id: 'score', label: '/v1/score', url: `${engineUrl}/v1/score`, server: engine },
+  };
+  const plan: PhaseSpec[] = [
+    { id: 'warmup', label: 'warm-up', mode: 'rate', rate: 1000, seconds: opts.warmup, order: ['baseline', 'score'] },
+    { id: 'rate1k', label: '1k req/s', mode: 'rate', rate: 1000, seconds: opts.duration, order: ['score', 'baseline'] },
+    { id: 'rate3k', label: '3k req/s', mode: 'rate', rate: 3000, seconds: opts.duration, order: ['baseline', 'score'] },
+    { id: 'saturation', label: 'saturation', mode: 'vus', vus: opts.vus, seconds: opts.duration, order: ['score', 'baseline'] },
+  ];
+  // What the rest of the machine is doing while we are idle: other people's work shares these cores.
+  const idleStart = machineBusy();
+  await sleep(1000);
+  report.machine.otherCoresBefore = Math.round((machineBusy() - idleStart) * 100) / 100;
+  if (report.machine.otherCoresBefore > 0.3) log(`other processes were using ${report.machine.otherCoresBefore} of ${cpus().length} cores just before the run: expect disturbed figures`);
+  const total = plan.length * 2;
+  const estimate = plan.reduce((a, p) => a + 2 * (p.seconds + 3), 0);
+  log(`${total} k6 runs, about ${Math.ceil(estimate / 10) * 10} s; k6 and both servers share ${cpus().length} cores`);
+
+  let index = 0;
+  const runBase = Date.now().toString(36);
+  outer: for (const spec of plan) {
+    for (const id of spec.order) {
+      index++;
+      const target = targets[id];
+      const result = await runPhase(k6Bin, target, spec, redis, apiKey, workDir, `${runBase}${index}`);
+      report.phases.push(result);
+      process.stderr.write(`bench:api: ${progressLine(index, total, target, spec, result)}\n`);
+      if (shuttingDown) return 130;
+      if (!result.ok) {
+        report.failures.push(`${spec.id} ${id}: ${result.failure}`);
+        if (engine.done || hello.done || redis.done) break outer;
+      }
+      await sleep(opts.quick ? 1000 : 2000);
+    }
+  }
+
+  // The engine's own account of what it decided: shows that velocity counters had history.
+  try {
+    const metrics = await (await fetch(`${engineUrl}/metrics`)).text();
+    const decisions: Record<string, number> = {};
+    for (const m of metrics.matchAll(/^leakguard_decisions_total\{decision="(\w+)"\} (\d+(?:\.\d+)?)/gm)) decisions[m[1]!] = Number(m[2]);
+    if (Object.keys(decisions).length) report.engineDecisions = decisions;
+  } catch {
+    // The engine may be gone; that is reported as a failure already.
+  }
+
+  try {
+    const stats = parseCommandStats(await redisInfo(redisPort, 'commandstats'));
+    if (stats.length) report.redisCommandStats = stats;
+  } catch {
+    // Redis may be gone; that is reported as a failure already.
+  }
+
+  // Stopping the engine gracefully is what makes --cpu-prof write its profile.
+  await stopChild(engine, 15_000);
+  if (opts.cpuProf) {
+    const profile = join(RESULTS_DIR, profileName);
+    if (existsSync(profile)) report.cpuProfile = relative(ROOT, profile);
+    else log('the engine wrote no CPU profile');
+  }
+
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAvgAfter = loadavg();
+  report.summary = summarise(report.phases);
+  writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+  printReport(report, relative(ROOT, resultsPath), opts);
+  for (const f of report.failures) log(`phase failed: ${f}`);
+  return report.failures.length ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  if (!shuttingDown) log(error instanceof PhaseError ? error.message : `failed: ${(error as Error).stack ?? error}`);
+  code = shuttingDown ? 130 : 1;
+} finally {
+  if (!shuttingDown) await cleanup();
+}
+if (!shuttingDown) process.exit(code);
