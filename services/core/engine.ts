@@ -181,20 +181,11 @@ export class Engine {
 /**
  * Identifies a request's content for idempotency. The PAN is replaced by its keyed fingerprint
  * first: a plain hash of a payload holding a PAN could be brute-forced back to the number.
+ * The validated request is canonical already: the schema fixes the key order and strips the rest.
  */
 export function payloadHash(req: ScoreRequest, card: CardIdentity): string {
-  const canonical = JSON.stringify({ ...req, card: { ...req.card, number: card.fingerprints[0] } }, Object.keys(flatKeys(req)).sort());
+  const canonical = JSON.stringify({ ...req, card: { ...req.card, number: card.fingerprints[0] } });
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
-}
-
-function flatKeys(value: unknown, into: Record<string, true> = {}): Record<string, true> {
-  if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      into[k] = true;
-      flatKeys(v, into);
-    }
-  }
-  return into;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
