@@ -1,12 +1,18 @@
 // `npm test`: provisions the real services on a fresh machine, then runs the whole suite.
 // Exits non-zero on any failure. Each test file starts its own servers on free ports.
 import { spawnSync } from 'node:child_process';
-import { ensureJava, ensureMaven, ensureRedis } from './provision.ts';
+import { ensureChromium, ensureJava, ensureMaven, ensurePostgres, ensureRedis } from './provision.ts';
 
 const started = Date.now();
 ensureJava();
 ensureMaven();
-const env: NodeJS.ProcessEnv = { ...process.env, LEAKGUARD_TEST_REDIS_SERVER: ensureRedis() };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  LEAKGUARD_TEST_REDIS_SERVER: ensureRedis(),
+  // The case store's contract tests start a real PostgreSQL; the console's browser tests a real Chromium.
+  LEAKGUARD_TEST_POSTGRES_BIN: ensurePostgres(),
+  LEAKGUARD_TEST_CHROMIUM: ensureChromium(),
+};
 
 const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });
 process.stderr.write(`npm test: finished in ${Math.round((Date.now() - started) / 1000)} s\n`);

@@ -26,6 +26,23 @@ export const configSchema = z.object({
   /** Card-list uploads: sized so that a 5-million-card NDJSON list fits (about 60 bytes a line). */
   LEAKGUARD_UPLOAD_LIMIT_BYTES: int(512 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),
+  /** Cases and the console: a real PostgreSQL; unset: embedded PGlite under the state directory. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** Optional: labels from case decisions are published to leakguard.labels. */
+  KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.:\[\]-]+(,[A-Za-z0-9.:\[\]-]+)*$/, 'must be host:port[,host:port...]').optional(),
+  /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
+  LEAKGUARD_CONSOLE_IDLE_MS: int(15 * 60_000, 1_000, 15 * 60_000),
+  /** Failed logins (password or code) before an account is locked, and for how long (at least 30 minutes). */
+  LEAKGUARD_LOGIN_MAX_ATTEMPTS: int(10, 3, 10),
+  LEAKGUARD_LOGIN_LOCKOUT_MS: int(30 * 60_000, 30 * 60_000, 7 * 86_400_000),
+  /** Login attempts per client address per minute. */
+  LEAKGUARD_LOGIN_RATE_PER_MINUTE: int(20, 1, 10_000),
+  /** scrypt cost (log2 N) for console passwords: 15 = 32 MiB per hash. */
+  LEAKGUARD_PASSWORD_SCRYPT_LOG_N: int(15, 14, 20),
+  /** How long an entity confirmed in fraud stays on the negative lists. */
+  LEAKGUARD_NEGATIVE_LIST_DAYS: int(180, 1, 3650),
+  /** Longest allow-listing of a card for a merchant after a legitimate decision. */
+  LEAKGUARD_ALLOWLIST_MAX_DAYS: int(90, 1, 365),
 });
 export type Config = z.infer<typeof configSchema>;
 

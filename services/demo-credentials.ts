@@ -16,14 +16,33 @@ export const DEMO_ISSUER = 'demo-issuer';
 /** The demo issuer's cards: the classic test Visa numbers 4111 11xx ... */
 export const DEMO_BIN_RANGES: BinRange[] = [{ from: '411111', to: '411199' }];
 
-export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore, watchlist: WatchlistStore): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
+export interface DemoAnalyst {
+  username: string;
+  password: string;
+  /** Base32, SHA-1, 6 digits, 30-second steps. */
+  totpSecret: string;
+}
+
+/**
+ * `analyst`: creates the demo console analyst, called when the file is written and, for a file
+ * written before the console existed, once more to add it.
+ */
+export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore, watchlist: WatchlistStore, analyst?: () => Promise<DemoAnalyst>): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
   const path = join(stateDir, 'demo-credentials.json');
-  if (existsSync(path)) return { path, created: false, credentials: JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials };
+  if (existsSync(path)) {
+    const credentials = JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials;
+    if (analyst && !credentials.analyst) {
+      credentials.analyst = await analyst();
+      writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    }
+    return { path, created: false, credentials };
+  }
   await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES);
   const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo' });
   const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo' });
   const admin = await createApiKey(keys, { role: 'admin', label: 'demo' });
   const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key, issuerBinRanges: DEMO_BIN_RANGES };
+  if (analyst) credentials.analyst = await analyst();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   return { path, created: true, credentials };

@@ -4,6 +4,30 @@ import { ensureDemoCredentials } from './demo-credentials.ts';
 import { buildApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
 import { createRuntime } from './runtime.ts';
+import { createAccount } from './console/accounts.ts';
+import { consoleOptions } from './console/options.ts';
+import { UserExists } from './console/model.ts';
+import { generatePassword, generateTotpSecret, hashPassword } from './console/credentials.ts';
+import type { CaseSystem } from './cases/system.ts';
+import type { DemoAnalyst } from './demo-credentials.ts';
+
+const DEMO_ANALYST = 'demo-analyst';
+
+/** The demo analyst: created, or given new credentials when the database already holds it. */
+async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst> {
+  const scrypt = { logN, r: 8, p: 1 };
+  try {
+    const a = await createAccount(cases.users, cases.audit, DEMO_ANALYST, 'analyst', 'npm-start', scrypt);
+    return { username: a.username, password: a.password, totpSecret: a.totpSecret };
+  } catch (error) {
+    if (!(error instanceof UserExists)) throw error;
+    const password = generatePassword();
+    const totpSecret = generateTotpSecret();
+    await cases.users.update(DEMO_ANALYST, { passwordHash: await hashPassword(password, scrypt), totpSecret, unlock: true, disabled: false });
+    await cases.audit.append({ actor: 'npm-start', action: 'user_reset', target: `user:${DEMO_ANALYST}` });
+    return { username: DEMO_ANALYST, password, totpSecret };
+  }
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -31,6 +55,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
+    console: consoleOptions(config, runtime),
   });
 
   process.on('SIGHUP', () => runtime.rulesets.reload());
@@ -49,6 +74,21 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ address, embedded: runtime.embedded }, 'leakguard listening');
   process.stdout.write(`Listening on ${address}  (API docs: ${address}/docs)\n`);
+
+  // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
+  // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.
+  const cases = await runtime.openCases().catch((error: unknown) => {
+    logger.error({ err: { message: (error as Error).message } }, 'case database could not be opened: the console is unavailable');
+    return undefined;
+  });
+  if (!cases || stopping) return;
+  process.stdout.write(`Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`);
+  if (runtime.embedded) {
+    const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist, () => demoAnalyst(cases, config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N));
+    const analyst = demo.credentials.analyst as DemoAnalyst | undefined;
+    if (analyst) process.stdout.write(`  demo analyst: ${analyst.username}  (password and TOTP secret in ${demo.path})\n`);
+  }
+  if ((await cases.users.countAdmins()) === 0) process.stdout.write('  no console admin yet: npm run users -- create-admin --username <name>\n');
 }
 
 main().catch((error: unknown) => {

@@ -20,6 +20,14 @@ import { ALL_FEATURES } from './core/features.ts';
 import type { VelocityStore } from './core/velocity.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
+import { PgSqlClient } from './adapters/postgres/pg-client.ts';
+import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
+import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
+import { kafkaLabelSink } from './cases/feedback.ts';
+import { FlaggedSink, MemoryFlaggedQueue, observeFlagged, sleep, type FlaggedQueue } from './cases/flagged.ts';
+import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from './cases/negative-lists.ts';
+import { RedisFlaggedQueue } from './cases/redis-flagged-queue.ts';
+import { openCaseSystem, type CaseSystem } from './cases/system.ts';
 
 export interface Runtime {
   engine: Engine;
@@ -36,6 +44,19 @@ export interface Runtime {
   /** Waits (bounded) for external stores to connect; the engine works degraded until they do. */
   waitForStores(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
+  /** Every non-approve decision goes here first (a Redis stream with REDIS_URL, else in process). */
+  flaggedQueue: FlaggedQueue;
+  flaggedSink: FlaggedSink;
+  /** Negative lists and card allow-lists fed by case decisions (read by the scoring path once wired). */
+  negativeLists: NegativeListStore;
+  /** Opens PostgreSQL (DATABASE_URL) or PGlite, migrates, starts the case ingester. Once. */
+  openCases(): Promise<CaseSystem>;
+  readonly cases: CaseSystem | undefined;
+}
+
+/** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
+export async function openSqlClient(config: Config): Promise<SqlClient> {
+  return config.DATABASE_URL ? new PgSqlClient({ connectionString: config.DATABASE_URL }) : PgliteSqlClient.open(join(config.LEAKGUARD_STATE_DIR, 'pglite'));
 }
 
 export function openApiKeyStore(config: Config, redis?: Redis): ApiKeyStore {
@@ -80,8 +101,49 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     watchlistEvents: () => watchlistRegistry.events,
   });
 
+  // Cases: flagged decisions leave the scoring path through a durable queue.
+  const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new MemoryFlaggedQueue();
+  const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : new MemoryNegativeListStore();
+  const flaggedSink = new FlaggedSink({
+    keyring, queue: flaggedQueue, watchlist,
+    onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
+  });
+  observeFlagged(engine, flaggedSink);
+  let cases: CaseSystem | undefined;
+  let opening: Promise<CaseSystem> | undefined;
+  const openCases = () => {
+    opening ??= (async () => {
+      // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
+      let delay = 200;
+      for (;;) {
+        const sql = await openSqlClient(config);
+        try {
+          cases = await openCaseSystem({
+            sql, queue: flaggedQueue, negativeLists,
+            negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
+            allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+            ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
+            onError: (error, stage) => logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
+          });
+          return cases;
+        } catch (error) {
+          await sql.close().catch(() => {});
+          if (!isConnectionError(error)) throw error;
+          logger.warn({ err: { message: (error as Error).message } }, 'PostgreSQL not reachable yet: retrying');
+          await sleep(delay);
+          delay = Math.min(delay * 2, 5_000);
+        }
+      }
+    })();
+    return opening;
+  };
+
   return {
     engine, store, apiKeys, rulesets, metrics, watchlist, watchlistRegistry, keyring,
+    flaggedQueue, flaggedSink, negativeLists, openCases,
+    get cases() {
+      return cases;
+    },
     authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
     embedded: !redis,
     async waitForStores(timeoutMs = 10_000) {
@@ -96,6 +158,10 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     async close() {
       stopWatching();
       watchlistRegistry.stop();
+      await flaggedSink.drain();
+      flaggedSink.stop();
+      if (cases) await cases.close();
+      else await flaggedQueue.stop();
       await store.close();
     },
   };

@@ -10,6 +10,7 @@ import type { Engine } from '../core/engine.ts';
 import { ENGINE_VERSION } from '../core/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { consolePlugin, type ConsoleOptions } from '../console/plugin.ts';
 import { authPlugin } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
@@ -27,6 +28,8 @@ export interface AppDependencies {
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
+  /** The analyst console under /console (server-rendered HTML); absent: no console. */
+  console?: ConsoleOptions;
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -79,5 +82,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
   await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets });
+  if (deps.console) await app.register(consolePlugin, { ...deps.console, prefix: '/console' });
   return app;
 }

@@ -9,6 +9,8 @@ import { buildApp } from '../../services/http/app.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRuntime, type Runtime } from '../../services/runtime.ts';
 import type { ScoreRequestInput } from '../../services/core/schemas.ts';
+import { consoleOptions } from '../../services/console/options.ts';
+import type { Config } from '../../services/config.ts';
 
 export const TEST_CARD_KEY = 'a'.repeat(64);
 
@@ -18,27 +20,33 @@ export interface TestApp {
   keys: { merchant: string; otherMerchant: string; issuer: string; admin: string };
   logs: string[];
   stateDir: string;
+  config: Config;
   close(): Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** `cases`: also opens the case database (PGlite unless DATABASE_URL is given) and serves the console. */
+export async function buildTestApp(env: Record<string, string> = {}, options: { cases?: boolean } = {}): Promise<TestApp> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
-  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env });
+  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
+    // Functional tests must not depend on how busy the machine is; the failure tests set their own deadline.
+    LEAKGUARD_DEADLINE_MS: '2000', ...env });
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
   if (!(await runtime.waitForStores())) throw new Error('test stores did not connect');
+  if (options.cases) await runtime.openCases();
   const app = await buildApp({
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
     readiness: () => runtime.readiness(), rulesets: runtime.rulesets,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
+    ...(options.cases ? { console: consoleOptions(config, runtime) } : {}),
   });
   const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
     (await createApiKey(runtime.apiKeys, { role, ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}) })).key;
   const keys = { merchant: await key('merchant', 'm1'), otherMerchant: await key('merchant', 'm2'), issuer: await key('issuer', 'i1'), admin: await key('admin') };
   return {
-    app, runtime, keys, logs, stateDir,
+    app, runtime, keys, logs, stateDir, config,
     async close() {
       await app.close();
       await runtime.close();

@@ -1,0 +1,82 @@
+// The audit log on PostgreSQL: appends serialised by an advisory lock so that seq and the chain
+// have no gaps or forks; UPDATE, DELETE and TRUNCATE are refused by triggers.
+import { ChainVerifier, chainHash, GENESIS_HASH, type AuditEntry, type AuditInput, type AuditLog, type ChainCheck } from '../../cases/audit.ts';
+import type { SqlClient } from './sql-client.ts';
+
+const LOCK_ID = 7_166_232_002;
+type Row = Record<string, unknown>;
+
+function toEntry(r: Row): AuditEntry {
+  return {
+    seq: Number(r.seq),
+    at: r.at instanceof Date ? r.at.toISOString() : new Date(String(r.at)).toISOString(),
+    actor: String(r.actor),
+    action: String(r.action),
+    target: String(r.target),
+    detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as Record<string, unknown>,
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+  };
+}
+
+export class PostgresAuditLog implements AuditLog {
+  private readonly sql: SqlClient;
+  private readonly now: () => Date;
+  constructor(sql: SqlClient, now: () => Date = () => new Date()) {
+    this.sql = sql;
+    this.now = now;
+  }
+
+  append(input: AuditInput): Promise<AuditEntry> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
+      const last = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+      const prev = last.rows[0];
+      // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).
+      const detail = JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>;
+      const body = { seq: prev ? Number(prev.seq) + 1 : 1, at: this.now().toISOString(), actor: input.actor, action: input.action, target: input.target ?? '', detail };
+      const prevHash = prev ? String(prev.hash) : GENESIS_HASH;
+      const hash = chainHash(prevHash, body);
+      await tx.query(
+        'INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8)',
+        [body.seq, body.at, body.actor, body.action, body.target, JSON.stringify(detail), prevHash, hash],
+      );
+      return { ...body, prevHash, hash };
+    });
+  }
+
+  async list(options: { beforeSeq?: number; limit: number; action?: string; actor?: string }): Promise<AuditEntry[]> {
+    const r = await this.sql.query(
+      `SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log
+       WHERE seq < COALESCE($1::bigint, 9223372036854775807) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR actor = $3)
+       ORDER BY seq DESC LIMIT $4`,
+      [options.beforeSeq ?? null, options.action ?? null, options.actor ?? null, options.limit],
+    );
+    return r.rows.map(toEntry);
+  }
+
+  async scan(fn: (page: AuditEntry[]) => Promise<void> | void, pageSize = 1000): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageSize]);
+      if (r.rows.length === 0) return;
+      const page = r.rows.map(toEntry);
+      await fn(page);
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
+  async verify(): Promise<ChainCheck> {
+    const verifier = new ChainVerifier();
+    let broken: { brokenAt: number; reason: string } | null = null;
+    let after = 0;
+    while (!broken) {
+      const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
+      if (r.rows.length === 0) break;
+      const page = r.rows.map(toEntry);
+      broken = verifier.check(page);
+      after = page[page.length - 1]!.seq;
+    }
+    return broken ? { ok: false, checked: verifier.checked, ...broken } : { ok: true, checked: verifier.checked };
+  }
+}

@@ -1,0 +1,313 @@
+// The case store on PostgreSQL, one implementation for both drivers (pg, PGlite). Every value is
+// a bound parameter; the only SQL assembled at run time is a choice among constant fragments
+// (filters and sorts from whitelists).
+import {
+  CaseConflict, CaseNotFound, OPEN_STATUSES,
+  type CaseAction, type CaseEvent, type CaseQuery, type CaseRecord, type CaseStatus, type CaseStore, type DashboardStats,
+  type DecisionResult, type FlaggedDecision, type Label, type LabelledCase, type LinkedCase, type LinkKind,
+} from '../../cases/model.ts';
+import type { Decision } from '../../core/schemas.ts';
+import type { Queryable, SqlClient } from './sql-client.ts';
+
+type Row = Record<string, unknown>;
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+const CASE_COLUMNS = `id, merchant_id, transaction_id, status, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
+  card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded, assignee,
+  occurred_at, flagged_at, created_at, updated_at, decided_at, decided_by`;
+
+function toCase(r: Row): CaseRecord {
+  const links: CaseRecord['links'] = {};
+  if (r.device_key) links.device = String(r.device_key);
+  if (r.ip_key) links.ip = String(r.ip_key);
+  if (r.email_key) links.email = String(r.email_key);
+  if (r.shipping_key) links.shipping = String(r.shipping_key);
+  return {
+    id: Number(r.id),
+    merchantId: String(r.merchant_id),
+    transactionId: String(r.transaction_id),
+    status: r.status as CaseStatus,
+    decision: r.decision as Decision,
+    score: Number(r.score),
+    reasons: json(r.reasons),
+    reasonCodes: r.reason_codes as string[],
+    watchlistEvents: r.watchlist_events as string[],
+    amount: Number(r.amount),
+    currency: String(r.currency),
+    channel: String(r.channel),
+    card: { bin: String(r.card_bin), last4: String(r.card_last4), keyId: String(r.card_key_id), fingerprint: String(r.card_fingerprint) },
+    links,
+    transaction: json(r.transaction),
+    features: json(r.features),
+    degraded: Boolean(r.degraded),
+    assignee: (r.assignee as string | null) ?? null,
+    occurredAt: iso(r.occurred_at),
+    flaggedAt: iso(r.flagged_at),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    decidedAt: isoOrNull(r.decided_at),
+    decidedBy: (r.decided_by as string | null) ?? null,
+  };
+}
+
+function toEvent(r: Row): CaseEvent {
+  return { id: Number(r.id), caseId: Number(r.case_id), at: iso(r.at), actor: String(r.actor), kind: r.kind as CaseEvent['kind'], detail: json(r.detail) };
+}
+
+function toLabelled(r: Row): LabelledCase {
+  return {
+    caseId: Number(r.case_id), merchantId: String(r.merchant_id), transactionId: String(r.transaction_id), label: r.label as Label,
+    decidedBy: String(r.decided_by), decidedAt: iso(r.decided_at), occurredAt: iso(r.occurred_at), score: Number(r.score),
+    decision: r.decision as Decision, reasonCodes: r.reason_codes as string[], amount: Number(r.amount), currency: String(r.currency),
+    channel: String(r.channel), cardBin: String(r.card_bin), features: json(r.features),
+  };
+}
+
+/** Sorts by name: the only way a client picks an ORDER BY. */
+const ORDER_BY: Record<CaseQuery['sort'], string> = {
+  risk: 'score DESC, created_at ASC, id ASC',
+  age: 'created_at ASC, id ASC',
+  newest: 'created_at DESC, id DESC',
+};
+
+const ACTION_STATUS: Record<CaseAction, CaseStatus> = { mark_fraud: 'fraud', mark_legitimate: 'legitimate', escalate: 'escalated' };
+const ACTION_FROM: Record<CaseAction, readonly CaseStatus[]> = {
+  mark_fraud: OPEN_STATUSES,
+  mark_legitimate: OPEN_STATUSES,
+  escalate: ['open', 'in_review'],
+};
+
+/** Builds WHERE from validated filters: constant fragments, values as $n parameters. */
+export function whereClause(q: Omit<CaseQuery, 'sort' | 'page' | 'pageSize'>): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const clauses: string[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (q.status === 'pending') clauses.push(`status = ANY(${p([...OPEN_STATUSES])}::text[])`);
+  else if (q.status !== 'all') clauses.push(`status = ${p(q.status)}`);
+  if (q.merchant) clauses.push(`merchant_id = ${p(q.merchant)}`);
+  if (q.decision) clauses.push(`decision = ${p(q.decision)}`);
+  if (q.reasonCode) clauses.push(`${p(q.reasonCode)} = ANY(reason_codes)`);
+  if (q.watchlistEvent) clauses.push(`${p(q.watchlistEvent)} = ANY(watchlist_events)`);
+  if (q.from) clauses.push(`created_at >= ${p(q.from)}::timestamptz`);
+  // A bare date as "to" includes that whole day.
+  if (q.to) clauses.push(/^\d{4}-\d{2}-\d{2}$/.test(q.to) ? `created_at < (${p(q.to)}::date + 1)` : `created_at <= ${p(q.to)}::timestamptz`);
+  if (q.assignee === '-') clauses.push('assignee IS NULL');
+  else if (q.assignee) clauses.push(`assignee = ${p(q.assignee)}`);
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+export class PostgresCaseStore implements CaseStore {
+  private readonly sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.sql = sql;
+  }
+
+  async createFromFlagged(f: FlaggedDecision): Promise<{ id: number; created: boolean }> {
+    return this.sql.transaction(async (tx) => {
+      const inserted = await tx.query<{ id: number }>(
+        `INSERT INTO cases (merchant_id, transaction_id, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
+           card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded,
+           occurred_at, flagged_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20::jsonb, $21,
+           $22::timestamptz, $23::timestamptz)
+         ON CONFLICT ON CONSTRAINT cases_transaction_unique DO NOTHING
+         RETURNING id`,
+        [
+          f.merchantId, f.transactionId, f.response.decision, f.response.score, JSON.stringify(f.response.reasons), f.response.reasons.map((r) => r.code),
+          f.watchlistEvents, f.request.amount, f.request.currency, f.request.channel, f.card.bin, f.card.last4, f.card.keyId, f.card.fingerprint,
+          f.links.device ?? null, f.links.ip ?? null, f.links.email ?? null, f.links.shipping ?? null, JSON.stringify(f.request), JSON.stringify(f.features),
+          f.response.degraded, f.occurredAt, f.flaggedAt,
+        ],
+      );
+      const id = inserted.rows[0]?.id;
+      if (id !== undefined) {
+        await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, 'leakguard', 'created', $2::jsonb)`, [
+          Number(id), JSON.stringify({ decision: f.response.decision, score: f.response.score }),
+        ]);
+        return { id: Number(id), created: true };
+      }
+      const existing = await tx.query<{ id: number }>('SELECT id FROM cases WHERE merchant_id = $1 AND transaction_id = $2', [f.merchantId, f.transactionId]);
+      return { id: Number(existing.rows[0]!.id), created: false };
+    });
+  }
+
+  async get(id: number): Promise<CaseRecord | undefined> {
+    const r = await this.sql.query(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = $1`, [id]);
+    return r.rows[0] ? toCase(r.rows[0]) : undefined;
+  }
+
+  async getByTransaction(merchantId: string, transactionId: string): Promise<CaseRecord | undefined> {
+    const r = await this.sql.query(`SELECT ${CASE_COLUMNS} FROM cases WHERE merchant_id = $1 AND transaction_id = $2`, [merchantId, transactionId]);
+    return r.rows[0] ? toCase(r.rows[0]) : undefined;
+  }
+
+  async list(q: CaseQuery): Promise<{ items: CaseRecord[]; total: number }> {
+    const { where, params } = whereClause(q);
+    const total = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases ${where}`, params);
+    const n = params.length;
+    const rows = await this.sql.query(
+      `SELECT ${CASE_COLUMNS} FROM cases ${where} ORDER BY ${ORDER_BY[q.sort]} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, q.pageSize, (q.page - 1) * q.pageSize],
+    );
+    return { items: rows.rows.map(toCase), total: Number(total.rows[0]?.n ?? 0) };
+  }
+
+  async takeNext(username: string): Promise<CaseRecord | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const next = await tx.query<{ id: number }>(
+        `SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL ORDER BY ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      );
+      const id = next.rows[0]?.id;
+      if (id === undefined) return undefined;
+      return this.assignIn(tx, Number(id), username, username);
+    });
+  }
+
+  assign(id: number, username: string, actor: string): Promise<CaseRecord> {
+    return this.sql.transaction(async (tx) => {
+      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
+      if (!current.rows[0]) throw new CaseNotFound(`case ${id} not found`);
+      if (!OPEN_STATUSES.includes(current.rows[0].status)) throw new CaseConflict(`case ${id} is already decided`);
+      return this.assignIn(tx, id, username, actor);
+    });
+  }
+
+  private async assignIn(tx: Queryable, id: number, username: string, actor: string): Promise<CaseRecord> {
+    const r = await tx.query(
+      `UPDATE cases SET assignee = $2, status = CASE WHEN status = 'open' THEN 'in_review' ELSE status END, updated_at = now()
+       WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
+      [id, username],
+    );
+    await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'assigned', $3::jsonb)`, [id, actor, JSON.stringify({ assignee: username })]);
+    return toCase(r.rows[0]!);
+  }
+
+  decide(id: number, action: CaseAction, actor: string, note?: string): Promise<DecisionResult> {
+    return this.sql.transaction(async (tx) => {
+      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
+      const previous = current.rows[0]?.status;
+      if (!previous) throw new CaseNotFound(`case ${id} not found`);
+      if (!ACTION_FROM[action].includes(previous)) throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
+      const status = ACTION_STATUS[action];
+      const final = status === 'fraud' || status === 'legitimate';
+      const r = await tx.query(
+        `UPDATE cases SET status = $2, updated_at = now(),
+           decided_at = CASE WHEN $3::boolean THEN now() ELSE decided_at END,
+           decided_by = CASE WHEN $3::boolean THEN $4 ELSE decided_by END,
+           assignee = COALESCE(assignee, $4)
+         WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
+        [id, status, final, actor],
+      );
+      const record = toCase(r.rows[0]!);
+      await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'status', $3::jsonb)`, [
+        id, actor, JSON.stringify({ from: previous, to: status }),
+      ]);
+      if (note) await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [id, actor, JSON.stringify({ text: note })]);
+      let label: Label | null = null;
+      if (final) {
+        label = status as Label;
+        await tx.query(
+          `INSERT INTO labels (case_id, merchant_id, transaction_id, label, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)`,
+          [id, record.merchantId, record.transactionId, label, actor, record.decidedAt],
+        );
+      }
+      return { case: record, label, previousStatus: previous };
+    });
+  }
+
+  async addNote(id: number, actor: string, text: string): Promise<CaseEvent> {
+    const r = await this.sql.query(
+      `INSERT INTO case_events (case_id, actor, kind, detail) SELECT id, $2, 'note', $3::jsonb FROM cases WHERE id = $1 RETURNING id, case_id, at, actor, kind, detail`,
+      [id, actor, JSON.stringify({ text })],
+    );
+    if (!r.rows[0]) throw new CaseNotFound(`case ${id} not found`);
+    return toEvent(r.rows[0]);
+  }
+
+  async history(id: number): Promise<CaseEvent[]> {
+    const r = await this.sql.query('SELECT id, case_id, at, actor, kind, detail FROM case_events WHERE case_id = $1 ORDER BY id', [id]);
+    return r.rows.map(toEvent);
+  }
+
+  async linked(id: number, limit = 50): Promise<LinkedCase[]> {
+    const r = await this.sql.query(
+      `WITH me AS (SELECT card_fingerprint, device_key, ip_key, email_key, shipping_key FROM cases WHERE id = $1)
+       SELECT c.id, c.merchant_id, c.transaction_id, c.status, c.decision, c.score, c.created_at,
+         array_remove(ARRAY[
+           CASE WHEN c.card_fingerprint = me.card_fingerprint THEN 'card' END,
+           CASE WHEN c.device_key = me.device_key THEN 'device' END,
+           CASE WHEN c.ip_key = me.ip_key THEN 'ip' END,
+           CASE WHEN c.email_key = me.email_key THEN 'email' END,
+           CASE WHEN c.shipping_key = me.shipping_key THEN 'shipping' END
+         ], NULL) AS via
+       FROM cases c, me
+       WHERE c.id <> $1 AND (c.card_fingerprint = me.card_fingerprint OR c.device_key = me.device_key OR c.ip_key = me.ip_key
+         OR c.email_key = me.email_key OR c.shipping_key = me.shipping_key)
+       ORDER BY c.created_at DESC, c.id DESC LIMIT $2`,
+      [id, limit],
+    );
+    return r.rows.map((row) => ({
+      id: Number(row.id), merchantId: String(row.merchant_id), transactionId: String(row.transaction_id), status: row.status as CaseStatus,
+      decision: row.decision as Decision, score: Number(row.score), createdAt: iso(row.created_at), via: row.via as LinkKind[],
+    }));
+  }
+
+  async stats(sinceDays: number, now = new Date()): Promise<DashboardStats> {
+    const since = new Date(now.getTime() - sinceDays * 86_400_000).toISOString();
+    const day = (v: unknown) => iso(v).slice(0, 10);
+    const [flagged, decided, buckets, events, reasons, statuses] = await Promise.all([
+      this.sql.query(`SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS d, decision, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1, 2 ORDER BY 1`, [since]),
+      this.sql.query(
+        `SELECT date_trunc('day', at AT TIME ZONE 'UTC') AS d, detail->>'to' AS label, count(*)::int AS n FROM case_events
+         WHERE kind = 'status' AND at >= $1::timestamptz AND detail->>'to' IN ('fraud', 'legitimate', 'escalated') GROUP BY 1, 2 ORDER BY 1`,
+        [since],
+      ),
+      this.sql.query(`SELECT LEAST(score / 10, 9) AS b, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 1`, [since]),
+      this.sql.query(`SELECT e AS event_id, count(*)::int AS n FROM cases, unnest(watchlist_events) AS e WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`, [since]),
+      this.sql.query(`SELECT r AS code, count(*)::int AS n FROM cases, unnest(reason_codes) AS r WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`, [since]),
+      this.sql.query(`SELECT status, count(*)::int AS n FROM cases GROUP BY 1 ORDER BY 1`),
+    ]);
+    return {
+      flaggedByDay: flagged.rows.map((r) => ({ day: day(r.d), decision: r.decision as Decision, count: Number(r.n) })),
+      decisionsByDay: decided.rows.map((r) => ({ day: day(r.d), label: r.label as Label | 'escalated', count: Number(r.n) })),
+      scoreBuckets: buckets.rows.map((r) => ({ bucket: Number(r.b), count: Number(r.n) })),
+      eventHits: events.rows.map((r) => ({ eventId: String(r.event_id), count: Number(r.n) })),
+      topReasons: reasons.rows.map((r) => ({ code: String(r.code), count: Number(r.n) })),
+      statusCounts: statuses.rows.map((r) => ({ status: r.status as CaseStatus, count: Number(r.n) })),
+    };
+  }
+
+  async labelledCases(since?: string): Promise<LabelledCase[]> {
+    const r = await this.sql.query(
+      `SELECT l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_by, l.decided_at, c.occurred_at, c.score, c.decision, c.reason_codes,
+         c.amount, c.currency, c.channel, c.card_bin, c.features
+       FROM labels l JOIN cases c ON c.id = l.case_id WHERE l.decided_at >= COALESCE($1::timestamptz, '-infinity') ORDER BY l.id`,
+      [since ?? null],
+    );
+    return r.rows.map(toLabelled);
+  }
+
+  async unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]> {
+    const r = await this.sql.query(
+      `SELECT l.id AS label_id, l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_by, l.decided_at, c.occurred_at, c.score, c.decision,
+         c.reason_codes, c.amount, c.currency, c.channel, c.card_bin, c.features
+       FROM labels l JOIN cases c ON c.id = l.case_id WHERE l.published_at IS NULL ORDER BY l.id LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((row) => ({ ...toLabelled(row), labelId: Number(row.label_id) }));
+  }
+
+  async markLabelsPublished(labelIds: number[]): Promise<void> {
+    if (labelIds.length) await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
+  }
+
+  async count(): Promise<number> {
+    const r = await this.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM cases');
+    return Number(r.rows[0]?.n ?? 0);
+  }
+}

@@ -1,0 +1,110 @@
+// Console users and sessions on PostgreSQL.
+import { UserExists, type ConsoleRole, type ConsoleUser, type SessionView, type StoredUser, type UserStore } from '../../console/model.ts';
+import type { SqlClient } from './sql-client.ts';
+
+type Row = Record<string, unknown>;
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const USER_COLUMNS = 'username, role, disabled, failed_attempts, locked_until, created_at, updated_at';
+
+function toUser(r: Row): ConsoleUser {
+  return {
+    username: String(r.username), role: r.role as ConsoleRole, disabled: Boolean(r.disabled), failedAttempts: Number(r.failed_attempts),
+    lockedUntil: r.locked_until ? iso(r.locked_until) : null, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+  };
+}
+
+export class PostgresUserStore implements UserStore {
+  private readonly sql: SqlClient;
+  constructor(sql: SqlClient) {
+    this.sql = sql;
+  }
+
+  async create(u: { username: string; role: ConsoleRole; passwordHash: string; totpSecret: string }): Promise<ConsoleUser> {
+    const r = await this.sql.query(
+      `INSERT INTO console_users (username, role, password_hash, totp_secret) VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
+      [u.username, u.role, u.passwordHash, u.totpSecret],
+    );
+    if (!r.rows[0]) throw new UserExists(`user ${u.username} already exists`);
+    return toUser(r.rows[0]);
+  }
+
+  async find(username: string): Promise<StoredUser | undefined> {
+    const r = await this.sql.query(`SELECT ${USER_COLUMNS}, password_hash, totp_secret, last_totp_step FROM console_users WHERE username = $1`, [username]);
+    const row = r.rows[0];
+    return row ? { ...toUser(row), passwordHash: String(row.password_hash), totpSecret: String(row.totp_secret), lastTotpStep: Number(row.last_totp_step) } : undefined;
+  }
+
+  async list(): Promise<ConsoleUser[]> {
+    const r = await this.sql.query(`SELECT ${USER_COLUMNS} FROM console_users ORDER BY username`);
+    return r.rows.map(toUser);
+  }
+
+  async countAdmins(): Promise<number> {
+    const r = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM console_users WHERE role = 'admin' AND NOT disabled`);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async recordFailure(username: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }> {
+    const r = await this.sql.query<{ failed_attempts: number; locked: boolean }>(
+      `UPDATE console_users SET failed_attempts = failed_attempts + 1,
+         locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN now() + ($3::bigint * interval '1 millisecond') ELSE locked_until END,
+         updated_at = now()
+       WHERE username = $1 RETURNING failed_attempts, (locked_until IS NOT NULL AND locked_until > now()) AS locked`,
+      [username, maxAttempts, lockMs],
+    );
+    const row = r.rows[0];
+    return { locked: Boolean(row?.locked), attempts: Number(row?.failed_attempts ?? 0) };
+  }
+
+  async recordSuccess(username: string, totpStep: number): Promise<boolean> {
+    const r = await this.sql.query(
+      `UPDATE console_users SET failed_attempts = 0, locked_until = NULL, last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2`,
+      [username, totpStep],
+    );
+    return r.rowCount === 1;
+  }
+
+  async update(username: string, c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean }): Promise<ConsoleUser | undefined> {
+    const r = await this.sql.query(
+      `UPDATE console_users SET
+         role = COALESCE($2, role),
+         disabled = COALESCE($3, disabled),
+         password_hash = COALESCE($4, password_hash),
+         totp_secret = COALESCE($5, totp_secret),
+         last_totp_step = CASE WHEN $5::text IS NULL THEN last_totp_step ELSE 0 END,
+         failed_attempts = CASE WHEN $6::boolean THEN 0 ELSE failed_attempts END,
+         locked_until = CASE WHEN $6::boolean THEN NULL ELSE locked_until END,
+         updated_at = now()
+       WHERE username = $1 RETURNING ${USER_COLUMNS}`,
+      [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null, c.unlock ?? false],
+    );
+    return r.rows[0] ? toUser(r.rows[0]) : undefined;
+  }
+
+  async createSession(tokenHash: string, username: string, csrfToken: string): Promise<void> {
+    await this.sql.query('INSERT INTO console_sessions (token_hash, username, csrf_token) VALUES ($1, $2, $3)', [tokenHash, username, csrfToken]);
+  }
+
+  async touchSession(tokenHash: string, idleMs: number): Promise<SessionView | 'expired' | undefined> {
+    const r = await this.sql.query<{ username: string; role: ConsoleRole; csrf_token: string }>(
+      `UPDATE console_sessions s SET last_seen_at = clock_timestamp()
+       FROM console_users u
+       WHERE s.token_hash = $1 AND u.username = s.username AND NOT u.disabled
+         AND s.last_seen_at > clock_timestamp() - ($2::bigint * interval '1 millisecond')
+       RETURNING s.username, u.role, s.csrf_token`,
+      [tokenHash, idleMs],
+    );
+    const row = r.rows[0];
+    if (row) return { username: row.username, role: row.role, csrfToken: row.csrf_token };
+    const gone = await this.sql.query('DELETE FROM console_sessions WHERE token_hash = $1 RETURNING username', [tokenHash]);
+    return gone.rowCount > 0 ? 'expired' : undefined;
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.sql.query('DELETE FROM console_sessions WHERE token_hash = $1', [tokenHash]);
+  }
+
+  async deleteSessionsOf(username: string): Promise<void> {
+    await this.sql.query('DELETE FROM console_sessions WHERE username = $1', [username]);
+  }
+}

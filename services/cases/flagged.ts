@@ -1,0 +1,257 @@
+// From the scoring path to the case store. The sink turns a non-approve decision into a
+// FlaggedDecision (no PAN, no security code: the masked card and keyed pseudonyms only) and puts
+// it on a durable queue; the ingester moves queued decisions into the store, one commit each,
+// acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
+import type { CardKeyring } from '../core/card.ts';
+import type { Engine, Evidence, ScoreResult } from '../core/engine.ts';
+import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
+import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
+import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
+import { flaggedDecisionSchema, sanitiseRequest, type CaseStore, type FlaggedDecision } from './model.ts';
+
+/** A queue that keeps flagged decisions until a handler has committed them. */
+export interface FlaggedQueue {
+  readonly kind: 'memory' | 'redis-stream';
+  publish(flagged: FlaggedDecision): Promise<void>;
+  /** Delivers in order; a rejected handler call is retried later (at least once delivery). */
+  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void;
+  /** How many decisions are waiting (published and not yet acknowledged). */
+  pending(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5_000 };
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
+
+/** Embedded mode: an in-process FIFO feeding PGlite (same process, so no network to lose). */
+export class MemoryFlaggedQueue implements FlaggedQueue {
+  readonly kind = 'memory' as const;
+  private readonly items: FlaggedDecision[] = [];
+  private wake: (() => void) | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly limit: number;
+  private readonly backoff: Backoff;
+  dropped = 0;
+
+  constructor(options: { limit?: number; backoff?: Backoff } = {}) {
+    this.limit = options.limit ?? 100_000;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  async publish(flagged: FlaggedDecision): Promise<void> {
+    if (this.items.length >= this.limit) {
+      this.items.shift();
+      this.dropped++;
+    }
+    this.items.push(flagged);
+    this.wake?.();
+  }
+
+  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      let delay = this.backoff.initialMs;
+      while (this.running) {
+        const next = this.items[0];
+        if (!next) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          this.wake = undefined;
+          continue;
+        }
+        try {
+          await handler(next);
+          if (this.items[0] === next) this.items.shift();
+          delay = this.backoff.initialMs;
+        } catch (error) {
+          onError(error);
+          await sleep(delay);
+          delay = Math.min(delay * 2, this.backoff.maxMs);
+        }
+      }
+    })();
+  }
+
+  async pending(): Promise<number> {
+    return this.items.length;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+}
+
+export function parseFlagged(json: string): FlaggedDecision | null {
+  try {
+    const parsed = flaggedDecisionSchema.safeParse(JSON.parse(json));
+    return parsed.success ? (parsed.data as unknown as FlaggedDecision) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds flagged decisions from scoring results and publishes them. Never throws into scoring. */
+export class FlaggedSink {
+  private readonly hasher: EntityHasher;
+  private readonly queue: FlaggedQueue;
+  private readonly watchlist: WatchlistStore | undefined;
+  private readonly onError: (error: unknown) => void;
+  private readonly inflight = new Set<Promise<void>>();
+  /** Decisions whose publication failed (queue unreachable): retried before newer ones. */
+  private readonly retry: FlaggedDecision[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  published = 0;
+
+  constructor(options: { keyring: CardKeyring; queue: FlaggedQueue; watchlist?: WatchlistStore; onError: (error: unknown) => void }) {
+    this.hasher = new EntityHasher(options.keyring);
+    this.queue = options.queue;
+    this.watchlist = options.watchlist;
+    this.onError = options.onError;
+  }
+
+  /** Called after every scoring; acts on fresh, non-approve decisions. */
+  observe(merchantId: string, req: ScoreRequest, result: ScoreResult): void {
+    if (result.kind !== 'scored' || !result.evidence || result.response.decision === 'approve') return;
+    const job = this.flag(merchantId, req, result.response, result.evidence).catch(this.onError);
+    this.inflight.add(job);
+    void job.finally(() => this.inflight.delete(job));
+  }
+
+  async flag(merchantId: string, req: ScoreRequest, response: ScoreResponse, evidence: Evidence): Promise<void> {
+    const first = (kind: 'device' | 'ip' | 'email' | 'shipping', value: string | null | undefined) => (value ? this.hasher.identities(kind, value)[0] : undefined);
+    const links: FlaggedDecision['links'] = {};
+    const device = first('device', req.device?.id);
+    const ip = first('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
+    const email = first('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
+    const shipping = first('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+    if (device) links.device = device;
+    if (ip) links.ip = ip;
+    if (email) links.email = email;
+    if (shipping) links.shipping = shipping;
+    const now = new Date().toISOString();
+    const flagged: FlaggedDecision = {
+      merchantId,
+      transactionId: req.transactionId,
+      flaggedAt: now,
+      occurredAt: req.occurredAt ? new Date(req.occurredAt).toISOString() : now,
+      request: sanitiseRequest(req, evidence.card),
+      response,
+      card: { bin: evidence.card.bin, last4: evidence.card.last4, keyId: evidence.card.keyId, fingerprint: evidence.card.fingerprint },
+      features: evidence.features,
+      links,
+      watchlistEvents: evidence.features.card_listed === true ? await this.listedEvents(evidence.card.fingerprint) : [],
+    };
+    await this.publish(flagged);
+  }
+
+  private async listedEvents(fingerprint: string): Promise<string[]> {
+    if (!this.watchlist) return [];
+    try {
+      const [raw] = await this.watchlist.getEntries([entrySlot(fingerprint)]);
+      const entry = raw ? decodeEntry(raw) : null;
+      return entry ? entry.eventSeqs.map(eventIdOf) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async publish(flagged: FlaggedDecision): Promise<void> {
+    try {
+      await this.queue.publish(flagged);
+      this.published++;
+    } catch (error) {
+      this.retry.push(flagged);
+      this.scheduleRetry();
+      throw error;
+    }
+  }
+
+  private scheduleRetry(delay = 500): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(async () => {
+      this.retryTimer = undefined;
+      while (this.retry.length > 0) {
+        try {
+          await this.queue.publish(this.retry[0]!);
+          this.retry.shift();
+          this.published++;
+        } catch {
+          this.scheduleRetry(Math.min(delay * 2, 5_000));
+          return;
+        }
+      }
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** Waits until every observed decision has been published (or failed into the retry buffer). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+}
+
+/**
+ * Makes `engine.score` report to the sink without touching the engine: the instance's method
+ * is wrapped, so every door that holds this engine (HTTP, Kafka) flags alike.
+ */
+export function observeFlagged(engine: Engine, sink: FlaggedSink): void {
+  const score = engine.score.bind(engine);
+  engine.score = async (merchantId: string, req: ScoreRequest) => {
+    const result = await score(merchantId, req);
+    sink.observe(merchantId, req, result);
+    return result;
+  };
+}
+
+/** Moves queued decisions into the case store. */
+export class CaseIngester {
+  private readonly queue: FlaggedQueue;
+  private readonly store: CaseStore;
+  created = 0;
+  duplicates = 0;
+  failures = 0;
+  constructor(queue: FlaggedQueue, store: CaseStore) {
+    this.queue = queue;
+    this.store = store;
+  }
+
+  start(onError: (error: unknown) => void, onCreated?: (id: number, flagged: FlaggedDecision) => void): void {
+    this.queue.start(async (flagged) => {
+      const { id, created } = await this.store.createFromFlagged(flagged);
+      if (created) {
+        this.created++;
+        onCreated?.(id, flagged);
+      } else this.duplicates++;
+    }, (error) => {
+      this.failures++;
+      onError(error);
+    });
+  }
+
+  /** Resolves when nothing is waiting (tests, shutdown). */
+  async idle(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.queue.pending()) === 0) return true;
+      await sleep(25);
+    }
+    return false;
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
+  }
+}

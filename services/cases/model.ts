@@ -1,0 +1,191 @@
+// Cases: what an analyst reviews. A flagged decision (anything but approve) becomes one case per
+// (merchant, transaction). Pure domain: the model, its schemas and the CaseStore port.
+import { z } from 'zod';
+import type { FeatureValue } from '../core/features.ts';
+import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
+
+export const CASE_STATUSES = ['open', 'in_review', 'fraud', 'legitimate', 'escalated'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+/** Statuses still waiting for a decision. */
+export const OPEN_STATUSES: readonly CaseStatus[] = ['open', 'in_review', 'escalated'];
+export const CASE_ACTIONS = ['mark_fraud', 'mark_legitimate', 'escalate'] as const;
+export type CaseAction = (typeof CASE_ACTIONS)[number];
+export const LABELS = ['fraud', 'legitimate'] as const;
+export type Label = (typeof LABELS)[number];
+export const LINK_KINDS = ['card', 'device', 'ip', 'email', 'shipping'] as const;
+export type LinkKind = (typeof LINK_KINDS)[number];
+export const SORTS = ['risk', 'age', 'newest'] as const;
+export type CaseSort = (typeof SORTS)[number];
+
+/** The request as a case keeps it: no PAN, no security code, no expiry; the card masked. */
+export type SanitisedRequest = Omit<ScoreRequest, 'card'> & {
+  card: { bin: string; last4: string; masked: string; cvvResult: string };
+};
+
+export function sanitiseRequest(req: ScoreRequest, card: { bin: string; last4: string }): SanitisedRequest {
+  const { card: raw, ...rest } = req;
+  return { ...rest, card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } };
+}
+
+/** What the scoring path hands over: everything a case needs, already free of card data. */
+export interface FlaggedDecision {
+  merchantId: string;
+  transactionId: string;
+  flaggedAt: string;
+  occurredAt: string;
+  request: SanitisedRequest;
+  response: ScoreResponse;
+  card: { bin: string; last4: string; keyId: string; fingerprint: string };
+  features: Record<string, FeatureValue>;
+  /** Keyed pseudonyms (the engine's primary identities) for linking cases and negative lists. */
+  links: Partial<Record<Exclude<LinkKind, 'card'>, string>>;
+  /** Compromise events the card was listed in when it was scored (ce_N). */
+  watchlistEvents: string[];
+}
+
+export const flaggedDecisionSchema = z.object({
+  merchantId: z.string().min(1).max(128),
+  transactionId: z.string().min(1).max(64),
+  flaggedAt: z.string(),
+  occurredAt: z.string(),
+  request: z.record(z.string(), z.unknown()),
+  response: z.object({
+    transactionId: z.string(), score: z.number().int().min(0).max(100), decision: z.enum(DECISIONS),
+    reasons: z.array(z.object({ code: z.string(), message: z.string() })), degraded: z.boolean(),
+  }).passthrough(),
+  card: z.object({ bin: z.string().regex(/^\d{6,8}$/), last4: z.string().regex(/^\d{4}$/), keyId: z.string(), fingerprint: z.string() }),
+  features: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
+  links: z.object({ device: z.string().optional(), ip: z.string().optional(), email: z.string().optional(), shipping: z.string().optional() }),
+  watchlistEvents: z.array(z.string()),
+});
+
+export interface CaseRecord {
+  id: number;
+  merchantId: string;
+  transactionId: string;
+  status: CaseStatus;
+  decision: Decision;
+  score: number;
+  reasons: Reason[];
+  reasonCodes: string[];
+  watchlistEvents: string[];
+  amount: number;
+  currency: string;
+  channel: string;
+  card: { bin: string; last4: string; keyId: string; fingerprint: string };
+  links: Partial<Record<Exclude<LinkKind, 'card'>, string>>;
+  transaction: SanitisedRequest;
+  features: Record<string, FeatureValue>;
+  degraded: boolean;
+  assignee: string | null;
+  occurredAt: string;
+  flaggedAt: string;
+  createdAt: string;
+  updatedAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
+export interface CaseEvent {
+  id: number;
+  caseId: number;
+  at: string;
+  actor: string;
+  kind: 'created' | 'assigned' | 'status' | 'note';
+  detail: Record<string, unknown>;
+}
+
+export interface LinkedCase {
+  id: number;
+  merchantId: string;
+  transactionId: string;
+  status: CaseStatus;
+  decision: Decision;
+  score: number;
+  createdAt: string;
+  via: LinkKind[];
+}
+
+const optionalText = (max: number) =>
+  z.string().trim().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional().transform((v) => (v ? v : undefined));
+const dateInput = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .refine((v) => v === undefined || (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v))), 'must be a date (YYYY-MM-DD)');
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/** Queue filters as they arrive from a query string: every value is validated, none reaches SQL text. */
+export const caseQuerySchema = z.object({
+  merchant: optionalText(128),
+  decision: z.preprocess(emptyToUndefined, z.enum(DECISIONS).optional()),
+  reasonCode: optionalText(128),
+  watchlistEvent: optionalText(128),
+  from: dateInput,
+  to: dateInput,
+  status: z.preprocess(emptyToUndefined, z.enum([...CASE_STATUSES, 'pending', 'all']).default('pending')),
+  assignee: optionalText(128),
+  sort: z.preprocess(emptyToUndefined, z.enum(SORTS).default('risk')),
+  page: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(100_000).default(1)),
+  pageSize: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(200).default(25)),
+});
+export type CaseQuery = z.infer<typeof caseQuerySchema>;
+
+export interface DashboardStats {
+  flaggedByDay: { day: string; decision: Decision; count: number }[];
+  decisionsByDay: { day: string; label: Label | 'escalated'; count: number }[];
+  scoreBuckets: { bucket: number; count: number }[];
+  eventHits: { eventId: string; count: number }[];
+  topReasons: { code: string; count: number }[];
+  statusCounts: { status: CaseStatus; count: number }[];
+}
+
+export interface DecisionResult {
+  case: CaseRecord;
+  label: Label | null;
+  previousStatus: CaseStatus;
+}
+
+export interface LabelledCase {
+  caseId: number;
+  merchantId: string;
+  transactionId: string;
+  label: Label;
+  decidedBy: string;
+  decidedAt: string;
+  occurredAt: string;
+  score: number;
+  decision: Decision;
+  reasonCodes: string[];
+  amount: number;
+  currency: string;
+  channel: string;
+  cardBin: string;
+  features: Record<string, FeatureValue>;
+}
+
+export class CaseConflict extends Error {}
+export class CaseNotFound extends Error {}
+
+/** The case store port. One implementation (PostgreSQL) behind two drivers. */
+export interface CaseStore {
+  /** Idempotent per (merchant, transaction): a second call returns the first case. */
+  createFromFlagged(flagged: FlaggedDecision): Promise<{ id: number; created: boolean }>;
+  get(id: number): Promise<CaseRecord | undefined>;
+  getByTransaction(merchantId: string, transactionId: string): Promise<CaseRecord | undefined>;
+  list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number }>;
+  /** Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). */
+  takeNext(username: string): Promise<CaseRecord | undefined>;
+  assign(id: number, username: string, actor: string): Promise<CaseRecord>;
+  /** Applies an action; a final decision stores a label in the same transaction. */
+  decide(id: number, action: CaseAction, actor: string, note?: string): Promise<DecisionResult>;
+  addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
+  history(id: number): Promise<CaseEvent[]>;
+  linked(id: number, limit?: number): Promise<LinkedCase[]>;
+  stats(sinceDays: number, now?: Date): Promise<DashboardStats>;
+  labelledCases(since?: string): Promise<LabelledCase[]>;
+  unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]>;
+  markLabelsPublished(labelIds: number[]): Promise<void>;
+  count(): Promise<number>;
+}

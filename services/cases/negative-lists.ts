@@ -1,0 +1,95 @@
+// Negative lists fed by analysts' decisions, read by the scoring path. Entities confirmed in fraud
+// (device, IP, email, shipping address) are keyed by the engine's own keyed pseudonyms (the
+// EntityHasher identities the velocity counters use), so the engine can look them up in its one
+// round trip: in Redis, one key per entry, `lg:neg:{kind}:{identity}` (value: the case id, PX TTL);
+// a card allow-listed for a merchant after a legitimate decision: `lg:allow:{merchant}:{fingerprint}`.
+import type { Redis } from 'ioredis';
+
+export const NEGATIVE_KINDS = ['device', 'ip', 'email', 'shipping'] as const;
+export type NegativeKind = (typeof NEGATIVE_KINDS)[number];
+
+/** Reason codes the engine emits when a negative list matches (docs/console.md). */
+export const NEGATIVE_REASON_CODES: Record<NegativeKind, string> = {
+  device: 'DEVICE_CONFIRMED_FRAUD',
+  ip: 'IP_CONFIRMED_FRAUD',
+  email: 'EMAIL_CONFIRMED_FRAUD',
+  shipping: 'SHIPPING_ADDRESS_CONFIRMED_FRAUD',
+};
+
+export const negativeKey = (kind: NegativeKind, identity: string) => `lg:neg:${kind}:${identity}`;
+export const allowKey = (merchantId: string, fingerprint: string) => `lg:allow:${merchantId}:${fingerprint}`;
+
+export interface NegativeListStore {
+  add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void>;
+  /** Which kinds match any of the given identities (each kind: primary then previous key's identity). */
+  matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]>;
+  allowCard(merchantId: string, fingerprint: string, ttlMs: number, caseId: number): Promise<void>;
+  isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean>;
+}
+
+export class MemoryNegativeListStore implements NegativeListStore {
+  private readonly entries = new Map<string, number>(); // key -> expiry (epoch ms)
+  private readonly now: () => number;
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  private live(key: string): boolean {
+    const until = this.entries.get(key);
+    if (until === undefined) return false;
+    if (until <= this.now()) {
+      this.entries.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  /** Synchronous lookups, for the in-memory velocity store's round trip. */
+  has(key: string): boolean {
+    return this.live(key);
+  }
+
+  async add(kind: NegativeKind, identity: string, ttlMs: number, _caseId?: number): Promise<void> {
+    this.entries.set(negativeKey(kind, identity), this.now() + ttlMs);
+  }
+
+  async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
+    return NEGATIVE_KINDS.filter((kind) => (identities[kind] ?? []).some((id) => this.live(negativeKey(kind, id))));
+  }
+
+  async allowCard(merchantId: string, fingerprint: string, ttlMs: number, _caseId?: number): Promise<void> {
+    this.entries.set(allowKey(merchantId, fingerprint), this.now() + ttlMs);
+  }
+
+  async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {
+    return fingerprints.some((fp) => this.live(allowKey(merchantId, fp)));
+  }
+}
+
+export class RedisNegativeListStore implements NegativeListStore {
+  private readonly redis: Redis;
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
+
+  async add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void> {
+    await this.redis.set(negativeKey(kind, identity), String(caseId), 'PX', ttlMs);
+  }
+
+  async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
+    const asked = NEGATIVE_KINDS.flatMap((kind) => (identities[kind] ?? []).map((id) => ({ kind, key: negativeKey(kind, id) })));
+    if (asked.length === 0) return [];
+    const values = await this.redis.mget(asked.map((a) => a.key));
+    return NEGATIVE_KINDS.filter((kind) => asked.some((a, i) => a.kind === kind && values[i] !== null));
+  }
+
+  async allowCard(merchantId: string, fingerprint: string, ttlMs: number, caseId: number): Promise<void> {
+    await this.redis.set(allowKey(merchantId, fingerprint), String(caseId), 'PX', ttlMs);
+  }
+
+  async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {
+    if (fingerprints.length === 0) return false;
+    const values = await this.redis.mget(fingerprints.map((fp) => allowKey(merchantId, fp)));
+    return values.some((v) => v !== null);
+  }
+}

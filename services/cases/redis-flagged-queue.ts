@@ -1,0 +1,99 @@
+// The flagged-decision queue on a Redis stream (`lg:flagged`, consumer group `cases`). A message
+// is acknowledged (XACK, then XDEL) only after its case row is committed; while PostgreSQL is
+// down the consumer backs off and re-reads its pending messages, and a consumer that died leaves
+// its pending messages to be claimed by another after a minute (XAUTOCLAIM).
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { DEFAULT_BACKOFF, parseFlagged, sleep, type Backoff, type FlaggedQueue } from './flagged.ts';
+import type { FlaggedDecision } from './model.ts';
+
+export const FLAGGED_STREAM = 'lg:flagged';
+export const FLAGGED_GROUP = 'cases';
+
+type StreamEntries = [id: string, fields: string[]][];
+
+export class RedisFlaggedQueue implements FlaggedQueue {
+  readonly kind = 'redis-stream' as const;
+  private readonly redis: Redis;
+  private consumer: Redis | undefined;
+  private readonly consumerName = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly backoff: Backoff;
+  private readonly claimIdleMs: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  /** `redis` publishes; a duplicate connection does the blocking reads. */
+  constructor(redis: Redis, options: { backoff?: Backoff; claimIdleMs?: number } = {}) {
+    this.redis = redis;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.claimIdleMs = options.claimIdleMs ?? 60_000;
+  }
+
+  async publish(flagged: FlaggedDecision): Promise<void> {
+    await this.redis.xadd(FLAGGED_STREAM, 'MAXLEN', '~', '5000000', '*', 'f', JSON.stringify(flagged));
+  }
+
+  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void {
+    if (this.running) return;
+    this.running = true;
+    const consumer = this.redis.duplicate();
+    consumer.on('error', () => {});
+    this.consumer = consumer;
+    this.loop = (async () => {
+      let delay = this.backoff.initialMs;
+      let groupReady = false;
+      let backlog = true; // our own pending entries first: delivered before, never acknowledged
+      let lastClaim = 0;
+      while (this.running) {
+        try {
+          if (!groupReady) {
+            await consumer.xgroup('CREATE', FLAGGED_STREAM, FLAGGED_GROUP, '0', 'MKSTREAM').catch((e: Error) => {
+              if (!/BUSYGROUP/.test(e.message)) throw e;
+            });
+            groupReady = true;
+          }
+          let entries: StreamEntries = [];
+          if (Date.now() - lastClaim > this.claimIdleMs / 2) {
+            lastClaim = Date.now();
+            const claimed = (await consumer.xautoclaim(FLAGGED_STREAM, FLAGGED_GROUP, this.consumerName, this.claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntries];
+            entries = claimed[1] ?? [];
+          }
+          if (entries.length === 0) {
+            const reply = (await consumer.xreadgroup(
+              'GROUP', FLAGGED_GROUP, this.consumerName, 'COUNT', 100, 'BLOCK', backlog ? 1 : 1000, 'STREAMS', FLAGGED_STREAM, backlog ? '0' : '>',
+            )) as [string, StreamEntries][] | null;
+            entries = reply?.[0]?.[1] ?? [];
+            if (backlog && entries.length === 0) backlog = false;
+          }
+          for (const [id, fields] of entries) {
+            if (!this.running) break;
+            const json = fields[fields.indexOf('f') + 1];
+            const flagged = fields.length >= 2 && json ? parseFlagged(json) : null;
+            // A message that can never become a case (unparseable) is dropped, not retried forever.
+            if (flagged) await handler(flagged);
+            else onError(new Error(`dropping unreadable flagged message ${id}`));
+            await consumer.multi().xack(FLAGGED_STREAM, FLAGGED_GROUP, id).xdel(FLAGGED_STREAM, id).exec();
+          }
+          delay = this.backoff.initialMs;
+        } catch (error) {
+          if (!this.running) break;
+          onError(error);
+          backlog = true;
+          await sleep(delay);
+          delay = Math.min(delay * 2, this.backoff.maxMs);
+        }
+      }
+    })();
+  }
+
+  async pending(): Promise<number> {
+    // Everything still in the stream is unacknowledged (acknowledged entries are deleted).
+    return this.redis.xlen(FLAGGED_STREAM);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.consumer?.disconnect();
+    await Promise.race([this.loop, sleep(3_000)]);
+  }
+}

@@ -1,0 +1,56 @@
+// The case system once its database is open: stores, audit log, ingester and feedback, built on
+// one SqlClient. services/runtime.ts picks the driver and the queue; this wires the rest.
+import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
+import { PostgresCaseStore } from '../adapters/postgres/case-store.ts';
+import { migrate } from '../adapters/postgres/migrate.ts';
+import type { SqlClient } from '../adapters/postgres/sql-client.ts';
+import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
+import type { UserStore } from '../console/model.ts';
+import type { AuditLog } from './audit.ts';
+import { Feedback, type LabelSink } from './feedback.ts';
+import { CaseIngester, type FlaggedQueue } from './flagged.ts';
+import type { CaseStore } from './model.ts';
+import type { NegativeListStore } from './negative-lists.ts';
+
+export interface CaseSystem {
+  sql: SqlClient;
+  store: CaseStore;
+  audit: AuditLog;
+  users: UserStore;
+  ingester: CaseIngester;
+  feedback: Feedback;
+  negativeLists: NegativeListStore;
+  close(): Promise<void>;
+}
+
+export interface CaseSystemOptions {
+  sql: SqlClient;
+  queue: FlaggedQueue;
+  negativeLists: NegativeListStore;
+  labels?: LabelSink;
+  negativeListTtlMs: number;
+  allowListMaxDays: number;
+  onError: (error: unknown, stage: string) => void;
+}
+
+export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> {
+  await migrate(o.sql);
+  const store = new PostgresCaseStore(o.sql);
+  const audit = new PostgresAuditLog(o.sql);
+  const users = new PostgresUserStore(o.sql);
+  const ingester = new CaseIngester(o.queue, store);
+  const feedback = new Feedback({
+    store, audit, negativeLists: o.negativeLists, negativeListTtlMs: o.negativeListTtlMs, allowListMaxDays: o.allowListMaxDays,
+    onError: (e) => o.onError(e, 'labels'), ...(o.labels ? { labels: o.labels } : {}),
+  });
+  ingester.start((e) => o.onError(e, 'ingest'));
+  void feedback.flushLabels();
+  return {
+    sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists,
+    async close() {
+      await ingester.stop();
+      await o.labels?.close().catch(() => {});
+      await o.sql.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// `npm run users -- create-admin --username <name>`: console accounts from the command line.
+// Prints the new password and TOTP secret once; only their hash and the secret are stored.
+// Works on DATABASE_URL, or on the embedded PGlite database while the engine is stopped.
+import { parseArgs } from 'node:util';
+import { migrate } from '../adapters/postgres/migrate.ts';
+import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
+import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createAccount } from '../console/accounts.ts';
+import { otpauthUri } from '../console/credentials.ts';
+import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole } from '../console/model.ts';
+import { openSqlClient } from '../runtime.ts';
+
+const USAGE = `usage:
+  npm run users -- create-admin --username <name> [--json]
+  npm run users -- create --username <name> --role analyst|lead|admin [--json]
+  npm run users -- list
+  npm run users -- unlock --username <name>`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`users: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { username: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const [command] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(values.help ? 0 : 2);
+  }
+  if (!['create-admin', 'create', 'list', 'unlock'].includes(command)) fail(`unknown command ${command}\n${USAGE}`);
+  const username = values.username === undefined ? undefined : usernameSchema.safeParse(values.username);
+  if (command !== 'list' && !username?.success) fail(`--username ${username ? 'must be 3-64 lowercase letters, digits, . _ or -' : 'is required'}\n${USAGE}`);
+  const role = command === 'create-admin' ? 'admin' : values.role;
+  if (command === 'create' && !CONSOLE_ROLES.includes(role as ConsoleRole)) fail(`--role must be one of ${CONSOLE_ROLES.join(', ')}\n${USAGE}`);
+
+  const config = loadConfig();
+  const sql = await openSqlClient(config);
+  try {
+    await migrate(sql);
+    const users = new PostgresUserStore(sql);
+    const audit = new PostgresAuditLog(sql);
+    const name = username?.success ? username.data : '';
+    switch (command) {
+      case 'create-admin':
+      case 'create': {
+        const account = await createAccount(users, audit, name, role as ConsoleRole, `cli:${process.env.USER ?? 'unknown'}`, { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 });
+        if (values.json) process.stdout.write(`${JSON.stringify({ username: account.username, role: account.role, password: account.password, totpSecret: account.totpSecret })}\n`);
+        else {
+          process.stdout.write(
+            `Created ${account.role} ${account.username}. Shown once, store them now:\n` +
+              `  password:    ${account.password}\n` +
+              `  TOTP secret: ${account.totpSecret}   (base32, SHA-1, 6 digits, 30 s)\n` +
+              `  otpauth URI: ${otpauthUri(account.totpSecret, account.username)}\n`,
+          );
+        }
+        break;
+      }
+      case 'list':
+        for (const u of await users.list()) process.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? 'locked' : 'active'}\n`);
+        break;
+      case 'unlock': {
+        const updated = await users.update(name, { unlock: true });
+        if (!updated) fail(`no user ${name}`, 1);
+        await audit.append({ actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'user_unlock', target: `user:${name}` });
+        process.stdout.write(`Unlocked ${name}.\n`);
+        break;
+      }
+    }
+  } finally {
+    await sql.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.message);
+  if (error instanceof UserExists) fail(error.message, 1);
+  fail((error as Error).message, 1);
+});

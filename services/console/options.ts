@@ -1,0 +1,19 @@
+// Console settings from the validated configuration and the runtime.
+import type { Config } from '../config.ts';
+import type { Runtime } from '../runtime.ts';
+import type { ConsoleOptions } from './plugin.ts';
+
+export function consoleOptions(config: Config, runtime: Pick<Runtime, 'cases' | 'watchlist'>): ConsoleOptions {
+  return {
+    system: () => runtime.cases,
+    watchlist: runtime.watchlist,
+    idleMs: config.LEAKGUARD_CONSOLE_IDLE_MS,
+    maxAttempts: config.LEAKGUARD_LOGIN_MAX_ATTEMPTS,
+    lockoutMs: config.LEAKGUARD_LOGIN_LOCKOUT_MS,
+    loginRatePerMinute: config.LEAKGUARD_LOGIN_RATE_PER_MINUTE,
+    // Secure cookies everywhere but development, where the console is plain http on localhost.
+    secureCookies: config.NODE_ENV !== 'development',
+    scrypt: { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
+    allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+  };
+}

@@ -1,0 +1,159 @@
+/// <reference lib="dom" />
+// The console in a real headless Chromium: login with TOTP, queue and filters, a case decision,
+// logout, idle timeout; and hostile orders flagged through /v1/score and opened in the console,
+// failing if any payload executes (a dialog, window.__pwned, a CSP violation) or changes the
+// page's structure.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { totp } from '../../services/console/credentials.ts';
+import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+import { launchChromium } from '../support/browser.ts';
+import { newUser } from '../console/client.ts';
+import { hostileOrder, HOSTILE_EMAIL } from '../console/hostile.ts';
+
+let t: TestApp;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let base: string;
+const dialogs: string[] = [];
+const violations: string[] = [];
+
+beforeAll(async () => {
+  t = await buildTestApp({ NODE_ENV: 'development', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
+  base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchChromium();
+  await browser.context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { __violations: string[] }).__violations ??= [];
+      (window as unknown as { __violations: string[] }).__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  browser.context.on('page', (p) => p.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  }));
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+async function score(body: unknown) {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, payload: body as object });
+  expect(res.statusCode).toBe(200);
+  await t.runtime.flaggedSink.drain();
+  await t.runtime.cases!.ingester.idle();
+  return (await t.runtime.cases!.store.getByTransaction('m1', (body as { transactionId: string }).transactionId))!;
+}
+
+async function signIn(page: Page, role: 'analyst' | 'lead' = 'analyst') {
+  const user = await newUser(t, role);
+  await page.goto(`${base}/console/queue`);
+  expect(page.url()).toBe(`${base}/console/login`);
+  await page.fill('#username', user.username);
+  await page.fill('#password', user.password);
+  await page.fill('#code', totp(user.totpSecret));
+  await Promise.all([page.waitForURL(`${base}/console/queue`), page.click('#sign-in')]);
+  return user;
+}
+
+async function checkPage(page: Page) {
+  const state = await page.evaluate(() => ({
+    pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
+    violations: (window as unknown as { __violations?: string[] }).__violations ?? [],
+    dangerous: Array.from(document.querySelectorAll('script, iframe, object, embed, img, style, math, form[action^="http"], a[href^="javascript:"], #injected, #injected-h1, svg:not(.chart):not(.chart *)')).map((e) => e.outerHTML.slice(0, 80)),
+    handlers: Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}.${a.name}`)),
+  }));
+  expect(state.pwned).toBeNull();
+  expect(state.violations).toEqual([]);
+  expect(state.dangerous).toEqual([]);
+  expect(state.handlers).toEqual([]);
+  expect(dialogs).toEqual([]);
+}
+
+/** The element tree where the merchant's strings are shown, plus the page's sections and forms. */
+const skeleton = (page: Page) =>
+  page.evaluate(() => [
+    Array.from(document.querySelectorAll('#transaction *')).map((e) => e.tagName).join(','),
+    Array.from(document.querySelectorAll('main > *, main section, main form, main h1, main h2, a')).map((e) => `${e.tagName}#${e.id}`).filter((s) => !s.startsWith('A#')).join(','),
+    document.querySelectorAll('a').length - document.querySelectorAll('#linked a').length,
+  ]);
+
+describe('console in Chromium', () => {
+  it('signs in with TOTP, filters the queue, decides a case and logs out', async () => {
+    const low = await score({ transactionId: 'b-low', amount: 2500, currency: 'EUR', channel: 'ecommerce', card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
+    const high = await score({ transactionId: 'b-high', amount: 2500, currency: 'EUR', channel: 'ecommerce', threeDS: { status: 'N' }, card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
+    const page = await browser.context.newPage();
+    const user = await signIn(page);
+    await expect(page.textContent('#current-user')).resolves.toBe(user.username);
+    const rows = await page.$$eval('#queue tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-case'))));
+    expect(rows.indexOf(high.id)).toBeLessThan(rows.indexOf(low.id));
+    await page.fill('#f-reasonCode', 'THREE_DS_FAILED');
+    await page.selectOption('#f-decision', 'review');
+    await Promise.all([page.waitForURL(/reasonCode=THREE_DS_FAILED/), page.click('#apply-filters')]);
+    const filtered = await page.$$eval('#queue tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-case'))));
+    expect(filtered).toEqual([high.id]);
+    await Promise.all([page.waitForURL(`${base}/console/cases/${high.id}`), page.click(`a[href="/console/cases/${high.id}"]`)]);
+    await page.fill('#decision-note', 'issuer confirmed the card was stolen');
+    await Promise.all([page.waitForURL(/done=mark_fraud/), page.click('#mark-fraud')]);
+    await expect(page.textContent('h1')).resolves.toContain('fraud');
+    await expect(page.textContent('#history')).resolves.toContain('issuer confirmed the card was stolen');
+    expect((await t.runtime.cases!.store.get(high.id))!.status).toBe('fraud');
+    await Promise.all([page.waitForURL(`${base}/console/queue`), page.goto(`${base}/console/queue`)]);
+    await Promise.all([page.waitForURL(/\/console\/cases\/\d+/), page.click('#take-next')]);
+    await checkPage(page);
+    await Promise.all([page.waitForURL(`${base}/console/logout`), page.click('#logout')]);
+    await expect(page.textContent('#notice')).resolves.toContain('signed out');
+    await page.goto(`${base}/console/queue`);
+    expect(page.url()).toBe(`${base}/console/login`);
+    const cookies = await browser.context.cookies(base);
+    const session = cookies.find((c) => c.name === 'lg_console');
+    expect(session).toBeUndefined();
+    await page.close();
+  });
+
+  it('ends an idle session: the next click lands on the login page', async () => {
+    const page = await browser.context.newPage();
+    await signIn(page);
+    const cookie = (await browser.context.cookies(base)).find((c) => c.name === 'lg_console')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    // 15 minutes pass without a request.
+    await t.runtime.cases!.sql.query(`UPDATE console_sessions SET last_seen_at = now() - interval '16 minutes'`);
+    await Promise.all([page.waitForURL(/\/console\/login\?expired=1/), page.click('a[href="/console/dashboard"]')]);
+    await expect(page.textContent('#notice')).resolves.toContain('session expired');
+    await page.close();
+  });
+
+  it('renders hostile orders as text: nothing executes, the page structure is unchanged', async () => {
+    const hostile = [];
+    for (let i = 0; i < 4; i++) {
+      const order = hostileOrder(`hostile-b-${i}`, i);
+      hostile.push(await score(i === 0 ? { ...order, customer: { ...order.customer, email: HOSTILE_EMAIL } } : order));
+    }
+    // The same order shape with harmless text: the hostile page must have the same element tree.
+    const plain = hostileOrder('plain-b', 0, () => 'plain text');
+    const benign = await score({ ...plain, customer: { ...plain.customer, email: HOSTILE_EMAIL } });
+    const page = await browser.context.newPage();
+    await signIn(page, 'lead');
+    await page.goto(`${base}/console/cases/${benign.id}`);
+    const expected = await skeleton(page);
+    for (const c of hostile) {
+      await page.goto(`${base}/console/cases/${c.id}`);
+      await checkPage(page);
+      expect(await skeleton(page)).toEqual(expected);
+      // The payloads are on the page, as text.
+      await expect(page.textContent('#shipping-address')).resolves.toMatch(/<|javascript:|\{\{/);
+    }
+    for (const url of ['/console/queue?merchant=m1&pageSize=200', '/console/dashboard', '/console/queue?merchant=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E']) {
+      await page.goto(`${base}${url}`);
+      await checkPage(page);
+    }
+    await expect(page.inputValue('#f-merchant')).resolves.toBe('<script>window.__pwned=1</script>');
+    // Decide a hostile case and read it back in its history.
+    await page.goto(`${base}/console/cases/${hostile[1]!.id}`);
+    await page.fill('#decision-note', '<img src=x onerror=alert(1)> noted');
+    await Promise.all([page.waitForURL(/done=escalate/), page.click('#escalate')]);
+    await checkPage(page);
+    await expect(page.textContent('#history')).resolves.toContain('<img src=x onerror=alert(1)> noted');
+    await page.close();
+  });
+});

@@ -1,0 +1,184 @@
+// The case store, audit log and user store contract, run against PGlite (embedded) and a real
+// PostgreSQL server started by this file: same migrations, same queries, same answers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresAuditLog } from '../../services/adapters/postgres/audit-log.ts';
+import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.ts';
+import { loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
+import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
+import { PostgresUserStore } from '../../services/adapters/postgres/user-store.ts';
+import { CaseConflict, caseQuerySchema } from '../../services/cases/model.ts';
+import { UserExists } from '../../services/console/model.ts';
+import { flagged, INJECTION_PAYLOADS, pgliteDriver, postgresDriver, type Driver } from './fixtures.ts';
+
+
+for (const makeDriver of [pgliteDriver, postgresDriver]) {
+  describe.sequential(`case store contract (${makeDriver === pgliteDriver ? 'PGlite' : 'PostgreSQL server'})`, () => {
+    let driver: Driver;
+    let sql: SqlClient;
+    let store: PostgresCaseStore;
+    const q = (over: Record<string, unknown> = {}) => caseQuerySchema.parse(over);
+
+    beforeAll(async () => {
+      driver = await makeDriver();
+      sql = await driver.open();
+      store = new PostgresCaseStore(sql);
+    });
+    afterAll(async () => {
+      await sql?.close();
+      await driver?.stop();
+    });
+
+    it('applies migrations once, in order, and refuses an edited one', async () => {
+      expect(await migrate(sql)).toEqual([]);
+      const applied = await sql.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(applied.rows.map((r) => Number(r.version))).toEqual(loadMigrations().map((m) => m.version));
+      const edited = loadMigrations().map((m, i) => (i === 0 ? { ...m, checksum: 'x' } : m));
+      await expect(migrate(sql, edited)).rejects.toThrow(/changed after it was applied/);
+    });
+
+    it('creates a case once per (merchant, transaction), even concurrently', async () => {
+      const f = flagged({ merchantId: 'idem' });
+      const results = await Promise.all([1, 2, 3, 4, 5].map(() => store.createFromFlagged(f)));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      // The same transaction id at another merchant is another case.
+      const other = await store.createFromFlagged({ ...f, merchantId: 'idem-2' });
+      expect(other.created).toBe(true);
+      const record = await store.getByTransaction('idem', f.transactionId);
+      expect(record).toMatchObject({ status: 'open', decision: 'review', score: 70, card: { bin: '411111', last4: '1111' }, reasonCodes: ['CARD_HIGH_VELOCITY_1H'] });
+      expect(record!.transaction.card.masked).toBe('411111******1111');
+      expect(JSON.stringify(record)).not.toMatch(/4111111111111111/);
+      expect((await store.history(record!.id)).map((e) => e.kind)).toEqual(['created']);
+    });
+
+    it('lists pending cases by risk then age, with filters and paging', async () => {
+      const m = 'queue-m';
+      const t0 = Date.now();
+      for (const [i, score] of [40, 90, 90, 10].entries()) {
+        await store.createFromFlagged(flagged({ merchantId: m, score, decision: score > 50 ? 'decline' : 'review', codes: score > 50 ? ['A_CODE', 'B_CODE'] : ['B_CODE'], events: i === 1 ? ['ce_7'] : [], flaggedAt: new Date(t0 + i).toISOString() }));
+      }
+      const all = await store.list(q({ merchant: m }));
+      expect(all.total).toBe(4);
+      expect(all.items.map((c) => c.score)).toEqual([90, 90, 40, 10]);
+      expect(all.items[0]!.createdAt <= all.items[1]!.createdAt).toBe(true);
+      expect((await store.list(q({ merchant: m, sort: 'age' }))).items.map((c) => c.score)).toEqual([40, 90, 90, 10]);
+      expect((await store.list(q({ merchant: m, decision: 'decline' }))).total).toBe(2);
+      expect((await store.list(q({ merchant: m, reasonCode: 'A_CODE' }))).total).toBe(2);
+      expect((await store.list(q({ merchant: m, watchlistEvent: 'ce_7' }))).total).toBe(1);
+      const today = new Date().toISOString().slice(0, 10);
+      expect((await store.list(q({ merchant: m, from: today, to: today }))).total).toBe(4);
+      expect((await store.list(q({ merchant: m, to: '2000-01-01' }))).total).toBe(0);
+      const page2 = await store.list(q({ merchant: m, pageSize: 3, page: 2 }));
+      expect(page2).toMatchObject({ total: 4 });
+      expect(page2.items.map((c) => c.score)).toEqual([10]);
+      expect((await store.list(q({ merchant: m, assignee: '-' }))).total).toBe(4);
+    });
+
+    it('treats injection payloads in every filter as plain values', async () => {
+      const before = await store.count();
+      for (const payload of INJECTION_PAYLOADS.filter((p) => !p.includes('\u0000'))) {
+        for (const field of ['merchant', 'reasonCode', 'watchlistEvent', 'assignee']) {
+          const result = await store.list(q({ [field]: payload }));
+          expect(result.total).toBe(0);
+        }
+        for (const field of ['decision', 'status', 'sort', 'from', 'to', 'page', 'pageSize']) {
+          expect(caseQuerySchema.safeParse({ [field]: payload }).success).toBe(false);
+        }
+      }
+      expect(await store.count()).toBe(before);
+      const tables = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('cases', 'audit_log', 'console_users')`);
+      expect(Number(tables.rows[0]!.n)).toBe(3);
+    });
+
+    it('takes the next case for one analyst at a time', async () => {
+      const m = 'take-m';
+      await store.createFromFlagged(flagged({ merchantId: m, score: 99 }));
+      await store.createFromFlagged(flagged({ merchantId: m, score: 98 }));
+      const [a, b] = await Promise.all([store.takeNext('alice'), store.takeNext('bob')]);
+      expect(a && b).toBeTruthy();
+      expect(a!.id).not.toBe(b!.id);
+      expect([a!.score, b!.score].sort()).toEqual([98, 99]);
+      expect(a!.status).toBe('in_review');
+      expect(a!.assignee).toBe('alice');
+      expect((await store.list(q({ assignee: 'alice' }))).items.map((c) => c.id)).toContain(a!.id);
+    });
+
+    it('decides cases: labels for fraud and legitimate, escalation, no second decision', async () => {
+      const m = 'decide-m';
+      const fraud = await store.createFromFlagged(flagged({ merchantId: m }));
+      const legit = await store.createFromFlagged(flagged({ merchantId: m }));
+      const esc = await store.createFromFlagged(flagged({ merchantId: m }));
+      const r1 = await store.decide(fraud.id, 'mark_fraud', 'alice', 'card holder confirmed');
+      expect(r1).toMatchObject({ label: 'fraud', previousStatus: 'open', case: { status: 'fraud', decidedBy: 'alice' } });
+      await expect(store.decide(fraud.id, 'mark_legitimate', 'bob')).rejects.toBeInstanceOf(CaseConflict);
+      expect((await store.decide(legit.id, 'mark_legitimate', 'alice')).label).toBe('legitimate');
+      const e = await store.decide(esc.id, 'escalate', 'alice');
+      expect(e).toMatchObject({ label: null, case: { status: 'escalated' } });
+      await expect(store.decide(esc.id, 'escalate', 'alice')).rejects.toBeInstanceOf(CaseConflict);
+      expect((await store.decide(esc.id, 'mark_fraud', 'lead1')).case.status).toBe('fraud');
+      const labels = (await store.labelledCases()).filter((l) => l.merchantId === m);
+      expect(labels.map((l) => [l.caseId, l.label])).toEqual([[fraud.id, 'fraud'], [legit.id, 'legitimate'], [esc.id, 'fraud']]);
+      const history = await store.history(fraud.id);
+      expect(history.map((h) => h.kind)).toEqual(['created', 'status', 'note']);
+      expect(history[2]!.detail).toEqual({ text: 'card holder confirmed' });
+      const unpublished = await store.unpublishedLabels(1000);
+      await store.markLabelsPublished(unpublished.map((l) => l.labelId));
+      expect(await store.unpublishedLabels(1000)).toEqual([]);
+    });
+
+    it('stores notes as data and links cases by card, device, IP, email and address', async () => {
+      const a = await store.createFromFlagged(flagged({ merchantId: 'link-1', fingerprint: 'fp-shared', device: 'dev-1', email: 'em-1' }));
+      const b = await store.createFromFlagged(flagged({ merchantId: 'link-2', fingerprint: 'fp-shared', device: 'dev-2' }));
+      const c = await store.createFromFlagged(flagged({ merchantId: 'link-3', device: 'dev-1', email: 'em-1', ip: 'ip-9' }));
+      await store.createFromFlagged(flagged({ merchantId: 'link-4', ip: 'ip-9' }));
+      const linked = await store.linked(a.id);
+      expect(linked.map((l) => [l.id, l.via.sort()])).toEqual([[c.id, ['device', 'email']], [b.id, ['card']]]);
+      const note = await store.addNote(a.id, 'alice', "<script>alert(1)</script>'; DROP TABLE cases; --");
+      expect(note.detail.text).toBe("<script>alert(1)</script>'; DROP TABLE cases; --");
+      await expect(store.addNote(999_999, 'alice', 'x')).rejects.toThrow(/not found/);
+    });
+
+    it('computes dashboard statistics', async () => {
+      await store.createFromFlagged(flagged({ merchantId: 'stats', score: 95, codes: ['LEAKED_CARD'], events: ['ce_1', 'ce_2'] }));
+      const s = await store.stats(30);
+      expect(s.flaggedByDay.length).toBeGreaterThan(0);
+      expect(s.scoreBuckets.find((b) => b.bucket === 9)!.count).toBeGreaterThan(0);
+      expect(s.eventHits.map((e) => e.eventId)).toEqual(expect.arrayContaining(['ce_1', 'ce_2']));
+      expect(s.topReasons.map((r) => r.code)).toContain('LEAKED_CARD');
+      expect(s.decisionsByDay.map((d) => d.label)).toEqual(expect.arrayContaining(['fraud', 'legitimate', 'escalated']));
+    });
+
+    it('chains the audit log, refuses updates and finds the first tampered entry', async () => {
+      const audit = new PostgresAuditLog(sql);
+      for (let i = 0; i < 5; i++) await audit.append({ actor: 'alice', action: 'case_view', target: `case:${i}`, detail: { i, nested: { b: 1, a: [1, 'x'] } } });
+      expect(await audit.verify()).toEqual({ ok: true, checked: 5 });
+      await expect(sql.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`)).rejects.toThrow(/append-only/);
+      await expect(sql.query('DELETE FROM audit_log WHERE seq = 2')).rejects.toThrow(/append-only/);
+      // An attacker with owner rights disables the guard and edits entry 3.
+      await sql.exec(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{"i": 99}' WHERE seq = 3; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+      expect(await audit.verify()).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/changed/) });
+      expect((await audit.list({ limit: 2 })).map((e) => e.seq)).toEqual([5, 4]);
+    });
+
+    it('stores users, locks after repeated failures, refuses TOTP replay and expires idle sessions', async () => {
+      const users = new PostgresUserStore(sql);
+      await users.create({ username: 'carol', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
+      await expect(users.create({ username: 'carol', role: 'admin', passwordHash: 'h', totpSecret: 'S' })).rejects.toBeInstanceOf(UserExists);
+      for (let i = 1; i < 10; i++) expect(await users.recordFailure('carol', 10, 30 * 60_000)).toEqual({ locked: false, attempts: i });
+      expect(await users.recordFailure('carol', 10, 30 * 60_000)).toEqual({ locked: true, attempts: 10 });
+      const locked = await users.find('carol');
+      expect(Date.parse(locked!.lockedUntil!) - Date.now()).toBeGreaterThan(29 * 60_000);
+      expect(await users.recordSuccess('carol', 100)).toBe(true);
+      expect(await users.recordSuccess('carol', 100)).toBe(false);
+      expect((await users.find('carol'))!.failedAttempts).toBe(0);
+      await users.createSession('tok', 'carol', 'csrf');
+      expect(await users.touchSession('tok', 60_000)).toEqual({ username: 'carol', role: 'analyst', csrfToken: 'csrf' });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await users.touchSession('tok', 10)).toBe('expired');
+      expect(await users.touchSession('tok', 60_000)).toBeUndefined();
+      await users.createSession('tok2', 'carol', 'csrf');
+      await users.update('carol', { disabled: true });
+      expect(await users.touchSession('tok2', 60_000)).not.toMatchObject({ username: 'carol' });
+    });
+  });
+}

@@ -1,0 +1,78 @@
+// A small browser stand-in over app.inject: a cookie jar, form posts with the page's CSRF token.
+import type { FastifyInstance } from 'fastify';
+import { createAccount } from '../../services/console/accounts.ts';
+import { totp } from '../../services/console/credentials.ts';
+import type { ConsoleRole } from '../../services/console/model.ts';
+import type { TestApp } from '../support/app.ts';
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | number | undefined>;
+  location?: string;
+}
+
+let userSeq = 0;
+export async function newUser(t: TestApp, role: ConsoleRole, prefix: string = role) {
+  const cases = t.runtime.cases!;
+  return createAccount(cases.users, cases.audit, `${prefix}-${process.pid}-${++userSeq}`, role, 'test', { logN: 14, r: 8, p: 1 });
+}
+
+export class ConsoleClient {
+  readonly jar = new Map<string, string>();
+  csrf = '';
+  private readonly app: FastifyInstance;
+  private readonly remoteAddress: string;
+  constructor(app: FastifyInstance, remoteAddress = '127.0.0.1') {
+    this.app = app;
+    this.remoteAddress = remoteAddress;
+  }
+
+  private cookieHeader(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private take(res: { statusCode: number; body: string; headers: Reply['headers'] }): Reply {
+    const set = res.headers['set-cookie'];
+    for (const c of Array.isArray(set) ? set : set ? [String(set)] : []) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === '' || /Max-Age=0/.test(c)) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    const token = /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(res.body)?.[1];
+    if (token) this.csrf = token;
+    const location = res.headers.location as string | undefined;
+    return { status: res.statusCode, body: res.body, headers: res.headers, ...(location ? { location } : {}) };
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return this.take(await this.app.inject({ method: 'GET', url, remoteAddress: this.remoteAddress, headers: { cookie: this.cookieHeader(), ...headers } }));
+  }
+
+  async post(url: string, fields: Record<string, string | number> = {}, options: { csrf?: boolean; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const form = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)]));
+    if (options.csrf !== false && !form.has('_csrf')) form.set('_csrf', this.csrf);
+    return this.take(await this.app.inject({
+      method: 'POST', url, remoteAddress: this.remoteAddress, payload: form.toString(),
+      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...(options.headers ?? {}) },
+    }));
+  }
+
+  async login(username: string, password: string, secret: string, code = totp(secret)): Promise<Reply> {
+    await this.get('/console/login');
+    const res = await this.post('/console/login', { username, password, code });
+    if (res.status === 303) await this.get('/console/queue');
+    return res;
+  }
+}
+
+export async function loggedIn(t: TestApp, role: ConsoleRole, remoteAddress?: string) {
+  const user = await newUser(t, role);
+  const client = new ConsoleClient(t.app, remoteAddress);
+  const res = await client.login(user.username, user.password, user.totpSecret);
+  if (res.status !== 303) throw new Error(`login failed: ${res.status} ${res.body.slice(0, 500)}`);
+  return { client, user };
+}

@@ -1,0 +1,163 @@
+// Flagged decisions reach the case store through the durable queue: a Redis stream in front of a
+// real PostgreSQL that is stopped while decisions are flagged, then restarted. Every case
+// arrives, none twice. Embedded mode (in-process queue, PGlite) flags the same way.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/config.ts';
+import { createLogger } from '../../services/logger.ts';
+import { createRuntime, type Runtime } from '../../services/runtime.ts';
+import { FLAGGED_STREAM } from '../../services/cases/redis-flagged-queue.ts';
+import { caseQuerySchema } from '../../services/cases/model.ts';
+import { scoreRequestSchema, type ScoreRequestInput } from '../../services/core/schemas.ts';
+import { TEST_CARD_KEY } from '../support/app.ts';
+import { PostgresServer } from '../support/postgres-server.ts';
+import { RedisServer } from '../support/redis-server.ts';
+import { flagged } from './fixtures.ts';
+
+const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
+const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
+  scoreRequestSchema.parse({ transactionId: id, amount: 2500, currency: 'EUR', channel: 'ecommerce', card: CARD, customer: { email: 'x@example.com' }, device: { id: 'dev-1', ip: '198.51.100.4' }, ...over });
+
+function runtimeWith(env: Record<string, string>): { runtime: Runtime; logs: string[] } {
+  const logs: string[] = [];
+  const config = loadConfig({ LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-ingest-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env });
+  return { runtime: createRuntime(config, createLogger(config.LOG_LEVEL, { write: (l: string) => logs.push(l) })), logs };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('timed out');
+}
+
+describe('Redis stream in front of a real PostgreSQL', () => {
+  let redis: RedisServer;
+  let pg: PostgresServer;
+  let runtime: Runtime;
+  let logs: string[];
+  beforeAll(async () => {
+    [redis, pg] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
+    ({ runtime, logs } = runtimeWith({ REDIS_URL: redis.url, DATABASE_URL: pg.url }));
+    expect(await runtime.waitForStores()).toBe(true);
+    await runtime.openCases();
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    await Promise.all([redis?.stop(), pg?.stop()]);
+  });
+
+  it('makes a case of every non-approve decision, with the masked card only', async () => {
+    const approved = await runtime.engine.score('shop-a', order('ok-1', { card: { ...CARD, cvvResult: 'match' } }));
+    const flaggedResult = await runtime.engine.score('shop-a', order('flag-1'));
+    expect(approved.kind === 'scored' && approved.response.decision).toBe('approve');
+    expect(flaggedResult.kind === 'scored' && flaggedResult.response.decision).not.toBe('approve');
+    await runtime.flaggedSink.drain();
+    await runtime.cases!.ingester.idle();
+    const c = await runtime.cases!.store.getByTransaction('shop-a', 'flag-1');
+    expect(c).toMatchObject({ status: 'open', card: { bin: '555555', last4: '4444' }, reasonCodes: ['CVV_MISMATCH'] });
+    expect(c!.links.device).toBeTruthy();
+    expect(JSON.stringify(c)).not.toContain('5555555555554444');
+    expect(await runtime.cases!.store.getByTransaction('shop-a', 'ok-1')).toBeUndefined();
+    // Scoring the same transaction again (an idempotent retry) does not make a second case.
+    await runtime.engine.score('shop-a', order('flag-1'));
+    await runtime.flaggedSink.drain();
+    await runtime.cases!.ingester.idle();
+    expect((await runtime.cases!.store.list(caseQuerySchema.parse({ merchant: 'shop-a', status: 'all' }))).total).toBe(1);
+  });
+
+  it('keeps flagged decisions in the stream while PostgreSQL is down and delivers each once after', async () => {
+    const store = runtime.cases!.store;
+    const before = await store.count();
+    await pg.halt('fast');
+    const ids = Array.from({ length: 30 }, (_, i) => `down-${i}`);
+    for (const id of ids) await runtime.engine.score('shop-b', order(id, { device: { id: `dev-${id}` } }));
+    // A redelivered duplicate (at-least-once) must not become a second case either.
+    await runtime.flaggedQueue.publish(flagged({ merchantId: 'shop-b', transactionId: 'down-0' }));
+    await runtime.flaggedSink.drain();
+    await new Promise((r) => setTimeout(r, 500));
+    const queued = await runtime.flaggedQueue.pending();
+    expect(queued).toBeGreaterThanOrEqual(30);
+    await pg.resume();
+    await waitFor(async () => (await runtime.flaggedQueue.pending()) === 0);
+    const cases = await store.list(caseQuerySchema.parse({ merchant: 'shop-b', status: 'all', pageSize: 200 }));
+    expect(cases.items.map((c) => c.transactionId).sort()).toEqual([...ids].sort());
+    expect(await store.count()).toBe(before + 30);
+    expect(logs.join('')).toMatch(/case system: will retry/);
+  });
+
+  it('picks up messages left pending by a consumer that died', async () => {
+    const { RedisFlaggedQueue } = await import('../../services/cases/redis-flagged-queue.ts');
+    const { connectRedis } = await import('../../services/adapters/redis/velocity-store.ts');
+    const conn = connectRedis(redis.url);
+    conn.on('error', () => {});
+    await new Promise((r) => conn.once('ready', r));
+    await runtime.cases!.ingester.stop();
+    // A consumer reads one message and dies before acknowledging it.
+    const dying = new RedisFlaggedQueue(conn);
+    await dying.publish(flagged({ merchantId: 'shop-c', transactionId: 'orphan-1' }));
+    await new Promise<void>((resolve) => dying.start(async () => { resolve(); throw new Error('crash'); }, () => {}));
+    await dying.stop();
+    expect(await conn.xlen(FLAGGED_STREAM)).toBe(1);
+    // Another consumer claims it once it has been idle long enough.
+    const rescuer = new RedisFlaggedQueue(conn, { claimIdleMs: 200 });
+    await new Promise((r) => setTimeout(r, 300));
+    const seen: string[] = [];
+    rescuer.start(async (f) => { seen.push(f.transactionId); await runtime.cases!.store.createFromFlagged(f); }, () => {});
+    await waitFor(async () => (await conn.xlen(FLAGGED_STREAM)) === 0, 10_000);
+    await rescuer.stop();
+    conn.disconnect();
+    expect(seen).toEqual(['orphan-1']);
+    expect(await runtime.cases!.store.getByTransaction('shop-c', 'orphan-1')).toBeDefined();
+  });
+});
+
+describe('negative lists on Redis', () => {
+  it('stores confirmed-fraud entities and card allow-lists under the keys the engine will read, with a TTL', async () => {
+    const { RedisNegativeListStore, negativeKey, allowKey } = await import('../../services/cases/negative-lists.ts');
+    const { connectRedis } = await import('../../services/adapters/redis/velocity-store.ts');
+    const server = await RedisServer.start();
+    const conn = connectRedis(server.url);
+    conn.on('error', () => {});
+    await new Promise((r) => conn.once('ready', r));
+    try {
+      const lists = new RedisNegativeListStore(conn);
+      await lists.add('device', 'dev-id', 60_000, 7);
+      await lists.add('shipping', 'ship-id', 50, 7);
+      await lists.allowCard('m1', 'fp-1', 60_000, 8);
+      expect(await conn.get(negativeKey('device', 'dev-id'))).toBe('7');
+      expect(await conn.pttl(negativeKey('device', 'dev-id'))).toBeGreaterThan(59_000);
+      expect(await conn.get(allowKey('m1', 'fp-1'))).toBe('8');
+      expect(await lists.matches({ device: ['other', 'dev-id'], email: ['dev-id'] })).toEqual(['device']);
+      expect(await lists.isCardAllowed('m1', ['fp-0', 'fp-1'])).toBe(true);
+      expect(await lists.isCardAllowed('m2', ['fp-1'])).toBe(false);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await lists.matches({ shipping: ['ship-id'] })).toEqual([]);
+    } finally {
+      conn.disconnect();
+      await server.stop();
+    }
+  });
+});
+
+describe('embedded mode: in-process queue feeding PGlite', () => {
+  let runtime: Runtime;
+  beforeAll(async () => {
+    ({ runtime } = runtimeWith({}));
+    await runtime.waitForStores();
+  });
+  afterAll(() => runtime?.close());
+
+  it('queues decisions flagged before the database is open and stores them once it is', async () => {
+    await runtime.engine.score('shop-e', order('early-1'));
+    await runtime.flaggedSink.drain();
+    expect(await runtime.flaggedQueue.pending()).toBe(1);
+    const cases = await runtime.openCases();
+    await cases.ingester.idle();
+    expect(await cases.store.getByTransaction('shop-e', 'early-1')).toMatchObject({ status: 'open' });
+  });
+});
