@@ -79,7 +79,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
   const memoryWatchlist = redis ? undefined : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
   const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
-  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore({ watchlist: memoryWatchlist });
+  const memoryLists = redis ? undefined : new MemoryNegativeListStore();
+  const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
+  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'));
   const apiKeys = openApiKeyStore(config, redis);
@@ -99,11 +101,11 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
     observer: metrics.observer(),
     watchlistEvents: () => watchlistRegistry.events,
+    lists: true,
   });
 
   // Cases: flagged decisions leave the scoring path through a durable queue.
   const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new MemoryFlaggedQueue();
-  const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : new MemoryNegativeListStore();
   const flaggedSink = new FlaggedSink({
     keyring, queue: flaggedQueue, watchlist,
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),

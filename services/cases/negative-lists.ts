@@ -5,8 +5,9 @@
 // a card allow-listed for a merchant after a legitimate decision: `lg:allow:{merchant}:{fingerprint}`.
 import type { Redis } from 'ioredis';
 
-export const NEGATIVE_KINDS = ['device', 'ip', 'email', 'shipping'] as const;
-export type NegativeKind = (typeof NEGATIVE_KINDS)[number];
+import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../core/lists.ts';
+
+export { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind };
 
 /** Reason codes the engine emits when a negative list matches (docs/console.md). */
 export const NEGATIVE_REASON_CODES: Record<NegativeKind, string> = {
@@ -16,8 +17,6 @@ export const NEGATIVE_REASON_CODES: Record<NegativeKind, string> = {
   shipping: 'SHIPPING_ADDRESS_CONFIRMED_FRAUD',
 };
 
-export const negativeKey = (kind: NegativeKind, identity: string) => `lg:neg:${kind}:${identity}`;
-export const allowKey = (merchantId: string, fingerprint: string) => `lg:allow:${merchantId}:${fingerprint}`;
 
 export interface NegativeListStore {
   add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void>;

@@ -7,6 +7,7 @@ import { featureMap, isSmallAmount, transactionFeatures, amountMajor, type Featu
 import { decide, evaluateRules, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
 import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+import { listFeatures, listLookup } from './lists.ts';
 import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -26,6 +27,8 @@ export interface EngineOptions {
   deadlineMs: number;
   observer?: EngineObserver;
   now?: () => number;
+  /** Whether scoring reads the analysts' negative lists and allow-lists (in the same round trip). */
+  lists?: boolean;
   /** Compromise events by seq; when given, every scoring looks the card up in the watchlist. */
   watchlistEvents?: () => ReadonlyMap<number, EventView>;
 }
@@ -65,6 +68,7 @@ export class Engine {
     const facts = this.facts(merchantId, req, card, occurredAt);
     const watching = this.options.watchlistEvents !== undefined;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
+    if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities);
     const plan = buildCounterPlan(facts);
 
     // 2. One round trip to the store, bounded by the deadline.
@@ -92,6 +96,7 @@ export class Engine {
       const presented = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
       Object.assign(features, watchlistFeatures(match, presented, occurredAt));
     }
+    if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
     const hits = evaluateRules(ruleset, merchantId, features);
     const outcome = decide({
       ruleset, merchantId, hits, degraded,

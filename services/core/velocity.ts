@@ -3,6 +3,7 @@
 // same plan, so their answers are the same by construction and by contract test.
 // docs/velocity-features.md explains every feature in words.
 import type { EntityKind } from './entities.ts';
+import type { ListLookup } from './lists.ts';
 
 export const WINDOWS = {
   '10m': 10 * 60_000,
@@ -107,6 +108,8 @@ export interface TransactionFacts {
   entities: Partial<Record<EntityKind, string[]>>;
   /** Watchlist entry slots of the card, one per fingerprint (primary first): read in the same round trip. */
   watchlist?: { bucket: string; field: Buffer }[];
+  /** Negative-list and allow-list keys to check in the same round trip. */
+  lists?: ListLookup;
 }
 
 export type PlanOp =
@@ -128,6 +131,7 @@ export interface CounterPlan {
   features: string[];
   /** Watchlist lookup: entry slots, and the card's event logs for "uses since listed". */
   watch?: { slots: { bucket: string; field: Buffer }[]; cardLogs: string[] };
+  lists?: ListLookup;
 }
 
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
@@ -193,6 +197,7 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     ...(facts.watchlist?.length
       ? { watch: { slots: facts.watchlist, cardLogs: (facts.entities.card ?? []).map((id) => keys.log('card', id)) } }
       : {}),
+    ...(facts.lists ? { lists: facts.lists } : {}),
   };
 }
 
@@ -230,6 +235,8 @@ export interface StoreReading {
   velocity?: VelocityReading;
   /** Present when the plan asked: the packed entry found under each fingerprint, or null. */
   watchlist?: WatchlistReading;
+  /** Present when the plan asked: per negative kind whether any identity is listed, then whether the card is allow-listed. */
+  lists?: boolean[];
 }
 export interface WatchlistReading {
   entries: (Buffer | null)[];

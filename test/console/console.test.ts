@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseQuerySchema } from '../../services/cases/model.ts';
 import { CONSOLE_CSP } from '../../services/console/plugin.ts';
 import { totp } from '../../services/console/credentials.ts';
-import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { INJECTION_PAYLOADS } from './fixtures.ts';
 import { ConsoleClient, loggedIn, newUser } from './client.ts';
 import { hostileOrder, HOSTILE_EMAIL, PAYLOADS } from './hostile.ts';
@@ -263,6 +263,9 @@ describe('queue and cases', () => {
     expect(after.body).toContain('confirmed with issuer &lt;b&gt;now&lt;/b&gt;');
     expect(after.body).not.toContain('id="mark-fraud"');
     expect(await t.runtime.negativeLists.matches({ device: [fraud.links.device!], ip: [fraud.links.ip!], email: [fraud.links.email!], shipping: [fraud.links.shipping!] })).toEqual(['device', 'ip', 'email', 'shipping']);
+    // The next order from the same device or to the same address meets the negative lists in scoring.
+    const next = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { authorization: `Bearer ${t.keys.merchant}` }, payload: scoreBody({ device: { id: 'dev-fraud-1' }, shippingAddress: { line1: '9 Drop St', city: 'Osaka', country: 'JP' } }) });
+    expect(next.json().reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['DEVICE_CONFIRMED_FRAUD', 'SHIPPING_ADDRESS_CONFIRMED_FRAUD']));
     const labels = await cases().store.labelledCases();
     expect(labels.find((l) => l.caseId === fraud.id)).toMatchObject({ label: 'fraud', decidedBy: user.username });
     const legit = await flag({ card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
@@ -270,6 +273,8 @@ describe('queue and cases', () => {
     expect((await client.post(`/console/cases/${legit.id}/decision`, { action: 'mark_legitimate', allowListDays: 30 })).status).toBe(303);
     expect(await t.runtime.negativeLists.isCardAllowed('m1', [legit.card.fingerprint])).toBe(true);
     expect(await t.runtime.negativeLists.isCardAllowed('m2', [legit.card.fingerprint])).toBe(false);
+    const again = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { authorization: `Bearer ${t.keys.merchant}` }, payload: scoreBody({ card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }) });
+    expect(again.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_ALLOWLISTED');
     expect((await client.post(`/console/cases/${legit.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
     const noteRes = await client.post(`/console/cases/${legit.id}/notes`, { text: 'called the customer' });
     expect(noteRes.status).toBe(303);

@@ -1,6 +1,8 @@
 // The velocity contract, held against both stores: the in-memory embedded default and a real Redis.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from '../../services/cases/negative-lists.ts';
+import { listLookup } from '../../services/core/lists.ts';
 import { connectRedis, RedisVelocityStore, whenReady } from '../../services/adapters/redis/velocity-store.ts';
 import { buildCounterPlan, VELOCITY_FEATURES, WINDOWS, type TransactionFacts, type VelocityStore } from '../../services/core/velocity.ts';
 import { RedisServer } from '../support/redis-server.ts';
@@ -27,15 +29,25 @@ interface Subject {
   name: string;
   open(): Promise<VelocityStore>;
 }
+/** The negative lists of the store last opened (fed by analysts' decisions, read by scoring). */
+let lists: NegativeListStore;
 
 let redisServer: RedisServer;
 const subjects: Subject[] = [
-  { name: 'memory', open: async () => new MemoryVelocityStore() },
+  {
+    name: 'memory',
+    open: async () => {
+      const memory = new MemoryNegativeListStore();
+      lists = memory;
+      return new MemoryVelocityStore({ lists: memory });
+    },
+  },
   {
     name: 'redis',
     open: async () => {
       const redis = await whenReady(connectRedis(redisServer.url));
       await redis.flushall();
+      lists = new RedisNegativeListStore(redis);
       return new RedisVelocityStore(redis);
     },
   },
@@ -147,6 +159,19 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(v.card_distinct_merchants_10m).toBe(3);
     const after = await record(tx({ occurredAt: T0 + 1, entities: { card: ['newFp'], merchant: ['m1'] } }));
     expect(after.card_count_10m).toBe(2);
+  });
+
+  it('reads the negative lists and the card allow-list in the same round trip', async () => {
+    const entities = { card: ['cardN', 'cardOld'], merchant: ['m1'], device: ['devBad'], ip: ['ipOk'], email: ['mailNew', 'mailOld'] };
+    await lists.add('device', 'devBad', 60_000, 1);
+    await lists.add('email', 'mailOld', 60_000, 1); // listed under the previous key's identity
+    await lists.allowCard('m1', 'cardOld', 60_000, 2);
+    const facts = { ...tx({ entities }), lists: listLookup('m1', entities) };
+    const reading = await store.recordAndRead(buildCounterPlan(facts));
+    expect(reading.lists).toEqual([true, false, true, true]); // device, ip, email, then the allow-list
+    const other = { ...tx({ merchantId: 'm2', entities: { ...entities, merchant: ['m2'] } }) };
+    const elsewhere = await store.recordAndRead(buildCounterPlan({ ...other, lists: listLookup('m2', other.entities) }));
+    expect(elsewhere.lists!.at(-1)).toBe(false); // allow-listed for m1 only
   });
 
   it('bounds memory: events older than the longest window are trimmed and counts saturate at the cap', async () => {

@@ -7,16 +7,23 @@ import {
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
 
+/** What the memory store needs of the negative lists: a synchronous key check. */
+export interface KeyPresence {
+  has(key: string): boolean;
+}
+
 const HOUR = 3_600_000;
 
 export class MemoryVelocityStore implements VelocityStore {
   private readonly db: SortedSets;
   private readonly sweeper: NodeJS.Timeout;
   private readonly watchlist: MemoryWatchlistStore | undefined;
+  private readonly lists: KeyPresence | undefined;
 
-  constructor(options: { now?: () => number; watchlist?: MemoryWatchlistStore } = {}) {
+  constructor(options: { now?: () => number; watchlist?: MemoryWatchlistStore; lists?: KeyPresence } = {}) {
     this.db = new SortedSets(options.now ?? Date.now);
     this.watchlist = options.watchlist;
+    this.lists = options.lists;
     this.sweeper = setInterval(() => this.db.sweep(), 60_000).unref();
   }
 
@@ -82,6 +89,10 @@ export class MemoryVelocityStore implements VelocityStore {
       const since = first ? first.readUInt32BE(2) * 1000 : undefined;
       const usesSinceListed = since === undefined ? 0 : plan.watch.cardLogs.reduce((n, k) => n + db.range(k, since, t - 1).length, 0);
       reading.watchlist = { entries, usesSinceListed };
+    }
+    if (plan.lists) {
+      const has = (k: string) => this.lists?.has(k) ?? false;
+      reading.lists = [...plan.lists.negative.map((g) => g.keys.some(has)), plan.lists.allow.some(has)];
     }
     return reading;
   }

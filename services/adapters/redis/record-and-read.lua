@@ -2,7 +2,8 @@
 -- every counter, read every window. KEYS[1] marker, KEYS[2] stored response, the rest counters.
 -- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms,
 --   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}}
---   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}}.
+--   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}},
+--   n = optional list lookup: groups of key indexes (one group per negative kind, the allow-list group last).
 -- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed]}; numbers as strings.
 local plan = cjson.decode(ARGV[1])
 local t = plan.t
@@ -126,5 +127,13 @@ if plan.w then
     for _, k in ipairs(plan.w.logs) do uses = uses + redis.call('ZCOUNT', KEYS[k], '(' .. (firstListed * 1000), '(' .. t) end
   end
   push(uses)
+end
+if plan.n then
+  -- Negative lists (any identity of the entity) and the card's allow-list entry for this merchant.
+  for _, group in ipairs(plan.n) do
+    local hit = 0
+    for _, k in ipairs(group) do hit = hit + redis.call('EXISTS', KEYS[k]) end
+    push(hit > 0 and 1 or 0)
+  end
 end
 return out

@@ -77,16 +77,19 @@ export class RedisVelocityStore implements VelocityStore {
     const w = plan.watch
       ? { slots: plan.watch.slots.map((s) => [ref(s.bucket), s.field.toString('hex')]), logs: plan.watch.cardLogs.map(ref) }
       : undefined;
-    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops, ...(w ? { w } : {}) });
+    const n = plan.lists ? [...plan.lists.negative.map((g) => g.keys.map(ref)), plan.lists.allow.map(ref)] : undefined;
+    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops, ...(w ? { w } : {}), ...(n ? { n } : {}) });
     const [status, stored, ...values] = await this.redis.lgRecordAndRead(keyList.length, ...keyList, arg);
     if (status === 'conflict') return { status: 'conflict' };
     if (status === 'replay') return { status: 'replay', storedResponse: stored! };
-    const n = plan.features.length;
-    const reading: StoreReading = { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.slice(0, n).map(Number)) };
+    let at = plan.features.length;
+    const reading: StoreReading = { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.slice(0, at).map(Number)) };
     if (plan.watch) {
-      const found = values.slice(n, n + plan.watch.slots.length);
-      reading.watchlist = { entries: found.map((hex) => (hex ? Buffer.from(hex, 'hex') : null)), usesSinceListed: Number(values[n + plan.watch.slots.length] ?? 0) };
+      const found = values.slice(at, at + plan.watch.slots.length);
+      reading.watchlist = { entries: found.map((hex) => (hex ? Buffer.from(hex, 'hex') : null)), usesSinceListed: Number(values[at + plan.watch.slots.length] ?? 0) };
+      at += plan.watch.slots.length + 1;
     }
+    if (plan.lists) reading.lists = values.slice(at, at + plan.lists.negative.length + 1).map((v) => v === '1');
     return reading;
   }
 
