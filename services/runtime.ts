@@ -24,7 +24,7 @@ import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
 import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
 import { kafkaLabelSink } from './cases/feedback.ts';
-import { FlaggedSink, MemoryFlaggedQueue, observeFlagged, sleep, type FlaggedQueue } from './cases/flagged.ts';
+import { FlaggedSink, MemoryFlaggedQueue, sleep, type FlaggedQueue } from './cases/flagged.ts';
 import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from './cases/negative-lists.ts';
 import { RedisFlaggedQueue } from './cases/redis-flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './cases/system.ts';
@@ -94,23 +94,22 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   });
   const stopWatching = rulesets.watch();
 
-  const engine = new Engine({
-    store,
-    keyring,
-    ruleset: () => rulesets.ruleset,
-    deadlineMs: config.LEAKGUARD_DEADLINE_MS,
-    observer: metrics.observer(),
-    watchlistEvents: () => watchlistRegistry.events,
-    lists: true,
-  });
-
   // Cases: flagged decisions leave the scoring path through a durable queue.
   const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new MemoryFlaggedQueue();
   const flaggedSink = new FlaggedSink({
     keyring, queue: flaggedQueue, watchlist,
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
   });
-  observeFlagged(engine, flaggedSink);
+
+  const engine = new Engine({
+    store,
+    keyring,
+    ruleset: () => rulesets.ruleset,
+    deadlineMs: config.LEAKGUARD_DEADLINE_MS,
+    observer: { ...metrics.observer(), scored: (merchantId, request, result) => flaggedSink.observe(merchantId, request, result) },
+    watchlistEvents: () => watchlistRegistry.events,
+    lists: true,
+  });
   let cases: CaseSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
   const openCases = () => {

@@ -207,15 +207,6 @@ export class FlaggedSink {
  * Makes `engine.score` report to the sink without touching the engine: the instance's method
  * is wrapped, so every door that holds this engine (HTTP, Kafka) flags alike.
  */
-export function observeFlagged(engine: Engine, sink: FlaggedSink): void {
-  const score = engine.score.bind(engine);
-  engine.score = async (merchantId: string, req: ScoreRequest) => {
-    const result = await score(merchantId, req);
-    sink.observe(merchantId, req, result);
-    return result;
-  };
-}
-
 /** Moves queued decisions into the case store. */
 export class CaseIngester {
   private readonly queue: FlaggedQueue;

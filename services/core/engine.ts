@@ -15,6 +15,8 @@ const MIN_STORE_BUDGET_MS = 5;
 
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
+  /** Every scoring's outcome, for what follows a decision (cases); called after the answer is ready. */
+  scored?(merchantId: string, request: ScoreRequest, result: ScoreResult): void;
   watchlistHit?(eventIds: string[], merchantId: string): void;
   storeError?(error: unknown, stage: string): void;
 }
@@ -58,6 +60,12 @@ export class Engine {
   }
 
   async score(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
+    const result = await this.evaluate(merchantId, req);
+    this.options.observer?.scored?.(merchantId, req, result);
+    return result;
+  }
+
+  private async evaluate(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
     const started = this.now();
     const { ruleset: currentRuleset, store, observer } = this.options;
     const ruleset = currentRuleset();
