@@ -23,7 +23,8 @@ const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
   'amount-multiplier': ['amountMultiplier', 'scenario 3: amount multiplier'],
 };
 const breachFlags: Record<string, [keyof BreachOptions, string]> = {
-  'breach-count': ['breaches', 'number of breached merchants (terminals)'],
+  'breach-count': ['breaches', 'number of breached merchants'],
+  'breach-merchant-terminals': ['merchantTerminals', 'terminals of a breached merchant (all leak)'],
   'breach-day': ['breachDay', 'day index of the (first) breach; later ones follow every breach-interval days'],
   'breach-interval': ['breachInterval', 'days between breaches'],
   'breach-exposure-days': ['exposureDays', 'cards used at the merchant during this many days before the breach leak'],

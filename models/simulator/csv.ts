@@ -75,16 +75,17 @@ function parseDateTime(s: string): number {
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
 }
 
+/** One file, or a folder's daily files (YYYY-MM-DD.csv; other .csv files only when there are none). */
 export function listDataFiles(path: string, opts: ReadOptions = {}): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .filter((f) => f.endsWith('.csv'))
+  const csv = readdirSync(path).filter((f) => f.endsWith('.csv')).sort();
+  const daily = csv.filter((f) => /^\d{4}-\d{2}-\d{2}\.csv$/.test(f));
+  if (daily.length === 0) return csv.map((f) => join(path, f));
+  return daily
     .filter((f) => {
-      const m = /^(\d{4}-\d{2}-\d{2})\.csv$/.exec(f);
-      if (!m) return true;
-      return (!opts.fromDate || m[1]! >= opts.fromDate) && (!opts.toDate || m[1]! <= opts.toDate);
+      const d = f.slice(0, 10);
+      return (!opts.fromDate || d >= opts.fromDate) && (!opts.toDate || d <= opts.toDate);
     })
-    .sort()
     .map((f) => join(path, f));
 }
 

@@ -69,6 +69,10 @@ export interface DayBatch {
   amountCents: Int32Array;
   fraud: Uint8Array;
   scenario: Uint8Array;
+  /** Rows added by another scenario (breach): the handbook scenarios leave them alone. */
+  injected?: Uint8Array;
+  /** Per-row payload of the scenario that added the row. */
+  tags?: unknown[];
 }
 
 export function generateCustomers(opts: HandbookOptions): CustomerProfiles {
@@ -181,6 +185,12 @@ export function generateGenuineDay(pop: Population, rng: Random, day: number): O
   return b;
 }
 
+/** The scenario draws, [day, id], for tests and audits. */
+export interface ScenarioTrace {
+  terminals: [number, number][];
+  customers: [number, number][];
+}
+
 /**
  * Streams the handbook dataset day by day, fraud scenarios applied (1, then 2, then 3, each
  * overwriting the scenario code). `hook` may add rows to a day before the scenarios run
@@ -190,6 +200,7 @@ export function* generateHandbook(
   opts: HandbookOptions,
   pop: Population = generatePopulation(opts),
   hook?: (day: Omit<DayBatch, 'firstId'>) => Omit<DayBatch, 'firstId'>,
+  trace?: ScenarioTrace,
 ): Generator<DayBatch> {
   const txRng = new Random(opts.seed, 'transactions');
   const s2 = new Random(opts.seed, 'scenario2');
@@ -201,10 +212,11 @@ export function* generateHandbook(
 
   const applyScenario3 = (drawDay: number) => {
     const chosen = new Set(s3.sample(pop.customers.n, Math.min(opts.customersPerDay, pop.customers.n)));
+    for (const c of chosen) trace?.customers.push([drawDay, c]);
     const pool: [Omit<DayBatch, 'firstId'>, number][] = [];
     for (let d = drawDay; d < Math.min(opts.days, drawDay + opts.customerDays); d++) {
       const b = buffer.get(d)!;
-      for (let i = 0; i < b.n; i++) if (chosen.has(b.customer[i]!)) pool.push([b, i]);
+      for (let i = 0; i < b.n; i++) if (chosen.has(b.customer[i]!) && !b.injected?.[i]) pool.push([b, i]);
     }
     for (const k of s3.sample(pool.length, Math.floor(pool.length * opts.customerShare + 1e-9))) {
       const [b, i] = pool[k]!;
@@ -225,16 +237,17 @@ export function* generateHandbook(
     let b = generateGenuineDay(pop, txRng, day);
     if (hook) b = hook(b);
     for (let i = 0; i < b.n; i++) {
-      if (b.amountCents[i]! > threshold) {
+      if (b.amountCents[i]! > threshold && !b.injected?.[i]) {
         b.fraud[i] = 1;
         b.scenario[i] = 1;
       }
     }
     for (const t of s2.sample(pop.terminals.n, Math.min(opts.terminalsPerDay, pop.terminals.n))) {
       compromisedUntil[t] = Math.max(compromisedUntil[t]!, day + opts.terminalDays);
+      trace?.terminals.push([day, t]);
     }
     for (let i = 0; i < b.n; i++) {
-      if (compromisedUntil[b.terminal[i]!]! > day) {
+      if (compromisedUntil[b.terminal[i]!]! > day && !b.injected?.[i]) {
         b.fraud[i] = 1;
         b.scenario[i] = 2;
       }

@@ -1,7 +1,7 @@
 // Runs the generator to files: the handbook dataset, optionally with the breach scenario.
 import { generateHandbook, generatePopulation, type HandbookOptions } from './handbook.ts';
 import { writeDay } from './csv.ts';
-import type { BreachOptions, BreachSummary } from './breach.ts';
+import { BreachScenario, type BreachOptions, type BreachSummary } from './breach.ts';
 
 export interface SimulationSummary {
   files: number;
@@ -18,12 +18,12 @@ export function simulate(
   breach: BreachOptions | undefined,
   progress?: (days: number, rows: number) => void,
 ): SimulationSummary {
-  if (breach) throw new Error('breach scenario: not implemented yet');
   const pop = generatePopulation(opts);
+  const scenario = breach ? new BreachScenario(breach, opts, pop) : undefined;
   const summary: SimulationSummary = { files: 0, transactions: 0, frauds: 0, byScenario: {}, fraudCards: 0 };
   const fraudCards = new Set<number>();
-  for (const b of generateHandbook(opts, pop)) {
-    writeDay(out, opts.startDate, b);
+  for (const b of generateHandbook(opts, pop, scenario?.hook)) {
+    writeDay(out, opts.startDate, b, scenario?.columns(b));
     summary.files++;
     summary.transactions += b.n;
     for (let i = 0; i < b.n; i++) {
@@ -37,5 +37,9 @@ export function simulate(
     progress?.(summary.files, summary.transactions);
   }
   summary.fraudCards = fraudCards.size;
+  if (scenario) {
+    scenario.writeSideFiles(out);
+    summary.breach = scenario.summary();
+  }
   return summary;
 }

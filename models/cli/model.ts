@@ -1,0 +1,181 @@
+// npm run model -- train    --data DIR [--feature-set handbook] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+// npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+// Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
+//   --max-features X --bins N --gain-threshold X --workers N
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { featureNames, featureSet } from '../features/definitions.ts';
+import { readDataset } from '../simulator/csv.ts';
+import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
+import { meanSpread, prepare, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
+import { renderReport } from '../evaluation/report.ts';
+import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
+
+const USAGE = `usage:
+  npm run model -- train --data DIR [--feature-set handbook] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+  npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+options for both:
+  --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
+  --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})
+  --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
+  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample or from all training rows
+  --quiet`;
+
+type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
+const paramFlags: Record<string, NumericParam> = {
+  trees: 'trees', seed: 'seed', 'genuine-per-tree': 'genuinePerTree', 'fraud-share': 'fraudShare', 'max-depth': 'maxDepth',
+  'min-node': 'minNumSamples', 'max-features': 'maxFeatures', bins: 'bins', 'gain-threshold': 'gainThreshold', workers: 'workers',
+};
+const options: Record<string, { type: 'string' | 'boolean' }> = {
+  data: { type: 'string' }, out: { type: 'string' }, 'feature-set': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+  protocol: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
+  'leaf-values': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+};
+for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
+
+function fail(message: string): never {
+  console.error(`model: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const { values, positionals } = parseArgs({ options, allowPositionals: true, strict: true });
+const command = positionals[0];
+if (values.help || !command) {
+  console.log(USAGE);
+  process.exit(values.help ? 0 : 2);
+}
+const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+const data = str('data') ?? fail('--data DIR is required');
+const fs = featureSet(str('feature-set') ?? 'handbook');
+const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
+for (const [flag, key] of Object.entries(paramFlags)) {
+  const v = str(flag);
+  if (v === undefined) continue;
+  const n = Number(v);
+  if (!Number.isFinite(n)) fail(`--${flag}: not a number: ${v}`);
+  params[key] = n;
+}
+const leafValues = str('leaf-values');
+if (leafValues !== undefined) {
+  if (leafValues !== 'sample' && leafValues !== 'all') fail('--leaf-values: sample or all');
+  params.leafValues = leafValues;
+}
+const isDate = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);
+
+function splitFromFlags(): SplitOptions {
+  const from = str('from'), to = str('to');
+  if (!isDate(from) || !isDate(to)) fail('--from/--to: expected YYYY-MM-DD');
+  if (!from && !to) return HANDBOOK_SPLIT;
+  const start = from ?? HANDBOOK_SPLIT.trainStart;
+  const days = to ? Math.round((Date.parse(to) - Date.parse(start)) / 86_400_000) + 1 : HANDBOOK_SPLIT.trainDays;
+  if (days < 1) fail('--to is before --from');
+  return { ...HANDBOOK_SPLIT, trainStart: start, trainDays: days };
+}
+
+function progress(label: string, total: number) {
+  if (values.quiet) return { update: (_: number) => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { update: (v: number) => bar.update(v), stop: () => bar.stop() };
+}
+
+const split = splitFromFlags();
+const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + split.testDays - 1);
+const t0 = performance.now();
+const ds = readDataset(data, { toDate: lastDate });
+console.error(`read ${ds.n} transactions from ${data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+if (command === 'train') {
+  const out = str('out') ?? fail('--out ARTIFACT.json is required');
+  // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
+  let prepared;
+  try {
+    prepared = prepare(ds, fs, split, false);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const hasTest = prepared.split.test.length > 0;
+  const bar = progress('train', params.trees);
+  const r = await runSeed(ds, prepared, params, (d) => bar.update(d));
+  bar.stop();
+  const trainTo = addDays(split.trainStart, split.trainDays - 1);
+  const frauds = prepared.features.trainY.reduce((s, v) => s + v, 0);
+  const artifact = buildArtifact({
+    modelVersion: `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
+    featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
+    training: {
+      data: { source: data, from: split.trainStart, to: trainTo, rows: prepared.features.trainY.length, frauds, fingerprint: prepared.fingerprint },
+      params: { ...params }, seconds: r.trainSeconds, cpuSeconds: r.result.cpuSeconds, library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
+    },
+    metrics: !hasTest ? { protocol: 'none: the data does not reach the test week' } : {
+      protocol: 'handbook single split', testFrom: addDays(split.trainStart, split.trainDays + split.delayDays), testTo: lastDate,
+      testTransactions: prepared.split.test.length, testFrauds: prepared.features.testY.reduce((s, v) => s + v, 0),
+      auc: r.auc, ap: r.ap, cp100: r.cp100,
+    },
+    prior: r.result.prior,
+    flat: r.result.flat,
+  });
+  saveArtifact(out, artifact);
+  console.log(`trained ${params.trees} trees on ${prepared.features.trainY.length} transactions (${frauds} frauds) in ${r.trainSeconds.toFixed(1)} s (${r.result.cpuSeconds.toFixed(1)} s CPU over ${params.workers || 1} thread(s)); ${r.result.flat.feature.length} nodes`);
+  if (hasTest) console.log(`test ${artifact.metrics!.testFrom}..${lastDate}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`);
+  else console.log('no test week in the data: the artifact carries no evaluation metrics');
+  console.log(`wrote ${out} (${artifact.modelVersion})`);
+} else if (command === 'evaluate') {
+  if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook)`);
+  const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
+  const prepared = prepare(ds, fs, split);
+  const f = prepared.features;
+  console.error(`train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${f.trainY.reduce((s, v) => s + v, 0)} frauds; ` +
+    `test ${addDays(split.trainStart, split.trainDays + split.delayDays)}..${lastDate}: ${f.testY.length} transactions, ${f.testY.reduce((s, v) => s + v, 0)} frauds ` +
+    `(${prepared.split.removedTestRows} removed: known compromised cards)`);
+  const results = [];
+  for (const seed of seeds) {
+    const bar = progress(`seed ${seed}`, params.trees);
+    const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
+    bar.stop();
+    results.push(r);
+    console.error(`seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`);
+  }
+  const auc = meanSpread(results.map((r) => r.auc)), ap = meanSpread(results.map((r) => r.ap)), cp = meanSpread(results.map((r) => r.cp100));
+  const line = (name: string, a: string, b: string, c: string) => `${name.padEnd(44)} ${a.padStart(15)} ${b.padStart(15)} ${c.padStart(15)}`;
+  const ms = (m: ReturnType<typeof meanSpread>) => (results.length > 1 ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : m.mean.toFixed(3));
+  console.log(line('model (test week)', 'AUC ROC', 'AP', 'CP@100'));
+  console.log(line(`leakguard forest, ${params.trees} trees, ${results.length} seed${results.length > 1 ? 's' : ''}`, ms(auc), ms(ap), ms(cp)));
+  for (const r of REFERENCE) console.log(line(`handbook: ${r.model}`, r.auc.toFixed(3), r.ap.toFixed(3), r.cp100.toFixed(3)));
+  console.log('(handbook figures are on the handbook\'s own dataset; ours are on this one)');
+  const json = str('json');
+  if (json) {
+    const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
+    if (results.length > 1) {
+      out.seeds = results.map((r) => ({ seed: r.seed, auc: r.auc, ap: r.ap, cp100: r.cp100 }));
+      out.spread = { auc, ap, cp100: cp };
+    }
+    out.params = params;
+    out.featureSet = fs.name;
+    out.test = { transactions: f.testY.length, frauds: f.testY.reduce((s, v) => s + v, 0), removed: prepared.split.removedTestRows };
+    writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+  }
+  const report = str('report');
+  if (report) {
+    const testDates = Array.from({ length: split.testDays }, (_, i) => addDays(split.trainStart, split.trainDays + split.delayDays + i));
+    writeFileSync(report, renderReport({
+      title: `Leakguard model evaluation — handbook protocol, feature set "${fs.name}"`,
+      subtitle: `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}, ${split.delayDays} delay days, test ${testDates[0]}..${lastDate}; data ${data}`,
+      labels: f.testY, seeds: results, reference: REFERENCE, testDates,
+      summary: {
+        'train transactions': `${f.trainY.length} (${f.trainY.reduce((s, v) => s + v, 0)} frauds)`,
+        'test transactions': `${f.testY.length} (${f.testY.reduce((s, v) => s + v, 0)} frauds), ${prepared.split.removedTestRows} removed (known compromised cards)`,
+        'training data fingerprint': prepared.fingerprint,
+        parameters: JSON.stringify({ ...params, seed: undefined }),
+        'training time per seed': results.map((r) => `${r.trainSeconds.toFixed(1)} s`).join(', '),
+        features: featureNames(fs).join(', '),
+      },
+    }));
+    console.error(`wrote ${report}`);
+  }
+} else {
+  fail(`unknown command ${command}`);
+}

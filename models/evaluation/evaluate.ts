@@ -1,0 +1,66 @@
+// Train-and-test on the handbook protocol, for one or several seeds.
+import { createHash } from 'node:crypto';
+import type { Dataset } from '../simulator/csv.ts';
+import type { FeatureSet } from '../features/definitions.ts';
+import { CompiledForest } from '../serving/forest.ts';
+import { trainForest, type TrainParams, type TrainResult } from '../training/train.ts';
+import { aucRoc, averagePrecision, cardPrecisionAtK, type CardPrecisionResult } from './metrics.ts';
+import { handbookSplit, splitFeatures, type Split, type SplitFeatures, type SplitOptions } from './protocol.ts';
+
+export interface SeedResult {
+  seed: number;
+  auc: number;
+  ap: number;
+  cp100: number;
+  cpPerDay: CardPrecisionResult['perDay'];
+  trainSeconds: number;
+  scores: Float64Array;
+  result: TrainResult;
+  forest: CompiledForest;
+}
+
+export interface Prepared {
+  split: Split;
+  features: SplitFeatures;
+  fingerprint: string;
+}
+
+export function prepare(ds: Dataset, fs: FeatureSet, o: SplitOptions, requireTest = true): Prepared {
+  const split = handbookSplit(ds, o, requireTest);
+  const features = splitFeatures(ds, split, fs);
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ featureSet: fs.name, version: fs.version, names: fs.features.map((f) => f.name) }));
+  h.update(new Uint8Array(features.trainX.values.buffer, features.trainX.values.byteOffset, features.trainX.values.byteLength));
+  h.update(features.trainY);
+  return { split, features, fingerprint: `sha256:${h.digest('hex')}` };
+}
+
+export function testMetrics(ds: Dataset, p: Prepared, scores: Float64Array) {
+  const { split, features } = p;
+  const rows = Array.from(split.test, (row, k) => ({ day: split.testDay[k]!, card: ds.customer[row]!, score: scores[k]!, fraud: features.testY[k]! }));
+  const cp = cardPrecisionAtK(rows, 100);
+  return { auc: aucRoc(scores, features.testY), ap: averagePrecision(scores, features.testY), cp100: cp.mean, cpPerDay: cp.perDay };
+}
+
+export async function runSeed(ds: Dataset, p: Prepared, params: TrainParams, onTree?: (done: number) => void): Promise<SeedResult> {
+  const f = p.features;
+  const result = await trainForest({ values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols }, params, onTree);
+  const forest = new CompiledForest(result.flat, result.prior);
+  const scores = forest.scoreMany(f.testX, f.cols);
+  const metrics = scores.length ? testMetrics(ds, p, scores) : { auc: NaN, ap: NaN, cp100: NaN, cpPerDay: [] };
+  return { seed: params.seed, ...metrics, trainSeconds: result.seconds, scores, result, forest };
+}
+
+export function meanSpread(xs: number[]): { mean: number; sd: number; min: number; max: number } {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd, min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+export const REFERENCE = [
+  { model: 'random scores', auc: 0.5, ap: 0.007, cp100: 0.017 },
+  { model: 'logistic regression', auc: 0.871, ap: 0.606, cp100: 0.291 },
+  { model: 'decision tree, depth 2', auc: 0.763, ap: 0.496, cp100: 0.241 },
+  { model: 'random forest, 100 trees', auc: 0.867, ap: 0.658, cp100: 0.287 },
+  { model: 'XGBoost, default', auc: 0.862, ap: 0.639, cp100: 0.273 },
+] as const;

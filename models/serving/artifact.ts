@@ -1,0 +1,168 @@
+// The model artifact: one versioned JSON file. Typed arrays are stored as base64 (little-endian).
+// The loader validates the shape (zod), the arrays (lengths, child indices) and refuses a model
+// whose feature set is not the one the caller serves.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
+
+export const FORMAT_VERSION = 1;
+
+const arrays = {
+  roots: Int32Array, feature: Int16Array, threshold: Float64Array, left: Int32Array, right: Int32Array, value: Float64Array, samples: Int32Array,
+} as const;
+type ArrayName = keyof typeof arrays;
+
+const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+
+export const ArtifactSchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  modelVersion: z.string().min(1),
+  createdAt: z.string(),
+  kind: z.literal('random-forest'),
+  featureSet: z.object({ name: z.string().min(1), version: z.number().int(), features: z.array(z.string().min(1)).min(1) }),
+  training: z.object({
+    data: z.object({
+      source: z.string(),
+      from: z.string(),
+      to: z.string(),
+      rows: z.number().int().nonnegative(),
+      frauds: z.number().int().nonnegative(),
+      fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    }),
+    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+    seconds: z.number().nonnegative(),
+    cpuSeconds: z.number().nonnegative().optional(),
+    library: z.string(),
+  }),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  prior: z.object({ populationFraudShare: z.number().gt(0).lt(1), sampleFraudShare: z.number().gt(0).lt(1) }).optional(),
+  forest: z.object({
+    nTrees: z.number().int().positive(),
+    nFeatures: z.number().int().positive(),
+    nNodes: z.number().int().positive(),
+    encoding: z.literal('base64-le'),
+    roots: b64, feature: b64, threshold: b64, left: b64, right: b64, value: b64, samples: b64,
+  }),
+});
+export type Artifact = z.infer<typeof ArtifactSchema>;
+
+function encodeArray(a: ArrayBufferView): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+function decodeArray<N extends ArrayName>(name: N, s: string, length: number): InstanceType<(typeof arrays)[N]> {
+  const Ctor = arrays[name];
+  const bytes = Buffer.from(s, 'base64');
+  if (bytes.byteLength !== length * Ctor.BYTES_PER_ELEMENT) {
+    throw new ArtifactError(`forest.${name}: ${bytes.byteLength} bytes, expected ${length * Ctor.BYTES_PER_ELEMENT}`);
+  }
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return new Ctor(copy) as InstanceType<(typeof arrays)[N]>;
+}
+
+export class ArtifactError extends Error {
+  override name = 'ArtifactError';
+}
+
+export interface ArtifactInput {
+  modelVersion: string;
+  featureSet: Artifact['featureSet'];
+  training: Artifact['training'];
+  metrics?: Record<string, unknown>;
+  prior?: PriorCorrection;
+  flat: FlatForest;
+}
+
+export function buildArtifact(input: ArtifactInput): Artifact {
+  const f = input.flat;
+  return {
+    formatVersion: FORMAT_VERSION,
+    modelVersion: input.modelVersion,
+    createdAt: new Date().toISOString(),
+    kind: 'random-forest',
+    featureSet: input.featureSet,
+    training: input.training,
+    ...(input.metrics ? { metrics: input.metrics } : {}),
+    ...(input.prior ? { prior: input.prior } : {}),
+    forest: {
+      nTrees: f.nTrees, nFeatures: f.nFeatures, nNodes: f.feature.length, encoding: 'base64-le',
+      roots: encodeArray(f.roots), feature: encodeArray(f.feature), threshold: encodeArray(f.threshold), left: encodeArray(f.left),
+      right: encodeArray(f.right), value: encodeArray(f.value), samples: encodeArray(f.samples),
+    },
+  };
+}
+
+export function saveArtifact(path: string, artifact: Artifact): void {
+  writeFileSync(path, JSON.stringify(artifact, null, 1) + '\n');
+}
+
+export interface ExpectedFeatures {
+  name: string;
+  features: readonly string[];
+}
+
+export interface LoadedModel {
+  artifact: Artifact;
+  forest: CompiledForest;
+}
+
+/** Validates an artifact; with `expected`, refuses one built for another feature set or order. */
+export function parseArtifact(json: unknown, expected?: ExpectedFeatures): LoadedModel {
+  const parsed = ArtifactSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ArtifactError(`invalid model artifact: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const a = parsed.data;
+  if (expected) {
+    const got = a.featureSet;
+    if (got.name !== expected.name) {
+      throw new ArtifactError(`feature set mismatch: the model was trained on feature set "${got.name}", this service computes "${expected.name}"`);
+    }
+    const same = got.features.length === expected.features.length && got.features.every((n, i) => n === expected.features[i]);
+    if (!same) {
+      const firstDiff = got.features.findIndex((n, i) => n !== expected.features[i]);
+      throw new ArtifactError(
+        `feature set mismatch: "${got.name}" in the model has ${got.features.length} features, the service ${expected.features.length}; ` +
+          `first difference at position ${firstDiff < 0 ? Math.min(got.features.length, expected.features.length) : firstDiff} ` +
+          `(model: ${got.features[firstDiff] ?? '—'}, service: ${expected.features[firstDiff] ?? '—'})`,
+      );
+    }
+  }
+  const f = a.forest;
+  if (f.nFeatures !== a.featureSet.features.length) throw new ArtifactError(`forest has ${f.nFeatures} features, feature set ${a.featureSet.features.length}`);
+  const flat: FlatForest = {
+    nTrees: f.nTrees, nFeatures: f.nFeatures,
+    roots: decodeArray('roots', f.roots, f.nTrees),
+    feature: decodeArray('feature', f.feature, f.nNodes),
+    threshold: decodeArray('threshold', f.threshold, f.nNodes),
+    left: decodeArray('left', f.left, f.nNodes),
+    right: decodeArray('right', f.right, f.nNodes),
+    value: decodeArray('value', f.value, f.nNodes),
+    samples: decodeArray('samples', f.samples, f.nNodes),
+  };
+  for (const r of flat.roots) if (r < 0 || r >= f.nNodes) throw new ArtifactError(`tree root ${r} out of range`);
+  for (let n = 0; n < f.nNodes; n++) {
+    const feat = flat.feature[n]!;
+    if (feat >= f.nFeatures) throw new ArtifactError(`node ${n}: feature ${feat} out of range`);
+    if (feat >= 0) {
+      // children come after their parent (pre-order): no cycles, every walk ends at a leaf
+      const l = flat.left[n]!, r = flat.right[n]!;
+      if (!(l > n && l < f.nNodes && r > n && r < f.nNodes)) throw new ArtifactError(`node ${n}: child out of range`);
+      if (Number.isNaN(flat.threshold[n]!)) throw new ArtifactError(`node ${n}: NaN threshold`);
+    }
+    const v = flat.value[n]!;
+    if (!(v >= 0 && v <= 1)) throw new ArtifactError(`node ${n}: value ${v} is not a probability`);
+  }
+  return { artifact: a, forest: new CompiledForest(flat, a.prior) };
+}
+
+export function loadArtifact(path: string, expected?: ExpectedFeatures): LoadedModel {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ArtifactError(`cannot read model artifact ${path}: ${(error as Error).message}`);
+  }
+  return parseArtifact(json, expected);
+}

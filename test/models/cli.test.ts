@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadArtifact } from '../../models/serving/artifact.ts';
+import { HANDBOOK_FEATURE_SET, featureNames } from '../../models/features/definitions.ts';
+
+const run = (script: string, args: string[]) =>
+  execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lg-cli-'));
+  const data = join(dir, 'data');
+  // 136 days from 2018-04-01 reach the handbook test week (2018-08-08..14)
+  const sim = run('models/cli/simulate.ts', ['--customers', '300', '--terminals', '600', '--days', '136', '--seed', '4', '--quiet', '--out', data]);
+
+  it('simulate writes the daily files and prints a summary', () => {
+    expect(readdirSync(data)).toHaveLength(136);
+    expect(sim).toMatch(/transactions: \d+/);
+    expect(sim).toMatch(/fraud rate \d+\.\d+ %/);
+  });
+
+  it('evaluate prints the table beside the reference, writes --json (per seed) and an offline --report', () => {
+    const json = join(dir, 'eval.json'), report = join(dir, 'eval.html');
+    const out = run('models/cli/model.ts', ['evaluate', '--data', data, '--protocol', 'handbook', '--seeds', '1,2', '--trees', '4',
+      '--genuine-per-tree', '400', '--workers', '1', '--quiet', '--json', json, '--report', report]);
+    expect(out).toMatch(/leakguard forest, 4 trees, 2 seeds/);
+    expect(out).toMatch(/handbook: random forest, 100 trees\s+0\.867\s+0\.658\s+0\.287/);
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    for (const k of ['auc', 'ap', 'cp100']) expect(typeof r[k]).toBe('number');
+    expect(r.seeds).toHaveLength(2);
+    expect(r.auc).toBeGreaterThan(0.6);
+    const html = readFileSync(report, 'utf8');
+    expect(html.match(/<svg/g)!.length).toBe(4);
+    expect(html).not.toMatch(/<script|<link|src=|href=/);
+  });
+
+  it('train writes an artifact that loads for the handbook feature set', () => {
+    const model = join(dir, 'model.json');
+    const out = run('models/cli/model.ts', ['train', '--data', data, '--trees', '3', '--genuine-per-tree', '300', '--workers', '0', '--quiet', '--out', model]);
+    expect(out).toMatch(/trained 3 trees/);
+    const { artifact, forest } = loadArtifact(model, { name: 'handbook', features: featureNames(HANDBOOK_FEATURE_SET) });
+    expect(artifact.training.data.from).toBe('2018-07-25');
+    expect(artifact.training.data.to).toBe('2018-07-31');
+    expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
+    expect(forest.flat.nTrees).toBe(3);
+    expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
+  });
+});
