@@ -10,20 +10,21 @@
 //   npm run bench:api -- --quick           6 s phases, 2 s warm-up
 //   npm run bench:api -- --duration 30     seconds per measured phase
 //   npm run bench:api -- --cpu-prof        also writes a V8 CPU profile of the engine to load-tests/results/
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureK6, ensureRedis } from '../scripts/provision.ts';
+import {
+  LOAD_TESTS, ROOT, RESULTS_DIR, PhaseError, cleanEnv, cleanup, coresUsed, cpuSnapshot, fileStamp, fmtInt, fmtMs, fmtPct, fmtRatio,
+  freePort, installSignalHandlers, isShuttingDown, k6WarningCollector, machineBusy, parseCommandStats, readK6Summary, redisInfo, redisPing,
+  registerTempDir, sleep, startChild, stopChild, waitUntil,
+  type Child, type CommandStat, type CoresUsed,
+} from './lib/harness.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(HERE);
-const RESULTS_DIR = join(HERE, 'results');
-const K6_SCRIPT = join(HERE, 'score.js');
+const K6_SCRIPT = join(LOAD_TESTS, 'score.js');
 const TREND_STATS = 'avg,min,max,p(50),p(90),p(99),p(99.9)';
 const TARGET_THROUGHPUT_RATIO = 0.4;
 const TARGET_P99_DIFF_MS = 2;
@@ -36,7 +37,6 @@ const USAGE = `usage: npm run bench:api -- [--quick] [--duration <seconds>] [--w
   --cpu-prof     run the engine with --cpu-prof; the profile lands in load-tests/results/`;
 
 const log = (message: string) => process.stderr.write(`bench:api: ${message}\n`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -86,217 +86,7 @@ function parseOptions() {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes: every one is tracked and stopped on exit, Ctrl-C and errors.
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  tail: string[];
-  exited: Promise<void>;
-  done: boolean;
-}
-
-const children = new Set<Child>();
-const tempDirs: string[] = [];
-let shuttingDown = false;
-
-function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
-  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child: Child = { name, proc, tail: [], exited: Promise.resolve(), done: false };
-  child.exited = new Promise<void>((resolve) => {
-    proc.once('exit', () => {
-      child.done = true;
-      children.delete(child);
-      resolve();
-    });
-    proc.once('error', (error) => {
-      child.tail.push(`(could not start ${command}: ${error.message})`);
-      child.done = true;
-      children.delete(child);
-      resolve();
-    });
-  });
-  let pending = '';
-  const take = (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
-      child.tail.push(line);
-      if (child.tail.length > 40) child.tail.shift();
-      onLine?.(line);
-    }
-  };
-  proc.stdout?.on('data', take);
-  proc.stderr?.on('data', take);
-  children.add(child);
-  return child;
-}
-
-async function stopChild(child: Child, graceMs = 5000): Promise<void> {
-  if (child.done) return;
-  child.proc.kill('SIGTERM');
-  await Promise.race([child.exited, sleep(graceMs)]);
-  if (!child.done) {
-    child.proc.kill('SIGKILL');
-    await Promise.race([child.exited, sleep(2000)]);
-  }
-}
-
-async function cleanup(): Promise<void> {
-  await Promise.all([...children].map((c) => stopChild(c, c.name === 'engine' ? 10_000 : 5000)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.length = 0;
-}
-
-process.on('exit', () => {
-  // Last resort (an exit we did not plan): nothing of ours may outlive us.
-  for (const c of children) if (!c.done) c.proc.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log(`${signal}: stopping the engine, the baseline, Redis and k6`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-class PhaseError extends Error {}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers: ports, readiness, CPU accounting
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntil(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.done) throw new PhaseError(`${child.name} exited before ${what}:\n  ${child.tail.slice(-15).join('\n  ')}`);
-    if (await probe().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new PhaseError(`${what}: timed out after ${timeoutMs / 1000} s\n  ${child.tail.slice(-15).join('\n  ')}`);
-}
-
-async function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
-    socket.setTimeout(500);
-    socket.on('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-/** One INFO section from Redis, over a raw socket (RESP bulk string reply). */
-async function redisInfo(port: number, section: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write(`INFO ${section}\r\n`));
-    let buf = Buffer.alloc(0);
-    socket.setTimeout(2000);
-    socket.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      const nl = buf.indexOf('\r\n');
-      if (nl < 0) return;
-      const len = Number(buf.subarray(1, nl).toString());
-      if (buf.length >= nl + 2 + len) {
-        socket.destroy();
-        resolve(buf.subarray(nl + 2, nl + 2 + len).toString());
-      }
-    });
-    socket.on('error', reject);
-    socket.on('timeout', () => {
-      socket.destroy();
-      reject(new Error('INFO timed out'));
-    });
-  });
-}
-
-interface CommandStat { command: string; calls: number; usec: number; usecPerCall: number }
-function parseCommandStats(info: string): CommandStat[] {
-  const stats: CommandStat[] = [];
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {
-    stats.push({ command: m[1]!, calls: Number(m[2]), usec: Number(m[3]), usecPerCall: Number(m[4]) });
-  }
-  return stats.sort((a, b) => b.usec - a.usec);
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds used by a process: [own, reaped children]. Zeroes when /proc is not there. */
-function processCpu(pid: number | undefined): [number, number] {
-  if (!pid) return [0, 0];
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return [(Number(f[11]) + Number(f[12])) / CLK_TCK, (Number(f[13]) + Number(f[14])) / CLK_TCK];
-  } catch {
-    return [0, 0];
-  }
-}
-
-/** Busy CPU seconds of the whole machine (every core, every user). */
-function machineBusy(): number {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-interface CpuSnapshot {
-  at: number;
-  server: number;
-  redis: number;
-  k6: number;
-  self: number;
-  machine: number;
-}
-
-function cpuSnapshot(server: Child, redis: Child): CpuSnapshot {
-  const [self, reaped] = processCpu(process.pid);
-  return { at: performance.now(), server: processCpu(server.proc.pid)[0], redis: processCpu(redis.proc.pid)[0], k6: reaped, self, machine: machineBusy() };
-}
-
-/** Average cores used between two snapshots; "other" is everything else on the machine. */
-function coresUsed(a: CpuSnapshot, b: CpuSnapshot) {
-  const s = (b.at - a.at) / 1000;
-  const server = (b.server - a.server) / s;
-  const redis = (b.redis - a.redis) / s;
-  const k6 = (b.k6 - a.k6) / s;
-  const self = (b.self - a.self) / s;
-  const machine = (b.machine - a.machine) / s;
-  const r = (n: number) => Math.round(n * 100) / 100;
-  return { server: r(server), redis: r(redis), k6: r(k6), harness: r(self), machine: r(machine), other: r(Math.max(0, machine - server - redis - k6 - self)) };
-}
-type CoresUsed = ReturnType<typeof coresUsed>;
+installSignalHandlers(log, 'the engine, the baseline, Redis and k6');
 
 // ---------------------------------------------------------------------------------------------
 // Phases
@@ -358,30 +148,15 @@ async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Chil
     ...(spec.mode === 'rate' ? ['-e', `RATE=${spec.rate}`] : ['-e', `VUS=${spec.vus}`]),
     K6_SCRIPT,
   ];
-  const warnings: string[] = [];
-  let failedRequests = 0;
-  let suppressed = 0;
-  const onLine = (line: string) => {
-    if (!/level=(warning|error)/.test(line) && !/^(ERRO|WARN)/.test(line)) return;
-    // Transport failures (timeouts, refused connections) come one line each: show the first, count the rest.
-    if (line.includes('Request Failed') && ++failedRequests > 1) return;
-    if (warnings.length < 8) {
-      warnings.push(line);
-      process.stderr.write(`  k6: ${line}\n`);
-    } else suppressed++;
-  };
+  const collector = k6WarningCollector();
   const before = cpuSnapshot(target.server, redis);
   // The API key travels in the environment, not on a command line other users can read.
-  const child = startChild(`k6 (${spec.id}, ${target.id})`, k6, args, { ...process.env, API_KEY: apiKey }, onLine);
+  const child = startChild(`k6 (${spec.id}, ${target.id})`, k6, args, { ...process.env, API_KEY: apiKey }, collector.onLine);
   const limitMs = (spec.seconds + 60) * 1000;
   const timedOut = await Promise.race([child.exited.then(() => false), sleep(limitMs).then(() => true)]);
   if (timedOut) await stopChild(child);
   const after = cpuSnapshot(target.server, redis);
-  if (failedRequests > 1) {
-    warnings.push(`(${fmtInt(failedRequests)} requests failed without an HTTP status: timeouts or connection errors)`);
-    process.stderr.write(`  k6: ${warnings.at(-1)}\n`);
-  }
-  if (suppressed > 0) warnings.push(`(${suppressed} more k6 warning lines)`);
+  const warnings = collector.finish();
 
   const exitCode = child.proc.exitCode;
   const base: PhaseResult = {
@@ -391,14 +166,13 @@ async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Chil
     latencyMs: { avg: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 },
     cores: coresUsed(before, after), k6Warnings: warnings,
   };
-  if (shuttingDown) return { ...base, failure: 'interrupted' };
+  if (isShuttingDown()) return { ...base, failure: 'interrupted' };
   if (timedOut) return { ...base, failure: `k6 did not finish within ${limitMs / 1000} s` };
   if (target.server.done) return { ...base, failure: `${target.server.name} died during the phase:\n  ${target.server.tail.slice(-15).join('\n  ')}` };
   if (redis.done) return { ...base, failure: `redis-server died during the phase:\n  ${redis.tail.slice(-15).join('\n  ')}` };
   if (!existsSync(summaryFile)) return { ...base, failure: `k6 exited with code ${exitCode} and wrote no summary:\n  ${child.tail.slice(-15).join('\n  ')}` };
 
-  interface Metric { values: Record<string, number> }
-  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { metrics: Record<string, Metric | undefined>; state: { testRunDurationMs: number } };
+  const summary = readK6Summary(summaryFile);
   const m = summary.metrics;
   const value = (metric: string, key: string) => m[metric]?.values[key] ?? 0;
   const durationS = summary.state.testRunDurationMs / 1000;
@@ -426,13 +200,6 @@ async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Chil
   return { ...result, ok: true };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Output
-
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
-const fmtPct = (n: number) => `${(n * 100).toFixed(2)}%`;
-const fmtRatio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
 function progressLine(index: number, total: number, target: Target, spec: PhaseSpec, r: PhaseResult): string {
   const load = spec.mode === 'rate' ? `${fmtInt(spec.rate!)} req/s` : `${spec.vus} VUs`;
@@ -574,22 +341,10 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Main
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('LEAKGUARD_') || ['REDIS_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV'].includes(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
 async function main(): Promise<number> {
   const opts = parseOptions();
   const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const stamp = fileStamp(startedAt);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const resultsPath = join(RESULTS_DIR, `bench-api-${stamp}.json`);
 
@@ -600,7 +355,7 @@ async function main(): Promise<number> {
   const redisVersion = /v=(\S+)/.exec(execFileSync(redisBin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
 
   const workDir = mkdtempSync(join(tmpdir(), 'lg-bench-api-'));
-  tempDirs.push(workDir);
+  registerTempDir(workDir);
   const redisDir = join(workDir, 'redis');
   const stateDir = join(workDir, 'state');
   mkdirSync(redisDir);
@@ -687,7 +442,7 @@ async function main(): Promise<number> {
       const result = await runPhase(k6Bin, target, spec, redis, apiKey, workDir, `${runBase}${index}`);
       report.phases.push(result);
       process.stderr.write(`bench:api: ${progressLine(index, total, target, spec, result)}\n`);
-      if (shuttingDown) return 130;
+      if (isShuttingDown()) return 130;
       if (!result.ok) {
         report.failures.push(`${spec.id} ${id}: ${result.failure}`);
         if (engine.done || hello.done || redis.done) break outer;
@@ -734,9 +489,9 @@ let code = 1;
 try {
   code = await main();
 } catch (error) {
-  if (!shuttingDown) log(error instanceof PhaseError ? error.message : `failed: ${(error as Error).stack ?? error}`);
-  code = shuttingDown ? 130 : 1;
+  if (!isShuttingDown()) log(error instanceof PhaseError ? error.message : `failed: ${(error as Error).stack ?? error}`);
+  code = isShuttingDown() ? 130 : 1;
 } finally {
-  if (!shuttingDown) await cleanup();
+  if (!isShuttingDown()) await cleanup();
 }
-if (!shuttingDown) process.exit(code);
+if (!isShuttingDown()) process.exit(code);

@@ -2,7 +2,7 @@
 // provenance, and each listed card carries what leaked about it. Pure: no I/O.
 //
 // A listed card is stored compactly, keyed by its fingerprint: bucket = the fingerprint's first
-// two bytes (65,536 buckets, small enough for Redis's listpack encoding up to ~8 M cards), field =
+// two bytes (65,536 buckets, listpack-encoded while a bucket holds at most hash-max-listpack-entries cards), field =
 // its next eight bytes, value = a packed entry:
 //   uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id × n
 import { createHmac } from 'node:crypto';

@@ -140,7 +140,11 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     const lines = text.split('\n');
     carry = lines.pop()!;
     if (carry.length > MAX_LINE * 4) throw new UploadRefused(400, 'a line is far too long: this is not a card list', { ...report });
-    for (const line of lines) await handleLine(line);
+    for (let i = 0; i < lines.length; i++) {
+      await handleLine(lines[i]!);
+      // A chunk holds thousands of lines: let scoring requests in between.
+      if (i % 500 === 499) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   if (carry) await handleLine(carry);
   await flush();

@@ -1,0 +1,335 @@
+// What the benchmark drivers (bench-api.ts, bench-watchlist.ts) share: child processes that never
+// outlive the driver, free ports, readiness probes, Redis INFO over a raw socket, per-process CPU
+// accounting from /proc, the engine's clean environment, number formatting and k6 plumbing.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LOAD_TESTS = dirname(dirname(fileURLToPath(import.meta.url)));
+export const ROOT = dirname(LOAD_TESTS);
+export const RESULTS_DIR = join(LOAD_TESTS, 'results');
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A phase that could not run: the driver reports it and exits non-zero. */
+export class PhaseError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and stopped on exit, Ctrl-C and errors.
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  tail: string[];
+  exited: Promise<void>;
+  done: boolean;
+}
+
+const children = new Set<Child>();
+const tempDirs: string[] = [];
+const cleanups: { run: () => Promise<void>; kill: () => void }[] = [];
+let stopping = false;
+
+/** True once a signal asked the driver to stop. */
+export const isShuttingDown = () => stopping;
+
+/** A directory removed by cleanup(). */
+export function registerTempDir(dir: string): void {
+  tempDirs.push(dir);
+}
+
+/** Something else to stop in cleanup() (`run`), and to kill at once on an unplanned exit (`kill`). */
+export function registerCleanup(run: () => Promise<void>, kill: () => void): void {
+  cleanups.push({ run, kill });
+}
+
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
+  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: Child = { name, proc, tail: [], exited: Promise.resolve(), done: false };
+  child.exited = new Promise<void>((resolve) => {
+    proc.once('exit', () => {
+      child.done = true;
+      children.delete(child);
+      resolve();
+    });
+    proc.once('error', (error) => {
+      child.tail.push(`(could not start ${command}: ${error.message})`);
+      child.done = true;
+      children.delete(child);
+      resolve();
+    });
+  });
+  let pending = '';
+  const take = (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line) continue;
+      child.tail.push(line);
+      if (child.tail.length > 40) child.tail.shift();
+      onLine?.(line);
+    }
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
+  children.add(child);
+  return child;
+}
+
+export async function stopChild(child: Child, graceMs = 5000): Promise<void> {
+  if (child.done) return;
+  child.proc.kill('SIGTERM');
+  await Promise.race([child.exited, sleep(graceMs)]);
+  if (!child.done) {
+    child.proc.kill('SIGKILL');
+    await Promise.race([child.exited, sleep(2000)]);
+  }
+}
+
+/** Stops every child still running (the engine gets longer to finish) and removes temporary directories. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c, c.name === 'engine' ? 10_000 : 5000)));
+  for (const c of cleanups.splice(0)) await c.run().catch(() => c.kill());
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.length = 0;
+}
+
+/** On SIGINT, SIGTERM and SIGHUP: stop everything and exit 130. On any exit: kill what is left. */
+export function installSignalHandlers(log: (message: string) => void, what: string): void {
+  process.on('exit', () => {
+    // Last resort (an exit we did not plan): nothing of ours may outlive us.
+    for (const c of children) if (!c.done) c.proc.kill('SIGKILL');
+    for (const c of cleanups) c.kill();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: stopping ${what}`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: ports, readiness, Redis INFO
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitUntil(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.done) throw new PhaseError(`${child.name} exited before ${what}:\n  ${child.tail.slice(-15).join('\n  ')}`);
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new PhaseError(`${what}: timed out after ${timeoutMs / 1000} s\n  ${child.tail.slice(-15).join('\n  ')}`);
+}
+
+export async function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
+    socket.setTimeout(500);
+    socket.on('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** One INFO section from Redis, over a raw socket (RESP bulk string reply). */
+export async function redisInfo(port: number, section: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write(`INFO ${section}\r\n`));
+    let buf = Buffer.alloc(0);
+    socket.setTimeout(2000);
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const nl = buf.indexOf('\r\n');
+      if (nl < 0) return;
+      const len = Number(buf.subarray(1, nl).toString());
+      if (buf.length >= nl + 2 + len) {
+        socket.destroy();
+        resolve(buf.subarray(nl + 2, nl + 2 + len).toString());
+      }
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => {
+      socket.destroy();
+      reject(new Error('INFO timed out'));
+    });
+  });
+}
+
+export interface CommandStat { command: string; calls: number; usec: number; usecPerCall: number }
+export function parseCommandStats(info: string): CommandStat[] {
+  const stats: CommandStat[] = [];
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {
+    stats.push({ command: m[1]!, calls: Number(m[2]), usec: Number(m[3]), usecPerCall: Number(m[4]) });
+  }
+  return stats.sort((a, b) => b.usec - a.usec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds used by a process: [own, reaped children]. Zeroes when /proc is not there. */
+export function processCpu(pid: number | undefined): [number, number] {
+  if (!pid) return [0, 0];
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [(Number(f[11]) + Number(f[12])) / CLK_TCK, (Number(f[13]) + Number(f[14])) / CLK_TCK];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/** Busy CPU seconds of the whole machine (every core, every user). */
+export function machineBusy(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+export interface CpuSnapshot {
+  at: number;
+  server: number;
+  redis: number;
+  /** CPU of the driver's reaped children: k6 runs (a running k6 is counted once it has exited). */
+  k6: number;
+  self: number;
+  machine: number;
+}
+
+export function cpuSnapshot(server: Child, redis: Child): CpuSnapshot {
+  const [self, reaped] = processCpu(process.pid);
+  return { at: performance.now(), server: processCpu(server.proc.pid)[0], redis: processCpu(redis.proc.pid)[0], k6: reaped, self, machine: machineBusy() };
+}
+
+/** Average cores used between two snapshots; "other" is everything else on the machine. */
+export function coresUsed(a: CpuSnapshot, b: CpuSnapshot) {
+  const s = (b.at - a.at) / 1000;
+  const server = (b.server - a.server) / s;
+  const redis = (b.redis - a.redis) / s;
+  const k6 = (b.k6 - a.k6) / s;
+  const self = (b.self - a.self) / s;
+  const machine = (b.machine - a.machine) / s;
+  const r = (n: number) => Math.round(n * 100) / 100;
+  return { server: r(server), redis: r(redis), k6: r(k6), harness: r(self), machine: r(machine), other: r(Math.max(0, machine - server - redis - k6 - self)) };
+}
+export type CoresUsed = ReturnType<typeof coresUsed>;
+
+/** Busy cores of the whole machine over `ms`, while the driver itself waits. */
+export async function machineCoresOver(ms: number): Promise<number> {
+  const start = machineBusy();
+  await sleep(ms);
+  return Math.round(((machineBusy() - start) / (ms / 1000)) * 100) / 100;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's environment: nothing of the caller's Leakguard configuration leaks in.
+
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('LEAKGUARD_') || ['REDIS_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV'].includes(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+export const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+export const fmtPct = (n: number) => `${(n * 100).toFixed(2)}%`;
+export const fmtRatio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+
+/** Results file names: ISO time without milliseconds, colons replaced (valid on every file system). */
+export const fileStamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+
+// ---------------------------------------------------------------------------------------------
+// k6
+
+/**
+ * Collects k6's warning and error lines for a phase: echoes the first few to stderr, shows one
+ * transport failure (timeouts, refused connections come one line each) and counts the rest.
+ */
+export function k6WarningCollector(fmt: (n: number) => string = fmtInt) {
+  const warnings: string[] = [];
+  let failedRequests = 0;
+  let suppressed = 0;
+  return {
+    warnings,
+    onLine(line: string) {
+      if (!/level=(warning|error)/.test(line) && !/^(ERRO|WARN)/.test(line)) return;
+      if (line.includes('Request Failed') && ++failedRequests > 1) return;
+      if (warnings.length < 8) {
+        warnings.push(line);
+        process.stderr.write(`  k6: ${line}\n`);
+      } else suppressed++;
+    },
+    /** Adds the counts of what was not shown; call once the phase is over. */
+    finish() {
+      if (failedRequests > 1) {
+        warnings.push(`(${fmt(failedRequests)} requests failed without an HTTP status: timeouts or connection errors)`);
+        process.stderr.write(`  k6: ${warnings.at(-1)}\n`);
+      }
+      if (suppressed > 0) warnings.push(`(${suppressed} more k6 warning lines)`);
+      return warnings;
+    },
+  };
+}
+
+export interface K6Metric { values: Record<string, number> }
+export interface K6Summary { metrics: Record<string, K6Metric | undefined>; state: { testRunDurationMs: number } }
+
+export function readK6Summary(file: string): K6Summary {
+  return JSON.parse(readFileSync(file, 'utf8')) as K6Summary;
+}
+
+/** Pauses, resumes or stops a k6 run through its REST API (`k6 run --address host:port`). */
+export async function k6Control(address: string, attributes: { paused?: boolean; stopped?: boolean }): Promise<void> {
+  const res = await fetch(`http://${address}/v1/status`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ data: { type: 'status', id: 'default', attributes } }),
+  });
+  if (!res.ok) throw new Error(`k6 REST API answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  await res.arrayBuffer();
+}
+
+/** Exit code of `k6 run` when the test was stopped through the REST API (it still writes its summary). */
+export const K6_STOPPED_BY_API = 103;
