@@ -1,0 +1,214 @@
+// Load generation for the stream benchmark: realistic transactions (a pool of cards, devices,
+// IPs, emails and merchants, some card testing), produced at a fixed rate or as fast as
+// possible, and a reader of the decisions topic that measures input→decision latency.
+import { randomInt } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { luhnValid, maskPan } from '../services/core/card.ts';
+
+/** n Luhn-valid card numbers over a few thousand BINs (Visa, Mastercard, Amex). */
+export function cardNumbers(n: number): string[] {
+  const bins = Array.from({ length: 2_000 }, (_, i) => (i % 10 === 9 ? `37${randomInt(1000, 10000)}` : `${i % 2 ? 4 : 5}${randomInt(10000, 100000)}`));
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const bin = bins[i % bins.length]!;
+    const length = bin.startsWith('37') ? 15 : 16;
+    let body = bin;
+    while (body.length < length - 1) body += String(randomInt(10));
+    for (let c = 0; c < 10; c++) {
+      if (luhnValid(body + c)) {
+        out.push(body + c);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+export interface Population {
+  cards: string[];
+  merchants: string[];
+}
+
+let serial = 0;
+
+/** One transaction as the producer sends it: key (masked card) and JSON value. */
+export function transaction(pop: Population, prefix: string): { id: string; key: string; value: string } {
+  const i = serial++;
+  // A few hot cards (card testing) among many quiet ones.
+  const hot = i % 50 === 0;
+  const pan = hot ? pop.cards[i % 20]! : pop.cards[randomInt(pop.cards.length)]!;
+  const id = `${prefix}-${i}`;
+  const small = hot || i % 13 === 0;
+  const value = JSON.stringify({
+    merchantId: pop.merchants[randomInt(pop.merchants.length)],
+    transactionId: id,
+    occurredAt: new Date().toISOString(),
+    amount: small ? 100 + randomInt(200) : 1_000 + randomInt(60_000),
+    currency: 'EUR',
+    channel: i % 5 === 0 ? 'in_app' : 'ecommerce',
+    card: { number: pan, expiryMonth: 1 + randomInt(12), expiryYear: 2028 + randomInt(5), cvvResult: i % 17 === 0 ? 'mismatch' : 'match' },
+    device: { id: `dev-${randomInt(20_000)}`, ip: `198.51.${randomInt(100)}.${randomInt(250)}` },
+    customer: { email: `buyer${randomInt(50_000)}@example.com` },
+    shippingAddress: { line1: `${randomInt(500)} Main St`, postalCode: String(10_000 + randomInt(80_000)), city: 'Springfield', country: 'US' },
+  });
+  return { id, key: maskPan(pan), value };
+}
+
+/** Sent-at times by transaction id, and the latencies of those decided. */
+export class LatencyBook {
+  private readonly sentAt = new Map<string, number>();
+  private latencies: number[] = [];
+  decided = 0;
+  /** Decisions per second, bucketed by second since the book was created. */
+  readonly perSecond: number[] = [];
+  private readonly t0 = Date.now();
+
+  sent(ids: string[], at: number): void {
+    for (const id of ids) this.sentAt.set(id, at);
+  }
+
+  received(id: string, at: number): void {
+    const sent = this.sentAt.get(id);
+    if (sent === undefined) return; // a repeat, or not ours
+    this.sentAt.delete(id);
+    this.latencies.push(at - sent);
+    this.decided++;
+    const s = Math.floor((at - this.t0) / 1000);
+    this.perSecond[s] = (this.perSecond[s] ?? 0) + 1;
+  }
+
+  get pending(): number {
+    return this.sentAt.size;
+  }
+
+  /** Latencies recorded since the last call, and forget them. */
+  take(): number[] {
+    const out = this.latencies;
+    this.latencies = [];
+    return out;
+  }
+}
+
+/** Reads the decisions topic (new messages only) and books each decision's receipt. */
+export async function startDecisionReader(kafka: Kafka, topic: string, book: LatencyBook): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: `bench-reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 20, minBytes: 1, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const m of batch.messages) {
+        // The id is the first field of a decision: no need to parse the whole message.
+        const text = m.value?.toString('utf8', 0, 120) ?? '';
+        const match = /^\{"transactionId":"([^"]+)"/.exec(text);
+        if (match) book.received(match[1]!, now);
+      }
+    },
+  });
+  return consumer;
+}
+
+/** Produces `total` transactions (or until `until`) at `rate` per second (Infinity: as fast as possible). */
+export async function produceAt(options: {
+  producer: Producer; topic: string; pop: Population; prefix: string; book?: LatencyBook;
+  rate: number; durationMs?: number; total?: number; slice?: number;
+  /** Closed loop: never more than this many sent and not yet decided (needs book). */
+  window?: number;
+}): Promise<{ sent: number; elapsedMs: number }> {
+  const { producer, topic, pop, prefix, book, rate } = options;
+  const started = Date.now();
+  const slice = options.slice ?? (Number.isFinite(rate) ? Math.max(1, Math.ceil(rate / 200)) : 500);
+  let sent = 0;
+  const inFlight = new Set<Promise<unknown>>();
+  for (;;) {
+    const elapsed = Date.now() - started;
+    if (options.durationMs !== undefined && elapsed >= options.durationMs) break;
+    if (options.total !== undefined && sent >= options.total) break;
+    const due = Number.isFinite(rate) ? Math.floor((rate * elapsed) / 1000) : sent + slice;
+    let n = Math.min(due - sent, slice * 4);
+    if (options.total !== undefined) n = Math.min(n, options.total - sent);
+    if (options.window !== undefined && book) n = Math.min(n, options.window - book.pending);
+    if (n <= 0) {
+      await new Promise((done) => setTimeout(done, 2));
+      continue;
+    }
+    const messages = Array.from({ length: n }, () => transaction(pop, prefix));
+    sent += n;
+    const at = Date.now();
+    book?.sent(messages.map((m) => m.id), at);
+    const p = producer.send({ topic, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) }).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    // A few requests in flight keep a fixed rate steady when one is slow; no more.
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return { sent, elapsedMs: Date.now() - started };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+export function sparkline(values: number[]): string {
+  const max = Math.max(1, ...values);
+  return values.map((v) => BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))]).join('');
+}
+
+/**
+ * The stream layer alone: a processor (streams/processor.ts, default settings) whose engine does
+ * no work, draining `n` transactions from topics of its own. Kafka consume, validation, produce
+ * and commit: the ceiling the processor itself puts on throughput.
+ */
+export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Population, n: number): Promise<{ rate: number; cpuMicrosPerTx: number }> {
+  const { createLogger } = await import('../services/logger.ts');
+  const { streamConfig } = await import('../streams/config.ts');
+  const { createKafka } = await import('../streams/kafka.ts');
+  const { StreamMetrics } = await import('../streams/metrics.ts');
+  const { StreamProcessor } = await import('../streams/processor.ts');
+  const { ensureTopics } = await import('../streams/topics.ts');
+  // Quiet: a fresh broker answers the first join with "coordinator loading", which kafkajs logs as an error and retries.
+  const logger = createLogger('fatal');
+  const config = streamConfig({
+    KAFKA_BROKERS: bootstrap, LEAKGUARD_STREAM_GROUP_ID: 'bench-noop', LEAKGUARD_STREAM_INPUT_TOPIC: 'bench-noop.transactions',
+    LEAKGUARD_STREAM_DECISIONS_TOPIC: 'bench-noop.decisions', LEAKGUARD_STREAM_FLAGGED_TOPIC: 'bench-noop.flagged', LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: 'bench-noop.dead-letter',
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config, logger);
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await produceAt({ producer, topic: config.LEAKGUARD_STREAM_INPUT_TOPIC, pop, prefix: 'noop', rate: Number.POSITIVE_INFINITY, total: n });
+  await producer.disconnect();
+  let scored = 0;
+  const engine = {
+    score: async (_merchantId: string, request: { transactionId: string }) => {
+      scored++;
+      return {
+        kind: 'scored' as const, replayed: false,
+        response: {
+          transactionId: request.transactionId, score: 0, decision: 'approve' as const, reasons: [], degraded: false,
+          checks: { velocity: 'evaluated' as const, rules: 'evaluated' as const, watchlist: 'evaluated' as const, model: 'not_configured' as const },
+          versions: { engine: 'noop', ruleset: 'noop' },
+        },
+        evidence: { card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' }, features: {} },
+      };
+    },
+  };
+  const processor = new StreamProcessor({
+    engine, kafka: createKafka({ brokers: [bootstrap], clientId: 'bench-noop', logger }), config, logger, metrics: new StreamMetrics(),
+    merchants: { status: async () => 'known' }, identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'noop', keyId: 'noop' }), ready: async () => true,
+  });
+  await processor.start();
+  while (scored === 0) await new Promise((done) => setTimeout(done, 2));
+  const t0 = Date.now();
+  const c0 = process.cpuUsage();
+  while (scored < n) await new Promise((done) => setTimeout(done, 2));
+  const cpu = process.cpuUsage(c0);
+  const seconds = (Date.now() - t0) / 1000;
+  await processor.stop();
+  return { rate: n / seconds, cpuMicrosPerTx: (cpu.user + cpu.system) / n };
+}

@@ -1,0 +1,46 @@
+// `npm run stream`: the stream processor. KAFKA_BROKERS and REDIS_URL are required; the engine's
+// other settings apply as for `npm start` (services/config.ts), the stream's own come from
+// streams/config.ts. SIGTERM: finish the batch in flight, commit, leave the group, exit 0.
+import { ConfigError, loadConfig } from '../services/config.ts';
+import { createLogger } from '../services/logger.ts';
+import { loadStreamConfig } from './config.ts';
+import { createStreamService } from './service.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const stream = loadStreamConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const service = await createStreamService(config, stream, logger);
+
+  // A failure kafkajs did not handle must not end the process: the consumer restarts, nothing is lost.
+  process.on('unhandledRejection', (reason) => logger.error({ err: { message: reason instanceof Error ? reason.message : String(reason) } }, 'unhandled rejection'));
+  process.on('SIGHUP', () => service.runtime.rulesets.reload());
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing the batch in flight, committing, leaving the group');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: stream.LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting (uncommitted messages will be processed again)');
+      process.exit(1);
+    }, stream.LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    await service.stop();
+    logger.info('stream processor stopped; bye');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await service.start();
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`leakguard stream: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`leakguard stream: failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,195 @@
+// The wire contract of stream scoring (docs/stream-messages.md). Inputs are the /v1/score request
+// plus merchantId, validated by the same zod schemas; outputs never carry a card number: a
+// decision names the card by keyed fingerprint, BIN and last 4, and a dead letter keeps the
+// original payload with every card-number-shaped value masked and security codes removed.
+import { z } from 'zod';
+import { tenantIdSchema } from '../services/auth/api-keys.ts';
+import { maskPan, redactPans } from '../services/core/card.ts';
+import { scoreRequestSchema, scoreResponseSchema, transactionIdSchema, type ScoreResponse } from '../services/core/schemas.ts';
+
+/** leakguard.transactions: what producers send. */
+export const transactionMessageSchema = scoreRequestSchema.extend({ merchantId: tenantIdSchema });
+export type TransactionMessage = z.infer<typeof transactionMessageSchema>;
+export type TransactionMessageInput = z.input<typeof transactionMessageSchema>;
+
+export const cardRefSchema = z.object({
+  bin: z.string().regex(/^\d{6}$/),
+  last4: z.string().regex(/^\d{4}$/),
+  /** Keyed HMAC-SHA-256 of the card number, base64url: the same card always has the same one (per key). */
+  fingerprint: z.string(),
+  /** The fingerprint key's id (changes at key rotation). */
+  keyId: z.string(),
+});
+export type CardRef = z.infer<typeof cardRefSchema>;
+
+export const sourceSchema = z.object({
+  topic: z.string(),
+  partition: z.int().nonnegative(),
+  /** Kafka offsets are 64-bit: a decimal string. */
+  offset: z.string().regex(/^\d+$/),
+});
+export type Source = z.infer<typeof sourceSchema>;
+
+/** leakguard.decisions (every decision) and leakguard.flagged (decision ≠ approve), keyed by card fingerprint. */
+export const decisionMessageSchema = scoreResponseSchema.extend({
+  merchantId: z.string(),
+  card: cardRefSchema,
+  /** True when this transaction had been scored before (a redelivery): the stored decision, counted once. */
+  replayed: z.boolean(),
+  decidedAt: z.iso.datetime(),
+  source: sourceSchema,
+});
+export type DecisionMessage = z.infer<typeof decisionMessageSchema>;
+
+export const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'unknown_merchant', 'conflict', 'engine_error'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/** Dead letters keep at most this much of the original payload (the message must fit the broker's limit). */
+export const DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024;
+
+/** leakguard.dead-letter, keyed like the input (key masked). */
+export const deadLetterMessageSchema = z.object({
+  reason: z.enum(DEAD_LETTER_REASONS),
+  details: z.array(z.object({ path: z.string(), message: z.string() })),
+  /** Present when the payload carried a well-formed one. */
+  merchantId: z.string().optional(),
+  transactionId: z.string().optional(),
+  source: sourceSchema.extend({
+    key: z.string().nullable(),
+    /** The input record's timestamp (ISO 8601; an epoch in ms would look like a card number to scanners). */
+    timestamp: z.string(),
+  }),
+  /** The original payload, card numbers masked: the parsed JSON, or a string when it was not JSON. */
+  payload: z.unknown(),
+  payloadTruncated: z.boolean().optional(),
+  deadLetteredAt: z.iso.datetime(),
+});
+export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
+
+export const HEADER_TYPE = 'leakguard-message-type';
+
+export function decisionMessage(merchantId: string, response: ScoreResponse, card: CardRef, replayed: boolean, source: Source, now = new Date()): DecisionMessage {
+  return {
+    transactionId: response.transactionId,
+    merchantId,
+    score: response.score,
+    decision: response.decision,
+    reasons: response.reasons,
+    checks: response.checks,
+    degraded: response.degraded,
+    versions: response.versions,
+    card,
+    replayed,
+    decidedAt: now.toISOString(),
+    source,
+  };
+}
+
+// ---------------------------------------------------------------- masking
+
+const SECURITY_CODE_FIELDS = new Set(['cvv', 'cvc', 'cvv2', 'cvc2', 'securitycode', 'security_code', 'cid', 'csc']);
+const isSecurityCodeField = (name: string) => SECURITY_CODE_FIELDS.has(name.toLowerCase());
+const SECURITY_CODE_TEXT = /("(?:cvv2?|cvc2?|securityCode|security_code|cid|csc)"\s*:\s*)("[^"]*"|-?\d+)/gi;
+
+function maskNumber(value: number): number | string {
+  if (!Number.isFinite(value)) return value;
+  const digits = String(Math.abs(Math.trunc(value)));
+  // A card number sent as a JSON number (digits only, 12-19 of them).
+  return /^\d{12,19}$/.test(digits) && Number.isInteger(value) ? maskPan(digits) : value;
+}
+
+function maskCardNumber(value: unknown): unknown {
+  if (typeof value === 'number') return maskNumber(value);
+  if (typeof value !== 'string') return maskValue(value);
+  const digits = value.replace(/\D/g, '');
+  return digits.length >= 12 ? maskPan(digits) : '*'.repeat(Math.min(value.length, 32));
+}
+
+/**
+ * Card-number-shaped digit runs masked: those the logger masks (digits, spaces, dashes) and, in
+ * dead letters, also runs split by dots, slashes or underscores. Masking a non-card number too is
+ * the safe mistake.
+ */
+const LOOSE_PAN = /(?<!\d)\d(?:[ ._/-]?\d){11,18}(?!\d)/g;
+function maskDigits(text: string): string {
+  return redactPans(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
+}
+
+/** A deep copy with card numbers masked (anywhere, in values and in keys) and security codes removed. */
+export function maskValue(value: unknown, path: string[] = []): unknown {
+  if (typeof value === 'string') return maskDigits(value);
+  if (typeof value === 'number') return maskNumber(value);
+  if (Array.isArray(value)) return value.map((v, i) => maskValue(v, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = maskDigits(k);
+      if (isSecurityCodeField(k)) out[key] = '[removed]';
+      else if (k === 'number' && path[path.length - 1] === 'card') out[key] = maskCardNumber(v);
+      else out[key] = maskValue(v, [...path, k]);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Text that is not JSON: card-number-shaped digit runs masked, security-code-looking fields removed. */
+export function maskText(text: string): string {
+  return maskDigits(text).replace(SECURITY_CODE_TEXT, '$1"[removed]"');
+}
+
+/** A Kafka key as text, masked and bounded. */
+export function maskKey(key: Buffer | string | null | undefined): string | null {
+  if (key === null || key === undefined) return null;
+  const text = typeof key === 'string' ? key : key.toString('utf8');
+  return maskText(text.length > 512 ? text.slice(0, 512) : text);
+}
+
+function isoTimestamp(epochMs: string): string {
+  const ms = Number(epochMs);
+  return Number.isFinite(ms) && ms >= 0 && ms < 8.64e15 ? new Date(ms).toISOString() : '';
+}
+
+export interface DeadLetterInput {
+  reason: DeadLetterReason;
+  details: { path: string; message: string }[];
+  source: Source;
+  key: Buffer | string | null | undefined;
+  /** The input record's timestamp as kafkajs gives it: ms since the epoch, decimal. */
+  timestamp: string;
+  /** The raw value as received. */
+  raw: string;
+  /** The parsed JSON, when it parsed. */
+  parsed?: unknown;
+  now?: Date;
+}
+
+export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
+  let payload: unknown;
+  let truncated = false;
+  if (input.parsed !== undefined) {
+    payload = maskValue(input.parsed);
+    const size = JSON.stringify(payload)?.length ?? 0;
+    if (size > DEAD_LETTER_PAYLOAD_LIMIT) {
+      payload = maskText(JSON.stringify(payload).slice(0, DEAD_LETTER_PAYLOAD_LIMIT));
+      truncated = true;
+    }
+  } else {
+    const text = input.raw.length > DEAD_LETTER_PAYLOAD_LIMIT ? input.raw.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : input.raw;
+    truncated = text.length < input.raw.length;
+    payload = maskText(text);
+  }
+  const ids = input.parsed && typeof input.parsed === 'object' ? (input.parsed as Record<string, unknown>) : {};
+  const merchantId = tenantIdSchema.safeParse(ids.merchantId);
+  const transactionId = transactionIdSchema.safeParse(ids.transactionId);
+  return {
+    reason: input.reason,
+    details: input.details,
+    ...(merchantId.success ? { merchantId: merchantId.data } : {}),
+    ...(transactionId.success ? { transactionId: transactionId.data } : {}),
+    source: { ...input.source, key: maskKey(input.key), timestamp: isoTimestamp(input.timestamp) },
+    payload,
+    ...(truncated ? { payloadTruncated: true } : {}),
+    deadLetteredAt: (input.now ?? new Date()).toISOString(),
+  };
+}

@@ -1,0 +1,89 @@
+// Prometheus metrics of the stream processor, and the small HTTP server that exposes them with the
+// engine's own (decisions, degraded answers, Redis errors). Label values are closed sets: topic
+// names from the configuration, partition numbers, reasons; never anything from a message.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class StreamMetrics {
+  readonly registry = new Registry();
+  readonly lag = new Gauge({
+    name: 'leakguard_stream_consumer_lag',
+    help: 'Messages of the input topic not yet processed by this group, per partition (high watermark minus committed offset)',
+    labelNames: ['topic', 'partition'],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'leakguard_stream_batch_size',
+    help: 'Messages per processed batch (one produce request and one offset commit)',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  readonly batchDuration = new Histogram({
+    name: 'leakguard_stream_batch_duration_seconds',
+    help: 'Time to score a batch, publish its outputs (acknowledged) and commit its offsets',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly endToEnd = new Histogram({
+    name: 'leakguard_stream_end_to_end_seconds',
+    help: 'From the input record timestamp to its output acknowledged by the broker',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly messages = new Counter({
+    name: 'leakguard_stream_messages_total',
+    help: 'Input messages by outcome: decision, dead_letter, or retry (not published, will be processed again)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({ name: 'leakguard_stream_decisions_total', help: 'Published decisions by decision', labelNames: ['decision'], registers: [this.registry] });
+  readonly deadLetters = new Counter({ name: 'leakguard_stream_dead_letters_total', help: 'Dead-lettered inputs by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly pauses = new Counter({ name: 'leakguard_stream_pauses_total', help: 'Times consumption was paused, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly paused = new Gauge({ name: 'leakguard_stream_paused', help: '1 while consumption is paused (stores unavailable)', registers: [this.registry] });
+  readonly crashes = new Counter({ name: 'leakguard_stream_consumer_crashes_total', help: 'Consumer crashes (Kafka unreachable and the like), by whether the consumer restarts', labelNames: ['restart'], registers: [this.registry] });
+  readonly groupJoins = new Counter({ name: 'leakguard_stream_group_joins_total', help: 'Consumer group joins (start and every rebalance)', registers: [this.registry] });
+  readonly assignedPartitions = new Gauge({ name: 'leakguard_stream_assigned_partitions', help: 'Input partitions assigned to this instance', registers: [this.registry] });
+}
+
+export interface HealthReport {
+  ok: boolean;
+  [key: string]: unknown;
+}
+
+/** GET /metrics (Prometheus text) and GET /healthz (200 while the processor is up, with its consumer's state; 503 once stopped). */
+export async function startMetricsServer(options: { host: string; port: number; registries: Registry[]; health: () => HealthReport }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const registry = Registry.merge(options.registries);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(error as Error).message}\n`),
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const report = options.health();
+      res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  return {
+    server,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,89 @@
+// Wiring of the stream processor: the engine's runtime (the composition root of services/), the
+// merchant directory, the Kafka client, the metrics server. `npm run stream` and the tests build
+// the processor through this one function.
+import type { Config } from '../services/config.ts';
+import { identifyCard } from '../services/core/card.ts';
+import type { Logger } from '../services/logger.ts';
+import { createRuntime, type Runtime } from '../services/runtime.ts';
+import type { StreamConfig } from './config.ts';
+import { createKafka } from './kafka.ts';
+import { MerchantDirectory } from './merchants.ts';
+import { startMetricsServer, StreamMetrics } from './metrics.ts';
+import { StreamProcessor } from './processor.ts';
+
+export interface StreamService {
+  runtime: Runtime;
+  processor: StreamProcessor;
+  merchants: MerchantDirectory;
+  metrics: StreamMetrics;
+  /** Port of /metrics and /healthz; undefined when the server was not asked for. */
+  metricsPort: number | undefined;
+  /** Joins the group (keeps trying while Kafka is unreachable). */
+  start(): Promise<void>;
+  /** Finishes the batch in flight, commits, leaves the group, closes everything. */
+  stop(): Promise<void>;
+}
+
+export async function createStreamService(config: Config, stream: StreamConfig, logger: Logger, options: { metricsServer?: boolean } = {}): Promise<StreamService> {
+  // The stream has its own scoring budget: nobody waits at a checkout, and a degraded answer is
+  // not published (pause mode) but retried, or published degraded (allow mode).
+  const runtime = createRuntime({ ...config, LEAKGUARD_DEADLINE_MS: stream.LEAKGUARD_STREAM_DEADLINE_MS }, logger);
+  if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: consumption pauses until it is');
+
+  const merchants = new MerchantDirectory(() => runtime.apiKeys.list(), { refreshMs: stream.LEAKGUARD_STREAM_MERCHANTS_REFRESH_MS, logger });
+  await merchants.refresh();
+  merchants.start();
+  logger.info({ merchants: merchants.size }, 'merchant directory loaded');
+
+  const metrics = new StreamMetrics();
+  const kafka = createKafka({ brokers: stream.KAFKA_BROKERS, clientId: stream.LEAKGUARD_STREAM_CLIENT_ID, logger });
+  const processor = new StreamProcessor({
+    engine: runtime.engine,
+    kafka,
+    config: stream,
+    logger,
+    metrics,
+    merchants,
+    identify: (pan) => {
+      const card = identifyCard(runtime.keyring, pan);
+      return { bin: card.bin, last4: card.last4, fingerprint: card.fingerprints[0]!, keyId: card.keyId };
+    },
+    // Scoring needs the velocity store; other stores (cases...) do not hold the stream back.
+    ready: async () => {
+      const r = await runtime.readiness();
+      return r.velocityStore ?? Object.values(r).every(Boolean);
+    },
+  });
+
+  const server = options.metricsServer === false
+    ? undefined
+    : await startMetricsServer({
+        host: stream.STREAM_METRICS_HOST,
+        port: stream.STREAM_METRICS_PORT,
+        registries: [runtime.metrics.registry, metrics.registry],
+        health: () => processor.health(),
+      });
+  if (server) logger.info({ address: `http://${stream.STREAM_METRICS_HOST}:${server.port}`, port: server.port }, 'stream metrics listening (/metrics, /healthz)');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    runtime, processor, merchants, metrics,
+    metricsPort: server?.port,
+    async start() {
+      logger.info(
+        { brokers: stream.KAFKA_BROKERS, group: stream.LEAKGUARD_STREAM_GROUP_ID, topics: processor.topics, degraded: stream.LEAKGUARD_STREAM_DEGRADED },
+        'stream processor starting',
+      );
+      await processor.start();
+    },
+    stop() {
+      stopped ??= (async () => {
+        await processor.stop();
+        merchants.stop();
+        await server?.close();
+        await runtime.close();
+      })();
+      return stopped;
+    },
+  };
+}

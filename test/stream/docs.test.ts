@@ -1,0 +1,25 @@
+// docs/stream-messages.md stays in step with the code: every setting, dead-letter reason and
+// metric of the stream processor is documented there.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { streamConfigSchema } from '../../streams/config.ts';
+import { DEAD_LETTER_REASONS } from '../../streams/messages.ts';
+import { StreamMetrics } from '../../streams/metrics.ts';
+
+const doc = readFileSync(new URL('../../docs/stream-messages.md', import.meta.url), 'utf8');
+
+describe('docs/stream-messages.md', () => {
+  it('documents every stream setting', () => {
+    for (const name of Object.keys(streamConfigSchema.shape)) expect(doc, name).toContain(`\`${name}\``);
+  });
+
+  it('documents every dead-letter reason', () => {
+    for (const reason of DEAD_LETTER_REASONS) expect(doc, reason).toContain(`\`${reason}\``);
+  });
+
+  it('documents every stream metric', async () => {
+    const names = (await new StreamMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) expect(doc, name).toContain(`\`${name}`);
+  });
+});

@@ -1,0 +1,126 @@
+// Outages during a stream. Redis down: the processor publishes no degraded decision, pauses, and
+// resumes when Redis is back, with nothing lost and nothing counted twice (unless told to publish
+// degraded decisions). The Kafka broker restarted under a running `npm run stream` process: it
+// reconnects, does not die, loses nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startKafka, stopKafka } from '../../streams/broker/local-kafka.ts';
+import { createHarness, DurableRedis, fingerprint, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
+
+const harnesses: Harness[] = [];
+const brokerDirs: string[] = [];
+
+afterAll(async () => {
+  await Promise.allSettled(harnesses.map((h) => h.close()));
+  for (const dir of brokerDirs) {
+    await stopKafka(dir).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+async function expectCountedOnce(h: Harness, txs: GeneratedTx[]): Promise<void> {
+  const probe = new Redis(h.redis.url);
+  try {
+    const perCard = new Map<string, number>();
+    for (const t of txs) perCard.set(t.pan, (perCard.get(t.pan) ?? 0) + 1);
+    for (const [pan, count] of perCard) expect(await probe.zcard(`lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
+    const perMerchant = new Map<string, number>();
+    for (const t of txs) perMerchant.set(t.input.merchantId, (perMerchant.get(t.input.merchantId) ?? 0) + 1);
+    for (const [merchant, count] of perMerchant) expect(await probe.zcard(`lg:{m:${merchant}}:l`)).toBe(count);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const ids = (txs: GeneratedTx[]) => new Set(txs.map((t) => t.input.transactionId));
+
+describe('Redis down during a stream', () => {
+  it('pauses without publishing degraded decisions and resumes when Redis is back: nothing lost, nothing counted twice', async () => {
+    const h = await createHarness('redis-down', { durableRedis: true });
+    harnesses.push(h);
+    const processor = await h.startInProcess();
+    const reader = await h.reader();
+    const txs = generateTransactions(1200, { prefix: 'rd' });
+    const producing = h.produceInBackground(txs, 40, 25);
+
+    await waitFor('the stream to flow', () => reader.decisions.length >= 250, 60_000, 5);
+    await (h.redis as DurableRedis).kill();
+    await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
+    // While Redis is down, decisions stop (what other partitions had in flight at the kill may
+    // still land: a refused connection fails a scoring at once, then the prefix is published).
+    await sleep(1_500);
+    const during = reader.decisions.length;
+    await sleep(2_500);
+    expect(reader.decisions.length).toBe(during);
+    expect(processor.service.processor.health()).toMatchObject({ ok: true, paused: true });
+
+    await (h.redis as DurableRedis).resume();
+    await producing.done;
+    await waitFor('every input to have a decision', () => reader.covered().size >= txs.length && new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 90_000);
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    expect(reader.deadLetters).toEqual([]);
+    expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
+    expect(reader.decisions.every((d) => d.value.checks.velocity === 'evaluated')).toBe(true);
+    expect(processor.service.processor.health().paused).toBe(false);
+    const metrics = await processor.service.metrics.registry.getMetricsAsJSON();
+    const pauses = (metrics.find((m) => m.name === 'leakguard_stream_pauses_total')?.values ?? []).reduce((s, v) => s + v.value, 0);
+    expect(pauses).toBeGreaterThanOrEqual(1);
+    expect(processor.logs.some((l) => l.includes('consumption resumed'))).toBe(true);
+    await expectCountedOnce(h, txs);
+  }, 180_000);
+
+  it('publishes degraded decisions instead when LEAKGUARD_STREAM_DEGRADED=allow', async () => {
+    const h = await createHarness('redis-allow', { durableRedis: true });
+    harnesses.push(h);
+    await h.startInProcess({ LEAKGUARD_STREAM_DEGRADED: 'allow' });
+    const reader = await h.reader();
+    await (h.redis as DurableRedis).kill();
+    const txs = generateTransactions(30, { prefix: 'allow' });
+    await h.produceTransactions(txs);
+    await waitFor('degraded decisions', () => reader.decisions.length >= 30, 30_000);
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    for (const d of reader.decisions) expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
+    await (h.redis as DurableRedis).resume();
+  }, 90_000);
+});
+
+describe('Kafka broker restarted during a stream', () => {
+  it('keeps the processor process alive, reconnects, and loses nothing', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lg-kafka-restart-'));
+    brokerDirs.push(stateDir);
+    const broker = await startKafka({ stateDir });
+    const h = await createHarness('broker-restart', { bootstrap: broker.bootstrap });
+    harnesses.push(h);
+    const child = h.spawnProcessor();
+    await child.waitForLog('joined the consumer group');
+    const reader = await h.reader();
+    const txs = generateTransactions(1200, { prefix: 'br' });
+    const producing = h.produceInBackground(txs, 40, 25);
+
+    await waitFor('the stream to flow', () => reader.decisions.length >= 250, 60_000, 5);
+    await stopKafka(stateDir);
+    await sleep(3_000);
+    expect(child.running).toBe(true);
+    const again = await startKafka({ stateDir });
+    expect(again.bootstrap).toBe(broker.bootstrap);
+
+    await producing.done;
+    await waitFor('every input to have a decision', () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 120_000);
+    expect(child.running).toBe(true);
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    expect(reader.deadLetters).toEqual([]);
+    // A decision published twice around the restart is the same decision.
+    const first = new Map<string, string>();
+    for (const d of reader.decisions) {
+      const summary = JSON.stringify([d.value.score, d.value.decision, d.value.reasons]);
+      expect(first.get(d.value.transactionId) ?? summary).toBe(summary);
+      first.set(d.value.transactionId, summary);
+    }
+    await expectCountedOnce(h, txs);
+    const exit = await child.kill('SIGTERM');
+    expect(exit.code).toBe(0);
+  }, 240_000);
+});
