@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
+import type { HitRecord } from './velocity.ts';
 
 export const DATA_ELEMENTS = ['pan', 'expiry', 'cvv', 'name', 'billing_address', 'email', 'phone', 'track', 'pin'] as const;
 export type DataElement = (typeof DATA_ELEMENTS)[number];
@@ -264,18 +265,8 @@ export interface HitQuery {
   limit: number;
 }
 
-export interface StoredHit {
-  at: string;
-  merchantId: string;
-  transactionId: string;
-  amount: number;
-  currency: string;
-  decision: string;
-  score: number;
-  card: string;
-  bin: string;
-  eventIds: string[];
-}
+/** A hit as issuers read it: the record without the internal routing fields. */
+export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;
 
 /** Compromise events, listed cards, issuers' BIN ranges and hits. Lookups at scoring go through the velocity store's round trip. */
 export interface WatchlistStore {
