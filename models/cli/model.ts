@@ -16,7 +16,8 @@ import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
-options for both:
+  npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
+options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
   --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})
   --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
@@ -38,6 +39,11 @@ for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
 function fail(message: string): never {
   console.error(`model: ${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+if (process.argv[2] === 'export-labels') {
+  const { exportLabelsCommand } = await import('./export-labels.ts');
+  process.exit(await exportLabelsCommand(process.argv.slice(3)));
 }
 
 const { values, positionals } = parseArgs({ options, allowPositionals: true, strict: true });

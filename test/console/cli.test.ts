@@ -79,3 +79,41 @@ describe('audit CLI', () => {
     expect(last.seq).toBeGreaterThan(2);
   });
 });
+
+describe('labels export CLI (npm run model -- export-labels)', () => {
+  it('writes the decided cases with their features, in CSV and NDJSON, and nothing undecided', async () => {
+    const { bearer, scoreBody } = await import('../support/app.ts');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const body = scoreBody({ transactionId: `label-${n}`, card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' }, threeDS: { status: 'N' } });
+      const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+      expect(res.json().decision).not.toBe('approve');
+      ids.push(body.transactionId);
+    }
+    await t.runtime.flaggedSink.drain();
+    await t.runtime.cases!.ingester.idle();
+    const store = t.runtime.cases!.store;
+    const [fraud, legit] = await Promise.all(ids.slice(0, 2).map((id) => store.getByTransaction('m1', id)));
+    await store.decide(fraud!.id, 'mark_fraud', 'alice');
+    await store.decide(legit!.id, 'mark_legitimate', 'alice');
+    const dir = mkdtempSync(join(tmpdir(), 'lg-labels-'));
+    const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'models/cli/model.ts'), 'export-labels', ...args], { cwd: root, env, encoding: 'utf8' });
+    const csv = run('--out', join(dir, 'labels.csv'));
+    expect(csv.status, csv.stderr).toBe(0);
+    expect(csv.stdout).toMatch(/exported \d+ labelled cases/);
+    const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split('\n');
+    expect(header).toContain('is_fraud');
+    expect(header).toContain('card_count_24h');
+    const mine = rows.filter((r) => r.includes('label-1') || r.includes('label-2') || r.includes('label-3'));
+    expect(mine).toHaveLength(2);
+    expect(readFileSync(join(dir, 'labels.csv'), 'utf8')).not.toContain('5555555555554444');
+    const nd = run('--out', join(dir, 'labels.ndjson'));
+    expect(nd.status, nd.stderr).toBe(0);
+    const parsed = readFileSync(join(dir, 'labels.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { transaction_id: string; is_fraud: number });
+    expect(parsed.find((r) => r.transaction_id === 'label-1')?.is_fraud).toBe(1);
+    expect(parsed.find((r) => r.transaction_id === 'label-2')?.is_fraud).toBe(0);
+    expect(run('--format', 'xml', '--out', join(dir, 'x')).status).toBe(2);
+  });
+});
