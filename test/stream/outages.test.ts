@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startKafka, stopKafka } from '../../streams/broker/local-kafka.ts';
-import { createHarness, DurableRedis, fingerprint, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
+import { createHarness, fingerprint, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
 
 const harnesses: Harness[] = [];
 const brokerDirs: string[] = [];
@@ -47,7 +47,7 @@ describe('Redis down during a stream', () => {
     const producing = h.produceInBackground(txs, 40, 25);
 
     await waitFor('the stream to flow', () => reader.decisions.length >= 250, 60_000, 5);
-    await (h.redis as DurableRedis).kill();
+    await h.redis.kill();
     await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
     // While Redis is down, decisions stop (what other partitions had in flight at the kill may
     // still land: a refused connection fails a scoring at once, then the prefix is published).
@@ -57,7 +57,7 @@ describe('Redis down during a stream', () => {
     expect(reader.decisions.length).toBe(during);
     expect(processor.service.processor.health()).toMatchObject({ ok: true, paused: true });
 
-    await (h.redis as DurableRedis).resume();
+    await h.redis.resume();
     await producing.done;
     await waitFor('every input to have a decision', () => reader.covered().size >= txs.length && new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 90_000);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
@@ -77,13 +77,13 @@ describe('Redis down during a stream', () => {
     harnesses.push(h);
     await h.startInProcess({ LEAKGUARD_STREAM_DEGRADED: 'allow' });
     const reader = await h.reader();
-    await (h.redis as DurableRedis).kill();
+    await h.redis.kill();
     const txs = generateTransactions(30, { prefix: 'allow' });
     await h.produceTransactions(txs);
     await waitFor('degraded decisions', () => reader.decisions.length >= 30, 30_000);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     for (const d of reader.decisions) expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
-    await (h.redis as DurableRedis).resume();
+    await h.redis.resume();
   }, 90_000);
 });
 

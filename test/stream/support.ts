@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
@@ -95,69 +94,10 @@ export function generateTransactions(n: number, options: { cards?: string[]; mer
   });
 }
 
-/**
- * A redis-server that keeps its data across a crash (AOF, fsync on every write), as a production
- * Redis does: killed and started again on the same port, it comes back with its counters and keys.
- */
-export class DurableRedis {
-  private child: ChildProcess | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'lg-redis-aof-'));
-  readonly port: number;
-
-  private constructor(port: number) {
-    this.port = port;
-  }
-
-  static async start(): Promise<DurableRedis> {
-    const server = new DurableRedis(await freePort());
-    await server.resume();
-    return server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async resume(): Promise<void> {
-    const binary = process.env.LEAKGUARD_TEST_REDIS_SERVER ?? 'redis-server';
-    this.child = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await waitFor(`redis-server on port ${this.port}`, async () => {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          probe.disconnect();
-          return false;
-        }
-      }, 10_000, 50);
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  /** SIGKILL, as a crash. */
-  async kill(): Promise<void> {
-    const p = this.child;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 export interface Harness {
   name: string;
   bootstrap: string;
-  redis: RedisServer | DurableRedis;
+  redis: RedisServer;
   app: TestApp;
   kafka: Kafka;
   admin: Admin;
@@ -199,7 +139,7 @@ export async function createHarness(name: string, options: { bootstrap?: string;
 }
 
 async function buildHarness(name: string, bootstrap: string, options: { partitions?: number; env?: Record<string, string>; durableRedis?: boolean }, undo: (() => Promise<unknown>)[]): Promise<Harness> {
-  const redis = options.durableRedis ? await DurableRedis.start() : await RedisServer.start();
+  const redis = await RedisServer.start({ durable: options.durableRedis ?? false });
   undo.push(() => redis.stop());
   const app = await buildTestApp({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
   undo.push(() => app.close());

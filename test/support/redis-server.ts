@@ -37,13 +37,16 @@ export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'lg-redis-'));
   readonly port: number;
+  /** Durable: an append-only file fsynced on every write, so a killed server comes back with its data, as a production Redis does. */
+  private readonly durable: boolean;
 
-  private constructor(port: number) {
+  private constructor(port: number, durable: boolean) {
     this.port = port;
+    this.durable = durable;
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(options: { durable?: boolean } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.durable ?? false);
     await server.resume();
     return server;
   }
@@ -55,7 +58,8 @@ export class RedisServer {
   /** Starts (again) on the same port. */
   async resume(): Promise<void> {
     const binary = process.env.LEAKGUARD_TEST_REDIS_SERVER ?? 'redis-server';
-    this.process = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
+    const persistence = this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    this.process = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await pingOnce(this.port)) return;
