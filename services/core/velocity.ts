@@ -34,6 +34,19 @@ export interface OutcomeCounter {
   entity: EntityKind;
   windows: Window[];
 }
+/**
+ * Transactions and fraud-labelled transactions of an entity in windows that end `delay` before the
+ * transaction, (t − (delay + w), t − delay]: the handbook's terminal features. A label (an outcome in
+ * FRAUD_LABEL_OUTCOMES) counts at the labelled transaction's own time, as soon as it is reported;
+ * the delay stands for "labels of transactions at least this old are known".
+ */
+export interface DelayedCounter {
+  entity: EntityKind;
+  delay: Window;
+  windows: Window[];
+  /** Bound on remembered transactions (and labels) per entity; see docs/velocity-features.md for saturation. */
+  cap: number;
+}
 
 export const LOG_COUNTERS: LogCounter[] = [
   { entity: 'card', counts: ['10m', '1h', '24h', '7d', '30d'], amounts: ['1h', '24h', '7d', '30d'], smallAmounts: ['1h', '24h'], cap: 2000 },
@@ -68,6 +81,15 @@ export const OUTCOME_COUNTERS: OutcomeCounter[] = [
   { entity: 'shipping', windows: ['30d'] },
 ];
 
+/** Outcomes that label a transaction as fraud for the delayed counters. */
+export const FRAUD_LABEL_OUTCOMES: readonly string[] = ['chargeback'];
+// The engine's merchant is the API key's merchant id: these counters are per merchant. The
+// handbook's terminal maps onto it; a merchant wanting per-terminal windows sends one merchant id
+// (API key) per terminal. 500,000 events over 37 days ≈ 13,500 transactions a day sustained.
+export const DELAYED_COUNTERS: DelayedCounter[] = [
+  { entity: 'merchant', delay: '7d', windows: ['24h', '7d', '30d'], cap: 500_000 },
+];
+
 const PLURAL: Record<EntityKind, string> = {
   card: 'cards', device: 'devices', ip: 'ips', email: 'emails', shipping: 'shipping_addresses', merchant: 'merchants', bin: 'bins',
 };
@@ -81,7 +103,11 @@ export const VELOCITY_FEATURES: readonly string[] = [
   ]),
   ...DISTINCT_COUNTERS.flatMap((c) => c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`)),
   ...OUTCOME_COUNTERS.flatMap((c) => OUTCOME_KINDS.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
+  ...DELAYED_COUNTERS.flatMap(delayedFeatures),
 ];
+function delayedFeatures(c: DelayedCounter): string[] {
+  return [...c.windows.map((w) => `${c.entity}_delayed_count_${w}`), ...c.windows.map((w) => `${c.entity}_delayed_frauds_${w}`)];
+}
 export type VelocityReading = Record<string, number>;
 
 /** Redis key names. Hash tags ({...}) keep each entity's keys in one Cluster slot. */
@@ -90,6 +116,9 @@ export const keys = {
   log: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:l`,
   distinct: (kind: EntityKind, id: string, of: EntityKind) => `lg:{${SHORT[kind]}:${id}}:d${SHORT[of]}`,
   outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `lg:{${SHORT[kind]}:${id}}:o${outcome[0]}`,
+  /** The delayed counters' transaction log and fraud-label log. */
+  delayed: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:y`,
+  frauds: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:f`,
   marker: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:m`,
   response: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:r`,
 };
@@ -115,7 +144,9 @@ export interface TransactionFacts {
 export type PlanOp =
   | { op: 'log'; write: string; read: string[]; member: string; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[] }
   | { op: 'distinct'; write: string; read: string[]; member: string; retentionMs: number; windows: number[] }
-  | { op: 'count'; read: string[]; windows: number[] };
+  | { op: 'count'; read: string[]; windows: number[] }
+  /** Returns the count per window, then the fraud-label count per window, over (t − delay − w, t − delay]. */
+  | { op: 'delayed'; write: string; read: string[]; frauds: string[]; member: string; retentionMs: number; cap: number; delayMs: number; windows: number[] };
 
 export interface CounterPlan {
   marker: string;
@@ -185,6 +216,16 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
       features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
     }
   }
+  for (const c of DELAYED_COUNTERS) {
+    const ids = facts.entities[c.entity];
+    if (!ids?.length) continue;
+    const windows = ms(c.windows), delayMs = WINDOWS[c.delay];
+    ops.push({
+      op: 'delayed', write: keys.delayed(c.entity, ids[0]!), read: ids.map((id) => keys.delayed(c.entity, id)),
+      frauds: ids.map((id) => keys.frauds(c.entity, id)), member: txRef, retentionMs: delayMs + maxOf(windows), cap: c.cap, delayMs, windows,
+    });
+    features.push(...delayedFeatures(c));
+  }
   return {
     marker: keys.marker(facts.merchantId, facts.transactionId),
     response: keys.response(facts.merchantId, facts.transactionId),
@@ -212,18 +253,39 @@ export function readingFrom(plan: CounterPlan, values: number[]): VelocityReadin
   return reading;
 }
 
-/** The outcome plan: which outcome sets a reported decline or chargeback joins. */
-export function outcomeTargets(entitiesJson: string, outcome: CountedOutcome): { keys: string[]; retentionMs: number } {
+export interface OutcomePlan {
+  /** Outcome sets joined at the outcome's time (declines, chargebacks), and how long they keep members. */
+  counted: string[];
+  retentionMs: number;
+  /** Fraud-label logs joined at the transaction's own time (the marker's `t`), their retention and cap. */
+  labels: string[];
+  labelRetentionMs: number;
+  labelCap: number;
+}
+
+/** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
+export function outcomePlan(entitiesJson: string, outcome: string): OutcomePlan {
   const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
-  const targets: string[] = [];
-  let retentionMs = 0;
-  for (const c of OUTCOME_COUNTERS) {
-    const id = entities[c.entity];
-    if (!id) continue;
-    targets.push(keys.outcomes(c.entity, id, outcome));
-    retentionMs = Math.max(retentionMs, ...ms(c.windows));
+  const plan: OutcomePlan = { counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
+  const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
+  if (counted) {
+    for (const c of OUTCOME_COUNTERS) {
+      const id = entities[c.entity];
+      if (!id) continue;
+      plan.counted.push(keys.outcomes(c.entity, id, counted));
+      plan.retentionMs = Math.max(plan.retentionMs, ...ms(c.windows));
+    }
   }
-  return { keys: targets, retentionMs };
+  if (FRAUD_LABEL_OUTCOMES.includes(outcome)) {
+    for (const c of DELAYED_COUNTERS) {
+      const id = entities[c.entity];
+      if (!id) continue;
+      plan.labels.push(keys.frauds(c.entity, id));
+      plan.labelRetentionMs = Math.max(plan.labelRetentionMs, WINDOWS[c.delay] + maxOf(ms(c.windows)));
+      plan.labelCap = Math.max(plan.labelCap, c.cap);
+    }
+  }
+  return plan;
 }
 
 /** Store port: one atomic round trip per scored transaction. */

@@ -151,6 +151,66 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(v.device_chargebacks_30d).toBe(1);
   });
 
+  const delayed = (v: Record<string, number>, what: 'count' | 'frauds') => (['24h', '7d', '30d'] as const).map((w) => v[`merchant_delayed_${what}_${w}`]);
+
+  it('counts a merchant\'s transactions in windows that end 7 days before: (t − 7d − w, t − 7d]', async () => {
+    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+    await record(tx({ occurredAt: T0 - W })); // exactly 7 days before: the upper end is included
+    await record(tx({ occurredAt: T0 - W + 1 })); // a millisecond younger: not yet in any window
+    await record(tx({ occurredAt: T0 - W - D + 1 })); // last millisecond of the 24h window
+    await record(tx({ occurredAt: T0 - W - D })); // lower end of the 24h window: excluded there, in 7d
+    await record(tx({ occurredAt: T0 - 2 * W - 1 })); // out of the 7d window, in 30d
+    await record(tx({ occurredAt: T0 - W - WINDOWS['30d'] })); // lower end of the 30d window: excluded
+    await record(tx({ merchantId: 'm2', occurredAt: T0 - W, entities: { card: ['cardA'], merchant: ['m2'] } })); // another merchant
+    const v = await record(tx({ occurredAt: T0 }));
+    expect(delayed(v, 'count')).toEqual([2, 3, 4]); // the current transaction is 7 days too young
+    expect(delayed(v, 'frauds')).toEqual([0, 0, 0]);
+  });
+
+  it('counts chargebacks as fraud labels at the labelled transaction\'s own time, once, read through the delay', async () => {
+    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+    const old = tx({ occurredAt: T0 - W - 2 * D });
+    const recent = tx({ occurredAt: T0 - D }); // inside the delay: its label is not read at T0
+    const declined = tx({ occurredAt: T0 - W - 3 * D });
+    const elsewhere = tx({ merchantId: 'm2', occurredAt: T0 - W - D, entities: { card: ['cardA'], merchant: ['m2'] } });
+    for (const f of [old, recent, declined, elsewhere]) await record(f);
+    expect(await store.recordOutcome('m1', old.transactionId, 'chargeback', T0 - D)).toBe('recorded'); // reported days later
+    expect(await store.recordOutcome('m1', old.transactionId, 'chargeback', T0)).toBe('duplicate');
+    expect(await store.recordOutcome('m1', recent.transactionId, 'chargeback', T0 - 1)).toBe('recorded');
+    expect(await store.recordOutcome('m1', declined.transactionId, 'declined', T0 - 1)).toBe('recorded'); // not a fraud label
+    expect(await store.recordOutcome('m1', declined.transactionId, 'refund', T0 - 1)).toBe('recorded');
+    expect(await store.recordOutcome('m2', elsewhere.transactionId, 'chargeback', T0 - 1)).toBe('recorded'); // another merchant's
+    const v = await record(tx({ occurredAt: T0 }));
+    expect(delayed(v, 'count')).toEqual([0, 2, 2]);
+    expect(delayed(v, 'frauds')).toEqual([0, 1, 1]);
+    expect(v.card_chargebacks_24h).toBe(2); // chargebacks still feed the outcome counters, at the outcome's time
+    // Six days later the recent transaction has left the delay, and its label is read with it.
+    const later = await record(tx({ occurredAt: T0 + W - D }));
+    expect(delayed(later, 'count')).toEqual([1, 1, 3]);
+    expect(delayed(later, 'frauds')).toEqual([1, 1, 2]);
+  });
+
+  it('saturates the merchant log at its cap: the oldest go, and labels count only over the span still covered', async () => {
+    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+    // Times are multiples of 32 ms, so Redis trims and caps on every write here (it samples by time).
+    expect(T0 % 32).toBe(0);
+    const base = T0 - W - 20 * D;
+    const capped = async (facts: TransactionFacts) => {
+      const plan = buildCounterPlan(facts);
+      for (const op of plan.ops) if (op.op === 'delayed') op.cap = 3;
+      const reading = await store.recordAndRead(plan);
+      expect(reading.status).toBe('new');
+      return reading.velocity!;
+    };
+    const txs = [0, 1, 2, 3, 4].map((i) => tx({ occurredAt: base + i * D }));
+    for (const f of txs) await capped(f);
+    for (const f of [txs[0]!, txs[3]!]) expect(await store.recordOutcome('m1', f.transactionId, 'chargeback', T0)).toBe('recorded');
+    // The log keeps txs 3, 4 and the current one: the 30d window starts at tx 3, so tx 0's label is left out.
+    const v = await capped(tx({ occurredAt: T0 }));
+    expect(delayed(v, 'count')).toEqual([0, 0, 2]);
+    expect(delayed(v, 'frauds')).toEqual([0, 0, 1]);
+  });
+
   it('during key rotation reads both identities of an entity and writes the primary only', async () => {
     await record(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['oldFp'], merchant: ['m1'] } }));
     await record(tx({ merchantId: 'm2', occurredAt: T0 - MIN, entities: { card: ['oldFp'], merchant: ['m2'] } }));

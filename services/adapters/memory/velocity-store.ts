@@ -1,8 +1,8 @@
 // Velocity store in process: the embedded default. Executes the same counter plan as
 // record-and-read.lua, step for step; the contract tests hold the two to the same answers.
 import {
-  keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type CountedOutcome, type HitRecord, type StoreReading, type VelocityStore,
+  keys, outcomePlan, readingFrom, RESPONSE_TTL_MS,
+  type CounterPlan, type HitRecord, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
@@ -78,6 +78,15 @@ export class MemoryVelocityStore implements VelocityStore {
           for (const k of op.read) for (const [m, s] of db.range(k, t - horizon, t)) lastSeen.set(m, Math.max(s, lastSeen.get(m) ?? -Infinity));
           for (const w of op.windows) values.push([...lastSeen.values()].filter((s) => t - s < w).length);
         }
+      } else if (op.op === 'delayed') {
+        if (write) remember(op.write, op.member, op.retentionMs, op.cap, false);
+        const hi = t - op.delayMs;
+        // A saturated log keeps only its newest events: both counts start at its oldest one.
+        let floor = -Infinity;
+        for (const k of op.read) if (db.size(k) >= op.cap) floor = Math.max(floor, db.first(k)![1] - 1);
+        const lows = op.windows.map((w) => Math.max(hi - w, floor));
+        for (const lo of lows) values.push(op.read.reduce((n, k) => n + db.count(k, lo, hi), 0));
+        for (const lo of lows) values.push(op.frauds.reduce((n, k) => n + db.count(k, lo, hi), 0));
       } else {
         counts(op.read, op.windows);
       }
@@ -107,14 +116,20 @@ export class MemoryVelocityStore implements VelocityStore {
     const entitiesJson = this.db.hget(marker, 'e');
     if (entitiesJson === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
-    const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
-    if (counted) {
-      const targets = outcomeTargets(entitiesJson, counted);
-      for (const key of targets.keys) {
-        this.db.zadd(key, at, `${merchantId}:${transactionId}`);
-        this.db.trimBelow(key, at - targets.retentionMs);
-        this.db.expire(key, targets.retentionMs + HOUR);
-      }
+    const member = `${merchantId}:${transactionId}`;
+    const p = outcomePlan(entitiesJson, outcome);
+    for (const key of p.counted) {
+      this.db.zadd(key, at, member);
+      this.db.trimBelow(key, at - p.retentionMs);
+      this.db.expire(key, p.retentionMs + HOUR);
+    }
+    // Fraud labels join at the transaction's own time, kept on its marker.
+    const txAt = Number(this.db.hget(marker, 't'));
+    for (const key of p.labels) {
+      this.db.zadd(key, txAt, member);
+      this.db.trimBelow(key, txAt - p.labelRetentionMs);
+      this.db.cap(key, p.labelCap);
+      this.db.expire(key, p.labelRetentionMs + HOUR);
     }
     return 'recorded';
   }

@@ -1,7 +1,8 @@
 -- One transaction, one atomic step: check the idempotency marker, record the transaction in
 -- every counter, read every window. KEYS[1] marker, KEYS[2] stored response, the rest counters.
 -- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms,
---   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}}
+--   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}
+--   or, for kind 'delayed', {kind, writeKey, {readKeys}, member, retentionMs, cap, delayMs, {windows}, {fraudKeys}}}
 --   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}},
 --   n = optional list lookup: groups of key indexes (one group per negative kind, the allow-list group last).
 -- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed]}; numbers as strings.
@@ -96,6 +97,40 @@ for _, op in ipairs(plan.ops) do
         for _, s in pairs(lastSeen) do if t - s < w then n = n + 1 end end
         push(n)
       end
+    end
+  elseif kind == 'delayed' then
+    -- Windows (t - delay - w, t - delay]: transactions, then fraud labels (scored at their
+    -- transaction's time). ZCARD and ZCOUNT are O(1) and O(log n): cheap on a big merchant.
+    local member, retention, cap, delay, windows, fks = op[4], op[5], op[6], op[7], op[8], op[9]
+    if write then remember(KEYS[wk], member, retention, cap, false) end
+    local hi = t - delay
+    -- A saturated log keeps only its newest events: both counts then start at its oldest event,
+    -- so that the fraud share stays a share of the same transactions.
+    local floor = nil
+    for _, k in ipairs(rks) do
+      if redis.call('ZCARD', KEYS[k]) >= cap then
+        local oldest = redis.call('ZRANGE', KEYS[k], 0, 0, 'WITHSCORES')
+        local f = tonumber(oldest[2]) - 1
+        if not floor or f > floor then floor = f end
+      end
+    end
+    local los = {}
+    for i, w in ipairs(windows) do
+      los[i] = hi - w
+      if floor and floor > los[i] then los[i] = floor end
+    end
+    for i = 1, #windows do
+      local n = 0
+      if los[i] < hi then for _, k in ipairs(rks) do n = n + redis.call('ZCOUNT', KEYS[k], '(' .. los[i], hi) end end
+      push(n)
+    end
+    -- Most merchants have no fraud label: one EXISTS spares a count per window.
+    local any = 0
+    for _, k in ipairs(fks) do any = any + redis.call('EXISTS', KEYS[k]) end
+    for i = 1, #windows do
+      local n = 0
+      if any > 0 and los[i] < hi then for _, k in ipairs(fks) do n = n + redis.call('ZCOUNT', KEYS[k], '(' .. los[i], hi) end end
+      push(n)
     end
   else
     -- Outcome sets are empty for most entities: one EXISTS spares a count per window.

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import {
-  keys, outcomeTargets, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type CountedOutcome, type HitRecord, type StoreReading, type VelocityStore,
+  keys, outcomePlan, readingFrom, RESPONSE_TTL_MS,
+  type CounterPlan, type HitRecord, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 
 export const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
@@ -72,6 +72,7 @@ export class RedisVelocityStore implements VelocityStore {
         case 'log': return ['log', ref(op.write), op.read.map(ref), op.member, op.retentionMs, op.cap, op.counts, op.amounts, op.smalls];
         case 'distinct': return ['distinct', ref(op.write), op.read.map(ref), op.member, op.retentionMs, 0, op.windows];
         case 'count': return ['count', 0, op.read.map(ref), '', 0, 0, op.windows];
+        case 'delayed': return ['delayed', ref(op.write), op.read.map(ref), op.member, op.retentionMs, op.cap, op.delayMs, op.windows, op.frauds.map(ref)];
       }
     });
     const w = plan.watch
@@ -104,9 +105,11 @@ export class RedisVelocityStore implements VelocityStore {
     const marker = keys.marker(merchantId, transactionId);
     const entitiesJson = await this.redis.hget(marker, 'e');
     if (entitiesJson === null) return 'unknown';
-    const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
-    const targets = counted ? outcomeTargets(entitiesJson, counted) : { keys: [], retentionMs: 0 };
-    const result = await this.redis.lgRecordOutcome(1 + targets.keys.length, marker, ...targets.keys, outcome, `${merchantId}:${transactionId}`, at, targets.retentionMs);
+    const p = outcomePlan(entitiesJson, outcome);
+    const result = await this.redis.lgRecordOutcome(
+      1 + p.counted.length + p.labels.length, marker, ...p.counted, ...p.labels,
+      outcome, `${merchantId}:${transactionId}`, at, p.retentionMs, p.counted.length, p.labelRetentionMs, p.labelCap,
+    );
     return result as 'recorded' | 'duplicate' | 'unknown';
   }
 
