@@ -38,9 +38,9 @@ export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore,
     return { path, created: false, credentials };
   }
   await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES);
-  const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo' });
-  const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo' });
-  const admin = await createApiKey(keys, { role: 'admin', label: 'demo' });
+  const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo', actor: 'system:demo' });
+  const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo', actor: 'system:demo' });
+  const admin = await createApiKey(keys, { role: 'admin', label: 'demo', actor: 'system:demo' });
   const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key, issuerBinRanges: DEMO_BIN_RANGES };
   if (analyst) credentials.analyst = await analyst();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });

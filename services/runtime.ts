@@ -123,6 +123,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
             sql, queue: flaggedQueue, negativeLists,
             negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
             allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+            apiKeys,
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
             onError: (error, stage) => logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
           });

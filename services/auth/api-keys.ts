@@ -16,7 +16,10 @@ export const apiKeyRecordSchema = z.object({
   issuerId: z.string().optional(),
   label: z.string().optional(),
   createdAt: z.string(),
+  /** Who made the change (a CLI user, an admin): carried into the audit log. */
+  createdBy: z.string().optional(),
   revokedAt: z.string().optional(),
+  revokedBy: z.string().optional(),
 });
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
 
@@ -33,7 +36,7 @@ export interface ApiKeyStore {
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   list(): Promise<ApiKeyRecord[]>;
   /** Returns false when no key has that id. */
-  revoke(id: string, at: string): Promise<boolean>;
+  revoke(id: string, at: string, by?: string): Promise<boolean>;
 }
 
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -45,6 +48,8 @@ export interface NewKey {
   merchantId?: string | undefined;
   issuerId?: string | undefined;
   label?: string | undefined;
+  /** Who asks: recorded on the key and in the audit log. */
+  actor?: string | undefined;
 }
 
 export class KeyRequestError extends Error {}
@@ -68,6 +73,7 @@ export async function createApiKey(store: ApiKeyStore, request: NewKey, now = ne
     ...(request.issuerId ? { issuerId: request.issuerId } : {}),
     ...(request.label ? { label: request.label } : {}),
     createdAt: now.toISOString(),
+    ...(request.actor ? { createdBy: request.actor } : {}),
   };
   await store.insert(record);
   return { key, record };

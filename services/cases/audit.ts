@@ -75,6 +75,10 @@ export class ChainVerifier {
 
 export interface AuditLog {
   append(input: AuditInput): Promise<AuditEntry>;
+  /** Appends unless an entry with the same action and target exists (changes recorded elsewhere first). */
+  appendOnce(input: AuditInput): Promise<AuditEntry | null>;
+  /** The targets that entries of one action name. */
+  targets(action: string): Promise<Set<string>>;
   list(options: { beforeSeq?: number; limit: number; action?: string; actor?: string }): Promise<AuditEntry[]>;
   /** Every entry in order, in pages (export and verify). */
   scan(fn: (page: AuditEntry[]) => Promise<void> | void, pageSize?: number): Promise<void>;

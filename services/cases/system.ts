@@ -11,6 +11,8 @@ import { Feedback, type LabelSink } from './feedback.ts';
 import { CaseIngester, type FlaggedQueue } from './flagged.ts';
 import type { CaseStore } from './model.ts';
 import type { NegativeListStore } from './negative-lists.ts';
+import type { ApiKeyStore } from '../auth/api-keys.ts';
+import { startKeyAudit } from './key-audit.ts';
 
 export interface CaseSystem {
   sql: SqlClient;
@@ -30,6 +32,9 @@ export interface CaseSystemOptions {
   labels?: LabelSink;
   negativeListTtlMs: number;
   allowListMaxDays: number;
+  /** When given, key changes in this store are carried into the audit log (see key-audit.ts). */
+  apiKeys?: ApiKeyStore;
+  keyAuditIntervalMs?: number;
   onError: (error: unknown, stage: string) => void;
 }
 
@@ -45,9 +50,12 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
   });
   ingester.start((e) => o.onError(e, 'ingest'));
   void feedback.flushLabels();
+  const keyAudit = o.apiKeys ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs) : undefined;
+  await keyAudit?.ready;
   return {
     sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists,
     async close() {
+      keyAudit?.stop();
       await ingester.stop();
       await o.labels?.close().catch(() => {});
       await o.sql.close();

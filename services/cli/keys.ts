@@ -4,7 +4,12 @@ import { parseArgs } from 'node:util';
 import { connectRedis, whenReady } from '../adapters/redis/velocity-store.ts';
 import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openApiKeyStore } from '../runtime.ts';
+import { openApiKeyStore, openSqlClient } from '../runtime.ts';
+import { PgliteBusy } from '../adapters/postgres/pglite-client.ts';
+import { migrate } from '../adapters/postgres/migrate.ts';
+import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
+import { auditKeyChanges, KEY_AUDIT_INTERVAL_MS } from '../cases/key-audit.ts';
+import type { Config } from '../config.ts';
 
 const USAGE = `usage:
   npm run keys -- create --role merchant --merchant <merchantId> [--label <text>]
@@ -16,6 +21,31 @@ const USAGE = `usage:
 function fail(message: string, code = 2): never {
   process.stderr.write(`keys: ${message}\n`);
   process.exit(code);
+}
+
+const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+
+/**
+ * Writes the change to the audit log now when the database can be opened here. When the engine
+ * holds the embedded database, the engine itself carries the change over (key-audit.ts).
+ */
+async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore>): Promise<string> {
+  let sql;
+  try {
+    sql = await openSqlClient(config);
+  } catch (error) {
+    if (error instanceof PgliteBusy) return `the running engine writes it to the audit log within ${KEY_AUDIT_INTERVAL_MS / 1000} s`;
+    throw error;
+  }
+  try {
+    await migrate(sql);
+    await auditKeyChanges(store, new PostgresAuditLog(sql));
+    return 'written to the audit log';
+  } catch (error) {
+    return `not yet in the audit log (${(error as Error).message}): the engine writes it when it reaches the database`;
+  } finally {
+    await sql.close().catch(() => {});
+  }
 }
 
 async function main(): Promise<void> {
@@ -45,11 +75,12 @@ async function main(): Promise<void> {
     switch (command) {
       case 'create': {
         if (!values.role || !ROLES.includes(values.role as Role)) fail(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`);
-        const { key, record } = await createApiKey(store, { role: values.role as Role, merchantId: values.merchant, issuerId: values.issuer, label: values.label });
+        const { key, record } = await createApiKey(store, { role: values.role as Role, merchantId: values.merchant, issuerId: values.issuer, label: values.label, actor });
+        const audited = await auditNow(config, store);
         if (values.json) process.stdout.write(`${JSON.stringify({ key, id: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId })}\n`);
         else {
           const tenant = record.merchantId ? ` for merchant ${record.merchantId}` : record.issuerId ? ` for issuer ${record.issuerId}` : '';
-          process.stdout.write(`Created ${record.role} key ${record.id}${tenant}.\nShown once, store it now:\n\n  ${key}\n\n`);
+          process.stdout.write(`Created ${record.role} key ${record.id}${tenant} (${audited}).\nShown once, store it now:\n\n  ${key}\n\n`);
         }
         break;
       }
@@ -69,8 +100,8 @@ async function main(): Promise<void> {
       case 'revoke': {
         const id = rest[0];
         if (!id) fail(`revoke needs a key id (see npm run keys -- list)\n${USAGE}`);
-        if (!(await store.revoke(id, new Date().toISOString()))) fail(`no key with id ${id}`, 1);
-        process.stdout.write(`Revoked ${id}. Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`);
+        if (!(await store.revoke(id, new Date().toISOString(), actor))) fail(`no key with id ${id}`, 1);
+        process.stdout.write(`Revoked ${id} (${await auditNow(config, store)}). Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`);
         break;
       }
       default:

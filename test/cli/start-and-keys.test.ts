@@ -12,6 +12,7 @@ const stateDir = mkdtempSync(join(tmpdir(), 'lg-start-'));
 let engine: ChildProcess;
 let base: string;
 let stdout = '';
+let createdKeyId = '';
 
 const keysCli = (...args: string[]) =>
   spawnSync(process.execPath, [join(root, 'services/cli/keys.ts'), ...args], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir }, encoding: 'utf8' });
@@ -27,7 +28,7 @@ beforeAll(async () => {
   if (!stdout.includes('Listening on')) throw new Error(`engine did not start:\n${stdout}`);
 });
 afterAll(() => {
-  engine.kill('SIGTERM');
+  if (engine.exitCode === null) engine.kill('SIGTERM');
 });
 
 describe('npm start (embedded mode)', () => {
@@ -61,8 +62,12 @@ describe('npm start (embedded mode)', () => {
     const list = keysCli('list');
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+merchant\\s+shop-7`));
     expect(list.stdout).not.toContain(key);
-    expect(keysCli('revoke', id).status).toBe(0);
+    const revoked = keysCli('revoke', id);
+    expect(revoked.status).toBe(0);
+    // The engine holds the embedded database: it carries the change into the audit log itself.
+    expect(revoked.stdout).toContain('the running engine writes it to the audit log within 5 s');
     expect(keysCli('list').stdout).toMatch(new RegExp(`${id}.*REVOKED`));
+    createdKeyId = id;
   });
 
   it('explains bad CLI usage and bad configuration', () => {
@@ -75,5 +80,28 @@ describe('npm start (embedded mode)', () => {
     const badPort = spawnSync(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: 'http' }, encoding: 'utf8' });
     expect(badPort.status).toBe(2);
     expect(badPort.stderr).toContain('PORT:');
+  });
+
+  it('has written every key change to the audit log (read after the engine stops, with the audit CLI)', async () => {
+    expect(createdKeyId).not.toBe('');
+    const waitFor = async (done: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    };
+    await new Promise((r) => setTimeout(r, 5_500)); // one key-audit interval
+    engine.kill('SIGTERM');
+    await waitFor(() => engine.exitCode !== null, 20_000);
+    const auditCli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(root, 'services/cli/audit.ts'), ...args], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, DATABASE_URL: '' }, encoding: 'utf8' });
+    const exported = auditCli('export');
+    expect(exported.status, exported.stderr).toBe(0);
+    const entries = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; actor: string; target: string });
+    const keyEntries = entries.filter((e) => e.action.startsWith('key_'));
+    expect(keyEntries.filter((e) => e.target === createdKeyId).map((e) => e.action)).toEqual(['key_create', 'key_revoke']);
+    expect(keyEntries.find((e) => e.target === createdKeyId)!.actor).toMatch(/^cli:/);
+    // The three demo keys, made at first start.
+    expect(keyEntries.filter((e) => e.actor === 'system:demo')).toHaveLength(3);
+    const verified = auditCli('verify');
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
   });
 });

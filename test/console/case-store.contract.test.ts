@@ -8,6 +8,12 @@ import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { PostgresUserStore } from '../../services/adapters/postgres/user-store.ts';
 import { CaseConflict, caseQuerySchema } from '../../services/cases/model.ts';
 import { UserExists } from '../../services/console/model.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileApiKeyStore } from '../../services/adapters/files/api-key-file-store.ts';
+import { createApiKey } from '../../services/auth/api-keys.ts';
+import { auditKeyChanges } from '../../services/cases/key-audit.ts';
 import { flagged, INJECTION_PAYLOADS, pgliteDriver, postgresDriver, type Driver } from './fixtures.ts';
 
 
@@ -179,6 +185,22 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       await users.createSession('tok2', 'carol', 'csrf');
       await users.update('carol', { disabled: true });
       expect(await users.touchSession('tok2', 60_000)).not.toMatchObject({ username: 'carol' });
+    });
+
+    it('carries API key changes into the audit log once, with who made them and never the key hash', async () => {
+      const audit = new PostgresAuditLog(sql);
+      const keys = new FileApiKeyStore(join(mkdtempSync(join(tmpdir(), 'lg-keys-')), 'api-keys.json'));
+      const { record } = await createApiKey(keys, { role: 'merchant', merchantId: 'shop-a', label: 'checkout', actor: 'cli:ops' });
+      await createApiKey(keys, { role: 'admin' });
+      expect(await auditKeyChanges(keys, audit)).toBe(2);
+      expect(await auditKeyChanges(keys, audit)).toBe(0);
+      await keys.revoke(record.id, new Date().toISOString(), 'cli:ops2');
+      // Two engines catching up at once still append the revocation once.
+      expect((await Promise.all([auditKeyChanges(keys, audit), auditKeyChanges(keys, audit)])).reduce((a, b) => a + b)).toBe(1);
+      const entries = (await audit.list({ limit: 10 })).filter((e) => e.action.startsWith('key_'));
+      expect(entries.map((e) => [e.action, e.actor])).toEqual([['key_revoke', 'cli:ops2'], ['key_create', 'unknown'], ['key_create', 'cli:ops']]);
+      expect(entries[2]).toMatchObject({ target: record.id, detail: { role: 'merchant', merchantId: 'shop-a', label: 'checkout', at: record.createdAt } });
+      expect(JSON.stringify(entries)).not.toContain(record.hash);
     });
   });
 }

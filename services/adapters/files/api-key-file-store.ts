@@ -48,11 +48,11 @@ export class FileApiKeyStore implements ApiKeyStore {
     return [...this.load()];
   }
 
-  async revoke(id: string, at: string): Promise<boolean> {
+  async revoke(id: string, at: string, by?: string): Promise<boolean> {
     const records = this.load();
     const found = records.find((r) => r.id === id);
     if (!found) return false;
-    this.save(records.map((r) => (r.id === id && !r.revokedAt ? { ...r, revokedAt: at } : r)));
+    this.save(records.map((r) => (r.id === id && !r.revokedAt ? { ...r, revokedAt: at, ...(by ? { revokedBy: by } : {}) } : r)));
     return true;
   }
 }

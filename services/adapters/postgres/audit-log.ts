@@ -28,8 +28,25 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   append(input: AuditInput): Promise<AuditEntry> {
+    return this.appendUnlessPresent(input, false) as Promise<AuditEntry>;
+  }
+
+  appendOnce(input: AuditInput): Promise<AuditEntry | null> {
+    return this.appendUnlessPresent(input, true);
+  }
+
+  async targets(action: string): Promise<Set<string>> {
+    const r = await this.sql.query<{ target: string }>('SELECT DISTINCT target FROM audit_log WHERE action = $1', [action]);
+    return new Set(r.rows.map((row) => String(row.target)));
+  }
+
+  private appendUnlessPresent(input: AuditInput, once: boolean): Promise<AuditEntry | null> {
     return this.sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
+      // Checked under the append lock: two engines catching up on the same change append it once.
+      if (once && (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, input.target ?? ''])).rows.length > 0) {
+        return null;
+      }
       const last = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
       const prev = last.rows[0];
       // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).

@@ -28,11 +28,11 @@ export class RedisApiKeyStore implements ApiKeyStore {
     return all.map((raw) => apiKeyRecordSchema.parse(JSON.parse(raw))).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  async revoke(id: string, at: string): Promise<boolean> {
+  async revoke(id: string, at: string, by?: string): Promise<boolean> {
     const raw = await this.redis.hget(RECORDS, id);
     if (!raw) return false;
     const record = apiKeyRecordSchema.parse(JSON.parse(raw));
-    if (!record.revokedAt) await this.redis.hset(RECORDS, id, JSON.stringify({ ...record, revokedAt: at }));
+    if (!record.revokedAt) await this.redis.hset(RECORDS, id, JSON.stringify({ ...record, revokedAt: at, ...(by ? { revokedBy: by } : {}) }));
     return true;
   }
 }
