@@ -18,10 +18,11 @@ export interface WindowFeature {
   days: number;
   delayDays: number;
   /**
-   * The engine counters that serve this feature online (services/core/velocity.ts), when they
-   * exist: counts, and amount sums in cents. Terminal windows with label delay have none yet.
+   * The engine counters that serve this feature online (services/core/velocity.ts): the window's
+   * count, its amount sum, its fraud-labelled count. Names of `VelocityReading` entries, whose
+   * amounts are in major units (the stores add cents; `readingFrom` divides by 100 once).
    */
-  engine?: { count: string; amountCents?: string };
+  engine?: { count: string; amount?: string; frauds?: string };
 }
 export interface RowFeature {
   kind: 'amount' | 'weekend' | 'night';
@@ -82,14 +83,22 @@ function handbookFeatures(): FeatureDef[] {
       { kind: 'window', name: `CUSTOMER_ID_NB_TX_${days}DAY_WINDOW`, entity: 'customer', stat: 'count', days, delayDays: 0, engine: { count: `card_count_${w}` } },
       {
         kind: 'window', name: `CUSTOMER_ID_AVG_AMOUNT_${days}DAY_WINDOW`, entity: 'customer', stat: 'mean_amount', days, delayDays: 0,
-        engine: { count: `card_count_${w}`, amountCents: `card_amount_${w}` },
+        engine: { count: `card_count_${w}`, amount: `card_amount_${w}` },
       },
     );
   }
+  // The engine's merchant stands for the handbook's terminal (one merchant id per terminal).
   for (const days of [1, 7, 30]) {
+    const w = ENGINE_WINDOW[days]!;
     defs.push(
-      { kind: 'window', name: `TERMINAL_ID_NB_TX_${days}DAY_WINDOW`, entity: 'terminal', stat: 'count', days, delayDays: 7 },
-      { kind: 'window', name: `TERMINAL_ID_RISK_${days}DAY_WINDOW`, entity: 'terminal', stat: 'fraud_share', days, delayDays: 7 },
+      {
+        kind: 'window', name: `TERMINAL_ID_NB_TX_${days}DAY_WINDOW`, entity: 'terminal', stat: 'count', days, delayDays: 7,
+        engine: { count: `merchant_delayed_count_${w}` },
+      },
+      {
+        kind: 'window', name: `TERMINAL_ID_RISK_${days}DAY_WINDOW`, entity: 'terminal', stat: 'fraud_share', days, delayDays: 7,
+        engine: { count: `merchant_delayed_count_${w}`, frauds: `merchant_delayed_frauds_${w}` },
+      },
     );
   }
   return defs;
@@ -110,24 +119,42 @@ export function featureNames(fs: FeatureSet): string[] {
   return fs.features.map((f) => f.name);
 }
 
+/** The window aggregate a feature reads from an engine velocity reading (amounts in major units). */
+export function engineAggregate(engine: NonNullable<WindowFeature['engine']>, reading: Record<string, number>): WindowAggregate {
+  return {
+    count: reading[engine.count] ?? 0,
+    amountSum: engine.amount ? (reading[engine.amount] ?? 0) : 0,
+    frauds: engine.frauds ? (reading[engine.frauds] ?? 0) : 0,
+  };
+}
+
 /**
- * The handbook customer features straight from an engine velocity reading (card counters, amounts
- * in cents). Null for a feature the engine does not serve (terminal windows with label delay).
+ * A window feature straight from the engine's velocity reading (`StoreReading.velocity`: counts,
+ * amounts in major units, delayed merchant counts and frauds), through the same `windowValue` as
+ * the offline path. Null for a row feature or a window the engine does not serve: row features
+ * come from the transaction itself (`rowValue`).
  */
 export function fromEngineReading(def: FeatureDef, reading: Record<string, number>): number | null {
   if (def.kind !== 'window' || !def.engine) return null;
-  const count = reading[def.engine.count] ?? 0;
-  const amountSum = def.engine.amountCents ? (reading[def.engine.amountCents] ?? 0) / 100 : 0;
-  return windowValue(def.stat, { count, amountSum, frauds: 0 });
+  return windowValue(def.stat, engineAggregate(def.engine, reading));
 }
 
-/** Engine counters named by a feature set that the engine does not have: a contract check. */
+/**
+ * What the engine cannot serve for a feature set: counter names it does not have, and window
+ * features without an engine mapping (or without the counter their statistic needs), listed by
+ * feature name. Empty means every feature comes from an engine reading plus the row.
+ */
 export function missingEngineCounters(fs: FeatureSet): string[] {
   const known = new Set(VELOCITY_FEATURES);
   const missing: string[] = [];
   for (const f of fs.features) {
-    if (f.kind !== 'window' || !f.engine) continue;
-    for (const c of [f.engine.count, f.engine.amountCents]) if (c && !known.has(c)) missing.push(c);
+    if (f.kind !== 'window') continue;
+    const needs = f.stat === 'mean_amount' ? 'amount' : f.stat === 'fraud_share' ? 'frauds' : null;
+    if (!f.engine || (needs && !f.engine[needs])) {
+      missing.push(f.name);
+      continue;
+    }
+    for (const c of [f.engine.count, f.engine.amount, f.engine.frauds]) if (c && !known.has(c)) missing.push(c);
   }
   return missing;
 }

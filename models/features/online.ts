@@ -8,6 +8,8 @@ import { DAY_SECONDS, rowValue, windowValue, type Entity, type FeatureSet, type 
 import { toCents, type FeatureMatrix } from './offline.ts';
 
 export interface OnlineTransaction {
+  /** The dataset's TRANSACTION_ID, when known: an engine source needs one id per transaction. */
+  id?: number;
   epochSeconds: number;
   customer: number;
   terminal: number;
@@ -87,8 +89,9 @@ export function recordAndRead(state: OnlineState, fs: FeatureSet, tx: OnlineTran
 }
 
 /**
- * Where the online path reads its windows from: the in-memory reducer below, or (to be wired) the
- * engine's Redis counters. Records the transaction, then returns one aggregate per window feature.
+ * Where the online path reads its windows from: the in-memory reducer below, or the engine's
+ * velocity store (features/engine-source.ts: Redis or the embedded store). Records the
+ * transaction, then returns one aggregate per window feature.
  */
 export interface WindowSource {
   recordAndRead(tx: OnlineTransaction, windows: readonly WindowFeature[]): WindowAggregate[] | Promise<WindowAggregate[]>;
@@ -128,6 +131,7 @@ export async function replayParity(ds: Dataset, fs: FeatureSet, source: WindowSo
   let extra = 0;
   for (let i = 0; i < ds.n; i++) {
     const tx: OnlineTransaction = {
+      id: ds.transactionId[i]!,
       epochSeconds: ds.epochSeconds[i]!, customer: ds.customer[i]!, terminal: ds.terminal[i]!, amountCents: toCents(ds.amount[i]!), fraud: ds.fraud[i] ? 1 : 0,
     };
     const v = featuresFromWindows(fs, tx, await source.recordAndRead(tx, windows));

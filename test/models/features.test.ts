@@ -38,14 +38,26 @@ describe('handbook feature set', () => {
       'TERMINAL_ID_RISK_7DAY_WINDOW', 'TERMINAL_ID_NB_TX_30DAY_WINDOW', 'TERMINAL_ID_RISK_30DAY_WINDOW',
     ]);
   });
-  it('maps customer windows onto counters the engine has, amounts in cents', () => {
+  it('maps every window onto counters the engine has, amounts in major units as the engine reads them', () => {
     expect(missingEngineCounters(HANDBOOK_FEATURE_SET)).toEqual([]);
-    const reading = { card_count_24h: 2, card_amount_24h: 3050, card_count_7d: 4, card_amount_7d: 10_000 };
+    const reading = {
+      card_count_24h: 2, card_amount_24h: 30.5, card_count_7d: 4, card_amount_7d: 100,
+      merchant_delayed_count_24h: 4, merchant_delayed_frauds_24h: 1, merchant_delayed_count_7d: 0, merchant_delayed_frauds_7d: 0,
+    };
     const byName = (n: string) => HANDBOOK_FEATURE_SET.features.find((f) => f.name === n)!;
     expect(fromEngineReading(byName('CUSTOMER_ID_NB_TX_1DAY_WINDOW'), reading)).toBe(2);
     expect(fromEngineReading(byName('CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW'), reading)).toBe(15.25);
     expect(fromEngineReading(byName('CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW'), reading)).toBe(25);
-    expect(fromEngineReading(byName('TERMINAL_ID_RISK_1DAY_WINDOW'), reading)).toBeNull();
+    expect(fromEngineReading(byName('TERMINAL_ID_NB_TX_1DAY_WINDOW'), reading)).toBe(4);
+    expect(fromEngineReading(byName('TERMINAL_ID_RISK_1DAY_WINDOW'), reading)).toBe(0.25);
+    expect(fromEngineReading(byName('TERMINAL_ID_RISK_7DAY_WINDOW'), reading)).toBe(0); // empty window
+    expect(fromEngineReading(byName('TX_AMOUNT'), reading)).toBeNull(); // row features come from the row
+    // The check names a window without the counter its statistic needs, and unknown counters.
+    const unserved = { name: 'x', version: 1, features: [
+      { kind: 'window', name: 'RISK_NO_FRAUDS', entity: 'terminal', stat: 'fraud_share', days: 1, delayDays: 7, engine: { count: 'merchant_delayed_count_24h' } },
+      { kind: 'window', name: 'NB_UNKNOWN', entity: 'terminal', stat: 'count', days: 1, delayDays: 7, engine: { count: 'terminal_count_24h' } },
+    ] } as const;
+    expect(missingEngineCounters(unserved)).toEqual(['RISK_NO_FRAUDS', 'terminal_count_24h']);
   });
 });
 
