@@ -52,13 +52,17 @@ async function main(): Promise<void> {
     logger,
     readiness: () => runtime.readiness(),
     rulesets: runtime.rulesets,
+    models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     console: consoleOptions(config, runtime),
   });
 
-  process.on('SIGHUP', () => runtime.rulesets.reload());
+  process.on('SIGHUP', () => {
+    runtime.rulesets.reload();
+    runtime.models?.reload();
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

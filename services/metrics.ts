@@ -33,6 +33,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly rulesetReloads = new Counter({ name: 'leakguard_ruleset_reloads_total', help: 'Ruleset reloads by result', labelNames: ['result'], registers: [this.registry] });
+  readonly modelReloads = new Counter({ name: 'leakguard_model_reloads_total', help: 'Model artifact reloads by result', labelNames: ['result'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

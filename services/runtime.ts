@@ -28,6 +28,7 @@ import { FlaggedSink, MemoryFlaggedQueue, sleep, type FlaggedQueue } from './cas
 import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from './cases/negative-lists.ts';
 import { RedisFlaggedQueue } from './cases/redis-flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './cases/system.ts';
+import { ModelFile } from '../models/serving/scoring-model.ts';
 
 export interface Runtime {
   engine: Engine;
@@ -38,6 +39,8 @@ export interface Runtime {
   keyring: CardKeyring;
   authenticator: ApiKeyAuthenticator;
   rulesets: RulesetFile;
+  /** The model artifact in force (LEAKGUARD_MODEL), or none: scoring then runs on rules alone. */
+  models: ModelFile | undefined;
   metrics: Metrics;
   embedded: boolean;
   readiness(): Promise<Record<string, boolean>>;
@@ -93,6 +96,16 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     else logger.error({ error: result.error }, 'ruleset refused; the previous ruleset stays in force');
   });
   const stopWatching = rulesets.watch();
+  // A model that cannot be served stops the start-up here, with the loader's reason.
+  const models = config.LEAKGUARD_MODEL
+    ? new ModelFile(config.LEAKGUARD_MODEL, (result) => {
+        metrics.modelReloads.inc({ result: result.ok ? 'ok' : 'refused' });
+        if (result.ok) logger.info({ version: result.version }, 'model loaded');
+        else logger.error({ error: result.error }, 'model refused; the previous model stays in force');
+      })
+    : undefined;
+  if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
+  const stopWatchingModel = models?.watch();
 
   // Cases: flagged decisions leave the scoring path through a durable queue.
   const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new MemoryFlaggedQueue();
@@ -109,6 +122,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     observer: { ...metrics.observer(), scored: (merchantId, request, result) => flaggedSink.observe(merchantId, request, result) },
     watchlistEvents: () => watchlistRegistry.events,
     lists: true,
+    model: () => models?.model,
   });
   let cases: CaseSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
@@ -141,7 +155,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   };
 
   return {
-    engine, store, apiKeys, rulesets, metrics, watchlist, watchlistRegistry, keyring,
+    engine, store, apiKeys, rulesets, models, metrics, watchlist, watchlistRegistry, keyring,
     flaggedQueue, flaggedSink, negativeLists, openCases,
     get cases() {
       return cases;
@@ -159,6 +173,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async close() {
       stopWatching();
+      stopWatchingModel?.();
       watchlistRegistry.stop();
       await flaggedSink.drain();
       flaggedSink.stop();

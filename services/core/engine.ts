@@ -8,6 +8,7 @@ import { decide, evaluateRules, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
 import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
 import { listFeatures, listLookup } from './lists.ts';
+import { modelFeatures, modelReasons, type ModelVerdict, type ScoringModel } from './model.ts';
 import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -33,7 +34,12 @@ export interface EngineOptions {
   lists?: boolean;
   /** Compromise events by seq; when given, every scoring looks the card up in the watchlist. */
   watchlistEvents?: () => ReadonlyMap<number, EventView>;
+  /** The model in force, read once per scoring: a switch never splits one scoring between two models. */
+  model?: () => ScoringModel | undefined;
 }
+
+/** Rules whose code starts with this speak for the model: when one fires, the model's factors join the reasons. */
+const MODEL_RULE_PREFIX = 'MODEL_';
 
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
 export interface Evidence {
@@ -105,6 +111,13 @@ export class Engine {
       Object.assign(features, watchlistFeatures(match, presented, occurredAt));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
+    // The model reads the velocity features: without them (degraded) it is skipped, not guessed.
+    const model = this.options.model?.();
+    let verdict: ModelVerdict | undefined;
+    if (model && !degraded) {
+      verdict = model.evaluate(features, occurredAt);
+      Object.assign(features, modelFeatures(verdict));
+    }
     const hits = evaluateRules(ruleset, merchantId, features);
     const outcome = decide({
       ruleset, merchantId, hits, degraded,
@@ -115,14 +128,15 @@ export class Engine {
       velocity: degraded ? 'skipped' : 'evaluated',
       rules: 'evaluated',
       watchlist: !watching ? 'not_configured' : degraded ? 'skipped' : 'evaluated',
-      model: 'not_configured',
+      model: !model ? 'not_configured' : verdict ? 'evaluated' : 'skipped',
     };
+    if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
     const response: ScoreResponse = {
       transactionId: req.transactionId,
       ...outcome,
       checks,
       degraded,
-      versions: { engine: ENGINE_VERSION, ruleset: ruleset.version },
+      versions: { engine: ENGINE_VERSION, ruleset: ruleset.version, ...(model ? { model: model.version } : {}) },
     };
 
     // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).

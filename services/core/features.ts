@@ -5,6 +5,7 @@ import type { VelocityReading } from './velocity.ts';
 import { VELOCITY_FEATURES } from './velocity.ts';
 import { WATCHLIST_FEATURES } from './watchlist.ts';
 import { LIST_FEATURES } from './lists.ts';
+import { MODEL_FEATURES } from './model.ts';
 
 export type FeatureValue = number | string | boolean;
 export type FeatureMap = Record<string, FeatureValue>;
@@ -62,7 +63,7 @@ export function transactionFeatures(req: ScoreRequest, occurredAt: number): Feat
   };
 }
 
-export const ALL_FEATURES: readonly string[] = [...TRANSACTION_FEATURES, ...VELOCITY_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES];
+export const ALL_FEATURES: readonly string[] = [...TRANSACTION_FEATURES, ...VELOCITY_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES];
 
 export function featureMap(tx: FeatureMap, velocity: VelocityReading | undefined): FeatureMap {
   return velocity ? { ...tx, ...velocity } : { ...tx };

@@ -1,8 +1,9 @@
-// Health, readiness, metrics and ruleset administration.
+// Health, readiness, metrics, ruleset and model administration.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics.ts';
 import type { RulesetFile } from '../../adapters/files/ruleset-file.ts';
+import type { ModelFile } from '../../../models/serving/scoring-model.ts';
 import { errorResponseSchema } from '../../core/schemas.ts';
 
 export interface OperationsOptions {
@@ -10,11 +11,22 @@ export interface OperationsOptions {
   /** Each dependency's reachability; the process is ready when all are. */
   readiness: () => Promise<Record<string, boolean>>;
   rulesets: Pick<RulesetFile, 'ruleset' | 'reload'>;
+  /** Absent when no model is configured (LEAKGUARD_MODEL). */
+  models?: Pick<ModelFile, 'model' | 'reload'> | undefined;
 }
+
+const modelInfo = z.object({
+  version: z.string(),
+  featureSet: z.object({ name: z.string(), version: z.number(), features: z.array(z.string()) }),
+  createdAt: z.string(),
+  trees: z.number(),
+  training: z.object({ from: z.string(), to: z.string(), rows: z.number(), frauds: z.number(), fingerprint: z.string() }),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+});
 
 const rulesetInfo = z.object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() });
 
-export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, readiness, rulesets }) => {
+export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, readiness, rulesets, models }) => {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
@@ -50,5 +62,29 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     const result = rulesets.reload();
     if (!result.ok) return reply.code(422).send({ error: `ruleset refused, the previous one stays in force: ${result.error}` });
     return describe();
+  });
+
+  const describeModel = () => {
+    const a = models!.model.artifact;
+    const { source: _source, ...training } = a.training.data;
+    return { version: a.modelVersion, featureSet: a.featureSet, createdAt: a.createdAt, trees: a.forest.nTrees, training, ...(a.metrics ? { metrics: a.metrics } : {}) };
+  };
+  const noModel = { error: 'no model is configured: set LEAKGUARD_MODEL to a model artifact (npm run model -- train)' };
+  app.get('/v1/admin/model', {
+    onRequest: app.requireRole('admin'),
+    schema: { tags: ['administration'], summary: 'The model in force', security: [{ bearer: [] }], response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema } },
+  }, async (_request, reply) => (models ? describeModel() : reply.code(404).send(noModel)));
+
+  app.post('/v1/admin/model/reload', {
+    onRequest: app.requireRole('admin'),
+    schema: {
+      tags: ['administration'], summary: 'Re-read the model artifact now (it is also re-read when the file changes); scorings in flight finish on the model they started with',
+      security: [{ bearer: [] }], response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 422: errorResponseSchema },
+    },
+  }, async (_request, reply) => {
+    if (!models) return reply.code(404).send(noModel);
+    const result = models.reload();
+    if (!result.ok) return reply.code(422).send({ error: `model refused, the previous one stays in force: ${result.error}` });
+    return describeModel();
   });
 };

@@ -1,0 +1,97 @@
+// A model artifact as the engine's ScoringModel (services/core/model.ts), and the file that holds
+// the active one: loaded at start-up, re-read when it changes, on SIGHUP or by the admin route.
+// A file that fails to load — unreadable, invalid, or built for a feature set this engine does
+// not compute — is refused and the model in force stays: a bad deploy never disarms scoring.
+import { unwatchFile, watchFile } from 'node:fs';
+import type { FeatureMap } from '../../services/core/features.ts';
+import type { ModelFactor, ModelVerdict, ScoringModel } from '../../services/core/model.ts';
+import { FEATURE_SETS, featureNames, type FeatureSet } from '../features/definitions.ts';
+import { servingVector, unservableFeatures } from '../features/serving.ts';
+import { ArtifactError, loadArtifact, type Artifact } from './artifact.ts';
+import type { CompiledForest } from './forest.ts';
+
+export class ForestScoringModel implements ScoringModel {
+  readonly version: string;
+  readonly featureSet: string;
+  readonly artifact: Artifact;
+  private readonly fs: FeatureSet;
+  private readonly forest: CompiledForest;
+  private readonly names: readonly string[];
+
+  constructor(artifact: Artifact, forest: CompiledForest, fs: FeatureSet) {
+    this.artifact = artifact;
+    this.version = artifact.modelVersion;
+    this.featureSet = fs.name;
+    this.fs = fs;
+    this.forest = forest;
+    this.names = featureNames(fs);
+  }
+
+  evaluate(features: FeatureMap, occurredAt: number, maxFactors = 3): ModelVerdict {
+    const x = servingVector(this.fs, features, occurredAt);
+    const { raw, contributions } = this.forest.contributions(x);
+    const factors: ModelFactor[] = [];
+    for (let i = 0; i < contributions.length; i++) {
+      const c = contributions[i]!;
+      if (c > 0) factors.push({ feature: this.names[i]!, value: x[i]!, contribution: c });
+    }
+    factors.sort((a, b) => b.contribution - a.contribution);
+    return { probability: this.forest.calibrate(raw), factors: factors.slice(0, maxFactors) };
+  }
+}
+
+/** Loads an artifact for serving; refuses one whose feature set this engine does not compute, exactly. */
+export function loadScoringModel(path: string, featureSets: Record<string, FeatureSet> = FEATURE_SETS): ForestScoringModel {
+  const { artifact } = loadArtifact(path);
+  const declared = artifact.featureSet;
+  const fs = featureSets[declared.name];
+  if (!fs) {
+    throw new ArtifactError(`feature set mismatch: the model ${artifact.modelVersion} uses feature set "${declared.name}", this engine computes ${Object.keys(featureSets).map((n) => `"${n}"`).join(', ')}`);
+  }
+  if (declared.version !== fs.version) {
+    throw new ArtifactError(`feature set mismatch: the model ${artifact.modelVersion} uses "${fs.name}" version ${declared.version}, this engine computes version ${fs.version}: retrain the model`);
+  }
+  // Same names in the same order (parseArtifact names the first difference).
+  const { forest } = loadArtifact(path, { name: fs.name, features: featureNames(fs) });
+  const missing = unservableFeatures(fs);
+  if (missing.length) throw new ArtifactError(`feature set "${fs.name}" needs features the engine does not compute at scoring time: ${missing.join(', ')}`);
+  return new ForestScoringModel(artifact, forest, fs);
+}
+
+export type ModelReload = { ok: true; version: string } | { ok: false; error: string };
+
+export class ModelFile {
+  private current: ForestScoringModel;
+  readonly path: string;
+  private readonly onReload: (result: ModelReload) => void;
+
+  /** Throws when the file cannot be served: the engine refuses to start with a model it cannot use. */
+  constructor(path: string, onReload: (result: ModelReload) => void = () => {}) {
+    this.path = path;
+    this.onReload = onReload;
+    this.current = loadScoringModel(path);
+  }
+
+  get model(): ForestScoringModel {
+    return this.current;
+  }
+
+  /** Loads the file again; the switch is one reference swap, so scorings in flight finish on the model they started with. */
+  reload(): ModelReload {
+    let result: ModelReload;
+    try {
+      this.current = loadScoringModel(this.path);
+      result = { ok: true, version: this.current.version };
+    } catch (error) {
+      result = { ok: false, error: (error as Error).message };
+    }
+    this.onReload(result);
+    return result;
+  }
+
+  watch(intervalMs = 1000): () => void {
+    const listener = () => this.reload();
+    watchFile(this.path, { interval: intervalMs }, listener);
+    return () => unwatchFile(this.path, listener);
+  }
+}
