@@ -1,5 +1,5 @@
-// npm run model -- train    --data DIR [--feature-set handbook] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
-// npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+// npm run model -- train    --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+// npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
 // Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
 //   --max-features X --bins N --gain-threshold X --workers N
 import { writeFileSync } from 'node:fs';
@@ -8,14 +8,15 @@ import cliProgress from 'cli-progress';
 import { featureNames, featureSet } from '../features/definitions.ts';
 import { readDataset } from '../simulator/csv.ts';
 import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
-import { meanSpread, prepare, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
+import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
+import { needsEngineReplay } from '../replay/engine-features.ts';
 import { renderReport } from '../evaluation/report.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
 
 const USAGE = `usage:
-  npm run model -- train --data DIR [--feature-set handbook] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
-  npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+  npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+  npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
@@ -54,7 +55,13 @@ if (values.help || !command) {
 }
 const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
 const data = str('data') ?? fail('--data DIR is required');
-const fs = featureSet(str('feature-set') ?? 'handbook');
+const fs = (() => {
+  try {
+    return featureSet(str('feature-set') ?? 'handbook');
+  } catch (error) {
+    return fail(`--feature-set: ${(error as Error).message}`);
+  }
+})();
 const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
 for (const [flag, key] of Object.entries(paramFlags)) {
   const v = str(flag);
@@ -87,10 +94,25 @@ function progress(label: string, total: number) {
   return { update: (v: number) => bar.update(v), stop: () => bar.stop() };
 }
 
+/** Progress of an engine replay (engine feature set): transactions, not trees. */
+function replayProgress(): ((done: number, total: number) => void) | undefined {
+  if (values.quiet || !needsEngineReplay(fs)) return undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  return (done, total) => {
+    if (!bar) {
+      bar = new cliProgress.SingleBar({ format: 'engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+      bar.start(total, 0);
+    }
+    bar.update(done);
+    if (done >= total) bar.stop();
+  };
+}
+
 const split = splitFromFlags();
 const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + split.testDays - 1);
 const t0 = performance.now();
-const ds = readDataset(data, { toDate: lastDate });
+// The engine feature set replays the breach scenario's columns (cards, devices, ...) through the engine.
+const ds = readDataset(data, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
 console.error(`read ${ds.n} transactions from ${data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 if (command === 'train') {
@@ -98,7 +120,7 @@ if (command === 'train') {
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
   try {
-    prepared = prepare(ds, fs, split, false);
+    prepared = await prepareAny(ds, fs, split, data, false, replayProgress());
   } catch (error) {
     fail((error as Error).message);
   }
@@ -132,7 +154,7 @@ if (command === 'train') {
   if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook)`);
   const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
-  const prepared = prepare(ds, fs, split);
+  const prepared = await prepareAny(ds, fs, split, data, true, replayProgress()).catch((error: unknown) => fail((error as Error).message));
   const f = prepared.features;
   console.error(`train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${f.trainY.reduce((s, v) => s + v, 0)} frauds; ` +
     `test ${addDays(split.trainStart, split.trainDays + split.delayDays)}..${lastDate}: ${f.testY.length} transactions, ${f.testY.reduce((s, v) => s + v, 0)} frauds ` +

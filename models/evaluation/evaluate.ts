@@ -5,7 +5,8 @@ import type { FeatureSet } from '../features/definitions.ts';
 import { CompiledForest } from '../serving/forest.ts';
 import { trainForest, type TrainParams, type TrainResult } from '../training/train.ts';
 import { aucRoc, averagePrecision, cardPrecisionAtK, type CardPrecisionResult } from './metrics.ts';
-import { handbookSplit, splitFeatures, type Split, type SplitFeatures, type SplitOptions } from './protocol.ts';
+import { handbookSplit, splitFeatures, splitRows, type Split, type SplitFeatures, type SplitOptions } from './protocol.ts';
+import { engineFeatureMatrix, needsEngineReplay } from '../replay/engine-features.ts';
 
 export interface SeedResult {
   seed: number;
@@ -27,7 +28,22 @@ export interface Prepared {
 
 export function prepare(ds: Dataset, fs: FeatureSet, o: SplitOptions, requireTest = true): Prepared {
   const split = handbookSplit(ds, o, requireTest);
-  const features = splitFeatures(ds, split, fs);
+  return fingerprinted(split, splitFeatures(ds, split, fs), fs);
+}
+
+/**
+ * `prepare` for any feature set: one with engine features is computed by replaying the dataset
+ * (from `dataDir`, with its issuer lists) through the engine.
+ */
+export async function prepareAny(ds: Dataset, fs: FeatureSet, o: SplitOptions, dataDir: string, requireTest = true, onProgress?: (done: number, total: number) => void): Promise<Prepared> {
+  if (!needsEngineReplay(fs)) return prepare(ds, fs, o, requireTest);
+  const split = handbookSplit(ds, o, requireTest);
+  const [from, to] = splitRows(split);
+  const matrix = await engineFeatureMatrix(ds, fs, dataDir, from, to, onProgress);
+  return fingerprinted(split, splitFeatures(ds, split, fs, matrix), fs);
+}
+
+function fingerprinted(split: Split, features: SplitFeatures, fs: FeatureSet): Prepared {
   const h = createHash('sha256');
   h.update(JSON.stringify({ featureSet: fs.name, version: fs.version, names: fs.features.map((f) => f.name) }));
   h.update(new Uint8Array(features.trainX.values.buffer, features.trainX.values.byteOffset, features.trainX.values.byteLength));

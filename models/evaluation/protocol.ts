@@ -70,9 +70,15 @@ export interface SplitFeatures {
 }
 
 /** Features of the train rows and the kept test rows (one offline pass over the span). */
-export function splitFeatures(ds: Dataset, split: Split, fs: FeatureSet): SplitFeatures {
-  const from = split.train[0], to = split.test.length ? split.test[split.test.length - 1]! + 1 : split.train[1];
-  const all = computeOffline(ds, fs, from, to);
+/** The dataset rows a split's features cover: from the first training row to the last test row. */
+export function splitRows(split: Split): [number, number] {
+  return [split.train[0], split.test.length ? split.test[split.test.length - 1]! + 1 : split.train[1]];
+}
+
+/** `computed`: the features of `splitRows(split)` when they were computed elsewhere (an engine replay). */
+export function splitFeatures(ds: Dataset, split: Split, fs: FeatureSet, computed?: FeatureMatrix): SplitFeatures {
+  const [from, to] = splitRows(split);
+  const all = computed ?? computeOffline(ds, fs, from, to);
   const cols = all.cols;
   const nTrain = split.train[1] - split.train[0];
   const trainX: FeatureMatrix = { ...all, rows: nTrain, values: all.values.slice(0, nTrain * cols), source: all.source.slice(0, nTrain) };

@@ -3,6 +3,7 @@
 // (features/online.ts, window counters updated one transaction at a time) both turn a window
 // aggregate into the feature value through `windowValue` below, so they cannot drift apart.
 import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
+import { engineFeatureSet } from './engine-set.ts';
 
 export const DAY_SECONDS = 86_400;
 
@@ -28,7 +29,18 @@ export interface RowFeature {
   kind: 'amount' | 'weekend' | 'night';
   name: string;
 }
-export type FeatureDef = WindowFeature | RowFeature;
+/**
+ * A feature the engine computes itself (services/core/features.ts, velocity.ts, watchlist.ts,
+ * lists.ts): read from its feature map, a number or a flag, or one category of a string feature.
+ */
+export interface EngineFeature {
+  kind: 'engine';
+  name: string;
+  source: string;
+  /** For a categorical source: 1 when it equals this value. */
+  equals?: string;
+}
+export type FeatureDef = WindowFeature | RowFeature | EngineFeature;
 
 export interface FeatureSet {
   name: string;
@@ -104,10 +116,19 @@ function handbookFeatures(): FeatureDef[] {
   return defs;
 }
 
+/** Row features only: the dataset paths (offline windows, online reducer) compute window and row features. */
+export function rowKind(f: RowFeature | EngineFeature): RowFeature['kind'] {
+  if (f.kind === 'engine') throw new Error(`feature ${f.name} is computed by the engine: replay the dataset through it (models/replay/engine-replay.ts)`);
+  return f.kind;
+}
+
 /** The handbook's 15 baseline inputs, in the handbook's order. */
 export const HANDBOOK_FEATURE_SET: FeatureSet = { name: 'handbook', version: 1, features: handbookFeatures() };
 
-export const FEATURE_SETS: Record<string, FeatureSet> = { handbook: HANDBOOK_FEATURE_SET };
+/** The handbook's 15 and the engine's own features (engine-set.ts), all served by the engine. */
+export const ENGINE_FEATURE_SET: FeatureSet = engineFeatureSet(HANDBOOK_FEATURE_SET.features);
+
+export const FEATURE_SETS: Record<string, FeatureSet> = { handbook: HANDBOOK_FEATURE_SET, engine: ENGINE_FEATURE_SET };
 
 export function featureSet(name: string): FeatureSet {
   const fs = FEATURE_SETS[name];

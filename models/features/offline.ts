@@ -2,7 +2,7 @@
 // order, with sliding windows per entity. Amounts are summed in integer cents so that the offline
 // and online paths produce bit-identical values.
 import type { Dataset } from '../simulator/csv.ts';
-import { DAY_SECONDS, rowValue, windowValue, type FeatureSet, type WindowFeature } from './definitions.ts';
+import { DAY_SECONDS, rowKind, rowValue, windowValue, type FeatureSet, type WindowFeature } from './definitions.ts';
 
 export interface FeatureMatrix {
   names: string[];
@@ -58,7 +58,7 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
 
   fs.features.forEach((f, c) => {
     if (f.kind !== 'window') {
-      for (let r = 0; r < rows; r++) values[r * cols + c] = rowValue(f.kind, ds.amount[from + r]!, ds.epochSeconds[from + r]!);
+      for (let r = 0; r < rows; r++) values[r * cols + c] = rowValue(rowKind(f), ds.amount[from + r]!, ds.epochSeconds[from + r]!);
     }
   });
 

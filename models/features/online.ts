@@ -4,7 +4,7 @@
 // the same information a Redis sorted-set log counter holds. Fraud labels are read only from events
 // older than a window's delay (in production they arrive as outcomes before the delay has passed).
 import type { Dataset } from '../simulator/csv.ts';
-import { DAY_SECONDS, rowValue, windowValue, type Entity, type FeatureSet, type WindowAggregate, type WindowFeature } from './definitions.ts';
+import { DAY_SECONDS, rowKind, rowValue, windowValue, type Entity, type FeatureSet, type WindowAggregate, type WindowFeature } from './definitions.ts';
 import { toCents, type FeatureMatrix } from './offline.ts';
 
 export interface OnlineTransaction {
@@ -82,7 +82,7 @@ export function recordAndRead(state: OnlineState, fs: FeatureSet, tx: OnlineTran
       const log = state.logs[f.entity].get(f.entity === 'customer' ? tx.customer : tx.terminal);
       out[c] = windowValue(f.stat, readWindow(log, tx.epochSeconds, f));
     } else {
-      out[c] = rowValue(f.kind, tx.amountCents / 100, tx.epochSeconds);
+      out[c] = rowValue(rowKind(f), tx.amountCents / 100, tx.epochSeconds);
     }
   });
   return out;
@@ -114,7 +114,7 @@ export function featuresFromWindows(fs: FeatureSet, tx: OnlineTransaction, aggre
   const out = new Float64Array(fs.features.length);
   let w = 0;
   fs.features.forEach((f, c) => {
-    out[c] = f.kind === 'window' ? windowValue(f.stat, aggregates[w++]!) : rowValue(f.kind, tx.amountCents / 100, tx.epochSeconds);
+    out[c] = f.kind === 'window' ? windowValue(f.stat, aggregates[w++]!) : rowValue(rowKind(f), tx.amountCents / 100, tx.epochSeconds);
   });
   return out;
 }

@@ -2,16 +2,21 @@
 // scoring time. Window features come from the engine's counters through `fromEngineReading`
 // (definitions.ts: the same `windowValue` the offline path uses); row features from the request.
 import type { FeatureMap } from '../../services/core/features.ts';
-import { fromEngineReading, rowValue, type FeatureDef, type FeatureSet } from './definitions.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import { fromEngineReading, missingEngineCounters, rowValue, type FeatureDef, type FeatureSet } from './definitions.ts';
 
 /** Features of a set that the engine cannot compute: a model using them must not be served. */
 export function unservableFeatures(fs: FeatureSet): string[] {
-  return fs.features.filter((f) => f.kind === 'window' && fromEngineReading(f, {}) === null).map((f) => f.name);
+  const known = new Set(ALL_FEATURES);
+  const unknownSources = fs.features.filter((f) => f.kind === 'engine' && !known.has(f.source)).map((f) => f.name);
+  return [...missingEngineCounters(fs), ...unknownSources];
 }
 
 const num = (v: FeatureMap[string] | undefined): number => (typeof v === 'number' ? v : v === true ? 1 : 0);
 
-function servedValue(def: FeatureDef, features: FeatureMap, occurredAt: number): number {
+/** The one place a feature definition becomes a number from the engine's feature map (replay and serving). */
+export function servedValue(def: FeatureDef, features: FeatureMap, occurredAt: number): number {
+  if (def.kind === 'engine') return def.equals !== undefined ? (features[def.source] === def.equals ? 1 : 0) : num(features[def.source]);
   if (def.kind === 'window') return fromEngineReading(def, features as Record<string, number>) ?? 0;
   return rowValue(def.kind, num(features.amount_major), Math.floor(occurredAt / 1000));
 }

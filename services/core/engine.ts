@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import { featureMap, isSmallAmount, transactionFeatures, amountMajor, type FeatureMap } from './features.ts';
-import { decide, evaluateRules, type Ruleset } from './rules.ts';
+import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
 import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
 import { listFeatures, listLookup } from './lists.ts';
@@ -40,6 +40,33 @@ export interface EngineOptions {
 
 /** Rules whose code starts with this speak for the model: when one fires, the model's factors join the reasons. */
 const MODEL_RULE_PREFIX = 'MODEL_';
+
+export interface JudgeInput {
+  ruleset: Ruleset;
+  merchantId: string;
+  /** Completed with the model's features when a model runs. */
+  features: FeatureMap;
+  occurredAt: number;
+  degraded: boolean;
+  cardNotPresent: boolean;
+  threeDSAuthenticated: boolean;
+  model?: ScoringModel | undefined;
+}
+
+/** Features → model → rules → decision: the pure end of a scoring (also replayed by the breach protocol). */
+export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: ModelVerdict | undefined } {
+  const { ruleset, merchantId, features, model, degraded } = input;
+  // The model reads the velocity features: without them (degraded) it is skipped, not guessed.
+  let verdict: ModelVerdict | undefined;
+  if (model && !degraded) {
+    verdict = model.evaluate(features, input.occurredAt);
+    Object.assign(features, modelFeatures(verdict));
+  }
+  const hits = evaluateRules(ruleset, merchantId, features);
+  const outcome = decide({ ruleset, merchantId, hits, degraded, cardNotPresent: input.cardNotPresent, threeDSAuthenticated: input.threeDSAuthenticated });
+  if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
+  return { outcome, verdict };
+}
 
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
 export interface Evidence {
@@ -111,16 +138,9 @@ export class Engine {
       Object.assign(features, watchlistFeatures(match, presented, occurredAt));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
-    // The model reads the velocity features: without them (degraded) it is skipped, not guessed.
     const model = this.options.model?.();
-    let verdict: ModelVerdict | undefined;
-    if (model && !degraded) {
-      verdict = model.evaluate(features, occurredAt);
-      Object.assign(features, modelFeatures(verdict));
-    }
-    const hits = evaluateRules(ruleset, merchantId, features);
-    const outcome = decide({
-      ruleset, merchantId, hits, degraded,
+    const { outcome, verdict } = judge({
+      ruleset, merchantId, features, occurredAt, degraded, model,
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
     });
@@ -130,7 +150,6 @@ export class Engine {
       watchlist: !watching ? 'not_configured' : degraded ? 'skipped' : 'evaluated',
       model: !model ? 'not_configured' : verdict ? 'evaluated' : 'skipped',
     };
-    if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
     const response: ScoreResponse = {
       transactionId: req.transactionId,
       ...outcome,

@@ -1,0 +1,28 @@
+// The offline path of a feature set with engine features: replay the dataset through the engine
+// and turn what it computed into vectors with `servedValue`, exactly as serving does.
+import type { Dataset } from '../simulator/csv.ts';
+import type { FeatureSet } from '../features/definitions.ts';
+import type { FeatureMatrix } from '../features/offline.ts';
+import { servingVector } from '../features/serving.ts';
+import { replayThroughEngine } from './engine-replay.ts';
+
+export function needsEngineReplay(fs: FeatureSet): boolean {
+  return fs.features.some((f) => f.kind === 'engine');
+}
+
+export async function engineFeatureMatrix(
+  ds: Dataset, fs: FeatureSet, dataDir: string, from: number, to: number, onProgress?: (done: number, total: number) => void,
+): Promise<FeatureMatrix> {
+  const cols = fs.features.length;
+  const rows = Math.max(0, to - from);
+  const values = new Float64Array(rows * cols);
+  const source = new Int32Array(rows);
+  await replayThroughEngine(ds, {
+    dataDir, watchlists: true, from, to, ...(onProgress ? { onProgress } : {}),
+    onRow: (row, _response, evidence) => {
+      servingVector(fs, evidence.features, ds.epochSeconds[row]! * 1000, values.subarray((row - from) * cols, (row - from + 1) * cols));
+      source[row - from] = row;
+    },
+  });
+  return { names: fs.features.map((f) => f.name), rows, cols, values, source };
+}

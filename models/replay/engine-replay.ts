@@ -1,0 +1,204 @@
+// Replays a breach-scenario dataset (npm run simulate -- --breach) through the real engine, in
+// time order, with what the engine would have known at each moment: issuer lists uploaded at their
+// upload times, authorisation declines reported at once, chargebacks for frauds a label delay
+// later. The stores are the in-memory ones, on a clock that follows the data. Serves the engine
+// feature set's offline path (the features the engine computed) and the breach protocol (the
+// decisions it took).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine, type Evidence } from '../../services/core/engine.ts';
+import { fingerprintWith, type CardKeyring } from '../../services/core/card.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import type { ScoringModel } from '../../services/core/model.ts';
+import type { Ruleset } from '../../services/core/rules.ts';
+import type { ScoreRequest, ScoreResponse } from '../../services/core/schemas.ts';
+import { DATA_ELEMENTS, elementMask, entrySlot, eventView, expiryTag, type DataElement, type EventView, type WatchlistStore } from '../../services/core/watchlist.ts';
+import type { VelocityStore } from '../../services/core/velocity.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
+import { DAY_SECONDS } from '../features/definitions.ts';
+import type { Dataset } from '../simulator/csv.ts';
+
+export const REPLAY_KEYRING: CardKeyring = { primary: { id: 'replay', secret: Buffer.alloc(32, 7) } };
+/** Velocity windows reach 30 days back, delayed merchant windows 37: older history changes nothing. */
+export const HISTORY_DAYS = 37;
+
+export interface ReplayOptions {
+  /** The dataset's folder: breaches.csv and issuer-lists/ (for watchlists). */
+  dataDir: string;
+  watchlists: boolean;
+  model?: ScoringModel | undefined;
+  ruleset?: Ruleset;
+  /** Chargebacks for fraudulent transactions arrive this many days later (the handbook's 7). */
+  labelDelayDays?: number;
+  /** Rows [from, to) are reported; replay starts HISTORY_DAYS before `from` to build the counters. */
+  from?: number;
+  to?: number;
+  /**
+   * Other stores than the in-memory ones (say, Redis for a parity test): the caller opens and
+   * closes them. Without them the replay uses fresh in-memory stores on the data's clock.
+   */
+  stores?: { velocity: VelocityStore; watchlist: WatchlistStore };
+  onRow(row: number, response: ScoreResponse, evidence: Evidence): void | Promise<void>;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ReplaySummary {
+  replayed: number;
+  reported: number;
+  uploads: number;
+  listedCards: number;
+  seconds: number;
+}
+
+const REQUIRED_COLUMNS = ['CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT'] as const;
+
+export function assertBreachColumns(ds: Dataset): void {
+  const missing = REQUIRED_COLUMNS.filter((c) => !ds.extra.has(c));
+  if (missing.length) {
+    throw new Error(`the dataset lacks the breach scenario's columns (${missing.join(', ')}): generate it with npm run simulate -- --breach`);
+  }
+}
+
+/** The checkout request a dataset row stands for (the merchant is the terminal). */
+export function requestOf(ds: Dataset, row: number): { merchantId: string; request: ScoreRequest } {
+  const col = (name: string) => ds.extra.get(name)![row]!;
+  const [mm, yy] = col('CARD_EXPIRY').split('/');
+  const ecom = col('CHANNEL') === 'ecom';
+  const request: ScoreRequest = {
+    transactionId: String(ds.transactionId[row]),
+    amount: Math.round(ds.amount[row]! * 100),
+    currency: 'EUR',
+    occurredAt: new Date(ds.epochSeconds[row]! * 1000).toISOString(),
+    channel: ecom ? 'ecommerce' : 'pos',
+    // The scenario leaks security codes: whoever holds a card presents a matching one online.
+    card: { number: col('CARD_PAN'), expiryMonth: Number(mm), expiryYear: 2000 + Number(yy), cvvResult: ecom ? 'match' : 'not_checked' },
+  } as ScoreRequest;
+  if (ecom) {
+    const device = col('DEVICE_ID'), ip = col('IP'), email = col('EMAIL'), address = col('SHIPPING_ADDRESS');
+    if (device || ip) request.device = { ...(device ? { id: device } : {}), ...(ip ? { ip } : {}) } as ScoreRequest['device'];
+    if (email) request.customer = { email } as ScoreRequest['customer'];
+    if (address) request.shippingAddress = { line1: address, country: 'FR' };
+  }
+  return { merchantId: `t${ds.terminal[row]}`, request };
+}
+
+interface Upload {
+  at: number;
+  issuer: string;
+  breach: string;
+  file: string;
+}
+
+function readCsv(path: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const names = header!.split(',');
+  return lines.map((l) => {
+    const cells = l.split(',');
+    return Object.fromEntries(names.map((n, i) => [n, cells[i] ?? '']));
+  });
+}
+
+const naiveUtc = (s: string) => Date.parse(`${s.replace(' ', 'T')}${s.length <= 10 ? 'T00:00:00' : ''}Z`);
+
+function readUploads(dataDir: string): { uploads: Upload[]; breaches: Map<string, { from: number; to: number; elements: DataElement[] }> } {
+  const breaches = new Map<string, { from: number; to: number; elements: DataElement[] }>();
+  for (const b of readCsv(join(dataDir, 'breaches.csv'))) {
+    const elements = b.LEAKED_FIELDS!.split(';').filter((e): e is DataElement => (DATA_ELEMENTS as readonly string[]).includes(e));
+    breaches.set(b.BREACH_ID!, { from: naiveUtc(b.EXPOSURE_FROM!), to: naiveUtc(b.EXPOSURE_TO!) + DAY_SECONDS * 1000 - 1000, elements });
+  }
+  const uploads = readCsv(join(dataDir, 'issuer-lists', 'uploads.csv'))
+    .map((u) => ({ at: naiveUtc(u.UPLOADED_AT!), issuer: u.ISSUER!, breach: u.BREACH_ID!, file: u.FILE! }))
+    .sort((a, b) => a.at - b.at);
+  return { uploads, breaches };
+}
+
+/** First row at or after a time (rows are in time order). */
+function firstRowAt(ds: Dataset, epochSeconds: number): number {
+  let lo = 0, hi = ds.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ds.epochSeconds[mid]! < epochSeconds) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promise<ReplaySummary> {
+  assertBreachColumns(ds);
+  const started = performance.now();
+  const from = o.from ?? 0, to = o.to ?? ds.n;
+  const start = from > 0 ? firstRowAt(ds, ds.epochSeconds[from]! - HISTORY_DAYS * DAY_SECONDS) : 0;
+  let clock = ds.n ? ds.epochSeconds[start]! * 1000 : 0;
+  const memoryWatchlist = o.stores ? undefined : new MemoryWatchlistStore();
+  const watchlist: WatchlistStore = o.stores?.watchlist ?? memoryWatchlist!;
+  const store: VelocityStore = o.stores?.velocity ?? new MemoryVelocityStore({ now: () => clock, watchlist: memoryWatchlist });
+  const events = new Map<number, EventView>();
+  const ruleset = o.ruleset ?? readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const engine = new Engine({
+    store, keyring: REPLAY_KEYRING, ruleset: () => ruleset,
+    // No deadline in a replay: every answer is a full one.
+    deadlineMs: 600_000, now: () => clock,
+    ...(o.watchlists ? { watchlistEvents: () => events } : {}),
+    ...(o.model ? { model: () => o.model } : {}),
+  });
+
+  const { uploads, breaches } = o.watchlists ? readUploads(o.dataDir) : { uploads: [], breaches: new Map() };
+  let nextUpload = 0, listedCards = 0;
+  const upload = async (u: Upload) => {
+    const breach = breaches.get(u.breach);
+    if (!breach) throw new Error(`issuer-lists/uploads.csv names breach ${u.breach}, which breaches.csv does not list`);
+    const now = new Date(u.at);
+    const { event } = await watchlist.createEvent({
+      externalId: u.breach, source: 'simulated breach', description: '', exposureStart: new Date(breach.from).toISOString(),
+      exposureEnd: new Date(breach.to).toISOString(), discoveredAt: now.toISOString(), dataElements: breach.elements, confidence: 'confirmed',
+    }, u.issuer, now);
+    events.set(event.seq, eventView(event));
+    const key = REPLAY_KEYRING.primary;
+    const cards = readCsv(join(o.dataDir, 'issuer-lists', u.file)).map((c) => ({
+      slot: entrySlot(fingerprintWith(key, c.pan!)),
+      expiryTag: expiryTag(key, c.pan!, Number(c.expiry_month), Number(c.expiry_year)),
+    }));
+    await watchlist.addCards(event.seq, elementMask(event.dataElements), cards, Math.floor(u.at / 1000));
+    listedCards += cards.length;
+  };
+
+  // Chargebacks are due in time order (a fixed delay after each fraud): a queue suffices.
+  const delayMs = (o.labelDelayDays ?? 7) * DAY_SECONDS * 1000;
+  const chargebacks: { at: number; merchantId: string; transactionId: string }[] = [];
+  let nextChargeback = 0;
+  const auth = ds.extra.get('AUTH_RESULT')!;
+
+  let reported = 0;
+  for (let row = start; row < to; row++) {
+    const at = ds.epochSeconds[row]! * 1000;
+    while (nextUpload < uploads.length && uploads[nextUpload]!.at <= at) {
+      clock = uploads[nextUpload]!.at;
+      await upload(uploads[nextUpload++]!);
+    }
+    while (nextChargeback < chargebacks.length && chargebacks[nextChargeback]!.at <= at) {
+      const c = chargebacks[nextChargeback++]!;
+      clock = c.at;
+      await engine.recordOutcome(c.merchantId, c.transactionId, 'chargeback', c.at);
+    }
+    clock = at;
+    const { merchantId, request } = requestOf(ds, row);
+    const result = await engine.score(merchantId, request);
+    if (result.kind !== 'scored' || !result.evidence) throw new Error(`row ${row}: transaction ${request.transactionId} was not scored afresh (a repeated transaction id?)`);
+    // The issuer's authorisation answer reaches the merchant at once; a fraud's chargeback later.
+    if (auth[row] === 'declined') await engine.recordOutcome(merchantId, request.transactionId, 'declined', at);
+    if (ds.fraud[row]) chargebacks.push({ at: at + delayMs, merchantId, transactionId: request.transactionId });
+    if (row >= from) {
+      await o.onRow(row, result.response, result.evidence);
+      reported++;
+    }
+    if (o.onProgress && (row - start) % 5000 === 0) o.onProgress(row - start, to - start);
+  }
+  o.onProgress?.(to - start, to - start);
+  if (!o.stores) {
+    await store.close();
+    await watchlist.close();
+  }
+  return { replayed: to - start, reported, uploads: nextUpload, listedCards, seconds: (performance.now() - started) / 1000 };
+}
