@@ -24,7 +24,8 @@ import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
 import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
 import { kafkaLabelSink } from './cases/feedback.ts';
-import { FlaggedSink, MemoryFlaggedQueue, sleep, type FlaggedQueue } from './cases/flagged.ts';
+import { FlaggedSink, sleep, type FlaggedQueue } from './cases/flagged.ts';
+import { JournalFlaggedQueue } from './cases/journal-flagged-queue.ts';
 import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from './cases/negative-lists.ts';
 import { RedisFlaggedQueue } from './cases/redis-flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './cases/system.ts';
@@ -108,7 +109,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const stopWatchingModel = models?.watch();
 
   // Cases: flagged decisions leave the scoring path through a durable queue.
-  const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new MemoryFlaggedQueue();
+  // Embedded mode journals flagged decisions under the state directory: a crash loses none.
+  const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'));
   const flaggedSink = new FlaggedSink({
     keyring, queue: flaggedQueue, watchlist,
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),

@@ -11,7 +11,7 @@ import { flaggedDecisionSchema, sanitiseRequest, type CaseStore, type FlaggedDec
 
 /** A queue that keeps flagged decisions until a handler has committed them. */
 export interface FlaggedQueue {
-  readonly kind: 'memory' | 'redis-stream';
+  readonly kind: 'memory' | 'journal' | 'redis-stream';
   publish(flagged: FlaggedDecision): Promise<void>;
   /** Delivers in order; a rejected handler call is retried later (at least once delivery). */
   start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void;
@@ -27,10 +27,10 @@ export interface Backoff {
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5_000 };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
 
-/** Embedded mode: an in-process FIFO feeding PGlite (same process, so no network to lose). */
+/** An in-process FIFO (tests, and the base of the embedded journal queue). */
 export class MemoryFlaggedQueue implements FlaggedQueue {
-  readonly kind = 'memory' as const;
-  private readonly items: FlaggedDecision[] = [];
+  readonly kind: FlaggedQueue['kind'] = 'memory';
+  protected readonly items: FlaggedDecision[] = [];
   private wake: (() => void) | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -68,7 +68,10 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
         }
         try {
           await handler(next);
-          if (this.items[0] === next) this.items.shift();
+          if (this.items[0] === next) {
+            this.items.shift();
+            this.acknowledged(next);
+          }
           delay = this.backoff.initialMs;
         } catch (error) {
           onError(error);
@@ -78,6 +81,9 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
       }
     })();
   }
+
+  /** Called once a decision is handled (stored as a case): durable subclasses record it. */
+  protected acknowledged(_flagged: FlaggedDecision): void {}
 
   async pending(): Promise<number> {
     return this.items.length;

@@ -1,7 +1,7 @@
 // Flagged decisions reach the case store through the durable queue: a Redis stream in front of a
 // real PostgreSQL that is stopped while decisions are flagged, then restarted. Every case
 // arrives, none twice. Embedded mode (in-process queue, PGlite) flags the same way.
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { TEST_CARD_KEY } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { flagged } from './fixtures.ts';
+import { JournalFlaggedQueue } from '../../services/cases/journal-flagged-queue.ts';
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
@@ -141,6 +142,55 @@ describe('negative lists on Redis', () => {
       conn.disconnect();
       await server.stop();
     }
+  });
+});
+
+describe('embedded mode: the journal queue', () => {
+  it('keeps what was published and not yet a case across a crash, in order, and nothing twice', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lg-journal-')), 'state', 'flagged.journal');
+    const first = new JournalFlaggedQueue(path);
+    const [a, b, c] = [flagged({ transactionId: 'j-a' }), flagged({ transactionId: 'j-b' }), flagged({ transactionId: 'j-c' })];
+    for (const f of [a, b, c]) await first.publish(f);
+    const handled: string[] = [];
+    first.start(async (f) => {
+      handled.push(f.transactionId);
+      if (handled.length === 1) return;
+      throw new Error('database down');
+    }, () => {});
+    await waitFor(async () => handled.length >= 2);
+    // The process dies here: no stop(), no flush. A torn line as a crash mid-write would leave.
+    appendFileSync(path, '{"add":{"merchantId":"m1","transa');
+    const second = new JournalFlaggedQueue(path);
+    expect(second.unreadable).toBe(1);
+    expect(await second.pending()).toBe(2);
+    const again: string[] = [];
+    second.start(async (f) => void again.push(f.transactionId), () => {});
+    await waitFor(async () => (await second.pending()) === 0);
+    expect(again).toEqual(['j-b', 'j-c']);
+    await second.stop();
+    await first.stop();
+    const third = new JournalFlaggedQueue(path);
+    expect(await third.pending()).toBe(0);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await third.stop();
+  });
+
+  it('restarts an embedded engine killed before its flagged decisions became cases, and makes them cases', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lg-journal-rt-'));
+    const { runtime: before } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
+    await before.waitForStores();
+    await before.engine.score('shop-j', order('crash-1'));
+    await before.flaggedSink.drain();
+    expect(await before.flaggedQueue.pending()).toBe(1);
+    // Dropped without close(): the in-process queue is gone, the journal is not.
+    const { runtime: after } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
+    await after.waitForStores();
+    const cases = await after.openCases();
+    await cases.ingester.idle();
+    expect(await cases.store.getByTransaction('shop-j', 'crash-1')).toMatchObject({ status: 'open' });
+    expect(await after.flaggedQueue.pending()).toBe(0);
+    await after.close();
+    await before.close();
   });
 });
 
