@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 describe('engine feature set: offline replay vs the engine on a real Redis', () => {
-  it('gives the same vector for every row', async () => {
+  // Two replays of a few thousand transactions, one through a real Redis: generous on a busy machine.
+  it('gives the same vector for every row', { timeout: 240_000 }, async () => {
     const offline = await engineFeatureMatrix(ds, fs, dir, 0, ds.n);
     const client = await whenReady(connectRedis(redis.url));
     const online = new Float64Array(offline.values.length);

@@ -61,13 +61,13 @@ export class MemoryVelocityStore implements VelocityStore {
         counts(op.read, op.counts);
         if (op.amounts.length || op.smalls.length) {
           const horizon = Math.max(0, ...op.amounts, ...op.smalls);
-          const rows = op.read.flatMap((k) => db.range(k, t - horizon, t));
-          for (const w of op.amounts) {
-            values.push(rows.reduce((sum, [m, s]) => (t - s < w ? sum + Number(m.split('|')[1]) : sum), 0));
-          }
-          for (const w of op.smalls) {
-            values.push(rows.reduce((n, [m, s]) => (t - s < w && m.endsWith('|1') ? n + 1 : n), 0));
-          }
+          // Members are `ref|cents|small`: parsed once per row, not once per window.
+          const rows = op.read.flatMap((k) => db.range(k, t - horizon, t)).map(([m, s]) => {
+            const bar = m.lastIndexOf('|', m.length - 3);
+            return { age: t - s, cents: Number(m.slice(bar + 1, m.length - 2)), small: m.endsWith('|1') };
+          });
+          for (const w of op.amounts) values.push(rows.reduce((sum, r) => (r.age < w ? sum + r.cents : sum), 0));
+          for (const w of op.smalls) values.push(rows.reduce((n, r) => (r.age < w && r.small ? n + 1 : n), 0));
         }
       } else if (op.op === 'distinct') {
         if (write) remember(op.write, op.member, op.retentionMs, 0, true);
