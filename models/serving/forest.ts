@@ -2,6 +2,15 @@
 // over trees of the leaf's fraud share (soft vote), mapped through the prior correction for the
 // per-tree class resampling. Reason codes: Saabas-style contributions, the change in node fraud
 // share along the path attributed to each split's feature.
+//
+// Scoring layout (built at load time from the FlatForest, which stays the artifact's format):
+// every threshold of a feature is replaced by its rank among that feature's distinct thresholds,
+// and the input is turned into the same ranks once per transaction (one binary search per
+// feature). `x < threshold` then becomes an integer comparison, exact for every float64 x
+// (NaN included), and one node fits one int32: feature, threshold rank and right-child offset
+// (left child = next node, pre-order). Integer comparisons allow a branch-free step (sign bit),
+// and four trees walk in lockstep so their memory loads overlap instead of each split waiting
+// for a mispredicted branch. Forests that do not fit the packing keep the float path.
 
 export interface FlatForest {
   nTrees: number;
@@ -26,6 +35,73 @@ export interface PriorCorrection {
   sampleFraudShare: number;
 }
 
+/** Packed node word: bits 0–7 feature, 8–16 threshold rank + 1, 17–30 right-child offset; bit 31 leaf. */
+const FEATURE_MASK = 0xff, RANK_SHIFT = 8, RANK_MASK = 0x1ff, OFFSET_SHIFT = 17, OFFSET_MASK = 0x3fff, LEAF = 1 << 31;
+
+/** The integer form of a forest (see the header); undefined when the forest does not fit it. */
+interface Packed {
+  /** One word per node. A leaf reads the spare feature slot (rank 0) with offset 0: it loops on itself. */
+  words: Int32Array;
+  /** Per feature f, its sorted distinct thresholds are cuts[cutStart[f] .. cutStart[f + 1]). */
+  cuts: Float64Array;
+  cutStart: Int32Array;
+  /** value[child] − value[parent] for every non-root node (a contribution step in one read). */
+  delta: Float64Array;
+  /** Mean root value over the trees: the contributions' bias. */
+  bias: number;
+  /** Scratch: the input's ranks, one slot per feature plus the leaves' spare slot (always 0). */
+  ranks: Int32Array;
+  /** Scratch: contribution sums per feature plus the spare slot (leaves waiting in lockstep add there). */
+  acc: Float64Array;
+}
+
+function pack(flat: FlatForest): Packed | undefined {
+  const { feature, threshold, right, value, nFeatures } = flat;
+  const nodes = feature.length;
+  if (nFeatures >= FEATURE_MASK) return undefined;
+  const perFeature: number[][] = Array.from({ length: nFeatures }, () => []);
+  for (let n = 0; n < nodes; n++) {
+    const f = feature[n]!;
+    if (f < 0) continue;
+    if (f >= nFeatures || Number.isNaN(threshold[n]!) || right[n]! <= n || flat.left[n] !== n + 1) return undefined;
+    perFeature[f]!.push(threshold[n]!);
+  }
+  // Set and Map treat −0 and +0 as one key; they compare equal, so ranks stay exact
+  const sorted = perFeature.map((ts) => Float64Array.from(new Set(ts)).sort());
+  if (sorted.some((c) => c.length >= RANK_MASK)) return undefined;
+  const cutStart = new Int32Array(nFeatures + 1);
+  for (let f = 0; f < nFeatures; f++) cutStart[f + 1] = cutStart[f]! + sorted[f]!.length;
+  const cuts = new Float64Array(cutStart[nFeatures]!);
+  sorted.forEach((c, f) => cuts.set(c, cutStart[f]!));
+  const rankOf = sorted.map((c) => new Map(Array.from(c, (t, i) => [t, i + 1] as const)));
+
+  const words = new Int32Array(nodes);
+  const delta = new Float64Array(nodes);
+  for (let n = 0; n < nodes; n++) {
+    const f = feature[n]!;
+    if (f < 0) {
+      words[n] = LEAF | nFeatures;
+      continue;
+    }
+    const offset = right[n]! - n;
+    if (offset > OFFSET_MASK) return undefined;
+    // x < threshold ⇔ rank(x) < index of the threshold + 1, with rank(x) = #{cuts c : !(x < c)}
+    words[n] = f | (rankOf[f]!.get(threshold[n]!)! << RANK_SHIFT) | (offset << OFFSET_SHIFT);
+    delta[n + 1] = value[n + 1]! - value[n]!;
+    delta[right[n]!] = value[right[n]!]! - value[n]!;
+  }
+  let bias = 0;
+  for (const r of flat.roots) bias += value[r]!;
+  return {
+    words, cuts, cutStart, delta, bias: bias / flat.nTrees, ranks: new Int32Array(nFeatures + 1), acc: new Float64Array(nFeatures + 1),
+  };
+}
+
+export interface CompiledForestOptions {
+  /** false: always walk the float thresholds (the reference path; tests compare the two). */
+  packed?: boolean;
+}
+
 export class CompiledForest {
   readonly flat: FlatForest;
   readonly prior: PriorCorrection | undefined;
@@ -33,21 +109,87 @@ export class CompiledForest {
 
   /** Left child right after its parent for every split (pre-order layout): one array read less per step. */
   private readonly preorder: boolean;
+  private readonly packed: Packed | undefined;
 
-  constructor(flat: FlatForest, prior?: PriorCorrection) {
+  constructor(flat: FlatForest, prior?: PriorCorrection, options: CompiledForestOptions = {}) {
     this.flat = flat;
     this.prior = prior;
     let preorder = true;
     for (let n = 0; n < flat.feature.length && preorder; n++) if (flat.feature[n]! >= 0 && flat.left[n] !== n + 1) preorder = false;
     this.preorder = preorder;
+    this.packed = options.packed === false ? undefined : pack(flat);
 
     this.oddsFactor = prior
       ? (prior.populationFraudShare / (1 - prior.populationFraudShare)) / (prior.sampleFraudShare / (1 - prior.sampleFraudShare))
       : 1;
   }
 
+  /** Which scoring layout this forest uses: 'packed' (integer ranks, lockstep) or 'float'. */
+  get layout(): 'packed' | 'float' {
+    return this.packed ? 'packed' : 'float';
+  }
+
   /** Mean leaf fraud share over the trees (soft vote), before the prior correction. */
   rawScore(x: ArrayLike<number>): number {
+    if (this.packed) return this.packedRaw(this.packed, x, 0);
+    return this.floatRaw(x);
+  }
+
+  /** The input's threshold ranks into p.ranks: the number of the feature's thresholds c with !(x < c). */
+  private static rank(p: Packed, x: ArrayLike<number>, base: number, nFeatures: number): void {
+    const { cuts, cutStart, ranks } = p;
+    for (let f = 0; f < nFeatures; f++) {
+      const v = +x[base + f]!;
+      const start = cutStart[f]!;
+      let lo = start, hi = cutStart[f + 1]!;
+      while (lo < hi) {
+        const m = (lo + hi) >>> 1;
+        if (v < cuts[m]!) hi = m;
+        else lo = m + 1;
+      }
+      ranks[f] = lo - start;
+    }
+  }
+
+  /** The packed soft vote of the row starting at x[base]. */
+  private packedRaw(p: Packed, x: ArrayLike<number>, base: number): number {
+    const { roots, value, nTrees, nFeatures } = this.flat;
+    CompiledForest.rank(p, x, base, nFeatures);
+    const { words, ranks } = p;
+    let sum = 0;
+    let t = 0;
+    // Four trees at a time, branch-free: d < 0 (go left) makes the step 1, else the right offset.
+    // A finished tree sits on its leaf (step 0) until all four are done (bit 31 set in all words).
+    for (; t + 3 < nTrees; t += 4) {
+      let a = roots[t]!, b = roots[t + 1]!, c = roots[t + 2]!, e = roots[t + 3]!;
+      let wa = words[a]!, wb = words[b]!, wc = words[c]!, we = words[e]!;
+      while ((wa & wb & wc & we) >= 0) {
+        const da = ranks[wa & FEATURE_MASK]! - ((wa >>> RANK_SHIFT) & RANK_MASK), oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const db = ranks[wb & FEATURE_MASK]! - ((wb >>> RANK_SHIFT) & RANK_MASK), ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const dc = ranks[wc & FEATURE_MASK]! - ((wc >>> RANK_SHIFT) & RANK_MASK), oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const de = ranks[we & FEATURE_MASK]! - ((we >>> RANK_SHIFT) & RANK_MASK), oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
+        a += oa + ((1 - oa) & (da >> 31));
+        b += ob + ((1 - ob) & (db >> 31));
+        c += oc + ((1 - oc) & (dc >> 31));
+        e += oe + ((1 - oe) & (de >> 31));
+        wa = words[a]!; wb = words[b]!; wc = words[c]!; we = words[e]!;
+      }
+      sum += value[a]! + value[b]! + value[c]! + value[e]!;
+    }
+    for (; t < nTrees; t++) {
+      let n = roots[t]!;
+      let w = words[n]!;
+      while (w >= 0) {
+        const d = ranks[w & FEATURE_MASK]! - ((w >>> RANK_SHIFT) & RANK_MASK), o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
+        n += o + ((1 - o) & (d >> 31));
+        w = words[n]!;
+      }
+      sum += value[n]!;
+    }
+    return sum / nTrees;
+  }
+
+  private floatRaw(x: ArrayLike<number>): number {
     const { roots, feature, threshold, left, right, value, nTrees } = this.flat;
     let sum = 0;
     if (this.preorder) {
@@ -97,9 +239,12 @@ export class CompiledForest {
     return votes / nTrees;
   }
 
+  /** Scores of row-major rows (offline evaluation). */
   scoreMany(rows: Float64Array, cols: number): Float64Array {
     const out = new Float64Array(rows.length / cols);
-    for (let r = 0; r < out.length; r++) out[r] = this.score(rows.subarray(r * cols, (r + 1) * cols));
+    const p = this.packed;
+    if (p && cols === this.flat.nFeatures) for (let r = 0; r < out.length; r++) out[r] = this.calibrate(this.packedRaw(p, rows, r * cols));
+    else for (let r = 0; r < out.length; r++) out[r] = this.score(rows.subarray(r * cols, (r + 1) * cols));
     return out;
   }
 
@@ -108,22 +253,85 @@ export class CompiledForest {
    * each split adds (child share − parent share) to its feature, averaged over the trees.
    */
   contributions(x: ArrayLike<number>): { bias: number; contributions: Float64Array; raw: number } {
+    const contributions = new Float64Array(this.flat.nFeatures);
+    const raw = this.contributionsInto(x, contributions);
+    return { bias: this.packed ? this.packed.bias : this.bias(), contributions, raw };
+  }
+
+  /** contributions() without allocating: fills out[0 .. nFeatures) and returns the raw score. */
+  contributionsInto(x: ArrayLike<number>, out: Float64Array): number {
+    if (out.length < this.flat.nFeatures) throw new RangeError(`contributions: out has ${out.length} slots, the forest ${this.flat.nFeatures} features`);
+    return this.packed ? this.packedContributions(this.packed, x, out) : this.floatContributions(x, out);
+  }
+
+  private bias(): number {
+    let bias = 0;
+    for (const r of this.flat.roots) bias += this.flat.value[r]!;
+    return bias / this.flat.nTrees;
+  }
+
+  private packedContributions(p: Packed, x: ArrayLike<number>, out: Float64Array): number {
+    const { roots, value, nTrees, nFeatures } = this.flat;
+    CompiledForest.rank(p, x, 0, nFeatures);
+    const { words, ranks, delta, acc } = p;
+    acc.fill(0);
+    let sum = 0;
+    let t = 0;
+    // as packedRaw; each step credits the feature of the node left with the child's delta
+    // (a tree waiting on its leaf credits the spare slot acc[nFeatures], which is dropped)
+    for (; t + 3 < nTrees; t += 4) {
+      let a = roots[t]!, b = roots[t + 1]!, c = roots[t + 2]!, e = roots[t + 3]!;
+      let wa = words[a]!, wb = words[b]!, wc = words[c]!, we = words[e]!;
+      while ((wa & wb & wc & we) >= 0) {
+        const fa = wa & FEATURE_MASK, fb = wb & FEATURE_MASK, fc = wc & FEATURE_MASK, fe = we & FEATURE_MASK;
+        const da = ranks[fa]! - ((wa >>> RANK_SHIFT) & RANK_MASK), oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const db = ranks[fb]! - ((wb >>> RANK_SHIFT) & RANK_MASK), ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const dc = ranks[fc]! - ((wc >>> RANK_SHIFT) & RANK_MASK), oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const de = ranks[fe]! - ((we >>> RANK_SHIFT) & RANK_MASK), oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
+        a += oa + ((1 - oa) & (da >> 31));
+        b += ob + ((1 - ob) & (db >> 31));
+        c += oc + ((1 - oc) & (dc >> 31));
+        e += oe + ((1 - oe) & (de >> 31));
+        acc[fa]! += delta[a]!;
+        acc[fb]! += delta[b]!;
+        acc[fc]! += delta[c]!;
+        acc[fe]! += delta[e]!;
+        wa = words[a]!; wb = words[b]!; wc = words[c]!; we = words[e]!;
+      }
+      sum += value[a]! + value[b]! + value[c]! + value[e]!;
+    }
+    for (; t < nTrees; t++) {
+      let n = roots[t]!;
+      let w = words[n]!;
+      while (w >= 0) {
+        const f = w & FEATURE_MASK;
+        const d = ranks[f]! - ((w >>> RANK_SHIFT) & RANK_MASK), o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
+        n += o + ((1 - o) & (d >> 31));
+        acc[f]! += delta[n]!;
+        w = words[n]!;
+      }
+      sum += value[n]!;
+    }
+    for (let f = 0; f < nFeatures; f++) out[f] = acc[f]! / nTrees;
+    return sum / nTrees;
+  }
+
+  private floatContributions(x: ArrayLike<number>, out: Float64Array): number {
     const { roots, feature, threshold, left, right, value, nTrees, nFeatures } = this.flat;
-    const contributions = new Float64Array(nFeatures);
-    let bias = 0, raw = 0;
+    out.fill(0, 0, nFeatures);
+    let raw = 0;
     for (let t = 0; t < nTrees; t++) {
       let n = roots[t]!;
-      bias += value[n]!;
       while (feature[n]! >= 0) {
         const f = feature[n]!;
         const next = x[f]! < threshold[n]! ? left[n]! : right[n]!;
-        contributions[f]! += value[next]! - value[n]!;
+        out[f]! += value[next]! - value[n]!;
         n = next;
       }
       raw += value[n]!;
     }
-    for (let f = 0; f < nFeatures; f++) contributions[f]! /= nTrees;
-    return { bias: bias / nTrees, contributions, raw: raw / nTrees };
+    for (let f = 0; f < nFeatures; f++) out[f]! /= nTrees;
+    return raw / nTrees;
   }
 
   /** Reason codes: the features that pushed the score up the most. */

@@ -88,6 +88,7 @@ describe('compiled forest against ml-random-forest', () => {
     expect(agree).toBe(testRows);
   });
   it('soft score equals the mean of the library trees\' leaf distributions (sample leaf values)', () => {
+    expect(forest.layout).toBe('packed'); // rawScore below is the packed path, the one that serves
     type Est = { root: { classify(row: number[]): { get(i: number, j: number): number; columns: number } } };
     const estimators = (lib as unknown as { estimators: Est[]; indexes: number[][] });
     let maxDiff = 0;
