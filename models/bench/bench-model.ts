@@ -1,7 +1,10 @@
 // npm run bench:model -- [--model ARTIFACT.json] [--data DIR] [--rows N] [--repeats R]
-// Per-transaction inference time of the compiled forest against ml-random-forest's own predict on
-// the same trees (the artifact's forest rebuilt as a library model), in the same run.
+// Per-transaction inference time of the compiled forest (packed integer layout, and the float
+// reference path) against ml-random-forest's own predict on the same trees (the artifact's forest
+// rebuilt as a library model), in the same run. Every pass times each variant once, in turn, so a
+// change of load on the shared machine hits them alike; the figures are medians over the passes.
 // Without --model, a forest is trained first (on --data, or on a small generated dataset).
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { RandomForestClassifier } from 'ml-random-forest';
 import { HANDBOOK_FEATURE_SET, featureNames } from '../features/definitions.ts';
@@ -18,7 +21,7 @@ const { values } = parseArgs({
   options: { model: { type: 'string' }, data: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, trees: { type: 'string' } },
   strict: true,
 });
-const nRows = Number(values.rows ?? 5000), repeats = Number(values.repeats ?? 7);
+const nRows = Number(values.rows ?? 5000), repeats = Number(values.repeats ?? 15);
 const lastDate = addDays(HANDBOOK_SPLIT.trainStart, 20);
 
 let ds: Dataset;
@@ -56,35 +59,65 @@ for (let r = 0; r < rows; r++) {
   else if ((share > 0.5 ? 1 : 0) === libPred[r]) classAgree++;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-/** Median over runs of wall time and of this thread's CPU time (CPU time is what a busy, shared machine distorts least), µs per tx. */
-function time(fn: () => number, perRun: number): { wall: number; cpu: number } {
-  const wall: number[] = [], cpu: number[] = [];
-  let sink = 0;
-  for (let k = 0; k < repeats; k++) {
-    const c = process.cpuUsage();
-    const t = process.hrtime.bigint();
-    sink += fn();
-    wall.push(Number(process.hrtime.bigint() - t) / 1000 / perRun);
-    const d = process.cpuUsage(c);
-    cpu.push((d.user + d.system) / perRun);
-  }
-  if (sink === -1) console.log(sink);
-  return { wall: median(wall), cpu: median(cpu) };
+// the float path (thresholds compared as float64): the reference the packed layout must match exactly
+const floatForest = new CompiledForest(forest.flat, forest.prior, { packed: false });
+let scoreDiff = 0, contribDiff = 0;
+const out = new Float64Array(cols), outFloat = new Float64Array(cols);
+for (const v of vectors) {
+  scoreDiff = Math.max(scoreDiff, Math.abs(forest.rawScore(v) - floatForest.rawScore(v)));
+  forest.contributionsInto(v, out);
+  floatForest.contributionsInto(v, outFloat);
+  for (let f = 0; f < cols; f++) contribDiff = Math.max(contribDiff, Math.abs(out[f]! - outFloat[f]!));
 }
-time(() => vectors.reduce((s, v) => s + forest.score(v), 0), rows); // warm-up
-const compiled = time(() => vectors.reduce((s, v) => s + forest.score(v), 0), rows);
-const contrib = time(() => vectors.reduce((s, v) => s + forest.contributions(v).raw, 0), rows);
-const libRows = Math.min(rows, 1000);
-const libSingle = time(() => arrays.slice(0, libRows).reduce((s, a) => s + lib.predict([a])[0]!, 0), libRows);
-const libBatch = time(() => lib.predict(arrays).length, rows);
-const fmt = (x: { wall: number; cpu: number }) => `${x.wall.toFixed(2).padStart(8)} µs/tx wall ${x.cpu.toFixed(2).padStart(8)} µs/tx cpu`;
-const ratio = (x: { wall: number; cpu: number }) => `ratio ${(x.wall / compiled.wall).toFixed(1)}× wall, ${(x.cpu / compiled.cpu).toFixed(1)}× cpu`;
+let pathNodes = 0;
+{
+  const { roots, feature, threshold, right } = forest.flat;
+  for (const v of vectors) {
+    for (const root of roots) {
+      let n = root;
+      for (; feature[n]! >= 0; pathNodes++) n = v[feature[n]!]! < threshold[n]! ? n + 1 : right[n]!;
+      pathNodes++;
+    }
+  }
+}
 
-console.log(`forest: ${forest.flat.nTrees} trees, ${forest.flat.feature.length} nodes; ${rows} test transactions; median of ${repeats} runs`);
-console.log(`compiled score (soft vote)             ${fmt(compiled)}`);
-console.log(`compiled score + contributions         ${fmt(contrib)}`);
-console.log(`ml-random-forest predict, one row/call ${fmt(libSingle)}   ${ratio(libSingle)}`);
-console.log(`ml-random-forest predict, one batch    ${fmt(libBatch)}   ${ratio(libBatch)}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+type Figure = { wall: number[]; cpu: number[] };
+/** Wall time and this thread's CPU time (what a busy, shared machine distorts least) of one run, µs per tx. */
+function run(fn: () => number, perRun: number, into: Figure): void {
+  const c = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  const sink = fn();
+  into.wall.push(Number(process.hrtime.bigint() - t) / 1000 / perRun);
+  const d = process.cpuUsage(c);
+  into.cpu.push((d.user + d.system) / perRun);
+  if (sink === -1) console.log(sink);
+}
+const libRows = Math.min(rows, 1000);
+const variants: [string, () => number, number][] = [
+  ['compiled score (soft vote), packed', () => vectors.reduce((s, v) => s + forest.score(v), 0), rows],
+  ['compiled score, float path', () => vectors.reduce((s, v) => s + floatForest.score(v), 0), rows],
+  ['score + contributions, packed', () => vectors.reduce((s, v) => s + forest.contributionsInto(v, out), 0), rows],
+  ['score + contributions, float path', () => vectors.reduce((s, v) => s + floatForest.contributionsInto(v, outFloat), 0), rows],
+  ['contributions() (allocating), packed', () => vectors.reduce((s, v) => s + forest.contributions(v).raw, 0), rows],
+  ['scoreMany (all rows, one call), packed', () => forest.scoreMany(testX.subarray(0, rows * cols), cols).length, rows],
+  ['ml-random-forest predict, one row/call', () => arrays.slice(0, libRows).reduce((s, a) => s + lib.predict([a])[0]!, 0), libRows],
+  ['ml-random-forest predict, one batch', () => lib.predict(arrays).length, rows],
+];
+const figures = variants.map((): Figure => ({ wall: [], cpu: [] }));
+for (let k = 0; k < 2; k++) variants.forEach(([, fn, n]) => run(fn, n, { wall: [], cpu: [] })); // warm-up (JIT)
+const load = loadavg()[0]!;
+for (let k = 0; k < repeats; k++) variants.forEach(([, fn, n], i) => run(fn, n, figures[i]!));
+const summary = figures.map((f) => ({ wall: median(f.wall), cpu: median(f.cpu), lo: Math.min(...f.cpu), hi: Math.max(...f.cpu) }));
+const base = summary[0]!;
+
+console.log(`forest: ${forest.flat.nTrees} trees, ${forest.flat.feature.length} nodes, layout ${forest.layout}; mean path ${(pathNodes / rows / forest.flat.nTrees).toFixed(1)} nodes per tree`);
+console.log(`${rows} test transactions; median of ${repeats} passes (cpu range min–max); load average ${load.toFixed(2)} → ${loadavg()[0]!.toFixed(2)} on ${(await import('node:os')).availableParallelism()} cores`);
+variants.forEach(([name], i) => {
+  const x = summary[i]!;
+  const ratio = i === 0 ? '' : `   ${(x.cpu / base.cpu).toFixed(2)}× cpu, ${(x.wall / base.wall).toFixed(2)}× wall of the packed soft vote`;
+  console.log(`${name.padEnd(40)} ${x.wall.toFixed(2).padStart(8)} µs/tx wall ${x.cpu.toFixed(2).padStart(8)} µs/tx cpu (${x.lo.toFixed(2)}–${x.hi.toFixed(2)})${ratio}`);
+});
+console.log(`packed vs float path: max |Δ raw score| ${scoreDiff}, max |Δ contribution| ${contribDiff.toExponential(1)} over ${rows} rows`);
 console.log(`per-tree votes identical (compiled vs library): ${treeVotesAgree}/${rows} rows`);
 console.log(`forest class agreement: ${classAgree}/${rows - ties} rows without a tie (${ties} rows with a 50/50 vote)`);
