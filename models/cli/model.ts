@@ -22,7 +22,7 @@ options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
   --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})
   --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
-  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample or from all training rows
+  --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample, all training rows or its out-of-bag rows
   --quiet`;
 
 type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
@@ -45,6 +45,13 @@ function fail(message: string): never {
 if (process.argv[2] === 'export-labels') {
   const { exportLabelsCommand } = await import('./export-labels.ts');
   process.exit(await exportLabelsCommand(process.argv.slice(3)));
+}
+
+// The breach protocol has its own flags and reads the whole dataset: its module parses everything.
+const protocolArg = process.argv.findIndex((a) => a === '--protocol' || a.startsWith('--protocol='));
+if (process.argv[2] === 'evaluate' && protocolArg > 0 && (process.argv[protocolArg]!.slice(11) || process.argv[protocolArg + 1]) === 'breach') {
+  const { evaluateBreachCommand } = await import('./evaluate-breach.ts');
+  process.exit(await evaluateBreachCommand(process.argv.slice(3)));
 }
 
 const { values, positionals } = parseArgs({ options, allowPositionals: true, strict: true });
@@ -72,7 +79,7 @@ for (const [flag, key] of Object.entries(paramFlags)) {
 }
 const leafValues = str('leaf-values');
 if (leafValues !== undefined) {
-  if (leafValues !== 'sample' && leafValues !== 'all') fail('--leaf-values: sample or all');
+  if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob') fail('--leaf-values: sample, all or oob');
   params.leafValues = leafValues;
 }
 const isDate = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);
@@ -151,7 +158,7 @@ if (command === 'train') {
   else console.log('no test week in the data: the artifact carries no evaluation metrics');
   console.log(`wrote ${out} (${artifact.modelVersion})`);
 } else if (command === 'evaluate') {
-  if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook)`);
+  if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook, breach)`);
   const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
   const prepared = await prepareAny(ds, fs, split, data, true, replayProgress()).catch((error: unknown) => fail((error as Error).message));

@@ -1,0 +1,290 @@
+// npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
+//   [--model ARTIFACT.json] [training options] [--json FILE] [--report FILE.html] [--quiet]
+// The breach protocol (models/evaluation/breach-protocol.ts): the engine with and without
+// watchlists, with and without the model, on the breach scenario. models/cli/model.ts hands
+// `evaluate --protocol breach` over to this module, which parses its own flags.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { readDataset } from '../simulator/csv.ts';
+import { addDays } from '../evaluation/protocol.ts';
+import {
+  BREACH_SPLIT, BreachProtocolError, CONFIGURATIONS, FRAUD_KIND_LABELS, FRAUD_KINDS, runBreachProtocol,
+  type BreachRunResult, type BreachSplit, type ConfigurationResult,
+} from '../evaluation/breach-protocol.ts';
+import { loadScoringModel } from '../serving/scoring-model.ts';
+import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+
+const USAGE = `usage:
+  npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
+      [--model ARTIFACT.json] [--json FILE] [--report FILE.html] [--quiet]
+  Replays DIR (npm run simulate -- --breach) through the engine with watchlists, trains a forest on the
+  engine feature set over the train period (or evaluates --model), and compares four configurations:
+  ${CONFIGURATIONS.map((c) => c.label).join('; ')}.
+  --from/--to   train period (default ${BREACH_SPLIT.trainStart}..${addDays(BREACH_SPLIT.trainStart, BREACH_SPLIT.trainDays - 1)}); the test starts ${BREACH_SPLIT.delayDays} days after it
+  --test-days N test days (default: to the last day of the data)
+  --model FILE  evaluate this artifact instead of training one (refused when the engine cannot serve it)
+training options: --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --seed S (${DEFAULT_TRAIN_PARAMS.seed})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})
+  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})  --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})
+  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})  --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})
+  --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues})`;
+
+type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
+const PARAM_FLAGS: Record<string, NumericParam> = {
+  trees: 'trees', seed: 'seed', 'genuine-per-tree': 'genuinePerTree', 'fraud-share': 'fraudShare', 'max-depth': 'maxDepth',
+  'min-node': 'minNumSamples', 'max-features': 'maxFeatures', bins: 'bins', 'gain-threshold': 'gainThreshold', workers: 'workers',
+};
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    data: { type: 'string' }, protocol: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'test-days': { type: 'string' },
+    model: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' }, 'leaf-values': { type: 'string' },
+    quiet: { type: 'boolean' }, help: { type: 'boolean' },
+  };
+  for (const k of Object.keys(PARAM_FLAGS)) options[k] = { type: 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  if (values.help) return { help: true as const };
+  if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  if (str('protocol') !== 'breach') throw new UsageError('--protocol breach expected');
+  const data = str('data');
+  if (!data) throw new UsageError('--data DIR is required');
+
+  const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
+  for (const [flag, key] of Object.entries(PARAM_FLAGS)) {
+    const v = str(flag);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: not a number: ${v}`);
+    params[key] = n;
+  }
+  if (!Number.isInteger(params.trees) || params.trees < 1) throw new UsageError(`--trees: a positive integer, not ${params.trees}`);
+  const leafValues = str('leaf-values');
+  if (leafValues !== undefined) {
+    if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob') throw new UsageError('--leaf-values: sample, all or oob');
+    params.leafValues = leafValues;
+  }
+
+  const isDate = (d: string) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`));
+  const from = str('from'), to = str('to');
+  for (const [flag, d] of [['--from', from], ['--to', to]] as const) if (d !== undefined && !isDate(d)) throw new UsageError(`${flag}: expected YYYY-MM-DD, got ${d}`);
+  const trainStart = from ?? BREACH_SPLIT.trainStart;
+  const trainDays = to ? Math.round((Date.parse(to) - Date.parse(trainStart)) / 86_400_000) + 1 : BREACH_SPLIT.trainDays;
+  if (trainDays < 1) throw new UsageError(`--to ${to} is before the train start ${trainStart}`);
+  const testDaysFlag = str('test-days');
+  let testDays: number | undefined;
+  if (testDaysFlag !== undefined) {
+    testDays = Number(testDaysFlag);
+    if (!/^\d+$/.test(testDaysFlag) || testDays < 1) throw new UsageError(`--test-days: a positive integer, not ${testDaysFlag}`);
+  }
+  const split: BreachSplit = { trainStart, trainDays, delayDays: BREACH_SPLIT.delayDays, testDays };
+  return { help: false as const, data, params, split, model: str('model'), json: str('json'), report: str('report'), quiet: values.quiet === true };
+}
+
+// --- Output ----------------------------------------------------------------------------------------
+
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '—');
+const num = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
+
+export function resultTable(r: BreachRunResult): string {
+  const head = ['configuration', ...FRAUD_KINDS.map((k) => `stopped: ${FRAUD_KIND_LABELS[k]}`), 'genuine stopped /1000', 'delay median h', 'delay p90 h', 'never detected'];
+  const rows = r.configurations.map((c) => [
+    c.label, ...FRAUD_KINDS.map((k) => pct(c.fraudSpend[k].share)), num(c.genuine.per1000, 2), num(c.delays.medianHours), num(c.delays.p90Hours), pct(c.delays.neverDetectedShare),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#2ca02c'];
+
+/** Grouped bars: one group per category, one bar per configuration; values 0..yMax. */
+function barChart(title: string, yLabel: string, groups: string[], values: number[][], yMax: number, format: (v: number) => string): string {
+  const W = 640, H = 300, M = { l: 52, r: 12, t: 34, b: 40 };
+  const gw = (W - M.l - M.r) / groups.length, bw = (gw * 0.8) / CONFIGURATIONS.length;
+  const py = (v: number) => H - M.b - (Math.max(0, v) / yMax) * (H - M.t - M.b);
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
+    `<rect x="${M.l}" y="${M.t}" width="${W - M.l - M.r}" height="${H - M.t - M.b}" fill="#fff" stroke="#999"/>`];
+  for (let i = 0; i <= 5; i++) {
+    const v = (i / 5) * yMax;
+    parts.push(`<line x1="${M.l}" y1="${py(v).toFixed(1)}" x2="${W - M.r}" y2="${py(v).toFixed(1)}" stroke="#eee"/>`, `<text x="${M.l - 4}" y="${(py(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${esc(format(v))}</text>`);
+  }
+  groups.forEach((g, gi) => {
+    parts.push(`<text x="${(M.l + gw * (gi + 0.5)).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(g)}</text>`);
+    CONFIGURATIONS.forEach((_, ci) => {
+      const v = values[gi]![ci]!;
+      if (!Number.isFinite(v)) return;
+      const x = M.l + gw * gi + gw * 0.1 + bw * ci;
+      parts.push(`<rect x="${x.toFixed(1)}" y="${py(v).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(H - M.b - py(v)).toFixed(1)}" fill="${COLORS[ci]}"><title>${esc(`${CONFIGURATIONS[ci]!.label}, ${g}: ${format(v)}`)}</title></rect>`);
+    });
+  });
+  CONFIGURATIONS.forEach((c, ci) => {
+    const x = M.l + ci * 150;
+    parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci]}"/><text x="${x + 14}" y="17" font-size="10">${esc(c.label)}</text>`);
+  });
+  parts.push(`<text x="12" y="${(M.t + H - M.b) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})">${esc(yLabel)}</text>`, '</svg>');
+  return `<figure><figcaption>${esc(title)}</figcaption>${parts.join('')}</figure>`;
+}
+
+/** Share of the leaked cards detected within h hours of their first fraudulent use (a step function per configuration). */
+function delayChart(configs: ConfigurationResult[]): string {
+  const W = 640, H = 300, M = { l: 52, r: 12, t: 34, b: 40 };
+  const all = configs.flatMap((c) => c.delays.hours);
+  const xMax = Math.max(1, Math.ceil(Math.max(0, ...all) / 24) * 24);
+  const px = (h: number) => M.l + (h / xMax) * (W - M.l - M.r);
+  const py = (s: number) => H - M.b - s * (H - M.t - M.b);
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="detection delay">`,
+    `<rect x="${M.l}" y="${M.t}" width="${W - M.l - M.r}" height="${H - M.t - M.b}" fill="#fff" stroke="#999"/>`];
+  for (let i = 0; i <= 5; i++) {
+    parts.push(`<line x1="${M.l}" y1="${py(i / 5)}" x2="${W - M.r}" y2="${py(i / 5)}" stroke="#eee"/>`, `<text x="${M.l - 4}" y="${py(i / 5) + 3}" font-size="10" text-anchor="end">${i * 20} %</text>`);
+    parts.push(`<text x="${px((i / 5) * xMax).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${+((i / 5) * xMax).toFixed(1)}</text>`);
+  }
+  configs.forEach((c, ci) => {
+    const n = c.delays.cards;
+    if (!n) return;
+    let d = `M${px(0).toFixed(1)},${py(0).toFixed(1)}`;
+    c.delays.hours.forEach((h, k) => (d += `H${px(h).toFixed(1)}V${py((k + 1) / n).toFixed(1)}`));
+    d += `H${px(xMax).toFixed(1)}`;
+    parts.push(`<path d="${d}" fill="none" stroke="${COLORS[ci]}" stroke-width="1.8"${ci % 2 ? ' stroke-dasharray="5 3"' : ''}/>`);
+    const x = M.l + ci * 150;
+    parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci]}"/><text x="${x + 14}" y="17" font-size="10">${esc(c.label)}</text>`);
+  });
+  parts.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">hours from first fraudulent use</text>`);
+  parts.push(`<text x="12" y="${(M.t + H - M.b) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})">leaked cards detected</text>`, '</svg>');
+  return `<figure><figcaption>Detection delay: share of the ${configs[0]?.delays.cards ?? 0} leaked cards first used fraudulently in the test period that were stopped within h hours (the rest: never detected)</figcaption>${parts.join('')}</figure>`;
+}
+
+export function renderBreachReport(r: BreachRunResult, dataDir: string): string {
+  const c = r.configurations;
+  const shareMax = 1;
+  const genuineMax = Math.max(1, ...c.map((x) => x.genuine.per1000).filter(Number.isFinite)) * 1.1;
+  const rowsHtml = c.map((x) => `<tr><th>${esc(x.label)}</th>${FRAUD_KINDS.map((k) => `<td>${pct(x.fraudSpend[k].share)}<br><small>${x.fraudSpend[k].stoppedTransactions}/${x.fraudSpend[k].transactions} tx</small></td>`).join('')}` +
+    `<td>${num(x.genuine.per1000, 2)}<br><small>${x.genuine.stopped}/${x.genuine.genuine}</small></td><td>${num(x.delays.medianHours)}</td><td>${num(x.delays.p90Hours)}</td><td>${pct(x.delays.neverDetectedShare)}<br><small>${x.delays.cards - x.delays.detected}/${x.delays.cards} cards</small></td></tr>`).join('\n');
+  const summary: [string, string][] = [
+    ['data', dataDir],
+    ['train', `${r.period.trainFrom}..${r.period.trainTo}${r.train ? `: ${r.train.rows} transactions, ${r.train.frauds} frauds, ${r.train.seconds.toFixed(1)} s` : ''}`],
+    ['test', `${r.period.testFrom}..${r.period.testTo}: ${r.test.transactions} transactions, ${r.test.frauds} frauds (${r.test.breachFrauds} uses of leaked cards)`],
+    ['model', `${r.model.version} (feature set ${r.model.featureSet}${r.model.trained ? ', trained here' : ', given'})`],
+    ['leaked cards', `${r.test.leakedCardsFirstUsed} first used fraudulently in the test period; ${r.test.leakedCardsUsedBefore} used before it (left out of the delays)`],
+    ['replay', `${r.replay.replayed} transactions in ${r.replay.seconds.toFixed(0)} s, ${r.replay.uploads} issuer uploads (${r.replay.listedCards} cards listed); engine/judge mismatches: ${r.engineMismatches}`],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Leakguard — breach protocol</title>
+<style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}th{text-align:left;background:#f6f6f6}small{color:#666}figure{display:inline-block;margin:8px}figcaption{font-size:12px;max-width:640px}</style>
+</head><body>
+<h1>Leakguard — breach protocol</h1>
+<p>The engine on the breach scenario, with and without watchlists, with and without the behavioural model. "Stopped" is any decision but approve (challenge, review or decline).</p>
+<table>${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td style="text-align:left">${esc(v)}</td></tr>`).join('')}</table>
+<h2>Results (test period)</h2>
+<table><tr><th>configuration</th>${FRAUD_KINDS.map((k) => `<th>fraud spend stopped:<br>${esc(FRAUD_KIND_LABELS[k])}</th>`).join('')}<th>genuine stopped<br>per 1,000</th><th>detection delay<br>median (h)</th><th>detection delay<br>p90 (h)</th><th>leaked cards<br>never detected</th></tr>
+${rowsHtml}</table>
+${barChart('Share of fraudulent spend stopped, per kind of fraud', 'share of spend stopped', FRAUD_KINDS.map((k) => FRAUD_KIND_LABELS[k]), FRAUD_KINDS.map((k) => c.map((x) => x.fraudSpend[k].share)), shareMax, (v) => `${Math.round(v * 100)} %`)}
+${barChart('Genuine transactions stopped per 1,000 genuine', 'per 1,000', ['genuine transactions'], [c.map((x) => x.genuine.per1000)], genuineMax, (v) => v.toFixed(1))}
+${delayChart(c)}
+</body></html>
+`;
+}
+
+// --- Command ---------------------------------------------------------------------------------------
+
+/** Runs the command; returns the exit code (2: bad input). */
+export async function evaluateBreachCommand(argv: string[]): Promise<number> {
+  let o;
+  try {
+    o = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`model evaluate --protocol breach: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const fail = (message: string) => {
+    console.error(`model evaluate --protocol breach: ${message}`);
+    return 2;
+  };
+  let model;
+  if (o.model) {
+    try {
+      model = loadScoringModel(o.model);
+    } catch (error) {
+      return fail(`--model ${o.model}: ${(error as Error).message}`);
+    }
+  }
+  const t0 = performance.now();
+  let ds;
+  try {
+    // Whole days up to the test end: the replay needs the history before the train period, and a
+    // leaked card's first fraudulent use may precede the test.
+    const testEnd = o.split.testDays === undefined ? undefined : addDays(o.split.trainStart, o.split.trainDays + o.split.delayDays + o.split.testDays - 1);
+    ds = readDataset(o.data, { keepExtra: true, ...(testEnd ? { toDate: testEnd } : {}) });
+  } catch (error) {
+    return fail(`--data ${o.data}: ${(error as Error).message}`);
+  }
+  if (!o.quiet) console.error(`read ${ds.n} transactions from ${o.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  // One bar at a time (training pauses the replay): the replay's bar resumes where it stopped.
+  const bar = (format: string, total: number, value = 0) => {
+    const b = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    b.start(total, value);
+    return b;
+  };
+  let replayBar: cliProgress.SingleBar | undefined, treeBar: cliProgress.SingleBar | undefined;
+  let result: BreachRunResult;
+  try {
+    result = await runBreachProtocol(ds, {
+      dataDir: o.data, split: o.split, params: o.params, model,
+      onReplay: (done, total) => {
+        if (o.quiet) return;
+        replayBar ??= bar('engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}', total, done);
+        replayBar.update(done);
+        if (done >= total) replayBar.stop();
+      },
+      onTrainStart: (rows, frauds, trees) => {
+        if (o.quiet) return;
+        replayBar?.stop();
+        replayBar = undefined;
+        console.error(`training ${trees} trees on ${rows} transactions (${frauds} frauds)`);
+        treeBar = bar('train [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}', trees);
+      },
+      onTree: (done) => treeBar?.update(done),
+      onTrainEnd: () => treeBar?.stop(),
+    });
+  } catch (error) {
+    replayBar?.stop();
+    treeBar?.stop();
+    if (error instanceof BreachProtocolError) return fail(error.message);
+    throw error;
+  }
+  if (result.engineMismatches > 0) {
+    // judge is the engine's own step: a mismatch means the replay and this protocol disagree on the inputs.
+    console.error(`warning: rules + watchlists disagreed with the engine's decision on ${result.engineMismatches} test rows`);
+  }
+  console.log(`breach protocol on ${o.data}: train ${result.period.trainFrom}..${result.period.trainTo}` +
+    `${result.train ? ` (${result.train.rows} transactions, ${result.train.frauds} frauds, ${result.train.seconds.toFixed(1)} s)` : ''}; ` +
+    `test ${result.period.testFrom}..${result.period.testTo} (${result.test.transactions} transactions, ${result.test.frauds} frauds, ${result.test.breachFrauds} uses of leaked cards, ` +
+    `${result.test.leakedCardsFirstUsed} leaked cards first used)`);
+  console.log(`model ${result.model.version}${result.model.trained ? '' : ' (given)'}; replay ${result.replay.replayed} transactions in ${result.replay.seconds.toFixed(0)} s`);
+  console.log(resultTable(result));
+  console.log('stopped = challenged, held for review or declined; delays in hours from a leaked card\'s first fraudulent use to its first stopped transaction (detected cards)');
+  if (o.json) {
+    writeFileSync(o.json, JSON.stringify({ protocol: 'breach', data: o.data, params: o.params, ...result }, null, 2) + '\n');
+    if (!o.quiet) console.error(`wrote ${o.json}`);
+  }
+  if (o.report) {
+    writeFileSync(o.report, renderBreachReport(result, o.data));
+    if (!o.quiet) console.error(`wrote ${o.report}`);
+  }
+  return 0;
+}
