@@ -27,7 +27,7 @@ const USAGE = `usage:
 training options: --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --seed S (${DEFAULT_TRAIN_PARAMS.seed})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})
   --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})  --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})
   --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})  --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})
-  --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues})`;
+  --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues})`;
 
 type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
 const PARAM_FLAGS: Record<string, NumericParam> = {
@@ -69,7 +69,7 @@ function parse(argv: string[]) {
   if (!Number.isInteger(params.trees) || params.trees < 1) throw new UsageError(`--trees: a positive integer, not ${params.trees}`);
   const leafValues = str('leaf-values');
   if (leafValues !== undefined) {
-    if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob') throw new UsageError('--leaf-values: sample, all or oob');
+    if (leafValues !== 'sample' && leafValues !== 'all') throw new UsageError('--leaf-values: sample or all');
     params.leafValues = leafValues;
   }
 
@@ -128,7 +128,7 @@ function barChart(title: string, yLabel: string, groups: string[], values: numbe
     });
   });
   CONFIGURATIONS.forEach((c, ci) => {
-    const x = M.l + ci * 150;
+    const x = 8 + ci * 158;
     parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci]}"/><text x="${x + 14}" y="17" font-size="10">${esc(c.label)}</text>`);
   });
   parts.push(`<text x="12" y="${(M.t + H - M.b) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})">${esc(yLabel)}</text>`, '</svg>');
@@ -155,7 +155,7 @@ function delayChart(configs: ConfigurationResult[]): string {
     c.delays.hours.forEach((h, k) => (d += `H${px(h).toFixed(1)}V${py((k + 1) / n).toFixed(1)}`));
     d += `H${px(xMax).toFixed(1)}`;
     parts.push(`<path d="${d}" fill="none" stroke="${COLORS[ci]}" stroke-width="1.8"${ci % 2 ? ' stroke-dasharray="5 3"' : ''}/>`);
-    const x = M.l + ci * 150;
+    const x = 8 + ci * 158;
     parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci]}"/><text x="${x + 14}" y="17" font-size="10">${esc(c.label)}</text>`);
   });
   parts.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">hours from first fraudulent use</text>`);
@@ -166,7 +166,10 @@ function delayChart(configs: ConfigurationResult[]): string {
 export function renderBreachReport(r: BreachRunResult, dataDir: string): string {
   const c = r.configurations;
   const shareMax = 1;
-  const genuineMax = Math.max(1, ...c.map((x) => x.genuine.per1000).filter(Number.isFinite)) * 1.1;
+  // A round axis top: 1, 2 or 5 times a power of ten above the largest value.
+  const top = Math.max(1, ...c.map((x) => x.genuine.per1000).filter(Number.isFinite));
+  const mag = 10 ** Math.floor(Math.log10(top));
+  const genuineMax = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= top)!;
   const rowsHtml = c.map((x) => `<tr><th>${esc(x.label)}</th>${FRAUD_KINDS.map((k) => `<td>${pct(x.fraudSpend[k].share)}<br><small>${x.fraudSpend[k].stoppedTransactions}/${x.fraudSpend[k].transactions} tx</small></td>`).join('')}` +
     `<td>${num(x.genuine.per1000, 2)}<br><small>${x.genuine.stopped}/${x.genuine.genuine}</small></td><td>${num(x.delays.medianHours)}</td><td>${num(x.delays.p90Hours)}</td><td>${pct(x.delays.neverDetectedShare)}<br><small>${x.delays.cards - x.delays.detected}/${x.delays.cards} cards</small></td></tr>`).join('\n');
   const summary: [string, string][] = [
