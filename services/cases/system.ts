@@ -12,7 +12,7 @@ import { CaseIngester, type FlaggedQueue } from './flagged.ts';
 import type { CaseStore } from './model.ts';
 import type { NegativeListStore } from './negative-lists.ts';
 import type { ApiKeyStore } from '../auth/api-keys.ts';
-import { startKeyAudit } from './key-audit.ts';
+import { auditKeyChanges, startKeyAudit } from './key-audit.ts';
 
 export interface CaseSystem {
   sql: SqlClient;
@@ -56,6 +56,8 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists,
     async close() {
       keyAudit?.stop();
+      // One last pass: a key changed since the previous one is audited before the database closes.
+      if (o.apiKeys) await auditKeyChanges(o.apiKeys, audit).catch((e: unknown) => o.onError(e, 'key-audit'));
       await ingester.stop();
       await o.labels?.close().catch(() => {});
       await o.sql.close();

@@ -175,7 +175,8 @@ describe('embedded mode: the journal queue', () => {
     await third.stop();
   });
 
-  it('restarts an embedded engine killed before its flagged decisions became cases, and makes them cases', async () => {
+  // PGlite's first start runs initdb in a child process: slow on a busy machine.
+  it('restarts an embedded engine killed before its flagged decisions became cases, and makes them cases', { timeout: 180_000 }, async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lg-journal-rt-'));
     const { runtime: before } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
     await before.waitForStores();
@@ -202,7 +203,7 @@ describe('embedded mode: in-process queue feeding PGlite', () => {
   });
   afterAll(() => runtime?.close());
 
-  it('queues decisions flagged before the database is open and stores them once it is', async () => {
+  it('queues decisions flagged before the database is open and stores them once it is', { timeout: 180_000 }, async () => {
     await runtime.engine.score('shop-e', order('early-1'));
     await runtime.flaggedSink.drain();
     expect(await runtime.flaggedQueue.pending()).toBe(1);
