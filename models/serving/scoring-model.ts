@@ -29,14 +29,19 @@ export class ForestScoringModel implements ScoringModel {
 
   evaluate(features: FeatureMap, occurredAt: number, maxFactors = 3): ModelVerdict {
     const x = servingVector(this.fs, features, occurredAt);
-    const { raw, contributions } = this.forest.contributions(x);
-    const factors: ModelFactor[] = [];
-    for (let i = 0; i < contributions.length; i++) {
-      const c = contributions[i]!;
-      if (c > 0) factors.push({ feature: this.names[i]!, value: x[i]!, contribution: c });
-    }
-    factors.sort((a, b) => b.contribution - a.contribution);
-    return { probability: this.forest.calibrate(raw), factors: factors.slice(0, maxFactors) };
+    return {
+      probability: this.forest.score(x),
+      factors: () => {
+        const contributions = new Float64Array(x.length);
+        this.forest.contributionsInto(x, contributions);
+        const factors: ModelFactor[] = [];
+        for (let i = 0; i < contributions.length; i++) {
+          const c = contributions[i]!;
+          if (c > 0) factors.push({ feature: this.names[i]!, value: x[i]!, contribution: c });
+        }
+        return factors.sort((a, b) => b.contribution - a.contribution).slice(0, maxFactors);
+      },
+    };
   }
 }
 

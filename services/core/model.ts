@@ -15,8 +15,11 @@ export interface ModelFactor {
 export interface ModelVerdict {
   /** Fraud probability, 0..1. */
   probability: number;
-  /** The features that pushed the probability up the most, largest first. */
-  factors: ModelFactor[];
+  /**
+   * The features that pushed the probability up the most, largest first. Computed on demand:
+   * path contributions cost as much as the score, and only a firing model rule needs them.
+   */
+  factors(): ModelFactor[];
 }
 
 export interface ScoringModel {
@@ -41,7 +44,8 @@ const round = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.roun
 
 /** Why the model scored high, for `reasons`: only factors that pushed the probability up. */
 export function modelReasons(verdict: ModelVerdict, max = 3): Reason[] {
-  return verdict.factors
+  return verdict
+    .factors()
     .filter((f) => f.contribution > 0)
     .slice(0, max)
     .map((f) => ({
