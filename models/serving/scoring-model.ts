@@ -1,8 +1,8 @@
 // A model artifact as the engine's ScoringModel (services/core/model.ts), and the file that holds
-// the active one: loaded at start-up, re-read when it changes, on SIGHUP or by the admin route.
-// A file that fails to load — unreadable, invalid, or built for a feature set this engine does
-// not compute — is refused and the model in force stays: a bad deploy never disarms scoring.
-import { unwatchFile, watchFile } from 'node:fs';
+// the active one (a WatchedFile: re-read when it changes, on SIGHUP or by the admin route). A file
+// that fails to load — unreadable, invalid, or built for a feature set this engine does not
+// compute — is refused and the model in force stays.
+import { WatchedFile, type ReloadResult } from '../../services/adapters/files/watched-file.ts';
 import type { FeatureMap } from '../../services/core/features.ts';
 import type { ModelFactor, ModelVerdict, ScoringModel } from '../../services/core/model.ts';
 import { FEATURE_SETS, featureNames, type FeatureSet } from '../features/definitions.ts';
@@ -63,40 +63,13 @@ export function loadScoringModel(path: string, featureSets: Record<string, Featu
   return new ForestScoringModel(artifact, forest, fs);
 }
 
-export type ModelReload = { ok: true; version: string } | { ok: false; error: string };
-
-export class ModelFile {
-  private current: ForestScoringModel;
-  readonly path: string;
-  private readonly onReload: (result: ModelReload) => void;
-
-  /** Throws when the file cannot be served: the engine refuses to start with a model it cannot use. */
-  constructor(path: string, onReload: (result: ModelReload) => void = () => {}) {
-    this.path = path;
-    this.onReload = onReload;
-    this.current = loadScoringModel(path);
+/** The active model artifact (LEAKGUARD_MODEL); throws at construction when it cannot be served. */
+export class ModelFile extends WatchedFile<ForestScoringModel> {
+  constructor(path: string, onReload: (result: ReloadResult) => void = () => {}) {
+    super(path, (p) => loadScoringModel(p), (m) => m.version, onReload);
   }
 
   get model(): ForestScoringModel {
     return this.current;
-  }
-
-  /** Loads the file again; the switch is one reference swap, so scorings in flight finish on the model they started with. */
-  reload(): ModelReload {
-    let result: ModelReload;
-    try {
-      this.current = loadScoringModel(this.path);
-      result = { ok: true, version: this.current.version };
-    } catch (error) {
-      result = { ok: false, error: (error as Error).message };
-    }
-    this.onReload(result);
-    return result;
-  }
-
-  watch(intervalMs = 1000): () => void {
-    const listener = () => this.reload();
-    watchFile(this.path, { interval: intervalMs }, listener);
-    return () => unwatchFile(this.path, listener);
   }
 }
