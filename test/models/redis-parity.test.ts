@@ -67,6 +67,18 @@ const expectExercised = (witness: Witness) => {
   expect(witness.fractionalShares).toBeGreaterThan(1000); // shares strictly between 0 and 1
 };
 
+/** Every feature of every row equal, on data that exercised the delayed, labelled windows. */
+const expectParity = async (store: VelocityStore) => {
+  try {
+    const { report, witness } = await replay(store);
+    expect(report.rows).toBe(ds.n);
+    expect(report.mismatches).toEqual([]);
+    expectExercised(witness);
+  } finally {
+    await store.close();
+  }
+};
+
 describe('offline handbook features equal the engine\'s online features', () => {
   it('are all served by engine counters', () => {
     expect(missingEngineCounters(HANDBOOK_FEATURE_SET)).toEqual([]);
@@ -76,27 +88,11 @@ describe('offline handbook features equal the engine\'s online features', () => 
   it('through a real Redis velocity store: every feature of every row, exactly', async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     await redis.flushall();
-    const store = new RedisVelocityStore(redis);
-    try {
-      const { report, witness } = await replay(store);
-      expect(report.rows).toBe(ds.n);
-      expect(report.mismatches).toEqual([]);
-      expectExercised(witness);
-    } finally {
-      await store.close();
-    }
+    await expectParity(new RedisVelocityStore(redis));
   }, 120_000);
 
   it('through the embedded in-memory store: every feature of every row, exactly', async () => {
-    const store = new MemoryVelocityStore();
-    try {
-      const { report, witness } = await replay(store);
-      expect(report.rows).toBe(ds.n);
-      expect(report.mismatches).toEqual([]);
-      expectExercised(witness);
-    } finally {
-      await store.close();
-    }
+    await expectParity(new MemoryVelocityStore());
   });
 
   it('catches a store whose fraud labels never arrive: only the terminal risk features differ', async () => {
