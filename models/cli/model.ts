@@ -22,7 +22,7 @@ options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
   --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})
   --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
-  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample or from all training rows
+  --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample, all training rows or its out-of-bag rows
   --quiet`;
 
 type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
@@ -79,7 +79,7 @@ for (const [flag, key] of Object.entries(paramFlags)) {
 }
 const leafValues = str('leaf-values');
 if (leafValues !== undefined) {
-  if (leafValues !== 'sample' && leafValues !== 'all') fail('--leaf-values: sample or all');
+  if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob') fail('--leaf-values: sample, all or oob');
   params.leafValues = leafValues;
 }
 const isDate = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);

@@ -20,18 +20,22 @@ export interface TrainParams extends TreeParams {
   workers: number;
   /**
    * Node fraud shares from each tree's own resampled rows ('sample': the library's leaf
-   * distributions) or from all training rows reaching the node ('all': same trees, leaf values
-   * re-estimated on the full genuine population).
+   * distributions), from all training rows reaching the node ('all': same trees, leaf values
+   * re-estimated on the full genuine population) or from the rows outside the tree's sample
+   * ('oob': honest estimates, but each tree sees only ~37 % of the frauds).
    */
-  leafValues: 'sample' | 'all';
+  leafValues: 'sample' | 'all' | 'oob';
 }
 
+// AP follows the genuine/fraud ratio inside each tree's sample: 8,000 genuine rows with half the
+// frauds' count drawn beat 4,000 with all of them (AP 0.68 → 0.70), and fewer fraud draws and 128
+// bins keep ml-cart's candidate splits, hence the cost, down (models/README.md "Measured").
 export const DEFAULT_TRAIN_PARAMS: TrainParams = {
   trees: 100,
   seed: 1,
-  fraudShare: 1,
-  genuinePerTree: 4000,
-  bins: 255,
+  fraudShare: 0.5,
+  genuinePerTree: 8000,
+  bins: 128,
   workers: 2,
   maxFeatures: 0.8,
   maxDepth: 20,
@@ -72,6 +76,15 @@ export function drawSamples(labels: Uint8Array, p: TrainParams): Int32Array[] {
     for (let i = 0; i < nG; i++) rows[nF + i] = genuine[rng.int(genuine.length)]!;
     return rows;
   });
+}
+
+/** Rows of 0..rows−1 that are not in the sample. */
+export function outOfBag(sample: Int32Array, rows: number): Int32Array {
+  const inBag = new Uint8Array(rows);
+  for (const r of sample) inBag[r] = 1;
+  const out: number[] = [];
+  for (let i = 0; i < rows; i++) if (!inBag[i]) out.push(i);
+  return Int32Array.from(out);
 }
 
 async function trainInWorkers(codes: Uint8Array, labels: Uint8Array, cols: number, jobs: TreeJob[], p: TrainParams, onTree: () => void): Promise<TrainedTree[]> {
@@ -125,15 +138,16 @@ export async function trainForest(input: TrainInput, p: TrainParams, onTree: (do
     });
   }
   const everyRow = Int32Array.from({ length: rows }, (_, i) => i);
-  const flat = compileForest(trees, p.leafValues === 'all' ? samples.map(() => everyRow) : samples, codes, labels, cols, bins);
+  const valueRows = p.leafValues === 'all' ? samples.map(() => everyRow) : p.leafValues === 'oob' ? samples.map((s) => outOfBag(s, rows)) : samples;
+  const flat = compileForest(trees, valueRows, codes, labels, cols, bins);
   let frauds = 0;
   for (let i = 0; i < rows; i++) frauds += labels[i]!;
   let sF = 0, sN = 0;
-  for (const s of samples) for (const r of s) {
+  for (const s of valueRows) for (const r of s) {
     sN++;
     sF += labels[r]!;
   }
-  const prior = { populationFraudShare: frauds / rows, sampleFraudShare: p.leafValues === 'all' ? frauds / rows : sF / sN };
+  const prior = { populationFraudShare: frauds / rows, sampleFraudShare: sF / sN };
   const used = process.cpuUsage(cpu);
   return { flat, prior, bins, trees, samples, codes, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
 }
