@@ -95,9 +95,9 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '
 const num = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 
 export function resultTable(r: BreachRunResult): string {
-  const head = ['configuration', ...FRAUD_KINDS.map((k) => `stopped: ${FRAUD_KIND_LABELS[k]}`), 'genuine stopped /1000', 'delay median h', 'delay p90 h', 'never detected'];
+  const head = ['configuration', ...FRAUD_KINDS.map((k) => `stopped: ${FRAUD_KIND_LABELS[k]}`), 'genuine stopped /1000', 'genuine reviewed /1000', 'delay median h', 'delay p90 h', 'never detected'];
   const rows = r.configurations.map((c) => [
-    c.label, ...FRAUD_KINDS.map((k) => pct(c.fraudSpend[k].share)), num(c.genuine.per1000, 2), num(c.delays.medianHours), num(c.delays.p90Hours), pct(c.delays.neverDetectedShare),
+    c.label, ...FRAUD_KINDS.map((k) => pct(c.fraudSpend[k].share)), num(c.genuine.per1000, 2), num(c.genuineReviewed.per1000, 2), num(c.delays.medianHours), num(c.delays.p90Hours), pct(c.delays.neverDetectedShare),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -171,7 +171,7 @@ export function renderBreachReport(r: BreachRunResult, dataDir: string): string 
   const mag = 10 ** Math.floor(Math.log10(top));
   const genuineMax = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= top)!;
   const rowsHtml = c.map((x) => `<tr><th>${esc(x.label)}</th>${FRAUD_KINDS.map((k) => `<td>${pct(x.fraudSpend[k].share)}<br><small>${x.fraudSpend[k].stoppedTransactions}/${x.fraudSpend[k].transactions} tx</small></td>`).join('')}` +
-    `<td>${num(x.genuine.per1000, 2)}<br><small>${x.genuine.stopped}/${x.genuine.genuine}</small></td><td>${num(x.delays.medianHours)}</td><td>${num(x.delays.p90Hours)}</td><td>${pct(x.delays.neverDetectedShare)}<br><small>${x.delays.cards - x.delays.detected}/${x.delays.cards} cards</small></td></tr>`).join('\n');
+    `<td>${num(x.genuine.per1000, 2)}<br><small>${x.genuine.stopped}/${x.genuine.genuine}</small></td><td>${num(x.genuineReviewed.per1000, 2)}<br><small>${x.genuineReviewed.stopped}/${x.genuineReviewed.genuine}</small></td><td>${num(x.delays.medianHours)}</td><td>${num(x.delays.p90Hours)}</td><td>${pct(x.delays.neverDetectedShare)}<br><small>${x.delays.cards - x.delays.detected}/${x.delays.cards} cards</small></td></tr>`).join('\n');
   const summary: [string, string][] = [
     ['data', dataDir],
     ['train', `${r.period.trainFrom}..${r.period.trainTo}${r.train ? `: ${r.train.rows} transactions, ${r.train.frauds} frauds, ${r.train.seconds.toFixed(1)} s` : ''}`],
@@ -188,7 +188,7 @@ export function renderBreachReport(r: BreachRunResult, dataDir: string): string 
 <p>The engine on the breach scenario, with and without watchlists, with and without the behavioural model. "Stopped" is any decision but approve (challenge, review or decline).</p>
 <table>${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td style="text-align:left">${esc(v)}</td></tr>`).join('')}</table>
 <h2>Results (test period)</h2>
-<table><tr><th>configuration</th>${FRAUD_KINDS.map((k) => `<th>fraud spend stopped:<br>${esc(FRAUD_KIND_LABELS[k])}</th>`).join('')}<th>genuine stopped<br>per 1,000</th><th>detection delay<br>median (h)</th><th>detection delay<br>p90 (h)</th><th>leaked cards<br>never detected</th></tr>
+<table><tr><th>configuration</th>${FRAUD_KINDS.map((k) => `<th>fraud spend stopped:<br>${esc(FRAUD_KIND_LABELS[k])}</th>`).join('')}<th>genuine stopped<br>per 1,000</th><th>genuine reviewed<br>per 1,000</th><th>detection delay<br>median (h)</th><th>detection delay<br>p90 (h)</th><th>leaked cards<br>never detected</th></tr>
 ${rowsHtml}</table>
 ${barChart('Share of fraudulent spend stopped, per kind of fraud', 'share of spend stopped', FRAUD_KINDS.map((k) => FRAUD_KIND_LABELS[k]), FRAUD_KINDS.map((k) => c.map((x) => x.fraudSpend[k].share)), shareMax, (v) => `${Math.round(v * 100)} %`)}
 ${barChart('Genuine transactions stopped per 1,000 genuine', 'per 1,000', ['genuine transactions'], [c.map((x) => x.genuine.per1000)], genuineMax, (v) => v.toFixed(1))}
@@ -280,7 +280,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
     `${result.test.leakedCardsFirstUsed} leaked cards first used)`);
   console.log(`model ${result.model.version}${result.model.trained ? '' : ' (given)'}; replay ${result.replay.replayed} transactions in ${result.replay.seconds.toFixed(0)} s`);
   console.log(resultTable(result));
-  console.log('stopped = challenged, held for review or declined; delays in hours from a leaked card\'s first fraudulent use to its first stopped transaction (detected cards)');
+  console.log('stopped = challenged or declined; reviewed = held for an analyst; delays in hours from a leaked card\'s first fraudulent use to its first flagged transaction (challenged, reviewed or declined; detected cards only)');
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ protocol: 'breach', data: o.data, params: o.params, ...result }, null, 2) + '\n');
     if (!o.quiet) console.error(`wrote ${o.json}`);

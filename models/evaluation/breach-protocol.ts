@@ -167,20 +167,29 @@ export interface ConfigurationResult {
   watchlists: boolean;
   model: boolean;
   fraudSpend: Record<FraudKind, SpendShare>;
+  /** Genuine transactions challenged or declined. */
   genuine: GenuineStopped;
+  /** Genuine transactions held for an analyst's review (not stopped at checkout, but work and delay). */
+  genuineReviewed: GenuineStopped;
   delays: DetectionDelays;
   decisions: Record<Decision, number>;
 }
 
+/** The definition: a transaction is stopped when it is declined or challenged (3-D Secure). */
+const STOPPING: ReadonlySet<Decision> = new Set(['challenge', 'decline']);
+
 export function configurationResult(c: (typeof CONFIGURATIONS)[number], rows: BreachRows, decisions: Uint8Array, usedBefore: ReadonlySet<number>): ConfigurationResult {
-  // Decision codes index DECISIONS; 0 is approve.
-  const stopped = decisions.map((d) => (d === 0 ? 0 : 1));
+  // Decision codes index DECISIONS; 0 is approve. Stopped: challenged or declined. Detected (for the
+  // delay): any decision but approve, since a review also puts the card in front of an analyst.
+  const stopped = decisions.map((d) => (STOPPING.has(DECISIONS[d]!) ? 1 : 0));
+  const reviewed = decisions.map((d) => (DECISIONS[d] === 'review' ? 1 : 0));
+  const detected = decisions.map((d) => (d === 0 ? 0 : 1));
   const counts = Object.fromEntries(DECISIONS.map((d) => [d, 0])) as Record<Decision, number>;
   for (const d of decisions) counts[DECISIONS[d]!]++;
   return {
     id: c.id, label: c.label, watchlists: c.watchlists, model: c.model,
-    fraudSpend: fraudSpendStopped(rows, stopped), genuine: genuineStoppedPer1000(rows, stopped),
-    delays: detectionDelays(rows, stopped, usedBefore), decisions: counts,
+    fraudSpend: fraudSpendStopped(rows, stopped), genuine: genuineStoppedPer1000(rows, stopped), genuineReviewed: genuineStoppedPer1000(rows, reviewed),
+    delays: detectionDelays(rows, detected, usedBefore), decisions: counts,
   };
 }
 

@@ -73,12 +73,17 @@ describe('breach protocol metrics', () => {
     expect([none.cards, none.detected, none.neverDetectedShare, none.medianHours]).toEqual([5, 0, 1, NaN]);
   });
 
-  it('a configuration counts challenge, review and decline as stopped', () => {
+  it('a configuration stops what it challenges or declines, and detects what it flags in any way', () => {
     // decision codes index DECISIONS: approve, challenge, review, decline
     const decisions = Uint8Array.from(toy.map((r, i) => (r[6] ? 1 + (i % 3) : 0)));
     const c = configurationResult(CONFIGURATIONS[0], rows, decisions, new Set([7]));
-    expect(c.fraudSpend.all.stoppedSpend).toBe(353.5);
-    expect(c.genuine.per1000).toBe(600);
+    const asStopped = (keep: (d: number) => boolean) => Array.from(decisions, (d) => (keep(d) ? 1 : 0));
+    expect(c.fraudSpend.all.stoppedSpend).toBe(fraudSpendStopped(rows, asStopped((d) => d === 1 || d === 3)).all.stoppedSpend);
+    expect(c.fraudSpend.all.stoppedSpend).toBeLessThan(353.5); // reviews no longer count as stopped
+    expect(c.genuine).toEqual(genuineStoppedPer1000(rows, asStopped((d) => d === 1 || d === 3)));
+    expect(c.genuineReviewed).toEqual(genuineStoppedPer1000(rows, asStopped((d) => d === 2)));
+    expect(c.genuine.stopped + c.genuineReviewed.stopped).toBe(3);
+    // a review detects: the delays are those of "anything but approve"
     expect(c.delays.hours).toEqual([0, 1, 3]);
     expect(Object.values(c.decisions).reduce((s, v) => s + v, 0)).toBe(toy.length);
     expect(c.decisions.approve).toBe(toy.filter((r) => !r[6]).length);
