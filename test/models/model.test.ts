@@ -6,7 +6,7 @@ import { datasetFromBatches } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';
 import { HANDBOOK_FEATURE_SET, featureNames } from '../../models/features/definitions.ts';
 import { prepare } from '../../models/evaluation/evaluate.ts';
-import { DEFAULT_TRAIN_PARAMS, trainForest, type TrainParams } from '../../models/training/train.ts';
+import { DEFAULT_TRAIN_PARAMS, outOfBag, trainForest, type TrainParams } from '../../models/training/train.ts';
 import { libraryForest, libraryForestFromFlat } from '../../models/training/compile.ts';
 import { codeOf, encode, fitBins, rawThreshold } from '../../models/training/quantize.ts';
 import { CompiledForest } from '../../models/serving/forest.ts';
@@ -62,6 +62,23 @@ describe('training', () => {
     const share = f.trainY.reduce((s, v) => s + v, 0) / f.trainY.length;
     for (const r of all.flat.roots) expect(all.flat.value[r]).toBeCloseTo(share, 12);
     expect(all.prior.sampleFraudShare).toBe(all.prior.populationFraudShare);
+  });
+
+  it('out-of-bag leaf values: each tree\'s root holds the fraud share of the rows outside its sample', async () => {
+    const input = { values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols };
+    const all = await trainForest(input, { ...params, trees: 3, leafValues: 'all' });
+    const oob = await trainForest(input, { ...params, trees: 3, leafValues: 'oob' });
+    for (const k of ['feature', 'threshold', 'left', 'right'] as const) expect([...oob.flat[k]]).toEqual([...all.flat[k]]);
+    oob.samples.forEach((sample, t) => {
+      const out = outOfBag(sample, input.rows);
+      const inBag = new Set(sample);
+      expect(out.length).toBeGreaterThan(0);
+      expect([...out].some((r) => inBag.has(r))).toBe(false);
+      expect(out.length + new Set(sample).size).toBe(input.rows);
+      const share = out.reduce((s, r) => s + f.trainY[r]!, 0) / out.length;
+      expect(oob.flat.value[oob.flat.roots[t]!]).toBeCloseTo(share, 12);
+    });
+    for (const v of oob.flat.value) expect(v >= 0 && v <= 1).toBe(true);
   });
 });
 
