@@ -7,13 +7,14 @@ import { TRANSACTION_FEATURES } from '../../services/core/features.ts';
 import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
 import { WATCHLIST_FEATURES } from '../../services/core/watchlist.ts';
 import { LIST_FEATURES } from '../../services/core/lists.ts';
+import { MODEL_FEATURES } from '../../services/core/model.ts';
 
 const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
 describe('documentation', () => {
   it('lists every velocity and transaction feature in the feature contract', () => {
     const contract = doc('velocity-features.md');
-    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
+    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
     expect(missing).toEqual([]);
   });
 
