@@ -3,6 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
+import { failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -12,24 +13,13 @@ const USAGE = `usage:
   npm run audit -- verify [--json]
   npm run audit -- export [--out <file>]`;
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`audit: ${message}\n`);
-  process.exit(code);
-}
+const fail: Fail = failWith('audit');
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [command] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
-  }
+  const { values, command } = parseCommand(
+    () => parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }),
+    USAGE, fail,
+  );
   if (command !== 'verify' && command !== 'export') fail(`unknown command ${command}\n${USAGE}`);
   const config = loadConfig();
   const sql = await openSqlClient(config);

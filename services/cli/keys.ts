@@ -1,6 +1,7 @@
 // `npm run keys -- create|list|revoke`: API key administration on the configured store
 // (Redis when REDIS_URL is set, the embedded key file otherwise).
 import { parseArgs } from 'node:util';
+import { failWith, type Fail, parseCommand } from './command.ts';
 import { connectRedis, whenReady } from '../adapters/redis/velocity-store.ts';
 import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -18,10 +19,7 @@ const USAGE = `usage:
   npm run keys -- list [--json]
   npm run keys -- revoke <keyId>`;
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`keys: ${message}\n`);
-  process.exit(code);
-}
+const fail: Fail = failWith('keys');
 
 const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
 
@@ -49,24 +47,17 @@ async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore
 }
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values, positionals, command } = parseCommand(
+    () => parseArgs({
       allowPositionals: true,
       options: {
         role: { type: 'string' }, merchant: { type: 'string' }, issuer: { type: 'string' },
         label: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(values.help ? 0 : 2);
-  }
+    }),
+    USAGE, fail,
+  );
+  const rest = positionals.slice(1);
 
   const config = loadConfig();
   const redis = config.REDIS_URL ? await whenReady(connectRedis(config.REDIS_URL)) : undefined;

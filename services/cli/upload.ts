@@ -4,6 +4,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
 const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key KEY] FILE
@@ -13,10 +14,7 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
   --url      the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
   --key      an issuer or admin API key (default: LEAKGUARD_API_KEY, or the embedded demo issuer key)`;
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`upload: ${message}\n`);
-  process.exit(code);
-}
+const fail: Fail = failWith('upload');
 
 interface Report {
   accepted: number;

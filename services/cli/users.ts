@@ -2,6 +2,7 @@
 // Prints the new password and TOTP secret once; only their hash and the secret are stored.
 // Works on DATABASE_URL, or on the embedded PGlite database while the engine is stopped.
 import { parseArgs } from 'node:util';
+import { failWith, type Fail, parseCommand } from './command.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
@@ -17,24 +18,13 @@ const USAGE = `usage:
   npm run users -- list
   npm run users -- unlock --username <name>`;
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`users: ${message}\n`);
-  process.exit(code);
-}
+const fail: Fail = failWith('users');
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { username: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
-  const [command] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(values.help ? 0 : 2);
-  }
+  const { values, command } = parseCommand(
+    () => parseArgs({ allowPositionals: true, options: { username: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }),
+    USAGE, fail,
+  );
   if (!['create-admin', 'create', 'list', 'unlock'].includes(command)) fail(`unknown command ${command}\n${USAGE}`);
   const username = values.username === undefined ? undefined : usernameSchema.safeParse(values.username);
   if (command !== 'list' && !username?.success) fail(`--username ${username ? 'must be 3-64 lowercase letters, digits, . _ or -' : 'is required'}\n${USAGE}`);
