@@ -17,16 +17,48 @@ import { CompiledForest } from '../serving/forest.ts';
 import { DEFAULT_TRAIN_PARAMS } from '../training/train.ts';
 import { libraryForestFromFlat } from '../training/compile.ts';
 
-const { values } = parseArgs({
-  options: { model: { type: 'string' }, data: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, trees: { type: 'string' } },
-  strict: true,
-});
-const nRows = Number(values.rows ?? 5000), repeats = Number(values.repeats ?? 15);
+const USAGE = `usage: npm run bench:model -- [--model ARTIFACT.json] [--data DIR] [--rows N (5000)] [--repeats R (15)] [--trees N (100, without --model)]
+  Without --model a forest is trained first, on --data or on a small generated dataset.`;
+
+function fail(message: string): never {
+  process.stderr.write(`bench:model: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let values: { model?: string | undefined; data?: string | undefined; rows?: string | undefined; repeats?: string | undefined; trees?: string | undefined; help?: boolean | undefined };
+try {
+  ({ values } = parseArgs({
+    options: { model: { type: 'string' }, data: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, trees: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  }));
+} catch (error) {
+  fail((error as Error).message);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+/** A bad artifact or data folder is a precise message, not a stack trace. */
+function orFail<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+}
+const positive = (flag: 'rows' | 'repeats' | 'trees', fallback: number) => {
+  const n = Number(values[flag] ?? fallback);
+  if (!Number.isInteger(n) || n < 1) fail(`--${flag}: a positive integer, not ${JSON.stringify(values[flag])}`);
+  return n;
+};
+const nRows = positive('rows', 5000), repeats = positive('repeats', 15);
 const lastDate = addDays(HANDBOOK_SPLIT.trainStart, 20);
 
 let ds: Dataset;
-if (values.data) ds = readDataset(values.data, { toDate: lastDate });
-else {
+if (values.data) {
+  const dir = values.data;
+  ds = orFail(() => readDataset(dir, { toDate: lastDate }));
+} else {
   const opts = { ...HANDBOOK_DEFAULTS, customers: 2000, terminals: 4000, days: 136, seed: 42 };
   ds = datasetFromBatches(opts.startDate, generateHandbook(opts));
 }
@@ -35,10 +67,11 @@ const { testX, cols } = prepared.features;
 
 let forest: CompiledForest;
 if (values.model) {
-  forest = loadArtifact(values.model, { name: HANDBOOK_FEATURE_SET.name, features: featureNames(HANDBOOK_FEATURE_SET) }).forest;
+  const path = values.model;
+  forest = orFail(() => loadArtifact(path, { name: HANDBOOK_FEATURE_SET.name, features: featureNames(HANDBOOK_FEATURE_SET) }).forest);
 } else {
   console.error('no --model: training a forest first');
-  forest = (await runSeed(ds, prepared, { ...DEFAULT_TRAIN_PARAMS, trees: Number(values.trees ?? 100) })).forest;
+  forest = (await runSeed(ds, prepared, { ...DEFAULT_TRAIN_PARAMS, trees: positive('trees', 100) })).forest;
 }
 const lib: RandomForestClassifier = libraryForestFromFlat(forest.flat);
 
