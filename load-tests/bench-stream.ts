@@ -31,7 +31,24 @@ import { cardNumbers, LatencyBook, noopEngineDrain, percentile, produceAt, spark
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const num = (name: string, def: number) => Number(process.env[name] ?? def);
+const USAGE = `usage: npm run bench:stream   (configured by environment variables)
+  BENCH_STREAM_BACKLOG (30000)  BENCH_STREAM_PHASE_SECONDS (20)  BENCH_STREAM_MAX_SECONDS (20)
+  BENCH_STREAM_WINDOW (5000)  BENCH_STREAM_PROCESSORS (1)  BENCH_STREAM_RATES (200,1000,3000)
+  BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)`;
+// It takes no flags: say so rather than run a long benchmark that ignored one.
+if (process.argv.length > 2) {
+  const help = process.argv.slice(2).some((a) => a === '--help' || a === '-h');
+  (help ? process.stdout : process.stderr).write(`${help ? '' : `bench:stream: no such option ${process.argv[2]}\n`}${USAGE}\n`);
+  process.exit(help ? 0 : 2);
+}
+const num = (name: string, def: number) => {
+  const n = Number(process.env[name] ?? def);
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`bench:stream: ${name} must be a number, not ${JSON.stringify(process.env[name])}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return n;
+};
 const BACKLOG = num('BENCH_STREAM_BACKLOG', 30_000);
 const PHASE_MS = num('BENCH_STREAM_PHASE_SECONDS', 20) * 1000;
 const MAX_MS = num('BENCH_STREAM_MAX_SECONDS', 20) * 1000;

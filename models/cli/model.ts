@@ -54,7 +54,13 @@ if (process.argv[2] === 'evaluate' && protocolArg > 0 && (process.argv[protocolA
   process.exit(await evaluateBreachCommand(process.argv.slice(3)));
 }
 
-const { values, positionals } = parseArgs({ options, allowPositionals: true, strict: true });
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({ options, allowPositionals: true, strict: true });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
 const command = positionals[0];
 if (values.help || !command) {
   console.log(USAGE);

@@ -67,11 +67,21 @@ function usage(): string {
 
 function num(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${flag}: not a number: ${v}`);
+  if (!Number.isFinite(n)) {
+    console.error(`simulate: --${flag}: not a number: ${v}\n\n${usage()}`);
+    process.exit(2);
+  }
   return n;
 }
 
-const { values } = parseArgs({ options, strict: true, allowPositionals: false });
+const { values } = (() => {
+  try {
+    return parseArgs({ options, strict: true, allowPositionals: false });
+  } catch (error) {
+    console.error(`simulate: ${(error as Error).message}\n\n${usage()}`);
+    return process.exit(2);
+  }
+})();
 if (values.help) {
   console.log(usage());
   process.exit(0);
