@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,5 +46,22 @@ describe('command line', () => {
     expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
     expect(forest.flat.nTrees).toBe(3);
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
+  });
+
+  it('answers bad flags, numbers and feature sets with a usage error, never a stack trace', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const cases: [string, string[], RegExp][] = [
+      ['models/cli/simulate.ts', ['--bogus'], /simulate: Unknown option '--bogus'/],
+      ['models/cli/simulate.ts', ['--out', join(dir, 'x'), '--days', 'many'], /simulate: --days: not a number: many/],
+      ['models/cli/model.ts', ['train', '--bogus'], /model: Unknown option '--bogus'/],
+      ['models/cli/model.ts', ['train', '--data', data, '--feature-set', 'nope', '--out', join(dir, 'x.json')], /model: --feature-set: unknown feature set "nope" \(known: handbook, engine\)/],
+      ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
+    ];
+    for (const [script, args, message] of cases) {
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { cwd, encoding: 'utf8' });
+      expect(r.status, `${script} ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
   });
 });
