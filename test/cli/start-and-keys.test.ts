@@ -80,6 +80,9 @@ describe('npm start (embedded mode)', () => {
     const badPort = spawnSync(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: 'http' }, encoding: 'utf8' });
     expect(badPort.status).toBe(2);
     expect(badPort.stderr).toContain('PORT:');
+    const badFlag = spawnSync(process.execPath, [join(root, 'services/main.ts'), '--port', '80'], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir }, encoding: 'utf8' });
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toContain('leakguard: no such option --port');
   });
 
   it('has written every key change to the audit log (read after the engine stops, with the audit CLI)', { timeout: 180_000 }, async () => {
