@@ -23,6 +23,7 @@ import { ensureJava, ensureMaven, ensureRedis } from '../scripts/provision.ts';
 import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
+import { rejectArguments } from '../services/cli/command.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -36,11 +37,7 @@ const USAGE = `usage: npm run bench:stream   (configured by environment variable
   BENCH_STREAM_WINDOW (5000)  BENCH_STREAM_PROCESSORS (1)  BENCH_STREAM_RATES (200,1000,3000)
   BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)`;
 // It takes no flags: say so rather than run a long benchmark that ignored one.
-if (process.argv.length > 2) {
-  const help = process.argv.slice(2).some((a) => a === '--help' || a === '-h');
-  (help ? process.stdout : process.stderr).write(`${help ? '' : `bench:stream: no such option ${process.argv[2]}\n`}${USAGE}\n`);
-  process.exit(help ? 0 : 2);
-}
+rejectArguments('bench:stream', USAGE);
 const num = (name: string, def: number) => {
   const n = Number(process.env[name] ?? def);
   if (!Number.isFinite(n) || n < 0) {

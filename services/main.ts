@@ -1,4 +1,5 @@
 // `npm start`: the engine with its HTTP door. Embedded defaults need no external service.
+import { rejectArguments } from './cli/command.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { ensureDemoCredentials } from './demo-credentials.ts';
 import { buildApp } from './http/app.ts';
@@ -30,12 +31,7 @@ async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst
 }
 
 async function main(): Promise<void> {
-  // Configured by environment variables only: an argument is a mistake to report, not to ignore.
-  if (process.argv.length > 2) {
-    const help = process.argv.slice(2).some((a) => a === '--help' || a === '-h');
-    (help ? process.stdout : process.stderr).write(`${help ? '' : `leakguard: no such option ${process.argv[2]}\n`}usage: npm start   (configured by environment variables: see the table in README.md)\n`);
-    process.exit(help ? 0 : 2);
-  }
+  rejectArguments('leakguard', 'usage: npm start   (configured by environment variables: see the table in README.md)');
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const runtime = createRuntime(config, logger);

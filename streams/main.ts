@@ -1,12 +1,14 @@
 // `npm run stream`: the stream processor. KAFKA_BROKERS and REDIS_URL are required; the engine's
 // other settings apply as for `npm start` (services/config.ts), the stream's own come from
 // streams/config.ts. SIGTERM: finish the batch in flight, commit, leave the group, exit 0.
+import { rejectArguments } from '../services/cli/command.ts';
 import { ConfigError, loadConfig } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
 import { loadStreamConfig } from './config.ts';
 import { createStreamService } from './service.ts';
 
 async function main(): Promise<void> {
+  rejectArguments('leakguard stream', 'usage: npm run stream   (configured by environment variables: KAFKA_BROKERS, REDIS_URL and the tables in README.md and docs/stream-messages.md)');
   const config = loadConfig();
   const stream = loadStreamConfig();
   const logger = createLogger(config.LOG_LEVEL);

@@ -28,3 +28,12 @@ export function parseCommand<R extends { values: { help?: boolean | undefined };
   }
   return { ...parsed, command };
 }
+
+/** For processes configured by environment variables only: an argument is a mistake to report, not to ignore. */
+export function rejectArguments(name: string, usage: string): void {
+  const args = process.argv.slice(2);
+  if (args.length === 0) return;
+  const help = args.some((a) => a === '--help' || a === '-h');
+  (help ? process.stdout : process.stderr).write(`${help ? '' : `${name}: no such option ${args[0]}\n`}${usage}\n`);
+  process.exit(help ? 0 : 2);
+}
