@@ -10,17 +10,14 @@
 //   npm run bench:api -- --quick           6 s phases, 2 s warm-up
 //   npm run bench:api -- --duration 30     seconds per measured phase
 //   npm run bench:api -- --cpu-prof        also writes a V8 CPU profile of the engine to load-tests/results/
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureK6, ensureRedis } from '../scripts/provision.ts';
 import {
   LOAD_TESTS, ROOT, RESULTS_DIR, PhaseError, cleanEnv, cleanup, coresUsed, cpuSnapshot, fileStamp, fmtInt, fmtMs, fmtPct, fmtRatio,
-  freePort, installSignalHandlers, isShuttingDown, k6WarningCollector, machineBusy, parseCommandStats, readK6Summary, redisInfo, redisPing,
-  registerTempDir, sleep, startChild, stopChild, waitUntil,
+  freePort, installSignalHandlers, isShuttingDown, k6WarningCollector, machineBusy, parseCommandStats, readK6Summary, redisInfo,
+  sleep, startChild, stopChild, waitUntil, provisionTools, benchWorkDir, startPrivateRedis, createKey, startEngine,
   type Child, type CommandStat, type CoresUsed,
 } from './lib/harness.ts';
 
@@ -349,17 +346,8 @@ async function main(): Promise<number> {
   const resultsPath = join(RESULTS_DIR, `bench-api-${stamp}.json`);
 
   log('provisioning redis-server and k6');
-  const redisBin = ensureRedis();
-  const k6Bin = ensureK6();
-  const k6Version = execFileSync(k6Bin, ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
-  const redisVersion = /v=(\S+)/.exec(execFileSync(redisBin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
-
-  const workDir = mkdtempSync(join(tmpdir(), 'lg-bench-api-'));
-  registerTempDir(workDir);
-  const redisDir = join(workDir, 'redis');
-  const stateDir = join(workDir, 'state');
-  mkdirSync(redisDir);
-  mkdirSync(stateDir);
+  const { redisBin, k6Bin, k6Version, redisVersion } = provisionTools();
+  const { workDir, redisDir, stateDir } = benchWorkDir('lg-bench-api-');
 
   const report: Report = {
     startedAt: startedAt.toISOString(),
@@ -374,30 +362,12 @@ async function main(): Promise<number> {
     failures: [],
   };
 
-  // Redis: private, no persistence.
-  const redisPort = await freePort();
-  const redis = startChild('redis-server', redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir, '--loglevel', 'warning'], process.env);
-  await waitUntil('redis-server answered PING', redis, () => redisPing(redisPort), 10_000);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const { child: redis, url: redisUrl, port: redisPort } = await startPrivateRedis(redisBin, redisDir);
   log(`redis-server ${redisVersion} on ${redisUrl}`);
-
-  // A merchant key, through the keys CLI (the way an operator makes one).
-  const nodeArgs = process.execArgv;
-  const keyOut = execFileSync(process.execPath, [...nodeArgs, 'services/cli/keys.ts', 'create', '--role', 'merchant', '--merchant', 'bench', '--label', 'bench-api', '--json'], {
-    cwd: ROOT, encoding: 'utf8', env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }), stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const apiKey = (JSON.parse(keyOut.trim().split('\n').pop()!) as { key: string }).key;
-
-  // The engine, as production would run it.
-  const enginePort = await freePort();
+  const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
   const profileName = `engine-${stamp}.cpuprofile`;
-  const engineArgs = [...nodeArgs, ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`] : []), 'services/main.ts'];
-  const engine = startChild('engine', process.execPath, engineArgs, cleanEnv({
-    HOST: '127.0.0.1', PORT: String(enginePort), REDIS_URL: redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: stateDir,
-  }));
-  const engineUrl = `http://127.0.0.1:${enginePort}`;
-  await waitUntil('the engine answered /readyz 200', engine, async () => (await fetch(`${engineUrl}/readyz`)).status === 200);
+  const { child: engine, url: engineUrl } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
+  const nodeArgs = process.execArgv;
 
   // The baseline: same binary, same flags, same NODE_ENV.
   const helloPort = await freePort();

@@ -17,20 +17,17 @@
 //   npm run bench:watchlist -- --quick         240,000 cards, short phases: a smoke run
 //   npm run bench:watchlist -- --cards 1000000
 //   npm run bench:watchlist -- --cpu-prof      engine CPU profile, summarised for the upload and lookup windows
-import { execFile, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { ensureK6, ensureRedis } from '../scripts/provision.ts';
 import { PostgresServer } from '../test/support/postgres-server.ts';
 import { luhnValid } from '../services/core/card.ts';
 import {
-  LOAD_TESTS, ROOT, RESULTS_DIR, K6_STOPPED_BY_API, PhaseError, cleanEnv, cleanup, coresUsed, cpuSnapshot, fileStamp, fmtInt, fmtMs, fmtPct,
+  LOAD_TESTS, ROOT, RESULTS_DIR, K6_STOPPED_BY_API, PhaseError, cleanup, coresUsed, cpuSnapshot, fileStamp, fmtInt, fmtMs, fmtPct,
   freePort, installSignalHandlers, processCpu, registerCleanup, isShuttingDown, k6Control, k6WarningCollector, machineCoresOver, parseCommandStats, readK6Summary,
-  redisInfo, redisPing, registerTempDir, sleep, startChild, stopChild, waitUntil,
+  redisInfo, sleep, startChild, stopChild, waitUntil, provisionTools, benchWorkDir, startPrivateRedis, createKey, startEngine,
   type Child, type CommandStat, type CoresUsed, type CpuSnapshot, type K6Summary,
 } from './lib/harness.ts';
 import { monotonicUs, summariseProfile, type ProfileSummary } from './lib/cpuprofile.ts';
@@ -681,7 +678,6 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-const execFileAsync = promisify(execFile);
 
 async function main(): Promise<number> {
   const opts = parseOptions();
@@ -696,17 +692,8 @@ async function main(): Promise<number> {
   }
 
   log('provisioning redis-server and k6');
-  const redisBin = ensureRedis();
-  const k6Bin = ensureK6();
-  const k6Version = execFileSync(k6Bin, ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
-  const redisVersion = /v=(\S+)/.exec(execFileSync(redisBin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
-
-  const workDir = mkdtempSync(join(tmpdir(), 'lg-bench-watchlist-'));
-  registerTempDir(workDir);
-  const redisDir = join(workDir, 'redis');
-  const stateDir = join(workDir, 'state');
-  mkdirSync(redisDir);
-  mkdirSync(stateDir);
+  const { redisBin, k6Bin, k6Version, redisVersion } = provisionTools();
+  const { workDir, redisDir, stateDir } = benchWorkDir('lg-bench-watchlist-');
 
   const listBytes = HEADER.length + opts.cards * LINE_BYTES;
   const report: Report = {
@@ -725,31 +712,20 @@ async function main(): Promise<number> {
     failures: [],
   };
 
-  // Redis: private, no persistence.
-  const redisPort = await freePort();
-  const redisChild = startChild('redis-server', redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir, '--loglevel', 'warning'], process.env);
-  await waitUntil('redis-server answered PING', redisChild, () => redisPing(redisPort), 10_000);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const { child: redisChild, url: redisUrl, port: redisPort } = await startPrivateRedis(redisBin, redisDir);
   const redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
   log(`redis-server ${redisVersion} on ${redisUrl}`);
 
   try {
-    // Keys through the keys CLI (the way an operator makes them): admin, the issuer, a merchant.
-    const nodeArgs = process.execArgv;
-    const makeKey = async (role: string, extra: string[]) => {
-      const { stdout } = await execFileAsync(process.execPath, [...nodeArgs, 'services/cli/keys.ts', 'create', '--role', role, ...extra, '--label', 'bench-watchlist', '--json'], {
-        cwd: ROOT, encoding: 'utf8', env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }),
-      });
-      return (JSON.parse(stdout.trim().split('\n').pop()!) as { key: string }).key;
-    };
-    const [adminKey, issuerKey, merchantKey] = await Promise.all([
-      makeKey('admin', []), makeKey('issuer', ['--issuer', ISSUER]), makeKey('merchant', ['--merchant', MERCHANT]),
-    ]);
+    // Keys through the keys CLI (the way an operator makes them), one after the other: each CLI
+    // run opens the embedded case database to audit its change, and PGlite admits one process.
+    const makeKey = (role: string, extra: string[]) => createKey(redisUrl, stateDir, role, extra, 'bench-watchlist');
+    const adminKey = await makeKey('admin', []);
+    const issuerKey = await makeKey('issuer', ['--issuer', ISSUER]);
+    const merchantKey = await makeKey('merchant', ['--merchant', MERCHANT]);
 
     // The engine, as production would run it.
-    const enginePort = await freePort();
     const profileName = `engine-watchlist-${stamp}.cpuprofile`;
-    const engineArgs = [...nodeArgs, ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`] : []), 'services/main.ts'];
     let consoleReady = false;
     // The case store: PGlite in the engine's process (as `npm start` runs it), or a private PostgreSQL.
     let databaseUrl: string | undefined;
@@ -761,16 +737,13 @@ async function main(): Promise<number> {
     }
     report.setup.caseStore = databaseUrl ? 'PostgreSQL (private server, DATABASE_URL)' : 'PGlite (embedded, in the engine process)';
     const engineSpawnedUs = monotonicUs();
-    const engine = startChild('engine', process.execPath, engineArgs, cleanEnv({
-      HOST: '127.0.0.1', PORT: String(enginePort), REDIS_URL: redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: stateDir,
-      LEAKGUARD_UPLOAD_LIMIT_BYTES: String(Math.max(512 * 1024 * 1024, 2 * listBytes)),
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    }), (line) => {
-      if (/Analyst console|case database could not be opened/.test(line)) consoleReady = true;
+    const { child: engine, url: engineUrl } = await startEngine({
+      redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined,
+      env: { LEAKGUARD_UPLOAD_LIMIT_BYTES: String(Math.max(512 * 1024 * 1024, 2 * listBytes)), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+      onLine: (line: string) => {
+        if (/Analyst console|case database could not be opened/.test(line)) consoleReady = true;
+      },
     });
-    const engineUrl = `http://127.0.0.1:${enginePort}`;
-    await waitUntil('the engine answered /readyz 200', engine, async () => (await fetch(`${engineUrl}/readyz`)).status === 200);
     // The case database (PGlite) initialises after the API listens: let it finish before measuring.
     await waitUntil('the engine opened its case database', engine, async () => consoleReady, 120_000).catch(() => log('the case database did not report ready within 120 s: measuring anyway'));
     log(`engine on ${engineUrl} (pid ${engine.proc.pid})`);

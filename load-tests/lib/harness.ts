@@ -1,8 +1,12 @@
 // What the benchmark drivers (bench-api.ts, bench-watchlist.ts) share: child processes that never
 // outlive the driver, free ports, readiness probes, Redis INFO over a raw socket, per-process CPU
 // accounting from /proc, the engine's clean environment, number formatting and k6 plumbing.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { ensureK6, ensureRedis } from '../../scripts/provision.ts';
 import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 export const LOAD_TESTS = dirname(dirname(fileURLToPath(import.meta.url)));
 export const ROOT = dirname(LOAD_TESTS);
 export const RESULTS_DIR = join(LOAD_TESTS, 'results');
+
+const execFileAsync = promisify(execFile);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -267,6 +273,67 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     env[k] = v;
   }
   return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack under test: tools, a private Redis, keys made with the keys CLI, the engine.
+
+export interface Tools {
+  redisBin: string;
+  k6Bin: string;
+  k6Version: string;
+  redisVersion: string;
+}
+
+export function provisionTools(): Tools {
+  const redisBin = ensureRedis();
+  const k6Bin = ensureK6();
+  const k6Version = execFileSync(k6Bin, ['version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  const redisVersion = /v=(\S+)/.exec(execFileSync(redisBin, ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
+  return { redisBin, k6Bin, k6Version, redisVersion };
+}
+
+/** A work directory removed at exit, with `redis/` and `state/` (the engine's) inside. */
+export function benchWorkDir(prefix: string): { workDir: string; redisDir: string; stateDir: string } {
+  const workDir = mkdtempSync(join(tmpdir(), prefix));
+  registerTempDir(workDir);
+  const redisDir = join(workDir, 'redis');
+  const stateDir = join(workDir, 'state');
+  mkdirSync(redisDir);
+  mkdirSync(stateDir);
+  return { workDir, redisDir, stateDir };
+}
+
+/** A private redis-server: no persistence, answered PING before this returns. */
+export async function startPrivateRedis(redisBin: string, dir: string): Promise<{ child: Child; port: number; url: string }> {
+  const port = await freePort();
+  const child = startChild('redis-server', redisBin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], process.env);
+  await waitUntil('redis-server answered PING', child, () => redisPing(port), 10_000);
+  return { child, port, url: `redis://127.0.0.1:${port}` };
+}
+
+/** A key made through the keys CLI, the way an operator makes one. */
+export async function createKey(redisUrl: string, stateDir: string, role: string, extra: string[], label: string): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [...process.execArgv, 'services/cli/keys.ts', 'create', '--role', role, ...extra, '--label', label, '--json'], {
+    cwd: ROOT, encoding: 'utf8', env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }),
+  });
+  return (JSON.parse(stdout.trim().split('\n').pop()!) as { key: string }).key;
+}
+
+/** The engine as production runs it (NODE_ENV=production, a random card key), answering /readyz 200. */
+export async function startEngine(o: {
+  redisUrl: string; stateDir: string; cpuProfileName?: string | undefined; env?: Record<string, string>; onLine?: (line: string) => void;
+}): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const profile = o.cpuProfileName ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${o.cpuProfileName}`] : [];
+  const child = startChild('engine', process.execPath, [...process.execArgv, ...profile, 'services/main.ts'], cleanEnv({
+    HOST: '127.0.0.1', PORT: String(port), REDIS_URL: o.redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: o.stateDir,
+    ...o.env,
+  }), o.onLine);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil('the engine answered /readyz 200', child, async () => (await fetch(`${url}/readyz`)).status === 200);
+  return { child, url };
 }
 
 // ---------------------------------------------------------------------------------------------
