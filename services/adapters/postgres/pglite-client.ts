@@ -43,11 +43,7 @@ export class PgliteSqlClient implements SqlClient {
     if (dataDir) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       lockFile = `${dataDir}.lock`;
-      if (existsSync(lockFile)) {
-        const pid = Number(readFileSync(lockFile, 'utf8').trim());
-        if (pid && pid !== process.pid && alive(pid)) throw new PgliteBusy(`the embedded database ${dataDir} is in use by process ${pid}: stop it first, or use DATABASE_URL`);
-      }
-      writeFileSync(lockFile, `${process.pid}\n`, { mode: 0o600 });
+      acquireLock(lockFile, dataDir);
       if (!existsSync(join(dataDir, 'PG_VERSION'))) await initInChild(dataDir);
     }
     const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
@@ -92,6 +88,37 @@ function initInChild(dataDir: string): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`could not create the embedded database in ${dataDir}: ${stderr.trim().slice(0, 500)}`))));
   });
+}
+
+/**
+ * Creates the lock file atomically (O_EXCL): of two processes opening at once, one wins and the
+ * other is told who holds it. A lock left by a process that is gone is taken over.
+ */
+function acquireLock(lockFile: string, dataDir: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lockFile, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(lockFile, 'utf8').trim());
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (!holder) {
+      // Created but not written yet by its owner: give it a moment rather than take it over.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      continue;
+    }
+    if (holder !== process.pid && alive(holder)) {
+      throw new PgliteBusy(`the embedded database ${dataDir} is in use by process ${holder}: stop it first, or use DATABASE_URL`);
+    }
+    rmSync(lockFile, { force: true });
+  }
+  throw new PgliteBusy(`the embedded database ${dataDir} is being opened by another process: try again, or use DATABASE_URL`);
 }
 
 function alive(pid: number): boolean {
