@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { ensureK6, ensureRedis } from '../../scripts/provision.ts';
-import { createConnection, createServer } from 'node:net';
+import { freePort, redisPing } from '../../test/support/redis-server.ts';
+import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -121,19 +122,10 @@ export function installSignalHandlers(log: (message: string) => void, what: stri
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: ports, readiness, Redis INFO
+// Helpers: ports, readiness, Redis INFO (a free port and a PING: the tests' own helpers)
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, redisPing };
+
 
 export async function waitUntil(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -145,21 +137,6 @@ export async function waitUntil(what: string, child: Child, probe: () => Promise
   throw new PhaseError(`${what}: timed out after ${timeoutMs / 1000} s\n  ${child.tail.slice(-15).join('\n  ')}`);
 }
 
-export async function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
-    socket.setTimeout(500);
-    socket.on('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** One INFO section from Redis, over a raw socket (RESP bulk string reply). */
 export async function redisInfo(port: number, section: string): Promise<string> {

@@ -17,7 +17,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function pingOnce(port: number): Promise<boolean> {
+/** One PING over a raw socket: true on +PONG, false on anything else within 500 ms. */
+export function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' }, () => socket.write('PING\r\n'));
     socket.setTimeout(500);
@@ -62,7 +63,7 @@ export class RedisServer {
     this.process = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      if (await pingOnce(this.port)) return;
+      if (await redisPing(this.port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`redis-server did not answer on port ${this.port}`);
