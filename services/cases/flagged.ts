@@ -96,10 +96,15 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
   }
 }
 
+/** A flagged decision read back from a queue or a journal, validated; null when it is not one. */
+export function validFlagged(value: unknown): FlaggedDecision | null {
+  const parsed = flaggedDecisionSchema.safeParse(value);
+  return parsed.success ? (parsed.data as unknown as FlaggedDecision) : null;
+}
+
 export function parseFlagged(json: string): FlaggedDecision | null {
   try {
-    const parsed = flaggedDecisionSchema.safeParse(JSON.parse(json));
-    return parsed.success ? (parsed.data as unknown as FlaggedDecision) : null;
+    return validFlagged(JSON.parse(json));
   } catch {
     return null;
   }

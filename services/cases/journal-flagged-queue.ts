@@ -7,7 +7,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FlaggedDecision } from './model.ts';
-import { MemoryFlaggedQueue, parseFlagged, type Backoff } from './flagged.ts';
+import { MemoryFlaggedQueue, validFlagged, type Backoff } from './flagged.ts';
 
 const COMPACT_AFTER = 10_000;
 const idOf = (f: Pick<FlaggedDecision, 'merchantId' | 'transactionId'>) => `${f.merchantId}\u0000${f.transactionId}`;
@@ -42,7 +42,7 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
         const entry = JSON.parse(line) as { add?: unknown; done?: string };
         if (typeof entry.done === 'string') waiting.delete(entry.done);
         else {
-          const flagged = parseFlagged(JSON.stringify(entry.add));
+          const flagged = validFlagged(entry.add);
           if (flagged) waiting.set(idOf(flagged), flagged);
           else unreadable++;
         }
