@@ -1,16 +1,17 @@
 // npm run model -- train    --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
-// npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+// npm run model -- evaluate --data DIR[,DIR...] --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
 // Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
 //   --max-features X --bins N --gain-threshold X --workers N
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { featureNames, featureSet } from '../features/definitions.ts';
-import { readDataset } from '../simulator/csv.ts';
+import { readDataset, type Dataset } from '../simulator/csv.ts';
 import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
 import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
 import { needsEngineReplay } from '../replay/engine-features.ts';
-import { renderReport } from '../evaluation/report.ts';
+import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
+import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
 
@@ -123,12 +124,20 @@ function replayProgress(): ((done: number, total: number) => void) | undefined {
 
 const split = splitFromFlags();
 const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + split.testDays - 1);
-const t0 = performance.now();
-// The engine feature set replays the breach scenario's columns (cards, devices, ...) through the engine.
-const ds = readDataset(data, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
-console.error(`read ${ds.n} transactions from ${data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const dataDirs = data.split(',').map((d) => d.trim()).filter((d) => d);
+if (dataDirs.length === 0) fail('--data DIR is required');
+
+function read(dir: string): Dataset {
+  const t0 = performance.now();
+  // The engine feature set replays the breach scenario's columns (cards, devices, ...) through the engine.
+  const ds = readDataset(dir, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
+  console.error(`read ${ds.n} transactions from ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return ds;
+}
 
 if (command === 'train') {
+  if (dataDirs.length > 1) fail('--data: train reads one dataset');
+  const ds = read(data);
   const out = str('out') ?? fail('--out ARTIFACT.json is required');
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
@@ -167,51 +176,74 @@ if (command === 'train') {
   if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook, breach)`);
   const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
-  const prepared = await prepareAny(ds, fs, split, data, true, replayProgress()).catch((error: unknown) => fail((error as Error).message));
-  const f = prepared.features;
-  console.error(`train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${f.trainY.reduce((s, v) => s + v, 0)} frauds; ` +
-    `test ${addDays(split.trainStart, split.trainDays + split.delayDays)}..${lastDate}: ${f.testY.length} transactions, ${f.testY.reduce((s, v) => s + v, 0)} frauds ` +
-    `(${prepared.split.removedTestRows} removed: known compromised cards)`);
-  const results = [];
-  for (const seed of seeds) {
-    const bar = progress(`seed ${seed}`, params.trees);
-    const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
-    bar.stop();
-    results.push(r);
-    console.error(`seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`);
+  const testDates = Array.from({ length: split.testDays }, (_, i) => addDays(split.trainStart, split.trainDays + split.delayDays + i));
+  const evaluated: (ReportDataset & { fingerprint: string; test: { transactions: number; frauds: number; removed: number } })[] = [];
+  for (const dir of dataDirs) {
+    const ds = read(dir);
+    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress()).catch((error: unknown) => fail(`${dir}: ${(error as Error).message}`));
+    const f = prepared.features;
+    const frauds = (ys: Uint8Array) => ys.reduce((s, v) => s + v, 0);
+    console.error(`train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${frauds(f.trainY)} frauds; ` +
+      `test ${testDates[0]}..${lastDate}: ${f.testY.length} transactions, ${frauds(f.testY)} frauds ` +
+      `(${prepared.split.removedTestRows} removed: known compromised cards)`);
+    const visible = visibleTestFrauds(ds, prepared.split, fs);
+    const reachable = visible && reachableCardPrecision(ds, prepared.split, visible);
+    if (reachable) console.error(`reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see`);
+    const results: ReportSeed[] = [];
+    for (const seed of seeds) {
+      const bar = progress(`seed ${seed}`, params.trees);
+      const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
+      bar.stop();
+      // Keep the figures and scores, not the trees: several datasets × seeds stay small.
+      results.push({ seed, auc: r.auc, ap: r.ap, cp100: r.cp100, cpPerDay: r.cpPerDay, scores: r.scores, trainSeconds: r.trainSeconds });
+      console.error(`seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`);
+    }
+    evaluated.push({ name: dir, labels: f.testY, seeds: results, reachable, fingerprint: prepared.fingerprint, test: { transactions: f.testY.length, frauds: frauds(f.testY), removed: prepared.split.removedTestRows } });
   }
-  const auc = meanSpread(results.map((r) => r.auc)), ap = meanSpread(results.map((r) => r.ap)), cp = meanSpread(results.map((r) => r.cp100));
-  const line = (name: string, a: string, b: string, c: string) => `${name.padEnd(44)} ${a.padStart(15)} ${b.padStart(15)} ${c.padStart(15)}`;
-  const ms = (m: ReturnType<typeof meanSpread>) => (results.length > 1 ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : m.mean.toFixed(3));
-  console.log(line('model (test week)', 'AUC ROC', 'AP', 'CP@100'));
-  console.log(line(`leakguard forest, ${params.trees} trees, ${results.length} seed${results.length > 1 ? 's' : ''}`, ms(auc), ms(ap), ms(cp)));
+  const all = evaluated.flatMap((d) => d.seeds);
+  const auc = meanSpread(all.map((r) => r.auc)), ap = meanSpread(all.map((r) => r.ap)), cp = meanSpread(all.map((r) => r.cp100));
+  const reachable = evaluated.every((d) => d.reachable) ? meanSpread(evaluated.map((d) => d.reachable!.mean)) : undefined;
+  const line = (name: string, a: string, b: string, c: string, d = '') => `${name.padEnd(48)} ${a.padStart(15)} ${b.padStart(15)} ${c.padStart(15)} ${d.padStart(15)}`;
+  const ms = (m: ReturnType<typeof meanSpread>, n = all.length) => (n > 1 ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : m.mean.toFixed(3));
+  const several = evaluated.length > 1;
+  console.log(line('model (test week)', 'AUC ROC', 'AP', 'CP@100', 'reachable CP@100'));
+  if (several) {
+    for (const d of evaluated) {
+      const m = (k: 'auc' | 'ap' | 'cp100') => meanSpread(d.seeds.map((r) => r[k]));
+      console.log(line(`  ${d.name}`, ms(m('auc'), d.seeds.length), ms(m('ap'), d.seeds.length), ms(m('cp100'), d.seeds.length), d.reachable ? d.reachable.mean.toFixed(3) : '—'));
+    }
+  }
+  const runsLabel = `${several ? `${evaluated.length} datasets × ` : ''}${seeds.length} seed${seeds.length > 1 ? 's' : ''}`;
+  console.log(line(`leakguard forest, ${params.trees} trees, ${runsLabel}`, ms(auc), ms(ap), ms(cp), reachable ? ms(reachable, evaluated.length) : '—'));
   for (const r of REFERENCE) console.log(line(`handbook: ${r.model}`, r.auc.toFixed(3), r.ap.toFixed(3), r.cp100.toFixed(3)));
-  console.log('(handbook figures are on the handbook\'s own dataset; ours are on this one)');
+  console.log("(handbook figures are on the handbook's own dataset; ours are on the data above. Reachable CP@100: expected score of ranking");
+  console.log(" first every card with a fraud these features can see, the rest at random; a compromised terminal's fraud is invisible");
+  console.log(" until its labels pass the delay.)");
   const json = str('json');
   if (json) {
     const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
-    if (results.length > 1) {
-      out.seeds = results.map((r) => ({ seed: r.seed, auc: r.auc, ap: r.ap, cp100: r.cp100 }));
+    if (reachable) out.reachableCp100 = reachable.mean;
+    if (all.length > 1) {
+      out.seeds = evaluated.flatMap((d) => d.seeds.map((r) => ({ ...(several ? { data: d.name } : {}), seed: r.seed, auc: r.auc, ap: r.ap, cp100: r.cp100 })));
       out.spread = { auc, ap, cp100: cp };
     }
+    if (several) out.datasets = evaluated.map((d) => ({ data: d.name, reachableCp100: d.reachable?.mean ?? null, test: d.test }));
+    else out.test = evaluated[0]!.test;
     out.params = params;
     out.featureSet = fs.name;
-    out.test = { transactions: f.testY.length, frauds: f.testY.reduce((s, v) => s + v, 0), removed: prepared.split.removedTestRows };
     writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
   }
   const report = str('report');
   if (report) {
-    const testDates = Array.from({ length: split.testDays }, (_, i) => addDays(split.trainStart, split.trainDays + split.delayDays + i));
     writeFileSync(report, renderReport({
       title: `Leakguard model evaluation — handbook protocol, feature set "${fs.name}"`,
-      subtitle: `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}, ${split.delayDays} delay days, test ${testDates[0]}..${lastDate}; data ${data}`,
-      labels: f.testY, seeds: results, reference: REFERENCE, testDates,
+      subtitle: `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}, ${split.delayDays} delay days, test ${testDates[0]}..${lastDate}; data ${dataDirs.join(', ')}`,
+      datasets: evaluated, reference: REFERENCE, testDates,
       summary: {
-        'train transactions': `${f.trainY.length} (${f.trainY.reduce((s, v) => s + v, 0)} frauds)`,
-        'test transactions': `${f.testY.length} (${f.testY.reduce((s, v) => s + v, 0)} frauds), ${prepared.split.removedTestRows} removed (known compromised cards)`,
-        'training data fingerprint': prepared.fingerprint,
+        ...Object.fromEntries(evaluated.map((d) => [`test transactions${several ? `, ${d.name}` : ''}`, `${d.test.transactions} (${d.test.frauds} frauds), ${d.test.removed} removed (known compromised cards)`])),
+        ...Object.fromEntries(evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint])),
         parameters: JSON.stringify({ ...params, seed: undefined }),
-        'training time per seed': results.map((r) => `${r.trainSeconds.toFixed(1)} s`).join(', '),
+        'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
         features: featureNames(fs).join(', '),
       },
     }));

@@ -8,13 +8,22 @@ export interface ReportSeed {
   cp100: number;
   cpPerDay: { day: number; precision: number; compromisedCards: number }[];
   scores: ArrayLike<number>;
+  trainSeconds?: number;
+}
+
+/** One evaluated dataset: its test labels, one result per forest seed, what the features can reach. */
+export interface ReportDataset {
+  name: string;
+  labels: ArrayLike<number>;
+  seeds: ReportSeed[];
+  /** Expected CP@100 of the oracle that ranks the visible frauds first (evaluation/reachable.ts), when known. */
+  reachable?: { mean: number; perDay: { precision: number }[] };
 }
 
 export interface ReportInput {
   title: string;
   subtitle: string;
-  labels: ArrayLike<number>;
-  seeds: ReportSeed[];
+  datasets: ReportDataset[];
   reference: readonly { model: string; auc: number; ap: number; cp100: number }[];
   summary: Record<string, string>;
   testDates: string[];
@@ -39,7 +48,16 @@ function thin(xs: number[], ys: number[], n = 600): [number[], number[]] {
   return [ox, oy];
 }
 
-function chart(opts: { title: string; xLabel: string; yLabel: string; series: { name: string; x: number[]; y: number[]; color: string; dash?: string; step?: boolean }[]; xMax?: number; yMax?: number; xTicks?: string[]; legendBottom?: boolean }): string {
+interface Series {
+  name: string;
+  x: number[];
+  y: number[];
+  color: string;
+  dash?: string;
+  step?: boolean;
+}
+
+function chart(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; xMax?: number; yMax?: number; xTicks?: string[]; legendBottom?: boolean }): string {
   const xMax = opts.xMax ?? 1, yMax = opts.yMax ?? 1;
   const px = (x: number) => M.l + (x / xMax) * (W - M.l - M.r);
   const py = (y: number) => H - M.b - (y / yMax) * (H - M.t - M.b);
@@ -104,25 +122,49 @@ function histogram(scores: ArrayLike<number>, labels: ArrayLike<number>, seed: n
   return `<figure><figcaption>Score distributions, test week (seed ${seed})</figcaption>${parts.join('')}</figure>`;
 }
 
-export function renderReport(r: ReportInput): string {
-  const rocs = r.seeds.map((s, k) => {
-    const c = rocCurve(s.scores, r.labels);
+function datasetSection(d: ReportDataset, testDates: string[], heading: boolean): string {
+  const rocs = d.seeds.map((s, k) => {
+    const c = rocCurve(s.scores, d.labels);
     return { name: `seed ${s.seed} (AUC ${fmt(s.auc)})`, x: c.fpr, y: c.tpr, color: COLORS[k % COLORS.length]! };
   });
-  const prs = r.seeds.map((s, k) => {
-    const c = prCurve(s.scores, r.labels);
+  const prs = d.seeds.map((s, k) => {
+    const c = prCurve(s.scores, d.labels);
     return { name: `seed ${s.seed} (AP ${fmt(s.ap)})`, x: c.recall, y: c.precision, color: COLORS[k % COLORS.length]!, step: true };
   });
-  const cps = r.seeds.map((s, k) => ({
-    name: `seed ${s.seed} (mean ${fmt(s.cp100)})`, x: s.cpPerDay.map((_, i) => i + 0.5), y: s.cpPerDay.map((d) => d.precision), color: COLORS[k % COLORS.length]!,
+  const day = (i: number) => i + 0.5;
+  const cps: Series[] = d.seeds.map((s, k) => ({
+    name: `seed ${s.seed} (mean ${fmt(s.cp100)})`, x: s.cpPerDay.map((_, i) => day(i)), y: s.cpPerDay.map((p) => p.precision), color: COLORS[k % COLORS.length]!,
   }));
-  const nDays = Math.max(1, ...r.seeds.map((s) => s.cpPerDay.length));
+  if (d.reachable) cps.push({ name: `reachable (${fmt(d.reachable.mean)})`, x: d.reachable.perDay.map((_, i) => day(i)), y: d.reachable.perDay.map((p) => p.precision), color: '#555', dash: '4 3' });
+  const nDays = Math.max(1, ...d.seeds.map((s) => s.cpPerDay.length));
   let frauds = 0;
-  for (let i = 0; i < r.labels.length; i++) frauds += r.labels[i]! ? 1 : 0;
-  const rows = r.seeds.map((s) => `<tr><td>Leakguard forest, seed ${s.seed}</td><td>${fmt(s.auc)}</td><td>${fmt(s.ap)}</td><td>${fmt(s.cp100)}</td></tr>`).join('');
-  const mean = (k: 'auc' | 'ap' | 'cp100') => r.seeds.reduce((a, s) => a + s[k], 0) / r.seeds.length;
-  const refRows = r.reference.map((x) => `<tr class="ref"><td>handbook: ${esc(x.model)}</td><td>${fmt(x.auc)}</td><td>${fmt(x.ap)}</td><td>${fmt(x.cp100)}</td></tr>`).join('');
-  const perDay = r.seeds[0]?.cpPerDay.map((d, i) => `<tr><td>${esc(r.testDates[i] ?? String(d.day))}</td><td>${d.compromisedCards}</td>${r.seeds.map((s) => `<td>${fmt(s.cpPerDay[i]?.precision ?? NaN, 2)}</td>`).join('')}</tr>`).join('') ?? '';
+  for (let i = 0; i < d.labels.length; i++) frauds += d.labels[i]! ? 1 : 0;
+  const rate = frauds / Math.max(1, d.labels.length);
+  const perDay = d.seeds[0]?.cpPerDay.map((p, i) => `<tr><td>${esc(testDates[i] ?? String(p.day))}</td><td>${p.compromisedCards}</td>` +
+    `${d.reachable ? `<td>${fmt(d.reachable.perDay[i]?.precision ?? NaN, 2)}</td>` : ''}${d.seeds.map((s) => `<td>${fmt(s.cpPerDay[i]?.precision ?? NaN, 2)}</td>`).join('')}</tr>`).join('') ?? '';
+  return `${heading ? `<h2 style="font-size:17px">Dataset ${esc(d.name)}</h2>` : ''}
+<div class="grid">
+${chart({ title: 'ROC curve, test week', xLabel: 'false positive rate', yLabel: 'true positive rate', legendBottom: true, series: [...rocs, { name: 'random', x: [0, 1], y: [0, 1], color: '#999', dash: '4 3' }] })}
+${chart({ title: 'Precision–recall curve, test week', xLabel: 'recall', yLabel: 'precision', series: [...prs, { name: `random (${fmt(rate)})`, x: [0, 1], y: [rate, rate], color: '#999', dash: '4 3' }] })}
+${d.seeds[0] ? histogram(d.seeds[0].scores, d.labels, d.seeds[0].seed) : ''}
+${chart({ title: 'Card Precision@100 per test day', xLabel: 'test day', yLabel: 'CP@100', series: cps, xMax: nDays, yMax: 1, xTicks: testDates.map((t) => t.slice(5)) })}
+</div>
+<h3 style="font-size:15px">Card Precision@100 per day</h3>
+<table><thead><tr><th>day</th><th>compromised cards left</th>${d.reachable ? '<th>reachable</th>' : ''}${d.seeds.map((s) => `<th>seed ${s.seed}</th>`).join('')}</tr></thead><tbody>${perDay}</tbody></table>`;
+}
+
+export function renderReport(r: ReportInput): string {
+  const several = r.datasets.length > 1;
+  const all = r.datasets.flatMap((d) => d.seeds);
+  const rows = r.datasets.map((d) => d.seeds.map((s) => `<tr><td>Leakguard forest, ${several ? `${esc(d.name)}, ` : ''}seed ${s.seed}</td><td>${fmt(s.auc)}</td><td>${fmt(s.ap)}</td><td>${fmt(s.cp100)}</td>` +
+    `<td>${d.reachable ? fmt(d.reachable.mean) : '—'}</td></tr>`).join('')).join('');
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const reachable = r.datasets.every((d) => d.reachable) ? mean(r.datasets.map((d) => d.reachable!.mean)) : NaN;
+  const meanRow = all.length > 1
+    ? `<tr class="mean"><td>Leakguard forest, mean of ${several ? `${r.datasets.length} datasets × ` : ''}${r.datasets[0]!.seeds.length} seed${r.datasets[0]!.seeds.length > 1 ? 's' : ''}</td>` +
+      `<td>${fmt(mean(all.map((s) => s.auc)))}</td><td>${fmt(mean(all.map((s) => s.ap)))}</td><td>${fmt(mean(all.map((s) => s.cp100)))}</td><td>${fmt(reachable)}</td></tr>`
+    : '';
+  const refRows = r.reference.map((x) => `<tr class="ref"><td>handbook: ${esc(x.model)}</td><td>${fmt(x.auc)}</td><td>${fmt(x.ap)}</td><td>${fmt(x.cp100)}</td><td></td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>
 <style>
@@ -134,17 +176,12 @@ tr.ref td{color:#666}tr.mean td{font-weight:600}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#555}dd{margin:0;word-break:break-all}
 </style></head><body>
 <h1>${esc(r.title)}</h1><p class="sub">${esc(r.subtitle)}</p>
-<table><thead><tr><th>model</th><th>AUC ROC</th><th>Average Precision</th><th>Card Precision@100</th></tr></thead><tbody>
-${rows}${r.seeds.length > 1 ? `<tr class="mean"><td>Leakguard forest, mean of ${r.seeds.length} seeds</td><td>${fmt(mean('auc'))}</td><td>${fmt(mean('ap'))}</td><td>${fmt(mean('cp100'))}</td></tr>` : ''}
+<table><thead><tr><th>model</th><th>AUC ROC</th><th>Average Precision</th><th>Card Precision@100</th><th>reachable CP@100</th></tr></thead><tbody>
+${rows}${meanRow}
 ${refRows}</tbody></table>
-<div class="grid">
-${chart({ title: 'ROC curve, test week', xLabel: 'false positive rate', yLabel: 'true positive rate', legendBottom: true, series: [...rocs, { name: 'random', x: [0, 1], y: [0, 1], color: '#999', dash: '4 3' }] })}
-${chart({ title: 'Precision–recall curve, test week', xLabel: 'recall', yLabel: 'precision', series: [...prs, { name: `random (${fmt(frauds / Math.max(1, r.labels.length))})`, x: [0, 1], y: [frauds / Math.max(1, r.labels.length), frauds / Math.max(1, r.labels.length)], color: '#999', dash: '4 3' }] })}
-${r.seeds[0] ? histogram(r.seeds[0].scores, r.labels, r.seeds[0].seed) : ''}
-${chart({ title: 'Card Precision@100 per test day', xLabel: 'test day', yLabel: 'CP@100', series: cps, xMax: nDays, yMax: 1, xTicks: r.testDates.map((d) => d.slice(5)) })}
-</div>
-<h2 style="font-size:16px">Card Precision@100 per day</h2>
-<table><thead><tr><th>day</th><th>compromised cards left</th>${r.seeds.map((s) => `<th>seed ${s.seed}</th>`).join('')}</tr></thead><tbody>${perDay}</tbody></table>
+<p class="sub">Reachable CP@100: the expected score of an oracle that ranks first, each day, every card with a fraud these features can see, and
+the other cards at random — a compromised terminal's fraud stays invisible until its labels pass the 7-day delay. What a model on these features can expect at best.</p>
+${r.datasets.map((d) => datasetSection(d, r.testDates, several)).join('\n')}
 <h2 style="font-size:16px">Run</h2>
 <dl>${Object.entries(r.summary).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
 </body></html>

@@ -36,6 +36,30 @@ describe('command line', () => {
     expect(html).not.toMatch(/<script|<link|src=|href=/);
   });
 
+  it('evaluate over several datasets: a line per dataset, the mean over every run, and what the features can reach', () => {
+    const second = join(dir, 'data-seed-5');
+    run('models/cli/simulate.ts', ['--customers', '300', '--terminals', '600', '--days', '136', '--seed', '5', '--quiet', '--out', second]);
+    const json = join(dir, 'eval2.json'), report = join(dir, 'eval2.html');
+    const out = run('models/cli/model.ts', ['evaluate', '--data', `${data},${second}`, '--protocol', 'handbook', '--trees', '4',
+      '--genuine-per-tree', '400', '--workers', '1', '--quiet', '--json', json, '--report', report]);
+    expect(out).toMatch(/leakguard forest, 4 trees, 2 datasets × 1 seed/);
+    expect(out).toContain(`  ${second}`);
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    expect(r.seeds.map((s: { data: string }) => s.data)).toEqual([data, second]);
+    expect(r.datasets).toHaveLength(2);
+    for (const d of r.datasets) {
+      expect(d.reachableCp100).toBeGreaterThan(0);
+      expect(d.reachableCp100).toBeLessThanOrEqual(1);
+      expect(d.test.frauds).toBeGreaterThan(0);
+    }
+    expect(r.reachableCp100).toBeCloseTo((r.datasets[0].reachableCp100 + r.datasets[1].reachableCp100) / 2, 12);
+    expect(r.cp100).toBeCloseTo((r.seeds[0].cp100 + r.seeds[1].cp100) / 2, 12);
+    const html = readFileSync(report, 'utf8');
+    expect(html.match(/<svg/g)!.length).toBe(8);
+    expect(html).toContain(`Dataset ${second}`);
+    expect(html).toMatch(/reachable \(0\.\d{3}\)/);
+  });
+
   it('train writes an artifact that loads for the handbook feature set', () => {
     const model = join(dir, 'model.json');
     const out = run('models/cli/model.ts', ['train', '--data', data, '--trees', '3', '--genuine-per-tree', '300', '--workers', '0', '--quiet', '--out', model]);
@@ -55,6 +79,7 @@ describe('command line', () => {
       ['models/cli/simulate.ts', ['--out', join(dir, 'x'), '--days', 'many'], /simulate: --days: not a number: many/],
       ['models/cli/model.ts', ['train', '--bogus'], /model: Unknown option '--bogus'/],
       ['models/cli/model.ts', ['train', '--data', data, '--feature-set', 'nope', '--out', join(dir, 'x.json')], /model: --feature-set: unknown feature set "nope" \(known: handbook, engine\)/],
+      ['models/cli/model.ts', ['train', '--data', `${data},${data}`, '--out', join(dir, 'x.json')], /model: --data: train reads one dataset/],
       ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
     ];
     for (const [script, args, message] of cases) {
