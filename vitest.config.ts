@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // One Kafka broker shared by the stream tests (test/stream/), started on first use.
-    globalSetup: ['test/stream/global-setup.ts'],
+    // One temporary folder for the run, removed at its end (first: torn down last); one Kafka
+    // broker shared by the stream tests (test/stream/), started on first use.
+    globalSetup: ['test/support/temp-root.ts', 'test/stream/global-setup.ts'],
     // Two cores: real servers per file, so keep the parallelism honest.
     maxWorkers: 2,
     testTimeout: 30_000,
