@@ -2,7 +2,7 @@
 // npm run model -- evaluate --data DIR[,DIR...] --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
 // Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
 //   --max-features X --bins N --gain-threshold X --workers N
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { featureNames, featureSet } from '../features/definitions.ts';
@@ -126,11 +126,24 @@ const split = splitFromFlags();
 const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + split.testDays - 1);
 const dataDirs = data.split(',').map((d) => d.trim()).filter((d) => d);
 if (dataDirs.length === 0) fail('--data DIR is required');
+// Every folder is checked before the first one takes minutes to evaluate.
+for (const dir of dataDirs) {
+  try {
+    statSync(dir);
+  } catch (error) {
+    fail(`--data ${dir}: ${(error as Error).message}`);
+  }
+}
 
 function read(dir: string): Dataset {
   const t0 = performance.now();
   // The engine feature set replays the breach scenario's columns (cards, devices, ...) through the engine.
-  const ds = readDataset(dir, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
+  let ds: Dataset;
+  try {
+    ds = readDataset(dir, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
+  } catch (error) {
+    return fail(`--data ${dir}: ${(error as Error).message}`);
+  }
   console.error(`read ${ds.n} transactions from ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return ds;
 }

@@ -79,6 +79,7 @@ describe('command line', () => {
       ['models/cli/simulate.ts', ['--out', join(dir, 'x'), '--days', 'many'], /simulate: --days: not a number: many/],
       ['models/cli/model.ts', ['train', '--bogus'], /model: Unknown option '--bogus'/],
       ['models/cli/model.ts', ['train', '--data', data, '--feature-set', 'nope', '--out', join(dir, 'x.json')], /model: --feature-set: unknown feature set "nope" \(known: handbook, engine\)/],
+      ['models/cli/model.ts', ['evaluate', '--data', `${data},${join(dir, 'missing')}`, '--trees', '2', '--quiet'], /model: --data .*missing: ENOENT: no such file or directory/],
       ['models/cli/model.ts', ['train', '--data', `${data},${data}`, '--out', join(dir, 'x.json')], /model: --data: train reads one dataset/],
       ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
     ];
