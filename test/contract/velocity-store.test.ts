@@ -137,6 +137,22 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(next.card_count_1h).toBe(2);
   });
 
+  it('a retry before the response is stored gets the reading taken when the transaction was counted', async () => {
+    const device = (card: string, occurredAt: number) => tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
+    await record(device('cardA', T0 - 2 * MIN));
+    const plan = buildCounterPlan(device('cardB', T0 - MIN));
+    const first = await store.recordAndRead(plan);
+    expect(first.velocity!.device_distinct_cards_1h).toBe(2);
+    // cardA comes back later: its last-seen time on the device moves past this transaction's time,
+    // so a fresh read at T0 − 1 min would find one card. The retry must decide as the first try did.
+    await record(device('cardA', T0));
+    const pending = await store.recordAndRead(plan);
+    expect(pending.status).toBe('pending');
+    expect(pending.velocity).toEqual(first.velocity);
+    await store.saveResponse(plan, '{"decision":"review"}');
+    expect(await store.recordAndRead(plan)).toEqual({ status: 'replay', storedResponse: '{"decision":"review"}' });
+  });
+
   it('feeds declines and chargebacks from outcomes, once per kind, only for known transactions', async () => {
     const facts = tx({ entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } });
     await record(facts);

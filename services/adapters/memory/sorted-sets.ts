@@ -163,6 +163,10 @@ export class SortedSets {
     for (const [f, v] of Object.entries(fields)) hash.set(f, v);
   }
 
+  hdel(key: string, field: string): void {
+    if (this.alive(key)) this.hashes.get(key)?.delete(field);
+  }
+
   hsetnx(key: string, field: string, value: string): boolean {
     if (this.hget(key, field) !== undefined) return false;
     this.hset(key, { [field]: value });

@@ -14,6 +14,21 @@ export interface KeyPresence {
 
 const HOUR = 3_600_000;
 
+/** The reading a marker keeps until its response is stored (watchlist entries as hex). */
+function serializeReading(r: StoreReading): string {
+  const watchlist = r.watchlist && { entries: r.watchlist.entries.map((e) => e?.toString('hex') ?? null), usesSinceListed: r.watchlist.usesSinceListed };
+  return JSON.stringify({ velocity: r.velocity, watchlist, lists: r.lists });
+}
+
+function parseReading(saved: string): Omit<StoreReading, 'status'> {
+  const r = JSON.parse(saved) as { velocity: StoreReading['velocity']; watchlist?: { entries: (string | null)[]; usesSinceListed: number }; lists?: boolean[] };
+  return {
+    velocity: r.velocity,
+    ...(r.watchlist ? { watchlist: { entries: r.watchlist.entries.map((e) => (e === null ? null : Buffer.from(e, 'hex'))), usesSinceListed: r.watchlist.usesSinceListed } } : {}),
+    ...(r.lists ? { lists: r.lists } : {}),
+  };
+}
+
 export class MemoryVelocityStore implements VelocityStore {
   private readonly db: SortedSets;
   private readonly sweeper: NodeJS.Timeout;
@@ -37,6 +52,9 @@ export class MemoryVelocityStore implements VelocityStore {
       if (known !== plan.payloadHash) return { status: 'conflict' };
       const stored = db.get(plan.response);
       if (stored !== undefined) return { status: 'replay', storedResponse: stored };
+      // Counted before, response never stored: the reading taken when it was counted (as record-and-read.lua).
+      const saved = db.hget(plan.marker, 'r');
+      if (saved !== undefined) return { status: 'pending', ...parseReading(saved) };
       status = 'pending';
       write = false;
     } else {
@@ -103,11 +121,13 @@ export class MemoryVelocityStore implements VelocityStore {
       const has = (k: string) => this.lists?.has(k) ?? false;
       reading.lists = [...plan.lists.negative.map((g) => g.keys.some(has)), plan.lists.allow.some(has)];
     }
+    if (write) db.hset(plan.marker, { r: serializeReading(reading) });
     return reading;
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     this.db.set(plan.response, response, RESPONSE_TTL_MS);
+    this.db.hdel(plan.marker, 'r');
     if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }
 

@@ -5,7 +5,8 @@
 --   or, for kind 'delayed', {kind, writeKey, {readKeys}, member, retentionMs, cap, delayMs, {windows}, {fraudKeys}}}
 --   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}},
 --   n = optional list lookup: groups of key indexes (one group per negative kind, the allow-list group last).
--- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed]}; numbers as strings.
+-- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed], [list flags...]}; numbers as strings.
+-- The marker keeps that reading (field r) until the response is stored: a pending retry gets it back.
 local plan = cjson.decode(ARGV[1])
 local t = plan.t
 local write = true
@@ -16,7 +17,16 @@ if known then
   if known ~= plan.h then return {'conflict', ''} end
   local stored = redis.call('GET', KEYS[2])
   if stored then return {'replay', stored} end
-  -- Counted before, response never stored (crashed or in flight): read, do not count again.
+  -- Counted before, response never stored (crashed or in flight): the reading taken when it was
+  -- counted, so that the decision comes out the same (reading again now would not: later
+  -- transactions have moved the distinct sets' last-seen times past this one's).
+  local saved = redis.call('HGET', KEYS[1], 'r')
+  if saved then
+    local again = {'pending', ''}
+    for v in string.gmatch(saved .. ',', '([^,]*),') do again[#again + 1] = v end
+    return again
+  end
+  -- A marker from before readings were kept: read, do not count again.
   status = 'pending'
   write = false
 else
@@ -171,4 +181,6 @@ if plan.n then
     push(hit > 0 and 1 or 0)
   end
 end
+-- Kept until the response is stored (finalize.lua drops it): what a retry in between reads.
+if write then redis.call('HSET', KEYS[1], 'r', table.concat(out, ',', 3)) end
 return out
