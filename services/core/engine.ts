@@ -127,20 +127,22 @@ export class Engine {
       return { kind: 'scored', response: JSON.parse(reading.storedResponse) as ScoreResponse, replayed: true };
     }
 
-    // 3. Features → rules → decision.
+    // 3. Features → rules → decision, at the time the counters were read: a retry of a
+    // transaction counted earlier (response not stored) decides as the first try would have.
+    const at = reading?.countedAt ?? occurredAt;
     const degraded = reading?.velocity === undefined;
     const match = this.watchlistMatch(reading);
-    const features = featureMap(transactionFeatures(req, occurredAt), reading?.velocity);
+    const features = featureMap(transactionFeatures(req, at), reading?.velocity);
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
       const key = match && match.entry.expiryTag !== 0 ? (match.keyIndex === 0 ? this.options.keyring.primary : this.options.keyring.previous) : undefined;
       const presented = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
-      Object.assign(features, watchlistFeatures(match, presented, occurredAt));
+      Object.assign(features, watchlistFeatures(match, presented, at));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
     const model = this.options.model?.();
     const { outcome, verdict } = judge({
-      ruleset, merchantId, features, occurredAt, degraded, model,
+      ruleset, merchantId, features, occurredAt: at, degraded, model,
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
     });
@@ -159,7 +161,7 @@ export class Engine {
     };
 
     // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).
-    const hit = match && match.events.length > 0 ? this.hitRecord(merchantId, req, card, occurredAt, response, match) : undefined;
+    const hit = match && match.events.length > 0 ? this.hitRecord(merchantId, req, card, at, response, match) : undefined;
     if (!degraded) store.saveResponse(plan, JSON.stringify(response), hit).catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
     observer?.decision?.(response, merchantId);
     if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);

@@ -294,6 +294,8 @@ export interface StoreReading {
   /** new: counted now; replay: seen before with its response; pending: seen before, response not stored; conflict: same id, other payload. */
   status: ReadStatus;
   storedResponse?: string;
+  /** pending: the time the transaction was counted at, whose reading this is (a retry may carry a new "now"). */
+  countedAt?: number;
   velocity?: VelocityReading;
   /** Present when the plan asked: the packed entry found under each fingerprint, or null. */
   watchlist?: WatchlistReading;

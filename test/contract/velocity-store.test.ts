@@ -140,15 +140,18 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   it('a retry before the response is stored gets the reading taken when the transaction was counted', async () => {
     const device = (card: string, occurredAt: number) => tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
     await record(device('cardA', T0 - 2 * MIN));
-    const plan = buildCounterPlan(device('cardB', T0 - MIN));
+    const facts = device('cardB', T0 - MIN);
+    const plan = buildCounterPlan(facts);
     const first = await store.recordAndRead(plan);
     expect(first.velocity!.device_distinct_cards_1h).toBe(2);
     // cardA comes back later: its last-seen time on the device moves past this transaction's time,
-    // so a fresh read at T0 − 1 min would find one card. The retry must decide as the first try did.
+    // so a fresh read at T0 − 1 min would find one card. The retry must decide as the first try did,
+    // even when it carries a new "now" (a request without occurredAt): it gets the counting time.
     await record(device('cardA', T0));
-    const pending = await store.recordAndRead(plan);
+    const pending = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }));
     expect(pending.status).toBe('pending');
     expect(pending.velocity).toEqual(first.velocity);
+    expect(pending.countedAt).toBe(T0 - MIN);
     await store.saveResponse(plan, '{"decision":"review"}');
     expect(await store.recordAndRead(plan)).toEqual({ status: 'replay', storedResponse: '{"decision":"review"}' });
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { identifyCard } from '../../services/core/card.ts';
-import { payloadHash } from '../../services/core/engine.ts';
+import { Engine, payloadHash } from '../../services/core/engine.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import type { VelocityStore } from '../../services/core/velocity.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
@@ -22,5 +26,49 @@ describe('payload identity for idempotency', () => {
     expect(hash({ ...base, amount: 101 })).not.toBe(hash(base));
     expect(hash({ ...base, card: { ...base.card, number: '5555555555554444' } })).not.toBe(hash(base));
     expect(hash(base)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+});
+
+describe('a retry of a transaction counted but not answered', () => {
+  it('decides as the first try did, at the time it was counted, even without occurredAt and after the counters moved on', async () => {
+    const t0 = Date.parse('2026-11-02T10:00:00Z');
+    let clock = t0;
+    const memory = new MemoryVelocityStore();
+    // The first answer is never stored (the process died between the script and the store write).
+    let dropSave = true;
+    const store: VelocityStore = {
+      recordAndRead: (plan) => memory.recordAndRead(plan),
+      saveResponse: async (plan, response, hit) => {
+        if (!dropSave) await memory.saveResponse(plan, response, hit);
+      },
+      recordOutcome: (...a) => memory.recordOutcome(...a),
+      ping: () => memory.ping(),
+      close: () => memory.close(),
+    };
+    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+    const engine = new Engine({ store, keyring, ruleset: () => ruleset, deadlineMs: 1000, now: () => clock });
+    const order = (transactionId: string, number: string) => parse({
+      transactionId, amount: 40_000, currency: 'EUR', channel: 'ecommerce',
+      card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      device: { id: 'device-1', ip: '203.0.113.9' },
+      // The account is 23 hours old at the first try, over a day old an hour later.
+      customer: { accountCreatedAt: new Date(t0 - 23 * 3_600_000).toISOString() },
+    });
+    await engine.score('m1', order('a1', '4111111111111111'));
+    clock += 60_000;
+    const first = await engine.score('m1', order('a2', '5555555555554444'));
+    // Later the first card comes back on the device: its last-seen time moves past a2's.
+    clock += 60_000;
+    await engine.score('m1', order('a3', '4111111111111111'));
+    clock += 3_600_000;
+    dropSave = false;
+    const retry = await engine.score('m1', order('a2', '5555555555554444'));
+    if (first.kind !== 'scored' || retry.kind !== 'scored') throw new Error('not scored');
+    expect(first.response.reasons.map((r) => r.code)).toContain('NEW_ACCOUNT_HIGH_AMOUNT');
+    expect(retry.replayed).toBe(true);
+    expect(retry.response).toEqual(first.response);
+    // Stored now: the next retry replays the stored response.
+    const again = await engine.score('m1', order('a2', '5555555555554444'));
+    expect(again).toMatchObject({ kind: 'scored', replayed: true, response: first.response });
   });
 });

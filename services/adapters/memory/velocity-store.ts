@@ -54,7 +54,7 @@ export class MemoryVelocityStore implements VelocityStore {
       if (stored !== undefined) return { status: 'replay', storedResponse: stored };
       // Counted before, response never stored: the reading taken when it was counted (as record-and-read.lua).
       const saved = db.hget(plan.marker, 'r');
-      if (saved !== undefined) return { status: 'pending', ...parseReading(saved) };
+      if (saved !== undefined) return { status: 'pending', countedAt: Number(db.hget(plan.marker, 't')), ...parseReading(saved) };
       status = 'pending';
       write = false;
     } else {

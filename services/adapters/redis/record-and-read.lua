@@ -5,7 +5,7 @@
 --   or, for kind 'delayed', {kind, writeKey, {readKeys}, member, retentionMs, cap, delayMs, {windows}, {fraudKeys}}}
 --   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}},
 --   n = optional list lookup: groups of key indexes (one group per negative kind, the allow-list group last).
--- Returns {status, storedResponse, values..., [entryHex per slot..., usesSinceListed], [list flags...]}; numbers as strings.
+-- Returns {status, storedResponse (replay) or counting time (pending), values..., [entryHex per slot..., usesSinceListed], [list flags...]}; numbers as strings.
 -- The marker keeps that reading (field r) until the response is stored: a pending retry gets it back.
 local plan = cjson.decode(ARGV[1])
 local t = plan.t
@@ -22,7 +22,8 @@ if known then
   -- transactions have moved the distinct sets' last-seen times past this one's).
   local saved = redis.call('HGET', KEYS[1], 'r')
   if saved then
-    local again = {'pending', ''}
+    -- The second slot carries the time it was counted at (a retry without occurredAt has a new one).
+    local again = {'pending', redis.call('HGET', KEYS[1], 't')}
     for v in string.gmatch(saved .. ',', '([^,]*),') do again[#again + 1] = v end
     return again
   end

@@ -85,6 +85,7 @@ export class RedisVelocityStore implements VelocityStore {
     if (status === 'replay') return { status: 'replay', storedResponse: stored! };
     let at = plan.features.length;
     const reading: StoreReading = { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.slice(0, at).map(Number)) };
+    if (status === 'pending' && stored) reading.countedAt = Number(stored);
     if (plan.watch) {
       const found = values.slice(at, at + plan.watch.slots.length);
       reading.watchlist = { entries: found.map((hex) => (hex ? Buffer.from(hex, 'hex') : null)), usesSinceListed: Number(values[at + plan.watch.slots.length] ?? 0) };
