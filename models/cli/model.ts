@@ -150,12 +150,13 @@ function read(dir: string): Dataset {
 
 if (command === 'train') {
   if (dataDirs.length > 1) fail('--data: train reads one dataset');
-  const ds = read(data);
+  const dir = dataDirs[0]!;
+  const ds = read(dir);
   const out = str('out') ?? fail('--out ARTIFACT.json is required');
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
   try {
-    prepared = await prepareAny(ds, fs, split, data, false, replayProgress());
+    prepared = await prepareAny(ds, fs, split, dir, false, replayProgress());
   } catch (error) {
     fail((error as Error).message);
   }
@@ -169,7 +170,7 @@ if (command === 'train') {
     modelVersion: `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
     training: {
-      data: { source: data, from: split.trainStart, to: trainTo, rows: prepared.features.trainY.length, frauds, fingerprint: prepared.fingerprint },
+      data: { source: dir, from: split.trainStart, to: trainTo, rows: prepared.features.trainY.length, frauds, fingerprint: prepared.fingerprint },
       params: { ...params }, seconds: r.trainSeconds, cpuSeconds: r.result.cpuSeconds, library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
     },
     metrics: !hasTest ? { protocol: 'none: the data does not reach the test week' } : {
@@ -201,7 +202,7 @@ if (command === 'train') {
       `(${prepared.split.removedTestRows} removed: known compromised cards)`);
     const visible = visibleTestFrauds(ds, prepared.split, fs);
     const reachable = visible && reachableCardPrecision(ds, prepared.split, visible);
-    if (reachable) console.error(`reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see`);
+    if (reachable) console.error(`reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see ranked first (at most 100 a day)`);
     const results: ReportSeed[] = [];
     for (const seed of seeds) {
       const bar = progress(`seed ${seed}`, params.trees);

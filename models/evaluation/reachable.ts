@@ -66,8 +66,9 @@ export interface ReachableResult {
 /**
  * Expected CP@k of the oracle that ranks, each day, the cards with a visible fraud first and the
  * others in random order (the chance share of invisible fraud cards in the remaining slots).
- * Cards it detects are removed from later days, as in CP@k; ties among visible cards go to the
- * lower card id, as in `cardPrecisionAtK`.
+ * The visible cards it ranks in the top k are removed from later days, as in CP@k; the invisible
+ * ones its random slots catch are an expectation, not cards, and stay (a slight upward bias on
+ * later days). Ties among visible cards go to the lower card id, as in `cardPrecisionAtK`.
  */
 export function reachableCardPrecision(ds: Dataset, split: Split, visible: Uint8Array, k = 100): ReachableResult {
   const byDay = new Map<number, Map<number, number>>();

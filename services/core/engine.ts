@@ -129,7 +129,7 @@ export class Engine {
 
     // 3. Features → rules → decision, at the time the counters were read: a retry of a
     // transaction counted earlier (response not stored) decides as the first try would have.
-    const at = reading?.countedAt ?? occurredAt;
+    const at = reading?.countedAt !== undefined && Number.isFinite(reading.countedAt) ? reading.countedAt : occurredAt;
     const degraded = reading?.velocity === undefined;
     const match = this.watchlistMatch(reading);
     const features = featureMap(transactionFeatures(req, at), reading?.velocity);

@@ -105,6 +105,13 @@ export const VELOCITY_FEATURES: readonly string[] = [
   ...OUTCOME_COUNTERS.flatMap((c) => OUTCOME_KINDS.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
   ...DELAYED_COUNTERS.flatMap(delayedFeatures),
 ];
+/** Changes whenever the counter definitions do (FNV-1a over the feature names): a reading kept across a deploy is not reused. */
+const DEFINITIONS_TAG = (() => {
+  let h = 0x811c9dc5;
+  for (const ch of VELOCITY_FEATURES.join(',')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0).toString(36);
+})();
+
 function delayedFeatures(c: DelayedCounter): string[] {
   return [...c.windows.map((w) => `${c.entity}_delayed_count_${w}`), ...c.windows.map((w) => `${c.entity}_delayed_frauds_${w}`)];
 }
@@ -160,6 +167,11 @@ export interface CounterPlan {
   ops: PlanOp[];
   /** Feature name of each number the plan returns, in order. */
   features: string[];
+  /**
+   * The shape of what the plan returns (counter definitions, numbers, watchlist slots, list
+   * groups): a reading kept for a retry is reused only by a plan of the same shape.
+   */
+  layout: string;
   /** Watchlist lookup: entry slots, and the card's event logs for "uses since listed". */
   watch?: { slots: { bucket: string; field: Buffer }[]; cardLogs: string[] };
   lists?: ListLookup;
@@ -226,6 +238,8 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     });
     features.push(...delayedFeatures(c));
   }
+  const slots = facts.watchlist?.length ?? 0;
+  const listGroups = facts.lists ? facts.lists.negative.length + 1 : 0;
   return {
     marker: keys.marker(facts.merchantId, facts.transactionId),
     response: keys.response(facts.merchantId, facts.transactionId),
@@ -235,6 +249,7 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     markerTtlMs: MARKER_TTL_MS,
     ops,
     features,
+    layout: `${DEFINITIONS_TAG}.${features.length}.${slots}.${listGroups}`,
     ...(facts.watchlist?.length
       ? { watch: { slots: facts.watchlist, cardLogs: (facts.entities.card ?? []).map((id) => keys.log('card', id)) } }
       : {}),

@@ -156,6 +156,19 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(await store.recordAndRead(plan)).toEqual({ status: 'replay', storedResponse: '{"decision":"review"}' });
   });
 
+  it('a retry whose plan has another shape (lists switched on, a deploy, a key rotation) reads afresh instead of misreading the kept values', async () => {
+    const facts = tx({ entities: { card: ['cardA'], merchant: ['m1'], device: ['dev1'] } });
+    const first = await store.recordAndRead(buildCounterPlan(facts));
+    expect(first.lists).toBeUndefined();
+    const withLists = buildCounterPlan({ ...facts, lists: listLookup('m1', facts.entities) });
+    expect(withLists.layout).not.toBe(buildCounterPlan(facts).layout);
+    const pending = await store.recordAndRead(withLists);
+    expect(pending.status).toBe('pending');
+    expect(pending.countedAt).toBeUndefined();
+    expect(pending.lists).toHaveLength(withLists.lists!.negative.length + 1);
+    expect(pending.velocity).toEqual(first.velocity);
+  });
+
   it('feeds declines and chargebacks from outcomes, once per kind, only for known transactions', async () => {
     const facts = tx({ entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } });
     await record(facts);

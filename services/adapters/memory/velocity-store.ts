@@ -54,7 +54,9 @@ export class MemoryVelocityStore implements VelocityStore {
       if (stored !== undefined) return { status: 'replay', storedResponse: stored };
       // Counted before, response never stored: the reading taken when it was counted (as record-and-read.lua).
       const saved = db.hget(plan.marker, 'r');
-      if (saved !== undefined) return { status: 'pending', countedAt: Number(db.hget(plan.marker, 't')), ...parseReading(saved) };
+      if (saved !== undefined && db.hget(plan.marker, 'rl') === plan.layout) {
+        return { status: 'pending', countedAt: Number(db.hget(plan.marker, 't')), ...parseReading(saved) };
+      }
       status = 'pending';
       write = false;
     } else {
@@ -121,13 +123,14 @@ export class MemoryVelocityStore implements VelocityStore {
       const has = (k: string) => this.lists?.has(k) ?? false;
       reading.lists = [...plan.lists.negative.map((g) => g.keys.some(has)), plan.lists.allow.some(has)];
     }
-    if (write) db.hset(plan.marker, { r: serializeReading(reading) });
+    if (write) db.hset(plan.marker, { r: serializeReading(reading), rl: plan.layout });
     return reading;
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     this.db.set(plan.response, response, RESPONSE_TTL_MS);
     this.db.hdel(plan.marker, 'r');
+    this.db.hdel(plan.marker, 'rl');
     if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }
 

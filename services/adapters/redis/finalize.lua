@@ -4,7 +4,7 @@
 -- ARGV[3] hit JSON ('' when none), ARGV[4] merchant, ARGV[5] now ms, ARGV[6] event seqs (comma list), ARGV[7] issuers (comma list).
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 -- Retries now replay the response: the reading kept for them (record-and-read.lua) can go.
-redis.call('HDEL', KEYS[2], 'r')
+redis.call('HDEL', KEYS[2], 'r', 'rl')
 if ARGV[3] == '' or redis.call('HSETNX', KEYS[2], 'hit', '1') == 0 then return 0 end
 for issuer in string.gmatch(ARGV[7], '[^,]+') do
   redis.call('XADD', 'lg:w:hits:{' .. issuer .. '}', 'MAXLEN', '~', 1000000, '*', 'h', ARGV[3])

@@ -1,6 +1,6 @@
 -- One transaction, one atomic step: check the idempotency marker, record the transaction in
 -- every counter, read every window. KEYS[1] marker, KEYS[2] stored response, the rest counters.
--- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms,
+-- ARGV[1]: JSON {h = payload hash, t = occurredAt ms, e = entities JSON, mt = marker TTL ms, l = the plan's layout,
 --   ops = list of {kind, writeKey, {readKeys}, member, retentionMs, cap, {windows}, {amountWindows}, {smallWindows}}
 --   or, for kind 'delayed', {kind, writeKey, {readKeys}, member, retentionMs, cap, delayMs, {windows}, {fraudKeys}}}
 --   (key fields are indexes into KEYS), w = optional watchlist lookup {slots = {{bucketKey, fieldHex}...}, logs = {cardLogKeys}},
@@ -21,13 +21,15 @@ if known then
   -- counted, so that the decision comes out the same (reading again now would not: later
   -- transactions have moved the distinct sets' last-seen times past this one's).
   local saved = redis.call('HGET', KEYS[1], 'r')
-  if saved then
+  -- Only for a plan of the same shape (not across a deploy that changed the counters, a key
+  -- rotation's end or a switch of the lists): otherwise read again, as for an old marker.
+  if saved and redis.call('HGET', KEYS[1], 'rl') == plan.l then
     -- The second slot carries the time it was counted at (a retry without occurredAt has a new one).
     local again = {'pending', redis.call('HGET', KEYS[1], 't')}
     for v in string.gmatch(saved .. ',', '([^,]*),') do again[#again + 1] = v end
     return again
   end
-  -- A marker from before readings were kept: read, do not count again.
+  -- No reading kept (an old marker) or one of another shape: read, do not count again.
   status = 'pending'
   write = false
 else
@@ -183,5 +185,5 @@ if plan.n then
   end
 end
 -- Kept until the response is stored (finalize.lua drops it): what a retry in between reads.
-if write then redis.call('HSET', KEYS[1], 'r', table.concat(out, ',', 3)) end
+if write and #out > 2 then redis.call('HSET', KEYS[1], 'r', table.concat(out, ',', 3), 'rl', plan.l) end
 return out

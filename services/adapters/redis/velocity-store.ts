@@ -79,7 +79,7 @@ export class RedisVelocityStore implements VelocityStore {
       ? { slots: plan.watch.slots.map((s) => [ref(s.bucket), s.field.toString('hex')]), logs: plan.watch.cardLogs.map(ref) }
       : undefined;
     const n = plan.lists ? [...plan.lists.negative.map((g) => g.keys.map(ref)), plan.lists.allow.map(ref)] : undefined;
-    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, ops, ...(w ? { w } : {}), ...(n ? { n } : {}) });
+    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, l: plan.layout, ops, ...(w ? { w } : {}), ...(n ? { n } : {}) });
     const [status, stored, ...values] = await this.redis.lgRecordAndRead(keyList.length, ...keyList, arg);
     if (status === 'conflict') return { status: 'conflict' };
     if (status === 'replay') return { status: 'replay', storedResponse: stored! };
