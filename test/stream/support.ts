@@ -71,8 +71,8 @@ export function generateTransactions(n: number, options: { cards?: string[]; mer
   const cards = options.cards ?? Array.from({ length: 25 }, () => cardNumber());
   const merchants = options.merchants ?? ['m1', 'm2'];
   const prefix = options.prefix ?? `tx-${randomBytes(3).toString('hex')}`;
-  // Event times one millisecond apart: the counters' windows end at the event time, so a
-  // transaction scored again after a crash reads the same counters.
+  // Event times one millisecond apart, as a real feed has them. (A transaction scored again after a
+  // crash gets the reading kept in its marker since it was counted: the same decision either way.)
   const start = options.start ?? Date.now() - 60_000;
   return Array.from({ length: n }, (_, i) => {
     const pan = cards[i % cards.length]!;
