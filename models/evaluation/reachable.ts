@@ -8,10 +8,9 @@
 // the cards with a visible fraud first and the rest at random: what a model on these features can
 // expect at best.
 import type { Dataset } from '../simulator/csv.ts';
-import type { FeatureSet } from '../features/definitions.ts';
+import { DAY_SECONDS, type FeatureSet } from '../features/definitions.ts';
 import type { Split } from './protocol.ts';
 
-const DAY_SECONDS = 86_400;
 const HANDBOOK_SCENARIOS = new Set([1, 2, 3]);
 
 /** The delayed terminal windows of a feature set: (t − delay − days, t − delay]; undefined if it has none. */

@@ -20,12 +20,13 @@ if known then
   -- Counted before, response never stored (crashed or in flight): the reading taken when it was
   -- counted, so that the decision comes out the same (reading again now would not: later
   -- transactions have moved the distinct sets' last-seen times past this one's).
-  local saved = redis.call('HGET', KEYS[1], 'r')
+  local kept = redis.call('HMGET', KEYS[1], 'r', 'rl', 't')
+  local saved = kept[1]
   -- Only for a plan of the same shape (not across a deploy that changed the counters, a key
   -- rotation's end or a switch of the lists): otherwise read again, as for an old marker.
-  if saved and redis.call('HGET', KEYS[1], 'rl') == plan.l then
+  if saved and kept[2] == plan.l then
     -- The second slot carries the time it was counted at (a retry without occurredAt has a new one).
-    local again = {'pending', redis.call('HGET', KEYS[1], 't')}
+    local again = {'pending', kept[3]}
     for v in string.gmatch(saved .. ',', '([^,]*),') do again[#again + 1] = v end
     return again
   end
