@@ -1,0 +1,139 @@
+// Money: ISO 4217 minor units and the rate table that brings every amount into one reference
+// currency before any feature sees it, so that 1,000 means the same in yen, euros and dinars.
+// Pure: the table is parsed from a document here; reading and watching the file is an adapter's job.
+import isoCurrencies from 'currency-codes';
+import { z } from 'zod';
+
+/** Codes of ISO 4217 that name money (not funds, metals, test or "no currency" codes), with their exponents. */
+const EXPONENTS: ReadonlyMap<string, number> = new Map(
+  isoCurrencies.data.filter((c) => !c.countries.some((country) => country.startsWith('Zz'))).map((c) => [c.code, c.digits]),
+);
+
+export const isCurrencyCode = (code: string): boolean => EXPONENTS.has(code);
+
+/** Minor-unit exponent of a currency per ISO 4217 (JPY 0, EUR 2, KWD 3, IDR 2). Throws for a code that is not ISO 4217 money. */
+export function currencyExponent(currency: string): number {
+  const e = EXPONENTS.get(currency);
+  if (e === undefined) throw new RangeError(`not an ISO 4217 currency code: ${currency}`);
+  return e;
+}
+
+/** An amount in minor units (what the API takes) in major units of its own currency. */
+export function amountMajor(amountMinor: number, currency: string): number {
+  return amountMinor / 10 ** currencyExponent(currency);
+}
+
+const currencyCode = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code');
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'must be a real date');
+
+const datedRate = z.object({ from: isoDate, rate: z.number().positive().finite() }).strict();
+
+export const rateTableSchema = z
+  .object({
+    version: z.string().min(1).max(64),
+    /** The currency every amount feature is expressed in. */
+    reference: currencyCode,
+    /** Card-testing amounts: at most this much, in the reference currency's major units. */
+    smallAmount: z.number().positive().finite(),
+    /** Units of each currency per one unit of the reference, each rate in force from its date (UTC). */
+    rates: z.record(z.string(), z.array(datedRate).min(1)),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    for (const [code, rates] of Object.entries(t.rates)) {
+      if (!isCurrencyCode(code)) ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'is not an ISO 4217 currency code' });
+      const dates = rates.map((r) => r.from);
+      if (new Set(dates).size !== dates.length) ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'repeats a date' });
+      if (code === t.reference && rates.some((r) => r.rate !== 1)) {
+        ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'is the reference currency: its rate can only be 1' });
+      }
+    }
+  });
+export type RateTableDocument = z.infer<typeof rateTableSchema>;
+
+export class RateTableError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid rate table: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+/** A currency the table has no rate for: the request cannot be scored in a meaningful way. */
+export class UnknownRateError extends Error {
+  readonly currency: string;
+
+  constructor(currency: string, table: string) {
+    super(`no exchange rate for ${currency} in rate table ${table}`);
+    this.currency = currency;
+  }
+}
+
+interface Rates {
+  /** Epoch ms each rate takes effect, ascending. */
+  from: number[];
+  rate: number[];
+}
+
+export class RateTable {
+  readonly version: string;
+  readonly reference: string;
+  readonly smallAmount: number;
+  private readonly rates = new Map<string, Rates>();
+
+  constructor(doc: RateTableDocument) {
+    this.version = doc.version;
+    this.reference = doc.reference;
+    this.smallAmount = doc.smallAmount;
+    for (const [code, list] of Object.entries(doc.rates)) {
+      const sorted = [...list].sort((a, b) => (a.from < b.from ? -1 : 1));
+      this.rates.set(code, { from: sorted.map((r) => Date.parse(`${r.from}T00:00:00Z`)), rate: sorted.map((r) => r.rate) });
+    }
+    if (!this.rates.has(doc.reference)) this.rates.set(doc.reference, { from: [0], rate: [1] });
+  }
+
+  get currencies(): string[] {
+    return [...this.rates.keys()].sort();
+  }
+
+  has(currency: string): boolean {
+    return this.rates.has(currency);
+  }
+
+  /**
+   * Units of `currency` per reference unit in force at `at` (epoch ms): the latest rate dated on or
+   * before it; before a currency's first date, its first rate. Undefined for a currency not in the table.
+   */
+  rate(currency: string, at: number): number | undefined {
+    const r = this.rates.get(currency);
+    if (!r) return undefined;
+    let i = r.from.length - 1;
+    while (i > 0 && r.from[i]! > at) i--;
+    return r.rate[i];
+  }
+
+  /** An amount in minor units of its currency, in major units of the reference currency. Throws UnknownRateError. */
+  toReference(amountMinor: number, currency: string, at: number): number {
+    const rate = this.rate(currency, at);
+    if (rate === undefined) throw new UnknownRateError(currency, this.version);
+    return amountMajor(amountMinor, currency) / rate;
+  }
+
+  /** The reverse, for simulators and tests: a reference amount in minor units of `currency`, rounded. */
+  fromReference(amountReference: number, currency: string, at: number): number {
+    const rate = this.rate(currency, at);
+    if (rate === undefined) throw new UnknownRateError(currency, this.version);
+    return Math.round(amountReference * rate * 10 ** currencyExponent(currency));
+  }
+}
+
+/** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path. */
+export function parseRateTable(doc: unknown): RateTable {
+  const parsed = rateTableSchema.safeParse(doc);
+  if (!parsed.success) throw new RateTableError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  return new RateTable(parsed.data);
+}
