@@ -20,6 +20,8 @@ export const configSchema = z.object({
   LEAKGUARD_PREVIOUS_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
   LEAKGUARD_RULESET: optionalString,
   LEAKGUARD_MODEL: optionalString,
+  /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
+  LEAKGUARD_RATES: optionalString,
   LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   LEAKGUARD_RATE_LIMIT_PER_MINUTE: int(60_000, 1, 100_000_000),

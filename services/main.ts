@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     logger,
     readiness: () => runtime.readiness(),
     rulesets: runtime.rulesets,
+    rates: runtime.rates,
     models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
@@ -62,8 +63,7 @@ async function main(): Promise<void> {
   });
 
   process.on('SIGHUP', () => {
-    runtime.rulesets.reload();
-    runtime.models?.reload();
+    runtime.reloadFiles();
   });
   let stopping = false;
   const stop = async (signal: string) => {

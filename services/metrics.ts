@@ -1,7 +1,11 @@
 // Prometheus metrics. Labels are closed sets (route patterns, decisions, stages): a card number,
 // or any request-supplied string, can never become a label value.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver } from './core/engine.ts';
+import type { FrictionShare, FrictionTracker } from './core/friction.ts';
+
+/** Merchants given their own friction series (the busiest); the rest show only in the console. */
+export const FRICTION_METRIC_MERCHANTS = 50;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -34,15 +38,63 @@ export class Metrics {
   });
   readonly rulesetReloads = new Counter({ name: 'leakguard_ruleset_reloads_total', help: 'Ruleset reloads by result', labelNames: ['result'], registers: [this.registry] });
   readonly modelReloads = new Counter({ name: 'leakguard_model_reloads_total', help: 'Model artifact reloads by result', labelNames: ['result'], registers: [this.registry] });
+  readonly rateTableReloads = new Counter({ name: 'leakguard_rate_table_reloads_total', help: 'Exchange-rate table reloads by result', labelNames: ['result'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  observer(): EngineObserver {
+  /**
+   * The friction budget spent, per merchant over the tracker's window, read at scrape time: the share
+   * of orders challenged, reviewed and declined, and the budget beside it. The busiest merchants only,
+   * so that the label set stays bounded whatever the number of merchants.
+   */
+  reportFriction(shares: (limit: number) => FrictionShare[]): void {
+    let cached: { at: number; shares: FrictionShare[] } | undefined;
+    const current = () => {
+      // Three gauges collect in one scrape: compute the shares once.
+      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), shares: shares(FRICTION_METRIC_MERCHANTS) };
+      return cached.shares;
+    };
+    new Gauge({
+      name: 'leakguard_friction_share',
+      help: 'Share of a merchant\'s orders challenged, reviewed or declined over the last 24 h (this engine; busiest merchants)',
+      labelNames: ['merchant', 'decision'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of current()) for (const d of ['challenge', 'review', 'decline'] as const) this.set({ merchant: s.merchantId, decision: d }, s[d]);
+      },
+    });
+    new Gauge({
+      name: 'leakguard_friction_budget',
+      help: 'A merchant\'s friction budget: the share of orders it accepts to see challenged or reviewed',
+      labelNames: ['merchant', 'decision'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of current()) for (const d of ['challenge', 'review'] as const) this.set({ merchant: s.merchantId, decision: d }, s.budget[d]);
+      },
+    });
+    new Gauge({
+      name: 'leakguard_friction_orders',
+      help: 'Orders behind leakguard_friction_share',
+      labelNames: ['merchant'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of current()) this.set({ merchant: s.merchantId }, s.orders);
+      },
+    });
+  }
+
+
+  /** The engine's observer: decisions counted (and, when given, into the friction tracker). */
+  observer(friction?: FrictionTracker): EngineObserver {
     return {
-      decision: (response) => {
+      decision: (response, merchantId) => {
         this.decisions.inc({ decision: response.decision });
+        friction?.record(merchantId, response.decision);
         if (response.degraded) this.degraded.inc();
       },
       storeError: (_error, stage) => this.storeErrors.inc({ stage }),

@@ -5,6 +5,10 @@ import type { Redis } from 'ioredis';
 import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
 import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
+import { FrictionTracker, type FrictionShare } from './core/friction.ts';
+import { frictionBudget } from './core/rules.ts';
+import { DEFAULT_RATES_PATH, RatesFile } from './adapters/files/rates-file.ts';
+import type { ReloadResult } from './adapters/files/watched-file.ts';
 import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
 import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
 import { MemoryWatchlistStore } from './adapters/memory/watchlist-store.ts';
@@ -40,9 +44,15 @@ export interface Runtime {
   keyring: CardKeyring;
   authenticator: ApiKeyAuthenticator;
   rulesets: RulesetFile;
+  /** Per merchant over the last 24 h: shares of orders challenged, reviewed, declined, beside its budget (busiest first). */
+  frictionShares(limit?: number): FrictionShare[];
+  /** The exchange-rate table in force (LEAKGUARD_RATES): every amount feature is in its reference currency. */
+  rates: RatesFile;
   /** The model artifact in force (LEAKGUARD_MODEL), or none: scoring then runs on rules alone. */
   models: ModelFile | undefined;
   metrics: Metrics;
+  /** Re-reads every file the engine keeps in force (ruleset, rate table, model): SIGHUP. A refused file keeps its predecessor. */
+  reloadFiles(): void;
   embedded: boolean;
   readiness(): Promise<Record<string, boolean>>;
   /** Waits (bounded) for external stores to connect; the engine works degraded until they do. */
@@ -67,6 +77,15 @@ export function openApiKeyStore(config: Config, redis?: Redis): ApiKeyStore {
   return redis ? new RedisApiKeyStore(redis) : new FileApiKeyStore(join(config.LEAKGUARD_STATE_DIR, 'api-keys.json'));
 }
 
+/** How every file kept in force reports a reload: counted by result, logged with its version or why it was refused. */
+function reloadReporter(what: string, counter: Metrics['rulesetReloads'], logger: Logger): (result: ReloadResult) => void {
+  return (result) => {
+    counter.inc({ result: result.ok ? 'ok' : 'refused' });
+    if (result.ok) logger.info({ version: result.version }, `${what} loaded`);
+    else logger.error({ error: result.error }, `${what} refused; the previous ${what} stays in force`);
+  };
+}
+
 export function createRuntime(config: Config, logger: Logger): Runtime {
   const { keyring, developmentKeyFile, createdDevelopmentKey } = loadKeyring(config);
   if (developmentKeyFile) {
@@ -79,6 +98,20 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   }
 
   const metrics = new Metrics();
+  // The files kept in force, first: one that does not load (ruleset, rate table with its path and
+  // every problem, a model the engine cannot serve) stops the start-up before any connection opens.
+  const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
+  const rulesets = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), reloadReporter('ruleset', metrics.rulesetReloads, logger));
+  const rates = new RatesFile(config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH, reloadReporter('rate table', metrics.rateTableReloads, logger));
+  logger.info({ version: rates.rates.version, reference: rates.rates.reference, path: rates.path }, 'rate table loaded');
+  const models = config.LEAKGUARD_MODEL
+    ? new ModelFile(config.LEAKGUARD_MODEL, reloadReporter('model', metrics.modelReloads, logger))
+    : undefined;
+  if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
+  const stopWatching = rulesets.watch();
+  const stopWatchingRates = rates.watch();
+  const stopWatchingModel = models?.watch();
+
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : undefined;
   redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
   const memoryWatchlist = redis ? undefined : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
@@ -90,24 +123,6 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'));
   const apiKeys = openApiKeyStore(config, redis);
 
-  const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
-  const rulesets = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), (result) => {
-    metrics.rulesetReloads.inc({ result: result.ok ? 'ok' : 'refused' });
-    if (result.ok) logger.info({ version: result.version }, 'ruleset loaded');
-    else logger.error({ error: result.error }, 'ruleset refused; the previous ruleset stays in force');
-  });
-  const stopWatching = rulesets.watch();
-  // A model that cannot be served stops the start-up here, with the loader's reason.
-  const models = config.LEAKGUARD_MODEL
-    ? new ModelFile(config.LEAKGUARD_MODEL, (result) => {
-        metrics.modelReloads.inc({ result: result.ok ? 'ok' : 'refused' });
-        if (result.ok) logger.info({ version: result.version }, 'model loaded');
-        else logger.error({ error: result.error }, 'model refused; the previous model stays in force');
-      })
-    : undefined;
-  if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
-  const stopWatchingModel = models?.watch();
-
   // Cases: flagged decisions leave the scoring path through a durable queue.
   // Embedded mode journals flagged decisions under the state directory: a crash loses none.
   const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'));
@@ -116,12 +131,21 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
   });
 
+  // The friction each merchant's customers meet, against its budget: metrics and the console read it.
+  const friction = new FrictionTracker();
+  const frictionShares = (limit?: number) => friction.shares((merchantId) => frictionBudget(rulesets.ruleset, merchantId), limit);
+  metrics.reportFriction(frictionShares);
+
   const engine = new Engine({
     store,
     keyring,
     ruleset: () => rulesets.ruleset,
+    rates: () => rates.rates,
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
-    observer: { ...metrics.observer(), scored: (merchantId, request, result) => flaggedSink.observe(merchantId, request, result) },
+    observer: {
+      ...metrics.observer(friction),
+      scored: (merchantId, request, result) => flaggedSink.observe(merchantId, request, result),
+    },
     watchlistEvents: () => watchlistRegistry.events,
     lists: true,
     model: () => models?.model,
@@ -157,13 +181,18 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   };
 
   return {
-    engine, store, apiKeys, rulesets, models, metrics, watchlist, watchlistRegistry, keyring,
+    engine, store, apiKeys, rulesets, frictionShares, rates, models, metrics, watchlist, watchlistRegistry, keyring,
     flaggedQueue, flaggedSink, negativeLists, openCases,
     get cases() {
       return cases;
     },
     authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
     embedded: !redis,
+    reloadFiles() {
+      rulesets.reload();
+      rates.reload();
+      models?.reload();
+    },
     async waitForStores(timeoutMs = 10_000) {
       const ready = !redis || (await whenReady(redis, timeoutMs).then(() => true, () => false));
       if (ready) await watchlistRegistry.refresh().catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'));
@@ -175,6 +204,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async close() {
       stopWatching();
+      stopWatchingRates();
       stopWatchingModel?.();
       watchlistRegistry.stop();
       await flaggedSink.drain();

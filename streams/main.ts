@@ -17,8 +17,7 @@ async function main(): Promise<void> {
   // A failure kafkajs did not handle must not end the process: the consumer restarts, nothing is lost.
   process.on('unhandledRejection', (reason) => logger.error({ err: { message: reason instanceof Error ? reason.message : String(reason) } }, 'unhandled rejection'));
   process.on('SIGHUP', () => {
-    service.runtime.rulesets.reload();
-    service.runtime.models?.reload();
+    service.runtime.reloadFiles();
   });
 
   let stopping = false;

@@ -41,7 +41,7 @@ export const decisionMessageSchema = scoreResponseSchema.extend({
 });
 export type DecisionMessage = z.infer<typeof decisionMessageSchema>;
 
-export const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'unknown_merchant', 'conflict', 'engine_error'] as const;
+export const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'unknown_merchant', 'no_exchange_rate', 'conflict', 'engine_error'] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** Dead letters keep at most this much of the original payload (the message must fit the broker's limit). */

@@ -17,6 +17,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, P
 import kafkajs from 'kafkajs';
 import type { ScoreResult } from '../services/core/engine.ts';
 import { issueDetails, type ScoreRequest } from '../services/core/schemas.ts';
+import { UnknownRateError } from '../services/core/currency.ts';
 import type { Logger } from '../services/logger.ts';
 import type { StreamConfig } from './config.ts';
 import type { MerchantCheck } from './merchants.ts';
@@ -406,6 +407,8 @@ export class StreamProcessor {
     try {
       result = await this.options.engine.score(merchantId, request);
     } catch (error) {
+      // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
+      if (error instanceof UnknownRateError) return dead('no_exchange_rate', [{ path: 'currency', message: error.message }]);
       this.logger.error({ err: { message: (error as Error).message }, source }, 'the engine failed to score a transaction; dead-lettered');
       return dead('engine_error', [{ path: '(root)', message: 'the engine failed to score this transaction' }]);
     } finally {

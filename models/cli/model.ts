@@ -16,7 +16,7 @@ import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
 
 const USAGE = `usage:
-  npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+  npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
 options for train and evaluate:
@@ -34,7 +34,7 @@ const paramFlags: Record<string, NumericParam> = {
 const options: Record<string, { type: 'string' | 'boolean' }> = {
   data: { type: 'string' }, out: { type: 'string' }, 'feature-set': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
   protocol: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
-  'leaf-values': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+  'leaf-values': { type: 'string' }, name: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
 };
 for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
 
@@ -167,7 +167,7 @@ if (command === 'train') {
   const trainTo = addDays(split.trainStart, split.trainDays - 1);
   const frauds = prepared.features.trainY.reduce((s, v) => s + v, 0);
   const artifact = buildArtifact({
-    modelVersion: `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
+    modelVersion: str('name') ?? `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
     training: {
       data: { source: dir, from: split.trainStart, to: trainTo, rows: prepared.features.trainY.length, frauds, fingerprint: prepared.fingerprint },

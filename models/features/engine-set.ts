@@ -16,6 +16,8 @@ export const ENGINE_ONLY_FEATURES: readonly EngineFeature[] = [
   // what the request says
   engine('card_not_present'), engine('cvv_result', 'mismatch'), engine('three_ds_status', 'Y'), engine('three_ds_status', 'N'),
   engine('card_expired'), engine('shipping_billing_country_mismatch'),
+  // this amount against the card's own history (reference currency; −1 without earlier transactions)
+  engine('amount_to_card_avg_30d'),
   // card testing and spread
   engine('card_count_10m'), engine('card_count_1h'), engine('card_small_count_1h'), engine('card_small_count_24h'),
   engine('card_distinct_merchants_10m'), engine('card_distinct_merchants_1h'), engine('card_distinct_merchants_24h'),
@@ -31,7 +33,10 @@ export const ENGINE_ONLY_FEATURES: readonly EngineFeature[] = [
   engine('negative_device'), engine('negative_shipping'), engine('negative_email'),
 ];
 
-/** Built from the handbook set's definitions, passed in to keep one definition of each. */
+/**
+ * Built from the handbook set's definitions, passed in to keep one definition of each.
+ * Version 2: TX_AMOUNT in the reference currency (amount_ref), amount_to_card_avg_30d added.
+ */
 export function engineFeatureSet(handbook: readonly FeatureDef[]): FeatureSet {
-  return { name: 'engine', version: 1, features: [...handbook, ...ENGINE_ONLY_FEATURES] };
+  return { name: 'engine', version: 2, features: [...handbook, ...ENGINE_ONLY_FEATURES] };
 }

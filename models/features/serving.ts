@@ -18,7 +18,8 @@ const num = (v: FeatureMap[string] | undefined): number => (typeof v === 'number
 export function servedValue(def: FeatureDef, features: FeatureMap, occurredAt: number): number {
   if (def.kind === 'engine') return def.equals !== undefined ? (features[def.source] === def.equals ? 1 : 0) : num(features[def.source]);
   if (def.kind === 'window') return fromEngineReading(def, features as Record<string, number>) ?? 0;
-  return rowValue(def.kind, num(features.amount_major), Math.floor(occurredAt / 1000));
+  // The handbook's TX_AMOUNT is in the reference currency: the model means the same in yen and in euros.
+  return rowValue(def.kind, num(features.amount_ref), Math.floor(occurredAt / 1000));
 }
 
 /** Fills `out` (one slot per feature of the set, in order) from an engine feature map. */

@@ -15,6 +15,8 @@ import type { ScoreRequest, ScoreResponse } from '../../services/core/schemas.ts
 import { DATA_ELEMENTS, elementMask, entrySlot, eventView, expiryTag, type DataElement, type EventView, type WatchlistStore } from '../../services/core/watchlist.ts';
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import type { RateTable } from '../../services/core/currency.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { DAY_SECONDS } from '../features/definitions.ts';
@@ -30,6 +32,8 @@ export interface ReplayOptions {
   watchlists: boolean;
   model?: ScoringModel | undefined;
   ruleset?: Ruleset;
+  /** The exchange-rate table; default: services/rates/default.yaml, as the engine serves by default. */
+  rates?: RateTable;
   /** Chargebacks for fraudulent transactions arrive this many days later (the handbook's 7). */
   labelDelayDays?: number;
   /** Rows [from, to) are reported; replay starts HISTORY_DAYS before `from` to build the counters. */
@@ -61,15 +65,21 @@ export function assertBreachColumns(ds: Dataset): void {
   }
 }
 
-/** The checkout request a dataset row stands for (the merchant is the terminal). */
+/**
+ * The checkout request a dataset row stands for (the merchant is the terminal). The amount is the
+ * row's own: `AMOUNT_MINOR` in `CURRENCY` when the dataset has those columns (TX_AMOUNT stays the EUR
+ * value), else TX_AMOUNT in euro cents.
+ */
 export function requestOf(ds: Dataset, row: number): { merchantId: string; request: ScoreRequest } {
   const col = (name: string) => ds.extra.get(name)![row]!;
   const [mm, yy] = col('CARD_EXPIRY').split('/');
   const ecom = col('CHANNEL') === 'ecom';
+  const currency = ds.extra.get('CURRENCY')?.[row];
+  const amountMinor = ds.extra.get('AMOUNT_MINOR')?.[row];
+  const own = currency && amountMinor ? { amount: Number(amountMinor), currency } : { amount: Math.round(ds.amount[row]! * 100), currency: 'EUR' };
   const request: ScoreRequest = {
     transactionId: String(ds.transactionId[row]),
-    amount: Math.round(ds.amount[row]! * 100),
-    currency: 'EUR',
+    ...own,
     occurredAt: new Date(ds.epochSeconds[row]! * 1000).toISOString(),
     channel: ecom ? 'ecommerce' : 'pos',
     // The scenario leaks security codes: whoever holds a card presents a matching one online.
@@ -136,8 +146,9 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
   const store: VelocityStore = o.stores?.velocity ?? new MemoryVelocityStore({ now: () => clock, watchlist: memoryWatchlist });
   const events = new Map<number, EventView>();
   const ruleset = o.ruleset ?? readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = o.rates ?? readRatesFile();
   const engine = new Engine({
-    store, keyring: REPLAY_KEYRING, ruleset: () => ruleset,
+    store, keyring: REPLAY_KEYRING, ruleset: () => ruleset, rates: () => rates,
     // No deadline in a replay: every answer is a full one.
     deadlineMs: 600_000, now: () => clock,
     ...(o.watchlists ? { watchlistEvents: () => events } : {}),

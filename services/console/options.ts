@@ -3,10 +3,14 @@ import type { Config } from '../config.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ConsoleOptions } from './plugin.ts';
 
-export function consoleOptions(config: Config, runtime: Pick<Runtime, 'cases' | 'watchlist'>): ConsoleOptions {
+/** Merchants on the dashboard's friction table, busiest first. */
+const FRICTION_DASHBOARD_MERCHANTS = 25;
+
+export function consoleOptions(config: Config, runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'>): ConsoleOptions {
   return {
     system: () => runtime.cases,
     watchlist: runtime.watchlist,
+    friction: () => runtime.frictionShares(FRICTION_DASHBOARD_MERCHANTS),
     idleMs: config.LEAKGUARD_CONSOLE_IDLE_MS,
     maxAttempts: config.LEAKGUARD_LOGIN_MAX_ATTEMPTS,
     lockoutMs: config.LEAKGUARD_LOGIN_LOCKOUT_MS,

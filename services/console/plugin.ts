@@ -2,6 +2,7 @@
 // from a fixed in-memory set, strict CSP. Sessions in HttpOnly SameSite=Strict cookies with a
 // 15-minute idle timeout; a CSRF token on every state-changing request; password (scrypt) and
 // TOTP login with rate limiting and lockout; roles analyst < lead < admin; everything audited.
+import type { FrictionShare } from '../core/friction.ts';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
@@ -22,6 +23,8 @@ export interface ConsoleOptions {
   /** The case system, once its database is open; the console answers 503 until then. */
   system: () => CaseSystem | undefined;
   watchlist: WatchlistStore;
+  /** Friction spent per merchant (challenged, reviewed, declined shares over 24 h) against its budget. */
+  friction?: () => FrictionShare[];
   idleMs: number;
   maxAttempts: number;
   lockoutMs: number;
@@ -279,7 +282,7 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   app.get('/dashboard', { preHandler: requireRole('analyst') }, async (request, reply) => {
     const stats = await o.system()!.store.stats(30);
-    return send(reply, 200, 'Dashboard', dashboardPage(stats, 30), request.consoleSession);
+    return send(reply, 200, 'Dashboard', dashboardPage(stats, 30, o.friction?.() ?? []), request.consoleSession);
   });
 
   // --- Admin: users and the audit log ----------------------------------------------------------

@@ -4,9 +4,19 @@
 import isoCurrencies from 'currency-codes';
 import { z } from 'zod';
 
+/**
+ * ISO 4217 entries that are not money a card is charged in, kept out although the package lists
+ * them with a country: the funds codes (IsFund in ISO's list one) and the supranational units of
+ * account whose minor unit is "N.A." in ISO's list (the package gives them 0 digits).
+ * test/core/currency.test.ts checks this against the list shipped in the package.
+ */
+const NOT_MONEY: ReadonlySet<string> = new Set(['BOV', 'CHE', 'CHW', 'CLF', 'COU', 'MXV', 'USN', 'UYI', 'XDR', 'XSU', 'XUA']);
+
 /** Codes of ISO 4217 that name money (not funds, metals, test or "no currency" codes), with their exponents. */
 const EXPONENTS: ReadonlyMap<string, number> = new Map(
-  isoCurrencies.data.filter((c) => !c.countries.some((country) => country.startsWith('Zz'))).map((c) => [c.code, c.digits]),
+  isoCurrencies.data
+    .filter((c) => !c.countries.some((country) => country.startsWith('Zz')) && !NOT_MONEY.has(c.code))
+    .map((c) => [c.code, c.digits]),
 );
 
 export const isCurrencyCode = (code: string): boolean => EXPONENTS.has(code);
@@ -27,7 +37,11 @@ const currencyCode = z.string().refine(isCurrencyCode, 'must be an ISO 4217 curr
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'must be a real date');
+  // Date.parse rolls 2025-02-30 over to March 2: a real date reads back as itself.
+  .refine((d) => {
+    const ms = Date.parse(`${d}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === d;
+  }, 'must be a real date');
 
 const datedRate = z.object({ from: isoDate, rate: z.number().positive().finite() }).strict();
 
@@ -57,8 +71,9 @@ export type RateTableDocument = z.infer<typeof rateTableSchema>;
 export class RateTableError extends Error {
   readonly problems: string[];
 
-  constructor(problems: string[]) {
-    super(`invalid rate table: ${problems.join('; ')}`);
+  /** `source`: where the table was read from (a file path), named in the message. */
+  constructor(problems: string[], source?: string) {
+    super(`invalid rate table${source ? ` ${source}` : ''}: ${problems.join('; ')}`);
     this.problems = problems;
   }
 }
@@ -131,9 +146,9 @@ export class RateTable {
   }
 }
 
-/** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path. */
-export function parseRateTable(doc: unknown): RateTable {
+/** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path (and the source's, when given). */
+export function parseRateTable(doc: unknown, source?: string): RateTable {
   const parsed = rateTableSchema.safeParse(doc);
-  if (!parsed.success) throw new RateTableError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  if (!parsed.success) throw new RateTableError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`), source);
   return new RateTable(parsed.data);
 }

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
-import { featureMap, isSmallAmount, transactionFeatures, amountMajor, type FeatureMap } from './features.ts';
+import type { RateTable } from './currency.ts';
+import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
 import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
@@ -26,6 +27,11 @@ export interface EngineOptions {
   store: VelocityStore;
   keyring: CardKeyring;
   ruleset: () => Ruleset;
+  /**
+   * The exchange-rate table in force, read once per scoring like the ruleset. A request in a
+   * currency it has no rate for is refused: `score` throws UnknownRateError before anything is counted.
+   */
+  rates: () => RateTable;
   /** Server-side budget for the store round trip and everything after it. */
   deadlineMs: number;
   observer?: EngineObserver;
@@ -50,6 +56,8 @@ export interface JudgeInput {
   degraded: boolean;
   cardNotPresent: boolean;
   threeDSAuthenticated: boolean;
+  /** The step-up was tried and failed (3-D Secure N or R). */
+  threeDSFailed?: boolean;
   model?: ScoringModel | undefined;
 }
 
@@ -63,7 +71,10 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
     Object.assign(features, modelFeatures(verdict));
   }
   const hits = evaluateRules(ruleset, merchantId, features);
-  const outcome = decide({ ruleset, merchantId, hits, degraded, cardNotPresent: input.cardNotPresent, threeDSAuthenticated: input.threeDSAuthenticated });
+  const outcome = decide({
+    ruleset, merchantId, hits, degraded,
+    cardNotPresent: input.cardNotPresent, threeDSAuthenticated: input.threeDSAuthenticated, threeDSFailed: input.threeDSFailed === true,
+  });
   if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
   return { outcome, verdict };
 }
@@ -102,11 +113,14 @@ export class Engine {
     const started = this.now();
     const { ruleset: currentRuleset, store, observer } = this.options;
     const ruleset = currentRuleset();
+    const rates = this.options.rates();
 
     // 1. Normalise: the PAN stops here.
     const card = identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
-    const facts = this.facts(merchantId, req, card, occurredAt);
+    // In the reference currency at the transaction's time; throws UnknownRateError before anything is counted.
+    const amountRefCents = referenceCents(rates, req.amount, req.currency, occurredAt);
+    const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates);
     const watching = this.options.watchlistEvents !== undefined;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
     if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities);
@@ -132,7 +146,9 @@ export class Engine {
     const at = reading?.countedAt !== undefined && Number.isFinite(reading.countedAt) ? reading.countedAt : occurredAt;
     const degraded = reading?.velocity === undefined;
     const match = this.watchlistMatch(reading);
-    const features = featureMap(transactionFeatures(req, at), reading?.velocity);
+    // The rate at that time too (the same as counted unless the table changed in between).
+    const amountRefCentsAt = at === occurredAt ? amountRefCents : referenceCents(rates, req.amount, req.currency, at);
+    const features = featureMap(transactionFeatures(req, at, amountRefCentsAt), reading?.velocity, amountRefCentsAt);
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
       const key = match && match.entry.expiryTag !== 0 ? (match.keyIndex === 0 ? this.options.keyring.primary : this.options.keyring.previous) : undefined;
@@ -145,6 +161,7 @@ export class Engine {
       ruleset, merchantId, features, occurredAt: at, degraded, model,
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
+      threeDSFailed: req.threeDS?.status === 'N' || req.threeDS?.status === 'R',
     });
     const checks: Checks = {
       velocity: degraded ? 'skipped' : 'evaluated',
@@ -201,7 +218,7 @@ export class Engine {
     return this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
   }
 
-  private facts(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number): TransactionFacts {
+  private facts(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number, amountRefCents: number, rates: RateTable): TransactionFacts {
     const entities: Partial<Record<EntityKind, string[]>> = {
       card: card.fingerprints,
       merchant: [merchantId],
@@ -219,8 +236,8 @@ export class Engine {
       transactionId: req.transactionId,
       payloadHash: payloadHash(req, card),
       occurredAt,
-      amountCents: Math.round(amountMajor(req.amount, req.currency) * 100),
-      small: isSmallAmount(req.amount, req.currency),
+      amountCents: amountRefCents,
+      small: isSmallAmount(amountRefCents, rates),
       entities,
     };
   }

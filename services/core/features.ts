@@ -1,5 +1,6 @@
 // Transaction features: what the request itself says, before any store is read.
 // Velocity features come from the store (velocity.ts); both meet in one feature map.
+import { amountMajor, type RateTable } from './currency.ts';
 import type { ScoreRequest } from './schemas.ts';
 import type { VelocityReading } from './velocity.ts';
 import { VELOCITY_FEATURES } from './velocity.ts';
@@ -11,35 +12,29 @@ export type FeatureValue = number | string | boolean;
 export type FeatureMap = Record<string, FeatureValue>;
 
 const DAY = 86_400_000;
-const exponentCache = new Map<string, number>();
 
-/** Minor-unit exponent of a currency (JPY 0, EUR 2, KWD 3), from the runtime's ICU data. */
-export function currencyExponent(currency: string): number {
-  let e = exponentCache.get(currency);
-  if (e === undefined) {
-    e = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    exponentCache.set(currency, e);
-  }
-  return e;
+/**
+ * An amount in hundredths of the reference currency's major unit, at the rate in force at `at`:
+ * what the velocity amount counters add up and what `amount_ref` shows. Throws UnknownRateError
+ * for a currency the table has no rate for (never scored as if it were the reference).
+ */
+export function referenceCents(rates: RateTable, amountMinor: number, currency: string, at: number): number {
+  return Math.round(rates.toReference(amountMinor, currency, at) * 100);
 }
 
-export function amountMajor(amountMinor: number, currency: string): number {
-  return amountMinor / 10 ** currencyExponent(currency);
-}
-
-/** Card-testing amounts: a few units of the currency (per-currency where a unit is tiny). */
-const SMALL_AMOUNT_MAJOR: Record<string, number> = { JPY: 300, KRW: 3000, IDR: 30000, VND: 50000, HUF: 800, CLP: 2000, COP: 8000 };
-export function isSmallAmount(amountMinor: number, currency: string): boolean {
-  return amountMajor(amountMinor, currency) <= (SMALL_AMOUNT_MAJOR[currency] ?? 2);
+/** Card-testing amounts: at most the table's `smallAmount` in the reference currency, compared in reference cents. */
+export function isSmallAmount(amountRefCents: number, rates: RateTable): boolean {
+  return amountRefCents <= Math.round(rates.smallAmount * 100);
 }
 
 export const TRANSACTION_FEATURES = [
-  'amount_major', 'channel', 'card_not_present', 'cvv_result', 'three_ds_status', 'card_expired',
+  'amount_major', 'amount_ref', 'channel', 'card_not_present', 'cvv_result', 'three_ds_status', 'card_expired',
   'account_age_days', 'has_device', 'has_ip', 'has_email', 'has_shipping_address',
   'shipping_billing_country_mismatch', 'item_count',
 ] as const;
 
-export function transactionFeatures(req: ScoreRequest, occurredAt: number): FeatureMap {
+/** `amountRefCents`: the amount in reference cents (referenceCents), as the counters got it. */
+export function transactionFeatures(req: ScoreRequest, occurredAt: number, amountRefCents: number): FeatureMap {
   const at = new Date(occurredAt);
   // A card is valid through the last day of its expiry month.
   const expired = req.card.expiryYear < at.getUTCFullYear() ||
@@ -48,6 +43,7 @@ export function transactionFeatures(req: ScoreRequest, occurredAt: number): Feat
   const ship = req.shippingAddress?.country, bill = req.billingAddress?.country;
   return {
     amount_major: amountMajor(req.amount, req.currency),
+    amount_ref: amountRefCents / 100,
     channel: req.channel,
     card_not_present: req.channel !== 'pos',
     cvv_result: req.card.cvvResult,
@@ -63,8 +59,30 @@ export function transactionFeatures(req: ScoreRequest, occurredAt: number): Feat
   };
 }
 
-export const ALL_FEATURES: readonly string[] = [...TRANSACTION_FEATURES, ...VELOCITY_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES];
+/** This amount against the card's earlier ones: they need the velocity reading, so they come with it. */
+export const RELATIVE_AMOUNT_FEATURES = ['amount_to_card_avg_7d', 'amount_to_card_avg_30d'] as const;
+const RELATIVE_WINDOWS = [['amount_to_card_avg_7d', '7d'], ['amount_to_card_avg_30d', '30d']] as const;
 
-export function featureMap(tx: FeatureMap, velocity: VelocityReading | undefined): FeatureMap {
-  return velocity ? { ...tx, ...velocity } : { ...tx };
+/**
+ * This amount divided by the mean of the card's earlier amounts in the window, all in reference
+ * cents. The reading counts the current transaction already: it is taken out. −1 when the card
+ * has no earlier transaction in the window. An earlier total below one reference cent counts as one.
+ */
+export function relativeAmountFeatures(amountRefCents: number, velocity: VelocityReading): FeatureMap {
+  const out: FeatureMap = {};
+  for (const [name, w] of RELATIVE_WINDOWS) {
+    const earlier = (velocity[`card_count_${w}`] ?? 0) - 1;
+    const earlierCents = Math.round((velocity[`card_amount_${w}`] ?? 0) * 100) - amountRefCents;
+    out[name] = earlier > 0 ? (amountRefCents * earlier) / Math.max(earlierCents, 1) : -1;
+  }
+  return out;
+}
+
+export const ALL_FEATURES: readonly string[] = [
+  ...TRANSACTION_FEATURES, ...RELATIVE_AMOUNT_FEATURES, ...VELOCITY_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES,
+];
+
+/** The request's features and, unless degraded (no reading), the velocity features and the relative amounts. */
+export function featureMap(tx: FeatureMap, velocity: VelocityReading | undefined, amountRefCents: number): FeatureMap {
+  return velocity ? { ...tx, ...velocity, ...relativeAmountFeatures(amountRefCents, velocity) } : { ...tx };
 }

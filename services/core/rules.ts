@@ -44,14 +44,30 @@ export const ruleSchema = z
     score: z.number().min(-100).max(100),
     /** A floor on the decision when the rule fires, whatever the score (e.g. always step up). */
     atLeast: decisionEnum.optional(),
+    /**
+     * Step-up evidence: a question 3-D Secure answers (is this the cardholder?). Alone it leads at most
+     * to a challenge; it drops out after a successful authentication and at a card-present terminal.
+     */
+    stepUp: z.boolean().default(false),
   })
   .strict();
 export type Rule = z.infer<typeof ruleSchema>;
+
+/**
+ * The friction a merchant accepts: the largest share of its orders that may be challenged (3-D Secure
+ * step-up) and held for manual review. A target the engine reports against, not a cap it enforces.
+ */
+export const frictionBudgetSchema = z
+  .object({ challenge: z.number().min(0).max(1), review: z.number().min(0).max(1) })
+  .strict();
+export type FrictionBudget = z.infer<typeof frictionBudgetSchema>;
+export const DEFAULT_FRICTION_BUDGET: FrictionBudget = { challenge: 0.05, review: 0.005 };
 
 const FAIL_MODES = ['open', 'closed'] as const;
 export const merchantOverrideSchema = z
   .object({
     bands: bandsSchema.optional(),
+    friction: frictionBudgetSchema.optional(),
     /** open: a degraded answer may approve; closed: it is at least a challenge. */
     failMode: z.enum(FAIL_MODES).optional(),
     disabledRules: z.array(z.string()).default([]),
@@ -63,6 +79,7 @@ export const rulesetSchema = z
     version: z.string().min(1).max(64),
     bands: bandsSchema,
     failMode: z.enum(FAIL_MODES).default('open'),
+    friction: frictionBudgetSchema.default(DEFAULT_FRICTION_BUDGET),
     rules: z.array(ruleSchema).min(1),
     merchants: z.record(z.string(), merchantOverrideSchema).default({}),
   })
@@ -105,6 +122,11 @@ export function parseRuleset(doc: unknown, knownFeatures: ReadonlySet<string>): 
   return parsed.data;
 }
 
+/** The friction budget in force for a merchant: its own, else the ruleset's. */
+export function frictionBudget(ruleset: Ruleset, merchantId: string): FrictionBudget {
+  return ruleset.merchants[merchantId]?.friction ?? ruleset.friction;
+}
+
 export function matches(c: Condition, f: FeatureMap): boolean {
   if ('all' in c) return c.all.every((x) => matches(x, f));
   if ('any' in c) return c.any.some((x) => matches(x, f));
@@ -127,6 +149,7 @@ export interface RuleHit {
   message: string;
   score: number;
   atLeast?: Decision | undefined;
+  stepUp?: boolean | undefined;
 }
 
 function render(template: string, f: FeatureMap): string {
@@ -141,7 +164,7 @@ export function evaluateRules(ruleset: Ruleset, merchantId: string, f: FeatureMa
   const hits: RuleHit[] = [];
   for (const rule of ruleset.rules) {
     if (disabled.has(rule.code) || !matches(rule.when, f)) continue;
-    hits.push({ code: rule.code, message: render(rule.message, f), score: rule.score, atLeast: rule.atLeast });
+    hits.push({ code: rule.code, message: render(rule.message, f), score: rule.score, atLeast: rule.atLeast, stepUp: rule.stepUp });
   }
   return hits;
 }
@@ -156,6 +179,8 @@ export interface DecisionInput {
   degraded: boolean;
   cardNotPresent: boolean;
   threeDSAuthenticated: boolean;
+  /** 3-D Secure answered "not authenticated" or "rejected" (N, R): the step-up was tried and failed. */
+  threeDSFailed?: boolean;
 }
 
 export interface DecisionOutcome {
@@ -164,23 +189,56 @@ export interface DecisionOutcome {
   reasons: Reason[];
 }
 
-/** Score = clamped sum of contributions; bands, rule floors and the fail mode give the decision. */
+/** A score's band: the decision the score alone would give. */
+function band(score: number, bands: Ruleset['bands']): Decision {
+  return score >= bands.decline ? 'decline' : score >= bands.review ? 'review' : score >= bands.challenge ? 'challenge' : 'approve';
+}
+
+const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
+
+/**
+ * The decision ladder (docs/decision-policy.md). The score is the clamped sum of every contribution.
+ * Evidence comes in two kinds: step-up evidence (`stepUp: true`: a leaked card, an unusual amount,
+ * the model's suspicion: "is this the cardholder?", which 3-D Secure answers) and strong evidence
+ * (everything else: rings of devices and addresses, card testing, confirmed fraud, failed
+ * authentication). Exculpatory (negative) contributions count for both.
+ *
+ * - without strong evidence that reaches the challenge band by itself, step-up evidence leads at
+ *   most to a challenge (card not present, before an authentication result), and to nothing where
+ *   a step-up cannot be asked (card present) or was passed (3-D Secure Y);
+ * - with such strong evidence, the whole score decides: step-up evidence corroborates it — except
+ *   after a successful authentication, which answers the step-up evidence: the strong score decides;
+ * - after a failed or rejected authentication, the whole score decides;
+ * - no challenge where a step-up cannot be asked: card present, or after an authentication result.
+ * Rule floors (`atLeast`) apply with the same kinds; the fail mode last.
+ */
 export function decide(input: DecisionInput): DecisionOutcome {
   const { ruleset, merchantId, hits } = input;
   const override = ruleset.merchants[merchantId];
   const bands = override?.bands ?? ruleset.bands;
-  const raw = hits.reduce((s, h) => s + h.score, 0);
-  const score = Math.max(0, Math.min(100, Math.round(raw)));
-  let decision: Decision =
-    score >= bands.decline ? 'decline' : score >= bands.review ? 'review' : score >= bands.challenge ? 'challenge' : 'approve';
+  const score = clampScore(hits.reduce((s, h) => s + h.score, 0));
+  const strongScore = clampScore(hits.reduce((s, h) => s + (h.stepUp && h.score > 0 ? 0 : h.score), 0));
+  const failed = input.threeDSFailed === true && !input.threeDSAuthenticated;
+  const canStepUp = input.cardNotPresent && !input.threeDSAuthenticated && !failed;
+  const stepUpAnswered = input.threeDSAuthenticated || !input.cardNotPresent;
+
+  let decision: Decision;
+  const strongBand = band(strongScore, bands);
+  if (failed) decision = band(score, bands);
+  else if (strongBand === 'approve') decision = canStepUp && band(score, bands) !== 'approve' ? 'challenge' : 'approve';
+  else if (input.threeDSAuthenticated) decision = strongBand;
+  else decision = band(score, bands);
   for (const h of hits) {
+    if (!h.atLeast) continue;
+    // A step-up kind of floor is met by an authentication, and has nothing to ask at a card-present terminal.
+    if (h.stepUp && stepUpAnswered) continue;
     // A "step up" floor is met once the cardholder has authenticated with 3-D Secure.
     if (h.atLeast === 'challenge' && input.threeDSAuthenticated) continue;
-    if (h.atLeast) decision = stricter(decision, h.atLeast);
+    decision = stricter(decision, h.stepUp && canStepUp ? 'challenge' : h.atLeast);
   }
   if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed') decision = stricter(decision, 'challenge');
-  // A step-up is only possible card-not-present, and pointless after a successful one.
-  if (decision === 'challenge' && (!input.cardNotPresent || input.threeDSAuthenticated)) decision = 'review';
+  // A step-up is only possible card-not-present, before an authentication result.
+  if (decision === 'challenge' && !canStepUp) decision = 'review';
   const reasons = [...hits]
     .sort((a, b) => b.score - a.score || (a.code < b.code ? -1 : 1))
     .map(({ code, message }) => ({ code, message }));

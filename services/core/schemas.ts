@@ -2,8 +2,8 @@
 // Error messages never repeat the input: a card number must not travel back in an error.
 import { z } from 'zod';
 import { luhnValid, panProblem } from './card.ts';
+import { isCurrencyCode } from './currency.ts';
 
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -58,7 +58,8 @@ export const addressSchema = z.object({
 export const scoreRequestSchema = z.object({
   transactionId: transactionIdSchema,
   amount: z.int().positive().max(1e12),
-  currency: z.string().refine((c) => CURRENCIES.has(c), 'must be an ISO 4217 currency code'),
+  // ISO 4217 money (not funds, metals or test codes); whether the rate table has it is the engine's question (422).
+  currency: z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code'),
   occurredAt: isoDateTime().optional(),
   channel: z.enum(CHANNELS),
   card: cardSchema,
@@ -120,7 +121,8 @@ export const scoreResponseSchema = z.object({
 });
 export type ScoreResponse = z.infer<typeof scoreResponseSchema>;
 
-export const OUTCOMES = ['authorized', 'declined', 'chargeback', 'refund'] as const;
+/** challenge_failed: the 3-D Secure step-up that Leakguard asked for failed, was refused or abandoned. */
+export const OUTCOMES = ['authorized', 'declined', 'chargeback', 'refund', 'challenge_failed'] as const;
 export type OutcomeKind = (typeof OUTCOMES)[number];
 export const outcomeRequestSchema = z
   .object({

@@ -29,10 +29,11 @@ export interface DistinctCounter {
   of: EntityKind;
   windows: Window[];
 }
-/** Declines and chargebacks reported through outcomes. */
+/** Declines, chargebacks and failed step-ups reported through outcomes. */
 export interface OutcomeCounter {
   entity: EntityKind;
   windows: Window[];
+  kinds: readonly CountedOutcome[];
 }
 /**
  * Transactions and fraud-labelled transactions of an entity in windows that end `delay` before the
@@ -71,14 +72,21 @@ export const DISTINCT_COUNTERS: DistinctCounter[] = [
   { entity: 'bin', of: 'card', windows: ['10m', '1h'] },
 ];
 
-export const OUTCOME_KINDS = ['declines', 'chargebacks'] as const;
+export const OUTCOME_KINDS = ['declines', 'chargebacks', 'challenge_failures'] as const;
 export type CountedOutcome = (typeof OUTCOME_KINDS)[number];
+/** The reported outcome (outcome API) each counter kind counts. */
+const COUNTED_OUTCOME: Record<string, CountedOutcome> = { declined: 'declines', chargeback: 'chargebacks', challenge_failed: 'challenge_failures' };
+/** Key suffix letter of each kind (keys.outcomes). */
+const OUTCOME_KEY: Record<CountedOutcome, string> = { declines: 'd', chargebacks: 'c', challenge_failures: 'x' };
+const ENTITY_OUTCOMES: readonly CountedOutcome[] = ['declines', 'chargebacks'];
+// A failed 3-D Secure challenge speaks about the card (its holder could not authenticate); rings
+// show through declines and chargebacks already, so the other entities do not count it.
 export const OUTCOME_COUNTERS: OutcomeCounter[] = [
-  { entity: 'card', windows: ['24h', '7d', '30d'] },
-  { entity: 'device', windows: ['7d', '30d'] },
-  { entity: 'ip', windows: ['7d'] },
-  { entity: 'email', windows: ['30d'] },
-  { entity: 'shipping', windows: ['30d'] },
+  { entity: 'card', windows: ['24h', '7d', '30d'], kinds: OUTCOME_KINDS },
+  { entity: 'device', windows: ['7d', '30d'], kinds: ENTITY_OUTCOMES },
+  { entity: 'ip', windows: ['7d'], kinds: ENTITY_OUTCOMES },
+  { entity: 'email', windows: ['30d'], kinds: ENTITY_OUTCOMES },
+  { entity: 'shipping', windows: ['30d'], kinds: ENTITY_OUTCOMES },
 ];
 
 /** Outcomes that label a transaction as fraud for the delayed counters. */
@@ -102,7 +110,7 @@ export const VELOCITY_FEATURES: readonly string[] = [
     ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
   ]),
   ...DISTINCT_COUNTERS.flatMap((c) => c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`)),
-  ...OUTCOME_COUNTERS.flatMap((c) => OUTCOME_KINDS.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
+  ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
   ...DELAYED_COUNTERS.flatMap(delayedFeatures),
 ];
 /** Changes whenever the counter definitions do (FNV-1a over the feature names): a reading kept across a deploy is not reused. */
@@ -122,7 +130,7 @@ const SHORT: Record<EntityKind, string> = { card: 'c', device: 'd', ip: 'i', ema
 export const keys = {
   log: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:l`,
   distinct: (kind: EntityKind, id: string, of: EntityKind) => `lg:{${SHORT[kind]}:${id}}:d${SHORT[of]}`,
-  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `lg:{${SHORT[kind]}:${id}}:o${outcome[0]}`,
+  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `lg:{${SHORT[kind]}:${id}}:o${OUTCOME_KEY[outcome]}`,
   /** The delayed counters' transaction log and fraud-label log. */
   delayed: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:y`,
   frauds: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:f`,
@@ -223,7 +231,7 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
   for (const c of OUTCOME_COUNTERS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
-    for (const k of OUTCOME_KINDS) {
+    for (const k of c.kinds) {
       ops.push({ op: 'count', read: ids.map((id) => keys.outcomes(c.entity, id, k)), windows: ms(c.windows) });
       features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
     }
@@ -282,11 +290,11 @@ export interface OutcomePlan {
 export function outcomePlan(entitiesJson: string, outcome: string): OutcomePlan {
   const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
   const plan: OutcomePlan = { counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
-  const counted: CountedOutcome | null = outcome === 'declined' ? 'declines' : outcome === 'chargeback' ? 'chargebacks' : null;
+  const counted: CountedOutcome | undefined = COUNTED_OUTCOME[outcome];
   if (counted) {
     for (const c of OUTCOME_COUNTERS) {
       const id = entities[c.entity];
-      if (!id) continue;
+      if (!id || !c.kinds.includes(counted)) continue;
       plan.counted.push(keys.outcomes(c.entity, id, counted));
       plan.retentionMs = Math.max(plan.retentionMs, ...ms(c.windows));
     }

@@ -25,6 +25,7 @@ export interface AppDependencies {
   logger: Logger;
   readiness: OperationsOptions['readiness'];
   rulesets: OperationsOptions['rulesets'];
+  rates: OperationsOptions['rates'];
   models?: OperationsOptions['models'];
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
@@ -82,7 +83,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
-  await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets, models: deps.models });
+  await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets, rates: deps.rates, models: deps.models });
   if (deps.console) await app.register(consolePlugin, { ...deps.console, prefix: '/console' });
   return app;
 }

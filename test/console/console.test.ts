@@ -293,6 +293,18 @@ describe('queue and cases', () => {
     for (const id of ['chart-flagged', 'chart-decisions', 'chart-scores', 'chart-events', 'chart-reasons']) expect(dash.body).toContain(`id="${id}"`);
     expect((dash.body.match(/<svg class="chart"/g) ?? []).length).toBeGreaterThanOrEqual(4);
     expect(dash.body).toContain('CVV_MISMATCH');
+    // The friction each merchant spent, from this engine's scorings, against its budget (5 % / 0.5 % by default).
+    const row = /<tr data-merchant="m1">([\s\S]*?)<\/tr>/.exec(dash.body)?.[1];
+    expect(row).toBeDefined();
+    expect(row).toContain('(5.0 %)');
+    expect(row).toContain('(0.50 %)');
+    const share = t.runtime.frictionShares().find((f) => f.merchantId === 'm1')!;
+    expect(share.orders).toBeGreaterThanOrEqual(2);
+    expect(share.challenge + share.review + share.decline).toBeGreaterThan(0);
+    expect(row).toContain(share.over.length ? 'over budget' : 'within budget');
+    const metrics = await t.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/leakguard_friction_share\{merchant="m1",decision="(challenge|review|decline)"\} [0-9.]+/);
+    expect(metrics.body).toContain('leakguard_friction_budget{merchant="m1",decision="review"} 0.005');
   });
 });
 

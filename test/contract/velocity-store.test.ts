@@ -183,6 +183,18 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(v.device_chargebacks_30d).toBe(1);
   });
 
+  it('counts a failed 3-D Secure challenge against the card only, once per transaction', async () => {
+    const facts = tx({ entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } });
+    await record(facts);
+    expect(await store.recordOutcome('m1', facts.transactionId, 'challenge_failed', T0 + 1)).toBe('recorded');
+    expect(await store.recordOutcome('m1', facts.transactionId, 'challenge_failed', T0 + 2)).toBe('duplicate');
+    const v = await record(tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } }));
+    expect([v.card_challenge_failures_24h, v.card_challenge_failures_7d, v.card_challenge_failures_30d]).toEqual([1, 1, 1]);
+    expect(v.card_declines_24h).toBe(0);
+    expect(v.device_declines_7d).toBe(0);
+    expect(v).not.toHaveProperty('device_challenge_failures_7d');
+  });
+
   const delayed = (v: Record<string, number>, what: 'count' | 'frauds') => (['24h', '7d', '30d'] as const).map((w) => v[`merchant_delayed_${what}_${w}`]);
 
   it('counts a merchant\'s transactions in windows that end 7 days before: (t − 7d − w, t − 7d]', async () => {

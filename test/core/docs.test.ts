@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
-import { TRANSACTION_FEATURES } from '../../services/core/features.ts';
+import { ALL_FEATURES, RELATIVE_AMOUNT_FEATURES, TRANSACTION_FEATURES } from '../../services/core/features.ts';
 import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
 import { WATCHLIST_FEATURES } from '../../services/core/watchlist.ts';
 import { LIST_FEATURES } from '../../services/core/lists.ts';
@@ -14,7 +14,10 @@ const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.
 describe('documentation', () => {
   it('lists every velocity and transaction feature in the feature contract', () => {
     const contract = doc('velocity-features.md');
-    const missing = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES].filter((f) => !contract.includes(`\`${f}\``));
+    const listed = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...RELATIVE_AMOUNT_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES];
+    // Every feature a rule may name (the known feature list) is among them.
+    expect(ALL_FEATURES.filter((f) => !listed.includes(f))).toEqual([]);
+    const missing = listed.filter((f) => !contract.includes(`\`${f}\``));
     expect(missing).toEqual([]);
   });
 

@@ -4,6 +4,7 @@ import { Engine, payloadHash } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 
@@ -46,7 +47,8 @@ describe('a retry of a transaction counted but not answered', () => {
       close: () => memory.close(),
     };
     const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-    const engine = new Engine({ store, keyring, ruleset: () => ruleset, deadlineMs: 1000, now: () => clock });
+    const rates = readRatesFile();
+    const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000, now: () => clock });
     const order = (transactionId: string, number: string) => parse({
       transactionId, amount: 40_000, currency: 'EUR', channel: 'ecommerce',
       card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },

@@ -91,6 +91,84 @@ describe('decisions', () => {
     expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true }).decision).toBe('review');
   });
 
+  describe('the step-up ladder', () => {
+    // Bands 30 / 55 / 80. LEAKED and AMOUNT are step-up evidence, RING and TESTING strong.
+    const ladder = parseRuleset({
+      ...base,
+      rules: [
+        { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 40, stepUp: true, atLeast: 'challenge' },
+        { code: 'AMOUNT', message: 'a', when: { feature: 'amount_major', gte: 1000 }, score: 50, stepUp: true },
+        { code: 'RING', message: 'r', when: { feature: 'device_distinct_cards_24h', gte: 3 }, score: 35 },
+        { code: 'TESTING', message: 't', when: { feature: 'card_small_count_1h', gte: 3 }, score: 50 },
+        { code: 'AUTHENTICATED', message: 'y', when: { feature: 'three_ds_status', eq: 'Y' }, score: -25 },
+        { code: 'AUTH_FAILED', message: 'n', when: { feature: 'three_ds_status', in: ['N', 'R'] }, score: 35 },
+      ],
+      merchants: { tight: { bands: { challenge: 20, review: 30, decline: 40 } } },
+    }, known);
+    const leaked = { card_listed: true, amount_major: 1, device_distinct_cards_24h: 1, card_small_count_1h: 0, three_ds_status: 'none' };
+    const at = (f: Record<string, string | number | boolean>, o: { cnp?: boolean; threeDS?: string; merchant?: string } = {}) => {
+      const features = { ...f, three_ds_status: o.threeDS ?? 'none' };
+      return decide({
+        ruleset: ladder, merchantId: o.merchant ?? 'm', hits: evaluateRules(ladder, o.merchant ?? 'm', features), degraded: false,
+        cardNotPresent: o.cnp ?? true, threeDSAuthenticated: o.threeDS === 'Y', threeDSFailed: o.threeDS === 'N' || o.threeDS === 'R',
+      });
+    };
+
+    it('challenges a leaked card online, however much step-up evidence adds up, before any authentication', () => {
+      expect(at(leaked)).toMatchObject({ score: 40, decision: 'challenge' });
+      // 90 points of step-up evidence: the decline band by score, still a challenge by kind.
+      expect(at({ ...leaked, amount_major: 5000 })).toMatchObject({ score: 90, decision: 'challenge' });
+    });
+
+    it('lets the whole score decide once strong evidence reaches the challenge band by itself', () => {
+      // strong 35 (a ring) + step-up 40: corroborated, the whole 75 decides.
+      expect(at({ ...leaked, device_distinct_cards_24h: 4 })).toMatchObject({ score: 75, decision: 'review' });
+      expect(at({ ...leaked, card_small_count_1h: 5 })).toMatchObject({ score: 90, decision: 'decline' });
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4, card_small_count_1h: 5 })).toMatchObject({ score: 85, decision: 'decline' });
+      // strong evidence below the challenge band does not unlock the step-up evidence.
+      const weak = parseRuleset({ ...base, rules: [
+        { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 70, stepUp: true },
+        { code: 'FAINT', message: 'f', when: { feature: 'card_small_count_1h', gte: 1 }, score: 20 },
+      ] }, known);
+      const hits = evaluateRules(weak, 'm', { card_listed: true, card_small_count_1h: 1 });
+      expect(decide({ ruleset: weak, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false })).toMatchObject({ score: 90, decision: 'challenge' });
+    });
+
+    it('after a successful authentication, step-up evidence is answered; strong evidence still counts', () => {
+      expect(at({ ...leaked, amount_major: 5000 }, { threeDS: 'Y' }).decision).toBe('approve');
+      // strong 35 − 25 = 10 even with tight bands.
+      expect(at({ ...leaked, device_distinct_cards_24h: 4 }, { threeDS: 'Y', merchant: 'tight' }).decision).toBe('approve');
+      // strong 35 + 50 − 25 = 60: held for review.
+      expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y' })).toMatchObject({ decision: 'review' });
+      // strong 35 + 50 − 25 = 60 with tight bands (challenge 20): a second challenge is pointless, so review... or decline at 40.
+      expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y', merchant: 'tight' }).decision).toBe('decline');
+    });
+
+    it('after a failed authentication, every contribution counts and there is no second challenge', () => {
+      expect(at(leaked, { threeDS: 'N' })).toMatchObject({ score: 75, decision: 'review' });
+      expect(at({ ...leaked, amount_major: 5000 }, { threeDS: 'R' })).toMatchObject({ score: 100, decision: 'decline' });
+    });
+
+    it('at a card-present terminal, step-up evidence is only told; strong evidence decides', () => {
+      expect(at({ ...leaked, amount_major: 5000 }, { cnp: false })).toMatchObject({ score: 90, decision: 'approve', reasons: [{ code: 'AMOUNT', message: 'a' }, { code: 'LEAKED', message: 'l' }] });
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { cnp: false }).decision).toBe('review'); // strong 35: no step-up possible
+      expect(at({ ...leaked, device_distinct_cards_24h: 4 }, { cnp: false }).decision).toBe('review'); // 75, corroborated
+      expect(at({ ...leaked, device_distinct_cards_24h: 4, amount_major: 5000 }, { cnp: false }).decision).toBe('decline');
+    });
+
+    it('keeps per-merchant bands', () => {
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { merchant: 'tight' }).decision).toBe('review'); // strong 35 ≥ 30
+      expect(at({ ...leaked, amount_major: 5000 }, { merchant: 'tight' }).decision).toBe('challenge');
+    });
+
+    it('a ruleset without step-up marks decides as before: every rule is strong evidence', () => {
+      const plain = parseRuleset({ ...base, rules: [{ code: 'PLAIN', message: 'x', when: { feature: 'amount_major', gte: 0 }, score: 60 }] }, known);
+      expect(plain.rules[0]!.stepUp).toBe(false);
+      const hits = evaluateRules(plain, 'm', { amount_major: 1 });
+      expect(decide({ ruleset: plain, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false }).decision).toBe('review');
+    });
+  });
+
   it('renders messages from feature values', () => {
     const s = parseRuleset(base, known);
     expect(evaluateRules(s, 'm', { amount_major: 1234.567 })[0]!.message).toBe('High amount (1234.57)');

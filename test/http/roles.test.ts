@@ -25,6 +25,8 @@ const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; allowed:
   { method: 'GET', url: '/v1/issuer/hits', allowed: ['issuer'] },
   { method: 'GET', url: '/v1/admin/ruleset', allowed: ['admin'] },
   { method: 'POST', url: '/v1/admin/ruleset/reload', allowed: ['admin'] },
+  { method: 'GET', url: '/v1/admin/rates', allowed: ['admin'] },
+  { method: 'POST', url: '/v1/admin/rates/reload', allowed: ['admin'] },
   { method: 'GET', url: '/v1/admin/model', allowed: ['admin'] },
   { method: 'POST', url: '/v1/admin/model/reload', allowed: ['admin'] },
 ];

@@ -21,8 +21,8 @@ const score = () => t.app.inject({ method: 'POST', url: '/v1/score', headers: be
 
 describe('ruleset reload', () => {
   it('applies an edited ruleset on reload, and the response names its version', async () => {
-    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.11.1' } });
-    const edited = readFileSync(path, 'utf8').replace('version: default-2026.11.1', 'version: tightened-1').replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
+    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.12.1' } });
+    const edited = readFileSync(path, 'utf8').replace('version: default-2026.12.1', 'version: tightened-1').replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
     writeFileSync(path, edited);
     const res = await reload();
     expect(res.json()).toMatchObject({ version: 'tightened-1' });
@@ -30,16 +30,16 @@ describe('ruleset reload', () => {
   });
 
   it('refuses an invalid file with the reason and keeps the ruleset in force', async () => {
-    writeFileSync(path, readFileSync(path, 'utf8').replace('feature: amount_major, gte: 1000', 'feature: amount_majr, gte: 1000'));
+    writeFileSync(path, readFileSync(path, 'utf8').replace('feature: amount_ref, gte: 1000', 'feature: amount_rf, gte: 1000'));
     const res = await reload();
     expect(res.statusCode).toBe(422);
-    expect(res.json().error).toContain('unknown feature amount_majr');
+    expect(res.json().error).toContain('unknown feature amount_rf');
     expect((await score()).json().versions.ruleset).toBe('tightened-1');
     expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_ruleset_reloads_total\{result="refused"\} 1/);
   });
 
   it('notices a changed file by itself', async () => {
-    writeFileSync(path, readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.11.1', 'version: watched-2'));
+    writeFileSync(path, readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.1', 'version: watched-2'));
     const end = Date.now() + 10_000;
     let version = '';
     while (Date.now() < end && version !== 'watched-2') {

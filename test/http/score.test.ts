@@ -45,7 +45,7 @@ describe('scoring', () => {
     expect(body).toMatchObject({ transactionId: 'shape-1', decision: 'approve', degraded: false, reasons: [] });
     expect(body.score).toBeGreaterThanOrEqual(0);
     expect(body.checks).toEqual({ velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' });
-    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.11.1' });
+    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.1' });
   });
 
   it('catches card testing: small amounts at many merchants step up, then decline', async () => {
@@ -81,7 +81,7 @@ describe('scoring', () => {
     const res = await score(scoreBody({ card: { number: '4000056655665556', expiryMonth: 2, expiryYear: 2030, cvvResult: 'mismatch' }, threeDS: { status: 'N' }, amount: 150_000 }));
     const body = res.json();
     expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['CVV_MISMATCH', 'THREE_DS_FAILED', 'HIGH_AMOUNT']);
-    expect(body.reasons[2].message).toBe('High amount (1500)');
+    expect(body.reasons[2].message).toBe('High amount (1500 in the reference currency)');
     expect(body.score).toBe(80);
     expect(body.decision).toBe('decline');
   });
@@ -210,7 +210,7 @@ describe('operations', () => {
   });
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
-    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({ version: 'default-2026.11.1' });
+    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({ version: 'default-2026.12.1' });
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.issuer) })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) })).statusCode).toBe(200);

@@ -157,9 +157,15 @@ describe('what a hit does to scoring', () => {
     expect(codes(body)).toEqual(['LEAKED_CARD_CVV_COMPROMISED', 'LEAKED_CARD_RECENT_EXPOSURE']);
     expect(body.decision).toBe('challenge');
     expect(body.checks.watchlist).toBe('evaluated');
-    // Other signals add up to a decline.
+    // More step-up evidence (a high amount, another country): still a question 3-D Secure answers (docs/decision-policy.md).
     const heavy = await score(pan, { amount: 250_000, shippingAddress: { line1: '1 Reship Way', postalCode: '99999', country: 'US' }, billingAddress: { country: 'JP' } });
-    expect(heavy.decision).toBe('decline');
+    expect(heavy.score).toBeGreaterThanOrEqual(80);
+    expect(heavy.decision).toBe('challenge');
+    // Strong evidence joins: a device several other cards used today (a ring). The whole score decides.
+    for (const other of [card(), card(), card()]) await score(other, { device: { id: 'ring-device-1' } });
+    const ring = await score(pan, { amount: 250_000, device: { id: 'ring-device-1' } });
+    expect(codes(ring)).toEqual(expect.arrayContaining(['DEVICE_MANY_CARDS_24H', 'LEAKED_CARD_CVV_COMPROMISED']));
+    expect(ring.decision).toBe('decline');
   });
 
   it('security code not leaked: a match keeps its weight, a mismatch is a strong signal', async () => {

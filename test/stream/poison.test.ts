@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { maskPan } from '../../services/core/card.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { TransactionProducer, TransactionValidationError } from '../../streams/producer.ts';
 import { DEAD_LETTER_PAYLOAD_LIMIT, type TransactionMessageInput } from '../../streams/messages.ts';
 import { cardNumber, createHarness, fingerprint, generateTransactions, longDigitRuns, waitFor, type Harness, type InProcess, type OutputReader } from './support.ts';
@@ -34,7 +35,7 @@ afterAll(async () => {
 const deadFor = (partition: number, offset: string) => reader.deadLetters.find((d) => d.value.source.partition === partition && d.value.source.offset === offset);
 
 describe('poison messages', () => {
-  it('dead-letters bad JSON, schema violations and unknown merchants with masked cards, and goes on scoring', async () => {
+  it('dead-letters bad JSON, schema violations, unknown merchants and currencies without a rate, with masked cards, and goes on scoring', async () => {
     // Everything on partition 0, in this order, so that positions are known.
     const poison: { value: string | null; key?: string | null; reason: string }[] = [
       { value: null, reason: 'invalid_json' },
@@ -47,12 +48,14 @@ describe('poison messages', () => {
       { value: JSON.stringify({ ...base('p-big'), items: Array.from({ length: 3000 }, (_, i) => ({ name: `item ${i} ${PAN}` })) }), reason: 'schema_violation' },
       { value: JSON.stringify([base('p-array')]), reason: 'schema_violation' },
       { value: JSON.stringify(base('p-unknown', { merchantId: 'm-nobody' })), reason: 'unknown_merchant' },
+      // ISO 4217 money, but not in the default rate table: never scored as if it were euros.
+      { value: JSON.stringify(base('p-clp', { currency: 'CLP', amount: 25_000 })), reason: 'no_exchange_rate' },
     ];
     const good = generateTransactions(20, { prefix: 'p-good' });
     await h.produce(poison.map((p) => ({ key: p.key === undefined ? maskPan(PAN) : p.key, value: p.value, partition: 0 })));
     await h.produce(good.map((g) => ({ key: maskPan(g.pan), value: JSON.stringify(g.input), partition: 0 })));
 
-    await waitFor('all 30 outputs', () => reader.covered().size >= 30, 60_000);
+    await waitFor(`all ${poison.length + good.length} outputs`, () => reader.covered().size >= poison.length + good.length, 60_000);
     expect(reader.decisions.map((d) => d.value.transactionId).sort()).toEqual(good.map((g) => g.input.transactionId).sort());
     expect(reader.deadLetters).toHaveLength(poison.length);
 
@@ -85,6 +88,14 @@ describe('poison messages', () => {
     expect(at(7).payloadTruncated).toBe(true);
     expect(String(at(7).payload).length).toBeLessThanOrEqual(DEAD_LETTER_PAYLOAD_LIMIT);
     expect(at(9)).toMatchObject({ merchantId: 'm-nobody', transactionId: 'p-unknown', details: [{ path: 'merchantId', message: expect.any(String) }] });
+    expect(at(10)).toMatchObject({ merchantId: 'm1', transactionId: 'p-clp', details: [{ path: 'currency', message: `no exchange rate for CLP in rate table ${readRatesFile().version}` }] });
+    // Nothing of it was counted.
+    const probe = new Redis(h.redis.url);
+    try {
+      expect((await probe.zrange(`lg:{c:${fingerprint(PAN)}}:l`, 0, -1)).filter((m) => m.startsWith('m1:p-clp|'))).toEqual([]);
+    } finally {
+      probe.disconnect();
+    }
 
     // Nothing of it reached the processor's logs either.
     expect(processor.logs.join('\n')).not.toContain(PAN);

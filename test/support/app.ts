@@ -37,7 +37,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
   if (options.cases) await runtime.openCases();
   const app = await buildApp({
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
-    readiness: () => runtime.readiness(), rulesets: runtime.rulesets, models: runtime.models,
+    readiness: () => runtime.readiness(), rulesets: runtime.rulesets, rates: runtime.rates, models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     ...(options.cases ? { console: consoleOptions(config, runtime) } : {}),

@@ -15,7 +15,7 @@ export function readRatesFile(path: string = DEFAULT_RATES_PATH): RateTable {
   } catch (error) {
     throw new Error(`cannot read rate table ${path}: ${(error as Error).message}`);
   }
-  return parseRateTable(doc);
+  return parseRateTable(doc, path);
 }
 
 export class RatesFile extends WatchedFile<RateTable> {

@@ -1,8 +1,10 @@
-// Health, readiness, metrics, ruleset and model administration.
+// Health, readiness, metrics, ruleset, exchange-rate table and model administration.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics.ts';
 import type { RulesetFile } from '../../adapters/files/ruleset-file.ts';
+import type { RatesFile } from '../../adapters/files/rates-file.ts';
+import type { ReloadResult } from '../../adapters/files/watched-file.ts';
 import type { ModelFile } from '../../../models/serving/scoring-model.ts';
 import { errorResponseSchema } from '../../core/schemas.ts';
 
@@ -11,6 +13,7 @@ export interface OperationsOptions {
   /** Each dependency's reachability; the process is ready when all are. */
   readiness: () => Promise<Record<string, boolean>>;
   rulesets: Pick<RulesetFile, 'ruleset' | 'reload'>;
+  rates: Pick<RatesFile, 'rates' | 'reload'>;
   /** Absent when no model is configured (LEAKGUARD_MODEL). */
   models?: Pick<ModelFile, 'model' | 'reload'> | undefined;
 }
@@ -25,8 +28,39 @@ const modelInfo = z.object({
 });
 
 const rulesetInfo = z.object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() });
+const ratesInfo = z.object({ version: z.string(), reference: z.string(), smallAmount: z.number(), currencies: z.array(z.string()) });
 
-export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, readiness, rulesets, models }) => {
+interface FileInForce {
+  /** `ruleset`, `rates`: /v1/admin/<name> and /v1/admin/<name>/reload. */
+  name: string;
+  /** What the file holds, in the summaries and the refusal: "ruleset", "rate table". */
+  what: string;
+  info: z.ZodType;
+  describe: () => unknown;
+  reload: () => ReloadResult;
+}
+
+export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, readiness, rulesets, rates, models }) => {
+  /** GET the file in force, POST to re-read it now: the same two routes for every file the engine keeps in force. */
+  const fileRoutes = (file: FileInForce) => {
+    app.get(`/v1/admin/${file.name}`, {
+      onRequest: app.requireRole('admin'),
+      schema: { tags: ['administration'], summary: `The ${file.what} in force`, security: [{ bearer: [] }], response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema } },
+    }, async () => file.describe());
+
+    app.post(`/v1/admin/${file.name}/reload`, {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['administration'], summary: `Re-read the ${file.what} file now (it is also re-read when it changes)`, security: [{ bearer: [] }],
+        response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
+      },
+    }, async (_request, reply) => {
+      const result = file.reload();
+      if (!result.ok) return reply.code(422).send({ error: `${file.what} refused, the previous one stays in force: ${result.error}` });
+      return file.describe();
+    });
+  };
+
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
@@ -43,25 +77,19 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     return metrics.registry.metrics();
   });
 
-  const describe = () => {
-    const r = rulesets.ruleset;
-    return { version: r.version, rules: r.rules.length, merchantOverrides: Object.keys(r.merchants).length };
-  };
-  app.get('/v1/admin/ruleset', {
-    onRequest: app.requireRole('admin'),
-    schema: { tags: ['administration'], summary: 'The ruleset in force', security: [{ bearer: [] }], response: { 200: rulesetInfo, 401: errorResponseSchema, 403: errorResponseSchema } },
-  }, async () => describe());
-
-  app.post('/v1/admin/ruleset/reload', {
-    onRequest: app.requireRole('admin'),
-    schema: {
-      tags: ['administration'], summary: 'Re-read the ruleset file now (it is also re-read when it changes)', security: [{ bearer: [] }],
-      response: { 200: rulesetInfo, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
+  fileRoutes({
+    name: 'ruleset', what: 'ruleset', info: rulesetInfo, reload: () => rulesets.reload(),
+    describe: () => {
+      const r = rulesets.ruleset;
+      return { version: r.version, rules: r.rules.length, merchantOverrides: Object.keys(r.merchants).length };
     },
-  }, async (_request, reply) => {
-    const result = rulesets.reload();
-    if (!result.ok) return reply.code(422).send({ error: `ruleset refused, the previous one stays in force: ${result.error}` });
-    return describe();
+  });
+  fileRoutes({
+    name: 'rates', what: 'rate table', info: ratesInfo, reload: () => rates.reload(),
+    describe: () => {
+      const t = rates.rates;
+      return { version: t.version, reference: t.reference, smallAmount: t.smallAmount, currencies: t.currencies };
+    },
   });
 
   const describeModel = () => {

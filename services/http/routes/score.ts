@@ -1,6 +1,7 @@
 // POST /v1/score: the merchant's door to the engine.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Engine } from '../../core/engine.ts';
+import type { Engine, ScoreResult } from '../../core/engine.ts';
+import { UnknownRateError } from '../../core/currency.ts';
 import { errorResponseSchema, scoreRequestSchema, scoreResponseSchema } from '../../core/schemas.ts';
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
@@ -14,10 +15,19 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
       tags: ['scoring'],
       security: [{ bearer: [] }],
       body: scoreRequestSchema,
-      response: { 200: scoreResponseSchema, 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 409: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 429: errorResponseSchema },
+      response: { 200: scoreResponseSchema, 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 409: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 422: errorResponseSchema, 429: errorResponseSchema },
     },
   }, async (request, reply) => {
-    const result = await engine.score(request.principal!.merchantId!, request.body);
+    let result: ScoreResult;
+    try {
+      result = await engine.score(request.principal!.merchantId!, request.body);
+    } catch (error) {
+      // A valid ISO 4217 code the rate table lacks: nothing was counted, and it is not scored as if it were the reference.
+      if (error instanceof UnknownRateError) {
+        return reply.code(422).send({ error: 'no exchange rate for this currency', details: [{ path: 'currency', message: error.message }] });
+      }
+      throw error;
+    }
     if (result.kind === 'conflict') return reply.code(409).send({ error: 'transactionId was already scored with a different payload' });
     return result.response;
   });
