@@ -8,9 +8,11 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { readDataset } from '../simulator/csv.ts';
 import { addDays } from '../evaluation/protocol.ts';
+import type { FrictionBudget } from '../../services/core/rules.ts';
 import {
-  BREACH_SPLIT, BreachProtocolError, CONFIGURATIONS, FRAUD_KIND_LABELS, FRAUD_KINDS, runBreachProtocol,
-  type BreachRunResult, type BreachSplit, type ConfigurationResult,
+  BREACH_SPLIT, BreachProtocolError, CONFIGURATIONS, FRAUD_KIND_LABELS, runBreachProtocol,
+  type BandVariant, type BreachRunResult, type BreachSplit, type ConfigurationResult, type FraudKind, type FrictionSpent,
+  type GenuineDecisions, type GenuineGroup, type SpendShare, type SweepRow,
 } from '../evaluation/breach-protocol.ts';
 import { loadScoringModel } from '../serving/scoring-model.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
@@ -91,27 +93,134 @@ function parse(argv: string[]) {
 
 // --- Output ----------------------------------------------------------------------------------------
 
-const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '—');
+const pct = (v: number, d = 1) => (Number.isFinite(v) ? `${(v * 100).toFixed(d)} %` : '—');
 const num = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const eur = (v: number) => `€${Math.round(v).toLocaleString('en-US')}`;
 
-export function resultTable(r: BreachRunResult): string {
-  const head = ['configuration', ...FRAUD_KINDS.map((k) => `stopped: ${FRAUD_KIND_LABELS[k]}`), 'genuine stopped /1000', 'genuine reviewed /1000', 'delay median h', 'delay p90 h', 'never detected'];
-  const rows = r.configurations.map((c) => [
-    c.label, ...FRAUD_KINDS.map((k) => pct(c.fraudSpend[k].share)), num(c.genuine.per1000, 2), num(c.genuineReviewed.per1000, 2), num(c.delays.medianHours), num(c.delays.p90Hours), pct(c.delays.neverDetectedShare),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
+/** A column of a result table: its head, its plain-text cell and (optionally) a richer HTML cell. */
+interface Column<R> {
+  head: string;
+  text: (r: R) => string;
+  html?: (r: R) => string;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#2ca02c'];
+function textTable<R>(title: string, cols: Column<R>[], rows: R[], notes: string[] = []): string {
+  const cells = rows.map((r) => cols.map((c) => c.text(r)));
+  const widths = cols.map((c, i) => Math.max(c.head.length, ...cells.map((row) => row[i]!.length)));
+  const line = (cs: string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [title, line(cols.map((c) => c.head)), ...cells.map(line), ...notes.map((n) => `  ${n}`)].join('\n');
+}
 
-/** Grouped bars: one group per category, one bar per configuration; values 0..yMax. */
-function barChart(title: string, yLabel: string, groups: string[], values: number[][], yMax: number, format: (v: number) => string): string {
-  const W = 640, H = 300, M = { l: 52, r: 12, t: 34, b: 40 };
-  const gw = (W - M.l - M.r) / groups.length, bw = (gw * 0.8) / CONFIGURATIONS.length;
-  const py = (v: number) => H - M.b - (Math.max(0, v) / yMax) * (H - M.t - M.b);
+function htmlTable<R>(cols: Column<R>[], rows: R[]): string {
+  const head = `<tr>${cols.map((c) => `<th>${esc(c.head)}</th>`).join('')}</tr>`;
+  const body = rows.map((r) => `<tr>${cols.map((c, i) => {
+    const cell = c.html ? c.html(r) : esc(c.text(r));
+    return i === 0 ? `<th>${cell}</th>` : `<td>${cell}</td>`;
+  }).join('')}</tr>`);
+  return `<table>${head}\n${body.join('\n')}</table>`;
+}
+
+const share = (s: SpendShare) => pct(s.share);
+const shareHtml = (s: SpendShare) => `${pct(s.share)}<br><small>${s.stoppedTransactions}/${s.transactions} tx, ${eur(s.stoppedSpend)} of ${eur(s.spend)}</small>`;
+const overBudget = (f: FrictionSpent) => (f.over.length ? `no: ${f.over.join(', ')}` : 'yes');
+const label = (c: ConfigurationResult) => c.label;
+
+// Fraud: cash-out first (the money the breach is for), then all fraud and the other kinds, then the delays.
+const FRAUD_ORDER: readonly FraudKind[] = ['breachCashout', 'all', 'breachTesting', 'handbook'];
+const fraudColumns: Column<ConfigurationResult>[] = [
+  { head: 'configuration', text: label, html: (c) => esc(c.label) },
+  ...FRAUD_ORDER.map((k): Column<ConfigurationResult> => ({
+    head: k === 'breachCashout' ? 'CASH-OUT stopped (5)' : `${FRAUD_KIND_LABELS[k]} stopped`,
+    text: (c) => share(c.fraudSpend[k]), html: (c) => (k === 'breachCashout' ? `<b>${shareHtml(c.fraudSpend[k])}</b>` : shareHtml(c.fraudSpend[k])),
+  })),
+  { head: 'delay median h', text: (c) => num(c.delays.medianHours) },
+  { head: 'delay p90 h', text: (c) => num(c.delays.p90Hours) },
+  { head: 'never detected', text: (c) => pct(c.delays.neverDetectedShare), html: (c) => `${pct(c.delays.neverDetectedShare)}<br><small>${c.delays.cards - c.delays.detected}/${c.delays.cards} cards</small>` },
+];
+
+const PER_DECISION = [['challenged', 'challengedPer1000'], ['reviewed', 'reviewedPer1000'], ['declined', 'declinedPer1000']] as const;
+const GROUP_SHORT: Record<GenuineGroup, string> = { all: 'all', listed: 'listed', unlisted: 'other' };
+function genuineColumn<R>(group: GenuineGroup, of: (r: R) => Record<GenuineGroup, GenuineDecisions>): Column<R>[] {
+  return PER_DECISION.map(([count, rate]) => ({
+    head: `${GROUP_SHORT[group]}: ${count}`,
+    text: (r: R) => num(of(r)[group][rate], 2),
+    html: (r: R) => `${num(of(r)[group][rate], 2)}<br><small>${of(r)[group][count]}/${of(r)[group].genuine}</small>`,
+  }));
+}
+const genuineColumns: Column<ConfigurationResult>[] = [
+  { head: 'configuration', text: label },
+  ...genuineColumn<ConfigurationResult>('listed', (c) => c.genuineDecisions),
+  ...genuineColumn<ConfigurationResult>('unlisted', (c) => c.genuineDecisions),
+  { head: 'all: stopped', text: (c) => num(c.genuine.per1000, 2), html: (c) => `${num(c.genuine.per1000, 2)}<br><small>${c.genuine.stopped}/${c.genuine.genuine}</small>` },
+  { head: 'all: reviewed', text: (c) => num(c.genuineReviewed.per1000, 2), html: (c) => `${num(c.genuineReviewed.per1000, 2)}<br><small>${c.genuineReviewed.stopped}/${c.genuineReviewed.genuine}</small>` },
+];
+
+function frictionColumns<R>(first: Column<R>, of: (r: R) => FrictionSpent, budget: FrictionBudget): Column<R>[] {
+  const mark = (over: boolean) => (over ? ' over' : '');
+  return [
+    first,
+    { head: `challenged (budget ${pct(budget.challenge, 2)})`, text: (r) => `${pct(of(r).challengeShare, 2)}${mark(of(r).over.includes('challenge'))}`,
+      html: (r) => `${pct(of(r).challengeShare, 2)}${of(r).over.includes('challenge') ? ' <b>over</b>' : ''}<br><small>${of(r).challenged}/${of(r).orders}</small>` },
+    { head: `reviewed (budget ${pct(budget.review, 2)})`, text: (r) => `${pct(of(r).reviewShare, 2)}${mark(of(r).over.includes('review'))}`,
+      html: (r) => `${pct(of(r).reviewShare, 2)}${of(r).over.includes('review') ? ' <b>over</b>' : ''}<br><small>${of(r).reviewed}/${of(r).orders}</small>` },
+    { head: 'declined', text: (r) => pct(of(r).declineShare, 2), html: (r) => `${pct(of(r).declineShare, 2)}<br><small>${of(r).declined}/${of(r).orders}</small>` },
+    { head: 'within budget', text: (r) => overBudget(of(r)) },
+  ];
+}
+
+export const variantLabel = (v: BandVariant) => (v.band ? `${v.band} ${v.shift > 0 ? '+' : '−'}${Math.abs(v.shift)}` : 'as is');
+const bandsText = (v: BandVariant) => `${v.bands.challenge}/${v.bands.review}/${v.bands.decline}`;
+function sweepColumns(budget: FrictionBudget): Column<SweepRow>[] {
+  const [, ...friction] = frictionColumns<SweepRow>({ head: '', text: () => '' }, (s) => s.friction, budget);
+  return [
+    { head: 'bands moved', text: variantLabel },
+    { head: 'challenge/review/decline', text: bandsText },
+    ...friction.filter((c) => c.head !== 'declined').map(({ head, text }) => ({ head, text })),
+    { head: 'CASH-OUT stopped', text: (s) => share(s.fraudSpend.breachCashout), html: (s) => `<b>${share(s.fraudSpend.breachCashout)}</b>` },
+    { head: 'all fraud stopped', text: (s) => share(s.fraudSpend.all) },
+    ...genuineColumn<SweepRow>('all', (s) => s.genuineDecisions).map(({ head, text }) => ({ head: `genuine ${head.slice(5)} /1000`, text })),
+  ];
+}
+
+/** The report's tables as plain text: fraud stopped, genuine orders, friction, the band sweep. */
+export function resultTable(r: BreachRunResult): string {
+  const c = r.configurations;
+  const budget = c[0]?.friction.budget ?? r.sweep.rows[0]!.friction.budget;
+  const listed = c[0]!.genuineDecisions.listed.genuine, other = c[0]!.genuineDecisions.unlisted.genuine;
+  return [
+    textTable('Fraudulent spend stopped (challenged or declined), test period; detection delay of the leaked cards first used in it', fraudColumns, c,
+      ['delay: hours from a leaked card\'s first fraudulent use to its first flagged transaction (challenged, reviewed or declined; detected cards only)']),
+    textTable('Genuine orders challenged, reviewed, declined per 1,000 genuine orders of the group', genuineColumns, c,
+      [`listed: card on a leak list at that moment (${listed} genuine orders); other: the rest (${other}); the same split for every configuration`,
+        'all: stopped = challenged or declined; reviewed = held for an analyst']),
+    textTable('Friction spent: share of all orders (genuine and fraudulent) challenged and reviewed, against the ruleset\'s friction budget',
+      frictionColumns<ConfigurationResult>({ head: 'configuration', text: label }, (x) => x.friction, budget), c),
+    textTable(`What a threshold change would do: ${CONFIGURATIONS.find((x) => x.id === r.sweep.configuration)!.label}, one decision band moved at a time, same feature maps`,
+      sweepColumns(budget), r.sweep.rows,
+      r.sweep.skipped.map((s) => `not swept: ${variantLabel(s)} (${s.reason})`)),
+  ].join('\n\n');
+}
+
+const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
+const CONFIG_LABELS = CONFIGURATIONS.map((c) => c.label);
+
+/** A round axis top: 1, 2 or 5 times a power of ten at or above the largest value. */
+function axisTop(values: number[]): number {
+  const top = Math.max(1e-9, ...values.filter(Number.isFinite));
+  const mag = 10 ** Math.floor(Math.log10(top));
+  return [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= top * (1 - 1e-12))!;
+}
+
+/**
+ * Grouped bars: one group per category, one bar per series (the configurations by default); values
+ * 0..yMax. `marks`: a dashed line across a group at that value (a budget), NaN for none.
+ */
+function barChart(title: string, yLabel: string, groups: string[], values: number[][], yMax: number, format: (v: number) => string,
+  series: readonly string[] = CONFIG_LABELS, marks?: number[]): string {
+  const W = Math.max(640, 52 + 12 + groups.length * Math.max(50, series.length * 9 + 14)), H = 300, M = { l: 52, r: 12, t: 34, b: 40 };
+  const gw = (W - M.l - M.r) / groups.length, bw = (gw * 0.8) / series.length;
+  const py = (v: number) => H - M.b - (Math.min(yMax, Math.max(0, v)) / yMax) * (H - M.t - M.b);
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
     `<rect x="${M.l}" y="${M.t}" width="${W - M.l - M.r}" height="${H - M.t - M.b}" fill="#fff" stroke="#999"/>`];
   for (let i = 0; i <= 5; i++) {
@@ -119,17 +228,26 @@ function barChart(title: string, yLabel: string, groups: string[], values: numbe
     parts.push(`<line x1="${M.l}" y1="${py(v).toFixed(1)}" x2="${W - M.r}" y2="${py(v).toFixed(1)}" stroke="#eee"/>`, `<text x="${M.l - 4}" y="${(py(v) + 3).toFixed(1)}" font-size="10" text-anchor="end">${esc(format(v))}</text>`);
   }
   groups.forEach((g, gi) => {
-    parts.push(`<text x="${(M.l + gw * (gi + 0.5)).toFixed(1)}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(g)}</text>`);
-    CONFIGURATIONS.forEach((_, ci) => {
+    // a label wider than its group goes on two lines (about 5.5 px a character at 10 px)
+    const cx = (M.l + gw * (gi + 0.5)).toFixed(1), cut = g.length * 5.5 > gw ? g.indexOf(' ') : -1;
+    parts.push(cut < 0
+      ? `<text x="${cx}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(g)}</text>`
+      : `<text x="${cx}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(g.slice(0, cut))}<tspan x="${cx}" dy="12">${esc(g.slice(cut + 1))}</tspan></text>`);
+    series.forEach((s, ci) => {
       const v = values[gi]![ci]!;
       if (!Number.isFinite(v)) return;
       const x = M.l + gw * gi + gw * 0.1 + bw * ci;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${py(v).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(H - M.b - py(v)).toFixed(1)}" fill="${COLORS[ci]}"><title>${esc(`${CONFIGURATIONS[ci]!.label}, ${g}: ${format(v)}`)}</title></rect>`);
+      parts.push(`<rect x="${x.toFixed(1)}" y="${py(v).toFixed(1)}" width="${Math.max(0.5, bw - 1).toFixed(1)}" height="${(H - M.b - py(v)).toFixed(1)}" fill="${COLORS[ci % COLORS.length]}"><title>${esc(`${s}, ${g}: ${format(v)}`)}</title></rect>`);
     });
+    const m = marks?.[gi];
+    if (m !== undefined && Number.isFinite(m)) {
+      const x0 = M.l + gw * gi + gw * 0.05, x1 = M.l + gw * (gi + 1) - gw * 0.05;
+      parts.push(`<line x1="${x0.toFixed(1)}" y1="${py(m).toFixed(1)}" x2="${x1.toFixed(1)}" y2="${py(m).toFixed(1)}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="5 3"><title>${esc(`budget, ${g}: ${format(m)}`)}</title></line>`);
+    }
   });
-  CONFIGURATIONS.forEach((c, ci) => {
+  series.forEach((s, ci) => {
     const x = 8 + ci * 158;
-    parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci]}"/><text x="${x + 14}" y="17" font-size="10">${esc(c.label)}</text>`);
+    parts.push(`<rect x="${x}" y="8" width="10" height="10" fill="${COLORS[ci % COLORS.length]}"/><text x="${x + 14}" y="17" font-size="10">${esc(s)}</text>`);
   });
   parts.push(`<text x="12" y="${(M.t + H - M.b) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})">${esc(yLabel)}</text>`, '</svg>');
   return `<figure><figcaption>${esc(title)}</figcaption>${parts.join('')}</figure>`;
@@ -160,39 +278,59 @@ function delayChart(configs: ConfigurationResult[]): string {
   });
   parts.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">hours from first fraudulent use</text>`);
   parts.push(`<text x="12" y="${(M.t + H - M.b) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})">leaked cards detected</text>`, '</svg>');
-  return `<figure><figcaption>Detection delay: share of the ${configs[0]?.delays.cards ?? 0} leaked cards first used fraudulently in the test period that were stopped within h hours (the rest: never detected)</figcaption>${parts.join('')}</figure>`;
+  return `<figure><figcaption>Detection delay: share of the ${configs[0]?.delays.cards ?? 0} leaked cards first used fraudulently in the test period that were flagged within h hours (the rest: never detected)</figcaption>${parts.join('')}</figure>`;
 }
 
 export function renderBreachReport(r: BreachRunResult, dataDir: string): string {
   const c = r.configurations;
-  const shareMax = 1;
-  // A round axis top: 1, 2 or 5 times a power of ten above the largest value.
-  const top = Math.max(1, ...c.map((x) => x.genuine.per1000).filter(Number.isFinite));
-  const mag = 10 ** Math.floor(Math.log10(top));
-  const genuineMax = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= top)!;
-  const rowsHtml = c.map((x) => `<tr><th>${esc(x.label)}</th>${FRAUD_KINDS.map((k) => `<td>${pct(x.fraudSpend[k].share)}<br><small>${x.fraudSpend[k].stoppedTransactions}/${x.fraudSpend[k].transactions} tx</small></td>`).join('')}` +
-    `<td>${num(x.genuine.per1000, 2)}<br><small>${x.genuine.stopped}/${x.genuine.genuine}</small></td><td>${num(x.genuineReviewed.per1000, 2)}<br><small>${x.genuineReviewed.stopped}/${x.genuineReviewed.genuine}</small></td><td>${num(x.delays.medianHours)}</td><td>${num(x.delays.p90Hours)}</td><td>${pct(x.delays.neverDetectedShare)}<br><small>${x.delays.cards - x.delays.detected}/${x.delays.cards} cards</small></td></tr>`).join('\n');
+  const budget = c[0]!.friction.budget;
+  const sweep = r.sweep.rows;
+  const pctAxis = (v: number) => `${+(v * 100).toFixed(2)} %`;
+  const genuineGroups = (['listed', 'unlisted'] as const).flatMap((g) => PER_DECISION.map(([count, rate]) => [g, count, rate] as const));
+  const genuineValues = genuineGroups.map(([g, , rate]) => c.map((x) => x.genuineDecisions[g][rate]));
+  const frictionValues = [c.map((x) => x.friction.challengeShare), c.map((x) => x.friction.reviewShare)];
+  const sweepSeries = ['challenged (share of orders)', 'reviewed (share of orders)', 'cash-out spend stopped', 'all fraud spend stopped'];
+  const sweepValues = sweep.map((s) => [s.friction.challengeShare, s.friction.reviewShare, s.fraudSpend.breachCashout.share, s.fraudSpend.all.share]);
+  const sweepGenuine = sweep.map((s) => PER_DECISION.map(([, rate]) => s.genuineDecisions.all[rate]));
+  const currencies = r.test.currencies
+    ? Object.entries(r.test.currencies).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${pct(n / r.test.transactions)}`).join(', ')
+    : 'no CURRENCY column (amounts in EUR)';
   const summary: [string, string][] = [
     ['data', dataDir],
     ['train', `${r.period.trainFrom}..${r.period.trainTo}${r.train ? `: ${r.train.rows} transactions, ${r.train.frauds} frauds, ${r.train.seconds.toFixed(1)} s` : ''}`],
-    ['test', `${r.period.testFrom}..${r.period.testTo}: ${r.test.transactions} transactions, ${r.test.frauds} frauds (${r.test.breachFrauds} uses of leaked cards)`],
+    ['test', `${r.period.testFrom}..${r.period.testTo}: ${r.test.transactions} transactions, ${r.test.frauds} frauds (${r.test.breachFrauds} uses of leaked cards), ${r.test.genuineListed} genuine orders of listed cards`],
+    ['currencies (test rows)', currencies],
     ['model', `${r.model.version} (feature set ${r.model.featureSet}${r.model.trained ? ', trained here' : ', given'})`],
     ['leaked cards', `${r.test.leakedCardsFirstUsed} first used fraudulently in the test period; ${r.test.leakedCardsUsedBefore} used before it (left out of the delays)`],
+    ['friction budget', `challenge ${pct(budget.challenge, 2)}, review ${pct(budget.review, 2)} of all orders (ruleset)`],
     ['replay', `${r.replay.replayed} transactions in ${r.replay.seconds.toFixed(0)} s, ${r.replay.uploads} issuer uploads (${r.replay.listedCards} cards listed); engine/judge mismatches: ${r.engineMismatches}`],
   ];
+  const headline = c.map((x) => `${esc(x.label)} <b>${pct(x.fraudSpend.breachCashout.share)}</b>`).join(' · ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Leakguard — breach protocol</title>
-<style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}th{text-align:left;background:#f6f6f6}small{color:#666}figure{display:inline-block;margin:8px}figcaption{font-size:12px;max-width:640px}</style>
+<style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}th{text-align:left;background:#f6f6f6}small{color:#666}figure{display:inline-block;margin:8px}figcaption{font-size:12px;max-width:640px}.headline{font-size:16px}</style>
 </head><body>
 <h1>Leakguard — breach protocol</h1>
-<p>The engine on the breach scenario, with and without watchlists, with and without the behavioural model. "Stopped" is any decision but approve (challenge, review or decline).</p>
+<p>The engine on the breach scenario, with and without watchlists, with and without the behavioural model. "Stopped" is a challenge (3-D Secure) or a decline; a review holds the order for an analyst.</p>
+<p class="headline">Cash-out spend stopped: ${headline}</p>
 <table>${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td style="text-align:left">${esc(v)}</td></tr>`).join('')}</table>
-<h2>Results (test period)</h2>
-<table><tr><th>configuration</th>${FRAUD_KINDS.map((k) => `<th>fraud spend stopped:<br>${esc(FRAUD_KIND_LABELS[k])}</th>`).join('')}<th>genuine stopped<br>per 1,000</th><th>genuine reviewed<br>per 1,000</th><th>detection delay<br>median (h)</th><th>detection delay<br>p90 (h)</th><th>leaked cards<br>never detected</th></tr>
-${rowsHtml}</table>
-${barChart('Share of fraudulent spend stopped, per kind of fraud', 'share of spend stopped', FRAUD_KINDS.map((k) => FRAUD_KIND_LABELS[k]), FRAUD_KINDS.map((k) => c.map((x) => x.fraudSpend[k].share)), shareMax, (v) => `${Math.round(v * 100)} %`)}
-${barChart('Genuine transactions stopped per 1,000 genuine', 'per 1,000', ['genuine transactions'], [c.map((x) => x.genuine.per1000)], genuineMax, (v) => v.toFixed(1))}
+<h2>Fraud stopped (test period)</h2>
+${htmlTable(fraudColumns, c)}
+${barChart('Share of fraudulent spend stopped, per kind of fraud', 'share of spend stopped', FRAUD_ORDER.map((k) => FRAUD_KIND_LABELS[k]), FRAUD_ORDER.map((k) => c.map((x) => x.fraudSpend[k].share)), 1, (v) => `${Math.round(v * 100)} %`)}
 ${delayChart(c)}
+<h2>Genuine orders</h2>
+<p>Per 1,000 genuine orders of the group. Listed: the card was on a leak list at that moment (the watchlists-on replay's <code>card_listed</code>; ${c[0]!.genuineDecisions.listed.genuine} genuine orders); other: the rest (${c[0]!.genuineDecisions.unlisted.genuine}). The same split for every configuration.</p>
+${htmlTable(genuineColumns, c)}
+${barChart('Genuine orders challenged, reviewed, declined per 1,000, listed cards and the others', 'per 1,000 genuine', genuineGroups.map(([g, count]) => `${GROUP_SHORT[g]}: ${count}`), genuineValues, axisTop(genuineValues.flat()), (v) => v.toFixed(1))}
+<h2>Friction spent</h2>
+<p>Shares of all orders (genuine and fraudulent) challenged and held for review, against the ruleset's friction budget (dashed).</p>
+${htmlTable(frictionColumns<ConfigurationResult>({ head: 'configuration', text: label }, (x) => x.friction, budget), c)}
+${barChart('Friction: share of all orders challenged and reviewed (budget dashed)', 'share of orders', ['challenged', 'reviewed'], frictionValues, axisTop([...frictionValues.flat(), budget.challenge, budget.review]), pctAxis, CONFIG_LABELS, [budget.challenge, budget.review])}
+<h2>What a threshold change would do</h2>
+<p>${esc(CONFIGURATIONS.find((x) => x.id === r.sweep.configuration)!.label)}: the ruleset's decision bands (challenge/review/decline ${bandsText(sweep[0]!)}), then one band moved at a time, judged on the same feature maps.${r.sweep.skipped.length ? ` Not swept: ${esc(r.sweep.skipped.map((s) => `${variantLabel(s)} (${s.reason})`).join('; '))}.` : ''}</p>
+${htmlTable(sweepColumns(budget), sweep)}
+${barChart('Band sweep: friction and fraud spend stopped', 'share', sweep.map(variantLabel), sweepValues, 1, (v) => `${Math.round(v * 100)} %`, sweepSeries)}
+${barChart('Band sweep: genuine orders per 1,000', 'per 1,000 genuine', sweep.map(variantLabel), sweepGenuine, axisTop(sweepGenuine.flat()), (v) => v.toFixed(1), PER_DECISION.map(([count]) => `genuine ${count}`))}
 </body></html>
 `;
 }
@@ -279,8 +417,11 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
     `test ${result.period.testFrom}..${result.period.testTo} (${result.test.transactions} transactions, ${result.test.frauds} frauds, ${result.test.breachFrauds} uses of leaked cards, ` +
     `${result.test.leakedCardsFirstUsed} leaked cards first used)`);
   console.log(`model ${result.model.version}${result.model.trained ? '' : ' (given)'}; replay ${result.replay.replayed} transactions in ${result.replay.seconds.toFixed(0)} s`);
+  if (result.test.currencies) {
+    console.log(`currencies (test rows): ${Object.entries(result.test.currencies).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${pct(n / result.test.transactions)}`).join(', ')}`);
+  }
+  console.log('');
   console.log(resultTable(result));
-  console.log('stopped = challenged or declined; reviewed = held for an analyst; delays in hours from a leaked card\'s first fraudulent use to its first flagged transaction (challenged, reviewed or declined; detected cards only)');
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ protocol: 'breach', data: o.data, params: o.params, ...result }, null, 2) + '\n');
     if (!o.quiet) console.error(`wrote ${o.json}`);

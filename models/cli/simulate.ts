@@ -7,6 +7,8 @@ import cliProgress from 'cli-progress';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../simulator/handbook.ts';
 import { BREACH_DEFAULTS, type BreachOptions } from '../simulator/breach.ts';
 import { simulate } from '../simulator/run.ts';
+import { CurrencySpecError, formatCurrencies, parseCurrencies } from '../simulator/currencies.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 
 const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
   customers: ['customers', 'number of customers (cards)'],
@@ -22,7 +24,8 @@ const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
   'customer-share': ['customerShare', 'scenario 3: share of the window transactions made fraud'],
   'amount-multiplier': ['amountMultiplier', 'scenario 3: amount multiplier'],
 };
-const breachFlags: Record<string, [keyof BreachOptions, string]> = {
+type NumericBreachOption = { [K in keyof BreachOptions]: BreachOptions[K] extends number ? K : never }[keyof BreachOptions];
+const breachFlags: Record<string, [NumericBreachOption, string]> = {
   'breach-count': ['breaches', 'number of breached merchants'],
   'breach-merchant-terminals': ['merchantTerminals', 'terminals of a breached merchant (all leak)'],
   'breach-day': ['breachDay', 'day index of the (first) breach; later ones follow every breach-interval days'],
@@ -46,6 +49,7 @@ const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = 
   out: { type: 'string', short: 'o' },
   start: { type: 'string' },
   breach: { type: 'boolean' },
+  currencies: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -61,6 +65,7 @@ function usage(): string {
     ...Object.entries(numberFlags).map(([f, [k, h]]) => line(f, h, HANDBOOK_DEFAULTS[k])),
     '  --breach                     add the breach scenario (extra columns, breaches.csv, issuer-lists/)',
     ...Object.entries(breachFlags).map(([f, [k, h]]) => line(f, h, BREACH_DEFAULTS[k])),
+    line('currencies', 'with --breach: currencies of merchants and cardholders, CODE:SHARE,... (regions: bands of x sized by the shares; CODE alone: one currency)', formatCurrencies(BREACH_DEFAULTS.currencies)),
     '  --quiet                      no progress bar',
   ].join('\n');
 }
@@ -105,8 +110,20 @@ if (values.breach) {
   breach = { ...BREACH_DEFAULTS };
   for (const [flag, [key]] of Object.entries(breachFlags)) {
     const v = values[flag];
-    if (typeof v === 'string') (breach[key] as number) = num(flag, v);
+    if (typeof v === 'string') breach[key] = num(flag, v);
   }
+  if (typeof values.currencies === 'string') {
+    try {
+      breach.currencies = parseCurrencies(values.currencies, readRatesFile());
+    } catch (error) {
+      if (!(error instanceof CurrencySpecError)) throw error;
+      console.error(`simulate: --currencies: ${error.message}\n\n${usage()}`);
+      process.exit(2);
+    }
+  }
+} else if (typeof values.currencies === 'string') {
+  console.error(`simulate: --currencies needs --breach (the handbook dataset has no currency)\n\n${usage()}`);
+  process.exit(2);
 }
 
 const out = values.out;
@@ -132,4 +149,9 @@ if (summary.breach) {
   console.log(`breach: ${b.breaches} breaches, ${b.leakedCards} leaked cards, ${b.usedCards} used, ${b.reissuedCards} reissued, ` +
     `${b.testingTransactions} card-testing and ${b.cashoutTransactions} cash-out transactions (${b.declinedTransactions} declined), ` +
     `${b.issuerUploads} issuer uploads covering ${b.uploadedCards} cards`);
+  const share = (n: number, d: number) => `${((100 * n) / Math.max(1, d)).toFixed(1)} %`;
+  const breachFrauds = b.testingTransactions + b.cashoutTransactions;
+  console.log(`currencies (the terminal's; rates ${b.rates}): ` + Object.entries(b.byCurrency)
+    .map(([c, n]) => `${c} ${share(n.transactions, summary.transactions)} of transactions, ${share(n.frauds, summary.frauds)} of frauds, ${share(n.breachFrauds, breachFrauds)} of breach frauds`)
+    .join('; '));
 }

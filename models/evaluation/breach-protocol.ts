@@ -1,7 +1,10 @@
 // The breach protocol (spec §5): the engine on the breach scenario, with and without watchlists,
 // with and without the behavioural model. Figures per configuration: the share of fraudulent spend
-// stopped (any decision but approve), genuine transactions stopped per 1,000, and for each leaked
-// card used fraudulently the time from its first fraudulent use to its first detection.
+// stopped (challenged or declined), cash-out first; genuine orders challenged, reviewed and declined
+// per 1,000, for cards on a leak list at that moment and for the others; the friction spent (shares
+// of all orders challenged and reviewed) against the ruleset's budget; for each leaked card used
+// fraudulently the time from its first fraudulent use to its first detection; and, for the full
+// configuration, what moving one decision band would do.
 //
 // One replay through the engine with watchlists on gives every test row's feature map; the four
 // configurations are then the engine's own features → model → rules → decision step (`judge`) on
@@ -13,7 +16,7 @@ import type { FeatureMap } from '../../services/core/features.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import { judge } from '../../services/core/engine.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
-import type { Ruleset } from '../../services/core/rules.ts';
+import type { FrictionBudget, Ruleset } from '../../services/core/rules.ts';
 import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
 import { watchlistFeatures } from '../../services/core/watchlist.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
@@ -43,6 +46,11 @@ export interface BreachRows {
   at: ArrayLike<number>;
   /** 1 on a fraudulent use of a leaked card (the simulator sets BREACH_ID on those rows only). */
   breach: ArrayLike<number>;
+  /**
+   * 1 when the card was on a leak list at that moment (the watchlists-on feature map's
+   * `card_listed`): the same split for every configuration, so they compare.
+   */
+  listed: ArrayLike<number>;
 }
 
 export interface SpendShare {
@@ -110,6 +118,86 @@ export function genuineStoppedPer1000(rows: BreachRows, stopped: ArrayLike<numbe
   return { genuine, stopped: s, per1000: genuine ? (s / genuine) * 1000 : NaN };
 }
 
+/** Decision codes: indices into DECISIONS (0 is approve). */
+const CHALLENGE = DECISIONS.indexOf('challenge'), REVIEW = DECISIONS.indexOf('review'), DECLINE = DECISIONS.indexOf('decline');
+
+export const GENUINE_GROUPS = ['all', 'listed', 'unlisted'] as const;
+export type GenuineGroup = (typeof GENUINE_GROUPS)[number];
+export const GENUINE_GROUP_LABELS: Record<GenuineGroup, string> = {
+  all: 'all genuine orders', listed: 'cards on a leak list', unlisted: 'other cards',
+};
+
+export interface GenuineDecisions {
+  genuine: number;
+  challenged: number;
+  reviewed: number;
+  declined: number;
+  /** Per 1,000 genuine orders of the group; NaN without any. */
+  challengedPer1000: number;
+  reviewedPer1000: number;
+  declinedPer1000: number;
+}
+
+/**
+ * Genuine orders challenged, reviewed and declined per 1,000 genuine orders: all of them, those of
+ * cards on a leak list at that moment (`rows.listed`) and the others.
+ */
+export function genuineDecisions(rows: BreachRows, decisions: ArrayLike<number>): Record<GenuineGroup, GenuineDecisions> {
+  const n = Object.fromEntries(GENUINE_GROUPS.map((g) => [g, [0, 0, 0, 0]])) as Record<GenuineGroup, [number, number, number, number]>;
+  for (let i = 0; i < rows.n; i++) {
+    if (rows.fraud[i]) continue;
+    const d = decisions[i]!;
+    for (const g of ['all', rows.listed[i] ? 'listed' : 'unlisted'] as const) {
+      const c = n[g];
+      c[0]++;
+      if (d === CHALLENGE) c[1]++;
+      else if (d === REVIEW) c[2]++;
+      else if (d === DECLINE) c[3]++;
+    }
+  }
+  const per1000 = (k: number, g: number) => (g ? (k / g) * 1000 : NaN);
+  return Object.fromEntries(GENUINE_GROUPS.map((g) => {
+    const [genuine, challenged, reviewed, declined] = n[g];
+    return [g, {
+      genuine, challenged, reviewed, declined,
+      challengedPer1000: per1000(challenged, genuine), reviewedPer1000: per1000(reviewed, genuine), declinedPer1000: per1000(declined, genuine),
+    }];
+  })) as Record<GenuineGroup, GenuineDecisions>;
+}
+
+export interface FrictionSpent {
+  /** All orders judged, genuine and fraudulent (a merchant does not know which). */
+  orders: number;
+  challenged: number;
+  reviewed: number;
+  declined: number;
+  /** Shares of all orders, 0..1; NaN without orders. */
+  challengeShare: number;
+  reviewShare: number;
+  declineShare: number;
+  budget: FrictionBudget;
+  /** The budget lines spent beyond their target (share > budget). */
+  over: ('challenge' | 'review')[];
+}
+
+/** The friction spent: shares of all orders challenged and reviewed, against a friction budget. */
+export function frictionSpent(decisions: ArrayLike<number>, budget: FrictionBudget): FrictionSpent {
+  let challenged = 0, reviewed = 0, declined = 0;
+  for (let i = 0; i < decisions.length; i++) {
+    const d = decisions[i]!;
+    if (d === CHALLENGE) challenged++;
+    else if (d === REVIEW) reviewed++;
+    else if (d === DECLINE) declined++;
+  }
+  const orders = decisions.length;
+  const share = (k: number) => (orders ? k / orders : NaN);
+  const challengeShare = share(challenged), reviewShare = share(reviewed);
+  return {
+    orders, challenged, reviewed, declined, challengeShare, reviewShare, declineShare: share(declined), budget: { ...budget },
+    over: [...(challengeShare > budget.challenge ? ['challenge' as const] : []), ...(reviewShare > budget.review ? ['review' as const] : [])],
+  };
+}
+
 /** Quantile with linear interpolation between order statistics (R's type 7); NaN for no values. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -171,6 +259,10 @@ export interface ConfigurationResult {
   genuine: GenuineStopped;
   /** Genuine transactions held for an analyst's review (not stopped at checkout, but work and delay). */
   genuineReviewed: GenuineStopped;
+  /** Genuine orders challenged, reviewed and declined per 1,000: all, listed cards, other cards. */
+  genuineDecisions: Record<GenuineGroup, GenuineDecisions>;
+  /** Shares of all orders challenged and reviewed, against the ruleset's friction budget. */
+  friction: FrictionSpent;
   delays: DetectionDelays;
   decisions: Record<Decision, number>;
 }
@@ -178,7 +270,9 @@ export interface ConfigurationResult {
 /** The issue's definition: a transaction is stopped when it is declined or challenged (3-D Secure). */
 const STOPPING: ReadonlySet<Decision> = new Set(['challenge', 'decline']);
 
-export function configurationResult(c: (typeof CONFIGURATIONS)[number], rows: BreachRows, decisions: Uint8Array, usedBefore: ReadonlySet<number>): ConfigurationResult {
+export function configurationResult(
+  c: (typeof CONFIGURATIONS)[number], rows: BreachRows, decisions: Uint8Array, usedBefore: ReadonlySet<number>, budget: FrictionBudget,
+): ConfigurationResult {
   // Decision codes index DECISIONS; 0 is approve. Stopped: challenged or declined. Detected (for the
   // delay): any decision but approve, since a review also puts the card in front of an analyst.
   const stopped = decisions.map((d) => (STOPPING.has(DECISIONS[d]!) ? 1 : 0));
@@ -189,8 +283,68 @@ export function configurationResult(c: (typeof CONFIGURATIONS)[number], rows: Br
   return {
     id: c.id, label: c.label, watchlists: c.watchlists, model: c.model,
     fraudSpend: fraudSpendStopped(rows, stopped), genuine: genuineStoppedPer1000(rows, stopped), genuineReviewed: genuineStoppedPer1000(rows, reviewed),
+    genuineDecisions: genuineDecisions(rows, decisions), friction: frictionSpent(decisions, budget),
     delays: detectionDelays(rows, detected, usedBefore), decisions: counts,
   };
+}
+
+// --- What a threshold change would do ----------------------------------------------------------------
+
+export type Bands = Ruleset['bands'];
+export const BANDS = ['challenge', 'review', 'decline'] as const;
+export type BandName = (typeof BANDS)[number];
+/** Points each band is moved by, one band at a time. */
+export const BAND_SHIFTS: readonly number[] = [-10, -5, 5, 10];
+
+export interface BandVariant {
+  /** The band moved; undefined for the ruleset's own bands. */
+  band?: BandName | undefined;
+  shift: number;
+  bands: Bands;
+}
+
+/**
+ * The ruleset's bands, then each band moved by each shift, one at a time. A move that would leave
+ * 0..100 or break challenge ≤ review ≤ decline (the ruleset schema) is skipped, with the reason.
+ */
+export function bandVariants(bands: Bands, shifts: readonly number[] = BAND_SHIFTS): { variants: BandVariant[]; skipped: (BandVariant & { reason: string })[] } {
+  const variants: BandVariant[] = [{ shift: 0, bands: { ...bands } }];
+  const skipped: (BandVariant & { reason: string })[] = [];
+  for (const band of BANDS) {
+    for (const shift of shifts) {
+      if (shift === 0) continue;
+      const moved = { ...bands, [band]: bands[band] + shift };
+      const v = { band, shift, bands: moved };
+      if (moved[band] < 0 || moved[band] > 100) skipped.push({ ...v, reason: `${band} ${moved[band]} is outside 0..100` });
+      else if (!(moved.challenge <= moved.review && moved.review <= moved.decline)) skipped.push({ ...v, reason: 'breaks challenge ≤ review ≤ decline' });
+      else variants.push(v);
+    }
+  }
+  return { variants, skipped };
+}
+
+export interface SweepRow extends BandVariant {
+  friction: FrictionSpent;
+  fraudSpend: { all: SpendShare; breachCashout: SpendShare };
+  genuineDecisions: Record<GenuineGroup, GenuineDecisions>;
+}
+
+/** One variant's figures from its decisions on the test rows. */
+export function sweepRow(variant: BandVariant, rows: BreachRows, decisions: ArrayLike<number>, budget: FrictionBudget): SweepRow {
+  const stopped = Array.from(decisions, (d) => (d === CHALLENGE || d === DECLINE ? 1 : 0));
+  const spend = fraudSpendStopped(rows, stopped);
+  return {
+    ...variant, friction: frictionSpent(decisions, budget), fraudSpend: { all: spend.all, breachCashout: spend.breachCashout },
+    genuineDecisions: genuineDecisions(rows, decisions),
+  };
+}
+
+export interface BandSweep {
+  /** The configuration whose bands are moved (rules + watchlists + model). */
+  configuration: ConfigurationId;
+  /** The ruleset's own bands first (shift 0), then one band moved at a time. */
+  rows: SweepRow[];
+  skipped: (BandVariant & { reason: string })[];
 }
 
 // --- The runner ------------------------------------------------------------------------------------
@@ -234,8 +388,16 @@ export interface BreachRunResult {
   period: { trainFrom: string; trainTo: string; testFrom: string; testTo: string };
   train?: { rows: number; frauds: number; seconds: number; cpuSeconds: number; nodes: number };
   model: { version: string; featureSet: string; trained: boolean };
-  test: { transactions: number; frauds: number; fraudSpend: number; breachFrauds: number; leakedCardsFirstUsed: number; leakedCardsUsedBefore: number };
+  test: {
+    transactions: number; frauds: number; fraudSpend: number; breachFrauds: number; leakedCardsFirstUsed: number; leakedCardsUsedBefore: number;
+    /** Genuine test orders of cards on a leak list at that moment (the split of genuineDecisions). */
+    genuineListed: number;
+    /** Test rows per currency (CURRENCY column; absent from datasets without it). */
+    currencies?: Record<string, number>;
+  };
   configurations: ConfigurationResult[];
+  /** The full configuration with each decision band moved, judged on the same feature maps. */
+  sweep: BandSweep;
   replay: ReplaySummary;
   /** Rows where rules + watchlists through `judge` disagreed with the engine's answer in the replay (must be 0). */
   engineMismatches: number;
@@ -313,9 +475,14 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
 
   const nTest = test[1] - test[0];
   const decisions = CONFIGURATIONS.map(() => new Uint8Array(nTest));
+  const listedRows = new Uint8Array(nTest);
   const code = new Map<string, number>(DECISIONS.map((d, i) => [d, i]));
   const channel = ds.extra.get('CHANNEL')!;
   let mismatches = 0;
+  // The sweep: the full configuration with copies of the ruleset whose bands are moved.
+  const full = CONFIGURATIONS.findIndex((c) => c.watchlists && c.model);
+  const { variants, skipped } = bandVariants(ruleset.bands);
+  const moved = variants.slice(1).map((v) => ({ ruleset: { ...ruleset, bands: v.bands }, decisions: new Uint8Array(nTest) }));
 
   const replay = await replayThroughEngine(ds, {
     dataDir: o.dataDir, watchlists: true, ruleset, from: train[0], to: test[1],
@@ -333,12 +500,17 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
       const unlisted: FeatureMap = { ...listed, ...watchlistFeatures(null, null, occurredAt) };
       const base = { ruleset, merchantId: `t${ds.terminal[row]}`, occurredAt, degraded: false as const, cardNotPresent: channel[row] !== 'pos', threeDSAuthenticated: false };
       const k = row - test[0];
+      listedRows[k] = listed.card_listed === true ? 1 : 0;
       CONFIGURATIONS.forEach((c, j) => {
         const features = c.watchlists ? listed : unlisted;
         // judge adds model_score to the map it is given: a copy when a model runs.
         const { outcome } = judge({ ...base, features: c.model ? { ...features } : features, model: c.model ? model : undefined });
         decisions[j]![k] = code.get(outcome.decision)!;
       });
+      for (const m of moved) {
+        const { outcome } = judge({ ...base, ruleset: m.ruleset, features: { ...listed }, model });
+        m.decisions[k] = code.get(outcome.decision)!;
+      }
       if (DECISIONS[decisions[1]![k]!] !== response.decision) mismatches++;
     },
   });
@@ -347,17 +519,31 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   const rows: BreachRows = {
     n: nTest, amount: ds.amount.subarray(test[0], test[1]), fraud: ds.fraud.subarray(test[0], test[1]), scenario: ds.scenario.subarray(test[0], test[1]),
     card: ds.customer.subarray(test[0], test[1]), at: ds.epochSeconds.subarray(test[0], test[1]), breach: breach.subarray(test[0], test[1]),
+    listed: listedRows,
   };
-  const configurations = CONFIGURATIONS.map((c, j) => configurationResult(c, rows, decisions[j]!, usedBefore));
+  const budget = ruleset.friction;
+  const configurations = CONFIGURATIONS.map((c, j) => configurationResult(c, rows, decisions[j]!, usedBefore, budget));
+  const sweep: BandSweep = {
+    configuration: CONFIGURATIONS[full]!.id,
+    rows: variants.map((v, i) => sweepRow(v, rows, i === 0 ? decisions[full]! : moved[i - 1]!.decisions, budget)),
+    skipped,
+  };
   const fraudSpend = configurations[0]!.fraudSpend.all;
+  const currencyColumn = ds.extra.get('CURRENCY');
+  let currencies: Record<string, number> | undefined;
+  if (currencyColumn) {
+    currencies = {};
+    for (let i = test[0]; i < test[1]; i++) currencies[currencyColumn[i]!] = (currencies[currencyColumn[i]!] ?? 0) + 1;
+  }
   return {
     period, ...(trainInfo ? { train: trainInfo } : {}),
     model: { version: model.version, featureSet: model.featureSet, trained: !o.model },
     test: {
       transactions: nTest, frauds: fraudSpend.transactions, fraudSpend: fraudSpend.spend, breachFrauds,
       leakedCardsFirstUsed: configurations[0]!.delays.cards, leakedCardsUsedBefore: usedBefore.size,
+      genuineListed: configurations[0]!.genuineDecisions.listed.genuine, ...(currencies ? { currencies } : {}),
     },
-    configurations, replay, engineMismatches: mismatches,
+    configurations, sweep, replay, engineMismatches: mismatches,
   };
 }
 

@@ -14,10 +14,19 @@
 // - Issuers learn of a breach late and upload part of their leaked cards: one list per issuer and
 //   breach in the watchlist upload format (pan,expiry_month,expiry_year), its upload time in
 //   issuer-lists/uploads.csv (coverage and lag are parameters). Leaked expiries are the original ones.
+// - Currencies are regions (currencies.ts): bands of the x coordinate sized by the currencies'
+//   shares, so a customer and the terminals in its reach mostly share one. Every row is in its
+//   terminal's currency (the fraud too: the currency of the merchant where the card is used):
+//   CURRENCY, and AMOUNT_MINOR, the euro amount converted at the rate in force on the row's date
+//   (the engine's default rate table) and rounded to the currency's ISO 4217 minor unit.
+//   TX_AMOUNT stays the euro amount, so the handbook features and protocol are unchanged.
 // The handbook rows are untouched: breach rows are added beside them and exempt from scenarios 1–3.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RateTable } from '../../services/core/currency.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { Random } from './random.ts';
+import { CurrencyRegions, DEFAULT_CURRENCIES, formatCurrencies, type CurrencyShare } from './currencies.ts';
 import { DAY_SECONDS, dayDate, type DayBatch, type HandbookOptions, type Population } from './handbook.ts';
 import type { ExtraColumns } from './csv.ts';
 
@@ -40,18 +49,31 @@ export interface BreachOptions {
   issuerLagMaxDays: number;
   reissueShare: number;
   ecomShare: number;
+  /** Currency regions: codes with their shares of the x axis (parseCurrencies), in band order. */
+  currencies: readonly CurrencyShare[];
 }
 export const BREACH_DEFAULTS: BreachOptions = {
   breaches: 2, merchantTerminals: 20, breachDay: 60, breachInterval: 30, exposureDays: 60, delayMinDays: 3, delayMaxDays: 21, useShare: 0.4,
   testingMerchants: 4, cashoutMax: 4, reshippers: 12, fraudDevices: 40, issuerCoverage: 0.6, issuerLagMinDays: 10,
-  issuerLagMaxDays: 40, reissueShare: 0.15, ecomShare: 0.3,
+  issuerLagMaxDays: 40, reissueShare: 0.15, ecomShare: 0.3, currencies: DEFAULT_CURRENCIES,
 };
+/** Rows per currency (the terminal's): all, frauds, breach frauds (scenarios 4 and 5). */
+export interface CurrencyCounts {
+  transactions: number;
+  frauds: number;
+  breachFrauds: number;
+}
 export interface BreachSummary {
   breaches: number; leakedCards: number; usedCards: number; reissuedCards: number; testingTransactions: number;
   cashoutTransactions: number; declinedTransactions: number; issuerUploads: number; uploadedCards: number;
+  /** By currency, in the order of the options; the rate table's version. */
+  byCurrency: Record<string, CurrencyCounts>;
+  rates: string;
 }
 
-export const BREACH_COLUMNS = ['CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT', 'BREACH_ID'] as const;
+export const BREACH_COLUMNS = [
+  'CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT', 'BREACH_ID', 'CURRENCY', 'AMOUNT_MINOR',
+] as const;
 
 export const ISSUERS = [
   { id: 'issuer-a', bin: '400012' },
@@ -122,15 +144,31 @@ export class BreachScenario {
   private readonly pending = new Map<number, FraudRow[]>();
   readonly events: BreachEvent[] = [];
   readonly uploads: { issuer: string; breach: string; uploadedAt: string; cards: number[] }[] = [];
-  private readonly stats: BreachSummary = {
+  private readonly stats: Omit<BreachSummary, 'byCurrency' | 'rates'> = {
     breaches: 0, leakedCards: 0, usedCards: 0, reissuedCards: 0, testingTransactions: 0, cashoutTransactions: 0,
     declinedTransactions: 0, issuerUploads: 0, uploadedCards: 0,
   };
+  readonly rates: RateTable;
+  readonly regions: CurrencyRegions;
+  /** Currency index (into regions.codes) of every terminal and every customer (cardholder). */
+  private readonly terminalCurrencyIndex: Uint8Array;
+  private readonly customerCurrencyIndex: Uint8Array;
+  private readonly currencyCounts: CurrencyCounts[];
 
-  constructor(opts: BreachOptions, hb: HandbookOptions, pop: Population) {
+  /** `rates`: the table amounts are converted with (default: the engine's default table). */
+  constructor(opts: BreachOptions, hb: HandbookOptions, pop: Population, rates: RateTable = readRatesFile()) {
     this.opts = opts;
     this.hb = hb;
     this.pop = pop;
+    this.rates = rates;
+    const missing = opts.currencies.filter((c) => !rates.has(c.currency)).map((c) => c.currency);
+    if (missing.length) throw new Error(`breach currencies ${formatCurrencies(opts.currencies)}: the rate table ${rates.version} has no rate for ${missing.join(', ')}`);
+    if (opts.currencies.length > 255) throw new Error('at most 255 breach currencies');
+    // Regions come from the positions alone: no random draw, so every other column is the same whatever the currencies.
+    this.regions = new CurrencyRegions(opts.currencies);
+    this.terminalCurrencyIndex = Uint8Array.from(pop.terminals.x, (x) => this.regions.indexAt(x));
+    this.customerCurrencyIndex = Uint8Array.from(pop.customers.x, (x) => this.regions.indexAt(x));
+    this.currencyCounts = this.regions.codes.map(() => ({ transactions: 0, frauds: 0, breachFrauds: 0 }));
     this.rng = new Random(hb.seed, 'breach');
     const setup = new Random(hb.seed, 'breach-setup');
     this.ecom = new Uint8Array(pop.terminals.n);
@@ -159,6 +197,16 @@ export class BreachScenario {
 
   channel(terminal: number): 'ecom' | 'pos' {
     return this.ecom[terminal] ? 'ecom' : 'pos';
+  }
+
+  /** The merchant's (terminal's) currency: every transaction there is in it. */
+  terminalCurrency(terminal: number): string {
+    return this.regions.codes[this.terminalCurrencyIndex[terminal]!]!;
+  }
+
+  /** The cardholder's home currency (the region it lives in). */
+  customerCurrency(customer: number): string {
+    return this.regions.codes[this.customerCurrencyIndex[customer]!]!;
   }
 
   static pan(customer: number): string {
@@ -306,8 +354,22 @@ export class BreachScenario {
     return out;
   }
 
-  /** The breach columns of a final day batch, for the CSV writer. */
+  /**
+   * The breach columns of a final day batch, for the CSV writer. Counts the batch's rows per
+   * currency for the summary: call it once per batch.
+   */
   columns(b: DayBatch): ExtraColumns {
+    const start = Date.parse(`${this.hb.startDate}T00:00:00Z`) + b.day * DAY_SECONDS * 1000;
+    const minor = new Float64Array(b.n);
+    for (let i = 0; i < b.n; i++) {
+      const ci = this.terminalCurrencyIndex[b.terminal[i]!]!;
+      // the rate in force at the transaction's time (rates change at 00:00 UTC of their dates)
+      minor[i] = this.rates.fromReference(b.amountCents[i]! / 100, this.regions.codes[ci]!, start + b.second[i]! * 1000);
+      const counts = this.currencyCounts[ci]!;
+      counts.transactions++;
+      if (b.fraud[i]) counts.frauds++;
+      if (b.scenario[i] === 4 || b.scenario[i] === 5) counts.breachFrauds++;
+    }
     return {
       names: BREACH_COLUMNS,
       value: (i, k) => {
@@ -324,6 +386,8 @@ export class BreachScenario {
           case 'SHIPPING_ADDRESS': return tag ? tag.shipping : ch === 'ecom' ? `${1 + (c % 300)} Elm St Apt ${c}` : '';
           case 'AUTH_RESULT': return tag?.declined ? 'declined' : 'approved';
           case 'BREACH_ID': return tag ? tag.breach : '';
+          case 'CURRENCY': return this.terminalCurrency(b.terminal[i]!);
+          case 'AMOUNT_MINOR': return String(minor[i]);
           default: return '';
         }
       },
@@ -334,11 +398,15 @@ export class BreachScenario {
   writeSideFiles(dir: string): void {
     // data element names of the watchlist API (services/core/watchlist.ts)
     const fields = 'pan;expiry;cvv;name;email;billing_address';
-    const lines = ['BREACH_ID,TERMINAL_IDS,BREACH_DATE,EXPOSURE_FROM,EXPOSURE_TO,LEAKED_FIELDS,LEAKED_CARDS,FIRST_ISSUER_UPLOAD'];
+    const lines = ['BREACH_ID,TERMINAL_IDS,BREACH_DATE,EXPOSURE_FROM,EXPOSURE_TO,LEAKED_FIELDS,LEAKED_CARDS,FIRST_ISSUER_UPLOAD,TERMINAL_CURRENCIES'];
     for (const e of this.events) {
       const first = this.uploads.filter((u) => u.breach === e.id).map((u) => u.uploadedAt).sort()[0] ?? '';
+      // the breached merchant's terminals per currency, most first: JPY:14 EUR:6
+      const perCurrency = new Map<string, number>();
+      for (const t of e.terminals) perCurrency.set(this.terminalCurrency(t), (perCurrency.get(this.terminalCurrency(t)) ?? 0) + 1);
+      const currencies = [...perCurrency].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c, n]) => `${c}:${n}`).join(' ');
       lines.push([e.id, e.terminals.join(' '), dayDate(this.hb.startDate, e.day), dayDate(this.hb.startDate, Math.max(0, e.day - this.opts.exposureDays)),
-        dayDate(this.hb.startDate, e.day - 1), fields, e.leaked.length, first].join(','));
+        dayDate(this.hb.startDate, e.day - 1), fields, e.leaked.length, first, currencies].join(','));
     }
     writeFileSync(join(dir, 'breaches.csv'), lines.join('\n') + '\n');
     const listDir = join(dir, 'issuer-lists');
@@ -358,6 +426,7 @@ export class BreachScenario {
   }
 
   summary(): BreachSummary {
-    return { ...this.stats };
+    const byCurrency = Object.fromEntries(this.regions.codes.map((c, i) => [c, { ...this.currencyCounts[i]! }]));
+    return { ...this.stats, byCurrency, rates: this.rates.version };
   }
 }
