@@ -19,6 +19,7 @@ export const configSchema = z.object({
   LEAKGUARD_PREVIOUS_CARD_KEY_FILE: optionalString,
   LEAKGUARD_PREVIOUS_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
   LEAKGUARD_RULESET: optionalString,
+  /** The model artifact; unset: the starter model (models/starter/); `off`: rules and watchlists only. */
   LEAKGUARD_MODEL: optionalString,
   /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
   LEAKGUARD_RATES: optionalString,

@@ -6,6 +6,7 @@ import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
 import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
 import { FrictionTracker, type FrictionShare } from './core/friction.ts';
+import { STARTER_MODEL_PATH } from '../models/starter/starter.ts';
 import { frictionBudget } from './core/rules.ts';
 import { DEFAULT_RATES_PATH, RatesFile } from './adapters/files/rates-file.ts';
 import type { ReloadResult } from './adapters/files/watched-file.ts';
@@ -86,6 +87,13 @@ function reloadReporter(what: string, counter: Metrics['rulesetReloads'], logger
   };
 }
 
+/** LEAKGUARD_MODEL: unset, the starter model the project ships; `off`, none; else the artifact's path. */
+export function modelPathOf(config: Pick<Config, 'LEAKGUARD_MODEL'>): string | undefined {
+  const v = config.LEAKGUARD_MODEL;
+  if (v === undefined) return STARTER_MODEL_PATH;
+  return v.toLowerCase() === 'off' ? undefined : v;
+}
+
 export function createRuntime(config: Config, logger: Logger): Runtime {
   const { keyring, developmentKeyFile, createdDevelopmentKey } = loadKeyring(config);
   if (developmentKeyFile) {
@@ -104,9 +112,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const rulesets = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), reloadReporter('ruleset', metrics.rulesetReloads, logger));
   const rates = new RatesFile(config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH, reloadReporter('rate table', metrics.rateTableReloads, logger));
   logger.info({ version: rates.rates.version, reference: rates.rates.reference, path: rates.path }, 'rate table loaded');
-  const models = config.LEAKGUARD_MODEL
-    ? new ModelFile(config.LEAKGUARD_MODEL, reloadReporter('model', metrics.modelReloads, logger))
-    : undefined;
+  const modelPath = modelPathOf(config);
+  const models = modelPath ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger)) : undefined;
   if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
   const stopWatching = rulesets.watch();
   const stopWatchingRates = rates.watch();

@@ -199,7 +199,19 @@ export function resultTable(r: BreachRunResult): string {
     textTable(`What a threshold change would do: ${CONFIGURATIONS.find((x) => x.id === r.sweep.configuration)!.label}, one decision band moved at a time, same feature maps`,
       sweepColumns(budget), r.sweep.rows,
       r.sweep.skipped.map((s) => `not swept: ${variantLabel(s)} (${s.reason})`)),
+    genuineReasonsText(c.find((x) => x.watchlists && x.model) ?? c[c.length - 1]!),
   ].join('\n\n');
+}
+
+/** What made genuine orders meet friction in one configuration: the reason codes they carried, per decision. */
+export function genuineReasonsText(c: ConfigurationResult): string {
+  const lines = [`Why genuine orders met friction (${c.label}): orders carrying each reason code, per decision, most first`];
+  for (const decision of ['decline', 'review', 'challenge'] as const) {
+    const top = c.genuineReasons?.[decision];
+    if (!top?.length) continue;
+    lines.push(`  ${decision} (${c.decisions[decision]} orders in all, genuine and fraudulent): ${top.map((t) => `${t.code} ${t.orders}`).join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];

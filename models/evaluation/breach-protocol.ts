@@ -265,6 +265,28 @@ export interface ConfigurationResult {
   friction: FrictionSpent;
   delays: DetectionDelays;
   decisions: Record<Decision, number>;
+  /** Why genuine orders met friction: per decision but approve, how many carried each reason code, most first. */
+  genuineReasons?: Partial<Record<Decision, { code: string; orders: number }[]>>;
+}
+
+/** Counts the reason codes of genuine orders per decision (approve left out): what costs genuine customers friction. */
+export class ReasonTally {
+  private readonly counts = new Map<Decision, Map<string, number>>();
+
+  add(decision: Decision, codes: readonly string[]): void {
+    if (decision === 'approve') return;
+    let m = this.counts.get(decision);
+    if (!m) this.counts.set(decision, (m = new Map()));
+    for (const code of codes) m.set(code, (m.get(code) ?? 0) + 1);
+  }
+
+  top(limit = 10): Partial<Record<Decision, { code: string; orders: number }[]>> {
+    const out: Partial<Record<Decision, { code: string; orders: number }[]>> = {};
+    for (const [decision, m] of this.counts) {
+      out[decision] = [...m].map(([code, orders]) => ({ code, orders })).sort((a, b) => b.orders - a.orders || (a.code < b.code ? -1 : 1)).slice(0, limit);
+    }
+    return out;
+  }
 }
 
 /** The definition: a transaction is stopped when it is declined or challenged (3-D Secure). */
@@ -475,6 +497,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
 
   const nTest = test[1] - test[0];
   const decisions = CONFIGURATIONS.map(() => new Uint8Array(nTest));
+  const tallies = CONFIGURATIONS.map(() => new ReasonTally());
   const listedRows = new Uint8Array(nTest);
   const code = new Map<string, number>(DECISIONS.map((d, i) => [d, i]));
   const channel = ds.extra.get('CHANNEL')!;
@@ -506,6 +529,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
         // judge adds model_score to the map it is given: a copy when a model runs.
         const { outcome } = judge({ ...base, features: c.model ? { ...features } : features, model: c.model ? model : undefined });
         decisions[j]![k] = code.get(outcome.decision)!;
+        if (!ds.fraud[row]) tallies[j]!.add(outcome.decision, outcome.reasons.map((r) => r.code));
       });
       for (const m of moved) {
         const { outcome } = judge({ ...base, ruleset: m.ruleset, features: { ...listed }, model });
@@ -522,7 +546,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
     listed: listedRows,
   };
   const budget = ruleset.friction;
-  const configurations = CONFIGURATIONS.map((c, j) => configurationResult(c, rows, decisions[j]!, usedBefore, budget));
+  const configurations = CONFIGURATIONS.map((c, j) => ({ ...configurationResult(c, rows, decisions[j]!, usedBefore, budget), genuineReasons: tallies[j]!.top() }));
   const sweep: BandSweep = {
     configuration: CONFIGURATIONS[full]!.id,
     rows: variants.map((v, i) => sweepRow(v, rows, i === 0 ? decisions[full]! : moved[i - 1]!.decisions, budget)),

@@ -49,7 +49,12 @@ describe('npm start (embedded mode)', () => {
       body: JSON.stringify({ transactionId: 'demo-1', amount: 1250, currency: 'JPY', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ transactionId: 'demo-1', decision: 'approve', degraded: false });
+    const body = await res.json();
+    expect(body).toMatchObject({ transactionId: 'demo-1', decision: 'approve', degraded: false });
+    // The behavioural model is part of the default deployment: the starter model the project ships.
+    expect(body.checks.model).toBe('evaluated');
+    expect(body.versions.model).toMatch(/^starter-engine-v\d+-sim\d+-\d+t$/);
+    expect(stdout).toContain('starter');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 

@@ -29,7 +29,9 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
   const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
     // Functional tests must not depend on how busy the machine is; the failure tests set their own deadline.
-    LEAKGUARD_DEADLINE_MS: '2000', ...env });
+    LEAKGUARD_DEADLINE_MS: '2000',
+    // Rules and watchlists are tested on their own; the starter model's part has its own tests (test/http/model.test.ts).
+    LEAKGUARD_MODEL: 'off', ...env });
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
