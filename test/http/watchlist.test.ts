@@ -271,3 +271,60 @@ describe('issuer visibility', () => {
     expect(bad.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['0.from', '1']));
   });
 });
+
+describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => {
+  const outcome = (transactionId: string, body: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: `/v1/transactions/${transactionId}/outcome`, headers: bearer(t.keys.merchant), payload: body });
+
+  it('challenges online, approves after 3-D Secure, approves at a terminal, and declines once a challenge on the leaked card failed', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv', 'name', 'email']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    // Card not present, no authentication yet: however much step-up evidence, a challenge.
+    const first = await score(pan, { amount: 180_000, shippingAddress: { line1: '9 Far Rd', country: 'US' }, billingAddress: { country: 'JP' } });
+    expect(first.score).toBeGreaterThanOrEqual(55);
+    expect(first.decision).toBe('challenge');
+    // The genuine holder passes the step-up: the merchant re-scores with the result.
+    const passed = await score(pan, { amount: 180_000, threeDS: { status: 'Y', version: '2.2.0' } });
+    expect(passed.decision).toBe('approve');
+    // At a card-present terminal the leaked card-not-present data cannot be acted on.
+    expect((await score(pan, { channel: 'pos' }, { cvvResult: 'not_checked' })).decision).toBe('approve');
+
+    // Someone else fails the challenge on another order: the outcome counts against the card. On a
+    // listed card that is strong evidence corroborated by the leak: the whole score decides.
+    const tried = await score(pan);
+    expect(tried.decision).toBe('challenge');
+    expect((await outcome(tried.transactionId, { outcome: 'challenge_failed' })).json()).toMatchObject({ outcome: 'challenge_failed', status: 'recorded' });
+    const again = await score(pan);
+    expect(codes(again)).toEqual(expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'LEAKED_CARD_CVV_COMPROMISED']));
+    expect(again.decision).toBe('decline');
+    // A failed authentication result on the order itself: every contribution counts, no second challenge.
+    const failed = await score(card(), { threeDS: { status: 'N', version: '2.2.0' } });
+    expect(codes(failed)).toEqual(['THREE_DS_FAILED']);
+    expect(failed.decision).toBe('review');
+  });
+
+  it('on a card nobody listed, a failed challenge means another challenge; a second one, a review', async () => {
+    const pan = card();
+    // Step-up evidence (2,500 EUR, a spike, another country): challenged.
+    const first = await score(pan, { amount: 250_000, shippingAddress: { line1: '9 Far Rd', country: 'US' }, billingAddress: { country: 'JP' } });
+    expect(first.decision).toBe('challenge');
+    await outcome(first.transactionId, { outcome: 'challenge_failed' });
+    const second = await score(pan);
+    expect(codes(second)).toContain('CARD_FAILED_CHALLENGE_7D');
+    expect(second.decision).toBe('challenge');
+    await outcome(second.transactionId, { outcome: 'challenge_failed' });
+    const third = await score(pan);
+    expect(codes(third)).toEqual(expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'CARD_REPEATED_FAILED_CHALLENGES_7D']));
+    expect(third.decision).toBe('review');
+  });
+
+  it('keeps per-merchant overrides: a merchant whose bands are tighter still only challenges on step-up evidence alone', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    const body = await score(pan, { amount: 250_000 });
+    expect(body.decision).toBe('challenge');
+    expect(body.reasons.every((r: { code: string }) => !r.code.startsWith('CARD_FAILED'))).toBe(true);
+  });
+});
