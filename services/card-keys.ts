@@ -6,10 +6,41 @@ import { join } from 'node:path';
 import type { CardKey, CardKeyring } from './core/card.ts';
 import { ConfigError, type Config } from './config.ts';
 
+const BASE64_CHAR = /[A-Za-z0-9+/]/;
+
+/** Why a string is not strict base64 (standard alphabet, = padding to a multiple of 4), or null. */
+function base64Problem(v: string): string | null {
+  const data = v.replace(/={1,2}$/, '');
+  for (let i = 0; i < data.length; i++) {
+    // The position only: the character itself is part of a secret.
+    if (!BASE64_CHAR.test(data[i]!)) return data[i] === '=' ? '= may only pad the end' : `character ${i + 1} is outside the base64 alphabet (A-Z a-z 0-9 + /)`;
+  }
+  if (v.length % 4 !== 0) return `base64 is padded with = to a multiple of 4 characters (this has ${v.length})`;
+  // Node's decoder ignores bits past the data; a string that does not round-trip was not made by an encoder.
+  if (Buffer.from(v, 'base64').toString('base64') !== v) return 'not canonical base64 (the last character carries bits past the data)';
+  return null;
+}
+
+/**
+ * A key is 64 or more hex characters, or strict base64 of at least 32 bytes. Anything else (a
+ * passphrase, base64url, a truncated key) is refused: Node's base64 decoder skips what it does
+ * not know, so a 43-character sentence used to pass as "32 bytes".
+ */
 export function parseKeyMaterial(value: string, variable: string): Buffer {
   const v = value.trim();
-  const bytes = /^[0-9a-fA-F]+$/.test(v) && v.length % 2 === 0 ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
-  if (bytes.length < 32) throw new ConfigError(`invalid configuration:\n  ${variable}: must hold at least 32 random bytes (64 hex characters or base64)`);
+  const refuse = (reason: string) => new ConfigError(`invalid configuration:\n  ${variable}: ${reason}`);
+  const short = 'must hold at least 32 random bytes (64 hex characters or base64)';
+  let bytes: Buffer;
+  if (/^[0-9a-fA-F]+$/.test(v)) {
+    // All hex digits: read as hex (a base64 key made only of them is vanishingly unlikely).
+    if (v.length % 2 !== 0) throw refuse(`${short}: ${v.length} hex characters, an odd count`);
+    bytes = Buffer.from(v, 'hex');
+  } else {
+    const problem = base64Problem(v);
+    if (problem) throw refuse(`must be 64 hex characters or base64 of at least 32 bytes: ${problem}`);
+    bytes = Buffer.from(v, 'base64');
+  }
+  if (bytes.length < 32) throw refuse(`${short}: this holds ${bytes.length}`);
   return bytes;
 }
 

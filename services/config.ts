@@ -27,6 +27,8 @@ export const configSchema = z.object({
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   LEAKGUARD_RATE_LIMIT_PER_MINUTE: int(60_000, 1, 100_000_000),
   LEAKGUARD_API_KEY_CACHE_MS: int(30_000, 0, 3_600_000),
+  /** Failed API key authentications (missing, unknown, revoked) per client address per minute; then 429. */
+  LEAKGUARD_AUTH_FAILURES_PER_MINUTE: int(120, 1, 1_000_000),
   /** Card-list uploads: sized so that a 5-million-card NDJSON list fits (about 60 bytes a line). */
   LEAKGUARD_UPLOAD_LIMIT_BYTES: int(512 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),

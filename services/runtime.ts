@@ -193,7 +193,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     get cases() {
       return cases;
     },
-    authenticator: new ApiKeyAuthenticator(apiKeys, config.LEAKGUARD_API_KEY_CACHE_MS),
+    authenticator: new ApiKeyAuthenticator(apiKeys, { cacheMs: config.LEAKGUARD_API_KEY_CACHE_MS, failuresPerMinute: config.LEAKGUARD_AUTH_FAILURES_PER_MINUTE }),
     embedded: !redis,
     reloadFiles() {
       rulesets.reload();

@@ -85,37 +85,161 @@ export class AuthUnavailable extends Error {
   }
 }
 
-/** Resolves bearer keys with a short in-process cache: auth must not cost a store round trip per request. */
-export class ApiKeyAuthenticator {
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+/** A Map used as a bounded LRU: a hit moves the entry to the end, the oldest goes first when full. */
+class BoundedCache<V> {
+  private readonly entries = new Map<string, V>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  get(key: string): V | undefined {
+    const v = this.entries.get(key);
+    if (v !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: V): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, v);
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+  get size(): number {
+    return this.entries.size;
+  }
+}
 
+const FAILURE_WINDOW_MS = 60_000;
+
+/** Fixed one-minute windows of failed authentications per client address, in a bounded map. */
+class FailureWindows {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly limit: number;
+  private readonly max: number;
+  constructor(limit: number, max: number) {
+    this.limit = limit;
+    this.max = max;
+  }
+  /** Seconds until the address may try again; 0 while it is under the limit. */
+  blockedFor(address: string, now: number): number {
+    const w = this.windows.get(address);
+    if (!w || now - w.start >= FAILURE_WINDOW_MS || w.count < this.limit) return 0;
+    return Math.max(1, Math.ceil((w.start + FAILURE_WINDOW_MS - now) / 1000));
+  }
+  record(address: string, now: number): void {
+    const w = this.windows.get(address);
+    if (w && now - w.start < FAILURE_WINDOW_MS) {
+      w.count++;
+      return;
+    }
+    this.windows.delete(address);
+    if (this.windows.size >= this.max) {
+      for (const [a, v] of this.windows) if (now - v.start >= FAILURE_WINDOW_MS) this.windows.delete(a);
+      // Still full of live windows (addresses by the thousand): the oldest window goes.
+      if (this.windows.size >= this.max) this.windows.delete(this.windows.keys().next().value!);
+    }
+    this.windows.set(address, { start: now, count: 1 });
+  }
+}
+
+export interface AuthenticatorOptions {
+  /** How long a lookup is trusted before the store is asked again. */
+  cacheMs: number;
+  /** Failed authentications (missing, unknown or revoked keys) per client address per minute. */
+  failuresPerMinute?: number;
+  /** Known keys kept, least recently used out first; unknown tokens never take their place. */
+  maxKnownKeys?: number;
+  /** Unknown or revoked tokens remembered, apart from known keys: a flood only churns this one. */
+  maxUnknownKeys?: number;
+  /** Client addresses whose failures are counted at once. */
+  maxAddresses?: number;
+  now?: () => number;
+}
+
+/** The answer for a client address that failed too often: refused without a key-store lookup. */
+export class AuthRateLimited extends Error {
+  readonly retryAfterSeconds: number;
+  readonly limit: number;
+  constructor(retryAfterSeconds: number, limit: number) {
+    super('too many failed authentications');
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.limit = limit;
+  }
+}
+
+/**
+ * Resolves bearer keys with a short in-process cache: auth must not cost a store round trip per
+ * request. Known keys and unknown tokens live in separate bounded caches, so random tokens can
+ * never evict a real key (which keeps working while the store is down), and failures are counted
+ * per client address.
+ */
+export class ApiKeyAuthenticator {
+  private readonly known: BoundedCache<{ principal: Principal; until: number }>;
+  private readonly unknown: BoundedCache<number>;
+  private readonly failures: FailureWindows;
   private readonly store: ApiKeyStore;
   private readonly cacheMs: number;
+  readonly failuresPerMinute: number;
   private readonly now: () => number;
 
-  constructor(store: ApiKeyStore, cacheMs: number, now: () => number = Date.now) {
+  constructor(store: ApiKeyStore, options: AuthenticatorOptions) {
     this.store = store;
-    this.cacheMs = cacheMs;
-    this.now = now;
+    this.cacheMs = options.cacheMs;
+    this.now = options.now ?? Date.now;
+    this.failuresPerMinute = options.failuresPerMinute ?? Infinity;
+    this.known = new BoundedCache(options.maxKnownKeys ?? 10_000);
+    this.unknown = new BoundedCache(options.maxUnknownKeys ?? 1_000);
+    this.failures = new FailureWindows(this.failuresPerMinute, options.maxAddresses ?? 10_000);
   }
 
-  async authenticate(key: string): Promise<Principal | null> {
-    const hash = hashApiKey(key);
-    const cached = this.cache.get(hash);
+  /**
+   * The key's principal, or null for a missing, unknown or revoked key (counted against the
+   * address). Throws AuthRateLimited when the address failed too often and the key is not a
+   * known one in the cache, AuthUnavailable when the store cannot be asked.
+   */
+  async authenticate(key: string | undefined, address = 'unknown'): Promise<Principal | null> {
     const t = this.now();
+    const hash = key === undefined ? undefined : hashApiKey(key);
+    const cached = hash === undefined ? undefined : this.known.get(hash);
     if (cached && cached.until > t) return cached.principal;
+    // An address over its limit gets no lookup: only keys already known and fresh pass it.
+    const blocked = this.failures.blockedFor(address, t);
+    if (blocked > 0) throw new AuthRateLimited(blocked, this.failuresPerMinute);
+    const principal = hash === undefined ? null : await this.lookup(hash, cached, t);
+    if (!principal) this.failures.record(address, t);
+    return principal;
+  }
+
+  private async lookup(hash: string, cached: { principal: Principal } | undefined, t: number): Promise<Principal | null> {
+    const unknownUntil = this.unknown.get(hash);
+    if (unknownUntil !== undefined && unknownUntil > t) return null;
     let record: ApiKeyRecord | undefined;
     try {
       record = await this.store.findByHash(hash);
     } catch (error) {
-      // The key store is unreachable: a key we knew keeps working, an unknown one cannot be checked.
+      // The key store is unreachable: a key we knew keeps working (even past its cache time),
+      // one we knew as unknown stays refused, any other cannot be checked.
       if (cached) return cached.principal;
+      if (unknownUntil !== undefined) return null;
       throw new AuthUnavailable(error);
     }
-    const principal: Principal | null =
-      record && !record.revokedAt ? { keyId: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: t + this.cacheMs });
+    if (!record || record.revokedAt) {
+      this.known.delete(hash);
+      this.unknown.set(hash, t + this.cacheMs);
+      return null;
+    }
+    const principal: Principal = { keyId: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId };
+    this.unknown.delete(hash);
+    this.known.set(hash, { principal, until: t + this.cacheMs });
     return principal;
+  }
+
+  /** For tests and metrics: how many lookups each cache holds. */
+  cacheSizes(): { known: number; unknown: number } {
+    return { known: this.known.size, unknown: this.unknown.size };
   }
 }

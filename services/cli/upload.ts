@@ -7,12 +7,17 @@ import { parseArgs } from 'node:util';
 import { failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
-const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key KEY] FILE
-  FILE       one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON)
-  --event    the compromise event the cards belong to (POST /v1/compromise-events returns it)
-  --format   csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
-  --url      the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
-  --key      an issuer or admin API key (default: LEAKGUARD_API_KEY, or the embedded demo issuer key)`;
+const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key-file FILE] FILE
+  FILE        one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON)
+  --event     the compromise event the cards belong to (POST /v1/compromise-events returns it)
+  --format    csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
+  --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
+  --key-file  a file holding an issuer or admin API key (mode 0600)
+The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
+the command line: every user of the machine can read a process's arguments.`;
+
+const KEY_ON_COMMAND_LINE =
+  '--key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)';
 
 const fail: Fail = failWith('upload');
 
@@ -23,17 +28,36 @@ interface Report {
   errors: { line: number; code: string; reason: string; card: string }[];
 }
 
+/** The key in a file (first line, trimmed); warns when others may read the file. */
+function readKeyFile(file: string): string {
+  let text: string;
+  let mode: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mode = statSync(file).mode & 0o777;
+  } catch (error) {
+    return fail(`--key-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const key = text.split('\n')[0]!.trim();
+  if (!key) fail(`--key-file: ${file} is empty`);
+  if (mode & 0o077) process.stderr.write(`upload: warning: ${file} can be read by other users (mode 0${mode.toString(8)}): chmod 600 it\n`);
+  return key;
+}
+
 async function main(): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: { event: { type: 'string' }, format: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      // --key is parsed only to be refused with the reason (a parse error would quote it back).
+      options: { event: { type: 'string' }, format: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' }, 'key-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
+    if (process.argv.some((a) => a === '--key' || a.startsWith('--key='))) fail(KEY_ON_COMMAND_LINE);
     fail(`${(error as Error).message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
+  if (values.key !== undefined) fail(KEY_ON_COMMAND_LINE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -45,15 +69,20 @@ async function main(): Promise<void> {
   const format = values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
   if (format !== 'csv' && format !== 'ndjson') fail('say --format csv or --format ndjson (the file name does not tell)');
 
-  let key = values.key ?? process.env.LEAKGUARD_API_KEY;
+  let key = process.env.LEAKGUARD_API_KEY || undefined;
+  const keyFile = values['key-file'];
+  if (keyFile !== undefined) {
+    if (key) fail('set either LEAKGUARD_API_KEY or --key-file, not both');
+    key = readKeyFile(keyFile);
+  }
   if (!key) {
     const demo = join(process.env.LEAKGUARD_STATE_DIR || '.leakguard', 'demo-credentials.json');
     if (existsSync(demo)) {
       key = (JSON.parse(readFileSync(demo, 'utf8')) as { issuerKey?: string }).issuerKey;
-      process.stderr.write(`upload: no --key or LEAKGUARD_API_KEY: using the embedded demo issuer key from ${demo}\n`);
+      process.stderr.write(`upload: no LEAKGUARD_API_KEY or --key-file: using the embedded demo issuer key from ${demo}\n`);
     }
   }
-  if (!key) fail('an issuer API key is needed: --key or LEAKGUARD_API_KEY');
+  if (!key) fail('an issuer API key is needed: LEAKGUARD_API_KEY or --key-file FILE');
   const base = (values.url ?? process.env.LEAKGUARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 
   const total = statSync(file).size;

@@ -38,8 +38,13 @@ export class UploadRefused extends Error {
 }
 
 const BATCH = 2000;
+/** A card line is under 100 characters; a longer one is rejected unread, a far longer one ends the upload. */
 const MAX_LINE = 4096;
+const MAX_CARRY = MAX_LINE * 4;
 const MAX_ERRORS = 100;
+/** Let scoring requests in at least this often: by lines, and by bytes whatever the lines' length. */
+const YIELD_LINES = 500;
+const YIELD_BYTES = 64 * 1024;
 
 /** Signatures of things that are not card lists: archives, executables, documents, images. */
 const BINARY_MAGIC: Buffer[] = [
@@ -85,6 +90,8 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
   let inFlight: Promise<void> = Promise.resolve();
   let carry = '';
   let first = true;
+  let linesSinceYield = 0;
+  let bytesSinceYield = 0;
 
   const reject = (line: number, code: RejectedLine['code'], reason: string, card: string) => {
     report.rejected++;
@@ -106,9 +113,9 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     report.lines++;
     const lineNo = report.lines;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length > MAX_LINE) return reject(lineNo, 'LINE_TOO_LONG', `line of ${line.length} characters: a card line has at most ${MAX_LINE}`, '(unreadable)');
     if (line.trim() === '') return;
     if (lineNo === 1 && options.format === 'csv' && /^\s*pan\b/i.test(line)) return; // header
-    if (line.length > MAX_LINE) return reject(lineNo, 'LINE_TOO_LONG', `line longer than ${MAX_LINE} characters`, '(unreadable)');
     const result = parse(line, now);
     if (!result.ok) return reject(lineNo, classify(result), result.reason, result.masked);
     const { pan, expiryMonth, expiryYear } = result.card;
@@ -139,11 +146,22 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     const text = carry + buf.toString('utf8');
     const lines = text.split('\n');
     carry = lines.pop()!;
-    if (carry.length > MAX_LINE * 4) throw new UploadRefused(400, 'a line is far too long: this is not a card list', { ...report });
-    for (let i = 0; i < lines.length; i++) {
-      await handleLine(lines[i]!);
-      // A chunk holds thousands of lines: let scoring requests in between.
-      if (i % 500 === 499) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const line of lines) {
+      await handleLine(line);
+      // A chunk can hold thousands of lines, or a few huge ones: let scoring requests in between.
+      linesSinceYield++;
+      bytesSinceYield += line.length + 1;
+      if (linesSinceYield >= YIELD_LINES || bytesSinceYield >= YIELD_BYTES) {
+        linesSinceYield = 0;
+        bytesSinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    if (carry.length > MAX_CARRY) {
+      // Keep what came before, as for the size limit; the rest of the body is not read.
+      await flush();
+      await inFlight;
+      throw new UploadRefused(400, `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`, { ...report });
     }
   }
   if (carry) await handleLine(carry);

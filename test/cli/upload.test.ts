@@ -1,6 +1,6 @@
 // The issuers' upload CLI against a listening engine.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ afterAll(() => t.close());
 describe('npm run upload', () => {
   it('uploads a file with progress and a summary; exits 0 when every line was taken', async () => {
     writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');
-    const { code, stdout, stderr } = await run(['--event', eventId, '--key', t.keys.issuer, 'good.csv']);
+    const { code, stdout, stderr } = await run(['--event', eventId, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.issuer });
     expect(stderr).toContain('uploading');
     expect(stdout).toContain(`${eventId}: 2 cards listed, 0 already listed, 0 lines rejected`);
     expect(code).toBe(0);
@@ -54,11 +54,40 @@ describe('npm run upload', () => {
   it('explains usage errors and refusals', async () => {
     expect((await run(['good.csv'])).stderr).toContain('usage: npm run upload');
     expect((await run(['--event', 'x', 'good.csv'])).stderr).toContain('--event must be a compromise event id');
-    expect((await run(['--event', eventId, '--key', t.keys.issuer, 'missing.csv'])).stderr).toContain('no such file');
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    expect((await run(['--event', eventId, 'missing.csv'], issuer)).stderr).toContain('no such file');
     writeFileSync(join(dir, 'cards.txt'), '4111111111111111\n');
-    expect((await run(['--event', eventId, '--key', t.keys.issuer, 'cards.txt'])).stderr).toContain('say --format csv or --format ndjson');
-    const wrongKey = await run(['--event', eventId, '--key', t.keys.merchant, 'good.csv']);
+    expect((await run(['--event', eventId, 'cards.txt'], issuer)).stderr).toContain('say --format csv or --format ndjson');
+    const wrongKey = await run(['--event', eventId, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.merchant });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('refused (403)');
+  });
+
+  it('takes the key from a file, and refuses one on the command line, where ps and shell history show it', async () => {
+    const keyFile = join(dir, 'issuer.key');
+    writeFileSync(keyFile, `${t.keys.issuer}\n`, { mode: 0o600 });
+    const fromFile = await run(['--event', eventId, '--key-file', keyFile, 'good.csv']);
+    expect(fromFile.stdout).toContain('0 cards listed, 2 already listed');
+    expect(fromFile.stderr).not.toContain('0600');
+    expect(fromFile.code).toBe(0);
+
+    for (const args of [['--key', t.keys.issuer], [`--key=${t.keys.issuer}`]]) {
+      const onCommandLine = await run(['--event', eventId, ...args, 'good.csv']);
+      expect(onCommandLine.code).toBe(2);
+      expect(onCommandLine.stderr).toContain('upload: --key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)');
+      expect(onCommandLine.stderr + onCommandLine.stdout).not.toContain(t.keys.issuer);
+    }
+
+    // A key file others can read works, with a warning; a missing or empty one is refused.
+    chmodSync(keyFile, 0o644);
+    const readable = await run(['--event', eventId, '--key-file', keyFile, 'good.csv']);
+    expect(readable.code).toBe(0);
+    expect(readable.stderr).toContain(`upload: warning: ${keyFile} can be read by other users (mode 0644): chmod 600 it`);
+    expect((await run(['--event', eventId, '--key-file', join(dir, 'nope.key'), 'good.csv'])).stderr).toContain(`upload: --key-file: cannot read ${join(dir, 'nope.key')}`);
+    writeFileSync(join(dir, 'empty.key'), '\n', { mode: 0o600 });
+    expect((await run(['--event', eventId, '--key-file', join(dir, 'empty.key'), 'good.csv'])).stderr).toContain(`upload: --key-file: ${join(dir, 'empty.key')} is empty`);
+    const both = await run(['--event', eventId, '--key-file', keyFile, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.issuer });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('upload: set either LEAKGUARD_API_KEY or --key-file, not both');
   });
 });
