@@ -366,7 +366,7 @@ async function main(): Promise<number> {
   log(`redis-server ${redisVersion} on ${redisUrl}`);
   const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
   const profileName = `engine-${stamp}.cpuprofile`;
-  const { child: engine, url: engineUrl } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
+  const { child: engine, url: engineUrl, metricsToken } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
   const nodeArgs = process.execArgv;
 
   // The baseline: same binary, same flags, same NODE_ENV.
@@ -423,7 +423,7 @@ async function main(): Promise<number> {
 
   // The engine's own account of what it decided: shows that velocity counters had history.
   try {
-    const metrics = await (await fetch(`${engineUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${engineUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
     const decisions: Record<string, number> = {};
     for (const m of metrics.matchAll(/^leakguard_decisions_total\{decision="(\w+)"\} (\d+(?:\.\d+)?)/gm)) decisions[m[1]!] = Number(m[2]);
     if (Object.keys(decisions).length) report.engineDecisions = decisions;

@@ -737,7 +737,7 @@ async function main(): Promise<number> {
     }
     report.setup.caseStore = databaseUrl ? 'PostgreSQL (private server, DATABASE_URL)' : 'PGlite (embedded, in the engine process)';
     const engineSpawnedUs = monotonicUs();
-    const { child: engine, url: engineUrl } = await startEngine({
+    const { child: engine, url: engineUrl, metricsToken } = await startEngine({
       redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined,
       env: { LEAKGUARD_UPLOAD_LIMIT_BYTES: String(Math.max(512 * 1024 * 1024, 2 * listBytes)), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
       onLine: (line: string) => {
@@ -985,7 +985,7 @@ async function main(): Promise<number> {
 
     // The engine's own account of what it decided.
     try {
-      const metrics = await (await fetch(`${engineUrl}/metrics`)).text();
+      const metrics = await (await fetch(`${engineUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
       const decisions: Record<string, number> = {};
       for (const m of metrics.matchAll(/^leakguard_decisions_total\{decision="(\w+)"\} (\d+(?:\.\d+)?)/gm)) decisions[m[1]!] = Number(m[2]);
       if (Object.keys(decisions).length) report.engineDecisions = decisions;

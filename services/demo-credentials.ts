@@ -1,4 +1,5 @@
-// Embedded mode's first start: demo keys so that the README's curl works at once.
+// Embedded mode's first start: demo keys so that the README's curl works at once. Never in
+// production: there a demo admin key would be a known door, and the banner a key in the logs.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey, type ApiKeyStore } from './auth/api-keys.ts';
@@ -16,6 +17,24 @@ export const DEMO_ISSUER = 'demo-issuer';
 /** The demo issuer's cards: the classic test Visa numbers 4111 11xx ... */
 export const DEMO_BIN_RANGES: BinRange[] = [{ from: '411111', to: '411199' }];
 
+/** Demo credentials exist only for the embedded stores, and never with NODE_ENV=production. */
+export function demoCredentialsWanted(nodeEnv: string, embedded: boolean): boolean {
+  return embedded && nodeEnv !== 'production';
+}
+
+export const demoCredentialsPath = (stateDir: string) => join(stateDir, 'demo-credentials.json');
+
+/**
+ * What `npm start` prints: where the file is, and the merchant and issuer keys for the README's
+ * curl. Never the admin key: stdout is a log stream once the engine runs under a supervisor.
+ */
+export function demoBanner(stateDir: string, demo: { path: string; created: boolean; credentials: DemoCredentials }): string {
+  const c = demo.credentials;
+  return `\nLeakguard embedded mode (in-memory velocity store, state in ${stateDir}).\n` +
+    `Demo credentials ${demo.created ? 'created' : 'loaded'}: ${demo.path} (mode 0600; the admin key is only there)\n` +
+    `  merchant (${DEMO_MERCHANT}): ${c.merchantKey}\n  issuer   (${DEMO_ISSUER}):   ${c.issuerKey}  (BIN ranges ${JSON.stringify(c.issuerBinRanges ?? [])})\n\n`;
+}
+
 export interface DemoAnalyst {
   username: string;
   password: string;
@@ -28,7 +47,7 @@ export interface DemoAnalyst {
  * written before the console existed, once more to add it.
  */
 export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore, watchlist: WatchlistStore, analyst?: () => Promise<DemoAnalyst>): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
-  const path = join(stateDir, 'demo-credentials.json');
+  const path = demoCredentialsPath(stateDir);
   if (existsSync(path)) {
     const credentials = JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials;
     if (analyst && !credentials.analyst) {

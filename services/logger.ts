@@ -1,16 +1,17 @@
 // Structured logs that can never carry a card number: structural redaction for known fields,
-// and a last line of defence at the sink that masks any card-number-shaped digit run.
+// and a last line of defence at the sink: every line passes the card-number scrubber (scrub.ts),
+// so separated and full-width card numbers are masked too.
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { redactPans } from './core/card.ts';
+import { scrubCardNumbers } from './core/scrub.ts';
 
 export type { Logger };
 
-/** Wraps a destination so that every line written is scrubbed of PAN-like digit runs. */
+/** Wraps a destination so that every line written is scrubbed of card numbers. */
 export function panSafeDestination(target: { write(chunk: string): unknown }): DestinationStream {
   return new Writable({
     write(chunk: Buffer | string, _enc, done) {
-      target.write(redactPans(chunk.toString()));
+      target.write(scrubCardNumbers(chunk.toString()));
       done();
     },
   }) as unknown as DestinationStream;

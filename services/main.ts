@@ -1,8 +1,10 @@
 // `npm start`: the engine with its HTTP door. Embedded defaults need no external service.
 import { rejectArguments } from './cli/command.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { ensureDemoCredentials } from './demo-credentials.ts';
+import { existsSync } from 'node:fs';
+import { demoBanner, demoCredentialsPath, demoCredentialsWanted, ensureDemoCredentials } from './demo-credentials.ts';
 import { buildApp } from './http/app.ts';
+import { loadAccessConfig } from './http/access.ts';
 import { createLogger } from './logger.ts';
 import { createRuntime } from './runtime.ts';
 import { createAccount } from './console/accounts.ts';
@@ -33,17 +35,20 @@ async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst
 async function main(): Promise<void> {
   rejectArguments('leakguard', 'usage: npm start   (configured by environment variables: see the table in README.md)');
   const config = loadConfig();
+  const access = loadAccessConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const runtime = createRuntime(config, logger);
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: answering degraded until it is');
 
-  if (runtime.embedded) {
+  const demoWanted = demoCredentialsWanted(config.NODE_ENV, runtime.embedded);
+  if (demoWanted) {
     const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist);
-    const c = demo.credentials;
-    process.stdout.write(
-      `\nLeakguard embedded mode (in-memory velocity store, state in ${config.LEAKGUARD_STATE_DIR}).\n` +
-        `Demo credentials ${demo.created ? 'created' : 'loaded'}: ${demo.path} (mode 0600)\n` +
-        `  merchant (demo-merchant): ${c.merchantKey}\n  issuer   (demo-issuer):   ${c.issuerKey}  (BIN ranges ${JSON.stringify(c.issuerBinRanges ?? [])})\n  admin:                    ${c.adminKey}\n\n`,
+    process.stdout.write(demoBanner(config.LEAKGUARD_STATE_DIR, demo));
+  } else if (runtime.embedded && existsSync(demoCredentialsPath(config.LEAKGUARD_STATE_DIR))) {
+    // Left by a development run: its keys may still be in the key store. Named, never printed.
+    logger.warn(
+      { path: demoCredentialsPath(config.LEAKGUARD_STATE_DIR) },
+      'demo credentials are not used in production: revoke the keys labelled "demo" (npm run keys -- list) and delete this file',
     );
   }
 
@@ -60,6 +65,8 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     console: consoleOptions(config, runtime),
+    metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
+    trustProxy: access.trustProxy,
   });
 
   process.on('SIGHUP', () => {
@@ -89,7 +96,7 @@ async function main(): Promise<void> {
   });
   if (!cases || stopping) return;
   process.stdout.write(`Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`);
-  if (runtime.embedded) {
+  if (demoWanted) {
     const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist, () => demoAnalyst(cases, config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N));
     const analyst = demo.credentials.analyst as DemoAnalyst | undefined;
     if (analyst) process.stdout.write(`  demo analyst: ${analyst.username}  (password and TOTP secret in ${demo.path})\n`);

@@ -24,10 +24,12 @@ export class Metrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
+  // By event only: a merchant label would grow a series per merchant per event (the issuer's hit
+  // list and the console say which merchants).
   readonly watchlistHits = new Counter({
     name: 'leakguard_watchlist_hits_total',
-    help: 'Scorings of listed cards, by compromise event and merchant',
-    labelNames: ['event', 'merchant'],
+    help: 'Scorings of listed cards, by compromise event',
+    labelNames: ['event'],
     registers: [this.registry],
   });
   readonly watchlistCards = new Counter({
@@ -98,8 +100,8 @@ export class Metrics {
         if (response.degraded) this.degraded.inc();
       },
       storeError: (_error, stage) => this.storeErrors.inc({ stage }),
-      watchlistHit: (eventIds, merchant) => {
-        for (const event of eventIds) this.watchlistHits.inc({ event, merchant });
+      watchlistHit: (eventIds) => {
+        for (const event of eventIds) this.watchlistHits.inc({ event });
       },
     };
   }

@@ -4,11 +4,12 @@
 // original payload with every card-number-shaped value masked and security codes removed.
 import { z } from 'zod';
 import { tenantIdSchema } from '../services/auth/api-keys.ts';
-import { maskPan, redactPans } from '../services/core/card.ts';
-import { scoreRequestSchema, scoreResponseSchema, transactionIdSchema, type ScoreResponse } from '../services/core/schemas.ts';
+import { maskPan } from '../services/core/card.ts';
+import { CARD_NUMBER_IN_IDENTIFIER, scoreRequestSchema, scoreResponseSchema, transactionIdSchema, type ScoreResponse } from '../services/core/schemas.ts';
+import { containsCardNumber, scrubCardNumbers } from '../services/core/scrub.ts';
 
-/** leakguard.transactions: what producers send. */
-export const transactionMessageSchema = scoreRequestSchema.extend({ merchantId: tenantIdSchema });
+/** leakguard.transactions: what producers send. A merchant id is copied into every output: never a card number. */
+export const transactionMessageSchema = scoreRequestSchema.extend({ merchantId: tenantIdSchema.refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER) });
 export type TransactionMessage = z.infer<typeof transactionMessageSchema>;
 export type TransactionMessageInput = z.input<typeof transactionMessageSchema>;
 
@@ -70,8 +71,9 @@ export const HEADER_TYPE = 'leakguard-message-type';
 
 export function decisionMessage(merchantId: string, response: ScoreResponse, card: CardRef, replayed: boolean, source: Source, now = new Date()): DecisionMessage {
   return {
-    transactionId: response.transactionId,
-    merchantId,
+    // The two strings copied from the request: validated card-free, scrubbed all the same.
+    transactionId: scrubCardNumbers(response.transactionId),
+    merchantId: scrubCardNumbers(merchantId),
     score: response.score,
     decision: response.decision,
     reasons: response.reasons,
@@ -106,13 +108,13 @@ function maskCardNumber(value: unknown): unknown {
 }
 
 /**
- * Card-number-shaped digit runs masked: those the logger masks (digits, spaces, dashes) and, in
- * dead letters, also runs split by dots, slashes or underscores. Masking a non-card number too is
- * the safe mistake.
+ * Card numbers masked as everywhere else (scrub.ts: any separators, any digit forms) and, in dead
+ * letters, every other 12-19 digit run too, Luhn or not: a payload that failed validation may
+ * hold a mistyped card. Masking a non-card number too is the safe mistake.
  */
 const LOOSE_PAN = /(?<!\d)\d(?:[ ._/-]?\d){11,18}(?!\d)/g;
 function maskDigits(text: string): string {
-  return redactPans(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
+  return scrubCardNumbers(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
 }
 
 /** A deep copy with card numbers masked (anywhere, in values and in keys) and security codes removed. */
@@ -185,7 +187,7 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
   return {
     reason: input.reason,
     details: input.details,
-    ...(merchantId.success ? { merchantId: merchantId.data } : {}),
+    ...(merchantId.success ? { merchantId: scrubCardNumbers(merchantId.data) } : {}),
     ...(transactionId.success ? { transactionId: transactionId.data } : {}),
     source: { ...input.source, key: maskKey(input.key), timestamp: isoTimestamp(input.timestamp) },
     payload,

@@ -300,17 +300,20 @@ export async function createKey(redisUrl: string, stateDir: string, role: string
 /** The engine as production runs it (NODE_ENV=production, a random card key), answering /readyz 200. */
 export async function startEngine(o: {
   redisUrl: string; stateDir: string; cpuProfileName?: string | undefined; env?: Record<string, string>; onLine?: (line: string) => void;
-}): Promise<{ child: Child; url: string }> {
+}): Promise<{ child: Child; url: string; metricsToken: string }> {
   const port = await freePort();
+  // Production refuses /metrics without a scrape token: one per run.
+  const metricsToken = randomBytes(32).toString('hex');
   const profile = o.cpuProfileName ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${o.cpuProfileName}`] : [];
   const child = startChild('engine', process.execPath, [...process.execArgv, ...profile, 'services/main.ts'], cleanEnv({
     HOST: '127.0.0.1', PORT: String(port), REDIS_URL: o.redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: o.stateDir,
+    LEAKGUARD_METRICS_TOKEN: metricsToken,
     ...o.env,
   }), o.onLine);
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('the engine answered /readyz 200', child, async () => (await fetch(`${url}/readyz`)).status === 200);
-  return { child, url };
+  return { child, url, metricsToken };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 export const AUDIT_ACTIONS = [
-  'login', 'login_failed', 'logout', 'session_expired', 'case_view', 'case_assign', 'case_decision', 'case_note',
+  'login', 'login_failed', 'login_rate_limited', 'logout', 'session_expired', 'case_view', 'case_assign', 'case_decision', 'case_note',
   'user_create', 'user_update', 'user_disable', 'user_enable', 'user_reset', 'user_unlock', 'key_create', 'key_revoke', 'audit_export',
   'allowlist_card', 'negative_list_add',
 ] as const;

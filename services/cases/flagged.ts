@@ -7,7 +7,7 @@ import type { Engine, Evidence, ScoreResult } from '../core/engine.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
 import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
 import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
-import { flaggedDecisionSchema, sanitiseRequest, type CaseStore, type FlaggedDecision } from './model.ts';
+import { flaggedDecisionSchema, sanitiseRequest, scrubFlagged, type CaseStore, type FlaggedDecision } from './model.ts';
 
 /** A queue that keeps flagged decisions until a handler has committed them. */
 export interface FlaggedQueue {
@@ -96,10 +96,10 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
   }
 }
 
-/** A flagged decision read back from a queue or a journal, validated; null when it is not one. */
+/** A flagged decision read back from a queue or a journal, validated and scrubbed; null when it is not one. */
 export function validFlagged(value: unknown): FlaggedDecision | null {
   const parsed = flaggedDecisionSchema.safeParse(value);
-  return parsed.success ? (parsed.data as unknown as FlaggedDecision) : null;
+  return parsed.success ? scrubFlagged(parsed.data as unknown as FlaggedDecision) : null;
 }
 
 export function parseFlagged(json: string): FlaggedDecision | null {
@@ -149,7 +149,7 @@ export class FlaggedSink {
     if (email) links.email = email;
     if (shipping) links.shipping = shipping;
     const now = new Date().toISOString();
-    const flagged: FlaggedDecision = {
+    const flagged: FlaggedDecision = scrubFlagged({
       merchantId,
       transactionId: req.transactionId,
       flaggedAt: now,
@@ -160,7 +160,7 @@ export class FlaggedSink {
       features: evidence.features,
       links,
       watchlistEvents: evidence.features.card_listed === true ? await this.listedEvents(evidence.card.fingerprint) : [],
-    };
+    });
     await this.publish(flagged);
   }
 

@@ -3,6 +3,7 @@
 // One row per decided case; the label is 1 for fraud, 0 for legitimate.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { scrubCardNumbers } from '../core/scrub.ts';
 import type { CaseStore, LabelledCase } from './model.ts';
 
 export type LabelFormat = 'csv' | 'ndjson';
@@ -10,7 +11,7 @@ export type LabelFormat = 'csv' | 'ndjson';
 const FIXED = ['case_id', 'merchant_id', 'transaction_id', 'occurred_at', 'decided_at', 'decided_by', 'label', 'is_fraud', 'score', 'decision', 'reason_codes', 'amount', 'currency', 'channel', 'card_bin'] as const;
 
 function csvCell(value: unknown): string {
-  const s = value === null || value === undefined ? '' : String(value);
+  const s = value === null || value === undefined ? '' : scrubCardNumbers(String(value));
   // Quote always when needed; neutralise spreadsheet formulas in merchant-supplied text.
   const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
@@ -35,7 +36,7 @@ export function labelRows(cases: LabelledCase[]): { header: string[]; rows: Reco
 
 export function formatLabels(cases: LabelledCase[], format: LabelFormat): string {
   const { header, rows } = labelRows(cases);
-  if (format === 'ndjson') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  if (format === 'ndjson') return rows.map((r) => scrubCardNumbers(JSON.stringify(r))).join('\n') + (rows.length ? '\n' : '');
   return [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FeatureValue } from '../core/features.ts';
 import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
+import { scrubDeep } from '../core/scrub.ts';
 
 export const CASE_STATUSES = ['open', 'in_review', 'fraud', 'legitimate', 'escalated'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -17,14 +18,24 @@ export type LinkKind = (typeof LINK_KINDS)[number];
 export const SORTS = ['risk', 'age', 'newest'] as const;
 export type CaseSort = (typeof SORTS)[number];
 
-/** The request as a case keeps it: no PAN, no security code, no expiry; the card masked. */
+/** The request as a case keeps it: no PAN, no security code, no expiry; the card masked; card numbers typed into free text masked. */
 export type SanitisedRequest = Omit<ScoreRequest, 'card'> & {
   card: { bin: string; last4: string; masked: string; cvvResult: string };
 };
 
 export function sanitiseRequest(req: ScoreRequest, card: { bin: string; last4: string }): SanitisedRequest {
   const { card: raw, ...rest } = req;
-  return { ...rest, card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } };
+  return { ...scrubDeep(rest), card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } };
+}
+
+/**
+ * Every string a flagged decision carries, scrubbed of card numbers (scrub.ts): applied where one
+ * is built, where one is read back from a queue or journal (written by an older version), and
+ * where a case is stored. The keyed card and pseudonyms are ours and left as they are.
+ */
+export function scrubFlagged(f: FlaggedDecision): FlaggedDecision {
+  const { card, links, ...rest } = f;
+  return { ...scrubDeep(rest), card, links };
 }
 
 /** What the scoring path hands over: everything a case needs, already free of card data. */

@@ -1,6 +1,9 @@
 // HTML by tagged template: every interpolated value is escaped as text unless it is a Safe
 // fragment built by this same template. Merchant-supplied strings can therefore only ever become
-// text, in element content and in quoted attribute values alike.
+// text, in element content and in quoted attribute values alike; and card numbers in them are
+// masked (scrub.ts), whatever the row they come from holds.
+import { scrubCardNumbers } from '../core/scrub.ts';
+
 export class Safe {
   readonly html: string;
   constructor(html: string) {
@@ -15,7 +18,7 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 export function escapeHtml(value: unknown): string {
   // Control characters other than tab and newline never reach the page.
-  return String(value).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd').replace(/[&<>"'`=]/g, (c) => ESCAPES[c]!);
+  return scrubCardNumbers(String(value)).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd').replace(/[&<>"'`=]/g, (c) => ESCAPES[c]!);
 }
 
 type Part = Safe | string | number | boolean | null | undefined | readonly Part[];

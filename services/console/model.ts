@@ -1,18 +1,27 @@
 // Console users, roles and sessions: the ports the console needs from a store.
 import { z } from 'zod';
+import { containsCardNumber } from '../core/scrub.ts';
 
 export const CONSOLE_ROLES = ['analyst', 'lead', 'admin'] as const;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 const RANK: Record<ConsoleRole, number> = { analyst: 1, lead: 2, admin: 3 };
 export const atLeast = (role: ConsoleRole, needed: ConsoleRole) => RANK[role] >= RANK[needed];
 
-export const usernameSchema = z.string().trim().toLowerCase().regex(/^[a-z0-9._-]{3,64}$/, 'must be 3-64 lowercase letters, digits, . _ or -');
+export const usernameSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9._-]{3,64}$/, 'must be 3-64 lowercase letters, digits, . _ or -')
+  // Usernames are stored and shown everywhere: never a card number.
+  .refine((v) => !containsCardNumber(v), 'must not contain a card number');
 
 export interface ConsoleUser {
   username: string;
   role: ConsoleRole;
   disabled: boolean;
+  /** Failed sign-ins not yet cleared, from every address. */
   failedAttempts: number;
+  /** The latest lock in force for any client address (accounts are locked per address), or null. */
   lockedUntil: string | null;
   createdAt: string;
   updatedAt: string;
@@ -37,10 +46,16 @@ export interface UserStore {
   find(username: string): Promise<StoredUser | undefined>;
   list(): Promise<ConsoleUser[]>;
   countAdmins(): Promise<number>;
-  /** Counts a failure; locks the account for `lockMs` once `maxAttempts` is reached. */
-  recordFailure(username: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }>;
-  /** Resets the failure count and records the TOTP step; false when the step was already used (replay). */
-  recordSuccess(username: string, totpStep: number): Promise<boolean>;
+  /**
+   * Counts a failure from one client address; locks the account for that address for `lockMs` once
+   * `maxAttempts` failures came from it. Other addresses are not locked out.
+   */
+  recordFailure(username: string, address: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }>;
+  /** Until when the account is locked for this client address (ISO), or null. */
+  loginLock(username: string, address: string): Promise<string | null>;
+  /** Clears the address's failures and records the TOTP step; false when the step was already used (replay). */
+  recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
+  /** `unlock` clears the failures and locks of every address. */
   update(username: string, change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean }): Promise<ConsoleUser | undefined>;
   createSession(tokenHash: string, username: string, csrfToken: string): Promise<void>;
   /** Refreshes a session seen within `idleMs`; 'expired' when it exists but idled out (it is then removed). */

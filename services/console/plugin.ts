@@ -14,7 +14,7 @@ import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/w
 import { ASSETS } from './assets.ts';
 import { dummyHash, generatePassword, generateTotpSecret, hashPassword, otpauthUri, verifyPassword, verifyTotp, type ScryptParams } from './credentials.ts';
 import { atLeast, CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type SessionView } from './model.ts';
-import { clearCookie, cookieNames, LoginRateLimiter, newToken, readCookie, sameToken, setCookie, tokenHash } from './session.ts';
+import { addressKey, clearCookie, cookieNames, LoginRateLimiter, newToken, readCookie, sameToken, setCookie, tokenHash } from './session.ts';
 import { auditPage, casePage, dashboardPage, errorPage, loginPage, page, queuePage, usersPage } from './views.ts';
 
 export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -60,7 +60,8 @@ const auditQuery = z.object({
 export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
   const now = o.now ?? Date.now;
   const names = cookieNames(o.secureCookies);
-  const limiter = new LoginRateLimiter(o.loginRatePerMinute);
+  const RATE_WINDOW_MS = 60_000;
+  const limiter = new LoginRateLimiter(o.loginRatePerMinute, RATE_WINDOW_MS);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   app.decorateRequest('consoleSession', null);
   app.decorateRequest('consoleToken', null);
@@ -102,7 +103,33 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     return s;
   };
   const audit = (s: CaseSystem, entry: AuditInput) => s.audit.append(entry);
+  // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
   const clientAddress = (request: FastifyRequest) => request.ip;
+
+  // Refused (rate-limited) sign-ins are counted, not audited one by one: an unauthenticated flood
+  // would otherwise be a flood of writes under the audit log's lock. One summary per window at
+  // most, written when the window that saw the first refusal ends (or when the console stops).
+  let summaryTimer: NodeJS.Timeout | undefined;
+  let summaryFrom = '';
+  const writeRefusalSummary = async () => {
+    summaryTimer = undefined;
+    const summary = limiter.takeRefusals();
+    const s = o.system();
+    if (!summary || !s) return;
+    await audit(s, { actor: 'anonymous', action: 'login_rate_limited', target: 'login', detail: { ...summary, from: summaryFrom, to: new Date(now()).toISOString() } })
+      .catch((error: unknown) => app.log.warn({ err: { message: (error as Error).message } }, 'login rate-limit summary not audited'));
+  };
+  const refusalCounted = () => {
+    if (summaryTimer) return;
+    summaryFrom = new Date(now()).toISOString();
+    summaryTimer = setTimeout(() => void writeRefusalSummary(), RATE_WINDOW_MS);
+    summaryTimer.unref();
+  };
+  app.addHook('onClose', async () => {
+    if (!summaryTimer) return;
+    clearTimeout(summaryTimer);
+    await writeRefusalSummary();
+  });
 
   /** Authenticates the session cookie; pages redirect to login, other methods get 401. */
   const requireRole = (role: ConsoleRole) => async (request: FastifyRequest, reply: FastifyReply) => {
@@ -125,7 +152,11 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
       if (!sameToken(presented, session.csrfToken)) return fail(request, reply, 403, 'Missing or invalid CSRF token.');
       // Defence in depth: a cross-site form post carries a foreign Origin.
       const origin = request.headers.origin;
-      if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host) return fail(request, reply, 403, 'Cross-origin request refused.');
+      if (origin && origin !== 'null') {
+        const host = URL.canParse(origin) ? new URL(origin).host : undefined;
+        if (host === undefined || host === '') return fail(request, reply, 403, 'Malformed Origin header: refused.');
+        if (host !== request.headers.host) return fail(request, reply, 403, 'Cross-origin request refused.');
+      }
     }
   };
 
@@ -157,9 +188,12 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const body = loginBody.safeParse(request.body ?? {});
     if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin))) return showLogin(reply, 403, 'The sign-in form expired. Try again.');
     const ip = clientAddress(request);
-    const GENERIC = 'Wrong username, password or code.';
-    if (!limiter.allow(ip, now())) {
-      await audit(s, { actor: 'anonymous', action: 'login_failed', target: `user:${body.data.username.slice(0, 64)}`, detail: { reason: 'rate_limited', ip } });
+    // Limits and locks count an IPv6 client by its /64.
+    const address = addressKey(ip);
+    // One answer for every failure: a locked account must not tell itself apart from an unknown username.
+    const GENERIC = `Wrong username, password or code. After ${o.maxAttempts} failed attempts an account is locked for ${Math.round(o.lockoutMs / 60_000)} minutes from that address: ask an admin to unlock it.`;
+    if (!limiter.allow(address, now())) {
+      refusalCounted();
       reply.header('retry-after', '60');
       return showLogin(reply, 429, 'Too many sign-in attempts from your address. Wait a minute.');
     }
@@ -167,25 +201,27 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const user = usernameSchema.safeParse(username).success ? await s.users.find(username) : undefined;
     const failed = async (reason: string, count: boolean) => {
       let locked = false;
-      if (count && user) locked = (await s.users.recordFailure(user.username, o.maxAttempts, o.lockoutMs)).locked;
+      if (count && user) locked = (await s.users.recordFailure(user.username, address, o.maxAttempts, o.lockoutMs)).locked;
       await audit(s, { actor: user?.username ?? 'anonymous', action: 'login_failed', target: `user:${username}`, detail: { reason, ip, ...(locked ? { locked: true } : {}) } });
-      return showLogin(reply, 401, locked ? 'Too many failed attempts: this account is locked for 30 minutes.' : GENERIC);
+      return showLogin(reply, 401, GENERIC);
     };
     if (!user) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
       return failed('unknown_user', false);
     }
-    if (user.lockedUntil && Date.parse(user.lockedUntil) > now()) {
+    // Locked for this address only: failures elsewhere cannot lock the account's holder out.
+    const lockedUntil = await s.users.loginLock(user.username, address);
+    if (lockedUntil && Date.parse(lockedUntil) > now()) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
       await audit(s, { actor: user.username, action: 'login_failed', target: `user:${username}`, detail: { reason: 'locked', ip } });
-      return showLogin(reply, 401, 'Too many failed attempts: this account is locked. Try again later or ask an admin.');
+      return showLogin(reply, 401, GENERIC);
     }
     const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
     if (!passwordOk) return failed('bad_password', true);
     if (user.disabled) return failed('disabled', false);
     const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());
     if (step === null) return failed('bad_code', true);
-    if (!(await s.users.recordSuccess(user.username, step))) return failed('code_reused', true);
+    if (!(await s.users.recordSuccess(user.username, step, address))) return failed('code_reused', true);
     const token = newToken();
     const csrf = newToken();
     await s.users.createSession(tokenHash(token), user.username, csrf);

@@ -2,6 +2,7 @@
 // cookies (Secure outside development; __Host- prefix then), only their SHA-256 stored, an idle
 // timeout enforced by the store, a CSRF token per session, and a per-address login rate limit.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const newToken = () => randomBytes(32).toString('base64url');
@@ -43,25 +44,66 @@ export function sameToken(a: string | undefined, b: string | undefined): boolean
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Fixed-window counter per key (client address): login attempts per minute. */
+/**
+ * The client address as login defences count it: an IPv4 address (IPv4-mapped IPv6 unwrapped), or
+ * an IPv6 /64, since one host commonly holds a whole /64 and could otherwise change address per try.
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** Refused attempts since the last hand-over: written to the audit log as one summary. */
+export interface RefusalSummary {
+  refused: number;
+  addresses: number;
+  /** The addresses refused most (at most 10). */
+  top: { ip: string; refused: number }[];
+}
+
+const MAX_TRACKED = 10_000;
+
+/** Fixed-window counter per key (client address): login attempts per minute; refusals tallied. */
 export class LoginRateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly limit: number;
   private readonly windowMs: number;
+  private refusedBy = new Map<string, number>();
+  private refused = 0;
   constructor(limit: number, windowMs = 60_000) {
     this.limit = limit;
     this.windowMs = windowMs;
   }
 
-  /** Counts an attempt; false when over the limit. */
+  /** Counts an attempt; false when over the limit (the refusal is tallied, see takeRefusals). */
   allow(key: string, now = Date.now()): boolean {
     const w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > 10_000) for (const [k, v] of this.windows) if (now - v.start >= this.windowMs) this.windows.delete(k);
+      if (this.windows.size > MAX_TRACKED) for (const [k, v] of this.windows) if (now - v.start >= this.windowMs) this.windows.delete(k);
       this.windows.set(key, { start: now, count: 1 });
       return true;
     }
     w.count++;
-    return w.count <= this.limit;
+    if (w.count <= this.limit) return true;
+    this.refused++;
+    // Bounded: beyond that many addresses, refusals are only counted.
+    if (this.refusedBy.has(key) || this.refusedBy.size < MAX_TRACKED) this.refusedBy.set(key, (this.refusedBy.get(key) ?? 0) + 1);
+    return false;
+  }
+
+  /** The refusals tallied since the last call, or undefined when there were none. */
+  takeRefusals(): RefusalSummary | undefined {
+    if (this.refused === 0) return undefined;
+    const top = [...this.refusedBy].map(([ip, refused]) => ({ ip, refused })).sort((a, b) => b.refused - a.refused || (a.ip < b.ip ? -1 : 1)).slice(0, 10);
+    const summary = { refused: this.refused, addresses: this.refusedBy.size, top };
+    this.refused = 0;
+    this.refusedBy = new Map();
+    return summary;
   }
 }

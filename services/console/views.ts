@@ -194,7 +194,7 @@ ${created ? html`<div class="card" id="new-credentials"><h2>Credentials for ${cr
 <label>Username <input name="username" id="new-username" required maxlength="64"></label>
 <label>Role ${select('role', CONSOLE_ROLES, 'analyst')}</label><button type="submit" id="create-user-button">Create</button></form></div>
 <table id="users"><thead><tr><th>User</th><th>Role</th><th>State</th><th>Failed attempts</th><th>Actions</th></tr></thead><tbody>
-${users.map((u) => html`<tr data-user="${u.username}"><td>${u.username}</td><td>${u.role}</td><td>${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? `locked until ${u.lockedUntil}` : 'active'}</td><td>${u.failedAttempts}</td>
+${users.map((u) => html`<tr data-user="${u.username}"><td>${u.username}</td><td>${u.role}</td><td>${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? `locked for the failing addresses until ${u.lockedUntil}` : 'active'}</td><td>${u.failedAttempts}</td>
 <td><form method="post" action="${consoleHref(`/console/admin/users/${u.username}`)}" class="filters"><input type="hidden" name="_csrf" value="${session.csrfToken}">
 ${select('role', CONSOLE_ROLES, u.role)}<button name="op" value="role">Set role</button>
 <button name="op" value="${u.disabled ? 'enable' : 'disable'}">${u.disabled ? 'Enable' : 'Disable'}</button>

@@ -1,6 +1,7 @@
 // Card data handling: the lesson of the breach. A PAN exists only inside this module's
 // functions; what leaves is a keyed fingerprint, the BIN (first 6) and the last 4.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { scrubCardNumbers } from './scrub.ts';
 
 export interface CardKey {
   /** Short public identifier of the key, so that fingerprints can name the key that made them. */
@@ -76,11 +77,7 @@ export function maskedCard(card: Pick<CardIdentity, 'bin' | 'last4'>): string {
   return `${card.bin}******${card.last4}`;
 }
 
-/** Replaces every run of 12–19 digits (optionally separated by spaces or dashes) with its mask. */
-const PAN_LIKE = /\b\d(?:[ -]?\d){11,18}\b/g;
+/** Masks every card number in free text: the one scrubber (scrub.ts), kept under its old name. */
 export function redactPans(text: string): string {
-  return text.replace(PAN_LIKE, (match) => {
-    const digits = match.replace(/[ -]/g, '');
-    return digits.length >= 12 && digits.length <= 19 ? maskPan(digits) : match;
-  });
+  return scrubCardNumbers(text);
 }

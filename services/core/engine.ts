@@ -9,6 +9,7 @@ import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rul
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
 import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
 import { listFeatures, listLookup } from './lists.ts';
+import { scrubCardNumbers } from './scrub.ts';
 import { modelFeatures, modelReasons, type ModelVerdict, type ScoringModel } from './model.ts';
 import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
 
@@ -200,8 +201,9 @@ export class Engine {
   private hitRecord(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number, response: ScoreResponse, match: WatchlistMatch): HitRecord {
     return {
       at: new Date(occurredAt).toISOString(),
-      merchantId,
-      transactionId: req.transactionId,
+      // Shown to issuers: identifiers are validated card-free, and scrubbed all the same.
+      merchantId: scrubCardNumbers(merchantId),
+      transactionId: scrubCardNumbers(req.transactionId),
       amount: req.amount,
       currency: req.currency,
       decision: response.decision,

@@ -1,11 +1,17 @@
 // The wire contract of scoring, shared by the HTTP API and the Kafka processor.
 // Error messages never repeat the input: a card number must not travel back in an error.
 import { z } from 'zod';
-import { luhnValid, panProblem } from './card.ts';
+import { panProblem } from './card.ts';
 import { isCurrencyCode } from './currency.ts';
+import { containsCardNumber } from './scrub.ts';
 
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 const text = (max: number) => z.string().trim().min(1).max(max);
+
+// Identifiers are stored and shown as sent: one that holds a card number (separators and digit
+// forms normalised, see scrub.ts) is refused rather than stored in clear. Free text is masked instead.
+export const CARD_NUMBER_IN_IDENTIFIER = 'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
+const identifier = (max: number) => text(max).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
 
 export const CHANNELS = ['ecommerce', 'moto', 'pos', 'in_app'] as const;
 export const CVV_RESULTS = ['match', 'mismatch', 'not_checked'] as const;
@@ -18,8 +24,7 @@ export const transactionIdSchema = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -')
-  // Identifiers are stored; a card number used as one would be stored in clear.
-  .refine((v) => !(/^\d{12,19}$/.test(v) && luhnValid(v)), 'must not be a card number');
+  .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
 
 const cardNumber = z.string().superRefine((value, ctx) => {
   const problem = panProblem(value);
@@ -66,7 +71,7 @@ export const scoreRequestSchema = z.object({
   threeDS: z.object({ status: z.enum(THREE_DS_STATUSES), version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional() }).optional(),
   customer: z
     .object({
-      id: text(128).optional(),
+      id: identifier(128).optional(),
       email: z.email().max(254).optional(),
       phone: z.string().regex(/^\+?[0-9 ()-]{4,32}$/, 'must be a phone number').optional(),
       accountCreatedAt: isoDateTime().optional(),
@@ -74,7 +79,7 @@ export const scoreRequestSchema = z.object({
     .optional(),
   device: z
     .object({
-      id: text(128).optional(),
+      id: identifier(128).optional(),
       ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
       userAgent: z.string().max(1024).optional(),
     })

@@ -1,6 +1,6 @@
 // The HTTP door. Each concern is a plugin of its own (auth, scoring, outcomes, operations);
 // the app only wires them together with the shared error handling and OpenAPI generation.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,10 +11,11 @@ import { ENGINE_VERSION } from '../core/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { consolePlugin, type ConsoleOptions } from '../console/plugin.ts';
+import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
-import { operationsRoutes, type OperationsOptions } from './routes/operations.ts';
+import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
 import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
 
@@ -32,6 +33,10 @@ export interface AppDependencies {
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
   /** The analyst console under /console (server-rendered HTML); absent: no console. */
   console?: ConsoleOptions;
+  /** Who may scrape /metrics: the token (LEAKGUARD_METRICS_TOKEN), else loopback only, and never in production. */
+  metricsAccess: MetricsAccess;
+  /** Whose X-Forwarded-For makes request.ip (LEAKGUARD_TRUST_PROXY): nobody's unless configured. */
+  trustProxy?: AccessConfig['trustProxy'];
 }
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -42,6 +47,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bodyLimit: deps.bodyLimitBytes,
     // Request ids are ours, never taken from a header a client controls.
     genReqId: () => crypto.randomUUID(),
+    // The client address (login and API rate limits, lockout, metrics) comes from a forwarded
+    // header only behind proxies named in the configuration.
+    trustProxy: (deps.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -83,7 +91,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
-  await app.register(operationsRoutes, { metrics: deps.metrics, readiness: deps.readiness, rulesets: deps.rulesets, rates: deps.rates, models: deps.models });
+  await app.register(operationsRoutes, { metrics: deps.metrics, metricsAccess: deps.metricsAccess, readiness: deps.readiness, rulesets: deps.rulesets, rates: deps.rates, models: deps.models });
   if (deps.console) await app.register(consolePlugin, { ...deps.console, prefix: '/console' });
   return app;
 }

@@ -38,6 +38,9 @@ describe('npm start (embedded mode)', () => {
     expect(Object.keys(creds)).toEqual(expect.arrayContaining(['merchantKey', 'issuerKey', 'adminKey']));
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(stdout).toContain(creds.merchantKey);
+    // The admin key is never printed: it is in the file, which is named.
+    expect(stdout).not.toContain(creds.adminKey);
+    expect(stdout).toContain(file);
     expect(stdout).toContain('DEVELOPMENT CARD KEY CREATED');
   });
 

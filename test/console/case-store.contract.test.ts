@@ -170,13 +170,22 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const users = new PostgresUserStore(sql);
       await users.create({ username: 'carol', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
       await expect(users.create({ username: 'carol', role: 'admin', passwordHash: 'h', totpSecret: 'S' })).rejects.toBeInstanceOf(UserExists);
-      for (let i = 1; i < 10; i++) expect(await users.recordFailure('carol', 10, 30 * 60_000)).toEqual({ locked: false, attempts: i });
-      expect(await users.recordFailure('carol', 10, 30 * 60_000)).toEqual({ locked: true, attempts: 10 });
+      for (let i = 1; i < 10; i++) expect(await users.recordFailure('carol', '10.0.0.1', 10, 30 * 60_000)).toEqual({ locked: false, attempts: i });
+      expect(await users.recordFailure('carol', '10.0.0.1', 10, 30 * 60_000)).toEqual({ locked: true, attempts: 10 });
       const locked = await users.find('carol');
       expect(Date.parse(locked!.lockedUntil!) - Date.now()).toBeGreaterThan(29 * 60_000);
-      expect(await users.recordSuccess('carol', 100)).toBe(true);
-      expect(await users.recordSuccess('carol', 100)).toBe(false);
-      expect((await users.find('carol'))!.failedAttempts).toBe(0);
+      // Locked for the failing address only.
+      expect(Date.parse((await users.loginLock('carol', '10.0.0.1'))!) - Date.now()).toBeGreaterThan(29 * 60_000);
+      expect(await users.loginLock('carol', '10.0.0.2')).toBeNull();
+      expect(await users.recordFailure('carol', '10.0.0.2', 10, 30 * 60_000)).toEqual({ locked: false, attempts: 1 });
+      expect((await users.find('carol'))!.failedAttempts).toBe(11);
+      expect(await users.recordFailure('nobody', '10.0.0.2', 10, 30 * 60_000)).toEqual({ locked: false, attempts: 0 });
+      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe(true);
+      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe(false);
+      expect((await users.find('carol'))!.failedAttempts).toBe(10);
+      await users.update('carol', { unlock: true });
+      expect(await users.loginLock('carol', '10.0.0.1')).toBeNull();
+      expect((await users.find('carol'))!).toMatchObject({ failedAttempts: 0, lockedUntil: null });
       await users.createSession('tok', 'carol', 'csrf');
       expect(await users.touchSession('tok', 60_000)).toEqual({ username: 'carol', role: 'analyst', csrfToken: 'csrf' });
       await new Promise((r) => setTimeout(r, 30));

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { loadConfig } from '../../services/config.ts';
 import { buildApp } from '../../services/http/app.ts';
+import { loadAccessConfig } from '../../services/http/access.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRuntime, type Runtime } from '../../services/runtime.ts';
 import type { ScoreRequestInput } from '../../services/core/schemas.ts';
@@ -32,6 +33,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
     LEAKGUARD_DEADLINE_MS: '2000',
     // Rules and watchlists are tested on their own; the starter model's part has its own tests (test/http/model.test.ts).
     LEAKGUARD_MODEL: 'off', ...env });
+  const access = loadAccessConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
@@ -43,6 +45,8 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     ...(options.cases ? { console: consoleOptions(config, runtime) } : {}),
+    metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
+    trustProxy: access.trustProxy,
   });
   const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
     (await createApiKey(runtime.apiKeys, { role, ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}) })).key;

@@ -1,12 +1,13 @@
 // The audit log on PostgreSQL: appends serialised by an advisory lock so that seq and the chain
 // have no gaps or forks; UPDATE, DELETE and TRUNCATE are refused by triggers.
 import { ChainVerifier, chainHash, GENESIS_HASH, type AuditEntry, type AuditInput, type AuditLog, type ChainCheck } from '../../cases/audit.ts';
+import { scrubCardNumbers, scrubDeep } from '../../core/scrub.ts';
 import type { SqlClient } from './sql-client.ts';
 
 const LOCK_ID = 7_166_232_002;
 type Row = Record<string, unknown>;
 
-function toEntry(r: Row): AuditEntry {
+function rawEntry(r: Row): AuditEntry {
   return {
     seq: Number(r.seq),
     at: r.at instanceof Date ? r.at.toISOString() : new Date(String(r.at)).toISOString(),
@@ -17,6 +18,16 @@ function toEntry(r: Row): AuditEntry {
     prevHash: String(r.prev_hash),
     hash: String(r.hash),
   };
+}
+
+/**
+ * An entry as it is read or exported: scrubbed of card numbers. Entries are scrubbed when they are
+ * appended, so this changes nothing (and the hash still matches) except in an entry an older
+ * version wrote with a card number in it; verify() reads the raw rows.
+ */
+function toEntry(r: Row): AuditEntry {
+  const e = rawEntry(r);
+  return { ...e, actor: scrubCardNumbers(e.actor), target: scrubCardNumbers(e.target), detail: scrubDeep(e.detail) };
 }
 
 export class PostgresAuditLog implements AuditLog {
@@ -41,17 +52,19 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   private appendUnlessPresent(input: AuditInput, once: boolean): Promise<AuditEntry | null> {
+    const target = scrubCardNumbers(input.target ?? '');
     return this.sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
       // Checked under the append lock: two engines catching up on the same change append it once.
-      if (once && (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, input.target ?? ''])).rows.length > 0) {
+      if (once && (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, target])).rows.length > 0) {
         return null;
       }
       const last = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
       const prev = last.rows[0];
       // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).
-      const detail = JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>;
-      const body = { seq: prev ? Number(prev.seq) + 1 : 1, at: this.now().toISOString(), actor: input.actor, action: input.action, target: input.target ?? '', detail };
+      // Scrubbed before hashing: an entry holds no card number (a username field can hold anything).
+      const detail = scrubDeep(JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>);
+      const body = { seq: prev ? Number(prev.seq) + 1 : 1, at: this.now().toISOString(), actor: scrubCardNumbers(input.actor), action: input.action, target, detail };
       const prevHash = prev ? String(prev.hash) : GENESIS_HASH;
       const hash = chainHash(prevHash, body);
       await tx.query(
@@ -90,7 +103,7 @@ export class PostgresAuditLog implements AuditLog {
     while (!broken) {
       const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
       if (r.rows.length === 0) break;
-      const page = r.rows.map(toEntry);
+      const page = r.rows.map(rawEntry);
       broken = verifier.check(page);
       after = page[page.length - 1]!.seq;
     }

@@ -7,6 +7,8 @@ import {
   type DecisionResult, type FlaggedDecision, type Label, type LabelledCase, type LinkedCase, type LinkKind,
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
+import { scrubCardNumbers } from '../../core/scrub.ts';
+import { scrubFlagged } from '../../cases/model.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
@@ -107,7 +109,9 @@ export class PostgresCaseStore implements CaseStore {
     this.sql = sql;
   }
 
-  async createFromFlagged(f: FlaggedDecision): Promise<{ id: number; created: boolean }> {
+  async createFromFlagged(flagged: FlaggedDecision): Promise<{ id: number; created: boolean }> {
+    // Scrubbed again here: whatever the queue held, no card number reaches a row.
+    const f = scrubFlagged(flagged);
     return this.sql.transaction(async (tx) => {
       const inserted = await tx.query<{ id: number }>(
         `INSERT INTO cases (merchant_id, transaction_id, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
@@ -207,7 +211,7 @@ export class PostgresCaseStore implements CaseStore {
       await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'status', $3::jsonb)`, [
         id, actor, JSON.stringify({ from: previous, to: status }),
       ]);
-      if (note) await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [id, actor, JSON.stringify({ text: note })]);
+      if (note) await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [id, actor, JSON.stringify({ text: scrubCardNumbers(note) })]);
       let label: Label | null = null;
       if (final) {
         label = status as Label;
@@ -223,7 +227,7 @@ export class PostgresCaseStore implements CaseStore {
   async addNote(id: number, actor: string, text: string): Promise<CaseEvent> {
     const r = await this.sql.query(
       `INSERT INTO case_events (case_id, actor, kind, detail) SELECT id, $2, 'note', $3::jsonb FROM cases WHERE id = $1 RETURNING id, case_id, at, actor, kind, detail`,
-      [id, actor, JSON.stringify({ text })],
+      [id, actor, JSON.stringify({ text: scrubCardNumbers(text) })],
     );
     if (!r.rows[0]) throw new CaseNotFound(`case ${id} not found`);
     return toEvent(r.rows[0]);

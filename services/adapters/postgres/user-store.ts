@@ -4,7 +4,10 @@ import type { SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
-const USER_COLUMNS = 'username, role, disabled, failed_attempts, locked_until, created_at, updated_at';
+// Failures and locks are kept per client address (console_login_failures); a user shows their sum and latest lock.
+const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
+  (SELECT COALESCE(sum(f.failed_attempts), 0)::int FROM console_login_failures f WHERE f.username = console_users.username) AS failed_attempts,
+  (SELECT max(f.locked_until) FROM console_login_failures f WHERE f.username = console_users.username AND f.locked_until > now()) AS locked_until`;
 
 function toUser(r: Row): ConsoleUser {
   return {
@@ -44,41 +47,60 @@ export class PostgresUserStore implements UserStore {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  async recordFailure(username: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }> {
+  async recordFailure(username: string, address: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }> {
     const r = await this.sql.query<{ failed_attempts: number; locked: boolean }>(
-      `UPDATE console_users SET failed_attempts = failed_attempts + 1,
-         locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN now() + ($3::bigint * interval '1 millisecond') ELSE locked_until END,
+      `INSERT INTO console_login_failures AS f (username, address, failed_attempts, locked_until)
+         SELECT username, $2, 1, CASE WHEN 1 >= $3 THEN now() + ($4::bigint * interval '1 millisecond') END FROM console_users WHERE username = $1
+       ON CONFLICT (username, address) DO UPDATE SET
+         failed_attempts = f.failed_attempts + 1,
+         locked_until = CASE WHEN f.failed_attempts + 1 >= $3 THEN now() + ($4::bigint * interval '1 millisecond') ELSE f.locked_until END,
          updated_at = now()
-       WHERE username = $1 RETURNING failed_attempts, (locked_until IS NOT NULL AND locked_until > now()) AS locked`,
-      [username, maxAttempts, lockMs],
+       RETURNING failed_attempts, (locked_until IS NOT NULL AND locked_until > now()) AS locked`,
+      [username, address, maxAttempts, lockMs],
+    );
+    // Addresses whose failures are older than a lockout and hold no lock are forgotten.
+    await this.sql.query(
+      `DELETE FROM console_login_failures WHERE username = $1 AND address <> $2 AND updated_at < now() - ($3::bigint * interval '1 millisecond') AND (locked_until IS NULL OR locked_until < now())`,
+      [username, address, lockMs],
     );
     const row = r.rows[0];
     return { locked: Boolean(row?.locked), attempts: Number(row?.failed_attempts ?? 0) };
   }
 
-  async recordSuccess(username: string, totpStep: number): Promise<boolean> {
-    const r = await this.sql.query(
-      `UPDATE console_users SET failed_attempts = 0, locked_until = NULL, last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2`,
-      [username, totpStep],
+  async loginLock(username: string, address: string): Promise<string | null> {
+    const r = await this.sql.query<{ locked_until: unknown }>(
+      'SELECT locked_until FROM console_login_failures WHERE username = $1 AND address = $2 AND locked_until > now()',
+      [username, address],
     );
-    return r.rowCount === 1;
+    const until = r.rows[0]?.locked_until;
+    return until ? iso(until) : null;
+  }
+
+  async recordSuccess(username: string, totpStep: number, address: string): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query('UPDATE console_users SET last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2', [username, totpStep]);
+      if (r.rowCount !== 1) return false;
+      await tx.query('DELETE FROM console_login_failures WHERE username = $1 AND address = $2', [username, address]);
+      return true;
+    });
   }
 
   async update(username: string, c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean }): Promise<ConsoleUser | undefined> {
-    const r = await this.sql.query(
-      `UPDATE console_users SET
-         role = COALESCE($2, role),
-         disabled = COALESCE($3, disabled),
-         password_hash = COALESCE($4, password_hash),
-         totp_secret = COALESCE($5, totp_secret),
-         last_totp_step = CASE WHEN $5::text IS NULL THEN last_totp_step ELSE 0 END,
-         failed_attempts = CASE WHEN $6::boolean THEN 0 ELSE failed_attempts END,
-         locked_until = CASE WHEN $6::boolean THEN NULL ELSE locked_until END,
-         updated_at = now()
-       WHERE username = $1 RETURNING ${USER_COLUMNS}`,
-      [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null, c.unlock ?? false],
-    );
-    return r.rows[0] ? toUser(r.rows[0]) : undefined;
+    return this.sql.transaction(async (tx) => {
+      if (c.unlock) await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+      const r = await tx.query(
+        `UPDATE console_users SET
+           role = COALESCE($2, role),
+           disabled = COALESCE($3, disabled),
+           password_hash = COALESCE($4, password_hash),
+           totp_secret = COALESCE($5, totp_secret),
+           last_totp_step = CASE WHEN $5::text IS NULL THEN last_totp_step ELSE 0 END,
+           updated_at = now()
+         WHERE username = $1 RETURNING ${USER_COLUMNS}`,
+        [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null],
+      );
+      return r.rows[0] ? toUser(r.rows[0]) : undefined;
+    });
   }
 
   async createSession(tokenHash: string, username: string, csrfToken: string): Promise<void> {

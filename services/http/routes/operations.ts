@@ -7,9 +7,17 @@ import type { RatesFile } from '../../adapters/files/rates-file.ts';
 import type { ReloadResult } from '../../adapters/files/watched-file.ts';
 import type { ModelFile } from '../../../models/serving/scoring-model.ts';
 import { errorResponseSchema } from '../../core/schemas.ts';
+import { isLoopback, sameSecret } from '../access.ts';
+
+/** Who may read /metrics: with a token, whoever presents it; without, loopback clients outside production, nobody in it. */
+export interface MetricsAccess {
+  token?: string | undefined;
+  production: boolean;
+}
 
 export interface OperationsOptions {
   metrics: Metrics;
+  metricsAccess: MetricsAccess;
   /** Each dependency's reachability; the process is ready when all are. */
   readiness: () => Promise<Record<string, boolean>>;
   rulesets: Pick<RulesetFile, 'ruleset' | 'reload'>;
@@ -40,7 +48,7 @@ interface FileInForce {
   reload: () => ReloadResult;
 }
 
-export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, readiness, rulesets, rates, models }) => {
+export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, metricsAccess, readiness, rulesets, rates, models }) => {
   /** GET the file in force, POST to re-read it now: the same two routes for every file the engine keeps in force. */
   const fileRoutes = (file: FileInForce) => {
     app.get(`/v1/admin/${file.name}`, {
@@ -72,7 +80,20 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
+  // Metrics tell which compromise events are being hit and how each merchant is doing: not public.
+  const BEARER = /^Bearer ([^\s]+)$/;
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (request, reply) => {
+    if (metricsAccess.token) {
+      const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
+      if (!presented || !sameSecret(presented, metricsAccess.token)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"');
+        return reply.code(401).send({ error: 'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>' });
+      }
+    } else if (metricsAccess.production) {
+      return reply.code(403).send({ error: 'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token' });
+    } else if (!isLoopback(request.ip)) {
+      return reply.code(403).send({ error: 'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only' });
+    }
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

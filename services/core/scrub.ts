@@ -1,0 +1,284 @@
+// The one card-number scrubber. Every string Leakguard stores or shows passes through it: cases,
+// the flagged-decision journal and queues, audit entries, hit records, exports, log lines, Kafka
+// outputs, console pages. Pure: no I/O.
+//
+// What counts as a card number: a run of digit groups, 12 to 19 digits in all, that passes the
+// Luhn check. Digits are any Unicode decimal digit (\p{Nd}: ASCII, full-width ０-９ from Japanese
+// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
+// dashes of any kind, dots, slashes, underscores, middle dots, invisible format characters). Any
+// stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
+// only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
+// last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
+//
+// Left alone: a contiguous run of more than 19 digits (not a card number), runs that fail Luhn,
+// a phone number written with a leading + (15 digits at most, E.164), runs made only of dates
+// (2026-11-23, 23/11/2026, 20261123, 23.11.26) and times (10:30), and epoch times in ms, µs or ns
+// (a group of 13, 16 or 19 digits beginning with 1: no card number is). Masking a non-card is the
+// safe mistake: any other 12-19 digit run that happens to pass Luhn (1 in 10) is masked too.
+
+const MIN_DIGITS = 12;
+const MAX_DIGITS = 19;
+const MAX_GAP = 3;
+
+/** `text`: separators people put in card numbers. `identifier`: any character but a letter or digit. */
+export type ScrubMode = 'text' | 'identifier';
+
+// --- Characters ---------------------------------------------------------------------------
+
+const ND = /\p{Nd}/u;
+const digitCache = new Map<number, number>();
+/** The value of a decimal digit in any script, or -1. */
+function digitValue(cp: number): number {
+  if (cp >= 48 && cp <= 57) return cp - 48;
+  if (cp < 0x660) return -1;
+  let v = digitCache.get(cp);
+  if (v === undefined) {
+    if (!ND.test(String.fromCodePoint(cp))) v = -1;
+    else {
+      // Unicode assigns decimal digits only in contiguous, ascending 0-9 blocks.
+      let start = cp;
+      while (ND.test(String.fromCodePoint(start - 1))) start--;
+      v = (cp - start) % 10;
+    }
+    digitCache.set(cp, v);
+  }
+  return v;
+}
+
+const TEXT_SEPARATOR = /[\s\p{Pd}\p{Cf}._/\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
+const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
+const separatorCache = { text: new Map<number, boolean>(), identifier: new Map<number, boolean>() };
+function isSeparator(cp: number, mode: ScrubMode): boolean {
+  const cache = separatorCache[mode];
+  let s = cache.get(cp);
+  if (s === undefined) {
+    const ch = String.fromCodePoint(cp);
+    s = mode === 'text' ? TEXT_SEPARATOR.test(ch) : !LETTER_OR_DIGIT.test(ch);
+    if (cache.size < 4096) cache.set(cp, s);
+  }
+  return s;
+}
+
+// --- Groups and runs ----------------------------------------------------------------------
+
+interface Group {
+  /** UTF-16 offsets in the text. */
+  start: number;
+  end: number;
+  /** The digits as ASCII. */
+  digits: string;
+  /** The text between this group and the next one ('' for the last). */
+  gap: string;
+}
+
+/** Fewer than 12 digits of any script: nothing to look for (the common case, checked cheaply). */
+function tooFewDigits(text: string): boolean {
+  let ascii = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) ascii++;
+    else if (c >= 0x660) return false;
+  }
+  return ascii < MIN_DIGITS;
+}
+
+function groupsOf(text: string): Group[] {
+  const groups: Group[] = [];
+  let current: Group | undefined;
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const v = digitValue(cp);
+    if (v >= 0) {
+      if (!current) {
+        const previous = groups[groups.length - 1];
+        if (previous) previous.gap = text.slice(previous.end, i);
+        current = { start: i, end: i, digits: '', gap: '' };
+        groups.push(current);
+      }
+      current.digits += String(v);
+      current.end = i + width;
+    } else current = undefined;
+    i += width;
+  }
+  return groups;
+}
+
+function joinable(gap: string, mode: ScrubMode): boolean {
+  let n = 0;
+  for (const ch of gap) {
+    if (++n > MAX_GAP || !isSeparator(ch.codePointAt(0)!, mode)) return false;
+  }
+  return n > 0;
+}
+
+// --- What is not a card: dates, times, phone numbers ---------------------------------------
+
+const DATE_SEPARATORS = new Set(['-', '/', '.', '\uff0d', '\uff0f', '\uff0e']);
+const TIME_SEPARATORS = new Set([':', '\uff1a']);
+const within = (v: number, lo: number, hi: number) => v >= lo && v <= hi;
+const isMonth = (s: string) => s.length <= 2 && within(Number(s), 1, 12);
+const isDay = (s: string) => s.length <= 2 && within(Number(s), 1, 31);
+const isYear4 = (s: string) => s.length === 4 && within(Number(s), 1900, 2099);
+
+function isDateTriple(a: string, b: string, c: string): boolean {
+  if (a.length === 4) return isYear4(a) && isMonth(b) && isDay(c);
+  if (c.length === 4) return isYear4(c) && ((isDay(a) && isMonth(b)) || (isMonth(a) && isDay(b)));
+  if (a.length === 2 && b.length === 2 && c.length === 2) return (isMonth(b) && isDay(c)) || (isDay(a) && isMonth(b)) || (isMonth(a) && isDay(b));
+  return false;
+}
+
+/**
+ * An epoch time in milliseconds, microseconds or nanoseconds (2001-2033: 13, 16 or 19 digits
+ * beginning with 1), common in identifiers ("order-1718000000000"). No card network issues card
+ * numbers of those lengths beginning with 1, so such a group is never read as (part of) one.
+ */
+const isEpochTime = (s: string) => (s.length === 13 || s.length === 16 || s.length === 19) && s.charCodeAt(0) === 49;
+
+const isCompactDate = (s: string) => s.length === 8 && isYear4(s.slice(0, 4)) && isMonth(s.slice(4, 6)) && isDay(s.slice(6));
+
+/** An hour followed by ":MM", or minutes/seconds after "HH:". */
+function isTimePart(groups: Group[], i: number): boolean {
+  const g = groups[i]!;
+  const next = groups[i + 1];
+  if (next && TIME_SEPARATORS.has(g.gap) && g.digits.length <= 2 && Number(g.digits) <= 23 && next.digits.length === 2 && Number(next.digits) <= 59) return true;
+  const previous = groups[i - 1];
+  return !!previous && TIME_SEPARATORS.has(previous.gap) && previous.digits.length <= 2 && g.digits.length === 2 && Number(g.digits) <= 59;
+}
+
+/** Every group of the run (groups[from..to]) belongs to a date or a time. */
+function onlyDatesAndTimes(groups: Group[], from: number, to: number): boolean {
+  for (let i = from; i <= to; ) {
+    const g = groups[i]!;
+    if (isTimePart(groups, i) || isCompactDate(g.digits)) {
+      i++;
+      continue;
+    }
+    const b = groups[i + 1];
+    const c = groups[i + 2];
+    if (i + 2 <= to && b && c && g.gap.length === 1 && g.gap === b.gap && DATE_SEPARATORS.has(g.gap) && isDateTriple(g.digits, b.digits, c.digits)) {
+      i += 3;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Luhn checks of any stretch of a run's digits in constant time: sums of the digits as they are
+ * and doubled, split by position parity (the rightmost digit of a stretch is never doubled).
+ */
+class LuhnSums {
+  private readonly plain: [Int32Array, Int32Array];
+  private readonly doubled: [Int32Array, Int32Array];
+  constructor(digits: readonly number[]) {
+    const n = digits.length;
+    this.plain = [new Int32Array(n + 1), new Int32Array(n + 1)];
+    this.doubled = [new Int32Array(n + 1), new Int32Array(n + 1)];
+    for (let i = 0; i < n; i++) {
+      const d = digits[i]!;
+      const dd = d * 2 > 9 ? d * 2 - 9 : d * 2;
+      for (const parity of [0, 1] as const) {
+        const mine = i % 2 === parity;
+        this.plain[parity][i + 1] = this.plain[parity][i]! + (mine ? d : 0);
+        this.doubled[parity][i + 1] = this.doubled[parity][i]! + (mine ? dd : 0);
+      }
+    }
+  }
+
+  /** Whether digits[from..to] (inclusive) pass the Luhn check. */
+  valid(from: number, to: number): boolean {
+    const same = (to % 2) as 0 | 1;
+    const other = (1 - same) as 0 | 1;
+    const sum = this.plain[same][to + 1]! - this.plain[same][from]! + this.doubled[other][to + 1]! - this.doubled[other][from]!;
+    return sum % 10 === 0;
+  }
+}
+
+// --- Finding and masking ---------------------------------------------------------------------
+
+/** Card numbers found, as [first group, last group] spans, overlapping ones merged. */
+function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, number][] {
+  const spans: [number, number][] = [];
+  for (let from = 0; from < groups.length; ) {
+    let to = from;
+    while (to + 1 < groups.length && joinable(groups[to]!.gap, mode)) to++;
+    const [first, last] = [from, to];
+    from = to + 1;
+    // Where each group starts in the run's digits (and where the run ends).
+    const offsets: number[] = [];
+    const digits: number[] = [];
+    for (let i = first; i <= last; i++) {
+      offsets.push(digits.length);
+      const g = groups[i]!.digits;
+      for (let k = 0; k < g.length; k++) digits.push(g.charCodeAt(k) - 48);
+    }
+    offsets.push(digits.length);
+    if (digits.length < MIN_DIGITS) continue;
+    const before = groups[first]!.start > 0 ? text[groups[first]!.start - 1] : '';
+    if ((before === '+' || before === '\uff0b') && digits.length <= 15) continue;
+    if (onlyDatesAndTimes(groups, first, last)) continue;
+    const luhn = new LuhnSums(digits);
+    const count = last - first + 1;
+    for (let s = 0; s < count; s++) {
+      if (isEpochTime(groups[first + s]!.digits)) continue;
+      for (let e = s; e < count; e++) {
+        if (isEpochTime(groups[first + e]!.digits)) break;
+        const length = offsets[e + 1]! - offsets[s]!;
+        if (length > MAX_DIGITS) break;
+        if (length < MIN_DIGITS || !luhn.valid(offsets[s]!, offsets[e + 1]! - 1)) continue;
+        const previous = spans[spans.length - 1];
+        if (previous && first + s <= previous[1]) previous[1] = Math.max(previous[1], first + e);
+        else spans.push([first + s, first + e]);
+      }
+    }
+  }
+  return spans;
+}
+
+/** At most the first 6 and the last 4 digits, as ASCII. */
+export function maskDigits(digits: string): string {
+  if (digits.length <= 10) return '*'.repeat(digits.length);
+  return `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`;
+}
+
+/** The text with every card number masked (see the header for what counts as one). */
+export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
+  if (tooFewDigits(text)) return text;
+  const groups = groupsOf(text);
+  const spans = cardSpans(text, groups, mode);
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const [s, e] of spans) {
+    let digits = '';
+    for (let i = s; i <= e; i++) digits += groups[i]!.digits;
+    out += text.slice(at, groups[s]!.start) + maskDigits(digits);
+    at = groups[e]!.end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * Whether an identifier holds a card number: as the scrubber finds them, or with any character
+ * but a letter or digit between the groups ("4000:0566:5566:5556", "x,4000,0566,..."). What this
+ * accepts passes scrubCardNumbers unchanged, so an identifier is stored as it was sent.
+ */
+export function containsCardNumber(text: string): boolean {
+  if (tooFewDigits(text)) return false;
+  const groups = groupsOf(text);
+  return cardSpans(text, groups, 'text').length > 0 || cardSpans(text, groups, 'identifier').length > 0;
+}
+
+/** A deep copy with every string (object keys too) scrubbed; numbers, booleans and null as they were. */
+export function scrubDeep<T>(value: T): T {
+  if (typeof value === 'string') return scrubCardNumbers(value) as T;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[scrubCardNumbers(k)] = scrubDeep(v);
+    return out as T;
+  }
+  return value;
+}

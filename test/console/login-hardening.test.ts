@@ -1,0 +1,144 @@
+// Console login under attack: refused (rate-limited) attempts are counted, not audited one by
+// one; a locked account and an unknown username get the same answer; failures lock an account for
+// the address they come from only; behind a trusted proxy (LEAKGUARD_TRUST_PROXY) each client has
+// its own address, and a forwarded header from anyone else is ignored; a malformed Origin is a 403.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressKey, LoginRateLimiter } from '../../services/console/session.ts';
+import { totp } from '../../services/console/credentials.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
+import { ConsoleClient, loggedIn, newUser } from './client.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
+});
+afterAll(() => t?.close());
+const cases = () => t.runtime.cases!;
+const loginError = (body: string) => /id="login-error">([^<]*)</.exec(body)?.[1];
+
+describe('rate-limited sign-in attempts', () => {
+  it('are not written to the audit log one by one', async () => {
+    const c = new ConsoleClient(t.app, '10.7.0.1');
+    await c.get('/console/login');
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) statuses.push((await c.post('/console/login', { username: `flood-${i}`, password: 'x', code: '000000' })).status);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+    const entries = await cases().audit.list({ limit: 1000 });
+    expect(entries.filter((e) => e.detail.reason === 'rate_limited')).toEqual([]);
+    expect(entries.filter((e) => e.detail.ip === '10.7.0.1')).toHaveLength(20);
+  });
+
+  it('are summed up in one audit entry per window at most', async () => {
+    const other = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_LOGIN_RATE_PER_MINUTE: '2' }, { cases: true });
+    try {
+      for (const ip of ['10.7.1.1', '10.7.1.2', '10.7.1.3']) {
+        const c = new ConsoleClient(other.app, ip);
+        await c.get('/console/login');
+        for (let i = 0; i < 12; i++) await c.post('/console/login', { username: 'someone', password: 'x', code: '000000' });
+      }
+      const audit = other.runtime.cases!.audit;
+      expect(await audit.list({ limit: 10, action: 'login_rate_limited' })).toEqual([]);
+      // The window's summary is written when the window ends, or when the console stops.
+      await other.app.close();
+      const summaries = await audit.list({ limit: 10, action: 'login_rate_limited' });
+      expect(summaries).toHaveLength(1);
+      expect(summaries[0]).toMatchObject({ actor: 'anonymous', target: 'login', detail: { refused: 30, addresses: 3 } });
+      expect((summaries[0]!.detail.top as { ip: string; refused: number }[]).map((x) => x.refused)).toEqual([10, 10, 10]);
+      expect((await audit.verify()).ok).toBe(true);
+    } finally {
+      await other.runtime.close();
+    }
+  });
+
+  it('the limiter counts refusals per address key and hands them over once', () => {
+    const limiter = new LoginRateLimiter(2, 60_000);
+    for (let i = 0; i < 5; i++) limiter.allow('a', 1_000);
+    for (let i = 0; i < 3; i++) limiter.allow('b', 1_000);
+    expect(limiter.takeRefusals()).toEqual({ refused: 4, addresses: 2, top: [{ ip: 'a', refused: 3 }, { ip: 'b', refused: 1 }] });
+    expect(limiter.takeRefusals()).toBeUndefined();
+    // IPv6 clients are counted by /64: one host owns the whole prefix.
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:bbbb::7'));
+    expect(addressKey('2001:db8:1:3::1')).not.toBe(addressKey('2001:db8:1:2::1'));
+    expect(addressKey('::ffff:198.51.100.7')).toBe('198.51.100.7');
+    expect(addressKey('198.51.100.7')).toBe('198.51.100.7');
+  });
+});
+
+describe('lockout', () => {
+  it('answers a locked account exactly as an unknown username', async () => {
+    const user = await newUser(t, 'analyst');
+    const c = new ConsoleClient(t.app, '10.7.2.1');
+    await c.get('/console/login');
+    const answers: { status: number; error: string | undefined }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await c.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
+      answers.push({ status: res.status, error: loginError(res.body) });
+    }
+    const locked = await c.login(user.username, user.password, user.totpSecret);
+    const unknown = await c.post('/console/login', { username: `nobody-${process.pid}`, password: user.password, code: totp(user.totpSecret) });
+    // The tenth failure (which locks) and a locked account's right password answer like any failure.
+    for (const a of [...answers, { status: locked.status, error: loginError(locked.body) }]) expect(a).toEqual({ status: unknown.status, error: loginError(unknown.body) });
+    expect(unknown.status).toBe(401);
+    const failures = await cases().audit.list({ limit: 100, action: 'login_failed' });
+    expect(failures.some((e) => e.target === `user:${user.username}` && e.detail.reason === 'locked')).toBe(true);
+  });
+
+  it('locks the account for the failing address only: its holder still signs in from elsewhere', async () => {
+    const user = await newUser(t, 'analyst');
+    const attacker = new ConsoleClient(t.app, '10.7.3.1');
+    await attacker.get('/console/login');
+    for (let i = 0; i < 10; i++) await attacker.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
+    expect((await attacker.login(user.username, user.password, user.totpSecret)).status).toBe(401);
+    const holder = new ConsoleClient(t.app, '10.7.3.2');
+    expect((await holder.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() + 30_000))).status).toBe(303);
+    // The attacker's address stays locked, and the lock shows to admins.
+    expect((await attacker.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() - 30_000))).status).toBe(401);
+    const stored = await cases().users.find(user.username);
+    expect(Date.parse(stored!.lockedUntil!) - Date.now()).toBeGreaterThanOrEqual(29.9 * 60_000);
+    // An admin's unlock clears every address.
+    await cases().users.update(user.username, { unlock: true });
+    expect((await cases().users.find(user.username))!.lockedUntil).toBeNull();
+  });
+});
+
+describe('client address behind a proxy', () => {
+  it('ignores X-Forwarded-For unless LEAKGUARD_TRUST_PROXY names the proxy', async () => {
+    // Not configured: every client behind the same proxy shares its address (and a client cannot pick one).
+    const c = new ConsoleClient(t.app, '10.7.4.1');
+    await c.get('/console/login');
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await c.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+    expect(statuses.at(-1)).toBe(429);
+
+    const proxied = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_TRUST_PROXY: '10.7.5.0/24' }, { cases: true });
+    try {
+      const statusesBehind: number[] = [];
+      for (let i = 0; i < 25; i++) {
+        const client = new ConsoleClient(proxied.app, '10.7.5.1');
+        await client.get('/console/login');
+        statusesBehind.push((await client.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+      }
+      expect(statusesBehind.every((s) => s === 401)).toBe(true);
+      const audited = await proxied.runtime.cases!.audit.list({ limit: 100, action: 'login_failed' });
+      expect(new Set(audited.map((e) => e.detail.ip)).size).toBe(25);
+      // A client that is not the proxy cannot choose its address.
+      const direct = new ConsoleClient(proxied.app, '203.0.113.50');
+      await direct.get('/console/login');
+      for (let i = 0; i < 21; i++) statuses.push((await direct.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${100 + i}` } })).status);
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe('Origin check', () => {
+  it('refuses a malformed Origin with a 403, not a 500', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.7.6.1');
+    for (const origin of ['not a url', 'http://[::1', 'http://', '://x']) {
+      const res = await client.post('/console/queue/take-next', {}, { headers: { origin } });
+      expect(res.status, origin).toBe(403);
+      expect(res.body).toContain('Origin');
+    }
+  });
+});

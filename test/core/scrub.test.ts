@@ -1,0 +1,236 @@
+// The one card-number scrubber (services/core/scrub.ts), property style: card numbers however
+// they are separated or written (full-width and other Unicode decimal digits) are masked wherever
+// they sit in text; non-Luhn runs, phone numbers and dates are left alone. Seeded, so a failure
+// names a case that can be replayed.
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../services/logger.ts';
+import { containsCardNumber, scrubCardNumbers, scrubDeep } from '../../services/core/scrub.ts';
+import { scoreRequestSchema, transactionIdSchema } from '../../services/core/schemas.ts';
+import { deadLetterMessage, decisionMessage, transactionMessageSchema } from '../../streams/messages.ts';
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
+  return { next, int, pick };
+}
+type Rng = ReturnType<typeof rng>;
+
+const luhn = (digits: string) => {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+};
+
+function card(r: Rng, length = r.int(12, 19)): string {
+  let body = r.pick(['4', '51', '55', '37', '6011', '35', '2221', '9']);
+  while (body.length < length - 1) body += String(r.int(0, 9));
+  for (let c = 0; c < 10; c++) if (luhn(body + c)) return body + c;
+  throw new Error('unreachable');
+}
+
+function nonLuhn(r: Rng, length: number): string {
+  for (;;) {
+    let s = String(r.int(1, 9));
+    while (s.length < length) s += String(r.int(0, 9));
+    if (!luhn(s)) return s;
+  }
+}
+
+// Decimal digit forms: ASCII, full-width (Japanese storefronts), Arabic-Indic, Devanagari, mathematical bold (astral).
+const ZEROS = [0x30, 0xff10, 0x660, 0x966, 0x1d7ce];
+const writeDigits = (r: Rng, digits: string, mixed = r.next() < 0.3) => {
+  const zero = r.pick(ZEROS);
+  return digits.replace(/[0-9]/g, (d) => String.fromCodePoint((mixed ? r.pick(ZEROS) : zero) + Number(d)));
+};
+const SEPARATORS = [' ', '-', '.', '/', '  ', ' - ', ' / ', '\u00a0', '\u3000', '\uff0d', '\u2010', '\u2013', '\u30fb', '\u200b', '_', '\uff0e'];
+
+/** Digits with a separator at each of `cuts` (positions between digits). */
+function separated(r: Rng, digits: string, cuts: number[]): string {
+  let out = '';
+  for (let i = 0; i < digits.length; i++) {
+    if (cuts.includes(i)) out += r.pick(SEPARATORS);
+    out += digits[i];
+  }
+  return out;
+}
+const groupsOf = (digits: string, cuts: number[]) => [0, ...cuts, digits.length].slice(0, -1).map((from, k, all) => digits.slice(from, all[k + 1] ?? digits.length));
+const randomCuts = (r: Rng, length: number, lo = 1, hi = length - 1) => Array.from({ length: hi - lo + 1 }, (_, k) => lo + k).filter(() => r.next() < 0.35);
+
+const WORDS = ['card', 'number', 'is', 'Tokyo', '東京都渋谷区', 'gift for', 'ref:', '(', ')', 'x', 'order', '"', ',', 'カード番号', 'name=', '\n'];
+const textAround = (r: Rng, middle: string) => {
+  const before = Array.from({ length: r.int(0, 3) }, () => r.pick(WORDS)).join(r.pick([' ', '']));
+  const after = Array.from({ length: r.int(0, 3) }, () => r.pick(WORDS)).join(r.pick([' ', '']));
+  // Letters may touch the digits: only digits end a run.
+  return `${before}${r.pick([' ', '', ': '])}${middle}${r.pick([' ', '', '. '])}${after}`;
+};
+
+/** Independent of the scrubber: every decimal digit as ASCII, everything but letters and digits removed. */
+const flat = (text: string) =>
+  [...text]
+    .map((ch) => {
+      const cp = ch.codePointAt(0)!;
+      const zero = ZEROS.find((z) => cp >= z && cp < z + 10);
+      return zero === undefined ? ch : String(cp - zero);
+    })
+    .join('')
+    .replace(/[^\p{L}\p{Nd}]/gu, '');
+
+describe('the card-number scrubber', () => {
+  it('masks a card number however it is separated or written, wherever it sits in text', () => {
+    const r = rng(1301);
+    for (let i = 0; i < 3000; i++) {
+      const pan = card(r);
+      let cuts = randomCuts(r, pan.length);
+      // The documented exception: a group shaped like an epoch time (13, 16, 19 digits beginning with 1) is not part of a card.
+      while (groupsOf(pan, cuts).some((g) => [13, 16, 19].includes(g.length) && g.startsWith('1'))) cuts = randomCuts(r, pan.length);
+      const written = writeDigits(r, separated(r, pan, cuts));
+      const text = textAround(r, written);
+      const out = scrubCardNumbers(text);
+      expect(flat(out), JSON.stringify(text)).not.toContain(pan);
+      expect(out, JSON.stringify(text)).toContain(`${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`);
+      // Scrubbing twice changes nothing more.
+      expect(scrubCardNumbers(out)).toBe(out);
+    }
+  });
+
+  it('masks every card of several in one text, and a card beside other numbers', () => {
+    expect(scrubCardNumbers('cards 4111 1111 1111 1111 and 5555-5555-5555-4444, 378282246310005.')).toBe('cards 411111******1111 and 555555******4444, 378282*****0005.');
+    expect(scrubCardNumbers('2026 4111 1111 1111 1111')).toBe('2026 411111******1111');
+    expect(scrubCardNumbers('4111 1111 1111 1111 12/30 123')).toBe('411111******1111 12/30 123');
+    expect(scrubCardNumbers('ref4111111111111111x')).toBe('ref411111******1111x');
+    expect(scrubCardNumbers('４１１１－１１１１－１１１１－１１１１')).toBe('411111******1111');
+    expect(scrubCardNumbers('4\u200b111111111111111')).toBe('411111******1111');
+    expect(scrubCardNumbers('{"name":"4111.1111.1111.1111"}')).toBe('{"name":"411111******1111"}');
+  });
+
+  it('leaves runs that fail the Luhn check alone', () => {
+    const r = rng(77);
+    for (let i = 0; i < 3000; i++) {
+      const n = r.int(12, 19);
+      const digits = nonLuhn(r, n);
+      // Separators only where no part of the run is itself 12 digits or more: the run is one candidate.
+      const written = writeDigits(r, separated(r, digits, randomCuts(r, n, Math.max(1, n - 11), Math.min(11, n - 1))));
+      const text = textAround(r, written);
+      expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
+    }
+    // Longer than any card number: not one.
+    expect(scrubCardNumbers('41111111111111111111')).toBe('41111111111111111111');
+    expect(scrubCardNumbers('order 12345 at 2026-11-23T10:00:00Z')).toBe('order 12345 at 2026-11-23T10:00:00Z');
+  });
+
+  it('leaves phone numbers alone', () => {
+    const r = rng(5);
+    for (let i = 0; i < 2000; i++) {
+      const country = String(r.int(1, 998));
+      const subscriber = nonLuhn(r, r.int(Math.max(4, 8 - country.length), 15 - country.length)).replace(/^./, String(r.int(1, 9)));
+      const e164 = `+${country}${r.pick([' ', '-', ''])}${separated(r, subscriber, randomCuts(r, subscriber.length))}`;
+      const national = r.pick([`0${r.int(10, 99)}-${r.int(1000, 9999)}-${r.int(1000, 9999)}`, `(${r.int(200, 999)}) ${r.int(200, 999)}-${r.int(1000, 9999)}`, `0${r.int(1000, 9999)} ${r.int(100000, 999999)}`]);
+      for (const phone of [e164, writeDigits(r, national), `${e164.replace(/\d/g, (d) => String.fromCodePoint(0xff10 + Number(d)))}`]) {
+        const text = textAround(r, phone);
+        expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
+      }
+    }
+  });
+
+  it('leaves dates alone, one or several in a row', () => {
+    const r = rng(9);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const date = () => {
+      const [y, m, d] = [r.int(1950, 2080), r.int(1, 12), r.int(1, 28)];
+      return r.pick([`${y}-${two(m)}-${two(d)}`, `${two(d)}/${two(m)}/${y}`, `${m}/${d}/${y}`, `${y}.${two(m)}.${two(d)}`, `${y}/${m}/${d}`, `${y}${two(m)}${two(d)}`, `${two(d)}.${two(m)}.${two(y % 100)}`]);
+    };
+    for (let i = 0; i < 3000; i++) {
+      const dates = Array.from({ length: r.int(1, 4) }, date).join(r.pick([' ', ' - ', '-', '/', ' / ', '  ']));
+      const text = textAround(r, writeDigits(r, dates, false) + r.pick(['', ' 10:30', 'T10:30:00Z']));
+      expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
+    }
+  });
+
+  it('leaves epoch times alone (13, 16 or 19 digits beginning with 1: ms, µs, ns), and never joins them into a card', () => {
+    const r = rng(33);
+    for (let i = 0; i < 2000; i++) {
+      const ms = r.int(1_000_000_000_000, 1_999_999_999_999);
+      const stamp = r.pick([String(ms), `${ms}${r.int(100, 999)}`, `${ms}${r.int(100_000, 999_999)}`]);
+      for (const id of [`k-${stamp}`, `b${ms}-${r.int(1, 9999)}-${r.int(0, 9_999_999)}-${stamp}`, stamp, `${r.int(1, 99999)}-${stamp}`, `${stamp}-${r.int(1, 999)}`]) {
+        expect(containsCardNumber(id), id).toBe(false);
+        expect(scrubCardNumbers(`ts=${id} done`)).toBe(`ts=${id} done`);
+      }
+    }
+  });
+
+  it('scrubs every string of a structure, keys included, and leaves numbers and booleans', () => {
+    const value = { items: [{ name: 'gift ４１１１１１１１１１１１１１１１' }], note: null, n: 4111111111111111, ok: true, nested: { 'k 5555 5555 5555 4444': ['5555555555554444'] } };
+    expect(scrubDeep(value)).toEqual({ items: [{ name: 'gift 411111******1111' }], note: null, n: 4111111111111111, ok: true, nested: { 'k 555555******4444': ['555555******4444'] } });
+  });
+});
+
+describe('identifiers refuse card numbers', () => {
+  const PANS = ['4000-0566-5566-5556', '4000:0566:5566:5556', '4000.0566.5566.5556', 'order_4000056655665556', '4000056655665556', '4000 0566 5566 5556', '４０００-０５６６-５５６６-５５５６', 'x,4000,0566,5566,5556'];
+
+  it('finds a card number in an identifier, with any punctuation between the digits', () => {
+    for (const id of PANS) expect(containsCardNumber(id), id).toBe(true);
+    for (const id of ['order-1001', '550e8400-e29b-41d4-a716-446655440000', 'A1B2C3', '2026-11-23T10:00:00Z', 'shop-7', '123456789012']) expect(containsCardNumber(id), id).toBe(false);
+  });
+
+  it('anything an identifier check accepts passes the scrubber unchanged', () => {
+    const r = rng(21);
+    for (let i = 0; i < 3000; i++) {
+      const pieces = Array.from({ length: r.int(1, 6) }, () => r.pick([String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０']));
+      const id = pieces.join(r.pick(['', '-', ':', '.']));
+      if (!containsCardNumber(id)) expect(scrubCardNumbers(id), id).toBe(id);
+    }
+  });
+
+  it('transactionId, customer.id and device.id: refused with a precise error that never repeats the number', () => {
+    for (const id of PANS.filter((p) => /^[A-Za-z0-9._:-]+$/.test(p))) {
+      const parsed = transactionIdSchema.safeParse(id);
+      expect(parsed.success, id).toBe(false);
+      const message = JSON.stringify(parsed.error!.issues);
+      expect(message).toContain('card number');
+      expect(message).not.toMatch(/\d{4}/);
+    }
+    const base = { transactionId: 'order-1', amount: 100, currency: 'EUR', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 } };
+    for (const pan of PANS) {
+      for (const over of [{ customer: { id: pan } }, { device: { id: `dev ${pan}` } }]) {
+        const parsed = scoreRequestSchema.safeParse({ ...base, ...over });
+        expect(parsed.success, JSON.stringify(over)).toBe(false);
+        expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual([Object.keys(over)[0] === 'customer' ? 'customer.id' : 'device.id']);
+        expect(JSON.stringify(parsed.error!.issues)).not.toMatch(/\d{4}|[０-９]{4}/);
+      }
+    }
+    expect(scoreRequestSchema.safeParse({ ...base, customer: { id: 'cust-42' }, device: { id: 'd-42' } }).success).toBe(true);
+    expect(transactionMessageSchema.safeParse({ ...base, merchantId: '4000.0566.5566.5556' }).success).toBe(false);
+  });
+});
+
+describe('every writer uses it', () => {
+  it('the log sink masks full-width and separated card numbers', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (l: string) => lines.push(l) });
+    log.info({ note: 'name ４１１１ １１１１ １１１１ １１１１', other: '5555.5555.5555.4444', third: '3782/822463/10005' }, 'typed 4000-0566-5566-5556');
+    const text = lines.join('');
+    for (const pan of ['4111111111111111', '5555555555554444', '378282246310005', '4000056655665556']) expect(flat(text)).not.toContain(pan);
+    expect(text).toContain('411111******1111');
+  });
+
+  it('the stream outputs: decisions and dead letters', () => {
+    const response = { transactionId: 'order-1', score: 80, decision: 'review' as const, reasons: [], checks: { velocity: 'evaluated' as const, rules: 'evaluated' as const, watchlist: 'evaluated' as const, model: 'not_configured' as const }, degraded: false, versions: { engine: '0.1.0', ruleset: 'x' } };
+    const decision = decisionMessage('4000.0566.5566.5556', response, { bin: '400005', last4: '5556', fingerprint: 'fp', keyId: 'k' }, false, { topic: 't', partition: 0, offset: '1' });
+    expect(flat(JSON.stringify(decision))).not.toContain('4000056655665556');
+    const payload = { transactionId: 'x', items: [{ name: '４０００ ０５６６ ５５６６ ５５５６' }], merchantId: '4000.0566.5566.5556' };
+    const dead = deadLetterMessage({ reason: 'schema_violation', details: [], source: { topic: 't', partition: 0, offset: '1' }, key: '４０００-０５６６-５５６６-５５５６', timestamp: '0', raw: JSON.stringify(payload), parsed: payload });
+    expect(flat(JSON.stringify(dead))).not.toContain('4000056655665556');
+  });
+});
