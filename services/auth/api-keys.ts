@@ -1,12 +1,17 @@
 // API keys: random, shown once, stored only as SHA-256 hashes (they carry 256 bits of entropy,
 // so a fast hash is safe here, unlike for passwords). Each key has one role and one tenant.
+import { containsCardNumber } from '../core/scrub.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 export const ROLES = ['merchant', 'issuer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const tenantIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -');
+export const tenantIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -')
+  // Merchant and issuer ids are stored and shown everywhere: one that is a card number would be masked, and lost.
+  .refine((v) => !containsCardNumber(v), 'must not contain a card number');
 
 export const apiKeyRecordSchema = z.object({
   id: z.string(),
@@ -61,7 +66,8 @@ export async function createApiKey(store: ApiKeyStore, request: NewKey, now = ne
   if (request.role !== 'merchant' && request.merchantId) throw new KeyRequestError('--merchant applies to merchant keys only');
   if (request.role !== 'issuer' && request.issuerId) throw new KeyRequestError('--issuer applies to issuer keys only');
   for (const id of [request.merchantId, request.issuerId]) {
-    if (id !== undefined && !tenantIdSchema.safeParse(id).success) throw new KeyRequestError('merchant and issuer ids must be 1-64 letters, digits, . _ -');
+    const problem = id === undefined ? undefined : tenantIdSchema.safeParse(id).error?.issues[0]?.message;
+    if (problem) throw new KeyRequestError(`merchant and issuer ids ${problem}`);
   }
   const secret = randomBytes(32).toString('base64url');
   const key = `${PREFIX[request.role]}_${secret}`;

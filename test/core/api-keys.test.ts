@@ -2,7 +2,7 @@
 // that a flood of random tokens cannot take real merchants down with the key store.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyAuthenticator, AuthRateLimited, AuthUnavailable, createApiKey, type ApiKeyRecord, type ApiKeyStore } from '../../services/auth/api-keys.ts';
+import { ApiKeyAuthenticator, AuthRateLimited, AuthUnavailable, createApiKey, tenantIdSchema, type ApiKeyRecord, type ApiKeyStore } from '../../services/auth/api-keys.ts';
 
 /** An in-memory key store that can be made unreachable, counting its lookups. */
 function flakyStore() {
@@ -101,5 +101,16 @@ describe('API key authentication', () => {
     expect(await auth.authenticate(other.key, '10.0.0.3')).toMatchObject({ merchantId: 'm2' });
     clock += 45_000;
     expect(await auth.authenticate(randomToken(), '10.0.0.2')).toBeNull();
+  });
+});
+
+describe('tenant ids', () => {
+  it('refuse a card number as a merchant or issuer id, however it is separated, without repeating it', () => {
+    for (const id of ['4111111111111111', '4111.1111.1111.1111', 'shop-4111-1111-1111-1111']) {
+      const r = tenantIdSchema.safeParse(id);
+      expect(r.success, id).toBe(false);
+      expect(JSON.stringify(r.error?.issues)).not.toContain('1111');
+    }
+    expect(tenantIdSchema.safeParse('shop-7').success).toBe(true);
   });
 });
