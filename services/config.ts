@@ -1,6 +1,7 @@
 // Configuration comes from the environment only, validated once at start-up: a bad value stops
 // the process with the variable's name and what is wrong with it.
 import { z } from 'zod';
+import { kafkaSecurityProblems } from '../streams/kafka-security.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -64,5 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = result.data;
   if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both');
+  // The Kafka clients (labels producer, stream processor) authenticate with these: checked now, not at first connection.
+  const kafka = c.KAFKA_BROKERS ? kafkaSecurityProblems(present).problems : [];
+  if (kafka.length > 0) throw new ConfigError(`invalid configuration:\n${kafka.join('\n')}`);
   return c;
 }

@@ -3,6 +3,16 @@
 // The engine's own settings (card keys, ruleset, deadline, log level...) come from services/config.ts.
 import { z } from 'zod';
 import { ConfigError } from '../services/config.ts';
+import { kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.ts';
+
+/** The default topics and group: the local secure broker (streams/broker) grants its ACLs on these. */
+export const DEFAULT_STREAM_TOPICS = {
+  input: 'leakguard.transactions',
+  decisions: 'leakguard.decisions',
+  flagged: 'leakguard.flagged',
+  deadLetter: 'leakguard.dead-letter',
+} as const;
+export const DEFAULT_STREAM_GROUP_ID = 'leakguard-stream';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 const topicName = (def: string) =>
@@ -21,11 +31,11 @@ const brokerList = z
 export const streamConfigSchema = z.object({
   KAFKA_BROKERS: brokerList,
   LEAKGUARD_STREAM_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, . _ -').default('leakguard-stream'),
-  LEAKGUARD_STREAM_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, . _ -').default('leakguard-stream'),
-  LEAKGUARD_STREAM_INPUT_TOPIC: topicName('leakguard.transactions'),
-  LEAKGUARD_STREAM_DECISIONS_TOPIC: topicName('leakguard.decisions'),
-  LEAKGUARD_STREAM_FLAGGED_TOPIC: topicName('leakguard.flagged'),
-  LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: topicName('leakguard.dead-letter'),
+  LEAKGUARD_STREAM_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, . _ -').default(DEFAULT_STREAM_GROUP_ID),
+  LEAKGUARD_STREAM_INPUT_TOPIC: topicName(DEFAULT_STREAM_TOPICS.input),
+  LEAKGUARD_STREAM_DECISIONS_TOPIC: topicName(DEFAULT_STREAM_TOPICS.decisions),
+  LEAKGUARD_STREAM_FLAGGED_TOPIC: topicName(DEFAULT_STREAM_TOPICS.flagged),
+  LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: topicName(DEFAULT_STREAM_TOPICS.deadLetter),
   /** Partitions of the input, decisions and flagged topics when the processor creates them. */
   LEAKGUARD_STREAM_PARTITIONS: int(6, 1, 10_000),
   LEAKGUARD_STREAM_DEAD_LETTER_PARTITIONS: int(1, 1, 10_000),
@@ -67,10 +77,16 @@ export const streamConfigSchema = z.object({
   /** 0 picks a free port (logged). */
   STREAM_METRICS_PORT: int(9464, 0, 65535),
 });
-export type StreamConfig = z.infer<typeof streamConfigSchema>;
+export type StreamConfig = z.infer<typeof streamConfigSchema> & {
+  /** SASL/SCRAM and TLS of the Kafka clients (KAFKA_SASL_*, KAFKA_TLS*: streams/kafka-security.ts). */
+  kafkaSecurity: KafkaSecurity;
+};
 export type StreamConfigInput = z.input<typeof streamConfigSchema>;
 
-/** Reads the stream settings; REDIS_URL is checked here too, because the stream has no embedded mode. */
+/**
+ * Reads the stream settings; REDIS_URL is checked here too, because the stream has no embedded
+ * mode, and the Kafka security settings (a password file is read now, once).
+ */
 export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const problems: string[] = [];
@@ -84,14 +100,16 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamCo
   if (c && c.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS * 3 > c.LEAKGUARD_STREAM_SESSION_TIMEOUT_MS) {
     problems.push('  LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: must be at most a third of LEAKGUARD_STREAM_SESSION_TIMEOUT_MS');
   }
+  const kafka = kafkaSecurityProblems(present);
+  problems.push(...kafka.problems);
   if (c && new Set([c.LEAKGUARD_STREAM_INPUT_TOPIC, c.LEAKGUARD_STREAM_DECISIONS_TOPIC, c.LEAKGUARD_STREAM_FLAGGED_TOPIC, c.LEAKGUARD_STREAM_DEAD_LETTER_TOPIC]).size < 4) {
     problems.push('  LEAKGUARD_STREAM_INPUT_TOPIC: the input, decisions, flagged and dead-letter topics must be four different topics');
   }
   if (problems.length > 0 || !c) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
-  return c;
+  return { ...c, kafkaSecurity: kafka.security };
 }
 
-/** For tests and tools: a full configuration from a few settings. */
-export function streamConfig(over: StreamConfigInput): StreamConfig {
-  return streamConfigSchema.parse(over);
+/** For tests and tools: a full configuration from a few settings (no SASL, no TLS unless given). */
+export function streamConfig(over: StreamConfigInput, kafkaSecurity: KafkaSecurity = {}): StreamConfig {
+  return { ...streamConfigSchema.parse(over), kafkaSecurity };
 }

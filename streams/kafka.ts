@@ -1,7 +1,12 @@
 // The kafkajs client of the processor and the producer helper: its logs go through the PAN-safe
-// logger, its retries are patient enough to ride out a broker restart.
-import kafkajs, { type Kafka as KafkaClient, type KafkaConfig, type logCreator } from 'kafkajs';
+// logger, its retries are patient enough to ride out a broker restart, and it authenticates and
+// encrypts as the environment says (kafka-security.ts).
+import kafkajs, { type Kafka as KafkaClient, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
+import { ConfigError } from '../services/config.ts';
 import type { Logger } from '../services/logger.ts';
+import { kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.ts';
+
+export type { KafkaSecurity } from './kafka-security.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -36,10 +41,27 @@ export function kafkaLogCreator(logger: Logger): logCreator {
   };
 }
 
-export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger; extra?: Partial<KafkaConfig> }): KafkaClient {
+/** KAFKA_SASL_* and KAFKA_TLS* from the environment; a bad value is a ConfigError naming the variable. */
+export function loadKafkaSecurity(env: Record<string, string | undefined> = process.env): KafkaSecurity {
+  const { security, problems } = kafkaSecurityProblems(env);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  return security;
+}
+
+/** The kafkajs settings of a KafkaSecurity: every Leakguard client connects through these. */
+export function kafkaSecurityOptions(security: KafkaSecurity = {}): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  return {
+    ...(security.tls ? { ssl: security.tls.ca ? { ca: [security.tls.ca] } : true } : {}),
+    // kafkajs types each mechanism apart; a ScramMechanism is one of its own.
+    ...(security.sasl ? { sasl: { ...security.sasl } as SASLOptions } : {}),
+  };
+}
+
+export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger; security?: KafkaSecurity; extra?: Partial<KafkaConfig> }): KafkaClient {
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ...kafkaSecurityOptions(options.security),
     logLevel: kafkaLevel(options.logger.level),
     logCreator: kafkaLogCreator(options.logger),
     connectionTimeout: 3_000,

@@ -16,7 +16,7 @@ import kafkajs, { type Kafka, type Producer, type RecordMetadata } from 'kafkajs
 import { maskPan } from '../services/core/card.ts';
 import { issueDetails } from '../services/core/schemas.ts';
 import type { Logger } from '../services/logger.ts';
-import { createKafka } from './kafka.ts';
+import { createKafka, kafkaSecurityOptions, type KafkaSecurity } from './kafka.ts';
 import { transactionMessageSchema, type TransactionMessage, type TransactionMessageInput } from './messages.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
@@ -36,6 +36,8 @@ export interface TransactionProducerOptions {
   /** An existing kafkajs client, or brokers to create one. */
   kafka?: Kafka;
   brokers?: string[];
+  /** SASL/SCRAM and TLS of the client created from `brokers`, e.g. loadKafkaSecurity() (streams/kafka.ts). */
+  security?: KafkaSecurity;
   clientId?: string;
   logger?: Logger;
   topic?: string;
@@ -62,8 +64,8 @@ export class TransactionProducer {
     const kafka =
       options.kafka ??
       (options.logger
-        ? createKafka({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logger: options.logger })
-        : new KafkaClient({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logLevel: logLevel.WARN }));
+        ? createKafka({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logger: options.logger, security: options.security })
+        : new KafkaClient({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logLevel: logLevel.WARN, ...kafkaSecurityOptions(options.security) }));
     this.topic = options.topic ?? DEFAULT_TRANSACTIONS_TOPIC;
     this.key = options.key ?? cardKey;
     this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

@@ -7,6 +7,7 @@ import type { Logger } from '../services/logger.ts';
 import { createRuntime, type Runtime } from '../services/runtime.ts';
 import type { StreamConfig } from './config.ts';
 import { createKafka } from './kafka.ts';
+import { kafkaSecuritySummary } from './kafka-security.ts';
 import { MerchantDirectory } from './merchants.ts';
 import { startMetricsServer, StreamMetrics } from './metrics.ts';
 import { StreamProcessor } from './processor.ts';
@@ -36,7 +37,10 @@ export async function createStreamService(config: Config, stream: StreamConfig, 
   logger.info({ merchants: merchants.size }, 'merchant directory loaded');
 
   const metrics = new StreamMetrics();
-  const kafka = createKafka({ brokers: stream.KAFKA_BROKERS, clientId: stream.LEAKGUARD_STREAM_CLIENT_ID, logger });
+  const kafka = createKafka({ brokers: stream.KAFKA_BROKERS, clientId: stream.LEAKGUARD_STREAM_CLIENT_ID, logger, security: stream.kafkaSecurity });
+  if (config.NODE_ENV === 'production' && !stream.kafkaSecurity.tls) {
+    logger.warn({ kafka: kafkaSecuritySummary(stream.kafkaSecurity) }, 'Kafka connections are not encrypted (KAFKA_TLS unset) and the transactions carry card numbers: use TLS between hosts');
+  }
   const processor = new StreamProcessor({
     engine: runtime.engine,
     kafka,
@@ -71,7 +75,7 @@ export async function createStreamService(config: Config, stream: StreamConfig, 
     metricsPort: server?.port,
     async start() {
       logger.info(
-        { brokers: stream.KAFKA_BROKERS, group: stream.LEAKGUARD_STREAM_GROUP_ID, topics: processor.topics, degraded: stream.LEAKGUARD_STREAM_DEGRADED },
+        { brokers: stream.KAFKA_BROKERS, kafka: kafkaSecuritySummary(stream.kafkaSecurity), group: stream.LEAKGUARD_STREAM_GROUP_ID, topics: processor.topics, degraded: stream.LEAKGUARD_STREAM_DEGRADED },
         'stream processor starting',
       );
       await processor.start();

@@ -73,8 +73,23 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
     await admin.createTopics({ topics, waitForLeaders: false });
   } catch (error) {
     const existing = new Set(await admin.listTopics());
-    if (!topics.every((t) => existing.has(t.topic))) throw error;
+    const missing = topics.filter((t) => !existing.has(t.topic)).map((t) => t.topic);
+    // Under ACLs a client sees only the topics it may use, and creating them is for an admin.
+    if (missing.length > 0 && isAuthorizationError(error)) {
+      const them = missing.length > 1 ? 'them' : 'it';
+      throw new Error(`not authorized to create ${missing.join(', ')}, which this user cannot see: create ${them} as an admin (npm run kafka -- grant creates the default topics) and grant this user read or write on ${them}`);
+    }
+    if (missing.length > 0) throw error;
   }
+  await waitForLeaders(admin, topics, timeoutMs);
+}
+
+const isAuthorizationError = (error: unknown): boolean => {
+  const e = error as { type?: string; errors?: { type?: string }[] };
+  return e.type === 'TOPIC_AUTHORIZATION_FAILED' || e.type === 'CLUSTER_AUTHORIZATION_FAILED' || (e.errors ?? []).some((x) => x.type === 'TOPIC_AUTHORIZATION_FAILED' || x.type === 'CLUSTER_AUTHORIZATION_FAILED');
+};
+
+async function waitForLeaders(admin: Admin, topics: ITopicConfig[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -2,6 +2,8 @@
 // `leakguard.labels` when configured, through an outbox so that none is lost), negative-list
 // entries for the entities of a confirmed fraud, and an optional allow-listing of a card for its
 // merchant after a legitimate decision.
+import type { KafkaSecurity } from '../../streams/kafka-security.ts';
+import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import type { AuditLog } from './audit.ts';
 import type { CaseStore, DecisionResult } from './model.ts';
 import { NEGATIVE_KINDS, type NegativeListStore } from './negative-lists.ts';
@@ -13,10 +15,15 @@ export interface LabelSink {
 
 export const LABELS_TOPIC = 'leakguard.labels';
 
-/** A kafkajs producer for `leakguard.labels`, created only when KAFKA_BROKERS is set. */
-export async function kafkaLabelSink(brokers: string[], topic = LABELS_TOPIC): Promise<LabelSink> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const producer = new Kafka({ clientId: 'leakguard-console', brokers, logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+/**
+ * A kafkajs producer for `leakguard.labels`, created only when KAFKA_BROKERS is set. It connects
+ * with the stream processor's SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*; by default from the
+ * environment, which loadConfig validated at start-up).
+ */
+export async function kafkaLabelSink(brokers: string[], topic = LABELS_TOPIC, security?: KafkaSecurity): Promise<LabelSink> {
+  const [{ Kafka, logLevel }, { kafkaSecurityOptions, loadKafkaSecurity }] = await Promise.all([import('kafkajs'), import('../../streams/kafka.ts')]);
+  const producer = new Kafka({ clientId: 'leakguard-console', brokers, logLevel: logLevel.NOTHING, ...kafkaSecurityOptions(security ?? loadKafkaSecurity()) })
+    .producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   return {
     async send(messages) {
@@ -76,8 +83,9 @@ export class Feedback {
           const batch = await this.o.store.unpublishedLabels(500);
           if (batch.length === 0) return;
           await this.o.labels!.send(batch.map((l) => ({
-            key: `${l.merchantId}:${l.transactionId}`,
-            value: JSON.stringify({ caseId: l.caseId, merchantId: l.merchantId, transactionId: l.transactionId, label: l.label, decidedAt: l.decidedAt, decidedBy: l.decidedBy, occurredAt: l.occurredAt, score: l.score, reasonCodes: l.reasonCodes }),
+            // From the case store (scrubbed already); scrubbed again at the door all the same.
+            key: scrubCardNumbers(`${l.merchantId}:${l.transactionId}`),
+            value: JSON.stringify(scrubDeep({ caseId: l.caseId, merchantId: l.merchantId, transactionId: l.transactionId, label: l.label, decidedAt: l.decidedAt, decidedBy: l.decidedBy, occurredAt: l.occurredAt, score: l.score, reasonCodes: l.reasonCodes })),
           })));
           await this.o.store.markLabelsPublished(batch.map((l) => l.labelId));
         }

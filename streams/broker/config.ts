@@ -11,6 +11,87 @@ export interface BrokerLayout {
   stateDir: string;
   /** Extra or replaced broker settings (e.g. { 'auto.create.topics.enable': 'true' }). */
   overrides?: Record<string, string>;
+  /** A secure broker: SASL/SCRAM on the client listener, ACLs enforced (see secureProperties). */
+  secure?: BrokerSecrets;
+}
+
+/** What server.properties of a secure broker holds (the file is mode 0600). */
+export interface BrokerSecrets {
+  /** SCRAM password of the super user: the broker's own inter-broker identity too. */
+  adminPassword: string;
+  /** PLAIN password of the controller listener, used only by the broker to reach its controller. */
+  controllerPassword: string;
+}
+
+/** The super user of a secure broker (super.users); it creates the topics and grants the ACLs. */
+export const ADMIN_USER = 'admin';
+/** Every SCRAM user exists for both mechanisms, so a client may pick either. */
+export const SCRAM_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const;
+
+export interface Grant {
+  resource: 'topic' | 'group';
+  name: string;
+  operation: 'read' | 'write';
+}
+
+export interface SecureUser {
+  name: string;
+  /** What it is for, written beside its password in credentials.json. */
+  role: string;
+  grants: Grant[];
+}
+
+/**
+ * The users of a secure broker, least privilege each: the processor reads transactions and writes
+ * decisions (never transactions), the merchants' feed only writes transactions, the console only
+ * writes labels. Read and write imply describe; no one but the admin may create topics (they are
+ * created at start) or read the transactions, which carry card numbers.
+ */
+export function secureUsers(names: { transactions: string; decisions: string; flagged: string; deadLetter: string; group: string; labels: string }): SecureUser[] {
+  const topic = (name: string, operation: Grant['operation']): Grant => ({ resource: 'topic', name, operation });
+  return [
+    { name: ADMIN_USER, role: 'super user: creates topics, grants ACLs (broker-internal identity too)', grants: [] },
+    {
+      name: 'leakguard-stream',
+      role: `the stream processor (npm run stream): reads ${names.transactions}, writes ${names.decisions}, ${names.flagged}, ${names.deadLetter}, consumer group ${names.group}`,
+      grants: [topic(names.transactions, 'read'), topic(names.decisions, 'write'), topic(names.flagged, 'write'), topic(names.deadLetter, 'write'), { resource: 'group', name: names.group, operation: 'read' }],
+    },
+    { name: 'leakguard-producer', role: `the merchants' feed: writes ${names.transactions}`, grants: [topic(names.transactions, 'write')] },
+    { name: 'leakguard-console', role: `the engine's labels producer: writes ${names.labels}`, grants: [topic(names.labels, 'write')] },
+  ];
+}
+
+/**
+ * Listeners and authorization of a secure broker. Clients reach BROKER (SASL_PLAINTEXT, SCRAM;
+ * the SCRAM users are written into the metadata log when the storage is formatted, which is also
+ * how the broker's own admin identity exists before the broker runs). The controller listener,
+ * which only the broker itself uses, takes PLAIN with one static user: SCRAM credentials live in
+ * the metadata the controller serves, so it cannot authenticate with them. Loopback only, no TLS:
+ * a local broker for development and tests.
+ */
+function secureProperties(layout: BrokerLayout, secrets: BrokerSecrets): Record<string, string> {
+  const { brokerPort, controllerPort } = layout;
+  // The broker's own client side of SCRAM (inter-broker); the server side needs no options.
+  const adminJaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${ADMIN_USER}" password="${secrets.adminPassword}";`;
+  return {
+    listeners: `BROKER://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `BROKER://127.0.0.1:${brokerPort}`,
+    'listener.security.protocol.map': 'BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+    'inter.broker.listener.name': 'BROKER',
+    'sasl.enabled.mechanisms': SCRAM_MECHANISMS.join(','),
+    'listener.name.broker.sasl.enabled.mechanisms': SCRAM_MECHANISMS.join(','),
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.broker.scram-sha-512.sasl.jaas.config': adminJaas,
+    'listener.name.broker.scram-sha-256.sasl.jaas.config': adminJaas,
+    'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
+    'sasl.mechanism.controller.protocol': 'PLAIN',
+    'listener.name.controller.plain.sasl.jaas.config':
+      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${ADMIN_USER}" password="${secrets.controllerPassword}" user_${ADMIN_USER}="${secrets.controllerPassword}";`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': `User:${ADMIN_USER}`,
+    // The default, stated: a resource without ACLs is closed to everyone but the super user.
+    'allow.everyone.if.no.acl.found': 'false',
+  };
 }
 
 export const dataDir = (stateDir: string): string => join(stateDir, 'data');
@@ -61,6 +142,7 @@ export function serverProperties(layout: BrokerLayout): Record<string, string> {
     'num.recovery.threads.per.data.dir': '1',
     'background.threads': '4',
     'log.cleaner.threads': '1',
+    ...(layout.secure ? secureProperties(layout, layout.secure) : {}),
     ...layout.overrides,
   };
 }

@@ -4,15 +4,17 @@
 // the CLI, a test, a benchmark — can find, reuse or stop a broker that another one started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
-import { brokerLog4j, dataDir, NODE_ID, renderProperties, serverProperties, TOOL_LOG4J } from './config.ts';
+import kafkajs, { type Admin, type SASLOptions } from 'kafkajs';
+import { ADMIN_USER, brokerLog4j, dataDir, NODE_ID, renderProperties, serverProperties, TOOL_LOG4J } from './config.ts';
 import { capture, ensureKafkaJars, javaBinary, kafkaVersion, say, tail } from './jars.ts';
+import { applyTopicsAndAcls, brokerSecrets, createCredentials, credentialsPath, readCredentials, removeCredentials, userSasl, writeScramArgs, type KafkaCredentials } from './secure.ts';
 
 export { ensureKafkaJars, kafkaLibsDir, kafkaVersion } from './jars.ts';
+export { readCredentials, userSasl, type KafkaCredentials } from './secure.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,7 +22,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MARKER = '-Dleakguard.kafka.stateDir';
 
 export interface StartOptions {
-  /** Default: ${LEAKGUARD_STATE_DIR:-.leakguard}/kafka under the repository. */
+  /** Default: ${LEAKGUARD_STATE_DIR:-.leakguard}/kafka under the repository (kafka-secure when secure). */
   stateDir?: string;
   /** How long the broker may take to answer; default LEAKGUARD_KAFKA_START_TIMEOUT_MS or 120 s. */
   startTimeoutMs?: number;
@@ -28,6 +30,11 @@ export interface StartOptions {
   heap?: string;
   /** Broker settings on top of config.ts's, e.g. { 'auto.create.topics.enable': 'true' }. */
   overrides?: Record<string, string>;
+  /**
+   * SASL/SCRAM on the client listener and ACLs enforced (config.ts: secureUsers). Fixed when the
+   * storage is formatted; unset: whatever the state dir was formatted as (plain for a new one).
+   */
+  secure?: boolean;
 }
 
 export interface RunningKafka {
@@ -38,6 +45,8 @@ export interface RunningKafka {
   version: string;
   /** True when a broker already running in this state dir was reused. */
   reused: boolean;
+  /** A secure broker's credentials.json (mode 0600): every user's password, password file and grants. */
+  credentialsFile?: string;
 }
 
 export interface KafkaStatus {
@@ -48,6 +57,8 @@ export interface KafkaStatus {
   bootstrap?: string;
   version?: string;
   logFile: string;
+  /** Set when the state dir holds a secure broker. */
+  credentialsFile?: string;
 }
 
 /** broker.json: what the last start chose, so a restart can keep the same ports. */
@@ -60,8 +71,9 @@ interface BrokerInfo {
   startedAt: string;
 }
 
-export function defaultStateDir(): string {
-  return resolve(REPO_ROOT, process.env.LEAKGUARD_STATE_DIR || '.leakguard', 'kafka');
+/** The secure broker has a state dir of its own, so that both can run side by side. */
+export function defaultStateDir(secure = false): string {
+  return resolve(REPO_ROOT, process.env.LEAKGUARD_STATE_DIR || '.leakguard', secure ? 'kafka-secure' : 'kafka');
 }
 
 const stateFiles = (stateDir: string) => ({
@@ -77,6 +89,8 @@ const stateFiles = (stateDir: string) => ({
   log: join(stateDir, 'broker.log'),
   /** The JVM's own stdout and stderr: crashes before logging starts, OOM, bad flags. */
   out: join(stateDir, 'broker.out'),
+  /** The SCRAM users' arguments of a secure format, present only while it runs. */
+  scramArgs: join(stateDir, 'format-scram.args'),
 });
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -247,16 +261,24 @@ async function pickPorts(previous?: BrokerInfo): Promise<{ brokerPort: number; c
   return ports;
 }
 
-/** Answers when the broker serves metadata and lists itself: clients can produce and consume. */
-async function answers(bootstrap: string): Promise<boolean> {
-  const admin = new Kafka({
+/** The admin's SASL settings for a secure state dir; none for a plain one. */
+const adminSasl = (credentials: KafkaCredentials | undefined): SASLOptions | undefined => (credentials ? userSasl(credentials, ADMIN_USER) : undefined);
+
+function adminClient(bootstrap: string, sasl: SASLOptions | undefined, retries: number): Admin {
+  return new Kafka({
     clientId: 'leakguard-broker-probe',
     brokers: [bootstrap],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1_000,
     requestTimeout: 5_000,
-    retry: { retries: 0 },
+    retry: { retries },
+    ...(sasl ? { sasl } : {}),
   }).admin();
+}
+
+/** Answers when the broker serves metadata and lists itself: clients can produce and consume. */
+async function answers(bootstrap: string, sasl?: SASLOptions): Promise<boolean> {
+  const admin = adminClient(bootstrap, sasl, 0);
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -304,20 +326,41 @@ function newClusterId(): string {
   }
 }
 
-async function formatStorage(java: string, libs: string, stateDir: string): Promise<void> {
+/** Formats the storage; a secure one gets its SCRAM users now (the metadata log is where they live). */
+async function formatStorage(java: string, libs: string, stateDir: string, credentials?: KafkaCredentials): Promise<void> {
   const files = stateFiles(stateDir);
   const clusterId = newClusterId();
   writeFileSync(files.toolLog4j, TOOL_LOG4J);
-  const result = await capture(
-    java,
-    ['-Xmx256m', `-Dlog4j2.configurationFile=${files.toolLog4j}`, '-cp', join(libs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.server],
-    stateDir,
-    `Java not found (${java})`,
-  );
+  // The passwords go through an @file that the tool reads: a command line is visible to every user (ps).
+  if (credentials) writeScramArgs(files.scramArgs, credentials);
+  let result: { code: number; output: string };
+  try {
+    result = await capture(
+      java,
+      ['-Xmx256m', `-Dlog4j2.configurationFile=${files.toolLog4j}`, '-cp', join(libs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.server, ...(credentials ? [`@${files.scramArgs}`] : [])],
+      stateDir,
+      `Java not found (${java})`,
+    );
+  } finally {
+    rmSync(files.scramArgs, { force: true });
+  }
   if (result.code !== 0) {
     throw new Error(`formatting KRaft storage in ${dataDir(stateDir)} failed (exit ${result.code}):\n${tail(result.output, 30)}`);
   }
-  say(`formatted KRaft storage in ${dataDir(stateDir)} (cluster id ${clusterId})`);
+  say(`formatted KRaft storage in ${dataDir(stateDir)} (cluster id ${clusterId}${credentials ? `; SCRAM users ${Object.keys(credentials.users).join(', ')}` : ''})`);
+}
+
+/** The default topics and every user's ACLs, as the admin (idempotent: on every start of a secure broker). */
+async function secureSetup(bootstrap: string, credentials: KafkaCredentials): Promise<void> {
+  const admin = adminClient(bootstrap, adminSasl(credentials), 5);
+  await admin.connect();
+  try {
+    await applyTopicsAndAcls(admin, bootstrap);
+  } catch (error) {
+    throw new Error(`the secure broker at ${bootstrap} is up, but creating its topics and ACLs failed: ${(error as Error).message}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 class PortTakenError extends Error {}
@@ -331,6 +374,7 @@ interface Launch {
   brokerPort: number;
   controllerPort: number;
   timeoutMs: number;
+  credentials?: KafkaCredentials;
 }
 
 async function launch(l: Launch): Promise<RunningKafka> {
@@ -390,7 +434,7 @@ async function launch(l: Launch): Promise<RunningKafka> {
   const deadline = started + l.timeoutMs;
   let lastNote = started;
   for (;;) {
-    if (exit === undefined && (await answers(bootstrap))) break;
+    if (exit === undefined && (await answers(bootstrap, adminSasl(l.credentials)))) break;
     if (exit !== undefined || Date.now() > deadline) {
       const reason = exit ?? `did not answer at ${bootstrap} within ${Math.round(l.timeoutMs / 1000)} s`;
       if (exit === undefined) await terminate(pid, 10_000).catch(() => undefined);
@@ -410,9 +454,27 @@ async function launch(l: Launch): Promise<RunningKafka> {
     }
     await sleep(500);
   }
+  if (l.credentials) await secureSetup(bootstrap, l.credentials);
   writeFileSync(files.bootstrap, `${bootstrap}\n`);
-  say(`Kafka ${l.version} is up at ${bootstrap} (pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)} s); log ${files.log}`);
-  return { bootstrap, pid, stateDir: l.stateDir, version: l.version, reused: false };
+  say(`Kafka ${l.version} is up at ${bootstrap} (pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)} s${l.credentials ? ', SASL/SCRAM and ACLs' : ''}); log ${files.log}`);
+  return { bootstrap, pid, stateDir: l.stateDir, version: l.version, reused: false, ...(l.credentials ? { credentialsFile: credentialsPath(l.stateDir) } : {}) };
+}
+
+/**
+ * The state dir's credentials when it is (or is to be) secure. The mode is fixed at format time:
+ * asking for the other one is an error that says how to get it, never a silent switch.
+ */
+function securityOf(stateDir: string, wanted: boolean | undefined): { credentials?: KafkaCredentials; format: boolean } {
+  const formatted = existsSync(join(dataDir(stateDir), 'meta.properties'));
+  const existing = readCredentials(stateDir);
+  if (!formatted) return { format: true };
+  if (wanted === true && !existing) {
+    throw new Error(`the Kafka state dir ${stateDir} was formatted without SCRAM users, so it cannot start secure; use another --state-dir (the CLI's --secure default is .leakguard/kafka-secure) or delete ${dataDir(stateDir)}`);
+  }
+  if (wanted === false && existing) {
+    throw new Error(`the Kafka state dir ${stateDir} holds a secure broker (${credentialsPath(stateDir)}); start it with secure (--secure), or use another state dir`);
+  }
+  return { ...(existing ? { credentials: existing } : {}), format: false };
 }
 
 /**
@@ -420,7 +482,7 @@ async function launch(l: Launch): Promise<RunningKafka> {
  * and formats the storage on first use; the data survives stop and start.
  */
 export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka> {
-  const stateDir = opts.stateDir ? resolve(opts.stateDir) : defaultStateDir();
+  const stateDir = opts.stateDir ? resolve(opts.stateDir) : defaultStateDir(opts.secure === true);
   const timeoutMs = opts.startTimeoutMs ?? envNumber('LEAKGUARD_KAFKA_START_TIMEOUT_MS') ?? 120_000;
   const heap = heapSetting(opts);
   const version = kafkaVersion();
@@ -430,11 +492,12 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
   return withLock(stateDir, timeoutMs + 60_000, async () => {
     const pid = readPid(stateDir);
     const previous = readInfo(stateDir);
+    const security = securityOf(stateDir, opts.secure);
     if (pid && isOurBroker(pid, stateDir)) {
       const bootstrap = previous?.pid === pid ? previous.bootstrap : undefined;
       if (!bootstrap) throw new Error(`Kafka pid ${pid} runs in ${stateDir} but ${files.info} does not name its address; stop it (npm run kafka -- stop) and start again`);
       const deadline = Date.now() + timeoutMs;
-      while (!(await answers(bootstrap))) {
+      while (!(await answers(bootstrap, adminSasl(security.credentials)))) {
         if (!isAlive(pid) || Date.now() > deadline) {
           throw new Error(`Kafka pid ${pid} in ${stateDir} is running but does not answer at ${bootstrap}; see ${files.log}, or stop it (npm run kafka -- stop)`);
         }
@@ -444,22 +507,29 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
       const running = previous?.version ?? 'unknown';
       if (running !== version) say(`note: the running broker is Kafka ${running}, not ${version}; stop it to switch`);
       say(`reusing Kafka pid ${pid} at ${bootstrap} (${stateDir})`);
-      return { bootstrap, pid, stateDir, version: running, reused: true };
+      if (security.credentials) await secureSetup(bootstrap, security.credentials);
+      return { bootstrap, pid, stateDir, version: running, reused: true, ...(security.credentials ? { credentialsFile: credentialsPath(stateDir) } : {}) };
     }
     if (pid) say(`removing the stale pid file of pid ${pid}`);
     clearRunFiles(stateDir);
 
     const libs = await ensureKafkaJars(version);
     const java = javaBinary();
+    // A fresh storage gets fresh users, or none; credentials left over belonged to deleted data.
+    let credentials = security.credentials;
+    if (security.format) credentials = opts.secure ? createCredentials(stateDir) : removeCredentials(stateDir);
     let preferred = previous;
     for (let attempt = 1; ; attempt++) {
       const ports = await pickPorts(preferred);
-      writeFileSync(files.server, renderProperties(serverProperties({ ...ports, stateDir, overrides: opts.overrides }), 'Generated by streams/broker on every start; edits are overwritten (use StartOptions.overrides).'));
+      const properties = serverProperties({ ...ports, stateDir, overrides: opts.overrides, ...(credentials ? { secure: brokerSecrets(credentials) } : {}) });
+      // A secure broker's holds the admin's and the controller's passwords: 0600 from its creation on.
+      writeFileSync(files.server, renderProperties(properties, 'Generated by streams/broker on every start; edits are overwritten (use StartOptions.overrides).'), { mode: 0o600 });
+      chmodSync(files.server, 0o600);
       writeFileSync(files.log4j, brokerLog4j(files.log));
-      if (!existsSync(join(dataDir(stateDir), 'meta.properties'))) await formatStorage(java, libs, stateDir);
+      if (!existsSync(join(dataDir(stateDir), 'meta.properties'))) await formatStorage(java, libs, stateDir, credentials);
       say(`starting Kafka ${version} on 127.0.0.1:${ports.brokerPort} (controller ${ports.controllerPort}), state ${stateDir}`);
       try {
-        return await launch({ java, libs, stateDir, version, heap, ...ports, timeoutMs });
+        return await launch({ java, libs, stateDir, version, heap, ...ports, timeoutMs, ...(credentials ? { credentials } : {}) });
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
         say(`${err.message} before the broker bound it; retrying on fresh ports`);
@@ -500,6 +570,7 @@ export async function kafkaStatus(stateDir?: string): Promise<KafkaStatus> {
   if (!pid || !isOurBroker(pid, dir)) return { state: 'stopped', stateDir: dir, logFile };
   const info = readInfo(dir);
   const bootstrap = info?.pid === pid ? info.bootstrap : undefined;
-  const state = bootstrap && (await answers(bootstrap)) ? 'running' : 'unresponsive';
-  return { state, stateDir: dir, pid, bootstrap, version: info?.version, logFile };
+  const credentials = readCredentials(dir);
+  const state = bootstrap && (await answers(bootstrap, adminSasl(credentials))) ? 'running' : 'unresponsive';
+  return { state, stateDir: dir, pid, bootstrap, version: info?.version, logFile, ...(credentials ? { credentialsFile: credentialsPath(dir) } : {}) };
 }

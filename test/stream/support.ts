@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaConfig, type Producer } from 'kafkajs';
 import { inject } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { fingerprintWith, luhnValid } from '../../services/core/card.ts';
@@ -39,8 +39,9 @@ export async function sharedBroker(): Promise<string> {
   return (await startKafka({ stateDir: inject('streamKafkaStateDir') })).bootstrap;
 }
 
-export function kafkaClient(bootstrap: string, clientId = 'stream-test'): Kafka {
-  return new KafkaClient({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 } });
+/** `security`: SASL (and TLS) for a secure broker, e.g. { sasl: userSasl(credentials, 'admin') }. */
+export function kafkaClient(bootstrap: string, clientId = 'stream-test', security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Kafka {
+  return new KafkaClient({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 }, ...security });
 }
 
 export const fingerprint = (pan: string) => fingerprintWith({ id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') }, pan);
@@ -126,7 +127,19 @@ export interface InProcess {
   stop(): Promise<void>;
 }
 
-export async function createHarness(name: string, options: { bootstrap?: string; partitions?: number; env?: Record<string, string>; durableRedis?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  bootstrap?: string;
+  partitions?: number;
+  env?: Record<string, string>;
+  durableRedis?: boolean;
+  /** SASL/TLS of the harness's own clients (admin, producer, readers): a secure broker's admin. */
+  security?: Pick<KafkaConfig, 'sasl' | 'ssl'>;
+  /** Fixed topics and group instead of fresh ones (a secure broker's ACLs name them). */
+  topics?: Harness['topics'];
+  groupId?: string;
+}
+
+export async function createHarness(name: string, options: HarnessOptions = {}): Promise<Harness> {
   const bootstrap = options.bootstrap ?? (await sharedBroker());
   // Whatever is started before a failure is stopped again: a failed set-up leaves no server behind.
   const undo: (() => Promise<unknown>)[] = [];
@@ -138,14 +151,14 @@ export async function createHarness(name: string, options: { bootstrap?: string;
   }
 }
 
-async function buildHarness(name: string, bootstrap: string, options: { partitions?: number; env?: Record<string, string>; durableRedis?: boolean }, undo: (() => Promise<unknown>)[]): Promise<Harness> {
+async function buildHarness(name: string, bootstrap: string, options: HarnessOptions, undo: (() => Promise<unknown>)[]): Promise<Harness> {
   const redis = await RedisServer.start({ durable: options.durableRedis ?? false });
   undo.push(() => redis.stop());
   const app = await buildTestApp({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
   undo.push(() => app.close());
   const id = `${name}.${randomBytes(3).toString('hex')}`;
-  const topics = { input: `t.${id}.transactions`, decisions: `t.${id}.decisions`, flagged: `t.${id}.flagged`, deadLetter: `t.${id}.dead-letter` };
-  const groupId = `g.${id}`;
+  const topics = options.topics ?? { input: `t.${id}.transactions`, decisions: `t.${id}.decisions`, flagged: `t.${id}.flagged`, deadLetter: `t.${id}.dead-letter` };
+  const groupId = options.groupId ?? `g.${id}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-stream-state-'));
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -169,7 +182,7 @@ async function buildHarness(name: string, bootstrap: string, options: { partitio
     ...options.env,
   };
   undo.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  const kafka = kafkaClient(bootstrap, `test-${name}`);
+  const kafka = kafkaClient(bootstrap, `test-${name}`, options.security);
   const admin = kafka.admin();
   await admin.connect();
   undo.push(() => admin.disconnect());
