@@ -2,6 +2,7 @@
 // several forms (separated, full-width, other scripts, invisible separators), is flagged and
 // becomes a case; none of them appears in the flagged journal's bytes, the database's rows, the
 // console's pages, the logs or the exports. Identifiers holding one are refused without echoing it.
+import { flatDigits } from '../support/digit-forms.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,17 +30,7 @@ const FORMS = [
   '4000.0566.5566.5556',
 ];
 
-const ZEROS = [0x30, 0xff10, 0x660];
-/** Every digit as ASCII, everything but letters and digits removed: a card number written in any of the forms above shows. */
-const flat = (text: string) =>
-  [...text]
-    .map((ch) => {
-      const cp = ch.codePointAt(0)!;
-      const zero = ZEROS.find((z) => cp >= z && cp < z + 10);
-      return zero === undefined ? ch : String(cp - zero);
-    })
-    .join('')
-    .replace(/[^\p{L}\p{Nd}]/gu, '');
+const flat = flatDigits;
 const noCardIn = (what: string, text: string) => {
   const f = flat(text);
   for (const pan of PANS) expect(f, `${what} holds ${pan.slice(0, 6)}…`).not.toContain(pan);

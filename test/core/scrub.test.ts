@@ -2,6 +2,7 @@
 // they are separated or written (full-width and other Unicode decimal digits) are masked wherever
 // they sit in text; non-Luhn runs, phone numbers and dates are left alone. Seeded, so a failure
 // names a case that can be replayed.
+import { DIGIT_ZEROS, flatDigits } from '../support/digit-forms.ts';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/logger.ts';
 import { containsCardNumber, scrubCardNumbers, scrubDeep } from '../../services/core/scrub.ts';
@@ -49,7 +50,7 @@ function nonLuhn(r: Rng, length: number): string {
 }
 
 // Decimal digit forms: ASCII, full-width (Japanese storefronts), Arabic-Indic, Devanagari, mathematical bold (astral).
-const ZEROS = [0x30, 0xff10, 0x660, 0x966, 0x1d7ce];
+const ZEROS = DIGIT_ZEROS;
 const writeDigits = (r: Rng, digits: string, mixed = r.next() < 0.3) => {
   const zero = r.pick(ZEROS);
   return digits.replace(/[0-9]/g, (d) => String.fromCodePoint((mixed ? r.pick(ZEROS) : zero) + Number(d)));
@@ -76,16 +77,7 @@ const textAround = (r: Rng, middle: string) => {
   return `${before}${r.pick([' ', '', ': '])}${middle}${r.pick([' ', '', '. '])}${after}`;
 };
 
-/** Independent of the scrubber: every decimal digit as ASCII, everything but letters and digits removed. */
-const flat = (text: string) =>
-  [...text]
-    .map((ch) => {
-      const cp = ch.codePointAt(0)!;
-      const zero = ZEROS.find((z) => cp >= z && cp < z + 10);
-      return zero === undefined ? ch : String(cp - zero);
-    })
-    .join('')
-    .replace(/[^\p{L}\p{Nd}]/gu, '');
+const flat = flatDigits;
 
 describe('the card-number scrubber', () => {
   it('masks a card number however it is separated or written, wherever it sits in text', () => {
