@@ -7,6 +7,8 @@ COPY streams ./streams
 COPY models ./models
 COPY scripts ./scripts
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+# The audit checkpoints' volume: created from this directory, so the engine (node) may append to it.
+RUN mkdir -p /var/lib/leakguard-audit && chown node:node /var/lib/leakguard-audit
 USER node
 EXPOSE 8080
 CMD ["node", "services/main.ts"]

@@ -1,5 +1,6 @@
-// Loads the fingerprint keys. They live outside every data store: in the environment, in a
-// file the operator provides, or (development only) in a generated file under the state dir.
+// Loads the fingerprint keys (and, through loadKeys, the personal-data keys: data-keys.ts). They
+// live outside every data store: in the environment, in a file the operator provides, or
+// (development only) in a generated file under the state dir.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,21 +63,42 @@ function keyFrom(value: string | undefined, file: string | undefined, id: string
   return { id: id ?? keyIdOf(secret), secret };
 }
 
-export interface LoadedKeyring {
-  keyring: CardKeyring;
+/** Where one key comes from: the variable itself, its _FILE, its _ID. */
+export interface KeySource {
+  value: string | undefined;
+  file: string | undefined;
+  id: string | undefined;
+}
+
+/** A key pair as the operator configures it (card key, personal-data key): same parsing, same rules. */
+export interface KeySpec {
+  /** `LEAKGUARD_CARD_KEY`: names the variables in errors (`_FILE`, and `LEAKGUARD_PREVIOUS_…` for the previous key). */
+  variable: string;
+  previousVariable: string;
+  primary: KeySource;
+  previous: KeySource;
+  /** What production refuses to start without, e.g. "a card fingerprint key". */
+  purpose: string;
+  /** File name of the generated development key under the state directory. */
+  developmentFile: string;
+}
+
+export interface LoadedKeys {
+  primary: CardKey;
+  previous?: CardKey;
   /** Set when a development key was created or reused: the caller says so loudly. */
   developmentKeyFile?: string;
   createdDevelopmentKey?: boolean;
 }
 
-export function loadKeyring(config: Config): LoadedKeyring {
-  const previous = keyFrom(config.LEAKGUARD_PREVIOUS_CARD_KEY, config.LEAKGUARD_PREVIOUS_CARD_KEY_FILE, config.LEAKGUARD_PREVIOUS_CARD_KEY_ID, 'LEAKGUARD_PREVIOUS_CARD_KEY');
-  const primary = keyFrom(config.LEAKGUARD_CARD_KEY, config.LEAKGUARD_CARD_KEY_FILE, config.LEAKGUARD_CARD_KEY_ID, 'LEAKGUARD_CARD_KEY');
-  if (primary) return { keyring: previous ? { primary, previous } : { primary } };
+export function loadKeys(config: Pick<Config, 'NODE_ENV' | 'LEAKGUARD_STATE_DIR'>, spec: KeySpec): LoadedKeys {
+  const previous = keyFrom(spec.previous.value, spec.previous.file, spec.previous.id, spec.previousVariable);
+  const primary = keyFrom(spec.primary.value, spec.primary.file, spec.primary.id, spec.variable);
+  if (primary) return previous ? { primary, previous } : { primary };
   if (config.NODE_ENV === 'production') {
-    throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY: required in production (or LEAKGUARD_CARD_KEY_FILE); refusing to start without a card fingerprint key');
+    throw new ConfigError(`invalid configuration:\n  ${spec.variable}: required in production (or ${spec.variable}_FILE); refusing to start without ${spec.purpose}`);
   }
-  const file = join(config.LEAKGUARD_STATE_DIR, 'development-card-key');
+  const file = join(config.LEAKGUARD_STATE_DIR, spec.developmentFile);
   let created = false;
   if (!existsSync(file)) {
     mkdirSync(config.LEAKGUARD_STATE_DIR, { recursive: true, mode: 0o700 });
@@ -85,5 +107,24 @@ export function loadKeyring(config: Config): LoadedKeyring {
   }
   const secret = parseKeyMaterial(readFileSync(file, 'utf8'), file);
   const key = { id: `dev-${keyIdOf(secret)}`, secret };
-  return { keyring: previous ? { primary: key, previous } : { primary: key }, developmentKeyFile: file, createdDevelopmentKey: created };
+  return { ...(previous ? { primary: key, previous } : { primary: key }), developmentKeyFile: file, createdDevelopmentKey: created };
+}
+
+export interface LoadedKeyring {
+  keyring: CardKeyring;
+  /** Set when a development key was created or reused: the caller says so loudly. */
+  developmentKeyFile?: string;
+  createdDevelopmentKey?: boolean;
+}
+
+export function loadKeyring(config: Config): LoadedKeyring {
+  const { primary, previous, ...development } = loadKeys(config, {
+    variable: 'LEAKGUARD_CARD_KEY',
+    previousVariable: 'LEAKGUARD_PREVIOUS_CARD_KEY',
+    primary: { value: config.LEAKGUARD_CARD_KEY, file: config.LEAKGUARD_CARD_KEY_FILE, id: config.LEAKGUARD_CARD_KEY_ID },
+    previous: { value: config.LEAKGUARD_PREVIOUS_CARD_KEY, file: config.LEAKGUARD_PREVIOUS_CARD_KEY_FILE, id: config.LEAKGUARD_PREVIOUS_CARD_KEY_ID },
+    purpose: 'a card fingerprint key',
+    developmentFile: 'development-card-key',
+  });
+  return { keyring: previous ? { primary, previous } : { primary }, ...development };
 }

@@ -19,6 +19,15 @@ export const configSchema = z.object({
   LEAKGUARD_PREVIOUS_CARD_KEY: optionalString,
   LEAKGUARD_PREVIOUS_CARD_KEY_FILE: optionalString,
   LEAKGUARD_PREVIOUS_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  /** Encrypts the personal data cases keep (email, phone, addresses, IP, device, customer id): data-keys.ts. */
+  LEAKGUARD_DATA_KEY: optionalString,
+  LEAKGUARD_DATA_KEY_FILE: optionalString,
+  LEAKGUARD_DATA_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_PREVIOUS_DATA_KEY: optionalString,
+  LEAKGUARD_PREVIOUS_DATA_KEY_FILE: optionalString,
+  LEAKGUARD_PREVIOUS_DATA_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  /** A closed case's personal data are erased this many days after it was decided. */
+  LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS: int(180, 1, 3650),
   LEAKGUARD_RULESET: optionalString,
   /** The model artifact; unset: the starter model (models/starter/); `off`: rules and watchlists only. */
   LEAKGUARD_MODEL: optionalString,
@@ -35,6 +44,13 @@ export const configSchema = z.object({
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),
   /** Cases and the console: a real PostgreSQL; unset: embedded PGlite under the state directory. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** The tables' owner, for migrations only; DATABASE_URL's role then gets rights to use them, never to rewrite the audit log. */
+  DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** Signs the audit log's checkpoints (docs/console.md): kept outside the database, like the card key. */
+  LEAKGUARD_AUDIT_KEY: optionalString,
+  LEAKGUARD_AUDIT_KEY_FILE: optionalString,
+  /** Where checkpoints are appended; unset: one file per key and database under $XDG_STATE_HOME/leakguard. */
+  LEAKGUARD_AUDIT_CHECKPOINT_FILE: optionalString,
   /** Optional: labels from case decisions are published to leakguard.labels. */
   KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.:\[\]-]+(,[A-Za-z0-9.:\[\]-]+)*$/, 'must be host:port[,host:port...]').optional(),
   /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
@@ -65,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = result.data;
   if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both');
+  if (c.LEAKGUARD_AUDIT_KEY && c.LEAKGUARD_AUDIT_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_AUDIT_KEY_FILE: set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE, not both');
+  if (c.DATABASE_MIGRATION_URL && !c.DATABASE_URL) throw new ConfigError('invalid configuration:\n  DATABASE_MIGRATION_URL: needs DATABASE_URL (the application\'s own role); the embedded database has no roles');
+  if (c.LEAKGUARD_DATA_KEY && c.LEAKGUARD_DATA_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_DATA_KEY_FILE: set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE, not both');
   // The Kafka clients (labels producer, stream processor) authenticate with these: checked now, not at first connection.
   const kafka = c.KAFKA_BROKERS ? kafkaSecurityProblems(present).problems : [];
   if (kafka.length > 0) throw new ConfigError(`invalid configuration:\n${kafka.join('\n')}`);

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const access = loadAccessConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const runtime = createRuntime(config, logger);
+  // Before listening: in production a missing LEAKGUARD_AUDIT_KEY stops the start, as the card key does.
+  runtime.auditCheckpoints();
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: answering degraded until it is');
 
   const demoWanted = demoCredentialsWanted(config.NODE_ENV, runtime.embedded);

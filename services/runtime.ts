@@ -19,6 +19,8 @@ import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
 import { connectRedis, RedisVelocityStore, whenReady } from './adapters/redis/velocity-store.ts';
 import { loadKeyring } from './card-keys.ts';
+import { loadDataKeyring } from './data-keys.ts';
+import { PersonalDataCipher, protectFlagged } from './cases/personal-data.ts';
 import type { Config } from './config.ts';
 import { Engine } from './core/engine.ts';
 import { ALL_FEATURES } from './core/features.ts';
@@ -34,6 +36,10 @@ import { JournalFlaggedQueue } from './cases/journal-flagged-queue.ts';
 import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from './cases/negative-lists.ts';
 import { RedisFlaggedQueue } from './cases/redis-flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './cases/system.ts';
+import { canRewriteAuditLog, grantApplicationRole, migrate } from './adapters/postgres/migrate.ts';
+import { AuditCheckpointer, CheckpointFile, writerName } from './cases/audit-checkpoints.ts';
+import type { AuditLog } from './cases/audit.ts';
+import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
 import { ModelFile } from '../models/serving/scoring-model.ts';
 
 export interface Runtime {
@@ -66,12 +72,64 @@ export interface Runtime {
   negativeLists: NegativeListStore;
   /** Opens PostgreSQL (DATABASE_URL) or PGlite, migrates, starts the case ingester. Once. */
   openCases(): Promise<CaseSystem>;
+  /** The audit log's checkpoint file under its key (LEAKGUARD_AUDIT_KEY; throws ConfigError in production without one). */
+  auditCheckpoints(): CheckpointFile;
   readonly cases: CaseSystem | undefined;
 }
 
 /** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
 export async function openSqlClient(config: Config): Promise<SqlClient> {
   return config.DATABASE_URL ? new PgSqlClient({ connectionString: config.DATABASE_URL }) : PgliteSqlClient.open(join(config.LEAKGUARD_STATE_DIR, 'pglite'));
+}
+
+/**
+ * Migrations run as the tables' owner when DATABASE_MIGRATION_URL names one, which then grants
+ * DATABASE_URL's role what the application needs and no way to rewrite the audit log; without
+ * it, on `sql` itself (one role for both, as before: production should split them).
+ */
+export async function migrateDatabase(config: Config, sql: SqlClient): Promise<void> {
+  if (!config.DATABASE_MIGRATION_URL || !config.DATABASE_URL) {
+    await migrate(sql);
+    return;
+  }
+  const role = decodeURIComponent(new URL(config.DATABASE_URL).username);
+  if (!role) throw new Error('DATABASE_URL must name its user (postgres://user@host/db) when DATABASE_MIGRATION_URL is set: that role is given its rights');
+  const owner = new PgSqlClient({ connectionString: config.DATABASE_MIGRATION_URL, max: 1 });
+  try {
+    await migrate(owner);
+    const current = await owner.query<{ user: string }>('SELECT current_user AS user');
+    if (current.rows[0]!.user !== role) await grantApplicationRole(owner, role);
+  } finally {
+    await owner.close();
+  }
+}
+
+/**
+ * The checkpoint file of the audit log this configuration opens, under its signing key;
+ * undefined when there is no key and `create` is false (a reader in development before any writer).
+ */
+export function openCheckpointFile(config: Config, options: { create: boolean }): { file: CheckpointFile; developmentKeyFile?: string; createdDevelopmentKey?: boolean } | undefined {
+  const loaded = loadAuditKey(config, options);
+  if (!loaded) return undefined;
+  const { key, ...development } = loaded;
+  return { file: new CheckpointFile(checkpointFileOf(config, key.id), key), ...development };
+}
+
+/**
+ * For the CLIs that append: a signed checkpoint of the head they leave. A cut found on the way,
+ * or a checkpoint that cannot be written (the engine's next pass covers the entry then), is told
+ * on stderr; the command's own work is done by then and stands.
+ */
+export async function checkpointAuditLog(config: Config, audit: AuditLog, who: string): Promise<void> {
+  const warn = (message: string) => process.stderr.write(`${message}\n`);
+  try {
+    const { file } = openCheckpointFile(config, { create: true })!;
+    const checkpointer = new AuditCheckpointer({ audit, file, by: writerName(who), onAlarm: (message) => warn(`AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`) });
+    await checkpointer.resume();
+    await checkpointer.pass();
+  } catch (error) {
+    warn(`${who}: audit checkpoint not written: ${(error as Error).message.replace(/^invalid configuration:\n\s*/, '')}`);
+  }
 }
 
 export function openApiKeyStore(config: Config, redis?: Redis): ApiKeyStore {
@@ -104,6 +162,35 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
         : 'DEVELOPMENT CARD KEY IN USE: fingerprints are keyed by a generated file under the state directory. Set LEAKGUARD_CARD_KEY in production.',
     );
   }
+  // Personal data in cases are sealed under their own key, kept outside every store like the card key.
+  const dataKeys = loadDataKeyring(config, keyring);
+  if (dataKeys.developmentKeyFile) {
+    logger.warn(
+      { keyFile: dataKeys.developmentKeyFile, keyId: dataKeys.keyring.primary.id },
+      dataKeys.createdDevelopmentKey
+        ? 'DEVELOPMENT DATA KEY CREATED: no LEAKGUARD_DATA_KEY is set, so the key that encrypts personal data in cases was generated under the state directory. Never use it in production.'
+        : 'DEVELOPMENT DATA KEY IN USE: personal data in cases are encrypted with a generated file under the state directory. Set LEAKGUARD_DATA_KEY in production.',
+    );
+  }
+  const cipher = new PersonalDataCipher(dataKeys.keyring);
+
+  // The audit log's checkpoints are signed with a key kept outside the database (services/audit-key.ts);
+  // loaded by what opens the case database (the engine at start), not by the stream processor.
+  let checkpointFile: CheckpointFile | undefined;
+  const auditCheckpoints = () => {
+    if (checkpointFile) return checkpointFile;
+    const { file, ...auditKey } = openCheckpointFile(config, { create: true })!;
+    if (auditKey.developmentKeyFile) {
+      logger.warn(
+        { keyFile: auditKey.developmentKeyFile, keyId: file.keyId },
+        auditKey.createdDevelopmentKey
+          ? 'DEVELOPMENT AUDIT KEY CREATED: no LEAKGUARD_AUDIT_KEY is set, so the key that signs audit checkpoints was generated under the state directory. Never use it in production.'
+          : 'DEVELOPMENT AUDIT KEY IN USE: audit checkpoints are signed with a generated file under the state directory. Set LEAKGUARD_AUDIT_KEY in production.',
+      );
+    }
+    logger.info({ file: file.path, keyId: file.keyId }, 'audit checkpoints');
+    return (checkpointFile = file);
+  };
 
   const metrics = new Metrics();
   // The files kept in force, first: one that does not load (ruleset, rate table with its path and
@@ -132,9 +219,11 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
 
   // Cases: flagged decisions leave the scoring path through a durable queue.
   // Embedded mode journals flagged decisions under the state directory: a crash loses none.
-  const flaggedQueue: FlaggedQueue = redis ? new RedisFlaggedQueue(redis) : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'));
+  const flaggedQueue: FlaggedQueue = redis
+    ? new RedisFlaggedQueue(redis)
+    : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'), { protect: (f) => protectFlagged(f, cipher) });
   const flaggedSink = new FlaggedSink({
-    keyring, queue: flaggedQueue, watchlist,
+    keyring, cipher, queue: flaggedQueue, watchlist,
     onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
   });
 
@@ -161,16 +250,25 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   let opening: Promise<CaseSystem> | undefined;
   const openCases = () => {
     opening ??= (async () => {
+      const checkpoints = auditCheckpoints();
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
       let delay = 200;
       for (;;) {
         const sql = await openSqlClient(config);
         try {
+          await migrateDatabase(config, sql);
+          if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
+            logger.warn('DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)');
+          }
           cases = await openCaseSystem({
             sql, queue: flaggedQueue, negativeLists,
             negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
             allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
-            apiKeys,
+            apiKeys, cipher, retentionDays: config.LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS,
+            checkpoints: {
+              file: checkpoints, by: writerName('engine'),
+              onAlarm: (message) => logger.error({ checkpoints: checkpoints.path }, `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`),
+            },
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
             onError: (error, stage) => logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
           });
@@ -189,7 +287,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
 
   return {
     engine, store, apiKeys, rulesets, frictionShares, rates, models, metrics, watchlist, watchlistRegistry, keyring,
-    flaggedQueue, flaggedSink, negativeLists, openCases,
+    flaggedQueue, flaggedSink, negativeLists, openCases, auditCheckpoints,
     get cases() {
       return cases;
     },

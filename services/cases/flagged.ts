@@ -1,13 +1,15 @@
 // From the scoring path to the case store. The sink turns a non-approve decision into a
-// FlaggedDecision (no PAN, no security code: the masked card and keyed pseudonyms only) and puts
-// it on a durable queue; the ingester moves queued decisions into the store, one commit each,
-// acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
+// FlaggedDecision (no PAN, no security code: the masked card and keyed pseudonyms only; the
+// order's personal data sealed, personal-data.ts) and puts it on a durable queue; the ingester
+// moves queued decisions into the store, one commit each, acknowledging only after the commit,
+// retrying with backoff while PostgreSQL is unreachable.
 import type { CardKeyring } from '../core/card.ts';
 import type { Engine, Evidence, ScoreResult } from '../core/engine.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
 import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
 import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
 import { flaggedDecisionSchema, sanitiseRequest, scrubFlagged, type CaseStore, type FlaggedDecision } from './model.ts';
+import { personalDataBinding, type PersonalDataCipher } from './personal-data.ts';
 
 /** A queue that keeps flagged decisions until a handler has committed them. */
 export interface FlaggedQueue {
@@ -113,6 +115,7 @@ export function parseFlagged(json: string): FlaggedDecision | null {
 /** Builds flagged decisions from scoring results and publishes them. Never throws into scoring. */
 export class FlaggedSink {
   private readonly hasher: EntityHasher;
+  private readonly cipher: PersonalDataCipher;
   private readonly queue: FlaggedQueue;
   private readonly watchlist: WatchlistStore | undefined;
   private readonly onError: (error: unknown) => void;
@@ -122,8 +125,9 @@ export class FlaggedSink {
   private retryTimer: NodeJS.Timeout | undefined;
   published = 0;
 
-  constructor(options: { keyring: CardKeyring; queue: FlaggedQueue; watchlist?: WatchlistStore; onError: (error: unknown) => void }) {
+  constructor(options: { keyring: CardKeyring; cipher: PersonalDataCipher; queue: FlaggedQueue; watchlist?: WatchlistStore; onError: (error: unknown) => void }) {
     this.hasher = new EntityHasher(options.keyring);
+    this.cipher = options.cipher;
     this.queue = options.queue;
     this.watchlist = options.watchlist;
     this.onError = options.onError;
@@ -149,12 +153,15 @@ export class FlaggedSink {
     if (email) links.email = email;
     if (shipping) links.shipping = shipping;
     const now = new Date().toISOString();
+    // Sealed here, before any queue or journal sees them: personal data never travel in clear.
+    const { request, personal } = sanitiseRequest(req, evidence.card);
     const flagged: FlaggedDecision = scrubFlagged({
       merchantId,
       transactionId: req.transactionId,
       flaggedAt: now,
       occurredAt: req.occurredAt ? new Date(req.occurredAt).toISOString() : now,
-      request: sanitiseRequest(req, evidence.card),
+      request,
+      ...(personal ? { personal: this.cipher.seal(personal, personalDataBinding(merchantId, req.transactionId)) } : {}),
       response,
       card: { bin: evidence.card.bin, last4: evidence.card.last4, keyId: evidence.card.keyId, fingerprint: evidence.card.fingerprint },
       features: evidence.features,

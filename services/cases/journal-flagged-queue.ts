@@ -3,7 +3,8 @@
 // A crash (or a kill) between the answer and the case loses nothing: at the next start the
 // decisions without a "done" line are queued again (case creation is idempotent, so one handled
 // just before the crash is harmless). The journal is rewritten to the pending ones at start and
-// whenever it holds many finished ones. Lines hold what a case holds: masked card, pseudonyms.
+// whenever it holds many finished ones. Lines hold what a case holds: masked card, pseudonyms,
+// sealed personal data (an older version's lines with them in clear are rewritten sealed at start).
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FlaggedDecision } from './model.ts';
@@ -20,13 +21,15 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
   /** Lines that could not be read back (a torn last line after a crash). */
   readonly unreadable: number;
 
-  constructor(path: string, options: { backoff?: Backoff } = {}) {
+  /** `protect`: applied to what is read back at start before the journal is rewritten (seals personal data an older version wrote in clear). */
+  constructor(path: string, options: { backoff?: Backoff; protect?: (flagged: FlaggedDecision) => FlaggedDecision } = {}) {
     // No in-memory limit: the journal holds what waits, nothing is dropped.
-    super({ limit: Number.POSITIVE_INFINITY, ...options });
+    super({ limit: Number.POSITIVE_INFINITY, ...(options.backoff ? { backoff: options.backoff } : {}) });
     this.path = path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const { pending, unreadable } = JournalFlaggedQueue.read(path);
-    this.unreadable = unreadable;
+    const read = JournalFlaggedQueue.read(path);
+    const pending = options.protect ? read.pending.map(options.protect) : read.pending;
+    this.unreadable = read.unreadable;
     this.items.push(...pending);
     this.rewrite(pending);
     this.fd = openSync(path, 'a', 0o600);

@@ -18,24 +18,74 @@ export type LinkKind = (typeof LINK_KINDS)[number];
 export const SORTS = ['risk', 'age', 'newest'] as const;
 export type CaseSort = (typeof SORTS)[number];
 
-/** The request as a case keeps it: no PAN, no security code, no expiry; the card masked; card numbers typed into free text masked. */
-export type SanitisedRequest = Omit<ScoreRequest, 'card'> & {
+type Address = NonNullable<ScoreRequest['shippingAddress']>;
+
+/**
+ * What an order says about its customer: kept for the analyst who must reach them, but only ever
+ * stored encrypted (personal-data.ts), and erased once a closed case's retention is over.
+ */
+export interface PersonalData {
+  customer?: { id?: string; email?: string; phone?: string };
+  device?: { id?: string; ip?: string; userAgent?: string };
+  billingAddress?: Address;
+  shippingAddress?: Address;
+}
+
+/** The request fields that are personal data as a whole; of `customer`, all but `accountCreatedAt`. */
+const PERSONAL_FIELDS = ['device', 'billingAddress', 'shippingAddress'] as const;
+const CUSTOMER_KEPT = 'accountCreatedAt';
+
+/**
+ * The request as a case keeps it in clear: no PAN, no security code, no expiry; the card masked;
+ * card numbers typed into free text masked; no personal data (they travel apart, encrypted).
+ */
+export type SanitisedRequest = Omit<ScoreRequest, 'card' | 'customer' | (typeof PERSONAL_FIELDS)[number]> & {
   card: { bin: string; last4: string; masked: string; cvvResult: string };
+  customer?: { accountCreatedAt?: string };
 };
 
-export function sanitiseRequest(req: ScoreRequest, card: { bin: string; last4: string }): SanitisedRequest {
+/**
+ * Takes the personal data out of a request, a fresh one or one an older version queued or stored
+ * with them in clear. `personal` is null when there are none.
+ */
+export function splitPersonalData<T extends object>(request: T): { request: T; personal: PersonalData | null } {
+  const rest = { ...request } as Record<string, unknown>;
+  const personal: Record<string, unknown> = {};
+  for (const field of PERSONAL_FIELDS) {
+    if (rest[field] !== undefined && rest[field] !== null) personal[field] = rest[field];
+    delete rest[field];
+  }
+  const customer = rest.customer;
+  if (customer !== undefined) {
+    const kept: Record<string, unknown> = {};
+    const taken: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(customer ?? {})) (k === CUSTOMER_KEPT ? kept : taken)[k] = v;
+    if (Object.keys(taken).length > 0) personal.customer = taken;
+    if (Object.keys(kept).length > 0) rest.customer = kept;
+    else delete rest.customer;
+  }
+  return { request: rest as T, personal: Object.keys(personal).length > 0 ? (personal as PersonalData) : null };
+}
+
+/** The request split in two: what a case keeps in clear, and the personal data it keeps encrypted. Both scrubbed of card numbers. */
+export function sanitiseRequest(req: ScoreRequest, card: { bin: string; last4: string }): { request: SanitisedRequest; personal: PersonalData | null } {
   const { card: raw, ...rest } = req;
-  return { ...scrubDeep(rest), card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } };
+  const { request, personal } = splitPersonalData(scrubDeep(rest));
+  return {
+    request: { ...(request as Omit<SanitisedRequest, 'card'>), card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } },
+    personal,
+  };
 }
 
 /**
  * Every string a flagged decision carries, scrubbed of card numbers (scrub.ts): applied where one
  * is built, where one is read back from a queue or journal (written by an older version), and
- * where a case is stored. The keyed card and pseudonyms are ours and left as they are.
+ * where a case is stored. The keyed card, pseudonyms and sealed personal data are ours and left
+ * as they are.
  */
 export function scrubFlagged(f: FlaggedDecision): FlaggedDecision {
-  const { card, links, ...rest } = f;
-  return { ...scrubDeep(rest), card, links };
+  const { card, links, personal, ...rest } = f;
+  return { ...scrubDeep(rest), card, links, ...(personal !== undefined ? { personal } : {}) };
 }
 
 /** What the scoring path hands over: everything a case needs, already free of card data. */
@@ -52,6 +102,8 @@ export interface FlaggedDecision {
   links: Partial<Record<Exclude<LinkKind, 'card'>, string>>;
   /** Compromise events the card was listed in when it was scored (ce_N). */
   watchlistEvents: string[];
+  /** The order's personal data, sealed (personal-data.ts: AES-256-GCM, bound to merchant and transaction); absent when it has none. */
+  personal?: string;
 }
 
 export const flaggedDecisionSchema = z.object({
@@ -68,6 +120,7 @@ export const flaggedDecisionSchema = z.object({
   features: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
   links: z.object({ device: z.string().optional(), ip: z.string().optional(), email: z.string().optional(), shipping: z.string().optional() }),
   watchlistEvents: z.array(z.string()),
+  personal: z.string().max(65_536).optional(),
 });
 
 export interface CaseRecord {
@@ -86,6 +139,8 @@ export interface CaseRecord {
   card: { bin: string; last4: string; keyId: string; fingerprint: string };
   links: Partial<Record<Exclude<LinkKind, 'card'>, string>>;
   transaction: SanitisedRequest;
+  /** Sealed personal data (null when the order had none, or once erased) and the erasure, if any. */
+  personalData: { sealed: string | null; erasedAt: string | null; retentionDays: number | null };
   features: Record<string, FeatureValue>;
   degraded: boolean;
   assignee: string | null;
@@ -198,5 +253,12 @@ export interface CaseStore {
   labelledCases(since?: string): Promise<LabelledCase[]>;
   unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]>;
   markLabelsPublished(labelIds: number[]): Promise<void>;
+  /**
+   * Erases the personal data of cases closed (fraud, legitimate) before `closedBefore`: the sealed
+   * value is nulled and the erasure recorded with `retentionDays`. Returns how many cases it erased.
+   */
+  erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number>;
+  /** Seals personal data an older version stored in clear in `transaction`; returns how many cases it sealed. */
+  sealPersonalDataInClear(): Promise<number>;
   count(): Promise<number>;
 }

@@ -13,6 +13,9 @@ import type { CaseStore } from './model.ts';
 import type { NegativeListStore } from './negative-lists.ts';
 import type { ApiKeyStore } from '../auth/api-keys.ts';
 import { auditKeyChanges, startKeyAudit } from './key-audit.ts';
+import { AuditCheckpointer, startCheckpoints, type CheckpointFile } from './audit-checkpoints.ts';
+import type { PersonalDataCipher } from './personal-data.ts';
+import { startRetention } from './retention.ts';
 
 export interface CaseSystem {
   sql: SqlClient;
@@ -22,6 +25,10 @@ export interface CaseSystem {
   ingester: CaseIngester;
   feedback: Feedback;
   negativeLists: NegativeListStore;
+  /** Opens a case's personal data for the console (and seals them in the store). */
+  personalData: PersonalDataCipher;
+  /** How long a closed case keeps its personal data. */
+  retentionDays: number;
   close(): Promise<void>;
 }
 
@@ -35,13 +42,22 @@ export interface CaseSystemOptions {
   /** When given, key changes in this store are carried into the audit log (see key-audit.ts). */
   apiKeys?: ApiKeyStore;
   keyAuditIntervalMs?: number;
+  /** Signed checkpoints of the audit log's head, written when it moved and on close; verify() checks against them. */
+  checkpoints?: { file: CheckpointFile; by: string; onAlarm: (message: string) => void; intervalMs?: number };
+  /** Seals personal data (LEAKGUARD_DATA_KEY). */
+  cipher: PersonalDataCipher;
+  /** A closed case's personal data are erased after this many days, by a pass every `retentionIntervalMs`. */
+  retentionDays: number;
+  retentionIntervalMs?: number;
   onError: (error: unknown, stage: string) => void;
 }
 
 export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> {
   await migrate(o.sql);
-  const store = new PostgresCaseStore(o.sql);
-  const audit = new PostgresAuditLog(o.sql);
+  const store = new PostgresCaseStore(o.sql, o.cipher);
+  // Cases an older version stored with personal data in clear are sealed before anything reads them.
+  await store.sealPersonalDataInClear();
+  const audit = new PostgresAuditLog(o.sql, undefined, o.checkpoints?.file);
   const users = new PostgresUserStore(o.sql);
   const ingester = new CaseIngester(o.queue, store);
   const feedback = new Feedback({
@@ -52,12 +68,21 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
   void feedback.flushLabels();
   const keyAudit = o.apiKeys ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs) : undefined;
   await keyAudit?.ready;
+  const retention = startRetention(store, audit, o.retentionDays, (e) => o.onError(e, 'retention'), o.retentionIntervalMs);
+  await retention.ready;
+  const checkpoints = o.checkpoints
+    ? startCheckpoints(new AuditCheckpointer({ audit, ...o.checkpoints }), (e) => o.onError(e, 'audit-checkpoint'), o.checkpoints.intervalMs)
+    : undefined;
+  await checkpoints?.ready;
   return {
-    sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists,
+    sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists, personalData: o.cipher, retentionDays: o.retentionDays,
     async close() {
       keyAudit?.stop();
+      await retention.stop();
       // One last pass: a key changed since the previous one is audited before the database closes.
       if (o.apiKeys) await auditKeyChanges(o.apiKeys, audit).catch((e: unknown) => o.onError(e, 'key-audit'));
+      // Then the head as it is left, signed.
+      await checkpoints?.stop();
       await ingester.stop();
       await o.labels?.close().catch(() => {});
       await o.sql.close();

@@ -1,19 +1,41 @@
-// `npm run audit -- verify|export`: checks the audit log's hash chain and names the first broken
-// entry (exit 1), or writes the log as NDJSON.
+// `npm run audit -- verify|export`: checks the audit log's hash chain and its signed checkpoints,
+// and names the first broken entry, the entries cut from its end or rewritten, or a checkpoint
+// that is not genuine (exit 1); or writes the log as NDJSON.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openSqlClient } from '../runtime.ts';
+import type { ChainCheck } from '../cases/audit.ts';
+import { migrateDatabase, openCheckpointFile, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:
   npm run audit -- verify [--json]
   npm run audit -- export [--out <file>]`;
 
 const fail: Fail = failWith('audit');
+
+function report(result: ChainCheck): string {
+  const c = result.checkpoints;
+  const against = !c
+    ? 'no audit key (LEAKGUARD_AUDIT_KEY), so no checkpoint was checked: a cut tail cannot be seen'
+    : c.latest
+      ? `${c.valid} signed checkpoints in ${c.file} hold, the furthest #${c.latest.seq} of ${c.latest.at}`
+      : `no signed checkpoint in ${c.file}: a cut tail cannot be seen`;
+  if (result.ok) return `audit log intact: ${result.checked} entries, chain verified; ${against}\n`;
+  const also = (result.also ?? []).map((line) => `  also: ${line}\n`).join('');
+  switch (result.problem) {
+    case 'chain':
+      return `audit log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked - 1} entries before it verified)\n${also}`;
+    case 'removed':
+      return `audit log CUT: ${result.reason} (${result.checked} entries verified)\n${also}`;
+    case 'rewritten':
+      return `audit log REWRITTEN: ${result.reason}\n${also}`;
+    case 'checkpoint':
+      return `audit checkpoint NOT GENUINE: ${result.reason} (the log itself: ${result.checked} entries verified)\n${also}`;
+  }
+}
 
 async function main(): Promise<number> {
   const { values, command } = parseCommand(
@@ -24,13 +46,14 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const sql = await openSqlClient(config);
   try {
-    await migrate(sql);
-    const audit = new PostgresAuditLog(sql);
+    await migrateDatabase(config, sql);
+    // Read only: verify never makes a development key up (it would have signed nothing).
+    const checkpoints = openCheckpointFile(config, { create: false })?.file;
+    const audit = new PostgresAuditLog(sql, undefined, checkpoints);
     if (command === 'verify') {
       const result = await audit.verify();
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else if (result.ok) process.stdout.write(`audit log intact: ${result.checked} entries, chain verified\n`);
-      else process.stdout.write(`audit log BROKEN at entry ${result.brokenAt}: ${result.reason} (${result.checked - 1} entries before it verified)\n`);
+      else process.stdout.write(report(result));
       return result.ok ? 0 : 1;
     }
     const out = values.out ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;

@@ -5,9 +5,8 @@ import { failWith, type Fail, parseCommand } from './command.ts';
 import { connectRedis, whenReady } from '../adapters/redis/velocity-store.ts';
 import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openApiKeyStore, openSqlClient } from '../runtime.ts';
+import { checkpointAuditLog, migrateDatabase, openApiKeyStore, openSqlClient } from '../runtime.ts';
 import { PgliteBusy } from '../adapters/postgres/pglite-client.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { auditKeyChanges, KEY_AUDIT_INTERVAL_MS } from '../cases/key-audit.ts';
 import type { Config } from '../config.ts';
@@ -36,11 +35,16 @@ async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore
     throw error;
   }
   try {
-    await migrate(sql);
-    await auditKeyChanges(store, new PostgresAuditLog(sql));
+    const audit = new PostgresAuditLog(sql);
+    try {
+      await migrateDatabase(config, sql);
+      await auditKeyChanges(store, audit);
+    } catch (error) {
+      return `not yet in the audit log (${(error as Error).message}): the engine writes it when it reaches the database`;
+    }
+    // The head it leaves, signed: the entry cannot then be cut away unnoticed.
+    await checkpointAuditLog(config, audit, 'cli:keys');
     return 'written to the audit log';
-  } catch (error) {
-    return `not yet in the audit log (${(error as Error).message}): the engine writes it when it reaches the database`;
   } finally {
     await sql.close().catch(() => {});
   }

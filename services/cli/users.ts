@@ -3,14 +3,13 @@
 // Works on DATABASE_URL, or on the embedded PGlite database while the engine is stopped.
 import { parseArgs } from 'node:util';
 import { failWith, type Fail, parseCommand } from './command.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createAccount } from '../console/accounts.ts';
 import { otpauthUri } from '../console/credentials.ts';
 import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole } from '../console/model.ts';
-import { openSqlClient } from '../runtime.ts';
+import { checkpointAuditLog, migrateDatabase, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:
   npm run users -- create-admin --username <name> [--json]
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sql = await openSqlClient(config);
   try {
-    await migrate(sql);
+    await migrateDatabase(config, sql);
     const users = new PostgresUserStore(sql);
     const audit = new PostgresAuditLog(sql);
     const name = username?.success ? username.data : '';
@@ -42,6 +41,7 @@ async function main(): Promise<void> {
       case 'create-admin':
       case 'create': {
         const account = await createAccount(users, audit, name, role as ConsoleRole, `cli:${process.env.USER ?? 'unknown'}`, { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 });
+        await checkpointAuditLog(config, audit, 'cli:users');
         if (values.json) process.stdout.write(`${JSON.stringify({ username: account.username, role: account.role, password: account.password, totpSecret: account.totpSecret })}\n`);
         else {
           process.stdout.write(
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
         const updated = await users.update(name, { unlock: true });
         if (!updated) fail(`no user ${name}`, 1);
         await audit.append({ actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'user_unlock', target: `user:${name}` });
+        await checkpointAuditLog(config, audit, 'cli:users');
         process.stdout.write(`Unlocked ${name}.\n`);
         break;
       }

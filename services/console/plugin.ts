@@ -9,6 +9,7 @@ import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditInput } from '../cases/audit.ts';
 import { CASE_ACTIONS, CaseConflict, CaseNotFound, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../cases/model.ts';
+import { personalView } from '../cases/personal-data.ts';
 import type { CaseSystem } from '../cases/system.ts';
 import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/watchlist.ts';
 import { ASSETS } from './assets.ts';
@@ -277,10 +278,13 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const record = await s.store.get(id);
     if (!record) return fail(request, reply, 404, 'No such case.');
     const session = request.consoleSession!;
-    await audit(s, { actor: session.username, action: 'case_view', target: `case:${id}` });
+    // Personal data are decrypted here only, for this signed-in analyst; the view is audited with what it showed.
+    const personal = personalView(record, s.personalData);
+    if (personal.state === 'unreadable') request.log.warn({ caseId: id, reason: personal.reason }, 'personal data of a case could not be decrypted');
+    await audit(s, { actor: session.username, action: 'case_view', target: `case:${id}`, detail: { personalData: personal.state } });
     const [history, linked, events] = await Promise.all([s.store.history(id), s.store.linked(id), compromiseEvents(record)]);
     const notice = typeof (request.query as Record<string, unknown>).done === 'string' ? noticeFor(String((request.query as Record<string, unknown>).done)) : undefined;
-    return send(reply, 200, `Case #${id}`, casePage({ record, history, linked, events, canDecide: canDecide(record, session.role), allowListMaxDays: o.allowListMaxDays }, session, notice), session);
+    return send(reply, 200, `Case #${id}`, casePage({ record, personal, history, linked, events, canDecide: canDecide(record, session.role), allowListMaxDays: o.allowListMaxDays }, session, notice), session);
   });
 
   app.post('/cases/:id/assign', { preHandler: requireRole('analyst') }, async (request, reply) => {

@@ -3,6 +3,7 @@
 import type { FrictionShare } from '../core/friction.ts';
 import { CASE_STATUSES, OPEN_STATUSES, SORTS, type CaseEvent, type CaseQuery, type CaseRecord, type DashboardStats, type LinkedCase } from '../cases/model.ts';
 import type { AuditEntry } from '../cases/audit.ts';
+import type { PersonalView } from '../cases/personal-data.ts';
 import { DECISIONS } from '../core/schemas.ts';
 import type { CompromiseEvent } from '../core/watchlist.ts';
 import { histogram, horizontalBars, stackedBars } from './charts.ts';
@@ -96,8 +97,22 @@ function address(a: Record<string, unknown> | undefined): Safe {
   return html`${parts.map((p, i) => html`${i ? html`<br>` : ''}${p}`)}`;
 }
 
+/** Why a case shows no email, phone, address, IP or device: erased by retention, or not decryptable here. */
+function personalNotice(v: PersonalView): Safe | '' {
+  if (v.state === 'erased') {
+    const after = v.retentionDays === null ? '' : ` after ${v.retentionDays} days`;
+    return html`<p class="notice" id="personal-data">Personal data erased${after} (${v.erasedAt.slice(0, 10)}): the customer id, email, phone, addresses, IP and device are no longer kept.</p>`;
+  }
+  if (v.state === 'unreadable') {
+    return html`<p class="error" id="personal-data">Personal data unreadable: encrypted under a key this engine does not hold, or for another case.</p>`;
+  }
+  return '';
+}
+
 export interface CaseView {
   record: CaseRecord;
+  /** The case's personal data, decrypted for this page (or why they cannot be shown). */
+  personal: PersonalView;
   history: CaseEvent[];
   linked: LinkedCase[];
   events: (CompromiseEvent | { id: string; missing: true })[];
@@ -107,7 +122,8 @@ export interface CaseView {
 
 export function casePage(v: CaseView, session: SessionView, notice?: string): Safe {
   const c = v.record;
-  const t = c.transaction as unknown as Record<string, unknown> & { customer?: Record<string, unknown>; device?: Record<string, unknown>; items?: Record<string, unknown>[]; threeDS?: Record<string, unknown> };
+  const t = c.transaction as unknown as Record<string, unknown> & { customer?: Record<string, unknown>; items?: Record<string, unknown>[]; threeDS?: Record<string, unknown> };
+  const p = v.personal.state === 'readable' ? v.personal.data : undefined;
   return html`<h1>Case #${c.id} ${status(c.status)}</h1>
 ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}
 <div class="grid">
@@ -115,11 +131,12 @@ ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}
     ['Merchant', c.merchantId], ['Transaction', c.transactionId], ['Amount', money(c.amount, c.currency)], ['Channel', c.channel],
     ['Occurred', c.occurredAt], ['Flagged', c.flaggedAt], ['Card', c.transaction.card.masked], ['Card key', c.card.keyId], ['CVV result', c.transaction.card.cvvResult],
     ['3-D Secure', t.threeDS ? `${String(t.threeDS.status)}${t.threeDS.version ? ` (v${String(t.threeDS.version)})` : ''}` : undefined],
-    ['Customer id', t.customer?.id], ['Email', t.customer?.email], ['Phone', t.customer?.phone], ['Account created', t.customer?.accountCreatedAt],
-    ['Device id', t.device?.id], ['IP', t.device?.ip], ['User agent', t.device?.userAgent],
+    ['Customer id', p?.customer?.id], ['Email', p?.customer?.email], ['Phone', p?.customer?.phone], ['Account created', t.customer?.accountCreatedAt],
+    ['Device id', p?.device?.id], ['IP', p?.device?.ip], ['User agent', p?.device?.userAgent],
   ])}
-<table><tbody><tr><th>Billing address</th><td id="billing-address">${address(t.billingAddress as Record<string, unknown> | undefined)}</td></tr>
-<tr><th>Shipping address</th><td id="shipping-address">${address(t.shippingAddress as Record<string, unknown> | undefined)}</td></tr></tbody></table>
+${personalNotice(v.personal)}
+<table><tbody><tr><th>Billing address</th><td id="billing-address">${address(p?.billingAddress)}</td></tr>
+<tr><th>Shipping address</th><td id="shipping-address">${address(p?.shippingAddress)}</td></tr></tbody></table>
 ${t.items?.length ? html`<h2>Items</h2><table id="items"><thead><tr><th>Name</th><th>SKU</th><th>Category</th><th>Qty</th><th>Unit price</th></tr></thead><tbody>${t.items.map((i) => html`<tr><td>${String(i.name ?? '')}</td><td>${String(i.sku ?? '')}</td><td>${String(i.category ?? '')}</td><td>${String(i.quantity ?? '')}</td><td>${i.unitPrice === undefined ? '' : money(Number(i.unitPrice), c.currency)}</td></tr>`)}</tbody></table>` : ''}
 </section>
 <section class="card" id="decision"><h2>Decision at checkout</h2>${kv([['Score', c.score], ['Decision', c.decision], ['Degraded', c.degraded ? 'yes' : 'no'], ['Assignee', c.assignee ?? '—'], ['Decided by', c.decidedBy], ['Decided at', c.decidedAt]])}

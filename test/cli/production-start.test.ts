@@ -21,7 +21,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   engine = spawn(process.execPath, [join(root, 'services/main.ts')], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', DATABASE_URL: '', LEAKGUARD_METRICS_TOKEN: '', LEAKGUARD_MODEL: 'off' },
+    env: { ...process.env, NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_DATA_KEY: 'c'.repeat(64), LEAKGUARD_AUDIT_KEY: 'e'.repeat(64), LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', DATABASE_URL: '', LEAKGUARD_METRICS_TOKEN: '', LEAKGUARD_MODEL: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   engine.stdout!.on('data', (d) => (out += d.toString()));

@@ -42,6 +42,7 @@ describe('npm start (embedded mode)', () => {
     expect(stdout).not.toContain(creds.adminKey);
     expect(stdout).toContain(file);
     expect(stdout).toContain('DEVELOPMENT CARD KEY CREATED');
+    expect(stdout).toContain('DEVELOPMENT DATA KEY CREATED');
   });
 
   it('scores with the demo merchant key', async () => {
@@ -117,5 +118,7 @@ describe('npm start (embedded mode)', () => {
     expect(keyEntries.filter((e) => e.actor === 'system:demo')).toHaveLength(3);
     const verified = auditCli('verify');
     expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    // Checked against the checkpoints the engine signed, the last one at its stop.
+    expect(verified.stdout).toMatch(/^audit log intact: (\d+) entries, chain verified; \d+ signed checkpoints in .* hold, the furthest #\1 of /);
   });
 });

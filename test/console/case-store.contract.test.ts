@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { FileApiKeyStore } from '../../services/adapters/files/api-key-file-store.ts';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { auditKeyChanges } from '../../services/cases/key-audit.ts';
-import { flagged, INJECTION_PAYLOADS, pgliteDriver, postgresDriver, type Driver } from './fixtures.ts';
+import { flagged, INJECTION_PAYLOADS, pgliteDriver, postgresDriver, TEST_DATA_CIPHER, type Driver } from './fixtures.ts';
 
 
 for (const makeDriver of [pgliteDriver, postgresDriver]) {
@@ -27,7 +27,7 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
     beforeAll(async () => {
       driver = await makeDriver();
       sql = await driver.open();
-      store = new PostgresCaseStore(sql);
+      store = new PostgresCaseStore(sql, TEST_DATA_CIPHER);
     });
     afterAll(async () => {
       await sql?.close();

@@ -16,8 +16,9 @@ const cli = (script: string, ...args: string[]) => spawnSync(process.execPath, [
 
 beforeAll(async () => {
   pg = await PostgresServer.start();
-  env = { ...process.env, DATABASE_URL: pg.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', REDIS_URL: '' };
   t = await buildTestApp({ DATABASE_URL: pg.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
+  // The engine's state directory: the CLIs sign audit checkpoints with its development audit key.
+  env = { ...process.env, DATABASE_URL: pg.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', REDIS_URL: '', LEAKGUARD_STATE_DIR: t.stateDir };
 });
 afterAll(async () => {
   await t?.close();

@@ -4,8 +4,12 @@ import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { migrate } from '../../services/adapters/postgres/migrate.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import type { FlaggedDecision } from '../../services/cases/model.ts';
+import { PersonalDataCipher } from '../../services/cases/personal-data.ts';
 import type { Decision } from '../../services/core/schemas.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
+
+/** Seals personal data in store tests (the engine's comes from LEAKGUARD_DATA_KEY). */
+export const TEST_DATA_CIPHER = new PersonalDataCipher({ primary: { id: 'test-data', secret: Buffer.alloc(32, 7) } });
 
 let n = 0;
 export function flagged(over: {
@@ -20,12 +24,13 @@ export function flagged(over: {
     transactionId: id,
     flaggedAt: at,
     occurredAt: at,
+    // Personal data in clear, as an older version queued them: the case store seals them on write.
     request: {
       transactionId: id, amount: 4999, currency: 'EUR', channel: 'ecommerce',
       card: { bin: '411111', last4: '1111', masked: '411111******1111', cvvResult: 'match' },
       customer: { email: 'jane@example.com' },
       shippingAddress: { name: over.name ?? 'Jane Doe', line1: '1 Main St', city: 'Tokyo', country: 'JP' },
-    },
+    } as FlaggedDecision['request'],
     response: {
       transactionId: id, score: over.score ?? 70, decision: over.decision ?? 'review',
       reasons: codes.map((code) => ({ code, message: `because ${code}` })),

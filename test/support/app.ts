@@ -14,6 +14,7 @@ import { consoleOptions } from '../../services/console/options.ts';
 import type { Config } from '../../services/config.ts';
 
 export const TEST_CARD_KEY = 'a'.repeat(64);
+export const TEST_DATA_KEY = 'd'.repeat(64);
 
 export interface TestApp {
   app: FastifyInstance;
@@ -28,7 +29,7 @@ export interface TestApp {
 /** `cases`: also opens the case database (PGlite unless DATABASE_URL is given) and serves the console. */
 export async function buildTestApp(env: Record<string, string> = {}, options: { cases?: boolean } = {}): Promise<TestApp> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
-  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
+  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
     // Functional tests must not depend on how busy the machine is; the failure tests set their own deadline.
     LEAKGUARD_DEADLINE_MS: '2000',
     // Rules and watchlists are tested on their own; the starter model's part has its own tests (test/http/model.test.ts).

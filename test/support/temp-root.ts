@@ -14,5 +14,7 @@ export default function setup(): () => void {
   chmodSync(root, 0o711);
   // Workers and the processes they spawn inherit the environment: os.tmpdir() reads TMPDIR.
   process.env.TMPDIR = root;
+  // And the audit log's default checkpoint files (services/audit-key.ts), never the user's own ~/.local/state.
+  process.env.XDG_STATE_HOME = join(root, 'state-home');
   return () => rmSync(root, { recursive: true, force: true });
 }

@@ -1,6 +1,9 @@
 // The audit log on PostgreSQL: appends serialised by an advisory lock so that seq and the chain
-// have no gaps or forks; UPDATE, DELETE and TRUNCATE are refused by triggers.
-import { ChainVerifier, chainHash, GENESIS_HASH, type AuditEntry, type AuditInput, type AuditLog, type ChainCheck } from '../../cases/audit.ts';
+// have no gaps or forks; UPDATE, DELETE and TRUNCATE are refused by triggers (and, with
+// DATABASE_MIGRATION_URL, not granted to the application's role at all); a cut tail or a rewrite
+// is found against the signed checkpoints (cases/audit-checkpoints.ts).
+import { ChainVerifier, chainHash, GENESIS_HASH, type AuditEntry, type AuditInput, type AuditLog, type ChainCheck, type CheckpointSource } from '../../cases/audit.ts';
+import { furthest } from '../../cases/audit-checkpoints.ts';
 import { scrubCardNumbers, scrubDeep } from '../../core/scrub.ts';
 import type { SqlClient } from './sql-client.ts';
 
@@ -33,9 +36,12 @@ function toEntry(r: Row): AuditEntry {
 export class PostgresAuditLog implements AuditLog {
   private readonly sql: SqlClient;
   private readonly now: () => Date;
-  constructor(sql: SqlClient, now: () => Date = () => new Date()) {
+  private readonly checkpoints: CheckpointSource | undefined;
+  /** `checkpoints`: what verify() checks the log against, besides its own chain. */
+  constructor(sql: SqlClient, now: () => Date = () => new Date(), checkpoints?: CheckpointSource) {
     this.sql = sql;
     this.now = now;
+    this.checkpoints = checkpoints;
   }
 
   append(input: AuditInput): Promise<AuditEntry> {
@@ -96,9 +102,21 @@ export class PostgresAuditLog implements AuditLog {
     }
   }
 
+  async head(): Promise<{ seq: number; hash: string } | null> {
+    const r = await this.sql.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    return r.rows[0] ? { seq: Number(r.rows[0].seq), hash: String(r.rows[0].hash) } : null;
+  }
+
+  async hashAt(seq: number): Promise<string | null> {
+    const r = await this.sql.query<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = $1', [seq]);
+    return r.rows[0] ? String(r.rows[0].hash) : null;
+  }
+
   async verify(): Promise<ChainCheck> {
-    const verifier = new ChainVerifier();
-    let broken: { brokenAt: number; reason: string } | null = null;
+    // The checkpoints first: one written after the scan would name an entry the scan never saw.
+    const reading = await this.checkpoints?.read();
+    const verifier = new ChainVerifier(reading?.valid);
+    let broken: ReturnType<ChainVerifier['check']> = null;
     let after = 0;
     while (!broken) {
       const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
@@ -107,6 +125,15 @@ export class PostgresAuditLog implements AuditLog {
       broken = verifier.check(page);
       after = page[page.length - 1]!.seq;
     }
-    return broken ? { ok: false, checked: verifier.checked, ...broken } : { ok: true, checked: verifier.checked };
+    broken ??= verifier.finish();
+    if (!reading) return broken ? { ok: false, checked: verifier.checked, ...broken } : { ok: true, checked: verifier.checked };
+    const latest = furthest(reading.valid);
+    const checkpoints = { file: reading.file, valid: reading.valid.length, ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}) };
+    const also = reading.problems.map((p) => p.reason);
+    if (broken) return { ok: false, checked: verifier.checked, ...broken, ...(also.length > 0 ? { also } : {}), checkpoints };
+    // A checkpoint that is not genuine fails the check even when the log is whole: someone wrote to the file.
+    const [first, ...rest] = reading.problems;
+    if (first) return { ok: false, checked: verifier.checked, brokenAt: first.seq ?? 0, reason: first.reason, problem: 'checkpoint', ...(rest.length > 0 ? { also: rest.map((p) => p.reason) } : {}), checkpoints };
+    return { ok: true, checked: verifier.checked, checkpoints };
   }
 }

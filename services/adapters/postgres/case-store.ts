@@ -1,6 +1,6 @@
 // The case store on PostgreSQL, one implementation for both drivers (pg, PGlite). Every value is
 // a bound parameter; the only SQL assembled at run time is a choice among constant fragments
-// (filters and sorts from whitelists).
+// (filters and sorts from whitelists). Personal data reach a row only sealed (personal-data.ts).
 import {
   CaseConflict, CaseNotFound, OPEN_STATUSES,
   type CaseAction, type CaseEvent, type CaseQuery, type CaseRecord, type CaseStatus, type CaseStore, type DashboardStats,
@@ -8,7 +8,8 @@ import {
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
-import { scrubFlagged } from '../../cases/model.ts';
+import { scrubFlagged, splitPersonalData } from '../../cases/model.ts';
+import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
@@ -18,7 +19,7 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T)
 
 const CASE_COLUMNS = `id, merchant_id, transaction_id, status, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
   card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded, assignee,
-  occurred_at, flagged_at, created_at, updated_at, decided_at, decided_by`;
+  occurred_at, flagged_at, created_at, updated_at, decided_at, decided_by, personal_data, personal_data_erased_at, personal_data_retention_days`;
 
 function toCase(r: Row): CaseRecord {
   const links: CaseRecord['links'] = {};
@@ -42,6 +43,11 @@ function toCase(r: Row): CaseRecord {
     card: { bin: String(r.card_bin), last4: String(r.card_last4), keyId: String(r.card_key_id), fingerprint: String(r.card_fingerprint) },
     links,
     transaction: json(r.transaction),
+    personalData: {
+      sealed: (r.personal_data as string | null) ?? null,
+      erasedAt: isoOrNull(r.personal_data_erased_at),
+      retentionDays: r.personal_data_retention_days === null || r.personal_data_retention_days === undefined ? null : Number(r.personal_data_retention_days),
+    },
     features: json(r.features),
     degraded: Boolean(r.degraded),
     assignee: (r.assignee as string | null) ?? null,
@@ -103,29 +109,44 @@ export function whereClause(q: Omit<CaseQuery, 'sort' | 'page' | 'pageSize'>): {
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
+/** Closed cases erased per statement by the retention pass: short transactions, however many are due. */
+const ERASE_BATCH = 1000;
+/** Rows an older version wrote with personal data in clear (the same predicate as the partial index cases_personal_data_in_clear). */
+const IN_CLEAR = `(transaction ?| ARRAY['device', 'billingAddress', 'shippingAddress'] OR transaction -> 'customer' ?| ARRAY['id', 'email', 'phone'])`;
+
 export class PostgresCaseStore implements CaseStore {
   private readonly sql: SqlClient;
-  constructor(sql: SqlClient) {
+  private readonly cipher: PersonalDataCipher | undefined;
+  /** `cipher`: seals personal data on write; a store opened without one (labels export) reads, and writes no personal data. */
+  constructor(sql: SqlClient, cipher?: PersonalDataCipher) {
     this.sql = sql;
+    this.cipher = cipher;
+  }
+
+  /** No personal data in clear, whatever the queue held (an older version's entry). */
+  private sealed(f: FlaggedDecision): FlaggedDecision {
+    if (this.cipher) return protectFlagged(f, this.cipher);
+    if (splitPersonalData(f.request).personal) throw new Error('the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot store personal data');
+    return f;
   }
 
   async createFromFlagged(flagged: FlaggedDecision): Promise<{ id: number; created: boolean }> {
-    // Scrubbed again here: whatever the queue held, no card number reaches a row.
-    const f = scrubFlagged(flagged);
+    // Scrubbed again here: whatever the queue held, no card number reaches a row; sealed again too.
+    const f = this.sealed(scrubFlagged(flagged));
     return this.sql.transaction(async (tx) => {
       const inserted = await tx.query<{ id: number }>(
         `INSERT INTO cases (merchant_id, transaction_id, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
            card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded,
-           occurred_at, flagged_at)
+           occurred_at, flagged_at, personal_data)
          VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20::jsonb, $21,
-           $22::timestamptz, $23::timestamptz)
+           $22::timestamptz, $23::timestamptz, $24)
          ON CONFLICT ON CONSTRAINT cases_transaction_unique DO NOTHING
          RETURNING id`,
         [
           f.merchantId, f.transactionId, f.response.decision, f.response.score, JSON.stringify(f.response.reasons), f.response.reasons.map((r) => r.code),
           f.watchlistEvents, f.request.amount, f.request.currency, f.request.channel, f.card.bin, f.card.last4, f.card.keyId, f.card.fingerprint,
           f.links.device ?? null, f.links.ip ?? null, f.links.email ?? null, f.links.shipping ?? null, JSON.stringify(f.request), JSON.stringify(f.features),
-          f.response.degraded, f.occurredAt, f.flaggedAt,
+          f.response.degraded, f.occurredAt, f.flaggedAt, f.personal ?? null,
         ],
       );
       const id = inserted.rows[0]?.id;
@@ -308,6 +329,44 @@ export class PostgresCaseStore implements CaseStore {
 
   async markLabelsPublished(labelIds: number[]): Promise<void> {
     if (labelIds.length) await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
+  }
+
+  async erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number> {
+    let erased = 0;
+    for (;;) {
+      // Rows another engine is erasing right now are skipped (SKIP LOCKED): each is counted once.
+      const r = await this.sql.query(
+        `UPDATE cases SET personal_data = NULL, personal_data_erased_at = now(), personal_data_retention_days = $2
+         WHERE id IN (SELECT id FROM cases WHERE personal_data IS NOT NULL AND status IN ('fraud', 'legitimate') AND decided_at < $1::timestamptz
+           ORDER BY decided_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [closedBefore.toISOString(), retentionDays, ERASE_BATCH],
+      );
+      erased += r.rows.length;
+      if (r.rows.length < ERASE_BATCH) return erased;
+    }
+  }
+
+  async sealPersonalDataInClear(): Promise<number> {
+    const cipher = this.cipher;
+    if (!cipher) throw new Error('the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot seal personal data');
+    let sealed = 0;
+    for (;;) {
+      const n = await this.sql.transaction(async (tx) => {
+        const rows = await tx.query(`SELECT id, merchant_id, transaction_id, transaction FROM cases WHERE ${IN_CLEAR} ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`);
+        for (const row of rows.rows) {
+          const { request, personal } = splitPersonalData(json<Record<string, unknown>>(row.transaction));
+          // A case erased already keeps nothing; otherwise the clear data become its sealed data.
+          await tx.query(
+            `UPDATE cases SET transaction = $2::jsonb, personal_data = CASE WHEN personal_data_erased_at IS NULL THEN COALESCE(personal_data, $3) END WHERE id = $1`,
+            [Number(row.id), JSON.stringify(request), personal ? cipher.seal(personal, personalDataBinding(String(row.merchant_id), String(row.transaction_id))) : null],
+          );
+        }
+        return rows.rows.length;
+      });
+      sealed += n;
+      if (n < 500) return sealed;
+    }
   }
 
   async count(): Promise<number> {

@@ -9,6 +9,7 @@ import type { SqlClient } from './sql-client.ts';
 const DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 const LOCK_ID = 7_166_232_001;
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 export interface Migration {
   version: number;
@@ -30,7 +31,9 @@ export function loadMigrations(dir = DIR): Migration[] {
 
 /** Applies what is missing; returns the versions applied now. */
 export async function migrate(sql: SqlClient, migrations = loadMigrations()): Promise<number[]> {
-  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  // Looked up first: the application's own role (DATABASE_MIGRATION_URL set) may not create tables.
+  const known = await sql.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS known`);
+  if (!(known.rows[0] as { known: boolean }).known) await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
     checksum   TEXT NOT NULL,
@@ -49,10 +52,62 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
         if (done.rows[0].checksum !== m.checksum) throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
         return;
       }
-      await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+      try {
+        await tx.exec(m.sql);
+        await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+      } catch (error) {
+        if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+        throw new Error(`migration ${m.version}_${m.name} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`);
+      }
       applied.push(m.version);
     });
   }
   return applied;
+}
+
+/**
+ * Gives the application's role (DATABASE_URL's user) what it needs and nothing more, after the
+ * migrations ran as the owner: read and write the case tables, read and append to the audit log,
+ * read schema_migrations. Never UPDATE, DELETE or TRUNCATE on the audit log, and as a non-owner it
+ * cannot ALTER the table or DISABLE its trigger either. Run after every migration, so that tables
+ * new migrations add are covered. Refuses a role that could still rewrite the log (the owner, one
+ * of its members, a superuser): the split would then protect nothing.
+ */
+export async function grantApplicationRole(sql: SqlClient, role: string): Promise<void> {
+  // Identifiers cannot be parameters: the name is checked against a strict pattern, then quoted.
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(role)) throw new Error(`DATABASE_URL's user ${JSON.stringify(role)} is not a plain role name (letters, digits, _): cannot grant it rights`);
+  await sql.transaction(async (tx) => {
+    const found = await tx.query<{ superuser: boolean; schema: string }>('SELECT rolsuper AS superuser, current_schema() AS schema FROM pg_roles WHERE rolname = $1', [role]);
+    const row = found.rows[0];
+    if (!row) throw new Error(`DATABASE_URL connects as ${role}, a role that does not exist: create it (CREATE ROLE ${role} LOGIN PASSWORD '…'), see docs/console.md`);
+    const r = `"${role}"`;
+    const schema = `"${row.schema.replaceAll('"', '""')}"`;
+    await tx.exec(`
+      GRANT USAGE ON SCHEMA ${schema} TO ${r};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${r};
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${r};
+      REVOKE ALL ON audit_log FROM PUBLIC;
+      REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM ${r};
+      REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON schema_migrations FROM ${r};
+    `);
+    const check = await tx.query<{ rewrites: boolean; owns: boolean }>(
+      `SELECT has_table_privilege($1, 'audit_log', 'UPDATE') OR has_table_privilege($1, 'audit_log', 'DELETE') OR has_table_privilege($1, 'audit_log', 'TRUNCATE') AS rewrites,
+              pg_has_role($1, (SELECT relowner FROM pg_class WHERE oid = 'audit_log'::regclass), 'MEMBER') AS owns`,
+      [role],
+    );
+    const c = check.rows[0]!;
+    if (row.superuser || c.owns || c.rewrites) {
+      const why = row.superuser ? 'is a superuser' : c.owns ? 'owns the audit log (or is a member of its owner)' : 'may still update or delete audit entries (a grant to a role it belongs to)';
+      throw new Error(`DATABASE_URL connects as ${role}, which ${why}: it could cut the audit log. Connect the application as a role of its own that owns nothing (docs/console.md)`);
+    }
+  });
+}
+
+/** Whether the connected role could cut the audit log itself: it owns the table (ALTER, DISABLE TRIGGER), or may update, delete or truncate it. */
+export async function canRewriteAuditLog(sql: SqlClient): Promise<boolean> {
+  const r = await sql.query<{ can: boolean }>(
+    `SELECT has_table_privilege('audit_log', 'UPDATE') OR has_table_privilege('audit_log', 'DELETE') OR has_table_privilege('audit_log', 'TRUNCATE')
+            OR pg_has_role((SELECT relowner FROM pg_class WHERE oid = 'audit_log'::regclass), 'MEMBER') AS can`,
+  );
+  return r.rows[0]!.can;
 }
