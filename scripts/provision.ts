@@ -1,7 +1,8 @@
 // Provisions the real services the test suite and benchmarks talk to, on a fresh machine:
 // Debian packages through apt-get when a binary is missing, reusing whatever is already there.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 
 const log = (message: string) => process.stderr.write(`provision: ${message}\n`);
 
@@ -114,4 +115,47 @@ export function ensureK6(): string {
   }
   if (!bin) throw new Error('k6 not found after go install');
   return bin;
+}
+
+/** Where the scripts keep what they install outside the repository (as scripts/run.sh). */
+export function cacheDir(): string {
+  return process.env.LEAKGUARD_CACHE ?? `${process.env.XDG_CACHE_HOME ?? `${homedir()}/.cache`}/leakguard`;
+}
+
+/** Schemathesis, the OpenAPI-driven fuzzer of test/http/openapi-fuzz.test.ts: pinned, from PyPI. */
+export const SCHEMATHESIS_VERSION = '4.32.5';
+
+/**
+ * The schemathesis CLI (`st`) in a Python virtual environment under the cache directory, reused
+ * while it holds the pinned version. Python 3 and its venv module come from apt-get when missing.
+ */
+export function ensureSchemathesis(): string {
+  const venv = `${cacheDir()}/schemathesis`;
+  const st = `${venv}/bin/st`;
+  const stamp = `${venv}/.leakguard-installed`;
+  const installed = () => existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === SCHEMATHESIS_VERSION;
+  if (installed()) return st;
+  // A venv needs ensurepip, which Debian ships apart from python3 (python3-venv).
+  const pythonWithVenv = () => {
+    const python = which('python3', ['/usr/bin', '/usr/local/bin']);
+    return python && spawnSync(python, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0 ? python : undefined;
+  };
+  let python = pythonWithVenv();
+  if (!python) {
+    aptInstall(['python3', 'python3-venv']);
+    python = pythonWithVenv();
+  }
+  if (!python) throw new Error('python3 with the venv module not found after installation');
+  log(`installing schemathesis ${SCHEMATHESIS_VERSION} (pip) into ${venv}`);
+  // A half-made or older environment is made anew: its scripts name its own path, so it is built in place.
+  rmSync(venv, { recursive: true, force: true });
+  const run = (cmd: string, args: string[]) => {
+    const result = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+  };
+  run(python, ['-m', 'venv', venv]);
+  run(`${venv}/bin/python`, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  if (!existsSync(st)) throw new Error(`schemathesis installed but ${st} is missing`);
+  writeFileSync(stamp, `${SCHEMATHESIS_VERSION}\n`);
+  return st;
 }

@@ -1,7 +1,7 @@
 // `npm test`: provisions the real services on a fresh machine, then runs the whole suite.
 // Exits non-zero on any failure. Each test file starts its own servers on free ports.
 import { spawnSync } from 'node:child_process';
-import { ensureChromium, ensureJava, ensureMaven, ensurePostgres, ensureRedis } from './provision.ts';
+import { ensureChromium, ensureJava, ensureMaven, ensurePostgres, ensureRedis, ensureSchemathesis } from './provision.ts';
 
 const started = Date.now();
 ensureJava();
@@ -12,6 +12,8 @@ const env: NodeJS.ProcessEnv = {
   // The case store's contract tests start a real PostgreSQL; the console's browser tests a real Chromium.
   LEAKGUARD_TEST_POSTGRES_BIN: ensurePostgres(),
   LEAKGUARD_TEST_CHROMIUM: ensureChromium(),
+  // The OpenAPI-driven fuzzer (test/http/openapi-fuzz.test.ts): schemathesis's CLI in a venv under the cache.
+  LEAKGUARD_TEST_SCHEMATHESIS: ensureSchemathesis(),
 };
 
 const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });

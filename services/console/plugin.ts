@@ -46,9 +46,17 @@ declare module 'fastify' {
 const idParam = z.object({ id: z.string().regex(/^[1-9][0-9]{0,14}$/).transform(Number) });
 const userParam = z.object({ username: usernameSchema });
 const csrfField = z.object({ _csrf: z.string().max(200).optional() }).passthrough();
-const loginBody = z.object({ username: z.string().max(200).default(''), password: z.string().max(200).default(''), code: z.string().max(20).default(''), _csrf: z.string().max(200).optional() });
-const decisionBody = z.object({ action: z.enum(CASE_ACTIONS), note: z.string().trim().max(4000).optional(), allowListDays: z.coerce.number().int().min(0).max(365).default(0) });
-const noteBody = z.object({ text: z.string().trim().min(1, 'is empty').max(4000) });
+/** Control characters (but tab and line breaks) in free text: PostgreSQL refuses a NUL, and no analyst types the others. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const freeText = (max: number) => z.string().trim().max(max).refine((v) => !CONTROL.test(v), 'must not contain control characters');
+// A username with control characters names nobody (usernames are letters, digits and . _ -): it
+// fails like any unknown name, and is recorded with the characters replaced so that the audit log can hold it.
+const loginBody = z.object({
+  username: z.string().max(200).default('').transform((v) => v.replace(new RegExp(CONTROL.source, 'g'), '\ufffd')),
+  password: z.string().max(200).default(''), code: z.string().max(20).default(''), _csrf: z.string().max(200).optional(),
+});
+const decisionBody = z.object({ action: z.enum(CASE_ACTIONS), note: freeText(4000).optional(), allowListDays: z.coerce.number().int().min(0).max(365).default(0) });
+const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
 const createUserBody = z.object({ username: usernameSchema, role: z.enum(CONSOLE_ROLES) });
 const updateUserBody = z.object({ op: z.enum(['role', 'disable', 'enable', 'unlock', 'reset']), role: z.enum(CONSOLE_ROLES).optional() });
 const auditQuery = z.object({

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { panProblem } from './card.ts';
 import { isCurrencyCode } from './currency.ts';
-import { containsCardNumber } from './scrub.ts';
+import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -26,10 +26,26 @@ export const transactionIdSchema = z
   .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -')
   .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
 
-const cardNumber = z.string().superRefine((value, ctx) => {
-  const problem = panProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+// The digits are documented as a pattern (clients and fuzzers read it in /openapi.json); the Luhn
+// check follows only when they match, so that a bad value gets one message.
+const cardNumber = z
+  .string()
+  .regex(/^[0-9]{12,19}$/, { message: 'must be 12 to 19 digits, nothing else', abort: true })
+  .superRefine((value, ctx) => {
+    const problem = panProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** ISO 4217 money codes, listed in /openapi.json: every three-letter code the currency table knows. */
+export const CURRENCY_CODES: readonly string[] = (() => {
+  const codes: string[] = [];
+  const A = 65;
+  for (let a = 0; a < 26; a++) for (let b = 0; b < 26; b++) for (let c = 0; c < 26; c++) {
+    const code = String.fromCharCode(A + a, A + b, A + c);
+    if (isCurrencyCode(code)) codes.push(code);
+  }
+  return codes;
+})();
 
 const SECURITY_CODE_FIELDS = ['cvv', 'cvc', 'cvv2', 'cvc2', 'securityCode', 'cid'];
 
@@ -64,7 +80,7 @@ export const scoreRequestSchema = z.object({
   transactionId: transactionIdSchema,
   amount: z.int().positive().max(1e12),
   // ISO 4217 money (not funds, metals or test codes); whether the rate table has it is the engine's question (422).
-  currency: z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code'),
+  currency: z.enum(CURRENCY_CODES as [string, ...string[]], { message: 'must be an ISO 4217 currency code' }),
   occurredAt: isoDateTime().optional(),
   channel: z.enum(CHANNELS),
   card: cardSchema,
@@ -98,6 +114,14 @@ export const scoreRequestSchema = z.object({
     )
     .max(200)
     .optional(),
+}).meta({
+  examples: [{
+    transactionId: 'order-1001', amount: 1999, currency: 'EUR', channel: 'ecommerce',
+    card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    device: { id: 'd-42', ip: '203.0.113.7' },
+    customer: { email: 'jane@example.com' },
+    shippingAddress: { line1: '1-2-3 Shibuya', postalCode: '150-0002', city: 'Tokyo', country: 'JP' },
+  }],
 });
 export type ScoreRequest = z.infer<typeof scoreRequestSchema>;
 export type ScoreRequestInput = z.input<typeof scoreRequestSchema>;
@@ -137,7 +161,8 @@ export const outcomeRequestSchema = z
   })
   .superRefine((o, ctx) => {
     if (o.outcome === 'chargeback' && !o.reasonCode) ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is required for a chargeback' });
-  });
+  })
+  .meta({ examples: [{ outcome: 'authorized' }, { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2026-11-20T09:30:00Z' }] });
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 
 export const errorResponseSchema = z.object({
@@ -145,7 +170,7 @@ export const errorResponseSchema = z.object({
   details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
-/** Flattens zod issues into `{path, message}` pairs; messages come from our schemas and never carry input. */
+/** Flattens zod issues into `{path, message}` pairs; messages come from our schemas and never carry input (scrubbed all the same). */
 export function issueDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  return error.issues.map((issue) => ({ path: scrubCardNumbers(issue.path.map(String).join('.') || '(root)'), message: scrubCardNumbers(issue.message) }));
 }

@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
+import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
 
 export const DATA_ELEMENTS = ['pan', 'expiry', 'cvv', 'name', 'billing_address', 'email', 'phone', 'track', 'pin'] as const;
@@ -17,22 +18,38 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 
+// An event is stored and shown to issuers and analysts: its identifiers refuse a card number (as
+// the scoring request's do, scrub.ts), its free text keeps one only masked to the first 6 and last 4.
+const CARD_NUMBER_IN_IDENTIFIER = 'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
+const freeText = (min: number, max: number) => z.string().trim().min(min).max(max).transform((v) => scrubCardNumbers(v));
+/** Objects that take no other field, without repeating the unknown field's name (it may be a card number). */
+const UNKNOWN_FIELDS = 'has fields that are not allowed';
+const closedObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_FIELDS : undefined) });
+
 export const compromiseEventInputSchema = z
   .object({
-    externalId: z.string().trim().min(1).max(128),
-    source: z.string().trim().min(1).max(200),
-    description: z.string().trim().max(2000).default(''),
+    externalId: z.string().trim().min(1).max(128).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER),
+    source: freeText(1, 200),
+    description: freeText(0, 2000).default(''),
     exposureStart: isoDateTime(),
     exposureEnd: isoDateTime(),
     discoveredAt: isoDateTime(),
     dataElements: z.array(z.enum(DATA_ELEMENTS)).min(1).refine((e) => new Set(e).size === e.length, 'must not repeat an element'),
     confidence: z.enum(['confirmed', 'suspected']).default('confirmed'),
     /** Set by admins creating an event on an issuer's behalf; an issuer's own id otherwise. */
-    issuerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+    issuerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER).optional(),
   })
   .superRefine((e, ctx) => {
     if (Date.parse(e.exposureEnd) < Date.parse(e.exposureStart)) ctx.addIssue({ code: 'custom', path: ['exposureEnd'], message: 'must not be before exposureStart' });
     if (!e.dataElements.includes('pan')) ctx.addIssue({ code: 'custom', path: ['dataElements'], message: 'must include pan: a card list is a list of leaked card numbers' });
+  })
+  .meta({
+    examples: [{
+      externalId: 'breach-2026-11', source: 'card network alert', description: 'payment page skimmer at a processor',
+      exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-10-31T00:00:00Z', discoveredAt: '2026-11-10T00:00:00Z',
+      dataElements: ['pan', 'expiry', 'cvv'], confidence: 'confirmed',
+    }],
   });
 export type CompromiseEventInput = z.infer<typeof compromiseEventInputSchema>;
 
@@ -171,11 +188,11 @@ export function parseCsvLine(line: string, now = new Date()): LineResult {
   return validate(pan, month === undefined ? undefined : Number(month), year === undefined ? undefined : Number(year), now);
 }
 
-const ndjsonLine = z.object({
+const ndjsonLine = closedObject({
   pan: z.string(),
   expiryMonth: z.int().optional(),
   expiryYear: z.int().optional(),
-}).strict();
+});
 
 export function parseNdjsonLine(line: string, now = new Date()): LineResult {
   let doc: unknown;
@@ -195,9 +212,8 @@ export function parseNdjsonLine(line: string, now = new Date()): LineResult {
 
 // --- BIN ranges ------------------------------------------------------------------------------------
 
-export const binRangeSchema = z
-  .object({ from: z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN'), to: z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN') })
-  .strict()
+const BIN = () => z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN');
+export const binRangeSchema = closedObject({ from: BIN(), to: BIN() })
   .refine((r) => r.from.length === r.to.length, 'from and to must have the same length')
   .refine((r) => r.from <= r.to, 'from must not be after to');
 export type BinRange = z.infer<typeof binRangeSchema>;

@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics.ts';
 import { consolePlugin, type ConsoleOptions } from '../console/plugin.ts';
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
-import { registerErrorHandling } from './errors.ts';
+import { frameworkError, registerErrorHandling } from './errors.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
@@ -50,6 +50,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // The client address (login and API rate limits, lockout, metrics) comes from a forwarded
     // header only behind proxies named in the configuration.
     trustProxy: (deps.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
+    // Refusals the router makes before any route: Fastify's own answers quote the request's path,
+    // and a path may hold a card number (found by the property tests, test/http/parsers.property.test.ts).
+    frameworkErrors: frameworkError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

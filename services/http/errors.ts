@@ -1,7 +1,8 @@
 // One error shape for every refusal: {error, details?: [{path, message}]}. Messages are ours,
 // never the parser's: a JSON syntax error message quotes the body, and the body may hold a PAN.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { scrubCardNumbers } from '../core/scrub.ts';
 
 export interface ErrorBody {
   error: string;
@@ -20,9 +21,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext === 'body' || !error.validationContext ? '' : `${error.validationContext}.`;
+      // Messages are our schemas' and paths our field names; scrubbed all the same, as the last
+      // line before the wire (a path can name a key the client sent).
       const details = error.validation.map((v) => ({
-        path: `${where}${v.instancePath.replace(/^\//, '').replaceAll('/', '.')}` || '(root)',
-        message: v.message ?? 'is invalid',
+        path: scrubCardNumbers(`${where}${v.instancePath.replace(/^\//, '').replaceAll('/', '.')}` || '(root)'),
+        message: scrubCardNumbers(v.message ?? 'is invalid'),
       }));
       return reply.code(400).send({ error: 'invalid request', details } satisfies ErrorBody);
     }
@@ -38,4 +41,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such route' } satisfies ErrorBody));
+}
+
+/** The router's refusals (a malformed or over-long path): in our shape, never quoting the path. */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply.code(414).send({ error: 'a path parameter is too long' } satisfies ErrorBody);
+  } else if (error.code === 'FST_ERR_BAD_URL') {
+    void reply.code(400).send({ error: 'malformed URL: a path segment is not valid percent-encoding' } satisfies ErrorBody);
+  } else {
+    request.log.error({ err: { type: error.name, code: error.code } }, 'router error');
+    void reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
+  }
 }

@@ -1,7 +1,7 @@
 // Issuers' door: compromise events, card-list uploads, removals, BIN ranges, hits.
 // An issuer sees and changes only its own events and cards; other issuers' events answer 404.
 import { z } from 'zod';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
@@ -38,6 +38,10 @@ const uploadReportSchema = z.object({
 const eventParams = z.object({ id: z.string().regex(/^ce_[1-9][0-9]{0,9}$/, 'must be a compromise event id (ce_<number>)') });
 const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema };
 const UPLOAD_TYPES: Record<string, UploadFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
+const UPLOAD_BODY_DOC = {
+  type: 'string',
+  description: 'One card per line. text/csv: `pan[,expiry_month,expiry_year]`, an optional `pan,...` header. application/x-ndjson: `{"pan": "4111111111111111", "expiryMonth": 12, "expiryYear": 2030}`.',
+};
 
 export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = async (app, opts) => {
   const { store, registry, keyring, metrics } = opts;
@@ -120,6 +124,12 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
   app.post('/v1/compromise-events/:id/cards', {
     onRequest: issuerOrAdmin,
     bodyLimit: opts.uploadLimitBytes,
+    // The body is a stream the handler parses line by line, never validated as a whole: it is
+    // documented here only, so that clients (and the OpenAPI-driven fuzzer) know what to send.
+    config: { swaggerTransform: (args) => {
+      const documented = jsonSchemaTransform(args);
+      return { ...documented, schema: { ...documented.schema, consumes: Object.keys(UPLOAD_TYPES), body: UPLOAD_BODY_DOC } };
+    } },
     schema: {
       tags: ['watchlists'], summary: 'Upload the cards an event exposed (text/csv or application/x-ndjson, one card per line)', security: [{ bearer: [] }],
       description: 'CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; re-uploading the same list is idempotent.',
