@@ -233,6 +233,8 @@ export interface LabelledCase {
 
 export class CaseConflict extends Error {}
 export class CaseNotFound extends Error {}
+/** The case is escalated and the one deciding is not a lead: checked inside the decision's transaction. */
+export class CaseForbidden extends Error {}
 
 /** The case store port. One implementation (PostgreSQL) behind two drivers. */
 export interface CaseStore {
@@ -244,8 +246,12 @@ export interface CaseStore {
   /** Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). */
   takeNext(username: string): Promise<CaseRecord | undefined>;
   assign(id: number, username: string, actor: string): Promise<CaseRecord>;
-  /** Applies an action; a final decision stores a label in the same transaction. */
-  decide(id: number, action: CaseAction, actor: string, note?: string): Promise<DecisionResult>;
+  /**
+   * Applies an action; a final decision stores a label in the same transaction. An escalated case
+   * is decided only with `mayDecideEscalated` (a lead): the status is read under the row lock, so an
+   * escalation that lands between a page view and the decision is not overridden.
+   */
+  decide(id: number, action: CaseAction, actor: string, note?: string, options?: { mayDecideEscalated?: boolean }): Promise<DecisionResult>;
   addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
   history(id: number): Promise<CaseEvent[]>;
   linked(id: number, limit?: number): Promise<LinkedCase[]>;

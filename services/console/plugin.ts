@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditInput } from '../cases/audit.ts';
-import { CASE_ACTIONS, CaseConflict, CaseNotFound, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../cases/model.ts';
+import { CASE_ACTIONS, CaseConflict, CaseForbidden, CaseNotFound, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../cases/model.ts';
 import { personalView } from '../cases/personal-data.ts';
 import type { CaseSystem } from '../cases/system.ts';
 import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/watchlist.ts';
@@ -98,6 +98,7 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     }
     if (error instanceof CaseNotFound) return fail(request, reply, 404, 'No such case.');
     if (error instanceof CaseConflict) return fail(request, reply, 409, error.message);
+    if (error instanceof CaseForbidden) return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
     if (error.statusCode === 413) return fail(request, reply, 413, 'Request too large.');
     if (error.statusCode === 415) return fail(request, reply, 415, 'Unsupported content type.');
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return fail(request, reply, error.statusCode, 'Bad request.');
@@ -311,8 +312,10 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const session = request.consoleSession!;
     const current = await s.store.get(id);
     if (!current) return fail(request, reply, 404, 'No such case.');
-    if (current.status === 'escalated' && !atLeast(session.role, 'lead')) return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
-    const result = await s.store.decide(id, body.action, session.username, body.note || undefined);
+    const mayDecideEscalated = atLeast(session.role, 'lead');
+    if (current.status === 'escalated' && !mayDecideEscalated) return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
+    // Checked again by the store under the row lock: the case may be escalated since it was read.
+    const result = await s.store.decide(id, body.action, session.username, body.note || undefined, { mayDecideEscalated });
     await audit(s, { actor: session.username, action: 'case_decision', target: `case:${id}`, detail: { action: body.action, from: result.previousStatus, to: result.case.status, ...(body.note ? { note: true } : {}) } });
     if (body.note) await audit(s, { actor: session.username, action: 'case_note', target: `case:${id}`, detail: { length: body.note.length } });
     await s.feedback.applied(result, session.username, body.action === 'mark_legitimate' ? body.allowListDays : 0);

@@ -6,7 +6,7 @@ import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.t
 import { loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { PostgresUserStore } from '../../services/adapters/postgres/user-store.ts';
-import { CaseConflict, caseQuerySchema } from '../../services/cases/model.ts';
+import { CaseConflict, CaseForbidden, caseQuerySchema } from '../../services/cases/model.ts';
 import { UserExists } from '../../services/console/model.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,7 +121,10 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const e = await store.decide(esc.id, 'escalate', 'alice');
       expect(e).toMatchObject({ label: null, case: { status: 'escalated' } });
       await expect(store.decide(esc.id, 'escalate', 'alice')).rejects.toBeInstanceOf(CaseConflict);
-      expect((await store.decide(esc.id, 'mark_fraud', 'lead1')).case.status).toBe('fraud');
+      // Only a lead decides an escalated case, checked under the row lock (an analyst's page may predate the escalation).
+      await expect(store.decide(esc.id, 'mark_legitimate', 'analyst2')).rejects.toBeInstanceOf(CaseForbidden);
+      expect((await store.get(esc.id))?.status).toBe('escalated');
+      expect((await store.decide(esc.id, 'mark_fraud', 'lead1', undefined, { mayDecideEscalated: true })).case.status).toBe('fraud');
       const labels = (await store.labelledCases()).filter((l) => l.merchantId === m);
       expect(labels.map((l) => [l.caseId, l.label])).toEqual([[fraud.id, 'fraud'], [legit.id, 'legitimate'], [esc.id, 'fraud']]);
       const history = await store.history(fraud.id);

@@ -2,7 +2,7 @@
 // a bound parameter; the only SQL assembled at run time is a choice among constant fragments
 // (filters and sorts from whitelists). Personal data reach a row only sealed (personal-data.ts).
 import {
-  CaseConflict, CaseNotFound, OPEN_STATUSES,
+  CaseConflict, CaseForbidden, CaseNotFound, OPEN_STATUSES,
   type CaseAction, type CaseEvent, type CaseQuery, type CaseRecord, type CaseStatus, type CaseStore, type DashboardStats,
   type DecisionResult, type FlaggedDecision, type Label, type LabelledCase, type LinkedCase, type LinkKind,
 } from '../../cases/model.ts';
@@ -212,12 +212,13 @@ export class PostgresCaseStore implements CaseStore {
     return toCase(r.rows[0]!);
   }
 
-  decide(id: number, action: CaseAction, actor: string, note?: string): Promise<DecisionResult> {
+  decide(id: number, action: CaseAction, actor: string, note?: string, options: { mayDecideEscalated?: boolean } = {}): Promise<DecisionResult> {
     return this.sql.transaction(async (tx) => {
       const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
       const previous = current.rows[0]?.status;
       if (!previous) throw new CaseNotFound(`case ${id} not found`);
       if (!ACTION_FROM[action].includes(previous)) throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
+      if (previous === 'escalated' && options.mayDecideEscalated !== true) throw new CaseForbidden(`case ${id} is escalated: a lead decides it`);
       const status = ACTION_STATUS[action];
       const final = status === 'fraud' || status === 'legitimate';
       const r = await tx.query(
