@@ -41,6 +41,7 @@ button.link { background: none; border: none; color: #cfd8ff; padding: 0; }
 .qr svg { width: 220px; height: 220px; }
 svg.chart { width: 100%; height: auto; background: #fff; }
 svg.chart text { font-size: 11px; fill: var(--muted); }
+svg.chart.meter { width: 120px; height: 12px; }
 .legend span { display: inline-block; margin-right: 1rem; font-size: .8rem; }
 .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
 .c-challenge { background: #f4c542; } .c-review { background: #e67e22; } .c-decline { background: #c0392b; }

@@ -173,7 +173,7 @@ function frictionTable(rows: FrictionShare[]): Safe {
     const scale = budget ? Math.max(2 * budget, share) : Math.max(0.1, share);
     const w = 120, x = Math.round((share / scale) * w), b = budget === undefined ? undefined : Math.round((budget / scale) * w);
     const over = budget !== undefined && share > budget;
-    return html`<svg width="${w}" height="12" role="img" aria-label="${percent(share)}"><rect width="${w}" height="12" fill="#eee"/><rect width="${x}" height="12" fill="${over ? '#c0392b' : '#2e86c1'}"/>${b === undefined ? '' : html`<line x1="${b}" x2="${b}" y1="0" y2="12" stroke="#000" stroke-width="2"/>`}</svg>`;
+    return html`<svg class="chart meter" width="${w}" height="12" viewBox="0 0 ${w} 12" role="img" aria-label="${percent(share)}"><rect width="${w}" height="12" fill="#eee"/><rect width="${x}" height="12" fill="${over ? '#c0392b' : '#2e86c1'}"/>${b === undefined ? '' : html`<line x1="${b}" x2="${b}" y1="0" y2="12" stroke="#000" stroke-width="2"/>`}</svg>`;
   };
   return html`<table id="friction"><thead><tr><th>Merchant</th><th>Orders</th><th>Challenged (budget)</th><th></th><th>Reviewed (budget)</th><th></th><th>Declined</th><th>Status</th></tr></thead><tbody>
 ${rows.map((r) => html`<tr data-merchant="${r.merchantId}"><td>${r.merchantId}</td><td>${r.orders}</td>
