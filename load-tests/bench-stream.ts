@@ -176,7 +176,7 @@ async function main(): Promise<void> {
         cwd: REPO,
         env: {
           PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env,
-          NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_STATE_DIR: appState,
+          NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_DATA_KEY: 'c'.repeat(64), LEAKGUARD_AUDIT_KEY: 'd'.repeat(64), LEAKGUARD_STATE_DIR: appState,
           LOG_LEVEL: 'warn', STREAM_METRICS_PORT: String(i === 0 ? metricsPort : 0),
           ...TUNING,
         },

@@ -297,7 +297,7 @@ export async function createKey(redisUrl: string, stateDir: string, role: string
   return (JSON.parse(stdout.trim().split('\n').pop()!) as { key: string }).key;
 }
 
-/** The engine as production runs it (NODE_ENV=production, a random card key), answering /readyz 200. */
+/** The engine as production runs it (NODE_ENV=production, random card, data and audit keys), answering /readyz 200. */
 export async function startEngine(o: {
   redisUrl: string; stateDir: string; cpuProfileName?: string | undefined; env?: Record<string, string>; onLine?: (line: string) => void;
 }): Promise<{ child: Child; url: string; metricsToken: string }> {
@@ -309,6 +309,8 @@ export async function startEngine(o: {
     HOST: '127.0.0.1', PORT: String(port), REDIS_URL: o.redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: o.stateDir,
     LEAKGUARD_METRICS_TOKEN: metricsToken,
+    // Production also refuses to start without its personal-data and audit-checkpoint keys.
+    LEAKGUARD_DATA_KEY: randomBytes(32).toString('hex'), LEAKGUARD_AUDIT_KEY: randomBytes(32).toString('hex'),
     ...o.env,
   }), o.onLine);
   const url = `http://127.0.0.1:${port}`;
