@@ -58,38 +58,21 @@ export class Metrics {
       if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), shares: shares(FRICTION_METRIC_MERCHANTS) };
       return cached.shares;
     };
-    new Gauge({
-      name: 'leakguard_friction_share',
-      help: 'Share of a merchant\'s orders challenged, reviewed or declined over the last 24 h (this engine; busiest merchants)',
-      labelNames: ['merchant', 'decision'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of current()) for (const d of ['challenge', 'review', 'decline'] as const) this.set({ merchant: s.merchantId, decision: d }, s[d]);
-      },
-    });
-    new Gauge({
-      name: 'leakguard_friction_budget',
-      help: 'A merchant\'s friction budget: the share of orders it accepts to see challenged or reviewed',
-      labelNames: ['merchant', 'decision'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of current()) for (const d of ['challenge', 'review'] as const) this.set({ merchant: s.merchantId, decision: d }, s.budget[d]);
-      },
-    });
-    new Gauge({
-      name: 'leakguard_friction_orders',
-      help: 'Orders behind leakguard_friction_share',
-      labelNames: ['merchant'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of current()) this.set({ merchant: s.merchantId }, s.orders);
-      },
-    });
+    // One gauge per figure, each refilled from the same shares at scrape time.
+    const gauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, value: number) => void, s: FrictionShare) => void) =>
+      new Gauge({
+        name, help, labelNames, registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of current()) fill((labels, value) => this.set(labels, value), s);
+        },
+      });
+    gauge('leakguard_friction_share', 'Share of a merchant\'s orders challenged, reviewed or declined over the last 24 h (this engine; busiest merchants)',
+      ['merchant', 'decision'], (set, s) => { for (const d of ['challenge', 'review', 'decline'] as const) set({ merchant: s.merchantId, decision: d }, s[d]); });
+    gauge('leakguard_friction_budget', 'A merchant\'s friction budget: the share of orders it accepts to see challenged or reviewed',
+      ['merchant', 'decision'], (set, s) => { for (const d of ['challenge', 'review'] as const) set({ merchant: s.merchantId, decision: d }, s.budget[d]); });
+    gauge('leakguard_friction_orders', 'Orders behind leakguard_friction_share', ['merchant'], (set, s) => set({ merchant: s.merchantId }, s.orders));
   }
-
 
   /** The engine's observer: decisions counted (and, when given, into the friction tracker). */
   observer(friction?: FrictionTracker): EngineObserver {
