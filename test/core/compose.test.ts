@@ -1,0 +1,50 @@
+// docker-compose.yml cannot be run here (no Docker engine), but it can be read: it must parse,
+// name only settings the code knows, and its `cluster` profile must form the topology
+// docs/redis-cluster.md describes (three masters with a replica each, an engine, two processors).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema } from '../../services/config.ts';
+import { streamConfigSchema } from '../../streams/config.ts';
+
+interface Service { image?: string; build?: string; profiles?: string[]; environment?: Record<string, string>; command?: string[]; deploy?: { replicas?: number } }
+const compose = (file: string) => parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+
+// Settings read outside the two schemas: HTTP access (services/http/access.ts), Kafka security (streams/kafka-security.ts).
+const OTHER = /^(LEAKGUARD_METRICS_TOKEN|LEAKGUARD_TRUST_PROXY|KAFKA_SASL_[A-Z_]+|KAFKA_TLS[A-Z_]*)$/;
+const known = (name: string) => name in configSchema.shape || name in streamConfigSchema.shape || OTHER.test(name);
+
+describe('docker-compose files', () => {
+  for (const file of ['docker-compose.yml', 'docker-compose.secure.yml']) {
+    it(`${file} parses and its Leakguard services set only settings the code reads`, () => {
+      const { services } = compose(file);
+      const leakguard = Object.entries(services).filter(([, s]) => s.build !== undefined || s.environment?.REDIS_URL !== undefined);
+      expect(leakguard.length).toBeGreaterThan(0);
+      for (const [name, service] of leakguard) {
+        const unknown = Object.keys(service.environment ?? {}).filter((k) => !known(k) && !k.startsWith('POSTGRES_'));
+        expect(unknown, name).toEqual([]);
+      }
+    });
+  }
+
+  it('the cluster profile: six Redis nodes formed into three masters with a replica each, an engine and two processors on REDIS_CLUSTER_NODES', () => {
+    const { services } = compose('docker-compose.yml');
+    const profiled = Object.entries(services).filter(([, s]) => s.profiles?.includes('cluster'));
+    const nodes = profiled.filter(([name]) => /^redis-node-\d$/.test(name)).map(([name]) => name);
+    expect(nodes).toHaveLength(6);
+    const init = services['redis-cluster-init']!.command!.join(' ');
+    for (const n of nodes) expect(init).toContain(`${n}:6379`);
+    expect(init).toContain('--cluster-replicas 1');
+    for (const name of ['engine-cluster', 'stream-cluster']) {
+      const env = services[name]!.environment!;
+      expect(env.REDIS_URL).toBe('');
+      for (const seed of env.REDIS_CLUSTER_NODES!.split(',')) expect(nodes).toContain(seed.split(':')[0]);
+      // Accepted by the engine's own configuration check.
+      expect(configSchema.shape.REDIS_CLUSTER_NODES.safeParse(env.REDIS_CLUSTER_NODES).success).toBe(true);
+    }
+    expect(services['stream-cluster']!.deploy?.replicas).toBe(2);
+    // The single-Redis services stay outside the profile: `docker compose up` is unchanged.
+    expect(services.engine!.profiles).toBeUndefined();
+    expect(services.engine!.environment!.REDIS_CLUSTER_NODES).toBeUndefined();
+  });
+});
