@@ -2,6 +2,7 @@
 // the process with the variable's name and what is wrong with it.
 import { z } from 'zod';
 import { kafkaSecurityProblems } from '../streams/kafka-security.ts';
+import { parseClusterNodes } from './adapters/redis/connection.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -12,6 +13,14 @@ export const configSchema = z.object({
   PORT: int(8080, 0, 65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** A Redis Cluster instead of one Redis: seed nodes, host:port or redis[s]://[user:password@]host:port, comma-separated. */
+  REDIS_CLUSTER_NODES: z.string().superRefine((v, ctx) => {
+    try {
+      parseClusterNodes(v);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (REDIS_CLUSTER_NODES=host:port,host:port,...)` });
+    }
+  }).optional(),
   LEAKGUARD_STATE_DIR: z.string().min(1).default('.leakguard'),
   LEAKGUARD_CARD_KEY: optionalString,
   LEAKGUARD_CARD_KEY_FILE: optionalString,
@@ -82,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = result.data;
   if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both');
   if (c.LEAKGUARD_AUDIT_KEY && c.LEAKGUARD_AUDIT_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_AUDIT_KEY_FILE: set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE, not both');
+  if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   if (c.DATABASE_MIGRATION_URL && !c.DATABASE_URL) throw new ConfigError('invalid configuration:\n  DATABASE_MIGRATION_URL: needs DATABASE_URL (the application\'s own role); the embedded database has no roles');
   if (c.LEAKGUARD_DATA_KEY && c.LEAKGUARD_DATA_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_DATA_KEY_FILE: set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE, not both');
   // The Kafka clients (labels producer, stream processor) authenticate with these: checked now, not at first connection.

@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    // One rate limit across every engine when Redis is configured (and login throttling: consoleOptions).
+    redis: runtime.redis,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     console: consoleOptions(config, runtime),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },

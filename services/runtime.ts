@@ -1,7 +1,6 @@
 // Composition root: picks the adapters the configuration asks for and builds the one engine
 // that both doors (HTTP, Kafka) use. Nothing else in the code base chooses an adapter.
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
 import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
@@ -17,7 +16,9 @@ import { RedisWatchlistStore } from './adapters/redis/watchlist-store.ts';
 import type { WatchlistStore } from './core/watchlist.ts';
 import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
-import { connectRedis, RedisVelocityStore, whenReady } from './adapters/redis/velocity-store.ts';
+import { RedisVelocityStore } from './adapters/redis/velocity-store.ts';
+import { connectRedis, redisTargetOf, whenReady, type RedisClient } from './adapters/redis/connection.ts';
+import { migrateKeyLayout } from './adapters/redis/key-migration.ts';
 import { loadKeyring } from './card-keys.ts';
 import { loadDataKeyring } from './data-keys.ts';
 import { PersonalDataCipher, protectFlagged } from './cases/personal-data.ts';
@@ -61,11 +62,13 @@ export interface Runtime {
   /** Re-reads every file the engine keeps in force (ruleset, rate table, model): SIGHUP. A refused file keeps its predecessor. */
   reloadFiles(): void;
   embedded: boolean;
+  /** The Redis or Redis Cluster client when one is configured: shared rate limits and login throttling use it. */
+  redis: RedisClient | undefined;
   readiness(): Promise<Record<string, boolean>>;
   /** Waits (bounded) for external stores to connect; the engine works degraded until they do. */
   waitForStores(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
-  /** Every non-approve decision goes here first (a Redis stream with REDIS_URL, else in process). */
+  /** Every non-approve decision goes here first (a Redis stream with REDIS_URL or REDIS_CLUSTER_NODES, else in process). */
   flaggedQueue: FlaggedQueue;
   flaggedSink: FlaggedSink;
   /** Negative lists and card allow-lists fed by case decisions (read by the scoring path once wired). */
@@ -132,7 +135,7 @@ export async function checkpointAuditLog(config: Config, audit: AuditLog, who: s
   }
 }
 
-export function openApiKeyStore(config: Config, redis?: Redis): ApiKeyStore {
+export function openApiKeyStore(config: Config, redis?: RedisClient): ApiKeyStore {
   return redis ? new RedisApiKeyStore(redis) : new FileApiKeyStore(join(config.LEAKGUARD_STATE_DIR, 'api-keys.json'));
 }
 
@@ -206,7 +209,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const stopWatchingRates = rates.watch();
   const stopWatchingModel = models?.watch();
 
-  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : undefined;
+  const redisTarget = redisTargetOf(config);
+  const redis = redisTarget ? connectRedis(redisTarget) : undefined;
   redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
   const memoryWatchlist = redis ? undefined : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
   const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
@@ -293,6 +297,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     authenticator: new ApiKeyAuthenticator(apiKeys, { cacheMs: config.LEAKGUARD_API_KEY_CACHE_MS, failuresPerMinute: config.LEAKGUARD_AUTH_FAILURES_PER_MINUTE }),
     embedded: !redis,
+    redis,
     reloadFiles() {
       rulesets.reload();
       rates.reload();
@@ -300,6 +305,13 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async waitForStores(timeoutMs = 10_000) {
       const ready = !redis || (await whenReady(redis, timeoutMs).then(() => true, () => false));
+      // Keys written before the cluster layout (a single Redis only): renamed once, before they are read.
+      if (ready && redis) {
+        await migrateKeyLayout(redis).then(
+          (m) => m.renamed + m.conflicts > 0 && logger.info(m, 'Redis keys renamed to the cluster layout (docs/redis-cluster.md)'),
+          (error: unknown) => logger.error({ err: { message: (error as Error).message } }, 'Redis key layout migration failed'),
+        );
+      }
       if (ready) await watchlistRegistry.refresh().catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'));
       return ready;
     },

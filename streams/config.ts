@@ -90,8 +90,8 @@ export type StreamConfigInput = z.input<typeof streamConfigSchema>;
 export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const problems: string[] = [];
-  if (!present.REDIS_URL) {
-    problems.push('  REDIS_URL: is required for the stream processor (velocity counters must be shared and durable), e.g. redis://redis:6379');
+  if (!present.REDIS_URL && !present.REDIS_CLUSTER_NODES) {
+    problems.push('  REDIS_URL: is required for the stream processor (velocity counters must be shared and durable), e.g. redis://redis:6379, or REDIS_CLUSTER_NODES for a Redis Cluster');
   }
   if (!present.KAFKA_BROKERS) present.KAFKA_BROKERS = '';
   const result = streamConfigSchema.safeParse(present);

@@ -1,10 +1,13 @@
 // Negative lists fed by analysts' decisions, read by the scoring path. Entities confirmed in fraud
 // (device, IP, email, shipping address) are keyed by the engine's own keyed pseudonyms (the
 // EntityHasher identities the velocity counters use), so the engine can look them up in its one
-// round trip: in Redis, one key per entry, `lg:neg:{kind}:{identity}` (value: the case id, PX TTL);
-// a card allow-listed for a merchant after a legitimate decision: `lg:allow:{merchant}:{fingerprint}`.
-import type { Redis } from 'ioredis';
-
+// round trip: in Redis, one key per entry in the entity's own slot (its hash tag, core/lists.ts),
+// `lg:{d:IDENTITY}:neg` (d, i, e, s for device, IP, email, shipping; value: the case id, PX TTL);
+// a card allow-listed for a merchant after a legitimate decision, in the card's slot:
+// `lg:{c:FINGERPRINT}:allow:MERCHANT`. Keys of many slots are read with one GET each, concurrent
+// (the client pipelines them per node): no MGET, which a Redis Cluster refuses across slots.
+import type { RedisClient } from '../adapters/redis/connection.ts';
+import { read } from '../adapters/redis/lua.ts';
 import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../core/lists.ts';
 
 export { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind };
@@ -66,9 +69,14 @@ export class MemoryNegativeListStore implements NegativeListStore {
 }
 
 export class RedisNegativeListStore implements NegativeListStore {
-  private readonly redis: Redis;
-  constructor(redis: Redis) {
+  private readonly redis: RedisClient;
+  constructor(redis: RedisClient) {
     this.redis = redis;
+  }
+
+  /** One GET; concurrent ones are written back to back to each node (lua.ts read(): right while a slot moves). */
+  private get(key: string): Promise<string | null> {
+    return read(this.redis, () => this.redis.get(key), 'get', [key]);
   }
 
   async add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void> {
@@ -78,7 +86,7 @@ export class RedisNegativeListStore implements NegativeListStore {
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
     const asked = NEGATIVE_KINDS.flatMap((kind) => (identities[kind] ?? []).map((id) => ({ kind, key: negativeKey(kind, id) })));
     if (asked.length === 0) return [];
-    const values = await this.redis.mget(asked.map((a) => a.key));
+    const values = await Promise.all(asked.map((a) => this.get(a.key)));
     return NEGATIVE_KINDS.filter((kind) => asked.some((a, i) => a.kind === kind && values[i] !== null));
   }
 
@@ -88,7 +96,7 @@ export class RedisNegativeListStore implements NegativeListStore {
 
   async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {
     if (fingerprints.length === 0) return false;
-    const values = await this.redis.mget(fingerprints.map((fp) => allowKey(merchantId, fp)));
+    const values = await Promise.all(fingerprints.map((fp) => this.get(allowKey(merchantId, fp))));
     return values.some((v) => v !== null);
   }
 }

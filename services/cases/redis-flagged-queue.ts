@@ -1,9 +1,10 @@
 // The flagged-decision queue on a Redis stream (`lg:flagged`, consumer group `cases`). A message
 // is acknowledged (XACK, then XDEL) only after its case row is committed; while PostgreSQL is
 // down the consumer backs off and re-reads its pending messages, and a consumer that died leaves
-// its pending messages to be claimed by another after a minute (XAUTOCLAIM).
+// its pending messages to be claimed by another after a minute (XAUTOCLAIM). One key: works on a
+// Redis Cluster as on a single Redis (the consumer is the client's duplicate, Cluster or not).
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import { whenReady, type RedisClient } from '../adapters/redis/connection.ts';
 import { DEFAULT_BACKOFF, parseFlagged, sleep, type Backoff, type FlaggedQueue } from './flagged.ts';
 import type { FlaggedDecision } from './model.ts';
 
@@ -14,8 +15,8 @@ type StreamEntries = [id: string, fields: string[]][];
 
 export class RedisFlaggedQueue implements FlaggedQueue {
   readonly kind = 'redis-stream' as const;
-  private readonly redis: Redis;
-  private consumer: Redis | undefined;
+  private readonly redis: RedisClient;
+  private consumer: RedisClient | undefined;
   private readonly consumerName = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly backoff: Backoff;
   private readonly claimIdleMs: number;
@@ -23,7 +24,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
   private loop: Promise<void> | undefined;
 
   /** `redis` publishes; a duplicate connection does the blocking reads. */
-  constructor(redis: Redis, options: { backoff?: Backoff; claimIdleMs?: number } = {}) {
+  constructor(redis: RedisClient, options: { backoff?: Backoff; claimIdleMs?: number } = {}) {
     this.redis = redis;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
@@ -36,7 +37,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
   start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void {
     if (this.running) return;
     this.running = true;
-    const consumer = this.redis.duplicate();
+    const consumer: RedisClient = this.redis.duplicate();
     consumer.on('error', () => {});
     this.consumer = consumer;
     this.loop = (async () => {
@@ -46,6 +47,8 @@ export class RedisFlaggedQueue implements FlaggedQueue {
       let lastClaim = 0;
       while (this.running) {
         try {
+          // Commands are not queued while connecting (enableOfflineQueue off): wait for the link.
+          if (consumer.status !== 'ready') await whenReady(consumer, 5_000);
           if (!groupReady) {
             await consumer.xgroup('CREATE', FLAGGED_STREAM, FLAGGED_GROUP, '0', 'MKSTREAM').catch((e: Error) => {
               if (!/BUSYGROUP/.test(e.message)) throw e;

@@ -1,8 +1,9 @@
 // `npm run keys -- create|list|revoke`: API key administration on the configured store
-// (Redis when REDIS_URL is set, the embedded key file otherwise).
+// (Redis when REDIS_URL or REDIS_CLUSTER_NODES is set, the embedded key file otherwise).
 import { parseArgs } from 'node:util';
 import { failWith, type Fail, parseCommand } from './command.ts';
-import { connectRedis, whenReady } from '../adapters/redis/velocity-store.ts';
+import { connectRedis, redisTargetOf, whenReady } from '../adapters/redis/connection.ts';
+import { migrateKeyLayout } from '../adapters/redis/key-migration.ts';
 import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { checkpointAuditLog, migrateDatabase, openApiKeyStore, openSqlClient } from '../runtime.ts';
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
   const rest = positionals.slice(1);
 
   const config = loadConfig();
-  const redis = config.REDIS_URL ? await whenReady(connectRedis(config.REDIS_URL)) : undefined;
+  const target = redisTargetOf(config);
+  const redis = target ? await whenReady(connectRedis(target)) : undefined;
+  if (redis) await migrateKeyLayout(redis);
   const store = openApiKeyStore(config, redis);
   try {
     switch (command) {

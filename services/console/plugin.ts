@@ -15,7 +15,7 @@ import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/w
 import { ASSETS } from './assets.ts';
 import { dummyHash, generatePassword, generateTotpSecret, hashPassword, otpauthUri, verifyPassword, verifyTotp, type ScryptParams } from './credentials.ts';
 import { atLeast, CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type SessionView } from './model.ts';
-import { addressKey, clearCookie, cookieNames, LoginRateLimiter, newToken, readCookie, sameToken, setCookie, tokenHash } from './session.ts';
+import { addressKey, clearCookie, cookieNames, LoginRateLimiter, newToken, type LoginLimiter, readCookie, sameToken, setCookie, tokenHash } from './session.ts';
 import { auditPage, casePage, dashboardPage, errorPage, loginPage, page, queuePage, usersPage } from './views.ts';
 
 export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -30,6 +30,8 @@ export interface ConsoleOptions {
   maxAttempts: number;
   lockoutMs: number;
   loginRatePerMinute: number;
+  /** Counts sign-in attempts per address: shared through Redis when there is one (options.ts); else in this process. */
+  loginLimiter?: LoginLimiter;
   secureCookies: boolean;
   scrypt: ScryptParams;
   allowListMaxDays: number;
@@ -70,7 +72,7 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
   const now = o.now ?? Date.now;
   const names = cookieNames(o.secureCookies);
   const RATE_WINDOW_MS = 60_000;
-  const limiter = new LoginRateLimiter(o.loginRatePerMinute, RATE_WINDOW_MS);
+  const limiter: LoginLimiter = o.loginLimiter ?? new LoginRateLimiter(o.loginRatePerMinute, RATE_WINDOW_MS);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   app.decorateRequest('consoleSession', null);
   app.decorateRequest('consoleToken', null);
@@ -202,7 +204,7 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const address = addressKey(ip);
     // One answer for every failure: a locked account must not tell itself apart from an unknown username.
     const GENERIC = `Wrong username, password or code. After ${o.maxAttempts} failed attempts an account is locked for ${Math.round(o.lockoutMs / 60_000)} minutes from that address: ask an admin to unlock it.`;
-    if (!limiter.allow(address, now())) {
+    if (!(await limiter.allow(address, now()))) {
       refusalCounted();
       reply.header('retry-after', '60');
       return showLogin(reply, 429, 'Too many sign-in attempts from your address. Wait a minute.');

@@ -1,9 +1,12 @@
 // Console sessions and login defences: opaque random tokens in HttpOnly, SameSite=Strict
 // cookies (Secure outside development; __Host- prefix then), only their SHA-256 stored, an idle
-// timeout enforced by the store, a CSRF token per session, and a per-address login rate limit.
+// timeout enforced by the store, a CSRF token per session, and a per-address login rate limit
+// (in process, or in Redis when there is one: one limit across every engine).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RedisClient } from '../adapters/redis/connection.ts';
+import { countHit } from '../adapters/redis/rate-limit-store.ts';
 
 export const newToken = () => randomBytes(32).toString('base64url');
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -69,19 +72,45 @@ export interface RefusalSummary {
 
 const MAX_TRACKED = 10_000;
 
-/** Fixed-window counter per key (client address): login attempts per minute; refusals tallied. */
-export class LoginRateLimiter {
+/** Login attempts per client address and window; the console asks before each sign-in. */
+export interface LoginLimiter {
+  /** Counts an attempt; false when over the limit (the refusal is tallied, see takeRefusals). */
+  allow(key: string, now?: number): boolean | Promise<boolean>;
+  /** The refusals this process tallied since the last call, or undefined when there were none. */
+  takeRefusals(): RefusalSummary | undefined;
+}
+
+/** Refusals per address, bounded: beyond MAX_TRACKED addresses, refusals are only counted. */
+class RefusalTally {
+  private refusedBy = new Map<string, number>();
+  private refused = 0;
+
+  add(key: string): void {
+    this.refused++;
+    if (this.refusedBy.has(key) || this.refusedBy.size < MAX_TRACKED) this.refusedBy.set(key, (this.refusedBy.get(key) ?? 0) + 1);
+  }
+
+  take(): RefusalSummary | undefined {
+    if (this.refused === 0) return undefined;
+    const top = [...this.refusedBy].map(([ip, refused]) => ({ ip, refused })).sort((a, b) => b.refused - a.refused || (a.ip < b.ip ? -1 : 1)).slice(0, 10);
+    const summary = { refused: this.refused, addresses: this.refusedBy.size, top };
+    this.refused = 0;
+    this.refusedBy = new Map();
+    return summary;
+  }
+}
+
+/** Fixed-window counter per key (client address) in this process: login attempts per minute; refusals tallied. */
+export class LoginRateLimiter implements LoginLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly limit: number;
   private readonly windowMs: number;
-  private refusedBy = new Map<string, number>();
-  private refused = 0;
+  private readonly tally = new RefusalTally();
   constructor(limit: number, windowMs = 60_000) {
     this.limit = limit;
     this.windowMs = windowMs;
   }
 
-  /** Counts an attempt; false when over the limit (the refusal is tallied, see takeRefusals). */
   allow(key: string, now = Date.now()): boolean {
     const w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
@@ -91,19 +120,56 @@ export class LoginRateLimiter {
     }
     w.count++;
     if (w.count <= this.limit) return true;
-    this.refused++;
-    // Bounded: beyond that many addresses, refusals are only counted.
-    if (this.refusedBy.has(key) || this.refusedBy.size < MAX_TRACKED) this.refusedBy.set(key, (this.refusedBy.get(key) ?? 0) + 1);
+    this.tally.add(key);
     return false;
   }
 
-  /** The refusals tallied since the last call, or undefined when there were none. */
   takeRefusals(): RefusalSummary | undefined {
-    if (this.refused === 0) return undefined;
-    const top = [...this.refusedBy].map(([ip, refused]) => ({ ip, refused })).sort((a, b) => b.refused - a.refused || (a.ip < b.ip ? -1 : 1)).slice(0, 10);
-    const summary = { refused: this.refused, addresses: this.refusedBy.size, top };
-    this.refused = 0;
-    this.refusedBy = new Map();
-    return summary;
+    return this.tally.take();
+  }
+}
+
+/** The Redis key of one address's login attempts: its own hash tag (slot). */
+export const loginAttemptsKey = (key: string) => `lg:{login:${key}}`;
+
+/**
+ * The same fixed window per address, counted in Redis: one limit across every engine (the window
+ * starts at the address's first attempt, on Redis's clock; `now` is not used). Each process
+ * tallies the refusals it answered. While Redis fails or is slower than `timeoutMs`, attempts are
+ * counted by an in-process limiter instead: never unlimited, never locked out by an outage.
+ */
+export class RedisLoginRateLimiter implements LoginLimiter {
+  private readonly redis: RedisClient;
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly timeoutMs: number;
+  private readonly tally = new RefusalTally();
+  private readonly fallback: LoginRateLimiter;
+
+  constructor(redis: RedisClient, limit: number, options: { windowMs?: number; timeoutMs?: number } = {}) {
+    this.redis = redis;
+    this.limit = limit;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.timeoutMs = options.timeoutMs ?? 500;
+    this.fallback = new LoginRateLimiter(limit, this.windowMs);
+  }
+
+  async allow(key: string, now = Date.now()): Promise<boolean> {
+    let current: number;
+    try {
+      ({ current } = await countHit(this.redis, loginAttemptsKey(key), this.windowMs, this.timeoutMs));
+    } catch {
+      if (this.fallback.allow(key, now)) return true;
+      this.fallback.takeRefusals(); // tallied below, once
+      this.tally.add(key);
+      return false;
+    }
+    if (current <= this.limit) return true;
+    this.tally.add(key);
+    return false;
+  }
+
+  takeRefusals(): RefusalSummary | undefined {
+    return this.tally.take();
   }
 }

@@ -1,14 +1,17 @@
 // Negative lists and allow-lists fed by analysts' decisions, read in the scoring round trip:
 // entities confirmed in fraud raise the risk of the next order using them; a card confirmed
 // legitimate can be allow-listed for a merchant for a while.
-import type { EntityKind } from './entities.ts';
+import { entityTag, type EntityKind } from './entities.ts';
 
 export const NEGATIVE_KINDS = ['device', 'ip', 'email', 'shipping'] as const satisfies readonly EntityKind[];
 export type NegativeKind = (typeof NEGATIVE_KINDS)[number];
 
-/** Keyed by the engine's own pseudonyms (primary identity), so a lookup needs no extra hashing. */
-export const negativeKey = (kind: NegativeKind, identity: string) => `lg:neg:${kind}:${identity}`;
-export const allowKey = (merchantId: string, fingerprint: string) => `lg:allow:${merchantId}:${fingerprint}`;
+/**
+ * Keyed by the engine's own pseudonyms (primary identity), so a lookup needs no extra hashing; in
+ * the entity's own slot (its hash tag), so that the lookup rides in the entity's counter script.
+ */
+export const negativeKey = (kind: NegativeKind, identity: string) => `${entityTag(kind, identity)}:neg`;
+export const allowKey = (merchantId: string, fingerprint: string) => `${entityTag('card', fingerprint)}:allow:${merchantId}`;
 
 export const LIST_FEATURES = ['negative_device', 'negative_ip', 'negative_email', 'negative_shipping', 'card_allowlisted'] as const;
 

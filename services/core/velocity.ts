@@ -2,7 +2,7 @@
 // turns into one atomic plan of counter operations. Both stores (Redis, memory) execute the
 // same plan, so their answers are the same by construction and by contract test.
 // docs/velocity-features.md explains every feature in words.
-import type { EntityKind } from './entities.ts';
+import { entityTag, KIND_LETTER, type EntityKind } from './entities.ts';
 import type { ListLookup } from './lists.ts';
 
 export const WINDOWS = {
@@ -125,15 +125,40 @@ function delayedFeatures(c: DelayedCounter): string[] {
 }
 export type VelocityReading = Record<string, number>;
 
-/** Redis key names. Hash tags ({...}) keep each entity's keys in one Cluster slot. */
-const SHORT: Record<EntityKind, string> = { card: 'c', device: 'd', ip: 'i', email: 'e', shipping: 's', merchant: 'm', bin: 'b' };
+/**
+ * Hot entities are spread: a big merchant's (or BIN's) counters live in SPREAD sub-identities
+ * (`id/0` … `id/n-1`), each its own Redis Cluster slot. A transaction is written to one of them
+ * (chosen by its reference; a distinct member by its own id, so that each member lives in one
+ * sub-identity) and read from all, summed: the counts are exact. Caps apply per sub-identity.
+ */
+export const SPREAD: Partial<Record<EntityKind, number>> = { merchant: 4, bin: 4 };
+const spreadOf = (kind: EntityKind) => SPREAD[kind] ?? 1;
+
+/** FNV-1a: a stable, cheap choice of sub-identity. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+/** The sub-identity `value` (a transaction reference or a distinct member) is written to. */
+export function subIdentity(kind: EntityKind, id: string, value: string): string {
+  const n = spreadOf(kind);
+  return n === 1 ? id : `${id}/${fnv1a(value) % n}`;
+}
+/** Every sub-identity of an identity: what a reading sums. */
+function subIdentities(kind: EntityKind, id: string): string[] {
+  const n = spreadOf(kind);
+  return n === 1 ? [id] : Array.from({ length: n }, (_, k) => `${id}/${k}`);
+}
+
+/** Key names. Each identity's keys share its hash tag (entityTag): one Redis Cluster slot. */
 export const keys = {
-  log: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:l`,
-  distinct: (kind: EntityKind, id: string, of: EntityKind) => `lg:{${SHORT[kind]}:${id}}:d${SHORT[of]}`,
-  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `lg:{${SHORT[kind]}:${id}}:o${OUTCOME_KEY[outcome]}`,
+  log: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:l`,
+  distinct: (kind: EntityKind, id: string, of: EntityKind) => `${entityTag(kind, id)}:d${KIND_LETTER[of]}`,
+  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `${entityTag(kind, id)}:o${OUTCOME_KEY[outcome]}`,
   /** The delayed counters' transaction log and fraud-label log. */
-  delayed: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:y`,
-  frauds: (kind: EntityKind, id: string) => `lg:{${SHORT[kind]}:${id}}:f`,
+  delayed: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:y`,
+  frauds: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:f`,
   marker: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:m`,
   response: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:r`,
 };
@@ -156,33 +181,58 @@ export interface TransactionFacts {
   lists?: ListLookup;
 }
 
-export type PlanOp =
-  | { op: 'log'; write: string; read: string[]; member: string; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[] }
-  | { op: 'distinct'; write: string; read: string[]; member: string; retentionMs: number; windows: number[] }
-  | { op: 'count'; read: string[]; windows: number[] }
-  /** Returns the count per window, then the fraud-label count per window, over (t − delay − w, t − delay]. */
-  | { op: 'delayed'; write: string; read: string[]; frauds: string[]; member: string; retentionMs: number; cap: number; delayMs: number; windows: number[] };
+/**
+ * One operation on one key of a slot group. `out` is where its numbers go in the reading (they
+ * are summed there: identities of a rotating key and sub-identities of a spread entity add up).
+ * `write`: this key records the transaction (log: member `ref|cents|small`; delayed: `ref`;
+ * distinct: `member`), at the counting time.
+ */
+export type SlotOp =
+  /** Counts per window, then amount sums, then small-amount counts. */
+  | { op: 'log'; key: string; write: boolean; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[]; out: number }
+  /** Distinct members per window; with `union`, the rows (member, last seen) instead: several identities of one entity are unioned by the reader. */
+  | { op: 'distinct'; key: string; write: boolean; member: string; retentionMs: number; windows: number[]; out: number; union: boolean }
+  /** Outcomes per window. */
+  | { op: 'count'; key: string; windows: number[]; out: number }
+  /** Transactions per window over (t − delay − w, t − delay], then fraud labels per window. */
+  | { op: 'delayed'; key: string; frauds: string; write: boolean; retentionMs: number; cap: number; delayMs: number; windows: number[]; out: number }
+  /** The card's transactions since it was listed (the time comes from the watchlist entry). */
+  | { op: 'since'; key: string; out: number }
+  /** 1 when the key exists (negative and allow lists). */
+  | { op: 'exists'; key: string; out: number };
+
+/** The operations on one identity's keys: one atomic script per group (one slot of a cluster). */
+export interface SlotGroup {
+  ops: SlotOp[];
+}
 
 export interface CounterPlan {
   marker: string;
   response: string;
   payloadHash: string;
   at: number;
+  /** The transaction's reference (merchant:transaction): the member it leaves in logs. */
+  ref: string;
+  /** `cents|small`: the rest of its log member (kept on the marker: a retry re-records the same member). */
+  tail: string;
   /** Kept on the transaction marker so that a later outcome can reach the same entities. */
   entitiesJson: string;
   /** How long the transaction marker lives: longer than the longest window, so replays never recount. */
   markerTtlMs: number;
-  ops: PlanOp[];
-  /** Feature name of each number the plan returns, in order. */
+  groups: SlotGroup[];
+  /** Feature name of each number of the reading, in order. */
   features: string[];
   /**
-   * The shape of what the plan returns (counter definitions, numbers, watchlist slots, list
+   * The shape of what the plan returns (counter definitions, groups, watchlist slots, list
    * groups): a reading kept for a retry is reused only by a plan of the same shape.
    */
   layout: string;
-  /** Watchlist lookup: entry slots, and the card's event logs for "uses since listed". */
-  watch?: { slots: { bucket: string; field: Buffer }[]; cardLogs: string[] };
-  lists?: ListLookup;
+  /** Watchlist lookup: entry slots; `out` of the "uses since listed" sum. */
+  watch?: { slots: { bucket: string; field: Buffer }[]; out: number };
+  /** List lookup; `out` of its first flag (one per negative kind, then the allow flag). */
+  lists?: ListLookup & { out: number };
+  /** Length of the reading: features, then uses since listed, then list flags. */
+  size: number;
 }
 
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
@@ -196,21 +246,36 @@ export function primaryIdentities(entities: TransactionFacts['entities']): Parti
   return out;
 }
 
+/** The hash tag of a key: its slot group. */
+const groupOf = (key: string) => key.slice(0, key.indexOf('}') + 1);
+
 export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
-  const ops: PlanOp[] = [];
+  const groups = new Map<string, SlotGroup>();
+  const add = (op: SlotOp) => {
+    const g = groupOf(op.key);
+    let group = groups.get(g);
+    if (!group) groups.set(g, (group = { ops: [] }));
+    group.ops.push(op);
+  };
   const features: string[] = [];
-  const txRef = `${facts.merchantId}:${facts.transactionId}`;
+  const ref = `${facts.merchantId}:${facts.transactionId}`;
   const primary = primaryIdentities(facts.entities);
+  /** Every (sub-)identity of an entity, with whether `value` is written there. */
+  const each = (kind: EntityKind, ids: string[], value: string, fn: (id: string, write: boolean) => void) => {
+    ids.forEach((id, i) => {
+      const target = subIdentity(kind, id, value);
+      for (const sub of subIdentities(kind, id)) fn(sub, i === 0 && sub === target);
+    });
+  };
 
   for (const c of LOG_COUNTERS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const counts = ms(c.counts), amounts = ms(c.amounts), smalls = ms(c.smallAmounts);
-    ops.push({
-      op: 'log', write: keys.log(c.entity, ids[0]!), read: ids.map((id) => keys.log(c.entity, id)),
-      member: `${txRef}|${facts.amountCents}|${facts.small ? 1 : 0}`,
-      retentionMs: maxOf([...counts, ...amounts, ...smalls]), cap: c.cap, counts, amounts, smalls,
-    });
+    const out = features.length;
+    const cap = Math.ceil(c.cap / spreadOf(c.entity));
+    each(c.entity, ids, ref, (id, write) =>
+      add({ op: 'log', key: keys.log(c.entity, id), write, retentionMs: maxOf([...counts, ...amounts, ...smalls]), cap, counts, amounts, smalls, out }));
     features.push(
       ...c.counts.map((w) => `${c.entity}_count_${w}`),
       ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
@@ -222,17 +287,19 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const other = primary[c.of];
     if (!ids?.length || !other) continue;
     const windows = ms(c.windows);
-    ops.push({
-      op: 'distinct', write: keys.distinct(c.entity, ids[0]!, c.of), read: ids.map((id) => keys.distinct(c.entity, id, c.of)),
-      member: other, retentionMs: maxOf(windows), windows,
-    });
+    const out = features.length;
+    // During key rotation the same entity has two identities: their members are unioned.
+    const union = ids.length > 1;
+    each(c.entity, ids, other, (id, write) =>
+      add({ op: 'distinct', key: keys.distinct(c.entity, id, c.of), write, member: other, retentionMs: maxOf(windows), windows, out, union }));
     features.push(...c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`));
   }
   for (const c of OUTCOME_COUNTERS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     for (const k of c.kinds) {
-      ops.push({ op: 'count', read: ids.map((id) => keys.outcomes(c.entity, id, k)), windows: ms(c.windows) });
+      const out = features.length;
+      for (const id of ids) for (const sub of subIdentities(c.entity, id)) add({ op: 'count', key: keys.outcomes(c.entity, sub, k), windows: ms(c.windows), out });
       features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
     }
   }
@@ -240,29 +307,96 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const windows = ms(c.windows), delayMs = WINDOWS[c.delay];
-    ops.push({
-      op: 'delayed', write: keys.delayed(c.entity, ids[0]!), read: ids.map((id) => keys.delayed(c.entity, id)),
-      frauds: ids.map((id) => keys.frauds(c.entity, id)), member: txRef, retentionMs: delayMs + maxOf(windows), cap: c.cap, delayMs, windows,
-    });
+    const out = features.length;
+    const cap = Math.ceil(c.cap / spreadOf(c.entity));
+    each(c.entity, ids, ref, (id, write) =>
+      add({ op: 'delayed', key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, retentionMs: delayMs + maxOf(windows), cap, delayMs, windows, out }));
     features.push(...delayedFeatures(c));
   }
-  const slots = facts.watchlist?.length ?? 0;
-  const listGroups = facts.lists ? facts.lists.negative.length + 1 : 0;
+  let size = features.length;
+  let watch: CounterPlan['watch'];
+  if (facts.watchlist?.length) {
+    watch = { slots: facts.watchlist, out: size++ };
+    for (const id of facts.entities.card ?? []) add({ op: 'since', key: keys.log('card', id), out: watch.out });
+  }
+  let lists: CounterPlan['lists'];
+  if (facts.lists) {
+    lists = { ...facts.lists, out: size };
+    for (const n of facts.lists.negative) {
+      for (const key of n.keys) add({ op: 'exists', key, out: size });
+      size++;
+    }
+    for (const key of facts.lists.allow) add({ op: 'exists', key, out: size });
+    size++;
+  }
+  const grouped = [...groups.values()];
   return {
     marker: keys.marker(facts.merchantId, facts.transactionId),
     response: keys.response(facts.merchantId, facts.transactionId),
     payloadHash: facts.payloadHash,
     at: facts.occurredAt,
+    ref,
+    tail: `${facts.amountCents}|${facts.small ? 1 : 0}`,
     entitiesJson: JSON.stringify(primary),
     markerTtlMs: MARKER_TTL_MS,
-    ops,
+    groups: grouped,
     features,
-    layout: `${DEFINITIONS_TAG}.${features.length}.${slots}.${listGroups}`,
-    ...(facts.watchlist?.length
-      ? { watch: { slots: facts.watchlist, cardLogs: (facts.entities.card ?? []).map((id) => keys.log('card', id)) } }
-      : {}),
-    ...(facts.lists ? { lists: facts.lists } : {}),
+    layout: `${DEFINITIONS_TAG}.${features.length}.${grouped.map((g) => g.ops.length).join('-')}.${facts.watchlist?.length ?? 0}.${facts.lists ? facts.lists.negative.length + 1 : 0}`,
+    ...(watch ? { watch } : {}),
+    ...(lists ? { lists } : {}),
+    size,
   };
+}
+
+/** What a store's slot groups returned, as they return it (numbers as strings): kept on the marker for a retry. */
+export interface RawReading {
+  /** The watchlist entry found under each of the plan's slots, hex ('' when none). */
+  entries: string[];
+  /** Per slot group, the numbers of its operations in order (a distinct union: row count, then member and last seen per row). */
+  groups: string[][];
+}
+
+/** Combines what the slot groups returned into a reading, at counting time `t`. */
+export function combineReading(plan: CounterPlan, raw: RawReading, t: number): Omit<StoreReading, 'status'> {
+  const values = new Array<number>(plan.size).fill(0);
+  const unions = new Map<number, { windows: number[]; lastSeen: Map<string, number> }>();
+  plan.groups.forEach((group, g) => {
+    const got = raw.groups[g] ?? [];
+    let i = 0;
+    const take = (out: number, n: number) => {
+      for (let j = 0; j < n; j++) values[out + j]! += Number(got[i++] ?? 0);
+    };
+    for (const op of group.ops) {
+      switch (op.op) {
+        case 'log': take(op.out, op.counts.length + op.amounts.length + op.smalls.length); break;
+        case 'count': take(op.out, op.windows.length); break;
+        case 'delayed': take(op.out, 2 * op.windows.length); break;
+        case 'since': case 'exists': take(op.out, 1); break;
+        case 'distinct':
+          if (!op.union) take(op.out, op.windows.length);
+          else {
+            let u = unions.get(op.out);
+            if (!u) unions.set(op.out, (u = { windows: op.windows, lastSeen: new Map() }));
+            const rows = Number(got[i++] ?? 0);
+            for (let r = 0; r < rows; r++) {
+              const member = got[i++]!, seen = Number(got[i++]);
+              if (!(u.lastSeen.get(member)! >= seen)) u.lastSeen.set(member, seen);
+            }
+          }
+      }
+    }
+  });
+  for (const [out, u] of unions) u.windows.forEach((w, j) => (values[out + j] = [...u.lastSeen.values()].filter((s) => t - s < w).length));
+  const reading: Omit<StoreReading, 'status'> = { velocity: readingFrom(plan, values) };
+  if (plan.watch) reading.watchlist = { entries: plan.watch.slots.map((_, j) => (raw.entries[j] ? Buffer.from(raw.entries[j], 'hex') : null)), usesSinceListed: values[plan.watch.out]! };
+  if (plan.lists) reading.lists = values.slice(plan.lists.out, plan.size).map((v) => v > 0);
+  return reading;
+}
+
+/** Epoch seconds the first entry found was listed at (bytes 2–5 of the packed entry): "uses since listed" counts from there. */
+export function firstListedSeconds(entries: (Buffer | null)[]): number | undefined {
+  const first = entries.find((e) => e !== null);
+  return first ? first.readUInt32BE(2) : undefined;
 }
 
 const AMOUNT_FEATURE = /_amount_/;
@@ -277,6 +411,8 @@ export function readingFrom(plan: CounterPlan, values: number[]): VelocityReadin
 }
 
 export interface OutcomePlan {
+  /** The transaction's reference: the member every set gets. */
+  ref: string;
   /** Outcome sets joined at the outcome's time (declines, chargebacks), and how long they keep members. */
   counted: string[];
   retentionMs: number;
@@ -287,15 +423,16 @@ export interface OutcomePlan {
 }
 
 /** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
-export function outcomePlan(entitiesJson: string, outcome: string): OutcomePlan {
+export function outcomePlan(merchantId: string, transactionId: string, entitiesJson: string, outcome: string): OutcomePlan {
   const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
-  const plan: OutcomePlan = { counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
+  const ref = `${merchantId}:${transactionId}`;
+  const plan: OutcomePlan = { ref, counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
   const counted: CountedOutcome | undefined = COUNTED_OUTCOME[outcome];
   if (counted) {
     for (const c of OUTCOME_COUNTERS) {
       const id = entities[c.entity];
       if (!id || !c.kinds.includes(counted)) continue;
-      plan.counted.push(keys.outcomes(c.entity, id, counted));
+      plan.counted.push(keys.outcomes(c.entity, subIdentity(c.entity, id, ref), counted));
       plan.retentionMs = Math.max(plan.retentionMs, ...ms(c.windows));
     }
   }
@@ -303,15 +440,19 @@ export function outcomePlan(entitiesJson: string, outcome: string): OutcomePlan 
     for (const c of DELAYED_COUNTERS) {
       const id = entities[c.entity];
       if (!id) continue;
-      plan.labels.push(keys.frauds(c.entity, id));
+      // The sub-identity that logged the transaction (the same choice as buildCounterPlan's).
+      plan.labels.push(keys.frauds(c.entity, subIdentity(c.entity, id, ref)));
       plan.labelRetentionMs = Math.max(plan.labelRetentionMs, WINDOWS[c.delay] + maxOf(ms(c.windows)));
-      plan.labelCap = Math.max(plan.labelCap, c.cap);
+      plan.labelCap = Math.max(plan.labelCap, Math.ceil(c.cap / spreadOf(c.entity)));
     }
   }
   return plan;
 }
 
-/** Store port: one atomic round trip per scored transaction. */
+/**
+ * Store port. recordAndRead claims the transaction's marker first, then records and reads every
+ * slot group (docs/redis-cluster.md: the exactly-once protocol).
+ */
 export type ReadStatus = 'new' | 'replay' | 'pending' | 'conflict';
 export interface StoreReading {
   /** new: counted now; replay: seen before with its response; pending: seen before, response not stored; conflict: same id, other payload. */

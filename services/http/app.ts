@@ -11,6 +11,8 @@ import { ENGINE_VERSION } from '../core/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { consolePlugin, type ConsoleOptions } from '../console/plugin.ts';
+import type { RedisClient } from '../adapters/redis/connection.ts';
+import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rate-limit-store.ts';
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
 import { frameworkError, registerErrorHandling } from './errors.ts';
@@ -30,6 +32,13 @@ export interface AppDependencies {
   models?: OperationsOptions['models'];
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
+  /**
+   * With Redis (REDIS_URL or REDIS_CLUSTER_NODES): the per-key rate limit is counted there, one
+   * limit across every engine. Without: counted in this process.
+   */
+  redis?: RedisClient;
+  /** How long a request waits for the shared rate-limit counter before going through uncounted (default 100 ms). */
+  rateLimitTimeoutMs?: number;
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
   /** The analyst console under /console (server-rendered HTML); absent: no console. */
   console?: ConsoleOptions;
@@ -89,6 +98,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+    // Shared by every engine when Redis is there. A Redis that fails or is slow lets the request
+    // through uncounted: the rate limit must never be what stops scoring.
+    ...(deps.redis ? { store: redisRateLimitStore(deps.redis, { nameSpace: RATE_LIMIT_NAMESPACE, timeoutMs: deps.rateLimitTimeoutMs ?? 100 }), skipOnError: true } : {}),
   });
 
   await app.register(scoreRoutes, { engine: deps.engine });

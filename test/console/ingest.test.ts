@@ -93,7 +93,7 @@ describe('Redis stream in front of a real PostgreSQL', () => {
 
   it('picks up messages left pending by a consumer that died', async () => {
     const { RedisFlaggedQueue } = await import('../../services/cases/redis-flagged-queue.ts');
-    const { connectRedis } = await import('../../services/adapters/redis/velocity-store.ts');
+    const { connectRedis } = await import('../../services/adapters/redis/connection.ts');
     const conn = connectRedis(redis.url);
     conn.on('error', () => {});
     await new Promise((r) => conn.once('ready', r));
@@ -120,7 +120,7 @@ describe('Redis stream in front of a real PostgreSQL', () => {
 describe('negative lists on Redis', () => {
   it('stores confirmed-fraud entities and card allow-lists under the keys the engine will read, with a TTL', async () => {
     const { RedisNegativeListStore, negativeKey, allowKey } = await import('../../services/cases/negative-lists.ts');
-    const { connectRedis } = await import('../../services/adapters/redis/velocity-store.ts');
+    const { connectRedis } = await import('../../services/adapters/redis/connection.ts');
     const server = await RedisServer.start();
     const conn = connectRedis(server.url);
     conn.on('error', () => {});

@@ -16,7 +16,7 @@ import { JournalFlaggedQueue } from '../../services/cases/journal-flagged-queue.
 import { PersonalDataCipher, personalView, protectFlagged } from '../../services/cases/personal-data.ts';
 import { erasePersonalData, PERSONAL_DATA_ERASE } from '../../services/cases/retention.ts';
 import { FLAGGED_STREAM } from '../../services/cases/redis-flagged-queue.ts';
-import { connectRedis } from '../../services/adapters/redis/velocity-store.ts';
+import { connectRedis } from '../../services/adapters/redis/connection.ts';
 import { loadConfig } from '../../services/config.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import { loadDataKeyring } from '../../services/data-keys.ts';

@@ -1,4 +1,4 @@
-// The watchlist contract, held against both stores (memory and a real Redis), including the
+// The watchlist contract, held against every store (memory, a real Redis, a real Redis Cluster), including the
 // lookup and hit recording that happen in the velocity store's single round trip.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
-import { connectRedis, RedisVelocityStore, whenReady } from '../../services/adapters/redis/velocity-store.ts';
+import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
+import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { buildCounterPlan, type HitRecord, type VelocityStore } from '../../services/core/velocity.ts';
 import { decodeEntry, elementMask, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
 const KEY = { id: 'k', secret: Buffer.alloc(32, 7) };
@@ -23,10 +25,11 @@ const EVENT = {
 };
 
 let redisServer: RedisServer;
+let cluster: RedisCluster;
 beforeAll(async () => {
-  redisServer = await RedisServer.start();
+  [redisServer, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start()]);
 });
-afterAll(() => redisServer.stop());
+afterAll(() => Promise.all([redisServer.stop(), cluster.stop()]));
 
 interface Pair { watchlist: WatchlistStore; velocity: VelocityStore }
 const subjects: { name: string; open(): Promise<Pair> }[] = [
@@ -42,6 +45,14 @@ const subjects: { name: string; open(): Promise<Pair> }[] = [
     open: async () => {
       const redis = await whenReady(connectRedis(redisServer.url));
       await redis.flushall();
+      return { watchlist: new RedisWatchlistStore(redis), velocity: new RedisVelocityStore(redis) };
+    },
+  },
+  {
+    name: 'redis cluster',
+    open: async () => {
+      await cluster.flushAll();
+      const redis = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
       return { watchlist: new RedisWatchlistStore(redis), velocity: new RedisVelocityStore(redis) };
     },
   },

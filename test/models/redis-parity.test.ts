@@ -5,7 +5,8 @@
 // divided the same way, so every value must be bit-identical (Object.is, in replayParity).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import { connectRedis, RedisVelocityStore, whenReady } from '../../services/adapters/redis/velocity-store.ts';
+import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
+import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { datasetFromBatches, type Dataset } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';

@@ -43,7 +43,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
   const app = await buildApp({
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
     readiness: () => runtime.readiness(), rulesets: runtime.rulesets, rates: runtime.rates, models: runtime.models,
-    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE, redis: runtime.redis,
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
     ...(options.cases ? { console: consoleOptions(config, runtime) } : {}),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },

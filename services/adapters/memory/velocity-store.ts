@@ -1,8 +1,8 @@
 // Velocity store in process: the embedded default. Executes the same counter plan as
-// record-and-read.lua, step for step; the contract tests hold the two to the same answers.
+// counters.lua, step for step; the contract tests hold the two to the same answers.
 import {
-  keys, outcomePlan, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type HitRecord, type StoreReading, type VelocityStore,
+  combineReading, firstListedSeconds, keys, outcomePlan, RESPONSE_TTL_MS,
+  type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
@@ -13,21 +13,6 @@ export interface KeyPresence {
 }
 
 const HOUR = 3_600_000;
-
-/** The reading a marker keeps until its response is stored (watchlist entries as hex). */
-function serializeReading(r: StoreReading): string {
-  const watchlist = r.watchlist && { entries: r.watchlist.entries.map((e) => e?.toString('hex') ?? null), usesSinceListed: r.watchlist.usesSinceListed };
-  return JSON.stringify({ velocity: r.velocity, watchlist, lists: r.lists });
-}
-
-function parseReading(saved: string): Omit<StoreReading, 'status'> {
-  const r = JSON.parse(saved) as { velocity: StoreReading['velocity']; watchlist?: { entries: (string | null)[]; usesSinceListed: number }; lists?: boolean[] };
-  return {
-    velocity: r.velocity,
-    ...(r.watchlist ? { watchlist: { entries: r.watchlist.entries.map((e) => (e === null ? null : Buffer.from(e, 'hex'))), usesSinceListed: r.watchlist.usesSinceListed } } : {}),
-    ...(r.lists ? { lists: r.lists } : {}),
-  };
-}
 
 export class MemoryVelocityStore implements VelocityStore {
   private readonly db: SortedSets;
@@ -44,87 +29,102 @@ export class MemoryVelocityStore implements VelocityStore {
 
   async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
     const { db } = this;
-    const t = plan.at;
-    let write = true;
-    let status: StoreReading['status'] = 'new';
+    // The claim (counters.lua claimMarker, step for step).
+    let status: 'new' | 'pending' = 'new';
+    let t = plan.at;
+    let tail = plan.tail;
     const known = db.hget(plan.marker, 'h');
     if (known !== undefined) {
       if (known !== plan.payloadHash) return { status: 'conflict' };
       const stored = db.get(plan.response);
       if (stored !== undefined) return { status: 'replay', storedResponse: stored };
-      // Counted before, response never stored: the reading taken when it was counted (as record-and-read.lua).
-      const saved = db.hget(plan.marker, 'r');
-      if (saved !== undefined && db.hget(plan.marker, 'rl') === plan.layout) {
-        return { status: 'pending', countedAt: Number(db.hget(plan.marker, 't')), ...parseReading(saved) };
-      }
       status = 'pending';
-      write = false;
+      t = Number(db.hget(plan.marker, 't'));
+      const kept = db.hget(plan.marker, 'r');
+      if (kept !== undefined && db.hget(plan.marker, 'rl') === plan.layout) {
+        return { status, countedAt: t, ...combineReading(plan, JSON.parse(kept) as RawReading, t) };
+      }
+      // Counted, no reading kept: record again (changes nothing already recorded) and read.
+      tail = db.hget(plan.marker, 'a') ?? tail;
     } else {
-      db.hset(plan.marker, { h: plan.payloadHash, e: plan.entitiesJson, t: String(t) });
+      db.hset(plan.marker, { h: plan.payloadHash, e: plan.entitiesJson, t: String(t), a: tail, c: String(Date.now()) });
       db.expire(plan.marker, plan.markerTtlMs);
     }
 
-    const values: number[] = [];
+    const entries = (plan.watch?.slots ?? []).map((slot) => this.watchlist?.lookup(slot) ?? null);
+    const since = firstListedSeconds(entries);
+    const raw: RawReading = {
+      entries: entries.map((e) => e?.toString('hex') ?? ''),
+      groups: plan.groups.map((g) => this.runGroup(g, t, `${plan.ref}|${tail}`, plan.ref, since).map(String)),
+    };
+    db.hset(plan.marker, { r: JSON.stringify(raw), rl: plan.layout });
+    const reading: StoreReading = { status, ...combineReading(plan, raw, t) };
+    if (status === 'pending') reading.countedAt = t;
+    return reading;
+  }
+
+  /** One slot group (counters.lua runGroup, step for step). */
+  private runGroup(group: SlotGroup, t: number, logMember: string, ref: string, since: number | undefined): (number | string)[] {
+    const { db } = this;
+    const out: (number | string)[] = [];
     const remember = (key: string, member: string, retention: number, cap: number, onlyGreater: boolean) => {
       db.zadd(key, t, member, onlyGreater);
       db.trimBelow(key, t - retention);
       if (cap > 0) db.cap(key, cap);
       db.expire(key, retention + HOUR);
     };
-    const counts = (read: string[], windows: number[]) => {
-      for (const w of windows) values.push(read.reduce((n, k) => n + db.count(k, t - w, t), 0));
+    const counts = (key: string, windows: number[]) => {
+      for (const w of windows) out.push(db.count(key, t - w, t));
     };
-
-    for (const op of plan.ops) {
-      if (op.op === 'log') {
-        if (write) remember(op.write, op.member, op.retentionMs, op.cap, false);
-        counts(op.read, op.counts);
-        if (op.amounts.length || op.smalls.length) {
-          const horizon = Math.max(0, ...op.amounts, ...op.smalls);
+    for (const op of group.ops) {
+      switch (op.op) {
+        case 'log': {
+          if (op.write) remember(op.key, logMember, op.retentionMs, op.cap, false);
+          if (!op.amounts.length && !op.smalls.length) {
+            counts(op.key, op.counts);
+            break;
+          }
+          const horizon = Math.max(0, ...op.counts, ...op.amounts, ...op.smalls);
           // Members are `ref|cents|small`: parsed once per row, not once per window.
-          const rows = op.read.flatMap((k) => db.range(k, t - horizon, t)).map(([m, s]) => {
+          const rows = db.range(op.key, t - horizon, t).map(([m, s]) => {
             const bar = m.lastIndexOf('|', m.length - 3);
             return { age: t - s, cents: Number(m.slice(bar + 1, m.length - 2)), small: m.endsWith('|1') };
           });
-          for (const w of op.amounts) values.push(rows.reduce((sum, r) => (r.age < w ? sum + r.cents : sum), 0));
-          for (const w of op.smalls) values.push(rows.reduce((n, r) => (r.age < w && r.small ? n + 1 : n), 0));
+          for (const w of op.counts) out.push(rows.reduce((n, r) => (r.age < w ? n + 1 : n), 0));
+          for (const w of op.amounts) out.push(rows.reduce((sum, r) => (r.age < w ? sum + r.cents : sum), 0));
+          for (const w of op.smalls) out.push(rows.reduce((n, r) => (r.age < w && r.small ? n + 1 : n), 0));
+          break;
         }
-      } else if (op.op === 'distinct') {
-        if (write) remember(op.write, op.member, op.retentionMs, 0, true);
-        if (op.read.length === 1) counts(op.read, op.windows);
-        else {
-          const horizon = Math.max(0, ...op.windows);
-          const lastSeen = new Map<string, number>();
-          for (const k of op.read) for (const [m, s] of db.range(k, t - horizon, t)) lastSeen.set(m, Math.max(s, lastSeen.get(m) ?? -Infinity));
-          for (const w of op.windows) values.push([...lastSeen.values()].filter((s) => t - s < w).length);
+        case 'distinct':
+          if (op.write) remember(op.key, op.member, op.retentionMs, 0, true);
+          if (!op.union) counts(op.key, op.windows);
+          else {
+            const rows = db.range(op.key, t - Math.max(0, ...op.windows), t);
+            out.push(rows.length, ...rows.flat());
+          }
+          break;
+        case 'delayed': {
+          if (op.write) remember(op.key, ref, op.retentionMs, op.cap, false);
+          const hi = t - op.delayMs;
+          // A saturated log keeps only its newest events: both counts start at its oldest one.
+          const floor = db.size(op.key) >= op.cap ? db.first(op.key)![1] - 1 : -Infinity;
+          const lows = op.windows.map((w) => Math.max(hi - w, floor));
+          for (const lo of lows) out.push(lo < hi ? db.count(op.key, lo, hi) : 0);
+          for (const lo of lows) out.push(lo < hi ? db.count(op.frauds, lo, hi) : 0);
+          break;
         }
-      } else if (op.op === 'delayed') {
-        if (write) remember(op.write, op.member, op.retentionMs, op.cap, false);
-        const hi = t - op.delayMs;
-        // A saturated log keeps only its newest events: both counts start at its oldest one.
-        let floor = -Infinity;
-        for (const k of op.read) if (db.size(k) >= op.cap) floor = Math.max(floor, db.first(k)![1] - 1);
-        const lows = op.windows.map((w) => Math.max(hi - w, floor));
-        for (const lo of lows) values.push(op.read.reduce((n, k) => n + db.count(k, lo, hi), 0));
-        for (const lo of lows) values.push(op.frauds.reduce((n, k) => n + db.count(k, lo, hi), 0));
-      } else {
-        counts(op.read, op.windows);
+        case 'count':
+          counts(op.key, op.windows);
+          break;
+        case 'since':
+          out.push(since === undefined ? 0 : db.range(op.key, since * 1000, t - 1).length);
+          break;
+        case 'exists':
+          out.push(this.lists?.has(op.key) ? 1 : 0);
+          break;
       }
     }
-    const reading: StoreReading = { status, velocity: readingFrom(plan, values) };
-    if (plan.watch) {
-      const entries = plan.watch.slots.map((slot) => this.watchlist?.lookup(slot) ?? null);
-      const first = entries.find((e) => e !== null);
-      const since = first ? first.readUInt32BE(2) * 1000 : undefined;
-      const usesSinceListed = since === undefined ? 0 : plan.watch.cardLogs.reduce((n, k) => n + db.range(k, since, t - 1).length, 0);
-      reading.watchlist = { entries, usesSinceListed };
-    }
-    if (plan.lists) {
-      const has = (k: string) => this.lists?.has(k) ?? false;
-      reading.lists = [...plan.lists.negative.map((g) => g.keys.some(has)), plan.lists.allow.some(has)];
-    }
-    if (write) db.hset(plan.marker, { r: serializeReading(reading), rl: plan.layout });
-    return reading;
+    return out;
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
@@ -139,8 +139,8 @@ export class MemoryVelocityStore implements VelocityStore {
     const entitiesJson = this.db.hget(marker, 'e');
     if (entitiesJson === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
-    const member = `${merchantId}:${transactionId}`;
-    const p = outcomePlan(entitiesJson, outcome);
+    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome);
+    const member = p.ref;
     for (const key of p.counted) {
       this.db.zadd(key, at, member);
       this.db.trimBelow(key, at - p.retentionMs);

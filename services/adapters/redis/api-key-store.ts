@@ -1,14 +1,18 @@
-// API keys in Redis: records by id in one hash, an index from key hash to id in another.
-import type { Redis } from 'ioredis';
+// API keys in Redis: records by id in one hash, an index from key hash to id in another. Both
+// under one hash tag, `{apikeys}`: one Redis Cluster slot, so that an insert stays one MULTI.
 import { apiKeyRecordSchema, type ApiKeyRecord, type ApiKeyStore } from '../../auth/api-keys.ts';
+import type { RedisClient } from './connection.ts';
 
-const RECORDS = 'lg:apikeys:records';
-const BY_HASH = 'lg:apikeys:by-hash';
+export const API_KEY_KEYS = { records: 'lg:{apikeys}:records', byHash: 'lg:{apikeys}:by-hash' } as const;
+/** Before the cluster layout: renamed by key-migration.ts on a single Redis. */
+export const LEGACY_API_KEY_KEYS = { records: 'lg:apikeys:records', byHash: 'lg:apikeys:by-hash' } as const;
+const RECORDS = API_KEY_KEYS.records;
+const BY_HASH = API_KEY_KEYS.byHash;
 
 export class RedisApiKeyStore implements ApiKeyStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.redis = redis;
   }
 

@@ -1,117 +1,201 @@
-// Velocity store on Redis: one EVALSHA per scored transaction (record-and-read.lua).
+// Velocity store on Redis, one Redis or a Redis Cluster (docs/redis-cluster.md).
+// One Redis: one EVALSHA per scored transaction (score.lua). A cluster: the transaction's marker
+// is claimed first (claim.lua, with the watchlist entries read alongside), then every slot group
+// is recorded and read by its own script (group.lua), all at once: the client pipelines them to
+// their nodes, one round trip per node.
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import {
-  keys, outcomePlan, readingFrom, RESPONSE_TTL_MS,
-  type CounterPlan, type HitRecord, type StoreReading, type VelocityStore,
+  combineReading, firstListedSeconds, keys, outcomePlan, RESPONSE_TTL_MS,
+  type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
+import { isCluster, type RedisClient } from './connection.ts';
+import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
+import { watchlistKeys } from './watchlist-keys.ts';
 
 export const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
+const withCounters = (name: string) => new LuaScript(`${script('counters.lua')}\n${script(name)}`);
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    lgRecordAndRead(...args: (string | number)[]): Promise<string[]>;
-    lgRecordOutcome(...args: (string | number)[]): Promise<string>;
-    lgFinalize(...args: (string | number)[]): Promise<number>;
+    lgScore(...args: (string | number)[]): Promise<string[]>;
   }
 }
 
-export function connectRedis(url: string, options: { connectTimeoutMs?: number } = {}): Redis {
-  return new Redis(url, {
-    // Fail fast instead of queueing: scoring has a deadline and falls back to a degraded answer.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
-    lazyConnect: false,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-    // Concurrent requests' commands leave in one socket write: fewer syscalls per scoring.
-    enableAutoPipelining: true,
+/** A claim still young without a kept reading is another engine counting it now: wait for its reading this long at most. */
+const IN_FLIGHT_MS = 250;
+const IN_FLIGHT_POLL_MS = 5;
+
+/** A slot group as its script reads it: keys by index, arguments by name. */
+function groupArgs(group: SlotGroup): { keys: string[]; ops: object[] } {
+  const keyList: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (key: string) => {
+    let i = index.get(key);
+    if (i === undefined) index.set(key, (i = keyList.push(key)));
+    return i;
+  };
+  const ops = group.ops.map((op) => {
+    switch (op.op) {
+      case 'log': return { op: 'log', key: ref(op.key), write: op.write, retention: op.retentionMs, cap: op.cap, counts: op.counts, amounts: op.amounts, smalls: op.smalls };
+      case 'distinct': return { op: 'distinct', key: ref(op.key), write: op.write, member: op.member, retention: op.retentionMs, windows: op.windows, union: op.union };
+      case 'count': return { op: 'count', key: ref(op.key), windows: op.windows };
+      case 'delayed': return { op: 'delayed', key: ref(op.key), frauds: ref(op.frauds), write: op.write, retention: op.retentionMs, cap: op.cap, delay: op.delayMs, windows: op.windows };
+      case 'since': return { op: 'since', key: ref(op.key) };
+      case 'exists': return { op: 'exists', key: ref(op.key) };
+    }
   });
+  return { keys: keyList, ops };
 }
 
-/** Resolves once the connection is ready (commands are not queued while connecting). */
-export function whenReady(redis: Redis, timeoutMs = 5000): Promise<Redis> {
-  if (redis.status === 'ready') return Promise.resolve(redis);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(redis);
-    };
-    redis.once('ready', onReady);
-  });
+function claimArgs(plan: CounterPlan) {
+  return { hash: plan.payloadHash, at: plan.at, entities: plan.entitiesJson, tail: plan.tail, markerTtl: plan.markerTtlMs, layout: plan.layout, now: Date.now() };
 }
+
+function parseKept(json: string): RawReading {
+  const raw = JSON.parse(json) as { entries?: unknown; groups?: unknown };
+  // cjson encodes an empty table as {}: an empty list.
+  const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+  return { entries: list<string>(raw.entries), groups: list<unknown>(raw.groups).map((g) => list<string>(g)) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class RedisVelocityStore implements VelocityStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
+  private readonly cluster: boolean;
+  private readonly claim = withCounters('claim.lua');
+  private readonly group = withCounters('group.lua');
+  private readonly hitScript = LuaScript.file('record-hit.lua', import.meta.url);
+  private readonly outcome = LuaScript.file('outcome.lua', import.meta.url);
+  private readonly storeResponse = LuaScript.file('store-response.lua', import.meta.url);
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.redis = redis;
-    redis.defineCommand('lgRecordAndRead', { lua: script('record-and-read.lua') });
-    redis.defineCommand('lgRecordOutcome', { lua: script('record-outcome.lua') });
-    redis.defineCommand('lgFinalize', { lua: script('finalize.lua') });
+    this.cluster = isCluster(redis);
+    redis.defineCommand('lgScore', { lua: withCounters('score.lua').source });
   }
 
-  async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
-    const keyList: string[] = [plan.marker, plan.response];
-    const index = new Map<string, number>();
-    const ref = (key: string) => {
-      let i = index.get(key);
-      if (i === undefined) {
-        keyList.push(key);
-        i = keyList.length; // Lua arrays start at 1
-        index.set(key, i);
-      }
-      return i;
-    };
-    const ops = plan.ops.map((op) => {
-      switch (op.op) {
-        case 'log': return ['log', ref(op.write), op.read.map(ref), op.member, op.retentionMs, op.cap, op.counts, op.amounts, op.smalls];
-        case 'distinct': return ['distinct', ref(op.write), op.read.map(ref), op.member, op.retentionMs, 0, op.windows];
-        case 'count': return ['count', 0, op.read.map(ref), '', 0, 0, op.windows];
-        case 'delayed': return ['delayed', ref(op.write), op.read.map(ref), op.member, op.retentionMs, op.cap, op.delayMs, op.windows, op.frauds.map(ref)];
-      }
+  recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+    return this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
+  }
+
+  /** One Redis: everything in one atomic call. */
+  private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
+    const keyList = [plan.marker, plan.response];
+    const buckets = (plan.watch?.slots ?? []).map((s) => ({ key: keyList.push(s.bucket), field: s.field.toString('hex') }));
+    const groups = plan.groups.map((g) => {
+      const { keys: groupKeys, ops } = groupArgs(g);
+      const base = keyList.length;
+      keyList.push(...groupKeys);
+      return { base, ops };
     });
-    const w = plan.watch
-      ? { slots: plan.watch.slots.map((s) => [ref(s.bucket), s.field.toString('hex')]), logs: plan.watch.cardLogs.map(ref) }
-      : undefined;
-    const n = plan.lists ? [...plan.lists.negative.map((g) => g.keys.map(ref)), plan.lists.allow.map(ref)] : undefined;
-    const arg = JSON.stringify({ h: plan.payloadHash, t: plan.at, e: plan.entitiesJson, mt: plan.markerTtlMs, l: plan.layout, ops, ...(w ? { w } : {}), ...(n ? { n } : {}) });
-    const [status, stored, ...values] = await this.redis.lgRecordAndRead(keyList.length, ...keyList, arg);
+    const arg = JSON.stringify({ claim: claimArgs(plan), ref: plan.ref, tail: plan.tail, buckets, groups });
+    const reply = (await this.redis.lgScore(keyList.length, ...keyList, arg)) as (string | null)[];
+    return this.answer(plan, reply) ?? { status: 'pending' };
+  }
+
+  /** The answers every path shares: conflict, replay, or a reading (fresh or kept). */
+  private answer(plan: CounterPlan, reply: (string | null)[]): StoreReading | undefined {
+    const [status, second, kept] = reply;
     if (status === 'conflict') return { status: 'conflict' };
-    if (status === 'replay') return { status: 'replay', storedResponse: stored! };
-    let at = plan.features.length;
-    const reading: StoreReading = { status: status as 'new' | 'pending', velocity: readingFrom(plan, values.slice(0, at).map(Number)) };
-    if (status === 'pending' && stored) reading.countedAt = Number(stored);
-    if (plan.watch) {
-      const found = values.slice(at, at + plan.watch.slots.length);
-      reading.watchlist = { entries: found.map((hex) => (hex ? Buffer.from(hex, 'hex') : null)), usesSinceListed: Number(values[at + plan.watch.slots.length] ?? 0) };
-      at += plan.watch.slots.length + 1;
-    }
-    if (plan.lists) reading.lists = values.slice(at, at + plan.lists.negative.length + 1).map((v) => v === '1');
+    if (status === 'replay') return { status: 'replay', storedResponse: second! };
+    if (!kept) return undefined;
+    const t = Number(second);
+    const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, parseKept(kept), t) };
+    if (status === 'pending') reading.countedAt = t;
     return reading;
   }
 
-  async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
-    await this.redis.lgFinalize(
-      2, plan.response, plan.marker, response, RESPONSE_TTL_MS,
-      hit ? JSON.stringify(hit) : '', hit?.merchantId ?? '', Date.now(), hit?.eventSeqs.join(',') ?? '', hit?.issuerIds.join(',') ?? '',
-    );
+  /**
+   * A cluster: claim, then every slot group at once. What makes it exactly-once across slots
+   * (docs/redis-cluster.md): the claim is written first; every group's writes are idempotent
+   * (members name the transaction, at its counting time, with the tail kept on the marker); a
+   * retry that finds no kept reading records again, which changes nothing already recorded.
+   */
+  private async recordAcrossSlots(plan: CounterPlan): Promise<StoreReading> {
+    const claimArg = JSON.stringify(claimArgs(plan));
+    const slots = plan.watch?.slots ?? [];
+    for (let attempt = 0; ; attempt++) {
+      const [claimed, entries] = await Promise.all([
+        this.claim.run(this.redis, [plan.marker, plan.response], [claimArg]) as Promise<(string | null)[]>,
+        Promise.all(slots.map((s) => this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
+          if (!isRedirection(error)) throw error;
+          return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
+        }))),
+      ]);
+      const answered = this.answer(plan, claimed);
+      if (answered) return answered;
+      const [status, counted, , keptTail, claimedAt] = claimed;
+      // Another engine claimed it a moment ago and is recording it: its reading (hence the same
+      // decision) is a few milliseconds away.
+      if (status === 'pending' && Date.now() - Number(claimedAt) < IN_FLIGHT_MS && attempt * IN_FLIGHT_POLL_MS < IN_FLIGHT_MS) {
+        await sleep(IN_FLIGHT_POLL_MS);
+        continue;
+      }
+      const at = Number(counted);
+      const tail = status === 'pending' ? (keptTail ?? plan.tail) : plan.tail;
+      const since = firstListedSeconds(entries);
+      const call = (g: SlotGroup) => {
+        const { keys: groupKeys, ops } = groupArgs(g);
+        const arg = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}), ops });
+        return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
+      };
+      const outputs = await Promise.all(plan.groups.map(async (g) => {
+        try {
+          return await call(g);
+        } catch (error) {
+          // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
+          // ran). Each operation reads and writes its own key: run them one by one, which the
+          // client redirects (ASK) key by key, until the migration is over.
+          if (g.ops.length === 1 || !isTryAgain(error)) throw error;
+          
+          return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
+        }
+      }));
+      const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
+      // Kept for a retry until the response is stored; on the marker's node, before the response.
+      sendAlone(this.redis, 'hset', [plan.marker, 'r', JSON.stringify(raw), 'rl', plan.layout]).catch(() => {});
+      const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, raw, at) };
+      if (status === 'pending') reading.countedAt = at;
+      return reading;
+    }
   }
 
+  async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
+    // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
+    const stored = this.storeResponse.run(this.redis, [plan.response, plan.marker], [response, RESPONSE_TTL_MS]);
+    const recorded = hit && hit.eventSeqs.length > 0 ? this.recordHit(hit) : undefined;
+    await Promise.all([stored, recorded]);
+  }
+
+  private recordHit(hit: HitRecord): Promise<number> {
+    const hitKeys = [
+      ...hit.eventSeqs.flatMap((s) => [watchlistKeys.event(s), watchlistKeys.eventMerchants(s), watchlistKeys.eventHitTransactions(s)]),
+      ...hit.issuerIds.map((i) => watchlistKeys.hits(i)),
+    ];
+    const arg = { transaction: `${hit.merchantId}:${hit.transactionId}`, merchant: hit.merchantId, now: Date.now(), hit: JSON.stringify(hit), events: hit.eventSeqs, issuers: hit.issuerIds };
+    return this.hitScript.run(this.redis, hitKeys, [JSON.stringify(arg)]) as Promise<number>;
+  }
+
+  /**
+   * Exactly once across slots: the sets are joined first (idempotent: the member is the
+   * transaction), the marker's `o:<outcome>` field last; a crash in between is repaired by the retry.
+   */
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = keys.marker(merchantId, transactionId);
-    const entitiesJson = await this.redis.hget(marker, 'e');
-    if (entitiesJson === null) return 'unknown';
-    const p = outcomePlan(entitiesJson, outcome);
-    const result = await this.redis.lgRecordOutcome(
-      1 + p.counted.length + p.labels.length, marker, ...p.counted, ...p.labels,
-      outcome, `${merchantId}:${transactionId}`, at, p.retentionMs, p.counted.length, p.labelRetentionMs, p.labelCap,
-    );
-    return result as 'recorded' | 'duplicate' | 'unknown';
+    // Sent alone: followed through redirections (not on the hot path).
+    const [entitiesJson, countedAt, done] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [marker, 'e', 't', `o:${outcome}`]);
+    if (entitiesJson === null || entitiesJson === undefined) return 'unknown';
+    if (done !== null) return 'duplicate';
+    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome);
+    const join = (key: string, when: number, retention: number, cap: number) =>
+      this.outcome.run(this.redis, [key], [JSON.stringify({ member: p.ref, at: when, retention, cap })]);
+    await Promise.all([
+      ...p.counted.map((key) => join(key, at, p.retentionMs, 0)),
+      // Fraud labels join at the transaction's own time, kept on its marker.
+      ...p.labels.map((key) => join(key, Number(countedAt), p.labelRetentionMs, p.labelCap)),
+    ]);
+    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1 ? 'recorded' : 'duplicate';
   }
 
   async ping(): Promise<void> {

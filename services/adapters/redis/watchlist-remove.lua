@@ -1,6 +1,9 @@
--- Removes cards from every event (the card was reissued or closed).
--- KEYS: buckets; ARGV: the matching fields. Returns how many cards were listed and are removed.
+-- Removes cards from every event (the card was reissued or closed). Touches the buckets in KEYS
+-- only: the caller counts the removals into the events' `removed` statistics (in the `{w}` slot).
+-- KEYS: one bucket per card (all in one slot on a Redis Cluster); ARGV: the matching fields.
+-- Returns {cards removed, then the event seq of every event each removed card was listed in}.
 local removed = 0
+local seqs = {}
 for i = 1, #KEYS do
   local v = redis.call('HGET', KEYS[i], ARGV[i])
   if v then
@@ -10,8 +13,9 @@ for i = 1, #KEYS do
     while pos <= #v do
       local s
       s, pos = struct.unpack('>I', v, pos)
-      redis.call('HINCRBY', 'lg:w:ev:' .. s, 'removed', 1)
+      seqs[#seqs + 1] = s
     end
   end
 end
-return removed
+table.insert(seqs, 1, removed)
+return seqs

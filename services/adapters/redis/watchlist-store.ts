@@ -1,60 +1,73 @@
-// Watchlists on Redis: packed card entries in 65,536 bucket hashes (listpack-encoded), event
-// metadata and statistics in small hashes, hits in one stream per issuer.
-import type { Redis } from 'ioredis';
+// Watchlists on Redis: packed card entries in 65,536 bucket hashes (listpack-encoded), each its
+// own Redis Cluster slot; event metadata, statistics and hit streams under one hash tag, `{w}`
+// (watchlist-keys.ts). Works on a single Redis and on a cluster alike: a script touches the keys
+// of one slot only, a batch of cards is sent as one script call per slot group (the whole batch
+// on a single Redis, one bucket on a cluster), issued concurrently (ioredis pipelines them per node).
 import {
   eventIdOf, eventView,
   type AddStatus, type BinRange, type CardToList, type CompromiseEvent, type CompromiseEventInput, type EntrySlot,
   type EventStatistics, type EventStatus, type EventView, type HitQuery, type StoredHit, type WatchlistStore,
 } from '../../core/watchlist.ts';
-import { script } from './velocity-store.ts';
+import { isCluster, type RedisClient } from './connection.ts';
+import { LuaScript, read } from './lua.ts';
+import { watchlistKeys as K } from './watchlist-keys.ts';
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    lgWatchlistAdd(...args: (string | number | Buffer)[]): Promise<string>;
-    lgWatchlistRemove(...args: (string | number | Buffer)[]): Promise<number>;
-  }
+const ADD = LuaScript.file('watchlist-add.lua', import.meta.url);
+const REMOVE = LuaScript.file('watchlist-remove.lua', import.meta.url);
+
+const STATUS: Record<string, AddStatus> = { n: 'new', a: 'added', d: 'duplicate' };
+
+/**
+ * Indices of `items` grouped by `groupOf`, each group in input order (a card listed twice in one
+ * batch meets itself in the same script call, in order).
+ */
+function groupIndices<T>(items: readonly T[], groupOf: (item: T) => string): number[][] {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const g = groupOf(item);
+    const list = groups.get(g);
+    if (list) list.push(i);
+    else groups.set(g, [i]);
+  });
+  return [...groups.values()];
 }
 
-const SEQ = 'lg:w:event-seq';
-const EVENTS = 'lg:w:events';
-const EXTERNAL = 'lg:w:external-ids';
-const BIN_RANGES = 'lg:w:bin-ranges';
-const eventKey = (seq: number) => `lg:w:ev:${seq}`;
-const hitsKey = (issuerId: string) => `lg:w:hits:{${issuerId}}`;
-
 export class RedisWatchlistStore implements WatchlistStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
+  /** Which cards may share one script call: all of them on a single Redis, one bucket's (one slot's) on a cluster. */
+  private readonly groupOf: (slot: EntrySlot) => string;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.redis = redis;
-    redis.defineCommand('lgWatchlistAdd', { lua: script('watchlist-add.lua') });
-    redis.defineCommand('lgWatchlistRemove', { lua: script('watchlist-remove.lua') });
+    this.groupOf = isCluster(redis) ? (slot) => slot.bucket : () => '';
   }
 
   async createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }> {
     const externalKey = `${issuerId}\u0000${input.externalId}`;
-    const existing = await this.redis.hget(EXTERNAL, externalKey);
+    const existing = await this.redis.hget(K.externalIds, externalKey);
     if (existing) return { event: (await this.getEvent(Number(existing)))!, created: false };
-    const seq = await this.redis.incr(SEQ);
+    const seq = await this.redis.incr(K.seq);
     // Another request may have claimed the external id meanwhile: the first claim wins.
-    if ((await this.redis.hsetnx(EXTERNAL, externalKey, String(seq))) === 0) {
-      return { event: (await this.getEvent(Number(await this.redis.hget(EXTERNAL, externalKey))))!, created: false };
+    if ((await this.redis.hsetnx(K.externalIds, externalKey, String(seq))) === 0) {
+      return { event: (await this.getEvent(Number(await this.redis.hget(K.externalIds, externalKey))))!, created: false };
     }
     const event: CompromiseEvent = { ...input, id: eventIdOf(seq), seq, issuerId, status: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString() };
-    await this.redis.multi().hset(eventKey(seq), 'm', JSON.stringify(event)).sadd(EVENTS, String(seq)).exec();
+    // One slot ({w}): a transaction on a cluster too.
+    await this.redis.multi().hset(K.event(seq), 'm', JSON.stringify(event)).sadd(K.events, String(seq)).exec();
     return { event, created: true };
   }
 
   async getEvent(seq: number): Promise<CompromiseEvent | undefined> {
-    const raw = await this.redis.hget(eventKey(seq), 'm');
+    const raw = await this.redis.hget(K.event(seq), 'm');
     return raw ? (JSON.parse(raw) as CompromiseEvent) : undefined;
   }
 
   async listEvents(issuerId?: string): Promise<CompromiseEvent[]> {
-    const seqs = (await this.redis.smembers(EVENTS)).map(Number).sort((a, b) => a - b);
+    const seqs = (await this.redis.smembers(K.events)).map(Number).sort((a, b) => a - b);
     if (seqs.length === 0) return [];
+    // One slot ({w}): one pipeline to one node.
     const pipeline = this.redis.pipeline();
-    for (const s of seqs) pipeline.hget(eventKey(s), 'm');
+    for (const s of seqs) pipeline.hget(K.event(s), 'm');
     const rows = (await pipeline.exec()) ?? [];
     return rows
       .map(([, raw]) => (raw ? (JSON.parse(raw as string) as CompromiseEvent) : undefined))
@@ -65,12 +78,12 @@ export class RedisWatchlistStore implements WatchlistStore {
     const event = await this.getEvent(seq);
     if (!event) return undefined;
     const updated = { ...event, status, updatedAt: now.toISOString() };
-    await this.redis.hset(eventKey(seq), 'm', JSON.stringify(updated));
+    await this.redis.hset(K.event(seq), 'm', JSON.stringify(updated));
     return updated;
   }
 
   async eventStatistics(seq: number): Promise<EventStatistics> {
-    const [[, stats], [, merchants]] = (await this.redis.multi().hmget(eventKey(seq), 'listed', 'removed', 'hits', 'lastHit').scard(`${eventKey(seq)}:merchants`).exec()) as [[null, (string | null)[]], [null, number]];
+    const [[, stats], [, merchants]] = (await this.redis.multi().hmget(K.event(seq), 'listed', 'removed', 'hits', 'lastHit').scard(K.eventMerchants(seq)).exec()) as [[null, (string | null)[]], [null, number]];
     const [listed, removed, hits, lastHit] = stats;
     return {
       cardsListed: Number(listed ?? 0),
@@ -81,40 +94,79 @@ export class RedisWatchlistStore implements WatchlistStore {
     };
   }
 
+  /**
+   * The buckets are written first, one script call per slot group, then the event's `listed`
+   * statistic once for the batch: a crash in between leaves the cards listed and the statistic
+   * short by that batch (an upload retried lists them as duplicates, not again).
+   */
   async addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]> {
     if (cards.length === 0) return [];
-    const keys = cards.map((c) => c.slot.bucket);
-    const args: (string | number | Buffer)[] = [eventSeq, elementMask, nowSeconds];
-    for (const c of cards) args.push(c.slot.field, c.expiryTag);
-    const letters = await this.redis.lgWatchlistAdd(keys.length + 1, ...keys, eventKey(eventSeq), ...args);
-    return [...letters].map((l) => (l === 'n' ? 'new' : l === 'a' ? 'added' : 'duplicate'));
+    const header = JSON.stringify({ event: eventSeq, mask: elementMask, now: nowSeconds });
+    const statuses = new Array<AddStatus>(cards.length);
+    await Promise.all(
+      groupIndices(cards, (c) => this.groupOf(c.slot)).map(async (group) => {
+        const keys: string[] = [];
+        const args: (string | number | Buffer)[] = [header];
+        for (const i of group) {
+          const c = cards[i]!;
+          keys.push(c.slot.bucket);
+          args.push(c.slot.field, c.expiryTag);
+        }
+        const letters = (await ADD.run(this.redis, keys, args)) as string;
+        group.forEach((i, j) => (statuses[i] = STATUS[letters[j]!]!));
+      }),
+    );
+    const listed = statuses.reduce((n, s) => (s === 'duplicate' ? n : n + 1), 0);
+    if (listed > 0) await this.redis.hincrby(K.event(eventSeq), 'listed', listed);
+    return statuses;
   }
 
   async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
     if (slots.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const s of slots) pipeline.hgetBuffer(s.bucket, s.field);
-    return ((await pipeline.exec()) ?? []).map(([, v]) => (v as Buffer | null) ?? null);
+    // One command per bucket, concurrent: written back to back to each node (lua.ts read()).
+    return Promise.all(slots.map((s) => read(this.redis, () => this.redis.hgetBuffer(s.bucket, s.field), 'hget', [s.bucket, s.field], { buffers: true })));
   }
 
+  /** As addCards: the buckets first, then the events' `removed` statistics in one transaction ({w}). */
   async removeCards(slots: EntrySlot[]): Promise<number> {
     if (slots.length === 0) return 0;
-    return this.redis.lgWatchlistRemove(slots.length, ...slots.map((s) => s.bucket), ...slots.map((s) => s.field));
+    const replies = await Promise.all(
+      groupIndices(slots, (s) => this.groupOf(s)).map((group) =>
+        REMOVE.run(this.redis, group.map((i) => slots[i]!.bucket), group.map((i) => slots[i]!.field)) as Promise<number[]>,
+      ),
+    );
+    let removed = 0;
+    const perEvent = new Map<number, number>();
+    for (const [count, ...seqs] of replies) {
+      removed += count!;
+      for (const s of seqs) perEvent.set(s, (perEvent.get(s) ?? 0) + 1);
+    }
+    if (perEvent.size > 0) {
+      const tx = this.redis.multi();
+      for (const [seq, n] of perEvent) tx.hincrby(K.event(seq), 'removed', n);
+      await tx.exec();
+    }
+    return removed;
   }
 
   async getBinRanges(issuerId: string): Promise<BinRange[]> {
-    const raw = await this.redis.hget(BIN_RANGES, issuerId);
+    const raw = await this.redis.hget(K.binRanges, issuerId);
     return raw ? (JSON.parse(raw) as BinRange[]) : [];
   }
 
   async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void> {
-    await this.redis.hset(BIN_RANGES, issuerId, JSON.stringify(ranges));
+    await this.redis.hset(K.binRanges, issuerId, JSON.stringify(ranges));
   }
 
+  /** Hits are written by the velocity store's record-hit.lua: stream entries with the hit's JSON in field `h`. */
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
     // Newest first; stream ids are the times the hits were recorded.
-    const rows = await this.redis.xrevrange(hitsKey(issuerId), query.to !== undefined ? String(query.to) : '+', query.from !== undefined ? String(query.from) : '-', 'COUNT', query.eventId ? query.limit * 20 : query.limit);
-    const hits = rows.map(([, fields]) => JSON.parse(fields[1]!) as StoredHit & { eventSeqs?: number[]; issuerIds?: string[] });
+    const rows = await this.redis.xrevrange(K.hits(issuerId), query.to !== undefined ? String(query.to) : '+', query.from !== undefined ? String(query.from) : '-', 'COUNT', query.eventId ? query.limit * 20 : query.limit);
+    const hits = rows.flatMap(([, fields]) => {
+      let json: string | undefined;
+      for (let i = 0; i + 1 < fields.length && json === undefined; i += 2) if (fields[i] === 'h') json = fields[i + 1];
+      return json ? [JSON.parse(json) as StoredHit & { eventSeqs?: number[]; issuerIds?: string[] }] : [];
+    });
     return hits
       .filter((h) => !query.eventId || h.eventIds.includes(query.eventId))
       .slice(0, query.limit)

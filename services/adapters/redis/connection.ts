@@ -1,0 +1,108 @@
+// One Redis, or a Redis Cluster: REDIS_URL selects the first, REDIS_CLUSTER_NODES the second.
+// Every Redis-backed store takes a RedisClient and works on both: their scripts touch the keys of
+// one slot only (hash tags per entity: docs/redis-cluster.md).
+import { hasFlag, list as commandNames } from '@ioredis/commands';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisTarget {
+  /** redis:// or rediss:// URL of a single Redis. */
+  url?: string | undefined;
+  /** Seed nodes of a cluster: host:port or redis[s]://[user:password@]host:port, comma-separated. */
+  clusterNodes?: string | undefined;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as Cluster).isCluster === true;
+}
+
+/** The Redis the configuration names, if any (config.ts refuses both at once). */
+export function redisTargetOf(config: { REDIS_URL?: string | undefined; REDIS_CLUSTER_NODES?: string | undefined }): RedisTarget | undefined {
+  if (config.REDIS_CLUSTER_NODES) return { clusterNodes: config.REDIS_CLUSTER_NODES };
+  if (config.REDIS_URL) return { url: config.REDIS_URL };
+  return undefined;
+}
+
+const SEED = /^(?:(rediss?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/;
+
+export interface ClusterSeeds {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
+/** Parses REDIS_CLUSTER_NODES; throws with the offending entry (never its password). */
+export function parseClusterNodes(value: string): ClusterSeeds {
+  const seeds: ClusterSeeds = { nodes: [], tls: false };
+  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = SEED.exec(raw);
+    const port = m ? Number(m[5]) : 0;
+    if (!m || port < 1 || port > 65535) throw new Error(`"${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not host:port or redis[s]://[user:password@]host:port`);
+    if (m[1] === 'rediss') seeds.tls = true;
+    if (m[2]) seeds.username ??= decodeURIComponent(m[2]);
+    if (m[3]) seeds.password ??= decodeURIComponent(m[3]);
+    seeds.nodes.push({ host: m[4]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (seeds.nodes.length === 0) throw new Error('names no node');
+  return seeds;
+}
+
+/**
+ * Read-only commands are not auto-pipelined on a cluster: when a pipeline of them meets a slot
+ * being migrated, ioredis (5.11) sends the whole pipeline again to the ASK target, including the
+ * commands the source had answered, and keys not moved yet read as missing there (lua.ts).
+ */
+const READ_ONLY_COMMANDS = commandNames.filter((name) => hasFlag(name, 'readonly'));
+
+// Fail fast instead of queueing: scoring has a deadline and falls back to a degraded answer.
+const COMMON = { enableOfflineQueue: false, enableAutoPipelining: true } as const;
+
+export function connectRedis(target: string | RedisTarget, options: { connectTimeoutMs?: number } = {}): RedisClient {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const node: RedisOptions = {
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  };
+  if (t.clusterNodes) {
+    const seeds = parseClusterNodes(t.clusterNodes);
+    const cluster: ClusterOptions = {
+      ...COMMON,
+      autoPipeliningIgnoredCommands: READ_ONLY_COMMANDS,
+      redisOptions: {
+        ...node,
+        ...(seeds.username ? { username: seeds.username } : {}),
+        ...(seeds.password ? { password: seeds.password } : {}),
+        ...(seeds.tls ? { tls: {} } : {}),
+      },
+      // MOVED/ASK are followed; while a failover or a reshard is under way, retried shortly.
+      maxRedirections: 16,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 50,
+      slotsRefreshTimeout: 2000,
+      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    };
+    return new Cluster(seeds.nodes, cluster);
+  }
+  if (!t.url) throw new Error('connectRedis: neither a URL nor cluster nodes');
+  return new Redis(t.url, { ...COMMON, ...node, lazyConnect: false });
+}
+
+/** Resolves once the connection is ready (commands are not queued while connecting). */
+export function whenReady<C extends RedisClient>(redis: C, timeoutMs = 5000): Promise<C> {
+  if (redis.status === 'ready') return Promise.resolve(redis);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(redis);
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,122 @@
+-- Shared by every velocity script (loaded in front of score.lua, claim.lua and group.lua):
+-- claiming a transaction's marker and running one slot group's counter operations.
+-- Arguments travel as JSON objects with named fields; keys as indexes into KEYS.
+
+-- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
+-- a the log member's tail (cents|small), c claim wall-clock time (ms), r/rl the reading kept for
+-- a retry until the response is stored, and its plan layout.
+-- claim = {hash, at, entities, tail, markerTtl, layout, now}.
+-- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
+-- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
+-- caller records again, which changes nothing already recorded, and reads).
+local function claimMarker(markerKey, responseKey, claim)
+  local known = redis.call('HGET', markerKey, 'h')
+  if known then
+    if known ~= claim.hash then return {'conflict'} end
+    local stored = redis.call('GET', responseKey)
+    if stored then return {'replay', stored} end
+    local kept = redis.call('HMGET', markerKey, 'r', 'rl', 't', 'a', 'c')
+    if kept[1] and kept[2] == claim.layout then return {'pending', kept[3], kept[1]} end
+    return {'pending', kept[3], false, kept[4] or claim.tail, kept[5] or '0'}
+  end
+  redis.call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.at, 'a', claim.tail, 'c', claim.now)
+  redis.call('PEXPIRE', markerKey, claim.markerTtl)
+  return {'new', tostring(claim.at)}
+end
+
+local function maxOf(list) local m = 0 for _, v in ipairs(list) do if v > m then m = v end end return m end
+
+-- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
+-- absent), ops}; each op names its key by index (KEYS[base + key]). Writes are idempotent: a
+-- transaction's members name it, at its counting time, so recording it twice changes nothing.
+-- Returns the numbers of every op, in order, as strings.
+local function runGroup(base, args)
+  local t = args.at
+  local out = {}
+  local function push(v) out[#out + 1] = tostring(v) end
+  -- Trimming and capping only bound memory (windows never count what is out of range), so they
+  -- run on a sample of writes, chosen by the event time: every 4th and every 32nd millisecond.
+  local trimNow, capNow = t % 4 == 0, t % 32 == 0
+  local function remember(key, member, retention, cap, gt)
+    if gt then redis.call('ZADD', key, 'GT', t, member) else redis.call('ZADD', key, t, member) end
+    if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (t - retention)) end
+    if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
+    redis.call('PEXPIRE', key, retention + 3600000)
+  end
+  local function counts(key, windows)
+    for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, '(' .. (t - w), t)) end
+  end
+
+  for _, op in ipairs(args.ops) do
+    local key = KEYS[base + op.key]
+    local kind = op.op
+    if kind == 'log' then
+      if op.write then remember(key, args.ref .. '|' .. args.tail, op.retention, op.cap, false) end
+      if #op.amounts == 0 and #op.smalls == 0 then
+        counts(key, op.counts)
+      else
+        -- Sums need the members (`ref|cents|small`): one range read over the longest window
+        -- gives counts, sums and small-amount counts together, bucketed here.
+        local horizon = math.max(maxOf(op.counts), maxOf(op.amounts), maxOf(op.smalls))
+        local ns, sums, smalls = {}, {}, {}
+        for i = 1, #op.counts do ns[i] = 0 end
+        for i = 1, #op.amounts do sums[i] = 0 end
+        for i = 1, #op.smalls do smalls[i] = 0 end
+        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - horizon), t, 'WITHSCORES')
+        for i = 1, #rows, 2 do
+          local _, _, amount, small = string.find(rows[i], '|(%d+)|(%d)$')
+          local age = t - tonumber(rows[i + 1])
+          for j, w in ipairs(op.counts) do if age < w then ns[j] = ns[j] + 1 end end
+          for j, w in ipairs(op.amounts) do if age < w then sums[j] = sums[j] + tonumber(amount) end end
+          for j, w in ipairs(op.smalls) do if age < w and small == '1' then smalls[j] = smalls[j] + 1 end end
+        end
+        for i = 1, #op.counts do push(ns[i]) end
+        for i = 1, #op.amounts do push(sums[i]) end
+        for i = 1, #op.smalls do push(smalls[i]) end
+      end
+    elseif kind == 'distinct' then
+      -- GT: a late event never moves a member's last-seen time backwards.
+      if op.write then remember(key, op.member, op.retention, 0, true) end
+      if op.union then
+        -- One of several identities of the entity (key rotation): the caller unions the rows.
+        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - maxOf(op.windows)), t, 'WITHSCORES')
+        push(#rows / 2)
+        for i = 1, #rows do out[#out + 1] = rows[i] end
+      else
+        counts(key, op.windows)
+      end
+    elseif kind == 'delayed' then
+      -- Windows (t - delay - w, t - delay]: transactions, then fraud labels (scored at their
+      -- transaction's time). ZCARD and ZCOUNT are O(1) and O(log n): cheap on a big merchant.
+      if op.write then remember(key, args.ref, op.retention, op.cap, false) end
+      local hi = t - op.delay
+      -- A saturated log keeps only its newest events: both counts then start at its oldest
+      -- event, so that the fraud share stays a share of the same transactions.
+      local floor = nil
+      if redis.call('ZCARD', key) >= op.cap then floor = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
+      local los = {}
+      for i, w in ipairs(op.windows) do
+        los[i] = hi - w
+        if floor and floor > los[i] then los[i] = floor end
+      end
+      for i = 1, #op.windows do push(los[i] < hi and redis.call('ZCOUNT', key, '(' .. los[i], hi) or 0) end
+      -- Most merchants have no fraud label: one EXISTS spares a count per window.
+      local frauds = KEYS[base + op.frauds]
+      local any = redis.call('EXISTS', frauds) == 1
+      for i = 1, #op.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, '(' .. los[i], hi) or 0) end
+    elseif kind == 'count' then
+      -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
+      if redis.call('EXISTS', key) == 0 then
+        for _ = 1, #op.windows do push(0) end
+      else
+        counts(key, op.windows)
+      end
+    elseif kind == 'since' then
+      -- Earlier uses of the card since it was listed (the current transaction excluded).
+      push(args.since and redis.call('ZCOUNT', key, '(' .. (args.since * 1000), '(' .. t) or 0)
+    elseif kind == 'exists' then
+      push(redis.call('EXISTS', key))
+    end
+  end
+  return out
+end

@@ -1,0 +1,183 @@
+// The exactly-once protocol across slots (docs/redis-cluster.md), on a real three-master Redis
+// Cluster: an engine that dies at each point between the claim and the stored response, or
+// between an outcome's writes, leaves counters that a retry completes without counting anything
+// twice; two engines scoring the same transaction at once count it once and read the same.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
+import { buildCounterPlan, keys, type TransactionFacts, type VelocityReading } from '../../services/core/velocity.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+const T0 = Date.parse('2026-11-01T12:00:00Z');
+const MIN = 60_000;
+let n = 0;
+const tx = (over: Partial<TransactionFacts> = {}): TransactionFacts => ({
+  merchantId: 'm1', transactionId: `tx${++n}`, payloadHash: `h${n}`, occurredAt: T0, amountCents: 2500, small: false,
+  entities: { card: ['cardA'], merchant: ['m1'], bin: ['411111'], device: ['dev1'], ip: ['ip1'], email: ['em1'] },
+  ...over,
+});
+
+/**
+ * A client that dies like an engine process would: after the claim and `groupsDone` slot-group
+ * scripts have reached Redis, every later script and the kept reading are lost.
+ */
+function dying(client: RedisClient, groupsDone: number, options: { keepReading?: boolean } = {}): RedisClient {
+  let calls = 0;
+  let allowed = true;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === 'evalsha' || prop === 'eval') {
+        return (...args: unknown[]) => {
+          // Scripts go as EVALSHA (the claim first, then the slot groups), EVAL after a NOSCRIPT.
+          if (prop === 'evalsha') allowed = calls++ <= groupsDone;
+          if (!allowed) return Promise.reject(new Error('engine died'));
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      }
+      if (prop === 'sendCommand' && !options.keepReading) {
+        return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) => (command.name === 'hset' ? command.reject(new Error('engine died')) : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]));
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+let cluster: RedisCluster;
+let single: RedisServer;
+let clusterClient: RedisClient;
+let singleClient: RedisClient;
+beforeAll(async () => {
+  [cluster, single] = await Promise.all([RedisCluster.start(), RedisServer.start()]);
+  clusterClient = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
+  singleClient = await whenReady(connectRedis(single.url));
+});
+afterAll(async () => {
+  clusterClient.disconnect();
+  singleClient.disconnect();
+  await Promise.all([cluster.stop(), single.stop()]);
+});
+beforeEach(async () => {
+  await Promise.all([cluster.flushAll(), singleClient.flushall()]);
+});
+
+/** The story every case replays: two earlier transactions, the one that crashes, then the next one. */
+async function story(crash: (facts: TransactionFacts) => Promise<void>): Promise<{ retried: VelocityReading; next: VelocityReading }> {
+  const store = new RedisVelocityStore(clusterClient);
+  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
+  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] } })));
+  const facts = tx({ occurredAt: T0 - MIN });
+  await crash(facts);
+  // The merchant retries the same request, later, without occurredAt: a new "now".
+  const retried = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }));
+  expect(retried.status).toBe('pending');
+  expect(retried.countedAt).toBe(T0 - MIN);
+  const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+  expect(next.status).toBe('new');
+  return { retried: retried.velocity!, next: next.velocity! };
+}
+
+describe('exactly once across slots', () => {
+  // Without a crash, on one Redis: what every crashed story must end with.
+  let expected: { retried: VelocityReading; next: VelocityReading };
+  beforeAll(async () => {
+    await singleClient.flushall();
+    const store = new RedisVelocityStore(singleClient);
+    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
+    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] } })));
+    const facts = tx({ occurredAt: T0 - MIN });
+    const first = await store.recordAndRead(buildCounterPlan(facts));
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+    expected = { retried: first.velocity!, next: next.velocity! };
+    expect(expected.next.card_count_1h).toBe(3); // the second transaction is another card
+    expect(expected.next.merchant_count_1h).toBe(4);
+    expect(expected.next.device_distinct_cards_1h).toBe(2);
+  });
+
+  const groupsOf = (facts: TransactionFacts) => buildCounterPlan(facts).groups.length;
+
+  it('a crash after the claim, before any slot group: the retry records every group once', async () => {
+    const got = await story(async (facts) => {
+      await expect(new RedisVelocityStore(dying(clusterClient, 0)).recordAndRead(buildCounterPlan(facts))).rejects.toThrow('engine died');
+    });
+    expect(got).toEqual(expected);
+  });
+
+  it('a crash between slot groups (some written, some not), at every point: each counter counts the transaction once', async () => {
+    const total = groupsOf(tx());
+    expect(total).toBeGreaterThan(8); // card, device, ip, email, 4 merchant and 4 BIN sub-identities
+    for (const done of [1, Math.floor(total / 2), total - 1]) {
+      await cluster.flushAll();
+      const got = await story(async (facts) => {
+        await expect(new RedisVelocityStore(dying(clusterClient, done)).recordAndRead(buildCounterPlan(facts))).rejects.toThrow('engine died');
+      });
+      expect(got, `crash after ${done} of ${total} groups`).toEqual(expected);
+    }
+  });
+
+  it('a crash after every group, before the reading was kept: the retry records nothing twice', async () => {
+    const got = await story(async (facts) => {
+      const reading = await new RedisVelocityStore(dying(clusterClient, 1_000)).recordAndRead(buildCounterPlan(facts));
+      expect(reading.status).toBe('new');
+    });
+    expect(got).toEqual(expected);
+  });
+
+  it('a crash after the reading was kept, before the response: the retry gets that reading back', async () => {
+    const got = await story(async (facts) => {
+      await new RedisVelocityStore(clusterClient).recordAndRead(buildCounterPlan(facts));
+    });
+    expect(got).toEqual(expected);
+  });
+
+  it('after the response is stored, a retry replays it and counts nothing', async () => {
+    const store = new RedisVelocityStore(clusterClient);
+    const facts = tx();
+    const plan = buildCounterPlan(facts);
+    await store.recordAndRead(plan);
+    await store.saveResponse(plan, '{"decision":"approve"}');
+    expect(await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + MIN }))).toEqual({ status: 'replay', storedResponse: '{"decision":"approve"}' });
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 1 })));
+    expect(next.velocity!.card_count_10m).toBe(2);
+  });
+
+  it('two engines scoring the same transaction at once: counted once, the same reading for both', async () => {
+    const other = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
+    try {
+      const a = new RedisVelocityStore(clusterClient), b = new RedisVelocityStore(other);
+      await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN })));
+      const facts = tx({ occurredAt: T0 - MIN });
+      const [ra, rb] = await Promise.all([a.recordAndRead(buildCounterPlan(facts)), b.recordAndRead(buildCounterPlan(facts))]);
+      expect([ra.status, rb.status].sort()).toEqual(['new', 'pending']);
+      expect(ra.velocity).toEqual(rb.velocity);
+      expect(ra.velocity!.card_count_1h).toBe(2);
+      const next = await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+      expect(next.velocity!.card_count_1h).toBe(3);
+      expect(next.velocity!.merchant_count_1h).toBe(3);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('an outcome whose engine died between the sets and the marker is recorded once by the retry', async () => {
+    const store = new RedisVelocityStore(clusterClient);
+    const facts = tx();
+    await store.recordAndRead(buildCounterPlan(facts));
+    // The engine died after joining the outcome sets: the marker's o:chargeback field was never set.
+    const crashing = new RedisVelocityStore(new Proxy(clusterClient, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'sendCommand') return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) => (command.name === 'hsetnx' ? command.reject(new Error('engine died')) : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }));
+    await expect(crashing.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).rejects.toThrow('engine died');
+    expect(await clusterClient.hget(keys.marker('m1', facts.transactionId), 'o:chargeback')).toBeNull();
+    expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('recorded');
+    expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('duplicate');
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 2 * MIN })));
+    expect(next.velocity!.card_chargebacks_24h).toBe(1);
+    expect(next.velocity!.device_chargebacks_7d).toBe(1);
+  });
+});

@@ -1,0 +1,135 @@
+// Rate limits that hold across engines on one single Redis (the cluster runs are in
+// test/contract/redis-cluster-stores.test.ts): the API's per-key limit and the console's
+// per-address sign-in limit are counted in Redis, once for every engine. A Redis that is down or
+// slow never stops the API (requests go through uncounted within the counter's deadline), and
+// sign-ins are then limited in each process.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../services/auth/api-keys.ts';
+import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { loginAttemptsKey, RedisLoginRateLimiter } from '../../services/console/session.ts';
+import { ConsoleClient } from '../console/client.ts';
+import { buildRedisApp, type RedisApp } from '../support/redis-app.ts';
+import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
+
+let server: RedisServer;
+let admin: RedisClient;
+beforeAll(async () => {
+  server = await RedisServer.start();
+  admin = await whenReady(connectRedis(server.url));
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await server?.stop();
+});
+beforeEach(() => admin.flushall());
+
+const client = async (url = server.url) => {
+  const c = connectRedis(url);
+  c.on('error', () => {});
+  return whenReady(c);
+};
+
+describe('the API rate limit on one Redis', () => {
+  it('is one limit for two engines', async () => {
+    const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '4' };
+    const [a, b] = await Promise.all([buildRedisApp(env, await client()), buildRedisApp(env, await client())]);
+    try {
+      const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });
+      const get = (app: RedisApp) => app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
+      const statuses = [];
+      for (const app of [a, b, b, a, b, a]) statuses.push((await get(app)).statusCode);
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      // Counted under the key's id, in the lg:rl: namespace, for one window.
+      const keys = await admin.keys('lg:rl:*');
+      expect(keys).toHaveLength(1);
+      expect(await admin.get(keys[0]!)).toBe('6');
+      expect(await admin.pttl(keys[0]!)).toBeGreaterThan(50_000);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('lets requests through uncounted while Redis is down, and counts again once it is back', async () => {
+    const own = await RedisServer.start();
+    const app = await buildRedisApp({ REDIS_URL: own.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2' }, await client(own.url));
+    try {
+      const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.1' });
+      expect((await health()).statusCode).toBe(200);
+      await own.kill();
+      const started = Date.now();
+      const down = [];
+      for (let i = 0; i < 5; i++) down.push((await health()).statusCode);
+      expect(down).toEqual([200, 200, 200, 200, 200]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await own.resume();
+      const deadline = Date.now() + 10_000;
+      let status = 200;
+      // Back: the window starts again from Redis's count (the first request before the outage expired with the process).
+      while (status !== 429 && Date.now() < deadline) {
+        status = (await health()).statusCode;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(429);
+    } finally {
+      await app.close();
+      await own.stop();
+    }
+  });
+
+  it('does not wait for a slow Redis longer than its deadline', async () => {
+    const proxy = await startDelayProxy(server.port, 0);
+    const app = await buildRedisApp({ REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' }, await client(`redis://127.0.0.1:${proxy.port}`), { rateLimitTimeoutMs: 100 });
+    try {
+      const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.2' });
+      expect((await health()).headers['x-ratelimit-remaining']).toBe('99');
+      proxy.setDelay(2_000);
+      const started = Date.now();
+      const res = await health();
+      expect(res.statusCode).toBe(200);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      proxy.setDelay(0);
+      await app.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('the console sign-in limit on one Redis', () => {
+  it('is one limit per address for two engines', async () => {
+    const env = { REDIS_URL: server.url, LEAKGUARD_LOGIN_RATE_PER_MINUTE: '3', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' };
+    const [a, b] = await Promise.all([buildRedisApp(env, await client(), { console: true }), buildRedisApp(env, await client(), { console: true })]);
+    try {
+      const ca = new ConsoleClient(a.app, '10.8.0.1');
+      const cb = new ConsoleClient(b.app, '10.8.0.1');
+      await ca.get('/console/login');
+      await cb.get('/console/login');
+      const statuses = [];
+      for (const c of [ca, cb, ca, cb, ca]) statuses.push((await c.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // Another address is not held back.
+      const other = new ConsoleClient(b.app, '10.8.0.2');
+      await other.get('/console/login');
+      expect((await other.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status).toBe(401);
+      expect(await admin.get(loginAttemptsKey('10.8.0.1'))).toBe('5');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('falls back to a limit per process while Redis is down', async () => {
+    const own = await RedisServer.start();
+    const limiter = new RedisLoginRateLimiter(await client(own.url), 2, { timeoutMs: 200 });
+    try {
+      expect(await limiter.allow('10.8.1.1')).toBe(true);
+      await own.kill();
+      const verdicts = [];
+      for (let i = 0; i < 4; i++) verdicts.push(await limiter.allow('10.8.1.1'));
+      // The in-process count starts at the outage: two more, then refused.
+      expect(verdicts).toEqual([true, true, false, false]);
+      expect(limiter.takeRefusals()).toEqual({ refused: 2, addresses: 1, top: [{ ip: '10.8.1.1', refused: 2 }] });
+    } finally {
+      await own.stop();
+    }
+  });
+});
