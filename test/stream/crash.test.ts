@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, fingerprint, generateTransactions, REPO, sleep, waitFor, type GeneratedTx, type Harness, type OutputReader } from './support.ts';
+import { createHarness, fingerprint, merchantLogSize, generateTransactions, REPO, sleep, waitFor, type GeneratedTx, type Harness, type OutputReader } from './support.ts';
 
 let h: Harness;
 let reader: OutputReader;
@@ -69,7 +69,7 @@ describe('the processor process', () => {
         const members = await probe.zrange(`lg:{c:${fingerprint(pan)}}:l`, 0, -1);
         expect(members).toHaveLength(count);
       }
-      for (const [merchant, count] of perMerchant) expect(await probe.zcard(`lg:{m:${merchant}}:l`)).toBe(count);
+      for (const [merchant, count] of perMerchant) expect(await merchantLogSize(probe, merchant)).toBe(count);
     } finally {
       probe.disconnect();
     }

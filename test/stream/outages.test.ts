@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startKafka, stopKafka } from '../../streams/broker/local-kafka.ts';
-import { createHarness, fingerprint, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
+import { createHarness, fingerprint, merchantLogSize, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
 
 const harnesses: Harness[] = [];
 const brokerDirs: string[] = [];
@@ -29,7 +29,7 @@ async function expectCountedOnce(h: Harness, txs: GeneratedTx[]): Promise<void> 
     for (const [pan, count] of perCard) expect(await probe.zcard(`lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
     const perMerchant = new Map<string, number>();
     for (const t of txs) perMerchant.set(t.input.merchantId, (perMerchant.get(t.input.merchantId) ?? 0) + 1);
-    for (const [merchant, count] of perMerchant) expect(await probe.zcard(`lg:{m:${merchant}}:l`)).toBe(count);
+    for (const [merchant, count] of perMerchant) expect(await merchantLogSize(probe, merchant)).toBe(count);
   } finally {
     probe.disconnect();
   }

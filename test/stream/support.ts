@@ -12,6 +12,8 @@ import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaConfig, type 
 import { inject } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { fingerprintWith, luhnValid } from '../../services/core/card.ts';
+import { keys, SPREAD } from '../../services/core/velocity.ts';
+import type { Redis } from 'ioredis';
 import { createLogger } from '../../services/logger.ts';
 import { startKafka } from '../../streams/broker/local-kafka.ts';
 import { loadStreamConfig } from '../../streams/config.ts';
@@ -42,6 +44,13 @@ export async function sharedBroker(): Promise<string> {
 /** `security`: SASL (and TLS) for a secure broker, e.g. { sasl: userSasl(credentials, 'admin') }. */
 export function kafkaClient(bootstrap: string, clientId = 'stream-test', security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Kafka {
   return new KafkaClient({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 }, ...security });
+}
+
+/** Transactions in a merchant's velocity log: summed over its sub-identities (docs/redis-cluster.md). */
+export async function merchantLogSize(probe: Redis, merchant: string): Promise<number> {
+  let n = 0;
+  for (let k = 0; k < (SPREAD.merchant ?? 1); k++) n += await probe.zcard(keys.log('merchant', `${merchant}/${k}`));
+  return n;
 }
 
 export const fingerprint = (pan: string) => fingerprintWith({ id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') }, pan);
