@@ -126,12 +126,14 @@ function delayedFeatures(c: DelayedCounter): string[] {
 export type VelocityReading = Record<string, number>;
 
 /**
- * Hot entities are spread: a big merchant's (or BIN's) counters live in SPREAD sub-identities
- * (`id/0` … `id/n-1`), each its own Redis Cluster slot. A transaction is written to one of them
- * (chosen by its reference; a distinct member by its own id, so that each member lives in one
- * sub-identity) and read from all, summed: the counts are exact. Caps apply per sub-identity.
+ * Hot entities can be spread: an entity kind listed here keeps its counters in SPREAD[kind]
+ * sub-identities (`id/0` … `id/n-1`), each its own Redis Cluster slot. A transaction is written to
+ * one of them (chosen by its reference; a distinct member by its own id, so that each member lives
+ * in one sub-identity) and read from all, summed: the counts are exact. Caps apply per sub-identity.
+ * Off by default: every reading touches every sub-identity, so spreading moves a hot merchant's
+ * writes but not its reads, and measured it cost more than it balanced (docs/redis-cluster.md).
  */
-export const SPREAD: Partial<Record<EntityKind, number>> = { merchant: 4, bin: 4 };
+export const SPREAD: Partial<Record<EntityKind, number>> = {};
 const spreadOf = (kind: EntityKind) => SPREAD[kind] ?? 1;
 
 /** FNV-1a: a stable, cheap choice of sub-identity. */
@@ -146,7 +148,7 @@ export function subIdentity(kind: EntityKind, id: string, value: string): string
   return n === 1 ? id : `${id}/${fnv1a(value) % n}`;
 }
 /** Every sub-identity of an identity: what a reading sums. */
-function subIdentities(kind: EntityKind, id: string): string[] {
+export function subIdentities(kind: EntityKind, id: string): string[] {
   const n = spreadOf(kind);
   return n === 1 ? [id] : Array.from({ length: n }, (_, k) => `${id}/${k}`);
 }
@@ -187,19 +189,48 @@ export interface TransactionFacts {
  * `write`: this key records the transaction (log: member `ref|cents|small`; delayed: `ref`;
  * distinct: `member`), at the counting time.
  */
-export type SlotOp =
+export type SlotOp = SlotDefinition & { def: string; key: string; out: number } & (
+  | { op: 'log'; write: boolean }
+  | { op: 'distinct'; write: boolean; member: string; union: boolean }
+  | { op: 'count' }
+  | { op: 'delayed'; frauds: string; write: boolean }
+  | { op: 'since' }
+  | { op: 'exists' }
+);
+
+/**
+ * The static part of a slot operation, the same for every transaction: windows, retention, cap.
+ * Named (SLOT_DEFINITIONS) so that a store can hold them once instead of receiving them each time.
+ */
+export type SlotDefinition =
   /** Counts per window, then amount sums, then small-amount counts. */
-  | { op: 'log'; key: string; write: boolean; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[]; out: number }
+  | { op: 'log'; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[] }
   /** Distinct members per window; with `union`, the rows (member, last seen) instead: several identities of one entity are unioned by the reader. */
-  | { op: 'distinct'; key: string; write: boolean; member: string; retentionMs: number; windows: number[]; out: number; union: boolean }
+  | { op: 'distinct'; retentionMs: number; windows: number[] }
   /** Outcomes per window. */
-  | { op: 'count'; key: string; windows: number[]; out: number }
+  | { op: 'count'; windows: number[] }
   /** Transactions per window over (t − delay − w, t − delay], then fraud labels per window. */
-  | { op: 'delayed'; key: string; frauds: string; write: boolean; retentionMs: number; cap: number; delayMs: number; windows: number[]; out: number }
+  | { op: 'delayed'; retentionMs: number; cap: number; delayMs: number; windows: number[] }
   /** The card's transactions since it was listed (the time comes from the watchlist entry). */
-  | { op: 'since'; key: string; out: number }
+  | { op: 'since' }
   /** 1 when the key exists (negative and allow lists). */
-  | { op: 'exists'; key: string; out: number };
+  | { op: 'exists' };
+
+const maxOfWindows = (ws: number[]) => Math.max(0, ...ws);
+const msOf = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[w]);
+/** Every slot operation's static part, by name. */
+export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object.freeze(Object.fromEntries([
+  ...LOG_COUNTERS.map((c) => {
+    const counts = msOf(c.counts), amounts = msOf(c.amounts), smalls = msOf(c.smallAmounts);
+    return [`log:${c.entity}`, { op: 'log', retentionMs: maxOfWindows([...counts, ...amounts, ...smalls]), cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)), counts, amounts, smalls }];
+  }),
+  ...DISTINCT_COUNTERS.map((c) => [`distinct:${c.entity}:${c.of}`, { op: 'distinct', retentionMs: maxOfWindows(msOf(c.windows)), windows: msOf(c.windows) }]),
+  ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.map((k) => [`count:${c.entity}:${k}`, { op: 'count', windows: msOf(c.windows) }])),
+  ...DELAYED_COUNTERS.map((c) => [`delayed:${c.entity}`, { op: 'delayed', retentionMs: WINDOWS[c.delay] + maxOfWindows(msOf(c.windows)), cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)), delayMs: WINDOWS[c.delay], windows: msOf(c.windows) }]),
+  ['since', { op: 'since' }],
+  ['exists', { op: 'exists' }],
+]) as Record<string, SlotDefinition>);
+const definition = <K extends SlotDefinition['op']>(name: string) => SLOT_DEFINITIONS[name] as Extract<SlotDefinition, { op: K }>;
 
 /** The operations on one identity's keys: one atomic script per group (one slot of a cluster). */
 export interface SlotGroup {
@@ -271,11 +302,9 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
   for (const c of LOG_COUNTERS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
-    const counts = ms(c.counts), amounts = ms(c.amounts), smalls = ms(c.smallAmounts);
     const out = features.length;
-    const cap = Math.ceil(c.cap / spreadOf(c.entity));
-    each(c.entity, ids, ref, (id, write) =>
-      add({ op: 'log', key: keys.log(c.entity, id), write, retentionMs: maxOf([...counts, ...amounts, ...smalls]), cap, counts, amounts, smalls, out }));
+    const def = `log:${c.entity}`, d = definition<'log'>(def);
+    each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.log(c.entity, id), write, out }));
     features.push(
       ...c.counts.map((w) => `${c.entity}_count_${w}`),
       ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
@@ -286,12 +315,11 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const ids = facts.entities[c.entity];
     const other = primary[c.of];
     if (!ids?.length || !other) continue;
-    const windows = ms(c.windows);
     const out = features.length;
     // During key rotation the same entity has two identities: their members are unioned.
     const union = ids.length > 1;
-    each(c.entity, ids, other, (id, write) =>
-      add({ op: 'distinct', key: keys.distinct(c.entity, id, c.of), write, member: other, retentionMs: maxOf(windows), windows, out, union }));
+    const def = `distinct:${c.entity}:${c.of}`, d = definition<'distinct'>(def);
+    each(c.entity, ids, other, (id, write) => add({ ...d, def, key: keys.distinct(c.entity, id, c.of), write, member: other, out, union }));
     features.push(...c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`));
   }
   for (const c of OUTCOME_COUNTERS) {
@@ -299,34 +327,33 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     if (!ids?.length) continue;
     for (const k of c.kinds) {
       const out = features.length;
-      for (const id of ids) for (const sub of subIdentities(c.entity, id)) add({ op: 'count', key: keys.outcomes(c.entity, sub, k), windows: ms(c.windows), out });
+      const def = `count:${c.entity}:${k}`, d = definition<'count'>(def);
+      for (const id of ids) for (const sub of subIdentities(c.entity, id)) add({ ...d, def, key: keys.outcomes(c.entity, sub, k), out });
       features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
     }
   }
   for (const c of DELAYED_COUNTERS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
-    const windows = ms(c.windows), delayMs = WINDOWS[c.delay];
     const out = features.length;
-    const cap = Math.ceil(c.cap / spreadOf(c.entity));
-    each(c.entity, ids, ref, (id, write) =>
-      add({ op: 'delayed', key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, retentionMs: delayMs + maxOf(windows), cap, delayMs, windows, out }));
+    const def = `delayed:${c.entity}`, d = definition<'delayed'>(def);
+    each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, out }));
     features.push(...delayedFeatures(c));
   }
   let size = features.length;
   let watch: CounterPlan['watch'];
   if (facts.watchlist?.length) {
     watch = { slots: facts.watchlist, out: size++ };
-    for (const id of facts.entities.card ?? []) add({ op: 'since', key: keys.log('card', id), out: watch.out });
+    for (const id of facts.entities.card ?? []) add({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
   }
   let lists: CounterPlan['lists'];
   if (facts.lists) {
     lists = { ...facts.lists, out: size };
     for (const n of facts.lists.negative) {
-      for (const key of n.keys) add({ op: 'exists', key, out: size });
+      for (const key of n.keys) add({ op: 'exists', def: 'exists', key, out: size });
       size++;
     }
-    for (const key of facts.lists.allow) add({ op: 'exists', key, out: size });
+    for (const key of facts.lists.allow) add({ op: 'exists', def: 'exists', key, out: size });
     size++;
   }
   const grouped = [...groups.values()];
@@ -354,6 +381,20 @@ export interface RawReading {
   entries: string[];
   /** Per slot group, the numbers of its operations in order (a distinct union: row count, then member and last seen per row). */
   groups: string[][];
+}
+
+/**
+ * The reading kept on a transaction's marker for a retry: entries joined by ',', then '|', then
+ * each group's numbers joined by ',' and the groups by ';' (ids and hex hold none of these).
+ * counters.lua encodeReading writes the same format inside Redis.
+ */
+export function encodeRawReading(raw: RawReading): string {
+  return `${raw.entries.join(',')}|${raw.groups.map((g) => g.join(',')).join(';')}`;
+}
+export function parseRawReading(kept: string): RawReading {
+  const bar = kept.indexOf('|');
+  const entries = kept.slice(0, bar), groups = kept.slice(bar + 1);
+  return { entries: entries === '' ? [] : entries.split(','), groups: groups.split(';').map((g) => (g === '' ? [] : g.split(','))) };
 }
 
 /** Combines what the slot groups returned into a reading, at counting time `t`. */

@@ -6,7 +6,7 @@ import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore
 import { listLookup } from '../../services/core/lists.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
-import { buildCounterPlan, subIdentity, VELOCITY_FEATURES, WINDOWS, type TransactionFacts, type VelocityStore } from '../../services/core/velocity.ts';
+import { buildCounterPlan, SPREAD, subIdentity, VELOCITY_FEATURES, WINDOWS, type TransactionFacts, type VelocityStore } from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
@@ -254,8 +254,8 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     // Times are multiples of 32 ms, so Redis trims and caps on every write here (it samples by time).
     expect(T0 % 32).toBe(0);
     const base = T0 - W - 20 * D;
-    // The merchant's log is spread over sub-identities (SPREAD), each capped: these transactions
-    // are all chosen in one of them, so that it saturates as one log would.
+    // Should the merchant's log be spread over sub-identities (SPREAD), each capped, these
+    // transactions are all chosen in one of them, so that it saturates as one log would.
     const sub = (id: string) => subIdentity('merchant', 'm1', `m1:${id}`);
     const sameSub = (over: Partial<TransactionFacts>) => {
       let f = tx(over);
@@ -276,6 +276,33 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     const v = await capped(sameSub({ occurredAt: T0 }));
     expect(delayed(v, 'count')).toEqual([0, 0, 2]);
     expect(delayed(v, 'frauds')).toEqual([0, 0, 1]);
+  });
+
+  it('a spread entity (SPREAD) counts exactly over its sub-identities: each event and each member in one of them', async () => {
+    const saved = { ...SPREAD };
+    SPREAD.merchant = 4;
+    SPREAD.bin = 4;
+    try {
+      const plan = buildCounterPlan(tx());
+      // Card, 4 merchant and 4 BIN sub-identities: 9 slot groups.
+      expect(plan.groups).toHaveLength(9);
+      const cards = ['cardA', 'cardB', 'cardC', 'cardD', 'cardE', 'cardF'];
+      const facts = cards.map((card, i) => tx({ occurredAt: T0 - (20 - i) * MIN, entities: { card: [card], merchant: ['m1'], bin: ['411111'] } }));
+      facts.push(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardA'], merchant: ['m1'], bin: ['411111'] } }));
+      for (const f of facts) await record(f);
+      const v = await record(tx({ occurredAt: T0, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'] } }));
+      expect(v.merchant_count_1h).toBe(8);
+      expect(v.merchant_count_10m).toBe(2);
+      expect(v.merchant_distinct_cards_1h).toBe(6);
+      expect(v.bin_count_1h).toBe(8);
+      expect(v.bin_distinct_cards_10m).toBe(2);
+      // The transactions landed in more than one sub-identity.
+      const written = new Set(facts.map((f) => subIdentity('merchant', 'm1', `m1:${f.transactionId}`)));
+      expect(written.size).toBeGreaterThan(1);
+    } finally {
+      for (const k of Object.keys(SPREAD) as (keyof typeof SPREAD)[]) delete SPREAD[k];
+      Object.assign(SPREAD, saved);
+    }
   });
 
   it('during key rotation reads both identities of an entity and writes the primary only', async () => {

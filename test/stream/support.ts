@@ -12,7 +12,7 @@ import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaConfig, type 
 import { inject } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { fingerprintWith, luhnValid } from '../../services/core/card.ts';
-import { keys, SPREAD } from '../../services/core/velocity.ts';
+import { keys, subIdentities } from '../../services/core/velocity.ts';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../services/logger.ts';
 import { startKafka } from '../../streams/broker/local-kafka.ts';
@@ -49,7 +49,7 @@ export function kafkaClient(bootstrap: string, clientId = 'stream-test', securit
 /** Transactions in a merchant's velocity log: summed over its sub-identities (docs/redis-cluster.md). */
 export async function merchantLogSize(probe: Redis, merchant: string): Promise<number> {
   let n = 0;
-  for (let k = 0; k < (SPREAD.merchant ?? 1); k++) n += await probe.zcard(keys.log('merchant', `${merchant}/${k}`));
+  for (const sub of subIdentities('merchant', merchant)) n += await probe.zcard(keys.log('merchant', sub));
   return n;
 }
 
