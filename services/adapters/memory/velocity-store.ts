@@ -1,7 +1,7 @@
 // Velocity store in process: the embedded default. Executes the same counter plan as
 // counters.lua, step for step; the contract tests hold the two to the same answers.
 import {
-  combineReading, firstListedSeconds, keys, outcomePlan, RESPONSE_TTL_MS,
+  combineReading, encodeRawReading, firstListedSeconds, parseRawReading, keys, outcomePlan, RESPONSE_TTL_MS,
   type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 import { SortedSets } from './sorted-sets.ts';
@@ -42,7 +42,7 @@ export class MemoryVelocityStore implements VelocityStore {
       t = Number(db.hget(plan.marker, 't'));
       const kept = db.hget(plan.marker, 'r');
       if (kept !== undefined && db.hget(plan.marker, 'rl') === plan.layout) {
-        return { status, countedAt: t, ...combineReading(plan, JSON.parse(kept) as RawReading, t) };
+        return { status, countedAt: t, ...combineReading(plan, parseRawReading(kept), t) };
       }
       // Counted, no reading kept: record again (changes nothing already recorded) and read.
       tail = db.hget(plan.marker, 'a') ?? tail;
@@ -57,7 +57,7 @@ export class MemoryVelocityStore implements VelocityStore {
       entries: entries.map((e) => e?.toString('hex') ?? ''),
       groups: plan.groups.map((g) => this.runGroup(g, t, `${plan.ref}|${tail}`, plan.ref, since).map(String)),
     };
-    db.hset(plan.marker, { r: JSON.stringify(raw), rl: plan.layout });
+    db.hset(plan.marker, { r: encodeRawReading(raw), rl: plan.layout });
     const reading: StoreReading = { status, ...combineReading(plan, raw, t) };
     if (status === 'pending') reading.countedAt = t;
     return reading;

@@ -9,6 +9,14 @@
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
 -- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
 -- caller records again, which changes nothing already recorded, and reads).
+-- The reading kept on the marker, in the format of services/core/velocity.ts encodeRawReading:
+-- watchlist entries joined by ',', '|', then each group's numbers joined by ',', groups by ';'.
+local function encodeReading(entries, groups)
+  local parts = {}
+  for i, g in ipairs(groups) do parts[i] = table.concat(g, ',') end
+  return table.concat(entries, ',') .. '|' .. table.concat(parts, ';')
+end
+
 local function claimMarker(markerKey, responseKey, claim)
   local known = redis.call('HGET', markerKey, 'h')
   if known then
@@ -24,10 +32,10 @@ local function claimMarker(markerKey, responseKey, claim)
   return {'new', tostring(claim.at)}
 end
 
-local function maxOf(list) local m = 0 for _, v in ipairs(list) do if v > m then m = v end end return m end
-
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
--- absent), ops}; each op names its key by index (KEYS[base + key]). Writes are idempotent: a
+-- absent), ops}; each op names its definition (DEFS, generated from services/core/velocity.ts
+-- ahead of this file: windows, retention, cap) and its key by index (KEYS[base + key]), with
+-- write, member, union, frauds (a key index) and cap (overriding DEFS) when it has them. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
 -- Returns the numbers of every op, in order, as strings.
 local function runGroup(base, args)
@@ -49,67 +57,69 @@ local function runGroup(base, args)
 
   for _, op in ipairs(args.ops) do
     local key = KEYS[base + op.key]
-    local kind = op.op
+    local d = DEFS[op.def]
+    local kind = d.op
     if kind == 'log' then
-      if op.write then remember(key, args.ref .. '|' .. args.tail, op.retention, op.cap, false) end
-      if #op.amounts == 0 and #op.smalls == 0 then
-        counts(key, op.counts)
+      if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false) end
+      if #d.amounts == 0 and #d.smalls == 0 then
+        counts(key, d.counts)
       else
         -- Sums need the members (`ref|cents|small`): one range read over the longest window
         -- gives counts, sums and small-amount counts together, bucketed here.
-        local horizon = math.max(maxOf(op.counts), maxOf(op.amounts), maxOf(op.smalls))
+        local horizon = d.retentionMs
         local ns, sums, smalls = {}, {}, {}
-        for i = 1, #op.counts do ns[i] = 0 end
-        for i = 1, #op.amounts do sums[i] = 0 end
-        for i = 1, #op.smalls do smalls[i] = 0 end
+        for i = 1, #d.counts do ns[i] = 0 end
+        for i = 1, #d.amounts do sums[i] = 0 end
+        for i = 1, #d.smalls do smalls[i] = 0 end
         local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - horizon), t, 'WITHSCORES')
         for i = 1, #rows, 2 do
           local _, _, amount, small = string.find(rows[i], '|(%d+)|(%d)$')
           local age = t - tonumber(rows[i + 1])
-          for j, w in ipairs(op.counts) do if age < w then ns[j] = ns[j] + 1 end end
-          for j, w in ipairs(op.amounts) do if age < w then sums[j] = sums[j] + tonumber(amount) end end
-          for j, w in ipairs(op.smalls) do if age < w and small == '1' then smalls[j] = smalls[j] + 1 end end
+          for j, w in ipairs(d.counts) do if age < w then ns[j] = ns[j] + 1 end end
+          for j, w in ipairs(d.amounts) do if age < w then sums[j] = sums[j] + tonumber(amount) end end
+          for j, w in ipairs(d.smalls) do if age < w and small == '1' then smalls[j] = smalls[j] + 1 end end
         end
-        for i = 1, #op.counts do push(ns[i]) end
-        for i = 1, #op.amounts do push(sums[i]) end
-        for i = 1, #op.smalls do push(smalls[i]) end
+        for i = 1, #d.counts do push(ns[i]) end
+        for i = 1, #d.amounts do push(sums[i]) end
+        for i = 1, #d.smalls do push(smalls[i]) end
       end
     elseif kind == 'distinct' then
       -- GT: a late event never moves a member's last-seen time backwards.
-      if op.write then remember(key, op.member, op.retention, 0, true) end
+      if op.write then remember(key, op.member, d.retentionMs, 0, true) end
       if op.union then
         -- One of several identities of the entity (key rotation): the caller unions the rows.
-        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - maxOf(op.windows)), t, 'WITHSCORES')
+        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - d.retentionMs), t, 'WITHSCORES')
         push(#rows / 2)
         for i = 1, #rows do out[#out + 1] = rows[i] end
       else
-        counts(key, op.windows)
+        counts(key, d.windows)
       end
     elseif kind == 'delayed' then
       -- Windows (t - delay - w, t - delay]: transactions, then fraud labels (scored at their
       -- transaction's time). ZCARD and ZCOUNT are O(1) and O(log n): cheap on a big merchant.
-      if op.write then remember(key, args.ref, op.retention, op.cap, false) end
-      local hi = t - op.delay
+      local cap = op.cap or d.cap
+      if op.write then remember(key, args.ref, d.retentionMs, cap, false) end
+      local hi = t - d.delayMs
       -- A saturated log keeps only its newest events: both counts then start at its oldest
       -- event, so that the fraud share stays a share of the same transactions.
       local floor = nil
-      if redis.call('ZCARD', key) >= op.cap then floor = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
+      if redis.call('ZCARD', key) >= cap then floor = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
       local los = {}
-      for i, w in ipairs(op.windows) do
+      for i, w in ipairs(d.windows) do
         los[i] = hi - w
         if floor and floor > los[i] then los[i] = floor end
       end
-      for i = 1, #op.windows do push(los[i] < hi and redis.call('ZCOUNT', key, '(' .. los[i], hi) or 0) end
+      for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, '(' .. los[i], hi) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       local frauds = KEYS[base + op.frauds]
       local any = redis.call('EXISTS', frauds) == 1
-      for i = 1, #op.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, '(' .. los[i], hi) or 0) end
+      for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, '(' .. los[i], hi) or 0) end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
       if redis.call('EXISTS', key) == 0 then
-        for _ = 1, #op.windows do push(0) end
+        for _ = 1, #d.windows do push(0) end
       else
-        counts(key, op.windows)
+        counts(key, d.windows)
       end
     elseif kind == 'since' then
       -- Earlier uses of the card since it was listed (the current transaction excluded).

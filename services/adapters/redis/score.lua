@@ -3,7 +3,7 @@
 -- KEYS[1] marker, KEYS[2] stored response, then the watchlist buckets, then each group's keys.
 -- ARGV[1] JSON {claim (see claimMarker), ref, tail, buckets = {{key, field (hex)}...},
 --   groups = {{base = index before the group's first key, ops}...}}.
--- Returns claimMarker's answer, or {status, counting time, reading JSON {entries, groups}}.
+-- Returns claimMarker's answer, or {status, counting time, kept reading (encodeReading)}.
 local args = cjson.decode(ARGV[1])
 local claimed = claimMarker(KEYS[1], KEYS[2], args.claim)
 local status = claimed[1]
@@ -26,6 +26,6 @@ local groups = {}
 for i, g in ipairs(args.groups) do
   groups[i] = runGroup(g.base, { at = at, ref = args.ref, tail = tail, since = since, ops = g.ops })
 end
-local kept = cjson.encode({ entries = entries, groups = groups })
+local kept = encodeReading(entries, groups)
 redis.call('HSET', KEYS[1], 'r', kept, 'rl', args.claim.layout)
 return {status, tostring(at), kept}

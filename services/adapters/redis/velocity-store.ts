@@ -5,7 +5,7 @@
 // their nodes, one round trip per node.
 import { readFileSync } from 'node:fs';
 import {
-  combineReading, firstListedSeconds, keys, outcomePlan, RESPONSE_TTL_MS,
+  combineReading, encodeRawReading, firstListedSeconds, parseRawReading, keys, outcomePlan, RESPONSE_TTL_MS, SLOT_DEFINITIONS,
   type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
 } from '../../core/velocity.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -13,7 +13,7 @@ import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
 export const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
-const withCounters = (name: string) => new LuaScript(`${script('counters.lua')}\n${script(name)}`);
+const withCounters = (name: string) => new LuaScript(`${luaDefinitions()}${script('counters.lua')}\n${script(name)}`);
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -25,7 +25,11 @@ declare module 'ioredis' {
 const IN_FLIGHT_MS = 250;
 const IN_FLIGHT_POLL_MS = 5;
 
-/** A slot group as its script reads it: keys by index, arguments by name. */
+/**
+ * A slot group as its script reads it: keys by index, arguments by name. What is the same for
+ * every transaction (windows, retention, caps) is in the script already (DEFS); an operation names
+ * its definition and carries what is its own (a cap differing from the definition's travels too).
+ */
 function groupArgs(group: SlotGroup): { keys: string[]; ops: object[] } {
   const keyList: string[] = [];
   const index = new Map<string, number>();
@@ -35,28 +39,30 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: object[] } {
     return i;
   };
   const ops = group.ops.map((op) => {
-    switch (op.op) {
-      case 'log': return { op: 'log', key: ref(op.key), write: op.write, retention: op.retentionMs, cap: op.cap, counts: op.counts, amounts: op.amounts, smalls: op.smalls };
-      case 'distinct': return { op: 'distinct', key: ref(op.key), write: op.write, member: op.member, retention: op.retentionMs, windows: op.windows, union: op.union };
-      case 'count': return { op: 'count', key: ref(op.key), windows: op.windows };
-      case 'delayed': return { op: 'delayed', key: ref(op.key), frauds: ref(op.frauds), write: op.write, retention: op.retentionMs, cap: op.cap, delay: op.delayMs, windows: op.windows };
-      case 'since': return { op: 'since', key: ref(op.key) };
-      case 'exists': return { op: 'exists', key: ref(op.key) };
+    const out: Record<string, unknown> = { def: op.def, key: ref(op.key) };
+    if ('write' in op && op.write) out.write = true;
+    if (op.op === 'distinct') {
+      out.member = op.member;
+      if (op.union) out.union = true;
     }
+    if (op.op === 'delayed') out.frauds = ref(op.frauds);
+    if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) out.cap = op.cap;
+    return out;
   });
   return { keys: keyList, ops };
+}
+
+/** The slot definitions as a Lua table, ahead of counters.lua: built once per script, never sent. */
+function luaDefinitions(): string {
+  const lua = (v: unknown): string => (Array.isArray(v) ? `{${v.map(lua).join(',')}}` : typeof v === 'string' ? `'${v}'` : String(v));
+  const entries = Object.entries(SLOT_DEFINITIONS).map(([name, d]) => `['${name}']={${Object.entries(d).map(([k, v]) => `${k}=${lua(v)}`).join(',')}}`);
+  return `local DEFS = {${entries.join(',')}}\n`;
 }
 
 function claimArgs(plan: CounterPlan) {
   return { hash: plan.payloadHash, at: plan.at, entities: plan.entitiesJson, tail: plan.tail, markerTtl: plan.markerTtlMs, layout: plan.layout, now: Date.now() };
 }
 
-function parseKept(json: string): RawReading {
-  const raw = JSON.parse(json) as { entries?: unknown; groups?: unknown };
-  // cjson encodes an empty table as {}: an empty list.
-  const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
-  return { entries: list<string>(raw.entries), groups: list<unknown>(raw.groups).map((g) => list<string>(g)) };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -101,7 +107,7 @@ export class RedisVelocityStore implements VelocityStore {
     if (status === 'replay') return { status: 'replay', storedResponse: second! };
     if (!kept) return undefined;
     const t = Number(second);
-    const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, parseKept(kept), t) };
+    const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, parseRawReading(kept), t) };
     if (status === 'pending') reading.countedAt = t;
     return reading;
   }
@@ -154,7 +160,7 @@ export class RedisVelocityStore implements VelocityStore {
       }));
       const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
       // Kept for a retry until the response is stored; on the marker's node, before the response.
-      sendAlone(this.redis, 'hset', [plan.marker, 'r', JSON.stringify(raw), 'rl', plan.layout]).catch(() => {});
+      sendAlone(this.redis, 'hset', [plan.marker, 'r', encodeRawReading(raw), 'rl', plan.layout]).catch(() => {});
       const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, raw, at) };
       if (status === 'pending') reading.countedAt = at;
       return reading;
