@@ -1,0 +1,221 @@
+// `npm run bench:cost`: a benchmark, not a test. What one scored transaction costs, on a realistic
+// mix: the engine's CPU (scoring in process, the path both doors share: features, rules, model,
+// flagged decisions queued) and Redis's CPU and commands, per transaction. No HTTP, no Kafka:
+// those are bench:api's and bench:stream's. The same seeded traffic every run, so that two commits
+// compare back to back on one machine (run it on each, or `--against <git ref>`).
+//
+// The mix (documented in docs/capacity.md): 60,000 cards used a few times each over a simulated
+// day, 500 merchants of which one takes 30 % of the traffic, devices, IPs, emails and shipping
+// addresses per cardholder, 25 % yen, 3-D Secure results on a third, a few card-testing bursts and
+// leaked cards: a few per cent of orders end challenged, reviewed or declined (printed).
+//
+//   npm run bench:cost                       20,000 transactions, 32 at a time, one Redis
+//   npm run bench:cost -- --cluster          on a three-master Redis Cluster
+//   npm run bench:cost -- --transactions N --concurrency N
+//   npm run bench:cost -- --against a56a654  also runs the same traffic on that commit (a git worktree), back to back
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opts } = parseArgs({
+  options: {
+    transactions: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '32' },
+    cluster: { type: 'boolean', default: false },
+    against: { type: 'string' },
+    root: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  process.stdout.write('usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster] [--against <git ref>]\n');
+  process.exit(0);
+}
+const N = Number(opts.transactions), CONCURRENCY = Number(opts.concurrency);
+if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
+  process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
+  process.exit(2);
+}
+const log = (m: string) => process.stderr.write(`bench:cost: ${m}\n`);
+const HERE = new URL('..', import.meta.url).pathname;
+// The code measured: this checkout, or (--root) another commit's worktree driven by this script.
+const ROOT = opts.root ?? HERE;
+
+interface Result { label: string; engineUsPerTx: number; redisUsPerTx: number; redisCallsPerTx: number; txPerSecond: number; decisions: Record<string, number>; degraded: number; topCommands: string[] }
+
+/** A seeded generator (mulberry32): the same traffic on every run and every commit. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function luhn(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d *= 2;
+    sum += d > 9 ? d - 9 : d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+
+export function traffic(n: number) {
+  const r = rng(12345);
+  const pick = (k: number) => Math.floor(r() * k);
+  const CARDS = 60_000, MERCHANTS = 500;
+  const bins = ['411111', '424242', '453201', '510510', '555555', '400551', '520082', '371449'];
+  const pan = (c: number) => luhn(`${bins[c % bins.length]}${String(c).padStart(9, '0')}`.slice(0, 15));
+  const start = Date.parse('2026-11-20T00:00:00Z');
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    // A card-testing burst every 2,000 transactions: one device, small amounts, fresh cards.
+    const burst = i % 2000 < 12;
+    const card = burst ? 900_000 + i : pick(CARDS);
+    const merchant = r() < 0.3 ? 'big-merchant' : `merchant-${pick(MERCHANTS)}`;
+    const yen = r() < 0.25;
+    const major = burst ? 1 : Math.exp(3.2 + r() * 1.6);
+    out.push({
+      merchant,
+      body: {
+        transactionId: `bench-${i}`,
+        // Milliseconds as in life (the stores sample trimming by the event's millisecond).
+        occurredAt: new Date(start + Math.floor((i / n) * 86_400_000) + pick(1000)).toISOString(),
+        amount: yen ? Math.round(major * 160) : Math.round(major * 100),
+        currency: yen ? 'JPY' : 'EUR',
+        channel: r() < 0.8 ? 'ecommerce' : 'pos',
+        card: { number: pan(card), expiryMonth: 1 + (card % 12), expiryYear: 2028 + (card % 4), cvvResult: r() < 0.99 ? 'match' : 'mismatch' },
+        ...(r() < 0.33 ? { threeDS: { status: r() < 0.95 ? 'Y' : 'N' } } : {}),
+        device: burst ? { id: 'burst-device', ip: '203.0.113.9' } : { id: `device-${card % 50_000}`, ip: `10.${card % 200}.${pick(250)}.${pick(250)}` },
+        ...(r() < 0.7 ? { customer: { email: `holder${card}@example.com` } } : {}),
+        ...(r() < 0.5 ? { shippingAddress: { line1: `${card % 999} Main Street`, city: 'Osaka', postalCode: String(500_000 + (card % 9999)), country: 'JP' } } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+async function measure(label: string): Promise<Result> {
+  const [{ createRuntime }, { loadConfig }, { createLogger }, { scoreRequestSchema }] = await Promise.all([
+    import(join(ROOT, 'services/runtime.ts')), import(join(ROOT, 'services/config.ts')), import(join(ROOT, 'services/logger.ts')), import(join(ROOT, 'services/core/schemas.ts')),
+  ]);
+  const { RedisServer } = await import(join(HERE, 'test/support/redis-server.ts'));
+  const { RedisCluster } = await import(join(HERE, 'test/support/redis-cluster.ts'));
+  const { redisInfo } = await import(join(HERE, 'load-tests/lib/harness.ts'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'lg-bench-cost-'));
+  const single = opts.cluster ? undefined : await RedisServer.start();
+  const cluster = opts.cluster ? await RedisCluster.start() : undefined;
+  const ports: number[] = single ? [single.port] : cluster!.nodes.map((n: { port: number }) => n.port);
+  try {
+    const config = loadConfig({
+      NODE_ENV: 'test', LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_DATA_KEY: 'd'.repeat(64), LOG_LEVEL: 'silent',
+      LEAKGUARD_DEADLINE_MS: '2000', ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
+    });
+    const runtime = createRuntime(config, createLogger('silent'));
+    if (!(await runtime.waitForStores())) throw new Error('Redis did not connect');
+    const requests = traffic(N + 2000).map((t) => ({ merchant: t.merchant, request: scoreRequestSchema.parse(t.body) }));
+    const run = async (slice: typeof requests) => {
+      let next = 0;
+      const decisions: Record<string, number> = {};
+      let degraded = 0;
+      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+        while (next < slice.length) {
+          const t = slice[next++]!;
+          const result = await runtime.engine.score(t.merchant, t.request);
+          if (result.kind === 'scored') {
+            decisions[result.response.decision] = (decisions[result.response.decision] ?? 0) + 1;
+            if (result.response.degraded) degraded++;
+          }
+        }
+      }));
+      return { decisions, degraded };
+    };
+    await run(requests.slice(0, 2000)); // warm-up: JIT, script cache, connections
+    await runtime.flaggedSink.drain();
+    const redisCpu = async () => {
+      let cpu = 0, calls = 0;
+      const byCommand = new Map<string, { calls: number; usec: number }>();
+      for (const port of ports) {
+        const info = await redisInfo(port, 'cpu');
+        cpu += Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
+        const stats = await redisInfo(port, 'commandstats');
+        for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+          calls += Number(m[2]);
+          const c = byCommand.get(m[1]!) ?? { calls: 0, usec: 0 };
+          byCommand.set(m[1]!, { calls: c.calls + Number(m[2]), usec: c.usec + Number(m[3]) });
+        }
+      }
+      return { cpu, calls, byCommand };
+    };
+    const r0 = await redisCpu();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const { decisions, degraded } = await run(requests.slice(2000));
+    await runtime.flaggedSink.drain();
+    const wall = (performance.now() - t0) / 1000;
+    const c1 = process.cpuUsage(c0);
+    const r1 = await redisCpu();
+    await runtime.close();
+    // Where Redis spends it (script time includes the commands the script calls).
+    const topCommands = [...r1.byCommand].map(([name, c]) => {
+      const before = r0.byCommand.get(name) ?? { calls: 0, usec: 0 };
+      return { name, calls: (c.calls - before.calls) / N, usec: (c.usec - before.usec) / N };
+    }).filter((c) => c.calls > 0).sort((a, b) => b.usec - a.usec).slice(0, 10).map((c) => `${c.name} ${c.calls.toFixed(1)}× ${c.usec.toFixed(1)} µs`);
+    return {
+      topCommands,
+      label, engineUsPerTx: (c1.user + c1.system) / N, redisUsPerTx: ((r1.cpu - r0.cpu) * 1e6) / N,
+      redisCallsPerTx: (r1.calls - r0.calls - ports.length * 2) / N, txPerSecond: N / wall, decisions, degraded,
+    };
+  } finally {
+    await single?.stop();
+    await cluster?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+function print(results: Result[]) {
+  const row = (r: Result) => {
+    const flagged = N - (r.decisions.approve ?? 0);
+    return `${r.label.padEnd(28)} ${r.engineUsPerTx.toFixed(0).padStart(8)} µs ${r.redisUsPerTx.toFixed(0).padStart(8)} µs ${r.redisCallsPerTx.toFixed(1).padStart(8)} ${r.txPerSecond.toFixed(0).padStart(8)}/s   ` +
+      `challenge ${r.decisions.challenge ?? 0}, review ${r.decisions.review ?? 0}, decline ${r.decisions.decline ?? 0} (${((1000 * flagged) / N).toFixed(1)} per 1,000), degraded ${r.degraded}`;
+  };
+  process.stdout.write(`\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}; per transaction:\n`);
+  process.stdout.write(`${'code'.padEnd(28)} ${'engine CPU'.padStart(11)} ${'Redis CPU'.padStart(11)} ${'commands'.padStart(8)} ${'rate'.padStart(10)}   decisions\n`);
+  for (const r of results) process.stdout.write(`${row(r)}\n`);
+  for (const r of results) process.stdout.write(`  ${r.label}, Redis per transaction: ${r.topCommands.join(', ')}\n`);
+  if (results.length === 2) {
+    const [a, b] = results as [Result, Result];
+    process.stdout.write(`ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)} (target: each at most 0.25 of the commit before the cost work)\n`);
+  }
+}
+
+if (opts.root) {
+  // A child run on another commit's worktree: one result as JSON.
+  process.stdout.write(`${JSON.stringify(await measure(String(opts.against ?? 'other')))}\n`);
+  process.exit(0);
+}
+const results: Result[] = [];
+if (opts.against) {
+  const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
+  log(`checking out ${opts.against} in ${worktree}`);
+  execFileSync('git', ['worktree', 'add', '--detach', worktree, opts.against], { cwd: HERE, stdio: 'ignore' });
+  try {
+    if (!existsSync(join(worktree, 'node_modules'))) execFileSync('ln', ['-s', join(HERE, 'node_modules'), join(worktree, 'node_modules')]);
+    log(`measuring ${opts.against}`);
+    const out = execFileSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--root', worktree, '--against', opts.against, '--transactions', String(N), '--concurrency', String(CONCURRENCY), ...(opts.cluster ? ['--cluster'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    results.push(JSON.parse(out.trim().split('\n').pop()!) as Result);
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: HERE, stdio: 'ignore' });
+  }
+}
+log(`measuring this checkout (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()})`);
+results.push(await measure('this checkout'));
+print(results);
+if (opts.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+process.exit(0);
