@@ -167,7 +167,7 @@ export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Popu
   const { streamConfig } = await import('../streams/config.ts');
   const { createKafka } = await import('../streams/kafka.ts');
   const { StreamMetrics } = await import('../streams/metrics.ts');
-  const { StreamProcessor } = await import('../streams/processor.ts');
+  const { oneAtATime, StreamProcessor } = await import('../streams/processor.ts');
   const { ensureTopics } = await import('../streams/topics.ts');
   // Quiet: a fresh broker answers the first join with "coordinator loading", which kafkajs logs as an error and retries.
   const logger = createLogger('fatal');
@@ -184,8 +184,8 @@ export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Popu
   await produceAt({ producer, topic: config.LEAKGUARD_STREAM_INPUT_TOPIC, pop, prefix: 'noop', rate: Number.POSITIVE_INFINITY, total: n });
   await producer.disconnect();
   let scored = 0;
-  const engine = {
-    score: async (_merchantId: string, request: { transactionId: string }) => {
+  // One at a time, as the real engine's batches give one reading per transaction.
+  const engine = oneAtATime(async (_merchantId: string, request: { transactionId: string }) => {
       scored++;
       return {
         kind: 'scored' as const, replayed: false,
@@ -196,8 +196,7 @@ export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Popu
         },
         evidence: { card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' }, features: {} },
       };
-    },
-  };
+  });
   const processor = new StreamProcessor({
     engine, kafka: createKafka({ brokers: [bootstrap], clientId: 'bench-noop', logger }), config, logger, metrics: new StreamMetrics(),
     merchants: { status: async () => 'known' }, identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'noop', keyId: 'noop' }), ready: async () => true,

@@ -30,8 +30,20 @@ import { ensureTopics, topicsOf, type StreamTopics } from './topics.ts';
 
 const { Partitioners } = kafkajs;
 
+/** The engine as the stream uses it: batches (services/core/engine.ts scoreBatch). */
 export interface ScoringEngine {
-  score(merchantId: string, request: ScoreRequest): Promise<ScoreResult>;
+  scoreBatch(items: readonly { merchantId: string; request: ScoreRequest }[]): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]>;
+}
+
+/** A ScoringEngine from a one-at-a-time scorer (test doubles, the benchmark's no-op engine). */
+export function oneAtATime(score: (merchantId: string, request: ScoreRequest) => Promise<ScoreResult>): ScoringEngine {
+  return {
+    async scoreBatch(items) {
+      const results: (ScoreResult | { kind: 'error'; error: unknown })[] = [];
+      for (const { merchantId, request } of items) results.push(await score(merchantId, request).catch((error: unknown) => ({ kind: 'error' as const, error })));
+      return results;
+    },
+  };
 }
 
 export interface ProcessorOptions {
@@ -60,39 +72,15 @@ type Prepared =
   | { kind: 'dead'; outcome: Outcome }
   | { kind: 'input'; offset: string; timestamp: number; transaction: TransactionMessage; message: KafkaMessage; parsed: unknown };
 
+/** The scoring request inside a transaction message (everything but the merchant). */
+function requestOf(transaction: TransactionMessage): ScoreRequest {
+  const { merchantId: _merchant, ...request } = transaction;
+  return request;
+}
+
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** At most `size` holders at a time; the others wait in arrival order. */
-class Semaphore {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  constructor(size: number) {
-    this.free = size;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
-
-/** Runs fn over items with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export class StreamProcessor {
   readonly topics: StreamTopics;
@@ -114,7 +102,6 @@ export class StreamProcessor {
    * starts, not in front of Redis: an overloaded processor slows down instead of timing out into
    * degraded answers.
    */
-  private readonly slots: Semaphore;
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
   private commit: EachBatchPayload['commitOffsetsIfNecessary'] | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
@@ -122,7 +109,6 @@ export class StreamProcessor {
 
   constructor(options: ProcessorOptions) {
     this.options = options;
-    this.slots = new Semaphore(options.config.LEAKGUARD_STREAM_CONCURRENCY);
     this.logger = options.logger.child({ component: 'stream' });
     this.topics = topicsOf(options.config);
     this.admin = options.kafka.admin();
@@ -336,31 +322,52 @@ export class StreamProcessor {
       inputs.push(this.prepare(topic, partition, message));
       if (inputs.length % 32 === 0) await yieldToEventLoop();
     }
-    // One card's transactions in offset order; cards side by side. (Grouped by card number in
-    // memory only: it never leaves this function.)
-    const byCard = new Map<string, number[]>();
-    inputs.forEach((p, i) => {
-      if (p.kind === 'dead') outcomes[i] = p.outcome;
-      else {
-        const list = byCard.get(p.transaction.card.number);
-        if (list) list.push(i);
-        else byCard.set(p.transaction.card.number, [i]);
-      }
-    });
+    // Scored in batches, in offset order: each batch's counters in one round trip per Redis node,
+    // every reading the one scoring them one after the other would give (engine scoreBatch).
     let abort = false;
-    await pool([...byCard.values()], this.options.config.LEAKGUARD_STREAM_CONCURRENCY, async (indexes) => {
-      for (const i of indexes) {
-        const input = inputs[i] as Extract<Prepared, { kind: 'input' }>;
-        if (abort) {
-          outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
-          continue;
-        }
-        const outcome = await this.score(topic, partition, input);
+    const size = this.options.config.LEAKGUARD_STREAM_CONCURRENCY;
+    let batch: { i: number; input: Extract<Prepared, { kind: 'input' }> }[] = [];
+    const flush = async () => {
+      const items = batch;
+      batch = [];
+      if (items.length === 0) return;
+      if (abort) {
+        for (const { i, input } of items) outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
+        return;
+      }
+      const results = await this.options.engine.scoreBatch(items.map(({ input }) => ({ merchantId: input.transaction.merchantId, request: requestOf(input.transaction) })));
+      items.forEach(({ i, input }, k) => {
+        const outcome = this.outcomeOf(topic, partition, input, results[k]!);
         outcomes[i] = outcome;
         // The stores are unavailable: what follows would fail the same way.
         if (outcome.kind === 'retry') abort = true;
+      });
+    };
+    for (const [i, p] of inputs.entries()) {
+      if (p.kind === 'dead') {
+        outcomes[i] = p.outcome;
+        continue;
       }
-    });
+      if (abort) {
+        outcomes[i] = { kind: 'retry', offset: p.offset, reason: 'store_unavailable' };
+        continue;
+      }
+      const merchant = await this.options.merchants.status(p.transaction.merchantId, p.timestamp);
+      if (merchant === 'unavailable') {
+        // What is batched so far goes first; this one and the rest wait for the merchants.
+        await flush();
+        outcomes[i] = { kind: 'retry', offset: p.offset, reason: 'merchants_unavailable' };
+        abort = true;
+        continue;
+      }
+      if (merchant === 'unknown') {
+        outcomes[i] = this.deadOf(topic, partition, p, 'unknown_merchant', [{ path: 'merchantId', message: 'no merchant with an active API key has this id' }]);
+        continue;
+      }
+      batch.push({ i, input: p });
+      if (batch.length >= size) await flush();
+    }
+    await flush();
     return outcomes;
   }
 
@@ -389,39 +396,32 @@ export class StreamProcessor {
     return { kind: 'input', offset, timestamp, transaction: result.data, message, parsed };
   }
 
-  private async score(topic: string, partition: number, input: Extract<Prepared, { kind: 'input' }>): Promise<Outcome> {
-    const { offset, timestamp, transaction, message, parsed } = input;
-    const source = { topic, partition, offset };
-    const { merchantId, ...request } = transaction;
-    const dead = (reason: DeadLetterReason, details: { path: string; message: string }[]): Outcome => ({
+  private deadOf(topic: string, partition: number, input: Extract<Prepared, { kind: 'input' }>, reason: DeadLetterReason, details: { path: string; message: string }[]): Outcome {
+    const { offset, timestamp, message, parsed } = input;
+    return {
       kind: 'dead', offset, timestamp, key: maskKey(message.key),
-      message: deadLetterMessage({ reason, details, source, key: message.key, timestamp: message.timestamp, raw: '', parsed }),
-    });
+      message: deadLetterMessage({ reason, details, source: { topic, partition, offset }, key: message.key, timestamp: message.timestamp, raw: '', parsed }),
+    };
+  }
 
-    const merchant = await this.options.merchants.status(merchantId, timestamp);
-    if (merchant === 'unavailable') return { kind: 'retry', offset, reason: 'merchants_unavailable' };
-    if (merchant === 'unknown') return dead('unknown_merchant', [{ path: 'merchantId', message: 'no merchant with an active API key has this id' }]);
-
-    let result: ScoreResult;
-    await this.slots.acquire();
-    try {
-      result = await this.options.engine.score(merchantId, request);
-    } catch (error) {
+  /** What becomes of one scored transaction: a decision, a dead letter, or a retry (stores down). */
+  private outcomeOf(topic: string, partition: number, input: Extract<Prepared, { kind: 'input' }>, result: ScoreResult | { kind: 'error'; error: unknown }): Outcome {
+    const { offset, timestamp, transaction } = input;
+    const source = { topic, partition, offset };
+    if (result.kind === 'error') {
       // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
-      if (error instanceof UnknownRateError) return dead('no_exchange_rate', [{ path: 'currency', message: error.message }]);
-      this.logger.error({ err: { message: (error as Error).message }, source }, 'the engine failed to score a transaction; dead-lettered');
-      return dead('engine_error', [{ path: '(root)', message: 'the engine failed to score this transaction' }]);
-    } finally {
-      this.slots.release();
+      if (result.error instanceof UnknownRateError) return this.deadOf(topic, partition, input, 'no_exchange_rate', [{ path: 'currency', message: result.error.message }]);
+      this.logger.error({ err: { message: (result.error as Error).message }, source }, 'the engine failed to score a transaction; dead-lettered');
+      return this.deadOf(topic, partition, input, 'engine_error', [{ path: '(root)', message: 'the engine failed to score this transaction' }]);
     }
-    if (result.kind === 'conflict') return dead('conflict', [{ path: 'transactionId', message: 'was already scored with a different payload' }]);
+    if (result.kind === 'conflict') return this.deadOf(topic, partition, input, 'conflict', [{ path: 'transactionId', message: 'was already scored with a different payload' }]);
     if (result.response.degraded && this.options.config.LEAKGUARD_STREAM_DEGRADED === 'pause') return { kind: 'retry', offset, reason: 'store_unavailable' };
     // The engine's evidence names the card; a replayed decision comes without evidence.
     const evidence = result.evidence?.card;
     const card: CardRef = evidence
       ? { bin: evidence.bin, last4: evidence.last4, fingerprint: evidence.fingerprint, keyId: evidence.keyId }
       : this.options.identify(transaction.card.number);
-    return { kind: 'decision', offset, timestamp, message: decisionMessage(merchantId, result.response, card, result.replayed, source) };
+    return { kind: 'decision', offset, timestamp, message: decisionMessage(transaction.merchantId, result.response, card, result.replayed, source) };
   }
 
   private async publish(outcomes: Outcome[]): Promise<void> {

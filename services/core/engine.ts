@@ -7,7 +7,7 @@ import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
-import { buildCounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+import { buildCounterPlan, type CounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
 import { listFeatures, listLookup } from './lists.ts';
 import { scrubCardNumbers } from './scrub.ts';
 import { modelFeatures, modelReasons, type ModelVerdict, type ScoringModel } from './model.ts';
@@ -92,6 +92,20 @@ export type ScoreResult =
 
 class DeadlineExceeded extends Error {}
 
+/** A transaction normalised and planned, waiting for its store reading. */
+interface Prepared {
+  merchantId: string;
+  req: ScoreRequest;
+  ruleset: Ruleset;
+  rates: RateTable;
+  card: CardIdentity;
+  occurredAt: number;
+  amountRefCents: number;
+  facts: TransactionFacts;
+  watching: boolean;
+  plan: CounterPlan;
+}
+
 export class Engine {
   private readonly hasher: EntityHasher;
   private readonly now: () => number;
@@ -105,45 +119,96 @@ export class Engine {
   }
 
   async score(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
-    const result = await this.evaluate(merchantId, req);
-    this.options.observer?.scored?.(merchantId, req, result);
-    return result;
+    const started = this.now();
+    const prepared = this.prepare(merchantId, req, started);
+    // 2. One round trip to the store, bounded by the deadline.
+    let reading: StoreReading | undefined;
+    try {
+      reading = await withDeadline(this.options.store.recordAndRead(prepared.plan), this.storeBudget(started));
+    } catch (error) {
+      this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
+    }
+    return this.conclude(prepared, reading);
   }
 
-  private async evaluate(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
+  /**
+   * A batch, as the stream scores it: every transaction's counters in one round trip per store
+   * node, recorded and read in the batch's order, so that each reading is the one scoring them
+   * one after the other would give. A transaction the rate table cannot price comes back as its
+   * error (nothing of it counted); the others are scored.
+   */
+  async scoreBatch(items: readonly { merchantId: string; request: ScoreRequest }[]): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]> {
     const started = this.now();
-    const { ruleset: currentRuleset, store, observer } = this.options;
-    const ruleset = currentRuleset();
-    const rates = this.options.rates();
+    const results: (ScoreResult | { kind: 'error'; error: unknown })[] = new Array(items.length);
+    const prepared: { index: number; p: Prepared }[] = [];
+    items.forEach(({ merchantId, request }, index) => {
+      try {
+        prepared.push({ index, p: this.prepare(merchantId, request, started) });
+      } catch (error) {
+        results[index] = { kind: 'error', error };
+      }
+    });
+    let readings: (StoreReading | undefined)[] = [];
+    try {
+      readings = await withDeadline(this.options.store.recordAndReadMany(prepared.map(({ p }) => p.plan)), this.storeBudget(started));
+    } catch (error) {
+      this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
+    }
+    // A transaction repeated within the batch answers as a retry after the first would: a replay
+    // of the first's stored response (the store read it again, in a later round, to no effect).
+    const first = new Map<string, { hash: string; result: ScoreResult }>();
+    prepared.forEach(({ index, p }, i) => {
+      const earlier = first.get(p.plan.marker);
+      if (earlier?.hash === p.plan.payloadHash && earlier.result.kind === 'scored' && !earlier.result.response.degraded) {
+        const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
+        this.options.observer?.scored?.(p.merchantId, p.req, replay);
+        results[index] = replay;
+        return;
+      }
+      const result = this.conclude(p, readings[i]);
+      if (!earlier) first.set(p.plan.marker, { hash: p.plan.payloadHash, result });
+      results[index] = result;
+    });
+    return results;
+  }
 
-    // 1. Normalise: the PAN stops here.
+  /** What is left of the budget, but never less than a few milliseconds: a CPU stall before the store should not by itself turn every answer degraded. */
+  private storeBudget(started: number): number {
+    return Math.max(this.options.deadlineMs - (this.now() - started) - 2, MIN_STORE_BUDGET_MS);
+  }
+
+  /** 1. Normalise: the PAN stops here. Throws UnknownRateError before anything is counted. */
+  private prepare(merchantId: string, req: ScoreRequest, started: number): Prepared {
+    const ruleset = this.options.ruleset();
+    const rates = this.options.rates();
     const card = identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
-    // In the reference currency at the transaction's time; throws UnknownRateError before anything is counted.
+    // In the reference currency at the transaction's time.
     const amountRefCents = referenceCents(rates, req.amount, req.currency, occurredAt);
     const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates);
     const watching = this.options.watchlistEvents !== undefined;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
     if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities);
-    const plan = buildCounterPlan(facts);
+    return { merchantId, req, ruleset, rates, card, occurredAt, amountRefCents, facts, watching, plan: buildCounterPlan(facts) };
+  }
 
-    // 2. One round trip to the store, bounded by the deadline.
-    let reading: StoreReading | undefined;
-    try {
-      // What is left of the budget, but never less than a few milliseconds: a CPU stall before
-      // this point should not by itself turn every answer degraded.
-      const budget = Math.max(this.options.deadlineMs - (this.now() - started) - 2, MIN_STORE_BUDGET_MS);
-      reading = await withDeadline(store.recordAndRead(plan), budget);
-    } catch (error) {
-      observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
-    }
+  /** 3. Features → rules → decision, from the store's reading (none: degraded); then the response is stored and observed. */
+  private conclude(prepared: Prepared, reading: StoreReading | undefined): ScoreResult {
+    const result = this.decideFrom(prepared, reading);
+    this.options.observer?.scored?.(prepared.merchantId, prepared.req, result);
+    return result;
+  }
+
+  private decideFrom(prepared: Prepared, reading: StoreReading | undefined): ScoreResult {
+    const { merchantId, req, ruleset, rates, card, occurredAt, amountRefCents, facts, watching, plan } = prepared;
+    const { store, observer } = this.options;
     if (reading?.status === 'conflict') return { kind: 'conflict' };
     if (reading?.status === 'replay' && reading.storedResponse) {
       return { kind: 'scored', response: JSON.parse(reading.storedResponse) as ScoreResponse, replayed: true };
     }
 
-    // 3. Features → rules → decision, at the time the counters were read: a retry of a
-    // transaction counted earlier (response not stored) decides as the first try would have.
+    // At the time the counters were read: a retry of a transaction counted earlier (response not
+    // stored) decides as the first try would have.
     const at = reading?.countedAt !== undefined && Number.isFinite(reading.countedAt) ? reading.countedAt : occurredAt;
     const degraded = reading?.velocity === undefined;
     const match = this.watchlistMatch(reading);

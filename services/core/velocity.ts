@@ -536,6 +536,11 @@ export interface StoredTransaction {
 
 export interface VelocityStore {
   recordAndRead(plan: CounterPlan): Promise<StoreReading>;
+  /**
+   * A batch in one round trip per store node: every reading is the one recordAndRead would give
+   * called for each plan in turn (a plan repeating an earlier one's transaction reads after it).
+   */
+  recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]>;
   /** Stores the response for retries and, once per transaction, the watchlist hit. */
   saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void>;
   /** Records a merchant's outcome once per kind; 'unknown' when the transaction was never scored here. */

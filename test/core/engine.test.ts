@@ -39,6 +39,7 @@ describe('a retry of a transaction counted but not answered', () => {
     let dropSave = true;
     const store: VelocityStore = {
       recordAndRead: (plan) => memory.recordAndRead(plan),
+      recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
       saveResponse: async (plan, response, hit) => {
         if (!dropSave) await memory.saveResponse(plan, response, hit);
       },

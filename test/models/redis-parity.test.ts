@@ -100,6 +100,7 @@ describe('offline handbook features equal the engine\'s online features', () => 
     const memory = new MemoryVelocityStore();
     const unlabelled: VelocityStore = {
       recordAndRead: (plan) => memory.recordAndRead(plan),
+      recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
       saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),
       recordOutcome: async () => 'recorded',
       ping: () => memory.ping(),

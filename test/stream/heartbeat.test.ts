@@ -7,7 +7,7 @@ import { createLogger } from '../../services/logger.ts';
 import { loadStreamConfig } from '../../streams/config.ts';
 import { createKafka } from '../../streams/kafka.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
-import { StreamProcessor } from '../../streams/processor.ts';
+import { oneAtATime, StreamProcessor } from '../../streams/processor.ts';
 import { cardNumber, createHarness, generateTransactions, sleep, waitFor, type Harness } from './support.ts';
 
 let h: Harness;
@@ -27,8 +27,7 @@ describe('long batches', () => {
     const metrics = new StreamMetrics();
     const scored: string[] = [];
     // 400 ms per transaction, one card: 25 transactions take 10 s, well past the 6 s session timeout.
-    const engine = {
-      async score(_merchantId: string, request: ScoreRequest) {
+    const engine = oneAtATime(async (_merchantId: string, request: ScoreRequest) => {
         await sleep(400);
         scored.push(request.transactionId);
         return {
@@ -39,8 +38,7 @@ describe('long batches', () => {
             versions: { engine: 'slow', ruleset: 'slow' },
           },
         };
-      },
-    };
+    });
     const processor = new StreamProcessor({
       engine, kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'heartbeat-test', logger }), config, logger, metrics,
       merchants: { status: async () => 'known' },

@@ -63,6 +63,13 @@ export class MemoryVelocityStore implements VelocityStore {
     return reading;
   }
 
+  /** One after the other: what a batch must equal. */
+  async recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]> {
+    const readings: StoreReading[] = [];
+    for (const plan of plans) readings.push(await this.recordAndRead(plan));
+    return readings;
+  }
+
   /** One slot group (counters.lua runGroup, step for step). */
   private runGroup(group: SlotGroup, t: number, logMember: string, ref: string, since: number | undefined): (number | string)[] {
     const { db } = this;

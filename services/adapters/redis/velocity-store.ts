@@ -66,6 +66,28 @@ function claimArgs(plan: CounterPlan) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A transaction claimed, to be recorded: at its counting time, with its log member's tail. */
+interface Claimed {
+  status: 'new' | 'pending';
+  at: number;
+  tail: string;
+  entries: (Buffer | null)[];
+  /** Claimed a moment ago by another attempt that has not kept its reading yet. */
+  inFlight: boolean;
+}
+
+/** A batch's plans in rounds: a plan repeating an earlier one's transaction goes one round later. */
+export function rounds(plans: readonly CounterPlan[]): number[][] {
+  const seen = new Map<string, number>();
+  const out: number[][] = [];
+  plans.forEach((plan, i) => {
+    const round = seen.get(plan.marker) ?? 0;
+    seen.set(plan.marker, round + 1);
+    (out[round] ??= []).push(i);
+  });
+  return out;
+}
+
 export class RedisVelocityStore implements VelocityStore {
   private readonly redis: RedisClient;
   private readonly cluster: boolean;
@@ -83,6 +105,21 @@ export class RedisVelocityStore implements VelocityStore {
 
   recordAndRead(plan: CounterPlan): Promise<StoreReading> {
     return this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
+  }
+
+  /**
+   * A batch. One Redis: the scripts leave in the batch's order in one write and run in that
+   * order. A cluster: every claim at once, then every slot group at once, issued in the batch's
+   * order (each slot's node runs them in that order): one round trip per node per step. A plan
+   * repeating an earlier one's transaction goes in a later round, after it.
+   */
+  async recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]> {
+    const readings: StoreReading[] = new Array(plans.length);
+    for (const round of rounds(plans)) {
+      const got = this.cluster ? await this.claimedThenRecorded(round.map((i) => plans[i]!)) : await Promise.all(round.map((i) => this.recordInOneCall(plans[i]!)));
+      round.forEach((i, j) => (readings[i] = got[j]!));
+    }
+    return readings;
   }
 
   /** One Redis: everything in one atomic call. */
@@ -119,52 +156,78 @@ export class RedisVelocityStore implements VelocityStore {
    * retry that finds no kept reading records again, which changes nothing already recorded.
    */
   private async recordAcrossSlots(plan: CounterPlan): Promise<StoreReading> {
-    const claimArg = JSON.stringify(claimArgs(plan));
-    const slots = plan.watch?.slots ?? [];
     for (let attempt = 0; ; attempt++) {
-      const [claimed, entries] = await Promise.all([
-        this.claim.run(this.redis, [plan.marker, plan.response], [claimArg]) as Promise<(string | null)[]>,
-        Promise.all(slots.map((s) => this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
-          if (!isRedirection(error)) throw error;
-          return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
-        }))),
-      ]);
-      const answered = this.answer(plan, claimed);
-      if (answered) return answered;
-      const [status, counted, , keptTail, claimedAt] = claimed;
+      const claimed = await this.claimOf(plan);
+      if ('reading' in claimed) return claimed.reading;
       // Another engine claimed it a moment ago and is recording it: its reading (hence the same
       // decision) is a few milliseconds away.
-      if (status === 'pending' && Date.now() - Number(claimedAt) < IN_FLIGHT_MS && attempt * IN_FLIGHT_POLL_MS < IN_FLIGHT_MS) {
+      if (claimed.inFlight && attempt * IN_FLIGHT_POLL_MS < IN_FLIGHT_MS) {
         await sleep(IN_FLIGHT_POLL_MS);
         continue;
       }
-      const at = Number(counted);
-      const tail = status === 'pending' ? (keptTail ?? plan.tail) : plan.tail;
-      const since = firstListedSeconds(entries);
-      const call = (g: SlotGroup) => {
-        const { keys: groupKeys, ops } = groupArgs(g);
-        const arg = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}), ops });
-        return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
-      };
-      const outputs = await Promise.all(plan.groups.map(async (g) => {
-        try {
-          return await call(g);
-        } catch (error) {
-          // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
-          // ran). Each operation reads and writes its own key: run them one by one, which the
-          // client redirects (ASK) key by key, until the migration is over.
-          if (g.ops.length === 1 || !isTryAgain(error)) throw error;
-          
-          return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
-        }
-      }));
-      const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
-      // Kept for a retry until the response is stored; on the marker's node, before the response.
-      sendAlone(this.redis, 'hset', [plan.marker, 'r', encodeRawReading(raw), 'rl', plan.layout]).catch(() => {});
-      const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, raw, at) };
-      if (status === 'pending') reading.countedAt = at;
-      return reading;
+      return this.recorded(plan, claimed);
     }
+  }
+
+  /** A cluster batch: the claims, then the groups of every transaction still to record, in order. */
+  private async claimedThenRecorded(plans: CounterPlan[]): Promise<StoreReading[]> {
+    const claims = await Promise.all(plans.map((p) => this.claimOf(p)));
+    // Issued synchronously in the batch's order: each slot's node receives them in that order.
+    return Promise.all(plans.map((plan, i) => {
+      const c = claims[i]!;
+      if ('reading' in c) return c.reading;
+      // Another engine is recording it now (rare): waited for on its own, as a single scoring would.
+      if (c.inFlight) return this.recordAcrossSlots(plan);
+      return this.recorded(plan, c);
+    }));
+  }
+
+  /** The claim, with the watchlist entries read alongside: a reading when there is one already. */
+  private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
+    const slots = plan.watch?.slots ?? [];
+    const [claimed, entries] = await Promise.all([
+      this.claim.run(this.redis, [plan.marker, plan.response], [JSON.stringify(claimArgs(plan))]) as Promise<(string | null)[]>,
+      Promise.all(slots.map((s) => this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
+        if (!isRedirection(error)) throw error;
+        return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
+      }))),
+    ]);
+    const answered = this.answer(plan, claimed);
+    if (answered) return { reading: answered };
+    const [status, counted, , keptTail, claimedAt] = claimed;
+    return {
+      status: status as 'new' | 'pending', at: Number(counted), entries,
+      tail: status === 'pending' ? (keptTail ?? plan.tail) : plan.tail,
+      inFlight: status === 'pending' && Date.now() - Number(claimedAt) < IN_FLIGHT_MS,
+    };
+  }
+
+  /** Records and reads every slot group of a claimed transaction (its calls leave synchronously). */
+  private async recorded(plan: CounterPlan, claimed: Claimed): Promise<StoreReading> {
+    const { status, at, tail, entries } = claimed;
+    const since = firstListedSeconds(entries);
+    const call = (g: SlotGroup) => {
+      const { keys: groupKeys, ops } = groupArgs(g);
+      const arg = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}), ops });
+      return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
+    };
+    const outputs = await Promise.all(plan.groups.map(async (g) => {
+      try {
+        return await call(g);
+      } catch (error) {
+        // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
+        // ran). Each operation reads and writes its own key: run them one by one, which the
+        // client redirects (ASK) key by key, until the migration is over.
+        if (g.ops.length === 1 || !isTryAgain(error)) throw error;
+        return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
+      }
+    }));
+    const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
+    // Kept for a retry until the response is stored; on the marker's node, before the response.
+    sendAlone(this.redis, 'hset', [plan.marker, 'r', encodeRawReading(raw), 'rl', plan.layout]).catch(() => {});
+    const reading: StoreReading = { status, ...combineReading(plan, raw, at) };
+    if (status === 'pending') reading.countedAt = at;
+    return reading;
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
