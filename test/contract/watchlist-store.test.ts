@@ -14,15 +14,12 @@ import { buildCounterPlan, type HitRecord, type VelocityStore } from '../../serv
 import { decodeEntry, elementMask, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { FIXTURE_CARD_KEY, FIXTURE_EVENT, FIXTURE_NOW } from '../support/watchlist-fixtures.ts';
 
-const KEY = { id: 'k', secret: Buffer.alloc(32, 7) };
+const KEY = FIXTURE_CARD_KEY;
 const slotOf = (pan: string) => entrySlot(fingerprintWith(KEY, pan));
-const NOW = 1_790_000_000;
-const EVENT = {
-  externalId: 'breach-1', source: 'network alert', description: 'processor breach',
-  exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-06-30T00:00:00Z', discoveredAt: '2026-08-01T00:00:00Z',
-  dataElements: ['pan', 'expiry', 'cvv'] as ('pan' | 'expiry' | 'cvv')[], confidence: 'confirmed' as const,
-};
+const NOW = FIXTURE_NOW;
+const EVENT = FIXTURE_EVENT;
 
 let redisServer: RedisServer;
 let cluster: RedisCluster;

@@ -8,17 +8,9 @@ import { keys } from '../../services/core/velocity.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { bearer, buildTestApp, scoreBody, VISA, type TestApp } from '../support/app.ts';
 import { keySlot, RedisCluster } from '../support/redis-cluster.ts';
+import { until } from '../support/wait.ts';
 
 const card = { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' as const };
-
-async function until<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (accept(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function scorer(t: TestApp) {
   return async (transactionId: string) => {
@@ -87,7 +79,7 @@ describe('a master killed, a replica promoted', () => {
     let probes = 0;
     const cardLog = keys.log('card', identifyCard(t.runtime.keyring, VISA).fingerprints[0]!);
     // The first answers of a cold process on a busy machine may miss the budget: wait for a healthy one.
-    await until(() => score(`healthy-${++probes}`), (a) => a.body.degraded === false);
+    await until(() => score(`healthy-${++probes}`), (a) => a.body.degraded === false, 20_000);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push(`before-${i}`);
     for (const id of ids) {
@@ -108,7 +100,7 @@ describe('a master killed, a replica promoted', () => {
 
     await cluster.waitForFailover();
     const after: Awaited<ReturnType<typeof score>>[] = [];
-    const recovered = await until(() => score(`after-${++probes}`).then((a) => (after.push(a), a)), (a) => a.body.degraded === false);
+    const recovered = await until(() => score(`after-${++probes}`).then((a) => (after.push(a), a)), (a) => a.body.degraded === false, 20_000);
     expect(recovered.body.degraded, JSON.stringify(recovered)).toBe(false);
     expect(after.filter((a) => a.status !== 200).map((a) => JSON.stringify(a))).toEqual([]);
 

@@ -7,17 +7,9 @@ import { parse, stringify } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
+import { until } from '../support/wait.ts';
 
 const DEADLINE_MS = 50;
-
-async function until<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (accept(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function rulesetWith(stateDir: string, merchants: Record<string, unknown>): string {
   const doc = parse(readFileSync(DEFAULT_RULESET_PATH, 'utf8'));

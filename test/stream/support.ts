@@ -2,7 +2,6 @@
 // consumer group; merchants m1 and m2 with API keys; the HTTP app on the same Redis and card
 // key), processors in process or as child processes, readers of the output topics, and
 // transaction generators.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import type { DeadLetterMessage, DecisionMessage, TransactionMessageInput } from
 import { createStreamService, type StreamService } from '../../streams/service.ts';
 import { createTopics } from '../../streams/topics.ts';
 import { freePort, RedisServer } from '../support/redis-server.ts';
+import { NodeProcess } from '../support/engine-process.ts';
 import { buildTestApp, TEST_CARD_KEY, type TestApp } from '../support/app.ts';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
@@ -336,31 +336,9 @@ export class OutputReader {
 }
 
 /** `npm run stream` as a child process (node streams/main.ts), its log lines collected. */
-export class ChildProcessor {
-  readonly process: ChildProcess;
-  readonly lines: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
+export class ChildProcessor extends NodeProcess {
   constructor(env: Record<string, string>) {
-    this.process = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', 'streams/main.ts'], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffered = '';
-    const take = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      this.lines.push(...parts);
-    };
-    this.process.stdout!.on('data', take);
-    this.process.stderr!.on('data', take);
-    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get running(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null;
+    super('processor', 'streams/main.ts', env);
   }
 
   logged(text: string): boolean {
