@@ -37,22 +37,37 @@ end
 -- ahead of this file: windows, retention, cap) and its key by index (KEYS[base + key]), with
 -- write, member, union, frauds (a key index) and cap (overriding DEFS) when it has them. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
--- Returns the numbers of every op, in order, as strings.
+-- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as strings).
 local function runGroup(base, args)
   local t = args.at
   local out = {}
-  local function push(v) out[#out + 1] = tostring(v) end
+  -- Numbers go back as integer replies: formatting each as a string costs more than the command.
+  local function push(v) out[#out + 1] = v end
+  -- Number arguments are formatted once per call, not once per command: a window's lower bound
+  -- '(t - w', the time, a retention's TTL (formatting a 13-digit number costs as much as a ZCOUNT).
+  local ts = tostring(t)
+  local bounds, ttls = {}, {}
+  local function above(w)
+    local b = bounds[w]
+    if not b then b = '(' .. (t - w); bounds[w] = b end
+    return b
+  end
+  local function ttl(retention)
+    local v = ttls[retention]
+    if not v then v = tostring(retention + 3600000); ttls[retention] = v end
+    return v
+  end
   -- Trimming and capping only bound memory (windows never count what is out of range), so they
   -- run on a sample of writes, chosen by the event time: every 4th and every 32nd millisecond.
   local trimNow, capNow = t % 4 == 0, t % 32 == 0
   local function remember(key, member, retention, cap, gt)
-    if gt then redis.call('ZADD', key, 'GT', t, member) else redis.call('ZADD', key, t, member) end
-    if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (t - retention)) end
+    if gt then redis.call('ZADD', key, 'GT', ts, member) else redis.call('ZADD', key, ts, member) end
+    if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
     if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
-    redis.call('PEXPIRE', key, retention + 3600000)
+    redis.call('PEXPIRE', key, ttl(retention))
   end
   local function counts(key, windows)
-    for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, '(' .. (t - w), t)) end
+    for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, above(w), ts)) end
   end
 
   for _, op in ipairs(args.ops) do
@@ -71,7 +86,7 @@ local function runGroup(base, args)
         for i = 1, #d.counts do ns[i] = 0 end
         for i = 1, #d.amounts do sums[i] = 0 end
         for i = 1, #d.smalls do smalls[i] = 0 end
-        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - horizon), t, 'WITHSCORES')
+        local rows = redis.call('ZRANGEBYSCORE', key, above(horizon), ts, 'WITHSCORES')
         for i = 1, #rows, 2 do
           local _, _, amount, small = string.find(rows[i], '|(%d+)|(%d)$')
           local age = t - tonumber(rows[i + 1])
@@ -88,7 +103,7 @@ local function runGroup(base, args)
       if op.write then remember(key, op.member, d.retentionMs, 0, true) end
       if op.union then
         -- One of several identities of the entity (key rotation): the caller unions the rows.
-        local rows = redis.call('ZRANGEBYSCORE', key, '(' .. (t - d.retentionMs), t, 'WITHSCORES')
+        local rows = redis.call('ZRANGEBYSCORE', key, above(d.retentionMs), ts, 'WITHSCORES')
         push(#rows / 2)
         for i = 1, #rows do out[#out + 1] = rows[i] end
       else
@@ -100,6 +115,7 @@ local function runGroup(base, args)
       local cap = op.cap or d.cap
       if op.write then remember(key, args.ref, d.retentionMs, cap, false) end
       local hi = t - d.delayMs
+      local his = tostring(hi)
       -- A saturated log keeps only its newest events: both counts then start at its oldest
       -- event, so that the fraud share stays a share of the same transactions.
       local floor = nil
@@ -109,11 +125,13 @@ local function runGroup(base, args)
         los[i] = hi - w
         if floor and floor > los[i] then los[i] = floor end
       end
-      for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, '(' .. los[i], hi) or 0) end
+      local lows = {}
+      for i = 1, #d.windows do lows[i] = '(' .. los[i] end
+      for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, lows[i], his) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       local frauds = KEYS[base + op.frauds]
       local any = redis.call('EXISTS', frauds) == 1
-      for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, '(' .. los[i], hi) or 0) end
+      for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, lows[i], his) or 0) end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
       if redis.call('EXISTS', key) == 0 then
@@ -123,7 +141,7 @@ local function runGroup(base, args)
       end
     elseif kind == 'since' then
       -- Earlier uses of the card since it was listed (the current transaction excluded).
-      push(args.since and redis.call('ZCOUNT', key, '(' .. (args.since * 1000), '(' .. t) or 0)
+      push(args.since and redis.call('ZCOUNT', key, '(' .. (args.since * 1000), '(' .. ts) or 0)
     elseif kind == 'exists' then
       push(redis.call('EXISTS', key))
     end
