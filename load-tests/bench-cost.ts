@@ -18,6 +18,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+// The seeded mix, shared with bench:scale.
+import { traffic } from './lib/traffic.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -45,61 +47,6 @@ const HERE = new URL('..', import.meta.url).pathname;
 const ROOT = opts.root ?? HERE;
 
 interface Result { label: string; engineUsPerTx: number; redisUsPerTx: number; redisCallsPerTx: number; txPerSecond: number; decisions: Record<string, number>; degraded: number; topCommands: string[] }
-
-/** A seeded generator (mulberry32): the same traffic on every run and every commit. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function luhn(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) d *= 2;
-    sum += d > 9 ? d - 9 : d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
-
-export function traffic(n: number) {
-  const r = rng(12345);
-  const pick = (k: number) => Math.floor(r() * k);
-  const CARDS = 60_000, MERCHANTS = 500;
-  const bins = ['411111', '424242', '453201', '510510', '555555', '400551', '520082', '371449'];
-  const pan = (c: number) => luhn(`${bins[c % bins.length]}${String(c).padStart(9, '0')}`.slice(0, 15));
-  const start = Date.parse('2026-11-20T00:00:00Z');
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    // A card-testing burst every 2,000 transactions: one device, small amounts, fresh cards.
-    const burst = i % 2000 < 12;
-    const card = burst ? 900_000 + i : pick(CARDS);
-    const merchant = r() < 0.3 ? 'big-merchant' : `merchant-${pick(MERCHANTS)}`;
-    const yen = r() < 0.25;
-    const major = burst ? 1 : Math.exp(3.2 + r() * 1.6);
-    out.push({
-      merchant,
-      body: {
-        transactionId: `bench-${i}`,
-        // Milliseconds as in life (the stores sample trimming by the event's millisecond).
-        occurredAt: new Date(start + Math.floor((i / n) * 86_400_000) + pick(1000)).toISOString(),
-        amount: yen ? Math.round(major * 160) : Math.round(major * 100),
-        currency: yen ? 'JPY' : 'EUR',
-        channel: r() < 0.8 ? 'ecommerce' : 'pos',
-        card: { number: pan(card), expiryMonth: 1 + (card % 12), expiryYear: 2028 + (card % 4), cvvResult: r() < 0.99 ? 'match' : 'mismatch' },
-        ...(r() < 0.33 ? { threeDS: { status: r() < 0.95 ? 'Y' : 'N' } } : {}),
-        device: burst ? { id: 'burst-device', ip: '203.0.113.9' } : { id: `device-${card % 50_000}`, ip: `10.${card % 200}.${pick(250)}.${pick(250)}` },
-        ...(r() < 0.7 ? { customer: { email: `holder${card}@example.com` } } : {}),
-        ...(r() < 0.5 ? { shippingAddress: { line1: `${card % 999} Main Street`, city: 'Osaka', postalCode: String(500_000 + (card % 9999)), country: 'JP' } } : {}),
-      },
-    });
-  }
-  return out;
-}
 
 async function measure(label: string): Promise<Result> {
   const [{ createRuntime }, { loadConfig }, { createLogger }, { scoreRequestSchema }] = await Promise.all([
