@@ -252,7 +252,12 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   });
   let cases: CaseSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
+  // The first attempt to open the case database (PGlite's start stalls the event loop for a
+  // moment): not ready meanwhile, so that no scoring is routed here to miss its deadline. A
+  // database that is down is not waited for: scoring does not need it (flagged decisions queue).
+  let firstOpenSettled = true;
   const openCases = () => {
+    if (!opening) firstOpenSettled = false;
     opening ??= (async () => {
       const checkpoints = auditCheckpoints();
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
@@ -260,7 +265,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       for (;;) {
         const sql = await openSqlClient(config);
         try {
-          await migrateDatabase(config, sql);
+          await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
           if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
             logger.warn('DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)');
           }
@@ -286,6 +291,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
         }
       }
     })();
+    // Opened, or given up for good (a bad migration): settled either way.
+    opening.then(() => (firstOpenSettled = true), () => (firstOpenSettled = true));
     return opening;
   };
 
@@ -317,7 +324,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async readiness() {
       const ok = await Promise.race([store.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(r, 500, false))]);
-      return { velocityStore: ok };
+      const checks: Record<string, boolean> = { velocityStore: ok };
+      if (!firstOpenSettled) checks.caseDatabase = false;
+      return checks;
     },
     async close() {
       stopWatching();
