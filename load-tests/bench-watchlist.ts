@@ -307,13 +307,19 @@ async function infoField(redis: Redis, section: string, field: string): Promise<
   return m ? Number(m[1]) : NaN;
 }
 
-/** Deletes the keys scoring writes (velocity logs, transaction markers, stored responses): `lg:{...}`. */
+/**
+ * Deletes the keys scoring writes: an identity's counters and lists (`lg:{c:…}`, `lg:{d:…}`, …)
+ * and transaction markers and stored responses (`lg:{t:…}`); not the API keys (`lg:{apikeys}`),
+ * the watchlists' metadata (`lg:{w}`) or the rate limits, which share the `lg:{` prefix.
+ */
+const SCORING_KEY = /^lg:\{[cdiesmbt]:/;
 async function deleteScoringKeys(redis: Redis): Promise<number> {
   let cursor = '0';
   let deleted = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', 'lg:{*', 'COUNT', 2000);
+    const [next, found] = await redis.scan(cursor, 'MATCH', 'lg:{*', 'COUNT', 2000);
     cursor = next;
+    const keys = found.filter((k) => SCORING_KEY.test(k));
     if (keys.length) deleted += await redis.del(...keys);
   } while (cursor !== '0');
   return deleted;
