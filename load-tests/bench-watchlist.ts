@@ -113,8 +113,8 @@ function parseOptions() {
 type Options = ReturnType<typeof parseOptions>;
 
 // ---------------------------------------------------------------------------------------------
-// The synthetic list. Card i: "4000" + i zero-padded to 11 digits + Luhn check digit; expiry month
-// 1 + i % 12, year 2027 + i % 5. watchlist-score.js computes the very same cards.
+// The synthetic list. Card i: "4" + (10000 + i % 5000) + floor(i / 5000) zero-padded to 9 digits +
+// Luhn check digit; expiry month 1 + i % 12, year 2027 + i % 5. watchlist-score.js computes the very same cards.
 
 const LINE_BYTES = 25; // 16 digits, ",MM,YYYY", "\n"
 const HEADER = Buffer.from('pan,expiry_month,expiry_year\n');
@@ -127,11 +127,15 @@ function cardNumber(i: number): string {
 
 function writeCardLine(buf: Buffer, o: number, i: number): void {
   buf[o] = 52; // 4
-  buf[o + 1] = 48;
-  buf[o + 2] = 48;
-  buf[o + 3] = 48;
-  let v = i;
-  for (let p = 14; p >= 4; p--) {
+  // 5,000 BINs (410000–414999), as an issuer's portfolio spreads: one BIN taking every card would
+  // trip the BIN-burst rule on every scoring and turn the benchmark's traffic into cases.
+  let bin = 10_000 + (i % 5000);
+  for (let p = 5; p >= 1; p--) {
+    buf[o + p] = 48 + (bin % 10);
+    bin = Math.floor(bin / 10);
+  }
+  let v = Math.floor(i / 5000);
+  for (let p = 14; p >= 6; p--) {
     buf[o + p] = 48 + (v % 10);
     v = Math.floor(v / 10);
   }
@@ -556,8 +560,8 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
   out.push(`  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores.`);
   out.push(`  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store and watchlist (no persistence)`);
   out.push(`  Case store: ${String(report.setup.caseStore)}: every non-approve decision is queued (Redis stream) and ingested as a case${opts.postgres ? '; PostgreSQL\'s CPU counts as "other processes"' : ''}`);
-  out.push(`  List: ${fmtInt(opts.cards)} Luhn-valid cards ("4000" + 11-digit serial + check digit, pan,MM,YYYY lines, ${mb(u?.bytes ?? 0)} of text/csv streamed),` +
-    ` event (pan, expiry, cvv) of issuer ${ISSUER}, uploaded with the issuer's key (BIN range 400000-400099)`);
+  out.push(`  List: ${fmtInt(opts.cards)} Luhn-valid cards ("4" + one of 5,000 BIN tails + 9-digit serial + check digit, pan,MM,YYYY lines, ${mb(u?.bytes ?? 0)} of text/csv streamed),` +
+    ` event (pan, expiry, cvv) of issuer ${ISSUER}, uploaded with the issuer's key (BIN range 410000-414999)`);
   out.push('');
   out.push('Upload  POST /v1/compromise-events/{id}/cards');
   if (u && !u.ok && u.wallS === undefined) kv('FAILED', u.failure ?? '?');
@@ -713,7 +717,7 @@ async function main(): Promise<number> {
     setup: {
       ...opts, listBytes, unlistedFrom: UNLISTED_FROM, lookupOrder: LOOKUP_ORDER, node: process.execPath, nodeFlags: process.execArgv,
       k6Script: relative(ROOT, K6_SCRIPT), trendStats: TREND_STATS,
-      generator: 'card i = "4000" + i zero-padded to 11 digits + Luhn check digit; expiry month 1 + i % 12, year 2027 + i % 5; listed i in [0, cards), unlisted i >= 10,000,000',
+      generator: 'card i = "4" + (10000 + i % 5000) + floor(i / 5000) zero-padded to 9 digits + Luhn check digit; expiry month 1 + i % 12, year 2027 + i % 5; listed i in [0, cards), unlisted i >= 10,000,000',
     },
     failures: [],
   };
@@ -773,8 +777,8 @@ async function main(): Promise<number> {
       dataElements: ['pan', 'expiry', 'cvv'], confidence: 'confirmed', issuerId: ISSUER,
     });
     const eventId = String(event.id);
-    await api('PUT', `/v1/issuers/${ISSUER}/bin-ranges`, adminKey, [{ from: '400000', to: '400099' }]);
-    report.setup.event = { id: eventId, issuer: ISSUER, dataElements: ['pan', 'expiry', 'cvv'], binRange: '400000-400099' };
+    await api('PUT', `/v1/issuers/${ISSUER}/bin-ranges`, adminKey, [{ from: '410000', to: '414999' }]);
+    report.setup.event = { id: eventId, issuer: ISSUER, dataElements: ['pan', 'expiry', 'cvv'], binRange: '410000-414999' };
 
     // One scoring by hand first: a contract change should fail here, not as 100% errors under load.
     const probe = await fetch(`${engineUrl}/v1/score`, {

@@ -76,12 +76,17 @@ function luhnCheckDigit(body) {
 }
 
 function cardNumber(index) {
-  const [bin, length] = BINS[index % BINS.length];
+  const [network, length] = BINS[index % BINS.length];
+  // Each network prefix spread over 2,000 BINs, as real portfolios are: a few BINs taking all the
+  // traffic would trip the BIN-burst rule on most scorings and turn the load into cases.
+  const bin = network.slice(0, 2) + String(1000 + (Math.floor(index / BINS.length) % 2000)).padStart(4, '0');
   const body = bin + String(index).padStart(length - 7, '0');
   return body + luhnCheckDigit(body);
 }
 
 const rnd = (n) => Math.floor(Math.random() * n);
+/** A checkout basket in minor units: log-uniform between about 20 and 120 (most orders are small; uniform up to 500 made the model flag half of them). */
+const basketCents = () => Math.round(Math.exp(3 + Math.random() * 1.8) * 100);
 const pick = (list) => list[rnd(list.length)];
 
 const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'USD', 'GBP', 'CHF', 'SEK'];
@@ -133,7 +138,7 @@ function body() {
   const cardIndex = Math.random() < 0.2 ? rnd(HOT_CARDS) : rnd(CARD_POOL);
   // The same shopper usually comes back with the same card; sometimes the details differ.
   const shopper = Math.random() < 0.9 ? cardIndex : rnd(CARD_POOL);
-  return `{"transactionId":"b${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${100 + rnd(50000)},"currency":"${pick(CURRENCIES)}","channel":"${pick(CHANNELS)}"` +
+  return `{"transactionId":"b${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"${pick(CURRENCIES)}","channel":"${pick(CHANNELS)}"` +
     `,"card":{"number":"${cardNumber(cardIndex)}","expiryMonth":${1 + rnd(12)},"expiryYear":${2027 + rnd(6)},"cvvResult":"${pick(CVV)}"}` +
     (Math.random() < 0.85 ? shopperJson(shopper) : '') +
     (Math.random() < 0.6 ? pick(THREE_DS_JSON) : '') +

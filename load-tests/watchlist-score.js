@@ -5,12 +5,13 @@
 //          -e LISTED_CARDS=2400000 -e RATE=300 -e PHASE_SECONDS=15 load-tests/watchlist-score.js
 //
 // Cards come from the same generator as the uploaded list (bench-watchlist.ts): card i is
-// "4000" + i zero-padded to 11 digits + the Luhn check digit, expiry month 1 + i % 12, year
+// "4" + (10000 + i % 5000) + floor(i / 5000) zero-padded to 9 digits + the Luhn check digit, expiry month 1 + i % 12, year
 // 2027 + i % 5. Listed: i in [0, LISTED_CARDS). Never listed: i >= UNLISTED_FROM (10,000,000).
 // Both kinds send bodies of the same shape (a unique transactionId, cvvResult "match", the
 // listed expiry, a shopper, a device and an IP address derived from i), so the only difference
 // between them is what the watchlist lookup finds. Cards are drawn at random, so nearly every
-// scoring is a card's first: no velocity history (one merchant and one BIN do build up some).
+// scoring is a card's first: no velocity history (one merchant does build up some; the cards
+// spread over 5,000 BINs, so no BIN bursts).
 //
 // Modes (-e MODE=...):
 //   steady   one constant-arrival-rate scenario of unlisted cards (phase tag "steady"), after an
@@ -121,15 +122,18 @@ function luhnCheckDigit(body) {
 }
 
 function cardNumber(i) {
-  const body = '4000' + String(i).padStart(11, '0');
+  // 5,000 BINs, as bench-watchlist.ts lists them (one BIN for every card trips the BIN-burst rule).
+  const body = '4' + String(10000 + (i % 5000)) + String(Math.floor(i / 5000)).padStart(9, '0');
   return body + luhnCheckDigit(body);
 }
 
 const rnd = (n) => Math.floor(Math.random() * n);
+/** A checkout basket in minor units: log-uniform between about 20 and 120 (most orders are small; uniform up to 500 made the model flag half of them). */
+const basketCents = () => Math.round(Math.exp(3 + Math.random() * 1.8) * 100);
 
 function body(i) {
   const ip = `${11 + (i % 200)}.${i % 251}.${(i >> 8) % 256}.${1 + (i % 254)}`;
-  return `{"transactionId":"w${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${100 + rnd(50000)},"currency":"EUR","channel":"ecommerce"` +
+  return `{"transactionId":"w${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"EUR","channel":"ecommerce"` +
     `,"card":{"number":"${cardNumber(i)}","expiryMonth":${1 + (i % 12)},"expiryYear":${2027 + (i % 5)},"cvvResult":"match"}` +
     `,"customer":{"id":"cust-${i}","email":"shopper.${i}@example.com"}` +
     `,"device":{"id":"dev-${i}","ip":"${ip}"}}`;
