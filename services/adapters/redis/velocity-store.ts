@@ -52,7 +52,7 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: object[] } {
   return { keys: keyList, ops };
 }
 
-/** The slot definitions as a Lua table literal ahead of counters.lua: in the script's source, never sent (the table costs ~11 µs per call to build, the argument it replaced ~3× that to decode). */
+/** The slot definitions as a Lua table literal ahead of counters.lua: in the script's source, never sent (building the table costs ~11 µs per call; decoding a scoring's 2.3 KB argument costs 37–48 µs, measured). */
 function luaDefinitions(): string {
   const lua = (v: unknown): string => (Array.isArray(v) ? `{${v.map(lua).join(',')}}` : typeof v === 'string' ? `'${v}'` : String(v));
   const entries = Object.entries(SLOT_DEFINITIONS).map(([name, d]) => `['${name}']={${Object.entries(d).map(([k, v]) => `${k}=${lua(v)}`).join(',')}}`);
