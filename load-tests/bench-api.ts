@@ -306,7 +306,7 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   if (rs?.length) {
     const evalsha = rs.find((c) => c.command === 'evalsha');
     const inner = rs.filter((c) => !['evalsha', 'eval', 'info', 'ping'].includes(c.command)).slice(0, 5);
-    out.push(`  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (record-and-read + finalize scripts)` : 'no EVALSHA'}; ` +
+    out.push(`  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (scoring and response scripts)` : 'no EVALSHA'}; ` +
       `inside them by time: ${inner.map((c) => `${c.command.toUpperCase()} ${evalsha ? Math.round((100 * c.usec) / evalsha.usec) : '?'}% (${(c.calls / Math.max(1, report.engineDecisions ? Object.values(report.engineDecisions).reduce((a, b) => a + b, 0) : 1)).toFixed(1)}/scored, ${c.usecPerCall.toFixed(1)} us)`).join(', ')}`);
   }
   out.push(`  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores; per phase up to ${Math.max(0, ...report.phases.map((p) => p.cores.other)).toFixed(2)} cores.`);
