@@ -257,8 +257,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   // database that is down is not waited for: scoring does not need it (flagged decisions queue).
   let firstOpenSettled = true;
   const openCases = () => {
-    if (!opening) firstOpenSettled = false;
-    opening ??= (async () => {
+    if (opening) return opening;
+    firstOpenSettled = false;
+    opening = (async () => {
       const checkpoints = auditCheckpoints();
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
       let delay = 200;

@@ -21,9 +21,9 @@ import { allowKey, negativeKey } from '../../services/core/lists.ts';
 import { decodeEntry, elementMask, entrySlot, type AddStatus } from '../../services/core/watchlist.ts';
 import { flagged } from '../console/fixtures.ts';
 import { keySlot, RedisCluster } from '../support/redis-cluster.ts';
-import { buildRedisApp } from '../support/redis-app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { FIXTURE_CARD_KEY, FIXTURE_EVENT, FIXTURE_NOW } from '../support/watchlist-fixtures.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
 
 const KEY = FIXTURE_CARD_KEY;
 const fp = (i: number) => fingerprintWith(KEY, `card-${i}`);
@@ -255,7 +255,7 @@ describe('the key migration on a cluster', () => {
 describe('engines sharing a cluster', () => {
   it('hold one API rate limit between them, not one each', async () => {
     const env = { REDIS_CLUSTER_NODES: cluster.seeds, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '5' };
-    const [a, b] = await Promise.all([buildRedisApp(env, await client()), buildRedisApp(env, await client())]);
+    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client() }), buildTestApp(env, { redis: await client() })]);
     try {
       // A key made on one engine authenticates on the other (one key store).
       const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });

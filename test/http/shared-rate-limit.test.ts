@@ -8,8 +8,8 @@ import { createApiKey } from '../../services/auth/api-keys.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { loginAttemptsKey, RedisLoginRateLimiter } from '../../services/console/session.ts';
 import { ConsoleClient } from '../console/client.ts';
-import { buildRedisApp, type RedisApp } from '../support/redis-app.ts';
 import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
 
 let server: RedisServer;
 let admin: RedisClient;
@@ -32,10 +32,10 @@ const client = async (url = server.url) => {
 describe('the API rate limit on one Redis', () => {
   it('is one limit for two engines', async () => {
     const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '4' };
-    const [a, b] = await Promise.all([buildRedisApp(env, await client()), buildRedisApp(env, await client())]);
+    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client() }), buildTestApp(env, { redis: await client() })]);
     try {
       const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });
-      const get = (app: RedisApp) => app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
+      const get = (app: TestApp) => app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
       const statuses = [];
       for (const app of [a, b, b, a, b, a]) statuses.push((await get(app)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
@@ -51,7 +51,7 @@ describe('the API rate limit on one Redis', () => {
 
   it('lets requests through uncounted while Redis is down, and counts again once it is back', async () => {
     const own = await RedisServer.start();
-    const app = await buildRedisApp({ REDIS_URL: own.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2' }, await client(own.url));
+    const app = await buildTestApp({ REDIS_URL: own.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2' }, { redis: await client(own.url) });
     try {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.1' });
       expect((await health()).statusCode).toBe(200);
@@ -78,7 +78,7 @@ describe('the API rate limit on one Redis', () => {
 
   it('does not wait for a slow Redis longer than its deadline', async () => {
     const proxy = await startDelayProxy(server.port, 0);
-    const app = await buildRedisApp({ REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' }, await client(`redis://127.0.0.1:${proxy.port}`), { rateLimitTimeoutMs: 100 });
+    const app = await buildTestApp({ REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' }, { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 });
     try {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.2' });
       expect((await health()).headers['x-ratelimit-remaining']).toBe('99');
@@ -98,7 +98,7 @@ describe('the API rate limit on one Redis', () => {
 describe('the console sign-in limit on one Redis', () => {
   it('is one limit per address for two engines', async () => {
     const env = { REDIS_URL: server.url, LEAKGUARD_LOGIN_RATE_PER_MINUTE: '3', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' };
-    const [a, b] = await Promise.all([buildRedisApp(env, await client(), { console: true }), buildRedisApp(env, await client(), { console: true })]);
+    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client(), cases: true }), buildTestApp(env, { redis: await client(), cases: true })]);
     try {
       const ca = new ConsoleClient(a.app, '10.8.0.1');
       const cb = new ConsoleClient(b.app, '10.8.0.1');

@@ -12,6 +12,7 @@ import { createRuntime, type Runtime } from '../../services/runtime.ts';
 import type { ScoreRequestInput } from '../../services/core/schemas.ts';
 import { consoleOptions } from '../../services/console/options.ts';
 import type { Config } from '../../services/config.ts';
+import type { RedisClient } from '../../services/adapters/redis/connection.ts';
 
 export const TEST_CARD_KEY = 'a'.repeat(64);
 export const TEST_DATA_KEY = 'd'.repeat(64);
@@ -26,8 +27,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `cases`: also opens the case database (PGlite unless DATABASE_URL is given) and serves the console. */
-export async function buildTestApp(env: Record<string, string> = {}, options: { cases?: boolean } = {}): Promise<TestApp> {
+/**
+ * `cases`: also opens the case database (PGlite unless DATABASE_URL is given) and serves the console.
+ * `redis`: the client the app counts its shared rate limit and login attempts on, instead of the
+ * runtime's own (a slow proxy, a server that dies); disconnected by close(). `rateLimitTimeoutMs`:
+ * how long the rate limit waits for it.
+ */
+export async function buildTestApp(env: Record<string, string> = {}, options: { cases?: boolean; redis?: RedisClient; rateLimitTimeoutMs?: number } = {}): Promise<TestApp> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
   const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
     // Functional tests must not depend on how busy the machine is; the failure tests set their own deadline.
@@ -38,14 +44,16 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
+  const redis = options.redis ?? runtime.redis;
   if (!(await runtime.waitForStores())) throw new Error('test stores did not connect');
   if (options.cases) await runtime.openCases();
   const app = await buildApp({
     engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
     readiness: () => runtime.readiness(), rulesets: runtime.rulesets, rates: runtime.rates, models: runtime.models,
-    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE, redis: runtime.redis,
+    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE, redis,
+    ...(options.rateLimitTimeoutMs !== undefined ? { rateLimitTimeoutMs: options.rateLimitTimeoutMs } : {}),
     watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
-    ...(options.cases ? { console: consoleOptions(config, runtime) } : {}),
+    ...(options.cases ? { console: consoleOptions(config, { get cases() { return runtime.cases; }, watchlist: runtime.watchlist, frictionShares: (n?: number) => runtime.frictionShares(n), redis }) } : {}),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });
@@ -57,6 +65,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
     async close() {
       await app.close();
       await runtime.close();
+      options.redis?.disconnect();
     },
   };
 }

@@ -3,7 +3,6 @@
 // is claimed first (claim.lua, with the watchlist entries read alongside), then every slot group
 // is recorded and read by its own script (group.lua), all at once: the client pipelines them to
 // their nodes, one round trip per node.
-import { readFileSync } from 'node:fs';
 import {
   combineReading, encodeRawReading, firstListedSeconds, parseRawReading, keys, outcomePlan, RESPONSE_TTL_MS, SLOT_DEFINITIONS,
   type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
@@ -12,8 +11,11 @@ import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
-export const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
-const withCounters = (name: string) => new LuaScript(`${luaDefinitions()}${script('counters.lua')}\n${script(name)}`);
+/** A velocity script: the generated definitions, the shared core, then the entry point. */
+const withCounters = (name: string) => {
+  const file = (n: string) => LuaScript.file(n, import.meta.url).source;
+  return new LuaScript(`${luaDefinitions()}${file('counters.lua')}\n${file(name)}`);
+};
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
