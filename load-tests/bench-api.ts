@@ -15,10 +15,39 @@ import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  LOAD_TESTS, ROOT, RESULTS_DIR, PhaseError, cleanEnv, cleanup, coresUsed, cpuSnapshot, fileStamp, fmtInt, fmtMs, fmtPct, fmtRatio,
-  freePort, installSignalHandlers, isShuttingDown, k6WarningCollector, machineBusy, parseCommandStats, readK6Summary, redisInfo,
-  sleep, startChild, stopChild, waitUntil, provisionTools, benchWorkDir, startPrivateRedis, createKey, startEngine,
-  type Child, type CommandStat, type CoresUsed,
+  LOAD_TESTS,
+  ROOT,
+  RESULTS_DIR,
+  PhaseError,
+  cleanEnv,
+  cleanup,
+  coresUsed,
+  cpuSnapshot,
+  fileStamp,
+  fmtInt,
+  fmtMs,
+  fmtPct,
+  fmtRatio,
+  freePort,
+  installSignalHandlers,
+  isShuttingDown,
+  k6WarningCollector,
+  machineBusy,
+  parseCommandStats,
+  readK6Summary,
+  redisInfo,
+  sleep,
+  startChild,
+  stopChild,
+  waitUntil,
+  provisionTools,
+  benchWorkDir,
+  startPrivateRedis,
+  createKey,
+  startEngine,
+  type Child,
+  type CommandStat,
+  type CoresUsed,
 } from './lib/harness.ts';
 
 const K6_SCRIPT = join(LOAD_TESTS, 'score.js');
@@ -130,25 +159,50 @@ interface PhaseResult {
   k6Warnings: string[];
 }
 
-async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Child, apiKey: string, workDir: string, runId: string): Promise<PhaseResult> {
+async function runPhase(
+  k6: string,
+  target: Target,
+  spec: PhaseSpec,
+  redis: Child,
+  apiKey: string,
+  workDir: string,
+  runId: string,
+): Promise<PhaseResult> {
   const summaryFile = join(workDir, `k6-${spec.id}-${target.id}.json`);
   rmSync(summaryFile, { force: true });
   const args = [
-    'run', '--quiet', '--no-color', '--no-usage-report', '--include-system-env-vars',
-    '--address', `127.0.0.1:${await freePort()}`,
-    '--summary-trend-stats', TREND_STATS,
-    '-e', `TARGET_URL=${target.url}`,
-    '-e', `MODE=${spec.mode}`,
-    '-e', `DURATION=${spec.seconds}s`,
-    '-e', `RUN_ID=${runId}`,
-    '-e', `SUMMARY_FILE=${summaryFile}`,
+    'run',
+    '--quiet',
+    '--no-color',
+    '--no-usage-report',
+    '--include-system-env-vars',
+    '--address',
+    `127.0.0.1:${await freePort()}`,
+    '--summary-trend-stats',
+    TREND_STATS,
+    '-e',
+    `TARGET_URL=${target.url}`,
+    '-e',
+    `MODE=${spec.mode}`,
+    '-e',
+    `DURATION=${spec.seconds}s`,
+    '-e',
+    `RUN_ID=${runId}`,
+    '-e',
+    `SUMMARY_FILE=${summaryFile}`,
     ...(spec.mode === 'rate' ? ['-e', `RATE=${spec.rate}`] : ['-e', `VUS=${spec.vus}`]),
     K6_SCRIPT,
   ];
   const collector = k6WarningCollector();
   const before = cpuSnapshot(target.server, redis);
   // The API key travels in the environment, not on a command line other users can read.
-  const child = startChild(`k6 (${spec.id}, ${target.id})`, k6, args, { ...process.env, API_KEY: apiKey }, collector.onLine);
+  const child = startChild(
+    `k6 (${spec.id}, ${target.id})`,
+    k6,
+    args,
+    { ...process.env, API_KEY: apiKey },
+    collector.onLine,
+  );
   const limitMs = (spec.seconds + 60) * 1000;
   const timedOut = await Promise.race([child.exited.then(() => false), sleep(limitMs).then(() => true)]);
   if (timedOut) await stopChild(child);
@@ -157,17 +211,40 @@ async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Chil
 
   const exitCode = child.proc.exitCode;
   const base: PhaseResult = {
-    phase: spec.id, target: target.id, mode: spec.mode, rate: spec.rate, vus: spec.vus, seconds: spec.seconds,
-    ok: false, k6ExitCode: exitCode, durationS: 0, requests: 0, succeeded: 0, throughput: 0, errorRate: 0,
-    droppedIterations: 0, degradedRate: 0, maxVus: 0,
+    phase: spec.id,
+    target: target.id,
+    mode: spec.mode,
+    rate: spec.rate,
+    vus: spec.vus,
+    seconds: spec.seconds,
+    ok: false,
+    k6ExitCode: exitCode,
+    durationS: 0,
+    requests: 0,
+    succeeded: 0,
+    throughput: 0,
+    errorRate: 0,
+    droppedIterations: 0,
+    degradedRate: 0,
+    maxVus: 0,
     latencyMs: { avg: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 },
-    cores: coresUsed(before, after), k6Warnings: warnings,
+    cores: coresUsed(before, after),
+    k6Warnings: warnings,
   };
   if (isShuttingDown()) return { ...base, failure: 'interrupted' };
   if (timedOut) return { ...base, failure: `k6 did not finish within ${limitMs / 1000} s` };
-  if (target.server.done) return { ...base, failure: `${target.server.name} died during the phase:\n  ${target.server.tail.slice(-15).join('\n  ')}` };
-  if (redis.done) return { ...base, failure: `redis-server died during the phase:\n  ${redis.tail.slice(-15).join('\n  ')}` };
-  if (!existsSync(summaryFile)) return { ...base, failure: `k6 exited with code ${exitCode} and wrote no summary:\n  ${child.tail.slice(-15).join('\n  ')}` };
+  if (target.server.done)
+    return {
+      ...base,
+      failure: `${target.server.name} died during the phase:\n  ${target.server.tail.slice(-15).join('\n  ')}`,
+    };
+  if (redis.done)
+    return { ...base, failure: `redis-server died during the phase:\n  ${redis.tail.slice(-15).join('\n  ')}` };
+  if (!existsSync(summaryFile))
+    return {
+      ...base,
+      failure: `k6 exited with code ${exitCode} and wrote no summary:\n  ${child.tail.slice(-15).join('\n  ')}`,
+    };
 
   const summary = readK6Summary(summaryFile);
   const m = summary.metrics;
@@ -187,33 +264,50 @@ async function runPhase(k6: string, target: Target, spec: PhaseSpec, redis: Chil
     degradedRate: value('degraded', 'rate'),
     maxVus: value('vus_max', 'max') || value('vus_max', 'value'),
     latencyMs: {
-      avg: value('http_req_duration', 'avg'), min: value('http_req_duration', 'min'), max: value('http_req_duration', 'max'),
-      p50: value('http_req_duration', 'p(50)'), p90: value('http_req_duration', 'p(90)'),
-      p99: value('http_req_duration', 'p(99)'), p999: value('http_req_duration', 'p(99.9)'),
+      avg: value('http_req_duration', 'avg'),
+      min: value('http_req_duration', 'min'),
+      max: value('http_req_duration', 'max'),
+      p50: value('http_req_duration', 'p(50)'),
+      p90: value('http_req_duration', 'p(90)'),
+      p99: value('http_req_duration', 'p(99)'),
+      p999: value('http_req_duration', 'p(99.9)'),
     },
   };
-  if (exitCode !== 0) return { ...result, failure: `k6 exited with code ${exitCode}:\n  ${child.tail.slice(-15).join('\n  ')}` };
+  if (exitCode !== 0)
+    return { ...result, failure: `k6 exited with code ${exitCode}:\n  ${child.tail.slice(-15).join('\n  ')}` };
   if (succeeded === 0) return { ...result, failure: `no 2xx response from ${target.label} (${requests} requests)` };
   return { ...result, ok: true };
 }
-
 
 function progressLine(index: number, total: number, target: Target, spec: PhaseSpec, r: PhaseResult): string {
   const load = spec.mode === 'rate' ? `${fmtInt(spec.rate!)} req/s` : `${spec.vus} VUs`;
   const head = `[${index}/${total}] ${spec.label.padEnd(10)} ${target.label.padEnd(10)} ${load.padEnd(11)} ${spec.seconds} s:`;
   if (!r.ok && r.requests === 0) return `${head} FAILED: ${r.failure}`;
   const c = r.cores;
-  return `${head} ${fmtInt(r.throughput)} ok/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, ` +
+  return (
+    `${head} ${fmtInt(r.throughput)} ok/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, ` +
     `errors ${fmtPct(r.errorRate)}, dropped ${fmtInt(r.droppedIterations)}` +
     (r.degradedRate > 0 ? `, degraded ${fmtPct(r.degradedRate)}` : '') +
-    ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` + (r.ok ? '' : `  FAILED: ${r.failure}`);
+    ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` +
+    (r.ok ? '' : `  FAILED: ${r.failure}`)
+  );
 }
 
 interface Report {
   startedAt: string;
   finishedAt?: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; loadAvgBefore: number[]; otherCoresBefore?: number; loadAvgAfter?: number[]; node: string; k6: string; redis: string; note: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    loadAvgBefore: number[];
+    otherCoresBefore?: number;
+    loadAvgAfter?: number[];
+    node: string;
+    k6: string;
+    redis: string;
+    note: string;
+  };
   setup: Record<string, unknown>;
   phases: PhaseResult[];
   engineDecisions?: Record<string, number>;
@@ -225,42 +319,75 @@ interface Report {
 }
 
 function summarise(phases: PhaseResult[]) {
-  const get = (target: TargetId, phase: PhaseSpec['id']) => phases.find((p) => p.target === target && p.phase === phase);
+  const get = (target: TargetId, phase: PhaseSpec['id']) =>
+    phases.find((p) => p.target === target && p.phase === phase);
   const side = (target: TargetId) => {
     const sat = get(target, 'saturation');
     const r1 = get(target, 'rate1k');
     const r3 = get(target, 'rate3k');
     const at = (r: PhaseResult | undefined) =>
-      r && { achievedRate: r.durationS > 0 ? Math.round((r.requests / r.durationS) * 10) / 10 : 0, p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, errorRate: r.errorRate, droppedIterations: r.droppedIterations, degradedRate: r.degradedRate };
+      r && {
+        achievedRate: r.durationS > 0 ? Math.round((r.requests / r.durationS) * 10) / 10 : 0,
+        p50: r.latencyMs.p50,
+        p99: r.latencyMs.p99,
+        p999: r.latencyMs.p999,
+        errorRate: r.errorRate,
+        droppedIterations: r.droppedIterations,
+        degradedRate: r.degradedRate,
+      };
     // Throughput per core the server side used (the engine plus Redis; the baseline has no Redis):
     // not a target, but unlike raw throughput it does not depend on how much CPU k6 left over.
     const serverCores = sat ? sat.cores.server + sat.cores.redis : 0;
     return {
       saturationThroughput: sat?.throughput,
       saturationPerServerCore: sat && serverCores > 0 ? Math.round(sat.throughput / serverCores) : undefined,
-      saturation: sat && { vus: sat.vus, p50: sat.latencyMs.p50, p99: sat.latencyMs.p99, errorRate: sat.errorRate, cores: sat.cores },
+      saturation: sat && {
+        vus: sat.vus,
+        p50: sat.latencyMs.p50,
+        p99: sat.latencyMs.p99,
+        errorRate: sat.errorRate,
+        cores: sat.cores,
+      },
       at1k: at(r1),
       at3k: at(r3),
     };
   };
   const baseline = side('baseline');
   const score = side('score');
-  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 1000) / 1000 : undefined);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 1000) / 1000 : undefined;
   const throughputRatio = ratio(score.saturationThroughput, baseline.saturationThroughput);
-  const p99Diff1k = score.at1k && baseline.at1k ? Math.round((score.at1k.p99 - baseline.at1k.p99) * 1000) / 1000 : undefined;
+  const p99Diff1k =
+    score.at1k && baseline.at1k ? Math.round((score.at1k.p99 - baseline.at1k.p99) * 1000) / 1000 : undefined;
   return {
     baseline,
     score,
     ratios: {
       throughput: throughputRatio,
       throughputPerServerCore: ratio(score.saturationPerServerCore, baseline.saturationPerServerCore),
-      at1k: { p50: ratio(score.at1k?.p50, baseline.at1k?.p50), p99: ratio(score.at1k?.p99, baseline.at1k?.p99), p999: ratio(score.at1k?.p999, baseline.at1k?.p999) },
-      at3k: { p50: ratio(score.at3k?.p50, baseline.at3k?.p50), p99: ratio(score.at3k?.p99, baseline.at3k?.p99), p999: ratio(score.at3k?.p999, baseline.at3k?.p999) },
+      at1k: {
+        p50: ratio(score.at1k?.p50, baseline.at1k?.p50),
+        p99: ratio(score.at1k?.p99, baseline.at1k?.p99),
+        p999: ratio(score.at1k?.p999, baseline.at1k?.p999),
+      },
+      at3k: {
+        p50: ratio(score.at3k?.p50, baseline.at3k?.p50),
+        p99: ratio(score.at3k?.p99, baseline.at3k?.p99),
+        p999: ratio(score.at3k?.p999, baseline.at3k?.p999),
+      },
       p99DiffAt1kMs: p99Diff1k,
     },
     targets: {
-      throughputRatio: { target: `>= ${TARGET_THROUGHPUT_RATIO}`, value: throughputRatio, pass: throughputRatio !== undefined && throughputRatio >= TARGET_THROUGHPUT_RATIO },
-      p99DiffAt1kMs: { target: `<= ${TARGET_P99_DIFF_MS} ms`, value: p99Diff1k, pass: p99Diff1k !== undefined && p99Diff1k <= TARGET_P99_DIFF_MS },
+      throughputRatio: {
+        target: `>= ${TARGET_THROUGHPUT_RATIO}`,
+        value: throughputRatio,
+        pass: throughputRatio !== undefined && throughputRatio >= TARGET_THROUGHPUT_RATIO,
+      },
+      p99DiffAt1kMs: {
+        target: `<= ${TARGET_P99_DIFF_MS} ms`,
+        value: p99Diff1k,
+        pass: p99Diff1k !== undefined && p99Diff1k <= TARGET_P99_DIFF_MS,
+      },
     },
   };
 }
@@ -269,24 +396,60 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   const s = report.summary!;
   const out: string[] = [];
   const w = 16;
-  const row = (label: string, b: string, sc: string, ratio = '') => out.push(`  ${label.padEnd(34)}${b.padStart(w)}${sc.padStart(w)}${ratio.padStart(w)}`);
+  const row = (label: string, b: string, sc: string, ratio = '') =>
+    out.push(`  ${label.padEnd(34)}${b.padStart(w)}${sc.padStart(w)}${ratio.padStart(w)}`);
   const rOf = (n: number | undefined) => (n === undefined ? '' : `${fmtRatio(n)}x`);
   const na = (v: number | undefined, f: (n: number) => string) => (v === undefined ? 'n/a' : f(v));
 
   out.push('');
   out.push(`Leakguard bench:api  ${report.startedAt}${opts.quick ? '  (--quick: short phases, noisier figures)' : ''}`);
-  out.push(`  ${report.machine.cpus} CPU cores (${report.machine.cpuModel}); load average before ${report.machine.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, after ${(report.machine.loadAvgAfter ?? []).map((l) => l.toFixed(2)).join(' ')}`);
+  out.push(
+    `  ${report.machine.cpus} CPU cores (${report.machine.cpuModel}); load average before ${report.machine.loadAvgBefore.map((l) => l.toFixed(2)).join(' ')}, after ${(report.machine.loadAvgAfter ?? []).map((l) => l.toFixed(2)).join(' ')}`,
+  );
   out.push(`  ${report.machine.note}`);
-  out.push(`  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store`);
-  out.push(`  Phases: warm-up ${opts.warmup} s at 1,000 req/s, then ${opts.duration} s each at 1,000 req/s, 3,000 req/s (constant arrival rate) and saturation (${opts.vus} VUs, closed model); baseline and /v1/score alternate.`);
+  out.push(
+    `  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store`,
+  );
+  out.push(
+    `  Phases: warm-up ${opts.warmup} s at 1,000 req/s, then ${opts.duration} s each at 1,000 req/s, 3,000 req/s (constant arrival rate) and saturation (${opts.vus} VUs, closed model); baseline and /v1/score alternate.`,
+  );
   out.push('');
   row('', 'baseline', '/v1/score', 'score/base');
-  row('Saturation throughput (2xx req/s)', na(s.baseline.saturationThroughput, fmtInt), na(s.score.saturationThroughput, fmtInt), rOf(s.ratios.throughput));
-  row('  p50 / p99 at saturation (ms)', s.baseline.saturation ? `${fmtMs(s.baseline.saturation.p50)} / ${fmtMs(s.baseline.saturation.p99)}` : 'n/a', s.score.saturation ? `${fmtMs(s.score.saturation.p50)} / ${fmtMs(s.score.saturation.p99)}` : 'n/a');
-  row('  errors at saturation', na(s.baseline.saturation?.errorRate, fmtPct), na(s.score.saturation?.errorRate, fmtPct));
-  row('  per server core (req/s / core)', na(s.baseline.saturationPerServerCore, fmtInt), na(s.score.saturationPerServerCore, fmtInt), rOf(s.ratios.throughputPerServerCore));
-  row('  cores: server + redis / k6', s.baseline.saturation ? `${s.baseline.saturation.cores.server.toFixed(2)} / ${s.baseline.saturation.cores.k6.toFixed(2)}` : 'n/a', s.score.saturation ? `${(s.score.saturation.cores.server + s.score.saturation.cores.redis).toFixed(2)} / ${s.score.saturation.cores.k6.toFixed(2)}` : 'n/a');
-  for (const [key, label] of [['at1k', '1,000 req/s'], ['at3k', '3,000 req/s']] as const) {
+  row(
+    'Saturation throughput (2xx req/s)',
+    na(s.baseline.saturationThroughput, fmtInt),
+    na(s.score.saturationThroughput, fmtInt),
+    rOf(s.ratios.throughput),
+  );
+  row(
+    '  p50 / p99 at saturation (ms)',
+    s.baseline.saturation ? `${fmtMs(s.baseline.saturation.p50)} / ${fmtMs(s.baseline.saturation.p99)}` : 'n/a',
+    s.score.saturation ? `${fmtMs(s.score.saturation.p50)} / ${fmtMs(s.score.saturation.p99)}` : 'n/a',
+  );
+  row(
+    '  errors at saturation',
+    na(s.baseline.saturation?.errorRate, fmtPct),
+    na(s.score.saturation?.errorRate, fmtPct),
+  );
+  row(
+    '  per server core (req/s / core)',
+    na(s.baseline.saturationPerServerCore, fmtInt),
+    na(s.score.saturationPerServerCore, fmtInt),
+    rOf(s.ratios.throughputPerServerCore),
+  );
+  row(
+    '  cores: server + redis / k6',
+    s.baseline.saturation
+      ? `${s.baseline.saturation.cores.server.toFixed(2)} / ${s.baseline.saturation.cores.k6.toFixed(2)}`
+      : 'n/a',
+    s.score.saturation
+      ? `${(s.score.saturation.cores.server + s.score.saturation.cores.redis).toFixed(2)} / ${s.score.saturation.cores.k6.toFixed(2)}`
+      : 'n/a',
+  );
+  for (const [key, label] of [
+    ['at1k', '1,000 req/s'],
+    ['at3k', '3,000 req/s'],
+  ] as const) {
     const b = s.baseline[key];
     const sc = s.score[key];
     const r = s.ratios[key];
@@ -300,36 +463,55 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   }
   if (report.engineDecisions) {
     const total = Object.values(report.engineDecisions).reduce((a, b) => a + b, 0);
-    out.push(`  Engine decisions over the run: ${Object.entries(report.engineDecisions).map(([k, v]) => `${k} ${total ? ((v / total) * 100).toFixed(1) : 0}%`).join(', ')} (${fmtInt(total)} scored)`);
+    out.push(
+      `  Engine decisions over the run: ${Object.entries(report.engineDecisions)
+        .map(([k, v]) => `${k} ${total ? ((v / total) * 100).toFixed(1) : 0}%`)
+        .join(', ')} (${fmtInt(total)} scored)`,
+    );
   }
   const rs = report.redisCommandStats;
   if (rs?.length) {
     const evalsha = rs.find((c) => c.command === 'evalsha');
     const inner = rs.filter((c) => !['evalsha', 'eval', 'info', 'ping'].includes(c.command)).slice(0, 5);
-    out.push(`  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (scoring and response scripts)` : 'no EVALSHA'}; ` +
-      `inside them by time: ${inner.map((c) => `${c.command.toUpperCase()} ${evalsha ? Math.round((100 * c.usec) / evalsha.usec) : '?'}% (${(c.calls / Math.max(1, report.engineDecisions ? Object.values(report.engineDecisions).reduce((a, b) => a + b, 0) : 1)).toFixed(1)}/scored, ${c.usecPerCall.toFixed(1)} us)`).join(', ')}`);
+    out.push(
+      `  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (scoring and response scripts)` : 'no EVALSHA'}; ` +
+        `inside them by time: ${inner.map((c) => `${c.command.toUpperCase()} ${evalsha ? Math.round((100 * c.usec) / evalsha.usec) : '?'}% (${(c.calls / Math.max(1, report.engineDecisions ? Object.values(report.engineDecisions).reduce((a, b) => a + b, 0) : 1)).toFixed(1)}/scored, ${c.usecPerCall.toFixed(1)} us)`).join(', ')}`,
+    );
   }
-  out.push(`  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores; per phase up to ${Math.max(0, ...report.phases.map((p) => p.cores.other)).toFixed(2)} cores.`);
+  out.push(
+    `  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores; per phase up to ${Math.max(0, ...report.phases.map((p) => p.cores.other)).toFixed(2)} cores.`,
+  );
   out.push('');
   out.push('Targets');
   const t = s.targets;
-  out.push(`  Throughput at saturation, /v1/score / baseline: ${na(t.throughputRatio.value, fmtRatio)} (target >= ${TARGET_THROUGHPUT_RATIO})  ${t.throughputRatio.pass ? 'PASS' : 'MISS'}`);
-  out.push(`  p99 at 1,000 req/s, /v1/score - baseline:       ${t.p99DiffAt1kMs.value === undefined ? 'n/a' : `${t.p99DiffAt1kMs.value >= 0 ? '+' : ''}${t.p99DiffAt1kMs.value.toFixed(2)} ms`} (target <= ${TARGET_P99_DIFF_MS} ms)  ${t.p99DiffAt1kMs.pass ? 'PASS' : 'MISS'}`);
+  out.push(
+    `  Throughput at saturation, /v1/score / baseline: ${na(t.throughputRatio.value, fmtRatio)} (target >= ${TARGET_THROUGHPUT_RATIO})  ${t.throughputRatio.pass ? 'PASS' : 'MISS'}`,
+  );
+  out.push(
+    `  p99 at 1,000 req/s, /v1/score - baseline:       ${t.p99DiffAt1kMs.value === undefined ? 'n/a' : `${t.p99DiffAt1kMs.value >= 0 ? '+' : ''}${t.p99DiffAt1kMs.value.toFixed(2)} ms`} (target <= ${TARGET_P99_DIFF_MS} ms)  ${t.p99DiffAt1kMs.pass ? 'PASS' : 'MISS'}`,
+  );
   const notes: string[] = [];
   for (const p of report.phases) {
     if (p.mode !== 'rate' || p.phase === 'warmup' || !p.ok) continue;
     const achieved = p.durationS > 0 ? p.requests / p.durationS : 0;
     if (p.droppedIterations > 0.01 * p.rate! * p.seconds || achieved < 0.95 * p.rate!) {
-      notes.push(`${p.target === 'score' ? '/v1/score' : 'the baseline'} did not sustain ${fmtInt(p.rate!)} req/s (${fmtInt(achieved)} achieved, ${fmtInt(p.droppedIterations)} dropped): its latencies there are those of an overloaded server.`);
+      notes.push(
+        `${p.target === 'score' ? '/v1/score' : 'the baseline'} did not sustain ${fmtInt(p.rate!)} req/s (${fmtInt(achieved)} achieved, ${fmtInt(p.droppedIterations)} dropped): its latencies there are those of an overloaded server.`,
+      );
     }
   }
   const baseSat = report.phases.find((p) => p.target === 'baseline' && p.phase === 'saturation' && p.ok);
   if (baseSat && baseSat.cores.k6 > 2 * baseSat.cores.server) {
-    notes.push(`At saturation the baseline is limited by k6, not by Fastify (k6 used ${baseSat.cores.k6.toFixed(2)} cores, the hello-world server ${baseSat.cores.server.toFixed(2)}): ` +
-      'the throughput ratio flatters /v1/score. "per server core" compares the servers\' own efficiency.');
+    notes.push(
+      `At saturation the baseline is limited by k6, not by Fastify (k6 used ${baseSat.cores.k6.toFixed(2)} cores, the hello-world server ${baseSat.cores.server.toFixed(2)}): ` +
+        'the throughput ratio flatters /v1/score. "per server core" compares the servers\' own efficiency.',
+    );
   }
   const busiest = Math.max(0, ...report.phases.map((p) => p.cores.other));
-  if (busiest > 0.3) notes.push(`Other processes on this machine used up to ${busiest.toFixed(2)} cores during a phase: figures are disturbed by them.`);
+  if (busiest > 0.3)
+    notes.push(
+      `Other processes on this machine used up to ${busiest.toFixed(2)} cores during a phase: figures are disturbed by them.`,
+    );
   for (const n of notes) out.push(`  Note: ${n}`);
   if (report.cpuProfile) out.push(`  Engine CPU profile: ${report.cpuProfile}`);
   if (report.failures.length) out.push(`  FAILED phases: ${report.failures.length} (see above)`);
@@ -353,11 +535,21 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     quick: opts.quick,
     machine: {
-      cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', loadAvgBefore: loadavg(),
-      node: process.version, k6: k6Version, redis: redisVersion,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? '?',
+      loadAvgBefore: loadavg(),
+      node: process.version,
+      k6: k6Version,
+      redis: redisVersion,
       note: 'k6, the server under test and Redis share these cores: the load generator takes CPU from the server, most of all at saturation.',
     },
-    setup: { ...opts, node: process.execPath, nodeFlags: process.execArgv, k6Script: relative(ROOT, K6_SCRIPT), trendStats: TREND_STATS },
+    setup: {
+      ...opts,
+      node: process.execPath,
+      nodeFlags: process.execArgv,
+      k6Script: relative(ROOT, K6_SCRIPT),
+      trendStats: TREND_STATS,
+    },
     phases: [],
     failures: [],
   };
@@ -366,23 +558,45 @@ async function main(): Promise<number> {
   log(`redis-server ${redisVersion} on ${redisUrl}`);
   const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
   const profileName = `engine-${stamp}.cpuprofile`;
-  const { child: engine, url: engineUrl, metricsToken } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
+  const {
+    child: engine,
+    url: engineUrl,
+    metricsToken,
+  } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
   const nodeArgs = process.execArgv;
 
   // The baseline: same binary, same flags, same NODE_ENV.
   const helloPort = await freePort();
-  const hello = startChild('baseline', process.execPath, [...nodeArgs, 'load-tests/hello-server.ts'], cleanEnv({ HOST: '127.0.0.1', PORT: String(helloPort), NODE_ENV: 'production' }));
+  const hello = startChild(
+    'baseline',
+    process.execPath,
+    [...nodeArgs, 'load-tests/hello-server.ts'],
+    cleanEnv({ HOST: '127.0.0.1', PORT: String(helloPort), NODE_ENV: 'production' }),
+  );
   const helloUrl = `http://127.0.0.1:${helloPort}/hello`;
-  await waitUntil('the baseline answered', hello, async () => (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status === 200);
+  await waitUntil(
+    'the baseline answered',
+    hello,
+    async () =>
+      (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))
+        .status === 200,
+  );
   log(`engine on ${engineUrl} (pid ${engine.proc.pid}), baseline on ${helloUrl} (pid ${hello.proc.pid})`);
 
   // One request by hand first: a contract change should fail here, not as 100% errors under load.
   const probe = await fetch(`${engineUrl}/v1/score`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ transactionId: `bench-probe-${Date.now()}`, amount: 4999, currency: 'EUR', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+    body: JSON.stringify({
+      transactionId: `bench-probe-${Date.now()}`,
+      amount: 4999,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    }),
   });
-  if (probe.status !== 200) throw new PhaseError(`POST /v1/score answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
+  if (probe.status !== 200)
+    throw new PhaseError(`POST /v1/score answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
 
   const targets: Record<TargetId, Target> = {
     baseline: { id: 'baseline', label: 'baseline', url: helloUrl, server: hello },
@@ -392,13 +606,23 @@ async function main(): Promise<number> {
     { id: 'warmup', label: 'warm-up', mode: 'rate', rate: 1000, seconds: opts.warmup, order: ['baseline', 'score'] },
     { id: 'rate1k', label: '1k req/s', mode: 'rate', rate: 1000, seconds: opts.duration, order: ['score', 'baseline'] },
     { id: 'rate3k', label: '3k req/s', mode: 'rate', rate: 3000, seconds: opts.duration, order: ['baseline', 'score'] },
-    { id: 'saturation', label: 'saturation', mode: 'vus', vus: opts.vus, seconds: opts.duration, order: ['score', 'baseline'] },
+    {
+      id: 'saturation',
+      label: 'saturation',
+      mode: 'vus',
+      vus: opts.vus,
+      seconds: opts.duration,
+      order: ['score', 'baseline'],
+    },
   ];
   // What the rest of the machine is doing while we are idle: other people's work shares these cores.
   const idleStart = machineBusy();
   await sleep(1000);
   report.machine.otherCoresBefore = Math.round((machineBusy() - idleStart) * 100) / 100;
-  if (report.machine.otherCoresBefore > 0.3) log(`other processes were using ${report.machine.otherCoresBefore} of ${cpus().length} cores just before the run: expect disturbed figures`);
+  if (report.machine.otherCoresBefore > 0.3)
+    log(
+      `other processes were using ${report.machine.otherCoresBefore} of ${cpus().length} cores just before the run: expect disturbed figures`,
+    );
   const total = plan.length * 2;
   const estimate = plan.reduce((a, p) => a + 2 * (p.seconds + 3), 0);
   log(`${total} k6 runs, about ${Math.ceil(estimate / 10) * 10} s; k6 and both servers share ${cpus().length} cores`);
@@ -423,9 +647,12 @@ async function main(): Promise<number> {
 
   // The engine's own account of what it decided: shows that velocity counters had history.
   try {
-    const metrics = await (await fetch(`${engineUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    const metrics = await (
+      await fetch(`${engineUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    ).text();
     const decisions: Record<string, number> = {};
-    for (const m of metrics.matchAll(/^leakguard_decisions_total\{decision="(\w+)"\} (\d+(?:\.\d+)?)/gm)) decisions[m[1]!] = Number(m[2]);
+    for (const m of metrics.matchAll(/^leakguard_decisions_total\{decision="(\w+)"\} (\d+(?:\.\d+)?)/gm))
+      decisions[m[1]!] = Number(m[2]);
     if (Object.keys(decisions).length) report.engineDecisions = decisions;
   } catch {
     // The engine may be gone; that is reported as a failure already.
@@ -459,7 +686,8 @@ let code = 1;
 try {
   code = await main();
 } catch (error) {
-  if (!isShuttingDown()) log(error instanceof PhaseError ? error.message : `failed: ${(error as Error).stack ?? error}`);
+  if (!isShuttingDown())
+    log(error instanceof PhaseError ? error.message : `failed: ${(error as Error).stack ?? error}`);
   code = isShuttingDown() ? 130 : 1;
 } finally {
   if (!isShuttingDown()) await cleanup();

@@ -33,10 +33,13 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  process.stdout.write('usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster] [--against <git ref>]\n');
+  process.stdout.write(
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster] [--against <git ref>]\n',
+  );
   process.exit(0);
 }
-const N = Number(opts.transactions), CONCURRENCY = Number(opts.concurrency);
+const N = Number(opts.transactions),
+  CONCURRENCY = Number(opts.concurrency);
 if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
   process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
   process.exit(2);
@@ -46,11 +49,23 @@ const HERE = new URL('..', import.meta.url).pathname;
 // The code measured: this checkout, or (--root) another commit's worktree driven by this script.
 const ROOT = opts.root ?? HERE;
 
-interface Result { label: string; engineUsPerTx: number; redisUsPerTx: number; redisCallsPerTx: number; txPerSecond: number; decisions: Record<string, number>; degraded: number; topCommands: string[] }
+interface Result {
+  label: string;
+  engineUsPerTx: number;
+  redisUsPerTx: number;
+  redisCallsPerTx: number;
+  txPerSecond: number;
+  decisions: Record<string, number>;
+  degraded: number;
+  topCommands: string[];
+}
 
 async function measure(label: string): Promise<Result> {
   const [{ createRuntime }, { loadConfig }, { createLogger }, { scoreRequestSchema }] = await Promise.all([
-    import(join(ROOT, 'services/runtime.ts')), import(join(ROOT, 'services/config.ts')), import(join(ROOT, 'services/logger.ts')), import(join(ROOT, 'services/core/schemas.ts')),
+    import(join(ROOT, 'services/runtime.ts')),
+    import(join(ROOT, 'services/config.ts')),
+    import(join(ROOT, 'services/logger.ts')),
+    import(join(ROOT, 'services/core/schemas.ts')),
   ]);
   const { RedisServer } = await import(join(HERE, 'test/support/redis-server.ts'));
   const { RedisCluster } = await import(join(HERE, 'test/support/redis-cluster.ts'));
@@ -61,32 +76,43 @@ async function measure(label: string): Promise<Result> {
   const ports: number[] = single ? [single.port] : cluster!.nodes.map((n: { port: number }) => n.port);
   try {
     const config = loadConfig({
-      NODE_ENV: 'test', LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_DATA_KEY: 'd'.repeat(64), LOG_LEVEL: 'silent',
-      LEAKGUARD_DEADLINE_MS: '2000', ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
+      NODE_ENV: 'test',
+      LEAKGUARD_STATE_DIR: stateDir,
+      LEAKGUARD_CARD_KEY: 'a'.repeat(64),
+      LEAKGUARD_DATA_KEY: 'd'.repeat(64),
+      LOG_LEVEL: 'silent',
+      LEAKGUARD_DEADLINE_MS: '2000',
+      ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
     });
     const runtime = createRuntime(config, createLogger('silent'));
     if (!(await runtime.waitForStores())) throw new Error('Redis did not connect');
-    const requests = traffic(N + 2000).map((t) => ({ merchant: t.merchant, request: scoreRequestSchema.parse(t.body) }));
+    const requests = traffic(N + 2000).map((t) => ({
+      merchant: t.merchant,
+      request: scoreRequestSchema.parse(t.body),
+    }));
     const run = async (slice: typeof requests) => {
       let next = 0;
       const decisions: Record<string, number> = {};
       let degraded = 0;
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < slice.length) {
-          const t = slice[next++]!;
-          const result = await runtime.engine.score(t.merchant, t.request);
-          if (result.kind === 'scored') {
-            decisions[result.response.decision] = (decisions[result.response.decision] ?? 0) + 1;
-            if (result.response.degraded) degraded++;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < slice.length) {
+            const t = slice[next++]!;
+            const result = await runtime.engine.score(t.merchant, t.request);
+            if (result.kind === 'scored') {
+              decisions[result.response.decision] = (decisions[result.response.decision] ?? 0) + 1;
+              if (result.response.degraded) degraded++;
+            }
           }
-        }
-      }));
+        }),
+      );
       return { decisions, degraded };
     };
     await run(requests.slice(0, 2000)); // warm-up: JIT, script cache, connections
     await runtime.flaggedSink.drain();
     const redisCpu = async () => {
-      let cpu = 0, calls = 0;
+      let cpu = 0,
+        calls = 0;
       const byCommand = new Map<string, { calls: number; usec: number }>();
       for (const port of ports) {
         const info = await redisInfo(port, 'cpu');
@@ -110,14 +136,24 @@ async function measure(label: string): Promise<Result> {
     const r1 = await redisCpu();
     await runtime.close();
     // Where Redis spends it (script time includes the commands the script calls).
-    const topCommands = [...r1.byCommand].map(([name, c]) => {
-      const before = r0.byCommand.get(name) ?? { calls: 0, usec: 0 };
-      return { name, calls: (c.calls - before.calls) / N, usec: (c.usec - before.usec) / N };
-    }).filter((c) => c.calls > 0).sort((a, b) => b.usec - a.usec).slice(0, 10).map((c) => `${c.name} ${c.calls.toFixed(1)}× ${c.usec.toFixed(1)} µs`);
+    const topCommands = [...r1.byCommand]
+      .map(([name, c]) => {
+        const before = r0.byCommand.get(name) ?? { calls: 0, usec: 0 };
+        return { name, calls: (c.calls - before.calls) / N, usec: (c.usec - before.usec) / N };
+      })
+      .filter((c) => c.calls > 0)
+      .sort((a, b) => b.usec - a.usec)
+      .slice(0, 10)
+      .map((c) => `${c.name} ${c.calls.toFixed(1)}× ${c.usec.toFixed(1)} µs`);
     return {
       topCommands,
-      label, engineUsPerTx: (c1.user + c1.system) / N, redisUsPerTx: ((r1.cpu - r0.cpu) * 1e6) / N,
-      redisCallsPerTx: (r1.calls - r0.calls - ports.length * 2) / N, txPerSecond: N / wall, decisions, degraded,
+      label,
+      engineUsPerTx: (c1.user + c1.system) / N,
+      redisUsPerTx: ((r1.cpu - r0.cpu) * 1e6) / N,
+      redisCallsPerTx: (r1.calls - r0.calls - ports.length * 2) / N,
+      txPerSecond: N / wall,
+      decisions,
+      degraded,
     };
   } finally {
     await single?.stop();
@@ -129,16 +165,24 @@ async function measure(label: string): Promise<Result> {
 function print(results: Result[]) {
   const row = (r: Result) => {
     const flagged = N - (r.decisions.approve ?? 0);
-    return `${r.label.padEnd(28)} ${r.engineUsPerTx.toFixed(0).padStart(8)} µs ${r.redisUsPerTx.toFixed(0).padStart(8)} µs ${r.redisCallsPerTx.toFixed(1).padStart(8)} ${r.txPerSecond.toFixed(0).padStart(8)}/s   ` +
-      `challenge ${r.decisions.challenge ?? 0}, review ${r.decisions.review ?? 0}, decline ${r.decisions.decline ?? 0} (${((1000 * flagged) / N).toFixed(1)} per 1,000), degraded ${r.degraded}`;
+    return (
+      `${r.label.padEnd(28)} ${r.engineUsPerTx.toFixed(0).padStart(8)} µs ${r.redisUsPerTx.toFixed(0).padStart(8)} µs ${r.redisCallsPerTx.toFixed(1).padStart(8)} ${r.txPerSecond.toFixed(0).padStart(8)}/s   ` +
+      `challenge ${r.decisions.challenge ?? 0}, review ${r.decisions.review ?? 0}, decline ${r.decisions.decline ?? 0} (${((1000 * flagged) / N).toFixed(1)} per 1,000), degraded ${r.degraded}`
+    );
   };
-  process.stdout.write(`\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}; per transaction:\n`);
-  process.stdout.write(`${'code'.padEnd(28)} ${'engine CPU'.padStart(11)} ${'Redis CPU'.padStart(11)} ${'commands'.padStart(8)} ${'rate'.padStart(10)}   decisions\n`);
+  process.stdout.write(
+    `\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}; per transaction:\n`,
+  );
+  process.stdout.write(
+    `${'code'.padEnd(28)} ${'engine CPU'.padStart(11)} ${'Redis CPU'.padStart(11)} ${'commands'.padStart(8)} ${'rate'.padStart(10)}   decisions\n`,
+  );
   for (const r of results) process.stdout.write(`${row(r)}\n`);
   for (const r of results) process.stdout.write(`  ${r.label}, Redis per transaction: ${r.topCommands.join(', ')}\n`);
   if (results.length === 2) {
     const [a, b] = results as [Result, Result];
-    process.stdout.write(`ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)} (target: each at most 0.25 of the commit before the cost work)\n`);
+    process.stdout.write(
+      `ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)} (target: each at most 0.25 of the commit before the cost work)\n`,
+    );
   }
 }
 
@@ -153,15 +197,34 @@ if (opts.against) {
   log(`checking out ${opts.against} in ${worktree}`);
   execFileSync('git', ['worktree', 'add', '--detach', worktree, opts.against], { cwd: HERE, stdio: 'ignore' });
   try {
-    if (!existsSync(join(worktree, 'node_modules'))) execFileSync('ln', ['-s', join(HERE, 'node_modules'), join(worktree, 'node_modules')]);
+    if (!existsSync(join(worktree, 'node_modules')))
+      execFileSync('ln', ['-s', join(HERE, 'node_modules'), join(worktree, 'node_modules')]);
     log(`measuring ${opts.against}`);
-    const out = execFileSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--root', worktree, '--against', opts.against, '--transactions', String(N), '--concurrency', String(CONCURRENCY), ...(opts.cluster ? ['--cluster'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        new URL(import.meta.url).pathname,
+        '--root',
+        worktree,
+        '--against',
+        opts.against,
+        '--transactions',
+        String(N),
+        '--concurrency',
+        String(CONCURRENCY),
+        ...(opts.cluster ? ['--cluster'] : []),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     results.push(JSON.parse(out.trim().split('\n').pop()!) as Result);
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: HERE, stdio: 'ignore' });
   }
 }
-log(`measuring this checkout (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()})`);
+log(
+  `measuring this checkout (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()})`,
+);
 results.push(await measure('this checkout'));
 print(results);
 if (opts.json) process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -75,8 +75,23 @@ import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
 import { RedisCluster } from '../test/support/redis-cluster.ts';
 import {
-  benchWorkDir, cleanEnv, cleanup, fmtInt, installSignalHandlers, isShuttingDown, machineBusy, PhaseError, processCpu, redisInfo,
-  registerCleanup, sleep, startChild, startEngine, startPrivateRedis, stopChild, type Child,
+  benchWorkDir,
+  cleanEnv,
+  cleanup,
+  fmtInt,
+  installSignalHandlers,
+  isShuttingDown,
+  machineBusy,
+  PhaseError,
+  processCpu,
+  redisInfo,
+  registerCleanup,
+  sleep,
+  startChild,
+  startEngine,
+  startPrivateRedis,
+  stopChild,
+  type Child,
 } from './lib/harness.ts';
 import { partitionAlignedTraffic, type MerchantTransaction } from './lib/traffic.ts';
 
@@ -96,7 +111,9 @@ const int = (name: string, def: number, min: number, max: number) => {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? def : Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    process.stderr.write(`bench:scale: ${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}\n${USAGE}\n`);
+    process.stderr.write(
+      `bench:scale: ${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}\n${USAGE}\n`,
+    );
     process.exit(2);
   }
   return n;
@@ -138,16 +155,37 @@ interface Outcome {
 }
 
 interface Response {
-  decision: string; score: number; reasons: { code: string; message: string }[]; checks: unknown; degraded: boolean;
+  decision: string;
+  score: number;
+  reasons: { code: string; message: string }[];
+  checks: unknown;
+  degraded: boolean;
   versions?: { engine: string; ruleset: string; model?: string };
 }
 const scored = (door: Outcome['door'], merchant: string, r: Response): Outcome => ({
-  door, merchant, decision: r.decision, score: r.score, degraded: r.degraded, reasons: r.reasons.map((x) => x.message),
-  canonical: JSON.stringify([r.decision, r.score, r.reasons.map((x) => [x.code, x.message]), r.checks, r.degraded]), failure: false,
-  ...(r.versions ? { versions: `engine ${r.versions.engine}, ruleset ${r.versions.ruleset}, model ${r.versions.model ?? 'none'}` } : {}),
+  door,
+  merchant,
+  decision: r.decision,
+  score: r.score,
+  degraded: r.degraded,
+  reasons: r.reasons.map((x) => x.message),
+  canonical: JSON.stringify([r.decision, r.score, r.reasons.map((x) => [x.code, x.message]), r.checks, r.degraded]),
+  failure: false,
+  ...(r.versions
+    ? { versions: `engine ${r.versions.engine}, ruleset ${r.versions.ruleset}, model ${r.versions.model ?? 'none'}` }
+    : {}),
 });
 /** A dead letter (`failure` false: the same dead letter in both runs is the same answer) or no answer at all. */
-const failed = (door: Outcome['door'], merchant: string, what: string, failure: boolean): Outcome => ({ door, merchant, decision: what, score: undefined, degraded: false, reasons: [], canonical: what, failure });
+const failed = (door: Outcome['door'], merchant: string, what: string, failure: boolean): Outcome => ({
+  door,
+  merchant,
+  decision: what,
+  score: undefined,
+  degraded: false,
+  reasons: [],
+  canonical: what,
+  failure,
+});
 
 /** Outputs of the stream (decisions and dead letters), first seen per transaction. */
 class OutputBook {
@@ -172,8 +210,16 @@ class OutputBook {
 }
 
 /** Reads the run's decisions and dead-letter topics from the beginning. */
-async function startOutputReader(kafka: Kafka, topics: { decisions: string; deadLetter: string }, book: OutputBook): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: `bench-scale-reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 50, maxBytesPerPartition: 4 * 1024 * 1024 });
+async function startOutputReader(
+  kafka: Kafka,
+  topics: { decisions: string; deadLetter: string },
+  book: OutputBook,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({
+    groupId: `bench-scale-reader-${process.pid}-${Date.now()}`,
+    maxWaitTimeInMs: 50,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.decisions, topics.deadLetter], fromBeginning: true });
   await consumer.run({
@@ -184,10 +230,20 @@ async function startOutputReader(kafka: Kafka, topics: { decisions: string; dead
         const v = JSON.parse(m.value.toString('utf8')) as Record<string, unknown>;
         if (batch.topic === topics.decisions) {
           const source = v.source as { partition: number };
-          book.add(String(v.transactionId), scored('stream', String(v.merchantId), v as unknown as Response), source.partition, v.replayed === true);
+          book.add(
+            String(v.transactionId),
+            scored('stream', String(v.merchantId), v as unknown as Response),
+            source.partition,
+            v.replayed === true,
+          );
         } else if (typeof v.transactionId === 'string') {
           const source = v.source as { partition: number };
-          book.add(v.transactionId, failed('stream', String(v.merchantId ?? '?'), `dead letter (${String(v.reason)})`, false), source.partition, false);
+          book.add(
+            v.transactionId,
+            failed('stream', String(v.merchantId ?? '?'), `dead letter (${String(v.reason)})`, false),
+            source.partition,
+            false,
+          );
         }
       }
     },
@@ -198,8 +254,21 @@ async function startOutputReader(kafka: Kafka, topics: { decisions: string; dead
 // ---------------------------------------------------------------------------------------------
 // CPU accounting
 
-interface Tiers { processors: Child[]; engines: Child[]; redisPorts: number[]; kafkaPid: number }
-interface Mark { at: number; processors: number[]; engines: number[]; redis: number[]; kafka: number; driver: number; machine: number }
+interface Tiers {
+  processors: Child[];
+  engines: Child[];
+  redisPorts: number[];
+  kafkaPid: number;
+}
+interface Mark {
+  at: number;
+  processors: number[];
+  engines: number[];
+  redis: number[];
+  kafka: number;
+  driver: number;
+  machine: number;
+}
 
 async function redisCpu(port: number): Promise<number> {
   const info = await redisInfo(port, 'cpu');
@@ -223,11 +292,18 @@ async function mark(t: Tiers): Promise<Mark> {
 
 interface PhaseCost {
   /** µs of CPU per transaction. */
-  processors: number; engines: number; redis: number; kafka: number; driver: number;
+  processors: number;
+  engines: number;
+  redis: number;
+  kafka: number;
+  driver: number;
   /** Shares of each process of a tier (processor 1, 2...; Redis node 1, 2, 3). */
-  processorShares: number[]; engineShares: number[]; redisShares: number[];
+  processorShares: number[];
+  engineShares: number[];
+  redisShares: number[];
   /** Busy cores of the whole machine, and of processes not ours (another user's tests...). */
-  machineCores: number; otherCores: number;
+  machineCores: number;
+  otherCores: number;
 }
 
 function costOf(a: Mark, b: Mark, n: number): PhaseCost {
@@ -235,29 +311,48 @@ function costOf(a: Mark, b: Mark, n: number): PhaseCost {
   const deltas = (x: number[], y: number[]) => y.map((v, i) => Math.max(0, v - x[i]!));
   const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
   const shares = (x: number[]) => x.map((v) => v / Math.max(1e-9, sum(x)));
-  const p = deltas(a.processors, b.processors), e = deltas(a.engines, b.engines), r = deltas(a.redis, b.redis);
-  const kafka = Math.max(0, b.kafka - a.kafka), driver = b.driver - a.driver;
+  const p = deltas(a.processors, b.processors),
+    e = deltas(a.engines, b.engines),
+    r = deltas(a.redis, b.redis);
+  const kafka = Math.max(0, b.kafka - a.kafka),
+    driver = b.driver - a.driver;
   const machine = b.machine - a.machine;
   const ours = sum(p) + sum(e) + sum(r) + kafka + driver;
   const per = (s: number) => (s * 1e6) / Math.max(1, n);
   return {
-    processors: per(sum(p)), engines: per(sum(e)), redis: per(sum(r)), kafka: per(kafka), driver: per(driver),
-    processorShares: shares(p), engineShares: shares(e), redisShares: shares(r),
-    machineCores: machine / seconds, otherCores: Math.max(0, machine - ours) / seconds,
+    processors: per(sum(p)),
+    engines: per(sum(e)),
+    redis: per(sum(r)),
+    kafka: per(kafka),
+    driver: per(driver),
+    processorShares: shares(p),
+    engineShares: shares(e),
+    redisShares: shares(r),
+    machineCores: machine / seconds,
+    otherCores: Math.max(0, machine - ours) / seconds,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // One run: a topology, its two phases.
 
-interface Topology { key: 'single' | 'scale'; title: string; cluster: boolean; engines: number; processors: number }
+interface Topology {
+  key: 'single' | 'scale';
+  title: string;
+  cluster: boolean;
+  engines: number;
+  processors: number;
+}
 const TOPOLOGIES: Topology[] = [
   { key: 'single', title: 'single node', cluster: false, engines: 1, processors: 1 },
   { key: 'scale', title: 'scale-out', cluster: true, engines: 2, processors: 2 },
 ];
 
 interface PhaseResult {
-  n: number; seconds: number; rate: number; cost: PhaseCost;
+  n: number;
+  seconds: number;
+  rate: number;
+  cost: PhaseCost;
   /** How long after the last answer the engines were still making cases of flagged decisions (counted in `cost`). */
   casesSeconds: number;
   /** HTTP: each engine's longest event-loop delay during the phase, ms. */
@@ -320,7 +415,10 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   if (t.cluster) {
     cluster = await RedisCluster.start({ masters: 3 });
     const c = cluster;
-    registerCleanup(() => c.stop(), () => undefined); // its own exit hook kills the nodes
+    registerCleanup(
+      () => c.stop(),
+      () => undefined,
+    ); // its own exit hook kills the nodes
     redisEnv = { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds };
     redisPorts = cluster.nodes.map((n) => n.port);
   } else {
@@ -341,7 +439,10 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
     const store = new RedisApiKeyStore(client);
     for (const input of [ctx.warmup, ctx.main]) {
       for (const merchantId of [...input.merchants.stream, ...input.merchants.http]) {
-        apiKeys.set(merchantId, (await createApiKey(store, { role: 'merchant', merchantId, label: 'bench-scale' })).key);
+        apiKeys.set(
+          merchantId,
+          (await createApiKey(store, { role: 'merchant', merchantId, label: 'bench-scale' })).key,
+        );
       }
     }
   } catch (error) {
@@ -353,13 +454,26 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
 
   // Topics of this run.
   const prefix = `bench-scale.${t.key}`;
-  const topics = { input: `${prefix}.transactions`, decisions: `${prefix}.decisions`, flagged: `${prefix}.flagged`, deadLetter: `${prefix}.dead-letter` };
+  const topics = {
+    input: `${prefix}.transactions`,
+    decisions: `${prefix}.decisions`,
+    flagged: `${prefix}.flagged`,
+    deadLetter: `${prefix}.dead-letter`,
+  };
   const group = `bench-scale-${t.key}`;
   const streamSettings = {
-    LEAKGUARD_STREAM_INPUT_TOPIC: topics.input, LEAKGUARD_STREAM_DECISIONS_TOPIC: topics.decisions, LEAKGUARD_STREAM_FLAGGED_TOPIC: topics.flagged,
-    LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: topics.deadLetter, LEAKGUARD_STREAM_GROUP_ID: group, LEAKGUARD_STREAM_PARTITIONS: String(PARTITIONS),
+    LEAKGUARD_STREAM_INPUT_TOPIC: topics.input,
+    LEAKGUARD_STREAM_DECISIONS_TOPIC: topics.decisions,
+    LEAKGUARD_STREAM_FLAGGED_TOPIC: topics.flagged,
+    LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: topics.deadLetter,
+    LEAKGUARD_STREAM_GROUP_ID: group,
+    LEAKGUARD_STREAM_PARTITIONS: String(PARTITIONS),
   };
-  await ensureTopics(ctx.admin, streamConfig({ KAFKA_BROKERS: ctx.bootstrap, ...streamSettings }), createLogger('warn'));
+  await ensureTopics(
+    ctx.admin,
+    streamConfig({ KAFKA_BROKERS: ctx.bootstrap, ...streamSettings }),
+    createLogger('warn'),
+  );
 
   // Engines and processors, started together; the same keys for every process of the run.
   log(`${t.title}: starting ${t.engines} engine(s) and ${t.processors} processor(s)`);
@@ -381,25 +495,56 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   const engineStarts = Array.from({ length: t.engines }, (_, i) => {
     const stateDir = stateOf(`engine-${i + 1}`);
     return startEngine({
-      redisUrl: redisEnv.REDIS_URL!, stateDir, onLine: watch(`engine-${i + 1}`),
-      env: { ...redisEnv, ...ctx.secrets, ...model, DATABASE_URL: '', XDG_STATE_HOME: join(stateDir, 'state-home'), LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS) },
+      redisUrl: redisEnv.REDIS_URL!,
+      stateDir,
+      onLine: watch(`engine-${i + 1}`),
+      env: {
+        ...redisEnv,
+        ...ctx.secrets,
+        ...model,
+        DATABASE_URL: '',
+        XDG_STATE_HOME: join(stateDir, 'state-home'),
+        LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS),
+      },
     });
   });
   const processors: Child[] = Array.from({ length: t.processors }, (_, i) => {
     const stateDir = stateOf(`processor-${i + 1}`);
-    return startChild(`processor-${i + 1}`, process.execPath, [...process.execArgv, 'streams/main.ts'], processEnv({
-      NODE_ENV: 'production', LOG_LEVEL: 'warn', KAFKA_BROKERS: ctx.bootstrap, ...redisEnv, ...ctx.secrets, ...model, ...streamSettings,
-      LEAKGUARD_STREAM_CLIENT_ID: `${group}-${i + 1}`, STREAM_METRICS_PORT: '0', LEAKGUARD_STATE_DIR: stateDir, XDG_STATE_HOME: join(stateDir, 'state-home'),
-    }), watch(`processor-${i + 1}`));
+    return startChild(
+      `processor-${i + 1}`,
+      process.execPath,
+      [...process.execArgv, 'streams/main.ts'],
+      processEnv({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        KAFKA_BROKERS: ctx.bootstrap,
+        ...redisEnv,
+        ...ctx.secrets,
+        ...model,
+        ...streamSettings,
+        LEAKGUARD_STREAM_CLIENT_ID: `${group}-${i + 1}`,
+        STREAM_METRICS_PORT: '0',
+        LEAKGUARD_STATE_DIR: stateDir,
+        XDG_STATE_HOME: join(stateDir, 'state-home'),
+      }),
+      watch(`processor-${i + 1}`),
+    );
   });
-  const engines = (await Promise.all(engineStarts)).map((e) => ({ child: e.child, url: e.url, metricsToken: e.metricsToken }));
+  const engines = (await Promise.all(engineStarts)).map((e) => ({
+    child: e.child,
+    url: e.url,
+    metricsToken: e.metricsToken,
+  }));
   const startedAt = Date.now();
   for (;;) {
     const dead = processors.find((p) => p.done);
     if (dead) throw new PhaseError(`${dead.name} exited at start:\n  ${dead.tail.slice(-15).join('\n  ')}`);
     const [described] = (await ctx.admin.describeGroups([group])).groups;
     if (described?.state === 'Stable' && described.members.length === t.processors) break;
-    if (Date.now() - startedAt > 120_000) throw new PhaseError(`the processors did not form their group within 120 s (${described?.state}, ${described?.members.length} members)`);
+    if (Date.now() - startedAt > 120_000)
+      throw new PhaseError(
+        `the processors did not form their group within 120 s (${described?.state}, ${described?.members.length} members)`,
+      );
     await sleep(50);
   }
   const tiers: Tiers = { processors, engines: engines.map((e) => e.child), redisPorts, kafkaPid: ctx.kafkaPid };
@@ -408,7 +553,10 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   for (const deadline = Date.now() + 120_000; casesOpen < engines.length;) {
     const dead = tiers.engines.find((c) => c.done);
     if (dead) throw new PhaseError(`${dead.name} exited at start:\n  ${dead.tail.slice(-15).join('\n  ')}`);
-    if (Date.now() > deadline) throw new PhaseError(`the engines' case databases did not open within 120 s:\n  ${tiers.engines.flatMap((c) => c.tail.slice(-5)).join('\n  ')}`);
+    if (Date.now() > deadline)
+      throw new PhaseError(
+        `the engines' case databases did not open within 120 s:\n  ${tiers.engines.flatMap((c) => c.tail.slice(-5)).join('\n  ')}`,
+      );
     await sleep(100);
   }
   /**
@@ -422,17 +570,26 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
     while ((await casesPending()) > 0) {
       alive();
       if (Date.now() > deadline) {
-        log(`${t.title}: ${what}: ${await casesPending()} flagged decisions still not made into cases after 120 s; going on`);
+        log(
+          `${t.title}: ${what}: ${await casesPending()} flagged decisions still not made into cases after 120 s; going on`,
+        );
         return;
       }
       await sleep(50);
     }
   };
   /** The engines' event-loop delay: prom-client's max since the previous scrape, in ms (reset by reading). */
-  const eventLoopMax = async () => Promise.all(engines.map(async (e) => {
-    const text = await (await fetch(`${e.url}/metrics`, { headers: { authorization: `Bearer ${e.metricsToken}` } })).text().catch(() => '');
-    return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
-  }));
+  const eventLoopMax = async () =>
+    Promise.all(
+      engines.map(async (e) => {
+        const text = await (
+          await fetch(`${e.url}/metrics`, { headers: { authorization: `Bearer ${e.metricsToken}` } })
+        )
+          .text()
+          .catch(() => '');
+        return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+      }),
+    );
   const alive = () => {
     const dead = [...processors, ...tiers.engines].find((c) => c.done);
     if (dead) throw new PhaseError(`${dead.name} exited during the run:\n  ${dead.tail.slice(-15).join('\n  ')}`);
@@ -444,7 +601,10 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   const reader = await startOutputReader(ctx.kafka, topics, book);
   /** Produces the messages as fast as possible, in order, and waits until each has its output. */
   const streamRound = async (what: string, messages: Input['streamMessages']) => {
-    const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = ctx.kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const target = book.outcomes.size + messages.length;
     try {
@@ -467,7 +627,9 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
       }
       const done = seen - (target - messages.length);
       if (Date.now() - progressAt > 120_000) {
-        throw new PhaseError(`${t.title}, ${what}: no new output for 120 s (${fmtInt(done)} of ${fmtInt(messages.length)}):\n  ${processors.flatMap((p) => p.tail.slice(-5)).join('\n  ')}`);
+        throw new PhaseError(
+          `${t.title}, ${what}: no new output for 120 s (${fmtInt(done)} of ${fmtInt(messages.length)}):\n  ${processors.flatMap((p) => p.tail.slice(-5)).join('\n  ')}`,
+        );
       }
       if (Date.now() > reportAt) {
         log(`${t.title}: ${what}: ${fmtInt(done)} of ${fmtInt(messages.length)} decided`);
@@ -479,7 +641,9 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   let stream: PhaseResult | undefined;
   try {
     if (ctx.warmup.streamMessages.length > 0) {
-      log(`${t.title}: stream warm-up, ${fmtInt(ctx.warmup.streamMessages.length)} transactions (not timed, not compared)`);
+      log(
+        `${t.title}: stream warm-up, ${fmtInt(ctx.warmup.streamMessages.length)} transactions (not timed, not compared)`,
+      );
       await streamRound('stream warm-up', ctx.warmup.streamMessages);
       await casesDrained('stream warm-up');
     }
@@ -505,22 +669,32 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   const httpRound = async (input: Input) => {
     const byMerchant = new Map<string, MerchantTransaction[]>();
     for (const tx of input.http) byMerchant.set(tx.merchant, [...(byMerchant.get(tx.merchant) ?? []), tx]);
-    await Promise.all(input.merchants.http.map(async (merchant, i) => {
-      const engine = engines[i % engines.length]!;
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKeys.get(merchant)!}` };
-      for (const tx of byMerchant.get(merchant) ?? []) {
-        if (isShuttingDown()) return;
-        let outcome: Outcome;
-        try {
-          const res = await fetch(`${engine.url}/v1/score`, { method: 'POST', headers, body: JSON.stringify(tx.body), signal: AbortSignal.timeout(30_000) });
-          const text = await res.text();
-          outcome = res.status === 200 ? scored('http', merchant, JSON.parse(text) as Response) : failed('http', merchant, `HTTP ${res.status} ${text.slice(0, 160)}`, true);
-        } catch (error) {
-          outcome = failed('http', merchant, `request failed: ${(error as Error).message}`, true);
+    await Promise.all(
+      input.merchants.http.map(async (merchant, i) => {
+        const engine = engines[i % engines.length]!;
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKeys.get(merchant)!}` };
+        for (const tx of byMerchant.get(merchant) ?? []) {
+          if (isShuttingDown()) return;
+          let outcome: Outcome;
+          try {
+            const res = await fetch(`${engine.url}/v1/score`, {
+              method: 'POST',
+              headers,
+              body: JSON.stringify(tx.body),
+              signal: AbortSignal.timeout(30_000),
+            });
+            const text = await res.text();
+            outcome =
+              res.status === 200
+                ? scored('http', merchant, JSON.parse(text) as Response)
+                : failed('http', merchant, `HTTP ${res.status} ${text.slice(0, 160)}`, true);
+          } catch (error) {
+            outcome = failed('http', merchant, `request failed: ${(error as Error).message}`, true);
+          }
+          outcomes.set(tx.body.transactionId, outcome);
         }
-        outcomes.set(tx.body.transactionId, outcome);
-      }
-    }));
+      }),
+    );
     if (isShuttingDown()) throw new PhaseError('stopped');
     alive();
   };
@@ -532,7 +706,9 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   }
   if (ctx.main.http.length > 0) {
     const n = ctx.main.http.length;
-    log(`${t.title}: HTTP phase, ${fmtInt(n)} transactions, ${ctx.main.merchants.http.length} merchant loops over ${engines.length} engine(s)`);
+    log(
+      `${t.title}: HTTP phase, ${fmtInt(n)} transactions, ${ctx.main.merchants.http.length} merchant loops over ${engines.length} engine(s)`,
+    );
     await sleep(1_000);
     await eventLoopMax();
     const m0 = await mark(tiers);
@@ -542,16 +718,31 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
     await casesDrained('HTTP');
     const m1 = await mark(tiers);
     const seconds = (answeredAt - m0.at) / 1000;
-    http = { n, seconds, rate: n / seconds, cost: costOf(m0, m1, n), casesSeconds: (m1.at - answeredAt) / 1000, eventLoopMaxMs: loop };
+    http = {
+      n,
+      seconds,
+      rate: n / seconds,
+      cost: costOf(m0, m1, n),
+      casesSeconds: (m1.at - answeredAt) / 1000,
+      eventLoopMaxMs: loop,
+    };
   }
   // The engines' own count of velocity-store failures (a degraded answer's cause), by stage.
   const storeErrors = new Map<string, number>();
   for (const e of engines) {
-    const text = await (await fetch(`${e.url}/metrics`, { headers: { authorization: `Bearer ${e.metricsToken}` } })).text().catch(() => '');
-    for (const m of text.matchAll(/^leakguard_redis_errors_total\{stage="([^"]+)"\} (\d+)/gm)) if (Number(m[2]) > 0) storeErrors.set(m[1]!, (storeErrors.get(m[1]!) ?? 0) + Number(m[2]));
+    const text = await (
+      await fetch(`${e.url}/metrics`, { headers: { authorization: `Bearer ${e.metricsToken}` } })
+    )
+      .text()
+      .catch(() => '');
+    for (const m of text.matchAll(/^leakguard_redis_errors_total\{stage="([^"]+)"\} (\d+)/gm))
+      if (Number(m[2]) > 0) storeErrors.set(m[1]!, (storeErrors.get(m[1]!) ?? 0) + Number(m[2]));
   }
   // The warm-up's own outcomes are not compared.
-  const warmupIds = new Set([...ctx.warmup.streamMessages.map((m) => (JSON.parse(m.value) as { transactionId: string }).transactionId), ...ctx.warmup.http.map((x) => x.body.transactionId)]);
+  const warmupIds = new Set([
+    ...ctx.warmup.streamMessages.map((m) => (JSON.parse(m.value) as { transactionId: string }).transactionId),
+    ...ctx.warmup.http.map((x) => x.body.transactionId),
+  ]);
   for (const id of warmupIds) outcomes.delete(id);
 
   // ------------------------------------------------------------ stop this run's processes
@@ -562,8 +753,15 @@ async function run(t: Topology, ctx: Context): Promise<RunResult> {
   client.disconnect();
   await cluster?.stop();
   return {
-    topology: t, stream, http, outcomes, replays: book.replays, inconsistent: book.inconsistent,
-    perPartition: Array.from({ length: PARTITIONS }, (_, p) => book.perPartition.get(p) ?? 0), problems, storeErrors,
+    topology: t,
+    stream,
+    http,
+    outcomes,
+    replays: book.replays,
+    inconsistent: book.inconsistent,
+    perPartition: Array.from({ length: PARTITIONS }, (_, p) => book.perPartition.get(p) ?? 0),
+    problems,
+    storeErrors,
   };
 }
 
@@ -588,36 +786,67 @@ function report(results: RunResult[], expectedIds: string[]): boolean {
   const W = 14;
   const us = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '-' : fmtInt(n));
   const row = (label: string, f: (r: RunResult) => string, ratio?: (r: RunResult) => number | undefined) => {
-    const x = ratio?.(a), y = ratio?.(b);
+    const x = ratio?.(a),
+      y = ratio?.(b);
     const q = x !== undefined && y !== undefined && x > 0 ? (y / x).toFixed(2) : '';
     say(`${label.padEnd(44)}${pad(f(a), W)}${pad(f(b), W)}${pad(q, 14)}`);
   };
   const shares = (s: number[]) => (s.length > 1 ? ` (${s.map((x) => `${Math.round(x * 100)}%`).join('/')})` : '');
 
   say('');
-  say(`bench:scale on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), Node ${process.version}; Kafka, Redis, engines, processors and this driver on the same machine`);
-  say(`${a.topology.title}: 1 redis-server, 1 engine, 1 processor; ${b.topology.title}: 3-master Redis Cluster, 2 engines, 2 processors (one group)`);
+  say(
+    `bench:scale on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), Node ${process.version}; Kafka, Redis, engines, processors and this driver on the same machine`,
+  );
+  say(
+    `${a.topology.title}: 1 redis-server, 1 engine, 1 processor; ${b.topology.title}: 3-master Redis Cluster, 2 engines, 2 processors (one group)`,
+  );
   const versions = [...a.outcomes.values()].find((o) => o.versions)?.versions;
-  if (versions) say(`${versions}${MODEL ? ` (BENCH_SCALE_MODEL=${MODEL})` : ' (LEAKGUARD_MODEL unset: the starter model, as production)'}; engines' deadline ${DEADLINE_MS} ms`);
+  if (versions)
+    say(
+      `${versions}${MODEL ? ` (BENCH_SCALE_MODEL=${MODEL})` : ' (LEAKGUARD_MODEL unset: the starter model, as production)'}; engines' deadline ${DEADLINE_MS} ms`,
+    );
   say(`${''.padEnd(44)}${pad(a.topology.title, W)}${pad(b.topology.title, W)}${pad('scale/single', 14)}`);
-  const phase = (name: string, get: (r: RunResult) => PhaseResult | undefined, tiers: { label: string; value: (c: PhaseCost) => number; shares?: (c: PhaseCost) => number[] }[]) => {
+  const phase = (
+    name: string,
+    get: (r: RunResult) => PhaseResult | undefined,
+    tiers: { label: string; value: (c: PhaseCost) => number; shares?: (c: PhaseCost) => number[] }[],
+  ) => {
     if (!get(a) && !get(b)) return;
     say(name);
-    row('  transactions/s', (r) => (get(r) ? fmtInt(get(r)!.rate) : '-'), (r) => get(r)?.rate);
+    row(
+      '  transactions/s',
+      (r) => (get(r) ? fmtInt(get(r)!.rate) : '-'),
+      (r) => get(r)?.rate,
+    );
     row('  wall time, s', (r) => (get(r) ? get(r)!.seconds.toFixed(1) : '-'));
     say('  CPU µs per transaction');
     for (const tier of tiers) {
-      row(`    ${tier.label}`, (r) => {
-        const c = get(r)?.cost;
-        return c ? us(tier.value(c)) : '-';
-      }, (r) => (get(r) ? tier.value(get(r)!.cost) : undefined));
+      row(
+        `    ${tier.label}`,
+        (r) => {
+          const c = get(r)?.cost;
+          return c ? us(tier.value(c)) : '-';
+        },
+        (r) => (get(r) ? tier.value(get(r)!.cost) : undefined),
+      );
     }
-    row('    all of the above', (r) => {
-      const c = get(r)?.cost;
-      return c ? us(tiers.reduce((s, t) => s + t.value(c), 0)) : '-';
-    }, (r) => (get(r) ? tiers.reduce((s, t) => s + t.value(get(r)!.cost), 0) : undefined));
+    row(
+      '    all of the above',
+      (r) => {
+        const c = get(r)?.cost;
+        return c ? us(tiers.reduce((s, t) => s + t.value(c), 0)) : '-';
+      },
+      (r) => (get(r) ? tiers.reduce((s, t) => s + t.value(get(r)!.cost), 0) : undefined),
+    );
     row('  cases still being made after, s', (r) => (get(r) ? get(r)!.casesSeconds.toFixed(1) : '-'));
-    if (get(a)?.eventLoopMaxMs || get(b)?.eventLoopMaxMs) row("  engines' longest event-loop delay, ms", (r) => get(r)?.eventLoopMaxMs?.map((x) => x.toFixed(0)).join('/') ?? '-');
+    if (get(a)?.eventLoopMaxMs || get(b)?.eventLoopMaxMs)
+      row(
+        "  engines' longest event-loop delay, ms",
+        (r) =>
+          get(r)
+            ?.eventLoopMaxMs?.map((x) => x.toFixed(0))
+            .join('/') ?? '-',
+      );
     row('  machine busy, cores (not ours)', (r) => {
       const c = get(r)?.cost;
       return c ? `${c.machineCores.toFixed(2)} (${c.otherCores.toFixed(2)})` : '-';
@@ -625,7 +854,9 @@ function report(results: RunResult[], expectedIds: string[]): boolean {
     for (const r of [a, b]) {
       const c = get(r)?.cost;
       if (!c) continue;
-      const split = tiers.filter((t) => t.shares && t.shares(c).length > 1).map((t) => `${t.label.split(' ')[0]}${shares(t.shares!(c))}`);
+      const split = tiers
+        .filter((t) => t.shares && t.shares(c).length > 1)
+        .map((t) => `${t.label.split(' ')[0]}${shares(t.shares!(c))}`);
       if (split.length) say(`  ${r.topology.title} split: ${split.join(', ')}`);
     }
   };
@@ -643,44 +874,71 @@ function report(results: RunResult[], expectedIds: string[]): boolean {
   ]);
   if (STREAM_N > 0) {
     const spread = (r: RunResult) => `${Math.min(...r.perPartition)}-${Math.max(...r.perPartition)}`;
-    say(`stream transactions per partition: ${spread(a)} (min-max); redelivered decisions (replays): ${a.topology.title} ${a.replays}, ${b.topology.title} ${b.replays}`);
+    say(
+      `stream transactions per partition: ${spread(a)} (min-max); redelivered decisions (replays): ${a.topology.title} ${a.replays}, ${b.topology.title} ${b.replays}`,
+    );
   }
   say('decisions per 1,000 (stream and HTTP):');
   for (const r of [a, b]) say(`  ${r.topology.title.padEnd(12)} ${mix(r.outcomes)}`);
   for (const r of [a, b]) {
-    if (r.storeErrors.size) say(`  ${r.topology.title}: engines' velocity-store failures (leakguard_redis_errors_total, warm-up included): ${[...r.storeErrors].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (r.storeErrors.size)
+      say(
+        `  ${r.topology.title}: engines' velocity-store failures (leakguard_redis_errors_total, warm-up included): ${[...r.storeErrors].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      );
     if (r.problems.count) {
-      say(`  ${r.topology.title}: ${r.problems.count} warning/error log line(s) from the engines and processors; the first:`);
+      say(
+        `  ${r.topology.title}: ${r.problems.count} warning/error log line(s) from the engines and processors; the first:`,
+      );
       for (const line of r.problems.lines.slice(0, 3)) say(`    ${line}`);
     }
-    if (r.inconsistent.length) say(`  ${r.topology.title}: ${r.inconsistent.length} transaction(s) output twice with different decisions, first ${r.inconsistent[0]}`);
+    if (r.inconsistent.length)
+      say(
+        `  ${r.topology.title}: ${r.inconsistent.length} transaction(s) output twice with different decisions, first ${r.inconsistent[0]}`,
+      );
   }
 
   // The check.
   const differences: string[] = [];
   let degradedDiffs = 0;
-  const describe = (o: Outcome | undefined) => (o ? `${o.decision}${o.score === undefined ? '' : ` ${o.score}`}${o.degraded ? ' (degraded)' : ''}${o.reasons.length ? `: ${o.reasons.join('; ')}` : ''}` : 'no output');
+  const describe = (o: Outcome | undefined) =>
+    o
+      ? `${o.decision}${o.score === undefined ? '' : ` ${o.score}`}${o.degraded ? ' (degraded)' : ''}${o.reasons.length ? `: ${o.reasons.join('; ')}` : ''}`
+      : 'no output';
   // Identical: the same answer, and a real one (not degraded, not a failed request).
-  const same = (x: Outcome | undefined, y: Outcome | undefined) => !!x && !!y && x.canonical === y.canonical && !x.failure && !y.failure && !x.degraded && !y.degraded;
+  const same = (x: Outcome | undefined, y: Outcome | undefined) =>
+    !!x && !!y && x.canonical === y.canonical && !x.failure && !y.failure && !x.degraded && !y.degraded;
   for (const id of expectedIds) {
-    const x = a.outcomes.get(id), y = b.outcomes.get(id);
+    const x = a.outcomes.get(id),
+      y = b.outcomes.get(id);
     if (same(x, y)) continue;
     if (x?.degraded || y?.degraded) degradedDiffs++;
-    differences.push(`  ${id} (${x?.door ?? y?.door}, ${x?.merchant ?? y?.merchant}):\n      ${a.topology.title}: ${describe(x)}\n      ${b.topology.title}: ${describe(y)}`);
+    differences.push(
+      `  ${id} (${x?.door ?? y?.door}, ${x?.merchant ?? y?.merchant}):\n      ${a.topology.title}: ${describe(x)}\n      ${b.topology.title}: ${describe(y)}`,
+    );
   }
   const inconsistent = a.inconsistent.length + b.inconsistent.length;
   const identical = differences.length === 0 && inconsistent === 0;
   if (identical) {
     say(`decisions identical: yes (${fmtInt(expectedIds.length)} of ${fmtInt(expectedIds.length)})`);
   } else {
-    say(`decisions identical: NO (${fmtInt(expectedIds.length - differences.length)} of ${fmtInt(expectedIds.length)} identical${degradedDiffs ? `; ${degradedDiffs} of the ${differences.length} involve a degraded answer (raise BENCH_SCALE_DEADLINE_MS?)` : ''}${inconsistent ? `; ${inconsistent} transaction(s) decided twice differently within a run` : ''}); the first differences:`);
+    say(
+      `decisions identical: NO (${fmtInt(expectedIds.length - differences.length)} of ${fmtInt(expectedIds.length)} identical${degradedDiffs ? `; ${degradedDiffs} of the ${differences.length} involve a degraded answer (raise BENCH_SCALE_DEADLINE_MS?)` : ''}${inconsistent ? `; ${inconsistent} transaction(s) decided twice differently within a run` : ''}); the first differences:`,
+    );
     for (const d of differences.slice(0, 8)) say(d);
     const byMerchant = new Map<string, number>();
     for (const id of expectedIds) {
-      const x = a.outcomes.get(id), y = b.outcomes.get(id);
-      if (!same(x, y)) byMerchant.set(x?.merchant ?? y?.merchant ?? '?', (byMerchant.get(x?.merchant ?? y?.merchant ?? '?') ?? 0) + 1);
+      const x = a.outcomes.get(id),
+        y = b.outcomes.get(id);
+      if (!same(x, y))
+        byMerchant.set(x?.merchant ?? y?.merchant ?? '?', (byMerchant.get(x?.merchant ?? y?.merchant ?? '?') ?? 0) + 1);
     }
-    say(`  differences by merchant: ${[...byMerchant].sort((p, q) => q[1] - p[1]).slice(0, 10).map(([m, k]) => `${m} ${k}`).join(', ')}`);
+    say(
+      `  differences by merchant: ${[...byMerchant]
+        .sort((p, q) => q[1] - p[1])
+        .slice(0, 10)
+        .map(([m, k]) => `${m} ${k}`)
+        .join(', ')}`,
+    );
   }
   return identical;
 }
@@ -689,41 +947,76 @@ function report(results: RunResult[], expectedIds: string[]): boolean {
 
 async function main(): Promise<number> {
   installSignalHandlers(log, 'bench:scale');
-  log(`${cpus().length} CPU(s), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(
+    `${cpus().length} CPU(s), load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   ensureJava();
   ensureMaven();
   process.env.LEAKGUARD_TEST_REDIS_SERVER ??= ensureRedis(); // RedisCluster's redis-server
 
-  const traffic = partitionAlignedTraffic({ streamTransactions: STREAM_N, httpTransactions: HTTP_N, streamMerchants: STREAM_MERCHANTS, httpMerchants: HTTP_MERCHANTS, seed: SEED });
+  const traffic = partitionAlignedTraffic({
+    streamTransactions: STREAM_N,
+    httpTransactions: HTTP_N,
+    streamMerchants: STREAM_MERCHANTS,
+    httpMerchants: HTTP_MERCHANTS,
+    seed: SEED,
+  });
   // The warm-up: the same kind of traffic, other merchants, cards, devices...: it leaves the measured counters alone.
-  const warmup = partitionAlignedTraffic({ streamTransactions: STREAM_N === 0 ? 0 : WARMUP, httpTransactions: HTTP_N === 0 ? 0 : WARMUP, streamMerchants: STREAM_MERCHANTS, httpMerchants: HTTP_MERCHANTS, seed: SEED + 1, population: 1 });
-  log(`traffic (seed ${SEED}): ${fmtInt(traffic.stream.length)} stream transactions at ${traffic.streamMerchants.length} merchants, ${fmtInt(traffic.http.length)} HTTP at ${traffic.httpMerchants.length}; card-testing bursts ${traffic.bursts.stream} + ${traffic.bursts.http}`);
+  const warmup = partitionAlignedTraffic({
+    streamTransactions: STREAM_N === 0 ? 0 : WARMUP,
+    httpTransactions: HTTP_N === 0 ? 0 : WARMUP,
+    streamMerchants: STREAM_MERCHANTS,
+    httpMerchants: HTTP_MERCHANTS,
+    seed: SEED + 1,
+    population: 1,
+  });
+  log(
+    `traffic (seed ${SEED}): ${fmtInt(traffic.stream.length)} stream transactions at ${traffic.streamMerchants.length} merchants, ${fmtInt(traffic.http.length)} HTTP at ${traffic.httpMerchants.length}; card-testing bursts ${traffic.bursts.stream} + ${traffic.bursts.http}`,
+  );
 
   const { workDir } = benchWorkDir('lg-bench-scale-');
   const kafkaDir = join(workDir, 'kafka');
   log('starting a local Kafka broker');
   const broker = await startKafka({ stateDir: kafkaDir });
-  registerCleanup(async () => void (await stopKafka(kafkaDir)), () => {
-    try {
-      process.kill(broker.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  });
+  registerCleanup(
+    async () => void (await stopKafka(kafkaDir)),
+    () => {
+      try {
+        process.kill(broker.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
+  );
   log(`Kafka ${broker.version} at ${broker.bootstrap} (pid ${broker.pid})`);
   const kafka = new KafkaClient({ clientId: 'bench-scale', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
     const input = (x: typeof traffic): Input => ({
-      streamMessages: x.stream.map((t) => ({ key: t.merchant, value: JSON.stringify({ merchantId: t.merchant, ...t.body }) })),
+      streamMessages: x.stream.map((t) => ({
+        key: t.merchant,
+        value: JSON.stringify({ merchantId: t.merchant, ...t.body }),
+      })),
       http: x.http,
       merchants: { stream: x.streamMerchants, http: x.httpMerchants },
     });
     const ctx: Context = {
-      workDir, kafka, admin, bootstrap: broker.bootstrap, kafkaPid: broker.pid, main: input(traffic), warmup: input(warmup),
+      workDir,
+      kafka,
+      admin,
+      bootstrap: broker.bootstrap,
+      kafkaPid: broker.pid,
+      main: input(traffic),
+      warmup: input(warmup),
       // The same keys for every process of both runs: card fingerprints and pseudonyms alike.
-      secrets: { LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'), LEAKGUARD_DATA_KEY: randomBytes(32).toString('hex'), LEAKGUARD_AUDIT_KEY: randomBytes(32).toString('hex') },
+      secrets: {
+        LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
+        LEAKGUARD_DATA_KEY: randomBytes(32).toString('hex'),
+        LEAKGUARD_AUDIT_KEY: randomBytes(32).toString('hex'),
+      },
     };
     const results: RunResult[] = [];
     for (const t of TOPOLOGIES) results.push(await run(t, ctx));
@@ -743,7 +1036,9 @@ main().then(
   },
   async (error: unknown) => {
     if (isShuttingDown()) return; // the signal handler cleans up and exits
-    process.stderr.write(`bench:scale: ${error instanceof PhaseError ? error.message : ((error as Error).stack ?? String(error))}\n`);
+    process.stderr.write(
+      `bench:scale: ${error instanceof PhaseError ? error.message : ((error as Error).stack ?? String(error))}\n`,
+    );
     await cleanup();
     process.exit(1);
   },

@@ -28,7 +28,16 @@ import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
 import { freePort, RedisServer } from '../test/support/redis-server.ts';
-import { cardNumbers, LatencyBook, noopEngineDrain, percentile, produceAt, sparkline, startDecisionReader, type Population } from './stream-load.ts';
+import {
+  cardNumbers,
+  LatencyBook,
+  noopEngineDrain,
+  percentile,
+  produceAt,
+  sparkline,
+  startDecisionReader,
+  type Population,
+} from './stream-load.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -41,7 +50,9 @@ rejectArguments('bench:stream', USAGE);
 const num = (name: string, def: number) => {
   const n = Number(process.env[name] ?? def);
   if (!Number.isFinite(n) || n < 0) {
-    process.stderr.write(`bench:stream: ${name} must be a number, not ${JSON.stringify(process.env[name])}\n${USAGE}\n`);
+    process.stderr.write(
+      `bench:stream: ${name} must be a number, not ${JSON.stringify(process.env[name])}\n${USAGE}\n`,
+    );
     process.exit(2);
   }
   return n;
@@ -52,7 +63,10 @@ const MAX_MS = num('BENCH_STREAM_MAX_SECONDS', 20) * 1000;
 const WINDOW = num('BENCH_STREAM_WINDOW', 5_000);
 const PROCESSORS = num('BENCH_STREAM_PROCESSORS', 1);
 /** Fixed rates; 200/s shows the pipeline's latency when nothing queues. */
-const RATES = (process.env.BENCH_STREAM_RATES ?? '200,1000,3000').split(',').map(Number).filter((r) => r > 0);
+const RATES = (process.env.BENCH_STREAM_RATES ?? '200,1000,3000')
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 const CARDS = num('BENCH_STREAM_CARDS', 50_000);
 const MERCHANTS = num('BENCH_STREAM_MERCHANTS', 200);
 const TOPIC = 'leakguard.transactions';
@@ -60,8 +74,16 @@ const DECISIONS = 'leakguard.decisions';
 const GROUP = 'leakguard-stream';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 /** LEAKGUARD_STREAM_* settings of this shell are passed to the processor: tuning experiments. */
-const TUNING = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('LEAKGUARD_STREAM_') && e[1] !== undefined));
-const LEAKGUARD_STREAM_PARTITIONS_NOTE = Object.keys(TUNING).length ? `settings: ${Object.entries(TUNING).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'default settings';
+const TUNING = Object.fromEntries(
+  Object.entries(process.env).filter(
+    (e): e is [string, string] => e[0].startsWith('LEAKGUARD_STREAM_') && e[1] !== undefined,
+  ),
+);
+const LEAKGUARD_STREAM_PARTITIONS_NOTE = Object.keys(TUNING).length
+  ? `settings: ${Object.entries(TUNING)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`
+  : 'default settings';
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 // ---------------------------------------------------------------- CPU accounting (Linux /proc)
@@ -79,21 +101,53 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 /** CPU seconds used so far by the processor, redis-server, the broker and this process. */
-interface CpuMark { proc: number; redis: number; kafka: number; bench: number; at: number; load: number }
-interface Pids { proc: number[]; redis: number; kafka: number }
+interface CpuMark {
+  proc: number;
+  redis: number;
+  kafka: number;
+  bench: number;
+  at: number;
+  load: number;
+}
+interface Pids {
+  proc: number[];
+  redis: number;
+  kafka: number;
+}
 const cpuMark = (pids: Pids): CpuMark => {
   const self = process.cpuUsage();
-  return { proc: pids.proc.reduce((sum, pid) => sum + cpuSeconds(pid), 0), redis: cpuSeconds(pids.redis), kafka: cpuSeconds(pids.kafka), bench: (self.user + self.system) / 1e6, at: Date.now(), load: loadavg()[0]! };
+  return {
+    proc: pids.proc.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    redis: cpuSeconds(pids.redis),
+    kafka: cpuSeconds(pids.kafka),
+    bench: (self.user + self.system) / 1e6,
+    at: Date.now(),
+    load: loadavg()[0]!,
+  };
 };
 /** "processor 98% (412 µs/tx), ...": share of one core, and CPU time per decided transaction. */
 function cpuReport(from: CpuMark, to: CpuMark, decided: number): string {
   const seconds = (to.at - from.at) / 1000;
-  const part = (name: string, a: number, b: number) => `${name} ${Math.round(((b - a) / seconds) * 100)}% (${Math.round(((b - a) * 1e6) / Math.max(1, decided))} µs/tx)`;
+  const part = (name: string, a: number, b: number) =>
+    `${name} ${Math.round(((b - a) / seconds) * 100)}% (${Math.round(((b - a) * 1e6) / Math.max(1, decided))} µs/tx)`;
   return `CPU, share of one core (CPU time per decision): ${part('processor', from.proc, to.proc)}, ${part('redis', from.redis, to.redis)}, ${part('kafka', from.kafka, to.kafka)}, ${part('load generator', from.bench, to.bench)}; machine load average ${to.load.toFixed(1)} on ${cpus().length} cores`;
 }
 
-interface Sample { t: number; lag: number }
-interface PhaseResult { name: string; offered: string; producedRate: number; decidedRate: number; p50: number; p99: number; maxLag: number; finalLag: number; undecided: number }
+interface Sample {
+  t: number;
+  lag: number;
+}
+interface PhaseResult {
+  name: string;
+  offered: string;
+  producedRate: number;
+  decidedRate: number;
+  p50: number;
+  p99: number;
+  maxLag: number;
+  finalLag: number;
+  undecided: number;
+}
 
 async function main(): Promise<void> {
   ensureJava();
@@ -114,7 +168,11 @@ async function main(): Promise<void> {
 
   try {
     if (Object.keys(TUNING).length) say(`processor settings from the environment: ${LEAKGUARD_STREAM_PARTITIONS_NOTE}`);
-    say(`bench:stream on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    say(
+      `bench:stream on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     const broker = await startKafka({ stateDir });
     redis = await RedisServer.start();
     say(`Kafka ${broker.version} at ${broker.bootstrap} (pid ${broker.pid}), redis-server at ${redis.url}`);
@@ -122,7 +180,8 @@ async function main(): Promise<void> {
     // Merchants: an active merchant API key each.
     const merchants = Array.from({ length: MERCHANTS }, (_, i) => `shop-${i}`);
     const keyRedis = new Redis(redis.url);
-    for (const merchantId of merchants) await createApiKey(new RedisApiKeyStore(keyRedis), { role: 'merchant', merchantId });
+    for (const merchantId of merchants)
+      await createApiKey(new RedisApiKeyStore(keyRedis), { role: 'merchant', merchantId });
     const redisPid = Number((await keyRedis.info('server')).match(/process_id:(\d+)/)?.[1]);
     keyRedis.disconnect();
     const pop: Population = { cards: cardNumbers(CARDS), merchants };
@@ -133,7 +192,10 @@ async function main(): Promise<void> {
     await admin.connect();
     const env = { KAFKA_BROKERS: broker.bootstrap, REDIS_URL: redis.url };
     await ensureTopics(admin, streamConfig(env), createLogger('warn'));
-    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
 
     // Lag, every second, for the whole run.
@@ -141,9 +203,15 @@ async function main(): Promise<void> {
     const book = new LatencyBook();
     const sampler = setInterval(async () => {
       try {
-        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(TOPIC), admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] })]);
+        const [ends, committed] = await Promise.all([
+          admin.fetchTopicOffsets(TOPIC),
+          admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }),
+        ]);
         const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
-        samples.push({ t: Date.now(), lag: ends.reduce((s, e) => s + Number(e.high) - (done.get(e.partition) ?? 0), 0) });
+        samples.push({
+          t: Date.now(),
+          lag: ends.reduce((s, e) => s + Number(e.high) - (done.get(e.partition) ?? 0), 0),
+        });
       } catch {
         /* a sample lost */
       }
@@ -153,12 +221,26 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------ 0. the stream layer alone
     say(`\n0. stream layer alone: ${BACKLOG} transactions through the processor with a no-op engine (in this process)`);
     const noop = await noopEngineDrain(kafka, broker.bootstrap, pop, BACKLOG);
-    say(`   ${Math.round(noop.rate)} tx/s; ${Math.round(noop.cpuMicrosPerTx)} µs of CPU per transaction (consume, validate, produce, commit)`);
+    say(
+      `   ${Math.round(noop.rate)} tx/s; ${Math.round(noop.cpuMicrosPerTx)} µs of CPU per transaction (consume, validate, produce, commit)`,
+    );
 
     // ------------------------------------------------------------ 1. backlog
-    say(`\n1. backlog: pre-loading ${BACKLOG} transactions (${CARDS} cards, ${MERCHANTS} merchants) with the processor stopped`);
-    const preload = await produceAt({ producer, topic: TOPIC, pop, prefix: 'backlog', rate: Number.POSITIVE_INFINITY, total: BACKLOG, book });
-    say(`   produced ${preload.sent} in ${(preload.elapsedMs / 1000).toFixed(1)} s (${Math.round(preload.sent / (preload.elapsedMs / 1000))}/s)`);
+    say(
+      `\n1. backlog: pre-loading ${BACKLOG} transactions (${CARDS} cards, ${MERCHANTS} merchants) with the processor stopped`,
+    );
+    const preload = await produceAt({
+      producer,
+      topic: TOPIC,
+      pop,
+      prefix: 'backlog',
+      rate: Number.POSITIVE_INFINITY,
+      total: BACKLOG,
+      book,
+    });
+    say(
+      `   produced ${preload.sent} in ${(preload.elapsedMs / 1000).toFixed(1)} s (${Math.round(preload.sent / (preload.elapsedMs / 1000))}/s)`,
+    );
 
     const reader = await startDecisionReader(kafka, DECISIONS, book);
     await sleep(1_500); // the reader joins its group before any decision exists
@@ -168,20 +250,35 @@ async function main(): Promise<void> {
     const batchStats = async () => {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-      return { batches: value('leakguard_stream_batch_size_count'), messages: value('leakguard_stream_batch_size_sum'), seconds: value('leakguard_stream_batch_duration_seconds_sum') };
+      return {
+        batches: value('leakguard_stream_batch_size_count'),
+        messages: value('leakguard_stream_batch_size_sum'),
+        seconds: value('leakguard_stream_batch_duration_seconds_sum'),
+      };
     };
     // One processor by default; BENCH_STREAM_PROCESSORS > 1 runs several in one consumer group.
     for (let i = 0; i < PROCESSORS; i++) {
-      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', 'streams/main.ts'], {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env,
-          NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_DATA_KEY: 'c'.repeat(64), LEAKGUARD_AUDIT_KEY: 'd'.repeat(64), LEAKGUARD_STATE_DIR: appState,
-          LOG_LEVEL: 'warn', STREAM_METRICS_PORT: String(i === 0 ? metricsPort : 0),
-          ...TUNING,
+      const child = spawn(
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', 'streams/main.ts'],
+        {
+          cwd: REPO,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '',
+            ...env,
+            NODE_ENV: 'production',
+            LEAKGUARD_CARD_KEY: 'b'.repeat(64),
+            LEAKGUARD_DATA_KEY: 'c'.repeat(64),
+            LEAKGUARD_AUDIT_KEY: 'd'.repeat(64),
+            LEAKGUARD_STATE_DIR: appState,
+            LOG_LEVEL: 'warn',
+            STREAM_METRICS_PORT: String(i === 0 ? metricsPort : 0),
+            ...TUNING,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      );
       processors.push(child);
       pids.proc.push(child.pid!);
       const take = (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -206,24 +303,35 @@ async function main(): Promise<void> {
       const dead = processors.find((p) => p.exitCode !== null);
       if (dead) throw new Error(`processor exited (${dead.exitCode}):\n${lines.slice(-20).join('\n')}`);
       if (!firstDecision && book.decided > 0) firstDecision = Date.now();
-      if (Date.now() - startedAt > 900_000) throw new Error(`backlog not drained after 15 min (${book.decided}/${preload.sent})`);
+      if (Date.now() - startedAt > 900_000)
+        throw new Error(`backlog not drained after 15 min (${book.decided}/${preload.sent})`);
       await sleep(10);
     }
     const drained = Date.now();
     const drainSeconds = (drained - joined) / 1000;
     const backlogRate = preload.sent / drainSeconds;
-    say(`   processor${PROCESSORS > 1 ? 's' : ''} started and joined the group in ${((joined - startedAt) / 1000).toFixed(1)} s; first decision ${((firstDecision - joined) / 1000).toFixed(2)} s later`);
-    say(`   drained ${preload.sent} in ${drainSeconds.toFixed(1)} s from the join: ${Math.round(backlogRate)} tx/s input→decision`);
+    say(
+      `   processor${PROCESSORS > 1 ? 's' : ''} started and joined the group in ${((joined - startedAt) / 1000).toFixed(1)} s; first decision ${((firstDecision - joined) / 1000).toFixed(2)} s later`,
+    );
+    say(
+      `   drained ${preload.sent} in ${drainSeconds.toFixed(1)} s from the join: ${Math.round(backlogRate)} tx/s input→decision`,
+    );
     say(`   ${cpuReport(cpuStart, cpuMark(pids), preload.sent)}`);
     const b = await batchStats().catch(() => undefined);
-    if (b) say(`   ${b.batches} batches published and committed, ${Math.round(b.messages / b.batches)} messages and ${Math.round((b.seconds / b.batches) * 1000)} ms each on average (${LEAKGUARD_STREAM_PARTITIONS_NOTE})`);
+    if (b)
+      say(
+        `   ${b.batches} batches published and committed, ${Math.round(b.messages / b.batches)} messages and ${Math.round((b.seconds / b.batches) * 1000)} ms each on average (${LEAKGUARD_STREAM_PARTITIONS_NOTE})`,
+      );
     const backlogLags = lagsBetween(startedAt, drained + 1000);
     say(`   consumer lag (sum over partitions, 1/s): ${sparkline(backlogLags)}  max ${Math.max(0, ...backlogLags)}`);
     book.take();
 
     // ------------------------------------------------------------ 2. fixed rates, 3. closed loop
     const results: PhaseResult[] = [];
-    const phase = async (name: string, options: { rate: number; durationMs: number; window?: number }): Promise<PhaseResult> => {
+    const phase = async (
+      name: string,
+      options: { rate: number; durationMs: number; window?: number },
+    ): Promise<PhaseResult> => {
       // Start from an empty topic: whatever the previous phase left is decided first (bounded).
       const settle = Date.now() + 180_000;
       while (book.pending > 0 && Date.now() < settle) await sleep(50);
@@ -244,47 +352,88 @@ async function main(): Promise<void> {
       const decidedRate = decided / ((until - from) / 1000);
       const lags = lagsBetween(from, until);
       const result: PhaseResult = {
-        name, offered: Number.isFinite(options.rate) ? `${options.rate}/s` : 'max', producedRate: r.sent / (r.elapsedMs / 1000), decidedRate,
-        p50: percentile(lat, 50), p99: percentile(lat, 99), maxLag: Math.max(0, ...lags), finalLag: lags[lags.length - 1] ?? 0, undecided: book.pending,
+        name,
+        offered: Number.isFinite(options.rate) ? `${options.rate}/s` : 'max',
+        producedRate: r.sent / (r.elapsedMs / 1000),
+        decidedRate,
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        maxLag: Math.max(0, ...lags),
+        finalLag: lags[lags.length - 1] ?? 0,
+        undecided: book.pending,
       };
-      say(`   produced ${r.sent} in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round(result.producedRate)}/s); decided ${decided} in ${((until - from) / 1000).toFixed(1)} s (${Math.round(decidedRate)}/s, incl. ${((until - sentEnd) / 1000).toFixed(1)} s after the last send)${book.pending ? `; ${book.pending} NOT decided within 120 s of the last send` : ''}`);
-      say(`   end-to-end latency (producer send → decision read by a consumer): p50 ${result.p50} ms, p99 ${result.p99} ms, max ${lat[lat.length - 1]} ms over ${lat.length} decisions`);
-      say(`   consumer lag (sum over partitions, 1/s): ${sparkline(lags)}  max ${result.maxLag}, last ${result.finalLag}`);
+      say(
+        `   produced ${r.sent} in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round(result.producedRate)}/s); decided ${decided} in ${((until - from) / 1000).toFixed(1)} s (${Math.round(decidedRate)}/s, incl. ${((until - sentEnd) / 1000).toFixed(1)} s after the last send)${book.pending ? `; ${book.pending} NOT decided within 120 s of the last send` : ''}`,
+      );
+      say(
+        `   end-to-end latency (producer send → decision read by a consumer): p50 ${result.p50} ms, p99 ${result.p99} ms, max ${lat[lat.length - 1]} ms over ${lat.length} decisions`,
+      );
+      say(
+        `   consumer lag (sum over partitions, 1/s): ${sparkline(lags)}  max ${result.maxLag}, last ${result.finalLag}`,
+      );
       say(`   ${cpuReport(c0, c1, decided)}`);
       results.push(result);
       return result;
     };
     const fixed = new Map<number, PhaseResult>();
     for (const [i, rate] of RATES.entries()) {
-      fixed.set(rate, await phase(`2${'abcdefgh'[i]}. fixed rate ${rate.toLocaleString('en')} tx/s`, { rate, durationMs: PHASE_MS }));
+      fixed.set(
+        rate,
+        await phase(`2${'abcdefgh'[i]}. fixed rate ${rate.toLocaleString('en')} tx/s`, { rate, durationMs: PHASE_MS }),
+      );
     }
     const r1k = fixed.get(1_000) ?? results[0]!;
     const r3k = fixed.get(3_000) ?? results[results.length - 1]!;
-    const rMax = await phase(`3. as fast as possible (closed loop, ≤ ${WINDOW} in flight)`, { rate: Number.POSITIVE_INFINITY, durationMs: MAX_MS, window: WINDOW });
+    const rMax = await phase(`3. as fast as possible (closed loop, ≤ ${WINDOW} in flight)`, {
+      rate: Number.POSITIVE_INFINITY,
+      durationMs: MAX_MS,
+      window: WINDOW,
+    });
     clearInterval(sampler);
 
     // ------------------------------------------------------------ summary
     const pad = (v: string | number, n: number) => String(v).padStart(n);
-    say(`\nSummary: ${PROCESSORS === 1 ? 'one processor' : `${PROCESSORS} processors in one group`} (${LEAKGUARD_STREAM_PARTITIONS_NOTE}, 6 partitions); Kafka, Redis, processors and load generator on this machine`);
-    say(`${'phase'.padEnd(30)}${pad('offered', 9)}${pad('produced/s', 12)}${pad('decided/s', 11)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max lag', 9)}`);
-    say(`${'0. stream layer, no-op engine'.padEnd(30)}${pad('-', 9)}${pad('-', 12)}${pad(Math.round(noop.rate), 11)}${pad('-', 8)}${pad('-', 8)}${pad('-', 9)}`);
-    say(`${'1. backlog drain'.padEnd(30)}${pad('-', 9)}${pad('-', 12)}${pad(Math.round(backlogRate), 11)}${pad('-', 8)}${pad('-', 8)}${pad(Math.max(0, ...backlogLags), 9)}`);
+    say(
+      `\nSummary: ${PROCESSORS === 1 ? 'one processor' : `${PROCESSORS} processors in one group`} (${LEAKGUARD_STREAM_PARTITIONS_NOTE}, 6 partitions); Kafka, Redis, processors and load generator on this machine`,
+    );
+    say(
+      `${'phase'.padEnd(30)}${pad('offered', 9)}${pad('produced/s', 12)}${pad('decided/s', 11)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('max lag', 9)}`,
+    );
+    say(
+      `${'0. stream layer, no-op engine'.padEnd(30)}${pad('-', 9)}${pad('-', 12)}${pad(Math.round(noop.rate), 11)}${pad('-', 8)}${pad('-', 8)}${pad('-', 9)}`,
+    );
+    say(
+      `${'1. backlog drain'.padEnd(30)}${pad('-', 9)}${pad('-', 12)}${pad(Math.round(backlogRate), 11)}${pad('-', 8)}${pad('-', 8)}${pad(Math.max(0, ...backlogLags), 9)}`,
+    );
     for (const r of results) {
-      say(`${r.name.slice(0, 29).padEnd(30)}${pad(r.offered, 9)}${pad(Math.round(r.producedRate), 12)}${pad(Math.round(r.decidedRate), 11)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.maxLag, 9)}`);
+      say(
+        `${r.name.slice(0, 29).padEnd(30)}${pad(r.offered, 9)}${pad(Math.round(r.producedRate), 12)}${pad(Math.round(r.decidedRate), 11)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.maxLag, 9)}`,
+      );
     }
     say('\nConsumer lag over the whole run (1 sample/s):');
     say(`   ${sparkline(samples.map((x) => x.lag))}`);
     const sustained = Math.max(backlogRate, rMax.decidedRate);
-    say(`\nTarget ≥ 3,000 tx/s sustained: backlog ${Math.round(backlogRate)}/s, closed loop ${Math.round(rMax.decidedRate)}/s, 3,000/s offered → ${Math.round(r3k.decidedRate)}/s decided → ${sustained >= 3000 && r3k.undecided === 0 ? 'met' : 'NOT met'}`);
+    say(
+      `\nTarget ≥ 3,000 tx/s sustained: backlog ${Math.round(backlogRate)}/s, closed loop ${Math.round(rMax.decidedRate)}/s, 3,000/s offered → ${Math.round(r3k.decidedRate)}/s decided → ${sustained >= 3000 && r3k.undecided === 0 ? 'met' : 'NOT met'}`,
+    );
     say(`Target p99 < 250 ms at 1,000/s: p99 ${r1k.p99} ms → ${r1k.p99 < 250 ? 'met' : 'NOT met'}`);
-    const pauses = lines.filter((l) => l.includes('consumption paused')).map((l) => /"reason":"(\w+)"/.exec(l)?.[1] ?? '?');
+    const pauses = lines
+      .filter((l) => l.includes('consumption paused'))
+      .map((l) => /"reason":"(\w+)"/.exec(l)?.[1] ?? '?');
     const problems = lines.filter((l) => /"level":(50|60)/.test(l));
-    say(`Processor: paused ${pauses.length} time(s)${pauses.length ? ` (${[...new Set(pauses)].map((r) => `${r} ×${pauses.filter((p) => p === r).length}`).join(', ')})` : ''}${problems.length ? `; ${problems.length} error line(s), last: ${problems[problems.length - 1]!.slice(0, 300)}` : ''}`);
+    say(
+      `Processor: paused ${pauses.length} time(s)${pauses.length ? ` (${[...new Set(pauses)].map((r) => `${r} ×${pauses.filter((p) => p === r).length}`).join(', ')})` : ''}${problems.length ? `; ${problems.length} error line(s), last: ${problems[problems.length - 1]!.slice(0, 300)}` : ''}`,
+    );
 
-    await Promise.all(processors.map((p) => new Promise((done) => {
-      p.once('exit', done);
-      p.kill('SIGTERM');
-    })));
+    await Promise.all(
+      processors.map(
+        (p) =>
+          new Promise((done) => {
+            p.once('exit', done);
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
     await reader.disconnect();
     await producer.disconnect();
     await admin.disconnect();

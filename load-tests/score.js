@@ -38,7 +38,15 @@ const RUN_ID = __ENV.RUN_ID || String(Date.now());
 const scenario =
   MODE === 'vus'
     ? { executor: 'constant-vus', vus: VUS, duration: DURATION, gracefulStop: '5s' }
-    : { executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: DURATION, preAllocatedVUs: PRE_VUS, maxVUs: MAX_VUS, gracefulStop: '5s' };
+    : {
+        executor: 'constant-arrival-rate',
+        rate: RATE,
+        timeUnit: '1s',
+        duration: DURATION,
+        preAllocatedVUs: PRE_VUS,
+        maxVUs: MAX_VUS,
+        gracefulStop: '5s',
+      };
 
 export const options = {
   scenarios: { load: scenario },
@@ -54,9 +62,19 @@ const degraded = new Rate('degraded');
 // Card numbers are computed from an index rather than held in an array: every VU runs this init
 // code, and an array of 50,000 strings per VU would cost the load generator memory and CPU.
 const BINS = [
-  ['411111', 16], ['424242', 16], ['453201', 16], ['476173', 16], ['400011', 16],
-  ['510510', 16], ['555555', 16], ['522222', 16], ['222300', 16],
-  ['378282', 15], ['371449', 15], ['601100', 16], ['353011', 16],
+  ['411111', 16],
+  ['424242', 16],
+  ['453201', 16],
+  ['476173', 16],
+  ['400011', 16],
+  ['510510', 16],
+  ['555555', 16],
+  ['522222', 16],
+  ['222300', 16],
+  ['378282', 15],
+  ['371449', 15],
+  ['601100', 16],
+  ['353011', 16],
 ];
 
 function luhnCheckDigit(body) {
@@ -97,9 +115,34 @@ const CHANNELS = ['ecommerce', 'ecommerce', 'ecommerce', 'ecommerce', 'in_app', 
 const CVV = [...Array(97).fill('match'), 'not_checked', 'not_checked', 'mismatch'];
 const THREE_DS = [...Array(90).fill('Y'), 'A', 'A', 'A', 'A', 'U', 'U', 'U', 'N', 'N', 'C'];
 const EMAIL_DOMAINS = ['example.com', 'example.org', 'gmail.com', 'mail.example.net'];
-const CITIES = [['Berlin', 'DE', '10115'], ['Paris', 'FR', '75001'], ['Madrid', 'ES', '28001'], ['Milano', 'IT', '20121'], ['Amsterdam', 'NL', '1011'], ['London', 'GB', 'EC1A 1BB'], ['New York', 'US', '10001'], ['Wien', 'AT', '1010']];
-const STREETS = ['Main Street', 'Hauptstraße', 'Rue de la Paix', 'Calle Mayor', 'Via Roma', 'Kerkstraat', 'High Street', 'Ringstraße'];
-const PRODUCTS = [['Headphones', 'electronics'], ['Gift card', 'gift_cards'], ['Sneakers', 'apparel'], ['Coffee beans', 'grocery'], ['Phone case', 'electronics'], ['Novel', 'books']];
+const CITIES = [
+  ['Berlin', 'DE', '10115'],
+  ['Paris', 'FR', '75001'],
+  ['Madrid', 'ES', '28001'],
+  ['Milano', 'IT', '20121'],
+  ['Amsterdam', 'NL', '1011'],
+  ['London', 'GB', 'EC1A 1BB'],
+  ['New York', 'US', '10001'],
+  ['Wien', 'AT', '1010'],
+];
+const STREETS = [
+  'Main Street',
+  'Hauptstraße',
+  'Rue de la Paix',
+  'Calle Mayor',
+  'Via Roma',
+  'Kerkstraat',
+  'High Street',
+  'Ringstraße',
+];
+const PRODUCTS = [
+  ['Headphones', 'electronics'],
+  ['Gift card', 'gift_cards'],
+  ['Sneakers', 'apparel'],
+  ['Coffee beans', 'grocery'],
+  ['Phone case', 'electronics'],
+  ['Novel', 'books'],
+];
 const USER_AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
@@ -118,10 +161,12 @@ function addressJson(k) {
 function shopperJson(k) {
   const ip = `${11 + (k % 200)}.${k % 251}.${rnd(256)}.${1 + rnd(254)}`;
   const shipping = addressJson(Math.random() < 0.95 ? k : rnd(CARD_POOL));
-  return `,"customer":{"id":"cust-${k}","email":"shopper.${k}@${EMAIL_DOMAINS[k % EMAIL_DOMAINS.length]}"}` +
+  return (
+    `,"customer":{"id":"cust-${k}","email":"shopper.${k}@${EMAIL_DOMAINS[k % EMAIL_DOMAINS.length]}"}` +
     `,"device":{"id":"dev-${k % 30000}","ip":"${ip}","userAgent":"${USER_AGENTS[k % USER_AGENTS.length]}"}` +
     `,"shippingAddress":${shipping}` +
-    (Math.random() < 0.5 ? `,"billingAddress":${addressJson(k)}` : '');
+    (Math.random() < 0.5 ? `,"billingAddress":${addressJson(k)}` : '')
+  );
 }
 
 // 100 baskets of 1-3 items, built once per VU (every VU runs this init code).
@@ -141,12 +186,14 @@ function body() {
   const cardIndex = Math.random() < 0.05 ? rnd(HOT_CARDS) : rnd(CARD_POOL);
   // The same shopper usually comes back with the same card; sometimes the details differ.
   const shopper = Math.random() < 0.9 ? cardIndex : rnd(CARD_POOL);
-  return `{"transactionId":"b${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"${pick(CURRENCIES)}","channel":"${pick(CHANNELS)}"` +
+  return (
+    `{"transactionId":"b${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"${pick(CURRENCIES)}","channel":"${pick(CHANNELS)}"` +
     `,"card":{"number":"${cardNumber(cardIndex)}","expiryMonth":${1 + (cardIndex % 12)},"expiryYear":${2027 + (cardIndex % 6)},"cvvResult":"${pick(CVV)}"}` +
     (Math.random() < 0.85 ? shopperJson(shopper) : '') +
     (Math.random() < 0.6 ? pick(THREE_DS_JSON) : '') +
     (Math.random() < 0.7 ? pick(BASKETS) : '') +
-    '}';
+    '}'
+  );
 }
 
 const params = {
@@ -168,5 +215,7 @@ export default function () {
 }
 
 export function handleSummary(data) {
-  return __ENV.SUMMARY_FILE ? { [__ENV.SUMMARY_FILE]: JSON.stringify(data) } : { stdout: JSON.stringify(data.metrics.http_req_duration) + '\n' };
+  return __ENV.SUMMARY_FILE
+    ? { [__ENV.SUMMARY_FILE]: JSON.stringify(data) }
+    : { stdout: JSON.stringify(data.metrics.http_req_duration) + '\n' };
 }

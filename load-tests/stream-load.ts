@@ -7,7 +7,9 @@ import { luhnValid, maskPan } from '../services/core/card.ts';
 
 /** n Luhn-valid card numbers over a few thousand BINs (Visa, Mastercard, Amex). */
 export function cardNumbers(n: number): string[] {
-  const bins = Array.from({ length: 2_000 }, (_, i) => (i % 10 === 9 ? `37${randomInt(1000, 10000)}` : `${i % 2 ? 4 : 5}${randomInt(10000, 100000)}`));
+  const bins = Array.from({ length: 2_000 }, (_, i) =>
+    i % 10 === 9 ? `37${randomInt(1000, 10000)}` : `${i % 2 ? 4 : 5}${randomInt(10000, 100000)}`,
+  );
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const bin = bins[i % bins.length]!;
@@ -46,10 +48,20 @@ export function transaction(pop: Population, prefix: string): { id: string; key:
     amount: small ? 100 + randomInt(200) : 1_000 + randomInt(60_000),
     currency: 'EUR',
     channel: i % 5 === 0 ? 'in_app' : 'ecommerce',
-    card: { number: pan, expiryMonth: 1 + randomInt(12), expiryYear: 2028 + randomInt(5), cvvResult: i % 17 === 0 ? 'mismatch' : 'match' },
+    card: {
+      number: pan,
+      expiryMonth: 1 + randomInt(12),
+      expiryYear: 2028 + randomInt(5),
+      cvvResult: i % 17 === 0 ? 'mismatch' : 'match',
+    },
     device: { id: `dev-${randomInt(20_000)}`, ip: `198.51.${randomInt(100)}.${randomInt(250)}` },
     customer: { email: `buyer${randomInt(50_000)}@example.com` },
-    shippingAddress: { line1: `${randomInt(500)} Main St`, postalCode: String(10_000 + randomInt(80_000)), city: 'Springfield', country: 'US' },
+    shippingAddress: {
+      line1: `${randomInt(500)} Main St`,
+      postalCode: String(10_000 + randomInt(80_000)),
+      city: 'Springfield',
+      country: 'US',
+    },
   });
   return { id, key: maskPan(pan), value };
 }
@@ -91,7 +103,12 @@ export class LatencyBook {
 
 /** Reads the decisions topic (new messages only) and books each decision's receipt. */
 export async function startDecisionReader(kafka: Kafka, topic: string, book: LatencyBook): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: `bench-reader-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 20, minBytes: 1, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({
+    groupId: `bench-reader-${process.pid}-${Date.now()}`,
+    maxWaitTimeInMs: 20,
+    minBytes: 1,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: false });
   await consumer.run({
@@ -111,8 +128,15 @@ export async function startDecisionReader(kafka: Kafka, topic: string, book: Lat
 
 /** Produces `total` transactions (or until `until`) at `rate` per second (Infinity: as fast as possible). */
 export async function produceAt(options: {
-  producer: Producer; topic: string; pop: Population; prefix: string; book?: LatencyBook;
-  rate: number; durationMs?: number; total?: number; slice?: number;
+  producer: Producer;
+  topic: string;
+  pop: Population;
+  prefix: string;
+  book?: LatencyBook;
+  rate: number;
+  durationMs?: number;
+  total?: number;
+  slice?: number;
   /** Closed loop: never more than this many sent and not yet decided (needs book). */
   window?: number;
 }): Promise<{ sent: number; elapsedMs: number }> {
@@ -136,8 +160,13 @@ export async function produceAt(options: {
     const messages = Array.from({ length: n }, () => transaction(pop, prefix));
     sent += n;
     const at = Date.now();
-    book?.sent(messages.map((m) => m.id), at);
-    const p = producer.send({ topic, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) }).finally(() => inFlight.delete(p));
+    book?.sent(
+      messages.map((m) => m.id),
+      at,
+    );
+    const p = producer
+      .send({ topic, acks: -1, messages: messages.map(({ key, value }) => ({ key, value })) })
+      .finally(() => inFlight.delete(p));
     inFlight.add(p);
     // A few requests in flight keep a fixed rate steady when one is slow; no more.
     if (inFlight.size >= 4) await Promise.race(inFlight);
@@ -162,7 +191,12 @@ export function sparkline(values: number[]): string {
  * no work, draining `n` transactions from topics of its own. Kafka consume, validation, produce
  * and commit: the ceiling the processor itself puts on throughput.
  */
-export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Population, n: number): Promise<{ rate: number; cpuMicrosPerTx: number }> {
+export async function noopEngineDrain(
+  kafka: Kafka,
+  bootstrap: string,
+  pop: Population,
+  n: number,
+): Promise<{ rate: number; cpuMicrosPerTx: number }> {
   const { createLogger } = await import('../services/logger.ts');
   const { streamConfig } = await import('../streams/config.ts');
   const { createKafka } = await import('../streams/kafka.ts');
@@ -172,8 +206,12 @@ export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Popu
   // Quiet: a fresh broker answers the first join with "coordinator loading", which kafkajs logs as an error and retries.
   const logger = createLogger('fatal');
   const config = streamConfig({
-    KAFKA_BROKERS: bootstrap, LEAKGUARD_STREAM_GROUP_ID: 'bench-noop', LEAKGUARD_STREAM_INPUT_TOPIC: 'bench-noop.transactions',
-    LEAKGUARD_STREAM_DECISIONS_TOPIC: 'bench-noop.decisions', LEAKGUARD_STREAM_FLAGGED_TOPIC: 'bench-noop.flagged', LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: 'bench-noop.dead-letter',
+    KAFKA_BROKERS: bootstrap,
+    LEAKGUARD_STREAM_GROUP_ID: 'bench-noop',
+    LEAKGUARD_STREAM_INPUT_TOPIC: 'bench-noop.transactions',
+    LEAKGUARD_STREAM_DECISIONS_TOPIC: 'bench-noop.decisions',
+    LEAKGUARD_STREAM_FLAGGED_TOPIC: 'bench-noop.flagged',
+    LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: 'bench-noop.dead-letter',
   });
   const admin = kafka.admin();
   await admin.connect();
@@ -181,25 +219,48 @@ export async function noopEngineDrain(kafka: Kafka, bootstrap: string, pop: Popu
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
-  await produceAt({ producer, topic: config.LEAKGUARD_STREAM_INPUT_TOPIC, pop, prefix: 'noop', rate: Number.POSITIVE_INFINITY, total: n });
+  await produceAt({
+    producer,
+    topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
+    pop,
+    prefix: 'noop',
+    rate: Number.POSITIVE_INFINITY,
+    total: n,
+  });
   await producer.disconnect();
   let scored = 0;
   // One at a time, as the real engine's batches give one reading per transaction.
   const engine = oneAtATime(async (_merchantId: string, request: { transactionId: string }) => {
-      scored++;
-      return {
-        kind: 'scored' as const, replayed: false,
-        response: {
-          transactionId: request.transactionId, score: 0, decision: 'approve' as const, reasons: [], degraded: false,
-          checks: { velocity: 'evaluated' as const, rules: 'evaluated' as const, watchlist: 'evaluated' as const, model: 'not_configured' as const },
-          versions: { engine: 'noop', ruleset: 'noop' },
+    scored++;
+    return {
+      kind: 'scored' as const,
+      replayed: false,
+      response: {
+        transactionId: request.transactionId,
+        score: 0,
+        decision: 'approve' as const,
+        reasons: [],
+        degraded: false,
+        checks: {
+          velocity: 'evaluated' as const,
+          rules: 'evaluated' as const,
+          watchlist: 'evaluated' as const,
+          model: 'not_configured' as const,
         },
-        evidence: { card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' }, features: {} },
-      };
+        versions: { engine: 'noop', ruleset: 'noop' },
+      },
+      evidence: { card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' }, features: {} },
+    };
   });
   const processor = new StreamProcessor({
-    engine, kafka: createKafka({ brokers: [bootstrap], clientId: 'bench-noop', logger }), config, logger, metrics: new StreamMetrics(),
-    merchants: { status: async () => 'known' }, identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'noop', keyId: 'noop' }), ready: async () => true,
+    engine,
+    kafka: createKafka({ brokers: [bootstrap], clientId: 'bench-noop', logger }),
+    config,
+    logger,
+    metrics: new StreamMetrics(),
+    merchants: { status: async () => 'known' },
+    identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'noop', keyId: 'noop' }),
+    ready: async () => true,
   });
   await processor.start();
   while (scored === 0) await new Promise((done) => setTimeout(done, 2));

@@ -48,11 +48,20 @@ const PRE_VUS = Number(__ENV.PRE_VUS || Math.max(20, Math.ceil(RATE / 10)));
 const MAX_VUS = Number(__ENV.MAX_VUS || Math.max(PRE_VUS, 400));
 const RUN_ID = __ENV.RUN_ID || String(Date.now());
 
-for (const kind of PHASES) if (kind !== 'listed' && kind !== 'unlisted') throw new Error(`PHASES: unknown kind ${kind}`);
+for (const kind of PHASES)
+  if (kind !== 'listed' && kind !== 'unlisted') throw new Error(`PHASES: unknown kind ${kind}`);
 
 const rateScenario = (exec, seconds, startSeconds, tags, rate = RATE) => ({
-  executor: 'constant-arrival-rate', exec, rate, timeUnit: '1s', duration: `${seconds}s`, startTime: `${startSeconds}s`,
-  preAllocatedVUs: PRE_VUS, maxVUs: MAX_VUS, gracefulStop: '2s', tags,
+  executor: 'constant-arrival-rate',
+  exec,
+  rate,
+  timeUnit: '1s',
+  duration: `${seconds}s`,
+  startTime: `${startSeconds}s`,
+  preAllocatedVUs: PRE_VUS,
+  maxVUs: MAX_VUS,
+  gracefulStop: '2s',
+  tags,
 });
 
 const scenarios = {};
@@ -67,22 +76,46 @@ const expose = (selector) => {
   thresholds[`flagged{${selector}}`] = ['rate>=0'];
   thresholds[`dropped_iterations{${selector}}`] = ['count>=0'];
 };
-if (WARMUP_SECONDS > 0) scenarios.warmup = rateScenario(MODE === 'lookup' ? 'mixed' : 'unlisted', WARMUP_SECONDS, 0, { kind: 'warmup', sel: 'warmup', phase: 'warmup' });
+if (WARMUP_SECONDS > 0)
+  scenarios.warmup = rateScenario(MODE === 'lookup' ? 'mixed' : 'unlisted', WARMUP_SECONDS, 0, {
+    kind: 'warmup',
+    sel: 'warmup',
+    phase: 'warmup',
+  });
 if (MODE === 'steady') {
-  scenarios.steady = { ...rateScenario('unlisted', 0, WARMUP_SECONDS, { kind: 'unlisted', sel: 'steady', phase: 'steady' }), duration: DURATION };
+  scenarios.steady = {
+    ...rateScenario('unlisted', 0, WARMUP_SECONDS, { kind: 'unlisted', sel: 'steady', phase: 'steady' }),
+    duration: DURATION,
+  };
   expose('phase:steady');
 } else {
   let t = WARMUP_SECONDS;
   if (MIX_SECONDS > 0) {
     const half = Math.max(1, Math.round(RATE / 2));
-    scenarios.mix_listed = rateScenario('listed', MIX_SECONDS, t, { kind: 'listed', sel: 'mix_listed', phase: 'mix' }, half);
-    scenarios.mix_unlisted = rateScenario('unlisted', MIX_SECONDS, t, { kind: 'unlisted', sel: 'mix_unlisted', phase: 'mix' }, half);
+    scenarios.mix_listed = rateScenario(
+      'listed',
+      MIX_SECONDS,
+      t,
+      { kind: 'listed', sel: 'mix_listed', phase: 'mix' },
+      half,
+    );
+    scenarios.mix_unlisted = rateScenario(
+      'unlisted',
+      MIX_SECONDS,
+      t,
+      { kind: 'unlisted', sel: 'mix_unlisted', phase: 'mix' },
+      half,
+    );
     expose('sel:mix_listed');
     expose('sel:mix_unlisted');
     t += MIX_SECONDS;
   }
   PHASES.forEach((kind, i) => {
-    scenarios[`p${i + 1}_${kind}`] = rateScenario(kind, PHASE_SECONDS, t + i * PHASE_SECONDS, { kind, sel: `alt_${kind}`, phase: String(i + 1) });
+    scenarios[`p${i + 1}_${kind}`] = rateScenario(kind, PHASE_SECONDS, t + i * PHASE_SECONDS, {
+      kind,
+      sel: `alt_${kind}`,
+      phase: String(i + 1),
+    });
     expose(`phase:${i + 1}`);
   });
   expose('sel:alt_listed');
@@ -133,10 +166,12 @@ const basketCents = () => Math.round(Math.exp(3 + Math.random() * 1.8) * 100);
 
 function body(i) {
   const ip = `${11 + (i % 200)}.${i % 251}.${(i >> 8) % 256}.${1 + (i % 254)}`;
-  return `{"transactionId":"w${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"EUR","channel":"ecommerce"` +
+  return (
+    `{"transactionId":"w${RUN_ID}-${__VU}-${__ITER}-${Date.now()}","amount":${basketCents()},"currency":"EUR","channel":"ecommerce"` +
     `,"card":{"number":"${cardNumber(i)}","expiryMonth":${1 + (i % 12)},"expiryYear":${2027 + (i % 5)},"cvvResult":"match"}` +
     `,"customer":{"id":"cust-${i}","email":"shopper.${i}@example.com"}` +
-    `,"device":{"id":"dev-${i}","ip":"${ip}"}}`;
+    `,"device":{"id":"dev-${i}","ip":"${ip}"}}`
+  );
 }
 
 const params = {
@@ -174,5 +209,7 @@ export function mixed() {
 }
 
 export function handleSummary(data) {
-  return __ENV.SUMMARY_FILE ? { [__ENV.SUMMARY_FILE]: JSON.stringify(data) } : { stdout: JSON.stringify(data.metrics.http_req_duration) + '\n' };
+  return __ENV.SUMMARY_FILE
+    ? { [__ENV.SUMMARY_FILE]: JSON.stringify(data) }
+    : { stdout: JSON.stringify(data.metrics.http_req_duration) + '\n' };
 }

@@ -19,7 +19,10 @@ function aptInstall(packages: string[]): void {
   const prefix = asRoot ? [] : ['sudo', '-n'];
   const run = (args: string[]) => {
     const [cmd, ...rest] = [...prefix, ...args];
-    return spawnSync(cmd!, rest, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return spawnSync(cmd!, rest, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   };
   const install = () => run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages]).status === 0;
   log(`installing ${packages.join(' ')} (apt-get)`);
@@ -47,7 +50,9 @@ export function ensureRedis(): string {
 export function ensurePostgres(): string {
   const find = () => {
     try {
-      const dirs = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+      const dirs = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1'], {
+        encoding: 'utf8',
+      }).trim();
       return dirs && existsSync(`${dirs}/initdb`) ? dirs : undefined;
     } catch {
       return undefined;
@@ -133,12 +138,15 @@ export function ensureSchemathesis(): string {
   const venv = `${cacheDir()}/schemathesis`;
   const st = `${venv}/bin/st`;
   const stamp = `${venv}/.leakguard-installed`;
-  const installed = () => existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === SCHEMATHESIS_VERSION;
+  const installed = () =>
+    existsSync(st) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === SCHEMATHESIS_VERSION;
   if (installed()) return st;
   // A venv needs ensurepip, which Debian ships apart from python3 (python3-venv).
   const pythonWithVenv = () => {
     const python = which('python3', ['/usr/bin', '/usr/local/bin']);
-    return python && spawnSync(python, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0 ? python : undefined;
+    return python && spawnSync(python, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0
+      ? python
+      : undefined;
   };
   let python = pythonWithVenv();
   if (!python) {
@@ -154,7 +162,14 @@ export function ensureSchemathesis(): string {
     if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
   };
   run(python, ['-m', 'venv', venv]);
-  run(`${venv}/bin/python`, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  run(`${venv}/bin/python`, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `schemathesis==${SCHEMATHESIS_VERSION}`,
+  ]);
   if (!existsSync(st)) throw new Error(`schemathesis installed but ${st} is missing`);
   writeFileSync(stamp, `${SCHEMATHESIS_VERSION}\n`);
   return st;

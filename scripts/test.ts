@@ -1,7 +1,14 @@
 // `npm test`: provisions the real services on a fresh machine, then runs the whole suite.
 // Exits non-zero on any failure. Each test file starts its own servers on free ports.
 import { spawnSync } from 'node:child_process';
-import { ensureChromium, ensureJava, ensureMaven, ensurePostgres, ensureRedis, ensureSchemathesis } from './provision.ts';
+import {
+  ensureChromium,
+  ensureJava,
+  ensureMaven,
+  ensurePostgres,
+  ensureRedis,
+  ensureSchemathesis,
+} from './provision.ts';
 
 const started = Date.now();
 ensureJava();
@@ -16,6 +23,9 @@ const env: NodeJS.ProcessEnv = {
   LEAKGUARD_TEST_SCHEMATHESIS: ensureSchemathesis(),
 };
 
-const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });
+const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env,
+});
 process.stderr.write(`npm test: finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(vitest.status ?? 1);

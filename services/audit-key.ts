@@ -9,7 +9,10 @@ import { parseKeyMaterial } from './card-keys.ts';
 import { ConfigError, type Config } from './config.ts';
 import type { AuditKey } from './cases/audit-checkpoints.ts';
 
-type AuditKeyConfig = Pick<Config, 'NODE_ENV' | 'LEAKGUARD_STATE_DIR' | 'LEAKGUARD_AUDIT_KEY' | 'LEAKGUARD_AUDIT_KEY_FILE'>;
+type AuditKeyConfig = Pick<
+  Config,
+  'NODE_ENV' | 'LEAKGUARD_STATE_DIR' | 'LEAKGUARD_AUDIT_KEY' | 'LEAKGUARD_AUDIT_KEY_FILE'
+>;
 
 export interface LoadedAuditKey {
   key: AuditKey;
@@ -41,7 +44,9 @@ export function loadAuditKey(config: AuditKeyConfig, options: { create: boolean 
     return { key: { id: keyIdOf(secret), secret } };
   }
   if (config.NODE_ENV === 'production') {
-    throw new ConfigError('invalid configuration:\n  LEAKGUARD_AUDIT_KEY: required in production (or LEAKGUARD_AUDIT_KEY_FILE); refusing to start without a key to sign audit checkpoints');
+    throw new ConfigError(
+      'invalid configuration:\n  LEAKGUARD_AUDIT_KEY: required in production (or LEAKGUARD_AUDIT_KEY_FILE); refusing to start without a key to sign audit checkpoints',
+    );
   }
   const file = join(config.LEAKGUARD_STATE_DIR, 'development-audit-key');
   let created = false;
@@ -72,7 +77,11 @@ export function loadAuditKey(config: AuditKeyConfig, options: { create: boolean 
  * database in it) leaves the checkpoints; per key and database, so that two checkouts, a reset
  * development key or another database never read each other's checkpoints as their own.
  */
-export function checkpointFileOf(config: Pick<Config, 'LEAKGUARD_AUDIT_CHECKPOINT_FILE' | 'LEAKGUARD_STATE_DIR' | 'DATABASE_URL'>, keyId: string, env: NodeJS.ProcessEnv = process.env): string {
+export function checkpointFileOf(
+  config: Pick<Config, 'LEAKGUARD_AUDIT_CHECKPOINT_FILE' | 'LEAKGUARD_STATE_DIR' | 'DATABASE_URL'>,
+  keyId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (config.LEAKGUARD_AUDIT_CHECKPOINT_FILE) return resolve(config.LEAKGUARD_AUDIT_CHECKPOINT_FILE);
   const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'leakguard', 'audit-checkpoints', `${keyId}-${databaseIdOf(config)}.ndjson`);

@@ -14,11 +14,15 @@ function base64Problem(v: string): string | null {
   const data = v.replace(/={1,2}$/, '');
   for (let i = 0; i < data.length; i++) {
     // The position only: the character itself is part of a secret.
-    if (!BASE64_CHAR.test(data[i]!)) return data[i] === '=' ? '= may only pad the end' : `character ${i + 1} is outside the base64 alphabet (A-Z a-z 0-9 + /)`;
+    if (!BASE64_CHAR.test(data[i]!))
+      return data[i] === '='
+        ? '= may only pad the end'
+        : `character ${i + 1} is outside the base64 alphabet (A-Z a-z 0-9 + /)`;
   }
   if (v.length % 4 !== 0) return `base64 is padded with = to a multiple of 4 characters (this has ${v.length})`;
   // Node's decoder ignores bits past the data; a string that does not round-trip was not made by an encoder.
-  if (Buffer.from(v, 'base64').toString('base64') !== v) return 'not canonical base64 (the last character carries bits past the data)';
+  if (Buffer.from(v, 'base64').toString('base64') !== v)
+    return 'not canonical base64 (the last character carries bits past the data)';
   return null;
 }
 
@@ -47,7 +51,12 @@ export function parseKeyMaterial(value: string, variable: string): Buffer {
 
 const keyIdOf = (secret: Buffer) => createHash('sha256').update(secret).digest('hex').slice(0, 8);
 
-function keyFrom(value: string | undefined, file: string | undefined, id: string | undefined, name: string): CardKey | undefined {
+function keyFrom(
+  value: string | undefined,
+  file: string | undefined,
+  id: string | undefined,
+  name: string,
+): CardKey | undefined {
   let material: string | undefined = value;
   let variable = name;
   if (file) {
@@ -96,7 +105,9 @@ export function loadKeys(config: Pick<Config, 'NODE_ENV' | 'LEAKGUARD_STATE_DIR'
   const primary = keyFrom(spec.primary.value, spec.primary.file, spec.primary.id, spec.variable);
   if (primary) return previous ? { primary, previous } : { primary };
   if (config.NODE_ENV === 'production') {
-    throw new ConfigError(`invalid configuration:\n  ${spec.variable}: required in production (or ${spec.variable}_FILE); refusing to start without ${spec.purpose}`);
+    throw new ConfigError(
+      `invalid configuration:\n  ${spec.variable}: required in production (or ${spec.variable}_FILE); refusing to start without ${spec.purpose}`,
+    );
   }
   const file = join(config.LEAKGUARD_STATE_DIR, spec.developmentFile);
   let created = false;
@@ -107,7 +118,11 @@ export function loadKeys(config: Pick<Config, 'NODE_ENV' | 'LEAKGUARD_STATE_DIR'
   }
   const secret = parseKeyMaterial(readFileSync(file, 'utf8'), file);
   const key = { id: `dev-${keyIdOf(secret)}`, secret };
-  return { ...(previous ? { primary: key, previous } : { primary: key }), developmentKeyFile: file, createdDevelopmentKey: created };
+  return {
+    ...(previous ? { primary: key, previous } : { primary: key }),
+    developmentKeyFile: file,
+    createdDevelopmentKey: created,
+  };
 }
 
 export interface LoadedKeyring {
@@ -121,8 +136,16 @@ export function loadKeyring(config: Config): LoadedKeyring {
   const { primary, previous, ...development } = loadKeys(config, {
     variable: 'LEAKGUARD_CARD_KEY',
     previousVariable: 'LEAKGUARD_PREVIOUS_CARD_KEY',
-    primary: { value: config.LEAKGUARD_CARD_KEY, file: config.LEAKGUARD_CARD_KEY_FILE, id: config.LEAKGUARD_CARD_KEY_ID },
-    previous: { value: config.LEAKGUARD_PREVIOUS_CARD_KEY, file: config.LEAKGUARD_PREVIOUS_CARD_KEY_FILE, id: config.LEAKGUARD_PREVIOUS_CARD_KEY_ID },
+    primary: {
+      value: config.LEAKGUARD_CARD_KEY,
+      file: config.LEAKGUARD_CARD_KEY_FILE,
+      id: config.LEAKGUARD_CARD_KEY_ID,
+    },
+    previous: {
+      value: config.LEAKGUARD_PREVIOUS_CARD_KEY,
+      file: config.LEAKGUARD_PREVIOUS_CARD_KEY_FILE,
+      id: config.LEAKGUARD_PREVIOUS_CARD_KEY_ID,
+    },
     purpose: 'a card fingerprint key',
     developmentFile: 'development-card-key',
   });

@@ -12,29 +12,50 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(8080, 0, 65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** A Redis Cluster instead of one Redis: seed nodes, host:port or redis[s]://[user:password@]host:port, comma-separated. */
-  REDIS_CLUSTER_NODES: z.string().superRefine((v, ctx) => {
-    try {
-      parseClusterNodes(v);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (REDIS_CLUSTER_NODES=host:port,host:port,...)` });
-    }
-  }).optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseClusterNodes(v);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${(error as Error).message} (REDIS_CLUSTER_NODES=host:port,host:port,...)`,
+        });
+      }
+    })
+    .optional(),
   LEAKGUARD_STATE_DIR: z.string().min(1).default('.leakguard'),
   LEAKGUARD_CARD_KEY: optionalString,
   LEAKGUARD_CARD_KEY_FILE: optionalString,
-  LEAKGUARD_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_CARD_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
+    .optional(),
   LEAKGUARD_PREVIOUS_CARD_KEY: optionalString,
   LEAKGUARD_PREVIOUS_CARD_KEY_FILE: optionalString,
-  LEAKGUARD_PREVIOUS_CARD_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_PREVIOUS_CARD_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
+    .optional(),
   /** Encrypts the personal data cases keep (email, phone, addresses, IP, device, customer id): data-keys.ts. */
   LEAKGUARD_DATA_KEY: optionalString,
   LEAKGUARD_DATA_KEY_FILE: optionalString,
-  LEAKGUARD_DATA_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_DATA_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
+    .optional(),
   LEAKGUARD_PREVIOUS_DATA_KEY: optionalString,
   LEAKGUARD_PREVIOUS_DATA_KEY_FILE: optionalString,
-  LEAKGUARD_PREVIOUS_DATA_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -').optional(),
+  LEAKGUARD_PREVIOUS_DATA_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
+    .optional(),
   /** A closed case's personal data are erased this many days after it was decided. */
   LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS: int(180, 1, 3650),
   LEAKGUARD_RULESET: optionalString,
@@ -52,16 +73,25 @@ export const configSchema = z.object({
   LEAKGUARD_UPLOAD_LIMIT_BYTES: int(512 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),
   /** Cases and the console: a real PostgreSQL; unset: embedded PGlite under the state directory. */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   /** The tables' owner, for migrations only; DATABASE_URL's role then gets rights to use them, never to rewrite the audit log. */
-  DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_MIGRATION_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   /** Signs the audit log's checkpoints (docs/console.md): kept outside the database, like the card key. */
   LEAKGUARD_AUDIT_KEY: optionalString,
   LEAKGUARD_AUDIT_KEY_FILE: optionalString,
   /** Where checkpoints are appended; unset: one file per key and database under $XDG_STATE_HOME/leakguard. */
   LEAKGUARD_AUDIT_CHECKPOINT_FILE: optionalString,
   /** Optional: labels from case decisions are published to leakguard.labels. */
-  KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.:\[\]-]+(,[A-Za-z0-9.:\[\]-]+)*$/, 'must be host:port[,host:port...]').optional(),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[A-Za-z0-9.:\[\]-]+(,[A-Za-z0-9.:\[\]-]+)*$/, 'must be host:port[,host:port...]')
+    .optional(),
   /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
   LEAKGUARD_CONSOLE_IDLE_MS: int(15 * 60_000, 1_000, 15 * 60_000),
   /** Failed logins (password or code) before an account is locked, and for how long (at least 30 minutes). */
@@ -89,11 +119,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = result.data;
-  if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both');
-  if (c.LEAKGUARD_AUDIT_KEY && c.LEAKGUARD_AUDIT_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_AUDIT_KEY_FILE: set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE, not both');
-  if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
-  if (c.DATABASE_MIGRATION_URL && !c.DATABASE_URL) throw new ConfigError('invalid configuration:\n  DATABASE_MIGRATION_URL: needs DATABASE_URL (the application\'s own role); the embedded database has no roles');
-  if (c.LEAKGUARD_DATA_KEY && c.LEAKGUARD_DATA_KEY_FILE) throw new ConfigError('invalid configuration:\n  LEAKGUARD_DATA_KEY_FILE: set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE, not both');
+  if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE)
+    throw new ConfigError(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both',
+    );
+  if (c.LEAKGUARD_AUDIT_KEY && c.LEAKGUARD_AUDIT_KEY_FILE)
+    throw new ConfigError(
+      'invalid configuration:\n  LEAKGUARD_AUDIT_KEY_FILE: set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE, not both',
+    );
+  if (c.REDIS_URL && c.REDIS_CLUSTER_NODES)
+    throw new ConfigError(
+      'invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+    );
+  if (c.DATABASE_MIGRATION_URL && !c.DATABASE_URL)
+    throw new ConfigError(
+      "invalid configuration:\n  DATABASE_MIGRATION_URL: needs DATABASE_URL (the application's own role); the embedded database has no roles",
+    );
+  if (c.LEAKGUARD_DATA_KEY && c.LEAKGUARD_DATA_KEY_FILE)
+    throw new ConfigError(
+      'invalid configuration:\n  LEAKGUARD_DATA_KEY_FILE: set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE, not both',
+    );
   // The Kafka clients (labels producer, stream processor) authenticate with these: checked now, not at first connection.
   const kafka = c.KAFKA_BROKERS ? kafkaSecurityProblems(present).problems : [];
   if (kafka.length > 0) throw new ConfigError(`invalid configuration:\n${kafka.join('\n')}`);

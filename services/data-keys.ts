@@ -18,19 +18,35 @@ export function loadDataKeyring(config: Config, cards?: CardKeyring): LoadedData
   const { primary, previous, ...development }: LoadedKeys = loadKeys(config, {
     variable: 'LEAKGUARD_DATA_KEY',
     previousVariable: 'LEAKGUARD_PREVIOUS_DATA_KEY',
-    primary: { value: config.LEAKGUARD_DATA_KEY, file: config.LEAKGUARD_DATA_KEY_FILE, id: config.LEAKGUARD_DATA_KEY_ID },
-    previous: { value: config.LEAKGUARD_PREVIOUS_DATA_KEY, file: config.LEAKGUARD_PREVIOUS_DATA_KEY_FILE, id: config.LEAKGUARD_PREVIOUS_DATA_KEY_ID },
+    primary: {
+      value: config.LEAKGUARD_DATA_KEY,
+      file: config.LEAKGUARD_DATA_KEY_FILE,
+      id: config.LEAKGUARD_DATA_KEY_ID,
+    },
+    previous: {
+      value: config.LEAKGUARD_PREVIOUS_DATA_KEY,
+      file: config.LEAKGUARD_PREVIOUS_DATA_KEY_FILE,
+      id: config.LEAKGUARD_PREVIOUS_DATA_KEY_ID,
+    },
     purpose: 'a personal-data encryption key',
     developmentFile: 'development-data-key',
   });
   const refuse = (line: string) => new ConfigError(`invalid configuration:\n  ${line}`);
   const cardSecrets = cards ? [cards.primary, cards.previous].filter((k) => k !== undefined).map((k) => k.secret) : [];
-  for (const [key, variable] of [[primary, 'LEAKGUARD_DATA_KEY'], [previous, 'LEAKGUARD_PREVIOUS_DATA_KEY']] as const) {
-    if (key && cardSecrets.some((s) => s.equals(key.secret))) throw refuse(`${variable}: must differ from the card key (LEAKGUARD_CARD_KEY): one stolen key must not open both`);
+  for (const [key, variable] of [
+    [primary, 'LEAKGUARD_DATA_KEY'],
+    [previous, 'LEAKGUARD_PREVIOUS_DATA_KEY'],
+  ] as const) {
+    if (key && cardSecrets.some((s) => s.equals(key.secret)))
+      throw refuse(
+        `${variable}: must differ from the card key (LEAKGUARD_CARD_KEY): one stolen key must not open both`,
+      );
   }
   // Ciphertexts name their key by id: two keys under one id could not be told apart.
   if (previous && previous.id === primary.id && !previous.secret.equals(primary.secret)) {
-    throw refuse(`LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than the current key's (${primary.id})`);
+    throw refuse(
+      `LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than the current key's (${primary.id})`,
+    );
   }
   return { keyring: previous ? { primary, previous } : { primary }, ...development };
 }

@@ -28,11 +28,16 @@ export const demoCredentialsPath = (stateDir: string) => join(stateDir, 'demo-cr
  * What `npm start` prints: where the file is, and the merchant and issuer keys for the README's
  * curl. Never the admin key: stdout is a log stream once the engine runs under a supervisor.
  */
-export function demoBanner(stateDir: string, demo: { path: string; created: boolean; credentials: DemoCredentials }): string {
+export function demoBanner(
+  stateDir: string,
+  demo: { path: string; created: boolean; credentials: DemoCredentials },
+): string {
   const c = demo.credentials;
-  return `\nLeakguard embedded mode (in-memory velocity store, state in ${stateDir}).\n` +
+  return (
+    `\nLeakguard embedded mode (in-memory velocity store, state in ${stateDir}).\n` +
     `Demo credentials ${demo.created ? 'created' : 'loaded'}: ${demo.path} (mode 0600; the admin key is only there)\n` +
-    `  merchant (${DEMO_MERCHANT}): ${c.merchantKey}\n  issuer   (${DEMO_ISSUER}):   ${c.issuerKey}  (BIN ranges ${JSON.stringify(c.issuerBinRanges ?? [])})\n\n`;
+    `  merchant (${DEMO_MERCHANT}): ${c.merchantKey}\n  issuer   (${DEMO_ISSUER}):   ${c.issuerKey}  (BIN ranges ${JSON.stringify(c.issuerBinRanges ?? [])})\n\n`
+  );
 }
 
 export interface DemoAnalyst {
@@ -46,7 +51,12 @@ export interface DemoAnalyst {
  * `analyst`: creates the demo console analyst, called when the file is written and, for a file
  * written before the console existed, once more to add it.
  */
-export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore, watchlist: WatchlistStore, analyst?: () => Promise<DemoAnalyst>): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
+export async function ensureDemoCredentials(
+  stateDir: string,
+  keys: ApiKeyStore,
+  watchlist: WatchlistStore,
+  analyst?: () => Promise<DemoAnalyst>,
+): Promise<{ path: string; created: boolean; credentials: DemoCredentials }> {
   const path = demoCredentialsPath(stateDir);
   if (existsSync(path)) {
     const credentials = JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials;
@@ -57,10 +67,25 @@ export async function ensureDemoCredentials(stateDir: string, keys: ApiKeyStore,
     return { path, created: false, credentials };
   }
   await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES);
-  const merchant = await createApiKey(keys, { role: 'merchant', merchantId: DEMO_MERCHANT, label: 'demo', actor: 'system:demo' });
-  const issuer = await createApiKey(keys, { role: 'issuer', issuerId: DEMO_ISSUER, label: 'demo', actor: 'system:demo' });
+  const merchant = await createApiKey(keys, {
+    role: 'merchant',
+    merchantId: DEMO_MERCHANT,
+    label: 'demo',
+    actor: 'system:demo',
+  });
+  const issuer = await createApiKey(keys, {
+    role: 'issuer',
+    issuerId: DEMO_ISSUER,
+    label: 'demo',
+    actor: 'system:demo',
+  });
   const admin = await createApiKey(keys, { role: 'admin', label: 'demo', actor: 'system:demo' });
-  const credentials: DemoCredentials = { merchantKey: merchant.key, issuerKey: issuer.key, adminKey: admin.key, issuerBinRanges: DEMO_BIN_RANGES };
+  const credentials: DemoCredentials = {
+    merchantKey: merchant.key,
+    issuerKey: issuer.key,
+    adminKey: admin.key,
+    issuerBinRanges: DEMO_BIN_RANGES,
+  };
   if (analyst) credentials.analyst = await analyst();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });

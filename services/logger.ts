@@ -24,7 +24,15 @@ export function createLogger(level: string, target: { write(chunk: string): unkn
       // ISO times: epoch milliseconds are 13 digits and would look like card numbers to the sink filter.
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'card.number', '*.card.number', 'body.card.number', 'pan', '*.pan'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'card.number',
+          '*.card.number',
+          'body.card.number',
+          'pan',
+          '*.pan',
+        ],
         censor: '[redacted]',
       },
     },

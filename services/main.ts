@@ -26,7 +26,12 @@ async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst
     if (!(error instanceof UserExists)) throw error;
     const password = generatePassword();
     const totpSecret = generateTotpSecret();
-    await cases.users.update(DEMO_ANALYST, { passwordHash: await hashPassword(password, scrypt), totpSecret, unlock: true, disabled: false });
+    await cases.users.update(DEMO_ANALYST, {
+      passwordHash: await hashPassword(password, scrypt),
+      totpSecret,
+      unlock: true,
+      disabled: false,
+    });
     await cases.audit.append({ actor: 'npm-start', action: 'user_reset', target: `user:${DEMO_ANALYST}` });
     return { username: DEMO_ANALYST, password, totpSecret };
   }
@@ -67,7 +72,12 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
     // One rate limit across every engine when Redis is configured (and login throttling: consoleOptions).
     redis: runtime.redis,
-    watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
+    watchlist: {
+      store: runtime.watchlist,
+      registry: runtime.watchlistRegistry,
+      keyring: runtime.keyring,
+      uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
+    },
     console: consoleOptions(config, runtime),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
@@ -95,17 +105,26 @@ async function main(): Promise<void> {
   // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
   // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.
   const cases = await runtime.openCases().catch((error: unknown) => {
-    logger.error({ err: { message: (error as Error).message } }, 'case database could not be opened: the console is unavailable');
+    logger.error(
+      { err: { message: (error as Error).message } },
+      'case database could not be opened: the console is unavailable',
+    );
     return undefined;
   });
   if (!cases || stopping) return;
-  process.stdout.write(`Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`);
+  process.stdout.write(
+    `Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`,
+  );
   if (demoWanted) {
-    const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist, () => demoAnalyst(cases, config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N));
+    const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist, () =>
+      demoAnalyst(cases, config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N),
+    );
     const analyst = demo.credentials.analyst as DemoAnalyst | undefined;
-    if (analyst) process.stdout.write(`  demo analyst: ${analyst.username}  (password and TOTP secret in ${demo.path})\n`);
+    if (analyst)
+      process.stdout.write(`  demo analyst: ${analyst.username}  (password and TOTP secret in ${demo.path})\n`);
   }
-  if ((await cases.users.countAdmins()) === 0) process.stdout.write('  no console admin yet: npm run users -- create-admin --username <name>\n');
+  if ((await cases.users.countAdmins()) === 0)
+    process.stdout.write('  no console admin yet: npm run users -- create-admin --username <name>\n');
 }
 
 main().catch((error: unknown) => {

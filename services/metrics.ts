@@ -16,8 +16,17 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
-  readonly decisions = new Counter({ name: 'leakguard_decisions_total', help: 'Decisions by outcome', labelNames: ['decision'], registers: [this.registry] });
-  readonly degraded = new Counter({ name: 'leakguard_degraded_responses_total', help: 'Responses given without every signal', registers: [this.registry] });
+  readonly decisions = new Counter({
+    name: 'leakguard_decisions_total',
+    help: 'Decisions by outcome',
+    labelNames: ['decision'],
+    registers: [this.registry],
+  });
+  readonly degraded = new Counter({
+    name: 'leakguard_degraded_responses_total',
+    help: 'Responses given without every signal',
+    registers: [this.registry],
+  });
   readonly storeErrors = new Counter({
     name: 'leakguard_redis_errors_total',
     help: 'Velocity store failures (Redis errors and deadline overruns) by stage',
@@ -38,9 +47,24 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
-  readonly rulesetReloads = new Counter({ name: 'leakguard_ruleset_reloads_total', help: 'Ruleset reloads by result', labelNames: ['result'], registers: [this.registry] });
-  readonly modelReloads = new Counter({ name: 'leakguard_model_reloads_total', help: 'Model artifact reloads by result', labelNames: ['result'], registers: [this.registry] });
-  readonly rateTableReloads = new Counter({ name: 'leakguard_rate_table_reloads_total', help: 'Exchange-rate table reloads by result', labelNames: ['result'], registers: [this.registry] });
+  readonly rulesetReloads = new Counter({
+    name: 'leakguard_ruleset_reloads_total',
+    help: 'Ruleset reloads by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly modelReloads = new Counter({
+    name: 'leakguard_model_reloads_total',
+    help: 'Model artifact reloads by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly rateTableReloads = new Counter({
+    name: 'leakguard_rate_table_reloads_total',
+    help: 'Exchange-rate table reloads by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -55,23 +79,46 @@ export class Metrics {
     let cached: { at: number; shares: FrictionShare[] } | undefined;
     const current = () => {
       // Three gauges collect in one scrape: compute the shares once.
-      if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), shares: shares(FRICTION_METRIC_MERCHANTS) };
+      if (!cached || Date.now() - cached.at > 1000)
+        cached = { at: Date.now(), shares: shares(FRICTION_METRIC_MERCHANTS) };
       return cached.shares;
     };
     // One gauge per figure, each refilled from the same shares at scrape time.
-    const gauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, value: number) => void, s: FrictionShare) => void) =>
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (set: (labels: Record<string, string>, value: number) => void, s: FrictionShare) => void,
+    ) =>
       new Gauge({
-        name, help, labelNames, registers: [this.registry],
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
         collect() {
           this.reset();
           for (const s of current()) fill((labels, value) => this.set(labels, value), s);
         },
       });
-    gauge('leakguard_friction_share', 'Share of a merchant\'s orders challenged, reviewed or declined over the last 24 h (this engine; busiest merchants)',
-      ['merchant', 'decision'], (set, s) => { for (const d of ['challenge', 'review', 'decline'] as const) set({ merchant: s.merchantId, decision: d }, s[d]); });
-    gauge('leakguard_friction_budget', 'A merchant\'s friction budget: the share of orders it accepts to see challenged or reviewed',
-      ['merchant', 'decision'], (set, s) => { for (const d of ['challenge', 'review'] as const) set({ merchant: s.merchantId, decision: d }, s.budget[d]); });
-    gauge('leakguard_friction_orders', 'Orders behind leakguard_friction_share', ['merchant'], (set, s) => set({ merchant: s.merchantId }, s.orders));
+    gauge(
+      'leakguard_friction_share',
+      "Share of a merchant's orders challenged, reviewed or declined over the last 24 h (this engine; busiest merchants)",
+      ['merchant', 'decision'],
+      (set, s) => {
+        for (const d of ['challenge', 'review', 'decline'] as const) set({ merchant: s.merchantId, decision: d }, s[d]);
+      },
+    );
+    gauge(
+      'leakguard_friction_budget',
+      "A merchant's friction budget: the share of orders it accepts to see challenged or reviewed",
+      ['merchant', 'decision'],
+      (set, s) => {
+        for (const d of ['challenge', 'review'] as const) set({ merchant: s.merchantId, decision: d }, s.budget[d]);
+      },
+    );
+    gauge('leakguard_friction_orders', 'Orders behind leakguard_friction_share', ['merchant'], (set, s) =>
+      set({ merchant: s.merchantId }, s.orders),
+    );
   }
 
   /** The engine's observer: decisions counted (and, when given, into the friction tracker). */

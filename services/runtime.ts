@@ -82,7 +82,9 @@ export interface Runtime {
 
 /** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
 export async function openSqlClient(config: Config): Promise<SqlClient> {
-  return config.DATABASE_URL ? new PgSqlClient({ connectionString: config.DATABASE_URL }) : PgliteSqlClient.open(join(config.LEAKGUARD_STATE_DIR, 'pglite'));
+  return config.DATABASE_URL
+    ? new PgSqlClient({ connectionString: config.DATABASE_URL })
+    : PgliteSqlClient.open(join(config.LEAKGUARD_STATE_DIR, 'pglite'));
 }
 
 /**
@@ -96,7 +98,10 @@ export async function migrateDatabase(config: Config, sql: SqlClient): Promise<v
     return;
   }
   const role = decodeURIComponent(new URL(config.DATABASE_URL).username);
-  if (!role) throw new Error('DATABASE_URL must name its user (postgres://user@host/db) when DATABASE_MIGRATION_URL is set: that role is given its rights');
+  if (!role)
+    throw new Error(
+      'DATABASE_URL must name its user (postgres://user@host/db) when DATABASE_MIGRATION_URL is set: that role is given its rights',
+    );
   const owner = new PgSqlClient({ connectionString: config.DATABASE_MIGRATION_URL, max: 1 });
   try {
     await migrate(owner);
@@ -111,7 +116,10 @@ export async function migrateDatabase(config: Config, sql: SqlClient): Promise<v
  * The checkpoint file of the audit log this configuration opens, under its signing key;
  * undefined when there is no key and `create` is false (a reader in development before any writer).
  */
-export function openCheckpointFile(config: Config, options: { create: boolean }): { file: CheckpointFile; developmentKeyFile?: string; createdDevelopmentKey?: boolean } | undefined {
+export function openCheckpointFile(
+  config: Config,
+  options: { create: boolean },
+): { file: CheckpointFile; developmentKeyFile?: string; createdDevelopmentKey?: boolean } | undefined {
   const loaded = loadAuditKey(config, options);
   if (!loaded) return undefined;
   const { key, ...development } = loaded;
@@ -127,11 +135,18 @@ export async function checkpointAuditLog(config: Config, audit: AuditLog, who: s
   const warn = (message: string) => process.stderr.write(`${message}\n`);
   try {
     const { file } = openCheckpointFile(config, { create: true })!;
-    const checkpointer = new AuditCheckpointer({ audit, file, by: writerName(who), onAlarm: (message) => warn(`AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`) });
+    const checkpointer = new AuditCheckpointer({
+      audit,
+      file,
+      by: writerName(who),
+      onAlarm: (message) => warn(`AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`),
+    });
     await checkpointer.resume();
     await checkpointer.pass();
   } catch (error) {
-    warn(`${who}: audit checkpoint not written: ${(error as Error).message.replace(/^invalid configuration:\n\s*/, '')}`);
+    warn(
+      `${who}: audit checkpoint not written: ${(error as Error).message.replace(/^invalid configuration:\n\s*/, '')}`,
+    );
   }
 }
 
@@ -140,7 +155,11 @@ export function openApiKeyStore(config: Config, redis?: RedisClient): ApiKeyStor
 }
 
 /** How every file kept in force reports a reload: counted by result, logged with its version or why it was refused. */
-function reloadReporter(what: string, counter: Metrics['rulesetReloads'], logger: Logger): (result: ReloadResult) => void {
+function reloadReporter(
+  what: string,
+  counter: Metrics['rulesetReloads'],
+  logger: Logger,
+): (result: ReloadResult) => void {
   return (result) => {
     counter.inc({ result: result.ok ? 'ok' : 'refused' });
     if (result.ok) logger.info({ version: result.version }, `${what} loaded`);
@@ -199,11 +218,23 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   // The files kept in force, first: one that does not load (ruleset, rate table with its path and
   // every problem, a model the engine cannot serve) stops the start-up before any connection opens.
   const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
-  const rulesets = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), reloadReporter('ruleset', metrics.rulesetReloads, logger));
-  const rates = new RatesFile(config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH, reloadReporter('rate table', metrics.rateTableReloads, logger));
-  logger.info({ version: rates.rates.version, reference: rates.rates.reference, path: rates.path }, 'rate table loaded');
+  const rulesets = new RulesetFile(
+    rulesetPath,
+    new Set(ALL_FEATURES),
+    reloadReporter('ruleset', metrics.rulesetReloads, logger),
+  );
+  const rates = new RatesFile(
+    config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
+    reloadReporter('rate table', metrics.rateTableReloads, logger),
+  );
+  logger.info(
+    { version: rates.rates.version, reference: rates.rates.reference, path: rates.path },
+    'rate table loaded',
+  );
   const modelPath = modelPathOf(config);
-  const models = modelPath ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger)) : undefined;
+  const models = modelPath
+    ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger))
+    : undefined;
   if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
   const stopWatching = rulesets.watch();
   const stopWatchingRates = rates.watch();
@@ -212,28 +243,41 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const redisTarget = redisTargetOf(config);
   const redis = redisTarget ? connectRedis(redisTarget) : undefined;
   redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
-  const memoryWatchlist = redis ? undefined : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
+  const memoryWatchlist = redis
+    ? undefined
+    : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
   const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
   const memoryLists = redis ? undefined : new MemoryNegativeListStore();
   const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
-  const store: VelocityStore = redis ? new RedisVelocityStore(redis) : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists });
+  const store: VelocityStore = redis
+    ? new RedisVelocityStore(redis)
+    : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
-  watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'));
+  watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) =>
+    logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'),
+  );
   const apiKeys = openApiKeyStore(config, redis);
 
   // Cases: flagged decisions leave the scoring path through a durable queue.
   // Embedded mode journals flagged decisions under the state directory: a crash loses none.
   const flaggedQueue: FlaggedQueue = redis
     ? new RedisFlaggedQueue(redis)
-    : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'), { protect: (f) => protectFlagged(f, cipher) });
+    : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'), {
+        protect: (f) => protectFlagged(f, cipher),
+      });
   const flaggedSink = new FlaggedSink({
-    keyring, cipher, queue: flaggedQueue, watchlist,
-    onError: (error) => logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
+    keyring,
+    cipher,
+    queue: flaggedQueue,
+    watchlist,
+    onError: (error) =>
+      logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
   });
 
   // The friction each merchant's customers meet, against its budget: metrics and the console read it.
   const friction = new FrictionTracker();
-  const frictionShares = (limit?: number) => friction.shares((merchantId) => frictionBudget(rulesets.ruleset, merchantId), limit);
+  const frictionShares = (limit?: number) =>
+    friction.shares((merchantId) => frictionBudget(rulesets.ruleset, merchantId), limit);
   metrics.reportFriction(frictionShares);
 
   const engine = new Engine({
@@ -268,19 +312,31 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
         try {
           await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
           if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
-            logger.warn('DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)');
+            logger.warn(
+              'DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)',
+            );
           }
           cases = await openCaseSystem({
-            sql, queue: flaggedQueue, negativeLists,
+            sql,
+            queue: flaggedQueue,
+            negativeLists,
             negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
             allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
-            apiKeys, cipher, retentionDays: config.LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS,
+            apiKeys,
+            cipher,
+            retentionDays: config.LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS,
             checkpoints: {
-              file: checkpoints, by: writerName('engine'),
-              onAlarm: (message) => logger.error({ checkpoints: checkpoints.path }, `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`),
+              file: checkpoints,
+              by: writerName('engine'),
+              onAlarm: (message) =>
+                logger.error(
+                  { checkpoints: checkpoints.path },
+                  `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
+                ),
             },
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
-            onError: (error, stage) => logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
+            onError: (error, stage) =>
+              logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
           });
           return cases;
         } catch (error) {
@@ -293,17 +349,37 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       }
     })();
     // Opened, or given up for good (a bad migration): settled either way.
-    opening.then(() => (firstOpenSettled = true), () => (firstOpenSettled = true));
+    opening.then(
+      () => (firstOpenSettled = true),
+      () => (firstOpenSettled = true),
+    );
     return opening;
   };
 
   return {
-    engine, store, apiKeys, rulesets, frictionShares, rates, models, metrics, watchlist, watchlistRegistry, keyring,
-    flaggedQueue, flaggedSink, negativeLists, openCases, auditCheckpoints,
+    engine,
+    store,
+    apiKeys,
+    rulesets,
+    frictionShares,
+    rates,
+    models,
+    metrics,
+    watchlist,
+    watchlistRegistry,
+    keyring,
+    flaggedQueue,
+    flaggedSink,
+    negativeLists,
+    openCases,
+    auditCheckpoints,
     get cases() {
       return cases;
     },
-    authenticator: new ApiKeyAuthenticator(apiKeys, { cacheMs: config.LEAKGUARD_API_KEY_CACHE_MS, failuresPerMinute: config.LEAKGUARD_AUTH_FAILURES_PER_MINUTE }),
+    authenticator: new ApiKeyAuthenticator(apiKeys, {
+      cacheMs: config.LEAKGUARD_API_KEY_CACHE_MS,
+      failuresPerMinute: config.LEAKGUARD_AUTH_FAILURES_PER_MINUTE,
+    }),
     embedded: !redis,
     redis,
     reloadFiles() {
@@ -312,19 +388,38 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       models?.reload();
     },
     async waitForStores(timeoutMs = 10_000) {
-      const ready = !redis || (await whenReady(redis, timeoutMs).then(() => true, () => false));
+      const ready =
+        !redis ||
+        (await whenReady(redis, timeoutMs).then(
+          () => true,
+          () => false,
+        ));
       // Keys written before the cluster layout (a single Redis only): renamed once, before they are read.
       if (ready && redis) {
         await migrateKeyLayout(redis).then(
-          (m) => m.renamed + m.conflicts > 0 && logger.info(m, 'Redis keys renamed to the cluster layout (docs/redis-cluster.md)'),
-          (error: unknown) => logger.error({ err: { message: (error as Error).message } }, 'Redis key layout migration failed'),
+          (m) =>
+            m.renamed + m.conflicts > 0 &&
+            logger.info(m, 'Redis keys renamed to the cluster layout (docs/redis-cluster.md)'),
+          (error: unknown) =>
+            logger.error({ err: { message: (error as Error).message } }, 'Redis key layout migration failed'),
         );
       }
-      if (ready) await watchlistRegistry.refresh().catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'));
+      if (ready)
+        await watchlistRegistry
+          .refresh()
+          .catch((error: unknown) =>
+            logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'),
+          );
       return ready;
     },
     async readiness() {
-      const ok = await Promise.race([store.ping().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(r, 500, false))]);
+      const ok = await Promise.race([
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((r) => setTimeout(r, 500, false)),
+      ]);
       const checks: Record<string, boolean> = { velocityStore: ok };
       if (!firstOpenSettled) checks.caseDatabase = false;
       return checks;

@@ -25,13 +25,28 @@ const brokerList = z
   .string()
   .trim()
   .min(1, 'is required: the Kafka bootstrap servers, e.g. kafka:9092 or host1:9092,host2:9092')
-  .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'each entry must be host:port')).min(1, 'must name at least one broker'));
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'each entry must be host:port'))
+      .min(1, 'must name at least one broker'),
+  );
 
 export const streamConfigSchema = z.object({
   KAFKA_BROKERS: brokerList,
-  LEAKGUARD_STREAM_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, . _ -').default('leakguard-stream'),
-  LEAKGUARD_STREAM_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, . _ -').default(DEFAULT_STREAM_GROUP_ID),
+  LEAKGUARD_STREAM_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, . _ -')
+    .default('leakguard-stream'),
+  LEAKGUARD_STREAM_GROUP_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, . _ -')
+    .default(DEFAULT_STREAM_GROUP_ID),
   LEAKGUARD_STREAM_INPUT_TOPIC: topicName(DEFAULT_STREAM_TOPICS.input),
   LEAKGUARD_STREAM_DECISIONS_TOPIC: topicName(DEFAULT_STREAM_TOPICS.decisions),
   LEAKGUARD_STREAM_FLAGGED_TOPIC: topicName(DEFAULT_STREAM_TOPICS.flagged),
@@ -68,7 +83,10 @@ export const streamConfigSchema = z.object({
   /** How long a fetch waits for data when the topic is idle. */
   LEAKGUARD_STREAM_MAX_WAIT_MS: int(100, 0, 30_000),
   /** A new consumer group starts at the earliest offset (true) or only at new messages (false). */
-  LEAKGUARD_STREAM_FROM_BEGINNING: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  LEAKGUARD_STREAM_FROM_BEGINNING: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Grace period for SIGTERM: finish the batch, commit, leave the group. */
   LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS: int(30_000, 1_000, 600_000),
   /** How often consumer lag is read from the broker for the metrics. */
@@ -91,19 +109,36 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamCo
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const problems: string[] = [];
   if (!present.REDIS_URL && !present.REDIS_CLUSTER_NODES) {
-    problems.push('  REDIS_URL: is required for the stream processor (velocity counters must be shared and durable), e.g. redis://redis:6379, or REDIS_CLUSTER_NODES for a Redis Cluster');
+    problems.push(
+      '  REDIS_URL: is required for the stream processor (velocity counters must be shared and durable), e.g. redis://redis:6379, or REDIS_CLUSTER_NODES for a Redis Cluster',
+    );
   }
   if (!present.KAFKA_BROKERS) present.KAFKA_BROKERS = '';
   const result = streamConfigSchema.safeParse(present);
-  if (!result.success) problems.push(...result.error.issues.map((i) => `  ${i.path[0] === undefined ? '' : String(i.path[0])}: ${i.message}`));
+  if (!result.success)
+    problems.push(
+      ...result.error.issues.map((i) => `  ${i.path[0] === undefined ? '' : String(i.path[0])}: ${i.message}`),
+    );
   const c = result.data;
   if (c && c.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS * 3 > c.LEAKGUARD_STREAM_SESSION_TIMEOUT_MS) {
-    problems.push('  LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: must be at most a third of LEAKGUARD_STREAM_SESSION_TIMEOUT_MS');
+    problems.push(
+      '  LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: must be at most a third of LEAKGUARD_STREAM_SESSION_TIMEOUT_MS',
+    );
   }
   const kafka = kafkaSecurityProblems(present);
   problems.push(...kafka.problems);
-  if (c && new Set([c.LEAKGUARD_STREAM_INPUT_TOPIC, c.LEAKGUARD_STREAM_DECISIONS_TOPIC, c.LEAKGUARD_STREAM_FLAGGED_TOPIC, c.LEAKGUARD_STREAM_DEAD_LETTER_TOPIC]).size < 4) {
-    problems.push('  LEAKGUARD_STREAM_INPUT_TOPIC: the input, decisions, flagged and dead-letter topics must be four different topics');
+  if (
+    c &&
+    new Set([
+      c.LEAKGUARD_STREAM_INPUT_TOPIC,
+      c.LEAKGUARD_STREAM_DECISIONS_TOPIC,
+      c.LEAKGUARD_STREAM_FLAGGED_TOPIC,
+      c.LEAKGUARD_STREAM_DEAD_LETTER_TOPIC,
+    ]).size < 4
+  ) {
+    problems.push(
+      '  LEAKGUARD_STREAM_INPUT_TOPIC: the input, decisions, flagged and dead-letter topics must be four different topics',
+    );
   }
   if (problems.length > 0 || !c) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   return { ...c, kafkaSecurity: kafka.security };

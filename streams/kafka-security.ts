@@ -64,19 +64,28 @@ export function kafkaSecurityProblems(env: Env): { security: KafkaSecurity; prob
   if (mechanismRaw === undefined) {
     // Credentials without a mechanism would be ignored: a broker that requires them would then
     // refuse the connection with a far less helpful message.
-    const stray = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'] as const).filter((name) => read(env, name) !== undefined);
-    if (stray.length > 0) problems.push(`  KAFKA_SASL_MECHANISM: is required when ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set (scram-sha-512 or scram-sha-256)`);
+    const stray = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'] as const).filter(
+      (name) => read(env, name) !== undefined,
+    );
+    if (stray.length > 0)
+      problems.push(
+        `  KAFKA_SASL_MECHANISM: is required when ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set (scram-sha-512 or scram-sha-256)`,
+      );
   } else {
     const mechanism = mechanismRaw.trim().toLowerCase();
     if (mechanism === 'plain') {
-      problems.push('  KAFKA_SASL_MECHANISM: plain is refused: it sends the password itself to the broker; use scram-sha-512 (or scram-sha-256)');
+      problems.push(
+        '  KAFKA_SASL_MECHANISM: plain is refused: it sends the password itself to the broker; use scram-sha-512 (or scram-sha-256)',
+      );
     } else if (!(SCRAM_MECHANISMS as readonly string[]).includes(mechanism)) {
       problems.push('  KAFKA_SASL_MECHANISM: must be scram-sha-512 or scram-sha-256');
     }
     if (username === undefined) {
       problems.push('  KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM');
     } else if (username.length > 255 || /[\u0000-\u001f\u007f]/.test(username) || username.trim() !== username) {
-      problems.push('  KAFKA_SASL_USERNAME: must be 1-255 characters, without control characters or surrounding spaces');
+      problems.push(
+        '  KAFKA_SASL_USERNAME: must be 1-255 characters, without control characters or surrounding spaces',
+      );
     }
     let secret: string | undefined;
     if (password !== undefined && passwordFile !== undefined) {
@@ -92,7 +101,9 @@ export function kafkaSecurityProblems(env: Env): { security: KafkaSecurity; prob
     } else if (password !== undefined) {
       secret = passwordFrom(password, 'KAFKA_SASL_PASSWORD', problems);
     } else {
-      problems.push('  KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM (or KAFKA_SASL_PASSWORD_FILE: a file holding it)');
+      problems.push(
+        '  KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM (or KAFKA_SASL_PASSWORD_FILE: a file holding it)',
+      );
     }
     if (problems.length === 0 && username !== undefined && secret !== undefined) {
       security.sasl = { mechanism: mechanism as ScramMechanism, username, password: secret };
@@ -126,7 +137,9 @@ export function kafkaSecurityProblems(env: Env): { security: KafkaSecurity; prob
             try {
               new X509Certificate(block);
             } catch {
-              problems.push(`  KAFKA_TLS_CA_FILE: certificate ${i + 1} of ${blocks.length} is not a valid X.509 certificate`);
+              problems.push(
+                `  KAFKA_TLS_CA_FILE: certificate ${i + 1} of ${blocks.length} is not a valid X.509 certificate`,
+              );
             }
           });
         }

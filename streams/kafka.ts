@@ -19,26 +19,32 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 function kafkaLevel(pinoLevel: string): kafkajs.logLevel {
   switch (pinoLevel) {
-    case 'silent': return logLevel.NOTHING;
+    case 'silent':
+      return logLevel.NOTHING;
     case 'fatal':
-    case 'error': return logLevel.ERROR;
-    case 'warn': return logLevel.WARN;
-    case 'info': return logLevel.INFO;
-    default: return logLevel.DEBUG;
+    case 'error':
+      return logLevel.ERROR;
+    case 'warn':
+      return logLevel.WARN;
+    case 'info':
+      return logLevel.INFO;
+    default:
+      return logLevel.DEBUG;
   }
 }
 
 /** kafkajs log entries as structured lines of our logger (which masks card-number-shaped digits). */
 export function kafkaLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
-  return () => ({ namespace, level, log }) => {
-    const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-    // kafkajs logs every error answer of the broker at ERROR and then retries it ("coordinator
-    // not available" at every first join, leader elections, a broker restart): a warning here.
-    // What kafkajs gives up on surfaces as a consumer crash, which the processor logs as an error.
-    const method = level === logLevel.ERROR && namespace === 'Connection' ? 'warn' : (LEVELS[level] ?? 'info');
-    child[method]({ namespace, ...extra }, message);
-  };
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      // kafkajs logs every error answer of the broker at ERROR and then retries it ("coordinator
+      // not available" at every first join, leader elections, a broker restart): a warning here.
+      // What kafkajs gives up on surfaces as a consumer crash, which the processor logs as an error.
+      const method = level === logLevel.ERROR && namespace === 'Connection' ? 'warn' : (LEVELS[level] ?? 'info');
+      child[method]({ namespace, ...extra }, message);
+    };
 }
 
 /** KAFKA_SASL_* and KAFKA_TLS* from the environment; a bad value is a ConfigError naming the variable. */
@@ -57,7 +63,13 @@ export function kafkaSecurityOptions(security: KafkaSecurity = {}): Pick<KafkaCo
   };
 }
 
-export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger; security?: KafkaSecurity; extra?: Partial<KafkaConfig> }): KafkaClient {
+export function createKafka(options: {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  security?: KafkaSecurity;
+  extra?: Partial<KafkaConfig>;
+}): KafkaClient {
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,

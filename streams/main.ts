@@ -8,14 +8,22 @@ import { loadStreamConfig } from './config.ts';
 import { createStreamService } from './service.ts';
 
 async function main(): Promise<void> {
-  rejectArguments('leakguard stream', 'usage: npm run stream   (configured by environment variables: KAFKA_BROKERS, REDIS_URL and the tables in README.md and docs/stream-messages.md)');
+  rejectArguments(
+    'leakguard stream',
+    'usage: npm run stream   (configured by environment variables: KAFKA_BROKERS, REDIS_URL and the tables in README.md and docs/stream-messages.md)',
+  );
   const config = loadConfig();
   const stream = loadStreamConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const service = await createStreamService(config, stream, logger);
 
   // A failure kafkajs did not handle must not end the process: the consumer restarts, nothing is lost.
-  process.on('unhandledRejection', (reason) => logger.error({ err: { message: reason instanceof Error ? reason.message : String(reason) } }, 'unhandled rejection'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error(
+      { err: { message: reason instanceof Error ? reason.message : String(reason) } },
+      'unhandled rejection',
+    ),
+  );
   process.on('SIGHUP', () => {
     service.runtime.reloadFiles();
   });
@@ -26,7 +34,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing the batch in flight, committing, leaving the group');
     const timer = setTimeout(() => {
-      logger.error({ timeoutMs: stream.LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting (uncommitted messages will be processed again)');
+      logger.error(
+        { timeoutMs: stream.LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS },
+        'shutdown took too long; exiting (uncommitted messages will be processed again)',
+      );
       process.exit(1);
     }, stream.LEAKGUARD_STREAM_SHUTDOWN_TIMEOUT_MS);
     timer.unref();

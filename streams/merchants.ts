@@ -30,7 +30,10 @@ export class MerchantDirectory implements MerchantCheck {
   private readonly minGapMs: number;
   private readonly now: () => number;
 
-  constructor(list: () => Promise<ApiKeyRecord[]>, options: { refreshMs: number; logger: Logger; minGapMs?: number; now?: () => number }) {
+  constructor(
+    list: () => Promise<ApiKeyRecord[]>,
+    options: { refreshMs: number; logger: Logger; minGapMs?: number; now?: () => number },
+  ) {
     this.list = list;
     this.refreshMs = options.refreshMs;
     this.logger = options.logger;
@@ -49,12 +52,17 @@ export class MerchantDirectory implements MerchantCheck {
       this.lastAttempt = started;
       try {
         const records = await this.list();
-        this.known = new Set(records.filter((r) => r.role === 'merchant' && !r.revokedAt && r.merchantId).map((r) => r.merchantId!));
+        this.known = new Set(
+          records.filter((r) => r.role === 'merchant' && !r.revokedAt && r.merchantId).map((r) => r.merchantId!),
+        );
         this.loadedAt = started;
         this.lastLoadFailed = false;
       } catch (error) {
         this.lastLoadFailed = true;
-        this.logger.warn({ err: { message: (error as Error).message } }, 'could not load the merchant directory; keeping the previous one');
+        this.logger.warn(
+          { err: { message: (error as Error).message } },
+          'could not load the merchant directory; keeping the previous one',
+        );
       }
     })().finally(() => (this.loading = undefined));
     return this.loading;

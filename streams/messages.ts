@@ -5,11 +5,19 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../services/auth/api-keys.ts';
 import { maskPan } from '../services/core/card.ts';
-import { CARD_NUMBER_IN_IDENTIFIER, scoreRequestSchema, scoreResponseSchema, transactionIdSchema, type ScoreResponse } from '../services/core/schemas.ts';
+import {
+  CARD_NUMBER_IN_IDENTIFIER,
+  scoreRequestSchema,
+  scoreResponseSchema,
+  transactionIdSchema,
+  type ScoreResponse,
+} from '../services/core/schemas.ts';
 import { containsCardNumber, scrubCardNumbers } from '../services/core/scrub.ts';
 
 /** leakguard.transactions: what producers send. A merchant id is copied into every output: never a card number. */
-export const transactionMessageSchema = scoreRequestSchema.extend({ merchantId: tenantIdSchema.refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER) });
+export const transactionMessageSchema = scoreRequestSchema.extend({
+  merchantId: tenantIdSchema.refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER),
+});
 export type TransactionMessage = z.infer<typeof transactionMessageSchema>;
 export type TransactionMessageInput = z.input<typeof transactionMessageSchema>;
 
@@ -42,7 +50,14 @@ export const decisionMessageSchema = scoreResponseSchema.extend({
 });
 export type DecisionMessage = z.infer<typeof decisionMessageSchema>;
 
-export const DEAD_LETTER_REASONS = ['invalid_json', 'schema_violation', 'unknown_merchant', 'no_exchange_rate', 'conflict', 'engine_error'] as const;
+export const DEAD_LETTER_REASONS = [
+  'invalid_json',
+  'schema_violation',
+  'unknown_merchant',
+  'no_exchange_rate',
+  'conflict',
+  'engine_error',
+] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** Dead letters keep at most this much of the original payload (the message must fit the broker's limit). */
@@ -69,7 +84,14 @@ export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
 
 export const HEADER_TYPE = 'leakguard-message-type';
 
-export function decisionMessage(merchantId: string, response: ScoreResponse, card: CardRef, replayed: boolean, source: Source, now = new Date()): DecisionMessage {
+export function decisionMessage(
+  merchantId: string,
+  response: ScoreResponse,
+  card: CardRef,
+  replayed: boolean,
+  source: Source,
+  now = new Date(),
+): DecisionMessage {
   return {
     // The two strings copied from the request: validated card-free, scrubbed all the same.
     transactionId: scrubCardNumbers(response.transactionId),
@@ -177,7 +199,8 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
       truncated = true;
     }
   } else {
-    const text = input.raw.length > DEAD_LETTER_PAYLOAD_LIMIT ? input.raw.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : input.raw;
+    const text =
+      input.raw.length > DEAD_LETTER_PAYLOAD_LIMIT ? input.raw.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : input.raw;
     truncated = text.length < input.raw.length;
     payload = maskText(text);
   }

@@ -36,13 +36,45 @@ export class StreamMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
-  readonly decisions = new Counter({ name: 'leakguard_stream_decisions_total', help: 'Published decisions by decision', labelNames: ['decision'], registers: [this.registry] });
-  readonly deadLetters = new Counter({ name: 'leakguard_stream_dead_letters_total', help: 'Dead-lettered inputs by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly pauses = new Counter({ name: 'leakguard_stream_pauses_total', help: 'Times consumption was paused, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly paused = new Gauge({ name: 'leakguard_stream_paused', help: '1 while consumption is paused (stores unavailable)', registers: [this.registry] });
-  readonly crashes = new Counter({ name: 'leakguard_stream_consumer_crashes_total', help: 'Consumer crashes (Kafka unreachable and the like), by whether the consumer restarts', labelNames: ['restart'], registers: [this.registry] });
-  readonly groupJoins = new Counter({ name: 'leakguard_stream_group_joins_total', help: 'Consumer group joins (start and every rebalance)', registers: [this.registry] });
-  readonly assignedPartitions = new Gauge({ name: 'leakguard_stream_assigned_partitions', help: 'Input partitions assigned to this instance', registers: [this.registry] });
+  readonly decisions = new Counter({
+    name: 'leakguard_stream_decisions_total',
+    help: 'Published decisions by decision',
+    labelNames: ['decision'],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'leakguard_stream_dead_letters_total',
+    help: 'Dead-lettered inputs by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly pauses = new Counter({
+    name: 'leakguard_stream_pauses_total',
+    help: 'Times consumption was paused, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly paused = new Gauge({
+    name: 'leakguard_stream_paused',
+    help: '1 while consumption is paused (stores unavailable)',
+    registers: [this.registry],
+  });
+  readonly crashes = new Counter({
+    name: 'leakguard_stream_consumer_crashes_total',
+    help: 'Consumer crashes (Kafka unreachable and the like), by whether the consumer restarts',
+    labelNames: ['restart'],
+    registers: [this.registry],
+  });
+  readonly groupJoins = new Counter({
+    name: 'leakguard_stream_group_joins_total',
+    help: 'Consumer group joins (start and every rebalance)',
+    registers: [this.registry],
+  });
+  readonly assignedPartitions = new Gauge({
+    name: 'leakguard_stream_assigned_partitions',
+    help: 'Input partitions assigned to this instance',
+    registers: [this.registry],
+  });
 }
 
 export interface HealthReport {
@@ -51,7 +83,12 @@ export interface HealthReport {
 }
 
 /** GET /metrics (Prometheus text) and GET /healthz (200 while the processor is up, with its consumer's state; 503 once stopped). */
-export async function startMetricsServer(options: { host: string; port: number; registries: Registry[]; health: () => HealthReport }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startMetricsServer(options: {
+  host: string;
+  port: number;
+  registries: Registry[];
+  health: () => HealthReport;
+}): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const registry = Registry.merge(options.registries);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -62,7 +99,8 @@ export async function startMetricsServer(options: { host: string; port: number; 
     if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(error as Error).message}\n`),
+        (error: unknown) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(error as Error).message}\n`),
       );
       return;
     }
@@ -81,9 +119,10 @@ export async function startMetricsServer(options: { host: string; port: number; 
   return {
     server,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -22,8 +22,16 @@ import type { Logger } from '../services/logger.ts';
 import type { StreamConfig } from './config.ts';
 import type { MerchantCheck } from './merchants.ts';
 import {
-  deadLetterMessage, decisionMessage, HEADER_TYPE, maskKey, transactionMessageSchema,
-  type CardRef, type DeadLetterMessage, type DeadLetterReason, type DecisionMessage, type TransactionMessage,
+  deadLetterMessage,
+  decisionMessage,
+  HEADER_TYPE,
+  maskKey,
+  transactionMessageSchema,
+  type CardRef,
+  type DeadLetterMessage,
+  type DeadLetterReason,
+  type DecisionMessage,
+  type TransactionMessage,
 } from './messages.ts';
 import type { StreamMetrics } from './metrics.ts';
 import { ensureTopics, topicsOf, type StreamTopics } from './topics.ts';
@@ -32,7 +40,9 @@ const { Partitioners } = kafkajs;
 
 /** The engine as the stream uses it: batches (services/core/engine.ts scoreBatch). */
 export interface ScoringEngine {
-  scoreBatch(items: readonly { merchantId: string; request: ScoreRequest }[]): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]>;
+  scoreBatch(
+    items: readonly { merchantId: string; request: ScoreRequest }[],
+  ): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]>;
 }
 
 /** A ScoringEngine from a one-at-a-time scorer (test doubles, the benchmark's no-op engine). */
@@ -40,7 +50,8 @@ export function oneAtATime(score: (merchantId: string, request: ScoreRequest) =>
   return {
     async scoreBatch(items) {
       const results: (ScoreResult | { kind: 'error'; error: unknown })[] = [];
-      for (const { merchantId, request } of items) results.push(await score(merchantId, request).catch((error: unknown) => ({ kind: 'error' as const, error })));
+      for (const { merchantId, request } of items)
+        results.push(await score(merchantId, request).catch((error: unknown) => ({ kind: 'error' as const, error })));
       return results;
     },
   };
@@ -70,7 +81,14 @@ type Outcome =
 
 type Prepared =
   | { kind: 'dead'; outcome: Outcome }
-  | { kind: 'input'; offset: string; timestamp: number; transaction: TransactionMessage; message: KafkaMessage; parsed: unknown };
+  | {
+      kind: 'input';
+      offset: string;
+      timestamp: number;
+      transaction: TransactionMessage;
+      message: KafkaMessage;
+      parsed: unknown;
+    };
 
 /** The scoring request inside a transaction message (everything but the merchant). */
 function requestOf(transaction: TransactionMessage): ScoreRequest {
@@ -112,12 +130,20 @@ export class StreamProcessor {
     this.logger = options.logger.child({ component: 'stream' });
     this.topics = topicsOf(options.config);
     this.admin = options.kafka.admin();
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = options.kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   /** For /healthz: the consumer's state, whether consumption is paused, the partitions owned. */
   health(): { ok: boolean; consumer: ConsumerState; paused: boolean; assignedPartitions: number[] } {
-    return { ok: this.state !== 'stopped', consumer: this.state, paused: this.pausedSince !== undefined, assignedPartitions: [...this.assigned] };
+    return {
+      ok: this.state !== 'stopped',
+      consumer: this.state,
+      paused: this.pausedSince !== undefined,
+      assignedPartitions: [...this.assigned],
+    };
   }
 
   /**
@@ -134,7 +160,10 @@ export class StreamProcessor {
         await this.startConsumer();
         break;
       } catch (error) {
-        this.logger.warn({ err: { message: (error as Error).message }, attempt }, 'could not start consuming (Kafka unreachable?); retrying in 5 s');
+        this.logger.warn(
+          { err: { message: (error as Error).message }, attempt },
+          'could not start consuming (Kafka unreachable?); retrying in 5 s',
+        );
         const half = this.consumer;
         this.consumer = undefined;
         await half?.disconnect().catch(() => undefined);
@@ -162,7 +191,8 @@ export class StreamProcessor {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.assigned = [...(event.payload.memberAssignment[this.topics.input] ?? [])].sort((a, b) => a - b);
       // A late commit for a partition now owned by another member could move its offset back.
-      for (const [key, pending] of this.toCommit) if (!this.assigned.includes(pending.partition)) this.toCommit.delete(key);
+      for (const [key, pending] of this.toCommit)
+        if (!this.assigned.includes(pending.partition)) this.toCommit.delete(key);
       this.state = 'running';
       this.options.metrics.groupJoins.inc();
       this.options.metrics.assignedPartitions.set(this.assigned.length);
@@ -202,7 +232,10 @@ export class StreamProcessor {
     try {
       await this.startConsumer();
     } catch (error) {
-      this.logger.error({ err: { message: (error as Error).message } }, 'could not recreate the consumer; retrying in 5 s');
+      this.logger.error(
+        { err: { message: (error as Error).message } },
+        'could not recreate the consumer; retrying in 5 s',
+      );
       if (!this.stopping) this.recreateTimer = setTimeout(() => void this.recreateConsumer(), 5_000);
     }
   }
@@ -217,7 +250,11 @@ export class StreamProcessor {
       clearTimeout(this.recreateTimer);
       // What was published is committed now; a batch still in flight commits its own at its end.
       await this.flushCommits();
-      await this.consumer?.disconnect().catch((error: unknown) => this.logger.warn({ err: { message: (error as Error).message } }, 'consumer disconnect failed'));
+      await this.consumer
+        ?.disconnect()
+        .catch((error: unknown) =>
+          this.logger.warn({ err: { message: (error as Error).message } }, 'consumer disconnect failed'),
+        );
       await this.producer.disconnect().catch(() => undefined);
       await this.admin.disconnect().catch(() => undefined);
       this.state = 'stopped';
@@ -235,7 +272,10 @@ export class StreamProcessor {
     const size = config.LEAKGUARD_STREAM_BATCH_SIZE;
     let heartbeatError: unknown;
     // Scoring a chunk can take a while when Redis is slow: keep the group membership alive meanwhile.
-    const beat = setInterval(() => heartbeat().catch((error: unknown) => (heartbeatError ??= error)), Math.max(200, Math.floor(config.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS / 2)));
+    const beat = setInterval(
+      () => heartbeat().catch((error: unknown) => (heartbeatError ??= error)),
+      Math.max(200, Math.floor(config.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS / 2)),
+    );
     try {
       for (let from = 0; from < messages.length; from += size) {
         if (!isRunning() || isStale() || heartbeatError || this.pausedSince !== undefined) break;
@@ -249,7 +289,10 @@ export class StreamProcessor {
           const last = done[done.length - 1]!.offset;
           resolveOffset(last);
           this.commitLater(topic, partition, nextOffset(last), commitOffsetsIfNecessary);
-          metrics.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset(last)))));
+          metrics.lag.set(
+            { topic, partition: String(partition) },
+            Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset(last)))),
+          );
           metrics.batchSize.observe(done.length);
           metrics.batchDuration.observe((performance.now() - started) / 1000);
         }
@@ -278,7 +321,12 @@ export class StreamProcessor {
    * stop and before a rebalance). That takes a broker round trip off every batch and most
    * commit requests off the broker; after a crash, at most that interval more is processed again.
    */
-  private commitLater(topic: string, partition: number, offset: string, commit: EachBatchPayload['commitOffsetsIfNecessary']): void {
+  private commitLater(
+    topic: string,
+    partition: number,
+    offset: string,
+    commit: EachBatchPayload['commitOffsetsIfNecessary'],
+  ): void {
     this.toCommit.set(`${topic}\u0000${partition}`, { topic, partition, offset });
     this.commit = commit;
     this.commitTimer ??= setTimeout(() => {
@@ -297,7 +345,8 @@ export class StreamProcessor {
       const pending = [...this.toCommit.values()];
       this.toCommit.clear();
       const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const p of pending) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.offset }]);
+      for (const p of pending)
+        byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.offset }]);
       try {
         await commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
       } catch (error) {
@@ -307,7 +356,10 @@ export class StreamProcessor {
           const key = `${p.topic}\u0000${p.partition}`;
           if (!this.toCommit.has(key) && this.assigned.includes(p.partition)) this.toCommit.set(key, p);
         }
-        this.logger.warn({ err: { message: (error as Error).message } }, 'offset commit failed; will retry with the next one');
+        this.logger.warn(
+          { err: { message: (error as Error).message } },
+          'offset commit failed; will retry with the next one',
+        );
       }
     });
     return this.commits;
@@ -332,10 +384,13 @@ export class StreamProcessor {
       batch = [];
       if (items.length === 0) return;
       if (abort) {
-        for (const { i, input } of items) outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
+        for (const { i, input } of items)
+          outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
         return;
       }
-      const results = await this.options.engine.scoreBatch(items.map(({ input }) => ({ merchantId: input.transaction.merchantId, request: requestOf(input.transaction) })));
+      const results = await this.options.engine.scoreBatch(
+        items.map(({ input }) => ({ merchantId: input.transaction.merchantId, request: requestOf(input.transaction) })),
+      );
       items.forEach(({ i, input }, k) => {
         const outcome = this.outcomeOf(topic, partition, input, results[k]!);
         outcomes[i] = outcome;
@@ -361,7 +416,9 @@ export class StreamProcessor {
         continue;
       }
       if (merchant === 'unknown') {
-        outcomes[i] = this.deadOf(topic, partition, p, 'unknown_merchant', [{ path: 'merchantId', message: 'no merchant with an active API key has this id' }]);
+        outcomes[i] = this.deadOf(topic, partition, p, 'unknown_merchant', [
+          { path: 'merchantId', message: 'no merchant with an active API key has this id' },
+        ]);
         continue;
       }
       batch.push({ i, input: p });
@@ -377,14 +434,30 @@ export class StreamProcessor {
     const timestamp = Number(message.timestamp);
     const source = { topic, partition, offset };
     const raw = message.value ? message.value.toString('utf8') : '';
-    const dead = (reason: DeadLetterReason, details: { path: string; message: string }[], parsed?: unknown): Prepared => ({
+    const dead = (
+      reason: DeadLetterReason,
+      details: { path: string; message: string }[],
+      parsed?: unknown,
+    ): Prepared => ({
       kind: 'dead',
       outcome: {
-        kind: 'dead', offset, timestamp, key: maskKey(message.key),
-        message: deadLetterMessage({ reason, details, source, key: message.key, timestamp: message.timestamp, raw, ...(parsed === undefined ? {} : { parsed }) }),
+        kind: 'dead',
+        offset,
+        timestamp,
+        key: maskKey(message.key),
+        message: deadLetterMessage({
+          reason,
+          details,
+          source,
+          key: message.key,
+          timestamp: message.timestamp,
+          raw,
+          ...(parsed === undefined ? {} : { parsed }),
+        }),
       },
     });
-    if (!message.value || message.value.length === 0) return dead('invalid_json', [{ path: '(root)', message: 'the message has no value' }]);
+    if (!message.value || message.value.length === 0)
+      return dead('invalid_json', [{ path: '(root)', message: 'the message has no value' }]);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -396,32 +469,71 @@ export class StreamProcessor {
     return { kind: 'input', offset, timestamp, transaction: result.data, message, parsed };
   }
 
-  private deadOf(topic: string, partition: number, input: Extract<Prepared, { kind: 'input' }>, reason: DeadLetterReason, details: { path: string; message: string }[]): Outcome {
+  private deadOf(
+    topic: string,
+    partition: number,
+    input: Extract<Prepared, { kind: 'input' }>,
+    reason: DeadLetterReason,
+    details: { path: string; message: string }[],
+  ): Outcome {
     const { offset, timestamp, message, parsed } = input;
     return {
-      kind: 'dead', offset, timestamp, key: maskKey(message.key),
-      message: deadLetterMessage({ reason, details, source: { topic, partition, offset }, key: message.key, timestamp: message.timestamp, raw: '', parsed }),
+      kind: 'dead',
+      offset,
+      timestamp,
+      key: maskKey(message.key),
+      message: deadLetterMessage({
+        reason,
+        details,
+        source: { topic, partition, offset },
+        key: message.key,
+        timestamp: message.timestamp,
+        raw: '',
+        parsed,
+      }),
     };
   }
 
   /** What becomes of one scored transaction: a decision, a dead letter, or a retry (stores down). */
-  private outcomeOf(topic: string, partition: number, input: Extract<Prepared, { kind: 'input' }>, result: ScoreResult | { kind: 'error'; error: unknown }): Outcome {
+  private outcomeOf(
+    topic: string,
+    partition: number,
+    input: Extract<Prepared, { kind: 'input' }>,
+    result: ScoreResult | { kind: 'error'; error: unknown },
+  ): Outcome {
     const { offset, timestamp, transaction } = input;
     const source = { topic, partition, offset };
     if (result.kind === 'error') {
       // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
-      if (result.error instanceof UnknownRateError) return this.deadOf(topic, partition, input, 'no_exchange_rate', [{ path: 'currency', message: result.error.message }]);
-      this.logger.error({ err: { message: (result.error as Error).message }, source }, 'the engine failed to score a transaction; dead-lettered');
-      return this.deadOf(topic, partition, input, 'engine_error', [{ path: '(root)', message: 'the engine failed to score this transaction' }]);
+      if (result.error instanceof UnknownRateError)
+        return this.deadOf(topic, partition, input, 'no_exchange_rate', [
+          { path: 'currency', message: result.error.message },
+        ]);
+      this.logger.error(
+        { err: { message: (result.error as Error).message }, source },
+        'the engine failed to score a transaction; dead-lettered',
+      );
+      return this.deadOf(topic, partition, input, 'engine_error', [
+        { path: '(root)', message: 'the engine failed to score this transaction' },
+      ]);
     }
-    if (result.kind === 'conflict') return this.deadOf(topic, partition, input, 'conflict', [{ path: 'transactionId', message: 'was already scored with a different payload' }]);
-    if (result.response.degraded && this.options.config.LEAKGUARD_STREAM_DEGRADED === 'pause') return { kind: 'retry', offset, reason: 'store_unavailable' };
+    if (result.kind === 'conflict')
+      return this.deadOf(topic, partition, input, 'conflict', [
+        { path: 'transactionId', message: 'was already scored with a different payload' },
+      ]);
+    if (result.response.degraded && this.options.config.LEAKGUARD_STREAM_DEGRADED === 'pause')
+      return { kind: 'retry', offset, reason: 'store_unavailable' };
     // The engine's evidence names the card; a replayed decision comes without evidence.
     const evidence = result.evidence?.card;
     const card: CardRef = evidence
       ? { bin: evidence.bin, last4: evidence.last4, fingerprint: evidence.fingerprint, keyId: evidence.keyId }
       : this.options.identify(transaction.card.number);
-    return { kind: 'decision', offset, timestamp, message: decisionMessage(transaction.merchantId, result.response, card, result.replayed, source) };
+    return {
+      kind: 'decision',
+      offset,
+      timestamp,
+      message: decisionMessage(transaction.merchantId, result.response, card, result.replayed, source),
+    };
   }
 
   private async publish(outcomes: Outcome[]): Promise<void> {
@@ -431,7 +543,11 @@ export class StreamProcessor {
     const dead: Message[] = [];
     for (const o of outcomes) {
       if (o.kind === 'decision') {
-        const m: Message = { key: o.message.card.fingerprint, value: JSON.stringify(o.message), headers: { [HEADER_TYPE]: 'decision' } };
+        const m: Message = {
+          key: o.message.card.fingerprint,
+          value: JSON.stringify(o.message),
+          headers: { [HEADER_TYPE]: 'decision' },
+        };
         decisions.push(m);
         if (o.message.decision !== 'approve') flagged.push(m);
       } else if (o.kind === 'dead') {
@@ -467,7 +583,10 @@ export class StreamProcessor {
     this.pausedSince = Date.now();
     this.options.metrics.pauses.inc({ reason });
     this.options.metrics.paused.set(1);
-    this.logger.warn({ reason, partition, offset }, 'stores unavailable: consumption paused; will resume from this offset when they answer');
+    this.logger.warn(
+      { reason, partition, offset },
+      'stores unavailable: consumption paused; will resume from this offset when they answer',
+    );
     // A first look soon: a single answer past the deadline is not an outage.
     this.scheduleResumeCheck(Math.min(100, this.options.config.LEAKGUARD_STREAM_RETRY_INTERVAL_MS));
   }
@@ -507,7 +626,10 @@ export class StreamProcessor {
         if (!this.assigned.includes(end.partition)) continue;
         const done = committedOf.get(end.partition) ?? -1n;
         const from = done >= 0n ? done : BigInt(end.low);
-        this.options.metrics.lag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(BigInt(end.high) - from)));
+        this.options.metrics.lag.set(
+          { topic, partition: String(end.partition) },
+          Math.max(0, Number(BigInt(end.high) - from)),
+        );
       }
     } catch (error) {
       this.logger.debug({ err: { message: (error as Error).message } }, 'could not read consumer lag');

@@ -60,15 +60,29 @@ export class TransactionProducer {
   private readonly key: (transaction: TransactionMessage) => string;
 
   constructor(options: TransactionProducerOptions) {
-    if (!options.kafka && !options.brokers?.length) throw new Error('TransactionProducer needs a kafka client or brokers');
+    if (!options.kafka && !options.brokers?.length)
+      throw new Error('TransactionProducer needs a kafka client or brokers');
     const kafka =
       options.kafka ??
       (options.logger
-        ? createKafka({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logger: options.logger, security: options.security })
-        : new KafkaClient({ brokers: options.brokers ?? [], clientId: options.clientId ?? 'leakguard-producer', logLevel: logLevel.WARN, ...kafkaSecurityOptions(options.security) }));
+        ? createKafka({
+            brokers: options.brokers ?? [],
+            clientId: options.clientId ?? 'leakguard-producer',
+            logger: options.logger,
+            security: options.security,
+          })
+        : new KafkaClient({
+            brokers: options.brokers ?? [],
+            clientId: options.clientId ?? 'leakguard-producer',
+            logLevel: logLevel.WARN,
+            ...kafkaSecurityOptions(options.security),
+          }));
     this.topic = options.topic ?? DEFAULT_TRANSACTIONS_TOPIC;
     this.key = options.key ?? cardKey;
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   connect(): Promise<void> {
@@ -90,7 +104,12 @@ export class TransactionProducer {
         return validateTransaction(t);
       } catch (error) {
         if (error instanceof TransactionValidationError && Array.isArray(transactions)) {
-          throw new TransactionValidationError(error.details.map((d) => ({ path: d.path === '(root)' ? `[${i}]` : `[${i}].${d.path}`, message: d.message })));
+          throw new TransactionValidationError(
+            error.details.map((d) => ({
+              path: d.path === '(root)' ? `[${i}]` : `[${i}].${d.path}`,
+              message: d.message,
+            })),
+          );
         }
         throw error;
       }

@@ -25,21 +25,37 @@ export interface StreamService {
   stop(): Promise<void>;
 }
 
-export async function createStreamService(config: Config, stream: StreamConfig, logger: Logger, options: { metricsServer?: boolean } = {}): Promise<StreamService> {
+export async function createStreamService(
+  config: Config,
+  stream: StreamConfig,
+  logger: Logger,
+  options: { metricsServer?: boolean } = {},
+): Promise<StreamService> {
   // The stream has its own scoring budget: nobody waits at a checkout, and a degraded answer is
   // not published (pause mode) but retried, or published degraded (allow mode).
   const runtime = createRuntime({ ...config, LEAKGUARD_DEADLINE_MS: stream.LEAKGUARD_STREAM_DEADLINE_MS }, logger);
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: consumption pauses until it is');
 
-  const merchants = new MerchantDirectory(() => runtime.apiKeys.list(), { refreshMs: stream.LEAKGUARD_STREAM_MERCHANTS_REFRESH_MS, logger });
+  const merchants = new MerchantDirectory(() => runtime.apiKeys.list(), {
+    refreshMs: stream.LEAKGUARD_STREAM_MERCHANTS_REFRESH_MS,
+    logger,
+  });
   await merchants.refresh();
   merchants.start();
   logger.info({ merchants: merchants.size }, 'merchant directory loaded');
 
   const metrics = new StreamMetrics();
-  const kafka = createKafka({ brokers: stream.KAFKA_BROKERS, clientId: stream.LEAKGUARD_STREAM_CLIENT_ID, logger, security: stream.kafkaSecurity });
+  const kafka = createKafka({
+    brokers: stream.KAFKA_BROKERS,
+    clientId: stream.LEAKGUARD_STREAM_CLIENT_ID,
+    logger,
+    security: stream.kafkaSecurity,
+  });
   if (config.NODE_ENV === 'production' && !stream.kafkaSecurity.tls) {
-    logger.warn({ kafka: kafkaSecuritySummary(stream.kafkaSecurity) }, 'Kafka connections are not encrypted (KAFKA_TLS unset) and the transactions carry card numbers: use TLS between hosts');
+    logger.warn(
+      { kafka: kafkaSecuritySummary(stream.kafkaSecurity) },
+      'Kafka connections are not encrypted (KAFKA_TLS unset) and the transactions carry card numbers: use TLS between hosts',
+    );
   }
   const processor = new StreamProcessor({
     engine: runtime.engine,
@@ -59,23 +75,37 @@ export async function createStreamService(config: Config, stream: StreamConfig, 
     },
   });
 
-  const server = options.metricsServer === false
-    ? undefined
-    : await startMetricsServer({
-        host: stream.STREAM_METRICS_HOST,
-        port: stream.STREAM_METRICS_PORT,
-        registries: [runtime.metrics.registry, metrics.registry],
-        health: () => processor.health(),
-      });
-  if (server) logger.info({ address: `http://${stream.STREAM_METRICS_HOST}:${server.port}`, port: server.port }, 'stream metrics listening (/metrics, /healthz)');
+  const server =
+    options.metricsServer === false
+      ? undefined
+      : await startMetricsServer({
+          host: stream.STREAM_METRICS_HOST,
+          port: stream.STREAM_METRICS_PORT,
+          registries: [runtime.metrics.registry, metrics.registry],
+          health: () => processor.health(),
+        });
+  if (server)
+    logger.info(
+      { address: `http://${stream.STREAM_METRICS_HOST}:${server.port}`, port: server.port },
+      'stream metrics listening (/metrics, /healthz)',
+    );
 
   let stopped: Promise<void> | undefined;
   return {
-    runtime, processor, merchants, metrics,
+    runtime,
+    processor,
+    merchants,
+    metrics,
     metricsPort: server?.port,
     async start() {
       logger.info(
-        { brokers: stream.KAFKA_BROKERS, kafka: kafkaSecuritySummary(stream.kafkaSecurity), group: stream.LEAKGUARD_STREAM_GROUP_ID, topics: processor.topics, degraded: stream.LEAKGUARD_STREAM_DEGRADED },
+        {
+          brokers: stream.KAFKA_BROKERS,
+          kafka: kafkaSecuritySummary(stream.kafkaSecurity),
+          group: stream.LEAKGUARD_STREAM_GROUP_ID,
+          topics: processor.topics,
+          degraded: stream.LEAKGUARD_STREAM_DEGRADED,
+        },
         'stream processor starting',
       );
       await processor.start();

@@ -28,7 +28,11 @@ export function topicsOf(config: StreamConfig): StreamTopics {
 export function topicDefinitions(config: StreamConfig): ITopicConfig[] {
   const t = topicsOf(config);
   const replicationFactor = config.LEAKGUARD_STREAM_REPLICATION_FACTOR;
-  const def = (topic: string, numPartitions: number): ITopicConfig => ({ topic, numPartitions, ...(replicationFactor ? { replicationFactor } : {}) });
+  const def = (topic: string, numPartitions: number): ITopicConfig => ({
+    topic,
+    numPartitions,
+    ...(replicationFactor ? { replicationFactor } : {}),
+  });
   return [
     def(t.input, config.LEAKGUARD_STREAM_PARTITIONS),
     def(t.decisions, config.LEAKGUARD_STREAM_PARTITIONS),
@@ -56,7 +60,10 @@ export async function ensureTopics(admin: Admin, config: StreamConfig, logger: L
     for (const topic of metadata.topics) {
       const want = wanted.find((w) => w.topic === topic.name)?.numPartitions;
       if (want !== undefined && topic.partitions.length !== want) {
-        logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: want }, 'topic exists with another partition count; left as it is');
+        logger.info(
+          { topic: topic.name, partitions: topic.partitions.length, configured: want },
+          'topic exists with another partition count; left as it is',
+        );
       }
     }
   }
@@ -77,7 +84,9 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
     // Under ACLs a client sees only the topics it may use, and creating them is for an admin.
     if (missing.length > 0 && isAuthorizationError(error)) {
       const them = missing.length > 1 ? 'them' : 'it';
-      throw new Error(`not authorized to create ${missing.join(', ')}, which this user cannot see: create ${them} as an admin (npm run kafka -- grant creates the default topics) and grant this user read or write on ${them}`);
+      throw new Error(
+        `not authorized to create ${missing.join(', ')}, which this user cannot see: create ${them} as an admin (npm run kafka -- grant creates the default topics) and grant this user read or write on ${them}`,
+      );
     }
     if (missing.length > 0) throw error;
   }
@@ -86,7 +95,11 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
 
 const isAuthorizationError = (error: unknown): boolean => {
   const e = error as { type?: string; errors?: { type?: string }[] };
-  return e.type === 'TOPIC_AUTHORIZATION_FAILED' || e.type === 'CLUSTER_AUTHORIZATION_FAILED' || (e.errors ?? []).some((x) => x.type === 'TOPIC_AUTHORIZATION_FAILED' || x.type === 'CLUSTER_AUTHORIZATION_FAILED');
+  return (
+    e.type === 'TOPIC_AUTHORIZATION_FAILED' ||
+    e.type === 'CLUSTER_AUTHORIZATION_FAILED' ||
+    (e.errors ?? []).some((x) => x.type === 'TOPIC_AUTHORIZATION_FAILED' || x.type === 'CLUSTER_AUTHORIZATION_FAILED')
+  );
 };
 
 async function waitForLeaders(admin: Admin, topics: ITopicConfig[], timeoutMs: number): Promise<void> {
@@ -98,7 +111,8 @@ async function waitForLeaders(admin: Admin, topics: ITopicConfig[], timeoutMs: n
     } catch (error) {
       if (Date.now() > deadline) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leader after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leader after ${timeoutMs} ms`);
     await new Promise((done) => setTimeout(done, 100));
   }
 }

@@ -71,7 +71,9 @@ describe('local Kafka broker', () => {
     await admin.connect();
     try {
       const cluster = await admin.describeCluster();
-      expect(cluster.brokers).toEqual([expect.objectContaining({ nodeId: 1, host: '127.0.0.1', port: Number(broker.bootstrap.split(':')[1]) })]);
+      expect(cluster.brokers).toEqual([
+        expect.objectContaining({ nodeId: 1, host: '127.0.0.1', port: Number(broker.bootstrap.split(':')[1]) }),
+      ]);
     } finally {
       await admin.disconnect();
     }
@@ -94,7 +96,11 @@ describe('local Kafka broker', () => {
       const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
       expect(metadata.topics[0]?.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
 
-      const sent = Array.from({ length: 6 }, (_, i) => ({ key: `card-${i}`, value: JSON.stringify({ transactionId: `tx-${i}`, amountCents: 100 * i }), headers: { source: 'test' } }));
+      const sent = Array.from({ length: 6 }, (_, i) => ({
+        key: `card-${i}`,
+        value: JSON.stringify({ transactionId: `tx-${i}`, amountCents: 100 * i }),
+        headers: { source: 'test' },
+      }));
       const acks = await producer.send({ topic, acks: -1, messages: sent });
       expect(acks.every((r) => r.errorCode === 0)).toBe(true);
 
@@ -105,10 +111,17 @@ describe('local Kafka broker', () => {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat }: EachBatchPayload) => {
           for (const message of batch.messages) {
-            received.push({ key: String(message.key), value: String(message.value), source: String(message.headers?.source), partition: batch.partition });
+            received.push({
+              key: String(message.key),
+              value: String(message.value),
+              source: String(message.headers?.source),
+              partition: batch.partition,
+            });
             resolveOffset(message.offset);
           }
-          await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+          await consumer.commitOffsets([
+            { topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+          ]);
           await heartbeat();
         },
       });
@@ -116,7 +129,10 @@ describe('local Kafka broker', () => {
 
       // At least once: a rebalance while the group forms can deliver a batch again before its commit.
       expect([...new Set(received.map((m) => m.key))].sort()).toEqual(sent.map((m) => m.key).sort());
-      expect(received.find((m) => m.key === 'card-3')).toMatchObject({ value: '{"transactionId":"tx-3","amountCents":300}', source: 'test' });
+      expect(received.find((m) => m.key === 'card-3')).toMatchObject({
+        value: '{"transactionId":"tx-3","amountCents":300}',
+        source: 'test',
+      });
       // Committed offsets come to cover every message, partition by partition (a commit may still be in flight).
       const perPartition = new Map<number, number>();
       const distinct = new Map(received.map((m) => [m.key, m]));
@@ -147,8 +163,16 @@ describe('local Kafka broker', () => {
 
     const assignments = new Map<string, number[]>();
     const member = (name: string): Consumer => {
-      const consumer = client.consumer({ groupId, heartbeatInterval: 500, maxWaitTimeInMs: 250, sessionTimeout: 10_000, rebalanceTimeout: 10_000 });
-      consumer.on(consumer.events.GROUP_JOIN, (event) => assignments.set(name, event.payload.memberAssignment[topic] ?? []));
+      const consumer = client.consumer({
+        groupId,
+        heartbeatInterval: 500,
+        maxWaitTimeInMs: 250,
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (event) =>
+        assignments.set(name, event.payload.memberAssignment[topic] ?? []),
+      );
       return consumer;
     };
     const first = member('first');
@@ -162,7 +186,12 @@ describe('local Kafka broker', () => {
       await second.connect();
       await second.subscribe({ topics: [topic] });
       await second.run({ eachMessage: async () => undefined });
-      await waitFor('a rebalance that splits the partitions', () => (assignments.get('second')?.length ?? 0) > 0 && (assignments.get('first')?.length ?? 0) + (assignments.get('second')?.length ?? 0) === 4);
+      await waitFor(
+        'a rebalance that splits the partitions',
+        () =>
+          (assignments.get('second')?.length ?? 0) > 0 &&
+          (assignments.get('first')?.length ?? 0) + (assignments.get('second')?.length ?? 0) === 4,
+      );
 
       const owned = [...(assignments.get('first') ?? []), ...(assignments.get('second') ?? [])].sort();
       expect(owned).toEqual([0, 1, 2, 3]);

@@ -7,9 +7,24 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './harness.ts';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 export interface HotSpot {
   /** function (file:line), the file relative to the repository or node:… for Node's internals */
@@ -93,7 +108,8 @@ export function summariseProfile(path: string, fromUs?: number, toUs?: number, t
     if (!node) continue;
     sampled += dt;
     const cf = node.callFrame;
-    if (cf.functionName === '(idle)' || (cf.functionName === '(program)' && !cf.url)) waiting += cf.functionName === '(idle)' ? dt : 0;
+    if (cf.functionName === '(idle)' || (cf.functionName === '(program)' && !cf.url))
+      waiting += cf.functionName === '(idle)' ? dt : 0;
     const name = frameName(cf);
     self.set(name, (self.get(name) ?? 0) + dt);
     const a = area(cf);
@@ -118,16 +134,32 @@ export function summariseProfile(path: string, fromUs?: number, toUs?: number, t
   }
   const windowMs = (to - from) / 1000;
   const list = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([frame, ms]) => ({ frame, ms: Math.round(ms), share: sampled > 0 ? Math.round((ms / sampled) * 1000) / 1000 : 0 }));
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, ms]) => ({
+        frame,
+        ms: Math.round(ms),
+        share: sampled > 0 ? Math.round((ms / sampled) * 1000) / 1000 : 0,
+      }));
   return {
     windowMs: Math.round(windowMs),
     sampledMs: Math.round(sampled),
     busyShare: sampled > 0 ? Math.round(((sampled - waiting) / sampled) * 1000) / 1000 : 0,
     self: list(self),
     inclusive: list(inclusive),
-    inclusiveProject: [...inclusive.entries()].filter(([frame]) => / \((services|streams|models)\//.test(frame)).sort((a, b) => b[1] - a[1]).slice(0, top)
-      .map(([frame, ms]) => ({ frame, ms: Math.round(ms), share: sampled > 0 ? Math.round((ms / sampled) * 1000) / 1000 : 0 })),
+    inclusiveProject: [...inclusive.entries()]
+      .filter(([frame]) => / \((services|streams|models)\//.test(frame))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, ms]) => ({
+        frame,
+        ms: Math.round(ms),
+        share: sampled > 0 ? Math.round((ms / sampled) * 1000) / 1000 : 0,
+      })),
     byArea: list(areas),
-    byAreaInclusive: list(areasInclusive).filter((h) => !['(root)', '(program)', '(idle)', '(garbage collector)', 'node internals', '(native)'].includes(h.frame)),
+    byAreaInclusive: list(areasInclusive).filter(
+      (h) => !['(root)', '(program)', '(idle)', '(garbage collector)', 'node internals', '(native)'].includes(h.frame),
+    ),
   };
 }

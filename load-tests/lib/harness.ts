@@ -52,7 +52,13 @@ export function registerCleanup(run: () => Promise<void>, kill: () => void): voi
   cleanups.push({ run, kill });
 }
 
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onLine?: (line: string) => void,
+): Child {
   const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = { name, proc, tail: [], exited: Promise.resolve(), done: false };
   child.exited = new Promise<void>((resolve) => {
@@ -126,17 +132,21 @@ export function installSignalHandlers(log: (message: string) => void, what: stri
 
 export { freePort, redisPing };
 
-
-export async function waitUntil(what: string, child: Child, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  child: Child,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.done) throw new PhaseError(`${child.name} exited before ${what}:\n  ${child.tail.slice(-15).join('\n  ')}`);
+    if (child.done)
+      throw new PhaseError(`${child.name} exited before ${what}:\n  ${child.tail.slice(-15).join('\n  ')}`);
     if (await probe().catch(() => false)) return;
     await sleep(100);
   }
   throw new PhaseError(`${what}: timed out after ${timeoutMs / 1000} s\n  ${child.tail.slice(-15).join('\n  ')}`);
 }
-
 
 /** One INFO section from Redis, over a raw socket (RESP bulk string reply). */
 export async function redisInfo(port: number, section: string): Promise<string> {
@@ -162,7 +172,12 @@ export async function redisInfo(port: number, section: string): Promise<string> 
   });
 }
 
-export interface CommandStat { command: string; calls: number; usec: number; usecPerCall: number }
+export interface CommandStat {
+  command: string;
+  calls: number;
+  usec: number;
+  usecPerCall: number;
+}
 export function parseCommandStats(info: string): CommandStat[] {
   const stats: CommandStat[] = [];
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {
@@ -217,7 +232,14 @@ export interface CpuSnapshot {
 
 export function cpuSnapshot(server: Child, redis: Child): CpuSnapshot {
   const [self, reaped] = processCpu(process.pid);
-  return { at: performance.now(), server: processCpu(server.proc.pid)[0], redis: processCpu(redis.proc.pid)[0], k6: reaped, self, machine: machineBusy() };
+  return {
+    at: performance.now(),
+    server: processCpu(server.proc.pid)[0],
+    redis: processCpu(redis.proc.pid)[0],
+    k6: reaped,
+    self,
+    machine: machineBusy(),
+  };
 }
 
 /** Average cores used between two snapshots; "other" is everything else on the machine. */
@@ -229,7 +251,14 @@ export function coresUsed(a: CpuSnapshot, b: CpuSnapshot) {
   const self = (b.self - a.self) / s;
   const machine = (b.machine - a.machine) / s;
   const r = (n: number) => Math.round(n * 100) / 100;
-  return { server: r(server), redis: r(redis), k6: r(k6), harness: r(self), machine: r(machine), other: r(Math.max(0, machine - server - redis - k6 - self)) };
+  return {
+    server: r(server),
+    redis: r(redis),
+    k6: r(k6),
+    harness: r(self),
+    machine: r(machine),
+    other: r(Math.max(0, machine - server - redis - k6 - self)),
+  };
 }
 export type CoresUsed = ReturnType<typeof coresUsed>;
 
@@ -282,37 +311,89 @@ export function benchWorkDir(prefix: string): { workDir: string; redisDir: strin
 }
 
 /** A private redis-server: no persistence, answered PING before this returns. */
-export async function startPrivateRedis(redisBin: string, dir: string): Promise<{ child: Child; port: number; url: string }> {
+export async function startPrivateRedis(
+  redisBin: string,
+  dir: string,
+): Promise<{ child: Child; port: number; url: string }> {
   const port = await freePort();
-  const child = startChild('redis-server', redisBin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], process.env);
+  const child = startChild(
+    'redis-server',
+    redisBin,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+    ],
+    process.env,
+  );
   await waitUntil('redis-server answered PING', child, () => redisPing(port), 10_000);
   return { child, port, url: `redis://127.0.0.1:${port}` };
 }
 
 /** A key made through the keys CLI, the way an operator makes one. */
-export async function createKey(redisUrl: string, stateDir: string, role: string, extra: string[], label: string): Promise<string> {
-  const { stdout } = await execFileAsync(process.execPath, [...process.execArgv, 'services/cli/keys.ts', 'create', '--role', role, ...extra, '--label', label, '--json'], {
-    cwd: ROOT, encoding: 'utf8', env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }),
-  });
+export async function createKey(
+  redisUrl: string,
+  stateDir: string,
+  role: string,
+  extra: string[],
+  label: string,
+): Promise<string> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [...process.execArgv, 'services/cli/keys.ts', 'create', '--role', role, ...extra, '--label', label, '--json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }),
+    },
+  );
   return (JSON.parse(stdout.trim().split('\n').pop()!) as { key: string }).key;
 }
 
 /** The engine as production runs it (NODE_ENV=production, random card, data and audit keys), answering /readyz 200. */
 export async function startEngine(o: {
-  redisUrl: string; stateDir: string; cpuProfileName?: string | undefined; env?: Record<string, string>; onLine?: (line: string) => void;
+  redisUrl: string;
+  stateDir: string;
+  cpuProfileName?: string | undefined;
+  env?: Record<string, string>;
+  onLine?: (line: string) => void;
 }): Promise<{ child: Child; url: string; metricsToken: string }> {
   const port = await freePort();
   // Production refuses /metrics without a scrape token: one per run.
   const metricsToken = randomBytes(32).toString('hex');
-  const profile = o.cpuProfileName ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${o.cpuProfileName}`] : [];
-  const child = startChild('engine', process.execPath, [...process.execArgv, ...profile, 'services/main.ts'], cleanEnv({
-    HOST: '127.0.0.1', PORT: String(port), REDIS_URL: o.redisUrl, LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'warn', LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production', LEAKGUARD_STATE_DIR: o.stateDir,
-    LEAKGUARD_METRICS_TOKEN: metricsToken,
-    // Production also refuses to start without its personal-data and audit-checkpoint keys.
-    LEAKGUARD_DATA_KEY: randomBytes(32).toString('hex'), LEAKGUARD_AUDIT_KEY: randomBytes(32).toString('hex'),
-    ...o.env,
-  }), o.onLine);
+  const profile = o.cpuProfileName
+    ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${o.cpuProfileName}`]
+    : [];
+  const child = startChild(
+    'engine',
+    process.execPath,
+    [...process.execArgv, ...profile, 'services/main.ts'],
+    cleanEnv({
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      REDIS_URL: o.redisUrl,
+      LEAKGUARD_CARD_KEY: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+      LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000000',
+      NODE_ENV: 'production',
+      LEAKGUARD_STATE_DIR: o.stateDir,
+      LEAKGUARD_METRICS_TOKEN: metricsToken,
+      // Production also refuses to start without its personal-data and audit-checkpoint keys.
+      LEAKGUARD_DATA_KEY: randomBytes(32).toString('hex'),
+      LEAKGUARD_AUDIT_KEY: randomBytes(32).toString('hex'),
+      ...o.env,
+    }),
+    o.onLine,
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('the engine answered /readyz 200', child, async () => (await fetch(`${url}/readyz`)).status === 200);
   return { child, url, metricsToken };
@@ -327,7 +408,11 @@ export const fmtPct = (n: number) => `${(n * 100).toFixed(2)}%`;
 export const fmtRatio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
 /** Results file names: ISO time without milliseconds, colons replaced (valid on every file system). */
-export const fileStamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+export const fileStamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
 
 // ---------------------------------------------------------------------------------------------
 // k6
@@ -362,8 +447,13 @@ export function k6WarningCollector(fmt: (n: number) => string = fmtInt) {
   };
 }
 
-export interface K6Metric { values: Record<string, number> }
-export interface K6Summary { metrics: Record<string, K6Metric | undefined>; state: { testRunDurationMs: number } }
+export interface K6Metric {
+  values: Record<string, number>;
+}
+export interface K6Summary {
+  metrics: Record<string, K6Metric | undefined>;
+  state: { testRunDurationMs: number };
+}
 
 export function readK6Summary(file: string): K6Summary {
   return JSON.parse(readFileSync(file, 'utf8')) as K6Summary;

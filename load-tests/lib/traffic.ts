@@ -31,7 +31,8 @@ export function luhn(body: string): string {
 export function traffic(n: number) {
   const r = rng(12345);
   const pick = (k: number) => Math.floor(r() * k);
-  const CARDS = 60_000, MERCHANTS = 500;
+  const CARDS = 60_000,
+    MERCHANTS = 500;
   const bins = ['411111', '424242', '453201', '510510', '555555', '400551', '520082', '371449'];
   const pan = (c: number) => luhn(`${bins[c % bins.length]}${String(c).padStart(9, '0')}`.slice(0, 15));
   const start = Date.parse('2026-11-20T00:00:00Z');
@@ -52,11 +53,27 @@ export function traffic(n: number) {
         amount: yen ? Math.round(major * 160) : Math.round(major * 100),
         currency: yen ? 'JPY' : 'EUR',
         channel: r() < 0.8 ? 'ecommerce' : 'pos',
-        card: { number: pan(card), expiryMonth: 1 + (card % 12), expiryYear: 2028 + (card % 4), cvvResult: r() < 0.99 ? 'match' : 'mismatch' },
+        card: {
+          number: pan(card),
+          expiryMonth: 1 + (card % 12),
+          expiryYear: 2028 + (card % 4),
+          cvvResult: r() < 0.99 ? 'match' : 'mismatch',
+        },
         ...(r() < 0.33 ? { threeDS: { status: r() < 0.95 ? 'Y' : 'N' } } : {}),
-        device: burst ? { id: 'burst-device', ip: '203.0.113.9' } : { id: `device-${card % 50_000}`, ip: `10.${card % 200}.${pick(250)}.${pick(250)}` },
+        device: burst
+          ? { id: 'burst-device', ip: '203.0.113.9' }
+          : { id: `device-${card % 50_000}`, ip: `10.${card % 200}.${pick(250)}.${pick(250)}` },
         ...(r() < 0.7 ? { customer: { email: `holder${card}@example.com` } } : {}),
-        ...(r() < 0.5 ? { shippingAddress: { line1: `${card % 999} Main Street`, city: 'Osaka', postalCode: String(500_000 + (card % 9999)), country: 'JP' } } : {}),
+        ...(r() < 0.5
+          ? {
+              shippingAddress: {
+                line1: `${card % 999} Main Street`,
+                city: 'Osaka',
+                postalCode: String(500_000 + (card % 9999)),
+                country: 'JP',
+              },
+            }
+          : {}),
       },
     });
   }
@@ -135,7 +152,8 @@ export function partitionAlignedTraffic(o: PartitionAlignedOptions): PartitionAl
   const startMs = o.startMs ?? Date.parse('2026-11-20T00:00:00Z');
   const spanMs = o.spanMs ?? 86_400_000;
   const population = o.population ?? 0;
-  if (!Number.isInteger(population) || population < 0 || population > 4) throw new Error(`population ${population}: 0 to 4`);
+  if (!Number.isInteger(population) || population < 0 || population > 4)
+    throw new Error(`population ${population}: 0 to 4`);
   if (o.streamMerchants + o.httpMerchants > 5_000) throw new Error('at most 5,000 merchants (their BINs are numbered)');
   const name = population === 0 ? '' : `warmup${population}-`;
   const r = rng(o.seed);
@@ -144,16 +162,46 @@ export function partitionAlignedTraffic(o: PartitionAlignedOptions): PartitionAl
   // Global numbering, so that nothing is shared between the two doors, nor between populations.
   const counters = { card: population * 100_000_000, burst: population * 50_000, population };
   const merchantBase = population * 5_000;
-  const stream = doorTraffic(r, counters, { n: o.streamTransactions, merchants: streamMerchants, merchantBase, bigShare: 0.15, prefix: `${name}stream`, startMs, spanMs });
+  const stream = doorTraffic(r, counters, {
+    n: o.streamTransactions,
+    merchants: streamMerchants,
+    merchantBase,
+    bigShare: 0.15,
+    prefix: `${name}stream`,
+    startMs,
+    spanMs,
+  });
   const streamBursts = counters.burst;
-  const http = doorTraffic(r, counters, { n: o.httpTransactions, merchants: httpMerchants, merchantBase: merchantBase + o.streamMerchants, bigShare: 0, prefix: `${name}http`, startMs, spanMs });
-  return { stream, http, streamMerchants, httpMerchants, bursts: { stream: streamBursts - population * 50_000, http: counters.burst - streamBursts } };
+  const http = doorTraffic(r, counters, {
+    n: o.httpTransactions,
+    merchants: httpMerchants,
+    merchantBase: merchantBase + o.streamMerchants,
+    bigShare: 0,
+    prefix: `${name}http`,
+    startMs,
+    spanMs,
+  });
+  return {
+    stream,
+    http,
+    streamMerchants,
+    httpMerchants,
+    bursts: { stream: streamBursts - population * 50_000, http: counters.burst - streamBursts },
+  };
 }
 
 function doorTraffic(
   r: () => number,
   counters: { card: number; burst: number; population: number },
-  d: { n: number; merchants: string[]; merchantBase: number; bigShare: number; prefix: string; startMs: number; spanMs: number },
+  d: {
+    n: number;
+    merchants: string[];
+    merchantBase: number;
+    bigShare: number;
+    prefix: string;
+    startMs: number;
+    spanMs: number;
+  },
 ): MerchantTransaction[] {
   const out: MerchantTransaction[] = [];
   if (d.n === 0 || d.merchants.length === 0) return out;
@@ -161,7 +209,9 @@ function doorTraffic(
   // Merchant sizes: the first takes bigShare (if any), the others a random share of the rest.
   const raw = d.merchants.map(() => 0.4 + r() * 1.2);
   const restSum = raw.reduce((a, b) => a + b, 0) - (d.bigShare > 0 ? raw[0]! : 0);
-  const weights = raw.map((w, i) => (d.bigShare > 0 ? (i === 0 ? d.bigShare : ((1 - d.bigShare) * w) / restSum) : w / restSum));
+  const weights = raw.map((w, i) =>
+    d.bigShare > 0 ? (i === 0 ? d.bigShare : ((1 - d.bigShare) * w) / restSum) : w / restSum,
+  );
   const cumulative: number[] = [];
   weights.reduce((sum, w, i) => (cumulative[i] = sum + w), 0);
   const pickMerchant = () => {
@@ -170,7 +220,8 @@ function doorTraffic(
     return i < 0 ? cumulative.length - 1 : i;
   };
   // The merchant's BINs: first digit 4 (Visa) or 5 (Mastercard), then a number no other merchant has.
-  const binOf = (m: number, j: number) => `${j % 2 ? 5 : 4}${String(10_000 + (d.merchantBase + m) * BINS_PER_MERCHANT + j).padStart(5, '0')}`;
+  const binOf = (m: number, j: number) =>
+    `${j % 2 ? 5 : 4}${String(10_000 + (d.merchantBase + m) * BINS_PER_MERCHANT + j).padStart(5, '0')}`;
   const cardsOf: number[][] = d.merchants.map(() => []);
   const ownerOf = new Map<number, number>();
   const newCard = (m: number) => {
@@ -185,9 +236,15 @@ function doorTraffic(
   // A cardholder's own attributes, fixed by the card number: currency, address, devices.
   const yenCard = (k: number) => Math.imul(k, 0x9e3779b1) >>> 30 === 0;
   const ipOf = (k: number) => `${10 + counters.population}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`;
-  const address = (k: number) => (yenCard(k)
-    ? { line1: `${1 + (k % 97)}-${1 + (k % 13)} Namba ${k}`, city: 'Osaka', postalCode: String(5_400_000 + (k % 99_999)), country: 'JP' }
-    : { line1: `Hauptstrasse ${k}`, city: 'Berlin', postalCode: String(10_000 + (k % 89_999)), country: 'DE' });
+  const address = (k: number) =>
+    yenCard(k)
+      ? {
+          line1: `${1 + (k % 97)}-${1 + (k % 13)} Namba ${k}`,
+          city: 'Osaka',
+          postalCode: String(5_400_000 + (k % 99_999)),
+          country: 'JP',
+        }
+      : { line1: `Hauptstrasse ${k}`, city: 'Berlin', postalCode: String(10_000 + (k % 89_999)), country: 'DE' };
   const time = (i: number) => new Date(d.startMs + Math.floor(((i + r()) * d.spanMs) / d.n)).toISOString();
 
   const normal = (i: number, m: number): MerchantTransaction => {
@@ -207,8 +264,13 @@ function doorTraffic(
         amount: yen ? Math.round(major * 160) : Math.round(major * 100),
         currency: yen ? 'JPY' : 'EUR',
         channel: r() < 0.8 ? 'ecommerce' : 'pos',
-        card: { number: panOf(k), expiryMonth: 1 + (k % 12), expiryYear: 2028 + (k % 4), cvvResult: r() < 0.99 ? 'match' : 'mismatch' },
-        ...(r() < 0.33 ? { threeDS: { status: r() < 0.95 ? 'Y' as const : 'N' as const } } : {}),
+        card: {
+          number: panOf(k),
+          expiryMonth: 1 + (k % 12),
+          expiryYear: 2028 + (k % 4),
+          cvvResult: r() < 0.99 ? 'match' : 'mismatch',
+        },
+        ...(r() < 0.33 ? { threeDS: { status: r() < 0.95 ? ('Y' as const) : ('N' as const) } } : {}),
         device: { id: `device-${k}${secondDevice ? '-b' : ''}`, ip: ipOf(k) },
         ...(r() < 0.7 ? { customer: { email: `holder${k}@example.com` } } : {}),
         ...(r() < 0.5 ? { shippingAddress: address(k) } : {}),
@@ -230,9 +292,14 @@ function doorTraffic(
           transactionId: `${d.prefix}-${i + j}`,
           occurredAt: time(i + j),
           amount: yen ? 150 + pick(100) : 100 + pick(90),
-          currency: yen ? 'JPY' as const : 'EUR' as const,
+          currency: yen ? ('JPY' as const) : ('EUR' as const),
           channel: 'ecommerce' as const,
-          card: { number: panOf(k), expiryMonth: 1 + (k % 12), expiryYear: 2028 + (k % 4), cvvResult: r() < 0.8 ? 'match' as const : 'mismatch' as const },
+          card: {
+            number: panOf(k),
+            expiryMonth: 1 + (k % 12),
+            expiryYear: 2028 + (k % 4),
+            cvvResult: r() < 0.8 ? ('match' as const) : ('mismatch' as const),
+          },
           device: kind === 'device' ? device : { id: `device-${k}`, ip: ipOf(k) },
           customer: { email: `holder${k}@example.com` },
         },

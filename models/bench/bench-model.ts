@@ -25,10 +25,24 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let values: { model?: string | undefined; data?: string | undefined; rows?: string | undefined; repeats?: string | undefined; trees?: string | undefined; help?: boolean | undefined };
+let values: {
+  model?: string | undefined;
+  data?: string | undefined;
+  rows?: string | undefined;
+  repeats?: string | undefined;
+  trees?: string | undefined;
+  help?: boolean | undefined;
+};
 try {
   ({ values } = parseArgs({
-    options: { model: { type: 'string' }, data: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, trees: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      rows: { type: 'string' },
+      repeats: { type: 'string' },
+      trees: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   }));
 } catch (error) {
@@ -51,7 +65,8 @@ const positive = (flag: 'rows' | 'repeats' | 'trees', fallback: number) => {
   if (!Number.isInteger(n) || n < 1) fail(`--${flag}: a positive integer, not ${JSON.stringify(values[flag])}`);
   return n;
 };
-const nRows = positive('rows', 5000), repeats = positive('repeats', 15);
+const nRows = positive('rows', 5000),
+  repeats = positive('repeats', 15);
 const lastDate = addDays(HANDBOOK_SPLIT.trainStart, 20);
 
 let ds: Dataset;
@@ -68,7 +83,9 @@ const { testX, cols } = prepared.features;
 let forest: CompiledForest;
 if (values.model) {
   const path = values.model;
-  forest = orFail(() => loadArtifact(path, { name: HANDBOOK_FEATURE_SET.name, features: featureNames(HANDBOOK_FEATURE_SET) }).forest);
+  forest = orFail(
+    () => loadArtifact(path, { name: HANDBOOK_FEATURE_SET.name, features: featureNames(HANDBOOK_FEATURE_SET) }).forest,
+  );
 } else {
   console.error('no --model: training a forest first');
   forest = (await runSeed(ds, prepared, { ...DEFAULT_TRAIN_PARAMS, trees: positive('trees', 100) })).forest;
@@ -81,9 +98,13 @@ const arrays = vectors.map((v) => Array.from(v));
 
 // agreement on these rows: every tree's vote, and the forest class where the vote is not a tie
 // (ml-array-mode breaks a 50/50 tie by whichever class reached the count first)
-let treeVotesAgree = 0, classAgree = 0, ties = 0;
+let treeVotesAgree = 0,
+  classAgree = 0,
+  ties = 0;
 const libPred = lib.predict(arrays);
-const libVotes = (lib as unknown as { predictionValues(x: number[][]): { getRow(i: number): number[] } }).predictionValues(arrays);
+const libVotes = (
+  lib as unknown as { predictionValues(x: number[][]): { getRow(i: number): number[] } }
+).predictionValues(arrays);
 for (let r = 0; r < rows; r++) {
   const share = forest.voteShare(vectors[r]!);
   const v = libVotes.getRow(r);
@@ -94,8 +115,10 @@ for (let r = 0; r < rows; r++) {
 
 // the float path (thresholds compared as float64): the reference the packed layout must match exactly
 const floatForest = new CompiledForest(forest.flat, forest.prior, { packed: false });
-let scoreDiff = 0, contribDiff = 0;
-const out = new Float64Array(cols), outFloat = new Float64Array(cols);
+let scoreDiff = 0,
+  contribDiff = 0;
+const out = new Float64Array(cols),
+  outFloat = new Float64Array(cols);
 for (const v of vectors) {
   scoreDiff = Math.max(scoreDiff, Math.abs(forest.rawScore(v) - floatForest.rawScore(v)));
   forest.contributionsInto(v, out);
@@ -131,26 +154,50 @@ const variants: [string, () => number, number][] = [
   ['compiled score (soft vote), packed', () => vectors.reduce((s, v) => s + forest.score(v), 0), rows],
   ['compiled score, float path', () => vectors.reduce((s, v) => s + floatForest.score(v), 0), rows],
   ['score + contributions, packed', () => vectors.reduce((s, v) => s + forest.contributionsInto(v, out), 0), rows],
-  ['score + contributions, float path', () => vectors.reduce((s, v) => s + floatForest.contributionsInto(v, outFloat), 0), rows],
+  [
+    'score + contributions, float path',
+    () => vectors.reduce((s, v) => s + floatForest.contributionsInto(v, outFloat), 0),
+    rows,
+  ],
   ['contributions() (allocating), packed', () => vectors.reduce((s, v) => s + forest.contributions(v).raw, 0), rows],
   ['scoreMany (all rows, one call), packed', () => forest.scoreMany(testX.subarray(0, rows * cols), cols).length, rows],
-  ['ml-random-forest predict, one row/call', () => arrays.slice(0, libRows).reduce((s, a) => s + lib.predict([a])[0]!, 0), libRows],
+  [
+    'ml-random-forest predict, one row/call',
+    () => arrays.slice(0, libRows).reduce((s, a) => s + lib.predict([a])[0]!, 0),
+    libRows,
+  ],
   ['ml-random-forest predict, one batch', () => lib.predict(arrays).length, rows],
 ];
 const figures = variants.map((): Figure => ({ wall: [], cpu: [] }));
 for (let k = 0; k < 2; k++) variants.forEach(([, fn, n]) => run(fn, n, { wall: [], cpu: [] })); // warm-up (JIT)
 const load = loadavg()[0]!;
 for (let k = 0; k < repeats; k++) variants.forEach(([, fn, n], i) => run(fn, n, figures[i]!));
-const summary = figures.map((f) => ({ wall: median(f.wall), cpu: median(f.cpu), lo: Math.min(...f.cpu), hi: Math.max(...f.cpu) }));
+const summary = figures.map((f) => ({
+  wall: median(f.wall),
+  cpu: median(f.cpu),
+  lo: Math.min(...f.cpu),
+  hi: Math.max(...f.cpu),
+}));
 const base = summary[0]!;
 
-console.log(`forest: ${forest.flat.nTrees} trees, ${forest.flat.feature.length} nodes, layout ${forest.layout}; mean path ${(pathNodes / rows / forest.flat.nTrees).toFixed(1)} nodes per tree`);
-console.log(`${rows} test transactions; median of ${repeats} passes (cpu range min–max); load average ${load.toFixed(2)} → ${loadavg()[0]!.toFixed(2)} on ${(await import('node:os')).availableParallelism()} cores`);
+console.log(
+  `forest: ${forest.flat.nTrees} trees, ${forest.flat.feature.length} nodes, layout ${forest.layout}; mean path ${(pathNodes / rows / forest.flat.nTrees).toFixed(1)} nodes per tree`,
+);
+console.log(
+  `${rows} test transactions; median of ${repeats} passes (cpu range min–max); load average ${load.toFixed(2)} → ${loadavg()[0]!.toFixed(2)} on ${(await import('node:os')).availableParallelism()} cores`,
+);
 variants.forEach(([name], i) => {
   const x = summary[i]!;
-  const ratio = i === 0 ? '' : `   ${(x.cpu / base.cpu).toFixed(2)}× cpu, ${(x.wall / base.wall).toFixed(2)}× wall of the packed soft vote`;
-  console.log(`${name.padEnd(40)} ${x.wall.toFixed(2).padStart(8)} µs/tx wall ${x.cpu.toFixed(2).padStart(8)} µs/tx cpu (${x.lo.toFixed(2)}–${x.hi.toFixed(2)})${ratio}`);
+  const ratio =
+    i === 0
+      ? ''
+      : `   ${(x.cpu / base.cpu).toFixed(2)}× cpu, ${(x.wall / base.wall).toFixed(2)}× wall of the packed soft vote`;
+  console.log(
+    `${name.padEnd(40)} ${x.wall.toFixed(2).padStart(8)} µs/tx wall ${x.cpu.toFixed(2).padStart(8)} µs/tx cpu (${x.lo.toFixed(2)}–${x.hi.toFixed(2)})${ratio}`,
+  );
 });
-console.log(`packed vs float path: max |Δ raw score| ${scoreDiff}, max |Δ contribution| ${contribDiff.toExponential(1)} over ${rows} rows`);
+console.log(
+  `packed vs float path: max |Δ raw score| ${scoreDiff}, max |Δ contribution| ${contribDiff.toExponential(1)} over ${rows} rows`,
+);
 console.log(`per-tree votes identical (compiled vs library): ${treeVotesAgree}/${rows} rows`);
 console.log(`forest class agreement: ${classAgree}/${rows - ties} rows without a tie (${ties} rows with a 50/50 vote)`);

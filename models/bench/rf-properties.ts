@@ -20,11 +20,17 @@ type Json = { baseModel: { estimators: { root: unknown }[] } };
 function shape(node: any): { nodes: number; leaves: number; depth: number; fraudLeaves: number } {
   if (!node.left) {
     const d = node.distribution?.data?.[0] ?? node.distribution?.[0] ?? node.distribution;
-    const p1 = Array.isArray(d) || ArrayBuffer.isView(d) ? (d as number[])[1] ?? 0 : 0;
+    const p1 = Array.isArray(d) || ArrayBuffer.isView(d) ? ((d as number[])[1] ?? 0) : 0;
     return { nodes: 1, leaves: 1, depth: 0, fraudLeaves: p1 > 0.5 ? 1 : 0 };
   }
-  const l = shape(node.left), r = shape(node.right);
-  return { nodes: 1 + l.nodes + r.nodes, leaves: l.leaves + r.leaves, depth: 1 + Math.max(l.depth, r.depth), fraudLeaves: l.fraudLeaves + r.fraudLeaves };
+  const l = shape(node.left),
+    r = shape(node.right);
+  return {
+    nodes: 1 + l.nodes + r.nodes,
+    leaves: l.leaves + r.leaves,
+    depth: 1 + Math.max(l.depth, r.depth),
+    fraudLeaves: l.fraudLeaves + r.fraudLeaves,
+  };
 }
 const time = <T>(fn: () => T): [T, number] => {
   const t = performance.now();
@@ -38,22 +44,35 @@ const base = { seed: 3, useSampleBagging: false, noOOB: true, replacement: false
   const idx = pickRows(3000);
   const y = Y(idx);
   for (const gainThreshold of [undefined, 1e-9]) {
-    const rf = new RandomForestClassifier({ ...base, nEstimators: 1, treeOptions: gainThreshold === undefined ? {} : { gainThreshold } });
+    const rf = new RandomForestClassifier({
+      ...base,
+      nEstimators: 1,
+      treeOptions: gainThreshold === undefined ? {} : { gainThreshold },
+    });
     const [, s] = time(() => rf.train(X(idx), y));
     const sh = shape((rf.toJSON() as unknown as Json).baseModel.estimators[0]!.root);
-    console.log(`gainThreshold=${gainThreshold ?? 'default 0.01'}: 3000 rows, ${y.reduce((a, b) => a + b, 0)} frauds → ${sh.nodes} nodes, depth ${sh.depth}, ${sh.fraudLeaves} fraud-majority leaves (${s.toFixed(2)} s)`);
+    console.log(
+      `gainThreshold=${gainThreshold ?? 'default 0.01'}: 3000 rows, ${y.reduce((a, b) => a + b, 0)} frauds → ${sh.nodes} nodes, depth ${sh.depth}, ${sh.fraudLeaves} fraud-majority leaves (${s.toFixed(2)} s)`,
+    );
   }
 }
 
 // 2. predictProbability: hard-vote share, and the first tree's vote is dropped
 {
   const idx = pickRows(1500);
-  const rf = new RandomForestClassifier({ ...base, nEstimators: 4, useSampleBagging: true, treeOptions: { gainThreshold: 1e-9 } });
+  const rf = new RandomForestClassifier({
+    ...base,
+    nEstimators: 4,
+    useSampleBagging: true,
+    treeOptions: { gainThreshold: 1e-9 },
+  });
   rf.train(X(idx), Y(idx));
   const test = X(pickRows(3000));
   const votes = (rf as any).predictionValues(test) as { getRow(i: number): number[] };
   const p = rf.predictProbability(test, 1);
-  let agreeShare = 0, agreeDrop = 0, nonBinaryDistinct = new Set<number>();
+  let agreeShare = 0,
+    agreeDrop = 0,
+    nonBinaryDistinct = new Set<number>();
   for (let i = 0; i < test.length; i++) {
     const v = votes.getRow(i);
     const share = v.filter((x) => x === 1).length / v.length;
@@ -63,7 +82,9 @@ const base = { seed: 3, useSampleBagging: false, noOOB: true, replacement: false
     if (Math.abs(p[i]! - dropFirst) < 1e-9) agreeDrop++;
     nonBinaryDistinct.add(p[i]!);
   }
-  console.log(`predictProbability (4 trees): equals vote share on ${agreeShare}/${test.length} rows; equals "first vote as 0/1 + others/4" on ${agreeDrop}/${test.length}; distinct values ${[...nonBinaryDistinct].sort().join(', ')}`);
+  console.log(
+    `predictProbability (4 trees): equals vote share on ${agreeShare}/${test.length} rows; equals "first vote as 0/1 + others/4" on ${agreeDrop}/${test.length}; distinct values ${[...nonBinaryDistinct].sort().join(', ')}`,
+  );
 }
 
 // 3. feature bagging is per tree, not per split; default replacement:true duplicates columns
@@ -72,7 +93,9 @@ const base = { seed: 3, useSampleBagging: false, noOOB: true, replacement: false
   const rf = new RandomForestClassifier({ seed: 3, nEstimators: 5, noOOB: true, maxFeatures: 0.5, treeOptions: {} });
   rf.train(X(idx), Y(idx));
   const ix = (rf as any).indexes as number[][];
-  console.log(`feature subsets per tree (maxFeatures 0.5, default replacement): ${ix.map((s) => `[${s.join(',')}]`).join(' ')}; duplicates in ${ix.filter((s) => new Set(s).size < s.length).length}/5 trees`);
+  console.log(
+    `feature subsets per tree (maxFeatures 0.5, default replacement): ${ix.map((s) => `[${s.join(',')}]`).join(' ')}; duplicates in ${ix.filter((s) => new Set(s).size < s.length).length}/5 trees`,
+  );
 }
 
 // 4. maxSamples takes the first rows, no shuffle
@@ -85,7 +108,9 @@ const base = { seed: 3, useSampleBagging: false, noOOB: true, replacement: false
   const rf = new RandomForestClassifier({ ...base, nEstimators: 3, maxSamples: 0.5, treeOptions: {} } as never);
   rf.train(x, y);
   const pred = rf.predict(x);
-  console.log(`maxSamples 0.5 on data whose second half is all positive: predicted positives ${pred.filter((p) => p === 1).length}/${n} (the trees never saw a positive)`);
+  console.log(
+    `maxSamples 0.5 on data whose second half is all positive: predicted positives ${pred.filter((p) => p === 1).length}/${n} (the trees never saw a positive)`,
+  );
 }
 
 // 5. OOB on small forests
@@ -103,11 +128,18 @@ for (const nEstimators of [1, 2, 3, 10]) {
 // 6. training time against rows (one tree, library defaults except bagging off, imbalanced data)
 for (const n of [1000, 2000, 4000, 8000]) {
   const idx = pickRows(n);
-  const x = X(idx), y = Y(idx);
+  const x = X(idx),
+    y = Y(idx);
   for (const gainThreshold of [undefined, 1e-9]) {
-    const rf = new RandomForestClassifier({ ...base, nEstimators: 1, treeOptions: gainThreshold === undefined ? {} : { gainThreshold } });
+    const rf = new RandomForestClassifier({
+      ...base,
+      nEstimators: 1,
+      treeOptions: gainThreshold === undefined ? {} : { gainThreshold },
+    });
     const [, s] = time(() => rf.train(x, y));
-    console.log(`1 tree, ${n} rows (${y.reduce((a, b) => a + b, 0)} frauds), gainThreshold ${gainThreshold ?? 'default'}: ${s.toFixed(2)} s`);
+    console.log(
+      `1 tree, ${n} rows (${y.reduce((a, b) => a + b, 0)} frauds), gainThreshold ${gainThreshold ?? 'default'}: ${s.toFixed(2)} s`,
+    );
   }
 }
 // the library's own forest, defaults (bagging, OOB, features with replacement), 10 trees
@@ -122,11 +154,21 @@ for (const n of [2000, 8000]) {
   }
 }
 // stratified sample (580 frauds + genuine rows): ml-cart's cost depends on the row order
-for (const [pos, neg] of [[580, 1500], [580, 3000]] as const) {
-  const frauds: number[] = [], genuine: number[] = [];
+for (const [pos, neg] of [
+  [580, 1500],
+  [580, 3000],
+] as const) {
+  const frauds: number[] = [],
+    genuine: number[] = [];
   for (let i = 0; i < f.trainY.length; i++) (f.trainY[i] ? frauds : genuine).push(i);
-  const idx = Int32Array.from([...rng.sample(frauds.length, Math.min(pos, frauds.length)).map((k) => frauds[k]!), ...rng.sample(genuine.length, neg).map((k) => genuine[k]!)]);
-  const shuffled = [...idx].map((r) => [r, rng.next()] as const).sort((a, b) => a[1] - b[1]).map((a) => a[0]);
+  const idx = Int32Array.from([
+    ...rng.sample(frauds.length, Math.min(pos, frauds.length)).map((k) => frauds[k]!),
+    ...rng.sample(genuine.length, neg).map((k) => genuine[k]!),
+  ]);
+  const shuffled = [...idx]
+    .map((r) => [r, rng.next()] as const)
+    .sort((a, b) => a[1] - b[1])
+    .map((a) => a[0]);
   const bins = fitBins(f.trainX.values, f.trainY, cols, 255);
   const codes = encode(bins, f.trainX.values, f.trainY.length, cols);
   const codeRow = (i: number) => Array.from(codes.subarray(i * cols, (i + 1) * cols));
@@ -137,8 +179,15 @@ for (const [pos, neg] of [[580, 1500], [580, 3000]] as const) {
   ];
   for (const [name, order, get] of variants) {
     const rf = new RandomForestClassifier({ ...base, nEstimators: 1, treeOptions: { gainThreshold: 0, maxDepth: 20 } });
-    const [, s] = time(() => rf.train(order.map(get), order.map((i) => f.trainY[i]!)));
+    const [, s] = time(() =>
+      rf.train(
+        order.map(get),
+        order.map((i) => f.trainY[i]!),
+      ),
+    );
     const sh = shape((rf.toJSON() as unknown as Json).baseModel.estimators[0]!.root);
-    console.log(`1 tree, ${pos} frauds + ${neg} genuine, ${name}: ${s.toFixed(2)} s, ${sh.nodes} nodes, depth ${sh.depth}`);
+    console.log(
+      `1 tree, ${pos} frauds + ${neg} genuine, ${name}: ${s.toFixed(2)} s, ${sh.nodes} nodes, depth ${sh.depth}`,
+    );
   }
 }

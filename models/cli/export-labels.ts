@@ -17,7 +17,11 @@ function fail(message: string, code = 2): never {
 export async function exportLabelsCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: false, options: { out: { type: 'string' }, format: { type: 'string' }, since: { type: 'string' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: { out: { type: 'string' }, format: { type: 'string' }, since: { type: 'string' } },
+    });
   } catch (error) {
     fail((error as Error).message);
   }

@@ -28,13 +28,31 @@ options for train and evaluate:
 
 type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
 const paramFlags: Record<string, NumericParam> = {
-  trees: 'trees', seed: 'seed', 'genuine-per-tree': 'genuinePerTree', 'fraud-share': 'fraudShare', 'max-depth': 'maxDepth',
-  'min-node': 'minNumSamples', 'max-features': 'maxFeatures', bins: 'bins', 'gain-threshold': 'gainThreshold', workers: 'workers',
+  trees: 'trees',
+  seed: 'seed',
+  'genuine-per-tree': 'genuinePerTree',
+  'fraud-share': 'fraudShare',
+  'max-depth': 'maxDepth',
+  'min-node': 'minNumSamples',
+  'max-features': 'maxFeatures',
+  bins: 'bins',
+  'gain-threshold': 'gainThreshold',
+  workers: 'workers',
 };
 const options: Record<string, { type: 'string' | 'boolean' }> = {
-  data: { type: 'string' }, out: { type: 'string' }, 'feature-set': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
-  protocol: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'string' }, report: { type: 'string' },
-  'leaf-values': { type: 'string' }, name: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  'feature-set': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  protocol: { type: 'string' },
+  seeds: { type: 'string' },
+  json: { type: 'string' },
+  report: { type: 'string' },
+  'leaf-values': { type: 'string' },
+  name: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
 };
 for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
 
@@ -50,7 +68,11 @@ if (process.argv[2] === 'export-labels') {
 
 // The breach protocol has its own flags and reads the whole dataset: its module parses everything.
 const protocolArg = process.argv.findIndex((a) => a === '--protocol' || a.startsWith('--protocol='));
-if (process.argv[2] === 'evaluate' && protocolArg > 0 && (process.argv[protocolArg]!.slice(11) || process.argv[protocolArg + 1]) === 'breach') {
+if (
+  process.argv[2] === 'evaluate' &&
+  protocolArg > 0 &&
+  (process.argv[protocolArg]!.slice(11) || process.argv[protocolArg + 1]) === 'breach'
+) {
   const { evaluateBreachCommand } = await import('./evaluate-breach.ts');
   process.exit(await evaluateBreachCommand(process.argv.slice(3)));
 }
@@ -86,13 +108,15 @@ for (const [flag, key] of Object.entries(paramFlags)) {
 }
 const leafValues = str('leaf-values');
 if (leafValues !== undefined) {
-  if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob') fail('--leaf-values: sample, all or oob');
+  if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob')
+    fail('--leaf-values: sample, all or oob');
   params.leafValues = leafValues;
 }
 const isDate = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);
 
 function splitFromFlags(): SplitOptions {
-  const from = str('from'), to = str('to');
+  const from = str('from'),
+    to = str('to');
   if (!isDate(from) || !isDate(to)) fail('--from/--to: expected YYYY-MM-DD');
   if (!from && !to) return HANDBOOK_SPLIT;
   const start = from ?? HANDBOOK_SPLIT.trainStart;
@@ -103,7 +127,14 @@ function splitFromFlags(): SplitOptions {
 
 function progress(label: string, total: number) {
   if (values.quiet) return { update: (_: number) => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(total, 0);
   return { update: (v: number) => bar.update(v), stop: () => bar.stop() };
 }
@@ -114,7 +145,14 @@ function replayProgress(): ((done: number, total: number) => void) | undefined {
   let bar: cliProgress.SingleBar | undefined;
   return (done, total) => {
     if (!bar) {
-      bar = new cliProgress.SingleBar({ format: 'engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        {
+          format: 'engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(total, 0);
     }
     bar.update(done);
@@ -124,7 +162,10 @@ function replayProgress(): ((done: number, total: number) => void) | undefined {
 
 const split = splitFromFlags();
 const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + split.testDays - 1);
-const dataDirs = data.split(',').map((d) => d.trim()).filter((d) => d);
+const dataDirs = data
+  .split(',')
+  .map((d) => d.trim())
+  .filter((d) => d);
 if (dataDirs.length === 0) fail('--data DIR is required');
 // Every folder is checked before the first one takes minutes to evaluate.
 for (const dir of dataDirs) {
@@ -167,81 +208,171 @@ if (command === 'train') {
   const trainTo = addDays(split.trainStart, split.trainDays - 1);
   const frauds = prepared.features.trainY.reduce((s, v) => s + v, 0);
   const artifact = buildArtifact({
-    modelVersion: str('name') ?? `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
+    modelVersion:
+      str('name') ??
+      `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
     training: {
-      data: { source: dir, from: split.trainStart, to: trainTo, rows: prepared.features.trainY.length, frauds, fingerprint: prepared.fingerprint },
-      params: { ...params }, seconds: r.trainSeconds, cpuSeconds: r.result.cpuSeconds, library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
+      data: {
+        source: dir,
+        from: split.trainStart,
+        to: trainTo,
+        rows: prepared.features.trainY.length,
+        frauds,
+        fingerprint: prepared.fingerprint,
+      },
+      params: { ...params },
+      seconds: r.trainSeconds,
+      cpuSeconds: r.result.cpuSeconds,
+      library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
     },
-    metrics: !hasTest ? { protocol: 'none: the data does not reach the test week' } : {
-      protocol: 'handbook single split', testFrom: addDays(split.trainStart, split.trainDays + split.delayDays), testTo: lastDate,
-      testTransactions: prepared.split.test.length, testFrauds: prepared.features.testY.reduce((s, v) => s + v, 0),
-      auc: r.auc, ap: r.ap, cp100: r.cp100,
-    },
+    metrics: !hasTest
+      ? { protocol: 'none: the data does not reach the test week' }
+      : {
+          protocol: 'handbook single split',
+          testFrom: addDays(split.trainStart, split.trainDays + split.delayDays),
+          testTo: lastDate,
+          testTransactions: prepared.split.test.length,
+          testFrauds: prepared.features.testY.reduce((s, v) => s + v, 0),
+          auc: r.auc,
+          ap: r.ap,
+          cp100: r.cp100,
+        },
     prior: r.result.prior,
     flat: r.result.flat,
   });
   saveArtifact(out, artifact);
-  console.log(`trained ${params.trees} trees on ${prepared.features.trainY.length} transactions (${frauds} frauds) in ${r.trainSeconds.toFixed(1)} s (${r.result.cpuSeconds.toFixed(1)} s CPU over ${params.workers || 1} thread(s)); ${r.result.flat.feature.length} nodes`);
-  if (hasTest) console.log(`test ${artifact.metrics!.testFrom}..${lastDate}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`);
+  console.log(
+    `trained ${params.trees} trees on ${prepared.features.trainY.length} transactions (${frauds} frauds) in ${r.trainSeconds.toFixed(1)} s (${r.result.cpuSeconds.toFixed(1)} s CPU over ${params.workers || 1} thread(s)); ${r.result.flat.feature.length} nodes`,
+  );
+  if (hasTest)
+    console.log(
+      `test ${artifact.metrics!.testFrom}..${lastDate}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`,
+    );
   else console.log('no test week in the data: the artifact carries no evaluation metrics');
   console.log(`wrote ${out} (${artifact.modelVersion})`);
 } else if (command === 'evaluate') {
-  if ((str('protocol') ?? 'handbook') !== 'handbook') fail(`unknown protocol ${str('protocol')} (known: handbook, breach)`);
+  if ((str('protocol') ?? 'handbook') !== 'handbook')
+    fail(`unknown protocol ${str('protocol')} (known: handbook, breach)`);
   const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
-  const testDates = Array.from({ length: split.testDays }, (_, i) => addDays(split.trainStart, split.trainDays + split.delayDays + i));
-  const evaluated: (ReportDataset & { fingerprint: string; test: { transactions: number; frauds: number; removed: number } })[] = [];
+  const testDates = Array.from({ length: split.testDays }, (_, i) =>
+    addDays(split.trainStart, split.trainDays + split.delayDays + i),
+  );
+  const evaluated: (ReportDataset & {
+    fingerprint: string;
+    test: { transactions: number; frauds: number; removed: number };
+  })[] = [];
   for (const dir of dataDirs) {
     const ds = read(dir);
-    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress()).catch((error: unknown) => fail(`${dir}: ${(error as Error).message}`));
+    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress()).catch((error: unknown) =>
+      fail(`${dir}: ${(error as Error).message}`),
+    );
     const f = prepared.features;
     const frauds = (ys: Uint8Array) => ys.reduce((s, v) => s + v, 0);
-    console.error(`train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${frauds(f.trainY)} frauds; ` +
-      `test ${testDates[0]}..${lastDate}: ${f.testY.length} transactions, ${frauds(f.testY)} frauds ` +
-      `(${prepared.split.removedTestRows} removed: known compromised cards)`);
+    console.error(
+      `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}: ${f.trainY.length} transactions, ${frauds(f.trainY)} frauds; ` +
+        `test ${testDates[0]}..${lastDate}: ${f.testY.length} transactions, ${frauds(f.testY)} frauds ` +
+        `(${prepared.split.removedTestRows} removed: known compromised cards)`,
+    );
     const visible = visibleTestFrauds(ds, prepared.split, fs);
     const reachable = visible && reachableCardPrecision(ds, prepared.split, visible);
-    if (reachable) console.error(`reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see ranked first (at most 100 a day)`);
+    if (reachable)
+      console.error(
+        `reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see ranked first (at most 100 a day)`,
+      );
     const results: ReportSeed[] = [];
     for (const seed of seeds) {
       const bar = progress(`seed ${seed}`, params.trees);
       const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
       bar.stop();
       // Keep the figures and scores, not the trees: several datasets × seeds stay small.
-      results.push({ seed, auc: r.auc, ap: r.ap, cp100: r.cp100, cpPerDay: r.cpPerDay, scores: r.scores, trainSeconds: r.trainSeconds });
-      console.error(`seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`);
+      results.push({
+        seed,
+        auc: r.auc,
+        ap: r.ap,
+        cp100: r.cp100,
+        cpPerDay: r.cpPerDay,
+        scores: r.scores,
+        trainSeconds: r.trainSeconds,
+      });
+      console.error(
+        `seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`,
+      );
     }
-    evaluated.push({ name: dir, labels: f.testY, seeds: results, reachable, fingerprint: prepared.fingerprint, test: { transactions: f.testY.length, frauds: frauds(f.testY), removed: prepared.split.removedTestRows } });
+    evaluated.push({
+      name: dir,
+      labels: f.testY,
+      seeds: results,
+      reachable,
+      fingerprint: prepared.fingerprint,
+      test: { transactions: f.testY.length, frauds: frauds(f.testY), removed: prepared.split.removedTestRows },
+    });
   }
   const all = evaluated.flatMap((d) => d.seeds);
-  const auc = meanSpread(all.map((r) => r.auc)), ap = meanSpread(all.map((r) => r.ap)), cp = meanSpread(all.map((r) => r.cp100));
-  const reachable = evaluated.every((d) => d.reachable) ? meanSpread(evaluated.map((d) => d.reachable!.mean)) : undefined;
-  const line = (name: string, a: string, b: string, c: string, d = '') => `${name.padEnd(48)} ${a.padStart(15)} ${b.padStart(15)} ${c.padStart(15)} ${d.padStart(15)}`;
-  const ms = (m: ReturnType<typeof meanSpread>, n = all.length) => (n > 1 ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : m.mean.toFixed(3));
+  const auc = meanSpread(all.map((r) => r.auc)),
+    ap = meanSpread(all.map((r) => r.ap)),
+    cp = meanSpread(all.map((r) => r.cp100));
+  const reachable = evaluated.every((d) => d.reachable)
+    ? meanSpread(evaluated.map((d) => d.reachable!.mean))
+    : undefined;
+  const line = (name: string, a: string, b: string, c: string, d = '') =>
+    `${name.padEnd(48)} ${a.padStart(15)} ${b.padStart(15)} ${c.padStart(15)} ${d.padStart(15)}`;
+  const ms = (m: ReturnType<typeof meanSpread>, n = all.length) =>
+    n > 1 ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : m.mean.toFixed(3);
   const several = evaluated.length > 1;
   console.log(line('model (test week)', 'AUC ROC', 'AP', 'CP@100', 'reachable CP@100'));
   if (several) {
     for (const d of evaluated) {
       const m = (k: 'auc' | 'ap' | 'cp100') => meanSpread(d.seeds.map((r) => r[k]));
-      console.log(line(`  ${d.name}`, ms(m('auc'), d.seeds.length), ms(m('ap'), d.seeds.length), ms(m('cp100'), d.seeds.length), d.reachable ? d.reachable.mean.toFixed(3) : '—'));
+      console.log(
+        line(
+          `  ${d.name}`,
+          ms(m('auc'), d.seeds.length),
+          ms(m('ap'), d.seeds.length),
+          ms(m('cp100'), d.seeds.length),
+          d.reachable ? d.reachable.mean.toFixed(3) : '—',
+        ),
+      );
     }
   }
   const runsLabel = `${several ? `${evaluated.length} datasets × ` : ''}${seeds.length} seed${seeds.length > 1 ? 's' : ''}`;
-  console.log(line(`leakguard forest, ${params.trees} trees, ${runsLabel}`, ms(auc), ms(ap), ms(cp), reachable ? ms(reachable, evaluated.length) : '—'));
-  for (const r of REFERENCE) console.log(line(`handbook: ${r.model}`, r.auc.toFixed(3), r.ap.toFixed(3), r.cp100.toFixed(3)));
-  console.log("(handbook figures are on the handbook's own dataset; ours are on the data above. Reachable CP@100: expected score of ranking");
-  console.log(" first every card with a fraud these features can see, the rest at random; a compromised terminal's fraud is invisible");
-  console.log(" until its labels pass the delay.)");
+  console.log(
+    line(
+      `leakguard forest, ${params.trees} trees, ${runsLabel}`,
+      ms(auc),
+      ms(ap),
+      ms(cp),
+      reachable ? ms(reachable, evaluated.length) : '—',
+    ),
+  );
+  for (const r of REFERENCE)
+    console.log(line(`handbook: ${r.model}`, r.auc.toFixed(3), r.ap.toFixed(3), r.cp100.toFixed(3)));
+  console.log(
+    "(handbook figures are on the handbook's own dataset; ours are on the data above. Reachable CP@100: expected score of ranking",
+  );
+  console.log(
+    " first every card with a fraud these features can see, the rest at random; a compromised terminal's fraud is invisible",
+  );
+  console.log(' until its labels pass the delay.)');
   const json = str('json');
   if (json) {
     const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
     if (reachable) out.reachableCp100 = reachable.mean;
     if (all.length > 1) {
-      out.seeds = evaluated.flatMap((d) => d.seeds.map((r) => ({ ...(several ? { data: d.name } : {}), seed: r.seed, auc: r.auc, ap: r.ap, cp100: r.cp100 })));
+      out.seeds = evaluated.flatMap((d) =>
+        d.seeds.map((r) => ({
+          ...(several ? { data: d.name } : {}),
+          seed: r.seed,
+          auc: r.auc,
+          ap: r.ap,
+          cp100: r.cp100,
+        })),
+      );
       out.spread = { auc, ap, cp100: cp };
     }
-    if (several) out.datasets = evaluated.map((d) => ({ data: d.name, reachableCp100: d.reachable?.mean ?? null, test: d.test }));
+    if (several)
+      out.datasets = evaluated.map((d) => ({ data: d.name, reachableCp100: d.reachable?.mean ?? null, test: d.test }));
     else out.test = evaluated[0]!.test;
     out.params = params;
     out.featureSet = fs.name;
@@ -249,18 +380,30 @@ if (command === 'train') {
   }
   const report = str('report');
   if (report) {
-    writeFileSync(report, renderReport({
-      title: `Leakguard model evaluation — handbook protocol, feature set "${fs.name}"`,
-      subtitle: `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}, ${split.delayDays} delay days, test ${testDates[0]}..${lastDate}; data ${dataDirs.join(', ')}`,
-      datasets: evaluated, reference: REFERENCE, testDates,
-      summary: {
-        ...Object.fromEntries(evaluated.map((d) => [`test transactions${several ? `, ${d.name}` : ''}`, `${d.test.transactions} (${d.test.frauds} frauds), ${d.test.removed} removed (known compromised cards)`])),
-        ...Object.fromEntries(evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint])),
-        parameters: JSON.stringify({ ...params, seed: undefined }),
-        'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
-        features: featureNames(fs).join(', '),
-      },
-    }));
+    writeFileSync(
+      report,
+      renderReport({
+        title: `Leakguard model evaluation — handbook protocol, feature set "${fs.name}"`,
+        subtitle: `train ${split.trainStart}..${addDays(split.trainStart, split.trainDays - 1)}, ${split.delayDays} delay days, test ${testDates[0]}..${lastDate}; data ${dataDirs.join(', ')}`,
+        datasets: evaluated,
+        reference: REFERENCE,
+        testDates,
+        summary: {
+          ...Object.fromEntries(
+            evaluated.map((d) => [
+              `test transactions${several ? `, ${d.name}` : ''}`,
+              `${d.test.transactions} (${d.test.frauds} frauds), ${d.test.removed} removed (known compromised cards)`,
+            ]),
+          ),
+          ...Object.fromEntries(
+            evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint]),
+          ),
+          parameters: JSON.stringify({ ...params, seed: undefined }),
+          'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
+          features: featureNames(fs).join(', '),
+        },
+      }),
+    );
     console.error(`wrote ${report}`);
   }
 } else {

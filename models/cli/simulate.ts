@@ -24,7 +24,9 @@ const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
   'customer-share': ['customerShare', 'scenario 3: share of the window transactions made fraud'],
   'amount-multiplier': ['amountMultiplier', 'scenario 3: amount multiplier'],
 };
-type NumericBreachOption = { [K in keyof BreachOptions]: BreachOptions[K] extends number ? K : never }[keyof BreachOptions];
+type NumericBreachOption = {
+  [K in keyof BreachOptions]: BreachOptions[K] extends number ? K : never;
+}[keyof BreachOptions];
 const breachFlags: Record<string, [NumericBreachOption, string]> = {
   'breach-count': ['breaches', 'number of breached merchants'],
   'breach-merchant-terminals': ['merchantTerminals', 'terminals of a breached merchant (all leak)'],
@@ -65,7 +67,11 @@ function usage(): string {
     ...Object.entries(numberFlags).map(([f, [k, h]]) => line(f, h, HANDBOOK_DEFAULTS[k])),
     '  --breach                     add the breach scenario (extra columns, breaches.csv, issuer-lists/)',
     ...Object.entries(breachFlags).map(([f, [k, h]]) => line(f, h, BREACH_DEFAULTS[k])),
-    line('currencies', 'with --breach: currencies of merchants and cardholders, CODE:SHARE,... (regions: bands of x sized by the shares; CODE alone: one currency)', formatCurrencies(BREACH_DEFAULTS.currencies)),
+    line(
+      'currencies',
+      'with --breach: currencies of merchants and cardholders, CODE:SHARE,... (regions: bands of x sized by the shares; CODE alone: one currency)',
+      formatCurrencies(BREACH_DEFAULTS.currencies),
+    ),
     '  --quiet                      no progress bar',
   ].join('\n');
 }
@@ -128,10 +134,16 @@ if (values.breach) {
 
 const out = values.out;
 mkdirSync(out, { recursive: true });
-const bar = values.quiet ? undefined : new cliProgress.SingleBar(
-  { format: 'simulate [{bar}] {value}/{total} days | {rows} rows | {eta_formatted} left', stream: process.stderr, hideCursor: true },
-  cliProgress.Presets.shades_classic,
-);
+const bar = values.quiet
+  ? undefined
+  : new cliProgress.SingleBar(
+      {
+        format: 'simulate [{bar}] {value}/{total} days | {rows} rows | {eta_formatted} left',
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
 bar?.start(opts.days, 0, { rows: 0 });
 const started = performance.now();
 const summary = simulate(opts, out, breach, (days, rows) => bar?.update(days, { rows }));
@@ -141,17 +153,31 @@ const seconds = (performance.now() - started) / 1000;
 const pct = (a: number, b: number) => `${((100 * a) / Math.max(1, b)).toFixed(3)} %`;
 console.log(`wrote ${summary.files} daily files to ${out} in ${seconds.toFixed(1)} s`);
 console.log(`transactions: ${summary.transactions}  (${(summary.transactions / opts.days).toFixed(0)} a day)`);
-console.log(`frauds: ${summary.frauds}  fraud rate ${pct(summary.frauds, summary.transactions)}  (${(summary.frauds / opts.days).toFixed(1)} a day)`);
-console.log(`by scenario: ${Object.entries(summary.byScenario).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+console.log(
+  `frauds: ${summary.frauds}  fraud rate ${pct(summary.frauds, summary.transactions)}  (${(summary.frauds / opts.days).toFixed(1)} a day)`,
+);
+console.log(
+  `by scenario: ${Object.entries(summary.byScenario)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ')}`,
+);
 console.log(`compromised cards (any fraud): ${summary.fraudCards}`);
 if (summary.breach) {
   const b = summary.breach;
-  console.log(`breach: ${b.breaches} breaches, ${b.leakedCards} leaked cards, ${b.usedCards} used, ${b.reissuedCards} reissued, ` +
-    `${b.testingTransactions} card-testing and ${b.cashoutTransactions} cash-out transactions (${b.declinedTransactions} declined), ` +
-    `${b.issuerUploads} issuer uploads covering ${b.uploadedCards} cards`);
+  console.log(
+    `breach: ${b.breaches} breaches, ${b.leakedCards} leaked cards, ${b.usedCards} used, ${b.reissuedCards} reissued, ` +
+      `${b.testingTransactions} card-testing and ${b.cashoutTransactions} cash-out transactions (${b.declinedTransactions} declined), ` +
+      `${b.issuerUploads} issuer uploads covering ${b.uploadedCards} cards`,
+  );
   const share = (n: number, d: number) => `${((100 * n) / Math.max(1, d)).toFixed(1)} %`;
   const breachFrauds = b.testingTransactions + b.cashoutTransactions;
-  console.log(`currencies (the terminal's; rates ${b.rates}): ` + Object.entries(b.byCurrency)
-    .map(([c, n]) => `${c} ${share(n.transactions, summary.transactions)} of transactions, ${share(n.frauds, summary.frauds)} of frauds, ${share(n.breachFrauds, breachFrauds)} of breach frauds`)
-    .join('; '));
+  console.log(
+    `currencies (the terminal's; rates ${b.rates}): ` +
+      Object.entries(b.byCurrency)
+        .map(
+          ([c, n]) =>
+            `${c} ${share(n.transactions, summary.transactions)} of transactions, ${share(n.frauds, summary.frauds)} of frauds, ${share(n.breachFrauds, breachFrauds)} of breach frauds`,
+        )
+        .join('; '),
+  );
 }

@@ -24,8 +24,16 @@ function fail(message: string): never {
 const { values } = (() => {
   try {
     return parseArgs({
-      options: { seed: { type: 'string' }, trees: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, 'keep-data': { type: 'boolean' }, help: { type: 'boolean' } },
-      strict: true, allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        trees: { type: 'string' },
+        out: { type: 'string' },
+        data: { type: 'string' },
+        'keep-data': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
     });
   } catch (error) {
     return fail((error as Error).message);
@@ -47,7 +55,9 @@ const data = values.data ?? mkdtempSync(join(tmpdir(), 'lg-starter-'));
 const here = new URL('.', import.meta.url).pathname;
 
 const run = (script: string, args: string[]) => {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(here, script), ...args], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(here, script), ...args], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     console.error(`model:starter: ${script} failed (exit ${r.status ?? r.signal})`);
     process.exit(1);
@@ -57,9 +67,23 @@ const run = (script: string, args: string[]) => {
 try {
   run('simulate.ts', ['--breach', '--seed', String(seed), '--days', String(STARTER_TRAINING.days), '--out', data]);
   run('model.ts', [
-    'train', '--data', data, '--feature-set', 'engine', '--from', STARTER_TRAINING.from, '--to', STARTER_TRAINING.to,
-    '--trees', String(trees), '--seed', String(STARTER_TRAINING.forestSeed),
-    '--name', `starter-engine-v${ENGINE_FEATURE_SET.version}-sim${seed}-${trees}t`, '--out', out,
+    'train',
+    '--data',
+    data,
+    '--feature-set',
+    'engine',
+    '--from',
+    STARTER_TRAINING.from,
+    '--to',
+    STARTER_TRAINING.to,
+    '--trees',
+    String(trees),
+    '--seed',
+    String(STARTER_TRAINING.forestSeed),
+    '--name',
+    `starter-engine-v${ENGINE_FEATURE_SET.version}-sim${seed}-${trees}t`,
+    '--out',
+    out,
   ]);
 } finally {
   if (!values.data && !values['keep-data']) rmSync(data, { recursive: true, force: true });

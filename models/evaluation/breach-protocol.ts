@@ -65,7 +65,10 @@ export interface SpendShare {
 export const FRAUD_KINDS = ['all', 'breachTesting', 'breachCashout', 'handbook'] as const;
 export type FraudKind = (typeof FRAUD_KINDS)[number];
 export const FRAUD_KIND_LABELS: Record<FraudKind, string> = {
-  all: 'all fraud', breachTesting: 'breach card testing (4)', breachCashout: 'breach cash-out (5)', handbook: 'handbook frauds (1–3)',
+  all: 'all fraud',
+  breachTesting: 'breach card testing (4)',
+  breachCashout: 'breach cash-out (5)',
+  handbook: 'handbook frauds (1–3)',
 };
 
 function kindOf(scenario: number): FraudKind | undefined {
@@ -77,7 +80,9 @@ function kindOf(scenario: number): FraudKind | undefined {
 
 /** Share of the fraudulent spend stopped (declined, challenged or held for review), overall and per kind of fraud. */
 export function fraudSpendStopped(rows: BreachRows, stopped: ArrayLike<number>): Record<FraudKind, SpendShare> {
-  const out = Object.fromEntries(FRAUD_KINDS.map((k) => [k, { transactions: 0, spend: 0, stoppedTransactions: 0, stoppedSpend: 0, share: NaN }])) as Record<FraudKind, SpendShare>;
+  const out = Object.fromEntries(
+    FRAUD_KINDS.map((k) => [k, { transactions: 0, spend: 0, stoppedTransactions: 0, stoppedSpend: 0, share: NaN }]),
+  ) as Record<FraudKind, SpendShare>;
   // Cents, summed as integers: shares do not depend on the summation order.
   const cents = Object.fromEntries(FRAUD_KINDS.map((k) => [k, [0, 0]])) as Record<FraudKind, [number, number]>;
   for (let i = 0; i < rows.n; i++) {
@@ -109,7 +114,8 @@ export interface GenuineStopped {
 }
 
 export function genuineStoppedPer1000(rows: BreachRows, stopped: ArrayLike<number>): GenuineStopped {
-  let genuine = 0, s = 0;
+  let genuine = 0,
+    s = 0;
   for (let i = 0; i < rows.n; i++) {
     if (rows.fraud[i]) continue;
     genuine++;
@@ -119,12 +125,16 @@ export function genuineStoppedPer1000(rows: BreachRows, stopped: ArrayLike<numbe
 }
 
 /** Decision codes: indices into DECISIONS (0 is approve). */
-const CHALLENGE = DECISIONS.indexOf('challenge'), REVIEW = DECISIONS.indexOf('review'), DECLINE = DECISIONS.indexOf('decline');
+const CHALLENGE = DECISIONS.indexOf('challenge'),
+  REVIEW = DECISIONS.indexOf('review'),
+  DECLINE = DECISIONS.indexOf('decline');
 
 export const GENUINE_GROUPS = ['all', 'listed', 'unlisted'] as const;
 export type GenuineGroup = (typeof GENUINE_GROUPS)[number];
 export const GENUINE_GROUP_LABELS: Record<GenuineGroup, string> = {
-  all: 'all genuine orders', listed: 'cards on a leak list', unlisted: 'other cards',
+  all: 'all genuine orders',
+  listed: 'cards on a leak list',
+  unlisted: 'other cards',
 };
 
 export interface GenuineDecisions {
@@ -142,8 +152,14 @@ export interface GenuineDecisions {
  * Genuine orders challenged, reviewed and declined per 1,000 genuine orders: all of them, those of
  * cards on a leak list at that moment (`rows.listed`) and the others.
  */
-export function genuineDecisions(rows: BreachRows, decisions: ArrayLike<number>): Record<GenuineGroup, GenuineDecisions> {
-  const n = Object.fromEntries(GENUINE_GROUPS.map((g) => [g, [0, 0, 0, 0]])) as Record<GenuineGroup, [number, number, number, number]>;
+export function genuineDecisions(
+  rows: BreachRows,
+  decisions: ArrayLike<number>,
+): Record<GenuineGroup, GenuineDecisions> {
+  const n = Object.fromEntries(GENUINE_GROUPS.map((g) => [g, [0, 0, 0, 0]])) as Record<
+    GenuineGroup,
+    [number, number, number, number]
+  >;
   for (let i = 0; i < rows.n; i++) {
     if (rows.fraud[i]) continue;
     const d = decisions[i]!;
@@ -156,13 +172,23 @@ export function genuineDecisions(rows: BreachRows, decisions: ArrayLike<number>)
     }
   }
   const per1000 = (k: number, g: number) => (g ? (k / g) * 1000 : NaN);
-  return Object.fromEntries(GENUINE_GROUPS.map((g) => {
-    const [genuine, challenged, reviewed, declined] = n[g];
-    return [g, {
-      genuine, challenged, reviewed, declined,
-      challengedPer1000: per1000(challenged, genuine), reviewedPer1000: per1000(reviewed, genuine), declinedPer1000: per1000(declined, genuine),
-    }];
-  })) as Record<GenuineGroup, GenuineDecisions>;
+  return Object.fromEntries(
+    GENUINE_GROUPS.map((g) => {
+      const [genuine, challenged, reviewed, declined] = n[g];
+      return [
+        g,
+        {
+          genuine,
+          challenged,
+          reviewed,
+          declined,
+          challengedPer1000: per1000(challenged, genuine),
+          reviewedPer1000: per1000(reviewed, genuine),
+          declinedPer1000: per1000(declined, genuine),
+        },
+      ];
+    }),
+  ) as Record<GenuineGroup, GenuineDecisions>;
 }
 
 export interface FrictionSpent {
@@ -182,7 +208,9 @@ export interface FrictionSpent {
 
 /** The friction spent: shares of all orders challenged and reviewed, against a friction budget. */
 export function frictionSpent(decisions: ArrayLike<number>, budget: FrictionBudget): FrictionSpent {
-  let challenged = 0, reviewed = 0, declined = 0;
+  let challenged = 0,
+    reviewed = 0,
+    declined = 0;
   for (let i = 0; i < decisions.length; i++) {
     const d = decisions[i]!;
     if (d === CHALLENGE) challenged++;
@@ -191,17 +219,30 @@ export function frictionSpent(decisions: ArrayLike<number>, budget: FrictionBudg
   }
   const orders = decisions.length;
   const share = (k: number) => (orders ? k / orders : NaN);
-  const challengeShare = share(challenged), reviewShare = share(reviewed);
+  const challengeShare = share(challenged),
+    reviewShare = share(reviewed);
   return {
-    orders, challenged, reviewed, declined, challengeShare, reviewShare, declineShare: share(declined), budget: { ...budget },
-    over: [...(challengeShare > budget.challenge ? ['challenge' as const] : []), ...(reviewShare > budget.review ? ['review' as const] : [])],
+    orders,
+    challenged,
+    reviewed,
+    declined,
+    challengeShare,
+    reviewShare,
+    declineShare: share(declined),
+    budget: { ...budget },
+    over: [
+      ...(challengeShare > budget.challenge ? ['challenge' as const] : []),
+      ...(reviewShare > budget.review ? ['review' as const] : []),
+    ],
   };
 }
 
 /** Quantile with linear interpolation between order statistics (R's type 7); NaN for no values. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  const pos = (sorted.length - 1) * q,
+    lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
@@ -223,7 +264,11 @@ export interface DetectionDelays {
  * Cards in `usedBefore` (first fraudulent use before these rows) are left out: their first use is
  * not in the period. Median and p90 are over the detected cards; the others count in neverDetectedShare.
  */
-export function detectionDelays(rows: BreachRows, stopped: ArrayLike<number>, usedBefore: ReadonlySet<number> = new Set()): DetectionDelays {
+export function detectionDelays(
+  rows: BreachRows,
+  stopped: ArrayLike<number>,
+  usedBefore: ReadonlySet<number> = new Set(),
+): DetectionDelays {
   const firstUse = new Map<number, number>();
   const detectedAt = new Map<number, number>();
   for (let i = 0; i < rows.n; i++) {
@@ -233,9 +278,12 @@ export function detectionDelays(rows: BreachRows, stopped: ArrayLike<number>, us
   }
   const hours = [...detectedAt].map(([card, at]) => (at - firstUse.get(card)!) / 3600).sort((a, b) => a - b);
   return {
-    cards: firstUse.size, detected: hours.length,
+    cards: firstUse.size,
+    detected: hours.length,
     neverDetectedShare: firstUse.size ? (firstUse.size - hours.length) / firstUse.size : NaN,
-    hours, medianHours: quantile(hours, 0.5), p90Hours: quantile(hours, 0.9),
+    hours,
+    medianHours: quantile(hours, 0.5),
+    p90Hours: quantile(hours, 0.9),
   };
 }
 
@@ -283,7 +331,10 @@ export class ReasonTally {
   top(limit = 10): Partial<Record<Decision, { code: string; orders: number }[]>> {
     const out: Partial<Record<Decision, { code: string; orders: number }[]>> = {};
     for (const [decision, m] of this.counts) {
-      out[decision] = [...m].map(([code, orders]) => ({ code, orders })).sort((a, b) => b.orders - a.orders || (a.code < b.code ? -1 : 1)).slice(0, limit);
+      out[decision] = [...m]
+        .map(([code, orders]) => ({ code, orders }))
+        .sort((a, b) => b.orders - a.orders || (a.code < b.code ? -1 : 1))
+        .slice(0, limit);
     }
     return out;
   }
@@ -293,7 +344,11 @@ export class ReasonTally {
 const STOPPING: ReadonlySet<Decision> = new Set(['challenge', 'decline']);
 
 export function configurationResult(
-  c: (typeof CONFIGURATIONS)[number], rows: BreachRows, decisions: Uint8Array, usedBefore: ReadonlySet<number>, budget: FrictionBudget,
+  c: (typeof CONFIGURATIONS)[number],
+  rows: BreachRows,
+  decisions: Uint8Array,
+  usedBefore: ReadonlySet<number>,
+  budget: FrictionBudget,
 ): ConfigurationResult {
   // Decision codes index DECISIONS; 0 is approve. Stopped: challenged or declined. Detected (for the
   // delay): any decision but approve, since a review also puts the card in front of an analyst.
@@ -303,10 +358,17 @@ export function configurationResult(
   const counts = Object.fromEntries(DECISIONS.map((d) => [d, 0])) as Record<Decision, number>;
   for (const d of decisions) counts[DECISIONS[d]!]++;
   return {
-    id: c.id, label: c.label, watchlists: c.watchlists, model: c.model,
-    fraudSpend: fraudSpendStopped(rows, stopped), genuine: genuineStoppedPer1000(rows, stopped), genuineReviewed: genuineStoppedPer1000(rows, reviewed),
-    genuineDecisions: genuineDecisions(rows, decisions), friction: frictionSpent(decisions, budget),
-    delays: detectionDelays(rows, detected, usedBefore), decisions: counts,
+    id: c.id,
+    label: c.label,
+    watchlists: c.watchlists,
+    model: c.model,
+    fraudSpend: fraudSpendStopped(rows, stopped),
+    genuine: genuineStoppedPer1000(rows, stopped),
+    genuineReviewed: genuineStoppedPer1000(rows, reviewed),
+    genuineDecisions: genuineDecisions(rows, decisions),
+    friction: frictionSpent(decisions, budget),
+    delays: detectionDelays(rows, detected, usedBefore),
+    decisions: counts,
   };
 }
 
@@ -329,7 +391,10 @@ export interface BandVariant {
  * The ruleset's bands, then each band moved by each shift, one at a time. A move that would leave
  * 0..100 or break challenge ≤ review ≤ decline (the ruleset schema) is skipped, with the reason.
  */
-export function bandVariants(bands: Bands, shifts: readonly number[] = BAND_SHIFTS): { variants: BandVariant[]; skipped: (BandVariant & { reason: string })[] } {
+export function bandVariants(
+  bands: Bands,
+  shifts: readonly number[] = BAND_SHIFTS,
+): { variants: BandVariant[]; skipped: (BandVariant & { reason: string })[] } {
   const variants: BandVariant[] = [{ shift: 0, bands: { ...bands } }];
   const skipped: (BandVariant & { reason: string })[] = [];
   for (const band of BANDS) {
@@ -337,8 +402,10 @@ export function bandVariants(bands: Bands, shifts: readonly number[] = BAND_SHIF
       if (shift === 0) continue;
       const moved = { ...bands, [band]: bands[band] + shift };
       const v = { band, shift, bands: moved };
-      if (moved[band] < 0 || moved[band] > 100) skipped.push({ ...v, reason: `${band} ${moved[band]} is outside 0..100` });
-      else if (!(moved.challenge <= moved.review && moved.review <= moved.decline)) skipped.push({ ...v, reason: 'breaks challenge ≤ review ≤ decline' });
+      if (moved[band] < 0 || moved[band] > 100)
+        skipped.push({ ...v, reason: `${band} ${moved[band]} is outside 0..100` });
+      else if (!(moved.challenge <= moved.review && moved.review <= moved.decline))
+        skipped.push({ ...v, reason: 'breaks challenge ≤ review ≤ decline' });
       else variants.push(v);
     }
   }
@@ -352,11 +419,18 @@ export interface SweepRow extends BandVariant {
 }
 
 /** One variant's figures from its decisions on the test rows. */
-export function sweepRow(variant: BandVariant, rows: BreachRows, decisions: ArrayLike<number>, budget: FrictionBudget): SweepRow {
+export function sweepRow(
+  variant: BandVariant,
+  rows: BreachRows,
+  decisions: ArrayLike<number>,
+  budget: FrictionBudget,
+): SweepRow {
   const stopped = Array.from(decisions, (d) => (d === CHALLENGE || d === DECLINE ? 1 : 0));
   const spend = fraudSpendStopped(rows, stopped);
   return {
-    ...variant, friction: frictionSpent(decisions, budget), fraudSpend: { all: spend.all, breachCashout: spend.breachCashout },
+    ...variant,
+    friction: frictionSpent(decisions, budget),
+    fraudSpend: { all: spend.all, breachCashout: spend.breachCashout },
     genuineDecisions: genuineDecisions(rows, decisions),
   };
 }
@@ -411,7 +485,12 @@ export interface BreachRunResult {
   train?: { rows: number; frauds: number; seconds: number; cpuSeconds: number; nodes: number };
   model: { version: string; featureSet: string; trained: boolean };
   test: {
-    transactions: number; frauds: number; fraudSpend: number; breachFrauds: number; leakedCardsFirstUsed: number; leakedCardsUsedBefore: number;
+    transactions: number;
+    frauds: number;
+    fraudSpend: number;
+    breachFrauds: number;
+    leakedCardsFirstUsed: number;
+    leakedCardsUsedBefore: number;
     /** Genuine test orders of cards on a leak list at that moment (the split of genuineDecisions). */
     genuineListed: number;
     /** Test rows per currency (CURRENCY column; absent from datasets without it). */
@@ -436,15 +515,26 @@ export function breachPeriods(ds: Dataset, split: BreachSplit) {
   const testTo = split.testDays === undefined ? lastDate : addDays(testFrom, split.testDays - 1);
   const train = rowRange(ds, split.trainStart, trainTo);
   const test = rowRange(ds, testFrom, testTo);
-  if (train[1] <= train[0]) throw new BreachProtocolError(`no transactions in the train period ${split.trainStart}..${trainTo} (the data runs ${dateOf(ds.epochSeconds[0]!)}..${lastDate})`);
-  if (test[1] <= test[0]) throw new BreachProtocolError(`no transactions in the test period ${testFrom}..${testTo} (the data runs ${dateOf(ds.epochSeconds[0]!)}..${lastDate})`);
-  return { period: { trainFrom: split.trainStart, trainTo, testFrom, testTo: testTo < lastDate ? testTo : lastDate }, train, test };
+  if (train[1] <= train[0])
+    throw new BreachProtocolError(
+      `no transactions in the train period ${split.trainStart}..${trainTo} (the data runs ${dateOf(ds.epochSeconds[0]!)}..${lastDate})`,
+    );
+  if (test[1] <= test[0])
+    throw new BreachProtocolError(
+      `no transactions in the test period ${testFrom}..${testTo} (the data runs ${dateOf(ds.epochSeconds[0]!)}..${lastDate})`,
+    );
+  return {
+    period: { trainFrom: split.trainStart, trainTo, testFrom, testTo: testTo < lastDate ? testTo : lastDate },
+    train,
+    test,
+  };
 }
 
 /** 1 on fraudulent rows with a BREACH_ID (the simulator's uses of leaked cards). */
 export function breachFraudRows(ds: Dataset): Uint8Array {
   const id = ds.extra.get('BREACH_ID');
-  if (!id) throw new BreachProtocolError('the dataset has no BREACH_ID column: generate it with npm run simulate -- --breach');
+  if (!id)
+    throw new BreachProtocolError('the dataset has no BREACH_ID column: generate it with npm run simulate -- --breach');
   const out = new Uint8Array(ds.n);
   for (let i = 0; i < ds.n; i++) out[i] = ds.fraud[i] && id[i] !== '' ? 1 : 0;
   return out;
@@ -461,7 +551,9 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
     else breachFrauds++;
   }
   if (breachFrauds === 0) {
-    throw new BreachProtocolError(`the test period ${period.testFrom}..${period.testTo} holds no fraudulent use of a leaked card: choose a train period (--from/--to) before the last breach's fraud`);
+    throw new BreachProtocolError(
+      `the test period ${period.testFrom}..${period.testTo} holds no fraudulent use of a leaked card: choose a train period (--from/--to) before the last breach's fraud`,
+    );
   }
   const ruleset = o.ruleset ?? readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
 
@@ -476,7 +568,10 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   const trainModel = async () => {
     const labels = ds.fraud.slice(train[0], train[1]);
     const frauds = labels.reduce((s, v) => s + v, 0);
-    if (frauds === 0) throw new BreachProtocolError(`no fraud in the train period ${period.trainFrom}..${period.trainTo}: nothing to learn`);
+    if (frauds === 0)
+      throw new BreachProtocolError(
+        `no fraud in the train period ${period.trainFrom}..${period.trainTo}: nothing to learn`,
+      );
     o.onTrainStart?.(nTrain, frauds, o.params.trees);
     const r = await trainForest({ values: trainX!, labels, rows: nTrain, cols }, o.params, o.onTree);
     o.onTrainEnd?.();
@@ -485,11 +580,22 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
       modelVersion: `rf-engine-breach-${period.trainFrom}-${period.trainTo}-s${o.params.seed}`,
       featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
       training: {
-        data: { source: o.dataDir, from: period.trainFrom, to: period.trainTo, rows: nTrain, frauds, fingerprint: 'not computed (breach protocol)' },
-        params: { ...o.params }, seconds: r.seconds, cpuSeconds: r.cpuSeconds, library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
+        data: {
+          source: o.dataDir,
+          from: period.trainFrom,
+          to: period.trainTo,
+          rows: nTrain,
+          frauds,
+          fingerprint: 'not computed (breach protocol)',
+        },
+        params: { ...o.params },
+        seconds: r.seconds,
+        cpuSeconds: r.cpuSeconds,
+        library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
       },
       metrics: { protocol: 'breach', trainFrom: period.trainFrom, trainTo: period.trainTo },
-      prior: r.prior, flat: r.flat,
+      prior: r.prior,
+      flat: r.flat,
     });
     model = new ForestScoringModel(artifact, new CompiledForest(r.flat, r.prior), fs);
     trainInfo = { rows: nTrain, frauds, seconds: r.seconds, cpuSeconds: r.cpuSeconds, nodes: r.flat.feature.length };
@@ -505,15 +611,27 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   // The sweep: the full configuration with copies of the ruleset whose bands are moved.
   const full = CONFIGURATIONS.findIndex((c) => c.watchlists && c.model);
   const { variants, skipped } = bandVariants(ruleset.bands);
-  const moved = variants.slice(1).map((v) => ({ ruleset: { ...ruleset, bands: v.bands }, decisions: new Uint8Array(nTest) }));
+  const moved = variants
+    .slice(1)
+    .map((v) => ({ ruleset: { ...ruleset, bands: v.bands }, decisions: new Uint8Array(nTest) }));
 
   const replay = await replayThroughEngine(ds, {
-    dataDir: o.dataDir, watchlists: true, ruleset, from: train[0], to: test[1],
+    dataDir: o.dataDir,
+    watchlists: true,
+    ruleset,
+    from: train[0],
+    to: test[1],
     ...(o.onReplay ? { onProgress: o.onReplay } : {}),
     onRow: async (row, response, evidence) => {
       const occurredAt = ds.epochSeconds[row]! * 1000;
       if (row < train[1]) {
-        if (trainX) servingVector(fs, evidence.features, occurredAt, trainX.subarray((row - train[0]) * cols, (row - train[0] + 1) * cols));
+        if (trainX)
+          servingVector(
+            fs,
+            evidence.features,
+            occurredAt,
+            trainX.subarray((row - train[0]) * cols, (row - train[0] + 1) * cols),
+          );
         return;
       }
       if (row < test[0]) return;
@@ -521,15 +639,30 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
       const listed = evidence.features;
       // What the engine would have seen without watchlists: the same counters, an unlisted card.
       const unlisted: FeatureMap = { ...listed, ...watchlistFeatures(null, null, occurredAt) };
-      const base = { ruleset, merchantId: `t${ds.terminal[row]}`, occurredAt, degraded: false as const, cardNotPresent: channel[row] !== 'pos', threeDSAuthenticated: false };
+      const base = {
+        ruleset,
+        merchantId: `t${ds.terminal[row]}`,
+        occurredAt,
+        degraded: false as const,
+        cardNotPresent: channel[row] !== 'pos',
+        threeDSAuthenticated: false,
+      };
       const k = row - test[0];
       listedRows[k] = listed.card_listed === true ? 1 : 0;
       CONFIGURATIONS.forEach((c, j) => {
         const features = c.watchlists ? listed : unlisted;
         // judge adds model_score to the map it is given: a copy when a model runs.
-        const { outcome } = judge({ ...base, features: c.model ? { ...features } : features, model: c.model ? model : undefined });
+        const { outcome } = judge({
+          ...base,
+          features: c.model ? { ...features } : features,
+          model: c.model ? model : undefined,
+        });
         decisions[j]![k] = code.get(outcome.decision)!;
-        if (!ds.fraud[row]) tallies[j]!.add(outcome.decision, outcome.reasons.map((r) => r.code));
+        if (!ds.fraud[row])
+          tallies[j]!.add(
+            outcome.decision,
+            outcome.reasons.map((r) => r.code),
+          );
       });
       for (const m of moved) {
         const { outcome } = judge({ ...base, ruleset: m.ruleset, features: { ...listed }, model });
@@ -541,12 +674,20 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   if (!model) throw new BreachProtocolError('the replay ended before the test period');
 
   const rows: BreachRows = {
-    n: nTest, amount: ds.amount.subarray(test[0], test[1]), fraud: ds.fraud.subarray(test[0], test[1]), scenario: ds.scenario.subarray(test[0], test[1]),
-    card: ds.customer.subarray(test[0], test[1]), at: ds.epochSeconds.subarray(test[0], test[1]), breach: breach.subarray(test[0], test[1]),
+    n: nTest,
+    amount: ds.amount.subarray(test[0], test[1]),
+    fraud: ds.fraud.subarray(test[0], test[1]),
+    scenario: ds.scenario.subarray(test[0], test[1]),
+    card: ds.customer.subarray(test[0], test[1]),
+    at: ds.epochSeconds.subarray(test[0], test[1]),
+    breach: breach.subarray(test[0], test[1]),
     listed: listedRows,
   };
   const budget = ruleset.friction;
-  const configurations = CONFIGURATIONS.map((c, j) => ({ ...configurationResult(c, rows, decisions[j]!, usedBefore, budget), genuineReasons: tallies[j]!.top() }));
+  const configurations = CONFIGURATIONS.map((c, j) => ({
+    ...configurationResult(c, rows, decisions[j]!, usedBefore, budget),
+    genuineReasons: tallies[j]!.top(),
+  }));
   const sweep: BandSweep = {
     configuration: CONFIGURATIONS[full]!.id,
     rows: variants.map((v, i) => sweepRow(v, rows, i === 0 ? decisions[full]! : moved[i - 1]!.decisions, budget)),
@@ -560,14 +701,22 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
     for (let i = test[0]; i < test[1]; i++) currencies[currencyColumn[i]!] = (currencies[currencyColumn[i]!] ?? 0) + 1;
   }
   return {
-    period, ...(trainInfo ? { train: trainInfo } : {}),
+    period,
+    ...(trainInfo ? { train: trainInfo } : {}),
     model: { version: model.version, featureSet: model.featureSet, trained: !o.model },
     test: {
-      transactions: nTest, frauds: fraudSpend.transactions, fraudSpend: fraudSpend.spend, breachFrauds,
-      leakedCardsFirstUsed: configurations[0]!.delays.cards, leakedCardsUsedBefore: usedBefore.size,
-      genuineListed: configurations[0]!.genuineDecisions.listed.genuine, ...(currencies ? { currencies } : {}),
+      transactions: nTest,
+      frauds: fraudSpend.transactions,
+      fraudSpend: fraudSpend.spend,
+      breachFrauds,
+      leakedCardsFirstUsed: configurations[0]!.delays.cards,
+      leakedCardsUsedBefore: usedBefore.size,
+      genuineListed: configurations[0]!.genuineDecisions.listed.genuine,
+      ...(currencies ? { currencies } : {}),
     },
-    configurations, sweep, replay, engineMismatches: mismatches,
+    configurations,
+    sweep,
+    replay,
+    engineMismatches: mismatches,
   };
 }
-

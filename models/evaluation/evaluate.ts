@@ -5,7 +5,14 @@ import type { FeatureSet } from '../features/definitions.ts';
 import { CompiledForest } from '../serving/forest.ts';
 import { trainForest, type TrainParams, type TrainResult } from '../training/train.ts';
 import { aucRoc, averagePrecision, cardPrecisionAtK, type CardPrecisionResult } from './metrics.ts';
-import { handbookSplit, splitFeatures, splitRows, type Split, type SplitFeatures, type SplitOptions } from './protocol.ts';
+import {
+  handbookSplit,
+  splitFeatures,
+  splitRows,
+  type Split,
+  type SplitFeatures,
+  type SplitOptions,
+} from './protocol.ts';
 import { engineFeatureMatrix, needsEngineReplay } from '../replay/engine-features.ts';
 
 export interface SeedResult {
@@ -35,7 +42,14 @@ export function prepare(ds: Dataset, fs: FeatureSet, o: SplitOptions, requireTes
  * `prepare` for any feature set: one with engine features is computed by replaying the dataset
  * (from `dataDir`, with its issuer lists) through the engine.
  */
-export async function prepareAny(ds: Dataset, fs: FeatureSet, o: SplitOptions, dataDir: string, requireTest = true, onProgress?: (done: number, total: number) => void): Promise<Prepared> {
+export async function prepareAny(
+  ds: Dataset,
+  fs: FeatureSet,
+  o: SplitOptions,
+  dataDir: string,
+  requireTest = true,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Prepared> {
   if (!needsEngineReplay(fs)) return prepare(ds, fs, o, requireTest);
   const split = handbookSplit(ds, o, requireTest);
   const [from, to] = splitRows(split);
@@ -46,21 +60,42 @@ export async function prepareAny(ds: Dataset, fs: FeatureSet, o: SplitOptions, d
 function fingerprinted(split: Split, features: SplitFeatures, fs: FeatureSet): Prepared {
   const h = createHash('sha256');
   h.update(JSON.stringify({ featureSet: fs.name, version: fs.version, names: fs.features.map((f) => f.name) }));
-  h.update(new Uint8Array(features.trainX.values.buffer, features.trainX.values.byteOffset, features.trainX.values.byteLength));
+  h.update(
+    new Uint8Array(features.trainX.values.buffer, features.trainX.values.byteOffset, features.trainX.values.byteLength),
+  );
   h.update(features.trainY);
   return { split, features, fingerprint: `sha256:${h.digest('hex')}` };
 }
 
 export function testMetrics(ds: Dataset, p: Prepared, scores: Float64Array) {
   const { split, features } = p;
-  const rows = Array.from(split.test, (row, k) => ({ day: split.testDay[k]!, card: ds.customer[row]!, score: scores[k]!, fraud: features.testY[k]! }));
+  const rows = Array.from(split.test, (row, k) => ({
+    day: split.testDay[k]!,
+    card: ds.customer[row]!,
+    score: scores[k]!,
+    fraud: features.testY[k]!,
+  }));
   const cp = cardPrecisionAtK(rows, 100);
-  return { auc: aucRoc(scores, features.testY), ap: averagePrecision(scores, features.testY), cp100: cp.mean, cpPerDay: cp.perDay };
+  return {
+    auc: aucRoc(scores, features.testY),
+    ap: averagePrecision(scores, features.testY),
+    cp100: cp.mean,
+    cpPerDay: cp.perDay,
+  };
 }
 
-export async function runSeed(ds: Dataset, p: Prepared, params: TrainParams, onTree?: (done: number) => void): Promise<SeedResult> {
+export async function runSeed(
+  ds: Dataset,
+  p: Prepared,
+  params: TrainParams,
+  onTree?: (done: number) => void,
+): Promise<SeedResult> {
   const f = p.features;
-  const result = await trainForest({ values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols }, params, onTree);
+  const result = await trainForest(
+    { values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols },
+    params,
+    onTree,
+  );
   const forest = new CompiledForest(result.flat, result.prior);
   const scores = forest.scoreMany(f.testX, f.cols);
   const metrics = scores.length ? testMetrics(ds, p, scores) : { auc: NaN, ap: NaN, cp100: NaN, cpPerDay: [] };

@@ -12,15 +12,17 @@ function byScoreDesc(scores: Scores): Int32Array {
 export function aucRoc(scores: Scores, labels: Labels): number {
   const n = scores.length;
   const idx = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let pos = 0, rankSum = 0;
-  for (let i = 0; i < n; ) {
+  let pos = 0,
+    rankSum = 0;
+  for (let i = 0; i < n;) {
     let j = i;
     while (j < n && scores[idx[j]!] === scores[idx[i]!]) j++;
     const midRank = (i + 1 + j) / 2; // ranks i+1 .. j
-    for (let k = i; k < j; k++) if (labels[idx[k]!]) {
-      pos++;
-      rankSum += midRank;
-    }
+    for (let k = i; k < j; k++)
+      if (labels[idx[k]!]) {
+        pos++;
+        rankSum += midRank;
+      }
     i = j;
   }
   const neg = n - pos;
@@ -34,9 +36,11 @@ export function rocCurve(scores: Scores, labels: Labels): { fpr: number[]; tpr: 
   let P = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i]) P++;
   const N = labels.length - P;
-  const fpr = [0], tpr = [0];
-  let tp = 0, fp = 0;
-  for (let i = 0; i < idx.length; ) {
+  const fpr = [0],
+    tpr = [0];
+  let tp = 0,
+    fp = 0;
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j < idx.length && scores[idx[j]!] === scores[idx[i]!]) {
       if (labels[idx[j]!]) tp++;
@@ -55,9 +59,10 @@ export function prCurve(scores: Scores, labels: Labels): { precision: number[]; 
   const idx = byScoreDesc(scores);
   let P = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i]) P++;
-  const precision: number[] = [], recall: number[] = [];
+  const precision: number[] = [],
+    recall: number[] = [];
   let tp = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j < idx.length && scores[idx[j]!] === scores[idx[i]!]) {
       if (labels[idx[j]!]) tp++;
@@ -77,7 +82,8 @@ export function prCurve(scores: Scores, labels: Labels): { precision: number[]; 
 export function averagePrecision(scores: Scores, labels: Labels): number {
   const { precision, recall } = prCurve(scores, labels);
   if (recall.length === 0 || recall[recall.length - 1] === 0) return NaN;
-  let ap = 0, prev = 0;
+  let ap = 0,
+    prev = 0;
   for (let k = 0; k < precision.length; k++) {
     ap += (recall[k]! - prev) * precision[k]!;
     prev = recall[k]!;
@@ -102,7 +108,11 @@ export interface CardPrecisionResult {
  * transactions is), cards ranked by score (ties: lower card id first), frauds among the top k
  * divided by k. Cards detected (fraudulent and in a day's top k) are removed from later days.
  */
-export function cardPrecisionAtK(rows: readonly ScoredTransaction[], k = 100, removeDetected = true): CardPrecisionResult {
+export function cardPrecisionAtK(
+  rows: readonly ScoredTransaction[],
+  k = 100,
+  removeDetected = true,
+): CardPrecisionResult {
   const days = [...new Set(rows.map((r) => r.day))].sort((a, b) => a - b);
   const byDay = new Map<number, ScoredTransaction[]>();
   for (const r of rows) {
@@ -124,8 +134,16 @@ export function cardPrecisionAtK(rows: readonly ScoredTransaction[], k = 100, re
       }
     }
     const ranked = [...cards].sort((a, b) => b[1].score - a[1].score || a[0] - b[0]);
-    const top = ranked.slice(0, k).filter(([, c]) => c.fraud).map(([id]) => id);
-    perDay.push({ day, precision: top.length / k, compromisedCards: ranked.filter(([, c]) => c.fraud).length, detected: top });
+    const top = ranked
+      .slice(0, k)
+      .filter(([, c]) => c.fraud)
+      .map(([id]) => id);
+    perDay.push({
+      day,
+      precision: top.length / k,
+      compromisedCards: ranked.filter(([, c]) => c.fraud).length,
+      detected: top,
+    });
     if (removeDetected) for (const id of top) detected.add(id);
   }
   return { mean: perDay.length ? perDay.reduce((s, d) => s + d.precision, 0) / perDay.length : NaN, perDay };

@@ -38,14 +38,19 @@ export function handbookSplit(ds: Dataset, o: SplitOptions = HANDBOOK_SPLIT, req
     if (ds.fraud[i]) known.add(ds.customer[i]!);
   }
   const byDay = new Map<number, number[]>();
-  const [a, b] = rowRange(ds, addDays(o.trainStart, o.trainDays + o.delayDays - 1), addDays(o.trainStart, o.trainDays + o.delayDays + o.testDays - 1));
+  const [a, b] = rowRange(
+    ds,
+    addDays(o.trainStart, o.trainDays + o.delayDays - 1),
+    addDays(o.trainStart, o.trainDays + o.delayDays + o.testDays - 1),
+  );
   for (let i = Math.min(a, train[0]); i < b; i++) {
     const d = ds.timeDays[i]!;
     let l = byDay.get(d);
     if (!l) byDay.set(d, (l = []));
     l.push(i);
   }
-  const test: number[] = [], testDay: number[] = [];
+  const test: number[] = [],
+    testDay: number[] = [];
   let removed = 0;
   for (let day = 0; day < o.testDays; day++) {
     for (const i of byDay.get(startDay + o.trainDays + day - 1) ?? []) if (ds.fraud[i]) known.add(ds.customer[i]!);
@@ -57,8 +62,16 @@ export function handbookSplit(ds: Dataset, o: SplitOptions = HANDBOOK_SPLIT, req
       }
     }
   }
-  if (test.length === 0 && requireTest) throw new Error(`no test transactions after ${o.trainStart} + ${o.trainDays + o.delayDays} days`);
-  return { options: o, train, test: Int32Array.from(test), testDay: Int32Array.from(testDay), removedTestRows: removed, knownCardsAtEnd: known.size };
+  if (test.length === 0 && requireTest)
+    throw new Error(`no test transactions after ${o.trainStart} + ${o.trainDays + o.delayDays} days`);
+  return {
+    options: o,
+    train,
+    test: Int32Array.from(test),
+    testDay: Int32Array.from(testDay),
+    removedTestRows: removed,
+    knownCardsAtEnd: known.size,
+  };
 }
 
 export interface SplitFeatures {
@@ -81,7 +94,12 @@ export function splitFeatures(ds: Dataset, split: Split, fs: FeatureSet, compute
   const all = computed ?? computeOffline(ds, fs, from, to);
   const cols = all.cols;
   const nTrain = split.train[1] - split.train[0];
-  const trainX: FeatureMatrix = { ...all, rows: nTrain, values: all.values.slice(0, nTrain * cols), source: all.source.slice(0, nTrain) };
+  const trainX: FeatureMatrix = {
+    ...all,
+    rows: nTrain,
+    values: all.values.slice(0, nTrain * cols),
+    source: all.source.slice(0, nTrain),
+  };
   const trainY = ds.fraud.slice(split.train[0], split.train[1]);
   const testX = new Float64Array(split.test.length * cols);
   const testY = new Uint8Array(split.test.length);

@@ -84,12 +84,21 @@ export function reachableCardPrecision(ds: Dataset, split: Split, visible: Uint8
   const perDay: ReachableResult['perDay'] = [];
   for (const day of [...byDay.keys()].sort((a, b) => a - b)) {
     const cards = [...byDay.get(day)!].filter(([card]) => !detected.has(card));
-    const seen = cards.filter(([, kind]) => kind === 2).map(([card]) => card).sort((a, b) => a - b);
+    const seen = cards
+      .filter(([, kind]) => kind === 2)
+      .map(([card]) => card)
+      .sort((a, b) => a - b);
     const invisible = cards.filter(([, kind]) => kind === 1).length;
     const top = seen.slice(0, k);
     const slots = Math.min(k, cards.length) - top.length;
     const chance = slots > 0 ? (slots * invisible) / (cards.length - seen.length) : 0;
-    perDay.push({ day, precision: (top.length + chance) / k, visibleCards: seen.length, invisibleCards: invisible, detected: top });
+    perDay.push({
+      day,
+      precision: (top.length + chance) / k,
+      visibleCards: seen.length,
+      invisibleCards: invisible,
+      detected: top,
+    });
     for (const card of top) detected.add(card);
   }
   return { mean: perDay.length ? perDay.reduce((s, d) => s + d.precision, 0) / perDay.length : NaN, perDay };

@@ -92,9 +92,22 @@ function handbookFeatures(): FeatureDef[] {
   for (const days of [1, 7, 30]) {
     const w = ENGINE_WINDOW[days]!;
     defs.push(
-      { kind: 'window', name: `CUSTOMER_ID_NB_TX_${days}DAY_WINDOW`, entity: 'customer', stat: 'count', days, delayDays: 0, engine: { count: `card_count_${w}` } },
       {
-        kind: 'window', name: `CUSTOMER_ID_AVG_AMOUNT_${days}DAY_WINDOW`, entity: 'customer', stat: 'mean_amount', days, delayDays: 0,
+        kind: 'window',
+        name: `CUSTOMER_ID_NB_TX_${days}DAY_WINDOW`,
+        entity: 'customer',
+        stat: 'count',
+        days,
+        delayDays: 0,
+        engine: { count: `card_count_${w}` },
+      },
+      {
+        kind: 'window',
+        name: `CUSTOMER_ID_AVG_AMOUNT_${days}DAY_WINDOW`,
+        entity: 'customer',
+        stat: 'mean_amount',
+        days,
+        delayDays: 0,
         engine: { count: `card_count_${w}`, amount: `card_amount_${w}` },
       },
     );
@@ -104,11 +117,21 @@ function handbookFeatures(): FeatureDef[] {
     const w = ENGINE_WINDOW[days]!;
     defs.push(
       {
-        kind: 'window', name: `TERMINAL_ID_NB_TX_${days}DAY_WINDOW`, entity: 'terminal', stat: 'count', days, delayDays: 7,
+        kind: 'window',
+        name: `TERMINAL_ID_NB_TX_${days}DAY_WINDOW`,
+        entity: 'terminal',
+        stat: 'count',
+        days,
+        delayDays: 7,
         engine: { count: `merchant_delayed_count_${w}` },
       },
       {
-        kind: 'window', name: `TERMINAL_ID_RISK_${days}DAY_WINDOW`, entity: 'terminal', stat: 'fraud_share', days, delayDays: 7,
+        kind: 'window',
+        name: `TERMINAL_ID_RISK_${days}DAY_WINDOW`,
+        entity: 'terminal',
+        stat: 'fraud_share',
+        days,
+        delayDays: 7,
         engine: { count: `merchant_delayed_count_${w}`, frauds: `merchant_delayed_frauds_${w}` },
       },
     );
@@ -118,7 +141,10 @@ function handbookFeatures(): FeatureDef[] {
 
 /** Row features only: the dataset paths (offline windows, online reducer) compute window and row features. */
 export function rowKind(f: RowFeature | EngineFeature): RowFeature['kind'] {
-  if (f.kind === 'engine') throw new Error(`feature ${f.name} is computed by the engine: replay the dataset through it (models/replay/engine-replay.ts)`);
+  if (f.kind === 'engine')
+    throw new Error(
+      `feature ${f.name} is computed by the engine: replay the dataset through it (models/replay/engine-replay.ts)`,
+    );
   return f.kind;
 }
 
@@ -141,7 +167,10 @@ export function featureNames(fs: FeatureSet): string[] {
 }
 
 /** The window aggregate a feature reads from an engine velocity reading (amounts in major units). */
-export function engineAggregate(engine: NonNullable<WindowFeature['engine']>, reading: Record<string, number>): WindowAggregate {
+export function engineAggregate(
+  engine: NonNullable<WindowFeature['engine']>,
+  reading: Record<string, number>,
+): WindowAggregate {
   return {
     count: reading[engine.count] ?? 0,
     amountSum: engine.amount ? (reading[engine.amount] ?? 0) : 0,

@@ -10,27 +10,51 @@
 import type { EngineFeature, FeatureDef, FeatureSet } from './definitions.ts';
 
 const engine = (source: string, equals?: string): EngineFeature =>
-  equals === undefined ? { kind: 'engine', name: source, source } : { kind: 'engine', name: `${source}=${equals}`, source, equals };
+  equals === undefined
+    ? { kind: 'engine', name: source, source }
+    : { kind: 'engine', name: `${source}=${equals}`, source, equals };
 
 export const ENGINE_ONLY_FEATURES: readonly EngineFeature[] = [
   // what the request says
-  engine('card_not_present'), engine('cvv_result', 'mismatch'), engine('three_ds_status', 'Y'), engine('three_ds_status', 'N'),
-  engine('card_expired'), engine('shipping_billing_country_mismatch'),
+  engine('card_not_present'),
+  engine('cvv_result', 'mismatch'),
+  engine('three_ds_status', 'Y'),
+  engine('three_ds_status', 'N'),
+  engine('card_expired'),
+  engine('shipping_billing_country_mismatch'),
   // this amount against the card's own history (reference currency; −1 without earlier transactions)
   engine('amount_to_card_avg_30d'),
   // card testing and spread
-  engine('card_count_10m'), engine('card_count_1h'), engine('card_small_count_1h'), engine('card_small_count_24h'),
-  engine('card_distinct_merchants_10m'), engine('card_distinct_merchants_1h'), engine('card_distinct_merchants_24h'),
-  engine('card_distinct_shipping_addresses_7d'), engine('card_distinct_devices_7d'),
+  engine('card_count_10m'),
+  engine('card_count_1h'),
+  engine('card_small_count_1h'),
+  engine('card_small_count_24h'),
+  engine('card_distinct_merchants_10m'),
+  engine('card_distinct_merchants_1h'),
+  engine('card_distinct_merchants_24h'),
+  engine('card_distinct_shipping_addresses_7d'),
+  engine('card_distinct_devices_7d'),
   // entities shared across stolen cards
-  engine('device_distinct_cards_24h'), engine('device_distinct_cards_7d'), engine('ip_distinct_cards_24h'),
-  engine('email_distinct_cards_7d'), engine('shipping_distinct_cards_7d'), engine('shipping_distinct_cards_30d'),
+  engine('device_distinct_cards_24h'),
+  engine('device_distinct_cards_7d'),
+  engine('ip_distinct_cards_24h'),
+  engine('email_distinct_cards_7d'),
+  engine('shipping_distinct_cards_7d'),
+  engine('shipping_distinct_cards_30d'),
   // outcomes
-  engine('card_declines_24h'), engine('card_chargebacks_30d'), engine('device_chargebacks_30d'),
+  engine('card_declines_24h'),
+  engine('card_chargebacks_30d'),
+  engine('device_chargebacks_30d'),
   // watchlist and exposure
-  engine('card_listed'), engine('leaked_cvv'), engine('listed_expiry_mismatch'), engine('days_since_listed'), engine('uses_since_listed'),
+  engine('card_listed'),
+  engine('leaked_cvv'),
+  engine('listed_expiry_mismatch'),
+  engine('days_since_listed'),
+  engine('uses_since_listed'),
   // analysts' lists
-  engine('negative_device'), engine('negative_shipping'), engine('negative_email'),
+  engine('negative_device'),
+  engine('negative_shipping'),
+  engine('negative_email'),
 ];
 
 /**

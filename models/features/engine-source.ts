@@ -2,7 +2,12 @@
 // with the counter plan the engine builds (services/core/velocity.ts), so the windows come from the
 // same counters, Lua script or in-memory twin that serve scoring. The handbook's customer is the
 // card identity, its terminal the merchant; a fraud is reported as a chargeback outcome.
-import { buildCounterPlan, type TransactionFacts, type VelocityReading, type VelocityStore } from '../../services/core/velocity.ts';
+import {
+  buildCounterPlan,
+  type TransactionFacts,
+  type VelocityReading,
+  type VelocityStore,
+} from '../../services/core/velocity.ts';
 import { engineAggregate, type WindowAggregate, type WindowFeature } from './definitions.ts';
 import type { OnlineTransaction, WindowSource } from './online.ts';
 
@@ -33,11 +38,17 @@ export class EngineWindowSource implements WindowSource {
   async recordAndRead(tx: OnlineTransaction, windows: readonly WindowFeature[]): Promise<WindowAggregate[]> {
     const facts = engineFacts(tx, String(tx.id ?? `n${this.next++}`));
     const reading = await this.store.recordAndRead(buildCounterPlan(facts));
-    if (reading.status !== 'new' || !reading.velocity) throw new Error(`transaction ${facts.transactionId} not counted: ${reading.status}`);
+    if (reading.status !== 'new' || !reading.velocity)
+      throw new Error(`transaction ${facts.transactionId} not counted: ${reading.status}`);
     // Labelled right after scoring: the windows only read labels of transactions 7+ days old, so
     // this is "every label known within 7 days", the offline path's assumption.
     if (tx.fraud) {
-      const outcome = await this.store.recordOutcome(facts.merchantId, facts.transactionId, 'chargeback', facts.occurredAt);
+      const outcome = await this.store.recordOutcome(
+        facts.merchantId,
+        facts.transactionId,
+        'chargeback',
+        facts.occurredAt,
+      );
       if (outcome !== 'recorded') throw new Error(`label for ${facts.transactionId} not recorded: ${outcome}`);
     }
     this.last = reading.velocity;

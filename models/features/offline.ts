@@ -58,21 +58,27 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
 
   fs.features.forEach((f, c) => {
     if (f.kind !== 'window') {
-      for (let r = 0; r < rows; r++) values[r * cols + c] = rowValue(rowKind(f), ds.amount[from + r]!, ds.epochSeconds[from + r]!);
+      for (let r = 0; r < rows; r++)
+        values[r * cols + c] = rowValue(rowKind(f), ds.amount[from + r]!, ds.epochSeconds[from + r]!);
     }
   });
 
-  const windowCols = fs.features.map((f, c) => [f, c] as const).filter((x): x is readonly [WindowFeature, number] => x[0].kind === 'window');
+  const windowCols = fs.features
+    .map((f, c) => [f, c] as const)
+    .filter((x): x is readonly [WindowFeature, number] => x[0].kind === 'window');
   for (const entity of ['customer', 'terminal'] as const) {
     const mine = windowCols.filter(([f]) => f.entity === entity);
     if (mine.length === 0) continue;
     const g = groupBy(entity === 'customer' ? ds.customer : ds.terminal);
     const agg = { count: 0, amountSum: 0, frauds: 0 };
     for (let e = 0; e + 1 < g.offsets.length; e++) {
-      const start = g.offsets[e]!, end = g.offsets[e + 1]!;
+      const start = g.offsets[e]!,
+        end = g.offsets[e + 1]!;
       const len = end - start;
       // prefix sums over this entity's rows (cents are exact in doubles)
-      const cents = new Float64Array(len + 1), frauds = new Float64Array(len + 1), times = new Float64Array(len);
+      const cents = new Float64Array(len + 1),
+        frauds = new Float64Array(len + 1),
+        times = new Float64Array(len);
       for (let k = 0; k < len; k++) {
         const row = g.rows[start + k]!;
         times[k] = ds.epochSeconds[row]!;
@@ -80,7 +86,8 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
         frauds[k + 1] = frauds[k]! + ds.fraud[row]!;
       }
       for (const [f, c] of mine) {
-        const span = (f.delayDays + f.days) * DAY_SECONDS, delay = f.delayDays * DAY_SECONDS;
+        const span = (f.delayDays + f.days) * DAY_SECONDS,
+          delay = f.delayDays * DAY_SECONDS;
         let lo = 0; // first k with t_k > t_i − span
         let hi = 0; // first k with t_k > t_i − delay (delay 0: k = i + 1)
         for (let k = 0; k < len; k++) {
@@ -104,7 +111,8 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
 
 /** Dataset rows whose TX_DATETIME date is within [fromDate, toDate] (inclusive), as a row range. */
 export function rowRange(ds: Dataset, fromDate: string, toDate: string): [number, number] {
-  const lo = Date.parse(`${fromDate}T00:00:00Z`) / 1000, hi = Date.parse(`${toDate}T00:00:00Z`) / 1000 + DAY_SECONDS;
+  const lo = Date.parse(`${fromDate}T00:00:00Z`) / 1000,
+    hi = Date.parse(`${toDate}T00:00:00Z`) / 1000 + DAY_SECONDS;
   let a = 0;
   while (a < ds.n && ds.epochSeconds[a]! < lo) a++;
   let b = a;

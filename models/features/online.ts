@@ -4,7 +4,16 @@
 // the same information a Redis sorted-set log counter holds. Fraud labels are read only from events
 // older than a window's delay (in production they arrive as outcomes before the delay has passed).
 import type { Dataset } from '../simulator/csv.ts';
-import { DAY_SECONDS, rowKind, rowValue, windowValue, type Entity, type FeatureSet, type WindowAggregate, type WindowFeature } from './definitions.ts';
+import {
+  DAY_SECONDS,
+  rowKind,
+  rowValue,
+  windowValue,
+  type Entity,
+  type FeatureSet,
+  type WindowAggregate,
+  type WindowFeature,
+} from './definitions.ts';
 import { toCents, type FeatureMatrix } from './offline.ts';
 
 export interface OnlineTransaction {
@@ -35,7 +44,8 @@ export function emptyOnlineState(): OnlineState {
 
 function retentionSeconds(fs: FeatureSet, entity: Entity): number {
   let s = 0;
-  for (const f of fs.features) if (f.kind === 'window' && f.entity === entity) s = Math.max(s, (f.days + f.delayDays) * DAY_SECONDS);
+  for (const f of fs.features)
+    if (f.kind === 'window' && f.entity === entity) s = Math.max(s, (f.days + f.delayDays) * DAY_SECONDS);
   return s;
 }
 
@@ -43,7 +53,8 @@ function retentionSeconds(fs: FeatureSet, entity: Entity): number {
 export function readWindow(log: EntityLog | undefined, now: number, f: WindowFeature): WindowAggregate {
   const agg = { count: 0, amountSum: 0, frauds: 0 };
   if (!log) return agg;
-  const lo = now - (f.delayDays + f.days) * DAY_SECONDS, hi = now - f.delayDays * DAY_SECONDS;
+  const lo = now - (f.delayDays + f.days) * DAY_SECONDS,
+    hi = now - f.delayDays * DAY_SECONDS;
   let cents = 0;
   for (let k = log.t.length - 1; k >= log.head; k--) {
     const t = log.t[k]!;
@@ -94,7 +105,10 @@ export function recordAndRead(state: OnlineState, fs: FeatureSet, tx: OnlineTran
  * transaction, then returns one aggregate per window feature.
  */
 export interface WindowSource {
-  recordAndRead(tx: OnlineTransaction, windows: readonly WindowFeature[]): WindowAggregate[] | Promise<WindowAggregate[]>;
+  recordAndRead(
+    tx: OnlineTransaction,
+    windows: readonly WindowFeature[],
+  ): WindowAggregate[] | Promise<WindowAggregate[]>;
 }
 
 export class MemoryWindowSource implements WindowSource {
@@ -105,16 +119,29 @@ export class MemoryWindowSource implements WindowSource {
   }
   recordAndRead(tx: OnlineTransaction, windows: readonly WindowFeature[]): WindowAggregate[] {
     recordAndRead(this.state, this.fs, tx);
-    return windows.map((f) => readWindow(this.state.logs[f.entity].get(f.entity === 'customer' ? tx.customer : tx.terminal), tx.epochSeconds, f));
+    return windows.map((f) =>
+      readWindow(
+        this.state.logs[f.entity].get(f.entity === 'customer' ? tx.customer : tx.terminal),
+        tx.epochSeconds,
+        f,
+      ),
+    );
   }
 }
 
 /** The feature vector from window aggregates (in the feature set's window order) and the row itself. */
-export function featuresFromWindows(fs: FeatureSet, tx: OnlineTransaction, aggregates: readonly WindowAggregate[]): Float64Array {
+export function featuresFromWindows(
+  fs: FeatureSet,
+  tx: OnlineTransaction,
+  aggregates: readonly WindowAggregate[],
+): Float64Array {
   const out = new Float64Array(fs.features.length);
   let w = 0;
   fs.features.forEach((f, c) => {
-    out[c] = f.kind === 'window' ? windowValue(f.stat, aggregates[w++]!) : rowValue(rowKind(f), tx.amountCents / 100, tx.epochSeconds);
+    out[c] =
+      f.kind === 'window'
+        ? windowValue(f.stat, aggregates[w++]!)
+        : rowValue(rowKind(f), tx.amountCents / 100, tx.epochSeconds);
   });
   return out;
 }
@@ -125,14 +152,24 @@ export interface ParityReport {
 }
 
 /** Replays a dataset through a window source in time order and compares every value with the offline matrix. */
-export async function replayParity(ds: Dataset, fs: FeatureSet, source: WindowSource, offline: FeatureMatrix, limit = 20): Promise<ParityReport> {
+export async function replayParity(
+  ds: Dataset,
+  fs: FeatureSet,
+  source: WindowSource,
+  offline: FeatureMatrix,
+  limit = 20,
+): Promise<ParityReport> {
   const windows = fs.features.filter((f): f is WindowFeature => f.kind === 'window');
   const report: ParityReport = { rows: 0, mismatches: [] };
   let extra = 0;
   for (let i = 0; i < ds.n; i++) {
     const tx: OnlineTransaction = {
       id: ds.transactionId[i]!,
-      epochSeconds: ds.epochSeconds[i]!, customer: ds.customer[i]!, terminal: ds.terminal[i]!, amountCents: toCents(ds.amount[i]!), fraud: ds.fraud[i] ? 1 : 0,
+      epochSeconds: ds.epochSeconds[i]!,
+      customer: ds.customer[i]!,
+      terminal: ds.terminal[i]!,
+      amountCents: toCents(ds.amount[i]!),
+      fraud: ds.fraud[i] ? 1 : 0,
     };
     const v = featuresFromWindows(fs, tx, await source.recordAndRead(tx, windows));
     const r = i - offline.source[0]!;
@@ -141,7 +178,8 @@ export async function replayParity(ds: Dataset, fs: FeatureSet, source: WindowSo
     for (let c = 0; c < v.length; c++) {
       const o = offline.values[r * offline.cols + c]!;
       if (!Object.is(o, v[c])) {
-        if (report.mismatches.length < limit) report.mismatches.push({ row: i, feature: fs.features[c]!.name, offline: o, online: v[c]! });
+        if (report.mismatches.length < limit)
+          report.mismatches.push({ row: i, feature: fs.features[c]!.name, offline: o, online: v[c]! });
         else extra++;
       }
     }

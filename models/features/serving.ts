@@ -16,14 +16,20 @@ const num = (v: FeatureMap[string] | undefined): number => (typeof v === 'number
 
 /** The one place a feature definition becomes a number from the engine's feature map (replay and serving). */
 export function servedValue(def: FeatureDef, features: FeatureMap, occurredAt: number): number {
-  if (def.kind === 'engine') return def.equals !== undefined ? (features[def.source] === def.equals ? 1 : 0) : num(features[def.source]);
+  if (def.kind === 'engine')
+    return def.equals !== undefined ? (features[def.source] === def.equals ? 1 : 0) : num(features[def.source]);
   if (def.kind === 'window') return fromEngineReading(def, features as Record<string, number>) ?? 0;
   // The handbook's TX_AMOUNT is in the reference currency: the model means the same in yen and in euros.
   return rowValue(def.kind, num(features.amount_ref), Math.floor(occurredAt / 1000));
 }
 
 /** Fills `out` (one slot per feature of the set, in order) from an engine feature map. */
-export function servingVector(fs: FeatureSet, features: FeatureMap, occurredAt: number, out = new Float64Array(fs.features.length)): Float64Array {
+export function servingVector(
+  fs: FeatureSet,
+  features: FeatureMap,
+  occurredAt: number,
+  out = new Float64Array(fs.features.length),
+): Float64Array {
   const defs = fs.features;
   for (let i = 0; i < defs.length; i++) out[i] = servedValue(defs[i]!, features, occurredAt);
   return out;

@@ -11,16 +11,30 @@ export function needsEngineReplay(fs: FeatureSet): boolean {
 }
 
 export async function engineFeatureMatrix(
-  ds: Dataset, fs: FeatureSet, dataDir: string, from: number, to: number, onProgress?: (done: number, total: number) => void,
+  ds: Dataset,
+  fs: FeatureSet,
+  dataDir: string,
+  from: number,
+  to: number,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<FeatureMatrix> {
   const cols = fs.features.length;
   const rows = Math.max(0, to - from);
   const values = new Float64Array(rows * cols);
   const source = new Int32Array(rows);
   await replayThroughEngine(ds, {
-    dataDir, watchlists: true, from, to, ...(onProgress ? { onProgress } : {}),
+    dataDir,
+    watchlists: true,
+    from,
+    to,
+    ...(onProgress ? { onProgress } : {}),
     onRow: (row, _response, evidence) => {
-      servingVector(fs, evidence.features, ds.epochSeconds[row]! * 1000, values.subarray((row - from) * cols, (row - from + 1) * cols));
+      servingVector(
+        fs,
+        evidence.features,
+        ds.epochSeconds[row]! * 1000,
+        values.subarray((row - from) * cols, (row - from + 1) * cols),
+      );
       source[row - from] = row;
     },
   });

@@ -12,7 +12,16 @@ import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
 import type { Ruleset } from '../../services/core/rules.ts';
 import type { ScoreRequest, ScoreResponse } from '../../services/core/schemas.ts';
-import { DATA_ELEMENTS, elementMask, entrySlot, eventView, expiryTag, type DataElement, type EventView, type WatchlistStore } from '../../services/core/watchlist.ts';
+import {
+  DATA_ELEMENTS,
+  elementMask,
+  entrySlot,
+  eventView,
+  expiryTag,
+  type DataElement,
+  type EventView,
+  type WatchlistStore,
+} from '../../services/core/watchlist.ts';
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
@@ -56,12 +65,23 @@ export interface ReplaySummary {
   seconds: number;
 }
 
-const REQUIRED_COLUMNS = ['CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT'] as const;
+const REQUIRED_COLUMNS = [
+  'CARD_PAN',
+  'CARD_EXPIRY',
+  'CHANNEL',
+  'DEVICE_ID',
+  'IP',
+  'EMAIL',
+  'SHIPPING_ADDRESS',
+  'AUTH_RESULT',
+] as const;
 
 export function assertBreachColumns(ds: Dataset): void {
   const missing = REQUIRED_COLUMNS.filter((c) => !ds.extra.has(c));
   if (missing.length) {
-    throw new Error(`the dataset lacks the breach scenario's columns (${missing.join(', ')}): generate it with npm run simulate -- --breach`);
+    throw new Error(
+      `the dataset lacks the breach scenario's columns (${missing.join(', ')}): generate it with npm run simulate -- --breach`,
+    );
   }
 }
 
@@ -76,18 +96,30 @@ export function requestOf(ds: Dataset, row: number): { merchantId: string; reque
   const ecom = col('CHANNEL') === 'ecom';
   const currency = ds.extra.get('CURRENCY')?.[row];
   const amountMinor = ds.extra.get('AMOUNT_MINOR')?.[row];
-  const own = currency && amountMinor ? { amount: Number(amountMinor), currency } : { amount: Math.round(ds.amount[row]! * 100), currency: 'EUR' };
+  const own =
+    currency && amountMinor
+      ? { amount: Number(amountMinor), currency }
+      : { amount: Math.round(ds.amount[row]! * 100), currency: 'EUR' };
   const request: ScoreRequest = {
     transactionId: String(ds.transactionId[row]),
     ...own,
     occurredAt: new Date(ds.epochSeconds[row]! * 1000).toISOString(),
     channel: ecom ? 'ecommerce' : 'pos',
     // The scenario leaks security codes: whoever holds a card presents a matching one online.
-    card: { number: col('CARD_PAN'), expiryMonth: Number(mm), expiryYear: 2000 + Number(yy), cvvResult: ecom ? 'match' : 'not_checked' },
+    card: {
+      number: col('CARD_PAN'),
+      expiryMonth: Number(mm),
+      expiryYear: 2000 + Number(yy),
+      cvvResult: ecom ? 'match' : 'not_checked',
+    },
   } as ScoreRequest;
   if (ecom) {
-    const device = col('DEVICE_ID'), ip = col('IP'), email = col('EMAIL'), address = col('SHIPPING_ADDRESS');
-    if (device || ip) request.device = { ...(device ? { id: device } : {}), ...(ip ? { ip } : {}) } as ScoreRequest['device'];
+    const device = col('DEVICE_ID'),
+      ip = col('IP'),
+      email = col('EMAIL'),
+      address = col('SHIPPING_ADDRESS');
+    if (device || ip)
+      request.device = { ...(device ? { id: device } : {}), ...(ip ? { ip } : {}) } as ScoreRequest['device'];
     if (email) request.customer = { email } as ScoreRequest['customer'];
     if (address) request.shippingAddress = { line1: address, country: 'FR' };
   }
@@ -112,11 +144,20 @@ function readCsv(path: string): Record<string, string>[] {
 
 const naiveUtc = (s: string) => Date.parse(`${s.replace(' ', 'T')}${s.length <= 10 ? 'T00:00:00' : ''}Z`);
 
-function readUploads(dataDir: string): { uploads: Upload[]; breaches: Map<string, { from: number; to: number; elements: DataElement[] }> } {
+function readUploads(dataDir: string): {
+  uploads: Upload[];
+  breaches: Map<string, { from: number; to: number; elements: DataElement[] }>;
+} {
   const breaches = new Map<string, { from: number; to: number; elements: DataElement[] }>();
   for (const b of readCsv(join(dataDir, 'breaches.csv'))) {
-    const elements = b.LEAKED_FIELDS!.split(';').filter((e): e is DataElement => (DATA_ELEMENTS as readonly string[]).includes(e));
-    breaches.set(b.BREACH_ID!, { from: naiveUtc(b.EXPOSURE_FROM!), to: naiveUtc(b.EXPOSURE_TO!) + DAY_SECONDS * 1000 - 1000, elements });
+    const elements = b
+      .LEAKED_FIELDS!.split(';')
+      .filter((e): e is DataElement => (DATA_ELEMENTS as readonly string[]).includes(e));
+    breaches.set(b.BREACH_ID!, {
+      from: naiveUtc(b.EXPOSURE_FROM!),
+      to: naiveUtc(b.EXPOSURE_TO!) + DAY_SECONDS * 1000 - 1000,
+      elements,
+    });
   }
   const uploads = readCsv(join(dataDir, 'issuer-lists', 'uploads.csv'))
     .map((u) => ({ at: naiveUtc(u.UPLOADED_AT!), issuer: u.ISSUER!, breach: u.BREACH_ID!, file: u.FILE! }))
@@ -126,7 +167,8 @@ function readUploads(dataDir: string): { uploads: Upload[]; breaches: Map<string
 
 /** First row at or after a time (rows are in time order). */
 function firstRowAt(ds: Dataset, epochSeconds: number): number {
-  let lo = 0, hi = ds.n;
+  let lo = 0,
+    hi = ds.n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (ds.epochSeconds[mid]! < epochSeconds) lo = mid + 1;
@@ -138,33 +180,50 @@ function firstRowAt(ds: Dataset, epochSeconds: number): number {
 export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promise<ReplaySummary> {
   assertBreachColumns(ds);
   const started = performance.now();
-  const from = o.from ?? 0, to = o.to ?? ds.n;
+  const from = o.from ?? 0,
+    to = o.to ?? ds.n;
   const start = from > 0 ? firstRowAt(ds, ds.epochSeconds[from]! - HISTORY_DAYS * DAY_SECONDS) : 0;
   let clock = ds.n ? ds.epochSeconds[start]! * 1000 : 0;
   const memoryWatchlist = o.stores ? undefined : new MemoryWatchlistStore();
   const watchlist: WatchlistStore = o.stores?.watchlist ?? memoryWatchlist!;
-  const store: VelocityStore = o.stores?.velocity ?? new MemoryVelocityStore({ now: () => clock, watchlist: memoryWatchlist });
+  const store: VelocityStore =
+    o.stores?.velocity ?? new MemoryVelocityStore({ now: () => clock, watchlist: memoryWatchlist });
   const events = new Map<number, EventView>();
   const ruleset = o.ruleset ?? readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
   const rates = o.rates ?? readRatesFile();
   const engine = new Engine({
-    store, keyring: REPLAY_KEYRING, ruleset: () => ruleset, rates: () => rates,
+    store,
+    keyring: REPLAY_KEYRING,
+    ruleset: () => ruleset,
+    rates: () => rates,
     // No deadline in a replay: every answer is a full one.
-    deadlineMs: 600_000, now: () => clock,
+    deadlineMs: 600_000,
+    now: () => clock,
     ...(o.watchlists ? { watchlistEvents: () => events } : {}),
     ...(o.model ? { model: () => o.model } : {}),
   });
 
   const { uploads, breaches } = o.watchlists ? readUploads(o.dataDir) : { uploads: [], breaches: new Map() };
-  let nextUpload = 0, listedCards = 0;
+  let nextUpload = 0,
+    listedCards = 0;
   const upload = async (u: Upload) => {
     const breach = breaches.get(u.breach);
     if (!breach) throw new Error(`issuer-lists/uploads.csv names breach ${u.breach}, which breaches.csv does not list`);
     const now = new Date(u.at);
-    const { event } = await watchlist.createEvent({
-      externalId: u.breach, source: 'simulated breach', description: '', exposureStart: new Date(breach.from).toISOString(),
-      exposureEnd: new Date(breach.to).toISOString(), discoveredAt: now.toISOString(), dataElements: breach.elements, confidence: 'confirmed',
-    }, u.issuer, now);
+    const { event } = await watchlist.createEvent(
+      {
+        externalId: u.breach,
+        source: 'simulated breach',
+        description: '',
+        exposureStart: new Date(breach.from).toISOString(),
+        exposureEnd: new Date(breach.to).toISOString(),
+        discoveredAt: now.toISOString(),
+        dataElements: breach.elements,
+        confidence: 'confirmed',
+      },
+      u.issuer,
+      now,
+    );
     events.set(event.seq, eventView(event));
     const key = REPLAY_KEYRING.primary;
     const cards = readCsv(join(o.dataDir, 'issuer-lists', u.file)).map((c) => ({
@@ -196,7 +255,10 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     clock = at;
     const { merchantId, request } = requestOf(ds, row);
     const result = await engine.score(merchantId, request);
-    if (result.kind !== 'scored' || !result.evidence) throw new Error(`row ${row}: transaction ${request.transactionId} was not scored afresh (a repeated transaction id?)`);
+    if (result.kind !== 'scored' || !result.evidence)
+      throw new Error(
+        `row ${row}: transaction ${request.transactionId} was not scored afresh (a repeated transaction id?)`,
+      );
     // The issuer's authorisation answer reaches the merchant at once; a fraud's chargeback later.
     if (auth[row] === 'declined') await engine.recordOutcome(merchantId, request.transactionId, 'declined', at);
     if (ds.fraud[row]) chargebacks.push({ at: at + delayMs, merchantId, transactionId: request.transactionId });
@@ -211,5 +273,11 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     await store.close();
     await watchlist.close();
   }
-  return { replayed: to - start, reported, uploads: nextUpload, listedCards, seconds: (performance.now() - started) / 1000 };
+  return {
+    replayed: to - start,
+    reported,
+    uploads: nextUpload,
+    listedCards,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

@@ -8,7 +8,13 @@ import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.
 export const FORMAT_VERSION = 1;
 
 const arrays = {
-  roots: Int32Array, feature: Int16Array, threshold: Float64Array, left: Int32Array, right: Int32Array, value: Float64Array, samples: Int32Array,
+  roots: Int32Array,
+  feature: Int16Array,
+  threshold: Float64Array,
+  left: Int32Array,
+  right: Int32Array,
+  value: Float64Array,
+  samples: Int32Array,
 } as const;
 type ArrayName = keyof typeof arrays;
 
@@ -19,7 +25,11 @@ export const ArtifactSchema = z.object({
   modelVersion: z.string().min(1),
   createdAt: z.string(),
   kind: z.literal('random-forest'),
-  featureSet: z.object({ name: z.string().min(1), version: z.number().int(), features: z.array(z.string().min(1)).min(1) }),
+  featureSet: z.object({
+    name: z.string().min(1),
+    version: z.number().int(),
+    features: z.array(z.string().min(1)).min(1),
+  }),
   training: z.object({
     data: z.object({
       source: z.string(),
@@ -35,13 +45,21 @@ export const ArtifactSchema = z.object({
     library: z.string(),
   }),
   metrics: z.record(z.string(), z.unknown()).optional(),
-  prior: z.object({ populationFraudShare: z.number().gt(0).lt(1), sampleFraudShare: z.number().gt(0).lt(1) }).optional(),
+  prior: z
+    .object({ populationFraudShare: z.number().gt(0).lt(1), sampleFraudShare: z.number().gt(0).lt(1) })
+    .optional(),
   forest: z.object({
     nTrees: z.number().int().positive(),
     nFeatures: z.number().int().positive(),
     nNodes: z.number().int().positive(),
     encoding: z.literal('base64-le'),
-    roots: b64, feature: b64, threshold: b64, left: b64, right: b64, value: b64, samples: b64,
+    roots: b64,
+    feature: b64,
+    threshold: b64,
+    left: b64,
+    right: b64,
+    value: b64,
+    samples: b64,
   }),
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
@@ -86,9 +104,17 @@ export function buildArtifact(input: ArtifactInput): Artifact {
     ...(input.metrics ? { metrics: input.metrics } : {}),
     ...(input.prior ? { prior: input.prior } : {}),
     forest: {
-      nTrees: f.nTrees, nFeatures: f.nFeatures, nNodes: f.feature.length, encoding: 'base64-le',
-      roots: encodeArray(f.roots), feature: encodeArray(f.feature), threshold: encodeArray(f.threshold), left: encodeArray(f.left),
-      right: encodeArray(f.right), value: encodeArray(f.value), samples: encodeArray(f.samples),
+      nTrees: f.nTrees,
+      nFeatures: f.nFeatures,
+      nNodes: f.feature.length,
+      encoding: 'base64-le',
+      roots: encodeArray(f.roots),
+      feature: encodeArray(f.feature),
+      threshold: encodeArray(f.threshold),
+      left: encodeArray(f.left),
+      right: encodeArray(f.right),
+      value: encodeArray(f.value),
+      samples: encodeArray(f.samples),
     },
   };
 }
@@ -111,15 +137,23 @@ export interface LoadedModel {
 export function parseArtifact(json: unknown, expected?: ExpectedFeatures): LoadedModel {
   const parsed = ArtifactSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ArtifactError(`invalid model artifact: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ArtifactError(
+      `invalid model artifact: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   const a = parsed.data;
   if (expected) {
     const got = a.featureSet;
     if (got.name !== expected.name) {
-      throw new ArtifactError(`feature set mismatch: the model was trained on feature set "${got.name}", this service computes "${expected.name}"`);
+      throw new ArtifactError(
+        `feature set mismatch: the model was trained on feature set "${got.name}", this service computes "${expected.name}"`,
+      );
     }
-    const same = got.features.length === expected.features.length && got.features.every((n, i) => n === expected.features[i]);
+    const same =
+      got.features.length === expected.features.length && got.features.every((n, i) => n === expected.features[i]);
     if (!same) {
       const firstDiff = got.features.findIndex((n, i) => n !== expected.features[i]);
       throw new ArtifactError(
@@ -130,9 +164,11 @@ export function parseArtifact(json: unknown, expected?: ExpectedFeatures): Loade
     }
   }
   const f = a.forest;
-  if (f.nFeatures !== a.featureSet.features.length) throw new ArtifactError(`forest has ${f.nFeatures} features, feature set ${a.featureSet.features.length}`);
+  if (f.nFeatures !== a.featureSet.features.length)
+    throw new ArtifactError(`forest has ${f.nFeatures} features, feature set ${a.featureSet.features.length}`);
   const flat: FlatForest = {
-    nTrees: f.nTrees, nFeatures: f.nFeatures,
+    nTrees: f.nTrees,
+    nFeatures: f.nFeatures,
     roots: decodeArray('roots', f.roots, f.nTrees),
     feature: decodeArray('feature', f.feature, f.nNodes),
     threshold: decodeArray('threshold', f.threshold, f.nNodes),
@@ -147,7 +183,8 @@ export function parseArtifact(json: unknown, expected?: ExpectedFeatures): Loade
     if (feat >= f.nFeatures) throw new ArtifactError(`node ${n}: feature ${feat} out of range`);
     if (feat >= 0) {
       // children come after their parent (pre-order): no cycles, every walk ends at a leaf
-      const l = flat.left[n]!, r = flat.right[n]!;
+      const l = flat.left[n]!,
+        r = flat.right[n]!;
       if (!(l > n && l < f.nNodes && r > n && r < f.nNodes)) throw new ArtifactError(`node ${n}: child out of range`);
       if (Number.isNaN(flat.threshold[n]!)) throw new ArtifactError(`node ${n}: NaN threshold`);
     }

@@ -36,7 +36,12 @@ export interface PriorCorrection {
 }
 
 /** Packed node word: bits 0–7 feature, 8–16 threshold rank + 1, 17–30 right-child offset; bit 31 leaf. */
-const FEATURE_MASK = 0xff, RANK_SHIFT = 8, RANK_MASK = 0x1ff, OFFSET_SHIFT = 17, OFFSET_MASK = 0x3fff, LEAF = 1 << 31;
+const FEATURE_MASK = 0xff,
+  RANK_SHIFT = 8,
+  RANK_MASK = 0x1ff,
+  OFFSET_SHIFT = 17,
+  OFFSET_MASK = 0x3fff,
+  LEAF = 1 << 31;
 
 /** The integer form of a forest (see the header); undefined when the forest does not fit it. */
 interface Packed {
@@ -93,7 +98,13 @@ function pack(flat: FlatForest): Packed | undefined {
   let bias = 0;
   for (const r of flat.roots) bias += value[r]!;
   return {
-    words, cuts, cutStart, delta, bias: bias / flat.nTrees, ranks: new Int32Array(nFeatures + 1), acc: new Float64Array(nFeatures + 1),
+    words,
+    cuts,
+    cutStart,
+    delta,
+    bias: bias / flat.nTrees,
+    ranks: new Int32Array(nFeatures + 1),
+    acc: new Float64Array(nFeatures + 1),
   };
 }
 
@@ -115,12 +126,15 @@ export class CompiledForest {
     this.flat = flat;
     this.prior = prior;
     let preorder = true;
-    for (let n = 0; n < flat.feature.length && preorder; n++) if (flat.feature[n]! >= 0 && flat.left[n] !== n + 1) preorder = false;
+    for (let n = 0; n < flat.feature.length && preorder; n++)
+      if (flat.feature[n]! >= 0 && flat.left[n] !== n + 1) preorder = false;
     this.preorder = preorder;
     this.packed = options.packed === false ? undefined : pack(flat);
 
     this.oddsFactor = prior
-      ? (prior.populationFraudShare / (1 - prior.populationFraudShare)) / (prior.sampleFraudShare / (1 - prior.sampleFraudShare))
+      ? prior.populationFraudShare /
+        (1 - prior.populationFraudShare) /
+        (prior.sampleFraudShare / (1 - prior.sampleFraudShare))
       : 1;
   }
 
@@ -143,9 +157,11 @@ export class CompiledForest {
       const start = cutStart[f]!;
       // binary search for the first cut above v, written as two selects: measured about a third
       // faster than the usual if/else form (0.43 against 0.62 µs per transaction, 15 features)
-      let b = start, len = cutStart[f + 1]! - start;
+      let b = start,
+        len = cutStart[f + 1]! - start;
       while (len > 0) {
-        const half = len >>> 1, m = b + half;
+        const half = len >>> 1,
+          m = b + half;
         const below = v < cuts[m]!;
         b = below ? b : m + 1;
         len = below ? half : len - half - 1;
@@ -164,18 +180,31 @@ export class CompiledForest {
     // Four trees at a time, branch-free: d < 0 (go left) makes the step 1, else the right offset.
     // A finished tree sits on its leaf (step 0) until all four are done (bit 31 set in all words).
     for (; t + 3 < nTrees; t += 4) {
-      let a = roots[t]!, b = roots[t + 1]!, c = roots[t + 2]!, e = roots[t + 3]!;
-      let wa = words[a]!, wb = words[b]!, wc = words[c]!, we = words[e]!;
+      let a = roots[t]!,
+        b = roots[t + 1]!,
+        c = roots[t + 2]!,
+        e = roots[t + 3]!;
+      let wa = words[a]!,
+        wb = words[b]!,
+        wc = words[c]!,
+        we = words[e]!;
       while ((wa & wb & wc & we) >= 0) {
-        const da = ranks[wa & FEATURE_MASK]! - ((wa >>> RANK_SHIFT) & RANK_MASK), oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const db = ranks[wb & FEATURE_MASK]! - ((wb >>> RANK_SHIFT) & RANK_MASK), ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const dc = ranks[wc & FEATURE_MASK]! - ((wc >>> RANK_SHIFT) & RANK_MASK), oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const de = ranks[we & FEATURE_MASK]! - ((we >>> RANK_SHIFT) & RANK_MASK), oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const da = ranks[wa & FEATURE_MASK]! - ((wa >>> RANK_SHIFT) & RANK_MASK),
+          oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const db = ranks[wb & FEATURE_MASK]! - ((wb >>> RANK_SHIFT) & RANK_MASK),
+          ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const dc = ranks[wc & FEATURE_MASK]! - ((wc >>> RANK_SHIFT) & RANK_MASK),
+          oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const de = ranks[we & FEATURE_MASK]! - ((we >>> RANK_SHIFT) & RANK_MASK),
+          oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
         a += oa + ((1 - oa) & (da >> 31));
         b += ob + ((1 - ob) & (db >> 31));
         c += oc + ((1 - oc) & (dc >> 31));
         e += oe + ((1 - oe) & (de >> 31));
-        wa = words[a]!; wb = words[b]!; wc = words[c]!; we = words[e]!;
+        wa = words[a]!;
+        wb = words[b]!;
+        wc = words[c]!;
+        we = words[e]!;
       }
       sum += value[a]! + value[b]! + value[c]! + value[e]!;
     }
@@ -183,7 +212,8 @@ export class CompiledForest {
       let n = roots[t]!;
       let w = words[n]!;
       while (w >= 0) {
-        const d = ranks[w & FEATURE_MASK]! - ((w >>> RANK_SHIFT) & RANK_MASK), o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const d = ranks[w & FEATURE_MASK]! - ((w >>> RANK_SHIFT) & RANK_MASK),
+          o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
         n += o + ((1 - o) & (d >> 31));
         w = words[n]!;
       }
@@ -246,7 +276,8 @@ export class CompiledForest {
   scoreMany(rows: Float64Array, cols: number): Float64Array {
     const out = new Float64Array(rows.length / cols);
     const p = this.packed;
-    if (p && cols === this.flat.nFeatures) for (let r = 0; r < out.length; r++) out[r] = this.calibrate(this.packedRaw(p, rows, r * cols));
+    if (p && cols === this.flat.nFeatures)
+      for (let r = 0; r < out.length; r++) out[r] = this.calibrate(this.packedRaw(p, rows, r * cols));
     else for (let r = 0; r < out.length; r++) out[r] = this.score(rows.subarray(r * cols, (r + 1) * cols));
     return out;
   }
@@ -263,7 +294,8 @@ export class CompiledForest {
 
   /** contributions() without allocating: fills out[0 .. nFeatures) and returns the raw score. */
   contributionsInto(x: ArrayLike<number>, out: Float64Array): number {
-    if (out.length < this.flat.nFeatures) throw new RangeError(`contributions: out has ${out.length} slots, the forest ${this.flat.nFeatures} features`);
+    if (out.length < this.flat.nFeatures)
+      throw new RangeError(`contributions: out has ${out.length} slots, the forest ${this.flat.nFeatures} features`);
     return this.packed ? this.packedContributions(this.packed, x, out) : this.floatContributions(x, out);
   }
 
@@ -283,14 +315,27 @@ export class CompiledForest {
     // as packedRaw; each step credits the feature of the node left with the child's delta
     // (a tree waiting on its leaf credits the spare slot acc[nFeatures], which is dropped)
     for (; t + 3 < nTrees; t += 4) {
-      let a = roots[t]!, b = roots[t + 1]!, c = roots[t + 2]!, e = roots[t + 3]!;
-      let wa = words[a]!, wb = words[b]!, wc = words[c]!, we = words[e]!;
+      let a = roots[t]!,
+        b = roots[t + 1]!,
+        c = roots[t + 2]!,
+        e = roots[t + 3]!;
+      let wa = words[a]!,
+        wb = words[b]!,
+        wc = words[c]!,
+        we = words[e]!;
       while ((wa & wb & wc & we) >= 0) {
-        const fa = wa & FEATURE_MASK, fb = wb & FEATURE_MASK, fc = wc & FEATURE_MASK, fe = we & FEATURE_MASK;
-        const da = ranks[fa]! - ((wa >>> RANK_SHIFT) & RANK_MASK), oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const db = ranks[fb]! - ((wb >>> RANK_SHIFT) & RANK_MASK), ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const dc = ranks[fc]! - ((wc >>> RANK_SHIFT) & RANK_MASK), oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const de = ranks[fe]! - ((we >>> RANK_SHIFT) & RANK_MASK), oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const fa = wa & FEATURE_MASK,
+          fb = wb & FEATURE_MASK,
+          fc = wc & FEATURE_MASK,
+          fe = we & FEATURE_MASK;
+        const da = ranks[fa]! - ((wa >>> RANK_SHIFT) & RANK_MASK),
+          oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const db = ranks[fb]! - ((wb >>> RANK_SHIFT) & RANK_MASK),
+          ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const dc = ranks[fc]! - ((wc >>> RANK_SHIFT) & RANK_MASK),
+          oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const de = ranks[fe]! - ((we >>> RANK_SHIFT) & RANK_MASK),
+          oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
         a += oa + ((1 - oa) & (da >> 31));
         b += ob + ((1 - ob) & (db >> 31));
         c += oc + ((1 - oc) & (dc >> 31));
@@ -299,7 +344,10 @@ export class CompiledForest {
         acc[fb]! += delta[b]!;
         acc[fc]! += delta[c]!;
         acc[fe]! += delta[e]!;
-        wa = words[a]!; wb = words[b]!; wc = words[c]!; we = words[e]!;
+        wa = words[a]!;
+        wb = words[b]!;
+        wc = words[c]!;
+        we = words[e]!;
       }
       sum += value[a]! + value[b]! + value[c]! + value[e]!;
     }
@@ -308,7 +356,8 @@ export class CompiledForest {
       let w = words[n]!;
       while (w >= 0) {
         const f = w & FEATURE_MASK;
-        const d = ranks[f]! - ((w >>> RANK_SHIFT) & RANK_MASK), o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
+        const d = ranks[f]! - ((w >>> RANK_SHIFT) & RANK_MASK),
+          o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
         n += o + ((1 - o) & (d >> 31));
         acc[f]! += delta[n]!;
         w = words[n]!;
@@ -386,9 +435,15 @@ export class FlatForestBuilder {
 
   build(): FlatForest {
     return {
-      nTrees: this.roots.length, nFeatures: this.nFeatures, roots: Int32Array.from(this.roots), feature: Int16Array.from(this.feature),
-      threshold: Float64Array.from(this.threshold), left: Int32Array.from(this.left), right: Int32Array.from(this.right),
-      value: Float64Array.from(this.value), samples: Int32Array.from(this.samples),
+      nTrees: this.roots.length,
+      nFeatures: this.nFeatures,
+      roots: Int32Array.from(this.roots),
+      feature: Int16Array.from(this.feature),
+      threshold: Float64Array.from(this.threshold),
+      left: Int32Array.from(this.left),
+      right: Int32Array.from(this.right),
+      value: Float64Array.from(this.value),
+      samples: Int32Array.from(this.samples),
     };
   }
 }

@@ -46,27 +46,46 @@ export class ForestScoringModel implements ScoringModel {
 }
 
 /** Loads an artifact for serving; refuses one whose feature set this engine does not compute, exactly. */
-export function loadScoringModel(path: string, featureSets: Record<string, FeatureSet> = FEATURE_SETS): ForestScoringModel {
+export function loadScoringModel(
+  path: string,
+  featureSets: Record<string, FeatureSet> = FEATURE_SETS,
+): ForestScoringModel {
   const { artifact } = loadArtifact(path);
   const declared = artifact.featureSet;
   const fs = featureSets[declared.name];
   if (!fs) {
-    throw new ArtifactError(`feature set mismatch: the model ${artifact.modelVersion} uses feature set "${declared.name}", this engine computes ${Object.keys(featureSets).map((n) => `"${n}"`).join(', ')}`);
+    throw new ArtifactError(
+      `feature set mismatch: the model ${artifact.modelVersion} uses feature set "${declared.name}", this engine computes ${Object.keys(
+        featureSets,
+      )
+        .map((n) => `"${n}"`)
+        .join(', ')}`,
+    );
   }
   if (declared.version !== fs.version) {
-    throw new ArtifactError(`feature set mismatch: the model ${artifact.modelVersion} uses "${fs.name}" version ${declared.version}, this engine computes version ${fs.version}: retrain the model`);
+    throw new ArtifactError(
+      `feature set mismatch: the model ${artifact.modelVersion} uses "${fs.name}" version ${declared.version}, this engine computes version ${fs.version}: retrain the model`,
+    );
   }
   // Same names in the same order (parseArtifact names the first difference).
   const { forest } = loadArtifact(path, { name: fs.name, features: featureNames(fs) });
   const missing = unservableFeatures(fs);
-  if (missing.length) throw new ArtifactError(`feature set "${fs.name}" needs features the engine does not compute at scoring time: ${missing.join(', ')}`);
+  if (missing.length)
+    throw new ArtifactError(
+      `feature set "${fs.name}" needs features the engine does not compute at scoring time: ${missing.join(', ')}`,
+    );
   return new ForestScoringModel(artifact, forest, fs);
 }
 
 /** The active model artifact (LEAKGUARD_MODEL); throws at construction when it cannot be served. */
 export class ModelFile extends WatchedFile<ForestScoringModel> {
   constructor(path: string, onReload: (result: ReloadResult) => void = () => {}) {
-    super(path, (p) => loadScoringModel(p), (m) => m.version, onReload);
+    super(
+      path,
+      (p) => loadScoringModel(p),
+      (m) => m.version,
+      onReload,
+    );
   }
 
   get model(): ForestScoringModel {

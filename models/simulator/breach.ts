@@ -53,9 +53,24 @@ export interface BreachOptions {
   currencies: readonly CurrencyShare[];
 }
 export const BREACH_DEFAULTS: BreachOptions = {
-  breaches: 2, merchantTerminals: 20, breachDay: 60, breachInterval: 30, exposureDays: 60, delayMinDays: 3, delayMaxDays: 21, useShare: 0.4,
-  testingMerchants: 4, cashoutMax: 4, reshippers: 12, fraudDevices: 40, issuerCoverage: 0.6, issuerLagMinDays: 10,
-  issuerLagMaxDays: 40, reissueShare: 0.15, ecomShare: 0.3, currencies: DEFAULT_CURRENCIES,
+  breaches: 2,
+  merchantTerminals: 20,
+  breachDay: 60,
+  breachInterval: 30,
+  exposureDays: 60,
+  delayMinDays: 3,
+  delayMaxDays: 21,
+  useShare: 0.4,
+  testingMerchants: 4,
+  cashoutMax: 4,
+  reshippers: 12,
+  fraudDevices: 40,
+  issuerCoverage: 0.6,
+  issuerLagMinDays: 10,
+  issuerLagMaxDays: 40,
+  reissueShare: 0.15,
+  ecomShare: 0.3,
+  currencies: DEFAULT_CURRENCIES,
 };
 /** Rows per currency (the terminal's): all, frauds, breach frauds (scenarios 4 and 5). */
 export interface CurrencyCounts {
@@ -64,15 +79,32 @@ export interface CurrencyCounts {
   breachFrauds: number;
 }
 export interface BreachSummary {
-  breaches: number; leakedCards: number; usedCards: number; reissuedCards: number; testingTransactions: number;
-  cashoutTransactions: number; declinedTransactions: number; issuerUploads: number; uploadedCards: number;
+  breaches: number;
+  leakedCards: number;
+  usedCards: number;
+  reissuedCards: number;
+  testingTransactions: number;
+  cashoutTransactions: number;
+  declinedTransactions: number;
+  issuerUploads: number;
+  uploadedCards: number;
   /** By currency, in the order of the options; the rate table's version. */
   byCurrency: Record<string, CurrencyCounts>;
   rates: string;
 }
 
 export const BREACH_COLUMNS = [
-  'CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT', 'BREACH_ID', 'CURRENCY', 'AMOUNT_MINOR',
+  'CARD_PAN',
+  'CARD_EXPIRY',
+  'CHANNEL',
+  'DEVICE_ID',
+  'IP',
+  'EMAIL',
+  'SHIPPING_ADDRESS',
+  'AUTH_RESULT',
+  'BREACH_ID',
+  'CURRENCY',
+  'AMOUNT_MINOR',
 ] as const;
 
 export const ISSUERS = [
@@ -145,8 +177,15 @@ export class BreachScenario {
   readonly events: BreachEvent[] = [];
   readonly uploads: { issuer: string; breach: string; uploadedAt: string; cards: number[] }[] = [];
   private readonly stats: Omit<BreachSummary, 'byCurrency' | 'rates'> = {
-    breaches: 0, leakedCards: 0, usedCards: 0, reissuedCards: 0, testingTransactions: 0, cashoutTransactions: 0,
-    declinedTransactions: 0, issuerUploads: 0, uploadedCards: 0,
+    breaches: 0,
+    leakedCards: 0,
+    usedCards: 0,
+    reissuedCards: 0,
+    testingTransactions: 0,
+    cashoutTransactions: 0,
+    declinedTransactions: 0,
+    issuerUploads: 0,
+    uploadedCards: 0,
   };
   readonly rates: RateTable;
   readonly regions: CurrencyRegions;
@@ -162,7 +201,10 @@ export class BreachScenario {
     this.pop = pop;
     this.rates = rates;
     const missing = opts.currencies.filter((c) => !rates.has(c.currency)).map((c) => c.currency);
-    if (missing.length) throw new Error(`breach currencies ${formatCurrencies(opts.currencies)}: the rate table ${rates.version} has no rate for ${missing.join(', ')}`);
+    if (missing.length)
+      throw new Error(
+        `breach currencies ${formatCurrencies(opts.currencies)}: the rate table ${rates.version} has no rate for ${missing.join(', ')}`,
+      );
     if (opts.currencies.length > 255) throw new Error('at most 255 breach currencies');
     // Regions come from the positions alone: no random draw, so every other column is the same whatever the currencies.
     this.regions = new CurrencyRegions(opts.currencies);
@@ -173,20 +215,24 @@ export class BreachScenario {
     const setup = new Random(hb.seed, 'breach-setup');
     this.ecom = new Uint8Array(pop.terminals.n);
     this.ecomTerminals = [];
-    for (let t = 0; t < pop.terminals.n; t++) if (setup.next() < opts.ecomShare) {
-      this.ecom[t] = 1;
-      this.ecomTerminals.push(t);
-    }
+    for (let t = 0; t < pop.terminals.n; t++)
+      if (setup.next() < opts.ecomShare) {
+        this.ecom[t] = 1;
+        this.ecomTerminals.push(t);
+      }
     if (this.ecomTerminals.length === 0) this.ecomTerminals.push(0);
     // breached merchants: chains of terminals drawn among the busiest (most customers in reach)
     const reachCount = new Int32Array(pop.terminals.n);
     for (const t of pop.customers.reach) reachCount[t]!++;
-    const busiest = Array.from({ length: pop.terminals.n }, (_, t) => t).sort((a, b) => reachCount[b]! - reachCount[a]! || a - b)
+    const busiest = Array.from({ length: pop.terminals.n }, (_, t) => t)
+      .sort((a, b) => reachCount[b]! - reachCount[a]! || a - b)
       .slice(0, Math.max(1, Math.ceil(pop.terminals.n / 5)));
     this.breachTerminals = new Map();
     for (let k = 0; k < opts.breaches; k++) {
       const free = busiest.filter((t) => !this.breachTerminals.has(t));
-      const chain = setup.sample(free.length, Math.min(free.length, Math.max(1, opts.merchantTerminals))).map((i) => free[i]!);
+      const chain = setup
+        .sample(free.length, Math.min(free.length, Math.max(1, opts.merchantTerminals)))
+        .map((i) => free[i]!);
       this.merchants.push(chain);
       for (const t of chain) {
         this.breachTerminals.set(t, k);
@@ -249,7 +295,8 @@ export class BreachScenario {
   };
 
   private breach(chain: number[], k: number, day: number): void {
-    const o = this.opts, rng = this.rng;
+    const o = this.opts,
+      rng = this.rng;
     const leakedSet = new Set<number>();
     for (const t of chain) for (const [c, d] of this.lastUse.get(t)!) if (d >= day - o.exposureDays) leakedSet.add(c);
     const leaked = [...leakedSet].sort((a, b) => a - b);
@@ -259,8 +306,14 @@ export class BreachScenario {
     this.stats.leakedCards += leaked.length;
     // fraudster infrastructure of this breach: devices, IPs, a pool of reshippers (reused, Zipf-like)
     const devices = Array.from({ length: Math.max(1, o.fraudDevices) }, (_, i) => `fd-${id}-${i.toString(16)}`);
-    const ips = Array.from({ length: Math.max(1, Math.ceil(o.fraudDevices / 2)) }, () => `185.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`);
-    const reshippers = Array.from({ length: Math.max(1, o.reshippers) }, (_, i) => `RESHIP-${id}-${i} Unit ${100 + rng.int(900)} Harbor Rd`);
+    const ips = Array.from(
+      { length: Math.max(1, Math.ceil(o.fraudDevices / 2)) },
+      () => `185.${rng.int(256)}.${rng.int(256)}.${1 + rng.int(254)}`,
+    );
+    const reshippers = Array.from(
+      { length: Math.max(1, o.reshippers) },
+      (_, i) => `RESHIP-${id}-${i} Unit ${100 + rng.int(900)} Harbor Rd`,
+    );
     // log-uniform index: the first reshippers take most of the parcels, again and again
     const zipf = (n: number) => Math.min(n - 1, Math.floor(n ** rng.next()) - 1);
     // issuers: each uploads part of its leaked cards, late
@@ -275,7 +328,12 @@ export class BreachScenario {
       if (covered.length === 0) continue;
       const lagSeconds = Math.round(rng.uniform(o.issuerLagMinDays, o.issuerLagMaxDays) * DAY_SECONDS);
       const at = Date.parse(`${this.hb.startDate}T00:00:00Z`) + (day * DAY_SECONDS + lagSeconds) * 1000;
-      this.uploads.push({ issuer, breach: id, uploadedAt: new Date(at).toISOString().replace('T', ' ').slice(0, 19), cards: covered });
+      this.uploads.push({
+        issuer,
+        breach: id,
+        uploadedAt: new Date(at).toISOString().replace('T', ' ').slice(0, 19),
+        cards: covered,
+      });
       this.stats.issuerUploads++;
       this.stats.uploadedCards += covered.length;
     }
@@ -292,14 +350,25 @@ export class BreachScenario {
         }
       }
       const email = `${['sam', 'alex', 'kim', 'lee'][rng.int(4)]}${rng.int(100000)}@mailbox.example`;
-      const device = devices[rng.int(devices.length)]!, ip = ips[rng.int(ips.length)]!;
+      const device = devices[rng.int(devices.length)]!,
+        ip = ips[rng.int(ips.length)]!;
       let t = start * DAY_SECONDS + rng.int(DAY_SECONDS);
       const add = (second: number, cents: number, scenario: 4 | 5, shipping: string, dev = device) => {
         const d = Math.floor(second / DAY_SECONDS);
         if (d >= this.hb.days) return;
         const row: FraudRow = {
-          day: d, second: second - d * DAY_SECONDS, customer: c, terminal: this.ecomTerminals[rng.int(this.ecomTerminals.length)]!, cents, scenario,
-          device: dev, ip, email, shipping, declined: (this.reissuedFrom.get(c) ?? Infinity) <= d, breach: id,
+          day: d,
+          second: second - d * DAY_SECONDS,
+          customer: c,
+          terminal: this.ecomTerminals[rng.int(this.ecomTerminals.length)]!,
+          cents,
+          scenario,
+          device: dev,
+          ip,
+          email,
+          shipping,
+          declined: (this.reissuedFrom.get(c) ?? Infinity) <= d,
+          breach: id,
         };
         if (!this.pending.has(d)) this.pending.set(d, []);
         this.pending.get(d)!.push(row);
@@ -321,7 +390,13 @@ export class BreachScenario {
         const night = rng.next() < 0.7;
         const second = when + (night ? rng.int(6 * 3600) : 6 * 3600 + rng.int(18 * 3600));
         const shipping = reshippers[zipf(reshippers.length)]!;
-        add(Math.max(second, t + 60), Math.round(rng.uniform(150, 900) * 100), 5, shipping, rng.next() < 0.2 ? devices[rng.int(devices.length)]! : device);
+        add(
+          Math.max(second, t + 60),
+          Math.round(rng.uniform(150, 900) * 100),
+          5,
+          shipping,
+          rng.next() < 0.2 ? devices[rng.int(devices.length)]! : device,
+        );
         when += rng.int(2) * DAY_SECONDS;
       }
     }
@@ -334,20 +409,45 @@ export class BreachScenario {
     rows.forEach((r, k) => order.push([r.second, b.n + k]));
     order.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     const out: Omit<DayBatch, 'firstId'> = {
-      day: b.day, n, customer: new Int32Array(n), terminal: new Int32Array(n), second: new Int32Array(n), amountCents: new Int32Array(n),
-      fraud: new Uint8Array(n), scenario: new Uint8Array(n), injected: new Uint8Array(n), tags: new Array(n),
+      day: b.day,
+      n,
+      customer: new Int32Array(n),
+      terminal: new Int32Array(n),
+      second: new Int32Array(n),
+      amountCents: new Int32Array(n),
+      fraud: new Uint8Array(n),
+      scenario: new Uint8Array(n),
+      injected: new Uint8Array(n),
+      tags: new Array(n),
     };
     order.forEach(([, src], i) => {
       if (src < b.n) {
-        out.customer[i] = b.customer[src]!; out.terminal[i] = b.terminal[src]!; out.second[i] = b.second[src]!;
-        out.amountCents[i] = b.amountCents[src]!; out.fraud[i] = b.fraud[src]!; out.scenario[i] = b.scenario[src]!;
+        out.customer[i] = b.customer[src]!;
+        out.terminal[i] = b.terminal[src]!;
+        out.second[i] = b.second[src]!;
+        out.amountCents[i] = b.amountCents[src]!;
+        out.fraud[i] = b.fraud[src]!;
+        out.scenario[i] = b.scenario[src]!;
         out.injected![i] = b.injected?.[src] ?? 0;
         out.tags![i] = b.tags?.[src];
       } else {
         const r = rows[src - b.n]!;
-        out.customer[i] = r.customer; out.terminal[i] = r.terminal; out.second[i] = r.second; out.amountCents[i] = r.cents;
-        out.fraud[i] = 1; out.scenario[i] = r.scenario; out.injected![i] = 1;
-        const tag: Tag = { device: r.device, ip: r.ip, email: r.email, shipping: r.shipping, declined: r.declined, breach: r.breach, expiry: this.expiry(r.customer, -1) };
+        out.customer[i] = r.customer;
+        out.terminal[i] = r.terminal;
+        out.second[i] = r.second;
+        out.amountCents[i] = r.cents;
+        out.fraud[i] = 1;
+        out.scenario[i] = r.scenario;
+        out.injected![i] = 1;
+        const tag: Tag = {
+          device: r.device,
+          ip: r.ip,
+          email: r.email,
+          shipping: r.shipping,
+          declined: r.declined,
+          breach: r.breach,
+          expiry: this.expiry(r.customer, -1),
+        };
         out.tags![i] = tag;
       }
     });
@@ -364,7 +464,11 @@ export class BreachScenario {
     for (let i = 0; i < b.n; i++) {
       const ci = this.terminalCurrencyIndex[b.terminal[i]!]!;
       // the rate in force at the transaction's time (rates change at 00:00 UTC of their dates)
-      minor[i] = this.rates.fromReference(b.amountCents[i]! / 100, this.regions.codes[ci]!, start + b.second[i]! * 1000);
+      minor[i] = this.rates.fromReference(
+        b.amountCents[i]! / 100,
+        this.regions.codes[ci]!,
+        start + b.second[i]! * 1000,
+      );
       const counts = this.currencyCounts[ci]!;
       counts.transactions++;
       if (b.fraud[i]) counts.frauds++;
@@ -377,18 +481,30 @@ export class BreachScenario {
         const tag = b.tags?.[i] as Tag | undefined;
         const ch = tag ? 'ecom' : this.channel(b.terminal[i]!);
         switch (BREACH_COLUMNS[k]) {
-          case 'CARD_PAN': return BreachScenario.pan(c);
-          case 'CARD_EXPIRY': return tag ? tag.expiry : this.expiry(c, b.day);
-          case 'CHANNEL': return ch;
-          case 'DEVICE_ID': return tag ? tag.device : ch === 'ecom' ? `dv-${(c * 2654435761 >>> 0).toString(16)}` : '';
-          case 'IP': return tag ? tag.ip : ch === 'ecom' ? `10.${(c >> 8) & 255}.${c & 255}.${1 + (c % 250)}` : '';
-          case 'EMAIL': return tag ? tag.email : ch === 'ecom' ? `customer${c}@mail.example` : '';
-          case 'SHIPPING_ADDRESS': return tag ? tag.shipping : ch === 'ecom' ? `${1 + (c % 300)} Elm St Apt ${c}` : '';
-          case 'AUTH_RESULT': return tag?.declined ? 'declined' : 'approved';
-          case 'BREACH_ID': return tag ? tag.breach : '';
-          case 'CURRENCY': return this.terminalCurrency(b.terminal[i]!);
-          case 'AMOUNT_MINOR': return String(minor[i]);
-          default: return '';
+          case 'CARD_PAN':
+            return BreachScenario.pan(c);
+          case 'CARD_EXPIRY':
+            return tag ? tag.expiry : this.expiry(c, b.day);
+          case 'CHANNEL':
+            return ch;
+          case 'DEVICE_ID':
+            return tag ? tag.device : ch === 'ecom' ? `dv-${((c * 2654435761) >>> 0).toString(16)}` : '';
+          case 'IP':
+            return tag ? tag.ip : ch === 'ecom' ? `10.${(c >> 8) & 255}.${c & 255}.${1 + (c % 250)}` : '';
+          case 'EMAIL':
+            return tag ? tag.email : ch === 'ecom' ? `customer${c}@mail.example` : '';
+          case 'SHIPPING_ADDRESS':
+            return tag ? tag.shipping : ch === 'ecom' ? `${1 + (c % 300)} Elm St Apt ${c}` : '';
+          case 'AUTH_RESULT':
+            return tag?.declined ? 'declined' : 'approved';
+          case 'BREACH_ID':
+            return tag ? tag.breach : '';
+          case 'CURRENCY':
+            return this.terminalCurrency(b.terminal[i]!);
+          case 'AMOUNT_MINOR':
+            return String(minor[i]);
+          default:
+            return '';
         }
       },
     };
@@ -398,15 +514,36 @@ export class BreachScenario {
   writeSideFiles(dir: string): void {
     // data element names of the watchlist API (services/core/watchlist.ts)
     const fields = 'pan;expiry;cvv;name;email;billing_address';
-    const lines = ['BREACH_ID,TERMINAL_IDS,BREACH_DATE,EXPOSURE_FROM,EXPOSURE_TO,LEAKED_FIELDS,LEAKED_CARDS,FIRST_ISSUER_UPLOAD,TERMINAL_CURRENCIES'];
+    const lines = [
+      'BREACH_ID,TERMINAL_IDS,BREACH_DATE,EXPOSURE_FROM,EXPOSURE_TO,LEAKED_FIELDS,LEAKED_CARDS,FIRST_ISSUER_UPLOAD,TERMINAL_CURRENCIES',
+    ];
     for (const e of this.events) {
-      const first = this.uploads.filter((u) => u.breach === e.id).map((u) => u.uploadedAt).sort()[0] ?? '';
+      const first =
+        this.uploads
+          .filter((u) => u.breach === e.id)
+          .map((u) => u.uploadedAt)
+          .sort()[0] ?? '';
       // the breached merchant's terminals per currency, most first: JPY:14 EUR:6
       const perCurrency = new Map<string, number>();
-      for (const t of e.terminals) perCurrency.set(this.terminalCurrency(t), (perCurrency.get(this.terminalCurrency(t)) ?? 0) + 1);
-      const currencies = [...perCurrency].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c, n]) => `${c}:${n}`).join(' ');
-      lines.push([e.id, e.terminals.join(' '), dayDate(this.hb.startDate, e.day), dayDate(this.hb.startDate, Math.max(0, e.day - this.opts.exposureDays)),
-        dayDate(this.hb.startDate, e.day - 1), fields, e.leaked.length, first, currencies].join(','));
+      for (const t of e.terminals)
+        perCurrency.set(this.terminalCurrency(t), (perCurrency.get(this.terminalCurrency(t)) ?? 0) + 1);
+      const currencies = [...perCurrency]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([c, n]) => `${c}:${n}`)
+        .join(' ');
+      lines.push(
+        [
+          e.id,
+          e.terminals.join(' '),
+          dayDate(this.hb.startDate, e.day),
+          dayDate(this.hb.startDate, Math.max(0, e.day - this.opts.exposureDays)),
+          dayDate(this.hb.startDate, e.day - 1),
+          fields,
+          e.leaked.length,
+          first,
+          currencies,
+        ].join(','),
+      );
     }
     writeFileSync(join(dir, 'breaches.csv'), lines.join('\n') + '\n');
     const listDir = join(dir, 'issuer-lists');

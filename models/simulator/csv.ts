@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { DAY_SECONDS, dayDate, type DayBatch } from './handbook.ts';
 
 export const HANDBOOK_COLUMNS = [
-  'TRANSACTION_ID', 'TX_DATETIME', 'CUSTOMER_ID', 'TERMINAL_ID', 'TX_AMOUNT', 'TX_TIME_SECONDS', 'TX_TIME_DAYS', 'TX_FRAUD', 'TX_FRAUD_SCENARIO',
+  'TRANSACTION_ID',
+  'TX_DATETIME',
+  'CUSTOMER_ID',
+  'TERMINAL_ID',
+  'TX_AMOUNT',
+  'TX_TIME_SECONDS',
+  'TX_TIME_DAYS',
+  'TX_FRAUD',
+  'TX_FRAUD_SCENARIO',
 ] as const;
 
 const pad2 = (v: number) => (v < 10 ? `0${v}` : `${v}`);
@@ -70,15 +78,21 @@ export interface ReadOptions {
 
 function parseDateTime(s: string): number {
   // YYYY-MM-DD HH:MM:SS (seconds optional, fractional seconds ignored)
-  const y = +s.slice(0, 4), mo = +s.slice(5, 7), d = +s.slice(8, 10);
-  const h = +s.slice(11, 13) || 0, mi = +s.slice(14, 16) || 0, se = Math.floor(+s.slice(17, 19)) || 0;
+  const y = +s.slice(0, 4),
+    mo = +s.slice(5, 7),
+    d = +s.slice(8, 10);
+  const h = +s.slice(11, 13) || 0,
+    mi = +s.slice(14, 16) || 0,
+    se = Math.floor(+s.slice(17, 19)) || 0;
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
 }
 
 /** One file, or a folder's daily files (YYYY-MM-DD.csv; other .csv files only when there are none). */
 export function listDataFiles(path: string, opts: ReadOptions = {}): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  const csv = readdirSync(path).filter((f) => f.endsWith('.csv')).sort();
+  const csv = readdirSync(path)
+    .filter((f) => f.endsWith('.csv'))
+    .sort();
   const daily = csv.filter((f) => /^\d{4}-\d{2}-\d{2}\.csv$/.test(f));
   if (daily.length === 0) return csv.map((f) => join(path, f));
   return daily
@@ -111,10 +125,15 @@ class Grow<T extends Float64Array | Int32Array | Uint8Array> {
 }
 
 export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
-  const id = new Grow((n) => new Float64Array(n)), ep = new Grow((n) => new Float64Array(n));
-  const cu = new Grow((n) => new Int32Array(n)), te = new Grow((n) => new Int32Array(n));
-  const am = new Grow((n) => new Float64Array(n)), ts = new Grow((n) => new Float64Array(n));
-  const td = new Grow((n) => new Int32Array(n)), fr = new Grow((n) => new Uint8Array(n)), sc = new Grow((n) => new Uint8Array(n));
+  const id = new Grow((n) => new Float64Array(n)),
+    ep = new Grow((n) => new Float64Array(n));
+  const cu = new Grow((n) => new Int32Array(n)),
+    te = new Grow((n) => new Int32Array(n));
+  const am = new Grow((n) => new Float64Array(n)),
+    ts = new Grow((n) => new Float64Array(n));
+  const td = new Grow((n) => new Int32Array(n)),
+    fr = new Grow((n) => new Uint8Array(n)),
+    sc = new Grow((n) => new Uint8Array(n));
   const extra = new Map<string, string[]>();
   for (const file of listDataFiles(path, opts)) {
     const text = readFileSync(file, 'utf8');
@@ -122,8 +141,15 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
     const header = text.slice(0, pos).replace(/\r$/, '').split(',');
     const col = (name: string) => header.indexOf(name);
     const idx = {
-      id: col('TRANSACTION_ID'), dt: col('TX_DATETIME'), cu: col('CUSTOMER_ID'), te: col('TERMINAL_ID'), am: col('TX_AMOUNT'),
-      ts: col('TX_TIME_SECONDS'), td: col('TX_TIME_DAYS'), fr: col('TX_FRAUD'), sc: col('TX_FRAUD_SCENARIO'),
+      id: col('TRANSACTION_ID'),
+      dt: col('TX_DATETIME'),
+      cu: col('CUSTOMER_ID'),
+      te: col('TERMINAL_ID'),
+      am: col('TX_AMOUNT'),
+      ts: col('TX_TIME_SECONDS'),
+      td: col('TX_TIME_DAYS'),
+      fr: col('TX_FRAUD'),
+      sc: col('TX_FRAUD_SCENARIO'),
     };
     for (const [k, v] of Object.entries(idx)) {
       if (v < 0 && k !== 'sc') throw new Error(`${file}: missing column ${k}; header: ${header.join(',')}`);
@@ -156,8 +182,17 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
     }
   }
   return {
-    n: id.n, transactionId: id.done(), epochSeconds: ep.done(), customer: cu.done(), terminal: te.done(), amount: am.done(),
-    timeSeconds: ts.done(), timeDays: td.done(), fraud: fr.done(), scenario: sc.done(), extra,
+    n: id.n,
+    transactionId: id.done(),
+    epochSeconds: ep.done(),
+    customer: cu.done(),
+    terminal: te.done(),
+    amount: am.done(),
+    timeSeconds: ts.done(),
+    timeDays: td.done(),
+    fraud: fr.done(),
+    scenario: sc.done(),
+    extra,
   };
 }
 
@@ -166,9 +201,17 @@ export function datasetFromBatches(startDate: string, batches: Iterable<DayBatch
   const all = [...batches];
   const n = all.reduce((s, b) => s + b.n, 0);
   const ds: Dataset = {
-    n, transactionId: new Float64Array(n), epochSeconds: new Float64Array(n), customer: new Int32Array(n), terminal: new Int32Array(n),
-    amount: new Float64Array(n), timeSeconds: new Float64Array(n), timeDays: new Int32Array(n), fraud: new Uint8Array(n),
-    scenario: new Uint8Array(n), extra: new Map(),
+    n,
+    transactionId: new Float64Array(n),
+    epochSeconds: new Float64Array(n),
+    customer: new Int32Array(n),
+    terminal: new Int32Array(n),
+    amount: new Float64Array(n),
+    timeSeconds: new Float64Array(n),
+    timeDays: new Int32Array(n),
+    fraud: new Uint8Array(n),
+    scenario: new Uint8Array(n),
+    extra: new Map(),
   };
   const start = Date.parse(`${startDate}T00:00:00Z`) / 1000;
   let r = 0;

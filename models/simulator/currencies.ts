@@ -14,10 +14,14 @@ export interface CurrencyShare {
 
 /** Yen-heavy, as in the 2021–22 Japanese breach. */
 export const DEFAULT_CURRENCIES: readonly CurrencyShare[] = [
-  { currency: 'JPY', share: 0.6 }, { currency: 'EUR', share: 0.25 }, { currency: 'USD', share: 0.1 }, { currency: 'KWD', share: 0.05 },
+  { currency: 'JPY', share: 0.6 },
+  { currency: 'EUR', share: 0.25 },
+  { currency: 'USD', share: 0.1 },
+  { currency: 'KWD', share: 0.05 },
 ];
 
-export const formatCurrencies = (c: readonly CurrencyShare[]): string => c.map((x) => `${x.currency}:${x.share}`).join(',');
+export const formatCurrencies = (c: readonly CurrencyShare[]): string =>
+  c.map((x) => `${x.currency}:${x.share}`).join(',');
 
 export class CurrencySpecError extends Error {
   override name = 'CurrencySpecError';
@@ -36,13 +40,16 @@ export function parseCurrencies(spec: string, rates?: RateTable): CurrencyShare[
     const m = /^([A-Za-z]{3})(?::(.*))?$/.exec(part);
     if (!m) throw new CurrencySpecError(`'${part}': expected CODE or CODE:SHARE (e.g. JPY:0.6)`);
     const currency = m[1]!.toUpperCase();
-    if (!isCurrencyCode(currency)) throw new CurrencySpecError(`'${part}': ${currency} is not an ISO 4217 currency code`);
-    if (rates && !rates.has(currency)) throw new CurrencySpecError(`'${part}': the rate table ${rates.version} has no rate for ${currency}`);
+    if (!isCurrencyCode(currency))
+      throw new CurrencySpecError(`'${part}': ${currency} is not an ISO 4217 currency code`);
+    if (rates && !rates.has(currency))
+      throw new CurrencySpecError(`'${part}': the rate table ${rates.version} has no rate for ${currency}`);
     if (out.some((o) => o.currency === currency)) throw new CurrencySpecError(`'${part}': ${currency} is given twice`);
     let share: number | undefined;
     if (m[2] !== undefined) {
       share = Number(m[2]);
-      if (m[2].trim() === '' || !Number.isFinite(share) || share <= 0 || share > 1) throw new CurrencySpecError(`'${part}': the share must be a number in (0, 1]`);
+      if (m[2].trim() === '' || !Number.isFinite(share) || share <= 0 || share > 1)
+        throw new CurrencySpecError(`'${part}': the share must be a number in (0, 1]`);
     }
     out.push({ currency, share });
   });
@@ -53,7 +60,8 @@ export function parseCurrencies(spec: string, rates?: RateTable): CurrencyShare[
     throw new CurrencySpecError(`'${bare.currency}': give a share for every currency or for none`);
   }
   const sum = out.reduce((s, o) => s + o.share!, 0);
-  if (Math.abs(sum - 1) > 0.001) throw new CurrencySpecError(`the shares of '${spec}' add up to ${+sum.toFixed(6)}, not 1`);
+  if (Math.abs(sum - 1) > 0.001)
+    throw new CurrencySpecError(`the shares of '${spec}' add up to ${+sum.toFixed(6)}, not 1`);
   return out.map((o) => ({ currency: o.currency, share: o.share! / sum }));
 }
 

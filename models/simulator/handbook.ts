@@ -79,8 +79,14 @@ export function generateCustomers(opts: HandbookOptions): CustomerProfiles {
   const rng = new Random(opts.seed, 'customers');
   const n = opts.customers;
   const p: CustomerProfiles = {
-    n, x: new Float64Array(n), y: new Float64Array(n), meanAmount: new Float64Array(n), stdAmount: new Float64Array(n),
-    meanTxPerDay: new Float64Array(n), offsets: new Int32Array(n + 1), reach: new Int32Array(0),
+    n,
+    x: new Float64Array(n),
+    y: new Float64Array(n),
+    meanAmount: new Float64Array(n),
+    stdAmount: new Float64Array(n),
+    meanTxPerDay: new Float64Array(n),
+    offsets: new Int32Array(n + 1),
+    reach: new Int32Array(0),
   };
   for (let c = 0; c < n; c++) {
     p.x[c] = rng.uniform(0, 100);
@@ -114,14 +120,17 @@ export function assignReach(customers: CustomerProfiles, terminals: TerminalProf
   const r2 = r * r;
   for (let c = 0; c < customers.n; c++) {
     customers.offsets[c] = reach.length;
-    const cx = customers.x[c]!, cy = customers.y[c]!;
+    const cx = customers.x[c]!,
+      cy = customers.y[c]!;
     const found: number[] = [];
     const span = Math.ceil(r / cell);
-    const gx = cellOf(cx), gy = cellOf(cy);
+    const gx = cellOf(cx),
+      gy = cellOf(cy);
     for (let yy = Math.max(0, gy - span); yy <= Math.min(side - 1, gy + span); yy++) {
       for (let xx = Math.max(0, gx - span); xx <= Math.min(side - 1, gx + span); xx++) {
         for (const t of buckets[yy * side + xx]!) {
-          const dx = terminals.x[t]! - cx, dy = terminals.y[t]! - cy;
+          const dx = terminals.x[t]! - cx,
+            dy = terminals.y[t]! - cy;
           if (dx * dx + dy * dy < r2) found.push(t);
         }
       }
@@ -153,9 +162,13 @@ export function generatePopulation(opts: HandbookOptions): Population {
 /** Genuine transactions of one day (before any fraud scenario), sorted by time of day. */
 export function generateGenuineDay(pop: Population, rng: Random, day: number): Omit<DayBatch, 'firstId'> {
   const { customers: cp } = pop;
-  const cust: number[] = [], term: number[] = [], sec: number[] = [], amt: number[] = [];
+  const cust: number[] = [],
+    term: number[] = [],
+    sec: number[] = [],
+    amt: number[] = [];
   for (let c = 0; c < cp.n; c++) {
-    const from = cp.offsets[c]!, to = cp.offsets[c + 1]!;
+    const from = cp.offsets[c]!,
+      to = cp.offsets[c + 1]!;
     if (to === from) continue;
     const k = rng.poisson(cp.meanTxPerDay[c]!);
     for (let i = 0; i < k; i++) {
@@ -173,8 +186,14 @@ export function generateGenuineDay(pop: Population, rng: Random, day: number): O
   const n = cust.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => sec[i]! - sec[j]! || i - j);
   const b = {
-    day, n, customer: new Int32Array(n), terminal: new Int32Array(n), second: new Int32Array(n), amountCents: new Int32Array(n),
-    fraud: new Uint8Array(n), scenario: new Uint8Array(n),
+    day,
+    n,
+    customer: new Int32Array(n),
+    terminal: new Int32Array(n),
+    second: new Int32Array(n),
+    amountCents: new Int32Array(n),
+    fraud: new Uint8Array(n),
+    scenario: new Uint8Array(n),
   };
   order.forEach((src, i) => {
     b.customer[i] = cust[src]!;

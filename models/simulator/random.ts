@@ -31,7 +31,10 @@ export class Random {
     const st = { s: (seed ^ hashLabel(stream)) | 0 };
     splitmix32(st); // decorrelate close seeds
     st.s = (st.s + Math.imul(seed | 0, 0x632be5ab) + Math.floor(seed / 2 ** 32)) | 0;
-    this.a = splitmix32(st); this.b = splitmix32(st); this.c = splitmix32(st); this.d = splitmix32(st);
+    this.a = splitmix32(st);
+    this.b = splitmix32(st);
+    this.c = splitmix32(st);
+    this.d = splitmix32(st);
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 
@@ -39,7 +42,10 @@ export class Random {
   nextU32(): number {
     const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
     const t = this.b << 9;
-    this.c ^= this.a; this.d ^= this.b; this.b ^= this.c; this.a ^= this.d;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
     this.c ^= t;
     this.d = rotl(this.d, 11);
     return r;

@@ -35,9 +35,15 @@ export function compileForest(
         return b.node(-1, 0, value, members.length);
       }
       const col = tree.columns[node.splitColumn]!;
-      const l: number[] = [], r: number[] = [];
+      const l: number[] = [],
+        r: number[] = [];
       for (const m of members) (codes[m * cols + col]! < node.splitValue ? l : r).push(m);
-      const id = b.node(col, rawThreshold(bins.cuts[col]!, node.splitValue), members.length ? frauds / members.length : 0, members.length);
+      const id = b.node(
+        col,
+        rawThreshold(bins.cuts[col]!, node.splitValue),
+        members.length ? frauds / members.length : 0,
+        members.length,
+      );
       const li = visit(node.left, l);
       const ri = visit(node.right, r);
       b.link(id, li, ri);
@@ -53,8 +59,16 @@ export function libraryForest(trees: readonly TrainedTree[], cols: number): Rand
   return RandomForestClassifier.load({
     name: 'RFClassifier',
     baseModel: {
-      indexes: trees.map((t) => t.columns), n: trees[0]?.columns.length ?? cols, replacement: false, maxFeatures: 1, nEstimators: trees.length,
-      treeOptions: {}, isClassifier: true, seed: 0, useSampleBagging: false, estimators: trees.map((t) => structuredClone(t.estimator)),
+      indexes: trees.map((t) => t.columns),
+      n: trees[0]?.columns.length ?? cols,
+      replacement: false,
+      maxFeatures: 1,
+      nEstimators: trees.length,
+      treeOptions: {},
+      isClassifier: true,
+      seed: 0,
+      useSampleBagging: false,
+      estimators: trees.map((t) => structuredClone(t.estimator)),
     },
   } as never);
 }
@@ -66,17 +80,32 @@ export function libraryForestFromFlat(flat: FlatForest): RandomForestClassifier 
       const v = flat.value[n]!;
       return { distribution: [[1 - v, v]] };
     }
-    return { splitColumn: flat.feature[n]!, splitValue: flat.threshold[n]!, left: toNode(flat.left[n]!), right: toNode(flat.right[n]!) };
+    return {
+      splitColumn: flat.feature[n]!,
+      splitValue: flat.threshold[n]!,
+      left: toNode(flat.left[n]!),
+      right: toNode(flat.right[n]!),
+    };
   };
   const all = Array.from({ length: flat.nFeatures }, (_, i) => i);
   const estimators = Array.from(flat.roots, (root) => ({
-    name: 'DTClassifier', options: { kind: 'classifier', gainFunction: 'gini', splitFunction: 'mean' }, root: toNode(root),
+    name: 'DTClassifier',
+    options: { kind: 'classifier', gainFunction: 'gini', splitFunction: 'mean' },
+    root: toNode(root),
   }));
   return RandomForestClassifier.load({
     name: 'RFClassifier',
     baseModel: {
-      indexes: estimators.map(() => all), n: flat.nFeatures, replacement: false, maxFeatures: 1, nEstimators: flat.nTrees, treeOptions: {},
-      isClassifier: true, seed: 0, useSampleBagging: false, estimators,
+      indexes: estimators.map(() => all),
+      n: flat.nFeatures,
+      replacement: false,
+      maxFeatures: 1,
+      nEstimators: flat.nTrees,
+      treeOptions: {},
+      isClassifier: true,
+      seed: 0,
+      useSampleBagging: false,
+      estimators,
     },
   } as never);
 }

@@ -25,7 +25,8 @@ export function fitBins(values: Float64Array, labels: ArrayLike<number>, cols: n
   const rows = labels.length;
   const cuts: Float64Array[] = [];
   for (let c = 0; c < cols; c++) {
-    const pos: number[] = [], neg: number[] = [];
+    const pos: number[] = [],
+      neg: number[] = [];
     for (let r = 0; r < rows; r++) (labels[r] ? pos : neg).push(values[r * cols + c]!);
     const all = Float64Array.from([...pos, ...neg]).sort();
     const distinct: number[] = [];
@@ -34,7 +35,10 @@ export function fitBins(values: Float64Array, labels: ArrayLike<number>, cols: n
     if (distinct.length <= maxBins) chosen = distinct.slice(1);
     else {
       const half = Math.max(2, Math.floor(maxBins / 2));
-      const set = new Set([...quantiles(Float64Array.from(neg).sort(), half), ...quantiles(Float64Array.from(pos).sort(), half)]);
+      const set = new Set([
+        ...quantiles(Float64Array.from(neg).sort(), half),
+        ...quantiles(Float64Array.from(pos).sort(), half),
+      ]);
       chosen = [...set].sort((a, b) => a - b).filter((v) => v > distinct[0]!);
     }
     // cut at the midpoint below each chosen value: x < cut ⇔ x below the chosen value
@@ -52,7 +56,8 @@ export function fitBins(values: Float64Array, labels: ArrayLike<number>, cols: n
 }
 
 function lowerBound(a: ArrayLike<number>, v: number): number {
-  let lo = 0, hi = a.length;
+  let lo = 0,
+    hi = a.length;
   while (lo < hi) {
     const m = (lo + hi) >>> 1;
     if (a[m]! < v) lo = m + 1;
@@ -63,7 +68,8 @@ function lowerBound(a: ArrayLike<number>, v: number): number {
 
 /** Number of cuts ≤ x. */
 export function codeOf(cuts: Float64Array, x: number): number {
-  let lo = 0, hi = cuts.length;
+  let lo = 0,
+    hi = cuts.length;
   while (lo < hi) {
     const m = (lo + hi) >>> 1;
     if (cuts[m]! <= x) lo = m + 1;
@@ -74,7 +80,8 @@ export function codeOf(cuts: Float64Array, x: number): number {
 
 export function encode(bins: Bins, values: Float64Array, rows: number, cols: number): Uint8Array {
   const out = new Uint8Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = codeOf(bins.cuts[c]!, values[r * cols + c]!);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) out[r * cols + c] = codeOf(bins.cuts[c]!, values[r * cols + c]!);
   return out;
 }
 

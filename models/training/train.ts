@@ -64,7 +64,8 @@ export interface TrainResult {
 }
 
 export function drawSamples(labels: Uint8Array, p: TrainParams): Int32Array[] {
-  const frauds: number[] = [], genuine: number[] = [];
+  const frauds: number[] = [],
+    genuine: number[] = [];
   for (let i = 0; i < labels.length; i++) (labels[i] ? frauds : genuine).push(i);
   if (frauds.length === 0) throw new Error('no fraud in the training data');
   const nF = Math.max(1, Math.round(frauds.length * p.fraudShare));
@@ -87,45 +88,73 @@ export function outOfBag(sample: Int32Array, rows: number): Int32Array {
   return Int32Array.from(out);
 }
 
-async function trainInWorkers(codes: Uint8Array, labels: Uint8Array, cols: number, jobs: TreeJob[], p: TrainParams, onTree: () => void): Promise<TrainedTree[]> {
+async function trainInWorkers(
+  codes: Uint8Array,
+  labels: Uint8Array,
+  cols: number,
+  jobs: TreeJob[],
+  p: TrainParams,
+  onTree: () => void,
+): Promise<TrainedTree[]> {
   const results: TrainedTree[] = new Array(jobs.length);
   const queue = [...jobs];
   const n = Math.max(1, Math.min(p.workers, jobs.length));
-  const tree: TreeParams = { maxFeatures: p.maxFeatures, maxDepth: p.maxDepth, minNumSamples: p.minNumSamples, gainThreshold: p.gainThreshold };
-  await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-    const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { codes, labels, cols, params: tree } });
-    const next = () => {
-      const job = queue.shift();
-      if (!job) {
-        void w.terminate().then(() => resolve());
-        return;
-      }
-      w.postMessage(job);
-    };
-    w.on('message', (m: { tree: number; result?: TrainedTree; error?: string }) => {
-      if (m.error) {
-        void w.terminate();
-        reject(new Error(`tree ${m.tree}: ${m.error}`));
-        return;
-      }
-      results[m.tree] = m.result!;
-      onTree();
-      next();
-    });
-    w.on('error', reject);
-    next();
-  })));
+  const tree: TreeParams = {
+    maxFeatures: p.maxFeatures,
+    maxDepth: p.maxDepth,
+    minNumSamples: p.minNumSamples,
+    gainThreshold: p.gainThreshold,
+  };
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const w = new Worker(new URL('./worker.ts', import.meta.url), {
+            workerData: { codes, labels, cols, params: tree },
+          });
+          const next = () => {
+            const job = queue.shift();
+            if (!job) {
+              void w.terminate().then(() => resolve());
+              return;
+            }
+            w.postMessage(job);
+          };
+          w.on('message', (m: { tree: number; result?: TrainedTree; error?: string }) => {
+            if (m.error) {
+              void w.terminate();
+              reject(new Error(`tree ${m.tree}: ${m.error}`));
+              return;
+            }
+            results[m.tree] = m.result!;
+            onTree();
+            next();
+          });
+          w.on('error', reject);
+          next();
+        }),
+    ),
+  );
   return results;
 }
 
-export async function trainForest(input: TrainInput, p: TrainParams, onTree: (done: number) => void = () => {}): Promise<TrainResult> {
+export async function trainForest(
+  input: TrainInput,
+  p: TrainParams,
+  onTree: (done: number) => void = () => {},
+): Promise<TrainResult> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const { values, labels, rows, cols } = input;
   const bins = fitBins(values, labels, cols, p.bins);
   const codes = encode(bins, values, rows, cols);
   const samples = drawSamples(labels, p);
-  const jobs: TreeJob[] = samples.map((rows, tree) => ({ tree, rows, seed: (new Random(p.seed, `features-${tree}`).nextU32() & 0x7fffffff) }));
+  const jobs: TreeJob[] = samples.map((rows, tree) => ({
+    tree,
+    rows,
+    seed: new Random(p.seed, `features-${tree}`).nextU32() & 0x7fffffff,
+  }));
   let done = 0;
   const tick = () => onTree(++done);
   let trees: TrainedTree[];
@@ -138,16 +167,32 @@ export async function trainForest(input: TrainInput, p: TrainParams, onTree: (do
     });
   }
   const everyRow = Int32Array.from({ length: rows }, (_, i) => i);
-  const valueRows = p.leafValues === 'all' ? samples.map(() => everyRow) : p.leafValues === 'oob' ? samples.map((s) => outOfBag(s, rows)) : samples;
+  const valueRows =
+    p.leafValues === 'all'
+      ? samples.map(() => everyRow)
+      : p.leafValues === 'oob'
+        ? samples.map((s) => outOfBag(s, rows))
+        : samples;
   const flat = compileForest(trees, valueRows, codes, labels, cols, bins);
   let frauds = 0;
   for (let i = 0; i < rows; i++) frauds += labels[i]!;
-  let sF = 0, sN = 0;
-  for (const s of valueRows) for (const r of s) {
-    sN++;
-    sF += labels[r]!;
-  }
+  let sF = 0,
+    sN = 0;
+  for (const s of valueRows)
+    for (const r of s) {
+      sN++;
+      sF += labels[r]!;
+    }
   const prior = { populationFraudShare: frauds / rows, sampleFraudShare: sF / sN };
   const used = process.cpuUsage(cpu);
-  return { flat, prior, bins, trees, samples, codes, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+  return {
+    flat,
+    prior,
+    bins,
+    trees,
+    samples,
+    codes,
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
 }

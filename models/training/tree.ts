@@ -45,7 +45,8 @@ export interface TreeJob {
  */
 export const INTERLEAVED_PAIRS = 16;
 export function trainingOrder(rows: Int32Array, labels: Uint8Array): number[] {
-  const genuine: number[] = [], frauds: number[] = [];
+  const genuine: number[] = [],
+    frauds: number[] = [];
   for (const r of rows) (labels[r] ? frauds : genuine).push(r);
   const k = Math.min(INTERLEAVED_PAIRS, genuine.length, frauds.length);
   const front: number[] = [];
@@ -53,7 +54,13 @@ export function trainingOrder(rows: Int32Array, labels: Uint8Array): number[] {
   return [...front, ...genuine.slice(k), ...frauds.slice(k)];
 }
 
-export function trainTree(codes: Uint8Array, labels: Uint8Array, cols: number, job: TreeJob, params: TreeParams): TrainedTree {
+export function trainTree(
+  codes: Uint8Array,
+  labels: Uint8Array,
+  cols: number,
+  job: TreeJob,
+  params: TreeParams,
+): TrainedTree {
   const ordered = trainingOrder(job.rows, labels);
   const X = ordered.map((r) => Array.from(codes.subarray(r * cols, (r + 1) * cols)));
   const y = ordered.map((r) => labels[r]!);
@@ -64,9 +71,15 @@ export function trainTree(codes: Uint8Array, labels: Uint8Array, cols: number, j
     replacement: false,
     useSampleBagging: false,
     noOOB: true,
-    treeOptions: { gainThreshold: params.gainThreshold, maxDepth: params.maxDepth, minNumSamples: params.minNumSamples },
+    treeOptions: {
+      gainThreshold: params.gainThreshold,
+      maxDepth: params.maxDepth,
+      minNumSamples: params.minNumSamples,
+    },
   });
   rf.train(X, y);
-  const json = JSON.parse(JSON.stringify(rf.toJSON())) as { baseModel: { indexes: number[][]; estimators: TrainedTree['estimator'][] } };
+  const json = JSON.parse(JSON.stringify(rf.toJSON())) as {
+    baseModel: { indexes: number[][]; estimators: TrainedTree['estimator'][] };
+  };
   return { columns: json.baseModel.indexes[0]!, estimator: json.baseModel.estimators[0]! };
 }

@@ -2,7 +2,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { trainTree, type TreeJob, type TreeParams } from './tree.ts';
 
-const { codes, labels, cols, params } = workerData as { codes: Uint8Array; labels: Uint8Array; cols: number; params: TreeParams };
+const { codes, labels, cols, params } = workerData as {
+  codes: Uint8Array;
+  labels: Uint8Array;
+  cols: number;
+  params: TreeParams;
+};
 parentPort!.on('message', (job: TreeJob) => {
   try {
     parentPort!.postMessage({ tree: job.tree, result: trainTree(codes, labels, cols, job, params) });

@@ -60,10 +60,16 @@ export interface NewKey {
 export class KeyRequestError extends Error {}
 
 /** Creates a key; the clear key is returned once and never stored. */
-export async function createApiKey(store: ApiKeyStore, request: NewKey, now = new Date()): Promise<{ key: string; record: ApiKeyRecord }> {
-  if (request.role === 'merchant' && !request.merchantId) throw new KeyRequestError('a merchant key needs --merchant <id>');
+export async function createApiKey(
+  store: ApiKeyStore,
+  request: NewKey,
+  now = new Date(),
+): Promise<{ key: string; record: ApiKeyRecord }> {
+  if (request.role === 'merchant' && !request.merchantId)
+    throw new KeyRequestError('a merchant key needs --merchant <id>');
   if (request.role === 'issuer' && !request.issuerId) throw new KeyRequestError('an issuer key needs --issuer <id>');
-  if (request.role !== 'merchant' && request.merchantId) throw new KeyRequestError('--merchant applies to merchant keys only');
+  if (request.role !== 'merchant' && request.merchantId)
+    throw new KeyRequestError('--merchant applies to merchant keys only');
   if (request.role !== 'issuer' && request.issuerId) throw new KeyRequestError('--issuer applies to issuer keys only');
   for (const id of [request.merchantId, request.issuerId]) {
     const problem = id === undefined ? undefined : tenantIdSchema.safeParse(id).error?.issues[0]?.message;
@@ -220,7 +226,11 @@ export class ApiKeyAuthenticator {
     return principal;
   }
 
-  private async lookup(hash: string, cached: { principal: Principal } | undefined, t: number): Promise<Principal | null> {
+  private async lookup(
+    hash: string,
+    cached: { principal: Principal } | undefined,
+    t: number,
+  ): Promise<Principal | null> {
     const unknownUntil = this.unknown.get(hash);
     if (unknownUntil !== undefined && unknownUntil > t) return null;
     let record: ApiKeyRecord | undefined;
@@ -238,7 +248,12 @@ export class ApiKeyAuthenticator {
       this.unknown.set(hash, t + this.cacheMs);
       return null;
     }
-    const principal: Principal = { keyId: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId };
+    const principal: Principal = {
+      keyId: record.id,
+      role: record.role,
+      merchantId: record.merchantId,
+      issuerId: record.issuerId,
+    };
     this.unknown.delete(hash);
     this.known.set(hash, { principal, until: t + this.cacheMs });
     return principal;

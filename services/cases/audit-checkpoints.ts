@@ -10,7 +10,13 @@ import { mkdir, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { canonicalJson, type AuditLog, type Checkpoint, type CheckpointReading, type CheckpointSource } from './audit.ts';
+import {
+  canonicalJson,
+  type AuditLog,
+  type Checkpoint,
+  type CheckpointReading,
+  type CheckpointSource,
+} from './audit.ts';
 
 export const CHECKPOINT_INTERVAL_MS = 5_000;
 
@@ -25,18 +31,33 @@ const HASH = /^[0-9a-f]{64}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function signature(key: AuditKey, c: Checkpoint): Buffer {
-  return createHmac('sha256', key.secret).update(DOMAIN).update(canonicalJson({ seq: c.seq, hash: c.hash, at: c.at, by: c.by, key: c.keyId })).digest();
+  return createHmac('sha256', key.secret)
+    .update(DOMAIN)
+    .update(canonicalJson({ seq: c.seq, hash: c.hash, at: c.at, by: c.by, key: c.keyId }))
+    .digest();
 }
 
 /** One NDJSON line: `{"seq","hash","at","by","key","sig"}`. */
-export function checkpointLine(key: AuditKey, head: { seq: number; hash: string }, by: string, at: Date = new Date()): { line: string; checkpoint: Checkpoint } {
+export function checkpointLine(
+  key: AuditKey,
+  head: { seq: number; hash: string },
+  by: string,
+  at: Date = new Date(),
+): { line: string; checkpoint: Checkpoint } {
   const checkpoint: Checkpoint = { seq: head.seq, hash: head.hash, at: at.toISOString(), by, keyId: key.id };
   const sig = signature(key, checkpoint).toString('hex');
-  return { checkpoint, line: `${JSON.stringify({ seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, by, key: key.id, sig })}\n` };
+  return {
+    checkpoint,
+    line: `${JSON.stringify({ seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, by, key: key.id, sig })}\n`,
+  };
 }
 
 /** A line read back: the checkpoint when its signature holds, else why it cannot be trusted. */
-export function readCheckpointLine(key: AuditKey, line: string, where: string): { checkpoint: Checkpoint } | { seq?: number; reason: string } {
+export function readCheckpointLine(
+  key: AuditKey,
+  line: string,
+  where: string,
+): { checkpoint: Checkpoint } | { seq?: number; reason: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -46,20 +67,32 @@ export function readCheckpointLine(key: AuditKey, line: string, where: string): 
   const raw = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
   const seq = Number.isSafeInteger(raw.seq) && (raw.seq as number) > 0 ? (raw.seq as number) : undefined;
   if (
-    seq === undefined || typeof raw.hash !== 'string' || !HASH.test(raw.hash) || typeof raw.at !== 'string' || !ISO_TIME.test(raw.at) ||
-    typeof raw.by !== 'string' || typeof raw.key !== 'string' || typeof raw.sig !== 'string'
+    seq === undefined ||
+    typeof raw.hash !== 'string' ||
+    !HASH.test(raw.hash) ||
+    typeof raw.at !== 'string' ||
+    !ISO_TIME.test(raw.at) ||
+    typeof raw.by !== 'string' ||
+    typeof raw.key !== 'string' ||
+    typeof raw.sig !== 'string'
   ) {
     return { ...(seq ? { seq } : {}), reason: `${where} is not a well-formed checkpoint: the file was edited` };
   }
   const checkpoint: Checkpoint = { seq, hash: raw.hash, at: raw.at, by: raw.by, keyId: raw.key };
   const claim = `${where} (checkpoint of ${raw.at}, #${seq})`;
   if (raw.key !== key.id) {
-    return { seq, reason: `${claim} is signed with key ${JSON.stringify(raw.key)}, not with this audit key (${key.id}): check it with the key that wrote it, or the file was edited` };
+    return {
+      seq,
+      reason: `${claim} is signed with key ${JSON.stringify(raw.key)}, not with this audit key (${key.id}): check it with the key that wrote it, or the file was edited`,
+    };
   }
   const sig = HASH.test(raw.sig) ? Buffer.from(raw.sig, 'hex') : Buffer.alloc(0);
   const expected = signature(key, checkpoint);
   if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) {
-    return { seq, reason: `${claim} has a bad signature: it was not signed with the audit key, so the file was edited` };
+    return {
+      seq,
+      reason: `${claim} has a bad signature: it was not signed with the audit key, so the file was edited`,
+    };
   }
   return { checkpoint };
 }
@@ -154,11 +187,15 @@ export class AuditCheckpointer {
     if (last) {
       if (!head || head.seq < last.seq) {
         const end = head ? `the log ends at #${head.seq}` : 'the log is empty';
-        this.onAlarm(`${end} but the checkpoint of ${last.at} signed #${last.seq}: entries #${(head?.seq ?? 0) + 1}..#${last.seq} were removed`);
+        this.onAlarm(
+          `${end} but the checkpoint of ${last.at} signed #${last.seq}: entries #${(head?.seq ?? 0) + 1}..#${last.seq} were removed`,
+        );
       } else if (head.seq === last.seq && head.hash === last.hash) {
         return null;
       } else if ((head.seq === last.seq ? head.hash : await this.audit.hashAt(last.seq)) !== last.hash) {
-        this.onAlarm(`entry #${last.seq} no longer has the hash the checkpoint of ${last.at} signed: the log was rewritten`);
+        this.onAlarm(
+          `entry #${last.seq} no longer has the hash the checkpoint of ${last.at} signed: the log was rewritten`,
+        );
       }
     }
     if (!head) return null;
@@ -172,7 +209,11 @@ export class AuditCheckpointer {
  * `resume`, a pass now, then one every `intervalMs`; `stop` ends the timer and makes one last pass
  * (what was appended since the previous one, on shutdown).
  */
-export function startCheckpoints(checkpointer: AuditCheckpointer, onError: (error: unknown) => void, intervalMs = CHECKPOINT_INTERVAL_MS): { ready: Promise<void>; stop(): Promise<void> } {
+export function startCheckpoints(
+  checkpointer: AuditCheckpointer,
+  onError: (error: unknown) => void,
+  intervalMs = CHECKPOINT_INTERVAL_MS,
+): { ready: Promise<void>; stop(): Promise<void> } {
   let running: Promise<unknown> = checkpointer.resume().catch(onError);
   const pass = () => (running = running.then(() => checkpointer.pass()).catch(onError)).then(() => {});
   const ready = pass();

@@ -5,9 +5,27 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 export const AUDIT_ACTIONS = [
-  'login', 'login_failed', 'login_rate_limited', 'logout', 'session_expired', 'case_view', 'case_assign', 'case_decision', 'case_note',
-  'user_create', 'user_update', 'user_disable', 'user_enable', 'user_reset', 'user_unlock', 'key_create', 'key_revoke', 'audit_export',
-  'allowlist_card', 'negative_list_add', 'personal_data_erase',
+  'login',
+  'login_failed',
+  'login_rate_limited',
+  'logout',
+  'session_expired',
+  'case_view',
+  'case_assign',
+  'case_decision',
+  'case_note',
+  'user_create',
+  'user_update',
+  'user_disable',
+  'user_enable',
+  'user_reset',
+  'user_unlock',
+  'key_create',
+  'key_revoke',
+  'audit_export',
+  'allowlist_card',
+  'negative_list_add',
+  'personal_data_erase',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -87,7 +105,15 @@ export interface CheckpointSummary {
  */
 export type ChainCheck =
   | { ok: true; checked: number; checkpoints?: CheckpointSummary }
-  | { ok: false; checked: number; brokenAt: number; reason: string; problem: 'chain' | 'removed' | 'rewritten' | 'checkpoint'; also?: string[]; checkpoints?: CheckpointSummary };
+  | {
+      ok: false;
+      checked: number;
+      brokenAt: number;
+      reason: string;
+      problem: 'chain' | 'removed' | 'rewritten' | 'checkpoint';
+      also?: string[];
+      checkpoints?: CheckpointSummary;
+    };
 
 type Finding = { brokenAt: number; reason: string; problem: 'chain' | 'removed' | 'rewritten' };
 
@@ -116,14 +142,30 @@ export class ChainVerifier {
   check(entries: AuditEntry[]): Finding | null {
     for (const e of entries) {
       this.checked++;
-      if (e.seq !== this.prevSeq + 1) return { brokenAt: e.seq, problem: 'chain', reason: `expected entry ${this.prevSeq + 1} next, found ${e.seq}: entries are missing` };
-      if (e.prevHash !== this.prevHash) return { brokenAt: e.seq, problem: 'chain', reason: 'its link to the previous entry does not match: the previous entry was changed or removed' };
-      if (chainHash(e.prevHash, e) !== e.hash) return { brokenAt: e.seq, problem: 'chain', reason: 'its content does not match its hash: the entry was changed' };
+      if (e.seq !== this.prevSeq + 1)
+        return {
+          brokenAt: e.seq,
+          problem: 'chain',
+          reason: `expected entry ${this.prevSeq + 1} next, found ${e.seq}: entries are missing`,
+        };
+      if (e.prevHash !== this.prevHash)
+        return {
+          brokenAt: e.seq,
+          problem: 'chain',
+          reason: 'its link to the previous entry does not match: the previous entry was changed or removed',
+        };
+      if (chainHash(e.prevHash, e) !== e.hash)
+        return {
+          brokenAt: e.seq,
+          problem: 'chain',
+          reason: 'its content does not match its hash: the entry was changed',
+        };
       for (; this.next < this.checkpoints.length && this.checkpoints[this.next]!.seq <= e.seq; this.next++) {
         const c = this.checkpoints[this.next]!;
         if (c.hash !== e.hash) {
           return {
-            brokenAt: e.seq, problem: 'rewritten',
+            brokenAt: e.seq,
+            problem: 'rewritten',
             reason: `entry #${e.seq} has hash ${short(e.hash)} but the checkpoint of ${c.at} signed #${c.seq} with hash ${short(c.hash)}: entries #${this.matchedSeq + 1}..#${e.seq} were rewritten (or removed and written again)`,
           };
         }
@@ -141,7 +183,8 @@ export class ChainVerifier {
     if (!furthest || furthest.seq <= this.prevSeq) return null;
     const end = this.prevSeq === 0 ? 'the log is empty' : `the log ends at #${this.prevSeq}`;
     return {
-      brokenAt: this.prevSeq + 1, problem: 'removed',
+      brokenAt: this.prevSeq + 1,
+      problem: 'removed',
       reason: `${end} but the checkpoint of ${furthest.at} signed #${furthest.seq} with hash ${short(furthest.hash)}: entries #${this.prevSeq + 1}..#${furthest.seq} were removed`,
     };
   }

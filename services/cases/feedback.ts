@@ -20,10 +20,21 @@ export const LABELS_TOPIC = 'leakguard.labels';
  * with the stream processor's SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*; by default from the
  * environment, which loadConfig validated at start-up).
  */
-export async function kafkaLabelSink(brokers: string[], topic = LABELS_TOPIC, security?: KafkaSecurity): Promise<LabelSink> {
-  const [{ Kafka, logLevel }, { kafkaSecurityOptions, loadKafkaSecurity }] = await Promise.all([import('kafkajs'), import('../../streams/kafka.ts')]);
-  const producer = new Kafka({ clientId: 'leakguard-console', brokers, logLevel: logLevel.NOTHING, ...kafkaSecurityOptions(security ?? loadKafkaSecurity()) })
-    .producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+export async function kafkaLabelSink(
+  brokers: string[],
+  topic = LABELS_TOPIC,
+  security?: KafkaSecurity,
+): Promise<LabelSink> {
+  const [{ Kafka, logLevel }, { kafkaSecurityOptions, loadKafkaSecurity }] = await Promise.all([
+    import('kafkajs'),
+    import('../../streams/kafka.ts'),
+  ]);
+  const producer = new Kafka({
+    clientId: 'leakguard-console',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    ...kafkaSecurityOptions(security ?? loadKafkaSecurity()),
+  }).producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   return {
     async send(messages) {
@@ -51,7 +62,11 @@ export class Feedback {
   }
 
   /** After a decision was committed: negative lists, allow-list, label publication. */
-  async applied(result: DecisionResult, actor: string, allowListDays = 0): Promise<{ negative: string[]; allowListedUntil: string | null }> {
+  async applied(
+    result: DecisionResult,
+    actor: string,
+    allowListDays = 0,
+  ): Promise<{ negative: string[]; allowListedUntil: string | null }> {
     const c = result.case;
     const negative: string[] = [];
     let allowListedUntil: string | null = null;
@@ -62,13 +77,24 @@ export class Feedback {
         await this.o.negativeLists.add(kind, identity, this.o.negativeListTtlMs, c.id);
         negative.push(kind);
       }
-      if (negative.length) await this.o.audit.append({ actor, action: 'negative_list_add', target: `case:${c.id}`, detail: { kinds: negative, ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000) } });
+      if (negative.length)
+        await this.o.audit.append({
+          actor,
+          action: 'negative_list_add',
+          target: `case:${c.id}`,
+          detail: { kinds: negative, ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000) },
+        });
     }
     if (result.label === 'legitimate' && allowListDays > 0) {
       const days = Math.min(allowListDays, this.o.allowListMaxDays);
       await this.o.negativeLists.allowCard(c.merchantId, c.card.fingerprint, days * 86_400_000, c.id);
       allowListedUntil = new Date(Date.now() + days * 86_400_000).toISOString();
-      await this.o.audit.append({ actor, action: 'allowlist_card', target: `case:${c.id}`, detail: { merchantId: c.merchantId, card: `${c.card.bin}******${c.card.last4}`, days } });
+      await this.o.audit.append({
+        actor,
+        action: 'allowlist_card',
+        target: `case:${c.id}`,
+        detail: { merchantId: c.merchantId, card: `${c.card.bin}******${c.card.last4}`, days },
+      });
     }
     if (result.label) void this.flushLabels();
     return { negative, allowListedUntil };
@@ -82,11 +108,25 @@ export class Feedback {
         for (;;) {
           const batch = await this.o.store.unpublishedLabels(500);
           if (batch.length === 0) return;
-          await this.o.labels!.send(batch.map((l) => ({
-            // From the case store (scrubbed already); scrubbed again at the door all the same.
-            key: scrubCardNumbers(`${l.merchantId}:${l.transactionId}`),
-            value: JSON.stringify(scrubDeep({ caseId: l.caseId, merchantId: l.merchantId, transactionId: l.transactionId, label: l.label, decidedAt: l.decidedAt, decidedBy: l.decidedBy, occurredAt: l.occurredAt, score: l.score, reasonCodes: l.reasonCodes })),
-          })));
+          await this.o.labels!.send(
+            batch.map((l) => ({
+              // From the case store (scrubbed already); scrubbed again at the door all the same.
+              key: scrubCardNumbers(`${l.merchantId}:${l.transactionId}`),
+              value: JSON.stringify(
+                scrubDeep({
+                  caseId: l.caseId,
+                  merchantId: l.merchantId,
+                  transactionId: l.transactionId,
+                  label: l.label,
+                  decidedAt: l.decidedAt,
+                  decidedBy: l.decidedBy,
+                  occurredAt: l.occurredAt,
+                  score: l.score,
+                  reasonCodes: l.reasonCodes,
+                }),
+              ),
+            })),
+          );
           await this.o.store.markLabelsPublished(batch.map((l) => l.labelId));
         }
       } catch (error) {

@@ -125,7 +125,13 @@ export class FlaggedSink {
   private retryTimer: NodeJS.Timeout | undefined;
   published = 0;
 
-  constructor(options: { keyring: CardKeyring; cipher: PersonalDataCipher; queue: FlaggedQueue; watchlist?: WatchlistStore; onError: (error: unknown) => void }) {
+  constructor(options: {
+    keyring: CardKeyring;
+    cipher: PersonalDataCipher;
+    queue: FlaggedQueue;
+    watchlist?: WatchlistStore;
+    onError: (error: unknown) => void;
+  }) {
     this.hasher = new EntityHasher(options.keyring);
     this.cipher = options.cipher;
     this.queue = options.queue;
@@ -142,7 +148,8 @@ export class FlaggedSink {
   }
 
   async flag(merchantId: string, req: ScoreRequest, response: ScoreResponse, evidence: Evidence): Promise<void> {
-    const first = (kind: 'device' | 'ip' | 'email' | 'shipping', value: string | null | undefined) => (value ? this.hasher.identities(kind, value)[0] : undefined);
+    const first = (kind: 'device' | 'ip' | 'email' | 'shipping', value: string | null | undefined) =>
+      value ? this.hasher.identities(kind, value)[0] : undefined;
     const links: FlaggedDecision['links'] = {};
     const device = first('device', req.device?.id);
     const ip = first('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
@@ -163,7 +170,12 @@ export class FlaggedSink {
       request,
       ...(personal ? { personal: this.cipher.seal(personal, personalDataBinding(merchantId, req.transactionId)) } : {}),
       response,
-      card: { bin: evidence.card.bin, last4: evidence.card.last4, keyId: evidence.card.keyId, fingerprint: evidence.card.fingerprint },
+      card: {
+        bin: evidence.card.bin,
+        last4: evidence.card.last4,
+        keyId: evidence.card.keyId,
+        fingerprint: evidence.card.fingerprint,
+      },
       features: evidence.features,
       links,
       watchlistEvents: evidence.features.card_listed === true ? await this.listedEvents(evidence.card.fingerprint) : [],
@@ -238,16 +250,19 @@ export class CaseIngester {
   }
 
   start(onError: (error: unknown) => void, onCreated?: (id: number, flagged: FlaggedDecision) => void): void {
-    this.queue.start(async (flagged) => {
-      const { id, created } = await this.store.createFromFlagged(flagged);
-      if (created) {
-        this.created++;
-        onCreated?.(id, flagged);
-      } else this.duplicates++;
-    }, (error) => {
-      this.failures++;
-      onError(error);
-    });
+    this.queue.start(
+      async (flagged) => {
+        const { id, created } = await this.store.createFromFlagged(flagged);
+        if (created) {
+          this.created++;
+          onCreated?.(id, flagged);
+        } else this.duplicates++;
+      },
+      (error) => {
+        this.failures++;
+        onError(error);
+      },
+    );
   }
 
   /** Resolves when nothing is waiting (tests, shutdown). */

@@ -5,7 +5,17 @@
 // just before the crash is harmless). The journal is rewritten to the pending ones at start and
 // whenever it holds many finished ones. Lines hold what a case holds: masked card, pseudonyms,
 // sealed personal data (an older version's lines with them in clear are rewritten sealed at start).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { FlaggedDecision } from './model.ts';
 import { MemoryFlaggedQueue, validFlagged, type Backoff } from './flagged.ts';
@@ -22,7 +32,10 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
   readonly unreadable: number;
 
   /** `protect`: applied to what is read back at start before the journal is rewritten (seals personal data an older version wrote in clear). */
-  constructor(path: string, options: { backoff?: Backoff; protect?: (flagged: FlaggedDecision) => FlaggedDecision } = {}) {
+  constructor(
+    path: string,
+    options: { backoff?: Backoff; protect?: (flagged: FlaggedDecision) => FlaggedDecision } = {},
+  ) {
     // No in-memory limit: the journal holds what waits, nothing is dropped.
     super({ limit: Number.POSITIVE_INFINITY, ...(options.backoff ? { backoff: options.backoff } : {}) });
     this.path = path;

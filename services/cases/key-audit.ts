@@ -15,14 +15,26 @@ function keyDetail(r: ApiKeyRecord, at: string): Record<string, unknown> {
 
 /** The audit entries a key record stands for. */
 export function keyChangeEntries(r: ApiKeyRecord): AuditInput[] {
-  const entries: AuditInput[] = [{ actor: r.createdBy ?? UNKNOWN_ACTOR, action: 'key_create', target: r.id, detail: keyDetail(r, r.createdAt) }];
-  if (r.revokedAt) entries.push({ actor: r.revokedBy ?? UNKNOWN_ACTOR, action: 'key_revoke', target: r.id, detail: keyDetail(r, r.revokedAt) });
+  const entries: AuditInput[] = [
+    { actor: r.createdBy ?? UNKNOWN_ACTOR, action: 'key_create', target: r.id, detail: keyDetail(r, r.createdAt) },
+  ];
+  if (r.revokedAt)
+    entries.push({
+      actor: r.revokedBy ?? UNKNOWN_ACTOR,
+      action: 'key_revoke',
+      target: r.id,
+      detail: keyDetail(r, r.revokedAt),
+    });
   return entries;
 }
 
 /** Appends the key changes the audit log does not hold yet; returns how many it appended. */
 export async function auditKeyChanges(keys: ApiKeyStore, audit: AuditLog): Promise<number> {
-  const [records, created, revoked] = await Promise.all([keys.list(), audit.targets('key_create'), audit.targets('key_revoke')]);
+  const [records, created, revoked] = await Promise.all([
+    keys.list(),
+    audit.targets('key_create'),
+    audit.targets('key_revoke'),
+  ]);
   const pending = records
     .flatMap(keyChangeEntries)
     .filter((e) => !(e.action === 'key_create' ? created : revoked).has(e.target!))
@@ -34,7 +46,12 @@ export async function auditKeyChanges(keys: ApiKeyStore, audit: AuditLog): Promi
 }
 
 /** Runs `auditKeyChanges` now and then every `intervalMs` until stopped. */
-export function startKeyAudit(keys: ApiKeyStore, audit: AuditLog, onError: (error: unknown) => void, intervalMs = KEY_AUDIT_INTERVAL_MS): { stop(): void; ready: Promise<void> } {
+export function startKeyAudit(
+  keys: ApiKeyStore,
+  audit: AuditLog,
+  onError: (error: unknown) => void,
+  intervalMs = KEY_AUDIT_INTERVAL_MS,
+): { stop(): void; ready: Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const run = () => (running = running.then(() => auditKeyChanges(keys, audit)).catch(onError));
   const ready = run().then(() => {});

@@ -8,7 +8,23 @@ import type { CaseStore, LabelledCase } from './model.ts';
 
 export type LabelFormat = 'csv' | 'ndjson';
 
-const FIXED = ['case_id', 'merchant_id', 'transaction_id', 'occurred_at', 'decided_at', 'decided_by', 'label', 'is_fraud', 'score', 'decision', 'reason_codes', 'amount', 'currency', 'channel', 'card_bin'] as const;
+const FIXED = [
+  'case_id',
+  'merchant_id',
+  'transaction_id',
+  'occurred_at',
+  'decided_at',
+  'decided_by',
+  'label',
+  'is_fraud',
+  'score',
+  'decision',
+  'reason_codes',
+  'amount',
+  'currency',
+  'channel',
+  'card_bin',
+] as const;
 
 function csvCell(value: unknown): string {
   const s = value === null || value === undefined ? '' : scrubCardNumbers(String(value));
@@ -21,9 +37,21 @@ export function labelRows(cases: LabelledCase[]): { header: string[]; rows: Reco
   const featureNames = [...new Set(cases.flatMap((c) => Object.keys(c.features)))].sort();
   const rows = cases.map((c) => {
     const row: Record<string, unknown> = {
-      case_id: c.caseId, merchant_id: c.merchantId, transaction_id: c.transactionId, occurred_at: c.occurredAt, decided_at: c.decidedAt,
-      decided_by: c.decidedBy, label: c.label, is_fraud: c.label === 'fraud' ? 1 : 0, score: c.score, decision: c.decision,
-      reason_codes: c.reasonCodes.join('|'), amount: c.amount, currency: c.currency, channel: c.channel, card_bin: c.cardBin,
+      case_id: c.caseId,
+      merchant_id: c.merchantId,
+      transaction_id: c.transactionId,
+      occurred_at: c.occurredAt,
+      decided_at: c.decidedAt,
+      decided_by: c.decidedBy,
+      label: c.label,
+      is_fraud: c.label === 'fraud' ? 1 : 0,
+      score: c.score,
+      decision: c.decision,
+      reason_codes: c.reasonCodes.join('|'),
+      amount: c.amount,
+      currency: c.currency,
+      channel: c.channel,
+      card_bin: c.cardBin,
     };
     for (const f of featureNames) {
       const v = c.features[f];
@@ -36,12 +64,18 @@ export function labelRows(cases: LabelledCase[]): { header: string[]; rows: Reco
 
 export function formatLabels(cases: LabelledCase[], format: LabelFormat): string {
   const { header, rows } = labelRows(cases);
-  if (format === 'ndjson') return rows.map((r) => scrubCardNumbers(JSON.stringify(r))).join('\n') + (rows.length ? '\n' : '');
+  if (format === 'ndjson')
+    return rows.map((r) => scrubCardNumbers(JSON.stringify(r))).join('\n') + (rows.length ? '\n' : '');
   return [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
 }
 
 /** Writes every labelled case (decided since `since`, if given) to `path`; returns the count. */
-export async function exportLabels(store: CaseStore, path: string, format: LabelFormat, since?: string): Promise<number> {
+export async function exportLabels(
+  store: CaseStore,
+  path: string,
+  format: LabelFormat,
+  since?: string,
+): Promise<number> {
   const cases = await store.labelledCases(since);
   const out = createWriteStream(path, { mode: 0o600 });
   out.write(formatLabels(cases, format));

@@ -68,11 +68,17 @@ export function splitPersonalData<T extends object>(request: T): { request: T; p
 }
 
 /** The request split in two: what a case keeps in clear, and the personal data it keeps encrypted. Both scrubbed of card numbers. */
-export function sanitiseRequest(req: ScoreRequest, card: { bin: string; last4: string }): { request: SanitisedRequest; personal: PersonalData | null } {
+export function sanitiseRequest(
+  req: ScoreRequest,
+  card: { bin: string; last4: string },
+): { request: SanitisedRequest; personal: PersonalData | null } {
   const { card: raw, ...rest } = req;
   const { request, personal } = splitPersonalData(scrubDeep(rest));
   return {
-    request: { ...(request as Omit<SanitisedRequest, 'card'>), card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult } },
+    request: {
+      ...(request as Omit<SanitisedRequest, 'card'>),
+      card: { bin: card.bin, last4: card.last4, masked: `${card.bin}******${card.last4}`, cvvResult: raw.cvvResult },
+    },
     personal,
   };
 }
@@ -112,13 +118,28 @@ export const flaggedDecisionSchema = z.object({
   flaggedAt: z.string(),
   occurredAt: z.string(),
   request: z.record(z.string(), z.unknown()),
-  response: z.object({
-    transactionId: z.string(), score: z.number().int().min(0).max(100), decision: z.enum(DECISIONS),
-    reasons: z.array(z.object({ code: z.string(), message: z.string() })), degraded: z.boolean(),
-  }).passthrough(),
-  card: z.object({ bin: z.string().regex(/^\d{6,8}$/), last4: z.string().regex(/^\d{4}$/), keyId: z.string(), fingerprint: z.string() }),
+  response: z
+    .object({
+      transactionId: z.string(),
+      score: z.number().int().min(0).max(100),
+      decision: z.enum(DECISIONS),
+      reasons: z.array(z.object({ code: z.string(), message: z.string() })),
+      degraded: z.boolean(),
+    })
+    .passthrough(),
+  card: z.object({
+    bin: z.string().regex(/^\d{6,8}$/),
+    last4: z.string().regex(/^\d{4}$/),
+    keyId: z.string(),
+    fingerprint: z.string(),
+  }),
   features: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])),
-  links: z.object({ device: z.string().optional(), ip: z.string().optional(), email: z.string().optional(), shipping: z.string().optional() }),
+  links: z.object({
+    device: z.string().optional(),
+    ip: z.string().optional(),
+    email: z.string().optional(),
+    shipping: z.string().optional(),
+  }),
   watchlistEvents: z.array(z.string()),
   personal: z.string().max(65_536).optional(),
 });
@@ -173,13 +194,23 @@ export interface LinkedCase {
 }
 
 const optionalText = (max: number) =>
-  z.string().trim().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters').optional().transform((v) => (v ? v : undefined));
+  z
+    .string()
+    .trim()
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+    .optional()
+    .transform((v) => (v ? v : undefined));
 const dateInput = z
   .string()
   .trim()
   .optional()
   .transform((v) => (v ? v : undefined))
-  .refine((v) => v === undefined || (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v))), 'must be a date (YYYY-MM-DD)');
+  .refine(
+    (v) =>
+      v === undefined || (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v))),
+    'must be a date (YYYY-MM-DD)',
+  );
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 /** Queue filters as they arrive from a query string: every value is validated, none reaches SQL text. */
@@ -251,7 +282,13 @@ export interface CaseStore {
    * is decided only with `mayDecideEscalated` (a lead): the status is read under the row lock, so an
    * escalation that lands between a page view and the decision is not overridden.
    */
-  decide(id: number, action: CaseAction, actor: string, note?: string, options?: { mayDecideEscalated?: boolean }): Promise<DecisionResult>;
+  decide(
+    id: number,
+    action: CaseAction,
+    actor: string,
+    note?: string,
+    options?: { mayDecideEscalated?: boolean },
+  ): Promise<DecisionResult>;
   addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
   history(id: number): Promise<CaseEvent[]>;
   linked(id: number, limit?: number): Promise<LinkedCase[]>;

@@ -20,7 +20,6 @@ export const NEGATIVE_REASON_CODES: Record<NegativeKind, string> = {
   shipping: 'SHIPPING_ADDRESS_CONFIRMED_FRAUD',
 };
 
-
 export interface NegativeListStore {
   add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void>;
   /** Which kinds match any of the given identities (each kind: primary then previous key's identity). */
@@ -84,7 +83,9 @@ export class RedisNegativeListStore implements NegativeListStore {
   }
 
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
-    const asked = NEGATIVE_KINDS.flatMap((kind) => (identities[kind] ?? []).map((id) => ({ kind, key: negativeKey(kind, id) })));
+    const asked = NEGATIVE_KINDS.flatMap((kind) =>
+      (identities[kind] ?? []).map((id) => ({ kind, key: negativeKey(kind, id) })),
+    );
     if (asked.length === 0) return [];
     const values = await Promise.all(asked.map((a) => this.get(a.key)));
     return NEGATIVE_KINDS.filter((kind) => asked.some((a, i) => a.kind === kind && values[i] !== null));

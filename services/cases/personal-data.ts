@@ -38,7 +38,10 @@ export class PersonalDataCipher {
   private readonly keys: { id: string; key: Buffer }[];
 
   constructor(keyring: DataKeyring) {
-    const derive = (k: DataKey) => ({ id: k.id, key: Buffer.from(hkdfSync('sha256', k.secret, Buffer.alloc(0), HKDF_INFO, 32)) });
+    const derive = (k: DataKey) => ({
+      id: k.id,
+      key: Buffer.from(hkdfSync('sha256', k.secret, Buffer.alloc(0), HKDF_INFO, 32)),
+    });
     this.sealing = derive(keyring.primary);
     this.keys = [this.sealing, ...(keyring.previous ? [derive(keyring.previous)] : [])];
   }
@@ -58,20 +61,24 @@ export class PersonalDataCipher {
   /** Opens a sealed value for the case `binding` names; throws PersonalDataUnreadable (never with the data) otherwise. */
   open(sealed: string, binding: string): PersonalData {
     const parts = sealed.split('.');
-    if (parts.length !== 4 || parts[0] !== VERSION) throw new PersonalDataUnreadable('not a sealed personal-data value');
+    if (parts.length !== 4 || parts[0] !== VERSION)
+      throw new PersonalDataUnreadable('not a sealed personal-data value');
     const [, keyId, nonceText, bodyText] = parts as [string, string, string, string];
     const nonce = Buffer.from(nonceText, 'base64url');
     const body = Buffer.from(bodyText, 'base64url');
-    if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) throw new PersonalDataUnreadable('a sealed personal-data value cut short');
+    if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES)
+      throw new PersonalDataUnreadable('a sealed personal-data value cut short');
     // The named key first; then the others, for a key whose id changed (a development key renamed at rotation).
     const named = this.keys.filter((k) => k.id === keyId);
     for (const k of [...named, ...this.keys.filter((x) => x.id !== keyId)]) {
       const plain = tryOpen(k.key, nonce, body, binding);
       if (plain !== undefined) return JSON.parse(plain) as PersonalData;
     }
-    throw new PersonalDataUnreadable(named.length > 0
-      ? `sealed under key ${keyId} for another case, or altered`
-      : `sealed under key ${keyId}, which this engine does not hold (LEAKGUARD_DATA_KEY, LEAKGUARD_PREVIOUS_DATA_KEY)`);
+    throw new PersonalDataUnreadable(
+      named.length > 0
+        ? `sealed under key ${keyId} for another case, or altered`
+        : `sealed under key ${keyId}, which this engine does not hold (LEAKGUARD_DATA_KEY, LEAKGUARD_PREVIOUS_DATA_KEY)`,
+    );
   }
 }
 
@@ -80,7 +87,9 @@ function tryOpen(key: Buffer, nonce: Buffer, body: Buffer, binding: string): str
     const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(binding, 'utf8'));
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
   } catch {
     return undefined;
   }
@@ -106,7 +115,10 @@ export type PersonalView =
   | { state: 'unreadable'; reason: string };
 
 /** Opens a case's personal data for display. Never throws: a value that does not open is "unreadable". */
-export function personalView(c: Pick<CaseRecord, 'merchantId' | 'transactionId' | 'personalData'>, cipher: PersonalDataCipher): PersonalView {
+export function personalView(
+  c: Pick<CaseRecord, 'merchantId' | 'transactionId' | 'personalData'>,
+  cipher: PersonalDataCipher,
+): PersonalView {
   const p = c.personalData;
   if (p.erasedAt) return { state: 'erased', erasedAt: p.erasedAt, retentionDays: p.retentionDays };
   if (!p.sealed) return { state: 'none' };

@@ -58,12 +58,29 @@ export class RedisFlaggedQueue implements FlaggedQueue {
           let entries: StreamEntries = [];
           if (Date.now() - lastClaim > this.claimIdleMs / 2) {
             lastClaim = Date.now();
-            const claimed = (await consumer.xautoclaim(FLAGGED_STREAM, FLAGGED_GROUP, this.consumerName, this.claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntries];
+            const claimed = (await consumer.xautoclaim(
+              FLAGGED_STREAM,
+              FLAGGED_GROUP,
+              this.consumerName,
+              this.claimIdleMs,
+              '0-0',
+              'COUNT',
+              100,
+            )) as [string, StreamEntries];
             entries = claimed[1] ?? [];
           }
           if (entries.length === 0) {
             const reply = (await consumer.xreadgroup(
-              'GROUP', FLAGGED_GROUP, this.consumerName, 'COUNT', 100, 'BLOCK', backlog ? 1 : 1000, 'STREAMS', FLAGGED_STREAM, backlog ? '0' : '>',
+              'GROUP',
+              FLAGGED_GROUP,
+              this.consumerName,
+              'COUNT',
+              100,
+              'BLOCK',
+              backlog ? 1 : 1000,
+              'STREAMS',
+              FLAGGED_STREAM,
+              backlog ? '0' : '>',
             )) as [string, StreamEntries][] | null;
             entries = reply?.[0]?.[1] ?? [];
             if (backlog && entries.length === 0) backlog = false;

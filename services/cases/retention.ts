@@ -12,22 +12,44 @@ const DAY_MS = 86_400_000;
 export const PERSONAL_DATA_ERASE: AuditAction = 'personal_data_erase';
 
 /** Erases the personal data of cases closed more than `retentionDays` before `now`; returns how many. */
-export async function erasePersonalData(store: CaseStore, audit: AuditLog, retentionDays: number, now = new Date()): Promise<number> {
+export async function erasePersonalData(
+  store: CaseStore,
+  audit: AuditLog,
+  retentionDays: number,
+  now = new Date(),
+): Promise<number> {
   const closedBefore = new Date(now.getTime() - retentionDays * DAY_MS);
   const erased = await store.erasePersonalData(closedBefore, retentionDays);
   if (erased > 0) {
-    await audit.append({ actor: 'system:retention', action: PERSONAL_DATA_ERASE, target: 'cases', detail: { erased, retentionDays, closedBefore: closedBefore.toISOString() } });
+    await audit.append({
+      actor: 'system:retention',
+      action: PERSONAL_DATA_ERASE,
+      target: 'cases',
+      detail: { erased, retentionDays, closedBefore: closedBefore.toISOString() },
+    });
   }
   return erased;
 }
 
 /** Runs `erasePersonalData` now and then every `intervalMs` until stopped (one pass at a time). */
-export function startRetention(store: CaseStore, audit: AuditLog, retentionDays: number, onError: (error: unknown) => void, intervalMs = RETENTION_INTERVAL_MS): { stop(): Promise<void>; ready: Promise<void> } {
+export function startRetention(
+  store: CaseStore,
+  audit: AuditLog,
+  retentionDays: number,
+  onError: (error: unknown) => void,
+  intervalMs = RETENTION_INTERVAL_MS,
+): { stop(): Promise<void>; ready: Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const run = () => (running = running.then(() => erasePersonalData(store, audit, retentionDays)).catch(onError));
   const ready = run().then(() => {});
   const timer = setInterval(run, intervalMs);
   timer.unref();
   // Stopping waits for a pass in flight: the database closes after it.
-  return { ready, stop: async () => { clearInterval(timer); await running; } };
+  return {
+    ready,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

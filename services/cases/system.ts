@@ -61,21 +61,46 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
   const users = new PostgresUserStore(o.sql);
   const ingester = new CaseIngester(o.queue, store);
   const feedback = new Feedback({
-    store, audit, negativeLists: o.negativeLists, negativeListTtlMs: o.negativeListTtlMs, allowListMaxDays: o.allowListMaxDays,
-    onError: (e) => o.onError(e, 'labels'), ...(o.labels ? { labels: o.labels } : {}),
+    store,
+    audit,
+    negativeLists: o.negativeLists,
+    negativeListTtlMs: o.negativeListTtlMs,
+    allowListMaxDays: o.allowListMaxDays,
+    onError: (e) => o.onError(e, 'labels'),
+    ...(o.labels ? { labels: o.labels } : {}),
   });
   ingester.start((e) => o.onError(e, 'ingest'));
   void feedback.flushLabels();
-  const keyAudit = o.apiKeys ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs) : undefined;
+  const keyAudit = o.apiKeys
+    ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs)
+    : undefined;
   await keyAudit?.ready;
-  const retention = startRetention(store, audit, o.retentionDays, (e) => o.onError(e, 'retention'), o.retentionIntervalMs);
+  const retention = startRetention(
+    store,
+    audit,
+    o.retentionDays,
+    (e) => o.onError(e, 'retention'),
+    o.retentionIntervalMs,
+  );
   await retention.ready;
   const checkpoints = o.checkpoints
-    ? startCheckpoints(new AuditCheckpointer({ audit, ...o.checkpoints }), (e) => o.onError(e, 'audit-checkpoint'), o.checkpoints.intervalMs)
+    ? startCheckpoints(
+        new AuditCheckpointer({ audit, ...o.checkpoints }),
+        (e) => o.onError(e, 'audit-checkpoint'),
+        o.checkpoints.intervalMs,
+      )
     : undefined;
   await checkpoints?.ready;
   return {
-    sql: o.sql, store, audit, users, ingester, feedback, negativeLists: o.negativeLists, personalData: o.cipher, retentionDays: o.retentionDays,
+    sql: o.sql,
+    store,
+    audit,
+    users,
+    ingester,
+    feedback,
+    negativeLists: o.negativeLists,
+    personalData: o.cipher,
+    retentionDays: o.retentionDays,
     async close() {
       keyAudit?.stop();
       await retention.stop();

@@ -39,8 +39,17 @@ function report(result: ChainCheck): string {
 
 async function main(): Promise<number> {
   const { values, command } = parseCommand(
-    () => parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }),
-    USAGE, fail,
+    () =>
+      parseArgs({
+        allowPositionals: true,
+        options: {
+          json: { type: 'boolean', default: false },
+          out: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    USAGE,
+    fail,
   );
   if (command !== 'verify' && command !== 'export') fail(`unknown command ${command}\n${USAGE}`);
   const config = loadConfig();
@@ -70,7 +79,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
-  fail((error as Error).message, 1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) fail(error.message);
+    fail((error as Error).message, 1);
+  },
+);

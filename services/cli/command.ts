@@ -13,7 +13,9 @@ export function failWith(name: string): Fail {
 
 /** `parse` runs node:util parseArgs (typed by the caller); a thrown parse error becomes a usage failure. */
 export function parseCommand<R extends { values: { help?: boolean | undefined }; positionals: string[] }>(
-  parse: () => R, usage: string, fail: Fail,
+  parse: () => R,
+  usage: string,
+  fail: Fail,
 ): R & { command: string } {
   let parsed: R;
   try {

@@ -12,11 +12,17 @@ const USAGE = `usage:
 const fail: Fail = failWith('db');
 
 async function main(): Promise<void> {
-  const { command } = parseCommand(() => parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }), USAGE, fail);
+  const { command } = parseCommand(
+    () => parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } }),
+    USAGE,
+    fail,
+  );
   if (command !== 'migrate') fail(`unknown command ${command}\n${USAGE}`);
   const config = loadConfig();
   if (config.DATABASE_URL && !config.DATABASE_MIGRATION_URL) {
-    process.stderr.write('db: no DATABASE_MIGRATION_URL: migrating as DATABASE_URL\'s role, which then owns the tables and could cut the audit log (docs/console.md)\n');
+    process.stderr.write(
+      "db: no DATABASE_MIGRATION_URL: migrating as DATABASE_URL's role, which then owns the tables and could cut the audit log (docs/console.md)\n",
+    );
   }
   const sql = await openSqlClient(config);
   try {
@@ -24,8 +30,13 @@ async function main(): Promise<void> {
   } finally {
     await sql.close();
   }
-  const role = config.DATABASE_MIGRATION_URL && config.DATABASE_URL ? decodeURIComponent(new URL(config.DATABASE_URL).username) : undefined;
-  process.stdout.write(`migrations applied${role ? `; ${role} may read and write the cases and only read and append to the audit log` : ''}\n`);
+  const role =
+    config.DATABASE_MIGRATION_URL && config.DATABASE_URL
+      ? decodeURIComponent(new URL(config.DATABASE_URL).username)
+      : undefined;
+  process.stdout.write(
+    `migrations applied${role ? `; ${role} may read and write the cases and only read and append to the audit log` : ''}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

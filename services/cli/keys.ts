@@ -32,7 +32,8 @@ async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore
   try {
     sql = await openSqlClient(config);
   } catch (error) {
-    if (error instanceof PgliteBusy) return `the running engine writes it to the audit log within ${KEY_AUDIT_INTERVAL_MS / 1000} s`;
+    if (error instanceof PgliteBusy)
+      return `the running engine writes it to the audit log within ${KEY_AUDIT_INTERVAL_MS / 1000} s`;
     throw error;
   }
   try {
@@ -53,14 +54,20 @@ async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore
 
 async function main(): Promise<void> {
   const { values, positionals, command } = parseCommand(
-    () => parseArgs({
-      allowPositionals: true,
-      options: {
-        role: { type: 'string' }, merchant: { type: 'string' }, issuer: { type: 'string' },
-        label: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-      },
-    }),
-    USAGE, fail,
+    () =>
+      parseArgs({
+        allowPositionals: true,
+        options: {
+          role: { type: 'string' },
+          merchant: { type: 'string' },
+          issuer: { type: 'string' },
+          label: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    USAGE,
+    fail,
   );
   const rest = positionals.slice(1);
 
@@ -72,13 +79,29 @@ async function main(): Promise<void> {
   try {
     switch (command) {
       case 'create': {
-        if (!values.role || !ROLES.includes(values.role as Role)) fail(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`);
-        const { key, record } = await createApiKey(store, { role: values.role as Role, merchantId: values.merchant, issuerId: values.issuer, label: values.label, actor });
+        if (!values.role || !ROLES.includes(values.role as Role))
+          fail(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`);
+        const { key, record } = await createApiKey(store, {
+          role: values.role as Role,
+          merchantId: values.merchant,
+          issuerId: values.issuer,
+          label: values.label,
+          actor,
+        });
         const audited = await auditNow(config, store);
-        if (values.json) process.stdout.write(`${JSON.stringify({ key, id: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId })}\n`);
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ key, id: record.id, role: record.role, merchantId: record.merchantId, issuerId: record.issuerId })}\n`,
+          );
         else {
-          const tenant = record.merchantId ? ` for merchant ${record.merchantId}` : record.issuerId ? ` for issuer ${record.issuerId}` : '';
-          process.stdout.write(`Created ${record.role} key ${record.id}${tenant} (${audited}).\nShown once, store it now:\n\n  ${key}\n\n`);
+          const tenant = record.merchantId
+            ? ` for merchant ${record.merchantId}`
+            : record.issuerId
+              ? ` for issuer ${record.issuerId}`
+              : '';
+          process.stdout.write(
+            `Created ${record.role} key ${record.id}${tenant} (${audited}).\nShown once, store it now:\n\n  ${key}\n\n`,
+          );
         }
         break;
       }
@@ -91,7 +114,9 @@ async function main(): Promise<void> {
         if (records.length === 0) process.stdout.write('No API keys.\n');
         for (const r of records) {
           const tenant = r.merchantId ?? r.issuerId ?? '-';
-          process.stdout.write(`${r.id}  ${r.role.padEnd(8)}  ${tenant.padEnd(20)}  created ${r.createdAt}  ${r.revokedAt ? `REVOKED ${r.revokedAt}` : 'active'}${r.label ? `  (${r.label})` : ''}\n`);
+          process.stdout.write(
+            `${r.id}  ${r.role.padEnd(8)}  ${tenant.padEnd(20)}  created ${r.createdAt}  ${r.revokedAt ? `REVOKED ${r.revokedAt}` : 'active'}${r.label ? `  (${r.label})` : ''}\n`,
+          );
         }
         break;
       }
@@ -99,7 +124,9 @@ async function main(): Promise<void> {
         const id = rest[0];
         if (!id) fail(`revoke needs a key id (see npm run keys -- list)\n${USAGE}`);
         if (!(await store.revoke(id, new Date().toISOString(), actor))) fail(`no key with id ${id}`, 1);
-        process.stdout.write(`Revoked ${id} (${await auditNow(config, store)}). Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`);
+        process.stdout.write(
+          `Revoked ${id} (${await auditNow(config, store)}). Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`,
+        );
         break;
       }
       default:

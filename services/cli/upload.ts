@@ -40,7 +40,10 @@ function readKeyFile(file: string): string {
   }
   const key = text.split('\n')[0]!.trim();
   if (!key) fail(`--key-file: ${file} is empty`);
-  if (mode & 0o077) process.stderr.write(`upload: warning: ${file} can be read by other users (mode 0${mode.toString(8)}): chmod 600 it\n`);
+  if (mode & 0o077)
+    process.stderr.write(
+      `upload: warning: ${file} can be read by other users (mode 0${mode.toString(8)}): chmod 600 it\n`,
+    );
   return key;
 }
 
@@ -50,7 +53,14 @@ async function main(): Promise<void> {
     parsed = parseArgs({
       allowPositionals: true,
       // --key is parsed only to be refused with the reason (a parse error would quote it back).
-      options: { event: { type: 'string' }, format: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' }, 'key-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        event: { type: 'string' },
+        format: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        'key-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     if (process.argv.some((a) => a === '--key' || a.startsWith('--key='))) fail(KEY_ON_COMMAND_LINE);
@@ -64,10 +74,13 @@ async function main(): Promise<void> {
   }
   const file = positionals[0];
   if (!values.event || !file || positionals.length > 1) fail(USAGE);
-  if (!/^ce_[1-9][0-9]*$/.test(values.event)) fail(`--event must be a compromise event id such as ce_1, not ${JSON.stringify(values.event)}`);
+  if (!/^ce_[1-9][0-9]*$/.test(values.event))
+    fail(`--event must be a compromise event id such as ce_1, not ${JSON.stringify(values.event)}`);
   if (!existsSync(file) || !statSync(file).isFile()) fail(`no such file: ${file}`);
-  const format = values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
-  if (format !== 'csv' && format !== 'ndjson') fail('say --format csv or --format ndjson (the file name does not tell)');
+  const format =
+    values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
+  if (format !== 'csv' && format !== 'ndjson')
+    fail('say --format csv or --format ndjson (the file name does not tell)');
 
   let key = process.env.LEAKGUARD_API_KEY || undefined;
   const keyFile = values['key-file'];
@@ -79,7 +92,9 @@ async function main(): Promise<void> {
     const demo = join(process.env.LEAKGUARD_STATE_DIR || '.leakguard', 'demo-credentials.json');
     if (existsSync(demo)) {
       key = (JSON.parse(readFileSync(demo, 'utf8')) as { issuerKey?: string }).issuerKey;
-      process.stderr.write(`upload: no LEAKGUARD_API_KEY or --key-file: using the embedded demo issuer key from ${demo}\n`);
+      process.stderr.write(
+        `upload: no LEAKGUARD_API_KEY or --key-file: using the embedded demo issuer key from ${demo}\n`,
+      );
     }
   }
   if (!key) fail('an issuer API key is needed: LEAKGUARD_API_KEY or --key-file FILE');
@@ -87,7 +102,13 @@ async function main(): Promise<void> {
 
   const total = statSync(file).size;
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'uploading [{bar}] {percentage}% | {sent}/{size} MB | {rate} MB/s | eta {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+    {
+      stream: process.stderr,
+      format: 'uploading [{bar}] {percentage}% | {sent}/{size} MB | {rate} MB/s | eta {eta_formatted}',
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
+    },
     cliProgress.Presets.shades_classic,
   );
   const mb = (n: number) => (n / 1e6).toFixed(1);
@@ -97,7 +118,10 @@ async function main(): Promise<void> {
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       sent += chunk.length;
-      bar.update(sent, { sent: mb(sent), rate: (sent / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+      bar.update(sent, {
+        sent: mb(sent),
+        rate: (sent / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
+      });
       done(null, chunk);
     },
   });
@@ -107,13 +131,20 @@ async function main(): Promise<void> {
   try {
     response = await fetch(`${base}/v1/compromise-events/${values.event}/cards`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson', 'content-length': String(total) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+        'content-length': String(total),
+      },
       body,
       duplex: 'half',
     } as RequestInit);
   } catch (error) {
     bar.stop();
-    fail(`cannot reach ${base}: ${(error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message}`, 1);
+    fail(
+      `cannot reach ${base}: ${(error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message}`,
+      1,
+    );
   }
   bar.update(total, { sent: mb(total) });
   bar.stop();
@@ -132,7 +163,9 @@ async function main(): Promise<void> {
       `(${seconds.toFixed(1)} s, ${Math.round((report.accepted + report.duplicates + report.rejected) / Math.max(seconds, 0.001))} lines/s)\n`,
   );
   if (report.rejected > 0) {
-    process.stdout.write(`\nrejected lines${report.rejected > report.errors.length ? ` (first ${report.errors.length} of ${report.rejected})` : ''}:\n`);
+    process.stdout.write(
+      `\nrejected lines${report.rejected > report.errors.length ? ` (first ${report.errors.length} of ${report.rejected})` : ''}:\n`,
+    );
     for (const e of report.errors) process.stdout.write(`  line ${e.line}: ${e.code}: ${e.reason} (${e.card})\n`);
     process.exit(1);
   }

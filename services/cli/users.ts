@@ -21,14 +21,26 @@ const fail: Fail = failWith('users');
 
 async function main(): Promise<void> {
   const { values, command } = parseCommand(
-    () => parseArgs({ allowPositionals: true, options: { username: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }),
-    USAGE, fail,
+    () =>
+      parseArgs({
+        allowPositionals: true,
+        options: {
+          username: { type: 'string' },
+          role: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    USAGE,
+    fail,
   );
   if (!['create-admin', 'create', 'list', 'unlock'].includes(command)) fail(`unknown command ${command}\n${USAGE}`);
   const username = values.username === undefined ? undefined : usernameSchema.safeParse(values.username);
-  if (command !== 'list' && !username?.success) fail(`--username ${username ? 'must be 3-64 lowercase letters, digits, . _ or -' : 'is required'}\n${USAGE}`);
+  if (command !== 'list' && !username?.success)
+    fail(`--username ${username ? 'must be 3-64 lowercase letters, digits, . _ or -' : 'is required'}\n${USAGE}`);
   const role = command === 'create-admin' ? 'admin' : values.role;
-  if (command === 'create' && !CONSOLE_ROLES.includes(role as ConsoleRole)) fail(`--role must be one of ${CONSOLE_ROLES.join(', ')}\n${USAGE}`);
+  if (command === 'create' && !CONSOLE_ROLES.includes(role as ConsoleRole))
+    fail(`--role must be one of ${CONSOLE_ROLES.join(', ')}\n${USAGE}`);
 
   const config = loadConfig();
   const sql = await openSqlClient(config);
@@ -40,9 +52,19 @@ async function main(): Promise<void> {
     switch (command) {
       case 'create-admin':
       case 'create': {
-        const account = await createAccount(users, audit, name, role as ConsoleRole, `cli:${process.env.USER ?? 'unknown'}`, { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 });
+        const account = await createAccount(
+          users,
+          audit,
+          name,
+          role as ConsoleRole,
+          `cli:${process.env.USER ?? 'unknown'}`,
+          { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
+        );
         await checkpointAuditLog(config, audit, 'cli:users');
-        if (values.json) process.stdout.write(`${JSON.stringify({ username: account.username, role: account.role, password: account.password, totpSecret: account.totpSecret })}\n`);
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ username: account.username, role: account.role, password: account.password, totpSecret: account.totpSecret })}\n`,
+          );
         else {
           process.stdout.write(
             `Created ${account.role} ${account.username}. Shown once, store them now:\n` +
@@ -54,12 +76,19 @@ async function main(): Promise<void> {
         break;
       }
       case 'list':
-        for (const u of await users.list()) process.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? 'locked' : 'active'}\n`);
+        for (const u of await users.list())
+          process.stdout.write(
+            `${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? 'locked' : 'active'}\n`,
+          );
         break;
       case 'unlock': {
         const updated = await users.update(name, { unlock: true });
         if (!updated) fail(`no user ${name}`, 1);
-        await audit.append({ actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'user_unlock', target: `user:${name}` });
+        await audit.append({
+          actor: `cli:${process.env.USER ?? 'unknown'}`,
+          action: 'user_unlock',
+          target: `user:${name}`,
+        });
         await checkpointAuditLog(config, audit, 'cli:users');
         process.stdout.write(`Unlocked ${name}.\n`);
         break;

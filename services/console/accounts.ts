@@ -10,7 +10,14 @@ export interface NewAccount {
   totpSecret: string;
 }
 
-export async function createAccount(users: UserStore, audit: AuditLog, username: string, role: ConsoleRole, actor: string, scrypt?: ScryptParams): Promise<NewAccount> {
+export async function createAccount(
+  users: UserStore,
+  audit: AuditLog,
+  username: string,
+  role: ConsoleRole,
+  actor: string,
+  scrypt?: ScryptParams,
+): Promise<NewAccount> {
   const password = generatePassword();
   const totpSecret = generateTotpSecret();
   await users.create({ username, role, passwordHash: await hashPassword(password, scrypt), totpSecret });

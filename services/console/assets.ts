@@ -56,5 +56,12 @@ export interface Asset {
 }
 
 export const ASSETS: ReadonlyMap<string, Asset> = new Map([
-  ['console.css', { body: CSS, type: 'text/css; charset=utf-8', etag: `"${createHash('sha256').update(CSS).digest('base64url').slice(0, 16)}"` }],
+  [
+    'console.css',
+    {
+      body: CSS,
+      type: 'text/css; charset=utf-8',
+      etag: `"${createHash('sha256').update(CSS).digest('base64url').slice(0, 16)}"`,
+    },
+  ],
 ]);

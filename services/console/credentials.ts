@@ -4,7 +4,9 @@
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))));
+  new Promise<Buffer>((resolve, reject) =>
+    scryptCb(password, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
 
 export interface ScryptParams {
   /** log2 of N: 15 = 32 MiB with r = 8. */
@@ -18,7 +20,12 @@ const maxmem = (params: ScryptParams) => 256 * params.r * 2 ** params.logN + 16 
 
 export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password.normalize('NFKC'), salt, 32, { N: 2 ** params.logN, r: params.r, p: params.p, maxmem: maxmem(params) });
+  const key = await scrypt(password.normalize('NFKC'), salt, 32, {
+    N: 2 ** params.logN,
+    r: params.r,
+    p: params.p,
+    maxmem: maxmem(params),
+  });
   return `scrypt$${params.logN}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
@@ -27,7 +34,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (!m) return false;
   const params = { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
   const expected = Buffer.from(m[5]!, 'base64');
-  const key = await scrypt(password.normalize('NFKC'), Buffer.from(m[4]!, 'base64'), expected.length, { N: 2 ** params.logN, r: params.r, p: params.p, maxmem: maxmem(params) });
+  const key = await scrypt(password.normalize('NFKC'), Buffer.from(m[4]!, 'base64'), expected.length, {
+    N: 2 ** params.logN,
+    r: params.r,
+    p: params.p,
+    maxmem: maxmem(params),
+  });
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 

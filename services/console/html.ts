@@ -14,11 +14,21 @@ export class Safe {
   }
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+  '=': '&#61;',
+};
 
 export function escapeHtml(value: unknown): string {
   // Control characters other than tab and newline never reach the page.
-  return scrubCardNumbers(String(value)).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd').replace(/[&<>"'`=]/g, (c) => ESCAPES[c]!);
+  return scrubCardNumbers(String(value))
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
+    .replace(/[&<>"'`=]/g, (c) => ESCAPES[c]!);
 }
 
 type Part = Safe | string | number | boolean | null | undefined | readonly Part[];

@@ -50,13 +50,21 @@ export interface UserStore {
    * Counts a failure from one client address; locks the account for that address for `lockMs` once
    * `maxAttempts` failures came from it. Other addresses are not locked out.
    */
-  recordFailure(username: string, address: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }>;
+  recordFailure(
+    username: string,
+    address: string,
+    maxAttempts: number,
+    lockMs: number,
+  ): Promise<{ locked: boolean; attempts: number }>;
   /** Until when the account is locked for this client address (ISO), or null. */
   loginLock(username: string, address: string): Promise<string | null>;
   /** Clears the address's failures and records the TOTP step; false when the step was already used (replay). */
   recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
   /** `unlock` clears the failures and locks of every address. */
-  update(username: string, change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean }): Promise<ConsoleUser | undefined>;
+  update(
+    username: string,
+    change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
+  ): Promise<ConsoleUser | undefined>;
   createSession(tokenHash: string, username: string, csrfToken: string): Promise<void>;
   /** Refreshes a session seen within `idleMs`; 'expired' when it exists but idled out (it is then removed). */
   touchSession(tokenHash: string, idleMs: number): Promise<SessionView | 'expired' | undefined>;

@@ -9,7 +9,10 @@ import { RedisLoginRateLimiter } from './session.ts';
 const FRICTION_DASHBOARD_MERCHANTS = 25;
 
 /** `runtime.redis`: the Redis the stores use, when configured; login throttling is then shared by every engine. */
-export function consoleOptions(config: Config, runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'> & { redis?: RedisClient | undefined }): ConsoleOptions {
+export function consoleOptions(
+  config: Config,
+  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'> & { redis?: RedisClient | undefined },
+): ConsoleOptions {
   return {
     system: () => runtime.cases,
     watchlist: runtime.watchlist,
@@ -18,7 +21,9 @@ export function consoleOptions(config: Config, runtime: Pick<Runtime, 'cases' | 
     maxAttempts: config.LEAKGUARD_LOGIN_MAX_ATTEMPTS,
     lockoutMs: config.LEAKGUARD_LOGIN_LOCKOUT_MS,
     loginRatePerMinute: config.LEAKGUARD_LOGIN_RATE_PER_MINUTE,
-    ...(runtime.redis ? { loginLimiter: new RedisLoginRateLimiter(runtime.redis, config.LEAKGUARD_LOGIN_RATE_PER_MINUTE) } : {}),
+    ...(runtime.redis
+      ? { loginLimiter: new RedisLoginRateLimiter(runtime.redis, config.LEAKGUARD_LOGIN_RATE_PER_MINUTE) }
+      : {}),
     // Secure cookies everywhere but development, where the console is plain http on localhost.
     secureCookies: config.NODE_ENV !== 'development',
     scrypt: { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },

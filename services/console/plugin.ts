@@ -8,17 +8,46 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditInput } from '../cases/audit.ts';
-import { CASE_ACTIONS, CaseConflict, CaseForbidden, CaseNotFound, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../cases/model.ts';
+import {
+  CASE_ACTIONS,
+  CaseConflict,
+  CaseForbidden,
+  CaseNotFound,
+  caseQuerySchema,
+  OPEN_STATUSES,
+  type CaseRecord,
+} from '../cases/model.ts';
 import { personalView } from '../cases/personal-data.ts';
 import type { CaseSystem } from '../cases/system.ts';
 import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/watchlist.ts';
 import { ASSETS } from './assets.ts';
-import { dummyHash, generatePassword, generateTotpSecret, hashPassword, otpauthUri, verifyPassword, verifyTotp, type ScryptParams } from './credentials.ts';
+import {
+  dummyHash,
+  generatePassword,
+  generateTotpSecret,
+  hashPassword,
+  otpauthUri,
+  verifyPassword,
+  verifyTotp,
+  type ScryptParams,
+} from './credentials.ts';
 import { atLeast, CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type SessionView } from './model.ts';
-import { addressKey, clearCookie, cookieNames, LoginRateLimiter, newToken, type LoginLimiter, readCookie, sameToken, setCookie, tokenHash } from './session.ts';
+import {
+  addressKey,
+  clearCookie,
+  cookieNames,
+  LoginRateLimiter,
+  newToken,
+  type LoginLimiter,
+  readCookie,
+  sameToken,
+  setCookie,
+  tokenHash,
+} from './session.ts';
 import { auditPage, casePage, dashboardPage, errorPage, loginPage, page, queuePage, usersPage } from './views.ts';
 
-export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 export interface ConsoleOptions {
   /** The case system, once its database is open; the console answers 503 until then. */
@@ -45,26 +74,55 @@ declare module 'fastify' {
   }
 }
 
-const idParam = z.object({ id: z.string().regex(/^[1-9][0-9]{0,14}$/).transform(Number) });
+const idParam = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/)
+    .transform(Number),
+});
 const userParam = z.object({ username: usernameSchema });
 const csrfField = z.object({ _csrf: z.string().max(200).optional() }).passthrough();
 /** Control characters (but tab and line breaks) in free text: PostgreSQL refuses a NUL, and no analyst types the others. */
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const freeText = (max: number) => z.string().trim().max(max).refine((v) => !CONTROL.test(v), 'must not contain control characters');
+const freeText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters');
 // A username with control characters names nobody (usernames are letters, digits and . _ -): it
 // fails like any unknown name, and is recorded with the characters replaced so that the audit log can hold it.
 const loginBody = z.object({
-  username: z.string().max(200).default('').transform((v) => v.replace(new RegExp(CONTROL.source, 'g'), '\ufffd')),
-  password: z.string().max(200).default(''), code: z.string().max(20).default(''), _csrf: z.string().max(200).optional(),
+  username: z
+    .string()
+    .max(200)
+    .default('')
+    .transform((v) => v.replace(new RegExp(CONTROL.source, 'g'), '\ufffd')),
+  password: z.string().max(200).default(''),
+  code: z.string().max(20).default(''),
+  _csrf: z.string().max(200).optional(),
 });
-const decisionBody = z.object({ action: z.enum(CASE_ACTIONS), note: freeText(4000).optional(), allowListDays: z.coerce.number().int().min(0).max(365).default(0) });
+const decisionBody = z.object({
+  action: z.enum(CASE_ACTIONS),
+  note: freeText(4000).optional(),
+  allowListDays: z.coerce.number().int().min(0).max(365).default(0),
+});
 const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
 const createUserBody = z.object({ username: usernameSchema, role: z.enum(CONSOLE_ROLES) });
-const updateUserBody = z.object({ op: z.enum(['role', 'disable', 'enable', 'unlock', 'reset']), role: z.enum(CONSOLE_ROLES).optional() });
+const updateUserBody = z.object({
+  op: z.enum(['role', 'disable', 'enable', 'unlock', 'reset']),
+  role: z.enum(CONSOLE_ROLES).optional(),
+});
 const auditQuery = z.object({
   before: z.coerce.number().int().min(1).optional(),
   action: z.preprocess((v) => (v === '' ? undefined : v), z.enum(AUDIT_ACTIONS).optional()),
-  actor: z.string().trim().max(128).regex(/^[^\u0000-\u001f\u007f]*$/).optional().transform((v) => v || undefined),
+  actor: z
+    .string()
+    .trim()
+    .max(128)
+    .regex(/^[^\u0000-\u001f\u007f]*$/)
+    .optional()
+    .transform((v) => v || undefined),
   verify: z.literal('1').optional(),
 });
 
@@ -89,9 +147,19 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     return payload;
   });
 
-  const send = (reply: FastifyReply, status: number, title: string, body: ReturnType<typeof errorPage>, session?: SessionView | null) =>
-    reply.code(status).type('text/html; charset=utf-8').send(page(title, body, session ?? undefined));
-  const fail = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) => send(reply, status, 'Error', errorPage(status, message), request.consoleSession);
+  const send = (
+    reply: FastifyReply,
+    status: number,
+    title: string,
+    body: ReturnType<typeof errorPage>,
+    session?: SessionView | null,
+  ) =>
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(page(title, body, session ?? undefined));
+  const fail = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) =>
+    send(reply, status, 'Error', errorPage(status, message), request.consoleSession);
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     if (error instanceof z.ZodError) {
@@ -103,7 +171,8 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     if (error instanceof CaseForbidden) return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
     if (error.statusCode === 413) return fail(request, reply, 413, 'Request too large.');
     if (error.statusCode === 415) return fail(request, reply, 415, 'Unsupported content type.');
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return fail(request, reply, error.statusCode, 'Bad request.');
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+      return fail(request, reply, error.statusCode, 'Bad request.');
     request.log.error({ err: { message: error.message, code: error.code } }, 'console error');
     return fail(request, reply, 500, 'Internal error.');
   });
@@ -111,7 +180,12 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   const system = (reply: FastifyReply): CaseSystem | undefined => {
     const s = o.system();
-    if (!s) void reply.code(503).header('retry-after', '5').type('text/html; charset=utf-8').send(page('Starting', errorPage(503, 'The case database is not available yet. Try again shortly.')));
+    if (!s)
+      void reply
+        .code(503)
+        .header('retry-after', '5')
+        .type('text/html; charset=utf-8')
+        .send(page('Starting', errorPage(503, 'The case database is not available yet. Try again shortly.')));
     return s;
   };
   const audit = (s: CaseSystem, entry: AuditInput) => s.audit.append(entry);
@@ -128,8 +202,14 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const summary = limiter.takeRefusals();
     const s = o.system();
     if (!summary || !s) return;
-    await audit(s, { actor: 'anonymous', action: 'login_rate_limited', target: 'login', detail: { ...summary, from: summaryFrom, to: new Date(now()).toISOString() } })
-      .catch((error: unknown) => app.log.warn({ err: { message: (error as Error).message } }, 'login rate-limit summary not audited'));
+    await audit(s, {
+      actor: 'anonymous',
+      action: 'login_rate_limited',
+      target: 'login',
+      detail: { ...summary, from: summaryFrom, to: new Date(now()).toISOString() },
+    }).catch((error: unknown) =>
+      app.log.warn({ err: { message: (error as Error).message } }, 'login rate-limit summary not audited'),
+    );
   };
   const refusalCounted = () => {
     if (summaryTimer) return;
@@ -150,17 +230,30 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const token = readCookie(request, names.session);
     const session = token ? await s.users.touchSession(tokenHash(token), o.idleMs) : undefined;
     if (!session || session === 'expired') {
-      if (session === 'expired') await audit(s, { actor: 'console', action: 'session_expired', target: 'session', detail: { ip: clientAddress(request) } });
+      if (session === 'expired')
+        await audit(s, {
+          actor: 'console',
+          action: 'session_expired',
+          target: 'session',
+          detail: { ip: clientAddress(request) },
+        });
       clearCookie(reply, names.session, o.secureCookies);
-      if (request.method === 'GET') return reply.redirect(session === 'expired' ? '/console/login?expired=1' : '/console/login', 303);
-      return send(reply, 401, 'Sign in', errorPage(401, session === 'expired' ? 'Your session expired. Sign in again.' : 'Sign in first.'));
+      if (request.method === 'GET')
+        return reply.redirect(session === 'expired' ? '/console/login?expired=1' : '/console/login', 303);
+      return send(
+        reply,
+        401,
+        'Sign in',
+        errorPage(401, session === 'expired' ? 'Your session expired. Sign in again.' : 'Sign in first.'),
+      );
     }
     request.consoleSession = session;
     request.consoleToken = token!;
     if (!atLeast(session.role, role)) return fail(request, reply, 403, `This page needs the ${role} role.`);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const body = csrfField.safeParse(request.body ?? {});
-      const presented = (body.success ? body.data._csrf : undefined) ?? (request.headers['x-csrf-token'] as string | undefined);
+      const presented =
+        (body.success ? body.data._csrf : undefined) ?? (request.headers['x-csrf-token'] as string | undefined);
       if (!sameToken(presented, session.csrfToken)) return fail(request, reply, 403, 'Missing or invalid CSRF token.');
       // Defence in depth: a cross-site form post carries a foreign Origin.
       const origin = request.headers.origin;
@@ -191,14 +284,20 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   app.get('/login', async (request, reply) => {
     const expired = (request.query as Record<string, unknown>)?.expired === '1';
-    return showLogin(reply, 200, undefined, expired ? 'Your session expired after 15 minutes without activity. Sign in again.' : undefined);
+    return showLogin(
+      reply,
+      200,
+      undefined,
+      expired ? 'Your session expired after 15 minutes without activity. Sign in again.' : undefined,
+    );
   });
 
   app.post('/login', async (request, reply) => {
     const s = system(reply);
     if (!s) return reply;
     const body = loginBody.safeParse(request.body ?? {});
-    if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin))) return showLogin(reply, 403, 'The sign-in form expired. Try again.');
+    if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin)))
+      return showLogin(reply, 403, 'The sign-in form expired. Try again.');
     const ip = clientAddress(request);
     // Limits and locks count an IPv6 client by its /64.
     const address = addressKey(ip);
@@ -213,8 +312,14 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const user = usernameSchema.safeParse(username).success ? await s.users.find(username) : undefined;
     const failed = async (reason: string, count: boolean) => {
       let locked = false;
-      if (count && user) locked = (await s.users.recordFailure(user.username, address, o.maxAttempts, o.lockoutMs)).locked;
-      await audit(s, { actor: user?.username ?? 'anonymous', action: 'login_failed', target: `user:${username}`, detail: { reason, ip, ...(locked ? { locked: true } : {}) } });
+      if (count && user)
+        locked = (await s.users.recordFailure(user.username, address, o.maxAttempts, o.lockoutMs)).locked;
+      await audit(s, {
+        actor: user?.username ?? 'anonymous',
+        action: 'login_failed',
+        target: `user:${username}`,
+        detail: { reason, ip, ...(locked ? { locked: true } : {}) },
+      });
       return showLogin(reply, 401, GENERIC);
     };
     if (!user) {
@@ -225,7 +330,12 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const lockedUntil = await s.users.loginLock(user.username, address);
     if (lockedUntil && Date.parse(lockedUntil) > now()) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
-      await audit(s, { actor: user.username, action: 'login_failed', target: `user:${username}`, detail: { reason: 'locked', ip } });
+      await audit(s, {
+        actor: user.username,
+        action: 'login_failed',
+        target: `user:${username}`,
+        detail: { reason: 'locked', ip },
+      });
       return showLogin(reply, 401, GENERIC);
     }
     const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
@@ -246,7 +356,11 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
   app.post('/logout', { preHandler: requireRole('analyst') }, async (request, reply) => {
     const s = o.system()!;
     await s.users.deleteSession(tokenHash(request.consoleToken!));
-    await audit(s, { actor: request.consoleSession!.username, action: 'logout', target: `user:${request.consoleSession!.username}` });
+    await audit(s, {
+      actor: request.consoleSession!.username,
+      action: 'logout',
+      target: `user:${request.consoleSession!.username}`,
+    });
     clearCookie(reply, names.session, o.secureCookies);
     return showLogin(reply, 200, undefined, 'You are signed out.');
   });
@@ -255,11 +369,18 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   app.get('/queue', { preHandler: requireRole('analyst') }, async (request, reply) => {
     const parsed = caseQuerySchema.safeParse(request.query ?? {});
-    if (!parsed.success) return fail(request, reply, 400, `Invalid filter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      return fail(
+        request,
+        reply,
+        400,
+        `Invalid filter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const q = parsed.data;
     const query = q.assignee === 'me' ? { ...q, assignee: request.consoleSession!.username } : q;
     const result = await o.system()!.store.list(query);
-    const notice = (request.query as Record<string, unknown>).empty === '1' ? 'No unassigned open case is waiting.' : undefined;
+    const notice =
+      (request.query as Record<string, unknown>).empty === '1' ? 'No unassigned open case is waiting.' : undefined;
     return send(reply, 200, 'Queue', queuePage(q, result, request.consoleSession!, notice), request.consoleSession);
   });
 
@@ -267,7 +388,12 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const s = o.system()!;
     const c = await s.store.takeNext(request.consoleSession!.username);
     if (!c) return reply.redirect('/console/queue?empty=1', 303);
-    await audit(s, { actor: request.consoleSession!.username, action: 'case_assign', target: `case:${c.id}`, detail: { assignee: request.consoleSession!.username, via: 'take_next' } });
+    await audit(s, {
+      actor: request.consoleSession!.username,
+      action: 'case_assign',
+      target: `case:${c.id}`,
+      detail: { assignee: request.consoleSession!.username, via: 'take_next' },
+    });
     return reply.redirect(`/console/cases/${c.id}`, 303);
   });
 
@@ -281,7 +407,8 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     return events;
   };
 
-  const canDecide = (c: CaseRecord, role: ConsoleRole) => OPEN_STATUSES.includes(c.status) && (c.status !== 'escalated' || atLeast(role, 'lead'));
+  const canDecide = (c: CaseRecord, role: ConsoleRole) =>
+    OPEN_STATUSES.includes(c.status) && (c.status !== 'escalated' || atLeast(role, 'lead'));
 
   app.get('/cases/:id', { preHandler: requireRole('analyst') }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
@@ -291,11 +418,42 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const session = request.consoleSession!;
     // Personal data are decrypted here only, for this signed-in analyst; the view is audited with what it showed.
     const personal = personalView(record, s.personalData);
-    if (personal.state === 'unreadable') request.log.warn({ caseId: id, reason: personal.reason }, 'personal data of a case could not be decrypted');
-    await audit(s, { actor: session.username, action: 'case_view', target: `case:${id}`, detail: { personalData: personal.state } });
-    const [history, linked, events] = await Promise.all([s.store.history(id), s.store.linked(id), compromiseEvents(record)]);
-    const notice = typeof (request.query as Record<string, unknown>).done === 'string' ? noticeFor(String((request.query as Record<string, unknown>).done)) : undefined;
-    return send(reply, 200, `Case #${id}`, casePage({ record, personal, history, linked, events, canDecide: canDecide(record, session.role), allowListMaxDays: o.allowListMaxDays }, session, notice), session);
+    if (personal.state === 'unreadable')
+      request.log.warn({ caseId: id, reason: personal.reason }, 'personal data of a case could not be decrypted');
+    await audit(s, {
+      actor: session.username,
+      action: 'case_view',
+      target: `case:${id}`,
+      detail: { personalData: personal.state },
+    });
+    const [history, linked, events] = await Promise.all([
+      s.store.history(id),
+      s.store.linked(id),
+      compromiseEvents(record),
+    ]);
+    const notice =
+      typeof (request.query as Record<string, unknown>).done === 'string'
+        ? noticeFor(String((request.query as Record<string, unknown>).done))
+        : undefined;
+    return send(
+      reply,
+      200,
+      `Case #${id}`,
+      casePage(
+        {
+          record,
+          personal,
+          history,
+          linked,
+          events,
+          canDecide: canDecide(record, session.role),
+          allowListMaxDays: o.allowListMaxDays,
+        },
+        session,
+        notice,
+      ),
+      session,
+    );
   });
 
   app.post('/cases/:id/assign', { preHandler: requireRole('analyst') }, async (request, reply) => {
@@ -315,11 +473,30 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const current = await s.store.get(id);
     if (!current) return fail(request, reply, 404, 'No such case.');
     const mayDecideEscalated = atLeast(session.role, 'lead');
-    if (current.status === 'escalated' && !mayDecideEscalated) return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
+    if (current.status === 'escalated' && !mayDecideEscalated)
+      return fail(request, reply, 403, 'Escalated cases are decided by a lead.');
     // Checked again by the store under the row lock: the case may be escalated since it was read.
-    const result = await s.store.decide(id, body.action, session.username, body.note || undefined, { mayDecideEscalated });
-    await audit(s, { actor: session.username, action: 'case_decision', target: `case:${id}`, detail: { action: body.action, from: result.previousStatus, to: result.case.status, ...(body.note ? { note: true } : {}) } });
-    if (body.note) await audit(s, { actor: session.username, action: 'case_note', target: `case:${id}`, detail: { length: body.note.length } });
+    const result = await s.store.decide(id, body.action, session.username, body.note || undefined, {
+      mayDecideEscalated,
+    });
+    await audit(s, {
+      actor: session.username,
+      action: 'case_decision',
+      target: `case:${id}`,
+      detail: {
+        action: body.action,
+        from: result.previousStatus,
+        to: result.case.status,
+        ...(body.note ? { note: true } : {}),
+      },
+    });
+    if (body.note)
+      await audit(s, {
+        actor: session.username,
+        action: 'case_note',
+        target: `case:${id}`,
+        detail: { length: body.note.length },
+      });
     await s.feedback.applied(result, session.username, body.action === 'mark_legitimate' ? body.allowListDays : 0);
     return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
   });
@@ -329,7 +506,12 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const { text } = noteBody.parse(request.body ?? {});
     const s = o.system()!;
     await s.store.addNote(id, request.consoleSession!.username, text);
-    await audit(s, { actor: request.consoleSession!.username, action: 'case_note', target: `case:${id}`, detail: { length: text.length } });
+    await audit(s, {
+      actor: request.consoleSession!.username,
+      action: 'case_note',
+      target: `case:${id}`,
+      detail: { length: text.length },
+    });
     return reply.redirect(`/console/cases/${id}?done=note`, 303);
   });
 
@@ -340,8 +522,20 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   // --- Admin: users and the audit log ----------------------------------------------------------
 
-  const renderUsers = async (request: FastifyRequest, reply: FastifyReply, status = 200, created?: Parameters<typeof usersPage>[2], message?: string) =>
-    send(reply, status, 'Users', usersPage(await o.system()!.users.list(), request.consoleSession!, created, message), request.consoleSession);
+  const renderUsers = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status = 200,
+    created?: Parameters<typeof usersPage>[2],
+    message?: string,
+  ) =>
+    send(
+      reply,
+      status,
+      'Users',
+      usersPage(await o.system()!.users.list(), request.consoleSession!, created, message),
+      request.consoleSession,
+    );
 
   const freshCredentials = async (username: string) => {
     const password = generatePassword();
@@ -355,16 +549,33 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   app.post('/admin/users', { preHandler: requireRole('admin') }, async (request, reply) => {
     const body = createUserBody.safeParse(request.body ?? {});
-    if (!body.success) return renderUsers(request, reply, 400, undefined, `Invalid user: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!body.success)
+      return renderUsers(
+        request,
+        reply,
+        400,
+        undefined,
+        `Invalid user: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const s = o.system()!;
     const c = await freshCredentials(body.data.username);
     try {
-      await s.users.create({ username: body.data.username, role: body.data.role, passwordHash: c.passwordHash, totpSecret: c.totpSecret });
+      await s.users.create({
+        username: body.data.username,
+        role: body.data.role,
+        passwordHash: c.passwordHash,
+        totpSecret: c.totpSecret,
+      });
     } catch (error) {
       if (error instanceof UserExists) return renderUsers(request, reply, 409, undefined, 'That username is taken.');
       throw error;
     }
-    await audit(s, { actor: request.consoleSession!.username, action: 'user_create', target: `user:${body.data.username}`, detail: { role: body.data.role } });
+    await audit(s, {
+      actor: request.consoleSession!.username,
+      action: 'user_create',
+      target: `user:${body.data.username}`,
+      detail: { role: body.data.role },
+    });
     return renderUsers(request, reply, 201, { username: body.data.username, ...c });
   });
 
@@ -375,15 +586,25 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     const me = request.consoleSession!.username;
     const target = await s.users.find(username);
     if (!target) return fail(request, reply, 404, 'No such user.');
-    const removesAdmin = target.role === 'admin' && !target.disabled && (body.op === 'disable' || (body.op === 'role' && body.role !== 'admin'));
-    if (removesAdmin && (await s.users.countAdmins()) <= 1) return renderUsers(request, reply, 409, undefined, 'The last active admin cannot be disabled or demoted.');
-    if (username === me && body.op === 'disable') return renderUsers(request, reply, 409, undefined, 'You cannot disable yourself.');
+    const removesAdmin =
+      target.role === 'admin' &&
+      !target.disabled &&
+      (body.op === 'disable' || (body.op === 'role' && body.role !== 'admin'));
+    if (removesAdmin && (await s.users.countAdmins()) <= 1)
+      return renderUsers(request, reply, 409, undefined, 'The last active admin cannot be disabled or demoted.');
+    if (username === me && body.op === 'disable')
+      return renderUsers(request, reply, 409, undefined, 'You cannot disable yourself.');
     let created: Parameters<typeof usersPage>[2];
     switch (body.op) {
       case 'role':
         if (!body.role) return renderUsers(request, reply, 400, undefined, 'Choose a role.');
         await s.users.update(username, { role: body.role });
-        await audit(s, { actor: me, action: 'user_update', target: `user:${username}`, detail: { role: body.role, from: target.role } });
+        await audit(s, {
+          actor: me,
+          action: 'user_update',
+          target: `user:${username}`,
+          detail: { role: body.role, from: target.role },
+        });
         break;
       case 'disable':
         await s.users.update(username, { disabled: true });
@@ -412,11 +633,33 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
 
   app.get('/admin/audit', { preHandler: requireRole('admin') }, async (request, reply) => {
     const q = auditQuery.safeParse(request.query ?? {});
-    if (!q.success) return fail(request, reply, 400, `Invalid filter: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!q.success)
+      return fail(
+        request,
+        reply,
+        400,
+        `Invalid filter: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const s = o.system()!;
-    const entries = await s.audit.list({ limit: 100, ...(q.data.before ? { beforeSeq: q.data.before } : {}), ...(q.data.action ? { action: q.data.action } : {}), ...(q.data.actor ? { actor: q.data.actor } : {}) });
+    const entries = await s.audit.list({
+      limit: 100,
+      ...(q.data.before ? { beforeSeq: q.data.before } : {}),
+      ...(q.data.action ? { action: q.data.action } : {}),
+      ...(q.data.actor ? { actor: q.data.actor } : {}),
+    });
     const verify = q.data.verify ? await s.audit.verify() : undefined;
-    return send(reply, 200, 'Audit log', auditPage(entries, { ...(q.data.action ? { action: q.data.action } : {}), ...(q.data.actor ? { actor: q.data.actor } : {}) }, request.consoleSession!, verify), request.consoleSession);
+    return send(
+      reply,
+      200,
+      'Audit log',
+      auditPage(
+        entries,
+        { ...(q.data.action ? { action: q.data.action } : {}), ...(q.data.actor ? { actor: q.data.actor } : {}) },
+        request.consoleSession!,
+        verify,
+      ),
+      request.consoleSession,
+    );
   });
 
   app.get('/admin/audit/export', { preHandler: requireRole('admin') }, async (request, reply) => {
@@ -428,11 +671,22 @@ export async function consolePlugin(app: FastifyInstance, o: ConsoleOptions): Pr
     });
     return reply
       .type('application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="leakguard-audit-${new Date(now()).toISOString().slice(0, 10)}.ndjson"`)
+      .header(
+        'content-disposition',
+        `attachment; filename="leakguard-audit-${new Date(now()).toISOString().slice(0, 10)}.ndjson"`,
+      )
       .send(`${lines.join('\n')}\n`);
   });
 }
 
 function noticeFor(done: string): string | undefined {
-  return ({ mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.', mark_legitimate: 'Marked as legitimate.', escalate: 'Escalated to a lead.', note: 'Note added.', assigned: 'Assigned to you.' } as Record<string, string>)[done];
+  return (
+    {
+      mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
+      mark_legitimate: 'Marked as legitimate.',
+      escalate: 'Escalated to a lead.',
+      note: 'Note added.',
+      assigned: 'Assigned to you.',
+    } as Record<string, string>
+  )[done];
 }

@@ -12,7 +12,10 @@ export const newToken = () => randomBytes(32).toString('base64url');
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 export function cookieNames(secure: boolean) {
-  return { session: secure ? '__Host-lg_console' : 'lg_console', prelogin: secure ? '__Host-lg_prelogin' : 'lg_prelogin' };
+  return {
+    session: secure ? '__Host-lg_console' : 'lg_console',
+    prelogin: secure ? '__Host-lg_prelogin' : 'lg_prelogin',
+  };
 }
 
 export function readCookie(request: FastifyRequest, name: string): string | undefined {
@@ -29,7 +32,13 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
   return undefined;
 }
 
-export function setCookie(reply: FastifyReply, name: string, value: string, secure: boolean, maxAgeSeconds?: number): void {
+export function setCookie(
+  reply: FastifyReply,
+  name: string,
+  value: string,
+  secure: boolean,
+  maxAgeSeconds?: number,
+): void {
   const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
   if (secure) attributes.push('Secure');
   if (maxAgeSeconds !== undefined) attributes.push(`Max-Age=${maxAgeSeconds}`);
@@ -38,7 +47,8 @@ export function setCookie(reply: FastifyReply, name: string, value: string, secu
   reply.header('set-cookie', [...list, attributes.join('; ')]);
 }
 
-export const clearCookie = (reply: FastifyReply, name: string, secure: boolean) => setCookie(reply, name, '', secure, 0);
+export const clearCookie = (reply: FastifyReply, name: string, secure: boolean) =>
+  setCookie(reply, name, '', secure, 0);
 
 export function sameToken(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
@@ -58,8 +68,13 @@ export function addressKey(ip: string): string {
   const [head = '', tail = ''] = ip.toLowerCase().split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** Refused attempts since the last hand-over: written to the audit log as one summary. */
@@ -87,12 +102,16 @@ class RefusalTally {
 
   add(key: string): void {
     this.refused++;
-    if (this.refusedBy.has(key) || this.refusedBy.size < MAX_TRACKED) this.refusedBy.set(key, (this.refusedBy.get(key) ?? 0) + 1);
+    if (this.refusedBy.has(key) || this.refusedBy.size < MAX_TRACKED)
+      this.refusedBy.set(key, (this.refusedBy.get(key) ?? 0) + 1);
   }
 
   take(): RefusalSummary | undefined {
     if (this.refused === 0) return undefined;
-    const top = [...this.refusedBy].map(([ip, refused]) => ({ ip, refused })).sort((a, b) => b.refused - a.refused || (a.ip < b.ip ? -1 : 1)).slice(0, 10);
+    const top = [...this.refusedBy]
+      .map(([ip, refused]) => ({ ip, refused }))
+      .sort((a, b) => b.refused - a.refused || (a.ip < b.ip ? -1 : 1))
+      .slice(0, 10);
     const summary = { refused: this.refused, addresses: this.refusedBy.size, top };
     this.refused = 0;
     this.refusedBy = new Map();
@@ -114,7 +133,8 @@ export class LoginRateLimiter implements LoginLimiter {
   allow(key: string, now = Date.now()): boolean {
     const w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > MAX_TRACKED) for (const [k, v] of this.windows) if (now - v.start >= this.windowMs) this.windows.delete(k);
+      if (this.windows.size > MAX_TRACKED)
+        for (const [k, v] of this.windows) if (now - v.start >= this.windowMs) this.windows.delete(k);
       this.windows.set(key, { start: now, count: 1 });
       return true;
     }

@@ -10,7 +10,19 @@ import { z } from 'zod';
  * account whose minor unit is "N.A." in ISO's list (the package gives them 0 digits).
  * test/core/currency.test.ts checks this against the list shipped in the package.
  */
-const NOT_MONEY: ReadonlySet<string> = new Set(['BOV', 'CHE', 'CHW', 'CLF', 'COU', 'MXV', 'USN', 'UYI', 'XDR', 'XSU', 'XUA']);
+const NOT_MONEY: ReadonlySet<string> = new Set([
+  'BOV',
+  'CHE',
+  'CHW',
+  'CLF',
+  'COU',
+  'MXV',
+  'USN',
+  'UYI',
+  'XDR',
+  'XSU',
+  'XUA',
+]);
 
 /** Codes of ISO 4217 that name money (not funds, metals, test or "no currency" codes), with their exponents. */
 const EXPONENTS: ReadonlyMap<string, number> = new Map(
@@ -58,11 +70,17 @@ export const rateTableSchema = z
   .strict()
   .superRefine((t, ctx) => {
     for (const [code, rates] of Object.entries(t.rates)) {
-      if (!isCurrencyCode(code)) ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'is not an ISO 4217 currency code' });
+      if (!isCurrencyCode(code))
+        ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'is not an ISO 4217 currency code' });
       const dates = rates.map((r) => r.from);
-      if (new Set(dates).size !== dates.length) ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'repeats a date' });
+      if (new Set(dates).size !== dates.length)
+        ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'repeats a date' });
       if (code === t.reference && rates.some((r) => r.rate !== 1)) {
-        ctx.addIssue({ code: 'custom', path: ['rates', code], message: 'is the reference currency: its rate can only be 1' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rates', code],
+          message: 'is the reference currency: its rate can only be 1',
+        });
       }
     }
   });
@@ -106,7 +124,10 @@ export class RateTable {
     this.smallAmount = doc.smallAmount;
     for (const [code, list] of Object.entries(doc.rates)) {
       const sorted = [...list].sort((a, b) => (a.from < b.from ? -1 : 1));
-      this.rates.set(code, { from: sorted.map((r) => Date.parse(`${r.from}T00:00:00Z`)), rate: sorted.map((r) => r.rate) });
+      this.rates.set(code, {
+        from: sorted.map((r) => Date.parse(`${r.from}T00:00:00Z`)),
+        rate: sorted.map((r) => r.rate),
+      });
     }
     if (!this.rates.has(doc.reference)) this.rates.set(doc.reference, { from: [0], rate: [1] });
   }
@@ -149,6 +170,10 @@ export class RateTable {
 /** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path (and the source's, when given). */
 export function parseRateTable(doc: unknown, source?: string): RateTable {
   const parsed = rateTableSchema.safeParse(doc);
-  if (!parsed.success) throw new RateTableError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`), source);
+  if (!parsed.success)
+    throw new RateTableError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      source,
+    );
   return new RateTable(parsed.data);
 }

@@ -7,11 +7,27 @@ import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
-import { buildCounterPlan, type CounterPlan, type HitRecord, type StoreReading, type TransactionFacts, type VelocityStore } from './velocity.ts';
+import {
+  buildCounterPlan,
+  type CounterPlan,
+  type HitRecord,
+  type StoreReading,
+  type TransactionFacts,
+  type VelocityStore,
+} from './velocity.ts';
 import { listFeatures, listLookup } from './lists.ts';
 import { scrubCardNumbers } from './scrub.ts';
 import { modelFeatures, modelReasons, type ModelVerdict, type ScoringModel } from './model.ts';
-import { decodeEntry, entrySlot, eventIdOf, expiryTag, liveEvents, watchlistFeatures, type EventView, type WatchlistMatch } from './watchlist.ts';
+import {
+  decodeEntry,
+  entrySlot,
+  eventIdOf,
+  expiryTag,
+  liveEvents,
+  watchlistFeatures,
+  type EventView,
+  type WatchlistMatch,
+} from './watchlist.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
@@ -73,8 +89,13 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
   }
   const hits = evaluateRules(ruleset, merchantId, features);
   const outcome = decide({
-    ruleset, merchantId, hits, degraded,
-    cardNotPresent: input.cardNotPresent, threeDSAuthenticated: input.threeDSAuthenticated, threeDSFailed: input.threeDSFailed === true,
+    ruleset,
+    merchantId,
+    hits,
+    degraded,
+    cardNotPresent: input.cardNotPresent,
+    threeDSAuthenticated: input.threeDSAuthenticated,
+    threeDSFailed: input.threeDSFailed === true,
   });
   if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
   return { outcome, verdict };
@@ -87,8 +108,7 @@ export interface Evidence {
 }
 
 export type ScoreResult =
-  | { kind: 'scored'; response: ScoreResponse; replayed: boolean; evidence?: Evidence }
-  | { kind: 'conflict' };
+  { kind: 'scored'; response: ScoreResponse; replayed: boolean; evidence?: Evidence } | { kind: 'conflict' };
 
 class DeadlineExceeded extends Error {}
 
@@ -137,7 +157,9 @@ export class Engine {
    * one after the other would give. A transaction the rate table cannot price comes back as its
    * error (nothing of it counted); the others are scored.
    */
-  async scoreBatch(items: readonly { merchantId: string; request: ScoreRequest }[]): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]> {
+  async scoreBatch(
+    items: readonly { merchantId: string; request: ScoreRequest }[],
+  ): Promise<(ScoreResult | { kind: 'error'; error: unknown })[]> {
     const started = this.now();
     const results: (ScoreResult | { kind: 'error'; error: unknown })[] = new Array(items.length);
     const prepared: { index: number; p: Prepared }[] = [];
@@ -150,7 +172,10 @@ export class Engine {
     });
     let readings: (StoreReading | undefined)[] = [];
     try {
-      readings = await withDeadline(this.options.store.recordAndReadMany(prepared.map(({ p }) => p.plan)), this.storeBudget(started));
+      readings = await withDeadline(
+        this.options.store.recordAndReadMany(prepared.map(({ p }) => p.plan)),
+        this.storeBudget(started),
+      );
     } catch (error) {
       this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
     }
@@ -159,7 +184,11 @@ export class Engine {
     const first = new Map<string, { hash: string; result: ScoreResult }>();
     prepared.forEach(({ index, p }, i) => {
       const earlier = first.get(p.plan.marker);
-      if (earlier?.hash === p.plan.payloadHash && earlier.result.kind === 'scored' && !earlier.result.response.degraded) {
+      if (
+        earlier?.hash === p.plan.payloadHash &&
+        earlier.result.kind === 'scored' &&
+        !earlier.result.response.degraded
+      ) {
         const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
         this.options.observer?.scored?.(p.merchantId, p.req, replay);
         results[index] = replay;
@@ -189,7 +218,18 @@ export class Engine {
     const watching = this.options.watchlistEvents !== undefined;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
     if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities);
-    return { merchantId, req, ruleset, rates, card, occurredAt, amountRefCents, facts, watching, plan: buildCounterPlan(facts) };
+    return {
+      merchantId,
+      req,
+      ruleset,
+      rates,
+      card,
+      occurredAt,
+      amountRefCents,
+      facts,
+      watching,
+      plan: buildCounterPlan(facts),
+    };
   }
 
   /** 3. Features → rules → decision, from the store's reading (none: degraded); then the response is stored and observed. */
@@ -217,14 +257,24 @@ export class Engine {
     const features = featureMap(transactionFeatures(req, at, amountRefCentsAt), reading?.velocity, amountRefCentsAt);
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
-      const key = match && match.entry.expiryTag !== 0 ? (match.keyIndex === 0 ? this.options.keyring.primary : this.options.keyring.previous) : undefined;
+      const key =
+        match && match.entry.expiryTag !== 0
+          ? match.keyIndex === 0
+            ? this.options.keyring.primary
+            : this.options.keyring.previous
+          : undefined;
       const presented = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
       Object.assign(features, watchlistFeatures(match, presented, at));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
     const model = this.options.model?.();
     const { outcome, verdict } = judge({
-      ruleset, merchantId, features, occurredAt: at, degraded, model,
+      ruleset,
+      merchantId,
+      features,
+      occurredAt: at,
+      degraded,
+      model,
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
       threeDSFailed: req.threeDS?.status === 'N' || req.threeDS?.status === 'R',
@@ -244,11 +294,18 @@ export class Engine {
     };
 
     // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).
-    const hit = match && match.events.length > 0 ? this.hitRecord(merchantId, req, card, at, response, match) : undefined;
-    if (!degraded) store.saveResponse(plan, JSON.stringify(response), hit).catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
+    const hit =
+      match && match.events.length > 0 ? this.hitRecord(merchantId, req, card, at, response, match) : undefined;
+    if (!degraded)
+      store
+        .saveResponse(plan, JSON.stringify(response), hit)
+        .catch((e: unknown) => observer?.storeError?.(e, 'saveResponse'));
     observer?.decision?.(response, merchantId);
     if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);
-    const evidence: Evidence = { card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! }, features };
+    const evidence: Evidence = {
+      card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! },
+      features,
+    };
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
   }
 
@@ -263,7 +320,14 @@ export class Engine {
     return null;
   }
 
-  private hitRecord(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number, response: ScoreResponse, match: WatchlistMatch): HitRecord {
+  private hitRecord(
+    merchantId: string,
+    req: ScoreRequest,
+    card: CardIdentity,
+    occurredAt: number,
+    response: ScoreResponse,
+    match: WatchlistMatch,
+  ): HitRecord {
     return {
       at: new Date(occurredAt).toISOString(),
       // Shown to issuers: identifiers are validated card-free, and scrubbed all the same.
@@ -285,7 +349,14 @@ export class Engine {
     return this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
   }
 
-  private facts(merchantId: string, req: ScoreRequest, card: CardIdentity, occurredAt: number, amountRefCents: number, rates: RateTable): TransactionFacts {
+  private facts(
+    merchantId: string,
+    req: ScoreRequest,
+    card: CardIdentity,
+    occurredAt: number,
+    amountRefCents: number,
+    rates: RateTable,
+  ): TransactionFacts {
     const entities: Partial<Record<EntityKind, string[]>> = {
       card: card.fingerprints,
       merchant: [merchantId],

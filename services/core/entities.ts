@@ -7,7 +7,15 @@ import type { CardKeyring } from './card.ts';
 export type EntityKind = 'card' | 'device' | 'ip' | 'email' | 'shipping' | 'merchant' | 'bin';
 
 /** One letter per kind, in key names. */
-export const KIND_LETTER: Record<EntityKind, string> = { card: 'c', device: 'd', ip: 'i', email: 'e', shipping: 's', merchant: 'm', bin: 'b' };
+export const KIND_LETTER: Record<EntityKind, string> = {
+  card: 'c',
+  device: 'd',
+  ip: 'i',
+  email: 'e',
+  shipping: 's',
+  merchant: 'm',
+  bin: 'b',
+};
 /** The key prefix of everything stored about one identity: its hash tag puts it all in one Redis Cluster slot. */
 export const entityTag = (kind: EntityKind, id: string) => `lg:{${KIND_LETTER[kind]}:${id}}`;
 
@@ -39,7 +47,13 @@ export function normaliseEmail(email: string): string {
 /** The delivery point, not the recipient: reshippers receive for many names. */
 export function normaliseAddress(a: Address): string | null {
   const parts = [a.line1, a.line2, a.postalCode, a.city, a.country]
-    .map((p) => (p ?? '').toLowerCase().normalize('NFKC').replace(/[^\p{L}\p{N}]+/gu, ' ').trim())
+    .map((p) =>
+      (p ?? '')
+        .toLowerCase()
+        .normalize('NFKC')
+        .replace(/[^\p{L}\p{N}]+/gu, ' ')
+        .trim(),
+    )
     .filter((p) => p.length > 0);
   if (!a.line1 || parts.length === 0) return null;
   return parts.join('|');
@@ -63,12 +77,15 @@ export function isIp(ip: string): boolean {
 export class EntityHasher {
   private readonly keys: KeyObject[];
   constructor(keyring: CardKeyring) {
-    const derive = (secret: Buffer) => createSecretKey(createHmac('sha256', secret).update('leakguard/entity-pseudonyms/v1').digest());
+    const derive = (secret: Buffer) =>
+      createSecretKey(createHmac('sha256', secret).update('leakguard/entity-pseudonyms/v1').digest());
     this.keys = [derive(keyring.primary.secret)];
     if (keyring.previous) this.keys.push(derive(keyring.previous.secret));
   }
 
   identities(kind: EntityKind, normalised: string): string[] {
-    return this.keys.map((k) => createHmac('sha256', k).update(`${kind}\u0000${normalised}`).digest('base64url').slice(0, 22));
+    return this.keys.map((k) =>
+      createHmac('sha256', k).update(`${kind}\u0000${normalised}`).digest('base64url').slice(0, 22),
+    );
   }
 }

@@ -28,19 +28,32 @@ export function isSmallAmount(amountRefCents: number, rates: RateTable): boolean
 }
 
 export const TRANSACTION_FEATURES = [
-  'amount_major', 'amount_ref', 'channel', 'card_not_present', 'cvv_result', 'three_ds_status', 'card_expired',
-  'account_age_days', 'has_device', 'has_ip', 'has_email', 'has_shipping_address',
-  'shipping_billing_country_mismatch', 'item_count',
+  'amount_major',
+  'amount_ref',
+  'channel',
+  'card_not_present',
+  'cvv_result',
+  'three_ds_status',
+  'card_expired',
+  'account_age_days',
+  'has_device',
+  'has_ip',
+  'has_email',
+  'has_shipping_address',
+  'shipping_billing_country_mismatch',
+  'item_count',
 ] as const;
 
 /** `amountRefCents`: the amount in reference cents (referenceCents), as the counters got it. */
 export function transactionFeatures(req: ScoreRequest, occurredAt: number, amountRefCents: number): FeatureMap {
   const at = new Date(occurredAt);
   // A card is valid through the last day of its expiry month.
-  const expired = req.card.expiryYear < at.getUTCFullYear() ||
+  const expired =
+    req.card.expiryYear < at.getUTCFullYear() ||
     (req.card.expiryYear === at.getUTCFullYear() && req.card.expiryMonth < at.getUTCMonth() + 1);
   const created = req.customer?.accountCreatedAt ? Date.parse(req.customer.accountCreatedAt) : NaN;
-  const ship = req.shippingAddress?.country, bill = req.billingAddress?.country;
+  const ship = req.shippingAddress?.country,
+    bill = req.billingAddress?.country;
   return {
     amount_major: amountMajor(req.amount, req.currency),
     amount_ref: amountRefCents / 100,
@@ -61,7 +74,10 @@ export function transactionFeatures(req: ScoreRequest, occurredAt: number, amoun
 
 /** This amount against the card's earlier ones: they need the velocity reading, so they come with it. */
 export const RELATIVE_AMOUNT_FEATURES = ['amount_to_card_avg_7d', 'amount_to_card_avg_30d'] as const;
-const RELATIVE_WINDOWS = [['amount_to_card_avg_7d', '7d'], ['amount_to_card_avg_30d', '30d']] as const;
+const RELATIVE_WINDOWS = [
+  ['amount_to_card_avg_7d', '7d'],
+  ['amount_to_card_avg_30d', '30d'],
+] as const;
 
 /**
  * This amount divided by the mean of the card's earlier amounts in the window, all in reference
@@ -79,7 +95,12 @@ export function relativeAmountFeatures(amountRefCents: number, velocity: Velocit
 }
 
 export const ALL_FEATURES: readonly string[] = [
-  ...TRANSACTION_FEATURES, ...RELATIVE_AMOUNT_FEATURES, ...VELOCITY_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES,
+  ...TRANSACTION_FEATURES,
+  ...RELATIVE_AMOUNT_FEATURES,
+  ...VELOCITY_FEATURES,
+  ...WATCHLIST_FEATURES,
+  ...LIST_FEATURES,
+  ...MODEL_FEATURES,
 ];
 
 /** The request's features and, unless degraded (no reading), the velocity features and the relative amounts. */

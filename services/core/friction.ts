@@ -102,7 +102,9 @@ export class FrictionTracker {
   }
 
   private forgetQuietest(): void {
-    const byOrders = [...this.merchants].map(([id, ring]) => [id, this.sum(ring)[0]!] as const).sort((a, b) => a[1] - b[1]);
+    const byOrders = [...this.merchants]
+      .map(([id, ring]) => [id, this.sum(ring)[0]!] as const)
+      .sort((a, b) => a[1] - b[1]);
     for (const [id] of byOrders.slice(0, Math.ceil(byOrders.length / 2))) this.merchants.delete(id);
   }
 }

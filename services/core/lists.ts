@@ -11,9 +11,16 @@ export type NegativeKind = (typeof NEGATIVE_KINDS)[number];
  * the entity's own slot (its hash tag), so that the lookup rides in the entity's counter script.
  */
 export const negativeKey = (kind: NegativeKind, identity: string) => `${entityTag(kind, identity)}:neg`;
-export const allowKey = (merchantId: string, fingerprint: string) => `${entityTag('card', fingerprint)}:allow:${merchantId}`;
+export const allowKey = (merchantId: string, fingerprint: string) =>
+  `${entityTag('card', fingerprint)}:allow:${merchantId}`;
 
-export const LIST_FEATURES = ['negative_device', 'negative_ip', 'negative_email', 'negative_shipping', 'card_allowlisted'] as const;
+export const LIST_FEATURES = [
+  'negative_device',
+  'negative_ip',
+  'negative_email',
+  'negative_shipping',
+  'card_allowlisted',
+] as const;
 
 export interface ListLookup {
   /** Per negative kind, the keys of each identity of the transaction's entity. */
@@ -23,14 +30,23 @@ export interface ListLookup {
 
 export function listLookup(merchantId: string, entities: Partial<Record<EntityKind, string[]>>): ListLookup {
   return {
-    negative: NEGATIVE_KINDS.filter((k) => entities[k]?.length).map((kind) => ({ kind, keys: entities[kind]!.map((id) => negativeKey(kind, id)) })),
+    negative: NEGATIVE_KINDS.filter((k) => entities[k]?.length).map((kind) => ({
+      kind,
+      keys: entities[kind]!.map((id) => negativeKey(kind, id)),
+    })),
     allow: (entities.card ?? []).map((fp) => allowKey(merchantId, fp)),
   };
 }
 
 /** Features from the lookup's answers: one flag per negative kind (in lookup order), then the allow flag. */
 export function listFeatures(lookup: ListLookup, found: boolean[]): Record<(typeof LIST_FEATURES)[number], boolean> {
-  const features = { negative_device: false, negative_ip: false, negative_email: false, negative_shipping: false, card_allowlisted: false };
+  const features = {
+    negative_device: false,
+    negative_ip: false,
+    negative_email: false,
+    negative_shipping: false,
+    card_allowlisted: false,
+  };
   lookup.negative.forEach((n, i) => (features[`negative_${n.kind}`] = found[i] === true));
   features.card_allowlisted = found[lookup.negative.length] === true;
   return features;

@@ -37,7 +37,10 @@ export function modelFeatures(verdict: ModelVerdict): Record<(typeof MODEL_FEATU
 
 /** Reason codes of the model's factors: MODEL_FACTOR_ + the feature name in upper snake case. */
 export function modelFactorCode(feature: string): string {
-  return `MODEL_FACTOR_${feature.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '')}`.slice(0, 64);
+  return `MODEL_FACTOR_${feature
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')}`.slice(0, 64);
 }
 
 const round = (v: number) => (Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100));

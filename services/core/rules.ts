@@ -7,7 +7,16 @@ import type { FeatureMap, FeatureValue } from './features.ts';
 
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
 export type Condition =
-  | { feature: string; gte?: number; gt?: number; lte?: number; lt?: number; eq?: FeatureValue; neq?: FeatureValue; in?: FeatureValue[] }
+  | {
+      feature: string;
+      gte?: number;
+      gt?: number;
+      lte?: number;
+      lt?: number;
+      eq?: FeatureValue;
+      neq?: FeatureValue;
+      in?: FeatureValue[];
+    }
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition };
@@ -15,11 +24,19 @@ export type Condition =
 const comparison = z
   .object({
     feature: z.string().min(1),
-    gte: z.number().optional(), gt: z.number().optional(), lte: z.number().optional(), lt: z.number().optional(),
-    eq: scalar.optional(), neq: scalar.optional(), in: z.array(scalar).min(1).optional(),
+    gte: z.number().optional(),
+    gt: z.number().optional(),
+    lte: z.number().optional(),
+    lt: z.number().optional(),
+    eq: scalar.optional(),
+    neq: scalar.optional(),
+    in: z.array(scalar).min(1).optional(),
   })
   .strict()
-  .refine((c) => ['gte', 'gt', 'lte', 'lt', 'eq', 'neq', 'in'].some((k) => k in c), 'needs at least one of gte, gt, lte, lt, eq, neq, in');
+  .refine(
+    (c) => ['gte', 'gt', 'lte', 'lt', 'eq', 'neq', 'in'].some((k) => k in c),
+    'needs at least one of gte, gt, lte, lt, eq, neq, in',
+  );
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
@@ -32,7 +49,11 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
 
 const decisionEnum = z.enum(DECISIONS);
 const bandsSchema = z
-  .object({ challenge: z.number().min(0).max(100), review: z.number().min(0).max(100), decline: z.number().min(0).max(100) })
+  .object({
+    challenge: z.number().min(0).max(100),
+    review: z.number().min(0).max(100),
+    decline: z.number().min(0).max(100),
+  })
   .strict()
   .refine((b) => b.challenge <= b.review && b.review <= b.decline, 'must satisfy challenge <= review <= decline');
 
@@ -113,10 +134,12 @@ export function parseRuleset(doc: unknown, knownFeatures: ReadonlySet<string>): 
   parsed.data.rules.forEach((rule, i) => {
     if (codes.has(rule.code)) problems.push(`rules.${i}.code: duplicate code ${rule.code}`);
     codes.add(rule.code);
-    for (const f of featuresOf(rule.when)) if (!knownFeatures.has(f)) problems.push(`rules.${i}.when: unknown feature ${f}`);
+    for (const f of featuresOf(rule.when))
+      if (!knownFeatures.has(f)) problems.push(`rules.${i}.when: unknown feature ${f}`);
   });
   for (const [merchant, o] of Object.entries(parsed.data.merchants)) {
-    for (const code of o.disabledRules) if (!codes.has(code)) problems.push(`merchants.${merchant}.disabledRules: unknown rule ${code}`);
+    for (const code of o.disabledRules)
+      if (!codes.has(code)) problems.push(`merchants.${merchant}.disabledRules: unknown rule ${code}`);
   }
   if (problems.length) throw new RulesetError(problems);
   return parsed.data;
@@ -155,7 +178,11 @@ export interface RuleHit {
 function render(template: string, f: FeatureMap): string {
   return template.replace(/\{([a-z0-9_]+)\}/g, (whole, name: string) => {
     const v = f[name];
-    return typeof v === 'number' ? String(Math.round(v * 100) / 100) : typeof v === 'string' || typeof v === 'boolean' ? String(v) : whole;
+    return typeof v === 'number'
+      ? String(Math.round(v * 100) / 100)
+      : typeof v === 'string' || typeof v === 'boolean'
+        ? String(v)
+        : whole;
   });
 }
 
@@ -164,7 +191,13 @@ export function evaluateRules(ruleset: Ruleset, merchantId: string, f: FeatureMa
   const hits: RuleHit[] = [];
   for (const rule of ruleset.rules) {
     if (disabled.has(rule.code) || !matches(rule.when, f)) continue;
-    hits.push({ code: rule.code, message: render(rule.message, f), score: rule.score, atLeast: rule.atLeast, stepUp: rule.stepUp });
+    hits.push({
+      code: rule.code,
+      message: render(rule.message, f),
+      score: rule.score,
+      atLeast: rule.atLeast,
+      stepUp: rule.stepUp,
+    });
   }
   return hits;
 }
@@ -191,7 +224,13 @@ export interface DecisionOutcome {
 
 /** A score's band: the decision the score alone would give. */
 function band(score: number, bands: Ruleset['bands']): Decision {
-  return score >= bands.decline ? 'decline' : score >= bands.review ? 'review' : score >= bands.challenge ? 'challenge' : 'approve';
+  return score >= bands.decline
+    ? 'decline'
+    : score >= bands.review
+      ? 'review'
+      : score >= bands.challenge
+        ? 'challenge'
+        : 'approve';
 }
 
 const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
@@ -236,7 +275,8 @@ export function decide(input: DecisionInput): DecisionOutcome {
     if (h.atLeast === 'challenge' && input.threeDSAuthenticated) continue;
     decision = stricter(decision, h.stepUp && canStepUp ? 'challenge' : h.atLeast);
   }
-  if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed') decision = stricter(decision, 'challenge');
+  if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed')
+    decision = stricter(decision, 'challenge');
   // A step-up is only possible card-not-present, before an authentication result.
   if (decision === 'challenge' && !canStepUp) decision = 'review';
   const reasons = [...hits]

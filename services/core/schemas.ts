@@ -10,7 +10,8 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 
 // Identifiers are stored and shown as sent: one that holds a card number (separators and digit
 // forms normalised, see scrub.ts) is refused rather than stored in clear. Free text is masked instead.
-export const CARD_NUMBER_IN_IDENTIFIER = 'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
+export const CARD_NUMBER_IN_IDENTIFIER =
+  'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
 const identifier = (max: number) => text(max).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
 
 export const CHANNELS = ['ecommerce', 'moto', 'pos', 'in_app'] as const;
@@ -40,10 +41,12 @@ const cardNumber = z
 export const CURRENCY_CODES: readonly string[] = (() => {
   const codes: string[] = [];
   const A = 65;
-  for (let a = 0; a < 26; a++) for (let b = 0; b < 26; b++) for (let c = 0; c < 26; c++) {
-    const code = String.fromCharCode(A + a, A + b, A + c);
-    if (isCurrencyCode(code)) codes.push(code);
-  }
+  for (let a = 0; a < 26; a++)
+    for (let b = 0; b < 26; b++)
+      for (let c = 0; c < 26; c++) {
+        const code = String.fromCharCode(A + a, A + b, A + c);
+        if (isCurrencyCode(code)) codes.push(code);
+      }
   return codes;
 })();
 
@@ -60,7 +63,11 @@ export const cardSchema = z
   .superRefine((card, ctx) => {
     for (const field of SECURITY_CODE_FIELDS) {
       if (field in card) {
-        ctx.addIssue({ code: 'custom', path: [field], message: 'security codes are never accepted: verify it with your processor and send cvvResult' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: 'security codes are never accepted: verify it with your processor and send cvvResult',
+        });
       }
     }
   })
@@ -73,56 +80,77 @@ export const addressSchema = z.object({
   city: text(100).optional(),
   region: text(100).optional(),
   postalCode: text(20).optional(),
-  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code').optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
+    .optional(),
 });
 
-export const scoreRequestSchema = z.object({
-  transactionId: transactionIdSchema,
-  amount: z.int().positive().max(1e12),
-  // ISO 4217 money (not funds, metals or test codes); whether the rate table has it is the engine's question (422).
-  currency: z.enum(CURRENCY_CODES as [string, ...string[]], { message: 'must be an ISO 4217 currency code' }),
-  occurredAt: isoDateTime().optional(),
-  channel: z.enum(CHANNELS),
-  card: cardSchema,
-  threeDS: z.object({ status: z.enum(THREE_DS_STATUSES), version: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional() }).optional(),
-  customer: z
-    .object({
-      id: identifier(128).optional(),
-      email: z.email().max(254).optional(),
-      phone: z.string().regex(/^\+?[0-9 ()-]{4,32}$/, 'must be a phone number').optional(),
-      accountCreatedAt: isoDateTime().optional(),
-    })
-    .optional(),
-  device: z
-    .object({
-      id: identifier(128).optional(),
-      ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
-      userAgent: z.string().max(1024).optional(),
-    })
-    .optional(),
-  billingAddress: addressSchema.optional(),
-  shippingAddress: addressSchema.optional(),
-  items: z
-    .array(
-      z.object({
-        name: text(200),
-        sku: text(64).optional(),
-        category: text(100).optional(),
-        quantity: z.int().positive().max(100000).default(1),
-        unitPrice: z.int().nonnegative().max(1e12).optional(),
-      }),
-    )
-    .max(200)
-    .optional(),
-}).meta({
-  examples: [{
-    transactionId: 'order-1001', amount: 1999, currency: 'EUR', channel: 'ecommerce',
-    card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
-    device: { id: 'd-42', ip: '203.0.113.7' },
-    customer: { email: 'jane@example.com' },
-    shippingAddress: { line1: '1-2-3 Shibuya', postalCode: '150-0002', city: 'Tokyo', country: 'JP' },
-  }],
-});
+export const scoreRequestSchema = z
+  .object({
+    transactionId: transactionIdSchema,
+    amount: z.int().positive().max(1e12),
+    // ISO 4217 money (not funds, metals or test codes); whether the rate table has it is the engine's question (422).
+    currency: z.enum(CURRENCY_CODES as [string, ...string[]], { message: 'must be an ISO 4217 currency code' }),
+    occurredAt: isoDateTime().optional(),
+    channel: z.enum(CHANNELS),
+    card: cardSchema,
+    threeDS: z
+      .object({
+        status: z.enum(THREE_DS_STATUSES),
+        version: z
+          .string()
+          .regex(/^\d+\.\d+(\.\d+)?$/)
+          .optional(),
+      })
+      .optional(),
+    customer: z
+      .object({
+        id: identifier(128).optional(),
+        email: z.email().max(254).optional(),
+        phone: z
+          .string()
+          .regex(/^\+?[0-9 ()-]{4,32}$/, 'must be a phone number')
+          .optional(),
+        accountCreatedAt: isoDateTime().optional(),
+      })
+      .optional(),
+    device: z
+      .object({
+        id: identifier(128).optional(),
+        ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
+        userAgent: z.string().max(1024).optional(),
+      })
+      .optional(),
+    billingAddress: addressSchema.optional(),
+    shippingAddress: addressSchema.optional(),
+    items: z
+      .array(
+        z.object({
+          name: text(200),
+          sku: text(64).optional(),
+          category: text(100).optional(),
+          quantity: z.int().positive().max(100000).default(1),
+          unitPrice: z.int().nonnegative().max(1e12).optional(),
+        }),
+      )
+      .max(200)
+      .optional(),
+  })
+  .meta({
+    examples: [
+      {
+        transactionId: 'order-1001',
+        amount: 1999,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        device: { id: 'd-42', ip: '203.0.113.7' },
+        customer: { email: 'jane@example.com' },
+        shippingAddress: { line1: '1-2-3 Shibuya', postalCode: '150-0002', city: 'Tokyo', country: 'JP' },
+      },
+    ],
+  });
 export type ScoreRequest = z.infer<typeof scoreRequestSchema>;
 export type ScoreRequestInput = z.input<typeof scoreRequestSchema>;
 
@@ -160,9 +188,15 @@ export const outcomeRequestSchema = z
     reasonCode: text(32).optional(),
   })
   .superRefine((o, ctx) => {
-    if (o.outcome === 'chargeback' && !o.reasonCode) ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is required for a chargeback' });
+    if (o.outcome === 'chargeback' && !o.reasonCode)
+      ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is required for a chargeback' });
   })
-  .meta({ examples: [{ outcome: 'authorized' }, { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2026-11-20T09:30:00Z' }] });
+  .meta({
+    examples: [
+      { outcome: 'authorized' },
+      { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2026-11-20T09:30:00Z' },
+    ],
+  });
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 
 export const errorResponseSchema = z.object({
@@ -172,5 +206,8 @@ export const errorResponseSchema = z.object({
 
 /** Flattens zod issues into `{path, message}` pairs; messages come from our schemas and never carry input (scrubbed all the same). */
 export function issueDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({ path: scrubCardNumbers(issue.path.map(String).join('.') || '(root)'), message: scrubCardNumbers(issue.message) }));
+  return error.issues.map((issue) => ({
+    path: scrubCardNumbers(issue.path.map(String).join('.') || '(root)'),
+    message: scrubCardNumbers(issue.message),
+  }));
 }

@@ -85,7 +85,7 @@ function tooFewDigits(text: string): boolean {
 function groupsOf(text: string): Group[] {
   const groups: Group[] = [];
   let current: Group | undefined;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i)!;
     const width = cp > 0xffff ? 2 : 1;
     const v = digitValue(cp);
@@ -124,7 +124,8 @@ const isYear4 = (s: string) => s.length === 4 && within(Number(s), 1900, 2099);
 function isDateTriple(a: string, b: string, c: string): boolean {
   if (a.length === 4) return isYear4(a) && isMonth(b) && isDay(c);
   if (c.length === 4) return isYear4(c) && ((isDay(a) && isMonth(b)) || (isMonth(a) && isDay(b)));
-  if (a.length === 2 && b.length === 2 && c.length === 2) return (isMonth(b) && isDay(c)) || (isDay(a) && isMonth(b)) || (isMonth(a) && isDay(b));
+  if (a.length === 2 && b.length === 2 && c.length === 2)
+    return (isMonth(b) && isDay(c)) || (isDay(a) && isMonth(b)) || (isMonth(a) && isDay(b));
   return false;
 }
 
@@ -135,20 +136,35 @@ function isDateTriple(a: string, b: string, c: string): boolean {
  */
 const isEpochTime = (s: string) => (s.length === 13 || s.length === 16 || s.length === 19) && s.charCodeAt(0) === 49;
 
-const isCompactDate = (s: string) => s.length === 8 && isYear4(s.slice(0, 4)) && isMonth(s.slice(4, 6)) && isDay(s.slice(6));
+const isCompactDate = (s: string) =>
+  s.length === 8 && isYear4(s.slice(0, 4)) && isMonth(s.slice(4, 6)) && isDay(s.slice(6));
 
 /** An hour followed by ":MM", or minutes/seconds after "HH:". */
 function isTimePart(groups: Group[], i: number): boolean {
   const g = groups[i]!;
   const next = groups[i + 1];
-  if (next && TIME_SEPARATORS.has(g.gap) && g.digits.length <= 2 && Number(g.digits) <= 23 && next.digits.length === 2 && Number(next.digits) <= 59) return true;
+  if (
+    next &&
+    TIME_SEPARATORS.has(g.gap) &&
+    g.digits.length <= 2 &&
+    Number(g.digits) <= 23 &&
+    next.digits.length === 2 &&
+    Number(next.digits) <= 59
+  )
+    return true;
   const previous = groups[i - 1];
-  return !!previous && TIME_SEPARATORS.has(previous.gap) && previous.digits.length <= 2 && g.digits.length === 2 && Number(g.digits) <= 59;
+  return (
+    !!previous &&
+    TIME_SEPARATORS.has(previous.gap) &&
+    previous.digits.length <= 2 &&
+    g.digits.length === 2 &&
+    Number(g.digits) <= 59
+  );
 }
 
 /** Every group of the run (groups[from..to]) belongs to a date or a time. */
 function onlyDatesAndTimes(groups: Group[], from: number, to: number): boolean {
-  for (let i = from; i <= to; ) {
+  for (let i = from; i <= to;) {
     const g = groups[i]!;
     if (isTimePart(groups, i) || isCompactDate(g.digits)) {
       i++;
@@ -156,7 +172,15 @@ function onlyDatesAndTimes(groups: Group[], from: number, to: number): boolean {
     }
     const b = groups[i + 1];
     const c = groups[i + 2];
-    if (i + 2 <= to && b && c && g.gap.length === 1 && g.gap === b.gap && DATE_SEPARATORS.has(g.gap) && isDateTriple(g.digits, b.digits, c.digits)) {
+    if (
+      i + 2 <= to &&
+      b &&
+      c &&
+      g.gap.length === 1 &&
+      g.gap === b.gap &&
+      DATE_SEPARATORS.has(g.gap) &&
+      isDateTriple(g.digits, b.digits, c.digits)
+    ) {
       i += 3;
       continue;
     }
@@ -191,7 +215,8 @@ class LuhnSums {
   valid(from: number, to: number): boolean {
     const same = (to % 2) as 0 | 1;
     const other = (1 - same) as 0 | 1;
-    const sum = this.plain[same][to + 1]! - this.plain[same][from]! + this.doubled[other][to + 1]! - this.doubled[other][from]!;
+    const sum =
+      this.plain[same][to + 1]! - this.plain[same][from]! + this.doubled[other][to + 1]! - this.doubled[other][from]!;
     return sum % 10 === 0;
   }
 }
@@ -201,7 +226,7 @@ class LuhnSums {
 /** Card numbers found, as [first group, last group] spans, overlapping ones merged. */
 function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, number][] {
   const spans: [number, number][] = [];
-  for (let from = 0; from < groups.length; ) {
+  for (let from = 0; from < groups.length;) {
     let to = from;
     while (to + 1 < groups.length && joinable(groups[to]!.gap, mode)) to++;
     const [first, last] = [from, to];

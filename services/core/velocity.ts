@@ -50,7 +50,13 @@ export interface DelayedCounter {
 }
 
 export const LOG_COUNTERS: LogCounter[] = [
-  { entity: 'card', counts: ['10m', '1h', '24h', '7d', '30d'], amounts: ['1h', '24h', '7d', '30d'], smallAmounts: ['1h', '24h'], cap: 2000 },
+  {
+    entity: 'card',
+    counts: ['10m', '1h', '24h', '7d', '30d'],
+    amounts: ['1h', '24h', '7d', '30d'],
+    smallAmounts: ['1h', '24h'],
+    cap: 2000,
+  },
   { entity: 'device', counts: ['1h', '24h', '7d'], cap: 5000 },
   { entity: 'ip', counts: ['10m', '1h', '24h'], cap: 5000 },
   { entity: 'email', counts: ['24h', '7d', '30d'], cap: 5000 },
@@ -75,7 +81,11 @@ export const DISTINCT_COUNTERS: DistinctCounter[] = [
 export const OUTCOME_KINDS = ['declines', 'chargebacks', 'challenge_failures'] as const;
 export type CountedOutcome = (typeof OUTCOME_KINDS)[number];
 /** The reported outcome (outcome API) each counter kind counts. */
-const COUNTED_OUTCOME: Record<string, CountedOutcome> = { declined: 'declines', chargeback: 'chargebacks', challenge_failed: 'challenge_failures' };
+const COUNTED_OUTCOME: Record<string, CountedOutcome> = {
+  declined: 'declines',
+  chargeback: 'chargebacks',
+  challenge_failed: 'challenge_failures',
+};
 /** Key suffix letter of each kind (keys.outcomes). */
 const OUTCOME_KEY: Record<CountedOutcome, string> = { declines: 'd', chargebacks: 'c', challenge_failures: 'x' };
 const ENTITY_OUTCOMES: readonly CountedOutcome[] = ['declines', 'chargebacks'];
@@ -99,7 +109,13 @@ export const DELAYED_COUNTERS: DelayedCounter[] = [
 ];
 
 const PLURAL: Record<EntityKind, string> = {
-  card: 'cards', device: 'devices', ip: 'ips', email: 'emails', shipping: 'shipping_addresses', merchant: 'merchants', bin: 'bins',
+  card: 'cards',
+  device: 'devices',
+  ip: 'ips',
+  email: 'emails',
+  shipping: 'shipping_addresses',
+  merchant: 'merchants',
+  bin: 'bins',
 };
 
 /** Names of every velocity feature, in a fixed order: the contract documented in docs/. */
@@ -121,7 +137,10 @@ const DEFINITIONS_TAG = (() => {
 })();
 
 function delayedFeatures(c: DelayedCounter): string[] {
-  return [...c.windows.map((w) => `${c.entity}_delayed_count_${w}`), ...c.windows.map((w) => `${c.entity}_delayed_frauds_${w}`)];
+  return [
+    ...c.windows.map((w) => `${c.entity}_delayed_count_${w}`),
+    ...c.windows.map((w) => `${c.entity}_delayed_frauds_${w}`),
+  ];
 }
 export type VelocityReading = Record<string, number>;
 
@@ -157,7 +176,8 @@ export function subIdentities(kind: EntityKind, id: string): string[] {
 export const keys = {
   log: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:l`,
   distinct: (kind: EntityKind, id: string, of: EntityKind) => `${entityTag(kind, id)}:d${KIND_LETTER[of]}`,
-  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) => `${entityTag(kind, id)}:o${OUTCOME_KEY[outcome]}`,
+  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) =>
+    `${entityTag(kind, id)}:o${OUTCOME_KEY[outcome]}`,
   /** The delayed counters' transaction log and fraud-label log. */
   delayed: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:y`,
   frauds: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:f`,
@@ -190,13 +210,13 @@ export interface TransactionFacts {
  * distinct: `member`), at the counting time.
  */
 export type SlotOp = SlotDefinition & { def: string; key: string; out: number } & (
-  | { op: 'log'; write: boolean }
-  | { op: 'distinct'; write: boolean; member: string; union: boolean }
-  | { op: 'count' }
-  | { op: 'delayed'; frauds: string; write: boolean }
-  | { op: 'since' }
-  | { op: 'exists' }
-);
+    | { op: 'log'; write: boolean }
+    | { op: 'distinct'; write: boolean; member: string; union: boolean }
+    | { op: 'count' }
+    | { op: 'delayed'; frauds: string; write: boolean }
+    | { op: 'since' }
+    | { op: 'exists' }
+  );
 
 /**
  * The static part of a slot operation, the same for every transaction: windows, retention, cap.
@@ -219,18 +239,47 @@ export type SlotDefinition =
 const maxOfWindows = (ws: number[]) => Math.max(0, ...ws);
 const msOf = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[w]);
 /** Every slot operation's static part, by name. */
-export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object.freeze(Object.fromEntries([
-  ...LOG_COUNTERS.map((c) => {
-    const counts = msOf(c.counts), amounts = msOf(c.amounts), smalls = msOf(c.smallAmounts);
-    return [`log:${c.entity}`, { op: 'log', retentionMs: maxOfWindows([...counts, ...amounts, ...smalls]), cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)), counts, amounts, smalls }];
-  }),
-  ...DISTINCT_COUNTERS.map((c) => [`distinct:${c.entity}:${c.of}`, { op: 'distinct', retentionMs: maxOfWindows(msOf(c.windows)), windows: msOf(c.windows) }]),
-  ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.map((k) => [`count:${c.entity}:${k}`, { op: 'count', windows: msOf(c.windows) }])),
-  ...DELAYED_COUNTERS.map((c) => [`delayed:${c.entity}`, { op: 'delayed', retentionMs: WINDOWS[c.delay] + maxOfWindows(msOf(c.windows)), cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)), delayMs: WINDOWS[c.delay], windows: msOf(c.windows) }]),
-  ['since', { op: 'since' }],
-  ['exists', { op: 'exists' }],
-]) as Record<string, SlotDefinition>);
-const definition = <K extends SlotDefinition['op']>(name: string) => SLOT_DEFINITIONS[name] as Extract<SlotDefinition, { op: K }>;
+export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object.freeze(
+  Object.fromEntries([
+    ...LOG_COUNTERS.map((c) => {
+      const counts = msOf(c.counts),
+        amounts = msOf(c.amounts),
+        smalls = msOf(c.smallAmounts);
+      return [
+        `log:${c.entity}`,
+        {
+          op: 'log',
+          retentionMs: maxOfWindows([...counts, ...amounts, ...smalls]),
+          cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)),
+          counts,
+          amounts,
+          smalls,
+        },
+      ];
+    }),
+    ...DISTINCT_COUNTERS.map((c) => [
+      `distinct:${c.entity}:${c.of}`,
+      { op: 'distinct', retentionMs: maxOfWindows(msOf(c.windows)), windows: msOf(c.windows) },
+    ]),
+    ...OUTCOME_COUNTERS.flatMap((c) =>
+      c.kinds.map((k) => [`count:${c.entity}:${k}`, { op: 'count', windows: msOf(c.windows) }]),
+    ),
+    ...DELAYED_COUNTERS.map((c) => [
+      `delayed:${c.entity}`,
+      {
+        op: 'delayed',
+        retentionMs: WINDOWS[c.delay] + maxOfWindows(msOf(c.windows)),
+        cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)),
+        delayMs: WINDOWS[c.delay],
+        windows: msOf(c.windows),
+      },
+    ]),
+    ['since', { op: 'since' }],
+    ['exists', { op: 'exists' }],
+  ]) as Record<string, SlotDefinition>,
+);
+const definition = <K extends SlotDefinition['op']>(name: string) =>
+  SLOT_DEFINITIONS[name] as Extract<SlotDefinition, { op: K }>;
 
 /** The operations on one identity's keys: one atomic script per group (one slot of a cluster). */
 export interface SlotGroup {
@@ -303,7 +352,8 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
-    const def = `log:${c.entity}`, d = definition<'log'>(def);
+    const def = `log:${c.entity}`,
+      d = definition<'log'>(def);
     each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.log(c.entity, id), write, out }));
     features.push(
       ...c.counts.map((w) => `${c.entity}_count_${w}`),
@@ -318,8 +368,11 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const out = features.length;
     // During key rotation the same entity has two identities: their members are unioned.
     const union = ids.length > 1;
-    const def = `distinct:${c.entity}:${c.of}`, d = definition<'distinct'>(def);
-    each(c.entity, ids, other, (id, write) => add({ ...d, def, key: keys.distinct(c.entity, id, c.of), write, member: other, out, union }));
+    const def = `distinct:${c.entity}:${c.of}`,
+      d = definition<'distinct'>(def);
+    each(c.entity, ids, other, (id, write) =>
+      add({ ...d, def, key: keys.distinct(c.entity, id, c.of), write, member: other, out, union }),
+    );
     features.push(...c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`));
   }
   for (const c of OUTCOME_COUNTERS) {
@@ -327,8 +380,10 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     if (!ids?.length) continue;
     for (const k of c.kinds) {
       const out = features.length;
-      const def = `count:${c.entity}:${k}`, d = definition<'count'>(def);
-      for (const id of ids) for (const sub of subIdentities(c.entity, id)) add({ ...d, def, key: keys.outcomes(c.entity, sub, k), out });
+      const def = `count:${c.entity}:${k}`,
+        d = definition<'count'>(def);
+      for (const id of ids)
+        for (const sub of subIdentities(c.entity, id)) add({ ...d, def, key: keys.outcomes(c.entity, sub, k), out });
       features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
     }
   }
@@ -336,15 +391,19 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
-    const def = `delayed:${c.entity}`, d = definition<'delayed'>(def);
-    each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, out }));
+    const def = `delayed:${c.entity}`,
+      d = definition<'delayed'>(def);
+    each(c.entity, ids, ref, (id, write) =>
+      add({ ...d, def, key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, out }),
+    );
     features.push(...delayedFeatures(c));
   }
   let size = features.length;
   let watch: CounterPlan['watch'];
   if (facts.watchlist?.length) {
     watch = { slots: facts.watchlist, out: size++ };
-    for (const id of facts.entities.card ?? []) add({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
+    for (const id of facts.entities.card ?? [])
+      add({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
   }
   let lists: CounterPlan['lists'];
   if (facts.lists) {
@@ -393,8 +452,12 @@ export function encodeRawReading(raw: RawReading): string {
 }
 export function parseRawReading(kept: string): RawReading {
   const bar = kept.indexOf('|');
-  const entries = kept.slice(0, bar), groups = kept.slice(bar + 1);
-  return { entries: entries === '' ? [] : entries.split(','), groups: groups.split(';').map((g) => (g === '' ? [] : g.split(','))) };
+  const entries = kept.slice(0, bar),
+    groups = kept.slice(bar + 1);
+  return {
+    entries: entries === '' ? [] : entries.split(','),
+    groups: groups.split(';').map((g) => (g === '' ? [] : g.split(','))),
+  };
 }
 
 /** Combines what the slot groups returned into a reading, at counting time `t`. */
@@ -409,10 +472,19 @@ export function combineReading(plan: CounterPlan, raw: RawReading, t: number): O
     };
     for (const op of group.ops) {
       switch (op.op) {
-        case 'log': take(op.out, op.counts.length + op.amounts.length + op.smalls.length); break;
-        case 'count': take(op.out, op.windows.length); break;
-        case 'delayed': take(op.out, 2 * op.windows.length); break;
-        case 'since': case 'exists': take(op.out, 1); break;
+        case 'log':
+          take(op.out, op.counts.length + op.amounts.length + op.smalls.length);
+          break;
+        case 'count':
+          take(op.out, op.windows.length);
+          break;
+        case 'delayed':
+          take(op.out, 2 * op.windows.length);
+          break;
+        case 'since':
+        case 'exists':
+          take(op.out, 1);
+          break;
         case 'distinct':
           if (!op.union) take(op.out, op.windows.length);
           else {
@@ -420,16 +492,22 @@ export function combineReading(plan: CounterPlan, raw: RawReading, t: number): O
             if (!u) unions.set(op.out, (u = { windows: op.windows, lastSeen: new Map() }));
             const rows = Number(got[i++] ?? 0);
             for (let r = 0; r < rows; r++) {
-              const member = got[i++]!, seen = Number(got[i++]);
+              const member = got[i++]!,
+                seen = Number(got[i++]);
               if (!(u.lastSeen.get(member)! >= seen)) u.lastSeen.set(member, seen);
             }
           }
       }
     }
   });
-  for (const [out, u] of unions) u.windows.forEach((w, j) => (values[out + j] = [...u.lastSeen.values()].filter((s) => t - s < w).length));
+  for (const [out, u] of unions)
+    u.windows.forEach((w, j) => (values[out + j] = [...u.lastSeen.values()].filter((s) => t - s < w).length));
   const reading: Omit<StoreReading, 'status'> = { velocity: readingFrom(plan, values) };
-  if (plan.watch) reading.watchlist = { entries: plan.watch.slots.map((_, j) => (raw.entries[j] ? Buffer.from(raw.entries[j], 'hex') : null)), usesSinceListed: values[plan.watch.out]! };
+  if (plan.watch)
+    reading.watchlist = {
+      entries: plan.watch.slots.map((_, j) => (raw.entries[j] ? Buffer.from(raw.entries[j], 'hex') : null)),
+      usesSinceListed: values[plan.watch.out]!,
+    };
   if (plan.lists) reading.lists = values.slice(plan.lists.out, plan.size).map((v) => v > 0);
   return reading;
 }
@@ -447,7 +525,9 @@ export function readingFrom(plan: CounterPlan, values: number[]): VelocityReadin
   const reading: VelocityReading = {};
   for (const name of VELOCITY_FEATURES) reading[name] = 0;
   // Amounts travel in hundredths so that stores only add integers; features are in major units.
-  plan.features.forEach((name, i) => (reading[name] = AMOUNT_FEATURE.test(name) ? (values[i] ?? 0) / 100 : (values[i] ?? 0)));
+  plan.features.forEach(
+    (name, i) => (reading[name] = AMOUNT_FEATURE.test(name) ? (values[i] ?? 0) / 100 : (values[i] ?? 0)),
+  );
   return reading;
 }
 
@@ -464,7 +544,12 @@ export interface OutcomePlan {
 }
 
 /** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
-export function outcomePlan(merchantId: string, transactionId: string, entitiesJson: string, outcome: string): OutcomePlan {
+export function outcomePlan(
+  merchantId: string,
+  transactionId: string,
+  entitiesJson: string,
+  outcome: string,
+): OutcomePlan {
   const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
   const ref = `${merchantId}:${transactionId}`;
   const plan: OutcomePlan = { ref, counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
@@ -544,7 +629,12 @@ export interface VelocityStore {
   /** Stores the response for retries and, once per transaction, the watchlist hit. */
   saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void>;
   /** Records a merchant's outcome once per kind; 'unknown' when the transaction was never scored here. */
-  recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'>;
+  recordOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'unknown'>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

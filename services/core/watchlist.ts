@@ -11,7 +11,17 @@ import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
 
-export const DATA_ELEMENTS = ['pan', 'expiry', 'cvv', 'name', 'billing_address', 'email', 'phone', 'track', 'pin'] as const;
+export const DATA_ELEMENTS = [
+  'pan',
+  'expiry',
+  'cvv',
+  'name',
+  'billing_address',
+  'email',
+  'phone',
+  'track',
+  'pin',
+] as const;
 export type DataElement = (typeof DATA_ELEMENTS)[number];
 export const EVENT_STATUSES = ['open', 'closed', 'retracted'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
@@ -20,8 +30,15 @@ const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an IS
 
 // An event is stored and shown to issuers and analysts: its identifiers refuse a card number (as
 // the scoring request's do, scrub.ts), its free text keeps one only masked to the first 6 and last 4.
-const CARD_NUMBER_IN_IDENTIFIER = 'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
-const freeText = (min: number, max: number) => z.string().trim().min(min).max(max).transform((v) => scrubCardNumbers(v));
+const CARD_NUMBER_IN_IDENTIFIER =
+  'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
+const freeText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .transform((v) => scrubCardNumbers(v));
 /** Objects that take no other field, without repeating the unknown field's name (it may be a card number). */
 const UNKNOWN_FIELDS = 'has fields that are not allowed';
 const closedObject = <T extends z.ZodRawShape>(shape: T) =>
@@ -29,27 +46,52 @@ const closedObject = <T extends z.ZodRawShape>(shape: T) =>
 
 export const compromiseEventInputSchema = z
   .object({
-    externalId: z.string().trim().min(1).max(128).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER),
+    externalId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128)
+      .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER),
     source: freeText(1, 200),
     description: freeText(0, 2000).default(''),
     exposureStart: isoDateTime(),
     exposureEnd: isoDateTime(),
     discoveredAt: isoDateTime(),
-    dataElements: z.array(z.enum(DATA_ELEMENTS)).min(1).refine((e) => new Set(e).size === e.length, 'must not repeat an element'),
+    dataElements: z
+      .array(z.enum(DATA_ELEMENTS))
+      .min(1)
+      .refine((e) => new Set(e).size === e.length, 'must not repeat an element'),
     confidence: z.enum(['confirmed', 'suspected']).default('confirmed'),
     /** Set by admins creating an event on an issuer's behalf; an issuer's own id otherwise. */
-    issuerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER).optional(),
+    issuerId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+      .optional(),
   })
   .superRefine((e, ctx) => {
-    if (Date.parse(e.exposureEnd) < Date.parse(e.exposureStart)) ctx.addIssue({ code: 'custom', path: ['exposureEnd'], message: 'must not be before exposureStart' });
-    if (!e.dataElements.includes('pan')) ctx.addIssue({ code: 'custom', path: ['dataElements'], message: 'must include pan: a card list is a list of leaked card numbers' });
+    if (Date.parse(e.exposureEnd) < Date.parse(e.exposureStart))
+      ctx.addIssue({ code: 'custom', path: ['exposureEnd'], message: 'must not be before exposureStart' });
+    if (!e.dataElements.includes('pan'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataElements'],
+        message: 'must include pan: a card list is a list of leaked card numbers',
+      });
   })
   .meta({
-    examples: [{
-      externalId: 'breach-2026-11', source: 'card network alert', description: 'payment page skimmer at a processor',
-      exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-10-31T00:00:00Z', discoveredAt: '2026-11-10T00:00:00Z',
-      dataElements: ['pan', 'expiry', 'cvv'], confidence: 'confirmed',
-    }],
+    examples: [
+      {
+        externalId: 'breach-2026-11',
+        source: 'card network alert',
+        description: 'payment page skimmer at a processor',
+        exposureStart: '2026-05-01T00:00:00Z',
+        exposureEnd: '2026-10-31T00:00:00Z',
+        discoveredAt: '2026-11-10T00:00:00Z',
+        dataElements: ['pan', 'expiry', 'cvv'],
+        confidence: 'confirmed',
+      },
+    ],
   });
 export type CompromiseEventInput = z.infer<typeof compromiseEventInputSchema>;
 
@@ -122,7 +164,10 @@ export function decodeEntry(b: Buffer): WatchlistEntry | null {
  * leaked credentials (1 in 65,535 false match), too little to recover the expiry from the store.
  */
 export function expiryTag(key: CardKey, pan: string, month: number, year: number): number {
-  const tag = createHmac('sha256', hmacKey(key.secret)).update(`expiry\u0000${pan}\u0000${month}/${year % 100}`).digest().readUInt16BE(0);
+  const tag = createHmac('sha256', hmacKey(key.secret))
+    .update(`expiry\u0000${pan}\u0000${month}/${year % 100}`)
+    .digest()
+    .readUInt16BE(0);
   return tag === 0 ? 1 : tag;
 }
 
@@ -157,11 +202,14 @@ function plausibleExpiry(month: number, year: number, now: Date): string | null 
 const maskLoose = (s: string) => (/^[0-9]{10,19}$/.test(s) ? maskPan(s) : '(unreadable)');
 
 function validate(pan: string, month: number | undefined, year: number | undefined, now: Date): LineResult {
-  if (!/^[0-9]+$/.test(pan)) return { ok: false, reason: 'card number must contain digits only', masked: '(unreadable)' };
-  if (pan.length < 12 || pan.length > 19) return { ok: false, reason: 'card number must be 12 to 19 digits', masked: maskLoose(pan) };
+  if (!/^[0-9]+$/.test(pan))
+    return { ok: false, reason: 'card number must contain digits only', masked: '(unreadable)' };
+  if (pan.length < 12 || pan.length > 19)
+    return { ok: false, reason: 'card number must be 12 to 19 digits', masked: maskLoose(pan) };
   if (!luhnValid(pan)) return { ok: false, reason: 'card number fails the Luhn check', masked: maskPan(pan) };
   if (month !== undefined || year !== undefined) {
-    if (month === undefined || year === undefined) return { ok: false, reason: 'expiry needs both month and year', masked: maskPan(pan) };
+    if (month === undefined || year === undefined)
+      return { ok: false, reason: 'expiry needs both month and year', masked: maskPan(pan) };
     const problem = plausibleExpiry(month, year, now);
     if (problem) return { ok: false, reason: problem, masked: maskPan(pan) };
     return { ok: true, card: { pan, expiryMonth: month, expiryYear: year < 100 ? 2000 + year : year } };
@@ -182,10 +230,17 @@ export function parseCsvLine(line: string, now = new Date()): LineResult {
     if (fields.pop() !== '') fields.length = 0;
   }
   const [pan, month, year] = fields;
-  const wellFormed = pan !== undefined && digits(pan, 1, Infinity) &&
+  const wellFormed =
+    pan !== undefined &&
+    digits(pan, 1, Infinity) &&
     (fields.length === 1 || (fields.length === 3 && digits(month!, 1, 2) && digits(year!, 2, 4)));
   if (!wellFormed) return { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' };
-  return validate(pan, month === undefined ? undefined : Number(month), year === undefined ? undefined : Number(year), now);
+  return validate(
+    pan,
+    month === undefined ? undefined : Number(month),
+    year === undefined ? undefined : Number(year),
+    now,
+  );
 }
 
 const ndjsonLine = closedObject({
@@ -228,9 +283,21 @@ export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {
 // --- What a hit means for scoring -------------------------------------------------------------------
 
 export const WATCHLIST_FEATURES = [
-  'card_listed', 'listed_events', 'listed_confirmed',
-  'leaked_cvv', 'leaked_expiry', 'leaked_name', 'leaked_billing_address', 'leaked_email', 'leaked_phone', 'leaked_track', 'leaked_pin',
-  'listed_expiry_mismatch', 'days_since_exposure_end', 'days_since_listed', 'uses_since_listed',
+  'card_listed',
+  'listed_events',
+  'listed_confirmed',
+  'leaked_cvv',
+  'leaked_expiry',
+  'leaked_name',
+  'leaked_billing_address',
+  'leaked_email',
+  'leaked_phone',
+  'leaked_track',
+  'leaked_pin',
+  'listed_expiry_mismatch',
+  'days_since_exposure_end',
+  'days_since_listed',
+  'uses_since_listed',
 ] as const;
 
 export interface EventView {
@@ -244,7 +311,9 @@ export interface EventView {
 
 /** Live events of a stored entry (retracted events no longer list anything). */
 export function liveEvents(entry: WatchlistEntry, events: ReadonlyMap<number, EventView>): EventView[] {
-  return entry.eventSeqs.map((s) => events.get(s)).filter((e): e is EventView => e !== undefined && e.status !== 'retracted');
+  return entry.eventSeqs
+    .map((s) => events.get(s))
+    .filter((e): e is EventView => e !== undefined && e.status !== 'retracted');
 }
 
 export interface WatchlistMatch {
@@ -255,13 +324,29 @@ export interface WatchlistMatch {
   usesSinceListed: number;
 }
 
-export function watchlistFeatures(match: WatchlistMatch | null, presentedExpiryTag: number | null, at: number): Record<(typeof WATCHLIST_FEATURES)[number], number | boolean> {
+export function watchlistFeatures(
+  match: WatchlistMatch | null,
+  presentedExpiryTag: number | null,
+  at: number,
+): Record<(typeof WATCHLIST_FEATURES)[number], number | boolean> {
   const DAY = 86_400_000;
   if (!match || match.events.length === 0) {
     return {
-      card_listed: false, listed_events: 0, listed_confirmed: false,
-      leaked_cvv: false, leaked_expiry: false, leaked_name: false, leaked_billing_address: false, leaked_email: false, leaked_phone: false, leaked_track: false, leaked_pin: false,
-      listed_expiry_mismatch: false, days_since_exposure_end: -1, days_since_listed: -1, uses_since_listed: 0,
+      card_listed: false,
+      listed_events: 0,
+      listed_confirmed: false,
+      leaked_cvv: false,
+      leaked_expiry: false,
+      leaked_name: false,
+      leaked_billing_address: false,
+      leaked_email: false,
+      leaked_phone: false,
+      leaked_track: false,
+      leaked_pin: false,
+      listed_expiry_mismatch: false,
+      days_since_exposure_end: -1,
+      days_since_listed: -1,
+      uses_since_listed: 0,
     };
   }
   // What leaked is the union over the live events (and what the uploads recorded for this card).
@@ -280,7 +365,8 @@ export function watchlistFeatures(match: WatchlistMatch | null, presentedExpiryT
     leaked_phone: has('phone'),
     leaked_track: has('track'),
     leaked_pin: has('pin'),
-    listed_expiry_mismatch: match.entry.expiryTag !== 0 && presentedExpiryTag !== null && presentedExpiryTag !== match.entry.expiryTag,
+    listed_expiry_mismatch:
+      match.entry.expiryTag !== 0 && presentedExpiryTag !== null && presentedExpiryTag !== match.entry.expiryTag,
     days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
     days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
     uses_since_listed: match.usesSinceListed,
@@ -308,7 +394,11 @@ export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;
 /** Compromise events, listed cards, issuers' BIN ranges and hits. Lookups at scoring go through the velocity store's round trip. */
 export interface WatchlistStore {
   /** Creates the event, or returns the issuer's existing one with the same externalId. */
-  createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }>;
+  createEvent(
+    input: Omit<CompromiseEventInput, 'issuerId'>,
+    issuerId: string,
+    now: Date,
+  ): Promise<{ event: CompromiseEvent; created: boolean }>;
   getEvent(seq: number): Promise<CompromiseEvent | undefined>;
   listEvents(issuerId?: string): Promise<CompromiseEvent[]>;
   setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined>;
@@ -327,5 +417,12 @@ export interface WatchlistStore {
 }
 
 export function eventView(e: CompromiseEvent): EventView {
-  return { seq: e.seq, status: e.status, issuerId: e.issuerId, exposureEnd: Date.parse(e.exposureEnd), confirmed: e.confidence === 'confirmed', dataElements: e.dataElements };
+  return {
+    seq: e.seq,
+    status: e.status,
+    issuerId: e.issuerId,
+    exposureEnd: Date.parse(e.exposureEnd),
+    confirmed: e.confidence === 'confirmed',
+    dataElements: e.dataElements,
+  };
 }

@@ -21,15 +21,20 @@ function proxyEntryProblem(entry: string): string | null {
   if (PROXY_NAMES.has(entry)) return null;
   const [address, prefix, ...rest] = entry.split('/');
   const family = isIP(address ?? '');
-  if (!family || rest.length > 0) return `"${entry}" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`;
-  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))) return `"${entry}" has a bad prefix length`;
+  if (!family || rest.length > 0)
+    return `"${entry}" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`;
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)))
+    return `"${entry}" has a bad prefix length`;
   return null;
 }
 
 export const accessConfigSchema = z.object({
   LEAKGUARD_METRICS_TOKEN: z
     .string()
-    .regex(/^[A-Za-z0-9._~+/=-]{32,512}$/, 'must be 32 to 512 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -hex 32)')
+    .regex(
+      /^[A-Za-z0-9._~+/=-]{32,512}$/,
+      'must be 32 to 512 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -hex 32)',
+    )
     .optional(),
   LEAKGUARD_TRUST_PROXY: z
     .string()
@@ -44,10 +49,17 @@ export const accessConfigSchema = z.object({
         return z.NEVER;
       }
       if (v === 'true' || v === 'all' || v === '*') {
-        ctx.addIssue({ code: 'custom', message: 'trusting every hop lets any client choose its address: name the proxies (addresses or CIDR ranges, comma-separated) or give a hop count' });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'trusting every hop lets any client choose its address: name the proxies (addresses or CIDR ranges, comma-separated) or give a hop count',
+        });
         return z.NEVER;
       }
-      const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
       const problem = entries.map(proxyEntryProblem).find((p) => p !== null);
       if (problem || entries.length === 0) {
         ctx.addIssue({ code: 'custom', message: problem ?? 'is empty' });
@@ -57,8 +69,12 @@ export const accessConfigSchema = z.object({
     }),
 });
 
-export function loadAccessConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): AccessConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in accessConfigSchema.shape && v !== undefined && v !== ''));
+export function loadAccessConfig(
+  env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
+): AccessConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in accessConfigSchema.shape && v !== undefined && v !== ''),
+  );
   const result = accessConfigSchema.safeParse(present);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

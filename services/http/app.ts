@@ -1,10 +1,20 @@
 // The HTTP door. Each concern is a plugin of its own (auth, scoring, outcomes, operations);
 // the app only wires them together with the shared error handling and OpenAPI generation.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { ApiKeyAuthenticator } from '../auth/api-keys.ts';
 import type { Engine } from '../core/engine.ts';
 import { ENGINE_VERSION } from '../core/engine.ts';
@@ -83,7 +93,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Leakguard API', version: ENGINE_VERSION, description: 'Catches the use of cards leaked in merchant and processor breaches.' },
+      info: {
+        title: 'Leakguard API',
+        version: ENGINE_VERSION,
+        description: 'Catches the use of cards leaked in merchant and processor breaches.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } } },
     },
     transform: jsonSchemaTransform,
@@ -100,13 +114,28 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     keyGenerator: (request) => request.principal?.keyId ?? request.ip,
     // Shared by every engine when Redis is there. A Redis that fails or is slow lets the request
     // through uncounted: the rate limit must never be what stops scoring.
-    ...(deps.redis ? { store: redisRateLimitStore(deps.redis, { nameSpace: RATE_LIMIT_NAMESPACE, timeoutMs: deps.rateLimitTimeoutMs ?? 100 }), skipOnError: true } : {}),
+    ...(deps.redis
+      ? {
+          store: redisRateLimitStore(deps.redis, {
+            nameSpace: RATE_LIMIT_NAMESPACE,
+            timeoutMs: deps.rateLimitTimeoutMs ?? 100,
+          }),
+          skipOnError: true,
+        }
+      : {}),
   });
 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
-  await app.register(operationsRoutes, { metrics: deps.metrics, metricsAccess: deps.metricsAccess, readiness: deps.readiness, rulesets: deps.rulesets, rates: deps.rates, models: deps.models });
+  await app.register(operationsRoutes, {
+    metrics: deps.metrics,
+    metricsAccess: deps.metricsAccess,
+    readiness: deps.readiness,
+    rulesets: deps.rulesets,
+    rates: deps.rates,
+    models: deps.models,
+  });
   if (deps.console) await app.register(consolePlugin, { ...deps.console, prefix: '/console' });
   return app;
 }

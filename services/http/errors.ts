@@ -31,12 +31,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const known = error.code ? BY_CODE[error.code] : undefined;
     if (known) return reply.code(known[0]).send({ error: known[1] } satisfies ErrorBody);
-    if (error.statusCode === 429) return reply.code(429).send({ error: 'rate limit exceeded: slow down and retry later' } satisfies ErrorBody);
-    if (error.statusCode === 400 && error instanceof SyntaxError) return reply.code(400).send({ error: 'request body is not valid JSON' } satisfies ErrorBody);
+    if (error.statusCode === 429)
+      return reply.code(429).send({ error: 'rate limit exceeded: slow down and retry later' } satisfies ErrorBody);
+    if (error.statusCode === 400 && error instanceof SyntaxError)
+      return reply.code(400).send({ error: 'request body is not valid JSON' } satisfies ErrorBody);
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: 'bad request' } satisfies ErrorBody);
     }
-    request.log.error({ err: { type: error.name, code: error.code, message: error.message, stack: error.stack } }, 'unhandled error');
+    request.log.error(
+      { err: { type: error.name, code: error.code, message: error.message, stack: error.stack } },
+      'unhandled error',
+    );
     return reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
   });
 
@@ -48,7 +53,9 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     void reply.code(414).send({ error: 'a path parameter is too long' } satisfies ErrorBody);
   } else if (error.code === 'FST_ERR_BAD_URL') {
-    void reply.code(400).send({ error: 'malformed URL: a path segment is not valid percent-encoding' } satisfies ErrorBody);
+    void reply
+      .code(400)
+      .send({ error: 'malformed URL: a path segment is not valid percent-encoding' } satisfies ErrorBody);
   } else {
     request.log.error({ err: { type: error.name, code: error.code } }, 'router error');
     void reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);

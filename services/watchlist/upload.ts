@@ -5,8 +5,15 @@
 import type { CardKeyring } from '../core/card.ts';
 import { fingerprintWith } from '../core/card.ts';
 import {
-  binInRanges, entrySlot, expiryTag, parseCsvLine, parseNdjsonLine,
-  type BinRange, type CardToList, type LineResult, type WatchlistStore,
+  binInRanges,
+  entrySlot,
+  expiryTag,
+  parseCsvLine,
+  parseNdjsonLine,
+  type BinRange,
+  type CardToList,
+  type LineResult,
+  type WatchlistStore,
 } from '../core/watchlist.ts';
 
 export type UploadFormat = 'csv' | 'ndjson';
@@ -48,9 +55,18 @@ const YIELD_BYTES = 64 * 1024;
 
 /** Signatures of things that are not card lists: archives, executables, documents, images. */
 const BINARY_MAGIC: Buffer[] = [
-  Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.from([0x1f, 0x8b]), Buffer.from('7z\xbc\xaf\x27\x1c', 'latin1'), Buffer.from('Rar!', 'latin1'),
-  Buffer.from('BZh', 'latin1'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a]), Buffer.from('%PDF', 'latin1'), Buffer.from('MZ', 'latin1'),
-  Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('ustar', 'latin1'),
+  Buffer.from('PK\u0003\u0004', 'latin1'),
+  Buffer.from([0x1f, 0x8b]),
+  Buffer.from('7z\xbc\xaf\x27\x1c', 'latin1'),
+  Buffer.from('Rar!', 'latin1'),
+  Buffer.from('BZh', 'latin1'),
+  Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a]),
+  Buffer.from('%PDF', 'latin1'),
+  Buffer.from('MZ', 'latin1'),
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+  Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+  Buffer.from([0xff, 0xd8, 0xff]),
+  Buffer.from('ustar', 'latin1'),
 ];
 
 export function looksBinary(head: Buffer): boolean {
@@ -80,7 +96,10 @@ export interface UploadOptions {
   onProgress?: (report: UploadReport) => void;
 }
 
-export async function uploadCardList(body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<UploadReport> {
+export async function uploadCardList(
+  body: AsyncIterable<Buffer | string>,
+  options: UploadOptions,
+): Promise<UploadReport> {
   const now = options.now ?? new Date();
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const parse = options.format === 'csv' ? parseCsvLine : parseNdjsonLine;
@@ -113,18 +132,30 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     report.lines++;
     const lineNo = report.lines;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.length > MAX_LINE) return reject(lineNo, 'LINE_TOO_LONG', `line of ${line.length} characters: a card line has at most ${MAX_LINE}`, '(unreadable)');
+    if (line.length > MAX_LINE)
+      return reject(
+        lineNo,
+        'LINE_TOO_LONG',
+        `line of ${line.length} characters: a card line has at most ${MAX_LINE}`,
+        '(unreadable)',
+      );
     if (line.trim() === '') return;
     if (lineNo === 1 && options.format === 'csv' && /^\s*pan\b/i.test(line)) return; // header
     const result = parse(line, now);
     if (!result.ok) return reject(lineNo, classify(result), result.reason, result.masked);
     const { pan, expiryMonth, expiryYear } = result.card;
     if (options.ownedRanges && !binInRanges(pan, options.ownedRanges)) {
-      return reject(lineNo, 'BIN_NOT_OWNED', 'card is outside the BIN ranges registered to your issuer', `${pan.slice(0, 6)}******${pan.slice(-4)}`);
+      return reject(
+        lineNo,
+        'BIN_NOT_OWNED',
+        'card is outside the BIN ranges registered to your issuer',
+        `${pan.slice(0, 6)}******${pan.slice(-4)}`,
+      );
     }
     batch.push({
       slot: entrySlot(fingerprintWith(key, pan)),
-      expiryTag: expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0,
+      expiryTag:
+        expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0,
     });
     if (batch.length >= BATCH) await flush();
   };
@@ -133,7 +164,8 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (first) {
       first = false;
-      if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
+      if (looksBinary(buf.subarray(0, 512)))
+        throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
     } else if (buf.includes(0)) {
       throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)', { ...report });
     }
@@ -141,7 +173,11 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
     if (report.bytes > options.limitBytes) {
       await flush();
       await inFlight;
-      throw new UploadRefused(413, `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`, { ...report });
+      throw new UploadRefused(
+        413,
+        `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
+        { ...report },
+      );
     }
     const text = carry + buf.toString('utf8');
     const lines = text.split('\n');
@@ -161,7 +197,11 @@ export async function uploadCardList(body: AsyncIterable<Buffer | string>, optio
       // Keep what came before, as for the size limit; the rest of the body is not read.
       await flush();
       await inFlight;
-      throw new UploadRefused(400, `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`, { ...report });
+      throw new UploadRefused(
+        400,
+        `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`,
+        { ...report },
+      );
     }
   }
   if (carry) await handleLine(carry);

@@ -5,7 +5,14 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { ConfigError } from '../../services/config.ts';
 import { kafkaSecurityOptions, loadKafkaSecurity } from '../kafka.ts';
-import { defaultStateDir, ensureKafkaJars, kafkaStatus, readCredentials, startKafka, stopKafka } from './local-kafka.ts';
+import {
+  defaultStateDir,
+  ensureKafkaJars,
+  kafkaStatus,
+  readCredentials,
+  startKafka,
+  stopKafka,
+} from './local-kafka.ts';
 import { applyTopicsAndAcls, localSecureUsers } from './secure.ts';
 
 const USAGE = `usage: npm run kafka -- <command> [--secure] [--state-dir DIR]
@@ -38,13 +45,17 @@ function usage(problem?: string): never {
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { 'state-dir': { type: 'string' }, secure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { 'state-dir': { type: 'string' }, secure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (err) {
     usage((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) usage();
-  if (positionals.length !== 1) usage(positionals.length === 0 ? 'no command given' : `one command expected, got: ${positionals.join(' ')}`);
+  if (positionals.length !== 1)
+    usage(positionals.length === 0 ? 'no command given' : `one command expected, got: ${positionals.join(' ')}`);
   const secure = values.secure === true;
   const stateDir = values['state-dir'] ?? (secure ? defaultStateDir(true) : undefined);
 
@@ -93,12 +104,27 @@ async function main(): Promise<number> {
 
 /** Topics and ACLs of the secure users on any broker, as its super user (credentials from the environment). */
 async function grant(): Promise<number> {
-  const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-  if (brokers.length === 0) throw new ConfigError('invalid configuration:\n  KAFKA_BROKERS: is required: the broker to grant on, e.g. kafka:9092');
+  const brokers = (process.env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0)
+    throw new ConfigError(
+      'invalid configuration:\n  KAFKA_BROKERS: is required: the broker to grant on, e.g. kafka:9092',
+    );
   const security = loadKafkaSecurity();
-  if (!security.sasl) throw new ConfigError("invalid configuration:\n  KAFKA_SASL_MECHANISM: is required: grant connects as a super user (KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or _FILE too)");
+  if (!security.sasl)
+    throw new ConfigError(
+      'invalid configuration:\n  KAFKA_SASL_MECHANISM: is required: grant connects as a super user (KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or _FILE too)',
+    );
   // Patient: in a compose start-up the broker may still be electing itself.
-  const admin = new kafkajs.Kafka({ clientId: 'leakguard-grant', brokers, logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 500, maxRetryTime: 10_000 }, ...kafkaSecurityOptions(security) }).admin();
+  const admin = new kafkajs.Kafka({
+    clientId: 'leakguard-grant',
+    brokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 500, maxRetryTime: 10_000 },
+    ...kafkaSecurityOptions(security),
+  }).admin();
   await admin.connect();
   try {
     await applyTopicsAndAcls(admin, brokers.join(','));

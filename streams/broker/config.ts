@@ -47,17 +47,38 @@ export interface SecureUser {
  * writes labels. Read and write imply describe; no one but the admin may create topics (they are
  * created at start) or read the transactions, which carry card numbers.
  */
-export function secureUsers(names: { transactions: string; decisions: string; flagged: string; deadLetter: string; group: string; labels: string }): SecureUser[] {
+export function secureUsers(names: {
+  transactions: string;
+  decisions: string;
+  flagged: string;
+  deadLetter: string;
+  group: string;
+  labels: string;
+}): SecureUser[] {
   const topic = (name: string, operation: Grant['operation']): Grant => ({ resource: 'topic', name, operation });
   return [
     { name: ADMIN_USER, role: 'super user: creates topics, grants ACLs (broker-internal identity too)', grants: [] },
     {
       name: 'leakguard-stream',
       role: `the stream processor (npm run stream): reads ${names.transactions}, writes ${names.decisions}, ${names.flagged}, ${names.deadLetter}, consumer group ${names.group}`,
-      grants: [topic(names.transactions, 'read'), topic(names.decisions, 'write'), topic(names.flagged, 'write'), topic(names.deadLetter, 'write'), { resource: 'group', name: names.group, operation: 'read' }],
+      grants: [
+        topic(names.transactions, 'read'),
+        topic(names.decisions, 'write'),
+        topic(names.flagged, 'write'),
+        topic(names.deadLetter, 'write'),
+        { resource: 'group', name: names.group, operation: 'read' },
+      ],
     },
-    { name: 'leakguard-producer', role: `the merchants' feed: writes ${names.transactions}`, grants: [topic(names.transactions, 'write')] },
-    { name: 'leakguard-console', role: `the engine's labels producer: writes ${names.labels}`, grants: [topic(names.labels, 'write')] },
+    {
+      name: 'leakguard-producer',
+      role: `the merchants' feed: writes ${names.transactions}`,
+      grants: [topic(names.transactions, 'write')],
+    },
+    {
+      name: 'leakguard-console',
+      role: `the engine's labels producer: writes ${names.labels}`,
+      grants: [topic(names.labels, 'write')],
+    },
   ];
 }
 
@@ -85,8 +106,7 @@ function secureProperties(layout: BrokerLayout, secrets: BrokerSecrets): Record<
     'listener.name.broker.scram-sha-256.sasl.jaas.config': adminJaas,
     'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
     'sasl.mechanism.controller.protocol': 'PLAIN',
-    'listener.name.controller.plain.sasl.jaas.config':
-      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${ADMIN_USER}" password="${secrets.controllerPassword}" user_${ADMIN_USER}="${secrets.controllerPassword}";`,
+    'listener.name.controller.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="${ADMIN_USER}" password="${secrets.controllerPassword}" user_${ADMIN_USER}="${secrets.controllerPassword}";`,
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'super.users': `User:${ADMIN_USER}`,
     // The default, stated: a resource without ACLs is closed to everyone but the super user.

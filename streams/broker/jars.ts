@@ -25,7 +25,10 @@ export const say = (message: string): void => {
 export function kafkaVersion(): string {
   const version = process.env.LEAKGUARD_KAFKA_VERSION?.trim() || DEFAULT_KAFKA_VERSION;
   // 3.x brokers log through reload4j and take other configs; this script writes 4.x ones only.
-  if (!/^4\.\d+\.\d+$/.test(version)) throw new Error(`LEAKGUARD_KAFKA_VERSION=${version}: this script runs Apache Kafka 4.x only (e.g. ${DEFAULT_KAFKA_VERSION})`);
+  if (!/^4\.\d+\.\d+$/.test(version))
+    throw new Error(
+      `LEAKGUARD_KAFKA_VERSION=${version}: this script runs Apache Kafka 4.x only (e.g. ${DEFAULT_KAFKA_VERSION})`,
+    );
   return version;
 }
 
@@ -64,7 +67,12 @@ function isComplete(libs: string, version: string): boolean {
 }
 
 /** Runs a command to completion, keeping the tail of its output for error messages. */
-export function capture(command: string, args: string[], cwd: string, notFound: string): Promise<{ code: number; output: string }> {
+export function capture(
+  command: string,
+  args: string[],
+  cwd: string,
+  notFound: string,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -95,12 +103,24 @@ export async function ensureKafkaJars(version = kafkaVersion()): Promise<string>
 
   const started = Date.now();
   say(`resolving Kafka ${version} broker jars from Maven Central into ${libs}`);
-  const heartbeat = setInterval(() => say(`still resolving with Maven (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
+  const heartbeat = setInterval(
+    () => say(`still resolving with Maven (${Math.round((Date.now() - started) / 1000)} s)`),
+    15_000,
+  );
   let result: { code: number; output: string };
   try {
     result = await capture(
       'mvn',
-      ['-B', '-q', '-Dstyle.color=never', '-f', 'pom.xml', `${DEPENDENCY_PLUGIN}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${staging}`],
+      [
+        '-B',
+        '-q',
+        '-Dstyle.color=never',
+        '-f',
+        'pom.xml',
+        `${DEPENDENCY_PLUGIN}:copy-dependencies`,
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${staging}`,
+      ],
       home,
       'Maven (mvn) is not on PATH; install it (Debian: apt-get install maven) and run again',
     );
@@ -109,7 +129,9 @@ export async function ensureKafkaJars(version = kafkaVersion()): Promise<string>
   }
   if (result.code !== 0 || !existsSync(join(staging, `kafka_2.13-${version}.jar`))) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`Maven could not resolve org.apache.kafka:kafka_2.13:${version} (exit ${result.code}); its output ends with:\n${tail(result.output, 40)}`);
+    throw new Error(
+      `Maven could not resolve org.apache.kafka:kafka_2.13:${version} (exit ${result.code}); its output ends with:\n${tail(result.output, 40)}`,
+    );
   }
   writeFileSync(join(staging, COMPLETE_MARKER), `${new Date().toISOString()}\n`);
   try {
@@ -121,7 +143,9 @@ export async function ensureKafkaJars(version = kafkaVersion()): Promise<string>
   }
   const jars = readdirSync(libs).filter((f) => f.endsWith('.jar'));
   const mb = jars.reduce((sum, f) => sum + statSync(join(libs, f)).size, 0) / 1e6;
-  say(`Kafka ${version}: ${jars.length} jars (${mb.toFixed(0)} MB) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  say(
+    `Kafka ${version}: ${jars.length} jars (${mb.toFixed(0)} MB) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return libs;
 }
 
@@ -130,11 +154,14 @@ export function javaBinary(): string {
   const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
   const probe = spawnSync(java, ['-version'], { encoding: 'utf8' });
   if (probe.error) {
-    throw new Error(`Java not found (${java}): the Kafka 4 broker needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)`);
+    throw new Error(
+      `Java not found (${java}): the Kafka 4 broker needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)`,
+    );
   }
   const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
   const major = match ? Number(match[1] === '1' ? match[2] : match[1]) : 0;
-  if (major < 17) throw new Error(`${java} is Java ${major || 'of unknown version'}; the Kafka 4 broker needs Java 17 or newer`);
+  if (major < 17)
+    throw new Error(`${java} is Java ${major || 'of unknown version'}; the Kafka 4 broker needs Java 17 or newer`);
   return java;
 }
 

@@ -4,14 +4,36 @@
 // the CLI, a test, a benchmark — can find, reuse or stop a broker that another one started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { type Admin, type SASLOptions } from 'kafkajs';
 import { ADMIN_USER, brokerLog4j, dataDir, NODE_ID, renderProperties, serverProperties, TOOL_LOG4J } from './config.ts';
 import { capture, ensureKafkaJars, javaBinary, kafkaVersion, say, tail } from './jars.ts';
-import { applyTopicsAndAcls, brokerSecrets, createCredentials, credentialsPath, readCredentials, removeCredentials, userSasl, writeScramArgs, type KafkaCredentials } from './secure.ts';
+import {
+  applyTopicsAndAcls,
+  brokerSecrets,
+  createCredentials,
+  credentialsPath,
+  readCredentials,
+  removeCredentials,
+  userSasl,
+  writeScramArgs,
+  type KafkaCredentials,
+} from './secure.ts';
 
 export { ensureKafkaJars, kafkaLibsDir, kafkaVersion } from './jars.ts';
 export { readCredentials, userSasl, type KafkaCredentials } from './secure.ts';
@@ -213,7 +235,10 @@ async function withLock<T>(stateDir: string, waitMs: number, work: () => Promise
       rmSync(lock, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for pid ${holder}, which is starting or stopping Kafka in ${stateDir} (lock ${lock})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `gave up waiting for pid ${holder}, which is starting or stopping Kafka in ${stateDir} (lock ${lock})`,
+      );
     if (!announced) say(`waiting for pid ${holder}, which is starting or stopping Kafka in ${stateDir}`);
     announced = true;
     await sleep(250);
@@ -262,7 +287,8 @@ async function pickPorts(previous?: BrokerInfo): Promise<{ brokerPort: number; c
 }
 
 /** The admin's SASL settings for a secure state dir; none for a plain one. */
-const adminSasl = (credentials: KafkaCredentials | undefined): SASLOptions | undefined => (credentials ? userSasl(credentials, ADMIN_USER) : undefined);
+const adminSasl = (credentials: KafkaCredentials | undefined): SASLOptions | undefined =>
+  credentials ? userSasl(credentials, ADMIN_USER) : undefined;
 
 function adminClient(bootstrap: string, sasl: SASLOptions | undefined, retries: number): Admin {
   return new Kafka({
@@ -327,7 +353,12 @@ function newClusterId(): string {
 }
 
 /** Formats the storage; a secure one gets its SCRAM users now (the metadata log is where they live). */
-async function formatStorage(java: string, libs: string, stateDir: string, credentials?: KafkaCredentials): Promise<void> {
+async function formatStorage(
+  java: string,
+  libs: string,
+  stateDir: string,
+  credentials?: KafkaCredentials,
+): Promise<void> {
   const files = stateFiles(stateDir);
   const clusterId = newClusterId();
   writeFileSync(files.toolLog4j, TOOL_LOG4J);
@@ -337,7 +368,19 @@ async function formatStorage(java: string, libs: string, stateDir: string, crede
   try {
     result = await capture(
       java,
-      ['-Xmx256m', `-Dlog4j2.configurationFile=${files.toolLog4j}`, '-cp', join(libs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.server, ...(credentials ? [`@${files.scramArgs}`] : [])],
+      [
+        '-Xmx256m',
+        `-Dlog4j2.configurationFile=${files.toolLog4j}`,
+        '-cp',
+        join(libs, '*'),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        files.server,
+        ...(credentials ? [`@${files.scramArgs}`] : []),
+      ],
       stateDir,
       `Java not found (${java})`,
     );
@@ -345,9 +388,13 @@ async function formatStorage(java: string, libs: string, stateDir: string, crede
     rmSync(files.scramArgs, { force: true });
   }
   if (result.code !== 0) {
-    throw new Error(`formatting KRaft storage in ${dataDir(stateDir)} failed (exit ${result.code}):\n${tail(result.output, 30)}`);
+    throw new Error(
+      `formatting KRaft storage in ${dataDir(stateDir)} failed (exit ${result.code}):\n${tail(result.output, 30)}`,
+    );
   }
-  say(`formatted KRaft storage in ${dataDir(stateDir)} (cluster id ${clusterId}${credentials ? `; SCRAM users ${Object.keys(credentials.users).join(', ')}` : ''})`);
+  say(
+    `formatted KRaft storage in ${dataDir(stateDir)} (cluster id ${clusterId}${credentials ? `; SCRAM users ${Object.keys(credentials.users).join(', ')}` : ''})`,
+  );
 }
 
 /** The default topics and every user's ACLs, as the admin (idempotent: on every start of a secure broker). */
@@ -357,7 +404,9 @@ async function secureSetup(bootstrap: string, credentials: KafkaCredentials): Pr
   try {
     await applyTopicsAndAcls(admin, bootstrap);
   } catch (error) {
-    throw new Error(`the secure broker at ${bootstrap} is up, but creating its topics and ACLs failed: ${(error as Error).message}`);
+    throw new Error(
+      `the secure broker at ${bootstrap} is up, but creating its topics and ACLs failed: ${(error as Error).message}`,
+    );
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -441,7 +490,8 @@ async function launch(l: Launch): Promise<RunningKafka> {
       clearRunFiles(l.stateDir);
       const log = readSince(files.log, logFrom);
       const jvm = readSince(files.out, outFrom);
-      if (/BindException|Address already in use/.test(log + jvm)) throw new PortTakenError(`port ${l.brokerPort} or ${l.controllerPort} was taken`);
+      if (/BindException|Address already in use/.test(log + jvm))
+        throw new PortTakenError(`port ${l.brokerPort} or ${l.controllerPort} was taken`);
       throw new Error(
         `Kafka ${l.version} (pid ${pid}) ${reason}.\n` +
           `--- ${files.log} (last 40 lines) ---\n${tail(log, 40) || '(empty)'}\n` +
@@ -456,23 +506,39 @@ async function launch(l: Launch): Promise<RunningKafka> {
   }
   if (l.credentials) await secureSetup(bootstrap, l.credentials);
   writeFileSync(files.bootstrap, `${bootstrap}\n`);
-  say(`Kafka ${l.version} is up at ${bootstrap} (pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)} s${l.credentials ? ', SASL/SCRAM and ACLs' : ''}); log ${files.log}`);
-  return { bootstrap, pid, stateDir: l.stateDir, version: l.version, reused: false, ...(l.credentials ? { credentialsFile: credentialsPath(l.stateDir) } : {}) };
+  say(
+    `Kafka ${l.version} is up at ${bootstrap} (pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)} s${l.credentials ? ', SASL/SCRAM and ACLs' : ''}); log ${files.log}`,
+  );
+  return {
+    bootstrap,
+    pid,
+    stateDir: l.stateDir,
+    version: l.version,
+    reused: false,
+    ...(l.credentials ? { credentialsFile: credentialsPath(l.stateDir) } : {}),
+  };
 }
 
 /**
  * The state dir's credentials when it is (or is to be) secure. The mode is fixed at format time:
  * asking for the other one is an error that says how to get it, never a silent switch.
  */
-function securityOf(stateDir: string, wanted: boolean | undefined): { credentials?: KafkaCredentials; format: boolean } {
+function securityOf(
+  stateDir: string,
+  wanted: boolean | undefined,
+): { credentials?: KafkaCredentials; format: boolean } {
   const formatted = existsSync(join(dataDir(stateDir), 'meta.properties'));
   const existing = readCredentials(stateDir);
   if (!formatted) return { format: true };
   if (wanted === true && !existing) {
-    throw new Error(`the Kafka state dir ${stateDir} was formatted without SCRAM users, so it cannot start secure; use another --state-dir (the CLI's --secure default is .leakguard/kafka-secure) or delete ${dataDir(stateDir)}`);
+    throw new Error(
+      `the Kafka state dir ${stateDir} was formatted without SCRAM users, so it cannot start secure; use another --state-dir (the CLI's --secure default is .leakguard/kafka-secure) or delete ${dataDir(stateDir)}`,
+    );
   }
   if (wanted === false && existing) {
-    throw new Error(`the Kafka state dir ${stateDir} holds a secure broker (${credentialsPath(stateDir)}); start it with secure (--secure), or use another state dir`);
+    throw new Error(
+      `the Kafka state dir ${stateDir} holds a secure broker (${credentialsPath(stateDir)}); start it with secure (--secure), or use another state dir`,
+    );
   }
   return { ...(existing ? { credentials: existing } : {}), format: false };
 }
@@ -495,11 +561,16 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
     const security = securityOf(stateDir, opts.secure);
     if (pid && isOurBroker(pid, stateDir)) {
       const bootstrap = previous?.pid === pid ? previous.bootstrap : undefined;
-      if (!bootstrap) throw new Error(`Kafka pid ${pid} runs in ${stateDir} but ${files.info} does not name its address; stop it (npm run kafka -- stop) and start again`);
+      if (!bootstrap)
+        throw new Error(
+          `Kafka pid ${pid} runs in ${stateDir} but ${files.info} does not name its address; stop it (npm run kafka -- stop) and start again`,
+        );
       const deadline = Date.now() + timeoutMs;
       while (!(await answers(bootstrap, adminSasl(security.credentials)))) {
         if (!isAlive(pid) || Date.now() > deadline) {
-          throw new Error(`Kafka pid ${pid} in ${stateDir} is running but does not answer at ${bootstrap}; see ${files.log}, or stop it (npm run kafka -- stop)`);
+          throw new Error(
+            `Kafka pid ${pid} in ${stateDir} is running but does not answer at ${bootstrap}; see ${files.log}, or stop it (npm run kafka -- stop)`,
+          );
         }
         await sleep(500);
       }
@@ -508,7 +579,14 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
       if (running !== version) say(`note: the running broker is Kafka ${running}, not ${version}; stop it to switch`);
       say(`reusing Kafka pid ${pid} at ${bootstrap} (${stateDir})`);
       if (security.credentials) await secureSetup(bootstrap, security.credentials);
-      return { bootstrap, pid, stateDir, version: running, reused: true, ...(security.credentials ? { credentialsFile: credentialsPath(stateDir) } : {}) };
+      return {
+        bootstrap,
+        pid,
+        stateDir,
+        version: running,
+        reused: true,
+        ...(security.credentials ? { credentialsFile: credentialsPath(stateDir) } : {}),
+      };
     }
     if (pid) say(`removing the stale pid file of pid ${pid}`);
     clearRunFiles(stateDir);
@@ -521,15 +599,39 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
     let preferred = previous;
     for (let attempt = 1; ; attempt++) {
       const ports = await pickPorts(preferred);
-      const properties = serverProperties({ ...ports, stateDir, overrides: opts.overrides, ...(credentials ? { secure: brokerSecrets(credentials) } : {}) });
+      const properties = serverProperties({
+        ...ports,
+        stateDir,
+        overrides: opts.overrides,
+        ...(credentials ? { secure: brokerSecrets(credentials) } : {}),
+      });
       // A secure broker's holds the admin's and the controller's passwords: 0600 from its creation on.
-      writeFileSync(files.server, renderProperties(properties, 'Generated by streams/broker on every start; edits are overwritten (use StartOptions.overrides).'), { mode: 0o600 });
+      writeFileSync(
+        files.server,
+        renderProperties(
+          properties,
+          'Generated by streams/broker on every start; edits are overwritten (use StartOptions.overrides).',
+        ),
+        { mode: 0o600 },
+      );
       chmodSync(files.server, 0o600);
       writeFileSync(files.log4j, brokerLog4j(files.log));
-      if (!existsSync(join(dataDir(stateDir), 'meta.properties'))) await formatStorage(java, libs, stateDir, credentials);
-      say(`starting Kafka ${version} on 127.0.0.1:${ports.brokerPort} (controller ${ports.controllerPort}), state ${stateDir}`);
+      if (!existsSync(join(dataDir(stateDir), 'meta.properties')))
+        await formatStorage(java, libs, stateDir, credentials);
+      say(
+        `starting Kafka ${version} on 127.0.0.1:${ports.brokerPort} (controller ${ports.controllerPort}), state ${stateDir}`,
+      );
       try {
-        return await launch({ java, libs, stateDir, version, heap, ...ports, timeoutMs, ...(credentials ? { credentials } : {}) });
+        return await launch({
+          java,
+          libs,
+          stateDir,
+          version,
+          heap,
+          ...ports,
+          timeoutMs,
+          ...(credentials ? { credentials } : {}),
+        });
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
         say(`${err.message} before the broker bound it; retrying on fresh ports`);
@@ -542,7 +644,10 @@ export async function startKafka(opts: StartOptions = {}): Promise<RunningKafka>
 // ---------------------------------------------------------------- stop, status
 
 /** Stops the broker of a state dir: SIGTERM, then SIGKILL after graceMs (default 30 s); waits for exit. */
-export async function stopKafka(stateDir?: string, opts: { graceMs?: number } = {}): Promise<{ stopped: boolean; pid?: number; forced: boolean }> {
+export async function stopKafka(
+  stateDir?: string,
+  opts: { graceMs?: number } = {},
+): Promise<{ stopped: boolean; pid?: number; forced: boolean }> {
   const dir = stateDir ? resolve(stateDir) : defaultStateDir();
   if (!existsSync(dir)) {
     say(`no Kafka state in ${dir}; nothing to stop`);
@@ -572,5 +677,13 @@ export async function kafkaStatus(stateDir?: string): Promise<KafkaStatus> {
   const bootstrap = info?.pid === pid ? info.bootstrap : undefined;
   const credentials = readCredentials(dir);
   const state = bootstrap && (await answers(bootstrap, adminSasl(credentials))) ? 'running' : 'unresponsive';
-  return { state, stateDir: dir, pid, bootstrap, version: info?.version, logFile, ...(credentials ? { credentialsFile: credentialsPath(dir) } : {}) };
+  return {
+    state,
+    stateDir: dir,
+    pid,
+    bootstrap,
+    version: info?.version,
+    logFile,
+    ...(credentials ? { credentialsFile: credentialsPath(dir) } : {}),
+  };
 }

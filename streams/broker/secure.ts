@@ -27,7 +27,12 @@ const secretsDir = (stateDir: string) => join(stateDir, 'secrets');
 
 /** The users of the local secure broker, on the processor's default topics and group. */
 export function localSecureUsers(): SecureUser[] {
-  return secureUsers({ ...DEFAULT_STREAM_TOPICS, transactions: DEFAULT_STREAM_TOPICS.input, group: DEFAULT_STREAM_GROUP_ID, labels: LABELS_TOPIC });
+  return secureUsers({
+    ...DEFAULT_STREAM_TOPICS,
+    transactions: DEFAULT_STREAM_TOPICS.input,
+    group: DEFAULT_STREAM_GROUP_ID,
+    labels: LABELS_TOPIC,
+  });
 }
 
 /** Hex: no character that SCRAM's name=value syntax, JAAS quoting or a shell would treat specially. */
@@ -66,16 +71,25 @@ export function readCredentials(stateDir: string): KafkaCredentials | undefined 
   const file = credentialsPath(stateDir);
   if (!existsSync(file)) return undefined;
   const credentials = JSON.parse(readFileSync(file, 'utf8')) as KafkaCredentials;
-  if (!credentials.users?.[ADMIN_USER]?.password || !credentials.controllerPassword) throw new Error(`${file} does not hold the admin's credentials; delete the state dir ${stateDir} for a fresh secure broker`);
+  if (!credentials.users?.[ADMIN_USER]?.password || !credentials.controllerPassword)
+    throw new Error(
+      `${file} does not hold the admin's credentials; delete the state dir ${stateDir} for a fresh secure broker`,
+    );
   return credentials;
 }
 
-export const brokerSecrets = (credentials: KafkaCredentials): BrokerSecrets => ({ adminPassword: credentials.users[ADMIN_USER]!.password, controllerPassword: credentials.controllerPassword });
+export const brokerSecrets = (credentials: KafkaCredentials): BrokerSecrets => ({
+  adminPassword: credentials.users[ADMIN_USER]!.password,
+  controllerPassword: credentials.controllerPassword,
+});
 
 /** kafkajs SASL settings of one user of the credentials file. */
 export function userSasl(credentials: KafkaCredentials, user: string): SASLOptions {
   const entry = credentials.users[user];
-  if (!entry) throw new Error(`no user ${user} in the broker's credentials (users: ${Object.keys(credentials.users).join(', ')})`);
+  if (!entry)
+    throw new Error(
+      `no user ${user} in the broker's credentials (users: ${Object.keys(credentials.users).join(', ')})`,
+    );
   return { mechanism: credentials.mechanism, username: user, password: entry.password };
 }
 
@@ -86,7 +100,8 @@ export function userSasl(credentials: KafkaCredentials, user: string): SASLOptio
 export function writeScramArgs(file: string, credentials: KafkaCredentials): void {
   const lines: string[] = [];
   for (const [name, { password }] of Object.entries(credentials.users)) {
-    for (const mechanism of SCRAM_MECHANISMS) lines.push('--add-scram', `${mechanism}=[name=${name},password=${password}]`);
+    for (const mechanism of SCRAM_MECHANISMS)
+      lines.push('--add-scram', `${mechanism}=[name=${name},password=${password}]`);
   }
   writeSecret(file, `${lines.join('\n')}\n`);
 }
@@ -96,7 +111,10 @@ export function writeScramArgs(file: string, credentials: KafkaCredentials): voi
  * Both are idempotent: run on every start, so a grant added here reaches an existing state dir.
  */
 export async function applyTopicsAndAcls(admin: Admin, bootstrap: string): Promise<void> {
-  await createTopics(admin, [...topicDefinitions(streamConfig({ KAFKA_BROKERS: bootstrap })), { topic: LABELS_TOPIC, numPartitions: 3 }]);
+  await createTopics(admin, [
+    ...topicDefinitions(streamConfig({ KAFKA_BROKERS: bootstrap })),
+    { topic: LABELS_TOPIC, numPartitions: 3 },
+  ]);
   const acl: AclEntry[] = localSecureUsers().flatMap((user) =>
     user.grants.map((grant) => ({
       resourceType: grant.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,

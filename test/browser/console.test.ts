@@ -27,10 +27,12 @@ beforeAll(async () => {
       (window as unknown as { __violations: string[] }).__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
     });
   });
-  browser.context.on('page', (p) => p.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  }));
+  browser.context.on('page', (p) =>
+    p.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    }),
+  );
 });
 afterAll(async () => {
   await browser?.close();
@@ -38,7 +40,12 @@ afterAll(async () => {
 });
 
 async function score(body: unknown) {
-  const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, payload: body as object });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+    payload: body as object,
+  });
   expect(res.statusCode).toBe(200);
   await t.runtime.flaggedSink.drain();
   await t.runtime.cases!.ingester.idle();
@@ -60,8 +67,16 @@ async function checkPage(page: Page) {
   const state = await page.evaluate(() => ({
     pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
     violations: (window as unknown as { __violations?: string[] }).__violations ?? [],
-    dangerous: Array.from(document.querySelectorAll('script, iframe, object, embed, img, style, math, form[action^="http"], a[href^="javascript:"], #injected, #injected-h1, svg:not(.chart):not(.chart *)')).map((e) => e.outerHTML.slice(0, 80)),
-    handlers: Array.from(document.querySelectorAll('*')).flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}.${a.name}`)),
+    dangerous: Array.from(
+      document.querySelectorAll(
+        'script, iframe, object, embed, img, style, math, form[action^="http"], a[href^="javascript:"], #injected, #injected-h1, svg:not(.chart):not(.chart *)',
+      ),
+    ).map((e) => e.outerHTML.slice(0, 80)),
+    handlers: Array.from(document.querySelectorAll('*')).flatMap((e) =>
+      Array.from(e.attributes)
+        .filter((a) => /^on/i.test(a.name))
+        .map((a) => `${e.tagName}.${a.name}`),
+    ),
   }));
   expect(state.pwned).toBeNull();
   expect(state.violations).toEqual([]);
@@ -73,15 +88,33 @@ async function checkPage(page: Page) {
 /** The element tree where the merchant's strings are shown, plus the page's sections and forms. */
 const skeleton = (page: Page) =>
   page.evaluate(() => [
-    Array.from(document.querySelectorAll('#transaction *')).map((e) => e.tagName).join(','),
-    Array.from(document.querySelectorAll('main > *, main section, main form, main h1, main h2, a')).map((e) => `${e.tagName}#${e.id}`).filter((s) => !s.startsWith('A#')).join(','),
+    Array.from(document.querySelectorAll('#transaction *'))
+      .map((e) => e.tagName)
+      .join(','),
+    Array.from(document.querySelectorAll('main > *, main section, main form, main h1, main h2, a'))
+      .map((e) => `${e.tagName}#${e.id}`)
+      .filter((s) => !s.startsWith('A#'))
+      .join(','),
     document.querySelectorAll('a').length - document.querySelectorAll('#linked a').length,
   ]);
 
 describe('console in Chromium', () => {
   it('signs in with TOTP, filters the queue, decides a case and logs out', async () => {
-    const low = await score({ transactionId: 'b-low', amount: 2500, currency: 'EUR', channel: 'ecommerce', card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
-    const high = await score({ transactionId: 'b-high', amount: 2500, currency: 'EUR', channel: 'ecommerce', threeDS: { status: 'N' }, card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
+    const low = await score({
+      transactionId: 'b-low',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const high = await score({
+      transactionId: 'b-high',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      threeDS: { status: 'N' },
+      card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
     const page = await browser.context.newPage();
     const user = await signIn(page);
     await expect(page.textContent('#current-user')).resolves.toBe(user.username);
@@ -90,9 +123,14 @@ describe('console in Chromium', () => {
     await page.fill('#f-reasonCode', 'THREE_DS_FAILED');
     await page.selectOption('#f-decision', 'review');
     await Promise.all([page.waitForURL(/reasonCode=THREE_DS_FAILED/), page.click('#apply-filters')]);
-    const filtered = await page.$$eval('#queue tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-case'))));
+    const filtered = await page.$$eval('#queue tbody tr', (trs) =>
+      trs.map((tr) => Number(tr.getAttribute('data-case'))),
+    );
     expect(filtered).toEqual([high.id]);
-    await Promise.all([page.waitForURL(`${base}/console/cases/${high.id}`), page.click(`a[href="/console/cases/${high.id}"]`)]);
+    await Promise.all([
+      page.waitForURL(`${base}/console/cases/${high.id}`),
+      page.click(`a[href="/console/cases/${high.id}"]`),
+    ]);
     await page.fill('#decision-note', 'issuer confirmed the card was stolen');
     await Promise.all([page.waitForURL(/done=mark_fraud/), page.click('#mark-fraud')]);
     await expect(page.textContent('h1')).resolves.toContain('fraud');
@@ -143,7 +181,11 @@ describe('console in Chromium', () => {
       // The payloads are on the page, as text.
       await expect(page.textContent('#shipping-address')).resolves.toMatch(/<|javascript:|\{\{/);
     }
-    for (const url of ['/console/queue?merchant=m1&pageSize=200', '/console/dashboard', '/console/queue?merchant=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E']) {
+    for (const url of [
+      '/console/queue?merchant=m1&pageSize=200',
+      '/console/dashboard',
+      '/console/queue?merchant=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E',
+    ]) {
       await page.goto(`${base}${url}`);
       await checkPage(page);
     }

@@ -10,7 +10,11 @@ import { freePort } from '../support/redis-server.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const stateDir = mkdtempSync(join(tmpdir(), 'lg-prod-start-'));
-const LEFT_BEHIND = { merchantKey: `lgm_${'m'.repeat(43)}`, issuerKey: `lgi_${'i'.repeat(43)}`, adminKey: `lga_${'a'.repeat(43)}` };
+const LEFT_BEHIND = {
+  merchantKey: `lgm_${'m'.repeat(43)}`,
+  issuerKey: `lgi_${'i'.repeat(43)}`,
+  adminKey: `lga_${'a'.repeat(43)}`,
+};
 let engine: ChildProcess;
 let base: string;
 let out = '';
@@ -21,14 +25,27 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   engine = spawn(process.execPath, [join(root, 'services/main.ts')], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_DATA_KEY: 'c'.repeat(64), LEAKGUARD_AUDIT_KEY: 'e'.repeat(64), LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', DATABASE_URL: '', LEAKGUARD_METRICS_TOKEN: '', LEAKGUARD_MODEL: 'off' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LEAKGUARD_CARD_KEY: 'b'.repeat(64),
+      LEAKGUARD_DATA_KEY: 'c'.repeat(64),
+      LEAKGUARD_AUDIT_KEY: 'e'.repeat(64),
+      LEAKGUARD_STATE_DIR: stateDir,
+      PORT: String(port),
+      REDIS_URL: '',
+      DATABASE_URL: '',
+      LEAKGUARD_METRICS_TOKEN: '',
+      LEAKGUARD_MODEL: 'off',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   engine.stdout!.on('data', (d) => (out += d.toString()));
   engine.stderr!.on('data', (d) => (out += d.toString()));
   // Until the case database is open too: nothing is created later either.
   const end = Date.now() + 120_000;
-  while (!out.includes('no console admin yet') && engine.exitCode === null && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+  while (!out.includes('no console admin yet') && engine.exitCode === null && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 200));
   if (!out.includes('no console admin yet')) throw new Error(`engine did not start:\n${out}`);
 }, 150_000);
 afterAll(() => {
@@ -44,7 +61,11 @@ describe('npm start in production, embedded', () => {
     const keys = join(stateDir, 'api-keys.json');
     if (existsSync(keys)) expect(JSON.stringify(JSON.parse(readFileSync(keys, 'utf8')))).not.toContain('"role"');
     // The demo merchant does not exist: the left-behind key is refused like any unknown key.
-    const res = await fetch(`${base}/v1/score`, { method: 'POST', headers: { authorization: `Bearer ${LEFT_BEHIND.merchantKey}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${base}/v1/score`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${LEFT_BEHIND.merchantKey}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(401);
   });
 

@@ -15,12 +15,26 @@ let stdout = '';
 let createdKeyId = '';
 
 const keysCli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(root, 'services/cli/keys.ts'), ...args], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir }, encoding: 'utf8' });
+  spawnSync(process.execPath, [join(root, 'services/cli/keys.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir },
+    encoding: 'utf8',
+  });
 
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  engine = spawn(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', LEAKGUARD_DEADLINE_MS: '2000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  engine = spawn(process.execPath, [join(root, 'services/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LEAKGUARD_STATE_DIR: stateDir,
+      PORT: String(port),
+      REDIS_URL: '',
+      LEAKGUARD_DEADLINE_MS: '2000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   engine.stdout!.on('data', (d) => (stdout += d.toString()));
   engine.stderr!.on('data', (d) => (stdout += d.toString()));
   const end = Date.now() + 30_000;
@@ -50,7 +64,13 @@ describe('npm start (embedded mode)', () => {
     const res = await fetch(`${base}/v1/score`, {
       method: 'POST',
       headers: { authorization: `Bearer ${merchantKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ transactionId: 'demo-1', amount: 1250, currency: 'JPY', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+      body: JSON.stringify({
+        transactionId: 'demo-1',
+        amount: 1250,
+        currency: 'JPY',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      }),
     });
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -66,7 +86,18 @@ describe('npm start (embedded mode)', () => {
     const created = keysCli('create', '--role', 'merchant', '--merchant', 'shop-7', '--json');
     expect(created.status).toBe(0);
     const { key, id } = JSON.parse(created.stdout);
-    const call = () => fetch(`${base}/v1/score`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ transactionId: `k-${Date.now()}`, amount: 100, currency: 'EUR', channel: 'pos', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 } }) });
+    const call = () =>
+      fetch(`${base}/v1/score`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          transactionId: `k-${Date.now()}`,
+          amount: 100,
+          currency: 'EUR',
+          channel: 'pos',
+          card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 },
+        }),
+      });
     expect((await call()).status).toBe(200);
     const list = keysCli('list');
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+merchant\\s+shop-7`));
@@ -86,39 +117,63 @@ describe('npm start (embedded mode)', () => {
     const noTenant = keysCli('create', '--role', 'merchant');
     expect(noTenant.stderr).toContain('a merchant key needs --merchant <id>');
     expect(keysCli('revoke', 'key_nope').status).toBe(1);
-    const badPort = spawnSync(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: 'http' }, encoding: 'utf8' });
+    const badPort = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+      cwd: root,
+      env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: 'http' },
+      encoding: 'utf8',
+    });
     expect(badPort.status).toBe(2);
     expect(badPort.stderr).toContain('PORT:');
-    const badFlag = spawnSync(process.execPath, [join(root, 'services/main.ts'), '--port', '80'], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir }, encoding: 'utf8' });
+    const badFlag = spawnSync(process.execPath, [join(root, 'services/main.ts'), '--port', '80'], {
+      cwd: root,
+      env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir },
+      encoding: 'utf8',
+    });
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toContain('leakguard: no such option --port');
   });
 
-  it('has written every key change to the audit log (read after the engine stops, with the audit CLI)', { timeout: 180_000 }, async () => {
-    expect(createdKeyId).not.toBe('');
-    const waitFor = async (done: () => boolean, ms: number) => {
-      const end = Date.now() + ms;
-      while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
-    };
-    // The case database opens after the API listens (PGlite's first start runs initdb); a clean
-    // stop then audits whatever the last periodic pass had not.
-    await waitFor(() => stdout.includes('Analyst console:'), 120_000);
-    expect(stdout).toContain('Analyst console:');
-    engine.kill('SIGTERM');
-    await waitFor(() => engine.exitCode !== null, 20_000);
-    const auditCli = (...args: string[]) =>
-      spawnSync(process.execPath, [join(root, 'services/cli/audit.ts'), ...args], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, DATABASE_URL: '' }, encoding: 'utf8' });
-    const exported = auditCli('export');
-    expect(exported.status, exported.stderr).toBe(0);
-    const entries = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; actor: string; target: string });
-    const keyEntries = entries.filter((e) => e.action.startsWith('key_'));
-    expect(keyEntries.filter((e) => e.target === createdKeyId).map((e) => e.action)).toEqual(['key_create', 'key_revoke']);
-    expect(keyEntries.find((e) => e.target === createdKeyId)!.actor).toMatch(/^cli:/);
-    // The three demo keys, made at first start.
-    expect(keyEntries.filter((e) => e.actor === 'system:demo')).toHaveLength(3);
-    const verified = auditCli('verify');
-    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
-    // Checked against the checkpoints the engine signed, the last one at its stop.
-    expect(verified.stdout).toMatch(/^audit log intact: (\d+) entries, chain verified; \d+ signed checkpoints in .* hold, the furthest #\1 of /);
-  });
+  it(
+    'has written every key change to the audit log (read after the engine stops, with the audit CLI)',
+    { timeout: 180_000 },
+    async () => {
+      expect(createdKeyId).not.toBe('');
+      const waitFor = async (done: () => boolean, ms: number) => {
+        const end = Date.now() + ms;
+        while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+      };
+      // The case database opens after the API listens (PGlite's first start runs initdb); a clean
+      // stop then audits whatever the last periodic pass had not.
+      await waitFor(() => stdout.includes('Analyst console:'), 120_000);
+      expect(stdout).toContain('Analyst console:');
+      engine.kill('SIGTERM');
+      await waitFor(() => engine.exitCode !== null, 20_000);
+      const auditCli = (...args: string[]) =>
+        spawnSync(process.execPath, [join(root, 'services/cli/audit.ts'), ...args], {
+          cwd: root,
+          env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, DATABASE_URL: '' },
+          encoding: 'utf8',
+        });
+      const exported = auditCli('export');
+      expect(exported.status, exported.stderr).toBe(0);
+      const entries = exported.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; actor: string; target: string });
+      const keyEntries = entries.filter((e) => e.action.startsWith('key_'));
+      expect(keyEntries.filter((e) => e.target === createdKeyId).map((e) => e.action)).toEqual([
+        'key_create',
+        'key_revoke',
+      ]);
+      expect(keyEntries.find((e) => e.target === createdKeyId)!.actor).toMatch(/^cli:/);
+      // The three demo keys, made at first start.
+      expect(keyEntries.filter((e) => e.actor === 'system:demo')).toHaveLength(3);
+      const verified = auditCli('verify');
+      expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+      // Checked against the checkpoints the engine signed, the last one at its stop.
+      expect(verified.stdout).toMatch(
+        /^audit log intact: (\d+) entries, chain verified; \d+ signed checkpoints in .* hold, the furthest #\1 of /,
+      );
+    },
+  );
 });

@@ -12,9 +12,15 @@ let t: TestApp;
 let base: string;
 let eventId: string;
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'services/cli/upload.ts'), ...args], { cwd: dir, env: { ...process.env, LEAKGUARD_URL: base, ...env } });
+    const child = spawn(process.execPath, [join(root, 'services/cli/upload.ts'), ...args], {
+      cwd: dir,
+      env: { ...process.env, LEAKGUARD_URL: base, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -27,7 +33,19 @@ beforeAll(async () => {
   t = await buildTestApp();
   await t.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const ev = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'cli-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan', 'expiry'] } });
+  const ev = await t.app.inject({
+    method: 'POST',
+    url: '/v1/compromise-events',
+    headers: bearer(t.keys.issuer),
+    payload: {
+      externalId: 'cli-1',
+      source: 's',
+      exposureStart: '2026-01-01T00:00:00Z',
+      exposureEnd: '2026-02-01T00:00:00Z',
+      discoveredAt: '2026-03-01T00:00:00Z',
+      dataElements: ['pan', 'expiry'],
+    },
+  });
   eventId = ev.json().id;
 });
 afterAll(() => t.close());
@@ -42,7 +60,10 @@ describe('npm run upload', () => {
   });
 
   it('lists rejected lines with masked cards and exits 1', async () => {
-    writeFileSync(join(dir, 'mixed.ndjson'), '{"pan":"4111111111111111"}\n{"pan":"4111111111111112"}\n{"pan":"5555555555554444"}\n');
+    writeFileSync(
+      join(dir, 'mixed.ndjson'),
+      '{"pan":"4111111111111111"}\n{"pan":"4111111111111112"}\n{"pan":"5555555555554444"}\n',
+    );
     const { code, stdout } = await run(['--event', eventId, 'mixed.ndjson'], { LEAKGUARD_API_KEY: t.keys.issuer });
     expect(code).toBe(1);
     expect(stdout).toContain('0 cards listed, 1 already listed, 2 lines rejected');
@@ -57,7 +78,9 @@ describe('npm run upload', () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     expect((await run(['--event', eventId, 'missing.csv'], issuer)).stderr).toContain('no such file');
     writeFileSync(join(dir, 'cards.txt'), '4111111111111111\n');
-    expect((await run(['--event', eventId, 'cards.txt'], issuer)).stderr).toContain('say --format csv or --format ndjson');
+    expect((await run(['--event', eventId, 'cards.txt'], issuer)).stderr).toContain(
+      'say --format csv or --format ndjson',
+    );
     const wrongKey = await run(['--event', eventId, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.merchant });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('refused (403)');
@@ -74,7 +97,9 @@ describe('npm run upload', () => {
     for (const args of [['--key', t.keys.issuer], [`--key=${t.keys.issuer}`]]) {
       const onCommandLine = await run(['--event', eventId, ...args, 'good.csv']);
       expect(onCommandLine.code).toBe(2);
-      expect(onCommandLine.stderr).toContain('upload: --key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)');
+      expect(onCommandLine.stderr).toContain(
+        'upload: --key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)',
+      );
       expect(onCommandLine.stderr + onCommandLine.stdout).not.toContain(t.keys.issuer);
     }
 
@@ -82,11 +107,19 @@ describe('npm run upload', () => {
     chmodSync(keyFile, 0o644);
     const readable = await run(['--event', eventId, '--key-file', keyFile, 'good.csv']);
     expect(readable.code).toBe(0);
-    expect(readable.stderr).toContain(`upload: warning: ${keyFile} can be read by other users (mode 0644): chmod 600 it`);
-    expect((await run(['--event', eventId, '--key-file', join(dir, 'nope.key'), 'good.csv'])).stderr).toContain(`upload: --key-file: cannot read ${join(dir, 'nope.key')}`);
+    expect(readable.stderr).toContain(
+      `upload: warning: ${keyFile} can be read by other users (mode 0644): chmod 600 it`,
+    );
+    expect((await run(['--event', eventId, '--key-file', join(dir, 'nope.key'), 'good.csv'])).stderr).toContain(
+      `upload: --key-file: cannot read ${join(dir, 'nope.key')}`,
+    );
     writeFileSync(join(dir, 'empty.key'), '\n', { mode: 0o600 });
-    expect((await run(['--event', eventId, '--key-file', join(dir, 'empty.key'), 'good.csv'])).stderr).toContain(`upload: --key-file: ${join(dir, 'empty.key')} is empty`);
-    const both = await run(['--event', eventId, '--key-file', keyFile, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.issuer });
+    expect((await run(['--event', eventId, '--key-file', join(dir, 'empty.key'), 'good.csv'])).stderr).toContain(
+      `upload: --key-file: ${join(dir, 'empty.key')} is empty`,
+    );
+    const both = await run(['--event', eventId, '--key-file', keyFile, 'good.csv'], {
+      LEAKGUARD_API_KEY: t.keys.issuer,
+    });
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('upload: set either LEAKGUARD_API_KEY or --key-file, not both');
   });

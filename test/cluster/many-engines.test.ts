@@ -27,10 +27,29 @@ import { EntityHasher } from '../../services/core/entities.ts';
 import { keys as velocityKeys } from '../../services/core/velocity.ts';
 import type { DecisionMessage } from '../../streams/messages.ts';
 import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
-import { ConsoleBrowser, EngineProcess, http, Loopback, metricValue, REPO, type HttpReply } from '../support/engine-process.ts';
+import {
+  ConsoleBrowser,
+  EngineProcess,
+  http,
+  Loopback,
+  metricValue,
+  REPO,
+  type HttpReply,
+} from '../support/engine-process.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
-import { cardNumber, createHarness, fingerprint, generateTransactions, merchantLogSize, sleep, waitFor, type ChildProcessor, type Harness, type OutputReader } from '../stream/support.ts';
+import {
+  cardNumber,
+  createHarness,
+  fingerprint,
+  generateTransactions,
+  merchantLogSize,
+  sleep,
+  waitFor,
+  type ChildProcessor,
+  type Harness,
+  type OutputReader,
+} from '../stream/support.ts';
 
 const AUDIT_KEY = 'e'.repeat(64);
 const KEY_CACHE_MS = 1_000;
@@ -63,7 +82,8 @@ const tempDir = (prefix: string) => {
   dirs.push(dir);
   return dir;
 };
-const ruleset = (version: string) => readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace(`version: ${ORIGINAL}`, `version: ${version}`);
+const ruleset = (version: string) =>
+  readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace(`version: ${ORIGINAL}`, `version: ${version}`);
 /** Each process has its own copy of the ruleset, as each host of a deployment has. */
 const rulesetFile = (who: string, version: string) => {
   const path = join(tempDir(`lg-rules-${who}-`), 'rules.yaml');
@@ -84,7 +104,8 @@ const scoreBody = (pan: string, over: Record<string, unknown> = {}) => ({
   customer: { email: `buyer-${txSeq}@example.com` },
   ...over,
 });
-const score = (engine: EngineProcess, key: string, body: object) => http(engine.base, '/v1/score', { body, headers: bearer(key) });
+const score = (engine: EngineProcess, key: string, body: object) =>
+  http(engine.base, '/v1/score', { body, headers: bearer(key) });
 /** /metrics from a loopback address of its own: unauthenticated calls count against the per-address rate limit. */
 const engineMetrics = async (engine: EngineProcess) => {
   const res = await http(engine.base, '/metrics', { from: lo.address() });
@@ -92,7 +113,8 @@ const engineMetrics = async (engine: EngineProcess) => {
   return res.body;
 };
 const processorMetrics = async (port: number) => (await http(`http://127.0.0.1:${port}`, '/metrics')).body;
-const processorHealth = async (port: number) => (await http(`http://127.0.0.1:${port}`, '/healthz')).json<{ assignedPartitions: number[] }>();
+const processorHealth = async (port: number) =>
+  (await http(`http://127.0.0.1:${port}`, '/healthz')).json<{ assignedPartitions: number[] }>();
 const cardLog = (pan: string) => redis.zcard(velocityKeys.log('card', fingerprint(pan)));
 const hasher = new EntityHasher({ primary: { id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') } });
 const deviceLog = (device: string) => redis.zcard(velocityKeys.log('device', hasher.identities('device', device)[0]!));
@@ -146,10 +168,16 @@ const metricsPortOf = async (p: ChildProcessor) => {
 };
 
 /** Runs a CLI of the repository to its end (asynchronously: the Kafka reader in this process keeps its heartbeats). */
-function runCli(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+function runCli(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
-      cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -174,20 +202,30 @@ beforeAll(async () => {
   timings.infrastructure = Date.now() - started;
   redis = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
   keyStore = new RedisApiKeyStore(redis);
-  const key = async (name: string, request: Parameters<typeof createApiKey>[1]) => (apiKeys[name] = await createApiKey(keyStore, request));
+  const key = async (name: string, request: Parameters<typeof createApiKey>[1]) =>
+    (apiKeys[name] = await createApiKey(keyStore, request));
   // The stream's merchants must hold keys before the processors load their directory.
   await key('m1', { role: 'merchant', merchantId: 'm1' });
   await key('m2', { role: 'merchant', merchantId: 'm2' });
   await key('admin', { role: 'admin' });
   await key('issuer', { role: 'issuer', issuerId: 'i1' });
-  for (const name of ['dup', 'dup1', 'dup2', 'dup3', 'dup4', 'dup5']) await key(name, { role: 'merchant', merchantId: 'shop-dup' });
+  for (const name of ['dup', 'dup1', 'dup2', 'dup3', 'dup4', 'dup5'])
+    await key(name, { role: 'merchant', merchantId: 'shop-dup' });
   await key('reloads', { role: 'merchant', merchantId: 'shop-reloads' });
   for (let i = 0; i < 3; i++) await key(`watch${i}`, { role: 'merchant', merchantId: 'shop-watch' });
 
-  [A, B] = await Promise.all([EngineProcess.spawn('engine A', engineEnv('A')), EngineProcess.spawn('engine B', engineEnv('B'))]);
+  [A, B] = await Promise.all([
+    EngineProcess.spawn('engine A', engineEnv('A')),
+    EngineProcess.spawn('engine B', engineEnv('B')),
+  ]);
   P1 = h.spawnProcessor(processorEnv('P1'));
   P2 = h.spawnProcessor(processorEnv('P2'));
-  const [, , port1, port2] = await Promise.all([A.ready({ console: true, timeoutMs: 90_000 }), B.ready({ console: true, timeoutMs: 90_000 }), metricsPortOf(P1), metricsPortOf(P2)]);
+  const [, , port1, port2] = await Promise.all([
+    A.ready({ console: true, timeoutMs: 90_000 }),
+    B.ready({ console: true, timeoutMs: 90_000 }),
+    metricsPortOf(P1),
+    metricsPortOf(P2),
+  ]);
   processorPorts = [port1, port2];
   timings.processes = Date.now() - started - timings.infrastructure;
   sql = new PgSqlClient({ connectionString: pg.url });
@@ -211,7 +249,12 @@ afterAll(async () => {
 // A failed test shows what the processes said last.
 beforeEach(({ onTestFailed }) => {
   onTestFailed(() => {
-    for (const [name, proc] of [['engine A', A], ['engine B', B], ['processor P1', P1], ['processor P2', P2]] as const) {
+    for (const [name, proc] of [
+      ['engine A', A],
+      ['engine B', B],
+      ['processor P1', P1],
+      ['processor P2', P2],
+    ] as const) {
       // eslint-disable-next-line no-console
       if (proc) console.log(`--- last lines of ${name}:\n${proc.lines.slice(-15).join('\n')}`);
     }
@@ -224,7 +267,12 @@ describe('two engines on one Redis Cluster', () => {
     const { key } = apiKeys.dup!;
     const bodyOf = (res: HttpReply) => {
       expect(res.status, res.body).toBe(200);
-      return res.json<{ decision: string; degraded: boolean; reasons: { code: string }[]; versions: { ruleset: string } }>();
+      return res.json<{
+        decision: string;
+        degraded: boolean;
+        reasons: { code: string }[];
+        versions: { ruleset: string };
+      }>();
     };
 
     // At once: the second claim waits for the first attempt's reading (docs/redis-cluster.md).
@@ -241,15 +289,24 @@ describe('two engines on one Redis Cluster', () => {
     // replay shows in the engines' decision counters, which a replayed answer does not move.
     const pan2 = cardNumber('4');
     const tx2 = scoreBody(pan2, { amount: 120_000 });
-    const before = await Promise.all([A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')));
+    const before = await Promise.all(
+      [A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')),
+    );
     const a2 = bodyOf(await score(A, key, tx2));
-    await waitFor('the response stored by engine A', async () => (await redis.exists(velocityKeys.response('shop-dup', tx2.transactionId))) === 1, 5_000, 20);
+    await waitFor(
+      'the response stored by engine A',
+      async () => (await redis.exists(velocityKeys.response('shop-dup', tx2.transactionId))) === 1,
+      5_000,
+      20,
+    );
     const b2 = bodyOf(await score(B, key, tx2));
     const again = bodyOf(await score(A, key, tx2));
     expect(a2.degraded).toBe(false);
     expect(b2).toEqual(a2);
     expect(again).toEqual(a2);
-    const after = await Promise.all([A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')));
+    const after = await Promise.all(
+      [A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')),
+    );
     expect(after[0]! - before[0]!).toBe(1);
     expect(after[1]! - before[1]!).toBe(0);
     expect(await cardLog(pan2)).toBe(1);
@@ -260,12 +317,17 @@ describe('two engines on one Redis Cluster', () => {
     const dupKeys = [1, 2, 3, 4, 5].map((i) => apiKeys[`dup${i}`]!.key);
     const pans = Array.from({ length: 10 }, () => cardNumber('4'));
     const txs = pans.map((pan, i) => scoreBody(pan, { amount: 1_000 + i * 7_919 }));
-    const decided = async () => (await Promise.all([A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')))).reduce((x, y) => x + y, 0);
+    const decided = async () =>
+      (
+        await Promise.all([A, B].map(async (e) => metricValue(await engineMetrics(e), 'leakguard_decisions_total')))
+      ).reduce((x, y) => x + y, 0);
     const decidedBefore = await decided();
-    const pairs = await Promise.all(txs.map(async (tx, i) => {
-      const k = dupKeys[i % dupKeys.length]!;
-      return (await Promise.all([score(A, k, tx), score(B, k, tx)])).map(bodyOf);
-    }));
+    const pairs = await Promise.all(
+      txs.map(async (tx, i) => {
+        const k = dupKeys[i % dupKeys.length]!;
+        return (await Promise.all([score(A, k, tx), score(B, k, tx)])).map(bodyOf);
+      }),
+    );
     for (const [a, b] of pairs) {
       expect(a!.degraded).toBe(false);
       expect(b).toEqual(a);
@@ -287,7 +349,15 @@ describe('two engines on one Redis Cluster', () => {
     expect(await deviceLog(tx3.device.id)).toBe(1);
     // Thirteen transactions at this merchant, whatever the number of engines and attempts.
     expect(await merchantLog('shop-dup')).toBe(13);
-    const cases = async () => Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM cases WHERE merchant_id = $1 AND transaction_id = $2', ['shop-dup', tx3.transactionId])).rows[0]!.n);
+    const cases = async () =>
+      Number(
+        (
+          await sql.query<{ n: string }>(
+            'SELECT count(*) AS n FROM cases WHERE merchant_id = $1 AND transaction_id = $2',
+            ['shop-dup', tx3.transactionId],
+          )
+        ).rows[0]!.n,
+      );
     await waitFor('the flagged transaction to become a case', async () => (await cases()) > 0, 20_000, 100);
     await sleep(500);
     expect(await cases()).toBe(1);
@@ -316,7 +386,11 @@ describe('two engines on one Redis Cluster', () => {
     }
     expect(counted, `calls counted in Redis (statuses ${statuses.join(' ')})`).toBe(calls);
     // Six calls per engine: with a limit per process every one would pass.
-    expect(statuses).toEqual([...Array.from({ length: RATE_LIMIT }, (_, i) => `${i % 2 === 0 ? 'A' : 'B'}200`), 'A429', 'B429']);
+    expect(statuses).toEqual([
+      ...Array.from({ length: RATE_LIMIT }, (_, i) => `${i % 2 === 0 ? 'A' : 'B'}200`),
+      'A429',
+      'B429',
+    ]);
     timings.rateLimit = Date.now() - t0;
   });
 
@@ -324,7 +398,11 @@ describe('two engines on one Redis Cluster', () => {
     const t0 = Date.now();
     const users = new PostgresUserStore(sql);
     const audit = new PostgresAuditLog(sql);
-    const user = await createAccount(users, audit, `many-analyst-${process.pid}`, 'analyst', 'test', { logN: 14, r: 8, p: 1 });
+    const user = await createAccount(users, audit, `many-analyst-${process.pid}`, 'analyst', 'test', {
+      logN: 14,
+      r: 8,
+      p: 1,
+    });
 
     // Throttling: one address, its attempts spread over both engines, one limit. (A counter call
     // slower than 500 ms falls back to a count in each process, by design: the Redis counter shows
@@ -337,7 +415,11 @@ describe('two engines on one Redis Cluster', () => {
       throttled = [];
       for (let i = 0; i < LOGIN_RATE + 2; i++) {
         const engine = i % 2 === 0 ? A : B;
-        const res = await flooder.post(engine.base, '/console/login', { username: 'nobody-here', password: 'x', code: '000000' });
+        const res = await flooder.post(engine.base, '/console/login', {
+          username: 'nobody-here',
+          password: 'x',
+          code: '000000',
+        });
         throttled.push(`${engine === A ? 'A' : 'B'}${res.status}`);
         if (res.status === 429) expect(res.body).toContain('Too many sign-in attempts from your address');
       }
@@ -347,27 +429,50 @@ describe('two engines on one Redis Cluster', () => {
     }
     expect(counted, `attempts counted in Redis (statuses ${throttled.join(' ')})`).toBe(LOGIN_RATE + 2);
     // Four attempts on A and three on B: with a limit per process none would be refused.
-    expect(throttled).toEqual([...Array.from({ length: LOGIN_RATE }, (_, i) => `${i % 2 === 0 ? 'A' : 'B'}401`), `${LOGIN_RATE % 2 === 0 ? 'A' : 'B'}429`, `${LOGIN_RATE % 2 === 0 ? 'B' : 'A'}429`]);
+    expect(throttled).toEqual([
+      ...Array.from({ length: LOGIN_RATE }, (_, i) => `${i % 2 === 0 ? 'A' : 'B'}401`),
+      `${LOGIN_RATE % 2 === 0 ? 'A' : 'B'}429`,
+      `${LOGIN_RATE % 2 === 0 ? 'B' : 'A'}429`,
+    ]);
 
     // Lockout: failures on A and on B add up; the failure that reaches the limit locks the account
     // for that address on both engines, and the right credentials are then refused on B.
     const attacker = new ConsoleBrowser(lo.address());
     expect((await attacker.get(B.base, '/console/login')).status).toBe(200);
     const failures: number[] = [];
-    for (let i = 0; i < MAX_ATTEMPTS; i++) failures.push((await attacker.post((i % 2 === 0 ? A : B).base, '/console/login', { username: user.username, password: `wrong-${i}`, code: '000000' })).status);
+    for (let i = 0; i < MAX_ATTEMPTS; i++)
+      failures.push(
+        (
+          await attacker.post((i % 2 === 0 ? A : B).base, '/console/login', {
+            username: user.username,
+            password: `wrong-${i}`,
+            code: '000000',
+          })
+        ).status,
+      );
     expect(failures).toEqual(Array.from({ length: MAX_ATTEMPTS }, () => 401));
     const lockedUntil = await users.loginLock(user.username, attacker.from);
     expect(lockedUntil).not.toBeNull();
     expect(Date.parse(lockedUntil!) - Date.now()).toBeGreaterThan(29 * 60_000);
-    const refused = await attacker.post(B.base, '/console/login', { username: user.username, password: user.password, code: totp(user.totpSecret) });
+    const refused = await attacker.post(B.base, '/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret),
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.location).toBeUndefined();
-    const lockedEntries = (await audit.list({ limit: 50, action: 'login_failed' })).filter((e) => e.target === `user:${user.username}` && e.detail.reason === 'locked');
+    const lockedEntries = (await audit.list({ limit: 50, action: 'login_failed' })).filter(
+      (e) => e.target === `user:${user.username}` && e.detail.reason === 'locked',
+    );
     expect(lockedEntries.map((e) => e.detail.ip)).toEqual([attacker.from]);
     // The account's holder, from another address, still signs in (on A): the lock is per address.
     const holder = new ConsoleBrowser(lo.address());
     await holder.get(A.base, '/console/login');
-    const signedIn = await holder.post(A.base, '/console/login', { username: user.username, password: user.password, code: totp(user.totpSecret, Date.now() + 30_000) });
+    const signedIn = await holder.post(A.base, '/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret, Date.now() + 30_000),
+    });
     expect(signedIn.status).toBe(303);
     // And the session made on A is good on B (sessions are in the shared database).
     expect((await holder.get(B.base, '/console/queue')).status).toBe(200);
@@ -402,24 +507,46 @@ describe('two engines on one Redis Cluster', () => {
     };
     const polls = Promise.all([poll(A), poll(B)]);
     const cli = await runCli('services/cli/keys.ts', ['revoke', record.id], {
-      NODE_ENV: 'test', REDIS_CLUSTER_NODES: cluster.seeds, DATABASE_URL: pg.url, LEAKGUARD_STATE_DIR: tempDir('lg-keys-cli-'), LEAKGUARD_AUDIT_KEY: AUDIT_KEY, XDG_STATE_HOME: tempDir('lg-keys-cli-home-'),
+      NODE_ENV: 'test',
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      DATABASE_URL: pg.url,
+      LEAKGUARD_STATE_DIR: tempDir('lg-keys-cli-'),
+      LEAKGUARD_AUDIT_KEY: AUDIT_KEY,
+      XDG_STATE_HOME: tempDir('lg-keys-cli-home-'),
     });
     expect(cli.code, cli.out).toBe(0);
     expect(cli.out).toContain(`Revoked ${record.id}`);
-    await waitFor('the cache lifetime to pass since the revocation', async () => revokedSeenAt > 0 && Date.now() - revokedSeenAt > KEY_CACHE_MS + 1_000, 20_000, 20);
+    await waitFor(
+      'the cache lifetime to pass since the revocation',
+      async () => revokedSeenAt > 0 && Date.now() - revokedSeenAt > KEY_CACHE_MS + 1_000,
+      20_000,
+      20,
+    );
     stop = true;
     const [seenA, seenB] = await polls;
     await watchStore;
-    for (const [name, seen] of [['A', seenA!], ['B', seenB!]] as const) {
+    for (const [name, seen] of [
+      ['A', seenA!],
+      ['B', seenB!],
+    ] as const) {
       const firstRefusal = seen.findIndex((s) => s.status === 401);
       expect(firstRefusal, `engine ${name} never refused the key`).toBeGreaterThan(0);
       // Accepted (200, or 429 once the key used up its rate limit) until refused, refused ever after.
-      expect(seen.slice(0, firstRefusal).every((s) => s.status === 200 || s.status === 429), `engine ${name}`).toBe(true);
-      expect(seen.slice(firstRefusal).every((s) => s.status === 401), `engine ${name}`).toBe(true);
+      expect(
+        seen.slice(0, firstRefusal).every((s) => s.status === 200 || s.status === 429),
+        `engine ${name}`,
+      ).toBe(true);
+      expect(
+        seen.slice(firstRefusal).every((s) => s.status === 401),
+        `engine ${name}`,
+      ).toBe(true);
       // Every call sent once the cache lifetime had passed since the revocation reached the store was refused.
       const late = seen.filter((s) => s.sentAt >= revokedSeenAt + KEY_CACHE_MS);
       expect(late.length).toBeGreaterThan(5);
-      expect(late.filter((s) => s.status !== 401), `engine ${name}`).toEqual([]);
+      expect(
+        late.filter((s) => s.status !== 401),
+        `engine ${name}`,
+      ).toEqual([]);
       timings[`revokedRefusedAfter${name}`] = seen[firstRefusal]!.sentAt - revokedSeenAt;
     }
     expect((await list(A)).status).toBe(401);
@@ -430,30 +557,48 @@ describe('two engines on one Redis Cluster', () => {
     timings.revocation = Date.now() - t0;
   });
 
-  it('use a compromise event and card list uploaded through engine A in engine B\'s scoring within seconds', async () => {
+  it("use a compromise event and card list uploaded through engine A in engine B's scoring within seconds", async () => {
     const t0 = Date.now();
     const admin = apiKeys.admin!.key;
     const issuer = apiKeys.issuer!.key;
-    const ranges = await http(A.base, '/v1/issuers/i1/bin-ranges', { method: 'PUT', body: [{ from: '411111', to: '411199' }], headers: bearer(admin) });
+    const ranges = await http(A.base, '/v1/issuers/i1/bin-ranges', {
+      method: 'PUT',
+      body: [{ from: '411111', to: '411199' }],
+      headers: bearer(admin),
+    });
     expect(ranges.status, ranges.body).toBe(200);
     const pan = cardNumber('411111');
     const watchKeys = [0, 1, 2].map((i) => apiKeys[`watch${i}`]!.key);
     let turn = 0;
     const scoreOnB = async () => {
       const res = await score(B, watchKeys[turn++ % watchKeys.length]!, scoreBody(pan));
-      return res.status === 200 ? res.json<{ reasons: { code: string }[]; checks: { watchlist: string } }>() : undefined;
+      return res.status === 200
+        ? res.json<{ reasons: { code: string }[]; checks: { watchlist: string } }>()
+        : undefined;
     };
     const unlisted = await scoreOnB();
     expect(unlisted?.checks.watchlist).toBe('evaluated');
     expect(unlisted?.reasons.map((r) => r.code).filter((c) => c.startsWith('LEAKED_CARD'))).toEqual([]);
 
     const event = await http(A.base, '/v1/compromise-events', {
-      body: { externalId: `many-${process.pid}`, source: 'card network alert', description: 'processor breach', exposureStart: '2026-09-01T00:00:00Z', exposureEnd: '2026-11-15T00:00:00Z', discoveredAt: '2026-11-20T00:00:00Z', dataElements: ['pan'], confidence: 'confirmed' },
+      body: {
+        externalId: `many-${process.pid}`,
+        source: 'card network alert',
+        description: 'processor breach',
+        exposureStart: '2026-09-01T00:00:00Z',
+        exposureEnd: '2026-11-15T00:00:00Z',
+        discoveredAt: '2026-11-20T00:00:00Z',
+        dataElements: ['pan'],
+        confidence: 'confirmed',
+      },
       headers: bearer(issuer),
     });
     expect(event.status, event.body).toBe(201);
     const eventId = event.json<{ id: string }>().id;
-    const upload = await http(A.base, `/v1/compromise-events/${eventId}/cards`, { body: `${pan},12,2030\n`, headers: { ...bearer(issuer), 'content-type': 'text/csv' } });
+    const upload = await http(A.base, `/v1/compromise-events/${eventId}/cards`, {
+      body: `${pan},12,2030\n`,
+      headers: { ...bearer(issuer), 'content-type': 'text/csv' },
+    });
     expect(upload.status, upload.body).toBe(200);
     expect(upload.json()).toMatchObject({ accepted: 1, rejected: 0 });
     const uploadedAt = Date.now();
@@ -468,10 +613,15 @@ describe('two engines on one Redis Cluster', () => {
     expect(usedAfter).toBeLessThan(5_000);
     timings.watchlistUsedOnBAfter = usedAfter;
     // B's hit is in the event's statistics that A serves.
-    await waitFor('the hit recorded by B to show on A', async () => {
-      const res = await http(A.base, `/v1/compromise-events/${eventId}`, { headers: bearer(issuer) });
-      return res.status === 200 && res.json<{ statistics: { hits: number } }>().statistics.hits === 1;
-    }, 5_000, 200);
+    await waitFor(
+      'the hit recorded by B to show on A',
+      async () => {
+        const res = await http(A.base, `/v1/compromise-events/${eventId}`, { headers: bearer(issuer) });
+        return res.status === 200 && res.json<{ statistics: { hits: number } }>().statistics.hits === 1;
+      },
+      5_000,
+      200,
+    );
     timings.watchlist = Date.now() - t0;
   });
 
@@ -485,7 +635,8 @@ describe('two engines on one Redis Cluster', () => {
     };
     // Only a SIGHUP (or the admin API) re-reads the rate table, whose file does not change here:
     // its reload counter tells which process got a signal.
-    const signalled = async (engine: EngineProcess) => metricValue(await engineMetrics(engine), 'leakguard_rate_table_reloads_total', { result: 'ok' });
+    const signalled = async (engine: EngineProcess) =>
+      metricValue(await engineMetrics(engine), 'leakguard_rate_table_reloads_total', { result: 'ok' });
     expect([await versionOn(A), await versionOn(B)]).toEqual(['many-1', 'many-1']);
     expect([await signalled(A), await signalled(B)]).toEqual([0, 0]);
 
@@ -509,7 +660,7 @@ describe('two engines on one Redis Cluster', () => {
   });
 });
 
-describe('the engines\' logs after all of the above', () => {
+describe("the engines' logs after all of the above", () => {
   it('hold no error and no audit-log alarm (two writers of one audit log, each with its own checkpoint file)', () => {
     for (const engine of [A, B]) {
       const problems = engine.lines.filter((l) => /"level":(50|60)/.test(l) || l.includes('AUDIT LOG TAMPERING'));
@@ -519,18 +670,32 @@ describe('the engines\' logs after all of the above', () => {
 });
 
 describe('two stream processors in one consumer group on the cluster', () => {
-  const owned = async () => Promise.all(processorPorts.map(async (port) => (await processorHealth(port)).assignedPartitions));
+  const owned = async () =>
+    Promise.all(processorPorts.map(async (port) => (await processorHealth(port)).assignedPartitions));
   const processed = async (port: number) => {
     const text = await processorMetrics(port);
-    return metricValue(text, 'leakguard_stream_messages_total') - metricValue(text, 'leakguard_stream_messages_total', { outcome: 'retry' });
+    return (
+      metricValue(text, 'leakguard_stream_messages_total') -
+      metricValue(text, 'leakguard_stream_messages_total', { outcome: 'retry' })
+    );
   };
 
   it('share the partitions and decide every transaction once, counted once', async () => {
     const t0 = Date.now();
-    await waitFor('both processors to own partitions', async () => {
-      const [a, b] = await owned();
-      return a!.length > 0 && b!.length > 0 && new Set([...a!, ...b!]).size === PARTITIONS && a!.length + b!.length === PARTITIONS;
-    }, 60_000, 200);
+    await waitFor(
+      'both processors to own partitions',
+      async () => {
+        const [a, b] = await owned();
+        return (
+          a!.length > 0 &&
+          b!.length > 0 &&
+          new Set([...a!, ...b!]).size === PARTITIONS &&
+          a!.length + b!.length === PARTITIONS
+        );
+      },
+      60_000,
+      200,
+    );
     timings.groupFormed = Date.now() - t0;
     const cards = Array.from({ length: 30 }, () => cardNumber());
     const txs = generateTransactions(600, { cards, prefix: `many-${process.pid}` });
@@ -561,15 +726,45 @@ describe('two stream processors in one consumer group on the cluster', () => {
     const { merchantId, ...request } = tx!.input;
     const res = await score(A, apiKeys.m1!.key, request);
     expect(res.status, res.body).toBe(200);
-    const answered = res.json<{ transactionId: string; score: number; decision: string; reasons: unknown[]; versions: unknown; degraded: boolean }>();
-    await waitFor('the response stored by engine A', async () => (await redis.exists(velocityKeys.response(merchantId, request.transactionId))) === 1, 5_000, 20);
+    const answered = res.json<{
+      transactionId: string;
+      score: number;
+      decision: string;
+      reasons: unknown[];
+      versions: unknown;
+      degraded: boolean;
+    }>();
+    await waitFor(
+      'the response stored by engine A',
+      async () => (await redis.exists(velocityKeys.response(merchantId, request.transactionId))) === 1,
+      5_000,
+      20,
+    );
     await h.produceTransactions([tx!]);
     let decided: DecisionMessage | undefined;
-    await waitFor('the stream\'s decision', () => (decided = reader.decisions.map((d) => d.value).find((d) => d.transactionId === request.transactionId)) !== undefined, 30_000, 50);
+    await waitFor(
+      "the stream's decision",
+      () =>
+        (decided = reader.decisions.map((d) => d.value).find((d) => d.transactionId === request.transactionId)) !==
+        undefined,
+      30_000,
+      50,
+    );
     expect(reader.deadLetters).toEqual([]);
     expect(decided!.replayed).toBe(true);
-    expect({ score: decided!.score, decision: decided!.decision, reasons: decided!.reasons, versions: decided!.versions, degraded: decided!.degraded })
-      .toEqual({ score: answered.score, decision: answered.decision, reasons: answered.reasons, versions: answered.versions, degraded: answered.degraded });
+    expect({
+      score: decided!.score,
+      decision: decided!.decision,
+      reasons: decided!.reasons,
+      versions: decided!.versions,
+      degraded: decided!.degraded,
+    }).toEqual({
+      score: answered.score,
+      decision: answered.decision,
+      reasons: answered.reasons,
+      versions: answered.versions,
+      degraded: answered.degraded,
+    });
     expect(await cardLog(pan)).toBe(1);
     timings.httpThenStream = Date.now() - t0;
   });
@@ -578,16 +773,23 @@ describe('two stream processors in one consumer group on the cluster', () => {
     const t0 = Date.now();
     const [own1, own2] = await owned();
     const ports = processorPorts;
-    const signalled = async (port: number) => metricValue(await processorMetrics(port), 'leakguard_rate_table_reloads_total', { result: 'ok' });
+    const signalled = async (port: number) =>
+      metricValue(await processorMetrics(port), 'leakguard_rate_table_reloads_total', { result: 'ok' });
     /** Transactions produced to every partition; their decisions' ruleset versions by partition. */
     const versionsByPartition = async (label: string) => {
       const txs = generateTransactions(PARTITIONS * 2, { prefix: `${label}-${process.pid}`, merchants: ['m1'] });
       await h.produce(txs.map((t, i) => ({ key: null, value: JSON.stringify(t.input), partition: i % PARTITIONS })));
       const ids = new Set(txs.map((t) => t.input.transactionId));
       let mine: DecisionMessage[] = [];
-      await waitFor(`decisions of ${label}`, () => (mine = reader.decisions.map((d) => d.value).filter((d) => ids.has(d.transactionId))).length >= ids.size, 30_000, 50);
+      await waitFor(
+        `decisions of ${label}`,
+        () => (mine = reader.decisions.map((d) => d.value).filter((d) => ids.has(d.transactionId))).length >= ids.size,
+        30_000,
+        50,
+      );
       const byPartition = new Map<number, Set<string>>();
-      for (const d of mine) byPartition.set(d.source.partition, (byPartition.get(d.source.partition) ?? new Set()).add(d.versions.ruleset));
+      for (const d of mine)
+        byPartition.set(d.source.partition, (byPartition.get(d.source.partition) ?? new Set()).add(d.versions.ruleset));
       return byPartition;
     };
     const expectVersions = (byPartition: Map<number, Set<string>>, of1: string, of2: string) => {

@@ -31,7 +31,11 @@ const AUDIT_KEY_HEX = 'c'.repeat(64);
 const short = (hash: string) => `${hash.slice(0, 16)}…`;
 const tempFile = (name: string) => join(mkdtempSync(join(tmpdir(), 'lg-checkpoints-')), name);
 const cli = (script: string, env: NodeJS.ProcessEnv, ...args: string[]) =>
-  spawnSync(process.execPath, [join(root, 'services/cli', script), ...args], { cwd: root, env: { ...process.env, REDIS_URL: '', ...env }, encoding: 'utf8' });
+  spawnSync(process.execPath, [join(root, 'services/cli', script), ...args], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: '', ...env },
+    encoding: 'utf8',
+  });
 
 /** What an attacker with the owner's rights does: the append-only trigger off, the damage, the trigger back. */
 async function asOwner(sql: SqlClient, damage: () => Promise<unknown>): Promise<void> {
@@ -61,129 +65,200 @@ async function appendSome(audit: PostgresAuditLog, n: number): Promise<void> {
 }
 
 for (const makeDriver of [pgliteDriver, postgresDriver]) {
-  describe.sequential(`signed audit checkpoints (${makeDriver === pgliteDriver ? 'PGlite' : 'PostgreSQL server'})`, () => {
-    let driver: Driver;
-    const open: SqlClient[] = [];
-    const fresh = async () => {
-      const sql = await driver.open();
-      open.push(sql);
-      const file = new CheckpointFile(tempFile('checkpoints.ndjson'), KEY);
-      const alarms: string[] = [];
-      const audit = new PostgresAuditLog(sql, undefined, file);
-      return { sql, file, audit, alarms, checkpointer: new AuditCheckpointer({ audit, file, by: 'test', onAlarm: (m) => alarms.push(m) }) };
-    };
-    beforeAll(async () => {
-      driver = await makeDriver();
-    });
-    afterAll(async () => {
-      for (const sql of open) await sql.close();
-      await driver?.stop();
-    });
-
-    it('names the entries cut from the end of the log, where the chain alone says "intact"', async () => {
-      const { sql, file, audit, alarms, checkpointer } = await fresh();
-      await appendSome(audit, 8);
-      const signed = (await checkpointer.pass())!;
-      expect(signed).toMatchObject({ seq: 8, hash: (await audit.head())!.hash });
-      expect(await checkpointer.pass()).toBeNull(); // the head did not move: nothing written
-      expect(await audit.verify()).toEqual({ ok: true, checked: 8, checkpoints: { file: file.path, valid: 1, latest: { seq: 8, hash: signed.hash, at: signed.at } } });
-
-      await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq > 5'));
-      // Today's check: the shorter chain is a valid chain.
-      expect(await new PostgresAuditLog(sql).verify()).toEqual({ ok: true, checked: 5 });
-      expect(await audit.verify()).toMatchObject({
-        ok: false, checked: 5, brokenAt: 6, problem: 'removed',
-        reason: `the log ends at #5 but the checkpoint of ${signed.at} signed #8 with hash ${short(signed.hash)}: entries #6..#8 were removed`,
+  describe.sequential(
+    `signed audit checkpoints (${makeDriver === pgliteDriver ? 'PGlite' : 'PostgreSQL server'})`,
+    () => {
+      let driver: Driver;
+      const open: SqlClient[] = [];
+      const fresh = async () => {
+        const sql = await driver.open();
+        open.push(sql);
+        const file = new CheckpointFile(tempFile('checkpoints.ndjson'), KEY);
+        const alarms: string[] = [];
+        const audit = new PostgresAuditLog(sql, undefined, file);
+        return {
+          sql,
+          file,
+          audit,
+          alarms,
+          checkpointer: new AuditCheckpointer({ audit, file, by: 'test', onAlarm: (m) => alarms.push(m) }),
+        };
+      };
+      beforeAll(async () => {
+        driver = await makeDriver();
       });
-      // The writer notices at its next pass.
-      await checkpointer.pass();
-      expect(alarms).toEqual([`the log ends at #5 but the checkpoint of ${signed.at} signed #8: entries #6..#8 were removed`]);
-
-      // The application appends on, past the old head: the checkpoint of #8 still shows the hole.
-      await appendSome(audit, 4);
-      await checkpointer.pass();
-      expect(await audit.verify()).toMatchObject({
-        ok: false, brokenAt: 8, problem: 'rewritten',
-        reason: expect.stringContaining(`but the checkpoint of ${signed.at} signed #8 with hash ${short(signed.hash)}: entries #6..#8 were rewritten (or removed and written again)`),
+      afterAll(async () => {
+        for (const sql of open) await sql.close();
+        await driver?.stop();
       });
-    });
 
-    it('names a rewrite whose hashes were all recomputed', async () => {
-      const { sql, audit, checkpointer } = await fresh();
-      await appendSome(audit, 3);
-      await checkpointer.pass();
-      await appendSome(audit, 3);
-      const signed = (await checkpointer.pass())!;
-      await rewriteFrom(sql, 4);
-      expect(await new PostgresAuditLog(sql).verify()).toEqual({ ok: true, checked: 6 });
-      expect(await audit.verify()).toMatchObject({
-        ok: false, checked: 6, brokenAt: 6, problem: 'rewritten',
-        reason: `entry #6 has hash ${short((await audit.head())!.hash)} but the checkpoint of ${signed.at} signed #6 with hash ${short(signed.hash)}: entries #4..#6 were rewritten (or removed and written again)`,
+      it('names the entries cut from the end of the log, where the chain alone says "intact"', async () => {
+        const { sql, file, audit, alarms, checkpointer } = await fresh();
+        await appendSome(audit, 8);
+        const signed = (await checkpointer.pass())!;
+        expect(signed).toMatchObject({ seq: 8, hash: (await audit.head())!.hash });
+        expect(await checkpointer.pass()).toBeNull(); // the head did not move: nothing written
+        expect(await audit.verify()).toEqual({
+          ok: true,
+          checked: 8,
+          checkpoints: { file: file.path, valid: 1, latest: { seq: 8, hash: signed.hash, at: signed.at } },
+        });
+
+        await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq > 5'));
+        // Today's check: the shorter chain is a valid chain.
+        expect(await new PostgresAuditLog(sql).verify()).toEqual({ ok: true, checked: 5 });
+        expect(await audit.verify()).toMatchObject({
+          ok: false,
+          checked: 5,
+          brokenAt: 6,
+          problem: 'removed',
+          reason: `the log ends at #5 but the checkpoint of ${signed.at} signed #8 with hash ${short(signed.hash)}: entries #6..#8 were removed`,
+        });
+        // The writer notices at its next pass.
+        await checkpointer.pass();
+        expect(alarms).toEqual([
+          `the log ends at #5 but the checkpoint of ${signed.at} signed #8: entries #6..#8 were removed`,
+        ]);
+
+        // The application appends on, past the old head: the checkpoint of #8 still shows the hole.
+        await appendSome(audit, 4);
+        await checkpointer.pass();
+        expect(await audit.verify()).toMatchObject({
+          ok: false,
+          brokenAt: 8,
+          problem: 'rewritten',
+          reason: expect.stringContaining(
+            `but the checkpoint of ${signed.at} signed #8 with hash ${short(signed.hash)}: entries #6..#8 were rewritten (or removed and written again)`,
+          ),
+        });
       });
-      // The checkpoint before the rewrite still matches: the range starts after it.
-      expect((await audit.verify() as { reason: string }).reason).toContain('#4..#6');
-    });
 
-    it('names a checkpoint whose signature does not hold, and still judges by the genuine ones', async () => {
-      const { sql, file, audit, checkpointer } = await fresh();
-      await appendSome(audit, 3);
-      await checkpointer.pass();
-      const [line] = readFileSync(file.path, 'utf8').trim().split('\n');
-      const genuine = JSON.parse(line!) as { seq: number; hash: string; sig: string };
-      // Cut #3, and add a checkpoint that claims the log ends at #2, with the old signature.
-      await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq = 3'));
-      const forged = { ...genuine, seq: 2, hash: (await audit.head())!.hash };
-      writeFileSync(file.path, `${JSON.stringify(forged)}\n`, { flag: 'a' });
-      const cut = await audit.verify();
-      expect(cut).toMatchObject({ ok: false, brokenAt: 3, problem: 'removed', reason: expect.stringContaining('entries #3..#3 were removed') });
-      expect((cut as { also: string[] }).also).toEqual([expect.stringMatching(new RegExp(`^line 2 of ${file.path} \\(checkpoint of .*, #2\\) has a bad signature: it was not signed with the audit key, so the file was edited$`))]);
+      it('names a rewrite whose hashes were all recomputed', async () => {
+        const { sql, audit, checkpointer } = await fresh();
+        await appendSome(audit, 3);
+        await checkpointer.pass();
+        await appendSome(audit, 3);
+        const signed = (await checkpointer.pass())!;
+        await rewriteFrom(sql, 4);
+        expect(await new PostgresAuditLog(sql).verify()).toEqual({ ok: true, checked: 6 });
+        expect(await audit.verify()).toMatchObject({
+          ok: false,
+          checked: 6,
+          brokenAt: 6,
+          problem: 'rewritten',
+          reason: `entry #6 has hash ${short((await audit.head())!.hash)} but the checkpoint of ${signed.at} signed #6 with hash ${short(signed.hash)}: entries #4..#6 were rewritten (or removed and written again)`,
+        });
+        // The checkpoint before the rewrite still matches: the range starts after it.
+        expect(((await audit.verify()) as { reason: string }).reason).toContain('#4..#6');
+      });
 
-      // On a whole log, a forged line alone fails the check too, and is named.
-      const other = await fresh();
-      await appendSome(other.audit, 2);
-      await other.checkpointer.pass();
-      const good = JSON.parse(readFileSync(other.file.path, 'utf8').trim()) as { sig: string };
-      const flipped = { ...good, sig: `${good.sig[0] === '0' ? '1' : '0'}${good.sig.slice(1)}` };
-      writeFileSync(other.file.path, `${JSON.stringify(flipped)}\n${JSON.stringify({ ...good, key: 'another' })}\nnot json\n`, { flag: 'a' });
-      const result = await other.audit.verify();
-      expect(result).toMatchObject({ ok: false, checked: 2, brokenAt: 2, problem: 'checkpoint', reason: expect.stringMatching(/^line 2 of .* \(checkpoint of .*, #2\) has a bad signature/) });
-      expect((result as { also: string[] }).also).toEqual([
-        expect.stringMatching(/^line 3 of .* is signed with key "another", not with this audit key \(test-audit\)/),
-        expect.stringMatching(/^line 4 of .* is not a checkpoint \(not JSON\)/),
-      ]);
-      // A writer starting on that file raises the alarm at once.
-      const alarms: string[] = [];
-      await new AuditCheckpointer({ audit: other.audit, file: other.file, by: 'test', onAlarm: (m) => alarms.push(m) }).resume();
-      expect(alarms).toHaveLength(3);
-      // Another key reads none of it as genuine.
-      const stranger = await new CheckpointFile(other.file.path, { id: KEY.id, secret: Buffer.alloc(32, 8) }).read();
-      expect(stranger.valid).toEqual([]);
-    });
-  });
+      it('names a checkpoint whose signature does not hold, and still judges by the genuine ones', async () => {
+        const { sql, file, audit, checkpointer } = await fresh();
+        await appendSome(audit, 3);
+        await checkpointer.pass();
+        const [line] = readFileSync(file.path, 'utf8').trim().split('\n');
+        const genuine = JSON.parse(line!) as { seq: number; hash: string; sig: string };
+        // Cut #3, and add a checkpoint that claims the log ends at #2, with the old signature.
+        await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq = 3'));
+        const forged = { ...genuine, seq: 2, hash: (await audit.head())!.hash };
+        writeFileSync(file.path, `${JSON.stringify(forged)}\n`, { flag: 'a' });
+        const cut = await audit.verify();
+        expect(cut).toMatchObject({
+          ok: false,
+          brokenAt: 3,
+          problem: 'removed',
+          reason: expect.stringContaining('entries #3..#3 were removed'),
+        });
+        expect((cut as { also: string[] }).also).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^line 2 of ${file.path} \\(checkpoint of .*, #2\\) has a bad signature: it was not signed with the audit key, so the file was edited$`,
+            ),
+          ),
+        ]);
+
+        // On a whole log, a forged line alone fails the check too, and is named.
+        const other = await fresh();
+        await appendSome(other.audit, 2);
+        await other.checkpointer.pass();
+        const good = JSON.parse(readFileSync(other.file.path, 'utf8').trim()) as { sig: string };
+        const flipped = { ...good, sig: `${good.sig[0] === '0' ? '1' : '0'}${good.sig.slice(1)}` };
+        writeFileSync(
+          other.file.path,
+          `${JSON.stringify(flipped)}\n${JSON.stringify({ ...good, key: 'another' })}\nnot json\n`,
+          { flag: 'a' },
+        );
+        const result = await other.audit.verify();
+        expect(result).toMatchObject({
+          ok: false,
+          checked: 2,
+          brokenAt: 2,
+          problem: 'checkpoint',
+          reason: expect.stringMatching(/^line 2 of .* \(checkpoint of .*, #2\) has a bad signature/),
+        });
+        expect((result as { also: string[] }).also).toEqual([
+          expect.stringMatching(/^line 3 of .* is signed with key "another", not with this audit key \(test-audit\)/),
+          expect.stringMatching(/^line 4 of .* is not a checkpoint \(not JSON\)/),
+        ]);
+        // A writer starting on that file raises the alarm at once.
+        const alarms: string[] = [];
+        await new AuditCheckpointer({
+          audit: other.audit,
+          file: other.file,
+          by: 'test',
+          onAlarm: (m) => alarms.push(m),
+        }).resume();
+        expect(alarms).toHaveLength(3);
+        // Another key reads none of it as genuine.
+        const stranger = await new CheckpointFile(other.file.path, { id: KEY.id, secret: Buffer.alloc(32, 8) }).read();
+        expect(stranger.valid).toEqual([]);
+      });
+    },
+  );
 }
 
 describe('the audit key and the checkpoint file', () => {
   it('is required in production, generated (0600) in development only by a writer, and kept outside the state directory', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lg-audit-key-'));
     const config = (env: Record<string, string>) => loadConfig({ LEAKGUARD_STATE_DIR: stateDir, ...env });
-    expect(() => loadAuditKey(config({ NODE_ENV: 'production' }), { create: true })).toThrow(/LEAKGUARD_AUDIT_KEY: required in production \(or LEAKGUARD_AUDIT_KEY_FILE\)/);
-    expect(() => config({ LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, LEAKGUARD_AUDIT_KEY_FILE: '/x' })).toThrow(/set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE/);
-    expect(() => loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: 'a passphrase is not a key' }), { create: true })).toThrow(/LEAKGUARD_AUDIT_KEY: must be 64 hex characters/);
-    expect(() => config({ DATABASE_MIGRATION_URL: 'postgres://owner@db/x' })).toThrow(/DATABASE_MIGRATION_URL: needs DATABASE_URL/);
+    expect(() => loadAuditKey(config({ NODE_ENV: 'production' }), { create: true })).toThrow(
+      /LEAKGUARD_AUDIT_KEY: required in production \(or LEAKGUARD_AUDIT_KEY_FILE\)/,
+    );
+    expect(() => config({ LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, LEAKGUARD_AUDIT_KEY_FILE: '/x' })).toThrow(
+      /set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE/,
+    );
+    expect(() => loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: 'a passphrase is not a key' }), { create: true })).toThrow(
+      /LEAKGUARD_AUDIT_KEY: must be 64 hex characters/,
+    );
+    expect(() => config({ DATABASE_MIGRATION_URL: 'postgres://owner@db/x' })).toThrow(
+      /DATABASE_MIGRATION_URL: needs DATABASE_URL/,
+    );
     expect(loadAuditKey(config({}), { create: false })).toBeUndefined();
     const made = loadAuditKey(config({}), { create: true })!;
-    expect(made).toMatchObject({ createdDevelopmentKey: true, developmentKeyFile: join(stateDir, 'development-audit-key'), key: { id: expect.stringMatching(/^dev-[0-9a-f]{8}$/) } });
+    expect(made).toMatchObject({
+      createdDevelopmentKey: true,
+      developmentKeyFile: join(stateDir, 'development-audit-key'),
+      key: { id: expect.stringMatching(/^dev-[0-9a-f]{8}$/) },
+    });
     expect(statSync(made.developmentKeyFile!).mode & 0o777).toBe(0o600);
     expect(loadAuditKey(config({}), { create: false })!.key).toEqual(made.key);
-    const given = loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, NODE_ENV: 'production' }), { create: true })!;
+    const given = loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, NODE_ENV: 'production' }), {
+      create: true,
+    })!;
     expect(given.developmentKeyFile).toBeUndefined();
     const path = checkpointFileOf(config({}), made.key.id);
     expect(path.startsWith(join(process.env.XDG_STATE_HOME!, 'leakguard', 'audit-checkpoints'))).toBe(true);
     expect(relative(stateDir, path).startsWith('..')).toBe(true);
     // One file per key and database: another database, another file.
-    expect(checkpointFileOf(config({ DATABASE_URL: 'postgres://app@db:5432/one' }), made.key.id)).not.toBe(checkpointFileOf(config({ DATABASE_URL: 'postgres://app@db:5432/two' }), made.key.id));
-    expect(checkpointFileOf(config({ DATABASE_URL: 'postgres://app:pw@db:5432/one' }), made.key.id)).toBe(checkpointFileOf(config({ DATABASE_URL: 'postgres://owner@db/one' }), made.key.id));
-    expect(checkpointFileOf(config({ LEAKGUARD_AUDIT_CHECKPOINT_FILE: '/var/lib/x.ndjson' }), made.key.id)).toBe('/var/lib/x.ndjson');
+    expect(checkpointFileOf(config({ DATABASE_URL: 'postgres://app@db:5432/one' }), made.key.id)).not.toBe(
+      checkpointFileOf(config({ DATABASE_URL: 'postgres://app@db:5432/two' }), made.key.id),
+    );
+    expect(checkpointFileOf(config({ DATABASE_URL: 'postgres://app:pw@db:5432/one' }), made.key.id)).toBe(
+      checkpointFileOf(config({ DATABASE_URL: 'postgres://owner@db/one' }), made.key.id),
+    );
+    expect(checkpointFileOf(config({ LEAKGUARD_AUDIT_CHECKPOINT_FILE: '/var/lib/x.ndjson' }), made.key.id)).toBe(
+      '/var/lib/x.ndjson',
+    );
   });
 });
 
@@ -191,72 +266,122 @@ describe('npm start in production', () => {
   it('refuses to start without an audit key, as without a card key', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lg-prod-audit-'));
     const res = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
-      cwd: root, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, NODE_ENV: 'production', LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_DATA_KEY: 'e'.repeat(64), LEAKGUARD_AUDIT_KEY: '', LEAKGUARD_STATE_DIR: stateDir, PORT: '0', REDIS_URL: '', DATABASE_URL: '', LEAKGUARD_MODEL: 'off' },
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LEAKGUARD_CARD_KEY: 'b'.repeat(64),
+        LEAKGUARD_DATA_KEY: 'e'.repeat(64),
+        LEAKGUARD_AUDIT_KEY: '',
+        LEAKGUARD_STATE_DIR: stateDir,
+        PORT: '0',
+        REDIS_URL: '',
+        DATABASE_URL: '',
+        LEAKGUARD_MODEL: 'off',
+      },
     });
     expect(res.status, res.stdout + res.stderr).toBe(2);
-    expect(res.stderr).toContain('LEAKGUARD_AUDIT_KEY: required in production (or LEAKGUARD_AUDIT_KEY_FILE); refusing to start without a key to sign audit checkpoints');
+    expect(res.stderr).toContain(
+      'LEAKGUARD_AUDIT_KEY: required in production (or LEAKGUARD_AUDIT_KEY_FILE); refusing to start without a key to sign audit checkpoints',
+    );
     expect(res.stdout).not.toContain('Listening on');
   });
 });
 
 describe.sequential('the engine writes checkpoints; npm run audit -- verify reads them (PGlite)', () => {
-  it('checkpoints the head every few seconds and at shutdown; verify then names a cut made while it was stopped', { timeout: 120_000 }, async () => {
-    const t = await buildTestApp({}, { cases: true });
-    const env = { LEAKGUARD_STATE_DIR: t.stateDir, DATABASE_URL: '' };
-    let closed = false;
-    try {
-      const audit = t.runtime.cases!.audit;
-      await appendSome(audit as PostgresAuditLog, 3);
-      const head = (await audit.head())!;
-      // Default place: outside the state directory, one file per key and database.
-      const config = loadConfig({ LEAKGUARD_STATE_DIR: t.stateDir });
-      const path = checkpointFileOf(config, loadAuditKey(config, { create: false })!.key.id);
-      expect(relative(t.stateDir, path).startsWith('..')).toBe(true);
-      const lines = () => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; by: string }) : []);
-      // The periodic pass (the key audit's entries for the test's API keys may land first).
-      const end = Date.now() + 15_000;
-      while (!lines().some((c) => c.seq >= head.seq) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
-      expect(Math.max(...lines().map((c) => c.seq))).toBeGreaterThanOrEqual(head.seq);
-      expect(lines()[0]!.by).toMatch(/^engine@/);
-      expect(statSync(path).mode & 0o777).toBe(0o600);
-      // Appended after the last periodic pass: the shutdown's checkpoint covers it.
-      const final = await audit.append({ actor: 'alice', action: 'logout', target: 'user:alice' });
-      await t.close();
-      closed = true;
-      const last = (await new CheckpointFile(path, loadAuditKey(config, { create: false })!.key).read()).valid.at(-1)!;
-      expect(last).toMatchObject({ seq: final.seq, hash: final.hash });
+  it(
+    'checkpoints the head every few seconds and at shutdown; verify then names a cut made while it was stopped',
+    { timeout: 120_000 },
+    async () => {
+      const t = await buildTestApp({}, { cases: true });
+      const env = { LEAKGUARD_STATE_DIR: t.stateDir, DATABASE_URL: '' };
+      let closed = false;
+      try {
+        const audit = t.runtime.cases!.audit;
+        await appendSome(audit as PostgresAuditLog, 3);
+        const head = (await audit.head())!;
+        // Default place: outside the state directory, one file per key and database.
+        const config = loadConfig({ LEAKGUARD_STATE_DIR: t.stateDir });
+        const path = checkpointFileOf(config, loadAuditKey(config, { create: false })!.key.id);
+        expect(relative(t.stateDir, path).startsWith('..')).toBe(true);
+        const lines = () =>
+          existsSync(path)
+            ? readFileSync(path, 'utf8')
+                .trim()
+                .split('\n')
+                .map((l) => JSON.parse(l) as { seq: number; by: string })
+            : [];
+        // The periodic pass (the key audit's entries for the test's API keys may land first).
+        const end = Date.now() + 15_000;
+        while (!lines().some((c) => c.seq >= head.seq) && Date.now() < end)
+          await new Promise((r) => setTimeout(r, 200));
+        expect(Math.max(...lines().map((c) => c.seq))).toBeGreaterThanOrEqual(head.seq);
+        expect(lines()[0]!.by).toMatch(/^engine@/);
+        expect(statSync(path).mode & 0o777).toBe(0o600);
+        // Appended after the last periodic pass: the shutdown's checkpoint covers it.
+        const final = await audit.append({ actor: 'alice', action: 'logout', target: 'user:alice' });
+        await t.close();
+        closed = true;
+        const last = (await new CheckpointFile(path, loadAuditKey(config, { create: false })!.key).read()).valid.at(
+          -1,
+        )!;
+        expect(last).toMatchObject({ seq: final.seq, hash: final.hash });
 
-      expect(cli('audit.ts', env, 'verify').stdout).toMatch(new RegExp(`^audit log intact: ${last.seq} entries, chain verified; \\d+ signed checkpoints in ${path} hold, the furthest #${last.seq} of `));
-      // While nothing runs, the owner of the files cuts the last two entries.
-      const sql = await PgliteSqlClient.open(join(t.stateDir, 'pglite'));
-      await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq > $1', [last.seq - 2]));
-      await sql.close();
-      const cut = cli('audit.ts', env, 'verify');
-      expect(cut.status, cut.stderr).toBe(1);
-      expect(cut.stdout).toBe(`audit log CUT: the log ends at #${last.seq - 2} but the checkpoint of ${last.at} signed #${last.seq} with hash ${short(last.hash)}: entries #${last.seq - 1}..#${last.seq} were removed (${last.seq - 2} entries verified)\n`);
-      expect(JSON.parse(cli('audit.ts', env, 'verify', '--json').stdout)).toMatchObject({ ok: false, problem: 'removed', brokenAt: last.seq - 1 });
-      // A CLI that appends (one entry, short of the old head still) notices it too, and says so.
-      const late = cli('users.ts', { ...env, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, 'create-admin', '--username', 'late-admin');
-      expect(late.status, late.stderr).toBe(0);
-      expect(late.stderr).toContain(`AUDIT LOG TAMPERING: the log ends at #${last.seq - 1} but the checkpoint of ${last.at} signed #${last.seq}: entries #${last.seq}..#${last.seq} were removed. Run npm run audit -- verify`);
-      expect(cli('audit.ts', env, 'verify').status).toBe(1);
-    } finally {
-      if (!closed) await t.close();
-    }
-  });
+        expect(cli('audit.ts', env, 'verify').stdout).toMatch(
+          new RegExp(
+            `^audit log intact: ${last.seq} entries, chain verified; \\d+ signed checkpoints in ${path} hold, the furthest #${last.seq} of `,
+          ),
+        );
+        // While nothing runs, the owner of the files cuts the last two entries.
+        const sql = await PgliteSqlClient.open(join(t.stateDir, 'pglite'));
+        await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq > $1', [last.seq - 2]));
+        await sql.close();
+        const cut = cli('audit.ts', env, 'verify');
+        expect(cut.status, cut.stderr).toBe(1);
+        expect(cut.stdout).toBe(
+          `audit log CUT: the log ends at #${last.seq - 2} but the checkpoint of ${last.at} signed #${last.seq} with hash ${short(last.hash)}: entries #${last.seq - 1}..#${last.seq} were removed (${last.seq - 2} entries verified)\n`,
+        );
+        expect(JSON.parse(cli('audit.ts', env, 'verify', '--json').stdout)).toMatchObject({
+          ok: false,
+          problem: 'removed',
+          brokenAt: last.seq - 1,
+        });
+        // A CLI that appends (one entry, short of the old head still) notices it too, and says so.
+        const late = cli(
+          'users.ts',
+          { ...env, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' },
+          'create-admin',
+          '--username',
+          'late-admin',
+        );
+        expect(late.status, late.stderr).toBe(0);
+        expect(late.stderr).toContain(
+          `AUDIT LOG TAMPERING: the log ends at #${last.seq - 1} but the checkpoint of ${last.at} signed #${last.seq}: entries #${last.seq}..#${last.seq} were removed. Run npm run audit -- verify`,
+        );
+        expect(cli('audit.ts', env, 'verify').status).toBe(1);
+      } finally {
+        if (!closed) await t.close();
+      }
+    },
+  );
 });
 
 describe.sequential('on a real PostgreSQL', () => {
   let server: PostgresServer;
-  const urls = (db: string) => ({ owner: `postgres://lg_owner@127.0.0.1:${server.port}/${db}`, app: `postgres://lg_app@127.0.0.1:${server.port}/${db}` });
+  const urls = (db: string) => ({
+    owner: `postgres://lg_owner@127.0.0.1:${server.port}/${db}`,
+    app: `postgres://lg_app@127.0.0.1:${server.port}/${db}`,
+  });
   beforeAll(async () => {
     server = await PostgresServer.start();
     const su = new pg.Client({ connectionString: server.url });
     await su.connect();
     // The owner is no superuser (as in production): it owns the database and, through migrations, the tables.
     await su.query('CREATE ROLE lg_owner LOGIN; CREATE ROLE lg_app LOGIN');
-    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse']) await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
+    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse'])
+      await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
     await su.end();
   });
   afterAll(async () => {
@@ -266,25 +391,46 @@ describe.sequential('on a real PostgreSQL', () => {
   it('npm run audit -- verify names a cut tail and a forged checkpoint; npm run users checkpoints what it appends', async () => {
     const { owner } = urls('lp_cli');
     const file = tempFile('checkpoints.ndjson');
-    const env = { DATABASE_URL: owner, LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, LEAKGUARD_AUDIT_CHECKPOINT_FILE: file, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-state-')) };
-    for (const name of ['first-admin', 'second-admin']) expect(cli('users.ts', env, 'create-admin', '--username', name).status).toBe(0);
-    const written = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; by: string; at: string; hash: string });
+    const env = {
+      DATABASE_URL: owner,
+      LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX,
+      LEAKGUARD_AUDIT_CHECKPOINT_FILE: file,
+      LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-state-')),
+    };
+    for (const name of ['first-admin', 'second-admin'])
+      expect(cli('users.ts', env, 'create-admin', '--username', name).status).toBe(0);
+    const written = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; by: string; at: string; hash: string });
     expect(written.map((c) => c.seq)).toEqual([1, 2]);
     expect(written[1]!.by).toMatch(/^cli:users@/);
-    expect(cli('audit.ts', env, 'verify').stdout).toContain('audit log intact: 2 entries, chain verified; 2 signed checkpoints');
+    expect(cli('audit.ts', env, 'verify').stdout).toContain(
+      'audit log intact: 2 entries, chain verified; 2 signed checkpoints',
+    );
 
     const sql = new PgSqlClient({ connectionString: owner });
     await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq = 2'));
     await sql.close();
     const cut = cli('audit.ts', env, 'verify');
     expect(cut.status).toBe(1);
-    expect(cut.stdout).toContain(`audit log CUT: the log ends at #1 but the checkpoint of ${written[1]!.at} signed #2 with hash ${short(written[1]!.hash)}: entries #2..#2 were removed`);
+    expect(cut.stdout).toContain(
+      `audit log CUT: the log ends at #1 but the checkpoint of ${written[1]!.at} signed #2 with hash ${short(written[1]!.hash)}: entries #2..#2 were removed`,
+    );
 
     // The checkpoint rewritten to agree with the cut log: its signature no longer holds.
-    writeFileSync(file, `${readFileSync(file, 'utf8').trim().split('\n')[0]}\n${JSON.stringify({ ...written[1], seq: 1, hash: written[0]!.hash })}\n`);
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8').trim().split('\n')[0]}\n${JSON.stringify({ ...written[1], seq: 1, hash: written[0]!.hash })}\n`,
+    );
     const forged = cli('audit.ts', env, 'verify');
     expect(forged.status).toBe(1);
-    expect(forged.stdout).toMatch(new RegExp(`^audit checkpoint NOT GENUINE: line 2 of ${file} \\(checkpoint of ${written[1]!.at}, #1\\) has a bad signature`));
+    expect(forged.stdout).toMatch(
+      new RegExp(
+        `^audit checkpoint NOT GENUINE: line 2 of ${file} \\(checkpoint of ${written[1]!.at}, #1\\) has a bad signature`,
+      ),
+    );
 
     // A rewrite with recomputed hashes, as a process sees it.
     const other = tempFile('rewrite.ndjson');
@@ -295,7 +441,9 @@ describe.sequential('on a real PostgreSQL', () => {
     await sql2.close();
     const rewritten = cli('audit.ts', env2, 'verify');
     expect(rewritten.status).toBe(1);
-    expect(rewritten.stdout).toMatch(/^audit log REWRITTEN: entry #2 has hash .* but the checkpoint of .* signed #2 with hash .*: entries #1..#2 were rewritten/);
+    expect(rewritten.stdout).toMatch(
+      /^audit log REWRITTEN: entry #2 has hash .* but the checkpoint of .* signed #2 with hash .*: entries #1..#2 were rewritten/,
+    );
   });
 
   it('npm run db -- migrate runs the migrations as the owner; the application role may only read and append to the audit log', async () => {
@@ -309,13 +457,30 @@ describe.sequential('on a real PostgreSQL', () => {
       await appendSome(audit, 3);
       expect((await audit.list({ limit: 10 })).map((e) => e.seq)).toEqual([3, 2, 1]);
       expect(await audit.verify()).toEqual({ ok: true, checked: 3 });
-      for (const statement of ['DELETE FROM audit_log WHERE seq = 3', `UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`, 'TRUNCATE audit_log']) {
-        await expect(sql.query(statement), statement).rejects.toMatchObject({ code: '42501', message: 'permission denied for table audit_log' });
+      for (const statement of [
+        'DELETE FROM audit_log WHERE seq = 3',
+        `UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`,
+        'TRUNCATE audit_log',
+      ]) {
+        await expect(sql.query(statement), statement).rejects.toMatchObject({
+          code: '42501',
+          message: 'permission denied for table audit_log',
+        });
       }
-      for (const statement of ['ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update', 'ALTER TABLE audit_log DISABLE TRIGGER ALL', 'DROP TABLE audit_log', 'DROP TRIGGER audit_log_no_update ON audit_log']) {
-        await expect(sql.query(statement), statement).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/^must be owner of (table|relation) audit_log$/) });
+      for (const statement of [
+        'ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update',
+        'ALTER TABLE audit_log DISABLE TRIGGER ALL',
+        'DROP TABLE audit_log',
+        'DROP TRIGGER audit_log_no_update ON audit_log',
+      ]) {
+        await expect(sql.query(statement), statement).rejects.toMatchObject({
+          code: '42501',
+          message: expect.stringMatching(/^must be owner of (table|relation) audit_log$/),
+        });
       }
-      await expect(sql.query(`INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x', 'x')`)).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        sql.query(`INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'x', 'x')`),
+      ).rejects.toMatchObject({ code: '42501' });
       await expect(sql.query('CREATE TABLE audit_copy (x int)')).rejects.toMatchObject({ code: '42501' });
       // Its own appends stay possible, and the owner's rights stay the owner's.
       await audit.append({ actor: 'alice', action: 'logout', target: 'user:alice' });
@@ -327,15 +492,34 @@ describe.sequential('on a real PostgreSQL', () => {
 
   it('the engine works as the application role: console login, a case decided, everything audited', async () => {
     const { app } = urls('lp_split');
-    const t: TestApp = await buildTestApp({ DATABASE_URL: app, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_AUDIT_CHECKPOINT_FILE: tempFile('engine.ndjson') }, { cases: true });
+    const t: TestApp = await buildTestApp(
+      {
+        DATABASE_URL: app,
+        LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+        LEAKGUARD_AUDIT_CHECKPOINT_FILE: tempFile('engine.ndjson'),
+      },
+      { cases: true },
+    );
     try {
       const cases = t.runtime.cases!;
       const who = (await cases.sql.query<{ user: string }>('SELECT current_user AS user')).rows[0]!.user;
       expect(who).toBe('lg_app');
-      const analyst = await createAccount(cases.users, cases.audit, 'lp-analyst', 'analyst', 'test', { logN: 14, r: 8, p: 1 });
+      const analyst = await createAccount(cases.users, cases.audit, 'lp-analyst', 'analyst', 'test', {
+        logN: 14,
+        r: 8,
+        p: 1,
+      });
       const res = await t.app.inject({
-        method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
-        payload: { transactionId: 'lp-1', amount: 2500, currency: 'EUR', channel: 'ecommerce', card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } },
+        method: 'POST',
+        url: '/v1/score',
+        headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+        payload: {
+          transactionId: 'lp-1',
+          amount: 2500,
+          currency: 'EUR',
+          channel: 'ecommerce',
+          card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+        },
       });
       expect(res.json().decision).not.toBe('approve');
       await t.runtime.flaggedSink.drain();
@@ -344,11 +528,15 @@ describe.sequential('on a real PostgreSQL', () => {
       const client = new ConsoleClient(t.app, '10.7.0.1');
       expect((await client.login(analyst.username, analyst.password, analyst.totpSecret)).status).toBe(303);
       expect((await client.get(`/console/cases/${c.id}`)).status).toBe(200);
-      expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'confirmed' })).status).toBe(303);
+      expect(
+        (await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'confirmed' })).status,
+      ).toBe(303);
       expect((await client.post('/console/logout')).status).toBe(200);
       expect((await cases.store.labelledCases()).find((l) => l.caseId === c.id)).toMatchObject({ label: 'fraud' });
       const actions = (await cases.audit.list({ limit: 50 })).map((e) => e.action);
-      expect(actions).toEqual(expect.arrayContaining(['user_create', 'login', 'case_view', 'case_decision', 'case_note', 'logout']));
+      expect(actions).toEqual(
+        expect.arrayContaining(['user_create', 'login', 'case_view', 'case_decision', 'case_note', 'logout']),
+      );
       expect(await cases.audit.verify()).toMatchObject({ ok: true });
     } finally {
       await t.close();
@@ -357,14 +545,19 @@ describe.sequential('on a real PostgreSQL', () => {
 
   it('the engine given DATABASE_MIGRATION_URL too migrates as the owner and connects as the application role', async () => {
     const { owner, app } = urls('lp_engine');
-    const t = await buildTestApp({ DATABASE_URL: app, DATABASE_MIGRATION_URL: owner, LEAKGUARD_AUDIT_CHECKPOINT_FILE: tempFile('engine.ndjson') }, { cases: true });
+    const t = await buildTestApp(
+      { DATABASE_URL: app, DATABASE_MIGRATION_URL: owner, LEAKGUARD_AUDIT_CHECKPOINT_FILE: tempFile('engine.ndjson') },
+      { cases: true },
+    );
     try {
       const sql = t.runtime.cases!.sql;
       const rights = await sql.query<{ owner: string; del: boolean; ins: boolean }>(
         `SELECT pg_get_userbyid(relowner) AS owner, has_table_privilege('audit_log', 'DELETE') AS del, has_table_privilege('audit_log', 'INSERT') AS ins FROM pg_class WHERE oid = 'audit_log'::regclass`,
       );
       expect(rights.rows[0]).toEqual({ owner: 'lg_owner', del: false, ins: true });
-      await expect(sql.exec('ALTER TABLE audit_log DISABLE TRIGGER USER')).rejects.toThrow('must be owner of table audit_log');
+      await expect(sql.exec('ALTER TABLE audit_log DISABLE TRIGGER USER')).rejects.toThrow(
+        'must be owner of table audit_log',
+      );
     } finally {
       await t.close();
     }
@@ -377,14 +570,22 @@ describe.sequential('on a real PostgreSQL', () => {
     try {
       await expect(migrate(asApp)).rejects.toThrow(/^permission denied for schema public/);
       await migrate(asOwnerClient);
-      await expect(grantApplicationRole(asOwnerClient, 'lg_owner')).rejects.toThrow('DATABASE_URL connects as lg_owner, which owns the audit log (or is a member of its owner): it could cut the audit log');
-      await expect(grantApplicationRole(asOwnerClient, 'postgres')).rejects.toThrow(/which is a superuser: it could cut the audit log/);
+      await expect(grantApplicationRole(asOwnerClient, 'lg_owner')).rejects.toThrow(
+        'DATABASE_URL connects as lg_owner, which owns the audit log (or is a member of its owner): it could cut the audit log',
+      );
+      await expect(grantApplicationRole(asOwnerClient, 'postgres')).rejects.toThrow(
+        /which is a superuser: it could cut the audit log/,
+      );
       await expect(grantApplicationRole(asOwnerClient, 'nobody_here')).rejects.toThrow(/a role that does not exist/);
-      await expect(grantApplicationRole(asOwnerClient, 'x"; DROP TABLE audit_log; --')).rejects.toThrow(/not a plain role name/);
+      await expect(grantApplicationRole(asOwnerClient, 'x"; DROP TABLE audit_log; --')).rejects.toThrow(
+        /not a plain role name/,
+      );
       await grantApplicationRole(asOwnerClient, 'lg_app');
       // A migration the owner has not applied yet: the application's role is told who must.
       const next = [{ version: 999, name: 'later', sql: 'CREATE TABLE later (x int)', checksum: 'c' }];
-      await expect(migrate(asApp, next)).rejects.toThrow(/^migration 999_later is not applied and this role may not apply it \(permission denied for schema public\): run the migrations as the tables' owner/);
+      await expect(migrate(asApp, next)).rejects.toThrow(
+        /^migration 999_later is not applied and this role may not apply it \(permission denied for schema public\): run the migrations as the tables' owner/,
+      );
     } finally {
       await asApp.close();
       await asOwnerClient.close();

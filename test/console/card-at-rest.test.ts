@@ -15,7 +15,17 @@ import { flagged } from './fixtures.ts';
 
 const CARD = '4000056655665556';
 /** Test cards, each written in another form. */
-const PANS = ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '4012888888881881', '4242424242424242', '5105105105105100', '3530111333300000', CARD];
+const PANS = [
+  '4111111111111111',
+  '5555555555554444',
+  '378282246310005',
+  '6011111111111117',
+  '4012888888881881',
+  '4242424242424242',
+  '5105105105105100',
+  '3530111333300000',
+  CARD,
+];
 const fullWidth = (s: string) => s.replace(/[0-9]/g, (d) => String.fromCodePoint(0xff10 + Number(d)));
 const arabicIndic = (s: string) => s.replace(/[0-9]/g, (d) => String.fromCodePoint(0x660 + Number(d)));
 const FORMS = [
@@ -45,18 +55,41 @@ afterAll(() => t?.close());
 const form = (i: number) => FORMS[i % FORMS.length]!;
 function order(transactionId: string) {
   return {
-    transactionId, amount: 129_900, currency: 'EUR', channel: 'ecommerce',
+    transactionId,
+    amount: 129_900,
+    currency: 'EUR',
+    channel: 'ecommerce',
     card: { number: CARD, expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
     threeDS: { status: 'N' },
     customer: { id: 'cust-1', email: 'jane@example.com', phone: '4111 1111 1111 1111' },
     device: { id: 'dev-1', ip: '203.0.113.9', userAgent: `Mozilla/5.0 card ${form(1)}` },
-    billingAddress: { name: `Jane ${form(2)}`, line1: form(3), line2: `apt ${form(4)}`, city: form(5), region: form(6), postalCode: '150-0002', country: 'JP' },
+    billingAddress: {
+      name: `Jane ${form(2)}`,
+      line1: form(3),
+      line2: `apt ${form(4)}`,
+      city: form(5),
+      region: form(6),
+      postalCode: '150-0002',
+      country: 'JP',
+    },
     shippingAddress: { name: form(7), line1: `渋谷区 ${form(8)}`, city: 'Tokyo', country: 'JP' },
-    items: FORMS.map((f, k) => ({ name: `gift card ${f}`, sku: `sku-${k}`, category: form(k + 1), quantity: 1, unitPrice: 100 })),
+    items: FORMS.map((f, k) => ({
+      name: `gift card ${f}`,
+      sku: `sku-${k}`,
+      category: form(k + 1),
+      quantity: 1,
+      unitPrice: 100,
+    })),
   };
 }
 
-const score = (payload: unknown) => t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+const score = (payload: unknown) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+    payload: JSON.stringify(payload),
+  });
 
 describe('no card number at rest', () => {
   it('refuses identifiers holding a card number, with a precise error that does not repeat it', async () => {
@@ -70,7 +103,10 @@ describe('no card number at rest', () => {
     for (const [over, path] of cases) {
       const res = await score({ ...order('refused-1'), ...over });
       expect(res.statusCode, path).toBe(400);
-      expect(res.json().details).toContainEqual({ path, message: expect.stringContaining('must not contain a card number') });
+      expect(res.json().details).toContainEqual({
+        path,
+        message: expect.stringContaining('must not contain a card number'),
+      });
       noCardIn(`the refusal of ${path}`, res.body);
     }
   });
@@ -91,11 +127,27 @@ describe('no card number at rest', () => {
     // Analysts type card numbers too: in notes, and in the login form's username.
     const stranger = new ConsoleClient(t.app, '10.9.0.1');
     await stranger.get('/console/login');
-    expect((await stranger.post('/console/login', { username: '4111 1111 1111 1111', password: 'x', code: '000000' })).status).toBe(401);
-    expect((await stranger.post('/console/login', { username: fullWidth('5555-5555-5555-4444'), password: 'x', code: '000000' })).status).toBe(401);
+    expect(
+      (await stranger.post('/console/login', { username: '4111 1111 1111 1111', password: 'x', code: '000000' }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await stranger.post('/console/login', {
+          username: fullWidth('5555-5555-5555-4444'),
+          password: 'x',
+          code: '000000',
+        })
+      ).status,
+    ).toBe(401);
     const { client } = await loggedIn(t, 'admin', '10.9.0.2');
-    expect((await client.post(`/console/cases/${c.id}/notes`, { text: `customer read ${FORMS[0]} on the phone` })).status).toBe(303);
-    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: `confirmed: ${FORMS[1]}` })).status).toBe(303);
+    expect(
+      (await client.post(`/console/cases/${c.id}/notes`, { text: `customer read ${FORMS[0]} on the phone` })).status,
+    ).toBe(303);
+    expect(
+      (await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: `confirmed: ${FORMS[1]}` }))
+        .status,
+    ).toBe(303);
 
     const journal = readFileSync(join(t.stateDir, 'flagged.journal'), 'utf8');
     expect(journal).toContain(transactionId);

@@ -14,8 +14,14 @@ import { join } from 'node:path';
 import { FileApiKeyStore } from '../../services/adapters/files/api-key-file-store.ts';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { auditKeyChanges } from '../../services/cases/key-audit.ts';
-import { flagged, INJECTION_PAYLOADS, pgliteDriver, postgresDriver, TEST_DATA_CIPHER, type Driver } from './fixtures.ts';
-
+import {
+  flagged,
+  INJECTION_PAYLOADS,
+  pgliteDriver,
+  postgresDriver,
+  TEST_DATA_CIPHER,
+  type Driver,
+} from './fixtures.ts';
 
 for (const makeDriver of [pgliteDriver, postgresDriver]) {
   describe.sequential(`case store contract (${makeDriver === pgliteDriver ? 'PGlite' : 'PostgreSQL server'})`, () => {
@@ -51,7 +57,13 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const other = await store.createFromFlagged({ ...f, merchantId: 'idem-2' });
       expect(other.created).toBe(true);
       const record = await store.getByTransaction('idem', f.transactionId);
-      expect(record).toMatchObject({ status: 'open', decision: 'review', score: 70, card: { bin: '411111', last4: '1111' }, reasonCodes: ['CARD_HIGH_VELOCITY_1H'] });
+      expect(record).toMatchObject({
+        status: 'open',
+        decision: 'review',
+        score: 70,
+        card: { bin: '411111', last4: '1111' },
+        reasonCodes: ['CARD_HIGH_VELOCITY_1H'],
+      });
       expect(record!.transaction.card.masked).toBe('411111******1111');
       expect(JSON.stringify(record)).not.toMatch(/4111111111111111/);
       expect((await store.history(record!.id)).map((e) => e.kind)).toEqual(['created']);
@@ -61,7 +73,16 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const m = 'queue-m';
       const t0 = Date.now();
       for (const [i, score] of [40, 90, 90, 10].entries()) {
-        await store.createFromFlagged(flagged({ merchantId: m, score, decision: score > 50 ? 'decline' : 'review', codes: score > 50 ? ['A_CODE', 'B_CODE'] : ['B_CODE'], events: i === 1 ? ['ce_7'] : [], flaggedAt: new Date(t0 + i).toISOString() }));
+        await store.createFromFlagged(
+          flagged({
+            merchantId: m,
+            score,
+            decision: score > 50 ? 'decline' : 'review',
+            codes: score > 50 ? ['A_CODE', 'B_CODE'] : ['B_CODE'],
+            events: i === 1 ? ['ce_7'] : [],
+            flaggedAt: new Date(t0 + i).toISOString(),
+          }),
+        );
       }
       const all = await store.list(q({ merchant: m }));
       expect(all.total).toBe(4);
@@ -92,7 +113,9 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
         }
       }
       expect(await store.count()).toBe(before);
-      const tables = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('cases', 'audit_log', 'console_users')`);
+      const tables = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('cases', 'audit_log', 'console_users')`,
+      );
       expect(Number(tables.rows[0]!.n)).toBe(3);
     });
 
@@ -115,7 +138,11 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const legit = await store.createFromFlagged(flagged({ merchantId: m }));
       const esc = await store.createFromFlagged(flagged({ merchantId: m }));
       const r1 = await store.decide(fraud.id, 'mark_fraud', 'alice', 'card holder confirmed');
-      expect(r1).toMatchObject({ label: 'fraud', previousStatus: 'open', case: { status: 'fraud', decidedBy: 'alice' } });
+      expect(r1).toMatchObject({
+        label: 'fraud',
+        previousStatus: 'open',
+        case: { status: 'fraud', decidedBy: 'alice' },
+      });
       await expect(store.decide(fraud.id, 'mark_legitimate', 'bob')).rejects.toBeInstanceOf(CaseConflict);
       expect((await store.decide(legit.id, 'mark_legitimate', 'alice')).label).toBe('legitimate');
       const e = await store.decide(esc.id, 'escalate', 'alice');
@@ -124,9 +151,15 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       // Only a lead decides an escalated case, checked under the row lock (an analyst's page may predate the escalation).
       await expect(store.decide(esc.id, 'mark_legitimate', 'analyst2')).rejects.toBeInstanceOf(CaseForbidden);
       expect((await store.get(esc.id))?.status).toBe('escalated');
-      expect((await store.decide(esc.id, 'mark_fraud', 'lead1', undefined, { mayDecideEscalated: true })).case.status).toBe('fraud');
+      expect(
+        (await store.decide(esc.id, 'mark_fraud', 'lead1', undefined, { mayDecideEscalated: true })).case.status,
+      ).toBe('fraud');
       const labels = (await store.labelledCases()).filter((l) => l.merchantId === m);
-      expect(labels.map((l) => [l.caseId, l.label])).toEqual([[fraud.id, 'fraud'], [legit.id, 'legitimate'], [esc.id, 'fraud']]);
+      expect(labels.map((l) => [l.caseId, l.label])).toEqual([
+        [fraud.id, 'fraud'],
+        [legit.id, 'legitimate'],
+        [esc.id, 'fraud'],
+      ]);
       const history = await store.history(fraud.id);
       expect(history.map((h) => h.kind)).toEqual(['created', 'status', 'note']);
       expect(history[2]!.detail).toEqual({ text: 'card holder confirmed' });
@@ -136,35 +169,56 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
     });
 
     it('stores notes as data and links cases by card, device, IP, email and address', async () => {
-      const a = await store.createFromFlagged(flagged({ merchantId: 'link-1', fingerprint: 'fp-shared', device: 'dev-1', email: 'em-1' }));
-      const b = await store.createFromFlagged(flagged({ merchantId: 'link-2', fingerprint: 'fp-shared', device: 'dev-2' }));
-      const c = await store.createFromFlagged(flagged({ merchantId: 'link-3', device: 'dev-1', email: 'em-1', ip: 'ip-9' }));
+      const a = await store.createFromFlagged(
+        flagged({ merchantId: 'link-1', fingerprint: 'fp-shared', device: 'dev-1', email: 'em-1' }),
+      );
+      const b = await store.createFromFlagged(
+        flagged({ merchantId: 'link-2', fingerprint: 'fp-shared', device: 'dev-2' }),
+      );
+      const c = await store.createFromFlagged(
+        flagged({ merchantId: 'link-3', device: 'dev-1', email: 'em-1', ip: 'ip-9' }),
+      );
       await store.createFromFlagged(flagged({ merchantId: 'link-4', ip: 'ip-9' }));
       const linked = await store.linked(a.id);
-      expect(linked.map((l) => [l.id, l.via.sort()])).toEqual([[c.id, ['device', 'email']], [b.id, ['card']]]);
+      expect(linked.map((l) => [l.id, l.via.sort()])).toEqual([
+        [c.id, ['device', 'email']],
+        [b.id, ['card']],
+      ]);
       const note = await store.addNote(a.id, 'alice', "<script>alert(1)</script>'; DROP TABLE cases; --");
       expect(note.detail.text).toBe("<script>alert(1)</script>'; DROP TABLE cases; --");
       await expect(store.addNote(999_999, 'alice', 'x')).rejects.toThrow(/not found/);
     });
 
     it('computes dashboard statistics', async () => {
-      await store.createFromFlagged(flagged({ merchantId: 'stats', score: 95, codes: ['LEAKED_CARD'], events: ['ce_1', 'ce_2'] }));
+      await store.createFromFlagged(
+        flagged({ merchantId: 'stats', score: 95, codes: ['LEAKED_CARD'], events: ['ce_1', 'ce_2'] }),
+      );
       const s = await store.stats(30);
       expect(s.flaggedByDay.length).toBeGreaterThan(0);
       expect(s.scoreBuckets.find((b) => b.bucket === 9)!.count).toBeGreaterThan(0);
       expect(s.eventHits.map((e) => e.eventId)).toEqual(expect.arrayContaining(['ce_1', 'ce_2']));
       expect(s.topReasons.map((r) => r.code)).toContain('LEAKED_CARD');
-      expect(s.decisionsByDay.map((d) => d.label)).toEqual(expect.arrayContaining(['fraud', 'legitimate', 'escalated']));
+      expect(s.decisionsByDay.map((d) => d.label)).toEqual(
+        expect.arrayContaining(['fraud', 'legitimate', 'escalated']),
+      );
     });
 
     it('chains the audit log, refuses updates and finds the first tampered entry', async () => {
       const audit = new PostgresAuditLog(sql);
-      for (let i = 0; i < 5; i++) await audit.append({ actor: 'alice', action: 'case_view', target: `case:${i}`, detail: { i, nested: { b: 1, a: [1, 'x'] } } });
+      for (let i = 0; i < 5; i++)
+        await audit.append({
+          actor: 'alice',
+          action: 'case_view',
+          target: `case:${i}`,
+          detail: { i, nested: { b: 1, a: [1, 'x'] } },
+        });
       expect(await audit.verify()).toEqual({ ok: true, checked: 5 });
       await expect(sql.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`)).rejects.toThrow(/append-only/);
       await expect(sql.query('DELETE FROM audit_log WHERE seq = 2')).rejects.toThrow(/append-only/);
       // An attacker with owner rights disables the guard and edits entry 3.
-      await sql.exec(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{"i": 99}' WHERE seq = 3; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`);
+      await sql.exec(
+        `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; UPDATE audit_log SET detail = '{"i": 99}' WHERE seq = 3; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;`,
+      );
       expect(await audit.verify()).toMatchObject({ ok: false, brokenAt: 3, reason: expect.stringMatching(/changed/) });
       expect((await audit.list({ limit: 2 })).map((e) => e.seq)).toEqual([5, 4]);
     });
@@ -172,8 +226,11 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
     it('stores users, locks after repeated failures, refuses TOTP replay and expires idle sessions', async () => {
       const users = new PostgresUserStore(sql);
       await users.create({ username: 'carol', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
-      await expect(users.create({ username: 'carol', role: 'admin', passwordHash: 'h', totpSecret: 'S' })).rejects.toBeInstanceOf(UserExists);
-      for (let i = 1; i < 10; i++) expect(await users.recordFailure('carol', '10.0.0.1', 10, 30 * 60_000)).toEqual({ locked: false, attempts: i });
+      await expect(
+        users.create({ username: 'carol', role: 'admin', passwordHash: 'h', totpSecret: 'S' }),
+      ).rejects.toBeInstanceOf(UserExists);
+      for (let i = 1; i < 10; i++)
+        expect(await users.recordFailure('carol', '10.0.0.1', 10, 30 * 60_000)).toEqual({ locked: false, attempts: i });
       expect(await users.recordFailure('carol', '10.0.0.1', 10, 30 * 60_000)).toEqual({ locked: true, attempts: 10 });
       const locked = await users.find('carol');
       expect(Date.parse(locked!.lockedUntil!) - Date.now()).toBeGreaterThan(29 * 60_000);
@@ -190,7 +247,11 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.loginLock('carol', '10.0.0.1')).toBeNull();
       expect((await users.find('carol'))!).toMatchObject({ failedAttempts: 0, lockedUntil: null });
       await users.createSession('tok', 'carol', 'csrf');
-      expect(await users.touchSession('tok', 60_000)).toEqual({ username: 'carol', role: 'analyst', csrfToken: 'csrf' });
+      expect(await users.touchSession('tok', 60_000)).toEqual({
+        username: 'carol',
+        role: 'analyst',
+        csrfToken: 'csrf',
+      });
       await new Promise((r) => setTimeout(r, 30));
       expect(await users.touchSession('tok', 10)).toBe('expired');
       expect(await users.touchSession('tok', 60_000)).toBeUndefined();
@@ -202,16 +263,30 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
     it('carries API key changes into the audit log once, with who made them and never the key hash', async () => {
       const audit = new PostgresAuditLog(sql);
       const keys = new FileApiKeyStore(join(mkdtempSync(join(tmpdir(), 'lg-keys-')), 'api-keys.json'));
-      const { record } = await createApiKey(keys, { role: 'merchant', merchantId: 'shop-a', label: 'checkout', actor: 'cli:ops' });
+      const { record } = await createApiKey(keys, {
+        role: 'merchant',
+        merchantId: 'shop-a',
+        label: 'checkout',
+        actor: 'cli:ops',
+      });
       await createApiKey(keys, { role: 'admin' });
       expect(await auditKeyChanges(keys, audit)).toBe(2);
       expect(await auditKeyChanges(keys, audit)).toBe(0);
       await keys.revoke(record.id, new Date().toISOString(), 'cli:ops2');
       // Two engines catching up at once still append the revocation once.
-      expect((await Promise.all([auditKeyChanges(keys, audit), auditKeyChanges(keys, audit)])).reduce((a, b) => a + b)).toBe(1);
+      expect(
+        (await Promise.all([auditKeyChanges(keys, audit), auditKeyChanges(keys, audit)])).reduce((a, b) => a + b),
+      ).toBe(1);
       const entries = (await audit.list({ limit: 10 })).filter((e) => e.action.startsWith('key_'));
-      expect(entries.map((e) => [e.action, e.actor])).toEqual([['key_revoke', 'cli:ops2'], ['key_create', 'unknown'], ['key_create', 'cli:ops']]);
-      expect(entries[2]).toMatchObject({ target: record.id, detail: { role: 'merchant', merchantId: 'shop-a', label: 'checkout', at: record.createdAt } });
+      expect(entries.map((e) => [e.action, e.actor])).toEqual([
+        ['key_revoke', 'cli:ops2'],
+        ['key_create', 'unknown'],
+        ['key_create', 'cli:ops'],
+      ]);
+      expect(entries[2]).toMatchObject({
+        target: record.id,
+        detail: { role: 'merchant', merchantId: 'shop-a', label: 'checkout', at: record.createdAt },
+      });
       expect(JSON.stringify(entries)).not.toContain(record.hash);
     });
   });

@@ -12,13 +12,20 @@ const root = new URL('../..', import.meta.url).pathname;
 let pg: PostgresServer;
 let t: TestApp;
 let env: NodeJS.ProcessEnv;
-const cli = (script: string, ...args: string[]) => spawnSync(process.execPath, [join(root, 'services/cli', script), ...args], { cwd: root, env, encoding: 'utf8' });
+const cli = (script: string, ...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'services/cli', script), ...args], { cwd: root, env, encoding: 'utf8' });
 
 beforeAll(async () => {
   pg = await PostgresServer.start();
   t = await buildTestApp({ DATABASE_URL: pg.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
   // The engine's state directory: the CLIs sign audit checkpoints with its development audit key.
-  env = { ...process.env, DATABASE_URL: pg.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', REDIS_URL: '', LEAKGUARD_STATE_DIR: t.stateDir };
+  env = {
+    ...process.env,
+    DATABASE_URL: pg.url,
+    LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+    REDIS_URL: '',
+    LEAKGUARD_STATE_DIR: t.stateDir,
+  };
 });
 afterAll(async () => {
   await t?.close();
@@ -41,7 +48,9 @@ describe('users CLI', () => {
     expect(cli('users.ts', 'create-admin').status).toBe(2);
     expect(cli('users.ts', 'create', '--username', 'x-y', '--role', 'boss').stderr).toContain('--role must be one of');
     expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+active/);
-    const stored = await t.runtime.cases!.sql.query<{ password_hash: string }>(`SELECT password_hash FROM console_users WHERE username = 'root-admin'`);
+    const stored = await t.runtime.cases!.sql.query<{ password_hash: string }>(
+      `SELECT password_hash FROM console_users WHERE username = 'root-admin'`,
+    );
     expect(stored.rows[0]!.password_hash).toMatch(/^scrypt\$14\$8\$1\$/);
     expect(stored.rows[0]!.password_hash).not.toContain(password);
   });
@@ -88,8 +97,17 @@ describe('labels export CLI (npm run model -- export-labels)', () => {
     const { tmpdir } = await import('node:os');
     const ids: string[] = [];
     for (const n of [1, 2, 3]) {
-      const body = scoreBody({ transactionId: `label-${n}`, card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' }, threeDS: { status: 'N' } });
-      const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+      const body = scoreBody({
+        transactionId: `label-${n}`,
+        card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+        threeDS: { status: 'N' },
+      });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(t.keys.merchant),
+        payload: body,
+      });
       expect(res.json().decision).not.toBe('approve');
       ids.push(body.transactionId);
     }
@@ -100,7 +118,12 @@ describe('labels export CLI (npm run model -- export-labels)', () => {
     await store.decide(fraud!.id, 'mark_fraud', 'alice');
     await store.decide(legit!.id, 'mark_legitimate', 'alice');
     const dir = mkdtempSync(join(tmpdir(), 'lg-labels-'));
-    const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'models/cli/model.ts'), 'export-labels', ...args], { cwd: root, env, encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(root, 'models/cli/model.ts'), 'export-labels', ...args], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+      });
     const csv = run('--out', join(dir, 'labels.csv'));
     expect(csv.status, csv.stderr).toBe(0);
     expect(csv.stdout).toMatch(/exported \d+ labelled cases/);
@@ -112,7 +135,10 @@ describe('labels export CLI (npm run model -- export-labels)', () => {
     expect(readFileSync(join(dir, 'labels.csv'), 'utf8')).not.toContain('5555555555554444');
     const nd = run('--out', join(dir, 'labels.ndjson'));
     expect(nd.status, nd.stderr).toBe(0);
-    const parsed = readFileSync(join(dir, 'labels.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { transaction_id: string; is_fraud: number });
+    const parsed = readFileSync(join(dir, 'labels.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { transaction_id: string; is_fraud: number });
     expect(parsed.find((r) => r.transaction_id === 'label-1')?.is_fraud).toBe(1);
     expect(parsed.find((r) => r.transaction_id === 'label-2')?.is_fraud).toBe(0);
     expect(run('--format', 'xml', '--out', join(dir, 'x')).status).toBe(2);

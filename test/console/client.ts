@@ -15,7 +15,11 @@ export interface Reply {
 let userSeq = 0;
 export async function newUser(t: TestApp, role: ConsoleRole, prefix: string = role) {
   const cases = t.runtime.cases!;
-  return createAccount(cases.users, cases.audit, `${prefix}-${process.pid}-${++userSeq}`, role, 'test', { logN: 14, r: 8, p: 1 });
+  return createAccount(cases.users, cases.audit, `${prefix}-${process.pid}-${++userSeq}`, role, 'test', {
+    logN: 14,
+    r: 8,
+    p: 1,
+  });
 }
 
 export class ConsoleClient {
@@ -49,16 +53,36 @@ export class ConsoleClient {
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.take(await this.app.inject({ method: 'GET', url, remoteAddress: this.remoteAddress, headers: { cookie: this.cookieHeader(), ...headers } }));
+    return this.take(
+      await this.app.inject({
+        method: 'GET',
+        url,
+        remoteAddress: this.remoteAddress,
+        headers: { cookie: this.cookieHeader(), ...headers },
+      }),
+    );
   }
 
-  async post(url: string, fields: Record<string, string | number> = {}, options: { csrf?: boolean; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async post(
+    url: string,
+    fields: Record<string, string | number> = {},
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const form = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)]));
     if (options.csrf !== false && !form.has('_csrf')) form.set('_csrf', this.csrf);
-    return this.take(await this.app.inject({
-      method: 'POST', url, remoteAddress: this.remoteAddress, payload: form.toString(),
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...(options.headers ?? {}) },
-    }));
+    return this.take(
+      await this.app.inject({
+        method: 'POST',
+        url,
+        remoteAddress: this.remoteAddress,
+        payload: form.toString(),
+        headers: {
+          cookie: this.cookieHeader(),
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(options.headers ?? {}),
+        },
+      }),
+    );
   }
 
   async login(username: string, password: string, secret: string, code = totp(secret)): Promise<Reply> {

@@ -21,8 +21,17 @@ const cases = () => t.runtime.cases!;
 async function flag(over: Record<string, unknown> = {}, key = t.keys.merchant) {
   const transactionId = `c-${process.pid}-${++seq}`;
   const res = await t.app.inject({
-    method: 'POST', url: '/v1/score', headers: { ...bearer(key), 'content-type': 'application/json' },
-    payload: { transactionId, amount: 2500, currency: 'EUR', channel: 'ecommerce', card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' }, ...over },
+    method: 'POST',
+    url: '/v1/score',
+    headers: { ...bearer(key), 'content-type': 'application/json' },
+    payload: {
+      transactionId,
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+      ...over,
+    },
   });
   expect(res.statusCode).toBe(200);
   expect(res.json().decision).not.toBe('approve');
@@ -33,8 +42,23 @@ async function flag(over: Record<string, unknown> = {}, key = t.keys.merchant) {
   return c!;
 }
 
-const GET_ROUTES = ['/console/queue', '/console/dashboard', '/console/cases/1', '/console/admin/users', '/console/admin/audit', '/console/admin/audit/export'];
-const POST_ROUTES = ['/console/logout', '/console/queue/take-next', '/console/cases/1/assign', '/console/cases/1/decision', '/console/cases/1/notes', '/console/admin/users', '/console/admin/users/someone'];
+const GET_ROUTES = [
+  '/console/queue',
+  '/console/dashboard',
+  '/console/cases/1',
+  '/console/admin/users',
+  '/console/admin/audit',
+  '/console/admin/audit/export',
+];
+const POST_ROUTES = [
+  '/console/logout',
+  '/console/queue/take-next',
+  '/console/cases/1/assign',
+  '/console/cases/1/decision',
+  '/console/cases/1/notes',
+  '/console/admin/users',
+  '/console/admin/users/someone',
+];
 
 describe('headers and assets', () => {
   it('serves every console page with a strict CSP, nosniff, no-referrer and no framing', async () => {
@@ -50,7 +74,12 @@ describe('headers and assets', () => {
     const css = await t.app.inject({ method: 'GET', url: '/console/assets/console.css' });
     expect(css.statusCode).toBe(200);
     expect(css.headers['content-type']).toContain('text/css');
-    for (const url of ['/console/assets/../../package.json', '/console/assets/%2e%2e%2fpackage.json', '/console/assets/..%2f..%2fservices%2fconfig.ts', '/console/assets/README.md']) {
+    for (const url of [
+      '/console/assets/../../package.json',
+      '/console/assets/%2e%2e%2fpackage.json',
+      '/console/assets/..%2f..%2fservices%2fconfig.ts',
+      '/console/assets/README.md',
+    ]) {
       const r = await t.app.inject({ method: 'GET', url });
       expect(r.statusCode).toBe(404);
       expect(r.body).not.toContain('"name": "leakguard"');
@@ -63,10 +92,16 @@ describe('login', () => {
     const user = await newUser(t, 'analyst');
     const c = new ConsoleClient(t.app, '10.0.0.1');
     await c.get('/console/login');
-    const res = await c.post('/console/login', { username: user.username, password: user.password, code: totp(user.totpSecret) });
+    const res = await c.post('/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret),
+    });
     expect(res.status).toBe(303);
     expect(res.location).toBe('/console/queue');
-    const cookie = ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((x) => x.startsWith('__Host-lg_console='))!;
+    const cookie = ([] as string[])
+      .concat(res.headers['set-cookie'] as string[])
+      .find((x) => x.startsWith('__Host-lg_console='))!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Strict/);
@@ -82,17 +117,34 @@ describe('login', () => {
     const user = await newUser(t, 'analyst');
     const c = new ConsoleClient(t.app, '10.0.0.2');
     await c.get('/console/login');
-    expect((await c.post('/console/login', { username: user.username, password: 'wrong', code: totp(user.totpSecret) })).status).toBe(401);
-    const wrongCode = await c.post('/console/login', { username: user.username, password: user.password, code: totp(user.totpSecret, Date.now() - 10 * 60_000) });
+    expect(
+      (await c.post('/console/login', { username: user.username, password: 'wrong', code: totp(user.totpSecret) }))
+        .status,
+    ).toBe(401);
+    const wrongCode = await c.post('/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret, Date.now() - 10 * 60_000),
+    });
     expect(wrongCode.status).toBe(401);
     expect(wrongCode.body).toContain('Wrong username, password or code.');
-    expect((await c.post('/console/login', { username: 'nobody-here', password: 'x', code: '123456' })).status).toBe(401);
+    expect((await c.post('/console/login', { username: 'nobody-here', password: 'x', code: '123456' })).status).toBe(
+      401,
+    );
     const code = totp(user.totpSecret);
     expect((await c.login(user.username, user.password, user.totpSecret, code)).status).toBe(303);
     const again = new ConsoleClient(t.app, '10.0.0.2');
     expect((await again.login(user.username, user.password, user.totpSecret, code)).status).toBe(401);
     const noToken = new ConsoleClient(t.app, '10.0.0.2');
-    expect((await noToken.post('/console/login', { username: user.username, password: user.password, code: totp(user.totpSecret) }, { csrf: false })).status).toBe(403);
+    expect(
+      (
+        await noToken.post(
+          '/console/login',
+          { username: user.username, password: user.password, code: totp(user.totpSecret) },
+          { csrf: false },
+        )
+      ).status,
+    ).toBe(403);
     const failures = await cases().audit.list({ limit: 100, action: 'login_failed' });
     const reasons = failures.filter((e) => e.target === `user:${user.username}`).map((e) => e.detail.reason);
     expect(reasons).toEqual(expect.arrayContaining(['bad_password', 'bad_code', 'code_reused']));
@@ -103,7 +155,8 @@ describe('login', () => {
     const user = await newUser(t, 'analyst');
     const c = new ConsoleClient(t.app, '10.0.0.3');
     await c.get('/console/login');
-    for (let i = 0; i < 10; i++) await c.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
+    for (let i = 0; i < 10; i++)
+      await c.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
     const stored = await cases().users.find(user.username);
     expect(Date.parse(stored!.lockedUntil!) - Date.now()).toBeGreaterThanOrEqual(29.9 * 60_000);
     const res = await c.login(user.username, user.password, user.totpSecret);
@@ -117,7 +170,8 @@ describe('login', () => {
     const c = new ConsoleClient(t.app, '10.0.0.4');
     await c.get('/console/login');
     const statuses: number[] = [];
-    for (let i = 0; i < 22; i++) statuses.push((await c.post('/console/login', { username: `ghost-${i}`, password: 'x', code: '000000' })).status);
+    for (let i = 0; i < 22; i++)
+      statuses.push((await c.post('/console/login', { username: `ghost-${i}`, password: 'x', code: '000000' })).status);
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(20)).toEqual([429, 429]);
     // Another address is not affected.
@@ -135,7 +189,12 @@ describe('sessions, CSRF and roles', () => {
         expect([r.statusCode, r.headers.location], url).toEqual([303, '/console/login']);
       }
       for (const url of POST_ROUTES) {
-        const r = await t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, payload: '_csrf=x' });
+        const r = await t.app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+          payload: '_csrf=x',
+        });
         expect(r.statusCode, url).toBe(401);
       }
     }
@@ -155,7 +214,9 @@ describe('sessions, CSRF and roles', () => {
   it('refuses every state-changing request without the CSRF token, with a wrong one, or from another origin', async () => {
     const { client } = await loggedIn(t, 'admin', '10.0.1.2');
     const c = await flag();
-    const routes = POST_ROUTES.map((r) => r.replace('/1/', `/${c.id}/`)).filter((r) => r !== '/console/logout').concat('/console/logout');
+    const routes = POST_ROUTES.map((r) => r.replace('/1/', `/${c.id}/`))
+      .filter((r) => r !== '/console/logout')
+      .concat('/console/logout');
     for (const url of routes) {
       const fields = { action: 'mark_fraud', text: 'x', username: 'newbie', role: 'analyst', op: 'disable' };
       const none = await client.post(url, fields, { csrf: false });
@@ -163,7 +224,15 @@ describe('sessions, CSRF and roles', () => {
       expect(none.body).toContain('CSRF');
       expect((await client.post(url, { ...fields, _csrf: 'A'.repeat(43) })).status, url).toBe(403);
     }
-    expect((await client.post(`/console/cases/${c.id}/notes`, { text: 'x' }, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (
+        await client.post(
+          `/console/cases/${c.id}/notes`,
+          { text: 'x' },
+          { headers: { origin: 'https://evil.example' } },
+        )
+      ).status,
+    ).toBe(403);
     expect((await cases().store.get(c.id))!.status).toBe('open');
     expect(await cases().store.history(c.id)).toHaveLength(1);
     expect(await cases().users.find('newbie')).toBeUndefined();
@@ -176,8 +245,10 @@ describe('sessions, CSRF and roles', () => {
     await cases().store.decide(c.id, 'escalate', 'someone');
     for (const role of ['analyst', 'lead'] as const) {
       const { client } = await loggedIn(t, role, `10.0.1.${role === 'analyst' ? 3 : 4}`);
-      for (const url of GET_ROUTES.filter((u) => u.includes('/admin/'))) expect((await client.get(url)).status, url).toBe(403);
-      for (const url of ['/console/admin/users', '/console/admin/users/someone']) expect((await client.post(url, { username: 'sneaky', role: 'admin', op: 'role' })).status, url).toBe(403);
+      for (const url of GET_ROUTES.filter((u) => u.includes('/admin/')))
+        expect((await client.get(url)).status, url).toBe(403);
+      for (const url of ['/console/admin/users', '/console/admin/users/someone'])
+        expect((await client.post(url, { username: 'sneaky', role: 'admin', op: 'role' })).status, url).toBe(403);
       const decide = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate' });
       expect(decide.status).toBe(role === 'analyst' ? 403 : 303);
     }
@@ -191,16 +262,33 @@ describe('queue and cases', () => {
     await flag();
     const { client } = await loggedIn(t, 'admin', '10.0.2.1');
     const before = await cases().store.count();
-    const params = ['merchant', 'decision', 'reasonCode', 'watchlistEvent', 'from', 'to', 'status', 'assignee', 'sort', 'page', 'pageSize'];
+    const params = [
+      'merchant',
+      'decision',
+      'reasonCode',
+      'watchlistEvent',
+      'from',
+      'to',
+      'status',
+      'assignee',
+      'sort',
+      'page',
+      'pageSize',
+    ];
     for (const payload of INJECTION_PAYLOADS) {
       for (const p of params) {
         const res = await client.get(`/console/queue?${new URLSearchParams({ [p]: payload })}`);
         expect([200, 400], `${p}=${payload}`).toContain(res.status);
         if (res.status === 200 && !['status', 'sort'].includes(p)) expect(res.body).toContain('No cases match.');
       }
-      for (const p of ['action', 'actor', 'before']) expect([200, 400]).toContain((await client.get(`/console/admin/audit?${new URLSearchParams({ [p]: payload })}`)).status);
+      for (const p of ['action', 'actor', 'before'])
+        expect([200, 400]).toContain(
+          (await client.get(`/console/admin/audit?${new URLSearchParams({ [p]: payload })}`)).status,
+        );
       expect([400, 404]).toContain((await client.get(`/console/cases/${encodeURIComponent(payload)}`)).status);
-      expect([400, 404]).toContain((await client.post(`/console/admin/users/${encodeURIComponent(payload)}`, { op: 'disable' })).status);
+      expect([400, 404]).toContain(
+        (await client.post(`/console/admin/users/${encodeURIComponent(payload)}`, { op: 'disable' })).status,
+      );
     }
     expect(await cases().store.count()).toBe(before);
     const users = await cases().sql.query<{ n: number }>('SELECT count(*)::int AS n FROM console_users WHERE disabled');
@@ -209,29 +297,44 @@ describe('queue and cases', () => {
   });
 
   it('filters, sorts by risk and pages the queue; take next assigns the riskiest open case', async () => {
-    const low = await flag({ card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
-    const high = await flag({ card: { number: '4012888888881881', expiryMonth: 1, expiryYear: 2020, cvvResult: 'mismatch' }, threeDS: { status: 'N' } });
+    const low = await flag({
+      card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const high = await flag({
+      card: { number: '4012888888881881', expiryMonth: 1, expiryYear: 2020, cvvResult: 'mismatch' },
+      threeDS: { status: 'N' },
+    });
     expect(high.score).toBeGreaterThan(low.score);
     const { client, user } = await loggedIn(t, 'analyst', '10.0.2.2');
     const q = await client.get('/console/queue?merchant=m1&pageSize=200');
     const ids = [...q.body.matchAll(/data-case="(\d+)"/g)].map((m) => Number(m[1]));
     expect(ids.indexOf(high.id)).toBeLessThan(ids.indexOf(low.id));
-    expect((await client.get('/console/queue?reasonCode=THREE_DS_FAILED&merchant=m1')).body).toContain(`data-case="${high.id}"`);
-    expect((await client.get('/console/queue?reasonCode=THREE_DS_FAILED&merchant=m1')).body).not.toContain(`data-case="${low.id}"`);
+    expect((await client.get('/console/queue?reasonCode=THREE_DS_FAILED&merchant=m1')).body).toContain(
+      `data-case="${high.id}"`,
+    );
+    expect((await client.get('/console/queue?reasonCode=THREE_DS_FAILED&merchant=m1')).body).not.toContain(
+      `data-case="${low.id}"`,
+    );
     expect((await client.get('/console/queue?merchant=m2')).body).toContain('No cases match.');
     const page1 = await client.get('/console/queue?pageSize=1');
     expect(page1.body).toContain('id="next-page"');
     const take = await client.post('/console/queue/take-next');
     expect(take.status).toBe(303);
     const taken = Number(/\/console\/cases\/(\d+)/.exec(take.location!)![1]);
-    const expected = (await cases().store.list(caseQuerySchema.parse({ status: 'in_review', assignee: user.username }))).items[0]!;
+    const expected = (await cases().store.list(caseQuerySchema.parse({ status: 'in_review', assignee: user.username })))
+      .items[0]!;
     expect(expected.id).toBe(taken);
   });
 
   it('renders hostile merchant strings as text and audits the view', async () => {
     const { client, user } = await loggedIn(t, 'analyst', '10.0.2.3');
     const order = hostileOrder(`hostile-${process.pid}`, 0);
-    const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, payload: { ...order, customer: { ...order.customer, email: HOSTILE_EMAIL } } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+      payload: { ...order, customer: { ...order.customer, email: HOSTILE_EMAIL } },
+    });
     expect(res.statusCode).toBe(200);
     await t.runtime.flaggedSink.drain();
     await cases().ingester.idle();
@@ -239,7 +342,9 @@ describe('queue and cases', () => {
     const page = await client.get(`/console/cases/${c.id}`);
     expect(page.status).toBe(200);
     for (const p of PAYLOADS) expect(page.body).not.toContain(p);
-    expect(page.body).not.toMatch(/<script|<img|<svg onload|<iframe|onerror=|<a href="javascript|id="injected|<style>|<form action="https/i);
+    expect(page.body).not.toMatch(
+      /<script|<img|<svg onload|<iframe|onerror=|<a href="javascript|id="injected|<style>|<form action="https/i,
+    );
     expect(page.body).toContain('&lt;script&gt;window.__pwned&#61;1&lt;/script&gt;');
     expect(page.body).toContain('400005******5556');
     expect(page.body).toContain('o&#39;neil&#39;--@example.com');
@@ -253,44 +358,86 @@ describe('queue and cases', () => {
 
   it('decides: fraud feeds the negative lists and a label; legitimate can allow-list the card; notes are kept', async () => {
     const { client, user } = await loggedIn(t, 'analyst', '10.0.2.4');
-    const fraud = await flag({ device: { id: 'dev-fraud-1', ip: '198.51.100.77' }, customer: { email: 'fraudster@example.com' }, shippingAddress: { line1: '9 Drop St', city: 'Osaka', country: 'JP' } });
+    const fraud = await flag({
+      device: { id: 'dev-fraud-1', ip: '198.51.100.77' },
+      customer: { email: 'fraudster@example.com' },
+      shippingAddress: { line1: '9 Drop St', city: 'Osaka', country: 'JP' },
+    });
     const page = await client.get(`/console/cases/${fraud.id}`);
     expect(page.body).toContain('id="mark-fraud"');
-    const res = await client.post(`/console/cases/${fraud.id}/decision`, { action: 'mark_fraud', note: 'confirmed with issuer <b>now</b>' });
+    const res = await client.post(`/console/cases/${fraud.id}/decision`, {
+      action: 'mark_fraud',
+      note: 'confirmed with issuer <b>now</b>',
+    });
     expect(res.status).toBe(303);
     const after = await client.get(res.location!);
     expect(after.body).toContain('Marked as fraud');
     expect(after.body).toContain('confirmed with issuer &lt;b&gt;now&lt;/b&gt;');
     expect(after.body).not.toContain('id="mark-fraud"');
-    expect(await t.runtime.negativeLists.matches({ device: [fraud.links.device!], ip: [fraud.links.ip!], email: [fraud.links.email!], shipping: [fraud.links.shipping!] })).toEqual(['device', 'ip', 'email', 'shipping']);
+    expect(
+      await t.runtime.negativeLists.matches({
+        device: [fraud.links.device!],
+        ip: [fraud.links.ip!],
+        email: [fraud.links.email!],
+        shipping: [fraud.links.shipping!],
+      }),
+    ).toEqual(['device', 'ip', 'email', 'shipping']);
     // The next order from the same device or to the same address meets the negative lists in scoring.
-    const next = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { authorization: `Bearer ${t.keys.merchant}` }, payload: scoreBody({ device: { id: 'dev-fraud-1' }, shippingAddress: { line1: '9 Drop St', city: 'Osaka', country: 'JP' } }) });
-    expect(next.json().reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['DEVICE_CONFIRMED_FRAUD', 'SHIPPING_ADDRESS_CONFIRMED_FRAUD']));
+    const next = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { authorization: `Bearer ${t.keys.merchant}` },
+      payload: scoreBody({
+        device: { id: 'dev-fraud-1' },
+        shippingAddress: { line1: '9 Drop St', city: 'Osaka', country: 'JP' },
+      }),
+    });
+    expect(next.json().reasons.map((r: { code: string }) => r.code)).toEqual(
+      expect.arrayContaining(['DEVICE_CONFIRMED_FRAUD', 'SHIPPING_ADDRESS_CONFIRMED_FRAUD']),
+    );
     const labels = await cases().store.labelledCases();
     expect(labels.find((l) => l.caseId === fraud.id)).toMatchObject({ label: 'fraud', decidedBy: user.username });
-    const legit = await flag({ card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
+    const legit = await flag({
+      card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
     await client.get(`/console/cases/${legit.id}`);
-    expect((await client.post(`/console/cases/${legit.id}/decision`, { action: 'mark_legitimate', allowListDays: 30 })).status).toBe(303);
+    expect(
+      (await client.post(`/console/cases/${legit.id}/decision`, { action: 'mark_legitimate', allowListDays: 30 }))
+        .status,
+    ).toBe(303);
     expect(await t.runtime.negativeLists.isCardAllowed('m1', [legit.card.fingerprint])).toBe(true);
     expect(await t.runtime.negativeLists.isCardAllowed('m2', [legit.card.fingerprint])).toBe(false);
-    const again = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { authorization: `Bearer ${t.keys.merchant}` }, payload: scoreBody({ card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }) });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { authorization: `Bearer ${t.keys.merchant}` },
+      payload: scoreBody({
+        card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      }),
+    });
     expect(again.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_ALLOWLISTED');
     expect((await client.post(`/console/cases/${legit.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
     const noteRes = await client.post(`/console/cases/${legit.id}/notes`, { text: 'called the customer' });
     expect(noteRes.status).toBe(303);
     const actions = (await cases().audit.list({ limit: 20, actor: user.username })).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['case_decision', 'case_note', 'negative_list_add', 'allowlist_card', 'case_view']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['case_decision', 'case_note', 'negative_list_add', 'allowlist_card', 'case_view']),
+    );
   });
 
   it('shows linked cases and a dashboard with server-rendered SVG charts', async () => {
     const a = await flag({ device: { id: 'shared-device-9' } });
-    const b = await flag({ device: { id: 'shared-device-9' }, card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } });
+    const b = await flag({
+      device: { id: 'shared-device-9' },
+      card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
     const { client } = await loggedIn(t, 'analyst', '10.0.2.5');
     const page = await client.get(`/console/cases/${b.id}`);
     expect(page.body).toMatch(new RegExp(`href="/console/cases/${a.id}">#${a.id}</a></td><td>[^<]*device`));
     const dash = await client.get('/console/dashboard');
     expect(dash.status).toBe(200);
-    for (const id of ['chart-flagged', 'chart-decisions', 'chart-scores', 'chart-events', 'chart-reasons']) expect(dash.body).toContain(`id="${id}"`);
+    for (const id of ['chart-flagged', 'chart-decisions', 'chart-scores', 'chart-events', 'chart-reasons'])
+      expect(dash.body).toContain(`id="${id}"`);
     expect((dash.body.match(/<svg class="chart"/g) ?? []).length).toBeGreaterThanOrEqual(4);
     expect(dash.body).toContain('CVV_MISMATCH');
     // The friction each merchant spent, from this engine's scorings, against its budget (5 % / 0.5 % by default).
@@ -303,7 +450,9 @@ describe('queue and cases', () => {
     expect(share.challenge + share.review + share.decline).toBeGreaterThan(0);
     expect(row).toContain(share.over.length ? 'over budget' : 'within budget');
     const metrics = await t.app.inject({ url: '/metrics' });
-    expect(metrics.body).toMatch(/leakguard_friction_share\{merchant="m1",decision="(challenge|review|decline)"\} [0-9.]+/);
+    expect(metrics.body).toMatch(
+      /leakguard_friction_share\{merchant="m1",decision="(challenge|review|decline)"\} [0-9.]+/,
+    );
     expect(metrics.body).toContain('leakguard_friction_budget{merchant="m1",decision="review"} 0.005');
   });
 });
@@ -315,7 +464,9 @@ describe('admin', () => {
     expect(created.status).toBe(201);
     const password = /id="new-password">([^<]+)</.exec(created.body)![1]!;
     const secret = /id="new-totp-secret">([A-Z2-7]+)</.exec(created.body)![1]!;
-    expect(created.body).toMatch(/<div class="qr"><svg [^>]*viewBox="[0-9 .]+"[^>]*><rect[^>]*\/>(<path [^>]*\/>)+<\/svg>/);
+    expect(created.body).toMatch(
+      /<div class="qr"><svg [^>]*viewBox="[0-9 .]+"[^>]*><rect[^>]*\/>(<path [^>]*\/>)+<\/svg>/,
+    );
     const lead = new ConsoleClient(t.app, '10.0.3.2');
     expect((await lead.login('new-lead', password, secret)).status).toBe(303);
     expect((await lead.get('/console/dashboard')).status).toBe(200);
@@ -324,8 +475,12 @@ describe('admin', () => {
     expect((await client.post('/console/admin/users/new-lead', { op: 'disable' })).status).toBe(200);
     expect((await lead.get('/console/dashboard')).status).toBe(303);
     // Demote every other admin first, then the last one cannot demote itself.
-    for (const u of await cases().users.list()) if (u.role === 'admin' && u.username !== admin.username) await cases().users.update(u.username, { disabled: true });
-    expect((await client.post(`/console/admin/users/${admin.username}`, { op: 'role', role: 'analyst' })).status).toBe(409);
+    for (const u of await cases().users.list())
+      if (u.role === 'admin' && u.username !== admin.username)
+        await cases().users.update(u.username, { disabled: true });
+    expect((await client.post(`/console/admin/users/${admin.username}`, { op: 'role', role: 'analyst' })).status).toBe(
+      409,
+    );
     const actions = (await cases().audit.list({ limit: 50, actor: admin.username })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['user_create', 'user_disable']));
   });
@@ -339,7 +494,10 @@ describe('admin', () => {
     const exported = await client.get('/console/admin/audit/export');
     expect(exported.status).toBe(200);
     expect(exported.headers['content-disposition']).toMatch(/attachment/);
-    const lines = exported.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = exported.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0].seq).toBe(1);
     expect(lines.every((e: { hash: string }) => /^[0-9a-f]{64}$/.test(e.hash))).toBe(true);
     expect((await cases().audit.list({ limit: 3, action: 'audit_export' })).length).toBe(1);
@@ -351,7 +509,11 @@ describe('admin', () => {
     const res = await client.post('/console/logout');
     expect(res.status).toBe(200);
     expect(res.body).toContain('You are signed out');
-    const replay = await t.app.inject({ method: 'GET', url: '/console/queue', headers: { cookie: `__Host-lg_console=${token}` } });
+    const replay = await t.app.inject({
+      method: 'GET',
+      url: '/console/queue',
+      headers: { cookie: `__Host-lg_console=${token}` },
+    });
     expect(replay.statusCode).toBe(303);
   });
 });

@@ -19,12 +19,30 @@ import { JournalFlaggedQueue } from '../../services/cases/journal-flagged-queue.
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
-  scoreRequestSchema.parse({ transactionId: id, amount: 2500, currency: 'EUR', channel: 'ecommerce', card: CARD, customer: { email: 'x@example.com' }, device: { id: 'dev-1', ip: '198.51.100.4' }, ...over });
+  scoreRequestSchema.parse({
+    transactionId: id,
+    amount: 2500,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    card: CARD,
+    customer: { email: 'x@example.com' },
+    device: { id: 'dev-1', ip: '198.51.100.4' },
+    ...over,
+  });
 
 function runtimeWith(env: Record<string, string>): { runtime: Runtime; logs: string[] } {
   const logs: string[] = [];
-  const config = loadConfig({ LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-ingest-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env });
-  return { runtime: createRuntime(config, createLogger(config.LOG_LEVEL, { write: (l: string) => logs.push(l) })), logs };
+  const config = loadConfig({
+    LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-ingest-')),
+    LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  return {
+    runtime: createRuntime(config, createLogger(config.LOG_LEVEL, { write: (l: string) => logs.push(l) })),
+    logs,
+  };
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -68,7 +86,9 @@ describe('Redis stream in front of a real PostgreSQL', () => {
     await runtime.engine.score('shop-a', order('flag-1'));
     await runtime.flaggedSink.drain();
     await runtime.cases!.ingester.idle();
-    expect((await runtime.cases!.store.list(caseQuerySchema.parse({ merchant: 'shop-a', status: 'all' }))).total).toBe(1);
+    expect((await runtime.cases!.store.list(caseQuerySchema.parse({ merchant: 'shop-a', status: 'all' }))).total).toBe(
+      1,
+    );
   });
 
   it('keeps flagged decisions in the stream while PostgreSQL is down and delivers each once after', async () => {
@@ -101,14 +121,28 @@ describe('Redis stream in front of a real PostgreSQL', () => {
     // A consumer reads one message and dies before acknowledging it.
     const dying = new RedisFlaggedQueue(conn);
     await dying.publish(flagged({ merchantId: 'shop-c', transactionId: 'orphan-1' }));
-    await new Promise<void>((resolve) => dying.start(async () => { resolve(); throw new Error('crash'); }, () => {}));
+    await new Promise<void>((resolve) =>
+      dying.start(
+        async () => {
+          resolve();
+          throw new Error('crash');
+        },
+        () => {},
+      ),
+    );
     await dying.stop();
     expect(await conn.xlen(FLAGGED_STREAM)).toBe(1);
     // Another consumer claims it once it has been idle long enough.
     const rescuer = new RedisFlaggedQueue(conn, { claimIdleMs: 200 });
     await new Promise((r) => setTimeout(r, 300));
     const seen: string[] = [];
-    rescuer.start(async (f) => { seen.push(f.transactionId); await runtime.cases!.store.createFromFlagged(f); }, () => {});
+    rescuer.start(
+      async (f) => {
+        seen.push(f.transactionId);
+        await runtime.cases!.store.createFromFlagged(f);
+      },
+      () => {},
+    );
     await waitFor(async () => (await conn.xlen(FLAGGED_STREAM)) === 0, 10_000);
     await rescuer.stop();
     conn.disconnect();
@@ -149,14 +183,21 @@ describe('embedded mode: the journal queue', () => {
   it('keeps what was published and not yet a case across a crash, in order, and nothing twice', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'lg-journal-')), 'state', 'flagged.journal');
     const first = new JournalFlaggedQueue(path);
-    const [a, b, c] = [flagged({ transactionId: 'j-a' }), flagged({ transactionId: 'j-b' }), flagged({ transactionId: 'j-c' })];
+    const [a, b, c] = [
+      flagged({ transactionId: 'j-a' }),
+      flagged({ transactionId: 'j-b' }),
+      flagged({ transactionId: 'j-c' }),
+    ];
     for (const f of [a, b, c]) await first.publish(f);
     const handled: string[] = [];
-    first.start(async (f) => {
-      handled.push(f.transactionId);
-      if (handled.length === 1) return;
-      throw new Error('database down');
-    }, () => {});
+    first.start(
+      async (f) => {
+        handled.push(f.transactionId);
+        if (handled.length === 1) return;
+        throw new Error('database down');
+      },
+      () => {},
+    );
     await waitFor(async () => handled.length >= 2);
     // The process dies here: no stop(), no flush. A torn line as a crash mid-write would leave.
     appendFileSync(path, '{"add":{"merchantId":"m1","transa');
@@ -164,7 +205,10 @@ describe('embedded mode: the journal queue', () => {
     expect(second.unreadable).toBe(1);
     expect(await second.pending()).toBe(2);
     const again: string[] = [];
-    second.start(async (f) => void again.push(f.transactionId), () => {});
+    second.start(
+      async (f) => void again.push(f.transactionId),
+      () => {},
+    );
     await waitFor(async () => (await second.pending()) === 0);
     expect(again).toEqual(['j-b', 'j-c']);
     await second.stop();
@@ -176,23 +220,27 @@ describe('embedded mode: the journal queue', () => {
   });
 
   // PGlite's first start runs initdb in a child process: slow on a busy machine.
-  it('restarts an embedded engine killed before its flagged decisions became cases, and makes them cases', { timeout: 180_000 }, async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lg-journal-rt-'));
-    const { runtime: before } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
-    await before.waitForStores();
-    await before.engine.score('shop-j', order('crash-1'));
-    await before.flaggedSink.drain();
-    expect(await before.flaggedQueue.pending()).toBe(1);
-    // Dropped without close(): the in-process queue is gone, the journal is not.
-    const { runtime: after } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
-    await after.waitForStores();
-    const cases = await after.openCases();
-    await cases.ingester.idle();
-    expect(await cases.store.getByTransaction('shop-j', 'crash-1')).toMatchObject({ status: 'open' });
-    expect(await after.flaggedQueue.pending()).toBe(0);
-    await after.close();
-    await before.close();
-  });
+  it(
+    'restarts an embedded engine killed before its flagged decisions became cases, and makes them cases',
+    { timeout: 180_000 },
+    async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'lg-journal-rt-'));
+      const { runtime: before } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
+      await before.waitForStores();
+      await before.engine.score('shop-j', order('crash-1'));
+      await before.flaggedSink.drain();
+      expect(await before.flaggedQueue.pending()).toBe(1);
+      // Dropped without close(): the in-process queue is gone, the journal is not.
+      const { runtime: after } = runtimeWith({ LEAKGUARD_STATE_DIR: stateDir });
+      await after.waitForStores();
+      const cases = await after.openCases();
+      await cases.ingester.idle();
+      expect(await cases.store.getByTransaction('shop-j', 'crash-1')).toMatchObject({ status: 'open' });
+      expect(await after.flaggedQueue.pending()).toBe(0);
+      await after.close();
+      await before.close();
+    },
+  );
 });
 
 describe('embedded mode: in-process queue feeding PGlite', () => {
@@ -203,12 +251,16 @@ describe('embedded mode: in-process queue feeding PGlite', () => {
   });
   afterAll(() => runtime?.close());
 
-  it('queues decisions flagged before the database is open and stores them once it is', { timeout: 180_000 }, async () => {
-    await runtime.engine.score('shop-e', order('early-1'));
-    await runtime.flaggedSink.drain();
-    expect(await runtime.flaggedQueue.pending()).toBe(1);
-    const cases = await runtime.openCases();
-    await cases.ingester.idle();
-    expect(await cases.store.getByTransaction('shop-e', 'early-1')).toMatchObject({ status: 'open' });
-  });
+  it(
+    'queues decisions flagged before the database is open and stores them once it is',
+    { timeout: 180_000 },
+    async () => {
+      await runtime.engine.score('shop-e', order('early-1'));
+      await runtime.flaggedSink.drain();
+      expect(await runtime.flaggedQueue.pending()).toBe(1);
+      const cases = await runtime.openCases();
+      await cases.ingester.idle();
+      expect(await cases.store.getByTransaction('shop-e', 'early-1')).toMatchObject({ status: 'open' });
+    },
+  );
 });

@@ -21,7 +21,8 @@ describe('rate-limited sign-in attempts', () => {
     const c = new ConsoleClient(t.app, '10.7.0.1');
     await c.get('/console/login');
     const statuses: number[] = [];
-    for (let i = 0; i < 50; i++) statuses.push((await c.post('/console/login', { username: `flood-${i}`, password: 'x', code: '000000' })).status);
+    for (let i = 0; i < 50; i++)
+      statuses.push((await c.post('/console/login', { username: `flood-${i}`, password: 'x', code: '000000' })).status);
     expect(statuses.filter((s) => s === 429)).toHaveLength(30);
     const entries = await cases().audit.list({ limit: 1000 });
     expect(entries.filter((e) => e.detail.reason === 'rate_limited')).toEqual([]);
@@ -29,12 +30,16 @@ describe('rate-limited sign-in attempts', () => {
   });
 
   it('are summed up in one audit entry per window at most', async () => {
-    const other = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_LOGIN_RATE_PER_MINUTE: '2' }, { cases: true });
+    const other = await buildTestApp(
+      { LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_LOGIN_RATE_PER_MINUTE: '2' },
+      { cases: true },
+    );
     try {
       for (const ip of ['10.7.1.1', '10.7.1.2', '10.7.1.3']) {
         const c = new ConsoleClient(other.app, ip);
         await c.get('/console/login');
-        for (let i = 0; i < 12; i++) await c.post('/console/login', { username: 'someone', password: 'x', code: '000000' });
+        for (let i = 0; i < 12; i++)
+          await c.post('/console/login', { username: 'someone', password: 'x', code: '000000' });
       }
       const audit = other.runtime.cases!.audit;
       expect(await audit.list({ limit: 10, action: 'login_rate_limited' })).toEqual([]);
@@ -42,8 +47,14 @@ describe('rate-limited sign-in attempts', () => {
       await other.app.close();
       const summaries = await audit.list({ limit: 10, action: 'login_rate_limited' });
       expect(summaries).toHaveLength(1);
-      expect(summaries[0]).toMatchObject({ actor: 'anonymous', target: 'login', detail: { refused: 30, addresses: 3 } });
-      expect((summaries[0]!.detail.top as { ip: string; refused: number }[]).map((x) => x.refused)).toEqual([10, 10, 10]);
+      expect(summaries[0]).toMatchObject({
+        actor: 'anonymous',
+        target: 'login',
+        detail: { refused: 30, addresses: 3 },
+      });
+      expect((summaries[0]!.detail.top as { ip: string; refused: number }[]).map((x) => x.refused)).toEqual([
+        10, 10, 10,
+      ]);
       expect((await audit.verify()).ok).toBe(true);
     } finally {
       await other.runtime.close();
@@ -54,7 +65,14 @@ describe('rate-limited sign-in attempts', () => {
     const limiter = new LoginRateLimiter(2, 60_000);
     for (let i = 0; i < 5; i++) limiter.allow('a', 1_000);
     for (let i = 0; i < 3; i++) limiter.allow('b', 1_000);
-    expect(limiter.takeRefusals()).toEqual({ refused: 4, addresses: 2, top: [{ ip: 'a', refused: 3 }, { ip: 'b', refused: 1 }] });
+    expect(limiter.takeRefusals()).toEqual({
+      refused: 4,
+      addresses: 2,
+      top: [
+        { ip: 'a', refused: 3 },
+        { ip: 'b', refused: 1 },
+      ],
+    });
     expect(limiter.takeRefusals()).toBeUndefined();
     // IPv6 clients are counted by /64: one host owns the whole prefix.
     expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2:bbbb::7'));
@@ -75,9 +93,14 @@ describe('lockout', () => {
       answers.push({ status: res.status, error: loginError(res.body) });
     }
     const locked = await c.login(user.username, user.password, user.totpSecret);
-    const unknown = await c.post('/console/login', { username: `nobody-${process.pid}`, password: user.password, code: totp(user.totpSecret) });
+    const unknown = await c.post('/console/login', {
+      username: `nobody-${process.pid}`,
+      password: user.password,
+      code: totp(user.totpSecret),
+    });
     // The tenth failure (which locks) and a locked account's right password answer like any failure.
-    for (const a of [...answers, { status: locked.status, error: loginError(locked.body) }]) expect(a).toEqual({ status: unknown.status, error: loginError(unknown.body) });
+    for (const a of [...answers, { status: locked.status, error: loginError(locked.body) }])
+      expect(a).toEqual({ status: unknown.status, error: loginError(unknown.body) });
     expect(unknown.status).toBe(401);
     const failures = await cases().audit.list({ limit: 100, action: 'login_failed' });
     expect(failures.some((e) => e.target === `user:${user.username}` && e.detail.reason === 'locked')).toBe(true);
@@ -87,12 +110,19 @@ describe('lockout', () => {
     const user = await newUser(t, 'analyst');
     const attacker = new ConsoleClient(t.app, '10.7.3.1');
     await attacker.get('/console/login');
-    for (let i = 0; i < 10; i++) await attacker.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
+    for (let i = 0; i < 10; i++)
+      await attacker.post('/console/login', { username: user.username, password: `bad-${i}`, code: '000000' });
     expect((await attacker.login(user.username, user.password, user.totpSecret)).status).toBe(401);
     const holder = new ConsoleClient(t.app, '10.7.3.2');
-    expect((await holder.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() + 30_000))).status).toBe(303);
+    expect(
+      (await holder.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() + 30_000)))
+        .status,
+    ).toBe(303);
     // The attacker's address stays locked, and the lock shows to admins.
-    expect((await attacker.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() - 30_000))).status).toBe(401);
+    expect(
+      (await attacker.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() - 30_000)))
+        .status,
+    ).toBe(401);
     const stored = await cases().users.find(user.username);
     expect(Date.parse(stored!.lockedUntil!) - Date.now()).toBeGreaterThanOrEqual(29.9 * 60_000);
     // An admin's unlock clears every address.
@@ -107,16 +137,36 @@ describe('client address behind a proxy', () => {
     const c = new ConsoleClient(t.app, '10.7.4.1');
     await c.get('/console/login');
     const statuses: number[] = [];
-    for (let i = 0; i < 21; i++) statuses.push((await c.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+    for (let i = 0; i < 21; i++)
+      statuses.push(
+        (
+          await c.post(
+            '/console/login',
+            { username: 'ghost', password: 'x', code: '000000' },
+            { headers: { 'x-forwarded-for': `198.51.100.${i}` } },
+          )
+        ).status,
+      );
     expect(statuses.at(-1)).toBe(429);
 
-    const proxied = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_TRUST_PROXY: '10.7.5.0/24' }, { cases: true });
+    const proxied = await buildTestApp(
+      { LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_TRUST_PROXY: '10.7.5.0/24' },
+      { cases: true },
+    );
     try {
       const statusesBehind: number[] = [];
       for (let i = 0; i < 25; i++) {
         const client = new ConsoleClient(proxied.app, '10.7.5.1');
         await client.get('/console/login');
-        statusesBehind.push((await client.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status);
+        statusesBehind.push(
+          (
+            await client.post(
+              '/console/login',
+              { username: 'ghost', password: 'x', code: '000000' },
+              { headers: { 'x-forwarded-for': `198.51.100.${i}` } },
+            )
+          ).status,
+        );
       }
       expect(statusesBehind.every((s) => s === 401)).toBe(true);
       const audited = await proxied.runtime.cases!.audit.list({ limit: 100, action: 'login_failed' });
@@ -124,7 +174,16 @@ describe('client address behind a proxy', () => {
       // A client that is not the proxy cannot choose its address.
       const direct = new ConsoleClient(proxied.app, '203.0.113.50');
       await direct.get('/console/login');
-      for (let i = 0; i < 21; i++) statuses.push((await direct.post('/console/login', { username: 'ghost', password: 'x', code: '000000' }, { headers: { 'x-forwarded-for': `198.51.100.${100 + i}` } })).status);
+      for (let i = 0; i < 21; i++)
+        statuses.push(
+          (
+            await direct.post(
+              '/console/login',
+              { username: 'ghost', password: 'x', code: '000000' },
+              { headers: { 'x-forwarded-for': `198.51.100.${100 + i}` } },
+            )
+          ).status,
+        );
       expect(statuses.at(-1)).toBe(429);
     } finally {
       await proxied.close();

@@ -31,13 +31,39 @@ const root = new URL('../..', import.meta.url).pathname;
 
 /** Every personal value of the order, each distinctive enough to be found anywhere it leaks. */
 const P = {
-  customerId: 'cust-8812-hy', email: 'hanako.yamada@example.jp', phone: '+81 90 1234 5678',
-  deviceId: 'device-7f3a9c', ip: '198.51.100.23', userAgent: 'PersonalDataTestBrowser/1.0',
+  customerId: 'cust-8812-hy',
+  email: 'hanako.yamada@example.jp',
+  phone: '+81 90 1234 5678',
+  deviceId: 'device-7f3a9c',
+  ip: '198.51.100.23',
+  userAgent: 'PersonalDataTestBrowser/1.0',
   billing: { name: 'Hanako Yamada', line1: 'Sakae 3-5-1', city: 'Nagoya', postalCode: '460-0008', country: 'JP' },
-  shipping: { name: 'Taro Yamada', line1: 'Meieki 1-1-4', line2: 'Room 1203', city: 'Toyohashi', postalCode: '440-0888', country: 'JP' },
+  shipping: {
+    name: 'Taro Yamada',
+    line1: 'Meieki 1-1-4',
+    line2: 'Room 1203',
+    city: 'Toyohashi',
+    postalCode: '440-0888',
+    country: 'JP',
+  },
 };
-const CLEAR = [P.customerId, P.email, P.phone, P.deviceId, P.ip, P.userAgent, P.billing.name, P.billing.line1, P.billing.city, P.billing.postalCode,
-  P.shipping.name, P.shipping.line1, P.shipping.line2, P.shipping.city, P.shipping.postalCode];
+const CLEAR = [
+  P.customerId,
+  P.email,
+  P.phone,
+  P.deviceId,
+  P.ip,
+  P.userAgent,
+  P.billing.name,
+  P.billing.line1,
+  P.billing.city,
+  P.billing.postalCode,
+  P.shipping.name,
+  P.shipping.line1,
+  P.shipping.line2,
+  P.shipping.city,
+  P.shipping.postalCode,
+];
 const noneIn = (what: string, text: string) => {
   for (const value of CLEAR) expect(text, `${what} holds ${value}`).not.toContain(value);
 };
@@ -45,7 +71,10 @@ const noneIn = (what: string, text: string) => {
 /** A flagged order (CVV mismatch, failed 3-D Secure) carrying every kind of personal data. */
 function order(transactionId: string, email = P.email) {
   return {
-    transactionId, amount: 54_900, currency: 'EUR', channel: 'ecommerce',
+    transactionId,
+    amount: 54_900,
+    currency: 'EUR',
+    channel: 'ecommerce',
     card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
     threeDS: { status: 'N' },
     customer: { id: P.customerId, email, phone: P.phone, accountCreatedAt: '2024-04-01T00:00:00Z' },
@@ -58,7 +87,12 @@ function order(transactionId: string, email = P.email) {
 /** The fixture, shaped as an older version queued it, with every kind of personal data in clear. */
 function clearFlagged(merchantId: string, transactionId = `pd-${process.pid}-${Math.random().toString(36).slice(2)}`) {
   const f = flagged({ merchantId, transactionId });
-  Object.assign(f.request, { customer: { id: P.customerId, email: P.email, phone: P.phone }, device: { id: P.deviceId, ip: P.ip, userAgent: P.userAgent }, billingAddress: P.billing, shippingAddress: P.shipping });
+  Object.assign(f.request, {
+    customer: { id: P.customerId, email: P.email, phone: P.phone },
+    device: { id: P.deviceId, ip: P.ip, userAgent: P.userAgent },
+    billingAddress: P.billing,
+    shippingAddress: P.shipping,
+  });
   return f;
 }
 
@@ -73,19 +107,46 @@ describe('personal-data keys', () => {
   };
 
   it('refuses to start in production without one, and refuses weak, shared or ambiguous keys', () => {
-    expect(message(() => loadDataKeyring(loadConfig({ NODE_ENV: 'production', LEAKGUARD_CARD_KEY: TEST_CARD_KEY }))))
-      .toBe('invalid configuration:\n  LEAKGUARD_DATA_KEY: required in production (or LEAKGUARD_DATA_KEY_FILE); refusing to start without a personal-data encryption key');
-    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: 'abcd' })))).toContain('LEAKGUARD_DATA_KEY: must hold at least 32 random bytes');
-    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: 'a correct horse battery staple, forty-four!' })))).toContain('LEAKGUARD_DATA_KEY: must be 64 hex characters or base64');
+    expect(
+      message(() => loadDataKeyring(loadConfig({ NODE_ENV: 'production', LEAKGUARD_CARD_KEY: TEST_CARD_KEY }))),
+    ).toBe(
+      'invalid configuration:\n  LEAKGUARD_DATA_KEY: required in production (or LEAKGUARD_DATA_KEY_FILE); refusing to start without a personal-data encryption key',
+    );
+    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: 'abcd' })))).toContain(
+      'LEAKGUARD_DATA_KEY: must hold at least 32 random bytes',
+    );
+    expect(
+      message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: 'a correct horse battery staple, forty-four!' }))),
+    ).toContain('LEAKGUARD_DATA_KEY: must be 64 hex characters or base64');
     const cards = { primary: { id: 'c1', secret: Buffer.from(TEST_CARD_KEY, 'hex') } };
-    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: TEST_CARD_KEY }), cards))).toContain('LEAKGUARD_DATA_KEY: must differ from the card key');
-    expect(message(() => loadConfig({ LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LEAKGUARD_DATA_KEY_FILE: '/nonexistent' }))).toContain('set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE');
-    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LEAKGUARD_DATA_KEY_ID: 'k1', LEAKGUARD_PREVIOUS_DATA_KEY: 'e'.repeat(64), LEAKGUARD_PREVIOUS_DATA_KEY_ID: 'k1' }))))
-      .toContain('LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than');
+    expect(message(() => loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: TEST_CARD_KEY }), cards))).toContain(
+      'LEAKGUARD_DATA_KEY: must differ from the card key',
+    );
+    expect(
+      message(() => loadConfig({ LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LEAKGUARD_DATA_KEY_FILE: '/nonexistent' })),
+    ).toContain('set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE');
+    expect(
+      message(() =>
+        loadDataKeyring(
+          loadConfig({
+            LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+            LEAKGUARD_DATA_KEY_ID: 'k1',
+            LEAKGUARD_PREVIOUS_DATA_KEY: 'e'.repeat(64),
+            LEAKGUARD_PREVIOUS_DATA_KEY_ID: 'k1',
+          }),
+        ),
+      ),
+    ).toContain('LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than');
     // Base64 keys, key files and ids as for the card key.
     const dir = mkdtempSync(join(tmpdir(), 'lg-data-key-'));
     writeFileSync(join(dir, 'k'), `${Buffer.alloc(32, 9).toString('base64')}\n`);
-    const { keyring } = loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY_FILE: join(dir, 'k'), LEAKGUARD_DATA_KEY_ID: 'pd2026', LEAKGUARD_PREVIOUS_DATA_KEY: TEST_DATA_KEY }));
+    const { keyring } = loadDataKeyring(
+      loadConfig({
+        LEAKGUARD_DATA_KEY_FILE: join(dir, 'k'),
+        LEAKGUARD_DATA_KEY_ID: 'pd2026',
+        LEAKGUARD_PREVIOUS_DATA_KEY: TEST_DATA_KEY,
+      }),
+    );
     expect(keyring.primary).toEqual({ id: 'pd2026', secret: Buffer.alloc(32, 9) });
     expect(keyring.previous!.secret).toEqual(Buffer.from(TEST_DATA_KEY, 'hex'));
     // Development: a key file is generated once under the state directory, and reused.
@@ -100,9 +161,18 @@ describe('personal-data keys', () => {
     const child = spawn(process.execPath, [join(root, 'services/main.ts')], {
       cwd: root,
       env: {
-        ...process.env, NODE_ENV: 'production', LEAKGUARD_STATE_DIR: stateDir, PORT: String(await freePort()), REDIS_URL: '', DATABASE_URL: '', LEAKGUARD_MODEL: 'off',
+        ...process.env,
+        NODE_ENV: 'production',
+        LEAKGUARD_STATE_DIR: stateDir,
+        PORT: String(await freePort()),
+        REDIS_URL: '',
+        DATABASE_URL: '',
+        LEAKGUARD_MODEL: 'off',
         // Every other key production asks for is given: only the personal-data key is missing.
-        LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_AUDIT_KEY: 'e'.repeat(64), LEAKGUARD_DATA_KEY: '', LEAKGUARD_DATA_KEY_FILE: '',
+        LEAKGUARD_CARD_KEY: 'b'.repeat(64),
+        LEAKGUARD_AUDIT_KEY: 'e'.repeat(64),
+        LEAKGUARD_DATA_KEY: '',
+        LEAKGUARD_DATA_KEY_FILE: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -111,7 +181,9 @@ describe('personal-data keys', () => {
     child.stderr!.on('data', (d) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
-    expect(out).toContain('leakguard: invalid configuration:\n  LEAKGUARD_DATA_KEY: required in production (or LEAKGUARD_DATA_KEY_FILE); refusing to start without a personal-data encryption key\n');
+    expect(out).toContain(
+      'leakguard: invalid configuration:\n  LEAKGUARD_DATA_KEY: required in production (or LEAKGUARD_DATA_KEY_FILE); refusing to start without a personal-data encryption key\n',
+    );
     expect(out).not.toContain('Listening on');
     expect(readdirSync(stateDir)).not.toContain('development-data-key');
   }, 60_000);
@@ -127,14 +199,21 @@ describe('the cipher', () => {
     expect(a).not.toBe(b);
     noneIn('a sealed value', a);
     expect(TEST_DATA_CIPHER.open(a, binding)).toEqual(data);
-    expect(() => TEST_DATA_CIPHER.open(a, JSON.stringify(['leakguard-case', 'm1', 't2']))).toThrow(/for another case, or altered/);
+    expect(() => TEST_DATA_CIPHER.open(a, JSON.stringify(['leakguard-case', 'm1', 't2']))).toThrow(
+      /for another case, or altered/,
+    );
     const flipped = `${a.slice(0, -2)}${a.at(-2) === 'A' ? 'B' : 'A'}${a.at(-1)}`;
     expect(() => TEST_DATA_CIPHER.open(flipped, binding)).toThrow(/for another case, or altered/);
     const next = { id: 'next', secret: Buffer.alloc(32, 8) };
-    const rotated = new PersonalDataCipher({ primary: next, previous: { id: 'test-data', secret: Buffer.alloc(32, 7) } });
+    const rotated = new PersonalDataCipher({
+      primary: next,
+      previous: { id: 'test-data', secret: Buffer.alloc(32, 7) },
+    });
     expect(rotated.open(a, binding)).toEqual(data);
     expect(rotated.seal(data, binding)).toMatch(/^pd1\.next\./);
-    expect(() => new PersonalDataCipher({ primary: next }).open(a, binding)).toThrow(/sealed under key test-data, which this engine does not hold/);
+    expect(() => new PersonalDataCipher({ primary: next }).open(a, binding)).toThrow(
+      /sealed under key test-data, which this engine does not hold/,
+    );
   });
 
   it('rewrites an older journal sealed at start: its bytes hold no personal data in clear', async () => {
@@ -146,8 +225,13 @@ describe('the cipher', () => {
     try {
       noneIn('the rewritten journal', readFileSync(path, 'utf8'));
       expect(await queue.pending()).toBe(1);
-      const [entry] = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).add);
-      expect(TEST_DATA_CIPHER.open(entry.personal, JSON.stringify(['leakguard-case', 'm1', old.transactionId]))).toMatchObject({ customer: { email: P.email }, billingAddress: P.billing });
+      const [entry] = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).add);
+      expect(
+        TEST_DATA_CIPHER.open(entry.personal, JSON.stringify(['leakguard-case', 'm1', old.transactionId])),
+      ).toMatchObject({ customer: { email: P.email }, billingAddress: P.billing });
     } finally {
       await queue.stop();
     }
@@ -180,43 +264,75 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(r.transaction).not.toHaveProperty('device');
       const c = (await store.get(id))!;
       const view = personalView(c, TEST_DATA_CIPHER);
-      expect(view).toEqual({ state: 'readable', data: { customer: { id: P.customerId, email: P.email, phone: P.phone }, device: { id: P.deviceId, ip: P.ip, userAgent: P.userAgent }, billingAddress: P.billing, shippingAddress: P.shipping } });
+      expect(view).toEqual({
+        state: 'readable',
+        data: {
+          customer: { id: P.customerId, email: P.email, phone: P.phone },
+          device: { id: P.deviceId, ip: P.ip, userAgent: P.userAgent },
+          billingAddress: P.billing,
+          shippingAddress: P.shipping,
+        },
+      });
     });
 
     it('does not open a ciphertext moved to another case', async () => {
       const a = await store.createFromFlagged(clearFlagged('move'));
       const b = await store.createFromFlagged(flagged({ merchantId: 'move' }));
-      await sql.query('UPDATE cases SET personal_data = (SELECT personal_data FROM cases WHERE id = $1) WHERE id = $2', [a.id, b.id]);
+      await sql.query(
+        'UPDATE cases SET personal_data = (SELECT personal_data FROM cases WHERE id = $1) WHERE id = $2',
+        [a.id, b.id],
+      );
       expect(personalView((await store.get(a.id))!, TEST_DATA_CIPHER).state).toBe('readable');
-      expect(personalView((await store.get(b.id))!, TEST_DATA_CIPHER)).toMatchObject({ state: 'unreadable', reason: expect.stringContaining('for another case') });
+      expect(personalView((await store.get(b.id))!, TEST_DATA_CIPHER)).toMatchObject({
+        state: 'unreadable',
+        reason: expect.stringContaining('for another case'),
+      });
     });
 
     it('seals at start the personal data an older version stored in clear', async () => {
       const { id } = await store.createFromFlagged(flagged({ merchantId: 'legacy' }));
       // As the rows were before this change: personal data inside the transaction JSON.
-      await sql.query(
-        `UPDATE cases SET personal_data = NULL, transaction = transaction || $2::jsonb WHERE id = $1`,
-        [id, JSON.stringify({ customer: { id: P.customerId, email: P.email, accountCreatedAt: '2024-04-01T00:00:00.000Z' }, device: { ip: P.ip }, billingAddress: P.billing })],
-      );
+      await sql.query(`UPDATE cases SET personal_data = NULL, transaction = transaction || $2::jsonb WHERE id = $1`, [
+        id,
+        JSON.stringify({
+          customer: { id: P.customerId, email: P.email, accountCreatedAt: '2024-04-01T00:00:00.000Z' },
+          device: { ip: P.ip },
+          billingAddress: P.billing,
+        }),
+      ]);
       expect(JSON.stringify(await row(id))).toContain(P.email);
       expect(await store.sealPersonalDataInClear()).toBe(1);
       expect(await store.sealPersonalDataInClear()).toBe(0);
       const r = await row(id);
       noneIn('the sealed legacy row', JSON.stringify(r));
-      expect((r.transaction as { customer?: unknown }).customer).toEqual({ accountCreatedAt: '2024-04-01T00:00:00.000Z' });
-      expect(personalView((await store.get(id))!, TEST_DATA_CIPHER)).toEqual({ state: 'readable', data: { customer: { id: P.customerId, email: P.email }, device: { ip: P.ip }, billingAddress: P.billing } });
+      expect((r.transaction as { customer?: unknown }).customer).toEqual({
+        accountCreatedAt: '2024-04-01T00:00:00.000Z',
+      });
+      expect(personalView((await store.get(id))!, TEST_DATA_CIPHER)).toEqual({
+        state: 'readable',
+        data: { customer: { id: P.customerId, email: P.email }, device: { ip: P.ip }, billingAddress: P.billing },
+      });
     });
 
-    it('erases a closed case\'s personal data after the retention period; open and recent cases keep theirs; one audit entry per pass', async () => {
-      const make = async (name: string) => (await store.createFromFlagged(clearFlagged('retention', `ret-${name}-${process.pid}`))).id;
-      const [fraudOld, legitOld, fraudRecent, openOld, escalatedOld] = await Promise.all(['fraud-old', 'legit-old', 'fraud-recent', 'open-old', 'escalated-old'].map(make));
+    it("erases a closed case's personal data after the retention period; open and recent cases keep theirs; one audit entry per pass", async () => {
+      const make = async (name: string) =>
+        (await store.createFromFlagged(clearFlagged('retention', `ret-${name}-${process.pid}`))).id;
+      const [fraudOld, legitOld, fraudRecent, openOld, escalatedOld] = await Promise.all(
+        ['fraud-old', 'legit-old', 'fraud-recent', 'open-old', 'escalated-old'].map(make),
+      );
       await store.decide(fraudOld!, 'mark_fraud', 'alice');
       await store.decide(legitOld!, 'mark_legitimate', 'alice');
       await store.decide(fraudRecent!, 'mark_fraud', 'alice');
       await store.decide(escalatedOld!, 'escalate', 'alice');
       // Decided (or, for the open ones, created) 200 days ago; the recent one 10 days ago.
-      await sql.query(`UPDATE cases SET decided_at = now() - interval '200 days', created_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`, [[fraudOld, legitOld]]);
-      await sql.query(`UPDATE cases SET created_at = now() - interval '400 days', occurred_at = now() - interval '400 days', updated_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`, [[openOld, escalatedOld]]);
+      await sql.query(
+        `UPDATE cases SET decided_at = now() - interval '200 days', created_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`,
+        [[fraudOld, legitOld]],
+      );
+      await sql.query(
+        `UPDATE cases SET created_at = now() - interval '400 days', occurred_at = now() - interval '400 days', updated_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`,
+        [[openOld, escalatedOld]],
+      );
       await sql.query(`UPDATE cases SET decided_at = now() - interval '10 days' WHERE id = $1`, [fraudRecent]);
       const before = (await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE })).length;
 
@@ -227,12 +343,20 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
         expect(r.personal_data_erased_at).not.toBeNull();
         expect(Number(r.personal_data_retention_days)).toBe(180);
         noneIn('an erased row', JSON.stringify(r));
-        expect(personalView((await store.get(id))!, TEST_DATA_CIPHER)).toMatchObject({ state: 'erased', retentionDays: 180 });
+        expect(personalView((await store.get(id))!, TEST_DATA_CIPHER)).toMatchObject({
+          state: 'erased',
+          retentionDays: 180,
+        });
       }
-      for (const id of [fraudRecent!, openOld!, escalatedOld!]) expect(personalView((await store.get(id))!, TEST_DATA_CIPHER).state).toBe('readable');
+      for (const id of [fraudRecent!, openOld!, escalatedOld!])
+        expect(personalView((await store.get(id))!, TEST_DATA_CIPHER).state).toBe('readable');
       const entries = await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE });
       expect(entries.length).toBe(before + 1);
-      expect(entries[0]).toMatchObject({ actor: 'system:retention', target: 'cases', detail: { erased: 2, retentionDays: 180 } });
+      expect(entries[0]).toMatchObject({
+        actor: 'system:retention',
+        target: 'cases',
+        detail: { erased: 2, retentionDays: 180 },
+      });
       // Nothing left to erase: no entry.
       expect(await erasePersonalData(store, audit, 180)).toBe(0);
       expect((await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE })).length).toBe(before + 1);
@@ -249,7 +373,12 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
   afterAll(() => t?.close());
 
   const flag = async (transactionId: string, email?: string) => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, payload: JSON.stringify(order(transactionId, email)) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+      payload: JSON.stringify(order(transactionId, email)),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().decision).not.toBe('approve');
     await t.runtime.flaggedSink.drain();
@@ -264,9 +393,15 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     expect(journal).toContain(c.transactionId);
     expect(journal).toMatch(/"personal":"pd1\./);
     noneIn('the flagged journal', journal);
-    for (const table of ['cases', 'case_events', 'labels', 'audit_log']) noneIn(`table ${table}`, JSON.stringify((await cases.sql.query(`SELECT * FROM ${table}`)).rows));
+    for (const table of ['cases', 'case_events', 'labels', 'audit_log'])
+      noneIn(`table ${table}`, JSON.stringify((await cases.sql.query(`SELECT * FROM ${table}`)).rows));
     // Linking still works: through the keyed pseudonyms.
-    expect(c.links).toMatchObject({ device: expect.any(String), ip: expect.any(String), email: expect.any(String), shipping: expect.any(String) });
+    expect(c.links).toMatchObject({
+      device: expect.any(String),
+      ip: expect.any(String),
+      email: expect.any(String),
+      shipping: expect.any(String),
+    });
 
     const { client, user } = await loggedIn(t, 'analyst', '10.13.0.1');
     const page = await client.get(`/console/cases/${c.id}`);
@@ -283,7 +418,10 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
   it('shows "unreadable" for a ciphertext moved from another case, without a 500 and without the other case\'s data', async () => {
     const a = await flag(`pd-a-${process.pid}`, 'first.owner@example.jp');
     const b = await flag(`pd-b-${process.pid}`, 'second.owner@example.jp');
-    await t.runtime.cases!.sql.query('UPDATE cases SET personal_data = (SELECT personal_data FROM cases WHERE id = $1) WHERE id = $2', [a.id, b.id]);
+    await t.runtime.cases!.sql.query(
+      'UPDATE cases SET personal_data = (SELECT personal_data FROM cases WHERE id = $1) WHERE id = $2',
+      [a.id, b.id],
+    );
     const { client } = await loggedIn(t, 'analyst', '10.13.0.2');
     const page = await client.get(`/console/cases/${b.id}`);
     expect(page.status).toBe(200);
@@ -296,7 +434,7 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     expect(t.logs.join('')).not.toContain('first.owner@example.jp');
   });
 
-  it('erases a closed case\'s personal data after the retention period and says so on the case page', async () => {
+  it("erases a closed case's personal data after the retention period and says so on the case page", async () => {
     const c = await flag(`pd-closed-${process.pid}`);
     const cases = t.runtime.cases!;
     const { client } = await loggedIn(t, 'analyst', '10.13.0.3');
@@ -308,7 +446,10 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     expect(page.status).toBe(200);
     expect(page.body).toContain('Personal data erased after 180 days');
     noneIn('the erased case page', page.body);
-    expect((await cases.audit.list({ limit: 1, action: PERSONAL_DATA_ERASE }))[0]!.detail).toMatchObject({ erased: 1, retentionDays: 180 });
+    expect((await cases.audit.list({ limit: 1, action: PERSONAL_DATA_ERASE }))[0]!.detail).toMatchObject({
+      erased: 1,
+      retentionDays: 180,
+    });
   });
 
   it('after a key rotation, reads what the previous key sealed and seals new data under the new key; the start-up pass erases what is due', async () => {
@@ -316,13 +457,24 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     const due = await flag(`pd-due-${process.pid}`);
     const { client } = await loggedIn(t, 'analyst', '10.13.0.4');
     expect((await client.post(`/console/cases/${due.id}/decision`, { action: 'mark_fraud' })).status).toBe(303);
-    await t.runtime.cases!.sql.query(`UPDATE cases SET decided_at = now() - interval '200 days' WHERE id = $1`, [due.id]);
+    await t.runtime.cases!.sql.query(`UPDATE cases SET decided_at = now() - interval '200 days' WHERE id = $1`, [
+      due.id,
+    ]);
     const oldKeyId = t.runtime.cases!.personalData.keyId;
     const stateDir = t.config.LEAKGUARD_STATE_DIR;
     await t.close();
 
     const NEW_KEY = Buffer.alloc(32, 0x5a).toString('base64');
-    t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14', LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_DATA_KEY: NEW_KEY, LEAKGUARD_DATA_KEY_ID: 'pd-next', LEAKGUARD_PREVIOUS_DATA_KEY: TEST_DATA_KEY }, { cases: true });
+    t = await buildTestApp(
+      {
+        LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+        LEAKGUARD_STATE_DIR: stateDir,
+        LEAKGUARD_DATA_KEY: NEW_KEY,
+        LEAKGUARD_DATA_KEY_ID: 'pd-next',
+        LEAKGUARD_PREVIOUS_DATA_KEY: TEST_DATA_KEY,
+      },
+      { cases: true },
+    );
     const cases = t.runtime.cases!;
     expect(cases.personalData.keyId).toBe('pd-next');
     const { client: after } = await loggedIn(t, 'analyst', '10.13.0.5');
@@ -336,14 +488,24 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     expect((await cases.store.get(due.id))!.personalData).toMatchObject({ sealed: null, retentionDays: 180 });
     // Without the previous key, what it sealed is unreadable, not an error.
     const { keyring } = loadDataKeyring(loadConfig({ LEAKGUARD_DATA_KEY: NEW_KEY, LEAKGUARD_DATA_KEY_ID: 'pd-next' }));
-    expect(personalView((await cases.store.get(old.id))!, new PersonalDataCipher(keyring))).toMatchObject({ state: 'unreadable', reason: expect.stringContaining(`key ${oldKeyId}, which this engine does not hold`) });
+    expect(personalView((await cases.store.get(old.id))!, new PersonalDataCipher(keyring))).toMatchObject({
+      state: 'unreadable',
+      reason: expect.stringContaining(`key ${oldKeyId}, which this engine does not hold`),
+    });
   }, 120_000);
 });
 
 describe('with Redis: the flagged stream', () => {
   it('holds the personal data sealed, never in clear', async () => {
     const redis = await RedisServer.start();
-    const config = loadConfig({ LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-pd-redis-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY, NODE_ENV: 'test', LOG_LEVEL: 'warn', REDIS_URL: redis.url });
+    const config = loadConfig({
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-pd-redis-')),
+      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: redis.url,
+    });
     const runtime = createRuntime(config, createLogger('warn', { write: () => {} }));
     const conn = connectRedis(redis.url);
     conn.on('error', () => {});

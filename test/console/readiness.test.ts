@@ -10,10 +10,18 @@ import { createLogger } from '../../services/logger.ts';
 import { createRuntime } from '../../services/runtime.ts';
 import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
 
-const runtimeOf = () => createRuntime(loadConfig({
-  NODE_ENV: 'test', LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-ready-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-  LOG_LEVEL: 'silent', LEAKGUARD_MODEL: 'off',
-}), createLogger('silent'));
+const runtimeOf = () =>
+  createRuntime(
+    loadConfig({
+      NODE_ENV: 'test',
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-ready-')),
+      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+      LOG_LEVEL: 'silent',
+      LEAKGUARD_MODEL: 'off',
+    }),
+    createLogger('silent'),
+  );
 
 it('reports the case database not ready while it opens, then ready', async () => {
   const runtime = runtimeOf();

@@ -17,7 +17,18 @@ let out = '';
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  engine = spawn(process.execPath, [join(root, 'services/main.ts')], { cwd: root, env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(port), REDIS_URL: '', DATABASE_URL: '', NODE_ENV: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  engine = spawn(process.execPath, [join(root, 'services/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LEAKGUARD_STATE_DIR: stateDir,
+      PORT: String(port),
+      REDIS_URL: '',
+      DATABASE_URL: '',
+      NODE_ENV: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   engine.stdout!.on('data', (d) => (out += d.toString()));
   engine.stderr!.on('data', (d) => (out += d.toString()));
   const end = Date.now() + 90_000;
@@ -31,15 +42,29 @@ afterAll(() => {
 it('writes the demo analyst with the other demo credentials, and it can sign in', async () => {
   const creds = JSON.parse(readFileSync(join(stateDir, 'demo-credentials.json'), 'utf8'));
   expect(Object.keys(creds)).toEqual(expect.arrayContaining(['merchantKey', 'issuerKey', 'adminKey', 'analyst']));
-  expect(creds.analyst).toMatchObject({ username: 'demo-analyst', password: expect.any(String), totpSecret: expect.stringMatching(/^[A-Z2-7]{32}$/) });
+  expect(creds.analyst).toMatchObject({
+    username: 'demo-analyst',
+    password: expect.any(String),
+    totpSecret: expect.stringMatching(/^[A-Z2-7]{32}$/),
+  });
   const login = await fetch(`${base}/console/login`);
   expect(login.headers.get('content-security-policy')).toContain("default-src 'self'");
-  const prelogin = login.headers.getSetCookie().find((c) => c.startsWith('lg_prelogin='))!.split(';')[0]!;
+  const prelogin = login.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('lg_prelogin='))!
+    .split(';')[0]!;
   expect(prelogin).toBeTruthy();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
   const res = await fetch(`${base}/console/login`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: prelogin },
-    body: new URLSearchParams({ _csrf: csrf, username: creds.analyst.username, password: creds.analyst.password, code: totp(creds.analyst.totpSecret) }),
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: prelogin },
+    body: new URLSearchParams({
+      _csrf: csrf,
+      username: creds.analyst.username,
+      password: creds.analyst.password,
+      code: totp(creds.analyst.totpSecret),
+    }),
   });
   expect(res.status).toBe(303);
   const session = res.headers.getSetCookie().find((c) => c.startsWith('lg_console='))!;

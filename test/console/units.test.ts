@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry } from '../../services/cases/audit.ts';
 import { formatLabels } from '../../services/cases/labels-export.ts';
 import { MemoryNegativeListStore } from '../../services/cases/negative-lists.ts';
-import { base32Decode, base32Encode, hashPassword, hotp, totp, verifyPassword, verifyTotp } from '../../services/console/credentials.ts';
+import {
+  base32Decode,
+  base32Encode,
+  hashPassword,
+  hotp,
+  totp,
+  verifyPassword,
+  verifyTotp,
+} from '../../services/console/credentials.ts';
 import { escapeHtml, html } from '../../services/console/html.ts';
 
 describe('TOTP (RFC 6238, SHA-1, 6 digits, 30 s)', () => {
@@ -54,7 +62,14 @@ describe('audit chain', () => {
     const entries: AuditEntry[] = [];
     let prev = GENESIS_HASH;
     for (let seq = 1; seq <= 3; seq++) {
-      const body = { seq, at: new Date(seq * 1000).toISOString(), actor: 'a', action: 'login', target: '', detail: { b: 1, a: [seq] } };
+      const body = {
+        seq,
+        at: new Date(seq * 1000).toISOString(),
+        actor: 'a',
+        action: 'login',
+        target: '',
+        detail: { b: 1, a: [seq] },
+      };
       const hash = chainHash(prev, body);
       entries.push({ ...body, prevHash: prev, hash });
       prev = hash;
@@ -69,9 +84,27 @@ describe('audit chain', () => {
 
 describe('labels export and negative lists', () => {
   it('writes labelled cases as CSV (formula-safe) and NDJSON', () => {
-    const c = { caseId: 1, merchantId: '=HYPERLINK("x")', transactionId: 't,1', label: 'fraud' as const, decidedBy: 'a', decidedAt: '2026-01-02T00:00:00.000Z', occurredAt: '2026-01-01T00:00:00.000Z', score: 80, decision: 'decline' as const, reasonCodes: ['A', 'B'], amount: 100, currency: 'EUR', channel: 'ecommerce', cardBin: '411111', features: { card_count_1h: 3, card_listed: true } };
+    const c = {
+      caseId: 1,
+      merchantId: '=HYPERLINK("x")',
+      transactionId: 't,1',
+      label: 'fraud' as const,
+      decidedBy: 'a',
+      decidedAt: '2026-01-02T00:00:00.000Z',
+      occurredAt: '2026-01-01T00:00:00.000Z',
+      score: 80,
+      decision: 'decline' as const,
+      reasonCodes: ['A', 'B'],
+      amount: 100,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      cardBin: '411111',
+      features: { card_count_1h: 3, card_listed: true },
+    };
     const csv = formatLabels([c], 'csv').trim().split('\n');
-    expect(csv[0]).toBe('case_id,merchant_id,transaction_id,occurred_at,decided_at,decided_by,label,is_fraud,score,decision,reason_codes,amount,currency,channel,card_bin,card_count_1h,card_listed');
+    expect(csv[0]).toBe(
+      'case_id,merchant_id,transaction_id,occurred_at,decided_at,decided_by,label,is_fraud,score,decision,reason_codes,amount,currency,channel,card_bin,card_count_1h,card_listed',
+    );
     expect(csv[1]).toContain(`"'=HYPERLINK(""x"")","t,1"`);
     expect(csv[1]).toMatch(/,fraud,1,80,decline,A\|B,100,EUR,ecommerce,411111,3,1$/);
     expect(JSON.parse(formatLabels([c], 'ndjson'))).toMatchObject({ is_fraud: 1, card_listed: 1 });

@@ -16,7 +16,14 @@ import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
-const PANS = ['4111111111111111', '5555555555554444', '4000056655665556', '4242424242424242', '5105105105105100', '4012888888881881'];
+const PANS = [
+  '4111111111111111',
+  '5555555555554444',
+  '4000056655665556',
+  '4242424242424242',
+  '5105105105105100',
+  '4012888888881881',
+];
 const T0 = Date.parse('2026-11-20T10:00:00Z');
 
 function traffic(): { merchantId: string; request: ScoreRequest }[] {
@@ -31,7 +38,12 @@ function traffic(): { merchantId: string; request: ScoreRequest }[] {
         amount: burst ? 100 : 1_000 + (i % 13) * 700,
         currency: i % 4 === 0 ? 'JPY' : 'EUR',
         channel: 'ecommerce',
-        card: { number: PANS[i % PANS.length]!, expiryMonth: 12, expiryYear: 2030, cvvResult: i % 29 === 0 ? 'mismatch' : 'match' },
+        card: {
+          number: PANS[i % PANS.length]!,
+          expiryMonth: 12,
+          expiryYear: 2030,
+          cvvResult: i % 29 === 0 ? 'mismatch' : 'match',
+        },
         device: { id: burst ? 'burst-device' : `device-${i % 9}`, ip: `198.51.100.${i % 11}` },
         customer: { email: `holder${i % 5}@example.com` },
       }),
@@ -48,14 +60,29 @@ type View = { response: ScoreResponse; replayed: boolean; features: unknown } | 
 const view = (r: ScoreResult | { kind: 'error'; error: unknown }): View =>
   r.kind === 'scored'
     ? { response: r.response, replayed: r.replayed, features: r.evidence?.features }
-    : r.kind === 'conflict' ? { conflict: true } : { error: String(r.error) };
+    : r.kind === 'conflict'
+      ? { conflict: true }
+      : { error: String(r.error) };
 
-interface Subject { name: string; env(): Record<string, string>; reset(): Promise<void> }
+interface Subject {
+  name: string;
+  env(): Record<string, string>;
+  reset(): Promise<void>;
+}
 let single: RedisServer;
 let cluster: RedisCluster;
 const subjects: Subject[] = [
   { name: 'memory', env: () => ({ REDIS_URL: '' }), reset: async () => {} },
-  { name: 'redis', env: () => ({ REDIS_URL: single.url }), reset: async () => void (await import('ioredis').then(async ({ Redis }) => { const r = new Redis(single.url); await r.flushall(); r.disconnect(); })) },
+  {
+    name: 'redis',
+    env: () => ({ REDIS_URL: single.url }),
+    reset: async () =>
+      void (await import('ioredis').then(async ({ Redis }) => {
+        const r = new Redis(single.url);
+        await r.flushall();
+        r.disconnect();
+      })),
+  },
   { name: 'redis cluster', env: () => ({ REDIS_CLUSTER_NODES: cluster.seeds }), reset: () => cluster.flushAll() },
 ];
 
@@ -69,8 +96,13 @@ afterAll(async () => {
 async function engineOn(subject: Subject): Promise<Runtime> {
   await subject.reset();
   const config = loadConfig({
-    NODE_ENV: 'test', LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-batch-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-    LOG_LEVEL: 'silent', LEAKGUARD_DEADLINE_MS: '5000', ...subject.env(),
+    NODE_ENV: 'test',
+    LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-batch-')),
+    LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+    LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+    LOG_LEVEL: 'silent',
+    LEAKGUARD_DEADLINE_MS: '5000',
+    ...subject.env(),
   });
   const runtime = createRuntime(config, createLogger('silent'));
   if (!(await runtime.waitForStores())) throw new Error('store did not connect');
@@ -90,7 +122,8 @@ describe.each(subjects)('batched scoring equals one at a time: $name', (subject)
     const batched = [];
     const many = await engineOn(subject);
     try {
-      for (let from = 0; from < items.length; from += 64) batched.push(...(await many.engine.scoreBatch(items.slice(from, from + 64))).map(view));
+      for (let from = 0; from < items.length; from += 64)
+        batched.push(...(await many.engine.scoreBatch(items.slice(from, from + 64))).map(view));
     } finally {
       await many.close();
     }

@@ -22,28 +22,78 @@ const FP = fingerprintWith(KEY, '4111111111111111');
 const DAY = 86_400_000;
 
 const event = (seq: number, issuerId: string, externalId: string): CompromiseEvent => ({
-  id: `ce_${seq}`, seq, issuerId, externalId, source: 'network alert', description: '', status: 'open',
-  exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-06-30T00:00:00Z', discoveredAt: '2026-08-01T00:00:00Z',
-  dataElements: ['pan', 'cvv'], confidence: 'confirmed', createdAt: '2026-09-01T00:00:00.000Z', updatedAt: '2026-09-01T00:00:00.000Z',
+  id: `ce_${seq}`,
+  seq,
+  issuerId,
+  externalId,
+  source: 'network alert',
+  description: '',
+  status: 'open',
+  exposureStart: '2026-01-01T00:00:00Z',
+  exposureEnd: '2026-06-30T00:00:00Z',
+  discoveredAt: '2026-08-01T00:00:00Z',
+  dataElements: ['pan', 'cvv'],
+  confidence: 'confirmed',
+  createdAt: '2026-09-01T00:00:00.000Z',
+  updatedAt: '2026-09-01T00:00:00.000Z',
 });
-const HIT = { at: '2026-09-02T10:00:00.000Z', merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'], eventSeqs: [1], issuerIds: ['bank-a'] };
+const HIT = {
+  at: '2026-09-02T10:00:00.000Z',
+  merchantId: 'shop-1',
+  transactionId: 't1',
+  amount: 100,
+  currency: 'EUR',
+  decision: 'challenge',
+  score: 55,
+  card: '411111******1111',
+  bin: '411111',
+  eventIds: ['ce_1'],
+  eventSeqs: [1],
+  issuerIds: ['bank-a'],
+};
 
 /** What the previous version left in Redis: its own key names, written by hand. */
-async function writeLegacyLayout(redis: Redis): Promise<{ apiKey: string; apiRecord: ApiKeyRecord; legacyKeys: number }> {
+async function writeLegacyLayout(
+  redis: Redis,
+): Promise<{ apiKey: string; apiRecord: ApiKeyRecord; legacyKeys: number }> {
   await redis.set('lg:w:event-seq', '2');
   await redis.sadd('lg:w:events', '1', '2');
   await redis.hset('lg:w:external-ids', 'bank-a\u0000breach-1', '1', 'bank-b\u0000breach-2', '2');
   await redis.hset('lg:w:bin-ranges', 'bank-a', JSON.stringify([{ from: '411111', to: '411199' }]));
-  await redis.hset('lg:w:ev:1', 'm', JSON.stringify(event(1, 'bank-a', 'breach-1')), 'listed', '2', 'removed', '1', 'hits', '3', 'lastHit', String(Date.parse(HIT.at)));
+  await redis.hset(
+    'lg:w:ev:1',
+    'm',
+    JSON.stringify(event(1, 'bank-a', 'breach-1')),
+    'listed',
+    '2',
+    'removed',
+    '1',
+    'hits',
+    '3',
+    'lastHit',
+    String(Date.parse(HIT.at)),
+  );
   await redis.sadd('lg:w:ev:1:merchants', 'shop-1', 'shop-2');
   await redis.hset('lg:w:ev:2', 'm', JSON.stringify(event(2, 'bank-b', 'breach-2')), 'listed', '1');
   await redis.xadd('lg:w:hits:{bank-a}', '*', 'h', JSON.stringify(HIT));
   // A listed card: buckets kept their names (lg:w:{xxxx}), nothing to rename.
   const slot = entrySlot(FP);
-  await redis.hset(slot.bucket, slot.field, encodeEntry({ elements: 0b11, firstListedAt: 1_790_000_000, expiryTag: 9, eventSeqs: [1, 2] }));
+  await redis.hset(
+    slot.bucket,
+    slot.field,
+    encodeEntry({ elements: 0b11, firstListedAt: 1_790_000_000, expiryTag: 9, eventSeqs: [1, 2] }),
+  );
   // API keys: the record as the previous version stored it.
   const captured: ApiKeyRecord[] = [];
-  const created = await createApiKey({ insert: async (r) => void captured.push(r), findByHash: async () => undefined, list: async () => [], revoke: async () => false }, { role: 'merchant', merchantId: 'shop-1' });
+  const created = await createApiKey(
+    {
+      insert: async (r) => void captured.push(r),
+      findByHash: async () => undefined,
+      list: async () => [],
+      revoke: async () => false,
+    },
+    { role: 'merchant', merchantId: 'shop-1' },
+  );
   await redis.hset('lg:apikeys:records', created.record.id, JSON.stringify(created.record));
   await redis.hset('lg:apikeys:by-hash', created.record.hash, created.record.id);
   // Negative lists and allow-lists, with their TTLs.
@@ -77,16 +127,37 @@ describe('key migration on a single Redis', () => {
     expect(await migrateKeyLayout(redis)).toEqual({ renamed: legacy.legacyKeys, conflicts: 0 });
 
     const after = await redis.keys('*');
-    expect(after.filter((k) => /^lg:(w:(ev:|hits:|event-seq|events|external-ids|bin-ranges)|apikeys:|neg:|allow:)/.test(k))).toEqual([]);
+    expect(
+      after.filter((k) => /^lg:(w:(ev:|hits:|event-seq|events|external-ids|bin-ranges)|apikeys:|neg:|allow:)/.test(k)),
+    ).toEqual([]);
     expect(after).toHaveLength(before.length);
     expect(after).toEqual(expect.arrayContaining(['lg:flagged', 'lg:{c:abc}:l', entrySlot(FP).bucket]));
 
     const watchlist = new RedisWatchlistStore(redis);
     expect((await watchlist.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
     expect((await watchlist.listEvents('bank-b')).map((e) => e.externalId)).toEqual(['breach-2']);
-    expect(await watchlist.eventStatistics(1)).toEqual({ cardsListed: 2, cardsRemoved: 1, hits: 3, distinctMerchants: 2, lastHitAt: HIT.at });
+    expect(await watchlist.eventStatistics(1)).toEqual({
+      cardsListed: 2,
+      cardsRemoved: 1,
+      hits: 3,
+      distinctMerchants: 2,
+      lastHitAt: HIT.at,
+    });
     expect(await watchlist.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);
-    expect(await watchlist.listHits('bank-a', { limit: 10 })).toEqual([{ at: HIT.at, merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'] }]);
+    expect(await watchlist.listHits('bank-a', { limit: 10 })).toEqual([
+      {
+        at: HIT.at,
+        merchantId: 'shop-1',
+        transactionId: 't1',
+        amount: 100,
+        currency: 'EUR',
+        decision: 'challenge',
+        score: 55,
+        card: '411111******1111',
+        bin: '411111',
+        eventIds: ['ce_1'],
+      },
+    ]);
     // The external ids and the event counter came along: the same breach is the same event, a new one is ce_3.
     const again = await watchlist.createEvent(event(0, 'bank-a', 'breach-1'), 'bank-a', new Date());
     expect(again).toMatchObject({ created: false, event: { id: 'ce_1' } });
@@ -103,7 +174,9 @@ describe('key migration on a single Redis', () => {
     expect(await apiKeys.list()).toEqual([legacy.apiRecord]);
 
     const lists = new RedisNegativeListStore(redis);
-    expect(await lists.matches({ device: ['dev-pseudonym'], ip: ['other', 'ip-pseudonym'], email: ['nobody'] })).toEqual(['device', 'ip']);
+    expect(
+      await lists.matches({ device: ['dev-pseudonym'], ip: ['other', 'ip-pseudonym'], email: ['nobody'] }),
+    ).toEqual(['device', 'ip']);
     expect(await lists.isCardAllowed('shop-1', [FP])).toBe(true);
     expect(await lists.isCardAllowed('shop.with-dots_2', ['previous-key-fp', FP])).toBe(true);
     expect(await lists.isCardAllowed('shop-2', [FP])).toBe(false);
@@ -141,7 +214,10 @@ describe('key migration on a single Redis', () => {
     const { legacyKeys } = await writeLegacyLayout(redis);
     const other = await whenReady(connectRedis(server.url));
     try {
-      const results = await Promise.all([migrateKeyLayout(redis, { scanCount: 3 }), migrateKeyLayout(other, { scanCount: 3 })]);
+      const results = await Promise.all([
+        migrateKeyLayout(redis, { scanCount: 3 }),
+        migrateKeyLayout(other, { scanCount: 3 }),
+      ]);
       expect(results[0]!.renamed + results[1]!.renamed).toBe(legacyKeys);
       expect(results[0]!.conflicts + results[1]!.conflicts).toBe(0);
     } finally {
@@ -155,7 +231,17 @@ describe('key migration on a single Redis', () => {
     expect(newNameOf('lg:w:hits:{bank-a}')).toBe('lg:{w}:hits:bank-a');
     expect(newNameOf('lg:neg:shipping:abc:def')).toBe('lg:{s:abc:def}:neg');
     expect(newNameOf(`lg:allow:m.1:${FP}`)).toBe(`lg:{c:${FP}}:allow:m.1`);
-    for (const key of ['lg:w:{abcd}', 'lg:w:ev:x', 'lg:w:ev:1:tx', 'lg:neg:card:x', 'lg:{w}:ev:1', 'lg:flagged', 'lg:{c:x}:l', 'lg:w:event-seq']) expect(newNameOf(key)).toBeUndefined();
+    for (const key of [
+      'lg:w:{abcd}',
+      'lg:w:ev:x',
+      'lg:w:ev:1:tx',
+      'lg:neg:card:x',
+      'lg:{w}:ev:1',
+      'lg:flagged',
+      'lg:{c:x}:l',
+      'lg:w:event-seq',
+    ])
+      expect(newNameOf(key)).toBeUndefined();
   });
 });
 
@@ -164,7 +250,16 @@ async function dump(redis: Redis): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const key of (await redis.keys('*')).sort()) {
     const type = await redis.type(key);
-    const value = type === 'string' ? await redis.get(key) : type === 'hash' ? await redis.hgetall(key) : type === 'set' ? (await redis.smembers(key)).sort() : type === 'stream' ? await redis.xrange(key, '-', '+') : type;
+    const value =
+      type === 'string'
+        ? await redis.get(key)
+        : type === 'hash'
+          ? await redis.hgetall(key)
+          : type === 'set'
+            ? (await redis.smembers(key)).sort()
+            : type === 'stream'
+              ? await redis.xrange(key, '-', '+')
+              : type;
     out[key] = { type, value, expires: (await redis.pttl(key)) > 0 };
   }
   return out;

@@ -13,7 +13,12 @@ const T0 = Date.parse('2026-11-01T12:00:00Z');
 const MIN = 60_000;
 let n = 0;
 const tx = (over: Partial<TransactionFacts> = {}): TransactionFacts => ({
-  merchantId: 'm1', transactionId: `tx${++n}`, payloadHash: `h${n}`, occurredAt: T0, amountCents: 2500, small: false,
+  merchantId: 'm1',
+  transactionId: `tx${++n}`,
+  payloadHash: `h${n}`,
+  occurredAt: T0,
+  amountCents: 2500,
+  small: false,
   entities: { card: ['cardA'], merchant: ['m1'], bin: ['411111'], device: ['dev1'], ip: ['ip1'], email: ['em1'] },
   ...over,
 });
@@ -37,7 +42,10 @@ function dying(client: RedisClient, groupsDone: number, options: { keepReading?:
         };
       }
       if (prop === 'sendCommand' && !options.keepReading) {
-        return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) => (command.name === 'hset' ? command.reject(new Error('engine died')) : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]));
+        return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) =>
+          command.name === 'hset'
+            ? command.reject(new Error('engine died'))
+            : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]);
       }
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -63,10 +71,19 @@ beforeEach(async () => {
 });
 
 /** The story every case replays: two earlier transactions, the one that crashes, then the next one. */
-async function story(crash: (facts: TransactionFacts) => Promise<void>): Promise<{ retried: VelocityReading; next: VelocityReading }> {
+async function story(
+  crash: (facts: TransactionFacts) => Promise<void>,
+): Promise<{ retried: VelocityReading; next: VelocityReading }> {
   const store = new RedisVelocityStore(clusterClient);
   await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
-  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] } })));
+  await store.recordAndRead(
+    buildCounterPlan(
+      tx({
+        occurredAt: T0 - 2 * MIN,
+        entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] },
+      }),
+    ),
+  );
   const facts = tx({ occurredAt: T0 - MIN });
   await crash(facts);
   // The merchant retries the same request, later, without occurredAt: a new "now".
@@ -85,7 +102,14 @@ describe('exactly once across slots', () => {
     await singleClient.flushall();
     const store = new RedisVelocityStore(singleClient);
     await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
-    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] } })));
+    await store.recordAndRead(
+      buildCounterPlan(
+        tx({
+          occurredAt: T0 - 2 * MIN,
+          entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] },
+        }),
+      ),
+    );
     const facts = tx({ occurredAt: T0 - MIN });
     const first = await store.recordAndRead(buildCounterPlan(facts));
     const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
@@ -99,7 +123,9 @@ describe('exactly once across slots', () => {
 
   it('a crash after the claim, before any slot group: the retry records every group once', async () => {
     const got = await story(async (facts) => {
-      await expect(new RedisVelocityStore(dying(clusterClient, 0)).recordAndRead(buildCounterPlan(facts))).rejects.toThrow('engine died');
+      await expect(
+        new RedisVelocityStore(dying(clusterClient, 0)).recordAndRead(buildCounterPlan(facts)),
+      ).rejects.toThrow('engine died');
     });
     expect(got).toEqual(expected);
   });
@@ -110,7 +136,9 @@ describe('exactly once across slots', () => {
     for (const done of [1, Math.floor(total / 2), total - 1]) {
       await cluster.flushAll();
       const got = await story(async (facts) => {
-        await expect(new RedisVelocityStore(dying(clusterClient, done)).recordAndRead(buildCounterPlan(facts))).rejects.toThrow('engine died');
+        await expect(
+          new RedisVelocityStore(dying(clusterClient, done)).recordAndRead(buildCounterPlan(facts)),
+        ).rejects.toThrow('engine died');
       });
       expect(got, `crash after ${done} of ${total} groups`).toEqual(expected);
     }
@@ -137,7 +165,10 @@ describe('exactly once across slots', () => {
     const plan = buildCounterPlan(facts);
     await store.recordAndRead(plan);
     await store.saveResponse(plan, '{"decision":"approve"}');
-    expect(await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + MIN }))).toEqual({ status: 'replay', storedResponse: '{"decision":"approve"}' });
+    expect(await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + MIN }))).toEqual({
+      status: 'replay',
+      storedResponse: '{"decision":"approve"}',
+    });
     const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 1 })));
     expect(next.velocity!.card_count_10m).toBe(2);
   });
@@ -145,10 +176,14 @@ describe('exactly once across slots', () => {
   it('two engines scoring the same transaction at once: counted once, the same reading for both', async () => {
     const other = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
     try {
-      const a = new RedisVelocityStore(clusterClient), b = new RedisVelocityStore(other);
+      const a = new RedisVelocityStore(clusterClient),
+        b = new RedisVelocityStore(other);
       await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN })));
       const facts = tx({ occurredAt: T0 - MIN });
-      const [ra, rb] = await Promise.all([a.recordAndRead(buildCounterPlan(facts)), b.recordAndRead(buildCounterPlan(facts))]);
+      const [ra, rb] = await Promise.all([
+        a.recordAndRead(buildCounterPlan(facts)),
+        b.recordAndRead(buildCounterPlan(facts)),
+      ]);
       expect([ra.status, rb.status].sort()).toEqual(['new', 'pending']);
       expect(ra.velocity).toEqual(rb.velocity);
       expect(ra.velocity!.card_count_1h).toBe(2);
@@ -165,14 +200,22 @@ describe('exactly once across slots', () => {
     const facts = tx();
     await store.recordAndRead(buildCounterPlan(facts));
     // The engine died after joining the outcome sets: the marker's o:chargeback field was never set.
-    const crashing = new RedisVelocityStore(new Proxy(clusterClient, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop === 'sendCommand') return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) => (command.name === 'hsetnx' ? command.reject(new Error('engine died')) : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]));
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }));
-    await expect(crashing.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).rejects.toThrow('engine died');
+    const crashing = new RedisVelocityStore(
+      new Proxy(clusterClient, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop === 'sendCommand')
+            return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) =>
+              command.name === 'hsetnx'
+                ? command.reject(new Error('engine died'))
+                : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    );
+    await expect(crashing.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).rejects.toThrow(
+      'engine died',
+    );
     expect(await clusterClient.hget(keys.marker('m1', facts.transactionId), 'o:chargeback')).toBeNull();
     expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('recorded');
     expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('duplicate');

@@ -54,7 +54,8 @@ afterAll(async () => {
 beforeEach(() => cluster.flushAll());
 
 /** The masters holding some keys' slots now. */
-const mastersOf = async (keys: string[]) => new Set(await Promise.all(keys.map(async (k) => (await cluster.masterOf(k)).port)));
+const mastersOf = async (keys: string[]) =>
+  new Set(await Promise.all(keys.map(async (k) => (await cluster.masterOf(k)).port)));
 
 describe('API keys on a cluster', () => {
   it('inserts (one MULTI: both hashes share the {apikeys} slot), finds, lists and revokes', async () => {
@@ -67,7 +68,10 @@ describe('API keys on a cluster', () => {
     expect(await other.findByHash(hashApiKey(a.key))).toEqual(a.record);
     expect((await other.list()).map((r) => r.id)).toEqual([a.record.id, b.record.id]);
     expect(await other.revoke(b.record.id, '2026-09-01T00:00:00Z', 'admin')).toBe(true);
-    expect(await store.findByHash(hashApiKey(b.key))).toMatchObject({ revokedAt: '2026-09-01T00:00:00Z', revokedBy: 'admin' });
+    expect(await store.findByHash(hashApiKey(b.key))).toMatchObject({
+      revokedAt: '2026-09-01T00:00:00Z',
+      revokedBy: 'admin',
+    });
     expect(await store.revoke('key_none', '2026-09-01T00:00:00Z')).toBe(false);
   });
 });
@@ -86,7 +90,17 @@ describe('watchlists on a cluster', () => {
     await store.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
     expect(await store.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);
     expect(await store.getBinRanges('bank-b')).toEqual([]);
-    const slots = new Set([watchlistKeys.seq, watchlistKeys.events, watchlistKeys.externalIds, watchlistKeys.binRanges, watchlistKeys.event(1), watchlistKeys.eventMerchants(1), watchlistKeys.hits('bank-a')].map(keySlot));
+    const slots = new Set(
+      [
+        watchlistKeys.seq,
+        watchlistKeys.events,
+        watchlistKeys.externalIds,
+        watchlistKeys.binRanges,
+        watchlistKeys.event(1),
+        watchlistKeys.eventMerchants(1),
+        watchlistKeys.hits('bank-a'),
+      ].map(keySlot),
+    );
     expect(slots.size).toBe(1);
   });
 
@@ -103,13 +117,26 @@ describe('watchlists on a cluster', () => {
     // A second event: some already listed (added), some new; the first event again: duplicates.
     const second = await store.addCards(2, elementMask(['pan', 'expiry']), cards.slice(200, 400), NOW + 5);
     expect(second).toEqual([...Array<AddStatus>(100).fill('added'), ...Array<AddStatus>(100).fill('new')]);
-    expect(await store.addCards(1, elementMask(['pan']), cards.slice(250, 310), NOW + 9)).toEqual([...Array<AddStatus>(50).fill('duplicate'), ...Array<AddStatus>(10).fill('added')]);
+    expect(await store.addCards(1, elementMask(['pan']), cards.slice(250, 310), NOW + 9)).toEqual([
+      ...Array<AddStatus>(50).fill('duplicate'),
+      ...Array<AddStatus>(10).fill('added'),
+    ]);
     expect(await store.eventStatistics(1)).toMatchObject({ cardsListed: 310, cardsRemoved: 0 });
     expect(await store.eventStatistics(2)).toMatchObject({ cardsListed: 200 });
 
     const entries = await store.getEntries([cards[0]!.slot, cards[250]!.slot, cards[305]!.slot, cards[599]!.slot]);
-    expect(decodeEntry(entries[0]!)).toEqual({ elements: elementMask(['pan', 'cvv']), firstListedAt: NOW, expiryTag: 0, eventSeqs: [1] });
-    expect(decodeEntry(entries[1]!)).toEqual({ elements: elementMask(['pan', 'cvv', 'expiry']), firstListedAt: NOW, expiryTag: 250 % 7, eventSeqs: [1, 2] });
+    expect(decodeEntry(entries[0]!)).toEqual({
+      elements: elementMask(['pan', 'cvv']),
+      firstListedAt: NOW,
+      expiryTag: 0,
+      eventSeqs: [1],
+    });
+    expect(decodeEntry(entries[1]!)).toEqual({
+      elements: elementMask(['pan', 'cvv', 'expiry']),
+      firstListedAt: NOW,
+      expiryTag: 250 % 7,
+      eventSeqs: [1, 2],
+    });
     expect(decodeEntry(entries[2]!)).toMatchObject({ firstListedAt: NOW + 5, eventSeqs: [2, 1] });
     expect(entries[3]).toBeNull();
   });
@@ -119,8 +146,18 @@ describe('watchlists on a cluster', () => {
     await store.createEvent(EVENT, 'bank-a', new Date());
     await store.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
     const slots = Array.from({ length: 100 }, (_, i) => entrySlot(fp(i)));
-    await store.addCards(1, 1, slots.slice(0, 80).map((slot) => ({ slot, expiryTag: 0 })), NOW);
-    await store.addCards(2, 1, slots.slice(60, 100).map((slot) => ({ slot, expiryTag: 0 })), NOW);
+    await store.addCards(
+      1,
+      1,
+      slots.slice(0, 80).map((slot) => ({ slot, expiryTag: 0 })),
+      NOW,
+    );
+    await store.addCards(
+      2,
+      1,
+      slots.slice(60, 100).map((slot) => ({ slot, expiryTag: 0 })),
+      NOW,
+    );
     // 50..99: 30 in event 1 only... 50..59 in 1, 60..79 in both, 80..99 in 2; plus a card never listed and one twice.
     const removing = [...slots.slice(50, 100), entrySlot(fp(1000)), slots[55]!];
     expect((await mastersOf(removing.map((s) => s.bucket))).size).toBe(3);
@@ -139,7 +176,10 @@ describe('watchlists on a cluster', () => {
         await store.createEvent(EVENT, 'bank-a', new Date(0));
         await store.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date(0));
         const cards = Array.from({ length: 400 }, (_, i) => ({ slot: entrySlot(fp(i % 350)), expiryTag: i % 3 }));
-        const statuses = [await store.addCards(1, 3, cards.slice(0, 250), NOW), await store.addCards(2, 5, cards.slice(150), NOW + 1)];
+        const statuses = [
+          await store.addCards(1, 3, cards.slice(0, 250), NOW),
+          await store.addCards(2, 5, cards.slice(150), NOW + 1),
+        ];
         const removed = await store.removeCards(cards.slice(100, 120).map((c) => c.slot));
         const entries = (await store.getEntries(cards.map((c) => c.slot))).map((e) => e?.toString('hex') ?? null);
         return { statuses, removed, entries, stats: [await store.eventStatistics(1), await store.eventStatistics(2)] };
@@ -167,7 +207,9 @@ describe('watchlists on a cluster', () => {
       buckets.add(s.bucket);
       moving.push(s);
     }
-    const elsewhere = Array.from({ length: 50 }, (_, i) => entrySlot(fp(100_000 + i))).filter((s) => keySlot(s.bucket) !== slot);
+    const elsewhere = Array.from({ length: 50 }, (_, i) => entrySlot(fp(100_000 + i))).filter(
+      (s) => keySlot(s.bucket) !== slot,
+    );
     const all = [...moving, ...elsewhere].map((s) => ({ slot: s, expiryTag: 0 }));
     expect(await store.addCards(1, 1, all, NOW)).toEqual(all.map(() => 'new'));
     const from = await cluster.masterOfSlot(slot);
@@ -187,12 +229,33 @@ describe('watchlists on a cluster', () => {
     expect(await store.eventStatistics(2)).toMatchObject({ cardsListed: all.length, cardsRemoved: 6 });
   });
 
-  it('reads an issuer\'s hits from its stream in the {w} slot', async () => {
+  it("reads an issuer's hits from its stream in the {w} slot", async () => {
     const store = new RedisWatchlistStore(redis);
-    const hit = (t: string, events: string[]) => ({ at: '2026-09-02T10:00:00.000Z', merchantId: 'shop-1', transactionId: t, amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: events });
+    const hit = (t: string, events: string[]) => ({
+      at: '2026-09-02T10:00:00.000Z',
+      merchantId: 'shop-1',
+      transactionId: t,
+      amount: 100,
+      currency: 'EUR',
+      decision: 'challenge',
+      score: 55,
+      card: '411111******1111',
+      bin: '411111',
+      eventIds: events,
+    });
     // Written as the velocity store's record-hit.lua writes them: field h, the hit's JSON with its routing fields.
-    await redis.xadd(watchlistKeys.hits('bank-a'), '*', 'h', JSON.stringify({ ...hit('t1', ['ce_1']), eventSeqs: [1], issuerIds: ['bank-a'] }));
-    await redis.xadd(watchlistKeys.hits('bank-a'), '*', 'h', JSON.stringify({ ...hit('t2', ['ce_2']), eventSeqs: [2], issuerIds: ['bank-a'] }));
+    await redis.xadd(
+      watchlistKeys.hits('bank-a'),
+      '*',
+      'h',
+      JSON.stringify({ ...hit('t1', ['ce_1']), eventSeqs: [1], issuerIds: ['bank-a'] }),
+    );
+    await redis.xadd(
+      watchlistKeys.hits('bank-a'),
+      '*',
+      'h',
+      JSON.stringify({ ...hit('t2', ['ce_2']), eventSeqs: [2], issuerIds: ['bank-a'] }),
+    );
     expect(await store.listHits('bank-a', { limit: 10 })).toEqual([hit('t2', ['ce_2']), hit('t1', ['ce_1'])]);
     expect(await store.listHits('bank-a', { limit: 10, eventId: 'ce_1' })).toEqual([hit('t1', ['ce_1'])]);
     expect(await store.listHits('bank-b', { limit: 10 })).toEqual([]);
@@ -208,7 +271,9 @@ describe('negative lists on a cluster', () => {
     await store.add('email', 'mail-1', 60_000, 2);
     await store.add('shipping', 'addr-1', 1, 3); // expires at once
     await new Promise((r) => setTimeout(r, 20));
-    expect(await store.matches({ device: devices, ip: ['ip-1'], email: ['mail-0', 'mail-1'], shipping: ['addr-1'] })).toEqual(['device', 'email']);
+    expect(
+      await store.matches({ device: devices, ip: ['ip-1'], email: ['mail-0', 'mail-1'], shipping: ['addr-1'] }),
+    ).toEqual(['device', 'email']);
     expect(await store.matches({})).toEqual([]);
     expect(await redis.get(negativeKey('device', 'dev-17'))).toBe('1');
     expect(await redis.pttl(negativeKey('device', 'dev-17'))).toBeGreaterThan(50_000);
@@ -228,7 +293,10 @@ describe('the flagged-decision queue on a cluster', () => {
     const consumer = new RedisFlaggedQueue(await client());
     const seen: FlaggedDecision[] = [];
     const errors: unknown[] = [];
-    consumer.start(async (f) => void seen.push(f), (e) => errors.push(e));
+    consumer.start(
+      async (f) => void seen.push(f),
+      (e) => errors.push(e),
+    );
     try {
       for (let i = 0; i < 20; i++) await publisher.publish(flagged({ transactionId: `cl-${i}` }));
       const deadline = Date.now() + 10_000;
@@ -255,23 +323,39 @@ describe('the key migration on a cluster', () => {
 describe('engines sharing a cluster', () => {
   it('hold one API rate limit between them, not one each', async () => {
     const env = { REDIS_CLUSTER_NODES: cluster.seeds, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '5' };
-    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client() }), buildTestApp(env, { redis: await client() })]);
+    const [a, b] = await Promise.all([
+      buildTestApp(env, { redis: await client() }),
+      buildTestApp(env, { redis: await client() }),
+    ]);
     try {
       // A key made on one engine authenticates on the other (one key store).
       const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });
-      const get = (app: typeof a) => app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
+      const get = (app: typeof a) =>
+        app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
       const answers: [string, number, string | undefined][] = [];
       for (const app of [a, b, a, b, b, a, b]) {
         const res = await get(app);
-        answers.push([app === a ? 'a' : 'b', res.statusCode, res.headers['x-ratelimit-remaining'] as string | undefined]);
+        answers.push([
+          app === a ? 'a' : 'b',
+          res.statusCode,
+          res.headers['x-ratelimit-remaining'] as string | undefined,
+        ]);
       }
-      expect(answers).toEqual([['a', 200, '4'], ['b', 200, '3'], ['a', 200, '2'], ['b', 200, '1'], ['b', 200, '0'], ['a', 429, '0'], ['b', 429, '0']]);
+      expect(answers).toEqual([
+        ['a', 200, '4'],
+        ['b', 200, '3'],
+        ['a', 200, '2'],
+        ['b', 200, '1'],
+        ['b', 200, '0'],
+        ['a', 429, '0'],
+        ['b', 429, '0'],
+      ]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
   });
 
-  it('hold one login limit per address between them (the count lives in the address\'s slot)', async () => {
+  it("hold one login limit per address between them (the count lives in the address's slot)", async () => {
     const one = new RedisLoginRateLimiter(await client(), 3);
     const two = new RedisLoginRateLimiter(await client(), 3);
     const addresses = ['198.51.100.7', '2001:db8:1:2::/64', '203.0.113.9'];

@@ -8,7 +8,13 @@ import { keySlot, RedisCluster, type ClusterNode } from '../support/redis-cluste
 
 /** A plain connection to one node, bypassing cluster routing. */
 async function direct<T>(node: ClusterNode, use: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: node.host, port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   await redis.connect();
   try {
     return await use(redis);
@@ -17,11 +23,16 @@ async function direct<T>(node: ClusterNode, use: (redis: Redis) => Promise<T>): 
   }
 }
 
-const countKeysInSlot = (node: ClusterNode, slot: number) => direct(node, async (r) => Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot)));
+const countKeysInSlot = (node: ClusterNode, slot: number) =>
+  direct(node, async (r) => Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot)));
 
 /** The ready Cluster client, as the application would build it from the seeds. */
 async function clusterClient(cluster: RedisCluster): Promise<Cluster> {
-  const client = new Cluster(cluster.seedList, { retryDelayOnClusterDown: 100, retryDelayOnFailover: 100, retryDelayOnTryAgain: 50 });
+  const client = new Cluster(cluster.seedList, {
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    retryDelayOnTryAgain: 50,
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('ready', resolve);
     client.once('error', reject);
@@ -53,12 +64,30 @@ describe('a 3-master cluster', () => {
     expect(cluster.nodes.every((n) => /^[0-9a-f]{40}$/.test(n.id))).toBe(true);
     expect(cluster.seeds).toBe(cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(','));
     expect(parseClusterNodes(cluster.seeds).nodes).toEqual(cluster.seedList);
-    const keys = ['', 'a', 'card:4111', '{user1}.following', '{user1}.followers', 'foo{}{bar}', 'foo{{bar}}zap', 'foo{bar}{zap}', '{}x', 'é€😀', ...Array.from({ length: 40 }, (_, i) => `k${i * 7919}`)];
-    const server = await direct(cluster.nodes[0]!, (r) => Promise.all(keys.map(async (k) => Number(await r.call('CLUSTER', 'KEYSLOT', k)))));
+    const keys = [
+      '',
+      'a',
+      'card:4111',
+      '{user1}.following',
+      '{user1}.followers',
+      'foo{}{bar}',
+      'foo{{bar}}zap',
+      'foo{bar}{zap}',
+      '{}x',
+      'é€😀',
+      ...Array.from({ length: 40 }, (_, i) => `k${i * 7919}`),
+    ];
+    const server = await direct(cluster.nodes[0]!, (r) =>
+      Promise.all(keys.map(async (k) => Number(await r.call('CLUSTER', 'KEYSLOT', k)))),
+    );
     expect(keys.map(keySlot)).toEqual(server);
     expect(keySlot('{user1}.following')).toBe(keySlot('{user1}.followers'));
     // Even split: 5462 + 5461 + 5461, as CLUSTER SHARDS / SLOTS report it.
-    const slots = (await direct(cluster.nodes[0]!, (r) => r.call('CLUSTER', 'SLOTS'))) as [number, number, [string, number, string]][];
+    const slots = (await direct(cluster.nodes[0]!, (r) => r.call('CLUSTER', 'SLOTS'))) as [
+      number,
+      number,
+      [string, number, string],
+    ][];
     expect(slots.map(([a, b, [, port]]) => [a, b, port]).sort((x, y) => x[0]! - y[0]!)).toEqual([
       [0, 5461, cluster.nodes[0]!.port],
       [5462, 10922, cluster.nodes[1]!.port],
@@ -67,7 +96,11 @@ describe('a 3-master cluster', () => {
   });
 
   it('spreads keys over the masters: each lives on the master masterOf names, the others answer MOVED', async () => {
-    const keys = [keyOn('spread:', (s) => s < 5462), keyOn('spread:', (s) => s >= 5462 && s < 10923), keyOn('spread:', (s) => s >= 10923)];
+    const keys = [
+      keyOn('spread:', (s) => s < 5462),
+      keyOn('spread:', (s) => s >= 5462 && s < 10923),
+      keyOn('spread:', (s) => s >= 10923),
+    ];
     for (const k of keys) await client.set(k, `value of ${k}`);
     const owners = await Promise.all(keys.map((k) => cluster.masterOf(k)));
     expect(new Set(owners).size).toBe(3);
@@ -76,7 +109,9 @@ describe('a 3-master cluster', () => {
       expect(await client.get(k)).toBe(`value of ${k}`);
       expect(await direct(owners[i]!, (r) => r.get(k))).toBe(`value of ${k}`);
       for (const other of cluster.nodes.filter((n) => n !== owners[i])) {
-        await expect(direct(other, (r) => r.get(k))).rejects.toThrow(new RegExp(`^MOVED ${keySlot(k)} 127\\.0\\.0\\.1:${owners[i]!.port}$`));
+        await expect(direct(other, (r) => r.get(k))).rejects.toThrow(
+          new RegExp(`^MOVED ${keySlot(k)} 127\\.0\\.0\\.1:${owners[i]!.port}$`),
+        );
       }
     }
     // Commands land where the keys are: 30 GETs of the first key count on its master only.
@@ -158,41 +193,47 @@ describe('a 3-master cluster with a replica each', () => {
 
   it('starts with each replica linked to its master', async () => {
     expect(cluster.nodes.map((n) => n.role)).toEqual(['master', 'master', 'master', 'replica', 'replica', 'replica']);
-    for (const [i, master] of cluster.nodes.slice(0, 3).entries()) expect(await cluster.replicasOf(master)).toEqual([cluster.nodes[3 + i]]);
+    for (const [i, master] of cluster.nodes.slice(0, 3).entries())
+      expect(await cluster.replicasOf(master)).toEqual([cluster.nodes[3 + i]]);
   });
 
-  it('fails a killed master over to its replica, which has the data written before the crash', { timeout: 45_000 }, async () => {
-    client = await clusterClient(cluster);
-    const key = 'failover:card';
-    // SET then WAIT on the same connection (a pipeline goes to the key's master): the replica has it.
-    const replies = await client.pipeline().set(key, 'before-crash').wait(1, 2000).exec();
-    expect(replies).toEqual([
-      [null, 'OK'],
-      [null, 1],
-    ]);
+  it(
+    'fails a killed master over to its replica, which has the data written before the crash',
+    { timeout: 45_000 },
+    async () => {
+      client = await clusterClient(cluster);
+      const key = 'failover:card';
+      // SET then WAIT on the same connection (a pipeline goes to the key's master): the replica has it.
+      const replies = await client.pipeline().set(key, 'before-crash').wait(1, 2000).exec();
+      expect(replies).toEqual([
+        [null, 'OK'],
+        [null, 1],
+      ]);
 
-    const victim = await cluster.masterOf(key);
-    const [heir] = await cluster.replicasOf(victim);
-    expect(heir).toBeDefined();
-    const killedAt = Date.now();
-    await cluster.kill(victim);
-    expect(cluster.isAlive(victim)).toBe(false);
-    await cluster.waitForFailover();
-    // node timeout 1.5 s, then FAIL agreement, the replica's election delay and the vote: ~3-4 s here.
-    expect(Date.now() - killedAt).toBeLessThan(15_000);
+      const victim = await cluster.masterOf(key);
+      const [heir] = await cluster.replicasOf(victim);
+      expect(heir).toBeDefined();
+      const killedAt = Date.now();
+      await cluster.kill(victim);
+      expect(cluster.isAlive(victim)).toBe(false);
+      await cluster.waitForFailover();
+      // node timeout 1.5 s, then FAIL agreement, the replica's election delay and the vote: ~3-4 s here.
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
 
-    expect(await cluster.masterOf(key)).toBe(heir);
-    expect(heir!.role).toBe('master');
-    expect(await client.get(key)).toBe('before-crash');
-    await client.set(key, 'after-failover');
-    expect(await direct(heir!, (r) => r.get(key))).toBe('after-failover');
+      expect(await cluster.masterOf(key)).toBe(heir);
+      expect(heir!.role).toBe('master');
+      expect(await client.get(key)).toBe('before-crash');
+      await client.set(key, 'after-failover');
+      expect(await direct(heir!, (r) => r.get(key))).toBe('after-failover');
 
-    // The crashed master comes back as a replica of its heir.
-    await cluster.restart(victim);
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && !(await cluster.replicasOf(heir!)).includes(victim)) await new Promise((r) => setTimeout(r, 100));
-    expect(await cluster.replicasOf(heir!)).toEqual([victim]);
-    await cluster.refreshRoles();
-    expect(victim.role).toBe('replica');
-  });
+      // The crashed master comes back as a replica of its heir.
+      await cluster.restart(victim);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !(await cluster.replicasOf(heir!)).includes(victim))
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await cluster.replicasOf(heir!)).toEqual([victim]);
+      await cluster.refreshRoles();
+      expect(victim.role).toBe('replica');
+    },
+  );
 });

@@ -2,11 +2,23 @@
 // and a real three-master Redis Cluster.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import { MemoryNegativeListStore, RedisNegativeListStore, type NegativeListStore } from '../../services/cases/negative-lists.ts';
+import {
+  MemoryNegativeListStore,
+  RedisNegativeListStore,
+  type NegativeListStore,
+} from '../../services/cases/negative-lists.ts';
 import { listLookup } from '../../services/core/lists.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
-import { buildCounterPlan, SPREAD, subIdentity, VELOCITY_FEATURES, WINDOWS, type TransactionFacts, type VelocityStore } from '../../services/core/velocity.ts';
+import {
+  buildCounterPlan,
+  SPREAD,
+  subIdentity,
+  VELOCITY_FEATURES,
+  WINDOWS,
+  type TransactionFacts,
+  type VelocityStore,
+} from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
@@ -116,7 +128,13 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
 
   it('counts distinct merchants per card, and distinct cards per device', async () => {
     for (const [i, m] of ['m1', 'm2', 'm3', 'm2'].entries()) {
-      await record(tx({ merchantId: m, occurredAt: T0 - (4 - i) * MIN, entities: { card: ['cardA'], merchant: [m], device: ['dev1'] } }));
+      await record(
+        tx({
+          merchantId: m,
+          occurredAt: T0 - (4 - i) * MIN,
+          entities: { card: ['cardA'], merchant: [m], device: ['dev1'] },
+        }),
+      );
     }
     await record(tx({ occurredAt: T0 - MIN, entities: { card: ['cardB'], merchant: ['m1'], device: ['dev1'] } }));
     const v = await record(tx({ occurredAt: T0, entities: { card: ['cardC'], merchant: ['m1'], device: ['dev1'] } }));
@@ -128,7 +146,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
 
   it('a late event never moves a distinct member back in time', async () => {
     await record(tx({ occurredAt: T0, entities: { card: ['cardA'], merchant: ['m2'] }, merchantId: 'm2' }));
-    await record(tx({ occurredAt: T0 - 3 * WINDOWS['1h'], entities: { card: ['cardA'], merchant: ['m2'] }, merchantId: 'm2' }));
+    await record(
+      tx({ occurredAt: T0 - 3 * WINDOWS['1h'], entities: { card: ['cardA'], merchant: ['m2'] }, merchantId: 'm2' }),
+    );
     const v = await record(tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'] } }));
     expect(v.card_distinct_merchants_10m).toBe(2);
   });
@@ -152,7 +172,8 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   });
 
   it('a retry before the response is stored gets the reading taken when the transaction was counted', async () => {
-    const device = (card: string, occurredAt: number) => tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
+    const device = (card: string, occurredAt: number) =>
+      tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
     await record(device('cardA', T0 - 2 * MIN));
     const facts = device('cardB', T0 - MIN);
     const plan = buildCounterPlan(facts);
@@ -192,7 +213,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(await store.recordOutcome('m2', facts.transactionId, 'declined', T0 + 2)).toBe('unknown');
     expect(await store.recordOutcome('m1', facts.transactionId, 'authorized', T0 + 2)).toBe('recorded');
     expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + 3)).toBe('recorded');
-    const v = await record(tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } }));
+    const v = await record(
+      tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } }),
+    );
     expect(v.card_declines_24h).toBe(1);
     expect(v.card_chargebacks_30d).toBe(1);
     expect(v.device_chargebacks_30d).toBe(1);
@@ -203,17 +226,23 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     await record(facts);
     expect(await store.recordOutcome('m1', facts.transactionId, 'challenge_failed', T0 + 1)).toBe('recorded');
     expect(await store.recordOutcome('m1', facts.transactionId, 'challenge_failed', T0 + 2)).toBe('duplicate');
-    const v = await record(tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } }));
-    expect([v.card_challenge_failures_24h, v.card_challenge_failures_7d, v.card_challenge_failures_30d]).toEqual([1, 1, 1]);
+    const v = await record(
+      tx({ occurredAt: T0 + MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev9'] } }),
+    );
+    expect([v.card_challenge_failures_24h, v.card_challenge_failures_7d, v.card_challenge_failures_30d]).toEqual([
+      1, 1, 1,
+    ]);
     expect(v.card_declines_24h).toBe(0);
     expect(v.device_declines_7d).toBe(0);
     expect(v).not.toHaveProperty('device_challenge_failures_7d');
   });
 
-  const delayed = (v: Record<string, number>, what: 'count' | 'frauds') => (['24h', '7d', '30d'] as const).map((w) => v[`merchant_delayed_${what}_${w}`]);
+  const delayed = (v: Record<string, number>, what: 'count' | 'frauds') =>
+    (['24h', '7d', '30d'] as const).map((w) => v[`merchant_delayed_${what}_${w}`]);
 
-  it('counts a merchant\'s transactions in windows that end 7 days before: (t − 7d − w, t − 7d]', async () => {
-    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+  it("counts a merchant's transactions in windows that end 7 days before: (t − 7d − w, t − 7d]", async () => {
+    const D = WINDOWS['24h'],
+      W = WINDOWS['7d'];
     await record(tx({ occurredAt: T0 - W })); // exactly 7 days before: the upper end is included
     await record(tx({ occurredAt: T0 - W + 1 })); // a millisecond younger: not yet in any window
     await record(tx({ occurredAt: T0 - W - D + 1 })); // last millisecond of the 24h window
@@ -226,8 +255,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(delayed(v, 'frauds')).toEqual([0, 0, 0]);
   });
 
-  it('counts chargebacks as fraud labels at the labelled transaction\'s own time, once, read through the delay', async () => {
-    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+  it("counts chargebacks as fraud labels at the labelled transaction's own time, once, read through the delay", async () => {
+    const D = WINDOWS['24h'],
+      W = WINDOWS['7d'];
     const old = tx({ occurredAt: T0 - W - 2 * D });
     const recent = tx({ occurredAt: T0 - D }); // inside the delay: its label is not read at T0
     const declined = tx({ occurredAt: T0 - W - 3 * D });
@@ -250,7 +280,8 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   });
 
   it('saturates the merchant log at its cap: the oldest go, and labels count only over the span still covered', async () => {
-    const D = WINDOWS['24h'], W = WINDOWS['7d'];
+    const D = WINDOWS['24h'],
+      W = WINDOWS['7d'];
     // Times are multiples of 32 ms, so Redis trims and caps on every write here (it samples by time).
     expect(T0 % 32).toBe(0);
     const base = T0 - W - 20 * D;
@@ -271,7 +302,8 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     };
     const txs = [0, 1, 2, 3, 4].map((i) => sameSub({ occurredAt: base + i * D }));
     for (const f of txs) await capped(f);
-    for (const f of [txs[0]!, txs[3]!]) expect(await store.recordOutcome('m1', f.transactionId, 'chargeback', T0)).toBe('recorded');
+    for (const f of [txs[0]!, txs[3]!])
+      expect(await store.recordOutcome('m1', f.transactionId, 'chargeback', T0)).toBe('recorded');
     // The log keeps txs 3, 4 and the current one: the 30d window starts at tx 3, so tx 0's label is left out.
     const v = await capped(sameSub({ occurredAt: T0 }));
     expect(delayed(v, 'count')).toEqual([0, 0, 2]);
@@ -287,7 +319,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
       // Card, 4 merchant and 4 BIN sub-identities: 9 slot groups.
       expect(plan.groups).toHaveLength(9);
       const cards = ['cardA', 'cardB', 'cardC', 'cardD', 'cardE', 'cardF'];
-      const facts = cards.map((card, i) => tx({ occurredAt: T0 - (20 - i) * MIN, entities: { card: [card], merchant: ['m1'], bin: ['411111'] } }));
+      const facts = cards.map((card, i) =>
+        tx({ occurredAt: T0 - (20 - i) * MIN, entities: { card: [card], merchant: ['m1'], bin: ['411111'] } }),
+      );
       facts.push(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['cardA'], merchant: ['m1'], bin: ['411111'] } }));
       for (const f of facts) await record(f);
       const v = await record(tx({ occurredAt: T0, entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'] } }));
@@ -308,7 +342,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   it('during key rotation reads both identities of an entity and writes the primary only', async () => {
     await record(tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['oldFp'], merchant: ['m1'] } }));
     await record(tx({ merchantId: 'm2', occurredAt: T0 - MIN, entities: { card: ['oldFp'], merchant: ['m2'] } }));
-    const v = await record(tx({ merchantId: 'm3', occurredAt: T0, entities: { card: ['newFp', 'oldFp'], merchant: ['m3'] } }));
+    const v = await record(
+      tx({ merchantId: 'm3', occurredAt: T0, entities: { card: ['newFp', 'oldFp'], merchant: ['m3'] } }),
+    );
     expect(v.card_count_10m).toBe(3);
     expect(v.card_distinct_merchants_10m).toBe(3);
     const after = await record(tx({ occurredAt: T0 + 1, entities: { card: ['newFp'], merchant: ['m1'] } }));
@@ -316,7 +352,13 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   });
 
   it('reads the negative lists and the card allow-list in the same round trip', async () => {
-    const entities = { card: ['cardN', 'cardOld'], merchant: ['m1'], device: ['devBad'], ip: ['ipOk'], email: ['mailNew', 'mailOld'] };
+    const entities = {
+      card: ['cardN', 'cardOld'],
+      merchant: ['m1'],
+      device: ['devBad'],
+      ip: ['ipOk'],
+      email: ['mailNew', 'mailOld'],
+    };
     await lists.add('device', 'devBad', 60_000, 1);
     await lists.add('email', 'mailOld', 60_000, 1); // listed under the previous key's identity
     await lists.allowCard('m1', 'cardOld', 60_000, 2);
@@ -324,7 +366,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     const reading = await store.recordAndRead(buildCounterPlan(facts));
     expect(reading.lists).toEqual([true, false, true, true]); // device, ip, email, then the allow-list
     const other = { ...tx({ merchantId: 'm2', entities: { ...entities, merchant: ['m2'] } }) };
-    const elsewhere = await store.recordAndRead(buildCounterPlan({ ...other, lists: listLookup('m2', other.entities) }));
+    const elsewhere = await store.recordAndRead(
+      buildCounterPlan({ ...other, lists: listLookup('m2', other.entities) }),
+    );
     expect(elsewhere.lists!.at(-1)).toBe(false); // allow-listed for m1 only
   });
 
@@ -332,7 +376,8 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     await record(tx({ occurredAt: T0 - WINDOWS['30d'] - MIN }));
     const v = await record(tx({ occurredAt: T0 }));
     expect(v.card_count_30d).toBe(1);
-    for (let i = 0; i < 30; i++) await record(tx({ occurredAt: T0 + i, entities: { card: [`c${i}`], merchant: ['m1'], bin: ['400000'] } }));
+    for (let i = 0; i < 30; i++)
+      await record(tx({ occurredAt: T0 + i, entities: { card: [`c${i}`], merchant: ['m1'], bin: ['400000'] } }));
     const b = await record(tx({ occurredAt: T0 + 40, entities: { card: ['cz'], merchant: ['m1'], bin: ['400000'] } }));
     expect(b.bin_count_10m).toBe(31);
     expect(b.bin_distinct_cards_10m).toBe(31);

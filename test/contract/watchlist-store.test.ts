@@ -28,7 +28,10 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([redisServer.stop(), cluster.stop()]));
 
-interface Pair { watchlist: WatchlistStore; velocity: VelocityStore }
+interface Pair {
+  watchlist: WatchlistStore;
+  velocity: VelocityStore;
+}
 const subjects: { name: string; open(): Promise<Pair> }[] = [
   {
     name: 'memory',
@@ -74,19 +77,42 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect((await s.watchlist.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
     const retracted = await s.watchlist.setEventStatus(1, 'retracted', new Date());
     expect(retracted?.status).toBe('retracted');
-    expect((await s.watchlist.eventViews()).get(1)).toMatchObject({ status: 'retracted', issuerId: 'bank-a', confirmed: true });
+    expect((await s.watchlist.eventViews()).get(1)).toMatchObject({
+      status: 'retracted',
+      issuerId: 'bank-a',
+      confirmed: true,
+    });
     expect(await s.watchlist.getEvent(99)).toBeUndefined();
   });
 
   it('lists cards compactly: new, added to another event, duplicate; merges what leaked', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
-    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2', dataElements: ['pan', 'name'] }, 'bank-a', new Date());
+    await s.watchlist.createEvent(
+      { ...EVENT, externalId: 'breach-2', dataElements: ['pan', 'name'] },
+      'bank-a',
+      new Date(),
+    );
     const cards = ['4111111111111111', '5555555555554444'].map((pan) => ({ slot: slotOf(pan), expiryTag: 0 }));
     expect(await s.watchlist.addCards(1, elementMask(['pan', 'cvv']), cards, NOW)).toEqual(['new', 'new']);
-    expect(await s.watchlist.addCards(1, elementMask(['pan', 'cvv']), cards, NOW + 5)).toEqual(['duplicate', 'duplicate']);
-    expect(await s.watchlist.addCards(2, elementMask(['pan', 'name']), [{ slot: slotOf('4111111111111111'), expiryTag: 777 }], NOW + 9)).toEqual(['added']);
+    expect(await s.watchlist.addCards(1, elementMask(['pan', 'cvv']), cards, NOW + 5)).toEqual([
+      'duplicate',
+      'duplicate',
+    ]);
+    expect(
+      await s.watchlist.addCards(
+        2,
+        elementMask(['pan', 'name']),
+        [{ slot: slotOf('4111111111111111'), expiryTag: 777 }],
+        NOW + 9,
+      ),
+    ).toEqual(['added']);
     const [entry] = await s.watchlist.getEntries([slotOf('4111111111111111')]);
-    expect(decodeEntry(entry!)).toEqual({ elements: elementMask(['pan', 'cvv', 'name']), firstListedAt: NOW, expiryTag: 777, eventSeqs: [1, 2] });
+    expect(decodeEntry(entry!)).toEqual({
+      elements: elementMask(['pan', 'cvv', 'name']),
+      firstListedAt: NOW,
+      expiryTag: 777,
+      eventSeqs: [1, 2],
+    });
     expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(2);
     expect((await s.watchlist.eventStatistics(2)).cardsListed).toBe(1);
     expect(entry!.length).toBe(12 + 4); // two events: 8 bytes + 4 per event
@@ -115,8 +141,14 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const fp = fingerprintWith(KEY, '4111111111111111');
     await s.watchlist.addCards(1, elementMask(EVENT.dataElements), [{ slot: entrySlot(fp), expiryTag: 42 }], NOW);
     const facts = (id: string, at: number) => ({
-      merchantId: 'shop-1', transactionId: id, payloadHash: id, occurredAt: at, amountCents: 100, small: false,
-      entities: { card: [fp], merchant: ['shop-1'] }, watchlist: [entrySlot(fp)],
+      merchantId: 'shop-1',
+      transactionId: id,
+      payloadHash: id,
+      occurredAt: at,
+      amountCents: 100,
+      small: false,
+      entities: { card: [fp], merchant: ['shop-1'] },
+      watchlist: [entrySlot(fp)],
     });
     const at = NOW * 1000 + 60_000;
     await s.velocity.recordAndRead(buildCounterPlan(facts('t0', at - 10_000)));
@@ -124,17 +156,45 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const reading = await s.velocity.recordAndRead(plan);
     expect(reading.watchlist!.usesSinceListed).toBe(1);
     expect(decodeEntry(reading.watchlist!.entries[0]!)).toMatchObject({ expiryTag: 42, eventSeqs: [1] });
-    const hit: HitRecord = { at: new Date(at).toISOString(), merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'], eventSeqs: [1], issuerIds: ['bank-a'] };
+    const hit: HitRecord = {
+      at: new Date(at).toISOString(),
+      merchantId: 'shop-1',
+      transactionId: 't1',
+      amount: 100,
+      currency: 'EUR',
+      decision: 'challenge',
+      score: 55,
+      card: '411111******1111',
+      bin: '411111',
+      eventIds: ['ce_1'],
+      eventSeqs: [1],
+      issuerIds: ['bank-a'],
+    };
     await s.velocity.saveResponse(plan, '{}', hit);
     await s.velocity.saveResponse(plan, '{}', hit); // a redelivery: the hit counts once
     const hits = await s.watchlist.listHits('bank-a', { limit: 10 });
-    expect(hits).toEqual([{ at: hit.at, merchantId: 'shop-1', transactionId: 't1', amount: 100, currency: 'EUR', decision: 'challenge', score: 55, card: '411111******1111', bin: '411111', eventIds: ['ce_1'] }]);
+    expect(hits).toEqual([
+      {
+        at: hit.at,
+        merchantId: 'shop-1',
+        transactionId: 't1',
+        amount: 100,
+        currency: 'EUR',
+        decision: 'challenge',
+        score: 55,
+        card: '411111******1111',
+        bin: '411111',
+        eventIds: ['ce_1'],
+      },
+    ]);
     expect(await s.watchlist.listHits('bank-a', { limit: 10, eventId: 'ce_9' })).toEqual([]);
     expect(await s.watchlist.listHits('bank-b', { limit: 10 })).toEqual([]);
     const stats = await s.watchlist.eventStatistics(1);
     expect(stats).toMatchObject({ hits: 1, distinctMerchants: 1 });
     expect(stats.lastHitAt).not.toBeNull();
-    const unlisted = await s.velocity.recordAndRead(buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }));
+    const unlisted = await s.velocity.recordAndRead(
+      buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }),
+    );
     expect(unlisted.watchlist).toEqual({ entries: [null], usesSinceListed: 0 });
   });
 });

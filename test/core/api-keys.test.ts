@@ -2,7 +2,15 @@
 // that a flood of random tokens cannot take real merchants down with the key store.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyAuthenticator, AuthRateLimited, AuthUnavailable, createApiKey, tenantIdSchema, type ApiKeyRecord, type ApiKeyStore } from '../../services/auth/api-keys.ts';
+import {
+  ApiKeyAuthenticator,
+  AuthRateLimited,
+  AuthUnavailable,
+  createApiKey,
+  tenantIdSchema,
+  type ApiKeyRecord,
+  type ApiKeyStore,
+} from '../../services/auth/api-keys.ts';
 
 /** An in-memory key store that can be made unreachable, counting its lookups. */
 function flakyStore() {
@@ -50,7 +58,9 @@ describe('API key authentication', () => {
   it('bounds its caches: known keys by recency, unknown tokens apart and small', async () => {
     const { store, state } = flakyStore();
     const auth = new ApiKeyAuthenticator(store, { cacheMs: 30_000, maxKnownKeys: 3, maxUnknownKeys: 2 });
-    const keys = await Promise.all([1, 2, 3, 4].map((n) => createApiKey(store, { role: 'merchant', merchantId: `m${n}` })));
+    const keys = await Promise.all(
+      [1, 2, 3, 4].map((n) => createApiKey(store, { role: 'merchant', merchantId: `m${n}` })),
+    );
     for (const { key } of keys.slice(0, 3)) await auth.authenticate(key);
     await auth.authenticate(keys[0]!.key); // m1 used again: m2 is now the least recently used
     await auth.authenticate(keys[3]!.key); // a fourth known key evicts m2
@@ -93,7 +103,10 @@ describe('API key authentication', () => {
     expect(await auth.authenticate(undefined, '10.0.0.2')).toBeNull();
     clock += 15_000;
     state.lookups = 0;
-    await expect(auth.authenticate(randomToken(), '10.0.0.2')).rejects.toMatchObject({ retryAfterSeconds: 45, limit: 3 });
+    await expect(auth.authenticate(randomToken(), '10.0.0.2')).rejects.toMatchObject({
+      retryAfterSeconds: 45,
+      limit: 3,
+    });
     await expect(auth.authenticate(other.key, '10.0.0.2')).rejects.toBeInstanceOf(AuthRateLimited);
     expect(state.lookups).toBe(0);
     // A key already known and fresh in the cache costs nothing and guesses nothing: it passes.

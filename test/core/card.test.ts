@@ -15,7 +15,12 @@ describe('card handling', () => {
 
   it('reduces a PAN to a keyed fingerprint, BIN and last 4', () => {
     const id = identifyCard({ primary: key('k1', 'a') }, '4111111111111111');
-    expect(id).toEqual({ fingerprints: [expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)], keyId: 'k1', bin: '411111', last4: '1111' });
+    expect(id).toEqual({
+      fingerprints: [expect.stringMatching(/^[A-Za-z0-9_-]{43}$/)],
+      keyId: 'k1',
+      bin: '411111',
+      last4: '1111',
+    });
     expect(JSON.stringify(id)).not.toContain('4111111111111111');
     // Keyed: another key gives another fingerprint, so a stolen fingerprint list is useless without the key.
     expect(fingerprintWith(key('k2', 'b'), '4111111111111111')).not.toBe(id.fingerprints[0]);
@@ -24,7 +29,10 @@ describe('card handling', () => {
 
   it('fingerprints under both keys during rotation, primary first', () => {
     const id = identifyCard({ primary: key('new', 'b'), previous: key('old', 'a') }, '4111111111111111');
-    expect(id.fingerprints).toEqual([fingerprintWith(key('new', 'b'), '4111111111111111'), fingerprintWith(key('old', 'a'), '4111111111111111')]);
+    expect(id.fingerprints).toEqual([
+      fingerprintWith(key('new', 'b'), '4111111111111111'),
+      fingerprintWith(key('old', 'a'), '4111111111111111'),
+    ]);
     expect(id.keyId).toBe('new');
   });
 
@@ -34,7 +42,9 @@ describe('card handling', () => {
   });
 
   it('redacts card-number-shaped digit runs in free text', () => {
-    expect(redactPans('card 4111111111111111 and 4111-1111-1111-1111 and 4111 1111 1111 1111')).toBe('card 411111******1111 and 411111******1111 and 411111******1111');
+    expect(redactPans('card 4111111111111111 and 4111-1111-1111-1111 and 4111 1111 1111 1111')).toBe(
+      'card 411111******1111 and 411111******1111 and 411111******1111',
+    );
     expect(redactPans('order 12345 at 2026-11-23T10:00:00Z')).toBe('order 12345 at 2026-11-23T10:00:00Z');
   });
 });

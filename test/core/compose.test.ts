@@ -7,8 +7,18 @@ import { parse } from 'yaml';
 import { configSchema } from '../../services/config.ts';
 import { streamConfigSchema } from '../../streams/config.ts';
 
-interface Service { image?: string; build?: string; profiles?: string[]; environment?: Record<string, string>; command?: string[]; deploy?: { replicas?: number } }
-const compose = (file: string) => parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+interface Service {
+  image?: string;
+  build?: string;
+  profiles?: string[];
+  environment?: Record<string, string>;
+  command?: string[];
+  deploy?: { replicas?: number };
+}
+const compose = (file: string) =>
+  parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
 
 // Settings read outside the two schemas: HTTP access (services/http/access.ts), Kafka security (streams/kafka-security.ts).
 const OTHER = /^(LEAKGUARD_METRICS_TOKEN|LEAKGUARD_TRUST_PROXY|KAFKA_SASL_[A-Z_]+|KAFKA_TLS[A-Z_]*)$/;
@@ -18,7 +28,9 @@ describe('docker-compose files', () => {
   for (const file of ['docker-compose.yml', 'docker-compose.secure.yml']) {
     it(`${file} parses and its Leakguard services set only settings the code reads`, () => {
       const { services } = compose(file);
-      const leakguard = Object.entries(services).filter(([, s]) => s.build !== undefined || s.environment?.REDIS_URL !== undefined);
+      const leakguard = Object.entries(services).filter(
+        ([, s]) => s.build !== undefined || s.environment?.REDIS_URL !== undefined,
+      );
       expect(leakguard.length).toBeGreaterThan(0);
       for (const [name, service] of leakguard) {
         const unknown = Object.keys(service.environment ?? {}).filter((k) => !known(k) && !k.startsWith('POSTGRES_'));

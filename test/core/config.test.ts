@@ -19,41 +19,76 @@ const message = (fn: () => unknown) => {
 describe('configuration', () => {
   it('has defaults for embedded mode', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ HOST: '127.0.0.1', PORT: 8080, LEAKGUARD_STATE_DIR: '.leakguard', LEAKGUARD_DEADLINE_MS: 50, NODE_ENV: 'development' });
+    expect(c).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 8080,
+      LEAKGUARD_STATE_DIR: '.leakguard',
+      LEAKGUARD_DEADLINE_MS: 50,
+      NODE_ENV: 'development',
+    });
     expect(c.REDIS_URL).toBeUndefined();
   });
 
   it('names the variable and what is wrong with it', () => {
     expect(message(() => loadConfig({ PORT: 'eighty' }))).toMatch(/PORT: .*number/);
     expect(message(() => loadConfig({ PORT: '70000' }))).toMatch(/PORT: /);
-    expect(message(() => loadConfig({ REDIS_URL: 'localhost:6379' }))).toContain('REDIS_URL: must be a redis:// or rediss:// URL');
+    expect(message(() => loadConfig({ REDIS_URL: 'localhost:6379' }))).toContain(
+      'REDIS_URL: must be a redis:// or rediss:// URL',
+    );
     expect(message(() => loadConfig({ NODE_ENV: 'staging' }))).toContain('NODE_ENV');
-    expect(message(() => loadConfig({ LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_CARD_KEY_FILE: '/x' }))).toContain('LEAKGUARD_CARD_KEY_FILE');
+    expect(message(() => loadConfig({ LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_CARD_KEY_FILE: '/x' }))).toContain(
+      'LEAKGUARD_CARD_KEY_FILE',
+    );
   });
 
   it('refuses to start in production without a card key, and refuses short keys', () => {
-    expect(message(() => loadKeyring(loadConfig({ NODE_ENV: 'production' })))).toContain('LEAKGUARD_CARD_KEY: required in production');
-    expect(message(() => loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY: 'abcd' })))).toContain('LEAKGUARD_CARD_KEY: must hold at least 32 random bytes');
+    expect(message(() => loadKeyring(loadConfig({ NODE_ENV: 'production' })))).toContain(
+      'LEAKGUARD_CARD_KEY: required in production',
+    );
+    expect(message(() => loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY: 'abcd' })))).toContain(
+      'LEAKGUARD_CARD_KEY: must hold at least 32 random bytes',
+    );
   });
 
   it('takes a card key only as 64+ hex characters or strict base64 of at least 32 bytes, naming the variable', () => {
-    const key = (value: string, name = 'LEAKGUARD_CARD_KEY') => loadKeyring(loadConfig({ [name]: value })).keyring.primary.secret;
+    const key = (value: string, name = 'LEAKGUARD_CARD_KEY') =>
+      loadKeyring(loadConfig({ [name]: value })).keyring.primary.secret;
     const bytes = randomBytes(32);
     expect(key(bytes.toString('hex')).equals(bytes)).toBe(true);
     expect(key(bytes.toString('base64')).equals(bytes)).toBe(true);
     expect(key(`${randomBytes(48).toString('base64')}\n`)).toHaveLength(48);
     // Not keys: a passphrase (any 43+ characters used to pass as base64), and near misses.
     const passphrase = 'correct horse battery staple and a few more words to be long enough';
-    expect(message(() => key(passphrase))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 8 is outside the base64 alphabet (A-Z a-z 0-9 + /)');
+    expect(message(() => key(passphrase))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 8 is outside the base64 alphabet (A-Z a-z 0-9 + /)',
+    );
     expect(message(() => key(passphrase))).not.toContain('horse');
     // base64url is another alphabet: refused rather than guessed.
-    expect(message(() => key(Buffer.alloc(32, 0xfb).toString('base64url')))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 1 is outside the base64 alphabet (A-Z a-z 0-9 + /)');
-    expect(message(() => key(bytes.toString('base64').replace(/=+$/, '')))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: base64 is padded with = to a multiple of 4 characters (this has 43)');
-    expect(message(() => key(`${bytes.toString('base64').slice(0, 20)}=${bytes.toString('base64').slice(21)}`))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: = may only pad the end');
-    expect(message(() => key(`${'A'.repeat(42)}B=`))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: not canonical base64 (the last character carries bits past the data)');
-    expect(message(() => key(randomBytes(31).toString('base64')))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must hold at least 32 random bytes (64 hex characters or base64): this holds 31');
-    expect(message(() => key('a'.repeat(63)))).toBe('invalid configuration:\n  LEAKGUARD_CARD_KEY: must hold at least 32 random bytes (64 hex characters or base64): 63 hex characters, an odd count');
-    expect(message(() => key(`${bytes.toString('hex').slice(0, 32)} ${bytes.toString('hex').slice(32)}`, 'LEAKGUARD_PREVIOUS_CARD_KEY'))).toContain('LEAKGUARD_PREVIOUS_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 33 is outside the base64 alphabet');
+    expect(message(() => key(Buffer.alloc(32, 0xfb).toString('base64url')))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 1 is outside the base64 alphabet (A-Z a-z 0-9 + /)',
+    );
+    expect(message(() => key(bytes.toString('base64').replace(/=+$/, '')))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: base64 is padded with = to a multiple of 4 characters (this has 43)',
+    );
+    expect(message(() => key(`${bytes.toString('base64').slice(0, 20)}=${bytes.toString('base64').slice(21)}`))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: = may only pad the end',
+    );
+    expect(message(() => key(`${'A'.repeat(42)}B=`))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: not canonical base64 (the last character carries bits past the data)',
+    );
+    expect(message(() => key(randomBytes(31).toString('base64')))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must hold at least 32 random bytes (64 hex characters or base64): this holds 31',
+    );
+    expect(message(() => key('a'.repeat(63)))).toBe(
+      'invalid configuration:\n  LEAKGUARD_CARD_KEY: must hold at least 32 random bytes (64 hex characters or base64): 63 hex characters, an odd count',
+    );
+    expect(
+      message(() =>
+        key(`${bytes.toString('hex').slice(0, 32)} ${bytes.toString('hex').slice(32)}`, 'LEAKGUARD_PREVIOUS_CARD_KEY'),
+      ),
+    ).toContain(
+      'LEAKGUARD_PREVIOUS_CARD_KEY: must be 64 hex characters or base64 of at least 32 bytes: character 33 is outside the base64 alphabet',
+    );
   });
 
   it('creates a development key once, with mode 0600, and reuses it', () => {
@@ -69,10 +104,18 @@ describe('configuration', () => {
   it('reads keys from files and configures the previous key for rotation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-cfg-'));
     writeFileSync(join(dir, 'k'), `${'b'.repeat(64)}\n`);
-    const { keyring } = loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY_FILE: join(dir, 'k'), LEAKGUARD_CARD_KEY_ID: 'k2026', LEAKGUARD_PREVIOUS_CARD_KEY: 'c'.repeat(64) }));
+    const { keyring } = loadKeyring(
+      loadConfig({
+        LEAKGUARD_CARD_KEY_FILE: join(dir, 'k'),
+        LEAKGUARD_CARD_KEY_ID: 'k2026',
+        LEAKGUARD_PREVIOUS_CARD_KEY: 'c'.repeat(64),
+      }),
+    );
     expect(keyring.primary.id).toBe('k2026');
     expect(keyring.primary.secret.toString('hex')).toBe(readFileSync(join(dir, 'k'), 'utf8').trim());
     expect(keyring.previous?.secret.toString('hex')).toBe('c'.repeat(64));
-    expect(message(() => loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY_FILE: join(dir, 'missing') })))).toContain('LEAKGUARD_CARD_KEY_FILE: cannot read the key file');
+    expect(message(() => loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY_FILE: join(dir, 'missing') })))).toContain(
+      'LEAKGUARD_CARD_KEY_FILE: cannot read the key file',
+    );
   });
 });

@@ -6,15 +6,30 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { amountMajor, currencyExponent, isCurrencyCode, parseRateTable, RateTableError, UnknownRateError } from '../../services/core/currency.ts';
+import {
+  amountMajor,
+  currencyExponent,
+  isCurrencyCode,
+  parseRateTable,
+  RateTableError,
+  UnknownRateError,
+} from '../../services/core/currency.ts';
 import { isSmallAmount, referenceCents, relativeAmountFeatures } from '../../services/core/features.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import { DEFAULT_RATES_PATH, RatesFile, readRatesFile } from '../../services/adapters/files/rates-file.ts';
 
 const day = (d: string) => Date.parse(`${d}T00:00:00Z`);
 const table = (over: Record<string, unknown> = {}) => ({
-  version: 't1', reference: 'EUR', smallAmount: 2,
-  rates: { JPY: [{ from: '2025-01-01', rate: 175 }, { from: '2022-01-01', rate: 138 }], KWD: [{ from: '2025-01-01', rate: 0.356 }] },
+  version: 't1',
+  reference: 'EUR',
+  smallAmount: 2,
+  rates: {
+    JPY: [
+      { from: '2025-01-01', rate: 175 },
+      { from: '2022-01-01', rate: 138 },
+    ],
+    KWD: [{ from: '2025-01-01', rate: 0.356 }],
+  },
   ...over,
 });
 const problems = (doc: unknown): string[] => {
@@ -28,7 +43,7 @@ const problems = (doc: unknown): string[] => {
 };
 
 describe('ISO 4217 currencies', () => {
-  it('uses ISO exponents, not a locale\'s: JPY 0, EUR 2, KWD 3, IDR 2', () => {
+  it("uses ISO exponents, not a locale's: JPY 0, EUR 2, KWD 3, IDR 2", () => {
     expect(['JPY', 'EUR', 'KWD', 'IDR'].map(currencyExponent)).toEqual([0, 2, 3, 2]);
     expect(amountMajor(1250, 'JPY')).toBe(1250);
     expect(amountMajor(1250, 'EUR')).toBe(12.5);
@@ -39,9 +54,13 @@ describe('ISO 4217 currencies', () => {
 
   it('accepts money only: every fund, metal, unit of account, test and no-currency entry of the ISO list shipped in the package is refused', () => {
     // The package's copy of ISO's list one: funds carry IsFund="true", units without money "N.A." minor units.
-    const xml = readFileSync(join(dirname(createRequire(import.meta.url).resolve('currency-codes')), 'iso-4217-list-one.xml'), 'utf8');
+    const xml = readFileSync(
+      join(dirname(createRequire(import.meta.url).resolve('currency-codes')), 'iso-4217-list-one.xml'),
+      'utf8',
+    );
     const entries = [...xml.matchAll(/<CcyNtry>([\s\S]*?)<\/CcyNtry>/g)].map((m) => m[1]!);
-    const notMoney = new Set<string>(), money = new Set<string>();
+    const notMoney = new Set<string>(),
+      money = new Set<string>();
     for (const e of entries) {
       const code = /<Ccy>([A-Z]{3})<\/Ccy>/.exec(e)?.[1];
       if (!code) continue;
@@ -52,16 +71,25 @@ describe('ISO 4217 currencies', () => {
     expect([...notMoney].filter(isCurrencyCode)).toEqual([]);
     expect([...money].filter((c) => !isCurrencyCode(c))).toEqual([]);
     for (const c of ['XAF', 'XOF', 'XPF', 'XCD', 'CLP', 'VND']) expect(isCurrencyCode(c), c).toBe(true);
-    for (const c of ['XAU', 'XDR', 'XTS', 'XXX', 'BOV', 'USN', 'ABC', 'eur', 'EURO']) expect(isCurrencyCode(c), c).toBe(false);
+    for (const c of ['XAU', 'XDR', 'XTS', 'XXX', 'BOV', 'USN', 'ABC', 'eur', 'EURO'])
+      expect(isCurrencyCode(c), c).toBe(false);
   });
 
   it('validates request currencies with the same list', () => {
-    const body = (currency: string) => ({ transactionId: 't', amount: 1, currency, channel: 'pos', card: { number: '4111111111111111', expiryMonth: 1, expiryYear: 2030 } });
+    const body = (currency: string) => ({
+      transactionId: 't',
+      amount: 1,
+      currency,
+      channel: 'pos',
+      card: { number: '4111111111111111', expiryMonth: 1, expiryYear: 2030 },
+    });
     expect(scoreRequestSchema.safeParse(body('KWD')).success).toBe(true);
     for (const bad of ['XAU', 'XDR', 'BOV', 'NOPE']) {
       const result = scoreRequestSchema.safeParse(body(bad));
       expect(result.success, bad).toBe(false);
-      expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['currency', 'must be an ISO 4217 currency code']]);
+      expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        ['currency', 'must be an ISO 4217 currency code'],
+      ]);
     }
   });
 });
@@ -95,17 +123,46 @@ describe('the rate table', () => {
 
   it('names the path of every problem', () => {
     expect(problems(table())).toEqual([]);
-    expect(problems(table({ rates: { XYZ: [{ from: '2025-01-01', rate: 1 }] } }))).toEqual(['rates.XYZ: is not an ISO 4217 currency code']);
-    expect(problems(table({ rates: { XAU: [{ from: '2025-01-01', rate: 1 }] } }))).toEqual(['rates.XAU: is not an ISO 4217 currency code']);
+    expect(problems(table({ rates: { XYZ: [{ from: '2025-01-01', rate: 1 }] } }))).toEqual([
+      'rates.XYZ: is not an ISO 4217 currency code',
+    ]);
+    expect(problems(table({ rates: { XAU: [{ from: '2025-01-01', rate: 1 }] } }))).toEqual([
+      'rates.XAU: is not an ISO 4217 currency code',
+    ]);
     expect(problems(table({ reference: 'XDR' }))).toEqual(['reference: must be an ISO 4217 currency code']);
     for (const bad of ['2025-02-30', '2025-13-01', '25-01-01', '2025-1-1']) {
-      const found = problems(table({ rates: { JPY: [{ from: '2022-01-01', rate: 138 }, { from: bad, rate: 175 }] } }));
+      const found = problems(
+        table({
+          rates: {
+            JPY: [
+              { from: '2022-01-01', rate: 138 },
+              { from: bad, rate: 175 },
+            ],
+          },
+        }),
+      );
       expect(found.length, bad).toBeGreaterThan(0);
       for (const p of found) expect(p, bad).toMatch(/^rates\.JPY\.1\.from: must be (a date YYYY-MM-DD|a real date)$/);
     }
-    for (const rate of [0, -1]) expect(problems(table({ rates: { JPY: [{ from: '2025-01-01', rate }] } }))[0], String(rate)).toMatch(/^rates\.JPY\.0\.rate: /);
-    expect(problems(table({ rates: { JPY: [{ from: '2025-01-01', rate: 170 }, { from: '2025-01-01', rate: 175 }] } }))).toEqual(['rates.JPY: repeats a date']);
-    expect(problems(table({ rates: { EUR: [{ from: '2025-01-01', rate: 1.01 }] } }))).toEqual(['rates.EUR: is the reference currency: its rate can only be 1']);
+    for (const rate of [0, -1])
+      expect(problems(table({ rates: { JPY: [{ from: '2025-01-01', rate }] } }))[0], String(rate)).toMatch(
+        /^rates\.JPY\.0\.rate: /,
+      );
+    expect(
+      problems(
+        table({
+          rates: {
+            JPY: [
+              { from: '2025-01-01', rate: 170 },
+              { from: '2025-01-01', rate: 175 },
+            ],
+          },
+        }),
+      ),
+    ).toEqual(['rates.JPY: repeats a date']);
+    expect(problems(table({ rates: { EUR: [{ from: '2025-01-01', rate: 1.01 }] } }))).toEqual([
+      'rates.EUR: is the reference currency: its rate can only be 1',
+    ]);
     const { smallAmount: _omitted, ...noSmall } = table();
     expect(problems(noSmall)).toEqual([expect.stringMatching(/^smallAmount: /)]);
     expect(problems(table({ smallAmount: 0 }))).toEqual([expect.stringMatching(/^smallAmount: /)]);
@@ -129,7 +186,9 @@ describe('the rates file', () => {
     const path = join(dir, 'rates.yaml');
     writeFileSync(path, stringify(table({ rates: { JPY: [{ from: '2025-01-01', rate: 0 }] } })));
     expect(() => readRatesFile(path)).toThrow(`invalid rate table ${path}: rates.JPY.0.rate:`);
-    expect(() => readRatesFile(join(dir, 'missing.yaml'))).toThrow(`cannot read rate table ${join(dir, 'missing.yaml')}`);
+    expect(() => readRatesFile(join(dir, 'missing.yaml'))).toThrow(
+      `cannot read rate table ${join(dir, 'missing.yaml')}`,
+    );
   });
 
   it('keeps the table in force when a reload is refused, and takes a valid one', () => {
@@ -180,13 +239,17 @@ describe('amounts in the reference currency', () => {
     expect(isSmallAmount(referenceCents(t, 300, 'EUR', at), t)).toBe(false); // not "a few units of any currency"
   });
 
-  it('relative amounts: this amount over the mean of the card\'s earlier ones, the current one taken out; −1 without history', () => {
+  it("relative amounts: this amount over the mean of the card's earlier ones, the current one taken out; −1 without history", () => {
     // The reading includes the current transaction (1,200.00) after 45 + 60 + 1 + 1 + 2 in 7 days and one more (30) in 30 days.
     const reading = { card_count_7d: 6, card_amount_7d: 1309, card_count_30d: 7, card_amount_30d: 1339 };
     const f = relativeAmountFeatures(120_000, reading);
     expect(f.amount_to_card_avg_7d).toBeCloseTo(1200 / (109 / 5), 12);
     expect(f.amount_to_card_avg_30d).toBeCloseTo(1200 / (139 / 6), 12);
-    expect(relativeAmountFeatures(4500, { card_count_7d: 1, card_amount_7d: 45, card_count_30d: 1, card_amount_30d: 45 })).toEqual({ amount_to_card_avg_7d: -1, amount_to_card_avg_30d: -1 });
-    expect(relativeAmountFeatures(6000, { card_count_7d: 1, card_amount_7d: 60, card_count_30d: 2, card_amount_30d: 105 })).toEqual({ amount_to_card_avg_7d: -1, amount_to_card_avg_30d: 60 / 45 });
+    expect(
+      relativeAmountFeatures(4500, { card_count_7d: 1, card_amount_7d: 45, card_count_30d: 1, card_amount_30d: 45 }),
+    ).toEqual({ amount_to_card_avg_7d: -1, amount_to_card_avg_30d: -1 });
+    expect(
+      relativeAmountFeatures(6000, { card_count_7d: 1, card_amount_7d: 60, card_count_30d: 2, card_amount_30d: 105 }),
+    ).toEqual({ amount_to_card_avg_7d: -1, amount_to_card_avg_30d: 60 / 45 });
   });
 });

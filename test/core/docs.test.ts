@@ -14,7 +14,14 @@ const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.
 describe('documentation', () => {
   it('lists every velocity and transaction feature in the feature contract', () => {
     const contract = doc('velocity-features.md');
-    const listed = [...VELOCITY_FEATURES, ...TRANSACTION_FEATURES, ...RELATIVE_AMOUNT_FEATURES, ...WATCHLIST_FEATURES, ...LIST_FEATURES, ...MODEL_FEATURES];
+    const listed = [
+      ...VELOCITY_FEATURES,
+      ...TRANSACTION_FEATURES,
+      ...RELATIVE_AMOUNT_FEATURES,
+      ...WATCHLIST_FEATURES,
+      ...LIST_FEATURES,
+      ...MODEL_FEATURES,
+    ];
     // Every feature a rule may name (the known feature list) is among them.
     expect(ALL_FEATURES.filter((f) => !listed.includes(f))).toEqual([]);
     const missing = listed.filter((f) => !contract.includes(`\`${f}\``));

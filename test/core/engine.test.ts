@@ -12,14 +12,29 @@ const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
 const parse = (v: unknown) => scoreRequestSchema.parse(v);
 
 describe('payload identity for idempotency', () => {
-  const base = { transactionId: 't1', amount: 100, currency: 'EUR', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 1, expiryYear: 2030, cvvResult: 'match' }, device: { id: 'd', ip: '203.0.113.1' } };
+  const base = {
+    transactionId: 't1',
+    amount: 100,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    card: { number: '4111111111111111', expiryMonth: 1, expiryYear: 2030, cvvResult: 'match' },
+    device: { id: 'd', ip: '203.0.113.1' },
+  };
   const hash = (v: unknown) => {
     const req = parse(v);
     return payloadHash(req, identifyCard(keyring, req.card.number));
   };
 
   it('does not depend on key order or on fields the schema drops', () => {
-    const reordered = { device: { ip: '203.0.113.1', id: 'd' }, card: { cvvResult: 'match', expiryYear: 2030, expiryMonth: 1, number: '4111111111111111' }, channel: 'ecommerce', currency: 'EUR', amount: 100, transactionId: 't1', unknownField: 'x' };
+    const reordered = {
+      device: { ip: '203.0.113.1', id: 'd' },
+      card: { cvvResult: 'match', expiryYear: 2030, expiryMonth: 1, number: '4111111111111111' },
+      channel: 'ecommerce',
+      currency: 'EUR',
+      amount: 100,
+      transactionId: 't1',
+      unknownField: 'x',
+    };
     expect(hash(reordered)).toBe(hash(base));
   });
 
@@ -49,14 +64,25 @@ describe('a retry of a transaction counted but not answered', () => {
     };
     const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
     const rates = readRatesFile();
-    const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000, now: () => clock });
-    const order = (transactionId: string, number: string) => parse({
-      transactionId, amount: 40_000, currency: 'EUR', channel: 'ecommerce',
-      card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
-      device: { id: 'device-1', ip: '203.0.113.9' },
-      // The account is 23 hours old at the first try, over a day old an hour later.
-      customer: { accountCreatedAt: new Date(t0 - 23 * 3_600_000).toISOString() },
+    const engine = new Engine({
+      store,
+      keyring,
+      ruleset: () => ruleset,
+      rates: () => rates,
+      deadlineMs: 1000,
+      now: () => clock,
     });
+    const order = (transactionId: string, number: string) =>
+      parse({
+        transactionId,
+        amount: 40_000,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        device: { id: 'device-1', ip: '203.0.113.9' },
+        // The account is 23 hours old at the first try, over a day old an hour later.
+        customer: { accountCreatedAt: new Date(t0 - 23 * 3_600_000).toISOString() },
+      });
     await engine.score('m1', order('a1', '4111111111111111'));
     clock += 60_000;
     const first = await engine.score('m1', order('a2', '5555555555554444'));

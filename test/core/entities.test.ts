@@ -9,8 +9,20 @@ describe('entity normalisation', () => {
   });
 
   it('keys an address on its delivery point, not the recipient', () => {
-    const a = normaliseAddress({ name: 'Alice', line1: '1-2-3 Shibuya,', postalCode: '150-0002', city: 'Tokyo', country: 'JP' });
-    const b = normaliseAddress({ name: 'Bob', line1: '1 2 3  SHIBUYA', postalCode: '150 0002', city: 'tokyo', country: 'JP' });
+    const a = normaliseAddress({
+      name: 'Alice',
+      line1: '1-2-3 Shibuya,',
+      postalCode: '150-0002',
+      city: 'Tokyo',
+      country: 'JP',
+    });
+    const b = normaliseAddress({
+      name: 'Bob',
+      line1: '1 2 3  SHIBUYA',
+      postalCode: '150 0002',
+      city: 'tokyo',
+      country: 'JP',
+    });
     expect(a).toBe(b);
     expect(normaliseAddress({ city: 'Tokyo' })).toBeNull();
   });
@@ -22,7 +34,10 @@ describe('entity normalisation', () => {
 
   it('pseudonymises with a key, under both keys during rotation', () => {
     const one = new EntityHasher({ primary: { id: 'a', secret: Buffer.alloc(32, 1) } });
-    const two = new EntityHasher({ primary: { id: 'b', secret: Buffer.alloc(32, 2) }, previous: { id: 'a', secret: Buffer.alloc(32, 1) } });
+    const two = new EntityHasher({
+      primary: { id: 'b', secret: Buffer.alloc(32, 2) },
+      previous: { id: 'a', secret: Buffer.alloc(32, 1) },
+    });
     const [mine] = one.identities('email', 'jdoe@gmail.com');
     expect(mine).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(two.identities('email', 'jdoe@gmail.com')).toEqual([expect.not.stringMatching(mine!), mine]);

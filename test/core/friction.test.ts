@@ -14,7 +14,15 @@ describe('friction tracker', () => {
     t.record('shop', 'review');
     t.record('shop', 'decline');
     t.record('quiet', 'approve');
-    expect(t.share('shop', budget)).toEqual({ merchantId: 'shop', orders: 100, challenge: 0.08, review: 0.01, decline: 0.01, budget, over: ['challenge', 'review'] });
+    expect(t.share('shop', budget)).toEqual({
+      merchantId: 'shop',
+      orders: 100,
+      challenge: 0.08,
+      review: 0.01,
+      decline: 0.01,
+      budget,
+      over: ['challenge', 'review'],
+    });
     expect(t.share('quiet', budget)).toMatchObject({ orders: 1, challenge: 0, over: [] });
     expect(t.share('unknown', budget)).toBeUndefined();
     expect(t.shares(() => budget).map((s) => s.merchantId)).toEqual(['shop', 'quiet']);

@@ -6,7 +6,18 @@ import { ALL_FEATURES } from '../../services/core/features.ts';
 import { decide, evaluateRules, matches, parseRuleset, RulesetError, type Ruleset } from '../../services/core/rules.ts';
 
 const known = new Set(ALL_FEATURES);
-const base = { version: 't1', bands: { challenge: 30, review: 55, decline: 80 }, rules: [{ code: 'HIGH_AMOUNT', message: 'High amount ({amount_major})', when: { feature: 'amount_major', gte: 1000 }, score: 40 }] };
+const base = {
+  version: 't1',
+  bands: { challenge: 30, review: 55, decline: 80 },
+  rules: [
+    {
+      code: 'HIGH_AMOUNT',
+      message: 'High amount ({amount_major})',
+      when: { feature: 'amount_major', gte: 1000 },
+      score: 40,
+    },
+  ],
+};
 
 function problemsOf(doc: unknown): string[] {
   try {
@@ -25,11 +36,22 @@ describe('ruleset validation', () => {
   });
 
   it('names each problem by path: unknown features, duplicate codes, bad bands, code in rule files', () => {
-    expect(problemsOf({ ...base, rules: [{ ...base.rules[0], when: { feature: 'amount_majr', gte: 1 } }] })).toEqual(['rules.0.when: unknown feature amount_majr']);
-    expect(problemsOf({ ...base, rules: [base.rules[0], base.rules[0]] })).toEqual(['rules.1.code: duplicate code HIGH_AMOUNT']);
-    expect(problemsOf({ ...base, bands: { challenge: 60, review: 55, decline: 80 } })).toEqual(['bands: must satisfy challenge <= review <= decline']);
-    expect(problemsOf({ ...base, rules: [{ ...base.rules[0], when: { feature: 'amount_major', expr: 'process.exit()' } }] }).length).toBeGreaterThan(0);
-    expect(problemsOf({ ...base, merchants: { m1: { disabledRules: ['NOPE'] } } })).toEqual(['merchants.m1.disabledRules: unknown rule NOPE']);
+    expect(problemsOf({ ...base, rules: [{ ...base.rules[0], when: { feature: 'amount_majr', gte: 1 } }] })).toEqual([
+      'rules.0.when: unknown feature amount_majr',
+    ]);
+    expect(problemsOf({ ...base, rules: [base.rules[0], base.rules[0]] })).toEqual([
+      'rules.1.code: duplicate code HIGH_AMOUNT',
+    ]);
+    expect(problemsOf({ ...base, bands: { challenge: 60, review: 55, decline: 80 } })).toEqual([
+      'bands: must satisfy challenge <= review <= decline',
+    ]);
+    expect(
+      problemsOf({ ...base, rules: [{ ...base.rules[0], when: { feature: 'amount_major', expr: 'process.exit()' } }] })
+        .length,
+    ).toBeGreaterThan(0);
+    expect(problemsOf({ ...base, merchants: { m1: { disabledRules: ['NOPE'] } } })).toEqual([
+      'merchants.m1.disabledRules: unknown rule NOPE',
+    ]);
   });
 });
 
@@ -38,30 +60,67 @@ describe('conditions', () => {
   it('compares, combines and treats unevaluated features as not matching', () => {
     expect(matches({ feature: 'amount_major', gte: 50, lt: 51 }, f)).toBe(true);
     expect(matches({ feature: 'cvv_result', in: ['mismatch', 'not_checked'] }, f)).toBe(true);
-    expect(matches({ all: [{ feature: 'amount_major', gt: 10 }, { not: { feature: 'card_expired', eq: true } }] }, f)).toBe(true);
-    expect(matches({ any: [{ feature: 'amount_major', gt: 100 }, { feature: 'cvv_result', neq: 'mismatch' }] }, f)).toBe(false);
+    expect(
+      matches({ all: [{ feature: 'amount_major', gt: 10 }, { not: { feature: 'card_expired', eq: true } }] }, f),
+    ).toBe(true);
+    expect(
+      matches(
+        {
+          any: [
+            { feature: 'amount_major', gt: 100 },
+            { feature: 'cvv_result', neq: 'mismatch' },
+          ],
+        },
+        f,
+      ),
+    ).toBe(false);
     expect(matches({ feature: 'card_count_1h', gte: 0 }, f)).toBe(false);
   });
 });
 
 describe('decisions', () => {
-  const ruleset: Ruleset = parseRuleset({
-    ...base,
-    failMode: 'open',
-    rules: [
-      { code: 'A_BIG', message: 'a', when: { feature: 'amount_major', gte: 0 }, score: 50 },
-      { code: 'B_SMALL', message: 'b', when: { feature: 'amount_major', gte: 0 }, score: 10 },
-      { code: 'C_FLOOR', message: 'c', when: { feature: 'cvv_result', eq: 'mismatch' }, score: 0, atLeast: 'review' },
-      { code: 'D_RELIEF', message: 'd', when: { feature: 'three_ds_status', eq: 'Y' }, score: -70 },
-    ],
-    merchants: { strict: { failMode: 'closed', bands: { challenge: 10, review: 20, decline: 30 } }, lenient: { disabledRules: ['A_BIG'] } },
-  }, known);
-  const run = (features: Record<string, string | number | boolean>, merchant = 'm', extra: Partial<Parameters<typeof decide>[0]> = {}) =>
-    decide({ ruleset, merchantId: merchant, hits: evaluateRules(ruleset, merchant, features), degraded: false, cardNotPresent: true, threeDSAuthenticated: false, ...extra });
+  const ruleset: Ruleset = parseRuleset(
+    {
+      ...base,
+      failMode: 'open',
+      rules: [
+        { code: 'A_BIG', message: 'a', when: { feature: 'amount_major', gte: 0 }, score: 50 },
+        { code: 'B_SMALL', message: 'b', when: { feature: 'amount_major', gte: 0 }, score: 10 },
+        { code: 'C_FLOOR', message: 'c', when: { feature: 'cvv_result', eq: 'mismatch' }, score: 0, atLeast: 'review' },
+        { code: 'D_RELIEF', message: 'd', when: { feature: 'three_ds_status', eq: 'Y' }, score: -70 },
+      ],
+      merchants: {
+        strict: { failMode: 'closed', bands: { challenge: 10, review: 20, decline: 30 } },
+        lenient: { disabledRules: ['A_BIG'] },
+      },
+    },
+    known,
+  );
+  const run = (
+    features: Record<string, string | number | boolean>,
+    merchant = 'm',
+    extra: Partial<Parameters<typeof decide>[0]> = {},
+  ) =>
+    decide({
+      ruleset,
+      merchantId: merchant,
+      hits: evaluateRules(ruleset, merchant, features),
+      degraded: false,
+      cardNotPresent: true,
+      threeDSAuthenticated: false,
+      ...extra,
+    });
 
   it('adds contributions, orders reasons by weight and maps score bands to decisions', () => {
     const d = run({ amount_major: 1 });
-    expect(d).toEqual({ score: 60, decision: 'review', reasons: [{ code: 'A_BIG', message: 'a' }, { code: 'B_SMALL', message: 'b' }] });
+    expect(d).toEqual({
+      score: 60,
+      decision: 'review',
+      reasons: [
+        { code: 'A_BIG', message: 'a' },
+        { code: 'B_SMALL', message: 'b' },
+      ],
+    });
     expect(run({ amount_major: 1 }, 'strict').decision).toBe('decline');
     expect(run({ amount_major: 1 }, 'lenient')).toMatchObject({ score: 10, decision: 'approve' });
   });
@@ -72,10 +131,24 @@ describe('decisions', () => {
   });
 
   it('counts a successful 3-D Secure authentication as the step-up a challenge floor asks for', () => {
-    const s = parseRuleset({ ...base, rules: [{ code: 'STEP_UP', message: 's', when: { feature: 'amount_major', gte: 0 }, score: 0, atLeast: 'challenge' }] }, known);
+    const s = parseRuleset(
+      {
+        ...base,
+        rules: [
+          { code: 'STEP_UP', message: 's', when: { feature: 'amount_major', gte: 0 }, score: 0, atLeast: 'challenge' },
+        ],
+      },
+      known,
+    );
     const hits = evaluateRules(s, 'm', { amount_major: 1 });
-    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false }).decision).toBe('challenge');
-    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true }).decision).toBe('approve');
+    expect(
+      decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false })
+        .decision,
+    ).toBe('challenge');
+    expect(
+      decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true })
+        .decision,
+    ).toBe('approve');
   });
 
   it('fail-closed merchants never approve on a degraded answer; fail-open ones may', () => {
@@ -86,31 +159,64 @@ describe('decisions', () => {
   it('turns a step-up into a review where 3-D Secure cannot help', () => {
     const s = parseRuleset({ ...base, bands: { challenge: 30, review: 55, decline: 80 } }, known);
     const hits = evaluateRules(s, 'm', { amount_major: 2000 });
-    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false }).decision).toBe('challenge');
-    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: false, threeDSAuthenticated: false }).decision).toBe('review');
-    expect(decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true }).decision).toBe('review');
+    expect(
+      decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false })
+        .decision,
+    ).toBe('challenge');
+    expect(
+      decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: false, threeDSAuthenticated: false })
+        .decision,
+    ).toBe('review');
+    expect(
+      decide({ ruleset: s, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: true })
+        .decision,
+    ).toBe('review');
   });
 
   describe('the step-up ladder', () => {
     // Bands 30 / 55 / 80. LEAKED and AMOUNT are step-up evidence, RING and TESTING strong.
-    const ladder = parseRuleset({
-      ...base,
-      rules: [
-        { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 40, stepUp: true, atLeast: 'challenge' },
-        { code: 'AMOUNT', message: 'a', when: { feature: 'amount_major', gte: 1000 }, score: 50, stepUp: true },
-        { code: 'RING', message: 'r', when: { feature: 'device_distinct_cards_24h', gte: 3 }, score: 35 },
-        { code: 'TESTING', message: 't', when: { feature: 'card_small_count_1h', gte: 3 }, score: 50 },
-        { code: 'AUTHENTICATED', message: 'y', when: { feature: 'three_ds_status', eq: 'Y' }, score: -25 },
-        { code: 'AUTH_FAILED', message: 'n', when: { feature: 'three_ds_status', in: ['N', 'R'] }, score: 35 },
-      ],
-      merchants: { tight: { bands: { challenge: 20, review: 30, decline: 40 } } },
-    }, known);
-    const leaked = { card_listed: true, amount_major: 1, device_distinct_cards_24h: 1, card_small_count_1h: 0, three_ds_status: 'none' };
-    const at = (f: Record<string, string | number | boolean>, o: { cnp?: boolean; threeDS?: string; merchant?: string } = {}) => {
+    const ladder = parseRuleset(
+      {
+        ...base,
+        rules: [
+          {
+            code: 'LEAKED',
+            message: 'l',
+            when: { feature: 'card_listed', eq: true },
+            score: 40,
+            stepUp: true,
+            atLeast: 'challenge',
+          },
+          { code: 'AMOUNT', message: 'a', when: { feature: 'amount_major', gte: 1000 }, score: 50, stepUp: true },
+          { code: 'RING', message: 'r', when: { feature: 'device_distinct_cards_24h', gte: 3 }, score: 35 },
+          { code: 'TESTING', message: 't', when: { feature: 'card_small_count_1h', gte: 3 }, score: 50 },
+          { code: 'AUTHENTICATED', message: 'y', when: { feature: 'three_ds_status', eq: 'Y' }, score: -25 },
+          { code: 'AUTH_FAILED', message: 'n', when: { feature: 'three_ds_status', in: ['N', 'R'] }, score: 35 },
+        ],
+        merchants: { tight: { bands: { challenge: 20, review: 30, decline: 40 } } },
+      },
+      known,
+    );
+    const leaked = {
+      card_listed: true,
+      amount_major: 1,
+      device_distinct_cards_24h: 1,
+      card_small_count_1h: 0,
+      three_ds_status: 'none',
+    };
+    const at = (
+      f: Record<string, string | number | boolean>,
+      o: { cnp?: boolean; threeDS?: string; merchant?: string } = {},
+    ) => {
       const features = { ...f, three_ds_status: o.threeDS ?? 'none' };
       return decide({
-        ruleset: ladder, merchantId: o.merchant ?? 'm', hits: evaluateRules(ladder, o.merchant ?? 'm', features), degraded: false,
-        cardNotPresent: o.cnp ?? true, threeDSAuthenticated: o.threeDS === 'Y', threeDSFailed: o.threeDS === 'N' || o.threeDS === 'R',
+        ruleset: ladder,
+        merchantId: o.merchant ?? 'm',
+        hits: evaluateRules(ladder, o.merchant ?? 'm', features),
+        degraded: false,
+        cardNotPresent: o.cnp ?? true,
+        threeDSAuthenticated: o.threeDS === 'Y',
+        threeDSFailed: o.threeDS === 'N' || o.threeDS === 'R',
       });
     };
 
@@ -124,48 +230,100 @@ describe('decisions', () => {
       // strong 35 (a ring) + step-up 40: corroborated, the whole 75 decides.
       expect(at({ ...leaked, device_distinct_cards_24h: 4 })).toMatchObject({ score: 75, decision: 'review' });
       expect(at({ ...leaked, card_small_count_1h: 5 })).toMatchObject({ score: 90, decision: 'decline' });
-      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4, card_small_count_1h: 5 })).toMatchObject({ score: 85, decision: 'decline' });
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4, card_small_count_1h: 5 })).toMatchObject(
+        { score: 85, decision: 'decline' },
+      );
       // strong evidence below the challenge band does not unlock the step-up evidence.
-      const weak = parseRuleset({ ...base, rules: [
-        { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 70, stepUp: true },
-        { code: 'FAINT', message: 'f', when: { feature: 'card_small_count_1h', gte: 1 }, score: 20 },
-      ] }, known);
+      const weak = parseRuleset(
+        {
+          ...base,
+          rules: [
+            { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 70, stepUp: true },
+            { code: 'FAINT', message: 'f', when: { feature: 'card_small_count_1h', gte: 1 }, score: 20 },
+          ],
+        },
+        known,
+      );
       const hits = evaluateRules(weak, 'm', { card_listed: true, card_small_count_1h: 1 });
-      expect(decide({ ruleset: weak, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false })).toMatchObject({ score: 90, decision: 'challenge' });
+      expect(
+        decide({
+          ruleset: weak,
+          merchantId: 'm',
+          hits,
+          degraded: false,
+          cardNotPresent: true,
+          threeDSAuthenticated: false,
+        }),
+      ).toMatchObject({ score: 90, decision: 'challenge' });
     });
 
     it('after a successful authentication, step-up evidence is answered; strong evidence still counts', () => {
       expect(at({ ...leaked, amount_major: 5000 }, { threeDS: 'Y' }).decision).toBe('approve');
       // strong 35 − 25 = 10 even with tight bands.
-      expect(at({ ...leaked, device_distinct_cards_24h: 4 }, { threeDS: 'Y', merchant: 'tight' }).decision).toBe('approve');
+      expect(at({ ...leaked, device_distinct_cards_24h: 4 }, { threeDS: 'Y', merchant: 'tight' }).decision).toBe(
+        'approve',
+      );
       // strong 35 + 50 − 25 = 60: held for review.
-      expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y' })).toMatchObject({ decision: 'review' });
+      expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y' })).toMatchObject({
+        decision: 'review',
+      });
       // strong 35 + 50 − 25 = 60 with tight bands (challenge 20): a second challenge is pointless, so review... or decline at 40.
-      expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y', merchant: 'tight' }).decision).toBe('decline');
+      expect(
+        at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y', merchant: 'tight' })
+          .decision,
+      ).toBe('decline');
     });
 
     it('after a failed authentication, every contribution counts and there is no second challenge', () => {
       expect(at(leaked, { threeDS: 'N' })).toMatchObject({ score: 75, decision: 'review' });
-      expect(at({ ...leaked, amount_major: 5000 }, { threeDS: 'R' })).toMatchObject({ score: 100, decision: 'decline' });
+      expect(at({ ...leaked, amount_major: 5000 }, { threeDS: 'R' })).toMatchObject({
+        score: 100,
+        decision: 'decline',
+      });
     });
 
     it('at a card-present terminal, step-up evidence is only told; strong evidence decides', () => {
-      expect(at({ ...leaked, amount_major: 5000 }, { cnp: false })).toMatchObject({ score: 90, decision: 'approve', reasons: [{ code: 'AMOUNT', message: 'a' }, { code: 'LEAKED', message: 'l' }] });
-      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { cnp: false }).decision).toBe('review'); // strong 35: no step-up possible
+      expect(at({ ...leaked, amount_major: 5000 }, { cnp: false })).toMatchObject({
+        score: 90,
+        decision: 'approve',
+        reasons: [
+          { code: 'AMOUNT', message: 'a' },
+          { code: 'LEAKED', message: 'l' },
+        ],
+      });
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { cnp: false }).decision).toBe(
+        'review',
+      ); // strong 35: no step-up possible
       expect(at({ ...leaked, device_distinct_cards_24h: 4 }, { cnp: false }).decision).toBe('review'); // 75, corroborated
-      expect(at({ ...leaked, device_distinct_cards_24h: 4, amount_major: 5000 }, { cnp: false }).decision).toBe('decline');
+      expect(at({ ...leaked, device_distinct_cards_24h: 4, amount_major: 5000 }, { cnp: false }).decision).toBe(
+        'decline',
+      );
     });
 
     it('keeps per-merchant bands', () => {
-      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { merchant: 'tight' }).decision).toBe('review'); // strong 35 ≥ 30
+      expect(at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { merchant: 'tight' }).decision).toBe(
+        'review',
+      ); // strong 35 ≥ 30
       expect(at({ ...leaked, amount_major: 5000 }, { merchant: 'tight' }).decision).toBe('challenge');
     });
 
     it('a ruleset without step-up marks decides as before: every rule is strong evidence', () => {
-      const plain = parseRuleset({ ...base, rules: [{ code: 'PLAIN', message: 'x', when: { feature: 'amount_major', gte: 0 }, score: 60 }] }, known);
+      const plain = parseRuleset(
+        { ...base, rules: [{ code: 'PLAIN', message: 'x', when: { feature: 'amount_major', gte: 0 }, score: 60 }] },
+        known,
+      );
       expect(plain.rules[0]!.stepUp).toBe(false);
       const hits = evaluateRules(plain, 'm', { amount_major: 1 });
-      expect(decide({ ruleset: plain, merchantId: 'm', hits, degraded: false, cardNotPresent: true, threeDSAuthenticated: false }).decision).toBe('review');
+      expect(
+        decide({
+          ruleset: plain,
+          merchantId: 'm',
+          hits,
+          degraded: false,
+          cardNotPresent: true,
+          threeDSAuthenticated: false,
+        }).decision,
+      ).toBe('review');
     });
   });
 

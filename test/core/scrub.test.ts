@@ -55,7 +55,24 @@ const writeDigits = (r: Rng, digits: string, mixed = r.next() < 0.3) => {
   const zero = r.pick(ZEROS);
   return digits.replace(/[0-9]/g, (d) => String.fromCodePoint((mixed ? r.pick(ZEROS) : zero) + Number(d)));
 };
-const SEPARATORS = [' ', '-', '.', '/', '  ', ' - ', ' / ', '\u00a0', '\u3000', '\uff0d', '\u2010', '\u2013', '\u30fb', '\u200b', '_', '\uff0e'];
+const SEPARATORS = [
+  ' ',
+  '-',
+  '.',
+  '/',
+  '  ',
+  ' - ',
+  ' / ',
+  '\u00a0',
+  '\u3000',
+  '\uff0d',
+  '\u2010',
+  '\u2013',
+  '\u30fb',
+  '\u200b',
+  '_',
+  '\uff0e',
+];
 
 /** Digits with a separator at each of `cuts` (positions between digits). */
 function separated(r: Rng, digits: string, cuts: number[]): string {
@@ -66,10 +83,29 @@ function separated(r: Rng, digits: string, cuts: number[]): string {
   }
   return out;
 }
-const groupsOf = (digits: string, cuts: number[]) => [0, ...cuts, digits.length].slice(0, -1).map((from, k, all) => digits.slice(from, all[k + 1] ?? digits.length));
-const randomCuts = (r: Rng, length: number, lo = 1, hi = length - 1) => Array.from({ length: hi - lo + 1 }, (_, k) => lo + k).filter(() => r.next() < 0.35);
+const groupsOf = (digits: string, cuts: number[]) =>
+  [0, ...cuts, digits.length].slice(0, -1).map((from, k, all) => digits.slice(from, all[k + 1] ?? digits.length));
+const randomCuts = (r: Rng, length: number, lo = 1, hi = length - 1) =>
+  Array.from({ length: hi - lo + 1 }, (_, k) => lo + k).filter(() => r.next() < 0.35);
 
-const WORDS = ['card', 'number', 'is', 'Tokyo', '東京都渋谷区', 'gift for', 'ref:', '(', ')', 'x', 'order', '"', ',', 'カード番号', 'name=', '\n'];
+const WORDS = [
+  'card',
+  'number',
+  'is',
+  'Tokyo',
+  '東京都渋谷区',
+  'gift for',
+  'ref:',
+  '(',
+  ')',
+  'x',
+  'order',
+  '"',
+  ',',
+  'カード番号',
+  'name=',
+  '\n',
+];
 const textAround = (r: Rng, middle: string) => {
   const before = Array.from({ length: r.int(0, 3) }, () => r.pick(WORDS)).join(r.pick([' ', '']));
   const after = Array.from({ length: r.int(0, 3) }, () => r.pick(WORDS)).join(r.pick([' ', '']));
@@ -86,7 +122,8 @@ describe('the card-number scrubber', () => {
       const pan = card(r);
       let cuts = randomCuts(r, pan.length);
       // The documented exception: a group shaped like an epoch time (13, 16, 19 digits beginning with 1) is not part of a card.
-      while (groupsOf(pan, cuts).some((g) => [13, 16, 19].includes(g.length) && g.startsWith('1'))) cuts = randomCuts(r, pan.length);
+      while (groupsOf(pan, cuts).some((g) => [13, 16, 19].includes(g.length) && g.startsWith('1')))
+        cuts = randomCuts(r, pan.length);
       const written = writeDigits(r, separated(r, pan, cuts));
       const text = textAround(r, written);
       const out = scrubCardNumbers(text);
@@ -98,7 +135,9 @@ describe('the card-number scrubber', () => {
   });
 
   it('masks every card of several in one text, and a card beside other numbers', () => {
-    expect(scrubCardNumbers('cards 4111 1111 1111 1111 and 5555-5555-5555-4444, 378282246310005.')).toBe('cards 411111******1111 and 555555******4444, 378282*****0005.');
+    expect(scrubCardNumbers('cards 4111 1111 1111 1111 and 5555-5555-5555-4444, 378282246310005.')).toBe(
+      'cards 411111******1111 and 555555******4444, 378282*****0005.',
+    );
     expect(scrubCardNumbers('2026 4111 1111 1111 1111')).toBe('2026 411111******1111');
     expect(scrubCardNumbers('4111 1111 1111 1111 12/30 123')).toBe('411111******1111 12/30 123');
     expect(scrubCardNumbers('ref4111111111111111x')).toBe('ref411111******1111x');
@@ -126,10 +165,21 @@ describe('the card-number scrubber', () => {
     const r = rng(5);
     for (let i = 0; i < 2000; i++) {
       const country = String(r.int(1, 998));
-      const subscriber = nonLuhn(r, r.int(Math.max(4, 8 - country.length), 15 - country.length)).replace(/^./, String(r.int(1, 9)));
+      const subscriber = nonLuhn(r, r.int(Math.max(4, 8 - country.length), 15 - country.length)).replace(
+        /^./,
+        String(r.int(1, 9)),
+      );
       const e164 = `+${country}${r.pick([' ', '-', ''])}${separated(r, subscriber, randomCuts(r, subscriber.length))}`;
-      const national = r.pick([`0${r.int(10, 99)}-${r.int(1000, 9999)}-${r.int(1000, 9999)}`, `(${r.int(200, 999)}) ${r.int(200, 999)}-${r.int(1000, 9999)}`, `0${r.int(1000, 9999)} ${r.int(100000, 999999)}`]);
-      for (const phone of [e164, writeDigits(r, national), `${e164.replace(/\d/g, (d) => String.fromCodePoint(0xff10 + Number(d)))}`]) {
+      const national = r.pick([
+        `0${r.int(10, 99)}-${r.int(1000, 9999)}-${r.int(1000, 9999)}`,
+        `(${r.int(200, 999)}) ${r.int(200, 999)}-${r.int(1000, 9999)}`,
+        `0${r.int(1000, 9999)} ${r.int(100000, 999999)}`,
+      ]);
+      for (const phone of [
+        e164,
+        writeDigits(r, national),
+        `${e164.replace(/\d/g, (d) => String.fromCodePoint(0xff10 + Number(d)))}`,
+      ]) {
         const text = textAround(r, phone);
         expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
       }
@@ -141,7 +191,15 @@ describe('the card-number scrubber', () => {
     const two = (n: number) => String(n).padStart(2, '0');
     const date = () => {
       const [y, m, d] = [r.int(1950, 2080), r.int(1, 12), r.int(1, 28)];
-      return r.pick([`${y}-${two(m)}-${two(d)}`, `${two(d)}/${two(m)}/${y}`, `${m}/${d}/${y}`, `${y}.${two(m)}.${two(d)}`, `${y}/${m}/${d}`, `${y}${two(m)}${two(d)}`, `${two(d)}.${two(m)}.${two(y % 100)}`]);
+      return r.pick([
+        `${y}-${two(m)}-${two(d)}`,
+        `${two(d)}/${two(m)}/${y}`,
+        `${m}/${d}/${y}`,
+        `${y}.${two(m)}.${two(d)}`,
+        `${y}/${m}/${d}`,
+        `${y}${two(m)}${two(d)}`,
+        `${two(d)}.${two(m)}.${two(y % 100)}`,
+      ]);
     };
     for (let i = 0; i < 3000; i++) {
       const dates = Array.from({ length: r.int(1, 4) }, date).join(r.pick([' ', ' - ', '-', '/', ' / ', '  ']));
@@ -155,7 +213,13 @@ describe('the card-number scrubber', () => {
     for (let i = 0; i < 2000; i++) {
       const ms = r.int(1_000_000_000_000, 1_999_999_999_999);
       const stamp = r.pick([String(ms), `${ms}${r.int(100, 999)}`, `${ms}${r.int(100_000, 999_999)}`]);
-      for (const id of [`k-${stamp}`, `b${ms}-${r.int(1, 9999)}-${r.int(0, 9_999_999)}-${stamp}`, stamp, `${r.int(1, 99999)}-${stamp}`, `${stamp}-${r.int(1, 999)}`]) {
+      for (const id of [
+        `k-${stamp}`,
+        `b${ms}-${r.int(1, 9999)}-${r.int(0, 9_999_999)}-${stamp}`,
+        stamp,
+        `${r.int(1, 99999)}-${stamp}`,
+        `${stamp}-${r.int(1, 999)}`,
+      ]) {
         expect(containsCardNumber(id), id).toBe(false);
         expect(scrubCardNumbers(`ts=${id} done`)).toBe(`ts=${id} done`);
       }
@@ -163,23 +227,54 @@ describe('the card-number scrubber', () => {
   });
 
   it('scrubs every string of a structure, keys included, and leaves numbers and booleans', () => {
-    const value = { items: [{ name: 'gift ４１１１１１１１１１１１１１１１' }], note: null, n: 4111111111111111, ok: true, nested: { 'k 5555 5555 5555 4444': ['5555555555554444'] } };
-    expect(scrubDeep(value)).toEqual({ items: [{ name: 'gift 411111******1111' }], note: null, n: 4111111111111111, ok: true, nested: { 'k 555555******4444': ['555555******4444'] } });
+    const value = {
+      items: [{ name: 'gift ４１１１１１１１１１１１１１１１' }],
+      note: null,
+      n: 4111111111111111,
+      ok: true,
+      nested: { 'k 5555 5555 5555 4444': ['5555555555554444'] },
+    };
+    expect(scrubDeep(value)).toEqual({
+      items: [{ name: 'gift 411111******1111' }],
+      note: null,
+      n: 4111111111111111,
+      ok: true,
+      nested: { 'k 555555******4444': ['555555******4444'] },
+    });
   });
 });
 
 describe('identifiers refuse card numbers', () => {
-  const PANS = ['4000-0566-5566-5556', '4000:0566:5566:5556', '4000.0566.5566.5556', 'order_4000056655665556', '4000056655665556', '4000 0566 5566 5556', '４０００-０５６６-５５６６-５５５６', 'x,4000,0566,5566,5556'];
+  const PANS = [
+    '4000-0566-5566-5556',
+    '4000:0566:5566:5556',
+    '4000.0566.5566.5556',
+    'order_4000056655665556',
+    '4000056655665556',
+    '4000 0566 5566 5556',
+    '４０００-０５６６-５５６６-５５５６',
+    'x,4000,0566,5566,5556',
+  ];
 
   it('finds a card number in an identifier, with any punctuation between the digits', () => {
     for (const id of PANS) expect(containsCardNumber(id), id).toBe(true);
-    for (const id of ['order-1001', '550e8400-e29b-41d4-a716-446655440000', 'A1B2C3', '2026-11-23T10:00:00Z', 'shop-7', '123456789012']) expect(containsCardNumber(id), id).toBe(false);
+    for (const id of [
+      'order-1001',
+      '550e8400-e29b-41d4-a716-446655440000',
+      'A1B2C3',
+      '2026-11-23T10:00:00Z',
+      'shop-7',
+      '123456789012',
+    ])
+      expect(containsCardNumber(id), id).toBe(false);
   });
 
   it('anything an identifier check accepts passes the scrubber unchanged', () => {
     const r = rng(21);
     for (let i = 0; i < 3000; i++) {
-      const pieces = Array.from({ length: r.int(1, 6) }, () => r.pick([String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０']));
+      const pieces = Array.from({ length: r.int(1, 6) }, () =>
+        r.pick([String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０']),
+      );
       const id = pieces.join(r.pick(['', '-', ':', '.']));
       if (!containsCardNumber(id)) expect(scrubCardNumbers(id), id).toBe(id);
     }
@@ -193,16 +288,26 @@ describe('identifiers refuse card numbers', () => {
       expect(message).toContain('card number');
       expect(message).not.toMatch(/\d{4}/);
     }
-    const base = { transactionId: 'order-1', amount: 100, currency: 'EUR', channel: 'ecommerce', card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 } };
+    const base = {
+      transactionId: 'order-1',
+      amount: 100,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030 },
+    };
     for (const pan of PANS) {
       for (const over of [{ customer: { id: pan } }, { device: { id: `dev ${pan}` } }]) {
         const parsed = scoreRequestSchema.safeParse({ ...base, ...over });
         expect(parsed.success, JSON.stringify(over)).toBe(false);
-        expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual([Object.keys(over)[0] === 'customer' ? 'customer.id' : 'device.id']);
+        expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual([
+          Object.keys(over)[0] === 'customer' ? 'customer.id' : 'device.id',
+        ]);
         expect(JSON.stringify(parsed.error!.issues)).not.toMatch(/\d{4}|[０-９]{4}/);
       }
     }
-    expect(scoreRequestSchema.safeParse({ ...base, customer: { id: 'cust-42' }, device: { id: 'd-42' } }).success).toBe(true);
+    expect(scoreRequestSchema.safeParse({ ...base, customer: { id: 'cust-42' }, device: { id: 'd-42' } }).success).toBe(
+      true,
+    );
     expect(transactionMessageSchema.safeParse({ ...base, merchantId: '4000.0566.5566.5556' }).success).toBe(false);
   });
 });
@@ -211,18 +316,53 @@ describe('every writer uses it', () => {
   it('the log sink masks full-width and separated card numbers', () => {
     const lines: string[] = [];
     const log = createLogger('info', { write: (l: string) => lines.push(l) });
-    log.info({ note: 'name ４１１１ １１１１ １１１１ １１１１', other: '5555.5555.5555.4444', third: '3782/822463/10005' }, 'typed 4000-0566-5566-5556');
+    log.info(
+      { note: 'name ４１１１ １１１１ １１１１ １１１１', other: '5555.5555.5555.4444', third: '3782/822463/10005' },
+      'typed 4000-0566-5566-5556',
+    );
     const text = lines.join('');
-    for (const pan of ['4111111111111111', '5555555555554444', '378282246310005', '4000056655665556']) expect(flat(text)).not.toContain(pan);
+    for (const pan of ['4111111111111111', '5555555555554444', '378282246310005', '4000056655665556'])
+      expect(flat(text)).not.toContain(pan);
     expect(text).toContain('411111******1111');
   });
 
   it('the stream outputs: decisions and dead letters', () => {
-    const response = { transactionId: 'order-1', score: 80, decision: 'review' as const, reasons: [], checks: { velocity: 'evaluated' as const, rules: 'evaluated' as const, watchlist: 'evaluated' as const, model: 'not_configured' as const }, degraded: false, versions: { engine: '0.1.0', ruleset: 'x' } };
-    const decision = decisionMessage('4000.0566.5566.5556', response, { bin: '400005', last4: '5556', fingerprint: 'fp', keyId: 'k' }, false, { topic: 't', partition: 0, offset: '1' });
+    const response = {
+      transactionId: 'order-1',
+      score: 80,
+      decision: 'review' as const,
+      reasons: [],
+      checks: {
+        velocity: 'evaluated' as const,
+        rules: 'evaluated' as const,
+        watchlist: 'evaluated' as const,
+        model: 'not_configured' as const,
+      },
+      degraded: false,
+      versions: { engine: '0.1.0', ruleset: 'x' },
+    };
+    const decision = decisionMessage(
+      '4000.0566.5566.5556',
+      response,
+      { bin: '400005', last4: '5556', fingerprint: 'fp', keyId: 'k' },
+      false,
+      { topic: 't', partition: 0, offset: '1' },
+    );
     expect(flat(JSON.stringify(decision))).not.toContain('4000056655665556');
-    const payload = { transactionId: 'x', items: [{ name: '４０００ ０５６６ ５５６６ ５５５６' }], merchantId: '4000.0566.5566.5556' };
-    const dead = deadLetterMessage({ reason: 'schema_violation', details: [], source: { topic: 't', partition: 0, offset: '1' }, key: '４０００-０５６６-５５６６-５５５６', timestamp: '0', raw: JSON.stringify(payload), parsed: payload });
+    const payload = {
+      transactionId: 'x',
+      items: [{ name: '４０００ ０５６６ ５５６６ ５５５６' }],
+      merchantId: '4000.0566.5566.5556',
+    };
+    const dead = deadLetterMessage({
+      reason: 'schema_violation',
+      details: [],
+      source: { topic: 't', partition: 0, offset: '1' },
+      key: '４０００-０５６６-５５６６-５５５６',
+      timestamp: '0',
+      raw: JSON.stringify(payload),
+      parsed: payload,
+    });
     expect(flat(JSON.stringify(dead))).not.toContain('4000056655665556');
   });
 });

@@ -34,7 +34,22 @@ describe('CSV upload lines', () => {
     const pieces = ['1', '0', '12', PAN, ',', ' ', '\t', '\u00a0', '\u3000', '\ufeff', 'x', '-', '123', '2029', '7'];
     let random = 42;
     const next = () => (random = (random * 1_103_515_245 + 12_345) % 2 ** 31);
-    const lines = new Set<string>(['', ' ', ',', `${PAN},`, `${PAN},12,2029,`, `${PAN} , 12 , 2029 , `, `${PAN},12,`, `${PAN},,2029`, `${PAN},12,2029,,`, `,${PAN}`, `${PAN},1,29`, `${PAN},123,2029`, `${PAN},12,20291`, `${PAN},12,2`]);
+    const lines = new Set<string>([
+      '',
+      ' ',
+      ',',
+      `${PAN},`,
+      `${PAN},12,2029,`,
+      `${PAN} , 12 , 2029 , `,
+      `${PAN},12,`,
+      `${PAN},,2029`,
+      `${PAN},12,2029,,`,
+      `,${PAN}`,
+      `${PAN},1,29`,
+      `${PAN},123,2029`,
+      `${PAN},12,20291`,
+      `${PAN},12,2`,
+    ]);
     for (let i = 0; i < 20_000; i++) {
       const n = 1 + (next() % 7);
       let line = '';
@@ -45,13 +60,22 @@ describe('CSV upload lines', () => {
       const ref = reference(line);
       const got = parseCsvLine(line, now);
       if (!ref) {
-        expect({ line, got }).toEqual({ line, got: { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' } });
+        expect({ line, got }).toEqual({
+          line,
+          got: { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' },
+        });
         continue;
       }
       // Syntax accepted: what follows is the card's own validation, as before.
       if (got.ok) {
-        const year = ref.year === undefined ? undefined : Number(ref.year) < 100 ? 2000 + Number(ref.year) : Number(ref.year);
-        expect({ line, pan: got.card.pan, month: got.card.expiryMonth, year: got.card.expiryYear }).toEqual({ line, pan: ref.pan, month: ref.month === undefined ? undefined : Number(ref.month), year });
+        const year =
+          ref.year === undefined ? undefined : Number(ref.year) < 100 ? 2000 + Number(ref.year) : Number(ref.year);
+        expect({ line, pan: got.card.pan, month: got.card.expiryMonth, year: got.card.expiryYear }).toEqual({
+          line,
+          pan: ref.pan,
+          month: ref.month === undefined ? undefined : Number(ref.month),
+          year,
+        });
       } else {
         expect({ line, reason: got.reason }).not.toEqual({ line, reason: 'expected pan[,expiry_month,expiry_year]' });
       }
@@ -59,14 +83,32 @@ describe('CSV upload lines', () => {
   });
 
   it('keeps the reasons for valid and invalid lines', () => {
-    expect(parseCsvLine(` ${PAN} , 12 , 2029 `, now)).toEqual({ ok: true, card: { pan: PAN, expiryMonth: 12, expiryYear: 2029 } });
-    expect(parseCsvLine(`${PAN},7,29,`, now)).toEqual({ ok: true, card: { pan: PAN, expiryMonth: 7, expiryYear: 2029 } });
+    expect(parseCsvLine(` ${PAN} , 12 , 2029 `, now)).toEqual({
+      ok: true,
+      card: { pan: PAN, expiryMonth: 12, expiryYear: 2029 },
+    });
+    expect(parseCsvLine(`${PAN},7,29,`, now)).toEqual({
+      ok: true,
+      card: { pan: PAN, expiryMonth: 7, expiryYear: 2029 },
+    });
     expect(parseCsvLine(`${PAN},`, now)).toEqual({ ok: true, card: { pan: PAN } });
-    expect(parseCsvLine(`abc${PAN}`, now)).toEqual({ ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' });
-    expect(parseCsvLine('4111111111111112', now)).toEqual({ ok: false, reason: 'card number fails the Luhn check', masked: '411111******1112' });
+    expect(parseCsvLine(`abc${PAN}`, now)).toEqual({
+      ok: false,
+      reason: 'expected pan[,expiry_month,expiry_year]',
+      masked: '(unreadable)',
+    });
+    expect(parseCsvLine('4111111111111112', now)).toEqual({
+      ok: false,
+      reason: 'card number fails the Luhn check',
+      masked: '411111******1112',
+    });
     expect(parseCsvLine(`${PAN},13,2029`, now)).toMatchObject({ ok: false, reason: 'expiry month must be 1 to 12' });
     expect(parseCsvLine(`${PAN},12,1990`, now)).toMatchObject({ ok: false, reason: 'implausible expiry year' });
-    expect(parseCsvLine('41111', now)).toEqual({ ok: false, reason: 'card number must be 12 to 19 digits', masked: '(unreadable)' });
+    expect(parseCsvLine('41111', now)).toEqual({
+      ok: false,
+      reason: 'card number must be 12 to 19 digits',
+      masked: '(unreadable)',
+    });
   });
 
   it('parses a line of thousands of spaces in linear time', () => {
@@ -74,7 +116,8 @@ describe('CSV upload lines', () => {
     const pathological = (spaces: number) => `1${' '.repeat(spaces)}x`;
     const frozen = Array.from({ length: 300 }, () => pathological(4_000));
     expect(msToParse(frozen)).toBeLessThan(250);
-    for (const line of frozen) expect(parseCsvLine(line, now)).toMatchObject({ ok: false, reason: 'expected pan[,expiry_month,expiry_year]' });
+    for (const line of frozen)
+      expect(parseCsvLine(line, now)).toMatchObject({ ok: false, reason: 'expected pan[,expiry_month,expiry_year]' });
     // The same number of characters in lines 16 times longer costs about the same, not 16 times more.
     const short = Array.from({ length: 160 }, () => pathological(1_000));
     const long = Array.from({ length: 10 }, () => pathological(16_000));
@@ -88,9 +131,16 @@ describe('the upload loop', () => {
     yield* buffers;
   }
   const options = (store: Partial<WatchlistStore> = {}) => ({
-    format: 'csv' as const, eventSeq: 1, elementMask: 1, ownedRanges: undefined, now,
+    format: 'csv' as const,
+    eventSeq: 1,
+    elementMask: 1,
+    ownedRanges: undefined,
+    now,
     keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
-    store: { addCards: async (_seq: number, _mask: number, cards: unknown[]) => cards.map(() => 'new' as const), ...store } as WatchlistStore,
+    store: {
+      addCards: async (_seq: number, _mask: number, cards: unknown[]) => cards.map(() => 'new' as const),
+      ...store,
+    } as WatchlistStore,
     limitBytes: 64 * 1024 * 1024,
   });
 
@@ -113,13 +163,31 @@ describe('the upload loop', () => {
 
   it('rejects a long line with its length, and ends the upload at a far longer one keeping the lines before it', async () => {
     const listed: unknown[] = [];
-    const store = { addCards: async (_seq: number, _mask: number, cards: unknown[]) => (listed.push(...cards), cards.map(() => 'new' as const)) };
+    const store = {
+      addCards: async (_seq: number, _mask: number, cards: unknown[]) => (
+        listed.push(...cards),
+        cards.map(() => 'new' as const)
+      ),
+    };
     const long = await uploadCardList(chunks(Buffer.from(`${PAN}\n${' '.repeat(5_000)}${PAN}\n`)), options(store));
-    expect(long.errors).toEqual([{ line: 2, code: 'LINE_TOO_LONG', reason: 'line of 5016 characters: a card line has at most 4096', card: '(unreadable)' }]);
+    expect(long.errors).toEqual([
+      {
+        line: 2,
+        code: 'LINE_TOO_LONG',
+        reason: 'line of 5016 characters: a card line has at most 4096',
+        card: '(unreadable)',
+      },
+    ]);
     expect(long.accepted).toBe(1);
     listed.length = 0;
-    const refused = await uploadCardList(chunks(Buffer.from(`${PAN}\n4012888888881881\n${'9'.repeat(20_000)}`)), options(store)).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ status: 400, message: 'line 3 is longer than 16384 characters: this is not a card list (the lines before it were kept)' });
+    const refused = await uploadCardList(
+      chunks(Buffer.from(`${PAN}\n4012888888881881\n${'9'.repeat(20_000)}`)),
+      options(store),
+    ).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      status: 400,
+      message: 'line 3 is longer than 16384 characters: this is not a card list (the lines before it were kept)',
+    });
     expect(listed).toHaveLength(2);
   });
 });

@@ -30,7 +30,12 @@ describe('failed API key authentications', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.json()).toEqual({
       error: 'too many failed authentications from your address: retry later',
-      details: [{ path: 'headers.authorization', message: `more than 5 missing or invalid API keys in a minute; retry after ${retryAfter} s` }],
+      details: [
+        {
+          path: 'headers.authorization',
+          message: `more than 5 missing or invalid API keys in a minute; retry after ${retryAfter} s`,
+        },
+      ],
     });
     // A missing key counts as a failure too, and is limited the same way.
     expect((await score({}, GUESSER)).statusCode).toBe(429);

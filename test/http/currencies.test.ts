@@ -15,7 +15,9 @@ import type { ScoreRequestInput } from '../../services/core/schemas.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
-const MIN = 60_000, HOUR = 60 * MIN, DAY = 24 * HOUR;
+const MIN = 60_000,
+  HOUR = 60 * MIN,
+  DAY = 24 * HOUR;
 
 /** A Luhn-valid card number: BIN, zeros, a serial, the check digit. */
 function pan(bin: string, serial: number): string {
@@ -56,7 +58,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const post = (shop: string, body: unknown) => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(merchantKeys.get(shop)!), payload: body as object });
+const post = (shop: string, body: unknown) =>
+  t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(merchantKeys.get(shop)!), payload: body as object });
 
 describe('the same orders in JPY, EUR and KWD', () => {
   // One card's story in euros: two ordinary purchases, three card tests at two shops, then a
@@ -71,10 +74,14 @@ describe('the same orders in JPY, EUR and KWD', () => {
     { eur: 1200, at: now - 5 * MIN, shop: 'b', device: 'new', newAccount: true },
     { eur: 900, at: now, shop: 'a', device: 'new', newAccount: true },
   ];
-  const CURRENCIES = [{ code: 'JPY', bin: '400011' }, { code: 'EUR', bin: '400022' }, { code: 'KWD', bin: '400033' }] as const;
+  const CURRENCIES = [
+    { code: 'JPY', bin: '400011' },
+    { code: 'EUR', bin: '400022' },
+    { code: 'KWD', bin: '400033' },
+  ] as const;
   const rates = readRatesFile(ratesPath);
 
-  it('converts every amount exactly with the table\'s rates', () => {
+  it("converts every amount exactly with the table's rates", () => {
     // 2025 rates: 175 JPY and 0.356 KWD per euro, so whole euros are whole yen and whole fils.
     for (const { code } of CURRENCIES) {
       for (const step of story) {
@@ -87,7 +94,13 @@ describe('the same orders in JPY, EUR and KWD', () => {
   });
 
   it('scores them the same: decisions, scores, reasons and amount features', async () => {
-    const answers: Record<string, { body: { score: number; decision: string; reasons: { code: string; message: string }[] }; features: FeatureMap }[]> = {};
+    const answers: Record<
+      string,
+      {
+        body: { score: number; decision: string; reasons: { code: string; message: string }[] };
+        features: FeatureMap;
+      }[]
+    > = {};
     for (const { code, bin } of CURRENCIES) {
       const prefix = code.toLowerCase();
       const card = { number: pan(bin, 1), expiryMonth: 12, expiryYear: 2031, cvvResult: 'match' as const };
@@ -102,8 +115,22 @@ describe('the same orders in JPY, EUR and KWD', () => {
           channel: 'ecommerce',
           card,
           // Devices, IPs and emails of each currency's own: entities shared across cards would tell the currencies apart.
-          ...(step.device ? { device: { id: `${prefix}-${step.device}`, ip: step.device === 'new' ? `198.51.100.${10 * n + i}` : `203.0.113.${n}` } } : {}),
-          ...(step.newAccount ? { customer: { email: `${prefix}-buyer@example.com`, accountCreatedAt: new Date(step.at - 2 * HOUR).toISOString() } } : {}),
+          ...(step.device
+            ? {
+                device: {
+                  id: `${prefix}-${step.device}`,
+                  ip: step.device === 'new' ? `198.51.100.${10 * n + i}` : `203.0.113.${n}`,
+                },
+              }
+            : {}),
+          ...(step.newAccount
+            ? {
+                customer: {
+                  email: `${prefix}-buyer@example.com`,
+                  accountCreatedAt: new Date(step.at - 2 * HOUR).toISOString(),
+                },
+              }
+            : {}),
         };
         const res = await post(`${prefix}-${step.shop}`, body);
         expect(res.statusCode, res.body).toBe(200);
@@ -111,10 +138,17 @@ describe('the same orders in JPY, EUR and KWD', () => {
       }
     }
 
-    const view = (a: (typeof answers)[string][number]) => ({ score: a.body.score, decision: a.body.decision, reasons: a.body.reasons });
+    const view = (a: (typeof answers)[string][number]) => ({
+      score: a.body.score,
+      decision: a.body.decision,
+      reasons: a.body.reasons,
+    });
     const amounts = (f: FeatureMap) => ({
-      card_amount_24h: f.card_amount_24h, card_amount_7d: f.card_amount_7d, card_small_count_1h: f.card_small_count_1h,
-      amount_to_card_avg_7d: f.amount_to_card_avg_7d, amount_to_card_avg_30d: f.amount_to_card_avg_30d,
+      card_amount_24h: f.card_amount_24h,
+      card_amount_7d: f.card_amount_7d,
+      card_small_count_1h: f.card_small_count_1h,
+      amount_to_card_avg_7d: f.amount_to_card_avg_7d,
+      amount_to_card_avg_30d: f.amount_to_card_avg_30d,
     });
     for (const [i, step] of story.entries()) {
       const [jpy, eur, kwd] = [answers.JPY![i]!, answers.EUR![i]!, answers.KWD![i]!];
@@ -126,7 +160,9 @@ describe('the same orders in JPY, EUR and KWD', () => {
     }
 
     // The amounts are each currency's own in amount_major, and the reference's elsewhere.
-    expect([answers.JPY![5]!, answers.EUR![5]!, answers.KWD![5]!].map((a) => a.features.amount_major)).toEqual([210_000, 1200, 427.2]);
+    expect([answers.JPY![5]!, answers.EUR![5]!, answers.KWD![5]!].map((a) => a.features.amount_major)).toEqual([
+      210_000, 1200, 427.2,
+    ]);
     const cashOut = answers.EUR![5]!;
     expect(cashOut.features).toMatchObject({ card_amount_24h: 1204, card_amount_7d: 1309, card_small_count_1h: 3 });
     expect(cashOut.features.amount_to_card_avg_7d as number).toBeCloseTo(1200 / (109 / 5), 9);
@@ -134,8 +170,12 @@ describe('the same orders in JPY, EUR and KWD', () => {
     expect(answers.EUR![1]!.features.amount_to_card_avg_7d as number).toBeCloseTo(60 / 45, 12);
     // Not vacuous: the story trips the amount rules and card testing, in every currency alike.
     expect(answers.EUR!.slice(0, 5).every((a) => a.body.reasons.every((r) => r.code !== 'HIGH_AMOUNT'))).toBe(true);
-    expect(cashOut.body.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'HIGH_AMOUNT', 'NEW_ACCOUNT_HIGH_AMOUNT']));
-    expect(cashOut.body.reasons.find((r) => r.code === 'HIGH_AMOUNT')!.message).toBe('High amount (1200 in the reference currency)');
+    expect(cashOut.body.reasons.map((r) => r.code)).toEqual(
+      expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'HIGH_AMOUNT', 'NEW_ACCOUNT_HIGH_AMOUNT']),
+    );
+    expect(cashOut.body.reasons.find((r) => r.code === 'HIGH_AMOUNT')!.message).toBe(
+      'High amount (1200 in the reference currency)',
+    );
     expect(cashOut.body.decision).not.toBe('approve');
     expect(answers.EUR![6]!.body.reasons.map((r) => r.code)).toContain('CARD_AMOUNT_SPIKE_24H');
   });
@@ -143,13 +183,22 @@ describe('the same orders in JPY, EUR and KWD', () => {
 
 describe('a currency without a rate, and one that is not money', () => {
   const card = { number: pan('400044', 7), expiryMonth: 12, expiryYear: 2031, cvvResult: 'match' as const };
-  const sek = (transactionId: string) => ({ transactionId, amount: 11_100, currency: 'SEK', channel: 'ecommerce', card });
+  const sek = (transactionId: string) => ({
+    transactionId,
+    amount: 11_100,
+    currency: 'SEK',
+    channel: 'ecommerce',
+    card,
+  });
 
   it('answers 422 for a currency the table lacks, names it and the table, counts nothing, never repeats the card', async () => {
     for (const id of ['sek-1', 'sek-2']) {
       const res = await post('sek-a', sek(id));
       expect(res.statusCode).toBe(422);
-      expect(res.json()).toEqual({ error: 'no exchange rate for this currency', details: [{ path: 'currency', message: 'no exchange rate for SEK in rate table test-no-sek' }] });
+      expect(res.json()).toEqual({
+        error: 'no exchange rate for this currency',
+        details: [{ path: 'currency', message: 'no exchange rate for SEK in rate table test-no-sek' }],
+      });
       expect(res.body).not.toContain(card.number);
     }
     expect(features.has('sek-1')).toBe(false);
@@ -159,43 +208,81 @@ describe('a currency without a rate, and one that is not money', () => {
     for (const currency of ['XAU', 'BOV', 'XDR', 'ABC']) {
       const res = await post('sek-a', { ...sek(`bad-${currency}`), currency });
       expect(res.statusCode, currency).toBe(400);
-      expect(res.json(), currency).toEqual({ error: 'invalid request', details: [{ path: 'currency', message: 'must be an ISO 4217 currency code' }] });
+      expect(res.json(), currency).toEqual({
+        error: 'invalid request',
+        details: [{ path: 'currency', message: 'must be an ISO 4217 currency code' }],
+      });
     }
   });
 });
 
 describe('reloading the rate table', () => {
-  const admin = (method: 'GET' | 'POST', url: string, key = t.keys.admin) => t.app.inject({ method, url, headers: bearer(key) });
+  const admin = (method: 'GET' | 'POST', url: string, key = t.keys.admin) =>
+    t.app.inject({ method, url, headers: bearer(key) });
 
   it('shows the table in force, and reloads it on request: the currency it gained is scored', async () => {
-    expect((await admin('GET', '/v1/admin/rates')).json()).toMatchObject({ version: 'test-no-sek', reference: 'EUR', smallAmount: 2 });
+    expect((await admin('GET', '/v1/admin/rates')).json()).toMatchObject({
+      version: 'test-no-sek',
+      reference: 'EUR',
+      smallAmount: 2,
+    });
     expect((await admin('POST', '/v1/admin/rates/reload', t.keys.merchant)).statusCode).toBe(403);
-    writeFileSync(ratesPath, readFileSync(DEFAULT_RATES_PATH, 'utf8').replace(/^version: .*$/m, 'version: test-with-sek'));
+    writeFileSync(
+      ratesPath,
+      readFileSync(DEFAULT_RATES_PATH, 'utf8').replace(/^version: .*$/m, 'version: test-with-sek'),
+    );
     const res = await admin('POST', '/v1/admin/rates/reload');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ version: 'test-with-sek', reference: 'EUR', currencies: expect.arrayContaining(['SEK', 'JPY']) });
+    expect(res.json()).toMatchObject({
+      version: 'test-with-sek',
+      reference: 'EUR',
+      currencies: expect.arrayContaining(['SEK', 'JPY']),
+    });
 
     const card = { number: pan('400044', 7), expiryMonth: 12, expiryYear: 2031, cvvResult: 'match' as const };
-    const scored = await post('sek-a', { transactionId: 'sek-3', amount: 11_100, currency: 'SEK', channel: 'ecommerce', card });
+    const scored = await post('sek-a', {
+      transactionId: 'sek-3',
+      amount: 11_100,
+      currency: 'SEK',
+      channel: 'ecommerce',
+      card,
+    });
     expect(scored.statusCode).toBe(200);
     // 111.00 SEK at 11.1 = 10 EUR; the two refused attempts counted nothing.
     expect(features.get('sek-3')).toMatchObject({ amount_ref: 10, amount_major: 111, card_count_1h: 1 });
   });
 
   it('refuses an invalid table with the reason and its path, keeps the one in force, counts the refusal', async () => {
-    writeFileSync(ratesPath, readFileSync(ratesPath, 'utf8').replace('version: test-with-sek', 'version: broken').replace('{ from: 2018-01-01, rate: 130 }', '{ from: 2018-01-01, rate: 0 }'));
+    writeFileSync(
+      ratesPath,
+      readFileSync(ratesPath, 'utf8')
+        .replace('version: test-with-sek', 'version: broken')
+        .replace('{ from: 2018-01-01, rate: 130 }', '{ from: 2018-01-01, rate: 0 }'),
+    );
     const res = await admin('POST', '/v1/admin/rates/reload');
     expect(res.statusCode).toBe(422);
-    expect(res.json().error).toMatch(/^rate table refused, the previous one stays in force: invalid rate table .*rates\.yaml: rates\.JPY\.0\.rate: /);
+    expect(res.json().error).toMatch(
+      /^rate table refused, the previous one stays in force: invalid rate table .*rates\.yaml: rates\.JPY\.0\.rate: /,
+    );
     expect((await admin('GET', '/v1/admin/rates')).json().version).toBe('test-with-sek');
-    expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_rate_table_reloads_total\{result="refused"\} [1-9]/);
+    expect((await t.app.inject('/metrics')).body).toMatch(
+      /leakguard_rate_table_reloads_total\{result="refused"\} [1-9]/,
+    );
     expect(t.logs.join('\n')).toContain('rate table refused; the previous rate table stays in force');
   });
 
   it('stops the start-up on an invalid table, naming the file and the problem', async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'lg-rates-')), 'bad.yaml');
-    writeFileSync(bad, readFileSync(DEFAULT_RATES_PATH, 'utf8').replace('KWD: [{ from: 2018-01-01, rate: 0.357 }', 'KWD: [{ from: 2018-02-30, rate: 0.357 }'));
-    await expect(buildTestApp({ LEAKGUARD_RATES: bad })).rejects.toThrow(`invalid rate table ${bad}: rates.KWD.0.from: must be a real date`);
+    writeFileSync(
+      bad,
+      readFileSync(DEFAULT_RATES_PATH, 'utf8').replace(
+        'KWD: [{ from: 2018-01-01, rate: 0.357 }',
+        'KWD: [{ from: 2018-02-30, rate: 0.357 }',
+      ),
+    );
+    await expect(buildTestApp({ LEAKGUARD_RATES: bad })).rejects.toThrow(
+      `invalid rate table ${bad}: rates.KWD.0.from: must be a real date`,
+    );
   });
 
   it('notices a changed file by itself', async () => {

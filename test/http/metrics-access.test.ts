@@ -13,12 +13,18 @@ afterEach(async () => {
   t = undefined;
 });
 
-const scrape = (headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') => t!.app.inject({ method: 'GET', url: '/metrics', headers, remoteAddress });
+const scrape = (headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+  t!.app.inject({ method: 'GET', url: '/metrics', headers, remoteAddress });
 
 describe('/metrics access', () => {
   it('needs the scrape token as a bearer token when one is configured, from any address', async () => {
     t = await buildTestApp({ LEAKGUARD_METRICS_TOKEN: TOKEN });
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-wrong-token-wrong-token' }, { authorization: TOKEN }, { authorization: `Bearer ${TOKEN}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-token-wrong-token-wrong-token' },
+      { authorization: TOKEN },
+      { authorization: `Bearer ${TOKEN}x` },
+    ]) {
       const res = await scrape(headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -63,7 +69,9 @@ describe('/metrics access', () => {
     expect(loadAccessConfig({})).toEqual({ trustProxy: false });
     expect(loadAccessConfig({ LEAKGUARD_TRUST_PROXY: 'off' })).toEqual({ trustProxy: false });
     expect(loadAccessConfig({ LEAKGUARD_TRUST_PROXY: '2' })).toEqual({ trustProxy: 2 });
-    expect(loadAccessConfig({ LEAKGUARD_TRUST_PROXY: '10.0.0.0/8, loopback,::1' })).toEqual({ trustProxy: '10.0.0.0/8,loopback,::1' });
+    expect(loadAccessConfig({ LEAKGUARD_TRUST_PROXY: '10.0.0.0/8, loopback,::1' })).toEqual({
+      trustProxy: '10.0.0.0/8,loopback,::1',
+    });
     expect(loadAccessConfig({ LEAKGUARD_METRICS_TOKEN: TOKEN })).toEqual({ trustProxy: false, metricsToken: TOKEN });
   });
 });

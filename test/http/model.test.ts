@@ -20,7 +20,10 @@ const AMOUNT = names.indexOf('TX_AMOUNT');
 /** Two stumps: the card's 24-hour count (≥ 3 → 0.95) and the amount (≥ 500 → 0.6). Hand-made, so every score is known. */
 function stumpArtifact(version: string, over: Partial<Artifact['featureSet']> = {}): Artifact {
   const b = new FlatForestBuilder(names.length);
-  for (const [feature, threshold, low, high] of [[CARD_TX_1D, 2.5, 0.02, 0.95], [AMOUNT, 500, 0.01, 0.6]] as const) {
+  for (const [feature, threshold, low, high] of [
+    [CARD_TX_1D, 2.5, 0.02, 0.95],
+    [AMOUNT, 500, 0.01, 0.6],
+  ] as const) {
     const root = b.node(feature, threshold, (low + high) / 2, 100);
     const l = b.node(-1, 0, low, 90);
     const r = b.node(-1, 0, high, 10);
@@ -30,7 +33,19 @@ function stumpArtifact(version: string, over: Partial<Artifact['featureSet']> = 
   return buildArtifact({
     modelVersion: version,
     featureSet: { name: HANDBOOK_FEATURE_SET.name, version: HANDBOOK_FEATURE_SET.version, features: names, ...over },
-    training: { data: { source: 'hand-made', from: '2018-07-25', to: '2018-07-31', rows: 100, frauds: 10, fingerprint: `sha256:${'0'.repeat(64)}` }, params: {}, seconds: 0, library: 'none' },
+    training: {
+      data: {
+        source: 'hand-made',
+        from: '2018-07-25',
+        to: '2018-07-31',
+        rows: 100,
+        frauds: 10,
+        fingerprint: `sha256:${'0'.repeat(64)}`,
+      },
+      params: {},
+      seconds: 0,
+      library: 'none',
+    },
     flat: b.build(),
   });
 }
@@ -58,12 +73,23 @@ afterAll(async () => {
 const score = async (body: ReturnType<typeof scoreBody>) => {
   const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as { score: number; decision: string; reasons: { code: string; message: string }[]; checks: Record<string, string>; versions: Record<string, string> };
+  return res.json() as {
+    score: number;
+    decision: string;
+    reasons: { code: string; message: string }[];
+    checks: Record<string, string>;
+    versions: Record<string, string>;
+  };
 };
 
 describe('the model in /v1/score', () => {
   it('reports its version and check, and stays silent while its score is low', async () => {
-    const r = await score(scoreBody({ amount: 2000, card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }));
+    const r = await score(
+      scoreBody({
+        amount: 2000,
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      }),
+    );
     expect(r.versions.model).toBe('stumps-v1');
     expect(r.checks.model).toBe('evaluated');
     expect(r.reasons.filter((x) => x.code.startsWith('MODEL_'))).toEqual([]);
@@ -80,7 +106,9 @@ describe('the model in /v1/score', () => {
     expect(r.reasons.find((x) => x.code === 'MODEL_VERY_HIGH_RISK')!.message).toContain('77.5 %');
     // Factors follow the rule reasons, largest push first.
     expect(codes.slice(-2)).toEqual(['MODEL_FACTOR_CUSTOMER_ID_NB_TX_1DAY_WINDOW', 'MODEL_FACTOR_TX_AMOUNT']);
-    expect(r.reasons.at(-2)!.message).toBe('Model: CUSTOMER_ID_NB_TX_1DAY_WINDOW = 3 raised the fraud probability by 23.25 points');
+    expect(r.reasons.at(-2)!.message).toBe(
+      'Model: CUSTOMER_ID_NB_TX_1DAY_WINDOW = 3 raised the fraud probability by 23.25 points',
+    );
     expect(r.score).toBeGreaterThanOrEqual(55);
   });
 
@@ -89,7 +117,11 @@ describe('the model in /v1/score', () => {
     const seen: string[] = [];
     const traffic = (async () => {
       while (running) {
-        const batch = await Promise.all(Array.from({ length: 8 }, () => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody() })));
+        const batch = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody() }),
+          ),
+        );
         for (const res of batch) {
           expect(res.statusCode).toBe(200);
           seen.push(res.json().versions.model);
@@ -114,14 +146,20 @@ describe('the model in /v1/score', () => {
     install(stumpArtifact('reordered', { features: [...names].reverse() }));
     const reload = await t.app.inject({ method: 'POST', url: '/v1/admin/model/reload', headers: bearer(t.keys.admin) });
     expect(reload.statusCode).toBe(422);
-    expect(reload.json().error).toMatch(/model refused, the previous one stays in force: feature set mismatch: .*first difference at position 0 \(model: TERMINAL_ID_RISK_30DAY_WINDOW, service: TX_AMOUNT\)/);
+    expect(reload.json().error).toMatch(
+      /model refused, the previous one stays in force: feature set mismatch: .*first difference at position 0 \(model: TERMINAL_ID_RISK_30DAY_WINDOW, service: TX_AMOUNT\)/,
+    );
     install(stumpArtifact('other-set', { name: 'engine-v0' }));
     const other = await t.app.inject({ method: 'POST', url: '/v1/admin/model/reload', headers: bearer(t.keys.admin) });
-    expect(other.json().error).toMatch(/feature set mismatch: the model other-set uses feature set "engine-v0", this engine computes "handbook"/);
+    expect(other.json().error).toMatch(
+      /feature set mismatch: the model other-set uses feature set "engine-v0", this engine computes "handbook"/,
+    );
     expect((await score(scoreBody())).versions.model).toBe('stumps-v2');
     const info = await t.app.inject({ method: 'GET', url: '/v1/admin/model', headers: bearer(t.keys.admin) });
     expect(info.json()).toMatchObject({ version: 'stumps-v2', training: { rows: 100, frauds: 10 } });
-    expect((await t.app.inject({ method: 'GET', url: '/v1/admin/model', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/admin/model', headers: bearer(t.keys.merchant) })).statusCode,
+    ).toBe(403);
   });
 });
 
@@ -129,8 +167,18 @@ describe('the engine and a model it cannot serve', () => {
   const root = new URL('../..', import.meta.url).pathname;
   const start = (model: string) =>
     spawnSync(process.execPath, [join(root, 'services/main.ts')], {
-      cwd: root, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-model-start-')), LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_MODEL: model, PORT: '0', REDIS_URL: '', DATABASE_URL: '' },
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-model-start-')),
+        LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+        LEAKGUARD_MODEL: model,
+        PORT: '0',
+        REDIS_URL: '',
+        DATABASE_URL: '',
+      },
     });
 
   it('does not start, and says why', () => {
@@ -138,7 +186,9 @@ describe('the engine and a model it cannot serve', () => {
     install(stumpArtifact('mismatch', { version: 99 }), path);
     const res = start(path);
     expect(res.status).toBe(1);
-    expect(res.stderr).toContain('feature set mismatch: the model mismatch uses "handbook" version 99, this engine computes version 1: retrain the model');
+    expect(res.stderr).toContain(
+      'feature set mismatch: the model mismatch uses "handbook" version 99, this engine computes version 1: retrain the model',
+    );
     const missing = start(join(dir, 'nope.json'));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/cannot read model artifact .*nope\.json/);

@@ -15,8 +15,17 @@ const card = { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'matc
 function scorer(t: TestApp) {
   return async (transactionId: string) => {
     const started = performance.now();
-    const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody({ transactionId, card, amount: 1500 }) });
-    return { status: res.statusCode, body: res.json() as { degraded: boolean; decision: string }, ms: performance.now() - started };
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: scoreBody({ transactionId, card, amount: 1500 }),
+    });
+    return {
+      status: res.statusCode,
+      body: res.json() as { degraded: boolean; decision: string },
+      ms: performance.now() - started,
+    };
   };
 }
 
@@ -79,7 +88,11 @@ describe('a master killed, a replica promoted', () => {
     let probes = 0;
     const cardLog = keys.log('card', identifyCard(t.runtime.keyring, VISA).fingerprints[0]!);
     // The first answers of a cold process on a busy machine may miss the budget: wait for a healthy one.
-    await until(() => score(`healthy-${++probes}`), (a) => a.body.degraded === false, 20_000);
+    await until(
+      () => score(`healthy-${++probes}`),
+      (a) => a.body.degraded === false,
+      20_000,
+    );
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push(`before-${i}`);
     for (const id of ids) {
@@ -100,14 +113,25 @@ describe('a master killed, a replica promoted', () => {
 
     await cluster.waitForFailover();
     const after: Awaited<ReturnType<typeof score>>[] = [];
-    const recovered = await until(() => score(`after-${++probes}`).then((a) => (after.push(a), a)), (a) => a.body.degraded === false, 20_000);
+    const recovered = await until(
+      () => score(`after-${++probes}`).then((a) => (after.push(a), a)),
+      (a) => a.body.degraded === false,
+      20_000,
+    );
     expect(recovered.body.degraded, JSON.stringify(recovered)).toBe(false);
     expect(after.filter((a) => a.status !== 200).map((a) => JSON.stringify(a))).toEqual([]);
 
     // Every transaction retried once more: the ones answered degraded are recorded now, the
     // others replay or complete what the failover lost; none is counted twice.
     for (const id of ids) expect((await score(id)).status).toBe(200);
-    const redis = await whenReady(connectRedis({ clusterNodes: cluster.seedList.filter((s) => cluster.nodes.some((n) => n.port === s.port && cluster.isAlive(n))).map((s) => `${s.host}:${s.port}`).join(',') }));
+    const redis = await whenReady(
+      connectRedis({
+        clusterNodes: cluster.seedList
+          .filter((s) => cluster.nodes.some((n) => n.port === s.port && cluster.isAlive(n)))
+          .map((s) => `${s.host}:${s.port}`)
+          .join(','),
+      }),
+    );
     try {
       const members = await redis.zrange(cardLog, 0, -1);
       const counted = members.filter((m) => /:(before|during)-\d+\|/.test(m));

@@ -25,22 +25,32 @@ describe('Redis stopped during the test', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS) });
-    await until(() => t.runtime.readiness(), (r) => r.velocityStore === true);
+    await until(
+      () => t.runtime.readiness(),
+      (r) => r.velocityStore === true,
+    );
   });
   afterAll(async () => {
     await t.close();
     await redis.stop();
   });
-  const score = (key: string, body = scoreBody()) => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: body });
+  const score = (key: string, body = scoreBody()) =>
+    t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: body });
 
   it('answers degraded within the deadline while Redis is down, and recovers when it is back', async () => {
     // The first answers of a cold process on a busy machine may miss the 50 ms budget: wait for a healthy one.
-    const healthy = await until(() => score(t.keys.merchant).then((r) => r.json()), (b) => b.degraded === false);
+    const healthy = await until(
+      () => score(t.keys.merchant).then((r) => r.json()),
+      (b) => b.degraded === false,
+    );
     expect(healthy).toMatchObject({ degraded: false, checks: { velocity: 'evaluated' } });
 
     await redis.kill();
     const started = performance.now();
-    const down = await score(t.keys.merchant, scoreBody({ card: { number: '4000056655665556', expiryMonth: 1, expiryYear: 2030, cvvResult: 'mismatch' } }));
+    const down = await score(
+      t.keys.merchant,
+      scoreBody({ card: { number: '4000056655665556', expiryMonth: 1, expiryYear: 2030, cvvResult: 'mismatch' } }),
+    );
     const elapsed = performance.now() - started;
     expect(down.statusCode).toBe(200);
     const body = down.json();
@@ -53,11 +63,19 @@ describe('Redis stopped during the test', () => {
     expect(metrics).toMatch(/leakguard_degraded_responses_total [1-9]/);
     expect(metrics).toMatch(/leakguard_redis_errors_total\{stage="(recordAndRead|deadline)"\} [1-9]/);
     // Outcomes cannot be stored: refused with 503, never acknowledged and lost.
-    const outcome = await t.app.inject({ method: 'POST', url: '/v1/transactions/x/outcome', headers: bearer(t.keys.merchant), payload: { outcome: 'declined' } });
+    const outcome = await t.app.inject({
+      method: 'POST',
+      url: '/v1/transactions/x/outcome',
+      headers: bearer(t.keys.merchant),
+      payload: { outcome: 'declined' },
+    });
     expect(outcome.statusCode).toBe(503);
 
     await redis.resume();
-    const back = await until(() => score(t.keys.merchant).then((r) => r.json()), (b) => b.degraded === false);
+    const back = await until(
+      () => score(t.keys.merchant).then((r) => r.json()),
+      (b) => b.degraded === false,
+    );
     expect(back).toMatchObject({ degraded: false, checks: { velocity: 'evaluated' } });
     expect((await t.app.inject('/readyz')).statusCode).toBe(200);
   });
@@ -71,9 +89,16 @@ describe('Redis slower than the deadline', () => {
     redis = await RedisServer.start();
     proxy = await startDelayProxy(redis.port, 0);
     const stateDir = (await import('node:fs')).mkdtempSync(join((await import('node:os')).tmpdir(), 'lg-rules-'));
-    const ruleset = rulesetWith(stateDir, { 'm2': { failMode: 'closed' } });
-    t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS), LEAKGUARD_RULESET: ruleset });
-    await until(() => t.runtime.readiness(), (r) => r.velocityStore === true);
+    const ruleset = rulesetWith(stateDir, { m2: { failMode: 'closed' } });
+    t = await buildTestApp({
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS),
+      LEAKGUARD_RULESET: ruleset,
+    });
+    await until(
+      () => t.runtime.readiness(),
+      (r) => r.velocityStore === true,
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -84,33 +109,66 @@ describe('Redis slower than the deadline', () => {
   it('gives a degraded answer in time; a fail-closed merchant never gets approve from it', async () => {
     // Steady state: both keys authenticated once (the key cache), so only scoring meets the slow Redis.
     for (const key of [t.keys.merchant, t.keys.otherMerchant]) {
-      await until(() => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: scoreBody() }).then((r) => r.json()), (b) => b.degraded === false);
+      await until(
+        () =>
+          t.app
+            .inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: scoreBody() })
+            .then((r) => r.json()),
+        (b) => b.degraded === false,
+      );
     }
     proxy.setDelay(1000);
     const started = performance.now();
-    const open = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody() });
+    const open = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: scoreBody(),
+    });
     const elapsed = performance.now() - started;
     expect(open.json()).toMatchObject({ degraded: true, decision: 'approve', checks: { velocity: 'skipped' } });
     expect(elapsed).toBeLessThan(800); // the deadline cut the wait short of the 1 s delay
-    const closed = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: scoreBody() });
+    const closed = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.otherMerchant),
+      payload: scoreBody(),
+    });
     expect(closed.json()).toMatchObject({ degraded: true, decision: 'challenge' });
     expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_redis_errors_total\{stage="deadline"\} [1-9]/);
 
     proxy.setDelay(0);
     await new Promise((r) => setTimeout(r, 1100)); // let the delayed replies drain
-    const fast = await until(() => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: scoreBody() }).then((r) => r.json()), (b) => b.degraded === false);
+    const fast = await until(
+      () =>
+        t.app
+          .inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: scoreBody() })
+          .then((r) => r.json()),
+      (b) => b.degraded === false,
+    );
     expect(fast).toMatchObject({ degraded: false, decision: 'approve' });
   });
 
   it('a retry after a late answer does not count the transaction twice', async () => {
     proxy.setDelay(1000);
-    const body = scoreBody({ transactionId: 'slow-retry', card: { number: '5105105105105100', expiryMonth: 1, expiryYear: 2031, cvvResult: 'match' } });
-    const first = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+    const body = scoreBody({
+      transactionId: 'slow-retry',
+      card: { number: '5105105105105100', expiryMonth: 1, expiryYear: 2031, cvvResult: 'match' },
+    });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: body,
+    });
     expect(first.json().degraded).toBe(true);
     proxy.setDelay(0);
     await new Promise((r) => setTimeout(r, 1100));
     // Retries are idempotent, so retrying until one is not degraded (a busy machine) changes no count.
-    const retry = await until(() => t.runtime.engine.score('m1', { ...body, card: { ...body.card, cvvResult: 'match' } } as never), (r) => r.kind === 'scored' && !r.response.degraded);
+    const retry = await until(
+      () => t.runtime.engine.score('m1', { ...body, card: { ...body.card, cvvResult: 'match' } } as never),
+      (r) => r.kind === 'scored' && !r.response.degraded,
+    );
     expect(retry.kind).toBe('scored');
     if (retry.kind === 'scored') {
       expect(retry.response.degraded).toBe(false);

@@ -34,10 +34,17 @@ const ROLES: Role[] = ['none', 'merchant', 'issuer', 'admin'];
 
 describe('every route against every role', () => {
   it('covers every authenticated route the app serves (from the OpenAPI document)', async () => {
-    const spec = (await t.app.inject('/openapi.json')).json() as { paths: Record<string, Record<string, { security?: unknown }>> };
-    const template = (url: string) => url.replace('/t1/', '/{transactionId}/').replace(/ce_1/, '{id}').replace('/i1/', '/{issuerId}/');
+    const spec = (await t.app.inject('/openapi.json')).json() as {
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    };
+    const template = (url: string) =>
+      url.replace('/t1/', '/{transactionId}/').replace(/ce_1/, '{id}').replace('/i1/', '/{issuerId}/');
     const covered = new Set(ROUTES.map((r) => `${r.method} ${template(r.url)}`));
-    const secured = Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => op.security).map(([m]) => `${m.toUpperCase()} ${path}`));
+    const secured = Object.entries(spec.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.security)
+        .map(([m]) => `${m.toUpperCase()} ${path}`),
+    );
     expect(secured.length).toBeGreaterThanOrEqual(ROUTES.length);
     expect(secured.filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -46,8 +53,16 @@ describe('every route against every role', () => {
     for (const role of ROLES) {
       const allowed = route.allowed.includes(role);
       it(`${route.method} ${route.url} as ${role}: ${allowed ? 'allowed' : 'refused'}`, async () => {
-        const headers = role === 'none' ? {} : bearer(role === 'merchant' ? t.keys.merchant : role === 'issuer' ? t.keys.issuer : t.keys.admin);
-        const res = await t.app.inject({ method: route.method, url: route.url, headers: { ...headers, 'content-type': 'application/json' }, payload: route.method === 'GET' ? undefined : '{}' });
+        const headers =
+          role === 'none'
+            ? {}
+            : bearer(role === 'merchant' ? t.keys.merchant : role === 'issuer' ? t.keys.issuer : t.keys.admin);
+        const res = await t.app.inject({
+          method: route.method,
+          url: route.url,
+          headers: { ...headers, 'content-type': 'application/json' },
+          payload: route.method === 'GET' ? undefined : '{}',
+        });
         if (role === 'none') expect(res.statusCode).toBe(401);
         else if (!allowed) expect(res.statusCode).toBe(403);
         else expect([200, 201, 400, 404, 409, 415]).toContain(res.statusCode);

@@ -17,12 +17,20 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const reload = () => t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) });
-const score = () => t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody({ amount: 150_000 }) });
+const score = () =>
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: bearer(t.keys.merchant),
+    payload: scoreBody({ amount: 150_000 }),
+  });
 
 describe('ruleset reload', () => {
   it('applies an edited ruleset on reload, and the response names its version', async () => {
     expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.12.1' } });
-    const edited = readFileSync(path, 'utf8').replace('version: default-2026.12.1', 'version: tightened-1').replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
+    const edited = readFileSync(path, 'utf8')
+      .replace('version: default-2026.12.1', 'version: tightened-1')
+      .replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
     writeFileSync(path, edited);
     const res = await reload();
     expect(res.json()).toMatchObject({ version: 'tightened-1' });
@@ -30,7 +38,10 @@ describe('ruleset reload', () => {
   });
 
   it('refuses an invalid file with the reason and keeps the ruleset in force', async () => {
-    writeFileSync(path, readFileSync(path, 'utf8').replace('feature: amount_ref, gte: 1000', 'feature: amount_rf, gte: 1000'));
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8').replace('feature: amount_ref, gte: 1000', 'feature: amount_rf, gte: 1000'),
+    );
     const res = await reload();
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toContain('unknown feature amount_rf');
@@ -39,7 +50,10 @@ describe('ruleset reload', () => {
   });
 
   it('notices a changed file by itself', async () => {
-    writeFileSync(path, readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.1', 'version: watched-2'));
+    writeFileSync(
+      path,
+      readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.1', 'version: watched-2'),
+    );
     const end = Date.now() + 10_000;
     let version = '';
     while (Date.now() < end && version !== 'watched-2') {

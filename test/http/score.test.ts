@@ -9,7 +9,12 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const score = (body: unknown, key = t.keys.merchant, headers: Record<string, string> = {}) =>
-  t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(key), 'content-type': 'application/json', ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: { ...bearer(key), 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('authentication and roles', () => {
   it('refuses a missing or unknown key with 401 and a wrong role with 403', async () => {
@@ -26,10 +31,20 @@ describe('authentication and roles', () => {
     const local = await buildTestApp({ LEAKGUARD_API_KEY_CACHE_MS: '0' });
     try {
       const [record] = (await local.runtime.apiKeys.list()).filter((r) => r.merchantId === 'm1');
-      const ok = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant), payload: scoreBody() });
+      const ok = await local.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(local.keys.merchant),
+        payload: scoreBody(),
+      });
       expect(ok.statusCode).toBe(200);
       await local.runtime.apiKeys.revoke(record!.id, new Date().toISOString());
-      const revoked = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant), payload: scoreBody() });
+      const revoked = await local.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(local.keys.merchant),
+        payload: scoreBody(),
+      });
       expect(revoked.statusCode).toBe(401);
     } finally {
       await local.close();
@@ -44,7 +59,12 @@ describe('scoring', () => {
     const body = res.json();
     expect(body).toMatchObject({ transactionId: 'shape-1', decision: 'approve', degraded: false, reasons: [] });
     expect(body.score).toBeGreaterThanOrEqual(0);
-    expect(body.checks).toEqual({ velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' });
+    expect(body.checks).toEqual({
+      velocity: 'evaluated',
+      rules: 'evaluated',
+      watchlist: 'evaluated',
+      model: 'not_configured',
+    });
     expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.1' });
   });
 
@@ -57,7 +77,12 @@ describe('scoring', () => {
       const decisions: string[] = [];
       let last: { reasons: { code: string }[]; decision: string; score: number } | undefined;
       for (let i = 0; i < 4; i++) {
-        const res = await local.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(keys[i % 2]!), payload: scoreBody({ amount: 100, card }) });
+        const res = await local.app.inject({
+          method: 'POST',
+          url: '/v1/score',
+          headers: bearer(keys[i % 2]!),
+          payload: scoreBody({ amount: 100, card }),
+        });
         last = res.json();
         decisions.push(last!.decision);
       }
@@ -66,21 +91,35 @@ describe('scoring', () => {
       expect(last!.decision).not.toBe('approve');
       // Cash-out on the tested card, from a device and address that several cards used.
       const res = await local.app.inject({
-        method: 'POST', url: '/v1/score', headers: bearer(local.keys.merchant),
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(local.keys.merchant),
         payload: scoreBody({ amount: 250_000, card, device: { id: 'dev-x', ip: '203.0.113.9' } }),
       });
       const body = res.json();
       expect(body.decision).toBe('decline');
-      expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'CARD_HIGH_VELOCITY_1H', 'HIGH_AMOUNT']));
+      expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(
+        expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'CARD_HIGH_VELOCITY_1H', 'HIGH_AMOUNT']),
+      );
     } finally {
       await local.close();
     }
   });
 
   it('orders reasons by weight and renders their messages from features', async () => {
-    const res = await score(scoreBody({ card: { number: '4000056655665556', expiryMonth: 2, expiryYear: 2030, cvvResult: 'mismatch' }, threeDS: { status: 'N' }, amount: 150_000 }));
+    const res = await score(
+      scoreBody({
+        card: { number: '4000056655665556', expiryMonth: 2, expiryYear: 2030, cvvResult: 'mismatch' },
+        threeDS: { status: 'N' },
+        amount: 150_000,
+      }),
+    );
     const body = res.json();
-    expect(body.reasons.map((r: { code: string }) => r.code)).toEqual(['CVV_MISMATCH', 'THREE_DS_FAILED', 'HIGH_AMOUNT']);
+    expect(body.reasons.map((r: { code: string }) => r.code)).toEqual([
+      'CVV_MISMATCH',
+      'THREE_DS_FAILED',
+      'HIGH_AMOUNT',
+    ]);
     expect(body.reasons[2].message).toBe('High amount (1500 in the reference currency)');
     expect(body.score).toBe(80);
     expect(body.decision).toBe('decline');
@@ -115,12 +154,34 @@ describe('scoring', () => {
 describe('bad input', () => {
   it('lists every invalid field with its path and reason, never echoing the card number', async () => {
     const bad = '4111111111111112';
-    const res = await score({ transactionId: '', amount: -5, currency: 'XYZ', channel: 'fax', occurredAt: 'yesterday', card: { number: bad, expiryMonth: 13, expiryYear: 2030, cvv: '123' }, customer: { email: 'not-an-email' }, device: { ip: '999.1.1.1' } });
+    const res = await score({
+      transactionId: '',
+      amount: -5,
+      currency: 'XYZ',
+      channel: 'fax',
+      occurredAt: 'yesterday',
+      card: { number: bad, expiryMonth: 13, expiryYear: 2030, cvv: '123' },
+      customer: { email: 'not-an-email' },
+      device: { ip: '999.1.1.1' },
+    });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.error).toBe('invalid request');
     const paths = body.details.map((d: { path: string }) => d.path);
-    expect(paths).toEqual(expect.arrayContaining(['transactionId', 'amount', 'currency', 'channel', 'occurredAt', 'card.number', 'card.expiryMonth', 'card.cvv', 'customer.email', 'device.ip']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'transactionId',
+        'amount',
+        'currency',
+        'channel',
+        'occurredAt',
+        'card.number',
+        'card.expiryMonth',
+        'card.cvv',
+        'customer.email',
+        'device.ip',
+      ]),
+    );
     expect(body.details.find((d: { path: string }) => d.path === 'card.number').message).toBe('fails the Luhn check');
     expect(res.body).not.toContain(bad);
     expect(res.body).not.toContain('123"');
@@ -129,7 +190,9 @@ describe('bad input', () => {
   it('reports missing required fields', async () => {
     const res = await score({});
     expect(res.statusCode).toBe(400);
-    expect(res.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['transactionId', 'amount', 'currency', 'channel', 'card']));
+    expect(res.json().details.map((d: { path: string }) => d.path)).toEqual(
+      expect.arrayContaining(['transactionId', 'amount', 'currency', 'channel', 'card']),
+    );
   });
 
   it('answers malformed JSON with a generic message: parser messages quote the body', async () => {
@@ -140,11 +203,25 @@ describe('bad input', () => {
   });
 
   it('refuses wrong content types with 415 and oversize bodies with 413', async () => {
-    const form = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' });
+    const form = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'a=1',
+    });
     expect(form.statusCode).toBe(415);
-    const text = await t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), 'content-type': 'text/plain' }, payload: 'hello' });
+    const text = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     expect(text.statusCode).toBe(415);
-    const huge = await score(scoreBody({ items: Array.from({ length: 2000 }, (_, i) => ({ name: `item ${i} ${'x'.repeat(40)}`, quantity: 1 })) }));
+    const huge = await score(
+      scoreBody({
+        items: Array.from({ length: 2000 }, (_, i) => ({ name: `item ${i} ${'x'.repeat(40)}`, quantity: 1 })),
+      }),
+    );
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toEqual({ error: 'request body too large' });
   });
@@ -154,14 +231,26 @@ describe('bad input', () => {
     for (let i = 0; i < 3; i++) await score({ ...scoreBody({ card, amount: 100 }), currency: 'NOPE' });
     const ok = await score(scoreBody({ card, amount: 100 }));
     expect(ok.json().reasons).toEqual([]);
-    const features = await t.runtime.engine.score('m1', { ...scoreBody({ card, amount: 100 }), card: { ...card }, channel: 'ecommerce', currency: 'EUR', amount: 100, transactionId: 'probe-rejected' } as never);
+    const features = await t.runtime.engine.score('m1', {
+      ...scoreBody({ card, amount: 100 }),
+      card: { ...card },
+      channel: 'ecommerce',
+      currency: 'EUR',
+      amount: 100,
+      transactionId: 'probe-rejected',
+    } as never);
     expect(features.kind === 'scored' && features.evidence?.features.card_count_1h).toBe(2);
   });
 });
 
 describe('outcomes', () => {
   const report = (id: string, body: unknown, key = t.keys.merchant) =>
-    t.app.inject({ method: 'POST', url: `/v1/transactions/${id}/outcome`, headers: bearer(key), payload: body as object });
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/transactions/${id}/outcome`,
+      headers: bearer(key),
+      payload: body as object,
+    });
 
   it('records outcomes once, 404 for unknown transactions, and feeds decline counters', async () => {
     const card = { number: '6011111111111117', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
@@ -201,7 +290,11 @@ describe('operations', () => {
     const openapi = (await t.app.inject('/openapi.json')).json();
     expect(openapi.openapi).toBe('3.0.3');
     const op = openapi.paths['/v1/score'].post;
-    expect(op.requestBody.content['application/json'].schema.properties.card.properties.cvvResult.enum).toEqual(['match', 'mismatch', 'not_checked']);
+    expect(op.requestBody.content['application/json'].schema.properties.card.properties.cvvResult.enum).toEqual([
+      'match',
+      'mismatch',
+      'not_checked',
+    ]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '409']));
     expect(openapi.paths['/v1/transactions/{transactionId}/outcome']).toBeDefined();
     const docs = await t.app.inject('/docs/');
@@ -210,19 +303,42 @@ describe('operations', () => {
   });
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
-    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({ version: 'default-2026.12.1' });
+    expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({
+      version: 'default-2026.12.1',
+    });
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
-    expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.issuer) })).statusCode).toBe(403);
-    expect((await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.issuer) }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('rate-limits per key', async () => {
     const limited = await buildTestApp({ LEAKGUARD_RATE_LIMIT_PER_MINUTE: '3' });
     try {
       const codes: number[] = [];
-      for (let i = 0; i < 4; i++) codes.push((await limited.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(limited.keys.merchant), payload: scoreBody() })).statusCode);
+      for (let i = 0; i < 4; i++)
+        codes.push(
+          (
+            await limited.app.inject({
+              method: 'POST',
+              url: '/v1/score',
+              headers: bearer(limited.keys.merchant),
+              payload: scoreBody(),
+            })
+          ).statusCode,
+        );
       expect(codes).toEqual([200, 200, 200, 429]);
-      const other = await limited.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(limited.keys.otherMerchant), payload: scoreBody() });
+      const other = await limited.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(limited.keys.otherMerchant),
+        payload: scoreBody(),
+      });
       expect(other.statusCode).toBe(200);
     } finally {
       await limited.close();

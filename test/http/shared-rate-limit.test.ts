@@ -32,10 +32,14 @@ const client = async (url = server.url) => {
 describe('the API rate limit on one Redis', () => {
   it('is one limit for two engines', async () => {
     const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '4' };
-    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client() }), buildTestApp(env, { redis: await client() })]);
+    const [a, b] = await Promise.all([
+      buildTestApp(env, { redis: await client() }),
+      buildTestApp(env, { redis: await client() }),
+    ]);
     try {
       const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });
-      const get = (app: TestApp) => app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
+      const get = (app: TestApp) =>
+        app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
       const statuses = [];
       for (const app of [a, b, b, a, b, a]) statuses.push((await get(app)).statusCode);
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
@@ -51,7 +55,10 @@ describe('the API rate limit on one Redis', () => {
 
   it('lets requests through uncounted while Redis is down, and counts again once it is back', async () => {
     const own = await RedisServer.start();
-    const app = await buildTestApp({ REDIS_URL: own.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2' }, { redis: await client(own.url) });
+    const app = await buildTestApp(
+      { REDIS_URL: own.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2' },
+      { redis: await client(own.url) },
+    );
     try {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.1' });
       expect((await health()).statusCode).toBe(200);
@@ -78,7 +85,10 @@ describe('the API rate limit on one Redis', () => {
 
   it('does not wait for a slow Redis longer than its deadline', async () => {
     const proxy = await startDelayProxy(server.port, 0);
-    const app = await buildTestApp({ REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' }, { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 });
+    const app = await buildTestApp(
+      { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' },
+      { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 },
+    );
     try {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.2' });
       expect((await health()).headers['x-ratelimit-remaining']).toBe('99');
@@ -98,19 +108,25 @@ describe('the API rate limit on one Redis', () => {
 describe('the console sign-in limit on one Redis', () => {
   it('is one limit per address for two engines', async () => {
     const env = { REDIS_URL: server.url, LEAKGUARD_LOGIN_RATE_PER_MINUTE: '3', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' };
-    const [a, b] = await Promise.all([buildTestApp(env, { redis: await client(), cases: true }), buildTestApp(env, { redis: await client(), cases: true })]);
+    const [a, b] = await Promise.all([
+      buildTestApp(env, { redis: await client(), cases: true }),
+      buildTestApp(env, { redis: await client(), cases: true }),
+    ]);
     try {
       const ca = new ConsoleClient(a.app, '10.8.0.1');
       const cb = new ConsoleClient(b.app, '10.8.0.1');
       await ca.get('/console/login');
       await cb.get('/console/login');
       const statuses = [];
-      for (const c of [ca, cb, ca, cb, ca]) statuses.push((await c.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status);
+      for (const c of [ca, cb, ca, cb, ca])
+        statuses.push((await c.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       // Another address is not held back.
       const other = new ConsoleClient(b.app, '10.8.0.2');
       await other.get('/console/login');
-      expect((await other.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status).toBe(401);
+      expect((await other.post('/console/login', { username: 'nobody', password: 'x', code: '000000' })).status).toBe(
+        401,
+      );
       expect(await admin.get(loginAttemptsKey('10.8.0.1'))).toBe('5');
     } finally {
       await Promise.all([a.close(), b.close()]);

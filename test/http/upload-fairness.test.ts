@@ -13,7 +13,11 @@ let base: string;
 beforeAll(async () => {
   redis = await RedisServer.start();
   // The shared test app's upload limit is small; this upload is megabytes.
-  t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024 * 1024), LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS) });
+  t = await buildTestApp({
+    REDIS_URL: redis.url,
+    LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024 * 1024),
+    LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS),
+  });
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -26,12 +30,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('a card-list upload of pathological lines', () => {
   it('leaves /v1/score and /healthz answering within the deadline while it runs', async () => {
     const ev = await t.app.inject({
-      method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer),
-      payload: { externalId: 'spaces', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] },
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: 'spaces',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+      },
     });
     const eventId = ev.json().id as string;
     // Warm up scoring (connections, compiled scripts) before measuring it.
-    for (let i = 0; i < 5; i++) await fetch(`${base}/v1/score`, { method: 'POST', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, body: JSON.stringify(scoreBody()) });
+    for (let i = 0; i < 5; i++)
+      await fetch(`${base}/v1/score`, {
+        method: 'POST',
+        headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+        body: JSON.stringify(scoreBody()),
+      });
 
     // Six bursts of 1 MiB (256 lines of a digit, 4,000 spaces and a letter) 50 ms apart: the upload
     // lasts long enough to score meanwhile, and each burst is more than one 64 KiB read.
@@ -49,13 +67,22 @@ describe('a card-list upload of pathological lines', () => {
     });
     let uploading = true;
     const upload = fetch(`${base}/v1/compromise-events/${eventId}/cards`, {
-      method: 'POST', headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' }, body, duplex: 'half',
-    } as RequestInit).then(async (res) => ({ status: res.status, body: await res.json() })).finally(() => (uploading = false));
+      method: 'POST',
+      headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+      .then(async (res) => ({ status: res.status, body: await res.json() }))
+      .finally(() => (uploading = false));
 
     const timings: { route: string; ms: number; status: number; degraded?: boolean }[] = [];
     while (uploading) {
       let start = performance.now();
-      const res = await fetch(`${base}/v1/score`, { method: 'POST', headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' }, body: JSON.stringify(scoreBody()) });
+      const res = await fetch(`${base}/v1/score`, {
+        method: 'POST',
+        headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+        body: JSON.stringify(scoreBody()),
+      });
       const scored = (await res.json()) as { degraded: boolean };
       timings.push({ route: 'score', ms: performance.now() - start, status: res.status, degraded: scored.degraded });
       start = performance.now();
@@ -67,7 +94,12 @@ describe('a card-list upload of pathological lines', () => {
     const result = await upload;
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({ accepted: 0, rejected: 256 * BURSTS });
-    expect(result.body.errors[0]).toEqual({ line: 1, code: 'MALFORMED', reason: 'expected pan[,expiry_month,expiry_year]', card: '(unreadable)' });
+    expect(result.body.errors[0]).toEqual({
+      line: 1,
+      code: 'MALFORMED',
+      reason: 'expected pan[,expiry_month,expiry_year]',
+      card: '(unreadable)',
+    });
 
     // Scoring really ran meanwhile, more than once.
     expect(timings.length).toBeGreaterThanOrEqual(4);

@@ -13,8 +13,22 @@ beforeAll(async () => {
   t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024) });
   issuer2 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i2' })).key;
   // i1 owns the 4111 11.. and 5555 55.. test ranges; i2 owns 4012 88.. .
-  for (const [issuer, ranges] of [['i1', [{ from: '411111', to: '411199' }, { from: '55555555', to: '55555555' }]], ['i2', [{ from: '401288', to: '401288' }]]] as const) {
-    const res = await t.app.inject({ method: 'PUT', url: `/v1/issuers/${issuer}/bin-ranges`, headers: bearer(t.keys.admin), payload: ranges });
+  for (const [issuer, ranges] of [
+    [
+      'i1',
+      [
+        { from: '411111', to: '411199' },
+        { from: '55555555', to: '55555555' },
+      ],
+    ],
+    ['i2', [{ from: '401288', to: '401288' }]],
+  ] as const) {
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: `/v1/issuers/${issuer}/bin-ranges`,
+      headers: bearer(t.keys.admin),
+      payload: ranges,
+    });
     expect(res.statusCode).toBe(200);
   }
 });
@@ -43,41 +57,160 @@ const card = (bin = '411111') => luhnComplete(`${bin}${String(serial++).padStart
 let eventSerial = 0;
 async function createEvent(dataElements: string[], key = t.keys.issuer, extra: Record<string, unknown> = {}) {
   const res = await t.app.inject({
-    method: 'POST', url: '/v1/compromise-events', headers: bearer(key),
-    payload: { externalId: `ev-${++eventSerial}`, source: 'card network alert', description: 'test breach', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-10-31T00:00:00Z', discoveredAt: '2026-11-10T00:00:00Z', dataElements, confidence: 'confirmed', ...extra },
+    method: 'POST',
+    url: '/v1/compromise-events',
+    headers: bearer(key),
+    payload: {
+      externalId: `ev-${++eventSerial}`,
+      source: 'card network alert',
+      description: 'test breach',
+      exposureStart: '2026-05-01T00:00:00Z',
+      exposureEnd: '2026-10-31T00:00:00Z',
+      discoveredAt: '2026-11-10T00:00:00Z',
+      dataElements,
+      confidence: 'confirmed',
+      ...extra,
+    },
   });
   expect([200, 201]).toContain(res.statusCode);
   return res.json() as { id: string; statistics: Record<string, unknown> };
 }
-const upload = (eventId: string, body: string | Buffer, contentType = 'text/csv', key = t.keys.issuer, headers: Record<string, string> = {}) =>
-  t.app.inject({ method: 'POST', url: `/v1/compromise-events/${eventId}/cards`, headers: { ...bearer(key), 'content-type': contentType, ...headers }, payload: body });
+const upload = (
+  eventId: string,
+  body: string | Buffer,
+  contentType = 'text/csv',
+  key = t.keys.issuer,
+  headers: Record<string, string> = {},
+) =>
+  t.app.inject({
+    method: 'POST',
+    url: `/v1/compromise-events/${eventId}/cards`,
+    headers: { ...bearer(key), 'content-type': contentType, ...headers },
+    payload: body,
+  });
 const score = (pan: string, over: Record<string, unknown> = {}, card2: Record<string, unknown> = {}) =>
-  t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody({ card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match', ...card2 }, ...over } as never) }).then((r) => r.json());
+  t.app
+    .inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: scoreBody({
+        card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match', ...card2 },
+        ...over,
+      } as never),
+    })
+    .then((r) => r.json());
 const codes = (body: { reasons: { code: string }[] }) => body.reasons.map((r) => r.code);
 
 describe('compromise events', () => {
   it('are created by issuers for themselves, idempotently by external id, and by admins for an issuer', async () => {
-    const first = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'dup-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: 'dup-1',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+      },
+    });
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({ issuerId: 'i1', status: 'open', confidence: 'confirmed', statistics: { cardsListed: 0, cardsRemoved: 0, hits: 0, distinctMerchants: 0, lastHitAt: null } });
-    const again = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'dup-1', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
+    expect(first.json()).toMatchObject({
+      issuerId: 'i1',
+      status: 'open',
+      confidence: 'confirmed',
+      statistics: { cardsListed: 0, cardsRemoved: 0, hits: 0, distinctMerchants: 0, lastHitAt: null },
+    });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: 'dup-1',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+      },
+    });
     expect(again.statusCode).toBe(200);
     expect(again.json().id).toBe(first.json().id);
-    const forOther = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'x', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'], issuerId: 'i2' } });
+    const forOther = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: 'x',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+        issuerId: 'i2',
+      },
+    });
     expect(forOther.statusCode).toBe(403);
     const byAdmin = await createEvent(['pan'], t.keys.admin, { issuerId: 'i2' });
     expect(byAdmin).toMatchObject({ issuerId: 'i2' });
-    const adminWithout = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.admin), payload: { externalId: 'y', source: 's', exposureStart: '2026-01-01T00:00:00Z', exposureEnd: '2026-02-01T00:00:00Z', discoveredAt: '2026-03-01T00:00:00Z', dataElements: ['pan'] } });
-    expect(adminWithout.json().details).toEqual([{ path: 'issuerId', message: 'is required when an admin declares an event' }]);
+    const adminWithout = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.admin),
+      payload: {
+        externalId: 'y',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+      },
+    });
+    expect(adminWithout.json().details).toEqual([
+      { path: 'issuerId', message: 'is required when an admin declares an event' },
+    ]);
   });
 
   it('validates events field by field', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: '', source: 's', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-01-01T00:00:00Z', discoveredAt: 'soon', dataElements: ['cvv', 'password'], confidence: 'maybe' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: '',
+        source: 's',
+        exposureStart: '2026-05-01T00:00:00Z',
+        exposureEnd: '2026-01-01T00:00:00Z',
+        discoveredAt: 'soon',
+        dataElements: ['cvv', 'password'],
+        confidence: 'maybe',
+      },
+    });
     expect(res.statusCode).toBe(400);
     const paths = res.json().details.map((d: { path: string }) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['externalId', 'discoveredAt', 'dataElements.1', 'confidence']));
-    const noPan = await t.app.inject({ method: 'POST', url: '/v1/compromise-events', headers: bearer(t.keys.issuer), payload: { externalId: 'z', source: 's', exposureStart: '2026-05-01T00:00:00Z', exposureEnd: '2026-01-01T00:00:00Z', discoveredAt: '2026-06-01T00:00:00Z', dataElements: ['cvv'] } });
-    expect(noPan.json().details).toEqual(expect.arrayContaining([{ path: 'exposureEnd', message: 'must not be before exposureStart' }, { path: 'dataElements', message: 'must include pan: a card list is a list of leaked card numbers' }]));
+    const noPan = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.issuer),
+      payload: {
+        externalId: 'z',
+        source: 's',
+        exposureStart: '2026-05-01T00:00:00Z',
+        exposureEnd: '2026-01-01T00:00:00Z',
+        discoveredAt: '2026-06-01T00:00:00Z',
+        dataElements: ['cvv'],
+      },
+    });
+    expect(noPan.json().details).toEqual(
+      expect.arrayContaining([
+        { path: 'exposureEnd', message: 'must not be before exposureStart' },
+        { path: 'dataElements', message: 'must include pan: a card list is a list of leaked card numbers' },
+      ]),
+    );
   });
 });
 
@@ -86,7 +219,19 @@ describe('card list uploads', () => {
     const ev = await createEvent(['pan', 'expiry']);
     const good = [card(), card(), card()];
     const bad = { luhn: '4111111111111112', foreign: card('401288'), short: '41111' };
-    const lines = ['pan,expiry_month,expiry_year', `${good[0]},12,2029`, `${good[1]}`, `abc${good[2]}`, bad.luhn, `${good[2]},13,2029`, `${good[2]},12,1990`, bad.foreign, bad.short, `${good[2]},7,29`, ''];
+    const lines = [
+      'pan,expiry_month,expiry_year',
+      `${good[0]},12,2029`,
+      `${good[1]}`,
+      `abc${good[2]}`,
+      bad.luhn,
+      `${good[2]},13,2029`,
+      `${good[2]},12,1990`,
+      bad.foreign,
+      bad.short,
+      `${good[2]},7,29`,
+      '',
+    ];
     const res = await upload(ev.id, lines.join('\n'));
     expect(res.statusCode).toBe(200);
     const body = res.json();
@@ -94,24 +239,47 @@ describe('card list uploads', () => {
     expect(body.errors).toEqual([
       { line: 4, code: 'MALFORMED', reason: 'expected pan[,expiry_month,expiry_year]', card: '(unreadable)' },
       { line: 5, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' },
-      { line: 6, code: 'INVALID_EXPIRY', reason: 'expiry month must be 1 to 12', card: expect.stringMatching(/^411111\*+\d{4}$/) },
-      { line: 7, code: 'INVALID_EXPIRY', reason: 'implausible expiry year', card: expect.stringMatching(/^411111\*+\d{4}$/) },
-      { line: 8, code: 'BIN_NOT_OWNED', reason: 'card is outside the BIN ranges registered to your issuer', card: expect.stringMatching(/^401288\*+\d{4}$/) },
+      {
+        line: 6,
+        code: 'INVALID_EXPIRY',
+        reason: 'expiry month must be 1 to 12',
+        card: expect.stringMatching(/^411111\*+\d{4}$/),
+      },
+      {
+        line: 7,
+        code: 'INVALID_EXPIRY',
+        reason: 'implausible expiry year',
+        card: expect.stringMatching(/^411111\*+\d{4}$/),
+      },
+      {
+        line: 8,
+        code: 'BIN_NOT_OWNED',
+        reason: 'card is outside the BIN ranges registered to your issuer',
+        card: expect.stringMatching(/^401288\*+\d{4}$/),
+      },
       { line: 9, code: 'INVALID_CARD', reason: 'card number must be 12 to 19 digits', card: '(unreadable)' },
     ]);
     for (const pan of [...good, bad.luhn, bad.foreign]) expect(res.body).not.toContain(pan);
     const again = await upload(ev.id, lines.join('\n'));
     expect(again.json()).toMatchObject({ accepted: 0, duplicates: 3, rejected: 6 });
-    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
+      .statistics;
     expect(stats.cardsListed).toBe(3);
   });
 
   it('takes NDJSON lines', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv']);
     const pan = card();
-    const res = await upload(ev.id, `{"pan":"${pan}","expiryMonth":4,"expiryYear":2028}\n{"pan":"${card()}"}\n{"pan":4111}\nnot json\n`, 'application/x-ndjson');
+    const res = await upload(
+      ev.id,
+      `{"pan":"${pan}","expiryMonth":4,"expiryYear":2028}\n{"pan":"${card()}"}\n{"pan":4111}\nnot json\n`,
+      'application/x-ndjson',
+    );
     expect(res.json()).toMatchObject({ accepted: 2, rejected: 2 });
-    expect(res.json().errors.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([[3, 'MALFORMED'], [4, 'MALFORMED']]);
+    expect(res.json().errors.map((e: { line: number; code: string }) => [e.line, e.code])).toEqual([
+      [3, 'MALFORMED'],
+      [4, 'MALFORMED'],
+    ]);
   });
 
   it('refuses what is not a card list, before storing anything', async () => {
@@ -121,7 +289,9 @@ describe('card list uploads', () => {
     expect((await upload(ev.id, pan, 'text/plain')).statusCode).toBe(415);
     const multipart = `--b\r\nContent-Disposition: form-data; name="file"; filename="cards.csv"\r\nContent-Type: text/csv\r\n\r\n${pan}\r\n--b--\r\n`;
     expect((await upload(ev.id, multipart, 'multipart/form-data; boundary=b')).statusCode).toBe(415);
-    expect((await upload(ev.id, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.from(pan)]), 'text/csv')).statusCode).toBe(415);
+    expect(
+      (await upload(ev.id, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.from(pan)]), 'text/csv')).statusCode,
+    ).toBe(415);
     expect((await upload(ev.id, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00]), 'text/csv')).statusCode).toBe(415);
     expect((await upload(ev.id, Buffer.from(`${pan}\n\u0000\u0001binary`), 'text/csv')).statusCode).toBe(415);
     const gz = await upload(ev.id, pan, 'text/csv', t.keys.issuer, { 'content-encoding': 'gzip' });
@@ -129,17 +299,35 @@ describe('card list uploads', () => {
     expect(gz.json().error).toBe('compressed uploads are refused: send the card list as plain text');
     const huge = await upload(ev.id, `${pan}\n`.repeat(5000), 'text/csv');
     expect(huge.statusCode).toBe(413);
-    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
+      .statistics;
     expect(stats.cardsListed).toBe(0);
   });
 
-  it('refuses uploads to closed events, and to other issuers\' events as if they did not exist', async () => {
+  it("refuses uploads to closed events, and to other issuers' events as if they did not exist", async () => {
     const ev = await createEvent(['pan']);
     expect((await upload(ev.id, card(), 'text/csv', issuer2)).statusCode).toBe(404);
-    expect((await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(issuer2) })).statusCode).toBe(404);
-    expect((await t.app.inject({ url: '/v1/compromise-events', headers: bearer(issuer2) })).json().events.map((e: { id: string }) => e.id)).not.toContain(ev.id);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${ev.id}/close`, headers: bearer(issuer2) })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${ev.id}/close`, headers: bearer(t.keys.issuer) })).json().status).toBe('closed');
+    expect((await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(issuer2) })).statusCode).toBe(
+      404,
+    );
+    expect(
+      (await t.app.inject({ url: '/v1/compromise-events', headers: bearer(issuer2) }))
+        .json()
+        .events.map((e: { id: string }) => e.id),
+    ).not.toContain(ev.id);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${ev.id}/close`, headers: bearer(issuer2) }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/v1/compromise-events/${ev.id}/close`,
+          headers: bearer(t.keys.issuer),
+        })
+      ).json().status,
+    ).toBe('closed');
     const closed = await upload(ev.id, card());
     expect(closed.statusCode).toBe(409);
     expect(closed.json().error).toBe('the event is closed: it takes no more uploads');
@@ -158,7 +346,11 @@ describe('what a hit does to scoring', () => {
     expect(body.decision).toBe('challenge');
     expect(body.checks.watchlist).toBe('evaluated');
     // More step-up evidence (a high amount, another country): still a question 3-D Secure answers (docs/decision-policy.md).
-    const heavy = await score(pan, { amount: 250_000, shippingAddress: { line1: '1 Reship Way', postalCode: '99999', country: 'US' }, billingAddress: { country: 'JP' } });
+    const heavy = await score(pan, {
+      amount: 250_000,
+      shippingAddress: { line1: '1 Reship Way', postalCode: '99999', country: 'US' },
+      billingAddress: { country: 'JP' },
+    });
     expect(heavy.score).toBeGreaterThanOrEqual(80);
     expect(heavy.decision).toBe('challenge');
     // Strong evidence joins: a device several other cards used today (a ring). The whole score decides.
@@ -176,7 +368,9 @@ describe('what a hit does to scoring', () => {
     expect(codes(match)).toEqual(['LEAKED_CARD', 'LEAKED_CARD_RECENT_EXPOSURE', 'LEAKED_CARD_CVV_MATCH']);
     expect(match.decision).toBe('approve');
     const mismatch = await score(pan, {}, { cvvResult: 'mismatch' });
-    expect(codes(mismatch)).toEqual(expect.arrayContaining(['CVV_MISMATCH', 'LEAKED_CARD', 'LEAKED_CARD_CVV_MISMATCH']));
+    expect(codes(mismatch)).toEqual(
+      expect.arrayContaining(['CVV_MISMATCH', 'LEAKED_CARD', 'LEAKED_CARD_CVV_MISMATCH']),
+    );
     expect(mismatch.decision).toBe('decline');
   });
 
@@ -196,7 +390,9 @@ describe('what a hit does to scoring', () => {
     const pan = card();
     await upload(ev.id, pan);
     const authenticated = await score(pan, { threeDS: { status: 'Y', version: '2.2.0' } });
-    expect(codes(authenticated)).toEqual(expect.arrayContaining(['LEAKED_CARD_3DS_AUTHENTICATED', 'THREE_DS_AUTHENTICATED']));
+    expect(codes(authenticated)).toEqual(
+      expect.arrayContaining(['LEAKED_CARD_3DS_AUTHENTICATED', 'THREE_DS_AUTHENTICATED']),
+    );
     expect(authenticated.decision).toBe('approve');
     await score(pan);
     const third = await score(pan);
@@ -210,7 +406,15 @@ describe('what a hit does to scoring', () => {
     const onlyA = card();
     await upload(a.id, `${both}\n${onlyA}`);
     await upload(b.id, both);
-    expect((await t.app.inject({ method: 'POST', url: `/v1/compromise-events/${a.id}/retract`, headers: bearer(t.keys.issuer) })).json().status).toBe('retracted');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/v1/compromise-events/${a.id}/retract`,
+          headers: bearer(t.keys.issuer),
+        })
+      ).json().status,
+    ).toBe('retracted');
     expect(codes(await score(onlyA))).toEqual([]);
     expect(codes(await score(both))).toContain('LEAKED_CARD');
     expect(codes(await score(both))).not.toContain('LEAKED_CARD_CVV_COMPROMISED');
@@ -221,21 +425,53 @@ describe('what a hit does to scoring', () => {
     const ev = await createEvent(['pan', 'cvv']);
     const [p1, p2] = [card(), card()];
     await upload(ev.id, `${p1}\n${p2}`);
-    const foreign = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(issuer2), payload: { cards: [{ pan: p1 }] } });
-    expect(foreign.json()).toEqual({ removed: 0, notListed: 0, rejected: [{ index: 0, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' }] });
-    const removed = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(t.keys.issuer), payload: { cards: [{ pan: p1 }, { pan: '4111111111111112' }] } });
-    expect(removed.json()).toEqual({ removed: 1, notListed: 0, rejected: [{ index: 1, reason: 'pan fails the Luhn check' }] });
+    const foreign = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(issuer2),
+      payload: { cards: [{ pan: p1 }] },
+    });
+    expect(foreign.json()).toEqual({
+      removed: 0,
+      notListed: 0,
+      rejected: [{ index: 0, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' }],
+    });
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(t.keys.issuer),
+      payload: { cards: [{ pan: p1 }, { pan: '4111111111111112' }] },
+    });
+    expect(removed.json()).toEqual({
+      removed: 1,
+      notListed: 0,
+      rejected: [{ index: 1, reason: 'pan fails the Luhn check' }],
+    });
     expect(removed.body).not.toContain('4111111111111112');
     expect(codes(await score(p1))).toEqual([]);
     // By fingerprint, as Kafka decisions and cases carry it.
-    const probe = await t.runtime.engine.score('m1', { ...scoreBody({ card: { number: p2, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }) } as never);
+    const probe = await t.runtime.engine.score('m1', {
+      ...scoreBody({ card: { number: p2, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+    } as never);
     const fingerprint = probe.kind === 'scored' ? probe.evidence!.card.fingerprint : '';
-    const notMine = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(issuer2), payload: { cards: [{ fingerprint }] } });
+    const notMine = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(issuer2),
+      payload: { cards: [{ fingerprint }] },
+    });
     expect(notMine.json().rejected).toEqual([{ index: 0, reason: 'not listed by your events' }]);
-    const mine = await t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(t.keys.issuer), payload: { cards: [{ fingerprint }] } });
+    const mine = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(t.keys.issuer),
+      payload: { cards: [{ fingerprint }] },
+    });
     expect(mine.json()).toMatchObject({ removed: 1 });
     expect(codes(await score(p2))).toEqual([]);
-    expect((await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics).toMatchObject({ cardsListed: 2, cardsRemoved: 2 });
+    expect(
+      (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics,
+    ).toMatchObject({ cardsListed: 2, cardsRemoved: 2 });
   });
 });
 
@@ -244,30 +480,79 @@ describe('issuer visibility', () => {
     const ev = await createEvent(['pan', 'cvv']);
     const pan = card();
     await upload(ev.id, pan);
-    const body = scoreBody({ transactionId: 'hit-1', amount: 12_345, card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } });
+    const body = scoreBody({
+      transactionId: 'hit-1',
+      amount: 12_345,
+      card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    });
     await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
     await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body }); // retry
-    await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.otherMerchant), payload: { ...body, transactionId: 'hit-2' } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.otherMerchant),
+      payload: { ...body, transactionId: 'hit-2' },
+    });
     await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
-    const hits = (await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(t.keys.issuer) })).json().hits;
+    const hits = (
+      await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(t.keys.issuer) })
+    ).json().hits;
     expect(hits).toHaveLength(2);
-    expect(hits[1]).toMatchObject({ merchantId: 'm1', transactionId: 'hit-1', amount: 12_345, currency: 'EUR', decision: 'challenge', card: `${pan.slice(0, 6)}******${pan.slice(-4)}`, eventIds: [ev.id] });
+    expect(hits[1]).toMatchObject({
+      merchantId: 'm1',
+      transactionId: 'hit-1',
+      amount: 12_345,
+      currency: 'EUR',
+      decision: 'challenge',
+      card: `${pan.slice(0, 6)}******${pan.slice(-4)}`,
+      eventIds: [ev.id],
+    });
     expect(JSON.stringify(hits)).not.toContain(pan);
-    expect((await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(issuer2) })).json().hits).toEqual([]);
-    expect((await t.app.inject({ url: '/v1/issuer/hits?limit=1', headers: bearer(t.keys.issuer) })).json().hits).toHaveLength(1);
-    expect((await t.app.inject({ url: '/v1/issuer/hits?from=nonsense', headers: bearer(t.keys.issuer) })).statusCode).toBe(400);
-    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    expect(
+      (await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(issuer2) })).json().hits,
+    ).toEqual([]);
+    expect(
+      (await t.app.inject({ url: '/v1/issuer/hits?limit=1', headers: bearer(t.keys.issuer) })).json().hits,
+    ).toHaveLength(1);
+    expect(
+      (await t.app.inject({ url: '/v1/issuer/hits?from=nonsense', headers: bearer(t.keys.issuer) })).statusCode,
+    ).toBe(400);
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
+      .statistics;
     expect(stats).toMatchObject({ hits: 2, distinctMerchants: 2 });
     expect(stats.lastHitAt).toMatch(/^\d{4}-/);
     // One series per compromise event: merchants are not a label (bounded cardinality).
-    expect((await t.app.inject('/metrics')).body).toMatch(new RegExp(`leakguard_watchlist_hits_total\\{event="${ev.id}"\\} 2`));
+    expect((await t.app.inject('/metrics')).body).toMatch(
+      new RegExp(`leakguard_watchlist_hits_total\\{event="${ev.id}"\\} 2`),
+    );
   });
 
   it('lets issuers read their own BIN ranges only, and only admins set them', async () => {
-    expect((await t.app.inject({ url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.issuer) })).json().ranges).toHaveLength(2);
-    expect((await t.app.inject({ url: '/v1/issuers/i2/bin-ranges', headers: bearer(t.keys.issuer) })).statusCode).toBe(403);
-    expect((await t.app.inject({ method: 'PUT', url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.issuer), payload: [] })).statusCode).toBe(403);
-    const bad = await t.app.inject({ method: 'PUT', url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.admin), payload: [{ from: '4111', to: '411199' }, { from: '411199', to: '411111' }] });
+    expect(
+      (await t.app.inject({ url: '/v1/issuers/i1/bin-ranges', headers: bearer(t.keys.issuer) })).json().ranges,
+    ).toHaveLength(2);
+    expect((await t.app.inject({ url: '/v1/issuers/i2/bin-ranges', headers: bearer(t.keys.issuer) })).statusCode).toBe(
+      403,
+    );
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: '/v1/issuers/i1/bin-ranges',
+          headers: bearer(t.keys.issuer),
+          payload: [],
+        })
+      ).statusCode,
+    ).toBe(403);
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/issuers/i1/bin-ranges',
+      headers: bearer(t.keys.admin),
+      payload: [
+        { from: '4111', to: '411199' },
+        { from: '411199', to: '411111' },
+      ],
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['0.from', '1']));
   });
@@ -275,14 +560,23 @@ describe('issuer visibility', () => {
 
 describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => {
   const outcome = (transactionId: string, body: Record<string, unknown>) =>
-    t.app.inject({ method: 'POST', url: `/v1/transactions/${transactionId}/outcome`, headers: bearer(t.keys.merchant), payload: body });
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/transactions/${transactionId}/outcome`,
+      headers: bearer(t.keys.merchant),
+      payload: body,
+    });
 
   it('challenges online, approves after 3-D Secure, approves at a terminal, and declines once a challenge on the leaked card failed', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv', 'name', 'email']);
     const pan = card();
     await upload(ev.id, `${pan},12,2030`);
     // Card not present, no authentication yet: however much step-up evidence, a challenge.
-    const first = await score(pan, { amount: 180_000, shippingAddress: { line1: '9 Far Rd', country: 'US' }, billingAddress: { country: 'JP' } });
+    const first = await score(pan, {
+      amount: 180_000,
+      shippingAddress: { line1: '9 Far Rd', country: 'US' },
+      billingAddress: { country: 'JP' },
+    });
     expect(first.score).toBeGreaterThanOrEqual(55);
     expect(first.decision).toBe('challenge');
     // The genuine holder passes the step-up: the merchant re-scores with the result.
@@ -295,7 +589,10 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     // listed card that is strong evidence corroborated by the leak: the whole score decides.
     const tried = await score(pan);
     expect(tried.decision).toBe('challenge');
-    expect((await outcome(tried.transactionId, { outcome: 'challenge_failed' })).json()).toMatchObject({ outcome: 'challenge_failed', status: 'recorded' });
+    expect((await outcome(tried.transactionId, { outcome: 'challenge_failed' })).json()).toMatchObject({
+      outcome: 'challenge_failed',
+      status: 'recorded',
+    });
     const again = await score(pan);
     expect(codes(again)).toEqual(expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'LEAKED_CARD_CVV_COMPROMISED']));
     expect(again.decision).toBe('decline');
@@ -308,7 +605,11 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
   it('on a card nobody listed, a failed challenge means another challenge; a second one, a review', async () => {
     const pan = card();
     // Step-up evidence (2,500 EUR, a spike, another country): challenged.
-    const first = await score(pan, { amount: 250_000, shippingAddress: { line1: '9 Far Rd', country: 'US' }, billingAddress: { country: 'JP' } });
+    const first = await score(pan, {
+      amount: 250_000,
+      shippingAddress: { line1: '9 Far Rd', country: 'US' },
+      billingAddress: { country: 'JP' },
+    });
     expect(first.decision).toBe('challenge');
     await outcome(first.transactionId, { outcome: 'challenge_failed' });
     const second = await score(pan);
@@ -316,7 +617,9 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     expect(second.decision).toBe('challenge');
     await outcome(second.transactionId, { outcome: 'challenge_failed' });
     const third = await score(pan);
-    expect(codes(third)).toEqual(expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'CARD_REPEATED_FAILED_CHALLENGES_7D']));
+    expect(codes(third)).toEqual(
+      expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'CARD_REPEATED_FAILED_CHALLENGES_7D']),
+    );
     expect(third.decision).toBe('review');
   });
 

@@ -3,8 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  BAND_SHIFTS, CONFIGURATIONS, bandVariants, configurationResult, detectionDelays, fraudSpendStopped, frictionSpent, genuineDecisions,
-  genuineStoppedPer1000, quantile, runBreachProtocol, sweepRow, type BreachRows, type BreachRunResult, type FrictionSpent,
+  BAND_SHIFTS,
+  CONFIGURATIONS,
+  bandVariants,
+  configurationResult,
+  detectionDelays,
+  fraudSpendStopped,
+  frictionSpent,
+  genuineDecisions,
+  genuineStoppedPer1000,
+  quantile,
+  runBreachProtocol,
+  sweepRow,
+  type BreachRows,
+  type BreachRunResult,
+  type FrictionSpent,
 } from '../../models/evaluation/breach-protocol.ts';
 import { evaluateBreachCommand, renderBreachReport, resultTable } from '../../models/cli/evaluate-breach.ts';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
@@ -32,8 +45,14 @@ const toy = [
   [1, 11, 5, 0, 0, 0, 0, 0, 0],
 ] as const;
 const rows: BreachRows = {
-  n: toy.length, card: toy.map((r) => r[0]), at: toy.map((r) => r[1] * H), amount: toy.map((r) => r[2]), fraud: toy.map((r) => r[3]),
-  scenario: toy.map((r) => r[4]), breach: toy.map((r) => r[5]), listed: toy.map((r) => r[7]),
+  n: toy.length,
+  card: toy.map((r) => r[0]),
+  at: toy.map((r) => r[1] * H),
+  amount: toy.map((r) => r[2]),
+  fraud: toy.map((r) => r[3]),
+  scenario: toy.map((r) => r[4]),
+  breach: toy.map((r) => r[5]),
+  listed: toy.map((r) => r[7]),
 };
 const stopped = toy.map((r) => r[6]);
 const decided = Uint8Array.from(toy.map((r) => r[8]));
@@ -42,10 +61,34 @@ const budget = { challenge: 0.2, review: 0.2 };
 describe('breach protocol metrics', () => {
   it('share of fraudulent spend stopped, overall and per kind', () => {
     const s = fraudSpendStopped(rows, stopped);
-    expect(s.breachTesting).toEqual({ transactions: 4, spend: 9.5, stoppedTransactions: 2, stoppedSpend: 3.5, share: 3.5 / 9.5 });
-    expect(s.breachCashout).toEqual({ transactions: 2, spend: 500, stoppedTransactions: 1, stoppedSpend: 300, share: 0.6 });
-    expect(s.handbook).toEqual({ transactions: 2, spend: 75, stoppedTransactions: 1, stoppedSpend: 50, share: 50 / 75 });
-    expect(s.all).toEqual({ transactions: 8, spend: 584.5, stoppedTransactions: 4, stoppedSpend: 353.5, share: 353.5 / 584.5 });
+    expect(s.breachTesting).toEqual({
+      transactions: 4,
+      spend: 9.5,
+      stoppedTransactions: 2,
+      stoppedSpend: 3.5,
+      share: 3.5 / 9.5,
+    });
+    expect(s.breachCashout).toEqual({
+      transactions: 2,
+      spend: 500,
+      stoppedTransactions: 1,
+      stoppedSpend: 300,
+      share: 0.6,
+    });
+    expect(s.handbook).toEqual({
+      transactions: 2,
+      spend: 75,
+      stoppedTransactions: 1,
+      stoppedSpend: 50,
+      share: 50 / 75,
+    });
+    expect(s.all).toEqual({
+      transactions: 8,
+      spend: 584.5,
+      stoppedTransactions: 4,
+      stoppedSpend: 353.5,
+      share: 353.5 / 584.5,
+    });
   });
 
   it('a kind of fraud absent from the rows has no share (NaN), not 0', () => {
@@ -68,10 +111,23 @@ describe('breach protocol metrics', () => {
 
   it('detection delay from first fraudulent use to first stopped transaction, per leaked card', () => {
     const d = detectionDelays(rows, stopped, new Set([7]));
-    expect(d).toEqual({ cards: 4, detected: 3, neverDetectedShare: 0.25, hours: [0, 1, 3], medianHours: 1, p90Hours: expect.closeTo(2.6, 12) });
+    expect(d).toEqual({
+      cards: 4,
+      detected: 3,
+      neverDetectedShare: 0.25,
+      hours: [0, 1, 3],
+      medianHours: 1,
+      p90Hours: expect.closeTo(2.6, 12),
+    });
     // without usedBefore, card 7 counts too: first use and detection at 10 h
     const all = detectionDelays(rows, stopped);
-    expect([all.cards, all.detected, all.neverDetectedShare, all.hours, all.medianHours]).toEqual([5, 4, 0.2, [0, 0, 1, 3], 0.5]);
+    expect([all.cards, all.detected, all.neverDetectedShare, all.hours, all.medianHours]).toEqual([
+      5,
+      4,
+      0.2,
+      [0, 0, 1, 3],
+      0.5,
+    ]);
     // nothing stopped: every card undetected, no delay figures
     const none = detectionDelays(rows, new Array(rows.n).fill(0));
     expect([none.cards, none.detected, none.neverDetectedShare, none.medianHours]).toEqual([5, 0, 1, NaN]);
@@ -82,10 +138,25 @@ describe('breach protocol metrics', () => {
     const decisions = Uint8Array.from(toy.map((r, i) => (r[6] ? 1 + (i % 3) : 0)));
     const c = configurationResult(CONFIGURATIONS[0], rows, decisions, new Set([7]), budget);
     const asStopped = (keep: (d: number) => boolean) => Array.from(decisions, (d) => (keep(d) ? 1 : 0));
-    expect(c.fraudSpend.all.stoppedSpend).toBe(fraudSpendStopped(rows, asStopped((d) => d === 1 || d === 3)).all.stoppedSpend);
+    expect(c.fraudSpend.all.stoppedSpend).toBe(
+      fraudSpendStopped(
+        rows,
+        asStopped((d) => d === 1 || d === 3),
+      ).all.stoppedSpend,
+    );
     expect(c.fraudSpend.all.stoppedSpend).toBeLessThan(353.5); // reviews no longer count as stopped
-    expect(c.genuine).toEqual(genuineStoppedPer1000(rows, asStopped((d) => d === 1 || d === 3)));
-    expect(c.genuineReviewed).toEqual(genuineStoppedPer1000(rows, asStopped((d) => d === 2)));
+    expect(c.genuine).toEqual(
+      genuineStoppedPer1000(
+        rows,
+        asStopped((d) => d === 1 || d === 3),
+      ),
+    );
+    expect(c.genuineReviewed).toEqual(
+      genuineStoppedPer1000(
+        rows,
+        asStopped((d) => d === 2),
+      ),
+    );
     expect(c.genuine.stopped + c.genuineReviewed.stopped).toBe(3);
     // a review detects: the delays are those of "anything but approve"
     expect(c.delays.hours).toEqual([0, 1, 3]);
@@ -98,11 +169,33 @@ describe('breach protocol metrics', () => {
   it('genuine orders challenged, reviewed and declined per 1,000, for listed cards and the others', () => {
     const g = genuineDecisions(rows, decided);
     // genuine rows 0, 4, 5, 9, 12: listed 5 (decline) and 9 (review); the others 0 (challenge), 4 (review), 12 (approve)
-    expect(g.listed).toEqual({ genuine: 2, challenged: 0, reviewed: 1, declined: 1, challengedPer1000: 0, reviewedPer1000: 500, declinedPer1000: 500 });
-    expect(g.unlisted).toEqual({
-      genuine: 3, challenged: 1, reviewed: 1, declined: 0, challengedPer1000: 1000 / 3, reviewedPer1000: 1000 / 3, declinedPer1000: 0,
+    expect(g.listed).toEqual({
+      genuine: 2,
+      challenged: 0,
+      reviewed: 1,
+      declined: 1,
+      challengedPer1000: 0,
+      reviewedPer1000: 500,
+      declinedPer1000: 500,
     });
-    expect(g.all).toEqual({ genuine: 5, challenged: 1, reviewed: 2, declined: 1, challengedPer1000: 200, reviewedPer1000: 400, declinedPer1000: 200 });
+    expect(g.unlisted).toEqual({
+      genuine: 3,
+      challenged: 1,
+      reviewed: 1,
+      declined: 0,
+      challengedPer1000: 1000 / 3,
+      reviewedPer1000: 1000 / 3,
+      declinedPer1000: 0,
+    });
+    expect(g.all).toEqual({
+      genuine: 5,
+      challenged: 1,
+      reviewed: 2,
+      declined: 1,
+      challengedPer1000: 200,
+      reviewedPer1000: 400,
+      declinedPer1000: 200,
+    });
     // fraud rows never count, listed or not; a group without genuine orders has no rate
     const none = genuineDecisions({ ...rows, listed: new Array(rows.n).fill(0) }, decided);
     expect(none.listed.genuine).toBe(0);
@@ -114,8 +207,15 @@ describe('breach protocol metrics', () => {
     // 13 orders: 3 challenged (rows 0, 6, 7), 2 reviewed (4, 9), 3 declined (2, 5, 11)
     const f = frictionSpent(decided, budget);
     expect(f).toEqual({
-      orders: 13, challenged: 3, reviewed: 2, declined: 3, challengeShare: 3 / 13, reviewShare: 2 / 13, declineShare: 3 / 13,
-      budget, over: ['challenge'],
+      orders: 13,
+      challenged: 3,
+      reviewed: 2,
+      declined: 3,
+      challengeShare: 3 / 13,
+      reviewShare: 2 / 13,
+      declineShare: 3 / 13,
+      budget,
+      over: ['challenge'],
     });
     // a share equal to its budget is within it
     expect(frictionSpent(decided, { challenge: 3 / 13, review: 0 }).over).toEqual(['review']);
@@ -129,17 +229,34 @@ describe('breach protocol metrics', () => {
     expect(variants).toHaveLength(1 + 3 * BAND_SHIFTS.length);
     expect(skipped).toEqual([]);
     expect(variants[0]).toEqual({ shift: 0, bands: { challenge: 30, review: 55, decline: 80 } });
-    expect(variants.slice(1).map((v) => [v.band, v.shift, v.bands.challenge, v.bands.review, v.bands.decline])).toEqual([
-      ['challenge', -10, 20, 55, 80], ['challenge', -5, 25, 55, 80], ['challenge', 5, 35, 55, 80], ['challenge', 10, 40, 55, 80],
-      ['review', -10, 30, 45, 80], ['review', -5, 30, 50, 80], ['review', 5, 30, 60, 80], ['review', 10, 30, 65, 80],
-      ['decline', -10, 30, 55, 70], ['decline', -5, 30, 55, 75], ['decline', 5, 30, 55, 85], ['decline', 10, 30, 55, 90],
-    ]);
+    expect(variants.slice(1).map((v) => [v.band, v.shift, v.bands.challenge, v.bands.review, v.bands.decline])).toEqual(
+      [
+        ['challenge', -10, 20, 55, 80],
+        ['challenge', -5, 25, 55, 80],
+        ['challenge', 5, 35, 55, 80],
+        ['challenge', 10, 40, 55, 80],
+        ['review', -10, 30, 45, 80],
+        ['review', -5, 30, 50, 80],
+        ['review', 5, 30, 60, 80],
+        ['review', 10, 30, 65, 80],
+        ['decline', -10, 30, 55, 70],
+        ['decline', -5, 30, 55, 75],
+        ['decline', 5, 30, 55, 85],
+        ['decline', 10, 30, 55, 90],
+      ],
+    );
     const tight = bandVariants({ challenge: 5, review: 10, decline: 95 });
     expect(tight.skipped.map((s) => [s.band, s.shift, s.reason])).toEqual([
-      ['challenge', -10, 'challenge -5 is outside 0..100'], ['challenge', 10, 'breaks challenge ≤ review ≤ decline'],
-      ['review', -10, 'breaks challenge ≤ review ≤ decline'], ['decline', 10, 'decline 105 is outside 0..100'],
+      ['challenge', -10, 'challenge -5 is outside 0..100'],
+      ['challenge', 10, 'breaks challenge ≤ review ≤ decline'],
+      ['review', -10, 'breaks challenge ≤ review ≤ decline'],
+      ['decline', 10, 'decline 105 is outside 0..100'],
     ]);
-    expect(tight.variants.find((v) => v.band === 'review' && v.shift === -5)!.bands).toEqual({ challenge: 5, review: 5, decline: 95 });
+    expect(tight.variants.find((v) => v.band === 'review' && v.shift === -5)!.bands).toEqual({
+      challenge: 5,
+      review: 5,
+      decline: 95,
+    });
   });
 
   it('a sweep row: friction, cash-out and all fraud stopped, genuine decisions, from its decisions', () => {
@@ -149,8 +266,20 @@ describe('breach protocol metrics', () => {
     expect(s.friction).toEqual(frictionSpent(decided, budget));
     expect(s.genuineDecisions).toEqual(genuineDecisions(rows, decided));
     // stopped = challenged (rows 0, 6, 7) or declined (2, 5, 11): cash-out 300 of 500, all fraud 2 + 300 + 50 + 1.5 of 584.5
-    expect(s.fraudSpend.breachCashout).toEqual({ transactions: 2, spend: 500, stoppedTransactions: 1, stoppedSpend: 300, share: 0.6 });
-    expect(s.fraudSpend.all).toEqual({ transactions: 8, spend: 584.5, stoppedTransactions: 4, stoppedSpend: 353.5, share: 353.5 / 584.5 });
+    expect(s.fraudSpend.breachCashout).toEqual({
+      transactions: 2,
+      spend: 500,
+      stoppedTransactions: 1,
+      stoppedSpend: 300,
+      share: 0.6,
+    });
+    expect(s.fraudSpend.all).toEqual({
+      transactions: 8,
+      spend: 584.5,
+      stoppedTransactions: 4,
+      stoppedSpend: 353.5,
+      share: 353.5 / 584.5,
+    });
   });
 });
 
@@ -158,10 +287,26 @@ describe('breach protocol end to end', () => {
   // Two breaches (2018-04-21, 2018-05-05), fraud 2–8 days after each, issuers upload within days:
   // the first breach's fraud falls in the train period, the second's in the test. The same
   // scenario in the default currencies (yen-heavy) and in euros only.
-  const hb: HandbookOptions = { ...HANDBOOK_DEFAULTS, customers: 300, terminals: 600, days: 60, seed: 5, terminalsPerDay: 1, customersPerDay: 1 };
+  const hb: HandbookOptions = {
+    ...HANDBOOK_DEFAULTS,
+    customers: 300,
+    terminals: 600,
+    days: 60,
+    seed: 5,
+    terminalsPerDay: 1,
+    customersPerDay: 1,
+  };
   const breach: BreachOptions = {
-    ...BREACH_DEFAULTS, breachDay: 20, breachInterval: 14, exposureDays: 20, delayMinDays: 2, delayMaxDays: 8, useShare: 0.5,
-    issuerLagMinDays: 1, issuerLagMaxDays: 4, issuerCoverage: 0.8,
+    ...BREACH_DEFAULTS,
+    breachDay: 20,
+    breachInterval: 14,
+    exposureDays: 20,
+    delayMinDays: 2,
+    delayMaxDays: 8,
+    useShare: 0.5,
+    issuerLagMinDays: 1,
+    issuerLagMaxDays: 4,
+    issuerCoverage: 0.8,
   };
   const generate = (o: BreachOptions) => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-breach-protocol-'));
@@ -175,8 +320,18 @@ describe('breach protocol end to end', () => {
   const params = { ...DEFAULT_TRAIN_PARAMS, trees: 5, genuinePerTree: 800, workers: 0 };
 
   const checkResult = (r: BreachRunResult) => {
-    expect(r.configurations.map((c) => c.id)).toEqual(['rules', 'rules+watchlists', 'rules+model', 'rules+watchlists+model']);
-    expect(r.period).toEqual({ trainFrom: '2018-04-22', trainTo: '2018-05-01', testFrom: '2018-05-05', testTo: '2018-05-30' });
+    expect(r.configurations.map((c) => c.id)).toEqual([
+      'rules',
+      'rules+watchlists',
+      'rules+model',
+      'rules+watchlists+model',
+    ]);
+    expect(r.period).toEqual({
+      trainFrom: '2018-04-22',
+      trainTo: '2018-05-01',
+      testFrom: '2018-05-05',
+      testTo: '2018-05-30',
+    });
     expect(r.model.trained).toBe(true);
     expect(r.train!.frauds).toBeGreaterThan(0);
     expect(r.test.breachFrauds).toBeGreaterThan(0);
@@ -208,15 +363,21 @@ describe('breach protocol end to end', () => {
       expect(g.all.genuine).toBe(c.genuine.genuine);
       expect(g.all.challenged + g.all.declined).toBe(c.genuine.stopped);
       expect(g.all.reviewed).toBe(c.genuineReviewed.stopped);
-      for (const k of ['challenged', 'reviewed', 'declined'] as const) expect(g.listed[k] + g.unlisted[k]).toBe(g.all[k]);
+      for (const k of ['challenged', 'reviewed', 'declined'] as const)
+        expect(g.listed[k] + g.unlisted[k]).toBe(g.all[k]);
       expect(c.friction.orders).toBe(r.test.transactions);
-      expect([c.friction.challenged, c.friction.reviewed, c.friction.declined]).toEqual([c.decisions.challenge, c.decisions.review, c.decisions.decline]);
+      expect([c.friction.challenged, c.friction.reviewed, c.friction.declined]).toEqual([
+        c.decisions.challenge,
+        c.decisions.review,
+        c.decisions.decline,
+      ]);
       expect(c.friction.budget).toEqual({ challenge: 0.05, review: 0.005 }); // the default ruleset's
     }
     // The watchlist rules only add to a leaked card's score (its CVV leaked): watchlists stop at
     // least as much of the leaked cards' fraudulent spend as the rules alone.
     const [rules, withLists] = r.configurations;
-    const breachStopped = (c: typeof rules) => c!.fraudSpend.breachTesting.stoppedSpend + c!.fraudSpend.breachCashout.stoppedSpend;
+    const breachStopped = (c: typeof rules) =>
+      c!.fraudSpend.breachTesting.stoppedSpend + c!.fraudSpend.breachCashout.stoppedSpend;
     expect(breachStopped(withLists)).toBeGreaterThanOrEqual(breachStopped(rules));
     expect(withLists!.delays.detected).toBeGreaterThanOrEqual(rules!.delays.detected);
 
@@ -235,15 +396,30 @@ describe('breach protocol end to end', () => {
       expect(s.friction.orders).toBe(r.test.transactions);
       expect(s.fraudSpend.all.spend).toBe(full.fraudSpend.all.spend);
       // a lower challenge band flags at least as many orders, a higher one at most as many; the same for declines
-      if (s.band === 'challenge') expect(Math.sign(flagged(s.friction) - flagged(asIs!.friction)) * Math.sign(s.shift)).toBeLessThanOrEqual(0);
-      if (s.band === 'decline') expect(Math.sign(s.friction.declined - asIs!.friction.declined) * Math.sign(s.shift)).toBeLessThanOrEqual(0);
+      if (s.band === 'challenge')
+        expect(Math.sign(flagged(s.friction) - flagged(asIs!.friction)) * Math.sign(s.shift)).toBeLessThanOrEqual(0);
+      if (s.band === 'decline')
+        expect(Math.sign(s.friction.declined - asIs!.friction.declined) * Math.sign(s.shift)).toBeLessThanOrEqual(0);
     }
     // some move changes something on this data
-    expect(moved.some((s) => flagged(s.friction) !== flagged(asIs!.friction) || s.friction.declined !== asIs!.friction.declined)).toBe(true);
+    expect(
+      moved.some(
+        (s) => flagged(s.friction) !== flagged(asIs!.friction) || s.friction.declined !== asIs!.friction.declined,
+      ),
+    ).toBe(true);
 
     const table = resultTable(r);
     for (const c of CONFIGURATIONS) expect(table).toContain(c.label);
-    for (const head of ['CASH-OUT stopped', 'listed: challenged', 'other: declined', 'challenged (budget 5.00 %)', 'reviewed (budget 0.50 %)', 'within budget', 'challenge −10', 'decline +10']) {
+    for (const head of [
+      'CASH-OUT stopped',
+      'listed: challenged',
+      'other: declined',
+      'challenged (budget 5.00 %)',
+      'reviewed (budget 0.50 %)',
+      'within budget',
+      'challenge −10',
+      'decline +10',
+    ]) {
       expect(table).toContain(head);
     }
     const html = renderBreachReport(r, dir);
@@ -275,8 +451,22 @@ describe('breach protocol end to end', () => {
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--test-days', 'x'])).toBe(2);
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--from', '2018-13-01'])).toBe(2);
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--trees', 'many'])).toBe(2);
-    expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--model', join(dir, 'missing.json')])).toBe(2);
+    expect(
+      await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--model', join(dir, 'missing.json')]),
+    ).toBe(2);
     // a test period without any leaked-card fraud (after the second breach's fraud)
-    expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--from', '2018-05-20', '--to', '2018-05-21', '--quiet'])).toBe(2);
+    expect(
+      await evaluateBreachCommand([
+        '--protocol',
+        'breach',
+        '--data',
+        dir,
+        '--from',
+        '2018-05-20',
+        '--to',
+        '2018-05-21',
+        '--quiet',
+      ]),
+    ).toBe(2);
   });
 });

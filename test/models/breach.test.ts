@@ -4,15 +4,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HANDBOOK_DEFAULTS, generatePopulation, type HandbookOptions } from '../../models/simulator/handbook.ts';
-import { BREACH_COLUMNS, BREACH_DEFAULTS, BreachScenario, luhnValid, type BreachOptions } from '../../models/simulator/breach.ts';
-import { CurrencyRegions, CurrencySpecError, DEFAULT_CURRENCIES, parseCurrencies } from '../../models/simulator/currencies.ts';
+import {
+  BREACH_COLUMNS,
+  BREACH_DEFAULTS,
+  BreachScenario,
+  luhnValid,
+  type BreachOptions,
+} from '../../models/simulator/breach.ts';
+import {
+  CurrencyRegions,
+  CurrencySpecError,
+  DEFAULT_CURRENCIES,
+  parseCurrencies,
+} from '../../models/simulator/currencies.ts';
 import { readDataset } from '../../models/simulator/csv.ts';
 import { simulate } from '../../models/simulator/run.ts';
 import { currencyExponent } from '../../services/core/currency.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 
 const hb: HandbookOptions = { ...HANDBOOK_DEFAULTS, customers: 800, terminals: 1600, days: 70, seed: 9 };
-const breach: BreachOptions = { ...BREACH_DEFAULTS, breaches: 2, breachDay: 25, breachInterval: 10, exposureDays: 25, merchantTerminals: 30, useShare: 0.5 };
+const breach: BreachOptions = {
+  ...BREACH_DEFAULTS,
+  breaches: 2,
+  breachDay: 25,
+  breachInterval: 10,
+  exposureDays: 25,
+  merchantTerminals: 30,
+  useShare: 0.5,
+};
 
 describe('breach scenario', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lg-breach-'));
@@ -25,7 +44,19 @@ describe('breach scenario', () => {
   it('writes transactions with the breach columns, breach events and issuer lists', () => {
     expect(readdirSync(dir)).toContain('breaches.csv');
     expect(readdirSync(join(dir, 'issuer-lists'))).toContain('uploads.csv');
-    for (const c of ['CARD_PAN', 'CARD_EXPIRY', 'CHANNEL', 'DEVICE_ID', 'IP', 'EMAIL', 'SHIPPING_ADDRESS', 'AUTH_RESULT', 'BREACH_ID', 'CURRENCY', 'AMOUNT_MINOR']) {
+    for (const c of [
+      'CARD_PAN',
+      'CARD_EXPIRY',
+      'CHANNEL',
+      'DEVICE_ID',
+      'IP',
+      'EMAIL',
+      'SHIPPING_ADDRESS',
+      'AUTH_RESULT',
+      'BREACH_ID',
+      'CURRENCY',
+      'AMOUNT_MINOR',
+    ]) {
       expect(ds.extra.has(c)).toBe(true);
     }
     const header = readFileSync(join(dir, '2018-04-01.csv'), 'utf8').split('\n')[0]!;
@@ -37,13 +68,18 @@ describe('breach scenario', () => {
   });
 
   it('leaves the handbook rows as they are (breach rows are added beside them)', () => {
-    expect(summary.transactions - baseline.transactions).toBe(summary.breach!.testingTransactions + summary.breach!.cashoutTransactions);
+    expect(summary.transactions - baseline.transactions).toBe(
+      summary.breach!.testingTransactions + summary.breach!.cashoutTransactions,
+    );
     for (const s of ['1', '2', '3']) expect(summary.byScenario[s]).toBe(baseline.byScenario[s]);
   });
 
   it('emits one Luhn-valid PAN per card, e-commerce rows with identities, POS rows without', () => {
     const pans = new Map<number, string>();
-    let panChanges = 0, posWithDevice = 0, ecomWithoutEmail = 0, ecom = 0;
+    let panChanges = 0,
+      posWithDevice = 0,
+      ecomWithoutEmail = 0,
+      ecom = 0;
     for (let i = 0; i < ds.n; i++) {
       const pan = col('CARD_PAN')[i]!;
       const prev = pans.get(ds.customer[i]!);
@@ -65,11 +101,17 @@ describe('breach scenario', () => {
   });
 
   it('uses leaked cards only after the breach: card testing first, then cash-out with shared reshippers', () => {
-    const events = readFileSync(join(dir, 'breaches.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const events = readFileSync(join(dir, 'breaches.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const breachDay = new Map(events.map((e) => [e[0]!, (Date.parse(e[2]!) - Date.parse(hb.startDate)) / 86_400_000]));
-    const firstTest = new Map<number, number>(), firstCash = new Map<number, number>();
+    const firstTest = new Map<number, number>(),
+      firstCash = new Map<number, number>();
     const perAddress = new Map<string, Set<number>>();
-    let nightCash = 0, cash = 0;
+    let nightCash = 0,
+      cash = 0;
     for (let i = 0; i < ds.n; i++) {
       const sc = ds.scenario[i]!;
       if (sc < 4) continue;
@@ -99,18 +141,29 @@ describe('breach scenario', () => {
     const declined = col('AUTH_RESULT').filter((v) => v === 'declined').length;
     expect(declined).toBe(summary.breach!.declinedTransactions);
     if (summary.breach!.reissuedCards > 0) expect(declined).toBeGreaterThan(0);
-    const uploads = readFileSync(join(dir, 'issuer-lists', 'uploads.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const uploads = readFileSync(join(dir, 'issuer-lists', 'uploads.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const uploaded = uploads.reduce((s, u) => s + Number(u[4]), 0);
     expect(uploaded).toBe(summary.breach!.uploadedCards);
     expect(uploaded / summary.breach!.leakedCards).toBeGreaterThan(breach.issuerCoverage - 0.15);
     expect(uploaded / summary.breach!.leakedCards).toBeLessThan(breach.issuerCoverage + 0.15);
-    const events = readFileSync(join(dir, 'breaches.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const events = readFileSync(join(dir, 'breaches.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     for (const u of uploads) {
       const e = events.find((x) => x[0] === u[1])!;
       const lagDays = (Date.parse(u[2]!.replace(' ', 'T') + 'Z') - Date.parse(e[2]! + 'T00:00:00Z')) / 86_400_000;
       expect(lagDays).toBeGreaterThanOrEqual(breach.issuerLagMinDays);
       expect(lagDays).toBeLessThanOrEqual(breach.issuerLagMaxDays);
-      const list = readFileSync(join(dir, 'issuer-lists', u[3]!), 'utf8').trim().split('\n').slice(1);
+      const list = readFileSync(join(dir, 'issuer-lists', u[3]!), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
       expect(list).toHaveLength(Number(u[4]));
       for (const l of list) expect(luhnValid(l.split(',')[0]!)).toBe(true);
     }
@@ -136,7 +189,7 @@ describe('breach scenario currencies', () => {
   const scenario = new BreachScenario(breach, hb, generatePopulation(hb));
   const atMs = (i: number) => ds.epochSeconds[i]! * 1000;
 
-  it('writes every row in its terminal\'s currency, the default ones yen-heavy, shares within tolerance', () => {
+  it("writes every row in its terminal's currency, the default ones yen-heavy, shares within tolerance", () => {
     const currency = col('CURRENCY');
     const rows = new Map<string, number>();
     let notTerminals = 0;
@@ -145,11 +198,20 @@ describe('breach scenario currencies', () => {
       rows.set(currency[i]!, (rows.get(currency[i]!) ?? 0) + 1);
     }
     expect(notTerminals).toBe(0);
-    expect(Object.fromEntries([...rows].sort())).toEqual(Object.fromEntries(Object.entries(summary.breach!.byCurrency).map(([c, n]) => [c, n.transactions]).sort()));
+    expect(Object.fromEntries([...rows].sort())).toEqual(
+      Object.fromEntries(
+        Object.entries(summary.breach!.byCurrency)
+          .map(([c, n]) => [c, n.transactions])
+          .sort(),
+      ),
+    );
     expect(summary.breach!.rates).toBe(rates.version);
-    const terminals = new Map<string, number>(), customers = new Map<string, number>();
-    for (let t = 0; t < hb.terminals; t++) terminals.set(scenario.terminalCurrency(t), (terminals.get(scenario.terminalCurrency(t)) ?? 0) + 1);
-    for (let c = 0; c < hb.customers; c++) customers.set(scenario.customerCurrency(c), (customers.get(scenario.customerCurrency(c)) ?? 0) + 1);
+    const terminals = new Map<string, number>(),
+      customers = new Map<string, number>();
+    for (let t = 0; t < hb.terminals; t++)
+      terminals.set(scenario.terminalCurrency(t), (terminals.get(scenario.terminalCurrency(t)) ?? 0) + 1);
+    for (let c = 0; c < hb.customers; c++)
+      customers.set(scenario.customerCurrency(c), (customers.get(scenario.customerCurrency(c)) ?? 0) + 1);
     for (const { currency: c, share } of DEFAULT_CURRENCIES) {
       expect(terminals.get(c)! / hb.terminals).toBeCloseTo(share, 1); // ±0.05 (1,600 terminals)
       expect(Math.abs(terminals.get(c)! / hb.terminals - share)).toBeLessThan(0.03);
@@ -160,7 +222,8 @@ describe('breach scenario currencies', () => {
   });
 
   it('mostly keeps a cardholder and the merchants in its reach in one currency', () => {
-    let genuine = 0, same = 0;
+    let genuine = 0,
+      same = 0;
     for (let i = 0; i < ds.n; i++) {
       if (col('BREACH_ID')[i] !== '') continue;
       genuine++;
@@ -172,15 +235,25 @@ describe('breach scenario currencies', () => {
   });
 
   it('converts the euro amount at the rate of the day, in integer minor units (JPY 0 decimals, KWD 3)', () => {
-    const minor = col('AMOUNT_MINOR'), currency = col('CURRENCY');
+    const minor = col('AMOUNT_MINOR'),
+      currency = col('CURRENCY');
     const bad = { notInteger: 0, notConverted: 0, notRoundTrip: 0, yenOff: 0 };
-    let kwdNotTens = 0, kwd = 0, jpy = 0;
+    let kwdNotTens = 0,
+      kwd = 0,
+      jpy = 0;
     for (let i = 0; i < ds.n; i++) {
       if (!/^\d+$/.test(minor[i]!)) bad.notInteger++;
-      const m = Number(minor[i]), c = currency[i]!, rate = rates.rate(c, atMs(i))!;
-      if (m !== rates.fromReference(ds.amount[i]!, c, atMs(i)) || m !== Math.round(ds.amount[i]! * rate * 10 ** currencyExponent(c))) bad.notConverted++;
+      const m = Number(minor[i]),
+        c = currency[i]!,
+        rate = rates.rate(c, atMs(i))!;
+      if (
+        m !== rates.fromReference(ds.amount[i]!, c, atMs(i)) ||
+        m !== Math.round(ds.amount[i]! * rate * 10 ** currencyExponent(c))
+      )
+        bad.notConverted++;
       // back in euros, within half a minor unit of TX_AMOUNT (the engine converts back with the same table)
-      if (Math.abs(rates.toReference(m, c, atMs(i)) - ds.amount[i]!) > 0.5 / 10 ** currencyExponent(c) / rate + 1e-9) bad.notRoundTrip++;
+      if (Math.abs(rates.toReference(m, c, atMs(i)) - ds.amount[i]!) > 0.5 / 10 ** currencyExponent(c) / rate + 1e-9)
+        bad.notRoundTrip++;
       if (c === 'JPY') {
         jpy++;
         // whole yen, 130 per euro in 2018
@@ -199,8 +272,9 @@ describe('breach scenario currencies', () => {
     expect(kwdNotTens / kwd).toBeGreaterThan(0.8);
   });
 
-  it('puts the breach fraud in the currency of the merchant used; card testing stays a few euros\' worth in every currency', () => {
-    const testing = new Map<string, number>(), cashout = new Map<string, number>();
+  it("puts the breach fraud in the currency of the merchant used; card testing stays a few euros' worth in every currency", () => {
+    const testing = new Map<string, number>(),
+      cashout = new Map<string, number>();
     for (let i = 0; i < ds.n; i++) {
       const sc = ds.scenario[i]!;
       if (sc < 4) continue;
@@ -222,9 +296,13 @@ describe('breach scenario currencies', () => {
     const events = readFileSync(join(dir, 'breaches.csv'), 'utf8').trim().split('\n');
     expect(events[0]!.split(',').at(-1)).toBe('TERMINAL_CURRENCIES');
     for (const e of events.slice(1).map((l) => l.split(','))) {
-      const perCurrency = e.at(-1)!.split(' ').map((p) => p.split(':'));
+      const perCurrency = e
+        .at(-1)!
+        .split(' ')
+        .map((p) => p.split(':'));
       expect(perCurrency.reduce((s, [, n]) => s + Number(n), 0)).toBe(e[1]!.split(' ').length);
-      for (const [c, n] of perCurrency) expect(e[1]!.split(' ').filter((t) => scenario.terminalCurrency(Number(t)) === c)).toHaveLength(Number(n));
+      for (const [c, n] of perCurrency)
+        expect(e[1]!.split(' ').filter((t) => scenario.terminalCurrency(Number(t)) === c)).toHaveLength(Number(n));
     }
   });
 
@@ -233,23 +311,43 @@ describe('breach scenario currencies', () => {
     const euroSummary = simulate(hb, euroDir, { ...breach, currencies: parseCurrencies('EUR', rates) });
     const euro = readDataset(euroDir, { keepExtra: true });
     expect(euro.n).toBe(ds.n);
-    expect(euroSummary.breach!.byCurrency).toEqual({ EUR: { transactions: ds.n, frauds: summary.frauds, breachFrauds: summary.byScenario['4']! + summary.byScenario['5']! } });
+    expect(euroSummary.breach!.byCurrency).toEqual({
+      EUR: {
+        transactions: ds.n,
+        frauds: summary.frauds,
+        breachFrauds: summary.byScenario['4']! + summary.byScenario['5']!,
+      },
+    });
     let notEuroCents = 0;
     for (let i = 0; i < euro.n; i++) {
-      if (euro.extra.get('CURRENCY')![i] !== 'EUR' || euro.extra.get('AMOUNT_MINOR')![i] !== String(Math.round(euro.amount[i]! * 100))) notEuroCents++;
+      if (
+        euro.extra.get('CURRENCY')![i] !== 'EUR' ||
+        euro.extra.get('AMOUNT_MINOR')![i] !== String(Math.round(euro.amount[i]! * 100))
+      )
+        notEuroCents++;
     }
     expect(notEuroCents).toBe(0);
     // currencies draw nothing at random: the rest of the data does not depend on them
-    const strip = (text: string) => text.split('\n').map((l) => l.split(',').slice(0, -2).join(',')).join('\n');
-    for (const f of ['2018-04-10.csv', '2018-05-20.csv', '2018-06-09.csv']) expect(strip(readFileSync(join(euroDir, f), 'utf8'))).toBe(strip(readFileSync(join(dir, f), 'utf8')));
-    expect(readFileSync(join(euroDir, 'issuer-lists', 'uploads.csv'), 'utf8')).toBe(readFileSync(join(dir, 'issuer-lists', 'uploads.csv'), 'utf8'));
+    const strip = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => l.split(',').slice(0, -2).join(','))
+        .join('\n');
+    for (const f of ['2018-04-10.csv', '2018-05-20.csv', '2018-06-09.csv'])
+      expect(strip(readFileSync(join(euroDir, f), 'utf8'))).toBe(strip(readFileSync(join(dir, f), 'utf8')));
+    expect(readFileSync(join(euroDir, 'issuer-lists', 'uploads.csv'), 'utf8')).toBe(
+      readFileSync(join(dir, 'issuer-lists', 'uploads.csv'), 'utf8'),
+    );
   });
 
   it('parses --currencies: CODE:SHARE lists, one code, equal shares; refuses a bad part by naming it', () => {
     expect(parseCurrencies('JPY:0.6,EUR:0.25,USD:0.1,KWD:0.05', rates)).toEqual(DEFAULT_CURRENCIES);
     expect(parseCurrencies('EUR', rates)).toEqual([{ currency: 'EUR', share: 1 }]);
     expect(parseCurrencies('EUR:1', rates)).toEqual([{ currency: 'EUR', share: 1 }]);
-    expect(parseCurrencies('jpy, eur', rates)).toEqual([{ currency: 'JPY', share: 0.5 }, { currency: 'EUR', share: 0.5 }]);
+    expect(parseCurrencies('jpy, eur', rates)).toEqual([
+      { currency: 'JPY', share: 0.5 },
+      { currency: 'EUR', share: 0.5 },
+    ]);
     const refused = (spec: string) => {
       try {
         parseCurrencies(spec, rates);
@@ -271,12 +369,28 @@ describe('breach scenario currencies', () => {
     expect(refused('JPY=1')).toBe("'JPY=1': expected CODE or CODE:SHARE (e.g. JPY:0.6)");
     // without a table, only ISO 4217 is checked
     expect(parseCurrencies('ARS:1')).toEqual([{ currency: 'ARS', share: 1 }]);
-    expect(() => new BreachScenario({ ...breach, currencies: [{ currency: 'ARS', share: 1 }] }, hb, generatePopulation({ ...hb, customers: 10, terminals: 10 }))).toThrow(/no rate for ARS/);
+    expect(
+      () =>
+        new BreachScenario(
+          { ...breach, currencies: [{ currency: 'ARS', share: 1 }] },
+          hb,
+          generatePopulation({ ...hb, customers: 10, terminals: 10 }),
+        ),
+    ).toThrow(/no rate for ARS/);
   });
 
   it('bands the x axis by the shares', () => {
     const r = new CurrencyRegions(DEFAULT_CURRENCIES);
-    expect([0, 59.999, 60, 84.999, 85, 94.999, 95, 99.999].map((x) => r.codes[r.indexAt(x)])).toEqual(['JPY', 'JPY', 'EUR', 'EUR', 'USD', 'USD', 'KWD', 'KWD']);
+    expect([0, 59.999, 60, 84.999, 85, 94.999, 95, 99.999].map((x) => r.codes[r.indexAt(x)])).toEqual([
+      'JPY',
+      'JPY',
+      'EUR',
+      'EUR',
+      'USD',
+      'USD',
+      'KWD',
+      'KWD',
+    ]);
     const one = new CurrencyRegions([{ currency: 'EUR', share: 1 }]);
     expect([0, 50, 99.99].map((x) => one.indexAt(x))).toEqual([0, 0, 0]);
   });
@@ -284,7 +398,11 @@ describe('breach scenario currencies', () => {
   it('simulate --currencies: a bad list is a usage error naming the part; without --breach, refused', () => {
     const cwd = join(import.meta.dirname, '../..');
     const out = mkdtempSync(join(tmpdir(), 'lg-breach-cli-'));
-    const run = (...args: string[]) => spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/simulate.ts', ...args], { cwd, encoding: 'utf8' });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/simulate.ts', ...args], {
+        cwd,
+        encoding: 'utf8',
+      });
     const bad = run('--breach', '--currencies', 'JPY:0.7,EUR:0.2,XXX:0.1', '--out', out, '--quiet');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("simulate: --currencies: 'XXX:0.1': XXX is not an ISO 4217 currency code");
@@ -292,7 +410,20 @@ describe('breach scenario currencies', () => {
     const noBreach = run('--currencies', 'EUR', '--out', out, '--quiet');
     expect(noBreach.status).toBe(2);
     expect(noBreach.stderr).toContain('--currencies needs --breach');
-    const ok = run('--breach', '--currencies', 'EUR:0.5,JPY:0.5', '--customers', '60', '--terminals', '120', '--days', '3', '--out', out, '--quiet');
+    const ok = run(
+      '--breach',
+      '--currencies',
+      'EUR:0.5,JPY:0.5',
+      '--customers',
+      '60',
+      '--terminals',
+      '120',
+      '--days',
+      '3',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/currencies \(the terminal's; rates [^)]+\): EUR [\d.]+ % of transactions.*; JPY/);
     expect(BREACH_COLUMNS.slice(-2)).toEqual(['CURRENCY', 'AMOUNT_MINOR']);

@@ -7,13 +7,29 @@ import { loadArtifact } from '../../models/serving/artifact.ts';
 import { HANDBOOK_FEATURE_SET, featureNames } from '../../models/features/definitions.ts';
 
 const run = (script: string, args: string[]) =>
-  execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
+    cwd: join(import.meta.dirname, '../..'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 describe('command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lg-cli-'));
   const data = join(dir, 'data');
   // 136 days from 2018-04-01 reach the handbook test week (2018-08-08..14)
-  const sim = run('models/cli/simulate.ts', ['--customers', '300', '--terminals', '600', '--days', '136', '--seed', '4', '--quiet', '--out', data]);
+  const sim = run('models/cli/simulate.ts', [
+    '--customers',
+    '300',
+    '--terminals',
+    '600',
+    '--days',
+    '136',
+    '--seed',
+    '4',
+    '--quiet',
+    '--out',
+    data,
+  ]);
 
   it('simulate writes the daily files and prints a summary', () => {
     expect(readdirSync(data)).toHaveLength(136);
@@ -22,9 +38,28 @@ describe('command line', () => {
   });
 
   it('evaluate prints the table beside the reference, writes --json (per seed) and an offline --report', () => {
-    const json = join(dir, 'eval.json'), report = join(dir, 'eval.html');
-    const out = run('models/cli/model.ts', ['evaluate', '--data', data, '--protocol', 'handbook', '--seeds', '1,2', '--trees', '4',
-      '--genuine-per-tree', '400', '--workers', '1', '--quiet', '--json', json, '--report', report]);
+    const json = join(dir, 'eval.json'),
+      report = join(dir, 'eval.html');
+    const out = run('models/cli/model.ts', [
+      'evaluate',
+      '--data',
+      data,
+      '--protocol',
+      'handbook',
+      '--seeds',
+      '1,2',
+      '--trees',
+      '4',
+      '--genuine-per-tree',
+      '400',
+      '--workers',
+      '1',
+      '--quiet',
+      '--json',
+      json,
+      '--report',
+      report,
+    ]);
     expect(out).toMatch(/leakguard forest, 4 trees, 2 seeds/);
     expect(out).toMatch(/handbook: random forest, 100 trees\s+0\.867\s+0\.658\s+0\.287/);
     const r = JSON.parse(readFileSync(json, 'utf8'));
@@ -38,10 +73,39 @@ describe('command line', () => {
 
   it('evaluate over several datasets: a line per dataset, the mean over every run, and what the features can reach', () => {
     const second = join(dir, 'data-seed-5');
-    run('models/cli/simulate.ts', ['--customers', '300', '--terminals', '600', '--days', '136', '--seed', '5', '--quiet', '--out', second]);
-    const json = join(dir, 'eval2.json'), report = join(dir, 'eval2.html');
-    const out = run('models/cli/model.ts', ['evaluate', '--data', `${data},${second}`, '--protocol', 'handbook', '--trees', '4',
-      '--genuine-per-tree', '400', '--workers', '1', '--quiet', '--json', json, '--report', report]);
+    run('models/cli/simulate.ts', [
+      '--customers',
+      '300',
+      '--terminals',
+      '600',
+      '--days',
+      '136',
+      '--seed',
+      '5',
+      '--quiet',
+      '--out',
+      second,
+    ]);
+    const json = join(dir, 'eval2.json'),
+      report = join(dir, 'eval2.html');
+    const out = run('models/cli/model.ts', [
+      'evaluate',
+      '--data',
+      `${data},${second}`,
+      '--protocol',
+      'handbook',
+      '--trees',
+      '4',
+      '--genuine-per-tree',
+      '400',
+      '--workers',
+      '1',
+      '--quiet',
+      '--json',
+      json,
+      '--report',
+      report,
+    ]);
     expect(out).toMatch(/leakguard forest, 4 trees, 2 datasets × 1 seed/);
     expect(out).toContain(`  ${second}`);
     const r = JSON.parse(readFileSync(json, 'utf8'));
@@ -62,9 +126,25 @@ describe('command line', () => {
 
   it('train writes an artifact that loads for the handbook feature set', () => {
     const model = join(dir, 'model.json');
-    const out = run('models/cli/model.ts', ['train', '--data', data, '--trees', '3', '--genuine-per-tree', '300', '--workers', '0', '--quiet', '--out', model]);
+    const out = run('models/cli/model.ts', [
+      'train',
+      '--data',
+      data,
+      '--trees',
+      '3',
+      '--genuine-per-tree',
+      '300',
+      '--workers',
+      '0',
+      '--quiet',
+      '--out',
+      model,
+    ]);
     expect(out).toMatch(/trained 3 trees/);
-    const { artifact, forest } = loadArtifact(model, { name: 'handbook', features: featureNames(HANDBOOK_FEATURE_SET) });
+    const { artifact, forest } = loadArtifact(model, {
+      name: 'handbook',
+      features: featureNames(HANDBOOK_FEATURE_SET),
+    });
     expect(artifact.training.data.from).toBe('2018-07-25');
     expect(artifact.training.data.to).toBe('2018-07-31');
     expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
@@ -78,13 +158,28 @@ describe('command line', () => {
       ['models/cli/simulate.ts', ['--bogus'], /simulate: Unknown option '--bogus'/],
       ['models/cli/simulate.ts', ['--out', join(dir, 'x'), '--days', 'many'], /simulate: --days: not a number: many/],
       ['models/cli/model.ts', ['train', '--bogus'], /model: Unknown option '--bogus'/],
-      ['models/cli/model.ts', ['train', '--data', data, '--feature-set', 'nope', '--out', join(dir, 'x.json')], /model: --feature-set: unknown feature set "nope" \(known: handbook, engine\)/],
-      ['models/cli/model.ts', ['evaluate', '--data', `${data},${join(dir, 'missing')}`, '--trees', '2', '--quiet'], /model: --data .*missing: ENOENT: no such file or directory/],
-      ['models/cli/model.ts', ['train', '--data', `${data},${data}`, '--out', join(dir, 'x.json')], /model: --data: train reads one dataset/],
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--feature-set', 'nope', '--out', join(dir, 'x.json')],
+        /model: --feature-set: unknown feature set "nope" \(known: handbook, engine\)/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['evaluate', '--data', `${data},${join(dir, 'missing')}`, '--trees', '2', '--quiet'],
+        /model: --data .*missing: ENOENT: no such file or directory/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['train', '--data', `${data},${data}`, '--out', join(dir, 'x.json')],
+        /model: --data: train reads one dataset/,
+      ],
       ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
     ];
     for (const [script, args, message] of cases) {
-      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { cwd, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
+        cwd,
+        encoding: 'utf8',
+      });
       expect(r.status, `${script} ${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/^\s+at /m);

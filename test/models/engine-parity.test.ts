@@ -19,11 +19,18 @@ import { simulate } from '../../models/simulator/run.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-engine-parity-'));
-simulate(
-  { ...HANDBOOK_DEFAULTS, customers: 150, terminals: 300, days: 40, seed: 4 },
-  dir,
-  { ...BREACH_DEFAULTS, breaches: 1, breachDay: 8, exposureDays: 8, merchantTerminals: 12, useShare: 0.7, delayMinDays: 1, delayMaxDays: 4, issuerLagMinDays: 2, issuerLagMaxDays: 6 },
-);
+simulate({ ...HANDBOOK_DEFAULTS, customers: 150, terminals: 300, days: 40, seed: 4 }, dir, {
+  ...BREACH_DEFAULTS,
+  breaches: 1,
+  breachDay: 8,
+  exposureDays: 8,
+  merchantTerminals: 12,
+  useShare: 0.7,
+  delayMinDays: 1,
+  delayMaxDays: 4,
+  issuerLagMinDays: 2,
+  issuerLagMaxDays: 6,
+});
 const ds = readDataset(dir, { keepExtra: true });
 const fs = ENGINE_FEATURE_SET;
 const names = featureNames(fs);
@@ -45,10 +52,16 @@ describe('engine feature set: offline replay vs the engine on a real Redis', () 
     const online = new Float64Array(offline.values.length);
     try {
       await replayThroughEngine(ds, {
-        dataDir: dir, watchlists: true,
+        dataDir: dir,
+        watchlists: true,
         stores: { velocity: new RedisVelocityStore(client), watchlist: new RedisWatchlistStore(client) },
         onRow: (row, _response, evidence) => {
-          servingVector(fs, evidence.features, ds.epochSeconds[row]! * 1000, online.subarray(row * fs.features.length, (row + 1) * fs.features.length));
+          servingVector(
+            fs,
+            evidence.features,
+            ds.epochSeconds[row]! * 1000,
+            online.subarray(row * fs.features.length, (row + 1) * fs.features.length),
+          );
         },
       });
     } finally {
@@ -57,7 +70,10 @@ describe('engine feature set: offline replay vs the engine on a real Redis', () 
     const cols = fs.features.length;
     const mismatches: string[] = [];
     for (let i = 0; i < offline.values.length && mismatches.length < 10; i++) {
-      if (!Object.is(offline.values[i], online[i])) mismatches.push(`row ${Math.floor(i / cols)} ${names[i % cols]}: offline ${offline.values[i]}, Redis ${online[i]}`);
+      if (!Object.is(offline.values[i], online[i]))
+        mismatches.push(
+          `row ${Math.floor(i / cols)} ${names[i % cols]}: offline ${offline.values[i]}, Redis ${online[i]}`,
+        );
     }
     expect(mismatches).toEqual([]);
 

@@ -44,7 +44,9 @@ function inputs(seed: number, n: number): number[][] {
   const rand = rng(seed);
   const extra = [NaN, -1, 0.2, 0.3, 5e-324, -5e-324, 1e308, -1e308];
   const values = [...POOL, ...extra];
-  return Array.from({ length: n }, () => Array.from({ length: COLS }, () => values[Math.floor(rand() * values.length)]!));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: COLS }, () => values[Math.floor(rand() * values.length)]!),
+  );
 }
 
 describe('packed forest layout', () => {
@@ -68,7 +70,7 @@ describe('packed forest layout', () => {
     }
   });
 
-  it('gives the float path\'s contributions, adding up to the raw score', () => {
+  it("gives the float path's contributions, adding up to the raw score", () => {
     const flat = randomForest(7, 3);
     // probabilities as values, as in a trained forest
     const value = flat.value.map((_, i) => ((i * 7919) % 1000) / 1000);
@@ -77,7 +79,8 @@ describe('packed forest layout', () => {
     const float = new CompiledForest(f, undefined, { packed: false });
     const out = new Float64Array(COLS);
     for (const x of inputs(9, 1000)) {
-      const a = packed.contributions(x), b = float.contributions(x);
+      const a = packed.contributions(x),
+        b = float.contributions(x);
       expect(a.bias).toBeCloseTo(b.bias, 14);
       expect(a.raw).toBeCloseTo(b.raw, 14);
       a.contributions.forEach((c, i) => expect(c).toBeCloseTo(b.contributions[i]!, 14));

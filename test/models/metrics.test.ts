@@ -13,7 +13,8 @@ describe('AUC ROC', () => {
     expect(aucRoc([0.8, 0.4, 0.8, 0.3, 0.1], [1, 1, 0, 0, 0])).toBeCloseTo(0.75, 12);
   });
   it('matches the trapezoid area under its ROC curve', () => {
-    const s = [0.9, 0.7, 0.7, 0.6, 0.5, 0.5, 0.2, 0.1], y = [1, 0, 1, 1, 0, 0, 1, 0];
+    const s = [0.9, 0.7, 0.7, 0.6, 0.5, 0.5, 0.2, 0.1],
+      y = [1, 0, 1, 1, 0, 0, 1, 0];
     const { fpr, tpr } = rocCurve(s, y);
     let area = 0;
     for (let i = 1; i < fpr.length; i++) area += ((fpr[i]! - fpr[i - 1]!) * (tpr[i]! + tpr[i - 1]!)) / 2;

@@ -10,21 +10,45 @@ import { DEFAULT_TRAIN_PARAMS, outOfBag, trainForest, type TrainParams } from '.
 import { libraryForest, libraryForestFromFlat } from '../../models/training/compile.ts';
 import { codeOf, encode, fitBins, rawThreshold } from '../../models/training/quantize.ts';
 import { CompiledForest } from '../../models/serving/forest.ts';
-import { ArtifactError, buildArtifact, loadArtifact, parseArtifact, saveArtifact } from '../../models/serving/artifact.ts';
+import {
+  ArtifactError,
+  buildArtifact,
+  loadArtifact,
+  parseArtifact,
+  saveArtifact,
+} from '../../models/serving/artifact.ts';
 
 // A small generated dataset and a split that fits it: train 7 days, delay 7, test 7.
 const opts = { ...HANDBOOK_DEFAULTS, customers: 600, terminals: 1200, days: 60, seed: 5 };
 const ds = datasetFromBatches(opts.startDate, generateHandbook(opts));
-const prepared = prepare(ds, HANDBOOK_FEATURE_SET, { trainStart: '2018-05-10', trainDays: 7, delayDays: 7, testDays: 7 });
+const prepared = prepare(ds, HANDBOOK_FEATURE_SET, {
+  trainStart: '2018-05-10',
+  trainDays: 7,
+  delayDays: 7,
+  testDays: 7,
+});
 const f = prepared.features;
 // leafValues 'sample': leaf values are the library's own, so agreement can be exact
-const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS, trees: 11, genuinePerTree: 600, workers: 0, seed: 3, bins: 64, leafValues: 'sample' };
-const trained = await trainForest({ values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols }, params);
+const params: TrainParams = {
+  ...DEFAULT_TRAIN_PARAMS,
+  trees: 11,
+  genuinePerTree: 600,
+  workers: 0,
+  seed: 3,
+  bins: 64,
+  leafValues: 'sample',
+};
+const trained = await trainForest(
+  { values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols },
+  params,
+);
 const forest = new CompiledForest(trained.flat, trained.prior);
 const testRows = f.testY.length;
 const vec = (r: number) => f.testX.subarray(r * f.cols, (r + 1) * f.cols);
 const testCodes = encode(trained.bins, f.testX, testRows, f.cols);
-const codeRows = Array.from({ length: testRows }, (_, r) => Array.from(testCodes.subarray(r * f.cols, (r + 1) * f.cols)));
+const codeRows = Array.from({ length: testRows }, (_, r) =>
+  Array.from(testCodes.subarray(r * f.cols, (r + 1) * f.cols)),
+);
 
 describe('quantisation', () => {
   it('maps code splits back to raw thresholds exactly', () => {
@@ -55,8 +79,10 @@ describe('training', () => {
     const first = await trainForest(input, { ...params, trees: 3 });
     const again = await trainForest(input, { ...params, trees: 3 });
     const all = await trainForest(input, { ...params, trees: 3, leafValues: 'all' });
-    for (const k of ['feature', 'threshold', 'left', 'right', 'value'] as const) expect([...again.flat[k]]).toEqual([...first.flat[k]]);
-    for (const k of ['feature', 'threshold', 'left', 'right'] as const) expect([...all.flat[k]]).toEqual([...first.flat[k]]);
+    for (const k of ['feature', 'threshold', 'left', 'right', 'value'] as const)
+      expect([...again.flat[k]]).toEqual([...first.flat[k]]);
+    for (const k of ['feature', 'threshold', 'left', 'right'] as const)
+      expect([...all.flat[k]]).toEqual([...first.flat[k]]);
     expect([...all.flat.value]).not.toEqual([...first.flat.value]);
     // the root of every tree now holds the training fraud share
     const share = f.trainY.reduce((s, v) => s + v, 0) / f.trainY.length;
@@ -64,11 +90,12 @@ describe('training', () => {
     expect(all.prior.sampleFraudShare).toBe(all.prior.populationFraudShare);
   });
 
-  it('out-of-bag leaf values: each tree\'s root holds the fraud share of the rows outside its sample', async () => {
+  it("out-of-bag leaf values: each tree's root holds the fraud share of the rows outside its sample", async () => {
     const input = { values: f.trainX.values, labels: f.trainY, rows: f.trainY.length, cols: f.cols };
     const all = await trainForest(input, { ...params, trees: 3, leafValues: 'all' });
     const oob = await trainForest(input, { ...params, trees: 3, leafValues: 'oob' });
-    for (const k of ['feature', 'threshold', 'left', 'right'] as const) expect([...oob.flat[k]]).toEqual([...all.flat[k]]);
+    for (const k of ['feature', 'threshold', 'left', 'right'] as const)
+      expect([...oob.flat[k]]).toEqual([...all.flat[k]]);
     oob.samples.forEach((sample, t) => {
       const out = outOfBag(sample, input.rows);
       const inBag = new Set(sample);
@@ -85,7 +112,9 @@ describe('training', () => {
 describe('compiled forest against ml-random-forest', () => {
   // The library model: the same trained trees as one RandomForestClassifier, fed quantised codes.
   const lib = libraryForest(trained.trees, f.cols);
-  const votes = (lib as unknown as { predictionValues(x: number[][]): { getRow(i: number): number[] } }).predictionValues(codeRows);
+  const votes = (
+    lib as unknown as { predictionValues(x: number[][]): { getRow(i: number): number[] } }
+  ).predictionValues(codeRows);
 
   it('every tree votes the same class (library on codes, compiled on raw values)', () => {
     let disagreements = 0;
@@ -104,10 +133,10 @@ describe('compiled forest against ml-random-forest', () => {
     for (let r = 0; r < testRows; r++) if ((forest.voteShare(vec(r)) > 0.5 ? 1 : 0) === pred[r]) agree++;
     expect(agree).toBe(testRows);
   });
-  it('soft score equals the mean of the library trees\' leaf distributions (sample leaf values)', () => {
+  it("soft score equals the mean of the library trees' leaf distributions (sample leaf values)", () => {
     expect(forest.layout).toBe('packed'); // rawScore below is the packed path, the one that serves
     type Est = { root: { classify(row: number[]): { get(i: number, j: number): number; columns: number } } };
-    const estimators = (lib as unknown as { estimators: Est[]; indexes: number[][] });
+    const estimators = lib as unknown as { estimators: Est[]; indexes: number[][] };
     let maxDiff = 0;
     for (let r = 0; r < Math.min(testRows, 2000); r++) {
       let sum = 0;
@@ -142,7 +171,10 @@ describe('compiled forest against ml-random-forest', () => {
 describe('scores and reason codes', () => {
   it('soft vote separates frauds on the test week', () => {
     const scores = forest.scoreMany(f.testX, f.cols);
-    let sf = 0, nf = 0, sg = 0, ng = 0;
+    let sf = 0,
+      nf = 0,
+      sg = 0,
+      ng = 0;
     scores.forEach((s, r) => (f.testY[r] ? ((sf += s), nf++) : ((sg += s), ng++)));
     expect(sf / nf).toBeGreaterThan(5 * (sg / ng));
     for (const s of scores) expect(s >= 0 && s <= 1).toBe(true);
@@ -171,8 +203,17 @@ describe('artifact', () => {
     modelVersion: 'test-1',
     featureSet: { name: 'handbook', version: 1, features: featureNames(HANDBOOK_FEATURE_SET) },
     training: {
-      data: { source: 'generated', from: '2018-05-10', to: '2018-05-16', rows: f.trainY.length, frauds: 1, fingerprint: prepared.fingerprint },
-      params: { trees: params.trees, seed: params.seed }, seconds: trained.seconds, library: 'ml-random-forest',
+      data: {
+        source: 'generated',
+        from: '2018-05-10',
+        to: '2018-05-16',
+        rows: f.trainY.length,
+        frauds: 1,
+        fingerprint: prepared.fingerprint,
+      },
+      params: { trees: params.trees, seed: params.seed },
+      seconds: trained.seconds,
+      library: 'ml-random-forest',
     },
     metrics: { auc: 0.9 },
     prior: trained.prior,
@@ -186,16 +227,22 @@ describe('artifact', () => {
     for (let r = 0; r < 500; r++) expect(loaded.forest.score(vec(r))).toBe(forest.score(vec(r)));
   });
   it('refuses another feature set, or the same names in another order, with a clear error', () => {
-    expect(() => loadArtifact(path, { name: 'breach', features: expected.features })).toThrow(/feature set mismatch: the model was trained on feature set "handbook", this service computes "breach"/);
+    expect(() => loadArtifact(path, { name: 'breach', features: expected.features })).toThrow(
+      /feature set mismatch: the model was trained on feature set "handbook", this service computes "breach"/,
+    );
     const swapped = [...expected.features];
     [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
     expect(() => loadArtifact(path, { name: 'handbook', features: swapped })).toThrow(/first difference at position 3/);
-    expect(() => loadArtifact(path, { name: 'handbook', features: expected.features.slice(0, 14) })).toThrow(ArtifactError);
+    expect(() => loadArtifact(path, { name: 'handbook', features: expected.features.slice(0, 14) })).toThrow(
+      ArtifactError,
+    );
   });
   it('refuses malformed artifacts', () => {
     const json = JSON.parse(readFileSync(path, 'utf8'));
     expect(() => parseArtifact({ ...json, formatVersion: 2 })).toThrow(/invalid model artifact/);
-    expect(() => parseArtifact({ ...json, forest: { ...json.forest, nNodes: json.forest.nNodes + 1 } })).toThrow(/bytes, expected/);
+    expect(() => parseArtifact({ ...json, forest: { ...json.forest, nNodes: json.forest.nNodes + 1 } })).toThrow(
+      /bytes, expected/,
+    );
     const bytes = Buffer.from(json.forest.left, 'base64');
     const left = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const inner = [...trained.flat.feature].findIndex((v) => v >= 0);

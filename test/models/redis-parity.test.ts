@@ -10,7 +10,11 @@ import { connectRedis, whenReady } from '../../services/adapters/redis/connectio
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { datasetFromBatches, type Dataset } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';
-import { HANDBOOK_FEATURE_SET, missingEngineCounters, type WindowAggregate } from '../../models/features/definitions.ts';
+import {
+  HANDBOOK_FEATURE_SET,
+  missingEngineCounters,
+  type WindowAggregate,
+} from '../../models/features/definitions.ts';
 import { computeOffline, type FeatureMatrix } from '../../models/features/offline.ts';
 import { replayParity, type WindowSource } from '../../models/features/online.ts';
 import { EngineWindowSource } from '../../models/features/engine-source.ts';
@@ -80,7 +84,7 @@ const expectParity = async (store: VelocityStore) => {
   }
 };
 
-describe('offline handbook features equal the engine\'s online features', () => {
+describe("offline handbook features equal the engine's online features", () => {
   it('are all served by engine counters', () => {
     expect(missingEngineCounters(HANDBOOK_FEATURE_SET)).toEqual([]);
     expect(ds.n).toBeGreaterThan(10_000);
@@ -109,7 +113,9 @@ describe('offline handbook features equal the engine\'s online features', () => 
     try {
       const report = await replayParity(ds, HANDBOOK_FEATURE_SET, new EngineWindowSource(unlabelled), offline, 50);
       expect(report.mismatches.length).toBeGreaterThan(50); // 50 listed, then a "… more" line
-      expect(new Set(report.mismatches.slice(0, 50).map((m) => m.feature.replace(/_\d+DAY_WINDOW$/, '')))).toEqual(new Set(['TERMINAL_ID_RISK']));
+      expect(new Set(report.mismatches.slice(0, 50).map((m) => m.feature.replace(/_\d+DAY_WINDOW$/, '')))).toEqual(
+        new Set(['TERMINAL_ID_RISK']),
+      );
     } finally {
       await unlabelled.close();
     }

@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HANDBOOK_DEFAULTS, generateHandbook, generatePopulation, type HandbookOptions, type ScenarioTrace } from '../../models/simulator/handbook.ts';
+import {
+  HANDBOOK_DEFAULTS,
+  generateHandbook,
+  generatePopulation,
+  type HandbookOptions,
+  type ScenarioTrace,
+} from '../../models/simulator/handbook.ts';
 import { dayCsv, readDataset } from '../../models/simulator/csv.ts';
 import { Random } from '../../models/simulator/random.ts';
 import { simulate } from '../../models/simulator/run.ts';
@@ -12,7 +18,10 @@ const small: HandbookOptions = { ...HANDBOOK_DEFAULTS, customers: 400, terminals
 
 describe('random', () => {
   it('is reproducible per seed and stream, and streams differ', () => {
-    const a = new Random(1, 'x'), b = new Random(1, 'x'), c = new Random(1, 'y'), d = new Random(2, 'x');
+    const a = new Random(1, 'x'),
+      b = new Random(1, 'x'),
+      c = new Random(1, 'y'),
+      d = new Random(2, 'x');
     const sa = Array.from({ length: 5 }, () => a.nextU32());
     expect(Array.from({ length: 5 }, () => b.nextU32())).toEqual(sa);
     expect(Array.from({ length: 5 }, () => c.nextU32())).not.toEqual(sa);
@@ -21,13 +30,19 @@ describe('random', () => {
   it('samples uniform, normal and Poisson with the right moments', () => {
     const r = new Random(3);
     const n = 200_000;
-    let su = 0, sn = 0, sn2 = 0, sp = 0, sp2 = 0;
+    let su = 0,
+      sn = 0,
+      sn2 = 0,
+      sp = 0,
+      sp2 = 0;
     for (let i = 0; i < n; i++) {
       su += r.next();
       const z = r.normal(10, 2);
-      sn += z; sn2 += z * z;
+      sn += z;
+      sn2 += z * z;
       const p = r.poisson(2.5);
-      sp += p; sp2 += p * p;
+      sp += p;
+      sp2 += p * p;
     }
     expect(su / n).toBeCloseTo(0.5, 2);
     expect(sn / n).toBeCloseTo(10, 1);
@@ -45,9 +60,18 @@ describe('handbook generator', () => {
   const pop = generatePopulation(small);
   const trace: ScenarioTrace = { terminals: [], customers: [] };
   const days = [...generateHandbook(small, pop, undefined, trace)];
-  const rows = days.flatMap((b) => Array.from({ length: b.n }, (_, i) => ({
-    id: b.firstId + i, day: b.day, c: b.customer[i]!, t: b.terminal[i]!, s: b.second[i]!, a: b.amountCents[i]!, f: b.fraud[i]!, sc: b.scenario[i]!,
-  })));
+  const rows = days.flatMap((b) =>
+    Array.from({ length: b.n }, (_, i) => ({
+      id: b.firstId + i,
+      day: b.day,
+      c: b.customer[i]!,
+      t: b.terminal[i]!,
+      s: b.second[i]!,
+      a: b.amountCents[i]!,
+      f: b.fraud[i]!,
+      sc: b.scenario[i]!,
+    })),
+  );
 
   it('draws profiles in the stated ranges', () => {
     const c = pop.customers;
@@ -61,21 +85,31 @@ describe('handbook generator', () => {
 
   it('emits every day in time order with consecutive ids, times inside the day, terminals in reach', () => {
     expect(days.map((b) => b.day)).toEqual(Array.from({ length: small.days }, (_, i) => i));
-    let badId = 0, backwards = 0, outsideDay = 0, outOfReach = 0;
+    let badId = 0,
+      backwards = 0,
+      outsideDay = 0,
+      outOfReach = 0;
     rows.forEach((r, i) => {
       if (r.id !== i) badId++;
       const p = rows[i - 1];
       if (p && r.day * 86400 + r.s < p.day * 86400 + p.s) backwards++;
       if (!(r.s > 0 && r.s < 86400)) outsideDay++;
-      const dx = pop.customers.x[r.c]! - pop.terminals.x[r.t]!, dy = pop.customers.y[r.c]! - pop.terminals.y[r.t]!;
+      const dx = pop.customers.x[r.c]! - pop.terminals.x[r.t]!,
+        dy = pop.customers.y[r.c]! - pop.terminals.y[r.t]!;
       if (!(Math.hypot(dx, dy) < small.radius)) outOfReach++;
     });
-    expect({ badId, backwards, outsideDay, outOfReach }).toEqual({ badId: 0, backwards: 0, outsideDay: 0, outOfReach: 0 });
+    expect({ badId, backwards, outsideDay, outOfReach }).toEqual({
+      badId: 0,
+      backwards: 0,
+      outsideDay: 0,
+      outOfReach: 0,
+    });
   });
 
   it('makes about the expected number of transactions (Poisson means × share of kept times)', () => {
     let expected = 0;
-    for (let c = 0; c < pop.customers.n; c++) if (pop.customers.offsets[c + 1]! > pop.customers.offsets[c]!) expected += pop.customers.meanTxPerDay[c]!;
+    for (let c = 0; c < pop.customers.n; c++)
+      if (pop.customers.offsets[c + 1]! > pop.customers.offsets[c]!) expected += pop.customers.meanTxPerDay[c]!;
     // P(0 < N(43200, 20000) < 86400) = 0.9692
     expected *= 0.9692 * small.days;
     expect(Math.abs(rows.length - expected) / expected).toBeLessThan(0.03);
@@ -87,7 +121,7 @@ describe('handbook generator', () => {
     expect(rows.filter((r) => r.a > 22000 && r.sc !== 3 && r.f !== 1)).toEqual([]);
     expect(sc(1).filter((r) => r.a <= 22000)).toEqual([]);
     // labels and codes agree
-    expect(rows.filter((r) => (r.f === 1) !== (r.sc > 0))).toEqual([]);
+    expect(rows.filter((r) => (r.f === 1) !== r.sc > 0)).toEqual([]);
     // scenario 2: 2 terminals drawn a day; all their transactions in the next 28 days are fraud
     expect(trace.terminals.length).toBe(2 * small.days);
     const until = new Map<number, [number, number][]>();
@@ -100,13 +134,18 @@ describe('handbook generator', () => {
     expect(trace.customers.length).toBe(3 * small.days);
     const drawn = new Map<number, number[]>();
     for (const [d, c] of trace.customers) drawn.set(c, [...(drawn.get(c) ?? []), d]);
-    expect(sc(3).filter((r) => !(drawn.get(r.c) ?? []).some((d) => r.day >= d && r.day < d + small.customerDays))).toEqual([]);
+    expect(
+      sc(3).filter((r) => !(drawn.get(r.c) ?? []).some((d) => r.day >= d && r.day < d + small.customerDays)),
+    ).toEqual([]);
     const byCard = new Map<number, typeof rows>();
     for (const r of rows) if (drawn.has(r.c)) byCard.set(r.c, [...(byCard.get(r.c) ?? []), r]);
     let bound = 0;
     for (let d = 0; d < small.days; d++) {
       const cards = trace.customers.filter(([dd]) => dd === d).map(([, c]) => c);
-      const n = cards.reduce((s, c) => s + (byCard.get(c) ?? []).filter((r) => r.day >= d && r.day < d + small.customerDays).length, 0);
+      const n = cards.reduce(
+        (s, c) => s + (byCard.get(c) ?? []).filter((r) => r.day >= d && r.day < d + small.customerDays).length,
+        0,
+      );
       bound += Math.floor(n / 3);
     }
     // draws may overlap (one transaction picked twice) so the count is at most the sum of thirds
@@ -124,10 +163,12 @@ describe('handbook generator', () => {
     // per card with scenario-3 fraud: frauds over transactions in the 14 days from its first fraud
     const first = new Map<number, number>();
     for (const r of rows) if (r.sc === 3 && !first.has(r.c)) first.set(r.c, r.day);
-    let inWindow = 0, fraud3 = 0;
+    let inWindow = 0,
+      fraud3 = 0;
     for (const r of rows) {
       const d0 = first.get(r.c);
-      if (d0 === undefined || r.day < d0 || r.day >= d0 + small.customerDays || d0 + small.customerDays > small.days) continue;
+      if (d0 === undefined || r.day < d0 || r.day >= d0 + small.customerDays || d0 + small.customerDays > small.days)
+        continue;
       inWindow++;
       if (r.sc === 3) fraud3++;
     }
@@ -168,17 +209,28 @@ describe('handbook generator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-sim-'));
     const o = { ...small, days: 5 };
     const summary = simulate(o, dir, undefined);
-    expect(readdirSync(dir).sort()).toEqual(['2018-04-01.csv', '2018-04-02.csv', '2018-04-03.csv', '2018-04-04.csv', '2018-04-05.csv']);
+    expect(readdirSync(dir).sort()).toEqual([
+      '2018-04-01.csv',
+      '2018-04-02.csv',
+      '2018-04-03.csv',
+      '2018-04-04.csv',
+      '2018-04-05.csv',
+    ]);
     const ds = readDataset(dir);
     expect(ds.n).toBe(summary.transactions);
     expect(ds.fraud.reduce((s, v) => s + v, 0)).toBe(summary.frauds);
     const first = readFileSync(join(dir, '2018-04-01.csv'), 'utf8').split('\n');
-    expect(first[0]).toBe('TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_TIME_SECONDS,TX_TIME_DAYS,TX_FRAUD,TX_FRAUD_SCENARIO');
+    expect(first[0]).toBe(
+      'TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_TIME_SECONDS,TX_TIME_DAYS,TX_FRAUD,TX_FRAUD_SCENARIO',
+    );
     expect(first[1]).toMatch(/^0,2018-04-01 \d\d:\d\d:\d\d,\d+,\d+,\d+\.\d\d,\d+,0,[01],[0-3]$/);
     // pandas-style: unnamed leading index column, one file
     const pandas = join(dir, 'pandas');
     mkdirSync(pandas);
-    const withIndex = first.filter((l) => l).map((l, i) => (i === 0 ? `,${l}` : `${i - 1},${l}`)).join('\n');
+    const withIndex = first
+      .filter((l) => l)
+      .map((l, i) => (i === 0 ? `,${l}` : `${i - 1},${l}`))
+      .join('\n');
     writeFileSync(join(pandas, 'all.csv'), withIndex + '\n');
     const one = readDataset(join(pandas, 'all.csv'));
     const day0 = readDataset(dir, { toDate: '2018-04-01' });

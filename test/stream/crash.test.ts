@@ -5,7 +5,18 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, fingerprint, merchantLogSize, generateTransactions, REPO, sleep, waitFor, type GeneratedTx, type Harness, type OutputReader } from './support.ts';
+import {
+  createHarness,
+  fingerprint,
+  merchantLogSize,
+  generateTransactions,
+  REPO,
+  sleep,
+  waitFor,
+  type GeneratedTx,
+  type Harness,
+  type OutputReader,
+} from './support.ts';
 
 let h: Harness;
 let reader: OutputReader;
@@ -37,9 +48,15 @@ describe('the processor process', () => {
 
     const second = h.spawnProcessor();
     await producing.done;
-    await waitFor('every input to have a decision', () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 90_000);
+    await waitFor(
+      'every input to have a decision',
+      () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+      90_000,
+    );
     expect(reader.deadLetters).toEqual([]);
-    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(new Set(txs.map((t) => t.input.transactionId)));
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(
+      new Set(txs.map((t) => t.input.transactionId)),
+    );
 
     // A decision published twice (processed, not yet committed, at the kill) is the same decision.
     const seen = new Map<string, (typeof reader.decisions)[number]['value']>();
@@ -48,7 +65,11 @@ describe('the processor process', () => {
       const before = seen.get(d.value.transactionId);
       if (before) {
         repeats++;
-        expect({ score: d.value.score, decision: d.value.decision, reasons: d.value.reasons }).toEqual({ score: before.score, decision: before.decision, reasons: before.reasons });
+        expect({ score: d.value.score, decision: d.value.decision, reasons: d.value.reasons }).toEqual({
+          score: before.score,
+          decision: before.decision,
+          reasons: before.reasons,
+        });
         expect(d.value.replayed).toBe(true);
       } else seen.set(d.value.transactionId, d.value);
     }
@@ -84,16 +105,35 @@ describe('the processor process', () => {
     const producing = h.produceTransactions(more);
     // New transactions scored by this processor: the first outputs can be replays of the previous
     // test's last batch (killed before its commit), which count no decision in the metrics.
-    await waitFor('the stream to be flowing', () => reader.decisions.slice(before).filter((d) => d.value.transactionId.startsWith('term-') && !d.value.replayed).length >= 100, 60_000, 5);
+    await waitFor(
+      'the stream to be flowing',
+      () =>
+        reader.decisions.slice(before).filter((d) => d.value.transactionId.startsWith('term-') && !d.value.replayed)
+          .length >= 100,
+      60_000,
+      5,
+    );
 
     // Its metrics and health, on the port it logged.
     const line = proc.lines.find((l) => l.includes('stream metrics listening'))!;
     const port = (JSON.parse(line) as { port: number }).port;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ ok: true, consumer: 'running', paused: expect.any(Boolean), assignedPartitions: [0, 1, 2, 3] });
+    expect(await health.json()).toMatchObject({
+      ok: true,
+      consumer: 'running',
+      paused: expect.any(Boolean),
+      assignedPartitions: [0, 1, 2, 3],
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    for (const name of ['leakguard_stream_consumer_lag{topic=', 'leakguard_stream_batch_size_bucket', 'leakguard_stream_end_to_end_seconds_bucket', 'leakguard_stream_messages_total{outcome="decision"}', 'leakguard_stream_pauses_total', 'leakguard_decisions_total{decision=']) {
+    for (const name of [
+      'leakguard_stream_consumer_lag{topic=',
+      'leakguard_stream_batch_size_bucket',
+      'leakguard_stream_end_to_end_seconds_bucket',
+      'leakguard_stream_messages_total{outcome="decision"}',
+      'leakguard_stream_pauses_total',
+      'leakguard_decisions_total{decision=',
+    ]) {
       expect(metrics).toContain(name);
     }
     const exit = await proc.kill('SIGTERM');
@@ -115,23 +155,38 @@ describe('the processor process', () => {
     }
     // Everything it published is committed (its last batch included), and nothing more.
     expect(committed.size).toBe(4);
-    for (const [partition, offset] of committed) expect(offset, `partition ${partition}`).toBe(published.get(partition));
+    for (const [partition, offset] of committed)
+      expect(offset, `partition ${partition}`).toBe(published.get(partition));
 
     const successor = h.spawnProcessor();
-    await waitFor('the rest', () => more.every((t) => reader.decisions.some((d) => d.value.transactionId === t.input.transactionId)), 60_000);
+    await waitFor(
+      'the rest',
+      () => more.every((t) => reader.decisions.some((d) => d.value.transactionId === t.input.transactionId)),
+      60_000,
+    );
     await successor.kill('SIGTERM');
   }, 120_000);
 
   it('refuses to start without KAFKA_BROKERS or REDIS_URL, naming the variable, exit 2', () => {
     const run = (env: Record<string, string>) =>
-      spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'streams/main.ts'], { cwd: REPO, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+      spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'streams/main.ts'], {
+        cwd: REPO,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
     const noKafka = run({ REDIS_URL: h.redis.url });
     expect(noKafka.status).toBe(2);
     expect(noKafka.stderr).toContain('KAFKA_BROKERS: is required');
     const noRedis = run({ KAFKA_BROKERS: h.bootstrap });
     expect(noRedis.status).toBe(2);
     expect(noRedis.stderr).toContain('REDIS_URL: is required');
-    const bad = run({ KAFKA_BROKERS: h.bootstrap, REDIS_URL: h.redis.url, LEAKGUARD_STREAM_DEGRADED: 'sometimes', LEAKGUARD_STREAM_BATCH_SIZE: '0' });
+    const bad = run({
+      KAFKA_BROKERS: h.bootstrap,
+      REDIS_URL: h.redis.url,
+      LEAKGUARD_STREAM_DEGRADED: 'sometimes',
+      LEAKGUARD_STREAM_BATCH_SIZE: '0',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('LEAKGUARD_STREAM_DEGRADED');
     expect(bad.stderr).toContain('LEAKGUARD_STREAM_BATCH_SIZE');

@@ -6,7 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskPan } from '../../services/core/card.ts';
 import { bearer } from '../support/app.ts';
-import { createHarness, fingerprint, generateTransactions, longDigitRuns, waitFor, type GeneratedTx, type Harness, type InProcess, type OutputReader } from './support.ts';
+import {
+  createHarness,
+  fingerprint,
+  generateTransactions,
+  longDigitRuns,
+  waitFor,
+  type GeneratedTx,
+  type Harness,
+  type InProcess,
+  type OutputReader,
+} from './support.ts';
 
 let h: Harness;
 let processor: InProcess;
@@ -29,11 +39,25 @@ describe('stream scoring end to end', () => {
     valid = generateTransactions(180, { prefix: 'e2e' });
     const poison = [
       // Not JSON (a card number inside).
-      ...Array.from({ length: 5 }, (_, i) => ({ key: null, value: `{"transactionId":"e2e-badjson-${i}","merchantId":"m1","card":{"number":"4111111111111111"` })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        key: null,
+        value: `{"transactionId":"e2e-badjson-${i}","merchantId":"m1","card":{"number":"4111111111111111"`,
+      })),
       // Schema violations (negative amount, card number that fails Luhn) with a card number inside.
-      ...Array.from({ length: 5 }, (_, i) => ({ key: maskPan('5555555555554444'), value: JSON.stringify({ ...valid[i]!.input, transactionId: `e2e-schema-${i}`, amount: -5, card: { number: '5555555555554445', expiryMonth: 1, expiryYear: 2031 } }) })),
+      ...Array.from({ length: 5 }, (_, i) => ({
+        key: maskPan('5555555555554444'),
+        value: JSON.stringify({
+          ...valid[i]!.input,
+          transactionId: `e2e-schema-${i}`,
+          amount: -5,
+          card: { number: '5555555555554445', expiryMonth: 1, expiryYear: 2031 },
+        }),
+      })),
       // Unknown merchant.
-      ...Array.from({ length: 10 }, (_, i) => ({ key: maskPan(valid[i]!.pan), value: JSON.stringify({ ...valid[i]!.input, transactionId: `e2e-unknown-${i}`, merchantId: 'nobody' }) })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        key: maskPan(valid[i]!.pan),
+        value: JSON.stringify({ ...valid[i]!.input, transactionId: `e2e-unknown-${i}`, merchantId: 'nobody' }),
+      })),
     ];
     // Interleave: poison in the middle of the stream, not only at the end.
     await h.produceTransactions(valid.slice(0, 90));
@@ -41,28 +65,40 @@ describe('stream scoring end to end', () => {
     await h.produceTransactions(valid.slice(90));
 
     await waitFor('every input to have an output', () => reader.covered().size >= N, 90_000);
-    await waitFor('the flagged topic to catch up', () => reader.flagged.length >= reader.decisions.filter((d) => d.value.decision !== 'approve').length, 10_000);
+    await waitFor(
+      'the flagged topic to catch up',
+      () => reader.flagged.length >= reader.decisions.filter((d) => d.value.decision !== 'approve').length,
+      10_000,
+    );
 
     const ids = new Set([
       ...reader.decisions.map((d) => d.value.transactionId),
-      ...reader.deadLetters.map((d) => d.value.transactionId ?? /"transactionId":"([^"]+)"/.exec(String(d.value.payload))?.[1]),
+      ...reader.deadLetters.map(
+        (d) => d.value.transactionId ?? /"transactionId":"([^"]+)"/.exec(String(d.value.payload))?.[1],
+      ),
     ]);
     expect(ids.size).toBe(N);
     expect(reader.covered().size).toBe(N);
     // A clean run publishes each outcome once.
     expect(reader.decisions).toHaveLength(180);
     expect(reader.deadLetters).toHaveLength(20);
-    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(new Set(valid.map((v) => v.input.transactionId)));
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(
+      new Set(valid.map((v) => v.input.transactionId)),
+    );
 
     const reasons = reader.deadLetters.map((d) => d.value.reason).sort();
     expect(reasons.filter((r) => r === 'invalid_json')).toHaveLength(5);
     expect(reasons.filter((r) => r === 'schema_violation')).toHaveLength(5);
     expect(reasons.filter((r) => r === 'unknown_merchant')).toHaveLength(10);
     // Committed offsets reach the end of every partition.
-    await waitFor('offsets committed to the end', async () => {
-      const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
-      return [...ends].every(([p, end]) => (committed.get(p) ?? -1n) === end);
-    }, 15_000);
+    await waitFor(
+      'offsets committed to the end',
+      async () => {
+        const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
+        return [...ends].every(([p, end]) => (committed.get(p) ?? -1n) === end);
+      },
+      15_000,
+    );
   });
 
   it('publishes for each transaction the decision the engine gives to the same input over /v1/score', async () => {
@@ -70,7 +106,12 @@ describe('stream scoring end to end', () => {
     let nonApprove = 0;
     for (const tx of valid) {
       const { merchantId, ...body } = tx.input;
-      const res = await h.app.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(merchantId === 'm1' ? h.app.keys.merchant : h.app.keys.otherMerchant), payload: body });
+      const res = await h.app.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(merchantId === 'm1' ? h.app.keys.merchant : h.app.keys.otherMerchant),
+        payload: body,
+      });
       expect(res.statusCode).toBe(200);
       const http = res.json();
       const published = byId.get(tx.input.transactionId)!;
@@ -89,7 +130,12 @@ describe('stream scoring end to end', () => {
     for (const d of reader.decisions) {
       const pan = panOf.get(d.value.transactionId)!;
       expect(d.key).toBe(fingerprint(pan));
-      expect(d.value.card).toEqual({ bin: pan.slice(0, 6), last4: pan.slice(-4), fingerprint: fingerprint(pan), keyId: expect.any(String) });
+      expect(d.value.card).toEqual({
+        bin: pan.slice(0, 6),
+        last4: pan.slice(-4),
+        fingerprint: fingerprint(pan),
+        keyId: expect.any(String),
+      });
     }
     const pans = new Set([...valid.map((v) => v.pan), '4111111111111111', '5555555555554445']);
     for (const out of [...reader.decisions, ...reader.flagged, ...reader.deadLetters]) {
@@ -100,14 +146,22 @@ describe('stream scoring end to end', () => {
     // Dead letters keep the payload, masked.
     const schema = reader.deadLetters.find((d) => d.value.reason === 'schema_violation')!;
     expect(schema.value.payload).toMatchObject({ card: { number: '555555******4445' }, amount: -5 });
-    expect(schema.value.details).toEqual(expect.arrayContaining([{ path: 'amount', message: expect.any(String) }, { path: 'card.number', message: 'fails the Luhn check' }]));
+    expect(schema.value.details).toEqual(
+      expect.arrayContaining([
+        { path: 'amount', message: expect.any(String) },
+        { path: 'card.number', message: 'fails the Luhn check' },
+      ]),
+    );
     const bad = reader.deadLetters.find((d) => d.value.reason === 'invalid_json')!;
     expect(bad.value.payload).toContain('411111******1111');
   });
 
   it('publishes exactly the decisions other than approve on the flagged topic', () => {
     const flagged = reader.flagged.map((f) => f.value.transactionId).sort();
-    const expected = reader.decisions.filter((d) => d.value.decision !== 'approve').map((d) => d.value.transactionId).sort();
+    const expected = reader.decisions
+      .filter((d) => d.value.decision !== 'approve')
+      .map((d) => d.value.transactionId)
+      .sort();
     expect(flagged).toEqual(expected);
     expect(flagged.length).toBeGreaterThan(0);
     for (const f of reader.flagged) expect(f.key).toBe(f.value.card.fingerprint);
@@ -139,12 +193,21 @@ describe('stream scoring end to end', () => {
     expect(value('leakguard_stream_messages_total', { outcome: 'decision' })).toBe(180);
     expect(value('leakguard_stream_messages_total', { outcome: 'dead_letter' })).toBe(20);
     expect(value('leakguard_stream_dead_letters_total', { reason: 'unknown_merchant' })).toBe(10);
-    expect(value('leakguard_stream_pauses_total'), processor.logs.filter((l) => l.includes('paused')).join('\n')).toBe(0);
-    const batches = metrics.find((m) => m.name === 'leakguard_stream_batch_size')!.values as { value: number; metricName?: string }[];
+    expect(value('leakguard_stream_pauses_total'), processor.logs.filter((l) => l.includes('paused')).join('\n')).toBe(
+      0,
+    );
+    const batches = metrics.find((m) => m.name === 'leakguard_stream_batch_size')!.values as {
+      value: number;
+      metricName?: string;
+    }[];
     expect(batches.find((v) => v.metricName === 'leakguard_stream_batch_size_sum')?.value).toBe(200);
-    await waitFor('lag to read zero', async () => {
-      const lag = (await processor.service.metrics.lag.get()).values;
-      return lag.length === 4 && lag.every((v) => v.value === 0);
-    }, 10_000);
+    await waitFor(
+      'lag to read zero',
+      async () => {
+        const lag = (await processor.service.metrics.lag.get()).values;
+        return lag.length === 4 && lag.every((v) => v.value === 0);
+      },
+      10_000,
+    );
   });
 });

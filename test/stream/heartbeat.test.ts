@@ -22,25 +22,43 @@ afterAll(async () => {
 
 describe('long batches', () => {
   it('heartbeat while scoring: a batch longer than the session timeout causes no rebalance and no repeat', async () => {
-    const config = loadStreamConfig({ ...h.env, LEAKGUARD_STREAM_SESSION_TIMEOUT_MS: '6000', LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: '1000' });
+    const config = loadStreamConfig({
+      ...h.env,
+      LEAKGUARD_STREAM_SESSION_TIMEOUT_MS: '6000',
+      LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: '1000',
+    });
     const logger = createLogger('warn');
     const metrics = new StreamMetrics();
     const scored: string[] = [];
     // 400 ms per transaction, one card: 25 transactions take 10 s, well past the 6 s session timeout.
     const engine = oneAtATime(async (_merchantId: string, request: ScoreRequest) => {
-        await sleep(400);
-        scored.push(request.transactionId);
-        return {
-          kind: 'scored' as const, replayed: false,
-          response: {
-            transactionId: request.transactionId, score: 0, decision: 'approve' as const, reasons: [], degraded: false,
-            checks: { velocity: 'evaluated' as const, rules: 'evaluated' as const, watchlist: 'evaluated' as const, model: 'not_configured' as const },
-            versions: { engine: 'slow', ruleset: 'slow' },
+      await sleep(400);
+      scored.push(request.transactionId);
+      return {
+        kind: 'scored' as const,
+        replayed: false,
+        response: {
+          transactionId: request.transactionId,
+          score: 0,
+          decision: 'approve' as const,
+          reasons: [],
+          degraded: false,
+          checks: {
+            velocity: 'evaluated' as const,
+            rules: 'evaluated' as const,
+            watchlist: 'evaluated' as const,
+            model: 'not_configured' as const,
           },
-        };
+          versions: { engine: 'slow', ruleset: 'slow' },
+        },
+      };
     });
     const processor = new StreamProcessor({
-      engine, kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'heartbeat-test', logger }), config, logger, metrics,
+      engine,
+      kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'heartbeat-test', logger }),
+      config,
+      logger,
+      metrics,
       merchants: { status: async () => 'known' },
       identify: (pan) => ({ bin: pan.slice(0, 6), last4: pan.slice(-4), fingerprint: 'fp', keyId: 'k' }),
       ready: async () => true,

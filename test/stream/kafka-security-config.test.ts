@@ -39,11 +39,21 @@ hKCG0fBlTOKHXI11zqp6YX7zqQ==
 
 describe('Kafka security settings', () => {
   it('takes SCRAM credentials with the password inline or from a file (one trailing newline dropped)', () => {
-    const inline = loadKafkaSecurity({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'leakguard-stream', KAFKA_SASL_PASSWORD: SECRET });
+    const inline = loadKafkaSecurity({
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'leakguard-stream',
+      KAFKA_SASL_PASSWORD: SECRET,
+    });
     expect(inline).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'leakguard-stream', password: SECRET } });
-    const fromFile = loadKafkaSecurity({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: file('pw', `${SECRET}\n`) });
+    const fromFile = loadKafkaSecurity({
+      KAFKA_SASL_MECHANISM: 'scram-sha-256',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD_FILE: file('pw', `${SECRET}\n`),
+    });
     expect(fromFile.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'u', password: SECRET });
-    expect(kafkaSecurityOptions(fromFile)).toEqual({ sasl: { mechanism: 'scram-sha-256', username: 'u', password: SECRET } });
+    expect(kafkaSecurityOptions(fromFile)).toEqual({
+      sasl: { mechanism: 'scram-sha-256', username: 'u', password: SECRET },
+    });
     // The summary that reaches the logs never holds the password.
     expect(JSON.stringify(kafkaSecuritySummary(fromFile))).not.toContain(SECRET);
     expect(kafkaSecuritySummary(fromFile)).toEqual({ tls: false, sasl: 'scram-sha-256', username: 'u' });
@@ -55,28 +65,90 @@ describe('Kafka security settings', () => {
   it('takes TLS, with a private CA when KAFKA_TLS_CA_FILE names one', () => {
     expect(kafkaSecurityOptions(loadKafkaSecurity({ KAFKA_TLS: '1' }))).toEqual({ ssl: true });
     const ca = TEST_CA_PEM;
-    const security = loadKafkaSecurity({ KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: file('ca.pem', ca), KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET });
-    expect(kafkaSecurityOptions(security)).toEqual({ ssl: { ca: [ca] }, sasl: { mechanism: 'scram-sha-512', username: 'u', password: SECRET } });
+    const security = loadKafkaSecurity({
+      KAFKA_TLS: 'true',
+      KAFKA_TLS_CA_FILE: file('ca.pem', ca),
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: SECRET,
+    });
+    expect(kafkaSecurityOptions(security)).toEqual({
+      ssl: { ca: [ca] },
+      sasl: { mechanism: 'scram-sha-512', username: 'u', password: SECRET },
+    });
     expect(kafkaSecuritySummary(security)).toEqual({ tls: true, sasl: 'scram-sha-512', username: 'u' });
     expect(loadKafkaSecurity({ KAFKA_TLS: '0' })).toEqual({});
   });
 
   it('names the variable of every problem and never repeats the password', () => {
     const cases: [Record<string, string>, string][] = [
-      [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_MECHANISM: plain is refused'],
-      [{ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_MECHANISM: must be scram-sha-512 or scram-sha-256'],
-      [{ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_MECHANISM: is required when KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD are set'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: ' u', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_USERNAME: must be 1-255 characters'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }, 'KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET, KAFKA_SASL_PASSWORD_FILE: file('both', SECRET) }, 'KAFKA_SASL_PASSWORD_FILE: set either KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: join(dir, 'missing') }, 'KAFKA_SASL_PASSWORD_FILE: cannot read the file (ENOENT)'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: file('empty', '\n') }, 'KAFKA_SASL_PASSWORD_FILE: the file is empty'],
-      [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: file('two-lines', `${SECRET}\nsecond ${SECRET}\n`) }, 'KAFKA_SASL_PASSWORD_FILE: the password must be one line'],
+      [
+        { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET },
+        'KAFKA_SASL_MECHANISM: plain is refused',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET },
+        'KAFKA_SASL_MECHANISM: must be scram-sha-512 or scram-sha-256',
+      ],
+      [
+        { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET },
+        'KAFKA_SASL_MECHANISM: is required when KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD are set',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: SECRET },
+        'KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: ' u', KAFKA_SASL_PASSWORD: SECRET },
+        'KAFKA_SASL_USERNAME: must be 1-255 characters',
+      ],
+      [
+        { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' },
+        'KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM',
+      ],
+      [
+        {
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD: SECRET,
+          KAFKA_SASL_PASSWORD_FILE: file('both', SECRET),
+        },
+        'KAFKA_SASL_PASSWORD_FILE: set either KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both',
+      ],
+      [
+        {
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD_FILE: join(dir, 'missing'),
+        },
+        'KAFKA_SASL_PASSWORD_FILE: cannot read the file (ENOENT)',
+      ],
+      [
+        {
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD_FILE: file('empty', '\n'),
+        },
+        'KAFKA_SASL_PASSWORD_FILE: the file is empty',
+      ],
+      [
+        {
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD_FILE: file('two-lines', `${SECRET}\nsecond ${SECRET}\n`),
+        },
+        'KAFKA_SASL_PASSWORD_FILE: the password must be one line',
+      ],
       [{ KAFKA_TLS: 'yes' }, 'KAFKA_TLS: must be 1 or 0 (true or false)'],
       [{ KAFKA_TLS_CA_FILE: file('ca-without-tls.pem', TEST_CA_PEM) }, 'KAFKA_TLS_CA_FILE: set KAFKA_TLS=1 too'],
       [{ KAFKA_TLS: '1', KAFKA_TLS_CA_FILE: file('not-pem', SECRET) }, 'KAFKA_TLS_CA_FILE: holds no PEM certificate'],
-      [{ KAFKA_TLS: '1', KAFKA_TLS_CA_FILE: file('broken.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n') }, 'KAFKA_TLS_CA_FILE: certificate 1 of 1 is not a valid X.509 certificate'],
+      [
+        {
+          KAFKA_TLS: '1',
+          KAFKA_TLS_CA_FILE: file('broken.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'),
+        },
+        'KAFKA_TLS_CA_FILE: certificate 1 of 1 is not a valid X.509 certificate',
+      ],
     ];
     for (const [env, expected] of cases) {
       const found = problems(env);
@@ -87,19 +159,44 @@ describe('Kafka security settings', () => {
     const unreadable = file('unreadable', SECRET);
     chmodSync(unreadable, 0o000);
     // root reads any file: only a real user sees EACCES.
-    if (process.getuid?.() !== 0) expect(problems({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: unreadable })).toEqual(['  KAFKA_SASL_PASSWORD_FILE: cannot read the file (EACCES)']);
+    if (process.getuid?.() !== 0)
+      expect(
+        problems({
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD_FILE: unreadable,
+        }),
+      ).toEqual(['  KAFKA_SASL_PASSWORD_FILE: cannot read the file (EACCES)']);
   });
 
   it('is part of the stream configuration and of the engine configuration when KAFKA_BROKERS is set', () => {
     const base = { KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' };
-    const stream = loadStreamConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'leakguard-stream', KAFKA_SASL_PASSWORD_FILE: file('stream.pw', `${SECRET}\n`) });
-    expect(stream.kafkaSecurity).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'leakguard-stream', password: SECRET } });
+    const stream = loadStreamConfig({
+      ...base,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'leakguard-stream',
+      KAFKA_SASL_PASSWORD_FILE: file('stream.pw', `${SECRET}\n`),
+    });
+    expect(stream.kafkaSecurity).toEqual({
+      sasl: { mechanism: 'scram-sha-512', username: 'leakguard-stream', password: SECRET },
+    });
     expect(loadStreamConfig(base).kafkaSecurity).toEqual({});
-    expect(() => loadStreamConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/KAFKA_SASL_USERNAME: is required/);
+    expect(() => loadStreamConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(
+      /KAFKA_SASL_USERNAME: is required/,
+    );
 
     // The engine: its labels producer connects with these, so they are checked at start-up...
-    expect(() => loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_SASL_MECHANISM: 'scram-sha-1' })).toThrow(/KAFKA_SASL_MECHANISM: must be scram-sha-512 or scram-sha-256/);
-    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'leakguard-console', KAFKA_SASL_PASSWORD: SECRET }).KAFKA_BROKERS).toBe('127.0.0.1:9092');
+    expect(() => loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_SASL_MECHANISM: 'scram-sha-1' })).toThrow(
+      /KAFKA_SASL_MECHANISM: must be scram-sha-512 or scram-sha-256/,
+    );
+    expect(
+      loadConfig({
+        KAFKA_BROKERS: '127.0.0.1:9092',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'leakguard-console',
+        KAFKA_SASL_PASSWORD: SECRET,
+      }).KAFKA_BROKERS,
+    ).toBe('127.0.0.1:9092');
     // ...and only when it has a broker to connect to.
     expect(loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-1' }).KAFKA_BROKERS).toBeUndefined();
   });
@@ -107,7 +204,14 @@ describe('Kafka security settings', () => {
   it('stops npm run stream with exit 2, every bad variable named, the password nowhere', () => {
     const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'streams/main.ts'], {
       cwd: REPO,
-      env: { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:9', REDIS_URL: 'redis://127.0.0.1:1', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: SECRET, KAFKA_TLS: 'yes' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        KAFKA_BROKERS: '127.0.0.1:9',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_PASSWORD: SECRET,
+        KAFKA_TLS: 'yes',
+      },
       encoding: 'utf8',
       timeout: 30_000,
     });

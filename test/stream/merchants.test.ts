@@ -8,23 +8,35 @@ import { MerchantDirectory } from '../../streams/merchants.ts';
 
 const logger = createLogger('silent');
 const key = (merchantId: string, revokedAt?: string): ApiKeyRecord => ({
-  id: `key_${merchantId}`, hash: 'h', role: 'merchant', merchantId, createdAt: '2026-01-01T00:00:00Z', ...(revokedAt ? { revokedAt } : {}),
+  id: `key_${merchantId}`,
+  hash: 'h',
+  role: 'merchant',
+  merchantId,
+  createdAt: '2026-01-01T00:00:00Z',
+  ...(revokedAt ? { revokedAt } : {}),
 });
 
 function directory(records: ApiKeyRecord[], minGapMs = 50) {
   let loads = 0;
   let failing = false;
-  const dir = new MerchantDirectory(async () => {
-    loads++;
-    if (failing) throw new Error('redis down');
-    return [...records];
-  }, { refreshMs: 60_000, logger, minGapMs });
+  const dir = new MerchantDirectory(
+    async () => {
+      loads++;
+      if (failing) throw new Error('redis down');
+      return [...records];
+    },
+    { refreshMs: 60_000, logger, minGapMs },
+  );
   return { dir, loads: () => loads, fail: (f: boolean) => (failing = f) };
 }
 
 describe('merchant directory', () => {
   it('knows merchants with an active merchant key, not revoked ones, issuers or admins', async () => {
-    const { dir, loads } = directory([key('a'), key('b', '2026-02-01T00:00:00Z'), { ...key('c'), role: 'issuer', merchantId: undefined, issuerId: 'c' }]);
+    const { dir, loads } = directory([
+      key('a'),
+      key('b', '2026-02-01T00:00:00Z'),
+      { ...key('c'), role: 'issuer', merchantId: undefined, issuerId: 'c' },
+    ]);
     await dir.refresh();
     expect(await dir.status('a')).toBe('known');
     expect(await dir.status('b', 0)).toBe('unknown');

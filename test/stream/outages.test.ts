@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startKafka, stopKafka } from '../../streams/broker/local-kafka.ts';
-import { createHarness, fingerprint, merchantLogSize, generateTransactions, sleep, waitFor, type GeneratedTx, type Harness } from './support.ts';
+import {
+  createHarness,
+  fingerprint,
+  merchantLogSize,
+  generateTransactions,
+  sleep,
+  waitFor,
+  type GeneratedTx,
+  type Harness,
+} from './support.ts';
 
 const harnesses: Harness[] = [];
 const brokerDirs: string[] = [];
@@ -59,14 +68,23 @@ describe('Redis down during a stream', () => {
 
     await h.redis.resume();
     await producing.done;
-    await waitFor('every input to have a decision', () => reader.covered().size >= txs.length && new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 90_000);
+    await waitFor(
+      'every input to have a decision',
+      () =>
+        reader.covered().size >= txs.length &&
+        new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+      90_000,
+    );
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     expect(reader.deadLetters).toEqual([]);
     expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
     expect(reader.decisions.every((d) => d.value.checks.velocity === 'evaluated')).toBe(true);
     expect(processor.service.processor.health().paused).toBe(false);
     const metrics = await processor.service.metrics.registry.getMetricsAsJSON();
-    const pauses = (metrics.find((m) => m.name === 'leakguard_stream_pauses_total')?.values ?? []).reduce((s, v) => s + v.value, 0);
+    const pauses = (metrics.find((m) => m.name === 'leakguard_stream_pauses_total')?.values ?? []).reduce(
+      (s, v) => s + v.value,
+      0,
+    );
     expect(pauses).toBeGreaterThanOrEqual(1);
     expect(processor.logs.some((l) => l.includes('consumption resumed'))).toBe(true);
     await expectCountedOnce(h, txs);
@@ -82,7 +100,8 @@ describe('Redis down during a stream', () => {
     await h.produceTransactions(txs);
     await waitFor('degraded decisions', () => reader.decisions.length >= 30, 30_000);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
-    for (const d of reader.decisions) expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
+    for (const d of reader.decisions)
+      expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
     await h.redis.resume();
   }, 90_000);
 });
@@ -108,7 +127,11 @@ describe('Kafka broker restarted during a stream', () => {
     expect(again.bootstrap).toBe(broker.bootstrap);
 
     await producing.done;
-    await waitFor('every input to have a decision', () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length, 120_000);
+    await waitFor(
+      'every input to have a decision',
+      () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+      120_000,
+    );
     expect(child.running).toBe(true);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     expect(reader.deadLetters).toEqual([]);

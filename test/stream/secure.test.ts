@@ -9,11 +9,27 @@ import { join } from 'node:path';
 import kafkajs, { type KafkaConfig } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/logger.ts';
-import { kafkaStatus, readCredentials, startKafka, stopKafka, userSasl, type KafkaCredentials, type RunningKafka } from '../../streams/broker/local-kafka.ts';
+import {
+  kafkaStatus,
+  readCredentials,
+  startKafka,
+  stopKafka,
+  userSasl,
+  type KafkaCredentials,
+  type RunningKafka,
+} from '../../streams/broker/local-kafka.ts';
 import { DEFAULT_STREAM_GROUP_ID, DEFAULT_STREAM_TOPICS } from '../../streams/config.ts';
 import { loadKafkaSecurity } from '../../streams/kafka.ts';
 import { TransactionProducer } from '../../streams/producer.ts';
-import { createHarness, generateTransactions, kafkaClient, waitFor, type Harness, type InProcess, type OutputReader } from './support.ts';
+import {
+  createHarness,
+  generateTransactions,
+  kafkaClient,
+  waitFor,
+  type Harness,
+  type InProcess,
+  type OutputReader,
+} from './support.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -32,7 +48,8 @@ const saslEnv = (user: string): Record<string, string> => ({
 });
 
 /** kafkajs reports an authorization failure itself or as the cause of a non-retriable error. */
-const errorType = (error: unknown) => (error as { type?: string }).type ?? (error as { cause?: { type?: string } }).cause?.type;
+const errorType = (error: unknown) =>
+  (error as { type?: string }).type ?? (error as { cause?: { type?: string } }).cause?.type;
 
 beforeAll(async () => {
   broker = await startKafka({ stateDir, secure: true });
@@ -70,24 +87,42 @@ afterAll(async () => {
 describe('Kafka security (SASL/SCRAM and ACLs)', () => {
   it('makes the users and password files it names, mode 0600, and writes no password to the broker log', () => {
     expect(broker.credentialsFile).toBe(join(stateDir, 'credentials.json'));
-    expect(Object.keys(credentials.users).sort()).toEqual(['admin', 'leakguard-console', 'leakguard-producer', 'leakguard-stream']);
-    for (const file of [broker.credentialsFile!, join(stateDir, 'server.properties'), ...Object.values(credentials.users).map((u) => u.passwordFile)]) {
+    expect(Object.keys(credentials.users).sort()).toEqual([
+      'admin',
+      'leakguard-console',
+      'leakguard-producer',
+      'leakguard-stream',
+    ]);
+    for (const file of [
+      broker.credentialsFile!,
+      join(stateDir, 'server.properties'),
+      ...Object.values(credentials.users).map((u) => u.passwordFile),
+    ]) {
       expect(statSync(file).mode & 0o777, file).toBe(0o600);
     }
-    const logs = readFileSync(join(stateDir, 'broker.log'), 'utf8') + readFileSync(join(stateDir, 'broker.out'), 'utf8');
+    const logs =
+      readFileSync(join(stateDir, 'broker.log'), 'utf8') + readFileSync(join(stateDir, 'broker.out'), 'utf8');
     expect(logs).toContain('authorizer.class.name = org.apache.kafka.metadata.authorizer.StandardAuthorizer');
     for (const user of Object.values(credentials.users)) expect(logs).not.toContain(user.password);
   });
 
   it('keeps the state dir secure: reused as such, reported as such, never silently started plain', async () => {
-    expect(await startKafka({ stateDir })).toMatchObject({ reused: true, pid: broker.pid, credentialsFile: broker.credentialsFile });
+    expect(await startKafka({ stateDir })).toMatchObject({
+      reused: true,
+      pid: broker.pid,
+      credentialsFile: broker.credentialsFile,
+    });
     expect(await kafkaStatus(stateDir)).toMatchObject({ state: 'running', credentialsFile: broker.credentialsFile });
     await expect(startKafka({ stateDir, secure: false })).rejects.toThrow(/holds a secure broker/);
   });
 
   it('scores and publishes with credentials that read the transactions and write the outputs and the group', async () => {
     // The merchants' feed writes through the project's producer, configured as a deployment would.
-    const feed = new TransactionProducer({ brokers: [broker.bootstrap], security: loadKafkaSecurity(saslEnv('leakguard-producer')), logger: createLogger('silent') });
+    const feed = new TransactionProducer({
+      brokers: [broker.bootstrap],
+      security: loadKafkaSecurity(saslEnv('leakguard-producer')),
+      logger: createLogger('silent'),
+    });
     await feed.connect();
     const txs = generateTransactions(60, { prefix: 'secure' });
     try {
@@ -97,15 +132,21 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
     }
 
     await waitFor('a decision for every transaction', () => reader.decisions.length >= txs.length, 90_000);
-    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(new Set(txs.map((t) => t.input.transactionId)));
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(
+      new Set(txs.map((t) => t.input.transactionId)),
+    );
     expect(reader.deadLetters).toEqual([]);
     const flagged = reader.decisions.filter((d) => d.value.decision !== 'approve').length;
     await waitFor('the flagged decisions', () => reader.flagged.length >= flagged, 10_000);
     // Committing offsets needs the group ACL: they reach the end of every partition.
-    await waitFor('offsets committed to the end', async () => {
-      const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
-      return [...ends].every(([p, end]) => (committed.get(p) ?? (end === 0n ? 0n : -1n)) === end);
-    }, 15_000);
+    await waitFor(
+      'offsets committed to the end',
+      async () => {
+        const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
+        return [...ends].every(([p, end]) => (committed.get(p) ?? (end === 0n ? 0n : -1n)) === end);
+      },
+      15_000,
+    );
 
     const logs = processor.logs.join('\n');
     expect(logs).toContain('"sasl":"scram-sha-512"');
@@ -117,13 +158,25 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
     const before = await h.endOffsets();
     // The console's labels producer, and the processor itself (it only reads its input).
     for (const user of ['leakguard-console', 'leakguard-stream']) {
-      const producer = kafkaClient(broker.bootstrap, `inject-${user}`, { sasl: userSasl(credentials, user) }).producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = kafkaClient(broker.bootstrap, `inject-${user}`, { sasl: userSasl(credentials, user) }).producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       // Authentication succeeds: the credentials are valid...
       await producer.connect();
       try {
         const [tx] = generateTransactions(1, { prefix: `inject-${user}` });
         // ...the produce is what fails.
-        const error = await producer.send({ topic: DEFAULT_STREAM_TOPICS.input, acks: -1, messages: [{ key: 'x', value: JSON.stringify(tx!.input) }] }).then(() => undefined, (e: unknown) => e);
+        const error = await producer
+          .send({
+            topic: DEFAULT_STREAM_TOPICS.input,
+            acks: -1,
+            messages: [{ key: 'x', value: JSON.stringify(tx!.input) }],
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(error, user).toBeInstanceOf(Error);
         expect(errorType(error), user).toBe('TOPIC_AUTHORIZATION_FAILED');
       } finally {
@@ -136,7 +189,14 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
 
   it('turns away wrong credentials, unknown users and clients without SASL', async () => {
     const attempt = async (security: Pick<KafkaConfig, 'sasl'>) => {
-      const admin = new Kafka({ clientId: 'intruder', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 0 }, ...security }).admin();
+      const admin = new Kafka({
+        clientId: 'intruder',
+        brokers: [broker.bootstrap],
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: 3_000,
+        retry: { retries: 0 },
+        ...security,
+      }).admin();
       try {
         await admin.connect();
         await admin.listTopics();
@@ -148,15 +208,33 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
       }
     };
     const failed = 'KafkaJSSASLAuthenticationError';
-    expect(await attempt({ sasl: { mechanism: 'scram-sha-512', username: 'leakguard-stream', password: 'not-the-password' } })).toMatchObject({ name: failed });
-    expect(await attempt({ sasl: { mechanism: 'scram-sha-256', username: 'admin', password: credentials.users['leakguard-stream']!.password } })).toMatchObject({ name: failed });
-    expect(await attempt({ sasl: { mechanism: 'scram-sha-512', username: 'mallory', password: 'guess' } })).toMatchObject({ name: failed });
+    expect(
+      await attempt({
+        sasl: { mechanism: 'scram-sha-512', username: 'leakguard-stream', password: 'not-the-password' },
+      }),
+    ).toMatchObject({ name: failed });
+    expect(
+      await attempt({
+        sasl: {
+          mechanism: 'scram-sha-256',
+          username: 'admin',
+          password: credentials.users['leakguard-stream']!.password,
+        },
+      }),
+    ).toMatchObject({ name: failed });
+    expect(
+      await attempt({ sasl: { mechanism: 'scram-sha-512', username: 'mallory', password: 'guess' } }),
+    ).toMatchObject({ name: failed });
     // Without SASL the listener closes the connection at the first request after ApiVersions.
     expect(await attempt({})).toBeInstanceOf(Error);
   });
 
   it('names a topic outside its grants that it may not create, and creates nothing', async () => {
-    const child = h.spawnProcessor({ ...saslEnv('leakguard-stream'), LEAKGUARD_STREAM_INPUT_TOPIC: 'leakguard.elsewhere', LEAKGUARD_STREAM_GROUP_ID: 'leakguard-elsewhere' });
+    const child = h.spawnProcessor({
+      ...saslEnv('leakguard-stream'),
+      LEAKGUARD_STREAM_INPUT_TOPIC: 'leakguard.elsewhere',
+      LEAKGUARD_STREAM_GROUP_ID: 'leakguard-elsewhere',
+    });
     try {
       await child.waitForLog('not authorized to create leakguard.elsewhere, which this user cannot see', 60_000);
     } finally {
@@ -167,7 +245,12 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
 
   it('keeps a processor with a wrong password out, logging the refusal without the password', async () => {
     const wrong = 'wrong-password-0123456789abcdef';
-    const child = h.spawnProcessor({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'leakguard-stream', KAFKA_SASL_PASSWORD: wrong, LOG_LEVEL: 'debug' });
+    const child = h.spawnProcessor({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'leakguard-stream',
+      KAFKA_SASL_PASSWORD: wrong,
+      LOG_LEVEL: 'debug',
+    });
     try {
       await child.waitForLog('authentication failed', 60_000);
       expect(child.lines.join('\n')).not.toContain(wrong);

@@ -28,7 +28,12 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -42,8 +47,18 @@ export async function sharedBroker(): Promise<string> {
 }
 
 /** `security`: SASL (and TLS) for a secure broker, e.g. { sasl: userSasl(credentials, 'admin') }. */
-export function kafkaClient(bootstrap: string, clientId = 'stream-test', security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Kafka {
-  return new KafkaClient({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 }, ...security });
+export function kafkaClient(
+  bootstrap: string,
+  clientId = 'stream-test',
+  security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {},
+): Kafka {
+  return new KafkaClient({
+    clientId,
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    ...security,
+  });
 }
 
 /** Transactions in a merchant's velocity log: summed over its sub-identities (docs/redis-cluster.md). */
@@ -53,7 +68,8 @@ export async function merchantLogSize(probe: Redis, merchant: string): Promise<n
   return n;
 }
 
-export const fingerprint = (pan: string) => fingerprintWith({ id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') }, pan);
+export const fingerprint = (pan: string) =>
+  fingerprintWith({ id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') }, pan);
 
 /** A Luhn-valid card number with the given prefix. */
 export function cardNumber(prefix = '4', length = 16): string {
@@ -77,7 +93,10 @@ export interface GeneratedTx {
  * Transactions over a small pool of cards so that cards repeat (per-card order and counters
  * matter) and some decisions are not approve: CVV mismatches, small-amount card testing.
  */
-export function generateTransactions(n: number, options: { cards?: string[]; merchants?: string[]; prefix?: string; start?: number } = {}): GeneratedTx[] {
+export function generateTransactions(
+  n: number,
+  options: { cards?: string[]; merchants?: string[]; prefix?: string; start?: number } = {},
+): GeneratedTx[] {
   const cards = options.cards ?? Array.from({ length: 25 }, () => cardNumber());
   const merchants = options.merchants ?? ['m1', 'm2'];
   const prefix = options.prefix ?? `tx-${randomBytes(3).toString('hex')}`;
@@ -96,7 +115,12 @@ export function generateTransactions(n: number, options: { cards?: string[]; mer
         amount: small ? 100 + (i % 3) : 1500 + ((i * 37) % 20000),
         currency: 'EUR',
         channel: 'ecommerce',
-        card: { number: pan, expiryMonth: 1 + (i % 12), expiryYear: 2031, cvvResult: i % 11 === 0 ? 'mismatch' : 'match' },
+        card: {
+          number: pan,
+          expiryMonth: 1 + (i % 12),
+          expiryYear: 2031,
+          cvvResult: i % 11 === 0 ? 'mismatch' : 'match',
+        },
         device: { id: `dev-${i % 40}`, ip: `203.0.113.${i % 50}` },
         customer: { email: `buyer${i % 60}@example.com` },
       },
@@ -160,13 +184,23 @@ export async function createHarness(name: string, options: HarnessOptions = {}):
   }
 }
 
-async function buildHarness(name: string, bootstrap: string, options: HarnessOptions, undo: (() => Promise<unknown>)[]): Promise<Harness> {
+async function buildHarness(
+  name: string,
+  bootstrap: string,
+  options: HarnessOptions,
+  undo: (() => Promise<unknown>)[],
+): Promise<Harness> {
   const redis = await RedisServer.start({ durable: options.durableRedis ?? false });
   undo.push(() => redis.stop());
   const app = await buildTestApp({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
   undo.push(() => app.close());
   const id = `${name}.${randomBytes(3).toString('hex')}`;
-  const topics = options.topics ?? { input: `t.${id}.transactions`, decisions: `t.${id}.decisions`, flagged: `t.${id}.flagged`, deadLetter: `t.${id}.dead-letter` };
+  const topics = options.topics ?? {
+    input: `t.${id}.transactions`,
+    decisions: `t.${id}.decisions`,
+    flagged: `t.${id}.flagged`,
+    deadLetter: `t.${id}.dead-letter`,
+  };
   const groupId = options.groupId ?? `g.${id}`;
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-stream-state-'));
   const env: Record<string, string> = {
@@ -203,7 +237,10 @@ async function buildHarness(name: string, bootstrap: string, options: HarnessOpt
     { topic: topics.flagged, numPartitions: partitions },
     { topic: topics.deadLetter, numPartitions: 1 },
   ]);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 
   const inProcess: InProcess[] = [];
@@ -211,14 +248,35 @@ async function buildHarness(name: string, bootstrap: string, options: HarnessOpt
   const readers: OutputReader[] = [];
 
   const harness: Harness = {
-    name, bootstrap, redis, app, kafka, admin, producer, topics, groupId, env,
+    name,
+    bootstrap,
+    redis,
+    app,
+    kafka,
+    admin,
+    producer,
+    topics,
+    groupId,
+    env,
     async produce(messages) {
-      await producer.send({ topic: topics.input, acks: -1, messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, ...(m.partition === undefined ? {} : { partition: m.partition }) })) });
+      await producer.send({
+        topic: topics.input,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key ?? null,
+          value: m.value,
+          ...(m.partition === undefined ? {} : { partition: m.partition }),
+        })),
+      });
     },
     async produceTransactions(txs) {
       const { maskPan } = await import('../../services/core/card.ts');
       for (let i = 0; i < txs.length; i += 200) {
-        await producer.send({ topic: topics.input, acks: -1, messages: txs.slice(i, i + 200).map((t) => ({ key: maskPan(t.pan), value: JSON.stringify(t.input) })) });
+        await producer.send({
+          topic: topics.input,
+          acks: -1,
+          messages: txs.slice(i, i + 200).map((t) => ({ key: maskPan(t.pan), value: JSON.stringify(t.input) })),
+        });
       }
     },
     produceInBackground(txs, slice = 50, gapMs = 20) {
@@ -242,7 +300,9 @@ async function buildHarness(name: string, bootstrap: string, options: HarnessOpt
       const all = { ...env, ...extra };
       const logs: string[] = [];
       const logger = createLogger(all.LOG_LEVEL ?? 'info', { write: (line: string) => logs.push(line) });
-      const service = await createStreamService(loadConfig(all), loadStreamConfig(all), logger, { metricsServer: false });
+      const service = await createStreamService(loadConfig(all), loadStreamConfig(all), logger, {
+        metricsServer: false,
+      });
       await service.start();
       const handle: InProcess = { service, logs, stop: () => service.stop() };
       inProcess.push(handle);
@@ -301,7 +361,12 @@ export class OutputReader {
   }
 
   static async start(kafka: Kafka, topics: Harness['topics']): Promise<OutputReader> {
-    const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100, heartbeatInterval: 1000, sessionTimeout: 10_000 });
+    const consumer = kafka.consumer({
+      groupId: `reader-${randomBytes(4).toString('hex')}`,
+      maxWaitTimeInMs: 100,
+      heartbeatInterval: 1000,
+      sessionTimeout: 10_000,
+    });
     const reader = new OutputReader(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.decisions, topics.flagged, topics.deadLetter], fromBeginning: true });
@@ -313,7 +378,14 @@ export class OutputReader {
         if (reader.seen.has(position)) return;
         reader.seen.add(position);
         const raw = message.value?.toString('utf8') ?? '';
-        const out = { topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, raw, value: JSON.parse(raw) };
+        const out = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString('utf8') ?? null,
+          raw,
+          value: JSON.parse(raw),
+        };
         if (topic === topics.decisions) reader.decisions.push(out);
         else if (topic === topics.flagged) reader.flagged.push(out);
         else reader.deadLetters.push(out);
@@ -346,10 +418,15 @@ export class ChildProcessor extends NodeProcess {
   }
 
   async waitForLog(text: string, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`"${text}" in the processor's log (last lines: ${this.lines.slice(-5).join(' | ')})`, () => {
-      if (!this.running && !this.logged(text)) throw new Error(`processor exited before logging "${text}":\n${this.lines.slice(-20).join('\n')}`);
-      return this.logged(text);
-    }, timeoutMs);
+    await waitFor(
+      `"${text}" in the processor's log (last lines: ${this.lines.slice(-5).join(' | ')})`,
+      () => {
+        if (!this.running && !this.logged(text))
+          throw new Error(`processor exited before logging "${text}":\n${this.lines.slice(-20).join('\n')}`);
+        return this.logged(text);
+      },
+      timeoutMs,
+    );
   }
 
   async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

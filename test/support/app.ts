@@ -33,13 +33,23 @@ export interface TestApp {
  * runtime's own (a slow proxy, a server that dies); disconnected by close(). `rateLimitTimeoutMs`:
  * how long the rate limit waits for it.
  */
-export async function buildTestApp(env: Record<string, string> = {}, options: { cases?: boolean; redis?: RedisClient; rateLimitTimeoutMs?: number } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  options: { cases?: boolean; redis?: RedisClient; rateLimitTimeoutMs?: number } = {},
+): Promise<TestApp> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
-  const config = loadConfig({ LEAKGUARD_STATE_DIR: stateDir, LEAKGUARD_CARD_KEY: TEST_CARD_KEY, LEAKGUARD_DATA_KEY: TEST_DATA_KEY, LOG_LEVEL: 'info', NODE_ENV: 'test',
+  const config = loadConfig({
+    LEAKGUARD_STATE_DIR: stateDir,
+    LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+    LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'test',
     // Functional tests must not depend on how busy the machine is; the failure tests set their own deadline.
     LEAKGUARD_DEADLINE_MS: '2000',
     // Rules and watchlists are tested on their own; the starter model's part has its own tests (test/http/model.test.ts).
-    LEAKGUARD_MODEL: 'off', ...env });
+    LEAKGUARD_MODEL: 'off',
+    ...env,
+  });
   const access = loadAccessConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
@@ -48,20 +58,59 @@ export async function buildTestApp(env: Record<string, string> = {}, options: { 
   if (!(await runtime.waitForStores())) throw new Error('test stores did not connect');
   if (options.cases) await runtime.openCases();
   const app = await buildApp({
-    engine: runtime.engine, authenticator: runtime.authenticator, metrics: runtime.metrics, logger,
-    readiness: () => runtime.readiness(), rulesets: runtime.rulesets, rates: runtime.rates, models: runtime.models,
-    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES, rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE, redis,
+    engine: runtime.engine,
+    authenticator: runtime.authenticator,
+    metrics: runtime.metrics,
+    logger,
+    readiness: () => runtime.readiness(),
+    rulesets: runtime.rulesets,
+    rates: runtime.rates,
+    models: runtime.models,
+    bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    redis,
     ...(options.rateLimitTimeoutMs !== undefined ? { rateLimitTimeoutMs: options.rateLimitTimeoutMs } : {}),
-    watchlist: { store: runtime.watchlist, registry: runtime.watchlistRegistry, keyring: runtime.keyring, uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES },
-    ...(options.cases ? { console: consoleOptions(config, { get cases() { return runtime.cases; }, watchlist: runtime.watchlist, frictionShares: (n?: number) => runtime.frictionShares(n), redis }) } : {}),
+    watchlist: {
+      store: runtime.watchlist,
+      registry: runtime.watchlistRegistry,
+      keyring: runtime.keyring,
+      uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
+    },
+    ...(options.cases
+      ? {
+          console: consoleOptions(config, {
+            get cases() {
+              return runtime.cases;
+            },
+            watchlist: runtime.watchlist,
+            frictionShares: (n?: number) => runtime.frictionShares(n),
+            redis,
+          }),
+        }
+      : {}),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });
   const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
-    (await createApiKey(runtime.apiKeys, { role, ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}) })).key;
-  const keys = { merchant: await key('merchant', 'm1'), otherMerchant: await key('merchant', 'm2'), issuer: await key('issuer', 'i1'), admin: await key('admin') };
+    (
+      await createApiKey(runtime.apiKeys, {
+        role,
+        ...(role === 'merchant' ? { merchantId: tenant } : role === 'issuer' ? { issuerId: tenant } : {}),
+      })
+    ).key;
+  const keys = {
+    merchant: await key('merchant', 'm1'),
+    otherMerchant: await key('merchant', 'm2'),
+    issuer: await key('issuer', 'i1'),
+    admin: await key('admin'),
+  };
   return {
-    app, runtime, keys, logs, stateDir, config,
+    app,
+    runtime,
+    keys,
+    logs,
+    stateDir,
+    config,
     async close() {
       await app.close();
       await runtime.close();

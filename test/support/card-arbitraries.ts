@@ -26,7 +26,12 @@ const PREFIXES = ['411111', '4', '51', '55', '2221', '34', '37', '3528', '6011',
 
 /** A Luhn-valid card number of 12 to 19 digits. */
 export const pan = (prefixes: readonly string[] = PREFIXES): fc.Arbitrary<string> =>
-  fc.tuple(fc.constantFrom(...prefixes), fc.integer({ min: 12, max: 19 }), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 18, maxLength: 18 }))
+  fc
+    .tuple(
+      fc.constantFrom(...prefixes),
+      fc.integer({ min: 12, max: 19 }),
+      fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 18, maxLength: 18 }),
+    )
     .map(([prefix, length, digits]) => luhnComplete(`${prefix}${digits.join('')}`.slice(0, length - 1)));
 
 const inDigits = (zero: number) => (p: string) => [...p].map((c) => String.fromCodePoint(zero + Number(c))).join('');
@@ -34,22 +39,71 @@ const grouped = (sep: string) => (p: string) => p.match(/.{1,4}/g)!.join(sep);
 
 /** How a card number is written: plain, grouped by spaces, dashes, dots or invisible characters, in other digit forms. */
 export const writtenPan = (pans: fc.Arbitrary<string> = pan()): fc.Arbitrary<{ pan: string; text: string }> =>
-  fc.tuple(pans, fc.constantFrom<(p: string) => string>(
-    (p) => p, grouped(' '), grouped('-'), grouped('.'), grouped('\u200b'), grouped('\u3000'), grouped(' - '),
-    ...DIGIT_ZEROS.filter((z) => z !== 0x30).map(inDigits),
-  )).map(([p, write]) => ({ pan: p, text: write(p) }));
+  fc
+    .tuple(
+      pans,
+      fc.constantFrom<(p: string) => string>(
+        (p) => p,
+        grouped(' '),
+        grouped('-'),
+        grouped('.'),
+        grouped('\u200b'),
+        grouped('\u3000'),
+        grouped(' - '),
+        ...DIGIT_ZEROS.filter((z) => z !== 0x30).map(inDigits),
+      ),
+    )
+    .map(([p, write]) => ({ pan: p, text: write(p) }));
 
 /** A string holding a card number somewhere: alone, or with text around it. */
 export const stringWithPan = (pans?: fc.Arbitrary<string>): fc.Arbitrary<{ pan: string; text: string }> =>
-  fc.tuple(writtenPan(pans), fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), fc.constantFrom('', ' ', ':', 'card ', 'ref-'))
-    .map(([w, before, after, glue]) => ({ pan: w.pan, text: `${before.replace(/[\p{Nd}+]+$/u, '')}${glue}${w.text}${glue ? ' ' : ''}${after.replace(/^\p{Nd}+/u, '')}` }));
+  fc
+    .tuple(
+      writtenPan(pans),
+      fc.string({ maxLength: 12 }),
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('', ' ', ':', 'card ', 'ref-'),
+    )
+    .map(([w, before, after, glue]) => ({
+      pan: w.pan,
+      text: `${before.replace(/[\p{Nd}+]+$/u, '')}${glue}${w.text}${glue ? ' ' : ''}${after.replace(/^\p{Nd}+/u, '')}`,
+    }));
 // (No digit touches the card number: a longer run of digits is another number, not this card;
 // nor a `+` before it: that is a phone number, which the scrubber leaves alone.)
 
 /** Hostile strings of the kinds parsers meet: any code points, digits, separators, quotes, JSON and CSV syntax. */
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.string({ unit: fc.constantFrom('0', '1', '4', '9', ',', ' ', '\t', '-', '.', '"', "'", '{', '}', '[', ']', ':', '\\', '\u0000', '\u00a0', '\uff11', 'e', 'x', '\r', '<', '&'), maxLength: 80 }),
+  fc.string({
+    unit: fc.constantFrom(
+      '0',
+      '1',
+      '4',
+      '9',
+      ',',
+      ' ',
+      '\t',
+      '-',
+      '.',
+      '"',
+      "'",
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      '\\',
+      '\u0000',
+      '\u00a0',
+      '\uff11',
+      'e',
+      'x',
+      '\r',
+      '<',
+      '&',
+    ),
+    maxLength: 80,
+  }),
   fc.json({ maxDepth: 2 }),
 );
 
@@ -65,9 +119,15 @@ export function withPans(value: unknown): fc.Arbitrary<{ value: unknown; pans: s
       writtenPan().map((w) => ({ value: `${value} ${w.text}`, pans: [w.pan] })),
     );
   }
-  if (typeof value === 'number') return fc.oneof({ weight: 4, arbitrary: fc.constant({ value, pans: [] as string[] }) }, pan().map((p) => ({ value: p, pans: [p] })));
+  if (typeof value === 'number')
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.constant({ value, pans: [] as string[] }) },
+      pan().map((p) => ({ value: p, pans: [p] })),
+    );
   if (Array.isArray(value)) {
-    return fc.tuple(...value.map((v) => withPans(v))).map((items) => ({ value: items.map((i) => i.value), pans: items.flatMap((i) => i.pans) }));
+    return fc
+      .tuple(...value.map((v) => withPans(v)))
+      .map((items) => ({ value: items.map((i) => i.value), pans: items.flatMap((i) => i.pans) }));
   }
   if (value && typeof value === 'object') {
     const entries = Object.entries(value);
@@ -128,7 +188,13 @@ export function pansIn(text: string): string[] {
       let candidate = '';
       for (let j = i; j < groups.length && candidate.length <= 19; j++) {
         candidate += groups[j];
-        if (candidate.length >= 12 && candidate.length <= 19 && '23456'.includes(candidate[0]!) && luhnComplete(candidate.slice(0, -1)) === candidate) found.add(candidate);
+        if (
+          candidate.length >= 12 &&
+          candidate.length <= 19 &&
+          '23456'.includes(candidate[0]!) &&
+          luhnComplete(candidate.slice(0, -1)) === candidate
+        )
+          found.add(candidate);
       }
     }
   }

@@ -22,12 +22,21 @@ export class NodeProcess {
 
   constructor(name: string, script: string, env: Record<string, string>) {
     this.name = name;
-    this.process = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', script], {
-      cwd: REPO,
-      // Only what is given: nothing of the test runner's own environment (REDIS_URL, DATABASE_URL...) leaks in.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.process = spawn(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', script],
+      {
+        cwd: REPO,
+        // Only what is given: nothing of the test runner's own environment (REDIS_URL, DATABASE_URL...) leaks in.
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          TMPDIR: process.env.TMPDIR ?? '/tmp',
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let buffered = '';
     const take = (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
@@ -62,8 +71,12 @@ export class NodeProcess {
   async waitForLine(text: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.lines.some((l) => l.includes(text))) {
-      if (!this.running) throw new Error(`${this.name} exited before printing "${text}":\n${this.lines.slice(-30).join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} did not print "${text}" within ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`);
+      if (!this.running)
+        throw new Error(`${this.name} exited before printing "${text}":\n${this.lines.slice(-30).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.name} did not print "${text}" within ${timeoutMs} ms:\n${this.lines.slice(-30).join('\n')}`,
+        );
       await sleep(50);
     }
   }
@@ -130,12 +143,25 @@ export interface HttpRequest {
 export function http(base: string, path: string, options: HttpRequest = {}): Promise<HttpReply> {
   const url = new URL(path, base);
   const isJson = options.body !== undefined && typeof options.body === 'object' && !Buffer.isBuffer(options.body);
-  const payload = options.body === undefined ? undefined : isJson ? JSON.stringify(options.body) : (options.body as string | Buffer);
-  const headers: Record<string, string> = { ...(isJson ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) };
+  const payload =
+    options.body === undefined ? undefined : isJson ? JSON.stringify(options.body) : (options.body as string | Buffer);
+  const headers: Record<string, string> = {
+    ...(isJson ? { 'content-type': 'application/json' } : {}),
+    ...(options.headers ?? {}),
+  };
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? (payload === undefined ? 'GET' : 'POST'), headers, agent: false, ...(options.from ? { localAddress: options.from } : {}), timeout: options.timeoutMs ?? 15_000 },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: options.method ?? (payload === undefined ? 'GET' : 'POST'),
+        headers,
+        agent: false,
+        ...(options.from ? { localAddress: options.from } : {}),
+        timeout: options.timeoutMs ?? 15_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -206,7 +232,14 @@ export class ConsoleBrowser {
 
   async post(base: string, path: string, fields: Record<string, string>): Promise<HttpReply> {
     const form = new URLSearchParams(Object.entries({ _csrf: this.csrf, ...fields }));
-    return this.take(await http(base, path, { method: 'POST', from: this.from, body: form.toString(), headers: { ...this.cookie(), 'content-type': 'application/x-www-form-urlencoded' } }));
+    return this.take(
+      await http(base, path, {
+        method: 'POST',
+        from: this.from,
+        body: form.toString(),
+        headers: { ...this.cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    );
   }
 }
 
@@ -218,7 +251,9 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    const have = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
   }
   return sum;

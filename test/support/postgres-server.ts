@@ -11,15 +11,21 @@ import { freePort } from './redis-server.ts';
 function postgresBin(): string {
   const configured = process.env.LEAKGUARD_TEST_POSTGRES_BIN;
   if (configured) return configured;
-  const dir = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1'], { encoding: 'utf8' }).trim();
-  if (!dir || !existsSync(`${dir}/initdb`)) throw new Error('PostgreSQL binaries not found: run npm test (it installs them) or set LEAKGUARD_TEST_POSTGRES_BIN');
+  const dir = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1'], {
+    encoding: 'utf8',
+  }).trim();
+  if (!dir || !existsSync(`${dir}/initdb`))
+    throw new Error(
+      'PostgreSQL binaries not found: run npm test (it installs them) or set LEAKGUARD_TEST_POSTGRES_BIN',
+    );
   return dir;
 }
 
 function runAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  if (spawnSync('id', ['postgres']).status !== 0) execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  if (spawnSync('id', ['postgres']).status !== 0)
+    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
   return { uid: id('-u'), gid: id('-g') };
 }
 
@@ -38,9 +44,14 @@ export class PostgresServer {
   static async start(): Promise<PostgresServer> {
     const server = new PostgresServer(await freePort());
     if (server.user) chownSync(server.root, server.user.uid, server.user.gid);
-    const init = spawnSync(`${server.bin}/initdb`, ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
-      encoding: 'utf8', ...(server.user ?? {}),
-    });
+    const init = spawnSync(
+      `${server.bin}/initdb`,
+      ['-D', server.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+      {
+        encoding: 'utf8',
+        ...(server.user ?? {}),
+      },
+    );
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     await server.resume();
     return server;
@@ -54,7 +65,22 @@ export class PostgresServer {
   async resume(): Promise<void> {
     this.process = spawn(
       `${this.bin}/postgres`,
-      ['-D', this.dataDir, '-k', this.root, '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
+      [
+        '-D',
+        this.dataDir,
+        '-k',
+        this.root,
+        '-p',
+        String(this.port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=50',
+      ],
       { stdio: 'ignore', ...(this.user ?? {}) },
     );
     const deadline = Date.now() + 20_000;

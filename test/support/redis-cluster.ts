@@ -75,7 +75,9 @@ async function freePorts(count: number): Promise<number[]> {
     }
     return servers.map((s) => (s.address() as { port: number }).port);
   } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+    await Promise.all(
+      servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
+    );
   }
 }
 
@@ -83,7 +85,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** A plain (non-cluster) connection to one node for administration: no retries, no queueing. */
 async function connect(port: number): Promise<Redis> {
-  const redis = new Redis({ host: HOST, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, enableReadyCheck: false });
+  const redis = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    enableReadyCheck: false,
+  });
   redis.on('error', () => {}); // surfaced as rejected commands instead
   await redis.connect();
   return redis;
@@ -163,7 +173,28 @@ function ownerInView(view: NodeEntry[], slot: number): string | undefined {
 }
 
 /** Commands the harness and client libraries issue for housekeeping, left out of commandCalls(). */
-const HOUSEKEEPING = new Set(['cluster', 'info', 'ping', 'config', 'client', 'command', 'hello', 'auth', 'select', 'quit', 'readonly', 'readwrite', 'migrate', 'restore-asking', 'latency', 'slowlog', 'memory', 'wait', 'flushall', 'dbsize']);
+const HOUSEKEEPING = new Set([
+  'cluster',
+  'info',
+  'ping',
+  'config',
+  'client',
+  'command',
+  'hello',
+  'auth',
+  'select',
+  'quit',
+  'readonly',
+  'readwrite',
+  'migrate',
+  'restore-asking',
+  'latency',
+  'slowlog',
+  'memory',
+  'wait',
+  'flushall',
+  'dbsize',
+]);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -193,7 +224,9 @@ export class RedisCluster {
     process.once('exit', this.onExit);
   }
 
-  static async start(options: { masters?: number; replicasPerMaster?: number; durable?: boolean } = {}): Promise<RedisCluster> {
+  static async start(
+    options: { masters?: number; replicasPerMaster?: number; durable?: boolean } = {},
+  ): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
     const replicas = options.replicasPerMaster ?? 0;
     if (!Number.isInteger(masters) || masters < 1 || masters > SLOTS) throw new Error(`masters: ${masters}`);
@@ -281,7 +314,11 @@ export class RedisCluster {
    * `started` resolves once the slot is marked importing/migrating and the first batch has moved
    * (the next batch waits `delayMs`); `keysMoved` counts the keys migrated so far.
    */
-  moveSlotSlowly(slot: number, to: ClusterNode, options: { batch?: number; delayMs?: number } = {}): { done: Promise<void>; started: Promise<void>; readonly keysMoved: number } {
+  moveSlotSlowly(
+    slot: number,
+    to: ClusterNode,
+    options: { batch?: number; delayMs?: number } = {},
+  ): { done: Promise<void>; started: Promise<void>; readonly keysMoved: number } {
     return this.migrate(slot, to, { batch: options.batch ?? 1, delayMs: options.delayMs ?? 50 });
   }
 
@@ -347,13 +384,17 @@ export class RedisCluster {
 
   /** CONFIG RESETSTAT on every live node: commandCalls() counts from zero again. */
   async resetCommandStats(): Promise<void> {
-    await Promise.all(this.nodes.filter((n) => this.isAlive(n)).map((n) => withNode(n.port, (r) => r.call('CONFIG', 'RESETSTAT'))));
+    await Promise.all(
+      this.nodes.filter((n) => this.isAlive(n)).map((n) => withNode(n.port, (r) => r.call('CONFIG', 'RESETSTAT'))),
+    );
   }
 
   /** FLUSHALL on every live master, then waits (up to 2 s) for their replicas to have it too. */
   async flushAll(): Promise<void> {
     const [first] = await this.views();
-    const masters = first!.view.filter((e) => e.flags.has('master') && !e.flags.has('fail') && e.slots.length > 0).map((e) => this.byId(e.id));
+    const masters = first!.view
+      .filter((e) => e.flags.has('master') && !e.flags.has('fail') && e.slots.length > 0)
+      .map((e) => this.byId(e.id));
     await Promise.all(
       masters.map((m) =>
         withNode(m.port, async (r) => {
@@ -375,7 +416,8 @@ export class RedisCluster {
   // -------------------------------------------------------------------------------------------
 
   private proc(node: ClusterNode): Proc {
-    const p = this.procs.get(node) ?? [...this.procs.values()].find((q) => q.node.id === node.id && q.node.port === node.port);
+    const p =
+      this.procs.get(node) ?? [...this.procs.values()].find((q) => q.node.id === node.id && q.node.port === node.port);
     if (!p) throw new Error(`not a node of this cluster: ${node.host}:${node.port}`);
     return p;
   }
@@ -395,20 +437,32 @@ export class RedisCluster {
     const persistence = this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     const log = join(p.dir, 'redis.log');
     const args = [
-      '--port', String(p.node.port),
-      '--bind', HOST,
-      '--cluster-enabled', 'yes',
-      '--cluster-port', String(p.busPort),
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', '1500',
-      '--cluster-announce-ip', HOST,
-      '--save', '',
+      '--port',
+      String(p.node.port),
+      '--bind',
+      HOST,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-port',
+      String(p.busPort),
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '1500',
+      '--cluster-announce-ip',
+      HOST,
+      '--save',
+      '',
       ...persistence,
       // Replicas sync at once: the diskless default waits 5 s for more replicas to join the transfer.
-      '--repl-diskless-sync-delay', '0',
-      '--dir', p.dir,
-      '--logfile', log,
-      '--loglevel', 'warning',
+      '--repl-diskless-sync-delay',
+      '0',
+      '--dir',
+      p.dir,
+      '--logfile',
+      log,
+      '--loglevel',
+      'warning',
     ];
     const child = spawn(binary, args, { stdio: 'ignore' });
     p.process = child;
@@ -442,13 +496,15 @@ export class RedisCluster {
       // Distinct config epochs on fresh nodes before they meet (what redis-cli does): otherwise all
       // masters start at epoch 0 and the collision resolution takes rounds of gossip.
       for (let i = 0; i < admins.length; i++) await admins[i]!.call('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
-      for (let i = 1; i < admins.length; i++) await admins[i]!.call('CLUSTER', 'MEET', HOST, this.nodes[0]!.port, this.procs.get(this.nodes[0]!)!.busPort);
+      for (let i = 1; i < admins.length; i++)
+        await admins[i]!.call('CLUSTER', 'MEET', HOST, this.nodes[0]!.port, this.procs.get(this.nodes[0]!)!.busPort);
       // A replica can only REPLICATE a master it knows: wait for the handshakes to complete.
       await this.until(20_000, async () => {
         for (let i = 0; i < admins.length; i++) {
           const view = parseClusterNodes(String(await admins[i]!.call('CLUSTER', 'NODES')));
           const pending = view.filter((e) => e.flags.has('handshake') || e.flags.has('noaddr'));
-          if (view.length < this.nodes.length || pending.length > 0) return `node ${this.nodes[i]!.port} knows ${view.length - pending.length}/${this.nodes.length} nodes`;
+          if (view.length < this.nodes.length || pending.length > 0)
+            return `node ${this.nodes[i]!.port} knows ${view.length - pending.length}/${this.nodes.length} nodes`;
         }
         return '';
       });
@@ -460,7 +516,10 @@ export class RedisCluster {
       for (const a of admins) a.disconnect();
     }
     const expectedRoles = this.nodes
-      .map((n, i) => `${n.id}:${i < this.masterCount ? '-' : this.nodes[Math.floor((i - this.masterCount) / replicasPerMaster)]!.id}`)
+      .map(
+        (n, i) =>
+          `${n.id}:${i < this.masterCount ? '-' : this.nodes[Math.floor((i - this.masterCount) / replicasPerMaster)]!.id}`,
+      )
       .sort()
       .join(',');
     await this.until(30_000, async () => {
@@ -468,7 +527,8 @@ export class RedisCluster {
       const first = ownership(views[0]!.view).key;
       for (const { node, view, info } of views) {
         if (info.get('cluster_state') !== 'ok') return `${node.port}: cluster_state ${info.get('cluster_state')}`;
-        if (Number(info.get('cluster_known_nodes')) !== this.nodes.length) return `${node.port}: knows ${info.get('cluster_known_nodes')} nodes`;
+        if (Number(info.get('cluster_known_nodes')) !== this.nodes.length)
+          return `${node.port}: knows ${info.get('cluster_known_nodes')} nodes`;
         const own = ownership(view);
         if (own.covered !== SLOTS || own.key !== first) return `${node.port}: slots ${own.key}`;
         const roles = view
@@ -476,13 +536,16 @@ export class RedisCluster {
           .sort()
           .join(',');
         if (roles !== expectedRoles) return `${node.port}: roles ${roles}`;
-        const unhealthy = view.find((e) => ['fail', 'pfail', 'fail?', 'handshake', 'noaddr'].some((f) => e.flags.has(f)));
+        const unhealthy = view.find((e) =>
+          ['fail', 'pfail', 'fail?', 'handshake', 'noaddr'].some((f) => e.flags.has(f)),
+        );
         if (unhealthy) return `${node.port}: sees ${unhealthy.port} as ${[...unhealthy.flags].join(',')}`;
       }
       // Replicas hold a live link to their master (so WAIT and failover work from the start).
       for (const node of this.nodes.slice(this.masterCount)) {
         const replication = infoFields(await withNode(node.port, (r) => r.info('replication')));
-        if (replication.get('master_link_status') !== 'up') return `${node.port}: master link ${replication.get('master_link_status')}`;
+        if (replication.get('master_link_status') !== 'up')
+          return `${node.port}: master link ${replication.get('master_link_status')}`;
       }
       return '';
     });
@@ -515,13 +578,15 @@ export class RedisCluster {
     for (const { node, view, info } of views) {
       if (info.get('cluster_state') !== 'ok') return `${node.port}: cluster_state ${info.get('cluster_state')}`;
       const own = ownership(view);
-      if (own.key !== first.key) return `${node.port} and ${views[0]!.node.port} disagree on slots: ${own.key} / ${first.key}`;
+      if (own.key !== first.key)
+        return `${node.port} and ${views[0]!.node.port} disagree on slots: ${own.key} / ${first.key}`;
       if (own.covered !== SLOTS) return `${node.port}: ${own.covered} slots covered`;
       for (const id of own.owners) {
         const owner = this.nodes.find((n) => n.id === id);
         if (!owner || !this.isAlive(owner)) return `${node.port}: slots still owned by dead node ${owner?.port ?? id}`;
         const entry = view.find((e) => e.id === id);
-        if (entry && (entry.flags.has('fail') || entry.flags.has('pfail') || entry.flags.has('fail?'))) return `${node.port}: owner ${owner.port} flagged ${[...entry.flags].join(',')}`;
+        if (entry && (entry.flags.has('fail') || entry.flags.has('pfail') || entry.flags.has('fail?')))
+          return `${node.port}: owner ${owner.port} flagged ${[...entry.flags].join(',')}`;
       }
     }
     return '';
@@ -538,7 +603,11 @@ export class RedisCluster {
     throw new Error(`redis cluster not ready within ${timeoutMs} ms: ${last}`);
   }
 
-  private migrate(slot: number, to: ClusterNode, options: { batch: number; delayMs: number }): { done: Promise<void>; started: Promise<void>; readonly keysMoved: number } {
+  private migrate(
+    slot: number,
+    to: ClusterNode,
+    options: { batch: number; delayMs: number },
+  ): { done: Promise<void>; started: Promise<void>; readonly keysMoved: number } {
     if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) throw new Error(`slot ${slot} out of range`);
     const target = this.nodes.find((n) => n === to || n.id === to.id);
     if (!target) throw new Error(`not a node of this cluster: ${to.host}:${to.port}`);
@@ -576,8 +645,11 @@ export class RedisCluster {
         // The owner everywhere: the target first (it bumps its epoch), then the source, then the rest.
         await into.call('CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
         await from.call('CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
-        const others = first!.view.filter((e) => e.flags.has('master') && !e.flags.has('fail') && e.id !== source.id && e.id !== target.id).map((e) => this.byId(e.id));
-        for (const other of others.filter((n) => this.isAlive(n))) await withNode(other.port, (r) => r.call('CLUSTER', 'SETSLOT', slot, 'NODE', target.id));
+        const others = first!.view
+          .filter((e) => e.flags.has('master') && !e.flags.has('fail') && e.id !== source.id && e.id !== target.id)
+          .map((e) => this.byId(e.id));
+        for (const other of others.filter((n) => this.isAlive(n)))
+          await withNode(other.port, (r) => r.call('CLUSTER', 'SETSLOT', slot, 'NODE', target.id));
       } finally {
         from.disconnect();
         into.disconnect();

@@ -60,7 +60,23 @@ export class RedisServer {
   async resume(): Promise<void> {
     const binary = process.env.LEAKGUARD_TEST_REDIS_SERVER ?? 'redis-server';
     const persistence = this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    this.process = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, '--loglevel', 'warning'], { stdio: 'ignore' });
+    this.process = spawn(
+      binary,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        ...persistence,
+        '--dir',
+        this.dir,
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: 'ignore' },
+    );
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await redisPing(this.port)) return;
@@ -86,7 +102,10 @@ export class RedisServer {
 }
 
 /** A TCP proxy that holds every reply from upstream for `delayMs`: a slow Redis. */
-export async function startDelayProxy(targetPort: number, delayMs: number): Promise<{ port: number; setDelay(ms: number): void; close(): Promise<void> }> {
+export async function startDelayProxy(
+  targetPort: number,
+  delayMs: number,
+): Promise<{ port: number; setDelay(ms: number): void; close(): Promise<void> }> {
   let delay = delayMs;
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer((client) => {

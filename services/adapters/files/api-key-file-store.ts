@@ -52,7 +52,9 @@ export class FileApiKeyStore implements ApiKeyStore {
     const records = this.load();
     const found = records.find((r) => r.id === id);
     if (!found) return false;
-    this.save(records.map((r) => (r.id === id && !r.revokedAt ? { ...r, revokedAt: at, ...(by ? { revokedBy: by } : {}) } : r)));
+    this.save(
+      records.map((r) => (r.id === id && !r.revokedAt ? { ...r, revokedAt: at, ...(by ? { revokedBy: by } : {}) } : r)),
+    );
     return true;
   }
 }

@@ -19,7 +19,12 @@ export function readRulesetFile(path: string, knownFeatures: ReadonlySet<string>
 
 export class RulesetFile extends WatchedFile<Ruleset> {
   constructor(path: string, knownFeatures: ReadonlySet<string>, onReload: (result: ReloadResult) => void = () => {}) {
-    super(path, (p) => readRulesetFile(p, knownFeatures), (r) => r.version, onReload);
+    super(
+      path,
+      (p) => readRulesetFile(p, knownFeatures),
+      (r) => r.version,
+      onReload,
+    );
   }
 
   get ruleset(): Ruleset {

@@ -13,7 +13,12 @@ export class WatchedFile<T> {
   private readonly versionOf: (content: T) => string;
   private readonly onReload: (result: ReloadResult) => void;
 
-  constructor(path: string, load: (path: string) => T, versionOf: (content: T) => string, onReload: (result: ReloadResult) => void = () => {}) {
+  constructor(
+    path: string,
+    load: (path: string) => T,
+    versionOf: (content: T) => string,
+    onReload: (result: ReloadResult) => void = () => {},
+  ) {
     this.path = path;
     this.load = load;
     this.versionOf = versionOf;

@@ -41,7 +41,8 @@ export class SortedSets {
 
   /** First index whose score is > `score` (or ≥ when `inclusive`). */
   private static bound(z: ZSet, score: number, inclusive: boolean): number {
-    let lo = z.head, hi = z.s.length;
+    let lo = z.head,
+      hi = z.s.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (inclusive ? z.s[mid]! < score : z.s[mid]! <= score) lo = mid + 1;
@@ -52,7 +53,8 @@ export class SortedSets {
 
   /** Position of (score, member) in the order. */
   private static position(z: ZSet, score: number, member: string): number {
-    let lo = z.head, hi = z.s.length;
+    let lo = z.head,
+      hi = z.s.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (before(z.s[mid]!, z.m[mid]!, score, member)) lo = mid + 1;
@@ -127,7 +129,8 @@ export class SortedSets {
     const z = this.zset(key);
     if (!z) return [];
     const out: [string, number][] = [];
-    for (let i = SortedSets.bound(z, minExclusive, false), end = SortedSets.bound(z, max, false); i < end; i++) out.push([z.m[i]!, z.s[i]!]);
+    for (let i = SortedSets.bound(z, minExclusive, false), end = SortedSets.bound(z, max, false); i < end; i++)
+      out.push([z.m[i]!, z.s[i]!]);
     return out;
   }
 

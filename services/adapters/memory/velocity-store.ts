@@ -1,8 +1,19 @@
 // Velocity store in process: the embedded default. Executes the same counter plan as
 // counters.lua, step for step; the contract tests hold the two to the same answers.
 import {
-  combineReading, encodeRawReading, firstListedSeconds, parseRawReading, keys, outcomePlan, RESPONSE_TTL_MS,
-  type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
+  combineReading,
+  encodeRawReading,
+  firstListedSeconds,
+  parseRawReading,
+  keys,
+  outcomePlan,
+  RESPONSE_TTL_MS,
+  type CounterPlan,
+  type HitRecord,
+  type RawReading,
+  type SlotGroup,
+  type StoreReading,
+  type VelocityStore,
 } from '../../core/velocity.ts';
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
@@ -71,7 +82,13 @@ export class MemoryVelocityStore implements VelocityStore {
   }
 
   /** One slot group (counters.lua runGroup, step for step). */
-  private runGroup(group: SlotGroup, t: number, logMember: string, ref: string, since: number | undefined): (number | string)[] {
+  private runGroup(
+    group: SlotGroup,
+    t: number,
+    logMember: string,
+    ref: string,
+    since: number | undefined,
+  ): (number | string)[] {
     const { db } = this;
     const out: (number | string)[] = [];
     const remember = (key: string, member: string, retention: number, cap: number, onlyGreater: boolean) => {
@@ -141,7 +158,12 @@ export class MemoryVelocityStore implements VelocityStore {
     if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }
 
-  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {
+  async recordOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = keys.marker(merchantId, transactionId);
     const entitiesJson = this.db.hget(marker, 'e');
     if (entitiesJson === undefined) return 'unknown';

@@ -6,9 +6,22 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HitRecord } from '../../core/velocity.ts';
 import {
-  decodeEntry, encodeEntry, eventIdOf, eventView,
-  type AddStatus, type BinRange, type CardToList, type CompromiseEvent, type CompromiseEventInput, type EntrySlot,
-  type EventStatistics, type EventStatus, type EventView, type HitQuery, type StoredHit, type WatchlistStore,
+  decodeEntry,
+  encodeEntry,
+  eventIdOf,
+  eventView,
+  type AddStatus,
+  type BinRange,
+  type CardToList,
+  type CompromiseEvent,
+  type CompromiseEventInput,
+  type EntrySlot,
+  type EventStatistics,
+  type EventStatus,
+  type EventView,
+  type HitQuery,
+  type StoredHit,
+  type WatchlistStore,
 } from '../../core/watchlist.ts';
 
 type JournalRecord =
@@ -41,7 +54,8 @@ export class MemoryWatchlistStore implements WatchlistStore {
     this.journal = journalPath;
     if (journalPath && existsSync(journalPath)) {
       this.replaying = true;
-      for (const line of readFileSync(journalPath, 'utf8').split('\n')) if (line) this.apply(JSON.parse(line) as JournalRecord);
+      for (const line of readFileSync(journalPath, 'utf8').split('\n'))
+        if (line) this.apply(JSON.parse(line) as JournalRecord);
       this.replaying = false;
     }
   }
@@ -73,13 +87,24 @@ export class MemoryWatchlistStore implements WatchlistStore {
           const old = this.entries.get(key);
           const entry = old ? decodeEntry(old) : null;
           if (!entry) {
-            this.entries.set(key, encodeEntry({ elements: r.mask, firstListedAt: r.now, expiryTag: tag, eventSeqs: [r.seq] }));
+            this.entries.set(
+              key,
+              encodeEntry({ elements: r.mask, firstListedAt: r.now, expiryTag: tag, eventSeqs: [r.seq] }),
+            );
             out.push('new');
           } else if (entry.eventSeqs.includes(r.seq)) {
             if (tag !== 0) this.entries.set(key, encodeEntry({ ...entry, expiryTag: tag }));
             out.push('duplicate');
           } else {
-            this.entries.set(key, encodeEntry({ elements: entry.elements | r.mask, firstListedAt: entry.firstListedAt, expiryTag: tag !== 0 ? tag : entry.expiryTag, eventSeqs: [...entry.eventSeqs, r.seq] }));
+            this.entries.set(
+              key,
+              encodeEntry({
+                elements: entry.elements | r.mask,
+                firstListedAt: entry.firstListedAt,
+                expiryTag: tag !== 0 ? tag : entry.expiryTag,
+                eventSeqs: [...entry.eventSeqs, r.seq],
+              }),
+            );
             out.push('added');
           }
         }
@@ -130,11 +155,25 @@ export class MemoryWatchlistStore implements WatchlistStore {
     this.commit({ t: 'hit', hit, recordedAt });
   }
 
-  async createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }> {
-    const existing = [...this.events.values()].find((e) => e.issuerId === issuerId && e.externalId === input.externalId);
+  async createEvent(
+    input: Omit<CompromiseEventInput, 'issuerId'>,
+    issuerId: string,
+    now: Date,
+  ): Promise<{ event: CompromiseEvent; created: boolean }> {
+    const existing = [...this.events.values()].find(
+      (e) => e.issuerId === issuerId && e.externalId === input.externalId,
+    );
     if (existing) return { event: existing, created: false };
     const seq = this.events.size + 1;
-    const event: CompromiseEvent = { ...input, id: eventIdOf(seq), seq, issuerId, status: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString() };
+    const event: CompromiseEvent = {
+      ...input,
+      id: eventIdOf(seq),
+      seq,
+      issuerId,
+      status: 'open',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
     this.commit({ t: 'event', event });
     return { event, created: true };
   }
@@ -144,7 +183,9 @@ export class MemoryWatchlistStore implements WatchlistStore {
   }
 
   async listEvents(issuerId?: string): Promise<CompromiseEvent[]> {
-    return [...this.events.values()].filter((e) => issuerId === undefined || e.issuerId === issuerId).sort((a, b) => a.seq - b.seq);
+    return [...this.events.values()]
+      .filter((e) => issuerId === undefined || e.issuerId === issuerId)
+      .sort((a, b) => a.seq - b.seq);
   }
 
   async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
@@ -157,12 +198,24 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   async eventStatistics(seq: number): Promise<EventStatistics> {
     const s = this.statsOf(seq);
-    return { cardsListed: s.listed, cardsRemoved: s.removed, hits: s.hits, distinctMerchants: s.merchants.size, lastHitAt: s.lastHit ? new Date(s.lastHit).toISOString() : null };
+    return {
+      cardsListed: s.listed,
+      cardsRemoved: s.removed,
+      hits: s.hits,
+      distinctMerchants: s.merchants.size,
+      lastHitAt: s.lastHit ? new Date(s.lastHit).toISOString() : null,
+    };
   }
 
   async addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]> {
     if (cards.length === 0) return [];
-    return this.commit<AddStatus[]>({ t: 'add', seq: eventSeq, mask: elementMask, now: nowSeconds, cards: cards.map((c) => [c.slot.bucket, c.slot.field.toString('hex'), c.expiryTag]) });
+    return this.commit<AddStatus[]>({
+      t: 'add',
+      seq: eventSeq,
+      mask: elementMask,
+      now: nowSeconds,
+      cards: cards.map((c) => [c.slot.bucket, c.slot.field.toString('hex'), c.expiryTag]),
+    });
   }
 
   async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
@@ -184,7 +237,12 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
     return (this.hits.get(issuerId) ?? [])
-      .filter(({ recordedAt, hit }) => (query.from === undefined || recordedAt >= query.from) && (query.to === undefined || recordedAt <= query.to) && (!query.eventId || hit.eventIds.includes(query.eventId)))
+      .filter(
+        ({ recordedAt, hit }) =>
+          (query.from === undefined || recordedAt >= query.from) &&
+          (query.to === undefined || recordedAt <= query.to) &&
+          (!query.eventId || hit.eventIds.includes(query.eventId)),
+      )
       .reverse()
       .slice(0, query.limit)
       .map(({ hit: { eventSeqs: _s, issuerIds: _i, ...h } }) => h);

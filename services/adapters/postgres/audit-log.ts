@@ -2,7 +2,16 @@
 // have no gaps or forks; UPDATE, DELETE and TRUNCATE are refused by triggers (and, with
 // DATABASE_MIGRATION_URL, not granted to the application's role at all); a cut tail or a rewrite
 // is found against the signed checkpoints (cases/audit-checkpoints.ts).
-import { ChainVerifier, chainHash, GENESIS_HASH, type AuditEntry, type AuditInput, type AuditLog, type ChainCheck, type CheckpointSource } from '../../cases/audit.ts';
+import {
+  ChainVerifier,
+  chainHash,
+  GENESIS_HASH,
+  type AuditEntry,
+  type AuditInput,
+  type AuditLog,
+  type ChainCheck,
+  type CheckpointSource,
+} from '../../cases/audit.ts';
 import { furthest } from '../../cases/audit-checkpoints.ts';
 import { scrubCardNumbers, scrubDeep } from '../../core/scrub.ts';
 import type { SqlClient } from './sql-client.ts';
@@ -53,7 +62,9 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async targets(action: string): Promise<Set<string>> {
-    const r = await this.sql.query<{ target: string }>('SELECT DISTINCT target FROM audit_log WHERE action = $1', [action]);
+    const r = await this.sql.query<{ target: string }>('SELECT DISTINCT target FROM audit_log WHERE action = $1', [
+      action,
+    ]);
     return new Set(r.rows.map((row) => String(row.target)));
   }
 
@@ -62,15 +73,28 @@ export class PostgresAuditLog implements AuditLog {
     return this.sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
       // Checked under the append lock: two engines catching up on the same change append it once.
-      if (once && (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, target])).rows.length > 0) {
+      if (
+        once &&
+        (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, target]))
+          .rows.length > 0
+      ) {
         return null;
       }
-      const last = await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+      const last = await tx.query<{ seq: number; hash: string }>(
+        'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+      );
       const prev = last.rows[0];
       // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).
       // Scrubbed before hashing: an entry holds no card number (a username field can hold anything).
       const detail = scrubDeep(JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>);
-      const body = { seq: prev ? Number(prev.seq) + 1 : 1, at: this.now().toISOString(), actor: scrubCardNumbers(input.actor), action: input.action, target, detail };
+      const body = {
+        seq: prev ? Number(prev.seq) + 1 : 1,
+        at: this.now().toISOString(),
+        actor: scrubCardNumbers(input.actor),
+        action: input.action,
+        target,
+        detail,
+      };
       const prevHash = prev ? String(prev.hash) : GENESIS_HASH;
       const hash = chainHash(prevHash, body);
       await tx.query(
@@ -94,7 +118,10 @@ export class PostgresAuditLog implements AuditLog {
   async scan(fn: (page: AuditEntry[]) => Promise<void> | void, pageSize = 1000): Promise<void> {
     let after = 0;
     for (;;) {
-      const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageSize]);
+      const r = await this.sql.query(
+        'SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2',
+        [after, pageSize],
+      );
       if (r.rows.length === 0) return;
       const page = r.rows.map(toEntry);
       await fn(page);
@@ -103,7 +130,9 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async head(): Promise<{ seq: number; hash: string } | null> {
-    const r = await this.sql.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    const r = await this.sql.query<{ seq: number; hash: string }>(
+      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
     return r.rows[0] ? { seq: Number(r.rows[0].seq), hash: String(r.rows[0].hash) } : null;
   }
 
@@ -119,21 +148,39 @@ export class PostgresAuditLog implements AuditLog {
     let broken: ReturnType<ChainVerifier['check']> = null;
     let after = 0;
     while (!broken) {
-      const r = await this.sql.query('SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000', [after]);
+      const r = await this.sql.query(
+        'SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000',
+        [after],
+      );
       if (r.rows.length === 0) break;
       const page = r.rows.map(rawEntry);
       broken = verifier.check(page);
       after = page[page.length - 1]!.seq;
     }
     broken ??= verifier.finish();
-    if (!reading) return broken ? { ok: false, checked: verifier.checked, ...broken } : { ok: true, checked: verifier.checked };
+    if (!reading)
+      return broken ? { ok: false, checked: verifier.checked, ...broken } : { ok: true, checked: verifier.checked };
     const latest = furthest(reading.valid);
-    const checkpoints = { file: reading.file, valid: reading.valid.length, ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}) };
+    const checkpoints = {
+      file: reading.file,
+      valid: reading.valid.length,
+      ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}),
+    };
     const also = reading.problems.map((p) => p.reason);
-    if (broken) return { ok: false, checked: verifier.checked, ...broken, ...(also.length > 0 ? { also } : {}), checkpoints };
+    if (broken)
+      return { ok: false, checked: verifier.checked, ...broken, ...(also.length > 0 ? { also } : {}), checkpoints };
     // A checkpoint that is not genuine fails the check even when the log is whole: someone wrote to the file.
     const [first, ...rest] = reading.problems;
-    if (first) return { ok: false, checked: verifier.checked, brokenAt: first.seq ?? 0, reason: first.reason, problem: 'checkpoint', ...(rest.length > 0 ? { also: rest.map((p) => p.reason) } : {}), checkpoints };
+    if (first)
+      return {
+        ok: false,
+        checked: verifier.checked,
+        brokenAt: first.seq ?? 0,
+        reason: first.reason,
+        problem: 'checkpoint',
+        ...(rest.length > 0 ? { also: rest.map((p) => p.reason) } : {}),
+        checkpoints,
+      };
     return { ok: true, checked: verifier.checked, checkpoints };
   }
 }

@@ -2,9 +2,23 @@
 // a bound parameter; the only SQL assembled at run time is a choice among constant fragments
 // (filters and sorts from whitelists). Personal data reach a row only sealed (personal-data.ts).
 import {
-  CaseConflict, CaseForbidden, CaseNotFound, OPEN_STATUSES,
-  type CaseAction, type CaseEvent, type CaseQuery, type CaseRecord, type CaseStatus, type CaseStore, type DashboardStats,
-  type DecisionResult, type FlaggedDecision, type Label, type LabelledCase, type LinkedCase, type LinkKind,
+  CaseConflict,
+  CaseForbidden,
+  CaseNotFound,
+  OPEN_STATUSES,
+  type CaseAction,
+  type CaseEvent,
+  type CaseQuery,
+  type CaseRecord,
+  type CaseStatus,
+  type CaseStore,
+  type DashboardStats,
+  type DecisionResult,
+  type FlaggedDecision,
+  type Label,
+  type LabelledCase,
+  type LinkedCase,
+  type LinkKind,
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
@@ -40,13 +54,21 @@ function toCase(r: Row): CaseRecord {
     amount: Number(r.amount),
     currency: String(r.currency),
     channel: String(r.channel),
-    card: { bin: String(r.card_bin), last4: String(r.card_last4), keyId: String(r.card_key_id), fingerprint: String(r.card_fingerprint) },
+    card: {
+      bin: String(r.card_bin),
+      last4: String(r.card_last4),
+      keyId: String(r.card_key_id),
+      fingerprint: String(r.card_fingerprint),
+    },
     links,
     transaction: json(r.transaction),
     personalData: {
       sealed: (r.personal_data as string | null) ?? null,
       erasedAt: isoOrNull(r.personal_data_erased_at),
-      retentionDays: r.personal_data_retention_days === null || r.personal_data_retention_days === undefined ? null : Number(r.personal_data_retention_days),
+      retentionDays:
+        r.personal_data_retention_days === null || r.personal_data_retention_days === undefined
+          ? null
+          : Number(r.personal_data_retention_days),
     },
     features: json(r.features),
     degraded: Boolean(r.degraded),
@@ -61,15 +83,33 @@ function toCase(r: Row): CaseRecord {
 }
 
 function toEvent(r: Row): CaseEvent {
-  return { id: Number(r.id), caseId: Number(r.case_id), at: iso(r.at), actor: String(r.actor), kind: r.kind as CaseEvent['kind'], detail: json(r.detail) };
+  return {
+    id: Number(r.id),
+    caseId: Number(r.case_id),
+    at: iso(r.at),
+    actor: String(r.actor),
+    kind: r.kind as CaseEvent['kind'],
+    detail: json(r.detail),
+  };
 }
 
 function toLabelled(r: Row): LabelledCase {
   return {
-    caseId: Number(r.case_id), merchantId: String(r.merchant_id), transactionId: String(r.transaction_id), label: r.label as Label,
-    decidedBy: String(r.decided_by), decidedAt: iso(r.decided_at), occurredAt: iso(r.occurred_at), score: Number(r.score),
-    decision: r.decision as Decision, reasonCodes: r.reason_codes as string[], amount: Number(r.amount), currency: String(r.currency),
-    channel: String(r.channel), cardBin: String(r.card_bin), features: json(r.features),
+    caseId: Number(r.case_id),
+    merchantId: String(r.merchant_id),
+    transactionId: String(r.transaction_id),
+    label: r.label as Label,
+    decidedBy: String(r.decided_by),
+    decidedAt: iso(r.decided_at),
+    occurredAt: iso(r.occurred_at),
+    score: Number(r.score),
+    decision: r.decision as Decision,
+    reasonCodes: r.reason_codes as string[],
+    amount: Number(r.amount),
+    currency: String(r.currency),
+    channel: String(r.channel),
+    cardBin: String(r.card_bin),
+    features: json(r.features),
   };
 }
 
@@ -80,7 +120,11 @@ const ORDER_BY: Record<CaseQuery['sort'], string> = {
   newest: 'created_at DESC, id DESC',
 };
 
-const ACTION_STATUS: Record<CaseAction, CaseStatus> = { mark_fraud: 'fraud', mark_legitimate: 'legitimate', escalate: 'escalated' };
+const ACTION_STATUS: Record<CaseAction, CaseStatus> = {
+  mark_fraud: 'fraud',
+  mark_legitimate: 'legitimate',
+  escalate: 'escalated',
+};
 const ACTION_FROM: Record<CaseAction, readonly CaseStatus[]> = {
   mark_fraud: OPEN_STATUSES,
   mark_legitimate: OPEN_STATUSES,
@@ -103,7 +147,12 @@ export function whereClause(q: Omit<CaseQuery, 'sort' | 'page' | 'pageSize'>): {
   if (q.watchlistEvent) clauses.push(`${p(q.watchlistEvent)} = ANY(watchlist_events)`);
   if (q.from) clauses.push(`created_at >= ${p(q.from)}::timestamptz`);
   // A bare date as "to" includes that whole day.
-  if (q.to) clauses.push(/^\d{4}-\d{2}-\d{2}$/.test(q.to) ? `created_at < (${p(q.to)}::date + 1)` : `created_at <= ${p(q.to)}::timestamptz`);
+  if (q.to)
+    clauses.push(
+      /^\d{4}-\d{2}-\d{2}$/.test(q.to)
+        ? `created_at < (${p(q.to)}::date + 1)`
+        : `created_at <= ${p(q.to)}::timestamptz`,
+    );
   if (q.assignee === '-') clauses.push('assignee IS NULL');
   else if (q.assignee) clauses.push(`assignee = ${p(q.assignee)}`);
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
@@ -126,7 +175,10 @@ export class PostgresCaseStore implements CaseStore {
   /** No personal data in clear, whatever the queue held (an older version's entry). */
   private sealed(f: FlaggedDecision): FlaggedDecision {
     if (this.cipher) return protectFlagged(f, this.cipher);
-    if (splitPersonalData(f.request).personal) throw new Error('the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot store personal data');
+    if (splitPersonalData(f.request).personal)
+      throw new Error(
+        'the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot store personal data',
+      );
     return f;
   }
 
@@ -143,20 +195,44 @@ export class PostgresCaseStore implements CaseStore {
          ON CONFLICT ON CONSTRAINT cases_transaction_unique DO NOTHING
          RETURNING id`,
         [
-          f.merchantId, f.transactionId, f.response.decision, f.response.score, JSON.stringify(f.response.reasons), f.response.reasons.map((r) => r.code),
-          f.watchlistEvents, f.request.amount, f.request.currency, f.request.channel, f.card.bin, f.card.last4, f.card.keyId, f.card.fingerprint,
-          f.links.device ?? null, f.links.ip ?? null, f.links.email ?? null, f.links.shipping ?? null, JSON.stringify(f.request), JSON.stringify(f.features),
-          f.response.degraded, f.occurredAt, f.flaggedAt, f.personal ?? null,
+          f.merchantId,
+          f.transactionId,
+          f.response.decision,
+          f.response.score,
+          JSON.stringify(f.response.reasons),
+          f.response.reasons.map((r) => r.code),
+          f.watchlistEvents,
+          f.request.amount,
+          f.request.currency,
+          f.request.channel,
+          f.card.bin,
+          f.card.last4,
+          f.card.keyId,
+          f.card.fingerprint,
+          f.links.device ?? null,
+          f.links.ip ?? null,
+          f.links.email ?? null,
+          f.links.shipping ?? null,
+          JSON.stringify(f.request),
+          JSON.stringify(f.features),
+          f.response.degraded,
+          f.occurredAt,
+          f.flaggedAt,
+          f.personal ?? null,
         ],
       );
       const id = inserted.rows[0]?.id;
       if (id !== undefined) {
-        await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, 'leakguard', 'created', $2::jsonb)`, [
-          Number(id), JSON.stringify({ decision: f.response.decision, score: f.response.score }),
-        ]);
+        await tx.query(
+          `INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, 'leakguard', 'created', $2::jsonb)`,
+          [Number(id), JSON.stringify({ decision: f.response.decision, score: f.response.score })],
+        );
         return { id: Number(id), created: true };
       }
-      const existing = await tx.query<{ id: number }>('SELECT id FROM cases WHERE merchant_id = $1 AND transaction_id = $2', [f.merchantId, f.transactionId]);
+      const existing = await tx.query<{ id: number }>(
+        'SELECT id FROM cases WHERE merchant_id = $1 AND transaction_id = $2',
+        [f.merchantId, f.transactionId],
+      );
       return { id: Number(existing.rows[0]!.id), created: false };
     });
   }
@@ -167,7 +243,10 @@ export class PostgresCaseStore implements CaseStore {
   }
 
   async getByTransaction(merchantId: string, transactionId: string): Promise<CaseRecord | undefined> {
-    const r = await this.sql.query(`SELECT ${CASE_COLUMNS} FROM cases WHERE merchant_id = $1 AND transaction_id = $2`, [merchantId, transactionId]);
+    const r = await this.sql.query(`SELECT ${CASE_COLUMNS} FROM cases WHERE merchant_id = $1 AND transaction_id = $2`, [
+      merchantId,
+      transactionId,
+    ]);
     return r.rows[0] ? toCase(r.rows[0]) : undefined;
   }
 
@@ -208,17 +287,29 @@ export class PostgresCaseStore implements CaseStore {
        WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
       [id, username],
     );
-    await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'assigned', $3::jsonb)`, [id, actor, JSON.stringify({ assignee: username })]);
+    await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'assigned', $3::jsonb)`, [
+      id,
+      actor,
+      JSON.stringify({ assignee: username }),
+    ]);
     return toCase(r.rows[0]!);
   }
 
-  decide(id: number, action: CaseAction, actor: string, note?: string, options: { mayDecideEscalated?: boolean } = {}): Promise<DecisionResult> {
+  decide(
+    id: number,
+    action: CaseAction,
+    actor: string,
+    note?: string,
+    options: { mayDecideEscalated?: boolean } = {},
+  ): Promise<DecisionResult> {
     return this.sql.transaction(async (tx) => {
       const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
       const previous = current.rows[0]?.status;
       if (!previous) throw new CaseNotFound(`case ${id} not found`);
-      if (!ACTION_FROM[action].includes(previous)) throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
-      if (previous === 'escalated' && options.mayDecideEscalated !== true) throw new CaseForbidden(`case ${id} is escalated: a lead decides it`);
+      if (!ACTION_FROM[action].includes(previous))
+        throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
+      if (previous === 'escalated' && options.mayDecideEscalated !== true)
+        throw new CaseForbidden(`case ${id} is escalated: a lead decides it`);
       const status = ACTION_STATUS[action];
       const final = status === 'fraud' || status === 'legitimate';
       const r = await tx.query(
@@ -231,9 +322,16 @@ export class PostgresCaseStore implements CaseStore {
       );
       const record = toCase(r.rows[0]!);
       await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'status', $3::jsonb)`, [
-        id, actor, JSON.stringify({ from: previous, to: status }),
+        id,
+        actor,
+        JSON.stringify({ from: previous, to: status }),
       ]);
-      if (note) await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [id, actor, JSON.stringify({ text: scrubCardNumbers(note) })]);
+      if (note)
+        await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [
+          id,
+          actor,
+          JSON.stringify({ text: scrubCardNumbers(note) }),
+        ]);
       let label: Label | null = null;
       if (final) {
         label = status as Label;
@@ -256,7 +354,10 @@ export class PostgresCaseStore implements CaseStore {
   }
 
   async history(id: number): Promise<CaseEvent[]> {
-    const r = await this.sql.query('SELECT id, case_id, at, actor, kind, detail FROM case_events WHERE case_id = $1 ORDER BY id', [id]);
+    const r = await this.sql.query(
+      'SELECT id, case_id, at, actor, kind, detail FROM case_events WHERE case_id = $1 ORDER BY id',
+      [id],
+    );
     return r.rows.map(toEvent);
   }
 
@@ -278,8 +379,14 @@ export class PostgresCaseStore implements CaseStore {
       [id, limit],
     );
     return r.rows.map((row) => ({
-      id: Number(row.id), merchantId: String(row.merchant_id), transactionId: String(row.transaction_id), status: row.status as CaseStatus,
-      decision: row.decision as Decision, score: Number(row.score), createdAt: iso(row.created_at), via: row.via as LinkKind[],
+      id: Number(row.id),
+      merchantId: String(row.merchant_id),
+      transactionId: String(row.transaction_id),
+      status: row.status as CaseStatus,
+      decision: row.decision as Decision,
+      score: Number(row.score),
+      createdAt: iso(row.created_at),
+      via: row.via as LinkKind[],
     }));
   }
 
@@ -287,20 +394,36 @@ export class PostgresCaseStore implements CaseStore {
     const since = new Date(now.getTime() - sinceDays * 86_400_000).toISOString();
     const day = (v: unknown) => iso(v).slice(0, 10);
     const [flagged, decided, buckets, events, reasons, statuses] = await Promise.all([
-      this.sql.query(`SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS d, decision, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1, 2 ORDER BY 1`, [since]),
+      this.sql.query(
+        `SELECT date_trunc('day', created_at AT TIME ZONE 'UTC') AS d, decision, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1, 2 ORDER BY 1`,
+        [since],
+      ),
       this.sql.query(
         `SELECT date_trunc('day', at AT TIME ZONE 'UTC') AS d, detail->>'to' AS label, count(*)::int AS n FROM case_events
          WHERE kind = 'status' AND at >= $1::timestamptz AND detail->>'to' IN ('fraud', 'legitimate', 'escalated') GROUP BY 1, 2 ORDER BY 1`,
         [since],
       ),
-      this.sql.query(`SELECT LEAST(score / 10, 9) AS b, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 1`, [since]),
-      this.sql.query(`SELECT e AS event_id, count(*)::int AS n FROM cases, unnest(watchlist_events) AS e WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`, [since]),
-      this.sql.query(`SELECT r AS code, count(*)::int AS n FROM cases, unnest(reason_codes) AS r WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`, [since]),
+      this.sql.query(
+        `SELECT LEAST(score / 10, 9) AS b, count(*)::int AS n FROM cases WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 1`,
+        [since],
+      ),
+      this.sql.query(
+        `SELECT e AS event_id, count(*)::int AS n FROM cases, unnest(watchlist_events) AS e WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
+        [since],
+      ),
+      this.sql.query(
+        `SELECT r AS code, count(*)::int AS n FROM cases, unnest(reason_codes) AS r WHERE created_at >= $1::timestamptz GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
+        [since],
+      ),
       this.sql.query(`SELECT status, count(*)::int AS n FROM cases GROUP BY 1 ORDER BY 1`),
     ]);
     return {
       flaggedByDay: flagged.rows.map((r) => ({ day: day(r.d), decision: r.decision as Decision, count: Number(r.n) })),
-      decisionsByDay: decided.rows.map((r) => ({ day: day(r.d), label: r.label as Label | 'escalated', count: Number(r.n) })),
+      decisionsByDay: decided.rows.map((r) => ({
+        day: day(r.d),
+        label: r.label as Label | 'escalated',
+        count: Number(r.n),
+      })),
       scoreBuckets: buckets.rows.map((r) => ({ bucket: Number(r.b), count: Number(r.n) })),
       eventHits: events.rows.map((r) => ({ eventId: String(r.event_id), count: Number(r.n) })),
       topReasons: reasons.rows.map((r) => ({ code: String(r.code), count: Number(r.n) })),
@@ -329,7 +452,8 @@ export class PostgresCaseStore implements CaseStore {
   }
 
   async markLabelsPublished(labelIds: number[]): Promise<void> {
-    if (labelIds.length) await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
+    if (labelIds.length)
+      await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
   }
 
   async erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number> {
@@ -350,17 +474,28 @@ export class PostgresCaseStore implements CaseStore {
 
   async sealPersonalDataInClear(): Promise<number> {
     const cipher = this.cipher;
-    if (!cipher) throw new Error('the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot seal personal data');
+    if (!cipher)
+      throw new Error(
+        'the case store was opened without a personal-data key (LEAKGUARD_DATA_KEY): it cannot seal personal data',
+      );
     let sealed = 0;
     for (;;) {
       const n = await this.sql.transaction(async (tx) => {
-        const rows = await tx.query(`SELECT id, merchant_id, transaction_id, transaction FROM cases WHERE ${IN_CLEAR} ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`);
+        const rows = await tx.query(
+          `SELECT id, merchant_id, transaction_id, transaction FROM cases WHERE ${IN_CLEAR} ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`,
+        );
         for (const row of rows.rows) {
           const { request, personal } = splitPersonalData(json<Record<string, unknown>>(row.transaction));
           // A case erased already keeps nothing; otherwise the clear data become its sealed data.
           await tx.query(
             `UPDATE cases SET transaction = $2::jsonb, personal_data = CASE WHEN personal_data_erased_at IS NULL THEN COALESCE(personal_data, $3) END WHERE id = $1`,
-            [Number(row.id), JSON.stringify(request), personal ? cipher.seal(personal, personalDataBinding(String(row.merchant_id), String(row.transaction_id))) : null],
+            [
+              Number(row.id),
+              JSON.stringify(request),
+              personal
+                ? cipher.seal(personal, personalDataBinding(String(row.merchant_id), String(row.transaction_id)))
+                : null,
+            ],
           );
         }
         return rows.rows.length;

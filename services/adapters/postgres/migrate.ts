@@ -33,31 +33,47 @@ export function loadMigrations(dir = DIR): Migration[] {
 export async function migrate(sql: SqlClient, migrations = loadMigrations()): Promise<number[]> {
   // Looked up first: the application's own role (DATABASE_MIGRATION_URL set) may not create tables.
   const known = await sql.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS known`);
-  if (!(known.rows[0] as { known: boolean }).known) await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  if (!(known.rows[0] as { known: boolean }).known)
+    await sql
+      .exec(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
     checksum   TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-  )`).catch(async (error: unknown) => {
-    // Two processes racing to create the table: the loser finds it there.
-    const exists = await sql.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_migrations'`);
-    if (exists.rowCount === 0) throw error;
-  });
+  )`,
+      )
+      .catch(async (error: unknown) => {
+        // Two processes racing to create the table: the loser finds it there.
+        const exists = await sql.query(
+          `SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_migrations'`,
+        );
+        if (exists.rowCount === 0) throw error;
+      });
   const applied: number[] = [];
   for (const m of migrations) {
     await sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
-      const done = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = $1', [m.version]);
+      const done = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = $1', [
+        m.version,
+      ]);
       if (done.rows[0]) {
-        if (done.rows[0].checksum !== m.checksum) throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
+        if (done.rows[0].checksum !== m.checksum)
+          throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
         return;
       }
       try {
         await tx.exec(m.sql);
-        await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+        await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          m.checksum,
+        ]);
       } catch (error) {
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
-        throw new Error(`migration ${m.version}_${m.name} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`);
+        throw new Error(
+          `migration ${m.version}_${m.name} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
+        );
       }
       applied.push(m.version);
     });
@@ -75,11 +91,20 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
  */
 export async function grantApplicationRole(sql: SqlClient, role: string): Promise<void> {
   // Identifiers cannot be parameters: the name is checked against a strict pattern, then quoted.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(role)) throw new Error(`DATABASE_URL's user ${JSON.stringify(role)} is not a plain role name (letters, digits, _): cannot grant it rights`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(role))
+    throw new Error(
+      `DATABASE_URL's user ${JSON.stringify(role)} is not a plain role name (letters, digits, _): cannot grant it rights`,
+    );
   await sql.transaction(async (tx) => {
-    const found = await tx.query<{ superuser: boolean; schema: string }>('SELECT rolsuper AS superuser, current_schema() AS schema FROM pg_roles WHERE rolname = $1', [role]);
+    const found = await tx.query<{ superuser: boolean; schema: string }>(
+      'SELECT rolsuper AS superuser, current_schema() AS schema FROM pg_roles WHERE rolname = $1',
+      [role],
+    );
     const row = found.rows[0];
-    if (!row) throw new Error(`DATABASE_URL connects as ${role}, a role that does not exist: create it (CREATE ROLE ${role} LOGIN PASSWORD '…'), see docs/console.md`);
+    if (!row)
+      throw new Error(
+        `DATABASE_URL connects as ${role}, a role that does not exist: create it (CREATE ROLE ${role} LOGIN PASSWORD '…'), see docs/console.md`,
+      );
     const r = `"${role}"`;
     const schema = `"${row.schema.replaceAll('"', '""')}"`;
     await tx.exec(`
@@ -97,8 +122,14 @@ export async function grantApplicationRole(sql: SqlClient, role: string): Promis
     );
     const c = check.rows[0]!;
     if (row.superuser || c.owns || c.rewrites) {
-      const why = row.superuser ? 'is a superuser' : c.owns ? 'owns the audit log (or is a member of its owner)' : 'may still update or delete audit entries (a grant to a role it belongs to)';
-      throw new Error(`DATABASE_URL connects as ${role}, which ${why}: it could cut the audit log. Connect the application as a role of its own that owns nothing (docs/console.md)`);
+      const why = row.superuser
+        ? 'is a superuser'
+        : c.owns
+          ? 'owns the audit log (or is a member of its owner)'
+          : 'may still update or delete audit entries (a grant to a role it belongs to)';
+      throw new Error(
+        `DATABASE_URL connects as ${role}, which ${why}: it could cut the audit log. Connect the application as a role of its own that owns nothing (docs/console.md)`,
+      );
     }
   });
 }

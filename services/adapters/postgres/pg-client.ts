@@ -6,7 +6,9 @@ const INT8 = 20;
 // Counts and ids fit in a double here; strings for int8 would leak into every caller.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, (format ?? 'text') as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, (format ?? 'text') as 'text')) as typeof pg.types.getTypeParser,
 };
 
 export interface PgClientOptions {

@@ -76,7 +76,9 @@ export class PgliteBusy extends Error {}
 function initInChild(dataDir: string): Promise<void> {
   const script = fileURLToPath(new URL('./pglite-init.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, dataDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     // Background work: it yields the CPU to the serving process and everything else.
     try {
       if (child.pid) setPriority(child.pid, 10);
@@ -86,7 +88,11 @@ function initInChild(dataDir: string): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`could not create the embedded database in ${dataDir}: ${stderr.trim().slice(0, 500)}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`could not create the embedded database in ${dataDir}: ${stderr.trim().slice(0, 500)}`)),
+    );
   });
 }
 
@@ -114,11 +120,15 @@ function acquireLock(lockFile: string, dataDir: string): void {
       continue;
     }
     if (holder !== process.pid && alive(holder)) {
-      throw new PgliteBusy(`the embedded database ${dataDir} is in use by process ${holder}: stop it first, or use DATABASE_URL`);
+      throw new PgliteBusy(
+        `the embedded database ${dataDir} is in use by process ${holder}: stop it first, or use DATABASE_URL`,
+      );
     }
     rmSync(lockFile, { force: true });
   }
-  throw new PgliteBusy(`the embedded database ${dataDir} is being opened by another process: try again, or use DATABASE_URL`);
+  throw new PgliteBusy(
+    `the embedded database ${dataDir} is being opened by another process: try again, or use DATABASE_URL`,
+  );
 }
 
 function alive(pid: number): boolean {

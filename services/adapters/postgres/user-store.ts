@@ -1,5 +1,12 @@
 // Console users and sessions on PostgreSQL.
-import { UserExists, type ConsoleRole, type ConsoleUser, type SessionView, type StoredUser, type UserStore } from '../../console/model.ts';
+import {
+  UserExists,
+  type ConsoleRole,
+  type ConsoleUser,
+  type SessionView,
+  type StoredUser,
+  type UserStore,
+} from '../../console/model.ts';
 import type { SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
@@ -11,8 +18,13 @@ const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
 
 function toUser(r: Row): ConsoleUser {
   return {
-    username: String(r.username), role: r.role as ConsoleRole, disabled: Boolean(r.disabled), failedAttempts: Number(r.failed_attempts),
-    lockedUntil: r.locked_until ? iso(r.locked_until) : null, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    username: String(r.username),
+    role: r.role as ConsoleRole,
+    disabled: Boolean(r.disabled),
+    failedAttempts: Number(r.failed_attempts),
+    lockedUntil: r.locked_until ? iso(r.locked_until) : null,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
   };
 }
 
@@ -22,7 +34,12 @@ export class PostgresUserStore implements UserStore {
     this.sql = sql;
   }
 
-  async create(u: { username: string; role: ConsoleRole; passwordHash: string; totpSecret: string }): Promise<ConsoleUser> {
+  async create(u: {
+    username: string;
+    role: ConsoleRole;
+    passwordHash: string;
+    totpSecret: string;
+  }): Promise<ConsoleUser> {
     const r = await this.sql.query(
       `INSERT INTO console_users (username, role, password_hash, totp_secret) VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
       [u.username, u.role, u.passwordHash, u.totpSecret],
@@ -32,9 +49,19 @@ export class PostgresUserStore implements UserStore {
   }
 
   async find(username: string): Promise<StoredUser | undefined> {
-    const r = await this.sql.query(`SELECT ${USER_COLUMNS}, password_hash, totp_secret, last_totp_step FROM console_users WHERE username = $1`, [username]);
+    const r = await this.sql.query(
+      `SELECT ${USER_COLUMNS}, password_hash, totp_secret, last_totp_step FROM console_users WHERE username = $1`,
+      [username],
+    );
     const row = r.rows[0];
-    return row ? { ...toUser(row), passwordHash: String(row.password_hash), totpSecret: String(row.totp_secret), lastTotpStep: Number(row.last_totp_step) } : undefined;
+    return row
+      ? {
+          ...toUser(row),
+          passwordHash: String(row.password_hash),
+          totpSecret: String(row.totp_secret),
+          lastTotpStep: Number(row.last_totp_step),
+        }
+      : undefined;
   }
 
   async list(): Promise<ConsoleUser[]> {
@@ -43,11 +70,18 @@ export class PostgresUserStore implements UserStore {
   }
 
   async countAdmins(): Promise<number> {
-    const r = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM console_users WHERE role = 'admin' AND NOT disabled`);
+    const r = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM console_users WHERE role = 'admin' AND NOT disabled`,
+    );
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  async recordFailure(username: string, address: string, maxAttempts: number, lockMs: number): Promise<{ locked: boolean; attempts: number }> {
+  async recordFailure(
+    username: string,
+    address: string,
+    maxAttempts: number,
+    lockMs: number,
+  ): Promise<{ locked: boolean; attempts: number }> {
     const r = await this.sql.query<{ failed_attempts: number; locked: boolean }>(
       `INSERT INTO console_login_failures AS f (username, address, failed_attempts, locked_until)
          SELECT username, $2, 1, CASE WHEN 1 >= $3 THEN now() + ($4::bigint * interval '1 millisecond') END FROM console_users WHERE username = $1
@@ -78,14 +112,20 @@ export class PostgresUserStore implements UserStore {
 
   async recordSuccess(username: string, totpStep: number, address: string): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
-      const r = await tx.query('UPDATE console_users SET last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2', [username, totpStep]);
+      const r = await tx.query(
+        'UPDATE console_users SET last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2',
+        [username, totpStep],
+      );
       if (r.rowCount !== 1) return false;
       await tx.query('DELETE FROM console_login_failures WHERE username = $1 AND address = $2', [username, address]);
       return true;
     });
   }
 
-  async update(username: string, c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean }): Promise<ConsoleUser | undefined> {
+  async update(
+    username: string,
+    c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
+  ): Promise<ConsoleUser | undefined> {
     return this.sql.transaction(async (tx) => {
       if (c.unlock) await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
       const r = await tx.query(
@@ -104,7 +144,11 @@ export class PostgresUserStore implements UserStore {
   }
 
   async createSession(tokenHash: string, username: string, csrfToken: string): Promise<void> {
-    await this.sql.query('INSERT INTO console_sessions (token_hash, username, csrf_token) VALUES ($1, $2, $3)', [tokenHash, username, csrfToken]);
+    await this.sql.query('INSERT INTO console_sessions (token_hash, username, csrf_token) VALUES ($1, $2, $3)', [
+      tokenHash,
+      username,
+      csrfToken,
+    ]);
   }
 
   async touchSession(tokenHash: string, idleMs: number): Promise<SessionView | 'expired' | undefined> {
@@ -118,7 +162,9 @@ export class PostgresUserStore implements UserStore {
     );
     const row = r.rows[0];
     if (row) return { username: row.username, role: row.role, csrfToken: row.csrf_token };
-    const gone = await this.sql.query('DELETE FROM console_sessions WHERE token_hash = $1 RETURNING username', [tokenHash]);
+    const gone = await this.sql.query('DELETE FROM console_sessions WHERE token_hash = $1 RETURNING username', [
+      tokenHash,
+    ]);
     return gone.rowCount > 0 ? 'expired' : undefined;
   }
 

@@ -17,7 +17,11 @@ export class RedisApiKeyStore implements ApiKeyStore {
   }
 
   async insert(record: ApiKeyRecord): Promise<void> {
-    await this.redis.multi().hset(RECORDS, record.id, JSON.stringify(record)).hset(BY_HASH, record.hash, record.id).exec();
+    await this.redis
+      .multi()
+      .hset(RECORDS, record.id, JSON.stringify(record))
+      .hset(BY_HASH, record.hash, record.id)
+      .exec();
   }
 
   async findByHash(hash: string): Promise<ApiKeyRecord | undefined> {
@@ -29,14 +33,21 @@ export class RedisApiKeyStore implements ApiKeyStore {
 
   async list(): Promise<ApiKeyRecord[]> {
     const all = await this.redis.hvals(RECORDS);
-    return all.map((raw) => apiKeyRecordSchema.parse(JSON.parse(raw))).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return all
+      .map((raw) => apiKeyRecordSchema.parse(JSON.parse(raw)))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   async revoke(id: string, at: string, by?: string): Promise<boolean> {
     const raw = await this.redis.hget(RECORDS, id);
     if (!raw) return false;
     const record = apiKeyRecordSchema.parse(JSON.parse(raw));
-    if (!record.revokedAt) await this.redis.hset(RECORDS, id, JSON.stringify({ ...record, revokedAt: at, ...(by ? { revokedBy: by } : {}) }));
+    if (!record.revokedAt)
+      await this.redis.hset(
+        RECORDS,
+        id,
+        JSON.stringify({ ...record, revokedAt: at, ...(by ? { revokedBy: by } : {}) }),
+      );
     return true;
   }
 }

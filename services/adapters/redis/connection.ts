@@ -18,7 +18,10 @@ export function isCluster(client: RedisClient): client is Cluster {
 }
 
 /** The Redis the configuration names, if any (config.ts refuses both at once). */
-export function redisTargetOf(config: { REDIS_URL?: string | undefined; REDIS_CLUSTER_NODES?: string | undefined }): RedisTarget | undefined {
+export function redisTargetOf(config: {
+  REDIS_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: string | undefined;
+}): RedisTarget | undefined {
   if (config.REDIS_CLUSTER_NODES) return { clusterNodes: config.REDIS_CLUSTER_NODES };
   if (config.REDIS_URL) return { url: config.REDIS_URL };
   return undefined;
@@ -36,10 +39,16 @@ export interface ClusterSeeds {
 /** Parses REDIS_CLUSTER_NODES; throws with the offending entry (never its password). */
 export function parseClusterNodes(value: string): ClusterSeeds {
   const seeds: ClusterSeeds = { nodes: [], tls: false };
-  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = SEED.exec(raw);
     const port = m ? Number(m[5]) : 0;
-    if (!m || port < 1 || port > 65535) throw new Error(`"${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not host:port or redis[s]://[user:password@]host:port`);
+    if (!m || port < 1 || port > 65535)
+      throw new Error(
+        `"${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not host:port or redis[s]://[user:password@]host:port`,
+      );
     if (m[1] === 'rediss') seeds.tls = true;
     if (m[2]) seeds.username ??= decodeURIComponent(m[2]);
     if (m[3]) seeds.password ??= decodeURIComponent(m[3]);

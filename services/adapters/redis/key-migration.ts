@@ -54,7 +54,10 @@ export function newNameOf(key: string): string | undefined {
  */
 const SCAN_MATCH = 'lg:[wna][:el][ehgl]*';
 
-export async function migrateKeyLayout(redis: RedisClient, options: { scanCount?: number } = {}): Promise<KeyMigrationResult> {
+export async function migrateKeyLayout(
+  redis: RedisClient,
+  options: { scanCount?: number } = {},
+): Promise<KeyMigrationResult> {
   const result: KeyMigrationResult = { renamed: 0, conflicts: 0 };
   if (isCluster(redis)) return result;
   const renameAll = async (pairs: [string, string][]) => {
@@ -80,10 +83,12 @@ export async function migrateKeyLayout(redis: RedisClient, options: { scanCount?
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', SCAN_MATCH, 'COUNT', options.scanCount ?? 5000);
     cursor = next;
-    await renameAll(keys.flatMap((key): [string, string][] => {
-      const to = newNameOf(key);
-      return to ? [[key, to]] : [];
-    }));
+    await renameAll(
+      keys.flatMap((key): [string, string][] => {
+        const to = newNameOf(key);
+        return to ? [[key, to]] : [];
+      }),
+    );
   } while (cursor !== '0');
   return result;
 }

@@ -25,7 +25,12 @@ export const isRedirection = (error: unknown) => REDIRECTED.test(String((error a
 export const isTryAgain = (error: unknown) => String((error as Error)?.message).startsWith('TRYAGAIN');
 
 /** Sends a command on its own, outside the auto-pipeline (ioredis then follows redirections itself). */
-export function sendAlone<T>(redis: RedisClient, name: string, args: ScriptArg[], options: { buffers?: boolean } = {}): Promise<T> {
+export function sendAlone<T>(
+  redis: RedisClient,
+  name: string,
+  args: ScriptArg[],
+  options: { buffers?: boolean } = {},
+): Promise<T> {
   const command = new Command(name, args, { replyEncoding: options.buffers ? null : 'utf8' });
   void redis.sendCommand(command);
   return command.promise as Promise<T>;
@@ -38,7 +43,13 @@ export function sendAlone<T>(redis: RedisClient, name: string, args: ScriptArg[]
  * as missing there (found by redis-cluster-stores.test.ts). Alone, each command follows its own
  * ASK. On a single Redis, `pipelined()`: the same command, auto-pipelined as usual.
  */
-export function read<T>(redis: RedisClient, pipelined: () => Promise<T>, name: string, args: ScriptArg[], options: { buffers?: boolean } = {}): Promise<T> {
+export function read<T>(
+  redis: RedisClient,
+  pipelined: () => Promise<T>,
+  name: string,
+  args: ScriptArg[],
+  options: { buffers?: boolean } = {},
+): Promise<T> {
   return isCluster(redis) ? sendAlone<T>(redis, name, args, options) : pipelined();
 }
 
@@ -61,7 +72,12 @@ export class LuaScript {
    * `splitOnTryAgain`: a TRYAGAIN (the slot is migrating with the keys on both sides, for as long as
    * the migration lasts) is handed back when the script has several keys, for the caller to split it.
    */
-  async run(redis: RedisClient, keys: readonly (string | Buffer)[], args: readonly ScriptArg[], options: { splitOnTryAgain?: boolean } = {}): Promise<unknown> {
+  async run(
+    redis: RedisClient,
+    keys: readonly (string | Buffer)[],
+    args: readonly ScriptArg[],
+    options: { splitOnTryAgain?: boolean } = {},
+  ): Promise<unknown> {
     try {
       return await this.once(redis, false, keys, args);
     } catch (error) {
@@ -70,9 +86,16 @@ export class LuaScript {
     }
   }
 
-  private async once(redis: RedisClient, alone: boolean, keys: readonly (string | Buffer)[], args: readonly ScriptArg[]): Promise<unknown> {
+  private async once(
+    redis: RedisClient,
+    alone: boolean,
+    keys: readonly (string | Buffer)[],
+    args: readonly ScriptArg[],
+  ): Promise<unknown> {
     const send = (name: 'evalsha' | 'eval', first: string) =>
-      alone ? sendAlone<unknown>(redis, name, [first, keys.length, ...keys, ...args]) : redis[name](first, keys.length, ...keys, ...args);
+      alone
+        ? sendAlone<unknown>(redis, name, [first, keys.length, ...keys, ...args])
+        : redis[name](first, keys.length, ...keys, ...args);
     try {
       return await send('evalsha', this.sha);
     } catch (error) {

@@ -13,13 +13,24 @@ const FIXED_WINDOW = LuaScript.file('fixed-window.lua', import.meta.url);
 export class RedisTimeout extends Error {}
 
 /** Counts one hit on `key`: {hits in the current window, ms left in it}; rejects after `timeoutMs`. */
-export async function countHit(redis: RedisClient, key: string, windowMs: number, timeoutMs: number): Promise<{ current: number; ttl: number }> {
+export async function countHit(
+  redis: RedisClient,
+  key: string,
+  windowMs: number,
+  timeoutMs: number,
+): Promise<{ current: number; ttl: number }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
-    const [current, ttl] = (await Promise.race([FIXED_WINDOW.run(redis, [key], [windowMs]), timeout])) as [number, number];
+    const [current, ttl] = (await Promise.race([FIXED_WINDOW.run(redis, [key], [windowMs]), timeout])) as [
+      number,
+      number,
+    ];
     return { current, ttl };
   } finally {
     clearTimeout(timer);
@@ -33,7 +44,10 @@ export const RATE_LIMIT_NAMESPACE = 'lg:rl:';
  * deadline per call. Fixed windows, as the in-process store; `continueExceeding` and
  * `exponentialBackoff` are not supported (Leakguard sets neither).
  */
-export function redisRateLimitStore(redis: RedisClient, options: { nameSpace?: string; timeoutMs?: number } = {}): FastifyRateLimitStoreCtor {
+export function redisRateLimitStore(
+  redis: RedisClient,
+  options: { nameSpace?: string; timeoutMs?: number } = {},
+): FastifyRateLimitStoreCtor {
   const timeoutMs = options.timeoutMs ?? 100;
   return class RedisRateLimitStore implements FastifyRateLimitStore {
     private readonly prefix: string;
@@ -42,14 +56,26 @@ export function redisRateLimitStore(redis: RedisClient, options: { nameSpace?: s
       this.prefix = prefix;
     }
 
-    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-      countHit(redis, this.prefix + key, timeWindow, timeoutMs).then((r) => callback(null, r), (error: Error) => callback(error));
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      countHit(redis, this.prefix + key, timeWindow, timeoutMs).then(
+        (r) => callback(null, r),
+        (error: Error) => callback(error),
+      );
     }
 
     /** A route with a limit of its own: the plugin passes the merged settings with the route under `routeInfo` (as its RedisStore reads them). */
     child(routeOptions: object): FastifyRateLimitStore {
-      const route = (routeOptions as { routeInfo?: { method?: unknown; url?: unknown } }).routeInfo ?? (routeOptions as { method?: unknown; url?: unknown });
-      return new RedisRateLimitStore(undefined, `${this.prefix}${String(route.method ?? '')}${String(route.url ?? '')}-`);
+      const route =
+        (routeOptions as { routeInfo?: { method?: unknown; url?: unknown } }).routeInfo ??
+        (routeOptions as { method?: unknown; url?: unknown });
+      return new RedisRateLimitStore(
+        undefined,
+        `${this.prefix}${String(route.method ?? '')}${String(route.url ?? '')}-`,
+      );
     }
   };
 }

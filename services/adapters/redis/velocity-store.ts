@@ -4,8 +4,20 @@
 // is recorded and read by its own script (group.lua), all at once: the client pipelines them to
 // their nodes, one round trip per node.
 import {
-  combineReading, encodeRawReading, firstListedSeconds, parseRawReading, keys, outcomePlan, RESPONSE_TTL_MS, SLOT_DEFINITIONS,
-  type CounterPlan, type HitRecord, type RawReading, type SlotGroup, type StoreReading, type VelocityStore,
+  combineReading,
+  encodeRawReading,
+  firstListedSeconds,
+  parseRawReading,
+  keys,
+  outcomePlan,
+  RESPONSE_TTL_MS,
+  SLOT_DEFINITIONS,
+  type CounterPlan,
+  type HitRecord,
+  type RawReading,
+  type SlotGroup,
+  type StoreReading,
+  type VelocityStore,
 } from '../../core/velocity.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
@@ -56,13 +68,27 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: object[] } {
 
 /** The slot definitions as a Lua table literal ahead of counters.lua: in the script's source, never sent (building the table costs ~11 µs per call; decoding a scoring's 2.3 KB argument costs 37–48 µs, measured). */
 function luaDefinitions(): string {
-  const lua = (v: unknown): string => (Array.isArray(v) ? `{${v.map(lua).join(',')}}` : typeof v === 'string' ? `'${v}'` : String(v));
-  const entries = Object.entries(SLOT_DEFINITIONS).map(([name, d]) => `['${name}']={${Object.entries(d).map(([k, v]) => `${k}=${lua(v)}`).join(',')}}`);
+  const lua = (v: unknown): string =>
+    Array.isArray(v) ? `{${v.map(lua).join(',')}}` : typeof v === 'string' ? `'${v}'` : String(v);
+  const entries = Object.entries(SLOT_DEFINITIONS).map(
+    ([name, d]) =>
+      `['${name}']={${Object.entries(d)
+        .map(([k, v]) => `${k}=${lua(v)}`)
+        .join(',')}}`,
+  );
   return `local DEFS = {${entries.join(',')}}\n`;
 }
 
 function claimArgs(plan: CounterPlan) {
-  return { hash: plan.payloadHash, at: plan.at, entities: plan.entitiesJson, tail: plan.tail, markerTtl: plan.markerTtlMs, layout: plan.layout, now: Date.now() };
+  return {
+    hash: plan.payloadHash,
+    at: plan.at,
+    entities: plan.entitiesJson,
+    tail: plan.tail,
+    markerTtl: plan.markerTtlMs,
+    layout: plan.layout,
+    now: Date.now(),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +143,9 @@ export class RedisVelocityStore implements VelocityStore {
   async recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]> {
     const readings: StoreReading[] = new Array(plans.length);
     for (const round of rounds(plans)) {
-      const got = this.cluster ? await this.claimedThenRecorded(round.map((i) => plans[i]!)) : await Promise.all(round.map((i) => this.recordInOneCall(plans[i]!)));
+      const got = this.cluster
+        ? await this.claimedThenRecorded(round.map((i) => plans[i]!))
+        : await Promise.all(round.map((i) => this.recordInOneCall(plans[i]!)));
       round.forEach((i, j) => (readings[i] = got[j]!));
     }
     return readings;
@@ -126,7 +154,10 @@ export class RedisVelocityStore implements VelocityStore {
   /** One Redis: everything in one atomic call. */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
     const keyList = [plan.marker, plan.response];
-    const buckets = (plan.watch?.slots ?? []).map((s) => ({ key: keyList.push(s.bucket), field: s.field.toString('hex') }));
+    const buckets = (plan.watch?.slots ?? []).map((s) => ({
+      key: keyList.push(s.bucket),
+      field: s.field.toString('hex'),
+    }));
     const groups = plan.groups.map((g) => {
       const { keys: groupKeys, ops } = groupArgs(g);
       const base = keyList.length;
@@ -145,7 +176,10 @@ export class RedisVelocityStore implements VelocityStore {
     if (status === 'replay') return { status: 'replay', storedResponse: second! };
     if (!kept) return undefined;
     const t = Number(second);
-    const reading: StoreReading = { status: status as 'new' | 'pending', ...combineReading(plan, parseRawReading(kept), t) };
+    const reading: StoreReading = {
+      status: status as 'new' | 'pending',
+      ...combineReading(plan, parseRawReading(kept), t),
+    };
     if (status === 'pending') reading.countedAt = t;
     return reading;
   }
@@ -174,30 +208,40 @@ export class RedisVelocityStore implements VelocityStore {
   private async claimedThenRecorded(plans: CounterPlan[]): Promise<StoreReading[]> {
     const claims = await Promise.all(plans.map((p) => this.claimOf(p)));
     // Issued synchronously in the batch's order: each slot's node receives them in that order.
-    return Promise.all(plans.map((plan, i) => {
-      const c = claims[i]!;
-      if ('reading' in c) return c.reading;
-      // Another engine is recording it now (rare): waited for on its own, as a single scoring would.
-      if (c.inFlight) return this.recordAcrossSlots(plan);
-      return this.recorded(plan, c);
-    }));
+    return Promise.all(
+      plans.map((plan, i) => {
+        const c = claims[i]!;
+        if ('reading' in c) return c.reading;
+        // Another engine is recording it now (rare): waited for on its own, as a single scoring would.
+        if (c.inFlight) return this.recordAcrossSlots(plan);
+        return this.recorded(plan, c);
+      }),
+    );
   }
 
   /** The claim, with the watchlist entries read alongside: a reading when there is one already. */
   private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
     const slots = plan.watch?.slots ?? [];
     const [claimed, entries] = await Promise.all([
-      this.claim.run(this.redis, [plan.marker, plan.response], [JSON.stringify(claimArgs(plan))]) as Promise<(string | null)[]>,
-      Promise.all(slots.map((s) => this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
-        if (!isRedirection(error)) throw error;
-        return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
-      }))),
+      this.claim.run(this.redis, [plan.marker, plan.response], [JSON.stringify(claimArgs(plan))]) as Promise<
+        (string | null)[]
+      >,
+      Promise.all(
+        slots.map((s) =>
+          this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
+            if (!isRedirection(error)) throw error;
+            return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
+          }),
+        ),
+      ),
     ]);
     const answered = this.answer(plan, claimed);
     if (answered) return { reading: answered };
     const [status, counted, , keptTail, claimedAt] = claimed;
     return {
-      status: status as 'new' | 'pending', at: Number(counted), entries,
+      status: status as 'new' | 'pending',
+      at: Number(counted),
+      entries,
       tail: status === 'pending' ? (keptTail ?? plan.tail) : plan.tail,
       inFlight: status === 'pending' && Date.now() - Number(claimedAt) < IN_FLIGHT_MS,
     };
@@ -212,17 +256,19 @@ export class RedisVelocityStore implements VelocityStore {
       const arg = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}), ops });
       return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
     };
-    const outputs = await Promise.all(plan.groups.map(async (g) => {
-      try {
-        return await call(g);
-      } catch (error) {
-        // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
-        // ran). Each operation reads and writes its own key: run them one by one, which the
-        // client redirects (ASK) key by key, until the migration is over.
-        if (g.ops.length === 1 || !isTryAgain(error)) throw error;
-        return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
-      }
-    }));
+    const outputs = await Promise.all(
+      plan.groups.map(async (g) => {
+        try {
+          return await call(g);
+        } catch (error) {
+          // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
+          // ran). Each operation reads and writes its own key: run them one by one, which the
+          // client redirects (ASK) key by key, until the migration is over.
+          if (g.ops.length === 1 || !isTryAgain(error)) throw error;
+          return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
+        }
+      }),
+    );
     const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
     // Kept for a retry until the response is stored; on the marker's node, before the response.
     sendAlone(this.redis, 'hset', [plan.marker, 'r', encodeRawReading(raw), 'rl', plan.layout]).catch(() => {});
@@ -240,10 +286,21 @@ export class RedisVelocityStore implements VelocityStore {
 
   private recordHit(hit: HitRecord): Promise<number> {
     const hitKeys = [
-      ...hit.eventSeqs.flatMap((s) => [watchlistKeys.event(s), watchlistKeys.eventMerchants(s), watchlistKeys.eventHitTransactions(s)]),
+      ...hit.eventSeqs.flatMap((s) => [
+        watchlistKeys.event(s),
+        watchlistKeys.eventMerchants(s),
+        watchlistKeys.eventHitTransactions(s),
+      ]),
       ...hit.issuerIds.map((i) => watchlistKeys.hits(i)),
     ];
-    const arg = { transaction: `${hit.merchantId}:${hit.transactionId}`, merchant: hit.merchantId, now: Date.now(), hit: JSON.stringify(hit), events: hit.eventSeqs, issuers: hit.issuerIds };
+    const arg = {
+      transaction: `${hit.merchantId}:${hit.transactionId}`,
+      merchant: hit.merchantId,
+      now: Date.now(),
+      hit: JSON.stringify(hit),
+      events: hit.eventSeqs,
+      issuers: hit.issuerIds,
+    };
     return this.hitScript.run(this.redis, hitKeys, [JSON.stringify(arg)]) as Promise<number>;
   }
 
@@ -251,10 +308,20 @@ export class RedisVelocityStore implements VelocityStore {
    * Exactly once across slots: the sets are joined first (idempotent: the member is the
    * transaction), the marker's `o:<outcome>` field last; a crash in between is repaired by the retry.
    */
-  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<'recorded' | 'duplicate' | 'unknown'> {
+  async recordOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = keys.marker(merchantId, transactionId);
     // Sent alone: followed through redirections (not on the hot path).
-    const [entitiesJson, countedAt, done] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [marker, 'e', 't', `o:${outcome}`]);
+    const [entitiesJson, countedAt, done] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [
+      marker,
+      'e',
+      't',
+      `o:${outcome}`,
+    ]);
     if (entitiesJson === null || entitiesJson === undefined) return 'unknown';
     if (done !== null) return 'duplicate';
     const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome);
@@ -265,7 +332,9 @@ export class RedisVelocityStore implements VelocityStore {
       // Fraud labels join at the transaction's own time, kept on its marker.
       ...p.labels.map((key) => join(key, Number(countedAt), p.labelRetentionMs, p.labelCap)),
     ]);
-    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1 ? 'recorded' : 'duplicate';
+    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
+      ? 'recorded'
+      : 'duplicate';
   }
 
   async ping(): Promise<void> {

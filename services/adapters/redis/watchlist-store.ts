@@ -4,9 +4,20 @@
 // of one slot only, a batch of cards is sent as one script call per slot group (the whole batch
 // on a single Redis, one bucket on a cluster), issued concurrently (ioredis pipelines them per node).
 import {
-  eventIdOf, eventView,
-  type AddStatus, type BinRange, type CardToList, type CompromiseEvent, type CompromiseEventInput, type EntrySlot,
-  type EventStatistics, type EventStatus, type EventView, type HitQuery, type StoredHit, type WatchlistStore,
+  eventIdOf,
+  eventView,
+  type AddStatus,
+  type BinRange,
+  type CardToList,
+  type CompromiseEvent,
+  type CompromiseEventInput,
+  type EntrySlot,
+  type EventStatistics,
+  type EventStatus,
+  type EventView,
+  type HitQuery,
+  type StoredHit,
+  type WatchlistStore,
 } from '../../core/watchlist.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { LuaScript, read } from './lua.ts';
@@ -42,16 +53,31 @@ export class RedisWatchlistStore implements WatchlistStore {
     this.groupOf = isCluster(redis) ? (slot) => slot.bucket : () => '';
   }
 
-  async createEvent(input: Omit<CompromiseEventInput, 'issuerId'>, issuerId: string, now: Date): Promise<{ event: CompromiseEvent; created: boolean }> {
+  async createEvent(
+    input: Omit<CompromiseEventInput, 'issuerId'>,
+    issuerId: string,
+    now: Date,
+  ): Promise<{ event: CompromiseEvent; created: boolean }> {
     const externalKey = `${issuerId}\u0000${input.externalId}`;
     const existing = await this.redis.hget(K.externalIds, externalKey);
     if (existing) return { event: (await this.getEvent(Number(existing)))!, created: false };
     const seq = await this.redis.incr(K.seq);
     // Another request may have claimed the external id meanwhile: the first claim wins.
     if ((await this.redis.hsetnx(K.externalIds, externalKey, String(seq))) === 0) {
-      return { event: (await this.getEvent(Number(await this.redis.hget(K.externalIds, externalKey))))!, created: false };
+      return {
+        event: (await this.getEvent(Number(await this.redis.hget(K.externalIds, externalKey))))!,
+        created: false,
+      };
     }
-    const event: CompromiseEvent = { ...input, id: eventIdOf(seq), seq, issuerId, status: 'open', createdAt: now.toISOString(), updatedAt: now.toISOString() };
+    const event: CompromiseEvent = {
+      ...input,
+      id: eventIdOf(seq),
+      seq,
+      issuerId,
+      status: 'open',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
     // One slot ({w}): a transaction on a cluster too.
     await this.redis.multi().hset(K.event(seq), 'm', JSON.stringify(event)).sadd(K.events, String(seq)).exec();
     return { event, created: true };
@@ -83,7 +109,11 @@ export class RedisWatchlistStore implements WatchlistStore {
   }
 
   async eventStatistics(seq: number): Promise<EventStatistics> {
-    const [[, stats], [, merchants]] = (await this.redis.multi().hmget(K.event(seq), 'listed', 'removed', 'hits', 'lastHit').scard(K.eventMerchants(seq)).exec()) as [[null, (string | null)[]], [null, number]];
+    const [[, stats], [, merchants]] = (await this.redis
+      .multi()
+      .hmget(K.event(seq), 'listed', 'removed', 'hits', 'lastHit')
+      .scard(K.eventMerchants(seq))
+      .exec()) as [[null, (string | null)[]], [null, number]];
     const [listed, removed, hits, lastHit] = stats;
     return {
       cardsListed: Number(listed ?? 0),
@@ -124,15 +154,26 @@ export class RedisWatchlistStore implements WatchlistStore {
   async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
     if (slots.length === 0) return [];
     // One command per bucket, concurrent: written back to back to each node (lua.ts read()).
-    return Promise.all(slots.map((s) => read(this.redis, () => this.redis.hgetBuffer(s.bucket, s.field), 'hget', [s.bucket, s.field], { buffers: true })));
+    return Promise.all(
+      slots.map((s) =>
+        read(this.redis, () => this.redis.hgetBuffer(s.bucket, s.field), 'hget', [s.bucket, s.field], {
+          buffers: true,
+        }),
+      ),
+    );
   }
 
   /** As addCards: the buckets first, then the events' `removed` statistics in one transaction ({w}). */
   async removeCards(slots: EntrySlot[]): Promise<number> {
     if (slots.length === 0) return 0;
     const replies = await Promise.all(
-      groupIndices(slots, (s) => this.groupOf(s)).map((group) =>
-        REMOVE.run(this.redis, group.map((i) => slots[i]!.bucket), group.map((i) => slots[i]!.field)) as Promise<number[]>,
+      groupIndices(slots, (s) => this.groupOf(s)).map(
+        (group) =>
+          REMOVE.run(
+            this.redis,
+            group.map((i) => slots[i]!.bucket),
+            group.map((i) => slots[i]!.field),
+          ) as Promise<number[]>,
       ),
     );
     let removed = 0;
@@ -161,7 +202,13 @@ export class RedisWatchlistStore implements WatchlistStore {
   /** Hits are written by the velocity store's record-hit.lua: stream entries with the hit's JSON in field `h`. */
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
     // Newest first; stream ids are the times the hits were recorded.
-    const rows = await this.redis.xrevrange(K.hits(issuerId), query.to !== undefined ? String(query.to) : '+', query.from !== undefined ? String(query.from) : '-', 'COUNT', query.eventId ? query.limit * 20 : query.limit);
+    const rows = await this.redis.xrevrange(
+      K.hits(issuerId),
+      query.to !== undefined ? String(query.to) : '+',
+      query.from !== undefined ? String(query.from) : '-',
+      'COUNT',
+      query.eventId ? query.limit * 20 : query.limit,
+    );
     const hits = rows.flatMap(([, fields]) => {
       let json: string | undefined;
       for (let i = 0; i + 1 < fields.length && json === undefined; i += 2) if (fields[i] === 'h') json = fields[i + 1];

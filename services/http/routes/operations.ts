@@ -31,12 +31,23 @@ const modelInfo = z.object({
   featureSet: z.object({ name: z.string(), version: z.number(), features: z.array(z.string()) }),
   createdAt: z.string(),
   trees: z.number(),
-  training: z.object({ from: z.string(), to: z.string(), rows: z.number(), frauds: z.number(), fingerprint: z.string() }),
+  training: z.object({
+    from: z.string(),
+    to: z.string(),
+    rows: z.number(),
+    frauds: z.number(),
+    fingerprint: z.string(),
+  }),
   metrics: z.record(z.string(), z.unknown()).optional(),
 });
 
 const rulesetInfo = z.object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() });
-const ratesInfo = z.object({ version: z.string(), reference: z.string(), smallAmount: z.number(), currencies: z.array(z.string()) });
+const ratesInfo = z.object({
+  version: z.string(),
+  reference: z.string(),
+  smallAmount: z.number(),
+  currencies: z.array(z.string()),
+});
 
 interface FileInForce {
   /** `ruleset`, `rates`: /v1/admin/<name> and /v1/admin/<name>/reload. */
@@ -48,65 +59,124 @@ interface FileInForce {
   reload: () => ReloadResult;
 }
 
-export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (app, { metrics, metricsAccess, readiness, rulesets, rates, models }) => {
+export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async (
+  app,
+  { metrics, metricsAccess, readiness, rulesets, rates, models },
+) => {
   /** GET the file in force, POST to re-read it now: the same two routes for every file the engine keeps in force. */
   const fileRoutes = (file: FileInForce) => {
-    app.get(`/v1/admin/${file.name}`, {
-      onRequest: app.requireRole('admin'),
-      schema: { tags: ['administration'], summary: `The ${file.what} in force`, security: [{ bearer: [] }], response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema } },
-    }, async () => file.describe());
-
-    app.post(`/v1/admin/${file.name}/reload`, {
-      onRequest: app.requireRole('admin'),
-      schema: {
-        tags: ['administration'], summary: `Re-read the ${file.what} file now (it is also re-read when it changes)`, security: [{ bearer: [] }],
-        response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
+    app.get(
+      `/v1/admin/${file.name}`,
+      {
+        onRequest: app.requireRole('admin'),
+        schema: {
+          tags: ['administration'],
+          summary: `The ${file.what} in force`,
+          security: [{ bearer: [] }],
+          response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema },
+        },
       },
-    }, async (_request, reply) => {
-      const result = file.reload();
-      if (!result.ok) return reply.code(422).send({ error: `${file.what} refused, the previous one stays in force: ${result.error}` });
-      return file.describe();
-    });
+      async () => file.describe(),
+    );
+
+    app.post(
+      `/v1/admin/${file.name}/reload`,
+      {
+        onRequest: app.requireRole('admin'),
+        schema: {
+          tags: ['administration'],
+          summary: `Re-read the ${file.what} file now (it is also re-read when it changes)`,
+          security: [{ bearer: [] }],
+          response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
+        },
+      },
+      async (_request, reply) => {
+        const result = file.reload();
+        if (!result.ok)
+          return reply
+            .code(422)
+            .send({ error: `${file.what} refused, the previous one stays in force: ${result.error}` });
+        return file.describe();
+      },
+    );
   };
 
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
 
-  app.get('/readyz', {
-    schema: { tags: ['operations'], summary: 'Every dependency is reachable', response: { 200: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }), 503: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }) } },
-  }, async (_request, reply) => {
-    const results = await readiness();
-    const checks = Object.fromEntries(Object.entries(results).map(([k, ok]) => [k, ok ? 'ok' : 'unreachable']));
-    const ready = Object.values(results).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
-  });
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Every dependency is reachable',
+        response: {
+          200: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }),
+          503: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const results = await readiness();
+      const checks = Object.fromEntries(Object.entries(results).map(([k, ok]) => [k, ok ? 'ok' : 'unreachable']));
+      const ready = Object.values(results).every(Boolean);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    },
+  );
 
   // Metrics tell which compromise events are being hit and how each merchant is doing: not public.
   const BEARER = /^Bearer ([^\s]+)$/;
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (request, reply) => {
-    if (metricsAccess.token) {
-      const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-      if (!presented || !sameSecret(presented, metricsAccess.token)) {
-        reply.header('www-authenticate', 'Bearer realm="metrics"');
-        return reply.code(401).send({ error: 'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>' });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
+    async (request, reply) => {
+      if (metricsAccess.token) {
+        const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
+        if (!presented || !sameSecret(presented, metricsAccess.token)) {
+          reply.header('www-authenticate', 'Bearer realm="metrics"');
+          return reply
+            .code(401)
+            .send({ error: 'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>' });
+        }
+      } else if (metricsAccess.production) {
+        return reply.code(403).send({
+          error:
+            'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token',
+        });
+      } else if (!isLoopback(request.ip)) {
+        return reply
+          .code(403)
+          .send({ error: 'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only' });
       }
-    } else if (metricsAccess.production) {
-      return reply.code(403).send({ error: 'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token' });
-    } else if (!isLoopback(request.ip)) {
-      return reply.code(403).send({ error: 'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only' });
-    }
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 
   fileRoutes({
-    name: 'ruleset', what: 'ruleset', info: rulesetInfo, reload: () => rulesets.reload(),
+    name: 'ruleset',
+    what: 'ruleset',
+    info: rulesetInfo,
+    reload: () => rulesets.reload(),
     describe: () => {
       const r = rulesets.ruleset;
       return { version: r.version, rules: r.rules.length, merchantOverrides: Object.keys(r.merchants).length };
     },
   });
   fileRoutes({
-    name: 'rates', what: 'rate table', info: ratesInfo, reload: () => rates.reload(),
+    name: 'rates',
+    what: 'rate table',
+    info: ratesInfo,
+    reload: () => rates.reload(),
     describe: () => {
       const t = rates.rates;
       return { version: t.version, reference: t.reference, smallAmount: t.smallAmount, currencies: t.currencies };
@@ -116,24 +186,54 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   const describeModel = () => {
     const a = models!.model.artifact;
     const { source: _source, ...training } = a.training.data;
-    return { version: a.modelVersion, featureSet: a.featureSet, createdAt: a.createdAt, trees: a.forest.nTrees, training, ...(a.metrics ? { metrics: a.metrics } : {}) };
+    return {
+      version: a.modelVersion,
+      featureSet: a.featureSet,
+      createdAt: a.createdAt,
+      trees: a.forest.nTrees,
+      training,
+      ...(a.metrics ? { metrics: a.metrics } : {}),
+    };
   };
   const noModel = { error: 'no model is configured: set LEAKGUARD_MODEL to a model artifact (npm run model -- train)' };
-  app.get('/v1/admin/model', {
-    onRequest: app.requireRole('admin'),
-    schema: { tags: ['administration'], summary: 'The model in force', security: [{ bearer: [] }], response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema } },
-  }, async (_request, reply) => (models ? describeModel() : reply.code(404).send(noModel)));
-
-  app.post('/v1/admin/model/reload', {
-    onRequest: app.requireRole('admin'),
-    schema: {
-      tags: ['administration'], summary: 'Re-read the model artifact now (it is also re-read when the file changes); scorings in flight finish on the model they started with',
-      security: [{ bearer: [] }], response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 422: errorResponseSchema },
+  app.get(
+    '/v1/admin/model',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['administration'],
+        summary: 'The model in force',
+        security: [{ bearer: [] }],
+        response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema },
+      },
     },
-  }, async (_request, reply) => {
-    if (!models) return reply.code(404).send(noModel);
-    const result = models.reload();
-    if (!result.ok) return reply.code(422).send({ error: `model refused, the previous one stays in force: ${result.error}` });
-    return describeModel();
-  });
+    async (_request, reply) => (models ? describeModel() : reply.code(404).send(noModel)),
+  );
+
+  app.post(
+    '/v1/admin/model/reload',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['administration'],
+        summary:
+          'Re-read the model artifact now (it is also re-read when the file changes); scorings in flight finish on the model they started with',
+        security: [{ bearer: [] }],
+        response: {
+          200: modelInfo,
+          401: errorResponseSchema,
+          403: errorResponseSchema,
+          404: errorResponseSchema,
+          422: errorResponseSchema,
+        },
+      },
+    },
+    async (_request, reply) => {
+      if (!models) return reply.code(404).send(noModel);
+      const result = models.reload();
+      if (!result.ok)
+        return reply.code(422).send({ error: `model refused, the previous one stays in force: ${result.error}` });
+      return describeModel();
+    },
+  );
 };

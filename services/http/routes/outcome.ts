@@ -11,29 +11,46 @@ const outcomeResponseSchema = z.object({
 });
 
 export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
-  app.post('/v1/transactions/:transactionId/outcome', {
-    onRequest: app.requireRole('merchant'),
-    schema: {
-      summary: 'Report the outcome of a scored transaction',
-      description: 'Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant\'s delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing.',
-      tags: ['scoring'],
-      security: [{ bearer: [] }],
-      params: z.object({ transactionId: transactionIdSchema }),
-      body: outcomeRequestSchema,
-      response: { 200: outcomeResponseSchema, 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 503: errorResponseSchema },
+  app.post(
+    '/v1/transactions/:transactionId/outcome',
+    {
+      onRequest: app.requireRole('merchant'),
+      schema: {
+        summary: 'Report the outcome of a scored transaction',
+        description:
+          "Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing.",
+        tags: ['scoring'],
+        security: [{ bearer: [] }],
+        params: z.object({ transactionId: transactionIdSchema }),
+        body: outcomeRequestSchema,
+        response: {
+          200: outcomeResponseSchema,
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+          403: errorResponseSchema,
+          404: errorResponseSchema,
+          503: errorResponseSchema,
+        },
+      },
     },
-  }, async (request, reply) => {
-    const { transactionId } = request.params;
-    const at = request.body.occurredAt ? Date.parse(request.body.occurredAt) : Date.now();
-    let result: Awaited<ReturnType<Engine['recordOutcome']>>;
-    try {
-      result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, request.body.outcome, at);
-    } catch (error) {
-      // Never acknowledge what was not stored: the merchant retries.
-      request.log.warn({ err: { message: (error as Error).message } }, 'outcome not recorded: store unavailable');
-      return reply.code(503).header('retry-after', '1').send({ error: 'outcome store unavailable: retry' });
-    }
-    if (result === 'unknown') return reply.code(404).send({ error: 'no transaction with this id was scored for your merchant' });
-    return { transactionId, outcome: request.body.outcome, status: result === 'recorded' ? 'recorded' as const : 'already_recorded' as const };
-  });
+    async (request, reply) => {
+      const { transactionId } = request.params;
+      const at = request.body.occurredAt ? Date.parse(request.body.occurredAt) : Date.now();
+      let result: Awaited<ReturnType<Engine['recordOutcome']>>;
+      try {
+        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, request.body.outcome, at);
+      } catch (error) {
+        // Never acknowledge what was not stored: the merchant retries.
+        request.log.warn({ err: { message: (error as Error).message } }, 'outcome not recorded: store unavailable');
+        return reply.code(503).header('retry-after', '1').send({ error: 'outcome store unavailable: retry' });
+      }
+      if (result === 'unknown')
+        return reply.code(404).send({ error: 'no transaction with this id was scored for your merchant' });
+      return {
+        transactionId,
+        outcome: request.body.outcome,
+        status: result === 'recorded' ? ('recorded' as const) : ('already_recorded' as const),
+      };
+    },
+  );
 };

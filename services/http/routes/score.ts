@@ -5,30 +5,49 @@ import { UnknownRateError } from '../../core/currency.ts';
 import { errorResponseSchema, scoreRequestSchema, scoreResponseSchema } from '../../core/schemas.ts';
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
-  app.post('/v1/score', {
-    onRequest: app.requireRole('merchant'),
-    // The engine builds the response to the schema already: serialise it without re-validating it.
-    serializerCompiler: () => (data) => JSON.stringify(data),
-    schema: {
-      summary: 'Score a card transaction at checkout',
-      description: 'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response and counts nothing again.',
-      tags: ['scoring'],
-      security: [{ bearer: [] }],
-      body: scoreRequestSchema,
-      response: { 200: scoreResponseSchema, 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 409: errorResponseSchema, 413: errorResponseSchema, 415: errorResponseSchema, 422: errorResponseSchema, 429: errorResponseSchema },
+  app.post(
+    '/v1/score',
+    {
+      onRequest: app.requireRole('merchant'),
+      // The engine builds the response to the schema already: serialise it without re-validating it.
+      serializerCompiler: () => (data) => JSON.stringify(data),
+      schema: {
+        summary: 'Score a card transaction at checkout',
+        description:
+          'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response and counts nothing again.',
+        tags: ['scoring'],
+        security: [{ bearer: [] }],
+        body: scoreRequestSchema,
+        response: {
+          200: scoreResponseSchema,
+          400: errorResponseSchema,
+          401: errorResponseSchema,
+          403: errorResponseSchema,
+          409: errorResponseSchema,
+          413: errorResponseSchema,
+          415: errorResponseSchema,
+          422: errorResponseSchema,
+          429: errorResponseSchema,
+        },
+      },
     },
-  }, async (request, reply) => {
-    let result: ScoreResult;
-    try {
-      result = await engine.score(request.principal!.merchantId!, request.body);
-    } catch (error) {
-      // A valid ISO 4217 code the rate table lacks: nothing was counted, and it is not scored as if it were the reference.
-      if (error instanceof UnknownRateError) {
-        return reply.code(422).send({ error: 'no exchange rate for this currency', details: [{ path: 'currency', message: error.message }] });
+    async (request, reply) => {
+      let result: ScoreResult;
+      try {
+        result = await engine.score(request.principal!.merchantId!, request.body);
+      } catch (error) {
+        // A valid ISO 4217 code the rate table lacks: nothing was counted, and it is not scored as if it were the reference.
+        if (error instanceof UnknownRateError) {
+          return reply.code(422).send({
+            error: 'no exchange rate for this currency',
+            details: [{ path: 'currency', message: error.message }],
+          });
+        }
+        throw error;
       }
-      throw error;
-    }
-    if (result.kind === 'conflict') return reply.code(409).send({ error: 'transactionId was already scored with a different payload' });
-    return result.response;
-  });
+      if (result.kind === 'conflict')
+        return reply.code(409).send({ error: 'transactionId was already scored with a different payload' });
+      return result.response;
+    },
+  );
 };
