@@ -67,7 +67,7 @@ import { ensureJava, ensureMaven, ensureRedis } from '../scripts/provision.ts';
 import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { connectRedis, whenReady } from '../services/adapters/redis/connection.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
-import { FLAGGED_STREAM } from '../services/cases/redis-flagged-queue.ts';
+import { FLAGGED_STREAM } from '../services/adapters/redis/flagged-queue.ts';
 import { rejectArguments } from '../services/cli/command.ts';
 import { createLogger } from '../services/logger.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';

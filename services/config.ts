@@ -59,7 +59,7 @@ export const configSchema = z.object({
   /** A closed case's personal data are erased this many days after it was decided. */
   LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS: int(180, 1, 3650),
   LEAKGUARD_RULESET: optionalString,
-  /** The model artifact; unset: the starter model (models/starter/); `off`: rules and watchlists only. */
+  /** The model artifact; unset: the starter model (services/model/); `off`: rules and watchlists only. */
   LEAKGUARD_MODEL: optionalString,
   /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
   LEAKGUARD_RATES: optionalString,

@@ -9,9 +9,9 @@ import { createLogger } from './logger.ts';
 import { createRuntime } from './runtime.ts';
 import { createAccount } from './console/accounts.ts';
 import { consoleOptions } from './console/options.ts';
-import { UserExists } from './console/model.ts';
+import { UserExists } from './cases/users.ts';
 import { generatePassword, generateTotpSecret, hashPassword } from './console/credentials.ts';
-import type { CaseSystem } from './cases/system.ts';
+import type { CaseSystem } from './case-system.ts';
 import type { DemoAnalyst } from './demo-credentials.ts';
 
 const DEMO_ANALYST = 'demo-analyst';

@@ -7,13 +7,13 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { RandomForestClassifier } from 'ml-random-forest';
-import { HANDBOOK_FEATURE_SET, featureNames } from '../features/definitions.ts';
+import { HANDBOOK_FEATURE_SET, featureNames } from '../../services/model/definitions.ts';
 import { datasetFromBatches, readDataset, type Dataset } from '../simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../simulator/handbook.ts';
 import { addDays, HANDBOOK_SPLIT } from '../evaluation/protocol.ts';
 import { prepare, runSeed } from '../evaluation/evaluate.ts';
-import { loadArtifact } from '../serving/artifact.ts';
-import { CompiledForest } from '../serving/forest.ts';
+import { loadArtifact } from '../../services/model/artifact.ts';
+import { CompiledForest } from '../../services/model/forest.ts';
 import { DEFAULT_TRAIN_PARAMS } from '../training/train.ts';
 import { libraryForestFromFlat } from '../training/compile.ts';
 

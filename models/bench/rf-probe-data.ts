@@ -1,6 +1,6 @@
 // Small helper for the ml-random-forest measurements: the handbook split of a dataset, cached.
 import { readDataset } from '../simulator/csv.ts';
-import { HANDBOOK_FEATURE_SET } from '../features/definitions.ts';
+import { HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
 import { handbookSplit, splitFeatures } from '../evaluation/protocol.ts';
 
 export function loadSplit(dir: string) {

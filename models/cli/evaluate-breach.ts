@@ -26,7 +26,7 @@ import {
   type SpendShare,
   type SweepRow,
 } from '../evaluation/breach-protocol.ts';
-import { loadScoringModel } from '../serving/scoring-model.ts';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 
 const USAGE = `usage:

@@ -5,7 +5,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { featureNames, featureSet } from '../features/definitions.ts';
+import { featureNames, featureSet } from '../../services/model/definitions.ts';
 import { readDataset, type Dataset } from '../simulator/csv.ts';
 import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
 import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
@@ -13,7 +13,7 @@ import { needsEngineReplay } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
-import { buildArtifact, saveArtifact } from '../serving/artifact.ts';
+import { buildArtifact, saveArtifact } from '../../services/model/artifact.ts';
 
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json

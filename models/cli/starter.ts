@@ -1,5 +1,5 @@
 // npm run model:starter [-- --seed S --trees N --out FILE --data DIR --keep-data]
-// Rebuilds the starter model that `npm start` serves (models/starter/starter-model.json): the
+// Rebuilds the starter model that `npm start` serves (services/model/starter-model.json): the
 // breach scenario simulated with its own seed (not the evaluation datasets' seed 0), replayed
 // through the engine, and a forest trained on the engine feature set over the weeks of the first
 // breach's fraud. Same seed and trees, same forest. It is a starting point: a user trains on their
@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENGINE_FEATURE_SET } from '../features/definitions.ts';
-import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../starter/starter.ts';
+import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
+import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../../services/model/starter.ts';
 
 const USAGE = `usage: npm run model:starter [-- --seed S (${STARTER_TRAINING.dataSeed}) --trees N (${STARTER_TRAINING.trees}) --out FILE (${STARTER_MODEL_PATH}) --data DIR --keep-data]
   Simulates the breach scenario (seed S, ${STARTER_TRAINING.days} days, default currencies) into DIR (a temporary folder unless --data),

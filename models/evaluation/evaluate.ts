@@ -1,8 +1,8 @@
 // Train-and-test on the handbook protocol, for one or several seeds.
 import { createHash } from 'node:crypto';
 import type { Dataset } from '../simulator/csv.ts';
-import type { FeatureSet } from '../features/definitions.ts';
-import { CompiledForest } from '../serving/forest.ts';
+import type { FeatureSet } from '../../services/model/definitions.ts';
+import { CompiledForest } from '../../services/model/forest.ts';
 import { trainForest, type TrainParams, type TrainResult } from '../training/train.ts';
 import { aucRoc, averagePrecision, cardPrecisionAtK, type CardPrecisionResult } from './metrics.ts';
 import {

@@ -2,7 +2,7 @@
 // compromised cards removed from the test set.
 import type { Dataset } from '../simulator/csv.ts';
 import { computeOffline, rowRange, type FeatureMatrix } from '../features/offline.ts';
-import type { FeatureSet } from '../features/definitions.ts';
+import type { FeatureSet } from '../../services/model/definitions.ts';
 
 export interface SplitOptions {
   trainStart: string;

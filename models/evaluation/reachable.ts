@@ -8,7 +8,7 @@
 // the cards with a visible fraud first and the rest at random: what a model on these features can
 // expect at best.
 import type { Dataset } from '../simulator/csv.ts';
-import { DAY_SECONDS, type FeatureSet } from '../features/definitions.ts';
+import { DAY_SECONDS, type FeatureSet } from '../../services/model/definitions.ts';
 import type { Split } from './protocol.ts';
 
 const HANDBOOK_SCENARIOS = new Set([1, 2, 3]);

@@ -8,7 +8,7 @@ import {
   type VelocityReading,
   type VelocityStore,
 } from '../../services/core/velocity.ts';
-import { engineAggregate, type WindowAggregate, type WindowFeature } from './definitions.ts';
+import { engineAggregate, type WindowAggregate, type WindowFeature } from '../../services/model/definitions.ts';
 import type { OnlineTransaction, WindowSource } from './online.ts';
 
 /** The facts the engine would build for one simulated transaction (pseudonymous ids only: no PAN). */

@@ -13,7 +13,7 @@ import {
   type FeatureSet,
   type WindowAggregate,
   type WindowFeature,
-} from './definitions.ts';
+} from '../../services/model/definitions.ts';
 import { toCents, type FeatureMatrix } from './offline.ts';
 
 export interface OnlineTransaction {

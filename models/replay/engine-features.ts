@@ -1,9 +1,9 @@
 // The offline path of a feature set with engine features: replay the dataset through the engine
 // and turn what it computed into vectors with `servedValue`, exactly as serving does.
 import type { Dataset } from '../simulator/csv.ts';
-import type { FeatureSet } from '../features/definitions.ts';
+import type { FeatureSet } from '../../services/model/definitions.ts';
 import type { FeatureMatrix } from '../features/offline.ts';
-import { servingVector } from '../features/serving.ts';
+import { servingVector } from '../../services/model/serving.ts';
 import { replayThroughEngine } from './engine-replay.ts';
 
 export function needsEngineReplay(fs: FeatureSet): boolean {

@@ -28,7 +28,7 @@ import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import type { RateTable } from '../../services/core/currency.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
-import { DAY_SECONDS } from '../features/definitions.ts';
+import { DAY_SECONDS } from '../../services/model/definitions.ts';
 import type { Dataset } from '../simulator/csv.ts';
 
 export const REPLAY_KEYRING: CardKeyring = { primary: { id: 'replay', secret: Buffer.alloc(32, 7) } };

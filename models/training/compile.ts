@@ -1,7 +1,7 @@
 // From ml-random-forest trees (trained on quantised codes) to the flat forest that serves raw
 // feature values, and back to ml-random-forest models for agreement tests and benchmarks.
 import { RandomForestClassifier } from 'ml-random-forest';
-import { FlatForestBuilder, type FlatForest } from '../serving/forest.ts';
+import { FlatForestBuilder, type FlatForest } from '../../services/model/forest.ts';
 import { rawThreshold, type Bins } from './quantize.ts';
 import type { CartNode, TrainedTree } from './tree.ts';
 

@@ -5,7 +5,7 @@ import { Random } from '../simulator/random.ts';
 import { compileForest } from './compile.ts';
 import { encode, fitBins, type Bins } from './quantize.ts';
 import { trainTree, type TrainedTree, type TreeJob, type TreeParams } from './tree.ts';
-import type { FlatForest, PriorCorrection } from '../serving/forest.ts';
+import type { FlatForest, PriorCorrection } from '../../services/model/forest.ts';
 
 export interface TrainParams extends TreeParams {
   trees: number;

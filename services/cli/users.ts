@@ -8,7 +8,7 @@ import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createAccount } from '../console/accounts.ts';
 import { otpauthUri } from '../console/credentials.ts';
-import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole } from '../console/model.ts';
+import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole } from '../cases/users.ts';
 import { checkpointAuditLog, migrateDatabase, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:

@@ -1,7 +1,7 @@
 // Creating console accounts outside the console: the first admin (CLI) and the demo analyst.
 import type { AuditLog } from '../cases/audit.ts';
 import { generatePassword, generateTotpSecret, hashPassword, type ScryptParams } from './credentials.ts';
-import type { ConsoleRole, UserStore } from './model.ts';
+import type { ConsoleRole, UserStore } from '../cases/users.ts';
 
 export interface NewAccount {
   username: string;

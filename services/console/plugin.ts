@@ -18,7 +18,7 @@ import {
   type CaseRecord,
 } from '../cases/model.ts';
 import { personalView } from '../cases/personal-data.ts';
-import type { CaseSystem } from '../cases/system.ts';
+import type { CaseSystem } from '../case-system.ts';
 import { eventSeqOf, type CompromiseEvent, type WatchlistStore } from '../core/watchlist.ts';
 import { ASSETS } from './assets.ts';
 import {
@@ -31,7 +31,7 @@ import {
   verifyTotp,
   type ScryptParams,
 } from './credentials.ts';
-import { atLeast, CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type SessionView } from './model.ts';
+import { atLeast, CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type SessionView } from '../cases/users.ts';
 import {
   addressKey,
   clearCookie,

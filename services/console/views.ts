@@ -17,7 +17,7 @@ import { DECISIONS } from '../core/schemas.ts';
 import type { CompromiseEvent } from '../core/watchlist.ts';
 import { histogram, horizontalBars, stackedBars } from './charts.ts';
 import { consoleHref, html, type Safe } from './html.ts';
-import { atLeast, CONSOLE_ROLES, type ConsoleUser, type SessionView } from './model.ts';
+import { atLeast, CONSOLE_ROLES, type ConsoleUser, type SessionView } from '../cases/users.ts';
 
 export function page(title: string, body: Safe, session?: SessionView): string {
   const nav = session

@@ -8,8 +8,8 @@ import { WATCHLIST_FEATURES } from './watchlist.ts';
 import { LIST_FEATURES } from './lists.ts';
 import { MODEL_FEATURES } from './model.ts';
 
-export type FeatureValue = number | string | boolean;
-export type FeatureMap = Record<string, FeatureValue>;
+import type { FeatureMap } from './feature-map.ts';
+export type { FeatureMap, FeatureValue } from './feature-map.ts';
 
 const DAY = 86_400_000;
 

@@ -1,8 +1,8 @@
 // The behavioural model as the engine sees it: the feature map in, a fraud probability and the
 // features that pushed it up out. Pure; the implementation (a compiled random forest loaded from a
-// versioned artifact) lives in models/serving/, and the runtime swaps it without a restart.
+// versioned artifact) lives in services/model/ (loaded by services/adapters/files/model-file.ts), and the runtime swaps it without a restart.
 import type { Reason } from './schemas.ts';
-import type { FeatureMap } from './features.ts';
+import type { FeatureMap } from './feature-map.ts';
 
 export interface ModelFactor {
   /** The model feature's name, as in its feature set. */

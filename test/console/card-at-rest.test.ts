@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLabels } from '../../services/cases/labels-export.ts';
-import { JournalFlaggedQueue } from '../../services/cases/journal-flagged-queue.ts';
+import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { ConsoleClient, loggedIn } from './client.ts';
 import { flagged } from './fixtures.ts';

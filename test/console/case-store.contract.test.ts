@@ -7,7 +7,7 @@ import { loadMigrations, migrate } from '../../services/adapters/postgres/migrat
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { PostgresUserStore } from '../../services/adapters/postgres/user-store.ts';
 import { CaseConflict, CaseForbidden, caseQuerySchema } from '../../services/cases/model.ts';
-import { UserExists } from '../../services/console/model.ts';
+import { UserExists } from '../../services/cases/users.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createAccount } from '../../services/console/accounts.ts';
 import { totp } from '../../services/console/credentials.ts';
-import type { ConsoleRole } from '../../services/console/model.ts';
+import type { ConsoleRole } from '../../services/cases/users.ts';
 import type { TestApp } from '../support/app.ts';
 
 export interface Reply {

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRuntime, type Runtime } from '../../services/runtime.ts';
-import { FLAGGED_STREAM } from '../../services/cases/redis-flagged-queue.ts';
+import { FLAGGED_STREAM } from '../../services/adapters/redis/flagged-queue.ts';
 import { caseQuerySchema } from '../../services/cases/model.ts';
 import { scoreRequestSchema, type ScoreRequestInput } from '../../services/core/schemas.ts';
 import { TEST_CARD_KEY } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { flagged } from './fixtures.ts';
-import { JournalFlaggedQueue } from '../../services/cases/journal-flagged-queue.ts';
+import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
@@ -112,7 +112,7 @@ describe('Redis stream in front of a real PostgreSQL', () => {
   });
 
   it('picks up messages left pending by a consumer that died', async () => {
-    const { RedisFlaggedQueue } = await import('../../services/cases/redis-flagged-queue.ts');
+    const { RedisFlaggedQueue } = await import('../../services/adapters/redis/flagged-queue.ts');
     const { connectRedis } = await import('../../services/adapters/redis/connection.ts');
     const conn = connectRedis(redis.url);
     conn.on('error', () => {});
@@ -153,7 +153,8 @@ describe('Redis stream in front of a real PostgreSQL', () => {
 
 describe('negative lists on Redis', () => {
   it('stores confirmed-fraud entities and card allow-lists under the keys the engine will read, with a TTL', async () => {
-    const { RedisNegativeListStore, negativeKey, allowKey } = await import('../../services/cases/negative-lists.ts');
+    const { negativeKey, allowKey } = await import('../../services/cases/negative-lists.ts');
+    const { RedisNegativeListStore } = await import('../../services/adapters/redis/negative-list-store.ts');
     const { connectRedis } = await import('../../services/adapters/redis/connection.ts');
     const server = await RedisServer.start();
     const conn = connectRedis(server.url);

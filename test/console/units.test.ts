@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry } from '../../services/cases/audit.ts';
 import { formatLabels } from '../../services/cases/labels-export.ts';
-import { MemoryNegativeListStore } from '../../services/cases/negative-lists.ts';
+import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
 import {
   base32Decode,
   base32Encode,

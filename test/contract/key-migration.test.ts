@@ -11,7 +11,7 @@ import { RedisApiKeyStore } from '../../services/adapters/redis/api-key-store.ts
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
 import { migrateKeyLayout, newNameOf } from '../../services/adapters/redis/key-migration.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
-import { RedisNegativeListStore } from '../../services/cases/negative-lists.ts';
+import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { allowKey, negativeKey } from '../../services/core/lists.ts';
 import { decodeEntry, encodeEntry, entrySlot, type CompromiseEvent } from '../../services/core/watchlist.ts';

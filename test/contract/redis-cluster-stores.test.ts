@@ -12,9 +12,9 @@ import { connectRedis, isCluster, whenReady } from '../../services/adapters/redi
 import { migrateKeyLayout } from '../../services/adapters/redis/key-migration.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import { watchlistKeys } from '../../services/adapters/redis/watchlist-keys.ts';
-import { RedisFlaggedQueue } from '../../services/cases/redis-flagged-queue.ts';
+import { RedisFlaggedQueue } from '../../services/adapters/redis/flagged-queue.ts';
 import type { FlaggedDecision } from '../../services/cases/model.ts';
-import { RedisNegativeListStore } from '../../services/cases/negative-lists.ts';
+import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { loginAttemptsKey, RedisLoginRateLimiter } from '../../services/console/session.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { allowKey, negativeKey } from '../../services/core/lists.ts';

@@ -2,11 +2,9 @@
 // and a real three-master Redis Cluster.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import {
-  MemoryNegativeListStore,
-  RedisNegativeListStore,
-  type NegativeListStore,
-} from '../../services/cases/negative-lists.ts';
+import type { NegativeListStore } from '../../services/cases/negative-lists.ts';
+import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
+import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { listLookup } from '../../services/core/lists.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { caseQuerySchema } from '../../services/cases/model.ts';
-import { usernameSchema } from '../../services/console/model.ts';
+import { usernameSchema } from '../../services/cases/users.ts';
 import { issueDetails, outcomeRequestSchema, OUTCOMES, scoreRequestSchema } from '../../services/core/schemas.ts';
 import {
   binRangeSchema,

@@ -7,9 +7,9 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featureNames, HANDBOOK_FEATURE_SET } from '../../models/features/definitions.ts';
-import { buildArtifact, type Artifact } from '../../models/serving/artifact.ts';
-import { FlatForestBuilder } from '../../models/serving/forest.ts';
+import { featureNames, HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
+import { buildArtifact, type Artifact } from '../../services/model/artifact.ts';
+import { FlatForestBuilder } from '../../services/model/forest.ts';
 import { bearer, buildTestApp, scoreBody, TEST_CARD_KEY, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 

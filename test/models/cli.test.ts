@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadArtifact } from '../../models/serving/artifact.ts';
-import { HANDBOOK_FEATURE_SET, featureNames } from '../../models/features/definitions.ts';
+import { loadArtifact } from '../../services/model/artifact.ts';
+import { HANDBOOK_FEATURE_SET, featureNames } from '../../services/model/definitions.ts';
 
 const run = (script: string, args: string[]) =>
   execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {

@@ -7,7 +7,7 @@ import {
   featureNames,
   fromEngineReading,
   missingEngineCounters,
-} from '../../models/features/definitions.ts';
+} from '../../services/model/definitions.ts';
 import { computeOffline, toCents } from '../../models/features/offline.ts';
 import { MemoryWindowSource, emptyOnlineState, recordAndRead, replayParity } from '../../models/features/online.ts';
 

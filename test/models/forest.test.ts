@@ -1,7 +1,7 @@
 // The packed scoring layout (integer threshold ranks, four trees in lockstep) against the float
 // path on hand-built forests: every input must reach exactly the leaves the float comparisons reach.
 import { describe, expect, it } from 'vitest';
-import { CompiledForest, FlatForestBuilder, type FlatForest } from '../../models/serving/forest.ts';
+import { CompiledForest, FlatForestBuilder, type FlatForest } from '../../services/model/forest.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { datasetFromBatches } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';
-import { HANDBOOK_FEATURE_SET, featureNames } from '../../models/features/definitions.ts';
+import { HANDBOOK_FEATURE_SET, featureNames } from '../../services/model/definitions.ts';
 import { prepare } from '../../models/evaluation/evaluate.ts';
 import { DEFAULT_TRAIN_PARAMS, outOfBag, trainForest, type TrainParams } from '../../models/training/train.ts';
 import { libraryForest, libraryForestFromFlat } from '../../models/training/compile.ts';
 import { codeOf, encode, fitBins, rawThreshold } from '../../models/training/quantize.ts';
-import { CompiledForest } from '../../models/serving/forest.ts';
+import { CompiledForest } from '../../services/model/forest.ts';
 import {
   ArtifactError,
   buildArtifact,
   loadArtifact,
   parseArtifact,
   saveArtifact,
-} from '../../models/serving/artifact.ts';
+} from '../../services/model/artifact.ts';
 
 // A small generated dataset and a split that fits it: train 7 days, delay 7, test 7.
 const opts = { ...HANDBOOK_DEFAULTS, customers: 600, terminals: 1200, days: 60, seed: 5 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../models/simulator/csv.ts';
 import type { Split } from '../../models/evaluation/protocol.ts';
-import { HANDBOOK_FEATURE_SET } from '../../models/features/definitions.ts';
+import { HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
 import { reachableCardPrecision, terminalFraudWindow, visibleTestFrauds } from '../../models/evaluation/reachable.ts';
 
 const DAY = 86_400;

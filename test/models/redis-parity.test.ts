@@ -14,7 +14,7 @@ import {
   HANDBOOK_FEATURE_SET,
   missingEngineCounters,
   type WindowAggregate,
-} from '../../models/features/definitions.ts';
+} from '../../services/model/definitions.ts';
 import { computeOffline, type FeatureMatrix } from '../../models/features/offline.ts';
 import { replayParity, type WindowSource } from '../../models/features/online.ts';
 import { EngineWindowSource } from '../../models/features/engine-source.ts';

@@ -2,10 +2,10 @@
 // (a change to the engine feature set that forgets `npm run model:starter` fails here), named as a
 // starter, and chosen by the configuration unless the user names their own or turns it off.
 import { describe, expect, it } from 'vitest';
-import { loadArtifact } from '../../models/serving/artifact.ts';
-import { loadScoringModel } from '../../models/serving/scoring-model.ts';
-import { ENGINE_FEATURE_SET } from '../../models/features/definitions.ts';
-import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../../models/starter/starter.ts';
+import { loadArtifact } from '../../services/model/artifact.ts';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
+import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../../services/model/starter.ts';
 import { modelPathOf } from '../../services/runtime.ts';
 
 describe('the starter model', () => {

@@ -6,7 +6,7 @@ import {
   type SessionView,
   type StoredUser,
   type UserStore,
-} from '../../console/model.ts';
+} from '../../cases/users.ts';
 import type { SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;

@@ -5,7 +5,7 @@ import type { Metrics } from '../../metrics.ts';
 import type { RulesetFile } from '../../adapters/files/ruleset-file.ts';
 import type { RatesFile } from '../../adapters/files/rates-file.ts';
 import type { ReloadResult } from '../../adapters/files/watched-file.ts';
-import type { ModelFile } from '../../../models/serving/scoring-model.ts';
+import type { ModelFile } from '../../adapters/files/model-file.ts';
 import { errorResponseSchema } from '../../core/schemas.ts';
 import { isLoopback, sameSecret } from '../access.ts';
 

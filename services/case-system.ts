@@ -1,21 +1,22 @@
-// The case system once its database is open: stores, audit log, ingester and feedback, built on
-// one SqlClient. services/runtime.ts picks the driver and the queue; this wires the rest.
-import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
-import { PostgresCaseStore } from '../adapters/postgres/case-store.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
-import type { SqlClient } from '../adapters/postgres/sql-client.ts';
-import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
-import type { UserStore } from '../console/model.ts';
-import type { AuditLog } from './audit.ts';
-import { Feedback, type LabelSink } from './feedback.ts';
-import { CaseIngester, type FlaggedQueue } from './flagged.ts';
-import type { CaseStore } from './model.ts';
-import type { NegativeListStore } from './negative-lists.ts';
-import type { ApiKeyStore } from '../auth/api-keys.ts';
-import { auditKeyChanges, startKeyAudit } from './key-audit.ts';
-import { AuditCheckpointer, startCheckpoints, type CheckpointFile } from './audit-checkpoints.ts';
-import type { PersonalDataCipher } from './personal-data.ts';
-import { startRetention } from './retention.ts';
+// The case system once its database is open: stores, audit log, ingester and feedback. Part of the
+// composition root with services/runtime.ts: it picks the driver and the queue, this builds the
+// PostgreSQL stores on the open SqlClient and wires the rest.
+import { PostgresAuditLog } from './adapters/postgres/audit-log.ts';
+import { PostgresCaseStore } from './adapters/postgres/case-store.ts';
+import { migrate } from './adapters/postgres/migrate.ts';
+import type { SqlClient } from './adapters/postgres/sql-client.ts';
+import { PostgresUserStore } from './adapters/postgres/user-store.ts';
+import type { UserStore } from './cases/users.ts';
+import type { AuditLog } from './cases/audit.ts';
+import { Feedback, type LabelSink } from './cases/feedback.ts';
+import { CaseIngester, type FlaggedQueue } from './cases/flagged.ts';
+import type { CaseStore } from './cases/model.ts';
+import type { NegativeListStore } from './cases/negative-lists.ts';
+import type { ApiKeyStore } from './auth/api-keys.ts';
+import { auditKeyChanges, startKeyAudit } from './cases/key-audit.ts';
+import { AuditCheckpointer, startCheckpoints, type CheckpointFile } from './cases/audit-checkpoints.ts';
+import type { PersonalDataCipher } from './cases/personal-data.ts';
+import { startRetention } from './cases/retention.ts';
 
 export interface CaseSystem {
   sql: SqlClient;

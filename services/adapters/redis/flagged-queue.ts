@@ -4,9 +4,9 @@
 // its pending messages to be claimed by another after a minute (XAUTOCLAIM). One key: works on a
 // Redis Cluster as on a single Redis (the consumer is the client's duplicate, Cluster or not).
 import { hostname } from 'node:os';
-import { whenReady, type RedisClient } from '../adapters/redis/connection.ts';
-import { DEFAULT_BACKOFF, parseFlagged, sleep, type Backoff, type FlaggedQueue } from './flagged.ts';
-import type { FlaggedDecision } from './model.ts';
+import { whenReady, type RedisClient } from './connection.ts';
+import { DEFAULT_BACKOFF, parseFlagged, sleep, type Backoff, type FlaggedQueue } from '../../cases/flagged.ts';
+import type { FlaggedDecision } from '../../cases/model.ts';
 
 export const FLAGGED_STREAM = 'lg:flagged';
 export const FLAGGED_GROUP = 'cases';

@@ -2,13 +2,13 @@
 // the active one (a WatchedFile: re-read when it changes, on SIGHUP or by the admin route). A file
 // that fails to load — unreadable, invalid, or built for a feature set this engine does not
 // compute — is refused and the model in force stays.
-import { WatchedFile, type ReloadResult } from '../../services/adapters/files/watched-file.ts';
-import type { FeatureMap } from '../../services/core/features.ts';
-import type { ModelFactor, ModelVerdict, ScoringModel } from '../../services/core/model.ts';
-import { FEATURE_SETS, featureNames, type FeatureSet } from '../features/definitions.ts';
-import { servingVector, unservableFeatures } from '../features/serving.ts';
-import { ArtifactError, loadArtifact, type Artifact } from './artifact.ts';
-import type { CompiledForest } from './forest.ts';
+import { WatchedFile, type ReloadResult } from './watched-file.ts';
+import type { FeatureMap } from '../../core/features.ts';
+import type { ModelFactor, ModelVerdict, ScoringModel } from '../../core/model.ts';
+import { FEATURE_SETS, featureNames, type FeatureSet } from '../../model/definitions.ts';
+import { servingVector, unservableFeatures } from '../../model/serving.ts';
+import { ArtifactError, loadArtifact, type Artifact } from '../../model/artifact.ts';
+import type { CompiledForest } from '../../model/forest.ts';
 
 export class ForestScoringModel implements ScoringModel {
   readonly version: string;

@@ -7,7 +7,7 @@
 // computation, so no training/serving skew. Curated rather than "everything": each column costs
 // training time (ml-cart scans every sampled column at every node), and most of the 100-odd
 // engine features are windows of the same counter.
-import type { EngineFeature, FeatureDef, FeatureSet } from './definitions.ts';
+import type { EngineFeature, FeatureDef, FeatureSet } from './feature-types.ts';
 
 const engine = (source: string, equals?: string): EngineFeature =>
   equals === undefined

@@ -17,8 +17,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FlaggedDecision } from './model.ts';
-import { MemoryFlaggedQueue, validFlagged, type Backoff } from './flagged.ts';
+import type { FlaggedDecision } from '../../cases/model.ts';
+import { MemoryFlaggedQueue, validFlagged, type Backoff } from '../../cases/flagged.ts';
 
 const COMPACT_AFTER = 10_000;
 const idOf = (f: Pick<FlaggedDecision, 'merchantId' | 'transactionId'>) => `${f.merchantId}\u0000${f.transactionId}`;

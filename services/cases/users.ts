@@ -1,4 +1,4 @@
-// Console users, roles and sessions: the ports the console needs from a store.
+// Console users, roles and sessions: the ports the review console needs from a store.
 import { z } from 'zod';
 import { containsCardNumber } from '../core/scrub.ts';
 

@@ -1,8 +1,8 @@
 // The serving path of a feature set: one model input vector from the engine's feature map at
 // scoring time. Window features come from the engine's counters through `fromEngineReading`
 // (definitions.ts: the same `windowValue` the offline path uses); row features from the request.
-import type { FeatureMap } from '../../services/core/features.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
+import type { FeatureMap } from '../core/features.ts';
+import { ALL_FEATURES } from '../core/features.ts';
 import { fromEngineReading, missingEngineCounters, rowValue, type FeatureDef, type FeatureSet } from './definitions.ts';
 
 /** Features of a set that the engine cannot compute: a model using them must not be served. */
