@@ -682,7 +682,7 @@ async function main(): Promise<number> {
   return report.failures.length ? 1 : 0;
 }
 
-let code = 1;
+let code: number;
 try {
   code = await main();
 } catch (error) {

@@ -1460,7 +1460,7 @@ function na(v: number | undefined): string {
   return v === undefined ? 'n/a' : fmtMs(v);
 }
 
-let code = 1;
+let code: number;
 try {
   code = await main();
 } catch (error) {

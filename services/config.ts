@@ -90,7 +90,7 @@ export const configSchema = z.object({
   /** Optional: labels from case decisions are published to leakguard.labels. */
   KAFKA_BROKERS: z
     .string()
-    .regex(/^[A-Za-z0-9.:\[\]-]+(,[A-Za-z0-9.:\[\]-]+)*$/, 'must be host:port[,host:port...]')
+    .regex(/^[A-Za-z0-9.:[\]-]+(,[A-Za-z0-9.:[\]-]+)*$/, 'must be host:port[,host:port...]')
     .optional(),
   /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
   LEAKGUARD_CONSOLE_IDLE_MS: int(15 * 60_000, 1_000, 15 * 60_000),

@@ -40,7 +40,7 @@ export class WatchlistRegistry {
   }
 
   start(intervalMs: number, onError: (error: unknown) => void): void {
-    this.timer = setInterval(() => this.refresh().catch(onError), intervalMs);
+    this.timer = setInterval(() => void this.refresh().catch(onError), intervalMs);
     this.timer.unref();
   }
 

@@ -1,6 +1,7 @@
 // Measures the known problems of ml-random-forest 2.x / ml-cart 2.x on handbook data.
 //   sh scripts/run.sh models/bench/rf-properties.ts DATA_DIR
 // Prints one line per property: what was checked and what was measured.
+/* eslint-disable @typescript-eslint/no-explicit-any -- probes ml-random-forest's untyped internals */
 import { RandomForestClassifier } from 'ml-random-forest';
 import { loadSplit } from './rf-probe-data.ts';
 import { Random } from '../simulator/random.ts';
@@ -71,8 +72,8 @@ const base = { seed: 3, useSampleBagging: false, noOOB: true, replacement: false
   const votes = (rf as any).predictionValues(test) as { getRow(i: number): number[] };
   const p = rf.predictProbability(test, 1);
   let agreeShare = 0,
-    agreeDrop = 0,
-    nonBinaryDistinct = new Set<number>();
+    agreeDrop = 0;
+  const nonBinaryDistinct = new Set<number>();
   for (let i = 0; i < test.length; i++) {
     const v = votes.getRow(i);
     const share = v.filter((x) => x === 1).length / v.length;

@@ -217,7 +217,7 @@ export function startCheckpoints(
   let running: Promise<unknown> = checkpointer.resume().catch(onError);
   const pass = () => (running = running.then(() => checkpointer.pass()).catch(onError)).then(() => {});
   const ready = pass();
-  const timer = setInterval(pass, intervalMs);
+  const timer = setInterval(() => void pass(), intervalMs);
   timer.unref();
   return {
     ready,

@@ -4,7 +4,7 @@
 // moves queued decisions into the store, one commit each, acknowledging only after the commit,
 // retrying with backoff while PostgreSQL is unreachable.
 import type { CardKeyring } from '../core/card.ts';
-import type { Engine, Evidence, ScoreResult } from '../core/engine.ts';
+import type { Evidence, ScoreResult } from '../core/engine.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
 import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
 import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
@@ -205,21 +205,24 @@ export class FlaggedSink {
     }
   }
 
+  /** Publishes the decisions waiting for the queue, in order; never rejects (a failure reschedules). */
+  private async drainRetries(delay: number): Promise<void> {
+    this.retryTimer = undefined;
+    while (this.retry.length > 0) {
+      try {
+        await this.queue.publish(this.retry[0]!);
+        this.retry.shift();
+        this.published++;
+      } catch {
+        this.scheduleRetry(Math.min(delay * 2, 5_000));
+        return;
+      }
+    }
+  }
+
   private scheduleRetry(delay = 500): void {
     if (this.retryTimer) return;
-    this.retryTimer = setTimeout(async () => {
-      this.retryTimer = undefined;
-      while (this.retry.length > 0) {
-        try {
-          await this.queue.publish(this.retry[0]!);
-          this.retry.shift();
-          this.published++;
-        } catch {
-          this.scheduleRetry(Math.min(delay * 2, 5_000));
-          return;
-        }
-      }
-    }, delay);
+    this.retryTimer = setTimeout(() => void this.drainRetries(delay), delay);
     this.retryTimer.unref();
   }
 

@@ -55,7 +55,7 @@ export function startKeyAudit(
   let running: Promise<unknown> = Promise.resolve();
   const run = () => (running = running.then(() => auditKeyChanges(keys, audit)).catch(onError));
   const ready = run().then(() => {});
-  const timer = setInterval(run, intervalMs);
+  const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
   return { ready, stop: () => clearInterval(timer) };
 }

@@ -42,7 +42,7 @@ export function startRetention(
   let running: Promise<unknown> = Promise.resolve();
   const run = () => (running = running.then(() => erasePersonalData(store, audit, retentionDays)).catch(onError));
   const ready = run().then(() => {});
-  const timer = setInterval(run, intervalMs);
+  const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
   // Stopping waits for a pass in flight: the database closes after it.
   return {

@@ -153,7 +153,9 @@ async function main(): Promise<void> {
     let message = text;
     try {
       message = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {}
+    } catch {
+      // not JSON: the text as it came
+    }
     fail(`refused (${response.status}): ${message}`, 1);
   }
   const report = JSON.parse(text) as Report;

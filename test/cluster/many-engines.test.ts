@@ -242,7 +242,6 @@ afterAll(async () => {
   await cluster?.stop();
   await pg?.stop();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  // eslint-disable-next-line no-console
   console.log(`many-engines timings (ms): ${JSON.stringify(timings)}`);
 }, 60_000);
 
@@ -255,7 +254,6 @@ beforeEach(({ onTestFailed }) => {
       ['processor P1', P1],
       ['processor P2', P2],
     ] as const) {
-      // eslint-disable-next-line no-console
       if (proc) console.log(`--- last lines of ${name}:\n${proc.lines.slice(-15).join('\n')}`);
     }
   });

@@ -23,7 +23,7 @@ import { flagged } from '../console/fixtures.ts';
 import { keySlot, RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { FIXTURE_CARD_KEY, FIXTURE_EVENT, FIXTURE_NOW } from '../support/watchlist-fixtures.ts';
-import { buildTestApp, type TestApp } from '../support/app.ts';
+import { buildTestApp } from '../support/app.ts';
 
 const KEY = FIXTURE_CARD_KEY;
 const fp = (i: number) => fingerprintWith(KEY, `card-${i}`);

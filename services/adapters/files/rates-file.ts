@@ -13,7 +13,7 @@ export function readRatesFile(path: string = DEFAULT_RATES_PATH): RateTable {
   try {
     doc = parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read rate table ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read rate table ${path}: ${(error as Error).message}`, { cause: error });
   }
   return parseRateTable(doc, path);
 }

@@ -12,7 +12,7 @@ export function readRulesetFile(path: string, knownFeatures: ReadonlySet<string>
   try {
     doc = parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read ruleset ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read ruleset ${path}: ${(error as Error).message}`, { cause: error });
   }
   return parseRuleset(doc, knownFeatures);
 }

@@ -73,6 +73,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
         throw new Error(
           `migration ${m.version}_${m.name} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
+          { cause: error },
         );
       }
       applied.push(m.version);

@@ -108,7 +108,7 @@ function acquireLock(lockFile: string, dataDir: string): void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    let holder = 0;
+    let holder: number;
     try {
       holder = Number(readFileSync(lockFile, 'utf8').trim());
     } catch {

@@ -30,6 +30,8 @@ const withCounters = (name: string) => {
 };
 
 declare module 'ioredis' {
+  // The type parameter's name must match ioredis's declaration for the interfaces to merge.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface RedisCommander<Context> {
     lgScore(...args: (string | number)[]): Promise<string[]>;
   }
@@ -211,7 +213,7 @@ export class RedisVelocityStore implements VelocityStore {
     return Promise.all(
       plans.map((plan, i) => {
         const c = claims[i]!;
-        if ('reading' in c) return c.reading;
+        if ('reading' in c) return Promise.resolve(c.reading);
         // Another engine is recording it now (rare): waited for on its own, as a single scoring would.
         if (c.inFlight) return this.recordAcrossSlots(plan);
         return this.recorded(plan, c);
