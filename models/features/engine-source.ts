@@ -37,7 +37,7 @@ export class EngineWindowSource implements WindowSource {
 
   async recordAndRead(tx: OnlineTransaction, windows: readonly WindowFeature[]): Promise<WindowAggregate[]> {
     const facts = engineFacts(tx, String(tx.id ?? `n${this.next++}`));
-    const reading = await this.store.recordAndRead(buildCounterPlan(facts));
+    const reading = await this.store.recordAndRead(buildCounterPlan(facts, this.store.keys));
     if (reading.status !== 'new' || !reading.velocity)
       throw new Error(`transaction ${facts.transactionId} not counted: ${reading.status}`);
     // Labelled right after scoring: the windows only read labels of transactions 7+ days old, so

@@ -2,7 +2,14 @@
 // order, with sliding windows per entity. Amounts are summed in integer cents so that the offline
 // and online paths produce bit-identical values.
 import type { Dataset } from '../simulator/csv.ts';
-import { DAY_SECONDS, rowKind, rowValue, windowValue, type FeatureSet, type WindowFeature } from '../../services/model/definitions.ts';
+import {
+  DAY_SECONDS,
+  rowKind,
+  rowValue,
+  windowValue,
+  type FeatureSet,
+  type WindowFeature,
+} from '../../services/model/definitions.ts';
 
 export interface FeatureMatrix {
   names: string[];

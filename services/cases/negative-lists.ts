@@ -3,9 +3,9 @@
 // EntityHasher identities the velocity counters use), so the engine can look them up in its one
 // round trip. The stores: services/adapters/memory/negative-list-store.ts and
 // services/adapters/redis/negative-list-store.ts.
-import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../core/lists.ts';
+import { NEGATIVE_KINDS, type NegativeKind } from '../core/lists.ts';
 
-export { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind };
+export { NEGATIVE_KINDS, type NegativeKind };
 
 /** Reason codes the engine emits when a negative list matches (docs/console.md). */
 export const NEGATIVE_REASON_CODES: Record<NegativeKind, string> = {

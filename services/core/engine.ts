@@ -217,7 +217,8 @@ export class Engine {
     const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates);
     const watching = this.options.watchlistEvents !== undefined;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
-    if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities);
+    const keys = this.options.store.keys;
+    if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities, keys);
     return {
       merchantId,
       req,
@@ -228,7 +229,7 @@ export class Engine {
       amountRefCents,
       facts,
       watching,
-      plan: buildCounterPlan(facts),
+      plan: buildCounterPlan(facts, keys),
     };
   }
 

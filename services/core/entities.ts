@@ -6,19 +6,6 @@ import type { CardKeyring } from './card.ts';
 
 export type EntityKind = 'card' | 'device' | 'ip' | 'email' | 'shipping' | 'merchant' | 'bin';
 
-/** One letter per kind, in key names. */
-export const KIND_LETTER: Record<EntityKind, string> = {
-  card: 'c',
-  device: 'd',
-  ip: 'i',
-  email: 'e',
-  shipping: 's',
-  merchant: 'm',
-  bin: 'b',
-};
-/** The key prefix of everything stored about one identity: its hash tag puts it all in one Redis Cluster slot. */
-export const entityTag = (kind: EntityKind, id: string) => `lg:{${KIND_LETTER[kind]}:${id}}`;
-
 export interface Address {
   name?: string | undefined;
   line1?: string | undefined;

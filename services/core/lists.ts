@@ -1,18 +1,11 @@
 // Negative lists and allow-lists fed by analysts' decisions, read in the scoring round trip:
 // entities confirmed in fraud raise the risk of the next order using them; a card confirmed
 // legitimate can be allow-listed for a merchant for a while.
-import { entityTag, type EntityKind } from './entities.ts';
+import type { EntityKind } from './entities.ts';
+import type { StoreKeys } from './store-keys.ts';
 
 export const NEGATIVE_KINDS = ['device', 'ip', 'email', 'shipping'] as const satisfies readonly EntityKind[];
 export type NegativeKind = (typeof NEGATIVE_KINDS)[number];
-
-/**
- * Keyed by the engine's own pseudonyms (primary identity), so a lookup needs no extra hashing; in
- * the entity's own slot (its hash tag), so that the lookup rides in the entity's counter script.
- */
-export const negativeKey = (kind: NegativeKind, identity: string) => `${entityTag(kind, identity)}:neg`;
-export const allowKey = (merchantId: string, fingerprint: string) =>
-  `${entityTag('card', fingerprint)}:allow:${merchantId}`;
 
 export const LIST_FEATURES = [
   'negative_device',
@@ -28,13 +21,22 @@ export interface ListLookup {
   allow: string[];
 }
 
-export function listLookup(merchantId: string, entities: Partial<Record<EntityKind, string[]>>): ListLookup {
+/**
+ * The keys to look up: entries are keyed by the engine's own pseudonyms (primary identity), so a
+ * lookup needs no extra hashing, and grouped with the entity's counters (keys.groupOf), so that
+ * the lookup rides in the entity's counter script.
+ */
+export function listLookup(
+  merchantId: string,
+  entities: Partial<Record<EntityKind, string[]>>,
+  keys: StoreKeys,
+): ListLookup {
   return {
     negative: NEGATIVE_KINDS.filter((k) => entities[k]?.length).map((kind) => ({
       kind,
-      keys: entities[kind]!.map((id) => negativeKey(kind, id)),
+      keys: entities[kind]!.map((id) => keys.negative(kind, id)),
     })),
-    allow: (entities.card ?? []).map((fp) => allowKey(merchantId, fp)),
+    allow: (entities.card ?? []).map((fp) => keys.allow(merchantId, fp)),
   };
 }
 

@@ -2,7 +2,8 @@
 // turns into one atomic plan of counter operations. Both stores (Redis, memory) execute the
 // same plan, so their answers are the same by construction and by contract test.
 // docs/velocity-features.md explains every feature in words.
-import { entityTag, KIND_LETTER, type EntityKind } from './entities.ts';
+import type { EntityKind } from './entities.ts';
+import { OUTCOME_KINDS, type CountedOutcome, type StoreKeys } from './store-keys.ts';
 import type { ListLookup } from './lists.ts';
 
 export const WINDOWS = {
@@ -78,16 +79,13 @@ export const DISTINCT_COUNTERS: DistinctCounter[] = [
   { entity: 'bin', of: 'card', windows: ['10m', '1h'] },
 ];
 
-export const OUTCOME_KINDS = ['declines', 'chargebacks', 'challenge_failures'] as const;
-export type CountedOutcome = (typeof OUTCOME_KINDS)[number];
+export { OUTCOME_KINDS, type CountedOutcome };
 /** The reported outcome (outcome API) each counter kind counts. */
 const COUNTED_OUTCOME: Record<string, CountedOutcome> = {
   declined: 'declines',
   chargeback: 'chargebacks',
   challenge_failed: 'challenge_failures',
 };
-/** Key suffix letter of each kind (keys.outcomes). */
-const OUTCOME_KEY: Record<CountedOutcome, string> = { declines: 'd', chargebacks: 'c', challenge_failures: 'x' };
 const ENTITY_OUTCOMES: readonly CountedOutcome[] = ['declines', 'chargebacks'];
 // A failed 3-D Secure challenge speaks about the card (its holder could not authenticate); rings
 // show through declines and chargebacks already, so the other entities do not count it.
@@ -171,19 +169,6 @@ export function subIdentities(kind: EntityKind, id: string): string[] {
   const n = spreadOf(kind);
   return n === 1 ? [id] : Array.from({ length: n }, (_, k) => `${id}/${k}`);
 }
-
-/** Key names. Each identity's keys share its hash tag (entityTag): one Redis Cluster slot. */
-export const keys = {
-  log: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:l`,
-  distinct: (kind: EntityKind, id: string, of: EntityKind) => `${entityTag(kind, id)}:d${KIND_LETTER[of]}`,
-  outcomes: (kind: EntityKind, id: string, outcome: CountedOutcome) =>
-    `${entityTag(kind, id)}:o${OUTCOME_KEY[outcome]}`,
-  /** The delayed counters' transaction log and fraud-label log. */
-  delayed: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:y`,
-  frauds: (kind: EntityKind, id: string) => `${entityTag(kind, id)}:f`,
-  marker: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:m`,
-  response: (merchantId: string, transactionId: string) => `lg:{t:${merchantId}:${transactionId}}:r`,
-};
 
 /** What the stores need to know of one transaction: pseudonymous identities only, never a PAN. */
 export interface TransactionFacts {
@@ -315,6 +300,19 @@ export interface CounterPlan {
   size: number;
 }
 
+/**
+ * A transaction's member in an identity's log: `ref|cents|small` (reference, amount in reference
+ * cents, 1 when a small amount). Unique per transaction, so recording it twice changes nothing;
+ * the sums read it back. The one encoder and parser; counters.lua mirrors them (the contract
+ * tests hold the two stores to the same readings).
+ */
+export const logTail = (cents: number, small: boolean) => `${cents}|${small ? 1 : 0}`;
+export const logMember = (ref: string, tail: string) => `${ref}|${tail}`;
+export function parseLogMember(member: string): { cents: number; small: boolean } {
+  const bar = member.lastIndexOf('|', member.length - 3);
+  return { cents: Number(member.slice(bar + 1, member.length - 2)), small: member.endsWith('|1') };
+}
+
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
 export const RESPONSE_TTL_MS = 86_400_000;
 const maxOf = (ws: number[]) => Math.max(0, ...ws);
@@ -326,13 +324,10 @@ export function primaryIdentities(entities: TransactionFacts['entities']): Parti
   return out;
 }
 
-/** The hash tag of a key: its slot group. */
-const groupOf = (key: string) => key.slice(0, key.indexOf('}') + 1);
-
-export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
+export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): CounterPlan {
   const groups = new Map<string, SlotGroup>();
   const add = (op: SlotOp) => {
-    const g = groupOf(op.key);
+    const g = keys.groupOf(op.key);
     let group = groups.get(g);
     if (!group) groups.set(g, (group = { ops: [] }));
     group.ops.push(op);
@@ -422,7 +417,7 @@ export function buildCounterPlan(facts: TransactionFacts): CounterPlan {
     payloadHash: facts.payloadHash,
     at: facts.occurredAt,
     ref,
-    tail: `${facts.amountCents}|${facts.small ? 1 : 0}`,
+    tail: logTail(facts.amountCents, facts.small),
     entitiesJson: JSON.stringify(primary),
     markerTtlMs: MARKER_TTL_MS,
     groups: grouped,
@@ -549,6 +544,7 @@ export function outcomePlan(
   transactionId: string,
   entitiesJson: string,
   outcome: string,
+  keys: StoreKeys,
 ): OutcomePlan {
   const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
   const ref = `${merchantId}:${transactionId}`;
@@ -620,6 +616,8 @@ export interface StoredTransaction {
 }
 
 export interface VelocityStore {
+  /** How this store names what it keeps: the plans built for it use these names. */
+  readonly keys: StoreKeys;
   recordAndRead(plan: CounterPlan): Promise<StoreReading>;
   /**
    * A batch in one round trip per store node: every reading is the one recordAndRead would give

@@ -126,14 +126,16 @@ export const elementsOf = (mask: number): DataElement[] => DATA_ELEMENTS.filter(
 // --- Storage keys and the packed entry ------------------------------------------------------
 
 export interface EntrySlot {
+  /** The bucket: the fingerprint's first two bytes, four hex digits (65,536 buckets). */
   bucket: string;
+  /** The entry's field in its bucket: the next eight bytes. */
   field: Buffer;
 }
 
-/** Where a fingerprint's entry lives. The hash tag makes a bucket one Cluster slot. */
+/** Where a fingerprint's entry lives (the Redis adapter makes each bucket a key of its own slot). */
 export function entrySlot(fingerprint: string): EntrySlot {
   const bytes = Buffer.from(fingerprint, 'base64url');
-  return { bucket: `lg:w:{${bytes.subarray(0, 2).toString('hex')}}`, field: bytes.subarray(2, 10) };
+  return { bucket: bytes.subarray(0, 2).toString('hex'), field: bytes.subarray(2, 10) };
 }
 
 export interface WatchlistEntry {

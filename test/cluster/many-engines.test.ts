@@ -8,6 +8,7 @@
 // processor reloads on its own SIGHUP; two processors in one group share the partitions and decide
 // every transaction once.
 import { spawn } from 'node:child_process';
+import { REDIS_KEYS as velocityKeys } from '../../services/adapters/redis/keys.ts';
 import type { Redis } from 'ioredis';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,6 @@ import { createAccount } from '../../services/console/accounts.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { loginAttemptsKey } from '../../services/console/session.ts';
 import { EntityHasher } from '../../services/core/entities.ts';
-import { keys as velocityKeys } from '../../services/core/velocity.ts';
 import type { DecisionMessage } from '../../streams/messages.ts';
 import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
 import {

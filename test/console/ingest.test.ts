@@ -153,7 +153,9 @@ describe('Redis stream in front of a real PostgreSQL', () => {
 
 describe('negative lists on Redis', () => {
   it('stores confirmed-fraud entities and card allow-lists under the keys the engine will read, with a TTL', async () => {
-    const { negativeKey, allowKey } = await import('../../services/cases/negative-lists.ts');
+    const { REDIS_KEYS } = await import('../../services/adapters/redis/keys.ts');
+    const negativeKey = REDIS_KEYS.negative;
+    const allowKey = REDIS_KEYS.allow;
     const { RedisNegativeListStore } = await import('../../services/adapters/redis/negative-list-store.ts');
     const { connectRedis } = await import('../../services/adapters/redis/connection.ts');
     const server = await RedisServer.start();

@@ -5,6 +5,7 @@
 // negative lists and allow-lists with their TTLs. Run twice it changes nothing; a legacy key whose
 // new name exists is left alone; keys that are not legacy are never touched.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REDIS_KEYS, watchlistBucketKey } from '../../services/adapters/redis/keys.ts';
 import type { Redis } from 'ioredis';
 import { createApiKey, hashApiKey, type ApiKeyRecord } from '../../services/auth/api-keys.ts';
 import { RedisApiKeyStore } from '../../services/adapters/redis/api-key-store.ts';
@@ -13,7 +14,6 @@ import { migrateKeyLayout, newNameOf } from '../../services/adapters/redis/key-m
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
-import { allowKey, negativeKey } from '../../services/core/lists.ts';
 import { decodeEntry, encodeEntry, entrySlot, type CompromiseEvent } from '../../services/core/watchlist.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
@@ -79,7 +79,7 @@ async function writeLegacyLayout(
   // A listed card: buckets kept their names (lg:w:{xxxx}), nothing to rename.
   const slot = entrySlot(FP);
   await redis.hset(
-    slot.bucket,
+    watchlistBucketKey(slot.bucket),
     slot.field,
     encodeEntry({ elements: 0b11, firstListedAt: 1_790_000_000, expiryTag: 9, eventSeqs: [1, 2] }),
   );
@@ -131,7 +131,9 @@ describe('key migration on a single Redis', () => {
       after.filter((k) => /^lg:(w:(ev:|hits:|event-seq|events|external-ids|bin-ranges)|apikeys:|neg:|allow:)/.test(k)),
     ).toEqual([]);
     expect(after).toHaveLength(before.length);
-    expect(after).toEqual(expect.arrayContaining(['lg:flagged', 'lg:{c:abc}:l', entrySlot(FP).bucket]));
+    expect(after).toEqual(
+      expect.arrayContaining(['lg:flagged', 'lg:{c:abc}:l', watchlistBucketKey(entrySlot(FP).bucket)]),
+    );
 
     const watchlist = new RedisWatchlistStore(redis);
     expect((await watchlist.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
@@ -181,11 +183,11 @@ describe('key migration on a single Redis', () => {
     expect(await lists.isCardAllowed('shop.with-dots_2', ['previous-key-fp', FP])).toBe(true);
     expect(await lists.isCardAllowed('shop-2', [FP])).toBe(false);
     // RENAME keeps the TTL.
-    const ttl = await redis.pttl(negativeKey('device', 'dev-pseudonym'));
+    const ttl = await redis.pttl(REDIS_KEYS.negative('device', 'dev-pseudonym'));
     expect(ttl).toBeGreaterThan(180 * DAY - 60_000);
     expect(ttl).toBeLessThanOrEqual(180 * DAY);
-    expect(await redis.pttl(allowKey('shop.with-dots_2', FP))).toBeGreaterThan(7 * DAY - 60_000);
-    expect(await redis.pttl(allowKey('shop.with-dots_2', FP))).toBeLessThanOrEqual(7 * DAY);
+    expect(await redis.pttl(REDIS_KEYS.allow('shop.with-dots_2', FP))).toBeGreaterThan(7 * DAY - 60_000);
+    expect(await redis.pttl(REDIS_KEYS.allow('shop.with-dots_2', FP))).toBeLessThanOrEqual(7 * DAY);
   });
 
   it('is idempotent: a second run, and a run on an empty or a new-layout Redis, renames nothing', async () => {
@@ -205,9 +207,9 @@ describe('key migration on a single Redis', () => {
     await redis.set('lg:neg:email:e1', '2', 'PX', DAY);
     await redis.set('lg:neg:email:e2', '3', 'PX', DAY);
     expect(await migrateKeyLayout(redis)).toEqual({ renamed: 1, conflicts: 1 });
-    expect(await redis.get(negativeKey('email', 'e1'))).toBe('1');
+    expect(await redis.get(REDIS_KEYS.negative('email', 'e1'))).toBe('1');
     expect(await redis.get('lg:neg:email:e1')).toBe('2');
-    expect(await redis.get(negativeKey('email', 'e2'))).toBe('3');
+    expect(await redis.get(REDIS_KEYS.negative('email', 'e2'))).toBe('3');
   });
 
   it('two engines starting at once migrate each key once', async () => {

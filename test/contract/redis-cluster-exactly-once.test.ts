@@ -3,9 +3,10 @@
 // between an outcome's writes, leaves counters that a retry completes without counting anything
 // twice; two engines scoring the same transaction at once count it once and read the same.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
-import { buildCounterPlan, keys, type TransactionFacts, type VelocityReading } from '../../services/core/velocity.ts';
+import { buildCounterPlan, type TransactionFacts, type VelocityReading } from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
@@ -75,22 +76,23 @@ async function story(
   crash: (facts: TransactionFacts) => Promise<void>,
 ): Promise<{ retried: VelocityReading; next: VelocityReading }> {
   const store = new RedisVelocityStore(clusterClient);
-  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
+  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN }), REDIS_KEYS));
   await store.recordAndRead(
     buildCounterPlan(
       tx({
         occurredAt: T0 - 2 * MIN,
         entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] },
       }),
+      REDIS_KEYS,
     ),
   );
   const facts = tx({ occurredAt: T0 - MIN });
   await crash(facts);
   // The merchant retries the same request, later, without occurredAt: a new "now".
-  const retried = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }));
+  const retried = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }, REDIS_KEYS));
   expect(retried.status).toBe('pending');
   expect(retried.countedAt).toBe(T0 - MIN);
-  const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+  const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 }), REDIS_KEYS));
   expect(next.status).toBe('new');
   return { retried: retried.velocity!, next: next.velocity! };
 }
@@ -101,30 +103,31 @@ describe('exactly once across slots', () => {
   beforeAll(async () => {
     await singleClient.flushall();
     const store = new RedisVelocityStore(singleClient);
-    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN })));
+    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN }), REDIS_KEYS));
     await store.recordAndRead(
       buildCounterPlan(
         tx({
           occurredAt: T0 - 2 * MIN,
           entities: { card: ['cardB'], merchant: ['m1'], bin: ['411111'], device: ['dev1'] },
         }),
+        REDIS_KEYS,
       ),
     );
     const facts = tx({ occurredAt: T0 - MIN });
-    const first = await store.recordAndRead(buildCounterPlan(facts));
-    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+    const first = await store.recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 }), REDIS_KEYS));
     expected = { retried: first.velocity!, next: next.velocity! };
     expect(expected.next.card_count_1h).toBe(3); // the second transaction is another card
     expect(expected.next.merchant_count_1h).toBe(4);
     expect(expected.next.device_distinct_cards_1h).toBe(2);
   });
 
-  const groupsOf = (facts: TransactionFacts) => buildCounterPlan(facts).groups.length;
+  const groupsOf = (facts: TransactionFacts) => buildCounterPlan(facts, REDIS_KEYS).groups.length;
 
   it('a crash after the claim, before any slot group: the retry records every group once', async () => {
     const got = await story(async (facts) => {
       await expect(
-        new RedisVelocityStore(dying(clusterClient, 0)).recordAndRead(buildCounterPlan(facts)),
+        new RedisVelocityStore(dying(clusterClient, 0)).recordAndRead(buildCounterPlan(facts, REDIS_KEYS)),
       ).rejects.toThrow('engine died');
     });
     expect(got).toEqual(expected);
@@ -137,7 +140,7 @@ describe('exactly once across slots', () => {
       await cluster.flushAll();
       const got = await story(async (facts) => {
         await expect(
-          new RedisVelocityStore(dying(clusterClient, done)).recordAndRead(buildCounterPlan(facts)),
+          new RedisVelocityStore(dying(clusterClient, done)).recordAndRead(buildCounterPlan(facts, REDIS_KEYS)),
         ).rejects.toThrow('engine died');
       });
       expect(got, `crash after ${done} of ${total} groups`).toEqual(expected);
@@ -146,7 +149,9 @@ describe('exactly once across slots', () => {
 
   it('a crash after every group, before the reading was kept: the retry records nothing twice', async () => {
     const got = await story(async (facts) => {
-      const reading = await new RedisVelocityStore(dying(clusterClient, 1_000)).recordAndRead(buildCounterPlan(facts));
+      const reading = await new RedisVelocityStore(dying(clusterClient, 1_000)).recordAndRead(
+        buildCounterPlan(facts, REDIS_KEYS),
+      );
       expect(reading.status).toBe('new');
     });
     expect(got).toEqual(expected);
@@ -154,7 +159,7 @@ describe('exactly once across slots', () => {
 
   it('a crash after the reading was kept, before the response: the retry gets that reading back', async () => {
     const got = await story(async (facts) => {
-      await new RedisVelocityStore(clusterClient).recordAndRead(buildCounterPlan(facts));
+      await new RedisVelocityStore(clusterClient).recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
     });
     expect(got).toEqual(expected);
   });
@@ -162,14 +167,14 @@ describe('exactly once across slots', () => {
   it('after the response is stored, a retry replays it and counts nothing', async () => {
     const store = new RedisVelocityStore(clusterClient);
     const facts = tx();
-    const plan = buildCounterPlan(facts);
+    const plan = buildCounterPlan(facts, REDIS_KEYS);
     await store.recordAndRead(plan);
     await store.saveResponse(plan, '{"decision":"approve"}');
-    expect(await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + MIN }))).toEqual({
+    expect(await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + MIN }, REDIS_KEYS))).toEqual({
       status: 'replay',
       storedResponse: '{"decision":"approve"}',
     });
-    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 1 })));
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 1 }), REDIS_KEYS));
     expect(next.velocity!.card_count_10m).toBe(2);
   });
 
@@ -178,16 +183,16 @@ describe('exactly once across slots', () => {
     try {
       const a = new RedisVelocityStore(clusterClient),
         b = new RedisVelocityStore(other);
-      await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN })));
+      await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 2 * MIN }), REDIS_KEYS));
       const facts = tx({ occurredAt: T0 - MIN });
       const [ra, rb] = await Promise.all([
-        a.recordAndRead(buildCounterPlan(facts)),
-        b.recordAndRead(buildCounterPlan(facts)),
+        a.recordAndRead(buildCounterPlan(facts, REDIS_KEYS)),
+        b.recordAndRead(buildCounterPlan(facts, REDIS_KEYS)),
       ]);
       expect([ra.status, rb.status].sort()).toEqual(['new', 'pending']);
       expect(ra.velocity).toEqual(rb.velocity);
       expect(ra.velocity!.card_count_1h).toBe(2);
-      const next = await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 })));
+      const next = await a.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 }), REDIS_KEYS));
       expect(next.velocity!.card_count_1h).toBe(3);
       expect(next.velocity!.merchant_count_1h).toBe(3);
     } finally {
@@ -198,7 +203,7 @@ describe('exactly once across slots', () => {
   it('an outcome whose engine died between the sets and the marker is recorded once by the retry', async () => {
     const store = new RedisVelocityStore(clusterClient);
     const facts = tx();
-    await store.recordAndRead(buildCounterPlan(facts));
+    await store.recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
     // The engine died after joining the outcome sets: the marker's o:chargeback field was never set.
     const crashing = new RedisVelocityStore(
       new Proxy(clusterClient, {
@@ -216,10 +221,10 @@ describe('exactly once across slots', () => {
     await expect(crashing.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).rejects.toThrow(
       'engine died',
     );
-    expect(await clusterClient.hget(keys.marker('m1', facts.transactionId), 'o:chargeback')).toBeNull();
+    expect(await clusterClient.hget(REDIS_KEYS.marker('m1', facts.transactionId), 'o:chargeback')).toBeNull();
     expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('recorded');
     expect(await store.recordOutcome('m1', facts.transactionId, 'chargeback', T0 + MIN)).toBe('duplicate');
-    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 2 * MIN })));
+    const next = await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 + 2 * MIN }), REDIS_KEYS));
     expect(next.velocity!.card_chargebacks_24h).toBe(1);
     expect(next.velocity!.device_chargebacks_7d).toBe(1);
   });

@@ -5,6 +5,7 @@
 // the console's login limit counted once across engines. The single-Redis runs of the same stores
 // are in watchlist-store.test.ts, key-migration.test.ts, test/console/ and test/http/shared-rate-limit.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REDIS_KEYS, watchlistBucketKey } from '../../services/adapters/redis/keys.ts';
 import type { Cluster } from 'ioredis';
 import { createApiKey, hashApiKey } from '../../services/auth/api-keys.ts';
 import { API_KEY_KEYS, RedisApiKeyStore } from '../../services/adapters/redis/api-key-store.ts';
@@ -17,7 +18,6 @@ import type { FlaggedDecision } from '../../services/cases/model.ts';
 import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { loginAttemptsKey, RedisLoginRateLimiter } from '../../services/console/session.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
-import { allowKey, negativeKey } from '../../services/core/lists.ts';
 import { decodeEntry, elementMask, entrySlot, type AddStatus } from '../../services/core/watchlist.ts';
 import { flagged } from '../console/fixtures.ts';
 import { keySlot, RedisCluster } from '../support/redis-cluster.ts';
@@ -109,7 +109,7 @@ describe('watchlists on a cluster', () => {
     await store.createEvent(EVENT, 'bank-a', new Date());
     await store.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
     const cards = Array.from({ length: 600 }, (_, i) => ({ slot: entrySlot(fp(i)), expiryTag: i % 7 }));
-    expect((await mastersOf(cards.slice(0, 60).map((c) => c.slot.bucket))).size).toBe(3);
+    expect((await mastersOf(cards.slice(0, 60).map((c) => watchlistBucketKey(c.slot.bucket)))).size).toBe(3);
     // Card 0 twice in the batch: new, then duplicate (the same call meets it twice, in order).
     const batch = [...cards.slice(0, 300), cards[0]!];
     const first = await store.addCards(1, elementMask(['pan', 'cvv']), batch, NOW);
@@ -160,7 +160,7 @@ describe('watchlists on a cluster', () => {
     );
     // 50..99: 30 in event 1 only... 50..59 in 1, 60..79 in both, 80..99 in 2; plus a card never listed and one twice.
     const removing = [...slots.slice(50, 100), entrySlot(fp(1000)), slots[55]!];
-    expect((await mastersOf(removing.map((s) => s.bucket))).size).toBe(3);
+    expect((await mastersOf(removing.map((s) => watchlistBucketKey(s.bucket)))).size).toBe(3);
     expect(await store.removeCards(removing)).toBe(50);
     expect(await store.eventStatistics(1)).toMatchObject({ cardsListed: 80, cardsRemoved: 30 });
     expect(await store.eventStatistics(2)).toMatchObject({ cardsListed: 40, cardsRemoved: 40 });
@@ -198,17 +198,17 @@ describe('watchlists on a cluster', () => {
     await store.createEvent(EVENT, 'bank-a', new Date());
     await store.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
     // Cards of four different buckets that share one slot, and cards elsewhere.
-    const slot = keySlot(entrySlot(fp(0)).bucket);
+    const slot = keySlot(watchlistBucketKey(entrySlot(fp(0)).bucket));
     const moving: ReturnType<typeof entrySlot>[] = [];
     const buckets = new Set<string>();
     for (let i = 0; buckets.size < 4 || moving.length < 12; i++) {
       const s = entrySlot(fp(i));
-      if (keySlot(s.bucket) !== slot || (buckets.size >= 4 && !buckets.has(s.bucket))) continue;
+      if (keySlot(watchlistBucketKey(s.bucket)) !== slot || (buckets.size >= 4 && !buckets.has(s.bucket))) continue;
       buckets.add(s.bucket);
       moving.push(s);
     }
     const elsewhere = Array.from({ length: 50 }, (_, i) => entrySlot(fp(100_000 + i))).filter(
-      (s) => keySlot(s.bucket) !== slot,
+      (s) => keySlot(watchlistBucketKey(s.bucket)) !== slot,
     );
     const all = [...moving, ...elsewhere].map((s) => ({ slot: s, expiryTag: 0 }));
     expect(await store.addCards(1, 1, all, NOW)).toEqual(all.map(() => 'new'));
@@ -266,7 +266,7 @@ describe('negative lists on a cluster', () => {
   it('reads entries of many slots with one GET each, and keeps their TTLs', async () => {
     const store = new RedisNegativeListStore(redis);
     const devices = Array.from({ length: 30 }, (_, i) => `dev-${i}`);
-    expect((await mastersOf(devices.map((d) => negativeKey('device', d)))).size).toBe(3);
+    expect((await mastersOf(devices.map((d) => REDIS_KEYS.negative('device', d)))).size).toBe(3);
     await store.add('device', 'dev-17', 60_000, 1);
     await store.add('email', 'mail-1', 60_000, 2);
     await store.add('shipping', 'addr-1', 1, 3); // expires at once
@@ -275,15 +275,15 @@ describe('negative lists on a cluster', () => {
       await store.matches({ device: devices, ip: ['ip-1'], email: ['mail-0', 'mail-1'], shipping: ['addr-1'] }),
     ).toEqual(['device', 'email']);
     expect(await store.matches({})).toEqual([]);
-    expect(await redis.get(negativeKey('device', 'dev-17'))).toBe('1');
-    expect(await redis.pttl(negativeKey('device', 'dev-17'))).toBeGreaterThan(50_000);
+    expect(await redis.get(REDIS_KEYS.negative('device', 'dev-17'))).toBe('1');
+    expect(await redis.pttl(REDIS_KEYS.negative('device', 'dev-17'))).toBeGreaterThan(50_000);
 
     const cards = Array.from({ length: 10 }, (_, i) => fp(i));
     await store.allowCard('shop-1', cards[7]!, 60_000, 4);
     expect(await store.isCardAllowed('shop-1', cards)).toBe(true);
     expect(await store.isCardAllowed('shop-2', cards)).toBe(false);
     expect(await store.isCardAllowed('shop-1', [])).toBe(false);
-    expect(await redis.get(allowKey('shop-1', cards[7]!))).toBe('4');
+    expect(await redis.get(REDIS_KEYS.allow('shop-1', cards[7]!))).toBe('4');
   });
 });
 

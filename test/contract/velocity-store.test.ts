@@ -1,6 +1,7 @@
 // The velocity contract, held against every store: the in-memory embedded default, a real Redis
 // and a real three-master Redis Cluster.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import type { NegativeListStore } from '../../services/cases/negative-lists.ts';
 import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
@@ -92,7 +93,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   });
 
   const record = async (facts: TransactionFacts) => {
-    const reading = await store.recordAndRead(buildCounterPlan(facts));
+    const reading = await store.recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
     expect(reading.status).toBe('new');
     return reading.velocity!;
   };
@@ -153,7 +154,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
 
   it('counts a transaction once: a retry with the same payload replays, another payload conflicts', async () => {
     const facts = tx();
-    const plan = buildCounterPlan(facts);
+    const plan = buildCounterPlan(facts, REDIS_KEYS);
     const first = await store.recordAndRead(plan);
     expect(first.status).toBe('new');
     // Response not stored yet (crash between count and reply): read again without counting.
@@ -163,7 +164,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     await store.saveResponse(plan, '{"decision":"approve"}');
     const replay = await store.recordAndRead(plan);
     expect(replay).toEqual({ status: 'replay', storedResponse: '{"decision":"approve"}' });
-    const conflict = await store.recordAndRead(buildCounterPlan({ ...facts, payloadHash: 'other' }));
+    const conflict = await store.recordAndRead(buildCounterPlan({ ...facts, payloadHash: 'other' }, REDIS_KEYS));
     expect(conflict.status).toBe('conflict');
     const next = await record(tx());
     expect(next.card_count_1h).toBe(2);
@@ -174,14 +175,14 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
       tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
     await record(device('cardA', T0 - 2 * MIN));
     const facts = device('cardB', T0 - MIN);
-    const plan = buildCounterPlan(facts);
+    const plan = buildCounterPlan(facts, REDIS_KEYS);
     const first = await store.recordAndRead(plan);
     expect(first.velocity!.device_distinct_cards_1h).toBe(2);
     // cardA comes back later: its last-seen time on the device moves past this transaction's time,
     // so a fresh read at T0 − 1 min would find one card. The retry must decide as the first try did,
     // even when it carries a new "now" (a request without occurredAt): it gets the counting time.
     await record(device('cardA', T0));
-    const pending = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }));
+    const pending = await store.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }, REDIS_KEYS));
     expect(pending.status).toBe('pending');
     expect(pending.velocity).toEqual(first.velocity);
     expect(pending.countedAt).toBe(T0 - MIN);
@@ -191,10 +192,10 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
 
   it('a retry whose plan has another shape (lists switched on, a deploy, a key rotation) records again at the counting time and reads afresh instead of misreading the kept values', async () => {
     const facts = tx({ entities: { card: ['cardA'], merchant: ['m1'], device: ['dev1'] } });
-    const first = await store.recordAndRead(buildCounterPlan(facts));
+    const first = await store.recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
     expect(first.lists).toBeUndefined();
-    const withLists = buildCounterPlan({ ...facts, lists: listLookup('m1', facts.entities) });
-    expect(withLists.layout).not.toBe(buildCounterPlan(facts).layout);
+    const withLists = buildCounterPlan({ ...facts, lists: listLookup('m1', facts.entities, REDIS_KEYS) }, REDIS_KEYS);
+    expect(withLists.layout).not.toBe(buildCounterPlan(facts, REDIS_KEYS).layout);
     const pending = await store.recordAndRead(withLists);
     expect(pending.status).toBe('pending');
     // Recording again changes nothing already recorded (the same members at the same time).
@@ -292,7 +293,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
       return f;
     };
     const capped = async (facts: TransactionFacts) => {
-      const plan = buildCounterPlan(facts);
+      const plan = buildCounterPlan(facts, REDIS_KEYS);
       for (const g of plan.groups) for (const op of g.ops) if (op.op === 'delayed') op.cap = 3;
       const reading = await store.recordAndRead(plan);
       expect(reading.status).toBe('new');
@@ -313,7 +314,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     SPREAD.merchant = 4;
     SPREAD.bin = 4;
     try {
-      const plan = buildCounterPlan(tx());
+      const plan = buildCounterPlan(tx(), REDIS_KEYS);
       // Card, 4 merchant and 4 BIN sub-identities: 9 slot groups.
       expect(plan.groups).toHaveLength(9);
       const cards = ['cardA', 'cardB', 'cardC', 'cardD', 'cardE', 'cardF'];
@@ -360,12 +361,12 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     await lists.add('device', 'devBad', 60_000, 1);
     await lists.add('email', 'mailOld', 60_000, 1); // listed under the previous key's identity
     await lists.allowCard('m1', 'cardOld', 60_000, 2);
-    const facts = { ...tx({ entities }), lists: listLookup('m1', entities) };
-    const reading = await store.recordAndRead(buildCounterPlan(facts));
+    const facts = { ...tx({ entities }), lists: listLookup('m1', entities, REDIS_KEYS) };
+    const reading = await store.recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
     expect(reading.lists).toEqual([true, false, true, true]); // device, ip, email, then the allow-list
     const other = { ...tx({ merchantId: 'm2', entities: { ...entities, merchant: ['m2'] } }) };
     const elsewhere = await store.recordAndRead(
-      buildCounterPlan({ ...other, lists: listLookup('m2', other.entities) }),
+      buildCounterPlan({ ...other, lists: listLookup('m2', other.entities, REDIS_KEYS) }, REDIS_KEYS),
     );
     expect(elsewhere.lists!.at(-1)).toBe(false); // allow-listed for m1 only
   });

@@ -1,6 +1,7 @@
 // The watchlist contract, held against every store (memory, a real Redis, a real Redis Cluster), including the
 // lookup and hit recording that happen in the velocity store's single round trip.
 import { mkdtempSync } from 'node:fs';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -151,8 +152,8 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
       watchlist: [entrySlot(fp)],
     });
     const at = NOW * 1000 + 60_000;
-    await s.velocity.recordAndRead(buildCounterPlan(facts('t0', at - 10_000)));
-    const plan = buildCounterPlan(facts('t1', at));
+    await s.velocity.recordAndRead(buildCounterPlan(facts('t0', at - 10_000), REDIS_KEYS));
+    const plan = buildCounterPlan(facts('t1', at), REDIS_KEYS);
     const reading = await s.velocity.recordAndRead(plan);
     expect(reading.watchlist!.usesSinceListed).toBe(1);
     expect(decodeEntry(reading.watchlist!.entries[0]!)).toMatchObject({ expiryTag: 42, eventSeqs: [1] });
@@ -193,7 +194,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(stats).toMatchObject({ hits: 1, distinctMerchants: 1 });
     expect(stats.lastHitAt).not.toBeNull();
     const unlisted = await s.velocity.recordAndRead(
-      buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }),
+      buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }, REDIS_KEYS),
     );
     expect(unlisted.watchlist).toEqual({ entries: [null], usesSinceListed: 0 });
   });

@@ -53,6 +53,7 @@ describe('a retry of a transaction counted but not answered', () => {
     // The first answer is never stored (the process died between the script and the store write).
     let dropSave = true;
     const store: VelocityStore = {
+      keys: memory.keys,
       recordAndRead: (plan) => memory.recordAndRead(plan),
       recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
       saveResponse: async (plan, response, hit) => {

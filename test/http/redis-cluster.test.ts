@@ -4,7 +4,7 @@
 // nothing is counted twice: every transaction retried afterwards is counted exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identifyCard } from '../../services/core/card.ts';
-import { keys } from '../../services/core/velocity.ts';
+import { REDIS_KEYS as keys } from '../../services/adapters/redis/keys.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { bearer, buildTestApp, scoreBody, VISA, type TestApp } from '../support/app.ts';
 import { keySlot, RedisCluster } from '../support/redis-cluster.ts';

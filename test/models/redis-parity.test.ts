@@ -10,11 +10,7 @@ import { connectRedis, whenReady } from '../../services/adapters/redis/connectio
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { datasetFromBatches, type Dataset } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';
-import {
-  HANDBOOK_FEATURE_SET,
-  missingEngineCounters,
-  type WindowAggregate,
-} from '../../services/model/definitions.ts';
+import { HANDBOOK_FEATURE_SET, missingEngineCounters, type WindowAggregate } from '../../services/model/definitions.ts';
 import { computeOffline, type FeatureMatrix } from '../../models/features/offline.ts';
 import { replayParity, type WindowSource } from '../../models/features/online.ts';
 import { EngineWindowSource } from '../../models/features/engine-source.ts';
@@ -103,6 +99,7 @@ describe("offline handbook features equal the engine's online features", () => {
   it('catches a store whose fraud labels never arrive: only the terminal risk features differ', async () => {
     const memory = new MemoryVelocityStore();
     const unlabelled: VelocityStore = {
+      keys: memory.keys,
       recordAndRead: (plan) => memory.recordAndRead(plan),
       recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
       saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),

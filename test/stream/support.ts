@@ -11,7 +11,8 @@ import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaConfig, type 
 import { inject } from 'vitest';
 import { loadConfig } from '../../services/config.ts';
 import { fingerprintWith, luhnValid } from '../../services/core/card.ts';
-import { keys, subIdentities } from '../../services/core/velocity.ts';
+import { subIdentities } from '../../services/core/velocity.ts';
+import { REDIS_KEYS as keys } from '../../services/adapters/redis/keys.ts';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../services/logger.ts';
 import { startKafka } from '../../streams/broker/local-kafka.ts';

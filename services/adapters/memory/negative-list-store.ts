@@ -1,6 +1,7 @@
 // The negative and allow lists in memory (embedded mode): entries with their expiry, by the same
 // keys as in Redis.
-import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { REDIS_KEYS } from '../redis/keys.ts';
 import type { NegativeListStore } from '../../cases/negative-lists.ts';
 
 export class MemoryNegativeListStore implements NegativeListStore {
@@ -26,18 +27,20 @@ export class MemoryNegativeListStore implements NegativeListStore {
   }
 
   async add(kind: NegativeKind, identity: string, ttlMs: number, _caseId?: number): Promise<void> {
-    this.entries.set(negativeKey(kind, identity), this.now() + ttlMs);
+    this.entries.set(REDIS_KEYS.negative(kind, identity), this.now() + ttlMs);
   }
 
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
-    return NEGATIVE_KINDS.filter((kind) => (identities[kind] ?? []).some((id) => this.live(negativeKey(kind, id))));
+    return NEGATIVE_KINDS.filter((kind) =>
+      (identities[kind] ?? []).some((id) => this.live(REDIS_KEYS.negative(kind, id))),
+    );
   }
 
   async allowCard(merchantId: string, fingerprint: string, ttlMs: number, _caseId?: number): Promise<void> {
-    this.entries.set(allowKey(merchantId, fingerprint), this.now() + ttlMs);
+    this.entries.set(REDIS_KEYS.allow(merchantId, fingerprint), this.now() + ttlMs);
   }
 
   async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {
-    return fingerprints.some((fp) => this.live(allowKey(merchantId, fp)));
+    return fingerprints.some((fp) => this.live(REDIS_KEYS.allow(merchantId, fp)));
   }
 }

@@ -5,8 +5,9 @@ import {
   encodeRawReading,
   firstListedSeconds,
   parseRawReading,
-  keys,
+  logMember,
   outcomePlan,
+  parseLogMember,
   RESPONSE_TTL_MS,
   type CounterPlan,
   type HitRecord,
@@ -15,6 +16,7 @@ import {
   type StoreReading,
   type VelocityStore,
 } from '../../core/velocity.ts';
+import { REDIS_KEYS } from '../redis/keys.ts';
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
 
@@ -26,6 +28,8 @@ export interface KeyPresence {
 const HOUR = 3_600_000;
 
 export class MemoryVelocityStore implements VelocityStore {
+  /** The same names as in Redis: a plan built for either store runs on both. */
+  readonly keys = REDIS_KEYS;
   private readonly db: SortedSets;
   private readonly sweeper: NodeJS.Timeout;
   private readonly watchlist: MemoryWatchlistStore | undefined;
@@ -66,7 +70,7 @@ export class MemoryVelocityStore implements VelocityStore {
     const since = firstListedSeconds(entries);
     const raw: RawReading = {
       entries: entries.map((e) => e?.toString('hex') ?? ''),
-      groups: plan.groups.map((g) => this.runGroup(g, t, `${plan.ref}|${tail}`, plan.ref, since).map(String)),
+      groups: plan.groups.map((g) => this.runGroup(g, t, logMember(plan.ref, tail), plan.ref, since).map(String)),
     };
     db.hset(plan.marker, { r: encodeRawReading(raw), rl: plan.layout });
     const reading: StoreReading = { status, ...combineReading(plan, raw, t) };
@@ -109,11 +113,8 @@ export class MemoryVelocityStore implements VelocityStore {
             break;
           }
           const horizon = Math.max(0, ...op.counts, ...op.amounts, ...op.smalls);
-          // Members are `ref|cents|small`: parsed once per row, not once per window.
-          const rows = db.range(op.key, t - horizon, t).map(([m, s]) => {
-            const bar = m.lastIndexOf('|', m.length - 3);
-            return { age: t - s, cents: Number(m.slice(bar + 1, m.length - 2)), small: m.endsWith('|1') };
-          });
+          // Members parsed once per row, not once per window.
+          const rows = db.range(op.key, t - horizon, t).map(([m, s]) => ({ age: t - s, ...parseLogMember(m) }));
           for (const w of op.counts) out.push(rows.reduce((n, r) => (r.age < w ? n + 1 : n), 0));
           for (const w of op.amounts) out.push(rows.reduce((sum, r) => (r.age < w ? sum + r.cents : sum), 0));
           for (const w of op.smalls) out.push(rows.reduce((n, r) => (r.age < w && r.small ? n + 1 : n), 0));
@@ -164,11 +165,11 @@ export class MemoryVelocityStore implements VelocityStore {
     outcome: string,
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
-    const marker = keys.marker(merchantId, transactionId);
+    const marker = this.keys.marker(merchantId, transactionId);
     const entitiesJson = this.db.hget(marker, 'e');
     if (entitiesJson === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
-    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome);
+    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome, this.keys);
     const member = p.ref;
     for (const key of p.counted) {
       this.db.zadd(key, at, member);

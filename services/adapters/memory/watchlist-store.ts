@@ -3,6 +3,7 @@
 // so that events, listed cards (as fingerprint slots, never card numbers) and statistics survive
 // a restart.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { watchlistBucketKey } from '../redis/keys.ts';
 import { dirname } from 'node:path';
 import type { HitRecord } from '../../core/velocity.ts';
 import {
@@ -39,6 +40,7 @@ interface Stats {
   merchants: Set<string>;
 }
 
+// Entries by their Redis names (bucket key / field): the journal of earlier versions holds them so.
 const slotKey = (bucket: string, fieldHex: string) => `${bucket}/${fieldHex}`;
 
 export class MemoryWatchlistStore implements WatchlistStore {
@@ -148,7 +150,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   /** The packed entry of a slot: used by the memory velocity store inside its single step. */
   lookup(slot: EntrySlot): Buffer | null {
-    return this.entries.get(slotKey(slot.bucket, slot.field.toString('hex'))) ?? null;
+    return this.entries.get(slotKey(watchlistBucketKey(slot.bucket), slot.field.toString('hex'))) ?? null;
   }
 
   recordHit(hit: HitRecord, recordedAt: number): void {
@@ -214,7 +216,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
       seq: eventSeq,
       mask: elementMask,
       now: nowSeconds,
-      cards: cards.map((c) => [c.slot.bucket, c.slot.field.toString('hex'), c.expiryTag]),
+      cards: cards.map((c) => [watchlistBucketKey(c.slot.bucket), c.slot.field.toString('hex'), c.expiryTag]),
     });
   }
 
@@ -224,7 +226,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   async removeCards(slots: EntrySlot[]): Promise<number> {
     if (slots.length === 0) return 0;
-    return this.commit<number>({ t: 'remove', slots: slots.map((s) => [s.bucket, s.field.toString('hex')]) });
+    return this.commit<number>({
+      t: 'remove',
+      slots: slots.map((s) => [watchlistBucketKey(s.bucket), s.field.toString('hex')]),
+    });
   }
 
   async getBinRanges(issuerId: string): Promise<BinRange[]> {

@@ -3,7 +3,7 @@
 -- Arguments travel as JSON objects with named fields; keys as indexes into KEYS.
 
 -- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
--- a the log member's tail (cents|small), c claim wall-clock time (ms), r/rl the reading kept for
+-- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
 -- a retry until the response is stored, and its plan layout.
 -- claim = {hash, at, entities, tail, markerTtl, layout, now}.
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}

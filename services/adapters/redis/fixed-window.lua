@@ -1,15 +1,18 @@
 -- A fixed-window counter, shared by every engine: the window starts at the first hit and lasts
--- ARGV[1] ms (the key expires with it). One key: runs on any node of a Redis Cluster.
--- KEYS[1] the counter. ARGV[1] window (ms). Returns {hits in this window, ms left in it}.
-local current = redis.call('INCR', KEYS[1])
+-- windowMs (the key expires with it). One key: runs on any node of a Redis Cluster.
+-- Returns {hits in this window, ms left in it}.
+local counterKey = KEYS[1]
+local windowMs = tonumber(ARGV[1])
+
+local current = redis.call('INCR', counterKey)
 if current == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  return {current, tonumber(ARGV[1])}
+  redis.call('PEXPIRE', counterKey, windowMs)
+  return {current, windowMs}
 end
-local ttl = redis.call('PTTL', KEYS[1])
+local ttl = redis.call('PTTL', counterKey)
 if ttl < 0 then
   -- A counter without expiry (never left by this script; written by hand): give it one.
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+  redis.call('PEXPIRE', counterKey, windowMs)
+  ttl = windowMs
 end
 return {current, ttl}

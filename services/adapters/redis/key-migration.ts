@@ -13,7 +13,8 @@
 import { API_KEY_KEYS, LEGACY_API_KEY_KEYS } from './api-key-store.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { legacyWatchlistKeys as OLD, watchlistKeys as NEW } from './watchlist-keys.ts';
-import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { REDIS_KEYS } from './keys.ts';
 
 export interface KeyMigrationResult {
   renamed: number;
@@ -41,10 +42,10 @@ export function newNameOf(key: string): string | undefined {
   m = /^lg:w:hits:\{(.+)\}$/.exec(key);
   if (m && OLD.hits(m[1]!) === key) return NEW.hits(m[1]!);
   m = /^lg:neg:([a-z]+):(.+)$/.exec(key);
-  if (m && NEGATIVE.has(m[1]!)) return negativeKey(m[1] as NegativeKind, m[2]!);
+  if (m && NEGATIVE.has(m[1]!)) return REDIS_KEYS.negative(m[1] as NegativeKind, m[2]!);
   // lg:allow:MERCHANT:FINGERPRINT — a fingerprint is base64url (no colon): the last field.
   m = /^lg:allow:(.+):([A-Za-z0-9_-]+)$/.exec(key);
-  if (m) return allowKey(m[1]!, m[2]!);
+  if (m) return REDIS_KEYS.allow(m[1]!, m[2]!);
   return undefined;
 }
 

@@ -5,7 +5,8 @@
 // (the client pipelines them per node): no MGET, which a Redis Cluster refuses across slots.
 import type { RedisClient } from './connection.ts';
 import { read } from './lua.ts';
-import { allowKey, negativeKey, NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { NEGATIVE_KINDS, type NegativeKind } from '../../core/lists.ts';
+import { REDIS_KEYS } from './keys.ts';
 import type { NegativeListStore } from '../../cases/negative-lists.ts';
 
 export class RedisNegativeListStore implements NegativeListStore {
@@ -20,12 +21,12 @@ export class RedisNegativeListStore implements NegativeListStore {
   }
 
   async add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void> {
-    await this.redis.set(negativeKey(kind, identity), String(caseId), 'PX', ttlMs);
+    await this.redis.set(REDIS_KEYS.negative(kind, identity), String(caseId), 'PX', ttlMs);
   }
 
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
     const asked = NEGATIVE_KINDS.flatMap((kind) =>
-      (identities[kind] ?? []).map((id) => ({ kind, key: negativeKey(kind, id) })),
+      (identities[kind] ?? []).map((id) => ({ kind, key: REDIS_KEYS.negative(kind, id) })),
     );
     if (asked.length === 0) return [];
     const values = await Promise.all(asked.map((a) => this.get(a.key)));
@@ -33,12 +34,12 @@ export class RedisNegativeListStore implements NegativeListStore {
   }
 
   async allowCard(merchantId: string, fingerprint: string, ttlMs: number, caseId: number): Promise<void> {
-    await this.redis.set(allowKey(merchantId, fingerprint), String(caseId), 'PX', ttlMs);
+    await this.redis.set(REDIS_KEYS.allow(merchantId, fingerprint), String(caseId), 'PX', ttlMs);
   }
 
   async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {
     if (fingerprints.length === 0) return false;
-    const values = await Promise.all(fingerprints.map((fp) => this.get(allowKey(merchantId, fp))));
+    const values = await Promise.all(fingerprints.map((fp) => this.get(REDIS_KEYS.allow(merchantId, fp))));
     return values.some((v) => v !== null);
   }
 }

@@ -4,8 +4,9 @@
 -- ARGV[1] JSON {claim (see claimMarker), ref, tail, buckets = {{key, field (hex)}...},
 --   groups = {{base = index before the group's first key, ops}...}}.
 -- Returns claimMarker's answer, or {status, counting time, kept reading (encodeReading)}.
+local markerKey, responseKey = KEYS[1], KEYS[2]
 local args = cjson.decode(ARGV[1])
-local claimed = claimMarker(KEYS[1], KEYS[2], args.claim)
+local claimed = claimMarker(markerKey, responseKey, args.claim)
 local status = claimed[1]
 if status == 'conflict' or status == 'replay' or (status == 'pending' and claimed[3]) then return claimed end
 local at, tail = args.claim.at, args.tail
@@ -27,5 +28,5 @@ for i, g in ipairs(args.groups) do
   groups[i] = runGroup(g.base, { at = at, ref = args.ref, tail = tail, since = since, ops = g.ops })
 end
 local kept = encodeReading(entries, groups)
-redis.call('HSET', KEYS[1], 'r', kept, 'rl', args.claim.layout)
+redis.call('HSET', markerKey, 'r', kept, 'rl', args.claim.layout)
 return {status, tostring(at), kept}

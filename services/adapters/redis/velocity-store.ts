@@ -8,7 +8,6 @@ import {
   encodeRawReading,
   firstListedSeconds,
   parseRawReading,
-  keys,
   outcomePlan,
   RESPONSE_TTL_MS,
   SLOT_DEFINITIONS,
@@ -19,6 +18,7 @@ import {
   type StoreReading,
   type VelocityStore,
 } from '../../core/velocity.ts';
+import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
@@ -118,6 +118,7 @@ export function rounds(plans: readonly CounterPlan[]): number[][] {
 }
 
 export class RedisVelocityStore implements VelocityStore {
+  readonly keys = REDIS_KEYS;
   private readonly redis: RedisClient;
   private readonly cluster: boolean;
   private readonly claim = withCounters('claim.lua');
@@ -157,7 +158,7 @@ export class RedisVelocityStore implements VelocityStore {
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
     const keyList = [plan.marker, plan.response];
     const buckets = (plan.watch?.slots ?? []).map((s) => ({
-      key: keyList.push(s.bucket),
+      key: keyList.push(watchlistBucketKey(s.bucket)),
       field: s.field.toString('hex'),
     }));
     const groups = plan.groups.map((g) => {
@@ -230,9 +231,11 @@ export class RedisVelocityStore implements VelocityStore {
       >,
       Promise.all(
         slots.map((s) =>
-          this.redis.hgetBuffer(s.bucket, s.field).catch((error: unknown) => {
+          this.redis.hgetBuffer(watchlistBucketKey(s.bucket), s.field).catch((error: unknown) => {
             if (!isRedirection(error)) throw error;
-            return sendAlone<Buffer | null>(this.redis, 'hget', [s.bucket, s.field], { buffers: true });
+            return sendAlone<Buffer | null>(this.redis, 'hget', [watchlistBucketKey(s.bucket), s.field], {
+              buffers: true,
+            });
           }),
         ),
       ),
@@ -316,7 +319,7 @@ export class RedisVelocityStore implements VelocityStore {
     outcome: string,
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
-    const marker = keys.marker(merchantId, transactionId);
+    const marker = this.keys.marker(merchantId, transactionId);
     // Sent alone: followed through redirections (not on the hot path).
     const [entitiesJson, countedAt, done] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [
       marker,
@@ -326,7 +329,7 @@ export class RedisVelocityStore implements VelocityStore {
     ]);
     if (entitiesJson === null || entitiesJson === undefined) return 'unknown';
     if (done !== null) return 'duplicate';
-    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome);
+    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome, this.keys);
     const join = (key: string, when: number, retention: number, cap: number) =>
       this.outcome.run(this.redis, [key], [JSON.stringify({ member: p.ref, at: when, retention, cap })]);
     await Promise.all([

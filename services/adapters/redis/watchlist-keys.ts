@@ -1,5 +1,5 @@
 // Redis key layout of the watchlists. Entries live in 65,536 bucket hashes, each its own slot
-// (core/watchlist.ts entrySlot: `lg:w:{xxxx}`), so that millions of cards spread over a cluster.
+// (keys.ts watchlistBucketKey: `lg:w:{xxxx}`), so that millions of cards spread over a cluster.
 // Event metadata, statistics and hit streams are small and written together by one script
 // (record-hit.lua): they share one hash tag, `{w}`, hence one slot.
 const TAG = 'lg:{w}';

@@ -5,9 +5,10 @@
 local removed = 0
 local seqs = {}
 for i = 1, #KEYS do
-  local v = redis.call('HGET', KEYS[i], ARGV[i])
+  local bucketKey, field = KEYS[i], ARGV[i]
+  local v = redis.call('HGET', bucketKey, field)
   if v then
-    redis.call('HDEL', KEYS[i], ARGV[i])
+    redis.call('HDEL', bucketKey, field)
     removed = removed + 1
     local pos = 9
     while pos <= #v do

@@ -19,6 +19,7 @@ import {
   type StoredHit,
   type WatchlistStore,
 } from '../../core/watchlist.ts';
+import { watchlistBucketKey } from './keys.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { LuaScript, read } from './lua.ts';
 import { watchlistKeys as K } from './watchlist-keys.ts';
@@ -139,7 +140,7 @@ export class RedisWatchlistStore implements WatchlistStore {
         const args: (string | number | Buffer)[] = [header];
         for (const i of group) {
           const c = cards[i]!;
-          keys.push(c.slot.bucket);
+          keys.push(watchlistBucketKey(c.slot.bucket));
           args.push(c.slot.field, c.expiryTag);
         }
         const letters = (await ADD.run(this.redis, keys, args)) as string;
@@ -156,9 +157,15 @@ export class RedisWatchlistStore implements WatchlistStore {
     // One command per bucket, concurrent: written back to back to each node (lua.ts read()).
     return Promise.all(
       slots.map((s) =>
-        read(this.redis, () => this.redis.hgetBuffer(s.bucket, s.field), 'hget', [s.bucket, s.field], {
-          buffers: true,
-        }),
+        read(
+          this.redis,
+          () => this.redis.hgetBuffer(watchlistBucketKey(s.bucket), s.field),
+          'hget',
+          [watchlistBucketKey(s.bucket), s.field],
+          {
+            buffers: true,
+          },
+        ),
       ),
     );
   }
@@ -171,7 +178,7 @@ export class RedisWatchlistStore implements WatchlistStore {
         (group) =>
           REMOVE.run(
             this.redis,
-            group.map((i) => slots[i]!.bucket),
+            group.map((i) => watchlistBucketKey(slots[i]!.bucket)),
             group.map((i) => slots[i]!.field),
           ) as Promise<number[]>,
       ),

@@ -1,0 +1,39 @@
+// Leakguard's key layout in Redis. Everything stored about one identity shares its hash tag
+// `lg:{<kind letter>:<id>}`, so that it lives in one Redis Cluster slot and one script can read
+// and write it all; a transaction's marker and stored response share `lg:{t:<merchant>:<tx>}`;
+// watchlist entries live in 65,536 buckets `lg:w:{xxxx}`, one slot each (core/watchlist.ts picks
+// the bucket). docs/redis-cluster.md has the whole table. The embedded store keeps the same names.
+import type { EntityKind } from '../../core/entities.ts';
+import type { CountedOutcome, StoreKeys } from '../../core/store-keys.ts';
+
+/** One letter per kind, in key names. */
+export const KIND_LETTER: Record<EntityKind, string> = {
+  card: 'c',
+  device: 'd',
+  ip: 'i',
+  email: 'e',
+  shipping: 's',
+  merchant: 'm',
+  bin: 'b',
+};
+const OUTCOME_LETTER: Record<CountedOutcome, string> = { declines: 'd', chargebacks: 'c', challenge_failures: 'x' };
+
+/** The key prefix of everything stored about one identity: its hash tag puts it all in one slot. */
+export const entityTag = (kind: EntityKind, id: string) => `lg:{${KIND_LETTER[kind]}:${id}}`;
+
+/** The hash of a watchlist bucket (core/watchlist.ts EntrySlot.bucket: four hex digits). */
+export const watchlistBucketKey = (bucket: string) => `lg:w:{${bucket}}`;
+
+export const REDIS_KEYS: StoreKeys = {
+  log: (kind, id) => `${entityTag(kind, id)}:l`,
+  distinct: (kind, id, of) => `${entityTag(kind, id)}:d${KIND_LETTER[of]}`,
+  outcomes: (kind, id, outcome) => `${entityTag(kind, id)}:o${OUTCOME_LETTER[outcome]}`,
+  delayed: (kind, id) => `${entityTag(kind, id)}:y`,
+  frauds: (kind, id) => `${entityTag(kind, id)}:f`,
+  marker: (merchantId, transactionId) => `lg:{t:${merchantId}:${transactionId}}:m`,
+  response: (merchantId, transactionId) => `lg:{t:${merchantId}:${transactionId}}:r`,
+  negative: (kind, identity) => `${entityTag(kind, identity)}:neg`,
+  allow: (merchantId, fingerprint) => `${entityTag('card', fingerprint)}:allow:${merchantId}`,
+  // The hash tag: what Redis Cluster hashes to pick the slot.
+  groupOf: (key) => key.slice(0, key.indexOf('}') + 1),
+};
