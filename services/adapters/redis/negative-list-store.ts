@@ -1,5 +1,5 @@
 // The negative and allow lists in Redis: one key per entry in the entity's own slot (its hash tag,
-// core/lists.ts), `lg:{d:IDENTITY}:neg` (d, i, e, s for device, IP, email, shipping; value: the case
+// keys.ts), `lg:{d:IDENTITY}:neg` (d, i, e, s for device, IP, email, shipping; value: the case
 // id, PX TTL); a card allow-listed for a merchant after a legitimate decision, in the card's slot:
 // `lg:{c:FINGERPRINT}:allow:MERCHANT`. Keys of many slots are read with one GET each, concurrent
 // (the client pipelines them per node): no MGET, which a Redis Cluster refuses across slots.
