@@ -43,6 +43,17 @@ const FEATURE_MASK = 0xff,
   OFFSET_MASK = 0x3fff,
   LEAF = 1 << 31;
 
+/**
+ * One step of a packed walk from node n (word w) given the input's rank on w's feature: to the
+ * left child (n + 1) when the rank is below the node's, else by the right-child offset; a leaf
+ * (offset 0, rank 0 on the spare slot) stays where it is. Branch-free: d < 0 selects 1.
+ */
+function step(n: number, w: number, rank: number): number {
+  const d = rank - ((w >>> RANK_SHIFT) & RANK_MASK),
+    o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
+  return n + o + ((1 - o) & (d >> 31));
+}
+
 /** The integer form of a forest (see the header); undefined when the forest does not fit it. */
 interface Packed {
   /** One word per node. A leaf reads the spare feature slot (rank 0) with offset 0: it loops on itself. */
@@ -118,17 +129,11 @@ export class CompiledForest {
   readonly prior: PriorCorrection | undefined;
   private readonly oddsFactor: number;
 
-  /** Left child right after its parent for every split (pre-order layout): one array read less per step. */
-  private readonly preorder: boolean;
   private readonly packed: Packed | undefined;
 
   constructor(flat: FlatForest, prior?: PriorCorrection, options: CompiledForestOptions = {}) {
     this.flat = flat;
     this.prior = prior;
-    let preorder = true;
-    for (let n = 0; n < flat.feature.length && preorder; n++)
-      if (flat.feature[n]! >= 0 && flat.left[n] !== n + 1) preorder = false;
-    this.preorder = preorder;
     this.packed = options.packed === false ? undefined : pack(flat);
 
     this.oddsFactor = prior
@@ -172,13 +177,21 @@ export class CompiledForest {
 
   /** The packed soft vote of the row starting at x[base]. */
   private packedRaw(p: Packed, x: ArrayLike<number>, base: number): number {
+    return this.packedWalk(p, x, base, undefined);
+  }
+
+  /**
+   * The packed walk, the one of the scoring and the contributions. Four trees at a time,
+   * branch-free (`step`); a finished tree sits on its leaf (step 0) until all four are done (bit 31
+   * set in all words). With `acc`, each step also credits the feature of the node left with the
+   * child's delta (a tree waiting on its leaf credits the spare slot acc[nFeatures], dropped).
+   */
+  private packedWalk(p: Packed, x: ArrayLike<number>, base: number, acc: Float64Array | undefined): number {
     const { roots, value, nTrees, nFeatures } = this.flat;
     CompiledForest.rank(p, x, base, nFeatures);
-    const { words, ranks } = p;
+    const { words, ranks, delta } = p;
     let sum = 0;
     let t = 0;
-    // Four trees at a time, branch-free: d < 0 (go left) makes the step 1, else the right offset.
-    // A finished tree sits on its leaf (step 0) until all four are done (bit 31 set in all words).
     for (; t + 3 < nTrees; t += 4) {
       let a = roots[t]!,
         b = roots[t + 1]!,
@@ -189,18 +202,20 @@ export class CompiledForest {
         wc = words[c]!,
         we = words[e]!;
       while ((wa & wb & wc & we) >= 0) {
-        const da = ranks[wa & FEATURE_MASK]! - ((wa >>> RANK_SHIFT) & RANK_MASK),
-          oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const db = ranks[wb & FEATURE_MASK]! - ((wb >>> RANK_SHIFT) & RANK_MASK),
-          ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const dc = ranks[wc & FEATURE_MASK]! - ((wc >>> RANK_SHIFT) & RANK_MASK),
-          oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const de = ranks[we & FEATURE_MASK]! - ((we >>> RANK_SHIFT) & RANK_MASK),
-          oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
-        a += oa + ((1 - oa) & (da >> 31));
-        b += ob + ((1 - ob) & (db >> 31));
-        c += oc + ((1 - oc) & (dc >> 31));
-        e += oe + ((1 - oe) & (de >> 31));
+        const fa = wa & FEATURE_MASK,
+          fb = wb & FEATURE_MASK,
+          fc = wc & FEATURE_MASK,
+          fe = we & FEATURE_MASK;
+        a = step(a, wa, ranks[fa]!);
+        b = step(b, wb, ranks[fb]!);
+        c = step(c, wc, ranks[fc]!);
+        e = step(e, we, ranks[fe]!);
+        if (acc) {
+          acc[fa]! += delta[a]!;
+          acc[fb]! += delta[b]!;
+          acc[fc]! += delta[c]!;
+          acc[fe]! += delta[e]!;
+        }
         wa = words[a]!;
         wb = words[b]!;
         wc = words[c]!;
@@ -212,9 +227,9 @@ export class CompiledForest {
       let n = roots[t]!;
       let w = words[n]!;
       while (w >= 0) {
-        const d = ranks[w & FEATURE_MASK]! - ((w >>> RANK_SHIFT) & RANK_MASK),
-          o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
-        n += o + ((1 - o) & (d >> 31));
+        const f = w & FEATURE_MASK;
+        n = step(n, w, ranks[f]!);
+        if (acc) acc[f]! += delta[n]!;
         w = words[n]!;
       }
       sum += value[n]!;
@@ -223,29 +238,30 @@ export class CompiledForest {
   }
 
   private floatRaw(x: ArrayLike<number>): number {
-    const { roots, feature, threshold, left, right, value, nTrees } = this.flat;
+    return this.floatWalk(x, undefined);
+  }
+
+  /**
+   * The float walk (the reference path, and the one of forests the packed layout cannot hold):
+   * each tree from its root by the thresholds; with `out`, each split credits its feature with
+   * (child share − parent share), averaged over the trees.
+   */
+  private floatWalk(x: ArrayLike<number>, out: Float64Array | undefined): number {
+    const { roots, feature, threshold, left, right, value, nTrees, nFeatures } = this.flat;
+    out?.fill(0, 0, nFeatures);
     let sum = 0;
-    if (this.preorder) {
-      for (let t = 0; t < nTrees; t++) {
-        let n = roots[t]!;
-        let f = feature[n]!;
-        while (f >= 0) {
-          n = x[f]! < threshold[n]! ? n + 1 : right[n]!;
-          f = feature[n]!;
-        }
-        sum += value[n]!;
-      }
-      return sum / nTrees;
-    }
     for (let t = 0; t < nTrees; t++) {
       let n = roots[t]!;
       let f = feature[n]!;
       while (f >= 0) {
-        n = x[f]! < threshold[n]! ? left[n]! : right[n]!;
+        const next = x[f]! < threshold[n]! ? left[n]! : right[n]!;
+        if (out) out[f]! += value[next]! - value[n]!;
+        n = next;
         f = feature[n]!;
       }
       sum += value[n]!;
     }
+    if (out) for (let k = 0; k < nFeatures; k++) out[k]! /= nTrees;
     return sum / nTrees;
   }
 
@@ -306,84 +322,16 @@ export class CompiledForest {
   }
 
   private packedContributions(p: Packed, x: ArrayLike<number>, out: Float64Array): number {
-    const { roots, value, nTrees, nFeatures } = this.flat;
-    CompiledForest.rank(p, x, 0, nFeatures);
-    const { words, ranks, delta, acc } = p;
+    const { acc } = p;
     acc.fill(0);
-    let sum = 0;
-    let t = 0;
-    // as packedRaw; each step credits the feature of the node left with the child's delta
-    // (a tree waiting on its leaf credits the spare slot acc[nFeatures], which is dropped)
-    for (; t + 3 < nTrees; t += 4) {
-      let a = roots[t]!,
-        b = roots[t + 1]!,
-        c = roots[t + 2]!,
-        e = roots[t + 3]!;
-      let wa = words[a]!,
-        wb = words[b]!,
-        wc = words[c]!,
-        we = words[e]!;
-      while ((wa & wb & wc & we) >= 0) {
-        const fa = wa & FEATURE_MASK,
-          fb = wb & FEATURE_MASK,
-          fc = wc & FEATURE_MASK,
-          fe = we & FEATURE_MASK;
-        const da = ranks[fa]! - ((wa >>> RANK_SHIFT) & RANK_MASK),
-          oa = (wa >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const db = ranks[fb]! - ((wb >>> RANK_SHIFT) & RANK_MASK),
-          ob = (wb >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const dc = ranks[fc]! - ((wc >>> RANK_SHIFT) & RANK_MASK),
-          oc = (wc >>> OFFSET_SHIFT) & OFFSET_MASK;
-        const de = ranks[fe]! - ((we >>> RANK_SHIFT) & RANK_MASK),
-          oe = (we >>> OFFSET_SHIFT) & OFFSET_MASK;
-        a += oa + ((1 - oa) & (da >> 31));
-        b += ob + ((1 - ob) & (db >> 31));
-        c += oc + ((1 - oc) & (dc >> 31));
-        e += oe + ((1 - oe) & (de >> 31));
-        acc[fa]! += delta[a]!;
-        acc[fb]! += delta[b]!;
-        acc[fc]! += delta[c]!;
-        acc[fe]! += delta[e]!;
-        wa = words[a]!;
-        wb = words[b]!;
-        wc = words[c]!;
-        we = words[e]!;
-      }
-      sum += value[a]! + value[b]! + value[c]! + value[e]!;
-    }
-    for (; t < nTrees; t++) {
-      let n = roots[t]!;
-      let w = words[n]!;
-      while (w >= 0) {
-        const f = w & FEATURE_MASK;
-        const d = ranks[f]! - ((w >>> RANK_SHIFT) & RANK_MASK),
-          o = (w >>> OFFSET_SHIFT) & OFFSET_MASK;
-        n += o + ((1 - o) & (d >> 31));
-        acc[f]! += delta[n]!;
-        w = words[n]!;
-      }
-      sum += value[n]!;
-    }
+    const raw = this.packedWalk(p, x, 0, acc);
+    const { nFeatures, nTrees } = this.flat;
     for (let f = 0; f < nFeatures; f++) out[f] = acc[f]! / nTrees;
-    return sum / nTrees;
+    return raw;
   }
 
   private floatContributions(x: ArrayLike<number>, out: Float64Array): number {
-    const { roots, feature, threshold, left, right, value, nTrees, nFeatures } = this.flat;
-    out.fill(0, 0, nFeatures);
-    let raw = 0;
-    for (let t = 0; t < nTrees; t++) {
-      let n = roots[t]!;
-      while (feature[n]! >= 0) {
-        const f = feature[n]!;
-        const next = x[f]! < threshold[n]! ? left[n]! : right[n]!;
-        out[f]! += value[next]! - value[n]!;
-        n = next;
-      }
-      raw += value[n]!;
-    }
-    for (let f = 0; f < nFeatures; f++) out[f]! /= nTrees;
-    return raw / nTrees;
+    return this.floatWalk(x, out);
   }
 
   /** Reason codes: the features that pushed the score up the most. */
