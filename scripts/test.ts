@@ -23,9 +23,15 @@ const env: NodeJS.ProcessEnv = {
   LEAKGUARD_TEST_SCHEMATHESIS: ensureSchemathesis(),
 };
 
-const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], {
+// The whole suite also holds the code to the linter, the formatter and the import rules (npm run
+// lint); a run of chosen test files (`npm test -- test/core`) skips them.
+const files = process.argv.slice(2);
+const lint =
+  files.length === 0 ? spawnSync(process.execPath, ['scripts/lint.ts'], { stdio: 'inherit', env }) : undefined;
+const vitest = spawnSync(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...files], {
   stdio: 'inherit',
   env,
 });
+if (lint && lint.status !== 0) process.stderr.write('npm test: lint FAILED (`npm run lint` names the findings)\n');
 process.stderr.write(`npm test: finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
-process.exit(vitest.status ?? 1);
+process.exit(lint && lint.status !== 0 ? 1 : (vitest.status ?? 1));
