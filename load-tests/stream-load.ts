@@ -199,9 +199,9 @@ export async function noopEngineDrain(
 ): Promise<{ rate: number; cpuMicrosPerTx: number }> {
   const { createLogger } = await import('../services/logger.ts');
   const { streamConfig } = await import('../streams/config.ts');
-  const { createKafka } = await import('../streams/kafka.ts');
+  const { createKafka } = await import('../services/adapters/kafka/kafka.ts');
   const { StreamMetrics } = await import('../streams/metrics.ts');
-  const { oneAtATime, StreamProcessor } = await import('../streams/processor.ts');
+  const { oneAtATime, StreamProcessor } = await import('../streams/processor/processor.ts');
   const { ensureTopics } = await import('../streams/topics.ts');
   // Quiet: a fresh broker answers the first join with "coordinator loading", which kafkajs logs as an error and retries.
   const logger = createLogger('fatal');

@@ -1,7 +1,7 @@
 // Configuration comes from the environment only, validated once at start-up: a bad value stops
 // the process with the variable's name and what is wrong with it.
 import { z } from 'zod';
-import { kafkaSecurityProblems } from '../streams/kafka-security.ts';
+import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
 
 const optionalString = z.string().trim().min(1).optional();

@@ -105,10 +105,7 @@ async function main(): Promise<void> {
   // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
   // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.
   const cases = await runtime.openCases().catch((error: unknown) => {
-    logger.error(
-      { err: { message: (error as Error).message } },
-      'case database could not be opened: the console is unavailable',
-    );
+    logger.error({ err: error }, 'case database could not be opened: the console is unavailable');
     return undefined;
   });
   if (!cases || stopping) return;

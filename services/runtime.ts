@@ -31,7 +31,7 @@ import { Metrics } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
 import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
-import { kafkaLabelSink } from './cases/feedback.ts';
+import { kafkaLabelSink } from './adapters/kafka/labels-sink.ts';
 import { FlaggedSink, sleep, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
@@ -244,7 +244,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
 
   const redisTarget = redisTargetOf(config);
   const redis = redisTarget ? connectRedis(redisTarget) : undefined;
-  redis?.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+  redis?.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   const memoryWatchlist = redis
     ? undefined
     : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
@@ -256,7 +256,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) =>
-    logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry refresh failed'),
+    logger.warn({ err: error }, 'watchlist registry refresh failed'),
   );
   const apiKeys = openApiKeyStore(config, redis);
 
@@ -272,8 +272,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     cipher,
     queue: flaggedQueue,
     watchlist,
-    onError: (error) =>
-      logger.warn({ err: { message: (error as Error).message } }, 'flagged decision not queued yet: retrying'),
+    onError: (error) => logger.warn({ err: error }, 'flagged decision not queued yet: retrying'),
   });
 
   // The friction each merchant's customers meet, against its budget: metrics and the console read it.
@@ -337,14 +336,13 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
                 ),
             },
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
-            onError: (error, stage) =>
-              logger.warn({ err: { message: (error as Error).message }, stage }, 'case system: will retry'),
+            onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
           });
           return cases;
         } catch (error) {
           await sql.close().catch(() => {});
           if (!isConnectionError(error)) throw error;
-          logger.warn({ err: { message: (error as Error).message } }, 'PostgreSQL not reachable yet: retrying');
+          logger.warn({ err: error }, 'PostgreSQL not reachable yet: retrying');
           await sleep(delay);
           delay = Math.min(delay * 2, 5_000);
         }
@@ -402,16 +400,13 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
           (m) =>
             m.renamed + m.conflicts > 0 &&
             logger.info(m, 'Redis keys renamed to the cluster layout (docs/redis-cluster.md)'),
-          (error: unknown) =>
-            logger.error({ err: { message: (error as Error).message } }, 'Redis key layout migration failed'),
+          (error: unknown) => logger.error({ err: error }, 'Redis key layout migration failed'),
         );
       }
       if (ready)
         await watchlistRegistry
           .refresh()
-          .catch((error: unknown) =>
-            logger.warn({ err: { message: (error as Error).message } }, 'watchlist registry not loaded'),
-          );
+          .catch((error: unknown) => logger.warn({ err: error }, 'watchlist registry not loaded'));
       return ready;
     },
     async readiness() {

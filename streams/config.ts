@@ -3,7 +3,7 @@
 // The engine's own settings (card keys, ruleset, deadline, log level...) come from services/config.ts.
 import { z } from 'zod';
 import { ConfigError } from '../services/config.ts';
-import { kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.ts';
+import { kafkaSecurityProblems, type KafkaSecurity } from '../services/adapters/kafka/security.ts';
 
 /** The default topics and group: the local secure broker (streams/broker) grants its ACLs on these. */
 export const DEFAULT_STREAM_TOPICS = {
@@ -78,7 +78,7 @@ export const streamConfigSchema = z.object({
   LEAKGUARD_STREAM_DEADLINE_MS: int(2_000, 5, 10_000),
   LEAKGUARD_STREAM_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
   LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: int(3_000, 100, 100_000),
-  /** Most bytes fetched per partition per request (kafkajs default: 1 MiB). */
+  /** Most bytes fetched per partition per request (the Kafka client's default: 1 MiB). */
   LEAKGUARD_STREAM_FETCH_BYTES_PER_PARTITION: int(256 * 1024, 16 * 1024, 64 * 1024 * 1024),
   /** How long a fetch waits for data when the topic is idle. */
   LEAKGUARD_STREAM_MAX_WAIT_MS: int(100, 0, 30_000),
@@ -96,7 +96,7 @@ export const streamConfigSchema = z.object({
   STREAM_METRICS_PORT: int(9464, 0, 65535),
 });
 export type StreamConfig = z.infer<typeof streamConfigSchema> & {
-  /** SASL/SCRAM and TLS of the Kafka clients (KAFKA_SASL_*, KAFKA_TLS*: streams/kafka-security.ts). */
+  /** SASL/SCRAM and TLS of the Kafka clients (KAFKA_SASL_*, KAFKA_TLS*: services/adapters/kafka/security.ts). */
   kafkaSecurity: KafkaSecurity;
 };
 export type StreamConfigInput = z.input<typeof streamConfigSchema>;
@@ -147,4 +147,11 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamCo
 /** For tests and tools: a full configuration from a few settings (no SASL, no TLS unless given). */
 export function streamConfig(over: StreamConfigInput, kafkaSecurity: KafkaSecurity = {}): StreamConfig {
   return { ...streamConfigSchema.parse(over), kafkaSecurity };
+}
+
+/** KAFKA_SASL_* and KAFKA_TLS* from the environment; a bad value is a ConfigError naming the variable. */
+export function loadKafkaSecurity(env: Record<string, string | undefined> = process.env): KafkaSecurity {
+  const { security, problems } = kafkaSecurityProblems(env);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  return security;
 }

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const service = await createStreamService(config, stream, logger);
 
-  // A failure kafkajs did not handle must not end the process: the consumer restarts, nothing is lost.
+  // A failure the Kafka client did not handle must not end the process: the consumer restarts, nothing is lost.
   process.on('unhandledRejection', (reason) =>
     logger.error(
       { err: { message: reason instanceof Error ? reason.message : String(reason) } },

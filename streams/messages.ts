@@ -179,7 +179,7 @@ export interface DeadLetterInput {
   details: { path: string; message: string }[];
   source: Source;
   key: Buffer | string | null | undefined;
-  /** The input record's timestamp as kafkajs gives it: ms since the epoch, decimal. */
+  /** The input record's timestamp as the Kafka client gives it: ms since the epoch, decimal. */
   timestamp: string;
   /** The raw value as received. */
   raw: string;

@@ -12,14 +12,13 @@
 // card always goes to the same partition, so its transactions are scored in order, and the key
 // holds nothing PCI DSS forbids to display. Never key by an unkeyed hash of the card number: the
 // card-number space is small enough to reverse it.
-import kafkajs, { type Kafka, type Producer, type RecordMetadata } from 'kafkajs';
+import type { KafkaClient, KafkaProducer, ProducedRecord } from '../services/adapters/kafka/client.ts';
+import { createKafka, kafkaClient } from '../services/adapters/kafka/kafka.ts';
+import type { KafkaSecurity } from '../services/adapters/kafka/security.ts';
 import { maskPan } from '../services/core/card.ts';
 import { issueDetails } from '../services/core/schemas.ts';
 import type { Logger } from '../services/logger.ts';
-import { createKafka, kafkaSecurityOptions, type KafkaSecurity } from './kafka.ts';
 import { transactionMessageSchema, type TransactionMessage, type TransactionMessageInput } from './messages.ts';
-
-const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
 export const DEFAULT_TRANSACTIONS_TOPIC = 'leakguard.transactions';
 
@@ -33,10 +32,10 @@ export class TransactionValidationError extends Error {
 }
 
 export interface TransactionProducerOptions {
-  /** An existing kafkajs client, or brokers to create one. */
-  kafka?: Kafka;
+  /** An existing Kafka client (services/adapters/kafka/client.ts), or brokers to create one. */
+  kafka?: KafkaClient;
   brokers?: string[];
-  /** SASL/SCRAM and TLS of the client created from `brokers`, e.g. loadKafkaSecurity() (streams/kafka.ts). */
+  /** SASL/SCRAM and TLS of the client created from `brokers`, e.g. loadKafkaSecurity() (streams/config.ts). */
   security?: KafkaSecurity;
   clientId?: string;
   logger?: Logger;
@@ -56,7 +55,7 @@ export function validateTransaction(input: unknown): TransactionMessage {
 
 export class TransactionProducer {
   readonly topic: string;
-  private readonly producer: Producer;
+  private readonly producer: KafkaProducer;
   private readonly key: (transaction: TransactionMessage) => string;
 
   constructor(options: TransactionProducerOptions) {
@@ -71,18 +70,16 @@ export class TransactionProducer {
             logger: options.logger,
             security: options.security,
           })
-        : new KafkaClient({
+        : kafkaClient({
             brokers: options.brokers ?? [],
             clientId: options.clientId ?? 'leakguard-producer',
-            logLevel: logLevel.WARN,
-            ...kafkaSecurityOptions(options.security),
+            // The client's own warnings, on the console.
+            log: 'console',
+            security: options.security,
           }));
     this.topic = options.topic ?? DEFAULT_TRANSACTIONS_TOPIC;
     this.key = options.key ?? cardKey;
-    this.producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = kafka.producer();
   }
 
   connect(): Promise<void> {
@@ -97,7 +94,7 @@ export class TransactionProducer {
    * Validates every transaction first (nothing is sent when one is invalid; the error's paths
    * start with its index when several were given), then sends them in one request, acks=-1.
    */
-  async send(transactions: TransactionMessageInput | TransactionMessageInput[]): Promise<RecordMetadata[]> {
+  async send(transactions: TransactionMessageInput | TransactionMessageInput[]): Promise<ProducedRecord[]> {
     const list = Array.isArray(transactions) ? transactions : [transactions];
     const valid = list.map((t, i) => {
       try {
@@ -115,10 +112,11 @@ export class TransactionProducer {
       }
     });
     if (valid.length === 0) return [];
-    return this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: valid.map((t) => ({ key: this.key(t), value: JSON.stringify(t), timestamp: String(Date.now()) })),
-    });
+    return this.producer.send([
+      {
+        topic: this.topic,
+        messages: valid.map((t) => ({ key: this.key(t), value: JSON.stringify(t), timestamp: String(Date.now()) })),
+      },
+    ]);
   }
 }

@@ -1,16 +1,16 @@
 // Wiring of the stream processor: the engine's runtime (the composition root of services/), the
 // merchant directory, the Kafka client, the metrics server. `npm run stream` and the tests build
 // the processor through this one function.
+import { createKafka } from '../services/adapters/kafka/kafka.ts';
+import { kafkaSecuritySummary } from '../services/adapters/kafka/security.ts';
 import type { Config } from '../services/config.ts';
 import { identifyCard } from '../services/core/card.ts';
 import type { Logger } from '../services/logger.ts';
 import { createRuntime, type Runtime } from '../services/runtime.ts';
 import type { StreamConfig } from './config.ts';
-import { createKafka } from './kafka.ts';
-import { kafkaSecuritySummary } from './kafka-security.ts';
 import { MerchantDirectory } from './merchants.ts';
 import { startMetricsServer, StreamMetrics } from './metrics.ts';
-import { StreamProcessor } from './processor.ts';
+import { StreamProcessor } from './processor/processor.ts';
 
 export interface StreamService {
   runtime: Runtime;

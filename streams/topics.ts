@@ -1,7 +1,9 @@
 // The four topics of stream scoring, and their creation at start-up. The broker does not create
 // topics on its own (auto.create.topics.enable=false): a typo in a name fails instead of
-// inventing a topic, so the processor creates the missing ones before it subscribes.
-import type { Admin, ITopicConfig } from 'kafkajs';
+// inventing a topic, so the processor creates the missing ones before it subscribes, and with
+// them leakguard.labels, which the engine writes (services/adapters/kafka/labels-sink.ts).
+import { isAuthorizationError, type TopicAdmin, type TopicSpec } from '../services/adapters/kafka/client.ts';
+import { LABELS_TOPIC } from '../services/adapters/kafka/labels-sink.ts';
 import type { Logger } from '../services/logger.ts';
 import type { StreamConfig } from './config.ts';
 
@@ -25,14 +27,18 @@ export function topicsOf(config: StreamConfig): StreamTopics {
   };
 }
 
-export function topicDefinitions(config: StreamConfig): ITopicConfig[] {
-  const t = topicsOf(config);
+/** Partitions of leakguard.labels when created: labels come a few a minute, from analysts. */
+export const LABELS_PARTITIONS = 3;
+
+const definition = (config: StreamConfig, topic: string, numPartitions: number): TopicSpec => {
   const replicationFactor = config.LEAKGUARD_STREAM_REPLICATION_FACTOR;
-  const def = (topic: string, numPartitions: number): ITopicConfig => ({
-    topic,
-    numPartitions,
-    ...(replicationFactor ? { replicationFactor } : {}),
-  });
+  return { topic, numPartitions, ...(replicationFactor ? { replicationFactor } : {}) };
+};
+
+/** The stream's own four topics. */
+export function topicDefinitions(config: StreamConfig): TopicSpec[] {
+  const t = topicsOf(config);
+  const def = (topic: string, numPartitions: number) => definition(config, topic, numPartitions);
   return [
     def(t.input, config.LEAKGUARD_STREAM_PARTITIONS),
     def(t.decisions, config.LEAKGUARD_STREAM_PARTITIONS),
@@ -41,12 +47,17 @@ export function topicDefinitions(config: StreamConfig): ITopicConfig[] {
   ];
 }
 
+/** leakguard.labels: case labels from the console (key merchant:transaction), for training. */
+export function labelsTopicDefinition(config: StreamConfig): TopicSpec {
+  return definition(config, LABELS_TOPIC, LABELS_PARTITIONS);
+}
+
 /**
  * Creates the topics that do not exist yet; existing topics are left as they are (a partition
  * count that differs from the configuration is logged, never changed). Several processors may
  * start at once: "already exists" from a concurrent creation is success.
  */
-export async function ensureTopics(admin: Admin, config: StreamConfig, logger: Logger): Promise<string[]> {
+export async function ensureTopics(admin: TopicAdmin, config: StreamConfig, logger: Logger): Promise<string[]> {
   const wanted = topicDefinitions(config);
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t.topic));
@@ -67,15 +78,55 @@ export async function ensureTopics(admin: Admin, config: StreamConfig, logger: L
       }
     }
   }
-  return missing.map((t) => t.topic);
+  return [...missing.map((t) => t.topic), ...(await ensureLabelsTopic(admin, config, existing, logger))];
+}
+
+/**
+ * Creates leakguard.labels when this client does not see it. The processor does not use it, so a
+ * refusal is logged, never fatal: under ACLs its user neither sees the topic (an admin made it,
+ * only the console's user writes it) nor may create it.
+ */
+async function ensureLabelsTopic(
+  admin: TopicAdmin,
+  config: StreamConfig,
+  existing: Set<string>,
+  logger: Logger,
+): Promise<string[]> {
+  const labels = labelsTopicDefinition(config);
+  if (existing.has(labels.topic)) return [];
+  try {
+    await createTopics(admin, [labels]);
+  } catch (error) {
+    if (error instanceof TopicsNotAuthorizedError)
+      logger.info(
+        { topic: labels.topic },
+        'labels topic not visible to this user, who may not create it: left to an admin (npm run kafka -- grant)',
+      );
+    else
+      logger.warn(
+        { err: { message: (error as Error).message }, topic: labels.topic },
+        'could not create the labels topic; case labels are published once it exists',
+      );
+    return [];
+  }
+  logger.info({ topics: [`${labels.topic} (${labels.numPartitions} partitions)`] }, 'created the labels topic');
+  return [labels.topic];
+}
+
+/** Creating topics was refused to a user who cannot see them: an admin must create them. */
+export class TopicsNotAuthorizedError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'TopicsNotAuthorizedError';
+  }
 }
 
 /**
  * Creates topics ("already exists" is success) and waits until every partition has a leader.
  * kafkajs' own waitForLeaders gives up on an "unknown topic" answer that a busy broker gives for
- * a moment after the creation; this waits it out.
+ * a moment after the creation; this waits it out, whatever the client.
  */
-export async function createTopics(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+export async function createTopics(admin: TopicAdmin, topics: TopicSpec[], timeoutMs = 30_000): Promise<void> {
   try {
     await admin.createTopics({ topics, waitForLeaders: false });
   } catch (error) {
@@ -84,8 +135,9 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
     // Under ACLs a client sees only the topics it may use, and creating them is for an admin.
     if (missing.length > 0 && isAuthorizationError(error)) {
       const them = missing.length > 1 ? 'them' : 'it';
-      throw new Error(
+      throw new TopicsNotAuthorizedError(
         `not authorized to create ${missing.join(', ')}, which this user cannot see: create ${them} as an admin (npm run kafka -- grant creates the default topics) and grant this user read or write on ${them}`,
+        { cause: error },
       );
     }
     if (missing.length > 0) throw error;
@@ -93,16 +145,7 @@ export async function createTopics(admin: Admin, topics: ITopicConfig[], timeout
   await waitForLeaders(admin, topics, timeoutMs);
 }
 
-const isAuthorizationError = (error: unknown): boolean => {
-  const e = error as { type?: string; errors?: { type?: string }[] };
-  return (
-    e.type === 'TOPIC_AUTHORIZATION_FAILED' ||
-    e.type === 'CLUSTER_AUTHORIZATION_FAILED' ||
-    (e.errors ?? []).some((x) => x.type === 'TOPIC_AUTHORIZATION_FAILED' || x.type === 'CLUSTER_AUTHORIZATION_FAILED')
-  );
-};
-
-async function waitForLeaders(admin: Admin, topics: ITopicConfig[], timeoutMs: number): Promise<void> {
+async function waitForLeaders(admin: TopicAdmin, topics: TopicSpec[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,8 +1,8 @@
-// What a decision on a case feeds back: a label (stored with the decision; published to Kafka
-// `leakguard.labels` when configured, through an outbox so that none is lost), negative-list
+// What a decision on a case feeds back: a label (stored with the decision; published through a
+// LabelSink when configured, through an outbox so that none is lost: the Kafka one,
+// services/adapters/kafka/labels-sink.ts, writes `leakguard.labels`), negative-list
 // entries for the entities of a confirmed fraud, and an optional allow-listing of a card for its
 // merchant after a legitimate decision.
-import type { KafkaSecurity } from '../../streams/kafka-security.ts';
 import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import type { AuditLog } from './audit.ts';
 import type { CaseStore, DecisionResult } from './model.ts';
@@ -11,37 +11,6 @@ import { NEGATIVE_KINDS, type NegativeListStore } from './negative-lists.ts';
 export interface LabelSink {
   send(messages: { key: string; value: string }[]): Promise<void>;
   close(): Promise<void>;
-}
-
-export const LABELS_TOPIC = 'leakguard.labels';
-
-/**
- * A kafkajs producer for `leakguard.labels`, created only when KAFKA_BROKERS is set. It connects
- * with the stream processor's SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*; by default from the
- * environment, which loadConfig validated at start-up).
- */
-export async function kafkaLabelSink(
-  brokers: string[],
-  topic = LABELS_TOPIC,
-  security?: KafkaSecurity,
-): Promise<LabelSink> {
-  const [{ Kafka, logLevel }, { kafkaSecurityOptions, loadKafkaSecurity }] = await Promise.all([
-    import('kafkajs'),
-    import('../../streams/kafka.ts'),
-  ]);
-  const producer = new Kafka({
-    clientId: 'leakguard-console',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    ...kafkaSecurityOptions(security ?? loadKafkaSecurity()),
-  }).producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  return {
-    async send(messages) {
-      await producer.send({ topic, acks: -1, messages });
-    },
-    close: () => producer.disconnect(),
-  };
 }
 
 export interface FeedbackOptions {

@@ -2,9 +2,9 @@
 // stderr; stdout carries only the answer (start: the bootstrap address on its last line), so
 // `BOOTSTRAP=$(npm run -s kafka -- start)` works.
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
+import { kafkaClient } from '../../services/adapters/kafka/kafka.ts';
 import { ConfigError } from '../../services/config.ts';
-import { kafkaSecurityOptions, loadKafkaSecurity } from '../kafka.ts';
+import { loadKafkaSecurity } from '../config.ts';
 import {
   defaultStateDir,
   ensureKafkaJars,
@@ -118,12 +118,11 @@ async function grant(): Promise<number> {
       'invalid configuration:\n  KAFKA_SASL_MECHANISM: is required: grant connects as a super user (KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD or _FILE too)',
     );
   // Patient: in a compose start-up the broker may still be electing itself.
-  const admin = new kafkajs.Kafka({
+  const admin = kafkaClient({
     clientId: 'leakguard-grant',
     brokers,
-    logLevel: kafkajs.logLevel.NOTHING,
-    retry: { retries: 10, initialRetryTime: 500, maxRetryTime: 10_000 },
-    ...kafkaSecurityOptions(security),
+    retry: { retries: 10, initialRetryTimeMs: 500, maxRetryTimeMs: 10_000 },
+    security,
   }).admin();
   await admin.connect();
   try {

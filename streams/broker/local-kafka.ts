@@ -20,7 +20,9 @@ import {
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs, { type Admin, type SASLOptions } from 'kafkajs';
+import type { KafkaAdmin } from '../../services/adapters/kafka/client.ts';
+import { kafkaClient } from '../../services/adapters/kafka/kafka.ts';
+import type { KafkaSecurity } from '../../services/adapters/kafka/security.ts';
 import { ADMIN_USER, brokerLog4j, dataDir, NODE_ID, renderProperties, serverProperties, TOOL_LOG4J } from './config.ts';
 import { capture, ensureKafkaJars, javaBinary, kafkaVersion, say, tail } from './jars.ts';
 import {
@@ -38,7 +40,6 @@ import {
 export { ensureKafkaJars, kafkaLibsDir, kafkaVersion } from './jars.ts';
 export { readCredentials, userSasl, type KafkaCredentials } from './secure.ts';
 
-const { Kafka, logLevel } = kafkajs;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** On the java command line so that a pid is only ever taken for this state dir's broker. */
 const MARKER = '-Dleakguard.kafka.stateDir';
@@ -207,6 +208,16 @@ async function terminate(pid: number, graceMs: number): Promise<boolean> {
   return true;
 }
 
+/** The lock's holder (0: not written yet) and its age in ms; undefined when it is gone. */
+function readLock(lock: string): { holder: number; age: number } | undefined {
+  try {
+    const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10) || 0;
+    return { holder, age: Date.now() - statSync(lock).mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One starter or stopper per state dir at a time (parallel test workers, a CLI next to a test).
  * The lock file names its holder; a dead holder's lock is taken over.
@@ -222,14 +233,9 @@ async function withLock<T>(stateDir: string, waitMs: number, work: () => Promise
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    let holder = 0;
-    let age = 0;
-    try {
-      holder = Number.parseInt(readFileSync(lock, 'utf8'), 10) || 0;
-      age = Date.now() - statSync(lock).mtimeMs;
-    } catch {
-      continue; // released between our two looks
-    }
+    const seen = readLock(lock);
+    if (!seen) continue; // released between our two looks
+    const { holder, age } = seen;
     // An empty lock is one being written right now, unless it is old.
     if ((holder && !isAlive(holder)) || (!holder && age > 5_000)) {
       rmSync(lock, { force: true });
@@ -286,24 +292,25 @@ async function pickPorts(previous?: BrokerInfo): Promise<{ brokerPort: number; c
   return ports;
 }
 
+type Sasl = KafkaSecurity['sasl'];
+
 /** The admin's SASL settings for a secure state dir; none for a plain one. */
-const adminSasl = (credentials: KafkaCredentials | undefined): SASLOptions | undefined =>
+const adminSasl = (credentials: KafkaCredentials | undefined): Sasl =>
   credentials ? userSasl(credentials, ADMIN_USER) : undefined;
 
-function adminClient(bootstrap: string, sasl: SASLOptions | undefined, retries: number): Admin {
-  return new Kafka({
+function adminClient(bootstrap: string, sasl: Sasl, retries: number): KafkaAdmin {
+  return kafkaClient({
     clientId: 'leakguard-broker-probe',
     brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 5_000,
+    connectionTimeoutMs: 1_000,
+    requestTimeoutMs: 5_000,
     retry: { retries },
-    ...(sasl ? { sasl } : {}),
+    ...(sasl ? { security: { sasl } } : {}),
   }).admin();
 }
 
 /** Answers when the broker serves metadata and lists itself: clients can produce and consume. */
-async function answers(bootstrap: string, sasl?: SASLOptions): Promise<boolean> {
+async function answers(bootstrap: string, sasl?: Sasl): Promise<boolean> {
   const admin = adminClient(bootstrap, sasl, 0);
   try {
     await admin.connect();
@@ -406,6 +413,7 @@ async function secureSetup(bootstrap: string, credentials: KafkaCredentials): Pr
   } catch (error) {
     throw new Error(
       `the secure broker at ${bootstrap} is up, but creating its topics and ACLs failed: ${(error as Error).message}`,
+      { cause: error },
     );
   } finally {
     await admin.disconnect().catch(() => undefined);

@@ -5,13 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs, { type AclEntry, type Admin, type SASLOptions } from 'kafkajs';
-import { LABELS_TOPIC } from '../../services/cases/feedback.ts';
+import type { AclGrant, KafkaAdmin } from '../../services/adapters/kafka/client.ts';
+import { LABELS_TOPIC } from '../../services/adapters/kafka/labels-sink.ts';
+import type { KafkaSecurity } from '../../services/adapters/kafka/security.ts';
 import { DEFAULT_STREAM_GROUP_ID, DEFAULT_STREAM_TOPICS, streamConfig } from '../config.ts';
-import { createTopics, topicDefinitions } from '../topics.ts';
+import { createTopics, labelsTopicDefinition, topicDefinitions } from '../topics.ts';
 import { ADMIN_USER, SCRAM_MECHANISMS, secureUsers, type BrokerSecrets, type SecureUser } from './config.ts';
-
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 /** credentials.json: what `npm run kafka -- start --secure` wrote, for people and tests. */
 export interface KafkaCredentials {
@@ -83,8 +82,11 @@ export const brokerSecrets = (credentials: KafkaCredentials): BrokerSecrets => (
   controllerPassword: credentials.controllerPassword,
 });
 
-/** kafkajs SASL settings of one user of the credentials file. */
-export function userSasl(credentials: KafkaCredentials, user: string): SASLOptions {
+/** SASL settings of one user of the credentials file: a KafkaSecurity's `sasl` (and kafkajs's). */
+export function userSasl(
+  credentials: KafkaCredentials,
+  user: string,
+): NonNullable<KafkaSecurity['sasl']> & { mechanism: KafkaCredentials['mechanism'] } {
   const entry = credentials.users[user];
   if (!entry)
     throw new Error(
@@ -110,21 +112,16 @@ export function writeScramArgs(file: string, credentials: KafkaCredentials): voi
  * Creates the default topics (no client but the admin may) and grants every user its ACLs.
  * Both are idempotent: run on every start, so a grant added here reaches an existing state dir.
  */
-export async function applyTopicsAndAcls(admin: Admin, bootstrap: string): Promise<void> {
-  await createTopics(admin, [
-    ...topicDefinitions(streamConfig({ KAFKA_BROKERS: bootstrap })),
-    { topic: LABELS_TOPIC, numPartitions: 3 },
-  ]);
-  const acl: AclEntry[] = localSecureUsers().flatMap((user) =>
+export async function applyTopicsAndAcls(admin: KafkaAdmin, bootstrap: string): Promise<void> {
+  const config = streamConfig({ KAFKA_BROKERS: bootstrap });
+  await createTopics(admin, [...topicDefinitions(config), labelsTopicDefinition(config)]);
+  const grants: AclGrant[] = localSecureUsers().flatMap((user) =>
     user.grants.map((grant) => ({
-      resourceType: grant.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
-      resourceName: grant.name,
-      resourcePatternType: ResourcePatternTypes.LITERAL,
+      resource: grant.resource,
+      name: grant.name,
       principal: `User:${user.name}`,
-      host: '*',
-      operation: grant.operation === 'read' ? AclOperationTypes.READ : AclOperationTypes.WRITE,
-      permissionType: AclPermissionTypes.ALLOW,
+      operation: grant.operation,
     })),
   );
-  await admin.createAcls({ acl });
+  await admin.createAcls(grants);
 }

@@ -11,7 +11,6 @@ import {
   merchantLogSize,
   generateTransactions,
   REPO,
-  sleep,
   waitFor,
   type GeneratedTx,
   type Harness,

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreRequest } from '../../services/core/schemas.ts';
 import { createLogger } from '../../services/logger.ts';
+import { createKafka } from '../../services/adapters/kafka/kafka.ts';
 import { loadStreamConfig } from '../../streams/config.ts';
-import { createKafka } from '../../streams/kafka.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
-import { oneAtATime, StreamProcessor } from '../../streams/processor.ts';
+import { oneAtATime, StreamProcessor } from '../../streams/processor/processor.ts';
 import { cardNumber, createHarness, generateTransactions, sleep, waitFor, type Harness } from './support.ts';
 
 let h: Harness;

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../services/config.ts';
-import { loadStreamConfig } from '../../streams/config.ts';
-import { kafkaSecurityOptions, loadKafkaSecurity } from '../../streams/kafka.ts';
-import { kafkaSecurityProblems, kafkaSecuritySummary } from '../../streams/kafka-security.ts';
+import { kafkaSecurityOptions } from '../../services/adapters/kafka/kafkajs-client.ts';
+import { kafkaSecurityProblems, kafkaSecuritySummary } from '../../services/adapters/kafka/security.ts';
+import { loadKafkaSecurity, loadStreamConfig } from '../../streams/config.ts';
 import { REPO } from './support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-kafka-security-'));

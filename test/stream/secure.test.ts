@@ -18,8 +18,7 @@ import {
   type KafkaCredentials,
   type RunningKafka,
 } from '../../streams/broker/local-kafka.ts';
-import { DEFAULT_STREAM_GROUP_ID, DEFAULT_STREAM_TOPICS } from '../../streams/config.ts';
-import { loadKafkaSecurity } from '../../streams/kafka.ts';
+import { DEFAULT_STREAM_GROUP_ID, DEFAULT_STREAM_TOPICS, loadKafkaSecurity } from '../../streams/config.ts';
 import { TransactionProducer } from '../../streams/producer.ts';
 import {
   createHarness,

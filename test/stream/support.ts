@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { type Admin, type Consumer, type Kafka, type KafkaConfig, type Producer } from 'kafkajs';
 import { inject } from 'vitest';
+import type { KafkaClient as LeakguardKafkaClient } from '../../services/adapters/kafka/client.ts';
+import { KafkajsClient } from '../../services/adapters/kafka/kafkajs-client.ts';
 import { loadConfig } from '../../services/config.ts';
 import { fingerprintWith, luhnValid } from '../../services/core/card.ts';
 import { subIdentities } from '../../services/core/velocity.ts';
@@ -20,7 +22,7 @@ import { loadStreamConfig } from '../../streams/config.ts';
 import type { DeadLetterMessage, DecisionMessage, TransactionMessageInput } from '../../streams/messages.ts';
 import { createStreamService, type StreamService } from '../../streams/service.ts';
 import { createTopics } from '../../streams/topics.ts';
-import { freePort, RedisServer } from '../support/redis-server.ts';
+import { RedisServer } from '../support/redis-server.ts';
 import { NodeProcess } from '../support/engine-process.ts';
 import { buildTestApp, TEST_CARD_KEY, type TestApp } from '../support/app.ts';
 
@@ -134,7 +136,8 @@ export interface Harness {
   bootstrap: string;
   redis: RedisServer;
   app: TestApp;
-  kafka: Kafka;
+  /** The harness's own kafkajs client, as Leakguard's Kafka client (for the producer helper). */
+  kafka: LeakguardKafkaClient;
   admin: Admin;
   producer: Producer;
   topics: { input: string; decisions: string; flagged: string; deadLetter: string };
@@ -253,7 +256,7 @@ async function buildHarness(
     bootstrap,
     redis,
     app,
-    kafka,
+    kafka: new KafkajsClient(kafka),
     admin,
     producer,
     topics,

@@ -2,6 +2,7 @@
 // environment, read once at start-up and shared by every client (the stream processor, the labels
 // producer, the CLIs), so that all of them can reach a cluster whose topics are guarded by ACLs.
 // No imports beyond node: services/config.ts validates these too, and must not pull in kafkajs.
+// (A bad setting becomes a ConfigError in services/config.ts and streams/config.ts: loadKafkaSecurity.)
 // The password never appears in a problem, a summary or a log line.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -34,6 +35,15 @@ const read = (env: Env, name: string): string | undefined => {
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'error';
 
+/** A C0 control character or DEL (what /[\u0000-\u001f\u007f]/ matches), counted in UTF-16 units. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit <= 0x1f || unit === 0x7f) return true;
+  }
+  return false;
+}
+
 /** One line: a trailing newline (echo, editors) is dropped; anything else is kept as written. */
 function passwordFrom(raw: string, variable: string, problems: string[]): string | undefined {
   const password = raw.replace(/\r?\n$/, '');
@@ -42,7 +52,7 @@ function passwordFrom(raw: string, variable: string, problems: string[]): string
     return undefined;
   }
   // Never quoted back: say what is wrong, not what was given.
-  if (/[\u0000-\u001f\u007f]/.test(password)) {
+  if (hasControlCharacter(password)) {
     problems.push(`  ${variable}: the password must be one line without control characters`);
     return undefined;
   }
@@ -82,7 +92,7 @@ export function kafkaSecurityProblems(env: Env): { security: KafkaSecurity; prob
     }
     if (username === undefined) {
       problems.push('  KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM');
-    } else if (username.length > 255 || /[\u0000-\u001f\u007f]/.test(username) || username.trim() !== username) {
+    } else if (username.length > 255 || hasControlCharacter(username) || username.trim() !== username) {
       problems.push(
         '  KAFKA_SASL_USERNAME: must be 1-255 characters, without control characters or surrounding spaces',
       );

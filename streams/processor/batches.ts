@@ -1,0 +1,197 @@
+// One fetched batch of one input partition: scored in chunks of LEAKGUARD_STREAM_BATCH_SIZE, in
+// offset order; each chunk's outputs published (acks=-1), then its offsets resolved and queued
+// for commit (commits.ts). A retry outcome ends the batch there and pauses consumption
+// (pausing.ts): what precedes it is published and committed, the rest is fetched again.
+import type {
+  BatchPayload,
+  ConsumedMessage,
+  KafkaProducer,
+  OutgoingMessage,
+  TopicMessages,
+} from '../../services/adapters/kafka/client.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { StreamConfig } from '../config.ts';
+import type { MerchantCheck } from '../merchants.ts';
+import { HEADER_TYPE, type CardRef } from '../messages.ts';
+import type { StreamMetrics } from '../metrics.ts';
+import type { StreamTopics } from '../topics.ts';
+import type { CommitQueue } from './commits.ts';
+import type { ScoringEngine } from './engine.ts';
+import { deadOf, outcomeOf, prepare, requestOf, type Input, type Outcome, type Prepared } from './outcomes.ts';
+import type { Pausing } from './pausing.ts';
+
+const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface BatchOptions {
+  engine: ScoringEngine;
+  merchants: MerchantCheck;
+  identify: (pan: string) => CardRef;
+  config: StreamConfig;
+  logger: Logger;
+  metrics: StreamMetrics;
+  producer: KafkaProducer;
+  topics: StreamTopics;
+  commits: CommitQueue;
+  pausing: Pausing;
+  stopping: () => boolean;
+}
+
+export class BatchHandler {
+  private readonly o: BatchOptions;
+
+  constructor(options: BatchOptions) {
+    this.o = options;
+  }
+
+  async handle(payload: BatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsets, isRunning, isStale } = payload;
+    const { topic, partition, messages } = batch;
+    const { metrics, config, commits, pausing } = this.o;
+    const size = config.LEAKGUARD_STREAM_BATCH_SIZE;
+    let heartbeatError: unknown;
+    // Scoring a chunk can take a while when Redis is slow: keep the group membership alive meanwhile.
+    const beat = setInterval(
+      () => {
+        heartbeat().catch((error: unknown) => (heartbeatError ??= error));
+      },
+      Math.max(200, Math.floor(config.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS / 2)),
+    );
+    try {
+      for (let from = 0; from < messages.length; from += size) {
+        if (!isRunning() || isStale() || heartbeatError || pausing.paused) break;
+        const started = performance.now();
+        const chunk = messages.slice(from, from + size);
+        const outcomes = await this.processChunk(topic, partition, chunk);
+        const firstRetry = outcomes.findIndex((o) => o.kind === 'retry');
+        const done = firstRetry < 0 ? outcomes : outcomes.slice(0, firstRetry);
+        if (done.length > 0) {
+          await this.publish(done);
+          const last = done[done.length - 1]!.offset;
+          resolveOffset(last);
+          commits.later(topic, partition, nextOffset(last), commitOffsets);
+          metrics.lag.set(
+            { topic, partition: String(partition) },
+            Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset(last)))),
+          );
+          metrics.batchSize.observe(done.length);
+          metrics.batchDuration.observe((performance.now() - started) / 1000);
+        }
+        if (firstRetry >= 0) {
+          const retry = outcomes[firstRetry] as Extract<Outcome, { kind: 'retry' }>;
+          metrics.messages.inc({ outcome: 'retry' }, outcomes.length - done.length);
+          pausing.pause(retry.reason, partition, retry.offset);
+          break;
+        }
+        await heartbeat();
+      }
+    } finally {
+      clearInterval(beat);
+    }
+    // Stopping, or a rebalance announced by a heartbeat: commit what was published now, while
+    // this member still owns the partition; then let the consumer leave or rejoin.
+    if (this.o.stopping() || !isRunning() || heartbeatError) await commits.flush();
+    if (heartbeatError) throw heartbeatError;
+  }
+
+  private async processChunk(topic: string, partition: number, chunk: ConsumedMessage[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = new Array(chunk.length);
+    // Parsed and validated in slices, yielding in between: a long synchronous stretch would hold
+    // back the Redis replies of the scorings in flight, and leave Redis idle meanwhile.
+    const inputs: Prepared[] = [];
+    for (const message of chunk) {
+      inputs.push(prepare(topic, partition, message));
+      if (inputs.length % 32 === 0) await yieldToEventLoop();
+    }
+    // Scored in batches, in offset order: each batch's counters in one round trip per Redis node,
+    // every reading the one scoring them one after the other would give (engine scoreBatch).
+    let abort = false;
+    const size = this.o.config.LEAKGUARD_STREAM_CONCURRENCY;
+    let batch: { i: number; input: Input }[] = [];
+    const flush = async () => {
+      const items = batch;
+      batch = [];
+      if (items.length === 0) return;
+      if (abort) {
+        for (const { i, input } of items)
+          outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
+        return;
+      }
+      const results = await this.o.engine.scoreBatch(
+        items.map(({ input }) => ({ merchantId: input.transaction.merchantId, request: requestOf(input.transaction) })),
+      );
+      items.forEach(({ i, input }, k) => {
+        const outcome = outcomeOf(this.o, topic, partition, input, results[k]!);
+        outcomes[i] = outcome;
+        // The stores are unavailable: what follows would fail the same way.
+        if (outcome.kind === 'retry') abort = true;
+      });
+    };
+    for (const [i, p] of inputs.entries()) {
+      if (p.kind === 'dead') {
+        outcomes[i] = p.outcome;
+        continue;
+      }
+      if (abort) {
+        outcomes[i] = { kind: 'retry', offset: p.offset, reason: 'store_unavailable' };
+        continue;
+      }
+      const merchant = await this.o.merchants.status(p.transaction.merchantId, p.timestamp);
+      if (merchant === 'unavailable') {
+        // What is batched so far goes first; this one and the rest wait for the merchants.
+        await flush();
+        outcomes[i] = { kind: 'retry', offset: p.offset, reason: 'merchants_unavailable' };
+        abort = true;
+        continue;
+      }
+      if (merchant === 'unknown') {
+        outcomes[i] = deadOf(topic, partition, p, 'unknown_merchant', [
+          { path: 'merchantId', message: 'no merchant with an active API key has this id' },
+        ]);
+        continue;
+      }
+      batch.push({ i, input: p });
+      if (batch.length >= size) await flush();
+    }
+    await flush();
+    return outcomes;
+  }
+
+  private async publish(outcomes: Outcome[]): Promise<void> {
+    const { metrics, topics } = this.o;
+    const decisions: OutgoingMessage[] = [];
+    const flagged: OutgoingMessage[] = [];
+    const dead: OutgoingMessage[] = [];
+    for (const o of outcomes) {
+      if (o.kind === 'decision') {
+        const m: OutgoingMessage = {
+          key: o.message.card.fingerprint,
+          value: JSON.stringify(o.message),
+          headers: { [HEADER_TYPE]: 'decision' },
+        };
+        decisions.push(m);
+        if (o.message.decision !== 'approve') flagged.push(m);
+      } else if (o.kind === 'dead') {
+        dead.push({ key: o.key, value: JSON.stringify(o.message), headers: { [HEADER_TYPE]: 'dead-letter' } });
+      }
+    }
+    const topicMessages: TopicMessages[] = [];
+    if (decisions.length) topicMessages.push({ topic: topics.decisions, messages: decisions });
+    if (flagged.length) topicMessages.push({ topic: topics.flagged, messages: flagged });
+    if (dead.length) topicMessages.push({ topic: topics.deadLetter, messages: dead });
+    if (topicMessages.length) await this.o.producer.send(topicMessages);
+
+    const now = Date.now();
+    for (const o of outcomes) {
+      if (o.kind === 'retry') continue;
+      if (Number.isFinite(o.timestamp)) metrics.endToEnd.observe(Math.max(0, now - o.timestamp) / 1000);
+      if (o.kind === 'decision') {
+        metrics.messages.inc({ outcome: 'decision' });
+        metrics.decisions.inc({ decision: o.message.decision });
+      } else {
+        metrics.messages.inc({ outcome: 'dead_letter' });
+        metrics.deadLetters.inc({ reason: o.message.reason });
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// What becomes of one input message: parsed and validated first (prepare), then scored
+// (outcomeOf): a decision to publish, a dead letter to publish, or a retry when the stores do not
+// answer (the batch stops there and consumption pauses: pausing.ts).
+import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
+import { UnknownRateError } from '../../services/core/currency.ts';
+import type { ScoreResult } from '../../services/core/engine.ts';
+import { issueDetails, type ScoreRequest } from '../../services/core/schemas.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { StreamConfig } from '../config.ts';
+import {
+  deadLetterMessage,
+  decisionMessage,
+  maskKey,
+  transactionMessageSchema,
+  type CardRef,
+  type DeadLetterMessage,
+  type DeadLetterReason,
+  type DecisionMessage,
+  type TransactionMessage,
+} from '../messages.ts';
+
+export type RetryReason = 'store_unavailable' | 'merchants_unavailable';
+
+export type Outcome =
+  | { kind: 'decision'; offset: string; timestamp: number; message: DecisionMessage }
+  | { kind: 'dead'; offset: string; timestamp: number; key: string | null; message: DeadLetterMessage }
+  | { kind: 'retry'; offset: string; reason: RetryReason };
+
+/** A valid transaction, ready to score. */
+export interface Input {
+  kind: 'input';
+  offset: string;
+  timestamp: number;
+  transaction: TransactionMessage;
+  message: ConsumedMessage;
+  parsed: unknown;
+}
+
+export type Prepared = { kind: 'dead'; outcome: Outcome } | Input;
+
+/** The scoring request inside a transaction message (everything but the merchant). */
+export function requestOf(transaction: TransactionMessage): ScoreRequest {
+  const { merchantId: _merchant, ...request } = transaction;
+  return request;
+}
+
+/** Parse and validate; what cannot be scored becomes a dead letter here. */
+export function prepare(topic: string, partition: number, message: ConsumedMessage): Prepared {
+  const offset = message.offset;
+  const timestamp = Number(message.timestamp);
+  const source = { topic, partition, offset };
+  const raw = message.value ? message.value.toString('utf8') : '';
+  const dead = (
+    reason: DeadLetterReason,
+    details: { path: string; message: string }[],
+    parsed?: unknown,
+  ): Prepared => ({
+    kind: 'dead',
+    outcome: {
+      kind: 'dead',
+      offset,
+      timestamp,
+      key: maskKey(message.key),
+      message: deadLetterMessage({
+        reason,
+        details,
+        source,
+        key: message.key,
+        timestamp: message.timestamp,
+        raw,
+        ...(parsed === undefined ? {} : { parsed }),
+      }),
+    },
+  });
+  if (!message.value || message.value.length === 0)
+    return dead('invalid_json', [{ path: '(root)', message: 'the message has no value' }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return dead('invalid_json', [{ path: '(root)', message: 'is not valid JSON' }]);
+  }
+  const result = transactionMessageSchema.safeParse(parsed);
+  if (!result.success) return dead('schema_violation', issueDetails(result.error), parsed);
+  return { kind: 'input', offset, timestamp, transaction: result.data, message, parsed };
+}
+
+/** A valid transaction that still cannot be scored, as a dead letter. */
+export function deadOf(
+  topic: string,
+  partition: number,
+  input: Input,
+  reason: DeadLetterReason,
+  details: { path: string; message: string }[],
+): Outcome {
+  const { offset, timestamp, message, parsed } = input;
+  return {
+    kind: 'dead',
+    offset,
+    timestamp,
+    key: maskKey(message.key),
+    message: deadLetterMessage({
+      reason,
+      details,
+      source: { topic, partition, offset },
+      key: message.key,
+      timestamp: message.timestamp,
+      raw: '',
+      parsed,
+    }),
+  };
+}
+
+export interface OutcomeContext {
+  config: StreamConfig;
+  logger: Logger;
+  /** Card number → fingerprint, BIN, last 4, for a replayed decision (which has no evidence). */
+  identify: (pan: string) => CardRef;
+}
+
+/** What becomes of one scored transaction: a decision, a dead letter, or a retry (stores down). */
+export function outcomeOf(
+  context: OutcomeContext,
+  topic: string,
+  partition: number,
+  input: Input,
+  result: ScoreResult | { kind: 'error'; error: unknown },
+): Outcome {
+  const { offset, timestamp, transaction } = input;
+  const source = { topic, partition, offset };
+  if (result.kind === 'error') {
+    // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
+    if (result.error instanceof UnknownRateError)
+      return deadOf(topic, partition, input, 'no_exchange_rate', [{ path: 'currency', message: result.error.message }]);
+    context.logger.error(
+      { err: { message: (result.error as Error).message }, source },
+      'the engine failed to score a transaction; dead-lettered',
+    );
+    return deadOf(topic, partition, input, 'engine_error', [
+      { path: '(root)', message: 'the engine failed to score this transaction' },
+    ]);
+  }
+  if (result.kind === 'conflict')
+    return deadOf(topic, partition, input, 'conflict', [
+      { path: 'transactionId', message: 'was already scored with a different payload' },
+    ]);
+  if (result.response.degraded && context.config.LEAKGUARD_STREAM_DEGRADED === 'pause')
+    return { kind: 'retry', offset, reason: 'store_unavailable' };
+  // The engine's evidence names the card; a replayed decision comes without evidence.
+  const evidence = result.evidence?.card;
+  const card: CardRef = evidence
+    ? { bin: evidence.bin, last4: evidence.last4, fingerprint: evidence.fingerprint, keyId: evidence.keyId }
+    : context.identify(transaction.card.number);
+  return {
+    kind: 'decision',
+    offset,
+    timestamp,
+    message: decisionMessage(transaction.merchantId, result.response, card, result.replayed, source),
+  };
+}
