@@ -18,12 +18,7 @@ async function main(): Promise<void> {
   const service = await createStreamService(config, stream, logger);
 
   // A failure the Kafka client did not handle must not end the process: the consumer restarts, nothing is lost.
-  process.on('unhandledRejection', (reason) =>
-    logger.error(
-      { err: { message: reason instanceof Error ? reason.message : String(reason) } },
-      'unhandled rejection',
-    ),
-  );
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   process.on('SIGHUP', () => {
     service.runtime.reloadFiles();
   });

@@ -59,10 +59,7 @@ export class MerchantDirectory implements MerchantCheck {
         this.lastLoadFailed = false;
       } catch (error) {
         this.lastLoadFailed = true;
-        this.logger.warn(
-          { err: { message: (error as Error).message } },
-          'could not load the merchant directory; keeping the previous one',
-        );
+        this.logger.warn({ err: error }, 'could not load the merchant directory; keeping the previous one');
       }
     })().finally(() => (this.loading = undefined));
     return this.loading;

@@ -104,7 +104,7 @@ async function ensureLabelsTopic(
       );
     else
       logger.warn(
-        { err: { message: (error as Error).message }, topic: labels.topic },
+        { err: error, topic: labels.topic },
         'could not create the labels topic; case labels are published once it exists',
       );
     return [];

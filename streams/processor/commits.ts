@@ -64,10 +64,7 @@ export class CommitQueue {
           const key = `${p.topic}\u0000${p.partition}`;
           if (!this.pending.has(key) && this.owns(p.partition)) this.pending.set(key, p);
         }
-        this.logger.warn(
-          { err: { message: (error as Error).message } },
-          'offset commit failed; will retry with the next one',
-        );
+        this.logger.warn({ err: error }, 'offset commit failed; will retry with the next one');
       }
     });
     return this.chain;

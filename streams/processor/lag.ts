@@ -51,7 +51,7 @@ export class LagReader {
         metrics.lag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(BigInt(end.high) - from)));
       }
     } catch (error) {
-      this.o.logger.debug({ err: { message: (error as Error).message } }, 'could not read consumer lag');
+      this.o.logger.debug({ err: error }, 'could not read consumer lag');
     }
   }
 }

@@ -132,10 +132,7 @@ export function outcomeOf(
     // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
     if (result.error instanceof UnknownRateError)
       return deadOf(topic, partition, input, 'no_exchange_rate', [{ path: 'currency', message: result.error.message }]);
-    context.logger.error(
-      { err: { message: (result.error as Error).message }, source },
-      'the engine failed to score a transaction; dead-lettered',
-    );
+    context.logger.error({ err: result.error, source }, 'the engine failed to score a transaction; dead-lettered');
     return deadOf(topic, partition, input, 'engine_error', [
       { path: '(root)', message: 'the engine failed to score this transaction' },
     ]);

@@ -65,7 +65,7 @@ export class Pausing {
     clearTimeout(this.resumeTimer);
     this.resumeTimer = setTimeout(() => {
       this.resumeWhenReady().catch((error: unknown) =>
-        this.o.logger.error({ err: { message: (error as Error).message } }, 'could not resume consumption'),
+        this.o.logger.error({ err: error }, 'could not resume consumption'),
       );
     }, delayMs);
   }

@@ -136,10 +136,7 @@ export class StreamProcessor {
         await this.startConsumer();
         break;
       } catch (error) {
-        this.logger.warn(
-          { err: { message: (error as Error).message }, attempt },
-          'could not start consuming (Kafka unreachable?); retrying in 5 s',
-        );
+        this.logger.warn({ err: error, attempt }, 'could not start consuming (Kafka unreachable?); retrying in 5 s');
         const half = this.consumer;
         this.consumer = undefined;
         await half?.disconnect().catch(() => undefined);
@@ -202,10 +199,7 @@ export class StreamProcessor {
     try {
       await this.startConsumer();
     } catch (error) {
-      this.logger.error(
-        { err: { message: (error as Error).message } },
-        'could not recreate the consumer; retrying in 5 s',
-      );
+      this.logger.error({ err: error }, 'could not recreate the consumer; retrying in 5 s');
       if (!this.stopping) this.recreateTimer = setTimeout(() => void this.recreateConsumer(), 5_000);
     }
   }
@@ -222,9 +216,7 @@ export class StreamProcessor {
       await this.commits.flush();
       await this.consumer
         ?.disconnect()
-        .catch((error: unknown) =>
-          this.logger.warn({ err: { message: (error as Error).message } }, 'consumer disconnect failed'),
-        );
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'consumer disconnect failed'));
       await this.producer.disconnect().catch(() => undefined);
       await this.admin.disconnect().catch(() => undefined);
       this.state = 'stopped';
