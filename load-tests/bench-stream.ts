@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     // Lag, every second, for the whole run.
     const samples: Sample[] = [];
     const book = new LatencyBook();
-    const sampler = setInterval(async () => {
+    const sample = async () => {
       try {
         const [ends, committed] = await Promise.all([
           admin.fetchTopicOffsets(TOPIC),
@@ -215,7 +215,8 @@ async function main(): Promise<void> {
       } catch {
         /* a sample lost */
       }
-    }, 1000);
+    };
+    const sampler = setInterval(() => void sample(), 1000);
     const lagsBetween = (from: number, to: number) => samples.filter((x) => x.t >= from && x.t <= to).map((x) => x.lag);
 
     // ------------------------------------------------------------ 0. the stream layer alone

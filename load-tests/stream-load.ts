@@ -187,7 +187,7 @@ export function sparkline(values: number[]): string {
 }
 
 /**
- * The stream layer alone: a processor (streams/processor.ts, default settings) whose engine does
+ * The stream layer alone: a processor (streams/processor/processor.ts, default settings) whose engine does
  * no work, draining `n` transactions from topics of its own. Kafka consume, validation, produce
  * and commit: the ceiling the processor itself puts on throughput.
  */

@@ -20,7 +20,7 @@ const compose = (file: string) =>
     services: Record<string, Service>;
   };
 
-// Settings read outside the two schemas: HTTP access (services/http/access.ts), Kafka security (streams/kafka-security.ts).
+// Settings read outside the two schemas: HTTP access (services/http/access.ts), Kafka security (services/adapters/kafka/security.ts).
 const OTHER = /^(LEAKGUARD_METRICS_TOKEN|LEAKGUARD_TRUST_PROXY|KAFKA_SASL_[A-Z_]+|KAFKA_TLS[A-Z_]*)$/;
 const known = (name: string) => name in configSchema.shape || name in streamConfigSchema.shape || OTHER.test(name);
 
