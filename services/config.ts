@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
+import { LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -108,7 +109,11 @@ export const configSchema = z.object({
 });
 export type Config = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set": `REDIS_URL= npm start` selects the embedded store.

@@ -1,6 +1,7 @@
 // Structured logs that can never carry a card number: structural redaction for known fields,
-// and a last line of defence at the sink: every line passes the card-number scrubber (scrub.ts),
-// so separated and full-width card numbers are masked too.
+// errors logged whole under `err` (type, message, stack, own fields: pino's serializer) with card
+// numbers masked in them, and a last line of defence at the sink: every line passes the
+// card-number scrubber (scrub.ts), so separated and full-width card numbers are masked too.
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { scrubCardNumbers } from './core/scrub.ts';
@@ -17,12 +18,38 @@ export function panSafeDestination(target: { write(chunk: string): unknown }): D
   }) as unknown as DestinationStream;
 }
 
+type SerializedError = Record<string, unknown>;
+const isObject = (v: unknown): v is SerializedError => typeof v === 'object' && v !== null;
+
+function scrubSerialized(serialized: SerializedError): SerializedError {
+  const out: SerializedError = {};
+  for (const [key, value] of Object.entries(serialized)) {
+    if (typeof value === 'string') out[key] = scrubCardNumbers(value);
+    else if (key === 'aggregateErrors' && Array.isArray(value))
+      out[key] = value.map((e: unknown) => (isObject(e) ? scrubSerialized(e) : e));
+    else out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The serializer of `err`: pino's (the error's type, message and stack, its causes', its own
+ * fields such as `code` and `status`), with card numbers masked in its message, stack and text fields. Log
+ * errors as `{ err: error }`: never their message alone, the stack is what finds the fault.
+ */
+export function errSerializer(err: unknown): unknown {
+  const serialized: unknown = pino.stdSerializers.err(err as Error);
+  if (typeof serialized === 'string') return scrubCardNumbers(serialized);
+  return isObject(serialized) ? scrubSerialized(serialized) : serialized;
+}
+
 export function createLogger(level: string, target: { write(chunk: string): unknown } = process.stdout): Logger {
   return pino(
     {
       level,
       // ISO times: epoch milliseconds are 13 digits and would look like card numbers to the sink filter.
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: errSerializer },
       redact: {
         paths: [
           'req.headers.authorization',

@@ -1,6 +1,7 @@
 // API keys: random, shown once, stored only as SHA-256 hashes (they carry 256 bits of entropy,
 // so a fast hash is safe here, unlike for passwords). Each key has one role and one tenant.
 import { containsCardNumber } from '../core/scrub.ts';
+import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
@@ -57,7 +58,11 @@ export interface NewKey {
   actor?: string | undefined;
 }
 
-export class KeyRequestError extends Error {}
+export class KeyRequestError extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('KEY_REQUEST_INVALID', message, options);
+  }
+}
 
 /** Creates a key; the clear key is returned once and never stored. */
 export async function createApiKey(
@@ -72,7 +77,8 @@ export async function createApiKey(
     throw new KeyRequestError('--merchant applies to merchant keys only');
   if (request.role !== 'issuer' && request.issuerId) throw new KeyRequestError('--issuer applies to issuer keys only');
   for (const id of [request.merchantId, request.issuerId]) {
-    const problem = id === undefined ? undefined : tenantIdSchema.safeParse(id).error?.issues[0]?.message;
+    const invalid = id === undefined ? undefined : tenantIdSchema.safeParse(id).error;
+    const problem = invalid ? issueDetails(invalid)[0]?.message : undefined;
     if (problem) throw new KeyRequestError(`merchant and issuer ids ${problem}`);
   }
   const secret = randomBytes(32).toString('base64url');
@@ -91,9 +97,9 @@ export async function createApiKey(
   return { key, record };
 }
 
-export class AuthUnavailable extends Error {
+export class AuthUnavailable extends LeakguardError {
   constructor(cause: unknown) {
-    super('API key store unavailable', { cause });
+    super('AUTH_UNAVAILABLE', 'API key store unavailable', { cause });
   }
 }
 
@@ -173,11 +179,11 @@ export interface AuthenticatorOptions {
 }
 
 /** The answer for a client address that failed too often: refused without a key-store lookup. */
-export class AuthRateLimited extends Error {
+export class AuthRateLimited extends LeakguardError {
   readonly retryAfterSeconds: number;
   readonly limit: number;
   constructor(retryAfterSeconds: number, limit: number) {
-    super('too many failed authentications');
+    super('AUTH_RATE_LIMITED', 'too many failed authentications');
     this.retryAfterSeconds = retryAfterSeconds;
     this.limit = limit;
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { FeatureValue } from '../core/features.ts';
 import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
 import { scrubDeep } from '../core/scrub.ts';
+import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 
 export const CASE_STATUSES = ['open', 'in_review', 'fraud', 'legitimate', 'escalated'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -198,6 +199,7 @@ const optionalText = (max: number) =>
     .string()
     .trim()
     .max(max)
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
     .optional()
     .transform((v) => (v ? v : undefined));
@@ -262,10 +264,22 @@ export interface LabelledCase {
   features: Record<string, FeatureValue>;
 }
 
-export class CaseConflict extends Error {}
-export class CaseNotFound extends Error {}
+export class CaseConflict extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('CASE_CONFLICT', message, options);
+  }
+}
+export class CaseNotFound extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('CASE_NOT_FOUND', message, options);
+  }
+}
 /** The case is escalated and the one deciding is not a lead: checked inside the decision's transaction. */
-export class CaseForbidden extends Error {}
+export class CaseForbidden extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('CASE_FORBIDDEN', message, options);
+  }
+}
 
 /** The case store port. One implementation (PostgreSQL) behind two drivers. */
 export interface CaseStore {

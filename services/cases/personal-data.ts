@@ -5,6 +5,7 @@
 // key; the case's merchant and transaction are the associated data, so a ciphertext copied into
 // another case does not open there.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { splitPersonalData, type CaseRecord, type FlaggedDecision, type PersonalData } from './model.ts';
 
 export interface DataKey {
@@ -26,7 +27,11 @@ const TAG_BYTES = 16;
 // The operator's key may serve elsewhere in derived form one day: this one is for personal data only.
 const HKDF_INFO = 'leakguard personal data v1';
 
-export class PersonalDataUnreadable extends Error {}
+export class PersonalDataUnreadable extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('PERSONAL_DATA_UNREADABLE', message, options);
+  }
+}
 
 /** What binds a ciphertext to its case: known when the decision is flagged, before the case has an id. */
 export function personalDataBinding(merchantId: string, transactionId: string): string {

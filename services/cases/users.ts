@@ -1,6 +1,7 @@
 // Console users, roles and sessions: the ports the review console needs from a store.
 import { z } from 'zod';
 import { containsCardNumber } from '../core/scrub.ts';
+import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 
 export const CONSOLE_ROLES = ['analyst', 'lead', 'admin'] as const;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
@@ -39,7 +40,11 @@ export interface SessionView {
   csrfToken: string;
 }
 
-export class UserExists extends Error {}
+export class UserExists extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('USER_EXISTS', message, options);
+  }
+}
 
 export interface UserStore {
   create(user: { username: string; role: ConsoleRole; passwordHash: string; totpSecret: string }): Promise<ConsoleUser>;

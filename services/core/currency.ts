@@ -3,6 +3,7 @@
 // Pure: the table is parsed from a document here; reading and watching the file is an adapter's job.
 import isoCurrencies from 'currency-codes';
 import { z } from 'zod';
+import { issueLines, LeakguardError } from './errors.ts';
 
 /**
  * ISO 4217 entries that are not money a card is charged in, kept out although the package lists
@@ -86,22 +87,22 @@ export const rateTableSchema = z
   });
 export type RateTableDocument = z.infer<typeof rateTableSchema>;
 
-export class RateTableError extends Error {
+export class RateTableError extends LeakguardError {
   readonly problems: string[];
 
   /** `source`: where the table was read from (a file path), named in the message. */
   constructor(problems: string[], source?: string) {
-    super(`invalid rate table${source ? ` ${source}` : ''}: ${problems.join('; ')}`);
+    super('RATE_TABLE_INVALID', `invalid rate table${source ? ` ${source}` : ''}: ${problems.join('; ')}`);
     this.problems = problems;
   }
 }
 
 /** A currency the table has no rate for: the request cannot be scored in a meaningful way. */
-export class UnknownRateError extends Error {
+export class UnknownRateError extends LeakguardError {
   readonly currency: string;
 
   constructor(currency: string, table: string) {
-    super(`no exchange rate for ${currency} in rate table ${table}`);
+    super('NO_EXCHANGE_RATE', `no exchange rate for ${currency} in rate table ${table}`);
     this.currency = currency;
   }
 }
@@ -170,10 +171,6 @@ export class RateTable {
 /** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path (and the source's, when given). */
 export function parseRateTable(doc: unknown, source?: string): RateTable {
   const parsed = rateTableSchema.safeParse(doc);
-  if (!parsed.success)
-    throw new RateTableError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-      source,
-    );
+  if (!parsed.success) throw new RateTableError(issueLines(parsed.error), source);
   return new RateTable(parsed.data);
 }

@@ -1,6 +1,7 @@
 // The declarative ruleset: conditions over named features give reason codes and score
 // contributions; score bands give decisions. Data only: no expression language, no eval.
 import { z } from 'zod';
+import { issueLines, LeakguardError } from './errors.ts';
 import type { Decision, Reason } from './schemas.ts';
 import { DECISIONS } from './schemas.ts';
 import type { FeatureMap, FeatureValue } from './features.ts';
@@ -107,11 +108,11 @@ export const rulesetSchema = z
   .strict();
 export type Ruleset = z.infer<typeof rulesetSchema>;
 
-export class RulesetError extends Error {
+export class RulesetError extends LeakguardError {
   readonly problems: string[];
 
   constructor(problems: string[]) {
-    super(`invalid ruleset: ${problems.join('; ')}`);
+    super('RULESET_INVALID', `invalid ruleset: ${problems.join('; ')}`);
     this.problems = problems;
   }
 }
@@ -127,7 +128,7 @@ function featuresOf(c: Condition): string[] {
 export function parseRuleset(doc: unknown, knownFeatures: ReadonlySet<string>): Ruleset {
   const parsed = rulesetSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new RulesetError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+    throw new RulesetError(issueLines(parsed.error));
   }
   const problems: string[] = [];
   const codes = new Set<string>();

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { panProblem } from './card.ts';
 import { isCurrencyCode } from './currency.ts';
-import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
+import { containsCardNumber } from './scrub.ts';
 
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -199,15 +199,5 @@ export const outcomeRequestSchema = z
   });
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 
-export const errorResponseSchema = z.object({
-  error: z.string(),
-  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
-
-/** Flattens zod issues into `{path, message}` pairs; messages come from our schemas and never carry input (scrubbed all the same). */
-export function issueDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: scrubCardNumbers(issue.path.map(String).join('.') || '(root)'),
-    message: scrubCardNumbers(issue.message),
-  }));
-}
+// The error shape and the one zod formatter live with the error model (errors.ts).
+export { errorResponseSchema, issueDetails } from './errors.ts';

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';
+import { issueLines } from '../core/errors.ts';
 
 export interface AccessConfig {
   /** Bearer token for GET /metrics; unset: refused in production, loopback clients only elsewhere. */
@@ -77,7 +78,7 @@ export function loadAccessConfig(
   );
   const result = accessConfigSchema.safeParse(present);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    const lines = issueLines(result.error, { root: '' }).map((line) => `  ${line}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const { LEAKGUARD_METRICS_TOKEN: metricsToken, LEAKGUARD_TRUST_PROXY: trustProxy } = result.data;

@@ -25,7 +25,7 @@ import type { RedisClient } from '../adapters/redis/connection.ts';
 import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rate-limit-store.ts';
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
-import { frameworkError, registerErrorHandling } from './errors.ts';
+import { frameworkError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
@@ -64,7 +64,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // One log line per request costs more than scoring it; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    // Request ids are ours, never taken from a header a client controls.
+    // Request ids are ours, never taken from a header a client controls; every answer carries its id (x-request-id).
     genReqId: () => crypto.randomUUID(),
     // The client address (login and API rate limits, lockout, metrics) comes from a forwarded
     // header only behind proxies named in the configuration.
@@ -79,7 +79,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // JSON only, unless a route says otherwise: a text body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
+    // Every answer (API and console, success and error) names its request: the id in our logs.
+    reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
   });

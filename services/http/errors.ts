@@ -1,63 +1,161 @@
-// One error shape for every refusal: {error, details?: [{path, message}]}. Messages are ours,
-// never the parser's: a JSON syntax error message quotes the body, and the body may hold a PAN.
+// The one mapping from an error to an HTTP answer, for the API and the console alike: a status, a
+// code (services/core/errors.ts, docs/errors.md) and the body {error, code, details?}. Routes throw
+// (a domain error, or an HttpError for a refusal of their own); the error handler answers.
+// Messages are ours, never the parser's: a JSON syntax error message quotes the body, and the body
+// may hold a PAN. Every answer, success or error, carries the request id (x-request-id).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AuthRateLimited, AuthUnavailable } from '../auth/api-keys.ts';
+import { UnknownRateError } from '../core/currency.ts';
+import {
+  issueDetails,
+  LeakguardError,
+  statusOf,
+  type ErrorBody,
+  type ErrorCode,
+  type IssueDetail,
+  type LeakguardErrorOptions,
+} from '../core/errors.ts';
 import { scrubCardNumbers } from '../core/scrub.ts';
+import { UploadRefused } from '../watchlist/upload.ts';
 
-export interface ErrorBody {
-  error: string;
-  details?: { path: string; message: string }[];
+export type { ErrorBody };
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** A refusal a route or hook makes itself: its message is the answer's `error`, with headers of its own if any. */
+export class HttpError extends LeakguardError {
+  readonly headers: Record<string, string>;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: LeakguardErrorOptions & { headers?: Record<string, string> } = {},
+  ) {
+    super(code, message, options);
+    this.headers = options.headers ?? {};
+  }
 }
 
-const BY_CODE: Record<string, [number, string]> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported content type: send application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'request body too large'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'request body is empty'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid content length'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'request body is not valid JSON'],
+export interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  body: ErrorBody;
+  headers: Record<string, string>;
+  /** A fault rather than a refusal: logged with its stack, answered without a word about it. */
+  fault: boolean;
+}
+
+const answer = (
+  code: ErrorCode,
+  error: string,
+  extra: { status?: number; details?: IssueDetail[] | undefined; headers?: Record<string, string> } = {},
+): ErrorAnswer => ({
+  status: extra.status ?? statusOf(code),
+  code,
+  body: { error, code, ...(extra.details ? { details: extra.details } : {}) },
+  headers: extra.headers ?? {},
+  fault: false,
+});
+
+const INTERNAL: Omit<ErrorAnswer, 'fault'> = answer('INTERNAL', 'internal error');
+
+/** Fastify's own refusals, by their code. */
+const BY_FASTIFY_CODE: Record<string, ErrorAnswer> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: answer('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type: send application/json'),
+  FST_ERR_CTP_BODY_TOO_LARGE: answer('PAYLOAD_TOO_LARGE', 'request body too large'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: answer('MALFORMED_BODY', 'request body is empty'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: answer('MALFORMED_BODY', 'invalid content length'),
+  FST_ERR_CTP_INVALID_JSON_BODY: answer('MALFORMED_BODY', 'request body is not valid JSON'),
+  // The router's refusals (frameworkErrors below), never quoting the path.
+  FST_ERR_MAX_PARAM_LENGTH: answer('URI_TOO_LONG', 'a path parameter is too long'),
+  FST_ERR_BAD_URL: answer('MALFORMED_URL', 'malformed URL: a path segment is not valid percent-encoding'),
 };
+
+/** Any other client error the framework raises: a code by its status, the words "bad request". */
+const BY_STATUS: Record<number, ErrorCode> = {
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+};
+
+/** What to answer for an error: the one mapping (API and console). */
+export function errorAnswer(error: unknown): ErrorAnswer {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const context = (error as FastifyError).validationContext;
+    const prefix = context === 'body' || !context ? '' : `${context}.`;
+    const issues = error.validation.map((v) => ({
+      path: v.instancePath.replace(/^\//, '').split('/'),
+      message: v.message,
+    }));
+    return answer('VALIDATION_FAILED', 'invalid request', { details: issueDetails(issues, { prefix }) });
+  }
+  if (error instanceof z.ZodError)
+    return answer('VALIDATION_FAILED', 'invalid request', { details: issueDetails(error) });
+  if (error instanceof HttpError)
+    return answer(error.code, error.message, { status: error.status, details: error.details, headers: error.headers });
+  if (error instanceof AuthRateLimited)
+    return answer(error.code, 'too many failed authentications from your address: retry later', {
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      details: [
+        {
+          path: 'headers.authorization',
+          message: `more than ${error.limit} missing or invalid API keys in a minute; retry after ${error.retryAfterSeconds} s`,
+        },
+      ],
+    });
+  if (error instanceof AuthUnavailable)
+    return answer(error.code, 'authentication temporarily unavailable: retry', { headers: { 'retry-after': '1' } });
+  // A valid ISO 4217 code the rate table lacks: nothing was counted, and it is not scored as if it were the reference.
+  if (error instanceof UnknownRateError)
+    return answer(error.code, 'no exchange rate for this currency', {
+      details: [{ path: 'currency', message: error.message }],
+    });
+  // Drain nothing more of a refused card list: the connection is closed after the answer.
+  if (error instanceof UploadRefused)
+    return answer(error.code, error.message, { status: error.status, headers: { connection: 'close' } });
+  if (error instanceof LeakguardError) {
+    if (error.status >= 500) return { ...INTERNAL, fault: true };
+    return answer(error.code, scrubCardNumbers(error.message), { status: error.status, details: error.details });
+  }
+  const e = (error ?? {}) as Partial<FastifyError>;
+  const known = e.code ? BY_FASTIFY_CODE[e.code] : undefined;
+  if (known) return known;
+  if (e.statusCode === 429) return answer('RATE_LIMITED', 'rate limit exceeded: slow down and retry later');
+  if (e.statusCode === 400 && error instanceof SyntaxError)
+    return answer('MALFORMED_BODY', 'request body is not valid JSON');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+    return answer(BY_STATUS[e.statusCode] ?? 'BAD_REQUEST', 'bad request', { status: e.statusCode });
+  return { ...INTERNAL, fault: true };
+}
+
+/** The answer of an error as JSON, with its headers and the request id. */
+export function sendError(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
+  reply.header(REQUEST_ID_HEADER, reply.request.id);
+  for (const [name, value] of Object.entries(a.headers)) reply.header(name, value);
+  return reply.code(a.status).send(a.body);
+}
+
+/** Faults are logged with the error itself: the logger's err serializer keeps its type and stack (card numbers masked). */
+export function logFault(request: FastifyRequest, error: unknown, message: string): void {
+  request.log.error({ err: error }, message);
+}
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const where = error.validationContext === 'body' || !error.validationContext ? '' : `${error.validationContext}.`;
-      // Messages are our schemas' and paths our field names; scrubbed all the same, as the last
-      // line before the wire (a path can name a key the client sent).
-      const details = error.validation.map((v) => ({
-        path: scrubCardNumbers(`${where}${v.instancePath.replace(/^\//, '').replaceAll('/', '.')}` || '(root)'),
-        message: scrubCardNumbers(v.message ?? 'is invalid'),
-      }));
-      return reply.code(400).send({ error: 'invalid request', details } satisfies ErrorBody);
-    }
-    const known = error.code ? BY_CODE[error.code] : undefined;
-    if (known) return reply.code(known[0]).send({ error: known[1] } satisfies ErrorBody);
-    if (error.statusCode === 429)
-      return reply.code(429).send({ error: 'rate limit exceeded: slow down and retry later' } satisfies ErrorBody);
-    if (error.statusCode === 400 && error instanceof SyntaxError)
-      return reply.code(400).send({ error: 'request body is not valid JSON' } satisfies ErrorBody);
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send({ error: 'bad request' } satisfies ErrorBody);
-    }
-    request.log.error(
-      { err: { type: error.name, code: error.code, message: error.message, stack: error.stack } },
-      'unhandled error',
-    );
-    return reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
+    const a = errorAnswer(error);
+    if (a.fault) logFault(request, error, 'unhandled error');
+    return sendError(reply, a);
   });
-
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such route' } satisfies ErrorBody));
+  app.setNotFoundHandler((_request, reply) => sendError(reply, answer('NOT_FOUND', 'no such route')));
 }
 
 /** The router's refusals (a malformed or over-long path): in our shape, never quoting the path. */
 export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void reply.code(414).send({ error: 'a path parameter is too long' } satisfies ErrorBody);
-  } else if (error.code === 'FST_ERR_BAD_URL') {
-    void reply
-      .code(400)
-      .send({ error: 'malformed URL: a path segment is not valid percent-encoding' } satisfies ErrorBody);
-  } else {
-    request.log.error({ err: { type: error.name, code: error.code } }, 'router error');
-    void reply.code(500).send({ error: 'internal error' } satisfies ErrorBody);
-  }
+  const known = BY_FASTIFY_CODE[error.code];
+  if (!known) logFault(request, error, 'router error');
+  void sendError(reply, known ?? { ...INTERNAL, fault: true });
 }

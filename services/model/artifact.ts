@@ -3,6 +3,7 @@
 // whose feature set is not the one the caller serves.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { issueLines, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
 
 export const FORMAT_VERSION = 1;
@@ -79,8 +80,10 @@ function decodeArray<N extends ArrayName>(name: N, s: string, length: number): I
   return new Ctor(copy) as InstanceType<(typeof arrays)[N]>;
 }
 
-export class ArtifactError extends Error {
-  override name = 'ArtifactError';
+export class ArtifactError extends LeakguardError {
+  constructor(message: string, options?: LeakguardErrorOptions) {
+    super('MODEL_INVALID', message, options);
+  }
 }
 
 export interface ArtifactInput {
@@ -138,10 +141,7 @@ export function parseArtifact(json: unknown, expected?: ExpectedFeatures): Loade
   const parsed = ArtifactSchema.safeParse(json);
   if (!parsed.success) {
     throw new ArtifactError(
-      `invalid model artifact: ${parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
+      `invalid model artifact: ${issueLines(parsed.error.issues.slice(0, 5), { root: '' }).join('; ')}`,
     );
   }
   const a = parsed.data;

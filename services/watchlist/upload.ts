@@ -3,6 +3,7 @@
 // to a file. Valid lines are kept even when others fail; a rejected line is reported by number
 // and reason with the card masked.
 import type { CardKeyring } from '../core/card.ts';
+import { LeakguardError } from '../core/errors.ts';
 import { fingerprintWith } from '../core/card.ts';
 import {
   binInRanges,
@@ -34,12 +35,11 @@ export interface UploadReport {
   bytes: number;
 }
 
-export class UploadRefused extends Error {
-  readonly status: number;
+/** `status`: 413 (too large), 415 (binary content) or 400 (not a card list); the code is UPLOAD_REFUSED. */
+export class UploadRefused extends LeakguardError {
   readonly report: UploadReport | undefined;
   constructor(status: number, message: string, report?: UploadReport) {
-    super(message);
-    this.status = status;
+    super('UPLOAD_REFUSED', message, { status });
     this.report = report;
   }
 }
@@ -123,7 +123,10 @@ export async function uploadCardList(
     // One batch stored while the next is parsed: bounded memory, steady throughput.
     await inFlight;
     inFlight = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds).then((statuses) => {
-      for (const s of statuses) s === 'duplicate' ? report.duplicates++ : report.accepted++;
+      for (const s of statuses) {
+        if (s === 'duplicate') report.duplicates++;
+        else report.accepted++;
+      }
       options.onProgress?.(report);
     });
   };

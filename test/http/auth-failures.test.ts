@@ -21,7 +21,7 @@ describe('failed API key authentications', () => {
     for (let n = 0; n < 5; n++) {
       const res = await score(bearer(randomToken(n)), GUESSER);
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toEqual({ error: 'missing or invalid API key' });
+      expect(res.json()).toEqual({ error: 'missing or invalid API key', code: 'UNAUTHENTICATED' });
     }
     const limited = await score(bearer(randomToken(5)), GUESSER);
     expect(limited.statusCode).toBe(429);
@@ -30,6 +30,7 @@ describe('failed API key authentications', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.json()).toEqual({
       error: 'too many failed authentications from your address: retry later',
+      code: 'AUTH_RATE_LIMITED',
       details: [
         {
           path: 'headers.authorization',

@@ -197,6 +197,7 @@ describe('a currency without a rate, and one that is not money', () => {
       expect(res.statusCode).toBe(422);
       expect(res.json()).toEqual({
         error: 'no exchange rate for this currency',
+        code: 'NO_EXCHANGE_RATE',
         details: [{ path: 'currency', message: 'no exchange rate for SEK in rate table test-no-sek' }],
       });
       expect(res.body).not.toContain(card.number);
@@ -210,6 +211,7 @@ describe('a currency without a rate, and one that is not money', () => {
       expect(res.statusCode, currency).toBe(400);
       expect(res.json(), currency).toEqual({
         error: 'invalid request',
+        code: 'VALIDATION_FAILED',
         details: [{ path: 'currency', message: 'must be an ISO 4217 currency code' }],
       });
     }

@@ -134,7 +134,10 @@ describe('scoring', () => {
     expect(again.json()).toEqual(first.json());
     const conflict = await score({ ...body, amount: 101 });
     expect(conflict.statusCode).toBe(409);
-    expect(conflict.json()).toEqual({ error: 'transactionId was already scored with a different payload' });
+    expect(conflict.json()).toEqual({
+      error: 'transactionId was already scored with a different payload',
+      code: 'TRANSACTION_CONFLICT',
+    });
     // Two more small attempts: if the retry had counted, the third would already be card testing.
     await score(scoreBody({ card, amount: 100 }));
     const third = await score(scoreBody({ card, amount: 100 }));
@@ -198,7 +201,7 @@ describe('bad input', () => {
   it('answers malformed JSON with a generic message: parser messages quote the body', async () => {
     const res = await score(`{"card":{"number":"${VISA}"`);
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'request body is not valid JSON' });
+    expect(res.json()).toEqual({ error: 'request body is not valid JSON', code: 'MALFORMED_BODY' });
     expect(res.body).not.toContain(VISA);
   });
 
@@ -223,7 +226,7 @@ describe('bad input', () => {
       }),
     );
     expect(huge.statusCode).toBe(413);
-    expect(huge.json()).toEqual({ error: 'request body too large' });
+    expect(huge.json()).toEqual({ error: 'request body too large', code: 'PAYLOAD_TOO_LARGE' });
   });
 
   it('counts nothing for a rejected request', async () => {
@@ -348,6 +351,6 @@ describe('operations', () => {
   it('answers unknown routes with 404 in the error shape', async () => {
     const res = await t.app.inject('/v1/nothing-here');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: 'no such route' });
+    expect(res.json()).toEqual({ error: 'no such route', code: 'NOT_FOUND' });
   });
 });

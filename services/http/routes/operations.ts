@@ -6,8 +6,9 @@ import type { RulesetFile } from '../../adapters/files/ruleset-file.ts';
 import type { RatesFile } from '../../adapters/files/rates-file.ts';
 import type { ReloadResult } from '../../adapters/files/watched-file.ts';
 import type { ModelFile } from '../../adapters/files/model-file.ts';
-import { errorResponseSchema } from '../../core/schemas.ts';
+import { errorResponseSchema, type ErrorCode } from '../../core/errors.ts';
 import { isLoopback, sameSecret } from '../access.ts';
+import { HttpError } from '../errors.ts';
 
 /** Who may read /metrics: with a token, whoever presents it; without, loopback clients outside production, nobody in it. */
 export interface MetricsAccess {
@@ -54,6 +55,8 @@ interface FileInForce {
   name: string;
   /** What the file holds, in the summaries and the refusal: "ruleset", "rate table". */
   what: string;
+  /** The code of a refused reload (422). */
+  invalid: ErrorCode;
   info: z.ZodType;
   describe: () => unknown;
   reload: () => ReloadResult;
@@ -90,12 +93,10 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
           response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
         },
       },
-      async (_request, reply) => {
+      async () => {
         const result = file.reload();
         if (!result.ok)
-          return reply
-            .code(422)
-            .send({ error: `${file.what} refused, the previous one stays in force: ${result.error}` });
+          throw new HttpError(file.invalid, `${file.what} refused, the previous one stays in force: ${result.error}`);
         return file.describe();
       },
     );
@@ -141,21 +142,22 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     async (request, reply) => {
       if (metricsAccess.token) {
         const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-        if (!presented || !sameSecret(presented, metricsAccess.token)) {
-          reply.header('www-authenticate', 'Bearer realm="metrics"');
-          return reply
-            .code(401)
-            .send({ error: 'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>' });
-        }
+        if (!presented || !sameSecret(presented, metricsAccess.token))
+          throw new HttpError(
+            'UNAUTHENTICATED',
+            'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>',
+            { headers: { 'www-authenticate': 'Bearer realm="metrics"' } },
+          );
       } else if (metricsAccess.production) {
-        return reply.code(403).send({
-          error:
-            'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token',
-        });
+        throw new HttpError(
+          'FORBIDDEN',
+          'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token',
+        );
       } else if (!isLoopback(request.ip)) {
-        return reply
-          .code(403)
-          .send({ error: 'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only' });
+        throw new HttpError(
+          'FORBIDDEN',
+          'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only',
+        );
       }
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
@@ -165,6 +167,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   fileRoutes({
     name: 'ruleset',
     what: 'ruleset',
+    invalid: 'RULESET_INVALID',
     info: rulesetInfo,
     reload: () => rulesets.reload(),
     describe: () => {
@@ -175,6 +178,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   fileRoutes({
     name: 'rates',
     what: 'rate table',
+    invalid: 'RATE_TABLE_INVALID',
     info: ratesInfo,
     reload: () => rates.reload(),
     describe: () => {
@@ -195,7 +199,11 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       ...(a.metrics ? { metrics: a.metrics } : {}),
     };
   };
-  const noModel = { error: 'no model is configured: set LEAKGUARD_MODEL to a model artifact (npm run model -- train)' };
+  const noModel = () =>
+    new HttpError(
+      'MODEL_NOT_CONFIGURED',
+      'no model is configured: set LEAKGUARD_MODEL to a model artifact (npm run model -- train)',
+    );
   app.get(
     '/v1/admin/model',
     {
@@ -207,7 +215,10 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
         response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema },
       },
     },
-    async (_request, reply) => (models ? describeModel() : reply.code(404).send(noModel)),
+    async () => {
+      if (!models) throw noModel();
+      return describeModel();
+    },
   );
 
   app.post(
@@ -228,11 +239,11 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
         },
       },
     },
-    async (_request, reply) => {
-      if (!models) return reply.code(404).send(noModel);
+    async () => {
+      if (!models) throw noModel();
       const result = models.reload();
       if (!result.ok)
-        return reply.code(422).send({ error: `model refused, the previous one stays in force: ${result.error}` });
+        throw new HttpError('MODEL_INVALID', `model refused, the previous one stays in force: ${result.error}`);
       return describeModel();
     },
   );

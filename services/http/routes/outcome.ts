@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Engine } from '../../core/engine.ts';
-import { errorResponseSchema, OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
+import { errorResponseSchema } from '../../core/errors.ts';
+import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
+import { HttpError } from '../errors.ts';
 
 const outcomeResponseSchema = z.object({
   transactionId: z.string(),
@@ -33,7 +35,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { transactionId } = request.params;
       const at = request.body.occurredAt ? Date.parse(request.body.occurredAt) : Date.now();
       let result: Awaited<ReturnType<Engine['recordOutcome']>>;
@@ -41,11 +43,11 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, request.body.outcome, at);
       } catch (error) {
         // Never acknowledge what was not stored: the merchant retries.
-        request.log.warn({ err: { message: (error as Error).message } }, 'outcome not recorded: store unavailable');
-        return reply.code(503).header('retry-after', '1').send({ error: 'outcome store unavailable: retry' });
+        request.log.warn({ err: error }, 'outcome not recorded: store unavailable');
+        throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', { headers: { 'retry-after': '1' } });
       }
       if (result === 'unknown')
-        return reply.code(404).send({ error: 'no transaction with this id was scored for your merchant' });
+        throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
       return {
         transactionId,
         outcome: request.body.outcome,

@@ -1,8 +1,9 @@
 // POST /v1/score: the merchant's door to the engine.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Engine, ScoreResult } from '../../core/engine.ts';
-import { UnknownRateError } from '../../core/currency.ts';
-import { errorResponseSchema, scoreRequestSchema, scoreResponseSchema } from '../../core/schemas.ts';
+import { errorResponseSchema } from '../../core/errors.ts';
+import { scoreRequestSchema, scoreResponseSchema } from '../../core/schemas.ts';
+import { HttpError } from '../errors.ts';
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   app.post(
@@ -31,22 +32,11 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
         },
       },
     },
-    async (request, reply) => {
-      let result: ScoreResult;
-      try {
-        result = await engine.score(request.principal!.merchantId!, request.body);
-      } catch (error) {
-        // A valid ISO 4217 code the rate table lacks: nothing was counted, and it is not scored as if it were the reference.
-        if (error instanceof UnknownRateError) {
-          return reply.code(422).send({
-            error: 'no exchange rate for this currency',
-            details: [{ path: 'currency', message: error.message }],
-          });
-        }
-        throw error;
-      }
+    async (request) => {
+      // A currency the rate table lacks throws UnknownRateError: 422 NO_EXCHANGE_RATE (errors.ts), nothing counted.
+      const result: ScoreResult = await engine.score(request.principal!.merchantId!, request.body);
       if (result.kind === 'conflict')
-        return reply.code(409).send({ error: 'transactionId was already scored with a different payload' });
+        throw new HttpError('TRANSACTION_CONFLICT', 'transactionId was already scored with a different payload');
       return result.response;
     },
   );

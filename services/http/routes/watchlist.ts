@@ -2,11 +2,10 @@
 // An issuer sees and changes only its own events and cards; other issuers' events answer 404.
 import { z } from 'zod';
 import { jsonSchemaTransform, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { fingerprintWith, panProblem, type CardKeyring } from '../../core/card.ts';
-import { errorResponseSchema } from '../../core/schemas.ts';
+import { errorResponseSchema } from '../../core/errors.ts';
 import {
   binInRanges,
   binRangeSchema,
@@ -21,7 +20,8 @@ import {
 } from '../../core/watchlist.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
-import { uploadCardList, UploadRefused, type UploadFormat } from '../../watchlist/upload.ts';
+import { uploadCardList, type UploadFormat } from '../../watchlist/upload.ts';
+import { HttpError } from '../errors.ts';
 
 export interface WatchlistRouteOptions {
   store: WatchlistStore;
@@ -96,7 +96,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     if (!event || (principal.role === 'issuer' && event.issuerId !== principal.issuerId)) return undefined;
     return event;
   };
-  const notFound = (reply: FastifyReply) => reply.code(404).send({ error: 'no such compromise event' });
+  const notFound = () => new HttpError('EVENT_NOT_FOUND', 'no such compromise event');
 
   app.post(
     '/v1/compromise-events',
@@ -117,12 +117,11 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       let issuerId: string;
       if (principal.role === 'issuer') {
         if (requested && requested !== principal.issuerId)
-          return reply.code(403).send({ error: 'an issuer can declare events for itself only' });
+          throw new HttpError('FORBIDDEN', 'an issuer can declare events for itself only');
         issuerId = principal.issuerId!;
       } else {
         if (!requested)
-          return reply.code(400).send({
-            error: 'invalid request',
+          throw new HttpError('VALIDATION_FAILED', 'invalid request', {
             details: [{ path: 'issuerId', message: 'is required when an admin declares an event' }],
           });
         issuerId = requested;
@@ -163,9 +162,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         response: { 200: eventSchema, ...errors },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const event = await visibleEvent(request.principal!, request.params.id);
-      return event ? present(event) : notFound(reply);
+      if (!event) throw notFound();
+      return present(event);
     },
   );
 
@@ -188,10 +188,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
               : 'Retract an event: its cards leave the watchlist unless another live event lists them',
         },
       },
-      async (request, reply) => {
+      async (request) => {
         const event = await visibleEvent(request.principal!, request.params.id);
-        if (!event) return notFound(reply);
-        if (event.status === 'retracted') return reply.code(409).send({ error: 'the event was retracted' });
+        if (!event) throw notFound();
+        if (event.status === 'retracted') throw new HttpError('EVENT_CONFLICT', 'the event was retracted');
         const updated = (await store.setEventStatus(event.seq, status, new Date()))!;
         registry.changed(updated);
         return present(updated);
@@ -225,59 +225,57 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         response: { 200: uploadReportSchema, 413: errorResponseSchema, 415: errorResponseSchema, ...errors },
       },
     },
-    async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    async (request) => {
       const principal = request.principal!;
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = UPLOAD_TYPES[contentType];
-      if (!format) return reply.code(415).send({ error: 'send the card list as text/csv or application/x-ndjson' });
-      if (request.headers['content-encoding'] && request.headers['content-encoding'] !== 'identity') {
-        return reply.code(415).send({ error: 'compressed uploads are refused: send the card list as plain text' });
-      }
+      if (!format)
+        throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list as text/csv or application/x-ndjson');
+      if (request.headers['content-encoding'] && request.headers['content-encoding'] !== 'identity')
+        throw new HttpError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'compressed uploads are refused: send the card list as plain text',
+        );
       const declared = Number(request.headers['content-length'] ?? NaN);
       if (declared > opts.uploadLimitBytes)
-        return reply
-          .code(413)
-          .send({ error: `card list larger than the limit of ${opts.uploadLimitBytes} bytes: split it` });
-      const event = await visibleEvent(principal, request.params.id);
-      if (!event) return notFound(reply);
-      if (event.status !== 'open')
-        return reply.code(409).send({ error: `the event is ${event.status}: it takes no more uploads` });
-      const ownedRanges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
-      try {
-        const report = await uploadCardList(request.body as AsyncIterable<Buffer>, {
-          format,
-          eventSeq: event.seq,
-          elementMask: elementMask(event.dataElements),
-          ownedRanges,
-          keyring,
-          store,
-          limitBytes: opts.uploadLimitBytes,
-        });
-        metrics.watchlistCards.inc({ result: 'accepted' }, report.accepted);
-        metrics.watchlistCards.inc({ result: 'duplicate' }, report.duplicates);
-        metrics.watchlistCards.inc({ result: 'rejected' }, report.rejected);
-        request.log.info(
-          {
-            event: event.id,
-            accepted: report.accepted,
-            duplicates: report.duplicates,
-            rejected: report.rejected,
-            lines: report.lines,
-          },
-          'card list uploaded',
+        throw new HttpError(
+          'PAYLOAD_TOO_LARGE',
+          `card list larger than the limit of ${opts.uploadLimitBytes} bytes: split it`,
         );
-        return {
+      const event = await visibleEvent(principal, request.params.id);
+      if (!event) throw notFound();
+      if (event.status !== 'open')
+        throw new HttpError('EVENT_CONFLICT', `the event is ${event.status}: it takes no more uploads`);
+      const ownedRanges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
+      // A list refused while it streams in throws UploadRefused: answered (and the connection closed) by errors.ts.
+      const report = await uploadCardList(request.body as AsyncIterable<Buffer>, {
+        format,
+        eventSeq: event.seq,
+        elementMask: elementMask(event.dataElements),
+        ownedRanges,
+        keyring,
+        store,
+        limitBytes: opts.uploadLimitBytes,
+      });
+      metrics.watchlistCards.inc({ result: 'accepted' }, report.accepted);
+      metrics.watchlistCards.inc({ result: 'duplicate' }, report.duplicates);
+      metrics.watchlistCards.inc({ result: 'rejected' }, report.rejected);
+      request.log.info(
+        {
+          event: event.id,
           accepted: report.accepted,
           duplicates: report.duplicates,
           rejected: report.rejected,
-          errors: report.errors,
-        };
-      } catch (error) {
-        if (!(error instanceof UploadRefused)) throw error;
-        // Drain nothing more: the connection is closed after the answer.
-        reply.header('connection', 'close');
-        return reply.code(error.status).send({ error: error.message });
-      }
+          lines: report.lines,
+        },
+        'card list uploaded',
+      );
+      return {
+        accepted: report.accepted,
+        duplicates: report.duplicates,
+        rejected: report.rejected,
+        errors: report.errors,
+      };
     },
   );
 
@@ -388,10 +386,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         response: { 200: z.object({ issuerId: z.string(), ranges: rangesSchema }), ...errors },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const principal = request.principal!;
       if (principal.role === 'issuer' && principal.issuerId !== request.params.issuerId)
-        return reply.code(403).send({ error: 'an issuer can read its own ranges only' });
+        throw new HttpError('FORBIDDEN', 'an issuer can read its own ranges only');
       return { issuerId: request.params.issuerId, ranges: await store.getBinRanges(request.params.issuerId) };
     },
   );

@@ -1,0 +1,195 @@
+// Administration (admin role): console users (create, change role, disable, enable, unlock,
+// reset credentials) and the audit log (filter, verify the hash chain, export).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import { AUDIT_ACTIONS } from '../../cases/audit.ts';
+import { CONSOLE_ROLES, usernameSchema, UserExists } from '../../cases/users.ts';
+import { issueLines, statusOf } from '../../core/errors.ts';
+import { errorAnswer } from '../../http/errors.ts';
+import { generatePassword, generateTotpSecret, hashPassword, otpauthUri } from '../credentials.ts';
+import { auditPage, usersPage } from '../views/admin.ts';
+import { refuse, sendPage, type ConsoleOptions } from './shared.ts';
+
+const userParam = z.object({ username: usernameSchema });
+const createUserBody = z.object({ username: usernameSchema, role: z.enum(CONSOLE_ROLES) });
+const updateUserBody = z.object({
+  op: z.enum(['role', 'disable', 'enable', 'unlock', 'reset']),
+  role: z.enum(CONSOLE_ROLES).optional(),
+});
+const auditQuery = z.object({
+  before: z.coerce.number().int().min(1).optional(),
+  action: z.preprocess((v) => (v === '' ? undefined : v), z.enum(AUDIT_ACTIONS).optional()),
+  actor: z
+    .string()
+    .trim()
+    .max(128)
+    // eslint-disable-next-line no-control-regex -- an actor filter holds no control character
+    .regex(/^[^\u0000-\u001f\u007f]*$/)
+    .optional()
+    .transform((v) => v || undefined),
+  verify: z.literal('1').optional(),
+});
+
+type Created = Parameters<typeof usersPage>[2];
+
+export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
+  const now = o.now ?? Date.now;
+  const admin = app.requireConsoleRole('admin');
+
+  const renderUsers = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status = 200,
+    created?: Created,
+    message?: string,
+  ) =>
+    sendPage(
+      reply,
+      status,
+      'Users',
+      usersPage(await o.system()!.users.list(), request.consoleSession!, created, message),
+      request.consoleSession,
+    );
+
+  const freshCredentials = async (username: string) => {
+    const password = generatePassword();
+    const totpSecret = generateTotpSecret();
+    const otpauth = otpauthUri(totpSecret, username);
+    const qrSvg = await QRCode.toString(otpauth, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return { password, totpSecret, otpauth, qrSvg, passwordHash: await hashPassword(password, o.scrypt) };
+  };
+
+  app.get('/admin/users', { preHandler: admin }, async (request, reply) => renderUsers(request, reply));
+
+  app.post('/admin/users', { preHandler: admin }, async (request, reply) => {
+    const body = createUserBody.safeParse(request.body ?? {});
+    if (!body.success)
+      return renderUsers(
+        request,
+        reply,
+        statusOf('VALIDATION_FAILED'),
+        undefined,
+        `Invalid user: ${issueLines(body.error, { root: '' }).join('; ')}`,
+      );
+    const s = o.system()!;
+    const c = await freshCredentials(body.data.username);
+    try {
+      await s.users.create({
+        username: body.data.username,
+        role: body.data.role,
+        passwordHash: c.passwordHash,
+        totpSecret: c.totpSecret,
+      });
+    } catch (error) {
+      if (error instanceof UserExists)
+        return renderUsers(request, reply, errorAnswer(error).status, undefined, 'That username is taken.');
+      throw error;
+    }
+    await s.audit.append({
+      actor: request.consoleSession!.username,
+      action: 'user_create',
+      target: `user:${body.data.username}`,
+      detail: { role: body.data.role },
+    });
+    return renderUsers(request, reply, 201, { username: body.data.username, ...c });
+  });
+
+  app.post('/admin/users/:username', { preHandler: admin }, async (request, reply) => {
+    const { username } = userParam.parse(request.params);
+    const body = updateUserBody.parse(request.body ?? {});
+    const s = o.system()!;
+    const me = request.consoleSession!.username;
+    const target = await s.users.find(username);
+    if (!target) return refuse(request, reply, 'NOT_FOUND', 'No such user.');
+    const removesAdmin =
+      target.role === 'admin' &&
+      !target.disabled &&
+      (body.op === 'disable' || (body.op === 'role' && body.role !== 'admin'));
+    if (removesAdmin && (await s.users.countAdmins()) <= 1)
+      return renderUsers(request, reply, 409, undefined, 'The last active admin cannot be disabled or demoted.');
+    if (username === me && body.op === 'disable')
+      return renderUsers(request, reply, 409, undefined, 'You cannot disable yourself.');
+    let created: Created;
+    switch (body.op) {
+      case 'role':
+        if (!body.role) return renderUsers(request, reply, statusOf('VALIDATION_FAILED'), undefined, 'Choose a role.');
+        await s.users.update(username, { role: body.role });
+        await s.audit.append({
+          actor: me,
+          action: 'user_update',
+          target: `user:${username}`,
+          detail: { role: body.role, from: target.role },
+        });
+        break;
+      case 'disable':
+        await s.users.update(username, { disabled: true });
+        await s.users.deleteSessionsOf(username);
+        await s.audit.append({ actor: me, action: 'user_disable', target: `user:${username}` });
+        break;
+      case 'enable':
+        await s.users.update(username, { disabled: false });
+        await s.audit.append({ actor: me, action: 'user_enable', target: `user:${username}` });
+        break;
+      case 'unlock':
+        await s.users.update(username, { unlock: true });
+        await s.audit.append({ actor: me, action: 'user_unlock', target: `user:${username}` });
+        break;
+      case 'reset': {
+        const c = await freshCredentials(username);
+        await s.users.update(username, { passwordHash: c.passwordHash, totpSecret: c.totpSecret, unlock: true });
+        await s.users.deleteSessionsOf(username);
+        await s.audit.append({ actor: me, action: 'user_reset', target: `user:${username}` });
+        created = { username, ...c };
+        break;
+      }
+    }
+    return renderUsers(request, reply, 200, created, `Updated ${username}.`);
+  });
+
+  app.get('/admin/audit', { preHandler: admin }, async (request, reply) => {
+    const q = auditQuery.safeParse(request.query ?? {});
+    if (!q.success)
+      return refuse(
+        request,
+        reply,
+        'VALIDATION_FAILED',
+        `Invalid filter: ${issueLines(q.error, { root: '' }).join('; ')}`,
+      );
+    const s = o.system()!;
+    const entries = await s.audit.list({
+      limit: 100,
+      ...(q.data.before ? { beforeSeq: q.data.before } : {}),
+      ...(q.data.action ? { action: q.data.action } : {}),
+      ...(q.data.actor ? { actor: q.data.actor } : {}),
+    });
+    const verify = q.data.verify ? await s.audit.verify() : undefined;
+    const filter = {
+      ...(q.data.action ? { action: q.data.action } : {}),
+      ...(q.data.actor ? { actor: q.data.actor } : {}),
+    };
+    return sendPage(
+      reply,
+      200,
+      'Audit log',
+      auditPage(entries, filter, request.consoleSession!, verify),
+      request.consoleSession,
+    );
+  });
+
+  app.get('/admin/audit/export', { preHandler: admin }, async (request, reply) => {
+    const s = o.system()!;
+    await s.audit.append({ actor: request.consoleSession!.username, action: 'audit_export', target: 'audit_log' });
+    const lines: string[] = [];
+    await s.audit.scan((entries) => {
+      for (const e of entries) lines.push(JSON.stringify(e));
+    });
+    return reply
+      .type('application/x-ndjson; charset=utf-8')
+      .header(
+        'content-disposition',
+        `attachment; filename="leakguard-audit-${new Date(now()).toISOString().slice(0, 10)}.ndjson"`,
+      )
+      .send(`${lines.join('\n')}\n`);
+  });
+}

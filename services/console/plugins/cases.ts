@@ -1,0 +1,188 @@
+// The queue and the cases: filters, take-next, the case page (personal data decrypted for the
+// signed-in analyst only, and audited), assignment, decisions and notes.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CASE_ACTIONS, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../../cases/model.ts';
+import { personalView } from '../../cases/personal-data.ts';
+import { atLeast, type ConsoleRole } from '../../cases/users.ts';
+import { issueLines } from '../../core/errors.ts';
+import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
+import { casePage } from '../views/case.ts';
+import { queuePage } from '../views/queue.ts';
+import { freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
+
+const idParam = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/)
+    .transform(Number),
+});
+const decisionBody = z.object({
+  action: z.enum(CASE_ACTIONS),
+  note: freeText(4000).optional(),
+  allowListDays: z.coerce.number().int().min(0).max(365).default(0),
+});
+const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
+
+const NOTICES: Record<string, string> = {
+  mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
+  mark_legitimate: 'Marked as legitimate.',
+  escalate: 'Escalated to a lead.',
+  note: 'Note added.',
+  assigned: 'Assigned to you.',
+};
+
+const canDecide = (c: CaseRecord, role: ConsoleRole) =>
+  OPEN_STATUSES.includes(c.status) && (c.status !== 'escalated' || atLeast(role, 'lead'));
+
+export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
+  const analyst = app.requireConsoleRole('analyst');
+
+  app.get('/queue', { preHandler: analyst }, async (request, reply) => {
+    const parsed = caseQuerySchema.safeParse(request.query ?? {});
+    if (!parsed.success)
+      return refuse(
+        request,
+        reply,
+        'VALIDATION_FAILED',
+        `Invalid filter: ${issueLines(parsed.error, { root: '' }).join('; ')}`,
+      );
+    const q = parsed.data;
+    const query = q.assignee === 'me' ? { ...q, assignee: request.consoleSession!.username } : q;
+    const result = await o.system()!.store.list(query);
+    const notice =
+      (request.query as Record<string, unknown>).empty === '1' ? 'No unassigned open case is waiting.' : undefined;
+    return sendPage(reply, 200, 'Queue', queuePage(q, result, request.consoleSession!, notice), request.consoleSession);
+  });
+
+  app.post('/queue/take-next', { preHandler: analyst }, async (request, reply) => {
+    const s = o.system()!;
+    const c = await s.store.takeNext(request.consoleSession!.username);
+    if (!c) return reply.redirect('/console/queue?empty=1', 303);
+    await s.audit.append({
+      actor: request.consoleSession!.username,
+      action: 'case_assign',
+      target: `case:${c.id}`,
+      detail: { assignee: request.consoleSession!.username, via: 'take_next' },
+    });
+    return reply.redirect(`/console/cases/${c.id}`, 303);
+  });
+
+  const compromiseEvents = async (c: CaseRecord) => {
+    const events: (CompromiseEvent | { id: string; missing: true })[] = [];
+    for (const id of c.watchlistEvents.slice(0, 20)) {
+      const seq = eventSeqOf(id);
+      const event = seq === null ? undefined : await o.watchlist.getEvent(seq).catch(() => undefined);
+      events.push(event ?? { id, missing: true });
+    }
+    return events;
+  };
+
+  app.get('/cases/:id', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const s = o.system()!;
+    const record = await s.store.get(id);
+    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const session = request.consoleSession!;
+    // Personal data are decrypted here only, for this signed-in analyst; the view is audited with what it showed.
+    const personal = personalView(record, s.personalData);
+    if (personal.state === 'unreadable')
+      request.log.warn({ caseId: id, reason: personal.reason }, 'personal data of a case could not be decrypted');
+    await s.audit.append({
+      actor: session.username,
+      action: 'case_view',
+      target: `case:${id}`,
+      detail: { personalData: personal.state },
+    });
+    const [history, linked, events] = await Promise.all([
+      s.store.history(id),
+      s.store.linked(id),
+      compromiseEvents(record),
+    ]);
+    const done = (request.query as Record<string, unknown>).done;
+    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
+    return sendPage(
+      reply,
+      200,
+      `Case #${id}`,
+      casePage(
+        {
+          record,
+          personal,
+          history,
+          linked,
+          events,
+          canDecide: canDecide(record, session.role),
+          allowListMaxDays: o.allowListMaxDays,
+        },
+        session,
+        notice,
+      ),
+      session,
+    );
+  });
+
+  app.post('/cases/:id/assign', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const s = o.system()!;
+    const username = request.consoleSession!.username;
+    await s.store.assign(id, username, username);
+    await s.audit.append({
+      actor: username,
+      action: 'case_assign',
+      target: `case:${id}`,
+      detail: { assignee: username },
+    });
+    return reply.redirect(`/console/cases/${id}?done=assigned`, 303);
+  });
+
+  app.post('/cases/:id/decision', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const body = decisionBody.parse(request.body ?? {});
+    const s = o.system()!;
+    const session = request.consoleSession!;
+    const current = await s.store.get(id);
+    if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const mayDecideEscalated = atLeast(session.role, 'lead');
+    if (current.status === 'escalated' && !mayDecideEscalated)
+      return refuse(request, reply, 'CASE_FORBIDDEN', 'Escalated cases are decided by a lead.');
+    // Checked again by the store under the row lock: the case may be escalated since it was read.
+    const result = await s.store.decide(id, body.action, session.username, body.note || undefined, {
+      mayDecideEscalated,
+    });
+    await s.audit.append({
+      actor: session.username,
+      action: 'case_decision',
+      target: `case:${id}`,
+      detail: {
+        action: body.action,
+        from: result.previousStatus,
+        to: result.case.status,
+        ...(body.note ? { note: true } : {}),
+      },
+    });
+    if (body.note)
+      await s.audit.append({
+        actor: session.username,
+        action: 'case_note',
+        target: `case:${id}`,
+        detail: { length: body.note.length },
+      });
+    await s.feedback.applied(result, session.username, body.action === 'mark_legitimate' ? body.allowListDays : 0);
+    return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
+  });
+
+  app.post('/cases/:id/notes', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const { text } = noteBody.parse(request.body ?? {});
+    const s = o.system()!;
+    await s.store.addNote(id, request.consoleSession!.username, text);
+    await s.audit.append({
+      actor: request.consoleSession!.username,
+      action: 'case_note',
+      target: `case:${id}`,
+      detail: { length: text.length },
+    });
+    return reply.redirect(`/console/cases/${id}?done=note`, 303);
+  });
+}

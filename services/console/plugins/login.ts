@@ -1,0 +1,163 @@
+// Sign-in and sign-out: password (scrypt) and TOTP, a per-address rate limit, a lockout per
+// account and address, one answer for every failure, everything audited.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { usernameSchema } from '../../cases/users.ts';
+import { statusOf } from '../../core/errors.ts';
+import { dummyHash, verifyPassword, verifyTotp } from '../credentials.ts';
+import {
+  addressKey,
+  clearCookie,
+  cookieNames,
+  LoginRateLimiter,
+  newToken,
+  readCookie,
+  sameToken,
+  setCookie,
+  tokenHash,
+  type LoginLimiter,
+} from '../session.ts';
+import { loginPage } from '../views/layout.ts';
+import { caseSystem, CONTROL, sendPage, type ConsoleOptions } from './shared.ts';
+
+// A username with control characters names nobody (usernames are letters, digits and . _ -): it
+// fails like any unknown name, and is recorded with the characters replaced so that the audit log can hold it.
+const loginBody = z.object({
+  username: z
+    .string()
+    .max(200)
+    .default('')
+    .transform((v) => v.replace(new RegExp(CONTROL.source, 'g'), '\ufffd')),
+  password: z.string().max(200).default(''),
+  code: z.string().max(20).default(''),
+  _csrf: z.string().max(200).optional(),
+});
+
+const RATE_WINDOW_MS = 60_000;
+
+export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
+  const now = o.now ?? Date.now;
+  const names = cookieNames(o.secureCookies);
+  const limiter: LoginLimiter = o.loginLimiter ?? new LoginRateLimiter(o.loginRatePerMinute, RATE_WINDOW_MS);
+
+  // Refused (rate-limited) sign-ins are counted, not audited one by one: an unauthenticated flood
+  // would otherwise be a flood of writes under the audit log's lock. One summary per window at
+  // most, written when the window that saw the first refusal ends (or when the console stops).
+  let summaryTimer: NodeJS.Timeout | undefined;
+  let summaryFrom = '';
+  const writeRefusalSummary = async () => {
+    summaryTimer = undefined;
+    const summary = limiter.takeRefusals();
+    const s = o.system();
+    if (!summary || !s) return;
+    await s.audit
+      .append({
+        actor: 'anonymous',
+        action: 'login_rate_limited',
+        target: 'login',
+        detail: { ...summary, from: summaryFrom, to: new Date(now()).toISOString() },
+      })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'login rate-limit summary not audited'));
+  };
+  const refusalCounted = () => {
+    if (summaryTimer) return;
+    summaryFrom = new Date(now()).toISOString();
+    summaryTimer = setTimeout(() => void writeRefusalSummary(), RATE_WINDOW_MS);
+    summaryTimer.unref();
+  };
+  app.addHook('onClose', async () => {
+    if (!summaryTimer) return;
+    clearTimeout(summaryTimer);
+    await writeRefusalSummary();
+  });
+
+  const showLogin = (reply: FastifyReply, status: number, message?: string, notice?: string) => {
+    const csrf = newToken();
+    setCookie(reply, names.prelogin, csrf, o.secureCookies, 3600);
+    return sendPage(reply, status, 'Sign in', loginPage(csrf, message, notice));
+  };
+
+  app.get('/login', async (request, reply) => {
+    const expired = (request.query as Record<string, unknown>)?.expired === '1';
+    return showLogin(
+      reply,
+      200,
+      undefined,
+      expired ? 'Your session expired after 15 minutes without activity. Sign in again.' : undefined,
+    );
+  });
+
+  app.post('/login', async (request, reply) => {
+    const s = caseSystem(o, reply);
+    if (!s) return reply;
+    const body = loginBody.safeParse(request.body ?? {});
+    if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin)))
+      return showLogin(reply, statusOf('FORBIDDEN'), 'The sign-in form expired. Try again.');
+    // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
+    const ip = request.ip;
+    // Limits and locks count an IPv6 client by its /64.
+    const address = addressKey(ip);
+    // One answer for every failure: a locked account must not tell itself apart from an unknown username.
+    const GENERIC = `Wrong username, password or code. After ${o.maxAttempts} failed attempts an account is locked for ${Math.round(o.lockoutMs / 60_000)} minutes from that address: ask an admin to unlock it.`;
+    if (!(await limiter.allow(address, now()))) {
+      refusalCounted();
+      reply.header('retry-after', '60');
+      return showLogin(reply, statusOf('RATE_LIMITED'), 'Too many sign-in attempts from your address. Wait a minute.');
+    }
+    const username = body.data.username.trim().toLowerCase().slice(0, 64);
+    const user = usernameSchema.safeParse(username).success ? await s.users.find(username) : undefined;
+    const failed = async (reason: string, count: boolean) => {
+      let locked = false;
+      if (count && user)
+        locked = (await s.users.recordFailure(user.username, address, o.maxAttempts, o.lockoutMs)).locked;
+      await s.audit.append({
+        actor: user?.username ?? 'anonymous',
+        action: 'login_failed',
+        target: `user:${username}`,
+        detail: { reason, ip, ...(locked ? { locked: true } : {}) },
+      });
+      return showLogin(reply, statusOf('UNAUTHENTICATED'), GENERIC);
+    };
+    if (!user) {
+      await verifyPassword(body.data.password, await dummyHash(o.scrypt));
+      return failed('unknown_user', false);
+    }
+    // Locked for this address only: failures elsewhere cannot lock the account's holder out.
+    const lockedUntil = await s.users.loginLock(user.username, address);
+    if (lockedUntil && Date.parse(lockedUntil) > now()) {
+      await verifyPassword(body.data.password, await dummyHash(o.scrypt));
+      await s.audit.append({
+        actor: user.username,
+        action: 'login_failed',
+        target: `user:${username}`,
+        detail: { reason: 'locked', ip },
+      });
+      return showLogin(reply, statusOf('UNAUTHENTICATED'), GENERIC);
+    }
+    const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
+    if (!passwordOk) return failed('bad_password', true);
+    if (user.disabled) return failed('disabled', false);
+    const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());
+    if (step === null) return failed('bad_code', true);
+    if (!(await s.users.recordSuccess(user.username, step, address))) return failed('code_reused', true);
+    const token = newToken();
+    const csrf = newToken();
+    await s.users.createSession(tokenHash(token), user.username, csrf);
+    await s.audit.append({ actor: user.username, action: 'login', target: `user:${user.username}`, detail: { ip } });
+    clearCookie(reply, names.prelogin, o.secureCookies);
+    setCookie(reply, names.session, token, o.secureCookies);
+    return reply.redirect('/console/queue', 303);
+  });
+
+  app.post('/logout', { preHandler: app.requireConsoleRole('analyst') }, async (request, reply) => {
+    const s = o.system()!;
+    await s.users.deleteSession(tokenHash(request.consoleToken!));
+    await s.audit.append({
+      actor: request.consoleSession!.username,
+      action: 'logout',
+      target: `user:${request.consoleSession!.username}`,
+    });
+    clearCookie(reply, names.session, o.secureCookies);
+    return showLogin(reply, 200, undefined, 'You are signed out.');
+  });
+}

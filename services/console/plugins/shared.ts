@@ -1,0 +1,79 @@
+// What the console's plugins share: their options, the page helpers (every answer is a whole
+// HTML page) and the free-text rules of its forms.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { CaseSystem } from '../../case-system.ts';
+import type { SessionView } from '../../cases/users.ts';
+import { statusOf, type ErrorCode } from '../../core/errors.ts';
+import type { FrictionShare } from '../../core/friction.ts';
+import type { WatchlistStore } from '../../core/watchlist.ts';
+import type { ScryptParams } from '../credentials.ts';
+import type { LoginLimiter } from '../session.ts';
+import type { Safe } from '../html.ts';
+import { errorPage, page } from '../views/layout.ts';
+
+export interface ConsoleOptions {
+  /** The case system, once its database is open; the console answers 503 until then. */
+  system: () => CaseSystem | undefined;
+  watchlist: WatchlistStore;
+  /** Friction spent per merchant (challenged, reviewed, declined shares over 24 h) against its budget. */
+  friction?: () => FrictionShare[];
+  idleMs: number;
+  maxAttempts: number;
+  lockoutMs: number;
+  loginRatePerMinute: number;
+  /** Counts sign-in attempts per address: shared through Redis when there is one (options.ts); else in this process. */
+  loginLimiter?: LoginLimiter;
+  secureCookies: boolean;
+  scrypt: ScryptParams;
+  allowListMaxDays: number;
+  now?: () => number;
+}
+
+/** A whole page with its status. */
+export const sendPage = (
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  body: Safe,
+  session?: SessionView | null,
+): FastifyReply =>
+  reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(page(title, body, session ?? undefined));
+
+/** The error page, with a status the error mapping decided (services/http/errors.ts). */
+export const showError = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) =>
+  sendPage(reply, status, 'Error', errorPage(status, message), request.consoleSession);
+
+/** A refusal of the console's own: the error page, answered with its code's status. */
+export const refuse = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) =>
+  showError(request, reply, statusOf(code), message);
+
+/** The case system; until its database is open, answers 503 (and returns undefined). */
+export function caseSystem(o: ConsoleOptions, reply: FastifyReply): CaseSystem | undefined {
+  const s = o.system();
+  if (!s) {
+    const status = statusOf('UNAVAILABLE');
+    void reply
+      .code(status)
+      .header('retry-after', '5')
+      .type('text/html; charset=utf-8')
+      .send(page('Starting', errorPage(status, 'The case database is not available yet. Try again shortly.')));
+  }
+  return s;
+}
+
+/**
+ * Control characters (but tab and line breaks) in free text: PostgreSQL refuses a NUL, and no analyst types the others.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export const freeText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters');

@@ -1,0 +1,79 @@
+// The console's pages, one file per page or group (views/*.ts). Every value from a case
+// (merchant-supplied) is interpolated through the escaping `html` template: text, never markup.
+// Here: the frame (header, navigation, sign-out), the sign-in form and the error page.
+import { atLeast, type SessionView } from '../../cases/users.ts';
+import { html, type Safe } from '../html.ts';
+
+export function page(title: string, body: Safe, session?: SessionView): string {
+  const nav = session
+    ? html`<header class="top">
+        <a class="brand" href="/console/queue">Leakguard</a>
+        <nav>
+          <a href="/console/queue">Queue</a> ·
+          <a href="/console/dashboard">Dashboard</a
+          >${atLeast(session.role, 'admin') ? html` · <a href="/console/admin/users">Users</a> · <a href="/console/admin/audit">Audit log</a>` : ''}
+        </nav>
+        <div class="who">
+          <span id="current-user">${session.username}</span><span class="muted">${session.role}</span>
+          <form method="post" action="/console/logout">
+            <input type="hidden" name="_csrf" value="${session.csrfToken}" /><button
+              class="link"
+              type="submit"
+              id="logout"
+            >
+              Log out
+            </button>
+          </form>
+        </div>
+      </header>`
+    : html`<header class="top"><span class="brand">Leakguard console</span></header>`;
+  return `<!doctype html>\n${
+    html`<html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Leakguard</title>
+        <link rel="stylesheet" href="/console/assets/console.css" />
+      </head>
+      <body>
+        ${nav}
+        <main>${body}</main>
+      </body>
+    </html>`.html
+  }`;
+}
+
+export function loginPage(csrf: string, message?: string, notice?: string): Safe {
+  return html`<div class="card login">
+    <h1>Sign in</h1>
+    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}${message ? html`<p class="error" id="login-error">${message}</p>` : ''}
+    <form method="post" action="/console/login" autocomplete="off">
+      <input type="hidden" name="_csrf" value="${csrf}" />
+      <label>Username <input name="username" id="username" required autocomplete="username" maxlength="64" /></label>
+      <label
+        >Password
+        <input name="password" id="password" type="password" required autocomplete="current-password" maxlength="200"
+      /></label>
+      <label
+        >Authenticator code
+        <input
+          name="code"
+          id="code"
+          inputmode="numeric"
+          pattern="[0-9]{6}"
+          required
+          maxlength="6"
+          autocomplete="one-time-code"
+      /></label>
+      <button type="submit" id="sign-in">Sign in</button>
+    </form>
+  </div>`;
+}
+
+export function errorPage(status: number, message: string): Safe {
+  return html`<div class="card">
+    <h1>${status === 403 ? 'Not allowed' : status === 404 ? 'Not found' : 'Something went wrong'}</h1>
+    <p id="error-message">${message}</p>
+    <p><a href="/console/queue">Back to the queue</a></p>
+  </div>`;
+}

@@ -1,0 +1,172 @@
+// One error model. Every error Leakguard raises on purpose is a LeakguardError: a stable,
+// machine-readable `code` (UPPER_SNAKE, listed below and in docs/errors.md) and the HTTP `status`
+// it is answered with, wherever it ends up (the API, the console, a CLI's exit, a log line).
+// Errors nobody raised on purpose (a bug, a library's failure) are INTERNAL. The doors turn an
+// error into an answer in one place (services/http/errors.ts); zod issues become `{path, message}`
+// pairs in one place (issueDetails below). Pure: no I/O.
+import { z } from 'zod';
+import { scrubCardNumbers } from './scrub.ts';
+
+/** Where a code can be met: an API answer, a console page, or only inside the process (logs, CLIs). */
+export type ErrorSurface = 'api' | 'console' | 'internal';
+
+interface ErrorCodeInfo {
+  /** The status it is answered with; a few codes are answered with more than one (docs/errors.md). */
+  status: number;
+  where: readonly ErrorSurface[];
+  meaning: string;
+}
+
+const API = ['api'] as const;
+const CONSOLE = ['console'] as const;
+const BOTH = ['api', 'console'] as const;
+const INTERNAL = ['internal'] as const;
+
+/** Every code, its status and what it means. docs/errors.md lists the same codes (a test compares them). */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    where: BOTH,
+    meaning: 'a field of the request breaks its schema; details name each',
+  },
+  MALFORMED_BODY: { status: 400, where: API, meaning: 'the body is empty, not JSON, or its length is wrong' },
+  MALFORMED_URL: { status: 400, where: API, meaning: 'a path segment is not valid percent-encoding' },
+  BAD_REQUEST: { status: 400, where: BOTH, meaning: 'any other request the framework refuses (status as refused)' },
+  UNAUTHENTICATED: {
+    status: 401,
+    where: BOTH,
+    meaning: 'no credentials, or unknown ones (API key, scrape token, session)',
+  },
+  FORBIDDEN: { status: 403, where: BOTH, meaning: 'authenticated, but not allowed to do this' },
+  CASE_FORBIDDEN: { status: 403, where: CONSOLE, meaning: 'an escalated case is decided by a lead' },
+  NOT_FOUND: { status: 404, where: BOTH, meaning: 'no such route, page, asset or user' },
+  EVENT_NOT_FOUND: { status: 404, where: API, meaning: 'no such compromise event (or one of another issuer)' },
+  TRANSACTION_NOT_FOUND: {
+    status: 404,
+    where: API,
+    meaning: 'no transaction with this id was scored for the merchant',
+  },
+  MODEL_NOT_CONFIGURED: { status: 404, where: API, meaning: 'no model is configured (LEAKGUARD_MODEL)' },
+  CASE_NOT_FOUND: { status: 404, where: CONSOLE, meaning: 'no such case' },
+  TRANSACTION_CONFLICT: {
+    status: 409,
+    where: API,
+    meaning: 'the transactionId was already scored with another payload',
+  },
+  EVENT_CONFLICT: { status: 409, where: API, meaning: 'the compromise event is closed or retracted' },
+  CASE_CONFLICT: { status: 409, where: CONSOLE, meaning: 'the case is no longer in a state that allows this' },
+  USER_EXISTS: { status: 409, where: CONSOLE, meaning: 'the username is taken' },
+  PAYLOAD_TOO_LARGE: { status: 413, where: BOTH, meaning: 'the body is larger than the limit' },
+  URI_TOO_LONG: { status: 414, where: API, meaning: 'a path parameter is too long' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, where: BOTH, meaning: 'the content type (or encoding) is not accepted' },
+  UPLOAD_REFUSED: {
+    status: 400,
+    where: API,
+    meaning: 'a card list was refused while it streamed in (413: too large, 415: binary, 400: not a card list)',
+  },
+  NO_EXCHANGE_RATE: { status: 422, where: API, meaning: 'a valid currency the rate table has no rate for' },
+  RULESET_INVALID: { status: 422, where: API, meaning: 'the ruleset file is invalid; the previous one stays in force' },
+  RATE_TABLE_INVALID: {
+    status: 422,
+    where: API,
+    meaning: 'the rate table file is invalid; the previous one stays in force',
+  },
+  MODEL_INVALID: { status: 422, where: API, meaning: 'the model artifact is invalid; the previous one stays in force' },
+  RATE_LIMITED: { status: 429, where: BOTH, meaning: 'too many requests (per API key) or sign-ins (per address)' },
+  AUTH_RATE_LIMITED: {
+    status: 429,
+    where: API,
+    meaning: 'too many failed authentications from this address',
+  },
+  INTERNAL: { status: 500, where: BOTH, meaning: 'a fault on our side; logged with its stack under the request id' },
+  UNAVAILABLE: { status: 503, where: BOTH, meaning: 'a store is not reachable (yet): retry' },
+  AUTH_UNAVAILABLE: { status: 503, where: API, meaning: 'the API key store is unreachable for an uncached key: retry' },
+  CONFIG_INVALID: { status: 500, where: INTERNAL, meaning: 'the configuration is invalid: the process does not start' },
+  KEY_REQUEST_INVALID: { status: 400, where: INTERNAL, meaning: 'an API key request (CLI) is inconsistent' },
+  PERSONAL_DATA_UNREADABLE: {
+    status: 500,
+    where: INTERNAL,
+    meaning: "a case's sealed personal data cannot be decrypted",
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+export const statusOf = (code: ErrorCode): number => ERROR_CODES[code].status;
+
+export interface IssueDetail {
+  path: string;
+  message: string;
+}
+
+export interface LeakguardErrorOptions {
+  /** When this error is answered with another status than its code's (docs/errors.md says which). */
+  status?: number;
+  details?: IssueDetail[];
+  cause?: unknown;
+}
+
+/** The base of every error raised on purpose: `code` for machines, `status` for HTTP, the message for people. */
+export class LeakguardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: IssueDetail[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options: LeakguardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status ?? ERROR_CODES[code].status;
+    this.details = options.details;
+  }
+}
+
+// --- zod issues --------------------------------------------------------------------------------
+
+interface IssueLike {
+  readonly path: readonly PropertyKey[];
+  readonly message?: string | undefined;
+}
+
+export interface IssueFormat {
+  /** Put before every path (e.g. `querystring.`). */
+  prefix?: string;
+  /** The path of an issue about the whole value (default `(root)`). */
+  root?: string;
+}
+
+/**
+ * The one zod formatter: issues (a ZodError's, or issue-like `{path, message}`) as `{path, message}`
+ * pairs. Messages come from our schemas and paths are our field names, but a path can name a key a
+ * client sent: both are scrubbed of card numbers all the same.
+ */
+export function issueDetails(
+  error: { readonly issues: readonly IssueLike[] } | readonly IssueLike[],
+  format: IssueFormat = {},
+): IssueDetail[] {
+  const issues = 'issues' in error ? error.issues : error;
+  const { prefix = '', root = '(root)' } = format;
+  return issues.map((issue) => ({
+    path: scrubCardNumbers(`${prefix}${issue.path.map(String).join('.')}` || root),
+    message: scrubCardNumbers(issue.message ?? 'is invalid'),
+  }));
+}
+
+/** The same, as `path: message` lines. */
+export function issueLines(
+  error: { readonly issues: readonly IssueLike[] } | readonly IssueLike[],
+  format: IssueFormat = {},
+): string[] {
+  return issueDetails(error, format).map((d) => `${d.path}: ${d.message}`);
+}
+
+// --- The wire shape ----------------------------------------------------------------------------
+
+/** Every API refusal: `error` for people, `code` for machines, `details` per field when there are any. */
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  code: z.enum(ERROR_CODE_LIST).describe('Stable, machine-readable: what went wrong (docs/errors.md)'),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ErrorBody = z.infer<typeof errorResponseSchema>;
