@@ -4,7 +4,10 @@
 // model), and prints throughput, latency percentiles, errors and the ratios against the targets:
 //   /v1/score throughput >= 0.4 x baseline; p99 at 1,000 req/s within 2 ms of the baseline's.
 // Missing a target is a result, not a failure: the exit code is non-zero only when a phase
-// could not be run (a server died, k6 failed, nothing answered 2xx).
+// could not be run (a server died, k6 failed, nothing answered 2xx). So are score.js's k6
+// thresholds (error rate, p99 against the engine's deadline, degraded share, dropped iterations):
+// k6's exit code 99 records the crossed ones with the phase. The warm-up and the saturation phase
+// (beyond capacity by design) run without them (THRESHOLDS=off).
 //
 //   npm run bench:api                      full run: 5 s warm-up, 20 s phases (about 3 minutes)
 //   npm run bench:api -- --quick           6 s phases, 2 s warm-up
@@ -18,11 +21,14 @@ import {
   LOAD_TESTS,
   ROOT,
   RESULTS_DIR,
+  ENGINE_DEADLINE_MS,
+  K6_THRESHOLDS_CROSSED,
   PhaseError,
   cleanEnv,
   cleanup,
   coresUsed,
   cpuSnapshot,
+  crossedThresholds,
   fileStamp,
   fmtInt,
   fmtMs,
@@ -145,6 +151,10 @@ interface PhaseResult {
   ok: boolean;
   failure?: string;
   k6ExitCode: number | null;
+  /** score.js's thresholds crossed in this phase (k6 exit code 99), as `metric: expression`; none when run without them. */
+  thresholdsCrossed: string[];
+  /** Whether the phase ran with score.js's thresholds (not in the warm-up nor at saturation). */
+  thresholds: boolean;
   durationS: number;
   requests: number;
   succeeded: number;
@@ -158,6 +168,9 @@ interface PhaseResult {
   cores: CoresUsed;
   k6Warnings: string[];
 }
+
+/** The warm-up and the closed-model saturation phase explore beyond capacity: no pass/fail thresholds there. */
+const thresholdsOn = (spec: PhaseSpec) => spec.id === 'rate1k' || spec.id === 'rate3k';
 
 async function runPhase(
   k6: string,
@@ -190,6 +203,10 @@ async function runPhase(
     `RUN_ID=${runId}`,
     '-e',
     `SUMMARY_FILE=${summaryFile}`,
+    '-e',
+    `DEADLINE_MS=${ENGINE_DEADLINE_MS}`,
+    '-e',
+    `THRESHOLDS=${thresholdsOn(spec) ? 'on' : 'off'}`,
     ...(spec.mode === 'rate' ? ['-e', `RATE=${spec.rate}`] : ['-e', `VUS=${spec.vus}`]),
     K6_SCRIPT,
   ];
@@ -219,6 +236,8 @@ async function runPhase(
     seconds: spec.seconds,
     ok: false,
     k6ExitCode: exitCode,
+    thresholdsCrossed: [],
+    thresholds: thresholdsOn(spec),
     durationS: 0,
     requests: 0,
     succeeded: 0,
@@ -255,6 +274,7 @@ async function runPhase(
   const succeeded = Math.round(requests * (1 - errorRate));
   const result: PhaseResult = {
     ...base,
+    thresholdsCrossed: exitCode === K6_THRESHOLDS_CROSSED ? crossedThresholds(summary) : [],
     durationS: Math.round(durationS * 100) / 100,
     requests,
     succeeded,
@@ -273,7 +293,8 @@ async function runPhase(
       p999: value('http_req_duration', 'p(99.9)'),
     },
   };
-  if (exitCode !== 0)
+  // 99: thresholds crossed, a result (the summary is complete); any other code is a failed run.
+  if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_CROSSED)
     return { ...result, failure: `k6 exited with code ${exitCode}:\n  ${child.tail.slice(-15).join('\n  ')}` };
   if (succeeded === 0) return { ...result, failure: `no 2xx response from ${target.label} (${requests} requests)` };
   return { ...result, ok: true };
@@ -288,6 +309,7 @@ function progressLine(index: number, total: number, target: Target, spec: PhaseS
     `${head} ${fmtInt(r.throughput)} ok/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, ` +
     `errors ${fmtPct(r.errorRate)}, dropped ${fmtInt(r.droppedIterations)}` +
     (r.degradedRate > 0 ? `, degraded ${fmtPct(r.degradedRate)}` : '') +
+    (r.thresholdsCrossed.length ? `, k6 thresholds crossed: ${r.thresholdsCrossed.join('; ')}` : '') +
     ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` +
     (r.ok ? '' : `  FAILED: ${r.failure}`)
   );
@@ -512,6 +534,12 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
     notes.push(
       `Other processes on this machine used up to ${busiest.toFixed(2)} cores during a phase: figures are disturbed by them.`,
     );
+  for (const p of report.phases) {
+    if (!p.thresholdsCrossed.length) continue;
+    notes.push(
+      `k6 thresholds crossed at ${p.phase} on ${p.target === 'score' ? '/v1/score' : 'the baseline'}: ${p.thresholdsCrossed.join('; ')}.`,
+    );
+  }
   for (const n of notes) out.push(`  Note: ${n}`);
   if (report.cpuProfile) out.push(`  Engine CPU profile: ${report.cpuProfile}`);
   if (report.failures.length) out.push(`  FAILED phases: ${report.failures.length} (see above)`);

@@ -11,7 +11,9 @@
 // queue and the case ingester (embedded PGlite, in the engine's process).
 // Targets on this machine: the 2.4 M upload in at most 30 s, at most 40 bytes of Redis memory per
 // card, no more than 1 ms added to the scoring p99 by the lookup. Missing a target is a result, not
-// a failure: the exit code is non-zero only when a phase could not be run.
+// a failure: the exit code is non-zero only when a phase could not be run. So are the k6 script's
+// thresholds (error rate, p99 against the engine's deadline, degraded share, dropped iterations):
+// k6's exit code 99 records the crossed ones with the phase.
 //
 //   npm run bench:watchlist                    2.4 M cards, 20 s idle phase, lookup 30 s mixed + 4 x 15 s alternating (about 4 minutes)
 //   npm run bench:watchlist -- --quick         240,000 cards, short phases: a smoke run
@@ -28,11 +30,14 @@ import {
   LOAD_TESTS,
   ROOT,
   RESULTS_DIR,
+  ENGINE_DEADLINE_MS,
   K6_STOPPED_BY_API,
+  K6_THRESHOLDS_CROSSED,
   PhaseError,
   cleanup,
   coresUsed,
   cpuSnapshot,
+  crossedThresholds,
   fileStamp,
   fmtInt,
   fmtMs,
@@ -275,6 +280,8 @@ interface K6Run {
   ok: boolean;
   failure?: string;
   exitCode: number | null;
+  /** watchlist-score.js's thresholds crossed (k6 exit code 99), as `metric: expression`. */
+  thresholdsCrossed: string[];
   summary?: K6Summary;
   warnings: string[];
   cores: CoresUsed;
@@ -302,7 +309,12 @@ async function runK6(ctx: Context, spec: K6RunSpec): Promise<K6Run> {
   const summaryFile = join(ctx.workDir, `k6-${spec.id}.json`);
   rmSync(summaryFile, { force: true });
   const address = `127.0.0.1:${await freePort()}`;
-  const env = { ...spec.env, RUN_ID: `${ctx.runBase}${spec.id}`, SUMMARY_FILE: summaryFile };
+  const env = {
+    DEADLINE_MS: String(ENGINE_DEADLINE_MS),
+    ...spec.env,
+    RUN_ID: `${ctx.runBase}${spec.id}`,
+    SUMMARY_FILE: summaryFile,
+  };
   const args = [
     'run',
     '--quiet',
@@ -350,7 +362,7 @@ async function runK6(ctx: Context, spec: K6RunSpec): Promise<K6Run> {
   const after = cpuSnapshot(ctx.engine, ctx.redis);
   const warnings = collector.finish();
   const exitCode = child.proc.exitCode;
-  const base: K6Run = { ok: false, exitCode, warnings, cores: coresUsed(before, after) };
+  const base: K6Run = { ok: false, exitCode, thresholdsCrossed: [], warnings, cores: coresUsed(before, after) };
   if (isShuttingDown()) return { ...base, failure: 'interrupted' };
   if (controlError) return { ...base, failure: controlError };
   if (timedOut) return { ...base, failure: `k6 did not finish within ${limitMs / 1000} s` };
@@ -364,6 +376,9 @@ async function runK6(ctx: Context, spec: K6RunSpec): Promise<K6Run> {
       failure: `k6 exited with code ${exitCode} and wrote no summary:\n  ${child.tail.slice(-15).join('\n  ')}`,
     };
   const summary = readK6Summary(summaryFile);
+  // 99: thresholds crossed, a result (the run went to its end and its summary is complete).
+  if (exitCode === K6_THRESHOLDS_CROSSED)
+    return { ...base, summary, ok: true, thresholdsCrossed: crossedThresholds(summary) };
   if (exitCode !== 0 && !(stoppedByUs && exitCode === K6_STOPPED_BY_API)) {
     return { ...base, summary, failure: `k6 exited with code ${exitCode}:\n  ${child.tail.slice(-15).join('\n  ')}` };
   }
@@ -536,6 +551,8 @@ interface PhaseReport {
   stats?: LatencyStats;
   cores?: CoresUsed;
   k6Warnings: string[];
+  /** k6 thresholds crossed (a result, not a failure). */
+  thresholdsCrossed?: string[];
   redisCommandStats?: CommandStat[];
 }
 
@@ -605,6 +622,8 @@ interface Report {
     >;
     cores?: CoresUsed;
     k6Warnings: string[];
+    /** k6 thresholds crossed (a result, not a failure). */
+    thresholdsCrossed?: string[];
     monotonicUs?: { from: number; to: number };
   };
   targets?: Record<string, { target: string; value: number | undefined; pass: boolean; note?: string }>;
@@ -778,8 +797,10 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
   for (const [label, p] of [
     ['idle', report.idle],
     ['during upload', u?.scoring],
-  ] as const)
+  ] as const) {
+    if (p?.thresholdsCrossed) kv(`  k6 thresholds crossed (${label})`, p.thresholdsCrossed.join('; '));
     if (p && !p.ok) kv(`  FAILED (${label})`, p.failure ?? '?');
+  }
   out.push('');
   out.push(
     `Lookup cost  after the upload, ${fmtInt(opts.lookupRate)} req/s in all, after a ${opts.warmupSeconds} s mixed warm-up`,
@@ -825,6 +846,7 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
           `XADD per listed scoring ${c.listed.xaddCalls.toFixed(2)} (hit stream + flagged queue), per unlisted ${c.unlisted.xaddCalls.toFixed(2)} (flagged queue)`,
       );
     }
+    if (l.thresholdsCrossed) kv('  k6 thresholds crossed', l.thresholdsCrossed.join('; '));
     if (!l.ok) kv('  FAILED', l.failure ?? '?');
   } else out.push('  n/a');
   if (report.engineDecisions) {
@@ -1126,6 +1148,7 @@ async function main(): Promise<number> {
         ...(stats ? { stats } : {}),
         cores: run.cores,
         k6Warnings: run.warnings,
+        ...(run.thresholdsCrossed.length ? { thresholdsCrossed: run.thresholdsCrossed } : {}),
       };
       report.idle.redisCommandStats = await commandStats(redisPort).catch(() => undefined);
       if (!run.ok) report.failures.push(`idle scoring: ${run.failure}`);
@@ -1228,6 +1251,7 @@ async function main(): Promise<number> {
         rate: opts.rate,
         ...(stats ? { stats } : {}),
         k6Warnings: uploadRun.warnings,
+        ...(uploadRun.thresholdsCrossed.length ? { thresholdsCrossed: uploadRun.thresholdsCrossed } : {}),
       };
       if (!uploadRun.ok && upload.ok) report.failures.push(`scoring during the upload: ${uploadRun.failure}`);
     }
@@ -1386,6 +1410,7 @@ async function main(): Promise<number> {
         },
         cores: run.cores,
         k6Warnings: run.warnings,
+        ...(run.thresholdsCrossed.length ? { thresholdsCrossed: run.thresholdsCrossed } : {}),
         monotonicUs: { from: fromUs, to: toUs },
       };
       const phases = report.lookup.alternating.phases;

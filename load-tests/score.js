@@ -19,6 +19,14 @@
 //   CARD_POOL     distinct cards (default 50000); HOT_CARDS: the returning subset, 5 % of requests (default 20000)
 //   RUN_ID        prefix for transactionIds (default: a timestamp)
 //   SUMMARY_FILE  where handleSummary writes the k6 summary as JSON (default: no file)
+//   DEADLINE_MS   the engine's scoring deadline, LEAKGUARD_DEADLINE_MS (default 50, the engine's default)
+//   THRESHOLDS    off: no pass/fail thresholds, to explore beyond capacity (default: on)
+//
+// Thresholds (README.md, "Monitoring"): fewer than 1 % of requests failed (non-2xx or no answer),
+// p99 under DEADLINE_MS, fewer than 1 % of answers degraded, and fewer dropped iterations than
+// 0.1 % of RATE a second (the load generator kept up with the planned arrival rate). `k6 run`
+// exits with code 99 when one of them is crossed; the run still goes to its end and writes its
+// summary (bench-api.ts records the crossed thresholds as a result).
 import http from 'k6/http';
 import { check } from 'k6';
 import { Rate } from 'k6/metrics';
@@ -34,6 +42,9 @@ const MAX_VUS = Number(__ENV.MAX_VUS || Math.max(PRE_VUS, Math.min(1000, Math.ce
 const CARD_POOL = Number(__ENV.CARD_POOL || 50000);
 const HOT_CARDS = Number(__ENV.HOT_CARDS || 20000);
 const RUN_ID = __ENV.RUN_ID || String(Date.now());
+const DEADLINE_MS = Number(__ENV.DEADLINE_MS || 50);
+const THRESHOLDS = (__ENV.THRESHOLDS || 'on') !== 'off';
+if (!(DEADLINE_MS > 0)) throw new Error('DEADLINE_MS must be a positive number of milliseconds');
 
 const scenario =
   MODE === 'vus'
@@ -50,6 +61,15 @@ const scenario =
 
 export const options = {
   scenarios: { load: scenario },
+  thresholds: THRESHOLDS
+    ? {
+        http_req_failed: ['rate<0.01'],
+        http_req_duration: [`p(99)<${DEADLINE_MS}`],
+        degraded: ['rate<0.01'],
+        // A counter's rate is per second of the run; constant-vus (MODE=vus) never drops any.
+        dropped_iterations: [`rate<=${RATE / 1000}`],
+      }
+    : {},
   summaryTrendStats: ['avg', 'min', 'max', 'p(50)', 'p(90)', 'p(99)', 'p(99.9)'],
 };
 

@@ -100,6 +100,22 @@ export function ensureMaven(): string {
   return bin;
 }
 
+/**
+ * promtool, which checks and unit-tests the Prometheus alert rules (ops/prometheus/), from Debian's
+ * prometheus package. Installing it may start a prometheus service on :9090 where the init system
+ * runs services (in a container, policy-rc.d usually forbids it): the tests listen on free ports
+ * only, so a running prometheus does not disturb them.
+ */
+export function ensurePromtool(): string {
+  let bin = which('promtool', ['/usr/bin', '/usr/local/bin']);
+  if (!bin) {
+    aptInstall(['prometheus']);
+    bin = which('promtool', ['/usr/bin']);
+  }
+  if (!bin) throw new Error('promtool not found after installation');
+  return bin;
+}
+
 /** k6 for load tests: built from source with Go when it is not on PATH. */
 export function ensureK6(): string {
   const gopath = (() => {

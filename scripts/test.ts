@@ -6,6 +6,8 @@ import {
   ensureJava,
   ensureMaven,
   ensurePostgres,
+  ensurePromtool,
+  ensureK6,
   ensureRedis,
   ensureSchemathesis,
 } from './provision.ts';
@@ -21,6 +23,10 @@ const env: NodeJS.ProcessEnv = {
   LEAKGUARD_TEST_CHROMIUM: ensureChromium(),
   // The OpenAPI-driven fuzzer (test/http/openapi-fuzz.test.ts): schemathesis's CLI in a venv under the cache.
   LEAKGUARD_TEST_SCHEMATHESIS: ensureSchemathesis(),
+  // Checks and unit-tests the Prometheus alert rules (test/ops/monitoring.test.ts).
+  LEAKGUARD_TEST_PROMTOOL: ensurePromtool(),
+  // k6 checks the load-test scripts' thresholds (test/ops/monitoring.test.ts).
+  LEAKGUARD_TEST_K6: ensureK6(),
 };
 
 // The whole suite also holds the code to the linter, the formatter and the import rules (npm run

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { ensureK6, ensureRedis } from '../../scripts/provision.ts';
+import { configSchema } from '../../services/config.ts';
 import { freePort, redisPing } from '../../test/support/redis-server.ts';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -449,6 +450,8 @@ export function k6WarningCollector(fmt: (n: number) => string = fmtInt) {
 
 export interface K6Metric {
   values: Record<string, number>;
+  /** Each threshold expression of the metric and whether it held. */
+  thresholds?: Record<string, { ok: boolean }>;
 }
 export interface K6Summary {
   metrics: Record<string, K6Metric | undefined>;
@@ -472,3 +475,22 @@ export async function k6Control(address: string, attributes: { paused?: boolean;
 
 /** Exit code of `k6 run` when the test was stopped through the REST API (it still writes its summary). */
 export const K6_STOPPED_BY_API = 103;
+
+/**
+ * Exit code of `k6 run` when a threshold of the script was crossed (error rate, p99 against the
+ * deadline, degraded share, dropped iterations: README.md, "Monitoring"). The run went to its end
+ * and wrote its summary: for a benchmark that is a result to report, not a failed phase.
+ */
+export const K6_THRESHOLDS_CROSSED = 99;
+
+/** The scoring deadline the engine runs with when LEAKGUARD_DEADLINE_MS is unset (the benches' engines): k6's p99 threshold. */
+export const ENGINE_DEADLINE_MS: number = configSchema.shape.LEAKGUARD_DEADLINE_MS.parse(undefined);
+
+/** The thresholds a k6 summary marks as crossed, as `metric: expression`. */
+export function crossedThresholds(summary: K6Summary): string[] {
+  const crossed: string[] = [];
+  for (const [metric, m] of Object.entries(summary.metrics))
+    for (const [expression, t] of Object.entries(m?.thresholds ?? {}))
+      if (!t.ok) crossed.push(`${metric}: ${expression}`);
+  return crossed.sort();
+}

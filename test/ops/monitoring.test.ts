@@ -1,0 +1,358 @@
+// The monitoring kit (ops/): the Grafana dashboard and the Prometheus alert rules name only metrics
+// the processes export (the engine's /metrics scraped from the real app, the stream processor's
+// registry), promtool accepts the rules and their unit tests pass (alerts fire on failing series,
+// stay silent on healthy ones), the latency rule compares against the engine's default deadline,
+// and the k6 scripts declare pass/fail thresholds.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { which } from '../../scripts/provision.ts';
+import { configSchema } from '../../services/config.ts';
+import { DECISIONS } from '../../services/core/schemas.ts';
+import { StreamMetrics } from '../../streams/metrics.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const OPS = join(ROOT, 'ops');
+const ALERTS = join(OPS, 'prometheus', 'alerts.yml');
+const ALERT_TESTS = join(OPS, 'prometheus', 'alerts.test.yml');
+const SCRAPE_CONFIG = join(OPS, 'prometheus', 'prometheus.yml');
+const DASHBOARD = join(OPS, 'grafana', 'leakguard.json');
+const LOAD_TESTS = join(ROOT, 'load-tests');
+
+/** The engine's deadline when LEAKGUARD_DEADLINE_MS is unset. */
+const DEFAULT_DEADLINE_MS: number = configSchema.shape.LEAKGUARD_DEADLINE_MS.parse(undefined);
+
+// ---------------------------------------------------------------------------------------------
+// Metric names in PromQL
+
+// PromQL's functions and aggregations (Prometheus 2.42): an identifier followed by `(`.
+const FUNCTIONS = new Set(
+  [
+    'abs absent absent_over_time avg_over_time ceil changes clamp clamp_max clamp_min count_over_time',
+    'day_of_month day_of_week day_of_year days_in_month delta deriv exp floor group histogram_quantile',
+    'holt_winters hour idelta increase irate label_join label_replace last_over_time ln log10 log2',
+    'max_over_time min_over_time minute month predict_linear present_over_time quantile_over_time rate',
+    'resets round scalar sgn sort sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time time',
+    'timestamp vector year sum min max avg count stddev stdvar topk bottomk quantile count_values',
+    'acos acosh asin asinh atan atanh cos cosh sin sinh tan tanh deg rad pi',
+  ]
+    .join(' ')
+    .split(' '),
+);
+const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'atan2', 'Inf', 'NaN', 'inf', 'nan']);
+/** Series Prometheus makes itself for every target: not exported by the processes. */
+const PROMETHEUS_SERIES = new Set(['up']);
+
+/**
+ * The metric names an expression selects: every identifier that is neither a function, a keyword, a
+ * label name (inside `{…}` or a `by (…)`-like clause) nor a string, number or duration. Grafana
+ * variables ($engine_job, ${…}) are dropped first. Throws on a function it does not know, so that a
+ * metric followed by `(` (a typo) cannot slip through as a function.
+ */
+function metricNames(expr: string): string[] {
+  const s = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\$\{[^}]*\}|\$\w+/g, '')
+    .replace(/\{[^}]*\}/g, '{}')
+    .replace(/\[[^\]]*\]/g, '[]')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\b(?:group_left|group_right)\b/g, ' ')
+    .replace(/\boffset\s+-?\w+/g, ' ');
+  const names = new Set<string>();
+  for (const m of s.matchAll(/(\d+(?:\.\d*)?(?:e[+-]?\d+)?|[A-Za-z_:][\w:]*)(\s*\()?/gi)) {
+    const token = m[1]!;
+    if (/^\d/.test(token) || KEYWORDS.has(token)) continue;
+    if (m[2]) {
+      if (!FUNCTIONS.has(token)) throw new Error(`unknown PromQL function ${token}( in: ${expr}`);
+      continue;
+    }
+    names.add(token);
+  }
+  return [...names];
+}
+
+/** Metric families of a Prometheus text exposition, from its `# TYPE` lines (present even before a first observation). */
+function exposedTypes(text: string): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(m[1]!, m[2]!);
+  return types;
+}
+
+/** Whether a series name is exposed: a family itself, or a histogram's (summary's) _bucket/_sum/_count series. */
+function isExposed(name: string, types: Map<string, string>): boolean {
+  if (types.has(name)) return true;
+  const m = /^(.+)_(bucket|sum|count)$/.exec(name);
+  if (!m) return false;
+  const type = types.get(m[1]!);
+  return type === 'histogram' || (type === 'summary' && m[2] !== 'bucket');
+}
+
+interface AlertRule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+const alertRules = () =>
+  (parse(readFileSync(ALERTS, 'utf8')) as { groups: { name: string; rules: AlertRule[] }[] }).groups.flatMap(
+    (g) => g.rules,
+  );
+
+interface Panel {
+  type: string;
+  title: string;
+  datasource?: { uid?: string };
+  targets?: { expr?: string }[];
+  panels?: Panel[];
+}
+interface Dashboard {
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query?: string | { query: string }; datasource?: unknown }[] };
+}
+const dashboard = () => JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+const allPanels = (d: Dashboard) => d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+const dashboardQueries = (d: Dashboard) =>
+  allPanels(d).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+function promtool(): string {
+  const bin = process.env.LEAKGUARD_TEST_PROMTOOL ?? which('promtool', ['/usr/bin']);
+  if (!bin)
+    throw new Error(
+      "promtool not found: run npm test (it installs Debian's prometheus package) or set LEAKGUARD_TEST_PROMTOOL",
+    );
+  return bin;
+}
+
+function run(bin: string, args: string[], cwd = ROOT) {
+  const r = spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+  return {
+    status: r.status,
+    stdout: r.stdout ?? '',
+    output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`,
+  };
+}
+
+/** k6: npm test provisions it (scripts/provision.ts ensureK6, built once with Go on a fresh machine). */
+const k6 = process.env.LEAKGUARD_TEST_K6 ?? which('k6', [join(homedir(), 'go', 'bin')]);
+
+const K6_SCRIPTS = readdirSync(LOAD_TESTS).filter((f) => f.endsWith('.js'));
+const REQUIRED_THRESHOLDS = ['http_req_failed', 'http_req_duration', 'degraded', 'dropped_iterations'];
+
+// ---------------------------------------------------------------------------------------------
+
+describe('monitoring: dashboard and alert rules', () => {
+  let t: TestApp;
+  let exported: Map<string, string>;
+  let engineScrape: string;
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    // One scoring, so that the request histogram has its /v1/score series.
+    const scored = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: scoreBody(),
+    });
+    expect(scored.statusCode).toBe(200);
+    const scrape = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
+    expect(scrape.statusCode).toBe(200);
+    // The stream processor serves its own registry merged with the engine's (streams/service.ts).
+    const stream = await new StreamMetrics().registry.metrics();
+    engineScrape = scrape.body;
+    exported = new Map([...exposedTypes(scrape.body), ...exposedTypes(stream)]);
+    // Sanity: the scrape is the engine's, with its HTTP histogram labelled by route pattern.
+    expect(exported.get('leakguard_http_request_duration_seconds')).toBe('histogram');
+    expect(exported.get('leakguard_stream_consumer_lag')).toBe('gauge');
+    expect(scrape.body).toMatch(/^leakguard_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/score"/m);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the PromQL name extractor finds metrics and skips functions, labels, strings and variables', () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{route="/v1/score", x=~"b_total"}[$__rate_interval]))) > 0.05 and on (job) sum(rate(c_count[5m])) by (job) >= 1e-9',
+      ).sort(),
+    ).toEqual(['a_bucket', 'c_count']);
+    expect(metricNames('x / ignoring (decision) group_left () (sum(y) > 0) + vector($deadline)').sort()).toEqual([
+      'x',
+      'y',
+    ]);
+    expect(() => metricNames('sum(leakguard_decisions_totl(1))')).toThrow(/unknown PromQL function/);
+  });
+
+  it('every metric in the alert rules is exported by the engine or the stream processor', () => {
+    const rules = alertRules();
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    const missing: string[] = [];
+    for (const rule of rules) {
+      const names = metricNames(rule.expr);
+      expect(names.length, rule.alert).toBeGreaterThan(0);
+      for (const name of names)
+        if (!PROMETHEUS_SERIES.has(name) && !isExposed(name, exported)) missing.push(`${rule.alert}: ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('every metric in the dashboard (panels and variables) is exported', () => {
+    const d = dashboard();
+    const queries = dashboardQueries(d);
+    expect(queries.length).toBeGreaterThanOrEqual(20);
+    const missing: string[] = [];
+    for (const q of queries) {
+      const names = metricNames(q.expr).filter((n) => !PROMETHEUS_SERIES.has(n));
+      if (!q.expr.startsWith('vector(')) expect(names.length, q.panel).toBeGreaterThan(0);
+      for (const name of names) if (!isExposed(name, exported)) missing.push(`${q.panel}: ${name}`);
+    }
+    for (const v of d.templating.list.filter((v) => v.type === 'query')) {
+      const query = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
+      const m = /^label_values\(\s*([A-Za-z_:][\w:]*)\s*,/.exec(query);
+      expect(m, `variable ${v.name}: ${query}`).not.toBeNull();
+      if (!isExposed(m![1]!, exported)) missing.push(`variable ${v.name}: ${m![1]}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('covers the decision mix, latency, degraded share, store errors, lag, dead letters and watchlist hits', () => {
+    const used = new Set(dashboardQueries(dashboard()).flatMap((q) => metricNames(q.expr)));
+    for (const name of [
+      'leakguard_decisions_total',
+      'leakguard_http_request_duration_seconds_bucket',
+      'leakguard_degraded_responses_total',
+      'leakguard_redis_errors_total',
+      'leakguard_stream_consumer_lag',
+      'leakguard_stream_dead_letters_total',
+      'leakguard_watchlist_hits_total',
+    ])
+      expect(used.has(name), name).toBe(true);
+    // The decision values the queries filter on are the engine's decisions.
+    const text = readFileSync(ALERTS, 'utf8') + readFileSync(DASHBOARD, 'utf8');
+    for (const m of text.matchAll(/decision=\\?"(\w+)\\?"/g)) expect(DECISIONS as readonly string[]).toContain(m[1]);
+  });
+
+  it('the dashboard takes its data source as ${DS_PROMETHEUS}, on every panel and query variable', () => {
+    const d = dashboard();
+    const variable = d.templating.list.find((v) => v.name === 'DS_PROMETHEUS');
+    expect(variable).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    for (const p of allPanels(d).filter((p) => p.type !== 'row'))
+      expect(p.datasource?.uid, p.title).toBe('${DS_PROMETHEUS}');
+    for (const v of d.templating.list.filter((v) => v.type === 'query'))
+      expect(v.datasource, v.name).toEqual({ type: 'prometheus', uid: '${DS_PROMETHEUS}' });
+    // The deadline variable defaults to the engine's default deadline, in seconds.
+    expect(d.templating.list.find((v) => v.name === 'deadline')?.query).toBe(String(DEFAULT_DEADLINE_MS / 1000));
+    // No webhook panel: webhooks do not exist yet.
+    expect(allPanels(d).filter((p) => /webhook/i.test(p.title))).toEqual([]);
+  });
+
+  it('every alert has a duration, a severity and a summary and description; the latency rule uses the default deadline', () => {
+    const rules = alertRules();
+    for (const rule of rules) {
+      expect(rule.alert, rule.expr).toMatch(/^Leakguard[A-Za-z]+$/);
+      expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/);
+      expect(['critical', 'warning', 'info'], rule.alert).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      expect(rule.annotations?.description, rule.alert).toBeTruthy();
+    }
+    const latency = rules.find((r) => r.alert === 'LeakguardScoreLatencyOverDeadline')!;
+    expect(latency.expr).toContain('histogram_quantile(0.99');
+    expect(latency.expr.replace(/\s+/g, ' ')).toContain(`) > ${DEFAULT_DEADLINE_MS / 1000} and on (job)`);
+    expect(latency.annotations!.summary).toContain(`${DEFAULT_DEADLINE_MS} ms`);
+    expect(latency.annotations!.description).toContain(`${DEFAULT_DEADLINE_MS} ms`);
+    // The threshold is a bucket bound of the request histogram, so the p99 is exact there.
+    expect(engineScrape).toMatch(
+      new RegExp(
+        `^leakguard_http_request_duration_seconds_bucket\\{le="${DEFAULT_DEADLINE_MS / 1000}",[^}]*route="/v1/score"`,
+        'm',
+      ),
+    );
+  });
+
+  it('promtool check rules accepts the alert rules', () => {
+    const r = run(promtool(), ['check', 'rules', ALERTS]);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('promtool test rules: the alerts fire on failing series and stay silent on healthy ones', () => {
+    const tests = parse(readFileSync(ALERT_TESTS, 'utf8')) as {
+      tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test);
+    const fired = new Set(cases.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname));
+    const silent = new Set(cases.filter((c) => c.exp_alerts.length === 0).map((c) => c.alertname));
+    expect(fired.size).toBeGreaterThanOrEqual(2);
+    expect([...fired].filter((a) => silent.has(a)).length).toBeGreaterThanOrEqual(2);
+    const r = run(promtool(), ['test', 'rules', ALERT_TESTS]);
+    expect(r.status, r.output).toBe(0);
+    expect(r.output).toContain('SUCCESS');
+  });
+
+  it('promtool accepts the example scrape configuration and every dashboard query', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-prometheus-'));
+    // The scrape configuration, with its rule file and a scrape token beside it.
+    copyFileSync(SCRAPE_CONFIG, join(dir, 'prometheus.yml'));
+    copyFileSync(ALERTS, join(dir, 'alerts.yml'));
+    writeFileSync(join(dir, 'leakguard-metrics-token'), 'token\n', { mode: 0o600 });
+    const config = run(promtool(), ['check', 'config', join(dir, 'prometheus.yml')]);
+    expect(config.status, config.output).toBe(0);
+    // The dashboard's queries as recording rules, with Grafana's variables given values.
+    const rules = dashboardQueries(dashboard()).map((q, i) => ({
+      record: `leakguard:dashboard_query_${i}`,
+      expr: q.expr
+        .replaceAll('$__rate_interval', '5m')
+        .replaceAll('$__range', '6h')
+        .replaceAll('$deadline', '0.05')
+        .replace(/\$\w+/g, 'leakguard-x'),
+    }));
+    const file = join(dir, 'dashboard-queries.yml');
+    writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules }] }));
+    const checked = run(promtool(), ['check', 'rules', file]);
+    expect(checked.status, checked.output).toBe(0);
+  });
+});
+
+describe('k6 thresholds', () => {
+  it('every k6 script declares the error-rate, deadline, degraded and dropped-iteration thresholds', () => {
+    expect(K6_SCRIPTS.sort()).toEqual(['score.js', 'watchlist-score.js']);
+    for (const script of K6_SCRIPTS) {
+      const source = readFileSync(join(LOAD_TESTS, script), 'utf8');
+      expect(source, script).toMatch(/\bthresholds\b/);
+      for (const metric of REQUIRED_THRESHOLDS) expect(source, `${script}: ${metric}`).toContain(`${metric}: [`);
+      // The deadline defaults to the engine's.
+      expect(source, script).toContain(`Number(__ENV.DEADLINE_MS || ${DEFAULT_DEADLINE_MS})`);
+    }
+  });
+
+  it('k6 inspect shows the thresholds, the deadline from DEADLINE_MS, none with THRESHOLDS=off', () => {
+    if (!k6) throw new Error('k6 not found: run the suite with npm test (it provisions k6) or set LEAKGUARD_TEST_K6');
+    const inspect = (script: string, env: Record<string, string> = {}) => {
+      const args = ['inspect', '-e', 'TARGET_URL=http://127.0.0.1:9/v1/score'];
+      for (const [k, v] of Object.entries(env)) args.push('-e', `${k}=${v}`);
+      const r = run(k6!, [...args, join(LOAD_TESTS, script)]);
+      expect(r.status, r.output).toBe(0);
+      return (JSON.parse(r.stdout) as { thresholds: Record<string, string[]> | null }).thresholds;
+    };
+    for (const script of K6_SCRIPTS) {
+      const on = inspect(script)!;
+      expect(on['http_req_failed'], script).toEqual(['rate<0.01']);
+      expect(on['http_req_duration'], script).toEqual([`p(99)<${DEFAULT_DEADLINE_MS}`]);
+      expect(on['degraded'], script).toEqual(['rate<0.01']);
+      expect(on['dropped_iterations']?.[0], script).toMatch(/^rate<=/);
+      expect(inspect(script, { DEADLINE_MS: '80' })!['http_req_duration'], script).toEqual(['p(99)<80']);
+      const off = inspect(script, { THRESHOLDS: 'off' }) ?? {};
+      for (const metric of REQUIRED_THRESHOLDS)
+        expect(off[metric], `${script} THRESHOLDS=off: ${metric}`).toBeUndefined();
+    }
+  });
+});
