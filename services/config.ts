@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
-import { LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
+import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
@@ -120,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = configSchema.safeParse(present);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    const lines = issueLines(result.error, { root: '' }).map((line) => `  ${line}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = result.data;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../services/config.ts';
 import { kafkaSecurityProblems, type KafkaSecurity } from '../services/adapters/kafka/security.ts';
+import { issueLines } from '../services/core/errors.ts';
 
 /** The default topics and group: the local secure broker (streams/broker) grants its ACLs on these. */
 export const DEFAULT_STREAM_TOPICS = {
@@ -115,10 +116,7 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamCo
   }
   if (!present.KAFKA_BROKERS) present.KAFKA_BROKERS = '';
   const result = streamConfigSchema.safeParse(present);
-  if (!result.success)
-    problems.push(
-      ...result.error.issues.map((i) => `  ${i.path[0] === undefined ? '' : String(i.path[0])}: ${i.message}`),
-    );
+  if (!result.success) problems.push(...issueLines(result.error, { root: '' }).map((line) => `  ${line}`));
   const c = result.data;
   if (c && c.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS * 3 > c.LEAKGUARD_STREAM_SESSION_TIMEOUT_MS) {
     problems.push(

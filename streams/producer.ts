@@ -19,15 +19,16 @@ import { maskPan } from '../services/core/card.ts';
 import { issueDetails } from '../services/core/schemas.ts';
 import type { Logger } from '../services/logger.ts';
 import { transactionMessageSchema, type TransactionMessage, type TransactionMessageInput } from './messages.ts';
+import { LeakguardError } from '../services/core/errors.ts';
 
 export const DEFAULT_TRANSACTIONS_TOPIC = 'leakguard.transactions';
 
-export class TransactionValidationError extends Error {
-  readonly details: { path: string; message: string }[];
+export class TransactionValidationError extends LeakguardError {
+  declare readonly details: { path: string; message: string }[];
   constructor(details: { path: string; message: string }[]) {
-    super(`invalid transaction: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
-    this.name = 'TransactionValidationError';
-    this.details = details;
+    super('TRANSACTION_INVALID', `invalid transaction: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, {
+      details,
+    });
   }
 }
 

@@ -6,6 +6,7 @@ import { isAuthorizationError, type TopicAdmin, type TopicSpec } from '../servic
 import { LABELS_TOPIC } from '../services/adapters/kafka/labels-sink.ts';
 import type { Logger } from '../services/logger.ts';
 import type { StreamConfig } from './config.ts';
+import { LeakguardError } from '../services/core/errors.ts';
 
 export interface StreamTopics {
   /** Transactions to score: the /v1/score request plus merchantId. */
@@ -114,10 +115,9 @@ async function ensureLabelsTopic(
 }
 
 /** Creating topics was refused to a user who cannot see them: an admin must create them. */
-export class TopicsNotAuthorizedError extends Error {
+export class TopicsNotAuthorizedError extends LeakguardError {
   constructor(message: string, options: { cause: unknown }) {
-    super(message, options);
-    this.name = 'TopicsNotAuthorizedError';
+    super('KAFKA_NOT_AUTHORIZED', message, options);
   }
 }
 

@@ -28,6 +28,7 @@ import {
 } from '../evaluation/breach-protocol.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+import { LeakguardError } from '../../services/core/errors.ts';
 
 const USAGE = `usage:
   npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
@@ -57,7 +58,11 @@ const PARAM_FLAGS: Record<string, NumericParam> = {
   workers: 'workers',
 };
 
-class UsageError extends Error {}
+class UsageError extends LeakguardError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
 
 function parse(argv: string[]) {
   const options: Record<string, { type: 'string' | 'boolean' }> = {

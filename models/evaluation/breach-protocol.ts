@@ -30,6 +30,7 @@ import { ForestScoringModel } from '../../services/adapters/files/model-file.ts'
 import type { Dataset } from '../simulator/csv.ts';
 import { trainForest, type TrainParams } from '../training/train.ts';
 import { addDays } from './protocol.ts';
+import { LeakguardError } from '../../services/core/errors.ts';
 
 // --- Metrics (pure) --------------------------------------------------------------------------------
 
@@ -445,8 +446,10 @@ export interface BandSweep {
 
 // --- The runner ------------------------------------------------------------------------------------
 
-export class BreachProtocolError extends Error {
-  override name = 'BreachProtocolError';
+export class BreachProtocolError extends LeakguardError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
 }
 
 export interface BreachSplit {

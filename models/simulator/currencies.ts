@@ -4,6 +4,7 @@
 // Amounts are drawn in euros, as the handbook does, and converted at the rate in force on the
 // transaction's date (the engine's rate table), rounded to the currency's ISO 4217 minor unit.
 import { isCurrencyCode, type RateTable } from '../../services/core/currency.ts';
+import { LeakguardError } from '../../services/core/errors.ts';
 
 export interface CurrencyShare {
   /** ISO 4217 code, upper case. */
@@ -23,8 +24,10 @@ export const DEFAULT_CURRENCIES: readonly CurrencyShare[] = [
 export const formatCurrencies = (c: readonly CurrencyShare[]): string =>
   c.map((x) => `${x.currency}:${x.share}`).join(',');
 
-export class CurrencySpecError extends Error {
-  override name = 'CurrencySpecError';
+export class CurrencySpecError extends LeakguardError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
 }
 
 /**

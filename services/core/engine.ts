@@ -28,6 +28,7 @@ import {
   type EventView,
   type WatchlistMatch,
 } from './watchlist.ts';
+import { LeakguardError } from './errors.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
@@ -110,7 +111,11 @@ export interface Evidence {
 export type ScoreResult =
   { kind: 'scored'; response: ScoreResponse; replayed: boolean; evidence?: Evidence } | { kind: 'conflict' };
 
-class DeadlineExceeded extends Error {}
+class DeadlineExceeded extends LeakguardError {
+  constructor() {
+    super('DEADLINE_EXCEEDED', 'the velocity store did not answer within the scoring budget');
+  }
+}
 
 /** A transaction normalised and planned, waiting for its store reading. */
 interface Prepared {

@@ -88,6 +88,37 @@ export const ERROR_CODES = {
     where: INTERNAL,
     meaning: "a case's sealed personal data cannot be decrypted",
   },
+  DEADLINE_EXCEEDED: {
+    status: 503,
+    where: INTERNAL,
+    meaning: 'the velocity store did not answer within the scoring budget: the decision is made degraded',
+  },
+  STORE_TIMEOUT: {
+    status: 503,
+    where: INTERNAL,
+    meaning: 'a shared counter (API rate limit, login throttling) did not answer in time: the limit fails open',
+  },
+  DATABASE_BUSY: {
+    status: 503,
+    where: INTERNAL,
+    meaning: 'the embedded database directory is held by another process',
+  },
+  TRANSACTION_INVALID: {
+    status: 400,
+    where: INTERNAL,
+    meaning: 'a transaction the stream producer refuses before it is sent (details per field)',
+  },
+  KAFKA_NOT_AUTHORIZED: {
+    status: 403,
+    where: INTERNAL,
+    meaning: 'the Kafka user may not see or create a topic the stream needs',
+  },
+  USAGE: {
+    status: 400,
+    where: INTERNAL,
+    meaning: 'a command-line tool was called with arguments it cannot use (its usage is printed)',
+  },
+  PORT_TAKEN: { status: 503, where: INTERNAL, meaning: "a local broker's port was taken while it started" },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
+import { issueLines } from './errors.ts';
 
 export const DATA_ELEMENTS = [
   'pan',
@@ -260,9 +261,8 @@ export function parseNdjsonLine(line: string, now = new Date()): LineResult {
   }
   const parsed = ndjsonLine.safeParse(doc);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
     const pan = typeof (doc as { pan?: unknown })?.pan === 'string' ? (doc as { pan: string }).pan : '';
-    return { ok: false, reason: `${issue.path.join('.') || 'line'}: ${issue.message}`, masked: maskLoose(pan) };
+    return { ok: false, reason: issueLines(parsed.error, { root: 'line' })[0]!, masked: maskLoose(pan) };
   }
   return validate(parsed.data.pan, parsed.data.expiryMonth, parsed.data.expiryYear, now);
 }

@@ -36,6 +36,7 @@ import {
   writeScramArgs,
   type KafkaCredentials,
 } from './secure.ts';
+import { LeakguardError } from '../../services/core/errors.ts';
 
 export { ensureKafkaJars, kafkaLibsDir, kafkaVersion } from './jars.ts';
 export { readCredentials, userSasl, type KafkaCredentials } from './secure.ts';
@@ -420,7 +421,11 @@ async function secureSetup(bootstrap: string, credentials: KafkaCredentials): Pr
   }
 }
 
-class PortTakenError extends Error {}
+class PortTakenError extends LeakguardError {
+  constructor(message: string) {
+    super('PORT_TAKEN', message);
+  }
+}
 
 interface Launch {
   java: string;

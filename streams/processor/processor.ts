@@ -172,7 +172,7 @@ export class StreamProcessor {
     consumer.onCrash(({ error, restart }) => {
       this.options.metrics.crashes.inc({ restart: String(restart) });
       if (this.stopping) return;
-      this.logger.error({ err: { name: error.name, message: error.message }, restart }, 'consumer crashed');
+      this.logger.error({ err: error, restart }, 'consumer crashed');
       if (restart) {
         this.state = 'restarting';
         return;

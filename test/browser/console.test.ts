@@ -15,7 +15,6 @@ let t: TestApp;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let base: string;
 const dialogs: string[] = [];
-const violations: string[] = [];
 
 beforeAll(async () => {
   t = await buildTestApp({ NODE_ENV: 'development', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { Queryable, SqlClient, SqlResult } from './sql-client.ts';
+import { LeakguardError } from '../../core/errors.ts';
 
 type Db = Pick<PGlite, 'query' | 'exec'>;
 
@@ -70,7 +71,11 @@ export class PgliteSqlClient implements SqlClient {
   }
 }
 
-export class PgliteBusy extends Error {}
+export class PgliteBusy extends LeakguardError {
+  constructor(message: string) {
+    super('DATABASE_BUSY', message);
+  }
+}
 
 /** initdb in a child process, so that this process's event loop keeps serving meanwhile. */
 function initInChild(dataDir: string): Promise<void> {

@@ -7,10 +7,15 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { RedisClient } from './connection.ts';
 import { LuaScript } from './lua.ts';
+import { LeakguardError } from '../../core/errors.ts';
 
 const FIXED_WINDOW = LuaScript.file('fixed-window.lua', import.meta.url);
 
-export class RedisTimeout extends Error {}
+export class RedisTimeout extends LeakguardError {
+  constructor(message: string) {
+    super('STORE_TIMEOUT', message);
+  }
+}
 
 /** Counts one hit on `key`: {hits in the current window, ms left in it}; rejects after `timeoutMs`. */
 export async function countHit(
