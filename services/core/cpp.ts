@@ -1,0 +1,187 @@
+// Common point of purchase (CPP) detection: which merchant did the cards that turned fraudulent
+// pass through before their first fraud, more often than chance allows? Pure: the card histories,
+// the fraud labels and the merchants' card counts come in, suspected points of compromise go out.
+//
+// The test, per merchant m: among the F fraudulent cards (each weighted by how far its label can be
+// trusted), k visited m inside the lookback before their first fraud; by chance one would expect
+// λ = F × (cards that visited m) / (all cards). The upper tail of a Poisson(λ) at k (exact for the
+// small counts that matter, and sound for small merchants, where a normal approximation is not) is
+// corrected for the number of merchants tested (Bonferroni: a false suspect anywhere is what costs
+// genuine customers friction). A merchant needs at least `minCards` fraudulent cards besides.
+//
+// Cardholders shop near each other, so a breached merchant's neighbours see some of its cards too.
+// The scan is greedy and explains away: the most significant merchant is suspected, the fraudulent
+// cards that passed through it are set aside, and the rest are tested again; a neighbour whose
+// excess came from the breached merchant's cards falls back to chance.
+
+export interface CardVisit {
+  merchantId: string;
+  /** Epoch ms, the transaction's own time (occurredAt). */
+  at: number;
+}
+
+export interface FraudulentCard {
+  /** The card's fingerprint (never a PAN). */
+  card: string;
+  /** Epoch ms of its first fraud. */
+  firstFraudAt: number;
+  /** How far the labels say it is fraud, 0..1 (a chargeback 1, an analyst's decision less, ...). */
+  weight: number;
+  /** The merchants it was used at (any order; visits at or after firstFraudAt are ignored). */
+  visits: readonly CardVisit[];
+}
+
+export interface CppInput {
+  frauds: readonly FraudulentCard[];
+  /** Per merchant, how many distinct cards it saw in the period the frauds' lookbacks cover. */
+  cardsPerMerchant: ReadonlyMap<string, number>;
+  /** Distinct cards seen across all merchants in that period. */
+  totalCards: number;
+}
+
+export interface CppOptions {
+  /** How far before a card's first fraud its visits count (default 120 days). */
+  lookbackMs?: number;
+  /** The fewest fraudulent cards (unweighted) at a merchant to suspect it (default 5). */
+  minCards?: number;
+  /** Family-wise false-suspicion rate across all merchants tested (default 0.001). */
+  alpha?: number;
+  /** At most this many suspects per scan (default 10). */
+  maxSuspects?: number;
+}
+
+export interface SuspectedPoint {
+  merchantId: string;
+  /** Fraudulent cards that passed through it before their first fraud (still unexplained at its turn). */
+  fraudCards: number;
+  /** Their weight sum, the k of the test. */
+  weightedFraudCards: number;
+  /** What chance would give: λ. */
+  expected: number;
+  /** log10 of the Bonferroni-corrected p-value (−12: one in a million million). */
+  log10PValue: number;
+  /** The estimated exposure window: the first and last visits of those cards there. */
+  windowStart: number;
+  windowEnd: number;
+  /** The fingerprints of those cards. */
+  cards: string[];
+}
+
+export const CPP_DEFAULTS: Required<CppOptions> = {
+  lookbackMs: 120 * 86_400_000,
+  minCards: 5,
+  alpha: 0.001,
+  maxSuspects: 10,
+};
+
+interface Tally {
+  weight: number;
+  cards: number;
+}
+
+/** The suspected points of compromise, most significant first. */
+export function detectCommonPoints(input: CppInput, options: CppOptions = {}): SuspectedPoint[] {
+  const o = { ...CPP_DEFAULTS, ...options };
+  const tested = [...input.cardsPerMerchant.values()].filter((n) => n > 0).length;
+  if (tested === 0 || input.totalCards <= 0) return [];
+  const logAlpha = Math.log(o.alpha);
+  // Each fraudulent card's merchants inside its lookback, with its visit times there.
+  const remaining = new Map<FraudulentCard, Map<string, CardVisit[]>>();
+  for (const f of input.frauds) {
+    if (!(f.weight > 0)) continue;
+    const from = f.firstFraudAt - o.lookbackMs;
+    const at = new Map<string, CardVisit[]>();
+    for (const v of f.visits) {
+      if (v.at < from || v.at >= f.firstFraudAt) continue;
+      const list = at.get(v.merchantId);
+      if (list) list.push(v);
+      else at.set(v.merchantId, [v]);
+    }
+    if (at.size > 0) remaining.set(f, at);
+  }
+
+  const suspects: SuspectedPoint[] = [];
+  while (suspects.length < o.maxSuspects && remaining.size > 0) {
+    const tallies = new Map<string, Tally>();
+    let fraudWeight = 0;
+    for (const [f, at] of remaining) {
+      fraudWeight += f.weight;
+      for (const merchantId of at.keys()) {
+        const t = tallies.get(merchantId);
+        if (t) {
+          t.weight += f.weight;
+          t.cards++;
+        } else tallies.set(merchantId, { weight: f.weight, cards: 1 });
+      }
+    }
+    let best: { merchantId: string; tally: Tally; expected: number; logP: number } | undefined;
+    for (const [merchantId, tally] of tallies) {
+      if (tally.cards < o.minCards) continue;
+      const population = input.cardsPerMerchant.get(merchantId) ?? tally.cards;
+      const expected = (fraudWeight * Math.max(population, tally.cards)) / input.totalCards;
+      const logP = logPoissonUpperTail(tally.weight, expected) + Math.log(tested);
+      if (!best || logP < best.logP) best = { merchantId, tally, expected, logP };
+    }
+    if (!best || best.logP >= logAlpha) break;
+    const explained: FraudulentCard[] = [];
+    let windowStart = Infinity,
+      windowEnd = -Infinity;
+    for (const [f, at] of remaining) {
+      const visits = at.get(best.merchantId);
+      if (!visits) continue;
+      explained.push(f);
+      for (const v of visits) {
+        windowStart = Math.min(windowStart, v.at);
+        windowEnd = Math.max(windowEnd, v.at);
+      }
+    }
+    for (const f of explained) remaining.delete(f);
+    suspects.push({
+      merchantId: best.merchantId,
+      fraudCards: best.tally.cards,
+      weightedFraudCards: best.tally.weight,
+      expected: best.expected,
+      log10PValue: Math.min(0, best.logP / Math.LN10),
+      windowStart,
+      windowEnd,
+      cards: explained.map((f) => f.card).sort(),
+    });
+  }
+  return suspects;
+}
+
+/**
+ * ln P(X ≥ k) for X ~ Poisson(λ), k real ≥ 0 (a weighted count: the tail from ⌈k⌉, the
+ * conservative side). Summed upwards from ⌈k⌉ in log space: exact where the tail is tiny.
+ */
+export function logPoissonUpperTail(k: number, lambda: number): number {
+  const start = Math.ceil(k - 1e-9);
+  if (start <= 0) return 0;
+  if (!(lambda > 0)) return -Infinity;
+  // Far below the mean the tail is ~1: the complement's sum is then the accurate one.
+  if (start <= lambda) {
+    let below = 0;
+    for (let i = 0; i < start; i++) below += Math.exp(-lambda + i * Math.log(lambda) - logFactorial(i));
+    return Math.log(Math.max(1 - below, Number.MIN_VALUE));
+  }
+  const first = -lambda + start * Math.log(lambda) - logFactorial(start);
+  // Terms fall by λ / (i + 1) < 1 from here: add them relative to the first.
+  let sum = 1,
+    term = 1;
+  for (let i = start + 1; term > 1e-17 * sum && i < start + 10_000; i++) {
+    term *= lambda / i;
+    sum += term;
+  }
+  return first + Math.log(sum);
+}
+
+const LOG_FACTORIALS: number[] = [0];
+/** ln n!, exact by sums up to 1,000, Stirling's series above. */
+export function logFactorial(n: number): number {
+  if (n < LOG_FACTORIALS.length) return LOG_FACTORIALS[n]!;
+  if (n <= 1000) {
+    for (let i = LOG_FACTORIALS.length; i <= n; i++) LOG_FACTORIALS[i] = LOG_FACTORIALS[i - 1]! + Math.log(i);
+    return LOG_FACTORIALS[n]!;
+  }
+  return n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) + 1 / (12 * n) - 1 / (360 * n ** 3);
+}
