@@ -47,6 +47,11 @@ export const ERROR_CODES = {
     meaning: 'no transaction with this id was scored for the merchant',
   },
   MODEL_NOT_CONFIGURED: { status: 404, where: API, meaning: 'no model is configured (LEAKGUARD_MODEL)' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    where: API,
+    meaning: 'the path exists but does not serve this method; Allow names those it serves',
+  },
   CASE_NOT_FOUND: { status: 404, where: CONSOLE, meaning: 'no such case' },
   TRANSACTION_CONFLICT: {
     status: 409,
@@ -195,9 +200,26 @@ export function issueLines(
 // --- The wire shape ----------------------------------------------------------------------------
 
 /** Every API refusal: `error` for people, `code` for machines, `details` per field when there are any. */
-export const errorResponseSchema = z.object({
-  error: z.string(),
-  code: z.enum(ERROR_CODE_LIST).describe('Stable, machine-readable: what went wrong (docs/errors.md)'),
-  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
+export const errorResponseSchema = z
+  .object({
+    error: z.string().describe('For people: its wording may be refined; it never repeats a card number'),
+    code: z.enum(ERROR_CODE_LIST).describe('Stable, machine-readable: what went wrong (docs/errors.md)'),
+    details: z
+      .array(
+        z
+          .object({ path: z.string(), message: z.string() })
+          .meta({ id: 'ErrorDetail', example: { path: 'card.number', message: 'fails the Luhn check' } }),
+      )
+      .optional()
+      .describe("Each field at fault: the request's field names (querystring.limit, items.0.name, (root))"),
+  })
+  .meta({
+    id: 'Error',
+    description: 'Every refusal of the API: `error` for people, `code` for machines, `details` per field',
+    example: {
+      error: 'invalid request',
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'card.number', message: 'fails the Luhn check' }],
+    },
+  });
 export type ErrorBody = z.infer<typeof errorResponseSchema>;

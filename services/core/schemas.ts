@@ -12,7 +12,13 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 // forms normalised, see scrub.ts) is refused rather than stored in clear. Free text is masked instead.
 export const CARD_NUMBER_IN_IDENTIFIER =
   'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
-const identifier = (max: number) => text(max).refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
+/** What the document says of a refinement the schema cannot express (refused with 400 VALIDATION_FAILED). */
+const NO_CARD_NUMBER =
+  'Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them).';
+const identifier = (max: number) =>
+  text(max)
+    .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+    .describe(NO_CARD_NUMBER);
 
 export const CHANNELS = ['ecommerce', 'moto', 'pos', 'in_app'] as const;
 export const CVV_RESULTS = ['match', 'mismatch', 'not_checked'] as const;
@@ -25,7 +31,8 @@ export const transactionIdSchema = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -')
-  .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER);
+  .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+  .describe(NO_CARD_NUMBER);
 
 // The digits are documented as a pattern (clients and fuzzers read it in /openapi.json); the Luhn
 // check follows only when they match, so that a bad value gets one message.
@@ -35,7 +42,8 @@ const cardNumber = z
   .superRefine((value, ctx) => {
     const problem = panProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  })
+  .describe('12 to 19 digits that pass the Luhn check.');
 
 /** ISO 4217 money codes, listed in /openapi.json: every three-letter code the currency table knows. */
 export const CURRENCY_CODES: readonly string[] = (() => {
@@ -71,7 +79,10 @@ export const cardSchema = z
       }
     }
   })
-  .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }));
+  .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }))
+  .describe(
+    'A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid) is refused: verify it with your processor and send cvvResult.',
+  );
 
 export const addressSchema = z.object({
   name: text(200).optional(),
@@ -138,6 +149,7 @@ export const scoreRequestSchema = z
       .optional(),
   })
   .meta({
+    id: 'ScoreRequest',
     examples: [
       {
         transactionId: 'order-1001',
@@ -154,28 +166,48 @@ export const scoreRequestSchema = z
 export type ScoreRequest = z.infer<typeof scoreRequestSchema>;
 export type ScoreRequestInput = z.input<typeof scoreRequestSchema>;
 
-export const reasonSchema = z.object({ code: z.string(), message: z.string() });
+export const reasonSchema = z.object({ code: z.string(), message: z.string() }).meta({
+  id: 'Reason',
+  example: { code: 'LEAKED_CARD', message: 'Card listed in 1 compromise event(s); the security code did not leak' },
+});
 export type Reason = z.infer<typeof reasonSchema>;
 
 export const CHECK_STATES = ['evaluated', 'skipped', 'not_configured'] as const;
 export type CheckState = (typeof CHECK_STATES)[number];
-export const checksSchema = z.object({
-  velocity: z.enum(CHECK_STATES),
-  rules: z.enum(CHECK_STATES),
-  watchlist: z.enum(CHECK_STATES),
-  model: z.enum(CHECK_STATES),
-});
+export const checksSchema = z
+  .object({
+    velocity: z.enum(CHECK_STATES),
+    rules: z.enum(CHECK_STATES),
+    watchlist: z.enum(CHECK_STATES),
+    model: z.enum(CHECK_STATES),
+  })
+  .meta({ id: 'Checks' });
 export type Checks = z.infer<typeof checksSchema>;
 
-export const scoreResponseSchema = z.object({
-  transactionId: z.string(),
-  score: z.int().min(0).max(100),
-  decision: z.enum(DECISIONS),
-  reasons: z.array(reasonSchema),
-  checks: checksSchema,
-  degraded: z.boolean(),
-  versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
-});
+export const scoreResponseSchema = z
+  .object({
+    transactionId: z.string(),
+    score: z.int().min(0).max(100),
+    decision: z.enum(DECISIONS),
+    reasons: z.array(reasonSchema),
+    checks: checksSchema,
+    degraded: z.boolean(),
+    versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
+  })
+  .meta({
+    id: 'ScoreResponse',
+    example: {
+      transactionId: 'order-1001',
+      score: 72,
+      decision: 'challenge',
+      reasons: [
+        { code: 'LEAKED_CARD', message: 'Card listed in 1 compromise event(s); the security code did not leak' },
+      ],
+      checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'evaluated' },
+      degraded: false,
+      versions: { engine: '0.1.0', ruleset: '2026-11-01', model: 'rf-2026-11-01' },
+    },
+  });
 export type ScoreResponse = z.infer<typeof scoreResponseSchema>;
 
 /** challenge_failed: the 3-D Secure step-up that Leakguard asked for failed, was refused or abandoned. */
@@ -185,13 +217,14 @@ export const outcomeRequestSchema = z
   .object({
     outcome: z.enum(OUTCOMES),
     occurredAt: isoDateTime().optional(),
-    reasonCode: text(32).optional(),
+    reasonCode: text(32).optional().describe('Required when the outcome is chargeback (the network reason code).'),
   })
   .superRefine((o, ctx) => {
     if (o.outcome === 'chargeback' && !o.reasonCode)
       ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is required for a chargeback' });
   })
   .meta({
+    id: 'OutcomeRequest',
     examples: [
       { outcome: 'authorized' },
       { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2026-11-20T09:30:00Z' },

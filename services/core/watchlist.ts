@@ -31,6 +31,8 @@ const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an IS
 
 // An event is stored and shown to issuers and analysts: its identifiers refuse a card number (as
 // the scoring request's do, scrub.ts), its free text keeps one only masked to the first 6 and last 4.
+const NO_CARD_NUMBER =
+  'Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them).';
 const CARD_NUMBER_IN_IDENTIFIER =
   'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
 const freeText = (min: number, max: number) =>
@@ -52,23 +54,29 @@ export const compromiseEventInputSchema = z
       .trim()
       .min(1)
       .max(128)
-      .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER),
+      .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+      .describe('Your reference of the breach: the event is created once per externalId. ' + NO_CARD_NUMBER),
     source: freeText(1, 200),
     description: freeText(0, 2000).default(''),
     exposureStart: isoDateTime(),
-    exposureEnd: isoDateTime(),
+    exposureEnd: isoDateTime().describe('Not before exposureStart.'),
     discoveredAt: isoDateTime(),
     dataElements: z
       .array(z.enum(DATA_ELEMENTS))
       .min(1)
-      .refine((e) => new Set(e).size === e.length, 'must not repeat an element'),
+      .refine((e) => new Set(e).size === e.length, 'must not repeat an element')
+      .describe('What leaked: must include pan, no element twice.'),
     confidence: z.enum(['confirmed', 'suspected']).default('confirmed'),
     /** Set by admins creating an event on an issuer's behalf; an issuer's own id otherwise. */
     issuerId: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/)
       .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
-      .optional(),
+      .optional()
+      .describe(
+        "Required when an admin declares the event; an issuer's key declares for its own issuer (another id: 403). " +
+          NO_CARD_NUMBER,
+      ),
   })
   .superRefine((e, ctx) => {
     if (Date.parse(e.exposureEnd) < Date.parse(e.exposureStart))
@@ -81,6 +89,7 @@ export const compromiseEventInputSchema = z
       });
   })
   .meta({
+    id: 'NewCompromiseEvent',
     examples: [
       {
         externalId: 'breach-2026-11',
@@ -272,7 +281,12 @@ export function parseNdjsonLine(line: string, now = new Date()): LineResult {
 const BIN = () => z.string().regex(/^([0-9]{6}|[0-9]{8})$/, 'must be a 6- or 8-digit BIN');
 export const binRangeSchema = closedObject({ from: BIN(), to: BIN() })
   .refine((r) => r.from.length === r.to.length, 'from and to must have the same length')
-  .refine((r) => r.from <= r.to, 'from must not be after to');
+  .refine((r) => r.from <= r.to, 'from must not be after to')
+  .meta({
+    id: 'BinRange',
+    description: 'Two BINs of the same length (6 or 8 digits), from not after to.',
+    example: { from: '411111', to: '411199' },
+  });
 export type BinRange = z.infer<typeof binRangeSchema>;
 
 export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {
@@ -387,11 +401,55 @@ export interface HitQuery {
   eventId?: string | undefined;
   from?: number | undefined;
   to?: number | undefined;
+  /** Only hits on cards in these BIN ranges (an issuer's own), applied before the limit like every filter. */
+  binRanges?: readonly BinRange[] | undefined;
+  /** Start after this position (exclusive): the `next` of the previous page. */
+  after?: HitPosition | undefined;
+  limit: number;
+  /** How many stored hits one page may examine before it answers short, with `hasMore` (default HIT_SCAN_BUDGET). */
+  scanBudget?: number | undefined;
+}
+
+/**
+ * Where a hit sits in its issuer's list: the time it was recorded (ms) and its rank among the hits
+ * recorded in that millisecond (a Redis stream id). Hits are listed newest first.
+ */
+export interface HitPosition {
+  ms: number;
+  seq: number;
+}
+
+/** The stored hits one page examines at most: a filter that matches rarely answers short pages, with hasMore, rather than scan a whole stream. */
+export const HIT_SCAN_BUDGET = 20_000;
+
+/** One page of a list: `next` is the position to continue after (null when nothing more). */
+export interface Page<T, P> {
+  items: T[];
+  hasMore: boolean;
+  next: P | null;
+}
+
+export interface EventQuery {
+  /** Only this issuer's events. */
+  issuerId?: string | undefined;
+  /** Start after this event sequence number (events are listed oldest first). */
+  after?: number | undefined;
   limit: number;
 }
 
 /** A hit as issuers read it: the record without the internal routing fields. */
 export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;
+
+/** Does a hit pass the query's filters (the time bounds and the position are the store's own)? */
+export function hitMatches(hit: Pick<StoredHit, 'eventIds' | 'bin'>, query: HitQuery): boolean {
+  return (
+    (!query.eventId || hit.eventIds.includes(query.eventId)) &&
+    (query.binRanges === undefined || binInRanges(hit.bin, query.binRanges))
+  );
+}
+
+/** Is position a before b in the newest-first order of hits? */
+export const hitBefore = (a: HitPosition, b: HitPosition) => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
 
 /** Compromise events, listed cards, issuers' BIN ranges and hits. Lookups at scoring go through the velocity store's round trip. */
 export interface WatchlistStore {
@@ -403,6 +461,8 @@ export interface WatchlistStore {
   ): Promise<{ event: CompromiseEvent; created: boolean }>;
   getEvent(seq: number): Promise<CompromiseEvent | undefined>;
   listEvents(issuerId?: string): Promise<CompromiseEvent[]>;
+  /** One page of events, oldest first, the issuer filter applied before the limit. */
+  pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>>;
   setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined>;
   eventStatistics(seq: number): Promise<EventStatistics>;
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
@@ -412,7 +472,10 @@ export interface WatchlistStore {
   removeCards(slots: EntrySlot[]): Promise<number>;
   getBinRanges(issuerId: string): Promise<BinRange[]>;
   setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void>;
+  /** The first page of hits (newest first): pageHits' items. */
   listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]>;
+  /** One page of an issuer's hits, newest first, every filter applied before the limit. */
+  pageHits(issuerId: string, query: HitQuery): Promise<Page<StoredHit, HitPosition>>;
   /** Every event's scoring view, for the engine's registry. */
   eventViews(): Promise<Map<number, EventView>>;
   close(): Promise<void>;

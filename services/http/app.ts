@@ -9,12 +9,7 @@ import Fastify, {
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiKeyAuthenticator } from '../auth/api-keys.ts';
 import type { Engine } from '../core/engine.ts';
 import { ENGINE_VERSION } from '../core/engine.ts';
@@ -26,6 +21,7 @@ import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rat
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
 import { frameworkError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
+import { openapiTransform, openapiTransformObject } from './openapi.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
@@ -102,7 +98,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } } },
     },
-    transform: jsonSchemaTransform,
+    transform: openapiTransform,
+    transformObject: openapiTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

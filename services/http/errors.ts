@@ -144,13 +144,63 @@ export function logFault(request: FastifyRequest, error: unknown, message: strin
   request.log.error({ err: error }, message);
 }
 
+/**
+ * The methods each route path serves, learnt as routes are added: a request for a path that exists
+ * with a method it does not serve is answered 405 with `Allow`, not 404.
+ */
+class RouteMethods {
+  private readonly paths = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+
+  add(url: string, method: string | string[]): void {
+    let entry = this.paths.get(url);
+    if (!entry) {
+      // Fastify's syntax: `:name` a segment, `*` the rest.
+      const source = url
+        .split(/(:[A-Za-z0-9_]+|\*)/)
+        .map((part) =>
+          part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('');
+      this.paths.set(url, (entry = { pattern: new RegExp(`^${source}$`), methods: new Set() }));
+    }
+    for (const m of Array.isArray(method) ? method : [method]) entry.methods.add(m.toUpperCase());
+    if (entry.methods.has('GET')) entry.methods.add('HEAD');
+  }
+
+  /** The methods served at this path (empty: no such path). */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const { pattern, methods: served } of this.paths.values())
+      if (pattern.test(path)) for (const m of served) methods.add(m);
+    return [...methods].sort();
+  }
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.url ?? route.path, route.method));
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = routes.allowed(request.url.split('?')[0]!);
+    if (allowed.length > 0 && !allowed.includes(request.method))
+      return sendError(
+        reply,
+        answer('METHOD_NOT_ALLOWED', `method not allowed: this path serves ${allowed.join(', ')}`, {
+          headers: { allow: allowed.join(', ') },
+        }),
+      );
+    return sendError(reply, answer('NOT_FOUND', 'no such route'));
+  };
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A request no route serves, refused while its body was read (a QUERY without a content type,
+    // say): what it asked for does not exist, whatever its body.
+    const code = (error as Partial<FastifyError>).code ?? '';
+    if (request.is404 && (code.startsWith('FST_ERR_CTP_') || code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE'))
+      return notFound(request, reply);
     const a = errorAnswer(error);
     if (a.fault) logFault(request, error, 'unhandled error');
     return sendError(reply, a);
   });
-  app.setNotFoundHandler((_request, reply) => sendError(reply, answer('NOT_FOUND', 'no such route')));
+  app.setNotFoundHandler(notFound);
 }
 
 /** The router's refusals (a malformed or over-long path): in our shape, never quoting the path. */

@@ -12,7 +12,14 @@ import { connectRedis, whenReady } from '../../services/adapters/redis/connectio
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { buildCounterPlan, type HitRecord, type VelocityStore } from '../../services/core/velocity.ts';
-import { decodeEntry, elementMask, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
+import {
+  decodeEntry,
+  elementMask,
+  entrySlot,
+  type HitPosition,
+  type HitQuery,
+  type WatchlistStore,
+} from '../../services/core/watchlist.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { FIXTURE_CARD_KEY, FIXTURE_EVENT, FIXTURE_NOW } from '../support/watchlist-fixtures.ts';
@@ -197,6 +204,128 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
       buildCounterPlan({ ...facts('t2', at), watchlist: [slotOf('5555555555554444')] }, REDIS_KEYS),
     );
     expect(unlisted.watchlist).toEqual({ entries: [null], usesSinceListed: 0 });
+  });
+
+  it('pages hits newest first, every filter applied before the limit, with no gap or repeat', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
+    // 40 hits: every 9th on event 2 (a filter that matches rarely), every 3rd on a BIN outside bank-a's ranges.
+    const N = 40;
+    const rare = (i: number) => i % 9 === 4;
+    const foreign = (i: number) => i % 3 === 1;
+    for (let i = 0; i < N; i++) {
+      const hit: HitRecord = {
+        at: new Date(NOW * 1000 + i * 1000).toISOString(),
+        merchantId: 'shop-1',
+        transactionId: `p${i}`,
+        amount: 100,
+        currency: 'EUR',
+        decision: 'challenge',
+        score: 55,
+        card: foreign(i) ? '401288******1881' : '411111******1111',
+        bin: foreign(i) ? '401288' : '411111',
+        eventIds: [rare(i) ? 'ce_2' : 'ce_1'],
+        eventSeqs: [rare(i) ? 2 : 1],
+        issuerIds: ['bank-a'],
+      };
+      const fp = fingerprintWith(KEY, '4111111111111111');
+      const plan = buildCounterPlan(
+        {
+          merchantId: 'shop-1',
+          transactionId: `p${i}`,
+          payloadHash: `p${i}`,
+          occurredAt: NOW * 1000 + i * 1000,
+          amountCents: 100,
+          small: false,
+          entities: { card: [fp], merchant: ['shop-1'] },
+        },
+        REDIS_KEYS,
+      );
+      await s.velocity.saveResponse(plan, '{}', hit);
+    }
+    const newestFirst = Array.from({ length: N }, (_, i) => `p${N - 1 - i}`);
+    const walk = async (query: Omit<HitQuery, 'after'>) => {
+      const pages: { ids: string[]; hasMore: boolean }[] = [];
+      let after: HitPosition | undefined;
+      for (let guard = 0; guard < 100; guard++) {
+        const page = await s.watchlist.pageHits('bank-a', { ...query, after });
+        pages.push({ ids: page.items.map((h) => h.transactionId), hasMore: page.hasMore });
+        if (!page.hasMore) {
+          expect(page.next).toBeNull();
+          return pages;
+        }
+        expect(page.next).not.toBeNull();
+        after = page.next!;
+      }
+      throw new Error('the pages never end');
+    };
+
+    const all = await walk({ limit: 7 });
+    expect(all.flatMap((p) => p.ids)).toEqual(newestFirst);
+    expect(all.map((p) => p.ids.length)).toEqual([7, 7, 7, 7, 7, 5]);
+    expect(all.map((p) => p.hasMore)).toEqual([true, true, true, true, true, false]);
+    // A page that ends exactly at the last hit says so.
+    expect((await walk({ limit: 20 })).map((p) => [p.ids.length, p.hasMore])).toEqual([
+      [20, true],
+      [20, false],
+    ]);
+    expect(await s.watchlist.listHits('bank-a', { limit: 3 })).toHaveLength(3);
+
+    // A rare filter still fills its pages: the limit counts matching hits.
+    const rareIds = newestFirst.filter((id) => rare(Number(id.slice(1))));
+    const rarePages = await walk({ limit: 2, eventId: 'ce_2' });
+    expect(rarePages.flatMap((p) => p.ids)).toEqual(rareIds);
+    expect(rarePages.slice(0, -1).every((p) => p.ids.length === 2)).toBe(true);
+
+    // BIN ranges and the event filter together, before the limit.
+    const own = newestFirst.filter((id) => !foreign(Number(id.slice(1))) && !rare(Number(id.slice(1))));
+    const ownPages = await walk({ limit: 4, eventId: 'ce_1', binRanges: [{ from: '411111', to: '411199' }] });
+    expect(ownPages.flatMap((p) => p.ids)).toEqual(own);
+    expect(ownPages.slice(0, -1).every((p) => p.ids.length === 4)).toBe(true);
+
+    // A scan budget spent answers a short page with hasMore; continuing loses nothing.
+    const budgeted = await walk({ limit: 5, eventId: 'ce_2', scanBudget: 6 });
+    expect(budgeted.flatMap((p) => p.ids)).toEqual(rareIds);
+    expect(budgeted.some((p) => p.hasMore && p.ids.length < 5)).toBe(true);
+
+    // A position after the oldest hit: nothing more; other issuers: nothing.
+    expect(await s.watchlist.pageHits('bank-a', { limit: 5, after: { ms: 0, seq: 0 } })).toEqual({
+      items: [],
+      hasMore: false,
+      next: null,
+    });
+    expect((await s.watchlist.pageHits('bank-b', { limit: 5 })).items).toEqual([]);
+  });
+
+  it('pages events oldest first, the issuer filter applied before the limit', async () => {
+    for (let i = 1; i <= 9; i++)
+      await s.watchlist.createEvent(
+        { ...EVENT, externalId: `breach-${i}` },
+        i % 4 === 0 ? 'bank-a' : 'bank-b',
+        new Date(),
+      );
+    const walk = async (issuerId: string | undefined, limit: number) => {
+      const pages: string[][] = [];
+      let after: number | undefined;
+      for (;;) {
+        const page = await s.watchlist.pageEvents({ issuerId, after, limit });
+        pages.push(page.items.map((e) => e.id));
+        if (!page.hasMore) return pages;
+        after = page.next!;
+      }
+    };
+    expect(await walk(undefined, 4)).toEqual([
+      ['ce_1', 'ce_2', 'ce_3', 'ce_4'],
+      ['ce_5', 'ce_6', 'ce_7', 'ce_8'],
+      ['ce_9'],
+    ]);
+    expect(await walk('bank-a', 1)).toEqual([['ce_4'], ['ce_8']]);
+    expect(await walk('bank-b', 3)).toEqual([['ce_1', 'ce_2', 'ce_3'], ['ce_5', 'ce_6', 'ce_7'], ['ce_9']]);
+    expect(await s.watchlist.pageEvents({ issuerId: 'bank-c', limit: 3 })).toEqual({
+      items: [],
+      hasMore: false,
+      next: null,
+    });
   });
 });
 

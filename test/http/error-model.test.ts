@@ -138,7 +138,10 @@ describe('API errors', () => {
 
   it('documents the codes: the OpenAPI error schema has them as an enum, docs/errors.md lists each with its status', async () => {
     const spec = (await t.app.inject('/openapi.json')).json();
-    const refusal = spec.paths['/v1/score'].post.responses['400'].content['application/json'].schema;
+    const declared = spec.paths['/v1/score'].post.responses['400'].content['application/json'].schema;
+    // The error schema is named under components: the refusal refers to it.
+    expect(declared).toEqual({ $ref: '#/components/schemas/Error' });
+    const refusal = spec.components.schemas.Error;
     expect(refusal.required).toEqual(expect.arrayContaining(['error', 'code']));
     expect(refusal.properties.code.enum).toEqual(ERROR_CODE_LIST);
     const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');

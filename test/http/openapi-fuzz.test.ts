@@ -2,9 +2,10 @@
 // scripts/provision.ts) generates requests for every documented operation from /openapi.json and
 // sends them to a real engine process (embedded stores, the console on PGlite), with the demo
 // merchant, issuer and admin keys picked per operation (test/http/openapi_fuzz_hooks.py), and
-// card numbers written into the strings of half the requests. Checks: no 5xx, every documented
-// response matches its schema, and no response repeats a card number the request carried; then
-// the engine's own output (its logs) must hold none of those card numbers either.
+// card numbers written into the strings of half the requests. Checks: no 5xx, every response is
+// documented (status, content type, headers) and matches its schema, a method a path does not serve
+// answers 405 with Allow, and no response repeats a card number the request carried; then the
+// engine's own output (its logs) must hold none of those card numbers either.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,7 +85,18 @@ describe('OpenAPI-driven fuzzing (schemathesis) against a running engine', () =>
         'run',
         `${base}/openapi.json`,
         '--checks',
-        'not_a_server_error,response_schema_conformance,card_number_not_echoed',
+        [
+          'not_a_server_error',
+          'response_schema_conformance',
+          'card_number_not_echoed',
+          // The document tells the whole truth: every status answered is documented, with its
+          // content type and headers, and a method a path does not serve answers 405 with Allow.
+          'status_code_conformance',
+          'content_type_conformance',
+          'response_headers_conformance',
+          'unsupported_method',
+          'allow_header_conformance',
+        ].join(','),
         // The API and the probes. The console's pages document no parameters or bodies, so a
         // fuzzer learns nothing there: its forms have their own property tests (parsers.property.test.ts).
         '--include-path-regex',

@@ -293,11 +293,11 @@ describe('operations', () => {
     const openapi = (await t.app.inject('/openapi.json')).json();
     expect(openapi.openapi).toBe('3.0.3');
     const op = openapi.paths['/v1/score'].post;
-    expect(op.requestBody.content['application/json'].schema.properties.card.properties.cvvResult.enum).toEqual([
-      'match',
-      'mismatch',
-      'not_checked',
-    ]);
+    // The request body is a named schema under components.
+    const bodyRef = op.requestBody.content['application/json'].schema.$ref as string;
+    expect(bodyRef).toBe('#/components/schemas/ScoreRequestInput');
+    const body = openapi.components.schemas[bodyRef.split('/').pop()!];
+    expect(body.properties.card.properties.cvvResult.enum).toEqual(['match', 'mismatch', 'not_checked']);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '409']));
     expect(openapi.paths['/v1/transactions/{transactionId}/outcome']).toBeDefined();
     const docs = await t.app.inject('/docs/');

@@ -19,10 +19,16 @@ import {
   type EntrySlot,
   type EventStatistics,
   type EventStatus,
+  type EventQuery,
   type EventView,
+  type HitPosition,
   type HitQuery,
+  type Page,
   type StoredHit,
   type WatchlistStore,
+  HIT_SCAN_BUDGET,
+  hitBefore,
+  hitMatches,
 } from '../../core/watchlist.ts';
 
 type JournalRecord =
@@ -48,7 +54,8 @@ export class MemoryWatchlistStore implements WatchlistStore {
   private readonly events = new Map<number, CompromiseEvent>();
   private readonly stats = new Map<number, Stats>();
   private readonly ranges = new Map<string, BinRange[]>();
-  private readonly hits = new Map<string, { recordedAt: number; hit: HitRecord }[]>();
+  /** Per issuer, oldest first; positions as a Redis stream numbers its entries (time, then rank in the millisecond). */
+  private readonly hits = new Map<string, { recordedAt: number; hit: HitRecord; pos: HitPosition }[]>();
   private readonly journal: string | undefined;
   private replaying = false;
 
@@ -129,7 +136,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
         for (const issuer of r.hit.issuerIds) {
           let list = this.hits.get(issuer);
           if (!list) this.hits.set(issuer, (list = []));
-          list.push({ recordedAt: r.recordedAt, hit: r.hit });
+          const last = list.at(-1)?.pos;
+          const pos =
+            last && last.ms >= r.recordedAt ? { ms: last.ms, seq: last.seq + 1 } : { ms: r.recordedAt, seq: 0 };
+          list.push({ recordedAt: r.recordedAt, hit: r.hit, pos });
         }
         for (const seq of r.hit.eventSeqs) {
           const s = this.statsOf(seq);
@@ -190,6 +200,15 @@ export class MemoryWatchlistStore implements WatchlistStore {
       .sort((a, b) => a.seq - b.seq);
   }
 
+  async pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>> {
+    const events = (await this.listEvents(query.issuerId)).filter(
+      (e) => query.after === undefined || e.seq > query.after,
+    );
+    const items = events.slice(0, query.limit);
+    const hasMore = events.length > query.limit;
+    return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
+  }
+
   async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
     const event = this.events.get(seq);
     if (!event) return undefined;
@@ -241,16 +260,32 @@ export class MemoryWatchlistStore implements WatchlistStore {
   }
 
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
-    return (this.hits.get(issuerId) ?? [])
-      .filter(
-        ({ recordedAt, hit }) =>
-          (query.from === undefined || recordedAt >= query.from) &&
-          (query.to === undefined || recordedAt <= query.to) &&
-          (!query.eventId || hit.eventIds.includes(query.eventId)),
-      )
-      .reverse()
-      .slice(0, query.limit)
-      .map(({ hit: { eventSeqs: _s, issuerIds: _i, ...h } }) => h);
+    return (await this.pageHits(issuerId, query)).items;
+  }
+
+  async pageHits(issuerId: string, query: HitQuery): Promise<Page<StoredHit, HitPosition>> {
+    const list = this.hits.get(issuerId) ?? [];
+    const budget = query.scanBudget ?? HIT_SCAN_BUDGET;
+    const items: StoredHit[] = [];
+    let lastItem: HitPosition | null = null;
+    let lastScanned: HitPosition | null = null;
+    let scanned = 0;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const { pos, hit } = list[i]!;
+      if (query.after && !hitBefore(query.after, pos)) continue;
+      // Positions are the times the hits were recorded: the same bounds as the Redis stream's.
+      if (query.to !== undefined && pos.ms > query.to) continue;
+      if (query.from !== undefined && pos.ms < query.from) break;
+      if (scanned === budget) return { items, hasMore: true, next: lastScanned };
+      scanned++;
+      lastScanned = pos;
+      if (!hitMatches(hit, query)) continue;
+      if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
+      const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
+      items.push(h);
+      lastItem = pos;
+    }
+    return { items, hasMore: false, next: null };
   }
 
   async eventViews(): Promise<Map<number, EventView>> {

@@ -14,10 +14,15 @@ import {
   type EntrySlot,
   type EventStatistics,
   type EventStatus,
+  type EventQuery,
   type EventView,
+  type HitPosition,
   type HitQuery,
+  type Page,
   type StoredHit,
   type WatchlistStore,
+  HIT_SCAN_BUDGET,
+  hitMatches,
 } from '../../core/watchlist.ts';
 import { watchlistBucketKey } from './keys.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -42,6 +47,18 @@ function groupIndices<T>(items: readonly T[], groupOf: (item: T) => string): num
     else groups.set(g, [i]);
   });
   return [...groups.values()];
+}
+
+const parseStreamId = (id: string): HitPosition => {
+  const dash = id.indexOf('-');
+  return { ms: Number(id.slice(0, dash)), seq: Number(id.slice(dash + 1)) };
+};
+
+/** The stream id just before a position (XREVRANGE's end is inclusive; exclusive ranges need Redis 6.2). */
+function idBefore(p: HitPosition): HitPosition | null {
+  if (p.seq > 0) return { ms: p.ms, seq: p.seq - 1 };
+  if (p.ms > 0) return { ms: p.ms - 1, seq: Number.MAX_SAFE_INTEGER };
+  return null;
 }
 
 export class RedisWatchlistStore implements WatchlistStore {
@@ -91,6 +108,10 @@ export class RedisWatchlistStore implements WatchlistStore {
 
   async listEvents(issuerId?: string): Promise<CompromiseEvent[]> {
     const seqs = (await this.redis.smembers(K.events)).map(Number).sort((a, b) => a - b);
+    return this.eventsOf(seqs, issuerId);
+  }
+
+  private async eventsOf(seqs: number[], issuerId: string | undefined): Promise<CompromiseEvent[]> {
     if (seqs.length === 0) return [];
     // One slot ({w}): one pipeline to one node.
     const pipeline = this.redis.pipeline();
@@ -99,6 +120,21 @@ export class RedisWatchlistStore implements WatchlistStore {
     return rows
       .map(([, raw]) => (raw ? (JSON.parse(raw as string) as CompromiseEvent) : undefined))
       .filter((e): e is CompromiseEvent => e !== undefined && (issuerId === undefined || e.issuerId === issuerId));
+  }
+
+  /** Events are few (one per breach): their numbers are read whole, their metadata a chunk at a time until the page is full. */
+  async pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>> {
+    const seqs = (await this.redis.smembers(K.events))
+      .map(Number)
+      .filter((s) => query.after === undefined || s > query.after)
+      .sort((a, b) => a - b);
+    const found: CompromiseEvent[] = [];
+    const chunk = Math.max(query.limit + 1, 100);
+    for (let i = 0; i < seqs.length && found.length <= query.limit; i += chunk)
+      found.push(...(await this.eventsOf(seqs.slice(i, i + chunk), query.issuerId)));
+    const items = found.slice(0, query.limit);
+    const hasMore = found.length > query.limit;
+    return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
   }
 
   async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
@@ -206,25 +242,54 @@ export class RedisWatchlistStore implements WatchlistStore {
     await this.redis.hset(K.binRanges, issuerId, JSON.stringify(ranges));
   }
 
-  /** Hits are written by the velocity store's record-hit.lua: stream entries with the hit's JSON in field `h`. */
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
-    // Newest first; stream ids are the times the hits were recorded.
-    const rows = await this.redis.xrevrange(
-      K.hits(issuerId),
-      query.to !== undefined ? String(query.to) : '+',
-      query.from !== undefined ? String(query.from) : '-',
-      'COUNT',
-      query.eventId ? query.limit * 20 : query.limit,
-    );
-    const hits = rows.flatMap(([, fields]) => {
-      let json: string | undefined;
-      for (let i = 0; i + 1 < fields.length && json === undefined; i += 2) if (fields[i] === 'h') json = fields[i + 1];
-      return json ? [JSON.parse(json) as StoredHit & { eventSeqs?: number[]; issuerIds?: string[] }] : [];
-    });
-    return hits
-      .filter((h) => !query.eventId || h.eventIds.includes(query.eventId))
-      .slice(0, query.limit)
-      .map(({ eventSeqs: _s, issuerIds: _i, ...h }) => h);
+    return (await this.pageHits(issuerId, query)).items;
+  }
+
+  /**
+   * Hits are written by the velocity store's record-hit.lua: stream entries with the hit's JSON in
+   * field `h`, their ids the times they were recorded. Read newest first in batches, filtered as
+   * they come, until the page and one more hit (hasMore) are found, the stream or the time range
+   * ends, or the scan budget is spent.
+   */
+  async pageHits(issuerId: string, query: HitQuery): Promise<Page<StoredHit, HitPosition>> {
+    const budget = query.scanBudget ?? HIT_SCAN_BUDGET;
+    const start = query.from !== undefined ? String(query.from) : '-';
+    // The end, inclusive: before the cursor (stream ids are ms-seq), else the `to` bound.
+    let end: string | null = query.to !== undefined ? String(query.to) : '+';
+    if (query.after) {
+      const before = idBefore(query.after);
+      if (before === null) return { items: [], hasMore: false, next: null };
+      if (query.to === undefined || before.ms <= query.to) end = `${before.ms}-${before.seq}`;
+    }
+    const items: StoredHit[] = [];
+    let lastItem: HitPosition | null = null;
+    let lastScanned: HitPosition | null = null;
+    let scanned = 0;
+    while (end !== null) {
+      const count = Math.min(Math.max(2 * (query.limit + 1), 100), 1000);
+      const rows = await this.redis.xrevrange(K.hits(issuerId), end, start, 'COUNT', count);
+      for (const [id, fields] of rows) {
+        if (scanned === budget) return { items, hasMore: true, next: lastScanned };
+        scanned++;
+        const pos = parseStreamId(id);
+        lastScanned = pos;
+        let json: string | undefined;
+        for (let i = 0; i + 1 < fields.length && json === undefined; i += 2)
+          if (fields[i] === 'h') json = fields[i + 1];
+        if (!json) continue;
+        const hit = JSON.parse(json) as StoredHit & { eventSeqs?: number[]; issuerIds?: string[] };
+        if (!hitMatches(hit, query)) continue;
+        if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
+        const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
+        items.push(h);
+        lastItem = pos;
+      }
+      if (rows.length < count) break;
+      const before = idBefore(lastScanned!);
+      end = before === null ? null : `${before.ms}-${before.seq}`;
+    }
+    return { items, hasMore: false, next: null };
   }
 
   async eventViews(): Promise<Map<number, EventView>> {

@@ -27,32 +27,63 @@ export interface OperationsOptions {
   models?: Pick<ModelFile, 'model' | 'reload'> | undefined;
 }
 
-const modelInfo = z.object({
-  version: z.string(),
-  featureSet: z.object({ name: z.string(), version: z.number(), features: z.array(z.string()) }),
-  createdAt: z.string(),
-  trees: z.number(),
-  training: z.object({
-    from: z.string(),
-    to: z.string(),
-    rows: z.number(),
-    frauds: z.number(),
-    fingerprint: z.string(),
-  }),
-  metrics: z.record(z.string(), z.unknown()).optional(),
-});
+const modelInfo = z
+  .object({
+    version: z.string(),
+    featureSet: z.object({ name: z.string(), version: z.number(), features: z.array(z.string()) }),
+    createdAt: z.string(),
+    trees: z.number(),
+    training: z.object({
+      from: z.string(),
+      to: z.string(),
+      rows: z.number(),
+      frauds: z.number(),
+      fingerprint: z.string(),
+    }),
+    metrics: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({
+    id: 'ModelInfo',
+    example: {
+      version: 'rf-2026-11-01',
+      featureSet: { name: 'engine', version: 3, features: ['card_listed', 'amount_eur'] },
+      createdAt: '2026-11-01T00:00:00.000Z',
+      trees: 200,
+      training: {
+        from: '2026-08-01T00:00:00.000Z',
+        to: '2026-10-31T00:00:00.000Z',
+        rows: 250000,
+        frauds: 1900,
+        fingerprint: 'c2f1e0',
+      },
+    },
+  });
 
-const rulesetInfo = z.object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() });
-const ratesInfo = z.object({
-  version: z.string(),
-  reference: z.string(),
-  smallAmount: z.number(),
-  currencies: z.array(z.string()),
+const rulesetInfo = z
+  .object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() })
+  .meta({ id: 'RulesetInfo', example: { version: '2026-11-01', rules: 31, merchantOverrides: 2 } });
+const ratesInfo = z
+  .object({
+    version: z.string(),
+    reference: z.string(),
+    smallAmount: z.number(),
+    currencies: z.array(z.string()),
+  })
+  .meta({
+    id: 'RatesInfo',
+    example: { version: '2026-11-20', reference: 'EUR', smallAmount: 500, currencies: ['EUR', 'JPY', 'USD'] },
+  });
+const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health', example: { status: 'ok' } });
+const readinessSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }).meta({
+  id: 'Readiness',
+  example: { status: 'ready', checks: { redis: 'ok', model: 'ok' } },
 });
 
 interface FileInForce {
   /** `ruleset`, `rates`: /v1/admin/<name> and /v1/admin/<name>/reload. */
   name: string;
+  /** Its operations' names: getRuleset, reloadRuleset. */
+  operation: string;
   /** What the file holds, in the summaries and the refusal: "ruleset", "rate table". */
   what: string;
   /** The code of a refused reload (422). */
@@ -74,6 +105,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
         onRequest: app.requireRole('admin'),
         schema: {
           tags: ['administration'],
+          operationId: `get${file.operation}`,
           summary: `The ${file.what} in force`,
           security: [{ bearer: [] }],
           response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema },
@@ -88,6 +120,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
         onRequest: app.requireRole('admin'),
         schema: {
           tags: ['administration'],
+          operationId: `reload${file.operation}`,
           summary: `Re-read the ${file.what} file now (it is also re-read when it changes)`,
           security: [{ bearer: [] }],
           response: { 200: file.info, 401: errorResponseSchema, 403: errorResponseSchema, 422: errorResponseSchema },
@@ -107,8 +140,9 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     {
       schema: {
         tags: ['operations'],
+        operationId: 'health',
         summary: 'The process is up',
-        response: { 200: z.object({ status: z.literal('ok') }) },
+        response: { 200: healthSchema },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -119,10 +153,14 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     {
       schema: {
         tags: ['operations'],
+        operationId: 'readiness',
         summary: 'Every dependency is reachable',
         response: {
-          200: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }),
-          503: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }),
+          200: readinessSchema,
+          503: readinessSchema.meta({
+            description: 'A dependency is not reachable',
+            example: { status: 'not_ready', checks: { redis: 'unreachable', model: 'ok' } },
+          }),
         },
       },
     },
@@ -166,6 +204,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
 
   fileRoutes({
     name: 'ruleset',
+    operation: 'Ruleset',
     what: 'ruleset',
     invalid: 'RULESET_INVALID',
     info: rulesetInfo,
@@ -177,6 +216,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   });
   fileRoutes({
     name: 'rates',
+    operation: 'RateTable',
     what: 'rate table',
     invalid: 'RATE_TABLE_INVALID',
     info: ratesInfo,
@@ -210,6 +250,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       onRequest: app.requireRole('admin'),
       schema: {
         tags: ['administration'],
+        operationId: 'getModel',
         summary: 'The model in force',
         security: [{ bearer: [] }],
         response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema },
@@ -227,6 +268,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       onRequest: app.requireRole('admin'),
       schema: {
         tags: ['administration'],
+        operationId: 'reloadModel',
         summary:
           'Re-read the model artifact now (it is also re-read when the file changes); scorings in flight finish on the model they started with',
         security: [{ bearer: [] }],

@@ -6,11 +6,16 @@ import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
 
-const outcomeResponseSchema = z.object({
-  transactionId: z.string(),
-  outcome: z.enum(OUTCOMES),
-  status: z.enum(['recorded', 'already_recorded']),
-});
+const outcomeResponseSchema = z
+  .object({
+    transactionId: z.string(),
+    outcome: z.enum(OUTCOMES),
+    status: z.enum(['recorded', 'already_recorded']),
+  })
+  .meta({
+    id: 'OutcomeResponse',
+    example: { transactionId: 'order-1001', outcome: 'chargeback', status: 'recorded' },
+  });
 
 export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   app.post(
@@ -18,6 +23,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
     {
       onRequest: app.requireRole('merchant'),
       schema: {
+        operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
           "Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing.",

@@ -13,6 +13,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
       // The engine builds the response to the schema already: serialise it without re-validating it.
       serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
+        operationId: 'scoreTransaction',
         summary: 'Score a card transaction at checkout',
         description:
           'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response and counts nothing again.',

@@ -1,7 +1,7 @@
 // Issuers' door: compromise events, card-list uploads, removals, BIN ranges, hits.
 // An issuer sees and changes only its own events and cards; other issuers' events answer 404.
 import { z } from 'zod';
-import { jsonSchemaTransform, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { fingerprintWith, panProblem, type CardKeyring } from '../../core/card.ts';
@@ -14,6 +14,7 @@ import {
   elementMask,
   entrySlot,
   eventSeqOf,
+  HIT_SCAN_BUDGET,
   type CompromiseEvent,
   type EntrySlot,
   type WatchlistStore,
@@ -22,6 +23,8 @@ import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
 import { uploadCardList, type UploadFormat } from '../../watchlist/upload.ts';
 import { HttpError } from '../errors.ts';
+import { openapiTransform } from '../openapi.ts';
+import { eventCursor, hitCursor, limitSchema, pageFields } from '../pagination.ts';
 
 export interface WatchlistRouteOptions {
   store: WatchlistStore;
@@ -31,35 +34,72 @@ export interface WatchlistRouteOptions {
   uploadLimitBytes: number;
 }
 
-const statisticsSchema = z.object({
-  cardsListed: z.number(),
-  cardsRemoved: z.number(),
-  hits: z.number(),
-  distinctMerchants: z.number(),
-  lastHitAt: z.string().nullable(),
-});
-const eventSchema = z.object({
-  id: z.string(),
-  externalId: z.string(),
-  issuerId: z.string(),
-  source: z.string(),
-  description: z.string(),
-  exposureStart: z.string(),
-  exposureEnd: z.string(),
-  discoveredAt: z.string(),
-  dataElements: z.array(z.string()),
-  confidence: z.string(),
-  status: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  statistics: statisticsSchema,
-});
-const uploadReportSchema = z.object({
-  accepted: z.number(),
-  duplicates: z.number(),
-  rejected: z.number(),
-  errors: z.array(z.object({ line: z.number(), code: z.string(), reason: z.string(), card: z.string() })),
-});
+const STATISTICS_EXAMPLE = {
+  cardsListed: 1250,
+  cardsRemoved: 12,
+  hits: 3,
+  distinctMerchants: 2,
+  lastHitAt: '2026-11-20T09:30:00.000Z',
+};
+const EVENT_EXAMPLE = {
+  id: 'ce_7',
+  externalId: 'breach-2026-11',
+  issuerId: 'bank-a',
+  source: 'card network alert',
+  description: 'payment page skimmer at a processor',
+  exposureStart: '2026-05-01T00:00:00Z',
+  exposureEnd: '2026-10-31T00:00:00Z',
+  discoveredAt: '2026-11-10T00:00:00Z',
+  dataElements: ['pan', 'expiry', 'cvv'],
+  confidence: 'confirmed',
+  status: 'open',
+  createdAt: '2026-11-12T08:00:00.000Z',
+  updatedAt: '2026-11-12T08:00:00.000Z',
+  statistics: STATISTICS_EXAMPLE,
+};
+const statisticsSchema = z
+  .object({
+    cardsListed: z.number(),
+    cardsRemoved: z.number(),
+    hits: z.number(),
+    distinctMerchants: z.number(),
+    lastHitAt: z.string().nullable(),
+  })
+  .meta({ id: 'EventStatistics', example: STATISTICS_EXAMPLE });
+const eventSchema = z
+  .object({
+    id: z.string(),
+    externalId: z.string(),
+    issuerId: z.string(),
+    source: z.string(),
+    description: z.string(),
+    exposureStart: z.string(),
+    exposureEnd: z.string(),
+    discoveredAt: z.string(),
+    dataElements: z.array(z.string()),
+    confidence: z.string(),
+    status: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    statistics: statisticsSchema,
+  })
+  .meta({ id: 'CompromiseEvent', example: EVENT_EXAMPLE });
+const uploadReportSchema = z
+  .object({
+    accepted: z.number(),
+    duplicates: z.number(),
+    rejected: z.number(),
+    errors: z.array(z.object({ line: z.number(), code: z.string(), reason: z.string(), card: z.string() })),
+  })
+  .meta({
+    id: 'UploadReport',
+    example: {
+      accepted: 2,
+      duplicates: 0,
+      rejected: 1,
+      errors: [{ line: 3, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' }],
+    },
+  });
 const eventParams = z.object({
   id: z.string().regex(/^ce_[1-9][0-9]{0,9}$/, 'must be a compromise event id (ce_<number>)'),
 });
@@ -71,11 +111,96 @@ const errors = {
   409: errorResponseSchema,
 };
 const UPLOAD_TYPES: Record<string, UploadFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
+/** The card list as documented: the handler reads the stream itself, line by line, never validated as a whole. */
 const UPLOAD_BODY_DOC = {
-  type: 'string',
-  description:
-    'One card per line. text/csv: `pan[,expiry_month,expiry_year]`, an optional `pan,...` header. application/x-ndjson: `{"pan": "4111111111111111", "expiryMonth": 12, "expiryYear": 2030}`.',
+  required: true,
+  content: {
+    'text/csv': {
+      schema: {
+        type: 'string',
+        description:
+          'One card per line: `pan[,expiry_month,expiry_year]` (an optional `pan,...` header line; white space around fields is ignored).',
+        examples: ['pan,expiry_month,expiry_year\n4111111111111111,12,2030\n5555555555554444\n'],
+      },
+    },
+    'application/x-ndjson': {
+      schema: {
+        type: 'string',
+        description:
+          'One JSON object per line: `{"pan": "...", "expiryMonth": 1-12, "expiryYear": 2027}`, the expiry optional (both or neither), no other field.',
+        examples: ['{"pan": "4111111111111111", "expiryMonth": 12, "expiryYear": 2030}\n{"pan": "5555555555554444"}\n'],
+      },
+    },
+  },
 };
+
+const HIT_EXAMPLE = {
+  at: '2026-11-20T09:30:00.000Z',
+  merchantId: 'shop-1',
+  transactionId: 'order-1001',
+  amount: 1999,
+  currency: 'EUR',
+  decision: 'challenge',
+  score: 72,
+  card: '411111******1111',
+  eventIds: ['ce_7'],
+};
+const hitSchema = z
+  .object({
+    at: z.string(),
+    merchantId: z.string(),
+    transactionId: z.string(),
+    amount: z.number(),
+    currency: z.string(),
+    decision: z.string(),
+    score: z.number(),
+    card: z.string(),
+    eventIds: z.array(z.string()),
+  })
+  .meta({ id: 'Hit', example: HIT_EXAMPLE });
+const issuerParams = z.object({ issuerId: tenantIdSchema });
+const rangesSchema = z.array(binRangeSchema).max(1000);
+const issuerRangesSchema = z.object({ issuerId: z.string(), ranges: rangesSchema }).meta({
+  id: 'IssuerBinRanges',
+  example: { issuerId: 'bank-a', ranges: [{ from: '411111', to: '411199' }] },
+});
+const rangesBody = rangesSchema.meta({ example: [{ from: '411111', to: '411199' }] });
+
+const eventPageSchema = z.object({ events: z.array(eventSchema), ...pageFields }).meta({
+  id: 'CompromiseEventPage',
+  example: { events: [EVENT_EXAMPLE], has_more: true, next: 'AAAAAAAH' },
+});
+const cardRemovalSchema = z
+  .object({
+    cards: z
+      .array(
+        z.union([
+          z.object({ pan: z.string() }).strict(),
+          z.object({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') }).strict(),
+        ]),
+      )
+      .min(1)
+      .max(10_000),
+  })
+  .meta({
+    id: 'CardRemoval',
+    example: {
+      cards: [{ pan: '4111111111111111' }, { fingerprint: 'x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk' }],
+    },
+  });
+const cardRemovalReportSchema = z
+  .object({
+    removed: z.number(),
+    notListed: z.number(),
+    rejected: z.array(z.object({ index: z.number(), reason: z.string() })),
+  })
+  .meta({
+    id: 'CardRemovalReport',
+    example: { removed: 1, notListed: 0, rejected: [{ index: 1, reason: 'not listed by your events' }] },
+  });
+const hitPageSchema = z
+  .object({ hits: z.array(hitSchema), ...pageFields })
+  .meta({ id: 'HitPage', example: { hits: [HIT_EXAMPLE], has_more: true, next: 'AZqfZXqgAAAAAAAA' } });
 
 export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = async (app, opts) => {
   const { store, registry, keyring, metrics } = opts;
@@ -104,6 +229,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       onRequest: issuerOrAdmin,
       schema: {
         tags: ['watchlists'],
+        operationId: 'createCompromiseEvent',
         summary: 'Declare a compromise event (a breach and what leaked)',
         security: [{ bearer: [] }],
         description: 'Idempotent by (issuer, externalId): the same externalId returns the existing event with 200.',
@@ -138,15 +264,31 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       onRequest: issuerOrAdmin,
       schema: {
         tags: ['watchlists'],
-        summary: 'Compromise events with their statistics',
+        operationId: 'listCompromiseEvents',
+        summary: 'Compromise events with their statistics: oldest first, a page at a time',
+        description:
+          "An issuer sees its own events, an admin every issuer's. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
         security: [{ bearer: [] }],
-        response: { 200: z.object({ events: z.array(eventSchema) }), ...errors },
+        querystring: z.object({ limit: limitSchema(), starting_after: eventCursor.schema.optional() }),
+        response: {
+          200: eventPageSchema,
+          ...errors,
+        },
       },
     },
     async (request) => {
       const principal = request.principal!;
-      const events = await store.listEvents(principal.role === 'issuer' ? principal.issuerId : undefined);
-      return { events: await Promise.all(events.map(present)) };
+      const q = request.query;
+      const page = await store.pageEvents({
+        issuerId: principal.role === 'issuer' ? principal.issuerId : undefined,
+        after: q.starting_after === undefined ? undefined : eventCursor.decode(q.starting_after),
+        limit: q.limit,
+      });
+      return {
+        events: await Promise.all(page.items.map(present)),
+        has_more: page.hasMore,
+        next: page.next === null ? null : eventCursor.encode(page.next),
+      };
     },
   );
 
@@ -156,6 +298,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       onRequest: issuerOrAdmin,
       schema: {
         tags: ['watchlists'],
+        operationId: 'getCompromiseEvent',
         summary: 'One compromise event with its statistics',
         security: [{ bearer: [] }],
         params: eventParams,
@@ -179,6 +322,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         onRequest: issuerOrAdmin,
         schema: {
           tags: ['watchlists'],
+          operationId: `${action}CompromiseEvent`,
           security: [{ bearer: [] }],
           params: eventParams,
           response: { 200: eventSchema, ...errors },
@@ -208,15 +352,13 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       // documented here only, so that clients (and the OpenAPI-driven fuzzer) know what to send.
       config: {
         swaggerTransform: (args) => {
-          const documented = jsonSchemaTransform(args);
-          return {
-            ...documented,
-            schema: { ...documented.schema, consumes: Object.keys(UPLOAD_TYPES), body: UPLOAD_BODY_DOC },
-          };
+          const documented = openapiTransform(args);
+          return { ...documented, schema: { ...documented.schema, body: UPLOAD_BODY_DOC } };
         },
       },
       schema: {
         tags: ['watchlists'],
+        operationId: 'uploadCards',
         summary: 'Upload the cards an event exposed (text/csv or application/x-ndjson, one card per line)',
         security: [{ bearer: [] }],
         description:
@@ -285,29 +427,14 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       onRequest: issuerOrAdmin,
       schema: {
         tags: ['watchlists'],
+        operationId: 'removeCards',
         summary: 'Remove cards from every event (reissued or closed cards)',
         security: [{ bearer: [] }],
         description:
           'By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint).',
-        body: z.object({
-          cards: z
-            .array(
-              z.union([
-                z.object({ pan: z.string() }).strict(),
-                z
-                  .object({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') })
-                  .strict(),
-              ]),
-            )
-            .min(1)
-            .max(10_000),
-        }),
+        body: cardRemovalSchema,
         response: {
-          200: z.object({
-            removed: z.number(),
-            notListed: z.number(),
-            rejected: z.array(z.object({ index: z.number(), reason: z.string() })),
-          }),
+          200: cardRemovalReportSchema,
           ...errors,
         },
       },
@@ -353,19 +480,18 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
   );
 
-  const issuerParams = z.object({ issuerId: tenantIdSchema });
-  const rangesSchema = z.array(binRangeSchema).max(1000);
   app.put(
     '/v1/issuers/:issuerId/bin-ranges',
     {
       onRequest: app.requireRole('admin'),
       schema: {
         tags: ['watchlists'],
+        operationId: 'setBinRanges',
         summary: "Register an issuer's BIN ranges (replaces the previous list)",
         security: [{ bearer: [] }],
         params: issuerParams,
-        body: rangesSchema,
-        response: { 200: z.object({ issuerId: z.string(), ranges: rangesSchema }), ...errors },
+        body: rangesBody,
+        response: { 200: issuerRangesSchema, ...errors },
       },
     },
     async (request) => {
@@ -380,10 +506,11 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       onRequest: issuerOrAdmin,
       schema: {
         tags: ['watchlists'],
+        operationId: 'getBinRanges',
         summary: "An issuer's BIN ranges",
         security: [{ bearer: [] }],
         params: issuerParams,
-        response: { 200: z.object({ issuerId: z.string(), ranges: rangesSchema }), ...errors },
+        response: { 200: issuerRangesSchema, ...errors },
       },
     },
     async (request) => {
@@ -394,46 +521,48 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
   );
 
-  const hitSchema = z.object({
-    at: z.string(),
-    merchantId: z.string(),
-    transactionId: z.string(),
-    amount: z.number(),
-    currency: z.string(),
-    decision: z.string(),
-    score: z.number(),
-    card: z.string(),
-    eventIds: z.array(z.string()),
-  });
   app.get(
     '/v1/issuer/hits',
     {
       onRequest: app.requireRole('issuer'),
       schema: {
         tags: ['watchlists'],
-        summary: 'Where your listed cards were tried: newest first',
+        operationId: 'listIssuerHits',
+        summary: 'Where your listed cards were tried: newest first, a page at a time',
+        description:
+          "Hits on cards in your BIN ranges, filtered by event and time (when the hit was recorded) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
+          `${HIT_SCAN_BUDGET.toLocaleString('en')} stored hits.`,
         security: [{ bearer: [] }],
         querystring: z.object({
           eventId: eventParams.shape.id.optional(),
           from: z.iso.datetime({ offset: true }).optional(),
           to: z.iso.datetime({ offset: true }).optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          limit: limitSchema(),
+          starting_after: hitCursor.schema.optional(),
         }),
-        response: { 200: z.object({ hits: z.array(hitSchema) }), ...errors },
+        response: {
+          200: hitPageSchema,
+          ...errors,
+        },
       },
     },
     async (request) => {
       const principal = request.principal!;
       const q = request.query;
-      const ranges = await store.getBinRanges(principal.issuerId!);
-      const hits = await store.listHits(principal.issuerId!, {
+      // Only its own BINs, even for hits its events recorded (an admin may list any card in an issuer's event).
+      const page = await store.pageHits(principal.issuerId!, {
         eventId: q.eventId,
         limit: q.limit,
         from: q.from ? Date.parse(q.from) : undefined,
         to: q.to ? Date.parse(q.to) : undefined,
+        binRanges: await store.getBinRanges(principal.issuerId!),
+        after: q.starting_after === undefined ? undefined : hitCursor.decode(q.starting_after),
       });
-      // Only its own BINs, even for hits its events recorded (an admin may list any card in an issuer's event).
-      return { hits: hits.filter((h) => binInRanges(h.bin, ranges)).map(({ bin: _bin, ...h }) => h) };
+      return {
+        hits: page.items.map(({ bin: _bin, ...h }) => h),
+        has_more: page.hasMore,
+        next: page.next === null ? null : hitCursor.encode(page.next),
+      };
     },
   );
 };

@@ -1,0 +1,4330 @@
+// Generated from the API's OpenAPI document (/openapi.json) by openapi-typescript: do not edit.
+// Regenerate with `npm run openapi:types`; test/http/openapi-types.test.ts checks it is current.
+
+export interface paths {
+  '/healthz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The process is up */
+    get: operations['health'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/readyz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every dependency is reachable */
+    get: operations['readiness'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/model': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The model in force */
+    get: operations['getModel'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/model/reload': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Re-read the model artifact now (it is also re-read when the file changes); scorings in flight finish on the model they started with */
+    post: operations['reloadModel'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/rates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The rate table in force */
+    get: operations['getRateTable'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/rates/reload': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Re-read the rate table file now (it is also re-read when it changes) */
+    post: operations['reloadRateTable'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/ruleset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The ruleset in force */
+    get: operations['getRuleset'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/ruleset/reload': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Re-read the ruleset file now (it is also re-read when it changes) */
+    post: operations['reloadRuleset'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/cards': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove cards from every event (reissued or closed cards)
+     * @description By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint).
+     */
+    delete: operations['removeCards'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/compromise-events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Compromise events with their statistics: oldest first, a page at a time
+     * @description An issuer sees its own events, an admin every issuer's. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
+     */
+    get: operations['listCompromiseEvents'];
+    put?: never;
+    /**
+     * Declare a compromise event (a breach and what leaked)
+     * @description Idempotent by (issuer, externalId): the same externalId returns the existing event with 200.
+     */
+    post: operations['createCompromiseEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/compromise-events/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One compromise event with its statistics */
+    get: operations['getCompromiseEvent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/compromise-events/{id}/cards': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload the cards an event exposed (text/csv or application/x-ndjson, one card per line)
+     * @description CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; re-uploading the same list is idempotent.
+     */
+    post: operations['uploadCards'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/compromise-events/{id}/close': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Close an event: no more uploads; its cards stay listed */
+    post: operations['closeCompromiseEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/compromise-events/{id}/retract': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Retract an event: its cards leave the watchlist unless another live event lists them */
+    post: operations['retractCompromiseEvent'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/issuer/hits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Where your listed cards were tried: newest first, a page at a time
+     * @description Hits on cards in your BIN ranges, filtered by event and time (when the hit was recorded) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most 20,000 stored hits.
+     */
+    get: operations['listIssuerHits'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/issuers/{issuerId}/bin-ranges': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An issuer's BIN ranges */
+    get: operations['getBinRanges'];
+    /** Register an issuer's BIN ranges (replaces the previous list) */
+    put: operations['setBinRanges'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/score': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Score a card transaction at checkout
+     * @description Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response and counts nothing again.
+     */
+    post: operations['scoreTransaction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transactions/{transactionId}/outcome': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Report the outcome of a scored transaction
+     * @description Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing.
+     */
+    post: operations['reportOutcome'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /**
+     * @description Two BINs of the same length (6 or 8 digits), from not after to.
+     * @example {
+     *       "from": "411111",
+     *       "to": "411199"
+     *     }
+     */
+    BinRange: {
+      from: string;
+      to: string;
+    };
+    /**
+     * @description Two BINs of the same length (6 or 8 digits), from not after to.
+     * @example {
+     *       "from": "411111",
+     *       "to": "411199"
+     *     }
+     */
+    BinRangeInput: {
+      from: string;
+      to: string;
+    };
+    /**
+     * @example {
+     *       "cards": [
+     *         {
+     *           "pan": "4111111111111111"
+     *         },
+     *         {
+     *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk"
+     *         }
+     *       ]
+     *     }
+     */
+    CardRemovalInput: {
+      cards: (
+        | {
+            pan: string;
+          }
+        | {
+            fingerprint: string;
+          }
+      )[];
+    };
+    /**
+     * @example {
+     *       "removed": 1,
+     *       "notListed": 0,
+     *       "rejected": [
+     *         {
+     *           "index": 1,
+     *           "reason": "not listed by your events"
+     *         }
+     *       ]
+     *     }
+     */
+    CardRemovalReport: {
+      notListed: number;
+      rejected: {
+        index: number;
+        reason: string;
+      }[];
+      removed: number;
+    };
+    Checks: {
+      /** @enum {string} */
+      model: 'evaluated' | 'skipped' | 'not_configured';
+      /** @enum {string} */
+      rules: 'evaluated' | 'skipped' | 'not_configured';
+      /** @enum {string} */
+      velocity: 'evaluated' | 'skipped' | 'not_configured';
+      /** @enum {string} */
+      watchlist: 'evaluated' | 'skipped' | 'not_configured';
+    };
+    /**
+     * @example {
+     *       "id": "ce_7",
+     *       "externalId": "breach-2026-11",
+     *       "issuerId": "bank-a",
+     *       "source": "card network alert",
+     *       "description": "payment page skimmer at a processor",
+     *       "exposureStart": "2026-05-01T00:00:00Z",
+     *       "exposureEnd": "2026-10-31T00:00:00Z",
+     *       "discoveredAt": "2026-11-10T00:00:00Z",
+     *       "dataElements": [
+     *         "pan",
+     *         "expiry",
+     *         "cvv"
+     *       ],
+     *       "confidence": "confirmed",
+     *       "status": "open",
+     *       "createdAt": "2026-11-12T08:00:00.000Z",
+     *       "updatedAt": "2026-11-12T08:00:00.000Z",
+     *       "statistics": {
+     *         "cardsListed": 1250,
+     *         "cardsRemoved": 12,
+     *         "hits": 3,
+     *         "distinctMerchants": 2,
+     *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+     *       }
+     *     }
+     */
+    CompromiseEvent: {
+      confidence: string;
+      createdAt: string;
+      dataElements: string[];
+      description: string;
+      discoveredAt: string;
+      exposureEnd: string;
+      exposureStart: string;
+      externalId: string;
+      id: string;
+      issuerId: string;
+      source: string;
+      statistics: components['schemas']['EventStatistics'];
+      status: string;
+      updatedAt: string;
+    };
+    /**
+     * @example {
+     *       "events": [
+     *         {
+     *           "id": "ce_7",
+     *           "externalId": "breach-2026-11",
+     *           "issuerId": "bank-a",
+     *           "source": "card network alert",
+     *           "description": "payment page skimmer at a processor",
+     *           "exposureStart": "2026-05-01T00:00:00Z",
+     *           "exposureEnd": "2026-10-31T00:00:00Z",
+     *           "discoveredAt": "2026-11-10T00:00:00Z",
+     *           "dataElements": [
+     *             "pan",
+     *             "expiry",
+     *             "cvv"
+     *           ],
+     *           "confidence": "confirmed",
+     *           "status": "open",
+     *           "createdAt": "2026-11-12T08:00:00.000Z",
+     *           "updatedAt": "2026-11-12T08:00:00.000Z",
+     *           "statistics": {
+     *             "cardsListed": 1250,
+     *             "cardsRemoved": 12,
+     *             "hits": 3,
+     *             "distinctMerchants": 2,
+     *             "lastHitAt": "2026-11-20T09:30:00.000Z"
+     *           }
+     *         }
+     *       ],
+     *       "has_more": true,
+     *       "next": "AAAAAAAH"
+     *     }
+     */
+    CompromiseEventPage: {
+      events: components['schemas']['CompromiseEvent'][];
+      /** @description Whether more items follow this page: fetch them with starting_after = next. */
+      has_more: boolean;
+      /** @description The cursor of the following page (pass it as starting_after); null when has_more is false. */
+      next: string | null;
+    };
+    /**
+     * @description Every refusal of the API: `error` for people, `code` for machines, `details` per field
+     * @example {
+     *       "error": "invalid request",
+     *       "code": "VALIDATION_FAILED",
+     *       "details": [
+     *         {
+     *           "path": "card.number",
+     *           "message": "fails the Luhn check"
+     *         }
+     *       ]
+     *     }
+     */
+    Error: {
+      /**
+       * @description Stable, machine-readable: what went wrong (docs/errors.md)
+       * @enum {string}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'MALFORMED_BODY'
+        | 'MALFORMED_URL'
+        | 'BAD_REQUEST'
+        | 'UNAUTHENTICATED'
+        | 'FORBIDDEN'
+        | 'CASE_FORBIDDEN'
+        | 'NOT_FOUND'
+        | 'EVENT_NOT_FOUND'
+        | 'TRANSACTION_NOT_FOUND'
+        | 'MODEL_NOT_CONFIGURED'
+        | 'METHOD_NOT_ALLOWED'
+        | 'CASE_NOT_FOUND'
+        | 'TRANSACTION_CONFLICT'
+        | 'EVENT_CONFLICT'
+        | 'CASE_CONFLICT'
+        | 'USER_EXISTS'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'URI_TOO_LONG'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'UPLOAD_REFUSED'
+        | 'NO_EXCHANGE_RATE'
+        | 'RULESET_INVALID'
+        | 'RATE_TABLE_INVALID'
+        | 'MODEL_INVALID'
+        | 'RATE_LIMITED'
+        | 'AUTH_RATE_LIMITED'
+        | 'INTERNAL'
+        | 'UNAVAILABLE'
+        | 'AUTH_UNAVAILABLE'
+        | 'CONFIG_INVALID'
+        | 'KEY_REQUEST_INVALID'
+        | 'PERSONAL_DATA_UNREADABLE'
+        | 'DEADLINE_EXCEEDED'
+        | 'STORE_TIMEOUT'
+        | 'DATABASE_BUSY'
+        | 'TRANSACTION_INVALID'
+        | 'KAFKA_NOT_AUTHORIZED'
+        | 'USAGE'
+        | 'PORT_TAKEN';
+      /** @description Each field at fault: the request's field names (querystring.limit, items.0.name, (root)) */
+      details?: components['schemas']['ErrorDetail'][];
+      /** @description For people: its wording may be refined; it never repeats a card number */
+      error: string;
+    };
+    /**
+     * @example {
+     *       "path": "card.number",
+     *       "message": "fails the Luhn check"
+     *     }
+     */
+    ErrorDetail: {
+      message: string;
+      path: string;
+    };
+    /**
+     * @example {
+     *       "cardsListed": 1250,
+     *       "cardsRemoved": 12,
+     *       "hits": 3,
+     *       "distinctMerchants": 2,
+     *       "lastHitAt": "2026-11-20T09:30:00.000Z"
+     *     }
+     */
+    EventStatistics: {
+      cardsListed: number;
+      cardsRemoved: number;
+      distinctMerchants: number;
+      hits: number;
+      lastHitAt: string | null;
+    };
+    /**
+     * @example {
+     *       "status": "ok"
+     *     }
+     */
+    Health: {
+      /** @enum {string} */
+      status: 'ok';
+    };
+    /**
+     * @example {
+     *       "at": "2026-11-20T09:30:00.000Z",
+     *       "merchantId": "shop-1",
+     *       "transactionId": "order-1001",
+     *       "amount": 1999,
+     *       "currency": "EUR",
+     *       "decision": "challenge",
+     *       "score": 72,
+     *       "card": "411111******1111",
+     *       "eventIds": [
+     *         "ce_7"
+     *       ]
+     *     }
+     */
+    Hit: {
+      amount: number;
+      at: string;
+      card: string;
+      currency: string;
+      decision: string;
+      eventIds: string[];
+      merchantId: string;
+      score: number;
+      transactionId: string;
+    };
+    /**
+     * @example {
+     *       "hits": [
+     *         {
+     *           "at": "2026-11-20T09:30:00.000Z",
+     *           "merchantId": "shop-1",
+     *           "transactionId": "order-1001",
+     *           "amount": 1999,
+     *           "currency": "EUR",
+     *           "decision": "challenge",
+     *           "score": 72,
+     *           "card": "411111******1111",
+     *           "eventIds": [
+     *             "ce_7"
+     *           ]
+     *         }
+     *       ],
+     *       "has_more": true,
+     *       "next": "AZqfZXqgAAAAAAAA"
+     *     }
+     */
+    HitPage: {
+      /** @description Whether more items follow this page: fetch them with starting_after = next. */
+      has_more: boolean;
+      hits: components['schemas']['Hit'][];
+      /** @description The cursor of the following page (pass it as starting_after); null when has_more is false. */
+      next: string | null;
+    };
+    /**
+     * @example {
+     *       "issuerId": "bank-a",
+     *       "ranges": [
+     *         {
+     *           "from": "411111",
+     *           "to": "411199"
+     *         }
+     *       ]
+     *     }
+     */
+    IssuerBinRanges: {
+      issuerId: string;
+      ranges: components['schemas']['BinRange'][];
+    };
+    /**
+     * @example {
+     *       "version": "rf-2026-11-01",
+     *       "featureSet": {
+     *         "name": "engine",
+     *         "version": 3,
+     *         "features": [
+     *           "card_listed",
+     *           "amount_eur"
+     *         ]
+     *       },
+     *       "createdAt": "2026-11-01T00:00:00.000Z",
+     *       "trees": 200,
+     *       "training": {
+     *         "from": "2026-08-01T00:00:00.000Z",
+     *         "to": "2026-10-31T00:00:00.000Z",
+     *         "rows": 250000,
+     *         "frauds": 1900,
+     *         "fingerprint": "c2f1e0"
+     *       }
+     *     }
+     */
+    ModelInfo: {
+      createdAt: string;
+      featureSet: {
+        features: string[];
+        name: string;
+        version: number;
+      };
+      metrics?: {
+        [key: string]: unknown;
+      };
+      training: {
+        fingerprint: string;
+        frauds: number;
+        from: string;
+        rows: number;
+        to: string;
+      };
+      trees: number;
+      version: string;
+    };
+    NewCompromiseEventInput: {
+      /**
+       * @default confirmed
+       * @enum {string}
+       */
+      confidence?: 'confirmed' | 'suspected';
+      /** @description What leaked: must include pan, no element twice. */
+      dataElements: ('pan' | 'expiry' | 'cvv' | 'name' | 'billing_address' | 'email' | 'phone' | 'track' | 'pin')[];
+      description?: string;
+      /** Format: date-time */
+      discoveredAt: string;
+      /**
+       * Format: date-time
+       * @description Not before exposureStart.
+       */
+      exposureEnd: string;
+      /** Format: date-time */
+      exposureStart: string;
+      /** @description Your reference of the breach: the event is created once per externalId. Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+      externalId: string;
+      /** @description Required when an admin declares the event; an issuer's key declares for its own issuer (another id: 403). Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+      issuerId?: string;
+      source: string;
+    };
+    /**
+     * @example {
+     *       "outcome": "authorized"
+     *     }
+     * @example {
+     *       "outcome": "chargeback",
+     *       "reasonCode": "10.4",
+     *       "occurredAt": "2026-11-20T09:30:00Z"
+     *     }
+     */
+    OutcomeRequestInput: {
+      /** Format: date-time */
+      occurredAt?: string;
+      /** @enum {string} */
+      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed';
+      /** @description Required when the outcome is chargeback (the network reason code). */
+      reasonCode?: string;
+    };
+    /**
+     * @example {
+     *       "transactionId": "order-1001",
+     *       "outcome": "chargeback",
+     *       "status": "recorded"
+     *     }
+     */
+    OutcomeResponse: {
+      /** @enum {string} */
+      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed';
+      /** @enum {string} */
+      status: 'recorded' | 'already_recorded';
+      transactionId: string;
+    };
+    /**
+     * @example {
+     *       "version": "2026-11-20",
+     *       "reference": "EUR",
+     *       "smallAmount": 500,
+     *       "currencies": [
+     *         "EUR",
+     *         "JPY",
+     *         "USD"
+     *       ]
+     *     }
+     */
+    RatesInfo: {
+      currencies: string[];
+      reference: string;
+      smallAmount: number;
+      version: string;
+    };
+    /**
+     * @example {
+     *       "status": "ready",
+     *       "checks": {
+     *         "redis": "ok",
+     *         "model": "ok"
+     *       }
+     *     }
+     */
+    Readiness: {
+      checks: {
+        [key: string]: string;
+      };
+      status: string;
+    };
+    /**
+     * @example {
+     *       "code": "LEAKED_CARD",
+     *       "message": "Card listed in 1 compromise event(s); the security code did not leak"
+     *     }
+     */
+    Reason: {
+      code: string;
+      message: string;
+    };
+    /**
+     * @example {
+     *       "version": "2026-11-01",
+     *       "rules": 31,
+     *       "merchantOverrides": 2
+     *     }
+     */
+    RulesetInfo: {
+      merchantOverrides: number;
+      rules: number;
+      version: string;
+    };
+    ScoreRequestInput: {
+      amount: number;
+      billingAddress?: {
+        city?: string;
+        country?: string;
+        line1?: string;
+        line2?: string;
+        name?: string;
+        postalCode?: string;
+        region?: string;
+      };
+      /** @description A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid) is refused: verify it with your processor and send cvvResult. */
+      card: {
+        /**
+         * @default not_checked
+         * @enum {string}
+         */
+        cvvResult?: 'match' | 'mismatch' | 'not_checked';
+        expiryMonth: number;
+        expiryYear: number;
+        /** @description 12 to 19 digits that pass the Luhn check. */
+        number: string;
+      } & {
+        [key: string]: unknown;
+      };
+      /** @enum {string} */
+      channel: 'ecommerce' | 'moto' | 'pos' | 'in_app';
+      /** @enum {string} */
+      currency:
+        | 'AED'
+        | 'AFN'
+        | 'ALL'
+        | 'AMD'
+        | 'ANG'
+        | 'AOA'
+        | 'ARS'
+        | 'AUD'
+        | 'AWG'
+        | 'AZN'
+        | 'BAM'
+        | 'BBD'
+        | 'BDT'
+        | 'BGN'
+        | 'BHD'
+        | 'BIF'
+        | 'BMD'
+        | 'BND'
+        | 'BOB'
+        | 'BRL'
+        | 'BSD'
+        | 'BTN'
+        | 'BWP'
+        | 'BYN'
+        | 'BZD'
+        | 'CAD'
+        | 'CDF'
+        | 'CHF'
+        | 'CLP'
+        | 'CNY'
+        | 'COP'
+        | 'CRC'
+        | 'CUC'
+        | 'CUP'
+        | 'CVE'
+        | 'CZK'
+        | 'DJF'
+        | 'DKK'
+        | 'DOP'
+        | 'DZD'
+        | 'EGP'
+        | 'ERN'
+        | 'ETB'
+        | 'EUR'
+        | 'FJD'
+        | 'FKP'
+        | 'GBP'
+        | 'GEL'
+        | 'GHS'
+        | 'GIP'
+        | 'GMD'
+        | 'GNF'
+        | 'GTQ'
+        | 'GYD'
+        | 'HKD'
+        | 'HNL'
+        | 'HTG'
+        | 'HUF'
+        | 'IDR'
+        | 'ILS'
+        | 'INR'
+        | 'IQD'
+        | 'IRR'
+        | 'ISK'
+        | 'JMD'
+        | 'JOD'
+        | 'JPY'
+        | 'KES'
+        | 'KGS'
+        | 'KHR'
+        | 'KMF'
+        | 'KPW'
+        | 'KRW'
+        | 'KWD'
+        | 'KYD'
+        | 'KZT'
+        | 'LAK'
+        | 'LBP'
+        | 'LKR'
+        | 'LRD'
+        | 'LSL'
+        | 'LYD'
+        | 'MAD'
+        | 'MDL'
+        | 'MGA'
+        | 'MKD'
+        | 'MMK'
+        | 'MNT'
+        | 'MOP'
+        | 'MRU'
+        | 'MUR'
+        | 'MVR'
+        | 'MWK'
+        | 'MXN'
+        | 'MYR'
+        | 'MZN'
+        | 'NAD'
+        | 'NGN'
+        | 'NIO'
+        | 'NOK'
+        | 'NPR'
+        | 'NZD'
+        | 'OMR'
+        | 'PAB'
+        | 'PEN'
+        | 'PGK'
+        | 'PHP'
+        | 'PKR'
+        | 'PLN'
+        | 'PYG'
+        | 'QAR'
+        | 'RON'
+        | 'RSD'
+        | 'RUB'
+        | 'RWF'
+        | 'SAR'
+        | 'SBD'
+        | 'SCR'
+        | 'SDG'
+        | 'SEK'
+        | 'SGD'
+        | 'SHP'
+        | 'SLE'
+        | 'SOS'
+        | 'SRD'
+        | 'SSP'
+        | 'STN'
+        | 'SVC'
+        | 'SYP'
+        | 'SZL'
+        | 'THB'
+        | 'TJS'
+        | 'TMT'
+        | 'TND'
+        | 'TOP'
+        | 'TRY'
+        | 'TTD'
+        | 'TWD'
+        | 'TZS'
+        | 'UAH'
+        | 'UGX'
+        | 'USD'
+        | 'UYU'
+        | 'UYW'
+        | 'UZS'
+        | 'VED'
+        | 'VES'
+        | 'VND'
+        | 'VUV'
+        | 'WST'
+        | 'XAF'
+        | 'XCD'
+        | 'XOF'
+        | 'XPF'
+        | 'YER'
+        | 'ZAR'
+        | 'ZMW'
+        | 'ZWG';
+      customer?: {
+        /** Format: date-time */
+        accountCreatedAt?: string;
+        /** Format: email */
+        email?: string;
+        /** @description Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+        id?: string;
+        phone?: string;
+      };
+      device?: {
+        /** @description Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+        id?: string;
+        ip?: string;
+        userAgent?: string;
+      };
+      items?: {
+        category?: string;
+        name: string;
+        /** @default 1 */
+        quantity?: number;
+        sku?: string;
+        unitPrice?: number;
+      }[];
+      /** Format: date-time */
+      occurredAt?: string;
+      shippingAddress?: {
+        city?: string;
+        country?: string;
+        line1?: string;
+        line2?: string;
+        name?: string;
+        postalCode?: string;
+        region?: string;
+      };
+      threeDS?: {
+        /** @enum {string} */
+        status: 'Y' | 'N' | 'U' | 'A' | 'C' | 'D' | 'R' | 'I';
+        version?: string;
+      };
+      /** @description Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+      transactionId: string;
+    };
+    /**
+     * @example {
+     *       "transactionId": "order-1001",
+     *       "score": 72,
+     *       "decision": "challenge",
+     *       "reasons": [
+     *         {
+     *           "code": "LEAKED_CARD",
+     *           "message": "Card listed in 1 compromise event(s); the security code did not leak"
+     *         }
+     *       ],
+     *       "checks": {
+     *         "velocity": "evaluated",
+     *         "rules": "evaluated",
+     *         "watchlist": "evaluated",
+     *         "model": "evaluated"
+     *       },
+     *       "degraded": false,
+     *       "versions": {
+     *         "engine": "0.1.0",
+     *         "ruleset": "2026-11-01",
+     *         "model": "rf-2026-11-01"
+     *       }
+     *     }
+     */
+    ScoreResponse: {
+      checks: components['schemas']['Checks'];
+      /** @enum {string} */
+      decision: 'approve' | 'challenge' | 'review' | 'decline';
+      degraded: boolean;
+      reasons: components['schemas']['Reason'][];
+      score: number;
+      transactionId: string;
+      versions: {
+        engine: string;
+        model?: string;
+        ruleset: string;
+      };
+    };
+    /**
+     * @example {
+     *       "accepted": 2,
+     *       "duplicates": 0,
+     *       "rejected": 1,
+     *       "errors": [
+     *         {
+     *           "line": 3,
+     *           "code": "INVALID_CARD",
+     *           "reason": "card number fails the Luhn check",
+     *           "card": "411111******1112"
+     *         }
+     *       ]
+     *     }
+     */
+    UploadReport: {
+      accepted: number;
+      duplicates: number;
+      errors: {
+        card: string;
+        code: string;
+        line: number;
+        reason: string;
+      }[];
+      rejected: number;
+    };
+  };
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  health: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ok"
+           *     }
+           */
+          'application/json': components['schemas']['Health'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  readiness: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ready",
+           *       "checks": {
+           *         "redis": "ok",
+           *         "model": "ok"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Readiness'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A dependency is not reachable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "not_ready",
+           *       "checks": {
+           *         "redis": "unreachable",
+           *         "model": "ok"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['Readiness'];
+        };
+      };
+    };
+  };
+  getModel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "rf-2026-11-01",
+           *       "featureSet": {
+           *         "name": "engine",
+           *         "version": 3,
+           *         "features": [
+           *           "card_listed",
+           *           "amount_eur"
+           *         ]
+           *       },
+           *       "createdAt": "2026-11-01T00:00:00.000Z",
+           *       "trees": 200,
+           *       "training": {
+           *         "from": "2026-08-01T00:00:00.000Z",
+           *         "to": "2026-10-31T00:00:00.000Z",
+           *         "rows": 250000,
+           *         "frauds": 1900,
+           *         "fingerprint": "c2f1e0"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['ModelInfo'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reloadModel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "rf-2026-11-01",
+           *       "featureSet": {
+           *         "name": "engine",
+           *         "version": 3,
+           *         "features": [
+           *           "card_listed",
+           *           "amount_eur"
+           *         ]
+           *       },
+           *       "createdAt": "2026-11-01T00:00:00.000Z",
+           *       "trees": 200,
+           *       "training": {
+           *         "from": "2026-08-01T00:00:00.000Z",
+           *         "to": "2026-10-31T00:00:00.000Z",
+           *         "rows": 250000,
+           *         "frauds": 1900,
+           *         "fingerprint": "c2f1e0"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['ModelInfo'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Understood, but refused: see the code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no exchange rate for this currency",
+           *       "code": "NO_EXCHANGE_RATE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getRateTable: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "2026-11-20",
+           *       "reference": "EUR",
+           *       "smallAmount": 500,
+           *       "currencies": [
+           *         "EUR",
+           *         "JPY",
+           *         "USD"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['RatesInfo'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reloadRateTable: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "2026-11-20",
+           *       "reference": "EUR",
+           *       "smallAmount": 500,
+           *       "currencies": [
+           *         "EUR",
+           *         "JPY",
+           *         "USD"
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['RatesInfo'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Understood, but refused: see the code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no exchange rate for this currency",
+           *       "code": "NO_EXCHANGE_RATE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getRuleset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "2026-11-01",
+           *       "rules": 31,
+           *       "merchantOverrides": 2
+           *     }
+           */
+          'application/json': components['schemas']['RulesetInfo'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reloadRuleset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": "2026-11-01",
+           *       "rules": 31,
+           *       "merchantOverrides": 2
+           *     }
+           */
+          'application/json': components['schemas']['RulesetInfo'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Understood, but refused: see the code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no exchange rate for this currency",
+           *       "code": "NO_EXCHANGE_RATE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  removeCards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "cards": [
+         *         {
+         *           "pan": "4111111111111111"
+         *         },
+         *         {
+         *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk"
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['CardRemovalInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "removed": 1,
+           *       "notListed": 0,
+           *       "rejected": [
+           *         {
+           *           "index": 1,
+           *           "reason": "not listed by your events"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['CardRemovalReport'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listCompromiseEvents: {
+    parameters: {
+      query?: {
+        /** @description How many items a page holds at most (1 to 1000, default 100). */
+        limit?: number;
+        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque). */
+        starting_after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "events": [
+           *         {
+           *           "id": "ce_7",
+           *           "externalId": "breach-2026-11",
+           *           "issuerId": "bank-a",
+           *           "source": "card network alert",
+           *           "description": "payment page skimmer at a processor",
+           *           "exposureStart": "2026-05-01T00:00:00Z",
+           *           "exposureEnd": "2026-10-31T00:00:00Z",
+           *           "discoveredAt": "2026-11-10T00:00:00Z",
+           *           "dataElements": [
+           *             "pan",
+           *             "expiry",
+           *             "cvv"
+           *           ],
+           *           "confidence": "confirmed",
+           *           "status": "open",
+           *           "createdAt": "2026-11-12T08:00:00.000Z",
+           *           "updatedAt": "2026-11-12T08:00:00.000Z",
+           *           "statistics": {
+           *             "cardsListed": 1250,
+           *             "cardsRemoved": 12,
+           *             "hits": 3,
+           *             "distinctMerchants": 2,
+           *             "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *           }
+           *         }
+           *       ],
+           *       "has_more": true,
+           *       "next": "AAAAAAAH"
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEventPage'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createCompromiseEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "externalId": "breach-2026-11",
+         *       "source": "card network alert",
+         *       "description": "payment page skimmer at a processor",
+         *       "exposureStart": "2026-05-01T00:00:00Z",
+         *       "exposureEnd": "2026-10-31T00:00:00Z",
+         *       "discoveredAt": "2026-11-10T00:00:00Z",
+         *       "dataElements": [
+         *         "pan",
+         *         "expiry",
+         *         "cvv"
+         *       ],
+         *       "confidence": "confirmed"
+         *     }
+         */
+        'application/json': components['schemas']['NewCompromiseEventInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getCompromiseEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  uploadCards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {"pan": "4111111111111111", "expiryMonth": 12, "expiryYear": 2030}
+         *     {"pan": "5555555555554444"}
+         */
+        'application/x-ndjson': string;
+        /**
+         * @example pan,expiry_month,expiry_year
+         *     4111111111111111,12,2030
+         *     5555555555554444
+         */
+        'text/csv': string;
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "accepted": 2,
+           *       "duplicates": 0,
+           *       "rejected": 1,
+           *       "errors": [
+           *         {
+           *           "line": 3,
+           *           "code": "INVALID_CARD",
+           *           "reason": "card number fails the Luhn check",
+           *           "card": "411111******1112"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['UploadReport'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  closeCompromiseEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  retractCompromiseEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listIssuerHits: {
+    parameters: {
+      query?: {
+        eventId?: string;
+        from?: string;
+        /** @description How many items a page holds at most (1 to 1000, default 100). */
+        limit?: number;
+        /** @description Continue after this cursor: the `next` of the previous page of hits (opaque). */
+        starting_after?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "hits": [
+           *         {
+           *           "at": "2026-11-20T09:30:00.000Z",
+           *           "merchantId": "shop-1",
+           *           "transactionId": "order-1001",
+           *           "amount": 1999,
+           *           "currency": "EUR",
+           *           "decision": "challenge",
+           *           "score": 72,
+           *           "card": "411111******1111",
+           *           "eventIds": [
+           *             "ce_7"
+           *           ]
+           *         }
+           *       ],
+           *       "has_more": true,
+           *       "next": "AZqfZXqgAAAAAAAA"
+           *     }
+           */
+          'application/json': components['schemas']['HitPage'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getBinRanges: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        issuerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "issuerId": "bank-a",
+           *       "ranges": [
+           *         {
+           *           "from": "411111",
+           *           "to": "411199"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['IssuerBinRanges'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  setBinRanges: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        issuerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example [
+         *       {
+         *         "from": "411111",
+         *         "to": "411199"
+         *       }
+         *     ]
+         */
+        'application/json': components['schemas']['BinRangeInput'][];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "issuerId": "bank-a",
+           *       "ranges": [
+           *         {
+           *           "from": "411111",
+           *           "to": "411199"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['IssuerBinRanges'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  scoreTransaction: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "transactionId": "order-1001",
+         *       "amount": 1999,
+         *       "currency": "EUR",
+         *       "channel": "ecommerce",
+         *       "card": {
+         *         "number": "4111111111111111",
+         *         "expiryMonth": 12,
+         *         "expiryYear": 2030,
+         *         "cvvResult": "match"
+         *       },
+         *       "device": {
+         *         "id": "d-42",
+         *         "ip": "203.0.113.7"
+         *       },
+         *       "customer": {
+         *         "email": "jane@example.com"
+         *       },
+         *       "shippingAddress": {
+         *         "line1": "1-2-3 Shibuya",
+         *         "postalCode": "150-0002",
+         *         "city": "Tokyo",
+         *         "country": "JP"
+         *       }
+         *     }
+         */
+        'application/json': components['schemas']['ScoreRequestInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "transactionId": "order-1001",
+           *       "score": 72,
+           *       "decision": "challenge",
+           *       "reasons": [
+           *         {
+           *           "code": "LEAKED_CARD",
+           *           "message": "Card listed in 1 compromise event(s); the security code did not leak"
+           *         }
+           *       ],
+           *       "checks": {
+           *         "velocity": "evaluated",
+           *         "rules": "evaluated",
+           *         "watchlist": "evaluated",
+           *         "model": "evaluated"
+           *       },
+           *       "degraded": false,
+           *       "versions": {
+           *         "engine": "0.1.0",
+           *         "ruleset": "2026-11-01",
+           *         "model": "rf-2026-11-01"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['ScoreResponse'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Understood, but refused: see the code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no exchange rate for this currency",
+           *       "code": "NO_EXCHANGE_RATE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  reportOutcome: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
+        transactionId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "outcome": "authorized"
+         *     }
+         */
+        'application/json': components['schemas']['OutcomeRequestInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "transactionId": "order-1001",
+           *       "outcome": "chargeback",
+           *       "status": "recorded"
+           *     }
+           */
+          'application/json': components['schemas']['OutcomeResponse'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+}
