@@ -7,123 +7,99 @@
 import { z } from 'zod';
 import { scrubCardNumbers } from './scrub.ts';
 
-/** Where a code can be met: an API answer, a console page, or only inside the process (logs, CLIs). */
-export type ErrorSurface = 'api' | 'console' | 'internal';
-
 interface ErrorCodeInfo {
   /** The status it is answered with; a few codes are answered with more than one (docs/errors.md). */
   status: number;
-  where: readonly ErrorSurface[];
   meaning: string;
 }
-
-const API = ['api'] as const;
-const CONSOLE = ['console'] as const;
-const BOTH = ['api', 'console'] as const;
-const INTERNAL = ['internal'] as const;
 
 /** Every code, its status and what it means. docs/errors.md lists the same codes (a test compares them). */
 export const ERROR_CODES = {
   VALIDATION_FAILED: {
     status: 400,
-    where: BOTH,
     meaning: 'a field of the request breaks its schema; details name each',
   },
-  MALFORMED_BODY: { status: 400, where: API, meaning: 'the body is empty, not JSON, or its length is wrong' },
-  MALFORMED_URL: { status: 400, where: API, meaning: 'a path segment is not valid percent-encoding' },
-  BAD_REQUEST: { status: 400, where: BOTH, meaning: 'any other request the framework refuses (status as refused)' },
+  MALFORMED_BODY: { status: 400, meaning: 'the body is empty, not JSON, or its length is wrong' },
+  MALFORMED_URL: { status: 400, meaning: 'a path segment is not valid percent-encoding' },
+  BAD_REQUEST: { status: 400, meaning: 'any other request the framework refuses (status as refused)' },
   UNAUTHENTICATED: {
     status: 401,
-    where: BOTH,
     meaning: 'no credentials, or unknown ones (API key, scrape token, session)',
   },
-  FORBIDDEN: { status: 403, where: BOTH, meaning: 'authenticated, but not allowed to do this' },
-  CASE_FORBIDDEN: { status: 403, where: CONSOLE, meaning: 'an escalated case is decided by a lead' },
-  NOT_FOUND: { status: 404, where: BOTH, meaning: 'no such route, page, asset or user' },
-  EVENT_NOT_FOUND: { status: 404, where: API, meaning: 'no such compromise event (or one of another issuer)' },
+  FORBIDDEN: { status: 403, meaning: 'authenticated, but not allowed to do this' },
+  CASE_FORBIDDEN: { status: 403, meaning: 'an escalated case is decided by a lead' },
+  NOT_FOUND: { status: 404, meaning: 'no such route, page, asset or user' },
+  EVENT_NOT_FOUND: { status: 404, meaning: 'no such compromise event (or one of another issuer)' },
   TRANSACTION_NOT_FOUND: {
     status: 404,
-    where: API,
     meaning: 'no transaction with this id was scored for the merchant',
   },
-  MODEL_NOT_CONFIGURED: { status: 404, where: API, meaning: 'no model is configured (LEAKGUARD_MODEL)' },
+  MODEL_NOT_CONFIGURED: { status: 404, meaning: 'no model is configured (LEAKGUARD_MODEL)' },
   METHOD_NOT_ALLOWED: {
     status: 405,
-    where: API,
     meaning: 'the path exists but does not serve this method; Allow names those it serves',
   },
-  CASE_NOT_FOUND: { status: 404, where: CONSOLE, meaning: 'no such case' },
+  CASE_NOT_FOUND: { status: 404, meaning: 'no such case' },
   TRANSACTION_CONFLICT: {
     status: 409,
-    where: API,
     meaning: 'the transactionId was already scored with another payload',
   },
-  EVENT_CONFLICT: { status: 409, where: API, meaning: 'the compromise event is closed or retracted' },
-  CASE_CONFLICT: { status: 409, where: CONSOLE, meaning: 'the case is no longer in a state that allows this' },
-  USER_EXISTS: { status: 409, where: CONSOLE, meaning: 'the username is taken' },
-  PAYLOAD_TOO_LARGE: { status: 413, where: BOTH, meaning: 'the body is larger than the limit' },
-  URI_TOO_LONG: { status: 414, where: API, meaning: 'a path parameter is too long' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, where: BOTH, meaning: 'the content type (or encoding) is not accepted' },
+  EVENT_CONFLICT: { status: 409, meaning: 'the compromise event is closed or retracted' },
+  CASE_CONFLICT: { status: 409, meaning: 'the case is no longer in a state that allows this' },
+  USER_EXISTS: { status: 409, meaning: 'the username is taken' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the limit' },
+  URI_TOO_LONG: { status: 414, meaning: 'a path parameter is too long' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the content type (or encoding) is not accepted' },
   UPLOAD_REFUSED: {
     status: 400,
-    where: API,
     meaning: 'a card list was refused while it streamed in (413: too large, 415: binary, 400: not a card list)',
   },
-  NO_EXCHANGE_RATE: { status: 422, where: API, meaning: 'a valid currency the rate table has no rate for' },
-  RULESET_INVALID: { status: 422, where: API, meaning: 'the ruleset file is invalid; the previous one stays in force' },
+  NO_EXCHANGE_RATE: { status: 422, meaning: 'a valid currency the rate table has no rate for' },
+  RULESET_INVALID: { status: 422, meaning: 'the ruleset file is invalid; the previous one stays in force' },
   RATE_TABLE_INVALID: {
     status: 422,
-    where: API,
     meaning: 'the rate table file is invalid; the previous one stays in force',
   },
-  MODEL_INVALID: { status: 422, where: API, meaning: 'the model artifact is invalid; the previous one stays in force' },
-  RATE_LIMITED: { status: 429, where: BOTH, meaning: 'too many requests (per API key) or sign-ins (per address)' },
+  MODEL_INVALID: { status: 422, meaning: 'the model artifact is invalid; the previous one stays in force' },
+  RATE_LIMITED: { status: 429, meaning: 'too many requests (per API key) or sign-ins (per address)' },
   AUTH_RATE_LIMITED: {
     status: 429,
-    where: API,
     meaning: 'too many failed authentications from this address',
   },
-  INTERNAL: { status: 500, where: BOTH, meaning: 'a fault on our side; logged with its stack under the request id' },
-  UNAVAILABLE: { status: 503, where: BOTH, meaning: 'a store is not reachable (yet): retry' },
-  AUTH_UNAVAILABLE: { status: 503, where: API, meaning: 'the API key store is unreachable for an uncached key: retry' },
-  CONFIG_INVALID: { status: 500, where: INTERNAL, meaning: 'the configuration is invalid: the process does not start' },
-  KEY_REQUEST_INVALID: { status: 400, where: INTERNAL, meaning: 'an API key request (CLI) is inconsistent' },
+  INTERNAL: { status: 500, meaning: 'a fault on our side; logged with its stack under the request id' },
+  UNAVAILABLE: { status: 503, meaning: 'a store is not reachable (yet): retry' },
+  AUTH_UNAVAILABLE: { status: 503, meaning: 'the API key store is unreachable for an uncached key: retry' },
+  CONFIG_INVALID: { status: 500, meaning: 'the configuration is invalid: the process does not start' },
+  KEY_REQUEST_INVALID: { status: 400, meaning: 'an API key request (CLI) is inconsistent' },
   PERSONAL_DATA_UNREADABLE: {
     status: 500,
-    where: INTERNAL,
     meaning: "a case's sealed personal data cannot be decrypted",
   },
   DEADLINE_EXCEEDED: {
     status: 503,
-    where: INTERNAL,
     meaning: 'the velocity store did not answer within the scoring budget: the decision is made degraded',
   },
   STORE_TIMEOUT: {
     status: 503,
-    where: INTERNAL,
     meaning: 'a shared counter (API rate limit, login throttling) did not answer in time: the limit fails open',
   },
   DATABASE_BUSY: {
     status: 503,
-    where: INTERNAL,
     meaning: 'the embedded database directory is held by another process',
   },
   TRANSACTION_INVALID: {
     status: 400,
-    where: INTERNAL,
     meaning: 'a transaction the stream producer refuses before it is sent (details per field)',
   },
   KAFKA_NOT_AUTHORIZED: {
     status: 403,
-    where: INTERNAL,
     meaning: 'the Kafka user may not see or create a topic the stream needs',
   },
   USAGE: {
     status: 400,
-    where: INTERNAL,
     meaning: 'a command-line tool was called with arguments it cannot use (its usage is printed)',
   },
-  PORT_TAKEN: { status: 503, where: INTERNAL, meaning: "a local broker's port was taken while it started" },
+  PORT_TAKEN: { status: 503, meaning: "a local broker's port was taken while it started" },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
