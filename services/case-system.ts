@@ -50,6 +50,8 @@ export interface CaseSystemOptions {
   /** A closed case's personal data are erased after this many days, by a pass every `retentionIntervalMs`. */
   retentionDays: number;
   retentionIntervalMs?: number;
+  /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
+  onFraudDecision?: (card: string, at: number) => void;
   onError: (error: unknown, stage: string) => void;
 }
 
@@ -69,6 +71,7 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     allowListMaxDays: o.allowListMaxDays,
     onError: (e) => o.onError(e, 'labels'),
     ...(o.labels ? { labels: o.labels } : {}),
+    ...(o.onFraudDecision ? { onFraudDecision: o.onFraudDecision } : {}),
   });
   ingester.start((e) => o.onError(e, 'ingest'));
   void feedback.flushLabels();

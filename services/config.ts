@@ -106,6 +106,18 @@ export const configSchema = z.object({
   LEAKGUARD_NEGATIVE_LIST_DAYS: int(180, 1, 3650),
   /** Longest allow-listing of a card for a merchant after a legitimate decision. */
   LEAKGUARD_ALLOWLIST_MAX_DAYS: int(90, 1, 365),
+  /** Breach discovery (docs/breach-discovery.md): card histories are kept and scanned for common points of purchase. */
+  LEAKGUARD_CPP: z.enum(['on', 'off']).default('on'),
+  /** Minutes between two scans by the engine (0: only on demand, POST /v1/admin/cpp/scan). */
+  LEAKGUARD_CPP_SCAN_MINUTES: int(60, 0, 7 * 24 * 60),
+  /** How long a card's merchants are kept, and how far before its first fraud they count. */
+  LEAKGUARD_CPP_LOOKBACK_DAYS: int(120, 7, 400),
+  /** At most this many merchants per card (its oldest go first). */
+  LEAKGUARD_CPP_MERCHANTS_PER_CARD: int(200, 10, 10_000),
+  /** Fewest fraudulent cards at a merchant to suspect it. */
+  LEAKGUARD_CPP_MIN_CARDS: int(5, 2, 1000),
+  /** Family-wise false-suspicion rate across the merchants of a scan. */
+  LEAKGUARD_CPP_ALPHA: z.coerce.number().gt(0).lt(0.5).default(0.001),
 });
 export type Config = z.infer<typeof configSchema>;
 

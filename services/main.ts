@@ -79,6 +79,7 @@ async function main(): Promise<void> {
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
     },
     console: consoleOptions(config, runtime),
+    ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ address, embedded: runtime.embedded }, 'leakguard listening');
   process.stdout.write(`Listening on ${address}  (API docs: ${address}/docs)\n`);
+  // Breach discovery: a scan every LEAKGUARD_CPP_SCAN_MINUTES (stream processors record histories, never scan).
+  runtime.breach?.startScans();
 
   // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
   // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.

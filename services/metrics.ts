@@ -65,6 +65,28 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  // Breach discovery (docs/breach-discovery.md).
+  readonly cppScans = new Counter({
+    name: 'leakguard_cpp_scans_total',
+    help: 'Breach scans for common points of purchase, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly cppSuspected = new Counter({
+    name: 'leakguard_cpp_suspected_total',
+    help: 'Suspected points of compromise found by scans (an event opened, or extended by a later scan)',
+    registers: [this.registry],
+  });
+  readonly cppHistoryErrors = new Counter({
+    name: 'leakguard_cpp_history_write_errors_total',
+    help: 'Card-history batches the store refused (kept for the next flush)',
+    registers: [this.registry],
+  });
+  readonly cppHistoryDropped = new Counter({
+    name: 'leakguard_cpp_history_dropped_total',
+    help: 'Visits dropped because the card-history buffer was full while the store was failing',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -44,6 +44,11 @@ import { AuditCheckpointer, CheckpointFile, writerName } from './cases/audit-che
 import type { AuditLog } from './cases/audit.ts';
 import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
 import { ModelFile } from './adapters/files/model-file.ts';
+import type { CardHistoryStore } from './breach/history.ts';
+import { HistoryRecorder } from './breach/recorder.ts';
+import { BreachScanner, type ScanReport } from './breach/scanner.ts';
+import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
+import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
 
 export interface Runtime {
   engine: Engine;
@@ -80,6 +85,18 @@ export interface Runtime {
   /** The audit log's checkpoint file under its key (LEAKGUARD_AUDIT_KEY; throws ConfigError in production without one). */
   auditCheckpoints(): CheckpointFile;
   readonly cases: CaseSystem | undefined;
+  /** Breach discovery (LEAKGUARD_CPP): the card histories, what feeds them, and the scan. */
+  breach: BreachDiscovery | undefined;
+}
+
+export interface BreachDiscovery {
+  history: CardHistoryStore;
+  recorder: HistoryRecorder;
+  scanner: BreachScanner;
+  /** One scan (at the latest visit's time unless `at` is given); scoring sees the events it opened at once. */
+  scan(at?: number): Promise<ScanReport>;
+  /** Scans every LEAKGUARD_CPP_SCAN_MINUTES (the engine does; stream processors only record). */
+  startScans(onScanned?: (error: unknown) => void): void;
 }
 
 /** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
@@ -275,6 +292,10 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     onError: (error) => logger.warn({ err: error }, 'flagged decision not queued yet: retrying'),
   });
 
+  // Breach discovery: card histories fed off the scoring path, scanned for common points of purchase.
+  const breach =
+    config.LEAKGUARD_CPP === 'on' ? openBreachDiscovery(config, logger, metrics, redis, store, watchlist) : undefined;
+
   // The friction each merchant's customers meet, against its budget: metrics and the console read it.
   const friction = new FrictionTracker();
   const frictionShares = (limit?: number) =>
@@ -289,12 +310,18 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
     observer: {
       ...metrics.observer(friction),
-      scored: (merchantId, request, result) => flaggedSink.observe(merchantId, request, result),
+      scored: (merchantId, request, result) => {
+        flaggedSink.observe(merchantId, request, result);
+        breach?.recorder.scored(merchantId, result);
+      },
+      outcomeRecorded: (merchantId, transactionId, outcome) =>
+        breach?.recorder.outcome(merchantId, transactionId, outcome),
     },
     watchlistEvents: () => watchlistRegistry.events,
     lists: true,
     model: () => models?.model,
   });
+  let scanTimer: NodeJS.Timeout | undefined;
   let cases: CaseSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
   // The first attempt to open the case database (PGlite's start stalls the event loop for a
@@ -336,6 +363,11 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
                 ),
             },
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
+            ...(breach
+              ? {
+                  onFraudDecision: (card: string, at: number) => breach.recorder.fraud({ card, at, source: 'analyst' }),
+                }
+              : {}),
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
           });
           return cases;
@@ -375,6 +407,41 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     auditCheckpoints,
     get cases() {
       return cases;
+    },
+    breach: breach && {
+      ...breach,
+      async scan(at) {
+        await breach.recorder.flush();
+        try {
+          const report = await breach.scanner.scan(at);
+          metrics.cppScans.inc({ result: 'ok' });
+          metrics.cppSuspected.inc(report.findings.length);
+          if (report.findings.length > 0) await watchlistRegistry.refresh();
+          return report;
+        } catch (error) {
+          metrics.cppScans.inc({ result: 'failed' });
+          throw error;
+        }
+      },
+      startScans(onScanned) {
+        if (config.LEAKGUARD_CPP_SCAN_MINUTES === 0) return;
+        scanTimer = setInterval(() => {
+          this.scan()
+            .then((report) => {
+              if (report.findings.length > 0)
+                logger.warn(
+                  { suspected: report.findings.map((f) => ({ merchantId: f.point.merchantId, event: f.event.id })) },
+                  'breach scan: suspected points of compromise',
+                );
+              onScanned?.(undefined);
+            })
+            .catch((error: unknown) => {
+              logger.warn({ err: error }, 'breach scan failed');
+              onScanned?.(error);
+            });
+        }, config.LEAKGUARD_CPP_SCAN_MINUTES * 60_000);
+        scanTimer.unref();
+      },
     },
     authenticator: new ApiKeyAuthenticator(apiKeys, {
       cacheMs: config.LEAKGUARD_API_KEY_CACHE_MS,
@@ -428,9 +495,43 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       watchlistRegistry.stop();
       await flaggedSink.drain();
       flaggedSink.stop();
+      if (scanTimer) clearInterval(scanTimer);
+      await breach?.recorder.close();
       if (cases) await cases.close();
       else await flaggedQueue.stop();
       await store.close();
     },
   };
+}
+
+function openBreachDiscovery(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  redis: RedisClient | undefined,
+  store: VelocityStore,
+  watchlist: WatchlistStore,
+): Omit<BreachDiscovery, 'scan' | 'startScans'> {
+  const options = {
+    retentionMs: config.LEAKGUARD_CPP_LOOKBACK_DAYS * 86_400_000,
+    merchantsPerCard: config.LEAKGUARD_CPP_MERCHANTS_PER_CARD,
+  };
+  const history: CardHistoryStore = redis
+    ? new RedisCardHistoryStore(redis, options)
+    : new MemoryCardHistoryStore(options);
+  const recorder = new HistoryRecorder({
+    store: history,
+    transactionOf: (merchantId, transactionId) => store.transactionOf(merchantId, transactionId),
+    onError: (error) => {
+      metrics.cppHistoryErrors.inc();
+      logger.warn({ err: error }, 'card histories not written yet: retrying');
+    },
+    onDropped: (count) => metrics.cppHistoryDropped.inc(count),
+  });
+  const scanner = new BreachScanner(history, watchlist, {
+    lookbackMs: options.retentionMs,
+    minCards: config.LEAKGUARD_CPP_MIN_CARDS,
+    alpha: config.LEAKGUARD_CPP_ALPHA,
+  });
+  return { history, recorder, scanner };
 }

@@ -1,5 +1,6 @@
 // API keys: random, shown once, stored only as SHA-256 hashes (they carry 256 bits of entropy,
 // so a fast hash is safe here, unlike for passwords). Each key has one role and one tenant.
+import { CPP_ISSUER } from '../core/watchlist.ts';
 import { containsCardNumber } from '../core/scrub.ts';
 import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { createHash, randomBytes } from 'node:crypto';
@@ -76,6 +77,10 @@ export async function createApiKey(
   if (request.role !== 'merchant' && request.merchantId)
     throw new KeyRequestError('--merchant applies to merchant keys only');
   if (request.role !== 'issuer' && request.issuerId) throw new KeyRequestError('--issuer applies to issuer keys only');
+  if (request.issuerId === CPP_ISSUER)
+    throw new KeyRequestError(
+      `the issuer id ${CPP_ISSUER} is Leakguard's own (breach discovery's events): choose another`,
+    );
   for (const id of [request.merchantId, request.issuerId]) {
     const invalid = id === undefined ? undefined : tenantIdSchema.safeParse(id).error;
     const problem = invalid ? issueDetails(invalid)[0]?.message : undefined;

@@ -20,6 +20,8 @@ export interface FeedbackOptions {
   labels?: LabelSink;
   negativeListTtlMs: number;
   allowListMaxDays: number;
+  /** A fraud decision's card and transaction time, for whoever learns from fraud labels (breach discovery). */
+  onFraudDecision?: (card: string, at: number) => void;
   onError: (error: unknown) => void;
 }
 
@@ -40,6 +42,7 @@ export class Feedback {
     const negative: string[] = [];
     let allowListedUntil: string | null = null;
     if (result.label === 'fraud') {
+      this.o.onFraudDecision?.(c.card.fingerprint, Date.parse(c.occurredAt));
       for (const kind of NEGATIVE_KINDS) {
         const identity = c.links[kind];
         if (!identity) continue;

@@ -38,6 +38,8 @@ export interface EngineObserver {
   /** Every scoring's outcome, for what follows a decision (cases); called after the answer is ready. */
   scored?(merchantId: string, request: ScoreRequest, result: ScoreResult): void;
   watchlistHit?(eventIds: string[], merchantId: string): void;
+  /** A merchant's outcome was recorded for the first time (a repeat is not told). */
+  outcomeRecorded?(merchantId: string, transactionId: string, outcome: string): void;
   storeError?(error: unknown, stage: string): void;
 }
 
@@ -105,6 +107,8 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
 export interface Evidence {
   card: Pick<CardIdentity, 'bin' | 'last4' | 'keyId'> & { fingerprint: string };
+  /** The transaction's own time (occurredAt, else its arrival), epoch ms. */
+  at: number;
   features: FeatureMap;
 }
 
@@ -310,6 +314,7 @@ export class Engine {
     if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);
     const evidence: Evidence = {
       card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! },
+      at: occurredAt,
       features,
     };
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
@@ -351,8 +356,10 @@ export class Engine {
     };
   }
 
-  recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
-    return this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
+  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
+    const status = await this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
+    if (status === 'recorded') this.options.observer?.outcomeRecorded?.(merchantId, transactionId, outcome);
+    return status;
   }
 
   private facts(

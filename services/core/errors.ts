@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   },
   EVENT_CONFLICT: { status: 409, meaning: 'the compromise event is closed or retracted' },
   CASE_CONFLICT: { status: 409, meaning: 'the case is no longer in a state that allows this' },
+  CPP_DISABLED: { status: 409, meaning: 'breach discovery is off in this deployment (LEAKGUARD_CPP=off)' },
   USER_EXISTS: { status: 409, meaning: 'the username is taken' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the limit' },
   URI_TOO_LONG: { status: 414, meaning: 'a path parameter is too long' },

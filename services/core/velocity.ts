@@ -539,6 +539,17 @@ export interface OutcomePlan {
 }
 
 /** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
+/** The card and time a transaction's marker keeps (entities JSON, counting time). */
+export function markedTransaction(
+  entitiesJson: string | null | undefined,
+  countedAt: string | null | undefined,
+): { card: string; at: number } | undefined {
+  if (!entitiesJson || !countedAt) return undefined;
+  const card = (JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>).card;
+  const at = Number(countedAt);
+  return card && Number.isFinite(at) ? { card, at } : undefined;
+}
+
 export function outcomePlan(
   merchantId: string,
   transactionId: string,
@@ -633,6 +644,8 @@ export interface VelocityStore {
     outcome: string,
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'>;
+  /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
+  transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

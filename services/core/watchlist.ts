@@ -105,7 +105,34 @@ export const compromiseEventInputSchema = z
   });
 export type CompromiseEventInput = z.infer<typeof compromiseEventInputSchema>;
 
+/**
+ * What made Leakguard suspect a merchant of being a breach's common point of purchase (the
+ * scan, services/breach/scanner.ts): on its own events (source `leakguard-cpp`) only.
+ */
+export interface CppEvidence {
+  merchantId: string;
+  /** Fraudulent cards that passed through the merchant before their first fraud. */
+  fraudCards: number;
+  /** Their trust-weighted count, and what chance would give. */
+  weightedFraudCards: number;
+  expected: number;
+  /** log10 of the corrected p-value. */
+  log10PValue: number;
+  /** Cards that used the merchant since the window opened, listed on the event. */
+  exposedCards: number;
+  /** Those cards per BIN: what an issuer's BIN ranges pick out. */
+  exposedByBin: Record<string, number>;
+  /** The fraudulent cards' first frauds (epoch ms, ascending): the analyst's timeline. */
+  firstFrauds: number[];
+  scannedAt: string;
+  /** An analyst's confirmation or dismissal. */
+  review?: { decision: 'confirmed' | 'dismissed'; by: string; at: string };
+}
+
+export type EventPatch = Partial<Pick<CompromiseEvent, 'status' | 'confidence' | 'evidence'>>;
+
 export interface CompromiseEvent extends Omit<CompromiseEventInput, 'issuerId'> {
+  evidence?: CppEvidence;
   id: string;
   /** Small integer stored in card entries; `id` is its public form. */
   seq: number;
@@ -122,6 +149,10 @@ export interface EventStatistics {
   distinctMerchants: number;
   lastHitAt: string | null;
 }
+
+/** The issuer id and source of the events Leakguard opens itself (breach discovery); no issuer key may take the id. */
+export const CPP_ISSUER = 'leakguard';
+export const CPP_SOURCE = 'leakguard-cpp';
 
 export const eventIdOf = (seq: number) => `ce_${seq}`;
 export function eventSeqOf(id: string): number | null {
@@ -314,6 +345,7 @@ export const WATCHLIST_FEATURES = [
   'days_since_exposure_end',
   'days_since_listed',
   'uses_since_listed',
+  'listed_suspected_cpp',
 ] as const;
 
 export interface EventView {
@@ -323,6 +355,8 @@ export interface EventView {
   exposureEnd: number;
   confirmed: boolean;
   dataElements: DataElement[];
+  /** Leakguard's own event (breach discovery): the merchant is known, what leaked there is not. */
+  elementsUnknown: boolean;
 }
 
 /** Live events of a stored entry (retracted events no longer list anything). */
@@ -363,6 +397,7 @@ export function watchlistFeatures(
       days_since_exposure_end: -1,
       days_since_listed: -1,
       uses_since_listed: 0,
+      listed_suspected_cpp: false,
     };
   }
   // What leaked is the union over the live events (and what the uploads recorded for this card).
@@ -373,7 +408,8 @@ export function watchlistFeatures(
     card_listed: true,
     listed_events: match.events.length,
     listed_confirmed: match.events.some((e) => e.confirmed),
-    leaked_cvv: has('cvv') || has('track'),
+    // Unknown elements: the security code may have leaked, so a matching one proves nothing.
+    leaked_cvv: has('cvv') || has('track') || match.events.some((e) => e.elementsUnknown),
     leaked_expiry: has('expiry') || match.entry.expiryTag !== 0,
     leaked_name: has('name'),
     leaked_billing_address: has('billing_address'),
@@ -386,6 +422,7 @@ export function watchlistFeatures(
     days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
     days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
     uses_since_listed: match.usesSinceListed,
+    listed_suspected_cpp: match.events.some((e) => e.elementsUnknown),
   };
 }
 
@@ -463,7 +500,8 @@ export interface WatchlistStore {
   listEvents(issuerId?: string): Promise<CompromiseEvent[]>;
   /** One page of events, oldest first, the issuer filter applied before the limit. */
   pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>>;
-  setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined>;
+  /** Changes an event's status, confidence (an analyst confirms a suspected event) or evidence. */
+  updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined>;
   eventStatistics(seq: number): Promise<EventStatistics>;
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
   /** The packed entries of some slots (null where nothing is listed). */
@@ -489,5 +527,6 @@ export function eventView(e: CompromiseEvent): EventView {
     exposureEnd: Date.parse(e.exposureEnd),
     confirmed: e.confidence === 'confirmed',
     dataElements: e.dataElements,
+    elementsUnknown: e.issuerId === CPP_ISSUER,
   };
 }

@@ -26,6 +26,7 @@ import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
 import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
+import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
 
 export interface AppDependencies {
   engine: Engine;
@@ -46,6 +47,8 @@ export interface AppDependencies {
   /** How long a request waits for the shared rate-limit counter before going through uncounted (default 100 ms). */
   rateLimitTimeoutMs?: number;
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
+  /** Breach discovery's scan (runtime.breach.scan); absent when LEAKGUARD_CPP=off. */
+  cppScan?: BreachRouteOptions['scan'];
   /** The analyst console under /console (server-rendered HTML); absent: no console. */
   console?: ConsoleOptions;
   /** Who may scrape /metrics: the token (LEAKGUARD_METRICS_TOKEN), else loopback only, and never in production. */
@@ -127,6 +130,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
+  await app.register(breachRoutes, { scan: deps.cppScan, store: deps.watchlist.store });
   await app.register(operationsRoutes, {
     metrics: deps.metrics,
     metricsAccess: deps.metricsAccess,

@@ -397,6 +397,13 @@ describe('queue and cases', () => {
     );
     const labels = await cases().store.labelledCases();
     expect(labels.find((l) => l.caseId === fraud.id)).toMatchObject({ label: 'fraud', decidedBy: user.username });
+    // Breach discovery learns the fraud too: the card, at the transaction's own time, as an analyst's label.
+    await t.runtime.breach!.recorder.flush();
+    expect(await t.runtime.breach!.history.fraudsSince(0)).toContainEqual({
+      card: fraud.card.fingerprint,
+      firstFraudAt: Date.parse(fraud.occurredAt),
+      weight: 0.9,
+    });
     const legit = await flag({
       card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
     });

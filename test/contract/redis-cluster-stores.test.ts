@@ -85,7 +85,7 @@ describe('watchlists on a cluster', () => {
     await store.createEvent(EVENT, 'bank-b', new Date());
     expect((await store.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
     expect((await store.listEvents('bank-b')).map((e) => e.id)).toEqual(['ce_2']);
-    expect((await store.setEventStatus(2, 'closed', new Date()))?.status).toBe('closed');
+    expect((await store.updateEvent(2, { status: 'closed' }, new Date()))?.status).toBe('closed');
     expect((await store.eventViews()).get(2)).toMatchObject({ status: 'closed', issuerId: 'bank-b' });
     await store.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
     expect(await store.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);

@@ -83,7 +83,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(b.event.id).toBe('ce_2');
     expect((await s.watchlist.listEvents('bank-a')).map((e) => e.id)).toEqual(['ce_1']);
     expect((await s.watchlist.listEvents()).map((e) => e.id)).toEqual(['ce_1', 'ce_2']);
-    const retracted = await s.watchlist.setEventStatus(1, 'retracted', new Date());
+    const retracted = await s.watchlist.updateEvent(1, { status: 'retracted' }, new Date());
     expect(retracted?.status).toBe('retracted');
     expect((await s.watchlist.eventViews()).get(1)).toMatchObject({
       status: 'retracted',

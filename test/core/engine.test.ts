@@ -60,6 +60,7 @@ describe('a retry of a transaction counted but not answered', () => {
         if (!dropSave) await memory.saveResponse(plan, response, hit);
       },
       recordOutcome: (...a) => memory.recordOutcome(...a),
+      transactionOf: (...a) => memory.transactionOf(...a),
       ping: () => memory.ping(),
       close: () => memory.close(),
     };

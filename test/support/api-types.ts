@@ -36,6 +36,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/cpp/scan': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Scan for common points of purchase now
+     * @description Tests, for the cards that turned fraudulent recently, which merchants they passed through before their first fraud more often than chance allows (docs/breach-discovery.md). A suspected merchant opens a compromise event of source leakguard-cpp and its exposed cards are listed on it: scoring steps them up.
+     */
+    post: operations['scanCommonPoints'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/model': {
     parameters: {
       query?: never;
@@ -273,6 +293,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/issuer/suspected-events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Suspected breaches that exposed cards of your BIN ranges
+     * @description Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many. Dismissed events are left out.
+     */
+    get: operations['listIssuerSuspectedEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/issuers/{issuerId}/bin-ranges': {
     parameters: {
       query?: never;
@@ -443,6 +483,8 @@ export interface components {
       dataElements: string[];
       description: string;
       discoveredAt: string;
+      /** @description On events Leakguard opened itself (source leakguard-cpp): why the merchant is suspected. */
+      evidence?: components['schemas']['CppEvidence'];
       exposureEnd: string;
       exposureStart: string;
       externalId: string;
@@ -495,6 +537,108 @@ export interface components {
       next: string | null;
     };
     /**
+     * @example {
+     *       "merchantId": "shop-77",
+     *       "fraudCards": 23,
+     *       "weightedFraudCards": 14.5,
+     *       "expected": 0.41,
+     *       "log10PValue": -21.3,
+     *       "exposedCards": 1840,
+     *       "exposedByBin": {
+     *         "411111": 920,
+     *         "555555": 920
+     *       },
+     *       "firstFrauds": [
+     *         1780000000000,
+     *         1780003600000
+     *       ],
+     *       "scannedAt": "2026-11-20T06:00:00.000Z"
+     *     }
+     */
+    CppEvidence: {
+      /** @description What chance would give, from the merchant’s share of all cards. */
+      expected: number;
+      exposedByBin: {
+        [key: string]: number;
+      };
+      /** @description Cards that used the merchant since the window opened, listed on the event. */
+      exposedCards: number;
+      /** @description The fraudulent cards’ first frauds, epoch ms, ascending. */
+      firstFrauds: number[];
+      /** @description Fraudulent cards that used the merchant before their first fraud. */
+      fraudCards: number;
+      /** @description log10 of the p-value, corrected for the number of merchants tested. */
+      log10PValue: number;
+      merchantId: string;
+      /** @description An analyst’s confirmation or dismissal (console). */
+      review?: {
+        at: string;
+        by: string;
+        /** @enum {string} */
+        decision: 'confirmed' | 'dismissed';
+      };
+      scannedAt: string;
+      /** @description Their count weighted by how far each label can be trusted. */
+      weightedFraudCards: number;
+    };
+    /**
+     * @example {
+     *       "at": "2026-11-20T06:00:00.000Z",
+     *       "fraudulentCards": 41,
+     *       "merchantsTested": 212,
+     *       "distinctCards": 180000,
+     *       "suspected": [
+     *         {
+     *           "merchantId": "shop-77",
+     *           "eventId": "ce_12",
+     *           "created": true,
+     *           "status": "open",
+     *           "confidence": "suspected",
+     *           "fraudCards": 23,
+     *           "expected": 0.41,
+     *           "log10PValue": -21.3,
+     *           "windowStart": "2026-10-01T09:12:00.000Z",
+     *           "windowEnd": "2026-11-02T18:40:00.000Z",
+     *           "exposedCards": 1840,
+     *           "newlyExposed": 1840
+     *         }
+     *       ]
+     *     }
+     */
+    CppScanReport: {
+      at: string;
+      distinctCards: number;
+      /** @description Cards whose first fraud fell in the recent period scanned. */
+      fraudulentCards: number;
+      merchantsTested: number;
+      suspected: {
+        confidence: string;
+        /** @description False when a previous scan opened the event: newly exposed cards were added. */
+        created: boolean;
+        eventId: string;
+        expected: number;
+        exposedCards: number;
+        fraudCards: number;
+        log10PValue: number;
+        merchantId: string;
+        newlyExposed: number;
+        status: string;
+        windowEnd: string;
+        windowStart: string;
+      }[];
+    };
+    /**
+     * @default {}
+     * @example {}
+     */
+    CppScanRequestInput: {
+      /**
+       * Format: date-time
+       * @description The scan’s time (the transactions’ own time); default: the latest transaction recorded.
+       */
+      at?: string;
+    };
+    /**
      * @description Every refusal of the API: `error` for people, `code` for machines, `details` per field
      * @example {
      *       "error": "invalid request",
@@ -529,6 +673,7 @@ export interface components {
         | 'TRANSACTION_CONFLICT'
         | 'EVENT_CONFLICT'
         | 'CASE_CONFLICT'
+        | 'CPP_DISABLED'
         | 'USER_EXISTS'
         | 'PAYLOAD_TOO_LARGE'
         | 'URI_TOO_LONG'
@@ -661,6 +806,35 @@ export interface components {
     IssuerBinRanges: {
       issuerId: string;
       ranges: components['schemas']['BinRange'][];
+    };
+    /**
+     * @example {
+     *       "events": [
+     *         {
+     *           "id": "ce_12",
+     *           "merchantId": "shop-77",
+     *           "status": "open",
+     *           "confidence": "suspected",
+     *           "exposureStart": "2026-10-01T09:12:00.000Z",
+     *           "exposureEnd": "2026-11-02T18:40:00.000Z",
+     *           "discoveredAt": "2026-11-20T06:00:00.000Z",
+     *           "exposedCards": 920
+     *         }
+     *       ]
+     *     }
+     */
+    IssuerSuspectedEvents: {
+      events: {
+        confidence: string;
+        discoveredAt: string;
+        /** @description Exposed cards in your BIN ranges. */
+        exposedCards: number;
+        exposureEnd: string;
+        exposureStart: string;
+        id: string;
+        merchantId: string;
+        status: string;
+      }[];
     };
     /**
      * @example {
@@ -1216,6 +1390,181 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['Readiness'];
+        };
+      };
+    };
+  };
+  scanCommonPoints: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /** @example {} */
+        'application/json': components['schemas']['CppScanRequestInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "at": "2026-11-20T06:00:00.000Z",
+           *       "fraudulentCards": 41,
+           *       "merchantsTested": 212,
+           *       "distinctCards": 180000,
+           *       "suspected": [
+           *         {
+           *           "merchantId": "shop-77",
+           *           "eventId": "ce_12",
+           *           "created": true,
+           *           "status": "open",
+           *           "confidence": "suspected",
+           *           "fraudCards": 23,
+           *           "expected": 0.41,
+           *           "log10PValue": -21.3,
+           *           "windowStart": "2026-10-01T09:12:00.000Z",
+           *           "windowEnd": "2026-11-02T18:40:00.000Z",
+           *           "exposedCards": 1840,
+           *           "newlyExposed": 1840
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['CppScanReport'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
         };
       };
     };
@@ -3533,6 +3882,102 @@ export interface operations {
            * @example {
            *       "error": "the event was retracted",
            *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listIssuerSuspectedEvents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "events": [
+           *         {
+           *           "id": "ce_12",
+           *           "merchantId": "shop-77",
+           *           "status": "open",
+           *           "confidence": "suspected",
+           *           "exposureStart": "2026-10-01T09:12:00.000Z",
+           *           "exposureEnd": "2026-11-02T18:40:00.000Z",
+           *           "discoveredAt": "2026-11-20T06:00:00.000Z",
+           *           "exposedCards": 920
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['IssuerSuspectedEvents'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
            *     }
            */
           'application/json': components['schemas']['Error'];

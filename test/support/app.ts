@@ -88,6 +88,7 @@ export async function buildTestApp(
           }),
         }
       : {}),
+    ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });

@@ -7,6 +7,7 @@ import {
   parseRawReading,
   logMember,
   outcomePlan,
+  markedTransaction,
   parseLogMember,
   RESPONSE_TTL_MS,
   type CounterPlan,
@@ -185,6 +186,11 @@ export class MemoryVelocityStore implements VelocityStore {
       this.db.expire(key, p.labelRetentionMs + HOUR);
     }
     return 'recorded';
+  }
+
+  async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
+    const marker = this.keys.marker(merchantId, transactionId);
+    return markedTransaction(this.db.hget(marker, 'e'), this.db.hget(marker, 't'));
   }
 
   async ping(): Promise<void> {}

@@ -18,7 +18,7 @@ import {
   type CompromiseEventInput,
   type EntrySlot,
   type EventStatistics,
-  type EventStatus,
+  type EventPatch,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -209,10 +209,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
     return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
   }
 
-  async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
+  async updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined> {
     const event = this.events.get(seq);
     if (!event) return undefined;
-    const updated = { ...event, status, updatedAt: now.toISOString() };
+    const updated = { ...event, ...patch, updatedAt: now.toISOString() };
     this.commit({ t: 'event', event: updated });
     return updated;
   }

@@ -37,3 +37,17 @@ export const REDIS_KEYS: StoreKeys = {
   // The hash tag: what Redis Cluster hashes to pick the slot.
   groupOf: (key) => key.slice(0, key.indexOf('}') + 1),
 };
+
+/**
+ * Breach discovery's card histories (services/breach/): a card's merchants in its own slot, a
+ * merchant's cards in the merchant's (sub-identity's) slot, and the small shared keys — the fraud
+ * logs, the weekly distinct-card estimates, the latest visit — under one tag of their own, written
+ * once per batch, not once per transaction.
+ */
+export const HISTORY_KEYS = {
+  cardMerchants: (fingerprint: string) => `${entityTag('card', fingerprint)}:h`,
+  merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
+  frauds: (source: string) => `lg:{cpp}:f:${source}`,
+  week: (week: number) => `lg:{cpp}:w:${week}`,
+  latest: 'lg:{cpp}:t',
+};

@@ -9,6 +9,7 @@ import {
   firstListedSeconds,
   parseRawReading,
   outcomePlan,
+  markedTransaction,
   RESPONSE_TTL_MS,
   SLOT_DEFINITIONS,
   type CounterPlan,
@@ -340,6 +341,15 @@ export class RedisVelocityStore implements VelocityStore {
     return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
       ? 'recorded'
       : 'duplicate';
+  }
+
+  async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
+    const [entitiesJson, countedAt] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [
+      this.keys.marker(merchantId, transactionId),
+      'e',
+      't',
+    ]);
+    return markedTransaction(entitiesJson, countedAt);
   }
 
   async ping(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   type CompromiseEventInput,
   type EntrySlot,
   type EventStatistics,
-  type EventStatus,
+  type EventPatch,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -137,10 +137,10 @@ export class RedisWatchlistStore implements WatchlistStore {
     return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
   }
 
-  async setEventStatus(seq: number, status: EventStatus, now: Date): Promise<CompromiseEvent | undefined> {
+  async updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined> {
     const event = await this.getEvent(seq);
     if (!event) return undefined;
-    const updated = { ...event, status, updatedAt: now.toISOString() };
+    const updated = { ...event, ...patch, updatedAt: now.toISOString() };
     await this.redis.hset(K.event(seq), 'm', JSON.stringify(updated));
     return updated;
   }

@@ -23,6 +23,7 @@ import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
 import { uploadCardList, type UploadFormat } from '../../watchlist/upload.ts';
 import { HttpError } from '../errors.ts';
+import { cppEvidenceSchema } from './breach.ts';
 import { openapiTransform } from '../openapi.ts';
 import { eventCursor, hitCursor, limitSchema, pageFields } from '../pagination.ts';
 
@@ -82,6 +83,9 @@ const eventSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     statistics: statisticsSchema,
+    evidence: cppEvidenceSchema
+      .optional()
+      .describe('On events Leakguard opened itself (source leakguard-cpp): why the merchant is suspected.'),
   })
   .meta({ id: 'CompromiseEvent', example: EVENT_EXAMPLE });
 const uploadReportSchema = z
@@ -336,7 +340,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         const event = await visibleEvent(request.principal!, request.params.id);
         if (!event) throw notFound();
         if (event.status === 'retracted') throw new HttpError('EVENT_CONFLICT', 'the event was retracted');
-        const updated = (await store.setEventStatus(event.seq, status, new Date()))!;
+        const updated = (await store.updateEvent(event.seq, { status }, new Date()))!;
         registry.changed(updated);
         return present(updated);
       },

@@ -1,0 +1,189 @@
+// `npm run bench:cpp`: a benchmark, not a test. Breach discovery's card histories at scale, on a
+// private Redis: generated cardholders (each using a handful of merchants near home over 120 days,
+// as test/support/cpp-world.ts does), written through the Redis store in the recorder's batches,
+// then a breach at one merchant and a scan. Prints:
+//   - write rate (visits per second, batches of 2,000 as the recorder flushes) and Redis commands per visit;
+//   - Redis memory per card (INFO used_memory before and after), split into the card's own key,
+//     its share of the merchants' keys and of the weekly distinct-card estimates (MEMORY USAGE);
+//   - the embedded store's heap per card on the same histories, and the ratio of the two;
+//   - scan time (median of 3) with its fraud count, and whether the breached merchant was named.
+//
+//   npm run bench:cpp                    200,000 cards, 5,000 merchants (about a minute)
+//   npm run bench:cpp -- --quick         20,000 cards, 1,000 merchants
+//   npm run bench:cpp -- --cards 1000000 --merchants 20000
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { MemoryCardHistoryStore } from '../services/adapters/memory/card-history-store.ts';
+import { MemoryWatchlistStore } from '../services/adapters/memory/watchlist-store.ts';
+import { RedisCardHistoryStore } from '../services/adapters/redis/card-history-store.ts';
+import { HISTORY_KEYS } from '../services/adapters/redis/keys.ts';
+import { weeksBetween, type CardHistoryStore, type VisitRecord } from '../services/breach/history.ts';
+import { BreachScanner } from '../services/breach/scanner.ts';
+import { mulberry32 } from '../test/support/cpp-world.ts';
+import {
+  benchWorkDir,
+  cleanup,
+  installSignalHandlers,
+  parseCommandStats,
+  provisionTools,
+  redisInfo,
+  startPrivateRedis,
+} from './lib/harness.ts';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+const BATCH = 2_000;
+
+const { values: args } = parseArgs({
+  options: {
+    cards: { type: 'string' },
+    merchants: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const CARDS = Number(args.cards ?? (args.quick ? 20_000 : 200_000));
+const MERCHANTS = Number(args.merchants ?? (args.quick ? 1_000 : 5_000));
+if (!(CARDS > 0 && MERCHANTS > 1)) {
+  process.stderr.write('bench:cpp: --cards and --merchants must be positive numbers\n');
+  process.exit(2);
+}
+
+const fingerprint = (i: number) => createHash('sha256').update(`card-${i}`).digest('base64url');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+/** Each cardholder: 3–6 merchants within ±8 of home, 1–3 visits each over 120 days; a breached merchant's customers on days 20–60. */
+function* histories(breached: string): Generator<VisitRecord> {
+  const rnd = mulberry32(42);
+  for (let c = 0; c < CARDS; c++) {
+    const card = fingerprint(c);
+    const bin = c % 2 === 0 ? '411111' : '555555';
+    const home = Math.floor(rnd() * MERCHANTS);
+    for (let i = 0, n = 3 + Math.floor(rnd() * 4); i < n; i++) {
+      const m = (home + Math.floor(rnd() * 17) - 8 + MERCHANTS) % MERCHANTS;
+      for (let j = 0, times = 1 + Math.floor(rnd() * 3); j < times; j++)
+        yield { card, bin, merchantId: `m${m}`, at: T0 + Math.floor(rnd() * 120 * DAY) };
+    }
+    if (c % 40 === 0) yield { card, bin, merchantId: breached, at: T0 + (20 + rnd() * 40) * DAY };
+  }
+}
+
+async function writeAll(store: CardHistoryStore, breached: string): Promise<{ visits: number; seconds: number }> {
+  let batch: VisitRecord[] = [];
+  let visits = 0;
+  const started = performance.now();
+  for (const v of histories(breached)) {
+    batch.push(v);
+    visits++;
+    if (batch.length === BATCH) {
+      await store.recordVisits(batch);
+      batch = [];
+    }
+  }
+  await store.recordVisits(batch);
+  return { visits, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A quarter of the breached merchant's cards turn fraudulent on days 100–115, beside background fraud on 0.4 % of all cards. */
+async function labelFrauds(store: CardHistoryStore): Promise<number> {
+  const rnd = mulberry32(7);
+  const labels = [];
+  for (let c = 0; c < CARDS; c++) {
+    const breachedCard = c % 40 === 0 && rnd() < 0.25;
+    if (breachedCard || rnd() < 0.004)
+      labels.push({ card: fingerprint(c), at: T0 + (100 + rnd() * 15) * DAY, source: 'chargeback' as const });
+  }
+  await store.recordFrauds(labels);
+  return labels.length;
+}
+
+async function scanTimes(store: CardHistoryStore) {
+  const times: number[] = [];
+  let named: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const scanner = new BreachScanner(store, new MemoryWatchlistStore(), { recentMs: 30 * DAY });
+    const started = performance.now();
+    const report = await scanner.scan(T0 + 118 * DAY);
+    times.push(performance.now() - started);
+    named = report.findings.map((f) => f.point.merchantId);
+  }
+  return { ms: median(times), named };
+}
+
+async function main() {
+  installSignalHandlers((m) => process.stderr.write(`${m}\n`), 'bench:cpp');
+  const tools = provisionTools();
+  const { redisDir } = benchWorkDir('lg-bench-cpp-');
+  const server = await startPrivateRedis(tools.redisBin, redisDir);
+  const redis = new Redis(server.url, { enableAutoPipelining: true });
+  const breached = 'm-breached';
+  process.stdout.write(
+    `bench:cpp — ${fmt(CARDS)} cards, ${fmt(MERCHANTS)} merchants, Redis ${tools.redisVersion}, batches of ${fmt(BATCH)} visits\n\n`,
+  );
+
+  // Redis.
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redisInfo(server.port, 'memory'))![1]);
+  const calls = async () =>
+    parseCommandStats(await redisInfo(server.port, 'commandstats')).reduce((a, s) => a + s.calls, 0);
+  const memBefore = await usedMemory();
+  const callsBefore = await calls();
+  const store = new RedisCardHistoryStore(redis);
+  const written = await writeAll(store, breached);
+  const commands = (await calls()) - callsBefore;
+  const redisBytes = (await usedMemory()) - memBefore;
+  const sample = Array.from({ length: 200 }, (_, i) => Math.floor((i * CARDS) / 200));
+  const usage = async (key: string) => Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  let cardKeys = 0;
+  for (const i of sample) cardKeys += await usage(HISTORY_KEYS.cardMerchants(fingerprint(i)));
+  let merchantKeys = 0;
+  for (let m = 0; m < MERCHANTS; m++) merchantKeys += await usage(HISTORY_KEYS.merchantCards(`m${m}`));
+  let weekKeys = 0;
+  for (const w of weeksBetween(T0, T0 + 120 * DAY)) weekKeys += await usage(HISTORY_KEYS.week(w));
+  const frauds = await labelFrauds(store);
+  const redisScan = await scanTimes(store);
+
+  // The embedded store on the same histories.
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const memory = new MemoryCardHistoryStore();
+  const memoryWrite = await writeAll(memory, breached);
+  global.gc?.();
+  const heapBytes = process.memoryUsage().heapUsed - heapBefore;
+  await labelFrauds(memory);
+  const memoryScan = await scanTimes(memory);
+
+  const perCard = redisBytes / CARDS;
+  const rows: [string, string][] = [
+    ['visits written', `${fmt(written.visits)} (${fmt(written.visits / CARDS, 1)} per card)`],
+    ['write rate, Redis', `${fmt(written.visits / written.seconds)} visits/s`],
+    ['write rate, embedded', `${fmt(memoryWrite.visits / memoryWrite.seconds)} visits/s`],
+    ['Redis commands per visit', fmt(commands / written.visits, 2)],
+    ['Redis memory per card (used_memory)', `${fmt(perCard)} bytes`],
+    ['  its own key (MEMORY USAGE, 200 sampled)', `${fmt(cardKeys / sample.length)} bytes`],
+    ['  its share of the merchants’ keys', `${fmt(merchantKeys / CARDS)} bytes`],
+    ['  its share of the weekly estimates', `${fmt(weekKeys / CARDS, 1)} bytes`],
+    ['embedded heap per card', `${fmt(heapBytes / CARDS)} bytes${global.gc ? '' : ' (without --expose-gc: rough)'}`],
+    ['Redis ÷ embedded', `${fmt(perCard / (heapBytes / CARDS), 2)}×`],
+    ['fraudulent cards scanned', fmt(frauds)],
+    ['scan time, Redis (median of 3)', `${fmt(redisScan.ms)} ms`],
+    ['scan time, embedded (median of 3)', `${fmt(memoryScan.ms)} ms`],
+    [
+      'named (Redis / embedded)',
+      `${redisScan.named.join(', ') || 'nobody'} / ${memoryScan.named.join(', ') || 'nobody'}`,
+    ],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+  process.stdout.write(
+    `\nA card kept 120 days costs ${fmt(perCard)} bytes in Redis: ${fmt((perCard * 1_000_000) / 2 ** 20)} MiB per million cards.\n`,
+  );
+  redis.disconnect();
+  await cleanup();
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`bench:cpp failed: ${(error as Error).stack ?? String(error)}\n`);
+  await cleanup();
+  process.exit(1);
+});

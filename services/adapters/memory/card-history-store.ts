@@ -1,0 +1,114 @@
+// The card histories in process (embedded mode): exact where Redis estimates (distinct cards per
+// week are sets here, HyperLogLogs there). Lost at restart, like the embedded velocity counters.
+import type { CardVisit } from '../../core/cpp.ts';
+import {
+  FRAUD_SOURCES,
+  HISTORY_DEFAULTS,
+  slotOf,
+  weekOf,
+  weeksBetween,
+  type CardHistoryStore,
+  type ExposedCard,
+  type FraudLabel,
+  type FraudulentCardRecord,
+  type HistoryOptions,
+  type VisitRecord,
+} from '../../breach/history.ts';
+
+/** Stale visits at a merchant are swept after this many writes to it. */
+const SWEEP_EVERY = 4096;
+
+export class MemoryCardHistoryStore implements CardHistoryStore {
+  readonly options: HistoryOptions;
+  /** card → merchant → first visit inside the retention. */
+  private readonly cards = new Map<string, Map<string, number>>();
+  /** merchant → card slot → its BIN and last visit. */
+  private readonly merchants = new Map<string, { writes: number; cards: Map<string, { bin: string; at: number }> }>();
+  private readonly weeks = new Map<number, Set<string>>();
+  private readonly frauds = new Map<string, FraudulentCardRecord>();
+  private latest: number | undefined;
+
+  constructor(options: Partial<HistoryOptions> = {}) {
+    this.options = { ...HISTORY_DEFAULTS, ...options };
+  }
+
+  async recordVisits(visits: readonly VisitRecord[]): Promise<void> {
+    const { retentionMs, merchantsPerCard } = this.options;
+    for (const v of visits) {
+      this.latest = Math.max(this.latest ?? v.at, v.at);
+      let merchants = this.cards.get(v.card);
+      if (!merchants) this.cards.set(v.card, (merchants = new Map()));
+      for (const [m, first] of merchants) if (first < v.at - retentionMs) merchants.delete(m);
+      const first = merchants.get(v.merchantId);
+      if (first === undefined || v.at < first) merchants.set(v.merchantId, v.at);
+      if (merchants.size > merchantsPerCard) {
+        // The oldest first visits go: the same choice as the Redis store's ZREMRANGEBYRANK.
+        const byFirst = [...merchants].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+        for (const [m] of byFirst.slice(0, merchants.size - merchantsPerCard)) merchants.delete(m);
+      }
+
+      let merchant = this.merchants.get(v.merchantId);
+      if (!merchant) this.merchants.set(v.merchantId, (merchant = { writes: 0, cards: new Map() }));
+      const slot = slotOf(v.card);
+      const seen = merchant.cards.get(slot);
+      if (!seen || seen.at < v.at) merchant.cards.set(slot, { bin: v.bin, at: v.at });
+      if (++merchant.writes % SWEEP_EVERY === 0)
+        for (const [s, c] of merchant.cards) if (c.at < v.at - retentionMs) merchant.cards.delete(s);
+
+      const week = weekOf(v.at);
+      let cards = this.weeks.get(week);
+      if (!cards) this.weeks.set(week, (cards = new Set()));
+      cards.add(v.card);
+    }
+    if (this.latest !== undefined)
+      for (const w of this.weeks.keys()) if (w < weekOf(this.latest - retentionMs)) this.weeks.delete(w);
+  }
+
+  async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
+    for (const l of labels) {
+      const weight = FRAUD_SOURCES[l.source];
+      const known = this.frauds.get(l.card);
+      if (!known) this.frauds.set(l.card, { card: l.card, firstFraudAt: l.at, weight });
+      else {
+        known.firstFraudAt = Math.min(known.firstFraudAt, l.at);
+        known.weight = Math.max(known.weight, weight);
+      }
+    }
+  }
+
+  async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
+    return [...this.frauds.values()].filter((f) => f.firstFraudAt >= since).map((f) => ({ ...f }));
+  }
+
+  async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
+    const out = new Map<string, CardVisit[]>();
+    for (const card of cards) {
+      const merchants = this.cards.get(card);
+      out.set(card, merchants ? [...merchants].map(([merchantId, at]) => ({ merchantId, at })) : []);
+    }
+    return out;
+  }
+
+  async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {
+    let n = 0;
+    for (const c of this.merchants.get(merchantId)?.cards.values() ?? []) if (c.at >= from && c.at <= to) n++;
+    return n;
+  }
+
+  async merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]> {
+    const out: ExposedCard[] = [];
+    for (const [slot, c] of this.merchants.get(merchantId)?.cards ?? [])
+      if (c.at >= from && c.at <= to) out.push({ slot, bin: c.bin, lastVisitAt: c.at });
+    return out;
+  }
+
+  async distinctCards(from: number, to: number): Promise<number> {
+    const union = new Set<string>();
+    for (const w of weeksBetween(from, to)) for (const card of this.weeks.get(w) ?? []) union.add(card);
+    return union.size;
+  }
+
+  async latestVisitAt(): Promise<number | undefined> {
+    return this.latest;
+  }
+}

@@ -1,0 +1,204 @@
+// The card histories in Redis or Redis Cluster (keys.ts HISTORY_KEYS). A batch of visits is one
+// script per card and per merchant key touched (each one slot), one PFADD per week and one
+// latest-time update: written off the scoring path, in parallel, each following redirections.
+import type { CardVisit } from '../../core/cpp.ts';
+import { subIdentities, subIdentity } from '../../core/velocity.ts';
+import {
+  FRAUD_SOURCES,
+  HISTORY_DEFAULTS,
+  slotOf,
+  weekOf,
+  weeksBetween,
+  type CardHistoryStore,
+  type ExposedCard,
+  type FraudLabel,
+  type FraudSource,
+  type FraudulentCardRecord,
+  type HistoryOptions,
+  type VisitRecord,
+} from '../../breach/history.ts';
+import type { RedisClient } from './connection.ts';
+import { HISTORY_KEYS } from './keys.ts';
+import { LuaScript, read, sendAlone } from './lua.ts';
+
+const HISTORY = LuaScript.file('./history.lua', import.meta.url);
+/** A key outlives its newest member by this much (then the retention trims what is older). */
+const TTL_MARGIN_MS = 86_400_000;
+
+type Keep = 'LT' | 'GT';
+
+export class RedisCardHistoryStore implements CardHistoryStore {
+  readonly options: HistoryOptions;
+  private readonly redis: RedisClient;
+
+  constructor(redis: RedisClient, options: Partial<HistoryOptions> = {}) {
+    this.redis = redis;
+    this.options = { ...HISTORY_DEFAULTS, ...options };
+  }
+
+  private write(key: string, keep: Keep, members: [number, string][], cap = 0): Promise<unknown> {
+    const newest = Math.max(...members.map((m) => m[0]));
+    const args = {
+      keep,
+      members,
+      floor: newest - this.options.retentionMs,
+      cap,
+      ttlMs: this.options.retentionMs + TTL_MARGIN_MS,
+    };
+    return HISTORY.run(this.redis, [key], [JSON.stringify(args)]);
+  }
+
+  async recordVisits(visits: readonly VisitRecord[]): Promise<void> {
+    if (visits.length === 0) return;
+    const byCard = new Map<string, [number, string][]>();
+    const byMerchant = new Map<string, [number, string][]>();
+    const byWeek = new Map<number, Set<string>>();
+    let latest = -Infinity;
+    for (const v of visits) {
+      push(byCard, HISTORY_KEYS.cardMerchants(v.card), [v.at, v.merchantId]);
+      const slot = slotOf(v.card);
+      // A dominant merchant's cards spread over its sub-identities (velocity.ts SPREAD), each card in one.
+      push(byMerchant, HISTORY_KEYS.merchantCards(subIdentity('merchant', v.merchantId, slot)), [
+        v.at,
+        `${slot}.${v.bin}`,
+      ]);
+      const week = weekOf(v.at);
+      let cards = byWeek.get(week);
+      if (!cards) byWeek.set(week, (cards = new Set()));
+      cards.add(v.card);
+      latest = Math.max(latest, v.at);
+    }
+    const ttl = this.options.retentionMs + TTL_MARGIN_MS;
+    await Promise.all([
+      ...[...byCard].map(([key, m]) => this.write(key, 'LT', m, this.options.merchantsPerCard)),
+      ...[...byMerchant].map(([key, m]) => this.write(key, 'GT', m)),
+      ...[...byWeek].map(async ([week, cards]) => {
+        await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.week(week), ...cards]);
+        await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.week(week), ttl + 7 * 86_400_000]);
+      }),
+      this.write(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
+    ]);
+  }
+
+  async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
+    const bySource = new Map<string, [number, string][]>();
+    for (const l of labels) push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, l.card]);
+    await Promise.all([...bySource].map(([key, m]) => this.write(key, 'LT', m)));
+  }
+
+  async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
+    const found = new Map<string, FraudulentCardRecord>();
+    for (const source of Object.keys(FRAUD_SOURCES) as FraudSource[]) {
+      const key = HISTORY_KEYS.frauds(source);
+      const flat = await read<string[]>(
+        this.redis,
+        () => this.redis.zrangebyscore(key, since, '+inf', 'WITHSCORES'),
+        'zrangebyscore',
+        [key, since, '+inf', 'WITHSCORES'],
+      );
+      for (let i = 0; i < flat.length; i += 2) {
+        const card = flat[i]!,
+          at = Number(flat[i + 1]),
+          weight = FRAUD_SOURCES[source];
+        const known = found.get(card);
+        if (!known) found.set(card, { card, firstFraudAt: at, weight });
+        else {
+          known.firstFraudAt = Math.min(known.firstFraudAt, at);
+          known.weight = Math.max(known.weight, weight);
+        }
+      }
+    }
+    // A card labelled earlier by another source (before `since`) is not a recent fraud.
+    const earlier = await Promise.all(
+      [...found.keys()].map(async (card) => {
+        const scores = await Promise.all(
+          (Object.keys(FRAUD_SOURCES) as FraudSource[]).map((s) =>
+            read<string | null>(this.redis, () => this.redis.zscore(HISTORY_KEYS.frauds(s), card), 'zscore', [
+              HISTORY_KEYS.frauds(s),
+              card,
+            ]),
+          ),
+        );
+        return Math.min(...scores.filter((s): s is string => s !== null).map(Number));
+      }),
+    );
+    return [...found.values()]
+      .map((f, i) => ({ ...f, firstFraudAt: Math.min(f.firstFraudAt, earlier[i]!) }))
+      .filter((f) => f.firstFraudAt >= since);
+  }
+
+  async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
+    const lists = await Promise.all(
+      cards.map((card) => {
+        const key = HISTORY_KEYS.cardMerchants(card);
+        return read<string[]>(this.redis, () => this.redis.zrange(key, 0, -1, 'WITHSCORES'), 'zrange', [
+          key,
+          0,
+          -1,
+          'WITHSCORES',
+        ]);
+      }),
+    );
+    const out = new Map<string, CardVisit[]>();
+    cards.forEach((card, i) => {
+      const flat = lists[i]!;
+      const visits: CardVisit[] = [];
+      for (let j = 0; j < flat.length; j += 2) visits.push({ merchantId: flat[j]!, at: Number(flat[j + 1]) });
+      out.set(card, visits);
+    });
+    return out;
+  }
+
+  async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {
+    const counts = await Promise.all(
+      subIdentities('merchant', merchantId).map((sub) => {
+        const key = HISTORY_KEYS.merchantCards(sub);
+        return read<number>(this.redis, () => this.redis.zcount(key, from, to), 'zcount', [key, from, to]);
+      }),
+    );
+    return counts.reduce((a, b) => a + Number(b), 0);
+  }
+
+  async merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]> {
+    const lists = await Promise.all(
+      subIdentities('merchant', merchantId).map((sub) => {
+        const key = HISTORY_KEYS.merchantCards(sub);
+        return read<string[]>(
+          this.redis,
+          () => this.redis.zrangebyscore(key, from, to, 'WITHSCORES'),
+          'zrangebyscore',
+          [key, from, to, 'WITHSCORES'],
+        );
+      }),
+    );
+    const out: ExposedCard[] = [];
+    for (const flat of lists)
+      for (let j = 0; j < flat.length; j += 2) {
+        const [slot, bin] = flat[j]!.split('.') as [string, string];
+        out.push({ slot, bin, lastVisitAt: Number(flat[j + 1]) });
+      }
+    return out;
+  }
+
+  async distinctCards(from: number, to: number): Promise<number> {
+    const keys = weeksBetween(from, to).map(HISTORY_KEYS.week);
+    // One tag: the weeks share a slot, so one PFCOUNT takes their union.
+    return Number(await read<number>(this.redis, () => this.redis.pfcount(...keys), 'pfcount', keys));
+  }
+
+  async latestVisitAt(): Promise<number | undefined> {
+    const score = await read<string | null>(
+      this.redis,
+      () => this.redis.zscore(HISTORY_KEYS.latest, 'latest'),
+      'zscore',
+      [HISTORY_KEYS.latest, 'latest'],
+    );
+    return score === null ? undefined : Number(score);
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

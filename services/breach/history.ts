@@ -1,0 +1,92 @@
+// Card histories for breach discovery: where each card was used, and which cards turned
+// fraudulent. Kept apart from the velocity counters: written off the scoring path in batches
+// (recorder.ts), read only by the scan (scanner.ts). Keyed by card fingerprint, never a PAN.
+import type { CardVisit } from '../core/cpp.ts';
+
+/** One scored transaction as the histories keep it. */
+export interface VisitRecord {
+  /** The card's fingerprint under the primary key. */
+  card: string;
+  /** Its BIN (6 or 8 digits): what tells an issuer that an exposed card is one of its own. */
+  bin: string;
+  merchantId: string;
+  /** Epoch ms, the transaction's own time (occurredAt). */
+  at: number;
+}
+
+/**
+ * Where a fraud label comes from, and how far it can be trusted. A chargeback is the issuer's
+ * word; an analyst's fraud decision nearly as good; the engine's own strongest decisions (a card
+ * caught testing at many merchants) arrive within minutes, but some are wrong.
+ */
+export const FRAUD_SOURCES = {
+  chargeback: 1,
+  analyst: 0.9,
+  engine: 0.5,
+} as const;
+export type FraudSource = keyof typeof FRAUD_SOURCES;
+
+export interface FraudLabel {
+  card: string;
+  /** Epoch ms of the fraudulent transaction (its own time, not the label's arrival). */
+  at: number;
+  source: FraudSource;
+}
+
+export interface FraudulentCardRecord {
+  card: string;
+  /** The earliest fraud any source reported. */
+  firstFraudAt: number;
+  /** The most trusted source's weight. */
+  weight: number;
+}
+
+/** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */
+export interface ExposedCard {
+  /** base64url of the fingerprint's first 10 bytes. */
+  slot: string;
+  bin: string;
+  /** Epoch ms of its last visit inside the asked period. */
+  lastVisitAt: number;
+}
+
+export interface HistoryOptions {
+  /** How long a visit is kept (default 120 days: a breach's cards are used for months). */
+  retentionMs: number;
+  /** At most this many merchants per card (its oldest first visits go first). */
+  merchantsPerCard: number;
+}
+
+export const HISTORY_DEFAULTS: HistoryOptions = { retentionMs: 120 * 86_400_000, merchantsPerCard: 200 };
+
+/** The store behind the histories: memory (embedded) and Redis / Redis Cluster pass one contract. */
+export interface CardHistoryStore {
+  readonly options: HistoryOptions;
+  recordVisits(visits: readonly VisitRecord[]): Promise<void>;
+  recordFrauds(labels: readonly FraudLabel[]): Promise<void>;
+  /** Cards whose first fraud is at or after `since`. */
+  fraudsSince(since: number): Promise<FraudulentCardRecord[]>;
+  /** Each card's merchants, at its first visit there inside the retention. */
+  visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>>;
+  /** Distinct cards whose last visit at the merchant falls in [from, to]. */
+  merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
+  /** Those cards. */
+  merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]>;
+  /** Distinct cards seen anywhere in [from, to] (weeks overlapping it; an estimate in Redis: HyperLogLog, 0.81 % standard error). */
+  distinctCards(from: number, to: number): Promise<number>;
+  /** The latest visit recorded: the scan's clock, in the transactions' own time. */
+  latestVisitAt(): Promise<number | undefined>;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+/** Weeks since the epoch: the buckets of the distinct-card estimate. */
+export const weekOf = (at: number) => Math.floor(at / WEEK_MS);
+export function weeksBetween(from: number, to: number): number[] {
+  const weeks: number[] = [];
+  for (let w = weekOf(from); w <= weekOf(to); w++) weeks.push(w);
+  return weeks;
+}
+
+/** The watchlist slot of a fingerprint, as the histories store it (core/watchlist.ts entrySlot reads the same 10 bytes). */
+export const slotOf = (fingerprint: string) =>
+  Buffer.from(fingerprint, 'base64url').subarray(0, 10).toString('base64url');

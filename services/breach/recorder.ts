@@ -1,0 +1,103 @@
+// Feeds the card histories from what the engine sees, off the scoring path: each scored
+// transaction becomes a visit, each fraud label (a chargeback, an analyst's fraud decision, the
+// engine's own strongest decisions) a fraud of its card, and both are written in batches. The
+// scoring never waits for them; a history store that is down loses the newest visits only past
+// a bounded buffer (counted), never an answer.
+import type { ScoreResult } from '../core/engine.ts';
+import type { CardHistoryStore, FraudLabel, FraudSource, VisitRecord } from './history.ts';
+
+/**
+ * Reason codes the engine gives only on strong evidence that the card is in a fraudster's hands
+ * (testing at many merchants, small-amount probing): a review or decline with one of them labels the
+ * card at once, minutes after the first fraud instead of the weeks a chargeback takes.
+ */
+export const ENGINE_FRAUD_REASONS: ReadonlySet<string> = new Set([
+  'CARD_TESTING_SMALL_AMOUNTS_1H',
+  'CARD_MANY_MERCHANTS_10M',
+  'CARD_MANY_MERCHANTS_1H',
+]);
+
+export interface RecorderOptions {
+  store: CardHistoryStore;
+  /** A transaction's card and time from the velocity store (for an outcome, which names only the transaction). */
+  transactionOf: (merchantId: string, transactionId: string) => Promise<{ card: string; at: number } | undefined>;
+  flushMs?: number;
+  /** Beyond this many waiting visits, the newest are dropped (and counted) until the store answers again. */
+  maxBuffered?: number;
+  onError?: (error: unknown) => void;
+  onDropped?: (count: number) => void;
+}
+
+export class HistoryRecorder {
+  private visits: VisitRecord[] = [];
+  private frauds: FraudLabel[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Chargebacks whose card is being looked up: a flush waits for them. */
+  private readonly lookups = new Set<Promise<unknown>>();
+  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped'>> &
+    Pick<RecorderOptions, 'onError' | 'onDropped'>;
+
+  constructor(options: RecorderOptions) {
+    this.o = { flushMs: 500, maxBuffered: 100_000, ...options };
+    this.timer = setInterval(() => void this.flush(), this.o.flushMs);
+    this.timer.unref();
+  }
+
+  /** The engine observer's `scored`: a scoring is a visit (a stored answer sent again carries no evidence; a visit written twice is one). */
+  scored(merchantId: string, result: ScoreResult): void {
+    if (result.kind !== 'scored' || !result.evidence) return;
+    const { card, at } = result.evidence;
+    if (this.visits.length >= this.o.maxBuffered) {
+      this.o.onDropped?.(1);
+      return;
+    }
+    this.visits.push({ card: card.fingerprint, bin: card.bin, merchantId, at });
+    const { decision, reasons } = result.response;
+    if ((decision === 'review' || decision === 'decline') && reasons.some((r) => ENGINE_FRAUD_REASONS.has(r.code)))
+      this.fraud({ card: card.fingerprint, at, source: 'engine' });
+  }
+
+  /** The engine observer's `outcomeRecorded`: a chargeback labels its card at the transaction's time. */
+  outcome(merchantId: string, transactionId: string, outcome: string): void {
+    if (outcome !== 'chargeback') return;
+    const lookup = this.o.transactionOf(merchantId, transactionId).then(
+      (t) => t && this.fraud({ card: t.card, at: t.at, source: 'chargeback' }),
+      (error: unknown) => this.o.onError?.(error),
+    );
+    this.lookups.add(lookup);
+    void lookup.finally(() => this.lookups.delete(lookup));
+  }
+
+  /** An analyst decided a case was fraud. */
+  fraud(label: { card: string; at: number; source: FraudSource }): void {
+    this.frauds.push(label);
+  }
+
+  /** Writes what waits (one flush at a time). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      await Promise.all(this.lookups);
+      const visits = this.visits,
+        frauds = this.frauds;
+      if (visits.length === 0 && frauds.length === 0) return;
+      this.visits = [];
+      this.frauds = [];
+      try {
+        await this.o.store.recordVisits(visits);
+        await this.o.store.recordFrauds(frauds);
+      } catch (error) {
+        // Kept for the next flush, within the buffer's bound.
+        this.visits = visits.concat(this.visits).slice(0, this.o.maxBuffered);
+        this.frauds = frauds.concat(this.frauds);
+        this.o.onError?.(error);
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,161 @@
+// The breach scan: from the card histories to suspected points of compromise, and from each one
+// to a compromise event of Leakguard's own whose exposed cards scoring then weighs like listed
+// cards whose leaked elements are unknown (the step-up ladder: a challenge, not a decline).
+// Works in the transactions' own time: a replay of past traffic finds what live traffic would have.
+import { CPP_DEFAULTS, detectCommonPoints, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
+import {
+  CPP_ISSUER,
+  CPP_SOURCE,
+  elementMask,
+  entrySlot,
+  type CompromiseEvent,
+  type CppEvidence,
+  type WatchlistStore,
+} from '../core/watchlist.ts';
+import type { CardHistoryStore } from './history.ts';
+
+export { CPP_ISSUER, CPP_SOURCE };
+
+export interface ScanOptions extends CppOptions {
+  /** Cards whose first fraud falls this far before the scan's time are tested (default 30 days). */
+  recentMs?: number;
+}
+
+export interface ScanFinding {
+  point: SuspectedPoint;
+  event: CompromiseEvent;
+  /** False when the event existed (a later scan of the same breach): newly exposed cards are added to it. */
+  created: boolean;
+  /** Cards newly listed on the event by this scan. */
+  newlyExposed: number;
+}
+
+export interface ScanReport {
+  /** The scan's time (epoch ms): the latest visit recorded, unless asked for another. */
+  at: number;
+  fraudulentCards: number;
+  merchantsTested: number;
+  distinctCards: number;
+  findings: ScanFinding[];
+}
+
+const LIST_CHUNK = 10_000;
+
+export class BreachScanner {
+  private readonly history: CardHistoryStore;
+  private readonly watchlist: WatchlistStore;
+  readonly options: Required<ScanOptions>;
+  private running: Promise<ScanReport> | undefined;
+
+  constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
+    this.history = history;
+    this.watchlist = watchlist;
+    this.options = { ...CPP_DEFAULTS, recentMs: 30 * 86_400_000, ...options };
+  }
+
+  /** One scan at a time: a second request while one runs gets the running one's report. */
+  scan(at?: number): Promise<ScanReport> {
+    this.running ??= this.run(at).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(asked: number | undefined): Promise<ScanReport> {
+    const o = this.options;
+    const at = asked ?? (await this.history.latestVisitAt()) ?? Date.now();
+    const frauds = (await this.history.fraudsSince(at - o.recentMs)).filter((f) => f.firstFraudAt <= at);
+    const empty: ScanReport = {
+      at,
+      fraudulentCards: frauds.length,
+      merchantsTested: 0,
+      distinctCards: 0,
+      findings: [],
+    };
+    if (frauds.length === 0) return empty;
+    const visits = await this.history.visitsOf(frauds.map((f) => f.card));
+
+    // Only merchants some fraudulent card passed through before its first fraud can be suspected.
+    const from = Math.min(...frauds.map((f) => f.firstFraudAt)) - o.lookbackMs;
+    const candidates = new Set<string>();
+    for (const f of frauds)
+      for (const v of visits.get(f.card) ?? [])
+        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs) candidates.add(v.merchantId);
+    const merchants = [...candidates];
+    const [counts, distinctCards] = await Promise.all([
+      Promise.all(merchants.map((m) => this.history.merchantCardCount(m, from, at))),
+      this.history.distinctCards(from, at),
+    ]);
+    const points = detectCommonPoints(
+      {
+        frauds: frauds.map((f) => ({ ...f, visits: visits.get(f.card) ?? [] })),
+        cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
+        totalCards: distinctCards,
+      },
+      o,
+    );
+    const findings: ScanFinding[] = [];
+    for (const point of points) {
+      const firstFrauds = frauds
+        .filter((f) => point.cards.includes(f.card))
+        .map((f) => f.firstFraudAt)
+        .sort((a, b) => a - b);
+      findings.push(await this.suspect(point, firstFrauds, at));
+    }
+    return { at, fraudulentCards: frauds.length, merchantsTested: merchants.length, distinctCards, findings };
+  }
+
+  /** Opens (or extends) the merchant's suspected event and lists the cards that used it since the window opened. */
+  private async suspect(point: SuspectedPoint, firstFrauds: number[], at: number): Promise<ScanFinding> {
+    const now = new Date(at);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const { event: existing, created } = await this.watchlist.createEvent(
+      {
+        externalId: `cpp:${point.merchantId}`,
+        source: CPP_SOURCE,
+        description:
+          `${point.fraudCards} cards that later turned fraudulent were used at merchant ${point.merchantId} ` +
+          `before their first fraud; chance would give ${point.expected.toFixed(2)} (p ≤ 1e${Math.ceil(point.log10PValue)}).`,
+        exposureStart: iso(point.windowStart),
+        exposureEnd: iso(point.windowEnd),
+        discoveredAt: iso(at),
+        dataElements: ['pan'],
+        confidence: 'suspected',
+      },
+      CPP_ISSUER,
+      now,
+    );
+    // Dismissed by an analyst (retracted): the scan does not list its cards again.
+    if (existing.status === 'retracted') return { point, event: existing, created, newlyExposed: 0 };
+
+    // Until the breach is known to have ended, every card used there since the window opened is exposed.
+    const exposed = await this.history.merchantCards(point.merchantId, point.windowStart, at);
+    let newlyExposed = 0;
+    const mask = elementMask(['pan']);
+    for (let i = 0; i < exposed.length; i += LIST_CHUNK) {
+      const chunk = exposed.slice(i, i + LIST_CHUNK);
+      const statuses = await this.watchlist.addCards(
+        existing.seq,
+        mask,
+        chunk.map((c) => ({ slot: entrySlot(c.slot), expiryTag: 0 })),
+        Math.floor(at / 1000),
+      );
+      newlyExposed += statuses.filter((s) => s !== 'duplicate').length;
+    }
+    const previous = existing.evidence;
+    const byBin: Record<string, number> = {};
+    for (const c of exposed) byBin[c.bin] = (byBin[c.bin] ?? 0) + 1;
+    const evidence: CppEvidence = {
+      merchantId: point.merchantId,
+      fraudCards: point.fraudCards,
+      weightedFraudCards: point.weightedFraudCards,
+      expected: point.expected,
+      log10PValue: point.log10PValue,
+      exposedCards: exposed.length,
+      exposedByBin: byBin,
+      firstFrauds,
+      scannedAt: iso(at),
+      ...(previous?.review ? { review: previous.review } : {}),
+    };
+    const event = (await this.watchlist.updateEvent(existing.seq, { evidence }, now)) ?? existing;
+    return { point, event, created, newlyExposed };
+  }
+}

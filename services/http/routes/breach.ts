@@ -1,0 +1,225 @@
+// Breach discovery's door: an admin runs a scan for common points of purchase at once
+// (POST /v1/admin/cpp/scan); an issuer sees the suspected breaches that exposed cards of its BIN
+// ranges (GET /v1/issuer/suspected-events). The events themselves are compromise events
+// (source leakguard-cpp) listed with the others by GET /v1/compromise-events.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponseSchema } from '../../core/errors.ts';
+import { CPP_ISSUER, type CompromiseEvent, type WatchlistStore } from '../../core/watchlist.ts';
+import type { ScanReport } from '../../breach/scanner.ts';
+import { HttpError } from '../errors.ts';
+
+export interface BreachRouteOptions {
+  /** Absent when breach discovery is off (LEAKGUARD_CPP=off): the routes answer 409. */
+  scan: ((at?: number) => Promise<ScanReport>) | undefined;
+  store: WatchlistStore;
+}
+
+const EVIDENCE_EXAMPLE = {
+  merchantId: 'shop-77',
+  fraudCards: 23,
+  weightedFraudCards: 14.5,
+  expected: 0.41,
+  log10PValue: -21.3,
+  exposedCards: 1840,
+  exposedByBin: { '411111': 920, '555555': 920 },
+  firstFrauds: [1780000000000, 1780003600000],
+  scannedAt: '2026-11-20T06:00:00.000Z',
+};
+
+export const cppEvidenceSchema = z
+  .object({
+    merchantId: z.string(),
+    fraudCards: z.number().describe('Fraudulent cards that used the merchant before their first fraud.'),
+    weightedFraudCards: z.number().describe('Their count weighted by how far each label can be trusted.'),
+    expected: z.number().describe('What chance would give, from the merchant’s share of all cards.'),
+    log10PValue: z.number().describe('log10 of the p-value, corrected for the number of merchants tested.'),
+    exposedCards: z.number().describe('Cards that used the merchant since the window opened, listed on the event.'),
+    exposedByBin: z.record(z.string(), z.number()),
+    firstFrauds: z.array(z.number()).describe('The fraudulent cards’ first frauds, epoch ms, ascending.'),
+    scannedAt: z.string(),
+    review: z
+      .object({ decision: z.enum(['confirmed', 'dismissed']), by: z.string(), at: z.string() })
+      .optional()
+      .describe('An analyst’s confirmation or dismissal (console).'),
+  })
+  .meta({ id: 'CppEvidence', example: EVIDENCE_EXAMPLE });
+
+const scanRequestSchema = z
+  .object({
+    at: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' })
+      .optional()
+      .describe('The scan’s time (the transactions’ own time); default: the latest transaction recorded.'),
+  })
+  .default({})
+  .meta({ id: 'CppScanRequest', example: {} });
+
+const suspectSchema = z.object({
+  merchantId: z.string(),
+  eventId: z.string(),
+  created: z.boolean().describe('False when a previous scan opened the event: newly exposed cards were added.'),
+  status: z.string(),
+  confidence: z.string(),
+  fraudCards: z.number(),
+  expected: z.number(),
+  log10PValue: z.number(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  exposedCards: z.number(),
+  newlyExposed: z.number(),
+});
+const scanReportSchema = z
+  .object({
+    at: z.string(),
+    fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
+    merchantsTested: z.number(),
+    distinctCards: z.number(),
+    suspected: z.array(suspectSchema),
+  })
+  .meta({
+    id: 'CppScanReport',
+    example: {
+      at: '2026-11-20T06:00:00.000Z',
+      fraudulentCards: 41,
+      merchantsTested: 212,
+      distinctCards: 180_000,
+      suspected: [
+        {
+          merchantId: 'shop-77',
+          eventId: 'ce_12',
+          created: true,
+          status: 'open',
+          confidence: 'suspected',
+          fraudCards: 23,
+          expected: 0.41,
+          log10PValue: -21.3,
+          windowStart: '2026-10-01T09:12:00.000Z',
+          windowEnd: '2026-11-02T18:40:00.000Z',
+          exposedCards: 1840,
+          newlyExposed: 1840,
+        },
+      ],
+    },
+  });
+
+const issuerSuspectedSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.string(),
+        merchantId: z.string(),
+        status: z.string(),
+        confidence: z.string(),
+        exposureStart: z.string(),
+        exposureEnd: z.string(),
+        discoveredAt: z.string(),
+        exposedCards: z.number().describe('Exposed cards in your BIN ranges.'),
+      }),
+    ),
+  })
+  .meta({
+    id: 'IssuerSuspectedEvents',
+    example: {
+      events: [
+        {
+          id: 'ce_12',
+          merchantId: 'shop-77',
+          status: 'open',
+          confidence: 'suspected',
+          exposureStart: '2026-10-01T09:12:00.000Z',
+          exposureEnd: '2026-11-02T18:40:00.000Z',
+          discoveredAt: '2026-11-20T06:00:00.000Z',
+          exposedCards: 920,
+        },
+      ],
+    },
+  });
+
+const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema };
+
+/** Exposed cards whose BIN falls in the ranges (BINs of 6 or 8 digits: compared on the range's length). */
+function exposedIn(event: CompromiseEvent, ranges: readonly { from: string; to: string }[]): number {
+  let n = 0;
+  for (const [bin, count] of Object.entries(event.evidence?.exposedByBin ?? {}))
+    if (ranges.some((r) => bin.slice(0, r.from.length) >= r.from && bin.slice(0, r.from.length) <= r.to)) n += count;
+  return n;
+}
+
+export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (app, { scan, store }) => {
+  app.post(
+    '/v1/admin/cpp/scan',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['breach discovery'],
+        operationId: 'scanCommonPoints',
+        summary: 'Scan for common points of purchase now',
+        description:
+          'Tests, for the cards that turned fraudulent recently, which merchants they passed through before their first fraud more often than chance allows (docs/breach-discovery.md). A suspected merchant opens a compromise event of source leakguard-cpp and its exposed cards are listed on it: scoring steps them up.',
+        security: [{ bearer: [] }],
+        body: scanRequestSchema,
+        response: { 200: scanReportSchema, ...errors, 409: errorResponseSchema },
+      },
+    },
+    async (request) => {
+      if (!scan) throw new HttpError('CPP_DISABLED', 'breach discovery is off (LEAKGUARD_CPP=off)');
+      const report = await scan(request.body.at ? Date.parse(request.body.at) : undefined);
+      return {
+        at: new Date(report.at).toISOString(),
+        fraudulentCards: report.fraudulentCards,
+        merchantsTested: report.merchantsTested,
+        distinctCards: report.distinctCards,
+        suspected: report.findings.map((f) => ({
+          merchantId: f.point.merchantId,
+          eventId: f.event.id,
+          created: f.created,
+          status: f.event.status,
+          confidence: f.event.confidence,
+          fraudCards: f.point.fraudCards,
+          expected: f.point.expected,
+          log10PValue: f.point.log10PValue,
+          windowStart: new Date(f.point.windowStart).toISOString(),
+          windowEnd: new Date(f.point.windowEnd).toISOString(),
+          exposedCards: f.event.evidence?.exposedCards ?? 0,
+          newlyExposed: f.newlyExposed,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/issuer/suspected-events',
+    {
+      onRequest: app.requireRole('issuer'),
+      schema: {
+        tags: ['breach discovery'],
+        operationId: 'listIssuerSuspectedEvents',
+        summary: 'Suspected breaches that exposed cards of your BIN ranges',
+        description:
+          'Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many. Dismissed events are left out.',
+        security: [{ bearer: [] }],
+        response: { 200: issuerSuspectedSchema, 401: errorResponseSchema, 403: errorResponseSchema },
+      },
+    },
+    async (request) => {
+      const ranges = await store.getBinRanges(request.principal!.issuerId!);
+      const events = (await store.listEvents(CPP_ISSUER))
+        .filter((e) => e.status !== 'retracted')
+        .map((e) => ({ e, exposed: exposedIn(e, ranges) }))
+        .filter(({ exposed }) => exposed > 0);
+      return {
+        events: events.map(({ e, exposed }) => ({
+          id: e.id,
+          merchantId: e.evidence?.merchantId ?? '',
+          status: e.status,
+          confidence: e.confidence,
+          exposureStart: e.exposureStart,
+          exposureEnd: e.exposureEnd,
+          discoveredAt: e.discoveredAt,
+          exposedCards: exposed,
+        })),
+      };
+    },
+  );
+};

@@ -1,0 +1,125 @@
+// What feeds the card histories: each scoring a visit, the engine's strongest decisions, chargebacks
+// and analysts' decisions fraud labels; written in batches off the scoring path, kept (bounded)
+// while the store fails, and flushed on close.
+import { describe, expect, it } from 'vitest';
+import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
+import type { CardHistoryStore, FraudLabel, VisitRecord } from '../../services/breach/history.ts';
+import { HistoryRecorder } from '../../services/breach/recorder.ts';
+import type { ScoreResult } from '../../services/core/engine.ts';
+
+const T = Date.parse('2026-11-01T10:00:00Z');
+function scored(card: string, at: number, decision = 'approve', codes: string[] = []): ScoreResult {
+  return {
+    kind: 'scored',
+    replayed: false,
+    response: {
+      transactionId: `tx-${card}-${at}`,
+      score: 0,
+      decision: decision as 'approve',
+      reasons: codes.map((code) => ({ code, message: code })),
+      degraded: false,
+      checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' },
+      versions: { engine: 't', ruleset: 't' },
+    },
+    evidence: { card: { bin: '411111', last4: '1111', keyId: 'k', fingerprint: card }, at, features: {} },
+  };
+}
+
+/** A store that fails while `down` is set. */
+class FlakyStore extends MemoryCardHistoryStore {
+  down = false;
+  override async recordVisits(visits: readonly VisitRecord[]) {
+    if (this.down) throw new Error('history store down');
+    return super.recordVisits(visits);
+  }
+  override async recordFrauds(labels: readonly FraudLabel[]) {
+    if (this.down) throw new Error('history store down');
+    return super.recordFrauds(labels);
+  }
+}
+
+const recorder = (store: CardHistoryStore, over: Partial<ConstructorParameters<typeof HistoryRecorder>[0]> = {}) =>
+  new HistoryRecorder({
+    store,
+    transactionOf: async (merchantId, transactionId) =>
+      transactionId === 'tx-known' ? { card: 'card-cb', at: T - 86_400_000 } : undefined,
+    flushMs: 60_000,
+    ...over,
+  });
+
+describe('history recorder', () => {
+  it('records a visit per scoring at the transaction time; nothing for a stored answer sent again or a conflict', async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    r.scored('shop-1', scored('card-a', T));
+    r.scored('shop-2', scored('card-a', T + 1000));
+    // A stored answer sent again carries no evidence.
+    const { response } = scored('card-b', T) as Extract<ScoreResult, { kind: 'scored' }>;
+    r.scored('shop-1', { kind: 'scored', replayed: true, response });
+    r.scored('shop-1', { kind: 'conflict' });
+    expect(await store.latestVisitAt()).toBeUndefined(); // nothing written before the flush
+    await r.flush();
+    expect((await store.visitsOf(['card-a', 'card-b'])).get('card-a')).toEqual([
+      { merchantId: 'shop-1', at: T },
+      { merchantId: 'shop-2', at: T + 1000 },
+    ]);
+    expect((await store.visitsOf(['card-b'])).get('card-b')).toEqual([]);
+    await r.close();
+  });
+
+  it('labels a card at once when the engine reviews or declines it for card testing; not for other reasons', async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    r.scored('shop-1', scored('tester', T, 'decline', ['CARD_MANY_MERCHANTS_10M', 'HIGH_AMOUNT']));
+    r.scored('shop-1', scored('prober', T + 5, 'review', ['CARD_TESTING_SMALL_AMOUNTS_1H']));
+    r.scored('shop-1', scored('big-spender', T, 'review', ['HIGH_AMOUNT']));
+    r.scored('shop-1', scored('challenged', T, 'challenge', ['CARD_MANY_MERCHANTS_1H']));
+    await r.flush();
+    expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
+      { card: 'prober', firstFraudAt: T + 5, weight: 0.5 },
+      { card: 'tester', firstFraudAt: T, weight: 0.5 },
+    ]);
+    await r.close();
+  });
+
+  it("labels a chargeback's card at its transaction's time (looked up before the flush), an analyst's with its weight", async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    r.outcome('shop-1', 'tx-known', 'chargeback');
+    r.outcome('shop-1', 'tx-known', 'refund');
+    r.outcome('shop-1', 'tx-unknown', 'chargeback');
+    r.fraud({ card: 'card-an', at: T, source: 'analyst' });
+    await r.flush();
+    expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
+      { card: 'card-an', firstFraudAt: T, weight: 0.9 },
+      { card: 'card-cb', firstFraudAt: T - 86_400_000, weight: 1 },
+    ]);
+    await r.close();
+  });
+
+  it('keeps what the store refused for the next flush, within its bound, and counts what it drops', async () => {
+    const store = new FlakyStore();
+    const errors: unknown[] = [];
+    let dropped = 0;
+    const r = recorder(store, {
+      maxBuffered: 3,
+      onError: (e) => errors.push(e),
+      onDropped: (n) => (dropped += n),
+    });
+    store.down = true;
+    for (let i = 0; i < 3; i++) r.scored('shop-1', scored(`card-${i}`, T + i));
+    await r.flush();
+    expect(errors).toHaveLength(1);
+    r.scored('shop-1', scored('card-3', T + 3)); // the buffer is full: dropped and counted
+    expect(dropped).toBe(1);
+    store.down = false;
+    await r.close(); // flushes what was kept
+    const kept = await store.visitsOf(['card-0', 'card-1', 'card-2', 'card-3']);
+    expect([...kept].map(([card, v]) => [card, v.length])).toEqual([
+      ['card-0', 1],
+      ['card-1', 1],
+      ['card-2', 1],
+      ['card-3', 0],
+    ]);
+  });
+});

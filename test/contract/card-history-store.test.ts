@@ -1,0 +1,211 @@
+// Breach discovery's card histories and scan, held against every store (memory, a real Redis, a
+// real Redis Cluster): what is kept per card and per merchant, the fraud logs, the distinct-card
+// estimate, and a scan of a generated breach with a known answer listing the exposed cards on an
+// event of Leakguard's own.
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
+import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
+import { RedisCardHistoryStore } from '../../services/adapters/redis/card-history-store.ts';
+import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
+import { slotOf, type CardHistoryStore, type VisitRecord } from '../../services/breach/history.ts';
+import { BreachScanner } from '../../services/breach/scanner.ts';
+import { CPP_ISSUER, CPP_SOURCE, decodeEntry, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
+import { DAY, world } from '../support/cpp-world.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+/** A fingerprint-shaped id (32 bytes, base64url) for a generated card. */
+const fp = (card: string) => createHash('sha256').update(card).digest('base64url');
+const binOf = (card: string) => (card.length % 2 === 0 ? '411111' : '555555');
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+let redisServer: RedisServer;
+let cluster: RedisCluster;
+beforeAll(async () => {
+  [redisServer, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start()]);
+});
+afterAll(() => Promise.all([redisServer.stop(), cluster.stop()]));
+
+interface Subject {
+  history: CardHistoryStore;
+  watchlist: WatchlistStore;
+  close(): Promise<void>;
+}
+const OPTIONS = { retentionMs: 120 * DAY, merchantsPerCard: 5 };
+const redisSubject = (redis: RedisClient): Subject => ({
+  history: new RedisCardHistoryStore(redis, OPTIONS),
+  watchlist: new RedisWatchlistStore(redis),
+  close: async () => redis.disconnect(),
+});
+const subjects: { name: string; open(): Promise<Subject> }[] = [
+  {
+    name: 'memory',
+    open: async () => ({
+      history: new MemoryCardHistoryStore(OPTIONS),
+      watchlist: new MemoryWatchlistStore(),
+      close: async () => {},
+    }),
+  },
+  {
+    name: 'redis',
+    open: async () => {
+      const redis = await whenReady(connectRedis(redisServer.url));
+      await redis.flushall();
+      return redisSubject(redis);
+    },
+  },
+  {
+    name: 'redis cluster',
+    open: async () => {
+      await cluster.flushAll();
+      return redisSubject(await whenReady(connectRedis({ clusterNodes: cluster.seeds })));
+    },
+  },
+];
+
+describe.each(subjects)('card histories: $name', (subject) => {
+  let s: Subject;
+  beforeEach(async () => {
+    s = await subject.open();
+    return () => s.close();
+  });
+
+  it("keeps a card's first visit per merchant, its newest merchants within the cap, nothing past the retention", async () => {
+    const card = fp('c1');
+    const visit = (merchantId: string, day: number): VisitRecord => ({
+      card,
+      bin: '411111',
+      merchantId,
+      at: T0 + day * DAY,
+    });
+    await s.history.recordVisits([visit('m1', 10), visit('m2', 11), visit('m1', 12)]);
+    await s.history.recordVisits([visit('m1', 9)]); // out of order: the earlier visit is the first
+    expect((await s.history.visitsOf([card])).get(card)).toEqual([
+      { merchantId: 'm1', at: T0 + 9 * DAY },
+      { merchantId: 'm2', at: T0 + 11 * DAY },
+    ]);
+    // Cap 5: the oldest first visits go.
+    await s.history.recordVisits(['m3', 'm4', 'm5', 'm6'].map((m, i) => visit(m, 20 + i)));
+    const kept = (await s.history.visitsOf([card])).get(card)!.map((v) => v.merchantId);
+    expect(kept.sort()).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
+    // 120 days later, what is older goes with the next write.
+    await s.history.recordVisits([visit('m7', 145)]);
+    expect((await s.history.visitsOf([card])).get(card)!.map((v) => v.merchantId)).toEqual(['m7']);
+    expect((await s.history.visitsOf([fp('nobody')])).get(fp('nobody'))).toEqual([]);
+    expect(await s.history.latestVisitAt()).toBe(T0 + 145 * DAY);
+  });
+
+  it("keeps a merchant's cards at their last visit, with BIN and watchlist slot, counted by period", async () => {
+    const visits: VisitRecord[] = [];
+    for (let i = 0; i < 30; i++)
+      visits.push({ card: fp(`k${i}`), bin: binOf(`k${i}`), merchantId: 'shop', at: T0 + (i % 10) * DAY });
+    visits.push({ card: fp('k0'), bin: binOf('k0'), merchantId: 'shop', at: T0 + 20 * DAY });
+    await s.history.recordVisits(visits);
+    expect(await s.history.merchantCardCount('shop', T0, T0 + 30 * DAY)).toBe(30);
+    // k0's last visit is day 20; k0..k29 with i % 10 ≥ 5 are on days 5–9.
+    expect(await s.history.merchantCardCount('shop', T0 + 5 * DAY, T0 + 9 * DAY)).toBe(15);
+    const cards = await s.history.merchantCards('shop', T0 + 15 * DAY, T0 + 30 * DAY);
+    expect(cards).toEqual([{ slot: slotOf(fp('k0')), bin: binOf('k0'), lastVisitAt: T0 + 20 * DAY }]);
+    expect(entrySlot(cards[0]!.slot)).toEqual(entrySlot(fp('k0')));
+    expect(await s.history.merchantCardCount('elsewhere', T0, T0 + 30 * DAY)).toBe(0);
+  });
+
+  it("logs each card's earliest fraud and most trusted source; a card first labelled long ago is not recent", async () => {
+    await s.history.recordFrauds([
+      { card: fp('a'), at: T0 + 50 * DAY, source: 'engine' },
+      { card: fp('a'), at: T0 + 52 * DAY, source: 'chargeback' },
+      { card: fp('b'), at: T0 + 55 * DAY, source: 'analyst' },
+      { card: fp('old'), at: T0 + 10 * DAY, source: 'chargeback' },
+      { card: fp('old'), at: T0 + 60 * DAY, source: 'engine' },
+    ]);
+    const recent = (await s.history.fraudsSince(T0 + 40 * DAY)).sort((x, y) => x.firstFraudAt - y.firstFraudAt);
+    expect(recent).toEqual([
+      { card: fp('a'), firstFraudAt: T0 + 50 * DAY, weight: 1 },
+      { card: fp('b'), firstFraudAt: T0 + 55 * DAY, weight: 0.9 },
+    ]);
+  });
+
+  it('estimates the distinct cards of the weeks a period overlaps', async () => {
+    const visits: VisitRecord[] = [];
+    for (let i = 0; i < 200; i++) {
+      const card = fp(`d${i}`);
+      visits.push({ card, bin: '411111', merchantId: `m${i % 7}`, at: T0 + (i % 3) * 7 * DAY });
+      visits.push({ card, bin: '411111', merchantId: `m${(i + 1) % 7}`, at: T0 + 7 * DAY });
+    }
+    await s.history.recordVisits(visits);
+    // Redis: a HyperLogLog (0.81 % standard error); memory: exact.
+    expect(Math.abs((await s.history.distinctCards(T0, T0 + 21 * DAY)) - 200)).toBeLessThanOrEqual(4);
+    expect(await s.history.distinctCards(T0 + 60 * DAY, T0 + 70 * DAY)).toBe(0);
+  });
+
+  it('scans a generated breach: the breached merchant only, an event of its own, its exposed cards listed', async () => {
+    const w = world(7, { merchants: 400, cards: 4_000, breach: true, breachCustomers: 300 });
+    const visits: VisitRecord[] = [];
+    for (const [card, list] of w.histories)
+      for (const v of list) visits.push({ card: fp(card), bin: binOf(card), merchantId: v.merchantId, at: T0 + v.at });
+    for (let i = 0; i < visits.length; i += 5_000) await s.history.recordVisits(visits.slice(i, i + 5_000));
+    await s.history.recordFrauds(
+      w.input.frauds.map((f) => ({ card: fp(f.card), at: T0 + f.firstFraudAt, source: 'chargeback' as const })),
+    );
+    const scanner = new BreachScanner(s.history, s.watchlist, { recentMs: 60 * DAY });
+    const at = T0 + 131 * DAY;
+    const report = await scanner.scan(at);
+    expect(report.findings.map((f) => f.point.merchantId)).toEqual([w.breached!.merchantId]);
+    const [finding] = report.findings;
+    expect(finding!.created).toBe(true);
+    expect(finding!.event).toMatchObject({
+      issuerId: CPP_ISSUER,
+      source: CPP_SOURCE,
+      confidence: 'suspected',
+      status: 'open',
+      externalId: `cpp:${w.breached!.merchantId}`,
+      dataElements: ['pan'],
+    });
+    const evidence = finding!.event.evidence!;
+    expect(evidence.merchantId).toBe(w.breached!.merchantId);
+    expect(evidence.fraudCards).toBe(finding!.point.fraudCards);
+    expect(evidence.firstFrauds).toHaveLength(finding!.point.fraudCards);
+    expect(evidence.exposedCards).toBe(finding!.newlyExposed);
+    expect(Object.values(evidence.exposedByBin).reduce((a, b) => a + b, 0)).toBe(evidence.exposedCards);
+
+    // Listed: every card that used the merchant since the window opened; not a card that never went there.
+    const usedSinceWindow = [...w.histories]
+      .filter(([, list]) =>
+        list.some((v) => v.merchantId === w.breached!.merchantId && v.at >= finding!.point.windowStart - T0),
+      )
+      .map(([card]) => card);
+    expect(evidence.exposedCards).toBe(usedSinceWindow.length);
+    const never = [...w.histories.keys()].find(
+      (card) => !w.histories.get(card)!.some((v) => v.merchantId === w.breached!.merchantId),
+    )!;
+    const entries = await s.watchlist.getEntries([entrySlot(fp(usedSinceWindow[0]!)), entrySlot(fp(never))]);
+    expect(decodeEntry(entries[0]!)!.eventSeqs).toEqual([finding!.event.seq]);
+    expect(entries[1]).toBeNull();
+
+    // Scanned again: the same event, nothing newly exposed; dismissed, nothing listed again.
+    const again = await scanner.scan(at);
+    expect(again.findings.map((f) => [f.event.id, f.created, f.newlyExposed])).toEqual([[finding!.event.id, false, 0]]);
+    await s.watchlist.updateEvent(finding!.event.seq, { status: 'retracted' }, new Date(at));
+    const dismissed = await scanner.scan(at);
+    expect(dismissed.findings[0]!.event.status).toBe('retracted');
+    expect(dismissed.findings[0]!.newlyExposed).toBe(0);
+  });
+
+  it('suspects nobody on a clean dataset', async () => {
+    const w = world(12, { merchants: 400, cards: 4_000 });
+    const visits: VisitRecord[] = [];
+    for (const [card, list] of w.histories)
+      for (const v of list) visits.push({ card: fp(card), bin: binOf(card), merchantId: v.merchantId, at: T0 + v.at });
+    await s.history.recordVisits(visits);
+    await s.history.recordFrauds(
+      w.input.frauds.map((f) => ({ card: fp(f.card), at: T0 + f.firstFraudAt, source: 'chargeback' as const })),
+    );
+    const report = await new BreachScanner(s.history, s.watchlist, { recentMs: 60 * DAY }).scan(T0 + 131 * DAY);
+    expect(report.fraudulentCards).toBeGreaterThan(5);
+    expect(report.merchantsTested).toBeGreaterThan(20);
+    expect(report.findings).toEqual([]);
+    expect(await s.watchlist.listEvents()).toEqual([]);
+  });
+});
