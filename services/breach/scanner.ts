@@ -94,8 +94,9 @@ export class BreachScanner {
     );
     const findings: ScanFinding[] = [];
     for (const point of points) {
+      const named = new Set(point.cards);
       const firstFrauds = frauds
-        .filter((f) => point.cards.includes(f.card))
+        .filter((f) => named.has(f.card))
         .map((f) => f.firstFraudAt)
         .sort((a, b) => a - b);
       findings.push(await this.suspect(point, firstFrauds, at));

@@ -23,6 +23,8 @@ const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; allowed:
   { method: 'PUT', url: '/v1/issuers/i1/bin-ranges', allowed: ['admin'] },
   { method: 'GET', url: '/v1/issuers/i1/bin-ranges', allowed: ['issuer', 'admin'] },
   { method: 'GET', url: '/v1/issuer/hits', allowed: ['issuer'] },
+  { method: 'GET', url: '/v1/issuer/suspected-events', allowed: ['issuer'] },
+  { method: 'POST', url: '/v1/admin/cpp/scan', allowed: ['admin'] },
   { method: 'GET', url: '/v1/admin/ruleset', allowed: ['admin'] },
   { method: 'POST', url: '/v1/admin/ruleset/reload', allowed: ['admin'] },
   { method: 'GET', url: '/v1/admin/rates', allowed: ['admin'] },
