@@ -4,6 +4,8 @@
 // fingerprint, never carrying a card number; flagged holds exactly the non-approve decisions; one
 // card's decisions keep the input order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { HISTORY_KEYS } from '../../services/adapters/redis/keys.ts';
 import { maskPan } from '../../services/core/card.ts';
 import { bearer } from '../support/app.ts';
 import {
@@ -99,6 +101,28 @@ describe('stream scoring end to end', () => {
       },
       15_000,
     );
+  });
+
+  it('records each scored card at its merchant for breach discovery (card histories: fingerprints, never a PAN)', async () => {
+    const redis = new Redis(h.redis.url);
+    try {
+      const expected = new Map<string, Set<string>>();
+      for (const tx of valid) {
+        const key = HISTORY_KEYS.cardMerchants(fingerprint(tx.pan));
+        expected.set(key, (expected.get(key) ?? new Set()).add(tx.input.merchantId));
+      }
+      // Written off the scoring path, in batches every 500 ms; by the processor alone (nothing else
+      // has scored these cards yet: the /v1/score comparison comes next).
+      await waitFor('card histories written', async () => {
+        for (const [key, merchants] of expected)
+          if ((await redis.zrange(key, 0, -1)).sort().join() !== [...merchants].sort().join()) return false;
+        return true;
+      });
+      const stored = (await Promise.all([...expected.keys()].map((k) => redis.zrange(k, 0, -1)))).join(' ');
+      expect(longDigitRuns(stored)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('publishes for each transaction the decision the engine gives to the same input over /v1/score', async () => {
