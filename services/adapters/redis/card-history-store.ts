@@ -17,7 +17,7 @@ import {
   type HistoryOptions,
   type VisitRecord,
 } from '../../breach/history.ts';
-import type { RedisClient } from './connection.ts';
+import { isCluster, type RedisClient } from './connection.ts';
 import { HISTORY_KEYS } from './keys.ts';
 import { LuaScript, read, sendAlone } from './lua.ts';
 
@@ -26,6 +26,12 @@ const HISTORY = LuaScript.file('./history.lua', import.meta.url);
 const TTL_MARGIN_MS = 86_400_000;
 
 type Keep = 'LT' | 'GT';
+interface Write {
+  key: string;
+  args: { keep: Keep; members: [number, string][]; floor: number; cap: number; ttlMs: number };
+}
+/** Keys per script on a single Redis: bounds how long one script holds the server. */
+const KEYS_PER_SCRIPT = 256;
 
 export class RedisCardHistoryStore implements CardHistoryStore {
   readonly options: HistoryOptions;
@@ -36,16 +42,39 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     this.options = { ...HISTORY_DEFAULTS, ...options };
   }
 
-  private write(key: string, keep: Keep, members: [number, string][], cap = 0): Promise<unknown> {
+  private entry(key: string, keep: Keep, members: [number, string][], cap = 0): Write {
     const newest = Math.max(...members.map((m) => m[0]));
-    const args = {
-      keep,
-      members,
-      floor: newest - this.options.retentionMs,
-      cap,
-      ttlMs: this.options.retentionMs + TTL_MARGIN_MS,
+    return {
+      key,
+      args: {
+        keep,
+        members,
+        floor: newest - this.options.retentionMs,
+        cap,
+        ttlMs: this.options.retentionMs + TTL_MARGIN_MS,
+      },
     };
-    return HISTORY.run(this.redis, [key], [JSON.stringify(args)]);
+  }
+
+  /**
+   * On a cluster one script per key (each its own slot, sent in parallel); on a single Redis the
+   * whole batch in a few scripts: a script call costs more than the few commands inside it.
+   */
+  private async write(writes: Write[]): Promise<void> {
+    const groups = isCluster(this.redis)
+      ? writes.map((w) => [w])
+      : Array.from({ length: Math.ceil(writes.length / KEYS_PER_SCRIPT) }, (_, i) =>
+          writes.slice(i * KEYS_PER_SCRIPT, (i + 1) * KEYS_PER_SCRIPT),
+        );
+    await Promise.all(
+      groups.map((g) =>
+        HISTORY.run(
+          this.redis,
+          g.map((w) => w.key),
+          [JSON.stringify(g.map((w) => w.args))],
+        ),
+      ),
+    );
   }
 
   async recordVisits(visits: readonly VisitRecord[]): Promise<void> {
@@ -70,20 +99,22 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     }
     const ttl = this.options.retentionMs + TTL_MARGIN_MS;
     await Promise.all([
-      ...[...byCard].map(([key, m]) => this.write(key, 'LT', m, this.options.merchantsPerCard)),
-      ...[...byMerchant].map(([key, m]) => this.write(key, 'GT', m)),
+      this.write([
+        ...[...byCard].map(([key, m]) => this.entry(key, 'LT', m, this.options.merchantsPerCard)),
+        ...[...byMerchant].map(([key, m]) => this.entry(key, 'GT', m)),
+        this.entry(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
+      ]),
       ...[...byWeek].map(async ([week, cards]) => {
         await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.week(week), ...cards]);
         await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.week(week), ttl + 7 * 86_400_000]);
       }),
-      this.write(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
     ]);
   }
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     const bySource = new Map<string, [number, string][]>();
     for (const l of labels) push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, l.card]);
-    await Promise.all([...bySource].map(([key, m]) => this.write(key, 'LT', m)));
+    await this.write([...bySource].map(([key, m]) => this.entry(key, 'LT', m)));
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
