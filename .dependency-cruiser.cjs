@@ -4,11 +4,11 @@
 // load-tests/, test/ and scripts/ may import anything; no file may be part of an import cycle.
 const CORE = '^services/core/';
 /** Use cases and the model's serving side: the ports (interfaces) adapters implement live here. */
-const DOMAIN = '^services/(cases|auth|watchlist|model|breach)/';
+const DOMAIN = '^services/(cases|auth|watchlist|model|breach|webhooks)/';
 const ADAPTERS = '^services/adapters/';
 /** The composition root: the only place that picks adapters, plus the settings it reads. */
 const RUNTIME =
-  '^services/(runtime|case-system|config|watchlist-registry|card-keys|data-keys|audit-key|demo-credentials)\\.ts$';
+  '^services/(runtime|case-system|webhook-system|config|watchlist-registry|card-keys|data-keys|audit-key|demo-credentials)\\.ts$';
 const DOORS = '^(services/(http|console|cli)/|services/main\\.ts$|streams/)';
 
 const layer = (name, from, forbidden, comment) => ({

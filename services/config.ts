@@ -118,6 +118,22 @@ export const configSchema = z.object({
   LEAKGUARD_CPP_MIN_CARDS: int(5, 2, 1000),
   /** Family-wise false-suspicion rate across the merchants of a scan. */
   LEAKGUARD_CPP_ALPHA: z.coerce.number().gt(0).lt(0.5).default(0.001),
+  /** Webhooks (docs/webhooks.md): `1` lets receivers be on private, loopback and link-local addresses (tests, private networks). */
+  LEAKGUARD_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
+  /** One delivery attempt, connection included, is given up after this long. */
+  LEAKGUARD_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
+  /** Retries: the first after this long, doubling up to the maximum delay, until the delivery was queued LEAKGUARD_WEBHOOK_RETRY_FOR_MS ago. */
+  LEAKGUARD_WEBHOOK_RETRY_BASE_MS: int(5_000, 1, 3_600_000),
+  LEAKGUARD_WEBHOOK_RETRY_MAX_DELAY_MS: int(3_600_000, 1, 86_400_000),
+  LEAKGUARD_WEBHOOK_RETRY_FOR_MS: int(86_400_000, 1, 30 * 86_400_000),
+  /** How often an engine looks for deliveries due and new events. */
+  LEAKGUARD_WEBHOOK_POLL_MS: int(1_000, 10, 60_000),
+  /** Watchlist hits are fed this long after they are recorded (the hit store's clock may lag this engine's). */
+  LEAKGUARD_WEBHOOK_HIT_LAG_MS: int(1_000, 0, 60_000),
+  /** Subscriptions one engine serves at once (a hanging receiver holds one of them until its timeout). */
+  LEAKGUARD_WEBHOOK_CONCURRENCY: int(8, 1, 256),
+  /** Delivered and failed deliveries stay in the delivery log this many days. */
+  LEAKGUARD_WEBHOOK_LOG_DAYS: int(30, 1, 365),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     },
     console: consoleOptions(config, runtime),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),
+    webhooks: () => runtime.webhooks?.service,
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });

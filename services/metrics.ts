@@ -87,6 +87,34 @@ export class Metrics {
     help: 'Visits dropped because the card-history buffer was full while the store was failing',
     registers: [this.registry],
   });
+  readonly webhookAttempts = new Counter({
+    name: 'leakguard_webhook_attempts_total',
+    help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly webhookAttemptDuration = new Histogram({
+    name: 'leakguard_webhook_attempt_duration_seconds',
+    help: 'Webhook delivery attempt duration, connection included',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'leakguard_webhook_deliveries_total',
+    help: 'Webhook deliveries by final result (delivered, or failed after the whole retry window)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly webhookQueueDepth = new Gauge({
+    name: 'leakguard_webhook_queue_depth',
+    help: 'Webhook deliveries pending (every subscription)',
+    registers: [this.registry],
+  });
+  readonly webhookOldestPendingAge = new Gauge({
+    name: 'leakguard_webhook_oldest_pending_age_seconds',
+    help: 'Age of the oldest pending webhook delivery (0 when none)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -49,6 +49,7 @@ import { HistoryRecorder } from './breach/recorder.ts';
 import { BreachScanner, type ScanReport } from './breach/scanner.ts';
 import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
 import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
+import { openWebhookSystem, secretSealer, type WebhookSystem } from './webhook-system.ts';
 
 export interface Runtime {
   engine: Engine;
@@ -85,6 +86,8 @@ export interface Runtime {
   /** The audit log's checkpoint file under its key (LEAKGUARD_AUDIT_KEY; throws ConfigError in production without one). */
   auditCheckpoints(): CheckpointFile;
   readonly cases: CaseSystem | undefined;
+  /** Signed webhooks (docs/webhooks.md): opened with the case database, on the same SqlClient; its worker runs in every engine. */
+  readonly webhooks: WebhookSystem | undefined;
   /** Breach discovery (LEAKGUARD_CPP): the card histories, what feeds them, and the scan. */
   breach: BreachDiscovery | undefined;
 }
@@ -323,6 +326,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   });
   let scanTimer: NodeJS.Timeout | undefined;
   let cases: CaseSystem | undefined;
+  let webhooks: WebhookSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
   // The first attempt to open the case database (PGlite's start stalls the event loop for a
   // moment): not ready meanwhile, so that no scoring is routed here to miss its deadline. A
@@ -370,6 +374,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
               : {}),
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
           });
+          // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
+          webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
           return cases;
         } catch (error) {
           await sql.close().catch(() => {});
@@ -407,6 +413,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     auditCheckpoints,
     get cases() {
       return cases;
+    },
+    get webhooks() {
+      return webhooks;
     },
     breach: breach && {
       ...breach,
@@ -497,6 +506,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       flaggedSink.stop();
       if (scanTimer) clearInterval(scanTimer);
       await breach?.recorder.close();
+      await webhooks?.stop();
       if (cases) await cases.close();
       else await flaggedQueue.stop();
       await store.close();

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
     meaning: 'the path exists but does not serve this method; Allow names those it serves',
   },
   CASE_NOT_FOUND: { status: 404, meaning: 'no such case' },
+  WEBHOOK_NOT_FOUND: { status: 404, meaning: 'no such webhook subscription (or one of another tenant)' },
+  DELIVERY_NOT_FOUND: { status: 404, meaning: 'no such delivery of this webhook subscription' },
   TRANSACTION_CONFLICT: {
     status: 409,
     meaning: 'the transactionId was already scored with another payload',
@@ -56,6 +58,11 @@ export const ERROR_CODES = {
     meaning: 'a card list was refused while it streamed in (413: too large, 415: binary, 400: not a card list)',
   },
   NO_EXCHANGE_RATE: { status: 422, meaning: 'a valid currency the rate table has no rate for' },
+  WEBHOOK_URL_REFUSED: {
+    status: 422,
+    meaning:
+      'a webhook URL that is not http(s), carries credentials, does not resolve or resolves to a private address',
+  },
   RULESET_INVALID: { status: 422, meaning: 'the ruleset file is invalid; the previous one stays in force' },
   RATE_TABLE_INVALID: {
     status: 422,

@@ -27,6 +27,7 @@ import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './
 import { scoreRoutes } from './routes/score.ts';
 import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
 import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
+import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 
 export interface AppDependencies {
   engine: Engine;
@@ -49,6 +50,8 @@ export interface AppDependencies {
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
   /** Breach discovery's scan (runtime.breach.scan); absent when LEAKGUARD_CPP=off. */
   cppScan?: BreachRouteOptions['scan'];
+  /** Webhook subscriptions (issuer and merchant keys): the service once the database is open; absent: the routes answer 503. */
+  webhooks?: WebhookRouteOptions['service'];
   /** The analyst console under /console (server-rendered HTML); absent: no console. */
   console?: ConsoleOptions;
   /** Who may scrape /metrics: the token (LEAKGUARD_METRICS_TOKEN), else loopback only, and never in production. */
@@ -131,6 +134,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
   await app.register(breachRoutes, { scan: deps.cppScan, store: deps.watchlist.store });
+  await app.register(webhookRoutes, { service: deps.webhooks ?? (() => undefined) });
   await app.register(operationsRoutes, {
     metrics: deps.metrics,
     metricsAccess: deps.metricsAccess,

@@ -251,8 +251,10 @@ describe('monitoring: dashboard and alert rules', () => {
       expect(v.datasource, v.name).toEqual({ type: 'prometheus', uid: '${DS_PROMETHEUS}' });
     // The deadline variable defaults to the engine's default deadline, in seconds.
     expect(d.templating.list.find((v) => v.name === 'deadline')?.query).toBe(String(DEFAULT_DEADLINE_MS / 1000));
-    // No webhook panel: webhooks do not exist yet.
-    expect(allPanels(d).filter((p) => /webhook/i.test(p.title))).toEqual([]);
+    // Webhook delivery failures have their panel (#15 §4).
+    const webhookPanels = allPanels(d).filter((p) => /webhook/i.test(p.title) && p.type !== 'row');
+    expect(webhookPanels.map((p) => p.title)).toContain('Webhook delivery failures');
+    expect(JSON.stringify(webhookPanels)).toContain('leakguard_webhook_attempts_total');
   });
 
   it('every alert has a duration, a severity and a summary and description; the latency rule uses the default deadline', () => {

@@ -371,6 +371,88 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Your subscriptions, oldest first, a page at a time
+     * @description Pages: `limit` subscriptions at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
+     */
+    get: operations['listWebhooks'];
+    put?: never;
+    /**
+     * Subscribe a URL to events (answers the signing secret once)
+     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise).
+     */
+    post: operations['createWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One of your subscriptions */
+    get: operations['getWebhook'];
+    put?: never;
+    post?: never;
+    /** Unsubscribe: pending deliveries are dropped with the subscription and its log */
+    delete: operations['deleteWebhook'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The delivery log: deliveries newest first, each with its attempts
+     * @description Each attempt with its time, the receiver's status or the error, and its duration. Pages: `limit` deliveries at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/webhooks/{id}/deliveries/{deliveryId}/resend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a delivery again
+     * @description A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body.
+     */
+    post: operations['resendWebhookDelivery'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -639,6 +721,38 @@ export interface components {
       at?: string;
     };
     /**
+     * @example {
+     *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+     *       "url": "https://hooks.bank.example/leakguard",
+     *       "eventTypes": [
+     *         "watchlist.hit"
+     *       ],
+     *       "description": "fraud desk",
+     *       "createdAt": "2026-12-02T10:00:00.000Z",
+     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+     *     }
+     */
+    CreatedWebhook: {
+      createdAt: string;
+      description: string;
+      eventTypes: components['schemas']['WebhookEventType'][];
+      id: string;
+      /** @description The signing secret (whsec_…): shown this once. Verify each delivery with it (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature). */
+      secret: string;
+      url: string;
+    };
+    /**
+     * @example {
+     *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+     *       "deleted": true
+     *     }
+     */
+    DeletedWebhook: {
+      /** @enum {boolean} */
+      deleted: true;
+      id: string;
+    };
+    /**
      * @description Every refusal of the API: `error` for people, `code` for machines, `details` per field
      * @example {
      *       "error": "invalid request",
@@ -670,6 +784,8 @@ export interface components {
         | 'MODEL_NOT_CONFIGURED'
         | 'METHOD_NOT_ALLOWED'
         | 'CASE_NOT_FOUND'
+        | 'WEBHOOK_NOT_FOUND'
+        | 'DELIVERY_NOT_FOUND'
         | 'TRANSACTION_CONFLICT'
         | 'EVENT_CONFLICT'
         | 'CASE_CONFLICT'
@@ -680,6 +796,7 @@ export interface components {
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'UPLOAD_REFUSED'
         | 'NO_EXCHANGE_RATE'
+        | 'WEBHOOK_URL_REFUSED'
         | 'RULESET_INVALID'
         | 'RATE_TABLE_INVALID'
         | 'MODEL_INVALID'
@@ -901,6 +1018,26 @@ export interface components {
       /** @description Required when an admin declares the event; an issuer's key declares for its own issuer (another id: 403). Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
       issuerId?: string;
       source: string;
+    };
+    /**
+     * @example {
+     *       "url": "https://hooks.bank.example/leakguard",
+     *       "eventTypes": [
+     *         "watchlist.hit"
+     *       ],
+     *       "description": "fraud desk"
+     *     }
+     */
+    NewWebhookInput: {
+      /** @description For your own reference. */
+      description?: string;
+      /** @description What to receive: watchlist.hit with an issuer key, case.decided with a merchant key. */
+      eventTypes: components['schemas']['WebhookEventTypeInput'][];
+      /**
+       * Format: uri
+       * @description Where deliveries are POSTed. Its host must resolve to public addresses only (checked now and before every delivery) unless the operator allows private ones.
+       */
+      url: string;
     };
     /**
      * @example {
@@ -1282,6 +1419,179 @@ export interface components {
         reason: string;
       }[];
       rejected: number;
+    };
+    /**
+     * @example {
+     *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+     *       "url": "https://hooks.bank.example/leakguard",
+     *       "eventTypes": [
+     *         "watchlist.hit"
+     *       ],
+     *       "description": "fraud desk",
+     *       "createdAt": "2026-12-02T10:00:00.000Z"
+     *     }
+     */
+    Webhook: {
+      createdAt: string;
+      description: string;
+      eventTypes: components['schemas']['WebhookEventType'][];
+      id: string;
+      url: string;
+    };
+    /**
+     * @example {
+     *       "at": "2026-12-02T10:00:01.120Z",
+     *       "durationMs": 84,
+     *       "statusCode": 503,
+     *       "error": "receiver answered 503"
+     *     }
+     */
+    WebhookAttempt: {
+      at: string;
+      durationMs: number;
+      /** @description Why the attempt failed (null when delivered). */
+      error: string | null;
+      /** @description The receiver’s status; null when it did not answer. */
+      statusCode: number | null;
+    };
+    /**
+     * @example {
+     *       "id": "dlv_Qm9yZ2V0IGl0LCBpdCdzIGE",
+     *       "messageId": "msg_c2lnbmVkIHdlYmhvb2tzIQ",
+     *       "eventType": "watchlist.hit",
+     *       "status": "pending",
+     *       "occurredAt": "2026-12-02T10:00:00.512Z",
+     *       "createdAt": "2026-12-02T10:00:01.010Z",
+     *       "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+     *       "completedAt": null,
+     *       "resendOf": null,
+     *       "data": {
+     *         "merchantId": "shop-7",
+     *         "transactionId": "order-1001",
+     *         "at": "2026-12-02T10:00:00.512Z",
+     *         "amount": 1999,
+     *         "currency": "EUR",
+     *         "decision": "challenge",
+     *         "score": 62,
+     *         "card": {
+     *           "bin": "411111",
+     *           "last4": "1111"
+     *         },
+     *         "eventIds": [
+     *           "ce_1"
+     *         ]
+     *       },
+     *       "attempts": [
+     *         {
+     *           "at": "2026-12-02T10:00:01.120Z",
+     *           "durationMs": 84,
+     *           "statusCode": 503,
+     *           "error": "receiver answered 503"
+     *         }
+     *       ]
+     *     }
+     */
+    WebhookDelivery: {
+      attempts: components['schemas']['WebhookAttempt'][];
+      completedAt: string | null;
+      createdAt: string;
+      /** @description The payload’s data (docs/webhooks.md): never a card number. */
+      data: {
+        [key: string]: unknown;
+      };
+      eventType: components['schemas']['WebhookEventType'];
+      id: string;
+      /** @description The webhook-id header: the same on every attempt and on a re-send. */
+      messageId: string;
+      nextAttemptAt: string | null;
+      occurredAt: string;
+      resendOf: string | null;
+      /** @enum {string} */
+      status: 'pending' | 'delivered' | 'failed';
+    };
+    /**
+     * @example {
+     *       "deliveries": [
+     *         {
+     *           "id": "dlv_Qm9yZ2V0IGl0LCBpdCdzIGE",
+     *           "messageId": "msg_c2lnbmVkIHdlYmhvb2tzIQ",
+     *           "eventType": "watchlist.hit",
+     *           "status": "pending",
+     *           "occurredAt": "2026-12-02T10:00:00.512Z",
+     *           "createdAt": "2026-12-02T10:00:01.010Z",
+     *           "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+     *           "completedAt": null,
+     *           "resendOf": null,
+     *           "data": {
+     *             "merchantId": "shop-7",
+     *             "transactionId": "order-1001",
+     *             "at": "2026-12-02T10:00:00.512Z",
+     *             "amount": 1999,
+     *             "currency": "EUR",
+     *             "decision": "challenge",
+     *             "score": 62,
+     *             "card": {
+     *               "bin": "411111",
+     *               "last4": "1111"
+     *             },
+     *             "eventIds": [
+     *               "ce_1"
+     *             ]
+     *           },
+     *           "attempts": [
+     *             {
+     *               "at": "2026-12-02T10:00:01.120Z",
+     *               "durationMs": 84,
+     *               "statusCode": 503,
+     *               "error": "receiver answered 503"
+     *             }
+     *           ]
+     *         }
+     *       ],
+     *       "has_more": false,
+     *       "next": null
+     *     }
+     */
+    WebhookDeliveryPage: {
+      deliveries: components['schemas']['WebhookDelivery'][];
+      /** @description Whether more items follow this page: fetch them with starting_after = next. */
+      has_more: boolean;
+      /** @description The cursor of the following page (pass it as starting_after); null when has_more is false. */
+      next: string | null;
+    };
+    /**
+     * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
+     * @enum {string}
+     */
+    WebhookEventType: 'watchlist.hit' | 'case.decided';
+    /**
+     * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
+     * @enum {string}
+     */
+    WebhookEventTypeInput: 'watchlist.hit' | 'case.decided';
+    /**
+     * @example {
+     *       "webhooks": [
+     *         {
+     *           "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+     *           "url": "https://hooks.bank.example/leakguard",
+     *           "eventTypes": [
+     *             "watchlist.hit"
+     *           ],
+     *           "description": "fraud desk",
+     *           "createdAt": "2026-12-02T10:00:00.000Z"
+     *         }
+     *       ],
+     *       "has_more": false,
+     *       "next": null
+     *     }
+     */
+    WebhookPage: {
+      /** @description Whether more items follow this page: fetch them with starting_after = next. */
+      has_more: boolean;
+      /** @description The cursor of the following page (pass it as starting_after); null when has_more is false. */
+      next: string | null;
+      webhooks: components['schemas']['Webhook'][];
     };
   };
   responses: never;
@@ -4627,6 +4937,995 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['OutcomeResponse'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listWebhooks: {
+    parameters: {
+      query?: {
+        /** @description How many items a page holds at most (1 to 1000, default 100). */
+        limit?: number;
+        /** @description Continue after this cursor: the `next` of the previous page of webhooks (opaque). */
+        starting_after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "webhooks": [
+           *         {
+           *           "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+           *           "url": "https://hooks.bank.example/leakguard",
+           *           "eventTypes": [
+           *             "watchlist.hit"
+           *           ],
+           *           "description": "fraud desk",
+           *           "createdAt": "2026-12-02T10:00:00.000Z"
+           *         }
+           *       ],
+           *       "has_more": false,
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['WebhookPage'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "url": "https://hooks.bank.example/leakguard",
+         *       "eventTypes": [
+         *         "watchlist.hit"
+         *       ],
+         *       "description": "fraud desk"
+         *     }
+         */
+        'application/json': components['schemas']['NewWebhookInput'];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+           *       "url": "https://hooks.bank.example/leakguard",
+           *       "eventTypes": [
+           *         "watchlist.hit"
+           *       ],
+           *       "description": "fraud desk",
+           *       "createdAt": "2026-12-02T10:00:00.000Z",
+           *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+           *     }
+           */
+          'application/json': components['schemas']['CreatedWebhook'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Understood, but refused: see the code */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no exchange rate for this currency",
+           *       "code": "NO_EXCHANGE_RATE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+           *       "url": "https://hooks.bank.example/leakguard",
+           *       "eventTypes": [
+           *         "watchlist.hit"
+           *       ],
+           *       "description": "fraud desk",
+           *       "createdAt": "2026-12-02T10:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+           *       "deleted": true
+           *     }
+           */
+          'application/json': components['schemas']['DeletedWebhook'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description How many items a page holds at most (1 to 200, default 50). */
+        limit?: number;
+        /** @description Continue after this cursor: the `next` of the previous page of deliveries (opaque). */
+        starting_after?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "deliveries": [
+           *         {
+           *           "id": "dlv_Qm9yZ2V0IGl0LCBpdCdzIGE",
+           *           "messageId": "msg_c2lnbmVkIHdlYmhvb2tzIQ",
+           *           "eventType": "watchlist.hit",
+           *           "status": "pending",
+           *           "occurredAt": "2026-12-02T10:00:00.512Z",
+           *           "createdAt": "2026-12-02T10:00:01.010Z",
+           *           "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+           *           "completedAt": null,
+           *           "resendOf": null,
+           *           "data": {
+           *             "merchantId": "shop-7",
+           *             "transactionId": "order-1001",
+           *             "at": "2026-12-02T10:00:00.512Z",
+           *             "amount": 1999,
+           *             "currency": "EUR",
+           *             "decision": "challenge",
+           *             "score": 62,
+           *             "card": {
+           *               "bin": "411111",
+           *               "last4": "1111"
+           *             },
+           *             "eventIds": [
+           *               "ce_1"
+           *             ]
+           *           },
+           *           "attempts": [
+           *             {
+           *               "at": "2026-12-02T10:00:01.120Z",
+           *               "durationMs": 84,
+           *               "statusCode": 503,
+           *               "error": "receiver answered 503"
+           *             }
+           *           ]
+           *         }
+           *       ],
+           *       "has_more": false,
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['WebhookDeliveryPage'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  resendWebhookDelivery: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        deliveryId: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "dlv_Qm9yZ2V0IGl0LCBpdCdzIGE",
+           *       "messageId": "msg_c2lnbmVkIHdlYmhvb2tzIQ",
+           *       "eventType": "watchlist.hit",
+           *       "status": "pending",
+           *       "occurredAt": "2026-12-02T10:00:00.512Z",
+           *       "createdAt": "2026-12-02T10:00:01.010Z",
+           *       "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+           *       "completedAt": null,
+           *       "resendOf": null,
+           *       "data": {
+           *         "merchantId": "shop-7",
+           *         "transactionId": "order-1001",
+           *         "at": "2026-12-02T10:00:00.512Z",
+           *         "amount": 1999,
+           *         "currency": "EUR",
+           *         "decision": "challenge",
+           *         "score": 62,
+           *         "card": {
+           *           "bin": "411111",
+           *           "last4": "1111"
+           *         },
+           *         "eventIds": [
+           *           "ce_1"
+           *         ]
+           *       },
+           *       "attempts": [
+           *         {
+           *           "at": "2026-12-02T10:00:01.120Z",
+           *           "durationMs": 84,
+           *           "statusCode": 503,
+           *           "error": "receiver answered 503"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['WebhookDelivery'];
         };
       };
       /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */

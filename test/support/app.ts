@@ -89,6 +89,7 @@ export async function buildTestApp(
         }
       : {}),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),
+    webhooks: () => runtime.webhooks?.service,
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
   });

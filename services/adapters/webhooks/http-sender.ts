@@ -1,0 +1,91 @@
+// Sends one signed webhook request. Before each request the receiver's host is resolved and every
+// address checked (address-guard.ts); the connection then goes to a checked address only (the
+// lookup is pinned), so a name that changes what it resolves to between check and connect cannot
+// reach a private address. Redirects are not followed (a 3xx is a failed attempt). The whole
+// attempt, connection included, is bounded by the timeout; the answer's body is read up to 64 KiB
+// and dropped.
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { checkDestination, type Resolver } from './address-guard.ts';
+import type { SendResult, WebhookSender } from '../../webhooks/model.ts';
+
+export interface HttpSenderOptions {
+  allowPrivate: boolean;
+  timeoutMs: number;
+  resolve?: Resolver;
+  userAgent?: string;
+}
+
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export class HttpWebhookSender implements WebhookSender {
+  private readonly o: HttpSenderOptions;
+
+  constructor(options: HttpSenderOptions) {
+    this.o = options;
+  }
+
+  async send(url: string, body: string, headers: Readonly<Record<string, string>>): Promise<SendResult> {
+    const check = await checkDestination(url, {
+      allowPrivate: this.o.allowPrivate,
+      ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
+    });
+    if (!check.ok) return { statusCode: null, error: `refused: ${check.reason}` };
+    const target = new URL(url);
+    const address = check.addresses[0]!;
+    const family = isIP(address);
+    // Every lookup the socket makes answers the address that was checked.
+    const lookup: LookupFunction = (_host, options, callback) => {
+      if ((options as { all?: boolean }).all)
+        (callback as (e: null, a: unknown[]) => void)(null, [{ address, family }]);
+      else callback(null, address, family);
+    };
+    const options: RequestOptions = {
+      method: 'POST',
+      hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: target.port || (target.protocol === 'https:' ? 443 : 80),
+      path: `${target.pathname}${target.search}`,
+      headers: {
+        ...headers,
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': this.o.userAgent ?? 'Leakguard-Webhooks/1',
+      },
+      lookup,
+      agent: false,
+    };
+    return new Promise<SendResult>((resolve) => {
+      let settled = false;
+      const done = (result: SendResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_ANSWER_BYTES) res.destroy();
+        });
+        const status = res.statusCode ?? 0;
+        const finish = () =>
+          done({
+            statusCode: status,
+            error: status >= 200 && status < 300 ? null : `receiver answered ${status}`,
+          });
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        done({ statusCode: null, error: `timed out after ${this.o.timeoutMs} ms` });
+      }, this.o.timeoutMs);
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        done({ statusCode: null, error: error.code ? `${error.code}: ${error.message}` : error.message }),
+      );
+      req.end(body);
+    });
+  }
+}

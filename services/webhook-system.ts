@@ -1,0 +1,111 @@
+// Webhooks once the case database is open: part of the composition root with runtime.ts. It builds
+// the PostgreSQL (or PGlite) outbox, the HTTP sender behind the address guard, the subscription
+// service the API uses and the worker that feeds and sends deliveries (docs/webhooks.md).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { checkDestination } from './adapters/webhooks/address-guard.ts';
+import { HttpWebhookSender } from './adapters/webhooks/http-sender.ts';
+import { newWebhookSecret, signWebhook } from './adapters/webhooks/signing.ts';
+import { PostgresWebhookStore } from './adapters/postgres/webhook-store.ts';
+import type { SqlClient } from './adapters/postgres/sql-client.ts';
+import type { Config } from './config.ts';
+import type { WatchlistStore } from './core/watchlist.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import type { SecretSealer, WebhookSender } from './webhooks/model.ts';
+import type { PersonalDataCipher } from './cases/personal-data.ts';
+import { WebhookService } from './webhooks/service.ts';
+
+export interface WebhookSystem {
+  service: WebhookService;
+  dispatcher: WebhookDispatcher;
+  stop(): Promise<void>;
+}
+
+/**
+ * Signing secrets sealed like personal data (AES-256-GCM under LEAKGUARD_DATA_KEY, rotation
+ * included), each bound to its subscription: a database dump alone cannot forge deliveries.
+ */
+export function secretSealer(cipher: PersonalDataCipher): SecretSealer {
+  type Sealed = Parameters<PersonalDataCipher['seal']>[0];
+  return {
+    seal: (secret, binding) => cipher.seal({ webhookSecret: secret } as unknown as Sealed, binding),
+    open: (sealed, binding) => {
+      const value = (cipher.open(sealed, binding) as { webhookSecret?: unknown }).webhookSecret;
+      if (typeof value !== 'string') throw new Error('not a sealed webhook secret');
+      return value;
+    },
+  };
+}
+
+export const newWebhookId = (prefix: string) => `${prefix}_${randomBytes(16).toString('base64url')}`;
+
+export type WebhookConfig = Pick<
+  Config,
+  | 'LEAKGUARD_WEBHOOK_ALLOW_PRIVATE'
+  | 'LEAKGUARD_WEBHOOK_TIMEOUT_MS'
+  | 'LEAKGUARD_WEBHOOK_RETRY_BASE_MS'
+  | 'LEAKGUARD_WEBHOOK_RETRY_MAX_DELAY_MS'
+  | 'LEAKGUARD_WEBHOOK_RETRY_FOR_MS'
+  | 'LEAKGUARD_WEBHOOK_POLL_MS'
+  | 'LEAKGUARD_WEBHOOK_HIT_LAG_MS'
+  | 'LEAKGUARD_WEBHOOK_CONCURRENCY'
+  | 'LEAKGUARD_WEBHOOK_LOG_DAYS'
+>;
+
+/** Builds the webhook system on an open (and migrated) database; the worker starts unless `start` is false. */
+export function openWebhookSystem(o: {
+  sql: SqlClient;
+  config: WebhookConfig;
+  watchlist: Pick<WatchlistStore, 'pageHits' | 'getBinRanges'>;
+  metrics: Metrics;
+  logger: Logger;
+  sender?: WebhookSender;
+  /** Seals the signing secrets at rest (runtime: the data key); absent: stored as they are (tests). */
+  sealer?: SecretSealer;
+  start?: boolean;
+}): WebhookSystem {
+  const c = o.config;
+  const allowPrivate = c.LEAKGUARD_WEBHOOK_ALLOW_PRIVATE === '1';
+  const store = new PostgresWebhookStore(o.sql, o.sealer);
+  const service = new WebhookService({
+    store,
+    checkUrl: (url) => checkDestination(url, { allowPrivate }),
+    newSecret: newWebhookSecret,
+    newId: newWebhookId,
+  });
+  const dispatcher = new WebhookDispatcher({
+    store,
+    sender: o.sender ?? new HttpWebhookSender({ allowPrivate, timeoutMs: c.LEAKGUARD_WEBHOOK_TIMEOUT_MS }),
+    hits: o.watchlist,
+    sign: signWebhook,
+    newId: newWebhookId,
+    retry: {
+      baseMs: c.LEAKGUARD_WEBHOOK_RETRY_BASE_MS,
+      maxDelayMs: c.LEAKGUARD_WEBHOOK_RETRY_MAX_DELAY_MS,
+      retryForMs: c.LEAKGUARD_WEBHOOK_RETRY_FOR_MS,
+    },
+    owner: `${hostname()}:${process.pid}`,
+    pollMs: c.LEAKGUARD_WEBHOOK_POLL_MS,
+    leaseMs: 2 * c.LEAKGUARD_WEBHOOK_TIMEOUT_MS + 5_000,
+    concurrency: c.LEAKGUARD_WEBHOOK_CONCURRENCY,
+    hitLagMs: c.LEAKGUARD_WEBHOOK_HIT_LAG_MS,
+    hitOverlapMs: Math.max(60_000, 2 * c.LEAKGUARD_WEBHOOK_HIT_LAG_MS),
+    logRetentionMs: c.LEAKGUARD_WEBHOOK_LOG_DAYS * 86_400_000,
+    observer: {
+      attempt: (result, durationMs) => {
+        o.metrics.webhookAttempts.inc({ result });
+        o.metrics.webhookAttemptDuration.observe(durationMs / 1000);
+      },
+      delivery: (result) => o.metrics.webhookDeliveries.inc({ result }),
+      queue: (depth, age) => {
+        o.metrics.webhookQueueDepth.set(depth);
+        o.metrics.webhookOldestPendingAge.set(age);
+      },
+      error: (error, stage) => o.logger.warn({ err: error, stage }, 'webhooks: will retry'),
+    },
+  });
+  if (o.start !== false) dispatcher.start();
+  return { service, dispatcher, stop: () => dispatcher.stop() };
+}

@@ -1,0 +1,224 @@
+// The webhook worker every engine runs once its case database is open. A pass:
+//   1. feeds analysts' decisions (labels not fed yet) into their merchants' queues (one transaction);
+//   2. takes the lease of subscriptions that have work; for each, feeds the issuer's new watchlist
+//      hits (read from the hit store past the subscription's cursor, queued and the cursor moved in
+//      one transaction), then sends the oldest pending delivery, and the next, in order, until one
+//      fails (it waits for its retry: nothing behind it overtakes it) or none is due.
+// Nothing here runs on the scoring path: scoring records hits in the hit store, this reads them.
+import type {
+  Attempt,
+  AttemptOutcome,
+  HitSource,
+  Lease,
+  OutboxEvent,
+  PendingDelivery,
+  SendResult,
+  WebhookSender,
+  WebhookStore,
+} from './model.ts';
+import { hitEvent } from './model.ts';
+import { afterFailure, type RetryPolicy } from './retry.ts';
+
+export interface SignedMessage {
+  body: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface DispatcherObserver {
+  attempt?(result: 'success' | 'http_error' | 'error', durationMs: number): void;
+  delivery?(result: 'delivered' | 'failed'): void;
+  queue?(depth: number, oldestAgeSeconds: number): void;
+  error?(error: unknown, stage: string): void;
+}
+
+export interface DispatcherOptions {
+  store: WebhookStore;
+  sender: WebhookSender;
+  hits: HitSource;
+  sign(secret: string, message: { id: string; type: string; timestamp: Date; data: unknown }): SignedMessage;
+  newId(prefix: 'dlv' | 'msg'): string;
+  retry: RetryPolicy;
+  /** This process, in the leases it takes. */
+  owner: string;
+  pollMs: number;
+  /** Longer than a request's timeout: a lease is renewed before each attempt. */
+  leaseMs: number;
+  /** Subscriptions served at once by this engine. */
+  concurrency: number;
+  /** Hits are read up to this long before now (the hit store's clock may run a little behind). */
+  hitLagMs: number;
+  /** Hits already fed are read again this far back, and dropped as duplicates: late writes are not missed. */
+  hitOverlapMs: number;
+  /** Delivered and failed deliveries are kept this long (the delivery log). */
+  logRetentionMs: number;
+  observer?: DispatcherObserver;
+  now?: () => number;
+}
+
+const HIT_PAGE = 500;
+/** At most this much of a subscription's hit stream per pass: a long backlog is caught up window by window. */
+const HIT_WINDOW_MS = 10 * 60_000;
+const DELIVERIES_PER_LEASE = 100;
+
+export class WebhookDispatcher {
+  private readonly o: DispatcherOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastStats = 0;
+  private lastPrune = 0;
+  private readonly now: () => number;
+
+  constructor(options: DispatcherOptions) {
+    this.o = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.pass()
+        .catch((error: unknown) => this.o.observer?.error?.(error, 'pass'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops taking work; waits for the pass in flight (its attempts end within the send timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass (tests call it directly). */
+  async pass(): Promise<void> {
+    const { store } = this.o;
+    try {
+      while ((await store.feedDecisions(100, () => this.o.newId('dlv'))) === 100 && !this.stopped);
+    } catch (error) {
+      this.o.observer?.error?.(error, 'feed-decisions');
+    }
+    const leases = await store.claim(this.o.owner, this.o.leaseMs, this.o.concurrency * 4);
+    let next = 0;
+    const workers = Array.from({ length: Math.min(this.o.concurrency, leases.length) }, async () => {
+      while (next < leases.length) {
+        const lease = leases[next++]!;
+        try {
+          if (!this.stopped) await this.serve(lease);
+        } catch (error) {
+          this.o.observer?.error?.(error, 'deliver');
+        } finally {
+          await store.release(lease).catch((error: unknown) => this.o.observer?.error?.(error, 'release'));
+        }
+      }
+    });
+    await Promise.all(workers);
+    await this.housekeeping();
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = this.now();
+    try {
+      if (now - this.lastStats >= Math.min(5_000, this.o.pollMs)) {
+        this.lastStats = now;
+        const stats = await this.o.store.queueStats();
+        this.o.observer?.queue?.(stats.depth, stats.oldestAgeSeconds);
+      }
+      if (now - this.lastPrune >= 3_600_000) {
+        this.lastPrune = now;
+        await this.o.store.prune(new Date(now - this.o.logRetentionMs));
+      }
+    } catch (error) {
+      this.o.observer?.error?.(error, 'housekeeping');
+    }
+  }
+
+  private async serve(lease: Lease): Promise<void> {
+    if (lease.tenant.kind === 'issuer' && lease.eventTypes.includes('watchlist.hit')) {
+      // The hit store unreachable: what is queued still goes (the cursor has not moved, nothing is lost).
+      const fed = await this.feedHits(lease).catch((error: unknown) => {
+        this.o.observer?.error?.(error, 'feed-hits');
+        return true;
+      });
+      if (!fed) return;
+    }
+    for (let sent = 0; sent < DELIVERIES_PER_LEASE && !this.stopped; sent++) {
+      const head = await this.o.store.head(lease);
+      if (!head?.due) return;
+      if (!(await this.o.store.renew(lease, this.o.leaseMs))) return;
+      if (!(await this.attempt(lease, head))) return;
+    }
+  }
+
+  /** Queues the hits recorded since the cursor (oldest first) and moves it; false when the lease was lost. */
+  private async feedHits(lease: Lease): Promise<boolean> {
+    const to = Math.min(this.now() - this.o.hitLagMs, lease.hitsCursorMs + HIT_WINDOW_MS);
+    if (to < lease.hitsCursorMs) return true;
+    // Read again a little before the cursor (a hit written late is not missed), never before the subscription.
+    const from = Math.max(lease.hitsSinceMs, lease.hitsCursorMs - this.o.hitOverlapMs);
+    const newestFirst: OutboxEvent[] = [];
+    let after: { ms: number; seq: number } | undefined;
+    // What the issuer may see of its hits (GET /v1/issuer/hits): cards in its own BIN ranges only.
+    const binRanges = await this.o.hits.getBinRanges(lease.tenant.id);
+    for (;;) {
+      const page = await this.o.hits.pageHits(lease.tenant.id, { from, to, after, limit: HIT_PAGE, binRanges });
+      newestFirst.push(...page.items.map(hitEvent));
+      if (!page.hasMore || !page.next) break;
+      after = page.next;
+    }
+    const events = newestFirst.reverse();
+    return this.o.store.enqueue(lease, events, to + 1, () => this.o.newId('dlv'));
+  }
+
+  /** Signs and sends; a secret that cannot be opened or used is a failed attempt (nothing is sent). */
+  private async send(lease: Lease, head: PendingDelivery, started: number): Promise<SendResult> {
+    // A secret sealed under a data key this engine no longer holds: nothing can be signed.
+    const unreadable = {
+      statusCode: null,
+      error: 'the signing secret cannot be decrypted: LEAKGUARD_DATA_KEY or LEAKGUARD_PREVIOUS_DATA_KEY',
+    };
+    if (lease.secret === null) return unreadable;
+    let signed: SignedMessage;
+    try {
+      signed = this.o.sign(lease.secret, {
+        id: head.messageId,
+        type: head.eventType,
+        timestamp: new Date(started),
+        data: head.data,
+      });
+    } catch {
+      return unreadable;
+    }
+    return this.o.sender.send(lease.url, signed.body, signed.headers);
+  }
+
+  /** One attempt at the head; true when it was delivered (the next may follow). */
+  private async attempt(lease: Lease, head: PendingDelivery): Promise<boolean> {
+    const started = this.now();
+    const result = await this.send(lease, head, started);
+    const durationMs = Math.max(0, this.now() - started);
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const attempt: Attempt = {
+      at: new Date(started).toISOString(),
+      durationMs,
+      statusCode: result.statusCode,
+      error: ok ? null : (result.error ?? `receiver answered ${result.statusCode}`),
+    };
+    this.o.observer?.attempt?.(ok ? 'success' : result.statusCode !== null ? 'http_error' : 'error', durationMs);
+    // The retry window runs from when the delivery was queued: behind a receiver that stays down,
+    // the queue drains (each delivery tried at least once) rather than wait a whole window per delivery.
+    const queuedAt = Math.min(Date.parse(head.createdAt), started);
+    const outcome: AttemptOutcome = ok
+      ? { status: 'delivered' }
+      : afterFailure(this.o.retry, head.attempts + 1, started - queuedAt);
+    await this.o.store.recordAttempt(lease, head, attempt, outcome);
+    if (outcome.status !== 'pending') this.o.observer?.delivery?.(outcome.status);
+    // A failed delivery is given up: the next one may go (in order, after it).
+    return outcome.status !== 'pending';
+  }
+}

@@ -1,0 +1,251 @@
+// Signed webhooks (issue #15 §2, docs/webhooks.md): what a subscription is, what its deliveries
+// and their attempts are, the event payloads (never a card number: BIN and last 4 only), and the
+// ports the store and the sender implement. Pure: no I/O.
+import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
+import type { StoredHit, WatchlistStore } from '../core/watchlist.ts';
+
+/** Issuers subscribe to hits on their leaked cards; merchants to analysts' decisions on their orders. */
+export const WEBHOOK_EVENT_TYPES = ['watchlist.hit', 'case.decided'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export type TenantKind = 'issuer' | 'merchant';
+/** Which tenant may subscribe to which event type. */
+export const EVENT_TYPES_OF: Record<TenantKind, readonly WebhookEventType[]> = {
+  issuer: ['watchlist.hit'],
+  merchant: ['case.decided'],
+};
+
+export interface Tenant {
+  kind: TenantKind;
+  id: string;
+}
+
+export interface Subscription {
+  id: string;
+  /** Position in the tenant's list (cursor pagination). */
+  seq: number;
+  tenant: Tenant;
+  url: string;
+  eventTypes: WebhookEventType[];
+  description: string;
+  createdAt: string;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface Attempt {
+  at: string;
+  durationMs: number;
+  /** The receiver's HTTP status; null when no answer came (error says why). */
+  statusCode: number | null;
+  error: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  /** Position in the subscription's queue: deliveries are sent in this order. */
+  seq: number;
+  subscriptionId: string;
+  /** The Standard Webhooks `webhook-id`: the same on every attempt and on a re-send. */
+  messageId: string;
+  eventType: WebhookEventType;
+  data: unknown;
+  occurredAt: string;
+  status: DeliveryStatus;
+  attempts: Attempt[];
+  createdAt: string;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+  /** A re-send names the delivery it copies. */
+  resendOf: string | null;
+}
+
+/** An event bound for one subscription's queue. */
+export interface OutboxEvent {
+  /** The source event: queued once per subscription (a hit's merchant and transaction, a case). */
+  key: string;
+  type: WebhookEventType;
+  occurredAt: string;
+  data: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+  /** The seq to continue after; null when nothing more. */
+  next: number | null;
+}
+
+// --- Payloads --------------------------------------------------------------------------------------
+
+/** Only the BIN and the last 4 of a masked card (`411111******1111`): the payload never carries more. */
+function cardOf(bin: string, masked: string): { bin: string; last4: string } {
+  const last4 = /([0-9]{4})$/.exec(masked)?.[1] ?? '';
+  return { bin: bin.slice(0, 6), last4 };
+}
+
+export function hitEvent(hit: StoredHit): OutboxEvent {
+  return {
+    key: `hit:${hit.merchantId}:${hit.transactionId}`,
+    type: 'watchlist.hit',
+    occurredAt: hit.at,
+    data: {
+      merchantId: hit.merchantId,
+      transactionId: hit.transactionId,
+      at: hit.at,
+      amount: hit.amount,
+      currency: hit.currency,
+      decision: hit.decision,
+      score: hit.score,
+      card: cardOf(hit.bin, hit.card),
+      eventIds: hit.eventIds,
+    },
+  };
+}
+
+/** A final decision as the feeder reads it from the case database (a label and its case). */
+export interface DecidedCase {
+  caseId: number;
+  merchantId: string;
+  transactionId: string;
+  label: 'fraud' | 'legitimate';
+  decidedAt: string;
+  amount: number;
+  currency: string;
+  bin: string;
+  last4: string;
+}
+
+export function decisionEvent(d: DecidedCase): OutboxEvent {
+  return {
+    key: `case:${d.caseId}`,
+    type: 'case.decided',
+    occurredAt: d.decidedAt,
+    data: {
+      caseId: d.caseId,
+      merchantId: d.merchantId,
+      transactionId: d.transactionId,
+      decision: d.label,
+      decidedAt: d.decidedAt,
+      amount: d.amount,
+      currency: d.currency,
+      card: { bin: d.bin, last4: d.last4 },
+    },
+  };
+}
+
+// --- Ports ---------------------------------------------------------------------------------------
+
+/** A subscription an engine holds the lease of: only the holder feeds and sends its deliveries. */
+export interface Lease {
+  subscriptionId: string;
+  token: string;
+  tenant: Tenant;
+  url: string;
+  /** The signing secret; null when it cannot be decrypted (the data key that sealed it is gone). */
+  secret: string | null;
+  eventTypes: WebhookEventType[];
+  /** Hits recorded from this time (ms) on are the subscription's. */
+  hitsSinceMs: number;
+  /** Hits recorded from this time on are still to be fed. */
+  hitsCursorMs: number;
+}
+
+/** The head of a subscription's queue: its oldest pending delivery. */
+export interface PendingDelivery {
+  seq: number;
+  id: string;
+  messageId: string;
+  eventType: WebhookEventType;
+  data: unknown;
+  occurredAt: string;
+  attempts: number;
+  /** When it was queued: its retry window runs from then. */
+  createdAt: string;
+  /** Whether it is due now (the database's clock). */
+  due: boolean;
+}
+
+export type AttemptOutcome = { status: 'delivered' } | { status: 'pending'; retryInMs: number } | { status: 'failed' };
+
+export interface WebhookStore {
+  create(input: {
+    id: string;
+    tenant: Tenant;
+    url: string;
+    eventTypes: WebhookEventType[];
+    description: string;
+    secret: string;
+    hitsCursorMs: number;
+  }): Promise<Subscription>;
+  get(tenant: Tenant, id: string): Promise<Subscription | undefined>;
+  /** The tenant's subscriptions, oldest first, after `after` (a seq). */
+  list(tenant: Tenant, after: number | undefined, limit: number): Promise<Page<Subscription>>;
+  delete(tenant: Tenant, id: string): Promise<boolean>;
+  /** A subscription's deliveries, newest first, before `before` (a seq), with their attempts. */
+  deliveries(subscriptionId: string, before: number | undefined, limit: number): Promise<Page<Delivery>>;
+  getDelivery(subscriptionId: string, deliveryId: string): Promise<Delivery | undefined>;
+  /** A pending delivery: its next attempt now. Else a new delivery of the same message at the end of the queue. */
+  resend(subscriptionId: string, deliveryId: string, newId: string): Promise<Delivery | undefined>;
+
+  /**
+   * Case decisions not fed yet: each becomes a delivery for every subscription of its merchant to
+   * case.decided, and is marked fed, in one transaction. Returns how many decisions were fed.
+   */
+  feedDecisions(limit: number, newId: () => string): Promise<number>;
+  /** Takes the lease of up to `limit` subscriptions that have work (a due head, or hits to feed). */
+  claim(owner: string, leaseMs: number, limit: number): Promise<Lease[]>;
+  /** Extends a lease; false when it was lost (then the holder stops). */
+  renew(lease: Lease, leaseMs: number): Promise<boolean>;
+  /** Queues events (ignoring those queued before) and moves the hit cursor, in one transaction; false when the lease was lost. */
+  enqueue(lease: Lease, events: OutboxEvent[], hitsCursorMs: number, newId: () => string): Promise<boolean>;
+  head(lease: Lease): Promise<PendingDelivery | undefined>;
+  /** Records an attempt and what follows it (delivered, retry later, given up). */
+  recordAttempt(lease: Lease, delivery: PendingDelivery, attempt: Attempt, outcome: AttemptOutcome): Promise<void>;
+  release(lease: Lease): Promise<void>;
+  /** Pending deliveries, and the age of the oldest (seconds; 0 when none). */
+  queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }>;
+  /** Drops delivered and failed deliveries completed before `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+/** Seals signing secrets at rest (the data key, LEAKGUARD_DATA_KEY), each bound to its subscription. */
+export interface SecretSealer {
+  seal(secret: string, binding: string): string;
+  /** Throws when the value cannot be opened. */
+  open(sealed: string, binding: string): string;
+}
+
+export interface SendResult {
+  statusCode: number | null;
+  error: string | null;
+}
+
+/** Sends one signed request; never throws (a refusal, a timeout, a reset are results). */
+export interface WebhookSender {
+  send(url: string, body: string, headers: Readonly<Record<string, string>>): Promise<SendResult>;
+}
+
+/** The subscriptions' source of watchlist hits: the watchlist store (pageHits, and the issuer's BIN ranges). */
+export type HitSource = Pick<WatchlistStore, 'pageHits' | 'getBinRanges'>;
+
+// --- Errors --------------------------------------------------------------------------------------
+
+export class WebhookNotFound extends LeakguardError {
+  constructor(message = 'no such webhook subscription', options?: LeakguardErrorOptions) {
+    super('WEBHOOK_NOT_FOUND', message, options);
+  }
+}
+
+export class DeliveryNotFound extends LeakguardError {
+  constructor(message = 'no such delivery', options?: LeakguardErrorOptions) {
+    super('DELIVERY_NOT_FOUND', message, options);
+  }
+}
+
+/** A receiver URL refused: not http(s), credentials in it, does not resolve, or a private address. */
+export class WebhookUrlRefused extends LeakguardError {
+  constructor(reason: string) {
+    super('WEBHOOK_URL_REFUSED', `webhook URL refused: ${reason}`, { details: [{ path: 'url', message: reason }] });
+  }
+}

@@ -1,0 +1,185 @@
+// The worker's rules on a real (embedded, in-memory) PostgreSQL, pass by pass: a delivery that fails
+// for its whole retry window is given up and the next one goes; what waits behind a failing one is
+// never sent before it; a given-up delivery can be re-sent; a hit is queued once per subscription
+// however often the feeder reads it again; a subscription only receives hits recorded after it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../services/adapters/postgres/migrate.ts';
+import { PgliteSqlClient } from '../../services/adapters/postgres/pglite-client.ts';
+import { createLogger } from '../../services/logger.ts';
+import { Metrics } from '../../services/metrics.ts';
+import type { StoredHit } from '../../services/core/watchlist.ts';
+import { openWebhookSystem, type WebhookConfig, type WebhookSystem } from '../../services/webhook-system.ts';
+import type { SendResult } from '../../services/webhooks/model.ts';
+
+let sql: PgliteSqlClient;
+let system: WebhookSystem;
+const metrics = new Metrics();
+/** What the fake hit store holds: hits with the time they were recorded. */
+const stored: { ms: number; hit: StoredHit }[] = [];
+const sent: { url: string; tx: string; id: string }[] = [];
+const failing = new Set<string>();
+
+const hit = (transactionId: string, ms: number): { ms: number; hit: StoredHit } => ({
+  ms,
+  hit: {
+    at: new Date(ms).toISOString(),
+    merchantId: 'm1',
+    transactionId,
+    amount: 100,
+    currency: 'EUR',
+    decision: 'challenge',
+    score: 60,
+    card: '411111******1111',
+    bin: '411111',
+    eventIds: ['ce_1'],
+  },
+});
+
+const config: WebhookConfig = {
+  LEAKGUARD_WEBHOOK_ALLOW_PRIVATE: '1',
+  LEAKGUARD_WEBHOOK_TIMEOUT_MS: 1_000,
+  LEAKGUARD_WEBHOOK_RETRY_BASE_MS: 10,
+  LEAKGUARD_WEBHOOK_RETRY_MAX_DELAY_MS: 40,
+  LEAKGUARD_WEBHOOK_RETRY_FOR_MS: 250,
+  LEAKGUARD_WEBHOOK_POLL_MS: 10,
+  LEAKGUARD_WEBHOOK_HIT_LAG_MS: 0,
+  LEAKGUARD_WEBHOOK_CONCURRENCY: 2,
+  LEAKGUARD_WEBHOOK_LOG_DAYS: 30,
+};
+
+beforeAll(async () => {
+  sql = await PgliteSqlClient.open();
+  await migrate(sql);
+  system = openWebhookSystem({
+    sql,
+    config,
+    metrics,
+    logger: createLogger('silent'),
+    start: false,
+    watchlist: {
+      getBinRanges: async () => [],
+      // Newest first, within [from, to], as the stores answer; one page.
+      pageHits: async (_issuer, q) => ({
+        items: stored
+          .filter((s) => s.ms >= (q.from ?? 0) && s.ms <= (q.to ?? Infinity))
+          .reverse()
+          .map((s) => s.hit),
+        hasMore: false,
+        next: null,
+      }),
+    },
+    sender: {
+      send: async (url, body, headers): Promise<SendResult> => {
+        const tx = (JSON.parse(body) as { data: { transactionId: string } }).data.transactionId;
+        sent.push({ url, tx, id: headers['webhook-id']! });
+        return failing.has(tx) ? { statusCode: 500, error: 'receiver answered 500' } : { statusCode: 200, error: null };
+      },
+    },
+  });
+}, 60_000);
+afterAll(async () => {
+  await system?.stop();
+  await sql?.close();
+});
+
+const passes = async (until: () => boolean, max = 400) => {
+  for (let i = 0; i < max && !until(); i++) {
+    await system.dispatcher.pass();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('the webhook worker', () => {
+  it('gives up a delivery after its retry window, then sends the next; nothing overtakes it meanwhile', async () => {
+    const tenant = { kind: 'issuer' as const, id: 'i1' };
+    stored.push(hit('before-subscription', Date.now() - 10));
+    const { subscription } = await system.service.create(tenant, {
+      url: 'http://127.0.0.1:9/a',
+      eventTypes: ['watchlist.hit'],
+    });
+    const now = Date.now();
+    stored.push(hit('t1', now + 1), hit('t2', now + 2), hit('t3', now + 3));
+    failing.add('t1');
+    await new Promise((r) => setTimeout(r, 10));
+    await passes(() => sent.some((s) => s.tx === 't3'));
+    const order = sent.map((s) => s.tx);
+    // t1 retried until its window closed, then t2 and t3: in order, each once, never before t1 was given up.
+    expect(order.filter((t) => t === 't1').length).toBeGreaterThan(3);
+    expect(order.slice(order.lastIndexOf('t1') + 1)).toEqual(['t2', 't3']);
+    expect(order).not.toContain('before-subscription');
+    const log = await system.service.deliveries(tenant, subscription.id, undefined, 10);
+    const t1 = log.items.find((d) => (d.data as { transactionId: string }).transactionId === 't1')!;
+    expect(t1.status).toBe('failed');
+    expect(t1.nextAttemptAt).toBeNull();
+    // Retried until the window (250 ms from when it was queued) closed.
+    expect(Date.parse(t1.attempts.at(-1)!.at) - Date.parse(t1.createdAt)).toBeGreaterThanOrEqual(250 - 5);
+    expect((await metrics.registry.getSingleMetric('leakguard_webhook_deliveries_total')!.get()).values).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { result: 'failed' }, value: 1 }),
+        expect.objectContaining({ labels: { result: 'delivered' }, value: 2 }),
+      ]),
+    );
+
+    // The feeder reads the same hits again (its overlap): nothing is queued twice.
+    await passes(() => false, 5);
+    expect(sent.filter((s) => s.tx === 't2')).toHaveLength(1);
+
+    // Re-sent once the receiver is fixed: the same message id, after what is queued.
+    failing.delete('t1');
+    const again = await system.service.resend(tenant, subscription.id, t1.id);
+    expect(again).toMatchObject({ status: 'pending', resendOf: t1.id, messageId: t1.messageId });
+    await passes(() => sent.at(-1)?.tx === 't1');
+    expect(sent.at(-1)!.id).toBe(t1.messageId);
+    const after = await system.service.deliveries(tenant, subscription.id, undefined, 10);
+    expect(after.items[0]).toMatchObject({ id: again.id, status: 'delivered' });
+    await system.dispatcher.pass();
+    expect((await metrics.registry.getSingleMetric('leakguard_webhook_queue_depth')!.get()).values[0]!.value).toBe(0);
+  });
+
+  it('seals secrets at rest; one that cannot be opened is a failed attempt, and nothing is sent unsigned', async () => {
+    const sealed = openWebhookSystem({
+      sql,
+      config,
+      metrics,
+      logger: createLogger('silent'),
+      start: false,
+      watchlist: {
+        getBinRanges: async () => [],
+        pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }),
+      },
+      sealer: {
+        seal: (secret) => `sealed:${Buffer.from(secret).toString('hex')}`,
+        open: () => {
+          throw new Error('no such key');
+        },
+      },
+      sender: {
+        send: async (url) => {
+          sent.push({ url, tx: 'unsigned', id: '' });
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    const tenant = { kind: 'issuer' as const, id: 'i-sealed' };
+    const { subscription, secret } = await sealed.service.create(tenant, {
+      url: 'http://127.0.0.1:9/sealed',
+      eventTypes: ['watchlist.hit'],
+    });
+    const row = await sql.query<{ secret: string }>('SELECT secret FROM webhook_subscriptions WHERE id = $1', [
+      subscription.id,
+    ]);
+    expect(row.rows[0]!.secret).toBe(`sealed:${Buffer.from(secret).toString('hex')}`);
+    stored.push(hit('sealed-1', Date.now() + 1));
+    await new Promise((r) => setTimeout(r, 10));
+    let log = await sealed.service.deliveries(tenant, subscription.id, undefined, 10);
+    for (let i = 0; i < 100 && (log.items[0]?.attempts.length ?? 0) === 0; i++) {
+      await sealed.dispatcher.pass();
+      log = await sealed.service.deliveries(tenant, subscription.id, undefined, 10);
+    }
+    expect(log.items[0]!.attempts[0]).toMatchObject({
+      statusCode: null,
+      error: expect.stringContaining('the signing secret cannot be decrypted'),
+    });
+    expect(sent.filter((s) => s.url.endsWith('/sealed'))).toEqual([]);
+  });
+});

@@ -1,0 +1,174 @@
+// What the webhook tests share: a real receiver (node:http on loopback) whose answers are
+// scripted (a status, a hang, a dropped connection), and the steps that make a watchlist hit
+// (an event, a listed card, the issuer's BIN range) through the API of an app or an engine process.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+export interface Received {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The body verified against the subscription's secret (throws when the signature is wrong). */
+  verified(secret: string): { type: string; timestamp: string; data: Record<string, unknown> };
+}
+
+/** What the receiver does with a request: answer a status, hang (never answer), or drop the connection. */
+export type Behaviour = number | 'hang' | 'drop';
+
+export class Receiver {
+  readonly requests: Received[] = [];
+  /** Answers in turn; when empty, `fallback`. */
+  readonly script: Behaviour[] = [];
+  fallback: Behaviour = 204;
+  /** Each answer waits this long. */
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  private readonly server: Server;
+  private readonly hanging = new Set<import('node:http').ServerResponse>();
+  port = 0;
+
+  private constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const headers = req.headers;
+        this.requests.push({
+          at: Date.now(),
+          headers,
+          body,
+          verified: (secret) =>
+            new Webhook(secret).verify(body, {
+              'webhook-id': String(headers['webhook-id']),
+              'webhook-timestamp': String(headers['webhook-timestamp']),
+              'webhook-signature': String(headers['webhook-signature']),
+            }) as { type: string; timestamp: string; data: Record<string, unknown> },
+        });
+        const behaviour = this.script.length > 0 ? this.script.shift()! : this.fallback;
+        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+        res.on('close', () => this.inFlight--);
+        if (behaviour === 'hang') {
+          this.hanging.add(res);
+          return;
+        }
+        if (behaviour === 'drop') {
+          req.socket.destroy();
+          return;
+        }
+        setTimeout(() => res.writeHead(behaviour, { 'content-type': 'text/plain' }).end('ok'), this.delayMs);
+      });
+    });
+  }
+
+  static async start(port = 0): Promise<Receiver> {
+    const r = new Receiver();
+    await new Promise<void>((resolve) => r.server.listen(port, '127.0.0.1', resolve));
+    r.port = (r.server.address() as AddressInfo).port;
+    return r;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+
+  /** Requests carrying this message id (webhook-id). */
+  byMessage(id: string): Received[] {
+    return this.requests.filter((r) => r.headers['webhook-id'] === id);
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.socket?.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function luhnComplete(partial: string): string {
+  for (let d = 0; d <= 9; d++) {
+    const candidate = `${partial}${d}`;
+    let sum = 0;
+    for (let i = 0; i < candidate.length; i++) {
+      let x = Number(candidate[candidate.length - 1 - i]);
+      if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
+      sum += x;
+    }
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable');
+}
+
+let serial = Math.floor(Math.random() * 1e6);
+/** A fresh Luhn-valid card in the 411111 range. */
+export const newCard = () => luhnComplete(`411111${String(serial++).padStart(9, '0')}`);
+
+/** One call to the API: whatever carries it (app.inject, an engine process). */
+export type Call = (
+  method: string,
+  url: string,
+  key: string,
+  body?: unknown,
+  contentType?: string,
+) => Promise<{ status: number; json(): any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const WEBHOOK_ENV = {
+  LEAKGUARD_WEBHOOK_ALLOW_PRIVATE: '1',
+  LEAKGUARD_WEBHOOK_POLL_MS: '50',
+  LEAKGUARD_WEBHOOK_HIT_LAG_MS: '0',
+  LEAKGUARD_WEBHOOK_RETRY_BASE_MS: '100',
+  LEAKGUARD_WEBHOOK_RETRY_MAX_DELAY_MS: '800',
+  LEAKGUARD_WEBHOOK_RETRY_FOR_MS: '60000',
+  LEAKGUARD_WEBHOOK_TIMEOUT_MS: '1000',
+};
+
+let eventSerial = 0;
+/** An event of the issuer listing `cards`, and the issuer's BIN range over them (set by an admin). */
+export async function listCards(
+  call: Call,
+  keys: { issuer: string; admin: string },
+  issuerId: string,
+  cards: string[],
+) {
+  const ranges = await call('PUT', `/v1/issuers/${issuerId}/bin-ranges`, keys.admin, [
+    { from: '411111', to: '411111' },
+  ]);
+  if (ranges.status !== 200) throw new Error(`bin ranges: ${ranges.status}`);
+  const event = await call('POST', '/v1/compromise-events', keys.issuer, {
+    externalId: `wh-${process.pid}-${++eventSerial}-${Date.now()}`,
+    source: 'card network alert',
+    exposureStart: '2026-05-01T00:00:00Z',
+    exposureEnd: '2026-10-31T00:00:00Z',
+    discoveredAt: '2026-11-10T00:00:00Z',
+    dataElements: ['pan', 'cvv'],
+    confidence: 'confirmed',
+  });
+  if (event.status !== 201) throw new Error(`event: ${event.status}`);
+  const id = (event.json() as { id: string }).id;
+  const up = await call('POST', `/v1/compromise-events/${id}/cards`, keys.issuer, cards.join('\n') + '\n', 'text/csv');
+  if (up.status !== 200) throw new Error(`upload: ${up.status} ${JSON.stringify(up.json())}`);
+  return id;
+}
+
+export const scoreRequest = (transactionId: string, pan: string, amount = 4999) => ({
+  transactionId,
+  amount,
+  currency: 'EUR',
+  channel: 'ecommerce',
+  card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+});
