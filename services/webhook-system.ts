@@ -58,7 +58,7 @@ export type WebhookConfig = Pick<
 export function openWebhookSystem(o: {
   sql: SqlClient;
   config: WebhookConfig;
-  watchlist: Pick<WatchlistStore, 'pageHits' | 'getBinRanges'>;
+  watchlist: Pick<WatchlistStore, 'pageHits' | 'getBinRanges' | 'listEvents'>;
   metrics: Metrics;
   logger: Logger;
   sender?: WebhookSender;

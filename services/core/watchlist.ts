@@ -320,6 +320,14 @@ export const binRangeSchema = closedObject({ from: BIN(), to: BIN() })
   });
 export type BinRange = z.infer<typeof binRangeSchema>;
 
+/** How many of a suspected event's exposed cards fall in an issuer's BIN ranges (BINs compared on each range's length). */
+export function exposedInRanges(event: Pick<CompromiseEvent, 'evidence'>, ranges: readonly BinRange[]): number {
+  let n = 0;
+  for (const [bin, count] of Object.entries(event.evidence?.exposedByBin ?? {}))
+    if (binInRanges(bin, ranges)) n += count;
+  return n;
+}
+
 export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {
   return ranges.some((r) => {
     const prefix = pan.slice(0, r.from.length);

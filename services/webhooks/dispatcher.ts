@@ -16,7 +16,8 @@ import type {
   WebhookSender,
   WebhookStore,
 } from './model.ts';
-import { hitEvent } from './model.ts';
+import { hitEvent, suspectedEvent } from './model.ts';
+import { CPP_ISSUER, exposedInRanges } from '../core/watchlist.ts';
 import { afterFailure, type RetryPolicy } from './retry.ts';
 
 export interface SignedMessage {
@@ -147,6 +148,13 @@ export class WebhookDispatcher {
       });
       if (!fed) return;
     }
+    if (lease.tenant.kind === 'issuer' && lease.eventTypes.includes('compromise.suspected')) {
+      const fed = await this.feedSuspected(lease).catch((error: unknown) => {
+        this.o.observer?.error?.(error, 'feed-suspected');
+        return true;
+      });
+      if (!fed) return;
+    }
     for (let sent = 0; sent < DELIVERIES_PER_LEASE && !this.stopped; sent++) {
       const head = await this.o.store.head(lease);
       if (!head?.due) return;
@@ -173,6 +181,19 @@ export class WebhookDispatcher {
     }
     const events = newestFirst.reverse();
     return this.o.store.enqueue(lease, events, to + 1, () => this.o.newId('dlv'));
+  }
+
+  /** Queues each state of Leakguard's suspected events that exposed the issuer's cards (each state once); false when the lease was lost. */
+  private async feedSuspected(lease: Lease): Promise<boolean> {
+    const ranges = await this.o.hits.getBinRanges(lease.tenant.id);
+    if (ranges.length === 0) return true;
+    const events = (await this.o.hits.listEvents(CPP_ISSUER))
+      .map((e) => ({ e, exposed: exposedInRanges(e, ranges) }))
+      .filter(({ exposed }) => exposed > 0)
+      .sort((a, b) => (a.e.updatedAt < b.e.updatedAt ? -1 : 1))
+      .map(({ e, exposed }) => suspectedEvent(e, exposed));
+    if (events.length === 0) return true;
+    return this.o.store.enqueue(lease, events, lease.hitsCursorMs, () => this.o.newId('dlv'));
   }
 
   /** Signs and sends; a secret that cannot be opened or used is a failed attempt (nothing is sent). */

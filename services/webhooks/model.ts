@@ -2,15 +2,15 @@
 // and their attempts are, the event payloads (never a card number: BIN and last 4 only), and the
 // ports the store and the sender implement. Pure: no I/O.
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
-import type { StoredHit, WatchlistStore } from '../core/watchlist.ts';
+import type { CompromiseEvent, StoredHit, WatchlistStore } from '../core/watchlist.ts';
 
 /** Issuers subscribe to hits on their leaked cards; merchants to analysts' decisions on their orders. */
-export const WEBHOOK_EVENT_TYPES = ['watchlist.hit', 'case.decided'] as const;
+export const WEBHOOK_EVENT_TYPES = ['watchlist.hit', 'case.decided', 'compromise.suspected'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export type TenantKind = 'issuer' | 'merchant';
 /** Which tenant may subscribe to which event type. */
 export const EVENT_TYPES_OF: Record<TenantKind, readonly WebhookEventType[]> = {
-  issuer: ['watchlist.hit'],
+  issuer: ['watchlist.hit', 'compromise.suspected'],
   merchant: ['case.decided'],
 };
 
@@ -99,6 +99,32 @@ export function hitEvent(hit: StoredHit): OutboxEvent {
       score: hit.score,
       card: cardOf(hit.bin, hit.card),
       eventIds: hit.eventIds,
+    },
+  };
+}
+
+/**
+ * A breach Leakguard suspects (breach discovery, docs/breach-discovery.md) that exposed cards of the
+ * issuer's BIN ranges: sent when it opens and again at each change of status or confidence (an
+ * analyst confirms or dismisses it), each state once per subscription.
+ */
+export function suspectedEvent(event: CompromiseEvent, exposedCards: number): OutboxEvent {
+  return {
+    key: `cpp:${event.id}:${event.status}:${event.confidence}`,
+    type: 'compromise.suspected',
+    occurredAt: event.updatedAt,
+    data: {
+      eventId: event.id,
+      merchantId: event.evidence?.merchantId ?? null,
+      status: event.status,
+      confidence: event.confidence,
+      exposureStart: event.exposureStart,
+      exposureEnd: event.exposureEnd,
+      discoveredAt: event.discoveredAt,
+      exposedCards,
+      ...(event.evidence?.review
+        ? { review: { decision: event.evidence.review.decision, at: event.evidence.review.at } }
+        : {}),
     },
   };
 }
@@ -227,7 +253,7 @@ export interface WebhookSender {
 }
 
 /** The subscriptions' source of watchlist hits: the watchlist store (pageHits, and the issuer's BIN ranges). */
-export type HitSource = Pick<WatchlistStore, 'pageHits' | 'getBinRanges'>;
+export type HitSource = Pick<WatchlistStore, 'pageHits' | 'getBinRanges' | 'listEvents'>;
 
 // --- Errors --------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { cardNumber } from '../stream/support.ts';
 import { mulberry32 } from '../support/cpp-world.ts';
+import { Receiver, until, WEBHOOK_ENV } from '../webhooks/support.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.now() - 80 * DAY;
@@ -104,8 +105,10 @@ beforeAll(async () => {
     LEAKGUARD_WATCHLIST_REFRESH_MS: '500',
     LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000',
     LEAKGUARD_DEADLINE_MS: '2000',
+    ...WEBHOOK_ENV,
   });
-  await engine.ready({ timeoutMs: 90_000 });
+  // The console line: the case database (and the webhook worker with it) is open.
+  await engine.ready({ console: true, timeoutMs: 90_000 });
 
   await inBatches(visits, 8, ([m, pan, at]) => score(m, pan, at));
   // Day 45: the fraud, charged back.
@@ -234,6 +237,41 @@ describe('breach discovery through the engine', () => {
         expect(members).not.toContain(c.pan);
         expect(members).not.toContain(c.pan.slice(6));
       }
+    }
+  });
+
+  it("calls the issuer's compromise.suspected webhook when the event opens and when it is dismissed", async () => {
+    const receiver = await Receiver.start();
+    try {
+      const sub = await http(engine.base, '/v1/webhooks', {
+        headers: bearer(keys.visaIssuer!),
+        body: { url: receiver.url, eventTypes: ['compromise.suspected'] },
+      });
+      expect(sub.status, sub.body).toBe(201);
+      const secret = sub.json().secret as string;
+      const first = await until('the suspected event delivered', () => receiver.requests[0]);
+      const opened = first.verified(secret);
+      const events = await http(engine.base, '/v1/compromise-events', { headers: bearer(keys.admin!) });
+      const byBin = events.json().events.find((e: { id: string }) => e.id === eventId).evidence.exposedByBin;
+      expect(opened).toMatchObject({
+        type: 'compromise.suspected',
+        data: { eventId, merchantId: BREACHED, status: 'open', confidence: 'suspected', exposedCards: byBin['411111'] },
+      });
+      for (const c of cards) expect(first.body).not.toContain(c.pan);
+
+      // Dismissed (retracted by an admin): the issuer hears the exposure is lifted.
+      const retract = await http(engine.base, `/v1/compromise-events/${eventId}/retract`, {
+        method: 'POST',
+        headers: bearer(keys.admin!),
+      });
+      expect(retract.status, retract.body).toBe(200);
+      const second = await until('the dismissal delivered', () => receiver.requests[1]);
+      expect(second.verified(secret).data).toMatchObject({ eventId, status: 'retracted' });
+      // Each state once: nothing more arrives.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.requests).toHaveLength(2);
+    } finally {
+      await receiver.close();
     }
   });
 });

@@ -1563,12 +1563,12 @@ export interface components {
      * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
      * @enum {string}
      */
-    WebhookEventType: 'watchlist.hit' | 'case.decided';
+    WebhookEventType: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';
     /**
      * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
      * @enum {string}
      */
-    WebhookEventTypeInput: 'watchlist.hit' | 'case.decided';
+    WebhookEventTypeInput: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';
     /**
      * @example {
      *       "webhooks": [

@@ -58,6 +58,7 @@ beforeAll(async () => {
     start: false,
     watchlist: {
       getBinRanges: async () => [],
+      listEvents: async () => [],
       // Newest first, within [from, to], as the stores answer; one page.
       pageHits: async (_issuer, q) => ({
         items: stored
@@ -145,6 +146,7 @@ describe('the webhook worker', () => {
       start: false,
       watchlist: {
         getBinRanges: async () => [],
+        listEvents: async () => [],
         pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }),
       },
       sealer: {

@@ -289,7 +289,7 @@ export class PostgresWebhookStore implements WebhookStore {
        WHERE id IN (
          SELECT w.id FROM webhook_subscriptions w
          WHERE (w.lease_until IS NULL OR w.lease_until < now())
-           AND ((w.tenant_kind = 'issuer' AND 'watchlist.hit' = ANY(w.event_types))
+           AND ((w.tenant_kind = 'issuer' AND w.event_types && ARRAY['watchlist.hit', 'compromise.suspected']::text[])
                 OR (SELECT d.next_attempt_at FROM webhook_deliveries d
                     WHERE d.subscription_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) <= now())
          ORDER BY w.served_at NULLS FIRST, w.seq LIMIT $3 FOR UPDATE SKIP LOCKED)

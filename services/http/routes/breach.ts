@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponseSchema } from '../../core/errors.ts';
-import { CPP_ISSUER, type CompromiseEvent, type WatchlistStore } from '../../core/watchlist.ts';
+import { CPP_ISSUER, exposedInRanges, type WatchlistStore } from '../../core/watchlist.ts';
 import type { ScanReport } from '../../breach/scanner.ts';
 import { HttpError } from '../errors.ts';
 
@@ -138,14 +138,6 @@ const issuerSuspectedSchema = z
 
 const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema };
 
-/** Exposed cards whose BIN falls in the ranges (BINs of 6 or 8 digits: compared on the range's length). */
-function exposedIn(event: CompromiseEvent, ranges: readonly { from: string; to: string }[]): number {
-  let n = 0;
-  for (const [bin, count] of Object.entries(event.evidence?.exposedByBin ?? {}))
-    if (ranges.some((r) => bin.slice(0, r.from.length) >= r.from && bin.slice(0, r.from.length) <= r.to)) n += count;
-  return n;
-}
-
 export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (app, { scan, store }) => {
   app.post(
     '/v1/admin/cpp/scan',
@@ -206,7 +198,7 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
       const ranges = await store.getBinRanges(request.principal!.issuerId!);
       const events = (await store.listEvents(CPP_ISSUER))
         .filter((e) => e.status !== 'retracted')
-        .map((e) => ({ e, exposed: exposedIn(e, ranges) }))
+        .map((e) => ({ e, exposed: exposedInRanges(e, ranges) }))
         .filter(({ exposed }) => exposed > 0);
       return {
         events: events.map(({ e, exposed }) => ({
