@@ -108,24 +108,29 @@ export class BreachScanner {
   private async suspect(point: SuspectedPoint, firstFrauds: number[], at: number): Promise<ScanFinding> {
     const now = new Date(at);
     const iso = (ms: number) => new Date(ms).toISOString();
-    const { event: existing, created } = await this.watchlist.createEvent(
-      {
-        externalId: `cpp:${point.merchantId}`,
-        source: CPP_SOURCE,
-        description:
-          `${point.fraudCards} cards that later turned fraudulent were used at merchant ${point.merchantId} ` +
-          `before their first fraud; chance would give ${point.expected.toFixed(2)} (p ≤ 1e${Math.ceil(point.log10PValue)}).`,
-        exposureStart: iso(point.windowStart),
-        exposureEnd: iso(point.windowEnd),
-        discoveredAt: iso(at),
-        dataElements: ['pan'],
-        confidence: 'suspected',
-      },
-      CPP_ISSUER,
-      now,
-    );
-    // Dismissed by an analyst (retracted): the scan does not list its cards again.
-    if (existing.status === 'retracted') return { point, event: existing, created, newlyExposed: 0 };
+    const input = {
+      source: CPP_SOURCE,
+      description:
+        `${point.fraudCards} cards that later turned fraudulent were used at merchant ${point.merchantId} ` +
+        `before their first fraud; chance would give ${point.expected.toFixed(2)} (p ≤ 1e${Math.ceil(point.log10PValue)}).`,
+      exposureStart: iso(point.windowStart),
+      exposureEnd: iso(point.windowEnd),
+      discoveredAt: iso(at),
+      dataElements: ['pan' as const],
+      confidence: 'suspected' as const,
+    };
+    // One event per merchant (`cpp:<merchant>`); once an analyst dismissed it (retracted), its cards
+    // are not listed again, unless enough frauds came after the dismissal: a new breach there, a
+    // new event (`cpp:<merchant>:2`, ...).
+    let existing: CompromiseEvent, created: boolean;
+    for (let n = 1; ; n++) {
+      const externalId = n === 1 ? `cpp:${point.merchantId}` : `cpp:${point.merchantId}:${n}`;
+      ({ event: existing, created } = await this.watchlist.createEvent({ ...input, externalId }, CPP_ISSUER, now));
+      if (existing.status !== 'retracted') break;
+      const dismissedAt = Date.parse(existing.evidence?.review?.at ?? existing.updatedAt);
+      if (firstFrauds.filter((t) => t > dismissedAt).length < this.options.minCards)
+        return { point, event: existing, created, newlyExposed: 0 };
+    }
 
     // Until the breach is known to have ended, every card used there since the window opened is exposed.
     const exposed = await this.history.merchantCards(point.merchantId, point.windowStart, at);

@@ -191,6 +191,23 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const dismissed = await scanner.scan(at);
     expect(dismissed.findings[0]!.event.status).toBe('retracted');
     expect(dismissed.findings[0]!.newlyExposed).toBe(0);
+
+    // A new breach there after the dismissal: fresh frauds among its customers open a new event.
+    const customers = [...w.histories]
+      .filter(
+        ([card, list]) =>
+          list.some((v) => v.merchantId === w.breached!.merchantId) && !w.input.frauds.some((f) => f.card === card),
+      )
+      .map(([card]) => card)
+      .slice(0, 12);
+    await s.history.recordFrauds(
+      customers.map((card) => ({ card: fp(card), at: at + 2 * DAY, source: 'chargeback' as const })),
+    );
+    const later = await scanner.scan(at + 3 * DAY);
+    const reopened = later.findings.find((f) => f.point.merchantId === w.breached!.merchantId)!;
+    expect(reopened.created).toBe(true);
+    expect(reopened.event).toMatchObject({ externalId: `cpp:${w.breached!.merchantId}:2`, status: 'open' });
+    expect(reopened.newlyExposed).toBeGreaterThan(0);
   });
 
   it('suspects nobody on a clean dataset', async () => {
