@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS = [
   'allowlist_card',
   'negative_list_add',
   'personal_data_erase',
+  'breach_review',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

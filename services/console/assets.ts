@@ -33,6 +33,9 @@ button.link { background: none; border: none; color: #cfd8ff; padding: 0; }
 .score { font-weight: 700; }
 .status { padding: .05rem .4rem; border-radius: 3px; background: #eceff4; }
 .status-fraud { background: #f9dedb; } .status-legitimate { background: #d9f2e3; } .status-escalated { background: #fbeccf; }
+.status-confirmed { background: #f9dedb; } .status-dismissed, .status-retracted { background: #d9f2e3; } .status-open { background: #fbeccf; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; } dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+figure.card { margin: 0 0 1rem; } figure.card figcaption { font-weight: 600; margin-bottom: .4rem; }
 .pager { display: flex; gap: 1rem; margin-top: .8rem; }
 .login { max-width: 360px; margin: 8vh auto; }
 .login label { display: block; margin-bottom: .7rem; }

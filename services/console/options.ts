@@ -11,11 +11,13 @@ const FRICTION_DASHBOARD_MERCHANTS = 25;
 /** `runtime.redis`: the Redis the stores use, when configured; login throttling is then shared by every engine. */
 export function consoleOptions(
   config: Config,
-  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'> & { redis?: RedisClient | undefined },
+  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'> &
+    Partial<Pick<Runtime, 'watchlistRegistry'>> & { redis?: RedisClient | undefined },
 ): ConsoleOptions {
   return {
     system: () => runtime.cases,
     watchlist: runtime.watchlist,
+    ...(runtime.watchlistRegistry ? { eventChanged: (event) => runtime.watchlistRegistry!.changed(event) } : {}),
     friction: () => runtime.frictionShares(FRICTION_DASHBOARD_MERCHANTS),
     idleMs: config.LEAKGUARD_CONSOLE_IDLE_MS,
     maxAttempts: config.LEAKGUARD_LOGIN_MAX_ATTEMPTS,

@@ -4,7 +4,7 @@
 // TOTP login with rate limiting and lockout; roles analyst < lead < admin; everything audited.
 //
 // One plugin per concern (plugins/*.ts): session (the form parser, the session guard: shared by
-// the others through the console's scope), login, cases, dashboard, admin. This one holds what
+// the others through the console's scope), login, cases, dashboard, admin, breaches. This one holds what
 // every console answer has: the security headers, the error pages (status and code from the one
 // error mapping, services/http/errors.ts), the assets.
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +13,7 @@ import { issueLines } from '../core/errors.ts';
 import { errorAnswer, logFault, type ErrorAnswer } from '../http/errors.ts';
 import { ASSETS } from './assets.ts';
 import { adminRoutes } from './plugins/admin.ts';
+import { breachRoutes } from './plugins/breaches.ts';
 import { caseRoutes } from './plugins/cases.ts';
 import { dashboardRoutes } from './plugins/dashboard.ts';
 import { loginRoutes } from './plugins/login.ts';
@@ -80,4 +81,5 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions &
   await app.register(caseRoutes, o);
   await app.register(dashboardRoutes, o);
   await app.register(adminRoutes, o);
+  await app.register(breachRoutes, o);
 }

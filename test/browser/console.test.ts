@@ -10,6 +10,7 @@ import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { launchChromium } from '../support/browser.ts';
 import { newUser } from '../console/client.ts';
 import { hostileOrder, HOSTILE_EMAIL } from '../console/hostile.ts';
+import { CPP_ISSUER, CPP_SOURCE } from '../../services/core/watchlist.ts';
 
 let t: TestApp;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -195,6 +196,66 @@ describe('console in Chromium', () => {
     await Promise.all([page.waitForURL(/done=escalate/), page.click('#escalate')]);
     await checkPage(page);
     await expect(page.textContent('#history')).resolves.toContain('<img src=x onerror=alert(1)> noted');
+    await page.close();
+  });
+
+  it('shows a suspected breach with its charts under the CSP, and a lead confirms it', async () => {
+    // A suspected event of Leakguard's own, as a scan opens it (services/breach/scanner.ts).
+    const { event } = await t.runtime.watchlist.createEvent(
+      {
+        externalId: 'cpp:browser-shop',
+        source: CPP_SOURCE,
+        description: '',
+        exposureStart: '2026-10-01T00:00:00.000Z',
+        exposureEnd: '2026-10-20T00:00:00.000Z',
+        discoveredAt: '2026-11-02T00:00:00.000Z',
+        dataElements: ['pan'],
+        confidence: 'suspected',
+      },
+      CPP_ISSUER,
+      new Date(),
+    );
+    const day = Date.parse('2026-10-25T00:00:00Z');
+    await t.runtime.watchlist.updateEvent(
+      event.seq,
+      {
+        evidence: {
+          merchantId: 'browser-shop',
+          fraudCards: 7,
+          weightedFraudCards: 6.5,
+          expected: 0.3,
+          log10PValue: -9.2,
+          exposedCards: 120,
+          exposedByBin: { '411111': 80, '555555': 40 },
+          firstFrauds: [
+            day,
+            day,
+            day + 86_400_000,
+            day + 3 * 86_400_000,
+            day + 3 * 86_400_000,
+            day + 5 * 86_400_000,
+            day + 6 * 86_400_000,
+          ],
+          scannedAt: '2026-11-02T00:00:00.000Z',
+        },
+      },
+      new Date(),
+    );
+    await browser.context.clearCookies(); // signed out of the previous test's session
+    const page = await browser.context.newPage();
+    await signIn(page, 'lead');
+    await Promise.all([page.waitForURL(`${base}/console/breaches`), page.click('a[href="/console/breaches"]')]);
+    await Promise.all([
+      page.waitForURL(`${base}/console/breaches/${event.id}`),
+      page.click(`a[href="/console/breaches/${event.id}"]`),
+    ]);
+    await expect(page.textContent('#breach-merchant')).resolves.toBe('browser-shop');
+    expect(await page.locator('svg.chart').count()).toBe(2);
+    await checkPage(page);
+    await Promise.all([page.waitForURL(/done=confirmed/), page.click('#confirm-breach')]);
+    await expect(page.textContent('#breach-review')).resolves.toContain('confirmed by');
+    await expect(page.textContent('#breach-confidence')).resolves.toBe('confirmed');
+    await checkPage(page);
     await page.close();
   });
 });

@@ -83,6 +83,7 @@ export async function buildTestApp(
               return runtime.cases;
             },
             watchlist: runtime.watchlist,
+            watchlistRegistry: runtime.watchlistRegistry,
             frictionShares: (n?: number) => runtime.frictionShares(n),
             redis,
           }),

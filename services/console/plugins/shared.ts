@@ -6,7 +6,7 @@ import type { CaseSystem } from '../../case-system.ts';
 import type { SessionView } from '../../cases/users.ts';
 import { statusOf, type ErrorCode } from '../../core/errors.ts';
 import type { FrictionShare } from '../../core/friction.ts';
-import type { WatchlistStore } from '../../core/watchlist.ts';
+import type { CompromiseEvent, WatchlistStore } from '../../core/watchlist.ts';
 import type { ScryptParams } from '../credentials.ts';
 import type { LoginLimiter } from '../session.ts';
 import type { Safe } from '../html.ts';
@@ -16,6 +16,8 @@ export interface ConsoleOptions {
   /** The case system, once its database is open; the console answers 503 until then. */
   system: () => CaseSystem | undefined;
   watchlist: WatchlistStore;
+  /** A compromise event changed here (a breach reviewed): this engine's scoring sees it at once. */
+  eventChanged?: (event: CompromiseEvent) => void;
   /** Friction spent per merchant (challenged, reviewed, declined shares over 24 h) against its budget. */
   friction?: () => FrictionShare[];
   idleMs: number;

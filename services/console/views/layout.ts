@@ -9,8 +9,8 @@ export function page(title: string, body: Safe, session?: SessionView): string {
     ? html`<header class="top">
         <a class="brand" href="/console/queue">Leakguard</a>
         <nav>
-          <a href="/console/queue">Queue</a> ·
-          <a href="/console/dashboard">Dashboard</a
+          <a href="/console/queue">Queue</a> · <a href="/console/dashboard">Dashboard</a> ·
+          <a href="/console/breaches">Breaches</a
           >${atLeast(session.role, 'admin') ? html` · <a href="/console/admin/users">Users</a> · <a href="/console/admin/audit">Audit log</a>` : ''}
         </nav>
         <div class="who">

@@ -1,0 +1,80 @@
+// Breach discovery's analyst side (docs/breach-discovery.md): the suspected points of compromise,
+// each with its evidence; a lead confirms one (its confidence becomes confirmed: scoring and the
+// issuers' webhooks see it) or dismisses it (retracted: the exposure is lifted at once). Audited.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CPP_ISSUER, eventSeqOf, type CompromiseEvent, type EventPatch } from '../../core/watchlist.ts';
+import { breachPage, breachesPage } from '../views/breaches.ts';
+import { caseSystem, refuse, sendPage, type ConsoleOptions } from './shared.ts';
+
+const idParam = z.object({ id: z.string().regex(/^ce_[1-9][0-9]{0,9}$/, 'must be a compromise event id') });
+const reviewBody = z.object({ decision: z.enum(['confirm', 'dismiss']) });
+const NOTICES: Record<string, string> = {
+  confirmed: 'Confirmed: the breach is treated as real.',
+  dismissed: 'Dismissed: its cards are no longer stepped up.',
+};
+
+export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
+  const now = o.now ?? Date.now;
+  const analyst = app.requireConsoleRole('analyst');
+  const lead = app.requireConsoleRole('lead');
+
+  /** Leakguard's own event with that id; undefined for another issuer's (not shown here). */
+  const suspected = async (id: string): Promise<CompromiseEvent | undefined> => {
+    const event = await o.watchlist.getEvent(eventSeqOf(id)!);
+    return event?.issuerId === CPP_ISSUER && event.evidence ? event : undefined;
+  };
+
+  app.get('/breaches', { preHandler: analyst }, async (request, reply) => {
+    const events = (await o.watchlist.listEvents(CPP_ISSUER))
+      .filter((e) => e.evidence)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    return sendPage(reply, 200, 'Suspected breaches', breachesPage(events), request.consoleSession);
+  });
+
+  app.get('/breaches/:id', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const event = await suspected(id);
+    if (!event) return refuse(request, reply, 'EVENT_NOT_FOUND', 'No such suspected breach.');
+    const done = (request.query as Record<string, unknown>).done;
+    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
+    return sendPage(
+      reply,
+      200,
+      `Suspected breach ${id}`,
+      breachPage(event, await o.watchlist.eventStatistics(event.seq), request.consoleSession!, notice),
+      request.consoleSession,
+    );
+  });
+
+  app.post('/breaches/:id/review', { preHandler: lead }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const { decision } = reviewBody.parse(request.body ?? {});
+    const s = caseSystem(o, reply);
+    if (!s) return reply;
+    const event = await suspected(id);
+    if (!event) return refuse(request, reply, 'EVENT_NOT_FOUND', 'No such suspected breach.');
+    if (event.status !== 'open' || event.evidence!.review)
+      return refuse(request, reply, 'EVENT_CONFLICT', 'This suspected breach was reviewed already.');
+    const session = request.consoleSession!;
+    const review = {
+      decision: decision === 'confirm' ? ('confirmed' as const) : ('dismissed' as const),
+      by: session.username,
+      at: new Date(now()).toISOString(),
+    };
+    const patch: EventPatch = {
+      evidence: { ...event.evidence!, review },
+      ...(decision === 'confirm' ? { confidence: 'confirmed' as const } : { status: 'retracted' as const }),
+    };
+    const updated = (await o.watchlist.updateEvent(event.seq, patch, new Date(now())))!;
+    // This engine's scoring sees it at once; the others at their next refresh.
+    o.eventChanged?.(updated);
+    await s.audit.append({
+      actor: session.username,
+      action: 'breach_review',
+      target: `event:${id}`,
+      detail: { decision: review.decision, merchantId: event.evidence!.merchantId },
+    });
+    return reply.redirect(`/console/breaches/${id}?done=${review.decision}`, 303);
+  });
+}
