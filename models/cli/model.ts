@@ -18,6 +18,7 @@ import { buildArtifact, saveArtifact } from '../../services/model/artifact.ts';
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+  npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
@@ -59,6 +60,11 @@ for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
 function fail(message: string): never {
   console.error(`model: ${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+if (process.argv[2] === 'evaluate-cpp') {
+  const { evaluateCppCommand } = await import('./evaluate-cpp.ts');
+  process.exit(await evaluateCppCommand(process.argv.slice(3)));
 }
 
 if (process.argv[2] === 'export-labels') {

@@ -30,6 +30,9 @@ import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-sto
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { DAY_SECONDS } from '../../services/model/definitions.ts';
 import type { Dataset } from '../simulator/csv.ts';
+import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
+import { HistoryRecorder } from '../../services/breach/recorder.ts';
+import { BreachScanner, type ScanOptions } from '../../services/breach/scanner.ts';
 
 export const REPLAY_KEYRING: CardKeyring = { primary: { id: 'replay', secret: Buffer.alloc(32, 7) } };
 /** Velocity windows reach 30 days back, delayed merchant windows 37: older history changes nothing. */
@@ -53,6 +56,22 @@ export interface ReplayOptions {
    * closes them. Without them the replay uses fresh in-memory stores on the data's clock.
    */
   stores?: { velocity: VelocityStore; watchlist: WatchlistStore };
+  /**
+   * Breach discovery in the replay, as the engine runs it (services/runtime.ts): card histories fed
+   * by every scoring, fraud labels from the engine's card-testing decisions (at once) and the
+   * chargebacks (when they arrive), a scan every `scanEveryMs` of the data's time; the events it
+   * opens list the exposed cards, which later rows meet. In-memory stores only.
+   */
+  cpp?: {
+    scanEveryMs: number;
+    scan?: ScanOptions;
+    /**
+     * The merchant a terminal belongs to, for the histories (default: itself). The engine's merchant
+     * is the terminal (its counters are the handbook's terminal features), but a merchant with many
+     * terminals is one merchant to breach discovery, as its one API key makes it in production.
+     */
+    merchantOf?: (terminalMerchantId: string) => string;
+  };
   onRow(row: number, response: ScoreResponse, evidence: Evidence): void | Promise<void>;
   onProgress?: (done: number, total: number) => void;
 }
@@ -63,6 +82,18 @@ export interface ReplaySummary {
   uploads: number;
   listedCards: number;
   seconds: number;
+  /** With `cpp`: every suspected point a scan named (a merchant is named at each scan that finds it). */
+  cppFindings: CppFinding[];
+}
+
+export interface CppFinding {
+  /** The scan's time (the data's clock), epoch ms. */
+  at: number;
+  merchantId: string;
+  eventId: string;
+  fraudCards: number;
+  expected: number;
+  exposedCards: number;
 }
 
 const REQUIRED_COLUMNS = [
@@ -191,7 +222,33 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
   const events = new Map<number, EventView>();
   const ruleset = o.ruleset ?? readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
   const rates = o.rates ?? readRatesFile();
+  const cpp =
+    o.cpp && !o.stores
+      ? (() => {
+          const history = new MemoryCardHistoryStore();
+          return {
+            every: o.cpp.scanEveryMs,
+            merchantOf: o.cpp.merchantOf ?? ((m: string) => m),
+            recorder: new HistoryRecorder({
+              store: history,
+              transactionOf: (m, t) => store.transactionOf(m, t),
+              flushMs: 2 ** 30, // flushed before each scan instead
+            }),
+            scanner: new BreachScanner(history, watchlist, o.cpp.scan),
+          };
+        })()
+      : undefined;
+  const cppFindings: CppFinding[] = [];
   const engine = new Engine({
+    ...(cpp
+      ? {
+          observer: {
+            scored: (merchantId, _request, result) => cpp.recorder.scored(cpp.merchantOf(merchantId), result),
+            outcomeRecorded: (merchantId, transactionId, outcome) =>
+              cpp.recorder.outcome(merchantId, transactionId, outcome),
+          },
+        }
+      : {}),
     store,
     keyring: REPLAY_KEYRING,
     ruleset: () => ruleset,
@@ -241,8 +298,29 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
   const auth = ds.extra.get('AUTH_RESULT')!;
 
   let reported = 0;
+  let nextScan = cpp ? (ds.n ? ds.epochSeconds[start]! * 1000 + cpp.every : Infinity) : Infinity;
+  const scan = async (at: number) => {
+    await cpp!.recorder.flush();
+    const report = await cpp!.scanner.scan(at);
+    for (const f of report.findings)
+      cppFindings.push({
+        at,
+        merchantId: f.point.merchantId,
+        eventId: f.event.id,
+        fraudCards: f.point.fraudCards,
+        expected: f.point.expected,
+        exposedCards: f.event.evidence?.exposedCards ?? 0,
+      });
+    // The engine's registry refresh: the events the scan opened are scored from now on.
+    if (report.findings.length > 0) for (const [seq, view] of await watchlist.eventViews()) events.set(seq, view);
+  };
   for (let row = start; row < to; row++) {
     const at = ds.epochSeconds[row]! * 1000;
+    while (at >= nextScan) {
+      clock = nextScan;
+      await scan(nextScan);
+      nextScan += cpp!.every;
+    }
     while (nextUpload < uploads.length && uploads[nextUpload]!.at <= at) {
       clock = uploads[nextUpload]!.at;
       await upload(uploads[nextUpload++]!);
@@ -269,6 +347,7 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     if (o.onProgress && (row - start) % 5000 === 0) o.onProgress(row - start, to - start);
   }
   o.onProgress?.(to - start, to - start);
+  await cpp?.recorder.close();
   if (!o.stores) {
     await store.close();
     await watchlist.close();
@@ -279,5 +358,6 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     uploads: nextUpload,
     listedCards,
     seconds: (performance.now() - started) / 1000,
+    cppFindings,
   };
 }
