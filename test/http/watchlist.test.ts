@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
 
 let redis: RedisServer;
 let t: TestApp;
@@ -38,19 +39,6 @@ afterAll(async () => {
 });
 
 // Luhn-valid cards in i1's ranges, made on demand so that each test has its own.
-function luhnComplete(partial: string): string {
-  for (let d = 0; d <= 9; d++) {
-    const candidate = `${partial}${d}`;
-    let sum = 0;
-    for (let i = 0; i < candidate.length; i++) {
-      let x = Number(candidate[candidate.length - 1 - i]);
-      if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
-      sum += x;
-    }
-    if (sum % 10 === 0) return candidate;
-  }
-  throw new Error('unreachable');
-}
 let serial = 100000;
 const card = (bin = '411111') => luhnComplete(`${bin}${String(serial++).padStart(15 - bin.length, '0')}`);
 

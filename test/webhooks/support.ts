@@ -4,6 +4,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { luhnComplete } from '../support/card-arbitraries.ts';
 
 export interface Received {
   at: number;
@@ -98,20 +99,6 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-export function luhnComplete(partial: string): string {
-  for (let d = 0; d <= 9; d++) {
-    const candidate = `${partial}${d}`;
-    let sum = 0;
-    for (let i = 0; i < candidate.length; i++) {
-      let x = Number(candidate[candidate.length - 1 - i]);
-      if (i % 2 === 1) x = x * 2 > 9 ? x * 2 - 9 : x * 2;
-      sum += x;
-    }
-    if (sum % 10 === 0) return candidate;
-  }
-  throw new Error('unreachable');
 }
 
 let serial = Math.floor(Math.random() * 1e6);
