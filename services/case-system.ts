@@ -51,7 +51,7 @@ export interface CaseSystemOptions {
   retentionDays: number;
   retentionIntervalMs?: number;
   /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
-  onFraudDecision?: (card: string, at: number) => void;
+  onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   onError: (error: unknown, stage: string) => void;
 }
 

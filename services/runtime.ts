@@ -369,7 +369,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
             ...(breach
               ? {
-                  onFraudDecision: (card: string, at: number) => breach.recorder.fraud({ card, at, source: 'analyst' }),
+                  onFraudDecision: (card: string, at: number, merchantId: string) =>
+                    breach.recorder.fraud({ card, at, source: 'analyst', merchantId }),
                 }
               : {}),
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),

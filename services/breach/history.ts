@@ -31,6 +31,8 @@ export interface FraudLabel {
   /** Epoch ms of the fraudulent transaction (its own time, not the label's arrival). */
   at: number;
   source: FraudSource;
+  /** Where the fraud happened: a merchant where a card was defrauded is not where it leaked. */
+  merchantId?: string;
 }
 
 export interface FraudulentCardRecord {
@@ -39,6 +41,8 @@ export interface FraudulentCardRecord {
   firstFraudAt: number;
   /** The most trusted source's weight. */
   weight: number;
+  /** The merchants where its frauds happened (absent when none was told). */
+  fraudMerchants?: string[];
 }
 
 /** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */

@@ -55,14 +55,14 @@ export class HistoryRecorder {
     this.visits.push({ card: card.fingerprint, bin: card.bin, merchantId, at });
     const { decision, reasons } = result.response;
     if ((decision === 'review' || decision === 'decline') && reasons.some((r) => ENGINE_FRAUD_REASONS.has(r.code)))
-      this.fraud({ card: card.fingerprint, at, source: 'engine' });
+      this.fraud({ card: card.fingerprint, at, source: 'engine', merchantId });
   }
 
   /** The engine observer's `outcomeRecorded`: a chargeback labels its card at the transaction's time. */
   outcome(merchantId: string, transactionId: string, outcome: string): void {
     if (outcome !== 'chargeback') return;
     const lookup = this.o.transactionOf(merchantId, transactionId).then(
-      (t) => t && this.fraud({ card: t.card, at: t.at, source: 'chargeback' }),
+      (t) => t && this.fraud({ card: t.card, at: t.at, source: 'chargeback', merchantId }),
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);
@@ -70,7 +70,7 @@ export class HistoryRecorder {
   }
 
   /** An analyst decided a case was fraud. */
-  fraud(label: { card: string; at: number; source: FraudSource }): void {
+  fraud(label: { card: string; at: number; source: FraudSource; merchantId?: string }): void {
     this.frauds.push(label);
   }
 

@@ -78,7 +78,8 @@ export class BreachScanner {
     const candidates = new Set<string>();
     for (const f of frauds)
       for (const v of visits.get(f.card) ?? [])
-        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs) candidates.add(v.merchantId);
+        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs && !f.fraudMerchants?.includes(v.merchantId))
+          candidates.add(v.merchantId);
     const merchants = [...candidates];
     const [counts, distinctCards] = await Promise.all([
       Promise.all(merchants.map((m) => this.history.merchantCardCount(m, from, at))),

@@ -21,7 +21,7 @@ export interface FeedbackOptions {
   negativeListTtlMs: number;
   allowListMaxDays: number;
   /** A fraud decision's card and transaction time, for whoever learns from fraud labels (breach discovery). */
-  onFraudDecision?: (card: string, at: number) => void;
+  onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   onError: (error: unknown) => void;
 }
 
@@ -42,7 +42,7 @@ export class Feedback {
     const negative: string[] = [];
     let allowListedUntil: string | null = null;
     if (result.label === 'fraud') {
-      this.o.onFraudDecision?.(c.card.fingerprint, Date.parse(c.occurredAt));
+      this.o.onFraudDecision?.(c.card.fingerprint, Date.parse(c.occurredAt), c.merchantId);
       for (const kind of NEGATIVE_KINDS) {
         const identity = c.links[kind];
         if (!identity) continue;

@@ -29,6 +29,11 @@ export interface FraudulentCard {
   weight: number;
   /** The merchants it was used at (any order; visits at or after firstFraudAt are ignored). */
   visits: readonly CardVisit[];
+  /**
+   * Where its frauds happened: not where it leaked. A terminal compromised on the spot (skimmed,
+   * defrauded there) would otherwise look like a common point for its own regular customers.
+   */
+  fraudMerchants?: readonly string[];
 }
 
 export interface CppInput {
@@ -92,7 +97,7 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     const from = f.firstFraudAt - o.lookbackMs;
     const at = new Map<string, CardVisit[]>();
     for (const v of f.visits) {
-      if (v.at < from || v.at >= f.firstFraudAt) continue;
+      if (v.at < from || v.at >= f.firstFraudAt || f.fraudMerchants?.includes(v.merchantId)) continue;
       const list = at.get(v.merchantId);
       if (list) list.push(v);
       else at.set(v.merchantId, [v]);

@@ -76,8 +76,8 @@ describe('history recorder', () => {
     r.scored('shop-1', scored('challenged', T, 'challenge', ['CARD_MANY_MERCHANTS_1H']));
     await r.flush();
     expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
-      { card: 'prober', firstFraudAt: T + 5, weight: 0.5 },
-      { card: 'tester', firstFraudAt: T, weight: 0.5 },
+      { card: 'prober', firstFraudAt: T + 5, weight: 0.5, fraudMerchants: ['shop-1'] },
+      { card: 'tester', firstFraudAt: T, weight: 0.5, fraudMerchants: ['shop-1'] },
     ]);
     await r.close();
   });
@@ -92,7 +92,7 @@ describe('history recorder', () => {
     await r.flush();
     expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
       { card: 'card-an', firstFraudAt: T, weight: 0.9 },
-      { card: 'card-cb', firstFraudAt: T - 86_400_000, weight: 1 },
+      { card: 'card-cb', firstFraudAt: T - 86_400_000, weight: 1, fraudMerchants: ['shop-1'] },
     ]);
     await r.close();
   });

@@ -403,6 +403,7 @@ describe('queue and cases', () => {
       card: fraud.card.fingerprint,
       firstFraudAt: Date.parse(fraud.occurredAt),
       weight: 0.9,
+      fraudMerchants: [fraud.merchantId],
     });
     const legit = await flag({
       card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },

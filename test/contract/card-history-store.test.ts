@@ -125,6 +125,18 @@ describe.each(subjects)('card histories: $name', (subject) => {
       { card: fp('a'), firstFraudAt: T0 + 50 * DAY, weight: 1 },
       { card: fp('b'), firstFraudAt: T0 + 55 * DAY, weight: 0.9 },
     ]);
+    // Where the frauds happened is kept (a merchant where a card was defrauded is not where it leaked).
+    await s.history.recordFrauds([
+      { card: fp('c'), at: T0 + 60 * DAY, source: 'engine', merchantId: 'shop-2' },
+      { card: fp('c'), at: T0 + 61 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+      { card: fp('c'), at: T0 + 62 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+    ]);
+    expect((await s.history.fraudsSince(T0 + 58 * DAY)).find((f) => f.card === fp('c'))).toEqual({
+      card: fp('c'),
+      firstFraudAt: T0 + 60 * DAY,
+      weight: 1,
+      fraudMerchants: ['shop-1', 'shop-2'],
+    });
   });
 
   it('estimates the distinct cards of the weeks a period overlaps', async () => {

@@ -29,6 +29,33 @@ describe('CPP detection', () => {
     }
   });
 
+  it('does not take a merchant where the cards were defrauded (a terminal compromised on the spot) for where they leaked', () => {
+    const w = world(31, { merchants: 500, cards: 5_000 });
+    // 12 regulars of shop-z, defrauded at shop-z itself on day 100 (skimmed there).
+    const onTheSpot: FraudulentCard[] = Array.from({ length: 12 }, (_, i) => ({
+      card: `z-${i}`,
+      firstFraudAt: 100 * DAY,
+      weight: 1,
+      visits: [
+        { merchantId: 'shop-z', at: 40 * DAY + i * DAY },
+        { merchantId: 'shop-z', at: 100 * DAY },
+      ],
+    }));
+    const input: CppInput = {
+      frauds: [...w.input.frauds, ...onTheSpot],
+      cardsPerMerchant: new Map([...w.input.cardsPerMerchant, ['shop-z', 40]]),
+      totalCards: w.input.totalCards + 40,
+    };
+    // Without knowing where the frauds happened, shop-z looks like a common point...
+    expect(detectCommonPoints(input).map((s) => s.merchantId)).toEqual(['shop-z']);
+    // ...told, it is not.
+    const told = {
+      ...input,
+      frauds: input.frauds.map((f) => (f.card.startsWith('z-') ? { ...f, fraudMerchants: ['shop-z'] } : f)),
+    };
+    expect(detectCommonPoints(told)).toEqual([]);
+  });
+
   it('suspects nobody on five clean datasets (background fraud only)', () => {
     for (const seed of [11, 12, 13, 14, 15]) expect(detectCommonPoints(world(seed).input)).toEqual([]);
   });

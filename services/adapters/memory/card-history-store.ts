@@ -69,15 +69,18 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       const weight = FRAUD_SOURCES[l.source];
       const known = this.frauds.get(l.card);
       if (!known) this.frauds.set(l.card, { card: l.card, firstFraudAt: l.at, weight });
-      else {
-        known.firstFraudAt = Math.min(known.firstFraudAt, l.at);
-        known.weight = Math.max(known.weight, weight);
-      }
+      const f = this.frauds.get(l.card)!;
+      f.firstFraudAt = Math.min(f.firstFraudAt, l.at);
+      f.weight = Math.max(f.weight, weight);
+      if (l.merchantId && !f.fraudMerchants?.includes(l.merchantId))
+        f.fraudMerchants = [...(f.fraudMerchants ?? []), l.merchantId].sort();
     }
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    return [...this.frauds.values()].filter((f) => f.firstFraudAt >= since).map((f) => ({ ...f }));
+    return [...this.frauds.values()]
+      .filter((f) => f.firstFraudAt >= since)
+      .map((f) => ({ ...f, ...(f.fraudMerchants ? { fraudMerchants: [...f.fraudMerchants] } : {}) }));
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {

@@ -113,49 +113,41 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     const bySource = new Map<string, [number, string][]>();
-    for (const l of labels) push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, l.card]);
+    // A member per card and merchant of the fraud (a fingerprint holds no space, a merchant id neither).
+    for (const l of labels)
+      push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, l.merchantId ? `${l.card} ${l.merchantId}` : l.card]);
     await this.write([...bySource].map(([key, m]) => this.entry(key, 'LT', m)));
   }
 
+  /** Each fraud log read whole (kept 120 days; frauds are few beside transactions), grouped by card. */
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    const found = new Map<string, FraudulentCardRecord>();
+    const cards = new Map<string, { first: number; weight: number; merchants: Set<string> }>();
     for (const source of Object.keys(FRAUD_SOURCES) as FraudSource[]) {
       const key = HISTORY_KEYS.frauds(source);
-      const flat = await read<string[]>(
-        this.redis,
-        () => this.redis.zrangebyscore(key, since, '+inf', 'WITHSCORES'),
-        'zrangebyscore',
-        [key, since, '+inf', 'WITHSCORES'],
-      );
+      const flat = await read<string[]>(this.redis, () => this.redis.zrange(key, 0, -1, 'WITHSCORES'), 'zrange', [
+        key,
+        0,
+        -1,
+        'WITHSCORES',
+      ]);
       for (let i = 0; i < flat.length; i += 2) {
-        const card = flat[i]!,
-          at = Number(flat[i + 1]),
-          weight = FRAUD_SOURCES[source];
-        const known = found.get(card);
-        if (!known) found.set(card, { card, firstFraudAt: at, weight });
-        else {
-          known.firstFraudAt = Math.min(known.firstFraudAt, at);
-          known.weight = Math.max(known.weight, weight);
-        }
+        const [card, merchantId] = flat[i]!.split(' ') as [string, string | undefined];
+        const at = Number(flat[i + 1]);
+        let c = cards.get(card);
+        if (!c) cards.set(card, (c = { first: at, weight: 0, merchants: new Set() }));
+        c.first = Math.min(c.first, at);
+        c.weight = Math.max(c.weight, FRAUD_SOURCES[source]);
+        if (merchantId) c.merchants.add(merchantId);
       }
     }
-    // A card labelled earlier by another source (before `since`) is not a recent fraud.
-    const earlier = await Promise.all(
-      [...found.keys()].map(async (card) => {
-        const scores = await Promise.all(
-          (Object.keys(FRAUD_SOURCES) as FraudSource[]).map((s) =>
-            read<string | null>(this.redis, () => this.redis.zscore(HISTORY_KEYS.frauds(s), card), 'zscore', [
-              HISTORY_KEYS.frauds(s),
-              card,
-            ]),
-          ),
-        );
-        return Math.min(...scores.filter((s): s is string => s !== null).map(Number));
-      }),
-    );
-    return [...found.values()]
-      .map((f, i) => ({ ...f, firstFraudAt: Math.min(f.firstFraudAt, earlier[i]!) }))
-      .filter((f) => f.firstFraudAt >= since);
+    return [...cards]
+      .filter(([, c]) => c.first >= since)
+      .map(([card, c]) => ({
+        card,
+        firstFraudAt: c.first,
+        weight: c.weight,
+        ...(c.merchants.size ? { fraudMerchants: [...c.merchants].sort() } : {}),
+      }));
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
