@@ -102,6 +102,9 @@ beforeAll(async () => {
     LEAKGUARD_AUDIT_KEY: 'e'.repeat(64),
     LEAKGUARD_MODEL: 'off',
     LEAKGUARD_CPP_SCAN_MINUTES: '0',
+    // A small world (300 cards, 26 merchants): the sensitivity of the detection core's own defaults.
+    LEAKGUARD_CPP_ALPHA: '0.001',
+    LEAKGUARD_CPP_MIN_CARDS: '5',
     LEAKGUARD_WATCHLIST_REFRESH_MS: '500',
     LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100000',
     LEAKGUARD_DEADLINE_MS: '2000',
