@@ -4,7 +4,7 @@
 // load-tests/, test/ and scripts/ may import anything; no file may be part of an import cycle.
 const CORE = '^services/core/';
 /** Use cases and the model's serving side: the ports (interfaces) adapters implement live here. */
-const DOMAIN = '^services/(cases|auth|watchlist|model|breach|webhooks)/';
+const DOMAIN = '^services/(cases|auth|watchlist|model|breach|webhooks|recording)/';
 const ADAPTERS = '^services/adapters/';
 /** The composition root: the only place that picks adapters, plus the settings it reads. */
 const RUNTIME =

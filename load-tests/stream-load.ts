@@ -249,7 +249,12 @@ export async function noopEngineDrain(
         },
         versions: { engine: 'noop', ruleset: 'noop' },
       },
-      evidence: { card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' }, at: 0, features: {} },
+      evidence: {
+        card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' },
+        at: 0,
+        features: {},
+        entities: {},
+      },
     };
   });
   const processor = new StreamProcessor({

@@ -8,7 +8,7 @@ import type { SqlClient } from './adapters/postgres/sql-client.ts';
 import { PostgresUserStore } from './adapters/postgres/user-store.ts';
 import type { UserStore } from './cases/users.ts';
 import type { AuditLog } from './cases/audit.ts';
-import { Feedback, type LabelSink } from './cases/feedback.ts';
+import { Feedback, type FeedbackOptions, type LabelSink } from './cases/feedback.ts';
 import { CaseIngester, type FlaggedQueue } from './cases/flagged.ts';
 import type { CaseStore } from './cases/model.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
@@ -52,6 +52,7 @@ export interface CaseSystemOptions {
   retentionIntervalMs?: number;
   /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
+  onLabel?: FeedbackOptions['onLabel'];
   onError: (error: unknown, stage: string) => void;
 }
 
@@ -72,6 +73,7 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     onError: (e) => o.onError(e, 'labels'),
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.onFraudDecision ? { onFraudDecision: o.onFraudDecision } : {}),
+    ...(o.onLabel ? { onLabel: o.onLabel } : {}),
   });
   ingester.start((e) => o.onError(e, 'ingest'));
   void feedback.flushLabels();

@@ -122,6 +122,18 @@ export const configSchema = z.object({
    */
   LEAKGUARD_CPP_MIN_CARDS: int(10, 2, 1000),
   LEAKGUARD_CPP_ALPHA: z.coerce.number().gt(0).lt(0.5).default(1e-6),
+  /**
+   * Recording for backtests (docs/backtest.md): every scored transaction, outcome and analyst's label,
+   * card reduced, to `leakguard.scored` when KAFKA_BROKERS is set, else to NDJSON files (one per day)
+   * under LEAKGUARD_RECORD_DIR (default: <state dir>/records). Kept this many days.
+   */
+  LEAKGUARD_RECORD: z.enum(['on', 'off']).default('on'),
+  LEAKGUARD_RECORD_DIR: optionalString,
+  LEAKGUARD_RECORD_RETENTION_DAYS: int(90, 1, 3650),
+  LEAKGUARD_RECORD_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name')
+    .default('leakguard.scored'),
   /** Webhooks (docs/webhooks.md): `1` lets receivers be on private, loopback and link-local addresses (tests, private networks). */
   LEAKGUARD_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
   /** One delivery attempt, connection included, is given up after this long. */

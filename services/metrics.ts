@@ -87,6 +87,22 @@ export class Metrics {
     help: 'Visits dropped because the card-history buffer was full while the store was failing',
     registers: [this.registry],
   });
+  // The recording for backtests (docs/backtest.md).
+  readonly recordsWritten = new Counter({
+    name: 'leakguard_records_written_total',
+    help: 'Traffic records (scorings, outcomes, labels) written to the recording',
+    registers: [this.registry],
+  });
+  readonly recordErrors = new Counter({
+    name: 'leakguard_record_write_errors_total',
+    help: 'Recording batches the sink refused (kept for the next flush)',
+    registers: [this.registry],
+  });
+  readonly recordsDropped = new Counter({
+    name: 'leakguard_records_dropped_total',
+    help: 'Traffic records dropped because the recording buffer was full while the sink was failing',
+    registers: [this.registry],
+  });
   readonly webhookAttempts = new Counter({
     name: 'leakguard_webhook_attempts_total',
     help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',

@@ -31,7 +31,9 @@ import { Metrics } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
 import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
-import { kafkaLabelSink } from './adapters/kafka/labels-sink.ts';
+import { kafkaLabelSink, kafkaRecordSinkFromEnvironment } from './adapters/kafka/labels-sink.ts';
+import { NdjsonRecordSink } from './adapters/files/record-file.ts';
+import { TrafficRecorder, type RecordSink } from './recording/recorder.ts';
 import { FlaggedSink, sleep, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
@@ -90,6 +92,8 @@ export interface Runtime {
   readonly webhooks: WebhookSystem | undefined;
   /** Breach discovery (LEAKGUARD_CPP): the card histories, what feeds them, and the scan. */
   breach: BreachDiscovery | undefined;
+  /** The recording for backtests (LEAKGUARD_RECORD), flushed every second and on close. */
+  recorder: TrafficRecorder | undefined;
 }
 
 export interface BreachDiscovery {
@@ -299,6 +303,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const breach =
     config.LEAKGUARD_CPP === 'on' ? openBreachDiscovery(config, logger, metrics, redis, store, watchlist) : undefined;
 
+  // The recording for backtests: fed off the scoring path, written in batches.
+  const recorder = config.LEAKGUARD_RECORD === 'on' ? openRecording(config, logger, metrics) : undefined;
+
   // The friction each merchant's customers meet, against its budget: metrics and the console read it.
   const friction = new FrictionTracker();
   const frictionShares = (limit?: number) =>
@@ -316,9 +323,12 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       scored: (merchantId, request, result) => {
         flaggedSink.observe(merchantId, request, result);
         breach?.recorder.scored(merchantId, result);
+        recorder?.scored(merchantId, request, result);
       },
-      outcomeRecorded: (merchantId, transactionId, outcome) =>
-        breach?.recorder.outcome(merchantId, transactionId, outcome),
+      outcomeRecorded: (merchantId, transactionId, outcome, at) => {
+        breach?.recorder.outcome(merchantId, transactionId, outcome);
+        recorder?.outcome(merchantId, transactionId, outcome, at);
+      },
     },
     watchlistEvents: () => watchlistRegistry.events,
     lists: true,
@@ -373,6 +383,12 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
                     breach.recorder.fraud({ card, at, source: 'analyst', merchantId }),
                 }
               : {}),
+            ...(recorder
+              ? {
+                  onLabel: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) =>
+                    recorder.label(merchantId, transactionId, label, at),
+                }
+              : {}),
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
           });
           // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
@@ -418,6 +434,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     get webhooks() {
       return webhooks;
     },
+    recorder,
     breach: breach && {
       ...breach,
       async scan(at) {
@@ -507,6 +524,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       flaggedSink.stop();
       if (scanTimer) clearInterval(scanTimer);
       await breach?.recorder.close();
+      await recorder?.close();
       await webhooks?.stop();
       if (cases) await cases.close();
       else await flaggedQueue.stop();
@@ -545,4 +563,23 @@ function openBreachDiscovery(
     alpha: config.LEAKGUARD_CPP_ALPHA,
   });
   return { history, recorder, scanner };
+}
+
+/** The recording's sink: `leakguard.scored` with Kafka, else a folder of daily NDJSON files. */
+function openRecording(config: Config, logger: Logger, metrics: Metrics): TrafficRecorder {
+  const retentionDays = config.LEAKGUARD_RECORD_RETENTION_DAYS;
+  const sink: RecordSink | Promise<RecordSink> = config.KAFKA_BROKERS
+    ? kafkaRecordSinkFromEnvironment(config.KAFKA_BROKERS.split(','), retentionDays, config.LEAKGUARD_RECORD_TOPIC)
+    : new NdjsonRecordSink(config.LEAKGUARD_RECORD_DIR ?? join(config.LEAKGUARD_STATE_DIR, 'records'), {
+        retentionDays,
+      });
+  return new TrafficRecorder({
+    sink,
+    onError: (error) => {
+      metrics.recordErrors.inc();
+      logger.warn({ err: error }, 'traffic records not written yet: retrying');
+    },
+    onDropped: (count) => metrics.recordsDropped.inc(count),
+    onWritten: (count) => metrics.recordsWritten.inc(count),
+  });
 }

@@ -2,11 +2,11 @@
 // topics on its own (auto.create.topics.enable=false): a typo in a name fails instead of
 // inventing a topic, so the processor creates the missing ones before it subscribes, and with
 // them leakguard.labels, which the engine writes (services/adapters/kafka/labels-sink.ts).
-import { isAuthorizationError, type TopicAdmin, type TopicSpec } from '../services/adapters/kafka/client.ts';
+import type { TopicAdmin, TopicSpec } from '../services/adapters/kafka/client.ts';
+import { createTopics, TopicsNotAuthorizedError } from '../services/adapters/kafka/topics.ts';
 import { LABELS_TOPIC } from '../services/adapters/kafka/labels-sink.ts';
 import type { Logger } from '../services/logger.ts';
 import type { StreamConfig } from './config.ts';
-import { LeakguardError } from '../services/core/errors.ts';
 
 export interface StreamTopics {
   /** Transactions to score: the /v1/score request plus merchantId. */
@@ -114,48 +114,4 @@ async function ensureLabelsTopic(
   return [labels.topic];
 }
 
-/** Creating topics was refused to a user who cannot see them: an admin must create them. */
-export class TopicsNotAuthorizedError extends LeakguardError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('KAFKA_NOT_AUTHORIZED', message, options);
-  }
-}
-
-/**
- * Creates topics ("already exists" is success) and waits until every partition has a leader.
- * kafkajs' own waitForLeaders gives up on an "unknown topic" answer that a busy broker gives for
- * a moment after the creation; this waits it out, whatever the client.
- */
-export async function createTopics(admin: TopicAdmin, topics: TopicSpec[], timeoutMs = 30_000): Promise<void> {
-  try {
-    await admin.createTopics({ topics, waitForLeaders: false });
-  } catch (error) {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic)).map((t) => t.topic);
-    // Under ACLs a client sees only the topics it may use, and creating them is for an admin.
-    if (missing.length > 0 && isAuthorizationError(error)) {
-      const them = missing.length > 1 ? 'them' : 'it';
-      throw new TopicsNotAuthorizedError(
-        `not authorized to create ${missing.join(', ')}, which this user cannot see: create ${them} as an admin (npm run kafka -- grant creates the default topics) and grant this user read or write on ${them}`,
-        { cause: error },
-      );
-    }
-    if (missing.length > 0) throw error;
-  }
-  await waitForLeaders(admin, topics, timeoutMs);
-}
-
-async function waitForLeaders(admin: TopicAdmin, topics: TopicSpec[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
-      if (metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leader after ${timeoutMs} ms`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
+export { createTopics, TopicsNotAuthorizedError };

@@ -22,6 +22,8 @@ export interface FeedbackOptions {
   allowListMaxDays: number;
   /** A fraud decision's card and transaction time, for whoever learns from fraud labels (breach discovery). */
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
+  /** Every label an analyst's decision gives (the recording for backtests). */
+  onLabel?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   onError: (error: unknown) => void;
 }
 
@@ -68,7 +70,10 @@ export class Feedback {
         detail: { merchantId: c.merchantId, card: `${c.card.bin}******${c.card.last4}`, days },
       });
     }
-    if (result.label) void this.flushLabels();
+    if (result.label) {
+      this.o.onLabel?.(c.merchantId, c.transactionId, result.label, Date.now());
+      void this.flushLabels();
+    }
     return { negative, allowListedUntil };
   }
 

@@ -39,7 +39,7 @@ export interface EngineObserver {
   scored?(merchantId: string, request: ScoreRequest, result: ScoreResult): void;
   watchlistHit?(eventIds: string[], merchantId: string): void;
   /** A merchant's outcome was recorded for the first time (a repeat is not told). */
-  outcomeRecorded?(merchantId: string, transactionId: string, outcome: string): void;
+  outcomeRecorded?(merchantId: string, transactionId: string, outcome: string, at: number): void;
   storeError?(error: unknown, stage: string): void;
 }
 
@@ -110,6 +110,19 @@ export interface Evidence {
   /** The transaction's own time (occurredAt, else its arrival), epoch ms. */
   at: number;
   features: FeatureMap;
+  /** The keyed identities its counters were kept under (primary key first), for a replay. */
+  entities: Partial<Record<EntityKind, string[]>>;
+}
+
+/**
+ * A transaction as a recording kept it (services/recording/): the card and the personal fields
+ * already reduced to their keyed identities, and what the watchlist and the lists answered then,
+ * which a replay on fresh stores cannot ask again. `request.card.number` is not read.
+ */
+export interface ReducedScoring {
+  card: CardIdentity;
+  entities: Partial<Record<Exclude<EntityKind, 'card' | 'merchant' | 'bin'>, string[]>>;
+  lookups: FeatureMap;
 }
 
 export type ScoreResult =
@@ -133,6 +146,7 @@ interface Prepared {
   facts: TransactionFacts;
   watching: boolean;
   plan: CounterPlan;
+  lookups?: FeatureMap;
 }
 
 export class Engine {
@@ -147,9 +161,9 @@ export class Engine {
     this.now = options.now ?? Date.now;
   }
 
-  async score(merchantId: string, req: ScoreRequest): Promise<ScoreResult> {
+  async score(merchantId: string, req: ScoreRequest, reduced?: ReducedScoring): Promise<ScoreResult> {
     const started = this.now();
-    const prepared = this.prepare(merchantId, req, started);
+    const prepared = this.prepare(merchantId, req, started, reduced);
     // 2. One round trip to the store, bounded by the deadline.
     let reading: StoreReading | undefined;
     try {
@@ -216,15 +230,15 @@ export class Engine {
   }
 
   /** 1. Normalise: the PAN stops here. Throws UnknownRateError before anything is counted. */
-  private prepare(merchantId: string, req: ScoreRequest, started: number): Prepared {
+  private prepare(merchantId: string, req: ScoreRequest, started: number, reduced?: ReducedScoring): Prepared {
     const ruleset = this.options.ruleset();
     const rates = this.options.rates();
-    const card = identifyCard(this.options.keyring, req.card.number);
+    const card = reduced?.card ?? identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
     // In the reference currency at the transaction's time.
     const amountRefCents = referenceCents(rates, req.amount, req.currency, occurredAt);
-    const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates);
-    const watching = this.options.watchlistEvents !== undefined;
+    const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates, reduced);
+    const watching = this.options.watchlistEvents !== undefined && !reduced;
     if (watching) facts.watchlist = card.fingerprints.map(entrySlot);
     const keys = this.options.store.keys;
     if (this.options.lists) facts.lists = listLookup(merchantId, facts.entities, keys);
@@ -239,6 +253,7 @@ export class Engine {
       facts,
       watching,
       plan: buildCounterPlan(facts, keys),
+      ...(reduced ? { lookups: reduced.lookups } : {}),
     };
   }
 
@@ -277,6 +292,7 @@ export class Engine {
       Object.assign(features, watchlistFeatures(match, presented, at));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
+    if (prepared.lookups && !degraded) Object.assign(features, prepared.lookups);
     const model = this.options.model?.();
     const { outcome, verdict } = judge({
       ruleset,
@@ -316,6 +332,7 @@ export class Engine {
       card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! },
       at: occurredAt,
       features,
+      entities: facts.entities,
     };
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
   }
@@ -358,7 +375,7 @@ export class Engine {
 
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
     const status = await this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
-    if (status === 'recorded') this.options.observer?.outcomeRecorded?.(merchantId, transactionId, outcome);
+    if (status === 'recorded') this.options.observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at);
     return status;
   }
 
@@ -369,19 +386,23 @@ export class Engine {
     occurredAt: number,
     amountRefCents: number,
     rates: RateTable,
+    reduced?: ReducedScoring,
   ): TransactionFacts {
     const entities: Partial<Record<EntityKind, string[]>> = {
       card: card.fingerprints,
       merchant: [merchantId],
       bin: [card.bin],
     };
-    const add = (kind: EntityKind, value: string | null | undefined) => {
-      if (value) entities[kind] = this.hasher.identities(kind, value);
-    };
-    add('device', req.device?.id);
-    add('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
-    add('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
-    add('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+    if (reduced) Object.assign(entities, reduced.entities);
+    else {
+      const add = (kind: EntityKind, value: string | null | undefined) => {
+        if (value) entities[kind] = this.hasher.identities(kind, value);
+      };
+      add('device', req.device?.id);
+      add('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
+      add('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
+      add('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+    }
     return {
       merchantId,
       transactionId: req.transactionId,

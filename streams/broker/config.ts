@@ -54,18 +54,20 @@ export function secureUsers(names: {
   deadLetter: string;
   group: string;
   labels: string;
+  records: string;
 }): SecureUser[] {
   const topic = (name: string, operation: Grant['operation']): Grant => ({ resource: 'topic', name, operation });
   return [
     { name: ADMIN_USER, role: 'super user: creates topics, grants ACLs (broker-internal identity too)', grants: [] },
     {
       name: 'leakguard-stream',
-      role: `the stream processor (npm run stream): reads ${names.transactions}, writes ${names.decisions}, ${names.flagged}, ${names.deadLetter}, consumer group ${names.group}`,
+      role: `the stream processor (npm run stream): reads ${names.transactions}, writes ${names.decisions}, ${names.flagged}, ${names.deadLetter}, ${names.records}, consumer group ${names.group}`,
       grants: [
         topic(names.transactions, 'read'),
         topic(names.decisions, 'write'),
         topic(names.flagged, 'write'),
         topic(names.deadLetter, 'write'),
+        topic(names.records, 'write'),
         { resource: 'group', name: names.group, operation: 'read' },
       ],
     },
@@ -76,8 +78,8 @@ export function secureUsers(names: {
     },
     {
       name: 'leakguard-console',
-      role: `the engine's labels producer: writes ${names.labels}`,
-      grants: [topic(names.labels, 'write')],
+      role: `the engine (npm start): writes ${names.labels} and its recording, ${names.records}`,
+      grants: [topic(names.labels, 'write'), topic(names.records, 'write')],
     },
   ];
 }

@@ -7,6 +7,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { AclGrant, KafkaAdmin } from '../../services/adapters/kafka/client.ts';
 import { LABELS_TOPIC } from '../../services/adapters/kafka/labels-sink.ts';
+import {
+  DEFAULT_RECORD_RETENTION_DAYS,
+  RECORDS_TOPIC,
+  recordsTopicDefinition,
+} from '../../services/adapters/kafka/record-topic.ts';
 import type { KafkaSecurity } from '../../services/adapters/kafka/security.ts';
 import { DEFAULT_STREAM_GROUP_ID, DEFAULT_STREAM_TOPICS, streamConfig } from '../config.ts';
 import { createTopics, labelsTopicDefinition, topicDefinitions } from '../topics.ts';
@@ -31,6 +36,7 @@ export function localSecureUsers(): SecureUser[] {
     transactions: DEFAULT_STREAM_TOPICS.input,
     group: DEFAULT_STREAM_GROUP_ID,
     labels: LABELS_TOPIC,
+    records: RECORDS_TOPIC,
   });
 }
 
@@ -114,7 +120,11 @@ export function writeScramArgs(file: string, credentials: KafkaCredentials): voi
  */
 export async function applyTopicsAndAcls(admin: KafkaAdmin, bootstrap: string): Promise<void> {
   const config = streamConfig({ KAFKA_BROKERS: bootstrap });
-  await createTopics(admin, [...topicDefinitions(config), labelsTopicDefinition(config)]);
+  await createTopics(admin, [
+    ...topicDefinitions(config),
+    labelsTopicDefinition(config),
+    recordsTopicDefinition(DEFAULT_RECORD_RETENTION_DAYS),
+  ]);
   const grants: AclGrant[] = localSecureUsers().flatMap((user) =>
     user.grants.map((grant) => ({
       resource: grant.resource,

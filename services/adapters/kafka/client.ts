@@ -58,6 +58,8 @@ export interface TopicSpec {
   numPartitions: number;
   /** Unset: the broker's default.replication.factor. */
   replicationFactor?: number;
+  /** Topic-level settings (e.g. retention.ms); unset: the broker's defaults. */
+  configEntries?: { name: string; value: string }[];
 }
 
 /** What creating topics and waiting for their leaders needs (streams/topics.ts). */

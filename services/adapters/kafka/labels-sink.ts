@@ -3,6 +3,7 @@
 // processor at start-up, `npm run kafka -- grant` and the local secure broker as admin).
 import type { LabelSink } from '../../cases/feedback.ts';
 import { kafkaSecurityProblems, type KafkaSecurity } from './security.ts';
+import type { RecordSink } from '../../recording/recorder.ts';
 
 export const LABELS_TOPIC = 'leakguard.labels';
 
@@ -36,4 +37,16 @@ export async function kafkaLabelSink(
     },
     close: () => producer.disconnect(),
   };
+}
+
+/** The recording's sink on `leakguard.scored` (record-topic.ts), with this process's Kafka security. */
+export async function kafkaRecordSinkFromEnvironment(
+  brokers: string[],
+  retentionDays: number,
+  topic: string,
+): Promise<RecordSink> {
+  const { kafkaClient } = await import('./kafka.ts');
+  const { kafkaRecordSink } = await import('./record-topic.ts');
+  const client = kafkaClient({ clientId: 'leakguard-recorder', brokers, security: securityFromEnvironment() });
+  return kafkaRecordSink(client, { retentionDays, topic });
 }

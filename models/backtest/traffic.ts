@@ -1,0 +1,151 @@
+// The traffic a backtest replays, read from a recording (services/recording/record.ts: NDJSON files
+// or the `leakguard.scored` topic) or from a merchant's export of plain /v1/score requests. Lines
+// are checked as they are read; the scorings are kept as their text (about a kilobyte each, so a
+// million fit in memory) with their event time, and parsed again when their turn comes.
+import { z } from 'zod';
+import { issueLines } from '../../services/core/errors.ts';
+import { OUTCOMES, scoreRequestSchema, type ScoreRequest } from '../../services/core/schemas.ts';
+import { scrubCardNumbers } from '../../services/core/scrub.ts';
+import { RECORD_VERSION, recordKey, trafficRecordSchema, type OutcomeRecord } from '../../services/recording/record.ts';
+
+/** What the traffic says of a transaction's truth: a chargeback or an analyst's fraud label makes it fraud. */
+export type Truth = 'fraud' | 'legitimate';
+
+export interface Traffic {
+  kind: 'recording' | 'requests';
+  /** The scorings' lines, in event-time order once `sort` ran. */
+  lines: string[];
+  at: Float64Array;
+  /** Outcomes in event-time order (replayed to the engines at their times). */
+  outcomes: OutcomeRecord[];
+  /** Known truth per merchant:transaction; a transaction not listed is presumed legitimate. */
+  truth: Map<string, Truth>;
+  /** Lines refused, with where and why (the first 20; `refused` counts them all). */
+  problems: string[];
+  refused: number;
+  /** Scorings seen twice (a redelivery): the first is kept. */
+  duplicates: number;
+}
+
+const MAX_PROBLEMS = 20;
+
+/** Accumulates lines into Traffic; `add` takes one line, `finish` sorts. */
+export class TrafficBuilder {
+  private readonly kind: Traffic['kind'];
+  private lines: string[] = [];
+  private at: number[] = [];
+  private readonly keys = new Set<string>();
+  private readonly outcomes: OutcomeRecord[] = [];
+  private readonly truth = new Map<string, Truth>();
+  private readonly problems: string[] = [];
+  private refused = 0;
+  private duplicates = 0;
+  private readonly defaultMerchant: string;
+
+  constructor(kind: Traffic['kind'], options: { defaultMerchant?: string } = {}) {
+    this.kind = kind;
+    this.defaultMerchant = options.defaultMerchant ?? 'replay';
+  }
+
+  /** Takes one line; `where` names it in an error (file:line, topic offset). Never echoes a card number. */
+  add(text: string, where: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.refuse(where, 'not a JSON object');
+    }
+    if (this.kind === 'recording') this.addRecord(value, text, where);
+    else this.addRequest(value, where);
+  }
+
+  private refuse(where: string, reason: string): void {
+    this.refused++;
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(`${where}: ${scrubCardNumbers(reason)}`);
+  }
+
+  private addRecord(value: unknown, text: string, where: string): void {
+    const parsed = trafficRecordSchema.safeParse(value);
+    if (!parsed.success) return this.refuse(where, issueLines(parsed.error).join('; '));
+    const r = parsed.data;
+    const key = recordKey(r);
+    if (r.kind === 'scored') {
+      if (this.keys.has(key)) {
+        this.duplicates++;
+        return;
+      }
+      this.keys.add(key);
+      this.lines.push(text);
+      this.at.push(r.at);
+    } else if (r.kind === 'outcome') {
+      this.outcomes.push(r);
+      if (r.outcome === 'chargeback') this.truth.set(key, 'fraud');
+    } else if (this.truth.get(key) !== 'fraud' || r.label === 'fraud') {
+      // A chargeback or a fraud label outweighs a later "legitimate".
+      this.truth.set(key, r.label === 'fraud' ? 'fraud' : (this.truth.get(key) ?? 'legitimate'));
+    }
+  }
+
+  private addRequest(value: unknown, where: string): void {
+    const extra = requestLineExtras.safeParse(value);
+    if (!extra.success) return this.refuse(where, issueLines(extra.error).join('; '));
+    const parsed = scoreRequestSchema.safeParse(value);
+    if (!parsed.success) return this.refuse(where, issueLines(parsed.error).join('; '));
+    if (!parsed.data.occurredAt) return this.refuse(where, 'occurredAt: is required to replay a request in time');
+    const merchantId = extra.data.merchantId ?? this.defaultMerchant;
+    const key = recordKey({ merchantId, transactionId: parsed.data.transactionId });
+    if (this.keys.has(key)) {
+      this.duplicates++;
+      return;
+    }
+    this.keys.add(key);
+    // Kept as the validated request (defaults applied), with its merchant.
+    this.lines.push(JSON.stringify({ merchantId, request: parsed.data }));
+    this.at.push(Date.parse(parsed.data.occurredAt));
+    if (extra.data.label) this.truth.set(key, extra.data.label);
+    if (extra.data.outcome) {
+      const at = extra.data.outcomeAt ? Date.parse(extra.data.outcomeAt) : Date.parse(parsed.data.occurredAt);
+      this.outcomes.push({
+        kind: 'outcome',
+        v: RECORD_VERSION,
+        merchantId,
+        transactionId: parsed.data.transactionId,
+        outcome: extra.data.outcome,
+        at,
+      });
+      if (extra.data.outcome === 'chargeback') this.truth.set(key, 'fraud');
+    }
+  }
+
+  finish(): Traffic {
+    const order = Array.from(this.at.keys()).sort((a, b) => this.at[a]! - this.at[b]! || a - b);
+    const lines = order.map((i) => this.lines[i]!);
+    const at = Float64Array.from(order, (i) => this.at[i]!);
+    this.lines = [];
+    this.at = [];
+    return {
+      kind: this.kind,
+      lines,
+      at,
+      outcomes: this.outcomes.sort((a, b) => a.at - b.at),
+      truth: this.truth,
+      problems: this.problems,
+      refused: this.refused,
+      duplicates: this.duplicates,
+    };
+  }
+}
+
+/** The fields a merchant's export may add to a /v1/score request: whose it is and what became of it. */
+const requestLineExtras = z.object({
+  merchantId: z.string().min(1).max(128).optional(),
+  label: z.enum(['fraud', 'legitimate']).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  outcomeAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** A plain request line as kept by TrafficBuilder (requests kind). */
+export interface RequestLine {
+  merchantId: string;
+  request: ScoreRequest;
+}

@@ -1,0 +1,254 @@
+// `npm run backtest`: recorded traffic replayed through the configuration in force and a candidate
+// (models/backtest/). `npm run replay` (models/cli/replay.ts) does the same for plain /v1/score
+// requests. Both print the report and write it as JSON and HTML.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { loadConfig, type Config } from '../../services/config.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { DEFAULT_RATES_PATH, readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { ndjsonLines, recordFiles, totalBytes } from '../../services/adapters/files/record-file.ts';
+import { kafkaSecurityProblems } from '../../services/adapters/kafka/security.ts';
+import { modelPathOf } from '../../services/runtime.ts';
+import { scrubCardNumbers } from '../../services/core/scrub.ts';
+import { REPLAY_KEYRING } from '../replay/engine-replay.ts';
+import { runBacktest, type Configuration } from '../backtest/backtest.ts';
+import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
+import { htmlReport, textReport } from '../backtest/report.ts';
+
+export const BACKTEST_USAGE = `usage: npm run backtest -- [--from DATE] [--to DATE] [--ruleset FILE] [--model ARTIFACT|none]
+                         [--source FILE|DIR|kafka] [--out DIR] [--warmup-days N (37)] [--quiet]
+
+Replays recorded traffic (LEAKGUARD_RECORD) in event time through the configuration in force
+(LEAKGUARD_RULESET, LEAKGUARD_MODEL, LEAKGUARD_RATES) and through a candidate (--ruleset, --model),
+each on fresh in-memory stores, and reports what the candidate changes: decisions by outcome, the
+transition matrix, fraud stopped and legitimate orders stopped per 1,000, by merchant and reason.
+  --source  a recording file or folder (default: LEAKGUARD_RECORD_DIR, else <state dir>/records),
+            or kafka (LEAKGUARD_RECORD_TOPIC, leakguard.scored, at KAFKA_BROKERS; the default when set)
+  --out     where report.json and report.html go (default: <state dir>/backtests/<time>)`;
+
+export const REPLAY_USAGE = `usage: npm run replay -- FILE.ndjson [--merchant ID] [--from DATE] [--to DATE] [--ruleset FILE]
+                       [--model ARTIFACT|none] [--out DIR] [--warmup-days N (37)] [--quiet]
+
+Replays a file of /v1/score requests (one JSON object per line, each with occurredAt; optional
+merchantId, label fraud|legitimate, outcome and outcomeAt) through the configuration in force and a
+candidate, on fresh in-memory stores: what Leakguard would have decided on your own history.`;
+
+export class UsageError extends Error {}
+
+interface CommonArgs {
+  from?: number;
+  to?: number;
+  ruleset?: string;
+  model?: string;
+  out?: string;
+  warmupDays: number;
+  quiet: boolean;
+}
+
+const COMMON_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  ruleset: { type: 'string' },
+  model: { type: 'string' },
+  out: { type: 'string' },
+  'warmup-days': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+function dateArg(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (!Number.isFinite(t)) throw new UsageError(`--${name}: "${value}" is not a date (YYYY-MM-DD or ISO 8601)`);
+  return t;
+}
+
+function commonArgs(values: Record<string, string | boolean | undefined>): CommonArgs {
+  const warmup = values['warmup-days'] === undefined ? 37 : Number(values['warmup-days']);
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup > 400)
+    throw new UsageError('--warmup-days: must be a whole number of days from 0 to 400');
+  const from = dateArg('from', values.from as string | undefined);
+  const to = dateArg('to', values.to as string | undefined);
+  if (from !== undefined && to !== undefined && to <= from) throw new UsageError('--to: must be after --from');
+  return {
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    ...(values.ruleset ? { ruleset: values.ruleset as string } : {}),
+    ...(values.model ? { model: values.model as string } : {}),
+    ...(values.out ? { out: values.out as string } : {}),
+    warmupDays: warmup,
+    quiet: values.quiet === true,
+  };
+}
+
+/** The configuration in force (from the environment, as the engine reads it) and the candidate. */
+export function configurations(
+  config: Config,
+  args: Pick<CommonArgs, 'ruleset' | 'model'>,
+): [Configuration, Configuration] {
+  const known = new Set(ALL_FEATURES);
+  const ratesPath = config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH;
+  const rates = readRatesFile(ratesPath);
+  const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
+  const modelPath = modelPathOf(config) ?? null;
+  const inForce: Configuration = {
+    label: 'in force',
+    ruleset: readRulesetFile(rulesetPath, known),
+    model: modelPath ? loadScoringModel(modelPath) : undefined,
+    rates,
+    sources: { ruleset: rulesetPath, model: modelPath, rates: ratesPath },
+  };
+  const candidateModel =
+    args.model === undefined ? modelPath : args.model.toLowerCase() === 'none' ? null : resolve(args.model);
+  const candidate: Configuration = {
+    label: 'candidate',
+    ruleset: args.ruleset ? readRulesetFile(resolve(args.ruleset), known) : inForce.ruleset,
+    model: candidateModel === modelPath ? inForce.model : candidateModel ? loadScoringModel(candidateModel) : undefined,
+    rates,
+    sources: { ruleset: args.ruleset ? resolve(args.ruleset) : rulesetPath, model: candidateModel, rates: ratesPath },
+  };
+  return [inForce, candidate];
+}
+
+function progressBar(quiet: boolean, label: string) {
+  if (quiet || !process.stderr.isTTY) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate}/s | {eta_formatted} left`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  let begun = false;
+  return {
+    update(done: number, total: number) {
+      if (!begun) {
+        bar.start(total, 0, { rate: 0 });
+        begun = true;
+      }
+      bar.setTotal(total);
+      bar.update(done, { rate: Math.round(done / Math.max(1e-3, (performance.now() - started) / 1000)) });
+    },
+    stop: () => begun && bar.stop(),
+  };
+}
+
+async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean): Promise<void> {
+  const files = await recordFiles(path);
+  const total = await totalBytes(files);
+  const bar = progressBar(quiet, 'read   ');
+  let n = 0;
+  for await (const { file, line, text, bytesRead } of ndjsonLines(files)) {
+    builder.add(text, `${file}:${line}`);
+    if (++n % 5000 === 0) bar?.update(Math.min(bytesRead, total), total);
+  }
+  bar?.update(total, total);
+  bar?.stop();
+}
+
+async function readKafka(brokers: string, topic: string, builder: TrafficBuilder, quiet: boolean): Promise<void> {
+  const { security, problems } = kafkaSecurityProblems(process.env);
+  if (problems.length > 0) throw new UsageError(`invalid configuration:\n${problems.join('\n')}`);
+  const { kafkaClient } = await import('../../services/adapters/kafka/kafka.ts');
+  const { readRecordsTopic } = await import('../../services/adapters/kafka/record-topic.ts');
+  const client = kafkaClient({ clientId: 'leakguard-backtest', brokers: brokers.split(','), security });
+  const bar = progressBar(quiet, 'read   ');
+  let n = 0;
+  await readRecordsTopic(client, (value) => builder.add(value, `${topic} message ${++n}`), {
+    topic,
+    onProgress: (read, total) => bar?.update(read, total),
+  });
+  bar?.stop();
+}
+
+async function finish(traffic: Traffic, description: string, config: Config, args: CommonArgs): Promise<number> {
+  if (traffic.lines.length === 0) {
+    process.stderr.write(
+      `nothing to replay in ${description}${traffic.refused ? ` (${traffic.refused} lines refused: ${traffic.problems.slice(0, 3).join(' | ')})` : ''}\n`,
+    );
+    return 1;
+  }
+  const [inForce, candidate] = configurations(config, args);
+  const bar = progressBar(args.quiet, 'replay ');
+  const report = await runBacktest(traffic, {
+    baseline: inForce,
+    candidate,
+    ...(args.from !== undefined ? { from: args.from } : {}),
+    ...(args.to !== undefined ? { to: args.to } : {}),
+    warmupDays: args.warmupDays,
+    keyring: REPLAY_KEYRING,
+    onProgress: (done, total) => bar?.update(done, total),
+  });
+  bar?.stop();
+  report.source.description = description;
+  const out = args.out ?? join(config.LEAKGUARD_STATE_DIR, 'backtests', report.generatedAt.replace(/[:.]/g, '-'));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'report.html'), htmlReport(report));
+  process.stdout.write(`${textReport(report)}\n\nwritten: ${join(out, 'report.json')}, ${join(out, 'report.html')}\n`);
+  return 0;
+}
+
+export async function backtestCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...COMMON_OPTIONS, source: { type: 'string' } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${BACKTEST_USAGE}\n`);
+    return 0;
+  }
+  const args = commonArgs(values);
+  const config = loadConfig();
+  const source =
+    values.source ??
+    (config.KAFKA_BROKERS ? 'kafka' : (config.LEAKGUARD_RECORD_DIR ?? join(config.LEAKGUARD_STATE_DIR, 'records')));
+  const builder = new TrafficBuilder('recording');
+  if (source === 'kafka') {
+    if (!config.KAFKA_BROKERS) throw new UsageError('--source kafka: KAFKA_BROKERS is not set');
+    await readKafka(config.KAFKA_BROKERS, config.LEAKGUARD_RECORD_TOPIC, builder, args.quiet);
+  } else await readFiles(source, builder, args.quiet);
+  const description = source === 'kafka' ? `${config.LEAKGUARD_RECORD_TOPIC} at ${config.KAFKA_BROKERS}` : source;
+  return finish(builder.finish(), description, config, args);
+}
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON_OPTIONS, merchant: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${REPLAY_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('one file of requests is required (FILE.ndjson)');
+  const args = commonArgs(values);
+  const config = loadConfig();
+  const builder = new TrafficBuilder('requests', values.merchant ? { defaultMerchant: values.merchant } : {});
+  await readFiles(positionals[0]!, builder, args.quiet);
+  return finish(builder.finish(), positionals[0]!, config, args);
+}
+
+/** Runs a command as a process: a usage error is its message, the usage and exit code 2; any other, its message and 1. */
+export function runCli(command: (argv: string[]) => Promise<number>, usage: string): void {
+  command(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      const e = error as Error & { code?: string };
+      const isUsage = error instanceof UsageError || (e.code ?? '').startsWith('ERR_PARSE_ARGS');
+      process.stderr.write(`${scrubCardNumbers(e.message ?? String(error))}${isUsage ? `\n${usage}` : ''}\n`);
+      process.exitCode = isUsage ? 2 : 1;
+    },
+  );
+}
+
+if (process.argv[1] && import.meta.filename === resolve(process.argv[1])) runCli(backtestCommand, BACKTEST_USAGE);

@@ -1,0 +1,117 @@
+// The recording on Kafka: `leakguard.scored` holds every scored transaction and what was learnt of
+// it later (services/recording/record.ts), keyed merchant:transaction so that a transaction's
+// records share a partition and stay in order; its retention is the recording's. The reader gives
+// a backtest the whole topic as it stands when it starts.
+import { randomUUID } from 'node:crypto';
+import type { RecordSink } from '../../recording/recorder.ts';
+import { recordKey } from '../../recording/record.ts';
+import { createTopics } from './topics.ts';
+import type { KafkaClient, TopicSpec } from './client.ts';
+
+export const RECORDS_TOPIC = 'leakguard.scored';
+export const RECORDS_PARTITIONS = 6;
+
+/** Default retention of the recording, days (LEAKGUARD_RECORD_RETENTION_DAYS). */
+export const DEFAULT_RECORD_RETENTION_DAYS = 90;
+
+export function recordsTopicDefinition(retentionDays: number, topic = RECORDS_TOPIC): TopicSpec {
+  return {
+    topic,
+    numPartitions: RECORDS_PARTITIONS,
+    configEntries: [{ name: 'retention.ms', value: String(retentionDays * 86_400_000) }],
+  };
+}
+
+/** Creates the topic when missing, with the retention in days; an existing one is left as it is. */
+export async function ensureRecordsTopic(client: KafkaClient, retentionDays: number, topic = RECORDS_TOPIC) {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) return false;
+    await createTopics(admin, [recordsTopicDefinition(retentionDays, topic)]);
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** An idempotent producer for the recording. */
+export async function kafkaRecordSink(
+  client: KafkaClient,
+  options: { retentionDays: number; topic?: string },
+): Promise<RecordSink> {
+  const topic = options.topic ?? RECORDS_TOPIC;
+  await ensureRecordsTopic(client, options.retentionDays, topic);
+  const producer = client.producer({ idempotent: true });
+  await producer.connect();
+  return {
+    async write(records) {
+      await producer.send([{ topic, messages: records.map((r) => ({ key: recordKey(r), value: JSON.stringify(r) })) }]);
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+/**
+ * Every message of the topic up to its end when the call starts (later ones are not waited for),
+ * partition by partition as fetched, through a consumer group of its own that commits nothing.
+ */
+export async function readRecordsTopic(
+  client: KafkaClient,
+  onMessage: (value: string) => void,
+  options: { topic?: string; onProgress?: (read: number, total: number) => void } = {},
+): Promise<number> {
+  const topic = options.topic ?? RECORDS_TOPIC;
+  const admin = client.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  let total = 0n;
+  try {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(p.high) > BigInt(p.low)) {
+        ends.set(p.partition, BigInt(p.high));
+        total += BigInt(p.high) - BigInt(p.low);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  if (ends.size === 0) return 0;
+  const consumer = client.consumer({
+    groupId: `leakguard-backtest-${randomUUID()}`,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    maxWaitMs: 500,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    restartOnFailure: () => Promise.resolve(false),
+  });
+  await consumer.connect();
+  let read = 0;
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer.onCrash(({ error }) => reject(error));
+      consumer
+        .run({
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset }) => {
+            const end = ends.get(batch.partition);
+            for (const m of batch.messages) {
+              if (end === undefined || BigInt(m.offset) >= end) break;
+              if (m.value) onMessage(m.value.toString('utf8'));
+              read++;
+              resolveOffset(m.offset);
+              if (BigInt(m.offset) + 1n >= end) ends.delete(batch.partition);
+            }
+            options.onProgress?.(read, Number(total));
+            if (ends.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return read;
+}

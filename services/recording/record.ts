@@ -1,0 +1,198 @@
+// A recording of traffic, for backtests (docs/backtest.md): every scoring as the engine saw it after
+// card reduction, and what was learnt of it later (merchants' outcomes, analysts' labels), joined
+// by merchant and transaction id. Never a card number: the card is its keyed fingerprint, BIN and
+// last 4; personal fields are kept as the engine's keyed identities, their text replaced by a mark.
+import { z } from 'zod';
+import type { Evidence, ReducedScoring } from '../core/engine.ts';
+import type { FeatureMap, FeatureValue } from '../core/feature-map.ts';
+import { LIST_FEATURES } from '../core/lists.ts';
+import { WATCHLIST_FEATURES } from '../core/watchlist.ts';
+import { DECISIONS, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
+import { scrubDeep } from '../core/scrub.ts';
+
+export const RECORD_VERSION = 1;
+/** What a personal field's text becomes: its presence is kept (features read it), its content is not. */
+export const PERSONAL_MARK = '•';
+
+/** Features a replay on fresh stores cannot compute again: the watchlist's and the lists' answers then. */
+const LOOKUP_FEATURES: ReadonlySet<string> = new Set([...WATCHLIST_FEATURES, ...LIST_FEATURES]);
+const PERSONAL_ENTITIES = ['device', 'ip', 'email', 'shipping'] as const;
+
+export interface RecordedCard {
+  fingerprint: string;
+  keyId: string;
+  bin: string;
+  last4: string;
+  expiryMonth: number;
+  expiryYear: number;
+  cvvResult: ScoreRequest['card']['cvvResult'];
+}
+
+/** The request with its card reduced and its personal text replaced by PERSONAL_MARK. */
+export type RecordedRequest = Omit<ScoreRequest, 'card'> & { card: RecordedCard };
+
+export interface ScoredRecord {
+  kind: 'scored';
+  v: number;
+  merchantId: string;
+  transactionId: string;
+  /** Event time: the transaction's occurredAt, else its arrival (epoch ms). */
+  at: number;
+  request: RecordedRequest;
+  /** The keyed identities (primary key) of the personal entities, as the counters were kept. */
+  entities: Partial<Record<(typeof PERSONAL_ENTITIES)[number], string>>;
+  lookups: FeatureMap;
+  decision: ScoreResponse['decision'];
+  score: number;
+  reasons: string[];
+  degraded: boolean;
+  versions: ScoreResponse['versions'];
+}
+
+/** A merchant's outcome (authorised, declined, chargeback, ...) as the engine recorded it. */
+export interface OutcomeRecord {
+  kind: 'outcome';
+  v: number;
+  merchantId: string;
+  transactionId: string;
+  outcome: string;
+  at: number;
+}
+
+/** An analyst's decision on a case. */
+export interface LabelRecord {
+  kind: 'label';
+  v: number;
+  merchantId: string;
+  transactionId: string;
+  label: 'fraud' | 'legitimate';
+  at: number;
+}
+
+export type TrafficRecord = ScoredRecord | OutcomeRecord | LabelRecord;
+
+const ADDRESS_TEXT = ['name', 'line1', 'line2', 'city', 'region', 'postalCode'] as const;
+
+function marked<T extends object>(value: T | undefined, fields: readonly (keyof T)[]): T | undefined {
+  if (!value) return undefined;
+  const copy = { ...value };
+  for (const f of fields) if (copy[f] !== undefined) (copy as Record<keyof T, unknown>)[f] = PERSONAL_MARK;
+  return copy;
+}
+
+/** The record of a fresh scoring (not a replayed answer): what a backtest replays. */
+export function scoredRecord(
+  merchantId: string,
+  request: ScoreRequest,
+  response: ScoreResponse,
+  evidence: Evidence,
+): ScoredRecord {
+  const { card, device, customer, billingAddress, shippingAddress, items, ...rest } = request;
+  const reduced: RecordedRequest = {
+    // Identifiers were validated card-free; the rest is scrubbed all the same (scrub.ts).
+    ...scrubDeep(rest),
+    occurredAt: new Date(evidence.at).toISOString(),
+    card: {
+      fingerprint: evidence.card.fingerprint,
+      keyId: evidence.card.keyId,
+      bin: evidence.card.bin,
+      last4: evidence.card.last4,
+      expiryMonth: card.expiryMonth,
+      expiryYear: card.expiryYear,
+      cvvResult: card.cvvResult,
+    },
+  };
+  const markedDevice = marked(device, ['id', 'ip', 'userAgent']);
+  const markedCustomer = marked(customer, ['id', 'email', 'phone']);
+  const markedBilling = marked(billingAddress, ADDRESS_TEXT);
+  const markedShipping = marked(shippingAddress, ADDRESS_TEXT);
+  if (markedDevice) reduced.device = markedDevice;
+  if (markedCustomer) reduced.customer = markedCustomer;
+  if (markedBilling) reduced.billingAddress = markedBilling;
+  if (markedShipping) reduced.shippingAddress = markedShipping;
+  if (items) reduced.items = items.map((i) => marked(i, ['name', 'sku', 'category'])!);
+  const entities: ScoredRecord['entities'] = {};
+  for (const kind of PERSONAL_ENTITIES) {
+    const identity = evidence.entities[kind]?.[0];
+    if (identity) entities[kind] = identity;
+  }
+  const lookups: FeatureMap = {};
+  for (const [name, value] of Object.entries(evidence.features)) if (LOOKUP_FEATURES.has(name)) lookups[name] = value;
+  return {
+    kind: 'scored',
+    v: RECORD_VERSION,
+    merchantId,
+    transactionId: request.transactionId,
+    at: evidence.at,
+    request: reduced,
+    entities,
+    lookups,
+    decision: response.decision,
+    score: response.score,
+    reasons: response.reasons.map((r) => r.code),
+    degraded: response.degraded,
+    versions: response.versions,
+  };
+}
+
+/** The engine's input for a recorded scoring: the request (card number empty, never read) and its reduction. */
+export function replayInput(record: ScoredRecord): { request: ScoreRequest; reduced: ReducedScoring } {
+  const { fingerprint, keyId, bin, last4, ...card } = record.request.card;
+  const entities: ReducedScoring['entities'] = {};
+  for (const [kind, identity] of Object.entries(record.entities)) entities[kind as keyof typeof entities] = [identity];
+  return {
+    request: { ...record.request, card: { ...card, number: '' } },
+    reduced: { card: { fingerprints: [fingerprint], keyId, bin, last4 }, entities, lookups: record.lookups },
+  };
+}
+
+const featureValue: z.ZodType<FeatureValue> = z.union([z.number(), z.string(), z.boolean()]);
+const ids = { merchantId: z.string().min(1).max(128), transactionId: z.string().min(1).max(64) };
+const epochMs = z.number().int().nonnegative();
+
+/** How a recorded line is read back (a backtest's source may be old or foreign: checked, not trusted). */
+export const trafficRecordSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('scored'),
+    v: z.literal(RECORD_VERSION),
+    ...ids,
+    at: epochMs,
+    request: z
+      .object({
+        transactionId: z.string(),
+        amount: z.number().int().positive(),
+        currency: z.string().regex(/^[A-Z]{3}$/),
+        channel: z.string(),
+        card: z
+          .object({
+            fingerprint: z.string().min(1),
+            keyId: z.string(),
+            bin: z.string().regex(/^\d{6,8}$/),
+            last4: z.string().regex(/^\d{4}$/),
+            expiryMonth: z.number().int(),
+            expiryYear: z.number().int(),
+            cvvResult: z.string(),
+          })
+          .passthrough(),
+      })
+      .passthrough(),
+    entities: z.partialRecord(z.enum(PERSONAL_ENTITIES), z.string()),
+    lookups: z.record(z.string(), featureValue),
+    decision: z.enum(DECISIONS),
+    score: z.number(),
+    reasons: z.array(z.string()),
+    degraded: z.boolean(),
+    versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
+  }),
+  z.object({ kind: z.literal('outcome'), v: z.literal(RECORD_VERSION), ...ids, outcome: z.string(), at: epochMs }),
+  z.object({
+    kind: z.literal('label'),
+    v: z.literal(RECORD_VERSION),
+    ...ids,
+    label: z.enum(['fraud', 'legitimate']),
+    at: epochMs,
+  }),
+]);
+
+/** The key that joins a scoring with what was learnt of it later. */
+export const recordKey = (r: { merchantId: string; transactionId: string }) => `${r.merchantId}:${r.transactionId}`;

@@ -1,0 +1,96 @@
+// Keeps the traffic for backtests, off the scoring path: the engine's observer hands each fresh
+// scoring and each outcome over, analysts' decisions come from the case system, and all are
+// written in batches to a RecordSink (an NDJSON file in embedded mode, `leakguard.scored` with
+// Kafka). Scoring never waits for it: a sink that is slow or down costs the oldest waiting records
+// past a bounded buffer (counted), never an answer.
+import type { ScoreResult } from '../core/engine.ts';
+import type { ScoreRequest } from '../core/schemas.ts';
+import { RECORD_VERSION, scoredRecord, type LabelRecord, type TrafficRecord } from './record.ts';
+
+/** Where records go: one call per batch, in order; a rejected batch is offered again. */
+export interface RecordSink {
+  write(records: readonly TrafficRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TrafficRecorderOptions {
+  /** The sink, or its opening (a Kafka producer connects meanwhile; records wait in the buffer). */
+  sink: RecordSink | Promise<RecordSink>;
+  flushMs?: number;
+  /** Beyond this many waiting records the oldest are dropped (and counted) until the sink answers again. */
+  maxBuffered?: number;
+  onError?: (error: unknown) => void;
+  onDropped?: (count: number) => void;
+  onWritten?: (count: number) => void;
+}
+
+export class TrafficRecorder {
+  private waiting: TrafficRecord[] = [];
+  private sink: RecordSink | undefined;
+  private readonly opening: Promise<RecordSink | undefined>;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private readonly o: Required<Pick<TrafficRecorderOptions, 'flushMs' | 'maxBuffered'>> & TrafficRecorderOptions;
+
+  constructor(options: TrafficRecorderOptions) {
+    this.o = { flushMs: 1_000, maxBuffered: 200_000, ...options };
+    this.opening = Promise.resolve(options.sink).then(
+      (sink) => (this.sink = sink),
+      (error: unknown) => {
+        this.o.onError?.(error);
+        return undefined;
+      },
+    );
+    this.timer = setInterval(() => void this.flush(), this.o.flushMs);
+    this.timer.unref();
+  }
+
+  /** The engine observer's `scored`: a fresh scoring (an answer sent again is recorded once, the first time). */
+  scored(merchantId: string, request: ScoreRequest, result: ScoreResult): void {
+    if (result.kind !== 'scored' || result.replayed || !result.evidence) return;
+    this.push(scoredRecord(merchantId, request, result.response, result.evidence));
+  }
+
+  /** The engine observer's `outcomeRecorded`. */
+  outcome(merchantId: string, transactionId: string, outcome: string, at: number): void {
+    this.push({ kind: 'outcome', v: RECORD_VERSION, merchantId, transactionId, outcome, at });
+  }
+
+  /** An analyst's decision on a case. */
+  label(merchantId: string, transactionId: string, label: LabelRecord['label'], at: number): void {
+    this.push({ kind: 'label', v: RECORD_VERSION, merchantId, transactionId, label, at });
+  }
+
+  private push(record: TrafficRecord): void {
+    if (this.waiting.length >= this.o.maxBuffered) {
+      const dropped = this.waiting.length - this.o.maxBuffered + 1;
+      this.waiting.splice(0, dropped);
+      this.o.onDropped?.(dropped);
+    }
+    this.waiting.push(record);
+  }
+
+  /** Writes what waits (one flush at a time); a failed write keeps its records for the next. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      const sink = this.sink ?? (await this.opening);
+      if (!sink || this.waiting.length === 0) return;
+      const batch = this.waiting;
+      this.waiting = [];
+      try {
+        await sink.write(batch);
+        this.o.onWritten?.(batch.length);
+      } catch (error) {
+        this.waiting = batch.concat(this.waiting);
+        this.o.onError?.(error);
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+    await (this.sink ?? (await this.opening))?.close();
+  }
+}
