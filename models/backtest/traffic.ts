@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { issueLines } from '../../services/core/errors.ts';
 import { OUTCOMES, scoreRequestSchema, type ScoreRequest } from '../../services/core/schemas.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
-import { RECORD_VERSION, recordKey, trafficRecordSchema, type OutcomeRecord } from '../../services/recording/record.ts';
+import { recordKey, trafficRecordSchema } from '../../services/recording/record.ts';
+
+/** An outcome to replay: its time in epoch ms. */
+export interface ReplayOutcome {
+  merchantId: string;
+  transactionId: string;
+  outcome: string;
+  at: number;
+}
 
 /** What the traffic says of a transaction's truth: a chargeback or an analyst's fraud label makes it fraud. */
 export type Truth = 'fraud' | 'legitimate';
@@ -17,7 +25,7 @@ export interface Traffic {
   lines: string[];
   at: Float64Array;
   /** Outcomes in event-time order (replayed to the engines at their times). */
-  outcomes: OutcomeRecord[];
+  outcomes: ReplayOutcome[];
   /** Known truth per merchant:transaction; a transaction not listed is presumed legitimate. */
   truth: Map<string, Truth>;
   /** Lines refused, with where and why (the first 20; `refused` counts them all). */
@@ -35,7 +43,7 @@ export class TrafficBuilder {
   private lines: string[] = [];
   private at: number[] = [];
   private readonly keys = new Set<string>();
-  private readonly outcomes: OutcomeRecord[] = [];
+  private readonly outcomes: ReplayOutcome[] = [];
   private readonly truth = new Map<string, Truth>();
   private readonly problems: string[] = [];
   private refused = 0;
@@ -76,9 +84,10 @@ export class TrafficBuilder {
       }
       this.keys.add(key);
       this.lines.push(text);
-      this.at.push(r.at);
+      this.at.push(Date.parse(r.at));
     } else if (r.kind === 'outcome') {
-      this.outcomes.push(r);
+      const { merchantId, transactionId, outcome } = r;
+      this.outcomes.push({ merchantId, transactionId, outcome, at: Date.parse(r.at) });
       if (r.outcome === 'chargeback') this.truth.set(key, 'fraud');
     } else if (this.truth.get(key) !== 'fraud' || r.label === 'fraud') {
       // A chargeback or a fraud label outweighs a later "legitimate".
@@ -106,8 +115,6 @@ export class TrafficBuilder {
     if (extra.data.outcome) {
       const at = extra.data.outcomeAt ? Date.parse(extra.data.outcomeAt) : Date.parse(parsed.data.occurredAt);
       this.outcomes.push({
-        kind: 'outcome',
-        v: RECORD_VERSION,
         merchantId,
         transactionId: parsed.data.transactionId,
         outcome: extra.data.outcome,

@@ -36,8 +36,8 @@ export interface ScoredRecord {
   v: number;
   merchantId: string;
   transactionId: string;
-  /** Event time: the transaction's occurredAt, else its arrival (epoch ms). */
-  at: number;
+  /** Event time: the transaction's occurredAt, else its arrival (ISO 8601: no long digit run a scanner could take for a card). */
+  at: string;
   request: RecordedRequest;
   /** The keyed identities (primary key) of the personal entities, as the counters were kept. */
   entities: Partial<Record<(typeof PERSONAL_ENTITIES)[number], string>>;
@@ -56,7 +56,7 @@ export interface OutcomeRecord {
   merchantId: string;
   transactionId: string;
   outcome: string;
-  at: number;
+  at: string;
 }
 
 /** An analyst's decision on a case. */
@@ -66,7 +66,7 @@ export interface LabelRecord {
   merchantId: string;
   transactionId: string;
   label: 'fraud' | 'legitimate';
-  at: number;
+  at: string;
 }
 
 export type TrafficRecord = ScoredRecord | OutcomeRecord | LabelRecord;
@@ -123,7 +123,7 @@ export function scoredRecord(
     v: RECORD_VERSION,
     merchantId,
     transactionId: request.transactionId,
-    at: evidence.at,
+    at: new Date(evidence.at).toISOString(),
     request: reduced,
     entities,
     lookups,
@@ -148,7 +148,7 @@ export function replayInput(record: ScoredRecord): { request: ScoreRequest; redu
 
 const featureValue: z.ZodType<FeatureValue> = z.union([z.number(), z.string(), z.boolean()]);
 const ids = { merchantId: z.string().min(1).max(128), transactionId: z.string().min(1).max(64) };
-const epochMs = z.number().int().nonnegative();
+const isoTime = z.iso.datetime({ offset: true });
 
 /** How a recorded line is read back (a backtest's source may be old or foreign: checked, not trusted). */
 export const trafficRecordSchema = z.discriminatedUnion('kind', [
@@ -156,7 +156,7 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
     kind: z.literal('scored'),
     v: z.literal(RECORD_VERSION),
     ...ids,
-    at: epochMs,
+    at: isoTime,
     request: z
       .object({
         transactionId: z.string(),
@@ -184,13 +184,13 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
     degraded: z.boolean(),
     versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
   }),
-  z.object({ kind: z.literal('outcome'), v: z.literal(RECORD_VERSION), ...ids, outcome: z.string(), at: epochMs }),
+  z.object({ kind: z.literal('outcome'), v: z.literal(RECORD_VERSION), ...ids, outcome: z.string(), at: isoTime }),
   z.object({
     kind: z.literal('label'),
     v: z.literal(RECORD_VERSION),
     ...ids,
     label: z.enum(['fraud', 'legitimate']),
-    at: epochMs,
+    at: isoTime,
   }),
 ]);
 

@@ -53,12 +53,19 @@ export class TrafficRecorder {
 
   /** The engine observer's `outcomeRecorded`. */
   outcome(merchantId: string, transactionId: string, outcome: string, at: number): void {
-    this.push({ kind: 'outcome', v: RECORD_VERSION, merchantId, transactionId, outcome, at });
+    this.push({
+      kind: 'outcome',
+      v: RECORD_VERSION,
+      merchantId,
+      transactionId,
+      outcome,
+      at: new Date(at).toISOString(),
+    });
   }
 
   /** An analyst's decision on a case. */
   label(merchantId: string, transactionId: string, label: LabelRecord['label'], at: number): void {
-    this.push({ kind: 'label', v: RECORD_VERSION, merchantId, transactionId, label, at });
+    this.push({ kind: 'label', v: RECORD_VERSION, merchantId, transactionId, label, at: new Date(at).toISOString() });
   }
 
   private push(record: TrafficRecord): void {

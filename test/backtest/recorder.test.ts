@@ -1,0 +1,108 @@
+// The recorder off the scoring path: batches, a sink that fails keeps its records for the next
+// flush, a full buffer drops the oldest (counted), a sink still connecting is waited for; the
+// daily files keep the retention.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TrafficRecorder, type RecordSink } from '../../services/recording/recorder.ts';
+import type { TrafficRecord } from '../../services/recording/record.ts';
+import { NdjsonRecordSink, recordFileName } from '../../services/adapters/files/record-file.ts';
+
+function memorySink(): RecordSink & { batches: TrafficRecord[][]; failing: boolean } {
+  const sink = {
+    batches: [] as TrafficRecord[][],
+    failing: false,
+    write(records: readonly TrafficRecord[]) {
+      if (sink.failing) return Promise.reject(new Error('broker down'));
+      sink.batches.push([...records]);
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
+  return sink;
+}
+
+const outcomes = (recorder: TrafficRecorder, from: number, n: number) => {
+  for (let i = from; i < from + n; i++) recorder.outcome('m1', `t${i}`, 'declined', Date.UTC(2026, 11, 1));
+};
+const ids = (batches: TrafficRecord[][]) => batches.flat().map((r) => r.transactionId);
+
+describe('traffic recorder', () => {
+  it('writes in batches, keeps a failed batch for the next flush, in order', async () => {
+    const sink = memorySink();
+    const errors: unknown[] = [];
+    let written = 0;
+    const recorder = new TrafficRecorder({
+      sink,
+      flushMs: 60_000,
+      onError: (e) => errors.push(e),
+      onWritten: (n) => (written += n),
+    });
+    outcomes(recorder, 0, 3);
+    await recorder.flush();
+    sink.failing = true;
+    outcomes(recorder, 3, 2);
+    await recorder.flush();
+    expect(errors).toHaveLength(1);
+    sink.failing = false;
+    outcomes(recorder, 5, 1);
+    await recorder.close();
+    expect(ids(sink.batches)).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
+    expect(written).toBe(6);
+    expect(sink.batches[0]![0]).toMatchObject({ kind: 'outcome', outcome: 'declined', at: '2026-12-01T00:00:00.000Z' });
+  });
+
+  it('drops the oldest past its bound while the sink fails, and counts them', async () => {
+    const sink = memorySink();
+    sink.failing = true;
+    let dropped = 0;
+    const recorder = new TrafficRecorder({ sink, flushMs: 60_000, maxBuffered: 5, onDropped: (n) => (dropped += n) });
+    outcomes(recorder, 0, 8);
+    await recorder.flush();
+    sink.failing = false;
+    await recorder.close();
+    expect(dropped).toBe(3);
+    expect(ids(sink.batches)).toEqual(['t3', 't4', 't5', 't6', 't7']);
+  });
+
+  it('waits for a sink still connecting, and writes nothing until it is there', async () => {
+    const sink = memorySink();
+    let connect!: (s: RecordSink) => void;
+    const recorder = new TrafficRecorder({ sink: new Promise<RecordSink>((r) => (connect = r)), flushMs: 60_000 });
+    outcomes(recorder, 0, 2);
+    const flushed = recorder.flush();
+    expect(sink.batches).toHaveLength(0);
+    connect(sink);
+    await flushed;
+    await recorder.close();
+    expect(ids(sink.batches)).toEqual(['t0', 't1']);
+  });
+});
+
+describe('daily NDJSON files', () => {
+  it('append to the day of writing and delete the days past the retention', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-records-'));
+    let now = Date.UTC(2026, 11, 10, 12);
+    const sink = new NdjsonRecordSink(dir, { retentionDays: 3, now: () => now });
+    const old = recordFileName(Date.UTC(2026, 11, 6));
+    writeFileSync(join(dir, old), '');
+    writeFileSync(join(dir, 'notes.txt'), 'not ours');
+    const record: TrafficRecord = {
+      kind: 'label',
+      v: 1,
+      merchantId: 'm1',
+      transactionId: 't1',
+      label: 'fraud',
+      at: '2026-12-10T12:00:00.000Z',
+    };
+    await sink.write([record]);
+    now += 86_400_000;
+    await sink.write([record, record]);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-10.ndjson', 'records-2026-12-11.ndjson']);
+    expect(readFileSync(join(dir, 'records-2026-12-11.ndjson'), 'utf8').trim().split('\n')).toHaveLength(2);
+    now += 3 * 86_400_000;
+    await sink.write([record]);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-11.ndjson', 'records-2026-12-14.ndjson']);
+  });
+});
