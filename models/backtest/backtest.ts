@@ -1,29 +1,26 @@
 // A backtest: recorded traffic replayed in event time through the engine twice, once with the
 // configuration in force and once with a candidate (ruleset, model), each on fresh in-memory
-// stores on a clock that follows the traffic (production stores are never touched). Outcomes
-// reach both engines at their times, as they reached production. What each decided is tallied
-// against what became of each transaction: a chargeback or an analyst's fraud label is fraud,
-// anything else is presumed legitimate.
-import { Engine, type ReducedScoring } from '../../services/core/engine.ts';
-import type { CardKeyring } from '../../services/core/card.ts';
-import type { RateTable } from '../../services/core/currency.ts';
+// stores in a worker thread of its own (replay.ts; production stores are never touched). What each
+// decided is tallied against what became of each transaction: a chargeback or an analyst's fraud
+// label is fraud, anything else is presumed legitimate.
+import { Worker } from 'node:worker_threads';
 import { referenceCents } from '../../services/core/features.ts';
-import type { ScoringModel } from '../../services/core/model.ts';
-import type { Ruleset } from '../../services/core/rules.ts';
-import { DECISIONS, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
-import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import { recordKey, replayInput, type ScoredRecord } from '../../services/recording/record.ts';
-import type { RequestLine, Traffic } from './traffic.ts';
+import { frictionBudget, type FrictionBudget } from '../../services/core/rules.ts';
+import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
+import { scrubCardNumbers } from '../../services/core/scrub.ts';
+import { recordKey } from '../../services/recording/record.ts';
+import type { Traffic } from './traffic.ts';
+import {
+  inputOf,
+  loadConfiguration,
+  NOT_SCORED,
+  replayConfiguration,
+  type Configuration,
+  type ReplayedRun,
+  type ReplayWindow,
+} from './replay.ts';
 
-export interface Configuration {
-  /** How the report names it: "in force", "candidate". */
-  label: string;
-  ruleset: Ruleset;
-  model: ScoringModel | undefined;
-  rates: RateTable;
-  /** Where it came from (file paths), for the report. */
-  sources: { ruleset: string; model: string | null; rates: string };
-}
+export type { Configuration } from './replay.ts';
 
 export interface BacktestOptions {
   baseline: Configuration;
@@ -33,8 +30,8 @@ export interface BacktestOptions {
   to?: number;
   /** Days before `from` replayed to build the counters (velocity windows reach 30 days, delayed ones 37). */
   warmupDays?: number;
-  /** Fingerprints plain requests (the replay command); any key does: the stores are fresh. */
-  keyring: CardKeyring;
+  /** Replay both configurations in this thread, one after the other (default: a worker thread each, at once). */
+  inProcess?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,7 +47,7 @@ export interface DecisionCell {
 export interface ConfigurationResult {
   label: string;
   versions: { ruleset: string; model: string | null };
-  sources: Configuration['sources'];
+  sources: Omit<Configuration, 'label'>;
   decisions: Record<Decision, DecisionCell>;
   /** Frauds not approved: stepped up, reviewed or declined. */
   fraudStopped: { count: number; share: number; amount: number; amountShare: number };
@@ -66,6 +63,12 @@ export interface MerchantRow {
   fraudAmountStopped: [number, number];
   legitimateStoppedPer1000: [number, number];
   changed: number;
+  /** Shares of all its orders challenged and held for review, [in force, candidate], beside the candidate's budget (ruleset `friction`). */
+  challengeShare: [number, number];
+  reviewShare: [number, number];
+  budget: FrictionBudget;
+  /** The budget lines the candidate spends beyond their target. */
+  overBudget: ('challenge' | 'review')[];
 }
 
 export interface ReasonRow {
@@ -83,6 +86,8 @@ export interface BacktestReport {
   transactions: {
     replayed: number;
     reported: number;
+    /** Refused by the engine in either configuration (a currency the rate table cannot price). */
+    notScored: number;
     fraud: number;
     legitimate: number;
     labelledLegitimate: number;
@@ -110,18 +115,75 @@ interface MerchantTally {
   legitimate: number;
   fraudAmountStopped: [number, number];
   legitimateStopped: [number, number];
+  challenged: [number, number];
+  reviewed: [number, number];
   changed: number;
 }
 
-/** One input to the engines: a recorded scoring (reduced) or a plain request. */
-function inputOf(
+function frictionOf(t: MerchantTally, budget: FrictionBudget) {
+  const share = (n: number) => round(ratio(n, t.transactions), 4);
+  const challengeShare: [number, number] = [share(t.challenged[0]), share(t.challenged[1])];
+  const reviewShare: [number, number] = [share(t.reviewed[0]), share(t.reviewed[1])];
+  const overBudget: ('challenge' | 'review')[] = [];
+  if (challengeShare[1] > budget.challenge) overBudget.push('challenge');
+  if (reviewShare[1] > budget.review) overBudget.push('review');
+  return { challengeShare, reviewShare, budget, overBudget };
+}
+
+/** First index at or after a time (the traffic is in time order). */
+function firstAt(at: Float64Array, t: number): number {
+  let lo = 0,
+    hi = at.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (at[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** One configuration's replay in a worker thread of its own. */
+function inWorker(
   traffic: Traffic,
-  line: string,
-): { merchantId: string; request: ScoreRequest; reduced?: ReducedScoring; recorded?: ScoredRecord } {
-  if (traffic.kind === 'requests') return JSON.parse(line) as RequestLine;
-  const record = JSON.parse(line) as ScoredRecord;
-  const { request, reduced } = replayInput(record);
-  return { merchantId: record.merchantId, request, reduced, recorded: record };
+  configuration: Configuration,
+  window: ReplayWindow,
+  onProgress: (done: number) => void,
+  started: Worker[],
+): Promise<ReplayedRun> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./replay-worker.ts', import.meta.url), {
+      workerData: {
+        traffic: {
+          kind: traffic.kind,
+          bytes: traffic.bytes,
+          offsets: traffic.offsets,
+          at: traffic.at,
+          outcomes: traffic.outcomes,
+        },
+        configuration,
+        window,
+      },
+    });
+    started.push(worker);
+    let settled = false;
+    worker.on('message', (m: { progress?: number; run?: ReplayedRun; error?: string }) => {
+      if (m.progress !== undefined) onProgress(m.progress);
+      else if (m.run) {
+        settled = true;
+        resolve(m.run);
+      } else if (m.error !== undefined) {
+        settled = true;
+        reject(new Error(scrubCardNumbers(m.error)));
+      }
+    });
+    worker.on('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`the replay of ${configuration.label} stopped (exit code ${code})`));
+    });
+  });
 }
 
 export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise<BacktestReport> {
@@ -129,67 +191,72 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
   const warmupDays = o.warmupDays ?? 37;
   const from = o.from ?? -Infinity,
     to = o.to ?? Infinity;
-  const replayFrom = from - warmupDays * 86_400_000;
-  let clock = 0;
-  const engines = [o.baseline, o.candidate].map((c) => {
-    const store = new MemoryVelocityStore({ now: () => clock });
-    const engine = new Engine({
-      store,
-      keyring: o.keyring,
-      ruleset: () => c.ruleset,
-      rates: () => c.rates,
-      // No deadline in a replay: every answer is a full one.
-      deadlineMs: 600_000,
-      now: () => clock,
-      model: () => c.model,
-    });
-    return { store, engine };
-  });
+  const window: ReplayWindow = {
+    first: firstAt(traffic.at, from - warmupDays * 86_400_000),
+    reportFrom: firstAt(traffic.at, from),
+    end: firstAt(traffic.at, to),
+  };
+  const replayed = window.end - window.first;
+  const done = [0, 0];
+  const progress = (c: number) => (n: number) => {
+    done[c] = n;
+    o.onProgress?.(Math.min(done[0]!, done[1]!), replayed);
+  };
+  const configs = [o.baseline, o.candidate] as const;
+  const runs = o.inProcess
+    ? [
+        await replayConfiguration(traffic, configs[0], window, progress(0)),
+        await replayConfiguration(traffic, configs[1], window, progress(1)),
+      ]
+    : await (() => {
+        const workers: Worker[] = [];
+        // One failed replay stops the other: its answer would be of no use.
+        return Promise.all(configs.map((c, i) => inWorker(traffic, c, window, progress(i), workers))).catch(
+          async (error: unknown) => {
+            await Promise.all(workers.map((w) => w.terminate()));
+            throw error;
+          },
+        );
+      })();
+  const seconds = (performance.now() - started) / 1000;
+  const { rates } = loadConfiguration(o.baseline);
+  const candidateRuleset = loadConfiguration(o.candidate).ruleset;
 
-  const results = [o.baseline, o.candidate].map((c) => ({
+  const results = configs.map((c, i) => ({
     label: c.label,
-    versions: { ruleset: c.ruleset.version, model: c.model?.version ?? null },
-    sources: c.sources,
+    versions: runs[i]!.versions,
+    sources: { ruleset: c.ruleset, model: c.model, rates: c.rates },
     decisions: byDecision(emptyCell),
   }));
   const transitions = byDecision(() => byDecision(() => ({ count: 0, fraud: 0 })));
   const merchants = new Map<string, MerchantTally>();
   const reasons = new Map<string, ReasonRow>();
-  const totals = { replayed: 0, reported: 0, fraud: 0, legitimate: 0, labelledLegitimate: 0, fraudAmount: 0 };
+  const totals = {
+    replayed,
+    reported: 0,
+    notScored: 0,
+    fraud: 0,
+    legitimate: 0,
+    labelledLegitimate: 0,
+    fraudAmount: 0,
+  };
   const recorded = { compared: 0, agreed: 0, degradedThen: 0 };
 
-  const n = traffic.lines.length;
-  let nextOutcome = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = window.reportFrom; i < window.end; i++) {
+    const k = i - window.reportFrom;
+    const codes = [runs[0]!.decisions[k]!, runs[1]!.decisions[k]!];
+    if (codes[0] === NOT_SCORED || codes[1] === NOT_SCORED) {
+      totals.notScored++;
+      continue;
+    }
+    const decided = codes.map((c) => DECISIONS[c]!);
+    const input = inputOf(traffic, i);
     const at = traffic.at[i]!;
-    if (at < replayFrom) continue;
-    if (at >= to) break;
-    while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.at < at) {
-      const outcome = traffic.outcomes[nextOutcome++]!;
-      clock = outcome.at;
-      for (const { engine } of engines)
-        await engine.recordOutcome(outcome.merchantId, outcome.transactionId, outcome.outcome, outcome.at);
-    }
-    clock = at;
-    const input = inputOf(traffic, traffic.lines[i]!);
-    const decided: Decision[] = [];
-    const reasonCodes: string[][] = [];
-    for (const { engine } of engines) {
-      const result = await engine.score(input.merchantId, input.request, input.reduced);
-      if (result.kind !== 'scored')
-        throw new Error(`transaction ${input.request.transactionId} of ${input.merchantId} conflicted in the replay`);
-      decided.push(result.response.decision);
-      reasonCodes.push(result.response.reasons.map((r) => r.code));
-    }
-    totals.replayed++;
-    if (i % 2000 === 0) o.onProgress?.(i, n);
-    if (at < from) continue;
-
     totals.reported++;
     const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
     const truth = traffic.truth.get(key);
     const fraud = truth === 'fraud';
-    const amount = referenceCents(o.baseline.rates, input.request.amount, input.request.currency, at) / 100;
+    const amount = referenceCents(rates, input.request.amount, input.request.currency, at) / 100;
     if (fraud) {
       totals.fraud++;
       totals.fraudAmount += amount;
@@ -213,6 +280,8 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         legitimate: 0,
         fraudAmountStopped: [0, 0],
         legitimateStopped: [0, 0],
+        challenged: [0, 0],
+        reviewed: [0, 0],
         changed: 0,
       };
       merchants.set(input.merchantId, m);
@@ -235,11 +304,15 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         cell.legitimate++;
         cell.legitimateAmount += amount;
       }
+      if (decision === 'challenge') m.challenged[c]!++;
+      if (decision === 'review') m.reviewed[c]!++;
       if (decision !== 'approve') {
         if (fraud) m.fraudAmountStopped[c]! += amount;
         else m.legitimateStopped[c]!++;
       }
-      for (const code of new Set(reasonCodes[c])) {
+      const given = runs[c]!.reasons[k]!;
+      if (given === '') return;
+      for (const code of new Set(given.split(','))) {
         let row = reasons.get(code);
         if (!row) reasons.set(code, (row = { code, count: [0, 0], fraud: [0, 0] }));
         row.count[c]!++;
@@ -247,9 +320,6 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       }
     });
   }
-  o.onProgress?.(n, n);
-  for (const { store } of engines) await store.close();
-  const seconds = (performance.now() - started) / 1000;
 
   const summarise = (r: (typeof results)[number]): ConfigurationResult => {
     const d = r.decisions;
@@ -291,7 +361,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       to: Number.isFinite(to) ? new Date(to).toISOString() : null,
       warmupDays,
     },
-    currency: o.baseline.rates.reference,
+    currency: rates.reference,
     transactions: { ...totals, fraudAmount: round(totals.fraudAmount) },
     rate: { seconds: round(seconds, 1), perSecond: Math.round(ratio(totals.replayed, seconds)) },
     recorded:
@@ -310,6 +380,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
           round(1000 * ratio(t.legitimateStopped[1], t.legitimate)),
         ] as [number, number],
         changed: t.changed,
+        ...frictionOf(t, frictionBudget(candidateRuleset, merchantId)),
       }))
       .sort((a, b) => b.transactions - a.transactions || a.merchantId.localeCompare(b.merchantId)),
     reasons: [...reasons.values()].sort((a, b) => b.count[0] + b.count[1] - (a.count[0] + a.count[1])),

@@ -58,6 +58,13 @@ function headline(r: BacktestReport): string[][] {
   ];
 }
 
+/** A merchant's share of orders stepped up or reviewed, in force → candidate, its budget, and a mark when the candidate is over it. */
+function friction(m: BacktestReport['merchants'][number], line: 'challenge' | 'review'): string {
+  const [a, b] = line === 'challenge' ? m.challengeShare : m.reviewShare;
+  const over = m.overBudget.includes(line) ? ' OVER' : '';
+  return `${pct(a)} → ${pct(b)} (${pct(m.budget[line])})${over}`;
+}
+
 export function textReport(r: BacktestReport, top = 15): string {
   const t = r.transactions;
   const out: string[] = [];
@@ -100,7 +107,16 @@ export function textReport(r: BacktestReport, top = 15): string {
     out.push(
       `Merchants with changed decisions (busiest ${changed.length})`,
       table([
-        ['merchant', 'transactions', 'changed', 'fraud', `fraud stopped ${r.currency}`, 'legit stopped / 1,000'],
+        [
+          'merchant',
+          'transactions',
+          'changed',
+          'fraud',
+          `fraud stopped ${r.currency}`,
+          'legit stopped / 1,000',
+          'challenged (budget)',
+          'reviewed (budget)',
+        ],
         ...changed.map((m) => [
           m.merchantId,
           num(m.transactions),
@@ -108,6 +124,8 @@ export function textReport(r: BacktestReport, top = 15): string {
           num(m.fraud),
           `${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}`,
           `${m.legitimateStoppedPer1000[0].toFixed(1)} → ${m.legitimateStoppedPer1000[1].toFixed(1)}`,
+          friction(m, 'challenge'),
+          friction(m, 'review'),
         ]),
       ]),
       '',
@@ -199,11 +217,11 @@ ${groupedBars('Fraud by decision (% of fraud transactions)', [...DECISIONS], [fr
 <h2>Transitions</h2>
 ${transitionTable(r)}
 <h2>Merchants (busiest ${merchants.length})</h2>
-<table><tr><th>merchant</th><th>transactions</th><th>changed</th><th>fraud</th><th>fraud amount stopped (${esc(r.currency)})</th><th>legitimate stopped / 1,000</th></tr>
+<table><tr><th>merchant</th><th>transactions</th><th>changed</th><th>fraud</th><th>fraud amount stopped (${esc(r.currency)})</th><th>legitimate stopped / 1,000</th><th>challenged (budget)</th><th>reviewed (budget)</th></tr>
 ${merchants
   .map(
     (m) =>
-      `<tr><td>${esc(m.merchantId)}</td><td>${num(m.transactions)}</td><td>${num(m.changed)}</td><td>${num(m.fraud)}</td><td>${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}</td><td>${m.legitimateStoppedPer1000[0].toFixed(1)} → ${m.legitimateStoppedPer1000[1].toFixed(1)}</td></tr>`,
+      `<tr><td>${esc(m.merchantId)}</td><td>${num(m.transactions)}</td><td>${num(m.changed)}</td><td>${num(m.fraud)}</td><td>${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}</td><td>${m.legitimateStoppedPer1000[0].toFixed(1)} → ${m.legitimateStoppedPer1000[1].toFixed(1)}</td><td>${esc(friction(m, 'challenge'))}</td><td>${esc(friction(m, 'review'))}</td></tr>`,
   )
   .join('\n')}</table>
 <h2>Reason codes</h2>

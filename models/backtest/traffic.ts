@@ -21,8 +21,14 @@ export type Truth = 'fraud' | 'legitimate';
 
 export interface Traffic {
   kind: 'recording' | 'requests';
-  /** The scorings' lines, in event-time order once `sort` ran. */
-  lines: string[];
+  /** How many scorings. */
+  count: number;
+  /**
+   * The scorings' lines in event-time order, UTF-8, one after the other in shared memory (the
+   * replay's worker threads read them without a copy): line i is bytes[offsets[i], offsets[i+1]).
+   */
+  bytes: Uint8Array;
+  offsets: Float64Array;
   at: Float64Array;
   /** Outcomes in event-time order (replayed to the engines at their times). */
   outcomes: ReplayOutcome[];
@@ -89,10 +95,9 @@ export class TrafficBuilder {
       const { merchantId, transactionId, outcome } = r;
       this.outcomes.push({ merchantId, transactionId, outcome, at: Date.parse(r.at) });
       if (r.outcome === 'chargeback') this.truth.set(key, 'fraud');
-    } else if (this.truth.get(key) !== 'fraud' || r.label === 'fraud') {
-      // A chargeback or a fraud label outweighs a later "legitimate".
-      this.truth.set(key, r.label === 'fraud' ? 'fraud' : (this.truth.get(key) ?? 'legitimate'));
-    }
+    } else if (r.label === 'fraud') this.truth.set(key, 'fraud');
+    // A chargeback or a fraud label outweighs a "legitimate", whichever came first.
+    else if (!this.truth.has(key)) this.truth.set(key, 'legitimate');
   }
 
   private addRequest(value: unknown, where: string): void {
@@ -126,13 +131,23 @@ export class TrafficBuilder {
 
   finish(): Traffic {
     const order = Array.from(this.at.keys()).sort((a, b) => this.at[a]! - this.at[b]! || a - b);
-    const lines = order.map((i) => this.lines[i]!);
     const at = Float64Array.from(order, (i) => this.at[i]!);
+    const offsets = new Float64Array(order.length + 1);
+    let size = 0;
+    order.forEach((i, k) => {
+      size += Buffer.byteLength(this.lines[i]!);
+      offsets[k + 1] = size;
+    });
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    const view = Buffer.from(bytes.buffer);
+    order.forEach((i, k) => view.write(this.lines[i]!, offsets[k]!, 'utf8'));
     this.lines = [];
     this.at = [];
     return {
       kind: this.kind,
-      lines,
+      count: order.length,
+      bytes,
+      offsets,
       at,
       outcomes: this.outcomes.sort((a, b) => a.at - b.at),
       truth: this.truth,
@@ -155,4 +170,12 @@ const requestLineExtras = z.object({
 export interface RequestLine {
   merchantId: string;
   request: ScoreRequest;
+}
+
+/** Line i of the traffic's scorings. */
+export function lineAt(traffic: Pick<Traffic, 'bytes' | 'offsets'>, i: number): string {
+  const start = traffic.offsets[i]!;
+  return Buffer.from(traffic.bytes.buffer, traffic.bytes.byteOffset + start, traffic.offsets[i + 1]! - start).toString(
+    'utf8',
+  );
 }

@@ -6,16 +6,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { loadConfig, type Config } from '../../services/config.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
-import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
-import { DEFAULT_RATES_PATH, readRatesFile } from '../../services/adapters/files/rates-file.ts';
-import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { ndjsonLines, recordFiles, totalBytes } from '../../services/adapters/files/record-file.ts';
 import { kafkaSecurityProblems } from '../../services/adapters/kafka/security.ts';
 import { modelPathOf } from '../../services/runtime.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
-import { REPLAY_KEYRING } from '../replay/engine-replay.ts';
-import { runBacktest, type Configuration } from '../backtest/backtest.ts';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
+import { runBacktest } from '../backtest/backtest.ts';
+import { loadConfiguration, type Configuration } from '../backtest/replay.ts';
 import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
 import { htmlReport, textReport } from '../backtest/report.ts';
 
@@ -85,32 +83,29 @@ function commonArgs(values: Record<string, string | boolean | undefined>): Commo
   };
 }
 
-/** The configuration in force (from the environment, as the engine reads it) and the candidate. */
+/**
+ * The configuration in force (the files the engine reads: LEAKGUARD_RULESET, LEAKGUARD_MODEL,
+ * LEAKGUARD_RATES) and the candidate (the in-force files but for --ruleset and --model), each loaded
+ * once here so that a file that does not load stops the command before any replay.
+ */
 export function configurations(
   config: Config,
   args: Pick<CommonArgs, 'ruleset' | 'model'>,
 ): [Configuration, Configuration] {
-  const known = new Set(ALL_FEATURES);
-  const ratesPath = config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH;
-  const rates = readRatesFile(ratesPath);
-  const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
-  const modelPath = modelPathOf(config) ?? null;
   const inForce: Configuration = {
     label: 'in force',
-    ruleset: readRulesetFile(rulesetPath, known),
-    model: modelPath ? loadScoringModel(modelPath) : undefined,
-    rates,
-    sources: { ruleset: rulesetPath, model: modelPath, rates: ratesPath },
+    ruleset: config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH,
+    model: modelPathOf(config) ?? null,
+    rates: config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
   };
-  const candidateModel =
-    args.model === undefined ? modelPath : args.model.toLowerCase() === 'none' ? null : resolve(args.model);
   const candidate: Configuration = {
+    ...inForce,
     label: 'candidate',
-    ruleset: args.ruleset ? readRulesetFile(resolve(args.ruleset), known) : inForce.ruleset,
-    model: candidateModel === modelPath ? inForce.model : candidateModel ? loadScoringModel(candidateModel) : undefined,
-    rates,
-    sources: { ruleset: args.ruleset ? resolve(args.ruleset) : rulesetPath, model: candidateModel, rates: ratesPath },
+    ...(args.ruleset ? { ruleset: resolve(args.ruleset) } : {}),
+    ...(args.model === undefined ? {} : { model: args.model.toLowerCase() === 'none' ? null : resolve(args.model) }),
   };
+  loadConfiguration(inForce);
+  loadConfiguration(candidate);
   return [inForce, candidate];
 }
 
@@ -140,7 +135,13 @@ function progressBar(quiet: boolean, label: string) {
 }
 
 async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean): Promise<void> {
-  const files = await recordFiles(path);
+  const files = await recordFiles(path).catch((error: unknown) => {
+    if ((error as { code?: string }).code === 'ENOENT')
+      throw new UsageError(
+        `no such file or folder: ${path} (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records)`,
+      );
+    throw error;
+  });
   const total = await totalBytes(files);
   const bar = progressBar(quiet, 'read   ');
   let n = 0;
@@ -168,7 +169,7 @@ async function readKafka(brokers: string, topic: string, builder: TrafficBuilder
 }
 
 async function finish(traffic: Traffic, description: string, config: Config, args: CommonArgs): Promise<number> {
-  if (traffic.lines.length === 0) {
+  if (traffic.count === 0) {
     process.stderr.write(
       `nothing to replay in ${description}${traffic.refused ? ` (${traffic.refused} lines refused: ${traffic.problems.slice(0, 3).join(' | ')})` : ''}\n`,
     );
@@ -182,7 +183,6 @@ async function finish(traffic: Traffic, description: string, config: Config, arg
     ...(args.from !== undefined ? { from: args.from } : {}),
     ...(args.to !== undefined ? { to: args.to } : {}),
     warmupDays: args.warmupDays,
-    keyring: REPLAY_KEYRING,
     onProgress: (done, total) => bar?.update(done, total),
   });
   bar?.stop();

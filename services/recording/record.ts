@@ -12,7 +12,7 @@ import { scrubDeep } from '../core/scrub.ts';
 
 export const RECORD_VERSION = 1;
 /** What a personal field's text becomes: its presence is kept (features read it), its content is not. */
-export const PERSONAL_MARK = '•';
+export const PERSONAL_MARK = '*';
 
 /** Features a replay on fresh stores cannot compute again: the watchlist's and the lists' answers then. */
 const LOOKUP_FEATURES: ReadonlySet<string> = new Set([...WATCHLIST_FEATURES, ...LIST_FEATURES]);

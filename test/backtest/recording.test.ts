@@ -14,7 +14,6 @@ import { luhnComplete } from '../support/card-arbitraries.ts';
 import { TrafficBuilder } from '../../models/backtest/traffic.ts';
 import { runBacktest } from '../../models/backtest/backtest.ts';
 import { configurations } from '../../models/cli/backtest.ts';
-import { REPLAY_KEYRING } from '../../models/replay/engine-replay.ts';
 import { loadConfig } from '../../services/config.ts';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { ndjsonLines, recordFiles } from '../../services/adapters/files/record-file.ts';
@@ -176,7 +175,7 @@ describe('recording', () => {
     const first = records.find((r) => r.kind === 'scored' && r.transactionId === 'bt-0');
     expect(first).toMatchObject({
       merchantId: 'm1',
-      request: { card: { bin: pans[0]!.slice(0, 6), last4: pans[0]!.slice(-4) }, device: { id: '•', ip: '•' } },
+      request: { card: { bin: pans[0]!.slice(0, 6), last4: pans[0]!.slice(-4) }, device: { id: '*', ip: '*' } },
       decision: sent[0]!.decision,
     });
   });
@@ -188,7 +187,7 @@ describe('backtest', () => {
     expect(traffic.refused).toBe(0);
     const config = loadConfig({ ...process.env, LEAKGUARD_MODEL: 'off', LEAKGUARD_STATE_DIR: t.stateDir });
     const [inForce, candidate] = configurations(config, { ruleset: candidateRuleset() });
-    const report = await runBacktest(traffic, { baseline: inForce, candidate, keyring: REPLAY_KEYRING });
+    const report = await runBacktest(traffic, { baseline: inForce, candidate });
 
     expect(report.recorded).toMatchObject({ compared: sent.length, agreed: sent.length, share: 1 });
     expect(report.transactions).toMatchObject({ reported: sent.length, fraud: 4, legitimate: sent.length - 4 });
@@ -217,6 +216,20 @@ describe('backtest', () => {
       sent.filter((s) => s.big && s.decision !== 'decline').length,
     );
     expect(report.reasons.find((r) => r.code === 'TEST_BIG_ORDER')?.count).toEqual([0, 6]);
+    // Each merchant's friction beside its budget (the default ruleset's: 5 % challenged, 0.5 % reviewed).
+    for (const merchant of ['m1', 'm2'] as const) {
+      const mine = sent.filter((s) => s.merchant === merchant);
+      const share = (d: Decision) =>
+        Math.round((10_000 * mine.filter((s) => s.decision === d).length) / mine.length) / 10_000;
+      const row = report.merchants.find((m) => m.merchantId === merchant)!;
+      expect(row.challengeShare[0]).toBe(share('challenge'));
+      expect(row.reviewShare[0]).toBe(share('review'));
+      expect(row.budget).toEqual({ challenge: 0.05, review: 0.005 });
+      expect(row.overBudget).toEqual([
+        ...(row.challengeShare[1] > 0.05 ? ['challenge'] : []),
+        ...(row.reviewShare[1] > 0.005 ? ['review'] : []),
+      ]);
+    }
   });
 
   it('runs as npm run backtest: prints the figures and writes JSON and HTML, card-free', async () => {

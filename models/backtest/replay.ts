@@ -1,0 +1,140 @@
+// One configuration's replay of the traffic: the engine on fresh in-memory stores, on a clock that
+// follows the traffic, outcomes reaching it at their times as they reached production. It returns
+// what it decided for each reported transaction; backtest.ts runs two of these (in worker threads,
+// one per configuration) and compares them.
+import { Engine, type ReducedScoring } from '../../services/core/engine.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import type { ScoringModel } from '../../services/core/model.ts';
+import type { Ruleset } from '../../services/core/rules.ts';
+import type { RateTable } from '../../services/core/currency.ts';
+import { DECISIONS, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
+import { UnknownRateError } from '../../services/core/currency.ts';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { replayInput, type ScoredRecord } from '../../services/recording/record.ts';
+import { REPLAY_KEYRING } from '../replay/engine-replay.ts';
+import { lineAt, type RequestLine, type Traffic } from './traffic.ts';
+
+/** A configuration by its files: loaded where it is replayed (a worker thread cannot receive a loaded one). */
+export interface Configuration {
+  /** How the report names it: "in force", "candidate". */
+  label: string;
+  ruleset: string;
+  model: string | null;
+  rates: string;
+}
+
+export interface LoadedConfiguration {
+  ruleset: Ruleset;
+  model: ScoringModel | undefined;
+  rates: RateTable;
+}
+
+export function loadConfiguration(c: Configuration): LoadedConfiguration {
+  return {
+    ruleset: readRulesetFile(c.ruleset, new Set(ALL_FEATURES)),
+    model: c.model ? loadScoringModel(c.model) : undefined,
+    rates: readRatesFile(c.rates),
+  };
+}
+
+/** The replayed slice: [first, end) of the traffic's scorings, of which [reportFrom, end) are reported. */
+export interface ReplayWindow {
+  first: number;
+  reportFrom: number;
+  end: number;
+}
+
+/** The decision index of a transaction the engine refused to score (a currency without a rate). */
+export const NOT_SCORED = 255;
+
+export interface ReplayedRun {
+  versions: { ruleset: string; model: string | null };
+  /** Per reported transaction (index - reportFrom): the decision's index in DECISIONS. */
+  decisions: Uint8Array;
+  /** Per reported transaction: its reason codes, comma-joined ('' for none). */
+  reasons: string[];
+}
+
+/** One input to the engine: a recorded scoring (reduced) or a plain request. */
+export function inputOf(
+  traffic: Pick<Traffic, 'kind' | 'bytes' | 'offsets'>,
+  i: number,
+): { merchantId: string; request: ScoreRequest; reduced?: ReducedScoring; recorded?: ScoredRecord } {
+  const line = lineAt(traffic, i);
+  if (traffic.kind === 'requests') return JSON.parse(line) as RequestLine;
+  const record = JSON.parse(line) as ScoredRecord;
+  const { request, reduced } = replayInput(record);
+  return { merchantId: record.merchantId, request, reduced, recorded: record };
+}
+
+export type ReplayTraffic = Pick<Traffic, 'kind' | 'bytes' | 'offsets' | 'at' | 'outcomes'>;
+
+export async function replayConfiguration(
+  traffic: ReplayTraffic,
+  configuration: Configuration,
+  window: ReplayWindow,
+  onProgress?: (done: number) => void,
+): Promise<ReplayedRun> {
+  const loaded = loadConfiguration(configuration);
+  let clock = 0;
+  const store = new MemoryVelocityStore({ now: () => clock });
+  const engine = new Engine({
+    store,
+    // Plain requests are fingerprinted with it; any key does, the stores being fresh.
+    keyring: REPLAY_KEYRING,
+    ruleset: () => loaded.ruleset,
+    rates: () => loaded.rates,
+    // No deadline in a replay: every answer is a full one.
+    deadlineMs: 600_000,
+    now: () => clock,
+    model: () => loaded.model,
+  });
+  const reported = window.end - window.reportFrom;
+  const decisions = new Uint8Array(reported);
+  const reasons: string[] = new Array<string>(reported);
+  const index = new Map(DECISIONS.map((d, i) => [d, i]));
+  let nextOutcome = 0;
+  const first = traffic.at[window.first] ?? Infinity;
+  while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.at < first) nextOutcome++;
+  try {
+    for (let i = window.first; i < window.end; i++) {
+      const at = traffic.at[i]!;
+      // Outcomes up to this transaction's time, as production learnt them (at their own times).
+      while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.at < at) {
+        const o = traffic.outcomes[nextOutcome++]!;
+        clock = o.at;
+        await engine.recordOutcome(o.merchantId, o.transactionId, o.outcome, o.at);
+      }
+      clock = at;
+      const input = inputOf(traffic, i);
+      // A currency the rate table cannot price is refused, as the API refuses it (422): not scored.
+      const result = await engine.score(input.merchantId, input.request, input.reduced).catch((error: unknown) => {
+        if (error instanceof UnknownRateError) return undefined;
+        throw error;
+      });
+      if (result && result.kind !== 'scored')
+        throw new Error(`transaction ${input.request.transactionId} of ${input.merchantId} conflicted in the replay`);
+      if (!result) {
+        if (i >= window.reportFrom) {
+          decisions[i - window.reportFrom] = NOT_SCORED;
+          reasons[i - window.reportFrom] = '';
+        }
+      } else if (i >= window.reportFrom) {
+        decisions[i - window.reportFrom] = index.get(result.response.decision as Decision)!;
+        reasons[i - window.reportFrom] = result.response.reasons.map((r) => r.code).join(',');
+      }
+      if ((i - window.first) % 2000 === 0) onProgress?.(i - window.first);
+    }
+  } finally {
+    await store.close();
+  }
+  onProgress?.(window.end - window.first);
+  return {
+    versions: { ruleset: loaded.ruleset.version, model: loaded.model?.version ?? null },
+    decisions,
+    reasons,
+  };
+}
