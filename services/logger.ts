@@ -43,12 +43,27 @@ export function errSerializer(err: unknown): unknown {
   return isObject(serialized) ? scrubSerialized(serialized) : serialized;
 }
 
+/** A log object with its top-level fractional numbers rounded to 3 decimals (milliseconds: the microsecond). */
+export function roundFractions(object: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(object)) {
+    if (typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
+      out ??= { ...object };
+      out[key] = Math.round(value * 1000) / 1000;
+    }
+  }
+  return out ?? object;
+}
+
 export function createLogger(level: string, target: { write(chunk: string): unknown } = process.stdout): Logger {
   return pino(
     {
       level,
       // ISO times: epoch milliseconds are 13 digits and would look like card numbers to the sink filter.
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Fractions rounded to the microsecond: a float's 15 digits (fastify's responseTime) can pass
+      // the Luhn check, and masking them broke the JSON line.
+      formatters: { log: roundFractions },
       serializers: { err: errSerializer },
       redact: {
         paths: [

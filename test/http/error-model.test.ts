@@ -338,6 +338,15 @@ describe("the logger's error serializer", () => {
     expect(JSON.stringify(serialized)).not.toMatch(/4111111111111111|4111 1111 1111 1111/);
   });
 
+  it('rounds fractions, whose 15 digits could pass the Luhn check and be masked out of the JSON line', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (l: string) => lines.push(l) });
+    // 1.397095555911188 passes the Luhn check as 1397095555911188: masked, the line was no JSON.
+    log.info({ responseTime: 1.397095555911188, count: 12 }, 'request completed');
+    const line = JSON.parse(lines[0]!) as { responseTime: number; count: number };
+    expect(line).toMatchObject({ responseTime: 1.397, count: 12 });
+  });
+
   it('is the one the logger uses for `err`', () => {
     const lines: string[] = [];
     const log = createLogger('info', { write: (l: string) => lines.push(l) });
