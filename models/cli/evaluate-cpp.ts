@@ -5,8 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cppReport, runCppProtocol } from '../evaluation/cpp-protocol.ts';
 import { readDataset } from '../simulator/csv.ts';
+import { loadConfig } from '../../services/config.ts';
 
-const USAGE = `usage: npm run model -- evaluate-cpp --data DIR [--scan-hours H (6)] [--json FILE] [--quiet]`;
+const USAGE = `usage: npm run model -- evaluate-cpp --data DIR [--scan-hours H (6)] [--alpha A] [--min-cards N]
+                                    [--json FILE] [--quiet]
+  --alpha, --min-cards: the scan's settings (default: the engine's, LEAKGUARD_CPP_ALPHA and
+  LEAKGUARD_CPP_MIN_CARDS)`;
 
 export async function evaluateCppCommand(argv: string[]): Promise<number> {
   let values;
@@ -16,6 +20,8 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
       options: {
         data: { type: 'string' },
         'scan-hours': { type: 'string' },
+        alpha: { type: 'string' },
+        'min-cards': { type: 'string' },
         json: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -35,11 +41,21 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     process.stderr.write(`model evaluate-cpp: --data DIR is required and --scan-hours must be positive\n${USAGE}\n`);
     return 2;
   }
+  const defaults = loadConfig({});
+  const alpha = values.alpha === undefined ? defaults.LEAKGUARD_CPP_ALPHA : Number(values.alpha);
+  const minCards = values['min-cards'] === undefined ? defaults.LEAKGUARD_CPP_MIN_CARDS : Number(values['min-cards']);
+  if (!(alpha > 0 && alpha < 0.5) || !(Number.isInteger(minCards) && minCards >= 2)) {
+    process.stderr.write(
+      `model evaluate-cpp: --alpha must be in (0, 0.5), --min-cards a whole number of at least 2\n${USAGE}\n`,
+    );
+    return 2;
+  }
   const ds = readDataset(values.data, { keepExtra: true });
   let last = 0;
   const result = await runCppProtocol(ds, {
     dataDir: values.data,
     scanEveryHours: hours,
+    scan: { alpha, minCards },
     ...(values.quiet || !process.stderr.isTTY
       ? {}
       : {
@@ -51,6 +67,7 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
           },
         }),
   });
+  process.stdout.write(`scan settings: alpha ${alpha}, at least ${minCards} fraudulent cards\n`);
   process.stdout.write(`${cppReport(result)}\n`);
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
   return 0;
