@@ -4,7 +4,9 @@
 // decided is tallied against what became of each transaction: a chargeback or an analyst's fraud
 // label is fraud, anything else is presumed legitimate.
 import { Worker } from 'node:worker_threads';
-import { referenceCents } from '../../services/core/features.ts';
+import { ALL_FEATURES, referenceCents } from '../../services/core/features.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { frictionBudget, type FrictionBudget } from '../../services/core/rules.ts';
 import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
@@ -12,7 +14,6 @@ import { recordKey } from '../../services/recording/record.ts';
 import type { Traffic } from './traffic.ts';
 import {
   inputOf,
-  loadConfiguration,
   NOT_SCORED,
   replayConfiguration,
   type Configuration,
@@ -219,8 +220,9 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         );
       })();
   const seconds = (performance.now() - started) / 1000;
-  const { rates } = loadConfiguration(o.baseline);
-  const candidateRuleset = loadConfiguration(o.candidate).ruleset;
+  // The amounts' rates and the candidate's friction budgets: files only, the models stay in the workers.
+  const rates = readRatesFile(o.baseline.rates);
+  const candidateRuleset = readRulesetFile(o.candidate.ruleset, new Set(ALL_FEATURES));
 
   const results = configs.map((c, i) => ({
     label: c.label,

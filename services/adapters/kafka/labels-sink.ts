@@ -2,17 +2,9 @@
 // `leakguard.labels`, which is created with the stream's topics (streams/topics.ts: the stream
 // processor at start-up, `npm run kafka -- grant` and the local secure broker as admin).
 import type { LabelSink } from '../../cases/feedback.ts';
-import { kafkaSecurityProblems, type KafkaSecurity } from './security.ts';
-import type { RecordSink } from '../../recording/recorder.ts';
+import { securityFromEnvironment, type KafkaSecurity } from './security.ts';
 
 export const LABELS_TOPIC = 'leakguard.labels';
-
-/** KAFKA_SASL_* and KAFKA_TLS* of this process, which loadConfig validated at start-up already. */
-function securityFromEnvironment(): KafkaSecurity {
-  const { security, problems } = kafkaSecurityProblems(process.env);
-  if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.join('\n')}`);
-  return security;
-}
 
 /**
  * An idempotent producer for `leakguard.labels`, created only when KAFKA_BROKERS is set (the Kafka
@@ -37,16 +29,4 @@ export async function kafkaLabelSink(
     },
     close: () => producer.disconnect(),
   };
-}
-
-/** The recording's sink on `leakguard.scored` (record-topic.ts), with this process's Kafka security. */
-export async function kafkaRecordSinkFromEnvironment(
-  brokers: string[],
-  retentionDays: number,
-  topic: string,
-): Promise<RecordSink> {
-  const { kafkaClient } = await import('./kafka.ts');
-  const { kafkaRecordSink } = await import('./record-topic.ts');
-  const client = kafkaClient({ clientId: 'leakguard-recorder', brokers, security: securityFromEnvironment() });
-  return kafkaRecordSink(client, { retentionDays, topic });
 }

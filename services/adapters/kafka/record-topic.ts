@@ -7,6 +7,7 @@ import type { RecordSink } from '../../recording/recorder.ts';
 import { recordKey } from '../../recording/record.ts';
 import { createTopics } from './topics.ts';
 import type { KafkaClient, TopicSpec } from './client.ts';
+import { securityFromEnvironment } from './security.ts';
 
 export const RECORDS_TOPIC = 'leakguard.scored';
 export const RECORDS_PARTITIONS = 6;
@@ -50,6 +51,20 @@ export async function kafkaRecordSink(
     },
     close: () => producer.disconnect(),
   };
+}
+
+/**
+ * The engine's recording sink, created only when KAFKA_BROKERS is set (the Kafka client is loaded
+ * then, not before), with this process's SASL/TLS settings.
+ */
+export async function kafkaRecordSinkFromEnvironment(
+  brokers: string[],
+  retentionDays: number,
+  topic: string,
+): Promise<RecordSink> {
+  const { kafkaClient } = await import('./kafka.ts');
+  const client = kafkaClient({ clientId: 'leakguard-recorder', brokers, security: securityFromEnvironment() });
+  return kafkaRecordSink(client, { retentionDays, topic });
 }
 
 /**

@@ -161,6 +161,13 @@ export function kafkaSecurityProblems(env: Env): { security: KafkaSecurity; prob
 }
 
 /** What the logs may say about the connection: never the password. */
+/** KAFKA_SASL_* and KAFKA_TLS* of this process, which loadConfig validated at start-up already. */
+export function securityFromEnvironment(): KafkaSecurity {
+  const { security, problems } = kafkaSecurityProblems(process.env);
+  if (problems.length > 0) throw new Error(`invalid configuration:\n${problems.join('\n')}`);
+  return security;
+}
+
 export function kafkaSecuritySummary(security: KafkaSecurity): { tls: boolean; sasl: string; username?: string } {
   return {
     tls: security.tls !== undefined,
