@@ -573,8 +573,9 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     // At a card-present terminal the leaked card-not-present data cannot be acted on.
     expect((await score(pan, { channel: 'pos' }, { cvvResult: 'not_checked' })).decision).toBe('approve');
 
-    // Someone else fails the challenge on another order: the outcome counts against the card. On a
-    // listed card that is strong evidence corroborated by the leak: the whole score decides.
+    // Someone fails the challenge on another order: the outcome counts against the card. One failure
+    // is a question still open (genuine holders abandon too): challenged again. A second failure is
+    // strong evidence corroborated by the leak: the whole score decides.
     const tried = await score(pan);
     expect(tried.decision).toBe('challenge');
     expect((await outcome(tried.transactionId, { outcome: 'challenge_failed' })).json()).toMatchObject({
@@ -583,7 +584,13 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     });
     const again = await score(pan);
     expect(codes(again)).toEqual(expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'LEAKED_CARD_CVV_COMPROMISED']));
-    expect(again.decision).toBe('decline');
+    expect(again.decision).toBe('challenge');
+    await outcome(again.transactionId, { outcome: 'challenge_failed' });
+    const third = await score(pan);
+    expect(codes(third)).toEqual(
+      expect.arrayContaining(['CARD_REPEATED_FAILED_CHALLENGES_24H', 'LEAKED_CARD_CVV_COMPROMISED']),
+    );
+    expect(third.decision).toBe('decline');
     // A failed authentication result on the order itself: every contribution counts, no second challenge.
     const failed = await score(card(), { threeDS: { status: 'N', version: '2.2.0' } });
     expect(codes(failed)).toEqual(['THREE_DS_FAILED']);
@@ -606,7 +613,7 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     await outcome(second.transactionId, { outcome: 'challenge_failed' });
     const third = await score(pan);
     expect(codes(third)).toEqual(
-      expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'CARD_REPEATED_FAILED_CHALLENGES_7D']),
+      expect.arrayContaining(['CARD_FAILED_CHALLENGE_7D', 'CARD_REPEATED_FAILED_CHALLENGES_24H']),
     );
     expect(third.decision).toBe('review');
   });
