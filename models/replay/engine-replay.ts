@@ -48,6 +48,13 @@ export interface ReplayOptions {
   rates?: RateTable;
   /** Chargebacks for fraudulent transactions arrive this many days later (the handbook's 7). */
   labelDelayDays?: number;
+  /**
+   * The 3-D Secure step-ups the engine asks for, answered: a fraudster holding stolen card data
+   * cannot pass the cardholder's bank's challenge (`challenge_failed` at once), a genuine customer
+   * passes it but for `genuineFailureShare` who abandon or fail it (chosen by transaction id, the
+   * same in every run). Without it, a challenge has no outcome, as in the handbook.
+   */
+  stepUpOutcomes?: { genuineFailureShare: number };
   /** Rows [from, to) are reported; replay starts HISTORY_DAYS before `from` to build the counters. */
   from?: number;
   to?: number;
@@ -95,6 +102,9 @@ export interface CppFinding {
   expected: number;
   exposedCards: number;
 }
+
+/** A transaction id spread over [0, 1): the same draw in every run (Knuth's multiplicative hash). */
+const unitHash = (id: number) => (Math.imul(id >>> 0, 2654435761) >>> 0) / 2 ** 32;
 
 const REQUIRED_COLUMNS = [
   'CARD_PAN',
@@ -228,10 +238,10 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
           const history = new MemoryCardHistoryStore();
           return {
             every: o.cpp.scanEveryMs,
-            merchantOf: o.cpp.merchantOf ?? ((m: string) => m),
             recorder: new HistoryRecorder({
               store: history,
               transactionOf: (m, t) => store.transactionOf(m, t),
+              ...(o.cpp.merchantOf ? { merchantOf: o.cpp.merchantOf } : {}),
               flushMs: 2 ** 30, // flushed before each scan instead
             }),
             scanner: new BreachScanner(history, watchlist, o.cpp.scan),
@@ -243,7 +253,7 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     ...(cpp
       ? {
           observer: {
-            scored: (merchantId, _request, result) => cpp.recorder.scored(cpp.merchantOf(merchantId), result),
+            scored: (merchantId, _request, result) => cpp.recorder.scored(merchantId, result),
             outcomeRecorded: (merchantId, transactionId, outcome) =>
               cpp.recorder.outcome(merchantId, transactionId, outcome),
           },
@@ -339,6 +349,12 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
       );
     // The issuer's authorisation answer reaches the merchant at once; a fraud's chargeback later.
     if (auth[row] === 'declined') await engine.recordOutcome(merchantId, request.transactionId, 'declined', at);
+    if (
+      o.stepUpOutcomes &&
+      result.response.decision === 'challenge' &&
+      (ds.fraud[row] || unitHash(ds.transactionId[row]!) < o.stepUpOutcomes.genuineFailureShare)
+    )
+      await engine.recordOutcome(merchantId, request.transactionId, 'challenge_failed', at);
     if (ds.fraud[row]) chargebacks.push({ at: at + delayMs, merchantId, transactionId: request.transactionId });
     if (row >= from) {
       await o.onRow(row, result.response, result.evidence);

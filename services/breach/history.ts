@@ -16,13 +16,16 @@ export interface VisitRecord {
 
 /**
  * Where a fraud label comes from, and how far it can be trusted. A chargeback is the issuer's
- * word; an analyst's fraud decision nearly as good; the engine's own strongest decisions (a card
- * caught testing at many merchants) arrive within minutes, but some are wrong.
+ * word; an analyst's fraud decision nearly as good; two arrive within minutes of the first fraud,
+ * but some are wrong: the engine's own strongest decisions (a card caught testing at many
+ * merchants) and a failed 3-D Secure step-up (whoever holds stolen card data cannot answer the
+ * cardholder's bank; a genuine customer who abandons the challenge is labelled too).
  */
 export const FRAUD_SOURCES = {
   chargeback: 1,
   analyst: 0.9,
   engine: 0.5,
+  challenge: 0.5,
 } as const;
 export type FraudSource = keyof typeof FRAUD_SOURCES;
 
@@ -37,12 +40,38 @@ export interface FraudLabel {
 
 export interface FraudulentCardRecord {
   card: string;
-  /** The earliest fraud any source reported. */
+  /** The first fraud of its latest episode (see fraudEpisode). */
   firstFraudAt: number;
-  /** The most trusted source's weight. */
+  /** The most trusted source's weight in that episode. */
   weight: number;
-  /** The merchants where its frauds happened (absent when none was told). */
+  /** The merchants where that episode's frauds happened (absent when none was told). */
   fraudMerchants?: string[];
+}
+
+/**
+ * A card defrauded again weeks after its last fraud was, as a rule, stolen again (a card leaked by
+ * two breaches, or never reissued): its new fraud starts a new episode, and the scan asks where the
+ * card was before *that*. Frauds closer together than this are one episode (a cash-out, the
+ * chargebacks of its transactions).
+ */
+export const EPISODE_GAP_MS = 14 * 86_400_000;
+
+/** The latest episode of a card's fraud labels (each: time, source weight, merchant). */
+export function fraudEpisode(
+  card: string,
+  labels: readonly { at: number; weight: number; merchantId?: string | undefined }[],
+): FraudulentCardRecord {
+  const sorted = [...labels].sort((a, b) => a.at - b.at);
+  let start = 0;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.at - sorted[i - 1]!.at > EPISODE_GAP_MS) start = i;
+  const episode = sorted.slice(start);
+  const merchants = [...new Set(episode.flatMap((l) => (l.merchantId ? [l.merchantId] : [])))].sort();
+  return {
+    card,
+    firstFraudAt: episode[0]!.at,
+    weight: Math.max(...episode.map((l) => l.weight)),
+    ...(merchants.length ? { fraudMerchants: merchants } : {}),
+  };
 }
 
 /** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */
@@ -68,7 +97,7 @@ export interface CardHistoryStore {
   readonly options: HistoryOptions;
   recordVisits(visits: readonly VisitRecord[]): Promise<void>;
   recordFrauds(labels: readonly FraudLabel[]): Promise<void>;
-  /** Cards whose first fraud is at or after `since`. */
+  /** Cards whose latest fraud episode began at or after `since` (fraudEpisode). */
   fraudsSince(since: number): Promise<FraudulentCardRecord[]>;
   /** Each card's merchants, at its first visit there inside the retention. */
   visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>>;

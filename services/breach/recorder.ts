@@ -1,6 +1,7 @@
 // Feeds the card histories from what the engine sees, off the scoring path: each scored
 // transaction becomes a visit, each fraud label (a chargeback, an analyst's fraud decision, the
-// engine's own strongest decisions) a fraud of its card, and both are written in batches. The
+// engine's own strongest decisions, a failed 3-D Secure step-up) a fraud of its card, and both are
+// written in batches. The
 // scoring never waits for them; a history store that is down loses the newest visits only past
 // a bounded buffer (counted), never an answer.
 import type { ScoreResult } from '../core/engine.ts';
@@ -17,10 +18,21 @@ export const ENGINE_FRAUD_REASONS: ReadonlySet<string> = new Set([
   'CARD_MANY_MERCHANTS_1H',
 ]);
 
+/** The outcomes that label a card, and as which source. */
+const LABELLING_OUTCOMES: Readonly<Record<string, FraudSource>> = {
+  chargeback: 'chargeback',
+  challenge_failed: 'challenge',
+};
+
 export interface RecorderOptions {
   store: CardHistoryStore;
   /** A transaction's card and time from the velocity store (for an outcome, which names only the transaction). */
   transactionOf: (merchantId: string, transactionId: string) => Promise<{ card: string; at: number } | undefined>;
+  /**
+   * The merchant the histories know a scoring merchant by, for visits and labels alike (default: the
+   * same; a replay maps a chain's terminals to one merchant, as its one API key does in production).
+   */
+  merchantOf?: (merchantId: string) => string;
   flushMs?: number;
   /** Beyond this many waiting visits, the newest are dropped (and counted) until the store answers again. */
   maxBuffered?: number;
@@ -33,20 +45,23 @@ export class HistoryRecorder {
   private frauds: FraudLabel[] = [];
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
-  /** Chargebacks whose card is being looked up: a flush waits for them. */
+  /** Labelling outcomes whose card is being looked up: a flush waits for them. */
   private readonly lookups = new Set<Promise<unknown>>();
-  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped'>> &
+  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped' | 'merchantOf'>> &
     Pick<RecorderOptions, 'onError' | 'onDropped'>;
+  private readonly merchantOf: (merchantId: string) => string;
 
   constructor(options: RecorderOptions) {
     this.o = { flushMs: 500, maxBuffered: 100_000, ...options };
+    this.merchantOf = options.merchantOf ?? ((m) => m);
     this.timer = setInterval(() => void this.flush(), this.o.flushMs);
     this.timer.unref();
   }
 
   /** The engine observer's `scored`: a scoring is a visit (a stored answer sent again carries no evidence; a visit written twice is one). */
-  scored(merchantId: string, result: ScoreResult): void {
+  scored(scoringMerchant: string, result: ScoreResult): void {
     if (result.kind !== 'scored' || !result.evidence) return;
+    const merchantId = this.merchantOf(scoringMerchant);
     const { card, at } = result.evidence;
     if (this.visits.length >= this.o.maxBuffered) {
       this.o.onDropped?.(1);
@@ -58,11 +73,15 @@ export class HistoryRecorder {
       this.fraud({ card: card.fingerprint, at, source: 'engine', merchantId });
   }
 
-  /** The engine observer's `outcomeRecorded`: a chargeback labels its card at the transaction's time. */
+  /**
+   * The engine observer's `outcomeRecorded`: a chargeback, or a failed step-up (minutes after the
+   * fraud, where a chargeback takes weeks), labels its card at the transaction's time.
+   */
   outcome(merchantId: string, transactionId: string, outcome: string): void {
-    if (outcome !== 'chargeback') return;
+    const source = LABELLING_OUTCOMES[outcome];
+    if (!source) return;
     const lookup = this.o.transactionOf(merchantId, transactionId).then(
-      (t) => t && this.fraud({ card: t.card, at: t.at, source: 'chargeback', merchantId }),
+      (t) => t && this.fraud({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) }),
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);

@@ -42,7 +42,11 @@ const recorder = (store: CardHistoryStore, over: Partial<ConstructorParameters<t
   new HistoryRecorder({
     store,
     transactionOf: async (merchantId, transactionId) =>
-      transactionId === 'tx-known' ? { card: 'card-cb', at: T - 86_400_000 } : undefined,
+      transactionId === 'tx-known'
+        ? { card: 'card-cb', at: T - 86_400_000 }
+        : transactionId === 'tx-stepped-up'
+          ? { card: 'card-3ds', at: T - 60_000 }
+          : undefined,
     flushMs: 60_000,
     ...over,
   });
@@ -93,6 +97,19 @@ describe('history recorder', () => {
     expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
       { card: 'card-an', firstFraudAt: T, weight: 0.9 },
       { card: 'card-cb', firstFraudAt: T - 86_400_000, weight: 1, fraudMerchants: ['shop-1'] },
+    ]);
+    await r.close();
+  });
+
+  it('labels the card of a failed 3-D Secure step-up at once, with the weight of a label that can be wrong', async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
+    r.outcome('shop-2', 'tx-known', 'authorized');
+    r.outcome('shop-2', 'tx-known', 'declined');
+    await r.flush();
+    expect(await store.fraudsSince(0)).toEqual([
+      { card: 'card-3ds', firstFraudAt: T - 60_000, weight: 0.5, fraudMerchants: ['shop-2'] },
     ]);
     await r.close();
   });

@@ -112,19 +112,33 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.merchantCardCount('elsewhere', T0, T0 + 30 * DAY)).toBe(0);
   });
 
-  it("logs each card's earliest fraud and most trusted source; a card first labelled long ago is not recent", async () => {
+  it("logs each card's fraud episodes: the latest one's first fraud and most trusted source; one that began long ago is not recent", async () => {
     await s.history.recordFrauds([
       { card: fp('a'), at: T0 + 50 * DAY, source: 'engine' },
       { card: fp('a'), at: T0 + 52 * DAY, source: 'chargeback' },
       { card: fp('b'), at: T0 + 55 * DAY, source: 'analyst' },
-      { card: fp('old'), at: T0 + 10 * DAY, source: 'chargeback' },
-      { card: fp('old'), at: T0 + 60 * DAY, source: 'engine' },
+      { card: fp('stepped-up'), at: T0 + 56 * DAY, source: 'challenge', merchantId: 'shop-4' },
+      // One episode from day 10 (labels 13 days apart at most): not recent on day 40.
+      { card: fp('old'), at: T0 + 10 * DAY, source: 'chargeback', merchantId: 'shop-9' },
+      { card: fp('old'), at: T0 + 23 * DAY, source: 'engine' },
+      { card: fp('old'), at: T0 + 36 * DAY, source: 'engine' },
+      // Defrauded again 50 days after its last fraud: stolen again, a new episode.
+      { card: fp('again'), at: T0 + 10 * DAY, source: 'chargeback', merchantId: 'shop-9' },
+      { card: fp('again'), at: T0 + 60 * DAY, source: 'engine', merchantId: 'shop-3' },
     ]);
     const recent = (await s.history.fraudsSince(T0 + 40 * DAY)).sort((x, y) => x.firstFraudAt - y.firstFraudAt);
     expect(recent).toEqual([
       { card: fp('a'), firstFraudAt: T0 + 50 * DAY, weight: 1 },
       { card: fp('b'), firstFraudAt: T0 + 55 * DAY, weight: 0.9 },
+      { card: fp('stepped-up'), firstFraudAt: T0 + 56 * DAY, weight: 0.5, fraudMerchants: ['shop-4'] },
+      { card: fp('again'), firstFraudAt: T0 + 60 * DAY, weight: 0.5, fraudMerchants: ['shop-3'] },
     ]);
+    expect((await s.history.fraudsSince(T0)).find((f) => f.card === fp('old'))).toEqual({
+      card: fp('old'),
+      firstFraudAt: T0 + 10 * DAY,
+      weight: 1,
+      fraudMerchants: ['shop-9'],
+    });
     // Where the frauds happened is kept (a merchant where a card was defrauded is not where it leaked).
     await s.history.recordFrauds([
       { card: fp('c'), at: T0 + 60 * DAY, source: 'engine', merchantId: 'shop-2' },
@@ -161,7 +175,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     await s.history.recordFrauds(
       w.input.frauds.map((f) => ({ card: fp(f.card), at: T0 + f.firstFraudAt, source: 'chargeback' as const })),
     );
-    const scanner = new BreachScanner(s.history, s.watchlist, { recentMs: 60 * DAY });
+    const scanner = new BreachScanner(s.history, s.watchlist, { windowsMs: [60 * DAY] });
     const at = T0 + 131 * DAY;
     const report = await scanner.scan(at);
     expect(report.findings.map((f) => f.point.merchantId)).toEqual([w.breached!.merchantId]);
@@ -231,7 +245,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     await s.history.recordFrauds(
       w.input.frauds.map((f) => ({ card: fp(f.card), at: T0 + f.firstFraudAt, source: 'chargeback' as const })),
     );
-    const report = await new BreachScanner(s.history, s.watchlist, { recentMs: 60 * DAY }).scan(T0 + 131 * DAY);
+    const report = await new BreachScanner(s.history, s.watchlist, { windowsMs: [60 * DAY] }).scan(T0 + 131 * DAY);
     expect(report.fraudulentCards).toBeGreaterThan(5);
     expect(report.merchantsTested).toBeGreaterThan(20);
     expect(report.findings).toEqual([]);

@@ -4,6 +4,7 @@ import type { CardVisit } from '../../core/cpp.ts';
 import {
   FRAUD_SOURCES,
   HISTORY_DEFAULTS,
+  fraudEpisode,
   slotOf,
   weekOf,
   weeksBetween,
@@ -25,7 +26,8 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   /** merchant → card slot → its BIN and last visit. */
   private readonly merchants = new Map<string, { writes: number; cards: Map<string, { bin: string; at: number }> }>();
   private readonly weeks = new Map<number, Set<string>>();
-  private readonly frauds = new Map<string, FraudulentCardRecord>();
+  /** card → its labels: (card, merchant) kept once, at its earliest time, as Redis keeps them. */
+  private readonly frauds = new Map<string, Map<string, { at: number; weight: number; merchantId?: string }>>();
   private latest: number | undefined;
 
   constructor(options: Partial<HistoryOptions> = {}) {
@@ -66,21 +68,23 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     for (const l of labels) {
-      const weight = FRAUD_SOURCES[l.source];
-      const known = this.frauds.get(l.card);
-      if (!known) this.frauds.set(l.card, { card: l.card, firstFraudAt: l.at, weight });
-      const f = this.frauds.get(l.card)!;
-      f.firstFraudAt = Math.min(f.firstFraudAt, l.at);
-      f.weight = Math.max(f.weight, weight);
-      if (l.merchantId && !f.fraudMerchants?.includes(l.merchantId))
-        f.fraudMerchants = [...(f.fraudMerchants ?? []), l.merchantId].sort();
+      let card = this.frauds.get(l.card);
+      if (!card) this.frauds.set(l.card, (card = new Map()));
+      const member = `${l.source} ${l.merchantId ?? ''}`;
+      const known = card.get(member);
+      if (!known || l.at < known.at)
+        card.set(member, {
+          at: l.at,
+          weight: FRAUD_SOURCES[l.source],
+          ...(l.merchantId ? { merchantId: l.merchantId } : {}),
+        });
     }
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    return [...this.frauds.values()]
-      .filter((f) => f.firstFraudAt >= since)
-      .map((f) => ({ ...f, ...(f.fraudMerchants ? { fraudMerchants: [...f.fraudMerchants] } : {}) }));
+    return [...this.frauds]
+      .map(([card, labels]) => fraudEpisode(card, [...labels.values()]))
+      .filter((f) => f.firstFraudAt >= since);
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {

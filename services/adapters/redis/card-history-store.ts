@@ -5,6 +5,7 @@ import type { CardVisit } from '../../core/cpp.ts';
 import { subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
   FRAUD_SOURCES,
+  fraudEpisode,
   HISTORY_DEFAULTS,
   slotOf,
   weekOf,
@@ -121,7 +122,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 
   /** Each fraud log read whole (kept 120 days; frauds are few beside transactions), grouped by card. */
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    const cards = new Map<string, { first: number; weight: number; merchants: Set<string> }>();
+    const cards = new Map<string, { at: number; weight: number; merchantId?: string }[]>();
     for (const source of Object.keys(FRAUD_SOURCES) as FraudSource[]) {
       const key = HISTORY_KEYS.frauds(source);
       const flat = await read<string[]>(this.redis, () => this.redis.zrange(key, 0, -1, 'WITHSCORES'), 'zrange', [
@@ -132,22 +133,12 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       ]);
       for (let i = 0; i < flat.length; i += 2) {
         const [card, merchantId] = flat[i]!.split(' ') as [string, string | undefined];
-        const at = Number(flat[i + 1]);
-        let c = cards.get(card);
-        if (!c) cards.set(card, (c = { first: at, weight: 0, merchants: new Set() }));
-        c.first = Math.min(c.first, at);
-        c.weight = Math.max(c.weight, FRAUD_SOURCES[source]);
-        if (merchantId) c.merchants.add(merchantId);
+        let labels = cards.get(card);
+        if (!labels) cards.set(card, (labels = []));
+        labels.push({ at: Number(flat[i + 1]), weight: FRAUD_SOURCES[source], ...(merchantId ? { merchantId } : {}) });
       }
     }
-    return [...cards]
-      .filter(([, c]) => c.first >= since)
-      .map(([card, c]) => ({
-        card,
-        firstFraudAt: c.first,
-        weight: c.weight,
-        ...(c.merchants.size ? { fraudMerchants: [...c.merchants].sort() } : {}),
-      }));
+    return [...cards].map(([card, labels]) => fraudEpisode(card, labels)).filter((f) => f.firstFraudAt >= since);
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
