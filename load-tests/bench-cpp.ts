@@ -102,7 +102,7 @@ async function scanTimes(store: CardHistoryStore) {
   const times: number[] = [];
   let named: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const scanner = new BreachScanner(store, new MemoryWatchlistStore(), { recentMs: 30 * DAY });
+    const scanner = new BreachScanner(store, new MemoryWatchlistStore(), { windowsMs: [30 * DAY] });
     const started = performance.now();
     const report = await scanner.scan(T0 + 118 * DAY);
     times.push(performance.now() - started);

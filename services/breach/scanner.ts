@@ -17,9 +17,16 @@ import type { CardHistoryStore } from './history.ts';
 export { CPP_ISSUER, CPP_SOURCE };
 
 export interface ScanOptions extends CppOptions {
-  /** Cards whose first fraud falls this far before the scan's time are tested (default 30 days). */
-  recentMs?: number;
+  /**
+   * The windows of recent fraud onsets tested, each on its own (default 2, 7 and 30 days before the
+   * scan; `alpha` is shared among them). A breach's frauds start in a burst: in the last two days
+   * its first cards stand out against two days of background fraud, where against thirty they would
+   * drown; the longest window gathers a slow one.
+   */
+  windowsMs?: readonly number[];
 }
+
+const DAY_MS = 86_400_000;
 
 export interface ScanFinding {
   point: SuspectedPoint;
@@ -50,7 +57,7 @@ export class BreachScanner {
   constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
     this.history = history;
     this.watchlist = watchlist;
-    this.options = { ...CPP_DEFAULTS, recentMs: 30 * 86_400_000, ...options };
+    this.options = { ...CPP_DEFAULTS, windowsMs: [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS], ...options };
   }
 
   /** One scan at a time: a second request while one runs gets the running one's report. */
@@ -62,7 +69,7 @@ export class BreachScanner {
   private async run(asked: number | undefined): Promise<ScanReport> {
     const o = this.options;
     const at = asked ?? (await this.history.latestVisitAt()) ?? Date.now();
-    const frauds = (await this.history.fraudsSince(at - o.recentMs)).filter((f) => f.firstFraudAt <= at);
+    const frauds = (await this.history.fraudsSince(at - Math.max(...o.windowsMs))).filter((f) => f.firstFraudAt <= at);
     const empty: ScanReport = {
       at,
       fraudulentCards: frauds.length,
@@ -85,14 +92,23 @@ export class BreachScanner {
       Promise.all(merchants.map((m) => this.history.merchantCardCount(m, from, at))),
       this.history.distinctCards(from, at),
     ]);
-    const points = detectCommonPoints(
-      {
-        frauds: frauds.map((f) => ({ ...f, visits: visits.get(f.card) ?? [] })),
-        cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
-        totalCards: distinctCards,
-      },
-      o,
-    );
+    const cards = frauds.map((f) => ({ ...f, visits: visits.get(f.card) ?? [] }));
+    const cardsPerMerchant = new Map(merchants.map((m, i) => [m, counts[i]!]));
+    // Each window tested on its own at its share of alpha; a merchant named in several keeps the
+    // finding with the most cards (the widest view of its exposure window).
+    const byMerchant = new Map<string, SuspectedPoint>();
+    for (const windowMs of o.windowsMs) {
+      const recent = cards.filter((f) => f.firstFraudAt >= at - windowMs);
+      const found = detectCommonPoints(
+        { frauds: recent, cardsPerMerchant, totalCards: distinctCards },
+        { ...o, alpha: o.alpha / o.windowsMs.length },
+      );
+      for (const p of found) {
+        const known = byMerchant.get(p.merchantId);
+        if (!known || p.fraudCards > known.fraudCards) byMerchant.set(p.merchantId, p);
+      }
+    }
+    const points = [...byMerchant.values()].sort((a, b) => a.log10PValue - b.log10PValue).slice(0, o.maxSuspects);
     const findings: ScanFinding[] = [];
     for (const point of points) {
       const named = new Set(point.cards);

@@ -4,10 +4,12 @@
 //
 // The test, per merchant m: among the F fraudulent cards (each weighted by how far its label can be
 // trusted), k visited m inside the lookback before their first fraud; by chance one would expect
-// λ = F × (cards that visited m) / (all cards). The upper tail of a Poisson(λ) at k (exact for the
-// small counts that matter, and sound for small merchants, where a normal approximation is not) is
-// corrected for the number of merchants tested (Bonferroni: a false suspect anywhere is what costs
-// genuine customers friction). A merchant needs at least `minCards` fraudulent cards besides.
+// λ = F × (cards that visited m) / (all cards). An upper bound on the chance of k or more (the
+// smaller of the Poisson tail and the Chernoff–Hoeffding bound: logUpperTail; exact enough for small
+// merchants, where a normal approximation is not) is corrected for the number of merchants tested
+// (Bonferroni: a false suspect anywhere is what costs genuine customers friction). A merchant needs
+// at least `minCards` fraudulent cards besides. Cards defrauded where they shop are left out
+// (defraudedWhereItShops): their fraud is not a stolen credential used elsewhere.
 //
 // Cardholders shop near each other, so a breached merchant's neighbours see some of its cards too.
 // The scan is greedy and explains away: the most significant merchant is suspected, the fraudulent
@@ -102,15 +104,18 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
       if (list) list.push(v);
       else at.set(v.merchantId, [v]);
     }
+    if (defraudedWhereItShops(f, from)) continue;
     if (at.size > 0) remaining.set(f, at);
   }
 
   const suspects: SuspectedPoint[] = [];
   while (suspects.length < o.maxSuspects && remaining.size > 0) {
     const tallies = new Map<string, Tally>();
-    let fraudWeight = 0;
+    let fraudWeight = 0,
+      maxWeight = 0;
     for (const [f, at] of remaining) {
       fraudWeight += f.weight;
+      maxWeight = Math.max(maxWeight, f.weight);
       for (const merchantId of at.keys()) {
         const t = tallies.get(merchantId);
         if (t) {
@@ -124,7 +129,7 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
       if (tally.cards < o.minCards) continue;
       const population = input.cardsPerMerchant.get(merchantId) ?? tally.cards;
       const expected = (fraudWeight * Math.max(population, tally.cards)) / input.totalCards;
-      const logP = logPoissonUpperTail(tally.weight, expected) + Math.log(tested);
+      const logP = logUpperTail(tally.weight, expected, remaining.size, maxWeight) + Math.log(tested);
       if (!best || logP < best.logP) best = { merchantId, tally, expected, logP };
     }
     if (!best || best.logP >= logAlpha) break;
@@ -153,6 +158,41 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     });
   }
   return suspects;
+}
+
+/**
+ * A card defrauded at a merchant it had used before (a terminal compromised on the spot, a
+ * household member, a disputed purchase at the cardholder's own shop) says nothing about where
+ * credentials were stolen to be used elsewhere: it is left out of the test. Breach fraud happens
+ * at merchants the card never used.
+ */
+function defraudedWhereItShops(f: FraudulentCard, from: number): boolean {
+  const fraudMerchants = f.fraudMerchants;
+  if (!fraudMerchants?.length) return false;
+  return f.visits.some((v) => v.at >= from && v.at < f.firstFraudAt && fraudMerchants.includes(v.merchantId));
+}
+
+/**
+ * ln of an upper bound on P(S ≥ k): S the weighted count of the n fraudulent cards that visited a
+ * merchant, each term in [0, maxWeight], mean λ. The smaller of two valid bounds: the Poisson tail
+ * (tight when few of the cards visited it) and the Chernoff–Hoeffding bound on the terms scaled to
+ * [0, 1], which holds for any mix of card activity and label weights and is tight when most of them
+ * did (k of k at a merchant with a share p: p^k, where the Poisson tail is far weaker).
+ */
+export function logUpperTail(k: number, lambda: number, n: number, maxWeight: number): number {
+  const w = maxWeight > 0 ? maxWeight : 1;
+  return Math.min(logPoissonUpperTail(k, lambda), logChernoffUpperTail(k / w, lambda / w, n));
+}
+
+/** ln of the Chernoff–Hoeffding bound on P(S ≥ k), S a sum of n independent terms in [0, 1] with mean λ. */
+export function logChernoffUpperTail(k: number, lambda: number, n: number): number {
+  if (!(k > lambda) || n <= 0) return 0;
+  const a = Math.min(1, k / n),
+    mu = lambda / n;
+  if (mu <= 0) return -Infinity;
+  if (mu >= 1) return 0;
+  const kl = a * Math.log(a / mu) + (a < 1 ? (1 - a) * Math.log((1 - a) / (1 - mu)) : 0);
+  return -n * kl;
 }
 
 /**

@@ -23,6 +23,8 @@ const DAY = 86_400_000;
 const T0 = Date.now() - 80 * DAY;
 const MERCHANTS = Array.from({ length: 25 }, (_, i) => `shop-${i}`);
 const BREACHED = 'breached-shop';
+/** Where the stolen cards are used: shops none of them used before (breach fraud happens elsewhere). */
+const CASHOUT = ['web-shop-0', 'web-shop-1', 'web-shop-2'];
 
 let redisServer: RedisServer;
 let pg: PostgresServer;
@@ -84,7 +86,7 @@ beforeAll(async () => {
   [redisServer, pg] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
   redis = await whenReady(connectRedis(redisServer.url));
   const store = new RedisApiKeyStore(redis);
-  for (const m of [...MERCHANTS, BREACHED])
+  for (const m of [...MERCHANTS, BREACHED, ...CASHOUT])
     keys[m] = (await createApiKey(store, { role: 'merchant', merchantId: m })).key;
   keys.admin = (await createApiKey(store, { role: 'admin' })).key;
   keys.visaIssuer = (await createApiKey(store, { role: 'issuer', issuerId: 'visa-bank' })).key;
@@ -116,7 +118,7 @@ beforeAll(async () => {
   await inBatches(visits, 8, ([m, pan, at]) => score(m, pan, at));
   // Day 45: the fraud, charged back.
   await inBatches(defrauded, 8, async (c) => {
-    const m = MERCHANTS[Math.floor(rnd() * MERCHANTS.length)]!;
+    const m = CASHOUT[Math.floor(rnd() * CASHOUT.length)]!;
     const { transactionId } = await score(m, c.pan, T0 + 45 * DAY + Math.floor(rnd() * DAY));
     const res = await http(engine.base, `/v1/transactions/${transactionId}/outcome`, {
       headers: bearer(keys[m]!),

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import {
   detectCommonPoints,
   logFactorial,
+  logChernoffUpperTail,
   logPoissonUpperTail,
+  logUpperTail,
   type CppInput,
   type FraudulentCard,
 } from '../../services/core/cpp.ts';
@@ -82,11 +84,63 @@ describe('CPP detection', () => {
     expect(suspects[0]).toMatchObject({ fraudCards: 6, windowStart: 30 * DAY, windowEnd: 35 * DAY });
   });
 
-  it('weighs labels by trust: the same breach seen only through weak labels needs more cards', () => {
+  it('weighs labels by trust: beside chargebacks, the same breach seen only through weak labels needs more cards', () => {
     const strong = world(4, { breach: true, fraudShare: 0.15 });
     expect(detectCommonPoints(strong.input).map((s) => s.merchantId)).toEqual([strong.breached!.merchantId]);
-    const weak = world(4, { breach: true, fraudShare: 0.15, weight: () => 0.1 });
+    const weak = world(4, { breach: true, fraudShare: 0.15, weight: (kind) => (kind === 'breach' ? 0.1 : 1) });
     expect(detectCommonPoints(weak.input)).toEqual([]);
+    // Weak labels alone are as good as strong ones alone: a label's trust matters against other labels.
+    const allWeak = world(4, { breach: true, fraudShare: 0.15, weight: () => 0.1 });
+    expect(detectCommonPoints(allWeak.input).map((s) => s.merchantId)).toEqual([strong.breached!.merchantId]);
+  });
+
+  it('leaves out a card defrauded where it shops, and counts one defrauded elsewhere', () => {
+    // 12 cards that all used 'shop' before their fraud, in a world where 1 card in 20 did.
+    const cards = (fraudMerchant: string): FraudulentCard[] =>
+      Array.from({ length: 12 }, (_, i) => ({
+        card: `c${i}`,
+        firstFraudAt: 100 * DAY,
+        weight: 1,
+        fraudMerchants: [fraudMerchant],
+        visits: [
+          { merchantId: 'shop', at: 60 * DAY },
+          { merchantId: `regular-${i}`, at: 70 * DAY },
+        ],
+      }));
+    const input = (fraudMerchant: string): CppInput => ({
+      frauds: cards(fraudMerchant),
+      cardsPerMerchant: new Map([
+        ['shop', 500],
+        ...Array.from({ length: 12 }, (_, i): [string, number] => [`regular-${i}`, 30]),
+      ]),
+      totalCards: 10_000,
+    });
+    expect(detectCommonPoints(input('web-shop')).map((s) => s.merchantId)).toEqual(['shop']);
+    // Defrauded at 'shop' itself: on the spot, not stolen there to be used elsewhere.
+    expect(detectCommonPoints(input('shop'))).toEqual([]);
+  });
+
+  it('finds a merchant with a large share from fewer cards than a Poisson tail would (k of k: p^k)', () => {
+    // A chain that 20 % of all cards use; 14 fraudulent cards, all of which used it.
+    const frauds: FraudulentCard[] = Array.from({ length: 14 }, (_, i) => ({
+      card: `c${i}`,
+      firstFraudAt: 100 * DAY,
+      weight: 1,
+      visits: [{ merchantId: 'chain', at: 60 * DAY }],
+    }));
+    const input: CppInput = {
+      frauds,
+      cardsPerMerchant: new Map([
+        ['chain', 2_000],
+        ...Array.from({ length: 999 }, (_, i): [string, number] => [`m${i}`, 50]),
+      ]),
+      totalCards: 10_000,
+    };
+    const [s] = detectCommonPoints(input, { alpha: 1e-6, minCards: 10 });
+    expect(s?.merchantId).toBe('chain');
+    // 0.2^14 ≈ 1.6e-10, × 1,000 merchants tested: 1.6e-7; a Poisson(2.8) tail at 14 is ≈ 2e-6 before the correction.
+    expect(s!.log10PValue).toBeCloseTo(14 * Math.log10(0.2) + 3, 1);
+    expect(logPoissonUpperTail(14, 2.8) / Math.LN10 + 3).toBeGreaterThan(Math.log10(1e-6));
   });
 
   it('ignores visits outside the lookback and at or after the first fraud', () => {
@@ -144,5 +198,35 @@ describe('the Poisson tail', () => {
     let exact = 0;
     for (let i = 2; i <= 1500; i++) exact += Math.log(i);
     expect(logFactorial(1500)).toBeCloseTo(exact, 6);
+  });
+});
+
+describe('the Chernoff–Hoeffding bound', () => {
+  const binomialTail = (n: number, p: number, k: number) => {
+    let sum = 0;
+    for (let i = k; i <= n; i++)
+      sum += Math.exp(
+        logFactorial(n) - logFactorial(i) - logFactorial(n - i) + i * Math.log(p) + (n - i) * Math.log(1 - p),
+      );
+    return sum;
+  };
+
+  it('bounds the binomial tail from above, and is exact at k = n', () => {
+    for (const n of [5, 20, 80])
+      for (const p of [0.01, 0.1, 0.3])
+        for (let k = Math.ceil(n * p) + 1; k <= n; k++)
+          expect(logChernoffUpperTail(k, n * p, n)).toBeGreaterThanOrEqual(Math.log(binomialTail(n, p, k)) - 1e-9);
+    expect(logChernoffUpperTail(12, 12 * 0.15, 12)).toBeCloseTo(12 * Math.log(0.15), 9);
+  });
+
+  it('says nothing at or below the mean, and is the smaller of the two bounds in logUpperTail', () => {
+    expect(logChernoffUpperTail(3, 3, 10)).toBe(0);
+    expect(logChernoffUpperTail(2, 3, 10)).toBe(0);
+    expect(logUpperTail(12, 1.8, 12, 1)).toBeCloseTo(Math.min(logPoissonUpperTail(12, 1.8), 12 * Math.log(0.15)), 9);
+    // Weights scale to [0, 1] by the largest: six cards of weight 0.5 are six cards.
+    expect(logUpperTail(3, 0.45, 6, 0.5)).toBeCloseTo(
+      Math.min(logPoissonUpperTail(3, 0.45), logChernoffUpperTail(6, 0.9, 6)),
+      9,
+    );
   });
 });

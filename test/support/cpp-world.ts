@@ -40,7 +40,8 @@ export function world(
     /** Cardholders from anywhere who also buy at the breached shop (an online shop). */
     breachCustomers?: number;
     fraudShare?: number;
-    weight?: () => number;
+    /** Each fraudulent card's label weight, by what made it fraudulent (default 1). */
+    weight?: (kind: 'background' | 'breach') => number;
   } = {},
 ): World {
   const rnd = mulberry32(seed);
@@ -66,9 +67,10 @@ export function world(
     }
   }
   const frauds = new Map<string, FraudulentCard>();
-  const fraud = (card: string, firstFraudAt: number) =>
-    frauds.set(card, { card, firstFraudAt, weight: o.weight?.() ?? 1, visits: histories.get(card)! });
-  for (const card of histories.keys()) if (rnd() < (o.backgroundShare ?? 0.004)) fraud(card, (100 + rnd() * 30) * DAY);
+  const fraud = (card: string, firstFraudAt: number, kind: 'background' | 'breach') =>
+    frauds.set(card, { card, firstFraudAt, weight: o.weight?.(kind) ?? 1, visits: histories.get(card)! });
+  for (const card of histories.keys())
+    if (rnd() < (o.backgroundShare ?? 0.004)) fraud(card, (100 + rnd() * 30) * DAY, 'background');
   let breached: World['breached'];
   if (o.breach) {
     const merchantId = `m${Math.floor(rnd() * merchants)}`;
@@ -85,7 +87,7 @@ export function world(
     const leaked = new Set<string>();
     for (const [card, visits] of histories)
       if (visits.some((v) => v.merchantId === merchantId && v.at >= from && v.at < to)) leaked.add(card);
-    for (const card of leaked) if (rnd() < (o.fraudShare ?? 0.3)) fraud(card, (80 + rnd() * 30) * DAY);
+    for (const card of leaked) if (rnd() < (o.fraudShare ?? 0.3)) fraud(card, (80 + rnd() * 30) * DAY, 'breach');
     breached = { merchantId, from, to, leaked };
   }
   const cardsPerMerchant = new Map([...seen].map(([m, s]) => [m, s.size]));

@@ -1,0 +1,80 @@
+// The scan tests recent fraud onsets over several windows: a breach's frauds start in a burst, which
+// stands out against two days of background fraud and drowns in thirty. And a card stolen again
+// weeks after its last fraud is asked where it was before the new fraud.
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
+import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
+import type { FraudLabel, VisitRecord } from '../../services/breach/history.ts';
+import { BreachScanner } from '../../services/breach/scanner.ts';
+import { DAY, mulberry32 } from '../support/cpp-world.ts';
+
+const fp = (card: string) => createHash('sha256').update(card).digest('base64url');
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const SCAN_AT = T0 + 91 * DAY;
+
+let history: MemoryCardHistoryStore;
+let watchlist: MemoryWatchlistStore;
+
+/**
+ * 2,000 cards, each at 5 of 300 shops on days 1–60; the first 300 (15 %) also at 'chain' on day 30.
+ * 300 other cards turn fraudulent one by one over days 61–91 (background), `burst` chain cards in
+ * the last day and a half; every fraud at a web shop none of them used before.
+ */
+async function load(burst: number, background = 300): Promise<void> {
+  const rnd = mulberry32(9);
+  const visits: VisitRecord[] = [];
+  for (let c = 0; c < 2_000; c++) {
+    for (let i = 0; i < 5; i++)
+      visits.push({
+        card: fp(`c${c}`),
+        bin: '411111',
+        merchantId: `m${Math.floor(rnd() * 300)}`,
+        at: T0 + (1 + rnd() * 59) * DAY,
+      });
+    if (c < 300) visits.push({ card: fp(`c${c}`), bin: '411111', merchantId: 'chain', at: T0 + 30 * DAY });
+  }
+  await history.recordVisits(visits);
+  const frauds: FraudLabel[] = [];
+  const fraud = (c: number, at: number) =>
+    frauds.push({ card: fp(`c${c}`), at, source: 'chargeback', merchantId: `web-${c % 7}` });
+  for (let i = 0; i < background; i++) fraud(300 + Math.floor(rnd() * 1_700), T0 + (61 + rnd() * 30) * DAY);
+  for (let i = 0; i < burst; i++) fraud(i, SCAN_AT - rnd() * 1.5 * DAY);
+  await history.recordFrauds(frauds);
+}
+
+beforeEach(() => {
+  history = new MemoryCardHistoryStore();
+  watchlist = new MemoryWatchlistStore();
+});
+
+describe('the scan over several onset windows', () => {
+  it('finds a burst of 20 in the last two days that thirty days of background fraud would drown', async () => {
+    await load(20);
+    const thirtyDays = await new BreachScanner(history, watchlist, { windowsMs: [30 * DAY] }).scan(SCAN_AT);
+    expect(thirtyDays.findings).toEqual([]);
+    const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
+    expect(report.findings.map((f) => f.point.merchantId)).toEqual(['chain']);
+    expect(report.findings[0]!.point.fraudCards).toBeGreaterThanOrEqual(20);
+  });
+
+  it('suspects nobody from background fraud alone, in any window', async () => {
+    await load(0, 400);
+    expect((await new BreachScanner(history, watchlist).scan(SCAN_AT)).findings).toEqual([]);
+  });
+
+  it('asks a card defrauded again weeks later where it was before its new fraud', async () => {
+    await load(20);
+    // The burst's cards were defrauded once before, 40 days earlier: a new episode now.
+    await history.recordFrauds(
+      Array.from({ length: 20 }, (_, c) => ({
+        card: fp(`c${c}`),
+        at: SCAN_AT - 40 * DAY,
+        source: 'chargeback' as const,
+        merchantId: 'web-old',
+      })),
+    );
+    const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
+    expect(report.findings.map((f) => f.point.merchantId)).toEqual(['chain']);
+  });
+});
