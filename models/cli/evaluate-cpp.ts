@@ -3,14 +3,20 @@
 // (models/evaluation/cpp-protocol.ts); prints the table, writes the JSON when asked.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cppReport, runCppProtocol } from '../evaluation/cpp-protocol.ts';
+import { cppReport, GENUINE_STEP_UP_FAILURE, runCppProtocol } from '../evaluation/cpp-protocol.ts';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
 import { readDataset } from '../simulator/csv.ts';
 import { loadConfig } from '../../services/config.ts';
 
 const USAGE = `usage: npm run model -- evaluate-cpp --data DIR [--scan-hours H (6)] [--alpha A] [--min-cards N]
+                                    [--model PATH|off] [--genuine-step-up-failure S (0.1)]
                                     [--json FILE] [--quiet]
   --alpha, --min-cards: the scan's settings (default: the engine's, LEAKGUARD_CPP_ALPHA and
-  LEAKGUARD_CPP_MIN_CARDS)`;
+  LEAKGUARD_CPP_MIN_CARDS)
+  --model: the model both runs score with (default: the starter model, as the engine serves it)
+  --genuine-step-up-failure: the share of genuine customers who fail or abandon a 3-D Secure
+  challenge (fraudsters always fail it)`;
 
 export async function evaluateCppCommand(argv: string[]): Promise<number> {
   let values;
@@ -22,6 +28,8 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
         'scan-hours': { type: 'string' },
         alpha: { type: 'string' },
         'min-cards': { type: 'string' },
+        model: { type: 'string' },
+        'genuine-step-up-failure': { type: 'string' },
         json: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -50,12 +58,30 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const failure =
+    values['genuine-step-up-failure'] === undefined
+      ? GENUINE_STEP_UP_FAILURE
+      : Number(values['genuine-step-up-failure']);
+  if (!(failure >= 0 && failure <= 1)) {
+    process.stderr.write(`model evaluate-cpp: --genuine-step-up-failure must be a share in [0, 1]\n${USAGE}\n`);
+    return 2;
+  }
+  const modelPath = values.model ?? STARTER_MODEL_PATH;
+  let model;
+  try {
+    model = modelPath === 'off' ? undefined : loadScoringModel(modelPath);
+  } catch (error) {
+    process.stderr.write(`model evaluate-cpp: --model: ${(error as Error).message}\n`);
+    return 2;
+  }
   const ds = readDataset(values.data, { keepExtra: true });
   let last = 0;
   const result = await runCppProtocol(ds, {
     dataDir: values.data,
     scanEveryHours: hours,
     scan: { alpha, minCards },
+    model,
+    genuineStepUpFailure: failure,
     ...(values.quiet || !process.stderr.isTTY
       ? {}
       : {
@@ -67,7 +93,10 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
           },
         }),
   });
-  process.stdout.write(`scan settings: alpha ${alpha}, at least ${minCards} fraudulent cards\n`);
+  process.stdout.write(
+    `scan settings: alpha ${alpha}, at least ${minCards} fraudulent cards; model: ${model ? model.version : 'off'}; ` +
+      `challenges answered: fraudsters fail, ${(failure * 100).toFixed(0)} % of genuine customers fail or abandon\n`,
+  );
   process.stdout.write(`${cppReport(result)}\n`);
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
   return 0;

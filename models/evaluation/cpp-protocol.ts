@@ -13,10 +13,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
 import type { ScanOptions } from '../../services/breach/scanner.ts';
+import type { ScoringModel } from '../../services/core/model.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
 import { replayThroughEngine, type CppFinding } from '../replay/engine-replay.ts';
 import type { Dataset } from '../simulator/csv.ts';
 
 const DAY = 86_400_000;
+/** Genuine customers who abandon or fail a 3-D Secure challenge: about one in ten. */
+export const GENUINE_STEP_UP_FAILURE = 0.1;
 const STOPPING: ReadonlySet<Decision> = new Set(['challenge', 'decline']);
 
 export interface CppProtocolOptions {
@@ -24,6 +29,13 @@ export interface CppProtocolOptions {
   /** Hours of the data's time between two scans (default 6). */
   scanEveryHours?: number;
   scan?: ScanOptions;
+  /** The model both runs score with (the engine's default deployment serves the starter model). */
+  model?: ScoringModel | undefined;
+  /**
+   * The challenges both runs ask for are answered (replay `stepUpOutcomes`): fraudsters fail them,
+   * this share of genuine customers too (default 0.1: abandoned or failed). 0 still fails fraudsters'.
+   */
+  genuineStepUpFailure?: number;
   onProgress?: (run: 'without' | 'with', done: number, total: number) => void;
 }
 
@@ -61,11 +73,21 @@ export interface GenuineOfExposed {
 
 export interface CppProtocolResult {
   scanEveryHours: number;
+  /** The model both runs scored with (null: none), and the genuine customers' step-up failure share. */
+  model: string | null;
+  genuineStepUpFailure: number;
   breaches: BreachIdentification[];
   /** Merchants named that are none of the breaches' terminals. */
   falseSuspects: string[];
   findings: CppFinding[];
-  exposedGenuine: GenuineOfExposed;
+  exposedGenuine: GenuineOfExposed & {
+    /**
+     * Reviewed or declined with no strong evidence among the reasons (step-up evidence only: the
+     * exposure with amounts, the model...), per 1,000: what the ladder promises never happens (0).
+     * The rest were held on strong evidence of their own, as two failed challenges in a day.
+     */
+    heldOnStepUpEvidencePer1000: number;
+  };
   /** Genuine orders of all cards, per configuration: what CPP costs everyone else. */
   genuine: { without: GenuineOfExposed; with: GenuineOfExposed };
   seconds: { without: number; with: number };
@@ -124,10 +146,22 @@ export async function runCppProtocol(ds: Dataset, o: CppProtocolOptions): Promis
   const without = new Uint8Array(ds.n);
   const withCpp = new Uint8Array(ds.n);
   const exposed = new Uint8Array(ds.n);
+  // Exposed genuine orders held (reviewed or declined) without any strong evidence among the reasons.
+  const strong = new Set(
+    readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES))
+      .rules.filter((r) => !r.stepUp)
+      .map((r) => r.code),
+  );
+  let heldOnStepUpEvidence = 0;
 
-  const a = await replayThroughEngine(ds, {
+  const common = {
     dataDir: o.dataDir,
     watchlists: true,
+    model: o.model,
+    stepUpOutcomes: { genuineFailureShare: o.genuineStepUpFailure ?? GENUINE_STEP_UP_FAILURE },
+  };
+  const a = await replayThroughEngine(ds, {
+    ...common,
     onRow: (row, response) => void (without[row] = decisionIndex.get(response.decision)!),
     ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!('without', d, t) } : {}),
   });
@@ -137,8 +171,7 @@ export async function runCppProtocol(ds: Dataset, o: CppProtocolOptions): Promis
   const chainOf = new Map<string, string>();
   for (const br of breaches) for (const t of br.terminals) chainOf.set(t, merchantOfBreach(br.id));
   const b = await replayThroughEngine(ds, {
-    dataDir: o.dataDir,
-    watchlists: true,
+    ...common,
     cpp: {
       scanEveryMs: scanEveryHours * 3_600_000,
       merchantOf: (terminal) => chainOf.get(terminal) ?? terminal,
@@ -146,7 +179,11 @@ export async function runCppProtocol(ds: Dataset, o: CppProtocolOptions): Promis
     },
     onRow: (row, response, evidence) => {
       withCpp[row] = decisionIndex.get(response.decision)!;
-      if (evidence.features.listed_suspected_cpp === true) exposed[row] = 1;
+      if (evidence.features.listed_suspected_cpp === true) {
+        exposed[row] = 1;
+        const held = response.decision === 'review' || response.decision === 'decline';
+        if (held && !ds.fraud[row] && !response.reasons.some((r) => strong.has(r.code))) heldOnStepUpEvidence++;
+      }
     },
     ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!('with', d, t) } : {}),
   });
@@ -190,12 +227,20 @@ export async function runCppProtocol(ds: Dataset, o: CppProtocolOptions): Promis
       cashoutBeforeList: { without: spendStopped(sums.cw, sums.cs0), with: spendStopped(sums.cw, sums.cs1) },
     };
   });
+  const exposedGenuine = genuineOf(ds, withCpp, (i) => exposed[i] === 1);
   return {
     scanEveryHours,
     breaches: results,
     falseSuspects: [...new Set(b.cppFindings.map((f) => f.merchantId).filter((m) => !breachedMerchants.has(m)))].sort(),
     findings: b.cppFindings,
-    exposedGenuine: genuineOf(ds, withCpp, (i) => exposed[i] === 1),
+    model: o.model?.version ?? null,
+    genuineStepUpFailure: o.genuineStepUpFailure ?? GENUINE_STEP_UP_FAILURE,
+    exposedGenuine: {
+      ...exposedGenuine,
+      heldOnStepUpEvidencePer1000: exposedGenuine.transactions
+        ? (heldOnStepUpEvidence * 1000) / exposedGenuine.transactions
+        : 0,
+    },
     genuine: { without: genuineOf(ds, without, () => true), with: genuineOf(ds, withCpp, () => true) },
     seconds: { without: a.seconds, with: b.seconds },
   };
@@ -207,7 +252,11 @@ const date = (ms: number | null) =>
 
 /** The result as a plain-text report. */
 export function cppReport(r: CppProtocolResult): string {
-  const lines = [`Breach discovery on the breach scenario (a scan every ${r.scanEveryHours} h of the data's time)`, ''];
+  const lines = [
+    `Breach discovery on the breach scenario (a scan every ${r.scanEveryHours} h of the data's time; model ${r.model ?? 'off'}; ` +
+      `challenges answered: fraudsters fail, ${(100 * r.genuineStepUpFailure).toFixed(0)} % of genuine customers fail or abandon)`,
+    '',
+  ];
   for (const b of r.breaches) {
     lines.push(
       `breach ${b.breachId} (${b.terminals} terminals): first fraud ${date(b.firstFraudAt)}, first issuer list ${date(b.issuerListAt)}`,
@@ -219,7 +268,8 @@ export function cppReport(r: CppProtocolResult): string {
   lines.push(
     '',
     `false suspects: ${r.falseSuspects.length ? r.falseSuspects.join(', ') : 'none'} (${new Set(r.findings.map((f) => f.merchantId)).size} merchants named in all)`,
-    `genuine orders of exposed cards: ${g.transactions}: challenged ${g.challengedPer1000.toFixed(1)}, reviewed ${g.reviewedPer1000.toFixed(1)}, declined ${g.declinedPer1000.toFixed(1)} per 1,000`,
+    `genuine orders of exposed cards: ${g.transactions}: challenged ${g.challengedPer1000.toFixed(1)}, reviewed ${g.reviewedPer1000.toFixed(1)}, declined ${g.declinedPer1000.toFixed(1)} per 1,000 ` +
+      `(held on step-up evidence alone: ${g.heldOnStepUpEvidencePer1000.toFixed(1)}; the rest on strong evidence of their own)`,
     `all genuine orders, without → with: challenged ${r.genuine.without.challengedPer1000.toFixed(1)} → ${r.genuine.with.challengedPer1000.toFixed(1)}, reviewed ${r.genuine.without.reviewedPer1000.toFixed(1)} → ${r.genuine.with.reviewedPer1000.toFixed(1)}, declined ${r.genuine.without.declinedPer1000.toFixed(1)} → ${r.genuine.with.declinedPer1000.toFixed(1)} per 1,000`,
     `replays: ${r.seconds.without.toFixed(1)} s without, ${r.seconds.with.toFixed(1)} s with`,
   );
