@@ -46,8 +46,6 @@ export interface FraudulentCardRecord {
   weight: number;
   /** The merchants where that episode's frauds happened (absent when none was told). */
   fraudMerchants?: string[];
-  /** The merchants of its earlier episodes' frauds (absent when none): a fraudster's visits, not the holder's. */
-  earlierFraudMerchants?: string[];
 }
 
 /**
@@ -66,17 +64,13 @@ export function fraudEpisode(
   const sorted = [...labels].sort((a, b) => a.at - b.at);
   let start = 0;
   for (let i = 1; i < sorted.length; i++) if (sorted[i]!.at - sorted[i - 1]!.at > EPISODE_GAP_MS) start = i;
-  const merchantsOf = (part: typeof sorted) =>
-    [...new Set(part.flatMap((l) => (l.merchantId ? [l.merchantId] : [])))].sort();
   const episode = sorted.slice(start);
-  const merchants = merchantsOf(episode);
-  const earlier = merchantsOf(sorted.slice(0, start)).filter((m) => !merchants.includes(m));
+  const merchants = [...new Set(episode.flatMap((l) => (l.merchantId ? [l.merchantId] : [])))].sort();
   return {
     card,
     firstFraudAt: episode[0]!.at,
     weight: Math.max(...episode.map((l) => l.weight)),
     ...(merchants.length ? { fraudMerchants: merchants } : {}),
-    ...(earlier.length ? { earlierFraudMerchants: earlier } : {}),
   };
 }
 

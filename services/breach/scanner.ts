@@ -27,7 +27,6 @@ export interface ScanOptions extends CppOptions {
 }
 
 const DAY_MS = 86_400_000;
-const DEFAULT_WINDOWS_MS: readonly number[] = [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS];
 
 export interface ScanFinding {
   point: SuspectedPoint;
@@ -58,10 +57,7 @@ export class BreachScanner {
   constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
     this.history = history;
     this.watchlist = watchlist;
-    this.options = { ...CPP_DEFAULTS, windowsMs: DEFAULT_WINDOWS_MS, ...options };
-    const w = this.options.windowsMs;
-    if (!Array.isArray(w) || w.length === 0 || !w.every((ms) => Number.isFinite(ms) && ms > 0))
-      throw new RangeError('windowsMs: one or more positive durations in milliseconds');
+    this.options = { ...CPP_DEFAULTS, windowsMs: [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS], ...options };
   }
 
   /** One scan at a time: a second request while one runs gets the running one's report. */
@@ -85,16 +81,11 @@ export class BreachScanner {
     const visits = await this.history.visitsOf(frauds.map((f) => f.card));
 
     // Only merchants some fraudulent card passed through before its first fraud can be suspected.
-    const from = frauds.reduce((min, f) => Math.min(min, f.firstFraudAt), Infinity) - o.lookbackMs;
+    const from = Math.min(...frauds.map((f) => f.firstFraudAt)) - o.lookbackMs;
     const candidates = new Set<string>();
     for (const f of frauds)
       for (const v of visits.get(f.card) ?? [])
-        if (
-          v.at < f.firstFraudAt &&
-          v.at >= f.firstFraudAt - o.lookbackMs &&
-          !f.fraudMerchants?.includes(v.merchantId) &&
-          !f.earlierFraudMerchants?.includes(v.merchantId)
-        )
+        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs && !f.fraudMerchants?.includes(v.merchantId))
           candidates.add(v.merchantId);
     const merchants = [...candidates];
     const [counts, distinctCards] = await Promise.all([
@@ -112,10 +103,7 @@ export class BreachScanner {
         { frauds: recent, cardsPerMerchant, totalCards: distinctCards },
         { ...o, alpha: o.alpha / o.windowsMs.length },
       );
-      // Reported against the whole alpha: each window was tested at its share.
-      const split = Math.log10(o.windowsMs.length);
-      for (const found1 of found) {
-        const p = { ...found1, log10PValue: Math.min(0, found1.log10PValue + split) };
+      for (const p of found) {
         const known = byMerchant.get(p.merchantId);
         if (!known || p.fraudCards > known.fraudCards) byMerchant.set(p.merchantId, p);
       }

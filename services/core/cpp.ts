@@ -36,11 +36,6 @@ export interface FraudulentCard {
    * defrauded there) would otherwise look like a common point for its own regular customers.
    */
   fraudMerchants?: readonly string[];
-  /**
-   * Where its earlier episodes' frauds happened: visits there came from a fraudster, not the
-   * cardholder (never counted, never a reason to leave the card out).
-   */
-  earlierFraudMerchants?: readonly string[];
 }
 
 export interface CppInput {
@@ -104,13 +99,7 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     const from = f.firstFraudAt - o.lookbackMs;
     const at = new Map<string, CardVisit[]>();
     for (const v of f.visits) {
-      if (
-        v.at < from ||
-        v.at >= f.firstFraudAt ||
-        f.fraudMerchants?.includes(v.merchantId) ||
-        f.earlierFraudMerchants?.includes(v.merchantId)
-      )
-        continue;
+      if (v.at < from || v.at >= f.firstFraudAt || f.fraudMerchants?.includes(v.merchantId)) continue;
       const list = at.get(v.merchantId);
       if (list) list.push(v);
       else at.set(v.merchantId, [v]);
@@ -197,7 +186,7 @@ export function logUpperTail(k: number, lambda: number, n: number, maxWeight: nu
 
 /** ln of the Chernoff–Hoeffding bound on P(S ≥ k), S a sum of n independent terms in [0, 1] with mean λ. */
 export function logChernoffUpperTail(k: number, lambda: number, n: number): number {
-  if (!(k > lambda) || !(lambda > 0) || !(n > 0) || !Number.isFinite(n)) return 0;
+  if (!(k > lambda) || n <= 0) return 0;
   const a = Math.min(1, k / n),
     mu = lambda / n;
   if (mu <= 0) return -Infinity;
