@@ -46,6 +46,18 @@ export interface FraudulentCardRecord {
   weight: number;
   /** The merchants where that episode's frauds happened (absent when none was told). */
   fraudMerchants?: string[];
+  /**
+   * The merchants of its earlier episodes' frauds, each with the start of the first episode that
+   * defrauded the card there (absent when none): a visit there from then on was a fraudster's, not
+   * the holder's. A visit before it was the holder's own and counts.
+   */
+  earlierFrauds?: EarlierFraud[];
+}
+
+export interface EarlierFraud {
+  merchantId: string;
+  /** Epoch ms: the start of the earliest episode with a fraud at that merchant. */
+  since: number;
 }
 
 /**
@@ -63,14 +75,26 @@ export function fraudEpisode(
 ): FraudulentCardRecord {
   const sorted = [...labels].sort((a, b) => a.at - b.at);
   let start = 0;
-  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.at - sorted[i - 1]!.at > EPISODE_GAP_MS) start = i;
+  const earlier = new Map<string, number>();
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i]!.at - sorted[i - 1]!.at > EPISODE_GAP_MS) {
+      for (const l of sorted.slice(start, i))
+        if (l.merchantId && !earlier.has(l.merchantId)) earlier.set(l.merchantId, sorted[start]!.at);
+      start = i;
+    }
   const episode = sorted.slice(start);
   const merchants = [...new Set(episode.flatMap((l) => (l.merchantId ? [l.merchantId] : [])))].sort();
+  // A merchant defrauded in this episode too is already left out whole (fraudMerchants).
+  const earlierFrauds = [...earlier]
+    .filter(([m]) => !merchants.includes(m))
+    .map(([merchantId, since]) => ({ merchantId, since }))
+    .sort((a, b) => (a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0));
   return {
     card,
     firstFraudAt: episode[0]!.at,
     weight: Math.max(...episode.map((l) => l.weight)),
     ...(merchants.length ? { fraudMerchants: merchants } : {}),
+    ...(earlierFrauds.length ? { earlierFrauds } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // to a compromise event of Leakguard's own whose exposed cards scoring then weighs like listed
 // cards whose leaked elements are unknown (the step-up ladder: a challenge, not a decline).
 // Works in the transactions' own time: a replay of past traffic finds what live traffic would have.
-import { CPP_DEFAULTS, detectCommonPoints, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
+import { CPP_DEFAULTS, detectCommonPoints, isHoldersVisit, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
 import {
   CPP_ISSUER,
   CPP_SOURCE,
@@ -27,6 +27,7 @@ export interface ScanOptions extends CppOptions {
 }
 
 const DAY_MS = 86_400_000;
+const DEFAULT_WINDOWS_MS: readonly number[] = [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS];
 
 export interface ScanFinding {
   point: SuspectedPoint;
@@ -57,7 +58,10 @@ export class BreachScanner {
   constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
     this.history = history;
     this.watchlist = watchlist;
-    this.options = { ...CPP_DEFAULTS, windowsMs: [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS], ...options };
+    this.options = { ...CPP_DEFAULTS, windowsMs: DEFAULT_WINDOWS_MS, ...options };
+    const w = this.options.windowsMs;
+    if (!Array.isArray(w) || w.length === 0 || !w.every((ms) => Number.isFinite(ms) && ms > 0))
+      throw new RangeError('windowsMs: one or more positive durations in milliseconds');
   }
 
   /** One scan at a time: a second request while one runs gets the running one's report. */
@@ -81,11 +85,11 @@ export class BreachScanner {
     const visits = await this.history.visitsOf(frauds.map((f) => f.card));
 
     // Only merchants some fraudulent card passed through before its first fraud can be suspected.
-    const from = Math.min(...frauds.map((f) => f.firstFraudAt)) - o.lookbackMs;
+    const from = frauds.reduce((min, f) => Math.min(min, f.firstFraudAt), Infinity) - o.lookbackMs;
     const candidates = new Set<string>();
     for (const f of frauds)
       for (const v of visits.get(f.card) ?? [])
-        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs && !f.fraudMerchants?.includes(v.merchantId))
+        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs && isHoldersVisit(f, v))
           candidates.add(v.merchantId);
     const merchants = [...candidates];
     const [counts, distinctCards] = await Promise.all([
@@ -103,7 +107,10 @@ export class BreachScanner {
         { frauds: recent, cardsPerMerchant, totalCards: distinctCards },
         { ...o, alpha: o.alpha / o.windowsMs.length },
       );
-      for (const p of found) {
+      // Reported against the whole alpha: each window was tested at its share of it.
+      const split = Math.log10(o.windowsMs.length);
+      for (const atShare of found) {
+        const p = { ...atShare, log10PValue: Math.min(0, atShare.log10PValue + split) };
         const known = byMerchant.get(p.merchantId);
         if (!known || p.fraudCards > known.fraudCards) byMerchant.set(p.merchantId, p);
       }

@@ -36,6 +36,11 @@ export interface FraudulentCard {
    * defrauded there) would otherwise look like a common point for its own regular customers.
    */
   fraudMerchants?: readonly string[];
+  /**
+   * Where its earlier episodes' frauds happened, each from when: a visit there since then came from
+   * a fraudster (the first of its frauds there), not the cardholder; it is never counted.
+   */
+  earlierFrauds?: readonly { merchantId: string; since: number }[];
 }
 
 export interface CppInput {
@@ -99,7 +104,7 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     const from = f.firstFraudAt - o.lookbackMs;
     const at = new Map<string, CardVisit[]>();
     for (const v of f.visits) {
-      if (v.at < from || v.at >= f.firstFraudAt || f.fraudMerchants?.includes(v.merchantId)) continue;
+      if (v.at < from || v.at >= f.firstFraudAt || !isHoldersVisit(f, v)) continue;
       const list = at.get(v.merchantId);
       if (list) list.push(v);
       else at.set(v.merchantId, [v]);
@@ -160,6 +165,12 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
   return suspects;
 }
 
+/** A visit that can be the cardholder's: not at this episode's fraud merchants, nor at an earlier episode's since its fraud there. */
+export function isHoldersVisit(f: Pick<FraudulentCard, 'fraudMerchants' | 'earlierFrauds'>, v: CardVisit): boolean {
+  if (f.fraudMerchants?.includes(v.merchantId)) return false;
+  return !f.earlierFrauds?.some((e) => e.merchantId === v.merchantId && v.at >= e.since);
+}
+
 /**
  * A card defrauded at a merchant it had used before (a terminal compromised on the spot, a
  * household member, a disputed purchase at the cardholder's own shop) says nothing about where
@@ -186,7 +197,7 @@ export function logUpperTail(k: number, lambda: number, n: number, maxWeight: nu
 
 /** ln of the Chernoff–Hoeffding bound on P(S ≥ k), S a sum of n independent terms in [0, 1] with mean λ. */
 export function logChernoffUpperTail(k: number, lambda: number, n: number): number {
-  if (!(k > lambda) || n <= 0) return 0;
+  if (!(k > lambda) || !(lambda > 0) || !(n > 0) || !Number.isFinite(n)) return 0;
   const a = Math.min(1, k / n),
     mu = lambda / n;
   if (mu <= 0) return -Infinity;

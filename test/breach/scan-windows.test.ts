@@ -65,7 +65,17 @@ describe('the scan over several onset windows', () => {
 
   it('asks a card defrauded again weeks later where it was before its new fraud', async () => {
     await load(20);
-    // The burst's cards were defrauded once before, 40 days earlier: a new episode now.
+    // The burst's cards were defrauded once before, 40 days earlier, at one web shop: their fraud
+    // transactions there are visits too, the fraudster's. A new episode now; that shop is no common
+    // point of the cards' holders.
+    await history.recordVisits(
+      Array.from({ length: 20 }, (_, c) => ({
+        card: fp(`c${c}`),
+        bin: '411111',
+        merchantId: 'web-old',
+        at: SCAN_AT - 40 * DAY,
+      })),
+    );
     await history.recordFrauds(
       Array.from({ length: 20 }, (_, c) => ({
         card: fp(`c${c}`),
@@ -76,5 +86,50 @@ describe('the scan over several onset windows', () => {
     );
     const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
     expect(report.findings.map((f) => f.point.merchantId)).toEqual(['chain']);
+  });
+
+  it("counts a holder's own visits before an earlier fraud at the same merchant, not the fraudster's from then on", async () => {
+    await load(0, 0);
+    // 20 cards: their holders at 'shop' on day 5; defrauded there on day 40 (an episode of its own),
+    // then elsewhere on day 90. 'shop' is where they were before both: a common point.
+    const cards = Array.from({ length: 20 }, (_, c) => fp(`c${300 + c}`));
+    await history.recordVisits(cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + 5 * DAY })));
+    await history.recordFrauds([
+      ...cards.map((card) => ({ card, at: T0 + 40 * DAY, source: 'chargeback' as const, merchantId: 'shop' })),
+      ...cards.map((card, c) => ({
+        card,
+        at: SCAN_AT - c * 3_600_000,
+        source: 'chargeback' as const,
+        merchantId: 'web-9',
+      })),
+    ]);
+    const held = await new BreachScanner(history, watchlist).scan(SCAN_AT);
+    expect(held.findings.map((f) => f.point.merchantId)).toEqual(['shop']);
+    // The same cards first seen at 'shop' by the fraudster (day 40, the earlier fraud itself): nothing.
+    history = new MemoryCardHistoryStore();
+    await load(0, 0);
+    await history.recordVisits(cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + 40 * DAY })));
+    await history.recordFrauds([
+      ...cards.map((card) => ({ card, at: T0 + 40 * DAY, source: 'chargeback' as const, merchantId: 'shop' })),
+      ...cards.map((card, c) => ({
+        card,
+        at: SCAN_AT - c * 3_600_000,
+        source: 'chargeback' as const,
+        merchantId: 'web-9',
+      })),
+    ]);
+    expect((await new BreachScanner(history, new MemoryWatchlistStore()).scan(SCAN_AT)).findings).toEqual([]);
+  });
+
+  it('reports the p-value against the whole alpha, and refuses no windows', async () => {
+    await load(20);
+    const [one] = (await new BreachScanner(history, watchlist, { windowsMs: [2 * DAY] }).scan(SCAN_AT)).findings;
+    // The same window twice: each tested at half the alpha, the same finding twice as likely by chance.
+    const [twice] = (
+      await new BreachScanner(history, new MemoryWatchlistStore(), { windowsMs: [2 * DAY, 2 * DAY] }).scan(SCAN_AT)
+    ).findings;
+    expect(twice!.point.log10PValue).toBeCloseTo(one!.point.log10PValue + Math.log10(2), 6);
+    for (const windowsMs of [[], [Number.NaN], [0], [Infinity]])
+      expect(() => new BreachScanner(history, watchlist, { windowsMs })).toThrow(/windowsMs/);
   });
 });

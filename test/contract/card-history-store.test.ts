@@ -131,7 +131,15 @@ describe.each(subjects)('card histories: $name', (subject) => {
       { card: fp('a'), firstFraudAt: T0 + 50 * DAY, weight: 1 },
       { card: fp('b'), firstFraudAt: T0 + 55 * DAY, weight: 0.9 },
       { card: fp('stepped-up'), firstFraudAt: T0 + 56 * DAY, weight: 0.5, fraudMerchants: ['shop-4'] },
-      { card: fp('again'), firstFraudAt: T0 + 60 * DAY, weight: 0.5, fraudMerchants: ['shop-3'] },
+      // Its earlier episode's merchant is kept apart, with that episode's start: from then on a
+      // visit there was a fraudster's, not its holder's.
+      {
+        card: fp('again'),
+        firstFraudAt: T0 + 60 * DAY,
+        weight: 0.5,
+        fraudMerchants: ['shop-3'],
+        earlierFrauds: [{ merchantId: 'shop-9', since: T0 + 10 * DAY }],
+      },
     ]);
     expect((await s.history.fraudsSince(T0)).find((f) => f.card === fp('old'))).toEqual({
       card: fp('old'),
