@@ -149,7 +149,7 @@ export async function runCppProtocol(ds: Dataset, o: CppProtocolOptions): Promis
   // Exposed genuine orders held (reviewed or declined) without any strong evidence among the reasons.
   const strong = new Set(
     readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES))
-      .rules.filter((r) => !r.stepUp)
+      .rules.filter((r) => !r.stepUp && r.score > 0)
       .map((r) => r.code),
   );
   let heldOnStepUpEvidence = 0;

@@ -68,6 +68,13 @@ export interface EarlierFraud {
  */
 export const EPISODE_GAP_MS = 14 * 86_400_000;
 
+/**
+ * The stores keep a card's labels once per source, merchant and day (at the earliest time in that
+ * day): a cash-out's many transactions cost a few entries, and a fraud at the same merchant weeks
+ * later is still seen as the new episode it is.
+ */
+export const labelDay = (at: number) => Math.floor(at / 86_400_000);
+
 /** The latest episode of a card's fraud labels (each: time, source weight, merchant). */
 export function fraudEpisode(
   card: string,

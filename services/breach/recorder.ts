@@ -70,7 +70,7 @@ export class HistoryRecorder {
     this.visits.push({ card: card.fingerprint, bin: card.bin, merchantId, at });
     const { decision, reasons } = result.response;
     if ((decision === 'review' || decision === 'decline') && reasons.some((r) => ENGINE_FRAUD_REASONS.has(r.code)))
-      this.fraud({ card: card.fingerprint, at, source: 'engine', merchantId });
+      this.frauds.push({ card: card.fingerprint, at, source: 'engine', merchantId });
   }
 
   /**
@@ -81,16 +81,17 @@ export class HistoryRecorder {
     const source = LABELLING_OUTCOMES[outcome];
     if (!source) return;
     const lookup = this.o.transactionOf(merchantId, transactionId).then(
-      (t) => t && this.fraud({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) }),
+      (t) => t && this.frauds.push({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) }),
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);
     void lookup.finally(() => this.lookups.delete(lookup));
   }
 
-  /** An analyst decided a case was fraud. */
+  /** An analyst decided a case was fraud (its merchant as the scoring knew it, mapped like a visit's). */
   fraud(label: { card: string; at: number; source: FraudSource; merchantId?: string }): void {
-    this.frauds.push(label);
+    const { merchantId, ...rest } = label;
+    this.frauds.push(merchantId ? { ...rest, merchantId: this.merchantOf(merchantId) } : rest);
   }
 
   /** Writes what waits (one flush at a time). */

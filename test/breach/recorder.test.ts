@@ -114,6 +114,22 @@ describe('history recorder', () => {
     await r.close();
   });
 
+  it("knows a chain's terminals as its one merchant: visits, the engine's, outcomes' and analysts' labels alike", async () => {
+    const store = new MemoryCardHistoryStore();
+    const chainOf = (m: string) => (m.startsWith('till-') ? 'chain' : m);
+    const r = recorder(store, { merchantOf: chainOf });
+    r.scored('till-1', scored('card-v', T));
+    r.scored('till-2', scored('tester', T, 'decline', ['CARD_MANY_MERCHANTS_10M']));
+    r.outcome('till-3', 'tx-known', 'chargeback');
+    r.fraud({ card: 'card-an', at: T, source: 'analyst', merchantId: 'till-4' });
+    await r.flush();
+    expect((await store.visitsOf(['card-v'])).get('card-v')).toEqual([{ merchantId: 'chain', at: T }]);
+    const labelled = await store.fraudsSince(0);
+    expect(labelled).toHaveLength(3);
+    for (const f of labelled) expect(f.fraudMerchants).toEqual(['chain']);
+    await r.close();
+  });
+
   it('keeps what the store refused for the next flush, within its bound, and counts what it drops', async () => {
     const store = new FlakyStore();
     const errors: unknown[] = [];

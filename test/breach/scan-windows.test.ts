@@ -18,7 +18,7 @@ let watchlist: MemoryWatchlistStore;
 
 /**
  * 2,000 cards, each at 5 of 300 shops on days 1–60; the first 300 (15 %) also at 'chain' on day 30.
- * 300 other cards turn fraudulent one by one over days 61–91 (background), `burst` chain cards in
+ * 300 draws of other cards turn fraudulent over days 61–91 (background, each once), `burst` chain cards in
  * the last day and a half; every fraud at a web shop none of them used before.
  */
 async function load(burst: number, background = 300): Promise<void> {
@@ -38,7 +38,15 @@ async function load(burst: number, background = 300): Promise<void> {
   const frauds: FraudLabel[] = [];
   const fraud = (c: number, at: number) =>
     frauds.push({ card: fp(`c${c}`), at, source: 'chargeback', merchantId: `web-${c % 7}` });
-  for (let i = 0; i < background; i++) fraud(300 + Math.floor(rnd() * 1_700), T0 + (61 + rnd() * 30) * DAY);
+  // Each background card defrauded once, at its earliest draw (a card defrauded again weeks later
+  // would be a new episode: not the background this world means).
+  const firstDraw = new Map<number, number>();
+  for (let i = 0; i < background; i++) {
+    const c = 300 + Math.floor(rnd() * 1_700);
+    const at = T0 + (61 + rnd() * 30) * DAY;
+    firstDraw.set(c, Math.min(at, firstDraw.get(c) ?? Infinity));
+  }
+  for (const [c, at] of firstDraw) fraud(c, at);
   for (let i = 0; i < burst; i++) fraud(i, SCAN_AT - rnd() * 1.5 * DAY);
   await history.recordFrauds(frauds);
 }

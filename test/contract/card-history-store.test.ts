@@ -125,10 +125,15 @@ describe.each(subjects)('card histories: $name', (subject) => {
       // Defrauded again 50 days after its last fraud: stolen again, a new episode.
       { card: fp('again'), at: T0 + 10 * DAY, source: 'chargeback', merchantId: 'shop-9' },
       { card: fp('again'), at: T0 + 60 * DAY, source: 'engine', merchantId: 'shop-3' },
+      // Defrauded at the same merchant, by the same source, weeks apart: the later one is a new episode.
+      { card: fp('repeat'), at: T0 + 5 * DAY, source: 'chargeback', merchantId: 'shop-5' },
+      { card: fp('repeat'), at: T0 + 50 * DAY + 7_200_000, source: 'chargeback', merchantId: 'shop-5' },
+      { card: fp('repeat'), at: T0 + 50 * DAY + 3_600_000, source: 'chargeback', merchantId: 'shop-5' },
     ]);
     const recent = (await s.history.fraudsSince(T0 + 40 * DAY)).sort((x, y) => x.firstFraudAt - y.firstFraudAt);
     expect(recent).toEqual([
       { card: fp('a'), firstFraudAt: T0 + 50 * DAY, weight: 1 },
+      { card: fp('repeat'), firstFraudAt: T0 + 50 * DAY + 3_600_000, weight: 1, fraudMerchants: ['shop-5'] },
       { card: fp('b'), firstFraudAt: T0 + 55 * DAY, weight: 0.9 },
       { card: fp('stepped-up'), firstFraudAt: T0 + 56 * DAY, weight: 0.5, fraudMerchants: ['shop-4'] },
       // Its earlier episode's merchant is kept apart, with that episode's start: from then on a
@@ -159,6 +164,11 @@ describe.each(subjects)('card histories: $name', (subject) => {
       weight: 1,
       fraudMerchants: ['shop-1', 'shop-2'],
     });
+    // Labels older than the retention (120 days) before the newest one are gone: those before day 53.
+    await s.history.recordFrauds([{ card: fp('d'), at: T0 + 173 * DAY, source: 'analyst' }]);
+    expect((await s.history.fraudsSince(T0)).map((f) => f.card).sort()).toEqual(
+      [fp('again'), fp('b'), fp('c'), fp('d'), fp('stepped-up')].sort(),
+    );
   });
 
   it('estimates the distinct cards of the weeks a period overlaps', async () => {

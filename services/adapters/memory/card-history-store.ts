@@ -5,6 +5,7 @@ import {
   FRAUD_SOURCES,
   HISTORY_DEFAULTS,
   fraudEpisode,
+  labelDay,
   slotOf,
   weekOf,
   weeksBetween,
@@ -26,8 +27,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   /** merchant → card slot → its BIN and last visit. */
   private readonly merchants = new Map<string, { writes: number; cards: Map<string, { bin: string; at: number }> }>();
   private readonly weeks = new Map<number, Set<string>>();
-  /** card → its labels: (card, merchant) kept once, at its earliest time, as Redis keeps them. */
+  /** card → its labels: once per source, day and merchant, at the earliest time (labelDay), as Redis keeps them. */
   private readonly frauds = new Map<string, Map<string, { at: number; weight: number; merchantId?: string }>>();
+  /** Labels older than this are gone (the newest label written, less the retention), as Redis trims them. */
+  private fraudFloor = -Infinity;
+  private sweptFloor = -Infinity;
   private latest: number | undefined;
 
   constructor(options: Partial<HistoryOptions> = {}) {
@@ -68,9 +72,10 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     for (const l of labels) {
+      this.fraudFloor = Math.max(this.fraudFloor, l.at - this.options.retentionMs);
       let card = this.frauds.get(l.card);
       if (!card) this.frauds.set(l.card, (card = new Map()));
-      const member = `${l.source} ${l.merchantId ?? ''}`;
+      const member = `${l.source} ${labelDay(l.at)} ${l.merchantId ?? ''}`;
       const known = card.get(member);
       if (!known || l.at < known.at)
         card.set(member, {
@@ -79,11 +84,22 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
           ...(l.merchantId ? { merchantId: l.merchantId } : {}),
         });
     }
+    // Swept once the floor moved a day: a sweep walks every label.
+    if (this.fraudFloor - this.sweptFloor < 86_400_000) return;
+    this.sweptFloor = this.fraudFloor;
+    for (const [card, kept] of this.frauds) {
+      for (const [member, l] of kept) if (l.at < this.fraudFloor) kept.delete(member);
+      if (kept.size === 0) this.frauds.delete(card);
+    }
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
+    const floor = this.fraudFloor;
     return [...this.frauds]
-      .map(([card, labels]) => fraudEpisode(card, [...labels.values()]))
+      .flatMap(([card, kept]) => {
+        const labels = [...kept.values()].filter((l) => l.at >= floor);
+        return labels.length ? [fraudEpisode(card, labels)] : [];
+      })
       .filter((f) => f.firstFraudAt >= since);
   }
 

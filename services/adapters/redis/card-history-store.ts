@@ -7,6 +7,7 @@ import {
   FRAUD_SOURCES,
   fraudEpisode,
   HISTORY_DEFAULTS,
+  labelDay,
   slotOf,
   weekOf,
   weeksBetween,
@@ -114,9 +115,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     const bySource = new Map<string, [number, string][]>();
-    // A member per card and merchant of the fraud (a fingerprint holds no space, a merchant id neither).
+    // A member per card, day and merchant of the fraud (labelDay; a fingerprint holds no space, a
+    // merchant id neither; an empty last field: no merchant told).
     for (const l of labels)
-      push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, l.merchantId ? `${l.card} ${l.merchantId}` : l.card]);
+      push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, `${l.card} ${labelDay(l.at)} ${l.merchantId ?? ''}`]);
     await this.write([...bySource].map(([key, m]) => this.entry(key, 'LT', m)));
   }
 
@@ -132,13 +134,24 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         'WITHSCORES',
       ]);
       for (let i = 0; i < flat.length; i += 2) {
-        const [card, merchantId] = flat[i]!.split(' ') as [string, string | undefined];
+        const fields = flat[i]!.split(' ');
+        // Three fields (card, day, merchant); written before labels were kept per day: card [merchant].
+        const [card, merchantId] = fields.length === 3 ? [fields[0]!, fields[2]] : [fields[0]!, fields[1]];
         let labels = cards.get(card);
         if (!labels) cards.set(card, (labels = []));
         labels.push({ at: Number(flat[i + 1]), weight: FRAUD_SOURCES[source], ...(merchantId ? { merchantId } : {}) });
       }
     }
-    return [...cards].map(([card, labels]) => fraudEpisode(card, labels)).filter((f) => f.firstFraudAt >= since);
+    // Each source's log is trimmed when written; read, they all keep the retention before the newest label.
+    let newest = -Infinity;
+    for (const labels of cards.values()) for (const l of labels) newest = Math.max(newest, l.at);
+    const floor = newest - this.options.retentionMs;
+    return [...cards]
+      .flatMap(([card, all]) => {
+        const labels = all.filter((l) => l.at >= floor);
+        return labels.length ? [fraudEpisode(card, labels)] : [];
+      })
+      .filter((f) => f.firstFraudAt >= since);
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
