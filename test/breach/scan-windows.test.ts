@@ -97,36 +97,28 @@ describe('the scan over several onset windows', () => {
   });
 
   it("counts a holder's own visits before an earlier fraud at the same merchant, not the fraudster's from then on", async () => {
-    await load(0, 0);
-    // 20 cards: their holders at 'shop' on day 5; defrauded there on day 40 (an episode of its own),
-    // then elsewhere on day 90. 'shop' is where they were before both: a common point.
+    // 20 cards first seen at 'shop' on `firstSeenDay`, defrauded there on day 40 (an episode of its
+    // own), then elsewhere in the last day.
     const cards = Array.from({ length: 20 }, (_, c) => fp(`c${300 + c}`));
-    await history.recordVisits(cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + 5 * DAY })));
-    await history.recordFrauds([
-      ...cards.map((card) => ({ card, at: T0 + 40 * DAY, source: 'chargeback' as const, merchantId: 'shop' })),
-      ...cards.map((card, c) => ({
-        card,
-        at: SCAN_AT - c * 3_600_000,
-        source: 'chargeback' as const,
-        merchantId: 'web-9',
-      })),
-    ]);
-    const held = await new BreachScanner(history, watchlist).scan(SCAN_AT);
-    expect(held.findings.map((f) => f.point.merchantId)).toEqual(['shop']);
-    // The same cards first seen at 'shop' by the fraudster (day 40, the earlier fraud itself): nothing.
-    history = new MemoryCardHistoryStore();
-    await load(0, 0);
-    await history.recordVisits(cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + 40 * DAY })));
-    await history.recordFrauds([
-      ...cards.map((card) => ({ card, at: T0 + 40 * DAY, source: 'chargeback' as const, merchantId: 'shop' })),
-      ...cards.map((card, c) => ({
-        card,
-        at: SCAN_AT - c * 3_600_000,
-        source: 'chargeback' as const,
-        merchantId: 'web-9',
-      })),
-    ]);
-    expect((await new BreachScanner(history, new MemoryWatchlistStore()).scan(SCAN_AT)).findings).toEqual([]);
+    const scanAfterFirstSeenAt = async (firstSeenDay: number) => {
+      history = new MemoryCardHistoryStore();
+      await load(0, 0);
+      await history.recordVisits(
+        cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + firstSeenDay * DAY })),
+      );
+      await history.recordFrauds(
+        cards.flatMap((card, c) => [
+          { card, at: T0 + 40 * DAY, source: 'chargeback' as const, merchantId: 'shop' },
+          { card, at: SCAN_AT - c * 3_600_000, source: 'chargeback' as const, merchantId: 'web-9' },
+        ]),
+      );
+      const report = await new BreachScanner(history, new MemoryWatchlistStore()).scan(SCAN_AT);
+      return report.findings.map((f) => f.point.merchantId);
+    };
+    // Their holders were there on day 5, before both frauds: a common point.
+    expect(await scanAfterFirstSeenAt(5)).toEqual(['shop']);
+    // First seen there by the fraudster (day 40, the earlier fraud itself): nothing.
+    expect(await scanAfterFirstSeenAt(40)).toEqual([]);
   });
 
   it('reports the p-value against the whole alpha, and refuses no windows', async () => {
