@@ -32,6 +32,10 @@ export class CommitQueue {
   later(topic: string, partition: number, offset: string, commit: BatchPayload['commitOffsets']): void {
     this.pending.set(`${topic}\u0000${partition}`, { topic, partition, offset });
     this.commit = commit;
+    this.schedule();
+  }
+
+  private schedule(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -58,13 +62,14 @@ export class CommitQueue {
       try {
         await commit({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
       } catch (error) {
-        // Lost (a rebalance, Kafka unreachable): those inputs will be processed again, and their
-        // decisions republished as replays. Retried with the next commit when still ours.
+        // Lost (a rebalance, Kafka unreachable): retried an interval later when still ours, even if
+        // no batch comes (an idle stream would otherwise keep them uncommitted until it stops).
         for (const p of pending) {
           const key = `${p.topic}\u0000${p.partition}`;
           if (!this.pending.has(key) && this.owns(p.partition)) this.pending.set(key, p);
         }
-        this.logger.warn({ err: error }, 'offset commit failed; will retry with the next one');
+        if (this.pending.size > 0) this.schedule();
+        this.logger.warn({ err: error }, 'offset commit failed; retrying in an interval');
       }
     });
     return this.chain;
