@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, type Evidence } from '../../services/core/engine.ts';
-import { fingerprintWith, type CardKeyring } from '../../services/core/card.ts';
+import type { CardKeyring } from '../../services/core/card.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
 import type { Ruleset } from '../../services/core/rules.ts';
@@ -15,7 +15,7 @@ import type { ScoreRequest, ScoreResponse } from '../../services/core/schemas.ts
 import {
   DATA_ELEMENTS,
   elementMask,
-  entrySlot,
+  cardSlot,
   eventView,
   expiryTag,
   type DataElement,
@@ -294,7 +294,7 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     events.set(event.seq, eventView(event));
     const key = REPLAY_KEYRING.primary;
     const cards = readCsv(join(o.dataDir, 'issuer-lists', u.file)).map((c) => ({
-      slot: entrySlot(fingerprintWith(key, c.pan!)),
+      slot: cardSlot(key, c.pan!),
       expiryTag: expiryTag(key, c.pan!, Number(c.expiry_month), Number(c.expiry_year)),
     }));
     await watchlist.addCards(event.seq, elementMask(event.dataElements), cards, Math.floor(u.at / 1000));

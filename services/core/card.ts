@@ -1,6 +1,6 @@
 // Card data handling: the lesson of the breach. A PAN exists only inside this module's
 // functions; what leaves is a keyed fingerprint, the BIN (first 6) and the last 4.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { keyedHmac } from './hmac.ts';
 import { scrubCardNumbers } from './scrub.ts';
 
 export interface CardKey {
@@ -48,17 +48,14 @@ export function panProblem(value: string): string | null {
   return null;
 }
 
-// Preparing an HMAC key from raw bytes costs several times the hash itself: prepare once per key.
-const prepared = new WeakMap<Buffer, KeyObject>();
-export function hmacKey(secret: Buffer): KeyObject {
-  let k = prepared.get(secret);
-  if (!k) prepared.set(secret, (k = createSecretKey(secret)));
-  return k;
+/** The card's 32-byte HMAC-SHA-256 under one key (the fingerprint's bytes). */
+export function fingerprintBytes(key: CardKey, pan: string): Buffer {
+  return keyedHmac(key.secret).digest(pan);
 }
 
 export function fingerprintWith(key: CardKey, pan: string): string {
   // 32-byte HMAC-SHA-256, base64url: 43 characters.
-  return createHmac('sha256', hmacKey(key.secret)).update(pan).digest('base64url');
+  return fingerprintBytes(key, pan).toString('base64url');
 }
 
 export function identifyCard(keyring: CardKeyring, pan: string): CardIdentity {

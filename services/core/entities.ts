@@ -1,8 +1,8 @@
 // Entities other than the card: normalised so that trivial variations collapse to one key,
 // then pseudonymised with a keyed HMAC so that stores never hold emails, addresses or IPs in clear.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { CardKeyring } from './card.ts';
+import { KeyedHmac, keyedHmac } from './hmac.ts';
 
 export type EntityKind = 'card' | 'device' | 'ip' | 'email' | 'shipping' | 'merchant' | 'bin';
 
@@ -62,17 +62,14 @@ export function isIp(ip: string): boolean {
  * governs all of them and rotates with them: primary identity first, previous second.
  */
 export class EntityHasher {
-  private readonly keys: KeyObject[];
+  private readonly keys: KeyedHmac[];
   constructor(keyring: CardKeyring) {
-    const derive = (secret: Buffer) =>
-      createSecretKey(createHmac('sha256', secret).update('leakguard/entity-pseudonyms/v1').digest());
+    const derive = (secret: Buffer) => new KeyedHmac(keyedHmac(secret).digest('leakguard/entity-pseudonyms/v1'));
     this.keys = [derive(keyring.primary.secret)];
     if (keyring.previous) this.keys.push(derive(keyring.previous.secret));
   }
 
   identities(kind: EntityKind, normalised: string): string[] {
-    return this.keys.map((k) =>
-      createHmac('sha256', k).update(`${kind}\u0000${normalised}`).digest('base64url').slice(0, 22),
-    );
+    return this.keys.map((k) => k.digest(`${kind}\u0000${normalised}`).toString('base64url').slice(0, 22));
   }
 }

@@ -5,9 +5,9 @@
 // two bytes (65,536 buckets, listpack-encoded while a bucket holds at most hash-max-listpack-entries cards), field =
 // its next eight bytes, value = a packed entry:
 //   uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id × n
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { hmacKey, luhnValid, maskPan, type CardKey } from './card.ts';
+import { fingerprintBytes, luhnValid, maskPan, type CardKey } from './card.ts';
+import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
 import { issueLines } from './errors.ts';
@@ -175,8 +175,16 @@ export interface EntrySlot {
 
 /** Where a fingerprint's entry lives (the Redis adapter makes each bucket a key of its own slot). */
 export function entrySlot(fingerprint: string): EntrySlot {
-  const bytes = Buffer.from(fingerprint, 'base64url');
-  return { bucket: bytes.subarray(0, 2).toString('hex'), field: bytes.subarray(2, 10) };
+  return slotOf(Buffer.from(fingerprint, 'base64url'));
+}
+
+/** A card number's entry under one key, from the fingerprint's bytes (no base64 round trip: two per listed card cost as much as the hash). */
+export function cardSlot(key: CardKey, pan: string): EntrySlot {
+  return slotOf(fingerprintBytes(key, pan));
+}
+
+function slotOf(bytes: Buffer): EntrySlot {
+  return { bucket: bytes.toString('hex', 0, 2), field: bytes.subarray(2, 10) };
 }
 
 export interface WatchlistEntry {
@@ -207,9 +215,8 @@ export function decodeEntry(b: Buffer): WatchlistEntry | null {
  * leaked credentials (1 in 65,535 false match), too little to recover the expiry from the store.
  */
 export function expiryTag(key: CardKey, pan: string, month: number, year: number): number {
-  const tag = createHmac('sha256', hmacKey(key.secret))
-    .update(`expiry\u0000${pan}\u0000${month}/${year % 100}`)
-    .digest()
+  const tag = keyedHmac(key.secret)
+    .digest(`expiry\u0000${pan}\u0000${month}/${year % 100}`)
     .readUInt16BE(0);
   return tag === 0 ? 1 : tag;
 }

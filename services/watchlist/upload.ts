@@ -4,10 +4,9 @@
 // and reason with the card masked.
 import type { CardKeyring } from '../core/card.ts';
 import { LeakguardError } from '../core/errors.ts';
-import { fingerprintWith } from '../core/card.ts';
 import {
   binInRanges,
-  entrySlot,
+  cardSlot,
   expiryTag,
   parseCsvLine,
   parseNdjsonLine,
@@ -156,7 +155,7 @@ export async function uploadCardList(
       );
     }
     batch.push({
-      slot: entrySlot(fingerprintWith(key, pan)),
+      slot: cardSlot(key, pan),
       expiryTag:
         expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0,
     });

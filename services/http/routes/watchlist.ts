@@ -4,11 +4,12 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
-import { fingerprintWith, panProblem, type CardKeyring } from '../../core/card.ts';
+import { panProblem, type CardKeyring } from '../../core/card.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import {
   binInRanges,
   binRangeSchema,
+  cardSlot,
   compromiseEventInputSchema,
   decodeEntry,
   elementMask,
@@ -455,11 +456,11 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           if (ranges && !binInRanges(card.pan, ranges))
             return rejected.push({ index, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' });
           // Listed under the primary key; during rotation also under the previous one.
-          candidates.push({ index, slot: entrySlot(fingerprintWith(keyring.primary, card.pan)), byFingerprint: false });
+          candidates.push({ index, slot: cardSlot(keyring.primary, card.pan), byFingerprint: false });
           if (keyring.previous)
             candidates.push({
               index,
-              slot: entrySlot(fingerprintWith(keyring.previous, card.pan)),
+              slot: cardSlot(keyring.previous, card.pan),
               byFingerprint: false,
             });
         } else {
