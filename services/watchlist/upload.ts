@@ -44,6 +44,12 @@ export class UploadRefused extends LeakguardError {
 }
 
 const BATCH = 2000;
+/**
+ * Batches being stored while the next is parsed. One left the engine or Redis idle while the other
+ * worked (a batch's parse and its store take about as long); three keep both busy. The store keeps
+ * their order on one connection, so a card repeated across batches is met in order.
+ */
+const STORING_AT_ONCE = 3;
 /** A card line is under 100 characters; a longer one is rejected unread, a far longer one ends the upload. */
 const MAX_LINE = 4096;
 const MAX_CARRY = MAX_LINE * 4;
@@ -105,7 +111,12 @@ export async function uploadCardList(
   const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
   const key = options.keyring.primary;
   let batch: CardToList[] = [];
-  let inFlight: Promise<void> = Promise.resolve();
+  const storing: Promise<void>[] = [];
+  /** Every batch sent has been stored, or has failed, before the report or an error goes out. */
+  const stored = async () => {
+    const failed = (await Promise.allSettled(storing.splice(0))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   let carry = '';
   let first = true;
   let linesSinceYield = 0;
@@ -119,15 +130,24 @@ export async function uploadCardList(
   const flush = async () => {
     const cards = batch;
     batch = [];
-    // One batch stored while the next is parsed: bounded memory, steady throughput.
-    await inFlight;
-    inFlight = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds).then((statuses) => {
+    // A few batches stored while the next is parsed: bounded memory, both sides busy.
+    if (storing.length >= STORING_AT_ONCE) {
+      const oldest = storing.shift()!;
+      await oldest.catch(async (error: unknown) => {
+        await stored().catch(() => undefined);
+        throw error;
+      });
+    }
+    const store = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds).then((statuses) => {
       for (const s of statuses) {
         if (s === 'duplicate') report.duplicates++;
         else report.accepted++;
       }
       options.onProgress?.(report);
     });
+    // Handled here so that a failure waiting its turn is not an unhandled rejection; awaiting it still throws.
+    store.catch(() => undefined);
+    storing.push(store);
   };
 
   const handleLine = async (raw: string) => {
@@ -174,7 +194,7 @@ export async function uploadCardList(
     report.bytes += buf.length;
     if (report.bytes > options.limitBytes) {
       await flush();
-      await inFlight;
+      await stored();
       throw new UploadRefused(
         413,
         `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
@@ -198,7 +218,7 @@ export async function uploadCardList(
     if (carry.length > MAX_CARRY) {
       // Keep what came before, as for the size limit; the rest of the body is not read.
       await flush();
-      await inFlight;
+      await stored();
       throw new UploadRefused(
         400,
         `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`,
@@ -208,6 +228,6 @@ export async function uploadCardList(
   }
   if (carry) await handleLine(carry);
   await flush();
-  await inFlight;
+  await stored();
   return report;
 }

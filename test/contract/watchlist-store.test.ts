@@ -126,6 +126,20 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(entry!.length).toBe(12 + 4); // two events: 8 bytes + 4 per event
   });
 
+  it('meets a card listed twice in one batch in order, and takes the expiry of a listed card sent again', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    const card = (pan: string, expiryTag: number) => ({ slot: slotOf(pan), expiryTag });
+    const batch = [card('4111111111111111', 0), card('5555555555554444', 9), card('4111111111111111', 0)];
+    expect(await s.watchlist.addCards(1, 1, batch, NOW)).toEqual(['new', 'new', 'duplicate']);
+    expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(2);
+    // Sent again with an expiry: still a duplicate, the expiry tag is kept; without one, it is not erased.
+    expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 321)], NOW + 1)).toEqual(['duplicate']);
+    expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 0)], NOW + 2)).toEqual(['duplicate']);
+    const [first, second] = await s.watchlist.getEntries([slotOf('4111111111111111'), slotOf('5555555555554444')]);
+    expect(decodeEntry(first!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 321, eventSeqs: [1] });
+    expect(decodeEntry(second!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 9, eventSeqs: [1] });
+  });
+
   it('removes cards from every event and counts the removals per event', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());

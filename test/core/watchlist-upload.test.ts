@@ -190,4 +190,55 @@ describe('the upload loop', () => {
     });
     expect(listed).toHaveLength(2);
   });
+
+  /** Luhn-valid 16-digit cards, all different. */
+  const cards = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const body = `4${String(i).padStart(14, '0')}`;
+      let sum = 0;
+      for (let j = 0; j < 15; j++) {
+        let d = body.charCodeAt(14 - j) - 48;
+        if (j % 2 === 0 && (d *= 2) > 9) d -= 9;
+        sum += d;
+      }
+      return `${body}${(10 - (sum % 10)) % 10}\n`;
+    }).join('');
+
+  it('stores a few batches at once, in order, and reports only when every one is stored', async () => {
+    let storing = 0,
+      most = 0;
+    const firsts: unknown[] = [];
+    const store = {
+      addCards: async (_seq: number, _mask: number, batch: { slot: unknown }[]) => {
+        firsts.push(batch[0]!.slot);
+        most = Math.max(most, ++storing);
+        await new Promise((r) => setTimeout(r, 5));
+        storing--;
+        return batch.map(() => 'new' as const);
+      },
+    };
+    const report = await uploadCardList(chunks(Buffer.from(cards(20_500))), options(store));
+    expect(report).toMatchObject({ lines: 20_500, accepted: 20_500, rejected: 0 });
+    expect(storing).toBe(0);
+    expect(firsts).toHaveLength(11); // 10 batches of 2,000 and the rest
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(3);
+  });
+
+  it('fails the upload when a batch cannot be stored, after the batches sent with it have settled', async () => {
+    let calls = 0,
+      settled = 0;
+    const store = {
+      addCards: async (_seq: number, _mask: number, batch: unknown[]) => {
+        const call = ++calls;
+        await new Promise((r) => setTimeout(r, call === 2 ? 1 : 20));
+        settled++;
+        if (call === 2) throw new Error('Redis went away');
+        return batch.map(() => 'new' as const);
+      },
+    };
+    const failure = await uploadCardList(chunks(Buffer.from(cards(12_000))), options(store)).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ message: 'Redis went away' });
+    expect(settled).toBe(calls);
+  });
 });

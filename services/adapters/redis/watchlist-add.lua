@@ -2,20 +2,24 @@
 -- buckets in KEYS only: on a Redis Cluster the caller sends one call per slot (watchlist-store.ts),
 -- and adds the cards this returns as listed to the event's `listed` statistic itself.
 -- KEYS: one bucket per card (a bucket may repeat).
--- ARGV[1] JSON {event = seq, mask = data elements, now = epoch s}; then per card, in KEYS order:
--- field (8 bytes), expiry tag (0 when none).
+-- ARGV[1] JSON {event = seq, mask = data elements, now = epoch s}; ARGV[2] the cards, in KEYS
+-- order, packed 10 bytes each: field (8 bytes) | expiry tag (uint16 BE, 0 when none). One string
+-- for the batch, not two arguments per card: each argument costs the client and Redis more than
+-- the bytes it carries (bench:watchlist).
 -- Entry: uint16 elements | uint32 first listed | uint16 expiry tag | uint32 event seq × n.
 -- Returns one letter per card: n = newly listed, a = added to this event, d = already in it.
 local a = cjson.decode(ARGV[1])
 local seq, mask, now = tonumber(a.event), tonumber(a.mask), tonumber(a.now)
+local cards = ARGV[2]
 local out = {}
 for i = 1, #KEYS do
-  local bucket, field, tag = KEYS[i], ARGV[2 * i], tonumber(ARGV[2 * i + 1])
-  local v = redis.call('HGET', bucket, field)
-  if not v then
-    redis.call('HSET', bucket, field, struct.pack('>HIHI', mask, now, tag, seq))
+  local at = (i - 1) * 10
+  local bucket, field, tag = KEYS[i], string.sub(cards, at + 1, at + 8), struct.unpack('>H', cards, at + 9)
+  -- Most cards of a list are new: one command lists them, a second reads the others.
+  if redis.call('HSETNX', bucket, field, struct.pack('>HIHI', mask, now, tag, seq)) == 1 then
     out[i] = 'n'
   else
+    local v = redis.call('HGET', bucket, field)
     local elements, first, oldTag, pos = struct.unpack('>HIH', v)
     local present = false
     while pos <= #v do

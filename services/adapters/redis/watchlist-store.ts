@@ -172,14 +172,16 @@ export class RedisWatchlistStore implements WatchlistStore {
     const statuses = new Array<AddStatus>(cards.length);
     await Promise.all(
       groupIndices(cards, (c) => this.groupOf(c.slot)).map(async (group) => {
-        const keys: string[] = [];
-        const args: (string | number | Buffer)[] = [header];
-        for (const i of group) {
+        const keys = new Array<string>(group.length);
+        const packed = Buffer.allocUnsafe(10 * group.length);
+        group.forEach((i, j) => {
           const c = cards[i]!;
-          keys.push(watchlistBucketKey(c.slot.bucket));
-          args.push(c.slot.field, c.expiryTag);
-        }
-        const letters = (await ADD.run(this.redis, keys, args)) as string;
+          if (c.slot.field.length !== 8) throw new RangeError('a watchlist entry field is 8 bytes');
+          keys[j] = watchlistBucketKey(c.slot.bucket);
+          c.slot.field.copy(packed, 10 * j, 0, 8);
+          packed.writeUInt16BE(c.expiryTag, 10 * j + 8);
+        });
+        const letters = (await ADD.run(this.redis, keys, [header, packed])) as string;
         group.forEach((i, j) => (statuses[i] = STATUS[letters[j]!]!));
       }),
     );
