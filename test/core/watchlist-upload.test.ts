@@ -2,7 +2,7 @@
 // the line, and scoring let in by bytes as well as by lines (issue #13: a backtracking pattern let
 // one upload of space-padded lines freeze the engine).
 import { describe, expect, it } from 'vitest';
-import { parseCsvLine, type WatchlistStore } from '../../services/core/watchlist.ts';
+import { cardSlot, parseCsvLine, type WatchlistStore } from '../../services/core/watchlist.ts';
 import { uploadCardList } from '../../services/watchlist/upload.ts';
 
 // The pattern the parser used to run: kept here as the reference of the accepted syntax, and
@@ -240,5 +240,25 @@ describe('the upload loop', () => {
     const failure = await uploadCardList(chunks(Buffer.from(cards(12_000))), options(store)).catch((e: unknown) => e);
     expect(failure).toMatchObject({ message: 'Redis went away' });
     expect(settled).toBe(calls);
+  });
+
+  it('numbers the lines of a body across chunks and batches, a line cut between two chunks included', async () => {
+    // 30,000 lines (15 batches), bad lines at known places, the body cut mid-line.
+    const lines = cards(30_000).split('\n').slice(0, 30_000);
+    for (const at of [0, 2_499, 17_000, 29_999]) lines[at] = '4111111111111112'; // Luhn fails
+    const text = `${lines.join('\n')}\n`;
+    const cut = [0, 7, 100_003, 333_333, text.length];
+    const parts = cut.slice(1).map((end, i) => Buffer.from(text.slice(cut[i], end)));
+    const listed: { slot: unknown }[] = [];
+    const store = {
+      addCards: async (_seq: number, _mask: number, batch: { slot: unknown }[]) => (
+        listed.push(...batch),
+        batch.map(() => 'new' as const)
+      ),
+    };
+    const report = await uploadCardList(chunks(...parts), options(store));
+    expect(report).toMatchObject({ lines: 30_000, accepted: 29_996, rejected: 4 });
+    expect(report.errors.map((e) => e.line)).toEqual([1, 2_500, 17_001, 30_000]);
+    expect(listed[0]!.slot).toEqual(cardSlot({ id: 'k', secret: Buffer.alloc(32, 7) }, lines[1]!));
   });
 });
