@@ -43,13 +43,15 @@ export class UploadRefused extends LeakguardError {
   }
 }
 
-const BATCH = 2000;
 /**
- * Batches being stored while the next is parsed. One left the engine or Redis idle while the other
- * worked (a batch's parse and its store take about as long); three keep both busy. The store keeps
- * their order on one connection, so a card repeated across batches is met in order.
+ * Cards per store call, and calls being stored while the next batch is parsed. The engine's
+ * scoring shares the upload's Redis connection and waits behind what is queued on it: two
+ * batches of 1,000 keep at most the 2,000 cards a single batch used to queue, while the engine
+ * parses the next batch as Redis stores these (one batch at a time left each idle in turn).
+ * The store keeps their order on one connection, so a card repeated across batches is met in order.
  */
-const STORING_AT_ONCE = 3;
+const BATCH = 1000;
+const STORING_AT_ONCE = 2;
 /** A card line is under 100 characters; a longer one is rejected unread, a far longer one ends the upload. */
 const MAX_LINE = 4096;
 const MAX_CARRY = MAX_LINE * 4;
