@@ -19,8 +19,9 @@
 //   npm run bench:watchlist -- --quick         240,000 cards, short phases: a smoke run
 //   npm run bench:watchlist -- --cards 1000000
 //   npm run bench:watchlist -- --cpu-prof      engine CPU profile, summarised for the upload and lookup windows
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -42,6 +43,7 @@ import {
   fmtInt,
   fmtMs,
   fmtPct,
+  fmtRatio,
   freePort,
   installSignalHandlers,
   processCpu,
@@ -83,7 +85,7 @@ const MERCHANT = 'bench-merchant';
 const LOOKUP_ORDER = ['unlisted', 'listed', 'listed', 'unlisted'] as const;
 
 const USAGE = `usage: npm run bench:watchlist -- [--quick] [--cards <n>] [--rate <req/s>] [--lookup-rate <req/s>]
-                                    [--idle-seconds <s>] [--lookup-seconds <s>] [--postgres] [--cpu-prof]
+                                    [--idle-seconds <s>] [--lookup-seconds <s>] [--postgres] [--cpu-prof] [--against <ref>]
   --quick            240,000 cards, 8 s idle phase, 10 s + 4 x 5 s lookup phases: a smoke run (memory per card is
                      inflated by the 65,536 buckets' fixed cost at that size)
   --cards N          cards in the list (default 2,400,000; at most ${fmtInt(UNLISTED_FROM)})
@@ -94,7 +96,10 @@ const USAGE = `usage: npm run bench:watchlist -- [--quick] [--cards <n>] [--rate
   --postgres         cases in a private PostgreSQL server (DATABASE_URL) instead of the embedded PGlite, which
                      runs in the engine's process: non-approve decisions are ingested as cases either way
   --cpu-prof         run the engine with --cpu-prof; the profile lands in load-tests/results/ and its hot
-                     spots during the upload and the lookup phases are printed`;
+                     spots during the upload and the lookup phases are printed
+  --against REF      first the same run with the engine of another commit (a git worktree; this driver, list and
+                     load), then this checkout's, back to back: prints the upload's speed-up, degraded answers
+                     during the upload and bytes per card of both (issue #12: 3x the commit before the cost work)`;
 
 const log = (message: string) => process.stderr.write(`bench:watchlist: ${message}\n`);
 installSignalHandlers(log, 'the engine, Redis and k6');
@@ -115,6 +120,10 @@ function parseOptions() {
         'lookup-seconds': { type: 'string' },
         'cpu-prof': { type: 'boolean', default: false },
         postgres: { type: 'boolean', default: false },
+        against: { type: 'string' },
+        // Internal, set by --against: the engine and keys CLI of that checkout, the report's path.
+        'engine-root': { type: 'string' },
+        'results-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -148,6 +157,9 @@ function parseOptions() {
     warmupSeconds: v.quick ? 2 : 5,
     cpuProf: v['cpu-prof'],
     postgres: v.postgres,
+    against: v.against,
+    engineRoot: v['engine-root'],
+    resultsFile: v['results-file'],
   };
 }
 type Options = ReturnType<typeof parseOptions>;
@@ -961,7 +973,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const stamp = fileStamp(startedAt);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const resultsPath = join(RESULTS_DIR, `bench-watchlist-${stamp}.json`);
+  const resultsPath = opts.resultsFile ?? join(RESULTS_DIR, `bench-watchlist-${stamp}.json`);
+  const baseline = opts.against ? runAgainst(opts.against) : undefined;
 
   // The generator and watchlist-score.js must agree: a few cards through the engine's own Luhn check.
   for (const i of [0, 1, 9, 10, 11, 12345, opts.cards - 1, UNLISTED_FROM, UNLISTED_FROM + 9_999_999]) {
@@ -1008,7 +1021,8 @@ async function main(): Promise<number> {
   try {
     // Keys through the keys CLI (the way an operator makes them), one after the other: each CLI
     // run opens the embedded case database to audit its change, and PGlite admits one process.
-    const makeKey = (role: string, extra: string[]) => createKey(redisUrl, stateDir, role, extra, 'bench-watchlist');
+    const makeKey = (role: string, extra: string[]) =>
+      createKey(redisUrl, stateDir, role, extra, 'bench-watchlist', opts.engineRoot);
     const adminKey = await makeKey('admin', []);
     const issuerKey = await makeKey('issuer', ['--issuer', ISSUER]);
     const merchantKey = await makeKey('merchant', ['--merchant', MERCHANT]);
@@ -1038,6 +1052,7 @@ async function main(): Promise<number> {
     } = await startEngine({
       redisUrl,
       stateDir,
+      root: opts.engineRoot,
       cpuProfileName: opts.cpuProf ? profileName : undefined,
       env: {
         LEAKGUARD_UPLOAD_LIMIT_BYTES: String(Math.max(512 * 1024 * 1024, 2 * listBytes)),
@@ -1477,8 +1492,64 @@ async function main(): Promise<number> {
   report.targets = evaluate(report, opts);
   writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
   printReport(report, relative(ROOT, resultsPath), opts);
+  if (baseline) printComparison(baseline, report);
   for (const f of report.failures) log(`phase failed: ${f}`);
   return report.failures.length ? 1 : 0;
+}
+
+/**
+ * The same run with another commit's engine, before this checkout's: that commit in a git worktree
+ * (sharing this node_modules), driven by this script, so that only the engine differs.
+ */
+function runAgainst(ref: string): { ref: string; report: Report } {
+  const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
+  const resultsFile = join(worktree, 'against.json');
+  log(`checking out ${ref} in ${worktree}`);
+  execFileSync('git', ['worktree', 'add', '--detach', worktree, ref], { cwd: ROOT, stdio: 'ignore' });
+  try {
+    symlinkSync(join(ROOT, 'node_modules'), join(worktree, 'node_modules'));
+    log(`running with the engine of ${ref} first`);
+    const forwarded = process.argv
+      .slice(2)
+      .filter((a, i, all) => a !== '--against' && all[i - 1] !== '--against' && !a.startsWith('--against='));
+    execFileSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        new URL(import.meta.url).pathname,
+        ...forwarded,
+        '--engine-root',
+        worktree,
+        '--results-file',
+        resultsFile,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    return { ref, report: JSON.parse(readFileSync(resultsFile, 'utf8')) as Report };
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT, stdio: 'ignore' });
+  }
+}
+
+function printComparison(baseline: { ref: string; report: Report }, report: Report): void {
+  const before = baseline.report,
+    ratio = (a?: number, b?: number) => (a && b ? `x${fmtRatio(b / a)}` : 'n/a');
+  const degraded = (r: Report) => r.upload?.scoring?.stats?.degradedRate;
+  const pct = (v?: number) => (v === undefined ? 'n/a' : fmtPct(v));
+  const perCard = (r: Report) => (r.memory?.bytesPerCard === undefined ? 'n/a' : r.memory.bytesPerCard.toFixed(1));
+  process.stdout.write(
+    [
+      '',
+      `Against ${baseline.ref} (its engine first, then this checkout's; the same list, load and driver, back to back)`,
+      `  upload                       ${fmtInt(before.upload?.cardsPerSecond ?? 0)} -> ${fmtInt(report.upload?.cardsPerSecond ?? 0)} cards/s: ${ratio(before.upload?.cardsPerSecond, report.upload?.cardsPerSecond)} (issue #12: at least x3 against the commit before the cost work)`,
+      `  degraded during the upload   ${pct(degraded(before))} -> ${pct(degraded(report))} (issue #12: at most 1 %)`,
+      `  Redis bytes per listed card  ${perCard(before)} -> ${perCard(report)} (issue #12: at most 30)`,
+      '',
+    ].join('\n'),
+  );
 }
 
 function na(v: number | undefined): string {

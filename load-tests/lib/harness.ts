@@ -59,8 +59,9 @@ export function startChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   onLine?: (line: string) => void,
+  cwd = ROOT,
 ): Child {
-  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = { name, proc, tail: [], exited: Promise.resolve(), done: false };
   child.exited = new Promise<void>((resolve) => {
     proc.once('exit', () => {
@@ -347,12 +348,13 @@ export async function createKey(
   role: string,
   extra: string[],
   label: string,
+  root = ROOT,
 ): Promise<string> {
   const { stdout } = await execFileAsync(
     process.execPath,
     [...process.execArgv, 'services/cli/keys.ts', 'create', '--role', role, ...extra, '--label', label, '--json'],
     {
-      cwd: ROOT,
+      cwd: root,
       encoding: 'utf8',
       env: cleanEnv({ REDIS_URL: redisUrl, LEAKGUARD_STATE_DIR: stateDir }),
     },
@@ -364,6 +366,8 @@ export async function createKey(
 export async function startEngine(o: {
   redisUrl: string;
   stateDir: string;
+  /** The checkout whose engine runs (another commit's worktree for a back-to-back comparison); this one by default. */
+  root?: string | undefined;
   cpuProfileName?: string | undefined;
   env?: Record<string, string>;
   onLine?: (line: string) => void;
@@ -394,6 +398,7 @@ export async function startEngine(o: {
       ...o.env,
     }),
     o.onLine,
+    o.root,
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('the engine answered /readyz 200', child, async () => (await fetch(`${url}/readyz`)).status === 200);
