@@ -105,6 +105,25 @@ export function fraudEpisode(
   };
 }
 
+/**
+ * What both stores answer `fraudsSince` with: each card's latest episode among its labels at or
+ * after `floor` (the retention before the newest label), kept when it began at or after `since`.
+ */
+export function episodesSince(
+  labelsByCard: Iterable<[string, Iterable<{ at: number; weight: number; merchantId?: string | undefined }>]>,
+  floor: number,
+  since: number,
+): FraudulentCardRecord[] {
+  const episodes: FraudulentCardRecord[] = [];
+  for (const [card, all] of labelsByCard) {
+    const labels = [...all].filter((l) => l.at >= floor);
+    if (labels.length === 0) continue;
+    const episode = fraudEpisode(card, labels);
+    if (episode.firstFraudAt >= since) episodes.push(episode);
+  }
+  return episodes;
+}
+
 /** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */
 export interface ExposedCard {
   /** base64url of the fingerprint's first 10 bytes. */

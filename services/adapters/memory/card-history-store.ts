@@ -4,7 +4,7 @@ import type { CardVisit } from '../../core/cpp.ts';
 import {
   FRAUD_SOURCES,
   HISTORY_DEFAULTS,
-  fraudEpisode,
+  episodesSince,
   labelDay,
   slotOf,
   weekOf,
@@ -94,13 +94,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    const floor = this.fraudFloor;
-    return [...this.frauds]
-      .flatMap(([card, kept]) => {
-        const labels = [...kept.values()].filter((l) => l.at >= floor);
-        return labels.length ? [fraudEpisode(card, labels)] : [];
-      })
-      .filter((f) => f.firstFraudAt >= since);
+    return episodesSince(
+      [...this.frauds].map(([card, kept]) => [card, kept.values()] as const),
+      this.fraudFloor,
+      since,
+    );
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {

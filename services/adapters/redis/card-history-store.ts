@@ -5,7 +5,7 @@ import type { CardVisit } from '../../core/cpp.ts';
 import { subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
   FRAUD_SOURCES,
-  fraudEpisode,
+  episodesSince,
   HISTORY_DEFAULTS,
   labelDay,
   slotOf,
@@ -145,13 +145,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     // Each source's log is trimmed when written; read, they all keep the retention before the newest label.
     let newest = -Infinity;
     for (const labels of cards.values()) for (const l of labels) newest = Math.max(newest, l.at);
-    const floor = newest - this.options.retentionMs;
-    return [...cards]
-      .flatMap(([card, all]) => {
-        const labels = all.filter((l) => l.at >= floor);
-        return labels.length ? [fraudEpisode(card, labels)] : [];
-      })
-      .filter((f) => f.firstFraudAt >= since);
+    return episodesSince(cards, newest - this.options.retentionMs, since);
   }
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
