@@ -138,15 +138,21 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
     const flagged = reader.decisions.filter((d) => d.value.decision !== 'approve').length;
     await waitFor('the flagged decisions', () => reader.flagged.length >= flagged, 10_000);
     // Committing offsets needs the group ACL: they reach the end of every partition.
+    let offsets = '';
     await waitFor(
       'offsets committed to the end',
       async () => {
         const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
+        offsets = [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? '-'}/${end}`).join(', ');
         return [...ends].every(([p, end]) => (committed.get(p) ?? (end === 0n ? 0n : -1n)) === end);
       },
       // As long as the decisions may take: a busy machine delays the commit after them as much.
       90_000,
-    );
+    ).catch((error: Error) => {
+      // What the processor said about its group and its commits, to tell why they stopped short.
+      const said = processor.logs.filter((l) => /"level":(40|50)|commit|group|rebalanc|crash/i.test(l)).slice(-15);
+      throw new Error(`${error.message} (committed/end per partition: ${offsets})\n${said.join('\n')}`);
+    });
 
     const logs = processor.logs.join('\n');
     expect(logs).toContain('"sasl":"scram-sha-512"');
