@@ -175,15 +175,15 @@ export interface EntrySlot {
 
 /** Where a fingerprint's entry lives (the Redis adapter makes each bucket a key of its own slot). */
 export function entrySlot(fingerprint: string): EntrySlot {
-  return slotOf(Buffer.from(fingerprint, 'base64url'));
+  return slotFromBytes(Buffer.from(fingerprint, 'base64url'));
 }
 
 /** A card number's entry under one key, from the fingerprint's bytes (no base64 round trip: two per listed card cost as much as the hash). */
 export function cardSlot(key: CardKey, pan: string): EntrySlot {
-  return slotOf(fingerprintBytes(key, pan));
+  return slotFromBytes(fingerprintBytes(key, pan));
 }
 
-function slotOf(bytes: Buffer): EntrySlot {
+function slotFromBytes(bytes: Buffer): EntrySlot {
   return { bucket: bytes.toString('hex', 0, 2), field: bytes.subarray(2, 10) };
 }
 

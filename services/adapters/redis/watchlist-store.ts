@@ -33,6 +33,8 @@ const ADD = LuaScript.file('watchlist-add.lua', import.meta.url);
 const REMOVE = LuaScript.file('watchlist-remove.lua', import.meta.url);
 
 const STATUS: Record<string, AddStatus> = { n: 'new', a: 'added', d: 'duplicate' };
+/** A card in watchlist-add.lua's packed argument: field (8 bytes) | expiry tag (uint16 BE). */
+const PACKED_CARD_BYTES = 10;
 
 /**
  * Indices of `items` grouped by `groupOf`, each group in input order (a card listed twice in one
@@ -173,13 +175,13 @@ export class RedisWatchlistStore implements WatchlistStore {
     await Promise.all(
       groupIndices(cards, (c) => this.groupOf(c.slot)).map(async (group) => {
         const keys = new Array<string>(group.length);
-        const packed = Buffer.allocUnsafe(10 * group.length);
+        const packed = Buffer.allocUnsafe(PACKED_CARD_BYTES * group.length);
         group.forEach((i, j) => {
           const c = cards[i]!;
           if (c.slot.field.length !== 8) throw new RangeError('a watchlist entry field is 8 bytes');
           keys[j] = watchlistBucketKey(c.slot.bucket);
-          c.slot.field.copy(packed, 10 * j, 0, 8);
-          packed.writeUInt16BE(c.expiryTag, 10 * j + 8);
+          c.slot.field.copy(packed, PACKED_CARD_BYTES * j, 0, 8);
+          packed.writeUInt16BE(c.expiryTag, PACKED_CARD_BYTES * j + 8);
         });
         const letters = (await ADD.run(this.redis, keys, [header, packed])) as string;
         group.forEach((i, j) => (statuses[i] = STATUS[letters[j]!]!));
