@@ -173,9 +173,11 @@ const USER_AGENTS = [
 // the load generator about 0.1 ms per request in k6's JavaScript runtime, CPU that the servers
 // under test would otherwise get (they share the machine). Every value below is plain ASCII or
 // letters without quotes or backslashes, so no escaping is needed.
+// One home per shopper: a house number shared by a few hundred shoppers (as here before) made
+// every address a reshipper's and a quarter of the orders cases (SHIPPING_ADDRESS_MANY_CARDS_7D).
 function addressJson(k) {
   const [city, country, postalCode] = CITIES[k % CITIES.length];
-  return `{"name":"Shopper ${k}","line1":"${(k % 180) + 1} ${STREETS[k % STREETS.length]}","city":"${city}","postalCode":"${postalCode}","country":"${country}"}`;
+  return `{"name":"Shopper ${k}","line1":"${(k % 180) + 1} ${STREETS[k % STREETS.length]}","line2":"Flat ${k}","city":"${city}","postalCode":"${postalCode}","country":"${country}"}`;
 }
 
 function shopperJson(k) {
