@@ -488,7 +488,9 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
     out.push(
       `  Engine decisions over the run: ${Object.entries(report.engineDecisions)
         .map(([k, v]) => `${k} ${total ? ((v / total) * 100).toFixed(1) : 0}%`)
-        .join(', ')} (${fmtInt(total)} scored; ${total ? ((1000 * (total - (report.engineDecisions.approve ?? 0))) / total).toFixed(0) : 0} per 1,000 flagged: score.js's mix gives about 20: failed 3-D Secure, security-code mismatches, the model's high risks)`,
+        .join(
+          ', ',
+        )} (${fmtInt(total)} scored; ${total ? ((1000 * (total - (report.engineDecisions.approve ?? 0))) / total).toFixed(0) : 0} per 1,000 flagged: score.js's mix gives about 20: failed 3-D Secure, security-code mismatches, the model's high risks)`,
     );
   }
   const rs = report.redisCommandStats;
