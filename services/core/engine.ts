@@ -279,7 +279,11 @@ export class Engine {
     const match = this.watchlistMatch(reading);
     // The rate at that time too (the same as counted unless the table changed in between).
     const amountRefCentsAt = at === occurredAt ? amountRefCents : referenceCents(rates, req.amount, req.currency, at);
-    const features = featureMap(transactionFeatures(req, at, amountRefCentsAt), reading?.velocity, amountRefCentsAt);
+    const features = featureMap(
+      transactionFeatures(req, at, amountRefCentsAt, isSmallAmount(amountRefCentsAt, rates)),
+      reading?.velocity,
+      amountRefCentsAt,
+    );
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
       const key =

@@ -30,6 +30,7 @@ export function isSmallAmount(amountRefCents: number, rates: RateTable): boolean
 export const TRANSACTION_FEATURES = [
   'amount_major',
   'amount_ref',
+  'small_amount',
   'channel',
   'card_not_present',
   'cvv_result',
@@ -44,8 +45,16 @@ export const TRANSACTION_FEATURES = [
   'item_count',
 ] as const;
 
-/** `amountRefCents`: the amount in reference cents (referenceCents), as the counters got it. */
-export function transactionFeatures(req: ScoreRequest, occurredAt: number, amountRefCents: number): FeatureMap {
+/**
+ * `amountRefCents`: the amount in reference cents (referenceCents), as the counters got it; `small`:
+ * whether it is a card-testing amount (isSmallAmount), as the small-amount counters count it.
+ */
+export function transactionFeatures(
+  req: ScoreRequest,
+  occurredAt: number,
+  amountRefCents: number,
+  small: boolean,
+): FeatureMap {
   const at = new Date(occurredAt);
   // A card is valid through the last day of its expiry month.
   const expired =
@@ -57,6 +66,7 @@ export function transactionFeatures(req: ScoreRequest, occurredAt: number, amoun
   return {
     amount_major: amountMajor(req.amount, req.currency),
     amount_ref: amountRefCents / 100,
+    small_amount: small,
     channel: req.channel,
     card_not_present: req.channel !== 'pos',
     cvv_result: req.card.cvvResult,

@@ -1,0 +1,69 @@
+// Many distinct cards at one merchant, or of one BIN, are what a busy merchant and a big issuer's
+// BIN see every ten minutes. The default card-testing rules on them fire only with a card-testing
+// amount: a busy merchant's ordinary orders carry no card-testing reason.
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../../services/core/engine.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { scoreRequestSchema } from '../../services/core/schemas.ts';
+
+const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 5) } };
+
+function luhn(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d *= 2;
+    sum += d > 9 ? d - 9 : d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+/** Card i of one BIN (453201). */
+const card = (i: number) => luhn(`453201${String(i).padStart(9, '0')}`);
+
+describe('card-testing rules at a busy merchant and on a busy BIN', () => {
+  const t0 = Date.parse('2026-11-20T12:00:00Z');
+  const engine = new Engine({
+    store: new MemoryVelocityStore(),
+    keyring,
+    ruleset: () => readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)),
+    rates: () => readRatesFile(),
+    deadlineMs: 1000,
+  });
+  const order = async (i: number, amount: number) => {
+    const result = await engine.score(
+      'busy-shop',
+      scoreRequestSchema.parse({
+        transactionId: `order-${i}`,
+        occurredAt: new Date(t0 + i * 2_000).toISOString(),
+        amount,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: card(i), expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        threeDS: { status: 'Y', version: '2.2.0' },
+      }),
+    );
+    if (result.kind !== 'scored') throw new Error(`not scored: ${result.kind}`);
+    return result.response;
+  };
+
+  it('leaves ordinary amounts alone and flags card-testing amounts', async () => {
+    // 150 customers in five minutes, each with their own card of one BIN: 30 orders a minute.
+    for (let i = 0; i < 150; i++) await order(i, 4_500);
+    const ordinary = await order(150, 4_500);
+    const codes = ordinary.reasons.map((r) => r.code);
+    expect(codes).not.toContain('MERCHANT_CARD_TESTING_10M');
+    expect(codes).not.toContain('BIN_BURST_10M');
+    expect(ordinary.decision).toBe('approve');
+
+    const testing = await order(151, 100); // 1.00 EUR: a card-testing amount (at most 2 EUR)
+    expect(testing.reasons.map((r) => r.code)).toEqual(
+      expect.arrayContaining(['MERCHANT_CARD_TESTING_10M', 'BIN_BURST_10M']),
+    );
+    expect(testing.reasons.find((r) => r.code === 'MERCHANT_CARD_TESTING_10M')?.message).toContain(
+      '152 distinct cards at this merchant',
+    );
+  });
+});
