@@ -513,16 +513,21 @@ export function firstListedSeconds(entries: (Buffer | null)[]): number | undefin
   return first ? first.readUInt32BE(2) : undefined;
 }
 
+/** Amounts travel in hundredths so that stores only add integers; features are in major units. */
 const AMOUNT_FEATURE = /_amount_/;
+const unitOf = new Map<string, number>();
+const divisorOf = (name: string) => {
+  let d = unitOf.get(name);
+  if (d === undefined) unitOf.set(name, (d = AMOUNT_FEATURE.test(name) ? 100 : 1));
+  return d;
+};
 
 /** Turns a plan's returned numbers into a full reading: absent entities read as zero. */
 export function readingFrom(plan: CounterPlan, values: number[]): VelocityReading {
   const reading: VelocityReading = {};
   for (const name of VELOCITY_FEATURES) reading[name] = 0;
-  // Amounts travel in hundredths so that stores only add integers; features are in major units.
-  plan.features.forEach(
-    (name, i) => (reading[name] = AMOUNT_FEATURE.test(name) ? (values[i] ?? 0) / 100 : (values[i] ?? 0)),
-  );
+  const names = plan.features;
+  for (let i = 0; i < names.length; i++) reading[names[i]!] = (values[i] ?? 0) / divisorOf(names[i]!);
   return reading;
 }
 
