@@ -116,16 +116,34 @@ const PLURAL: Record<EntityKind, string> = {
   bin: 'bins',
 };
 
+/**
+ * Each counter's feature names, made once: the contract's order below and every plan take them
+ * from here (a plan used to build its ~80 names afresh: new strings to hash as property keys).
+ */
+const LOG_NAMES = new Map(
+  LOG_COUNTERS.map((c) => [
+    c,
+    [
+      ...c.counts.map((w) => `${c.entity}_count_${w}`),
+      ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
+      ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
+    ],
+  ]),
+);
+const DISTINCT_NAMES = new Map(
+  DISTINCT_COUNTERS.map((c) => [c, c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`)]),
+);
+const OUTCOME_NAMES = new Map(
+  OUTCOME_COUNTERS.map((c) => [c, new Map(c.kinds.map((k) => [k, c.windows.map((w) => `${c.entity}_${k}_${w}`)]))]),
+);
+const DELAYED_NAMES = new Map(DELAYED_COUNTERS.map((c) => [c, delayedFeatures(c)]));
+
 /** Names of every velocity feature, in a fixed order: the contract documented in docs/. */
 export const VELOCITY_FEATURES: readonly string[] = [
-  ...LOG_COUNTERS.flatMap((c) => [
-    ...c.counts.map((w) => `${c.entity}_count_${w}`),
-    ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
-    ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
-  ]),
-  ...DISTINCT_COUNTERS.flatMap((c) => c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`)),
-  ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.flatMap((k) => c.windows.map((w) => `${c.entity}_${k}_${w}`))),
-  ...DELAYED_COUNTERS.flatMap(delayedFeatures),
+  ...LOG_COUNTERS.flatMap((c) => LOG_NAMES.get(c)!),
+  ...DISTINCT_COUNTERS.flatMap((c) => DISTINCT_NAMES.get(c)!),
+  ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.flatMap((k) => OUTCOME_NAMES.get(c)!.get(k)!)),
+  ...DELAYED_COUNTERS.flatMap((c) => DELAYED_NAMES.get(c)!),
 ];
 /** Changes whenever the counter definitions do (FNV-1a over the feature names): a reading kept across a deploy is not reused. */
 const DEFINITIONS_TAG = (() => {
@@ -350,11 +368,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     const def = `log:${c.entity}`,
       d = definition<'log'>(def);
     each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.log(c.entity, id), write, out }));
-    features.push(
-      ...c.counts.map((w) => `${c.entity}_count_${w}`),
-      ...(c.amounts ?? []).map((w) => `${c.entity}_amount_${w}`),
-      ...(c.smallAmounts ?? []).map((w) => `${c.entity}_small_count_${w}`),
-    );
+    features.push(...LOG_NAMES.get(c)!);
   }
   for (const c of DISTINCT_COUNTERS) {
     const ids = facts.entities[c.entity];
@@ -368,7 +382,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     each(c.entity, ids, other, (id, write) =>
       add({ ...d, def, key: keys.distinct(c.entity, id, c.of), write, member: other, out, union }),
     );
-    features.push(...c.windows.map((w) => `${c.entity}_distinct_${PLURAL[c.of]}_${w}`));
+    features.push(...DISTINCT_NAMES.get(c)!);
   }
   for (const c of OUTCOME_COUNTERS) {
     const ids = facts.entities[c.entity];
@@ -379,7 +393,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
         d = definition<'count'>(def);
       for (const id of ids)
         for (const sub of subIdentities(c.entity, id)) add({ ...d, def, key: keys.outcomes(c.entity, sub, k), out });
-      features.push(...c.windows.map((w) => `${c.entity}_${k}_${w}`));
+      features.push(...OUTCOME_NAMES.get(c)!.get(k)!);
     }
   }
   for (const c of DELAYED_COUNTERS) {
@@ -391,7 +405,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     each(c.entity, ids, ref, (id, write) =>
       add({ ...d, def, key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, out }),
     );
-    features.push(...delayedFeatures(c));
+    features.push(...DELAYED_NAMES.get(c)!);
   }
   let size = features.length;
   let watch: CounterPlan['watch'];
