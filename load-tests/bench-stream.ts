@@ -10,7 +10,8 @@
 // Consumer lag (sum over partitions, sampled every second) is printed over time for each phase,
 // and the CPU each process used per decided transaction (from /proc): where the time goes.
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
-// (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200).
+// (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
+// BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/).
 // These are figures, not a test; targets: ≥ 3,000 tx/s sustained, p99 < 250 ms at 1,000/s.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
 import { rejectArguments } from '../services/cli/command.ts';
+import { RESULTS_DIR } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -44,7 +46,8 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const USAGE = `usage: npm run bench:stream   (configured by environment variables)
   BENCH_STREAM_BACKLOG (30000)  BENCH_STREAM_PHASE_SECONDS (20)  BENCH_STREAM_MAX_SECONDS (20)
   BENCH_STREAM_WINDOW (5000)  BENCH_STREAM_PROCESSORS (1)  BENCH_STREAM_RATES (200,1000,3000)
-  BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)`;
+  BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)
+  BENCH_STREAM_CPU_PROFILE=1: V8 CPU profiles of the processors, in load-tests/results/`;
 // It takes no flags: say so rather than run a long benchmark that ignored one.
 rejectArguments('bench:stream', USAGE);
 const num = (name: string, def: number) => {
@@ -68,6 +71,8 @@ const RATES = (process.env.BENCH_STREAM_RATES ?? '200,1000,3000')
   .map(Number)
   .filter((r) => r > 0);
 const CARDS = num('BENCH_STREAM_CARDS', 50_000);
+/** The processors' V8 CPU profiles (written when they stop, at the end of the run). */
+const CPU_PROFILE = process.env.BENCH_STREAM_CPU_PROFILE === '1';
 const MERCHANTS = num('BENCH_STREAM_MERCHANTS', 200);
 const TOPIC = 'leakguard.transactions';
 const DECISIONS = 'leakguard.decisions';
@@ -261,7 +266,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < PROCESSORS; i++) {
       const child = spawn(
         process.execPath,
-        ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', 'streams/main.ts'],
+        [
+          '--disable-warning=ExperimentalWarning',
+          '--disable-warning=TimeoutNegativeWarning',
+          ...(CPU_PROFILE
+            ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=processor-${i}-${Date.now()}.cpuprofile`]
+            : []),
+          'streams/main.ts',
+        ],
         {
           cwd: REPO,
           env: {
@@ -418,6 +430,22 @@ async function main(): Promise<void> {
       `\nTarget ≥ 3,000 tx/s sustained: backlog ${Math.round(backlogRate)}/s, closed loop ${Math.round(rMax.decidedRate)}/s, 3,000/s offered → ${Math.round(r3k.decidedRate)}/s decided → ${sustained >= 3000 && r3k.undecided === 0 ? 'met' : 'NOT met'}`,
     );
     say(`Target p99 < 250 ms at 1,000/s: p99 ${r1k.p99} ms → ${r1k.p99 < 250 ? 'met' : 'NOT met'}`);
+    const ratio = sustained / noop.rate;
+    say(
+      `Target (#12) one processor ≥ 0.15× its no-op engine (stretch 0.4×): ${Math.round(sustained)} against ${Math.round(noop.rate)} tx/s = ${ratio.toFixed(3)}× → ${ratio >= 0.15 ? 'met' : 'NOT met'}`,
+    );
+    const decided = Object.values(book.decisions).reduce((a, b) => a + b, 0);
+    say(
+      `Decisions over the run: ${Object.entries(book.decisions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )} (${decided ? ((1000 * (decided - (book.decisions.approve ?? 0))) / decided).toFixed(0) : 0} per 1,000 flagged; the mix gives a few tens: stream-load.ts)`,
+    );
+    const top = Object.entries(book.flaggedReasons)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6);
+    if (top.length) say(`   reasons of the flagged ones: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const pauses = lines
       .filter((l) => l.includes('consumption paused'))
       .map((l) => /"reason":"(\w+)"/.exec(l)?.[1] ?? '?');

@@ -33,32 +33,43 @@ export interface Population {
 
 let serial = 0;
 
-/** One transaction as the producer sends it: key (masked card) and JSON value. */
+/**
+ * One transaction as the producer sends it: key (masked card) and JSON value. Each card has its
+ * holder's device, IP, e-mail and home, as at a real checkout; about 1 % security-code mismatches,
+ * 3-D Secure on most orders, and a card-testing run (one of 20 cards, small amounts) every 200th
+ * transaction: a few per cent of decisions are flagged (bench:stream prints the share), so that
+ * the scoring path, not the case path, is what it measures. (Devices, e-mails and addresses drawn
+ * at random for every order made every card look shared by a ring, and every tenth order a case.)
+ */
 export function transaction(pop: Population, prefix: string): { id: string; key: string; value: string } {
   const i = serial++;
-  // A few hot cards (card testing) among many quiet ones.
-  const hot = i % 50 === 0;
-  const pan = hot ? pop.cards[i % 20]! : pop.cards[randomInt(pop.cards.length)]!;
+  const testing = i % 200 === 0;
+  const c = testing ? i % 20 : randomInt(pop.cards.length);
+  const pan = pop.cards[c]!;
   const id = `${prefix}-${i}`;
-  const small = hot || i % 13 === 0;
+  const small = testing || i % 100 === 1;
   const value = JSON.stringify({
-    merchantId: pop.merchants[randomInt(pop.merchants.length)],
+    // Customers mostly shop where they shop: a card's home merchant nine times in ten.
+    merchantId: pop.merchants[i % 10 === 0 ? randomInt(pop.merchants.length) : c % pop.merchants.length],
     transactionId: id,
     occurredAt: new Date().toISOString(),
-    amount: small ? 100 + randomInt(200) : 1_000 + randomInt(60_000),
+    // Baskets log-uniform between about 20 and 120 EUR (as score.js): uniform up to 310 EUR made the
+    // starter model flag every order above ~220 (the simulator's first fraud scenario), a third of them.
+    amount: small ? 100 + randomInt(100) : Math.round(Math.exp(3 + Math.random() * 1.8) * 100),
     currency: 'EUR',
     channel: i % 5 === 0 ? 'in_app' : 'ecommerce',
     card: {
       number: pan,
-      expiryMonth: 1 + randomInt(12),
-      expiryYear: 2028 + randomInt(5),
-      cvvResult: i % 17 === 0 ? 'mismatch' : 'match',
+      expiryMonth: 1 + (c % 12),
+      expiryYear: 2028 + (c % 5),
+      cvvResult: i % 100 === 7 ? 'mismatch' : 'match',
     },
-    device: { id: `dev-${randomInt(20_000)}`, ip: `198.51.${randomInt(100)}.${randomInt(250)}` },
-    customer: { email: `buyer${randomInt(50_000)}@example.com` },
+    ...(i % 10 < 6 ? { threeDS: { status: i % 200 === 3 ? 'N' : 'Y', version: '2.2.0' } } : {}),
+    device: { id: `dev-${c}`, ip: `198.51.${c % 100}.${Math.floor(c / 100) % 250}` },
+    customer: { email: `buyer${c}@example.com` },
     shippingAddress: {
-      line1: `${randomInt(500)} Main St`,
-      postalCode: String(10_000 + randomInt(80_000)),
+      line1: `${c} Main St`,
+      postalCode: String(10_000 + (c % 80_000)),
       city: 'Springfield',
       country: 'US',
     },
@@ -71,6 +82,10 @@ export class LatencyBook {
   private readonly sentAt = new Map<string, number>();
   private latencies: number[] = [];
   decided = 0;
+  /** Decisions by kind (approve, challenge, review, decline). */
+  readonly decisions: Record<string, number> = {};
+  /** Reason codes of the flagged decisions (not approved), by how often they came. */
+  readonly flaggedReasons: Record<string, number> = {};
   /** Decisions per second, bucketed by second since the book was created. */
   readonly perSecond: number[] = [];
   private readonly t0 = Date.now();
@@ -79,10 +94,13 @@ export class LatencyBook {
     for (const id of ids) this.sentAt.set(id, at);
   }
 
-  received(id: string, at: number): void {
+  received(id: string, at: number, decision?: string, reasons: string[] = []): void {
     const sent = this.sentAt.get(id);
     if (sent === undefined) return; // a repeat, or not ours
     this.sentAt.delete(id);
+    if (decision) this.decisions[decision] = (this.decisions[decision] ?? 0) + 1;
+    if (decision && decision !== 'approve')
+      for (const r of reasons) this.flaggedReasons[r] = (this.flaggedReasons[r] ?? 0) + 1;
     this.latencies.push(at - sent);
     this.decided++;
     const s = Math.floor((at - this.t0) / 1000);
@@ -117,9 +135,15 @@ export async function startDecisionReader(kafka: Kafka, topic: string, book: Lat
       const now = Date.now();
       for (const m of batch.messages) {
         // The id is the first field of a decision: no need to parse the whole message.
-        const text = m.value?.toString('utf8', 0, 120) ?? '';
+        const text = m.value?.toString('utf8') ?? '';
         const match = /^\{"transactionId":"([^"]+)"/.exec(text);
-        if (match) book.received(match[1]!, now);
+        if (match)
+          book.received(
+            match[1]!,
+            now,
+            /"decision":"(\w+)"/.exec(text)?.[1],
+            [...text.matchAll(/"code":"(\w+)"/g)].map((r) => r[1]!),
+          );
       }
     },
   });
