@@ -8,20 +8,12 @@ import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/f
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 5) } };
 
-function luhn(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) d *= 2;
-    sum += d > 9 ? d - 9 : d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
 /** Card i of one BIN (453201). */
-const card = (i: number) => luhn(`453201${String(i).padStart(9, '0')}`);
+const card = (i: number) => luhnComplete(`453201${String(i).padStart(9, '0')}`);
 
 describe('card-testing rules at a busy merchant and on a busy BIN', () => {
   const t0 = Date.parse('2026-11-20T12:00:00Z');
