@@ -430,9 +430,11 @@ async function main(): Promise<void> {
       `\nTarget ≥ 3,000 tx/s sustained: backlog ${Math.round(backlogRate)}/s, closed loop ${Math.round(rMax.decidedRate)}/s, 3,000/s offered → ${Math.round(r3k.decidedRate)}/s decided → ${sustained >= 3000 && r3k.undecided === 0 ? 'met' : 'NOT met'}`,
     );
     say(`Target p99 < 250 ms at 1,000/s: p99 ${r1k.p99} ms → ${r1k.p99 < 250 ? 'met' : 'NOT met'}`);
-    const ratio = sustained / noop.rate;
+    // The no-op baseline is one processor: with several, each one's share is compared.
+    const perProcessor = sustained / PROCESSORS;
+    const ratio = perProcessor / noop.rate;
     say(
-      `Target (#12) one processor ≥ 0.15× its no-op engine (stretch 0.4×): ${Math.round(sustained)} against ${Math.round(noop.rate)} tx/s = ${ratio.toFixed(3)}× → ${ratio >= 0.15 ? 'met' : 'NOT met'}`,
+      `Target (#12) one processor ≥ 0.15× its no-op engine (stretch 0.4×): ${Math.round(perProcessor)}${PROCESSORS > 1 ? ` per processor (${PROCESSORS})` : ''} against ${Math.round(noop.rate)} tx/s = ${ratio.toFixed(3)}× → ${ratio >= 0.15 ? 'met' : 'NOT met'}${CPU_PROFILE ? ' (processors ran under the CPU profiler: slower than without)' : ''}`,
     );
     const decided = Object.values(book.decisions).reduce((a, b) => a + b, 0);
     say(

@@ -44,7 +44,7 @@ let serial = 0;
 export function transaction(pop: Population, prefix: string): { id: string; key: string; value: string } {
   const i = serial++;
   const testing = i % 200 === 0;
-  const c = testing ? i % 20 : randomInt(pop.cards.length);
+  const c = testing ? Math.floor(i / 200) % 20 : randomInt(pop.cards.length);
   const pan = pop.cards[c]!;
   const id = `${prefix}-${i}`;
   const small = testing || i % 100 === 1;
@@ -65,7 +65,7 @@ export function transaction(pop: Population, prefix: string): { id: string; key:
       cvvResult: i % 100 === 7 ? 'mismatch' : 'match',
     },
     ...(i % 10 < 6 ? { threeDS: { status: i % 200 === 3 ? 'N' : 'Y', version: '2.2.0' } } : {}),
-    device: { id: `dev-${c}`, ip: `198.51.${c % 100}.${Math.floor(c / 100) % 250}` },
+    device: { id: `dev-${c}`, ip: `10.${(c >> 16) & 255}.${(c >> 8) & 255}.${c & 255}` },
     customer: { email: `buyer${c}@example.com` },
     shippingAddress: {
       line1: `${c} Main St`,
@@ -134,7 +134,7 @@ export async function startDecisionReader(kafka: Kafka, topic: string, book: Lat
     eachBatch: async ({ batch }) => {
       const now = Date.now();
       for (const m of batch.messages) {
-        // The id is the first field of a decision: no need to parse the whole message.
+        // The id is the first field of a decision; the decision and its reason codes are read by pattern, not parsed.
         const text = m.value?.toString('utf8') ?? '';
         const match = /^\{"transactionId":"([^"]+)"/.exec(text);
         if (match)

@@ -612,6 +612,7 @@ export interface StoreReading {
   storedResponse?: string;
   /** pending: the time the transaction was counted at, whose reading this is (a retry may carry a new "now"). */
   countedAt?: number;
+  /** Made afresh for each reading: the engine takes it over as the scoring's feature map (featureMap). */
   velocity?: VelocityReading;
   /** Present when the plan asked: the packed entry found under each fingerprint, or null. */
   watchlist?: WatchlistReading;

@@ -24,9 +24,9 @@ describe('card-testing rules at a busy merchant and on a busy BIN', () => {
     rates: () => readRatesFile(),
     deadlineMs: 1000,
   });
-  const order = async (i: number, amount: number) => {
+  const order = async (i: number, amount: number, merchant = 'busy-shop') => {
     const result = await engine.score(
-      'busy-shop',
+      merchant,
       scoreRequestSchema.parse({
         transactionId: `order-${i}`,
         occurredAt: new Date(t0 + i * 2_000).toISOString(),
@@ -40,6 +40,13 @@ describe('card-testing rules at a busy merchant and on a busy BIN', () => {
     if (result.kind !== 'scored') throw new Error(`not scored: ${result.kind}`);
     return result.response;
   };
+
+  it('leaves a card-testing amount alone where few cards are seen', async () => {
+    const quiet = await order(1_000, 100, 'corner-shop');
+    const codes = quiet.reasons.map((r) => r.code);
+    expect(codes).not.toContain('MERCHANT_CARD_TESTING_10M');
+    expect(codes).not.toContain('BIN_BURST_10M');
+  });
 
   it('leaves ordinary amounts alone and flags card-testing amounts', async () => {
     // 150 customers in five minutes, each with their own card of one BIN: 30 orders a minute.
