@@ -131,7 +131,21 @@ describe('Kafka broker restarted during a stream', () => {
       'every input to have a decision',
       () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
       120_000,
-    );
+    ).catch(async (error: Error) => {
+      // Where it stopped (a clean-clone run timed out here once): what is missing, how far the
+      // processor committed, and what it said about the broker, its group and its commits.
+      const decided = new Set(reader.decisions.map((d) => d.value.transactionId));
+      const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]).catch(
+        () => [new Map(), new Map()] as const,
+      );
+      const offsets = [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? '-'}/${end}`).join(', ');
+      const said = child.lines
+        .filter((l) => /"level":(40|50|60)|commit|group|rebalanc|crash|reconnect|broker/i.test(l))
+        .slice(-20);
+      throw new Error(
+        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets})\n${said.join('\n')}`,
+      );
+    });
     expect(child.running).toBe(true);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     expect(reader.deadLetters).toEqual([]);
