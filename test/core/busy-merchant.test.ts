@@ -65,4 +65,14 @@ describe('card-testing rules at a busy merchant and on a busy BIN', () => {
       '152 distinct cards at this merchant',
     );
   });
+
+  it('flags a card-testing amount on a busy BIN spread over many merchants, and only the BIN', async () => {
+    // An hour after the others: 150 cards of the BIN in five minutes, each at a merchant of its own.
+    for (let k = 0; k < 150; k++) await order(2_000 + k, 4_500, `shop-${k}`);
+    const ordinary = await order(2_150, 4_500, 'shop-new');
+    expect(ordinary.reasons.map((r) => r.code)).not.toContain('BIN_BURST_10M');
+    const testing = (await order(2_151, 100, 'shop-newer')).reasons.map((r) => r.code);
+    expect(testing).toContain('BIN_BURST_10M');
+    expect(testing).not.toContain('MERCHANT_CARD_TESTING_10M');
+  });
 });
