@@ -30,6 +30,7 @@ import {
   cpuSnapshot,
   crossedThresholds,
   fileStamp,
+  flaggedPerThousand,
   fmtInt,
   fmtMs,
   fmtPct,
@@ -490,7 +491,7 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
         .map(([k, v]) => `${k} ${total ? ((v / total) * 100).toFixed(1) : 0}%`)
         .join(
           ', ',
-        )} (${fmtInt(total)} scored; ${total ? ((1000 * (total - (report.engineDecisions.approve ?? 0))) / total).toFixed(0) : 0} per 1,000 flagged: score.js's mix gives about 20: failed 3-D Secure, security-code mismatches, the model's high risks)`,
+        )} (${fmtInt(total)} scored; ${flaggedPerThousand(report.engineDecisions).toFixed(0)} per 1,000 flagged: score.js's mix gives about 20: failed 3-D Secure, security-code mismatches, the model's high risks)`,
     );
   }
   const rs = report.redisCommandStats;

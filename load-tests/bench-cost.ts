@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
+import { flaggedPerThousand } from './lib/harness.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -164,10 +165,9 @@ async function measure(label: string): Promise<Result> {
 
 function print(results: Result[]) {
   const row = (r: Result) => {
-    const flagged = N - (r.decisions.approve ?? 0);
     return (
       `${r.label.padEnd(28)} ${r.engineUsPerTx.toFixed(0).padStart(8)} µs ${r.redisUsPerTx.toFixed(0).padStart(8)} µs ${r.redisCallsPerTx.toFixed(1).padStart(8)} ${r.txPerSecond.toFixed(0).padStart(8)}/s   ` +
-      `challenge ${r.decisions.challenge ?? 0}, review ${r.decisions.review ?? 0}, decline ${r.decisions.decline ?? 0} (${((1000 * flagged) / N).toFixed(1)} per 1,000), degraded ${r.degraded}`
+      `challenge ${r.decisions.challenge ?? 0}, review ${r.decisions.review ?? 0}, decline ${r.decisions.decline ?? 0} (${flaggedPerThousand(r.decisions).toFixed(1)} per 1,000), degraded ${r.degraded}`
     );
   };
   process.stdout.write(

@@ -25,7 +25,7 @@ import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
 import { rejectArguments } from '../services/cli/command.ts';
-import { RESULTS_DIR } from './lib/harness.ts';
+import { flaggedPerThousand, RESULTS_DIR } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -436,13 +436,12 @@ async function main(): Promise<void> {
     say(
       `Target (#12) one processor ≥ 0.15× its no-op engine (stretch 0.4×): ${Math.round(perProcessor)}${PROCESSORS > 1 ? ` per processor (${PROCESSORS})` : ''} against ${Math.round(noop.rate)} tx/s = ${ratio.toFixed(3)}× → ${ratio >= 0.15 ? 'met' : 'NOT met'}${CPU_PROFILE ? ' (processors ran under the CPU profiler: slower than without)' : ''}`,
     );
-    const decided = Object.values(book.decisions).reduce((a, b) => a + b, 0);
     say(
       `Decisions over the run: ${Object.entries(book.decisions)
         .map(([k, v]) => `${k} ${v}`)
         .join(
           ', ',
-        )} (${decided ? ((1000 * (decided - (book.decisions.approve ?? 0))) / decided).toFixed(0) : 0} per 1,000 flagged; the mix gives a few tens: stream-load.ts)`,
+        )} (${flaggedPerThousand(book.decisions).toFixed(0)} per 1,000 flagged; the mix gives a few tens: stream-load.ts)`,
     );
     const top = Object.entries(book.flaggedReasons)
       .sort((a, b) => b[1] - a[1])

@@ -409,6 +409,11 @@ export async function startEngine(o: {
 // Output
 
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+/** Decisions other than approve (challenged, reviewed, declined) per 1,000 decided: the mix's flagged share. */
+export function flaggedPerThousand(decisions: Record<string, number>): number {
+  const total = Object.values(decisions).reduce((a, b) => a + b, 0);
+  return total ? (1000 * (total - (decisions.approve ?? 0))) / total : 0;
+}
 export const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 export const fmtPct = (n: number) => `${(n * 100).toFixed(2)}%`;
 export const fmtRatio = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');

@@ -528,20 +528,19 @@ export function firstListedSeconds(entries: (Buffer | null)[]): number | undefin
 }
 
 /** Amounts travel in hundredths so that stores only add integers; features are in major units. */
-const AMOUNT_FEATURE = /_amount_/;
-const unitOf = new Map<string, number>();
-const divisorOf = (name: string) => {
-  let d = unitOf.get(name);
-  if (d === undefined) unitOf.set(name, (d = AMOUNT_FEATURE.test(name) ? 100 : 1));
-  return d;
-};
+const AMOUNT_FEATURES: ReadonlySet<string> = new Set(
+  LOG_COUNTERS.flatMap((c) => LOG_NAMES.get(c)!).filter((n) => /_amount_/.test(n)),
+);
 
 /** Turns a plan's returned numbers into a full reading: absent entities read as zero. */
 export function readingFrom(plan: CounterPlan, values: number[]): VelocityReading {
   const reading: VelocityReading = {};
   for (const name of VELOCITY_FEATURES) reading[name] = 0;
   const names = plan.features;
-  for (let i = 0; i < names.length; i++) reading[names[i]!] = (values[i] ?? 0) / divisorOf(names[i]!);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    reading[name] = AMOUNT_FEATURES.has(name) ? (values[i] ?? 0) / 100 : (values[i] ?? 0);
+  }
   return reading;
 }
 

@@ -13,6 +13,7 @@ import {
   fingerprint,
   merchantLogSize,
   generateTransactions,
+  notableLines,
   sleep,
   waitFor,
   type GeneratedTx,
@@ -135,15 +136,9 @@ describe('Kafka broker restarted during a stream', () => {
       // Where it stopped (a clean-clone run timed out here once): what is missing, how far the
       // processor committed, and what it said about the broker, its group and its commits.
       const decided = new Set(reader.decisions.map((d) => d.value.transactionId));
-      const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]).catch(
-        () => [new Map(), new Map()] as const,
-      );
-      const offsets = [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? '-'}/${end}`).join(', ');
-      const said = child.lines
-        .filter((l) => /"level":(40|50|60)|commit|group|rebalanc|crash|reconnect|broker/i.test(l))
-        .slice(-20);
+      const offsets = (await h.commitProgress().catch(() => ({ text: 'unknown' }))).text;
       throw new Error(
-        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets})\n${said.join('\n')}`,
+        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets})\n${notableLines(child.lines).join('\n')}`,
       );
     });
     expect(child.running).toBe(true);

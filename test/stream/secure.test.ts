@@ -24,6 +24,7 @@ import {
   createHarness,
   generateTransactions,
   kafkaClient,
+  notableLines,
   waitFor,
   type Harness,
   type InProcess,
@@ -142,16 +143,17 @@ describe('Kafka security (SASL/SCRAM and ACLs)', () => {
     await waitFor(
       'offsets committed to the end',
       async () => {
-        const [committed, ends] = await Promise.all([h.committedOffsets(), h.endOffsets()]);
-        offsets = [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? '-'}/${end}`).join(', ');
-        return [...ends].every(([p, end]) => (committed.get(p) ?? (end === 0n ? 0n : -1n)) === end);
+        const progress = await h.commitProgress();
+        offsets = progress.text;
+        return progress.atEnd;
       },
       // As long as the decisions may take: a busy machine delays the commit after them as much.
       90_000,
     ).catch((error: Error) => {
       // What the processor said about its group and its commits, to tell why they stopped short.
-      const said = processor.logs.filter((l) => /"level":(40|50)|commit|group|rebalanc|crash/i.test(l)).slice(-15);
-      throw new Error(`${error.message} (committed/end per partition: ${offsets})\n${said.join('\n')}`);
+      throw new Error(
+        `${error.message} (committed/end per partition: ${offsets})\n${notableLines(processor.logs).join('\n')}`,
+      );
     });
 
     const logs = processor.logs.join('\n');

@@ -155,7 +155,14 @@ export interface Harness {
   reader(): Promise<OutputReader>;
   committedOffsets(): Promise<Map<number, bigint>>;
   endOffsets(): Promise<Map<number, bigint>>;
+  /** Whether the group committed every partition of the input to its end, and `p: committed/end` per partition. */
+  commitProgress(): Promise<{ atEnd: boolean; text: string }>;
   close(): Promise<void>;
+}
+
+/** A processor's log lines that tell why a stream stalled: warnings and errors, its broker, group and commits. */
+export function notableLines(lines: readonly string[], count = 20): string[] {
+  return lines.filter((l) => /"level":(40|50|60)|commit|group|rebalanc|crash|reconnect|broker/i.test(l)).slice(-count);
 }
 
 export interface InProcess {
@@ -328,6 +335,13 @@ async function buildHarness(
     },
     async endOffsets() {
       return new Map((await admin.fetchTopicOffsets(topics.input)).map((p) => [p.partition, BigInt(p.high)]));
+    },
+    async commitProgress() {
+      const [committed, ends] = await Promise.all([this.committedOffsets(), this.endOffsets()]);
+      return {
+        atEnd: [...ends].every(([p, end]) => (committed.get(p) ?? (end === 0n ? 0n : -1n)) === end),
+        text: [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? '-'}/${end}`).join(', '),
+      };
     },
     async close() {
       await Promise.allSettled(readers.map((r) => r.close()));
