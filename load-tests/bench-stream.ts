@@ -29,7 +29,8 @@ import { flaggedPerThousand, RESULTS_DIR } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
-import { freePort, RedisServer } from '../test/support/redis-server.ts';
+import { freePort } from '../test/support/ports.ts';
+import { RedisServer } from '../test/support/redis-server.ts';
 import {
   cardNumbers,
   LatencyBook,

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const stateDir = mkdtempSync(join(tmpdir(), 'lg-prod-start-'));

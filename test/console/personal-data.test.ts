@@ -23,7 +23,8 @@ import { loadDataKeyring } from '../../services/data-keys.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRuntime } from '../../services/runtime.ts';
 import { bearer, buildTestApp, TEST_CARD_KEY, TEST_DATA_KEY, type TestApp } from '../support/app.ts';
-import { freePort, RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { RedisServer } from '../support/redis-server.ts';
 import { loggedIn } from './client.ts';
 import { flagged, pgliteDriver, postgresDriver, TEST_DATA_CIPHER, type Driver } from './fixtures.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { totp } from '../../services/console/credentials.ts';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const stateDir = mkdtempSync(join(tmpdir(), 'lg-start-console-'));

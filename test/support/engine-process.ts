@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './redis-server.ts';
+import { freePort } from './ports.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -6,7 +6,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './redis-server.ts';
+import { freePort } from './ports.ts';
 
 function postgresBin(): string {
   const configured = process.env.LEAKGUARD_TEST_POSTGRES_BIN;

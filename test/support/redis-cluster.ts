@@ -10,10 +10,10 @@
 // (With "no" the cluster would report ok with slots uncovered and hide that window from tests.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePorts } from './ports.ts';
 import { redisPing } from './redis-server.ts';
 
 export interface ClusterNode {
@@ -60,26 +60,6 @@ export function keySlot(key: string | Buffer): number {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/** `count` distinct free loopback ports: every listener is held open until all are found. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(
-      servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
-    );
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -233,7 +213,7 @@ export class RedisCluster {
     if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicasPerMaster: ${replicas}`);
     const total = masters * (1 + replicas);
     // Two ports per node: the client port and the cluster bus port. The bus defaults to port + 10000,
-    // which is above 65535 for much of the ephemeral range, so it is set explicitly (cluster-port, Redis 7+).
+    // which may be taken or above 65535, so it is set explicitly (cluster-port, Redis 7+).
     const ports = await freePorts(total * 2);
     const procs: Proc[] = Array.from({ length: total }, (_, i) => ({
       node: { host: HOST, port: ports[2 * i]!, id: '', role: i < masters ? 'master' : 'replica' },

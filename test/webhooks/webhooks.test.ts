@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { openWebhookSystem, type WebhookSystem } from '../../services/webhook-system.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
-import { freePort, RedisServer } from '../support/redis-server.ts';
+import { freePort } from '../support/ports.ts';
+import { RedisServer } from '../support/redis-server.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { listCards, newCard, Receiver, scoreRequest, until, WEBHOOK_ENV, type Call } from './support.ts';
 
