@@ -59,6 +59,46 @@ interface Result {
   decisions: Record<string, number>;
   degraded: number;
   topCommands: string[];
+  /** Redis memory (INFO used_memory, every node) the whole run added, per card it used. */
+  redisBytesPerCard: number;
+  cards: number;
+  keys: number;
+  /** Key families (`<kind letter>:<suffix>`, e.g. c:l a card's log, t:m a transaction's marker) by share of the keys' memory. */
+  memoryByFamily: string[];
+}
+
+/** Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names them). */
+async function memoryByFamily(ports: number[]): Promise<string[]> {
+  const { Redis } = await import('ioredis');
+  const bytes = new Map<string, number>();
+  let total = 0;
+  for (const port of ports) {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+    await redis.connect();
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'COUNT', 2000);
+        cursor = next;
+        const pipeline = redis.pipeline();
+        for (const key of keys) pipeline.memory('USAGE', key);
+        const sizes = (await pipeline.exec()) ?? [];
+        keys.forEach((key, i) => {
+          const family = /^lg:\{(\w+):.*\}:?([a-z]*)/.exec(key);
+          const name = family ? `${family[1]}:${family[2]}` : key.replace(/\{.*$/, '{…}');
+          const size = Number(sizes[i]?.[1] ?? 0);
+          bytes.set(name, (bytes.get(name) ?? 0) + size);
+          total += size;
+        });
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([name, b]) => `${name} ${((100 * b) / Math.max(1, total)).toFixed(0)}%`);
 }
 
 async function measure(label: string): Promise<Result> {
@@ -85,6 +125,12 @@ async function measure(label: string): Promise<Result> {
       LEAKGUARD_DEADLINE_MS: '2000',
       ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
     });
+    const usedMemory = async () => {
+      let bytes = 0;
+      for (const port of ports) bytes += Number(/used_memory:(\d+)/.exec(await redisInfo(port, 'memory'))![1]);
+      return bytes;
+    };
+    const memoryBefore = await usedMemory();
     const runtime = createRuntime(config, createLogger('silent'));
     if (!(await runtime.waitForStores())) throw new Error('Redis did not connect');
     const requests = traffic(N + 2000).map((t) => ({
@@ -136,6 +182,13 @@ async function measure(label: string): Promise<Result> {
     const c1 = process.cpuUsage(c0);
     const r1 = await redisCpu();
     await runtime.close();
+    // Every key the run wrote (counters, markers, stored responses) stays for its retention: the
+    // memory the cards in use cost, each with its devices, addresses, merchants and BINs.
+    const memoryAfter = await usedMemory();
+    const cards = new Set(requests.map((t) => t.request.card.number)).size;
+    let keys = 0;
+    for (const port of ports) keys += Number(/keys=(\d+)/.exec(await redisInfo(port, 'keyspace'))?.[1] ?? 0);
+    const families = await memoryByFamily(ports);
     // Where Redis spends it (script time includes the commands the script calls).
     const topCommands = [...r1.byCommand]
       .map(([name, c]) => {
@@ -155,6 +208,10 @@ async function measure(label: string): Promise<Result> {
       txPerSecond: N / wall,
       decisions,
       degraded,
+      redisBytesPerCard: (memoryAfter - memoryBefore) / cards,
+      cards,
+      keys,
+      memoryByFamily: families,
     };
   } finally {
     await single?.stop();
@@ -178,6 +235,10 @@ function print(results: Result[]) {
   );
   for (const r of results) process.stdout.write(`${row(r)}\n`);
   for (const r of results) process.stdout.write(`  ${r.label}, Redis per transaction: ${r.topCommands.join(', ')}\n`);
+  for (const r of results)
+    process.stdout.write(
+      `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist); by key family: ${r.memoryByFamily.join(', ')}\n`,
+    );
   if (results.length === 2) {
     const [a, b] = results as [Result, Result];
     process.stdout.write(
