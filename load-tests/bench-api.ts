@@ -15,10 +15,12 @@
 //   npm run bench:api -- --quick           6 s phases, 2 s warm-up
 //   npm run bench:api -- --duration 30     seconds per measured phase
 //   npm run bench:api -- --cpu-prof        also writes a V8 CPU profile of the engine to load-tests/results/
+//   npm run bench:api -- --postgres        cases in a private PostgreSQL (as production runs) instead of PGlite
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PostgresServer } from '../test/support/postgres-server.ts';
 import {
   LOAD_TESTS,
   ROOT,
@@ -39,6 +41,7 @@ import {
   fmtRatio,
   freePort,
   installSignalHandlers,
+  registerCleanup,
   isShuttingDown,
   k6WarningCollector,
   machineBusy,
@@ -64,11 +67,13 @@ const TREND_STATS = 'avg,min,max,p(50),p(90),p(99),p(99.9)';
 const TARGET_THROUGHPUT_RATIO = 0.4;
 const TARGET_P99_DIFF_MS = 2;
 
-const USAGE = `usage: npm run bench:api -- [--quick] [--duration <seconds>] [--warmup <seconds>] [--vus <n>] [--cpu-prof]
+const USAGE = `usage: npm run bench:api -- [--quick] [--duration <seconds>] [--warmup <seconds>] [--vus <n>] [--postgres] [--cpu-prof]
   --quick        short phases (6 s, 2 s warm-up): a smoke run, figures are noisier
   --duration N   seconds per measured phase (1,000 req/s, 3,000 req/s, saturation, half of it); default 20
   --warmup N     seconds of warm-up per target; default 5
   --vus N        virtual users for the saturation phase (closed model); default 64
+  --postgres     cases in a private PostgreSQL server (DATABASE_URL) instead of the embedded PGlite, which
+                 runs in the engine's process: flagged decisions are made into cases either way
   --cpu-prof     run the engine with --cpu-prof; the profile lands in load-tests/results/`;
 
 const log = (message: string) => process.stderr.write(`bench:api: ${message}\n`);
@@ -86,6 +91,7 @@ function parseOptions() {
         warmup: { type: 'string' },
         vus: { type: 'string' },
         'cpu-prof': { type: 'boolean', default: false },
+        postgres: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -118,6 +124,7 @@ function parseOptions() {
     warmup: seconds(v.warmup, 'warmup', v.quick ? 2 : 5),
     vus,
     cpuProf: v['cpu-prof'],
+    postgres: v.postgres,
   };
 }
 
@@ -444,7 +451,7 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   );
   out.push(`  ${report.machine.note}`);
   out.push(
-    `  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store`,
+    `  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store, cases in ${opts.postgres ? 'a private PostgreSQL' : 'PGlite (embedded, in the engine process; --postgres for PostgreSQL)'}`,
   );
   out.push(
     `  Phases: warm-up ${opts.warmup} s at 1,000 req/s, then ${opts.duration} s each at saturation (${opts.vus} VUs, closed model), at half of /v1/score's saturation throughput (${s.halfRate === undefined ? 'not run' : `${fmtInt(s.halfRate)} req/s`}), at 1,000 and 3,000 req/s (constant arrival rate); baseline and /v1/score alternate.`,
@@ -605,11 +612,27 @@ async function main(): Promise<number> {
   log(`redis-server ${redisVersion} on ${redisUrl}`);
   const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
   const profileName = `engine-${stamp}.cpuprofile`;
+  // The case store: PGlite in the engine's process (as `npm start` runs it), or a private PostgreSQL.
+  let databaseUrl: string | undefined;
+  if (opts.postgres) {
+    log('starting a private PostgreSQL server for the case store');
+    const pgServer = await PostgresServer.start();
+    registerCleanup(
+      () => pgServer.stop(),
+      () => void pgServer.halt('crash'),
+    );
+    databaseUrl = pgServer.url;
+  }
   const {
     child: engine,
     url: engineUrl,
     metricsToken,
-  } = await startEngine({ redisUrl, stateDir, cpuProfileName: opts.cpuProf ? profileName : undefined });
+  } = await startEngine({
+    redisUrl,
+    stateDir,
+    cpuProfileName: opts.cpuProf ? profileName : undefined,
+    env: databaseUrl ? { DATABASE_URL: databaseUrl } : {},
+  });
   const nodeArgs = process.execArgv;
 
   // The baseline: same binary, same flags, same NODE_ENV.
