@@ -17,7 +17,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KafkaAdmin } from '../../services/adapters/kafka/client.ts';
@@ -37,6 +36,7 @@ import {
   type KafkaCredentials,
 } from './secure.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
+import { canListen, ephemeralLow, freePortIn, LOCAL_PORT_FLOOR } from './ports.ts';
 
 export { ensureKafkaJars, kafkaLibsDir, kafkaVersion } from './jars.ts';
 export { readCredentials, userSasl, type KafkaCredentials } from './secure.ts';
@@ -259,38 +259,19 @@ async function withLock<T>(stateDir: string, waitMs: number, work: () => Promise
 
 // ---------------------------------------------------------------- ports, probe
 
-function listen(port: number): Promise<Server> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => done(server));
-  });
-}
-
-const portOf = (server: Server) => (server.address() as { port: number }).port;
-const close = (server: Server) => new Promise<void>((done) => server.close(() => done()));
-
-async function canBind(port: number): Promise<boolean> {
-  try {
-    await close(await listen(port));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The previous ports when both are still free (a stable address across restarts), else fresh ones. */
+/** The previous ports when both are still free (a stable address across restarts), else fresh ones
+ * below the ephemeral range (ports.ts: a client reconnecting meanwhile cannot take them). */
 async function pickPorts(previous?: BrokerInfo): Promise<{ brokerPort: number; controllerPort: number }> {
-  if (previous && (await canBind(previous.brokerPort)) && (await canBind(previous.controllerPort))) {
+  if (previous && (await canListen(previous.brokerPort)) && (await canListen(previous.controllerPort))) {
     return { brokerPort: previous.brokerPort, controllerPort: previous.controllerPort };
   }
-  // Both held open at once, so the kernel cannot hand out the same port twice.
-  const broker = await listen(0);
-  const controller = await listen(0);
-  const ports = { brokerPort: portOf(broker), controllerPort: portOf(controller) };
-  await Promise.all([close(broker), close(controller)]);
-  return ports;
+  const top = ephemeralLow();
+  const brokerPort = await freePortIn(LOCAL_PORT_FLOOR, top);
+  const controllerPort =
+    brokerPort === undefined ? undefined : await freePortIn(LOCAL_PORT_FLOOR, top, { exclude: new Set([brokerPort]) });
+  if (brokerPort === undefined || controllerPort === undefined)
+    throw new PortTakenError(`no free loopback port in ${LOCAL_PORT_FLOOR}..${top - 1}`);
+  return { brokerPort, controllerPort };
 }
 
 type Sasl = KafkaSecurity['sasl'];
