@@ -20,7 +20,6 @@ import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PostgresServer } from '../test/support/postgres-server.ts';
 import {
   LOAD_TESTS,
   ROOT,
@@ -41,7 +40,7 @@ import {
   fmtRatio,
   freePort,
   installSignalHandlers,
-  registerCleanup,
+  startCaseDatabase,
   isShuttingDown,
   k6WarningCollector,
   machineBusy,
@@ -613,16 +612,7 @@ async function main(): Promise<number> {
   const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
   const profileName = `engine-${stamp}.cpuprofile`;
   // The case store: PGlite in the engine's process (as `npm start` runs it), or a private PostgreSQL.
-  let databaseUrl: string | undefined;
-  if (opts.postgres) {
-    log('starting a private PostgreSQL server for the case store');
-    const pgServer = await PostgresServer.start();
-    registerCleanup(
-      () => pgServer.stop(),
-      () => void pgServer.halt('crash'),
-    );
-    databaseUrl = pgServer.url;
-  }
+  const databaseUrl = opts.postgres ? await startCaseDatabase(log) : undefined;
   const {
     child: engine,
     url: engineUrl,

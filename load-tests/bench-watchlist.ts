@@ -25,7 +25,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { PostgresServer } from '../test/support/postgres-server.ts';
 import { luhnValid } from '../services/core/card.ts';
 import {
   LOAD_TESTS,
@@ -47,7 +46,7 @@ import {
   freePort,
   installSignalHandlers,
   processCpu,
-  registerCleanup,
+  startCaseDatabase,
   isShuttingDown,
   k6Control,
   k6WarningCollector,
@@ -1031,16 +1030,7 @@ async function main(): Promise<number> {
     const profileName = `engine-watchlist-${stamp}.cpuprofile`;
     let consoleReady = false;
     // The case store: PGlite in the engine's process (as `npm start` runs it), or a private PostgreSQL.
-    let databaseUrl: string | undefined;
-    if (opts.postgres) {
-      log('starting a private PostgreSQL server for the case store');
-      const pgServer = await PostgresServer.start();
-      registerCleanup(
-        () => pgServer.stop(),
-        () => void pgServer.halt('crash'),
-      );
-      databaseUrl = pgServer.url;
-    }
+    const databaseUrl = opts.postgres ? await startCaseDatabase(log) : undefined;
     report.setup.caseStore = databaseUrl
       ? 'PostgreSQL (private server, DATABASE_URL)'
       : 'PGlite (embedded, in the engine process)';

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { ensureK6, ensureRedis } from '../../scripts/provision.ts';
 import { configSchema } from '../../services/config.ts';
 import { freePort } from '../../test/support/ports.ts';
+import { PostgresServer } from '../../test/support/postgres-server.ts';
 import { redisPing } from '../../test/support/redis-server.ts';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -361,6 +362,17 @@ export async function createKey(
     },
   );
   return (JSON.parse(stdout.trim().split('\n').pop()!) as { key: string }).key;
+}
+
+/** A private PostgreSQL server for the engine's cases, stopped at exit: its URL, for DATABASE_URL. */
+export async function startCaseDatabase(log: (message: string) => void): Promise<string> {
+  log('starting a private PostgreSQL server for the case store');
+  const server = await PostgresServer.start();
+  registerCleanup(
+    () => server.stop(),
+    () => void server.halt('crash'),
+  );
+  return server.url;
 }
 
 /** The engine as production runs it (NODE_ENV=production, random card, data and audit keys), answering /readyz 200. */
