@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
-import { flaggedPerThousand } from './lib/harness.ts';
+import { flaggedPerThousand, redisInfo, redisUsedMemory } from './lib/harness.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -110,7 +110,6 @@ async function measure(label: string): Promise<Result> {
   ]);
   const { RedisServer } = await import(join(HERE, 'test/support/redis-server.ts'));
   const { RedisCluster } = await import(join(HERE, 'test/support/redis-cluster.ts'));
-  const { redisInfo } = await import(join(HERE, 'load-tests/lib/harness.ts'));
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-bench-cost-'));
   const single = opts.cluster ? undefined : await RedisServer.start();
   const cluster = opts.cluster ? await RedisCluster.start() : undefined;
@@ -125,11 +124,7 @@ async function measure(label: string): Promise<Result> {
       LEAKGUARD_DEADLINE_MS: '2000',
       ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
     });
-    const usedMemory = async () => {
-      let bytes = 0;
-      for (const port of ports) bytes += Number(/used_memory:(\d+)/.exec(await redisInfo(port, 'memory'))![1]);
-      return bytes;
-    };
+    const usedMemory = async () => (await Promise.all(ports.map(redisUsedMemory))).reduce((a, b) => a + b, 0);
     const memoryBefore = await usedMemory();
     const runtime = createRuntime(config, createLogger('silent'));
     if (!(await runtime.waitForStores())) throw new Error('Redis did not connect');

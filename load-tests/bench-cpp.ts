@@ -28,6 +28,7 @@ import {
   parseCommandStats,
   provisionTools,
   redisInfo,
+  redisUsedMemory,
   startPrivateRedis,
 } from './lib/harness.ts';
 
@@ -123,7 +124,7 @@ async function main() {
   );
 
   // Redis.
-  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redisInfo(server.port, 'memory'))![1]);
+  const usedMemory = () => redisUsedMemory(server.port);
   const calls = async () =>
     parseCommandStats(await redisInfo(server.port, 'commandstats')).reduce((a, s) => a + s.calls, 0);
   const memBefore = await usedMemory();

@@ -182,6 +182,11 @@ export interface CommandStat {
   usec: number;
   usecPerCall: number;
 }
+/** INFO used_memory of one Redis (bytes). */
+export async function redisUsedMemory(port: number): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await redisInfo(port, 'memory'))![1]);
+}
+
 export function parseCommandStats(info: string): CommandStat[] {
   const stats: CommandStat[] = [];
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/gm)) {

@@ -267,8 +267,7 @@ async function pickPorts(previous?: BrokerInfo): Promise<{ brokerPort: number; c
   }
   const top = ephemeralLow();
   const brokerPort = await freePortIn(LOCAL_PORT_FLOOR, top);
-  const controllerPort =
-    brokerPort === undefined ? undefined : await freePortIn(LOCAL_PORT_FLOOR, top, { exclude: new Set([brokerPort]) });
+  const controllerPort = brokerPort && (await freePortIn(LOCAL_PORT_FLOOR, top, { exclude: new Set([brokerPort]) }));
   if (brokerPort === undefined || controllerPort === undefined)
     throw new PortTakenError(`no free loopback port in ${LOCAL_PORT_FLOOR}..${top - 1}`);
   return { brokerPort, controllerPort };
