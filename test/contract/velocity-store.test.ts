@@ -143,6 +143,28 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(a.card_distinct_merchants_10m).toBe(4);
   });
 
+  it('counts every window exactly over a few members and over many (a shared address with more cards than a store reads at once)', async () => {
+    const at = (occurredAt: number, card: string, ip: string) =>
+      record(tx({ occurredAt, entities: { card: [card], merchant: ['m1'], ip: [ip] } }));
+    await at(T0 - WINDOWS['1h'], 'c-edge', 'home'); // exactly one hour before: in 24h, not in 1h
+    await at(T0 - 30 * MIN, 'c-home', 'home');
+    const home = await at(T0, 'c-now', 'home');
+    expect([home.ip_count_10m, home.ip_count_1h, home.ip_count_24h]).toEqual([1, 2, 3]);
+    expect([home.ip_distinct_cards_1h, home.ip_distinct_cards_24h]).toEqual([2, 3]);
+
+    // 45 cards behind one NAT address: 10 two minutes ago, 15 half an hour ago, 20 five hours ago.
+    for (const [minutesAgo, cards] of [
+      [2, 10],
+      [30, 15],
+      [300, 20],
+    ] as const)
+      for (let i = 0; i < cards; i++) await at(T0 - minutesAgo * MIN, `nat-${minutesAgo}-${i}`, 'nat');
+    await at(T0 - WINDOWS['1h'], 'nat-edge', 'nat');
+    const nat = await at(T0, 'nat-now', 'nat');
+    expect([nat.ip_count_10m, nat.ip_count_1h, nat.ip_count_24h]).toEqual([11, 26, 47]);
+    expect([nat.ip_distinct_cards_1h, nat.ip_distinct_cards_24h]).toEqual([26, 47]);
+  });
+
   it('a late event never moves a distinct member back in time', async () => {
     await record(tx({ occurredAt: T0, entities: { card: ['cardA'], merchant: ['m2'] }, merchantId: 'm2' }));
     await record(
