@@ -23,6 +23,9 @@ export interface StoreKeys {
   /** An analyst's negative-list entry for an entity, and a card allow-listed for a merchant. */
   negative(kind: EntityKind, identity: string): string;
   allow(merchantId: string, fingerprint: string): string;
-  /** The group a key belongs to: keys of one group are written in one script (one cluster slot). */
+  /**
+   * The group a key belongs to: keys of one group are written in one script (one cluster slot).
+   * Every key of one identity (log, distinct, outcomes, delayed, frauds) is in the group of its log.
+   */
   groupOf(key: string): string;
 }

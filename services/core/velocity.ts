@@ -291,8 +291,6 @@ export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object
     ['exists', { op: 'exists' }],
   ]) as Record<string, SlotDefinition>,
 );
-const definition = <K extends SlotDefinition['op']>(name: string) =>
-  SLOT_DEFINITIONS[name] as Extract<SlotDefinition, { op: K }>;
 
 /** The operations on one identity's keys: one atomic script per group (one slot of a cluster). */
 export interface SlotGroup {
@@ -352,13 +350,43 @@ export function primaryIdentities(entities: TransactionFacts['entities']): Parti
   return out;
 }
 
+/** What a plan takes of each counter, made once: its definition (name and value) and its feature names. */
+const slotOf = <K extends SlotDefinition['op'], C>(c: C, def: string, names: string[]) => ({
+  c,
+  def,
+  d: SLOT_DEFINITIONS[def] as Extract<SlotDefinition, { op: K }>,
+  names,
+});
+const LOG_SLOTS = LOG_COUNTERS.map((c) => slotOf<'log', LogCounter>(c, `log:${c.entity}`, LOG_NAMES.get(c)!));
+const DISTINCT_SLOTS = DISTINCT_COUNTERS.map((c) =>
+  slotOf<'distinct', DistinctCounter>(c, `distinct:${c.entity}:${c.of}`, DISTINCT_NAMES.get(c)!),
+);
+const OUTCOME_SLOTS = OUTCOME_COUNTERS.flatMap((c) =>
+  c.kinds.map((k) => ({
+    ...slotOf<'count', OutcomeCounter>(c, `count:${c.entity}:${k}`, OUTCOME_NAMES.get(c)!.get(k)!),
+    kind: k,
+  })),
+);
+const DELAYED_SLOTS = DELAYED_COUNTERS.map((c) =>
+  slotOf<'delayed', DelayedCounter>(c, `delayed:${c.entity}`, DELAYED_NAMES.get(c)!),
+);
+
 export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): CounterPlan {
   const groups = new Map<string, SlotGroup>();
-  const add = (op: SlotOp) => {
-    const g = keys.groupOf(op.key);
+  const groupOfKey = (key: string) => {
+    const g = keys.groupOf(key);
     let group = groups.get(g);
     if (!group) groups.set(g, (group = { ops: [] }));
-    group.ops.push(op);
+    return group;
+  };
+  // Every key of one identity is in that identity's group (StoreKeys): looked up once per identity.
+  const byIdentity = new Map<EntityKind, Map<string, SlotGroup>>();
+  const groupOf = (kind: EntityKind, id: string) => {
+    let ofKind = byIdentity.get(kind);
+    if (!ofKind) byIdentity.set(kind, (ofKind = new Map()));
+    let group = ofKind.get(id);
+    if (!group) ofKind.set(id, (group = groupOfKey(keys.log(kind, id))));
+    return group;
   };
   const features: string[] = [];
   const ref = `${facts.merchantId}:${facts.transactionId}`;
@@ -371,67 +399,75 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     });
   };
 
-  for (const c of LOG_COUNTERS) {
+  for (const { c, def, d, names } of LOG_SLOTS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
-    const def = `log:${c.entity}`,
-      d = definition<'log'>(def);
-    each(c.entity, ids, ref, (id, write) => add({ ...d, def, key: keys.log(c.entity, id), write, out }));
-    features.push(...LOG_NAMES.get(c)!);
+    each(c.entity, ids, ref, (id, write) =>
+      groupOf(c.entity, id).ops.push({ ...d, def, key: keys.log(c.entity, id), write, out }),
+    );
+    features.push(...names);
   }
-  for (const c of DISTINCT_COUNTERS) {
+  for (const { c, def, d, names } of DISTINCT_SLOTS) {
     const ids = facts.entities[c.entity];
     const other = primary[c.of];
     if (!ids?.length || !other) continue;
     const out = features.length;
     // During key rotation the same entity has two identities: their members are unioned.
     const union = ids.length > 1;
-    const def = `distinct:${c.entity}:${c.of}`,
-      d = definition<'distinct'>(def);
     each(c.entity, ids, other, (id, write) =>
-      add({ ...d, def, key: keys.distinct(c.entity, id, c.of), write, member: other, out, union }),
+      groupOf(c.entity, id).ops.push({
+        ...d,
+        def,
+        key: keys.distinct(c.entity, id, c.of),
+        write,
+        member: other,
+        out,
+        union,
+      }),
     );
-    features.push(...DISTINCT_NAMES.get(c)!);
+    features.push(...names);
   }
-  for (const c of OUTCOME_COUNTERS) {
-    const ids = facts.entities[c.entity];
-    if (!ids?.length) continue;
-    for (const k of c.kinds) {
-      const out = features.length;
-      const def = `count:${c.entity}:${k}`,
-        d = definition<'count'>(def);
-      for (const id of ids)
-        for (const sub of subIdentities(c.entity, id)) add({ ...d, def, key: keys.outcomes(c.entity, sub, k), out });
-      features.push(...OUTCOME_NAMES.get(c)!.get(k)!);
-    }
-  }
-  for (const c of DELAYED_COUNTERS) {
+  for (const { c, kind, def, d, names } of OUTCOME_SLOTS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
-    const def = `delayed:${c.entity}`,
-      d = definition<'delayed'>(def);
+    for (const id of ids)
+      for (const sub of subIdentities(c.entity, id))
+        groupOf(c.entity, sub).ops.push({ ...d, def, key: keys.outcomes(c.entity, sub, kind), out });
+    features.push(...names);
+  }
+  for (const { c, def, d, names } of DELAYED_SLOTS) {
+    const ids = facts.entities[c.entity];
+    if (!ids?.length) continue;
+    const out = features.length;
     each(c.entity, ids, ref, (id, write) =>
-      add({ ...d, def, key: keys.delayed(c.entity, id), frauds: keys.frauds(c.entity, id), write, out }),
+      groupOf(c.entity, id).ops.push({
+        ...d,
+        def,
+        key: keys.delayed(c.entity, id),
+        frauds: keys.frauds(c.entity, id),
+        write,
+        out,
+      }),
     );
-    features.push(...DELAYED_NAMES.get(c)!);
+    features.push(...names);
   }
   let size = features.length;
   let watch: CounterPlan['watch'];
   if (facts.watchlist?.length) {
     watch = { slots: facts.watchlist, out: size++ };
     for (const id of facts.entities.card ?? [])
-      add({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
+      groupOf('card', id).ops.push({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
   }
   let lists: CounterPlan['lists'];
   if (facts.lists) {
     lists = { ...facts.lists, out: size };
     for (const n of facts.lists.negative) {
-      for (const key of n.keys) add({ op: 'exists', def: 'exists', key, out: size });
+      for (const key of n.keys) groupOfKey(key).ops.push({ op: 'exists', def: 'exists', key, out: size });
       size++;
     }
-    for (const key of facts.lists.allow) add({ op: 'exists', def: 'exists', key, out: size });
+    for (const key of facts.lists.allow) groupOfKey(key).ops.push({ op: 'exists', def: 'exists', key, out: size });
     size++;
   }
   const grouped = [...groups.values()];
