@@ -303,8 +303,9 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   it('saturates the merchant log at its cap: the oldest go, and labels count only over the span still covered', async () => {
     const D = WINDOWS['24h'],
       W = WINDOWS['7d'];
-    // Times are multiples of 32 ms, so Redis trims and caps on every write here (it samples by time).
-    expect(T0 % 32).toBe(0);
+    // Times are whole seconds, multiples of 32, so Redis trims and caps on every write here (it
+    // samples writes by their time's seconds plus milliseconds).
+    expect((T0 / 1000) % 32).toBe(0);
     const base = T0 - W - 20 * D;
     // Should the merchant's log be spread over sub-identities (SPREAD), each capped, these
     // transactions are all chosen in one of them, so that it saturates as one log would.
