@@ -227,21 +227,13 @@ export type SlotOp = SlotDefinition & { def: string; key: string; out: number } 
  */
 export type SlotDefinition =
   /** Counts per window, then amount sums, then small-amount counts. */
-  | {
-      op: 'log';
-      entity: EntityKind;
-      retentionMs: number;
-      cap: number;
-      counts: number[];
-      amounts: number[];
-      smalls: number[];
-    }
+  | { op: 'log'; retentionMs: number; cap: number; counts: number[]; amounts: number[]; smalls: number[] }
   /** Distinct members per window; with `union`, the rows (member, last seen) instead: several identities of one entity are unioned by the reader. */
-  | { op: 'distinct'; entity: EntityKind; retentionMs: number; windows: number[] }
+  | { op: 'distinct'; retentionMs: number; windows: number[] }
   /** Outcomes per window. */
-  | { op: 'count'; entity: EntityKind; windows: number[] }
+  | { op: 'count'; windows: number[] }
   /** Transactions per window over (t − delay − w, t − delay], then fraud labels per window. */
-  | { op: 'delayed'; entity: EntityKind; retentionMs: number; cap: number; delayMs: number; windows: number[] }
+  | { op: 'delayed'; retentionMs: number; cap: number; delayMs: number; windows: number[] }
   /** The card's transactions since it was listed (the time comes from the watchlist entry). */
   | { op: 'since' }
   /** 1 when the key exists (negative and allow lists). */
@@ -260,7 +252,6 @@ export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object
         `log:${c.entity}`,
         {
           op: 'log',
-          entity: c.entity,
           retentionMs: maxOfWindows([...counts, ...amounts, ...smalls]),
           cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)),
           counts,
@@ -271,16 +262,15 @@ export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object
     }),
     ...DISTINCT_COUNTERS.map((c) => [
       `distinct:${c.entity}:${c.of}`,
-      { op: 'distinct', entity: c.entity, retentionMs: maxOfWindows(msOf(c.windows)), windows: msOf(c.windows) },
+      { op: 'distinct', retentionMs: maxOfWindows(msOf(c.windows)), windows: msOf(c.windows) },
     ]),
     ...OUTCOME_COUNTERS.flatMap((c) =>
-      c.kinds.map((k) => [`count:${c.entity}:${k}`, { op: 'count', entity: c.entity, windows: msOf(c.windows) }]),
+      c.kinds.map((k) => [`count:${c.entity}:${k}`, { op: 'count', windows: msOf(c.windows) }]),
     ),
     ...DELAYED_COUNTERS.map((c) => [
       `delayed:${c.entity}`,
       {
         op: 'delayed',
-        entity: c.entity,
         retentionMs: WINDOWS[c.delay] + maxOfWindows(msOf(c.windows)),
         cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)),
         delayMs: WINDOWS[c.delay],

@@ -143,7 +143,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(a.card_distinct_merchants_10m).toBe(4);
   });
 
-  it('counts every window exactly over a few members and over many (a shared address with more cards than a store reads at once)', async () => {
+  it('counts every window exactly over a few members and over many (45 cards behind one shared address), boundaries included', async () => {
     const at = (occurredAt: number, card: string, ip: string) =>
       record(tx({ occurredAt, entities: { card: [card], merchant: ['m1'], ip: [ip] } }));
     await at(T0 - WINDOWS['1h'], 'c-edge', 'home'); // exactly one hour before: in 24h, not in 1h

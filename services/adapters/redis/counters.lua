@@ -69,27 +69,7 @@ local function runGroup(base, args)
     if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
     redis.call('PEXPIRE', key, ttl(retention))
   end
-  -- A set of a few members (a card's merchants, a device's cards: definitions marked `ranged`)
-  -- is read once over its longest window and its members' times bucketed here: one call instead
-  -- of a ZCOUNT per window, the same counts ((t - w, t] is an age below w). A set that turns out
-  -- bigger than RANGED_ROWS in that window (a NAT address's cards) is counted per window after all.
-  local function counts(key, windows, ranged)
-    local n = #windows
-    if ranged and n > 1 then
-      local longest = 0
-      for j = 1, n do if windows[j] > longest then longest = windows[j] end end
-      local rows = redis.call('ZRANGEBYSCORE', key, above(longest), ts, 'WITHSCORES', 'LIMIT', 0, RANGED_ROWS)
-      if #rows < 2 * RANGED_ROWS then
-        local ns = {}
-        for j = 1, n do ns[j] = 0 end
-        for i = 2, #rows, 2 do
-          local age = t - tonumber(rows[i])
-          for j = 1, n do if age < windows[j] then ns[j] = ns[j] + 1 end end
-        end
-        for j = 1, n do push(ns[j]) end
-        return
-      end
-    end
+  local function counts(key, windows)
     for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, above(w), ts)) end
   end
   -- Outcome sets, list entries and fraud labels are absent for almost every entity: one EXISTS
@@ -109,7 +89,7 @@ local function runGroup(base, args)
     if kind == 'log' then
       if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false) end
       if #d.amounts == 0 and #d.smalls == 0 then
-        counts(key, d.counts, d.ranged)
+        counts(key, d.counts)
       else
         -- Sums need the members (`ref|cents|small`): one range read over the longest window
         -- gives counts, sums and small-amount counts together, bucketed here.
@@ -139,7 +119,7 @@ local function runGroup(base, args)
         push(#rows / 2)
         for i = 1, #rows do out[#out + 1] = rows[i] end
       else
-        counts(key, d.windows, d.ranged)
+        counts(key, d.windows)
       end
     elseif kind == 'delayed' then
       -- Windows (t - delay - w, t - delay]: transactions, then fraud labels (scored at their
@@ -169,7 +149,7 @@ local function runGroup(base, args)
       if noneExist or redis.call('EXISTS', key) == 0 then
         for _ = 1, #d.windows do push(0) end
       else
-        counts(key, d.windows, d.ranged)
+        counts(key, d.windows)
       end
     elseif kind == 'since' then
       -- Earlier uses of the card since it was listed (the current transaction excluded).

@@ -19,7 +19,6 @@ import {
   type StoreReading,
   type VelocityStore,
 } from '../../core/velocity.ts';
-import type { EntityKind } from '../../core/entities.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
@@ -75,18 +74,9 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
 }
 
 /**
- * Entities whose sets hold thousands of members within a window (a big merchant's transactions, a
- * BIN's cards): counted per window (ZCOUNT, O(log n)). Every other entity's sets are `ranged`: read
- * once over the longest window, up to RANGED_ROWS members (counters.lua counts).
- */
-const CROWDED: ReadonlySet<EntityKind> = new Set(['merchant', 'bin']);
-const RANGED_ROWS = 32;
-
-/**
  * The slot definitions as a Lua table literal ahead of counters.lua: in the script's source, never
- * sent (decoding a scoring's argument costs 30–50 µs, measured). Built at every call, so it is kept
- * small: only the fields the script reads, and each distinct list of windows built once and shared
- * (the script never changes them): 37 → ~20 µs per call.
+ * sent (decoding a scoring's argument costs 30–50 µs, measured). Built at every call, so each
+ * distinct list of windows is built once and shared (the script never changes them).
  */
 function luaDefinitions(): string {
   const lists = new Map<string, string>();
@@ -98,14 +88,11 @@ function luaDefinitions(): string {
     return name;
   };
   const entries = Object.entries(SLOT_DEFINITIONS).map(([name, d]) => {
-    const fields = Object.entries(d)
-      .filter(([k]) => k !== 'entity')
-      .map(([k, v]) => `${k}=${lua(v)}`);
-    if ('entity' in d && !CROWDED.has(d.entity)) fields.push('ranged=true');
+    const fields = Object.entries(d).map(([k, v]) => `${k}=${lua(v)}`);
     return `['${name}']={${fields.join(',')}}`;
   });
   const shared = [...lists].map(([literal, name]) => `local ${name} = ${literal}\n`).join('');
-  return `local RANGED_ROWS = ${RANGED_ROWS}\n${shared}local DEFS = {${entries.join(',')}}\n`;
+  return `${shared}local DEFS = {${entries.join(',')}}\n`;
 }
 
 function claimArgs(plan: CounterPlan) {
