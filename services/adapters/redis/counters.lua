@@ -72,15 +72,6 @@ local function runGroup(base, args)
   local function counts(key, windows)
     for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, above(w), ts)) end
   end
-  -- Outcome sets, list entries and fraud labels are absent for almost every entity: one EXISTS
-  -- over all of the group's spares one per key (each is asked again only when some exists).
-  local probed = {}
-  for _, op in ipairs(args.ops) do
-    local kind = DEFS[op.def].op
-    if kind == 'count' or kind == 'exists' then probed[#probed + 1] = KEYS[base + op.key] end
-    if kind == 'delayed' then probed[#probed + 1] = KEYS[base + op.frauds] end
-  end
-  local noneExist = #probed > 1 and redis.call('EXISTS', unpack(probed)) == 0
 
   for _, op in ipairs(args.ops) do
     local key = KEYS[base + op.key]
@@ -142,11 +133,11 @@ local function runGroup(base, args)
       for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, lows[i], his) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       local frauds = KEYS[base + op.frauds]
-      local any = not noneExist and redis.call('EXISTS', frauds) == 1
+      local any = redis.call('EXISTS', frauds) == 1
       for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, lows[i], his) or 0) end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
-      if noneExist or redis.call('EXISTS', key) == 0 then
+      if redis.call('EXISTS', key) == 0 then
         for _ = 1, #d.windows do push(0) end
       else
         counts(key, d.windows)
@@ -155,7 +146,7 @@ local function runGroup(base, args)
       -- Earlier uses of the card since it was listed (the current transaction excluded).
       push(args.since and redis.call('ZCOUNT', key, '(' .. (args.since * 1000), '(' .. ts) or 0)
     elseif kind == 'exists' then
-      push(noneExist and 0 or redis.call('EXISTS', key))
+      push(redis.call('EXISTS', key))
     end
   end
   return out
