@@ -13,8 +13,12 @@
 //   npm run bench:cost -- --cluster          on a three-master Redis Cluster
 //   npm run bench:cost -- --transactions N --concurrency N
 //   npm run bench:cost -- --against a56a654  also runs the same traffic on that commit (a git worktree), back to back
+//   npm run bench:cost -- --instructions     Redis under callgrind (valgrind): instructions redis-server executes
+//                                            per scoring, one scoring at a time, 2,000 by default. Deterministic
+//                                            to a fraction of a per cent where CPU times on these shared machines
+//                                            vary by ±15 %: the figure to compare commits by (with --against)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +31,7 @@ const { values: opts } = parseArgs({
     transactions: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '32' },
     cluster: { type: 'boolean', default: false },
+    instructions: { type: 'boolean', default: false },
     against: { type: 'string' },
     root: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -35,17 +40,38 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster] [--against <git ref>]\n',
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | --instructions] [--against <git ref>]\n',
   );
   process.exit(0);
 }
-const N = Number(opts.transactions),
-  CONCURRENCY = Number(opts.concurrency);
+// Under callgrind Redis runs ~50× slower: fewer scorings, one at a time (the same commands in the
+// same order every run), unless asked otherwise.
+const given = (name: string) => process.argv.includes(`--${name}`);
+const N = Number(opts.instructions && !given('transactions') ? 2000 : opts.transactions),
+  CONCURRENCY = Number(opts.instructions && !given('concurrency') ? 1 : opts.concurrency);
 if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
   process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
   process.exit(2);
 }
+if (opts.instructions && opts.cluster) {
+  process.stderr.write('bench:cost: --instructions counts one Redis; leave out --cluster\n');
+  process.exit(2);
+}
+if (opts.instructions && !commandExists('valgrind')) {
+  process.stderr.write(
+    'bench:cost: --instructions needs valgrind (Debian package valgrind) and its callgrind_control\n',
+  );
+  process.exit(2);
+}
 const log = (m: string) => process.stderr.write(`bench:cost: ${m}\n`);
+function commandExists(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const HERE = new URL('..', import.meta.url).pathname;
 // The code measured: this checkout, or (--root) another commit's worktree driven by this script.
 const ROOT = opts.root ?? HERE;
@@ -65,6 +91,22 @@ interface Result {
   keys: number;
   /** Key families (`<kind letter>:<suffix>`, e.g. c:l a card's log, t:m a transaction's marker) by share of the keys' memory. */
   memoryByFamily: string[];
+  /** --instructions: instructions redis-server executed per scoring (callgrind). */
+  redisInstructionsPerTx?: number;
+}
+
+/** Counts redis-server's instructions from now on (callgrind_control zeroes its counters). */
+function zeroInstructions(pid: number): void {
+  execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+}
+/** Instructions counted since the last zero: callgrind dumps them to `<out>.<n>` ("summary: N"). */
+function instructionsSinceZero(pid: number, outFile: string): number {
+  execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+  for (let n = 9; n >= 1; n--) {
+    const dump = `${outFile}.${n}`;
+    if (existsSync(dump)) return Number(/^summary: (\d+)/m.exec(readFileSync(dump, 'utf8'))![1]);
+  }
+  throw new Error(`callgrind wrote no dump next to ${outFile}`);
 }
 
 /** Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names them). */
@@ -111,7 +153,12 @@ async function measure(label: string): Promise<Result> {
   const { RedisServer } = await import(join(HERE, 'test/support/redis-server.ts'));
   const { RedisCluster } = await import(join(HERE, 'test/support/redis-cluster.ts'));
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-bench-cost-'));
-  const single = opts.cluster ? undefined : await RedisServer.start();
+  const callgrindOut = join(stateDir, 'callgrind.out');
+  const single = opts.cluster
+    ? undefined
+    : await RedisServer.start(
+        opts.instructions ? { wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${callgrindOut}`] } : {},
+      );
   const cluster = opts.cluster ? await RedisCluster.start() : undefined;
   const ports: number[] = single ? [single.port] : cluster!.nodes.map((n: { port: number }) => n.port);
   try {
@@ -169,12 +216,14 @@ async function measure(label: string): Promise<Result> {
       return { cpu, calls, byCommand };
     };
     const r0 = await redisCpu();
+    if (opts.instructions) zeroInstructions(single!.pid!);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const { decisions, degraded } = await run(requests.slice(2000));
     await runtime.flaggedSink.drain();
     const wall = (performance.now() - t0) / 1000;
     const c1 = process.cpuUsage(c0);
+    const instructions = opts.instructions ? instructionsSinceZero(single!.pid!, callgrindOut) : undefined;
     const r1 = await redisCpu();
     await runtime.close();
     // Every key the run wrote (counters, markers, stored responses) stays for its retention: the
@@ -183,7 +232,8 @@ async function measure(label: string): Promise<Result> {
     const cards = new Set(requests.map((t) => t.request.card.number)).size;
     let keys = 0;
     for (const port of ports) keys += Number(/keys=(\d+)/.exec(await redisInfo(port, 'keyspace'))?.[1] ?? 0);
-    const families = await memoryByFamily(ports);
+    // Under callgrind a pass over every key would take minutes: not measured there.
+    const families = opts.instructions ? [] : await memoryByFamily(ports);
     // Where Redis spends it (script time includes the commands the script calls).
     const topCommands = [...r1.byCommand]
       .map(([name, c]) => {
@@ -207,6 +257,7 @@ async function measure(label: string): Promise<Result> {
       cards,
       keys,
       memoryByFamily: families,
+      ...(instructions !== undefined ? { redisInstructionsPerTx: instructions / N } : {}),
     };
   } finally {
     await single?.stop();
@@ -232,12 +283,21 @@ function print(results: Result[]) {
   for (const r of results) process.stdout.write(`  ${r.label}, Redis per transaction: ${r.topCommands.join(', ')}\n`);
   for (const r of results)
     process.stdout.write(
-      `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist); by key family: ${r.memoryByFamily.join(', ')}\n`,
+      `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist)${r.memoryByFamily.length ? `; by key family: ${r.memoryByFamily.join(', ')}` : ''}\n`,
     );
+  for (const r of results)
+    if (r.redisInstructionsPerTx !== undefined)
+      process.stdout.write(
+        `  ${r.label}, redis-server instructions per transaction (callgrind): ${Math.round(r.redisInstructionsPerTx).toLocaleString('en-US')} (CPU times above are under valgrind: compare these)\n`,
+      );
   if (results.length === 2) {
     const [a, b] = results as [Result, Result];
+    const instructions =
+      a.redisInstructionsPerTx && b.redisInstructionsPerTx
+        ? `, Redis instructions ${(b.redisInstructionsPerTx / a.redisInstructionsPerTx).toFixed(3)}`
+        : '';
     process.stdout.write(
-      `ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)} (target: each at most 0.25 of the commit before the cost work)\n`,
+      `ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)}${instructions} (target: each at most 0.25 of the commit before the cost work)\n`,
     );
   }
 }
@@ -270,6 +330,7 @@ if (opts.against) {
         '--concurrency',
         String(CONCURRENCY),
         ...(opts.cluster ? ['--cluster'] : []),
+        ...(opts.instructions ? ['--instructions'] : []),
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -30,15 +30,24 @@ export class RedisServer {
   /** Durable: an append-only file fsynced on every write, so a killed server comes back with its data, as a production Redis does. */
   private readonly durable: boolean;
 
-  private constructor(port: number, durable: boolean) {
+  /** A command the server runs under (a profiler: bench:cost --instructions runs it under callgrind). */
+  private readonly wrapper: readonly string[];
+
+  private constructor(port: number, durable: boolean, wrapper: readonly string[]) {
     this.port = port;
     this.durable = durable;
+    this.wrapper = wrapper;
   }
 
-  static async start(options: { durable?: boolean } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options.durable ?? false);
+  static async start(options: { durable?: boolean; wrapper?: readonly string[] } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.durable ?? false, options.wrapper ?? []);
     await server.resume();
     return server;
+  }
+
+  /** The server's process id (the wrapper's when it runs under one). */
+  get pid(): number | undefined {
+    return this.process?.pid;
   }
 
   get url(): string {
@@ -49,9 +58,11 @@ export class RedisServer {
   async resume(): Promise<void> {
     const binary = process.env.LEAKGUARD_TEST_REDIS_SERVER ?? 'redis-server';
     const persistence = this.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    const [command, ...prefix] = [...this.wrapper, binary];
     this.process = spawn(
-      binary,
+      command!,
       [
+        ...prefix,
         '--port',
         String(this.port),
         '--bind',
@@ -66,7 +77,7 @@ export class RedisServer {
       ],
       { stdio: 'ignore' },
     );
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + (this.wrapper.length ? 60_000 : 10_000);
     while (Date.now() < deadline) {
       if (await redisPing(this.port)) return;
       await new Promise((r) => setTimeout(r, 50));
