@@ -9,11 +9,32 @@
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
 -- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
 -- caller records again, which changes nothing already recorded, and reads).
+-- Formatting a number as a string (tostring, concatenation, table.concat) costs Lua a printf of
+-- 14 significant digits: ~1,500 instructions, more than many commands. A call formats each
+-- distinct number once: the counting time and its window bounds are the same for every group, and
+-- a reading's ~90 numbers are mostly a handful of small counts (bench:cost --instructions).
+local FORMATTED, EXCLUSIVE = {}, {}
+local function formatted(n)
+  local s = FORMATTED[n]
+  if not s then s = tostring(n); FORMATTED[n] = s end
+  return s
+end
+-- A score range's exclusive bound, '(n'.
+local function exclusive(n)
+  local s = EXCLUSIVE[n]
+  if not s then s = '(' .. formatted(n); EXCLUSIVE[n] = s end
+  return s
+end
+
 -- The reading kept on the marker, in the format of services/core/velocity.ts encodeRawReading:
 -- watchlist entries joined by ',', '|', then each group's numbers joined by ',', groups by ';'.
 local function encodeReading(entries, groups)
   local parts = {}
-  for i, g in ipairs(groups) do parts[i] = table.concat(g, ',') end
+  for i, g in ipairs(groups) do
+    local texts = {}
+    for j, v in ipairs(g) do texts[j] = type(v) == 'number' and formatted(v) or v end
+    parts[i] = table.concat(texts, ',')
+  end
   return table.concat(entries, ',') .. '|' .. table.concat(parts, ';')
 end
 
@@ -43,20 +64,11 @@ local function runGroup(base, args)
   local out = {}
   -- Numbers go back as integer replies: formatting each as a string costs more than the command.
   local function push(v) out[#out + 1] = v end
-  -- Number arguments are formatted once per call, not once per command: a window's lower bound
-  -- '(t - w', the time, a retention's TTL (formatting a 13-digit number costs as much as a ZCOUNT).
-  local ts = tostring(t)
-  local bounds, ttls = {}, {}
-  local function above(w)
-    local b = bounds[w]
-    if not b then b = '(' .. (t - w); bounds[w] = b end
-    return b
-  end
-  local function ttl(retention)
-    local v = ttls[retention]
-    if not v then v = tostring(retention + 3600000); ttls[retention] = v end
-    return v
-  end
+  -- Number arguments are formatted once per call (formatted), not once per command: a window's
+  -- lower bound '(t - w', the time, a retention's TTL.
+  local ts = formatted(t)
+  local function above(w) return exclusive(t - w) end
+  local function ttl(retention) return formatted(retention + 3600000) end
   -- Trimming and capping only bound memory (windows never count what is out of range), so they
   -- run on a sample of writes, chosen by the event time's seconds plus its milliseconds: 1 in 16
   -- and 1 in 32 whether times come to the millisecond or to the second (times in whole seconds,
