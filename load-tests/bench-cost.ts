@@ -288,7 +288,7 @@ function print(results: Result[]) {
   for (const r of results)
     if (r.redisInstructionsPerTx !== undefined)
       process.stdout.write(
-        `  ${r.label}, redis-server instructions per transaction (callgrind): ${Math.round(r.redisInstructionsPerTx).toLocaleString('en-US')} (CPU times above are under valgrind: compare these)\n`,
+        `  ${r.label}, redis-server instructions per transaction (callgrind): ${Math.round(r.redisInstructionsPerTx).toLocaleString('en-US')} (the Redis CPU time above is under valgrind: compare these)\n`,
       );
   if (results.length === 2) {
     const [a, b] = results as [Result, Result];
