@@ -108,7 +108,7 @@ function claimArgs(plan: CounterPlan) {
 }
 
 /** score.lua's keys and argument for a plan (one Redis, one call). */
-export function scoreArguments(plan: CounterPlan): { keys: string[]; arg: string } {
+function scoreArguments(plan: CounterPlan): { keys: string[]; arg: string } {
   const keys = [plan.marker, plan.response];
   const buckets = (plan.watch?.slots ?? []).map((s) => ({
     key: keys.push(watchlistBucketKey(s.bucket)),
