@@ -20,6 +20,7 @@ import {
   type VelocityStore,
 } from '../../core/velocity.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
+import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
@@ -179,10 +180,25 @@ export class RedisVelocityStore implements VelocityStore {
     for (const round of rounds(plans)) {
       const got = this.cluster
         ? await this.claimedThenRecorded(round.map((i) => plans[i]!))
-        : await Promise.all(round.map((i) => this.recordInOneCall(plans[i]!)));
+        : await Promise.all(this.inOneWrite(() => round.map((i) => this.recordInOneCall(plans[i]!))));
       round.forEach((i, j) => (readings[i] = got[j]!));
     }
     return readings;
+  }
+
+  /**
+   * Commands issued together on the single-Redis connection leave in one write (a batch's scripts:
+   * one system call instead of one each, and Redis reads them at once). Only where all are issued
+   * at the same moment: corking every tick made scorings wait for each other (connection.ts).
+   */
+  private inOneWrite<T>(issue: () => T): T {
+    const socket = this.cluster ? undefined : (this.redis as Redis).stream;
+    socket?.cork();
+    try {
+      return issue();
+    } finally {
+      socket?.uncork();
+    }
   }
 
   /** One Redis: everything in one atomic call. */

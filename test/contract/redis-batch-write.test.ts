@@ -1,0 +1,54 @@
+// The stream's batches on one Redis (services/adapters/redis/velocity-store.ts recordAndReadMany):
+// the batch's scripts leave the engine in one write (one system call, not one each), and every
+// transaction still gets its own reading, in the batch's order.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
+import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
+import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(() => server.stop());
+
+const T0 = Date.parse('2026-11-01T12:00:00Z');
+const facts = (i: number): TransactionFacts => ({
+  merchantId: 'm1',
+  transactionId: `batch-${i}`,
+  payloadHash: `h${i}`,
+  occurredAt: T0 + i * 1000,
+  amountCents: 1000,
+  small: false,
+  entities: { card: ['card-1'], merchant: ['m1'], bin: ['411111'], device: [`device-${i % 5}`] },
+});
+
+it('sends a batch of 40 scorings in one write, each reading in the batch order', async () => {
+  const redis = await whenReady(connectRedis(server.url));
+  try {
+    const store = new RedisVelocityStore(redis);
+    await store.recordAndRead(buildCounterPlan(facts(-1), REDIS_KEYS)); // the script is loaded
+    // What the socket hands to the system: one _write or _writev call per flush (Node's Writable).
+    const socket = (redis as Redis).stream as Socket & Record<'_write' | '_writev', (...a: unknown[]) => void>;
+    let flushes = 0;
+    for (const name of ['_write', '_writev'] as const) {
+      const original = socket[name].bind(socket);
+      socket[name] = (...args: unknown[]) => {
+        flushes++;
+        original(...args);
+      };
+    }
+    const readings = await store.recordAndReadMany(
+      Array.from({ length: 40 }, (_, i) => buildCounterPlan(facts(i), REDIS_KEYS)),
+    );
+    expect(flushes).toBe(1); // one per script would be 40
+    // The card's count grows by one per transaction, in the batch's order.
+    expect(readings.map((r) => r.velocity!.card_count_10m)).toEqual(Array.from({ length: 40 }, (_, i) => i + 2));
+  } finally {
+    await redis.quit();
+  }
+});
