@@ -205,22 +205,27 @@ export class Engine {
     // A transaction repeated within the batch answers as a retry after the first would: a replay
     // of the first's stored response (the store read it again, in a later round, to no effect).
     const first = new Map<string, { hash: string; result: ScoreResult }>();
-    prepared.forEach(({ index, p }, i) => {
-      const earlier = first.get(p.plan.marker);
-      if (
-        earlier?.hash === p.plan.payloadHash &&
-        earlier.result.kind === 'scored' &&
-        !earlier.result.response.degraded
-      ) {
-        const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
-        this.options.observer?.scored?.(p.merchantId, p.req, replay);
-        results[index] = replay;
-        return;
-      }
-      const result = this.conclude(p, readings[i]);
-      if (!earlier) first.set(p.plan.marker, { hash: p.plan.payloadHash, result });
-      results[index] = result;
-    });
+    const concludeAll = () =>
+      prepared.forEach(({ index, p }, i) => {
+        const earlier = first.get(p.plan.marker);
+        if (
+          earlier?.hash === p.plan.payloadHash &&
+          earlier.result.kind === 'scored' &&
+          !earlier.result.response.degraded
+        ) {
+          const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
+          this.options.observer?.scored?.(p.merchantId, p.req, replay);
+          results[index] = replay;
+          return;
+        }
+        const result = this.conclude(p, readings[i]);
+        if (!earlier) first.set(p.plan.marker, { hash: p.plan.payloadHash, result });
+        results[index] = result;
+      });
+    // The batch's responses are stored at once: they may leave together.
+    const store = this.options.store;
+    if (store.together) store.together(concludeAll);
+    else concludeAll();
     return results;
   }
 

@@ -692,6 +692,8 @@ export interface VelocityStore {
   recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]>;
   /** Stores the response for retries and, once per transaction, the watchlist hit. */
   saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void>;
+  /** Runs `issue`, whose store calls are all made at once (a batch's responses): they may leave together. */
+  together?<T>(issue: () => T): T;
   /** Records a merchant's outcome once per kind; 'unknown' when the transaction was never scored here. */
   recordOutcome(
     merchantId: string,

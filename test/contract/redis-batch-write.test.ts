@@ -27,11 +27,14 @@ const facts = (i: number): TransactionFacts => ({
   entities: { card: ['card-1'], merchant: ['m1'], bin: ['411111'], device: [`device-${i % 5}`] },
 });
 
-it('sends a batch of 40 scorings in one write, each reading in the batch order', async () => {
+it('sends a batch of 40 scorings in one write, each reading in the batch order, and their responses in another', async () => {
   const redis = await whenReady(connectRedis(server.url));
   try {
     const store = new RedisVelocityStore(redis);
-    await store.recordAndRead(buildCounterPlan(facts(-1), REDIS_KEYS)); // the script is loaded
+    // The scripts are loaded (the first use of each on a connection is sent twice: EVALSHA, EVAL).
+    const warm = buildCounterPlan(facts(-1), REDIS_KEYS);
+    await store.recordAndRead(warm);
+    await store.saveResponse(warm, '{}');
     // What the socket hands to the system: one _write or _writev call per flush (Node's Writable).
     const socket = (redis as Redis).stream as Socket & Record<'_write' | '_writev', (...a: unknown[]) => void>;
     let flushes = 0;
@@ -42,12 +45,18 @@ it('sends a batch of 40 scorings in one write, each reading in the batch order',
         original(...args);
       };
     }
-    const readings = await store.recordAndReadMany(
-      Array.from({ length: 40 }, (_, i) => buildCounterPlan(facts(i), REDIS_KEYS)),
-    );
+    const plans = Array.from({ length: 40 }, (_, i) => buildCounterPlan(facts(i), REDIS_KEYS));
+    const readings = await store.recordAndReadMany(plans);
     expect(flushes).toBe(1); // one per script would be 40
     // The card's count grows by one per transaction, in the batch's order.
     expect(readings.map((r) => r.velocity!.card_count_10m)).toEqual(Array.from({ length: 40 }, (_, i) => i + 2));
+
+    // The batch's responses, stored at once (engine scoreBatch), leave together too; retries replay them.
+    flushes = 0;
+    await Promise.all(store.together(() => plans.map((plan, i) => store.saveResponse(plan, `{"n":${i}}`))));
+    expect(flushes).toBe(1);
+    const replayed = await store.recordAndRead(plans[7]!);
+    expect([replayed.status, replayed.storedResponse]).toEqual(['replay', '{"n":7}']);
   } finally {
     await redis.quit();
   }

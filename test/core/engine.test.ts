@@ -103,3 +103,48 @@ describe('a retry of a transaction counted but not answered', () => {
     expect(again).toMatchObject({ kind: 'scored', replayed: true, response: first.response });
   });
 });
+
+describe('a batch (the stream)', () => {
+  it("stores its responses inside the store's together(), all at once", async () => {
+    const memory = new MemoryVelocityStore();
+    const events: string[] = [];
+    let inside = false;
+    const store: VelocityStore = {
+      keys: memory.keys,
+      recordAndRead: (plan) => memory.recordAndRead(plan),
+      recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
+      saveResponse: async (plan, response, hit) => {
+        events.push(inside ? 'saved inside' : 'saved outside');
+        await memory.saveResponse(plan, response, hit);
+      },
+      together: (issue) => {
+        inside = true;
+        try {
+          return issue();
+        } finally {
+          inside = false;
+        }
+      },
+      recordOutcome: (...a) => memory.recordOutcome(...a),
+      transactionOf: (...a) => memory.transactionOf(...a),
+      ping: () => memory.ping(),
+      close: () => memory.close(),
+    };
+    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+    const rates = readRatesFile();
+    const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000 });
+    const request = (transactionId: string) =>
+      parse({
+        transactionId,
+        amount: 25,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      });
+    const results = await engine.scoreBatch(
+      ['b1', 'b2', 'b3'].map((id) => ({ merchantId: 'm1', request: request(id) })),
+    );
+    expect(results.map((r) => r.kind)).toEqual(['scored', 'scored', 'scored']);
+    expect(events).toEqual(['saved inside', 'saved inside', 'saved inside']);
+  });
+});

@@ -180,18 +180,18 @@ export class RedisVelocityStore implements VelocityStore {
     for (const round of rounds(plans)) {
       const got = this.cluster
         ? await this.claimedThenRecorded(round.map((i) => plans[i]!))
-        : await Promise.all(this.inOneWrite(() => round.map((i) => this.recordInOneCall(plans[i]!))));
+        : await Promise.all(this.together(() => round.map((i) => this.recordInOneCall(plans[i]!))));
       round.forEach((i, j) => (readings[i] = got[j]!));
     }
     return readings;
   }
 
   /**
-   * Commands issued together on the single-Redis connection leave in one write (a batch's scripts:
-   * one system call instead of one each, and Redis reads them at once). Only where all are issued
-   * at the same moment: corking every tick made scorings wait for each other (connection.ts).
+   * Commands issued together on the single-Redis connection leave in one write (a batch's scripts
+   * and responses: one system call instead of one each). Only where all are issued at the same
+   * moment: corking every tick made scorings wait for each other (connection.ts).
    */
-  private inOneWrite<T>(issue: () => T): T {
+  together<T>(issue: () => T): T {
     const socket = this.cluster ? undefined : (this.redis as Redis).stream;
     socket?.cork();
     try {
