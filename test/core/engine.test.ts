@@ -45,6 +45,21 @@ describe('payload identity for idempotency', () => {
   });
 });
 
+/** The memory store with some of its methods replaced. */
+function over(memory: MemoryVelocityStore, replaced: Partial<VelocityStore>): VelocityStore {
+  return {
+    keys: memory.keys,
+    recordAndRead: (plan) => memory.recordAndRead(plan),
+    recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
+    saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),
+    recordOutcome: (...a) => memory.recordOutcome(...a),
+    transactionOf: (...a) => memory.transactionOf(...a),
+    ping: () => memory.ping(),
+    close: () => memory.close(),
+    ...replaced,
+  };
+}
+
 describe('a retry of a transaction counted but not answered', () => {
   it('decides as the first try did, at the time it was counted, even without occurredAt and after the counters moved on', async () => {
     const t0 = Date.parse('2026-11-02T10:00:00Z');
@@ -52,18 +67,11 @@ describe('a retry of a transaction counted but not answered', () => {
     const memory = new MemoryVelocityStore();
     // The first answer is never stored (the process died between the script and the store write).
     let dropSave = true;
-    const store: VelocityStore = {
-      keys: memory.keys,
-      recordAndRead: (plan) => memory.recordAndRead(plan),
-      recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
+    const store = over(memory, {
       saveResponse: async (plan, response, hit) => {
         if (!dropSave) await memory.saveResponse(plan, response, hit);
       },
-      recordOutcome: (...a) => memory.recordOutcome(...a),
-      transactionOf: (...a) => memory.transactionOf(...a),
-      ping: () => memory.ping(),
-      close: () => memory.close(),
-    };
+    });
     const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
     const rates = readRatesFile();
     const engine = new Engine({
@@ -109,10 +117,7 @@ describe('a batch (the stream)', () => {
     const memory = new MemoryVelocityStore();
     const events: string[] = [];
     let inside = false;
-    const store: VelocityStore = {
-      keys: memory.keys,
-      recordAndRead: (plan) => memory.recordAndRead(plan),
-      recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
+    const store = over(memory, {
       saveResponse: async (plan, response, hit) => {
         events.push(inside ? 'saved inside' : 'saved outside');
         await memory.saveResponse(plan, response, hit);
@@ -125,11 +130,7 @@ describe('a batch (the stream)', () => {
           inside = false;
         }
       },
-      recordOutcome: (...a) => memory.recordOutcome(...a),
-      transactionOf: (...a) => memory.transactionOf(...a),
-      ping: () => memory.ping(),
-      close: () => memory.close(),
-    };
+    });
     const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
     const rates = readRatesFile();
     const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000 });
