@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
 import { flaggedPerThousand, redisInfo, redisUsedMemory } from './lib/harness.ts';
+import { which } from '../scripts/provision.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -57,21 +58,13 @@ if (opts.instructions && opts.cluster) {
   process.stderr.write('bench:cost: --instructions counts one Redis; leave out --cluster\n');
   process.exit(2);
 }
-if (opts.instructions && !commandExists('valgrind')) {
+if (opts.instructions && !(which('valgrind') && which('callgrind_control'))) {
   process.stderr.write(
     'bench:cost: --instructions needs valgrind (Debian package valgrind) and its callgrind_control\n',
   );
   process.exit(2);
 }
 const log = (m: string) => process.stderr.write(`bench:cost: ${m}\n`);
-function commandExists(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const HERE = new URL('..', import.meta.url).pathname;
 // The code measured: this checkout, or (--root) another commit's worktree driven by this script.
 const ROOT = opts.root ?? HERE;

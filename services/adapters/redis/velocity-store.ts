@@ -108,6 +108,10 @@ function claimArgs(plan: CounterPlan) {
   };
 }
 
+/** A JSON object's text with one more field whose value is JSON text already (the operations). */
+const withJsonField = (objectJson: string, name: string, valueJson: string) =>
+  `${objectJson.slice(0, -1)},"${name}":${valueJson}}`;
+
 /** score.lua's keys and argument for a plan (one Redis, one call). */
 function scoreArguments(plan: CounterPlan): { keys: string[]; arg: string } {
   const keys = [plan.marker, plan.response];
@@ -122,7 +126,7 @@ function scoreArguments(plan: CounterPlan): { keys: string[]; arg: string } {
     for (const key of groupKeys) keys.push(key);
   }
   const rest = JSON.stringify({ claim: claimArgs(plan), ref: plan.ref, tail: plan.tail, buckets });
-  return { keys, arg: `${rest.slice(0, -1)},"groups":[${groups}]}` };
+  return { keys, arg: withJsonField(rest, 'groups', `[${groups}]`) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -295,7 +299,7 @@ export class RedisVelocityStore implements VelocityStore {
     const call = (g: SlotGroup) => {
       const { keys: groupKeys, ops } = groupArgs(g);
       const head = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}) });
-      const arg = `${head.slice(0, -1)},"ops":${ops}}`;
+      const arg = withJsonField(head, 'ops', ops);
       return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
     };
     const outputs = await Promise.all(
