@@ -17,10 +17,14 @@
 //                                            per scoring, one scoring at a time, 2,000 by default. Deterministic
 //                                            to a fraction of a per cent where CPU times on these shared machines
 //                                            vary by ±15 %: the figure to compare commits by (with --against)
+//   npm run bench:cost -- --instructions --profile DIR
+//                                            also keeps each run's callgrind profile of the measured scorings in
+//                                            DIR, for `callgrind_annotate DIR/<run>.callgrind`: which functions
+//                                            of Redis and its Lua the instructions went to
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
@@ -33,6 +37,7 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     cluster: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     against: { type: 'string' },
     root: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -41,7 +46,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | --instructions] [--against <git ref>]\n',
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | --instructions [--profile DIR]] [--against <git ref>]\n',
   );
   process.exit(0);
 }
@@ -52,6 +57,10 @@ const N = Number(opts.instructions && !given('transactions') ? 2000 : opts.trans
   CONCURRENCY = Number(opts.instructions && !given('concurrency') ? 1 : opts.concurrency);
 if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
   process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
+  process.exit(2);
+}
+if (opts.profile && !opts.instructions) {
+  process.stderr.write('bench:cost: --profile keeps the callgrind profile of --instructions; add --instructions\n');
   process.exit(2);
 }
 if (opts.instructions && opts.cluster) {
@@ -93,11 +102,11 @@ function zeroInstructions(pid: number): void {
   execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
 }
 /** Instructions counted since the last zero: callgrind dumps them to `<out>.<n>` ("summary: N"). */
-function instructionsSinceZero(pid: number, outFile: string): number {
+function instructionsSinceZero(pid: number, outFile: string): { count: number; dump: string } {
   execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
   for (let n = 9; n >= 1; n--) {
     const dump = `${outFile}.${n}`;
-    if (existsSync(dump)) return Number(/^summary: (\d+)/m.exec(readFileSync(dump, 'utf8'))![1]);
+    if (existsSync(dump)) return { count: Number(/^summary: (\d+)/m.exec(readFileSync(dump, 'utf8'))![1]), dump };
   }
   throw new Error(`callgrind wrote no dump next to ${outFile}`);
 }
@@ -216,7 +225,14 @@ async function measure(label: string): Promise<Result> {
     await runtime.flaggedSink.drain();
     const wall = (performance.now() - t0) / 1000;
     const c1 = process.cpuUsage(c0);
-    const instructions = opts.instructions ? instructionsSinceZero(single!.pid!, callgrindOut) : undefined;
+    const counted = opts.instructions ? instructionsSinceZero(single!.pid!, callgrindOut) : undefined;
+    const instructions = counted?.count;
+    if (counted && opts.profile) {
+      mkdirSync(opts.profile, { recursive: true });
+      const kept = join(opts.profile, `${label.replace(/[^\w.-]+/g, '-')}.callgrind`);
+      copyFileSync(counted.dump, kept);
+      log(`callgrind profile of ${label}: ${kept} (callgrind_annotate ${kept})`);
+    }
     const r1 = await redisCpu();
     await runtime.close();
     // Every key the run wrote (counters, markers, stored responses) stays for its retention: the
@@ -324,6 +340,7 @@ if (opts.against) {
         String(CONCURRENCY),
         ...(opts.cluster ? ['--cluster'] : []),
         ...(opts.instructions ? ['--instructions'] : []),
+        ...(opts.profile ? ['--profile', resolve(opts.profile)] : []),
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
