@@ -19,6 +19,7 @@ import { WatchlistRegistry } from './watchlist-registry.ts';
 import { RedisVelocityStore } from './adapters/redis/velocity-store.ts';
 import { connectRedis, redisTargetOf, whenReady, type RedisClient } from './adapters/redis/connection.ts';
 import { migrateKeyLayout } from './adapters/redis/key-migration.ts';
+import { moveDistinctSetsIntoLogs } from './adapters/redis/velocity-migration.ts';
 import { loadKeyring } from './card-keys.ts';
 import { loadDataKeyring } from './data-keys.ts';
 import { PersonalDataCipher, protectFlagged } from './cases/personal-data.ts';
@@ -336,6 +337,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     model: () => models?.model,
   });
   let scanTimer: NodeJS.Timeout | undefined;
+  /** The background move of old distinct sets (velocity-migration.ts), awaited before closing. */
+  let distinctMove: Promise<void> | undefined;
   let cases: CaseSystem | undefined;
   let webhooks: WebhookSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
@@ -497,6 +500,14 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
             logger.info(m, 'Redis keys renamed to the cluster layout (docs/redis-cluster.md)'),
           (error: unknown) => logger.error({ err: error }, 'Redis key layout migration failed'),
         );
+        // Cards' distinct sets of the previous version, into their logs: in the background.
+        distinctMove ??= moveDistinctSetsIntoLogs(redis).then(
+          (m) =>
+            void (
+              m.sets > 0 && logger.info(m, "cards' distinct sets moved into their logs (docs/velocity-features.md)")
+            ),
+          (error: unknown) => logger.error({ err: error }, "moving cards' distinct sets into their logs failed"),
+        );
       }
       if (ready)
         await watchlistRegistry
@@ -517,6 +528,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       return checks;
     },
     async close() {
+      await distinctMove;
       stopWatching();
       stopWatchingRates();
       stopWatchingModel?.();

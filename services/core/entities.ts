@@ -5,6 +5,16 @@ import type { CardKeyring } from './card.ts';
 import { KeyedHmac, keyedHmac } from './hmac.ts';
 
 export type EntityKind = 'card' | 'device' | 'ip' | 'email' | 'shipping' | 'merchant' | 'bin';
+/** One letter per kind: in Redis key names, and tagging the distinct members a card's log keeps. */
+export const KIND_LETTER: Record<EntityKind, string> = {
+  card: 'c',
+  device: 'd',
+  ip: 'i',
+  email: 'e',
+  shipping: 's',
+  merchant: 'm',
+  bin: 'b',
+};
 
 export interface Address {
   name?: string | undefined;

@@ -2,7 +2,7 @@
 // turns into one atomic plan of counter operations. Both stores (Redis, memory) execute the
 // same plan, so their answers are the same by construction and by contract test.
 // docs/velocity-features.md explains every feature in words.
-import type { EntityKind } from './entities.ts';
+import { KIND_LETTER, type EntityKind } from './entities.ts';
 import { OUTCOME_KINDS, type CountedOutcome, type StoreKeys } from './store-keys.ts';
 import type { ListLookup } from './lists.ts';
 
@@ -145,10 +145,14 @@ export const VELOCITY_FEATURES: readonly string[] = [
   ...OUTCOME_COUNTERS.flatMap((c) => c.kinds.flatMap((k) => OUTCOME_NAMES.get(c)!.get(k)!)),
   ...DELAYED_COUNTERS.flatMap((c) => DELAYED_NAMES.get(c)!),
 ];
-/** Changes whenever the counter definitions do (FNV-1a over the feature names): a reading kept across a deploy is not reused. */
+/**
+ * Changes whenever the counter definitions or the plan's arrangement do (FNV-1a over the feature
+ * names and PLAN_FORMAT): a reading kept across a deploy is not reused.
+ */
+const PLAN_FORMAT = 'distinct members in the card log';
 const DEFINITIONS_TAG = (() => {
   let h = 0x811c9dc5;
-  for (const ch of VELOCITY_FEATURES.join(',')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  for (const ch of `${VELOCITY_FEATURES.join(',')}|${PLAN_FORMAT}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
   return (h >>> 0).toString(36);
 })();
 
@@ -211,10 +215,12 @@ export interface TransactionFacts {
  * are summed there: identities of a rotating key and sub-identities of a spread entity add up).
  * `write`: this key records the transaction (log: member `ref|cents|small`; delayed: `ref`;
  * distinct: `member`), at the counting time.
+ * A distinct counter kept in its entity's log (`inLog`, see sharesLog) is written by the log's
+ * operation (`distinctMembers`, in the same ZADD, latest time kept) and counted from the log's read.
  */
 export type SlotOp = SlotDefinition & { def: string; key: string; out: number } & (
-    | { op: 'log'; write: boolean }
-    | { op: 'distinct'; write: boolean; member: string; union: boolean }
+    | { op: 'log'; write: boolean; distinctMembers: string[] }
+    | { op: 'distinct'; write: boolean; member: string; union: boolean; inLog: boolean }
     | { op: 'count' }
     | { op: 'delayed'; frauds: string; write: boolean }
     | { op: 'since' }
@@ -234,13 +240,42 @@ export type SlotDefinition =
   | { op: 'count'; windows: number[] }
   /** Transactions per window over (t − delay − w, t − delay], then fraud labels per window. */
   | { op: 'delayed'; retentionMs: number; cap: number; delayMs: number; windows: number[] }
-  /** The card's transactions since it was listed (the time comes from the watchlist entry). */
-  | { op: 'since' }
+  /** The card's transactions since it was listed (the time comes from the watchlist entry), counted in its log's read over `horizonMs`. */
+  | { op: 'since'; horizonMs: number }
   /** 1 when the key exists (negative and allow lists). */
   | { op: 'exists' };
 
 const maxOfWindows = (ws: number[]) => Math.max(0, ...ws);
 const msOf = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[w]);
+/** How far back each entity's log reaches: its longest window. */
+const LOG_RETENTION_MS: Partial<Record<EntityKind, number>> = Object.fromEntries(
+  LOG_COUNTERS.map((c) => [
+    c.entity,
+    maxOfWindows(msOf([...c.counts, ...(c.amounts ?? []), ...(c.smallAmounts ?? [])])),
+  ]),
+);
+/** The distinct counters whose entity's log is read whole (it has sums) over at least their windows. */
+const IN_READ_LOG: ReadonlySet<DistinctCounter> = new Set(
+  DISTINCT_COUNTERS.filter((c) => {
+    const log = LOG_COUNTERS.find((l) => l.entity === c.entity);
+    return (
+      !!(log?.amounts?.length || log?.smallAmounts?.length) &&
+      maxOfWindows(msOf(c.windows)) <= LOG_RETENTION_MS[c.entity]!
+    );
+  }),
+);
+/**
+ * A distinct counter whose entity's log is read whole at every scoring anyway (the card's, for its
+ * sums) keeps its members in that log, tagged `#<letter of their kind>` (a transaction's member
+ * starts with a merchant id: letters, digits, `._-`): written in the log's ZADD, counted from the
+ * log's read, with no key, write, expiry or count per window of its own. Not when the entity is
+ * spread: a member and a transaction land in different sub-identities.
+ */
+export function sharesLog(c: DistinctCounter): boolean {
+  return IN_READ_LOG.has(c) && spreadOf(c.entity) === 1;
+}
+/** A distinct member as a log keeps it (sharesLog). */
+export const inLogMember = (of: EntityKind, member: string) => `#${KIND_LETTER[of]}${member}`;
 /** Every slot operation's static part, by name. */
 export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object.freeze(
   Object.fromEntries([
@@ -252,7 +287,7 @@ export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object
         `log:${c.entity}`,
         {
           op: 'log',
-          retentionMs: maxOfWindows([...counts, ...amounts, ...smalls]),
+          retentionMs: LOG_RETENTION_MS[c.entity],
           cap: Math.ceil(c.cap / (SPREAD[c.entity] ?? 1)),
           counts,
           amounts,
@@ -277,7 +312,7 @@ export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object
         windows: msOf(c.windows),
       },
     ]),
-    ['since', { op: 'since' }],
+    ['since', { op: 'since', horizonMs: LOG_RETENTION_MS.card }],
     ['exists', { op: 'exists' }],
   ]) as Record<string, SlotDefinition>,
 );
@@ -357,6 +392,7 @@ const OUTCOME_SLOTS = OUTCOME_COUNTERS.flatMap((c) =>
     kind: k,
   })),
 );
+const SINCE = SLOT_DEFINITIONS.since as Extract<SlotDefinition, { op: 'since' }>;
 const DELAYED_SLOTS = DELAYED_COUNTERS.map((c) =>
   slotOf<'delayed', DelayedCounter>(c, `delayed:${c.entity}`, DELAYED_NAMES.get(c)!),
 );
@@ -389,13 +425,17 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     });
   };
 
+  // Each log operation by key: the distinct counters kept in a log add their members to it.
+  const logOps = new Map<string, Extract<SlotOp, { op: 'log' }>>();
   for (const { c, def, d, names } of LOG_SLOTS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
-    each(c.entity, ids, ref, (id, write) =>
-      groupOf(c.entity, id).ops.push({ ...d, def, key: keys.log(c.entity, id), write, out }),
-    );
+    each(c.entity, ids, ref, (id, write) => {
+      const op = { ...d, def, key: keys.log(c.entity, id), write, distinctMembers: [], out };
+      logOps.set(op.key, op);
+      groupOf(c.entity, id).ops.push(op);
+    });
     features.push(...names);
   }
   for (const { c, def, d, names } of DISTINCT_SLOTS) {
@@ -405,19 +445,28 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     const out = features.length;
     // During key rotation the same entity has two identities: their members are unioned.
     const union = ids.length > 1;
-    each(c.entity, ids, other, (id, write) =>
-      groupOf(c.entity, id).ops.push({
-        ...d,
-        def,
-        key: keys.distinct(c.entity, id, c.of),
-        write,
-        member: other,
-        out,
-        union,
-      }),
-    );
+    const inLog = sharesLog(c);
+    const member = inLog ? inLogMember(c.of, other) : other;
+    each(c.entity, ids, other, (id, write) => {
+      let key = keys.distinct(c.entity, id, c.of);
+      if (inLog) {
+        key = keys.log(c.entity, id);
+        if (write) logOps.get(key)!.distinctMembers.push(member);
+      }
+      groupOf(c.entity, id).ops.push({ ...d, def, key, write: write && !inLog, member, out, union, inLog });
+    });
     features.push(...names);
   }
+  // "Uses since listed" reads the card's log: next to the log's other operations (a group's
+  // operations on one key stay together, so that a store may run them key by key); its number
+  // comes after the features (`out` set below).
+  const sinceOps = facts.watchlist?.length
+    ? (facts.entities.card ?? []).map((id) => {
+        const op = { ...SINCE, def: 'since', key: keys.log('card', id), out: 0 };
+        groupOf('card', id).ops.push(op);
+        return op;
+      })
+    : [];
   for (const { c, kind, def, d, names } of OUTCOME_SLOTS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
@@ -447,8 +496,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
   let watch: CounterPlan['watch'];
   if (facts.watchlist?.length) {
     watch = { slots: facts.watchlist, out: size++ };
-    for (const id of facts.entities.card ?? [])
-      groupOf('card', id).ops.push({ op: 'since', def: 'since', key: keys.log('card', id), out: watch.out });
+    for (const op of sinceOps) op.out = watch.out;
   }
   let lists: CounterPlan['lists'];
   if (facts.lists) {

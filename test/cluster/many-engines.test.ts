@@ -50,6 +50,7 @@ import {
   type Harness,
   type OutputReader,
 } from '../stream/support.ts';
+import { transactionsInCardLog } from '../support/card-log.ts';
 
 const AUDIT_KEY = 'e'.repeat(64);
 const KEY_CACHE_MS = 1_000;
@@ -115,7 +116,7 @@ const engineMetrics = async (engine: EngineProcess) => {
 const processorMetrics = async (port: number) => (await http(`http://127.0.0.1:${port}`, '/metrics')).body;
 const processorHealth = async (port: number) =>
   (await http(`http://127.0.0.1:${port}`, '/healthz')).json<{ assignedPartitions: number[] }>();
-const cardLog = (pan: string) => redis.zcard(velocityKeys.log('card', fingerprint(pan)));
+const cardLog = (pan: string) => transactionsInCardLog(redis, velocityKeys.log('card', fingerprint(pan)));
 const hasher = new EntityHasher({ primary: { id: 'test', secret: Buffer.from(TEST_CARD_KEY, 'hex') } });
 const deviceLog = (device: string) => redis.zcard(velocityKeys.log('device', hasher.identities('device', device)[0]!));
 /** A merchant's log, summed over its sub-identities (however the velocity layout spreads it: the stream harness's helper). */

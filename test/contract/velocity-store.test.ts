@@ -165,6 +165,22 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect([nat.ip_distinct_cards_1h, nat.ip_distinct_cards_24h]).toEqual([26, 47]);
   });
 
+  it("keeps a card's distinct merchants, addresses, devices and IPs in its log: each counted per window, boundaries included, none as a transaction", async () => {
+    const at = (occurredAt: number, merchant: string, more: TransactionFacts['entities']) =>
+      record(tx({ merchantId: merchant, occurredAt, entities: { card: ['cardK'], merchant: [merchant], ...more } }));
+    await at(T0 - WINDOWS['30d'] + MIN, 'm1', { shipping: ['s0'], device: ['d0'] });
+    await at(T0 - WINDOWS['7d'], 'm1', { shipping: ['s1'] }); // exactly 7 days before: in 30d, not in 7d
+    await at(T0 - WINDOWS['1h'], 'm2', { ip: ['i0'] }); // exactly an hour before: in 24h, not in 1h
+    await at(T0 - 5 * MIN, 'm3', { ip: ['i1'], device: ['d1'] });
+    const v = await at(T0, 'm1', { shipping: ['s0'], device: ['d1'], ip: ['i1'] });
+    expect(['10m', '1h', '24h', '7d', '30d'].map((w) => v[`card_count_${w}`])).toEqual([2, 2, 3, 3, 5]);
+    expect(v.card_amount_30d).toBe(50);
+    expect(['10m', '1h', '24h', '7d'].map((w) => v[`card_distinct_merchants_${w}`])).toEqual([2, 2, 3, 3]);
+    expect(['24h', '7d', '30d'].map((w) => v[`card_distinct_shipping_addresses_${w}`])).toEqual([1, 1, 2]);
+    expect(['24h', '7d', '30d'].map((w) => v[`card_distinct_devices_${w}`])).toEqual([1, 1, 2]);
+    expect([v.card_distinct_ips_1h, v.card_distinct_ips_24h]).toEqual([1, 2]);
+  });
+
   it('a late event never moves a distinct member back in time', async () => {
     await record(tx({ occurredAt: T0, entities: { card: ['cardA'], merchant: ['m2'] }, merchantId: 'm2' }));
     await record(

@@ -162,18 +162,21 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     const fp = fingerprintWith(KEY, '4111111111111111');
     await s.watchlist.addCards(1, elementMask(EVENT.dataElements), [{ slot: entrySlot(fp), expiryTag: 42 }], NOW);
-    const facts = (id: string, at: number) => ({
+    const facts = (id: string, at: number, more = {}) => ({
       merchantId: 'shop-1',
       transactionId: id,
       payloadHash: id,
       occurredAt: at,
       amountCents: 100,
       small: false,
-      entities: { card: [fp], merchant: ['shop-1'] },
+      entities: { card: [fp], merchant: ['shop-1'], ...more },
       watchlist: [entrySlot(fp)],
     });
     const at = NOW * 1000 + 60_000;
-    await s.velocity.recordAndRead(buildCounterPlan(facts('t0', at - 10_000), REDIS_KEYS));
+    // The card's log keeps its distinct devices and addresses too: they are no uses.
+    await s.velocity.recordAndRead(
+      buildCounterPlan(facts('t0', at - 10_000, { device: ['dev-0'], shipping: ['addr-0'] }), REDIS_KEYS),
+    );
     const plan = buildCounterPlan(facts('t1', at), REDIS_KEYS);
     const reading = await s.velocity.recordAndRead(plan);
     expect(reading.watchlist!.usesSinceListed).toBe(1);

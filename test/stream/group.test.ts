@@ -12,6 +12,7 @@ import {
   type Harness,
   type InProcess,
 } from './support.ts';
+import { transactionsInCardLog } from '../support/card-log.ts';
 
 let h: Harness;
 
@@ -113,7 +114,8 @@ describe('processors in one group', () => {
     try {
       const perCard = new Map<string, number>();
       for (const t of txs) perCard.set(t.pan, (perCard.get(t.pan) ?? 0) + 1);
-      for (const [pan, count] of perCard) expect(await probe.zcard(`lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
+      for (const [pan, count] of perCard)
+        expect(await transactionsInCardLog(probe, `lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
     } finally {
       probe.disconnect();
     }

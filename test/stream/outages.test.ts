@@ -19,6 +19,7 @@ import {
   type GeneratedTx,
   type Harness,
 } from './support.ts';
+import { transactionsInCardLog } from '../support/card-log.ts';
 
 const harnesses: Harness[] = [];
 const brokerDirs: string[] = [];
@@ -36,7 +37,8 @@ async function expectCountedOnce(h: Harness, txs: GeneratedTx[]): Promise<void> 
   try {
     const perCard = new Map<string, number>();
     for (const t of txs) perCard.set(t.pan, (perCard.get(t.pan) ?? 0) + 1);
-    for (const [pan, count] of perCard) expect(await probe.zcard(`lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
+    for (const [pan, count] of perCard)
+      expect(await transactionsInCardLog(probe, `lg:{c:${fingerprint(pan)}}:l`)).toBe(count);
     const perMerchant = new Map<string, number>();
     for (const t of txs) perMerchant.set(t.input.merchantId, (perMerchant.get(t.input.merchantId) ?? 0) + 1);
     for (const [merchant, count] of perMerchant) expect(await merchantLogSize(probe, merchant)).toBe(count);

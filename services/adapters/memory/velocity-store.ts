@@ -96,8 +96,16 @@ export class MemoryVelocityStore implements VelocityStore {
   ): (number | string)[] {
     const { db } = this;
     const out: (number | string)[] = [];
-    const remember = (key: string, member: string, retention: number, cap: number, onlyGreater: boolean) => {
+    const remember = (
+      key: string,
+      member: string,
+      retention: number,
+      cap: number,
+      onlyGreater: boolean,
+      distinctMembers: readonly string[] = [],
+    ) => {
       db.zadd(key, t, member, onlyGreater);
+      for (const m of distinctMembers) db.zadd(key, t, m, true);
       db.trimBelow(key, t - retention);
       if (cap > 0) db.cap(key, cap);
       db.expire(key, retention + HOUR);
@@ -105,30 +113,39 @@ export class MemoryVelocityStore implements VelocityStore {
     const counts = (key: string, windows: number[]) => {
       for (const w of windows) out.push(db.count(key, t - w, t));
     };
+    /** A log's transactions, or the distinct members it keeps with a tag (velocity.ts sharesLog), over (t − horizon, t]. */
+    const logRows = (key: string, horizon: number) => db.range(key, t - horizon, t).filter(([m]) => !m.startsWith('#'));
+    const taggedRows = (key: string, horizon: number, tag: string) =>
+      db.range(key, t - horizon, t).filter(([m]) => m.startsWith(tag));
     for (const op of group.ops) {
       switch (op.op) {
         case 'log': {
-          if (op.write) remember(op.key, logMember, op.retentionMs, op.cap, false);
+          if (op.write) remember(op.key, logMember, op.retentionMs, op.cap, false, op.distinctMembers);
           if (!op.amounts.length && !op.smalls.length) {
             counts(op.key, op.counts);
             break;
           }
           const horizon = Math.max(0, ...op.counts, ...op.amounts, ...op.smalls);
           // Members parsed once per row, not once per window.
-          const rows = db.range(op.key, t - horizon, t).map(([m, s]) => ({ age: t - s, ...parseLogMember(m) }));
+          const rows = logRows(op.key, horizon).map(([m, s]) => ({ age: t - s, ...parseLogMember(m) }));
           for (const w of op.counts) out.push(rows.reduce((n, r) => (r.age < w ? n + 1 : n), 0));
           for (const w of op.amounts) out.push(rows.reduce((sum, r) => (r.age < w ? sum + r.cents : sum), 0));
           for (const w of op.smalls) out.push(rows.reduce((n, r) => (r.age < w && r.small ? n + 1 : n), 0));
           break;
         }
-        case 'distinct':
+        case 'distinct': {
           if (op.write) remember(op.key, op.member, op.retentionMs, 0, true);
-          if (!op.union) counts(op.key, op.windows);
-          else {
-            const rows = db.range(op.key, t - Math.max(0, ...op.windows), t);
-            out.push(rows.length, ...rows.flat());
+          if (!op.inLog && !op.union) {
+            counts(op.key, op.windows);
+            break;
           }
+          // Kept in the log (members tagged `#<letter>`, written with the transaction), or a union's rows.
+          const horizon = Math.max(0, ...op.windows);
+          const rows = op.inLog ? taggedRows(op.key, horizon, op.member.slice(0, 2)) : db.range(op.key, t - horizon, t);
+          if (op.union) out.push(rows.length, ...rows.flat());
+          else for (const w of op.windows) out.push(rows.filter(([, s]) => t - s < w).length);
           break;
+        }
         case 'delayed': {
           if (op.write) remember(op.key, ref, op.retentionMs, op.cap, false);
           const hi = t - op.delayMs;
@@ -143,7 +160,9 @@ export class MemoryVelocityStore implements VelocityStore {
           counts(op.key, op.windows);
           break;
         case 'since':
-          out.push(since === undefined ? 0 : db.range(op.key, since * 1000, t - 1).length);
+          out.push(
+            since === undefined ? 0 : logRows(op.key, op.horizonMs).filter(([, s]) => s > since * 1000 && s < t).length,
+          );
           break;
         case 'exists':
           out.push(this.lists?.has(op.key) ? 1 : 0);

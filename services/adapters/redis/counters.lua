@@ -56,7 +56,9 @@ end
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
 -- absent), ops}; each op names its definition (DEFS, generated from services/core/velocity.ts
 -- ahead of this file: windows, retention, cap) and its key by index (KEYS[base + key]), with
--- write, member, union, frauds (a key index) and cap (overriding DEFS) when it has them. Writes are idempotent: a
+-- write, member, union, tag (a distinct counter kept in the log: its members' '#<letter>'), also (the
+-- distinct members a log keeps), frauds (a key index) and cap
+-- (overriding DEFS) when it has them. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
 -- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as strings).
 local function runGroup(base, args)
@@ -75,8 +77,14 @@ local function runGroup(base, args)
   -- as most merchants send them, made a sample by milliseconds trim at every write).
   local sample = math.floor(t / 1000) + t % 1000
   local trimNow, capNow = sample % 16 == 0, sample % 32 == 0
-  local function remember(key, member, retention, cap, gt)
-    if gt then redis.call('ZADD', key, 'GT', ts, member) else redis.call('ZADD', key, ts, member) end
+  local function remember(key, member, retention, cap, gt, also)
+    if also then
+      -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
+      -- one's latest time and leaves the transaction's own member (new, or the same score) as it is.
+      local args = {key, 'GT', ts, member}
+      for _, m in ipairs(also) do args[#args + 1] = ts; args[#args + 1] = m end
+      redis.call('ZADD', unpack(args))
+    elseif gt then redis.call('ZADD', key, 'GT', ts, member) else redis.call('ZADD', key, ts, member) end
     if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
     if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
     redis.call('PEXPIRE', key, ttl(retention))
@@ -84,39 +92,72 @@ local function runGroup(base, args)
   local function counts(key, windows)
     for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, above(w), ts)) end
   end
+  -- A log read whole over (t - horizon, t], once per call and after its write (the log's op comes
+  -- first): rows of member and score, its transactions' and the distinct members it keeps
+  -- ('#<letter>...'). Each op scans them for its own (no table per row: tables cost more here
+  -- than the scan) and adds into its numbers in place (zeros pushed first).
+  local READ = {}
+  local function readLog(key, horizon)
+    local rows = READ[key]
+    if not rows then
+      rows = redis.call('ZRANGEBYSCORE', key, above(horizon), ts, 'WITHSCORES')
+      READ[key] = rows
+    end
+    return rows
+  end
+  local function zeros(n)
+    local first = #out + 1
+    for _ = 1, n do push(0) end
+    return first
+  end
 
   for _, op in ipairs(args.ops) do
     local key = KEYS[base + op.key]
     local d = DEFS[op.def]
     local kind = d.op
     if kind == 'log' then
-      if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false) end
+      if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also) end
       if #d.amounts == 0 and #d.smalls == 0 then
         counts(key, d.counts)
       else
         -- Sums need the members (`ref|cents|small`): one range read over the longest window
         -- gives counts, sums and small-amount counts together, bucketed here.
-        local horizon = d.retentionMs
-        local ns, sums, smalls = {}, {}, {}
-        for i = 1, #d.counts do ns[i] = 0 end
-        for i = 1, #d.amounts do sums[i] = 0 end
-        for i = 1, #d.smalls do smalls[i] = 0 end
-        local rows = redis.call('ZRANGEBYSCORE', key, above(horizon), ts, 'WITHSCORES')
+        local nc, na = #d.counts, #d.amounts
+        local first = zeros(nc + na + #d.smalls)
+        local rows = readLog(key, d.retentionMs)
         for i = 1, #rows, 2 do
-          local _, _, amount, small = string.find(rows[i], '|(%d+)|(%d)$')
-          local age = t - tonumber(rows[i + 1])
-          for j, w in ipairs(d.counts) do if age < w then ns[j] = ns[j] + 1 end end
-          for j, w in ipairs(d.amounts) do if age < w then sums[j] = sums[j] + tonumber(amount) end end
-          for j, w in ipairs(d.smalls) do if age < w and small == '1' then smalls[j] = smalls[j] + 1 end end
+          local m = rows[i]
+          if string.byte(m, 1) ~= 35 then
+            local _, _, amount, small = string.find(m, '|(%d+)|(%d)$')
+            local age = t - tonumber(rows[i + 1])
+            for j, w in ipairs(d.counts) do if age < w then out[first + j - 1] = out[first + j - 1] + 1 end end
+            for j, w in ipairs(d.amounts) do if age < w then out[first + nc + j - 1] = out[first + nc + j - 1] + tonumber(amount) end end
+            if small == '1' then
+              for j, w in ipairs(d.smalls) do if age < w then out[first + nc + na + j - 1] = out[first + nc + na + j - 1] + 1 end end
+            end
+          end
         end
-        for i = 1, #d.counts do push(ns[i]) end
-        for i = 1, #d.amounts do push(sums[i]) end
-        for i = 1, #d.smalls do push(smalls[i]) end
       end
     elseif kind == 'distinct' then
       -- GT: a late event never moves a member's last-seen time backwards.
       if op.write then remember(key, op.member, d.retentionMs, 0, true) end
-      if op.union then
+      if op.tag then
+        -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
+        local rows, letter = readLog(key, d.retentionMs), string.byte(op.tag, 2)
+        local first = op.union and zeros(1) or zeros(#d.windows)
+        for i = 1, #rows, 2 do
+          local m = rows[i]
+          if string.byte(m, 2) == letter and string.byte(m, 1) == 35 then
+            if op.union then
+              out[first] = out[first] + 1
+              push(m); push(rows[i + 1])
+            else
+              local age = t - tonumber(rows[i + 1])
+              for j, w in ipairs(d.windows) do if age < w then out[first + j - 1] = out[first + j - 1] + 1 end end
+            end
+          end
+        end
+      elseif op.union then
         -- One of several identities of the entity (key rotation): the caller unions the rows.
         local rows = redis.call('ZRANGEBYSCORE', key, above(d.retentionMs), ts, 'WITHSCORES')
         push(#rows / 2)
@@ -156,7 +197,18 @@ local function runGroup(base, args)
       end
     elseif kind == 'since' then
       -- Earlier uses of the card since it was listed (the current transaction excluded).
-      push(args.since and redis.call('ZCOUNT', key, '(' .. (args.since * 1000), '(' .. ts) or 0)
+      -- Counted in the card log's read (which holds distinct members too): times in (since, t).
+      local n = 0
+      if args.since then
+        local rows, since = readLog(key, d.horizonMs), args.since * 1000
+        for i = 1, #rows, 2 do
+          if string.byte(rows[i], 1) ~= 35 then
+            local s = tonumber(rows[i + 1])
+            if s > since and s < t then n = n + 1 end
+          end
+        end
+      end
+      push(n)
     elseif kind == 'exists' then
       push(redis.call('EXISTS', key))
     end

@@ -3,19 +3,9 @@
 // and write it all; a transaction's marker and stored response share `lg:{t:<merchant>:<tx>}`;
 // watchlist entries live in 65,536 buckets `lg:w:{xxxx}`, one slot each (core/watchlist.ts picks
 // the bucket). docs/redis-cluster.md has the whole table. The embedded store keeps the same names.
-import type { EntityKind } from '../../core/entities.ts';
+import { KIND_LETTER, type EntityKind } from '../../core/entities.ts';
 import type { CountedOutcome, StoreKeys } from '../../core/store-keys.ts';
 
-/** One letter per kind, in key names. */
-export const KIND_LETTER: Record<EntityKind, string> = {
-  card: 'c',
-  device: 'd',
-  ip: 'i',
-  email: 'e',
-  shipping: 's',
-  merchant: 'm',
-  bin: 'b',
-};
 const OUTCOME_LETTER: Record<CountedOutcome, string> = { declines: 'd', chargebacks: 'c', challenge_failures: 'x' };
 
 /** The key prefix of everything stored about one identity: its hash tag puts it all in one slot. */

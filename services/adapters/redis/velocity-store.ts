@@ -64,9 +64,13 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
     ops += `${ops ? ',' : ''}${OP_OPENING.get(op.def)!}${ref(op.key)}`;
     if ('write' in op && op.write) ops += ',"write":true';
     if (op.op === 'distinct') {
-      ops += `,"member":${JSON.stringify(op.member)}`;
+      // Kept in the log: its members were written with the log's (`also`), read under their tag.
+      if (op.inLog) ops += `,"tag":${JSON.stringify(op.member.slice(0, 2))}`;
+      else if (op.write) ops += `,"member":${JSON.stringify(op.member)}`;
       if (op.union) ops += ',"union":true';
     }
+    if (op.op === 'log' && op.write && op.distinctMembers.length > 0)
+      ops += `,"also":${JSON.stringify(op.distinctMembers)}`;
     if (op.op === 'delayed') ops += `,"frauds":${ref(op.frauds)}`;
     if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) ops += `,"cap":${op.cap}`;
     ops += '}';
@@ -308,10 +312,13 @@ export class RedisVelocityStore implements VelocityStore {
           return await call(g);
         } catch (error) {
           // The slot is being migrated with this identity's keys on both sides (TRYAGAIN: nothing
-          // ran). Each operation reads and writes its own key: run them one by one, which the
-          // client redirects (ASK) key by key, until the migration is over.
-          if (g.ops.length === 1 || !isTryAgain(error)) throw error;
-          return (await Promise.all(g.ops.map((op) => call({ ops: [op] })))).flat();
+          // ran). Each operation reads and writes its own key (a log's, with the distinct
+          // counters it keeps): run them key by key, which the client redirects (ASK), until the
+          // migration is over. A group's operations on one key are adjacent (buildCounterPlan):
+          // the numbers join in the group's order.
+          const byKey = Map.groupBy(g.ops, (op) => op.key);
+          if (byKey.size === 1 || !isTryAgain(error)) throw error;
+          return (await Promise.all([...byKey.values()].map((ops) => call({ ops })))).flat();
         }
       }),
     );
