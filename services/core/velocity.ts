@@ -425,15 +425,17 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     });
   };
 
-  // Each log operation by key: the distinct counters kept in a log add their members to it.
-  const logOps = new Map<string, Extract<SlotOp, { op: 'log' }>>();
+  // Each entity's log operations, one per (sub-)identity in order: the distinct counters kept in
+  // a log (never a spread one's: one per identity) add their members to it.
+  const logOps: Partial<Record<EntityKind, Extract<SlotOp, { op: 'log' }>[]>> = {};
   for (const { c, def, d, names } of LOG_SLOTS) {
     const ids = facts.entities[c.entity];
     if (!ids?.length) continue;
     const out = features.length;
+    const ops: Extract<SlotOp, { op: 'log' }>[] = (logOps[c.entity] = []);
     each(c.entity, ids, ref, (id, write) => {
       const op = { ...d, def, key: keys.log(c.entity, id), write, distinctMembers: [], out };
-      logOps.set(op.key, op);
+      ops.push(op);
       groupOf(c.entity, id).ops.push(op);
     });
     features.push(...names);
@@ -445,16 +447,25 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     const out = features.length;
     // During key rotation the same entity has two identities: their members are unioned.
     const union = ids.length > 1;
-    const inLog = sharesLog(c);
-    const member = inLog ? inLogMember(c.of, other) : other;
-    each(c.entity, ids, other, (id, write) => {
-      let key = keys.distinct(c.entity, id, c.of);
-      if (inLog) {
-        key = keys.log(c.entity, id);
-        if (write) logOps.get(key)!.distinctMembers.push(member);
-      }
-      groupOf(c.entity, id).ops.push({ ...d, def, key, write: write && !inLog, member, out, union, inLog });
-    });
+    if (sharesLog(c)) {
+      const member = inLogMember(c.of, other);
+      logOps[c.entity]!.forEach((log, i) => {
+        if (i === 0) log.distinctMembers.push(member);
+        groupOf(c.entity, ids[i]!).ops.push({ ...d, def, key: log.key, write: false, member, out, union, inLog: true });
+      });
+    } else
+      each(c.entity, ids, other, (id, write) =>
+        groupOf(c.entity, id).ops.push({
+          ...d,
+          def,
+          key: keys.distinct(c.entity, id, c.of),
+          write,
+          member: other,
+          out,
+          union,
+          inLog: false,
+        }),
+      );
     features.push(...names);
   }
   // "Uses since listed" reads the card's log: next to the log's other operations (a group's
