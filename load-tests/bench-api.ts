@@ -59,6 +59,8 @@ import {
   type Child,
   type CommandStat,
   type CoresUsed,
+  luaCalls,
+  LUA_COMMANDS,
 } from './lib/harness.ts';
 
 const K6_SCRIPT = join(LOAD_TESTS, 'score.js');
@@ -516,10 +518,10 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   }
   const rs = report.redisCommandStats;
   if (rs?.length) {
-    const evalsha = rs.find((c) => c.command === 'evalsha');
-    const inner = rs.filter((c) => !['evalsha', 'eval', 'info', 'ping'].includes(c.command)).slice(0, 5);
+    const evalsha = luaCalls(rs);
+    const inner = rs.filter((c) => ![...LUA_COMMANDS, 'info', 'ping'].includes(c.command)).slice(0, 5);
     out.push(
-      `  Redis: ${evalsha ? `EVALSHA ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (scoring and response scripts)` : 'no EVALSHA'}; ` +
+      `  Redis: ${evalsha ? `${evalsha.command.toUpperCase()} ${evalsha.usecPerCall.toFixed(1)} us/call over ${fmtInt(evalsha.calls)} calls (scoring function and response script)` : 'no Lua call'}; ` +
         `inside them by time: ${inner.map((c) => `${c.command.toUpperCase()} ${evalsha ? Math.round((100 * c.usec) / evalsha.usec) : '?'}% (${(c.calls / Math.max(1, report.engineDecisions ? Object.values(report.engineDecisions).reduce((a, b) => a + b, 0) : 1)).toFixed(1)}/scored, ${c.usecPerCall.toFixed(1)} us)`).join(', ')}`,
     );
   }

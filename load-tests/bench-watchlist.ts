@@ -68,6 +68,8 @@ import {
   type CoresUsed,
   type CpuSnapshot,
   type K6Summary,
+  luaCalls,
+  LUA_COMMANDS,
 } from './lib/harness.ts';
 import { monotonicUs, summariseProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 
@@ -741,13 +743,13 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
       );
     const rs = u.redisCommandStats;
     if (rs?.length) {
-      const evalsha = rs.find((c) => c.command === 'evalsha');
+      const evalsha = luaCalls(rs);
       const inner = rs
-        .filter((c) => !['evalsha', 'eval', 'info', 'ping', 'config', 'script'].includes(c.command))
+        .filter((c) => ![...LUA_COMMANDS, 'info', 'ping', 'config', 'script', 'function'].includes(c.command))
         .slice(0, 5);
       kv(
         'Redis commands (upload + scoring)',
-        `${evalsha ? `EVALSHA ${(evalsha.usec / 1e6).toFixed(2)} s over ${fmtInt(evalsha.calls)} calls` : 'no EVALSHA'}; ` +
+        `${evalsha ? `${evalsha.command.toUpperCase()} ${(evalsha.usec / 1e6).toFixed(2)} s over ${fmtInt(evalsha.calls)} calls` : 'no Lua call'}; ` +
           `inside: ${inner.map((c) => `${c.command.toUpperCase()} ${fmtInt(c.calls)} x ${c.usecPerCall.toFixed(2)} us`).join(', ')}`,
       );
     }
@@ -853,7 +855,7 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
       );
       kv(
         '  Redis scripts per scoring',
-        `EVALSHA time: unlisted ${c.unlisted.evalshaUs.toFixed(0)} us (${c.unlisted.evalshaCalls.toFixed(2)} calls), listed ${c.listed.evalshaUs.toFixed(0)} us (${c.listed.evalshaCalls.toFixed(2)} calls); ` +
+        `Lua (EVALSHA, FCALL) time: unlisted ${c.unlisted.evalshaUs.toFixed(0)} us (${c.unlisted.evalshaCalls.toFixed(2)} calls), listed ${c.listed.evalshaUs.toFixed(0)} us (${c.listed.evalshaCalls.toFixed(2)} calls); ` +
           `XADD per listed scoring ${c.listed.xaddCalls.toFixed(2)} (hit stream + flagged queue), per unlisted ${c.unlisted.xaddCalls.toFixed(2)} (flagged queue)`,
       );
     }
@@ -1378,7 +1380,7 @@ async function main(): Promise<number> {
             const k6Cores = Math.round(((k6After - k6Before) / seconds) * 100) / 100;
             const cores = { ...c, k6: k6Cores, other: Math.max(0, Math.round((c.other - k6Cores) * 100) / 100) };
             const scorings = w.rate * seconds;
-            const evalsha = stats.find((x) => x.command === 'evalsha');
+            const evalsha = luaCalls(stats);
             costs.push({
               seconds: Math.round(seconds * 100) / 100,
               cores,

@@ -182,6 +182,16 @@ export interface CommandStat {
   usec: number;
   usecPerCall: number;
 }
+/** Commands that run Lua: scripts and functions (the scoring runs as a function, FCALL). */
+export const LUA_COMMANDS: readonly string[] = ['evalsha', 'eval', 'fcall'];
+/** Every Lua-running command of the stats as one line (its time includes the commands the Lua called). */
+export function luaCalls(stats: readonly CommandStat[]): CommandStat | undefined {
+  const lua = stats.filter((c) => LUA_COMMANDS.includes(c.command));
+  if (lua.length === 0) return undefined;
+  const calls = lua.reduce((n, c) => n + c.calls, 0),
+    usec = lua.reduce((n, c) => n + c.usec, 0);
+  return { command: lua.map((c) => c.command).join('+'), calls, usec, usecPerCall: usec / calls };
+}
 /** INFO used_memory of one Redis (bytes). */
 export async function redisUsedMemory(port: number): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(await redisInfo(port, 'memory'))![1]);

@@ -34,10 +34,10 @@ function dying(client: RedisClient, groupsDone: number, options: { keepReading?:
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (prop === 'evalsha' || prop === 'eval') {
+      if (prop === 'fcall') {
         return (...args: unknown[]) => {
-          // Scripts go as EVALSHA (the claim first, then the slot groups), EVAL after a NOSCRIPT.
-          if (prop === 'evalsha') allowed = calls++ <= groupsDone;
+          // The velocity functions: the claim first, then the slot groups.
+          allowed = calls++ <= groupsDone;
           if (!allowed) return Promise.reject(new Error('engine died'));
           return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         };

@@ -1,5 +1,8 @@
--- Shared by every velocity script (loaded in front of score.lua, claim.lua and group.lua):
--- claiming a transaction's marker and running one slot group's counter operations.
+-- The top level of the velocity function library (lua.ts LuaLibrary; its functions are the
+-- bodies of score.lua, claim.lua and group.lua): claiming a transaction's marker and running one
+-- slot group's counter operations. Runs once per load, not per call: what lives here outlives a
+-- call (DEFS, generated ahead of this file, never changes; the caches below are made afresh by
+-- freshCall at the start of every call).
 -- Arguments travel as JSON objects with named fields; keys as indexes into KEYS.
 
 -- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
@@ -13,7 +16,8 @@
 -- 14 significant digits: ~1,500 instructions, more than many commands. A call formats each
 -- distinct number once: the counting time and its window bounds are the same for every group, and
 -- a reading's ~90 numbers are mostly a handful of small counts (bench:cost --instructions).
-local FORMATTED, EXCLUSIVE = {}, {}
+local FORMATTED, EXCLUSIVE
+local function freshCall() FORMATTED, EXCLUSIVE = {}, {} end
 local function formatted(n)
   local s = FORMATTED[n]
   if not s then s = tostring(n); FORMATTED[n] = s end
@@ -55,13 +59,13 @@ end
 
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
 -- absent), ops}; each op names its definition (DEFS, generated from services/core/velocity.ts
--- ahead of this file: windows, retention, cap) and its key by index (KEYS[base + key]), with
+-- ahead of this file: windows, retention, cap) and its key by index (keys[base + key]), with
 -- write, member, union, tag (a distinct counter kept in the log: its members' '#<letter>'), also (the
 -- distinct members a log keeps), frauds (a key index) and cap
 -- (overriding DEFS) when it has them. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
 -- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as strings).
-local function runGroup(base, args)
+local function runGroup(keys, base, args)
   local t = args.at
   local out = {}
   -- Numbers go back as integer replies: formatting each as a string costs more than the command.
@@ -112,7 +116,7 @@ local function runGroup(base, args)
   end
 
   for _, op in ipairs(args.ops) do
-    local key = KEYS[base + op.key]
+    local key = keys[base + op.key]
     local d = DEFS[op.def]
     local kind = d.op
     if kind == 'log' then
@@ -185,7 +189,7 @@ local function runGroup(base, args)
       for i = 1, #d.windows do lows[i] = '(' .. los[i] end
       for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, lows[i], his) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
-      local frauds = KEYS[base + op.frauds]
+      local frauds = keys[base + op.frauds]
       local any = redis.call('EXISTS', frauds) == 1
       for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, lows[i], his) or 0) end
     elseif kind == 'count' then

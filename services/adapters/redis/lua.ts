@@ -53,6 +53,25 @@ export function read<T>(
   return isCluster(redis) ? sendAlone<T>(redis, name, args, options) : pipelined();
 }
 
+/**
+ * Runs a script or function call: once as usual, again alone when a slot moved or is moving under
+ * it (see the head of this file). `splitOnTryAgain`: a TRYAGAIN (the slot is migrating with the
+ * keys on both sides, for as long as the migration lasts) is handed back when the call has several
+ * keys, for the caller to split it.
+ */
+async function runRedirected(
+  once: (alone: boolean) => Promise<unknown>,
+  keyCount: number,
+  options: { splitOnTryAgain?: boolean },
+): Promise<unknown> {
+  try {
+    return await once(false);
+  } catch (error) {
+    if (!isRedirection(error) || (options.splitOnTryAgain && keyCount > 1 && isTryAgain(error))) throw error;
+    return once(true);
+  }
+}
+
 export class LuaScript {
   readonly source: string;
   readonly sha: string;
@@ -72,18 +91,13 @@ export class LuaScript {
    * `splitOnTryAgain`: a TRYAGAIN (the slot is migrating with the keys on both sides, for as long as
    * the migration lasts) is handed back when the script has several keys, for the caller to split it.
    */
-  async run(
+  run(
     redis: RedisClient,
     keys: readonly (string | Buffer)[],
     args: readonly ScriptArg[],
     options: { splitOnTryAgain?: boolean } = {},
   ): Promise<unknown> {
-    try {
-      return await this.once(redis, false, keys, args);
-    } catch (error) {
-      if (!isRedirection(error) || (options.splitOnTryAgain && keys.length > 1 && isTryAgain(error))) throw error;
-      return this.once(redis, true, keys, args);
-    }
+    return runRedirected((alone) => this.once(redis, alone, keys, args), keys.length, options);
   }
 
   private async once(
@@ -101,6 +115,62 @@ export class LuaScript {
     } catch (error) {
       if (!/^NOSCRIPT/.test(String((error as Error)?.message))) throw error;
       return send('eval', this.source);
+    }
+  }
+}
+
+/**
+ * A library of Redis Functions (FUNCTION LOAD, FCALL): its top level runs once when it is loaded,
+ * not at every call as a script's does, so what the velocity scripts build before their work (the
+ * counter definitions: ~70,000 instructions a scoring, bench:cost --instructions) is built once.
+ * Named after a hash of its code, so that engines of two versions (a rolling deploy) each call
+ * their own. Loaded on every master (a cluster's replicas receive it by replication) when made,
+ * and again wherever a call finds it missing (a Redis restarted without persistence, a new node).
+ * Lua globals KEYS and ARGV are the functions' parameters: a script's body runs unchanged.
+ */
+export class LuaLibrary {
+  readonly code: string;
+  readonly version: string;
+
+  /** `prelude`: the shared top level; `bodies`: each function's body by name. */
+  constructor(prelude: string, bodies: Record<string, string>) {
+    this.version = createHash('sha1').update(prelude).update(JSON.stringify(bodies)).digest('hex').slice(0, 12);
+    const functions = Object.entries(bodies).map(
+      ([name, body]) => `redis.register_function('${this.nameOf(name)}', function(KEYS, ARGV)\n${body}\nend)\n`,
+    );
+    this.code = `#!lua name=leakguard_${this.version}\n${prelude}\n${functions.join('')}`;
+  }
+
+  /** A function's name in Redis: versioned. */
+  nameOf(name: string): string {
+    return `lg_${name}_${this.version}`;
+  }
+
+  /** Loads the library on every master (REPLACE: another engine may load the same at the same time). */
+  async load(redis: RedisClient): Promise<void> {
+    const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+    await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.code)));
+  }
+
+  /** Calls a function of the library; see LuaScript.run for `splitOnTryAgain`. */
+  async call(
+    redis: RedisClient,
+    name: string,
+    keys: readonly (string | Buffer)[],
+    args: readonly ScriptArg[],
+    options: { splitOnTryAgain?: boolean } = {},
+  ): Promise<unknown> {
+    const fn = this.nameOf(name);
+    const once = (alone: boolean) =>
+      alone
+        ? sendAlone<unknown>(redis, 'fcall', [fn, keys.length, ...keys, ...args])
+        : redis.fcall(fn, keys.length, ...keys, ...args);
+    try {
+      return await runRedirected(once, keys.length, options);
+    } catch (error) {
+      if (!/Function not found/.test(String((error as Error)?.message))) throw error;
+      await this.load(redis);
+      return runRedirected(once, keys.length, options);
     }
   }
 }

@@ -4,6 +4,7 @@
 -- ARGV[1] JSON {claim (see claimMarker), ref, tail, buckets = {{key, field (hex)}...},
 --   groups = {{base = index before the group's first key, ops}...}}.
 -- Returns claimMarker's answer, or {status, counting time, kept reading (encodeReading)}.
+freshCall()
 local markerKey, responseKey = KEYS[1], KEYS[2]
 local args = cjson.decode(ARGV[1])
 local claimed = claimMarker(markerKey, responseKey, args.claim)
@@ -25,7 +26,7 @@ for i, b in ipairs(args.buckets) do
 end
 local groups = {}
 for i, g in ipairs(args.groups) do
-  groups[i] = runGroup(g.base, { at = at, ref = args.ref, tail = tail, since = since, ops = g.ops })
+  groups[i] = runGroup(KEYS, g.base, { at = at, ref = args.ref, tail = tail, since = since, ops = g.ops })
 end
 local kept = encodeReading(entries, groups)
 redis.call('HSET', markerKey, 'r', kept, 'rl', args.claim.layout)

@@ -1,7 +1,7 @@
 // Velocity store on Redis, one Redis or a Redis Cluster (docs/redis-cluster.md).
-// One Redis: one EVALSHA per scored transaction (score.lua). A cluster: the transaction's marker
+// One Redis: one FCALL per scored transaction (score.lua). A cluster: the transaction's marker
 // is claimed first (claim.lua, with the watchlist entries read alongside), then every slot group
-// is recorded and read by its own script (group.lua), all at once: the client pipelines them to
+// is recorded and read by its own call (group.lua), all at once: the client pipelines them to
 // their nodes, one round trip per node.
 import {
   combineReading,
@@ -22,21 +22,21 @@ import {
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
-import { isRedirection, isTryAgain, LuaScript, sendAlone } from './lua.ts';
+import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
-/** A velocity script: the generated definitions, the shared core, then the entry point. */
-const withCounters = (name: string) => {
+/**
+ * The velocity functions: the generated definitions and the shared core at the library's top
+ * level (built once per load), each entry point a function (`score` on one Redis; `claim`, then
+ * `group` per slot group, on a cluster).
+ */
+function velocityLibrary(): LuaLibrary {
   const file = (n: string) => LuaScript.file(n, import.meta.url).source;
-  return new LuaScript(`${luaDefinitions()}${file('counters.lua')}\n${file(name)}`);
-};
-
-declare module 'ioredis' {
-  // The type parameter's name must match ioredis's declaration for the interfaces to merge.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  interface RedisCommander<Context> {
-    lgScore(...args: (string | number)[]): Promise<string[]>;
-  }
+  return new LuaLibrary(`${luaDefinitions()}${file('counters.lua')}`, {
+    score: file('score.lua'),
+    claim: file('claim.lua'),
+    group: file('group.lua'),
+  });
 }
 
 /** A claim still young without a kept reading is another engine counting it now: wait for its reading this long at most. */
@@ -161,8 +161,7 @@ export class RedisVelocityStore implements VelocityStore {
   readonly keys = REDIS_KEYS;
   private readonly redis: RedisClient;
   private readonly cluster: boolean;
-  private readonly claim = withCounters('claim.lua');
-  private readonly group = withCounters('group.lua');
+  private readonly velocity = velocityLibrary();
   private readonly hitScript = LuaScript.file('record-hit.lua', import.meta.url);
   private readonly outcome = LuaScript.file('outcome.lua', import.meta.url);
   private readonly storeResponse = LuaScript.file('store-response.lua', import.meta.url);
@@ -170,7 +169,8 @@ export class RedisVelocityStore implements VelocityStore {
   constructor(redis: RedisClient) {
     this.redis = redis;
     this.cluster = isCluster(redis);
-    redis.defineCommand('lgScore', { lua: withCounters('score.lua').source });
+    // Loaded now, so that the first scorings find it (a call finding it missing loads it too).
+    this.velocity.load(redis).catch(() => {});
   }
 
   recordAndRead(plan: CounterPlan): Promise<StoreReading> {
@@ -212,7 +212,7 @@ export class RedisVelocityStore implements VelocityStore {
   /** One Redis: everything in one atomic call. */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
     const { keys, arg } = scoreArguments(plan);
-    const reply = (await this.redis.lgScore(keys.length, ...keys, arg)) as (string | null)[];
+    const reply = (await this.velocity.call(this.redis, 'score', keys, [arg])) as (string | null)[];
     return this.answer(plan, reply) ?? { status: 'pending' };
   }
 
@@ -270,9 +270,12 @@ export class RedisVelocityStore implements VelocityStore {
   private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
     const slots = plan.watch?.slots ?? [];
     const [claimed, entries] = await Promise.all([
-      this.claim.run(this.redis, [plan.marker, plan.response], [JSON.stringify(claimArgs(plan))]) as Promise<
-        (string | null)[]
-      >,
+      this.velocity.call(
+        this.redis,
+        'claim',
+        [plan.marker, plan.response],
+        [JSON.stringify(claimArgs(plan))],
+      ) as Promise<(string | null)[]>,
       Promise.all(
         slots.map((s) =>
           this.redis.hgetBuffer(watchlistBucketKey(s.bucket), s.field).catch((error: unknown) => {
@@ -304,7 +307,7 @@ export class RedisVelocityStore implements VelocityStore {
       const { keys: groupKeys, ops } = groupArgs(g);
       const head = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}) });
       const arg = withJsonField(head, 'ops', ops);
-      return this.group.run(this.redis, groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
+      return this.velocity.call(this.redis, 'group', groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
     };
     const outputs = await Promise.all(
       plan.groups.map(async (g) => {

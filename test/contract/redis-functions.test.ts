@@ -1,0 +1,64 @@
+// The velocity functions (lua.ts LuaLibrary): scoring finds them loaded when a store is made, and
+// goes on when Redis lost them (restarted without persistence, FUNCTION FLUSH, a new master):
+// the call that finds one missing loads the library on every master and is answered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis, isCluster, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
+import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
+import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
+import { RedisCluster } from '../support/redis-cluster.ts';
+import { RedisServer } from '../support/redis-server.ts';
+
+let server: RedisServer;
+let cluster: RedisCluster;
+beforeAll(async () => {
+  [server, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start()]);
+});
+afterAll(async () => {
+  await Promise.all([server.stop(), cluster.stop()]);
+});
+
+let n = 0;
+const facts = (card: string): TransactionFacts => ({
+  merchantId: 'm1',
+  transactionId: `tx${++n}`,
+  payloadHash: `h${n}`,
+  occurredAt: Date.parse('2026-11-20T12:00:00Z') + n,
+  amountCents: 500,
+  small: false,
+  entities: { card: [card], merchant: ['m1'], bin: ['411111'] },
+});
+const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
+const libraries = async (redis: RedisClient) =>
+  (await Promise.all(masters(redis).map((node) => node.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'leakguard_*'))))
+    .map((list) => (list as unknown[]).length)
+    .reduce((a, b) => a + b, 0);
+
+describe.each([
+  { name: 'redis', open: async () => connectRedis(server.url) },
+  { name: 'redis cluster', open: async () => connectRedis({ clusterNodes: cluster.seeds }) },
+])('the velocity functions: $name', ({ open }) => {
+  let redis: RedisClient;
+  beforeAll(async () => {
+    redis = await whenReady(await open());
+  });
+  afterAll(() => redis.quit());
+
+  it('are loaded on every master, and loaded again where a call finds them missing', async () => {
+    const store = new RedisVelocityStore(redis);
+    expect((await store.recordAndRead(buildCounterPlan(facts('cardF'), REDIS_KEYS))).velocity!.card_count_1h).toBe(1);
+    expect(await libraries(redis)).toBe(masters(redis).length);
+
+    await Promise.all(masters(redis).map((node) => node.call('FUNCTION', 'FLUSH')));
+    expect(await libraries(redis)).toBe(0);
+    const readings = await store.recordAndReadMany([
+      buildCounterPlan(facts('cardF'), REDIS_KEYS),
+      buildCounterPlan(facts('cardF'), REDIS_KEYS),
+    ]);
+    expect(readings.map((r) => [r.status, r.velocity!.card_count_1h])).toEqual([
+      ['new', 2],
+      ['new', 3],
+    ]);
+    expect(await libraries(redis)).toBe(masters(redis).length);
+  });
+});
