@@ -59,10 +59,11 @@ end
 
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
 -- absent), ops}; each op names its definition (DEFS, generated from services/core/velocity.ts
--- ahead of this file: windows, retention, cap) and its key by index (keys[base + key]), with
--- write, member, union, tag (a distinct counter kept in the log: its members' '#<letter>'), also (the
--- distinct members a log keeps), frauds (a key index) and cap
--- (overriding DEFS) when it has them. Writes are idempotent: a
+-- ahead of this file: windows, retention, cap), with write, member, union, tag (a distinct counter
+-- kept in the log: its members' '#<letter>'), also (the distinct members a log keeps), again and
+-- cap (overriding DEFS) when it has them. Keys come in the order the ops use them, from
+-- keys[base + 1]: each op takes the next (a delayed op two: its log, then its fraud labels), but
+-- an op marked again uses the previous op's key. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
 -- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as strings).
 local function runGroup(keys, base, args)
@@ -115,8 +116,10 @@ local function runGroup(keys, base, args)
     return first
   end
 
+  local k = base
   for _, op in ipairs(args.ops) do
-    local key = keys[base + op.key]
+    if not op.again then k = k + 1 end
+    local key = keys[k]
     local d = DEFS[op.def]
     local kind = d.op
     if kind == 'log' then
@@ -189,7 +192,8 @@ local function runGroup(keys, base, args)
       for i = 1, #d.windows do lows[i] = '(' .. los[i] end
       for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, lows[i], his) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
-      local frauds = keys[base + op.frauds]
+      k = k + 1
+      local frauds = keys[k]
       local any = redis.call('EXISTS', frauds) == 1
       for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, lows[i], his) or 0) end
     elseif kind == 'count' then

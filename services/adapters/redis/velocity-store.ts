@@ -44,24 +44,25 @@ const IN_FLIGHT_MS = 250;
 const IN_FLIGHT_POLL_MS = 5;
 
 /** Each definition's opening of an operation in JSON, made once. */
-const OP_OPENING = new Map(
-  Object.keys(SLOT_DEFINITIONS).map((name) => [name, `{"def":${JSON.stringify(name)},"key":`]),
-);
+const OP_OPENING = new Map(Object.keys(SLOT_DEFINITIONS).map((name) => [name, `{"def":${JSON.stringify(name)}`]));
 
 /**
- * A slot group as its script reads it: keys by index, arguments by name, its operations already
- * JSON (written out here: cheaper than building an object per operation for JSON.stringify). What
+ * A slot group as its script reads it: keys in the order its operations use them (each operation
+ * takes the next, a delayed one two; `again`: the previous operation's key once more, as the
+ * distinct counters kept in a card's log do: no index to decode, no key passed twice), arguments
+ * by name, its operations already JSON (written out here: cheaper than building an object per
+ * operation for JSON.stringify). What
  * is the same for every transaction (windows, retention, caps) is in the script already (DEFS); an
  * operation names its definition and carries what is its own (a cap differing from the
  * definition's travels too).
  */
 function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
   const keyList: string[] = [];
-  // A key asked twice (the card's log, by `since`) is passed twice: cheaper than looking each up.
-  const ref = (key: string) => keyList.push(key);
   let ops = '';
   for (const op of group.ops) {
-    ops += `${ops ? ',' : ''}${OP_OPENING.get(op.def)!}${ref(op.key)}`;
+    ops += `${ops ? ',' : ''}${OP_OPENING.get(op.def)!}`;
+    if (op.key === keyList.at(-1)) ops += ',"again":true';
+    else keyList.push(op.key);
     if ('write' in op && op.write) ops += ',"write":true';
     if (op.op === 'distinct') {
       // Kept in the log: its members were written with the log's (`also`), read under their tag.
@@ -71,7 +72,7 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
     }
     if (op.op === 'log' && op.write && op.distinctMembers.length > 0)
       ops += `,"also":${JSON.stringify(op.distinctMembers)}`;
-    if (op.op === 'delayed') ops += `,"frauds":${ref(op.frauds)}`;
+    if (op.op === 'delayed') keyList.push(op.frauds);
     if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) ops += `,"cap":${op.cap}`;
     ops += '}';
   }
