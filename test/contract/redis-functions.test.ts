@@ -2,21 +2,11 @@
 // goes on when Redis lost them (restarted without persistence, FUNCTION FLUSH, a new master):
 // the call that finds one missing loads the library on every master and is answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, isCluster, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
-import { RedisCluster } from '../support/redis-cluster.ts';
-import { RedisServer } from '../support/redis-server.ts';
-
-let server: RedisServer;
-let cluster: RedisCluster;
-beforeAll(async () => {
-  [server, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start()]);
-});
-afterAll(async () => {
-  await Promise.all([server.stop(), cluster.stop()]);
-});
+import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 let n = 0;
 const facts = (card: string): TransactionFacts => ({
@@ -34,13 +24,10 @@ const libraries = async (redis: RedisClient) =>
     .map((list) => (list as unknown[]).length)
     .reduce((a, b) => a + b, 0);
 
-describe.each([
-  { name: 'redis', open: async () => connectRedis(server.url) },
-  { name: 'redis cluster', open: async () => connectRedis({ clusterNodes: cluster.seeds }) },
-])('the velocity functions: $name', ({ open }) => {
+describe.each(singleAndCluster())('the velocity functions: $name', ({ open }) => {
   let redis: RedisClient;
   beforeAll(async () => {
-    redis = await whenReady(await open());
+    redis = await open();
   });
   afterAll(() => redis.quit());
 

@@ -3,27 +3,17 @@
 // on a single Redis and on every master of a cluster, and scoring counts them as before. Run
 // twice it moves nothing; a later time the new version wrote meanwhile stays; big sets move whole.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import type { RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { moveDistinctSetsIntoLogs } from '../../services/adapters/redis/velocity-migration.ts';
 import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
-import { RedisCluster } from '../support/redis-cluster.ts';
-import { RedisServer } from '../support/redis-server.ts';
+import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const MIN = 60_000,
   HOUR = 3_600_000,
   DAY = 86_400_000;
-
-let server: RedisServer;
-let cluster: RedisCluster;
-beforeAll(async () => {
-  [server, cluster] = await Promise.all([RedisServer.start(), RedisCluster.start()]);
-});
-afterAll(async () => {
-  await Promise.all([server.stop(), cluster.stop()]);
-});
 
 let n = 0;
 const facts = (occurredAt: number, merchant: string, entities: TransactionFacts['entities']): TransactionFacts => ({
@@ -36,14 +26,11 @@ const facts = (occurredAt: number, merchant: string, entities: TransactionFacts[
   entities: { merchant: [merchant], ...entities },
 });
 
-describe.each([
-  { name: 'redis', open: async () => connectRedis(server.url) },
-  { name: 'redis cluster', open: async () => connectRedis({ clusterNodes: cluster.seeds }) },
-])("moving the cards' distinct sets into their logs: $name", ({ open }) => {
+describe.each(singleAndCluster())("moving the cards' distinct sets into their logs: $name", ({ open }) => {
   let redis: RedisClient;
   let store: RedisVelocityStore;
   beforeAll(async () => {
-    redis = await whenReady(await open());
+    redis = await open();
     store = new RedisVelocityStore(redis);
   });
   afterAll(() => store.close());
