@@ -146,10 +146,20 @@ export class LuaLibrary {
     return `lg_${name}_${this.version}`;
   }
 
+  /** The load under way: calls that all find the library missing (after a restart) wait for one load. */
+  private loading: Promise<void> | undefined;
+
   /** Loads the library on every master (REPLACE: another engine may load the same at the same time). */
-  async load(redis: RedisClient): Promise<void> {
-    const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-    await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.code)));
+  load(redis: RedisClient): Promise<void> {
+    this.loading ??= (async () => {
+      try {
+        const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+        await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.code)));
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
   }
 
   /** Calls a function of the library; see LuaScript.run for `splitOnTryAgain`. */

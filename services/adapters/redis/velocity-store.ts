@@ -47,14 +47,13 @@ const IN_FLIGHT_POLL_MS = 5;
 const OP_OPENING = new Map(Object.keys(SLOT_DEFINITIONS).map((name) => [name, `{"def":${JSON.stringify(name)}`]));
 
 /**
- * A slot group as its script reads it: keys in the order its operations use them (each operation
- * takes the next, a delayed one two; `again`: the previous operation's key once more, as the
- * distinct counters kept in a card's log do: no index to decode, no key passed twice), arguments
- * by name, its operations already JSON (written out here: cheaper than building an object per
- * operation for JSON.stringify). What
- * is the same for every transaction (windows, retention, caps) is in the script already (DEFS); an
- * operation names its definition and carries what is its own (a cap differing from the
- * definition's travels too).
+ * A slot group as its function reads it: keys in the order its operations use them (each
+ * operation takes the next, a delayed one two; `again`: the previous operation's key once more, as
+ * the distinct counters kept in a card's log do: no index to decode, no key passed twice),
+ * arguments by name, its operations already JSON (written out here: cheaper than building an
+ * object per operation for JSON.stringify). What is the same for every transaction (windows,
+ * retention, caps) is in the library already (DEFS); an operation names its definition and
+ * carries what is its own (a cap differing from the definition's travels too).
  */
 function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
   const keyList: string[] = [];
