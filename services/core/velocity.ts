@@ -274,8 +274,14 @@ const IN_READ_LOG: ReadonlySet<DistinctCounter> = new Set(
 export function sharesLog(c: DistinctCounter): boolean {
   return IN_READ_LOG.has(c) && spreadOf(c.entity) === 1;
 }
+/** The tag of the distinct members of kind `of` a log keeps (sharesLog): `#` and the kind's letter. */
+export const inLogTag = (of: EntityKind) => `#${KIND_LETTER[of]}`;
 /** A distinct member as a log keeps it (sharesLog). */
-export const inLogMember = (of: EntityKind, member: string) => `#${KIND_LETTER[of]}${member}`;
+export const inLogMember = (of: EntityKind, member: string) => `${inLogTag(of)}${member}`;
+/** The tag of a member a log keeps (inLogMember). */
+export const tagOfInLogMember = (member: string) => member.slice(0, 2);
+/** Whether a log's member is a transaction (`ref|cents|small`), not a distinct member it keeps: refs start with a merchant id, never `#`. */
+export const isTransactionMember = (member: string) => !member.startsWith('#');
 /** Every slot operation's static part, by name. */
 export const SLOT_DEFINITIONS: Readonly<Record<string, SlotDefinition>> = Object.freeze(
   Object.fromEntries([

@@ -9,6 +9,8 @@ import {
   outcomePlan,
   markedTransaction,
   parseLogMember,
+  isTransactionMember,
+  tagOfInLogMember,
   RESPONSE_TTL_MS,
   type CounterPlan,
   type HitRecord,
@@ -114,7 +116,8 @@ export class MemoryVelocityStore implements VelocityStore {
       for (const w of windows) out.push(db.count(key, t - w, t));
     };
     /** A log's transactions, or the distinct members it keeps with a tag (velocity.ts sharesLog), over (t − horizon, t]. */
-    const logRows = (key: string, horizon: number) => db.range(key, t - horizon, t).filter(([m]) => !m.startsWith('#'));
+    const logRows = (key: string, horizon: number) =>
+      db.range(key, t - horizon, t).filter(([m]) => isTransactionMember(m));
     const taggedRows = (key: string, horizon: number, tag: string) =>
       db.range(key, t - horizon, t).filter(([m]) => m.startsWith(tag));
     for (const op of group.ops) {
@@ -141,7 +144,9 @@ export class MemoryVelocityStore implements VelocityStore {
           }
           // Kept in the log (members tagged `#<letter>`, written with the transaction), or a union's rows.
           const horizon = Math.max(0, ...op.windows);
-          const rows = op.inLog ? taggedRows(op.key, horizon, op.member.slice(0, 2)) : db.range(op.key, t - horizon, t);
+          const rows = op.inLog
+            ? taggedRows(op.key, horizon, tagOfInLogMember(op.member))
+            : db.range(op.key, t - horizon, t);
           if (op.union) out.push(rows.length, ...rows.flat());
           else for (const w of op.windows) out.push(rows.filter(([, s]) => t - s < w).length);
           break;

@@ -10,6 +10,7 @@ import {
   parseRawReading,
   outcomePlan,
   markedTransaction,
+  tagOfInLogMember,
   RESPONSE_TTL_MS,
   SLOT_DEFINITIONS,
   type CounterPlan,
@@ -65,7 +66,7 @@ function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
     if ('write' in op && op.write) ops += ',"write":true';
     if (op.op === 'distinct') {
       // Kept in the log: its members were written with the log's (`also`), read under their tag.
-      if (op.inLog) ops += `,"tag":${JSON.stringify(op.member.slice(0, 2))}`;
+      if (op.inLog) ops += `,"tag":${JSON.stringify(tagOfInLogMember(op.member))}`;
       else if (op.write) ops += `,"member":${JSON.stringify(op.member)}`;
       if (op.union) ops += ',"union":true';
     }
