@@ -21,15 +21,23 @@
 //                                            also keeps each run's callgrind profile of the measured scorings in
 //                                            DIR, for `callgrind_annotate DIR/<run>.callgrind`: which functions
 //                                            of Redis and its Lua the instructions went to
-import { execFileSync } from 'node:child_process';
+//   npm run bench:cost -- --engine-instructions
+//                                            the engine (this benchmark's measuring process: scoring, ioredis, the
+//                                            observers) under callgrind: instructions it executes per scoring, its
+//                                            garbage collection and compiler threads included. The engine's CPU time
+//                                            varies by ±15 % here as Redis's does; this is the figure that does not.
+//                                            Combines with --instructions, --against and --profile
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
 import { flaggedPerThousand, redisInfo, redisUsedMemory } from './lib/harness.ts';
 import { which } from '../scripts/provision.ts';
+
+const execFileAsync = promisify(execFile);
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,6 +45,8 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     cluster: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
+    'engine-instructions': { type: 'boolean', default: false },
+    label: { type: 'string' },
     profile: { type: 'string' },
     against: { type: 'string' },
     root: { type: 'string' },
@@ -46,30 +56,36 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | --instructions [--profile DIR]] [--against <git ref>]\n',
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--against <git ref>]\n',
   );
   process.exit(0);
 }
-// Under callgrind Redis runs ~50× slower: fewer scorings, one at a time (the same commands in the
-// same order every run), unless asked otherwise.
+// Under callgrind Redis or the engine runs ~50× slower: fewer scorings, one at a time (the same
+// commands in the same order every run), unless asked otherwise.
 const given = (name: string) => process.argv.includes(`--${name}`);
-const N = Number(opts.instructions && !given('transactions') ? 2000 : opts.transactions),
-  CONCURRENCY = Number(opts.instructions && !given('concurrency') ? 1 : opts.concurrency);
+/** Set for a child run under callgrind (--engine-instructions): where callgrind writes its counts. */
+const ENGINE_CALLGRIND_ENV = 'LEAKGUARD_BENCH_ENGINE_CALLGRIND';
+const ENGINE_CALLGRIND_OUT = process.env[ENGINE_CALLGRIND_ENV];
+const counting = opts.instructions || opts['engine-instructions'] || ENGINE_CALLGRIND_OUT !== undefined;
+const N = Number(counting && !given('transactions') ? 2000 : opts.transactions),
+  CONCURRENCY = Number(counting && !given('concurrency') ? 1 : opts.concurrency);
 if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
   process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
   process.exit(2);
 }
-if (opts.profile && !opts.instructions) {
-  process.stderr.write('bench:cost: --profile keeps the callgrind profile of --instructions; add --instructions\n');
-  process.exit(2);
-}
-if (opts.instructions && opts.cluster) {
-  process.stderr.write('bench:cost: --instructions counts one Redis; leave out --cluster\n');
-  process.exit(2);
-}
-if (opts.instructions && !(which('valgrind') && which('callgrind_control'))) {
+if (opts.profile && !counting) {
   process.stderr.write(
-    'bench:cost: --instructions needs valgrind (Debian package valgrind) and its callgrind_control\n',
+    'bench:cost: --profile keeps the callgrind profiles of --instructions or --engine-instructions; add one\n',
+  );
+  process.exit(2);
+}
+if (counting && opts.cluster) {
+  process.stderr.write('bench:cost: instructions are counted on one Redis; leave out --cluster\n');
+  process.exit(2);
+}
+if (counting && !(which('valgrind') && which('callgrind_control'))) {
+  process.stderr.write(
+    'bench:cost: --instructions and --engine-instructions need valgrind (Debian package valgrind) and its callgrind_control\n',
   );
   process.exit(2);
 }
@@ -95,20 +111,41 @@ interface Result {
   memoryByFamily: string[];
   /** --instructions: instructions redis-server executed per scoring (callgrind). */
   redisInstructionsPerTx?: number;
+  /** --engine-instructions: instructions the engine's process executed per scoring (callgrind). */
+  engineInstructionsPerTx?: number;
 }
 
-/** Counts redis-server's instructions from now on (callgrind_control zeroes its counters). */
-function zeroInstructions(pid: number): void {
-  execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+/**
+ * Runs callgrind_control on a process under callgrind without blocking this one: when that process
+ * is this one, callgrind answers only while it runs guest code, so a timer keeps it stepping.
+ */
+async function callgrindControl(flag: '-z' | '-d', pid: number): Promise<void> {
+  const awake = setInterval(() => {}, 5);
+  try {
+    await execFileAsync('callgrind_control', [flag, String(pid)]);
+  } finally {
+    clearInterval(awake);
+  }
 }
+/** Counts a process's instructions from now on (callgrind_control zeroes its counters). */
+const zeroInstructions = (pid: number) => callgrindControl('-z', pid);
 /** Instructions counted since the last zero: callgrind dumps them to `<out>.<n>` ("summary: N"). */
-function instructionsSinceZero(pid: number, outFile: string): { count: number; dump: string } {
-  execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+async function instructionsSinceZero(pid: number, outFile: string): Promise<{ count: number; dump: string }> {
+  await callgrindControl('-d', pid);
   for (let n = 9; n >= 1; n--) {
     const dump = `${outFile}.${n}`;
     if (existsSync(dump)) return { count: Number(/^summary: (\d+)/m.exec(readFileSync(dump, 'utf8'))![1]), dump };
   }
   throw new Error(`callgrind wrote no dump next to ${outFile}`);
+}
+
+/** Keeps a callgrind dump in --profile's folder as `<label>.<what>.callgrind`. */
+function keepProfile(label: string, what: string, dump: string): void {
+  if (!opts.profile) return;
+  mkdirSync(opts.profile, { recursive: true });
+  const kept = join(opts.profile, `${label.replace(/[^\w.-]+/g, '-')}.${what}.callgrind`);
+  copyFileSync(dump, kept);
+  log(`callgrind profile of ${what} (${label}): ${kept} (callgrind_annotate ${kept})`);
 }
 
 /** Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names them). */
@@ -170,7 +207,8 @@ async function measure(label: string): Promise<Result> {
       LEAKGUARD_CARD_KEY: 'a'.repeat(64),
       LEAKGUARD_DATA_KEY: 'd'.repeat(64),
       LOG_LEVEL: 'silent',
-      LEAKGUARD_DEADLINE_MS: '2000',
+      // Under callgrind a scoring takes ~50× longer: no answer should turn degraded for that.
+      LEAKGUARD_DEADLINE_MS: counting ? '10000' : '2000',
       ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
     });
     const usedMemory = async () => (await Promise.all(ports.map(redisUsedMemory))).reduce((a, b) => a + b, 0);
@@ -218,21 +256,21 @@ async function measure(label: string): Promise<Result> {
       return { cpu, calls, byCommand };
     };
     const r0 = await redisCpu();
-    if (opts.instructions) zeroInstructions(single!.pid!);
+    if (opts.instructions) await zeroInstructions(single!.pid!);
+    if (ENGINE_CALLGRIND_OUT) await zeroInstructions(process.pid);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const { decisions, degraded } = await run(requests.slice(2000));
     await runtime.flaggedSink.drain();
     const wall = (performance.now() - t0) / 1000;
     const c1 = process.cpuUsage(c0);
-    const counted = opts.instructions ? instructionsSinceZero(single!.pid!, callgrindOut) : undefined;
-    const instructions = counted?.count;
-    if (counted && opts.profile) {
-      mkdirSync(opts.profile, { recursive: true });
-      const kept = join(opts.profile, `${label.replace(/[^\w.-]+/g, '-')}.callgrind`);
-      copyFileSync(counted.dump, kept);
-      log(`callgrind profile of ${label}: ${kept} (callgrind_annotate ${kept})`);
-    }
+    // The engine's count first: asking for Redis's spawns a process from this one.
+    const engineCounted = ENGINE_CALLGRIND_OUT
+      ? await instructionsSinceZero(process.pid, ENGINE_CALLGRIND_OUT)
+      : undefined;
+    const redisCounted = opts.instructions ? await instructionsSinceZero(single!.pid!, callgrindOut) : undefined;
+    if (redisCounted) keepProfile(label, 'redis', redisCounted.dump);
+    if (engineCounted) keepProfile(label, 'engine', engineCounted.dump);
     const r1 = await redisCpu();
     await runtime.close();
     // Every key the run wrote (counters, markers, stored responses) stays for its retention: the
@@ -242,7 +280,7 @@ async function measure(label: string): Promise<Result> {
     let keys = 0;
     for (const port of ports) keys += Number(/keys=(\d+)/.exec(await redisInfo(port, 'keyspace'))?.[1] ?? 0);
     // Under callgrind a pass over every key would take minutes: not measured there.
-    const families = opts.instructions ? [] : await memoryByFamily(ports);
+    const families = counting ? [] : await memoryByFamily(ports);
     // Where Redis spends it (script time includes the commands the script calls).
     const topCommands = [...r1.byCommand]
       .map(([name, c]) => {
@@ -266,7 +304,8 @@ async function measure(label: string): Promise<Result> {
       cards,
       keys,
       memoryByFamily: families,
-      ...(instructions !== undefined ? { redisInstructionsPerTx: instructions / N } : {}),
+      ...(redisCounted ? { redisInstructionsPerTx: redisCounted.count / N } : {}),
+      ...(engineCounted ? { engineInstructionsPerTx: engineCounted.count / N } : {}),
     };
   } finally {
     await single?.stop();
@@ -299,12 +338,18 @@ function print(results: Result[]) {
       process.stdout.write(
         `  ${r.label}, redis-server instructions per transaction (callgrind): ${Math.round(r.redisInstructionsPerTx).toLocaleString('en-US')} (the Redis CPU time above is under valgrind: compare these)\n`,
       );
+  for (const r of results)
+    if (r.engineInstructionsPerTx !== undefined)
+      process.stdout.write(
+        `  ${r.label}, engine instructions per transaction (callgrind): ${Math.round(r.engineInstructionsPerTx).toLocaleString('en-US')} (the engine CPU time above is under valgrind: compare these)\n`,
+      );
   if (results.length === 2) {
     const [a, b] = results as [Result, Result];
+    const ratio = (name: string, x: number | undefined, y: number | undefined) =>
+      x && y ? `, ${name} instructions ${(y / x).toFixed(3)}` : '';
     const instructions =
-      a.redisInstructionsPerTx && b.redisInstructionsPerTx
-        ? `, Redis instructions ${(b.redisInstructionsPerTx / a.redisInstructionsPerTx).toFixed(3)}`
-        : '';
+      ratio('engine', a.engineInstructionsPerTx, b.engineInstructionsPerTx) +
+      ratio('Redis', a.redisInstructionsPerTx, b.redisInstructionsPerTx);
     process.stdout.write(
       `ratio ${b.label} / ${a.label}: engine CPU ${(b.engineUsPerTx / a.engineUsPerTx).toFixed(2)}, Redis CPU ${(b.redisUsPerTx / a.redisUsPerTx).toFixed(2)}${instructions} (target: each at most 0.25 of the commit before the cost work)\n`,
     );
@@ -312,10 +357,57 @@ function print(results: Result[]) {
 }
 
 if (opts.root) {
-  // A child run on another commit's worktree: one result as JSON.
-  process.stdout.write(`${JSON.stringify(await measure(String(opts.against ?? 'other')))}\n`);
+  // A child run (another commit's worktree, or any run under callgrind): one result as JSON.
+  process.stdout.write(`${JSON.stringify(await measure(opts.label ?? 'other'))}\n`);
   process.exit(0);
 }
+
+/** Measures the code at `root` in a child process (under callgrind for --engine-instructions). */
+function measureInChild(root: string, label: string): Result {
+  const script = [
+    ...process.execArgv,
+    new URL(import.meta.url).pathname,
+    '--root',
+    root,
+    '--label',
+    label,
+    '--transactions',
+    String(N),
+    '--concurrency',
+    String(CONCURRENCY),
+    ...(opts.cluster ? ['--cluster'] : []),
+    ...(opts.instructions ? ['--instructions'] : []),
+    ...(opts.profile ? ['--profile', resolve(opts.profile)] : []),
+  ];
+  const stateDir = opts['engine-instructions'] ? mkdtempSync(join(tmpdir(), 'lg-bench-engine-')) : undefined;
+  const out = stateDir ? join(stateDir, 'callgrind.out') : undefined;
+  try {
+    const stdout = execFileSync(
+      out ? 'valgrind' : process.execPath,
+      out
+        ? // V8 writes machine code as it runs: callgrind must notice code changed anywhere but in files.
+          [
+            '-q',
+            '--tool=callgrind',
+            '--smc-check=all-non-file',
+            `--callgrind-out-file=${out}`,
+            process.execPath,
+            ...script,
+          ]
+        : script,
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: out ? { ...process.env, [ENGINE_CALLGRIND_ENV]: out } : process.env,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    return JSON.parse(stdout.trim().split('\n').pop()!) as Result;
+  } finally {
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 const results: Result[] = [];
 if (opts.against) {
   const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
@@ -325,26 +417,7 @@ if (opts.against) {
     if (!existsSync(join(worktree, 'node_modules')))
       execFileSync('ln', ['-s', join(HERE, 'node_modules'), join(worktree, 'node_modules')]);
     log(`measuring ${opts.against}`);
-    const out = execFileSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        new URL(import.meta.url).pathname,
-        '--root',
-        worktree,
-        '--against',
-        opts.against,
-        '--transactions',
-        String(N),
-        '--concurrency',
-        String(CONCURRENCY),
-        ...(opts.cluster ? ['--cluster'] : []),
-        ...(opts.instructions ? ['--instructions'] : []),
-        ...(opts.profile ? ['--profile', resolve(opts.profile)] : []),
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    results.push(JSON.parse(out.trim().split('\n').pop()!) as Result);
+    results.push(measureInChild(worktree, opts.against));
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: HERE, stdio: 'ignore' });
   }
@@ -352,7 +425,8 @@ if (opts.against) {
 log(
   `measuring this checkout (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()})`,
 );
-results.push(await measure('this checkout'));
+// Under callgrind the engine is a child too; otherwise it is measured in this process.
+results.push(opts['engine-instructions'] ? measureInChild(HERE, 'this checkout') : await measure('this checkout'));
 print(results);
 if (opts.json) process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);
