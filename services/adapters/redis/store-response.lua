@@ -1,8 +1,11 @@
--- After a decision: store the response for idempotent retries and drop the reading kept for them
--- on the transaction's marker. Both keys share a slot.
-local responseKey, markerKey = KEYS[1], KEYS[2]
-local response, ttlMs = ARGV[1], ARGV[2]
-
-redis.call('SET', responseKey, response, 'PX', ttlMs)
-redis.call('HDEL', markerKey, 'r', 'rl')
-return 1
+-- After decisions: store each response for idempotent retries and drop the reading kept for them
+-- on its transaction's marker. One Redis: the responses that concluded together, in one call; a
+-- cluster: one transaction a call (its two keys share a slot).
+-- KEYS: per transaction, its response key then its marker key
+-- ARGV[1]: how long a response is kept, ms; ARGV[1 + i]: the i-th transaction's response
+local ttlMs = ARGV[1]
+for i = 1, #ARGV - 1 do
+  redis.call('SET', KEYS[2 * i - 1], ARGV[i + 1], 'PX', ttlMs)
+  redis.call('HDEL', KEYS[2 * i], 'r', 'rl')
+end
+return #ARGV - 1

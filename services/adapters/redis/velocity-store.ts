@@ -24,6 +24,7 @@ import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
+import { TurnBatch } from './turn-batch.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
 /**
@@ -43,6 +44,8 @@ function velocityLibrary(): LuaLibrary {
 /** A claim still young without a kept reading is another engine counting it now: wait for its reading this long at most. */
 const IN_FLIGHT_MS = 250;
 const IN_FLIGHT_POLL_MS = 5;
+/** Responses stored in one call at most (one Redis): a stream batch's, or what concluded in one turn. */
+const RESPONSES_PER_CALL = 500;
 
 /** Each definition's opening of an operation in JSON, made once. */
 const OP_OPENING = new Map(Object.keys(SLOT_DEFINITIONS).map((name) => [name, `{"def":${JSON.stringify(name)}`]));
@@ -166,6 +169,20 @@ export class RedisVelocityStore implements VelocityStore {
   private readonly hitScript = LuaScript.file('record-hit.lua', import.meta.url);
   private readonly outcome = LuaScript.file('outcome.lua', import.meta.url);
   private readonly storeResponse = LuaScript.file('store-response.lua', import.meta.url);
+  /**
+   * One Redis: the responses of the scorings that concluded in one turn, stored by one call (a
+   * response is off the critical path: until it is stored a retry recomputes the same decision
+   * from the kept reading). A cluster: one call per transaction, the client pipelining them.
+   */
+  private readonly responses = new TurnBatch<{ plan: CounterPlan; response: string }>(
+    (batch) =>
+      this.storeResponse.run(
+        this.redis,
+        batch.flatMap(({ plan }) => [plan.response, plan.marker]),
+        [RESPONSE_TTL_MS, ...batch.map(({ response }) => response)],
+      ),
+    RESPONSES_PER_CALL,
+  );
 
   constructor(redis: RedisClient) {
     this.redis = redis;
@@ -336,7 +353,9 @@ export class RedisVelocityStore implements VelocityStore {
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
-    const stored = this.storeResponse.run(this.redis, [plan.response, plan.marker], [response, RESPONSE_TTL_MS]);
+    const stored = this.cluster
+      ? this.storeResponse.run(this.redis, [plan.response, plan.marker], [RESPONSE_TTL_MS, response])
+      : this.responses.add({ plan, response });
     const recorded = hit && hit.eventSeqs.length > 0 ? this.recordHit(hit) : undefined;
     await Promise.all([stored, recorded]);
   }
@@ -408,6 +427,7 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   async close(): Promise<void> {
+    await this.responses.drain();
     this.redis.disconnect();
   }
 }
