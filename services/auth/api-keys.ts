@@ -65,7 +65,6 @@ export class KeyRequestError extends LeakguardError {
   }
 }
 
-/** Creates a key; the clear key is returned once and never stored. */
 /**
  * A key's public id (`key_` and 12 hex digits). Ids are shown and audited everywhere, where the
  * card-number scrubber masks any 12-19 digit run that passes Luhn: an id drawn all decimal and
@@ -78,6 +77,7 @@ export function newKeyId(random: (size: number) => Buffer = randomBytes): string
   }
 }
 
+/** Creates a key; the clear key is returned once and never stored. */
 export async function createApiKey(
   store: ApiKeyStore,
   request: NewKey,
