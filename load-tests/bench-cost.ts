@@ -35,7 +35,7 @@ import { parseArgs, promisify } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
 import { flaggedPerThousand, redisInfo, redisUsedMemory } from './lib/harness.ts';
-import { which } from '../scripts/provision.ts';
+import { ensureRedis, ensureValgrind } from '../scripts/provision.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -83,12 +83,9 @@ if (counting && opts.cluster) {
   process.stderr.write('bench:cost: instructions are counted on one Redis; leave out --cluster\n');
   process.exit(2);
 }
-if (counting && !(which('valgrind') && which('callgrind_control'))) {
-  process.stderr.write(
-    'bench:cost: --instructions and --engine-instructions need valgrind (Debian package valgrind) and its callgrind_control\n',
-  );
-  process.exit(2);
-}
+if (counting) ensureValgrind();
+// RedisServer and RedisCluster (test/support) start this redis-server: installed when missing.
+process.env.LEAKGUARD_TEST_REDIS_SERVER ??= ensureRedis();
 const log = (m: string) => process.stderr.write(`bench:cost: ${m}\n`);
 const HERE = new URL('..', import.meta.url).pathname;
 // The code measured: this checkout, or (--root) another commit's worktree driven by this script.

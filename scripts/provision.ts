@@ -116,6 +116,17 @@ export function ensurePromtool(): string {
   return bin;
 }
 
+/** valgrind with callgrind_control, for the benchmarks that count instructions (bench:cost --instructions). */
+export function ensureValgrind(): string {
+  let bin = which('valgrind', ['/usr/bin']);
+  if (!bin || !which('callgrind_control', ['/usr/bin'])) {
+    aptInstall(['valgrind']);
+    bin = which('valgrind', ['/usr/bin']);
+  }
+  if (!bin) throw new Error('valgrind not found after installation');
+  return bin;
+}
+
 /** k6 for load tests: built from source with Go when it is not on PATH. */
 export function ensureK6(): string {
   const gopath = (() => {
