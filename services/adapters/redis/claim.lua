@@ -1,5 +1,3 @@
 -- A cluster, first step: claim the transaction's marker (its own slot); see claimMarker in counters.lua.
-local markerKey, responseKey = KEYS[1], KEYS[2]
-local claim = cjson.decode(ARGV[1])
-
-return claimMarker(markerKey, responseKey, claim)
+-- KEYS[1] marker, KEYS[2] stored response; ARGV: the claim (see claimFrom).
+return claimMarker(KEYS[1], KEYS[2], claimFrom(ARGV, 1))

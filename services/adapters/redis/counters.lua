@@ -3,7 +3,8 @@
 -- slot group's counter operations. Runs once per load, not per call: what lives here outlives a
 -- call (DEFS, generated ahead of this file, never changes; the caches below are made afresh by
 -- freshCall at the start of every call).
--- Arguments travel as JSON objects with named fields; keys as indexes into KEYS.
+-- Arguments travel positionally (ARGV), named at the head of each function; an operation list
+-- as its shape (parseShape), its own values (members) after the named arguments.
 
 -- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
 -- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
@@ -42,6 +43,17 @@ local function encodeReading(entries, groups)
   return table.concat(entries, ',') .. '|' .. table.concat(parts, ';')
 end
 
+-- The claim's arguments, from argv[i] on: payload hash, counting time (ms), entities JSON, log
+-- member's tail, marker TTL (ms), plan layout, wall-clock time (ms). Times stay as sent where they
+-- are stored (no number formatted back); `at` is also a number, for the windows.
+local function claimFrom(argv, i)
+  return {
+    hash = argv[i], atText = argv[i + 1], at = tonumber(argv[i + 1]), entities = argv[i + 2],
+    tail = argv[i + 3], markerTtl = argv[i + 4], layout = argv[i + 5], now = argv[i + 6],
+  }
+end
+local CLAIM_ARGS = 7
+
 local function claimMarker(markerKey, responseKey, claim)
   local known = redis.call('HGET', markerKey, 'h')
   if known then
@@ -52,20 +64,72 @@ local function claimMarker(markerKey, responseKey, claim)
     if kept[1] and kept[2] == claim.layout then return {'pending', kept[3], kept[1]} end
     return {'pending', kept[3], false, kept[4] or claim.tail, kept[5] or '0'}
   end
-  redis.call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.at, 'a', claim.tail, 'c', claim.now)
+  redis.call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.atText, 'a', claim.tail, 'c', claim.now)
   redis.call('PEXPIRE', markerKey, claim.markerTtl)
-  return {'new', tostring(claim.at)}
+  return {'new', claim.atText}
+end
+
+-- Operation lists travel as shapes (velocity-store.ts appendGroup), the same for every transaction
+-- of one kind: groups separated by '/', operations by ','; an operation is its definition's index
+-- in DEF_LIST (generated with DEFS) then its flags: 'a' again (the previous operation's key),
+-- 'w' write, 'u' union, 'm' member (the next value), 't<letter>' tag (a distinct counter kept in
+-- the log: its members' '#<letter>'), 'A<n>' also (the next n values: the distinct members a log
+-- keeps), 'c<n>' cap (overriding the definition's). A shape is parsed once and kept across calls
+-- (a few dozen exist): decoding each scoring's argument as JSON cost Redis more than the commands
+-- of a group. keys: how many keys the group's operations take (a delayed one two).
+local SHAPES, SHAPE_COUNT = {}, 0
+local function parseGroup(text)
+  local ops, keys = {}, 0
+  for item in string.gmatch(text, '[^,]+') do
+    local _, last, index = string.find(item, '^(%d+)')
+    local op = { d = DEF_LIST[tonumber(index) + 1] }
+    local i = last + 1
+    while i <= #item do
+      local flag = string.sub(item, i, i)
+      if flag == 'a' then op.again = true
+      elseif flag == 'w' then op.write = true
+      elseif flag == 'u' then op.union = true
+      elseif flag == 'm' then op.member = true
+      elseif flag == 't' then i = i + 1; op.tag = '#' .. string.sub(item, i, i)
+      elseif flag == 'A' or flag == 'c' then
+        local _, e, n = string.find(item, '^(%d+)', i + 1)
+        if flag == 'A' then op.also = tonumber(n) else op.cap = tonumber(n) end
+        i = e
+      else error('unknown operation flag ' .. flag) end
+      i = i + 1
+    end
+    if not op.again then keys = keys + 1 end
+    if op.d.op == 'delayed' then keys = keys + 1 end
+    ops[#ops + 1] = op
+  end
+  return { ops = ops, keys = keys }
+end
+-- A shape's groups, parsed or kept; keys: how many keys they take together.
+local function shapeOf(text)
+  local groups = SHAPES[text]
+  if not groups then
+    -- Bounded: shapes come from the engine's code, but a store must not grow without limit.
+    if SHAPE_COUNT >= 1000 then SHAPES, SHAPE_COUNT = {}, 0 end
+    groups = { keys = 0 }
+    for g in string.gmatch(text, '[^/]+') do
+      local group = parseGroup(g)
+      groups[#groups + 1] = group
+      groups.keys = groups.keys + group.keys
+    end
+    SHAPES[text], SHAPE_COUNT = groups, SHAPE_COUNT + 1
+  end
+  return groups
 end
 
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
--- absent), ops}; each op names its definition (DEFS, generated from services/core/velocity.ts
--- ahead of this file: windows, retention, cap), with write, member, union, tag (a distinct counter
--- kept in the log: its members' '#<letter>'), also (the distinct members a log keeps), again and
--- cap (overriding DEFS) when it has them. Keys come in the order the ops use them, from
+-- absent), ops (a parsed group: each op with its definition d, from DEFS, generated from
+-- services/core/velocity.ts ahead of this file: windows, retention, cap), values (members, from
+-- values[next] on, taken in the ops' order)}. Keys come in the order the ops use them, from
 -- keys[base + 1]: each op takes the next (a delayed op two: its log, then its fraud labels), but
 -- an op marked again uses the previous op's key. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
--- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as strings).
+-- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as
+-- strings), and the index of the first value it did not take.
 local function runGroup(keys, base, args)
   local t = args.at
   local out = {}
@@ -82,13 +146,17 @@ local function runGroup(keys, base, args)
   -- as most merchants send them, made a sample by milliseconds trim at every write).
   local sample = math.floor(t / 1000) + t % 1000
   local trimNow, capNow = sample % 16 == 0, sample % 32 == 0
+  local values, nextValue = args.values, args.next
   local function remember(key, member, retention, cap, gt, also)
     if also then
       -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
       -- one's latest time and leaves the transaction's own member (new, or the same score) as it is.
-      local args = {key, 'GT', ts, member}
-      for _, m in ipairs(also) do args[#args + 1] = ts; args[#args + 1] = m end
-      redis.call('ZADD', unpack(args))
+      local zadd = {key, 'GT', ts, member}
+      for _ = 1, also do
+        zadd[#zadd + 1] = ts; zadd[#zadd + 1] = values[nextValue]
+        nextValue = nextValue + 1
+      end
+      redis.call('ZADD', unpack(zadd))
     elseif gt then redis.call('ZADD', key, 'GT', ts, member) else redis.call('ZADD', key, ts, member) end
     if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
     if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
@@ -117,10 +185,10 @@ local function runGroup(keys, base, args)
   end
 
   local k = base
-  for _, op in ipairs(args.ops) do
+  for _, op in ipairs(args.ops.ops) do
     if not op.again then k = k + 1 end
     local key = keys[k]
-    local d = DEFS[op.def]
+    local d = op.d
     local kind = d.op
     if kind == 'log' then
       if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also) end
@@ -147,7 +215,11 @@ local function runGroup(keys, base, args)
       end
     elseif kind == 'distinct' then
       -- GT: a late event never moves a member's last-seen time backwards.
-      if op.write then remember(key, op.member, d.retentionMs, 0, true) end
+      if op.member then
+        local member = values[nextValue]
+        nextValue = nextValue + 1
+        if op.write then remember(key, member, d.retentionMs, 0, true) end
+      end
       if op.tag then
         -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
         local rows, letter = readLog(key, d.retentionMs), string.byte(op.tag, 2)
@@ -221,5 +293,5 @@ local function runGroup(keys, base, args)
       push(redis.call('EXISTS', key))
     end
   end
-  return out
+  return out, nextValue
 end

@@ -1,4 +1,8 @@
 -- A cluster, second step: record and read one slot group (every key shares one hash tag).
--- KEYS: the group's keys; ARGV[1] JSON {at, ref, tail, since, ops} (see runGroup in counters.lua).
+-- KEYS: the group's keys. ARGV: the group's shape (see parseGroup), the counting time (ms), the
+-- transaction's reference, its log member's tail, the epoch second of its first watchlist entry
+-- ('' when none), then the group's values (members) in order.
 freshCall()
-return runGroup(KEYS, 0, cjson.decode(ARGV[1]))
+local shape, at, ref, tail, since = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local out = runGroup(KEYS, 0, { at = at, ref = ref, tail = tail, since = since, ops = shapeOf(shape)[1], values = ARGV, next = 6 })
+return out

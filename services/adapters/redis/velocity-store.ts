@@ -23,7 +23,7 @@ import {
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
-import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
+import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone, type ScriptArg } from './lua.ts';
 import { TurnBatch } from './turn-batch.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
@@ -47,39 +47,44 @@ const IN_FLIGHT_POLL_MS = 5;
 /** Responses stored in one call at most (one Redis): a stream batch's, or what concluded in one turn. */
 const RESPONSES_PER_CALL = 500;
 
-/** Each definition's opening of an operation in JSON, made once. */
-const OP_OPENING = new Map(Object.keys(SLOT_DEFINITIONS).map((name) => [name, `{"def":${JSON.stringify(name)}`]));
+/** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
+const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
 
 /**
- * A slot group as its function reads it: keys in the order its operations use them (each
- * operation takes the next, a delayed one two; `again`: the previous operation's key once more, as
- * the distinct counters kept in a card's log do: no index to decode, no key passed twice),
- * arguments by name, its operations already JSON (written out here: cheaper than building an
- * object per operation for JSON.stringify). What is the same for every transaction (windows,
- * retention, caps) is in the library already (DEFS); an operation names its definition and
- * carries what is its own (a cap differing from the definition's travels too).
+ * A slot group as its function reads it (counters.lua parseGroup): its keys in the order its
+ * operations use them (each operation takes the next, a delayed one two; `a`gain: the previous
+ * operation's key once more, as the distinct counters kept in a card's log do: no key passed
+ * twice), appended to `keys`; its operations' own values (members) appended to `values`; and its
+ * shape, returned: each operation's definition (by index) and flags, the same for every
+ * transaction of its kind, which Redis parses once and keeps. What every transaction shares
+ * (windows, retention, caps) is in the library already (DEFS); a cap differing from the
+ * definition's travels in the shape.
  */
-function groupArgs(group: SlotGroup): { keys: string[]; ops: string } {
-  const keyList: string[] = [];
-  let ops = '';
+function appendGroup(group: SlotGroup, keys: string[], values: string[]): string {
+  let shape = '';
+  let lastKey: string | undefined;
   for (const op of group.ops) {
-    ops += `${ops ? ',' : ''}${OP_OPENING.get(op.def)!}`;
-    if (op.key === keyList.at(-1)) ops += ',"again":true';
-    else keyList.push(op.key);
-    if ('write' in op && op.write) ops += ',"write":true';
+    shape += `${shape ? ',' : ''}${DEF_INDEX.get(op.def)!}`;
+    if (op.key === lastKey) shape += 'a';
+    else keys.push((lastKey = op.key));
+    if ('write' in op && op.write) shape += 'w';
     if (op.op === 'distinct') {
       // Kept in the log: its members were written with the log's (`also`), read under their tag.
-      if (op.inLog) ops += `,"tag":${JSON.stringify(tagOfInLogMember(op.member))}`;
-      else if (op.write) ops += `,"member":${JSON.stringify(op.member)}`;
-      if (op.union) ops += ',"union":true';
+      if (op.inLog) shape += `t${tagOfInLogMember(op.member).slice(1)}`;
+      else if (op.write) {
+        shape += 'm';
+        values.push(op.member);
+      }
+      if (op.union) shape += 'u';
     }
-    if (op.op === 'log' && op.write && op.distinctMembers.length > 0)
-      ops += `,"also":${JSON.stringify(op.distinctMembers)}`;
-    if (op.op === 'delayed') keyList.push(op.frauds);
-    if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) ops += `,"cap":${op.cap}`;
-    ops += '}';
+    if (op.op === 'log' && op.write && op.distinctMembers.length > 0) {
+      shape += `A${op.distinctMembers.length}`;
+      for (const m of op.distinctMembers) values.push(m);
+    }
+    if (op.op === 'delayed') keys.push((lastKey = op.frauds));
+    if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) shape += `c${op.cap}`;
   }
-  return { keys: keyList, ops: `[${ops}]` };
+  return shape;
 }
 
 /**
@@ -101,40 +106,24 @@ function luaDefinitions(): string {
     return `['${name}']={${fields.join(',')}}`;
   });
   const shared = [...lists].map(([literal, name]) => `local ${name} = ${literal}\n`).join('');
-  return `${shared}local DEFS = {${entries.join(',')}}\n`;
+  const byIndex = Object.keys(SLOT_DEFINITIONS).map((name) => `DEFS['${name}']`);
+  return `${shared}local DEFS = {${entries.join(',')}}\nlocal DEF_LIST = {${byIndex.join(',')}}\n`;
 }
 
-function claimArgs(plan: CounterPlan) {
-  return {
-    hash: plan.payloadHash,
-    at: plan.at,
-    entities: plan.entitiesJson,
-    tail: plan.tail,
-    markerTtl: plan.markerTtlMs,
-    layout: plan.layout,
-    now: Date.now(),
-  };
+/** The claim's arguments, in counters.lua claimFrom's order. */
+function claimArgs(plan: CounterPlan): (string | number)[] {
+  return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, plan.layout, Date.now()];
 }
 
-/** A JSON object's text with one more field whose value is JSON text already (the operations). */
-const withJsonField = (objectJson: string, name: string, valueJson: string) =>
-  `${objectJson.slice(0, -1)},"${name}":${valueJson}}`;
-
-/** score.lua's keys and argument for a plan (one Redis, one call). */
-function scoreArguments(plan: CounterPlan): { keys: string[]; arg: string } {
+/** score.lua's keys and arguments for a plan (one Redis, one call). */
+function scoreArguments(plan: CounterPlan): { keys: string[]; args: ScriptArg[] } {
   const keys = [plan.marker, plan.response];
-  const buckets = (plan.watch?.slots ?? []).map((s) => ({
-    key: keys.push(watchlistBucketKey(s.bucket)),
-    field: s.field.toString('hex'),
-  }));
-  let groups = '';
-  for (const g of plan.groups) {
-    const { keys: groupKeys, ops } = groupArgs(g);
-    groups += `${groups ? ',' : ''}{"base":${keys.length},"ops":${ops}}`;
-    for (const key of groupKeys) keys.push(key);
-  }
-  const rest = JSON.stringify({ claim: claimArgs(plan), ref: plan.ref, tail: plan.tail, buckets });
-  return { keys, arg: withJsonField(rest, 'groups', `[${groups}]`) };
+  const slots = plan.watch?.slots ?? [];
+  for (const s of slots) keys.push(watchlistBucketKey(s.bucket));
+  const values: string[] = [];
+  let shape = '';
+  for (const g of plan.groups) shape += `${shape ? '/' : ''}${appendGroup(g, keys, values)}`;
+  return { keys, args: [shape, ...claimArgs(plan), plan.ref, ...slots.map((s) => s.field), ...values] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -229,8 +218,8 @@ export class RedisVelocityStore implements VelocityStore {
 
   /** One Redis: everything in one atomic call. */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
-    const { keys, arg } = scoreArguments(plan);
-    const reply = (await this.velocity.call(this.redis, 'score', keys, [arg])) as (string | null)[];
+    const { keys, args } = scoreArguments(plan);
+    const reply = (await this.velocity.call(this.redis, 'score', keys, args)) as (string | null)[];
     return this.answer(plan, reply) ?? { status: 'pending' };
   }
 
@@ -288,12 +277,9 @@ export class RedisVelocityStore implements VelocityStore {
   private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
     const slots = plan.watch?.slots ?? [];
     const [claimed, entries] = await Promise.all([
-      this.velocity.call(
-        this.redis,
-        'claim',
-        [plan.marker, plan.response],
-        [JSON.stringify(claimArgs(plan))],
-      ) as Promise<(string | null)[]>,
+      this.velocity.call(this.redis, 'claim', [plan.marker, plan.response], claimArgs(plan)) as Promise<
+        (string | null)[]
+      >,
       Promise.all(
         slots.map((s) =>
           this.redis.hgetBuffer(watchlistBucketKey(s.bucket), s.field).catch((error: unknown) => {
@@ -322,10 +308,11 @@ export class RedisVelocityStore implements VelocityStore {
     const { status, at, tail, entries } = claimed;
     const since = firstListedSeconds(entries);
     const call = (g: SlotGroup) => {
-      const { keys: groupKeys, ops } = groupArgs(g);
-      const head = JSON.stringify({ at, ref: plan.ref, tail, ...(since !== undefined ? { since } : {}) });
-      const arg = withJsonField(head, 'ops', ops);
-      return this.velocity.call(this.redis, 'group', groupKeys, [arg], { splitOnTryAgain: true }) as Promise<string[]>;
+      const keys: string[] = [],
+        values: string[] = [];
+      const shape = appendGroup(g, keys, values);
+      const args = [shape, at, plan.ref, tail, since ?? '', ...values];
+      return this.velocity.call(this.redis, 'group', keys, args, { splitOnTryAgain: true }) as Promise<string[]>;
     };
     const outputs = await Promise.all(
       plan.groups.map(async (g) => {
