@@ -1,10 +1,10 @@
 -- The top level of the velocity function library (lua.ts LuaLibrary; its functions are the
 -- bodies of score.lua, claim.lua and group.lua): claiming a transaction's marker and running one
 -- slot group's counter operations. Runs once per load, not per call: what lives here outlives a
--- call (DEFS, generated ahead of this file, never changes; the caches below are made afresh by
--- freshCall at the start of every call).
+-- call (DEFS, generated ahead of this file, never changes; the parsed shapes, SHAPES, are kept
+-- from call to call; the number caches below are made afresh by freshCall at every call).
 -- Arguments travel positionally (ARGV), named at the head of each function; an operation list
--- as its shape (parseShape), its own values (members) after the named arguments.
+-- as its shape (parseGroup), its own values (members) after the named arguments.
 
 -- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
 -- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
