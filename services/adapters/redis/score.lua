@@ -2,7 +2,7 @@
 -- records and reads every slot group, keeps the reading on the marker for a retry.
 -- KEYS[1] marker, KEYS[2] stored response, then the watchlist buckets, then each group's keys.
 -- ARGV: the groups' shape (see parseGroup), the claim (7 arguments, see claimFrom), the
--- transaction's reference, a watchlist field (binary) per bucket, then the groups' values
+-- transaction's reference, a watchlist field (hex) per bucket, then the groups' values
 -- (members) in order.
 -- Returns claimMarker's answer, or {status, counting time, kept reading (encodeReading)}.
 freshCall()
@@ -21,7 +21,7 @@ if status == 'pending' then at, atText, tail = tonumber(claimed[2]), claimed[2],
 local buckets = #KEYS - 2 - shape.keys
 local entries, since = {}, nil
 for i = 1, buckets do
-  local v = redis.call('HGET', KEYS[2 + i], ARGV[firstField + i - 1])
+  local v = redis.call('HGET', KEYS[2 + i], fromHex(ARGV[firstField + i - 1]))
   if v then
     if not since then since = struct.unpack('>I', v, 3) end
     entries[i] = string.gsub(v, '.', function(c) return string.format('%02x', string.byte(c)) end)

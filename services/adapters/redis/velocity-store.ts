@@ -123,7 +123,7 @@ function scoreArguments(plan: CounterPlan): { keys: string[]; args: ScriptArg[] 
   const values: string[] = [];
   let shape = '';
   for (const g of plan.groups) shape += `${shape ? '/' : ''}${appendGroup(g, keys, values)}`;
-  return { keys, args: [shape, ...claimArgs(plan), plan.ref, ...slots.map((s) => s.field), ...values] };
+  return { keys, args: [shape, ...claimArgs(plan), plan.ref, ...slots.map((s) => s.field.toString('hex')), ...values] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
