@@ -72,6 +72,8 @@ export const configSchema = z.object({
   LEAKGUARD_AUTH_FAILURES_PER_MINUTE: int(120, 1, 1_000_000),
   /** Card-list uploads: sized so that a 5-million-card NDJSON list fits (about 60 bytes a line). */
   LEAKGUARD_UPLOAD_LIMIT_BYTES: int(512 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
+  /** Threads that parse and fingerprint uploaded card lists; unset: one core less than the machine's, at most 4; 0: on the event loop. */
+  LEAKGUARD_UPLOAD_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),
   /** Cases and the console: a real PostgreSQL; unset: embedded PGlite under the state directory. */
   DATABASE_URL: z

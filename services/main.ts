@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       registry: runtime.watchlistRegistry,
       keyring: runtime.keyring,
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
+      uploadThreads: config.LEAKGUARD_UPLOAD_THREADS,
     },
     console: consoleOptions(config, runtime),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),

@@ -183,8 +183,11 @@ export function cardSlot(key: CardKey, pan: string): EntrySlot {
   return slotFromBytes(fingerprintBytes(key, pan));
 }
 
-function slotFromBytes(bytes: Buffer): EntrySlot {
-  return { bucket: bytes.toString('hex', 0, 2), field: bytes.subarray(2, 10) };
+/** A fingerprint's bytes that place its entry: the bucket's two, the field's eight. */
+export const SLOT_BYTES = 10;
+
+export function slotFromBytes(bytes: Buffer): EntrySlot {
+  return { bucket: bytes.toString('hex', 0, 2), field: bytes.subarray(2, SLOT_BYTES) };
 }
 
 export interface WatchlistEntry {

@@ -4,26 +4,18 @@
 // and reason with the card masked.
 import type { CardKeyring } from '../core/card.ts';
 import { LeakguardError } from '../core/errors.ts';
+import type { BinRange, WatchlistStore } from '../core/watchlist.ts';
 import {
-  binInRanges,
-  cardSlot,
-  expiryTag,
-  parseCsvLine,
-  parseNdjsonLine,
-  type BinRange,
-  type CardToList,
-  type LineResult,
-  type WatchlistStore,
-} from '../core/watchlist.ts';
+  cardsToList,
+  MAX_LINE,
+  type LineBatch,
+  type ReadBatch,
+  type RejectedLine,
+  type UploadFormat,
+} from './line-reader.ts';
+import { readInline, type LineReader } from './reader-pool.ts';
 
-export type UploadFormat = 'csv' | 'ndjson';
-
-export interface RejectedLine {
-  line: number;
-  code: 'MALFORMED' | 'INVALID_CARD' | 'INVALID_EXPIRY' | 'BIN_NOT_OWNED' | 'LINE_TOO_LONG';
-  reason: string;
-  card: string;
-}
+export type { RejectedLine, UploadFormat } from './line-reader.ts';
 
 export interface UploadReport {
   accepted: number;
@@ -44,16 +36,17 @@ export class UploadRefused extends LeakguardError {
 }
 
 /**
- * Cards per store call, and calls being stored while the next batch is parsed. The engine's
- * scoring shares the upload's Redis connection and waits behind what is queued on it: two
- * batches of 1,000 keep at most the 2,000 cards a single batch used to queue, while the engine
- * parses the next batch as Redis stores these (one batch at a time left each idle in turn).
- * The store keeps their order on one connection, so a card repeated across batches is met in order.
+ * Lines per batch (or fewer, up to BATCH_BYTES of them), batches being read, and store calls in
+ * flight. The engine's scoring shares the upload's Redis connection and waits behind what is
+ * queued on it: two store calls of at most 1,000 cards keep at most the 2,000 cards a single
+ * batch used to queue, while the next batches are read (on reading threads, or on the event loop
+ * a batch at a time: BATCH_BYTES bounds how long one holds it). Batches reach the store in line
+ * order on one connection, so a card repeated across batches is met in order.
  */
 const BATCH = 1000;
+const BATCH_BYTES = 64 * 1024;
+const READING_AT_ONCE = 4;
 const STORING_AT_ONCE = 2;
-/** A card line is under 100 characters; a longer one is rejected unread, a far longer one ends the upload. */
-const MAX_LINE = 4096;
 const MAX_CARRY = MAX_LINE * 4;
 const MAX_ERRORS = 100;
 /** Let scoring requests in at least this often: by lines, and by bytes whatever the lines' length. */
@@ -83,13 +76,6 @@ export function looksBinary(head: Buffer): boolean {
   return head.length > 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
-function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['code'] {
-  if (/^expected |^not a JSON|:/.test(result.reason)) return 'MALFORMED';
-  if (/expiry/.test(result.reason)) return 'INVALID_EXPIRY';
-  if (/card number/.test(result.reason)) return 'INVALID_CARD';
-  return 'MALFORMED';
-}
-
 export interface UploadOptions {
   format: UploadFormat;
   eventSeq: number;
@@ -101,89 +87,98 @@ export interface UploadOptions {
   limitBytes: number;
   now?: Date;
   onProgress?: (report: UploadReport) => void;
+  /** Where lines are read: reading threads (reader-pool.ts) or, by default, the event loop. */
+  read?: LineReader;
 }
 
 export async function uploadCardList(
   body: AsyncIterable<Buffer | string>,
   options: UploadOptions,
 ): Promise<UploadReport> {
-  const now = options.now ?? new Date();
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  const parse = options.format === 'csv' ? parseCsvLine : parseNdjsonLine;
+  const nowMs = (options.now ?? new Date()).getTime();
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const read = options.read ?? readInline;
   const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
-  const key = options.keyring.primary;
-  let batch: CardToList[] = [];
+  const secret = options.keyring.primary.secret;
+
+  let lines: string[] = [];
+  let linesBytes = 0;
+  /** Each batch's turn: read, its rejections reported and its cards handed to the store, in line order. */
+  const turns: Promise<void>[] = [];
+  let lastTurn: Promise<void> = Promise.resolve();
+  /** Store calls not yet settled, oldest first. */
   const storing: Promise<void>[] = [];
-  /** Every batch sent has been stored, or has failed, before the report or an error goes out. */
-  const stored = async () => {
-    const failed = (await Promise.allSettled(storing.splice(0))).find((r) => r.status === 'rejected');
+
+  const reportRejections = (batch: ReadBatch) => {
+    report.rejected += batch.rejected.length;
+    for (const r of batch.rejected) if (report.errors.length < MAX_ERRORS) report.errors.push(r);
+  };
+
+  const store = async (batch: ReadBatch) => {
+    reportRejections(batch);
+    if (batch.cards === 0) return;
+    // At most STORING_AT_ONCE calls queued on the connection: wait for the oldest (its failure fails this turn).
+    if (storing.length >= STORING_AT_ONCE) await storing.shift();
+    const stored = options.store
+      .addCards(options.eventSeq, options.elementMask, cardsToList(batch), nowSeconds)
+      .then((statuses) => {
+        for (const s of statuses) {
+          if (s === 'duplicate') report.duplicates++;
+          else report.accepted++;
+        }
+        options.onProgress?.(report);
+      });
+    // Handled here so that a failure waiting its turn is not an unhandled rejection; awaiting it still throws.
+    stored.catch(() => undefined);
+    storing.push(stored);
+  };
+
+  /** Every batch read and stored, or failed, before the report or an error goes out. */
+  const settled = async () => {
+    turns.length = 0;
+    const handed = await Promise.allSettled([lastTurn]); // the last batch's store call is sent
+    const stored = await Promise.allSettled(storing.splice(0));
+    const failed = [...handed, ...stored].find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   };
+
+  const flush = async () => {
+    if (lines.length === 0) return;
+    const batch: LineBatch = {
+      lines,
+      firstLine: report.lines - lines.length + 1,
+      format: options.format,
+      nowMs,
+      ownedRanges: options.ownedRanges,
+      secret,
+    };
+    lines = [];
+    linesBytes = 0;
+    if (turns.length >= READING_AT_ONCE) {
+      await turns.shift()!.catch(async (error: unknown) => {
+        await settled().catch(() => undefined);
+        throw error;
+      });
+    }
+    const reading = read(batch);
+    reading.catch(() => undefined);
+    const turn = lastTurn.then(async () => store(await reading));
+    turn.catch(() => undefined);
+    turns.push(turn);
+    lastTurn = turn;
+  };
+
+  const addLine = async (line: string) => {
+    report.lines++;
+    lines.push(line);
+    linesBytes += line.length;
+    if (lines.length >= BATCH || linesBytes >= BATCH_BYTES) await flush();
+  };
+
   let carry = '';
   let first = true;
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
-
-  const reject = (line: number, code: RejectedLine['code'], reason: string, card: string) => {
-    report.rejected++;
-    if (report.errors.length < MAX_ERRORS) report.errors.push({ line, code, reason, card });
-  };
-
-  const flush = async () => {
-    const cards = batch;
-    batch = [];
-    // A few batches stored while the next is parsed: bounded memory, both sides busy.
-    if (storing.length >= STORING_AT_ONCE) {
-      const oldest = storing.shift()!;
-      await oldest.catch(async (error: unknown) => {
-        await stored().catch(() => undefined);
-        throw error;
-      });
-    }
-    const store = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds).then((statuses) => {
-      for (const s of statuses) {
-        if (s === 'duplicate') report.duplicates++;
-        else report.accepted++;
-      }
-      options.onProgress?.(report);
-    });
-    // Handled here so that a failure waiting its turn is not an unhandled rejection; awaiting it still throws.
-    store.catch(() => undefined);
-    storing.push(store);
-  };
-
-  const handleLine = async (raw: string) => {
-    report.lines++;
-    const lineNo = report.lines;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.length > MAX_LINE)
-      return reject(
-        lineNo,
-        'LINE_TOO_LONG',
-        `line of ${line.length} characters: a card line has at most ${MAX_LINE}`,
-        '(unreadable)',
-      );
-    if (line.trim() === '') return;
-    if (lineNo === 1 && options.format === 'csv' && /^\s*pan\b/i.test(line)) return; // header
-    const result = parse(line, now);
-    if (!result.ok) return reject(lineNo, classify(result), result.reason, result.masked);
-    const { pan, expiryMonth, expiryYear } = result.card;
-    if (options.ownedRanges && !binInRanges(pan, options.ownedRanges)) {
-      return reject(
-        lineNo,
-        'BIN_NOT_OWNED',
-        'card is outside the BIN ranges registered to your issuer',
-        `${pan.slice(0, 6)}******${pan.slice(-4)}`,
-      );
-    }
-    batch.push({
-      slot: cardSlot(key, pan),
-      expiryTag:
-        expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0,
-    });
-    if (batch.length >= BATCH) await flush();
-  };
-
   for await (const chunk of body) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (first) {
@@ -191,12 +186,14 @@ export async function uploadCardList(
       if (looksBinary(buf.subarray(0, 512)))
         throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
     } else if (buf.includes(0)) {
+      await flush();
+      await settled();
       throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)', { ...report });
     }
     report.bytes += buf.length;
     if (report.bytes > options.limitBytes) {
       await flush();
-      await stored();
+      await settled();
       throw new UploadRefused(
         413,
         `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
@@ -204,10 +201,10 @@ export async function uploadCardList(
       );
     }
     const text = carry + buf.toString('utf8');
-    const lines = text.split('\n');
-    carry = lines.pop()!;
-    for (const line of lines) {
-      await handleLine(line);
+    const split = text.split('\n');
+    carry = split.pop()!;
+    for (const line of split) {
+      await addLine(line);
       // A chunk can hold thousands of lines, or a few huge ones: let scoring requests in between.
       linesSinceYield++;
       bytesSinceYield += line.length + 1;
@@ -220,7 +217,7 @@ export async function uploadCardList(
     if (carry.length > MAX_CARRY) {
       // Keep what came before, as for the size limit; the rest of the body is not read.
       await flush();
-      await stored();
+      await settled();
       throw new UploadRefused(
         400,
         `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`,
@@ -228,8 +225,8 @@ export async function uploadCardList(
       );
     }
   }
-  if (carry) await handleLine(carry);
+  if (carry) await addLine(carry);
   await flush();
-  await stored();
+  await settled();
   return report;
 }

@@ -2,7 +2,14 @@
 // the line, and scoring let in by bytes as well as by lines (issue #13: a backtracking pattern let
 // one upload of space-padded lines freeze the engine).
 import { describe, expect, it } from 'vitest';
-import { cardSlot, parseCsvLine, type WatchlistStore } from '../../services/core/watchlist.ts';
+import {
+  cardSlot,
+  expiryTag,
+  parseCsvLine,
+  type CardToList,
+  type WatchlistStore,
+} from '../../services/core/watchlist.ts';
+import { readerPool } from '../../services/watchlist/reader-pool.ts';
 import { uploadCardList } from '../../services/watchlist/upload.ts';
 
 // The pattern the parser used to run: kept here as the reference of the accepted syntax, and
@@ -260,5 +267,58 @@ describe('the upload loop', () => {
     expect(report).toMatchObject({ lines: 30_000, accepted: 29_996, rejected: 4 });
     expect(report.errors.map((e) => e.line)).toEqual([1, 2_500, 17_001, 30_000]);
     expect(listed[0]!.slot).toEqual(cardSlot({ id: 'k', secret: Buffer.alloc(32, 7) }, lines[1]!));
+  });
+
+  it('reads on threads exactly as on the event loop: the same report, the same cards in the same order', async () => {
+    // Several batches, with every kind of line an issuer sends, the body cut between two chunks.
+    const good = cards(3_200).split('\n').slice(0, 3_200);
+    const lines = [
+      'pan,expiry_month,expiry_year',
+      ...good.map((pan, i) => (i % 3 === 0 ? `${pan},${1 + (i % 12)},2029` : pan)),
+    ];
+    lines[10] = '4111111111111112'; // Luhn fails
+    lines[1_500] = `${good[1_500]},13,2029`; // no such month
+    lines[2_000] = ' '.repeat(5_000); // too long to read
+    lines[2_001] = '';
+    lines[2_700] = `${good[2_700]}\r`; // a CRLF line end
+    lines[3_100] = '5500005555555559'; // outside the issuer's range
+    const body = `${lines.join('\n')}\n`;
+    const upload = async (read?: ReturnType<typeof readerPool>['read']) => {
+      const listed: CardToList[] = [];
+      const store = {
+        addCards: async (_seq: number, _mask: number, batch: CardToList[]) => (
+          listed.push(...batch),
+          batch.map(() => 'new' as const)
+        ),
+      };
+      const parts = [body.slice(0, 70_001), body.slice(70_001)].map((part) => Buffer.from(part));
+      const report = await uploadCardList(chunks(...parts), {
+        ...options(store),
+        ownedRanges: [{ from: '400000', to: '499999' }],
+        ...(read ? { read } : {}),
+      });
+      return { report, listed };
+    };
+    const pool = readerPool(2);
+    try {
+      const inline = await upload();
+      const threaded = await upload(pool.read);
+      expect(threaded).toEqual(inline);
+      expect(inline.report).toMatchObject({ lines: 3_201, accepted: 3_195, rejected: 4 });
+      expect(inline.report.errors.map((e) => [e.line, e.code])).toEqual([
+        [11, 'INVALID_CARD'],
+        [1_501, 'INVALID_EXPIRY'],
+        [2_001, 'LINE_TOO_LONG'],
+        [3_101, 'BIN_NOT_OWNED'],
+      ]);
+      const key = { id: 'k', secret: Buffer.alloc(32, 7) };
+      expect(threaded.listed[0]).toEqual({
+        slot: cardSlot(key, good[0]!),
+        expiryTag: expiryTag(key, good[0]!, 1, 2029),
+      });
+      expect(threaded.listed[1]).toEqual({ slot: cardSlot(key, good[1]!), expiryTag: 0 });
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -75,6 +75,7 @@ export async function buildTestApp(
       registry: runtime.watchlistRegistry,
       keyring: runtime.keyring,
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
+      uploadThreads: config.LEAKGUARD_UPLOAD_THREADS,
     },
     ...(options.cases
       ? {

@@ -22,6 +22,7 @@ import {
 } from '../../core/watchlist.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
+import { readerPool } from '../../watchlist/reader-pool.ts';
 import { uploadCardList, type UploadFormat } from '../../watchlist/upload.ts';
 import { HttpError } from '../errors.ts';
 import { cppEvidenceSchema } from './breach.ts';
@@ -34,6 +35,8 @@ export interface WatchlistRouteOptions {
   keyring: CardKeyring;
   metrics: Metrics;
   uploadLimitBytes: number;
+  /** Threads that read uploaded lines (LEAKGUARD_UPLOAD_THREADS); unset: reader-pool.ts's default. */
+  uploadThreads?: number | undefined;
 }
 
 const STATISTICS_EXAMPLE = {
@@ -210,6 +213,9 @@ const hitPageSchema = z
 export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = async (app, opts) => {
   const { store, registry, keyring, metrics } = opts;
   const issuerOrAdmin = app.requireRole('issuer', 'admin');
+  // Threads start with the first upload; they end with the app.
+  const readers = readerPool(opts.uploadThreads);
+  app.addHook('onClose', () => readers.close());
 
   // Card lists reach the handler as the raw request stream, in this plugin's scope only.
   app.addContentTypeParser(Object.keys(UPLOAD_TYPES), (_request, payload, done) => done(null, payload));
@@ -403,6 +409,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         keyring,
         store,
         limitBytes: opts.uploadLimitBytes,
+        read: readers.read,
       });
       metrics.watchlistCards.inc({ result: 'accepted' }, report.accepted);
       metrics.watchlistCards.inc({ result: 'duplicate' }, report.duplicates);
