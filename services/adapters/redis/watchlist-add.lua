@@ -11,14 +11,17 @@
 local a = cjson.decode(ARGV[1])
 local seq, mask, now = tonumber(a.event), tonumber(a.mask), tonumber(a.now)
 local cards = ARGV[2]
+-- A new card's entry is the same but for its tag: packed once, concatenated per card.
+local head, tail = struct.pack('>HI', mask, now), struct.pack('>I', seq)
 local out = {}
 for i = 1, #KEYS do
   local at = (i - 1) * 10
-  local bucket, field, tag = KEYS[i], string.sub(cards, at + 1, at + 8), struct.unpack('>H', cards, at + 9)
+  local bucket, field, tagBytes = KEYS[i], string.sub(cards, at + 1, at + 8), string.sub(cards, at + 9, at + 10)
   -- Most cards of a list are new: one command lists them, a second reads the others.
-  if redis.call('HSETNX', bucket, field, struct.pack('>HIHI', mask, now, tag, seq)) == 1 then
+  if redis.call('HSETNX', bucket, field, head .. tagBytes .. tail) == 1 then
     out[i] = 'n'
   else
+    local tag = struct.unpack('>H', tagBytes)
     local v = redis.call('HGET', bucket, field)
     local elements, first, oldTag, pos = struct.unpack('>HIH', v)
     local present = false
