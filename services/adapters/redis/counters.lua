@@ -1,7 +1,7 @@
 -- The top level of the velocity function library (lua.ts LuaLibrary; its functions are the
 -- bodies of score.lua, claim.lua and group.lua): claiming a transaction's marker and running one
 -- slot group's counter operations. Runs once per load, not per call: what lives here outlives a
--- call (DEFS, generated ahead of this file, never changes; the parsed shapes, SHAPES, are kept
+-- call (DEF_LIST, generated ahead of this file, never changes; the parsed shapes, SHAPES, are kept
 -- from call to call; the number caches below are made afresh by freshCall at every call).
 -- Arguments travel positionally (ARGV), named at the head of each function; an operation list
 -- as its shape (parseGroup), its own values (members) after the named arguments.
@@ -78,7 +78,7 @@ end
 
 -- Operation lists travel as shapes (velocity-store.ts appendGroup), the same for every transaction
 -- of one kind: groups separated by '/', operations by ','; an operation is its definition's index
--- in DEF_LIST (generated with DEFS) then its flags: 'a' again (the previous operation's key),
+-- in DEF_LIST (generated ahead of this file) then its flags: 'a' again (the previous operation's key),
 -- 'w' write, 'u' union, 'm' member (the next value), 't<letter>' tag (a distinct counter kept in
 -- the log: its members' '#<letter>'), 'A<n>' also (the next n values: the distinct members a log
 -- keeps), 'c<n>' cap (overriding the definition's). A shape is parsed once and kept across calls
@@ -97,7 +97,7 @@ local function parseGroup(text)
       elseif flag == 'w' then op.write = true
       elseif flag == 'u' then op.union = true
       elseif flag == 'm' then op.member = true
-      elseif flag == 't' then i = i + 1; op.tag = '#' .. string.sub(item, i, i)
+      elseif flag == 't' then i = i + 1; op.tag = string.byte(item, i) -- compared bytewise with members
       elseif flag == 'A' or flag == 'c' then
         local _, e, n = string.find(item, '^(%d+)', i + 1)
         if flag == 'A' then op.also = tonumber(n) else op.cap = tonumber(n) end
@@ -129,7 +129,7 @@ local function shapeOf(text)
 end
 
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
--- absent), ops (a parsed group: each op with its definition d, from DEFS, generated from
+-- absent), ops (a parsed group: each op with its definition d, from DEF_LIST, generated from
 -- services/core/velocity.ts ahead of this file: windows, retention, cap), values (members, from
 -- values[next] on, taken in the ops' order)}. Keys come in the order the ops use them, from
 -- keys[base + 1]: each op takes the next (a delayed op two: its log, then its fraud labels), but
@@ -229,7 +229,7 @@ local function runGroup(keys, base, args)
       end
       if op.tag then
         -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
-        local rows, letter = readLog(key, d.retentionMs), string.byte(op.tag, 2)
+        local rows, letter = readLog(key, d.retentionMs), op.tag
         local first = op.union and zeros(1) or zeros(#d.windows)
         for i = 1, #rows, 2 do
           local m = rows[i]

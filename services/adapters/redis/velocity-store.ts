@@ -57,7 +57,7 @@ const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, 
  * twice), appended to `keys`; its operations' own values (members) appended to `values`; and its
  * shape, returned: each operation's definition (by index) and flags, the same for every
  * transaction of its kind, which Redis parses once and keeps. What every transaction shares
- * (windows, retention, caps) is in the library already (DEFS); a cap differing from the
+ * (windows, retention, caps) is in the library already (DEF_LIST); a cap differing from the
  * definition's travels in the shape.
  */
 function appendGroup(group: SlotGroup, keys: string[], values: string[]): string {
@@ -101,13 +101,13 @@ function luaDefinitions(): string {
     if (!name) lists.set(literal, (name = `W${lists.size}`));
     return name;
   };
+  // In DEF_INDEX's order, each entry named in a comment for whoever reads the loaded script.
   const entries = Object.entries(SLOT_DEFINITIONS).map(([name, d]) => {
     const fields = Object.entries(d).map(([k, v]) => `${k}=${lua(v)}`);
-    return `['${name}']={${fields.join(',')}}`;
+    return `--[[${name}]] {${fields.join(',')}}`;
   });
   const shared = [...lists].map(([literal, name]) => `local ${name} = ${literal}\n`).join('');
-  const byIndex = Object.keys(SLOT_DEFINITIONS).map((name) => `DEFS['${name}']`);
-  return `${shared}local DEFS = {${entries.join(',')}}\nlocal DEF_LIST = {${byIndex.join(',')}}\n`;
+  return `${shared}local DEF_LIST = {${entries.join(',\n')}}\n`;
 }
 
 /** The claim's arguments, in counters.lua claimFrom's order. */
