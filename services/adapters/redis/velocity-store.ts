@@ -23,7 +23,7 @@ import {
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
-import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone, type ScriptArg } from './lua.ts';
+import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
 import { TurnBatch } from './turn-batch.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
@@ -115,8 +115,8 @@ function claimArgs(plan: CounterPlan): (string | number)[] {
   return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, plan.layout, Date.now()];
 }
 
-/** score.lua's keys and arguments for a plan (one Redis, one call). */
-function scoreArguments(plan: CounterPlan): { keys: string[]; args: ScriptArg[] } {
+/** score.lua's keys and arguments for a plan (one Redis, one call): text and numbers only, no Buffer, which would switch ioredis to building the whole command as bytes. */
+function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | number)[] } {
   const keys = [plan.marker, plan.response];
   const slots = plan.watch?.slots ?? [];
   for (const s of slots) keys.push(watchlistBucketKey(s.bucket));
