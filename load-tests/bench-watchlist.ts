@@ -26,6 +26,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { luhnValid } from '../services/core/card.ts';
+import { defaultReadingThreads } from '../services/watchlist/reader-pool.ts';
 import {
   LOAD_TESTS,
   ROOT,
@@ -709,7 +710,7 @@ function printReport(report: Report, resultsPath: string, opts: Options): void {
   out.push(`  ${report.machine.note}`);
   out.push(`  Other processes' CPU just before the run: ${report.machine.otherCoresBefore ?? '?'} cores.`);
   out.push(
-    `  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store and watchlist (no persistence)`,
+    `  Node ${report.machine.node}, ${report.machine.k6}, redis ${report.machine.redis}; engine NODE_ENV=production LOG_LEVEL=warn, Redis velocity store and watchlist (no persistence), ${defaultReadingThreads()} upload reading thread(s) (the default: cores - 1, at most 4; engines before 21a3da1 read on the event loop)`,
   );
   out.push(
     `  Case store: ${String(report.setup.caseStore)}: every non-approve decision is queued (Redis stream) and ingested as a case${opts.postgres ? '; PostgreSQL\'s CPU counts as "other processes"' : ''}`,
