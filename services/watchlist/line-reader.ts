@@ -60,6 +60,7 @@ function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['cod
 export function readLines(batch: LineBatch): ReadBatch {
   const now = new Date(batch.nowMs);
   const parse = batch.format === 'csv' ? parseCsvLine : parseNdjsonLine;
+  // On a thread the secret arrives as a Uint8Array: only the keyed HMAC reads it, and takes one.
   const key: CardKey = { id: '', secret: batch.secret as Buffer };
   // Zero-filled, not a slice of Node's shared pool: on a thread the whole buffer is copied back.
   const packed = Buffer.alloc(batch.lines.length * PACKED);

@@ -11,7 +11,6 @@ export const readInline: LineReader = async (batch) => readLines(batch);
 
 export interface ReaderPool {
   read: LineReader;
-  threads: number;
   close(): Promise<void>;
 }
 
@@ -25,12 +24,14 @@ export function defaultReadingThreads(): number {
  * minute without one, so an engine that takes no uploads runs none.
  */
 export function readerPool(threads = defaultReadingThreads()): ReaderPool {
-  if (threads === 0) return { read: readInline, threads, close: async () => undefined };
+  if (threads === 0) return { read: readInline, close: async () => undefined };
   const pool = new Piscina<LineBatch, ReadBatch>({
-    filename: new URL('./reader-thread.ts', import.meta.url).href,
+    // A thread runs line-reader.ts's readLines: the one reading of a line, as on the event loop.
+    filename: new URL('./line-reader.ts', import.meta.url).href,
+    name: 'readLines',
     minThreads: 0,
     maxThreads: threads,
     idleTimeout: 60_000,
   });
-  return { read: (batch) => pool.run(batch), threads, close: () => pool.destroy() };
+  return { read: (batch) => pool.run(batch), close: () => pool.destroy() };
 }
