@@ -13,34 +13,51 @@
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
 -- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
 -- caller records again, which changes nothing already recorded, and reads).
--- Formatting a number as a string (tostring, concatenation, table.concat) costs Lua a printf of
--- 14 significant digits: ~1,500 instructions, more than many commands. A call formats each
--- distinct number once: the counting time and its window bounds are the same for every group, and
--- a reading's ~90 numbers are mostly a handful of small counts (bench:cost --instructions).
-local FORMATTED, EXCLUSIVE
-local function freshCall() FORMATTED, EXCLUSIVE = {}, {} end
+-- What a call allocates, Lua's collector pays for again: each table, closure or string made per
+-- call costs its marking and sweeping besides its making (ten tables of ten numbers: ~80,000
+-- instructions a call, more than eight commands; a replay of bench:cost's calls under callgrind).
+-- So a call's state lives in this file's locals, set at each call, its buffers are reused, and
+-- the helpers below are made once, at load: a call allocates little beyond the strings it must.
+-- Formatting a number (tostring) costs Lua a printf of 14 significant digits: ~1,500 instructions.
+-- The numbers here are integers (times, counts, sums of cents), formatted by %d, each once: small
+-- ones kept from call to call, the others (a call's time and its windows' bounds) for a while.
+local SMALL, FORMATTED, EXCLUSIVE, CACHED = {}, {}, {}, 0
+local function freshCall()
+  -- Bounded: each call adds a handful of entries.
+  if CACHED > 512 then FORMATTED, EXCLUSIVE, CACHED = {}, {}, 0 end
+end
 local function formatted(n)
-  local s = FORMATTED[n]
-  if not s then s = tostring(n); FORMATTED[n] = s end
+  local s = SMALL[n] or FORMATTED[n]
+  if s then return s end
+  local integer = n == math.floor(n)
+  s = integer and string.format('%d', n) or tostring(n)
+  if integer and n >= 0 and n < 1024 then SMALL[n] = s else FORMATTED[n], CACHED = s, CACHED + 1 end
   return s
 end
 -- A score range's exclusive bound, '(n'.
 local function exclusive(n)
   local s = EXCLUSIVE[n]
-  if not s then s = '(' .. formatted(n); EXCLUSIVE[n] = s end
+  if not s then s = '(' .. formatted(n); EXCLUSIVE[n], CACHED = s, CACHED + 1 end
   return s
 end
 
 -- The reading kept on the marker, in the format of services/core/velocity.ts encodeRawReading:
 -- watchlist entries joined by ',', '|', then each group's numbers joined by ',', groups by ';'.
-local function encodeReading(entries, groups)
-  local parts = {}
-  for i, g in ipairs(groups) do
-    local texts = {}
-    for j, v in ipairs(g) do texts[j] = type(v) == 'number' and formatted(v) or v end
-    parts[i] = table.concat(texts, ',')
+-- The groups' values are out[1..ends[count]], group i's ending at ends[i]; numbers are
+-- formatted in place (out is the call's buffer: READING).
+local PARTS = {}
+local function encodeReading(entries, out, ends, count)
+  local first = 1
+  for i = 1, count do
+    local last = ends[i]
+    for j = first, last do
+      local v = out[j]
+      if type(v) == 'number' then out[j] = formatted(v) end
+    end
+    PARTS[i] = table.concat(out, ',', first, last)
+    first = last + 1
   end
-  return table.concat(entries, ',') .. '|' .. table.concat(parts, ';')
+  return table.concat(entries, ',') .. '|' .. table.concat(PARTS, ';', 1, count)
 end
 
 -- A watchlist field sent as hex (always 8 bytes: core/watchlist.ts slotFromBytes) to its bytes. Hex,
@@ -128,68 +145,73 @@ local function shapeOf(text)
   return groups
 end
 
+-- One group's state while runGroup runs it (file locals, not closures: see the head of this file).
+-- T, TS: the counting time and its text; OUT[1..N]: the numbers read so far; VALUES[NEXT]: the
+-- next member to take; READ_KEY, READ_ROWS: the log read whole in this group (a card's).
+local T, TS, TRIM_NOW, CAP_NOW, OUT, N, VALUES, NEXT, READ_KEY, READ_ROWS
+-- A call's buffers: the reading's numbers (score.lua) and where each group's end; one ZADD's arguments.
+local READING, ENDS, ZADD_ARGS = {}, {}, {}
+
+-- Numbers go back as integer replies: formatting each as a string costs more than the command.
+local function push(v) N = N + 1; OUT[N] = v end
+local function zeros(n)
+  local first = N + 1
+  for _ = 1, n do N = N + 1; OUT[N] = 0 end
+  return first
+end
+-- Number arguments are formatted once, not once per command: a window's lower bound '(t - w',
+-- the time, a retention's TTL.
+local function above(w) return exclusive(T - w) end
+local function ttl(retention) return formatted(retention + 3600000) end
+local function remember(key, member, retention, cap, gt, also)
+  if also then
+    -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
+    -- one's latest time and leaves the transaction's own member (new, or the same score) as it is.
+    ZADD_ARGS[1], ZADD_ARGS[2], ZADD_ARGS[3], ZADD_ARGS[4] = key, 'GT', TS, member
+    local n = 4
+    for _ = 1, also do
+      ZADD_ARGS[n + 1], ZADD_ARGS[n + 2] = TS, VALUES[NEXT]
+      n, NEXT = n + 2, NEXT + 1
+    end
+    redis.call('ZADD', unpack(ZADD_ARGS, 1, n))
+  elseif gt then redis.call('ZADD', key, 'GT', TS, member) else redis.call('ZADD', key, TS, member) end
+  if TRIM_NOW then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
+  if CAP_NOW and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
+  redis.call('PEXPIRE', key, ttl(retention))
+end
+local function counts(key, windows)
+  for i = 1, #windows do push(redis.call('ZCOUNT', key, above(windows[i]), TS)) end
+end
+-- A log read whole over (t - horizon, t], once per group and after its write (the log's op comes
+-- first): rows of member and score, its transactions' and the distinct members it keeps
+-- ('#<letter>...'). Each op scans them for its own (no table per row: tables cost more here
+-- than the scan) and adds into its numbers in place (zeros pushed first).
+local function readLog(key, horizon)
+  if READ_KEY ~= key then
+    READ_ROWS = redis.call('ZRANGEBYSCORE', key, above(horizon), TS, 'WITHSCORES')
+    READ_KEY = key
+  end
+  return READ_ROWS
+end
+
 -- Runs one slot group: args = {at, ref, tail, since (epoch s of the first watchlist entry, or
 -- absent), ops (a parsed group: each op with its definition d, from DEF_LIST, generated from
--- services/core/velocity.ts ahead of this file: windows, retention, cap), values (members, from
--- values[next] on, taken in the ops' order)}. Keys come in the order the ops use them, from
+-- services/core/velocity.ts ahead of this file: windows, retention, cap), values and next
+-- (members, from values[next] on, taken in the ops' order), out and n (the numbers go to
+-- out[n + 1] on)}; advances args.next and args.n. Keys come in the order the ops use them, from
 -- keys[base + 1]: each op takes the next (a delayed op two: its log, then its fraud labels), but
 -- an op marked again uses the previous op's key. Writes are idempotent: a
 -- transaction's members name it, at its counting time, so recording it twice changes nothing.
--- Returns the numbers of every op, in order (a distinct union's rows: member and last seen as
--- strings), and the index of the first value it did not take.
+-- Its numbers: every op's, in order (a distinct union's rows: member and last seen as strings).
 local function runGroup(keys, base, args)
   local t = args.at
-  local out = {}
-  -- Numbers go back as integer replies: formatting each as a string costs more than the command.
-  local function push(v) out[#out + 1] = v end
-  -- Number arguments are formatted once per call (formatted), not once per command: a window's
-  -- lower bound '(t - w', the time, a retention's TTL.
-  local ts = formatted(t)
-  local function above(w) return exclusive(t - w) end
-  local function ttl(retention) return formatted(retention + 3600000) end
+  T, TS, OUT, N, VALUES, NEXT, READ_KEY, READ_ROWS = t, formatted(t), args.out, args.n, args.values, args.next, nil, nil
   -- Trimming and capping only bound memory (windows never count what is out of range), so they
   -- run on a sample of writes, chosen by the event time's seconds plus its milliseconds: 1 in 16
   -- and 1 in 32 whether times come to the millisecond or to the second (times in whole seconds,
   -- as most merchants send them, made a sample by milliseconds trim at every write).
   local sample = math.floor(t / 1000) + t % 1000
-  local trimNow, capNow = sample % 16 == 0, sample % 32 == 0
-  local values, nextValue = args.values, args.next
-  local function remember(key, member, retention, cap, gt, also)
-    if also then
-      -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
-      -- one's latest time and leaves the transaction's own member (new, or the same score) as it is.
-      local zadd = {key, 'GT', ts, member}
-      for _ = 1, also do
-        zadd[#zadd + 1] = ts; zadd[#zadd + 1] = values[nextValue]
-        nextValue = nextValue + 1
-      end
-      redis.call('ZADD', unpack(zadd))
-    elseif gt then redis.call('ZADD', key, 'GT', ts, member) else redis.call('ZADD', key, ts, member) end
-    if trimNow then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
-    if capNow and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
-    redis.call('PEXPIRE', key, ttl(retention))
-  end
-  local function counts(key, windows)
-    for _, w in ipairs(windows) do push(redis.call('ZCOUNT', key, above(w), ts)) end
-  end
-  -- A log read whole over (t - horizon, t], once per call and after its write (the log's op comes
-  -- first): rows of member and score, its transactions' and the distinct members it keeps
-  -- ('#<letter>...'). Each op scans them for its own (no table per row: tables cost more here
-  -- than the scan) and adds into its numbers in place (zeros pushed first).
-  local READ = {}
-  local function readLog(key, horizon)
-    local rows = READ[key]
-    if not rows then
-      rows = redis.call('ZRANGEBYSCORE', key, above(horizon), ts, 'WITHSCORES')
-      READ[key] = rows
-    end
-    return rows
-  end
-  local function zeros(n)
-    local first = #out + 1
-    for _ = 1, n do push(0) end
-    return first
-  end
+  TRIM_NOW, CAP_NOW = sample % 16 == 0, sample % 32 == 0
 
   local k = base
   for _, op in ipairs(args.ops.ops) do
@@ -204,18 +226,19 @@ local function runGroup(keys, base, args)
       else
         -- Sums need the members (`ref|cents|small`): one range read over the longest window
         -- gives counts, sums and small-amount counts together, bucketed here.
-        local nc, na = #d.counts, #d.amounts
-        local first = zeros(nc + na + #d.smalls)
+        local cs, as, ss = d.counts, d.amounts, d.smalls
+        local nc, na = #cs, #as
+        local first = zeros(nc + na + #ss)
         local rows = readLog(key, d.retentionMs)
         for i = 1, #rows, 2 do
           local m = rows[i]
           if string.byte(m, 1) ~= 35 then
             local _, _, amount, small = string.find(m, '|(%d+)|(%d)$')
             local age = t - tonumber(rows[i + 1])
-            for j, w in ipairs(d.counts) do if age < w then out[first + j - 1] = out[first + j - 1] + 1 end end
-            for j, w in ipairs(d.amounts) do if age < w then out[first + nc + j - 1] = out[first + nc + j - 1] + tonumber(amount) end end
+            for j = 1, nc do if age < cs[j] then OUT[first + j - 1] = OUT[first + j - 1] + 1 end end
+            for j = 1, na do if age < as[j] then OUT[first + nc + j - 1] = OUT[first + nc + j - 1] + tonumber(amount) end end
             if small == '1' then
-              for j, w in ipairs(d.smalls) do if age < w then out[first + nc + na + j - 1] = out[first + nc + na + j - 1] + 1 end end
+              for j = 1, #ss do if age < ss[j] then OUT[first + nc + na + j - 1] = OUT[first + nc + na + j - 1] + 1 end end
             end
           end
         end
@@ -223,31 +246,31 @@ local function runGroup(keys, base, args)
     elseif kind == 'distinct' then
       -- GT: a late event never moves a member's last-seen time backwards.
       if op.member then
-        local member = values[nextValue]
-        nextValue = nextValue + 1
+        local member = VALUES[NEXT]
+        NEXT = NEXT + 1
         if op.write then remember(key, member, d.retentionMs, 0, true) end
       end
       if op.tag then
         -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
-        local rows, letter = readLog(key, d.retentionMs), op.tag
-        local first = op.union and zeros(1) or zeros(#d.windows)
+        local rows, letter, ws = readLog(key, d.retentionMs), op.tag, d.windows
+        local first = op.union and zeros(1) or zeros(#ws)
         for i = 1, #rows, 2 do
           local m = rows[i]
           if string.byte(m, 2) == letter and string.byte(m, 1) == 35 then
             if op.union then
-              out[first] = out[first] + 1
+              OUT[first] = OUT[first] + 1
               push(m); push(rows[i + 1])
             else
               local age = t - tonumber(rows[i + 1])
-              for j, w in ipairs(d.windows) do if age < w then out[first + j - 1] = out[first + j - 1] + 1 end end
+              for j = 1, #ws do if age < ws[j] then OUT[first + j - 1] = OUT[first + j - 1] + 1 end end
             end
           end
         end
       elseif op.union then
         -- One of several identities of the entity (key rotation): the caller unions the rows.
-        local rows = redis.call('ZRANGEBYSCORE', key, above(d.retentionMs), ts, 'WITHSCORES')
+        local rows = redis.call('ZRANGEBYSCORE', key, above(d.retentionMs), TS, 'WITHSCORES')
         push(#rows / 2)
-        for i = 1, #rows do out[#out + 1] = rows[i] end
+        for i = 1, #rows do push(rows[i]) end
       else
         counts(key, d.windows)
       end
@@ -257,28 +280,28 @@ local function runGroup(keys, base, args)
       local cap = op.cap or d.cap
       if op.write then remember(key, args.ref, d.retentionMs, cap, false) end
       local hi = t - d.delayMs
-      local his = tostring(hi)
+      local his, ws = formatted(hi), d.windows
       -- A saturated log keeps only its newest events: both counts then start at its oldest
-      -- event, so that the fraud share stays a share of the same transactions.
-      local floor = nil
+      -- event, so that the fraud share stays a share of the same transactions. A window's lower
+      -- bound: the later of t - delay - w and that start.
+      local floor = -math.huge
       if redis.call('ZCARD', key) >= cap then floor = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
-      local los = {}
-      for i, w in ipairs(d.windows) do
-        los[i] = hi - w
-        if floor and floor > los[i] then los[i] = floor end
+      for i = 1, #ws do
+        local lo = math.max(hi - ws[i], floor)
+        push(lo < hi and redis.call('ZCOUNT', key, exclusive(lo), his) or 0)
       end
-      local lows = {}
-      for i = 1, #d.windows do lows[i] = '(' .. los[i] end
-      for i = 1, #d.windows do push(los[i] < hi and redis.call('ZCOUNT', key, lows[i], his) or 0) end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       k = k + 1
       local frauds = keys[k]
       local any = redis.call('EXISTS', frauds) == 1
-      for i = 1, #d.windows do push((any and los[i] < hi) and redis.call('ZCOUNT', frauds, lows[i], his) or 0) end
+      for i = 1, #ws do
+        local lo = math.max(hi - ws[i], floor)
+        push((any and lo < hi) and redis.call('ZCOUNT', frauds, exclusive(lo), his) or 0)
+      end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
       if redis.call('EXISTS', key) == 0 then
-        for _ = 1, #d.windows do push(0) end
+        zeros(#d.windows)
       else
         counts(key, d.windows)
       end
@@ -300,5 +323,5 @@ local function runGroup(keys, base, args)
       push(redis.call('EXISTS', key))
     end
   end
-  return out, nextValue
+  args.n, args.next = N, NEXT
 end

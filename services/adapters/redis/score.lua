@@ -29,11 +29,15 @@ for i = 1, buckets do
     entries[i] = ''
   end
 end
-local groups, base, nextValue = {}, 2 + buckets, firstField + buckets
+-- The groups' numbers go to the call's buffer (READING), each group's end noted in ENDS.
+local base = 2 + buckets
+local args = { at = at, ref = ref, tail = tail, since = since, values = ARGV, next = firstField + buckets, out = READING, n = 0 }
 for i, g in ipairs(shape) do
-  groups[i], nextValue = runGroup(KEYS, base, { at = at, ref = ref, tail = tail, since = since, ops = g, values = ARGV, next = nextValue })
+  args.ops = g
+  runGroup(KEYS, base, args)
+  ENDS[i] = args.n
   base = base + g.keys
 end
-local kept = encodeReading(entries, groups)
+local kept = encodeReading(entries, READING, ENDS, #shape)
 redis.call('HSET', markerKey, 'r', kept, 'rl', claim.layout)
 return {status, atText, kept}
