@@ -1,8 +1,8 @@
 -- The top level of the velocity function library (lua.ts LuaLibrary; its functions are the
 -- bodies of score.lua, claim.lua and group.lua): claiming a transaction's marker and running one
 -- slot group's counter operations. Runs once per load, not per call: what lives here outlives a
--- call (DEF_LIST, generated ahead of this file, never changes; the parsed shapes, SHAPES, are kept
--- from call to call; the number caches below are made afresh by freshCall at every call).
+-- call (DEF_LIST, generated ahead of this file, never changes; the parsed shapes, SHAPES, the
+-- number caches and a call's buffers are kept from call to call, each bounded).
 -- Arguments travel positionally (ARGV), named at the head of each function; an operation list
 -- as its shape (parseGroup), its own values (members) after the named arguments.
 
@@ -13,6 +13,18 @@
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
 -- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
 -- caller records again, which changes nothing already recorded, and reads).
+-- The globals the functions use, as locals (upvalues): in a function library each read of a
+-- global goes through Redis's guard of the global table, ~150 instructions (measured), and a
+-- scoring reads them hundreds of times, in its inner loops. Taken at the start of each call
+-- (useGlobals), not at load: a library's load may not read them.
+local function globalsNow()
+  return redis.call, string, math, table, struct, type, tonumber, tostring, ipairs, unpack
+end
+local call, string, math, table, struct, type, tonumber, tostring, ipairs, unpack
+local function useGlobals()
+  if not call then call, string, math, table, struct, type, tonumber, tostring, ipairs, unpack = globalsNow() end
+end
+
 -- What a call allocates, Lua's collector pays for again: each table, closure or string made per
 -- call costs its marking and sweeping besides its making (ten tables of ten numbers: ~80,000
 -- instructions a call, more than eight commands; a replay of bench:cost's calls under callgrind).
@@ -22,7 +34,11 @@
 -- The numbers here are integers (times, counts, sums of cents), formatted by %d, each once: small
 -- ones kept from call to call, the others (a call's time and its windows' bounds) for a while.
 local SMALL, FORMATTED, EXCLUSIVE, CACHED = {}, {}, {}, 0
+-- Whether the call's numbers include a union's rows (member and last seen, as strings: key rotation).
+local UNION_ROWS = false
 local function freshCall()
+  useGlobals()
+  UNION_ROWS = false
   -- Bounded: each call adds a handful of entries.
   if CACHED > 512 then FORMATTED, EXCLUSIVE, CACHED = {}, {}, 0 end
 end
@@ -52,7 +68,7 @@ local function encodeReading(entries, out, ends, count)
     local last = ends[i]
     for j = first, last do
       local v = out[j]
-      if type(v) == 'number' then out[j] = formatted(v) end
+      if not UNION_ROWS or type(v) == 'number' then out[j] = formatted(v) end
     end
     PARTS[i] = table.concat(out, ',', first, last)
     first = last + 1
@@ -79,17 +95,17 @@ end
 local CLAIM_ARGS = 7
 
 local function claimMarker(markerKey, responseKey, claim)
-  local known = redis.call('HGET', markerKey, 'h')
+  local known = call('HGET', markerKey, 'h')
   if known then
     if known ~= claim.hash then return {'conflict'} end
-    local stored = redis.call('GET', responseKey)
+    local stored = call('GET', responseKey)
     if stored then return {'replay', stored} end
-    local kept = redis.call('HMGET', markerKey, 'r', 'rl', 't', 'a', 'c')
+    local kept = call('HMGET', markerKey, 'r', 'rl', 't', 'a', 'c')
     if kept[1] and kept[2] == claim.layout then return {'pending', kept[3], kept[1]} end
     return {'pending', kept[3], false, kept[4] or claim.tail, kept[5] or '0'}
   end
-  redis.call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.atText, 'a', claim.tail, 'c', claim.now)
-  redis.call('PEXPIRE', markerKey, claim.markerTtl)
+  call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.atText, 'a', claim.tail, 'c', claim.now)
+  call('PEXPIRE', markerKey, claim.markerTtl)
   return {'new', claim.atText}
 end
 
@@ -173,14 +189,14 @@ local function remember(key, member, retention, cap, gt, also)
       ZADD_ARGS[n + 1], ZADD_ARGS[n + 2] = TS, VALUES[NEXT]
       n, NEXT = n + 2, NEXT + 1
     end
-    redis.call('ZADD', unpack(ZADD_ARGS, 1, n))
-  elseif gt then redis.call('ZADD', key, 'GT', TS, member) else redis.call('ZADD', key, TS, member) end
-  if TRIM_NOW then redis.call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
-  if CAP_NOW and cap > 0 and redis.call('ZCARD', key) > cap then redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
-  redis.call('PEXPIRE', key, ttl(retention))
+    call('ZADD', unpack(ZADD_ARGS, 1, n))
+  elseif gt then call('ZADD', key, 'GT', TS, member) else call('ZADD', key, TS, member) end
+  if TRIM_NOW then call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
+  if CAP_NOW and cap > 0 and call('ZCARD', key) > cap then call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
+  call('PEXPIRE', key, ttl(retention))
 end
 local function counts(key, windows)
-  for i = 1, #windows do push(redis.call('ZCOUNT', key, above(windows[i]), TS)) end
+  for i = 1, #windows do push(call('ZCOUNT', key, above(windows[i]), TS)) end
 end
 -- A log read whole over (t - horizon, t], once per group and after its write (the log's op comes
 -- first): rows of member and score, its transactions' and the distinct members it keeps
@@ -188,7 +204,7 @@ end
 -- than the scan) and adds into its numbers in place (zeros pushed first).
 local function readLog(key, horizon)
   if READ_KEY ~= key then
-    READ_ROWS = redis.call('ZRANGEBYSCORE', key, above(horizon), TS, 'WITHSCORES')
+    READ_ROWS = call('ZRANGEBYSCORE', key, above(horizon), TS, 'WITHSCORES')
     READ_KEY = key
   end
   return READ_ROWS
@@ -258,6 +274,7 @@ local function runGroup(keys, base, args)
           local m = rows[i]
           if string.byte(m, 2) == letter and string.byte(m, 1) == 35 then
             if op.union then
+              UNION_ROWS = true
               OUT[first] = OUT[first] + 1
               push(m); push(rows[i + 1])
             else
@@ -268,7 +285,8 @@ local function runGroup(keys, base, args)
         end
       elseif op.union then
         -- One of several identities of the entity (key rotation): the caller unions the rows.
-        local rows = redis.call('ZRANGEBYSCORE', key, above(d.retentionMs), TS, 'WITHSCORES')
+        local rows = call('ZRANGEBYSCORE', key, above(d.retentionMs), TS, 'WITHSCORES')
+        UNION_ROWS = true
         push(#rows / 2)
         for i = 1, #rows do push(rows[i]) end
       else
@@ -285,22 +303,22 @@ local function runGroup(keys, base, args)
       -- event, so that the fraud share stays a share of the same transactions. A window's lower
       -- bound: the later of t - delay - w and that start.
       local floor = -math.huge
-      if redis.call('ZCARD', key) >= cap then floor = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
+      if call('ZCARD', key) >= cap then floor = tonumber(call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
       for i = 1, #ws do
         local lo = math.max(hi - ws[i], floor)
-        push(lo < hi and redis.call('ZCOUNT', key, exclusive(lo), his) or 0)
+        push(lo < hi and call('ZCOUNT', key, exclusive(lo), his) or 0)
       end
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       k = k + 1
       local frauds = keys[k]
-      local any = redis.call('EXISTS', frauds) == 1
+      local any = call('EXISTS', frauds) == 1
       for i = 1, #ws do
         local lo = math.max(hi - ws[i], floor)
-        push((any and lo < hi) and redis.call('ZCOUNT', frauds, exclusive(lo), his) or 0)
+        push((any and lo < hi) and call('ZCOUNT', frauds, exclusive(lo), his) or 0)
       end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
-      if redis.call('EXISTS', key) == 0 then
+      if call('EXISTS', key) == 0 then
         zeros(#d.windows)
       else
         counts(key, d.windows)
@@ -320,7 +338,7 @@ local function runGroup(keys, base, args)
       end
       push(n)
     elseif kind == 'exists' then
-      push(redis.call('EXISTS', key))
+      push(call('EXISTS', key))
     end
   end
   args.n, args.next = N, NEXT

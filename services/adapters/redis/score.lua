@@ -21,7 +21,7 @@ if status == 'pending' then at, atText, tail = tonumber(claimed[2]), claimed[2],
 local buckets = #KEYS - 2 - shape.keys
 local entries, since = {}, nil
 for i = 1, buckets do
-  local v = redis.call('HGET', KEYS[2 + i], fromHex(ARGV[firstField + i - 1]))
+  local v = call('HGET', KEYS[2 + i], fromHex(ARGV[firstField + i - 1]))
   if v then
     if not since then since = struct.unpack('>I', v, 3) end
     entries[i] = string.gsub(v, '.', function(c) return string.format('%02x', string.byte(c)) end)
@@ -39,5 +39,5 @@ for i, g in ipairs(shape) do
   base = base + g.keys
 end
 local kept = encodeReading(entries, READING, ENDS, #shape)
-redis.call('HSET', markerKey, 'r', kept, 'rl', claim.layout)
+call('HSET', markerKey, 'r', kept, 'rl', claim.layout)
 return {status, atText, kept}
