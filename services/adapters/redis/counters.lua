@@ -165,7 +165,7 @@ end
 -- T, TS: the counting time and its text; OUT[1..N]: the numbers read so far; VALUES[NEXT]: the
 -- next member to take; READ_KEY, READ_ROWS: the log read whole in this group (a card's).
 local T, TS, TRIM_NOW, CAP_NOW, OUT, N, VALUES, NEXT, READ_KEY, READ_ROWS
--- A call's buffers: the reading's numbers (score.lua) and where each group's end; one ZADD's arguments.
+-- A call's buffers: the reading's numbers (score.lua), where each group's numbers end, one ZADD's arguments.
 local READING, ENDS, ZADD_ARGS = {}, {}, {}
 
 -- Numbers go back as integer replies: formatting each as a string costs more than the command.
