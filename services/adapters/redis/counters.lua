@@ -6,13 +6,6 @@
 -- Arguments travel positionally (ARGV), named at the head of each function; an operation list
 -- as its shape (parseGroup), its own values (members) after the named arguments.
 
--- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
--- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
--- a retry until the response is stored, and its plan layout.
--- claim = {hash, at, entities, tail, markerTtl, layout, now}.
--- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
--- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
--- caller records again, which changes nothing already recorded, and reads).
 -- The globals the functions use, as locals (upvalues): in a function library each read of a
 -- global goes through Redis's guard of the global table, ~150 instructions (measured), and a
 -- scoring reads them hundreds of times, in its inner loops. Taken at the start of each call
@@ -94,6 +87,13 @@ local function claimFrom(argv, i)
 end
 local CLAIM_ARGS = 7
 
+-- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
+-- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
+-- a retry until the response is stored, and its plan layout.
+-- claim = {hash, at, entities, tail, markerTtl, layout, now}.
+-- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
+-- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
+-- caller records again, which changes nothing already recorded, and reads).
 local function claimMarker(markerKey, responseKey, claim)
   local known = call('HGET', markerKey, 'h')
   if known then
