@@ -165,6 +165,53 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect([nat.ip_distinct_cards_1h, nat.ip_distinct_cards_24h]).toEqual([26, 47]);
   });
 
+  // counters.lua counts the largest window first and lets a count settle the smaller windows'
+  // when it can (a new identity, one burst): every way the counts of three windows can fall.
+  it('counts three windows exactly whether they differ, all agree, or only some agree', async () => {
+    const at = (occurredAt: number, card: string, ip: string) =>
+      record(tx({ occurredAt, entities: { card: [card], merchant: ['m1'], ip: [ip] } }));
+    const ip = (v: Record<string, number>) => [v.ip_count_10m, v.ip_count_1h, v.ip_count_24h];
+    const cards = (v: Record<string, number>) => [v.ip_distinct_cards_1h, v.ip_distinct_cards_24h];
+    // New: its own transaction only.
+    const fresh = await at(T0, 'c1', 'new');
+    expect([ip(fresh), cards(fresh)]).toEqual([
+      [1, 1, 1],
+      [1, 1],
+    ]);
+    // One burst: every window the same.
+    await at(T0 - 3 * MIN, 'c1', 'burst');
+    const burst = await at(T0, 'c2', 'burst');
+    expect([ip(burst), cards(burst)]).toEqual([
+      [2, 2, 2],
+      [2, 2],
+    ]);
+    // The smallest window and the middle one agree, the largest does not.
+    await at(T0 - 5 * WINDOWS['1h'], 'c3', 'spread');
+    await at(T0 - 2 * MIN, 'c3', 'spread');
+    const spread = await at(T0, 'c3', 'spread');
+    expect([ip(spread), cards(spread)]).toEqual([
+      [2, 2, 3],
+      [1, 1],
+    ]);
+    // The middle and the largest agree, the smallest does not.
+    await at(T0 - 30 * MIN, 'c4', 'middle');
+    const middle = await at(T0, 'c5', 'middle');
+    expect([ip(middle), cards(middle)]).toEqual([
+      [1, 2, 2],
+      [2, 2],
+    ]);
+  });
+
+  it("a late event's distinct member, kept at its later time, is not counted in the late event's windows", async () => {
+    const at = (occurredAt: number, card: string) =>
+      record(tx({ occurredAt, card, entities: { card: [card], merchant: ['m1'], device: ['d-late'] } }));
+    const late = T0 - 3 * WINDOWS['1h'];
+    await at(late - 5 * WINDOWS['1h'], 'c-before'); // in the late event's 24h and 7d, not its 1h
+    await at(T0, 'c-late'); // the member the late event repeats: kept at T0, after the late event
+    const v = await at(late, 'c-late');
+    expect([v.device_distinct_cards_1h, v.device_distinct_cards_24h, v.device_distinct_cards_7d]).toEqual([0, 1, 1]);
+  });
+
   it("keeps a card's distinct merchants, addresses, devices and IPs in its log: each counted per window, boundaries included, none as a transaction", async () => {
     const at = (occurredAt: number, merchant: string, more: TransactionFacts['entities']) =>
       record(tx({ merchantId: merchant, occurredAt, entities: { card: ['cardK'], merchant: [merchant], ...more } }));

@@ -179,7 +179,10 @@ end
 -- the time, a retention's TTL.
 local function above(w) return exclusive(T - w) end
 local function ttl(retention) return formatted(retention + 3600000) end
+-- Returns whether `member` is now in the log at t (counts' `least`): so after a plain ZADD, and
+-- after a GT one that changed it (CH: added, or moved up to t), unless the cap just trimmed the log.
 local function remember(key, member, retention, cap, gt, also)
+  local own = true
   if also then
     -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
     -- one's latest time and leaves the transaction's own member (new, or the same score) as it is.
@@ -190,13 +193,42 @@ local function remember(key, member, retention, cap, gt, also)
       n, NEXT = n + 2, NEXT + 1
     end
     call('ZADD', unpack(ZADD_ARGS, 1, n))
-  elseif gt then call('ZADD', key, 'GT', TS, member) else call('ZADD', key, TS, member) end
+    own = false -- its changes count the distinct members too
+  elseif gt then own = call('ZADD', key, 'GT', 'CH', TS, member) == 1
+  else call('ZADD', key, TS, member) end
   if TRIM_NOW then call('ZREMRANGEBYSCORE', key, '-inf', above(retention)) end
-  if CAP_NOW and cap > 0 and call('ZCARD', key) > cap then call('ZREMRANGEBYRANK', key, 0, -(cap + 1)) end
+  if CAP_NOW and cap > 0 and call('ZCARD', key) > cap then
+    call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
+    own = false -- only ~cap later events could have pushed it out: not worth knowing
+  end
   call('PEXPIRE', key, ttl(retention))
+  return own
 end
-local function counts(key, windows)
-  for i = 1, #windows do push(call('ZCOUNT', key, above(windows[i]), TS)) end
+-- Counts per window over (t - w, t]. Windows ascend, so their counts do too, and a count settles
+-- the smaller windows' when it is at the least they can be: `least`, 1 when the transaction's own
+-- member is in the log at t (each window holds it), else 0. Most identities are new or seen in
+-- one burst: the largest window's count, and the smallest's, often settle the rest. Exact: the
+-- same numbers as a count per window, fewer commands (each ZCOUNT ~10,000 instructions with its call).
+local function counts(key, windows, least)
+  local n = #windows
+  local first = N + 1
+  N = N + n
+  local top = call('ZCOUNT', key, above(windows[n]), TS)
+  OUT[N] = top
+  if n == 1 then return end
+  if top <= least then
+    for i = first, N - 1 do OUT[i] = top end
+    return
+  end
+  local low = call('ZCOUNT', key, above(windows[1]), TS)
+  OUT[first] = low
+  -- The windows between, largest first: once one counts as the smallest does, so do the rest.
+  local settled = low == top
+  for i = n - 1, 2, -1 do
+    local c = settled and low or call('ZCOUNT', key, above(windows[i]), TS)
+    OUT[first + i - 1] = c
+    settled = c == low
+  end
 end
 -- A log read whole over (t - horizon, t], once per group and after its write (the log's op comes
 -- first): rows of member and score, its transactions' and the distinct members it keeps
@@ -236,9 +268,9 @@ local function runGroup(keys, base, args)
     local d = op.d
     local kind = d.op
     if kind == 'log' then
-      if op.write then remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also) end
+      local own = op.write and remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also)
       if #d.amounts == 0 and #d.smalls == 0 then
-        counts(key, d.counts)
+        counts(key, d.counts, own and 1 or 0)
       else
         -- Sums need the members (`ref|cents|small`): one range read over the longest window
         -- gives counts, sums and small-amount counts together, bucketed here.
@@ -261,10 +293,11 @@ local function runGroup(keys, base, args)
       end
     elseif kind == 'distinct' then
       -- GT: a late event never moves a member's last-seen time backwards.
+      local own = false
       if op.member then
         local member = VALUES[NEXT]
         NEXT = NEXT + 1
-        if op.write then remember(key, member, d.retentionMs, 0, true) end
+        if op.write then own = remember(key, member, d.retentionMs, 0, true) end
       end
       if op.tag then
         -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
@@ -290,7 +323,7 @@ local function runGroup(keys, base, args)
         push(#rows / 2)
         for i = 1, #rows do push(rows[i]) end
       else
-        counts(key, d.windows)
+        counts(key, d.windows, own and 1 or 0)
       end
     elseif kind == 'delayed' then
       -- Windows (t - delay - w, t - delay]: transactions, then fraud labels (scored at their
@@ -321,7 +354,7 @@ local function runGroup(keys, base, args)
       if call('EXISTS', key) == 0 then
         zeros(#d.windows)
       else
-        counts(key, d.windows)
+        counts(key, d.windows, 0)
       end
     elseif kind == 'since' then
       -- Earlier uses of the card since it was listed (the current transaction excluded).
