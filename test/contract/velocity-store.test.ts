@@ -337,6 +337,10 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     const v = await record(tx({ occurredAt: T0 }));
     expect(delayed(v, 'count')).toEqual([2, 3, 4]); // the current transaction is 7 days too young
     expect(delayed(v, 'frauds')).toEqual([0, 0, 0]);
+    // One transaction in the 30d window only: the largest window's count of 1 settles nothing else.
+    const m3 = { merchantId: 'm3', entities: { card: ['cardA'], merchant: ['m3'] } };
+    await record(tx({ ...m3, occurredAt: T0 - 2 * W - 1 }));
+    expect(delayed(await record(tx({ ...m3, occurredAt: T0 })), 'count')).toEqual([0, 0, 1]);
   });
 
   it("counts chargebacks as fraud labels at the labelled transaction's own time, once, read through the delay", async () => {

@@ -204,28 +204,37 @@ local function remember(key, member, retention, cap, gt, also)
   call('PEXPIRE', key, ttl(retention))
   return own
 end
--- Counts per window over (t - w, t]. Windows ascend, so their counts do too, and a count settles
--- the smaller windows' when it is at the least they can be: `least`, 1 when the transaction's own
--- member is in the log at t (each window holds it), else 0. Most identities are new or seen in
--- one burst: the largest window's count, and the smallest's, often settle the rest. Exact: the
--- same numbers as a count per window, fewer commands (each ZCOUNT ~10,000 instructions with its call).
-local function counts(key, windows, least)
+-- One window's count over (max(hi - w, floor), hi] (his: hi as text); 0 when that is empty.
+local function countIn(key, w, hi, his, floor)
+  local lo = hi - w
+  if lo < floor then lo = floor end
+  return lo < hi and call('ZCOUNT', key, exclusive(lo), his) or 0
+end
+-- Counts per window over (max(hi - w, floor), hi]: (t - w, t] unless given (a delayed op's
+-- windows end earlier, a saturated log's start later). Windows ascend, so their counts do too,
+-- and a count settles the smaller windows' when it is at the least they can be: `least`, 1 when
+-- the transaction's own member is in the log at t (each window holds it), else 0. Most identities
+-- are new or seen in one burst: the largest window's count, and the smallest's, often settle the
+-- rest. Exact: the same numbers as a count per window, fewer commands (each ZCOUNT ~10,000
+-- instructions with its call).
+local function counts(key, windows, least, hi, his, floor)
+  hi, his, floor = hi or T, his or TS, floor or -math.huge
   local n = #windows
   local first = N + 1
   N = N + n
-  local top = call('ZCOUNT', key, above(windows[n]), TS)
+  local top = countIn(key, windows[n], hi, his, floor)
   OUT[N] = top
   if n == 1 then return end
   if top <= least then
     for i = first, N - 1 do OUT[i] = top end
     return
   end
-  local low = call('ZCOUNT', key, above(windows[1]), TS)
+  local low = countIn(key, windows[1], hi, his, floor)
   OUT[first] = low
   -- The windows between, largest first: once one counts as the smallest does, so do the rest.
   local settled = low == top
   for i = n - 1, 2, -1 do
-    local c = settled and low or call('ZCOUNT', key, above(windows[i]), TS)
+    local c = settled and low or countIn(key, windows[i], hi, his, floor)
     OUT[first + i - 1] = c
     settled = c == low
   end
@@ -337,18 +346,11 @@ local function runGroup(keys, base, args)
       -- bound: the later of t - delay - w and that start.
       local floor = -math.huge
       if call('ZCARD', key) >= cap then floor = tonumber(call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]) - 1 end
-      for i = 1, #ws do
-        local lo = math.max(hi - ws[i], floor)
-        push(lo < hi and call('ZCOUNT', key, exclusive(lo), his) or 0)
-      end
+      counts(key, ws, 0, hi, his, floor)
       -- Most merchants have no fraud label: one EXISTS spares a count per window.
       k = k + 1
       local frauds = keys[k]
-      local any = call('EXISTS', frauds) == 1
-      for i = 1, #ws do
-        local lo = math.max(hi - ws[i], floor)
-        push((any and lo < hi) and call('ZCOUNT', frauds, exclusive(lo), his) or 0)
-      end
+      if call('EXISTS', frauds) == 1 then counts(frauds, ws, 0, hi, his, floor) else zeros(#ws) end
     elseif kind == 'count' then
       -- Outcome sets are empty for most entities: one EXISTS spares a count per window.
       if call('EXISTS', key) == 0 then
