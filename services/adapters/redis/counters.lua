@@ -60,8 +60,10 @@ local function encodeReading(entries, out, ends, count)
   for i = 1, count do
     local last = ends[i]
     for j = first, last do
+      -- Inline for the usual numbers (zero, small): a Lua function call costs more than the lookup.
       local v = out[j]
-      if not UNION_ROWS or type(v) == 'number' then out[j] = formatted(v) end
+      if v == 0 then out[j] = '0'
+      elseif not UNION_ROWS or type(v) == 'number' then out[j] = SMALL[v] or formatted(v) end
     end
     PARTS[i] = table.concat(out, ',', first, last)
     first = last + 1
@@ -291,9 +293,9 @@ local function runGroup(keys, base, args)
           local m = rows[i]
           if string.byte(m, 1) ~= 35 then
             local _, _, amount, small = string.find(m, '|(%d+)|(%d)$')
-            local age = t - tonumber(rows[i + 1])
+            local age, cents = t - tonumber(rows[i + 1]), tonumber(amount)
             for j = 1, nc do if age < cs[j] then OUT[first + j - 1] = OUT[first + j - 1] + 1 end end
-            for j = 1, na do if age < as[j] then OUT[first + nc + j - 1] = OUT[first + nc + j - 1] + tonumber(amount) end end
+            for j = 1, na do if age < as[j] then OUT[first + nc + j - 1] = OUT[first + nc + j - 1] + cents end end
             if small == '1' then
               for j = 1, #ss do if age < ss[j] then OUT[first + nc + na + j - 1] = OUT[first + nc + na + j - 1] + 1 end end
             end
