@@ -548,8 +548,8 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
 export interface RawReading {
   /** The watchlist entry found under each of the plan's slots, hex ('' when none). */
   entries: string[];
-  /** Per slot group, the numbers of its operations in order (a distinct union: row count, then member and last seen per row). */
-  groups: string[][];
+  /** Per slot group, the numbers of its operations in order, as text or numbers (a distinct union: row count, then member and last seen per row). */
+  groups: (string | number)[][];
 }
 
 /**
@@ -602,7 +602,7 @@ export function combineReading(plan: CounterPlan, raw: RawReading, t: number): O
             if (!u) unions.set(op.out, (u = { windows: op.windows, lastSeen: new Map() }));
             const rows = Number(got[i++] ?? 0);
             for (let r = 0; r < rows; r++) {
-              const member = got[i++]!,
+              const member = String(got[i++]),
                 seen = Number(got[i++]);
               if (!(u.lastSeen.get(member)! >= seen)) u.lastSeen.set(member, seen);
             }

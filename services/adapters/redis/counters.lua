@@ -71,6 +71,32 @@ local function encodeReading(entries, out, ends, count)
   return table.concat(entries, ',') .. '|' .. table.concat(PARTS, ';', 1, count)
 end
 
+-- The reading as score.lua keeps and returns it on one Redis: its numbers as 8-byte doubles (exact
+-- for every integer below 2^53), packed in one call instead of formatted one by one (~50,000
+-- instructions a call less, measured on the replay). A 0 byte first (the text format never starts
+-- so), the entries as text with their length, the group count and each group's end (2 bytes each),
+-- then the numbers; big-endian (velocity-store.ts unpackReading). A union's rows hold strings:
+-- that reading stays text.
+local PACK_FORMATS, PACK_FORMAT_COUNT = {}, 0
+local function packFormat(kind, n)
+  local key = kind .. n
+  local format = PACK_FORMATS[key]
+  if not format then
+    -- Bounded: a few sizes exist, but a store must not grow without limit.
+    if PACK_FORMAT_COUNT >= 1000 then PACK_FORMATS, PACK_FORMAT_COUNT = {}, 0 end
+    format = '>' .. string.rep(kind, n)
+    PACK_FORMATS[key], PACK_FORMAT_COUNT = format, PACK_FORMAT_COUNT + 1
+  end
+  return format
+end
+local function packReading(entries, out, ends, count)
+  if UNION_ROWS or count == 0 then return encodeReading(entries, out, ends, count) end
+  local text = table.concat(entries, ',')
+  return '\0' .. struct.pack('>H', #text) .. text .. struct.pack('>H', count)
+    .. struct.pack(packFormat('H', count), unpack(ends, 1, count))
+    .. struct.pack(packFormat('d', ends[count]), unpack(out, 1, ends[count]))
+end
+
 -- A watchlist field sent as hex (always 8 bytes: core/watchlist.ts slotFromBytes) to its bytes. Hex,
 -- not the bytes themselves: one binary argument turns the client's whole command into buffers
 -- (ioredis), which cost the engine ~10 % of its time (CPU profile), far more than this costs Redis.

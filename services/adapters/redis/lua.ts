@@ -162,19 +162,24 @@ export class LuaLibrary {
     return this.loading;
   }
 
-  /** Calls a function of the library; see LuaScript.run for `splitOnTryAgain`. */
+  /**
+   * Calls a function of the library; see LuaScript.run for `splitOnTryAgain`. `buffers`: the reply's
+   * strings as Buffers (a reply holding bytes that are not UTF-8).
+   */
   async call(
     redis: RedisClient,
     name: string,
     keys: readonly (string | Buffer)[],
     args: readonly ScriptArg[],
-    options: { splitOnTryAgain?: boolean } = {},
+    options: { splitOnTryAgain?: boolean; buffers?: boolean } = {},
   ): Promise<unknown> {
     const fn = this.nameOf(name);
     const once = (alone: boolean) =>
       alone
-        ? sendAlone<unknown>(redis, 'fcall', [fn, keys.length, ...keys, ...args])
-        : redis.fcall(fn, keys.length, ...keys, ...args);
+        ? sendAlone<unknown>(redis, 'fcall', [fn, keys.length, ...keys, ...args], { buffers: options.buffers })
+        : options.buffers
+          ? redis.callBuffer('fcall', fn, keys.length, ...keys, ...args)
+          : redis.fcall(fn, keys.length, ...keys, ...args);
     try {
       return await runRedirected(once, keys.length, options);
     } catch (error) {

@@ -4,7 +4,7 @@
 -- ARGV: the groups' shape (see parseGroup), the claim (7 arguments, see claimFrom), the
 -- transaction's reference, a watchlist field (hex) per bucket, then the groups' values
 -- (members) in order.
--- Returns claimMarker's answer, or {status, counting time, kept reading (encodeReading)}.
+-- Returns claimMarker's answer, or {status, counting time, kept reading (packReading)}.
 freshCall()
 local markerKey, responseKey = KEYS[1], KEYS[2]
 local shape = shapeOf(ARGV[1])
@@ -38,6 +38,6 @@ for i, g in ipairs(shape) do
   ENDS[i] = args.n
   base = base + g.keys
 end
-local kept = encodeReading(entries, READING, ENDS, #shape)
+local kept = packReading(entries, READING, ENDS, #shape)
 call('HSET', markerKey, 'r', kept, 'rl', claim.layout)
 return {status, atText, kept}

@@ -115,6 +115,13 @@ function claimArgs(plan: CounterPlan): (string | number)[] {
   return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, plan.layout, Date.now()];
 }
 
+/**
+ * The layout a reading kept by score.lua is filed under: the plan's, marked as packed (counters.lua
+ * packReading), so that an engine expecting the text format (a previous version, the cluster path)
+ * never reads one: it records again and reads afresh, which changes nothing already counted.
+ */
+const packedLayout = (plan: CounterPlan) => `${plan.layout}.p`;
+
 /** score.lua's keys and arguments for a plan (one Redis, one call): text and numbers only, no Buffer, which would switch ioredis to building the whole command as bytes. */
 function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | number)[] } {
   const keys = [plan.marker, plan.response];
@@ -123,7 +130,35 @@ function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | nu
   const values: string[] = [];
   let shape = '';
   for (const g of plan.groups) shape += `${shape ? '/' : ''}${appendGroup(g, keys, values)}`;
-  return { keys, args: [shape, ...claimArgs(plan), plan.ref, ...slots.map((s) => s.field.toString('hex')), ...values] };
+  const claim = claimArgs(plan);
+  claim[5] = packedLayout(plan);
+  return { keys, args: [shape, ...claim, plan.ref, ...slots.map((s) => s.field.toString('hex')), ...values] };
+}
+
+/**
+ * A reading kept by score.lua: packed (counters.lua packReading: a 0 byte, the entries' text with
+ * its length, the group count, each group's end, then the numbers as doubles, big-endian), or text
+ * (parseRawReading) when it holds a union's rows.
+ */
+function unpackReading(kept: Buffer): RawReading {
+  if (kept.length === 0 || kept[0] !== 0) return parseRawReading(kept.toString('utf8'));
+  let at = 1;
+  const textLength = kept.readUInt16BE(at);
+  const text = kept.toString('latin1', at + 2, at + 2 + textLength);
+  at += 2 + textLength;
+  const count = kept.readUInt16BE(at);
+  at += 2;
+  const ends: number[] = [];
+  for (let i = 0; i < count; i++, at += 2) ends.push(kept.readUInt16BE(at));
+  const groups: number[][] = [];
+  let first = 0;
+  for (const end of ends) {
+    const group = new Array<number>(end - first);
+    for (let j = 0; j < group.length; j++, at += 8) group[j] = kept.readDoubleBE(at);
+    groups.push(group);
+    first = end;
+  }
+  return { entries: text === '' ? [] : text.split(','), groups };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -216,23 +251,24 @@ export class RedisVelocityStore implements VelocityStore {
     }
   }
 
-  /** One Redis: everything in one atomic call. */
+  /** One Redis: everything in one atomic call (the reply in bytes: the kept reading is packed). */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
     const { keys, args } = scoreArguments(plan);
-    const reply = (await this.velocity.call(this.redis, 'score', keys, args)) as (string | null)[];
+    const reply = (await this.velocity.call(this.redis, 'score', keys, args, { buffers: true })) as (Buffer | null)[];
     return this.answer(plan, reply) ?? { status: 'pending' };
   }
 
-  /** The answers every path shares: conflict, replay, or a reading (fresh or kept). */
-  private answer(plan: CounterPlan, reply: (string | null)[]): StoreReading | undefined {
-    const [status, second, kept] = reply;
+  /** The answers every path shares: conflict, replay, or a reading (fresh or kept: text, or packed bytes from score.lua). */
+  private answer(plan: CounterPlan, reply: (string | Buffer | null)[]): StoreReading | undefined {
+    const [status, second, kept] = reply.map((v, i) => (i !== 2 && Buffer.isBuffer(v) ? v.toString('utf8') : v));
     if (status === 'conflict') return { status: 'conflict' };
-    if (status === 'replay') return { status: 'replay', storedResponse: second! };
+    if (status === 'replay') return { status: 'replay', storedResponse: second as string };
     if (!kept) return undefined;
     const t = Number(second);
+    const raw = Buffer.isBuffer(kept) ? unpackReading(kept) : parseRawReading(kept);
     const reading: StoreReading = {
       status: status as 'new' | 'pending',
-      ...combineReading(plan, parseRawReading(kept), t),
+      ...combineReading(plan, raw, t),
     };
     if (status === 'pending') reading.countedAt = t;
     return reading;
