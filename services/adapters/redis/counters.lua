@@ -27,7 +27,8 @@ end
 -- The numbers here are integers (times, counts, sums of cents), formatted by %d, each once: small
 -- ones kept from call to call, the others (a call's time and its windows' bounds) for a while.
 local SMALL, FORMATTED, EXCLUSIVE, CACHED = {}, {}, {}, 0
--- Whether the call's numbers include a union's rows (member and last seen, as strings: key rotation).
+-- Whether the call's numbers include a union's rows (member and last seen, as strings: key rotation):
+-- such a reading is kept as text (packReading).
 local UNION_ROWS = false
 local function freshCall()
   useGlobals()
@@ -50,20 +51,19 @@ local function exclusive(n)
   return s
 end
 
--- The reading kept on the marker, in the format of services/core/velocity.ts encodeRawReading:
--- watchlist entries joined by ',', '|', then each group's numbers joined by ',', groups by ';'.
--- The groups' values are out[1..ends[count]], group i's ending at ends[i]; numbers are
--- formatted in place (out is the call's buffer: READING).
+-- The reading as text, in the format of services/core/velocity.ts encodeRawReading: watchlist
+-- entries joined by ',', '|', then each group's numbers joined by ',', groups by ';'. Only for a
+-- reading holding a union's rows (packReading packs the others). The groups' values are
+-- out[1..ends[count]], group i's ending at ends[i]; numbers are formatted in place (out is the
+-- call's buffer: READING), the rows' strings left as they are.
 local PARTS = {}
 local function encodeReading(entries, out, ends, count)
   local first = 1
   for i = 1, count do
     local last = ends[i]
     for j = first, last do
-      -- Inline for the usual numbers (zero, small): a Lua function call costs more than the lookup.
       local v = out[j]
-      if v == 0 then out[j] = '0'
-      elseif not UNION_ROWS or type(v) == 'number' then out[j] = SMALL[v] or formatted(v) end
+      if type(v) == 'number' then out[j] = formatted(v) end
     end
     PARTS[i] = table.concat(out, ',', first, last)
     first = last + 1
@@ -77,15 +77,14 @@ end
 -- so), the entries as text with their length, the group count and each group's end (2 bytes each),
 -- then the numbers; big-endian (velocity-store.ts unpackReading). A union's rows hold strings:
 -- that reading stays text.
-local PACK_FORMATS, PACK_FORMAT_COUNT = {}, 0
+-- struct formats of n items of one kind ('H' an end, 'd' a number), by kind then n: made once per
+-- size (a few layouts exist, so a few sizes; n is at most 65,535, the ends' range).
+local PACK_FORMATS = { H = {}, d = {} }
 local function packFormat(kind, n)
-  local key = kind .. n
-  local format = PACK_FORMATS[key]
+  local format = PACK_FORMATS[kind][n]
   if not format then
-    -- Bounded: a few sizes exist, but a store must not grow without limit.
-    if PACK_FORMAT_COUNT >= 1000 then PACK_FORMATS, PACK_FORMAT_COUNT = {}, 0 end
     format = '>' .. string.rep(kind, n)
-    PACK_FORMATS[key], PACK_FORMAT_COUNT = format, PACK_FORMAT_COUNT + 1
+    PACK_FORMATS[kind][n] = format
   end
   return format
 end

@@ -110,9 +110,9 @@ function luaDefinitions(): string {
   return `${shared}local DEF_LIST = {${entries.join(',\n')}}\n`;
 }
 
-/** The claim's arguments, in counters.lua claimFrom's order. */
-function claimArgs(plan: CounterPlan): (string | number)[] {
-  return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, plan.layout, Date.now()];
+/** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
+function claimArgs(plan: CounterPlan, layout = plan.layout): (string | number)[] {
+  return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, layout, Date.now()];
 }
 
 /**
@@ -130,9 +130,16 @@ function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | nu
   const values: string[] = [];
   let shape = '';
   for (const g of plan.groups) shape += `${shape ? '/' : ''}${appendGroup(g, keys, values)}`;
-  const claim = claimArgs(plan);
-  claim[5] = packedLayout(plan);
-  return { keys, args: [shape, ...claim, plan.ref, ...slots.map((s) => s.field.toString('hex')), ...values] };
+  return {
+    keys,
+    args: [
+      shape,
+      ...claimArgs(plan, packedLayout(plan)),
+      plan.ref,
+      ...slots.map((s) => s.field.toString('hex')),
+      ...values,
+    ],
+  };
 }
 
 /**
@@ -260,9 +267,10 @@ export class RedisVelocityStore implements VelocityStore {
 
   /** The answers every path shares: conflict, replay, or a reading (fresh or kept: text, or packed bytes from score.lua). */
   private answer(plan: CounterPlan, reply: (string | Buffer | null)[]): StoreReading | undefined {
-    const [status, second, kept] = reply.map((v, i) => (i !== 2 && Buffer.isBuffer(v) ? v.toString('utf8') : v));
+    const text = (v: string | Buffer | null | undefined) => (Buffer.isBuffer(v) ? v.toString('utf8') : v);
+    const [status, second, kept] = [text(reply[0]), text(reply[1]), reply[2]];
     if (status === 'conflict') return { status: 'conflict' };
-    if (status === 'replay') return { status: 'replay', storedResponse: second as string };
+    if (status === 'replay') return { status: 'replay', storedResponse: second! };
     if (!kept) return undefined;
     const t = Number(second);
     const raw = Buffer.isBuffer(kept) ? unpackReading(kept) : parseRawReading(kept);
