@@ -29,6 +29,7 @@ import {
   type WatchlistMatch,
 } from './watchlist.ts';
 import { LeakguardError } from './errors.ts';
+import { withDeadline } from './deadline.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
@@ -133,6 +134,7 @@ class DeadlineExceeded extends LeakguardError {
     super('DEADLINE_EXCEEDED', 'the velocity store did not answer within the scoring budget');
   }
 }
+const lateStore = () => new DeadlineExceeded();
 
 /** A transaction normalised and planned, waiting for its store reading. */
 interface Prepared {
@@ -167,7 +169,11 @@ export class Engine {
     // 2. One round trip to the store, bounded by the deadline.
     let reading: StoreReading | undefined;
     try {
-      reading = await withDeadline(this.options.store.recordAndRead(prepared.plan), this.storeBudget(started));
+      reading = await withDeadline(
+        this.options.store.recordAndRead(prepared.plan),
+        this.storeBudget(started),
+        lateStore,
+      );
     } catch (error) {
       this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
     }
@@ -198,6 +204,7 @@ export class Engine {
       readings = await withDeadline(
         this.options.store.recordAndReadMany(prepared.map(({ p }) => p.plan)),
         this.storeBudget(started),
+        lateStore,
       );
     } catch (error) {
       this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
@@ -433,18 +440,4 @@ export function payloadHash(req: ScoreRequest, card: CardIdentity): string {
   const canonical = JSON.stringify({ ...req, card: { ...req.card, number: card.fingerprints[0] } });
   // One-shot: no Hash object per scoring (same digest as createHash's, ~40 % less CPU for a request's size).
   return hash('sha256', canonical, 'base64url').slice(0, 22);
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) {
-    promise.catch(() => {});
-    return Promise.reject(new DeadlineExceeded());
-  }
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineExceeded()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

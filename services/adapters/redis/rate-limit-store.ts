@@ -8,6 +8,7 @@ import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/
 import type { RedisClient } from './connection.ts';
 import { LuaScript } from './lua.ts';
 import { LeakguardError } from '../../core/errors.ts';
+import { withDeadline } from '../../core/deadline.ts';
 
 const FIXED_WINDOW = LuaScript.file('fixed-window.lua', import.meta.url);
 
@@ -24,22 +25,12 @@ export async function countHit(
   windowMs: number,
   timeoutMs: number,
 ): Promise<{ current: number; ttl: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const [current, ttl] = (await Promise.race([FIXED_WINDOW.run(redis, [key], [windowMs]), timeout])) as [
-      number,
-      number,
-    ];
-    return { current, ttl };
-  } finally {
-    clearTimeout(timer);
-  }
+  const [current, ttl] = (await withDeadline(
+    FIXED_WINDOW.run(redis, [key], [windowMs]),
+    timeoutMs,
+    () => new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`),
+  )) as [number, number];
+  return { current, ttl };
 }
 
 export const RATE_LIMIT_NAMESPACE = 'lg:rl:';
