@@ -31,6 +31,7 @@ for i = 1, buckets do
 end
 -- The groups' numbers go to the call's buffer (READING), each group's end noted in ENDS.
 local base = 2 + buckets
+probe(KEYS, shape, base)
 local args = { at = at, ref = ref, tail = tail, since = since, values = ARGV, next = firstField + buckets, out = READING, n = 0 }
 for i, g in ipairs(shape) do
   args.ops = g
