@@ -3,7 +3,7 @@
 // answers for the whole call; when one of them exists, every probe is asked on its own and the
 // counts are those of the keys that exist (the contract tests hold the semantics on every store).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../services/adapters/redis/connection.ts';
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
@@ -41,7 +41,7 @@ const facts = (i: number, at = T0 + i * 1000): TransactionFacts => {
 };
 
 /** EXISTS commands Redis has run so far, in scripts included (INFO commandstats). */
-async function existsCalls(redis: Redis): Promise<number> {
+async function existsCalls(redis: RedisClient): Promise<number> {
   const stats = await redis.info('commandstats');
   return Number(/^cmdstat_exists:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
 }
