@@ -25,7 +25,9 @@
 //                                            the engine (this benchmark's measuring process: scoring, ioredis, the
 //                                            observers) under callgrind: instructions it executes per scoring, its
 //                                            garbage collection and compiler threads included. The engine's CPU time
-//                                            varies by ±15 % here as Redis's does; this is the figure that does not.
+//                                            varies by ±15 % here as Redis's does. Unlike Redis's count, this one moves
+//                                            with the machine's load (V8 compiles and collects on threads of its own):
+//                                            up to 27 % between two runs of one commit (docs/capacity.md)
 //                                            Combines with --instructions, --against and --profile
 import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
