@@ -131,7 +131,9 @@ describe('the console sign-in limit on one Redis', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
-  });
+    // Two engines, each opening its own case database (PGlite): ~15 s each on a loaded machine,
+    // past the default 30 s in a clean-clone run (2026-12-05), as the other tests building one allow.
+  }, 120_000);
 
   it('falls back to a limit per process while Redis is down', async () => {
     const own = await RedisServer.start();
