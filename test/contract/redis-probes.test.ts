@@ -3,8 +3,7 @@
 // answers for the whole call; when one of them exists, every probe is asked on its own and the
 // counts are those of the keys that exist (the contract tests hold the semantics on every store).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RedisClient } from '../../services/adapters/redis/connection.ts';
-import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
+import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { listLookup } from '../../services/core/lists.ts';

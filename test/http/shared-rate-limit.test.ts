@@ -106,6 +106,8 @@ describe('the API rate limit on one Redis', () => {
 });
 
 describe('the console sign-in limit on one Redis', () => {
+  // Two engines, each opening its own case database (PGlite): 11 s alone, past the default 30 s in a
+  // loaded clean-clone run (2026-12-05); 120 s, as the other tests building one allow.
   it('is one limit per address for two engines', async () => {
     const env = { REDIS_URL: server.url, LEAKGUARD_LOGIN_RATE_PER_MINUTE: '3', LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' };
     const [a, b] = await Promise.all([
@@ -131,8 +133,6 @@ describe('the console sign-in limit on one Redis', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
-    // Two engines, each opening its own case database (PGlite): ~15 s each on a loaded machine,
-    // past the default 30 s in a clean-clone run (2026-12-05), as the other tests building one allow.
   }, 120_000);
 
   it('falls back to a limit per process while Redis is down', async () => {
