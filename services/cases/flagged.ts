@@ -1,8 +1,8 @@
 // From the scoring path to the case store. The sink turns a non-approve decision into a
 // FlaggedDecision (no PAN, no security code: the masked card and keyed pseudonyms only; the
 // order's personal data sealed, personal-data.ts) and puts it on a durable queue; the ingester
-// moves queued decisions into the store, one commit each, acknowledging only after the commit,
-// retrying with backoff while PostgreSQL is unreachable.
+// moves queued decisions into the store a batch at a time (up to FLAGGED_BATCH, one commit each),
+// acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
 import type { CardKeyring } from '../core/card.ts';
 import type { Evidence, ScoreResult } from '../core/engine.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
@@ -15,8 +15,11 @@ import { personalDataBinding, type PersonalDataCipher } from './personal-data.ts
 export interface FlaggedQueue {
   readonly kind: 'memory' | 'journal' | 'redis-stream';
   publish(flagged: FlaggedDecision): Promise<void>;
-  /** Delivers in order; a rejected handler call is retried later (at least once delivery). */
-  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void;
+  /**
+   * Delivers in order, in batches of what is waiting (at most FLAGGED_BATCH); a rejected handler
+   * call is retried later, the whole batch (at least once delivery).
+   */
+  start(handler: (batch: FlaggedDecision[]) => Promise<void>, onError: (error: unknown) => void): void;
   /** How many decisions are waiting (published and not yet acknowledged). */
   pending(): Promise<number>;
   stop(): Promise<void>;
@@ -27,6 +30,11 @@ export interface Backoff {
   maxMs: number;
 }
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5_000 };
+/**
+ * The most decisions a queue hands over at once. A batch is one transaction: a case costs the
+ * engine ~1 ms of CPU on PGlite in batches of 100, ~5 ms one at a time (docs/capacity.md).
+ */
+export const FLAGGED_BATCH = 100;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
 
 /** An in-process FIFO (tests, and the base of the embedded journal queue). */
@@ -54,26 +62,30 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
     this.wake?.();
   }
 
-  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void {
+  start(handler: (batch: FlaggedDecision[]) => Promise<void>, onError: (error: unknown) => void): void {
     if (this.running) return;
     this.running = true;
     this.loop = (async () => {
       let delay = this.backoff.initialMs;
       while (this.running) {
-        const next = this.items[0];
-        if (!next) {
+        if (this.items.length === 0) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
           });
           this.wake = undefined;
           continue;
         }
+        const batch = this.items.slice(0, FLAGGED_BATCH);
         try {
-          await handler(next);
-          if (this.items[0] === next) {
+          await handler(batch);
+          // Those dropped meanwhile (the limit) are no longer at the head.
+          const handled: FlaggedDecision[] = [];
+          for (const flagged of batch) {
+            if (this.items[0] !== flagged) continue;
             this.items.shift();
-            this.acknowledged(next);
+            handled.push(flagged);
           }
+          if (handled.length > 0) this.acknowledged(handled);
           delay = this.backoff.initialMs;
         } catch (error) {
           onError(error);
@@ -84,8 +96,8 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
     })();
   }
 
-  /** Called once a decision is handled (stored as a case): durable subclasses record it. */
-  protected acknowledged(_flagged: FlaggedDecision): void {}
+  /** Called once decisions are handled (stored as cases): durable subclasses record it. */
+  protected acknowledged(_handled: readonly FlaggedDecision[]): void {}
 
   async pending(): Promise<number> {
     return this.items.length;
@@ -254,12 +266,14 @@ export class CaseIngester {
 
   start(onError: (error: unknown) => void, onCreated?: (id: number, flagged: FlaggedDecision) => void): void {
     this.queue.start(
-      async (flagged) => {
-        const { id, created } = await this.store.createFromFlagged(flagged);
-        if (created) {
-          this.created++;
-          onCreated?.(id, flagged);
-        } else this.duplicates++;
+      async (batch) => {
+        const results = await this.store.createManyFromFlagged(batch);
+        results.forEach(({ id, created }, i) => {
+          if (created) {
+            this.created++;
+            onCreated?.(id, batch[i]!);
+          } else this.duplicates++;
+        });
       },
       (error) => {
         this.failures++;

@@ -285,6 +285,8 @@ export class CaseForbidden extends LeakguardError {
 export interface CaseStore {
   /** Idempotent per (merchant, transaction): a second call returns the first case. */
   createFromFlagged(flagged: FlaggedDecision): Promise<{ id: number; created: boolean }>;
+  /** The same for a batch, in one transaction; answers in the batch's order (a transaction twice: created once). */
+  createManyFromFlagged(batch: readonly FlaggedDecision[]): Promise<{ id: number; created: boolean }[]>;
   get(id: number): Promise<CaseRecord | undefined>;
   getByTransaction(merchantId: string, transactionId: string): Promise<CaseRecord | undefined>;
   list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number }>;

@@ -69,6 +69,32 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect((await store.history(record!.id)).map((e) => e.kind)).toEqual(['created']);
     });
 
+    it('creates a batch in one call: answers in its order, each transaction once, the known ones found', async () => {
+      const m = 'batch-m';
+      const known = await store.createFromFlagged(flagged({ merchantId: m, transactionId: 'b-known' }));
+      const fresh = ['b-1', 'b-2', 'b-3'].map((id, i) => flagged({ merchantId: m, transactionId: id, score: 60 + i }));
+      const batch = [fresh[0]!, flagged({ merchantId: m, transactionId: 'b-known' }), fresh[1]!, fresh[0]!, fresh[2]!];
+      const before = await store.count();
+      const results = await store.createManyFromFlagged(batch);
+      expect(results.map((r) => r.created)).toEqual([true, false, true, false, true]);
+      expect(results[1]!.id).toBe(known.id);
+      // A redelivery inside the batch is the same case as its first copy.
+      expect(results[3]!.id).toBe(results[0]!.id);
+      expect(new Set(results.map((r) => r.id)).size).toBe(4);
+      expect(await store.count()).toBe(before + 3);
+      for (const [i, f] of fresh.entries()) {
+        const record = await store.getByTransaction(m, f.transactionId);
+        expect(record).toMatchObject({ id: results[[0, 2, 4][i]!]!.id, score: 60 + i, status: 'open' });
+        expect((await store.history(record!.id)).map((e) => e.kind)).toEqual(['created']);
+      }
+      expect((await store.history(known.id)).map((e) => e.kind)).toEqual(['created']);
+      // Again, whole: nothing new.
+      const again = await store.createManyFromFlagged(batch);
+      expect(again.map((r) => r.id)).toEqual(results.map((r) => r.id));
+      expect(again.every((r) => !r.created)).toBe(true);
+      expect(await store.createManyFromFlagged([])).toEqual([]);
+    });
+
     it('lists pending cases by risk then age, with filters and paging', async () => {
       const m = 'queue-m';
       const t0 = Date.now();

@@ -16,6 +16,7 @@ import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { flagged } from './fixtures.ts';
 import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
+import { FLAGGED_BATCH } from '../../services/cases/flagged.ts';
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
@@ -137,9 +138,9 @@ describe('Redis stream in front of a real PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 300));
     const seen: string[] = [];
     rescuer.start(
-      async (f) => {
-        seen.push(f.transactionId);
-        await runtime.cases!.store.createFromFlagged(f);
+      async (batch) => {
+        seen.push(...batch.map((f) => f.transactionId));
+        await runtime.cases!.store.createManyFromFlagged(batch);
       },
       () => {},
     );
@@ -191,35 +192,64 @@ describe('embedded mode: the journal queue', () => {
       flagged({ transactionId: 'j-b' }),
       flagged({ transactionId: 'j-c' }),
     ];
-    for (const f of [a, b, c]) await first.publish(f);
-    const handled: string[] = [];
+    await first.publish(a);
+    const handled: string[][] = [];
     first.start(
-      async (f) => {
-        handled.push(f.transactionId);
+      async (batch) => {
+        handled.push(batch.map((f) => f.transactionId));
         if (handled.length === 1) return;
         throw new Error('database down');
       },
       () => {},
     );
+    await waitFor(async () => (await first.pending()) === 0);
+    for (const f of [b, c]) await first.publish(f);
     await waitFor(async () => handled.length >= 2);
+    expect(handled[0]).toEqual(['j-a']);
+    expect(handled[1]![0]).toBe('j-b');
     // The process dies here: no stop(), no flush. A torn line as a crash mid-write would leave.
     appendFileSync(path, '{"add":{"merchantId":"m1","transa');
     const second = new JournalFlaggedQueue(path);
     expect(second.unreadable).toBe(1);
     expect(await second.pending()).toBe(2);
-    const again: string[] = [];
+    const again: string[][] = [];
     second.start(
-      async (f) => void again.push(f.transactionId),
+      async (batch) => void again.push(batch.map((f) => f.transactionId)),
       () => {},
     );
     await waitFor(async () => (await second.pending()) === 0);
-    expect(again).toEqual(['j-b', 'j-c']);
+    // What waited is handed over as one batch, in order.
+    expect(again).toEqual([['j-b', 'j-c']]);
     await second.stop();
     await first.stop();
     const third = new JournalFlaggedQueue(path);
     expect(await third.pending()).toBe(0);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     await third.stop();
+  });
+
+  it('hands over what waits in batches of at most FLAGGED_BATCH, in order, and a failed batch again whole', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lg-journal-')), 'state', 'flagged.journal');
+    const queue = new JournalFlaggedQueue(path, { backoff: { initialMs: 10, maxMs: 10 } });
+    const all = Array.from({ length: 250 }, (_, i) => flagged({ transactionId: `jb-${i}` }));
+    for (const f of all) await queue.publish(f);
+    const batches: string[][] = [];
+    queue.start(
+      async (batch) => {
+        batches.push(batch.map((f) => f.transactionId));
+        if (batches.length === 2) throw new Error('database down');
+      },
+      () => {},
+    );
+    await waitFor(async () => (await queue.pending()) === 0);
+    await queue.stop();
+    expect(FLAGGED_BATCH).toBe(100);
+    expect(batches.map((b) => b.length)).toEqual([100, 100, 100, 50]);
+    expect(batches[2]).toEqual(batches[1]);
+    expect([...batches[0]!, ...batches.slice(2).flat()]).toEqual(all.map((f) => f.transactionId));
+    const reopened = new JournalFlaggedQueue(path);
+    expect(await reopened.pending()).toBe(0);
+    await reopened.stop();
   });
 
   // PGlite's first start runs initdb in a child process: slow on a busy machine.

@@ -294,7 +294,7 @@ describe('the flagged-decision queue on a cluster', () => {
     const seen: FlaggedDecision[] = [];
     const errors: unknown[] = [];
     consumer.start(
-      async (f) => void seen.push(f),
+      async (batch) => void seen.push(...batch),
       (e) => errors.push(e),
     );
     try {

@@ -86,9 +86,10 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
     await super.publish(flagged);
   }
 
-  protected override acknowledged(flagged: FlaggedDecision): void {
-    writeSync(this.fd, `${JSON.stringify({ done: idOf(flagged) })}\n`);
-    if (++this.done >= COMPACT_AFTER) {
+  protected override acknowledged(handled: readonly FlaggedDecision[]): void {
+    writeSync(this.fd, handled.map((f) => `${JSON.stringify({ done: idOf(f) })}\n`).join(''));
+    this.done += handled.length;
+    if (this.done >= COMPACT_AFTER) {
       closeSync(this.fd);
       this.rewrite(this.items);
       this.fd = openSync(this.path, 'a', 0o600);

@@ -31,6 +31,39 @@ const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new D
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 
+/** A case's identity: (merchant, transaction). */
+const caseKey = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
+
+/** A flagged decision's row values, in the order of the INSERT's columns. */
+function caseRow(f: FlaggedDecision): unknown[] {
+  return [
+    f.merchantId,
+    f.transactionId,
+    f.response.decision,
+    f.response.score,
+    JSON.stringify(f.response.reasons),
+    f.response.reasons.map((r) => r.code),
+    f.watchlistEvents,
+    f.request.amount,
+    f.request.currency,
+    f.request.channel,
+    f.card.bin,
+    f.card.last4,
+    f.card.keyId,
+    f.card.fingerprint,
+    f.links.device ?? null,
+    f.links.ip ?? null,
+    f.links.email ?? null,
+    f.links.shipping ?? null,
+    JSON.stringify(f.request),
+    JSON.stringify(f.features),
+    f.response.degraded,
+    f.occurredAt,
+    f.flaggedAt,
+    f.personal ?? null,
+  ];
+}
+
 const CASE_COLUMNS = `id, merchant_id, transaction_id, status, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
   card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded, assignee,
   occurred_at, flagged_at, created_at, updated_at, decided_at, decided_by, personal_data, personal_data_erased_at, personal_data_retention_days`;
@@ -183,57 +216,74 @@ export class PostgresCaseStore implements CaseStore {
   }
 
   async createFromFlagged(flagged: FlaggedDecision): Promise<{ id: number; created: boolean }> {
+    return (await this.createManyFromFlagged([flagged]))[0]!;
+  }
+
+  async createManyFromFlagged(batch: readonly FlaggedDecision[]): Promise<{ id: number; created: boolean }[]> {
+    if (batch.length === 0) return [];
     // Scrubbed again here: whatever the queue held, no card number reaches a row; sealed again too.
-    const f = this.sealed(scrubFlagged(flagged));
-    return this.sql.transaction(async (tx) => {
-      const inserted = await tx.query<{ id: number }>(
+    // A transaction twice in one batch (a redelivery) is inserted once: the first holds its row.
+    const unique = new Map<string, FlaggedDecision>();
+    for (const f of batch) {
+      const key = caseKey(f.merchantId, f.transactionId);
+      if (!unique.has(key)) unique.set(key, this.sealed(scrubFlagged(f)));
+    }
+    const rows = [...unique.values()];
+    // One transaction and three statements for the whole batch, not four round trips per case: a
+    // case cost PGlite ~5 ms of the engine's CPU one at a time (docs/capacity.md, the flagged path).
+    const ids = await this.sql.transaction(async (tx) => {
+      const params: unknown[] = [];
+      const values = rows.map((f) => {
+        const first = params.length;
+        params.push(...caseRow(f));
+        const p = (i: number) => `$${first + i}`;
+        return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::text[], ${p(7)}::text[], ${p(8)}, ${p(9)}, ${p(10)},
+          ${p(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)}, ${p(19)}::jsonb, ${p(20)}::jsonb, ${p(21)},
+          ${p(22)}::timestamptz, ${p(23)}::timestamptz, ${p(24)})`;
+      });
+      const inserted = await tx.query<{ id: number; merchant_id: string; transaction_id: string }>(
         `INSERT INTO cases (merchant_id, transaction_id, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
            card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded,
            occurred_at, flagged_at, personal_data)
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::text[], $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20::jsonb, $21,
-           $22::timestamptz, $23::timestamptz, $24)
+         VALUES ${values.join(', ')}
          ON CONFLICT ON CONSTRAINT cases_transaction_unique DO NOTHING
-         RETURNING id`,
-        [
-          f.merchantId,
-          f.transactionId,
-          f.response.decision,
-          f.response.score,
-          JSON.stringify(f.response.reasons),
-          f.response.reasons.map((r) => r.code),
-          f.watchlistEvents,
-          f.request.amount,
-          f.request.currency,
-          f.request.channel,
-          f.card.bin,
-          f.card.last4,
-          f.card.keyId,
-          f.card.fingerprint,
-          f.links.device ?? null,
-          f.links.ip ?? null,
-          f.links.email ?? null,
-          f.links.shipping ?? null,
-          JSON.stringify(f.request),
-          JSON.stringify(f.features),
-          f.response.degraded,
-          f.occurredAt,
-          f.flaggedAt,
-          f.personal ?? null,
-        ],
+         RETURNING id, merchant_id, transaction_id`,
+        params,
       );
-      const id = inserted.rows[0]?.id;
-      if (id !== undefined) {
+      const created = new Map(inserted.rows.map((r) => [caseKey(r.merchant_id, r.transaction_id), Number(r.id)]));
+      if (created.size > 0) {
+        const events = rows.filter((f) => created.has(caseKey(f.merchantId, f.transactionId)));
         await tx.query(
-          `INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, 'leakguard', 'created', $2::jsonb)`,
-          [Number(id), JSON.stringify({ decision: f.response.decision, score: f.response.score })],
+          `INSERT INTO case_events (case_id, actor, kind, detail)
+           SELECT id, 'leakguard', 'created', detail FROM unnest($1::bigint[], $2::jsonb[]) AS e(id, detail)`,
+          [
+            events.map((f) => created.get(caseKey(f.merchantId, f.transactionId))),
+            events.map((f) => JSON.stringify({ decision: f.response.decision, score: f.response.score })),
+          ],
         );
-        return { id: Number(id), created: true };
       }
-      const existing = await tx.query<{ id: number }>(
-        'SELECT id FROM cases WHERE merchant_id = $1 AND transaction_id = $2',
-        [f.merchantId, f.transactionId],
-      );
-      return { id: Number(existing.rows[0]!.id), created: false };
+      const existing = new Map<string, number>();
+      const known = rows.filter((f) => !created.has(caseKey(f.merchantId, f.transactionId)));
+      if (known.length > 0) {
+        const found = await tx.query<{ id: number; merchant_id: string; transaction_id: string }>(
+          `SELECT c.id, c.merchant_id, c.transaction_id FROM cases c
+           JOIN unnest($1::text[], $2::text[]) AS k(merchant_id, transaction_id)
+             ON c.merchant_id = k.merchant_id AND c.transaction_id = k.transaction_id`,
+          [known.map((f) => f.merchantId), known.map((f) => f.transactionId)],
+        );
+        for (const r of found.rows) existing.set(caseKey(r.merchant_id, r.transaction_id), Number(r.id));
+      }
+      return { created, existing };
+    });
+    const claimed = new Set<string>();
+    return batch.map((f) => {
+      const key = caseKey(f.merchantId, f.transactionId);
+      const id = ids.created.get(key);
+      if (id !== undefined && !claimed.has(key)) {
+        claimed.add(key);
+        return { id, created: true };
+      }
+      return { id: id ?? ids.existing.get(key)!, created: false };
     });
   }
 

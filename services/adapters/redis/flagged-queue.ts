@@ -5,7 +5,14 @@
 // Redis Cluster as on a single Redis (the consumer is the client's duplicate, Cluster or not).
 import { hostname } from 'node:os';
 import { whenReady, type RedisClient } from './connection.ts';
-import { DEFAULT_BACKOFF, parseFlagged, sleep, type Backoff, type FlaggedQueue } from '../../cases/flagged.ts';
+import {
+  DEFAULT_BACKOFF,
+  FLAGGED_BATCH,
+  parseFlagged,
+  sleep,
+  type Backoff,
+  type FlaggedQueue,
+} from '../../cases/flagged.ts';
 import type { FlaggedDecision } from '../../cases/model.ts';
 
 export const FLAGGED_STREAM = 'lg:flagged';
@@ -34,7 +41,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
     await this.redis.xadd(FLAGGED_STREAM, 'MAXLEN', '~', '5000000', '*', 'f', JSON.stringify(flagged));
   }
 
-  start(handler: (flagged: FlaggedDecision) => Promise<void>, onError: (error: unknown) => void): void {
+  start(handler: (batch: FlaggedDecision[]) => Promise<void>, onError: (error: unknown) => void): void {
     if (this.running) return;
     this.running = true;
     const consumer: RedisClient = this.redis.duplicate();
@@ -65,7 +72,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
               this.claimIdleMs,
               '0-0',
               'COUNT',
-              100,
+              FLAGGED_BATCH,
             )) as [string, StreamEntries];
             entries = claimed[1] ?? [];
           }
@@ -75,7 +82,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
               FLAGGED_GROUP,
               this.consumerName,
               'COUNT',
-              100,
+              FLAGGED_BATCH,
               'BLOCK',
               backlog ? 1 : 1000,
               'STREAMS',
@@ -85,14 +92,22 @@ export class RedisFlaggedQueue implements FlaggedQueue {
             entries = reply?.[0]?.[1] ?? [];
             if (backlog && entries.length === 0) backlog = false;
           }
-          for (const [id, fields] of entries) {
-            if (!this.running) break;
-            const json = fields[fields.indexOf('f') + 1];
-            const flagged = fields.length >= 2 && json ? parseFlagged(json) : null;
-            // A message that can never become a case (unparseable) is dropped, not retried forever.
-            if (flagged) await handler(flagged);
-            else onError(new Error(`dropping unreadable flagged message ${id}`));
-            await consumer.multi().xack(FLAGGED_STREAM, FLAGGED_GROUP, id).xdel(FLAGGED_STREAM, id).exec();
+          if (entries.length > 0 && this.running) {
+            const batch: FlaggedDecision[] = [];
+            for (const [id, fields] of entries) {
+              const json = fields[fields.indexOf('f') + 1];
+              const flagged = fields.length >= 2 && json ? parseFlagged(json) : null;
+              // A message that can never become a case (unparseable) is dropped, not retried forever.
+              if (flagged) batch.push(flagged);
+              else onError(new Error(`dropping unreadable flagged message ${id}`));
+            }
+            if (batch.length > 0) await handler(batch);
+            const ids = entries.map(([id]) => id);
+            await consumer
+              .multi()
+              .xack(FLAGGED_STREAM, FLAGGED_GROUP, ...ids)
+              .xdel(FLAGGED_STREAM, ...ids)
+              .exec();
           }
           delay = this.backoff.initialMs;
         } catch (error) {
