@@ -35,6 +35,29 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5_000 };
  * engine ~1 ms of CPU on PGlite in batches of 100, ~5 ms one at a time (docs/capacity.md).
  */
 export const FLAGGED_BATCH = 100;
+/**
+ * After a batch smaller than FLAGGED_BATCH, how long a queue lets decisions gather before it hands
+ * over the next: a busy engine then makes cases by the dozen, and a case reaches the console at
+ * most this much later. The first decision after a quiet spell is handed over at once.
+ */
+export const FLAGGED_LINGER_MS = 200;
+
+/** A wait that stopping cuts short. */
+export class Pause {
+  private timer: NodeJS.Timeout | undefined;
+  private end: (() => void) | undefined;
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.end = resolve;
+      this.timer = setTimeout(resolve, ms);
+      this.timer.unref();
+    });
+  }
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.end?.();
+  }
+}
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref?.());
 
 /** An in-process FIFO (tests, and the base of the embedded journal queue). */
@@ -44,6 +67,7 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
   private wake: (() => void) | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
+  private readonly linger = new Pause();
   private readonly limit: number;
   private readonly backoff: Backoff;
   dropped = 0;
@@ -87,6 +111,7 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
           }
           if (handled.length > 0) this.acknowledged(handled);
           delay = this.backoff.initialMs;
+          if (batch.length < FLAGGED_BATCH) await this.linger.wait(FLAGGED_LINGER_MS);
         } catch (error) {
           onError(error);
           await sleep(delay);
@@ -106,6 +131,7 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
+    this.linger.cancel();
     await this.loop;
   }
 }

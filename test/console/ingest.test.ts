@@ -16,7 +16,7 @@ import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { flagged } from './fixtures.ts';
 import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
-import { FLAGGED_BATCH } from '../../services/cases/flagged.ts';
+import { FLAGGED_BATCH, MemoryFlaggedQueue } from '../../services/cases/flagged.ts';
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
@@ -250,6 +250,25 @@ describe('embedded mode: the journal queue', () => {
     const reopened = new JournalFlaggedQueue(path);
     expect(await reopened.pending()).toBe(0);
     await reopened.stop();
+  });
+
+  it('hands over the first decision after a quiet spell alone, and lets the next ones gather into one batch', async () => {
+    const queue = new MemoryFlaggedQueue();
+    const batches: string[][] = [];
+    queue.start(
+      async (batch) => void batches.push(batch.map((f) => f.transactionId)),
+      () => {},
+    );
+    try {
+      await queue.publish(flagged({ transactionId: 'q-1' }));
+      await waitFor(async () => batches.length === 1);
+      // Published while the queue lingers after its batch of one (FLAGGED_LINGER_MS).
+      for (const id of ['q-2', 'q-3', 'q-4']) await queue.publish(flagged({ transactionId: id }));
+      await waitFor(async () => (await queue.pending()) === 0);
+      expect(batches).toEqual([['q-1'], ['q-2', 'q-3', 'q-4']]);
+    } finally {
+      await queue.stop();
+    }
   });
 
   // PGlite's first start runs initdb in a child process: slow on a busy machine.

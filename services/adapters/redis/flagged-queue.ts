@@ -8,7 +8,9 @@ import { whenReady, type RedisClient } from './connection.ts';
 import {
   DEFAULT_BACKOFF,
   FLAGGED_BATCH,
+  FLAGGED_LINGER_MS,
   parseFlagged,
+  Pause,
   sleep,
   type Backoff,
   type FlaggedQueue,
@@ -29,6 +31,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
   private readonly claimIdleMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
+  private readonly linger = new Pause();
 
   /** `redis` publishes; a duplicate connection does the blocking reads. */
   constructor(redis: RedisClient, options: { backoff?: Backoff; claimIdleMs?: number } = {}) {
@@ -110,6 +113,8 @@ export class RedisFlaggedQueue implements FlaggedQueue {
               .exec();
           }
           delay = this.backoff.initialMs;
+          if (entries.length > 0 && entries.length < FLAGGED_BATCH && this.running)
+            await this.linger.wait(FLAGGED_LINGER_MS);
         } catch (error) {
           if (!this.running) break;
           onError(error);
@@ -128,6 +133,7 @@ export class RedisFlaggedQueue implements FlaggedQueue {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.linger.cancel();
     this.consumer?.disconnect();
     await Promise.race([this.loop, sleep(3_000)]);
   }
