@@ -1,7 +1,7 @@
 // From the scoring path to the case store. The sink turns a non-approve decision into a
 // FlaggedDecision (no PAN, no security code: the masked card and keyed pseudonyms only; the
 // order's personal data sealed, personal-data.ts) and puts it on a durable queue; the ingester
-// moves queued decisions into the store a batch at a time (up to FLAGGED_BATCH, one commit each),
+// moves queued decisions into the store a batch at a time (up to FLAGGED_BATCH, one commit a batch),
 // acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
 import type { CardKeyring } from '../core/card.ts';
 import type { Evidence, ScoreResult } from '../core/engine.ts';
@@ -274,11 +274,7 @@ export class FlaggedSink {
   }
 }
 
-/**
- * Makes `engine.score` report to the sink without touching the engine: the instance's method
- * is wrapped, so every door that holds this engine (HTTP, Kafka) flags alike.
- */
-/** Moves queued decisions into the case store. */
+/** Moves queued decisions into the case store, a batch at a time. */
 export class CaseIngester {
   private readonly queue: FlaggedQueue;
   private readonly store: CaseStore;
