@@ -84,6 +84,9 @@ export function sanitiseRequest(
   };
 }
 
+/** A case's identity, (merchant, transaction), as one string: the case store's batches and the journal's lines key by it. */
+export const caseIdentity = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
+
 /**
  * Every string a flagged decision carries, scrubbed of card numbers (scrub.ts): applied where one
  * is built, where one is read back from a queue or journal (written by an older version), and

@@ -17,11 +17,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FlaggedDecision } from '../../cases/model.ts';
+import { caseIdentity, type FlaggedDecision } from '../../cases/model.ts';
 import { MemoryFlaggedQueue, validFlagged, type Backoff } from '../../cases/flagged.ts';
 
 const COMPACT_AFTER = 10_000;
-const idOf = (f: Pick<FlaggedDecision, 'merchantId' | 'transactionId'>) => `${f.merchantId}\u0000${f.transactionId}`;
+const idOf = (f: Pick<FlaggedDecision, 'merchantId' | 'transactionId'>) => caseIdentity(f.merchantId, f.transactionId);
 
 export class JournalFlaggedQueue extends MemoryFlaggedQueue {
   override readonly kind = 'journal' as const;

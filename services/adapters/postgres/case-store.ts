@@ -22,7 +22,7 @@ import {
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
-import { scrubFlagged, splitPersonalData } from '../../cases/model.ts';
+import { caseIdentity, scrubFlagged, splitPersonalData } from '../../cases/model.ts';
 import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 
@@ -30,9 +30,6 @@ type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-
-/** A case's identity: (merchant, transaction). */
-const caseKey = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
 
 /** A flagged decision's row values, in the order of the INSERT's columns. */
 function caseRow(f: FlaggedDecision): unknown[] {
@@ -225,7 +222,7 @@ export class PostgresCaseStore implements CaseStore {
     // A transaction twice in one batch (a redelivery) is inserted once: the first holds its row.
     const unique = new Map<string, FlaggedDecision>();
     for (const f of batch) {
-      const key = caseKey(f.merchantId, f.transactionId);
+      const key = caseIdentity(f.merchantId, f.transactionId);
       if (!unique.has(key)) unique.set(key, this.sealed(scrubFlagged(f)));
     }
     const rows = [...unique.values()];
@@ -250,20 +247,20 @@ export class PostgresCaseStore implements CaseStore {
          RETURNING id, merchant_id, transaction_id`,
         params,
       );
-      const created = new Map(inserted.rows.map((r) => [caseKey(r.merchant_id, r.transaction_id), Number(r.id)]));
+      const created = new Map(inserted.rows.map((r) => [caseIdentity(r.merchant_id, r.transaction_id), Number(r.id)]));
       if (created.size > 0) {
-        const events = rows.filter((f) => created.has(caseKey(f.merchantId, f.transactionId)));
+        const events = rows.filter((f) => created.has(caseIdentity(f.merchantId, f.transactionId)));
         await tx.query(
           `INSERT INTO case_events (case_id, actor, kind, detail)
            SELECT id, 'leakguard', 'created', detail FROM unnest($1::bigint[], $2::jsonb[]) AS e(id, detail)`,
           [
-            events.map((f) => created.get(caseKey(f.merchantId, f.transactionId))),
+            events.map((f) => created.get(caseIdentity(f.merchantId, f.transactionId))),
             events.map((f) => JSON.stringify({ decision: f.response.decision, score: f.response.score })),
           ],
         );
       }
       const existing = new Map<string, number>();
-      const known = rows.filter((f) => !created.has(caseKey(f.merchantId, f.transactionId)));
+      const known = rows.filter((f) => !created.has(caseIdentity(f.merchantId, f.transactionId)));
       if (known.length > 0) {
         const found = await tx.query<{ id: number; merchant_id: string; transaction_id: string }>(
           `SELECT c.id, c.merchant_id, c.transaction_id FROM cases c
@@ -271,13 +268,13 @@ export class PostgresCaseStore implements CaseStore {
              ON c.merchant_id = k.merchant_id AND c.transaction_id = k.transaction_id`,
           [known.map((f) => f.merchantId), known.map((f) => f.transactionId)],
         );
-        for (const r of found.rows) existing.set(caseKey(r.merchant_id, r.transaction_id), Number(r.id));
+        for (const r of found.rows) existing.set(caseIdentity(r.merchant_id, r.transaction_id), Number(r.id));
       }
       return { created, existing };
     });
     const claimed = new Set<string>();
     return batch.map((f) => {
-      const key = caseKey(f.merchantId, f.transactionId);
+      const key = caseIdentity(f.merchantId, f.transactionId);
       const id = ids.created.get(key);
       if (id !== undefined && !claimed.has(key)) {
         claimed.add(key);
