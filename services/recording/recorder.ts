@@ -17,6 +17,8 @@ export interface TrafficRecorderOptions {
   /** The sink, or its opening (a Kafka producer connects meanwhile; records wait in the buffer). */
   sink: RecordSink | Promise<RecordSink>;
   flushMs?: number;
+  /** Records per sink write: what waits is written in slices of at most this many, in order. */
+  writeRecords?: number;
   /** Beyond this many waiting records the oldest are dropped (and counted) until the sink answers again. */
   maxBuffered?: number;
   onError?: (error: unknown) => void;
@@ -29,11 +31,13 @@ export class TrafficRecorder {
   private sink: RecordSink | undefined;
   private readonly opening: Promise<RecordSink | undefined>;
   private flushing: Promise<void> = Promise.resolve();
+  private pending = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly o: Required<Pick<TrafficRecorderOptions, 'flushMs' | 'maxBuffered'>> & TrafficRecorderOptions;
+  private readonly o: Required<Pick<TrafficRecorderOptions, 'flushMs' | 'maxBuffered' | 'writeRecords'>> &
+    TrafficRecorderOptions;
 
   constructor(options: TrafficRecorderOptions) {
-    this.o = { flushMs: 1_000, maxBuffered: 200_000, ...options };
+    this.o = { flushMs: 1_000, maxBuffered: 200_000, writeRecords: 500, ...options };
     this.opening = Promise.resolve(options.sink).then(
       (sink) => (this.sink = sink),
       (error: unknown) => {
@@ -41,7 +45,11 @@ export class TrafficRecorder {
         return undefined;
       },
     );
-    this.timer = setInterval(() => void this.flush(), this.o.flushMs);
+    // A tick while a flush is still writing adds nothing: that flush's successor would only find
+    // what arrived meanwhile, which the next tick after it takes anyway.
+    this.timer = setInterval(() => {
+      if (this.pending === 0) void this.flush();
+    }, this.o.flushMs);
     this.timer.unref();
   }
 
@@ -77,22 +85,38 @@ export class TrafficRecorder {
     this.waiting.push(record);
   }
 
-  /** Writes what waits (one flush at a time); a failed write keeps its records for the next. */
+  /**
+   * Writes what waits (one flush at a time) in slices of `writeRecords`, oldest first; a failed
+   * slice keeps itself and the rest for the next flush. Bounded writes matter: after a slow second
+   * or an outage, everything that waits in one Kafka request would exceed the broker's message size
+   * (1 MiB by default) and fail again, larger each time, while its encoding took the scoring's CPU.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      const sink = this.sink ?? (await this.opening);
-      if (!sink || this.waiting.length === 0) return;
-      const batch = this.waiting;
-      this.waiting = [];
-      try {
-        await sink.write(batch);
-        this.o.onWritten?.(batch.length);
-      } catch (error) {
-        this.waiting = batch.concat(this.waiting);
-        this.o.onError?.(error);
-      }
-    });
+    this.pending++;
+    this.flushing = this.flushing
+      .then(() => this.writeWaiting())
+      .finally(() => {
+        this.pending--;
+      });
     return this.flushing;
+  }
+
+  private async writeWaiting(): Promise<void> {
+    const sink = this.sink ?? (await this.opening);
+    if (!sink || this.waiting.length === 0) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    for (let from = 0; from < batch.length; from += this.o.writeRecords) {
+      const slice = batch.slice(from, from + this.o.writeRecords);
+      try {
+        await sink.write(slice);
+        this.o.onWritten?.(slice.length);
+      } catch (error) {
+        this.waiting = batch.slice(from).concat(this.waiting);
+        this.o.onError?.(error);
+        return;
+      }
+    }
   }
 
   async close(): Promise<void> {

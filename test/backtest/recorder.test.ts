@@ -53,6 +53,38 @@ describe('traffic recorder', () => {
     expect(sink.batches[0]![0]).toMatchObject({ kind: 'outcome', outcome: 'declined', at: '2026-12-01T00:00:00.000Z' });
   });
 
+  it('writes what waits in slices of writeRecords, and a failed slice keeps itself and the rest', async () => {
+    const sink = memorySink();
+    const recorder = new TrafficRecorder({ sink, flushMs: 60_000, writeRecords: 4 });
+    outcomes(recorder, 0, 10);
+    await recorder.flush();
+    expect(sink.batches.map((b) => b.length)).toEqual([4, 4, 2]);
+    expect(ids(sink.batches)).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`));
+
+    // The second slice fails: the first is written once, the second and third wait, in order.
+    const failing = memorySink();
+    let writes = 0;
+    const flaky: RecordSink = {
+      write: (records) => (++writes === 2 ? Promise.reject(new Error('request too large')) : failing.write(records)),
+      close: () => Promise.resolve(),
+    };
+    const errors: unknown[] = [];
+    const second = new TrafficRecorder({
+      sink: flaky,
+      flushMs: 60_000,
+      writeRecords: 4,
+      onError: (e) => errors.push(e),
+    });
+    outcomes(second, 0, 10);
+    await second.flush();
+    expect(errors).toHaveLength(1);
+    expect(ids(failing.batches)).toEqual(['t0', 't1', 't2', 't3']);
+    outcomes(second, 10, 1);
+    await second.close();
+    expect(ids(failing.batches)).toEqual(Array.from({ length: 11 }, (_, i) => `t${i}`));
+    expect(failing.batches.map((b) => b.length)).toEqual([4, 4, 3]);
+  });
+
   it('drops the oldest past its bound while the sink fails, and counts them', async () => {
     const sink = memorySink();
     sink.failing = true;

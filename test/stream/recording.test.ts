@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { KafkajsClient } from '../../services/adapters/kafka/kafkajs-client.ts';
-import { readRecordsTopic } from '../../services/adapters/kafka/record-topic.ts';
+import { kafkaRecordSink, readRecordsTopic } from '../../services/adapters/kafka/record-topic.ts';
+import { TrafficRecorder } from '../../services/recording/recorder.ts';
+import type { TrafficRecord } from '../../services/recording/record.ts';
 import type { BacktestReport } from '../../models/backtest/backtest.ts';
 import {
   REPO,
@@ -119,5 +121,46 @@ describe('recording on Kafka', () => {
     const recordedMix = [...decisions.values()].filter((d) => d !== 'approve').length;
     expect(recordedMix).toBeGreaterThan(0);
     expect(n - report.results[0].decisions.approve.count).toBe(recordedMix);
+  }, 120_000);
+
+  it('writes a backlog many times the broker message size whole, in bounded requests', async () => {
+    // 20,000 records of ~1.1 KB, ~3.7 MB per partition: one request of them, as a recorder sent
+    // everything that waited, is refused by the broker (message.max.bytes, 1 MiB by default).
+    const backlog = `t.rec.${randomBytes(3).toString('hex')}.backlog`;
+    const client = new KafkajsClient(kafkaClient(h.bootstrap, 'rec-backlog'));
+    const sink = await kafkaRecordSink(client, { retentionDays: 1, topic: backlog });
+    const pad = 'x'.repeat(1_000);
+    const record = (i: number): TrafficRecord => ({
+      kind: 'outcome',
+      v: 1,
+      merchantId: 'm1',
+      transactionId: `backlog-${i}-${pad}`,
+      outcome: 'authorised',
+      at: '2026-12-05T00:00:00.000Z',
+    });
+    // The sink alone, handed 10,000 at once: it splits them into requests under the limit.
+    await sink.write(Array.from({ length: 10_000 }, (_, i) => record(i)));
+    // The recorder, 10,000 waiting at once (a slow second, an outage): written in slices.
+    const errors: unknown[] = [];
+    let written = 0;
+    const recorder = new TrafficRecorder({
+      sink,
+      flushMs: 60_000,
+      onError: (e) => errors.push(e),
+      onWritten: (k) => (written += k),
+    });
+    for (let i = 10_000; i < 20_000; i++) recorder.outcome('m1', record(i).transactionId, 'authorised', Date.now());
+    await recorder.close();
+    expect(errors).toEqual([]);
+    expect(written).toBe(10_000);
+
+    const ids = new Set<string>();
+    const read = await readRecordsTopic(
+      new KafkajsClient(kafkaClient(h.bootstrap, 'rec-backlog-read')),
+      (v) => ids.add((JSON.parse(v) as { transactionId: string }).transactionId),
+      { topic: backlog },
+    );
+    expect(read).toBe(20_000);
+    expect(ids.size).toBe(20_000);
   }, 120_000);
 });

@@ -36,7 +36,17 @@ export async function ensureRecordsTopic(client: KafkaClient, retentionDays: num
   }
 }
 
-/** An idempotent producer for the recording. */
+/**
+ * Record values per produce request, in bytes: below the broker's default `message.max.bytes`
+ * (1 MiB, which bounds each partition's batch in a request) whatever the partitions they fall in.
+ */
+export const RECORDS_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * An idempotent producer for the recording. A write larger than RECORDS_REQUEST_BYTES goes as several
+ * requests, one after the other; if a later one fails, the recorder offers the whole write again and
+ * the records already sent appear twice on the topic: a backtest keeps a transaction's first scoring.
+ */
 export async function kafkaRecordSink(
   client: KafkaClient,
   options: { retentionDays: number; topic?: string },
@@ -47,7 +57,20 @@ export async function kafkaRecordSink(
   await producer.connect();
   return {
     async write(records) {
-      await producer.send([{ topic, messages: records.map((r) => ({ key: recordKey(r), value: JSON.stringify(r) })) }]);
+      let messages: { key: string; value: string }[] = [];
+      let bytes = 0;
+      for (const r of records) {
+        const value = JSON.stringify(r);
+        const size = Buffer.byteLength(value);
+        if (messages.length > 0 && bytes + size > RECORDS_REQUEST_BYTES) {
+          await producer.send([{ topic, messages }]);
+          messages = [];
+          bytes = 0;
+        }
+        messages.push({ key: recordKey(r), value });
+        bytes += size;
+      }
+      if (messages.length > 0) await producer.send([{ topic, messages }]);
     },
     close: () => producer.disconnect(),
   };
