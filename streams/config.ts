@@ -57,7 +57,7 @@ export const streamConfigSchema = z.object({
   LEAKGUARD_STREAM_DEAD_LETTER_PARTITIONS: int(1, 1, 10_000),
   /** Replication factor of created topics; unset: the broker's default.replication.factor. */
   LEAKGUARD_STREAM_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
-  /** Most messages scored and published as one unit (one produce request, one offset commit). */
+  /** Most messages scored and published as one unit (one offset commit; produce requests of at most 512 KiB). */
   LEAKGUARD_STREAM_BATCH_SIZE: int(500, 1, 100_000),
   /** Offsets of published outputs are committed together at most this often (and at once on stop or rebalance). */
   LEAKGUARD_STREAM_COMMIT_INTERVAL_MS: int(200, 0, 60_000),

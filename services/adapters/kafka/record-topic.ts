@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordSink } from '../../recording/recorder.ts';
 import { recordKey } from '../../recording/record.ts';
+import { inRequests } from './requests.ts';
 import { createTopics } from './topics.ts';
 import type { KafkaClient, TopicSpec } from './client.ts';
 import { securityFromEnvironment } from './security.ts';
@@ -37,15 +38,9 @@ export async function ensureRecordsTopic(client: KafkaClient, retentionDays: num
 }
 
 /**
- * Record values per produce request, in bytes: below the broker's default `message.max.bytes`
- * (1 MiB, which bounds each partition's batch in a request) whatever the partitions they fall in.
- */
-export const RECORDS_REQUEST_BYTES = 512 * 1024;
-
-/**
- * An idempotent producer for the recording. A write larger than RECORDS_REQUEST_BYTES goes as several
- * requests, one after the other; if a later one fails, the recorder offers the whole write again and
- * the records already sent appear twice on the topic: a backtest keeps a transaction's first scoring.
+ * An idempotent producer for the recording. A write goes in produce requests of bounded size
+ * (requests.ts), one after the other; if a later one fails, the recorder offers the whole write again
+ * and the records already sent appear twice on the topic: a backtest keeps a transaction's first scoring.
  */
 export async function kafkaRecordSink(
   client: KafkaClient,
@@ -57,20 +52,8 @@ export async function kafkaRecordSink(
   await producer.connect();
   return {
     async write(records) {
-      let messages: { key: string; value: string }[] = [];
-      let bytes = 0;
-      for (const r of records) {
-        const value = JSON.stringify(r);
-        const size = Buffer.byteLength(value);
-        if (messages.length > 0 && bytes + size > RECORDS_REQUEST_BYTES) {
-          await producer.send([{ topic, messages }]);
-          messages = [];
-          bytes = 0;
-        }
-        messages.push({ key: recordKey(r), value });
-        bytes += size;
-      }
-      if (messages.length > 0) await producer.send([{ topic, messages }]);
+      const messages = records.map((r) => ({ key: recordKey(r), value: JSON.stringify(r) }));
+      for (const request of inRequests([{ topic, messages }])) await producer.send(request);
     },
     close: () => producer.disconnect(),
   };
