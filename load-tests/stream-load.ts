@@ -225,7 +225,7 @@ export async function noopEngineDrain(
   const { streamConfig } = await import('../streams/config.ts');
   const { createKafka } = await import('../services/adapters/kafka/kafka.ts');
   const { StreamMetrics } = await import('../streams/metrics.ts');
-  const { oneAtATime, StreamProcessor } = await import('../streams/processor/processor.ts');
+  const { oneAtATime, standInApproval, StreamProcessor } = await import('../streams/processor/processor.ts');
   const { ensureTopics } = await import('../streams/topics.ts');
   // Quiet: a fresh broker answers the first join with "coordinator loading", which kafkajs logs as an error and retries.
   const logger = createLogger('fatal');
@@ -256,30 +256,12 @@ export async function noopEngineDrain(
   // One at a time, as the real engine's batches give one reading per transaction.
   const engine = oneAtATime(async (_merchantId: string, request: { transactionId: string }) => {
     scored++;
-    return {
-      kind: 'scored' as const,
-      replayed: false,
-      response: {
-        transactionId: request.transactionId,
-        score: 0,
-        decision: 'approve' as const,
-        reasons: [],
-        degraded: false,
-        checks: {
-          velocity: 'evaluated' as const,
-          rules: 'evaluated' as const,
-          watchlist: 'evaluated' as const,
-          model: 'not_configured' as const,
-        },
-        versions: { engine: 'noop', ruleset: 'noop' },
-      },
-      evidence: {
-        card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' },
-        at: 0,
-        features: {},
-        entities: {},
-      },
-    };
+    return standInApproval(request.transactionId, 'noop', {
+      card: { bin: '411111', last4: '1111', keyId: 'noop', fingerprint: 'noop' },
+      at: 0,
+      features: {},
+      entities: {},
+    });
   });
   const processor = new StreamProcessor({
     engine,

@@ -30,7 +30,7 @@ import type { ScoringEngine } from './engine.ts';
 import { LagReader } from './lag.ts';
 import { Pausing } from './pausing.ts';
 
-export { oneAtATime, type ScoringEngine } from './engine.ts';
+export { oneAtATime, standInApproval, type ScoringEngine } from './engine.ts';
 
 export interface ProcessorOptions {
   engine: ScoringEngine;

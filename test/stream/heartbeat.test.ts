@@ -3,12 +3,18 @@
 // nothing is processed twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreRequest } from '../../services/core/schemas.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createKafka } from '../../services/adapters/kafka/kafka.ts';
 import { loadStreamConfig } from '../../streams/config.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
-import { oneAtATime, StreamProcessor } from '../../streams/processor/processor.ts';
-import { cardNumber, createHarness, generateTransactions, sleep, waitFor, type Harness } from './support.ts';
+import { oneAtATime, standInApproval } from '../../streams/processor/processor.ts';
+import {
+  cardNumber,
+  createHarness,
+  generateTransactions,
+  sleep,
+  standInProcessor,
+  waitFor,
+  type Harness,
+} from './support.ts';
 
 let h: Harness;
 
@@ -27,42 +33,15 @@ describe('long batches', () => {
       LEAKGUARD_STREAM_SESSION_TIMEOUT_MS: '6000',
       LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: '1000',
     });
-    const logger = createLogger('warn');
     const metrics = new StreamMetrics();
     const scored: string[] = [];
     // 400 ms per transaction, one card: 25 transactions take 10 s, well past the 6 s session timeout.
     const engine = oneAtATime(async (_merchantId: string, request: ScoreRequest) => {
       await sleep(400);
       scored.push(request.transactionId);
-      return {
-        kind: 'scored' as const,
-        replayed: false,
-        response: {
-          transactionId: request.transactionId,
-          score: 0,
-          decision: 'approve' as const,
-          reasons: [],
-          degraded: false,
-          checks: {
-            velocity: 'evaluated' as const,
-            rules: 'evaluated' as const,
-            watchlist: 'evaluated' as const,
-            model: 'not_configured' as const,
-          },
-          versions: { engine: 'slow', ruleset: 'slow' },
-        },
-      };
+      return standInApproval(request.transactionId, 'slow');
     });
-    const processor = new StreamProcessor({
-      engine,
-      kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'heartbeat-test', logger }),
-      config,
-      logger,
-      metrics,
-      merchants: { status: async () => 'known' },
-      identify: (pan) => ({ bin: pan.slice(0, 6), last4: pan.slice(-4), fingerprint: 'fp', keyId: 'k' }),
-      ready: async () => true,
-    });
+    const processor = standInProcessor(config, engine, 'heartbeat-test', metrics);
     const reader = await h.reader();
     try {
       const txs = generateTransactions(25, { prefix: 'hb', cards: [cardNumber()] });

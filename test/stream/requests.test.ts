@@ -3,14 +3,12 @@
 // order, where one request of it was refused for good and the partition stalled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicMessages } from '../../services/adapters/kafka/client.ts';
-import { createKafka } from '../../services/adapters/kafka/kafka.ts';
 import { inRequests } from '../../services/adapters/kafka/requests.ts';
 import type { ScoreRequest } from '../../services/core/schemas.ts';
-import { createLogger } from '../../services/logger.ts';
 import { loadStreamConfig } from '../../streams/config.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
-import { oneAtATime, StreamProcessor } from '../../streams/processor/processor.ts';
-import { cardNumber, createHarness, generateTransactions, waitFor, type Harness } from './support.ts';
+import { oneAtATime, standInApproval } from '../../streams/processor/processor.ts';
+import { cardNumber, createHarness, generateTransactions, standInProcessor, waitFor, type Harness } from './support.ts';
 
 describe('produce requests of bounded size', () => {
   const message = (i: number, bytes: number) => ({ key: `k${i}`, value: 'v'.repeat(bytes - `k${i}`.length) });
@@ -65,37 +63,12 @@ describe('a chunk of decisions larger than the broker message size', () => {
       LEAKGUARD_STREAM_BATCH_SIZE: '5000',
       LEAKGUARD_STREAM_FETCH_BYTES_PER_PARTITION: String(16 * 1024 * 1024),
     });
-    const logger = createLogger('warn');
     const version = 'v'.repeat(2_000);
-    const engine = oneAtATime(async (_merchantId: string, request: ScoreRequest) => ({
-      kind: 'scored' as const,
-      replayed: false,
-      response: {
-        transactionId: request.transactionId,
-        score: 0,
-        decision: 'approve' as const,
-        reasons: [],
-        degraded: false,
-        checks: {
-          velocity: 'evaluated' as const,
-          rules: 'evaluated' as const,
-          watchlist: 'evaluated' as const,
-          model: 'not_configured' as const,
-        },
-        versions: { engine: version, ruleset: 'large' },
-      },
-    }));
+    const engine = oneAtATime(async (_merchantId: string, request: ScoreRequest) =>
+      standInApproval(request.transactionId, version),
+    );
     const metrics = new StreamMetrics();
-    const processor = new StreamProcessor({
-      engine,
-      kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'requests-test', logger }),
-      config,
-      logger,
-      metrics,
-      merchants: { status: async () => 'known' },
-      identify: (pan) => ({ bin: pan.slice(0, 6), last4: pan.slice(-4), fingerprint: 'fp', keyId: 'k' }),
-      ready: async () => true,
-    });
+    const processor = standInProcessor(config, engine, 'requests-test', metrics);
     const reader = await h.reader();
     try {
       const txs = generateTransactions(1_200, { prefix: 'big', cards: [cardNumber(), cardNumber()] });

@@ -18,7 +18,10 @@ import { REDIS_KEYS as keys } from '../../services/adapters/redis/keys.ts';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../services/logger.ts';
 import { startKafka } from '../../streams/broker/local-kafka.ts';
-import { loadStreamConfig } from '../../streams/config.ts';
+import { loadStreamConfig, type StreamConfig } from '../../streams/config.ts';
+import { createKafka } from '../../services/adapters/kafka/kafka.ts';
+import { StreamMetrics } from '../../streams/metrics.ts';
+import { StreamProcessor, type ScoringEngine } from '../../streams/processor/processor.ts';
 import type { DeadLetterMessage, DecisionMessage, TransactionMessageInput } from '../../streams/messages.ts';
 import { createStreamService, type StreamService } from '../../streams/service.ts';
 import { createTopics } from '../../streams/topics.ts';
@@ -457,4 +460,24 @@ export class ChildProcessor extends NodeProcess {
     if (this.running) this.process.kill(signal);
     return this.exited;
   }
+}
+
+/** A processor around a stand-in engine, in this process: every merchant known, every card fingerprint 'fp'. */
+export function standInProcessor(
+  config: StreamConfig,
+  engine: ScoringEngine,
+  clientId: string,
+  metrics = new StreamMetrics(),
+): StreamProcessor {
+  const logger = createLogger('warn');
+  return new StreamProcessor({
+    engine,
+    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId, logger }),
+    config,
+    logger,
+    metrics,
+    merchants: { status: async () => 'known' },
+    identify: (pan) => ({ bin: pan.slice(0, 6), last4: pan.slice(-4), fingerprint: 'fp', keyId: 'k' }),
+    ready: async () => true,
+  });
 }
