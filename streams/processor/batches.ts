@@ -9,7 +9,6 @@ import type {
   OutgoingMessage,
   TopicMessages,
 } from '../../services/adapters/kafka/client.ts';
-import { inRequests } from '../../services/adapters/kafka/requests.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
 import type { MerchantCheck } from '../merchants.ts';
@@ -180,8 +179,7 @@ export class BatchHandler {
     if (decisions.length) topicMessages.push({ topic: topics.decisions, messages: decisions });
     if (flagged.length) topicMessages.push({ topic: topics.flagged, messages: flagged });
     if (dead.length) topicMessages.push({ topic: topics.deadLetter, messages: dead });
-    // Sent one request after the other: a chunk of large decisions can exceed the broker's message size.
-    for (const request of inRequests(topicMessages)) await this.o.producer.send(request);
+    if (topicMessages.length) await this.o.producer.send(topicMessages);
 
     const now = Date.now();
     for (const o of outcomes) {

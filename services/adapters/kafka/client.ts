@@ -135,7 +135,10 @@ export interface ProducedRecord {
 export interface KafkaProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  /** Sends every message in one request, acknowledged by all in-sync replicas (acks=-1). */
+  /**
+   * Sends every message, acknowledged by all in-sync replicas (acks=-1): in one request, or one after
+   * the other in requests of bounded size (requests.ts) when they are more than the broker takes at once.
+   */
   send(batches: TopicMessages[]): Promise<ProducedRecord[]>;
 }
 

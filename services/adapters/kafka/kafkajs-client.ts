@@ -26,6 +26,7 @@ import type {
   TopicSpec,
 } from './client.ts';
 import type { KafkaSecurity } from './security.ts';
+import { inRequests } from './requests.ts';
 
 const {
   AclOperationTypes,
@@ -190,8 +191,12 @@ class KafkajsProducer implements KafkaProducer {
   connect = () => this.producer.connect();
   disconnect = () => this.producer.disconnect();
   // kafkajs's send is this with one topic.
-  send = (batches: TopicMessages[]): Promise<ProducedRecord[]> =>
-    this.producer.sendBatch({ acks: -1, topicMessages: batches });
+  send = async (batches: TopicMessages[]): Promise<ProducedRecord[]> => {
+    const produced: ProducedRecord[] = [];
+    for (const request of inRequests(batches))
+      produced.push(...(await this.producer.sendBatch({ acks: -1, topicMessages: request })));
+    return produced;
+  };
 }
 
 class KafkajsConsumer implements KafkaConsumer {

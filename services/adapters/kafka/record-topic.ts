@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordSink } from '../../recording/recorder.ts';
 import { recordKey } from '../../recording/record.ts';
-import { inRequests } from './requests.ts';
 import { createTopics } from './topics.ts';
 import type { KafkaClient, TopicSpec } from './client.ts';
 import { securityFromEnvironment } from './security.ts';
@@ -38,9 +37,10 @@ export async function ensureRecordsTopic(client: KafkaClient, retentionDays: num
 }
 
 /**
- * An idempotent producer for the recording. A write goes in produce requests of bounded size
- * (requests.ts), one after the other; if a later one fails, the recorder offers the whole write again
- * and the records already sent appear twice on the topic: a backtest keeps a transaction's first scoring.
+ * An idempotent producer for the recording. A large write goes in produce requests of bounded size
+ * (the producer's send: requests.ts), one after the other; if a later one fails, the recorder offers
+ * the whole write again and the records already sent appear twice on the topic: a backtest keeps a
+ * transaction's first scoring.
  */
 export async function kafkaRecordSink(
   client: KafkaClient,
@@ -53,7 +53,7 @@ export async function kafkaRecordSink(
   return {
     async write(records) {
       const messages = records.map((r) => ({ key: recordKey(r), value: JSON.stringify(r) }));
-      for (const request of inRequests([{ topic, messages }])) await producer.send(request);
+      await producer.send([{ topic, messages }]);
     },
     close: () => producer.disconnect(),
   };
