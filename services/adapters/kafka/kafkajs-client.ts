@@ -4,6 +4,7 @@
 import kafkajs, {
   type Admin,
   type Consumer,
+  type ICustomPartitioner,
   type Kafka,
   type KafkaConfig,
   type logCreator,
@@ -26,6 +27,7 @@ import type {
   TopicSpec,
 } from './client.ts';
 import type { KafkaSecurity } from './security.ts';
+import { partitionOfKey } from './partitioner.ts';
 import { inRequests } from './requests.ts';
 
 const {
@@ -37,6 +39,21 @@ const {
   Partitioners,
   ResourcePatternTypes,
 } = kafkajs;
+
+/**
+ * kafkajs's DefaultPartitioner, partition for partition (a key lands where a Java producer would
+ * put it), with the key's hash taken by partitioner.ts instead of on kafkajs's Long objects.
+ * A message with a partition or without a key goes to kafkajs's own, unchanged.
+ */
+export const javaCompatiblePartitioner: ICustomPartitioner = () => {
+  const theirs = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (message.key === null || message.key === undefined) return theirs(args);
+    return partitionOfKey(message.key, partitionMetadata.length);
+  };
+};
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -128,7 +145,7 @@ export class KafkajsClient implements KafkaClient {
     return new KafkajsProducer(
       this.kafka.producer({
         allowAutoTopicCreation: options.autoCreateTopics ?? false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: javaCompatiblePartitioner,
         ...(options.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
       }),
     );
