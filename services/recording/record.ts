@@ -199,3 +199,14 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
 
 /** The key that joins a scoring with what was learnt of it later. */
 export const recordKey = (r: { merchantId: string; transactionId: string }) => `${r.merchantId}:${r.transactionId}`;
+
+/** A record as a sink writes it: its key (recordKey) and its JSON, one line of the recording. */
+export interface RecordLine {
+  key: string;
+  json: string;
+}
+
+export const recordLine = (record: TrafficRecord): RecordLine => ({
+  key: recordKey(record),
+  json: JSON.stringify(record),
+});

@@ -1,21 +1,24 @@
-// The recorder off the scoring path: batches, a sink that fails keeps its records for the next
-// flush, a full buffer drops the oldest (counted), a sink still connecting is waited for; the
-// daily files keep the retention.
+// The recorder off the scoring path: batches, a write as soon as a slice's worth waits, a sink
+// that fails keeps its records for the next flush (and is not hammered meanwhile), a full buffer
+// drops the oldest (counted), a sink still connecting is waited for; the daily files keep the
+// retention.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrafficRecorder, type RecordSink } from '../../services/recording/recorder.ts';
-import type { TrafficRecord } from '../../services/recording/record.ts';
+import { recordLine, type RecordLine, type TrafficRecord } from '../../services/recording/record.ts';
 import { NdjsonRecordSink, recordFileName } from '../../services/adapters/files/record-file.ts';
 
-function memorySink(): RecordSink & { batches: TrafficRecord[][]; failing: boolean } {
+function memorySink(): RecordSink & { batches: TrafficRecord[][]; failing: boolean; writes: number } {
   const sink = {
     batches: [] as TrafficRecord[][],
     failing: false,
-    write(records: readonly TrafficRecord[]) {
+    writes: 0,
+    write(lines: readonly RecordLine[]) {
+      sink.writes++;
       if (sink.failing) return Promise.reject(new Error('broker down'));
-      sink.batches.push([...records]);
+      sink.batches.push(lines.map((l) => JSON.parse(l.json) as TrafficRecord));
       return Promise.resolve();
     },
     close: () => Promise.resolve(),
@@ -75,14 +78,41 @@ describe('traffic recorder', () => {
       writeRecords: 4,
       onError: (e) => errors.push(e),
     });
+    // The fourth record starts a write; the flush after it writes again what the failure kept.
     outcomes(second, 0, 10);
     await second.flush();
     expect(errors).toHaveLength(1);
-    expect(ids(failing.batches)).toEqual(['t0', 't1', 't2', 't3']);
+    expect(writes).toBe(4);
+    expect(ids(failing.batches)).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`));
+    expect(failing.batches.map((b) => b.length)).toEqual([4, 4, 2]);
     outcomes(second, 10, 1);
     await second.close();
     expect(ids(failing.batches)).toEqual(Array.from({ length: 11 }, (_, i) => `t${i}`));
-    expect(failing.batches.map((b) => b.length)).toEqual([4, 4, 3]);
+  });
+
+  it('starts a write once writeRecords wait, without the timer, but leaves a failing sink to the timer', async () => {
+    const sink = memorySink();
+    const recorder = new TrafficRecorder({ sink, flushMs: 60_000, writeRecords: 3, onError: () => undefined });
+    outcomes(recorder, 0, 5);
+    await new Promise((r) => setImmediate(r));
+    expect(ids(sink.batches)).toEqual(['t0', 't1', 't2', 't3', 't4']);
+
+    // Two wait, short of a slice: they wait for the timer (or a flush).
+    outcomes(recorder, 5, 2);
+    await new Promise((r) => setImmediate(r));
+    expect(sink.writes).toBe(2);
+
+    // A failed write: records arriving do not try again, a flush does.
+    sink.failing = true;
+    outcomes(recorder, 7, 1);
+    await new Promise((r) => setImmediate(r));
+    expect(sink.writes).toBe(3);
+    outcomes(recorder, 8, 6);
+    await new Promise((r) => setImmediate(r));
+    expect(sink.writes).toBe(3);
+    sink.failing = false;
+    await recorder.close();
+    expect(ids(sink.batches)).toEqual(Array.from({ length: 14 }, (_, i) => `t${i}`));
   });
 
   it('drops the oldest past its bound while the sink fails, and counts them', async () => {
@@ -128,13 +158,13 @@ describe('daily NDJSON files', () => {
       label: 'fraud',
       at: '2026-12-10T12:00:00.000Z',
     };
-    await sink.write([record]);
+    await sink.write([recordLine(record)]);
     now += 86_400_000;
-    await sink.write([record, record]);
+    await sink.write([recordLine(record), recordLine(record)]);
     expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-10.ndjson', 'records-2026-12-11.ndjson']);
     expect(readFileSync(join(dir, 'records-2026-12-11.ndjson'), 'utf8').trim().split('\n')).toHaveLength(2);
     now += 3 * 86_400_000;
-    await sink.write([record]);
+    await sink.write([recordLine(record)]);
     expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-11.ndjson', 'records-2026-12-14.ndjson']);
   });
 });

@@ -13,7 +13,7 @@ import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { KafkajsClient } from '../../services/adapters/kafka/kafkajs-client.ts';
 import { kafkaRecordSink, readRecordsTopic } from '../../services/adapters/kafka/record-topic.ts';
 import { TrafficRecorder } from '../../services/recording/recorder.ts';
-import type { TrafficRecord } from '../../services/recording/record.ts';
+import { recordLine, type TrafficRecord } from '../../services/recording/record.ts';
 import type { BacktestReport } from '../../models/backtest/backtest.ts';
 import {
   REPO,
@@ -139,7 +139,7 @@ describe('recording on Kafka', () => {
       at: '2026-12-05T00:00:00.000Z',
     });
     // The sink alone, handed 10,000 at once: it splits them into requests under the limit.
-    await sink.write(Array.from({ length: 10_000 }, (_, i) => record(i)));
+    await sink.write(Array.from({ length: 10_000 }, (_, i) => recordLine(record(i))));
     // The recorder, 10,000 waiting at once (a slow second, an outage): written in slices.
     const errors: unknown[] = [];
     let written = 0;

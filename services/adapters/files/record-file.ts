@@ -6,7 +6,7 @@ import { appendFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RecordSink } from '../../recording/recorder.ts';
-import type { TrafficRecord } from '../../recording/record.ts';
+import type { RecordLine } from '../../recording/record.ts';
 
 const FILE = /^records-(\d{4}-\d{2}-\d{2})\.ndjson$/;
 const DAY_MS = 86_400_000;
@@ -25,7 +25,7 @@ export class NdjsonRecordSink implements RecordSink {
     this.now = options.now ?? Date.now;
   }
 
-  async write(records: readonly TrafficRecord[]): Promise<void> {
+  async write(lines: readonly RecordLine[]): Promise<void> {
     const now = this.now();
     const name = recordFileName(now);
     if (name !== this.pruned) {
@@ -33,7 +33,7 @@ export class NdjsonRecordSink implements RecordSink {
       await this.prune(now);
       this.pruned = name;
     }
-    await appendFile(join(this.dir, name), records.map((r) => JSON.stringify(r) + '\n').join(''), { mode: 0o600 });
+    await appendFile(join(this.dir, name), lines.map((l) => `${l.json}\n`).join(''), { mode: 0o600 });
   }
 
   /** Deletes the days that fell out of the retention (by the file's day, not its contents). */

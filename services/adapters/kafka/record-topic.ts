@@ -4,7 +4,6 @@
 // a backtest the whole topic as it stands when it starts.
 import { randomUUID } from 'node:crypto';
 import type { RecordSink } from '../../recording/recorder.ts';
-import { recordKey } from '../../recording/record.ts';
 import { createTopics } from './topics.ts';
 import type { KafkaClient, TopicSpec } from './client.ts';
 import { securityFromEnvironment } from './security.ts';
@@ -51,8 +50,8 @@ export async function kafkaRecordSink(
   const producer = client.producer({ idempotent: true });
   await producer.connect();
   return {
-    async write(records) {
-      const messages = records.map((r) => ({ key: recordKey(r), value: JSON.stringify(r) }));
+    async write(lines) {
+      const messages = lines.map((l) => ({ key: l.key, value: l.json }));
       await producer.send([{ topic, messages }]);
     },
     close: () => producer.disconnect(),
