@@ -17,7 +17,7 @@ import type { StreamMetrics } from '../metrics.ts';
 import type { StreamTopics } from '../topics.ts';
 import type { CommitQueue } from './commits.ts';
 import type { ScoringEngine } from './engine.ts';
-import { deadOf, outcomeOf, prepare, requestOf, type Input, type Outcome, type Prepared } from './outcomes.ts';
+import { deadOf, outcomeOf, prepare, requestOf, type Input, type Outcome } from './outcomes.ts';
 import type { Pausing } from './pausing.ts';
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
@@ -96,13 +96,6 @@ export class BatchHandler {
 
   private async processChunk(topic: string, partition: number, chunk: ConsumedMessage[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = new Array(chunk.length);
-    // Parsed and validated in slices, yielding in between: a long synchronous stretch would hold
-    // back the Redis replies of the scorings in flight, and leave Redis idle meanwhile.
-    const inputs: Prepared[] = [];
-    for (const message of chunk) {
-      inputs.push(prepare(topic, partition, message));
-      if (inputs.length % 32 === 0) await yieldToEventLoop();
-    }
     // Scored in batches, in offset order: each batch's counters in one round trip per Redis node,
     // every reading the one scoring them one after the other would give (engine scoreBatch).
     let abort = false;
@@ -127,7 +120,13 @@ export class BatchHandler {
         if (outcome.kind === 'retry') abort = true;
       });
     };
-    for (const [i, p] of inputs.entries()) {
+    for (const [i, message] of chunk.entries()) {
+      // Parsed and validated as reached, not the whole chunk first: an input then lives until its
+      // batch is scored, not until the chunk is (most of a second under load, surviving young-
+      // generation collections). A yield every 32: a long synchronous stretch would hold back the
+      // Redis replies of the scorings in flight, and leave Redis idle meanwhile.
+      const p = prepare(topic, partition, message);
+      if (i % 32 === 31) await yieldToEventLoop();
       if (p.kind === 'dead') {
         outcomes[i] = p.outcome;
         continue;
@@ -164,15 +163,11 @@ export class BatchHandler {
     const dead: OutgoingMessage[] = [];
     for (const o of outcomes) {
       if (o.kind === 'decision') {
-        const m: OutgoingMessage = {
-          key: o.message.card.fingerprint,
-          value: JSON.stringify(o.message),
-          headers: { [HEADER_TYPE]: 'decision' },
-        };
+        const m: OutgoingMessage = { key: o.key, value: o.value, headers: { [HEADER_TYPE]: 'decision' } };
         decisions.push(m);
-        if (o.message.decision !== 'approve') flagged.push(m);
+        if (o.decision !== 'approve') flagged.push(m);
       } else if (o.kind === 'dead') {
-        dead.push({ key: o.key, value: JSON.stringify(o.message), headers: { [HEADER_TYPE]: 'dead-letter' } });
+        dead.push({ key: o.key, value: o.value, headers: { [HEADER_TYPE]: 'dead-letter' } });
       }
     }
     const topicMessages: TopicMessages[] = [];
@@ -187,10 +182,10 @@ export class BatchHandler {
       if (Number.isFinite(o.timestamp)) metrics.endToEnd.observe(Math.max(0, now - o.timestamp) / 1000);
       if (o.kind === 'decision') {
         metrics.messages.inc({ outcome: 'decision' });
-        metrics.decisions.inc({ decision: o.message.decision });
+        metrics.decisions.inc({ decision: o.decision });
       } else {
         metrics.messages.inc({ outcome: 'dead_letter' });
-        metrics.deadLetters.inc({ reason: o.message.reason });
+        metrics.deadLetters.inc({ reason: o.reason });
       }
     }
   }
