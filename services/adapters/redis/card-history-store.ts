@@ -35,6 +35,16 @@ interface Write {
 /** Keys per script on a single Redis: bounds how long one script holds the server. */
 const KEYS_PER_SCRIPT = 256;
 
+/** history.lua's arguments for its keys, in order: keep, floor, cap, ttlMs, n, then n times time and member. */
+function historyArguments(writes: readonly Write[]): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const { args } of writes) {
+    out.push(args.keep, args.floor, args.cap, args.ttlMs, args.members.length);
+    for (const [at, member] of args.members) out.push(at, member);
+  }
+  return out;
+}
+
 export class RedisCardHistoryStore implements CardHistoryStore {
   readonly options: HistoryOptions;
   private readonly redis: RedisClient;
@@ -73,7 +83,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         HISTORY.run(
           this.redis,
           g.map((w) => w.key),
-          [JSON.stringify(g.map((w) => w.args))],
+          historyArguments(g),
         ),
       ),
     );
