@@ -6,8 +6,8 @@
 // A record waits as its line (its JSON), and a write starts as soon as a slice's worth waits, not
 // only on the timer: a scored record is some twenty objects, and held up to a second each one
 // outlived two young-generation collections, was copied by both and promoted; in the stream
-// processor's closed loop the waiting records were a third of what its collections kept alive
-// (sampling heap profile, bench:stream). The JSON is made once either way.
+// processor's backlog drain the waiting records were a third of what was alive (sampling heap
+// profile, bench:stream). The JSON is made once either way.
 import type { ScoreResult } from '../core/engine.ts';
 import type { ScoreRequest } from '../core/schemas.ts';
 import {

@@ -3,7 +3,7 @@
 // answer (the batch stops there and consumption pauses: pausing.ts).
 // A decision or dead letter is serialised as it is made: it waits for the rest of its chunk
 // (hundreds of transactions, most of a second under load) before it is published, and as one
-// string instead of its objects it costs the young-generation collections nothing to keep.
+// string instead of its objects it costs the young-generation collections far less to keep.
 import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
 import type { ScoreResult } from '../../services/core/engine.ts';
