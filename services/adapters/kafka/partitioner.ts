@@ -37,7 +37,7 @@ export function murmur2(data: Uint8Array, length = data.length): number {
 }
 
 /** murmur2 of a message key as kafkajs sends it: a Buffer as it is, anything else as the UTF-8 of String(key). */
-export function keyHash(key: Buffer | string): number {
+function keyHash(key: Buffer | string): number {
   if (Buffer.isBuffer(key)) return murmur2(key);
   const text = String(key);
   // A UTF-16 unit is at most 3 UTF-8 bytes: a key that might not fit is encoded on its own.
