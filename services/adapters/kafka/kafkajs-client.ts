@@ -1,6 +1,7 @@
 // The KafkaClient of client.ts on kafkajs: the only file that imports it (kafka.ts picks it). Its
 // logs go through the PAN-safe logger, and it authenticates and encrypts as the environment says
 // (security.ts).
+import './record-batch-checksum.ts'; // first: before kafkajs loads its checksum module
 import kafkajs, {
   type Admin,
   type Consumer,
