@@ -25,6 +25,7 @@ import {
   benchWorkDir,
   cleanup,
   installSignalHandlers,
+  median,
   parseCommandStats,
   provisionTools,
   redisInfo,
@@ -51,7 +52,6 @@ if (!(CARDS > 0 && MERCHANTS > 1)) {
 }
 
 const fingerprint = (i: number) => createHash('sha256').update(`card-${i}`).digest('base64url');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 /** Each cardholder: 3–6 merchants within ±8 of home, 1–3 visits each over 120 days; a breached merchant's customers on days 20–60. */

@@ -8,11 +8,13 @@
 //      transactions in flight (an open loop would only measure the backlog it builds);
 //   4. a fixed rate of a fifth of the sustained throughput (the better of 1 and 3): #12's p99
 //      target (< 250 ms there).
-// Phase 0 runs the processor with a no-op engine first: the stream layer's own ceiling.
+// Phase 0 runs the processor with a no-op engine first, BENCH_STREAM_NOOP_ROUNDS times (5): the
+// stream layer's own ceiling, the median of its rounds (one round lasts about a second: a single
+// one moved by ±10 % from run to run, and with it #12's ratio).
 // Consumer lag (sum over partitions, sampled every second) is printed over time for each phase,
 // and the CPU each process used per decided transaction (from /proc): where the time goes.
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
-// (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
+// (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_NOOP_ROUNDS (5), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
 // BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/).
 // These are figures, not a test; targets: ≥ 3,000 tx/s sustained, p99 < 250 ms at 1,000/s; #12's: one
 // processor ≥ 0.15× its no-op engine, p99 < 250 ms at a fifth of the sustained throughput.
@@ -28,7 +30,7 @@ import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
 import { rejectArguments } from '../services/cli/command.ts';
-import { flaggedPerThousand, RESULTS_DIR } from './lib/harness.ts';
+import { flaggedPerThousand, median, RESULTS_DIR } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -50,7 +52,7 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const USAGE = `usage: npm run bench:stream   (configured by environment variables)
   BENCH_STREAM_BACKLOG (30000)  BENCH_STREAM_PHASE_SECONDS (20)  BENCH_STREAM_MAX_SECONDS (20)
   BENCH_STREAM_WINDOW (5000)  BENCH_STREAM_PROCESSORS (1)  BENCH_STREAM_RATES (200,1000,3000)
-  BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)
+  BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)  BENCH_STREAM_NOOP_ROUNDS (5)
   BENCH_STREAM_CPU_PROFILE=1: V8 CPU profiles of the processors, in load-tests/results/`;
 // It takes no flags: say so rather than run a long benchmark that ignored one.
 rejectArguments('bench:stream', USAGE);
@@ -69,6 +71,8 @@ const PHASE_MS = num('BENCH_STREAM_PHASE_SECONDS', 20) * 1000;
 const MAX_MS = num('BENCH_STREAM_MAX_SECONDS', 20) * 1000;
 const WINDOW = num('BENCH_STREAM_WINDOW', 5_000);
 const PROCESSORS = num('BENCH_STREAM_PROCESSORS', 1);
+/** Rounds of phase 0, the no-op engine: its figure is their median. */
+const NOOP_ROUNDS = Math.max(1, num('BENCH_STREAM_NOOP_ROUNDS', 5));
 /** Fixed rates; 200/s shows the pipeline's latency when nothing queues. */
 const RATES = (process.env.BENCH_STREAM_RATES ?? '200,1000,3000')
   .split(',')
@@ -229,10 +233,18 @@ async function main(): Promise<void> {
     const lagsBetween = (from: number, to: number) => samples.filter((x) => x.t >= from && x.t <= to).map((x) => x.lag);
 
     // ------------------------------------------------------------ 0. the stream layer alone
-    say(`\n0. stream layer alone: ${BACKLOG} transactions through the processor with a no-op engine (in this process)`);
-    const noop = await noopEngineDrain(kafka, broker.bootstrap, pop, BACKLOG);
     say(
-      `   ${Math.round(noop.rate)} tx/s; ${Math.round(noop.cpuMicrosPerTx)} µs of CPU per transaction (consume, validate, produce, commit)`,
+      `\n0. stream layer alone: ${BACKLOG} transactions through the processor with a no-op engine (in this process), ${NOOP_ROUNDS} round${NOOP_ROUNDS > 1 ? 's' : ''}`,
+    );
+    const noopRounds: { rate: number; cpuMicrosPerTx: number }[] = [];
+    for (let round = 0; round < NOOP_ROUNDS; round++)
+      noopRounds.push(await noopEngineDrain(kafka, broker.bootstrap, pop, BACKLOG, round));
+    const noop = {
+      rate: median(noopRounds.map((r) => r.rate)),
+      cpuMicrosPerTx: median(noopRounds.map((r) => r.cpuMicrosPerTx)),
+    };
+    say(
+      `   ${Math.round(noop.rate)} tx/s, median of ${noopRounds.map((r) => Math.round(r.rate)).join(', ')}; ${Math.round(noop.cpuMicrosPerTx)} µs of CPU per transaction (consume, validate, produce, commit)`,
     );
 
     // ------------------------------------------------------------ 1. backlog

@@ -212,14 +212,16 @@ export function sparkline(values: number[]): string {
 
 /**
  * The stream layer alone: a processor (streams/processor/processor.ts, default settings) whose engine does
- * no work, draining `n` transactions from topics of its own. Kafka consume, validation, produce
- * and commit: the ceiling the processor itself puts on throughput.
+ * no work, draining `n` transactions from topics of its own (`round`: a fresh set of topics and group
+ * for each run). Kafka consume, validation, produce and commit: the ceiling the processor itself puts
+ * on throughput.
  */
 export async function noopEngineDrain(
   kafka: Kafka,
   bootstrap: string,
   pop: Population,
   n: number,
+  round = 0,
 ): Promise<{ rate: number; cpuMicrosPerTx: number }> {
   const { createLogger } = await import('../services/logger.ts');
   const { streamConfig } = await import('../streams/config.ts');
@@ -231,11 +233,11 @@ export async function noopEngineDrain(
   const logger = createLogger('fatal');
   const config = streamConfig({
     KAFKA_BROKERS: bootstrap,
-    LEAKGUARD_STREAM_GROUP_ID: 'bench-noop',
-    LEAKGUARD_STREAM_INPUT_TOPIC: 'bench-noop.transactions',
-    LEAKGUARD_STREAM_DECISIONS_TOPIC: 'bench-noop.decisions',
-    LEAKGUARD_STREAM_FLAGGED_TOPIC: 'bench-noop.flagged',
-    LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: 'bench-noop.dead-letter',
+    LEAKGUARD_STREAM_GROUP_ID: `bench-noop-${round}`,
+    LEAKGUARD_STREAM_INPUT_TOPIC: `bench-noop-${round}.transactions`,
+    LEAKGUARD_STREAM_DECISIONS_TOPIC: `bench-noop-${round}.decisions`,
+    LEAKGUARD_STREAM_FLAGGED_TOPIC: `bench-noop-${round}.flagged`,
+    LEAKGUARD_STREAM_DEAD_LETTER_TOPIC: `bench-noop-${round}.dead-letter`,
   });
   const admin = kafka.admin();
   await admin.connect();

@@ -22,6 +22,8 @@ export const RESULTS_DIR = join(LOAD_TESTS, 'results');
 const execFileAsync = promisify(execFile);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The middle value (the upper of the two middle ones for an even count). */
+export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** A phase that could not run: the driver reports it and exits non-zero. */
 export class PhaseError extends Error {}
