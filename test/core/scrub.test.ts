@@ -146,6 +146,23 @@ describe('the card-number scrubber', () => {
     expect(scrubCardNumbers('{"name":"4111.1111.1111.1111"}')).toBe('{"name":"411111******1111"}');
   });
 
+  it('finds a card of every length wherever it starts in a run of groups (both digit parities)', () => {
+    const r = rng(2027);
+    for (let length = 12; length <= 19; length++)
+      for (let lead = 1; lead <= 4; lead++)
+        for (let i = 0; i < 20; i++) {
+          const pan = card(r, length);
+          // A short group before it (not a card with it: too few digits, or failing Luhn whole):
+          // the card is a later stretch of the run, starting at an odd or an even position.
+          const before = String(r.int(10 ** (lead - 1), 10 ** lead - 1));
+          const text = `${before} ${pan}`;
+          const expected = `${before} ${pan.slice(0, 6)}${'*'.repeat(length - 10)}${pan.slice(-4)}`;
+          const whole = `${before}${pan}`;
+          if (whole.length <= 19 && luhn(whole)) continue;
+          expect(scrubCardNumbers(text), text).toBe(expected);
+        }
+  });
+
   it('leaves runs that fail the Luhn check alone', () => {
     const r = rng(77);
     for (let i = 0; i < 3000; i++) {
