@@ -3,7 +3,7 @@
 import { CPP_ISSUER } from '../core/watchlist.ts';
 import { containsCardNumber } from '../core/scrub.ts';
 import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 export const ROLES = ['merchant', 'issuer', 'admin'] as const;
@@ -46,7 +46,8 @@ export interface ApiKeyStore {
   revoke(id: string, at: string, by?: string): Promise<boolean>;
 }
 
-export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
+/** On every request: the one-shot `hash`, about a third of createHash's cost (no Hash object). */
+export const hashApiKey = (key: string) => hash('sha256', key, 'hex');
 
 const PREFIX: Record<Role, string> = { merchant: 'lgm', issuer: 'lgi', admin: 'lga' };
 

@@ -2,14 +2,14 @@
 // cookies (Secure outside development; __Host- prefix then), only their SHA-256 stored, an idle
 // timeout enforced by the store, a CSRF token per session, and a per-address login rate limit
 // (in process, or in Redis when there is one: one limit across every engine).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisClient } from '../adapters/redis/connection.ts';
 import { countHit } from '../adapters/redis/rate-limit-store.ts';
 
 export const newToken = () => randomBytes(32).toString('base64url');
-export const tokenHash = (token: string) => createHash('sha256').update(token).digest('base64url');
+export const tokenHash = (token: string) => hash('sha256', token, 'base64url');
 
 export function cookieNames(secure: boolean) {
   return {
