@@ -9,8 +9,9 @@
 //   4. a fixed rate of a fifth of the sustained throughput (the better of 1 and 3): #12's p99
 //      target (< 250 ms there).
 // Phase 0 runs the processor with a no-op engine first, BENCH_STREAM_NOOP_ROUNDS times (5): the
-// stream layer's own ceiling, the median of its rounds (one round lasts about a second: a single
-// one moved by ±10 % from run to run, and with it #12's ratio).
+// stream layer's own ceiling, the median of its rounds. A round lasts about a second and the first
+// runs on code not optimised yet: alone, it understated the ceiling by a fifth or more and moved
+// by ±10 % from run to run (docs/capacity.md).
 // Consumer lag (sum over partitions, sampled every second) is printed over time for each phase,
 // and the CPU each process used per decided transaction (from /proc): where the time goes.
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
