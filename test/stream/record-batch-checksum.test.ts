@@ -44,8 +44,6 @@ describe('record batch checksum', () => {
       await import('./services/adapters/kafka/kafkajs-client.ts');
       const { createRequire } = await import('node:module');
       const require = createRequire(import.meta.url);
-      const checksumModule = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
-      const native = require.cache[checksumModule]?.exports.native === true;
       const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
       const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
       const records = Array.from({ length: 50 }, (_, i) => Record({ offsetDelta: i, key: 'k' + i, value: 'v'.repeat(i * 40) }));
@@ -54,7 +52,9 @@ describe('record batch checksum', () => {
       const crc = encoded.readUInt32BE(8 + 4 + 4 + 1);
       const body = encoded.subarray(8 + 4 + 4 + 1 + 4);
       const own = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js')(body);
-      const { recordBatchChecksum } = await import('./services/adapters/kafka/record-batch-checksum.ts');
+      // Only now: had kafkajs-client.ts not put it in place, the batch above loaded kafkajs's own.
+      const { recordBatchChecksum, KAFKAJS_CHECKSUM_MODULE } = await import('./services/adapters/kafka/record-batch-checksum.ts');
+      const native = require.cache[KAFKAJS_CHECKSUM_MODULE]?.exports.native === true;
       console.log(JSON.stringify({ recordBatchChecksum, native, crc, own }));
     `;
     const { stdout } = await promisify(execFile)(
