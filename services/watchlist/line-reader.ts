@@ -28,7 +28,8 @@ export interface RejectedLine {
 export const MAX_LINE = 4096;
 
 export interface LineBatch {
-  lines: string[];
+  /** Whole lines in UTF-8, each ended by a newline but perhaps the upload's last (its own buffer: a thread receives a copy). */
+  bytes: Uint8Array;
   /** The number of the batch's first line in the whole upload (from 1). */
   firstLine: number;
   format: UploadFormat;
@@ -57,16 +58,24 @@ function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['cod
   return 'MALFORMED';
 }
 
+/** A batch's lines: its bytes decoded at once (whole lines, so no character is cut), split at each newline. */
+function linesOf(bytes: Uint8Array): string[] {
+  const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop(); // the last line's newline, not a line after it
+  return lines;
+}
+
 export function readLines(batch: LineBatch): ReadBatch {
+  const lines = linesOf(batch.bytes);
   const now = new Date(batch.nowMs);
   const parse = batch.format === 'csv' ? parseCsvLine : parseNdjsonLine;
   // On a thread the secret arrives as a Uint8Array: only the keyed HMAC reads it, and takes one.
   const key: CardKey = { id: '', secret: batch.secret as Buffer };
   // Zero-filled, not a slice of Node's shared pool: on a thread the whole buffer is copied back.
-  const packed = Buffer.alloc(batch.lines.length * PACKED);
+  const packed = Buffer.alloc(lines.length * PACKED);
   const rejected: RejectedLine[] = [];
   let cards = 0;
-  batch.lines.forEach((raw, i) => {
+  lines.forEach((raw, i) => {
     const lineNo = batch.firstLine + i;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.length > MAX_LINE) {

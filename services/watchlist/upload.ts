@@ -101,8 +101,12 @@ export async function uploadCardList(
   const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
   const secret = options.keyring.primary.secret;
 
-  let lines: string[] = [];
-  let linesBytes = 0;
+  // The lines not yet sent to be read, as the chunks' bytes that hold them: the main thread only
+  // finds where lines end (a newline is one byte in UTF-8, never part of another character), and
+  // a reader decodes a batch's bytes at once. No string per line here, none copied to a thread.
+  let pending: Buffer[] = [];
+  let pendingLines = 0;
+  let pendingBytes = 0;
   /** Each batch's turn: read, its rejections reported and its cards handed to the store, in line order. */
   const turns: Promise<void>[] = [];
   let lastTurn: Promise<void> = Promise.resolve();
@@ -143,17 +147,25 @@ export async function uploadCardList(
   };
 
   const flush = async () => {
-    if (lines.length === 0) return;
+    if (pendingLines === 0) return;
+    // A fresh buffer of the batch's bytes alone: a view into a chunk would take the whole chunk to a thread.
+    const bytes = new Uint8Array(pendingBytes);
+    let at = 0;
+    for (const piece of pending) {
+      bytes.set(piece, at);
+      at += piece.length;
+    }
     const batch: LineBatch = {
-      lines,
-      firstLine: report.lines - lines.length + 1,
+      bytes,
+      firstLine: report.lines - pendingLines + 1,
       format: options.format,
       nowMs,
       ownedRanges: options.ownedRanges,
       secret,
     };
-    lines = [];
-    linesBytes = 0;
+    pending = [];
+    pendingLines = 0;
+    pendingBytes = 0;
     if (turns.length >= READING_AT_ONCE) {
       await turns.shift()!.catch(async (error: unknown) => {
         await settled().catch(() => undefined);
@@ -168,15 +180,10 @@ export async function uploadCardList(
     lastTurn = turn;
   };
 
-  const addLine = async (line: string) => {
-    report.lines++;
-    lines.push(line);
-    linesBytes += line.length;
-    if (lines.length >= BATCH || linesBytes >= BATCH_BYTES) await flush();
-  };
-
-  let carry = '';
   let first = true;
+  /** The line that chunks cut so far: its pieces, joined to `pending` when it ends. */
+  let cut: Buffer[] = [];
+  let cutBytes = 0;
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
   for await (const chunk of body) {
@@ -200,32 +207,61 @@ export async function uploadCardList(
         { ...report },
       );
     }
-    const text = carry + buf.toString('utf8');
-    const split = text.split('\n');
-    carry = split.pop()!;
-    for (const line of split) {
-      await addLine(line);
+    /** This chunk's first byte not yet in `pending`, and where its current line begins. */
+    let from = 0;
+    let lineStart = 0;
+    for (let end = buf.indexOf(10); end >= 0; end = buf.indexOf(10, end + 1)) {
+      const lineBytes = cutBytes + end + 1 - lineStart;
+      if (cutBytes > 0) {
+        pending.push(...cut);
+        pendingBytes += cutBytes;
+        cut = [];
+        cutBytes = 0;
+      }
+      lineStart = end + 1;
+      report.lines++;
+      pendingLines++;
+      // A full batch takes this chunk's lines up to here, one view of them, and goes to be read.
+      if (pendingLines >= BATCH || pendingBytes + lineStart - from >= BATCH_BYTES) {
+        pending.push(buf.subarray(from, lineStart));
+        pendingBytes += lineStart - from;
+        from = lineStart;
+        await flush();
+      }
       // A chunk can hold thousands of lines, or a few huge ones: let scoring requests in between.
       linesSinceYield++;
-      bytesSinceYield += line.length + 1;
+      bytesSinceYield += lineBytes;
       if (linesSinceYield >= YIELD_LINES || bytesSinceYield >= YIELD_BYTES) {
         linesSinceYield = 0;
         bytesSinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    if (carry.length > MAX_CARRY) {
+    if (from < lineStart) {
+      pending.push(buf.subarray(from, lineStart));
+      pendingBytes += lineStart - from;
+    }
+    if (lineStart < buf.length) {
+      cut.push(buf.subarray(lineStart));
+      cutBytes += buf.length - lineStart;
+    }
+    if (cutBytes > MAX_CARRY) {
       // Keep what came before, as for the size limit; the rest of the body is not read.
       await flush();
       await settled();
       throw new UploadRefused(
         400,
-        `line ${report.lines + 1} is longer than ${MAX_CARRY} characters: this is not a card list (the lines before it were kept)`,
+        `line ${report.lines + 1} is longer than ${MAX_CARRY} bytes: this is not a card list (the lines before it were kept)`,
         { ...report },
       );
     }
   }
-  if (carry) await addLine(carry);
+  if (cutBytes > 0) {
+    pending.push(...cut);
+    pendingBytes += cutBytes;
+    report.lines++;
+    pendingLines++;
+  }
   await flush();
   await settled();
   return report;

@@ -193,7 +193,7 @@ describe('the upload loop', () => {
     ).catch((e: unknown) => e);
     expect(refused).toMatchObject({
       status: 400,
-      message: 'line 3 is longer than 16384 characters: this is not a card list (the lines before it were kept)',
+      message: 'line 3 is longer than 16384 bytes: this is not a card list (the lines before it were kept)',
     });
     expect(listed).toHaveLength(2);
   });
@@ -267,6 +267,34 @@ describe('the upload loop', () => {
     expect(report).toMatchObject({ lines: 30_000, accepted: 29_996, rejected: 4 });
     expect(report.errors.map((e) => e.line)).toEqual([1, 2_500, 17_001, 30_000]);
     expect(listed[0]!.slot).toEqual(cardSlot({ id: 'k', secret: Buffer.alloc(32, 7) }, lines[1]!));
+  });
+
+  it('reads the same lines however the body is cut, a character cut between two chunks included', async () => {
+    // Ideographic and no-break spaces (3 and 2 bytes in UTF-8) are white space the parser allows.
+    const lines = cards(40)
+      .split('\n')
+      .slice(0, 40)
+      .map((pan, i) => (i % 3 === 0 ? `\u3000${pan}` : i % 3 === 1 ? `${pan}\u00a0,12,2029` : pan));
+    lines[7] = 'x\u3000y'; // rejected, whatever the chunks
+    const body = Buffer.from(`${lines.join('\r\n')}\r\n`);
+    const upload = async (parts: Buffer[]) => {
+      const listed: CardToList[] = [];
+      const store = {
+        addCards: async (_seq: number, _mask: number, batch: CardToList[]) => (
+          listed.push(...batch),
+          batch.map(() => 'new' as const)
+        ),
+      };
+      return { report: await uploadCardList(chunks(...parts), options(store)), listed };
+    };
+    const whole = await upload([body]);
+    expect(whole.report).toMatchObject({ lines: 40, accepted: 39, rejected: 1 });
+    expect(whole.report.errors.map((e) => e.line)).toEqual([8]);
+    for (const size of [1, 2, 3, 5, 64]) {
+      const parts: Buffer[] = [];
+      for (let at = 0; at < body.length; at += size) parts.push(body.subarray(at, at + size));
+      expect(await upload(parts)).toEqual(whole);
+    }
   });
 
   it('reads on threads exactly as on the event loop: the same report, the same cards in the same order', async () => {
