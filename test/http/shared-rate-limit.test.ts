@@ -53,6 +53,38 @@ describe('the API rate limit on one Redis', () => {
     }
   });
 
+  it('takes a busy key’s counts in leases: a Redis call per many requests, one limit for two engines, never more', async () => {
+    const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2000' };
+    const [a, b] = await Promise.all([
+      buildTestApp(env, { redis: await client() }),
+      buildTestApp(env, { redis: await client() }),
+    ]);
+    try {
+      await admin.config('RESETSTAT');
+      const health = (app: TestApp) => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.3' });
+      const statuses: number[] = [];
+      // 2,050 requests, in bursts of 25 at once on each engine in turn.
+      for (let burst = 0; burst < 82; burst++) {
+        const answers = await Promise.all(Array.from({ length: 25 }, () => health(burst % 2 === 0 ? a : b)));
+        statuses.push(...answers.map((r) => r.statusCode));
+      }
+      const allowed = statuses.filter((s) => s === 200).length;
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+      // Never over the limit; under it at most by the two engines' unused leases (1 % of the limit each).
+      expect(allowed).toBeLessThanOrEqual(2000);
+      expect(allowed).toBeGreaterThanOrEqual(2000 - 2 * 20);
+      const [counter] = await admin.keys('lg:rl:*');
+      expect(Number(await admin.get(counter!))).toBeGreaterThanOrEqual(2050);
+      const calls = [...(await admin.info('commandstats')).matchAll(/cmdstat_(?:evalsha|eval|fcall):calls=(\d+)/g)]
+        .map((m) => Number(m[1]))
+        .reduce((x, y) => x + y, 0);
+      expect(calls).toBeGreaterThan(0);
+      expect(calls).toBeLessThan(2050 / 4);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('lets requests through uncounted while Redis is down, and counts again once it is back', async () => {
     const own = await RedisServer.start();
     const app = await buildTestApp(

@@ -1,11 +1,13 @@
 -- A fixed-window counter, shared by every engine: the window starts at the first hit and lasts
 -- windowMs (the key expires with it). One key: runs on any node of a Redis Cluster.
--- Returns {hits in this window, ms left in it}.
+-- ARGV: windowMs, then how many hits to count (1 unless an engine takes a lease of them).
+-- Returns {hits in this window, these included; ms left in it}.
 local counterKey = KEYS[1]
 local windowMs = tonumber(ARGV[1])
+local hits = tonumber(ARGV[2] or '1')
 
-local current = redis.call('INCR', counterKey)
-if current == 1 then
+local current = redis.call('INCRBY', counterKey, hits)
+if current == hits then
   redis.call('PEXPIRE', counterKey, windowMs)
   return {current, windowMs}
 end

@@ -2,6 +2,12 @@
 // per-key limit (a store for @fastify/rate-limit) and the console's per-address login limit
 // (console/session.ts). One key per call (fixed-window.lua): any node of a cluster runs it.
 //
+// The API's limit is leased: an engine takes a range of a window's count at once and numbers its
+// requests from it, so that a key's requests cost Redis one call per lease instead of one each
+// (a round trip and ~8 % of the engine's CPU per scoring, and one hot key on one node of a
+// cluster for a busy API key). Leases are small against the limit and shrink near it: the limit
+// stays one for every engine, stricter at most by the leases left unused when a window ends.
+//
 // A Redis that does not answer within `timeoutMs` must not hold a request up: the call fails,
 // and the caller lets the request through (the API: skipOnError; logins: the in-process limiter).
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
@@ -18,15 +24,16 @@ export class RedisTimeout extends LeakguardError {
   }
 }
 
-/** Counts one hit on `key`: {hits in the current window, ms left in it}; rejects after `timeoutMs`. */
+/** Counts `hits` (one by default) on `key`: {hits in the current window, these included; ms left in it}; rejects after `timeoutMs`. */
 export async function countHit(
   redis: RedisClient,
   key: string,
   windowMs: number,
   timeoutMs: number,
+  hits = 1,
 ): Promise<{ current: number; ttl: number }> {
   const [current, ttl] = (await withDeadline(
-    FIXED_WINDOW.run(redis, [key], [windowMs]),
+    FIXED_WINDOW.run(redis, [key], [windowMs, hits]),
     timeoutMs,
     () => new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`),
   )) as [number, number];
@@ -35,16 +42,82 @@ export async function countHit(
 
 export const RATE_LIMIT_NAMESPACE = 'lg:rl:';
 
+/** A lease is at most this share of the limit, and of what the window has left (so leases shrink near the limit). */
+const LEASE_OF_LIMIT = 1 / 100;
+const LEASE_OF_REST = 1 / 16;
+/** Keys whose leases an engine keeps; past this, ended windows' leases go, then all (a lease lost only makes the limit stricter). */
+const LEASED_KEYS = 10_000;
+
+/** Counts of a key's window this engine took from Redis: `next` to `last`, until `endsAt` (ms). */
+interface Lease {
+  next: number;
+  last: number;
+  endsAt: number;
+}
+
+/** An engine's leases of fixed-window counts, one Redis call per lease (waiting requests share it). */
+export class RateLimitLeases {
+  private readonly leases = new Map<string, Lease>();
+  private readonly taking = new Map<string, Promise<void>>();
+  /** Requests waiting for a key's lease: the next lease covers them all. */
+  private readonly waiting = new Map<string, number>();
+  private readonly redis: RedisClient;
+  private readonly timeoutMs: number;
+
+  constructor(redis: RedisClient, timeoutMs: number) {
+    this.redis = redis;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** One request on `key`: its number in the window (over `max`: refused) and the ms left; rejects if Redis does not answer in time. */
+  async hit(key: string, windowMs: number, max: number): Promise<{ current: number; ttl: number }> {
+    for (;;) {
+      const lease = this.leases.get(key);
+      const now = Date.now();
+      if (lease && lease.next <= lease.last && now < lease.endsAt) return { current: lease.next++, ttl: lease.endsAt - now };
+      let taking = this.taking.get(key);
+      if (!taking) {
+        const known = lease && now < lease.endsAt ? lease.last : 0;
+        taking = this.take(key, windowMs, max, known).finally(() => this.taking.delete(key));
+        this.taking.set(key, taking);
+      }
+      this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
+      try {
+        await taking;
+      } finally {
+        const left = this.waiting.get(key)! - 1;
+        if (left === 0) this.waiting.delete(key);
+        else this.waiting.set(key, left);
+      }
+    }
+  }
+
+  /** `known`: the window's count when this engine last took a lease (0 in a new window). */
+  private async take(key: string, windowMs: number, max: number, known: number): Promise<void> {
+    const share = Math.min(Math.floor(max * LEASE_OF_LIMIT), Math.floor((max - known) * LEASE_OF_REST));
+    const size = Math.max(1, share, this.waiting.get(key) ?? 0);
+    const { current, ttl } = await countHit(this.redis, key, windowMs, this.timeoutMs, size);
+    if (this.leases.size >= LEASED_KEYS && !this.leases.has(key)) this.forgetEnded();
+    this.leases.set(key, { next: current - size + 1, last: current, endsAt: Date.now() + ttl });
+  }
+
+  private forgetEnded(): void {
+    const now = Date.now();
+    for (const [key, lease] of this.leases) if (lease.endsAt <= now) this.leases.delete(key);
+    if (this.leases.size >= LEASED_KEYS) this.leases.clear();
+  }
+}
+
 /**
- * A @fastify/rate-limit store on Redis (its `store` option), as its own RedisStore but with a
- * deadline per call. Fixed windows, as the in-process store; `continueExceeding` and
- * `exponentialBackoff` are not supported (Leakguard sets neither).
+ * A @fastify/rate-limit store on Redis (its `store` option), as its own RedisStore but leased
+ * (RateLimitLeases) and with a deadline per call. Fixed windows, as the in-process store;
+ * `continueExceeding` and `exponentialBackoff` are not supported (Leakguard sets neither).
  */
 export function redisRateLimitStore(
   redis: RedisClient,
   options: { nameSpace?: string; timeoutMs?: number } = {},
 ): FastifyRateLimitStoreCtor {
-  const timeoutMs = options.timeoutMs ?? 100;
+  const leases = new RateLimitLeases(redis, options.timeoutMs ?? 100);
   return class RedisRateLimitStore implements FastifyRateLimitStore {
     private readonly prefix: string;
     /** The plugin passes its options; a route's own limit (child) gets a prefix of its own. */
@@ -56,8 +129,9 @@ export function redisRateLimitStore(
       key: string,
       callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
       timeWindow: number,
+      max: number,
     ): void {
-      countHit(redis, this.prefix + key, timeWindow, timeoutMs).then(
+      leases.hit(this.prefix + key, timeWindow, max).then(
         (r) => callback(null, r),
         (error: Error) => callback(error),
       );
