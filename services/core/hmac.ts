@@ -39,7 +39,10 @@ export class KeyedHmac {
       const view = (this.innerViews[n] ??= this.inner.subarray(0, BLOCK + n));
       innerDigest = hash('sha256', view, BYTES_AS_TEXT);
     } else {
-      innerDigest = createHash('sha256').update(this.inner.subarray(0, BLOCK)).update(message, 'utf8').digest(BYTES_AS_TEXT);
+      innerDigest = createHash('sha256')
+        .update(this.inner.subarray(0, BLOCK))
+        .update(message, 'utf8')
+        .digest(BYTES_AS_TEXT);
     }
     this.outer.write(innerDigest, BLOCK, BYTES_AS_TEXT);
     return hash('sha256', this.outer, BYTES_AS_TEXT);

@@ -74,7 +74,8 @@ export class RateLimitLeases {
     for (;;) {
       const lease = this.leases.get(key);
       const now = Date.now();
-      if (lease && lease.next <= lease.last && now < lease.endsAt) return { current: lease.next++, ttl: lease.endsAt - now };
+      if (lease && lease.next <= lease.last && now < lease.endsAt)
+        return { current: lease.next++, ttl: lease.endsAt - now };
       let taking = this.taking.get(key);
       if (!taking) {
         const known = lease && now < lease.endsAt ? lease.last : 0;
