@@ -85,6 +85,36 @@ describe('the API rate limit on one Redis', () => {
     }
   });
 
+  it('keeps a lease that came after its deadline, and holds no request past the deadline however many wait', async () => {
+    const proxy = await startDelayProxy(server.port, 150);
+    const app = await buildTestApp(
+      { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2000' },
+      { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 },
+    );
+    try {
+      const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.4' });
+      const slowest = async (requests: Promise<{ statusCode: number }>[]) => {
+        const started = Date.now();
+        const answers = await Promise.all(
+          requests.map(async (r) => ({ status: (await r).statusCode, at: Date.now() })),
+        );
+        expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+        return Math.max(...answers.map((a) => a.at - started));
+      };
+      // One at a time: the first passes uncounted at its deadline, the next use the lease its call left.
+      for (let i = 0; i < 20; i++) expect(await slowest([health()])).toBeLessThan(1_000);
+      // 50 at once: each waits for at most its own deadline, not for one call after another.
+      expect(await slowest(Array.from({ length: 50 }, () => health()))).toBeLessThan(1_000);
+      await new Promise((r) => setTimeout(r, 400)); // the late answers in
+      const [counter] = await admin.keys('lg:rl:*');
+      // Before: a new lease of 20 (1 % of the limit) per request answered late, 20 requests took 400 counts.
+      expect(Number(await admin.get(counter!))).toBeLessThanOrEqual(20 + 20 + 50 + 20);
+    } finally {
+      await app.close();
+      await proxy.close();
+    }
+  });
+
   it('lets requests through uncounted while Redis is down, and counts again once it is back', async () => {
     const own = await RedisServer.start();
     const app = await buildTestApp(

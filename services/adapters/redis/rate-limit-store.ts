@@ -45,21 +45,29 @@ export const RATE_LIMIT_NAMESPACE = 'lg:rl:';
 /** A lease is at most this share of the limit, and of what the window has left (so leases shrink near the limit). */
 const LEASE_OF_LIMIT = 1 / 100;
 const LEASE_OF_REST = 1 / 16;
-/** Keys whose leases an engine keeps; past this, ended windows' leases go, then all (a lease lost only makes the limit stricter). */
+/** Keys whose leases an engine keeps; past this, the oldest leases go (a lease lost only makes its key's limit stricter). */
 const LEASED_KEYS = 10_000;
+/** How long a lease's call may take before its key may take another: its answer is kept until then, however late. */
+const LEASE_CALL_CAP_MS = 10_000;
 
-/** Counts of a key's window this engine took from Redis: `next` to `last`, until `endsAt` (ms). */
+/** Counts of a key's window this engine took from Redis: `next` to `last`, until `endsAt` (performance.now() ms). */
 interface Lease {
   next: number;
   last: number;
   endsAt: number;
 }
 
-/** An engine's leases of fixed-window counts, one Redis call per lease (waiting requests share it). */
+/**
+ * An engine's leases of fixed-window counts: one Redis call per lease, shared by the requests
+ * that wait for it, each request waiting at most `timeoutMs` in all (then it passes uncounted, as
+ * when Redis is down). A call answered after that still leaves its lease for the next requests:
+ * counts taken in Redis are not lost to a slow answer.
+ */
 export class RateLimitLeases {
+  /** In the order the leases were taken: the oldest first, ended or not. */
   private readonly leases = new Map<string, Lease>();
   private readonly taking = new Map<string, Promise<void>>();
-  /** Requests waiting for a key's lease: the next lease covers them all. */
+  /** Requests waiting for a key's lease, the one that asks for it included: the lease covers them all. */
   private readonly waiting = new Map<string, number>();
   private readonly redis: RedisClient;
   private readonly timeoutMs: number;
@@ -69,23 +77,35 @@ export class RateLimitLeases {
     this.timeoutMs = timeoutMs;
   }
 
-  /** One request on `key`: its number in the window (over `max`: refused) and the ms left; rejects if Redis does not answer in time. */
+  /** One request on `key`: its number in the window (over `max`: refused) and the ms left; rejects when no count came in time. */
   async hit(key: string, windowMs: number, max: number): Promise<{ current: number; ttl: number }> {
-    for (;;) {
-      const lease = this.leases.get(key);
-      const now = Date.now();
-      if (lease && lease.next <= lease.last && now < lease.endsAt)
-        return { current: lease.next++, ttl: lease.endsAt - now };
-      let taking = this.taking.get(key);
-      if (!taking) {
-        const known = lease && now < lease.endsAt ? lease.last : 0;
-        taking = this.take(key, windowMs, max, known).finally(() => this.taking.delete(key));
-        this.taking.set(key, taking);
+    const started = performance.now();
+    let waits = false;
+    try {
+      for (;;) {
+        const now = performance.now();
+        const lease = this.leases.get(key);
+        if (lease && lease.next <= lease.last && now < lease.endsAt)
+          return { current: lease.next++, ttl: Math.ceil(lease.endsAt - now) };
+        if (!waits) {
+          waits = true;
+          this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
+        }
+        let taking = this.taking.get(key);
+        if (!taking) {
+          const known = lease && now < lease.endsAt ? lease.last : 0;
+          taking = this.take(key, windowMs, max, known).finally(() => this.taking.delete(key));
+          taking.catch(() => undefined);
+          this.taking.set(key, taking);
+        }
+        await withDeadline(
+          taking,
+          this.timeoutMs - (now - started),
+          () => new RedisTimeout(`rate-limit counter: Redis did not answer within ${this.timeoutMs} ms`),
+        );
       }
-      this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
-      try {
-        await taking;
-      } finally {
+    } finally {
+      if (waits) {
         const left = this.waiting.get(key)! - 1;
         if (left === 0) this.waiting.delete(key);
         else this.waiting.set(key, left);
@@ -97,15 +117,12 @@ export class RateLimitLeases {
   private async take(key: string, windowMs: number, max: number, known: number): Promise<void> {
     const share = Math.min(Math.floor(max * LEASE_OF_LIMIT), Math.floor((max - known) * LEASE_OF_REST));
     const size = Math.max(1, share, this.waiting.get(key) ?? 0);
-    const { current, ttl } = await countHit(this.redis, key, windowMs, this.timeoutMs, size);
-    if (this.leases.size >= LEASED_KEYS && !this.leases.has(key)) this.forgetEnded();
-    this.leases.set(key, { next: current - size + 1, last: current, endsAt: Date.now() + ttl });
-  }
-
-  private forgetEnded(): void {
-    const now = Date.now();
-    for (const [key, lease] of this.leases) if (lease.endsAt <= now) this.leases.delete(key);
-    if (this.leases.size >= LEASED_KEYS) this.leases.clear();
+    // The window ends no later than Redis's: its time left is counted from before the call.
+    const sent = performance.now();
+    const { current, ttl } = await countHit(this.redis, key, windowMs, LEASE_CALL_CAP_MS, size);
+    this.leases.delete(key);
+    while (this.leases.size >= LEASED_KEYS) this.leases.delete(this.leases.keys().next().value!);
+    this.leases.set(key, { next: current - size + 1, last: current, endsAt: sent + ttl });
   }
 }
 
