@@ -48,6 +48,8 @@ const BATCH_BYTES = 64 * 1024;
 const READING_AT_ONCE = 4;
 const STORING_AT_ONCE = 2;
 const MAX_CARRY = MAX_LINE * 4;
+/** What the main thread first sets aside for the lines a chunk leaves; it grows to a batch and a cut line at most. */
+const HELD_BYTES = 16 * 1024;
 const MAX_ERRORS = 100;
 /** Let scoring requests in at least this often: by lines, and by bytes whatever the lines' length. */
 const YIELD_LINES = 500;
@@ -99,14 +101,20 @@ export async function uploadCardList(
   const nowSeconds = Math.floor(nowMs / 1000);
   const read = options.read ?? readInline;
   const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
-  const secret = options.keyring.primary.secret;
+  // The key in a buffer of its own: a pooled Buffer would take the pool's other bytes to a reading thread with it.
+  const secret = new Uint8Array(options.keyring.primary.secret);
 
-  // The lines not yet sent to be read, as the chunks' bytes that hold them: the main thread only
-  // finds where lines end (a newline is one byte in UTF-8, never part of another character), and
-  // a reader decodes a batch's bytes at once. No string per line here, none copied to a thread.
-  let pending: Buffer[] = [];
+  // The lines not yet sent to be read: the main thread only finds where lines end (a newline is
+  // one byte in UTF-8, never part of another character), and a reader decodes a batch's bytes at
+  // once. No string per line here, none copied to a thread. What a chunk leaves (its last whole
+  // lines, the line it cuts) is copied out of it, so a chunk goes as soon as it is read, however
+  // small the chunks come.
+  let held = Buffer.allocUnsafe(HELD_BYTES);
+  let heldBytes = 0;
+  /** Of the held bytes, the last: the line that chunks cut so far. */
+  let cutBytes = 0;
+  /** Whole lines held, and in the current chunk before `from` (below) and its line start. */
   let pendingLines = 0;
-  let pendingBytes = 0;
   /** Each batch's turn: read, its rejections reported and its cards handed to the store, in line order. */
   const turns: Promise<void>[] = [];
   let lastTurn: Promise<void> = Promise.resolve();
@@ -146,15 +154,26 @@ export async function uploadCardList(
     if (failed) throw failed.reason;
   };
 
-  const flush = async () => {
-    if (pendingLines === 0) return;
-    // A fresh buffer of the batch's bytes alone: a view into a chunk would take the whole chunk to a thread.
-    const bytes = new Uint8Array(pendingBytes);
-    let at = 0;
-    for (const piece of pending) {
-      bytes.set(piece, at);
-      at += piece.length;
+  const hold = (bytes: Buffer) => {
+    if (heldBytes + bytes.length > held.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * held.length, heldBytes + bytes.length));
+      held.copy(bigger, 0, 0, heldBytes);
+      held = bigger;
     }
+    bytes.copy(held, heldBytes);
+    heldBytes += bytes.length;
+  };
+
+  /** The whole lines held, then `stretch` (the current chunk's next whole lines), sent to be read as one batch; a cut line stays held. */
+  const send = async (stretch?: Buffer) => {
+    if (pendingLines === 0) return;
+    const whole = heldBytes - cutBytes;
+    // A fresh buffer of the batch's bytes alone: a view would take its whole buffer to a thread.
+    const bytes = new Uint8Array(whole + (stretch?.length ?? 0));
+    bytes.set(held.subarray(0, whole));
+    if (stretch) bytes.set(stretch, whole);
+    held.copy(held, 0, whole, heldBytes);
+    heldBytes = cutBytes;
     const batch: LineBatch = {
       bytes,
       firstLine: report.lines - pendingLines + 1,
@@ -163,9 +182,7 @@ export async function uploadCardList(
       ownedRanges: options.ownedRanges,
       secret,
     };
-    pending = [];
     pendingLines = 0;
-    pendingBytes = 0;
     if (turns.length >= READING_AT_ONCE) {
       await turns.shift()!.catch(async (error: unknown) => {
         await settled().catch(() => undefined);
@@ -180,10 +197,18 @@ export async function uploadCardList(
     lastTurn = turn;
   };
 
+  /** Ends the upload at a line too long to be a card list, keeping the whole lines before it. */
+  const refuseLongLine = async (stretch?: Buffer) => {
+    await send(stretch);
+    await settled();
+    throw new UploadRefused(
+      400,
+      `line ${report.lines + 1} is longer than ${MAX_CARRY} bytes: this is not a card list (the lines before it were kept)`,
+      { ...report },
+    );
+  };
+
   let first = true;
-  /** The line that chunks cut so far: its pieces, joined to `pending` when it ends. */
-  let cut: Buffer[] = [];
-  let cutBytes = 0;
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
   for await (const chunk of body) {
@@ -193,13 +218,13 @@ export async function uploadCardList(
       if (looksBinary(buf.subarray(0, 512)))
         throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
     } else if (buf.includes(0)) {
-      await flush();
+      await send();
       await settled();
       throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)', { ...report });
     }
     report.bytes += buf.length;
     if (report.bytes > options.limitBytes) {
-      await flush();
+      await send();
       await settled();
       throw new UploadRefused(
         413,
@@ -207,26 +232,19 @@ export async function uploadCardList(
         { ...report },
       );
     }
-    /** This chunk's first byte not yet in `pending`, and where its current line begins. */
+    /** This chunk's first byte neither sent nor held, and where its current line begins. */
     let from = 0;
     let lineStart = 0;
     for (let end = buf.indexOf(10); end >= 0; end = buf.indexOf(10, end + 1)) {
       const lineBytes = cutBytes + end + 1 - lineStart;
-      if (cutBytes > 0) {
-        pending.push(...cut);
-        pendingBytes += cutBytes;
-        cut = [];
-        cutBytes = 0;
-      }
+      if (lineBytes - 1 > MAX_CARRY) await refuseLongLine(buf.subarray(from, lineStart));
+      cutBytes = 0; // a cut line, held, ends here: whole
       lineStart = end + 1;
       report.lines++;
       pendingLines++;
-      // A full batch takes this chunk's lines up to here, one view of them, and goes to be read.
-      if (pendingLines >= BATCH || pendingBytes + lineStart - from >= BATCH_BYTES) {
-        pending.push(buf.subarray(from, lineStart));
-        pendingBytes += lineStart - from;
+      if (pendingLines >= BATCH || heldBytes + lineStart - from >= BATCH_BYTES) {
+        await send(buf.subarray(from, lineStart));
         from = lineStart;
-        await flush();
       }
       // A chunk can hold thousands of lines, or a few huge ones: let scoring requests in between.
       linesSinceYield++;
@@ -237,32 +255,17 @@ export async function uploadCardList(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    if (from < lineStart) {
-      pending.push(buf.subarray(from, lineStart));
-      pendingBytes += lineStart - from;
-    }
-    if (lineStart < buf.length) {
-      cut.push(buf.subarray(lineStart));
-      cutBytes += buf.length - lineStart;
-    }
-    if (cutBytes > MAX_CARRY) {
-      // Keep what came before, as for the size limit; the rest of the body is not read.
-      await flush();
-      await settled();
-      throw new UploadRefused(
-        400,
-        `line ${report.lines + 1} is longer than ${MAX_CARRY} bytes: this is not a card list (the lines before it were kept)`,
-        { ...report },
-      );
-    }
+    // Keep what is left; the rest of the body is not read past a line too long.
+    if (cutBytes + buf.length - lineStart > MAX_CARRY) await refuseLongLine(buf.subarray(from, lineStart));
+    hold(buf.subarray(from));
+    cutBytes += buf.length - lineStart;
   }
   if (cutBytes > 0) {
-    pending.push(...cut);
-    pendingBytes += cutBytes;
+    cutBytes = 0; // the body's last line, without a newline
     report.lines++;
     pendingLines++;
   }
-  await flush();
+  await send();
   await settled();
   return report;
 }

@@ -196,6 +196,17 @@ describe('the upload loop', () => {
       message: 'line 3 is longer than 16384 bytes: this is not a card list (the lines before it were kept)',
     });
     expect(listed).toHaveLength(2);
+    // The same whether the long line ends in its chunk or is cut by it: the lines after it are not read.
+    listed.length = 0;
+    const whole = await uploadCardList(
+      chunks(Buffer.from(`${PAN}\n${'9'.repeat(20_000)}\n4012888888881881\n`)),
+      options(store),
+    ).catch((e: unknown) => e);
+    expect(whole).toMatchObject({
+      status: 400,
+      message: 'line 2 is longer than 16384 bytes: this is not a card list (the lines before it were kept)',
+    });
+    expect(listed).toHaveLength(1);
   });
 
   /** Luhn-valid 16-digit cards, all different. */
