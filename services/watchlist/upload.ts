@@ -113,7 +113,7 @@ export async function uploadCardList(
   let heldBytes = 0;
   /** Of the held bytes, the last: the line that chunks cut so far. */
   let cutBytes = 0;
-  /** Whole lines held, and in the current chunk before `from` (below) and its line start. */
+  /** Whole lines not yet sent: those held, then the current chunk's from `from` (below) to its current line start. */
   let pendingLines = 0;
   /** Each batch's turn: read, its rejections reported and its cards handed to the store, in line order. */
   const turns: Promise<void>[] = [];

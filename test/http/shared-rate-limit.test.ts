@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { RateLimitLeases } from '../../services/adapters/redis/rate-limit-store.ts';
 import { loginAttemptsKey, RedisLoginRateLimiter } from '../../services/console/session.ts';
 import { ConsoleClient } from '../console/client.ts';
 import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
@@ -112,6 +113,27 @@ describe('the API rate limit on one Redis', () => {
     } finally {
       await app.close();
       await proxy.close();
+    }
+  });
+
+  it('keeps the leases of a bounded number of keys, the oldest going first', async () => {
+    const redis = await client();
+    try {
+      const leases = new RateLimitLeases(redis, 1_000, 2);
+      const counted = async (key: string) => Number(await admin.get(`lg:rl:test:${key}`));
+      const hit = (key: string) => leases.hit(`lg:rl:test:${key}`, 60_000, 1_000);
+      // A limit of 1,000: leases of 10.
+      expect(await hit('a')).toMatchObject({ current: 1 });
+      expect(await hit('b')).toMatchObject({ current: 1 });
+      expect(await hit('a')).toMatchObject({ current: 2 });
+      expect([await counted('a'), await counted('b')]).toEqual([10, 10]);
+      // A third key takes the place of the oldest lease, a's: its next request takes a new one.
+      expect(await hit('c')).toMatchObject({ current: 1 });
+      expect(await hit('b')).toMatchObject({ current: 2 });
+      expect(await hit('a')).toMatchObject({ current: 11 });
+      expect([await counted('a'), await counted('b'), await counted('c')]).toEqual([20, 10, 10]);
+    } finally {
+      redis.disconnect();
     }
   });
 

@@ -71,10 +71,13 @@ export class RateLimitLeases {
   private readonly waiting = new Map<string, number>();
   private readonly redis: RedisClient;
   private readonly timeoutMs: number;
+  /** Keys whose leases are kept (LEASED_KEYS; fewer in tests). */
+  private readonly keptKeys: number;
 
-  constructor(redis: RedisClient, timeoutMs: number) {
+  constructor(redis: RedisClient, timeoutMs: number, keptKeys = LEASED_KEYS) {
     this.redis = redis;
     this.timeoutMs = timeoutMs;
+    this.keptKeys = keptKeys;
   }
 
   /** One request on `key`: its number in the window (over `max`: refused) and the ms left; rejects when no count came in time. */
@@ -121,7 +124,7 @@ export class RateLimitLeases {
     const sent = performance.now();
     const { current, ttl } = await countHit(this.redis, key, windowMs, LEASE_CALL_CAP_MS, size);
     this.leases.delete(key);
-    while (this.leases.size >= LEASED_KEYS) this.leases.delete(this.leases.keys().next().value!);
+    while (this.leases.size >= this.keptKeys) this.leases.delete(this.leases.keys().next().value!);
     this.leases.set(key, { next: current - size + 1, last: current, endsAt: sent + ttl });
   }
 }
