@@ -186,27 +186,19 @@ describe('the upload loop', () => {
       },
     ]);
     expect(long.accepted).toBe(1);
-    listed.length = 0;
-    const refused = await uploadCardList(
-      chunks(Buffer.from(`${PAN}\n4012888888881881\n${'9'.repeat(20_000)}`)),
-      options(store),
-    ).catch((e: unknown) => e);
-    expect(refused).toMatchObject({
-      status: 400,
-      message: 'line 3 is longer than 16384 bytes: this is not a card list (the lines before it were kept)',
-    });
-    expect(listed).toHaveLength(2);
+    /** The upload's refusal of `body` at its line `line`, and how many cards it listed before. */
+    const refusal = async (body: string, line: number, kept: number) => {
+      listed.length = 0;
+      const refused = await uploadCardList(chunks(Buffer.from(body)), options(store)).catch((e: unknown) => e);
+      expect(refused).toMatchObject({
+        status: 400,
+        message: `line ${line} is longer than 16384 bytes: this is not a card list (the lines before it were kept)`,
+      });
+      expect(listed).toHaveLength(kept);
+    };
+    await refusal(`${PAN}\n4012888888881881\n${'9'.repeat(20_000)}`, 3, 2);
     // The same whether the long line ends in its chunk or is cut by it: the lines after it are not read.
-    listed.length = 0;
-    const whole = await uploadCardList(
-      chunks(Buffer.from(`${PAN}\n${'9'.repeat(20_000)}\n4012888888881881\n`)),
-      options(store),
-    ).catch((e: unknown) => e);
-    expect(whole).toMatchObject({
-      status: 400,
-      message: 'line 2 is longer than 16384 bytes: this is not a card list (the lines before it were kept)',
-    });
-    expect(listed).toHaveLength(1);
+    await refusal(`${PAN}\n${'9'.repeat(20_000)}\n4012888888881881\n`, 2, 1);
   });
 
   /** Luhn-valid 16-digit cards, all different. */

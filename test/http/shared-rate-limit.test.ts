@@ -30,14 +30,45 @@ const client = async (url = server.url) => {
   return whenReady(c);
 };
 
+/** Two engines on this Redis with the API limit `perMinute`, closed after `use`. */
+async function withTwoEngines(perMinute: number, use: (a: TestApp, b: TestApp) => Promise<void>) {
+  const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: String(perMinute) };
+  const [a, b] = await Promise.all([
+    buildTestApp(env, { redis: await client() }),
+    buildTestApp(env, { redis: await client() }),
+  ]);
+  try {
+    await use(a, b);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+type DelayProxy = Awaited<ReturnType<typeof startDelayProxy>>;
+
+/** One engine that reaches this Redis through a proxy delaying its answers by `delayMs` (the rate limit's deadline: 100 ms). */
+async function withDelayedRedis(
+  delayMs: number,
+  perMinute: number,
+  use: (app: TestApp, proxy: DelayProxy) => Promise<void>,
+) {
+  const proxy = await startDelayProxy(server.port, delayMs);
+  const app = await buildTestApp(
+    { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: String(perMinute) },
+    { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 },
+  );
+  try {
+    await use(app, proxy);
+  } finally {
+    proxy.setDelay(0);
+    await app.close();
+    await proxy.close();
+  }
+}
+
 describe('the API rate limit on one Redis', () => {
-  it('is one limit for two engines', async () => {
-    const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '4' };
-    const [a, b] = await Promise.all([
-      buildTestApp(env, { redis: await client() }),
-      buildTestApp(env, { redis: await client() }),
-    ]);
-    try {
+  it('is one limit for two engines', () =>
+    withTwoEngines(4, async (a, b) => {
       const { key } = await createApiKey(a.runtime.apiKeys, { role: 'issuer', issuerId: 'bank-a' });
       const get = (app: TestApp) =>
         app.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: { authorization: `Bearer ${key}` } });
@@ -49,18 +80,10 @@ describe('the API rate limit on one Redis', () => {
       expect(keys).toHaveLength(1);
       expect(await admin.get(keys[0]!)).toBe('6');
       expect(await admin.pttl(keys[0]!)).toBeGreaterThan(50_000);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    }));
 
-  it('takes a busy key’s counts in leases: a Redis call per many requests, one limit for two engines, never more', async () => {
-    const env = { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2000' };
-    const [a, b] = await Promise.all([
-      buildTestApp(env, { redis: await client() }),
-      buildTestApp(env, { redis: await client() }),
-    ]);
-    try {
+  it('takes a busy key’s counts in leases: a Redis call per many requests, one limit for two engines, never more', () =>
+    withTwoEngines(2000, async (a, b) => {
       await admin.config('RESETSTAT');
       const health = (app: TestApp) => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.3' });
       const statuses: number[] = [];
@@ -81,18 +104,10 @@ describe('the API rate limit on one Redis', () => {
         .reduce((x, y) => x + y, 0);
       expect(calls).toBeGreaterThan(0);
       expect(calls).toBeLessThan(2050 / 4);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
+    }));
 
-  it('keeps a lease that came after its deadline, and holds no request past the deadline however many wait', async () => {
-    const proxy = await startDelayProxy(server.port, 150);
-    const app = await buildTestApp(
-      { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '2000' },
-      { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 },
-    );
-    try {
+  it('keeps a lease that came after its deadline, and holds no request past the deadline however many wait', () =>
+    withDelayedRedis(150, 2000, async (app) => {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.4' });
       const slowest = async (requests: Promise<{ statusCode: number }>[]) => {
         const started = Date.now();
@@ -110,11 +125,7 @@ describe('the API rate limit on one Redis', () => {
       const [counter] = await admin.keys('lg:rl:*');
       // Before: a new lease of 20 (1 % of the limit) per request answered late, 20 requests took 400 counts.
       expect(Number(await admin.get(counter!))).toBeLessThanOrEqual(20 + 20 + 50 + 20);
-    } finally {
-      await app.close();
-      await proxy.close();
-    }
-  });
+    }));
 
   it('keeps the leases of a bounded number of keys, the oldest going first', async () => {
     const redis = await client();
@@ -167,13 +178,8 @@ describe('the API rate limit on one Redis', () => {
     }
   });
 
-  it('does not wait for a slow Redis longer than its deadline', async () => {
-    const proxy = await startDelayProxy(server.port, 0);
-    const app = await buildTestApp(
-      { REDIS_URL: server.url, LEAKGUARD_RATE_LIMIT_PER_MINUTE: '100' },
-      { redis: await client(`redis://127.0.0.1:${proxy.port}`), rateLimitTimeoutMs: 100 },
-    );
-    try {
+  it('does not wait for a slow Redis longer than its deadline', () =>
+    withDelayedRedis(0, 100, async (app, proxy) => {
       const health = () => app.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.9.0.2' });
       expect((await health()).headers['x-ratelimit-remaining']).toBe('99');
       proxy.setDelay(2_000);
@@ -181,12 +187,7 @@ describe('the API rate limit on one Redis', () => {
       const res = await health();
       expect(res.statusCode).toBe(200);
       expect(Date.now() - started).toBeLessThan(1_000);
-    } finally {
-      proxy.setDelay(0);
-      await app.close();
-      await proxy.close();
-    }
-  });
+    }));
 });
 
 describe('the console sign-in limit on one Redis', () => {
