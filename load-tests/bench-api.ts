@@ -16,6 +16,8 @@
 //   npm run bench:api -- --duration 30     seconds per measured phase
 //   npm run bench:api -- --cpu-prof        also writes a V8 CPU profile of the engine to load-tests/results/
 //   npm run bench:api -- --postgres        cases in a private PostgreSQL (as production runs) instead of PGlite
+//   npm run bench:api -- --against 3348c1d the same run on that commit's engine first, then this one's, at the
+//                                          same half rate: prints both side by side
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
@@ -56,6 +58,7 @@ import {
   startPrivateRedis,
   createKey,
   startEngine,
+  rerunAgainst,
   type Child,
   type CommandStat,
   type CoresUsed,
@@ -69,13 +72,18 @@ const TARGET_THROUGHPUT_RATIO = 0.4;
 const TARGET_P99_DIFF_MS = 2;
 
 const USAGE = `usage: npm run bench:api -- [--quick] [--duration <seconds>] [--warmup <seconds>] [--vus <n>] [--postgres] [--cpu-prof]
+                              [--half-rate <req/s>] [--against <ref>]
   --quick        short phases (6 s, 2 s warm-up): a smoke run, figures are noisier
   --duration N   seconds per measured phase (1,000 req/s, 3,000 req/s, saturation, half of it); default 20
   --warmup N     seconds of warm-up per target; default 5
   --vus N        virtual users for the saturation phase (closed model); default 64
   --postgres     cases in a private PostgreSQL server (DATABASE_URL) instead of the embedded PGlite, which
                  runs in the engine's process: flagged decisions are made into cases either way
-  --cpu-prof     run the engine with --cpu-prof; the profile lands in load-tests/results/`;
+  --cpu-prof     run the engine with --cpu-prof; the profile lands in load-tests/results/
+  --half-rate N  the half phase at N requests/s instead of half of this run's saturation throughput
+  --against REF  first the same run with the engine of another commit (a git worktree; this driver and load),
+                 then this checkout's at the half rate the first run found: both side by side, back to back
+                 (each run's own half rate differs with its saturation, and p99 grows steeply with the rate)`;
 
 const log = (message: string) => process.stderr.write(`bench:api: ${message}\n`);
 
@@ -93,6 +101,11 @@ function parseOptions() {
         vus: { type: 'string' },
         'cpu-prof': { type: 'boolean', default: false },
         postgres: { type: 'boolean', default: false },
+        'half-rate': { type: 'string' },
+        against: { type: 'string' },
+        // Internal, set by --against: the engine and keys CLI of that checkout, the report's path.
+        'engine-root': { type: 'string' },
+        'results-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -114,6 +127,11 @@ function parseOptions() {
     }
     return Math.round(n);
   };
+  const halfRate = v['half-rate'] === undefined ? undefined : Number(v['half-rate']);
+  if (halfRate !== undefined && (!Number.isInteger(halfRate) || halfRate < 1 || halfRate > 100_000)) {
+    process.stderr.write(`bench:api: --half-rate must be an integer between 1 and 100000\n${USAGE}\n`);
+    process.exit(2);
+  }
   const vus = v.vus === undefined ? 64 : Number(v.vus);
   if (!Number.isInteger(vus) || vus < 1 || vus > 2000) {
     process.stderr.write(`bench:api: --vus must be an integer between 1 and 2000\n${USAGE}\n`);
@@ -126,6 +144,10 @@ function parseOptions() {
     vus,
     cpuProf: v['cpu-prof'],
     postgres: v.postgres,
+    halfRate,
+    against: v.against,
+    engineRoot: v['engine-root'],
+    resultsFile: v['results-file'],
   };
 }
 
@@ -575,12 +597,63 @@ function printReport(report: Report, resultsPath: string, opts: ReturnType<typeo
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** Two runs side by side: another commit's engine first, then this checkout's, at one half rate. */
+function printComparison(baseline: { ref: string; report: Report }, report: Report): void {
+  const before = baseline.report.summary,
+    after = report.summary;
+  if (!before || !after) return;
+  const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtMs(v)} ms`);
+  const pair = (a: string, b: string, note = '') => `${a} -> ${b}${note}`;
+  const ratio = (a?: number, b?: number) => (a && b ? `: x${fmtRatio(b / a)}` : '');
+  /** The engine's and Redis's CPU per request in a /v1/score phase, from the cores they used at its rate. */
+  const perRequest = (r: Report, phase: PhaseSpec['id']) => {
+    const p = r.phases.find((x) => x.phase === phase && x.target === 'score' && x.ok);
+    const rate = p && p.durationS > 0 ? p.requests / p.durationS : 0;
+    return rate > 0
+      ? `engine ${fmtInt((p!.cores.server / rate) * 1e6)} us, Redis ${fmtInt((p!.cores.redis / rate) * 1e6)} us`
+      : 'n/a';
+  };
+  const line = (label: string, text: string) => `  ${label.padEnd(38)}${text}`;
+  process.stdout.write(
+    [
+      '',
+      `Against ${baseline.ref} (its engine first, then this checkout's; the same driver and load, back to back)`,
+      line(
+        'saturation (2xx req/s)',
+        pair(fmtInt(before.score.saturationThroughput ?? 0), fmtInt(after.score.saturationThroughput ?? 0)) +
+          ratio(before.score.saturationThroughput, after.score.saturationThroughput),
+      ),
+      line(
+        '  /v1/score / baseline',
+        pair(fmtRatio(before.ratios.throughput ?? 0), fmtRatio(after.ratios.throughput ?? 0)),
+      ),
+      line(
+        `half rate (${after.halfRate === undefined ? 'n/a' : fmtInt(after.halfRate)} req/s both) p50`,
+        pair(ms(before.score.atHalf?.p50), ms(after.score.atHalf?.p50)),
+      ),
+      line('  p99', pair(ms(before.score.atHalf?.p99), ms(after.score.atHalf?.p99))),
+      line(
+        '  p99 - baseline (target <= 2 ms)',
+        pair(ms(before.targets.p99DiffAtHalfMs.value), ms(after.targets.p99DiffAtHalfMs.value)),
+      ),
+      line('  CPU per request', pair(perRequest(baseline.report, 'half'), perRequest(report, 'half'))),
+      line('1,000 req/s p50', pair(ms(before.score.at1k?.p50), ms(after.score.at1k?.p50))),
+      line('  p99', pair(ms(before.score.at1k?.p99), ms(after.score.at1k?.p99))),
+      line('  CPU per request', pair(perRequest(baseline.report, 'rate1k'), perRequest(report, 'rate1k'))),
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(): Promise<number> {
   const opts = parseOptions();
+  const baseline = opts.against ? rerunAgainst<Report>(opts.against, import.meta.url, log) : undefined;
+  // Both sides at one half rate: the first run's.
+  if (baseline && opts.halfRate === undefined) opts.halfRate = baseline.report.summary?.halfRate;
   const startedAt = new Date();
   const stamp = fileStamp(startedAt);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const resultsPath = join(RESULTS_DIR, `bench-api-${stamp}.json`);
+  const resultsPath = opts.resultsFile ?? join(RESULTS_DIR, `bench-api-${stamp}.json`);
 
   log('provisioning redis-server and k6');
   const { redisBin, k6Bin, k6Version, redisVersion } = provisionTools();
@@ -611,7 +684,7 @@ async function main(): Promise<number> {
 
   const { child: redis, url: redisUrl, port: redisPort } = await startPrivateRedis(redisBin, redisDir);
   log(`redis-server ${redisVersion} on ${redisUrl}`);
-  const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api');
+  const apiKey = await createKey(redisUrl, stateDir, 'merchant', ['--merchant', 'bench'], 'bench-api', opts.engineRoot);
   const profileName = `engine-${stamp}.cpuprofile`;
   // The case store: PGlite in the engine's process (as `npm start` runs it), or a private PostgreSQL.
   const databaseUrl = opts.postgres ? await startCaseDatabase(log) : undefined;
@@ -622,6 +695,7 @@ async function main(): Promise<number> {
   } = await startEngine({
     redisUrl,
     stateDir,
+    root: opts.engineRoot,
     cpuProfileName: opts.cpuProf ? profileName : undefined,
     env: databaseUrl ? { DATABASE_URL: databaseUrl } : {},
   });
@@ -694,7 +768,8 @@ async function main(): Promise<number> {
   let index = 0;
   const runBase = Date.now().toString(36);
   outer: for (const spec of plan) {
-    if (spec.id === 'half') {
+    if (spec.id === 'half' && opts.halfRate !== undefined) spec.rate = opts.halfRate;
+    else if (spec.id === 'half') {
       const saturated = report.phases.find((p) => p.phase === 'saturation' && p.target === 'score' && p.ok);
       if (!saturated || saturated.throughput < 2) {
         report.failures.push('half: not run, /v1/score has no saturation throughput to halve');
@@ -751,6 +826,7 @@ async function main(): Promise<number> {
   report.summary = summarise(report.phases);
   writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
   printReport(report, relative(ROOT, resultsPath), opts);
+  if (baseline) printComparison(baseline, report);
   for (const f of report.failures) log(`phase failed: ${f}`);
   return report.failures.length ? 1 : 0;
 }

@@ -36,7 +36,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
-import { flaggedPerThousand, redisInfo, redisUsedMemory } from './lib/harness.ts';
+import { flaggedPerThousand, redisInfo, redisUsedMemory, withWorktree } from './lib/harness.ts';
 import { ensureRedis, ensureValgrind } from '../scripts/provision.ts';
 
 const execFileAsync = promisify(execFile);
@@ -409,17 +409,11 @@ function measureInChild(root: string, label: string): Result {
 
 const results: Result[] = [];
 if (opts.against) {
-  const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
-  log(`checking out ${opts.against} in ${worktree}`);
-  execFileSync('git', ['worktree', 'add', '--detach', worktree, opts.against], { cwd: HERE, stdio: 'ignore' });
-  try {
-    if (!existsSync(join(worktree, 'node_modules')))
-      execFileSync('ln', ['-s', join(HERE, 'node_modules'), join(worktree, 'node_modules')]);
-    log(`measuring ${opts.against}`);
-    results.push(measureInChild(worktree, opts.against));
-  } finally {
-    execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: HERE, stdio: 'ignore' });
-  }
+  const ref = opts.against;
+  withWorktree(ref, log, (worktree) => {
+    log(`measuring ${ref}`);
+    results.push(measureInChild(worktree, ref));
+  });
 }
 log(
   `measuring this checkout (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim()})`,

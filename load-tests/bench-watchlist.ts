@@ -19,9 +19,8 @@
 //   npm run bench:watchlist -- --quick         240,000 cards, short phases: a smoke run
 //   npm run bench:watchlist -- --cards 1000000
 //   npm run bench:watchlist -- --cpu-prof      engine CPU profile, summarised for the upload and lookup windows
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -57,6 +56,7 @@ import {
   redisInfo,
   sleep,
   startChild,
+  rerunAgainst,
   stopChild,
   waitUntil,
   provisionTools,
@@ -976,7 +976,7 @@ async function main(): Promise<number> {
   const stamp = fileStamp(startedAt);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const resultsPath = opts.resultsFile ?? join(RESULTS_DIR, `bench-watchlist-${stamp}.json`);
-  const baseline = opts.against ? runAgainst(opts.against) : undefined;
+  const baseline = opts.against ? rerunAgainst<Report>(opts.against, import.meta.url, log) : undefined;
 
   // The generator and watchlist-score.js must agree: a few cards through the engine's own Luhn check.
   for (const i of [0, 1, 9, 10, 11, 12345, opts.cards - 1, UNLISTED_FROM, UNLISTED_FROM + 9_999_999]) {
@@ -1488,43 +1488,6 @@ async function main(): Promise<number> {
   if (baseline) printComparison(baseline, report);
   for (const f of report.failures) log(`phase failed: ${f}`);
   return report.failures.length ? 1 : 0;
-}
-
-/**
- * The same run with another commit's engine, before this checkout's: that commit in a git worktree
- * (sharing this node_modules), driven by this script, so that only the engine differs.
- */
-function runAgainst(ref: string): { ref: string; report: Report } {
-  const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
-  const resultsFile = join(worktree, 'against.json');
-  log(`checking out ${ref} in ${worktree}`);
-  execFileSync('git', ['worktree', 'add', '--detach', worktree, ref], { cwd: ROOT, stdio: 'ignore' });
-  try {
-    symlinkSync(join(ROOT, 'node_modules'), join(worktree, 'node_modules'));
-    log(`running with the engine of ${ref} first`);
-    const forwarded = process.argv
-      .slice(2)
-      .filter((a, i, all) => a !== '--against' && all[i - 1] !== '--against' && !a.startsWith('--against='));
-    execFileSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        new URL(import.meta.url).pathname,
-        ...forwarded,
-        '--engine-root',
-        worktree,
-        '--results-file',
-        resultsFile,
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
-    return { ref, report: JSON.parse(readFileSync(resultsFile, 'utf8')) as Report };
-  } finally {
-    execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT, stdio: 'ignore' });
-  }
 }
 
 function printComparison(baseline: { ref: string; report: Report }, report: Report): void {

@@ -3,7 +3,7 @@
 // accounting from /proc, the engine's clean environment, number formatting and k6 plumbing.
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { ensureK6, ensureRedis } from '../../scripts/provision.ts';
@@ -533,4 +533,56 @@ export function crossedThresholds(summary: K6Summary): string[] {
     for (const [expression, t] of Object.entries(m?.thresholds ?? {}))
       if (!t.ok) crossed.push(`${metric}: ${expression}`);
   return crossed.sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// --against REF: another commit's code, back to back with this checkout's
+
+/** `use` run with `ref` checked out in a git worktree that shares this node_modules; the worktree removed after. */
+export function withWorktree<T>(ref: string, log: (message: string) => void, use: (worktree: string) => T): T {
+  const worktree = mkdtempSync(join(tmpdir(), 'lg-bench-against-'));
+  log(`checking out ${ref} in ${worktree}`);
+  execFileSync('git', ['worktree', 'add', '--detach', worktree, ref], { cwd: ROOT, stdio: 'ignore' });
+  try {
+    if (!existsSync(join(worktree, 'node_modules')))
+      symlinkSync(join(ROOT, 'node_modules'), join(worktree, 'node_modules'));
+    return use(worktree);
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT, stdio: 'ignore' });
+  }
+}
+
+/**
+ * The benchmark at `scriptUrl` run again, with its arguments but `--against` and `extra`, on the
+ * engine of `ref` (`--engine-root`, a worktree) and this driver, so that only the engine differs;
+ * the report it writes to `--results-file`.
+ */
+export function rerunAgainst<R>(
+  ref: string,
+  scriptUrl: string,
+  log: (message: string) => void,
+  extra: string[] = [],
+): { ref: string; report: R } {
+  return withWorktree(ref, log, (worktree) => {
+    const resultsFile = join(worktree, 'against.json');
+    log(`running with the engine of ${ref} first`);
+    const forwarded = process.argv
+      .slice(2)
+      .filter((a, i, all) => a !== '--against' && all[i - 1] !== '--against' && !a.startsWith('--against='));
+    execFileSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(scriptUrl),
+        ...forwarded,
+        ...extra,
+        '--engine-root',
+        worktree,
+        '--results-file',
+        resultsFile,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    return { ref, report: JSON.parse(readFileSync(resultsFile, 'utf8')) as R };
+  });
 }
