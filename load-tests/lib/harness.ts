@@ -553,7 +553,7 @@ export function withWorktree<T>(ref: string, log: (message: string) => void, use
 }
 
 /**
- * The benchmark at `scriptUrl` run again, with its arguments but `--against` and `extra`, on the
+ * The benchmark at `scriptUrl` run again, with its arguments but `--against`, on the
  * engine of `ref` (`--engine-root`, a worktree) and this driver, so that only the engine differs;
  * the report it writes to `--results-file`.
  */
@@ -561,7 +561,6 @@ export function rerunAgainst<R>(
   ref: string,
   scriptUrl: string,
   log: (message: string) => void,
-  extra: string[] = [],
 ): { ref: string; report: R } {
   return withWorktree(ref, log, (worktree) => {
     const resultsFile = join(worktree, 'against.json');
@@ -575,7 +574,6 @@ export function rerunAgainst<R>(
         ...process.execArgv,
         fileURLToPath(scriptUrl),
         ...forwarded,
-        ...extra,
         '--engine-root',
         worktree,
         '--results-file',

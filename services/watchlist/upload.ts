@@ -197,16 +197,20 @@ export async function uploadCardList(
     lastTurn = turn;
   };
 
-  /** Ends the upload at a line too long to be a card list, keeping the whole lines before it. */
-  const refuseLongLine = async (stretch?: Buffer) => {
+  /** Ends the upload, the whole lines before (held, then `stretch`, the current chunk's) stored first. */
+  const refuse = async (status: number, message: string, stretch?: Buffer): Promise<never> => {
     await send(stretch);
     await settled();
-    throw new UploadRefused(
+    throw new UploadRefused(status, message, { ...report });
+  };
+  const BINARY = 'binary content refused: upload a text card list (CSV or NDJSON)';
+  /** At the line after the last whole one: too long to be a card list. */
+  const refuseLongLine = (stretch: Buffer) =>
+    refuse(
       400,
       `line ${report.lines + 1} is longer than ${MAX_CARRY} bytes: this is not a card list (the lines before it were kept)`,
-      { ...report },
+      stretch,
     );
-  };
 
   let first = true;
   let linesSinceYield = 0;
@@ -215,23 +219,14 @@ export async function uploadCardList(
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (first) {
       first = false;
-      if (looksBinary(buf.subarray(0, 512)))
-        throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)');
-    } else if (buf.includes(0)) {
-      await send();
-      await settled();
-      throw new UploadRefused(415, 'binary content refused: upload a text card list (CSV or NDJSON)', { ...report });
-    }
+      if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, BINARY);
+    } else if (buf.includes(0)) await refuse(415, BINARY);
     report.bytes += buf.length;
-    if (report.bytes > options.limitBytes) {
-      await send();
-      await settled();
-      throw new UploadRefused(
+    if (report.bytes > options.limitBytes)
+      await refuse(
         413,
         `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
-        { ...report },
       );
-    }
     /** This chunk's first byte neither sent nor held, and where its current line begins. */
     let from = 0;
     let lineStart = 0;

@@ -24,6 +24,9 @@ export class RedisTimeout extends LeakguardError {
   }
 }
 
+const lateCounter = (timeoutMs: number) =>
+  new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`);
+
 /** Counts `hits` (one by default) on `key`: {hits in the current window, these included; ms left in it}; rejects after `timeoutMs`. */
 export async function countHit(
   redis: RedisClient,
@@ -32,10 +35,8 @@ export async function countHit(
   timeoutMs: number,
   hits = 1,
 ): Promise<{ current: number; ttl: number }> {
-  const [current, ttl] = (await withDeadline(
-    FIXED_WINDOW.run(redis, [key], [windowMs, hits]),
-    timeoutMs,
-    () => new RedisTimeout(`rate-limit counter: Redis did not answer within ${timeoutMs} ms`),
+  const [current, ttl] = (await withDeadline(FIXED_WINDOW.run(redis, [key], [windowMs, hits]), timeoutMs, () =>
+    lateCounter(timeoutMs),
   )) as [number, number];
   return { current, ttl };
 }
@@ -101,11 +102,7 @@ export class RateLimitLeases {
           taking.catch(() => undefined);
           this.taking.set(key, taking);
         }
-        await withDeadline(
-          taking,
-          this.timeoutMs - (now - started),
-          () => new RedisTimeout(`rate-limit counter: Redis did not answer within ${this.timeoutMs} ms`),
-        );
+        await withDeadline(taking, this.timeoutMs - (now - started), () => lateCounter(this.timeoutMs));
       }
     } finally {
       if (waits) {
