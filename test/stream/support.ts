@@ -251,9 +251,13 @@ async function buildHarness(
     { topic: topics.flagged, numPartitions: partitions },
     { topic: topics.deadLetter, numPartitions: 1 },
   ]);
+  // Idempotent: a send kafkajs retries (a leader not yet elected on a topic just made, a slow
+  // broker) must not write the inputs twice, or a clean run would see more inputs than it sent.
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
   });
   await producer.connect();
 
