@@ -81,8 +81,10 @@ export const streamConfigSchema = z.object({
   LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS: int(3_000, 100, 100_000),
   /** Most bytes fetched per partition per request (the Kafka client's default: 1 MiB). */
   LEAKGUARD_STREAM_FETCH_BYTES_PER_PARTITION: int(256 * 1024, 16 * 1024, 64 * 1024 * 1024),
-  /** How long a fetch waits for data when the topic is idle. */
+  /** How long a fetch waits for data when the topic is idle (or holds less than LEAKGUARD_STREAM_FETCH_MIN_BYTES). */
   LEAKGUARD_STREAM_MAX_WAIT_MS: int(100, 0, 30_000),
+  /** A fetch is answered once this many bytes wait, or after LEAKGUARD_STREAM_MAX_WAIT_MS. */
+  LEAKGUARD_STREAM_FETCH_MIN_BYTES: int(1, 1, 64 * 1024 * 1024),
   /** A new consumer group starts at the earliest offset (true) or only at new messages (false). */
   LEAKGUARD_STREAM_FROM_BEGINNING: z
     .enum(['true', 'false'])

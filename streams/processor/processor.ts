@@ -155,6 +155,7 @@ export class StreamProcessor {
       rebalanceTimeoutMs: Math.max(60_000, c.LEAKGUARD_STREAM_SESSION_TIMEOUT_MS),
       heartbeatIntervalMs: c.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS,
       maxWaitMs: c.LEAKGUARD_STREAM_MAX_WAIT_MS,
+      minBytes: c.LEAKGUARD_STREAM_FETCH_MIN_BYTES,
       // Smaller fetches decode in shorter synchronous stretches (see batches.ts, processChunk).
       maxBytesPerPartition: c.LEAKGUARD_STREAM_FETCH_BYTES_PER_PARTITION,
       restartOnFailure: async () => !this.stopping,

@@ -151,6 +151,8 @@ export interface ConsumerOptions {
   heartbeatIntervalMs: number;
   /** How long a fetch waits for data on an idle partition. */
   maxWaitMs: number;
+  /** The broker answers a fetch once this many bytes wait, or after maxWaitMs (default 1: at once). */
+  minBytes?: number;
   maxBytesPerPartition: number;
   /**
    * Asked when the consumer failed in a way the client retried in vain: true restarts it (an

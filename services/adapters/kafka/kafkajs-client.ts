@@ -160,6 +160,7 @@ export class KafkajsClient implements KafkaClient {
         rebalanceTimeout: options.rebalanceTimeoutMs,
         heartbeatInterval: options.heartbeatIntervalMs,
         maxWaitTimeInMs: options.maxWaitMs,
+        ...(options.minBytes === undefined ? {} : { minBytes: options.minBytes }),
         maxBytesPerPartition: options.maxBytesPerPartition,
         allowAutoTopicCreation: false,
         retry: { restartOnFailure: options.restartOnFailure },
