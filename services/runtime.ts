@@ -278,7 +278,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const memoryLists = redis ? undefined : new MemoryNegativeListStore();
   const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
   const store: VelocityStore = redis
-    ? new RedisVelocityStore(redis)
+    ? new RedisVelocityStore(redis, { responseGatherMs: config.LEAKGUARD_RESPONSE_GATHER_MS })
     : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) =>

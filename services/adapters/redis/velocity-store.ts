@@ -46,6 +46,13 @@ const IN_FLIGHT_MS = 250;
 const IN_FLIGHT_POLL_MS = 5;
 /** Responses stored in one call at most (one Redis): a stream batch's, or what concluded in one turn. */
 const RESPONSES_PER_CALL = 500;
+/**
+ * How long a response waits for others to be stored with it (one Redis; LEAKGUARD_RESPONSE_GATHER_MS).
+ * At 1,000 scorings a second one call in five instead of one per scoring, each call a socket write
+ * and a script run saved; a retry arriving meanwhile is answered from the kept reading, as one
+ * arriving before the store's answer is.
+ */
+const RESPONSE_GATHER_MS = 5;
 
 /** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
 const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
@@ -201,22 +208,24 @@ export class RedisVelocityStore implements VelocityStore {
   private readonly outcome = LuaScript.file('outcome.lua', import.meta.url);
   private readonly storeResponse = LuaScript.file('store-response.lua', import.meta.url);
   /**
-   * One Redis: the responses of the scorings that concluded in one turn, stored by one call (a
-   * response is off the critical path: until it is stored a retry recomputes the same decision
-   * from the kept reading). A cluster: one call per transaction, the client pipelining them.
+   * One Redis: the responses of the scorings that concluded within RESPONSE_GATHER_MS, stored by
+   * one call (a response is off the critical path: until it is stored a retry recomputes the same
+   * decision from the kept reading). A cluster: one call per transaction, the client pipelining them.
    */
-  private readonly responses = new TurnBatch<{ plan: CounterPlan; response: string }>(
-    (batch) =>
-      this.storeResponse.run(
-        this.redis,
-        batch.flatMap(({ plan }) => [plan.response, plan.marker]),
-        [RESPONSE_TTL_MS, ...batch.map(({ response }) => response)],
-      ),
-    RESPONSES_PER_CALL,
-  );
+  private readonly responses: TurnBatch<{ plan: CounterPlan; response: string }>;
 
-  constructor(redis: RedisClient) {
+  constructor(redis: RedisClient, options: { responseGatherMs?: number } = {}) {
     this.redis = redis;
+    this.responses = new TurnBatch(
+      (batch) =>
+        this.storeResponse.run(
+          this.redis,
+          batch.flatMap(({ plan }) => [plan.response, plan.marker]),
+          [RESPONSE_TTL_MS, ...batch.map(({ response }) => response)],
+        ),
+      RESPONSES_PER_CALL,
+      options.responseGatherMs ?? RESPONSE_GATHER_MS,
+    );
     this.cluster = isCluster(redis);
     // Loaded now, so that the first scorings find it (a call finding it missing loads it too).
     this.velocity.load(redis).catch(() => {});
