@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
+import { RESPONSE_GATHER_MS } from './adapters/redis/velocity-store.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -66,7 +67,7 @@ export const configSchema = z.object({
   LEAKGUARD_RATES: optionalString,
   LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
   /** One Redis: how long a stored response waits for others to go in its call; 0: only its event-loop turn's. */
-  LEAKGUARD_RESPONSE_GATHER_MS: int(5, 0, 1_000),
+  LEAKGUARD_RESPONSE_GATHER_MS: int(RESPONSE_GATHER_MS, 0, 1_000),
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   LEAKGUARD_RATE_LIMIT_PER_MINUTE: int(60_000, 1, 100_000_000),
   LEAKGUARD_API_KEY_CACHE_MS: int(30_000, 0, 3_600_000),

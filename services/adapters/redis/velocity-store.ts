@@ -44,7 +44,7 @@ function velocityLibrary(): LuaLibrary {
 /** A claim still young without a kept reading is another engine counting it now: wait for its reading this long at most. */
 const IN_FLIGHT_MS = 250;
 const IN_FLIGHT_POLL_MS = 5;
-/** Responses stored in one call at most (one Redis): a stream batch's, or what concluded in one turn. */
+/** Responses stored in one call at most (one Redis): a stream batch's, or what concluded within the gathering time. */
 const RESPONSES_PER_CALL = 500;
 /**
  * How long a response waits for others to be stored with it (one Redis; LEAKGUARD_RESPONSE_GATHER_MS).
@@ -52,7 +52,7 @@ const RESPONSES_PER_CALL = 500;
  * and a script run saved; a retry arriving meanwhile is answered from the kept reading, as one
  * arriving before the store's answer is.
  */
-const RESPONSE_GATHER_MS = 5;
+export const RESPONSE_GATHER_MS = 5;
 
 /** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
 const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
