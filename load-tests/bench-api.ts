@@ -2,7 +2,8 @@
 // minimal Fastify hello-world app as the baseline (same Node binary and flags), drives both with
 // k6 (load-tests/score.js) at 1,000 and 3,000 requests/s (open model) and at saturation (closed
 // model), then both at half of /v1/score's saturation throughput, and prints throughput, latency
-// percentiles, errors and the ratios against #12's targets:
+// percentiles, errors, the engine's garbage-collection pauses in each /v1/score phase (from its
+// /metrics: count, total, how many over 10 ms) and the ratios against #12's targets:
 //   /v1/score throughput >= 0.4 x baseline; p99 at half the engine's saturation throughput within
 //   2 ms of the baseline's at the same rate.
 // Missing a target is a result, not a failure: the exit code is non-zero only when a phase
@@ -199,7 +200,58 @@ interface PhaseResult {
   maxVus: number;
   latencyMs: { avg: number; min: number; max: number; p50: number; p90: number; p99: number; p999: number };
   cores: CoresUsed;
+  /** The engine's garbage-collection pauses over the phase (/v1/score only; the hello-world has no /metrics). */
+  gc?: GcPauses | undefined;
   k6Warnings: string[];
+}
+
+/** Pauses of the engine's main thread for garbage collection, from prom-client's nodejs_gc_duration_seconds. */
+interface GcPauses {
+  count: number;
+  ms: number;
+  /** Pauses longer than 10 ms (the histogram's 0.01 s bucket): each alone is a p99 of its own at these rates. */
+  over10ms: number;
+  byKind: Record<string, { count: number; ms: number }>;
+}
+
+/** The engine's GC totals so far, by kind, with the count at or under 10 ms; undefined when /metrics did not answer. */
+async function gcTotals(
+  url: string,
+  token: string,
+): Promise<Record<string, { count: number; seconds: number; upTo10ms: number }> | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const totals: Record<string, { count: number; seconds: number; upTo10ms: number }> = {};
+    const of = (kind: string) => (totals[kind] ??= { count: 0, seconds: 0, upTo10ms: 0 });
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
+      if (m[1] === 'sum') of(m[2]!).seconds = Number(m[3]);
+      else of(m[2]!).count = Number(m[3]);
+    }
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="0\.01",kind="(\w+)"\} (\S+)$/gm))
+      of(m[1]!).upTo10ms = Number(m[2]);
+    return totals;
+  } catch {
+    return undefined;
+  }
+}
+
+function gcBetween(
+  before: Awaited<ReturnType<typeof gcTotals>>,
+  after: Awaited<ReturnType<typeof gcTotals>>,
+): GcPauses | undefined {
+  if (!before || !after) return undefined;
+  const pauses: GcPauses = { count: 0, ms: 0, over10ms: 0, byKind: {} };
+  for (const [kind, a] of Object.entries(after)) {
+    const b = before[kind] ?? { count: 0, seconds: 0, upTo10ms: 0 };
+    const count = a.count - b.count;
+    if (count <= 0) continue;
+    const ms = (a.seconds - b.seconds) * 1000;
+    pauses.byKind[kind] = { count, ms };
+    pauses.count += count;
+    pauses.ms += ms;
+    pauses.over10ms += count - (a.upTo10ms - b.upTo10ms);
+  }
+  return pauses;
 }
 
 /** The warm-up and the closed-model saturation phase explore beyond capacity: no pass/fail thresholds there. */
@@ -344,6 +396,9 @@ function progressLine(index: number, total: number, target: Target, spec: PhaseS
     (r.degradedRate > 0 ? `, degraded ${fmtPct(r.degradedRate)}` : '') +
     (r.thresholdsCrossed.length ? `, k6 thresholds crossed: ${r.thresholdsCrossed.join('; ')}` : '') +
     ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` +
+    (r.gc
+      ? ` | GC ${fmtInt(r.gc.count)} pauses, ${fmtMs(r.gc.ms)} ms (${fmtPct(r.gc.ms / 1000 / r.durationS)} of the phase), ${fmtInt(r.gc.over10ms)} over 10 ms`
+      : '') +
     (r.ok ? '' : `  FAILED: ${r.failure}`)
   );
 }
@@ -785,7 +840,9 @@ async function main(): Promise<number> {
     for (const id of spec.order) {
       index++;
       const target = targets[id];
+      const gcBefore = id === 'score' ? await gcTotals(engineUrl, metricsToken) : undefined;
       const result = await runPhase(k6Bin, target, spec, redis, apiKey, workDir, `${runBase}${index}`);
+      if (id === 'score') result.gc = gcBetween(gcBefore, await gcTotals(engineUrl, metricsToken));
       report.phases.push(result);
       process.stderr.write(`bench:api: ${progressLine(index, total, target, spec, result)}\n`);
       if (isShuttingDown()) return 130;
