@@ -36,7 +36,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
-import { flaggedPerThousand, redisInfo, redisUsedMemory, withWorktree } from './lib/harness.ts';
+import { commandsPerTransaction, flaggedPerThousand, redisInfo, redisUsedMemory, withWorktree } from './lib/harness.ts';
 import { ensureRedis, ensureValgrind } from '../scripts/provision.ts';
 
 const execFileAsync = promisify(execFile);
@@ -281,15 +281,7 @@ async function measure(label: string): Promise<Result> {
     // Under callgrind a pass over every key would take minutes: not measured there.
     const families = counting ? [] : await memoryByFamily(ports);
     // Where Redis spends it (script time includes the commands the script calls).
-    const topCommands = [...r1.byCommand]
-      .map(([name, c]) => {
-        const before = r0.byCommand.get(name) ?? { calls: 0, usec: 0 };
-        return { name, calls: (c.calls - before.calls) / N, usec: (c.usec - before.usec) / N };
-      })
-      .filter((c) => c.calls > 0)
-      .sort((a, b) => b.usec - a.usec)
-      .slice(0, 10)
-      .map((c) => `${c.name} ${c.calls.toFixed(1)}× ${c.usec.toFixed(1)} µs`);
+    const topCommands = commandsPerTransaction(r0.byCommand, r1.byCommand, N);
     return {
       topCommands,
       label,

@@ -13,7 +13,8 @@
 // runs on code not optimised yet: alone, it understated the ceiling by a fifth or more and moved
 // by ±10 % from run to run (docs/capacity.md).
 // Consumer lag (sum over partitions, sampled every second) is printed over time for each phase,
-// and the CPU each process used per decided transaction (from /proc): where the time goes.
+// and the CPU each process used per decided transaction (from /proc), with what Redis ran per
+// decision (INFO commandstats, the six commands that took most of its time): where the time goes.
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
 // (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_NOOP_ROUNDS (5), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
 // BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/).
@@ -31,7 +32,7 @@ import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
 import { rejectArguments } from '../services/cli/command.ts';
-import { flaggedPerThousand, median, RESULTS_DIR } from './lib/harness.ts';
+import { commandsPerTransaction, commandTotals, flaggedPerThousand, median, RESULTS_DIR } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -198,6 +199,9 @@ async function main(): Promise<void> {
       await createApiKey(new RedisApiKeyStore(keyRedis), { role: 'merchant', merchantId });
     const redisPid = Number((await keyRedis.info('server')).match(/process_id:(\d+)/)?.[1]);
     keyRedis.disconnect();
+    // INFO commandstats before and after each phase: what Redis ran per decision.
+    const statsRedis = new Redis(redis.url);
+    const commands = async () => commandTotals(await statsRedis.info('commandstats'));
     const pop: Population = { cards: cardNumbers(CARDS), merchants };
     const pids: Pids = { proc: [], redis: redisPid, kafka: broker.pid };
 
@@ -371,12 +375,14 @@ async function main(): Promise<void> {
       const from = Date.now();
       const decidedBefore = book.decided;
       const c0 = cpuMark(pids);
+      const s0 = await commands();
       const r = await produceAt({ producer, topic: TOPIC, pop, prefix: name.replace(/\W+/g, '-'), book, ...options });
       const sentEnd = Date.now();
       const deadline = Date.now() + 120_000;
       while (book.pending > 0 && Date.now() < deadline) await sleep(20);
       const until = Date.now();
       const c1 = cpuMark(pids);
+      const s1 = await commands();
       const lat = book.take().sort((a, b) => a - b);
       const decided = book.decided - decidedBefore;
       const decidedRate = decided / ((until - from) / 1000);
@@ -402,6 +408,8 @@ async function main(): Promise<void> {
         `   consumer lag (sum over partitions, 1/s): ${sparkline(lags)}  max ${result.maxLag}, last ${result.finalLag}`,
       );
       say(`   ${cpuReport(c0, c1, decided)}`);
+      if (decided > 0)
+        say(`   Redis per decision (INFO commandstats): ${commandsPerTransaction(s0, s1, decided, 6).join(', ')}`);
       results.push(result);
       return result;
     };
@@ -494,6 +502,7 @@ async function main(): Promise<void> {
     await reader.disconnect();
     await producer.disconnect();
     await admin.disconnect();
+    statsRedis.disconnect();
   } finally {
     await cleanup();
   }

@@ -207,6 +207,32 @@ export function parseCommandStats(info: string): CommandStat[] {
   return stats.sort((a, b) => b.usec - a.usec);
 }
 
+/**
+ * What Redis ran per transaction between two snapshots of its command counts (calls and µs by
+ * command, summed over its nodes): the `top` commands by time, as `name calls× µs`.
+ */
+export function commandsPerTransaction(
+  before: ReadonlyMap<string, { calls: number; usec: number }>,
+  after: ReadonlyMap<string, { calls: number; usec: number }>,
+  transactions: number,
+  top = 10,
+): string[] {
+  return [...after]
+    .map(([name, c]) => {
+      const b = before.get(name) ?? { calls: 0, usec: 0 };
+      return { name, calls: (c.calls - b.calls) / transactions, usec: (c.usec - b.usec) / transactions };
+    })
+    .filter((c) => c.calls > 0)
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, top)
+    .map((c) => `${c.name} ${c.calls.toFixed(1)}× ${c.usec.toFixed(1)} µs`);
+}
+
+/** Calls and µs by command, from INFO commandstats. */
+export function commandTotals(info: string): Map<string, { calls: number; usec: number }> {
+  return new Map(parseCommandStats(info).map((s) => [s.command, { calls: s.calls, usec: s.usec }]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // CPU accounting
 
