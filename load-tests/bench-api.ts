@@ -214,14 +214,14 @@ interface GcPauses {
   byKind: Record<string, { count: number; ms: number }>;
 }
 
-/** The engine's GC totals so far, by kind, with the count at or under 10 ms; undefined when /metrics did not answer. */
-async function gcTotals(
-  url: string,
-  token: string,
-): Promise<Record<string, { count: number; seconds: number; upTo10ms: number }> | undefined> {
+/** The engine's GC totals so far, by kind: pauses, their seconds, and how many took at most 10 ms. */
+type GcTotals = Record<string, { count: number; seconds: number; upTo10ms: number }>;
+
+/** GcTotals from the engine's /metrics; undefined when it did not answer. */
+async function gcTotals(url: string, token: string): Promise<GcTotals | undefined> {
   try {
     const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-    const totals: Record<string, { count: number; seconds: number; upTo10ms: number }> = {};
+    const totals: GcTotals = {};
     const of = (kind: string) => (totals[kind] ??= { count: 0, seconds: 0, upTo10ms: 0 });
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
       if (m[1] === 'sum') of(m[2]!).seconds = Number(m[3]);
@@ -235,10 +235,7 @@ async function gcTotals(
   }
 }
 
-function gcBetween(
-  before: Awaited<ReturnType<typeof gcTotals>>,
-  after: Awaited<ReturnType<typeof gcTotals>>,
-): GcPauses | undefined {
+function gcBetween(before: GcTotals | undefined, after: GcTotals | undefined): GcPauses | undefined {
   if (!before || !after) return undefined;
   const pauses: GcPauses = { count: 0, ms: 0, over10ms: 0, byKind: {} };
   for (const [kind, a] of Object.entries(after)) {

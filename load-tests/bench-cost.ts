@@ -36,7 +36,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
-import { commandsPerTransaction, flaggedPerThousand, redisInfo, redisUsedMemory, withWorktree } from './lib/harness.ts';
+import {
+  commandsPerTransaction,
+  commandTotals,
+  flaggedPerThousand,
+  redisInfo,
+  redisUsedMemory,
+  withWorktree,
+} from './lib/harness.ts';
 import { ensureRedis, ensureValgrind } from '../scripts/provision.ts';
 
 const execFileAsync = promisify(execFile);
@@ -245,11 +252,10 @@ async function measure(label: string): Promise<Result> {
       for (const port of ports) {
         const info = await redisInfo(port, 'cpu');
         cpu += Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
-        const stats = await redisInfo(port, 'commandstats');
-        for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-          calls += Number(m[2]);
-          const c = byCommand.get(m[1]!) ?? { calls: 0, usec: 0 };
-          byCommand.set(m[1]!, { calls: c.calls + Number(m[2]), usec: c.usec + Number(m[3]) });
+        for (const [name, c] of commandTotals(await redisInfo(port, 'commandstats'))) {
+          calls += c.calls;
+          const sum = byCommand.get(name) ?? { calls: 0, usec: 0 };
+          byCommand.set(name, { calls: sum.calls + c.calls, usec: sum.usec + c.usec });
         }
       }
       return { cpu, calls, byCommand };
