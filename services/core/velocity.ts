@@ -337,8 +337,10 @@ export interface CounterPlan {
   ref: string;
   /** `cents|small`: the rest of its log member (kept on the marker: a retry re-records the same member). */
   tail: string;
-  /** Kept on the transaction marker so that a later outcome can reach the same entities. */
-  entitiesJson: string;
+  /** The reading kept for a retry until the response is stored (StoreKeys.kept). */
+  kept: string;
+  /** The primary identities, kept on the transaction marker so that a later outcome can reach the same entities. */
+  entities: Partial<Record<EntityKind, string>>;
   /** How long the transaction marker lives: longer than the longest window, so replays never recount. */
   markerTtlMs: number;
   groups: SlotGroup[];
@@ -529,11 +531,12 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
   return {
     marker: keys.marker(facts.merchantId, facts.transactionId),
     response: keys.response(facts.merchantId, facts.transactionId),
+    kept: keys.kept(facts.merchantId, facts.transactionId),
     payloadHash: facts.payloadHash,
     at: facts.occurredAt,
     ref,
     tail: logTail(facts.amountCents, facts.small),
-    entitiesJson: JSON.stringify(primary),
+    entities: primary,
     markerTtlMs: MARKER_TTL_MS,
     groups: grouped,
     features,
@@ -658,13 +661,13 @@ export interface OutcomePlan {
 }
 
 /** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
-/** The card and time a transaction's marker keeps (entities JSON, counting time). */
+/** The card and time a transaction's marker keeps (its entities, its counting time). */
 export function markedTransaction(
-  entitiesJson: string | null | undefined,
+  entities: Partial<Record<EntityKind, string>> | undefined,
   countedAt: string | null | undefined,
 ): { card: string; at: number } | undefined {
-  if (!entitiesJson || !countedAt) return undefined;
-  const card = (JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>).card;
+  if (!entities || !countedAt) return undefined;
+  const card = entities.card;
   const at = Number(countedAt);
   return card && Number.isFinite(at) ? { card, at } : undefined;
 }
@@ -672,11 +675,10 @@ export function markedTransaction(
 export function outcomePlan(
   merchantId: string,
   transactionId: string,
-  entitiesJson: string,
+  entities: Partial<Record<EntityKind, string>>,
   outcome: string,
   keys: StoreKeys,
 ): OutcomePlan {
-  const entities = JSON.parse(entitiesJson) as Partial<Record<EntityKind, string>>;
   const ref = `${merchantId}:${transactionId}`;
   const plan: OutcomePlan = { ref, counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
   const counted: CountedOutcome | undefined = COUNTED_OUTCOME[outcome];
@@ -740,12 +742,6 @@ export interface HitRecord {
   eventSeqs: number[];
   issuerIds: string[];
 }
-export interface StoredTransaction {
-  entitiesJson: string;
-  occurredAt: number;
-  outcomes: Record<string, number>;
-}
-
 export interface VelocityStore {
   /** How this store names what it keeps: the plans built for it use these names. */
   readonly keys: StoreKeys;

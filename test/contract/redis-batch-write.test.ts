@@ -82,14 +82,14 @@ it('stores the responses of scorings that conclude in one turn by one call, each
     const plans = Array.from({ length: 30 }, (_, i) => buildCounterPlan(facts(100 + i), REDIS_KEYS));
     // Scored one by one, concurrently (as HTTP requests are): Redis answers them together.
     await Promise.all(plans.map((plan) => store.recordAndRead(plan)));
-    expect(await redis.hexists(plans[0]!.marker, 'r')).toBe(1); // the reading kept for a retry
+    expect(await redis.exists(plans[0]!.kept)).toBe(1); // the reading kept for a retry
     const calls = await scriptCalls(redis as Redis);
     // Each scoring's continuation saves its own response, in the same turn (no `together`).
     await Promise.all(plans.map((plan, i) => Promise.resolve().then(() => store.saveResponse(plan, `{"m":${i}}`))));
     expect((await scriptCalls(redis as Redis)) - calls).toBe(1);
     for (const [i, plan] of plans.entries()) {
       expect(await redis.get(plan.response)).toBe(`{"m":${i}}`);
-      expect(await redis.hexists(plan.marker, 'r')).toBe(0);
+      expect(await redis.exists(plan.kept)).toBe(0);
     }
   } finally {
     await redis.quit();

@@ -9,6 +9,7 @@ import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store
 import { buildCounterPlan, type TransactionFacts, type VelocityReading } from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { until } from '../support/wait.ts';
 
 const T0 = Date.parse('2026-11-01T12:00:00Z');
 const MIN = 60_000;
@@ -44,7 +45,7 @@ function dying(client: RedisClient, groupsDone: number, options: { keepReading?:
       }
       if (prop === 'sendCommand' && !options.keepReading) {
         return (command: { name: string; reject: (e: Error) => void }, ...rest: unknown[]) =>
-          command.name === 'hset'
+          command.name === 'set' // the kept reading's write (velocity-store.ts recorded)
             ? command.reject(new Error('engine died'))
             : (value as (...a: unknown[]) => unknown).apply(target, [command, ...rest]);
       }
@@ -149,17 +150,25 @@ describe('exactly once across slots', () => {
 
   it('a crash after every group, before the reading was kept: the retry records nothing twice', async () => {
     const got = await story(async (facts) => {
-      const reading = await new RedisVelocityStore(dying(clusterClient, 1_000)).recordAndRead(
-        buildCounterPlan(facts, REDIS_KEYS),
-      );
+      const plan = buildCounterPlan(facts, REDIS_KEYS);
+      const reading = await new RedisVelocityStore(dying(clusterClient, 1_000)).recordAndRead(plan);
       expect(reading.status).toBe('new');
+      expect(await clusterClient.exists(plan.kept)).toBe(0); // lost with the engine
     });
     expect(got).toEqual(expected);
   });
 
   it('a crash after the reading was kept, before the response: the retry gets that reading back', async () => {
     const got = await story(async (facts) => {
-      await new RedisVelocityStore(clusterClient).recordAndRead(buildCounterPlan(facts, REDIS_KEYS));
+      const plan = buildCounterPlan(facts, REDIS_KEYS);
+      await new RedisVelocityStore(clusterClient).recordAndRead(plan);
+      // Written after the answer, on the connection the retry's claim takes next.
+      expect(
+        await until(
+          () => clusterClient.exists(plan.kept),
+          (n) => n === 1,
+        ),
+      ).toBe(1);
     });
     expect(got).toEqual(expected);
   });

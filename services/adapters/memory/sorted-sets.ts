@@ -26,13 +26,17 @@ export class SortedSets {
   private alive(key: string): boolean {
     const exp = this.expiries.get(key);
     if (exp !== undefined && exp <= this.now()) {
-      this.sets.delete(key);
-      this.values.delete(key);
-      this.hashes.delete(key);
-      this.expiries.delete(key);
+      this.del(key);
       return false;
     }
     return true;
+  }
+
+  del(key: string): void {
+    this.sets.delete(key);
+    this.values.delete(key);
+    this.hashes.delete(key);
+    this.expiries.delete(key);
   }
 
   private zset(key: string): ZSet | undefined {
@@ -164,10 +168,6 @@ export class SortedSets {
     let hash = this.hashes.get(key);
     if (!hash) this.hashes.set(key, (hash = new Map()));
     for (const [f, v] of Object.entries(fields)) hash.set(f, v);
-  }
-
-  hdel(key: string, field: string): void {
-    if (this.alive(key)) this.hashes.get(key)?.delete(field);
   }
 
   hsetnx(key: string, field: string, value: string): boolean {

@@ -19,6 +19,14 @@ import {
   type StoreReading,
   type VelocityStore,
 } from '../../core/velocity.ts';
+import type { EntityKind } from '../../core/entities.ts';
+import {
+  keptReading,
+  keptValue,
+  markerEntities,
+  markerEntityValues,
+  MARKER_ENTITY_FIELDS,
+} from '../../core/store-keys.ts';
 import { REDIS_KEYS } from '../redis/keys.ts';
 import { SortedSets } from './sorted-sets.ts';
 import type { MemoryWatchlistStore } from './watchlist-store.ts';
@@ -58,14 +66,18 @@ export class MemoryVelocityStore implements VelocityStore {
       if (stored !== undefined) return { status: 'replay', storedResponse: stored };
       status = 'pending';
       t = Number(db.hget(plan.marker, 't'));
-      const kept = db.hget(plan.marker, 'r');
-      if (kept !== undefined && db.hget(plan.marker, 'rl') === plan.layout) {
-        return { status, countedAt: t, ...combineReading(plan, parseRawReading(kept), t) };
-      }
+      const kept = keptReading(db.get(plan.kept), plan.layout);
+      if (kept !== undefined) return { status, countedAt: t, ...combineReading(plan, parseRawReading(kept), t) };
       // Counted, no reading kept: record again (changes nothing already recorded) and read.
       tail = db.hget(plan.marker, 'a') ?? tail;
     } else {
-      db.hset(plan.marker, { h: plan.payloadHash, e: plan.entitiesJson, t: String(t), a: tail, c: String(Date.now()) });
+      db.hset(plan.marker, {
+        h: plan.payloadHash,
+        t: String(t),
+        a: tail,
+        c: String(Date.now()),
+        ...Object.fromEntries(markerEntityValues(plan.entities)),
+      });
       db.expire(plan.marker, plan.markerTtlMs);
     }
 
@@ -75,7 +87,7 @@ export class MemoryVelocityStore implements VelocityStore {
       entries: entries.map((e) => e?.toString('hex') ?? ''),
       groups: plan.groups.map((g) => this.runGroup(g, t, logMember(plan.ref, tail), plan.ref, since).map(String)),
     };
-    db.hset(plan.marker, { r: encodeRawReading(raw), rl: plan.layout });
+    db.set(plan.kept, keptValue(plan.layout, encodeRawReading(raw)), RESPONSE_TTL_MS);
     const reading: StoreReading = { status, ...combineReading(plan, raw, t) };
     if (status === 'pending') reading.countedAt = t;
     return reading;
@@ -179,8 +191,7 @@ export class MemoryVelocityStore implements VelocityStore {
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     this.db.set(plan.response, response, RESPONSE_TTL_MS);
-    this.db.hdel(plan.marker, 'r');
-    this.db.hdel(plan.marker, 'rl');
+    this.db.del(plan.kept);
     if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }
 
@@ -191,10 +202,10 @@ export class MemoryVelocityStore implements VelocityStore {
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = this.keys.marker(merchantId, transactionId);
-    const entitiesJson = this.db.hget(marker, 'e');
-    if (entitiesJson === undefined) return 'unknown';
+    const entities = this.entitiesOf(marker);
+    if (entities === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
-    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome, this.keys);
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
     const member = p.ref;
     for (const key of p.counted) {
       this.db.zadd(key, at, member);
@@ -214,7 +225,13 @@ export class MemoryVelocityStore implements VelocityStore {
 
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
     const marker = this.keys.marker(merchantId, transactionId);
-    return markedTransaction(this.db.hget(marker, 'e'), this.db.hget(marker, 't'));
+    return markedTransaction(this.entitiesOf(marker), this.db.hget(marker, 't'));
+  }
+
+  /** The entities a marker keeps (undefined: no marker). */
+  private entitiesOf(marker: string): Partial<Record<EntityKind, string>> | undefined {
+    if (this.db.hget(marker, 'h') === undefined) return undefined;
+    return markerEntities(MARKER_ENTITY_FIELDS.map(([, field]) => this.db.hget(marker, field)));
   }
 
   async ping(): Promise<void> {}

@@ -105,35 +105,51 @@ local function fromHex(h)
   return struct.pack('>I4I4', tonumber(string.sub(h, 1, 8), 16), tonumber(string.sub(h, 9, 16), 16))
 end
 
--- The claim's arguments, from argv[i] on: payload hash, counting time (ms), entities JSON, log
--- member's tail, marker TTL (ms), plan layout, wall-clock time (ms). Times stay as sent where they
--- are stored (no number formatted back); `at` is also a number, for the windows.
+-- The claim's arguments, from argv[i] on: payload hash, counting time (ms), log member's tail,
+-- marker TTL (ms), plan layout, wall-clock time (ms), kept reading's TTL (ms), the number of entity
+-- fields n, then n pairs of marker field and identity (velocity-store.ts claimArgs). Times stay as
+-- sent where they are stored (no number formatted back); `at` is also a number, for the windows.
+-- Returns the claim and the index of the argument after it.
 local function claimFrom(argv, i)
+  local count = tonumber(argv[i + 7])
   return {
-    hash = argv[i], atText = argv[i + 1], at = tonumber(argv[i + 1]), entities = argv[i + 2],
-    tail = argv[i + 3], markerTtl = argv[i + 4], layout = argv[i + 5], now = argv[i + 6],
-  }
+    hash = argv[i], atText = argv[i + 1], at = tonumber(argv[i + 1]), tail = argv[i + 2],
+    markerTtl = argv[i + 3], layout = argv[i + 4], now = argv[i + 5], keptTtl = argv[i + 6],
+    argv = argv, entities = i + 8, entityCount = count,
+  }, i + 8 + 2 * count
 end
-local CLAIM_ARGS = 7
 
--- The transaction marker (hash): h payload hash, e entities JSON, t counting time (ms),
--- a the log member's tail (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock time (ms), r/rl the reading kept for
--- a retry until the response is stored, and its plan layout.
--- claim = {hash, at, entities, tail, markerTtl, layout, now}.
+-- The transaction marker (hash): h payload hash, t counting time (ms), a the log member's tail
+-- (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock
+-- time (ms), e:<kind letter> each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short
+-- values keep the hash a compact listpack for its 35 days). The reading kept for a retry until the
+-- response is stored lives apart, under the kept key (its layout, a newline, the reading), so that
+-- the marker never holds a long value (a hash, once converted to a table, stays one).
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}
 -- | {'pending', t, false, tail, claimedAt} (counted or being counted, no reading kept: the
 -- caller records again, which changes nothing already recorded, and reads).
-local function claimMarker(markerKey, responseKey, claim)
+local MARKER_ARGS = {}
+local function claimMarker(markerKey, responseKey, keptKey, claim)
   local known = call('HGET', markerKey, 'h')
   if known then
     if known ~= claim.hash then return {'conflict'} end
     local stored = call('GET', responseKey)
     if stored then return {'replay', stored} end
-    local kept = call('HMGET', markerKey, 'r', 'rl', 't', 'a', 'c')
-    if kept[1] and kept[2] == claim.layout then return {'pending', kept[3], kept[1]} end
-    return {'pending', kept[3], false, kept[4] or claim.tail, kept[5] or '0'}
+    local marked = call('HMGET', markerKey, 't', 'a', 'c')
+    local kept = call('GET', keptKey)
+    if kept then
+      local layoutEnd = string.find(kept, '\n', 1, true)
+      if layoutEnd and string.sub(kept, 1, layoutEnd - 1) == claim.layout then
+        return {'pending', marked[1], string.sub(kept, layoutEnd + 1)}
+      end
+    end
+    return {'pending', marked[1], false, marked[2] or claim.tail, marked[3] or '0'}
   end
-  call('HSET', markerKey, 'h', claim.hash, 'e', claim.entities, 't', claim.atText, 'a', claim.tail, 'c', claim.now)
+  MARKER_ARGS[1], MARKER_ARGS[2], MARKER_ARGS[3], MARKER_ARGS[4], MARKER_ARGS[5] = markerKey, 'h', claim.hash, 't', claim.atText
+  MARKER_ARGS[6], MARKER_ARGS[7], MARKER_ARGS[8], MARKER_ARGS[9] = 'a', claim.tail, 'c', claim.now
+  local n, argv = 9, claim.argv
+  for j = claim.entities, claim.entities + 2 * claim.entityCount - 1 do n = n + 1; MARKER_ARGS[n] = argv[j] end
+  call('HSET', unpack(MARKER_ARGS, 1, n))
   call('PEXPIRE', markerKey, claim.markerTtl)
   return {'new', claim.atText}
 end

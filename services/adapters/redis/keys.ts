@@ -1,6 +1,6 @@
 // Leakguard's key layout in Redis. Everything stored about one identity shares its hash tag
 // `lg:{<kind letter>:<id>}`, so that it lives in one Redis Cluster slot and one script can read
-// and write it all; a transaction's marker and stored response share `lg:{t:<merchant>:<tx>}`;
+// and write it all; a transaction's marker, stored response and kept reading share `lg:{t:<merchant>:<tx>}`;
 // watchlist entries live in 65,536 buckets `lg:w:{xxxx}`, one slot each (core/watchlist.ts picks
 // the bucket). docs/redis-cluster.md has the whole table. The embedded store keeps the same names.
 import { KIND_LETTER, type EntityKind } from '../../core/entities.ts';
@@ -22,6 +22,7 @@ export const REDIS_KEYS: StoreKeys = {
   frauds: (kind, id) => `${entityTag(kind, id)}:f`,
   marker: (merchantId, transactionId) => `lg:{t:${merchantId}:${transactionId}}:m`,
   response: (merchantId, transactionId) => `lg:{t:${merchantId}:${transactionId}}:r`,
+  kept: (merchantId, transactionId) => `lg:{t:${merchantId}:${transactionId}}:k`,
   negative: (kind, identity) => `${entityTag(kind, identity)}:neg`,
   allow: (merchantId, fingerprint) => `${entityTag('card', fingerprint)}:allow:${merchantId}`,
   // The hash tag: what Redis Cluster hashes to pick the slot.

@@ -20,6 +20,8 @@ import {
   type StoreReading,
   type VelocityStore,
 } from '../../core/velocity.ts';
+import type { EntityKind } from '../../core/entities.ts';
+import { keptValue, markerEntities, markerEntityValues, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -119,7 +121,18 @@ function luaDefinitions(): string {
 
 /** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
 function claimArgs(plan: CounterPlan, layout = plan.layout): (string | number)[] {
-  return [plan.payloadHash, plan.at, plan.entitiesJson, plan.tail, plan.markerTtlMs, layout, Date.now()];
+  const entities = markerEntityValues(plan.entities);
+  return [
+    plan.payloadHash,
+    plan.at,
+    plan.tail,
+    plan.markerTtlMs,
+    layout,
+    Date.now(),
+    RESPONSE_TTL_MS,
+    entities.length,
+    ...entities.flat(),
+  ];
 }
 
 /**
@@ -131,7 +144,7 @@ const packedLayout = (plan: CounterPlan) => `${plan.layout}.p`;
 
 /** score.lua's keys and arguments for a plan (one Redis, one call): text and numbers only, no Buffer, which would switch ioredis to building the whole command as bytes. */
 function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | number)[] } {
-  const keys = [plan.marker, plan.response];
+  const keys = [plan.marker, plan.response, plan.kept];
   const slots = plan.watch?.slots ?? [];
   for (const s of slots) keys.push(watchlistBucketKey(s.bucket));
   const values: string[] = [];
@@ -220,7 +233,7 @@ export class RedisVelocityStore implements VelocityStore {
       (batch) =>
         this.storeResponse.run(
           this.redis,
-          batch.flatMap(({ plan }) => [plan.response, plan.marker]),
+          batch.flatMap(({ plan }) => [plan.response, plan.kept]),
           [RESPONSE_TTL_MS, ...batch.map(({ response }) => response)],
         ),
       RESPONSES_PER_CALL,
@@ -330,7 +343,7 @@ export class RedisVelocityStore implements VelocityStore {
   private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
     const slots = plan.watch?.slots ?? [];
     const [claimed, entries] = await Promise.all([
-      this.velocity.call(this.redis, 'claim', [plan.marker, plan.response], claimArgs(plan)) as Promise<
+      this.velocity.call(this.redis, 'claim', [plan.marker, plan.response, plan.kept], claimArgs(plan)) as Promise<
         (string | null)[]
       >,
       Promise.all(
@@ -385,7 +398,12 @@ export class RedisVelocityStore implements VelocityStore {
     );
     const raw: RawReading = { entries: entries.map((e) => e?.toString('hex') ?? ''), groups: outputs };
     // Kept for a retry until the response is stored; on the marker's node, before the response.
-    sendAlone(this.redis, 'hset', [plan.marker, 'r', encodeRawReading(raw), 'rl', plan.layout]).catch(() => {});
+    sendAlone(this.redis, 'set', [
+      plan.kept,
+      keptValue(plan.layout, encodeRawReading(raw)),
+      'PX',
+      RESPONSE_TTL_MS,
+    ]).catch(() => {});
     const reading: StoreReading = { status, ...combineReading(plan, raw, at) };
     if (status === 'pending') reading.countedAt = at;
     return reading;
@@ -394,7 +412,7 @@ export class RedisVelocityStore implements VelocityStore {
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
     const stored = this.cluster
-      ? this.storeResponse.run(this.redis, [plan.response, plan.marker], [RESPONSE_TTL_MS, response])
+      ? this.storeResponse.run(this.redis, [plan.response, plan.kept], [RESPONSE_TTL_MS, response])
       : this.responses.add({ plan, response });
     const recorded = hit && hit.eventSeqs.length > 0 ? this.recordHit(hit) : undefined;
     await Promise.all([stored, recorded]);
@@ -431,22 +449,16 @@ export class RedisVelocityStore implements VelocityStore {
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = this.keys.marker(merchantId, transactionId);
-    // Sent alone: followed through redirections (not on the hot path).
-    const [entitiesJson, countedAt, done] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [
-      marker,
-      'e',
-      't',
-      `o:${outcome}`,
-    ]);
-    if (entitiesJson === null || entitiesJson === undefined) return 'unknown';
-    if (done !== null) return 'duplicate';
-    const p = outcomePlan(merchantId, transactionId, entitiesJson, outcome, this.keys);
+    const marked = await this.marked(marker, `o:${outcome}`);
+    if (!marked) return 'unknown';
+    if (marked.also !== null) return 'duplicate';
+    const p = outcomePlan(merchantId, transactionId, marked.entities, outcome, this.keys);
     const join = (key: string, when: number, retention: number, cap: number) =>
       this.outcome.run(this.redis, [key], [JSON.stringify({ member: p.ref, at: when, retention, cap })]);
     await Promise.all([
       ...p.counted.map((key) => join(key, at, p.retentionMs, 0)),
       // Fraud labels join at the transaction's own time, kept on its marker.
-      ...p.labels.map((key) => join(key, Number(countedAt), p.labelRetentionMs, p.labelCap)),
+      ...p.labels.map((key) => join(key, Number(marked.countedAt), p.labelRetentionMs, p.labelCap)),
     ]);
     return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
       ? 'recorded'
@@ -454,12 +466,29 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
-    const [entitiesJson, countedAt] = await sendAlone<(string | null)[]>(this.redis, 'hmget', [
-      this.keys.marker(merchantId, transactionId),
-      'e',
-      't',
-    ]);
-    return markedTransaction(entitiesJson, countedAt);
+    const marked = await this.marked(this.keys.marker(merchantId, transactionId));
+    return markedTransaction(marked?.entities, marked?.countedAt);
+  }
+
+  /**
+   * A marker's counting time, entities and one more field when asked (undefined: no marker). Sent
+   * alone: followed through redirections (not on the hot path). A marker written before each
+   * entity had a field of its own holds them as JSON in `e`, for its 35 days.
+   */
+  private async marked(
+    marker: string,
+    also?: string,
+  ): Promise<
+    { countedAt: string | null; entities: Partial<Record<EntityKind, string>>; also: string | null } | undefined
+  > {
+    const fields = ['h', 't', 'e', ...MARKER_ENTITY_FIELDS.map(([, field]) => field), ...(also ? [also] : [])];
+    const values = await sendAlone<(string | null)[]>(this.redis, 'hmget', [marker, ...fields]);
+    const [hash, countedAt, legacy] = values;
+    if (hash === null || hash === undefined) return undefined;
+    const entities = legacy
+      ? (JSON.parse(legacy) as Partial<Record<EntityKind, string>>)
+      : markerEntities(values.slice(3, 3 + MARKER_ENTITY_FIELDS.length));
+    return { countedAt: countedAt ?? null, entities, also: also ? (values[fields.length - 1] ?? null) : null };
   }
 
   async ping(): Promise<void> {
