@@ -113,7 +113,7 @@ interface Result {
   redisBytesPerCard: number;
   cards: number;
   keys: number;
-  /** Key families (`<kind letter>:<suffix>`, e.g. c:l a card's log, t:m a transaction's marker) by share of the keys' memory. */
+  /** Key families (`<kind letter>:<suffix>`, e.g. c:l a card's log, t:m a transaction's marker) by share of the keys' memory, with their keys' mean size. */
   memoryByFamily: string[];
   /** --instructions: instructions redis-server executed per scoring (callgrind). */
   redisInstructionsPerTx?: number;
@@ -154,10 +154,15 @@ function keepProfile(label: string, what: string, dump: string): void {
   log(`callgrind profile of ${what} (${label}): ${kept} (callgrind_annotate ${kept})`);
 }
 
-/** Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names them). */
+/**
+ * Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names
+ * them), and its keys' mean size: what sizes the markers and responses per transaction
+ * (docs/capacity.md, "Redis memory").
+ */
 async function memoryByFamily(ports: number[]): Promise<string[]> {
   const { Redis } = await import('ioredis');
   const bytes = new Map<string, number>();
+  const counts = new Map<string, number>();
   let total = 0;
   for (const port of ports) {
     const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
@@ -175,6 +180,7 @@ async function memoryByFamily(ports: number[]): Promise<string[]> {
           const name = family ? `${family[1]}:${family[2]}` : key.replace(/\{.*$/, '{…}');
           const size = Number(sizes[i]?.[1] ?? 0);
           bytes.set(name, (bytes.get(name) ?? 0) + size);
+          counts.set(name, (counts.get(name) ?? 0) + 1);
           total += size;
         });
       } while (cursor !== '0');
@@ -185,7 +191,10 @@ async function memoryByFamily(ports: number[]): Promise<string[]> {
   return [...bytes]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 10)
-    .map(([name, b]) => `${name} ${((100 * b) / Math.max(1, total)).toFixed(0)}%`);
+    .map(
+      ([name, b]) =>
+        `${name} ${((100 * b) / Math.max(1, total)).toFixed(0)}% (${Math.round(b / counts.get(name)!).toLocaleString('en-US')} B)`,
+    );
 }
 
 async function measure(label: string): Promise<Result> {
@@ -328,7 +337,7 @@ function print(results: Result[]) {
   for (const r of results) process.stdout.write(`  ${r.label}, Redis per transaction: ${r.topCommands.join(', ')}\n`);
   for (const r of results)
     process.stdout.write(
-      `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist)${r.memoryByFamily.length ? `; by key family: ${r.memoryByFamily.join(', ')}` : ''}\n`,
+      `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist)${r.memoryByFamily.length ? `; by key family, share and mean bytes a key: ${r.memoryByFamily.join(', ')}` : ''}\n`,
     );
   for (const r of results)
     if (r.redisInstructionsPerTx !== undefined)
