@@ -339,7 +339,7 @@ export interface CounterPlan {
   tail: string;
   /** The reading kept for a retry until the response is stored (StoreKeys.kept). */
   kept: string;
-  /** The primary identities, kept on the transaction marker so that a later outcome can reach the same entities. */
+  /** The primary identities a later outcome reaches (and the card), kept on the transaction marker. */
   entities: Partial<Record<EntityKind, string>>;
   /** How long the transaction marker lives: longer than the longest window, so replays never recount. */
   markerTtlMs: number;
@@ -380,6 +380,18 @@ const ms = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[
 export function primaryIdentities(entities: TransactionFacts['entities']): Partial<Record<EntityKind, string>> {
   const out: Partial<Record<EntityKind, string>> = {};
   for (const [kind, ids] of Object.entries(entities) as [EntityKind, string[]][]) if (ids[0]) out[kind] = ids[0];
+  return out;
+}
+
+/** The entity kinds a transaction's marker keeps: those a later outcome reaches, and the card (its history). */
+const MARKED_KINDS = new Set<EntityKind>([
+  'card',
+  ...OUTCOME_COUNTERS.map((c) => c.entity),
+  ...DELAYED_COUNTERS.map((c) => c.entity),
+]);
+function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
+  const out: Partial<Record<EntityKind, string>> = {};
+  for (const kind of MARKED_KINDS) if (primary[kind] !== undefined) out[kind] = primary[kind];
   return out;
 }
 
@@ -536,7 +548,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     at: facts.occurredAt,
     ref,
     tail: logTail(facts.amountCents, facts.small),
-    entities: primary,
+    entities: markedIdentities(primary),
     markerTtlMs: MARKER_TTL_MS,
     groups: grouped,
     features,

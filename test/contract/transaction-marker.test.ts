@@ -52,6 +52,7 @@ describe.each(singleAndCluster())('the transaction marker on $name', ({ open }) 
       // (a cluster node keeps a few more bytes a key).
       expect(Number(await redis.call('MEMORY', 'USAGE', plan.marker))).toBeLessThan(450);
       expect(await redis.hget(plan.marker, 'e:c')).toBe(CARD);
+      expect(await redis.hget(plan.marker, 'e:b')).toBeNull(); // no outcome reaches the BIN
       expect(await redis.exists(plan.kept)).toBe(0);
       expect(await redis.get(plan.response)).toBe('{"decision":"approve"}');
       expect(await redis.pttl(plan.marker)).toBeGreaterThan(34 * 86_400_000);
