@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
 import { RESPONSE_GATHER_MS } from './adapters/redis/velocity-store.ts';
+import { MARKER_TTL_MS } from './core/velocity.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -66,6 +67,11 @@ export const configSchema = z.object({
   /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
   LEAKGUARD_RATES: optionalString,
   LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
+  /**
+   * How long a scored transaction's marker is kept (docs/velocity-features.md): outcomes reported
+   * later are unknown. At least two days: longer than a stored response, which a retry must find.
+   */
+  LEAKGUARD_MARKER_RETENTION_DAYS: int(MARKER_TTL_MS / 86_400_000, 2, 400),
   /** One Redis: how long a stored response waits for others to go in its call; 0: only its event-loop turn's. */
   LEAKGUARD_RESPONSE_GATHER_MS: int(RESPONSE_GATHER_MS, 0, 1_000),
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),

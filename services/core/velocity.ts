@@ -341,8 +341,6 @@ export interface CounterPlan {
   kept: string;
   /** The primary identities a later outcome reaches (and the card), kept on the transaction marker. */
   entities: Partial<Record<EntityKind, string>>;
-  /** How long the transaction marker lives: longer than the longest window, so replays never recount. */
-  markerTtlMs: number;
   groups: SlotGroup[];
   /** Feature name of each number of the reading, in order. */
   features: string[];
@@ -372,6 +370,10 @@ export function parseLogMember(member: string): { cents: number; small: boolean 
   return { cents: Number(member.slice(bar + 1, member.length - 2)), small: member.endsWith('|1') };
 }
 
+/**
+ * How long a transaction's marker lives by default (LEAKGUARD_MARKER_RETENTION_DAYS): 35 days, longer
+ * than the longest window, so that replays never recount and outcomes reach its entities that long.
+ */
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
 export const RESPONSE_TTL_MS = 86_400_000;
 const maxOf = (ws: number[]) => Math.max(0, ...ws);
@@ -549,7 +551,6 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     ref,
     tail: logTail(facts.amountCents, facts.small),
     entities: markedIdentities(primary),
-    markerTtlMs: MARKER_TTL_MS,
     groups: grouped,
     features,
     layout: `${DEFINITIONS_TAG}.${features.length}.${grouped.map((g) => g.ops.length).join('-')}.${facts.watchlist?.length ?? 0}.${facts.lists ? facts.lists.negative.length + 1 : 0}`,

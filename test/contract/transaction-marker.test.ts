@@ -59,6 +59,20 @@ describe.each(singleAndCluster())('the transaction marker on $name', ({ open }) 
     });
   });
 
+  it('lives as long as LEAKGUARD_MARKER_RETENTION_DAYS says (the runtime passes it to the store)', async () => {
+    const redis = await open();
+    try {
+      const store = new RedisVelocityStore(redis, { markerTtlMs: 2 * 86_400_000 });
+      const plan = buildCounterPlan(facts(), REDIS_KEYS);
+      await store.recordAndRead(plan);
+      const ttl = await redis.pttl(plan.marker);
+      expect(ttl).toBeGreaterThan(2 * 86_400_000 - 60_000);
+      expect(ttl).toBeLessThanOrEqual(2 * 86_400_000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('keeps the reading for a retry until the response is stored, for a day at most', async () => {
     await withStore(async (store, redis) => {
       const f = facts();

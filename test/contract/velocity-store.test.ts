@@ -41,7 +41,8 @@ function tx(over: Partial<TransactionFacts> & { card?: string } = {}): Transacti
 
 interface Subject {
   name: string;
-  open(): Promise<VelocityStore>;
+  /** markerTtlMs: how long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS); the default unless given. */
+  open(markerTtlMs?: number): Promise<VelocityStore>;
 }
 /** The negative lists of the store last opened (fed by analysts' decisions, read by scoring). */
 let lists: NegativeListStore;
@@ -51,29 +52,29 @@ let cluster: RedisCluster;
 const subjects: Subject[] = [
   {
     name: 'memory',
-    open: async () => {
+    open: async (markerTtlMs) => {
       const memory = new MemoryNegativeListStore();
       lists = memory;
-      return new MemoryVelocityStore({ lists: memory });
+      return new MemoryVelocityStore({ lists: memory, ...(markerTtlMs ? { markerTtlMs } : {}) });
     },
   },
   {
     name: 'redis',
-    open: async () => {
+    open: async (markerTtlMs) => {
       const redis = await whenReady(connectRedis(redisServer.url));
       await redis.flushall();
       lists = new RedisNegativeListStore(redis);
-      return new RedisVelocityStore(redis);
+      return new RedisVelocityStore(redis, markerTtlMs ? { markerTtlMs } : {});
     },
   },
   {
     // Three masters: every slot group in its own script, the claim first (docs/redis-cluster.md).
     name: 'redis cluster',
-    open: async () => {
+    open: async (markerTtlMs) => {
       await cluster.flushAll();
       const redis = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
       lists = new RedisNegativeListStore(redis);
-      return new RedisVelocityStore(redis);
+      return new RedisVelocityStore(redis, markerTtlMs ? { markerTtlMs } : {});
     },
   },
 ];
@@ -287,6 +288,21 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(pending.countedAt).toBe(facts.occurredAt);
     expect(pending.lists).toHaveLength(withLists.lists!.negative.length + 1);
     expect(pending.velocity).toEqual(first.velocity);
+  });
+
+  it("forgets a transaction after its marker's retention: a later outcome is unknown", async () => {
+    const short = await subject.open(300);
+    try {
+      const kept = tx(),
+        forgotten = tx();
+      await short.recordAndRead(buildCounterPlan(forgotten, REDIS_KEYS));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await short.recordAndRead(buildCounterPlan(kept, REDIS_KEYS));
+      expect(await short.recordOutcome('m1', kept.transactionId, 'declined', T0 + 1)).toBe('recorded');
+      expect(await short.recordOutcome('m1', forgotten.transactionId, 'declined', T0 + 1)).toBe('unknown');
+    } finally {
+      await short.close();
+    }
   });
 
   it('feeds declines and chargebacks from outcomes, once per kind, only for known transactions', async () => {

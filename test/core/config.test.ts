@@ -24,6 +24,7 @@ describe('configuration', () => {
       PORT: 8080,
       LEAKGUARD_STATE_DIR: '.leakguard',
       LEAKGUARD_DEADLINE_MS: 50,
+      LEAKGUARD_MARKER_RETENTION_DAYS: 35,
       NODE_ENV: 'development',
     });
     expect(c.REDIS_URL).toBeUndefined();
@@ -36,6 +37,10 @@ describe('configuration', () => {
       'REDIS_URL: must be a redis:// or rediss:// URL',
     );
     expect(message(() => loadConfig({ NODE_ENV: 'staging' }))).toContain('NODE_ENV');
+    // A marker must outlive the stored response (24 h) that a retry replays.
+    expect(message(() => loadConfig({ LEAKGUARD_MARKER_RETENTION_DAYS: '1' }))).toMatch(
+      /LEAKGUARD_MARKER_RETENTION_DAYS: .*2/,
+    );
     expect(message(() => loadConfig({ LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_CARD_KEY_FILE: '/x' }))).toContain(
       'LEAKGUARD_CARD_KEY_FILE',
     );

@@ -11,6 +11,7 @@ import {
   parseLogMember,
   isTransactionMember,
   tagOfInLogMember,
+  MARKER_TTL_MS,
   RESPONSE_TTL_MS,
   type CounterPlan,
   type HitRecord,
@@ -46,8 +47,14 @@ export class MemoryVelocityStore implements VelocityStore {
   private readonly watchlist: MemoryWatchlistStore | undefined;
   private readonly lists: KeyPresence | undefined;
 
-  constructor(options: { now?: () => number; watchlist?: MemoryWatchlistStore; lists?: KeyPresence } = {}) {
+  /** How long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS). */
+  private readonly markerTtlMs: number;
+
+  constructor(
+    options: { now?: () => number; watchlist?: MemoryWatchlistStore; lists?: KeyPresence; markerTtlMs?: number } = {},
+  ) {
     this.db = new SortedSets(options.now ?? Date.now);
+    this.markerTtlMs = options.markerTtlMs ?? MARKER_TTL_MS;
     this.watchlist = options.watchlist;
     this.lists = options.lists;
     this.sweeper = setInterval(() => this.db.sweep(), 60_000).unref();
@@ -78,7 +85,7 @@ export class MemoryVelocityStore implements VelocityStore {
         c: String(Date.now()),
         ...Object.fromEntries(markerEntityValues(plan.entities)),
       });
-      db.expire(plan.marker, plan.markerTtlMs);
+      db.expire(plan.marker, this.markerTtlMs);
     }
 
     const entries = (plan.watch?.slots ?? []).map((slot) => this.watchlist?.lookup(slot) ?? null);

@@ -11,6 +11,7 @@ import {
   outcomePlan,
   markedTransaction,
   tagOfInLogMember,
+  MARKER_TTL_MS,
   RESPONSE_TTL_MS,
   SLOT_DEFINITIONS,
   type CounterPlan,
@@ -120,13 +121,13 @@ function luaDefinitions(): string {
 }
 
 /** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
-function claimArgs(plan: CounterPlan, layout = plan.layout): (string | number)[] {
+function claimArgs(plan: CounterPlan, markerTtlMs: number, layout = plan.layout): (string | number)[] {
   const entities = markerEntityValues(plan.entities);
   return [
     plan.payloadHash,
     plan.at,
     plan.tail,
-    plan.markerTtlMs,
+    markerTtlMs,
     layout,
     Date.now(),
     RESPONSE_TTL_MS,
@@ -143,7 +144,7 @@ function claimArgs(plan: CounterPlan, layout = plan.layout): (string | number)[]
 const packedLayout = (plan: CounterPlan) => `${plan.layout}.p`;
 
 /** score.lua's keys and arguments for a plan (one Redis, one call): text and numbers only, no Buffer, which would switch ioredis to building the whole command as bytes. */
-function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | number)[] } {
+function scoreArguments(plan: CounterPlan, markerTtlMs: number): { keys: string[]; args: (string | number)[] } {
   const keys = [plan.marker, plan.response, plan.kept];
   const slots = plan.watch?.slots ?? [];
   for (const s of slots) keys.push(watchlistBucketKey(s.bucket));
@@ -154,7 +155,7 @@ function scoreArguments(plan: CounterPlan): { keys: string[]; args: (string | nu
     keys,
     args: [
       shape,
-      ...claimArgs(plan, packedLayout(plan)),
+      ...claimArgs(plan, markerTtlMs, packedLayout(plan)),
       plan.ref,
       ...slots.map((s) => s.field.toString('hex')),
       ...values,
@@ -227,8 +228,12 @@ export class RedisVelocityStore implements VelocityStore {
    */
   private readonly responses: TurnBatch<{ plan: CounterPlan; response: string }>;
 
-  constructor(redis: RedisClient, options: { responseGatherMs?: number } = {}) {
+  /** How long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS). */
+  private readonly markerTtlMs: number;
+
+  constructor(redis: RedisClient, options: { responseGatherMs?: number; markerTtlMs?: number } = {}) {
     this.redis = redis;
+    this.markerTtlMs = options.markerTtlMs ?? MARKER_TTL_MS;
     this.responses = new TurnBatch(
       (batch) =>
         this.storeResponse.run(
@@ -282,7 +287,7 @@ export class RedisVelocityStore implements VelocityStore {
 
   /** One Redis: everything in one atomic call (the reply in bytes: the kept reading is packed). */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
-    const { keys, args } = scoreArguments(plan);
+    const { keys, args } = scoreArguments(plan, this.markerTtlMs);
     const reply = (await this.velocity.call(this.redis, 'score', keys, args, { buffers: true })) as (Buffer | null)[];
     return this.answer(plan, reply) ?? { status: 'pending' };
   }
@@ -343,9 +348,12 @@ export class RedisVelocityStore implements VelocityStore {
   private async claimOf(plan: CounterPlan): Promise<{ reading: StoreReading } | Claimed> {
     const slots = plan.watch?.slots ?? [];
     const [claimed, entries] = await Promise.all([
-      this.velocity.call(this.redis, 'claim', [plan.marker, plan.response, plan.kept], claimArgs(plan)) as Promise<
-        (string | null)[]
-      >,
+      this.velocity.call(
+        this.redis,
+        'claim',
+        [plan.marker, plan.response, plan.kept],
+        claimArgs(plan, this.markerTtlMs),
+      ) as Promise<(string | null)[]>,
       Promise.all(
         slots.map((s) =>
           this.redis.hgetBuffer(watchlistBucketKey(s.bucket), s.field).catch((error: unknown) => {
