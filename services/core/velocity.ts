@@ -673,7 +673,6 @@ export interface OutcomePlan {
   labelCap: number;
 }
 
-/** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
 /** The card and time a transaction's marker keeps (its entities, its counting time). */
 export function markedTransaction(
   entities: Partial<Record<EntityKind, string>> | undefined,
@@ -685,6 +684,7 @@ export function markedTransaction(
   return card && Number.isFinite(at) ? { card, at } : undefined;
 }
 
+/** The outcome plan: which outcome sets a reported outcome joins, and which fraud-label logs. */
 export function outcomePlan(
   merchantId: string,
   transactionId: string,
