@@ -14,7 +14,8 @@
 // by ±10 % from run to run (docs/capacity.md).
 // Consumer lag (sum over partitions, sampled every second) is printed over time for each phase,
 // and the CPU each process used per decided transaction (from /proc), with what Redis ran per
-// decision (INFO commandstats, the six commands that took most of its time): where the time goes.
+// decision (INFO commandstats, the six commands that took most of its time): where the time goes;
+// and the Redis memory each phase added per decision (INFO used_memory less the clients' buffers).
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
 // (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_NOOP_ROUNDS (5), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
 // BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/).
@@ -32,7 +33,14 @@ import { RedisApiKeyStore } from '../services/adapters/redis/api-key-store.ts';
 import { createApiKey } from '../services/auth/api-keys.ts';
 import { createLogger } from '../services/logger.ts';
 import { rejectArguments } from '../services/cli/command.ts';
-import { commandsPerTransaction, commandTotals, flaggedPerThousand, median, RESULTS_DIR } from './lib/harness.ts';
+import {
+  commandsPerTransaction,
+  commandTotals,
+  flaggedPerThousand,
+  median,
+  memoryByFamily,
+  RESULTS_DIR,
+} from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
 import { ensureTopics } from '../streams/topics.ts';
@@ -162,6 +170,8 @@ interface PhaseResult {
   maxLag: number;
   finalLag: number;
   undecided: number;
+  /** Redis memory (INFO used_memory less the clients' buffers) the phase added, per decision: markers, responses, counters, flagged queue. */
+  redisBytesPerDecision: number;
 }
 
 async function main(): Promise<void> {
@@ -202,6 +212,12 @@ async function main(): Promise<void> {
     // INFO commandstats before and after each phase: what Redis ran per decision.
     const statsRedis = new Redis(redis.url);
     const commands = async () => commandTotals(await statsRedis.info('commandstats'));
+    // Data only: the clients' buffers (a closed loop's pipelined batches) are not what a rate keeps.
+    const usedMemory = async () => {
+      const info = await statsRedis.info('memory');
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      return field('used_memory') - field('mem_clients_normal');
+    };
     const pop: Population = { cards: cardNumbers(CARDS), merchants };
     const pids: Pids = { proc: [], redis: redisPid, kafka: broker.pid };
 
@@ -376,13 +392,19 @@ async function main(): Promise<void> {
       const decidedBefore = book.decided;
       const c0 = cpuMark(pids);
       const s0 = await commands();
-      const r = await produceAt({ producer, topic: TOPIC, pop, prefix: name.replace(/\W+/g, '-'), book, ...options });
+      const m0 = await usedMemory();
+      // Transaction ids short and unique per phase (p2, p3, ...): a log member is `<merchant>:<id>|...`,
+      // and one longer than 64 bytes (the phase's name made it so) turns every log holding it from a
+      // listpack into a skiplist, four times the memory (docs/velocity-features.md).
+      const prefix = `p${results.length + 2}`;
+      const r = await produceAt({ producer, topic: TOPIC, pop, prefix, book, ...options });
       const sentEnd = Date.now();
       const deadline = Date.now() + 120_000;
       while (book.pending > 0 && Date.now() < deadline) await sleep(20);
       const until = Date.now();
       const c1 = cpuMark(pids);
       const s1 = await commands();
+      const m1 = await usedMemory();
       const lat = book.take().sort((a, b) => a - b);
       const decided = book.decided - decidedBefore;
       const decidedRate = decided / ((until - from) / 1000);
@@ -397,6 +419,7 @@ async function main(): Promise<void> {
         maxLag: Math.max(0, ...lags),
         finalLag: lags[lags.length - 1] ?? 0,
         undecided: book.pending,
+        redisBytesPerDecision: decided > 0 ? (m1 - m0) / decided : 0,
       };
       say(
         `   produced ${r.sent} in ${(r.elapsedMs / 1000).toFixed(1)} s (${Math.round(result.producedRate)}/s); decided ${decided} in ${((until - from) / 1000).toFixed(1)} s (${Math.round(decidedRate)}/s, incl. ${((until - sentEnd) / 1000).toFixed(1)} s after the last send)${book.pending ? `; ${book.pending} NOT decided within 120 s of the last send` : ''}`,
@@ -409,7 +432,9 @@ async function main(): Promise<void> {
       );
       say(`   ${cpuReport(c0, c1, decided)}`);
       if (decided > 0)
-        say(`   Redis per decision (INFO commandstats): ${commandsPerTransaction(s0, s1, decided, 6).join(', ')}`);
+        say(
+          `   Redis per decision (INFO commandstats): ${commandsPerTransaction(s0, s1, decided, 6).join(', ')}; memory +${((m1 - m0) / 1e6).toFixed(1)} MB, ${Math.round(result.redisBytesPerDecision).toLocaleString('en-US')} bytes per decision (INFO used_memory less the clients' buffers: markers, stored responses, counters, flagged decisions)`,
+        );
       results.push(result);
       return result;
     };
@@ -482,6 +507,9 @@ async function main(): Promise<void> {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 6);
     if (top.length) say(`   reasons of the flagged ones: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    say(
+      `Redis memory at the end, by key family (share, mean bytes a key): ${(await memoryByFamily([redis.port])).join(', ')}`,
+    );
     const pauses = lines
       .filter((l) => l.includes('consumption paused'))
       .map((l) => /"reason":"(\w+)"/.exec(l)?.[1] ?? '?');

@@ -610,3 +610,46 @@ export function rerunAgainst<R>(
     return { ref, report: JSON.parse(readFileSync(resultsFile, 'utf8')) as R };
   });
 }
+
+/**
+ * Each key family's share of MEMORY USAGE over every key of the nodes (docs/redis-cluster.md names
+ * them), and its keys' mean size: what sizes the markers and responses per transaction
+ * (docs/capacity.md, "Redis memory").
+ */
+export async function memoryByFamily(ports: number[]): Promise<string[]> {
+  const { Redis } = await import('ioredis');
+  const bytes = new Map<string, number>();
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const port of ports) {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+    await redis.connect();
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'COUNT', 2000);
+        cursor = next;
+        const pipeline = redis.pipeline();
+        for (const key of keys) pipeline.memory('USAGE', key);
+        const sizes = (await pipeline.exec()) ?? [];
+        keys.forEach((key, i) => {
+          const family = /^lg:\{(\w+):.*\}:?([a-z]*)/.exec(key);
+          const name = family ? `${family[1]}:${family[2]}` : key.replace(/\{.*$/, '{…}');
+          const size = Number(sizes[i]?.[1] ?? 0);
+          bytes.set(name, (bytes.get(name) ?? 0) + size);
+          counts.set(name, (counts.get(name) ?? 0) + 1);
+          total += size;
+        });
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(
+      ([name, b]) =>
+        `${name} ${((100 * b) / Math.max(1, total)).toFixed(0)}% (${Math.round(b / counts.get(name)!).toLocaleString('en-US')} B)`,
+    );
+}
