@@ -122,7 +122,7 @@ end
 -- The transaction marker (hash): h payload hash, t counting time (ms), a the log member's tail
 -- (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock
 -- time (ms), e:<kind letter> each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short
--- values keep the hash a compact listpack for its 35 days). The reading kept for a retry until the
+-- values keep the hash a compact listpack for its life). The reading kept for a retry until the
 -- response is stored lives apart, under the kept key (its layout, a newline, the reading), so that
 -- the marker never holds a long value (a hash, once converted to a table, stays one).
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}

@@ -1,5 +1,5 @@
 -- One Redis: a transaction in one atomic call. Claims the marker, reads the watchlist entries,
--- records and reads every slot group, keeps the reading on the marker for a retry.
+-- records and reads every slot group, keeps the reading for a retry (under the kept key).
 -- KEYS[1] marker, KEYS[2] stored response, KEYS[3] kept reading, then the watchlist buckets,
 -- then each group's keys.
 -- ARGV: the groups' shape (see parseGroup), the claim (see claimFrom), the transaction's
