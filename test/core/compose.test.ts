@@ -55,6 +55,9 @@ describe('docker-compose files', () => {
       expect(configSchema.shape.REDIS_CLUSTER_NODES.safeParse(env.REDIS_CLUSTER_NODES).success).toBe(true);
     }
     expect(services['stream-cluster']!.deploy?.replicas).toBe(2);
+    // Every Redis, single or a cluster node, keeps velocity logs compact with ids longer than the default allows.
+    for (const name of ['redis', ...nodes])
+      expect(services[name]!.command!.join(' '), name).toContain('--zset-max-listpack-value 128');
     // The single-Redis services stay outside the profile: `docker compose up` is unchanged.
     expect(services.engine!.profiles).toBeUndefined();
     expect(services.engine!.environment!.REDIS_CLUSTER_NODES).toBeUndefined();
