@@ -22,7 +22,7 @@ import {
   type VelocityStore,
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
-import { keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
+import { keptValue, markerEntities, markerEntityValues, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -122,13 +122,18 @@ function luaDefinitions(): string {
 
 /** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
 function claimArgs(plan: CounterPlan, markerTtlMs: number, layout = plan.layout): (string | number)[] {
-  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, Date.now(), RESPONSE_TTL_MS, 0];
-  // The entity fields and identities, then their count in its place (a loop: this runs per scoring).
-  for (const [kind, field] of MARKER_ENTITY_FIELDS) {
-    const id = plan.entities[kind];
-    if (id !== undefined) args.push(field, id);
-  }
-  args[7] = (args.length - 8) / 2;
+  const entities = markerEntityValues(plan.entities);
+  const args = [
+    plan.payloadHash,
+    plan.at,
+    plan.tail,
+    markerTtlMs,
+    layout,
+    Date.now(),
+    RESPONSE_TTL_MS,
+    entities.length,
+  ];
+  for (const [field, id] of entities) args.push(field, id);
   return args;
 }
 
