@@ -42,14 +42,21 @@ export const MARKER_ENTITY_FIELDS = (Object.entries(KIND_LETTER) as [EntityKind,
   ([kind, letter]) => [kind, `e:${letter}`] as const,
 );
 
-/** A marker's entity fields and values, for the identities a transaction has. */
-export function markerEntityValues(entities: Partial<Record<EntityKind, string>>): [string, string][] {
-  const fields: [string, string][] = [];
+/**
+ * Appends a marker's entity fields and values (field, identity, field, ...) for the identities a
+ * transaction has, and returns how many; in place, because the claim's arguments take them on
+ * every scoring (an array of pairs there cost the engine a tenth of its CPU in bench:cost).
+ */
+export function appendMarkerEntities(entities: Partial<Record<EntityKind, string>>, out: (string | number)[]): number {
+  let count = 0;
   for (const [kind, field] of MARKER_ENTITY_FIELDS) {
     const id = entities[kind];
-    if (id !== undefined) fields.push([field, id]);
+    if (id !== undefined) {
+      out.push(field, id);
+      count++;
+    }
   }
-  return fields;
+  return count;
 }
 
 /** The entities from the values of a marker's entity fields, read in MARKER_ENTITY_FIELDS's order. */

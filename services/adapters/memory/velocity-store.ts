@@ -22,10 +22,10 @@ import {
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
 import {
+  appendMarkerEntities,
   keptReading,
   keptValue,
   markerEntities,
-  markerEntityValues,
   MARKER_ENTITY_FIELDS,
 } from '../../core/store-keys.ts';
 import { REDIS_KEYS } from '../redis/keys.ts';
@@ -78,13 +78,11 @@ export class MemoryVelocityStore implements VelocityStore {
       // Counted, no reading kept: record again (changes nothing already recorded) and read.
       tail = db.hget(plan.marker, 'a') ?? tail;
     } else {
-      db.hset(plan.marker, {
-        h: plan.payloadHash,
-        t: String(t),
-        a: tail,
-        c: String(Date.now()),
-        ...Object.fromEntries(markerEntityValues(plan.entities)),
-      });
+      const entities: string[] = [];
+      appendMarkerEntities(plan.entities, entities);
+      const fields: Record<string, string> = { h: plan.payloadHash, t: String(t), a: tail, c: String(Date.now()) };
+      for (let i = 0; i < entities.length; i += 2) fields[entities[i]!] = entities[i + 1]!;
+      db.hset(plan.marker, fields);
       db.expire(plan.marker, this.markerTtlMs);
     }
 

@@ -22,7 +22,7 @@ import {
   type VelocityStore,
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
-import { keptValue, markerEntities, markerEntityValues, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
+import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -122,18 +122,8 @@ function luaDefinitions(): string {
 
 /** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
 function claimArgs(plan: CounterPlan, markerTtlMs: number, layout = plan.layout): (string | number)[] {
-  const entities = markerEntityValues(plan.entities);
-  const args = [
-    plan.payloadHash,
-    plan.at,
-    plan.tail,
-    markerTtlMs,
-    layout,
-    Date.now(),
-    RESPONSE_TTL_MS,
-    entities.length,
-  ];
-  for (const [field, id] of entities) args.push(field, id);
+  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, Date.now(), RESPONSE_TTL_MS, 0];
+  args[7] = appendMarkerEntities(plan.entities, args); // the count, then the fields and identities
   return args;
 }
 
