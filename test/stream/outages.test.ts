@@ -139,8 +139,10 @@ describe('Kafka broker restarted during a stream', () => {
       // processor committed, and what it said about the broker, its group and its commits.
       const decided = new Set(reader.decisions.map((d) => d.value.transactionId));
       const offsets = (await h.commitProgress().catch(() => ({ text: 'unknown' }))).text;
+      // More decisions published than the reader holds: the reader stalled, not the processor.
+      const published = await h.decisionsPublished().catch(() => 'unknown');
       throw new Error(
-        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets})\n${notableLines(child.lines).join('\n')}`,
+        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets}; decisions published ${published}, read ${reader.decisions.length})\n${notableLines(child.lines).join('\n')}`,
       );
     });
     expect(child.running).toBe(true);

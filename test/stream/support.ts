@@ -158,6 +158,8 @@ export interface Harness {
   reader(): Promise<OutputReader>;
   committedOffsets(): Promise<Map<number, bigint>>;
   endOffsets(): Promise<Map<number, bigint>>;
+  /** How many messages the decisions topic holds (its partitions' end offsets summed): what a reader should find. */
+  decisionsPublished(): Promise<bigint>;
   /** Whether the group committed every partition of the input to its end, and `p: committed/end` per partition. */
   commitProgress(): Promise<{ atEnd: boolean; text: string }>;
   close(): Promise<void>;
@@ -342,6 +344,9 @@ async function buildHarness(
     },
     async endOffsets() {
       return new Map((await admin.fetchTopicOffsets(topics.input)).map((p) => [p.partition, BigInt(p.high)]));
+    },
+    async decisionsPublished() {
+      return (await admin.fetchTopicOffsets(topics.decisions)).reduce((n, p) => n + BigInt(p.high), 0n);
     },
     async commitProgress() {
       const [committed, ends] = await Promise.all([this.committedOffsets(), this.endOffsets()]);
