@@ -128,29 +128,34 @@ describe('Kafka broker restarted during a stream', () => {
     expect(child.running).toBe(true);
     const again = await startKafka({ stateDir });
     expect(again.bootstrap).toBe(broker.bootstrap);
+    // What the topic holds is read by a reader that joins after the restart: the first one is a
+    // kafkajs consumer too, which may crash for good on an error it deems not retriable while
+    // the broker is away (a clean-clone run saw 400 of 1,200 decisions missing from it, with
+    // every input committed), and this test is about the processor, not the test's reader.
+    const after = await h.reader();
 
     await producing.done;
     await waitFor(
       'every input to have a decision',
-      () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+      () => new Set(after.decisions.map((d) => d.value.transactionId)).size >= txs.length,
       120_000,
     ).catch(async (error: Error) => {
       // Where it stopped (a clean-clone run timed out here once): what is missing, how far the
       // processor committed, and what it said about the broker, its group and its commits.
-      const decided = new Set(reader.decisions.map((d) => d.value.transactionId));
+      const decided = new Set(after.decisions.map((d) => d.value.transactionId));
       const offsets = (await h.commitProgress().catch(() => ({ text: 'unknown' }))).text;
       // More decisions published than the reader holds: the reader stalled, not the processor.
       const published = await h.decisionsPublished().catch(() => 'unknown');
       throw new Error(
-        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets}; decisions published ${published}, read ${reader.decisions.length})\n${notableLines(child.lines).join('\n')}`,
+        `${error.message}: ${txs.length - decided.size} of ${txs.length} undecided, processor ${child.running ? 'running' : 'exited'} (committed/end per partition: ${offsets}; decisions published ${published}, read ${after.decisions.length}; the first reader read ${reader.decisions.length}, its crashes: ${JSON.stringify(reader.crashes)})\n${notableLines(child.lines).join('\n')}`,
       );
     });
     expect(child.running).toBe(true);
-    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
-    expect(reader.deadLetters).toEqual([]);
+    expect(new Set(after.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    expect(after.deadLetters).toEqual([]);
     // A decision published twice around the restart is the same decision.
     const first = new Map<string, string>();
-    for (const d of reader.decisions) {
+    for (const d of after.decisions) {
       const summary = JSON.stringify([d.value.score, d.value.decision, d.value.reasons]);
       expect(first.get(d.value.transactionId) ?? summary).toBe(summary);
       first.set(d.value.transactionId, summary);

@@ -389,6 +389,8 @@ export class OutputReader {
   readonly decisions: Output<DecisionMessage>[] = [];
   readonly flagged: Output<DecisionMessage>[] = [];
   readonly deadLetters: Output<DeadLetterMessage>[] = [];
+  /** Crashes of the reader's own consumer, and whether kafkajs restarts it (a test's diagnostics). */
+  readonly crashes: { error: string; restart: boolean }[] = [];
   private readonly seen = new Set<string>();
   private readonly consumer: Consumer;
 
@@ -404,6 +406,9 @@ export class OutputReader {
       sessionTimeout: 10_000,
     });
     const reader = new OutputReader(consumer);
+    consumer.on(consumer.events.CRASH, ({ payload }) =>
+      reader.crashes.push({ error: String(payload.error), restart: payload.restart }),
+    );
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.decisions, topics.flagged, topics.deadLetter], fromBeginning: true });
     await consumer.run({
