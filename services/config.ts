@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
 import { RESPONSE_GATHER_MS } from './adapters/redis/velocity-store.ts';
-import { MARKER_TTL_MS } from './core/velocity.ts';
+import { MARKER_TTL_MS, RESPONSE_TTL_MS } from './core/velocity.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -72,6 +72,12 @@ export const configSchema = z.object({
    * later are unknown. At least two days: longer than a stored response, which a retry must find.
    */
   LEAKGUARD_MARKER_RETENTION_DAYS: int(MARKER_TTL_MS / 86_400_000, 2, 400),
+  /**
+   * How long a scored transaction's response is stored: an identical retry within it gets the same
+   * answer; later, an answer read again from the counters (the transaction still counted once). At
+   * most two days, the shortest a marker may be kept.
+   */
+  LEAKGUARD_RESPONSE_RETENTION_HOURS: int(RESPONSE_TTL_MS / 3_600_000, 1, 48),
   /** One Redis: how long a stored response waits for others to go in its call; 0: only its event-loop turn's. */
   LEAKGUARD_RESPONSE_GATHER_MS: int(RESPONSE_GATHER_MS, 0, 1_000),
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),

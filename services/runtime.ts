@@ -277,10 +277,13 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
   const memoryLists = redis ? undefined : new MemoryNegativeListStore();
   const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
-  const markerTtlMs = config.LEAKGUARD_MARKER_RETENTION_DAYS * 86_400_000;
+  const retention = {
+    markerTtlMs: config.LEAKGUARD_MARKER_RETENTION_DAYS * 86_400_000,
+    responseTtlMs: config.LEAKGUARD_RESPONSE_RETENTION_HOURS * 3_600_000,
+  };
   const store: VelocityStore = redis
-    ? new RedisVelocityStore(redis, { responseGatherMs: config.LEAKGUARD_RESPONSE_GATHER_MS, markerTtlMs })
-    : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists, markerTtlMs });
+    ? new RedisVelocityStore(redis, { responseGatherMs: config.LEAKGUARD_RESPONSE_GATHER_MS, ...retention })
+    : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists, ...retention });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) =>
     logger.warn({ err: error }, 'watchlist registry refresh failed'),

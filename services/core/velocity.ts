@@ -375,7 +375,22 @@ export function parseLogMember(member: string): { cents: number; small: boolean 
  * than the longest window, so that replays never recount and outcomes reach its entities that long.
  */
 export const MARKER_TTL_MS = WINDOWS['30d'] + 5 * 86_400_000;
+/**
+ * How long a stored response lives by default (LEAKGUARD_RESPONSE_RETENTION_HOURS): a day. Within
+ * it an identical retry gets the same answer; after it, an answer read again from the counters,
+ * which still count the transaction once (its marker lives on).
+ */
 export const RESPONSE_TTL_MS = 86_400_000;
+
+/** How long the stores keep a scored transaction's marker and its stored response (and the reading kept until then). */
+export interface Retention {
+  markerTtlMs: number;
+  responseTtlMs: number;
+}
+export const retentionOf = (options: Partial<Retention>): Retention => ({
+  markerTtlMs: options.markerTtlMs ?? MARKER_TTL_MS,
+  responseTtlMs: options.responseTtlMs ?? RESPONSE_TTL_MS,
+});
 const maxOf = (ws: number[]) => Math.max(0, ...ws);
 const ms = (ws: readonly Window[] | undefined) => (ws ?? []).map((w) => WINDOWS[w]);
 

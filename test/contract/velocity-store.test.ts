@@ -17,6 +17,7 @@ import {
   WINDOWS,
   type TransactionFacts,
   type VelocityStore,
+  type Retention,
 } from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
@@ -41,8 +42,8 @@ function tx(over: Partial<TransactionFacts> & { card?: string } = {}): Transacti
 
 interface Subject {
   name: string;
-  /** markerTtlMs: how long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS); the default unless given. */
-  open(markerTtlMs?: number): Promise<VelocityStore>;
+  /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS); the defaults unless given. */
+  open(retention?: Partial<Retention>): Promise<VelocityStore>;
 }
 /** The negative lists of the store last opened (fed by analysts' decisions, read by scoring). */
 let lists: NegativeListStore;
@@ -52,29 +53,29 @@ let cluster: RedisCluster;
 const subjects: Subject[] = [
   {
     name: 'memory',
-    open: async (markerTtlMs) => {
+    open: async (retention = {}) => {
       const memory = new MemoryNegativeListStore();
       lists = memory;
-      return new MemoryVelocityStore({ lists: memory, ...(markerTtlMs ? { markerTtlMs } : {}) });
+      return new MemoryVelocityStore({ lists: memory, ...retention });
     },
   },
   {
     name: 'redis',
-    open: async (markerTtlMs) => {
+    open: async (retention = {}) => {
       const redis = await whenReady(connectRedis(redisServer.url));
       await redis.flushall();
       lists = new RedisNegativeListStore(redis);
-      return new RedisVelocityStore(redis, markerTtlMs ? { markerTtlMs } : {});
+      return new RedisVelocityStore(redis, retention);
     },
   },
   {
     // Three masters: every slot group in its own script, the claim first (docs/redis-cluster.md).
     name: 'redis cluster',
-    open: async (markerTtlMs) => {
+    open: async (retention = {}) => {
       await cluster.flushAll();
       const redis = await whenReady(connectRedis({ clusterNodes: cluster.seeds }));
       lists = new RedisNegativeListStore(redis);
-      return new RedisVelocityStore(redis, markerTtlMs ? { markerTtlMs } : {});
+      return new RedisVelocityStore(redis, retention);
     },
   },
 ];
@@ -291,7 +292,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
   });
 
   it("forgets a transaction after its marker's retention: a later outcome is unknown", async () => {
-    const short = await subject.open(300);
+    const short = await subject.open({ markerTtlMs: 300 });
     try {
       const kept = tx(),
         forgotten = tx();
@@ -300,6 +301,32 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
       await short.recordAndRead(buildCounterPlan(kept, REDIS_KEYS));
       expect(await short.recordOutcome('m1', kept.transactionId, 'declined', T0 + 1)).toBe('recorded');
       expect(await short.recordOutcome('m1', forgotten.transactionId, 'declined', T0 + 1)).toBe('unknown');
+    } finally {
+      await short.close();
+    }
+  });
+
+  it("answers a retry after its stored response's retention from the counters read again at the counting time, without counting it again", async () => {
+    const short = await subject.open({ responseTtlMs: 300 });
+    try {
+      const device = (card: string, occurredAt: number) =>
+        tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });
+      await short.recordAndRead(buildCounterPlan(device('cardA', T0 - 2 * MIN), REDIS_KEYS));
+      const facts = device('cardB', T0 - MIN);
+      const plan = buildCounterPlan(facts, REDIS_KEYS);
+      const first = await short.recordAndRead(plan);
+      await short.saveResponse(plan, '{"decision":"approve"}');
+      expect(await short.recordAndRead(plan)).toEqual({ status: 'replay', storedResponse: '{"decision":"approve"}' });
+      // A later transaction on the device: after the transaction's time, outside its windows.
+      await short.recordAndRead(buildCounterPlan(device('cardC', T0), REDIS_KEYS));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const again = await short.recordAndRead(buildCounterPlan({ ...facts, occurredAt: T0 + 5 * MIN }, REDIS_KEYS));
+      expect(again.status).toBe('pending');
+      expect(again.countedAt).toBe(T0 - MIN);
+      expect(again.velocity).toEqual(first.velocity);
+      // Counted once: the card's next transaction finds it once, and itself.
+      const next = await short.recordAndRead(buildCounterPlan(device('cardB', T0 + MIN), REDIS_KEYS));
+      expect(next.velocity!.card_count_1h).toBe(2);
     } finally {
       await short.close();
     }

@@ -25,6 +25,7 @@ describe('configuration', () => {
       LEAKGUARD_STATE_DIR: '.leakguard',
       LEAKGUARD_DEADLINE_MS: 50,
       LEAKGUARD_MARKER_RETENTION_DAYS: 35,
+      LEAKGUARD_RESPONSE_RETENTION_HOURS: 24,
       NODE_ENV: 'development',
     });
     expect(c.REDIS_URL).toBeUndefined();
@@ -40,6 +41,13 @@ describe('configuration', () => {
     // A marker must outlive the stored response (24 h) that a retry replays.
     expect(message(() => loadConfig({ LEAKGUARD_MARKER_RETENTION_DAYS: '1' }))).toMatch(
       /LEAKGUARD_MARKER_RETENTION_DAYS: .*2/,
+    );
+    // A stored response never outlives the shortest marker (2 days): a retry must find both.
+    expect(message(() => loadConfig({ LEAKGUARD_RESPONSE_RETENTION_HOURS: '49' }))).toMatch(
+      /LEAKGUARD_RESPONSE_RETENTION_HOURS: .*48/,
+    );
+    expect(message(() => loadConfig({ LEAKGUARD_RESPONSE_RETENTION_HOURS: '0' }))).toMatch(
+      /LEAKGUARD_RESPONSE_RETENTION_HOURS: .*1/,
     );
     expect(message(() => loadConfig({ LEAKGUARD_CARD_KEY: 'a'.repeat(64), LEAKGUARD_CARD_KEY_FILE: '/x' }))).toContain(
       'LEAKGUARD_CARD_KEY_FILE',

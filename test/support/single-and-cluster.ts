@@ -5,7 +5,12 @@ import { connectRedis, whenReady, type RedisClient } from '../../services/adapte
 import { RedisCluster } from './redis-cluster.ts';
 import { RedisServer } from './redis-server.ts';
 
-export function singleAndCluster(): { name: string; open: () => Promise<RedisClient> }[] {
+/** `open`: a client of its own; `env`: the settings that point an engine at it (loadConfig). */
+export function singleAndCluster(): {
+  name: string;
+  open: () => Promise<RedisClient>;
+  env: () => Record<string, string>;
+}[] {
   let server: RedisServer;
   let cluster: RedisCluster;
   beforeAll(async () => {
@@ -15,7 +20,11 @@ export function singleAndCluster(): { name: string; open: () => Promise<RedisCli
     await Promise.all([server.stop(), cluster.stop()]);
   });
   return [
-    { name: 'redis', open: () => whenReady(connectRedis(server.url)) },
-    { name: 'redis cluster', open: () => whenReady(connectRedis({ clusterNodes: cluster.seeds })) },
+    { name: 'redis', open: () => whenReady(connectRedis(server.url)), env: () => ({ REDIS_URL: server.url }) },
+    {
+      name: 'redis cluster',
+      open: () => whenReady(connectRedis({ clusterNodes: cluster.seeds })),
+      env: () => ({ REDIS_CLUSTER_NODES: cluster.seeds }),
+    },
   ];
 }

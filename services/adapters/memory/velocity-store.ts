@@ -11,14 +11,14 @@ import {
   parseLogMember,
   isTransactionMember,
   tagOfInLogMember,
-  MARKER_TTL_MS,
-  RESPONSE_TTL_MS,
+  retentionOf,
   type CounterPlan,
   type HitRecord,
   type RawReading,
   type SlotGroup,
   type StoreReading,
   type VelocityStore,
+  type Retention,
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
 import {
@@ -47,14 +47,14 @@ export class MemoryVelocityStore implements VelocityStore {
   private readonly watchlist: MemoryWatchlistStore | undefined;
   private readonly lists: KeyPresence | undefined;
 
-  /** How long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS). */
-  private readonly markerTtlMs: number;
+  /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS). */
+  private readonly retention: Retention;
 
   constructor(
-    options: { now?: () => number; watchlist?: MemoryWatchlistStore; lists?: KeyPresence; markerTtlMs?: number } = {},
+    options: { now?: () => number; watchlist?: MemoryWatchlistStore; lists?: KeyPresence } & Partial<Retention> = {},
   ) {
     this.db = new SortedSets(options.now ?? Date.now);
-    this.markerTtlMs = options.markerTtlMs ?? MARKER_TTL_MS;
+    this.retention = retentionOf(options);
     this.watchlist = options.watchlist;
     this.lists = options.lists;
     this.sweeper = setInterval(() => this.db.sweep(), 60_000).unref();
@@ -83,7 +83,7 @@ export class MemoryVelocityStore implements VelocityStore {
       const fields: Record<string, string> = { h: plan.payloadHash, t: String(t), a: tail, c: String(Date.now()) };
       for (let i = 0; i < entities.length; i += 2) fields[entities[i]!] = entities[i + 1]!;
       db.hset(plan.marker, fields);
-      db.expire(plan.marker, this.markerTtlMs);
+      db.expire(plan.marker, this.retention.markerTtlMs);
     }
 
     const entries = (plan.watch?.slots ?? []).map((slot) => this.watchlist?.lookup(slot) ?? null);
@@ -92,7 +92,7 @@ export class MemoryVelocityStore implements VelocityStore {
       entries: entries.map((e) => e?.toString('hex') ?? ''),
       groups: plan.groups.map((g) => this.runGroup(g, t, logMember(plan.ref, tail), plan.ref, since).map(String)),
     };
-    db.set(plan.kept, keptValue(plan.layout, encodeRawReading(raw)), RESPONSE_TTL_MS);
+    db.set(plan.kept, keptValue(plan.layout, encodeRawReading(raw)), this.retention.responseTtlMs);
     const reading: StoreReading = { status, ...combineReading(plan, raw, t) };
     if (status === 'pending') reading.countedAt = t;
     return reading;
@@ -195,7 +195,7 @@ export class MemoryVelocityStore implements VelocityStore {
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
-    this.db.set(plan.response, response, RESPONSE_TTL_MS);
+    this.db.set(plan.response, response, this.retention.responseTtlMs);
     this.db.del(plan.kept);
     if (hit && this.watchlist && this.db.hsetnx(plan.marker, 'hit', '1')) this.watchlist.recordHit(hit, Date.now());
   }

@@ -11,8 +11,7 @@ import {
   outcomePlan,
   markedTransaction,
   tagOfInLogMember,
-  MARKER_TTL_MS,
-  RESPONSE_TTL_MS,
+  retentionOf,
   SLOT_DEFINITIONS,
   type CounterPlan,
   type HitRecord,
@@ -20,6 +19,7 @@ import {
   type SlotGroup,
   type StoreReading,
   type VelocityStore,
+  type Retention,
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
 import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
@@ -121,8 +121,9 @@ function luaDefinitions(): string {
 }
 
 /** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
-function claimArgs(plan: CounterPlan, markerTtlMs: number, layout = plan.layout): (string | number)[] {
-  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, Date.now(), RESPONSE_TTL_MS, 0];
+function claimArgs(plan: CounterPlan, retention: Retention, layout = plan.layout): (string | number)[] {
+  const { markerTtlMs, responseTtlMs } = retention;
+  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, Date.now(), responseTtlMs, 0];
   args[7] = appendMarkerEntities(plan.entities, args); // the count, then the fields and identities
   return args;
 }
@@ -135,7 +136,7 @@ function claimArgs(plan: CounterPlan, markerTtlMs: number, layout = plan.layout)
 const packedLayout = (plan: CounterPlan) => `${plan.layout}.p`;
 
 /** score.lua's keys and arguments for a plan (one Redis, one call): text and numbers only, no Buffer, which would switch ioredis to building the whole command as bytes. */
-function scoreArguments(plan: CounterPlan, markerTtlMs: number): { keys: string[]; args: (string | number)[] } {
+function scoreArguments(plan: CounterPlan, retention: Retention): { keys: string[]; args: (string | number)[] } {
   const keys = [plan.marker, plan.response, plan.kept];
   const slots = plan.watch?.slots ?? [];
   for (const s of slots) keys.push(watchlistBucketKey(s.bucket));
@@ -146,7 +147,7 @@ function scoreArguments(plan: CounterPlan, markerTtlMs: number): { keys: string[
     keys,
     args: [
       shape,
-      ...claimArgs(plan, markerTtlMs, packedLayout(plan)),
+      ...claimArgs(plan, retention, packedLayout(plan)),
       plan.ref,
       ...slots.map((s) => s.field.toString('hex')),
       ...values,
@@ -219,18 +220,18 @@ export class RedisVelocityStore implements VelocityStore {
    */
   private readonly responses: TurnBatch<{ plan: CounterPlan; response: string }>;
 
-  /** How long a transaction's marker lives (LEAKGUARD_MARKER_RETENTION_DAYS). */
-  private readonly markerTtlMs: number;
+  /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS). */
+  private readonly retention: Retention;
 
-  constructor(redis: RedisClient, options: { responseGatherMs?: number; markerTtlMs?: number } = {}) {
+  constructor(redis: RedisClient, options: { responseGatherMs?: number } & Partial<Retention> = {}) {
     this.redis = redis;
-    this.markerTtlMs = options.markerTtlMs ?? MARKER_TTL_MS;
+    this.retention = retentionOf(options);
     this.responses = new TurnBatch(
       (batch) =>
         this.storeResponse.run(
           this.redis,
           batch.flatMap(({ plan }) => [plan.response, plan.kept]),
-          [RESPONSE_TTL_MS, ...batch.map(({ response }) => response)],
+          [this.retention.responseTtlMs, ...batch.map(({ response }) => response)],
         ),
       RESPONSES_PER_CALL,
       options.responseGatherMs ?? RESPONSE_GATHER_MS,
@@ -278,7 +279,7 @@ export class RedisVelocityStore implements VelocityStore {
 
   /** One Redis: everything in one atomic call (the reply in bytes: the kept reading is packed). */
   private async recordInOneCall(plan: CounterPlan): Promise<StoreReading> {
-    const { keys, args } = scoreArguments(plan, this.markerTtlMs);
+    const { keys, args } = scoreArguments(plan, this.retention);
     const reply = (await this.velocity.call(this.redis, 'score', keys, args, { buffers: true })) as (Buffer | null)[];
     return this.answer(plan, reply) ?? { status: 'pending' };
   }
@@ -343,7 +344,7 @@ export class RedisVelocityStore implements VelocityStore {
         this.redis,
         'claim',
         [plan.marker, plan.response, plan.kept],
-        claimArgs(plan, this.markerTtlMs),
+        claimArgs(plan, this.retention),
       ) as Promise<(string | null)[]>,
       Promise.all(
         slots.map((s) =>
@@ -401,7 +402,7 @@ export class RedisVelocityStore implements VelocityStore {
       plan.kept,
       keptValue(plan.layout, encodeRawReading(raw)),
       'PX',
-      RESPONSE_TTL_MS,
+      this.retention.responseTtlMs,
     ]).catch(() => {});
     const reading: StoreReading = { status, ...combineReading(plan, raw, at) };
     if (status === 'pending') reading.countedAt = at;
@@ -411,7 +412,7 @@ export class RedisVelocityStore implements VelocityStore {
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
     const stored = this.cluster
-      ? this.storeResponse.run(this.redis, [plan.response, plan.kept], [RESPONSE_TTL_MS, response])
+      ? this.storeResponse.run(this.redis, [plan.response, plan.kept], [this.retention.responseTtlMs, response])
       : this.responses.add({ plan, response });
     const recorded = hit && hit.eventSeqs.length > 0 ? this.recordHit(hit) : undefined;
     await Promise.all([stored, recorded]);
