@@ -25,6 +25,7 @@ import type { EntityKind } from '../../core/entities.ts';
 import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
+import { oversizedValues, readCompactLimits, type CompactLimits, type OversizedValue } from './compact-encoding.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
 import { TurnBatch } from './turn-batch.ts';
@@ -56,6 +57,8 @@ const RESPONSES_PER_CALL = 500;
  * arriving before the store's answer is.
  */
 export const RESPONSE_GATHER_MS = 5;
+/** How often the limits of Redis's compact encodings are read again (compact-encoding.ts). */
+const LIMITS_READ_MS = 600_000;
 
 /** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
 const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
@@ -223,9 +226,18 @@ export class RedisVelocityStore implements VelocityStore {
   /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS). */
   private readonly retention: Retention;
 
-  constructor(redis: RedisClient, options: { responseGatherMs?: number } & Partial<Retention> = {}) {
+  /** Told of a transaction whose values Redis will not keep compact (compact-encoding.ts); the limits it is checked against, re-read every LIMITS_READ_MS. */
+  private readonly onOversized: ((found: OversizedValue[]) => void) | undefined;
+  private limits: CompactLimits | undefined;
+  private limitsReadAt = -Infinity;
+
+  constructor(
+    redis: RedisClient,
+    options: { responseGatherMs?: number; onOversized?: (found: OversizedValue[]) => void } & Partial<Retention> = {},
+  ) {
     this.redis = redis;
     this.retention = retentionOf(options);
+    this.onOversized = options.onOversized;
     this.responses = new TurnBatch(
       (batch) =>
         this.storeResponse.run(
@@ -242,6 +254,7 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+    if (this.onOversized) this.checkCompact(plan);
     return this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
   }
 
@@ -252,6 +265,7 @@ export class RedisVelocityStore implements VelocityStore {
    * repeating an earlier one's transaction goes in a later round, after it.
    */
   async recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]> {
+    if (this.onOversized) for (const plan of plans) this.checkCompact(plan);
     const readings: StoreReading[] = new Array(plans.length);
     for (const round of rounds(plans)) {
       const got = this.cluster
@@ -275,6 +289,17 @@ export class RedisVelocityStore implements VelocityStore {
     } finally {
       socket?.uncork();
     }
+  }
+
+  /** Tells onOversized of a plan Redis will not keep compact; reads the limits first, and again now and then (a deployment may raise them). */
+  private checkCompact(plan: CounterPlan): void {
+    const now = Date.now();
+    if (now - this.limitsReadAt >= LIMITS_READ_MS) {
+      this.limitsReadAt = now;
+      void readCompactLimits(this.redis).then((limits) => (this.limits = limits));
+    }
+    const found = this.limits && oversizedValues(this.limits, plan);
+    if (found) this.onOversized!(found);
   }
 
   /** One Redis: everything in one atomic call (the reply in bytes: the kept reading is packed). */

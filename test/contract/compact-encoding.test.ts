@@ -1,0 +1,145 @@
+// Ids too long for Redis's compact encodings, on a real Redis and a real Redis Cluster: a log
+// member over zset-max-listpack-value turns every log it reaches into a skiplist (~4x the memory),
+// which nothing else would show. The engine counts such transactions
+// (leakguard_redis_oversized_values_total) and says so in a warning naming the remedy; with the
+// limit raised, the same ids stay compact and nothing is said.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
+import type { RedisClient } from '../../services/adapters/redis/connection.ts';
+import { isCluster } from '../../services/adapters/redis/connection.ts';
+import { loadConfig } from '../../services/config.ts';
+import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { createLogger } from '../../services/logger.ts';
+import { createRuntime, type Runtime } from '../../services/runtime.ts';
+import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import { singleAndCluster } from '../support/single-and-cluster.ts';
+
+const LONG_MERCHANT = 'merchant-with-a-long-name'; // 25 characters
+const PANS = ['4242424242424242', '4000056655665556', '5555555555554444', '2223003122003222', '4111111111111111'];
+let n = 0;
+/** As long as a UUID and more, with too few digits to look like a card number (the schema refuses those). */
+const longId = () => `txn-${++n}-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee`;
+
+async function setOnMasters(redis: RedisClient, name: string, value: string): Promise<void> {
+  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+  await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', name, value)));
+}
+
+describe.each(singleAndCluster())('ids too long for compact encoding on $name', ({ open, env }) => {
+  const withEngine = async (run: (runtime: Runtime, lines: string[], redis: RedisClient) => Promise<void>) => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lg-compact-'));
+    const lines: string[] = [];
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LEAKGUARD_STATE_DIR: stateDir,
+      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
+      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
+      LOG_LEVEL: 'warn',
+      LEAKGUARD_DEADLINE_MS: '5000',
+      ...env(),
+    });
+    const redis = await open();
+    // Each test from empty stores: a card's log, once a skiplist, stays one.
+    await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((node) => node.flushall()));
+    const runtime = createRuntime(config, createLogger('warn', { write: (line: string) => lines.push(line) }));
+    try {
+      expect(await runtime.waitForStores()).toBe(true);
+      await run(runtime, lines, redis);
+    } finally {
+      redis.disconnect();
+      await runtime.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  };
+  /** Scores one transaction; returns its card log's key. */
+  const score = async (runtime: Runtime, merchantId: string, transactionId: string) => {
+    const result = await runtime.engine.score(
+      merchantId,
+      scoreRequestSchema.parse({
+        transactionId,
+        amount: 25,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: PANS[n++ % PANS.length]!, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      }),
+    );
+    if (result.kind !== 'scored' || !result.evidence) throw new Error(`not scored: ${JSON.stringify(result)}`);
+    return REDIS_KEYS.log('card', result.evidence.card.fingerprint);
+  };
+  const oversized = async (runtime: Runtime, kind: string) =>
+    (await runtime.metrics.redisOversized.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+
+  it('counts and warns of a log member over zset-max-listpack-value (64 by default), whose logs become skiplists', async () => {
+    await withEngine(async (runtime, lines, redis) => {
+      // A 46-character transaction id with a 25-character merchant id: members of ~80 bytes. The limits
+      // are read at the first scoring, and checked from then on.
+      let cardLog = '';
+      await expect
+        .poll(
+          async () => {
+            cardLog = await score(runtime, LONG_MERCHANT, longId());
+            return oversized(runtime, 'log_member');
+          },
+          { timeout: 5_000 },
+        )
+        .toBeGreaterThan(0);
+      expect(await redis.call('OBJECT', 'ENCODING', cardLog)).toBe('skiplist');
+      expect(await oversized(runtime, 'marker_value')).toBe(0);
+      // One warning, however many such transactions (at most one per kind every ten minutes).
+      await score(runtime, LONG_MERCHANT, longId());
+      expect(await oversized(runtime, 'log_member')).toBeGreaterThan(1);
+      const warnings = lines.filter((l) => l.includes('zset-max-listpack-value'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, kind: 'log_member', limit: 64 });
+    });
+  });
+
+  it('says nothing of short ids, whose logs stay listpacks', async () => {
+    await withEngine(async (runtime, lines, redis) => {
+      for (let i = 0; i < 5; i++) {
+        const cardLog = await score(runtime, 'm-short', `order-${++n}`);
+        expect(await redis.call('OBJECT', 'ENCODING', cardLog)).toBe('listpack');
+      }
+      expect(await oversized(runtime, 'log_member')).toBe(0);
+      expect(lines.filter((l) => l.includes('listpack-value'))).toEqual([]);
+    });
+  });
+
+  it("counts a merchant id over hash-max-listpack-value: the markers' values", async () => {
+    await withEngine(async (runtime, _lines, redis) => {
+      await setOnMasters(redis, 'hash-max-listpack-value', '16');
+      try {
+        await expect
+          .poll(
+            async () => {
+              await score(runtime, LONG_MERCHANT, `order-${++n}`);
+              return oversized(runtime, 'marker_value');
+            },
+            { timeout: 5_000 },
+          )
+          .toBeGreaterThan(0);
+      } finally {
+        await setOnMasters(redis, 'hash-max-listpack-value', '64');
+      }
+    });
+  });
+
+  it('says nothing once zset-max-listpack-value is raised: the same ids stay compact', async () => {
+    await withEngine(async (runtime, lines, redis) => {
+      await setOnMasters(redis, 'zset-max-listpack-value', '128');
+      try {
+        for (let i = 0; i < 5; i++) {
+          const cardLog = await score(runtime, LONG_MERCHANT, longId());
+          expect(await redis.call('OBJECT', 'ENCODING', cardLog)).toBe('listpack');
+        }
+        expect(await oversized(runtime, 'log_member')).toBe(0);
+        expect(lines.filter((l) => l.includes('listpack-value'))).toEqual([]);
+      } finally {
+        await setOnMasters(redis, 'zset-max-listpack-value', '64');
+      }
+    });
+  });
+});
