@@ -33,10 +33,9 @@ export class Metrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
-  readonly redisOversized = new Counter({
-    name: 'leakguard_redis_oversized_values_total',
-    help: "Transactions whose ids make a value Redis will not keep compact (a log member over zset-max-listpack-value, a marker's merchant id over hash-max-listpack-value): the structures they reach cost ~4x the memory",
-    labelNames: ['kind'],
+  readonly redisOversizedMembers = new Counter({
+    name: 'leakguard_redis_oversized_log_members_total',
+    help: "Transactions whose ids make a velocity log member longer than Redis's zset-max-listpack-value: every log they reach is a skiplist, ~4x the memory",
     registers: [this.registry],
   });
   // By event only: a merchant label would grow a series per merchant per event (the issuer's hit

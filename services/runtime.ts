@@ -17,7 +17,7 @@ import type { WatchlistStore } from './core/watchlist.ts';
 import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
 import { RedisVelocityStore } from './adapters/redis/velocity-store.ts';
-import type { OversizedKind, OversizedValue } from './adapters/redis/compact-encoding.ts';
+import type { OversizedMember } from './adapters/redis/compact-encoding.ts';
 import { connectRedis, redisTargetOf, whenReady, type RedisClient } from './adapters/redis/connection.ts';
 import { migrateKeyLayout } from './adapters/redis/key-migration.ts';
 import { moveDistinctSetsIntoLogs } from './adapters/redis/velocity-migration.ts';
@@ -196,32 +196,25 @@ function reloadReporter(
   };
 }
 
-/** How often the warning about ids too long for Redis's compact encodings is logged again (per kind). */
+/** How often the warning about ids too long for Redis's compact sorted sets is logged again. */
 const OVERSIZED_WARNING_MS = 600_000;
-const OVERSIZED_REMEDY: Record<OversizedKind, string> = {
-  log_member:
-    "raise Redis's zset-max-listpack-value above it (128 holds a 15-character merchant id with a 64-character transaction id), or shorten the ids",
-  marker_value: "raise Redis's hash-max-listpack-value above it, or shorten the merchant's id",
-};
 
 /**
- * Ids that make Redis convert what they are written to (compact-encoding.ts): counted by kind, and
- * said in a warning that names the remedy, at most every OVERSIZED_WARNING_MS per kind (one per
- * scoring would flood the log: every transaction of such a merchant has them).
+ * Ids that make Redis convert every log they reach to a skiplist (compact-encoding.ts): counted,
+ * and said in a warning that names the remedy at most every OVERSIZED_WARNING_MS (one per scoring
+ * would flood the log: every transaction of such a merchant has them).
  */
-function oversizedReporter(metrics: Metrics, logger: Logger): (found: OversizedValue[]) => void {
-  const warnedAt: Partial<Record<OversizedKind, number>> = {};
-  return (found) => {
-    for (const { kind, bytes, limit } of found) {
-      metrics.redisOversized.inc({ kind });
-      const now = Date.now();
-      if (now - (warnedAt[kind] ?? -Infinity) < OVERSIZED_WARNING_MS) continue;
-      warnedAt[kind] = now;
-      logger.warn(
-        { kind, bytes, limit },
-        `ids make a ${kind === 'log_member' ? 'velocity log member' : "transaction marker's merchant id"} of ${bytes} bytes, over Redis's limit of ${limit} for compact encoding: every structure it is written to stays ~4x larger (docs/velocity-features.md, "The length of ids is memory"); ${OVERSIZED_REMEDY[kind]}`,
-      );
-    }
+function oversizedReporter(metrics: Metrics, logger: Logger): (member: OversizedMember) => void {
+  let warnedAt = -Infinity;
+  return ({ bytes, limit }) => {
+    metrics.redisOversizedMembers.inc();
+    const now = Date.now();
+    if (now - warnedAt < OVERSIZED_WARNING_MS) return;
+    warnedAt = now;
+    logger.warn(
+      { bytes, limit },
+      `merchant and transaction ids make velocity log members of ${bytes} bytes, over Redis's zset-max-listpack-value of ${limit}: every log they reach is a skiplist, ~4x the memory (docs/velocity-features.md, "The length of ids is memory"). Raise zset-max-listpack-value above it in the Redis configuration (128 holds a 15-character merchant id with a 64-character transaction id), or shorten the ids`,
+    );
   };
 }
 

@@ -61,6 +61,7 @@ describe.each(singleAndCluster())('the transaction marker on $name', ({ open, en
       expect(Number(await redis.call('MEMORY', 'USAGE', plan.marker))).toBeLessThan(450);
       expect(await redis.hget(plan.marker, 'e:c')).toBe(CARD);
       expect(await redis.hget(plan.marker, 'e:b')).toBeNull(); // no outcome reaches the BIN
+      expect(await redis.hget(plan.marker, 'e:m')).toBeNull(); // the key holds the merchant's id
       expect(await redis.exists(plan.kept)).toBe(0);
       expect(await redis.get(plan.response)).toBe('{"decision":"approve"}');
       expect(await redis.pttl(plan.marker)).toBeGreaterThan(34 * 86_400_000);

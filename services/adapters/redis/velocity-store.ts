@@ -25,7 +25,7 @@ import type { EntityKind } from '../../core/entities.ts';
 import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
-import { oversizedValues, readCompactLimits, type CompactLimits, type OversizedValue } from './compact-encoding.ts';
+import { oversizedMember, readMemberLimit, type OversizedMember } from './compact-encoding.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
 import { TurnBatch } from './turn-batch.ts';
@@ -57,8 +57,8 @@ const RESPONSES_PER_CALL = 500;
  * arriving before the store's answer is.
  */
 export const RESPONSE_GATHER_MS = 5;
-/** How often the limits of Redis's compact encodings are read again (compact-encoding.ts). */
-const LIMITS_READ_MS = 600_000;
+/** How often Redis's limit on compact sorted-set members is read again (compact-encoding.ts). */
+const MEMBER_LIMIT_READ_MS = 600_000;
 
 /** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
 const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
@@ -226,14 +226,14 @@ export class RedisVelocityStore implements VelocityStore {
   /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS). */
   private readonly retention: Retention;
 
-  /** Told of a transaction whose values Redis will not keep compact (compact-encoding.ts); the limits it is checked against, re-read every LIMITS_READ_MS. */
-  private readonly onOversized: ((found: OversizedValue[]) => void) | undefined;
-  private limits: CompactLimits | undefined;
-  private limitsReadAt = -Infinity;
+  /** Told of a transaction whose log member Redis will not keep compact (compact-encoding.ts); the limit it is checked against, read again every MEMBER_LIMIT_READ_MS. */
+  private readonly onOversized: ((member: OversizedMember) => void) | undefined;
+  private memberLimit: number | undefined;
+  private memberLimitReadAt = -Infinity;
 
   constructor(
     redis: RedisClient,
-    options: { responseGatherMs?: number; onOversized?: (found: OversizedValue[]) => void } & Partial<Retention> = {},
+    options: { responseGatherMs?: number; onOversized?: (member: OversizedMember) => void } & Partial<Retention> = {},
   ) {
     this.redis = redis;
     this.retention = retentionOf(options);
@@ -291,15 +291,15 @@ export class RedisVelocityStore implements VelocityStore {
     }
   }
 
-  /** Tells onOversized of a plan Redis will not keep compact; reads the limits first, and again now and then (a deployment may raise them). */
+  /** Tells onOversized of a plan whose log member Redis will not keep compact; reads the limit first, and again now and then (a deployment may raise it). */
   private checkCompact(plan: CounterPlan): void {
     const now = Date.now();
-    if (now - this.limitsReadAt >= LIMITS_READ_MS) {
-      this.limitsReadAt = now;
-      void readCompactLimits(this.redis).then((limits) => (this.limits = limits));
+    if (now - this.memberLimitReadAt >= MEMBER_LIMIT_READ_MS) {
+      this.memberLimitReadAt = now;
+      void readMemberLimit(this.redis).then((limit) => (this.memberLimit = limit));
     }
-    const found = this.limits && oversizedValues(this.limits, plan);
-    if (found) this.onOversized!(found);
+    const over = this.memberLimit === undefined ? undefined : oversizedMember(this.memberLimit, plan);
+    if (over) this.onOversized!(over);
   }
 
   /** One Redis: everything in one atomic call (the reply in bytes: the kept reading is packed). */
