@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RedisClient } from '../../services/adapters/redis/connection.ts';
+import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -65,6 +65,20 @@ describe.each(singleAndCluster())('the transaction marker on $name', ({ open, en
       expect(await redis.exists(plan.kept)).toBe(0);
       expect(await redis.get(plan.response)).toBe('{"decision":"approve"}');
       expect(await redis.pttl(plan.marker)).toBeGreaterThan(34 * 86_400_000);
+    });
+  });
+
+  it("keeps the claim time only while a cluster's transaction is being recorded: none on one Redis, whose claim and recording are one call", async () => {
+    await withStore(async (store, redis) => {
+      const plan = buildCounterPlan(facts(), REDIS_KEYS);
+      await store.recordAndRead(plan);
+      const claimedAt = await redis.hget(plan.marker, 'c');
+      if (isCluster(redis)) expect(Number(claimedAt)).toBeGreaterThan(Date.now() - 60_000);
+      else expect(claimedAt).toBeNull();
+      await store.saveResponse(plan, '{"decision":"approve"}');
+      expect(await redis.hget(plan.marker, 'c')).toBeNull();
+      expect(await redis.hget(plan.marker, 'h')).toBe('OyxyxUKt04UHoXqAkg0Coq');
+      expect(await redis.call('OBJECT', 'ENCODING', plan.marker)).toBe('listpack');
     });
   });
 

@@ -80,7 +80,8 @@ export class MemoryVelocityStore implements VelocityStore {
     } else {
       const entities: string[] = [];
       appendMarkerEntities(plan.entities, entities);
-      const fields: Record<string, string> = { h: plan.payloadHash, t: String(t), a: tail, c: String(Date.now()) };
+      // No claim time: as on one Redis, a claim and its recording are one step (counters.lua claimFrom).
+      const fields: Record<string, string> = { h: plan.payloadHash, t: String(t), a: tail };
       for (let i = 0; i < entities.length; i += 2) fields[entities[i]!] = entities[i + 1]!;
       db.hset(plan.marker, fields);
       db.expire(plan.marker, this.retention.markerTtlMs);

@@ -106,7 +106,8 @@ local function fromHex(h)
 end
 
 -- The claim's arguments, from argv[i] on: payload hash, counting time (ms), log member's tail,
--- marker TTL (ms), plan layout, wall-clock time (ms), kept reading's TTL (ms), the number of entity
+-- marker TTL (ms), plan layout, claim time (wall clock, ms; '' on one Redis, where a claim and its
+-- recording are one atomic call and no retry can find one in flight), kept reading's TTL (ms), the number of entity
 -- fields n, then n pairs of marker field and identity (velocity-store.ts claimArgs). Times stay as
 -- sent where they are stored (no number formatted back); `at` is also a number, for the windows.
 -- Returns the claim and the index of the argument after it.
@@ -121,7 +122,7 @@ end
 
 -- The transaction marker (hash): h payload hash, t counting time (ms), a the log member's tail
 -- (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock
--- time (ms), e:<kind letter> each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short
+-- time (ms; a cluster's only, until the response is stored: store-response.lua), e:<kind letter> each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short
 -- values keep the hash a compact listpack for its life). The reading kept for a retry until the
 -- response is stored lives apart, under the kept key (its layout, a newline, the reading), so that
 -- the marker never holds a long value (a hash, once converted to a table, stays one).
@@ -146,8 +147,9 @@ local function claimMarker(markerKey, responseKey, keptKey, claim)
     return {'pending', marked[1], false, marked[2] or claim.tail, marked[3] or '0'}
   end
   MARKER_ARGS[1], MARKER_ARGS[2], MARKER_ARGS[3], MARKER_ARGS[4], MARKER_ARGS[5] = markerKey, 'h', claim.hash, 't', claim.atText
-  MARKER_ARGS[6], MARKER_ARGS[7], MARKER_ARGS[8], MARKER_ARGS[9] = 'a', claim.tail, 'c', claim.now
-  local n, argv = 9, claim.argv
+  MARKER_ARGS[6], MARKER_ARGS[7] = 'a', claim.tail
+  local n, argv = 7, claim.argv
+  if claim.now ~= '' then MARKER_ARGS[8], MARKER_ARGS[9], n = 'c', claim.now, 9 end
   for j = claim.entities, claim.entities + 2 * claim.entityCount - 1 do n = n + 1; MARKER_ARGS[n] = argv[j] end
   call('HSET', unpack(MARKER_ARGS, 1, n))
   call('PEXPIRE', markerKey, claim.markerTtl)

@@ -123,10 +123,19 @@ function luaDefinitions(): string {
   return `${shared}local DEF_LIST = {${entries.join(',\n')}}\n`;
 }
 
-/** The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed under. */
-function claimArgs(plan: CounterPlan, retention: Retention, layout = plan.layout): (string | number)[] {
+/**
+ * The claim's arguments, in counters.lua claimFrom's order; `layout`: what a kept reading is filed
+ * under; `claimedAt`: the claim time a cluster's retry reads to know the transaction is being
+ * recorded ('' on one Redis, whose claim and recording are one atomic call: not written).
+ */
+function claimArgs(
+  plan: CounterPlan,
+  retention: Retention,
+  layout: string,
+  claimedAt: number | '',
+): (string | number)[] {
   const { markerTtlMs, responseTtlMs } = retention;
-  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, Date.now(), responseTtlMs, 0];
+  const args = [plan.payloadHash, plan.at, plan.tail, markerTtlMs, layout, claimedAt, responseTtlMs, 0];
   args[7] = appendMarkerEntities(plan.entities, args); // the count, then the fields and identities
   return args;
 }
@@ -150,7 +159,7 @@ function scoreArguments(plan: CounterPlan, retention: Retention): { keys: string
     keys,
     args: [
       shape,
-      ...claimArgs(plan, retention, packedLayout(plan)),
+      ...claimArgs(plan, retention, packedLayout(plan), ''),
       plan.ref,
       ...slots.map((s) => s.field.toString('hex')),
       ...values,
@@ -369,7 +378,7 @@ export class RedisVelocityStore implements VelocityStore {
         this.redis,
         'claim',
         [plan.marker, plan.response, plan.kept],
-        claimArgs(plan, this.retention),
+        claimArgs(plan, this.retention, plan.layout, Date.now()),
       ) as Promise<(string | null)[]>,
       Promise.all(
         slots.map((s) =>
@@ -437,7 +446,11 @@ export class RedisVelocityStore implements VelocityStore {
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
     // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
     const stored = this.cluster
-      ? this.storeResponse.run(this.redis, [plan.response, plan.kept], [this.retention.responseTtlMs, response])
+      ? this.storeResponse.run(
+          this.redis,
+          [plan.response, plan.kept, plan.marker],
+          [this.retention.responseTtlMs, response],
+        )
       : this.responses.add({ plan, response });
     const recorded = hit && hit.eventSeqs.length > 0 ? this.recordHit(hit) : undefined;
     await Promise.all([stored, recorded]);
