@@ -406,11 +406,12 @@ export function primaryIdentities(entities: TransactionFacts['entities']): Parti
  * it (outcomePlan). Kept, it was the one marker value of unbounded length: a merchant id of 15
  * characters or more moved a marker to the next allocation size, 344 → 408 bytes (MEMORY USAGE).
  */
-const MARKED_KINDS = new Set<EntityKind>(
-  ['card' as EntityKind, ...OUTCOME_COUNTERS.map((c) => c.entity), ...DELAYED_COUNTERS.map((c) => c.entity)].filter(
-    (kind) => kind !== 'merchant',
-  ),
-);
+const MARKED_KINDS = new Set<EntityKind>([
+  'card',
+  ...OUTCOME_COUNTERS.map((c) => c.entity),
+  ...DELAYED_COUNTERS.map((c) => c.entity),
+]);
+MARKED_KINDS.delete('merchant');
 function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
   const out: Partial<Record<EntityKind, string>> = {};
   for (const kind of MARKED_KINDS) if (primary[kind] !== undefined) out[kind] = primary[kind];
@@ -714,12 +715,12 @@ export function outcomePlan(
 ): OutcomePlan {
   const ref = `${merchantId}:${transactionId}`;
   // The merchant's identity is its id (the marker does not keep it; an earlier version's did, the same).
-  entities = { ...entities, merchant: merchantId };
+  const identities: Partial<Record<EntityKind, string>> = { ...entities, merchant: merchantId };
   const plan: OutcomePlan = { ref, counted: [], retentionMs: 0, labels: [], labelRetentionMs: 0, labelCap: 0 };
   const counted: CountedOutcome | undefined = COUNTED_OUTCOME[outcome];
   if (counted) {
     for (const c of OUTCOME_COUNTERS) {
-      const id = entities[c.entity];
+      const id = identities[c.entity];
       if (!id || !c.kinds.includes(counted)) continue;
       plan.counted.push(keys.outcomes(c.entity, subIdentity(c.entity, id, ref), counted));
       plan.retentionMs = Math.max(plan.retentionMs, ...ms(c.windows));
@@ -727,7 +728,7 @@ export function outcomePlan(
   }
   if (FRAUD_LABEL_OUTCOMES.includes(outcome)) {
     for (const c of DELAYED_COUNTERS) {
-      const id = entities[c.entity];
+      const id = identities[c.entity];
       if (!id) continue;
       // The sub-identity that logged the transaction (the same choice as buildCounterPlan's).
       plan.labels.push(keys.frauds(c.entity, subIdentity(c.entity, id, ref)));

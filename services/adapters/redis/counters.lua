@@ -107,8 +107,8 @@ end
 
 -- The claim's arguments, from argv[i] on: payload hash, counting time (ms), log member's tail,
 -- marker TTL (ms), plan layout, claim time (wall clock, ms; '' on one Redis, where a claim and its
--- recording are one atomic call and no retry can find one in flight), kept reading's TTL (ms), the number of entity
--- fields n, then n pairs of marker field and identity (velocity-store.ts claimArgs). Times stay as
+-- recording are one atomic call: no retry finds one in flight), kept reading's TTL (ms), the
+-- number of entity fields n, then n pairs of marker field and identity (velocity-store.ts claimArgs). Times stay as
 -- sent where they are stored (no number formatted back); `at` is also a number, for the windows.
 -- Returns the claim and the index of the argument after it.
 local function claimFrom(argv, i)
@@ -122,8 +122,9 @@ end
 
 -- The transaction marker (hash): h payload hash, t counting time (ms), a the log member's tail
 -- (cents|small; core/velocity.ts logMember is the one encoder, mirrored here), c claim wall-clock
--- time (ms; a cluster's only, until the response is stored: store-response.lua), e:<kind letter> each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short
--- values keep the hash a compact listpack for its life). The reading kept for a retry until the
+-- time (ms; on a cluster only, until the response is stored: store-response.lua), e:<kind letter>
+-- each entity's identity (core/store-keys.ts MARKER_ENTITY_FIELDS: short values keep the hash a
+-- compact listpack for its life). The reading kept for a retry until the
 -- response is stored lives apart, under the kept key (its layout, a newline, the reading), so that
 -- the marker never holds a long value (a hash, once converted to a table, stays one).
 -- Returns {'new', t} | {'conflict'} | {'replay', response} | {'pending', t, keptReading}

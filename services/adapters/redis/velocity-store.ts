@@ -444,7 +444,8 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   async saveResponse(plan: CounterPlan, response: string, hit?: HitRecord): Promise<void> {
-    // Retries now replay the response: the reading kept for them can go. Both keys share a slot.
+    // Retries now replay the response: the reading kept for them, and a cluster's claim time, can
+    // go. The transaction's keys share its slot.
     const stored = this.cluster
       ? this.storeResponse.run(
           this.redis,
