@@ -35,7 +35,7 @@ export interface StoreKeys {
 /**
  * The marker's field for each entity's identity (`e:<kind letter>`): one field each, not one JSON of
  * them all, so that every value of a marker stays short and Redis keeps it compact for its life
- * (a listpack while each value is at most `hash-max-listpack-value`, 64 bytes: ~340 bytes a marker
+ * (a listpack while each value is at most `hash-max-listpack-value`, 64 bytes: ~310 bytes a marker
  * instead of ~670 as a hash table). In the order a marker's entity fields are read.
  */
 export const MARKER_ENTITY_FIELDS = (Object.entries(KIND_LETTER) as [EntityKind, string][]).map(
