@@ -33,6 +33,11 @@ export class Metrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
+  readonly redisEvictingNodes = new Gauge({
+    name: 'leakguard_redis_evicting_nodes',
+    help: 'Redis masters whose maxmemory-policy is not noeviction: under memory pressure they drop keys silently (counters read low, a retry can be counted twice). -1: the policy could not be read',
+    registers: [this.registry],
+  });
   readonly redisOversizedMembers = new Counter({
     name: 'leakguard_redis_oversized_log_members_total',
     help: "Transactions whose ids make a velocity log member longer than Redis's zset-max-listpack-value: every log they reach is a skiplist, ~4x the memory",
