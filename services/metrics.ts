@@ -38,6 +38,11 @@ export class Metrics {
     help: 'Redis masters whose maxmemory-policy is not noeviction: under memory pressure they drop keys silently (counters read low, a retry can be counted twice). -1: the policy could not be read',
     registers: [this.registry],
   });
+  readonly redisMemoryUsedRatio = new Gauge({
+    name: 'leakguard_redis_memory_used_ratio',
+    help: 'The fullest Redis master: used_memory over maxmemory (at 1 a noeviction Redis refuses writes and scorings are degraded). -1: unknown, or no master has a maxmemory',
+    registers: [this.registry],
+  });
   readonly redisOversizedMembers = new Counter({
     name: 'leakguard_redis_oversized_log_members_total',
     help: "Transactions whose ids make a velocity log member longer than Redis's zset-max-listpack-value: every log they reach is a skiplist, ~4x the memory",
@@ -144,6 +149,9 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Unknown until read (services/redis-watch.ts), and without a Redis (embedded mode).
+    this.redisEvictingNodes.set(-1);
+    this.redisMemoryUsedRatio.set(-1);
   }
 
   /**

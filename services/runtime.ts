@@ -16,9 +16,9 @@ import { RedisWatchlistStore } from './adapters/redis/watchlist-store.ts';
 import type { WatchlistStore } from './core/watchlist.ts';
 import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
+import { watchRedis } from './redis-watch.ts';
 import { RedisVelocityStore } from './adapters/redis/velocity-store.ts';
 import type { OversizedMember } from './adapters/redis/compact-encoding.ts';
-import { readEvictionPolicies, SAFE_POLICY } from './adapters/redis/eviction-policy.ts';
 import { connectRedis, redisTargetOf, whenReady, type RedisClient } from './adapters/redis/connection.ts';
 import { migrateKeyLayout } from './adapters/redis/key-migration.ts';
 import { moveDistinctSetsIntoLogs } from './adapters/redis/velocity-migration.ts';
@@ -219,35 +219,6 @@ function oversizedReporter(metrics: Metrics, logger: Logger): (member: Oversized
   };
 }
 
-/** How often Redis's eviction policy is read again: a deployment may change it without restarting us. */
-const EVICTION_POLICY_READ_MS = 600_000;
-
-/**
- * Reads every master's maxmemory-policy now and every EVICTION_POLICY_READ_MS (eviction-policy.ts):
- * the count of masters that evict goes to a gauge, and each reading that finds one says so in an
- * error with the remedy. Returns what stops it.
- */
-function watchEvictionPolicy(redis: RedisClient, metrics: Metrics, logger: Logger): () => void {
-  const check = async () => {
-    const policies = await readEvictionPolicies(redis);
-    if (!policies) {
-      metrics.redisEvictingNodes.set(-1);
-      return;
-    }
-    const evicting = policies.filter((p) => p.policy !== SAFE_POLICY);
-    metrics.redisEvictingNodes.set(evicting.length);
-    if (evicting.length > 0)
-      logger.error(
-        { nodes: evicting },
-        `Redis evicts keys under memory pressure (maxmemory-policy ${evicting[0]!.policy} on ${evicting.map((p) => p.node).join(', ')}): counters, transaction markers and stored responses can vanish silently, so velocity reads low and a retry can be counted twice. Set maxmemory-policy ${SAFE_POLICY} (a full Redis then refuses writes and the engine answers degraded, visibly) and size it (docs/capacity.md, "Redis memory")`,
-      );
-  };
-  void check();
-  const timer = setInterval(() => void check(), EVICTION_POLICY_READ_MS);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
 /** LEAKGUARD_MODEL: unset, the starter model the project ships; `off`, none; else the artifact's path. */
 export function modelPathOf(config: Pick<Config, 'LEAKGUARD_MODEL'>): string | undefined {
   const v = config.LEAKGUARD_MODEL;
@@ -400,7 +371,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   let scanTimer: NodeJS.Timeout | undefined;
   /** The background move of old distinct sets (velocity-migration.ts), awaited before closing. */
   let distinctMove: Promise<void> | undefined;
-  let stopEvictionWatch: (() => void) | undefined;
+  let stopRedisWatch: (() => void) | undefined;
   let cases: CaseSystem | undefined;
   let webhooks: WebhookSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
@@ -554,8 +525,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
           () => true,
           () => false,
         ));
-      // Read now and then whether Redis may drop keys; from now on, even if it is not reachable yet.
-      if (redis) stopEvictionWatch ??= watchEvictionPolicy(redis, metrics, logger);
+      // Read now and then whether Redis may drop keys, and how full it is; from now on, even if it is not reachable yet.
+      if (redis) stopRedisWatch ??= watchRedis(redis, metrics, logger);
       // Keys written before the cluster layout (a single Redis only): renamed once, before they are read.
       if (ready && redis) {
         await migrateKeyLayout(redis).then(
@@ -593,7 +564,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     async close() {
       await distinctMove;
-      stopEvictionWatch?.();
+      stopRedisWatch?.();
       stopWatching();
       stopWatchingRates();
       stopWatchingModel?.();

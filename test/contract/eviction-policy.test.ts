@@ -68,7 +68,7 @@ describe.each(singleAndCluster())("Redis's eviction policy on $name", ({ open, e
     });
   });
 
-  it('says nothing under noeviction', async () => {
+  it('says nothing under noeviction (the gauge, -1 until the policy is read, reads 0)', async () => {
     await withEngine('noeviction', async (runtime, lines) => {
       await expect.poll(() => evicting(runtime), { timeout: 5_000 }).toBe(0);
       expect(lines.filter((l) => l.includes('maxmemory-policy'))).toEqual([]);

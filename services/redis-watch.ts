@@ -1,0 +1,60 @@
+// What the engine watches of the Redis it depends on, beside answering: whether it may evict keys
+// (eviction-policy.ts) and how full it is (memory-headroom.ts). Each reading goes to a gauge; what
+// needs a person says so in the log, with the remedy. Read at once, then on an interval: a
+// deployment may change its Redis without restarting the engine.
+import type { RedisClient } from './adapters/redis/connection.ts';
+import { readEvictionPolicies, SAFE_POLICY } from './adapters/redis/eviction-policy.ts';
+import { fullest, readMemory } from './adapters/redis/memory-headroom.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+const EVICTION_POLICY_READ_MS = 600_000;
+const MEMORY_READ_MS = 30_000;
+/** The share of maxmemory above which the log warns (the alert, LeakguardRedisMemoryHigh, says the same after 15 minutes). */
+export const MEMORY_WARNING_RATIO = 0.85;
+/** How often that warning is repeated while it holds. */
+const MEMORY_WARNING_MS = 600_000;
+
+async function checkEvictionPolicy(redis: RedisClient, metrics: Metrics, logger: Logger): Promise<void> {
+  const policies = await readEvictionPolicies(redis);
+  if (!policies) {
+    metrics.redisEvictingNodes.set(-1);
+    return;
+  }
+  const evicting = policies.filter((p) => p.policy !== SAFE_POLICY);
+  metrics.redisEvictingNodes.set(evicting.length);
+  if (evicting.length > 0)
+    logger.error(
+      { nodes: evicting },
+      `Redis evicts keys under memory pressure (maxmemory-policy ${evicting[0]!.policy} on ${evicting.map((p) => p.node).join(', ')}): counters, transaction markers and stored responses can vanish silently, so velocity reads low and a retry can be counted twice. Set maxmemory-policy ${SAFE_POLICY} (a full Redis then refuses writes and the engine answers degraded, visibly) and size it (docs/capacity.md, "Redis memory")`,
+    );
+}
+
+function memoryChecker(redis: RedisClient, metrics: Metrics, logger: Logger): () => Promise<void> {
+  let warnedAt = -Infinity;
+  return async () => {
+    const memory = await readMemory(redis);
+    const top = memory && fullest(memory);
+    // -1: unknown, or no master has a maxmemory (then it grows until the machine's memory runs out).
+    metrics.redisMemoryUsedRatio.set(top ? top.ratio : -1);
+    if (!top || top.ratio <= MEMORY_WARNING_RATIO) return;
+    const now = Date.now();
+    if (now - warnedAt < MEMORY_WARNING_MS) return;
+    warnedAt = now;
+    logger.warn(
+      { node: top.node, used: top.used, max: top.max },
+      `Redis ${top.node} is ${Math.round(top.ratio * 100)} % full (${top.used} of ${top.max} bytes): at maxmemory it refuses writes and scorings are degraded. Add memory or shards, or shorten LEAKGUARD_MARKER_RETENTION_DAYS / LEAKGUARD_RESPONSE_RETENTION_HOURS (docs/capacity.md, "Redis memory")`,
+    );
+  };
+}
+
+/** Starts watching; returns what stops it. */
+export function watchRedis(redis: RedisClient, metrics: Metrics, logger: Logger): () => void {
+  const policy = () => void checkEvictionPolicy(redis, metrics, logger);
+  const memory = memoryChecker(redis, metrics, logger);
+  const timers = [setInterval(policy, EVICTION_POLICY_READ_MS), setInterval(() => void memory(), MEMORY_READ_MS)];
+  for (const timer of timers) timer.unref();
+  policy();
+  void memory();
+  return () => timers.forEach(clearInterval);
+}
