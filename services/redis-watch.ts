@@ -1,7 +1,9 @@
 // What the engine watches of the Redis it depends on, beside answering: whether it may evict keys
-// (eviction-policy.ts) and how full it is (memory-headroom.ts). Each reading goes to a gauge; what
+// (eviction-policy.ts), how full it is (memory-headroom.ts), and ids too long for its compact sorted
+// sets (compact-encoding.ts, checked by the velocity store on each scoring). Each reading goes to a gauge; what
 // needs a person says so in the log, with the remedy. Read at once, then on an interval: a
 // deployment may change its Redis without restarting the engine.
+import type { OversizedMember } from './adapters/redis/compact-encoding.ts';
 import type { RedisClient } from './adapters/redis/connection.ts';
 import { readEvictionPolicies, SAFE_POLICY } from './adapters/redis/eviction-policy.ts';
 import { fullest, readMemory } from './adapters/redis/memory-headroom.ts';
@@ -14,6 +16,17 @@ const MEMORY_READ_MS = 30_000;
 export const MEMORY_WARNING_RATIO = 0.85;
 /** How often that warning is repeated while it holds. */
 const MEMORY_WARNING_MS = 600_000;
+
+/** True at most once every `ms`: a warning that holds is repeated that often, not at every reading or scoring. */
+function atMostEvery(ms: number): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const now = Date.now();
+    if (now - last < ms) return false;
+    last = now;
+    return true;
+  };
+}
 
 async function checkEvictionPolicy(redis: RedisClient, metrics: Metrics, logger: Logger): Promise<void> {
   const policies = await readEvictionPolicies(redis);
@@ -31,16 +44,13 @@ async function checkEvictionPolicy(redis: RedisClient, metrics: Metrics, logger:
 }
 
 function memoryChecker(redis: RedisClient, metrics: Metrics, logger: Logger): () => Promise<void> {
-  let warnedAt = -Infinity;
+  const warnNow = atMostEvery(MEMORY_WARNING_MS);
   return async () => {
     const memory = await readMemory(redis);
     const top = memory && fullest(memory);
     // -1: unknown, or no master has a maxmemory (then it grows until the machine's memory runs out).
     metrics.redisMemoryUsedRatio.set(top ? top.ratio : -1);
-    if (!top || top.ratio <= MEMORY_WARNING_RATIO) return;
-    const now = Date.now();
-    if (now - warnedAt < MEMORY_WARNING_MS) return;
-    warnedAt = now;
+    if (!top || top.ratio <= MEMORY_WARNING_RATIO || !warnNow()) return;
     logger.warn(
       { node: top.node, used: top.used, max: top.max },
       `Redis ${top.node} is ${Math.round(top.ratio * 100)} % full (${top.used} of ${top.max} bytes): at maxmemory it refuses writes and scorings are degraded. Add memory or shards, or shorten LEAKGUARD_MARKER_RETENTION_DAYS / LEAKGUARD_RESPONSE_RETENTION_HOURS (docs/capacity.md, "Redis memory")`,
@@ -57,4 +67,24 @@ export function watchRedis(redis: RedisClient, metrics: Metrics, logger: Logger)
   policy();
   void memory();
   return () => timers.forEach(clearInterval);
+}
+
+/** How often the warning about ids too long for Redis's compact sorted sets is logged again. */
+const OVERSIZED_WARNING_MS = 600_000;
+
+/**
+ * Ids that make Redis convert every log they reach to a skiplist (compact-encoding.ts): counted,
+ * and said in a warning that names the remedy at most every OVERSIZED_WARNING_MS (one per scoring
+ * would flood the log: every transaction of such a merchant has them).
+ */
+export function oversizedReporter(metrics: Metrics, logger: Logger): (member: OversizedMember) => void {
+  const warnNow = atMostEvery(OVERSIZED_WARNING_MS);
+  return ({ bytes, limit }) => {
+    metrics.redisOversizedMembers.inc();
+    if (!warnNow()) return;
+    logger.warn(
+      { bytes, limit },
+      `merchant and transaction ids make velocity log members of ${bytes} bytes, over Redis's zset-max-listpack-value of ${limit}: every log they reach is a skiplist, ~4x the memory (docs/velocity-features.md, "The length of ids is memory"). Raise zset-max-listpack-value above it in the Redis configuration (128 holds a 15-character merchant id with a 64-character transaction id), or shorten the ids`,
+    );
+  };
 }

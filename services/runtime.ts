@@ -16,9 +16,8 @@ import { RedisWatchlistStore } from './adapters/redis/watchlist-store.ts';
 import type { WatchlistStore } from './core/watchlist.ts';
 import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
-import { watchRedis } from './redis-watch.ts';
+import { oversizedReporter, watchRedis } from './redis-watch.ts';
 import { RedisVelocityStore } from './adapters/redis/velocity-store.ts';
-import type { OversizedMember } from './adapters/redis/compact-encoding.ts';
 import { connectRedis, redisTargetOf, whenReady, type RedisClient } from './adapters/redis/connection.ts';
 import { migrateKeyLayout } from './adapters/redis/key-migration.ts';
 import { moveDistinctSetsIntoLogs } from './adapters/redis/velocity-migration.ts';
@@ -194,28 +193,6 @@ function reloadReporter(
     counter.inc({ result: result.ok ? 'ok' : 'refused' });
     if (result.ok) logger.info({ version: result.version }, `${what} loaded`);
     else logger.error({ error: result.error }, `${what} refused; the previous ${what} stays in force`);
-  };
-}
-
-/** How often the warning about ids too long for Redis's compact sorted sets is logged again. */
-const OVERSIZED_WARNING_MS = 600_000;
-
-/**
- * Ids that make Redis convert every log they reach to a skiplist (compact-encoding.ts): counted,
- * and said in a warning that names the remedy at most every OVERSIZED_WARNING_MS (one per scoring
- * would flood the log: every transaction of such a merchant has them).
- */
-function oversizedReporter(metrics: Metrics, logger: Logger): (member: OversizedMember) => void {
-  let warnedAt = -Infinity;
-  return ({ bytes, limit }) => {
-    metrics.redisOversizedMembers.inc();
-    const now = Date.now();
-    if (now - warnedAt < OVERSIZED_WARNING_MS) return;
-    warnedAt = now;
-    logger.warn(
-      { bytes, limit },
-      `merchant and transaction ids make velocity log members of ${bytes} bytes, over Redis's zset-max-listpack-value of ${limit}: every log they reach is a skiplist, ~4x the memory (docs/velocity-features.md, "The length of ids is memory"). Raise zset-max-listpack-value above it in the Redis configuration (128 holds a 15-character merchant id with a 64-character transaction id), or shorten the ids`,
-    );
   };
 }
 

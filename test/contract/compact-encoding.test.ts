@@ -3,18 +3,13 @@
 // which nothing else would show. The engine counts such transactions
 // (leakguard_redis_oversized_log_members_total) and says so in a warning naming the remedy; with
 // the limit raised, the same ids stay compact and nothing is said.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import type { RedisClient } from '../../services/adapters/redis/connection.ts';
 import { isCluster } from '../../services/adapters/redis/connection.ts';
-import { loadConfig } from '../../services/config.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createRuntime, type Runtime } from '../../services/runtime.ts';
-import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import type { Runtime } from '../../services/runtime.ts';
+import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const LONG_MERCHANT = 'merchant-with-a-long-name'; // 25 characters
@@ -30,28 +25,13 @@ async function setOnMasters(redis: RedisClient, name: string, value: string): Pr
 
 describe.each(singleAndCluster())('ids too long for compact sorted sets on $name', ({ open, env }) => {
   const withEngine = async (run: (runtime: Runtime, lines: string[], redis: RedisClient) => Promise<void>) => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lg-compact-'));
-    const lines: string[] = [];
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LEAKGUARD_STATE_DIR: stateDir,
-      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-      LOG_LEVEL: 'warn',
-      LEAKGUARD_DEADLINE_MS: '5000',
-      ...env(),
-    });
     const redis = await open();
-    // Each test from empty stores: a card's log, once a skiplist, stays one.
-    await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((node) => node.flushall()));
-    const runtime = createRuntime(config, createLogger('warn', { write: (line: string) => lines.push(line) }));
     try {
-      expect(await runtime.waitForStores()).toBe(true);
-      await run(runtime, lines, redis);
+      // Each test from empty stores: a card's log, once a skiplist, stays one.
+      await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((node) => node.flushall()));
+      await withRuntime(env(), (runtime, lines) => run(runtime, lines, redis));
     } finally {
       redis.disconnect();
-      await runtime.close();
-      rmSync(stateDir, { recursive: true, force: true });
     }
   };
   /** Scores one transaction; returns its card log's key. */

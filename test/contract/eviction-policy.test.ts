@@ -3,15 +3,10 @@
 // responses silently under memory pressure. The engine reads the policy of every master when it
 // starts (and every ten minutes): leakguard_redis_evicting_nodes counts the masters that evict, and
 // an error names them, the policy and the remedy.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
-import { loadConfig } from '../../services/config.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createRuntime, type Runtime } from '../../services/runtime.ts';
-import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import type { Runtime } from '../../services/runtime.ts';
+import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
@@ -21,30 +16,14 @@ describe.each(singleAndCluster())("Redis's eviction policy on $name", ({ open, e
     policy: string,
     run: (runtime: Runtime, lines: string[], masters: number) => Promise<void>,
   ) => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lg-eviction-'));
-    const lines: string[] = [];
     const redis = await open();
     const nodes = masters(redis);
     await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', 'maxmemory-policy', policy)));
-    const runtime = createRuntime(
-      loadConfig({
-        NODE_ENV: 'test',
-        LEAKGUARD_STATE_DIR: stateDir,
-        LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-        LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-        LOG_LEVEL: 'warn',
-        ...env(),
-      }),
-      createLogger('warn', { write: (line: string) => lines.push(line) }),
-    );
     try {
-      expect(await runtime.waitForStores()).toBe(true);
-      await run(runtime, lines, nodes.length);
+      await withRuntime(env(), (runtime, lines) => run(runtime, lines, nodes.length));
     } finally {
       await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')));
       redis.disconnect();
-      await runtime.close();
-      rmSync(stateDir, { recursive: true, force: true });
     }
   };
   const evicting = async (runtime: Runtime) => (await runtime.metrics.redisEvictingNodes.get()).values[0]?.value;

@@ -2,16 +2,11 @@
 // maxmemory refuses writes and scorings are degraded. The engine reads INFO memory of every master
 // when it starts (and every 30 s): leakguard_redis_memory_used_ratio is the fullest master's share
 // of its maxmemory, -1 when none has one; over 85 % a warning names the master and the remedies.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { fullest } from '../../services/adapters/redis/memory-headroom.ts';
-import { loadConfig } from '../../services/config.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createRuntime, type Runtime } from '../../services/runtime.ts';
-import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import type { Runtime } from '../../services/runtime.ts';
+import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
@@ -24,32 +19,16 @@ describe.each(singleAndCluster())('Redis memory headroom on $name', ({ open, env
     maxOf: (used: number) => number,
     run: (runtime: Runtime, lines: string[]) => Promise<void>,
   ) => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lg-memory-'));
-    const lines: string[] = [];
     const redis = await open();
     const nodes = masters(redis);
     await Promise.all(
       nodes.map(async (node) => node.call('CONFIG', 'SET', 'maxmemory', String(maxOf(await usedMemory(node))))),
     );
-    const runtime = createRuntime(
-      loadConfig({
-        NODE_ENV: 'test',
-        LEAKGUARD_STATE_DIR: stateDir,
-        LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-        LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-        LOG_LEVEL: 'warn',
-        ...env(),
-      }),
-      createLogger('warn', { write: (line: string) => lines.push(line) }),
-    );
     try {
-      expect(await runtime.waitForStores()).toBe(true);
-      await run(runtime, lines);
+      await withRuntime(env(), run);
     } finally {
       await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', 'maxmemory', '0')));
       redis.disconnect();
-      await runtime.close();
-      rmSync(stateDir, { recursive: true, force: true });
     }
   };
   const ratio = async (runtime: Runtime) => (await runtime.metrics.redisMemoryUsedRatio.get()).values[0]?.value;

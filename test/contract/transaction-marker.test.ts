@@ -3,19 +3,13 @@
 // at any real rate (docs/capacity.md). Every value stays short, so that Redis keeps it as a compact
 // listpack; the reading kept for a retry lives under its own key until the response is stored.
 // A marker written by an earlier version (the entities as one JSON field) still serves outcomes.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
-import { loadConfig } from '../../services/config.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createRuntime } from '../../services/runtime.ts';
-import { TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const T0 = Date.parse('2026-11-01T12:00:00Z');
@@ -116,46 +110,33 @@ describe.each(singleAndCluster())('the transaction marker on $name', ({ open, en
   });
 
   it('is kept, with its response, as long as the engine is configured to keep them', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lg-retention-'));
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LEAKGUARD_STATE_DIR: stateDir,
-      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-      LOG_LEVEL: 'silent',
-      LEAKGUARD_DEADLINE_MS: '5000',
-      LEAKGUARD_MARKER_RETENTION_DAYS: '3',
-      LEAKGUARD_RESPONSE_RETENTION_HOURS: '2',
-      ...env(),
-    });
-    const runtime = createRuntime(config, createLogger('silent'));
     const redis = await open();
     try {
-      expect(await runtime.waitForStores()).toBe(true);
-      const transactionId = `retention-${++n}`;
-      const result = await runtime.engine.score(
-        'merchant-50',
-        scoreRequestSchema.parse({
-          transactionId,
-          amount: 25,
-          currency: 'EUR',
-          channel: 'ecommerce',
-          card: { number: '4242424242424242', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
-        }),
-      );
-      expect(result.kind).toBe('scored');
-      const marker = REDIS_KEYS.marker('merchant-50', transactionId);
-      const response = REDIS_KEYS.response('merchant-50', transactionId);
-      await expect.poll(() => redis.exists(response), { timeout: 5_000 }).toBe(1);
-      const [markerTtl, responseTtl] = [await redis.pttl(marker), await redis.pttl(response)];
-      expect(markerTtl).toBeGreaterThan(3 * 86_400_000 - 60_000);
-      expect(markerTtl).toBeLessThanOrEqual(3 * 86_400_000);
-      expect(responseTtl).toBeGreaterThan(2 * 3_600_000 - 60_000);
-      expect(responseTtl).toBeLessThanOrEqual(2 * 3_600_000);
+      const settings = { LEAKGUARD_MARKER_RETENTION_DAYS: '3', LEAKGUARD_RESPONSE_RETENTION_HOURS: '2', ...env() };
+      await withRuntime(settings, async (runtime) => {
+        const transactionId = `retention-${++n}`;
+        const result = await runtime.engine.score(
+          'merchant-50',
+          scoreRequestSchema.parse({
+            transactionId,
+            amount: 25,
+            currency: 'EUR',
+            channel: 'ecommerce',
+            card: { number: '4242424242424242', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+          }),
+        );
+        expect(result.kind).toBe('scored');
+        const marker = REDIS_KEYS.marker('merchant-50', transactionId);
+        const response = REDIS_KEYS.response('merchant-50', transactionId);
+        await expect.poll(() => redis.exists(response), { timeout: 5_000 }).toBe(1);
+        const [markerTtl, responseTtl] = [await redis.pttl(marker), await redis.pttl(response)];
+        expect(markerTtl).toBeGreaterThan(3 * 86_400_000 - 60_000);
+        expect(markerTtl).toBeLessThanOrEqual(3 * 86_400_000);
+        expect(responseTtl).toBeGreaterThan(2 * 3_600_000 - 60_000);
+        expect(responseTtl).toBeLessThanOrEqual(2 * 3_600_000);
+      });
     } finally {
       redis.disconnect();
-      await runtime.close();
-      rmSync(stateDir, { recursive: true, force: true });
     }
   });
 
