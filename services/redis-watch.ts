@@ -1,16 +1,17 @@
 // What the engine watches of the Redis it depends on, beside answering: whether it may evict keys
-// (eviction-policy.ts), how full it is (memory-headroom.ts), and ids too long for its compact sorted
-// sets (compact-encoding.ts, checked by the velocity store on each scoring). Each reading goes to a gauge; what
-// needs a person says so in the log, with the remedy. Read at once, then on an interval: a
-// deployment may change its Redis without restarting the engine.
+// (master-settings.ts), how full it is (memory-headroom.ts), and the longest sorted-set member it
+// keeps compact (compact-encoding.ts: handed to the velocity store, which checks each scoring's ids
+// against it). Each reading goes to a gauge; what needs a person says so in the log, with the
+// remedy. Read at once, then on an interval: a deployment may change its Redis without restarting
+// the engine.
 import type { OversizedMember } from './adapters/redis/compact-encoding.ts';
 import type { RedisClient } from './adapters/redis/connection.ts';
-import { readEvictionPolicies, SAFE_POLICY } from './adapters/redis/eviction-policy.ts';
+import { readMasterSettings, SAFE_POLICY } from './adapters/redis/master-settings.ts';
 import { fullest, readMemory } from './adapters/redis/memory-headroom.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
-const EVICTION_POLICY_READ_MS = 600_000;
+const SETTINGS_READ_MS = 600_000;
 const MEMORY_READ_MS = 30_000;
 /** The share of maxmemory above which the log warns (the alert, LeakguardRedisMemoryHigh, says the same after 15 minutes). */
 export const MEMORY_WARNING_RATIO = 0.85;
@@ -28,13 +29,21 @@ function atMostEvery(ms: number): () => boolean {
   };
 }
 
-async function checkEvictionPolicy(redis: RedisClient, metrics: Metrics, logger: Logger): Promise<void> {
-  const policies = await readEvictionPolicies(redis);
-  if (!policies) {
+/** The eviction policy (gauge, error) and the member limit (to `onMemberLimit`: the smallest master's). */
+async function checkSettings(
+  redis: RedisClient,
+  metrics: Metrics,
+  logger: Logger,
+  onMemberLimit: (limit: number | undefined) => void,
+): Promise<void> {
+  const settings = await readMasterSettings(redis);
+  const limit = settings && Math.min(...settings.map((s) => s.memberLimit));
+  onMemberLimit(limit !== undefined && Number.isFinite(limit) ? limit : undefined);
+  if (!settings) {
     metrics.redisEvictingNodes.set(-1);
     return;
   }
-  const evicting = policies.filter((p) => p.policy !== SAFE_POLICY);
+  const evicting = settings.filter((p) => p.policy !== SAFE_POLICY).map(({ node, policy }) => ({ node, policy }));
   metrics.redisEvictingNodes.set(evicting.length);
   if (evicting.length > 0)
     logger.error(
@@ -58,13 +67,18 @@ function memoryChecker(redis: RedisClient, metrics: Metrics, logger: Logger): ()
   };
 }
 
-/** Starts watching; returns what stops it. */
-export function watchRedis(redis: RedisClient, metrics: Metrics, logger: Logger): () => void {
-  const policy = () => void checkEvictionPolicy(redis, metrics, logger);
+/** Starts watching; `onMemberLimit` receives zset-max-listpack-value at each reading. Returns what stops it. */
+export function watchRedis(
+  redis: RedisClient,
+  metrics: Metrics,
+  logger: Logger,
+  onMemberLimit: (limit: number | undefined) => void,
+): () => void {
+  const settings = () => void checkSettings(redis, metrics, logger, onMemberLimit);
   const memory = memoryChecker(redis, metrics, logger);
-  const timers = [setInterval(policy, EVICTION_POLICY_READ_MS), setInterval(() => void memory(), MEMORY_READ_MS)];
+  const timers = [setInterval(settings, SETTINGS_READ_MS), setInterval(() => void memory(), MEMORY_READ_MS)];
   for (const timer of timers) timer.unref();
-  policy();
+  settings();
   void memory();
   return () => timers.forEach(clearInterval);
 }

@@ -282,13 +282,15 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     markerTtlMs: config.LEAKGUARD_MARKER_RETENTION_DAYS * 86_400_000,
     responseTtlMs: config.LEAKGUARD_RESPONSE_RETENTION_HOURS * 3_600_000,
   };
-  const store: VelocityStore = redis
+  const redisStore = redis
     ? new RedisVelocityStore(redis, {
         responseGatherMs: config.LEAKGUARD_RESPONSE_GATHER_MS,
         ...retention,
         onOversized: oversizedReporter(metrics, logger),
       })
-    : new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists, ...retention });
+    : undefined;
+  const store: VelocityStore =
+    redisStore ?? new MemoryVelocityStore({ watchlist: memoryWatchlist, lists: memoryLists, ...retention });
   const watchlistRegistry = new WatchlistRegistry(watchlist);
   watchlistRegistry.start(config.LEAKGUARD_WATCHLIST_REFRESH_MS, (error) =>
     logger.warn({ err: error }, 'watchlist registry refresh failed'),
@@ -503,7 +505,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
           () => false,
         ));
       // Read now and then whether Redis may drop keys, and how full it is; from now on, even if it is not reachable yet.
-      if (redis) stopRedisWatch ??= watchRedis(redis, metrics, logger);
+      if (redis) stopRedisWatch ??= watchRedis(redis, metrics, logger, (limit) => redisStore?.setMemberLimit(limit));
       // Keys written before the cluster layout (a single Redis only): renamed once, before they are read.
       if (ready && redis) {
         await migrateKeyLayout(redis).then(

@@ -5,8 +5,7 @@
 // the limit raised, the same ids stay compact and nothing is said.
 import { describe, expect, it } from 'vitest';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
-import type { RedisClient } from '../../services/adapters/redis/connection.ts';
-import { isCluster } from '../../services/adapters/redis/connection.ts';
+import { mastersOf, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import type { Runtime } from '../../services/runtime.ts';
 import { withRuntime } from '../support/runtime-on.ts';
@@ -18,19 +17,22 @@ let n = 0;
 /** As long as a UUID and more, with too few digits to look like a card number (the schema refuses those). */
 const longId = () => `txn-${++n}-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee`;
 
-async function setOnMasters(redis: RedisClient, name: string, value: string): Promise<void> {
-  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-  await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', name, value)));
-}
-
 describe.each(singleAndCluster())('ids too long for compact sorted sets on $name', ({ open, env }) => {
-  const withEngine = async (run: (runtime: Runtime, lines: string[], redis: RedisClient) => Promise<void>) => {
+  /** `memberLimit`: zset-max-listpack-value on every master while the engine runs (Redis's default, 64, after). */
+  const withEngine = async (
+    run: (runtime: Runtime, lines: string[], redis: RedisClient) => Promise<void>,
+    memberLimit = '64',
+  ) => {
     const redis = await open();
+    const setLimit = (value: string) =>
+      Promise.all(mastersOf(redis).map((node) => node.call('CONFIG', 'SET', 'zset-max-listpack-value', value)));
     try {
       // Each test from empty stores: a card's log, once a skiplist, stays one.
-      await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((node) => node.flushall()));
+      await Promise.all(mastersOf(redis).map((node) => node.flushall()));
+      await setLimit(memberLimit);
       await withRuntime(env(), (runtime, lines) => run(runtime, lines, redis));
     } finally {
+      await setLimit('64');
       redis.disconnect();
     }
   };
@@ -54,8 +56,8 @@ describe.each(singleAndCluster())('ids too long for compact sorted sets on $name
 
   it('counts and warns of log members over zset-max-listpack-value (64 by default), whose logs become skiplists', async () => {
     await withEngine(async (runtime, lines, redis) => {
-      // A 46-character transaction id with a 25-character merchant id: members of ~80 bytes. The limits
-      // are read at the first scoring, and checked from then on.
+      // A 46-character transaction id with a 25-character merchant id: members of ~80 bytes. The limit
+      // is read when the engine starts (redis-watch.ts), and checked from then on.
       let cardLog = '';
       await expect
         .poll(
@@ -89,17 +91,12 @@ describe.each(singleAndCluster())('ids too long for compact sorted sets on $name
 
   it('says nothing once zset-max-listpack-value is raised: the same ids stay compact', async () => {
     await withEngine(async (runtime, lines, redis) => {
-      await setOnMasters(redis, 'zset-max-listpack-value', '128');
-      try {
-        for (let i = 0; i < 5; i++) {
-          const cardLog = await score(runtime, LONG_MERCHANT, longId());
-          expect(await redis.call('OBJECT', 'ENCODING', cardLog)).toBe('listpack');
-        }
-        expect(await oversized(runtime)).toBe(0);
-        expect(lines.filter((l) => l.includes('listpack-value'))).toEqual([]);
-      } finally {
-        await setOnMasters(redis, 'zset-max-listpack-value', '64');
+      for (let i = 0; i < 5; i++) {
+        const cardLog = await score(runtime, LONG_MERCHANT, longId());
+        expect(await redis.call('OBJECT', 'ENCODING', cardLog)).toBe('listpack');
       }
-    });
+      expect(await oversized(runtime)).toBe(0);
+      expect(lines.filter((l) => l.includes('listpack-value'))).toEqual([]);
+    }, '128');
   });
 });

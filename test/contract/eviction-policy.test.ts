@@ -4,12 +4,10 @@
 // starts (and every ten minutes): leakguard_redis_evicting_nodes counts the masters that evict, and
 // an error names them, the policy and the remedy.
 import { describe, expect, it } from 'vitest';
-import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { mastersOf } from '../../services/adapters/redis/connection.ts';
 import type { Runtime } from '../../services/runtime.ts';
 import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
-
-const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
 
 describe.each(singleAndCluster())("Redis's eviction policy on $name", ({ open, env }) => {
   const withEngine = async (
@@ -17,7 +15,7 @@ describe.each(singleAndCluster())("Redis's eviction policy on $name", ({ open, e
     run: (runtime: Runtime, lines: string[], masters: number) => Promise<void>,
   ) => {
     const redis = await open();
-    const nodes = masters(redis);
+    const nodes = mastersOf(redis);
     await Promise.all(nodes.map((node) => node.call('CONFIG', 'SET', 'maxmemory-policy', policy)));
     try {
       await withRuntime(env(), (runtime, lines) => run(runtime, lines, nodes.length));

@@ -3,14 +3,13 @@
 // when it starts (and every 30 s): leakguard_redis_memory_used_ratio is the fullest master's share
 // of its maxmemory, -1 when none has one; over 85 % a warning names the master and the remedies.
 import { describe, expect, it } from 'vitest';
-import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { mastersOf } from '../../services/adapters/redis/connection.ts';
 import { fullest } from '../../services/adapters/redis/memory-headroom.ts';
 import type { Runtime } from '../../services/runtime.ts';
 import { withRuntime } from '../support/runtime-on.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
-const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
-const usedMemory = async (node: ReturnType<typeof masters>[number]) =>
+const usedMemory = async (node: ReturnType<typeof mastersOf>[number]) =>
   Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))![1]);
 
 describe.each(singleAndCluster())('Redis memory headroom on $name', ({ open, env }) => {
@@ -20,7 +19,7 @@ describe.each(singleAndCluster())('Redis memory headroom on $name', ({ open, env
     run: (runtime: Runtime, lines: string[]) => Promise<void>,
   ) => {
     const redis = await open();
-    const nodes = masters(redis);
+    const nodes = mastersOf(redis);
     await Promise.all(
       nodes.map(async (node) => node.call('CONFIG', 'SET', 'maxmemory', String(maxOf(await usedMemory(node))))),
     );

@@ -2,7 +2,7 @@
 // goes on when Redis lost them (restarted without persistence, FUNCTION FLUSH, a new master):
 // the call that finds one missing loads the library on every master and is answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCluster, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { mastersOf, type RedisClient } from '../../services/adapters/redis/connection.ts';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { buildCounterPlan, type TransactionFacts } from '../../services/core/velocity.ts';
@@ -18,9 +18,8 @@ const facts = (card: string): TransactionFacts => ({
   small: false,
   entities: { card: [card], merchant: ['m1'], bin: ['411111'] },
 });
-const masters = (redis: RedisClient) => (isCluster(redis) ? redis.nodes('master') : [redis]);
 const libraries = async (redis: RedisClient) =>
-  (await Promise.all(masters(redis).map((node) => node.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'leakguard_*'))))
+  (await Promise.all(mastersOf(redis).map((node) => node.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'leakguard_*'))))
     .map((list) => (list as unknown[]).length)
     .reduce((a, b) => a + b, 0);
 
@@ -34,9 +33,9 @@ describe.each(singleAndCluster())('the velocity functions: $name', ({ open }) =>
   it('are loaded on every master, and loaded again where a call finds them missing', async () => {
     const store = new RedisVelocityStore(redis);
     expect((await store.recordAndRead(buildCounterPlan(facts('cardF'), REDIS_KEYS))).velocity!.card_count_1h).toBe(1);
-    expect(await libraries(redis)).toBe(masters(redis).length);
+    expect(await libraries(redis)).toBe(mastersOf(redis).length);
 
-    await Promise.all(masters(redis).map((node) => node.call('FUNCTION', 'FLUSH')));
+    await Promise.all(mastersOf(redis).map((node) => node.call('FUNCTION', 'FLUSH')));
     expect(await libraries(redis)).toBe(0);
     const readings = await store.recordAndReadMany([
       buildCounterPlan(facts('cardF'), REDIS_KEYS),
@@ -46,6 +45,6 @@ describe.each(singleAndCluster())('the velocity functions: $name', ({ open }) =>
       ['new', 2],
       ['new', 3],
     ]);
-    expect(await libraries(redis)).toBe(masters(redis).length);
+    expect(await libraries(redis)).toBe(mastersOf(redis).length);
   });
 });

@@ -4,32 +4,15 @@
 // member holds its merchant's and its own ids (`<merchant>:<transactionId>|<cents>|<small>`): long
 // ids make every card's, device's, IP's, e-mail's and address's log they reach four times larger,
 // which nothing else would show (docs/velocity-features.md, "The length of ids is memory"). The
-// limit is read from Redis; each transaction's member is checked against it (a comparison or two).
+// limit is read from Redis now and then (redis-watch.ts) and handed to the velocity store, which
+// checks each transaction's member against it (a comparison or two).
 // (A marker's values are at most 43 bytes whatever the ids: the merchant's id is not one of them.)
 import type { CounterPlan } from '../../core/velocity.ts';
-import { isCluster, type RedisClient } from './connection.ts';
 
 /** A log member longer than Redis keeps compact: its length in bytes, and the limit it is over. */
 export interface OversizedMember {
   bytes: number;
   limit: number;
-}
-
-/**
- * zset-max-listpack-value, the smallest over the masters (a cluster's nodes may differ); undefined
- * when it cannot be read (CONFIG is often renamed or refused on managed Redis): then nothing is checked.
- */
-export async function readMemberLimit(redis: RedisClient): Promise<number | undefined> {
-  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-  try {
-    const each = await Promise.all(
-      nodes.map(async (node) => Number(((await node.call('CONFIG', 'GET', 'zset-max-listpack-value')) as string[])[1])),
-    );
-    const limit = Math.min(...each);
-    return Number.isFinite(limit) ? limit : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The transaction's log member (`<merchant>:<transactionId>|<tail>`) when it is over `limit` bytes. */

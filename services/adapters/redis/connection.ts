@@ -17,6 +17,12 @@ export function isCluster(client: RedisClient): client is Cluster {
   return (client as Cluster).isCluster === true;
 }
 
+/** The masters: a cluster's (none until it has connected), or the single Redis itself. */
+export const mastersOf = (client: RedisClient): Redis[] => (isCluster(client) ? client.nodes('master') : [client]);
+
+/** A node's host:port, for logs. */
+export const nodeName = (node: Redis) => `${node.options.host ?? 'localhost'}:${node.options.port ?? 6379}`;
+
 /** The Redis the configuration names, if any (config.ts refuses both at once). */
 export function redisTargetOf(config: {
   REDIS_URL?: string | undefined;

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'ioredis';
-import { isCluster, type RedisClient } from './connection.ts';
+import { isCluster, mastersOf, type RedisClient } from './connection.ts';
 
 export type ScriptArg = string | number | Buffer;
 
@@ -153,8 +153,7 @@ export class LuaLibrary {
   load(redis: RedisClient): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-        await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.code)));
+        await Promise.all(mastersOf(redis).map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.code)));
       } finally {
         this.loading = undefined;
       }

@@ -1,8 +1,8 @@
 // Redis memory is what a deployment runs out of first (docs/capacity.md, "Redis memory"). Under
-// maxmemory-policy noeviction (eviction-policy.ts) a master that reaches its maxmemory refuses
+// maxmemory-policy noeviction (master-settings.ts) a master that reaches its maxmemory refuses
 // writes, and every scoring touching it is then degraded. How full each master is, from INFO
 // memory (which managed services answer, unlike CONFIG), is what warns before that.
-import { isCluster, type RedisClient } from './connection.ts';
+import { mastersOf, nodeName, type RedisClient } from './connection.ts';
 
 export interface NodeMemory {
   /** host:port of the master. */
@@ -16,14 +16,14 @@ const field = (info: string, name: string) => Number(new RegExp(`^${name}:(\\d+)
 
 /** Each master's memory; undefined when it cannot be read (or a cluster is not connected yet). */
 export async function readMemory(redis: RedisClient): Promise<NodeMemory[] | undefined> {
-  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-  if (nodes.length === 0) return undefined;
+  const masters = mastersOf(redis);
+  if (masters.length === 0) return undefined;
   try {
     const each = await Promise.all(
-      nodes.map(async (node) => {
+      masters.map(async (node) => {
         const info = await node.info('memory');
         return {
-          node: `${node.options.host ?? 'localhost'}:${node.options.port ?? 6379}`,
+          node: nodeName(node),
           used: field(info, 'used_memory'),
           max: field(info, 'maxmemory'),
         };

@@ -13,7 +13,7 @@
 // - Cost: one SCAN of the keyspace per master, one script per old set. Engines run it in the
 //   background once they are ready: scoring does not wait for it.
 import { DISTINCT_COUNTERS, inLogTag, sharesLog } from '../../core/velocity.ts';
-import { isCluster, type RedisClient } from './connection.ts';
+import { mastersOf, type RedisClient } from './connection.ts';
 import { REDIS_KEYS } from './keys.ts';
 import { LuaScript } from './lua.ts';
 
@@ -74,8 +74,7 @@ export async function moveDistinctSetsIntoLogs(
       result.members += members;
     }
   };
-  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-  for (const node of nodes)
+  for (const node of mastersOf(redis))
     for (const match of MATCHES) {
       let cursor = '0';
       do {

@@ -25,7 +25,7 @@ import type { EntityKind } from '../../core/entities.ts';
 import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
 import type { Redis } from 'ioredis';
-import { oversizedMember, readMemberLimit, type OversizedMember } from './compact-encoding.ts';
+import { oversizedMember, type OversizedMember } from './compact-encoding.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
 import { TurnBatch } from './turn-batch.ts';
@@ -57,8 +57,6 @@ const RESPONSES_PER_CALL = 500;
  * arriving before the store's answer is.
  */
 export const RESPONSE_GATHER_MS = 5;
-/** How often Redis's limit on compact sorted-set members is read again (compact-encoding.ts). */
-const MEMBER_LIMIT_READ_MS = 600_000;
 
 /** Each definition's index in the library's DEF_LIST (luaDefinitions), as the shape writes it. */
 const DEF_INDEX = new Map(Object.keys(SLOT_DEFINITIONS).map((name, i) => [name, String(i)]));
@@ -235,10 +233,9 @@ export class RedisVelocityStore implements VelocityStore {
   /** How long a transaction's marker and its stored response live (LEAKGUARD_MARKER_RETENTION_DAYS, LEAKGUARD_RESPONSE_RETENTION_HOURS). */
   private readonly retention: Retention;
 
-  /** Told of a transaction whose log member Redis will not keep compact (compact-encoding.ts); the limit it is checked against, read again every MEMBER_LIMIT_READ_MS. */
+  /** Told of a transaction whose log member Redis will not keep compact (compact-encoding.ts), once the limit is known (setMemberLimit). */
   private readonly onOversized: ((member: OversizedMember) => void) | undefined;
   private memberLimit: number | undefined;
-  private memberLimitReadAt = -Infinity;
 
   constructor(
     redis: RedisClient,
@@ -263,7 +260,7 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   recordAndRead(plan: CounterPlan): Promise<StoreReading> {
-    if (this.onOversized) this.checkCompact(plan);
+    if (this.memberLimit !== undefined) this.checkCompact(plan, this.memberLimit);
     return this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
   }
 
@@ -274,7 +271,8 @@ export class RedisVelocityStore implements VelocityStore {
    * repeating an earlier one's transaction goes in a later round, after it.
    */
   async recordAndReadMany(plans: readonly CounterPlan[]): Promise<StoreReading[]> {
-    if (this.onOversized) for (const plan of plans) this.checkCompact(plan);
+    const limit = this.memberLimit;
+    if (limit !== undefined) for (const plan of plans) this.checkCompact(plan, limit);
     const readings: StoreReading[] = new Array(plans.length);
     for (const round of rounds(plans)) {
       const got = this.cluster
@@ -300,14 +298,16 @@ export class RedisVelocityStore implements VelocityStore {
     }
   }
 
-  /** Tells onOversized of a plan whose log member Redis will not keep compact; reads the limit first, and again now and then (a deployment may raise it). */
-  private checkCompact(plan: CounterPlan): void {
-    const now = Date.now();
-    if (now - this.memberLimitReadAt >= MEMBER_LIMIT_READ_MS) {
-      this.memberLimitReadAt = now;
-      void readMemberLimit(this.redis).then((limit) => (this.memberLimit = limit));
-    }
-    const over = this.memberLimit === undefined ? undefined : oversizedMember(this.memberLimit, plan);
+  /**
+   * Redis's zset-max-listpack-value, read by whoever watches Redis (redis-watch.ts; undefined when it
+   * cannot be read): from then on each plan's log member is checked against it, and onOversized told.
+   */
+  setMemberLimit(limit: number | undefined): void {
+    this.memberLimit = this.onOversized ? limit : undefined;
+  }
+
+  private checkCompact(plan: CounterPlan, limit: number): void {
+    const over = oversizedMember(limit, plan);
     if (over) this.onOversized!(over);
   }
 
