@@ -58,6 +58,13 @@ describe('docker-compose files', () => {
     // Every Redis, single or a cluster node, keeps velocity logs compact with ids longer than the default allows.
     for (const name of ['redis', ...nodes])
       expect(services[name]!.command!.join(' '), name).toContain('--zset-max-listpack-value 128');
+    // ... and is bounded without evicting: full, it refuses writes (degraded answers, not lost counters),
+    // and the engine's memory gauge has a maxmemory to measure against.
+    for (const name of ['redis', ...nodes]) {
+      const command = services[name]!.command!.join(' ');
+      expect(command, name).toMatch(/--maxmemory \$\{LEAKGUARD_REDIS_MAXMEMORY:-\d+gb\}/);
+      expect(command, name).toContain('--maxmemory-policy noeviction');
+    }
     // The single-Redis services stay outside the profile: `docker compose up` is unchanged.
     expect(services.engine!.profiles).toBeUndefined();
     expect(services.engine!.environment!.REDIS_CLUSTER_NODES).toBeUndefined();
