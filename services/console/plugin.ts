@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { issueLines } from '../core/errors.ts';
+import { unavailableDetail } from '../adapters/store-unavailable.ts';
 import { errorAnswer, logFault, type ErrorAnswer } from '../http/errors.ts';
 import { ASSETS } from './assets.ts';
 import { adminRoutes } from './plugins/admin.ts';
@@ -39,6 +40,8 @@ function errorMessage(error: unknown, a: ErrorAnswer): string {
       return 'Request too large.';
     case 'UNSUPPORTED_MEDIA_TYPE':
       return 'Unsupported content type.';
+    case 'UNAVAILABLE':
+      return 'A store is unavailable for a moment: try again shortly.';
     default:
       return a.fault ? 'Internal error.' : 'Bad request.';
   }
@@ -64,6 +67,13 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions &
   app.setErrorHandler((error, request, reply) => {
     const a = errorAnswer(error);
     if (a.fault) logFault(request, error, 'console error');
+    if (a.unavailable) {
+      request.log.warn(
+        { store: a.unavailable, error: unavailableDetail(error) },
+        `${a.unavailable} unavailable: console answered 503`,
+      );
+      for (const [name, value] of Object.entries(a.headers)) reply.header(name, value);
+    }
     return showError(request, reply, a.status, errorMessage(error, a));
   });
   app.setNotFoundHandler((request, reply) => refuse(request, reply, 'NOT_FOUND', 'No such page.'));

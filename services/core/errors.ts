@@ -75,7 +75,7 @@ export const ERROR_CODES = {
     meaning: 'too many failed authentications from this address',
   },
   INTERNAL: { status: 500, meaning: 'a fault on our side; logged with its stack under the request id' },
-  UNAVAILABLE: { status: 503, meaning: 'a store is not reachable (yet): retry' },
+  UNAVAILABLE: { status: 503, meaning: 'a store is not reachable (yet), full or failing over: retry' },
   AUTH_UNAVAILABLE: { status: 503, meaning: 'the API key store is unreachable for an uncached key: retry' },
   CONFIG_INVALID: { status: 500, meaning: 'the configuration is invalid: the process does not start' },
   KEY_REQUEST_INVALID: { status: 400, meaning: 'an API key request (CLI) is inconsistent' },

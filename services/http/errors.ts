@@ -18,6 +18,7 @@ import {
   type LeakguardErrorOptions,
 } from '../core/errors.ts';
 import { scrubCardNumbers } from '../core/scrub.ts';
+import { unavailableDetail, unavailableStore, type UnavailableStore } from '../adapters/store-unavailable.ts';
 import { UploadRefused } from '../watchlist/upload.ts';
 
 export type { ErrorBody };
@@ -43,6 +44,8 @@ export interface ErrorAnswer {
   headers: Record<string, string>;
   /** A fault rather than a refusal: logged with its stack, answered without a word about it. */
   fault: boolean;
+  /** A store that could not serve (down, full, failing over): answered 503, logged as a warning. */
+  unavailable?: UnavailableStore;
 }
 
 const answer = (
@@ -58,6 +61,8 @@ const answer = (
 });
 
 const INTERNAL: Omit<ErrorAnswer, 'fault'> = answer('INTERNAL', 'internal error');
+/** When to retry a request a store could not serve: a Redis failover takes seconds. */
+const RETRY_AFTER_SECONDS = 1;
 
 /** Fastify's own refusals, by their code. */
 const BY_FASTIFY_CODE: Record<string, ErrorAnswer> = {
@@ -117,6 +122,14 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   // Drain nothing more of a refused card list: the connection is closed after the answer.
   if (error instanceof UploadRefused)
     return answer(error.code, error.message, { status: error.status, headers: { connection: 'close' } });
+  // Redis down, full or failing over, PostgreSQL unreachable: nothing wrong with the request, which
+  // succeeds again once the store is back (what was stored before stays: re-sending is idempotent).
+  const store = unavailableStore(error);
+  if (store)
+    return {
+      ...answer('UNAVAILABLE', 'store unavailable: retry', { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } }),
+      unavailable: store,
+    };
   if (error instanceof LeakguardError) {
     if (error.status >= 500) return { ...INTERNAL, fault: true };
     return answer(error.code, scrubCardNumbers(error.message), { status: error.status, details: error.details });
@@ -198,6 +211,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return notFound(request, reply);
     const a = errorAnswer(error);
     if (a.fault) logFault(request, error, 'unhandled error');
+    if (a.unavailable) {
+      request.log.warn(
+        { store: a.unavailable, error: unavailableDetail(error) },
+        `${a.unavailable} unavailable: answered 503, retry`,
+      );
+      // A body not read to its end (an upload cut short) is not read on: the connection closes after the answer.
+      if (!request.raw.complete) a.headers = { ...a.headers, connection: 'close' };
+    }
     return sendError(reply, a);
   });
   app.setNotFoundHandler(notFound);

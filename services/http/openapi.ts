@@ -61,7 +61,8 @@ const ERRORS: Record<number, { description: string; example: ErrorBody }> = {
     example: { error: 'rate limit exceeded: slow down and retry later', code: 'RATE_LIMITED' },
   },
   503: {
-    description: 'A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After)',
+    description:
+      'A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After)',
     example: { error: 'authentication temporarily unavailable: retry', code: 'AUTH_UNAVAILABLE' },
   },
 };

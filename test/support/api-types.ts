@@ -1862,7 +1862,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -1979,7 +1979,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2162,7 +2162,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2254,7 +2254,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2412,7 +2412,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2499,7 +2499,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2652,7 +2652,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2841,7 +2841,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3011,7 +3011,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3257,7 +3257,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3433,7 +3433,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3640,7 +3640,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3846,7 +3846,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4052,7 +4052,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4212,7 +4212,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4308,7 +4308,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4467,7 +4467,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4668,7 +4668,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4885,7 +4885,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5065,7 +5065,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5188,7 +5188,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5359,7 +5359,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5503,7 +5503,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5672,7 +5672,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5853,7 +5853,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -6054,7 +6054,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A store is not reachable: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
       503: {
         headers: {
           [name: string]: unknown;

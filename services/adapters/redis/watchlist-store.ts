@@ -148,11 +148,16 @@ export class RedisWatchlistStore implements WatchlistStore {
   }
 
   async eventStatistics(seq: number): Promise<EventStatistics> {
-    const [[, stats], [, merchants]] = (await this.redis
-      .multi()
+    // A pipeline, not MULTI: a full Redis refuses every command queued in a MULTI, reads included,
+    // and an issuer should still see its events while it is full. One slot ({w}): one node.
+    const replies = (await this.redis
+      .pipeline()
       .hmget(K.event(seq), 'listed', 'removed', 'hits', 'lastHit')
       .scard(K.eventMerchants(seq))
-      .exec()) as [[null, (string | null)[]], [null, number]];
+      .exec()) as [[Error | null, (string | null)[]], [Error | null, number]];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    const [[, stats], [, merchants]] = replies;
     const [listed, removed, hits, lastHit] = stats;
     return {
       cardsListed: Number(listed ?? 0),

@@ -1,0 +1,66 @@
+// Which driver errors mean "the store cannot serve now, retry" rather than a fault of ours: Redis
+// down, full (maxmemory under noeviction), loading, failing over or read-only; PostgreSQL not
+// reachable. The doors answer them 503 UNAVAILABLE with Retry-After (services/http/errors.ts), not
+// 500: nothing is wrong with the request, and the same request succeeds once the store is back.
+import { scrubCardNumbers } from '../core/scrub.ts';
+import { isConnectionError } from './postgres/sql-client.ts';
+
+export type UnavailableStore = 'redis' | 'postgres';
+
+/**
+ * Redis's own refusals of a command it would run later (the error reply's first word): full
+ * (OOM), loading its data, a replica read-only or its master down, the cluster down or
+ * resharding, a script running too long, too few replicas, a failed background save.
+ */
+const REDIS_REFUSALS = /^(OOM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF) /;
+/** What ioredis rejects a command with when it has no connection to send it on. */
+const REDIS_NOT_CONNECTED =
+  /^(Connection is closed\.|Stream isn't writeable|Cluster isn't ready|Cluster is disconnect|None of startup nodes is available|Failed to refresh slots cache|Too many Cluster redirections|Node is disconnected|Ready check failed|Reached the max retries per request limit)/;
+/** ioredis's error classes (redis-errors), by name: the package's classes are not exported for instanceof. */
+const REDIS_ERROR_NAMES = new Set(['ReplyError', 'AbortError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const SOCKET_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/;
+
+interface DriverError {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  command?: unknown;
+  previousErrors?: unknown;
+}
+
+function isRedisUnavailable(e: DriverError): boolean {
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (REDIS_NOT_CONNECTED.test(message)) return true;
+  if (!REDIS_ERROR_NAMES.has(String(e.name))) return false;
+  if (REDIS_REFUSALS.test(message) || e.name !== 'ReplyError') return true;
+  // A MULTI refused as a whole because a queued command was (OOM, say): unavailable if every one was.
+  if (message.startsWith('EXECABORT') && Array.isArray(e.previousErrors) && e.previousErrors.length > 0)
+    return e.previousErrors.every((p: unknown) => isRedisUnavailable((p ?? {}) as DriverError));
+  return false;
+}
+
+/** The store an error says is unavailable, or undefined when it is anything else (a fault: 500). */
+export function unavailableStore(error: unknown): UnavailableStore | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  const e = error as DriverError;
+  if (isRedisUnavailable(e)) return 'redis';
+  // A command ioredis sent (it names it) that failed on its socket.
+  if (e.command !== undefined && typeof e.code === 'string' && SOCKET_CODES.test(e.code)) return 'redis';
+  if (isConnectionError(error)) return 'postgres';
+  return undefined;
+}
+
+/**
+ * What a log says of such an error: its type, message and the command's name, not the driver's
+ * whole error (a Redis error carries the command's arguments: a script's source, its keys).
+ */
+export function unavailableDetail(error: unknown): { type: string; message: string; command?: string } {
+  const e = (error ?? {}) as DriverError & { command?: { name?: unknown } };
+  const command =
+    typeof e.command === 'object' && e.command && typeof e.command.name === 'string' ? e.command.name : undefined;
+  return {
+    type: typeof e.name === 'string' ? e.name : 'Error',
+    message: scrubCardNumbers(typeof e.message === 'string' ? e.message : String(error)),
+    ...(command ? { command } : {}),
+  };
+}

@@ -1,0 +1,219 @@
+// A store that cannot serve is not a fault of ours: Redis full (maxmemory under noeviction), Redis
+// down, PostgreSQL down. Every door answers 503 UNAVAILABLE with Retry-After (not 500 INTERNAL),
+// never quotes the driver's error, logs a warning naming the store, and serves the same request
+// once the store is back. Scoring is not among them: it answers degraded (redis-failure.test.ts).
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mastersOf, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { loggedIn } from '../console/client.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
+import { PostgresServer } from '../support/postgres-server.ts';
+import { RedisServer } from '../support/redis-server.ts';
+import { singleAndCluster } from '../support/single-and-cluster.ts';
+
+interface Answer {
+  statusCode: number;
+  body: string;
+  headers: Record<string, unknown>;
+}
+
+let serial = 0;
+const card = () => luhnComplete(`411111${String(++serial).padStart(9, '0')}`);
+const event = (externalId: string) => ({
+  externalId,
+  issuerId: 'i1',
+  source: 'card network alert',
+  description: 'test breach',
+  exposureStart: '2026-05-01T00:00:00Z',
+  exposureEnd: '2026-10-31T00:00:00Z',
+  discoveredAt: '2026-11-10T00:00:00Z',
+  dataElements: ['pan', 'expiry'],
+  confidence: 'confirmed',
+});
+
+/** The Redis-backed doors an issuer and an admin use, each one request (a fresh event and card each time). */
+function redisDoors(t: TestApp, eventId: string): [string, () => Promise<Answer>][] {
+  const send = (method: string, url: string, key: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: method as 'GET', url, headers: { ...bearer(key), ...headers }, payload: payload as string });
+  return [
+    ['create an event', () => send('POST', '/v1/compromise-events', t.keys.admin, event(`ev-${++serial}`))],
+    ['list events', () => send('GET', '/v1/compromise-events', t.keys.issuer)],
+    ['read an event', () => send('GET', `/v1/compromise-events/${eventId}`, t.keys.issuer)],
+    [
+      'upload a card list',
+      () =>
+        send('POST', `/v1/compromise-events/${eventId}/cards`, t.keys.issuer, card(), { 'content-type': 'text/csv' }),
+    ],
+    ['read BIN ranges', () => send('GET', '/v1/issuers/i1/bin-ranges', t.keys.admin)],
+    ['read hits', () => send('GET', '/v1/issuer/hits', t.keys.issuer)],
+    [
+      'record an outcome',
+      () => send('POST', '/v1/transactions/tx-known/outcome', t.keys.merchant, { outcome: 'declined' }),
+    ],
+  ];
+}
+
+function expectUnavailable(name: string, a: Answer) {
+  expect(a.statusCode, `${name}: ${a.body}`).toBe(503);
+  expect(JSON.parse(a.body).code, name).toBe('UNAVAILABLE');
+  expect(a.headers['retry-after'], name).toBe('1');
+  // Nothing of the driver's words (OOM, a socket error) reaches the client.
+  expect(a.body, name).not.toMatch(/OOM|maxmemory|ECONN|Stream|Connection/);
+}
+
+async function setupOn(t: TestApp): Promise<string> {
+  const ranges = await t.app.inject({
+    method: 'PUT',
+    url: '/v1/issuers/i1/bin-ranges',
+    headers: bearer(t.keys.admin),
+    payload: [{ from: '411111', to: '411111' }],
+  });
+  expect(ranges.statusCode).toBe(200);
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/v1/compromise-events',
+    headers: bearer(t.keys.admin),
+    payload: event(`ev-${++serial}`),
+  });
+  expect(created.statusCode).toBe(201);
+  const scored = await t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: bearer(t.keys.merchant),
+    payload: scoreBody({ transactionId: 'tx-known' }),
+  });
+  expect(scored.json()).toMatchObject({ degraded: false });
+  // Every key has been checked once: a known key keeps working while the key store is unreachable.
+  const listed = await t.app.inject({ method: 'GET', url: '/v1/compromise-events', headers: bearer(t.keys.issuer) });
+  expect(listed.statusCode).toBe(200);
+  return (created.json() as { id: string }).id;
+}
+
+describe.each(singleAndCluster())('$name full (maxmemory reached, noeviction)', (subject) => {
+  let t: TestApp;
+  let client: RedisClient;
+  let eventId: string;
+  beforeAll(async () => {
+    client = await subject.open();
+    t = await buildTestApp(subject.env());
+    eventId = await setupOn(t);
+  });
+  afterAll(async () => {
+    await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '0')));
+    client.disconnect();
+    await t.close();
+  });
+
+  it('answers every door 503 UNAVAILABLE with Retry-After, warns naming Redis, and serves the same requests once there is room', async () => {
+    await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '1')));
+    const doors = redisDoors(t, eventId);
+    // Reads need no room: served as before. Writes are refused by Redis, and answered 503.
+    const refused = ['create an event', 'upload a card list', 'record an outcome'];
+    for (const [name, send] of doors) {
+      const a = await send();
+      if (refused.includes(name)) expectUnavailable(name, a);
+      else expect(a.statusCode, `${name}: ${a.body}`).toBe(200);
+    }
+    const warnings = t.logs.filter((l) => l.includes('redis unavailable: answered 503'));
+    expect(warnings.length).toBeGreaterThanOrEqual(2);
+    // Named, without the driver's whole error (a script's source, its arguments).
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, store: 'redis', error: { type: 'ReplyError' } });
+    expect(JSON.parse(warnings[0]!).error.message).toMatch(/^OOM /);
+    expect(warnings.join('\n')).not.toContain('redis.call');
+    expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
+
+    await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '0')));
+    for (const [name, send] of doors) {
+      const a = await send();
+      expect(a.statusCode, `${name}: ${a.body}`).toBe(name === 'create an event' ? 201 : 200);
+    }
+  });
+});
+
+describe('Redis down', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+  let eventId: string;
+  beforeAll(async () => {
+    // Durable, as a production Redis: it comes back with what it held.
+    redis = await RedisServer.start({ durable: true });
+    t = await buildTestApp({ REDIS_URL: redis.url });
+    eventId = await setupOn(t);
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.stop();
+  });
+
+  it('answers every door 503 UNAVAILABLE while it is down, and serves them again when it is back', async () => {
+    const doors = redisDoors(t, eventId);
+    await redis.kill();
+    for (const [name, send] of doors) expectUnavailable(name, await send());
+    expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
+    await redis.resume();
+    for (const [name, send] of doors) {
+      let a = await send();
+      // The client reconnects within a second or two.
+      for (let i = 0; a.statusCode === 503 && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        a = await send();
+      }
+      expect(a.statusCode, `${name}: ${a.body}`).toBe(name === 'create an event' ? 201 : 200);
+    }
+  });
+});
+
+describe('PostgreSQL down, in the console', () => {
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  let t: TestApp;
+  beforeEach(async () => {
+    [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
+    t = await buildTestApp(
+      { DATABASE_URL: pg.url, REDIS_URL: redis.url, LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' },
+      { cases: true },
+    );
+  });
+  afterEach(async () => {
+    await t.close();
+    await Promise.all([pg.stop(), redis.stop()]);
+  });
+
+  it('shows a 503 page with Retry-After, not an internal error, and the queue again once it is back', async () => {
+    const { client } = await loggedIn(t, 'analyst');
+    expect((await client.get('/console/queue')).status).toBe(200);
+    await pg.halt('fast');
+    const down = await client.get('/console/queue');
+    expect(down.status, down.body.slice(0, 300)).toBe(503);
+    expect(down.headers['retry-after']).toBe('1');
+    expect(down.body).toContain('A store is unavailable for a moment');
+    expect(down.body).not.toMatch(/ECONN|terminated|Internal error/);
+    expect(t.logs.some((l) => l.includes('postgres unavailable: console answered 503'))).toBe(true);
+    await pg.resume();
+    let back = await client.get('/console/queue');
+    for (let i = 0; back.status !== 200 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      back = await client.get('/console/queue');
+    }
+    expect(back.status).toBe(200);
+  });
+});
+
+// Guards the classifier on its own: faults stay faults.
+it('keeps errors that are not about availability answered as faults', async () => {
+  const redis = await RedisServer.start();
+  const c = new Redis(redis.url);
+  try {
+    await c.set('a-string', 'x');
+    const wrongType = await c.lpush('a-string', 'y').catch((e: unknown) => e);
+    const { errorAnswer } = await import('../../services/http/errors.ts');
+    expect(errorAnswer(wrongType)).toMatchObject({ status: 500, code: 'INTERNAL', fault: true });
+    await c.config('SET', 'maxmemory', '1');
+    const oom = await c.set('b', 'y').catch((e: unknown) => e);
+    expect(errorAnswer(oom)).toMatchObject({ status: 503, code: 'UNAVAILABLE', unavailable: 'redis' });
+  } finally {
+    c.disconnect();
+    await redis.stop();
+  }
+});
