@@ -39,6 +39,17 @@ function isRedisUnavailable(e: DriverError): boolean {
   return false;
 }
 
+/**
+ * Redis refused a write it would take later: full (OOM: maxmemory under noeviction), a replica
+ * read-only, a failed background save, too few replicas. It still answers reads.
+ */
+export function refusesWrites(error: unknown): boolean {
+  const e = (error ?? {}) as DriverError;
+  return (
+    e.name === 'ReplyError' && typeof e.message === 'string' && /^(OOM|READONLY|MISCONF|NOREPLICAS) /.test(e.message)
+  );
+}
+
 /** The store an error says is unavailable, or undefined when it is anything else (a fault: 500). */
 export function unavailableStore(error: unknown): UnavailableStore | undefined {
   if (!error || typeof error !== 'object') return undefined;

@@ -105,6 +105,30 @@ describe.each(singleAndCluster())('$name full (maxmemory reached, noeviction)', 
     await t.close();
   });
 
+  it('answers a transaction scored before as it was, refuses its id with another payload, and the new ones degraded', async () => {
+    const score = (body: ReturnType<typeof scoreBody>) =>
+      t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: body });
+    const body = scoreBody({ transactionId: `tx-answered-${subject.name.replace(/\W/g, '-')}` });
+    const first = await score(body);
+    expect(first.json()).toMatchObject({ degraded: false });
+    // The response is stored just after the answer: wait until a retry replays it.
+    for (let i = 0; i < 50 && !(await client.get(`lg:{t:m1:${body.transactionId}}:r`)); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '1')));
+    try {
+      const again = await score(body);
+      expect(again.statusCode).toBe(200);
+      expect(again.body).toBe(first.body);
+      const reused = await score({ ...body, amount: body.amount + 1 });
+      expect(reused.statusCode).toBe(409);
+      expect(reused.json().code).toBe('TRANSACTION_CONFLICT');
+      const fresh = await score(scoreBody());
+      expect(fresh.json()).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
+    } finally {
+      await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '0')));
+    }
+  });
+
   it('answers every door 503 UNAVAILABLE with Retry-After, warns naming Redis, and serves the same requests once there is room', async () => {
     await Promise.all(mastersOf(client).map((m) => m.config('SET', 'maxmemory', '1')));
     const doors = redisDoors(t, eventId);

@@ -28,6 +28,7 @@ import type { Redis } from 'ioredis';
 import { oversizedMember, type OversizedMember } from './compact-encoding.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { isRedirection, isTryAgain, LuaLibrary, LuaScript, sendAlone } from './lua.ts';
+import { refusesWrites } from '../store-unavailable.ts';
 import { TurnBatch } from './turn-batch.ts';
 import { watchlistKeys } from './watchlist-keys.ts';
 
@@ -259,9 +260,30 @@ export class RedisVelocityStore implements VelocityStore {
     this.velocity.load(redis).catch(() => {});
   }
 
-  recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+  async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
     if (this.memberLimit !== undefined) this.checkCompact(plan, this.memberLimit);
-    return this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
+    try {
+      return await (this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan));
+    } catch (error) {
+      // Redis refuses writes (full, say): a transaction answered before is answered again from
+      // what it stored (a retry keeps its decision, a reused id is still refused); others fail.
+      if (!refusesWrites(error)) throw error;
+      const answered = await this.answeredBefore(plan);
+      if (answered) return answered;
+      throw error;
+    }
+  }
+
+  /** A transaction's stored answer, read only: its replay, a conflict, or undefined (not answered yet). */
+  private async answeredBefore(plan: CounterPlan): Promise<StoreReading | undefined> {
+    // Marker and response share the transaction's slot; both read through any redirection.
+    const [hash, stored] = await Promise.all([
+      sendAlone<string | null>(this.redis, 'hget', [plan.marker, 'h']),
+      sendAlone<string | null>(this.redis, 'get', [plan.response]),
+    ]);
+    if (hash === null) return undefined;
+    if (hash !== plan.payloadHash) return { status: 'conflict' };
+    return stored === null ? undefined : { status: 'replay', storedResponse: stored };
   }
 
   /**
