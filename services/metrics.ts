@@ -118,6 +118,21 @@ export class Metrics {
     help: 'Traffic records dropped because the recording buffer was full while the sink was failing',
     registers: [this.registry],
   });
+  // Flagged decisions on their way to the case queue (services/cases/flagged.ts FlaggedSink).
+  readonly flaggedLost = new Counter({
+    name: 'leakguard_flagged_lost_total',
+    help: 'Flagged decisions no case will be made of: the queue (Redis) refused them until the waiting buffer was full (buffer_full), or the engine stopped with them waiting (shutdown)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  /** What reads the number of flagged decisions waiting for the queue (set by the runtime). */
+  private flaggedWaitingNow: () => number = () => 0;
+  readonly flaggedWaiting: Gauge = new Gauge({
+    name: 'leakguard_flagged_waiting',
+    help: 'Flagged decisions the case queue (Redis) refused so far, held in this process and retried',
+    registers: [this.registry],
+    collect: (): void => this.flaggedWaiting.set(this.flaggedWaitingNow()),
+  });
   readonly webhookAttempts = new Counter({
     name: 'leakguard_webhook_attempts_total',
     help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',
@@ -146,6 +161,10 @@ export class Metrics {
     help: 'Age of the oldest pending webhook delivery (0 when none)',
     registers: [this.registry],
   });
+
+  reportFlaggedWaiting(read: () => number): void {
+    this.flaggedWaitingNow = read;
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -109,6 +109,9 @@ export interface BreachDiscovery {
   startScans(onScanned?: (error: unknown) => void): void;
 }
 
+/** How long a closing engine keeps offering the case queue the flagged decisions it refused before. */
+const FLAGGED_CLOSE_MS = 5_000;
+
 /** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
 export async function openSqlClient(config: Config): Promise<SqlClient> {
   return config.DATABASE_URL
@@ -310,7 +313,22 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     queue: flaggedQueue,
     watchlist,
     onError: (error) => logger.warn({ err: error }, 'flagged decision not queued yet: retrying'),
+    onLost: (lost, reason) => {
+      metrics.flaggedLost.inc({ reason }, lost.length);
+      // Which transactions (ids only): their decisions stand, but no analyst will see a case of them.
+      logger.error(
+        {
+          lost: lost.length,
+          reason,
+          transactions: lost.slice(0, 100).map((f) => ({ merchantId: f.merchantId, transactionId: f.transactionId })),
+        },
+        reason === 'shutdown'
+          ? 'flagged decisions lost at shutdown: the case queue (Redis) refused them until the end; no case will be made of them'
+          : 'flagged decisions lost: the case queue (Redis) refused them until the waiting buffer was full; no case will be made of them',
+      );
+    },
   });
+  metrics.reportFlaggedWaiting(() => flaggedSink.waiting());
 
   // Breach discovery: card histories fed off the scoring path, scanned for common points of purchase.
   const breach =
@@ -548,8 +566,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       stopWatchingRates();
       stopWatchingModel?.();
       watchlistRegistry.stop();
-      await flaggedSink.drain();
-      flaggedSink.stop();
+      await flaggedSink.close(FLAGGED_CLOSE_MS);
       if (scanTimer) clearInterval(scanTimer);
       await breach?.recorder.close();
       await recorder?.close();

@@ -150,6 +150,11 @@ export function parseFlagged(json: string): FlaggedDecision | null {
   }
 }
 
+/** Why flagged decisions were given up: the waiting buffer was full, or the process stopped with them. */
+export type FlaggedLoss = 'buffer_full' | 'shutdown';
+/** Decisions the queue refused, held for retrying (a few KB each): about an hour of 30 flagged a second. */
+export const FLAGGED_WAITING_LIMIT = 100_000;
+
 /** Builds flagged decisions from scoring results and publishes them. Never throws into scoring. */
 export class FlaggedSink {
   private readonly hasher: EntityHasher;
@@ -157,6 +162,8 @@ export class FlaggedSink {
   private readonly queue: FlaggedQueue;
   private readonly watchlist: WatchlistStore | undefined;
   private readonly onError: (error: unknown) => void;
+  private readonly onLost: (lost: FlaggedDecision[], reason: FlaggedLoss) => void;
+  private readonly limit: number;
   private readonly inflight = new Set<Promise<void>>();
   /** Decisions whose publication failed (queue unreachable): retried before newer ones. */
   private readonly retry: FlaggedDecision[] = [];
@@ -169,12 +176,23 @@ export class FlaggedSink {
     queue: FlaggedQueue;
     watchlist?: WatchlistStore;
     onError: (error: unknown) => void;
+    /** Decisions given up (the buffer full, or waiting at close): said, never silently dropped. */
+    onLost?: (lost: FlaggedDecision[], reason: FlaggedLoss) => void;
+    /** How many refused decisions are held for retrying (FLAGGED_WAITING_LIMIT). */
+    limit?: number;
   }) {
     this.hasher = new EntityHasher(options.keyring);
     this.cipher = options.cipher;
     this.queue = options.queue;
     this.watchlist = options.watchlist;
     this.onError = options.onError;
+    this.onLost = options.onLost ?? (() => {});
+    this.limit = options.limit ?? FLAGGED_WAITING_LIMIT;
+  }
+
+  /** Decisions the queue refused so far, held for retrying. */
+  waiting(): number {
+    return this.retry.length;
   }
 
   /** Called after every scoring; acts on fresh, non-approve decisions. */
@@ -237,6 +255,9 @@ export class FlaggedSink {
       await this.queue.publish(flagged);
       this.published++;
     } catch (error) {
+      // Bounded: a queue down for hours must not take the process's memory; the oldest go first.
+      if (this.retry.length >= this.limit)
+        this.onLost(this.retry.splice(0, this.retry.length - this.limit + 1), 'buffer_full');
       this.retry.push(flagged);
       this.scheduleRetry();
       throw error;
@@ -269,8 +290,29 @@ export class FlaggedSink {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  stop(): void {
+  /**
+   * Stops: every observed decision published, or given up after `timeoutMs` of retrying the
+   * queue (told through onLost: the process is going, and what it holds with it).
+   */
+  async close(timeoutMs: number): Promise<void> {
+    await this.drain();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const deadline = Date.now() + timeoutMs;
+    while (this.retry.length > 0 && Date.now() < deadline) {
+      try {
+        // A queue that hangs rather than refuses is not waited for past the deadline either.
+        await Promise.race([
+          this.queue.publish(this.retry[0]!),
+          sleep(Math.max(0, deadline - Date.now())).then(() => Promise.reject(new Error('flagged queue timed out'))),
+        ]);
+        this.retry.shift();
+        this.published++;
+      } catch {
+        await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+      }
+    }
+    if (this.retry.length > 0) this.onLost(this.retry.splice(0), 'shutdown');
   }
 }
 
