@@ -20,8 +20,16 @@ export interface PausingOptions {
   retryIntervalMs: number;
 }
 
+/** A pause this soon after a resume means the stores answer the readiness check but still refuse scorings. */
+const FLAP_WINDOW_MS = 5_000;
+/** The longest wait before trying again after such pauses, however many in a row. */
+const MAX_FLAP_BACKOFF_MS = 30_000;
+
 export class Pausing {
   private pausedSince: number | undefined;
+  private resumedAt: number | undefined;
+  /** Pauses in a row that came right after a resume (FLAP_WINDOW_MS). */
+  private flaps = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly o: PausingOptions;
 
@@ -38,20 +46,33 @@ export class Pausing {
     if (!consumer) return;
     consumer.pause([this.o.topic]);
     if (this.pausedSince !== undefined) return;
-    this.pausedSince = Date.now();
+    const now = Date.now();
+    // Redis full (or read-only) answers the readiness check and refuses every scoring: resuming
+    // at once would pause again at once, for as long as it lasts. Each such pause in a row
+    // doubles the wait before the next try.
+    this.flaps = this.resumedAt !== undefined && now - this.resumedAt < FLAP_WINDOW_MS ? this.flaps + 1 : 0;
+    this.pausedSince = now;
     this.o.metrics.pauses.inc({ reason });
     this.o.metrics.paused.set(1);
-    this.o.logger.warn(
-      { reason, partition, offset },
-      'stores unavailable: consumption paused; will resume from this offset when they answer',
-    );
     // A first look soon: a single answer past the deadline is not an outage.
-    this.scheduleResumeCheck(Math.min(100, this.o.retryIntervalMs));
+    const firstLook =
+      this.flaps === 0
+        ? Math.min(100, this.o.retryIntervalMs)
+        : Math.min(this.o.retryIntervalMs * 2 ** (this.flaps - 1), MAX_FLAP_BACKOFF_MS);
+    this.o.logger.warn(
+      { reason, partition, offset, ...(this.flaps > 0 ? { pausesInARow: this.flaps + 1, nextTryMs: firstLook } : {}) },
+      this.flaps > 0
+        ? 'stores answer but refuse scorings (Redis full or read-only?): consumption paused again; will retry from this offset'
+        : 'stores unavailable: consumption paused; will resume from this offset when they answer',
+    );
+    this.scheduleResumeCheck(firstLook);
   }
 
   /** Forgets the pause (a new consumer is not paused); no resume. */
   clear(): void {
     clearTimeout(this.resumeTimer);
+    // Consuming again (resumed, or a new consumer): a pause soon after is one more in a row.
+    if (this.pausedSince !== undefined) this.resumedAt = Date.now();
     this.pausedSince = undefined;
     this.o.metrics.paused.set(0);
   }

@@ -1,6 +1,6 @@
-// Outages during a stream. Redis down: the processor publishes no degraded decision, pauses, and
-// resumes when Redis is back, with nothing lost and nothing counted twice (unless told to publish
-// degraded decisions). The Kafka broker restarted under a running `npm run stream` process: it
+// Outages during a stream. Redis down, or full: the processor publishes no degraded decision,
+// pauses, and resumes when Redis is back (or has room), with nothing lost and nothing counted twice
+// (unless told to publish degraded decisions). The Kafka broker restarted under a running `npm run stream` process: it
 // reconnects, does not die, loses nothing.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +107,55 @@ describe('Redis down during a stream', () => {
       expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
     await h.redis.resume();
   }, 90_000);
+});
+
+describe('Redis full during a stream (maxmemory reached, noeviction)', () => {
+  it('pauses while Redis refuses writes and resumes when it has room: nothing lost, nothing counted twice', async () => {
+    const h = await createHarness('redis-full');
+    harnesses.push(h);
+    const processor = await h.startInProcess();
+    const reader = await h.reader();
+    const txs = generateTransactions(600, { prefix: 'rf' });
+    const producing = h.produceInBackground(txs, 40, 25);
+    const admin = new Redis(h.redis.url);
+    try {
+      await waitFor('the stream to flow', () => reader.decisions.length >= 150, 60_000, 5);
+      await admin.config('SET', 'maxmemory', '1');
+      await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
+      const pausedAt = Date.now();
+      await sleep(1_500);
+      const during = reader.decisions.length;
+      await sleep(5_000);
+      expect(reader.decisions.length).toBe(during);
+      expect(processor.service.processor.health().ok).toBe(true);
+      // Redis answers its readiness check while it refuses every scoring: each resume pauses again
+      // at once, and each time the next try waits twice as long (not a pause every 100 ms).
+      const pauseLines = processor.logs.filter((l) => /consumption (paused|resumed)|crash|rebalanc/i.test(l));
+      const pauses = pauseLines.filter((l) => l.includes('consumption paused')).length;
+      expect(pauses).toBeGreaterThanOrEqual(2);
+      expect(pauses, pauseLines.join('\n')).toBeLessThanOrEqual(8);
+      expect(processor.logs.some((l) => l.includes('Redis full or read-only?'))).toBe(true);
+      expect(Date.now() - pausedAt).toBeGreaterThan(6_000);
+
+      await admin.config('SET', 'maxmemory', '0');
+      await producing.done;
+      await waitFor(
+        'every input to have a decision',
+        () =>
+          reader.covered().size >= txs.length &&
+          new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+        90_000,
+      );
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    expect(reader.deadLetters).toEqual([]);
+    expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
+    expect(processor.service.processor.health().paused).toBe(false);
+    await expectCountedOnce(h, txs);
+  }, 180_000);
 });
 
 describe('Kafka broker restarted during a stream', () => {
