@@ -162,15 +162,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  reportFlaggedWaiting(read: () => number): void {
-    this.flaggedWaitingNow = read;
-  }
-
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Unknown until read (services/redis-watch.ts), and without a Redis (embedded mode).
     this.redisEvictingNodes.set(-1);
     this.redisMemoryUsedRatio.set(-1);
+  }
+
+  /** Where leakguard_flagged_waiting reads its value at scrape time: the runtime's flagged sink. */
+  reportFlaggedWaiting(read: () => number): void {
+    this.flaggedWaitingNow = read;
   }
 
   /**
