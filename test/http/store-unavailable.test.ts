@@ -188,7 +188,7 @@ describe('Redis down', () => {
   });
 });
 
-describe('PostgreSQL down, in the console', () => {
+describe('PostgreSQL down', () => {
   let pg: PostgresServer;
   let redis: RedisServer;
   let t: TestApp;
@@ -204,7 +204,23 @@ describe('PostgreSQL down, in the console', () => {
     await Promise.all([pg.stop(), redis.stop()]);
   });
 
-  it('shows a 503 page with Retry-After, not an internal error, and the queue again once it is back', async () => {
+  it('answers the webhook routes 503 UNAVAILABLE with Retry-After, and serves them again once it is back', async () => {
+    const list = () => t.app.inject({ method: 'GET', url: '/v1/webhooks', headers: bearer(t.keys.merchant) });
+    expect((await list()).statusCode).toBe(200);
+    await pg.halt('fast');
+    expectUnavailable('list webhooks', await list());
+    expect(t.logs.some((l) => l.includes('postgres unavailable: answered 503'))).toBe(true);
+    expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
+    await pg.resume();
+    let back = await list();
+    for (let i = 0; back.statusCode !== 200 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      back = await list();
+    }
+    expect(back.statusCode).toBe(200);
+  });
+
+  it('shows a 503 console page with Retry-After, not an internal error, and the queue again once it is back', async () => {
     const { client } = await loggedIn(t, 'analyst');
     expect((await client.get('/console/queue')).status).toBe(200);
     await pg.halt('fast');
