@@ -1,5 +1,6 @@
 // `npm run upload -- --event <id> FILE`: streams an issuer's card list to the API with a
-// progress bar, prints a summary, and exits non-zero when lines were rejected.
+// progress bar, prints a summary, and exits non-zero when lines were rejected (1), or with 75
+// (EX_TEMPFAIL, "try again later") when the engine's store could not take the list for now.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -20,6 +21,8 @@ const KEY_ON_COMMAND_LINE =
   '--key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)';
 
 const fail: Fail = failWith('upload');
+/** sysexits.h's EX_TEMPFAIL: a temporary failure, the same command may succeed later (scripts retry on it). */
+const TEMPORARY_FAILURE = 75;
 
 interface Report {
   accepted: number;
@@ -156,6 +159,13 @@ async function main(): Promise<void> {
     } catch {
       // not JSON: the text as it came
     }
+    if (response.status === 503)
+      fail(
+        `refused (503): ${message}: the engine's store is unavailable for now (Redis down, full or failing over). ` +
+          `Run the same upload again${response.headers.get('retry-after') ? ` in ${response.headers.get('retry-after')} s or later` : ' later'}: ` +
+          'the cards it listed before count as already listed, none twice',
+        TEMPORARY_FAILURE,
+      );
     fail(`refused (${response.status}): ${message}`, 1);
   }
   const report = JSON.parse(text) as Report;

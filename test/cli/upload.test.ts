@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+import { RedisServer } from '../support/redis-server.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lg-upload-'));
@@ -15,11 +17,12 @@ let eventId: string;
 function run(
   args: string[],
   env: Record<string, string> = {},
+  url = base,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(root, 'services/cli/upload.ts'), ...args], {
       cwd: dir,
-      env: { ...process.env, LEAKGUARD_URL: base, ...env },
+      env: { ...process.env, LEAKGUARD_URL: url, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -122,5 +125,51 @@ describe('npm run upload', () => {
     });
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('upload: set either LEAKGUARD_API_KEY or --key-file, not both');
+  });
+});
+
+describe('npm run upload against an engine whose Redis is full', () => {
+  let redis: RedisServer;
+  let full: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    full = await buildTestApp({ REDIS_URL: redis.url });
+    await full.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
+  });
+  afterAll(async () => {
+    await full.close();
+    await redis.stop();
+  });
+
+  it('exits 75 (try again later) with what to do, and the same upload succeeds once Redis has room', async () => {
+    const url = await full.app.listen({ port: 0, host: '127.0.0.1' });
+    const ev = await full.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(full.keys.issuer),
+      payload: {
+        externalId: 'cli-full',
+        source: 's',
+        exposureStart: '2026-01-01T00:00:00Z',
+        exposureEnd: '2026-02-01T00:00:00Z',
+        discoveredAt: '2026-03-01T00:00:00Z',
+        dataElements: ['pan'],
+      },
+    });
+    writeFileSync(join(dir, 'later.csv'), '4111111111111111\n4111111111111129\n');
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await run(['--event', ev.json().id, 'later.csv'], { LEAKGUARD_API_KEY: full.keys.issuer }, url);
+      expect(refused.code).toBe(75);
+      expect(refused.stderr).toContain('refused (503): store unavailable: retry');
+      expect(refused.stderr).toContain('Run the same upload again in 1 s or later');
+      await admin.config('SET', 'maxmemory', '0');
+    } finally {
+      admin.disconnect();
+    }
+    const again = await run(['--event', ev.json().id, 'later.csv'], { LEAKGUARD_API_KEY: full.keys.issuer }, url);
+    expect(again.stdout).toContain('2 cards listed, 0 already listed, 0 lines rejected');
+    expect(again.code).toBe(0);
   });
 });
