@@ -50,6 +50,16 @@ export function refusesWrites(error: unknown): boolean {
   );
 }
 
+/**
+ * When to try again, in seconds: a full Redis (or one failing to save) stays so until memory is
+ * freed or an operator acts, so its clients are asked to wait longer than through a failover or a
+ * restart, which take a second or a few.
+ */
+export function retryAfterSeconds(error: unknown): number {
+  const e = (error ?? {}) as DriverError;
+  return e.name === 'ReplyError' && typeof e.message === 'string' && /^(OOM|MISCONF) /.test(e.message) ? 10 : 1;
+}
+
 /** The store an error says is unavailable, or undefined when it is anything else (a fault: 500). */
 export function unavailableStore(error: unknown): UnavailableStore | undefined {
   if (!error || typeof error !== 'object') return undefined;

@@ -18,7 +18,12 @@ import {
   type LeakguardErrorOptions,
 } from '../core/errors.ts';
 import { scrubCardNumbers } from '../core/scrub.ts';
-import { unavailableDetail, unavailableStore, type UnavailableStore } from '../adapters/store-unavailable.ts';
+import {
+  retryAfterSeconds,
+  unavailableDetail,
+  unavailableStore,
+  type UnavailableStore,
+} from '../adapters/store-unavailable.ts';
 import { UploadRefused } from '../watchlist/upload.ts';
 
 export type { ErrorBody };
@@ -61,8 +66,6 @@ const answer = (
 });
 
 const INTERNAL: Omit<ErrorAnswer, 'fault'> = answer('INTERNAL', 'internal error');
-/** When to retry a request a store could not serve: a Redis failover takes seconds. */
-const RETRY_AFTER_SECONDS = 1;
 
 /** Fastify's own refusals, by their code. */
 const BY_FASTIFY_CODE: Record<string, ErrorAnswer> = {
@@ -127,7 +130,9 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   const store = unavailableStore(error);
   if (store)
     return {
-      ...answer('UNAVAILABLE', 'store unavailable: retry', { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } }),
+      ...answer('UNAVAILABLE', 'store unavailable: retry', {
+        headers: { 'retry-after': String(retryAfterSeconds(error)) },
+      }),
       unavailable: store,
     };
   if (error instanceof LeakguardError) {

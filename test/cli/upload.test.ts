@@ -163,7 +163,7 @@ describe('npm run upload against an engine whose Redis is full', () => {
       const refused = await run(['--event', ev.json().id, 'later.csv'], { LEAKGUARD_API_KEY: full.keys.issuer }, url);
       expect(refused.code).toBe(75);
       expect(refused.stderr).toContain('refused (503): store unavailable: retry');
-      expect(refused.stderr).toContain('Run the same upload again in 1 s or later');
+      expect(refused.stderr).toContain('Run the same upload again in 10 s or later');
       await admin.config('SET', 'maxmemory', '0');
     } finally {
       admin.disconnect();

@@ -5,6 +5,7 @@ import type { Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
+import { retryAfterSeconds } from '../../adapters/store-unavailable.ts';
 
 const outcomeResponseSchema = z
   .object({
@@ -50,7 +51,9 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       } catch (error) {
         // Never acknowledge what was not stored: the merchant retries.
         request.log.warn({ err: error }, 'outcome not recorded: store unavailable');
-        throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', { headers: { 'retry-after': '1' } });
+        throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', {
+          headers: { 'retry-after': String(retryAfterSeconds(error)) },
+        });
       }
       if (result === 'unknown')
         throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
