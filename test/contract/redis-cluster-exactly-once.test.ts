@@ -1,10 +1,16 @@
 // The exactly-once protocol across slots (docs/redis-cluster.md), on a real three-master Redis
 // Cluster: an engine that dies at each point between the claim and the stored response, or
-// between an outcome's writes, leaves counters that a retry completes without counting anything
+// between an outcome's writes, or a master that refuses writes (full) while the others take them, leaves counters that a retry completes without counting anything
 // twice; two engines scoring the same transaction at once count it once and read the same.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
-import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import {
+  connectRedis,
+  mastersOf,
+  nodeName,
+  whenReady,
+  type RedisClient,
+} from '../../services/adapters/redis/connection.ts';
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { buildCounterPlan, type TransactionFacts, type VelocityReading } from '../../services/core/velocity.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
@@ -169,6 +175,31 @@ describe('exactly once across slots', () => {
           (n) => n === 1,
         ),
       ).toBe(1);
+    });
+    expect(got).toEqual(expected);
+  });
+
+  it('a master full (maxmemory, noeviction) while the others are not: its groups refused, the others written; once it has room the retry records each counter once', async () => {
+    /** The master a key's slot is served by. */
+    const masterOf = async (key: string) => {
+      const slot = (await clusterClient.cluster('KEYSLOT', key)) as number;
+      const [address] = (clusterClient as unknown as { slots: string[][] }).slots[slot]!;
+      return mastersOf(clusterClient).find((m) => nodeName(m) === address)!;
+    };
+    const got = await story(async (facts) => {
+      const plan = buildCounterPlan(facts, REDIS_KEYS);
+      const markerMaster = await masterOf(plan.marker);
+      const groupMasters = await Promise.all(plan.groups.map((g) => masterOf(g.ops[0]!.key)));
+      const full = groupMasters.find((m) => m !== markerMaster);
+      expect(full, 'a master holds a slot group and not the marker').toBeDefined();
+      await full!.config('SET', 'maxmemory', '1');
+      try {
+        await expect(new RedisVelocityStore(clusterClient).recordAndRead(plan)).rejects.toThrow(/^OOM /);
+      } finally {
+        await full!.config('SET', 'maxmemory', '0');
+      }
+      // Claimed, and recorded on the masters with room: a partly recorded transaction.
+      expect(await clusterClient.hget(plan.marker, 'h')).toBe(facts.payloadHash);
     });
     expect(got).toEqual(expected);
   });
