@@ -67,6 +67,7 @@ export class BatchHandler {
         const done = firstRetry < 0 ? outcomes : outcomes.slice(0, firstRetry);
         if (done.length > 0) {
           await this.publish(done);
+          pausing.progressed();
           const last = done[done.length - 1]!.offset;
           resolveOffset(last);
           commits.later(topic, partition, nextOffset(last), commitOffsets);

@@ -48,8 +48,8 @@ export class Pausing {
     if (this.pausedSince !== undefined) return;
     const now = Date.now();
     // Redis full (or read-only) answers the readiness check and refuses every scoring: resuming
-    // at once would pause again at once, for as long as it lasts. Each such pause in a row
-    // doubles the wait before the next try.
+    // at once would pause again at once, for as long as it lasts. Each such pause in a row (soon
+    // after a resume, nothing published in between) doubles the wait before the next try.
     this.flaps = this.resumedAt !== undefined && now - this.resumedAt < FLAP_WINDOW_MS ? this.flaps + 1 : 0;
     this.pausedSince = now;
     this.o.metrics.pauses.inc({ reason });
@@ -66,6 +66,12 @@ export class Pausing {
         : 'stores unavailable: consumption paused; will resume from this offset when they answer',
     );
     this.scheduleResumeCheck(firstLook);
+  }
+
+  /** Decisions were published since the last resume: a pause after this is not one more in a row. */
+  progressed(): void {
+    this.flaps = 0;
+    this.resumedAt = undefined;
   }
 
   /** Forgets the pause (a new consumer is not paused); no resume. */
