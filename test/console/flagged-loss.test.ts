@@ -1,18 +1,14 @@
 // Flagged decisions the case queue (Redis) refuses are held and retried, counted while they wait,
 // and never dropped in silence: a bounded buffer gives up its oldest, a stopping engine what it
 // still holds, each counted (leakguard_flagged_lost_total) and logged with the transactions' ids.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FlaggedSink, type FlaggedQueue } from '../../services/cases/flagged.ts';
 import type { FlaggedDecision } from '../../services/cases/model.ts';
-import { loadConfig } from '../../services/config.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
-import { createLogger } from '../../services/logger.ts';
-import { createRuntime, type Runtime } from '../../services/runtime.ts';
-import { scoreBody, TEST_CARD_KEY, TEST_DATA_KEY } from '../support/app.ts';
+import type { Runtime } from '../../services/runtime.ts';
+import { scoreBody } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { openRuntime } from '../support/runtime-on.ts';
 import { until } from '../support/wait.ts';
 
 /** A decision the default ruleset flags whatever the counters say: a security-code mismatch. */
@@ -25,77 +21,61 @@ const metric = async (runtime: Runtime, name: string) =>
   (await runtime.metrics.registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
 
 describe('flagged decisions while Redis refuses them', () => {
-  let redis: RedisServer;
-  let runtime: Runtime;
-  let stateDir: string;
-  let lines: string[];
-  let closed: boolean;
+  /** A Redis, and an engine runtime on it. */
+  let world: { redis: RedisServer } & Awaited<ReturnType<typeof openRuntime>>;
   beforeEach(async () => {
-    redis = await RedisServer.start();
-    stateDir = mkdtempSync(join(tmpdir(), 'lg-flagged-'));
-    lines = [];
-    closed = false;
-    runtime = createRuntime(
-      loadConfig({
-        NODE_ENV: 'test',
-        LEAKGUARD_STATE_DIR: stateDir,
-        LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-        LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-        LOG_LEVEL: 'warn',
-        LEAKGUARD_MODEL: 'off',
-        REDIS_URL: redis.url,
-      }),
-      createLogger('warn', { write: (line: string) => lines.push(line) }),
-    );
-    expect(await runtime.waitForStores()).toBe(true);
+    const redis = await RedisServer.start();
+    world = { redis, ...(await openRuntime({ REDIS_URL: redis.url, LEAKGUARD_MODEL: 'off' })) };
   });
   afterEach(async () => {
-    if (!closed) await runtime.close();
-    await redis.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await world.dispose();
+    await world.redis.stop();
   });
 
   it('holds them while Redis is down, counted, and queues them when it is back', async () => {
-    await redis.kill();
+    await world.redis.kill();
     const req = flaggedRequest();
-    const result = await runtime.engine.score('m1', req);
+    const result = await world.runtime.engine.score('m1', req);
     expect(result.kind === 'scored' && result.response.decision).not.toBe('approve');
     expect(
       await until(
-        () => metric(runtime, 'leakguard_flagged_waiting'),
+        () => metric(world.runtime, 'leakguard_flagged_waiting'),
         (m) => m.includes('leakguard_flagged_waiting 1'),
       ),
     ).toContain('leakguard_flagged_waiting 1');
-    await redis.resume();
+    await world.redis.resume();
     expect(
       await until(
-        () => runtime.flaggedQueue.pending().catch(() => 0),
+        () => world.runtime.flaggedQueue.pending().catch(() => 0),
         (n) => n === 1,
       ),
     ).toBe(1);
-    expect(await metric(runtime, 'leakguard_flagged_waiting')).toContain('leakguard_flagged_waiting 0');
-    expect(await metric(runtime, 'leakguard_flagged_lost_total')).not.toContainEqual(expect.stringMatching(/ [1-9]/));
+    expect(await metric(world.runtime, 'leakguard_flagged_waiting')).toContain('leakguard_flagged_waiting 0');
+    expect(await metric(world.runtime, 'leakguard_flagged_lost_total')).not.toContainEqual(
+      expect.stringMatching(/ [1-9]/),
+    );
   });
 
   it('says which ones it gives up when it stops with Redis still down, and counts them', async () => {
-    await redis.kill();
+    await world.redis.kill();
     const req = flaggedRequest();
-    await runtime.engine.score('m1', req);
+    await world.runtime.engine.score('m1', req);
     expect(
       await until(
-        () => metric(runtime, 'leakguard_flagged_waiting'),
+        () => metric(world.runtime, 'leakguard_flagged_waiting'),
         (m) => m.includes('leakguard_flagged_waiting 1'),
       ),
     ).toContain('leakguard_flagged_waiting 1');
     const started = Date.now();
-    await runtime.close();
-    closed = true;
+    await world.close();
     // It kept trying for a while (FLAGGED_CLOSE_MS), not forever.
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(await metric(runtime, 'leakguard_flagged_lost_total')).toContain(
+    expect(await metric(world.runtime, 'leakguard_flagged_lost_total')).toContain(
       'leakguard_flagged_lost_total{reason="shutdown"} 1',
     );
-    const said = lines.map((l) => JSON.parse(l)).find((l) => l.msg?.startsWith('flagged decisions lost at shutdown'));
+    const said = world.lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg?.startsWith('flagged decisions lost at shutdown'));
     expect(said).toMatchObject({
       level: 50,
       lost: 1,
@@ -108,21 +88,8 @@ describe('flagged decisions while Redis refuses them', () => {
 
 it('keeps at most its limit of refused decisions, giving up the oldest first', async () => {
   const redis = await RedisServer.start();
-  const stateDir = mkdtempSync(join(tmpdir(), 'lg-flagged-'));
-  const runtime = createRuntime(
-    loadConfig({
-      NODE_ENV: 'test',
-      LEAKGUARD_STATE_DIR: stateDir,
-      LEAKGUARD_CARD_KEY: TEST_CARD_KEY,
-      LEAKGUARD_DATA_KEY: TEST_DATA_KEY,
-      LOG_LEVEL: 'silent',
-      LEAKGUARD_MODEL: 'off',
-      REDIS_URL: redis.url,
-    }),
-    createLogger('silent'),
-  );
+  const { runtime, dispose } = await openRuntime({ REDIS_URL: redis.url, LEAKGUARD_MODEL: 'off' });
   try {
-    expect(await runtime.waitForStores()).toBe(true);
     const refusing: FlaggedQueue = {
       kind: 'redis-stream',
       publish: () => Promise.reject(new Error('Connection is closed.')),
@@ -155,8 +122,7 @@ it('keeps at most its limit of refused decisions, giving up the oldest first', a
       [[ids[1], ids[2]], 'shutdown'],
     ]);
   } finally {
-    await runtime.close();
+    await dispose();
     await redis.stop();
-    rmSync(stateDir, { recursive: true, force: true });
   }
 });

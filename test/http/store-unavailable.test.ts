@@ -63,6 +63,16 @@ function expectUnavailable(name: string, a: Answer, retryAfter = '1') {
   expect(a.body, name).not.toMatch(/OOM|maxmemory|ECONN|Stream|Connection/);
 }
 
+/** The answer once the store is back: asked again until it is not a 503 (a client reconnects within a second or two). */
+async function servedAgain<A extends { statusCode: number }>(send: () => Promise<A>): Promise<A> {
+  let a = await send();
+  for (let i = 0; a.statusCode === 503 && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    a = await send();
+  }
+  return a;
+}
+
 async function setupOn(t: TestApp): Promise<string> {
   const ranges = await t.app.inject({
     method: 'PUT',
@@ -157,34 +167,23 @@ describe.each(singleAndCluster())('$name full (maxmemory reached, noeviction)', 
 });
 
 describe('Redis down', () => {
-  let redis: RedisServer;
-  let t: TestApp;
-  let eventId: string;
-  beforeAll(async () => {
-    // Durable, as a production Redis: it comes back with what it held.
-    redis = await RedisServer.start({ durable: true });
-    t = await buildTestApp({ REDIS_URL: redis.url });
-    eventId = await setupOn(t);
-  });
-  afterAll(async () => {
-    await t.close();
-    await redis.stop();
-  });
-
   it('answers every door 503 UNAVAILABLE while it is down, and serves them again when it is back', async () => {
-    const doors = redisDoors(t, eventId);
-    await redis.kill();
-    for (const [name, send] of doors) expectUnavailable(name, await send());
-    expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
-    await redis.resume();
-    for (const [name, send] of doors) {
-      let a = await send();
-      // The client reconnects within a second or two.
-      for (let i = 0; a.statusCode === 503 && i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        a = await send();
+    // Durable, as a production Redis: it comes back with what it held.
+    const redis = await RedisServer.start({ durable: true });
+    const t = await buildTestApp({ REDIS_URL: redis.url });
+    try {
+      const doors = redisDoors(t, await setupOn(t));
+      await redis.kill();
+      for (const [name, send] of doors) expectUnavailable(name, await send());
+      expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
+      await redis.resume();
+      for (const [name, send] of doors) {
+        const a = await servedAgain(send);
+        expect(a.statusCode, `${name}: ${a.body}`).toBe(name === 'create an event' ? 201 : 200);
       }
-      expect(a.statusCode, `${name}: ${a.body}`).toBe(name === 'create an event' ? 201 : 200);
+    } finally {
+      await t.close();
+      await redis.stop();
     }
   });
 });
@@ -213,12 +212,7 @@ describe('PostgreSQL down', () => {
     expect(t.logs.some((l) => l.includes('postgres unavailable: answered 503'))).toBe(true);
     expect(t.logs.filter((l) => l.includes('"unhandled error"'))).toEqual([]);
     await pg.resume();
-    let back = await list();
-    for (let i = 0; back.statusCode !== 200 && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      back = await list();
-    }
-    expect(back.statusCode).toBe(200);
+    expect((await servedAgain(list)).statusCode).toBe(200);
   });
 
   it('shows a 503 console page with Retry-After, not an internal error, and the queue again once it is back', async () => {
@@ -232,12 +226,11 @@ describe('PostgreSQL down', () => {
     expect(down.body).not.toMatch(/ECONN|terminated|Internal error/);
     expect(t.logs.some((l) => l.includes('postgres unavailable: console answered 503'))).toBe(true);
     await pg.resume();
-    let back = await client.get('/console/queue');
-    for (let i = 0; back.status !== 200 && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      back = await client.get('/console/queue');
-    }
-    expect(back.status).toBe(200);
+    const back = await servedAgain(async () => {
+      const r = await client.get('/console/queue');
+      return { ...r, statusCode: r.status };
+    });
+    expect(back.statusCode).toBe(200);
   });
 });
 

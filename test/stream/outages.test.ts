@@ -49,6 +49,16 @@ async function expectCountedOnce(h: Harness, txs: GeneratedTx[]): Promise<void> 
 
 const ids = (txs: GeneratedTx[]) => new Set(txs.map((t) => t.input.transactionId));
 
+/** Waits until every input has been read back decided (or dead-lettered): at most 90 s. */
+const everyInputDecided = (reader: Awaited<ReturnType<Harness['reader']>>, txs: GeneratedTx[]) =>
+  waitFor(
+    'every input to have a decision',
+    () =>
+      reader.covered().size >= txs.length &&
+      new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
+    90_000,
+  );
+
 describe('Redis down during a stream', () => {
   it('pauses without publishing degraded decisions and resumes when Redis is back: nothing lost, nothing counted twice', async () => {
     const h = await createHarness('redis-down', { durableRedis: true });
@@ -71,13 +81,7 @@ describe('Redis down during a stream', () => {
 
     await h.redis.resume();
     await producing.done;
-    await waitFor(
-      'every input to have a decision',
-      () =>
-        reader.covered().size >= txs.length &&
-        new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
-      90_000,
-    );
+    await everyInputDecided(reader, txs);
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     expect(reader.deadLetters).toEqual([]);
     expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
@@ -139,13 +143,7 @@ describe('Redis full during a stream (maxmemory reached, noeviction)', () => {
 
       await admin.config('SET', 'maxmemory', '0');
       await producing.done;
-      await waitFor(
-        'every input to have a decision',
-        () =>
-          reader.covered().size >= txs.length &&
-          new Set(reader.decisions.map((d) => d.value.transactionId)).size >= txs.length,
-        90_000,
-      );
+      await everyInputDecided(reader, txs);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();

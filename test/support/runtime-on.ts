@@ -11,13 +11,13 @@ import { createRuntime, type Runtime } from '../../services/runtime.ts';
 import { TEST_CARD_KEY, TEST_DATA_KEY } from './app.ts';
 
 /**
- * Runs `run` with a runtime on `settings` (REDIS_URL or REDIS_CLUSTER_NODES among them), its stores
- * ready; closes it and removes its state directory after.
+ * A runtime on `settings` (REDIS_URL or REDIS_CLUSTER_NODES among them), its stores ready, with the
+ * lines it logs at warn and above; `close()` (once, however often called) closes it, `dispose()`
+ * closes it and removes its state directory.
  */
-export async function withRuntime(
+export async function openRuntime(
   settings: Record<string, string>,
-  run: (runtime: Runtime, lines: string[]) => Promise<void>,
-): Promise<void> {
+): Promise<{ runtime: Runtime; lines: string[]; close(): Promise<void>; dispose(): Promise<void> }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-runtime-'));
   const lines: string[] = [];
   const runtime = createRuntime(
@@ -32,11 +32,30 @@ export async function withRuntime(
     }),
     createLogger('warn', { write: (line: string) => lines.push(line) }),
   );
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= runtime.close());
+  const dispose = async () => {
+    await close();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
   try {
     expect(await runtime.waitForStores()).toBe(true);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { runtime, lines, close, dispose };
+}
+
+/** Runs `run` with a runtime on `settings` (openRuntime); closes it and removes its state directory after. */
+export async function withRuntime(
+  settings: Record<string, string>,
+  run: (runtime: Runtime, lines: string[]) => Promise<void>,
+): Promise<void> {
+  const { runtime, lines, dispose } = await openRuntime(settings);
+  try {
     await run(runtime, lines);
   } finally {
-    await runtime.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await dispose();
   }
 }
