@@ -9,6 +9,7 @@ import { loggedIn } from '../console/client.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
+import { until } from '../support/wait.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
@@ -182,6 +183,68 @@ describe('Redis down', () => {
         expect(a.statusCode, `${name}: ${a.body}`).toBe(name === 'create an event' ? 201 : 200);
       }
     } finally {
+      await t.close();
+      await redis.stop();
+    }
+  });
+});
+
+describe('Redis full during an upload', () => {
+  it('answers 503 and closes; the cards stored before stay listed, and the same list sent again lists each card once', async () => {
+    const redis = await RedisServer.start();
+    const t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(16 * 1024 * 1024) });
+    const admin = new Redis(redis.url);
+    try {
+      const eventId = await setupOn(t);
+      const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const lines = Array.from({ length: 30_000 }, () => card());
+      const listed = async () =>
+        (
+          await t.app.inject({ method: 'GET', url: `/v1/compromise-events/${eventId}`, headers: bearer(t.keys.issuer) })
+        ).json().statistics.cardsListed as number;
+      // 2,000 lines, then, once some are stored, Redis fills up and the rest follows, slowly: the
+      // engine answers before the list has all arrived.
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent === lines.length) return controller.close();
+          if (sent === 2_000) {
+            await until(listed, (n) => n >= 1_000);
+            await admin.config('SET', 'maxmemory', '1');
+          }
+          if (sent >= 2_000) await new Promise((r) => setTimeout(r, 20));
+          const next = lines.slice(sent, sent + 1_000);
+          sent += next.length;
+          controller.enqueue(new TextEncoder().encode(`${next.join('\n')}\n`));
+        },
+      });
+      const res = await fetch(`${base}/v1/compromise-events/${eventId}/cards`, {
+        method: 'POST',
+        headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('10');
+      // The rest of the list is not read: the connection closes after the answer.
+      expect(res.headers.get('connection')).toBe('close');
+      expect(((await res.json()) as { code: string }).code).toBe('UNAVAILABLE');
+      await admin.config('SET', 'maxmemory', '0');
+      const kept = await listed();
+      expect(kept).toBeGreaterThanOrEqual(1_000);
+      expect(kept).toBeLessThan(lines.length);
+
+      const again = await t.app.inject({
+        method: 'POST',
+        url: `/v1/compromise-events/${eventId}/cards`,
+        headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+        payload: lines.join('\n'),
+      });
+      expect(again.json()).toMatchObject({ accepted: lines.length - kept, duplicates: kept, rejected: 0 });
+      expect(await listed()).toBe(lines.length);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0').catch(() => {});
+      admin.disconnect();
       await t.close();
       await redis.stop();
     }
