@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
       uploadThreads: config.LEAKGUARD_UPLOAD_THREADS,
     },
-    console: consoleOptions(config, runtime),
+    console: consoleOptions(config, runtime, logger),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),
     webhooks: () => runtime.webhooks?.service,
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },

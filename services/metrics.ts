@@ -118,6 +118,12 @@ export class Metrics {
     help: 'Traffic records dropped because the recording buffer was full while the sink was failing',
     registers: [this.registry],
   });
+  readonly rateLimitUnchecked = new Counter({
+    name: 'leakguard_rate_limit_unchecked_total',
+    help: 'Requests the shared rate limit could not count in Redis (failed or late): API requests let through uncounted (api), sign-ins counted by this engine alone (login)',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
   // Flagged decisions on their way to the case queue (services/cases/flagged.ts FlaggedSink).
   readonly flaggedLost = new Counter({
     name: 'leakguard_flagged_lost_total',

@@ -10,6 +10,7 @@ import { readMasterSettings, SAFE_POLICY } from './adapters/redis/master-setting
 import { fullest, readMemory } from './adapters/redis/memory-headroom.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { atMostEvery } from './log-throttle.ts';
 
 const SETTINGS_READ_MS = 600_000;
 const MEMORY_READ_MS = 30_000;
@@ -17,17 +18,6 @@ const MEMORY_READ_MS = 30_000;
 export const MEMORY_WARNING_RATIO = 0.85;
 /** How often that warning is repeated while it holds. */
 const MEMORY_WARNING_MS = 600_000;
-
-/** True at most once every `ms`: a warning that holds is repeated that often, not at every reading or scoring. */
-function atMostEvery(ms: number): () => boolean {
-  let last = -Infinity;
-  return () => {
-    const now = Date.now();
-    if (now - last < ms) return false;
-    last = now;
-    return true;
-  };
-}
 
 /** The eviction policy (gauge, error) and the member limit (to `onMemberLimit`: the smallest master's). */
 async function checkSettings(

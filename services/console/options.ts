@@ -1,6 +1,8 @@
 // Console settings from the validated configuration and the runtime.
 import type { RedisClient } from '../adapters/redis/connection.ts';
 import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { rateLimitUncheckedReporter } from '../rate-limit-unchecked.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ConsoleOptions } from './plugin.ts';
 import { RedisLoginRateLimiter } from './session.ts';
@@ -11,8 +13,9 @@ const FRICTION_DASHBOARD_MERCHANTS = 25;
 /** `runtime.redis`: the Redis the stores use, when configured; login throttling is then shared by every engine. */
 export function consoleOptions(
   config: Config,
-  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares'> &
+  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares' | 'metrics'> &
     Partial<Pick<Runtime, 'watchlistRegistry'>> & { redis?: RedisClient | undefined },
+  logger: Logger,
 ): ConsoleOptions {
   return {
     system: () => runtime.cases,
@@ -24,7 +27,11 @@ export function consoleOptions(
     lockoutMs: config.LEAKGUARD_LOGIN_LOCKOUT_MS,
     loginRatePerMinute: config.LEAKGUARD_LOGIN_RATE_PER_MINUTE,
     ...(runtime.redis
-      ? { loginLimiter: new RedisLoginRateLimiter(runtime.redis, config.LEAKGUARD_LOGIN_RATE_PER_MINUTE) }
+      ? {
+          loginLimiter: new RedisLoginRateLimiter(runtime.redis, config.LEAKGUARD_LOGIN_RATE_PER_MINUTE, {
+            onUnchecked: rateLimitUncheckedReporter(runtime.metrics, logger, 'login'),
+          }),
+        }
       : {}),
     // Secure cookies everywhere but development, where the console is plain http on localhost.
     secureCookies: config.NODE_ENV !== 'development',

@@ -166,19 +166,28 @@ export class RedisLoginRateLimiter implements LoginLimiter {
   private readonly tally = new RefusalTally();
   private readonly fallback: LoginRateLimiter;
 
-  constructor(redis: RedisClient, limit: number, options: { windowMs?: number; timeoutMs?: number } = {}) {
+  /** Told of each sign-in the shared counter could not count (then counted by this engine alone). */
+  private readonly onUnchecked: (error: unknown) => void;
+
+  constructor(
+    redis: RedisClient,
+    limit: number,
+    options: { windowMs?: number; timeoutMs?: number; onUnchecked?: (error: unknown) => void } = {},
+  ) {
     this.redis = redis;
     this.limit = limit;
     this.windowMs = options.windowMs ?? 60_000;
     this.timeoutMs = options.timeoutMs ?? 500;
     this.fallback = new LoginRateLimiter(limit, this.windowMs);
+    this.onUnchecked = options.onUnchecked ?? (() => {});
   }
 
   async allow(key: string, now = Date.now()): Promise<boolean> {
     let current: number;
     try {
       ({ current } = await countHit(this.redis, loginAttemptsKey(key), this.windowMs, this.timeoutMs));
-    } catch {
+    } catch (error) {
+      this.onUnchecked(error);
       if (this.fallback.allow(key, now)) return true;
       this.fallback.takeRefusals(); // tallied below, once
       this.tally.add(key);

@@ -28,6 +28,7 @@ import { scoreRoutes } from './routes/score.ts';
 import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
 import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
+import { rateLimitUncheckedReporter } from '../rate-limit-unchecked.ts';
 
 export interface AppDependencies {
   engine: Engine;
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
           store: redisRateLimitStore(deps.redis, {
             nameSpace: RATE_LIMIT_NAMESPACE,
             timeoutMs: deps.rateLimitTimeoutMs ?? 100,
+            onUnchecked: rateLimitUncheckedReporter(deps.metrics, deps.logger, 'api'),
           }),
           skipOnError: true,
         }

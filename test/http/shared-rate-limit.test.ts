@@ -125,6 +125,12 @@ describe('the API rate limit on one Redis', () => {
       const [counter] = await admin.keys('lg:rl:*');
       // Before: a new lease of 20 (1 % of the limit) per request answered late, 20 requests took 400 counts.
       expect(Number(await admin.get(counter!))).toBeLessThanOrEqual(20 + 20 + 50 + 20);
+      // The requests let through uncounted are counted there, and said once (not per request).
+      const unchecked = await app.runtime.metrics.registry.getSingleMetricAsString(
+        'leakguard_rate_limit_unchecked_total',
+      );
+      expect(unchecked).toMatch(/leakguard_rate_limit_unchecked_total\{limit="api"\} [1-9]/);
+      expect(app.logs.filter((l) => l.includes('API rate limit not checked'))).toHaveLength(1);
     }));
 
   it('keeps the leases of a bounded number of keys, the oldest going first', async () => {
@@ -222,7 +228,11 @@ describe('the console sign-in limit on one Redis', () => {
 
   it('falls back to a limit per process while Redis is down', async () => {
     const own = await RedisServer.start();
-    const limiter = new RedisLoginRateLimiter(await client(own.url), 2, { timeoutMs: 200 });
+    const unchecked: unknown[] = [];
+    const limiter = new RedisLoginRateLimiter(await client(own.url), 2, {
+      timeoutMs: 200,
+      onUnchecked: (error) => unchecked.push(error),
+    });
     try {
       expect(await limiter.allow('10.8.1.1')).toBe(true);
       await own.kill();
@@ -231,6 +241,8 @@ describe('the console sign-in limit on one Redis', () => {
       // The in-process count starts at the outage: two more, then refused.
       expect(verdicts).toEqual([true, true, false, false]);
       expect(limiter.takeRefusals()).toEqual({ refused: 2, addresses: 1, top: [{ ip: '10.8.1.1', refused: 2 }] });
+      // Each sign-in counted by this process alone is told (the console counts and warns of it).
+      expect(unchecked).toHaveLength(4);
     } finally {
       await own.stop();
     }

@@ -79,15 +79,20 @@ export async function buildTestApp(
     },
     ...(options.cases
       ? {
-          console: consoleOptions(config, {
-            get cases() {
-              return runtime.cases;
+          console: consoleOptions(
+            config,
+            {
+              get cases() {
+                return runtime.cases;
+              },
+              watchlist: runtime.watchlist,
+              watchlistRegistry: runtime.watchlistRegistry,
+              frictionShares: (n?: number) => runtime.frictionShares(n),
+              metrics: runtime.metrics,
+              redis,
             },
-            watchlist: runtime.watchlist,
-            watchlistRegistry: runtime.watchlistRegistry,
-            frictionShares: (n?: number) => runtime.frictionShares(n),
-            redis,
-          }),
+            logger,
+          ),
         }
       : {}),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),

@@ -133,9 +133,10 @@ export class RateLimitLeases {
  */
 export function redisRateLimitStore(
   redis: RedisClient,
-  options: { nameSpace?: string; timeoutMs?: number } = {},
+  options: { nameSpace?: string; timeoutMs?: number; onUnchecked?: (error: Error) => void } = {},
 ): FastifyRateLimitStoreCtor {
   const leases = new RateLimitLeases(redis, options.timeoutMs ?? 100);
+  const unchecked = options.onUnchecked ?? (() => {});
   return class RedisRateLimitStore implements FastifyRateLimitStore {
     private readonly prefix: string;
     /** The plugin passes its options; a route's own limit (child) gets a prefix of its own. */
@@ -151,7 +152,10 @@ export function redisRateLimitStore(
     ): void {
       leases.hit(this.prefix + key, timeWindow, max).then(
         (r) => callback(null, r),
-        (error: Error) => callback(error),
+        (error: Error) => {
+          unchecked(error);
+          callback(error);
+        },
       );
     }
 
