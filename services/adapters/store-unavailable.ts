@@ -7,12 +7,12 @@ import { isConnectionError } from './postgres/sql-client.ts';
 
 export type UnavailableStore = 'redis' | 'postgres';
 
-/**
- * Redis's own refusals of a command it would run later (the error reply's first word): full
- * (OOM), loading its data, a replica read-only or its master down, the cluster down or
- * resharding, a script running too long, too few replicas, a failed background save.
- */
-const REDIS_REFUSALS = /^(OOM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|MISCONF) /;
+/** Redis's refusals of a write it would take later (still answering reads): full, a read-only replica, a failed background save, too few replicas. */
+const WRITE_REFUSALS = new Set(['OOM', 'READONLY', 'MISCONF', 'NOREPLICAS']);
+/** Redis's refusals of any command it would run later: those, and loading its data, its master or the cluster down, resharding, a script running too long. */
+const REDIS_REFUSALS = new Set([...WRITE_REFUSALS, 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY']);
+/** Refusals that last until memory is freed or an operator acts (a failover or a restart takes a second or a few). */
+const LASTING_REFUSALS = new Set(['OOM', 'MISCONF']);
 /** What ioredis rejects a command with when it has no connection to send it on. */
 const REDIS_NOT_CONNECTED =
   /^(Connection is closed\.|Stream isn't writeable|Cluster isn't ready|Cluster is disconnect|None of startup nodes is available|Failed to refresh slots cache|Too many Cluster redirections|Node is disconnected|Ready check failed|Reached the max retries per request limit)/;
@@ -28,36 +28,31 @@ interface DriverError {
   previousErrors?: unknown;
 }
 
+/** The code of a Redis error reply (its first word: OOM, READONLY...), or undefined for any other error. */
+function replyCode(error: unknown): string | undefined {
+  const e = (error ?? {}) as DriverError;
+  return e.name === 'ReplyError' && typeof e.message === 'string' ? e.message.split(' ', 1)[0] : undefined;
+}
+
 function isRedisUnavailable(e: DriverError): boolean {
   const message = typeof e.message === 'string' ? e.message : '';
   if (REDIS_NOT_CONNECTED.test(message)) return true;
   if (!REDIS_ERROR_NAMES.has(String(e.name))) return false;
-  if (REDIS_REFUSALS.test(message) || e.name !== 'ReplyError') return true;
+  if (e.name !== 'ReplyError' || REDIS_REFUSALS.has(replyCode(e)!)) return true;
   // A MULTI refused as a whole because a queued command was (OOM, say): unavailable if every one was.
   if (message.startsWith('EXECABORT') && Array.isArray(e.previousErrors) && e.previousErrors.length > 0)
     return e.previousErrors.every((p: unknown) => isRedisUnavailable((p ?? {}) as DriverError));
   return false;
 }
 
-/**
- * Redis refused a write it would take later: full (OOM: maxmemory under noeviction), a replica
- * read-only, a failed background save, too few replicas. It still answers reads.
- */
+/** Redis refused a write it would take later (WRITE_REFUSALS: full, say); it still answers reads. */
 export function refusesWrites(error: unknown): boolean {
-  const e = (error ?? {}) as DriverError;
-  return (
-    e.name === 'ReplyError' && typeof e.message === 'string' && /^(OOM|READONLY|MISCONF|NOREPLICAS) /.test(e.message)
-  );
+  return WRITE_REFUSALS.has(replyCode(error) ?? '');
 }
 
-/**
- * When to try again, in seconds: a full Redis (or one failing to save) stays so until memory is
- * freed or an operator acts, so its clients are asked to wait longer than through a failover or a
- * restart, which take a second or a few.
- */
+/** When to try again, in seconds: longer while a refusal lasts (LASTING_REFUSALS: Redis full) than through a failover. */
 export function retryAfterSeconds(error: unknown): number {
-  const e = (error ?? {}) as DriverError;
-  return e.name === 'ReplyError' && typeof e.message === 'string' && /^(OOM|MISCONF) /.test(e.message) ? 10 : 1;
+  return LASTING_REFUSALS.has(replyCode(error) ?? '') ? 10 : 1;
 }
 
 /** The store an error says is unavailable, or undefined when it is anything else (a fault: 500). */

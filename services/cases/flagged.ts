@@ -264,14 +264,23 @@ export class FlaggedSink {
     }
   }
 
+  /** Publishes the oldest decision waiting for the queue (rejects as the queue does), within `timeoutMs` if given. */
+  private async publishOldest(timeoutMs?: number): Promise<void> {
+    const publishing = this.queue.publish(this.retry[0]!);
+    // A queue that hangs rather than refuses is not waited for past a deadline.
+    await (timeoutMs === undefined
+      ? publishing
+      : Promise.race([publishing, sleep(timeoutMs).then(() => Promise.reject(new Error('flagged queue timed out')))]));
+    this.retry.shift();
+    this.published++;
+  }
+
   /** Publishes the decisions waiting for the queue, in order; never rejects (a failure reschedules). */
   private async drainRetries(delay: number): Promise<void> {
     this.retryTimer = undefined;
     while (this.retry.length > 0) {
       try {
-        await this.queue.publish(this.retry[0]!);
-        this.retry.shift();
-        this.published++;
+        await this.publishOldest();
       } catch {
         this.scheduleRetry(Math.min(delay * 2, 5_000));
         return;
@@ -301,13 +310,7 @@ export class FlaggedSink {
     const deadline = Date.now() + timeoutMs;
     while (this.retry.length > 0 && Date.now() < deadline) {
       try {
-        // A queue that hangs rather than refuses is not waited for past the deadline either.
-        await Promise.race([
-          this.queue.publish(this.retry[0]!),
-          sleep(Math.max(0, deadline - Date.now())).then(() => Promise.reject(new Error('flagged queue timed out'))),
-        ]);
-        this.retry.shift();
-        this.published++;
+        await this.publishOldest(Math.max(0, deadline - Date.now()));
       } catch {
         await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
       }

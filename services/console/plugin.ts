@@ -10,8 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { issueLines } from '../core/errors.ts';
-import { unavailableDetail } from '../adapters/store-unavailable.ts';
-import { errorAnswer, logFault, type ErrorAnswer } from '../http/errors.ts';
+import { errorAnswer, logFault, logUnavailable, type ErrorAnswer } from '../http/errors.ts';
 import { ASSETS } from './assets.ts';
 import { adminRoutes } from './plugins/admin.ts';
 import { breachRoutes } from './plugins/breaches.ts';
@@ -68,10 +67,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions &
     const a = errorAnswer(error);
     if (a.fault) logFault(request, error, 'console error');
     if (a.unavailable) {
-      request.log.warn(
-        { store: a.unavailable, error: unavailableDetail(error) },
-        `${a.unavailable} unavailable: console answered 503`,
-      );
+      logUnavailable(request, error, a, 'console answered 503');
       for (const [name, value] of Object.entries(a.headers)) reply.header(name, value);
     }
     return showError(request, reply, a.status, errorMessage(error, a));

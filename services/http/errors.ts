@@ -157,6 +157,14 @@ export function sendError(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
   return reply.code(a.status).send(a.body);
 }
 
+/** A store that could not serve: a warning naming it, with the error's type, message and command only (not the driver's whole error). */
+export function logUnavailable(request: FastifyRequest, error: unknown, a: ErrorAnswer, answered: string): void {
+  request.log.warn(
+    { store: a.unavailable, error: unavailableDetail(error) },
+    `${a.unavailable} unavailable: ${answered}`,
+  );
+}
+
 /** Faults are logged with the error itself: the logger's err serializer keeps its type and stack (card numbers masked). */
 export function logFault(request: FastifyRequest, error: unknown, message: string): void {
   request.log.error({ err: error }, message);
@@ -217,10 +225,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const a = errorAnswer(error);
     if (a.fault) logFault(request, error, 'unhandled error');
     if (a.unavailable) {
-      request.log.warn(
-        { store: a.unavailable, error: unavailableDetail(error) },
-        `${a.unavailable} unavailable: answered 503, retry`,
-      );
+      logUnavailable(request, error, a, 'answered 503, retry');
       // A body not read to its end (an upload cut short) is not read on: the connection closes after the answer.
       if (!request.raw.complete) a.headers = { ...a.headers, connection: 'close' };
     }

@@ -260,18 +260,17 @@ export class RedisVelocityStore implements VelocityStore {
     this.velocity.load(redis).catch(() => {});
   }
 
-  async recordAndRead(plan: CounterPlan): Promise<StoreReading> {
+  recordAndRead(plan: CounterPlan): Promise<StoreReading> {
     if (this.memberLimit !== undefined) this.checkCompact(plan, this.memberLimit);
-    try {
-      return await (this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan));
-    } catch (error) {
-      // Redis refuses writes (full, say): a transaction answered before is answered again from
-      // what it stored (a retry keeps its decision, a reused id is still refused); others fail.
+    const reading = this.cluster ? this.recordAcrossSlots(plan) : this.recordInOneCall(plan);
+    // Redis refuses writes (full, say): a transaction answered before is answered again from what
+    // it stored (a retry keeps its decision, a reused id is still refused); others fail.
+    return reading.catch(async (error: unknown) => {
       if (!refusesWrites(error)) throw error;
       const answered = await this.answeredBefore(plan);
       if (answered) return answered;
       throw error;
-    }
+    });
   }
 
   /** A transaction's stored answer, read only: its replay, a conflict, or undefined (not answered yet). */
