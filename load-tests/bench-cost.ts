@@ -34,6 +34,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+//   npm run bench:cost -- --archive          the engine with its database open, as `npm start` runs it, on a private
+//                                            PostgreSQL server: flagged decisions become cases and every counted
+//                                            transaction is written to the transaction archive (docs/capacity.md);
+//                                            what the engine spends on both, behind the scoring path, is in its CPU
 // The seeded mix, shared with bench:scale.
 import { traffic } from './lib/traffic.ts';
 import {
@@ -54,6 +58,7 @@ const { values: opts } = parseArgs({
     transactions: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '32' },
     cluster: { type: 'boolean', default: false },
+    archive: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
     'engine-instructions': { type: 'boolean', default: false },
     label: { type: 'string' },
@@ -66,7 +71,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--against <git ref>]\n',
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--archive] [--against <git ref>]\n',
   );
   process.exit(0);
 }
@@ -120,6 +125,8 @@ interface Result {
   redisInstructionsPerTx?: number;
   /** --engine-instructions: instructions the engine's process executed per scoring (callgrind). */
   engineInstructionsPerTx?: number;
+  /** --archive: the transaction archive's rows and its table's size with its indexes, per row. */
+  archive?: { rows: number; bytesPerRow: number };
 }
 
 /**
@@ -172,6 +179,8 @@ async function measure(label: string): Promise<Result> {
         opts.instructions ? { wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${callgrindOut}`] } : {},
       );
   const cluster = opts.cluster ? await RedisCluster.start() : undefined;
+  const { PostgresServer } = await import(join(HERE, 'test/support/postgres-server.ts'));
+  const database = opts.archive ? await PostgresServer.start() : undefined;
   const ports: number[] = single ? [single.port] : cluster!.nodes.map((n: { port: number }) => n.port);
   try {
     const config = loadConfig({
@@ -183,11 +192,13 @@ async function measure(label: string): Promise<Result> {
       // Under callgrind a scoring takes ~50× longer: no answer should turn degraded for that.
       LEAKGUARD_DEADLINE_MS: counting ? '10000' : '2000',
       ...(single ? { REDIS_URL: single.url } : { REDIS_CLUSTER_NODES: cluster!.seeds }),
+      ...(database ? { DATABASE_URL: database.url } : {}),
     });
     const usedMemory = async () => (await Promise.all(ports.map(redisUsedMemory))).reduce((a, b) => a + b, 0);
     const memoryBefore = await usedMemory();
     const runtime = createRuntime(config, createLogger('silent'));
     if (!(await runtime.waitForStores())) throw new Error('Redis did not connect');
+    if (database) await runtime.openCases();
     const requests = traffic(N + 2000).map((t) => ({
       merchant: t.merchant,
       request: scoreRequestSchema.parse(t.body),
@@ -234,6 +245,8 @@ async function measure(label: string): Promise<Result> {
     const t0 = performance.now();
     const { decisions, degraded } = await run(requests.slice(2000));
     await runtime.flaggedSink.drain();
+    // Absent before the archive (an earlier commit measured with --against).
+    await runtime.archiveWriter?.flush();
     const wall = (performance.now() - t0) / 1000;
     const c1 = process.cpuUsage(c0);
     // The engine's count first: asking for Redis's spawns a process from this one.
@@ -245,6 +258,7 @@ async function measure(label: string): Promise<Result> {
     if (engineCounted) keepProfile(label, 'engine', engineCounted.dump);
     const r1 = await redisCpu();
     await runtime.close();
+    const archive = database ? await archiveSize(database.url) : undefined;
     // Every key the run wrote (counters, markers, stored responses) stays for its retention: the
     // memory the cards in use cost, each with its devices, addresses, merchants and BINs.
     const memoryAfter = await usedMemory();
@@ -270,11 +284,31 @@ async function measure(label: string): Promise<Result> {
       memoryByFamily: families,
       ...(redisCounted ? { redisInstructionsPerTx: redisCounted.count / N } : {}),
       ...(engineCounted ? { engineInstructionsPerTx: engineCounted.count / N } : {}),
+      ...(archive ? { archive } : {}),
     };
   } finally {
     await single?.stop();
     await cluster?.stop();
+    await database?.stop();
     rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The transaction archive's rows and bytes per row (table, indexes and TOAST); none before the archive existed. */
+async function archiveSize(url: string): Promise<Result['archive']> {
+  const { PgSqlClient } = await import(join(HERE, 'services/adapters/postgres/pg-client.ts'));
+  const sql = new PgSqlClient({ connectionString: url, max: 1 });
+  try {
+    const { rows } = await sql.query(`SELECT to_regclass('transaction_archive') IS NOT NULL AS present`);
+    if (!(rows[0] as { present: boolean }).present) return undefined;
+    await sql.query('VACUUM ANALYZE transaction_archive');
+    const size = await sql.query(
+      `SELECT count(*)::bigint AS n, pg_total_relation_size('transaction_archive') AS bytes FROM transaction_archive`,
+    );
+    const { n, bytes } = size.rows[0] as { n: string; bytes: string };
+    return { rows: Number(n), bytesPerRow: Number(bytes) / Math.max(1, Number(n)) };
+  } finally {
+    await sql.close();
   }
 }
 
@@ -286,7 +320,7 @@ function print(results: Result[]) {
     );
   };
   process.stdout.write(
-    `\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}; per transaction:\n`,
+    `\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}${opts.archive ? ', database open (cases, transaction archive) on PostgreSQL' : ''}; per transaction:\n`,
   );
   process.stdout.write(
     `${'code'.padEnd(28)} ${'engine CPU'.padStart(11)} ${'Redis CPU'.padStart(11)} ${'commands'.padStart(8)} ${'rate'.padStart(10)}   decisions\n`,
@@ -297,6 +331,11 @@ function print(results: Result[]) {
     process.stdout.write(
       `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist)${r.memoryByFamily.length ? `; by key family, share and mean bytes a key: ${r.memoryByFamily.join(', ')}` : ''}\n`,
     );
+  for (const r of results)
+    if (r.archive)
+      process.stdout.write(
+        `  ${r.label}, transaction archive: ${r.archive.rows.toLocaleString('en-US')} rows, ${Math.round(r.archive.bytesPerRow)} bytes each in PostgreSQL (table and indexes)\n`,
+      );
   for (const r of results)
     if (r.redisInstructionsPerTx !== undefined)
       process.stdout.write(
@@ -340,6 +379,7 @@ function measureInChild(root: string, label: string): Result {
     '--concurrency',
     String(CONCURRENCY),
     ...(opts.cluster ? ['--cluster'] : []),
+    ...(opts.archive ? ['--archive'] : []),
     ...(opts.instructions ? ['--instructions'] : []),
     ...(opts.profile ? ['--profile', resolve(opts.profile)] : []),
   ];

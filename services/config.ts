@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
 import { RESPONSE_GATHER_MS } from './adapters/redis/velocity-store.ts';
-import { MARKER_TTL_MS, RESPONSE_TTL_MS } from './core/velocity.ts';
+import { RESPONSE_TTL_MS } from './core/velocity.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
@@ -69,9 +69,18 @@ export const configSchema = z.object({
   LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
   /**
    * How long a scored transaction's marker is kept (docs/velocity-features.md): outcomes reported
-   * later are unknown. At least two days: longer than a stored response, which a retry must find.
+   * later find the transaction in the archive, or are unknown. Unset: 3 days where this process
+   * archives its transactions, else 35 (markerRetentionMs). At least two days: longer than a stored
+   * response, which a retry must find.
    */
-  LEAKGUARD_MARKER_RETENTION_DAYS: int(MARKER_TTL_MS / 86_400_000, 2, 400),
+  LEAKGUARD_MARKER_RETENTION_DAYS: z.coerce.number().int().min(2).max(400).optional(),
+  /**
+   * The transaction archive (docs/capacity.md, "Redis memory"): each counted transaction's identities
+   * in PostgreSQL, for the outcomes reported after its marker has gone. Written by the engine, and by
+   * a stream processor given DATABASE_URL; kept this many days (chargebacks come up to 120 days on).
+   */
+  LEAKGUARD_ARCHIVE: z.enum(['on', 'off']).default('on'),
+  LEAKGUARD_ARCHIVE_RETENTION_DAYS: int(180, 1, 3650),
   /**
    * How long a scored transaction's response is stored: an identical retry within it gets the same
    * answer; later, an answer read again from the counters (the transaction still counted once). At

@@ -118,6 +118,34 @@ export class Metrics {
     help: 'Traffic records dropped because the recording buffer was full while the sink was failing',
     registers: [this.registry],
   });
+  // The transaction archive (services/archive-writer.ts; docs/capacity.md, "Redis memory").
+  readonly archiveWritten = new Counter({
+    name: 'leakguard_archive_written_total',
+    help: 'Counted transactions written to the transaction archive (PostgreSQL)',
+    registers: [this.registry],
+  });
+  readonly archiveErrors = new Counter({
+    name: 'leakguard_archive_write_errors_total',
+    help: 'Transaction-archive batches PostgreSQL refused (kept for the next flush)',
+    registers: [this.registry],
+  });
+  readonly archiveDropped = new Counter({
+    name: 'leakguard_archive_dropped_total',
+    help: 'Transactions not archived because the waiting buffer was full while PostgreSQL was failing: an outcome reported after their marker has gone is unknown',
+    registers: [this.registry],
+  });
+  readonly archivePruned = new Counter({
+    name: 'leakguard_archive_pruned_total',
+    help: 'Transaction-archive entries deleted past LEAKGUARD_ARCHIVE_RETENTION_DAYS',
+    registers: [this.registry],
+  });
+  private archiveWaitingNow: () => number = () => 0;
+  readonly archiveWaiting: Gauge = new Gauge({
+    name: 'leakguard_archive_waiting',
+    help: 'Counted transactions held in this process until the transaction archive (PostgreSQL) takes them',
+    registers: [this.registry],
+    collect: (): void => this.archiveWaiting.set(this.archiveWaitingNow()),
+  });
   readonly rateLimitUnchecked = new Counter({
     name: 'leakguard_rate_limit_unchecked_total',
     help: 'Requests the shared rate limit could not count in Redis (failed or late): API requests let through uncounted (api), sign-ins counted by this engine alone (login)',
@@ -173,6 +201,11 @@ export class Metrics {
     // Unknown until read (services/redis-watch.ts), and without a Redis (embedded mode).
     this.redisEvictingNodes.set(-1);
     this.redisMemoryUsedRatio.set(-1);
+  }
+
+  /** Where leakguard_archive_waiting reads its value at scrape time: the runtime's archive writer. */
+  reportArchiveWaiting(read: () => number): void {
+    this.archiveWaitingNow = read;
   }
 
   /** Where leakguard_flagged_waiting reads its value at scrape time: the runtime's flagged sink. */

@@ -50,7 +50,10 @@ import type { AuditLog } from './cases/audit.ts';
 import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
 import { ModelFile } from './adapters/files/model-file.ts';
 import type { CardHistoryStore } from './breach/history.ts';
-import { HistoryRecorder } from './breach/recorder.ts';
+import { HistoryRecorder, type RecorderOptions as HistoryRecorderOptions } from './breach/recorder.ts';
+import { ArchiveWriter, pruneArchive } from './archive-writer.ts';
+import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
+import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
 import { BreachScanner, type ScanReport } from './breach/scanner.ts';
 import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
 import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
@@ -97,6 +100,13 @@ export interface Runtime {
   breach: BreachDiscovery | undefined;
   /** The recording for backtests (LEAKGUARD_RECORD), flushed every second and on close. */
   recorder: TrafficRecorder | undefined;
+  /**
+   * Stream processors: writes counted transactions to the transaction archive (LEAKGUARD_ARCHIVE)
+   * when DATABASE_URL is set; the engine does from openCases on. Returns whether it does.
+   */
+  openArchive(): boolean;
+  /** What feeds the transaction archive, once opened. */
+  readonly archiveWriter: ArchiveWriter | undefined;
 }
 
 export interface BreachDiscovery {
@@ -108,6 +118,13 @@ export interface BreachDiscovery {
   /** Scans every LEAKGUARD_CPP_SCAN_MINUTES (the engine does; stream processors only record). */
   startScans(onScanned?: (error: unknown) => void): void;
 }
+
+/** The archive of an engine whose database is not open yet: every call refused, to be retried. */
+const notOpen = () => Promise.reject(new Error('transaction archive not open yet (PostgreSQL not reachable)'));
+const ARCHIVE_NOT_OPEN: TransactionArchive = { append: notOpen, find: notOpen, markOutcome: notOpen, prune: notOpen };
+
+/** How often an engine deletes the transaction archive's entries past their retention. */
+const ARCHIVE_PRUNE_MS = 10 * 60_000;
 
 /** How long a closing engine keeps offering the case queue the flagged decisions it refused before. */
 const FLAGGED_CLOSE_MS = 5_000;
@@ -206,7 +223,14 @@ export function modelPathOf(config: Pick<Config, 'LEAKGUARD_MODEL'>): string | u
   return v.toLowerCase() === 'off' ? undefined : v;
 }
 
-export function createRuntime(config: Config, logger: Logger): Runtime {
+export function createRuntime(
+  config: Config,
+  logger: Logger,
+  { role = 'engine' }: { role?: 'engine' | 'processor' } = {},
+): Runtime {
+  // Whether this process archives its counted transactions: an engine always has a database (PGlite
+  // when DATABASE_URL is unset); a stream processor only when given DATABASE_URL.
+  const archives = config.LEAKGUARD_ARCHIVE === 'on' && (role === 'engine' || config.DATABASE_URL !== undefined);
   const { keyring, developmentKeyFile, createdDevelopmentKey } = loadKeyring(config);
   if (developmentKeyFile) {
     logger.warn(
@@ -282,7 +306,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   const memoryLists = redis ? undefined : new MemoryNegativeListStore();
   const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
   const retention = {
-    markerTtlMs: config.LEAKGUARD_MARKER_RETENTION_DAYS * 86_400_000,
+    markerTtlMs: markerRetentionMs(config.LEAKGUARD_MARKER_RETENTION_DAYS, archives),
     responseTtlMs: config.LEAKGUARD_RESPONSE_RETENTION_HOURS * 3_600_000,
   };
   const redisStore = redis
@@ -332,7 +356,41 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
 
   // Breach discovery: card histories fed off the scoring path, scanned for common points of purchase.
   const breach =
-    config.LEAKGUARD_CPP === 'on' ? openBreachDiscovery(config, logger, metrics, redis, store, watchlist) : undefined;
+    config.LEAKGUARD_CPP === 'on'
+      ? openBreachDiscovery(config, logger, metrics, redis, watchlist, (merchantId, transactionId) =>
+          engine.transactionOf(merchantId, transactionId),
+        )
+      : undefined;
+
+  // The transaction archive: fed off the scoring path once a database is open (archive-writer.ts).
+  let archive: TransactionArchive | undefined;
+  let archiveWriter: ArchiveWriter | undefined;
+  let archiveSql: SqlClient | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const startArchive = (opening: Promise<TransactionArchive>) => {
+    void opening.then((a) => (archive = a));
+    archiveWriter = new ArchiveWriter({
+      archive: opening,
+      onError: (error) => {
+        metrics.archiveErrors.inc();
+        logger.warn({ err: error }, 'transaction archive not written yet: retrying');
+      },
+      onDropped: (count) => metrics.archiveDropped.inc(count),
+      onWritten: (count) => metrics.archiveWritten.inc(count),
+    });
+  };
+  metrics.reportArchiveWaiting(() => archiveWriter?.waiting ?? 0);
+  /** The engine prunes (every engine may: a batch deleted twice deletes nothing more). */
+  const startPruning = (a: TransactionArchive) => {
+    const prune = () =>
+      pruneArchive(a, config.LEAKGUARD_ARCHIVE_RETENTION_DAYS * 86_400_000).then(
+        (n) => metrics.archivePruned.inc(n),
+        (error: unknown) => logger.warn({ err: error }, 'transaction archive not pruned: will retry'),
+      );
+    void prune();
+    pruneTimer = setInterval(() => void prune(), ARCHIVE_PRUNE_MS);
+    pruneTimer.unref();
+  };
 
   // The recording for backtests: fed off the scoring path, written in batches.
   const recorder = config.LEAKGUARD_RECORD === 'on' ? openRecording(config, logger, metrics) : undefined;
@@ -355,6 +413,7 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
         flaggedSink.observe(merchantId, request, result);
         breach?.recorder.scored(merchantId, result);
         recorder?.scored(merchantId, request, result);
+        archiveWriter?.scored(merchantId, result);
       },
       outcomeRecorded: (merchantId, transactionId, outcome, at) => {
         breach?.recorder.outcome(merchantId, transactionId, outcome);
@@ -364,6 +423,8 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     watchlistEvents: () => watchlistRegistry.events,
     lists: true,
     model: () => models?.model,
+    // Until the database is open an outcome needing the archive is refused (503: retried), not unknown.
+    archive: () => archive ?? (archiveWriter ? ARCHIVE_NOT_OPEN : undefined),
   });
   let scanTimer: NodeJS.Timeout | undefined;
   /** The background move of old distinct sets (velocity-migration.ts), awaited before closing. */
@@ -376,9 +437,12 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
   // moment): not ready meanwhile, so that no scoring is routed here to miss its deadline. A
   // database that is down is not waited for: scoring does not need it (flagged decisions queue).
   let firstOpenSettled = true;
+  let archiveOpened: ((a: TransactionArchive) => void) | undefined;
   const openCases = () => {
     if (opening) return opening;
     firstOpenSettled = false;
+    if (archives && role === 'engine' && !archiveWriter)
+      startArchive(new Promise<TransactionArchive>((resolve) => (archiveOpened = resolve)));
     opening = (async () => {
       const checkpoints = auditCheckpoints();
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
@@ -387,6 +451,11 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
         const sql = await openSqlClient(config);
         try {
           await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
+          if (archiveOpened) {
+            const a = new PgTransactionArchive(sql);
+            archiveOpened(a);
+            startPruning(a);
+          }
           if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
             logger.warn(
               'DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)',
@@ -467,6 +536,16 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
     },
     get webhooks() {
       return webhooks;
+    },
+    get archiveWriter() {
+      return archiveWriter;
+    },
+    openArchive() {
+      if (archiveWriter) return true;
+      if (!archives || role !== 'processor') return false;
+      archiveSql = new PgSqlClient({ connectionString: config.DATABASE_URL!, max: 2 });
+      startArchive(Promise.resolve(new PgTransactionArchive(archiveSql)));
+      return true;
     },
     recorder,
     breach: breach && {
@@ -570,6 +649,9 @@ export function createRuntime(config: Config, logger: Logger): Runtime {
       if (scanTimer) clearInterval(scanTimer);
       await breach?.recorder.close();
       await recorder?.close();
+      if (pruneTimer) clearInterval(pruneTimer);
+      await archiveWriter?.close();
+      await archiveSql?.close();
       await webhooks?.stop();
       if (cases) await cases.close();
       else await flaggedQueue.stop();
@@ -583,8 +665,8 @@ function openBreachDiscovery(
   logger: Logger,
   metrics: Metrics,
   redis: RedisClient | undefined,
-  store: VelocityStore,
   watchlist: WatchlistStore,
+  transactionOf: HistoryRecorderOptions['transactionOf'],
 ): Omit<BreachDiscovery, 'scan' | 'startScans'> {
   const options = {
     retentionMs: config.LEAKGUARD_CPP_LOOKBACK_DAYS * 86_400_000,
@@ -595,7 +677,7 @@ function openBreachDiscovery(
     : new MemoryCardHistoryStore(options);
   const recorder = new HistoryRecorder({
     store: history,
-    transactionOf: (merchantId, transactionId) => store.transactionOf(merchantId, transactionId),
+    transactionOf,
     onError: (error) => {
       metrics.cppHistoryErrors.inc();
       logger.warn({ err: error }, 'card histories not written yet: retrying');

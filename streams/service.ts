@@ -33,8 +33,16 @@ export async function createStreamService(
 ): Promise<StreamService> {
   // The stream has its own scoring budget: nobody waits at a checkout, and a degraded answer is
   // not published (pause mode) but retried, or published degraded (allow mode).
-  const runtime = createRuntime({ ...config, LEAKGUARD_DEADLINE_MS: stream.LEAKGUARD_STREAM_DEADLINE_MS }, logger);
+  const runtime = createRuntime({ ...config, LEAKGUARD_DEADLINE_MS: stream.LEAKGUARD_STREAM_DEADLINE_MS }, logger, {
+    role: 'processor',
+  });
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: consumption pauses until it is');
+  // The transaction archive (docs/capacity.md): outcomes reported after a marker has gone find the
+  // transaction there. A processor without a database leaves its transactions to their markers.
+  if (!runtime.openArchive() && config.LEAKGUARD_ARCHIVE === 'on')
+    logger.info(
+      'transaction archive not written by this processor (no DATABASE_URL): its markers are kept 35 days (LEAKGUARD_MARKER_RETENTION_DAYS) for the outcomes reported later',
+    );
 
   const merchants = new MerchantDirectory(() => runtime.apiKeys.list(), {
     refreshMs: stream.LEAKGUARD_STREAM_MERCHANTS_REFRESH_MS,

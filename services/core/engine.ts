@@ -30,6 +30,7 @@ import {
 } from './watchlist.ts';
 import { LeakguardError } from './errors.ts';
 import { withDeadline } from './deadline.ts';
+import type { TransactionArchive } from './transaction-archive.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
@@ -63,6 +64,8 @@ export interface EngineOptions {
   watchlistEvents?: () => ReadonlyMap<number, EventView>;
   /** The model in force, read once per scoring: a switch never splits one scoring between two models. */
   model?: () => ScoringModel | undefined;
+  /** Where an outcome finds its transaction once the marker has gone (undefined while it is not open). */
+  archive?: () => TransactionArchive | undefined;
 }
 
 /** Rules whose code starts with this speak for the model: when one fires, the model's factors join the reasons. */
@@ -390,9 +393,42 @@ export class Engine {
   }
 
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
-    const status = await this.options.store.recordOutcome(merchantId, transactionId, outcome, at);
-    if (status === 'recorded') this.options.observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at);
+    const { store, observer } = this.options;
+    const archive = this.options.archive?.();
+    let status = await store.recordOutcome(merchantId, transactionId, outcome, at);
+    if (status === 'unknown' && archive)
+      status = await this.archivedOutcome(archive, merchantId, transactionId, outcome, at);
+    else if (status === 'recorded' && archive)
+      // Noted on the archive's entry too, so that a repeat after the marker has gone is still a repeat.
+      await archive
+        .markOutcome(merchantId, transactionId, outcome, at)
+        .catch((e: unknown) => observer?.storeError?.(e, 'archive'));
+    if (status === 'recorded') observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at);
     return status;
+  }
+
+  /** An outcome whose marker has gone: its transaction from the archive, its counters joined as the marker's would be. */
+  private async archivedOutcome(
+    archive: TransactionArchive,
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'unknown'> {
+    const entry = await archive.find(merchantId, transactionId);
+    if (!entry) return 'unknown';
+    if (entry.outcomes[outcome] !== undefined) return 'duplicate';
+    // Joined first, noted after: a crash in between leaves it to be reported again, and joining twice changes nothing.
+    await this.options.store.joinOutcome(merchantId, transactionId, entry.entities, entry.countedAt, outcome, at);
+    return (await archive.markOutcome(merchantId, transactionId, outcome, at)) ? 'recorded' : 'duplicate';
+  }
+
+  /** A scored transaction's card and counting time: from its marker, else from the archive. */
+  async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
+    const marked = await this.options.store.transactionOf(merchantId, transactionId);
+    if (marked) return marked;
+    const entry = await this.options.archive?.()?.find(merchantId, transactionId);
+    return entry?.entities.card ? { card: entry.entities.card, at: entry.countedAt } : undefined;
   }
 
   private facts(

@@ -412,7 +412,7 @@ const MARKED_KINDS = new Set<EntityKind>([
   ...DELAYED_COUNTERS.map((c) => c.entity),
 ]);
 MARKED_KINDS.delete('merchant');
-function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
+export function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
   const out: Partial<Record<EntityKind, string>> = {};
   for (const kind of MARKED_KINDS) if (primary[kind] !== undefined) out[kind] = primary[kind];
   return out;
@@ -798,6 +798,19 @@ export interface VelocityStore {
     outcome: string,
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'>;
+  /**
+   * Joins an outcome's sets and fraud-label logs for a transaction known from elsewhere than its
+   * marker (the archive, once the marker has gone): what recordOutcome does after finding the marker.
+   * Safe to repeat: each set's member is the transaction.
+   */
+  joinOutcome(
+    merchantId: string,
+    transactionId: string,
+    entities: Partial<Record<EntityKind, string>>,
+    countedAt: number,
+    outcome: string,
+    at: number,
+  ): Promise<void>;
   /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
   ping(): Promise<void>;

@@ -24,11 +24,14 @@ describe('configuration', () => {
       PORT: 8080,
       LEAKGUARD_STATE_DIR: '.leakguard',
       LEAKGUARD_DEADLINE_MS: 50,
-      LEAKGUARD_MARKER_RETENTION_DAYS: 35,
       LEAKGUARD_RESPONSE_RETENTION_HOURS: 24,
+      LEAKGUARD_ARCHIVE: 'on',
+      LEAKGUARD_ARCHIVE_RETENTION_DAYS: 180,
       NODE_ENV: 'development',
     });
     expect(c.REDIS_URL).toBeUndefined();
+    // Unset: 3 days where the process archives its transactions, else 35 (test/archive/).
+    expect(c.LEAKGUARD_MARKER_RETENTION_DAYS).toBeUndefined();
   });
 
   it('names the variable and what is wrong with it', () => {

@@ -53,6 +53,7 @@ function over(memory: MemoryVelocityStore, replaced: Partial<VelocityStore>): Ve
     recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
     saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),
     recordOutcome: (...a) => memory.recordOutcome(...a),
+    joinOutcome: (...a) => memory.joinOutcome(...a),
     transactionOf: (...a) => memory.transactionOf(...a),
     ping: () => memory.ping(),
     close: () => memory.close(),

@@ -104,6 +104,7 @@ describe("offline handbook features equal the engine's online features", () => {
       recordAndReadMany: (plans) => memory.recordAndReadMany(plans),
       saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),
       recordOutcome: async () => 'recorded',
+      joinOutcome: async () => undefined,
       transactionOf: (...a) => memory.transactionOf(...a),
       ping: () => memory.ping(),
       close: () => memory.close(),

@@ -17,6 +17,7 @@ import { TEST_CARD_KEY, TEST_DATA_KEY } from './app.ts';
  */
 export async function openRuntime(
   settings: Record<string, string>,
+  role: 'engine' | 'processor' = 'engine',
 ): Promise<{ runtime: Runtime; lines: string[]; close(): Promise<void>; dispose(): Promise<void> }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-runtime-'));
   const lines: string[] = [];
@@ -31,6 +32,7 @@ export async function openRuntime(
       ...settings,
     }),
     createLogger('warn', { write: (line: string) => lines.push(line) }),
+    { role },
   );
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= runtime.close());

@@ -211,6 +211,18 @@ export class MemoryVelocityStore implements VelocityStore {
     const entities = this.entitiesOf(marker);
     if (entities === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
+    await this.joinOutcome(merchantId, transactionId, entities, Number(this.db.hget(marker, 't')), outcome, at);
+    return 'recorded';
+  }
+
+  async joinOutcome(
+    merchantId: string,
+    transactionId: string,
+    entities: Partial<Record<EntityKind, string>>,
+    countedAt: number,
+    outcome: string,
+    at: number,
+  ): Promise<void> {
     const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
     const member = p.ref;
     for (const key of p.counted) {
@@ -218,15 +230,13 @@ export class MemoryVelocityStore implements VelocityStore {
       this.db.trimBelow(key, at - p.retentionMs);
       this.db.expire(key, p.retentionMs + HOUR);
     }
-    // Fraud labels join at the transaction's own time, kept on its marker.
-    const txAt = Number(this.db.hget(marker, 't'));
+    // Fraud labels join at the transaction's own time.
     for (const key of p.labels) {
-      this.db.zadd(key, txAt, member);
-      this.db.trimBelow(key, txAt - p.labelRetentionMs);
+      this.db.zadd(key, countedAt, member);
+      this.db.trimBelow(key, countedAt - p.labelRetentionMs);
       this.db.cap(key, p.labelCap);
       this.db.expire(key, p.labelRetentionMs + HOUR);
     }
-    return 'recorded';
   }
 
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {

@@ -512,17 +512,28 @@ export class RedisVelocityStore implements VelocityStore {
     const marked = await this.marked(marker, `o:${outcome}`);
     if (!marked) return 'unknown';
     if (marked.also !== null) return 'duplicate';
-    const p = outcomePlan(merchantId, transactionId, marked.entities, outcome, this.keys);
+    await this.joinOutcome(merchantId, transactionId, marked.entities, Number(marked.countedAt), outcome, at);
+    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
+      ? 'recorded'
+      : 'duplicate';
+  }
+
+  async joinOutcome(
+    merchantId: string,
+    transactionId: string,
+    entities: Partial<Record<EntityKind, string>>,
+    countedAt: number,
+    outcome: string,
+    at: number,
+  ): Promise<void> {
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
     const join = (key: string, when: number, retention: number, cap: number) =>
       this.outcome.run(this.redis, [key], [JSON.stringify({ member: p.ref, at: when, retention, cap })]);
     await Promise.all([
       ...p.counted.map((key) => join(key, at, p.retentionMs, 0)),
-      // Fraud labels join at the transaction's own time, kept on its marker.
-      ...p.labels.map((key) => join(key, Number(marked.countedAt), p.labelRetentionMs, p.labelCap)),
+      // Fraud labels join at the transaction's own time.
+      ...p.labels.map((key) => join(key, countedAt, p.labelRetentionMs, p.labelCap)),
     ]);
-    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
-      ? 'recorded'
-      : 'duplicate';
   }
 
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {

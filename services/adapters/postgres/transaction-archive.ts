@@ -1,0 +1,79 @@
+// The transaction archive on PostgreSQL (or PGlite): one row per counted transaction, written in
+// batches of up to a few hundred by one statement (arrays unnested), idempotent on its key.
+import type { EntityKind } from '../../core/entities.ts';
+import type { ArchivedTransaction, ArchiveEntry, TransactionArchive } from '../../core/transaction-archive.ts';
+import type { Queryable } from './sql-client.ts';
+
+/** The entity columns, in the order of the statements' arrays. */
+const ENTITY_COLUMNS = ['device', 'ip', 'email', 'shipping'] as const satisfies readonly EntityKind[];
+
+interface Row {
+  merchant_id: string;
+  transaction_id: string;
+  counted_at_ms: string;
+  card: string;
+  device: string | null;
+  ip: string | null;
+  email: string | null;
+  shipping: string | null;
+  outcomes: Record<string, number>;
+}
+
+export class PgTransactionArchive implements TransactionArchive {
+  private readonly sql: Queryable;
+
+  constructor(sql: Queryable) {
+    this.sql = sql;
+  }
+
+  async append(transactions: readonly ArchivedTransaction[]): Promise<void> {
+    // A transaction without a card identity is not one a scoring archives; skipped rather than refused with its batch.
+    const rows = transactions.filter((t) => t.entities.card !== undefined);
+    if (rows.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO transaction_archive (merchant_id, transaction_id, counted_at_ms, card, ${ENTITY_COLUMNS.join(', ')})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       ON CONFLICT (merchant_id, transaction_id) DO NOTHING`,
+      [
+        rows.map((t) => t.merchantId),
+        rows.map((t) => t.transactionId),
+        rows.map((t) => String(t.countedAt)),
+        rows.map((t) => t.entities.card!),
+        ...ENTITY_COLUMNS.map((kind) => rows.map((t) => t.entities[kind] ?? null)),
+      ],
+    );
+  }
+
+  async find(merchantId: string, transactionId: string): Promise<ArchiveEntry | undefined> {
+    const { rows } = await this.sql.query<Row>(
+      `SELECT merchant_id, transaction_id, counted_at_ms, card, ${ENTITY_COLUMNS.join(', ')}, outcomes
+         FROM transaction_archive WHERE merchant_id = $1 AND transaction_id = $2`,
+      [merchantId, transactionId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const entities: Partial<Record<EntityKind, string>> = { card: row.card };
+    for (const kind of ENTITY_COLUMNS) if (row[kind] !== null) entities[kind] = row[kind];
+    return { merchantId, transactionId, countedAt: Number(row.counted_at_ms), entities, outcomes: row.outcomes };
+  }
+
+  async markOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<boolean> {
+    const { rowCount } = await this.sql.query(
+      `UPDATE transaction_archive SET outcomes = outcomes || jsonb_build_object($3::text, $4::bigint)
+        WHERE merchant_id = $1 AND transaction_id = $2 AND NOT outcomes ? $3`,
+      [merchantId, transactionId, outcome, String(at)],
+    );
+    return rowCount === 1;
+  }
+
+  async prune(before: number, limit: number): Promise<number> {
+    // By key, a batch at a time: one long DELETE of a day's millions would hold its locks and bloat at once.
+    const { rowCount } = await this.sql.query(
+      `DELETE FROM transaction_archive WHERE (merchant_id, transaction_id) IN (
+         SELECT merchant_id, transaction_id FROM transaction_archive
+          WHERE archived_at < to_timestamp($1::bigint / 1000.0) LIMIT $2)`,
+      [String(before), limit],
+    );
+    return rowCount;
+  }
+}

@@ -1,0 +1,77 @@
+// Feeds the transaction archive (core/transaction-archive.ts) behind the scoring path: each
+// counted transaction waits in a bounded buffer and is written in batches; scoring never waits
+// for PostgreSQL. What is lost past the bound (counted) costs only the outcomes reported for it
+// after its marker has gone. The engine also prunes entries past their retention.
+import { BatchWriter } from './batch-writer.ts';
+import type { ScoreResult } from './core/engine.ts';
+import type { ArchivedTransaction, TransactionArchive } from './core/transaction-archive.ts';
+import { markedIdentities, primaryIdentities } from './core/velocity.ts';
+
+/** What the archive keeps of a scoring: a fresh one that was counted (not a retry's answer, not a degraded one). */
+export function archivedTransaction(merchantId: string, result: ScoreResult): ArchivedTransaction | undefined {
+  if (result.kind !== 'scored' || result.replayed || result.response.degraded || !result.evidence) return undefined;
+  const { evidence, response } = result;
+  return {
+    merchantId,
+    transactionId: response.transactionId,
+    countedAt: evidence.at,
+    entities: markedIdentities(primaryIdentities(evidence.entities)),
+  };
+}
+
+export interface ArchiveWriterOptions {
+  /** The archive, or its opening (the database may not be up yet: transactions wait meanwhile). */
+  archive: TransactionArchive | Promise<TransactionArchive>;
+  flushMs?: number;
+  maxBuffered?: number;
+  onError?: (error: unknown) => void;
+  onDropped?: (count: number) => void;
+  onWritten?: (count: number) => void;
+}
+
+export class ArchiveWriter {
+  private readonly writer: BatchWriter<ArchivedTransaction>;
+
+  constructor({ archive, ...options }: ArchiveWriterOptions) {
+    this.writer = new BatchWriter({
+      maxBuffered: 100_000,
+      ...options,
+      sink: Promise.resolve(archive).then((a) => ({ write: (rows) => a.append(rows), close: async () => {} })),
+    });
+  }
+
+  /** The engine observer's `scored`: a fresh, counted scoring. */
+  scored(merchantId: string, result: ScoreResult): void {
+    const transaction = archivedTransaction(merchantId, result);
+    if (transaction) this.writer.push(transaction);
+  }
+
+  get waiting(): number {
+    return this.writer.waiting;
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
+/** Entries deleted per statement while pruning: small enough not to hold the table's locks long. */
+const PRUNE_BATCH = 10_000;
+
+/** Deletes every entry archived more than `retentionMs` before `now`, a batch at a time; returns how many. */
+export async function pruneArchive(
+  archive: TransactionArchive,
+  retentionMs: number,
+  now = Date.now(),
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await archive.prune(now - retentionMs, PRUNE_BATCH);
+    total += deleted;
+    if (deleted < PRUNE_BATCH) return total;
+  }
+}

@@ -1,0 +1,223 @@
+// The transaction archive (docs/capacity.md, "Redis memory"): counted transactions kept in
+// PostgreSQL for the outcomes reported after their Redis marker has gone. The store's contract on
+// PGlite and a real PostgreSQL; then the engine on a real Redis and PostgreSQL: a chargeback for a
+// transaction whose marker has expired reaches the card's, device's and e-mail's counters once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgTransactionArchive } from '../../services/adapters/postgres/transaction-archive.ts';
+import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
+import { pruneArchive } from '../../services/archive-writer.ts';
+import type { ScoreRequest } from '../../services/core/schemas.ts';
+import type { ArchivedTransaction } from '../../services/core/transaction-archive.ts';
+import { pgliteDriver, postgresDriver, type Driver } from '../console/fixtures.ts';
+import { VISA } from '../support/app.ts';
+import { RedisServer } from '../support/redis-server.ts';
+import { openRuntime } from '../support/runtime-on.ts';
+
+const DAY = 86_400_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const T0 = Math.floor(Date.now() / DAY - 60) * DAY + 36_000_000; // 10:00, sixty days ago
+
+const transaction = (n: number, over: Partial<ArchivedTransaction> = {}): ArchivedTransaction => ({
+  merchantId: 'm1',
+  transactionId: `tx-${n}`,
+  countedAt: T0 + n,
+  entities: { card: `card-${n}`, device: `device-${n}`, email: `email-${n}` },
+  ...over,
+});
+
+const request = (transactionId: string, occurredAt: number): ScoreRequest =>
+  ({
+    transactionId,
+    amount: 4999,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    occurredAt: new Date(occurredAt).toISOString(),
+    card: { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    device: { id: 'device-archive-1' },
+    customer: { email: 'archive@example.com' },
+  }) as ScoreRequest;
+
+describe.each([
+  ['PGlite', pgliteDriver],
+  ['PostgreSQL', postgresDriver],
+])('the transaction archive on %s', (_name, makeDriver) => {
+  let driver: Driver;
+  let sql: SqlClient;
+  let archive: PgTransactionArchive;
+
+  beforeAll(async () => {
+    driver = await makeDriver();
+    sql = await driver.open();
+    archive = new PgTransactionArchive(sql);
+  }, 60_000);
+
+  afterAll(async () => {
+    await sql?.close();
+    await driver?.stop();
+  });
+
+  it('keeps each transaction once, with its counting time and identities', async () => {
+    await archive.append([transaction(1), transaction(2, { entities: { card: 'card-2', shipping: 'ship-2' } })]);
+    // Archived again (a redelivery counted after a crash): the first entry stays as it was.
+    await archive.append([transaction(1, { countedAt: T0 + 999, entities: { card: 'other' } })]);
+    expect(await archive.find('m1', 'tx-1')).toEqual({ ...transaction(1), outcomes: {} });
+    expect(await archive.find('m1', 'tx-2')).toEqual({
+      ...transaction(2, { entities: { card: 'card-2', shipping: 'ship-2' } }),
+      outcomes: {},
+    });
+    expect(await archive.find('m2', 'tx-1')).toBeUndefined(); // another merchant's id
+    expect(await archive.find('m1', 'tx-404')).toBeUndefined();
+  });
+
+  it('notes each outcome once', async () => {
+    await archive.append([transaction(3)]);
+    expect(await archive.markOutcome('m1', 'tx-3', 'chargeback', T0 + DAY)).toBe(true);
+    expect(await archive.markOutcome('m1', 'tx-3', 'chargeback', T0 + 2 * DAY)).toBe(false);
+    expect(await archive.markOutcome('m1', 'tx-3', 'declined', T0 + 3 * DAY)).toBe(true);
+    expect(await archive.markOutcome('m1', 'tx-404', 'declined', T0)).toBe(false);
+    expect((await archive.find('m1', 'tx-3'))?.outcomes).toEqual({ chargeback: T0 + DAY, declined: T0 + 3 * DAY });
+  });
+
+  it('prunes what was archived before its retention, a batch at a time', async () => {
+    await archive.append(Array.from({ length: 25 }, (_, i) => transaction(100 + i)));
+    await sql.query(
+      `UPDATE transaction_archive SET archived_at = now() - interval '200 days' WHERE transaction_id LIKE 'tx-1__'`,
+    );
+    expect(await archive.prune(Date.now() - 180 * DAY, 10)).toBe(10);
+    expect(await pruneArchive(archive, 180 * DAY)).toBe(15);
+    expect(await archive.find('m1', 'tx-110')).toBeUndefined();
+    expect(await archive.find('m1', 'tx-1')).toBeDefined(); // archived now: kept
+  });
+});
+
+describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () => {
+  let redis: RedisServer;
+  let driver: Driver;
+
+  beforeAll(async () => {
+    [redis, driver] = await Promise.all([RedisServer.start(), postgresDriver()]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await redis?.stop();
+    await driver?.stop();
+  });
+
+  async function withEngine(
+    archive: 'on' | 'off',
+    run: (rt: Awaited<ReturnType<typeof openRuntime>>['runtime']) => Promise<void>,
+  ) {
+    const db = await driver.server!.createDatabase(`lg_archive_${archive}_${process.pid}_${Date.now()}`);
+    const { runtime, dispose } = await openRuntime({
+      REDIS_URL: redis.url,
+      DATABASE_URL: db,
+      LEAKGUARD_ARCHIVE: archive,
+      LEAKGUARD_MODEL: 'off',
+    });
+    try {
+      await runtime.openCases();
+      await run(runtime);
+    } finally {
+      await dispose();
+    }
+  }
+
+  /** Scores `id` for m1 and lets its marker go, as its retention would. */
+  async function scoredAndExpired(runtime: Awaited<ReturnType<typeof openRuntime>>['runtime'], id: string, at: number) {
+    const result = await runtime.engine.score('m1', request(id, at));
+    expect(result.kind === 'scored' && !result.response.degraded).toBe(true);
+    await runtime.archiveWriter?.flush();
+    expect(await runtime.redis!.del(runtime.store.keys.marker('m1', id))).toBe(1);
+  }
+
+  it('finds the transaction in the archive: counted once, repeats told, the card known to breach discovery', async () => {
+    await withEngine('on', async (runtime) => {
+      const id = `arc-${Date.now()}`;
+      await scoredAndExpired(runtime, id, T0);
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('recorded');
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 41 * DAY)).toBe('duplicate');
+      expect(await runtime.engine.recordOutcome('m1', 'never-scored', 'chargeback', T0 + 40 * DAY)).toBe('unknown');
+      const known = await runtime.engine.transactionOf('m1', id);
+      expect(known?.at).toBe(T0);
+      expect(known?.card).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      // The card's next transaction, a day after the chargeback: counted once for the card, its device and e-mail.
+      const next = await runtime.engine.score('m1', request(`${id}-next`, T0 + 41 * DAY));
+      if (next.kind !== 'scored') throw new Error('not scored');
+      const f = next.evidence!.features;
+      expect([f.card_chargebacks_30d, f.device_chargebacks_30d, f.email_chargebacks_30d]).toEqual([1, 1, 1]);
+      expect(f.card_count_30d).toBe(1); // the first transaction is outside the 30 days: only the chargeback reached
+    });
+  });
+
+  it('an outcome recorded while the marker lived is a repeat after it has gone', async () => {
+    await withEngine('on', async (runtime) => {
+      const id = `arc-live-${Date.now()}`;
+      await runtime.engine.score('m1', request(id, T0));
+      await runtime.archiveWriter?.flush();
+      expect(await runtime.engine.recordOutcome('m1', id, 'declined', T0 + 1_000)).toBe('recorded');
+      await runtime.redis!.del(runtime.store.keys.marker('m1', id));
+      expect(await runtime.engine.recordOutcome('m1', id, 'declined', T0 + 10 * DAY)).toBe('duplicate');
+    });
+  });
+
+  it('PostgreSQL down: what waits is kept and written once it is back; an outcome needing the archive is refused until then', async () => {
+    await withEngine('on', async (runtime) => {
+      const id = `arc-down-${Date.now()}`;
+      const writer = runtime.archiveWriter!;
+      await writer.flush(); // what opening the database left waiting
+      await driver.server!.halt('fast');
+      try {
+        await runtime.engine.score('m1', request(id, T0));
+        await writer.flush(); // refused: kept for the next flush
+        expect(writer.waiting).toBe(1);
+        expect(await runtime.redis!.del(runtime.store.keys.marker('m1', id))).toBe(1);
+        // Never answered "unknown" for want of the archive: the route turns this into 503 and a retry.
+        await expect(runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).rejects.toThrow();
+      } finally {
+        await driver.server!.resume();
+      }
+      for (let i = 0; i < 50 && writer.waiting > 0; i++) await writer.flush().then(() => sleep(100));
+      expect(writer.waiting).toBe(0);
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('recorded');
+    });
+  }, 60_000);
+
+  it('without the archive, the same outcome is unknown', async () => {
+    await withEngine('off', async (runtime) => {
+      const id = `arc-off-${Date.now()}`;
+      await scoredAndExpired(runtime, id, T0);
+      expect(runtime.archiveWriter).toBeUndefined();
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('unknown');
+    });
+  });
+});
+
+describe('how long a marker lives', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  }, 60_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  /** The marker's time to live, in days, of a transaction scored by a runtime of `role` on `settings`. */
+  async function markerDays(role: 'engine' | 'processor', settings: Record<string, string> = {}) {
+    const { runtime, dispose } = await openRuntime({ REDIS_URL: redis.url, LEAKGUARD_MODEL: 'off', ...settings }, role);
+    try {
+      const id = `ttl-${role}-${Date.now()}-${Math.random()}`;
+      await runtime.engine.score('m1', request(id, Date.now()));
+      return (await runtime.redis!.pttl(runtime.store.keys.marker('m1', id))) / DAY;
+    } finally {
+      await dispose();
+    }
+  }
+
+  it('3 days where the process archives, 35 where it does not, as configured when set', async () => {
+    expect(await markerDays('engine')).toBeCloseTo(3, 2); // an engine archives (its database: PGlite here)
+    expect(await markerDays('processor')).toBeCloseTo(35, 2); // no DATABASE_URL: nothing archived
+    expect(await markerDays('engine', { LEAKGUARD_ARCHIVE: 'off' })).toBeCloseTo(35, 2);
+    expect(await markerDays('processor', { LEAKGUARD_MARKER_RETENTION_DAYS: '7' })).toBeCloseTo(7, 2);
+  });
+});
