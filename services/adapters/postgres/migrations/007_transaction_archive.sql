@@ -17,4 +17,6 @@ CREATE TABLE transaction_archive (
   archived_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (merchant_id, transaction_id)
 );
-CREATE INDEX transaction_archive_archived_at ON transaction_archive (archived_at);
+-- Rows arrive in archived_at order and are pruned by it: a BRIN index (a few pages for millions of
+-- rows) finds the old ones where a B-tree would add ~30 bytes to every row.
+CREATE INDEX transaction_archive_archived_at ON transaction_archive USING brin (archived_at);
