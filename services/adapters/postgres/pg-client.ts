@@ -44,6 +44,14 @@ export class PgSqlClient implements SqlClient {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client is the pool's no more: a server that goes away mid-transaction emits
+    // 'error' on it, which unheard would crash the process. Its query fails as well (the caller
+    // hears that), and the client is not given back to the pool.
+    let broken = false;
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     const tx: Queryable = {
       async query<R>(text: string, params: readonly unknown[] = []) {
         const result = await client.query(text, params as unknown[]);
@@ -53,7 +61,6 @@ export class PgSqlClient implements SqlClient {
         await client.query(script);
       },
     };
-    let broken = false;
     try {
       await client.query('BEGIN');
       const value = await fn(tx);
@@ -65,6 +72,7 @@ export class PgSqlClient implements SqlClient {
       });
       throw error;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }
