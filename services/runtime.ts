@@ -52,6 +52,7 @@ import { ModelFile } from './adapters/files/model-file.ts';
 import type { CardHistoryStore } from './breach/history.ts';
 import { HistoryRecorder, type RecorderOptions as HistoryRecorderOptions } from './breach/recorder.ts';
 import { ArchiveWriter, pruneArchive } from './archive-writer.ts';
+import { atMostEvery } from './log-throttle.ts';
 import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
 import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
 import { BreachScanner, type ScanReport } from './breach/scanner.ts';
@@ -369,11 +370,17 @@ export function createRuntime(
   let pruneTimer: NodeJS.Timeout | undefined;
   const startArchive = (opening: Promise<TransactionArchive>) => {
     void opening.then((a) => (archive = a));
+    // Retried every second while PostgreSQL refuses: said once a minute, counted every time.
+    const warnNow = atMostEvery(60_000);
     archiveWriter = new ArchiveWriter({
       archive: opening,
       onError: (error) => {
         metrics.archiveErrors.inc();
-        logger.warn({ err: error }, 'transaction archive not written yet: retrying');
+        if (warnNow())
+          logger.warn(
+            { err: error, waiting: archiveWriter?.waiting },
+            'transaction archive not written yet (PostgreSQL): retrying every second',
+          );
       },
       onDropped: (count) => metrics.archiveDropped.inc(count),
       onWritten: (count) => metrics.archiveWritten.inc(count),

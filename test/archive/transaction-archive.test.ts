@@ -183,6 +183,36 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     });
   }, 60_000);
 
+  it('an engine started while PostgreSQL is down: its transactions wait, and an outcome needing them is refused until it is up', async () => {
+    const db = await driver.server!.createDatabase(`lg_archive_late_${process.pid}_${Date.now()}`);
+    await driver.server!.halt('fast');
+    let resumed = false;
+    const { runtime, dispose } = await openRuntime({
+      REDIS_URL: redis.url,
+      DATABASE_URL: db,
+      LEAKGUARD_MODEL: 'off',
+    });
+    try {
+      const opening = runtime.openCases(); // retries until PostgreSQL answers
+      const id = `arc-late-${Date.now()}`;
+      await runtime.engine.score('m1', request(id, T0));
+      expect(runtime.archiveWriter!.waiting).toBe(1);
+      expect(await runtime.redis!.del(runtime.store.keys.marker('m1', id))).toBe(1);
+      await expect(runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).rejects.toThrow(
+        /archive not open yet/,
+      );
+      await driver.server!.resume();
+      resumed = true;
+      await opening;
+      for (let i = 0; i < 50 && runtime.archiveWriter!.waiting > 0; i++) await sleep(100);
+      expect(runtime.archiveWriter!.waiting).toBe(0);
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('recorded');
+    } finally {
+      if (!resumed) await driver.server!.resume();
+      await dispose();
+    }
+  }, 60_000);
+
   it('without the archive, the same outcome is unknown', async () => {
     await withEngine('off', async (runtime) => {
       const id = `arc-off-${Date.now()}`;
