@@ -419,7 +419,7 @@ export class Engine {
     if (!entry) return 'unknown';
     if (entry.outcomes[outcome] !== undefined) return 'duplicate';
     // Joined first, noted after: a crash in between leaves it to be reported again, and joining twice changes nothing.
-    await this.options.store.joinOutcome(merchantId, transactionId, entry.entities, entry.countedAt, outcome, at);
+    await this.options.store.joinOutcome(entry, outcome, at);
     return (await archive.markOutcome(merchantId, transactionId, outcome, at)) ? 'recorded' : 'duplicate';
   }
 

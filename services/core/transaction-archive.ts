@@ -5,8 +5,7 @@
 // retries (LEAKGUARD_MARKER_RETENTION_DAYS) while chargebacks, which come weeks later, still reach
 // every entity's counters. Written behind the scoring path (services/archive-writer.ts); read only when an
 // outcome finds no marker.
-import type { EntityKind } from './entities.ts';
-import { MARKER_TTL_MS } from './velocity.ts';
+import { MARKER_TTL_MS, type MarkedTransaction } from './velocity.ts';
 
 /**
  * A marker's life where its transaction is archived: past the retries (a stored response lives a
@@ -21,14 +20,8 @@ export function markerRetentionMs(configuredDays: number | undefined, archives: 
   return archives ? ARCHIVED_MARKER_TTL_MS : MARKER_TTL_MS;
 }
 
-export interface ArchivedTransaction {
-  merchantId: string;
-  transactionId: string;
-  /** When it was counted, epoch ms: its fraud label joins the merchant's delayed windows there. */
-  countedAt: number;
-  /** The primary identities its marker keeps: those an outcome reaches, and the card. */
-  entities: Partial<Record<EntityKind, string>>;
-}
+/** What the marker kept, kept on: its counting time and the identities an outcome reaches. */
+export type ArchivedTransaction = MarkedTransaction;
 
 export interface ArchiveEntry extends ArchivedTransaction {
   /** The outcomes reported for it after its marker had gone: kind → when reported, epoch ms. */

@@ -694,6 +694,16 @@ export interface OutcomePlan {
   labelCap: number;
 }
 
+/** What a transaction's marker keeps for its outcomes (and the transaction archive after it). */
+export interface MarkedTransaction {
+  merchantId: string;
+  transactionId: string;
+  /** When it was counted, epoch ms: its fraud label joins the merchant's delayed windows there. */
+  countedAt: number;
+  /** The primary identities an outcome reaches, and the card (markedIdentities). */
+  entities: Partial<Record<EntityKind, string>>;
+}
+
 /** The card and time a transaction's marker keeps (its entities, its counting time). */
 export function markedTransaction(
   entities: Partial<Record<EntityKind, string>> | undefined,
@@ -803,14 +813,7 @@ export interface VelocityStore {
    * marker (the archive, once the marker has gone): what recordOutcome does after finding the marker.
    * Safe to repeat: each set's member is the transaction.
    */
-  joinOutcome(
-    merchantId: string,
-    transactionId: string,
-    entities: Partial<Record<EntityKind, string>>,
-    countedAt: number,
-    outcome: string,
-    at: number,
-  ): Promise<void>;
+  joinOutcome(transaction: MarkedTransaction, outcome: string, at: number): Promise<void>;
   /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
   ping(): Promise<void>;

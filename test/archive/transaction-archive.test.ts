@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgTransactionArchive } from '../../services/adapters/postgres/transaction-archive.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { pruneArchive } from '../../services/archive-writer.ts';
-import type { ScoreRequest } from '../../services/core/schemas.ts';
+import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import type { ArchivedTransaction } from '../../services/core/transaction-archive.ts';
 import { pgliteDriver, postgresDriver, type Driver } from '../console/fixtures.ts';
-import { VISA } from '../support/app.ts';
+import { scoreBody } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { openRuntime } from '../support/runtime-on.ts';
 
@@ -25,17 +25,15 @@ const transaction = (n: number, over: Partial<ArchivedTransaction> = {}): Archiv
   ...over,
 });
 
-const request = (transactionId: string, occurredAt: number): ScoreRequest =>
-  ({
-    transactionId,
-    amount: 4999,
-    currency: 'EUR',
-    channel: 'ecommerce',
-    occurredAt: new Date(occurredAt).toISOString(),
-    card: { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
-    device: { id: 'device-archive-1' },
-    customer: { email: 'archive@example.com' },
-  }) as ScoreRequest;
+const request = (transactionId: string, occurredAt: number) =>
+  scoreRequestSchema.parse(
+    scoreBody({
+      transactionId,
+      occurredAt: new Date(occurredAt).toISOString(),
+      device: { id: 'device-archive-1' },
+      customer: { email: 'archive@example.com' },
+    }),
+  );
 
 describe.each([
   ['PGlite', pgliteDriver],

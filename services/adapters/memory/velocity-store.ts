@@ -13,6 +13,7 @@ import {
   tagOfInLogMember,
   retentionOf,
   type CounterPlan,
+  type MarkedTransaction,
   type HitRecord,
   type RawReading,
   type SlotGroup,
@@ -211,15 +212,13 @@ export class MemoryVelocityStore implements VelocityStore {
     const entities = this.entitiesOf(marker);
     if (entities === undefined) return 'unknown';
     if (!this.db.hsetnx(marker, `o:${outcome}`, String(at))) return 'duplicate';
-    await this.joinOutcome(merchantId, transactionId, entities, Number(this.db.hget(marker, 't')), outcome, at);
+    const countedAt = Number(this.db.hget(marker, 't'));
+    await this.joinOutcome({ merchantId, transactionId, entities, countedAt }, outcome, at);
     return 'recorded';
   }
 
   async joinOutcome(
-    merchantId: string,
-    transactionId: string,
-    entities: Partial<Record<EntityKind, string>>,
-    countedAt: number,
+    { merchantId, transactionId, entities, countedAt }: MarkedTransaction,
     outcome: string,
     at: number,
   ): Promise<void> {

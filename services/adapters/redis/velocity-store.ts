@@ -14,6 +14,7 @@ import {
   retentionOf,
   SLOT_DEFINITIONS,
   type CounterPlan,
+  type MarkedTransaction,
   type HitRecord,
   type RawReading,
   type SlotGroup,
@@ -512,17 +513,15 @@ export class RedisVelocityStore implements VelocityStore {
     const marked = await this.marked(marker, `o:${outcome}`);
     if (!marked) return 'unknown';
     if (marked.also !== null) return 'duplicate';
-    await this.joinOutcome(merchantId, transactionId, marked.entities, Number(marked.countedAt), outcome, at);
+    const { entities, countedAt } = marked;
+    await this.joinOutcome({ merchantId, transactionId, entities, countedAt: Number(countedAt) }, outcome, at);
     return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
       ? 'recorded'
       : 'duplicate';
   }
 
   async joinOutcome(
-    merchantId: string,
-    transactionId: string,
-    entities: Partial<Record<EntityKind, string>>,
-    countedAt: number,
+    { merchantId, transactionId, entities, countedAt }: MarkedTransaction,
     outcome: string,
     at: number,
   ): Promise<void> {
