@@ -103,9 +103,14 @@ export class BatchWriter<T> {
     }
   }
 
+  /** Writes what waits, once more; what the sink still refuses is dropped then, and counted (onDropped). */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    if (this.items.length > 0) {
+      this.o.onDropped?.(this.items.length);
+      this.items = [];
+    }
     await (this.sink ?? (await this.opening))?.close();
   }
 }

@@ -372,6 +372,7 @@ export function createRuntime(
     void opening.then((a) => (archive = a));
     // Retried every second while PostgreSQL refuses: said once a minute, counted every time.
     const warnNow = atMostEvery(60_000);
+    const warnDropped = atMostEvery(60_000);
     archiveWriter = new ArchiveWriter({
       archive: opening,
       onError: (error) => {
@@ -382,7 +383,14 @@ export function createRuntime(
             'transaction archive not written yet (PostgreSQL): retrying every second',
           );
       },
-      onDropped: (count) => metrics.archiveDropped.inc(count),
+      onDropped: (count) => {
+        metrics.archiveDropped.inc(count);
+        if (warnDropped())
+          logger.error(
+            { dropped: count },
+            'counted transactions not archived (PostgreSQL refused them until the buffer was full, or the process stopped): outcomes reported for them after their markers have gone will be unknown',
+          );
+      },
       onWritten: (count) => metrics.archiveWritten.inc(count),
     });
   };

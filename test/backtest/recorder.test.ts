@@ -115,6 +115,22 @@ describe('traffic recorder', () => {
     expect(ids(sink.batches)).toEqual(Array.from({ length: 14 }, (_, i) => `t${i}`));
   });
 
+  it('closing while the sink fails drops what waits, and counts it', async () => {
+    const sink = memorySink();
+    sink.failing = true;
+    let dropped = 0;
+    const recorder = new TrafficRecorder({
+      sink,
+      flushMs: 60_000,
+      onError: () => undefined,
+      onDropped: (n) => (dropped += n),
+    });
+    outcomes(recorder, 0, 4);
+    await recorder.close();
+    expect(dropped).toBe(4);
+    expect(sink.batches).toEqual([]);
+  });
+
   it('drops the oldest past its bound while the sink fails, and counts them', async () => {
     const sink = memorySink();
     sink.failing = true;
