@@ -18,7 +18,9 @@
 // and the Redis memory each phase added per decision (INFO used_memory less the clients' buffers).
 // Knobs: BENCH_STREAM_PROCESSORS (1), LEAKGUARD_STREAM_* (passed to the processors), BENCH_STREAM_BACKLOG (30000), BENCH_STREAM_RATES (200,1000,3000), BENCH_STREAM_PHASE_SECONDS (20), BENCH_STREAM_MAX_SECONDS
 // (20), BENCH_STREAM_WINDOW (5000), BENCH_STREAM_NOOP_ROUNDS (5), BENCH_STREAM_CARDS (50000), BENCH_STREAM_MERCHANTS (200),
-// BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/).
+// BENCH_STREAM_CPU_PROFILE=1 (the processors' CPU profiles, in load-tests/results/), BENCH_STREAM_ARCHIVE=1 (the
+// processors given DATABASE_URL, a private PostgreSQL server: they archive what they count, as in
+// docker-compose.yml; PostgreSQL's own CPU is not in the figures).
 // These are figures, not a test; targets: ≥ 3,000 tx/s sustained, p99 < 250 ms at 1,000/s; #12's: one
 // processor ≥ 0.15× its no-op engine, p99 < 250 ms at a fifth of the sustained throughput.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,9 +45,12 @@ import {
 } from './lib/harness.ts';
 import { startKafka, stopKafka } from '../streams/broker/local-kafka.ts';
 import { streamConfig } from '../streams/config.ts';
+import { migrate } from '../services/adapters/postgres/migrate.ts';
+import { PgSqlClient } from '../services/adapters/postgres/pg-client.ts';
 import { ensureTopics } from '../streams/topics.ts';
 import { freePort } from '../test/support/ports.ts';
 import { RedisServer } from '../test/support/redis-server.ts';
+import { PostgresServer } from '../test/support/postgres-server.ts';
 import {
   cardNumbers,
   LatencyBook,
@@ -63,7 +68,8 @@ const USAGE = `usage: npm run bench:stream   (configured by environment variable
   BENCH_STREAM_BACKLOG (30000)  BENCH_STREAM_PHASE_SECONDS (20)  BENCH_STREAM_MAX_SECONDS (20)
   BENCH_STREAM_WINDOW (5000)  BENCH_STREAM_PROCESSORS (1)  BENCH_STREAM_RATES (200,1000,3000)
   BENCH_STREAM_CARDS (50000)  BENCH_STREAM_MERCHANTS (200)  BENCH_STREAM_NOOP_ROUNDS (5)
-  BENCH_STREAM_CPU_PROFILE=1: V8 CPU profiles of the processors, in load-tests/results/`;
+  BENCH_STREAM_CPU_PROFILE=1: V8 CPU profiles of the processors, in load-tests/results/
+  BENCH_STREAM_ARCHIVE=1: the processors archive what they count (DATABASE_URL, a private PostgreSQL)`;
 // It takes no flags: say so rather than run a long benchmark that ignored one.
 rejectArguments('bench:stream', USAGE);
 const num = (name: string, def: number) => {
@@ -91,6 +97,7 @@ const RATES = (process.env.BENCH_STREAM_RATES ?? '200,1000,3000')
 const CARDS = num('BENCH_STREAM_CARDS', 50_000);
 /** The processors' V8 CPU profiles (written when they stop, at the end of the run). */
 const CPU_PROFILE = process.env.BENCH_STREAM_CPU_PROFILE === '1';
+const ARCHIVE = process.env.BENCH_STREAM_ARCHIVE === '1';
 const MERCHANTS = num('BENCH_STREAM_MERCHANTS', 200);
 const TOPIC = 'leakguard.transactions';
 const DECISIONS = 'leakguard.decisions';
@@ -181,10 +188,12 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lg-bench-stream-'));
   const appState = mkdtempSync(join(tmpdir(), 'lg-bench-state-'));
   let redis: RedisServer | undefined;
+  let postgres: PostgresServer | undefined;
   const processors: ChildProcess[] = [];
   const cleanup = async () => {
     for (const p of processors) if (p.exitCode === null) p.kill('SIGKILL');
     await redis?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
     await stopKafka(stateDir).catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(appState, { recursive: true, force: true });
@@ -224,7 +233,18 @@ async function main(): Promise<void> {
     const kafka = new Kafka({ clientId: 'bench-stream', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    const env = { KAFKA_BROKERS: broker.bootstrap, REDIS_URL: redis.url };
+    // The transaction archive's database, migrated as the engine would (the processors do not migrate).
+    postgres = ARCHIVE ? await PostgresServer.start() : undefined;
+    const database = postgres?.url;
+    if (database) {
+      const sql = new PgSqlClient({ connectionString: database, max: 1 });
+      await migrate(sql).finally(() => sql.close());
+    }
+    const env = {
+      KAFKA_BROKERS: broker.bootstrap,
+      REDIS_URL: redis.url,
+      ...(database ? { DATABASE_URL: database } : {}),
+    };
     await ensureTopics(admin, streamConfig(env), createLogger('warn'));
     const producer = kafka.producer({
       allowAutoTopicCreation: false,
@@ -510,6 +530,13 @@ async function main(): Promise<void> {
     say(
       `Redis memory at the end, by key family (share, mean bytes a key): ${(await memoryByFamily([redis.port])).join(', ')}`,
     );
+    if (database) {
+      const sql = new PgSqlClient({ connectionString: database, max: 1 });
+      const { rows } = await sql
+        .query<{ n: string }>('SELECT count(*) AS n FROM transaction_archive')
+        .finally(() => sql.close());
+      say(`Transaction archive: ${Number(rows[0]!.n).toLocaleString('en-US')} transactions archived by the processors`);
+    }
     const pauses = lines
       .filter((l) => l.includes('consumption paused'))
       .map((l) => /"reason":"(\w+)"/.exec(l)?.[1] ?? '?');
