@@ -32,7 +32,8 @@ export const ERROR_CODES = {
   EVENT_NOT_FOUND: { status: 404, meaning: 'no such compromise event (or one of another issuer)' },
   TRANSACTION_NOT_FOUND: {
     status: 404,
-    meaning: 'no transaction with this id was scored for the merchant',
+    meaning:
+      'no transaction with this id was scored for the merchant (or longer ago than its marker and the transaction archive keep it)',
   },
   MODEL_NOT_CONFIGURED: { status: 404, meaning: 'no model is configured (LEAKGUARD_MODEL)' },
   METHOD_NOT_ALLOWED: {

@@ -27,7 +27,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing.",
+          "Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
