@@ -18,6 +18,8 @@ export interface BatchWriterOptions<T> {
   writeRecords?: number;
   /** Beyond this many waiting items the oldest are dropped (and counted) until the sink answers again. */
   maxBuffered?: number;
+  /** How long close() waits for the sink (still opening, or writing) before it drops what waits. */
+  closeWaitMs?: number;
   onError?: (error: unknown) => void;
   onDropped?: (count: number) => void;
   onWritten?: (count: number) => void;
@@ -32,11 +34,13 @@ export class BatchWriter<T> {
   private flushing: Promise<void> = Promise.resolve();
   private pending = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly o: Required<Pick<BatchWriterOptions<T>, 'flushMs' | 'maxBuffered' | 'writeRecords'>> &
+  private readonly o: Required<
+    Pick<BatchWriterOptions<T>, 'flushMs' | 'maxBuffered' | 'writeRecords' | 'closeWaitMs'>
+  > &
     BatchWriterOptions<T>;
 
   constructor(options: BatchWriterOptions<T>) {
-    this.o = { flushMs: 1_000, maxBuffered: 200_000, writeRecords: 500, ...options };
+    this.o = { flushMs: 1_000, maxBuffered: 200_000, writeRecords: 500, closeWaitMs: 5_000, ...options };
     this.opening = Promise.resolve(options.sink).then(
       (sink) => (this.sink = sink),
       (error: unknown) => {
@@ -103,14 +107,21 @@ export class BatchWriter<T> {
     }
   }
 
-  /** Writes what waits, once more; what the sink still refuses is dropped then, and counted (onDropped). */
+  /**
+   * Writes what waits, once more, for at most `closeWaitMs`: a sink that never opened (a database
+   * down since the start) must not hold a stopping process for ever. What is still waiting then is
+   * dropped, and counted (onDropped).
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, this.o.closeWaitMs, false)));
+    const flushed = await Promise.race([this.flush().then(() => true), late]);
+    clearTimeout(timer);
     if (this.items.length > 0) {
       this.o.onDropped?.(this.items.length);
       this.items = [];
     }
-    await (this.sink ?? (await this.opening))?.close();
+    if (flushed) await this.sink?.close();
   }
 }

@@ -230,7 +230,9 @@ export function createRuntime(
   { role = 'engine' }: { role?: 'engine' | 'processor' } = {},
 ): Runtime {
   // Whether this process archives its counted transactions: an engine always has a database (PGlite
-  // when DATABASE_URL is unset); a stream processor only when given DATABASE_URL.
+  // when DATABASE_URL is unset) and archives from openCases on, which services/main.ts calls at
+  // start; a stream processor only when given DATABASE_URL (openArchive). Its markers are kept
+  // short (3 days) from the start either way.
   const archives = config.LEAKGUARD_ARCHIVE === 'on' && (role === 'engine' || config.DATABASE_URL !== undefined);
   const { keyring, developmentKeyFile, createdDevelopmentKey } = loadKeyring(config);
   if (developmentKeyFile) {

@@ -131,6 +131,19 @@ describe('traffic recorder', () => {
     expect(sink.batches).toEqual([]);
   });
 
+  it('closing before its sink has opened waits a bounded time, then drops what waits, and counts it', async () => {
+    let dropped = 0;
+    const recorder = new TrafficRecorder({
+      sink: new Promise<RecordSink>(() => undefined), // a database down since the start
+      flushMs: 60_000,
+      closeWaitMs: 50,
+      onDropped: (n) => (dropped += n),
+    });
+    outcomes(recorder, 0, 3);
+    await recorder.close(); // before the change: never returned
+    expect(dropped).toBe(3);
+  });
+
   it('drops the oldest past its bound while the sink fails, and counts them', async () => {
     const sink = memorySink();
     sink.failing = true;
