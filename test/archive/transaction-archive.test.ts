@@ -3,6 +3,8 @@
 // PGlite and a real PostgreSQL; then the engine on a real Redis and PostgreSQL: a chargeback for a
 // transaction whose marker has expired reaches the card's, device's and e-mail's counters once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../services/adapters/postgres/migrate.ts';
+import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { PgTransactionArchive } from '../../services/adapters/postgres/transaction-archive.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { pruneArchive } from '../../services/archive-writer.ts';
@@ -24,6 +26,10 @@ const transaction = (n: number, over: Partial<ArchivedTransaction> = {}): Archiv
   entities: { card: `card-${n}`, device: `device-${n}`, email: `email-${n}` },
   ...over,
 });
+
+/** A fresh transaction id (no long digit run: one passing the Luhn check is refused as a card number). */
+let serial = 0;
+const txId = (prefix: string) => `${prefix}-n${++serial}`;
 
 const request = (transactionId: string, occurredAt: number) =>
   scoreRequestSchema.parse(
@@ -130,7 +136,7 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
 
   it('finds the transaction in the archive: counted once, repeats told, the card known to breach discovery', async () => {
     await withEngine('on', async (runtime) => {
-      const id = `arc-${Date.now()}`;
+      const id = txId('arc');
       await scoredAndExpired(runtime, id, T0);
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('recorded');
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 41 * DAY)).toBe('duplicate');
@@ -150,7 +156,7 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
 
   it('an outcome recorded while the marker lived is a repeat after it has gone', async () => {
     await withEngine('on', async (runtime) => {
-      const id = `arc-live-${Date.now()}`;
+      const id = txId('arc-live');
       await runtime.engine.score('m1', request(id, T0));
       await runtime.archiveWriter?.flush();
       expect(await runtime.engine.recordOutcome('m1', id, 'declined', T0 + 1_000)).toBe('recorded');
@@ -161,7 +167,7 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
 
   it('PostgreSQL down: what waits is kept and written once it is back; an outcome needing the archive is refused until then', async () => {
     await withEngine('on', async (runtime) => {
-      const id = `arc-down-${Date.now()}`;
+      const id = txId('arc-down');
       const writer = runtime.archiveWriter!;
       await writer.flush(); // what opening the database left waiting
       await driver.server!.halt('fast');
@@ -192,7 +198,7 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     });
     try {
       const opening = runtime.openCases(); // retries until PostgreSQL answers
-      const id = `arc-late-${Date.now()}`;
+      const id = txId('arc-late');
       await runtime.engine.score('m1', request(id, T0));
       expect(runtime.archiveWriter!.waiting).toBe(1);
       expect(await runtime.redis!.del(runtime.store.keys.marker('m1', id))).toBe(1);
@@ -211,9 +217,43 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     }
   }, 60_000);
 
+  it('the engine deletes entries past LEAKGUARD_ARCHIVE_RETENTION_DAYS once its database is open', async () => {
+    const db = await driver.server!.createDatabase(`lg_archive_prune_${process.pid}_${Date.now()}`);
+    const sql = new PgSqlClient({ connectionString: db, max: 1 });
+    try {
+      await migrate(sql);
+      await new PgTransactionArchive(sql).append([transaction(901), transaction(902)]);
+      await sql.query(
+        `UPDATE transaction_archive SET archived_at = now() - interval '31 days' WHERE transaction_id = 'tx-901'`,
+      );
+      const { runtime, dispose } = await openRuntime({
+        REDIS_URL: redis.url,
+        DATABASE_URL: db,
+        LEAKGUARD_MODEL: 'off',
+        LEAKGUARD_ARCHIVE_RETENTION_DAYS: '30',
+      });
+      try {
+        await runtime.openCases();
+        const left = async () =>
+          (await sql.query<{ id: string }>('SELECT transaction_id AS id FROM transaction_archive ORDER BY 1')).rows.map(
+            (r) => r.id,
+          );
+        for (let i = 0; i < 50 && (await left()).length > 1; i++) await sleep(100);
+        expect(await left()).toEqual(['tx-902']);
+        expect(await runtime.metrics.registry.getSingleMetricAsString('leakguard_archive_pruned_total')).toMatch(
+          /leakguard_archive_pruned_total 1$/m,
+        );
+      } finally {
+        await dispose();
+      }
+    } finally {
+      await sql.close();
+    }
+  }, 60_000);
+
   it('without the archive, the same outcome is unknown', async () => {
     await withEngine('off', async (runtime) => {
-      const id = `arc-off-${Date.now()}`;
+      const id = txId('arc-off');
       await scoredAndExpired(runtime, id, T0);
       expect(runtime.archiveWriter).toBeUndefined();
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('unknown');
@@ -234,7 +274,7 @@ describe('how long a marker lives', () => {
   async function markerDays(role: 'engine' | 'processor', settings: Record<string, string> = {}) {
     const { runtime, dispose } = await openRuntime({ REDIS_URL: redis.url, LEAKGUARD_MODEL: 'off', ...settings }, role);
     try {
-      const id = `ttl-${role}-${Date.now()}-${Math.random()}`;
+      const id = txId(`ttl-${role}`);
       await runtime.engine.score('m1', request(id, Date.now()));
       return (await runtime.redis!.pttl(runtime.store.keys.marker('m1', id))) / DAY;
     } finally {
