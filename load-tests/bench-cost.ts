@@ -302,8 +302,11 @@ async function archiveSize(url: string): Promise<Result['archive']> {
     const { rows } = await sql.query(`SELECT to_regclass('transaction_archive') IS NOT NULL AS present`);
     if (!(rows[0] as { present: boolean }).present) return undefined;
     await sql.query('VACUUM ANALYZE transaction_archive');
+    // A partition per day: the parent holds nothing itself.
     const size = await sql.query(
-      `SELECT count(*)::bigint AS n, pg_total_relation_size('transaction_archive') AS bytes FROM transaction_archive`,
+      `SELECT (SELECT count(*) FROM transaction_archive)::bigint AS n,
+              (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), pg_total_relation_size('transaction_archive'))
+                 FROM pg_inherits WHERE inhparent = 'transaction_archive'::regclass)::bigint AS bytes`,
     );
     const { n, bytes } = size.rows[0] as { n: string; bytes: string };
     return { rows: Number(n), bytesPerRow: Number(bytes) / Math.max(1, Number(n)) };

@@ -1,7 +1,7 @@
 // Feeds the transaction archive (core/transaction-archive.ts) behind the scoring path: each
 // counted transaction waits in a bounded buffer and is written in batches; scoring never waits
 // for PostgreSQL. What is lost past the bound (counted) costs only the outcomes reported for it
-// after its marker has gone. The engine also prunes entries past their retention.
+// after its marker has gone.
 import { BatchWriter } from './batch-writer.ts';
 import type { ScoreResult } from './core/engine.ts';
 import type { ArchivedTransaction, TransactionArchive } from './core/transaction-archive.ts';
@@ -56,22 +56,5 @@ export class ArchiveWriter {
 
   close(): Promise<void> {
     return this.writer.close();
-  }
-}
-
-/** Entries deleted per statement while pruning: small enough not to hold the table's locks long. */
-const PRUNE_BATCH = 10_000;
-
-/** Deletes every entry archived more than `retentionMs` before `now`, a batch at a time; returns how many. */
-export async function pruneArchive(
-  archive: TransactionArchive,
-  retentionMs: number,
-  now = Date.now(),
-): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const deleted = await archive.prune(now - retentionMs, PRUNE_BATCH);
-    total += deleted;
-    if (deleted < PRUNE_BATCH) return total;
   }
 }

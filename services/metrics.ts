@@ -134,9 +134,9 @@ export class Metrics {
     help: 'Transactions not archived because the waiting buffer was full while PostgreSQL was failing: an outcome reported after their marker has gone is unknown',
     registers: [this.registry],
   });
-  readonly archivePruned = new Counter({
-    name: 'leakguard_archive_pruned_total',
-    help: 'Transaction-archive entries deleted past LEAKGUARD_ARCHIVE_RETENTION_DAYS',
+  readonly archiveDaysDropped = new Counter({
+    name: 'leakguard_archive_days_dropped_total',
+    help: 'Days of the transaction archive (a partition each) dropped past LEAKGUARD_ARCHIVE_RETENTION_DAYS',
     registers: [this.registry],
   });
   private archiveWaitingNow: () => number = () => 0;

@@ -51,7 +51,7 @@ import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
 import { ModelFile } from './adapters/files/model-file.ts';
 import type { CardHistoryStore } from './breach/history.ts';
 import { HistoryRecorder, type RecorderOptions as HistoryRecorderOptions } from './breach/recorder.ts';
-import { ArchiveWriter, pruneArchive } from './archive-writer.ts';
+import { ArchiveWriter } from './archive-writer.ts';
 import { atMostEvery } from './log-throttle.ts';
 import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
 import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
@@ -122,10 +122,15 @@ export interface BreachDiscovery {
 
 /** The archive of an engine whose database is not open yet: every call refused, to be retried. */
 const notOpen = () => Promise.reject(new Error('transaction archive not open yet (PostgreSQL not reachable)'));
-const ARCHIVE_NOT_OPEN: TransactionArchive = { append: notOpen, find: notOpen, markOutcome: notOpen, prune: notOpen };
+const ARCHIVE_NOT_OPEN: TransactionArchive = {
+  append: notOpen,
+  find: notOpen,
+  markOutcome: notOpen,
+  maintain: notOpen,
+};
 
-/** How often an engine deletes the transaction archive's entries past their retention. */
-const ARCHIVE_PRUNE_MS = 10 * 60_000;
+/** How often an engine makes the archive's coming days and drops those past retention (3 days are made ahead). */
+const ARCHIVE_MAINTAIN_MS = 60 * 60_000;
 
 /** How long a closing engine keeps offering the case queue the flagged decisions it refused before. */
 const FLAGGED_CLOSE_MS = 5_000;
@@ -369,7 +374,7 @@ export function createRuntime(
   let archive: TransactionArchive | undefined;
   let archiveWriter: ArchiveWriter | undefined;
   let archiveSql: SqlClient | undefined;
-  let pruneTimer: NodeJS.Timeout | undefined;
+  let maintainTimer: NodeJS.Timeout | undefined;
   const startArchive = (opening: Promise<TransactionArchive>) => {
     void opening.then((a) => (archive = a));
     // Retried every second while PostgreSQL refuses: said once a minute, counted every time.
@@ -397,16 +402,20 @@ export function createRuntime(
     });
   };
   metrics.reportArchiveWaiting(() => archiveWriter?.waiting ?? 0);
-  /** The engine prunes (every engine may: a batch deleted twice deletes nothing more). */
-  const startPruning = (a: TransactionArchive) => {
-    const prune = () =>
-      pruneArchive(a, config.LEAKGUARD_ARCHIVE_RETENTION_DAYS * 86_400_000).then(
-        (n) => metrics.archivePruned.inc(n),
-        (error: unknown) => logger.warn({ err: error }, 'transaction archive not pruned: will retry'),
+  /** Engines keep the archive's days (every engine may: the database takes one at a time). */
+  const startMaintaining = (a: TransactionArchive) => {
+    const maintain = () =>
+      a.maintain(config.LEAKGUARD_ARCHIVE_RETENTION_DAYS).then(
+        (n) => metrics.archiveDaysDropped.inc(n),
+        (error: unknown) =>
+          logger.warn(
+            { err: error },
+            'transaction archive: its coming days not made, or old ones not dropped: will retry',
+          ),
       );
-    void prune();
-    pruneTimer = setInterval(() => void prune(), ARCHIVE_PRUNE_MS);
-    pruneTimer.unref();
+    void maintain();
+    maintainTimer = setInterval(() => void maintain(), ARCHIVE_MAINTAIN_MS);
+    maintainTimer.unref();
   };
 
   // The recording for backtests: fed off the scoring path, written in batches.
@@ -471,7 +480,7 @@ export function createRuntime(
           if (archiveOpened) {
             const a = new PgTransactionArchive(sql);
             archiveOpened(a);
-            startPruning(a);
+            startMaintaining(a);
           }
           if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
             logger.warn(
@@ -666,7 +675,7 @@ export function createRuntime(
       if (scanTimer) clearInterval(scanTimer);
       await breach?.recorder.close();
       await recorder?.close();
-      if (pruneTimer) clearInterval(pruneTimer);
+      if (maintainTimer) clearInterval(maintainTimer);
       await archiveWriter?.close();
       await archiveSql?.close();
       await webhooks?.stop();

@@ -34,6 +34,9 @@ export interface TransactionArchive {
   find(merchantId: string, transactionId: string): Promise<ArchiveEntry | undefined>;
   /** Notes an outcome on its entry, once: true the first time (false too when there is no entry). */
   markOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<boolean>;
-  /** Deletes at most `limit` entries archived before `before` (epoch ms); returns how many. */
-  prune(before: number, limit: number): Promise<number>;
+  /**
+   * Makes room for the coming days' entries and deletes the days archived more than `keepDays` ago
+   * (a day's entries go together); returns how many days it deleted.
+   */
+  maintain(keepDays: number): Promise<number>;
 }

@@ -7,7 +7,6 @@ import { migrate } from '../../services/adapters/postgres/migrate.ts';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { PgTransactionArchive } from '../../services/adapters/postgres/transaction-archive.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
-import { pruneArchive } from '../../services/archive-writer.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import type { ArchivedTransaction } from '../../services/core/transaction-archive.ts';
 import { pgliteDriver, postgresDriver, type Driver } from '../console/fixtures.ts';
@@ -82,17 +81,50 @@ describe.each([
     expect((await archive.find('m1', 'tx-3'))?.outcomes).toEqual({ chargeback: T0 + DAY, declined: T0 + 3 * DAY });
   });
 
-  it('prunes what was archived before its retention, a batch at a time', async () => {
-    await archive.append(Array.from({ length: 25 }, (_, i) => transaction(100 + i)));
-    await sql.query(
-      `UPDATE transaction_archive SET archived_at = now() - interval '200 days' WHERE transaction_id LIKE 'tx-1__'`,
+  it('keeps a day per partition: makes the coming days, drops the days past retention whole', async () => {
+    // Two days archived long ago (as if the engine had run then), 200 and 170 days back.
+    await archivedDaysAgo(sql, 200, transaction(101));
+    await archivedDaysAgo(sql, 170, transaction(102));
+    expect(await archive.maintain(180)).toBe(1);
+    expect(await archive.find('m1', 'tx-101')).toBeUndefined();
+    expect(await archive.find('m1', 'tx-102')).toBeDefined();
+    expect(await archive.find('m1', 'tx-1')).toBeDefined(); // archived today: kept
+    expect(await archive.maintain(180)).toBe(0); // again: nothing more
+    // Today and the next three days are ready for what comes.
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'transaction_archive'::regclass
+          AND c.relname >= 'transaction_archive_' || to_char(current_date, 'YYYYMMDD')`,
     );
-    expect(await archive.prune(Date.now() - 180 * DAY, 10)).toBe(10);
-    expect(await pruneArchive(archive, 180 * DAY)).toBe(15);
-    expect(await archive.find('m1', 'tx-110')).toBeUndefined();
-    expect(await archive.find('m1', 'tx-1')).toBeDefined(); // archived now: kept
+    expect(rows[0]!.n).toBe(4);
+    await expect(archive.maintain(0)).rejects.toThrow(/keep_days/);
+  });
+
+  it('finds the first of a transaction archived on two days, and notes its outcome on both', async () => {
+    await archivedDaysAgo(sql, 2, transaction(201, { countedAt: T0 - DAY }));
+    await archive.append([transaction(201)]); // a replay after its marker had gone, archived again today
+    expect((await archive.find('m1', 'tx-201'))?.countedAt).toBe(T0 - DAY);
+    expect(await archive.markOutcome('m1', 'tx-201', 'chargeback', T0 + DAY)).toBe(true);
+    expect(await archive.markOutcome('m1', 'tx-201', 'chargeback', T0 + DAY)).toBe(false);
   });
 });
+
+/** Archives `t` as if `days` ago: that day's partition made as the maintenance would have, the row put in it. */
+async function archivedDaysAgo(sql: SqlClient, days: number, t: ArchivedTransaction) {
+  const { rows } = await sql.query<{ day: string; name: string }>(
+    `SELECT (current_date - $1::int)::text AS day, 'transaction_archive_' || to_char(current_date - $1::int, 'YYYYMMDD') AS name`,
+    [days],
+  );
+  const { day, name } = rows[0]!;
+  // Test-made names and dates (no outside input): spliced into the DDL, which takes no parameters.
+  await sql.exec(
+    `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF transaction_archive FOR VALUES FROM ('${day}') TO ('${day}'::date + 1)`,
+  );
+  await sql.query(
+    `INSERT INTO transaction_archive (merchant_id, transaction_id, archived_on, counted_at_ms, card) VALUES ($1, $2, $3::date, $4, $5)`,
+    [t.merchantId, t.transactionId, day, String(t.countedAt), t.entities.card],
+  );
+}
 
 describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () => {
   let redis: RedisServer;
@@ -217,15 +249,13 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     }
   }, 60_000);
 
-  it('the engine deletes entries past LEAKGUARD_ARCHIVE_RETENTION_DAYS once its database is open', async () => {
+  it('the engine drops the days past LEAKGUARD_ARCHIVE_RETENTION_DAYS once its database is open', async () => {
     const db = await driver.server!.createDatabase(`lg_archive_prune_${process.pid}_${Date.now()}`);
     const sql = new PgSqlClient({ connectionString: db, max: 1 });
     try {
       await migrate(sql);
-      await new PgTransactionArchive(sql).append([transaction(901), transaction(902)]);
-      await sql.query(
-        `UPDATE transaction_archive SET archived_at = now() - interval '31 days' WHERE transaction_id = 'tx-901'`,
-      );
+      await archivedDaysAgo(sql, 31, transaction(901));
+      await new PgTransactionArchive(sql).append([transaction(902)]);
       const { runtime, dispose } = await openRuntime({
         REDIS_URL: redis.url,
         DATABASE_URL: db,
@@ -240,14 +270,64 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
           );
         for (let i = 0; i < 50 && (await left()).length > 1; i++) await sleep(100);
         expect(await left()).toEqual(['tx-902']);
-        expect(await runtime.metrics.registry.getSingleMetricAsString('leakguard_archive_pruned_total')).toMatch(
-          /leakguard_archive_pruned_total 1$/m,
+        expect(await runtime.metrics.registry.getSingleMetricAsString('leakguard_archive_days_dropped_total')).toMatch(
+          /leakguard_archive_days_dropped_total 1$/m,
         );
       } finally {
         await dispose();
       }
     } finally {
       await sql.close();
+    }
+  }, 60_000);
+
+  it("the application's own role, which owns nothing, keeps the days through the owner's function", async () => {
+    const su = new PgSqlClient({ connectionString: driver.server!.url, max: 1 });
+    const db = `lg_archive_roles_${process.pid}`;
+    try {
+      // The owner is no superuser (as in production); the application's role owns nothing (docs/console.md).
+      await su.exec('CREATE ROLE lg_arc_owner LOGIN; CREATE ROLE lg_arc_app LOGIN');
+      await su.exec(`CREATE DATABASE ${db} OWNER lg_arc_owner`); // alone: not in a transaction block
+    } finally {
+      await su.close();
+    }
+    const url = (role: string) => `postgres://${role}@127.0.0.1:${driver.server!.port}/${db}`;
+    const { runtime, lines, dispose } = await openRuntime({
+      REDIS_URL: redis.url,
+      DATABASE_URL: url('lg_arc_app'),
+      DATABASE_MIGRATION_URL: url('lg_arc_owner'),
+      LEAKGUARD_MODEL: 'off',
+    });
+    const app = new PgSqlClient({ connectionString: url('lg_arc_app'), max: 1 });
+    try {
+      await runtime.openCases();
+      const id = txId('arc-roles');
+      await runtime.engine.score('m1', request(id, T0));
+      await runtime.archiveWriter!.flush();
+      expect((await app.query('SELECT 1 FROM transaction_archive WHERE transaction_id = $1', [id])).rowCount).toBe(1);
+      // As the application's role: the days made and dropped by the owner's function, never by the role
+      // itself; a day made after the migrations' grants is written and read through the parent all the same.
+      const owner = new PgSqlClient({ connectionString: url('lg_arc_owner'), max: 1 });
+      try {
+        await owner.exec(
+          `DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'transaction_archive_' || to_char(current_date + 3, 'YYYYMMDD')); END $$`,
+        );
+      } finally {
+        await owner.close();
+      }
+      expect((await app.query<{ d: number }>('SELECT transaction_archive_maintain(30) AS d')).rows[0]!.d).toBe(0);
+      await app.query(
+        `INSERT INTO transaction_archive (merchant_id, transaction_id, archived_on, counted_at_ms, card)
+         VALUES ('m1', 'arc-later', current_date + 3, 1, 'card-later')`,
+      );
+      expect(
+        (await app.query('SELECT 1 FROM transaction_archive WHERE transaction_id = $1', ['arc-later'])).rowCount,
+      ).toBe(1);
+      await expect(app.exec('CREATE TABLE lg_arc_probe (x int)')).rejects.toThrow(/permission denied/);
+      expect(lines.filter((l) => l.includes('transaction archive'))).toEqual([]);
+    } finally {
+      await app.close();
+      await dispose();
     }
   }, 60_000);
 

@@ -1,5 +1,6 @@
 // The transaction archive on PostgreSQL (or PGlite): one row per counted transaction, written in
-// batches of up to a few hundred by one statement (arrays unnested), idempotent on its key.
+// batches of up to a few hundred by one statement (arrays unnested), idempotent on its key, in a
+// partition per day of archiving (migration 007: transaction_archive_maintain makes and drops them).
 import type { EntityKind } from '../../core/entities.ts';
 import type { ArchivedTransaction, ArchiveEntry, TransactionArchive } from '../../core/transaction-archive.ts';
 import type { Queryable } from './sql-client.ts';
@@ -33,7 +34,7 @@ export class PgTransactionArchive implements TransactionArchive {
     await this.sql.query(
       `INSERT INTO transaction_archive (merchant_id, transaction_id, counted_at_ms, card, ${ENTITY_COLUMNS.join(', ')})
        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-       ON CONFLICT (merchant_id, transaction_id) DO NOTHING`,
+       ON CONFLICT DO NOTHING`,
       [
         rows.map((t) => t.merchantId),
         rows.map((t) => t.transactionId),
@@ -47,7 +48,8 @@ export class PgTransactionArchive implements TransactionArchive {
   async find(merchantId: string, transactionId: string): Promise<ArchiveEntry | undefined> {
     const { rows } = await this.sql.query<Row>(
       `SELECT merchant_id, transaction_id, counted_at_ms, card, ${ENTITY_COLUMNS.join(', ')}, outcomes
-         FROM transaction_archive WHERE merchant_id = $1 AND transaction_id = $2`,
+         FROM transaction_archive WHERE merchant_id = $1 AND transaction_id = $2
+        ORDER BY archived_on LIMIT 1`,
       [merchantId, transactionId],
     );
     const row = rows[0];
@@ -63,17 +65,14 @@ export class PgTransactionArchive implements TransactionArchive {
         WHERE merchant_id = $1 AND transaction_id = $2 AND NOT outcomes ? $3`,
       [merchantId, transactionId, outcome, String(at)],
     );
-    return rowCount === 1;
+    return rowCount > 0;
   }
 
-  async prune(before: number, limit: number): Promise<number> {
-    // By key, a batch at a time: one long DELETE of a day's millions would hold its locks and bloat at once.
-    const { rowCount } = await this.sql.query(
-      `DELETE FROM transaction_archive WHERE (merchant_id, transaction_id) IN (
-         SELECT merchant_id, transaction_id FROM transaction_archive
-          WHERE archived_at < to_timestamp($1::bigint / 1000.0) LIMIT $2)`,
-      [String(before), limit],
+  async maintain(keepDays: number): Promise<number> {
+    const { rows } = await this.sql.query<{ dropped: number }>(
+      'SELECT transaction_archive_maintain($1::integer) AS dropped',
+      [keepDays],
     );
-    return rowCount;
+    return rows[0]!.dropped;
   }
 }
