@@ -286,7 +286,7 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     const db = `lg_archive_roles_${process.pid}`;
     try {
       // The owner is no superuser (as in production); the application's role owns nothing (docs/console.md).
-      await su.exec('CREATE ROLE lg_arc_owner LOGIN; CREATE ROLE lg_arc_app LOGIN');
+      await su.exec('CREATE ROLE lg_arc_owner LOGIN; CREATE ROLE lg_arc_app LOGIN; CREATE ROLE lg_arc_reader LOGIN');
       await su.exec(`CREATE DATABASE ${db} OWNER lg_arc_owner`); // alone: not in a transaction block
     } finally {
       await su.close();
@@ -324,6 +324,13 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
         (await app.query('SELECT 1 FROM transaction_archive WHERE transaction_id = $1', ['arc-later'])).rowCount,
       ).toBe(1);
       await expect(app.exec('CREATE TABLE lg_arc_probe (x int)')).rejects.toThrow(/permission denied/);
+      // Another role of the database (a reporting role, say) may not run it: it would drop the archive's days.
+      const reader = new PgSqlClient({ connectionString: url('lg_arc_reader'), max: 1 });
+      try {
+        await expect(reader.query('SELECT transaction_archive_maintain(1)')).rejects.toThrow(/permission denied/);
+      } finally {
+        await reader.close();
+      }
       expect(lines.filter((l) => l.includes('transaction archive'))).toEqual([]);
     } finally {
       await app.close();

@@ -112,6 +112,7 @@ export async function grantApplicationRole(sql: SqlClient, role: string): Promis
       GRANT USAGE ON SCHEMA ${schema} TO ${r};
       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${r};
       GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${r};
+      GRANT EXECUTE ON FUNCTION transaction_archive_maintain(integer) TO ${r};
       REVOKE ALL ON audit_log FROM PUBLIC;
       REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM ${r};
       REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON schema_migrations FROM ${r};

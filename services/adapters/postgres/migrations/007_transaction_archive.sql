@@ -54,5 +54,8 @@ BEGIN
   RETURN dropped;
 END
 $$;
+-- Only the owner and the application's role (granted by npm run db -- migrate: grantApplicationRole)
+-- may run it: any other role of the database (a read-only reporting role) could drop the archive's days.
+REVOKE ALL ON FUNCTION transaction_archive_maintain(integer) FROM PUBLIC;
 
 SELECT transaction_archive_maintain(180);
