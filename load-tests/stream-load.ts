@@ -263,6 +263,7 @@ export async function noopEngineDrain(
       at: 0,
       features: {},
       entities: {},
+      marked: {},
     });
   });
   const processor = new StreamProcessor({

@@ -5,7 +5,6 @@
 import { BatchWriter } from './batch-writer.ts';
 import type { ScoreResult } from './core/engine.ts';
 import type { ArchivedTransaction, TransactionArchive } from './core/transaction-archive.ts';
-import { markedIdentities, primaryIdentities } from './core/velocity.ts';
 
 /** What the archive keeps of a scoring: a fresh one that was counted (not a retry's answer, not a degraded one). */
 export function archivedTransaction(merchantId: string, result: ScoreResult): ArchivedTransaction | undefined {
@@ -15,7 +14,7 @@ export function archivedTransaction(merchantId: string, result: ScoreResult): Ar
     merchantId,
     transactionId: response.transactionId,
     countedAt: evidence.at,
-    entities: markedIdentities(primaryIdentities(evidence.entities)),
+    entities: evidence.marked,
   };
 }
 

@@ -7,6 +7,17 @@ import type { FrictionShare, FrictionTracker } from './core/friction.ts';
 /** Merchants given their own friction series (the busiest); the rest show only in the console. */
 export const FRICTION_METRIC_MERCHANTS = 50;
 
+/** A gauge whose value is read when Prometheus scrapes, from what `report` was given (0 until then). */
+function readAtScrape(registry: Registry, name: string, help: string): { report(read: () => number): void } {
+  let read = () => 0;
+  const gauge: Gauge = new Gauge({ name, help, registers: [registry], collect: () => gauge.set(read()) });
+  return {
+    report: (reader) => {
+      read = reader;
+    },
+  };
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requestDuration = new Histogram({
@@ -139,13 +150,12 @@ export class Metrics {
     help: 'Days of the transaction archive (a partition each) dropped past LEAKGUARD_ARCHIVE_RETENTION_DAYS',
     registers: [this.registry],
   });
-  private archiveWaitingNow: () => number = () => 0;
-  readonly archiveWaiting: Gauge = new Gauge({
-    name: 'leakguard_archive_waiting',
-    help: 'Counted transactions held in this process until the transaction archive (PostgreSQL) takes them',
-    registers: [this.registry],
-    collect: (): void => this.archiveWaiting.set(this.archiveWaitingNow()),
-  });
+  /** Read at scrape time from the runtime's archive writer. */
+  readonly archiveWaiting = readAtScrape(
+    this.registry,
+    'leakguard_archive_waiting',
+    'Counted transactions held in this process until the transaction archive (PostgreSQL) takes them',
+  );
   readonly rateLimitUnchecked = new Counter({
     name: 'leakguard_rate_limit_unchecked_total',
     help: 'Requests the shared rate limit could not count in Redis (failed or late): API requests let through uncounted (api), sign-ins counted by this engine alone (login)',
@@ -159,14 +169,12 @@ export class Metrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  /** What reads the number of flagged decisions waiting for the queue (set by the runtime). */
-  private flaggedWaitingNow: () => number = () => 0;
-  readonly flaggedWaiting: Gauge = new Gauge({
-    name: 'leakguard_flagged_waiting',
-    help: 'Flagged decisions the case queue (Redis) refused so far, held in this process and retried',
-    registers: [this.registry],
-    collect: (): void => this.flaggedWaiting.set(this.flaggedWaitingNow()),
-  });
+  /** Read at scrape time from the runtime's flagged sink. */
+  readonly flaggedWaiting = readAtScrape(
+    this.registry,
+    'leakguard_flagged_waiting',
+    'Flagged decisions the case queue (Redis) refused so far, held in this process and retried',
+  );
   readonly webhookAttempts = new Counter({
     name: 'leakguard_webhook_attempts_total',
     help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',
@@ -201,16 +209,6 @@ export class Metrics {
     // Unknown until read (services/redis-watch.ts), and without a Redis (embedded mode).
     this.redisEvictingNodes.set(-1);
     this.redisMemoryUsedRatio.set(-1);
-  }
-
-  /** Where leakguard_archive_waiting reads its value at scrape time: the runtime's archive writer. */
-  reportArchiveWaiting(read: () => number): void {
-    this.archiveWaitingNow = read;
-  }
-
-  /** Where leakguard_flagged_waiting reads its value at scrape time: the runtime's flagged sink. */
-  reportFlaggedWaiting(read: () => number): void {
-    this.flaggedWaitingNow = read;
   }
 
   /**

@@ -360,7 +360,7 @@ export function createRuntime(
       );
     },
   });
-  metrics.reportFlaggedWaiting(() => flaggedSink.waiting());
+  metrics.flaggedWaiting.report(() => flaggedSink.waiting());
 
   // Breach discovery: card histories fed off the scoring path, scanned for common points of purchase.
   const breach =
@@ -401,7 +401,7 @@ export function createRuntime(
       onWritten: (count) => metrics.archiveWritten.inc(count),
     });
   };
-  metrics.reportArchiveWaiting(() => archiveWriter?.waiting ?? 0);
+  metrics.archiveWaiting.report(() => archiveWriter?.waiting ?? 0);
   /** Engines keep the archive's days (every engine may: the database takes one at a time). */
   const startMaintaining = (a: TransactionArchive) => {
     const maintain = () =>

@@ -116,6 +116,8 @@ export interface Evidence {
   features: FeatureMap;
   /** The keyed identities its counters were kept under (primary key first), for a replay. */
   entities: Partial<Record<EntityKind, string[]>>;
+  /** The primary identities its marker keeps (the plan's: those an outcome reaches, and the card), for the archive. */
+  marked: Partial<Record<EntityKind, string>>;
 }
 
 /**
@@ -352,6 +354,7 @@ export class Engine {
       at: occurredAt,
       features,
       entities: facts.entities,
+      marked: plan.entities,
     };
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
   }

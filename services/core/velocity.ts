@@ -412,7 +412,7 @@ const MARKED_KINDS = new Set<EntityKind>([
   ...DELAYED_COUNTERS.map((c) => c.entity),
 ]);
 MARKED_KINDS.delete('merchant');
-export function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
+function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
   const out: Partial<Record<EntityKind, string>> = {};
   for (const kind of MARKED_KINDS) if (primary[kind] !== undefined) out[kind] = primary[kind];
   return out;

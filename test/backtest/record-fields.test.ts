@@ -59,6 +59,7 @@ describe('a scoring record', () => {
       at: Date.UTC(2026, 11, 1),
       features: {},
       entities: {},
+      marked: {},
     });
     const text = JSON.stringify(record);
     const left = [...text.matchAll(/<<([^>]*)>>/g)].map((m) => m[1]!);

@@ -21,7 +21,13 @@ function scored(card: string, at: number, decision = 'approve', codes: string[] 
       checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' },
       versions: { engine: 't', ruleset: 't' },
     },
-    evidence: { card: { bin: '411111', last4: '1111', keyId: 'k', fingerprint: card }, at, features: {}, entities: {} },
+    evidence: {
+      card: { bin: '411111', last4: '1111', keyId: 'k', fingerprint: card },
+      at,
+      features: {},
+      entities: {},
+      marked: {},
+    },
   };
 }
 
