@@ -73,7 +73,7 @@ function* recording(): Generator<TrafficRecord> {
       entities: { device: `dv${card % 150_000}`, ip: `ip${pick(100_000)}`, email: `em${card}` },
       lookups: listed
         ? { card_listed: true, listed_events: 1, listed_confirmed: true, leaked_cvv: true, days_since_listed: 3 }
-        : { card_listed: false },
+        : {},
       decision: 'approve',
       score: 0,
       reasons: [],

@@ -5,16 +5,29 @@
 import { z } from 'zod';
 import type { Evidence, ReducedScoring } from '../core/engine.ts';
 import type { FeatureMap, FeatureValue } from '../core/feature-map.ts';
-import { LIST_FEATURES } from '../core/lists.ts';
-import { WATCHLIST_FEATURES } from '../core/watchlist.ts';
+import { LIST_FEATURES, listFeatures } from '../core/lists.ts';
+import { WATCHLIST_FEATURES, watchlistFeatures } from '../core/watchlist.ts';
 import { DECISIONS, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
 
-export const RECORD_VERSION = 1;
+/**
+ * The format's version. 2: a scoring's `lookups` leave out what found nothing (NOTHING_FOUND), most
+ * of a record's bytes in version 1, which kept every one. Both are read.
+ */
+export const RECORD_VERSION = 2;
+const READ_VERSIONS = [1, RECORD_VERSION] as const;
 /** What a personal field's text becomes: its presence is kept (features read it), its content is not. */
 export const PERSONAL_MARK = '*';
 
 /** Features a replay on fresh stores cannot compute again: the watchlist's and the lists' answers then. */
 const LOOKUP_FEATURES: readonly string[] = [...WATCHLIST_FEATURES, ...LIST_FEATURES];
+/**
+ * The lookups' answers for a card on no watchlist and entities on no list: most scorings'. A record
+ * keeps only the lookups that differ (a listed card's, a listed device's); a replay restores the rest.
+ */
+export const NOTHING_FOUND: Readonly<FeatureMap> = Object.freeze({
+  ...watchlistFeatures(null, null, 0),
+  ...listFeatures({ negative: [], allow: [] }, []),
+});
 const PERSONAL_ENTITIES = ['device', 'ip', 'email', 'shipping'] as const;
 
 export interface RecordedCard {
@@ -40,6 +53,7 @@ export interface ScoredRecord {
   request: RecordedRequest;
   /** The keyed identities (primary key) of the personal entities, as the counters were kept. */
   entities: Partial<Record<(typeof PERSONAL_ENTITIES)[number], string>>;
+  /** The watchlist's and the lists' answers then, those that found something (v1: all of them). */
   lookups: FeatureMap;
   decision: ScoreResponse['decision'];
   score: number;
@@ -119,7 +133,7 @@ export function scoredRecord(
   const lookups: FeatureMap = {};
   for (const name of LOOKUP_FEATURES) {
     const value = evidence.features[name];
-    if (value !== undefined) lookups[name] = value;
+    if (value !== undefined && value !== NOTHING_FOUND[name]) lookups[name] = value;
   }
   return {
     kind: 'scored',
@@ -143,21 +157,24 @@ export function replayInput(record: ScoredRecord): { request: ScoreRequest; redu
   const { fingerprint, keyId, bin, last4, ...card } = record.request.card;
   const entities: ReducedScoring['entities'] = {};
   for (const [kind, identity] of Object.entries(record.entities)) entities[kind as keyof typeof entities] = [identity];
+  // A degraded scoring asked neither the watchlist nor the lists: it has no lookups to restore.
+  const lookups = record.degraded ? record.lookups : { ...NOTHING_FOUND, ...record.lookups };
   return {
     request: { ...record.request, card: { ...card, number: '' } },
-    reduced: { card: { fingerprints: [fingerprint], keyId, bin, last4 }, entities, lookups: record.lookups },
+    reduced: { card: { fingerprints: [fingerprint], keyId, bin, last4 }, entities, lookups },
   };
 }
 
 const featureValue: z.ZodType<FeatureValue> = z.union([z.number(), z.string(), z.boolean()]);
 const ids = { merchantId: z.string().min(1).max(128), transactionId: z.string().min(1).max(64) };
 const isoTime = z.iso.datetime({ offset: true });
+const readVersion = z.literal([...READ_VERSIONS]);
 
 /** How a recorded line is read back (a backtest's source may be old or foreign: checked, not trusted). */
 export const trafficRecordSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('scored'),
-    v: z.literal(RECORD_VERSION),
+    v: readVersion,
     ...ids,
     at: isoTime,
     request: z
@@ -187,10 +204,16 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
     degraded: z.boolean(),
     versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
   }),
-  z.object({ kind: z.literal('outcome'), v: z.literal(RECORD_VERSION), ...ids, outcome: z.string(), at: isoTime }),
+  z.object({
+    kind: z.literal('outcome'),
+    v: readVersion,
+    ...ids,
+    outcome: z.string(),
+    at: isoTime,
+  }),
   z.object({
     kind: z.literal('label'),
-    v: z.literal(RECORD_VERSION),
+    v: readVersion,
     ...ids,
     label: z.enum(['fraud', 'legitimate']),
     at: isoTime,
