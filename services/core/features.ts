@@ -84,10 +84,10 @@ export function transactionFeatures(
 
 /** This amount against the card's earlier ones: they need the velocity reading, so they come with it. */
 export const RELATIVE_AMOUNT_FEATURES = ['amount_to_card_avg_7d', 'amount_to_card_avg_30d'] as const;
-const RELATIVE_WINDOWS = [
-  ['amount_to_card_avg_7d', '7d'],
-  ['amount_to_card_avg_30d', '30d'],
-] as const;
+/** Each relative amount's name and the card's count and sum it divides by (names made once). */
+const RELATIVE_WINDOWS = (['7d', '30d'] as const).map(
+  (w) => [`amount_to_card_avg_${w}`, `card_count_${w}`, `card_amount_${w}`] as const,
+);
 
 /**
  * This amount divided by the mean of the card's earlier amounts in the window, all in reference
@@ -96,9 +96,9 @@ const RELATIVE_WINDOWS = [
  */
 export function relativeAmountFeatures(amountRefCents: number, velocity: VelocityReading): FeatureMap {
   const out: FeatureMap = {};
-  for (const [name, w] of RELATIVE_WINDOWS) {
-    const earlier = (velocity[`card_count_${w}`] ?? 0) - 1;
-    const earlierCents = Math.round((velocity[`card_amount_${w}`] ?? 0) * 100) - amountRefCents;
+  for (const [name, count, amount] of RELATIVE_WINDOWS) {
+    const earlier = (velocity[count] ?? 0) - 1;
+    const earlierCents = Math.round((velocity[amount] ?? 0) * 100) - amountRefCents;
     out[name] = earlier > 0 ? (amountRefCents * earlier) / Math.max(earlierCents, 1) : -1;
   }
   return out;

@@ -152,8 +152,15 @@ export function frictionBudget(ruleset: Ruleset, merchantId: string): FrictionBu
 }
 
 export function matches(c: Condition, f: FeatureMap): boolean {
-  if ('all' in c) return c.all.every((x) => matches(x, f));
-  if ('any' in c) return c.any.some((x) => matches(x, f));
+  // Loops, not every/some: no closure made per condition and scoring (the rules run at every one).
+  if ('all' in c) {
+    for (const x of c.all) if (!matches(x, f)) return false;
+    return true;
+  }
+  if ('any' in c) {
+    for (const x of c.any) if (matches(x, f)) return true;
+    return false;
+  }
   if ('not' in c) return !matches(c.not, f);
   const v = f[c.feature];
   // A feature that was not evaluated (a skipped store) fires nothing, not even through `not`'s inverse.
@@ -188,10 +195,11 @@ function render(template: string, f: FeatureMap): string {
 }
 
 export function evaluateRules(ruleset: Ruleset, merchantId: string, f: FeatureMap): RuleHit[] {
-  const disabled = new Set(ruleset.merchants[merchantId]?.disabledRules ?? []);
+  // Searched only for the rules that fire (a few a scoring): no set made per scoring.
+  const disabled = ruleset.merchants[merchantId]?.disabledRules;
   const hits: RuleHit[] = [];
   for (const rule of ruleset.rules) {
-    if (disabled.has(rule.code) || !matches(rule.when, f)) continue;
+    if (!matches(rule.when, f) || disabled?.includes(rule.code)) continue;
     hits.push({
       code: rule.code,
       message: render(rule.message, f),
