@@ -409,12 +409,12 @@ export function primaryIdentities(entities: TransactionFacts['entities']): Parti
  * it (outcomePlan). Kept, it was the one marker value of unbounded length: a merchant id of 15
  * characters or more moved a marker to the next allocation size, 344 → 408 bytes (MEMORY USAGE).
  */
-const MARKED_KINDS = new Set<EntityKind>([
+export const MARKED_KINDS: ReadonlySet<EntityKind> = new Set<EntityKind>([
   'card',
   ...OUTCOME_COUNTERS.map((c) => c.entity),
   ...DELAYED_COUNTERS.map((c) => c.entity),
 ]);
-MARKED_KINDS.delete('merchant');
+(MARKED_KINDS as Set<EntityKind>).delete('merchant');
 function markedIdentities(primary: Partial<Record<EntityKind, string>>): Partial<Record<EntityKind, string>> {
   const out: Partial<Record<EntityKind, string>> = {};
   for (const kind of MARKED_KINDS) if (primary[kind] !== undefined) out[kind] = primary[kind];
@@ -551,7 +551,9 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
       const member = inLogMember(c.of, other);
       logOps[c.entity]!.forEach((log, i) => {
         if (i === 0) log.distinctMembers.push(member);
-        groupOf(c.entity, ids[i]!).ops.push(distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true }));
+        groupOf(c.entity, ids[i]!).ops.push(
+          distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true }),
+        );
       });
     } else
       each(c.entity, ids, other, (id, write) =>
@@ -567,7 +569,13 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
   // comes after the features (`out` set below).
   const sinceOps = facts.watchlist?.length
     ? (facts.entities.card ?? []).map((id) => {
-        const op: Op<'since'> = { op: 'since', horizonMs: SINCE.horizonMs, def: 'since', key: keys.log('card', id), out: 0 };
+        const op: Op<'since'> = {
+          op: 'since',
+          horizonMs: SINCE.horizonMs,
+          def: 'since',
+          key: keys.log('card', id),
+          out: 0,
+        };
         groupOf('card', id).ops.push(op);
         return op;
       })

@@ -3,22 +3,25 @@
 // partition per day of archiving (migration 007: transaction_archive_maintain makes and drops them).
 import type { EntityKind } from '../../core/entities.ts';
 import type { ArchivedTransaction, ArchiveEntry, TransactionArchive } from '../../core/transaction-archive.ts';
+import { MARKED_KINDS } from '../../core/velocity.ts';
 import type { Queryable } from './sql-client.ts';
 
-/** The entity columns, in the order of the statements' arrays. */
-const ENTITY_COLUMNS = ['device', 'ip', 'email', 'shipping'] as const satisfies readonly EntityKind[];
+/**
+ * A column per entity kind the marker keeps besides the card (velocity.ts MARKED_KINDS: the kinds an
+ * outcome reaches), in the order of the statements' arrays. Derived, not listed: a kind added there
+ * without its column in a migration fails every archive write and test, never silently unarchived.
+ */
+const ENTITY_COLUMNS: readonly EntityKind[] = [...MARKED_KINDS].filter((kind) => kind !== 'card');
+/** unnest's arrays after merchant, transaction, time and card: one per entity column. */
+const ENTITY_ARRAYS = ENTITY_COLUMNS.map((_, i) => `$${i + 5}::text[]`).join(', ');
 
-interface Row {
+type Row = {
   merchant_id: string;
   transaction_id: string;
   counted_at_ms: string;
   card: string;
-  device: string | null;
-  ip: string | null;
-  email: string | null;
-  shipping: string | null;
   outcomes: Record<string, number>;
-}
+} & Partial<Record<EntityKind, string | null>>;
 
 export class PgTransactionArchive implements TransactionArchive {
   private readonly sql: Queryable;
@@ -33,7 +36,7 @@ export class PgTransactionArchive implements TransactionArchive {
     if (rows.length === 0) return;
     await this.sql.query(
       `INSERT INTO transaction_archive (merchant_id, transaction_id, counted_at_ms, card, ${ENTITY_COLUMNS.join(', ')})
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], ${ENTITY_ARRAYS})
        ON CONFLICT DO NOTHING`,
       [
         rows.map((t) => t.merchantId),
@@ -55,7 +58,10 @@ export class PgTransactionArchive implements TransactionArchive {
     const row = rows[0];
     if (!row) return undefined;
     const entities: Partial<Record<EntityKind, string>> = { card: row.card };
-    for (const kind of ENTITY_COLUMNS) if (row[kind] !== null) entities[kind] = row[kind];
+    for (const kind of ENTITY_COLUMNS) {
+      const identity = row[kind];
+      if (identity != null) entities[kind] = identity;
+    }
     return { merchantId, transactionId, countedAt: Number(row.counted_at_ms), entities, outcomes: row.outcomes };
   }
 
