@@ -97,6 +97,17 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.latestVisitAt()).toBe(T0 + 145 * DAY);
   });
 
+  it("keeps a card's cap when one batch holds thousands of its visits", async () => {
+    const card = fp('c-many');
+    // 2,500 merchants in one write (one key's members beyond one ZADD's batch), then visits again.
+    const visits = Array.from({ length: 2_500 }, (_, i) => ({ card, bin: '411111', merchantId: `mm${i}`, at: T0 + i }));
+    await s.history.recordVisits(visits);
+    await s.history.recordVisits(visits.slice(-3).map((v) => ({ ...v, at: v.at + DAY })));
+    expect((await s.history.visitsOf([card])).get(card)).toEqual(
+      visits.slice(-5).map((v) => ({ merchantId: v.merchantId, at: v.at })),
+    );
+  });
+
   it("keeps a merchant's cards at their last visit, with BIN and watchlist slot, counted by period", async () => {
     const visits: VisitRecord[] = [];
     for (let i = 0; i < 30; i++)
