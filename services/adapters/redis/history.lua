@@ -15,6 +15,10 @@ for _, historyKey in ipairs(KEYS) do
   local keep, floor, cap, ttlMs, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], tonumber(ARGV[i + 4])
   i = i + 5
   local added = 0
+  if n == 1 then -- most keys of a batch (a card's one visit): no unpack
+    added = redis.call('ZADD', historyKey, keep, ARGV[i], ARGV[i + 1])
+    i, n = i + 2, 0
+  end
   while n > 0 do
     local batch = math.min(n, ZADD_PAIRS)
     added = added + redis.call('ZADD', historyKey, keep, unpack(ARGV, i, i + 2 * batch - 1))
