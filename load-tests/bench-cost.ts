@@ -12,6 +12,10 @@
 //   npm run bench:cost                       20,000 transactions, 32 at a time, one Redis
 //   npm run bench:cost -- --cluster          on a three-master Redis Cluster
 //   npm run bench:cost -- --transactions N --concurrency N
+//   npm run bench:cost -- --rate 2000         an open loop instead: the transactions offered at that rate (not N
+//                                            at a time), with each scoring's latency, p50 to max, beside the
+//                                            CPU figures: what the engine's background work (histories,
+//                                            recording, cases) costs the scorings' tail at a fixed rate
 //   npm run bench:cost -- --against a56a654  also runs the same traffic on that commit (a git worktree), back to back
 //   npm run bench:cost -- --instructions     Redis under callgrind (valgrind): instructions redis-server executes
 //                                            per scoring, one scoring at a time, 2,000 by default. Deterministic
@@ -57,6 +61,7 @@ const { values: opts } = parseArgs({
   options: {
     transactions: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '32' },
+    rate: { type: 'string' },
     cluster: { type: 'boolean', default: false },
     archive: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
@@ -71,7 +76,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--archive] [--against <git ref>]\n',
+    'usage: npm run bench:cost -- [--transactions N] [--concurrency N | --rate TX_PER_S] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--archive] [--against <git ref>]\n',
   );
   process.exit(0);
 }
@@ -84,8 +89,16 @@ const ENGINE_CALLGRIND_OUT = process.env[ENGINE_CALLGRIND_ENV];
 const counting = opts.instructions || opts['engine-instructions'] || ENGINE_CALLGRIND_OUT !== undefined;
 const N = Number(counting && !given('transactions') ? 2000 : opts.transactions),
   CONCURRENCY = Number(counting && !given('concurrency') ? 1 : opts.concurrency);
+/** --rate: transactions offered per second (an open loop), instead of CONCURRENCY at a time. */
+const RATE = opts.rate === undefined ? undefined : Number(opts.rate);
 if (!(N >= 1000) || !(CONCURRENCY >= 1)) {
   process.stderr.write('bench:cost: --transactions must be at least 1000 and --concurrency at least 1\n');
+  process.exit(2);
+}
+if (RATE !== undefined && (!(RATE > 0) || counting || given('concurrency'))) {
+  process.stderr.write(
+    'bench:cost: --rate takes transactions per second (above 0), without --concurrency, --instructions or --engine-instructions\n',
+  );
   process.exit(2);
 }
 if (opts.profile && !counting) {
@@ -127,6 +140,15 @@ interface Result {
   engineInstructionsPerTx?: number;
   /** --archive: the transaction archive's rows and its table's size with its indexes, per row. */
   archive?: { rows: number; bytesPerRow: number };
+  /** --rate: each scoring's latency (engine.score, issue to answer), ms. */
+  latencyMs?: { p50: number; p99: number; p999: number; max: number };
+}
+
+/** The latencies' percentiles (sorted in place). */
+function percentiles(ms: number[]): NonNullable<Result['latencyMs']> {
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: ms[ms.length - 1]! };
 }
 
 /**
@@ -203,19 +225,42 @@ async function measure(label: string): Promise<Result> {
       merchant: t.merchant,
       request: scoreRequestSchema.parse(t.body),
     }));
-    const run = async (slice: typeof requests) => {
+    const latencies: number[] = [];
+    const run = async (slice: typeof requests, rate?: number) => {
       let next = 0;
       const decisions: Record<string, number> = {};
       let degraded = 0;
+      const count = (result: { kind: string; response?: { decision: string; degraded: boolean } }) => {
+        if (result.kind !== 'scored' || !result.response) return;
+        decisions[result.response.decision] = (decisions[result.response.decision] ?? 0) + 1;
+        if (result.response.degraded) degraded++;
+      };
+      if (rate !== undefined) {
+        // An open loop: each transaction issued at its time whatever the answers before it.
+        const started = performance.now();
+        const answers: Promise<void>[] = [];
+        while (next < slice.length) {
+          const due = Math.min(slice.length, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+          while (next < due) {
+            const t = slice[next++]!;
+            const issued = performance.now();
+            answers.push(
+              runtime.engine.score(t.merchant, t.request).then((result: Parameters<typeof count>[0]) => {
+                latencies.push(performance.now() - issued);
+                count(result);
+              }),
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        await Promise.all(answers);
+        return { decisions, degraded };
+      }
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < slice.length) {
             const t = slice[next++]!;
-            const result = await runtime.engine.score(t.merchant, t.request);
-            if (result.kind === 'scored') {
-              decisions[result.response.decision] = (decisions[result.response.decision] ?? 0) + 1;
-              if (result.response.degraded) degraded++;
-            }
+            count(await runtime.engine.score(t.merchant, t.request));
           }
         }),
       );
@@ -243,7 +288,7 @@ async function measure(label: string): Promise<Result> {
     if (ENGINE_CALLGRIND_OUT) await zeroInstructions(process.pid);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const { decisions, degraded } = await run(requests.slice(2000));
+    const { decisions, degraded } = await run(requests.slice(2000), RATE);
     await runtime.flaggedSink.drain();
     // Absent before the archive (an earlier commit measured with --against).
     await runtime.archiveWriter?.flush();
@@ -285,6 +330,7 @@ async function measure(label: string): Promise<Result> {
       ...(redisCounted ? { redisInstructionsPerTx: redisCounted.count / N } : {}),
       ...(engineCounted ? { engineInstructionsPerTx: engineCounted.count / N } : {}),
       ...(archive ? { archive } : {}),
+      ...(RATE !== undefined ? { latencyMs: percentiles(latencies) } : {}),
     };
   } finally {
     await single?.stop();
@@ -323,7 +369,7 @@ function print(results: Result[]) {
     );
   };
   process.stdout.write(
-    `\n${N.toLocaleString('en-US')} transactions, ${CONCURRENCY} at a time, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}${opts.archive ? ', database open (cases, transaction archive) on PostgreSQL' : ''}; per transaction:\n`,
+    `\n${N.toLocaleString('en-US')} transactions, ${RATE !== undefined ? `offered at ${RATE.toLocaleString('en-US')}/s` : `${CONCURRENCY} at a time`}, ${opts.cluster ? 'three-master Redis Cluster' : 'one Redis'}${opts.archive ? ', database open (cases, transaction archive) on PostgreSQL' : ''}; per transaction:\n`,
   );
   process.stdout.write(
     `${'code'.padEnd(28)} ${'engine CPU'.padStart(11)} ${'Redis CPU'.padStart(11)} ${'commands'.padStart(8)} ${'rate'.padStart(10)}   decisions\n`,
@@ -334,6 +380,13 @@ function print(results: Result[]) {
     process.stdout.write(
       `  ${r.label}, Redis memory: ${Math.round(r.redisBytesPerCard).toLocaleString('en-US')} bytes per active card (${r.cards.toLocaleString('en-US')} cards used, ${r.keys.toLocaleString('en-US')} keys; every entity's counters, markers and responses included; per listed card: npm run bench:watchlist)${r.memoryByFamily.length ? `; by key family, share and mean bytes a key: ${r.memoryByFamily.join(', ')}` : ''}\n`,
     );
+  for (const r of results)
+    if (r.latencyMs) {
+      const { p50, p99, p999, max } = r.latencyMs;
+      process.stdout.write(
+        `  ${r.label}, latency of a scoring at ${RATE!.toLocaleString('en-US')}/s (issue to answer): p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)}, p99.9 ${p999.toFixed(2)}, max ${max.toFixed(1)} ms\n`,
+      );
+    }
   for (const r of results)
     if (r.archive)
       process.stdout.write(
@@ -379,8 +432,7 @@ function measureInChild(root: string, label: string): Result {
     label,
     '--transactions',
     String(N),
-    '--concurrency',
-    String(CONCURRENCY),
+    ...(RATE !== undefined ? ['--rate', String(RATE)] : ['--concurrency', String(CONCURRENCY)]),
     ...(opts.cluster ? ['--cluster'] : []),
     ...(opts.archive ? ['--archive'] : []),
     ...(opts.instructions ? ['--instructions'] : []),
