@@ -5,6 +5,7 @@
 //      one transaction), then sends the oldest pending delivery, and the next, in order, until one
 //      fails (it waits for its retry: nothing behind it overtakes it) or none is due.
 // Nothing here runs on the scoring path: scoring records hits in the hit store, this reads them.
+import pMap from 'p-map';
 import type {
   Attempt,
   AttemptOutcome,
@@ -105,10 +106,9 @@ export class WebhookDispatcher {
       this.o.observer?.error?.(error, 'feed-decisions');
     }
     const leases = await store.claim(this.o.owner, this.o.leaseMs, this.o.concurrency * 4);
-    let next = 0;
-    const workers = Array.from({ length: Math.min(this.o.concurrency, leases.length) }, async () => {
-      while (next < leases.length) {
-        const lease = leases[next++]!;
+    await pMap(
+      leases,
+      async (lease) => {
         try {
           if (!this.stopped) await this.serve(lease);
         } catch (error) {
@@ -116,9 +116,9 @@ export class WebhookDispatcher {
         } finally {
           await store.release(lease).catch((error: unknown) => this.o.observer?.error?.(error, 'release'));
         }
-      }
-    });
-    await Promise.all(workers);
+      },
+      { concurrency: this.o.concurrency },
+    );
     await this.housekeeping();
   }
 

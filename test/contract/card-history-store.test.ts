@@ -281,3 +281,44 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.watchlist.listEvents()).toEqual([]);
   });
 });
+
+describe('card histories on one Redis', () => {
+  it('write a flush of thousands of visits two scripts at a time, so that scorings go between them', async () => {
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      // Counts the history scripts in flight on the connection (EVALSHA, or EVAL when Redis lacks it).
+      const calls = redis as unknown as Record<'evalsha' | 'eval', (...args: unknown[]) => Promise<unknown>>;
+      let inFlight = 0,
+        most = 0,
+        scripts = 0;
+      for (const name of ['evalsha', 'eval'] as const) {
+        const original = calls[name].bind(redis);
+        calls[name] = async (...args) => {
+          scripts++;
+          most = Math.max(most, ++inFlight);
+          try {
+            return await original(...args);
+          } finally {
+            inFlight--;
+          }
+        };
+      }
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const visits = Array.from({ length: 3_000 }, (_, i) => ({
+        card: fp(`paced-${i}`),
+        bin: '411111',
+        merchantId: `pm${i % 50}`,
+        at: T0 + i,
+      }));
+      await history.recordVisits(visits);
+      // 3,000 cards, 50 merchants and the latest visit: 3,051 keys, 32 a script.
+      expect(scripts).toBeGreaterThanOrEqual(Math.ceil(3_051 / 32));
+      expect(most).toBe(2);
+      const last = visits.at(-1)!;
+      expect((await history.visitsOf([last.card])).get(last.card)).toEqual([{ merchantId: 'pm49', at: last.at }]);
+      expect(await history.merchantCardCount('pm0', T0, T0 + 3_000)).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // The card histories in Redis or Redis Cluster (keys.ts HISTORY_KEYS). A batch of visits is one
 // script per card and per merchant key touched (each one slot), one PFADD per week and one
-// latest-time update: written off the scoring path, in parallel, each following redirections.
+// latest-time update: written off the scoring path, paced (KEYS_PER_SCRIPT), each following redirections.
+import pMap from 'p-map';
 import type { CardVisit } from '../../core/cpp.ts';
 import { subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
@@ -32,8 +33,19 @@ interface Write {
   key: string;
   args: { keep: Keep; members: [number, string][]; floor: number; cap: number; ttlMs: number };
 }
-/** Keys per script on a single Redis: bounds how long one script holds the server. */
-const KEYS_PER_SCRIPT = 256;
+/**
+ * A flush's writes are paced so that the scorings' calls go between them. Redis runs one script at
+ * a time, and a scoring's call sent meanwhile waits behind every script sent before it: a flush
+ * sent at once (~12 µs of Redis a key, a flush every 500 ms: ~12 ms of scripts at 2,000 scorings a
+ * second) held the scorings that came meanwhile, about twice their p99 at that rate
+ * (docs/capacity.md, `bench:cost --rate`). On a single Redis a script takes KEYS_PER_SCRIPT keys
+ * (~0.4 ms) and SCRIPTS_IN_FLIGHT go at once (one runs while the next travels: Redis never waits
+ * for the engine); on a cluster each key is a script of its own, CLUSTER_SCRIPTS_IN_FLIGHT at once
+ * across the nodes.
+ */
+const KEYS_PER_SCRIPT = 32;
+const SCRIPTS_IN_FLIGHT = 2;
+const CLUSTER_SCRIPTS_IN_FLIGHT = 32;
 
 /** history.lua's arguments for its keys, in order: keep, floor, cap, ttlMs, n, then n times time and member. */
 function historyArguments(writes: readonly Write[]): (string | number)[] {
@@ -69,23 +81,25 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   /**
-   * On a cluster one script per key (each its own slot, sent in parallel); on a single Redis the
-   * whole batch in a few scripts: a script call costs more than the few commands inside it.
+   * On a cluster one script per key (each its own slot); on a single Redis KEYS_PER_SCRIPT keys a
+   * script (a script call costs more than the few commands inside it). Paced: see KEYS_PER_SCRIPT.
    */
   private async write(writes: Write[]): Promise<void> {
-    const groups = isCluster(this.redis)
+    const cluster = isCluster(this.redis);
+    const groups = cluster
       ? writes.map((w) => [w])
       : Array.from({ length: Math.ceil(writes.length / KEYS_PER_SCRIPT) }, (_, i) =>
           writes.slice(i * KEYS_PER_SCRIPT, (i + 1) * KEYS_PER_SCRIPT),
         );
-    await Promise.all(
-      groups.map((g) =>
+    await pMap(
+      groups,
+      (g) =>
         HISTORY.run(
           this.redis,
           g.map((w) => w.key),
           historyArguments(g),
         ),
-      ),
+      { concurrency: cluster ? CLUSTER_SCRIPTS_IN_FLIGHT : SCRIPTS_IN_FLIGHT },
     );
   }
 
