@@ -97,6 +97,26 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.latestVisitAt()).toBe(T0 + 145 * DAY);
   });
 
+  it('reads a fraud log of many pages whole: every card once, at its latest episode', async () => {
+    // 12,000 labels: a Redis store reads them in ZSCAN calls of ~1,000, not one reply.
+    const labels = Array.from({ length: 6_000 }, (_, i) => [
+      { card: fp(`many-${i}`), at: T0 + 50 * DAY + i, source: 'chargeback' as const, merchantId: `shop-${i % 7}` },
+      { card: fp(`many-${i}`), at: T0 + 10 * DAY + i, source: 'chargeback' as const },
+    ]).flat();
+    await s.history.recordFrauds(labels);
+    const recent = await s.history.fraudsSince(T0 + 40 * DAY);
+    expect(recent).toHaveLength(6_000);
+    // Each card's labels 40 days apart: two episodes, the latest from day 50.
+    const byCard = new Map(recent.map((r) => [r.card, r]));
+    expect(byCard.get(fp('many-4321'))).toEqual({
+      card: fp('many-4321'),
+      firstFraudAt: T0 + 50 * DAY + 4321,
+      weight: 1,
+      fraudMerchants: [`shop-${4321 % 7}`],
+    });
+    expect(recent.every((r) => r.firstFraudAt >= T0 + 50 * DAY)).toBe(true);
+  });
+
   it("keeps a card's cap when one batch holds thousands of its visits", async () => {
     const card = fp('c-many');
     // 2,500 merchants in one write (one key's members beyond one ZADD's batch), then visits again.
@@ -283,6 +303,29 @@ describe.each(subjects)('card histories: $name', (subject) => {
 });
 
 describe('card histories on one Redis', () => {
+  it('read a fraud log in pages of about a thousand, never in one reply that would hold Redis', async () => {
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      await redis.flushall();
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      await history.recordFrauds(
+        Array.from({ length: 12_000 }, (_, i) => ({
+          card: fp(`paged-${i}`),
+          at: T0 + i,
+          source: 'chargeback' as const,
+        })),
+      );
+      await redis.config('RESETSTAT');
+      expect(await history.fraudsSince(T0)).toHaveLength(12_000);
+      const stats = await redis.info('commandstats');
+      const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      expect(calls('zrange')).toBe(0);
+      expect(calls('zscan')).toBeGreaterThanOrEqual(12);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('write a flush of thousands of visits two scripts at a time, so that scorings go between them', async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {
