@@ -2,6 +2,7 @@
 // to a compromise event of Leakguard's own whose exposed cards scoring then weighs like listed
 // cards whose leaked elements are unknown (the step-up ladder: a challenge, not a decline).
 // Works in the transactions' own time: a replay of past traffic finds what live traffic would have.
+import pMap from 'p-map';
 import { CPP_DEFAULTS, detectCommonPoints, isHoldersVisit, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
 import {
   CPP_ISSUER,
@@ -48,6 +49,8 @@ export interface ScanReport {
 }
 
 const LIST_CHUNK = 10_000;
+/** Candidate merchants counted at once (merchantCardCount). */
+const COUNTS_IN_FLIGHT = 32;
 
 export class BreachScanner {
   private readonly history: CardHistoryStore;
@@ -93,7 +96,9 @@ export class BreachScanner {
           candidates.add(v.merchantId);
     const merchants = [...candidates];
     const [counts, distinctCards] = await Promise.all([
-      Promise.all(merchants.map((m) => this.history.merchantCardCount(m, from, at))),
+      // Thousands of candidates at scale: a bounded number of counts at a time, so that a store
+      // shared with the scorings (Redis) answers them between its counts, not after all of them.
+      pMap(merchants, (m) => this.history.merchantCardCount(m, from, at), { concurrency: COUNTS_IN_FLIGHT }),
       this.history.distinctCards(from, at),
     ]);
     const cards = frauds.map((f) => ({ ...f, visits: visits.get(f.card) ?? [] }));

@@ -303,6 +303,35 @@ describe.each(subjects)('card histories: $name', (subject) => {
 });
 
 describe('card histories on one Redis', () => {
+  it("read a scan's cards a few dozen at a time, so that scorings go between the reads", async () => {
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const cards = Array.from({ length: 500 }, (_, i) => fp(`read-${i}`));
+      await history.recordVisits(
+        cards.map((card, i) => ({ card, bin: '411111', merchantId: `rm${i % 9}`, at: T0 + i })),
+      );
+      const calls = redis as unknown as Record<'zrange', (...args: unknown[]) => Promise<unknown>>;
+      const original = calls.zrange.bind(redis);
+      let inFlight = 0,
+        most = 0;
+      calls.zrange = async (...args) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await original(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+      const visits = await history.visitsOf(cards);
+      expect(most).toBe(32);
+      expect(visits.get(cards[123]!)).toEqual([{ merchantId: `rm${123 % 9}`, at: T0 + 123 }]);
+      expect([...visits.keys()]).toEqual(cards);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('read a fraud log in pages of about a thousand, never in one reply that would hold Redis', async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {
