@@ -302,6 +302,29 @@ describe.each(subjects)('card histories: $name', (subject) => {
   });
 });
 
+/**
+ * Counts the calls of the given commands a Redis client makes, and the most in flight at once (the
+ * client's methods wrapped: what the store sends, not what Redis receives).
+ */
+function countInFlight(redis: RedisClient, commands: readonly string[]): { calls: number; most: number } {
+  const methods = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const counted = { calls: 0, most: 0 };
+  let inFlight = 0;
+  for (const name of commands) {
+    const original = methods[name]!.bind(redis);
+    methods[name] = async (...args) => {
+      counted.calls++;
+      counted.most = Math.max(counted.most, ++inFlight);
+      try {
+        return await original(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+  }
+  return counted;
+}
+
 describe('card histories on one Redis', () => {
   it("read a scan's cards a few dozen at a time, so that scorings go between the reads", async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
@@ -311,20 +334,10 @@ describe('card histories on one Redis', () => {
       await history.recordVisits(
         cards.map((card, i) => ({ card, bin: '411111', merchantId: `rm${i % 9}`, at: T0 + i })),
       );
-      const calls = redis as unknown as Record<'zrange', (...args: unknown[]) => Promise<unknown>>;
-      const original = calls.zrange.bind(redis);
-      let inFlight = 0,
-        most = 0;
-      calls.zrange = async (...args) => {
-        most = Math.max(most, ++inFlight);
-        try {
-          return await original(...args);
-        } finally {
-          inFlight--;
-        }
-      };
+      const reads = countInFlight(redis, ['zrange']);
       const visits = await history.visitsOf(cards);
-      expect(most).toBe(32);
+      expect(reads.calls).toBe(500);
+      expect(reads.most).toBe(32);
       expect(visits.get(cards[123]!)).toEqual([{ merchantId: `rm${123 % 9}`, at: T0 + 123 }]);
       expect([...visits.keys()]).toEqual(cards);
     } finally {
@@ -358,23 +371,8 @@ describe('card histories on one Redis', () => {
   it('write a flush of thousands of visits two scripts at a time, so that scorings go between them', async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {
-      // Counts the history scripts in flight on the connection (EVALSHA, or EVAL when Redis lacks it).
-      const calls = redis as unknown as Record<'evalsha' | 'eval', (...args: unknown[]) => Promise<unknown>>;
-      let inFlight = 0,
-        most = 0,
-        scripts = 0;
-      for (const name of ['evalsha', 'eval'] as const) {
-        const original = calls[name].bind(redis);
-        calls[name] = async (...args) => {
-          scripts++;
-          most = Math.max(most, ++inFlight);
-          try {
-            return await original(...args);
-          } finally {
-            inFlight--;
-          }
-        };
-      }
+      // The history scripts (EVALSHA, or EVAL when Redis lacks the script).
+      const scripts = countInFlight(redis, ['evalsha', 'eval']);
       const history = new RedisCardHistoryStore(redis, OPTIONS);
       const visits = Array.from({ length: 3_000 }, (_, i) => ({
         card: fp(`paced-${i}`),
@@ -384,8 +382,8 @@ describe('card histories on one Redis', () => {
       }));
       await history.recordVisits(visits);
       // 3,000 cards, 50 merchants and the latest visit: 3,051 keys, 32 a script.
-      expect(scripts).toBeGreaterThanOrEqual(Math.ceil(3_051 / 32));
-      expect(most).toBe(2);
+      expect(scripts.calls).toBeGreaterThanOrEqual(Math.ceil(3_051 / 32));
+      expect(scripts.most).toBe(2);
       const last = visits.at(-1)!;
       expect((await history.visitsOf([last.card])).get(last.card)).toEqual([{ merchantId: 'pm49', at: last.at }]);
       expect(await history.merchantCardCount('pm0', T0, T0 + 3_000)).toBeGreaterThan(0);
