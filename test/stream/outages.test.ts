@@ -120,11 +120,14 @@ describe('Redis full during a stream (maxmemory reached, noeviction)', () => {
     const processor = await h.startInProcess();
     const reader = await h.reader();
     const txs = generateTransactions(600, { prefix: 'rf' });
-    const producing = h.produceInBackground(txs, 40, 25);
+    // The first 200 flow; the other 400 are sent once Redis is full, so that there is always input
+    // to score then (sent together, a fast processor could decide all 600 before Redis filled up).
+    const flowing = h.produceInBackground(txs.slice(0, 200), 40, 25);
     const admin = new Redis(h.redis.url);
     try {
       await waitFor('the stream to flow', () => reader.decisions.length >= 150, 60_000, 5);
       await admin.config('SET', 'maxmemory', '1');
+      const producing = h.produceInBackground(txs.slice(200), 40, 25);
       await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
       const pausedAt = Date.now();
       await sleep(1_500);
@@ -142,7 +145,7 @@ describe('Redis full during a stream (maxmemory reached, noeviction)', () => {
       expect(Date.now() - pausedAt).toBeGreaterThan(6_000);
 
       await admin.config('SET', 'maxmemory', '0');
-      await producing.done;
+      await Promise.all([flowing.done, producing.done]);
       await everyInputDecided(reader, txs);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
