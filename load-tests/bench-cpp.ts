@@ -6,7 +6,8 @@
 //   - Redis memory per card (INFO used_memory before and after), split into the card's own key,
 //     its share of the merchants' keys and of the weekly distinct-card estimates (MEMORY USAGE);
 //   - the embedded store's heap per card on the same histories, and the ratio of the two;
-//   - scan time (median of 3) with its fraud count, and whether the breached merchant was named.
+//   - Redis memory per fraud label (its card's key and its day's), scan time (median of 3) with its
+//     fraud count, and whether the breached merchant was named.
 //
 //   npm run bench:cpp                    200,000 cards, 5,000 merchants (about a minute)
 //   npm run bench:cpp -- --quick         20,000 cards, 1,000 merchants
@@ -141,7 +142,9 @@ async function main() {
   for (let m = 0; m < MERCHANTS; m++) merchantKeys += await usage(HISTORY_KEYS.merchantCards(`m${m}`));
   let weekKeys = 0;
   for (const w of weeksBetween(T0, T0 + 120 * DAY)) weekKeys += await usage(HISTORY_KEYS.week(w));
+  const memBeforeLabels = await usedMemory();
   const frauds = await labelFrauds(store);
+  const labelBytes = (await usedMemory()) - memBeforeLabels;
   const redisScan = await scanTimes(store);
 
   // The embedded store on the same histories.
@@ -167,6 +170,7 @@ async function main() {
     ['embedded heap per card', `${fmt(heapBytes / CARDS)} bytes${global.gc ? '' : ' (without --expose-gc: rough)'}`],
     ['Redis ÷ embedded', `${fmt(perCard / (heapBytes / CARDS), 2)}×`],
     ['fraudulent cards scanned', fmt(frauds)],
+    ['Redis memory per fraud label (used_memory)', `${fmt(labelBytes / frauds)} bytes`],
     ['scan time, Redis (median of 3)', `${fmt(redisScan.ms)} ms`],
     ['scan time, embedded (median of 3)', `${fmt(memoryScan.ms)} ms`],
     [

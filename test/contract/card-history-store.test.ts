@@ -8,8 +8,16 @@ import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-hist
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { RedisCardHistoryStore } from '../../services/adapters/redis/card-history-store.ts';
 import { connectRedis, whenReady, type RedisClient } from '../../services/adapters/redis/connection.ts';
+import { HISTORY_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
-import { slotOf, type CardHistoryStore, type VisitRecord } from '../../services/breach/history.ts';
+import {
+  FRAUD_SOURCES,
+  labelDay,
+  slotOf,
+  type CardHistoryStore,
+  type FraudulentCardRecord,
+  type VisitRecord,
+} from '../../services/breach/history.ts';
 import { BreachScanner } from '../../services/breach/scanner.ts';
 import { CPP_ISSUER, CPP_SOURCE, decodeEntry, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
 import { DAY, world } from '../support/cpp-world.ts';
@@ -97,8 +105,8 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.latestVisitAt()).toBe(T0 + 145 * DAY);
   });
 
-  it('reads a fraud log of many pages whole: every card once, at its latest episode', async () => {
-    // 12,000 labels: a Redis store reads them in ZSCAN calls of ~1,000, not one reply.
+  it('reads the labels of thousands of cards: every card once, at its latest episode', async () => {
+    // 12,000 labels of 6,000 cards: more than one page of a day's cards in Redis.
     const labels = Array.from({ length: 6_000 }, (_, i) => [
       { card: fp(`many-${i}`), at: T0 + 50 * DAY + i, source: 'chargeback' as const, merchantId: `shop-${i % 7}` },
       { card: fp(`many-${i}`), at: T0 + 10 * DAY + i, source: 'chargeback' as const },
@@ -303,17 +311,21 @@ describe.each(subjects)('card histories: $name', (subject) => {
 });
 
 /**
- * Counts the calls of the given commands a Redis client makes, and the most in flight at once (the
- * client's methods wrapped: what the store sends, not what Redis receives).
+ * Counts the calls of the given commands a Redis client makes, the most in flight at once, and the
+ * key of each call (the client's methods wrapped: what the store sends, not what Redis receives).
  */
-function countInFlight(redis: RedisClient, commands: readonly string[]): { calls: number; most: number } {
+function countInFlight(
+  redis: RedisClient,
+  commands: readonly string[],
+): { calls: number; most: number; keys: string[] } {
   const methods = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const counted = { calls: 0, most: 0 };
+  const counted = { calls: 0, most: 0, keys: [] as string[] };
   let inFlight = 0;
   for (const name of commands) {
     const original = methods[name]!.bind(redis);
     methods[name] = async (...args) => {
       counted.calls++;
+      counted.keys.push(String(args[0]));
       counted.most = Math.max(counted.most, ++inFlight);
       try {
         return await original(...args);
@@ -345,24 +357,52 @@ describe('card histories on one Redis', () => {
     }
   });
 
-  it('read a fraud log in pages of about a thousand, never in one reply that would hold Redis', async () => {
+  it("read only the cards labelled in a scan's days, each card's labels from its own key, a day's cards in pages", async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {
       await redis.flushall();
       const history = new RedisCardHistoryStore(redis, OPTIONS);
-      await history.recordFrauds(
-        Array.from({ length: 12_000 }, (_, i) => ({
-          card: fp(`paged-${i}`),
-          at: T0 + i,
+      // 6,000 cards labelled on day 10 only; 18,000 on day 50, the first 3,000 of them on day 10 too.
+      await history.recordFrauds([
+        ...Array.from({ length: 6_000 }, (_, i) => ({
+          card: fp(`old-${i}`),
+          at: T0 + 10 * DAY + i,
           source: 'chargeback' as const,
         })),
-      );
-      await redis.config('RESETSTAT');
-      expect(await history.fraudsSince(T0)).toHaveLength(12_000);
-      const stats = await redis.info('commandstats');
-      const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-      expect(calls('zrange')).toBe(0);
-      expect(calls('zscan')).toBeGreaterThanOrEqual(12);
+        ...Array.from({ length: 18_000 }, (_, i) => ({
+          card: fp(`new-${i}`),
+          at: T0 + 50 * DAY + i,
+          source: 'challenge' as const,
+          merchantId: 'shop-b',
+        })),
+        ...Array.from({ length: 3_000 }, (_, i) => ({
+          card: fp(`new-${i}`),
+          at: T0 + 10 * DAY + i,
+          source: 'chargeback' as const,
+          merchantId: 'shop-a',
+        })),
+      ]);
+      const reads = countInFlight(redis, ['zrange', 'zscan']);
+      const recent = await history.fraudsSince(T0 + 40 * DAY);
+      expect(recent).toHaveLength(18_000);
+      // Each card's labels read whole, back to the retention: its earlier episode's merchant too.
+      expect(recent.find((r) => r.card === fp('new-17'))).toEqual({
+        card: fp('new-17'),
+        firstFraudAt: T0 + 50 * DAY + 17,
+        weight: 0.5,
+        fraudMerchants: ['shop-b'],
+        earlierFrauds: [{ merchantId: 'shop-a', since: T0 + 10 * DAY + 17 }],
+      });
+      // One read per card of the window, a few dozen at a time; no card labelled only before it.
+      const cardReads = reads.keys.filter((k) => k.endsWith(':hf'));
+      expect(cardReads).toHaveLength(18_000);
+      expect(cardReads).not.toContain(HISTORY_KEYS.cardFrauds(fp('old-0')));
+      expect(reads.most).toBeLessThanOrEqual(32);
+      // The days' cards: only the window's days, day 50's 18,000 in its 16 keys, ~1,000 a call.
+      const days = reads.keys.flatMap((k) => /^lg:\{cpp:f:(\d+):\d+\}$/.exec(k)?.[1] ?? []).map(Number);
+      expect(Math.min(...days)).toBe(labelDay(T0 + 40 * DAY));
+      expect(days.filter((d) => d === labelDay(T0 + 50 * DAY)).length).toBeGreaterThanOrEqual(2 * 16);
+      expect(reads.keys.some((k) => k.startsWith('lg:{cpp}:f:'))).toBe(false);
     } finally {
       redis.disconnect();
     }
@@ -387,6 +427,60 @@ describe('card histories on one Redis', () => {
       const last = visits.at(-1)!;
       expect((await history.visitsOf([last.card])).get(last.card)).toEqual([{ merchantId: 'pm49', at: last.at }]);
       expect(await history.merchantCardCount('pm0', T0, T0 + 3_000)).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.each([
+  {
+    name: 'one Redis',
+    connect: async () => {
+      const redis = await whenReady(connectRedis(redisServer.url));
+      await redis.flushall();
+      return redis;
+    },
+  },
+  {
+    name: 'a cluster',
+    connect: async () => {
+      await cluster.flushAll();
+      return whenReady(connectRedis({ clusterNodes: cluster.seeds }));
+    },
+  },
+])('fraud logs of the layout before labels were kept per card: $name', ({ connect }) => {
+  it('are moved into the per-card keys by the next scan, then deleted', async () => {
+    const redis = await connect();
+    try {
+      const day = (d: number) => labelDay(T0 + d * DAY);
+      const legacy = (source: string) => HISTORY_KEYS.legacyFrauds(source);
+      // As earlier versions wrote them: a sorted set per source of `card day merchant`, before that
+      // `card merchant` or the card alone; and one log an engine set aside and stopped moving.
+      await redis.zadd(legacy('chargeback'), T0 + 50 * DAY, `${fp('l1')} ${day(50)} shop-1`);
+      await redis.zadd(legacy('chargeback'), T0 + 10 * DAY, `${fp('l1')} ${day(10)} shop-0`);
+      await redis.zadd(legacy('chargeback'), T0 + 51 * DAY, `${fp('l2')} shop-2`);
+      await redis.zadd(legacy('analyst'), T0 + 52 * DAY, fp('l3'));
+      await redis.zadd(`${legacy('engine')}:moving`, T0 + 53 * DAY, `${fp('l4')} ${day(53)} `);
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const byCard = (records: FraudulentCardRecord[]) => records.sort((a, b) => a.firstFraudAt - b.firstFraudAt);
+      const recent = byCard(await history.fraudsSince(T0 + 40 * DAY));
+      expect(recent).toEqual([
+        {
+          card: fp('l1'),
+          firstFraudAt: T0 + 50 * DAY,
+          weight: 1,
+          fraudMerchants: ['shop-1'],
+          earlierFrauds: [{ merchantId: 'shop-0', since: T0 + 10 * DAY }],
+        },
+        { card: fp('l2'), firstFraudAt: T0 + 51 * DAY, weight: 1, fraudMerchants: ['shop-2'] },
+        { card: fp('l3'), firstFraudAt: T0 + 52 * DAY, weight: 0.9 },
+        { card: fp('l4'), firstFraudAt: T0 + 53 * DAY, weight: 0.5 },
+      ]);
+      const logs = Object.keys(FRAUD_SOURCES).flatMap((source) => [legacy(source), `${legacy(source)}:moving`]);
+      expect(await redis.exists(...logs)).toBe(0);
+      // Read again from the per-card keys alone: the same.
+      expect(byCard(await history.fraudsSince(T0 + 40 * DAY))).toEqual(recent);
     } finally {
       redis.disconnect();
     }

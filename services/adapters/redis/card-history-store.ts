@@ -1,6 +1,7 @@
 // The card histories in Redis or Redis Cluster (keys.ts HISTORY_KEYS). A batch of visits is one
 // script per card and per merchant key touched (each one slot), one PFADD per week and one
-// latest-time update: written off the scoring path, paced (KEYS_PER_SCRIPT), each following redirections.
+// latest-time update; a batch of fraud labels one per card and per day's key touched: written off
+// the scoring path, paced (KEYS_PER_SCRIPT), each following redirections.
 import pMap from 'p-map';
 import type { CardVisit } from '../../core/cpp.ts';
 import { subIdentities, subIdentity } from '../../core/velocity.ts';
@@ -21,7 +22,7 @@ import {
   type VisitRecord,
 } from '../../breach/history.ts';
 import { isCluster, type RedisClient } from './connection.ts';
-import { HISTORY_KEYS } from './keys.ts';
+import { FRAUD_DAY_SHARDS, HISTORY_KEYS } from './keys.ts';
 import { LuaScript, read, sendAlone } from './lua.ts';
 
 const HISTORY = LuaScript.file('./history.lua', import.meta.url);
@@ -47,12 +48,14 @@ const KEYS_PER_SCRIPT = 32;
 const SCRIPTS_IN_FLIGHT = 2;
 const CLUSTER_SCRIPTS_IN_FLIGHT = 32;
 /**
- * Members asked of each ZSCAN call reading a fraud log (readWhole). On a log of a million: 1.5 ms of
- * Redis a call, 1.5 s in all, where one ZRANGE of it held Redis 0.4-0.5 s at once (measured).
+ * Members asked of each ZSCAN call reading a day's labelled cards or a legacy fraud log (readWhole):
+ * ~1.5 ms of Redis a call, where one ZRANGE of a million-label log held Redis 0.4-0.5 s at once (measured).
  */
 const FRAUD_SCAN_COUNT = 1_000;
-/** A card's merchants (at most LEAKGUARD_CPP_MERCHANTS_PER_CARD) read at once by a scan (visitsOf): ~20 µs of Redis each. */
+/** A card's merchants (at most LEAKGUARD_CPP_MERCHANTS_PER_CARD) or labels read at once by a scan: ~20 µs of Redis each. */
 const READS_IN_FLIGHT = 32;
+/** Labels of a legacy fraud log written into the per-card keys at a time (moveLegacyLogs). */
+const LEGACY_LABELS_A_WRITE = 10_000;
 
 /** history.lua's arguments for its keys, in order: keep, floor, cap, ttlMs, n, then n times time and member. */
 function historyArguments(writes: readonly Write[]): (string | number)[] {
@@ -145,40 +148,90 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
-    const bySource = new Map<string, [number, string][]>();
-    // A member per card, day and merchant of the fraud (labelDay; a fingerprint holds no space, a
-    // merchant id neither; an empty last field: no merchant told).
-    for (const l of labels)
-      push(bySource, HISTORY_KEYS.frauds(l.source), [l.at, `${l.card} ${labelDay(l.at)} ${l.merchantId ?? ''}`]);
-    await this.write([...bySource].map(([key, m]) => this.entry(key, 'LT', m)));
+    if (labels.length === 0) return;
+    const byCard = new Map<string, [number, string][]>();
+    const byDay = new Map<string, [number, string][]>();
+    let latest = -Infinity;
+    for (const l of labels) {
+      const day = labelDay(l.at);
+      // A member per source, day and merchant of the fraud (a merchant id holds no space; an empty
+      // last field: no merchant told), at its earliest time.
+      push(byCard, HISTORY_KEYS.cardFrauds(l.card), [l.at, `${l.source} ${day} ${l.merchantId ?? ''}`]);
+      push(byDay, HISTORY_KEYS.fraudDay(day, dayShardOf(l.card)), [l.at, l.card]);
+      latest = Math.max(latest, l.at);
+    }
+    await this.write([
+      ...[...byCard].map(([key, m]) => this.entry(key, 'LT', m)),
+      ...[...byDay].map(([key, m]) => this.entry(key, 'LT', m)),
+      this.entry(HISTORY_KEYS.latestFraud, 'GT', [[latest, 'latest']]),
+    ]);
   }
 
-  /** Each fraud log read whole (kept 120 days; frauds are few beside transactions), grouped by card. */
+  /**
+   * Only a card labelled on a day from `since`'s on can have an episode that began since: the scan
+   * reads those days' cards (its windows, not the whole retention), then each one's labels, in its
+   * own slot (all of them, back to the retention: its earlier episodes count too).
+   */
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
-    const cards = new Map<string, { at: number; weight: number; merchantId?: string }[]>();
+    await this.moveLegacyLogs();
+    const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
+    if (newest === undefined) return [];
+    // The labels kept: the retention before the newest (each card's key is trimmed when written).
+    const floor = newest - this.options.retentionMs;
+    const days: string[] = [];
+    for (let day = labelDay(Math.max(since, floor)); day <= labelDay(newest); day++)
+      for (let shard = 0; shard < FRAUD_DAY_SHARDS; shard++) days.push(HISTORY_KEYS.fraudDay(day, shard));
+    const labelled = new Set<string>();
+    const dayCards = await pMap(days, (key) => this.readWhole(key), { concurrency: READS_IN_FLIGHT });
+    for (const cards of dayCards) for (const card of cards.keys()) labelled.add(card);
+    const cards = [...labelled];
+    const lists = await pMap(cards, (card) => this.readAll(HISTORY_KEYS.cardFrauds(card)), {
+      concurrency: READS_IN_FLIGHT,
+    });
+    return episodesSince(
+      cards.map((card, i) => [card, labelsOf(lists[i]!)] as const),
+      floor,
+      since,
+    );
+  }
+
+  /**
+   * Before labels were kept per card, each source had one log (HISTORY_KEYS.legacyFrauds): a scan
+   * moves such a log into the per-card keys. Set aside first (RENAMENX: an engine of the old
+   * version still writing starts a new log, moved by the next scan), read in pages, written as
+   * labels, then deleted; a log set aside by an engine that stopped half-way is moved again by the
+   * next scan (the writes are idempotent). Two commands a source when there is nothing to move.
+   */
+  private async moveLegacyLogs(): Promise<void> {
     for (const source of Object.keys(FRAUD_SOURCES) as FraudSource[]) {
-      for (const [member, at] of await this.readWhole(HISTORY_KEYS.frauds(source))) {
-        const fields = member.split(' ');
-        // Three fields (card, day, merchant); written before labels were kept per day: card [merchant].
-        const [card, merchantId] = fields.length === 3 ? [fields[0]!, fields[2]] : [fields[0]!, fields[1]];
-        let labels = cards.get(card);
-        if (!labels) cards.set(card, (labels = []));
-        labels.push({ at, weight: FRAUD_SOURCES[source], ...(merchantId ? { merchantId } : {}) });
+      const log = HISTORY_KEYS.legacyFrauds(source);
+      const aside = `${log}:moving`;
+      if (!(await sendAlone<number>(this.redis, 'exists', [aside]))) {
+        const renamed = await sendAlone<number>(this.redis, 'renamenx', [log, aside]).catch((error: Error) => {
+          if (/no such key/i.test(error.message)) return 0;
+          throw error;
+        });
+        if (!renamed) continue;
       }
+      const labels: FraudLabel[] = [];
+      for (const [member, at] of await this.readWhole(aside)) {
+        // card day merchant; written before labels were kept per day: card [merchant].
+        const fields = member.split(' ');
+        const merchantId = fields.length === 3 ? fields[2] : fields[1];
+        labels.push({ card: fields[0]!, at, source, ...(merchantId ? { merchantId } : {}) });
+      }
+      for (let i = 0; i < labels.length; i += LEGACY_LABELS_A_WRITE)
+        await this.recordFrauds(labels.slice(i, i + LEGACY_LABELS_A_WRITE));
+      await sendAlone(this.redis, 'unlink', [aside]);
     }
-    // Each source's log is trimmed when written; read, they all keep the retention before the newest label.
-    let newest = -Infinity;
-    for (const labels of cards.values()) for (const l of labels) newest = Math.max(newest, l.at);
-    return episodesSince(cards, newest - this.options.retentionMs, since);
   }
 
   /**
    * A sorted set read whole by ZSCAN calls of about FRAUD_SCAN_COUNT members each, one after
-   * another: a fraud log can hold millions (every scan reads them, hourly), and one ZRANGE of them
-   * held Redis, and every scoring behind it, for half a second a million. A member ZSCAN returns
-   * twice (the log written meanwhile) is kept once; one present throughout is never missed. In no
-   * particular order: a card's labels are ordered where they are used (fraudEpisode), and sorting a
-   * million here would hold the engine's thread ~1.4 s (measured).
+   * another: a day's labelled cards, or a legacy log, can hold hundreds of thousands, and one reply
+   * of them would hold Redis, and every scoring behind it (half a second a million). A member ZSCAN
+   * returns twice (the set written meanwhile) is kept once; one present throughout is never missed.
+   * In no particular order (sorting a million would hold the engine's thread ~1.4 s, measured).
    */
   private async readWhole(key: string): Promise<Map<string, number>> {
     const members = new Map<string, number>();
@@ -199,19 +252,9 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
     // A scan asks for every fraudulent card of its windows (thousands at scale): READS_IN_FLIGHT
     // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT).
-    const lists = await pMap(
-      cards,
-      (card) => {
-        const key = HISTORY_KEYS.cardMerchants(card);
-        return read<string[]>(this.redis, () => this.redis.zrange(key, 0, -1, 'WITHSCORES'), 'zrange', [
-          key,
-          0,
-          -1,
-          'WITHSCORES',
-        ]);
-      },
-      { concurrency: READS_IN_FLIGHT },
-    );
+    const lists = await pMap(cards, (card) => this.readAll(HISTORY_KEYS.cardMerchants(card)), {
+      concurrency: READS_IN_FLIGHT,
+    });
     const out = new Map<string, CardVisit[]>();
     cards.forEach((card, i) => {
       const flat = lists[i]!;
@@ -220,6 +263,16 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       out.set(card, visits);
     });
     return out;
+  }
+
+  /** A small sorted set (a card's merchants or labels, bounded) in one reply: member, time, member, time... */
+  private readAll(key: string): Promise<string[]> {
+    return read<string[]>(this.redis, () => this.redis.zrange(key, 0, -1, 'WITHSCORES'), 'zrange', [
+      key,
+      0,
+      -1,
+      'WITHSCORES',
+    ]);
   }
 
   async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {
@@ -259,15 +312,36 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     return Number(await read<number>(this.redis, () => this.redis.pfcount(...keys), 'pfcount', keys));
   }
 
-  async latestVisitAt(): Promise<number | undefined> {
-    const score = await read<string | null>(
-      this.redis,
-      () => this.redis.zscore(HISTORY_KEYS.latest, 'latest'),
-      'zscore',
-      [HISTORY_KEYS.latest, 'latest'],
-    );
+  latestVisitAt(): Promise<number | undefined> {
+    return this.latestScore(HISTORY_KEYS.latest);
+  }
+
+  private async latestScore(key: string): Promise<number | undefined> {
+    const score = await read<string | null>(this.redis, () => this.redis.zscore(key, 'latest'), 'zscore', [
+      key,
+      'latest',
+    ]);
     return score === null ? undefined : Number(score);
   }
+}
+
+/** A card's labels as its key keeps them (source day merchant, at their time). */
+function labelsOf(flat: readonly string[]): { at: number; weight: number; merchantId?: string }[] {
+  const labels: { at: number; weight: number; merchantId?: string }[] = [];
+  for (let j = 0; j < flat.length; j += 2) {
+    const [source, , merchantId] = flat[j]!.split(' ');
+    const weight = FRAUD_SOURCES[source as FraudSource];
+    if (weight === undefined) continue; // a source this version does not know (written by a newer one)
+    labels.push({ at: Number(flat[j + 1]), weight, ...(merchantId ? { merchantId } : {}) });
+  }
+  return labels;
+}
+
+/** The key of the day's labelled cards that holds a card (HISTORY_KEYS.fraudDay): always the same for one card. */
+function dayShardOf(card: string): number {
+  let hash = 0;
+  for (let i = 0; i < card.length; i++) hash = (hash * 31 + card.charCodeAt(i)) | 0;
+  return (hash >>> 0) % FRAUD_DAY_SHARDS;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V) {

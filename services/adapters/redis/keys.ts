@@ -30,15 +30,28 @@ export const REDIS_KEYS: StoreKeys = {
 };
 
 /**
- * Breach discovery's card histories (services/breach/): a card's merchants in its own slot, a
- * merchant's cards in the merchant's (sub-identity's) slot, and the small shared keys — the fraud
- * logs, the weekly distinct-card estimates, the latest visit — under one tag of their own, written
- * once per batch, not once per transaction.
+ * Breach discovery's card histories (services/breach/): a card's merchants and fraud labels in its
+ * own slot, a merchant's cards in the merchant's (sub-identity's) slot, each day's labelled cards
+ * spread over tags of their own, and the small shared keys — the weekly distinct-card estimates,
+ * the latest visit and label — under one tag, written once per batch, not once per transaction.
  */
 export const HISTORY_KEYS = {
   cardMerchants: (fingerprint: string) => `${entityTag('card', fingerprint)}:h`,
   merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
-  frauds: (source: string) => `lg:{cpp}:f:${source}`,
+  /** A card's fraud labels, in the card's slot beside its merchants: read per card, kept the retention. */
+  cardFrauds: (fingerprint: string) => `${entityTag('card', fingerprint)}:hf`,
+  /**
+   * The cards labelled on a day (days since the epoch, labelDay), in FRAUD_DAY_SHARDS keys of their
+   * own slots each: what a scan reads to find the cards of its windows, spread over the nodes.
+   */
+  fraudDay: (day: number, shard: number) => `lg:{cpp:f:${day}:${shard}}`,
+  /** The newest fraud label written: where the retention's floor and the scan's last day come from. */
+  latestFraud: 'lg:{cpp}:tf',
+  /** Each source's whole log, before labels were kept per card: moved into the keys above by a scan. */
+  legacyFrauds: (source: string) => `lg:{cpp}:f:${source}`,
   week: (week: number) => `lg:{cpp}:w:${week}`,
   latest: 'lg:{cpp}:t',
 };
+
+/** How many keys a day's labelled cards are spread over (a card always in the same one). */
+export const FRAUD_DAY_SHARDS = 16;
