@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { KafkajsClient } from '../../services/adapters/kafka/kafkajs-client.ts';
@@ -162,5 +163,20 @@ describe('recording on Kafka', () => {
     );
     expect(read).toBe(20_000);
     expect(ids.size).toBe(20_000);
+    // Made by the sink, the topic is stored compressed by the broker (the records above were read
+    // back through its gzip batches).
+    const admin = kafkaClient(h.bootstrap, 'rec-backlog-config').admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: backlog, configNames: ['compression.type'] }],
+      });
+      expect(resources[0]!.configEntries).toEqual([
+        expect.objectContaining({ configName: 'compression.type', configValue: 'gzip' }),
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
   }, 120_000);
 });

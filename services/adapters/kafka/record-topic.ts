@@ -14,11 +14,22 @@ export const RECORDS_PARTITIONS = 6;
 /** Default retention of the recording, days (LEAKGUARD_RECORD_RETENTION_DAYS). */
 export const DEFAULT_RECORD_RETENTION_DAYS = 90;
 
+/**
+ * The recording is kept for months and its records are JSON of one shape: the broker stores its
+ * batches compressed (RECORDS_COMPRESSION), whatever the producer sent, so that no engine or
+ * processor spends its own CPU on it. Gzip, not zstd: every Kafka client reads it, kafkajs (the
+ * backtest's reader) without a codec of its own.
+ */
+export const RECORDS_COMPRESSION = 'gzip';
+
 export function recordsTopicDefinition(retentionDays: number, topic = RECORDS_TOPIC): TopicSpec {
   return {
     topic,
     numPartitions: RECORDS_PARTITIONS,
-    configEntries: [{ name: 'retention.ms', value: String(retentionDays * 86_400_000) }],
+    configEntries: [
+      { name: 'retention.ms', value: String(retentionDays * 86_400_000) },
+      { name: 'compression.type', value: RECORDS_COMPRESSION },
+    ],
   };
 }
 
