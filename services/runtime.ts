@@ -725,6 +725,7 @@ function openRecording(config: Config, logger: Logger, metrics: Metrics): Traffi
     ? kafkaRecordSinkFromEnvironment(config.KAFKA_BROKERS.split(','), retentionDays, config.LEAKGUARD_RECORD_TOPIC)
     : new NdjsonRecordSink(config.LEAKGUARD_RECORD_DIR ?? join(config.LEAKGUARD_STATE_DIR, 'records'), {
         retentionDays,
+        onError: (error) => logger.warn({ err: error }, 'a finished day of traffic records not compressed yet'),
       });
   return new TrafficRecorder({
     sink,

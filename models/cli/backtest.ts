@@ -24,7 +24,7 @@ Replays recorded traffic (LEAKGUARD_RECORD) in event time through the configurat
 (LEAKGUARD_RULESET, LEAKGUARD_MODEL, LEAKGUARD_RATES) and through a candidate (--ruleset, --model),
 each on fresh in-memory stores, and reports what the candidate changes: decisions by outcome, the
 transition matrix, fraud stopped and legitimate orders stopped per 1,000, by merchant and reason.
-  --source  a recording file or folder (default: LEAKGUARD_RECORD_DIR, else <state dir>/records),
+  --source  a recording file or folder (.ndjson or .ndjson.gz; default: LEAKGUARD_RECORD_DIR, else <state dir>/records),
             or kafka (LEAKGUARD_RECORD_TOPIC, leakguard.scored, at KAFKA_BROKERS; the default when set)
   --out     where report.json and report.html go (default: <state dir>/backtests/<time>)`;
 

@@ -4,11 +4,17 @@
 // retention.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { TrafficRecorder, type RecordSink } from '../../services/recording/recorder.ts';
 import { recordLine, type RecordLine, type TrafficRecord } from '../../services/recording/record.ts';
-import { NdjsonRecordSink, recordFileName } from '../../services/adapters/files/record-file.ts';
+import {
+  NdjsonRecordSink,
+  ndjsonLines,
+  recordFileName,
+  recordFiles,
+} from '../../services/adapters/files/record-file.ts';
 
 function memorySink(): RecordSink & { batches: TrafficRecord[][]; failing: boolean; writes: number } {
   const sink = {
@@ -172,28 +178,67 @@ describe('traffic recorder', () => {
 });
 
 describe('daily NDJSON files', () => {
-  it('append to the day of writing and delete the days past the retention', async () => {
+  const record: TrafficRecord = {
+    kind: 'label',
+    v: 1,
+    merchantId: 'm1',
+    transactionId: 't1',
+    label: 'fraud',
+    at: '2026-12-10T12:00:00.000Z',
+  };
+  const DAY = 86_400_000;
+  /** The files each line of a folder is read from, in order, as a backtest reads it. */
+  const readFrom = async (dir: string) => {
+    const from: string[] = [];
+    for await (const l of ndjsonLines(await recordFiles(dir))) from.push(basename(l.file));
+    return from;
+  };
+
+  it('append to the day of writing, compress the days before, and delete the days past the retention', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-records-'));
     let now = Date.UTC(2026, 11, 10, 12);
     const sink = new NdjsonRecordSink(dir, { retentionDays: 3, now: () => now });
     const old = recordFileName(Date.UTC(2026, 11, 6));
     writeFileSync(join(dir, old), '');
     writeFileSync(join(dir, 'notes.txt'), 'not ours');
-    const record: TrafficRecord = {
-      kind: 'label',
-      v: 1,
-      merchantId: 'm1',
-      transactionId: 't1',
-      label: 'fraud',
-      at: '2026-12-10T12:00:00.000Z',
-    };
     await sink.write([recordLine(record)]);
-    now += 86_400_000;
+    now += DAY;
     await sink.write([recordLine(record), recordLine(record)]);
-    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-10.ndjson', 'records-2026-12-11.ndjson']);
+    await sink.compressed(); // started by the turn of the day
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-10.ndjson.gz', 'records-2026-12-11.ndjson']);
+    expect(gunzipSync(readFileSync(join(dir, 'records-2026-12-10.ndjson.gz'))).toString()).toBe(
+      `${recordLine(record).json}\n`,
+    );
     expect(readFileSync(join(dir, 'records-2026-12-11.ndjson'), 'utf8').trim().split('\n')).toHaveLength(2);
-    now += 3 * 86_400_000;
+    // A backtest reads the folder day by day, compressed or not.
+    expect(await readFrom(dir)).toEqual([
+      'records-2026-12-10.ndjson.gz',
+      'records-2026-12-11.ndjson',
+      'records-2026-12-11.ndjson',
+    ]);
+    now += 3 * DAY;
     await sink.write([recordLine(record)]);
-    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-11.ndjson', 'records-2026-12-14.ndjson']);
+    await sink.compressed();
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'records-2026-12-11.ndjson.gz', 'records-2026-12-14.ndjson']);
+    await sink.close();
+  });
+
+  it('redo a compression cut short, and read a corrupt compressed day as an error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-records-'));
+    const day = `${recordLine(record).json}\n`.repeat(1_000);
+    // A stop while the 8th was being compressed: its NDJSON whole, a partial archive beside it.
+    writeFileSync(join(dir, 'records-2026-12-08.ndjson'), day);
+    writeFileSync(join(dir, 'records-2026-12-08.ndjson.gz.partial'), 'cut short');
+    const sink = new NdjsonRecordSink(dir, { retentionDays: 30, now: () => Date.UTC(2026, 11, 10, 12) });
+    await sink.write([recordLine(record)]);
+    await sink.compressed();
+    expect(readdirSync(dir).sort()).toEqual(['records-2026-12-08.ndjson.gz', 'records-2026-12-10.ndjson']);
+    const packed = readFileSync(join(dir, 'records-2026-12-08.ndjson.gz'));
+    expect(gunzipSync(packed).toString()).toBe(day);
+    expect(packed.length).toBeLessThan(day.length / 5);
+    await sink.close();
+
+    writeFileSync(join(dir, 'records-2026-12-09.ndjson.gz'), 'not gzip');
+    await expect(readFrom(dir)).rejects.toThrow(/incorrect header check/);
   });
 });
