@@ -42,7 +42,7 @@ export class NdjsonRecordSink implements RecordSink {
       await this.prune(now);
       this.pruned = name;
       // Not awaited: a busy day's file takes minutes to compress, and the records keep coming.
-      this.compressed();
+      void this.compressed();
     }
     await appendFile(join(this.dir, name), lines.map((l) => `${l.json}\n`).join(''), { mode: 0o600 });
   }

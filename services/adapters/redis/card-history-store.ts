@@ -330,8 +330,9 @@ function labelsOf(flat: readonly string[]): { at: number; weight: number; mercha
   const labels: { at: number; weight: number; merchantId?: string }[] = [];
   for (let j = 0; j < flat.length; j += 2) {
     const [source, , merchantId] = flat[j]!.split(' ');
+    // A source this version does not know (written by a newer one) is left out.
+    if (!Object.hasOwn(FRAUD_SOURCES, source!)) continue;
     const weight = FRAUD_SOURCES[source as FraudSource];
-    if (weight === undefined) continue; // a source this version does not know (written by a newer one)
     labels.push({ at: Number(flat[j + 1]), weight, ...(merchantId ? { merchantId } : {}) });
   }
   return labels;
