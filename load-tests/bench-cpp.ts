@@ -7,11 +7,13 @@
 //     its share of the merchants' keys and of the weekly distinct-card estimates (MEMORY USAGE);
 //   - the embedded store's heap per card on the same histories, and the ratio of the two;
 //   - Redis memory per fraud label (its card's key and its day's), scan time (median of 3) with its
-//     fraud count, and whether the breached merchant was named.
+//     fraud count, and whether the breached merchant was named;
+//   - then, on an emptied Redis, --labels fraud labels spread over 120 days (two per card): memory
+//     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands).
 //
 //   npm run bench:cpp                    200,000 cards, 5,000 merchants (about a minute)
 //   npm run bench:cpp -- --quick         20,000 cards, 1,000 merchants
-//   npm run bench:cpp -- --cards 1000000 --merchants 20000
+//   npm run bench:cpp -- --cards 1000000 --merchants 20000 --labels 2000000
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -42,13 +44,15 @@ const { values: args } = parseArgs({
   options: {
     cards: { type: 'string' },
     merchants: { type: 'string' },
+    labels: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
 const CARDS = Number(args.cards ?? (args.quick ? 20_000 : 200_000));
 const MERCHANTS = Number(args.merchants ?? (args.quick ? 1_000 : 5_000));
-if (!(CARDS > 0 && MERCHANTS > 1)) {
-  process.stderr.write('bench:cpp: --cards and --merchants must be positive numbers\n');
+const LABELS = Number(args.labels ?? (args.quick ? 40_000 : 400_000));
+if (!(CARDS > 0 && MERCHANTS > 1 && LABELS >= 2)) {
+  process.stderr.write('bench:cpp: --cards, --merchants and --labels must be positive numbers\n');
   process.exit(2);
 }
 
@@ -113,6 +117,52 @@ async function scanTimes(store: CardHistoryStore) {
   return { ms: median(times), named };
 }
 
+/**
+ * Fraud labels across the whole retention: LABELS of them, two per card within a few days (a
+ * cash-out's chargebacks), spread evenly over 120 days; then what a scan's read of its 30 days
+ * costs (fraudsSince), which only the labels of those days should (docs/breach-discovery.md, "Cost").
+ */
+async function labelsAcrossRetention(redis: Redis, store: CardHistoryStore, calls: () => Promise<number>) {
+  await redis.flushall();
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const redisUsec = async () => parseCommandStats(await redis.info('commandstats')).reduce((a, s) => a + s.usec, 0);
+  const rnd = mulberry32(11);
+  const before = await usedMemory();
+  const cards = LABELS / 2;
+  for (let from = 0; from < LABELS; from += BATCH) {
+    const labels = [];
+    for (let i = from; i < Math.min(LABELS, from + BATCH); i++) {
+      const card = Math.floor(i / 2);
+      labels.push({
+        card: fingerprint(card),
+        at: T0 + Math.floor((card / cards) * 120 * DAY + rnd() * 3 * DAY),
+        source: i % 3 === 0 ? ('challenge' as const) : ('chargeback' as const),
+        merchantId: `m${Math.floor(rnd() * MERCHANTS)}`,
+      });
+    }
+    await store.recordFrauds(labels);
+  }
+  const bytes = (await usedMemory()) - before;
+  const times: number[] = [];
+  const usecs: number[] = [];
+  const commands: number[] = [];
+  let episodes = 0;
+  for (let i = 0; i < 3; i++) {
+    const [u0, c0, t0] = [await redisUsec(), await calls(), performance.now()];
+    episodes = (await store.fraudsSince(T0 + 93 * DAY)).length;
+    times.push(performance.now() - t0);
+    usecs.push((await redisUsec()) - u0);
+    commands.push((await calls()) - c0);
+  }
+  return {
+    bytesPerLabel: bytes / LABELS,
+    ms: median(times),
+    redisMs: median(usecs) / 1000,
+    commands: median(commands),
+    episodes,
+  };
+}
+
 async function main() {
   installSignalHandlers((m) => process.stderr.write(`${m}\n`), 'bench:cpp');
   const tools = provisionTools();
@@ -157,6 +207,8 @@ async function main() {
   await labelFrauds(memory);
   const memoryScan = await scanTimes(memory);
 
+  const labels = await labelsAcrossRetention(redis, store, calls);
+
   const perCard = redisBytes / CARDS;
   const rows: [string, string][] = [
     ['visits written', `${fmt(written.visits)} (${fmt(written.visits / CARDS, 1)} per card)`],
@@ -176,6 +228,12 @@ async function main() {
     [
       'named (Redis / embedded)',
       `${redisScan.named.join(', ') || 'nobody'} / ${memoryScan.named.join(', ') || 'nobody'}`,
+    ],
+    [`${fmt(LABELS)} labels over 120 days (another run, Redis only)`, ''],
+    ['  Redis memory per label (used_memory)', `${fmt(labels.bytesPerLabel)} bytes`],
+    [
+      '  a scan reading its 30 days (median of 3)',
+      `${fmt(labels.ms)} ms, ${fmt(labels.redisMs)} ms of Redis, ${fmt(labels.commands)} commands: ${fmt(labels.episodes)} episodes`,
     ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
