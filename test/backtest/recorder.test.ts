@@ -223,6 +223,31 @@ describe('daily NDJSON files', () => {
     await sink.close();
   });
 
+  it('stop a compression under way when closed, leaving the day whole for the next start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-records-'));
+    // ~40 MB: compressing it takes far longer than the one write that starts it.
+    const line = `${recordLine(record).json}\n`;
+    writeFileSync(join(dir, 'records-2026-12-09.ndjson'), line.repeat(Math.ceil(40e6 / line.length)));
+    const errors: unknown[] = [];
+    const sink = new NdjsonRecordSink(dir, {
+      retentionDays: 30,
+      now: () => Date.UTC(2026, 11, 10, 12),
+      onError: (e) => errors.push(e),
+    });
+    await sink.write([recordLine(record)]);
+    await sink.close();
+    // The day's NDJSON whole; at most a partial archive beside it, which a reader does not take.
+    expect(readdirSync(dir).filter((f) => !f.endsWith('.partial'))).toEqual([
+      'records-2026-12-09.ndjson',
+      'records-2026-12-10.ndjson',
+    ]);
+    expect(await recordFiles(dir)).toEqual([
+      join(dir, 'records-2026-12-09.ndjson'),
+      join(dir, 'records-2026-12-10.ndjson'),
+    ]);
+    expect(errors).toEqual([]);
+  });
+
   it('redo a compression cut short, and read a corrupt compressed day as an error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-records-'));
     const day = `${recordLine(record).json}\n`.repeat(1_000);
