@@ -103,6 +103,18 @@ export class Metrics {
     help: 'Suspected points of compromise found by scans (an event opened, or extended by a later scan)',
     registers: [this.registry],
   });
+  // An hourly job: what its last run took (alert LeakguardBreachScanSlow), and the fraudulent cards it
+  // read, which its time and memory grow with (docs/capacity.md, "What breaks first").
+  readonly cppScanSeconds = new Gauge({
+    name: 'leakguard_cpp_scan_last_duration_seconds',
+    help: 'How long the last breach scan of this engine took, in seconds',
+    registers: [this.registry],
+  });
+  readonly cppScanCards = new Gauge({
+    name: 'leakguard_cpp_scan_last_fraudulent_cards',
+    help: 'Fraudulent cards (latest episode in the windows) the last breach scan of this engine read',
+    registers: [this.registry],
+  });
   readonly cppHistoryErrors = new Counter({
     name: 'leakguard_cpp_history_write_errors_total',
     help: 'Card-history batches the store refused (kept for the next flush)',

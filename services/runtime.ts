@@ -578,10 +578,13 @@ export function createRuntime(
       ...breach,
       async scan(at) {
         await breach.recorder.flush();
+        const started = performance.now();
         try {
           const report = await breach.scanner.scan(at);
           metrics.cppScans.inc({ result: 'ok' });
           metrics.cppSuspected.inc(report.findings.length);
+          metrics.cppScanSeconds.set((performance.now() - started) / 1000);
+          metrics.cppScanCards.set(report.fraudulentCards);
           if (report.findings.length > 0) await watchlistRegistry.refresh();
           return report;
         } catch (error) {

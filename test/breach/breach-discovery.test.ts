@@ -158,6 +158,12 @@ describe('breach discovery through the engine', () => {
     expect(Date.parse(s.windowStart)).toBeGreaterThanOrEqual(T0 + 10 * DAY);
     expect(Date.parse(s.windowEnd)).toBeLessThanOrEqual(T0 + 20 * DAY);
     eventId = s.eventId;
+    // The scan's own figures, for the dashboard and LeakguardBreachScanSlow.
+    const metrics = (await http(engine.base, '/metrics')).body;
+    expect(metrics).toContain(`leakguard_cpp_scan_last_fraudulent_cards ${defrauded.length}\n`);
+    const seconds = Number(/^leakguard_cpp_scan_last_duration_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThan(60);
 
     const events = await http(engine.base, '/v1/compromise-events', { headers: bearer(keys.admin!) });
     const event = events.json().events.find((e: { id: string }) => e.id === eventId);
