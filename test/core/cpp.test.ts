@@ -163,6 +163,37 @@ describe('CPP detection', () => {
     expect(detectCommonPoints(input(200 * DAY))).toEqual([]); // the fraud itself
     expect(detectCommonPoints(input(50 * DAY), { lookbackMs: 160 * DAY })).toHaveLength(1);
   });
+
+  it('breaks a tie by the order the cards met the merchants, counts a card given twice once, and dates a window by first and last visits', () => {
+    // Ten cards used two shops of the same size, each at two times; the second shop first.
+    const cards: FraudulentCard[] = Array.from({ length: 10 }, (_, i) => ({
+      card: `c${i}`,
+      firstFraudAt: 200 * DAY,
+      weight: 1,
+      visits: [
+        { merchantId: 'shop-b', at: (100 + i) * DAY },
+        { merchantId: 'shop-a', at: (120 + i) * DAY },
+        { merchantId: 'shop-b', at: (90 - i) * DAY },
+        { merchantId: 'shop-a', at: (130 + i) * DAY },
+      ],
+    }));
+    const input = (frauds: FraudulentCard[]): CppInput => ({
+      frauds,
+      cardsPerMerchant: new Map([
+        ['shop-a', 10],
+        ['shop-b', 10],
+      ]),
+      totalCards: 100_000,
+    });
+    const [first, ...rest] = detectCommonPoints(input([...cards, cards[3]!]));
+    // Equally significant: the first met is suspected, and explains the other away.
+    expect(rest).toEqual([]);
+    expect(first).toMatchObject({ merchantId: 'shop-b', fraudCards: 10, weightedFraudCards: 10 });
+    expect([first!.windowStart, first!.windowEnd]).toEqual([81 * DAY, 109 * DAY]);
+    expect(first!.cards).toEqual(cards.map((c) => c.card).sort());
+    const swapped = cards.map((c) => ({ ...c, visits: [...c.visits].reverse() }));
+    expect(detectCommonPoints(input(swapped)).map((p) => p.merchantId)).toEqual(['shop-a']);
+  });
 });
 
 describe('the Poisson tail', () => {
