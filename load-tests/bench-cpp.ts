@@ -9,7 +9,9 @@
 //   - Redis memory per fraud label (its card's key and its day's), scan time (median of 3) with its
 //     fraud count, and whether the breached merchant was named;
 //   - then, on an emptied Redis, --labels fraud labels spread over 120 days (two per card): memory
-//     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands).
+//     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands);
+//   - the detection alone (services/core/cpp.ts) on --detect-cards fraudulent cards of ten merchants
+//     (100,000; 20,000 with --quick): its time, and whom it names.
 //
 //   npm run bench:cpp                    200,000 cards, 5,000 merchants (about a minute)
 //   npm run bench:cpp -- --quick         20,000 cards, 1,000 merchants
@@ -23,6 +25,7 @@ import { RedisCardHistoryStore } from '../services/adapters/redis/card-history-s
 import { HISTORY_KEYS } from '../services/adapters/redis/keys.ts';
 import { weeksBetween, type CardHistoryStore, type VisitRecord } from '../services/breach/history.ts';
 import { BreachScanner } from '../services/breach/scanner.ts';
+import { detectCommonPoints, type FraudulentCard } from '../services/core/cpp.ts';
 import { mulberry32 } from '../test/support/cpp-world.ts';
 import {
   benchWorkDir,
@@ -45,14 +48,16 @@ const { values: args } = parseArgs({
     cards: { type: 'string' },
     merchants: { type: 'string' },
     labels: { type: 'string' },
+    'detect-cards': { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
 const CARDS = Number(args.cards ?? (args.quick ? 20_000 : 200_000));
 const MERCHANTS = Number(args.merchants ?? (args.quick ? 1_000 : 5_000));
 const LABELS = Number(args.labels ?? (args.quick ? 40_000 : 400_000));
-if (!(CARDS > 0 && MERCHANTS > 1 && LABELS >= 2)) {
-  process.stderr.write('bench:cpp: --cards, --merchants and --labels must be positive numbers\n');
+const DETECT_CARDS = Number(args['detect-cards'] ?? (args.quick ? 20_000 : 100_000));
+if (!(CARDS > 0 && MERCHANTS > 1 && LABELS >= 2 && DETECT_CARDS > 0)) {
+  process.stderr.write('bench:cpp: --cards, --merchants, --labels and --detect-cards must be positive numbers\n');
   process.exit(2);
 }
 
@@ -163,6 +168,38 @@ async function labelsAcrossRetention(redis: Redis, store: CardHistoryStore, call
   };
 }
 
+/**
+ * The detection alone (services/core/cpp.ts), on what a scan of a busy deployment hands it:
+ * DETECT_CARDS fraudulent cards of ten merchants each (as the store reads them, each visit its own
+ * object and string), a breach at one merchant among MERCHANTS. Median of 3.
+ */
+function detectionAlone() {
+  const rnd = mulberry32(5);
+  const frauds: FraudulentCard[] = [];
+  for (let c = 0; c < DETECT_CARDS; c++) {
+    const firstFraudAt = T0 + (100 + rnd() * 15) * DAY;
+    const visits = Array.from({ length: 10 }, () => ({
+      merchantId: `m${Math.floor(rnd() * MERCHANTS)}`,
+      at: Math.floor(T0 + rnd() * 95 * DAY),
+    }));
+    if (c % 20 === 0) visits[0] = { merchantId: 'm-breached', at: T0 + (20 + rnd() * 40) * DAY };
+    frauds.push({ card: fingerprint(c), firstFraudAt, weight: 1, visits });
+  }
+  // Of DETECT_CARDS × 100 cards in all, each merchant saw its share of ten visits a card (as the
+  // fraudulent cards did, by chance); the breached one 0.5 % (a twentieth of the fraudulent cards).
+  const cardsPerMerchant = new Map<string, number>([['m-breached', DETECT_CARDS / 2]]);
+  for (let m = 0; m < MERCHANTS; m++) cardsPerMerchant.set(`m${m}`, (DETECT_CARDS * 1000) / MERCHANTS);
+  const times: number[] = [];
+  let named: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const found = detectCommonPoints({ frauds, cardsPerMerchant, totalCards: DETECT_CARDS * 100 }, { alpha: 1e-6 });
+    times.push(performance.now() - started);
+    named = found.map((p) => p.merchantId);
+  }
+  return { ms: median(times), named };
+}
+
 async function main() {
   installSignalHandlers((m) => process.stderr.write(`${m}\n`), 'bench:cpp');
   const tools = provisionTools();
@@ -208,6 +245,7 @@ async function main() {
   const memoryScan = await scanTimes(memory);
 
   const labels = await labelsAcrossRetention(redis, store, calls);
+  const detection = detectionAlone();
 
   const perCard = redisBytes / CARDS;
   const rows: [string, string][] = [
@@ -234,6 +272,10 @@ async function main() {
     [
       '  a scan reading its 30 days (median of 3)',
       `${fmt(labels.ms)} ms, ${fmt(labels.redisMs)} ms of Redis, ${fmt(labels.commands)} commands: ${fmt(labels.episodes)} episodes`,
+    ],
+    [
+      `detection alone, ${fmt(DETECT_CARDS)} fraudulent cards of 10 merchants (median of 3)`,
+      `${fmt(detection.ms)} ms: ${detection.named.join(', ') || 'nobody'}`,
     ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
