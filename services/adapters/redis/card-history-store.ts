@@ -251,18 +251,26 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
     // A scan asks for every fraudulent card of its windows (thousands at scale): READS_IN_FLIGHT
-    // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT).
-    const lists = await pMap(cards, (card) => this.readAll(HISTORY_KEYS.cardMerchants(card)), {
-      concurrency: READS_IN_FLIGHT,
-    });
-    const out = new Map<string, CardVisit[]>();
-    cards.forEach((card, i) => {
-      const flat = lists[i]!;
-      const visits: CardVisit[] = [];
-      for (let j = 0; j < flat.length; j += 2) visits.push({ merchantId: flat[j]!, at: Number(flat[j + 1]) });
-      out.set(card, visits);
-    });
-    return out;
+    // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT). It holds all
+    // their visits at once: each reply is made into visits as it comes (its strings then go), and
+    // a merchant id is one string for all the cards that used it (~1,070 → ~750 bytes a card of
+    // ten merchants, measured on 100,000).
+    const merchants = new Map<string, string>();
+    const lists = await pMap(
+      cards,
+      async (card) => {
+        const flat = await this.readAll(HISTORY_KEYS.cardMerchants(card));
+        const visits: CardVisit[] = [];
+        for (let j = 0; j < flat.length; j += 2) {
+          let merchantId = merchants.get(flat[j]!);
+          if (merchantId === undefined) merchants.set(flat[j]!, (merchantId = flat[j]!));
+          visits.push({ merchantId, at: Number(flat[j + 1]) });
+        }
+        return visits;
+      },
+      { concurrency: READS_IN_FLIGHT },
+    );
+    return new Map(cards.map((card, i) => [card, lists[i]!]));
   }
 
   /** A small sorted set (a card's merchants or labels, bounded) in one reply: member, time, member, time... */
