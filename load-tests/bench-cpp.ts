@@ -33,6 +33,7 @@ import {
   installSignalHandlers,
   median,
   parseCommandStats,
+  type CommandStat,
   provisionTools,
   redisInfo,
   redisUsedMemory,
@@ -127,12 +128,19 @@ async function scanTimes(store: CardHistoryStore) {
  * cash-out's chargebacks), spread evenly over 120 days; then what a scan's read of its 30 days
  * costs (fraudsSince), which only the labels of those days should (docs/breach-discovery.md, "Cost").
  */
-async function labelsAcrossRetention(redis: Redis, store: CardHistoryStore, calls: () => Promise<number>) {
+async function labelsAcrossRetention(
+  redis: Redis,
+  store: CardHistoryStore,
+  figures: { usedMemory: () => Promise<number>; commands: () => Promise<CommandStat[]> },
+) {
   await redis.flushall();
-  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
-  const redisUsec = async () => parseCommandStats(await redis.info('commandstats')).reduce((a, s) => a + s.usec, 0);
+  const { usedMemory } = figures;
+  const totals = async () => {
+    const stats = await figures.commands();
+    return { calls: stats.reduce((a, s) => a + s.calls, 0), usec: stats.reduce((a, s) => a + s.usec, 0) };
+  };
   const rnd = mulberry32(11);
-  const before = await usedMemory();
+  const memoryBefore = await usedMemory();
   const cards = LABELS / 2;
   for (let from = 0; from < LABELS; from += BATCH) {
     const labels = [];
@@ -147,17 +155,18 @@ async function labelsAcrossRetention(redis: Redis, store: CardHistoryStore, call
     }
     await store.recordFrauds(labels);
   }
-  const bytes = (await usedMemory()) - before;
+  const bytes = (await usedMemory()) - memoryBefore;
   const times: number[] = [];
   const usecs: number[] = [];
   const commands: number[] = [];
   let episodes = 0;
   for (let i = 0; i < 3; i++) {
-    const [u0, c0, t0] = [await redisUsec(), await calls(), performance.now()];
+    const [before, t0] = [await totals(), performance.now()];
     episodes = (await store.fraudsSince(T0 + 93 * DAY)).length;
     times.push(performance.now() - t0);
-    usecs.push((await redisUsec()) - u0);
-    commands.push((await calls()) - c0);
+    const after = await totals();
+    usecs.push(after.usec - before.usec);
+    commands.push(after.calls - before.calls);
   }
   return {
     bytesPerLabel: bytes / LABELS,
@@ -213,8 +222,8 @@ async function main() {
 
   // Redis.
   const usedMemory = () => redisUsedMemory(server.port);
-  const calls = async () =>
-    parseCommandStats(await redisInfo(server.port, 'commandstats')).reduce((a, s) => a + s.calls, 0);
+  const commandStats = async () => parseCommandStats(await redisInfo(server.port, 'commandstats'));
+  const calls = async () => (await commandStats()).reduce((a, s) => a + s.calls, 0);
   const memBefore = await usedMemory();
   const callsBefore = await calls();
   const store = new RedisCardHistoryStore(redis);
@@ -244,7 +253,7 @@ async function main() {
   await labelFrauds(memory);
   const memoryScan = await scanTimes(memory);
 
-  const labels = await labelsAcrossRetention(redis, store, calls);
+  const labels = await labelsAcrossRetention(redis, store, { usedMemory, commands: commandStats });
   const detection = detectionAlone();
 
   const perCard = redisBytes / CARDS;

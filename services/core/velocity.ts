@@ -175,8 +175,8 @@ export type VelocityReading = Record<string, number>;
 export const SPREAD: Partial<Record<EntityKind, number>> = {};
 const spreadOf = (kind: EntityKind) => SPREAD[kind] ?? 1;
 
-/** FNV-1a: a stable, cheap choice of sub-identity. */
-function fnv1a(text: string): number {
+/** FNV-1a: a stable, cheap choice of sub-identity (or of any one of n keys for a value). */
+export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;

@@ -4,7 +4,7 @@
 // the scoring path, paced (KEYS_PER_SCRIPT), each following redirections.
 import pMap from 'p-map';
 import type { CardVisit } from '../../core/cpp.ts';
-import { subIdentities, subIdentity } from '../../core/velocity.ts';
+import { fnv1a, subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
   FRAUD_SOURCES,
   episodesSince,
@@ -154,9 +154,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     let latest = -Infinity;
     for (const l of labels) {
       const day = labelDay(l.at);
-      // A member per source, day and merchant of the fraud (a merchant id holds no space; an empty
-      // last field: no merchant told), at its earliest time.
-      push(byCard, HISTORY_KEYS.cardFrauds(l.card), [l.at, `${l.source} ${day} ${l.merchantId ?? ''}`]);
+      push(byCard, HISTORY_KEYS.cardFrauds(l.card), [l.at, labelMember(l, day)]);
       push(byDay, HISTORY_KEYS.fraudDay(day, dayShardOf(l.card)), [l.at, l.card]);
       latest = Math.max(latest, l.at);
     }
@@ -333,7 +331,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 }
 
-/** A card's labels as its key keeps them (source day merchant, at their time). */
+/**
+ * A label as its card's key keeps it: a member per source, day and merchant of the fraud (a merchant
+ * id holds no space; an empty last field: no merchant told), scored by its earliest time (labelsOf).
+ */
+const labelMember = (l: FraudLabel, day: number) => `${l.source} ${day} ${l.merchantId ?? ''}`;
+
+/** A card's labels as its key keeps them (labelMember, at their time). */
 function labelsOf(flat: readonly string[]): { at: number; weight: number; merchantId?: string }[] {
   const labels: { at: number; weight: number; merchantId?: string }[] = [];
   for (let j = 0; j < flat.length; j += 2) {
@@ -347,11 +351,7 @@ function labelsOf(flat: readonly string[]): { at: number; weight: number; mercha
 }
 
 /** The key of the day's labelled cards that holds a card (HISTORY_KEYS.fraudDay): always the same for one card. */
-function dayShardOf(card: string): number {
-  let hash = 0;
-  for (let i = 0; i < card.length; i++) hash = (hash * 31 + card.charCodeAt(i)) | 0;
-  return (hash >>> 0) % FRAUD_DAY_SHARDS;
-}
+const dayShardOf = (card: string) => fnv1a(card) % FRAUD_DAY_SHARDS;
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   const list = map.get(key);
