@@ -3,7 +3,7 @@
 // cards whose leaked elements are unknown (the step-up ladder: a challenge, not a decline).
 // Works in the transactions' own time: a replay of past traffic finds what live traffic would have.
 import pMap from 'p-map';
-import { CPP_DEFAULTS, detectCommonPoints, isHoldersVisit, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
+import { CPP_DEFAULTS, detectPacked, PackedFrauds, type CppOptions, type SuspectedPoint } from '../core/cpp.ts';
 import {
   CPP_ISSUER,
   CPP_SOURCE,
@@ -49,6 +49,8 @@ export interface ScanReport {
 }
 
 const LIST_CHUNK = 10_000;
+/** Fraudulent cards whose visits are read (and packed) at once. */
+const VISITS_READ_AT_ONCE = 4096;
 /** Candidate merchants counted at once (merchantCardCount). */
 const COUNTS_IN_FLIGHT = 32;
 
@@ -85,33 +87,35 @@ export class BreachScanner {
       findings: [],
     };
     if (frauds.length === 0) return empty;
-    const visits = await this.history.visitsOf(frauds.map((f) => f.card));
+    // Each card is packed as its visits come, VISITS_READ_AT_ONCE cards at a time: a scan holds
+    // every fraudulent card of its windows, and their visits as objects would take twice its heap.
+    const packed = new PackedFrauds(o.lookbackMs);
+    for (let i = 0; i < frauds.length; i += VISITS_READ_AT_ONCE) {
+      const page = frauds.slice(i, i + VISITS_READ_AT_ONCE);
+      const visits = await this.history.visitsOf(page.map((f) => f.card));
+      for (const f of page) packed.add(f, visits.get(f.card) ?? []);
+    }
 
     // Only merchants some fraudulent card passed through before its first fraud can be suspected.
     const from = frauds.reduce((min, f) => Math.min(min, f.firstFraudAt), Infinity) - o.lookbackMs;
-    const candidates = new Set<string>();
-    for (const f of frauds)
-      for (const v of visits.get(f.card) ?? [])
-        if (v.at < f.firstFraudAt && v.at >= f.firstFraudAt - o.lookbackMs && isHoldersVisit(f, v))
-          candidates.add(v.merchantId);
-    const merchants = [...candidates];
+    const merchants = [...packed.names];
     const [counts, distinctCards] = await Promise.all([
       // Thousands of candidates at scale: a bounded number of counts at a time, so that a store
       // shared with the scorings (Redis) answers them between its counts, not after all of them.
       pMap(merchants, (m) => this.history.merchantCardCount(m, from, at), { concurrency: COUNTS_IN_FLIGHT }),
       this.history.distinctCards(from, at),
     ]);
-    const cards = frauds.map((f) => ({ ...f, visits: visits.get(f.card) ?? [] }));
-    const cardsPerMerchant = new Map(merchants.map((m, i) => [m, counts[i]!]));
+    const population = {
+      cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
+      totalCards: distinctCards,
+    };
     // Each window tested on its own at its share of alpha; a merchant named in several keeps the
     // finding with the most cards (the widest view of its exposure window).
     const byMerchant = new Map<string, SuspectedPoint>();
+    const packedCards = packed.all();
     for (const windowMs of o.windowsMs) {
-      const recent = cards.filter((f) => f.firstFraudAt >= at - windowMs);
-      const found = detectCommonPoints(
-        { frauds: recent, cardsPerMerchant, totalCards: distinctCards },
-        { ...o, alpha: o.alpha / o.windowsMs.length },
-      );
+      const recent = packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= at - windowMs);
+      const found = detectPacked(packed, recent, population, { ...o, alpha: o.alpha / o.windowsMs.length });
       // Reported against the whole alpha: each window was tested at its share of it.
       const split = Math.log10(o.windowsMs.length);
       for (const atShare of found) {

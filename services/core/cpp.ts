@@ -89,62 +89,155 @@ export const CPP_DEFAULTS: Required<CppOptions> = {
 /** The suspected points of compromise, most significant first. */
 export function detectCommonPoints(input: CppInput, options: CppOptions = {}): SuspectedPoint[] {
   const o = { ...CPP_DEFAULTS, ...options };
-  const tested = [...input.cardsPerMerchant.values()].filter((n) => n > 0).length;
-  if (tested === 0 || input.totalCards <= 0) return [];
-  const logAlpha = Math.log(o.alpha);
-
-  // Each fraudulent card's merchants inside its lookback (the cardholder's visits only), as
-  // triples (merchant id, first visit, last visit) in one array for all cards, each card's in the
-  // order of its first visit to each merchant: cards[c] has triples[starts[c]] up to ends[c]. A scan
-  // holds every fraudulent card of its windows (hundreds of thousands at scale): a map of visit
-  // lists per card took ~1,090 bytes a card of ten merchants, this ~500 (measured, 100,000 cards).
-  const ids = new Map<string, number>();
-  const names: string[] = [];
-  const cards: FraudulentCard[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const packed = new PackedFrauds(o.lookbackMs);
   const taken = new Set<FraudulentCard>();
-  let size = 0;
-  for (const f of input.frauds) size += 3 * f.visits.length;
-  const triples = new Float64Array(size);
-  let used = 0;
-  for (const f of input.frauds) {
-    if (!(f.weight > 0) || taken.has(f)) continue;
-    taken.add(f);
-    const from = f.firstFraudAt - o.lookbackMs;
-    if (defraudedWhereItShops(f, from)) continue;
-    const start = used;
-    const at = new Map<number, number>(); // merchant id → its triple's position
-    for (const v of f.visits) {
-      if (v.at < from || v.at >= f.firstFraudAt || !isHoldersVisit(f, v)) continue;
-      let id = ids.get(v.merchantId);
-      if (id === undefined) {
-        ids.set(v.merchantId, (id = names.length));
-        names.push(v.merchantId);
-      }
-      const k = at.get(id);
-      if (k === undefined) {
-        at.set(id, used);
-        triples[used] = id;
-        triples[used + 1] = v.at;
-        triples[used + 2] = v.at;
-        used += 3;
-      } else if (v.at < triples[k + 1]!) triples[k + 1] = v.at;
-      else if (v.at > triples[k + 2]!) triples[k + 2] = v.at;
+  for (const f of input.frauds)
+    if (!taken.has(f)) {
+      taken.add(f);
+      packed.add(f, f.visits);
     }
-    if (used === start) continue;
-    cards.push(f);
-    starts.push(start);
-    ends.push(used);
+  return detectPacked(packed, packed.all(), input, o);
+}
+
+/** A fraudulent card without its visits: what PackedFrauds keeps of it beside its packed merchants. */
+export type FraudulentCardHead = Omit<FraudulentCard, 'visits'>;
+
+/** Numbers a block of PackedFrauds holds at most (8 MiB); a card's triples never straddle two blocks. */
+const BLOCK_NUMBERS = 3 * 349_525;
+/** The first block's size: a small scan holds a small array. */
+const FIRST_BLOCK_NUMBERS = 3 * 1024;
+
+/**
+ * Fraudulent cards as the detection reads them: each card's merchants inside its lookback (the
+ * cardholder's visits only) as triples (merchant number, first visit, last visit), in the order of
+ * its first visit to each, in blocks of one Float64Array for many cards. A scan holds every
+ * fraudulent card of its windows (hundreds of thousands at scale) and packs each as its visits are
+ * read, so that the visits' objects of one page of cards are alive at once: a map of visit lists per
+ * card took ~1,090 bytes a card of ten merchants, these triples ~290 (bench:cpp, 100,000 cards).
+ */
+export class PackedFrauds {
+  /**
+   * Merchant ids by number: every merchant a cardholder's visit inside its card's lookback reached,
+   * in the order first met, whether its card was packed or not (what a scan counts and tests).
+   */
+  readonly names: string[] = [];
+  readonly cards: FraudulentCardHead[] = [];
+  /** The triples, by block; per card, its block and its triples' first and past-the-last positions there. */
+  readonly blocks: Float64Array[] = [];
+  readonly blockOf: number[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  private readonly numbers = new Map<string, number>();
+  /** Numbers used in the last block. */
+  private used = 0;
+  /** Per merchant number, the card (add's count) that last met it, and where its triple is. */
+  private metBy = new Int32Array(1024);
+  private tripleAt = new Int32Array(1024);
+  private added = 0;
+  private readonly lookbackMs: number;
+
+  constructor(lookbackMs: number = CPP_DEFAULTS.lookbackMs) {
+    this.lookbackMs = lookbackMs;
   }
 
-  // Each round's tallies by merchant id; `order`: the ids in the order the round first met them
-  // (cards in input order, each card's merchants by first visit), which breaks ties between
-  // equally significant merchants.
+  /** Packs a card (its visits are not kept); false when it has nothing to test (no weight, defrauded where it shops, no visit in its lookback). */
+  add(f: FraudulentCardHead, visits: readonly CardVisit[]): boolean {
+    const from = f.firstFraudAt - this.lookbackMs;
+    const stamp = ++this.added;
+    // Room for every visit (the triples are fewer: one per merchant).
+    const triples = this.room(3 * visits.length);
+    const start = this.used;
+    for (const v of visits) {
+      if (v.at < from || v.at >= f.firstFraudAt || !isHoldersVisit(f, v)) continue;
+      const id = this.numberOf(v.merchantId);
+      if (this.metBy[id] !== stamp) {
+        this.metBy[id] = stamp;
+        this.tripleAt[id] = this.used;
+        triples[this.used] = id;
+        triples[this.used + 1] = v.at;
+        triples[this.used + 2] = v.at;
+        this.used += 3;
+      } else {
+        const k = this.tripleAt[id]!;
+        if (v.at < triples[k + 1]!) triples[k + 1] = v.at;
+        else if (v.at > triples[k + 2]!) triples[k + 2] = v.at;
+      }
+    }
+    // Its merchants are numbered (candidates) either way; its triples are kept only if it is tested.
+    if (this.used === start || !(f.weight > 0) || defraudedWhereItShops(f, visits, from)) {
+      this.used = start;
+      return false;
+    }
+    this.cards.push(f);
+    this.blockOf.push(this.blocks.length - 1);
+    this.starts.push(start);
+    this.ends.push(this.used);
+    return true;
+  }
+
+  private numberOf(merchantId: string): number {
+    let id = this.numbers.get(merchantId);
+    if (id === undefined) {
+      this.numbers.set(merchantId, (id = this.names.length));
+      this.names.push(merchantId);
+      if (id >= this.metBy.length) {
+        const metBy = new Int32Array(2 * this.metBy.length);
+        metBy.set(this.metBy);
+        this.metBy = metBy;
+        const tripleAt = new Int32Array(2 * this.tripleAt.length);
+        tripleAt.set(this.tripleAt);
+        this.tripleAt = tripleAt;
+      }
+    }
+    return id;
+  }
+
+  /** The last block, with room for n more numbers: grown (copied) while under BLOCK_NUMBERS, else a new block. */
+  private room(n: number): Float64Array {
+    const last = this.blocks.at(-1);
+    if (last && this.used + n <= last.length) return last;
+    if (last && last.length < BLOCK_NUMBERS) {
+      const grown = new Float64Array(Math.max(this.used + n, Math.min(BLOCK_NUMBERS, 2 * last.length)));
+      grown.set(last.subarray(0, this.used));
+      this.blocks[this.blocks.length - 1] = grown;
+      return grown;
+    }
+    const block = new Float64Array(Math.max(n, last ? BLOCK_NUMBERS : FIRST_BLOCK_NUMBERS));
+    this.blocks.push(block);
+    this.used = 0;
+    return block;
+  }
+
+  /** Every card's number, in the order added. */
+  all(): number[] {
+    return this.cards.map((_, c) => c);
+  }
+}
+
+/**
+ * The suspected points among some of the packed cards (`cards`: their numbers, in the order that
+ * breaks ties), given how many cards each merchant saw.
+ */
+export function detectPacked(
+  packed: PackedFrauds,
+  cards: readonly number[],
+  population: Omit<CppInput, 'frauds'>,
+  options: CppOptions = {},
+): SuspectedPoint[] {
+  const o = { ...CPP_DEFAULTS, ...options };
+  const tested = [...population.cardsPerMerchant.values()].filter((n) => n > 0).length;
+  if (tested === 0 || population.totalCards <= 0) return [];
+  const logAlpha = Math.log(o.alpha);
+  const names = packed.names;
+
+  const { blocks, blockOf, starts, ends } = packed;
+  // Each round's tallies by merchant number; `order`: the numbers in the order the round first met
+  // them (cards in the order given, each card's merchants by first visit), which breaks ties
+  // between equally significant merchants.
   const weights = new Float64Array(names.length);
   const counts = new Int32Array(names.length);
   const order: number[] = [];
-  let remaining = cards.map((_, c) => c);
+  let remaining = [...cards];
   const suspects: SuspectedPoint[] = [];
   while (suspects.length < o.maxSuspects && remaining.length > 0) {
     weights.fill(0);
@@ -153,9 +246,10 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     let fraudWeight = 0,
       maxWeight = 0;
     for (const c of remaining) {
-      const weight = cards[c]!.weight;
+      const weight = packed.cards[c]!.weight;
       fraudWeight += weight;
       maxWeight = Math.max(maxWeight, weight);
+      const triples = blocks[blockOf[c]!]!;
       for (let k = starts[c]!; k < ends[c]!; k += 3) {
         const id = triples[k]!;
         if (counts[id] === 0) order.push(id);
@@ -167,8 +261,8 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     for (const id of order) {
       const n = counts[id]!;
       if (n < o.minCards) continue;
-      const population = input.cardsPerMerchant.get(names[id]!) ?? n;
-      const expected = (fraudWeight * Math.max(population, n)) / input.totalCards;
+      const seen = population.cardsPerMerchant.get(names[id]!) ?? n;
+      const expected = (fraudWeight * Math.max(seen, n)) / population.totalCards;
       const logP = logUpperTail(weights[id]!, expected, remaining.length, maxWeight) + Math.log(tested);
       if (!best || logP < best.logP) best = { id, weight: weights[id]!, cards: n, expected, logP };
     }
@@ -178,13 +272,14 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
     let windowStart = Infinity,
       windowEnd = -Infinity;
     for (const c of remaining) {
+      const triples = blocks[blockOf[c]!]!;
       let k = starts[c]!;
       while (k < ends[c]! && triples[k] !== best.id) k += 3;
       if (k === ends[c]) {
         rest.push(c);
         continue;
       }
-      explained.push(cards[c]!.card);
+      explained.push(packed.cards[c]!.card);
       windowStart = Math.min(windowStart, triples[k + 1]!);
       windowEnd = Math.max(windowEnd, triples[k + 2]!);
     }
@@ -215,10 +310,10 @@ export function isHoldersVisit(f: Pick<FraudulentCard, 'fraudMerchants' | 'earli
  * credentials were stolen to be used elsewhere: it is left out of the test. Breach fraud happens
  * at merchants the card never used.
  */
-function defraudedWhereItShops(f: FraudulentCard, from: number): boolean {
+function defraudedWhereItShops(f: FraudulentCardHead, visits: readonly CardVisit[], from: number): boolean {
   const fraudMerchants = f.fraudMerchants;
   if (!fraudMerchants?.length) return false;
-  return f.visits.some((v) => v.at >= from && v.at < f.firstFraudAt && fraudMerchants.includes(v.merchantId));
+  return visits.some((v) => v.at >= from && v.at < f.firstFraudAt && fraudMerchants.includes(v.merchantId));
 }
 
 /**

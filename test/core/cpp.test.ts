@@ -4,12 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   detectCommonPoints,
+  detectPacked,
   logFactorial,
   logChernoffUpperTail,
   logPoissonUpperTail,
   logUpperTail,
   type CppInput,
   type FraudulentCard,
+  PackedFrauds,
 } from '../../services/core/cpp.ts';
 import { DAY, world } from '../support/cpp-world.ts';
 
@@ -193,6 +195,82 @@ describe('CPP detection', () => {
     expect(first!.cards).toEqual(cards.map((c) => c.card).sort());
     const swapped = cards.map((c) => ({ ...c, visits: [...c.visits].reverse() }));
     expect(detectCommonPoints(input(swapped)).map((p) => p.merchantId)).toEqual(['shop-a']);
+  });
+});
+
+describe('packed fraudulent cards (what a scan holds)', () => {
+  it('answers for any subset of the cards (a scan window) what the detection answers for those cards alone', () => {
+    for (const seed of [1, 2]) {
+      const w = world(seed, { breach: true });
+      const packed = new PackedFrauds();
+      // Cards packed one by one without their visits kept: the scan's pages.
+      for (const { visits, ...head } of w.input.frauds) packed.add(head, visits);
+      for (const since of [0, 110 * DAY, 120 * DAY, 125 * DAY]) {
+        const recent = w.input.frauds.filter((f) => f.firstFraudAt >= since);
+        const numbers = packed.all().filter((c) => packed.cards[c]!.firstFraudAt >= since);
+        const alone = detectCommonPoints({ ...w.input, frauds: recent });
+        expect(detectPacked(packed, numbers, w.input)).toEqual(alone);
+        if (since === 0) expect(alone.map((s) => s.merchantId)).toEqual([w.breached!.merchantId]);
+      }
+    }
+  });
+
+  it('keeps each card whole in one block across blocks, with its first and last visit per merchant', () => {
+    // 4,000 cards of 100 merchants each: 1.2 million numbers, more than one block holds.
+    const visitsOf = (i: number) =>
+      Array.from({ length: 200 }, (_, j) => ({ merchantId: `m${(i + j) % 100}`, at: (j + 1) * DAY + (i % 7) }));
+    const packed = new PackedFrauds(300 * DAY);
+    const frauds: FraudulentCard[] = Array.from({ length: 4_000 }, (_, i) => ({
+      card: `c${i}`,
+      firstFraudAt: 250 * DAY,
+      weight: 1,
+      visits: visitsOf(i),
+    }));
+    for (const f of frauds) expect(packed.add(f, f.visits)).toBe(true);
+    expect(packed.blocks.length).toBeGreaterThan(1);
+    for (const c of [0, 1_234, 3_999]) {
+      const triples = packed.blocks[packed.blockOf[c]!]!;
+      const got = [];
+      for (let k = packed.starts[c]!; k < packed.ends[c]!; k += 3)
+        got.push([packed.names[triples[k]!], triples[k + 1], triples[k + 2]]);
+      // Merchant m(c+j) is visited at j and j + 100 (days), first met in that order.
+      const want = Array.from({ length: 100 }, (_, j) => [
+        `m${(c + j) % 100}`,
+        (j + 1) * DAY + (c % 7),
+        (j + 101) * DAY + (c % 7),
+      ]);
+      expect(got).toEqual(want);
+    }
+  });
+
+  it('numbers the merchants of every cardholder visit in a lookback (the candidates), packs only the cards it can test', () => {
+    const packed = new PackedFrauds(100 * DAY);
+    const at = 200 * DAY;
+    const visit = (merchantId: string, day: number) => ({ merchantId, at: day * DAY });
+    expect(packed.add({ card: 'a', firstFraudAt: at, weight: 1 }, [visit('old', 50), visit('kept', 150)])).toBe(true);
+    // No weight, or defrauded where it shops: not tested, but its merchants were candidates.
+    expect(packed.add({ card: 'b', firstFraudAt: at, weight: 0 }, [visit('weightless', 150)])).toBe(false);
+    expect(
+      packed.add({ card: 'c', firstFraudAt: at, weight: 1, fraudMerchants: ['home'] }, [
+        visit('home', 120),
+        visit('beside-home', 130),
+      ]),
+    ).toBe(false);
+    // Visits at or after the first fraud, or at an earlier fraud's merchant since then: nobody's.
+    expect(
+      packed.add({ card: 'd', firstFraudAt: at, weight: 1, earlierFrauds: [{ merchantId: 'x', since: 140 * DAY }] }, [
+        visit('after', 200),
+        visit('x', 150),
+      ]),
+    ).toBe(false);
+    expect(packed.names).toEqual(['kept', 'weightless', 'beside-home']);
+    expect(packed.cards.map((f) => f.card)).toEqual(['a']);
+    const { triples, start, end } = {
+      triples: packed.blocks[packed.blockOf[0]!]!,
+      start: packed.starts[0]!,
+      end: packed.ends[0]!,
+    };
+    expect([...triples.subarray(start, end)]).toEqual([0, 150 * DAY, 150 * DAY]);
   });
 });
 
