@@ -11,13 +11,16 @@
 //   - then, on an emptied Redis, --labels fraud labels spread over 120 days (two per card): memory
 //     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands);
 //   - the detection alone (services/core/cpp.ts) on --detect-cards fraudulent cards of ten merchants
-//     (100,000; 20,000 with --quick): its time, and whom it names.
+//     (100,000; 20,000 with --quick): its time, whom it names, and the memory a card takes as the
+//     store reads it (record and visits) and packed as a scan keeps it (PackedFrauds).
 //
 //   npm run bench:cpp                    200,000 cards, 5,000 merchants (about a minute)
 //   npm run bench:cpp -- --quick         20,000 cards, 1,000 merchants
 //   npm run bench:cpp -- --cards 1000000 --merchants 20000 --labels 2000000
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { MemoryCardHistoryStore } from '../services/adapters/memory/card-history-store.ts';
 import { MemoryWatchlistStore } from '../services/adapters/memory/watchlist-store.ts';
@@ -25,7 +28,7 @@ import { RedisCardHistoryStore } from '../services/adapters/redis/card-history-s
 import { HISTORY_KEYS } from '../services/adapters/redis/keys.ts';
 import { weeksBetween, type CardHistoryStore, type VisitRecord } from '../services/breach/history.ts';
 import { BreachScanner } from '../services/breach/scanner.ts';
-import { detectCommonPoints, type FraudulentCard } from '../services/core/cpp.ts';
+import { detectCommonPoints, PackedFrauds, type FraudulentCard } from '../services/core/cpp.ts';
 import { mulberry32 } from '../test/support/cpp-world.ts';
 import {
   benchWorkDir,
@@ -39,6 +42,17 @@ import {
   redisUsedMemory,
   startPrivateRedis,
 } from './lib/harness.ts';
+
+// The heap figures need a full collection before each reading: the flag set at run time, not on
+// the command line, so that `npm run bench:cpp` needs none.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+/** Live JavaScript heap and typed arrays' memory (off the heap), after a full collection. */
+const heldBytes = () => {
+  collectGarbage();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
@@ -179,21 +193,29 @@ async function labelsAcrossRetention(
 
 /**
  * The detection alone (services/core/cpp.ts), on what a scan of a busy deployment hands it:
- * DETECT_CARDS fraudulent cards of ten merchants each (as the store reads them, each visit its own
- * object and string), a breach at one merchant among MERCHANTS. Median of 3.
+ * DETECT_CARDS fraudulent cards of ten merchants each (as the Redis store reads them: each visit its
+ * own object, one string per merchant id), a breach at one merchant among MERCHANTS. Median of 3.
  */
 function detectionAlone() {
   const rnd = mulberry32(5);
+  const merchantIds = Array.from({ length: MERCHANTS }, (_, m) => `m${m}`);
   const frauds: FraudulentCard[] = [];
+  const beforeCards = heldBytes();
   for (let c = 0; c < DETECT_CARDS; c++) {
     const firstFraudAt = T0 + (100 + rnd() * 15) * DAY;
     const visits = Array.from({ length: 10 }, () => ({
-      merchantId: `m${Math.floor(rnd() * MERCHANTS)}`,
+      merchantId: merchantIds[Math.floor(rnd() * MERCHANTS)]!,
       at: Math.floor(T0 + rnd() * 95 * DAY),
     }));
     if (c % 20 === 0) visits[0] = { merchantId: 'm-breached', at: T0 + (20 + rnd() * 40) * DAY };
     frauds.push({ card: fingerprint(c), firstFraudAt, weight: 1, visits });
   }
+  const visitBytes = (heldBytes() - beforeCards) / DETECT_CARDS;
+  // What a scan keeps of them once packed (its records aside, which it keeps either way).
+  const beforePacking = heldBytes();
+  const packed = new PackedFrauds();
+  for (const f of frauds) packed.add(f, f.visits);
+  const packedBytes = (heldBytes() - beforePacking) / DETECT_CARDS;
   // Of DETECT_CARDS × 100 cards in all, each merchant saw its share of ten visits a card (as the
   // fraudulent cards did, by chance); the breached one 0.5 % (a twentieth of the fraudulent cards).
   const cardsPerMerchant = new Map<string, number>([['m-breached', DETECT_CARDS / 2]]);
@@ -206,7 +228,8 @@ function detectionAlone() {
     times.push(performance.now() - started);
     named = found.map((p) => p.merchantId);
   }
-  return { ms: median(times), named };
+  // `packed` stays alive to here: measured, not collected before its reading.
+  return { ms: median(times), named, visitBytes, packedBytes, packedCards: packed.cards.length };
 }
 
 async function main() {
@@ -244,12 +267,10 @@ async function main() {
   const redisScan = await scanTimes(store);
 
   // The embedded store on the same histories.
-  global.gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
+  const heapBefore = heldBytes();
   const memory = new MemoryCardHistoryStore();
   const memoryWrite = await writeAll(memory, breached);
-  global.gc?.();
-  const heapBytes = process.memoryUsage().heapUsed - heapBefore;
+  const heapBytes = heldBytes() - heapBefore;
   await labelFrauds(memory);
   const memoryScan = await scanTimes(memory);
 
@@ -266,7 +287,7 @@ async function main() {
     ['  its own key (MEMORY USAGE, 200 sampled)', `${fmt(cardKeys / sample.length)} bytes`],
     ['  its share of the merchants’ keys', `${fmt(merchantKeys / CARDS)} bytes`],
     ['  its share of the weekly estimates', `${fmt(weekKeys / CARDS, 1)} bytes`],
-    ['embedded heap per card', `${fmt(heapBytes / CARDS)} bytes${global.gc ? '' : ' (without --expose-gc: rough)'}`],
+    ['embedded heap per card', `${fmt(heapBytes / CARDS)} bytes`],
     ['Redis ÷ embedded', `${fmt(perCard / (heapBytes / CARDS), 2)}×`],
     ['fraudulent cards scanned', fmt(frauds)],
     ['Redis memory per fraud label (used_memory)', `${fmt(labelBytes / frauds)} bytes`],
@@ -285,6 +306,10 @@ async function main() {
     [
       `detection alone, ${fmt(DETECT_CARDS)} fraudulent cards of 10 merchants (median of 3)`,
       `${fmt(detection.ms)} ms: ${detection.named.join(', ') || 'nobody'}`,
+    ],
+    [
+      '  held per card: as read (records and visits), packed for the scan',
+      `${fmt(detection.visitBytes)} bytes, ${fmt(detection.packedBytes)} bytes`,
     ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
