@@ -132,4 +132,41 @@ describe('the scan over several onset windows', () => {
     for (const windowsMs of [[], [Number.NaN], [0], [Infinity]])
       expect(() => new BreachScanner(history, watchlist, { windowsMs })).toThrow(/windowsMs/);
   });
+
+  it('reads the visits of many fraudulent cards a page at a time, and names the breach as it would at once', async () => {
+    // 30,000 cards; 10,000 turn fraudulent over the last 30 days, 625 of them used at 'breached' before.
+    const rnd = mulberry32(17);
+    const visits: VisitRecord[] = [];
+    const frauds: FraudLabel[] = [];
+    for (let c = 10_000; c < 30_000; c++)
+      for (let i = 0; i < 3; i++)
+        visits.push({
+          card: fp(`p${c}`),
+          bin: '411111',
+          merchantId: `m${Math.floor(rnd() * 500)}`,
+          at: T0 + rnd() * 55 * DAY,
+        });
+    for (let c = 0; c < 10_000; c++) {
+      const card = fp(`p${c}`);
+      for (let i = 0; i < 3; i++)
+        visits.push({ card, bin: '411111', merchantId: `m${Math.floor(rnd() * 500)}`, at: T0 + rnd() * 55 * DAY });
+      if (c % 16 === 0) visits.push({ card, bin: '411111', merchantId: 'breached', at: T0 + 20 * DAY });
+      frauds.push({ card, at: SCAN_AT - rnd() * 29 * DAY, source: 'chargeback', merchantId: `web-${c % 5}` });
+    }
+    await history.recordVisits(visits);
+    await history.recordFrauds(frauds);
+    const pages: number[] = [];
+    const visitsOf = history.visitsOf.bind(history);
+    history.visitsOf = (cards) => {
+      pages.push(cards.length);
+      return visitsOf(cards);
+    };
+    const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
+    expect(pages).toEqual([4096, 4096, 1808]);
+    expect(report.fraudulentCards).toBe(10_000);
+    const [finding, ...others] = report.findings;
+    expect(others).toEqual([]);
+    expect(finding!.point.merchantId).toBe('breached');
+    expect(finding!.point.fraudCards).toBe(625);
+  });
 });
