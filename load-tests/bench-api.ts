@@ -3,7 +3,9 @@
 // k6 (load-tests/score.js) at 1,000 and 3,000 requests/s (open model) and at saturation (closed
 // model), then both at half of /v1/score's saturation throughput, and prints throughput, latency
 // percentiles, errors, the engine's garbage-collection pauses in each /v1/score phase (from its
-// /metrics: count, total, how many over 10 ms) and the ratios against #12's targets:
+// /metrics: count, total, how many over 10 ms) and its event-loop delay there (p99 and max of
+// prom-client's 10 ms timer, which the delay is added to: a stall of the engine's own code shows,
+// a wait for a core or for Redis does not), and the ratios against #12's targets:
 //   /v1/score throughput >= 0.4 x baseline; p99 at half the engine's saturation throughput within
 //   2 ms of the baseline's at the same rate.
 // Missing a target is a result, not a failure: the exit code is non-zero only when a phase
@@ -202,6 +204,8 @@ interface PhaseResult {
   cores: CoresUsed;
   /** The engine's garbage-collection pauses over the phase (/v1/score only; the hello-world has no /metrics). */
   gc?: GcPauses | undefined;
+  /** The engine's event-loop delay over the phase (prom-client's, sampled every 10 ms), ms: a stall of its own code shows here, a wait for a core or for Redis does not. */
+  eventLoop?: { p99Ms: number; maxMs: number } | undefined;
   k6Warnings: string[];
 }
 
@@ -217,10 +221,17 @@ interface GcPauses {
 /** The engine's GC totals so far, by kind: pauses, their seconds, and how many took at most 10 ms. */
 type GcTotals = Record<string, { count: number; seconds: number; upTo10ms: number }>;
 
-/** GcTotals from the engine's /metrics; undefined when it did not answer. */
-async function gcTotals(url: string, token: string): Promise<GcTotals | undefined> {
+/**
+ * GcTotals from the engine's /metrics, and its event-loop delay since the previous scrape (each
+ * scrape starts prom-client's histogram again); undefined when it did not answer.
+ */
+async function engineTotals(
+  url: string,
+  token: string,
+): Promise<{ gc: GcTotals; eventLoop: { p99Ms: number; maxMs: number } } | undefined> {
   try {
     const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const seconds = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
     const totals: GcTotals = {};
     const of = (kind: string) => (totals[kind] ??= { count: 0, seconds: 0, upTo10ms: 0 });
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
@@ -229,7 +240,11 @@ async function gcTotals(url: string, token: string): Promise<GcTotals | undefine
     }
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="0\.01",kind="(\w+)"\} (\S+)$/gm))
       of(m[1]!).upTo10ms = Number(m[2]);
-    return totals;
+    const eventLoop = {
+      p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
+      maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000,
+    };
+    return { gc: totals, eventLoop };
   } catch {
     return undefined;
   }
@@ -395,6 +410,9 @@ function progressLine(index: number, total: number, target: Target, spec: PhaseS
     ` | cores: server ${c.server} redis ${c.redis} k6 ${c.k6} other ${c.other}` +
     (r.gc
       ? ` | GC ${fmtInt(r.gc.count)} pauses, ${fmtMs(r.gc.ms)} ms (${fmtPct(r.gc.ms / 1000 / r.durationS)} of the phase), ${fmtInt(r.gc.over10ms)} over 10 ms`
+      : '') +
+    (r.eventLoop && Number.isFinite(r.eventLoop.p99Ms)
+      ? ` | event-loop delay p99 ${fmtMs(r.eventLoop.p99Ms)} max ${fmtMs(r.eventLoop.maxMs)} ms`
       : '') +
     (r.ok ? '' : `  FAILED: ${r.failure}`)
   );
@@ -837,9 +855,13 @@ async function main(): Promise<number> {
     for (const id of spec.order) {
       index++;
       const target = targets[id];
-      const gcBefore = id === 'score' ? await gcTotals(engineUrl, metricsToken) : undefined;
+      const before = id === 'score' ? await engineTotals(engineUrl, metricsToken) : undefined;
       const result = await runPhase(k6Bin, target, spec, redis, apiKey, workDir, `${runBase}${index}`);
-      if (id === 'score') result.gc = gcBetween(gcBefore, await gcTotals(engineUrl, metricsToken));
+      if (id === 'score') {
+        const after = await engineTotals(engineUrl, metricsToken);
+        result.gc = gcBetween(before?.gc, after?.gc);
+        result.eventLoop = after?.eventLoop;
+      }
       report.phases.push(result);
       process.stderr.write(`bench:api: ${progressLine(index, total, target, spec, result)}\n`);
       if (isShuttingDown()) return 130;
