@@ -124,18 +124,35 @@ async function labelFrauds(store: CardHistoryStore): Promise<number> {
   return labels.length;
 }
 
-async function scanTimes(store: CardHistoryStore) {
+/** A scan's time (median of 3), whom it names, and, given Redis's command totals, what it ran there. */
+async function scanTimes(store: CardHistoryStore, redisTotals?: () => Promise<{ calls: number; usec: number }>) {
   const times: number[] = [];
+  const usecs: number[] = [];
+  const commands: number[] = [];
   let named: string[] = [];
+  let fraudulentCards = 0;
   for (let i = 0; i < 3; i++) {
     const scanner = new BreachScanner(store, new MemoryWatchlistStore(), { windowsMs: [30 * DAY] });
+    const before = await redisTotals?.();
     const started = performance.now();
     const report = await scanner.scan(T0 + 118 * DAY);
     times.push(performance.now() - started);
+    const after = await redisTotals?.();
+    if (before && after) {
+      usecs.push(after.usec - before.usec);
+      commands.push(after.calls - before.calls);
+    }
     named = report.findings.map((f) => f.point.merchantId);
+    fraudulentCards = report.fraudulentCards;
   }
-  return { ms: median(times), named };
+  return { ms: median(times), named, fraudulentCards, redisMs: median(usecs) / 1000, commands: median(commands) };
 }
+
+/** Redis's command totals (calls and µs, all commands) from INFO commandstats. */
+const commandTotals = (commands: () => Promise<CommandStat[]>) => async () => {
+  const stats = await commands();
+  return { calls: stats.reduce((a, s) => a + s.calls, 0), usec: stats.reduce((a, s) => a + s.usec, 0) };
+};
 
 /**
  * Fraud labels across the whole retention: LABELS of them, two per card within a few days (a
@@ -149,10 +166,7 @@ async function labelsAcrossRetention(
 ) {
   await redis.flushall();
   const { usedMemory } = figures;
-  const totals = async () => {
-    const stats = await figures.commands();
-    return { calls: stats.reduce((a, s) => a + s.calls, 0), usec: stats.reduce((a, s) => a + s.usec, 0) };
-  };
+  const totals = commandTotals(figures.commands);
   const rnd = mulberry32(11);
   const memoryBefore = await usedMemory();
   const cards = LABELS / 2;
@@ -264,7 +278,7 @@ async function main() {
   const memBeforeLabels = await usedMemory();
   const frauds = await labelFrauds(store);
   const labelBytes = (await usedMemory()) - memBeforeLabels;
-  const redisScan = await scanTimes(store);
+  const redisScan = await scanTimes(store, commandTotals(commandStats));
 
   // The embedded store on the same histories.
   const heapBefore = heldBytes();
@@ -291,7 +305,10 @@ async function main() {
     ['Redis ÷ embedded', `${fmt(perCard / (heapBytes / CARDS), 2)}×`],
     ['fraudulent cards scanned', fmt(frauds)],
     ['Redis memory per fraud label (used_memory)', `${fmt(labelBytes / frauds)} bytes`],
-    ['scan time, Redis (median of 3)', `${fmt(redisScan.ms)} ms`],
+    [
+      'scan time, Redis (median of 3)',
+      `${fmt(redisScan.ms)} ms, ${fmt(redisScan.redisMs)} ms of Redis (${fmt((redisScan.redisMs * 1000) / redisScan.fraudulentCards)} µs a fraudulent card), ${fmt(redisScan.commands)} commands`,
+    ],
     ['scan time, embedded (median of 3)', `${fmt(memoryScan.ms)} ms`],
     [
       'named (Redis / embedded)',
