@@ -228,9 +228,7 @@ export function detectPacked(
   const tested = [...population.cardsPerMerchant.values()].filter((n) => n > 0).length;
   if (tested === 0 || population.totalCards <= 0) return [];
   const logAlpha = Math.log(o.alpha);
-  const names = packed.names;
-
-  const { blocks, blockOf, starts, ends } = packed;
+  const { names, blocks, blockOf, starts, ends } = packed;
   // Each round's tallies by merchant number; `order`: the numbers in the order the round first met
   // them (cards in the order given, each card's merchants by first visit), which breaks ties
   // between equally significant merchants.
