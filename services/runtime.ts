@@ -1,5 +1,7 @@
 // Composition root: picks the adapters the configuration asks for and builds the one engine
 // that both doors (HTTP, Kafka) use. Nothing else in the code base chooses an adapter.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
 import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
@@ -56,6 +58,7 @@ import { atMostEvery } from './log-throttle.ts';
 import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
 import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
 import { BreachScanner, type ScanReport } from './breach/scanner.ts';
+import { ScanSchedule } from './breach/scan-schedule.ts';
 import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
 import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
 import { openWebhookSystem, secretSealer, type WebhookSystem } from './webhook-system.ts';
@@ -116,7 +119,7 @@ export interface BreachDiscovery {
   scanner: BreachScanner;
   /** One scan (at the latest visit's time unless `at` is given); scoring sees the events it opened at once. */
   scan(at?: number): Promise<ScanReport>;
-  /** Scans every LEAKGUARD_CPP_SCAN_MINUTES (the engine does; stream processors only record). */
+  /** Scans every LEAKGUARD_CPP_SCAN_MINUTES when this engine takes the turn (ScanSchedule; stream processors only record). */
   startScans(onScanned?: (error: unknown) => void): void;
 }
 
@@ -594,9 +597,20 @@ export function createRuntime(
       },
       startScans(onScanned) {
         if (config.LEAKGUARD_CPP_SCAN_MINUTES === 0) return;
+        // Every engine ticks; the one that takes the turn scans (ScanSchedule): one scan per
+        // interval for the deployment. Its name in Redis says which engine has the turn.
+        const schedule = new ScanSchedule(breach.history, () => this.scan(), {
+          holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+          everyMs: config.LEAKGUARD_CPP_SCAN_MINUTES * 60_000,
+        });
         scanTimer = setInterval(() => {
-          this.scan()
+          schedule
+            .tick()
             .then((report) => {
+              if (!report) {
+                logger.debug("breach scan: another engine has this interval's turn");
+                return;
+              }
               if (report.findings.length > 0)
                 logger.warn(
                   { suspected: report.findings.map((f) => ({ merchantId: f.point.merchantId, event: f.event.id })) },

@@ -159,6 +159,11 @@ export interface CardHistoryStore {
   distinctCards(from: number, to: number): Promise<number>;
   /** The latest visit recorded: the scan's clock, in the transactions' own time. */
   latestVisitAt(): Promise<number | undefined>;
+  /**
+   * Takes the periodic scan's turn for `forMs`, unless another holder has it (true: `holder` scans
+   * now). Engines sharing a store scan in turn, one of them per interval, not each of them.
+   */
+  takeScanTurn(holder: string, forMs: number): Promise<boolean>;
 }
 
 const WEEK_MS = 7 * 86_400_000;

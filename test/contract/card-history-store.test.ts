@@ -3,6 +3,7 @@
 // estimate, and a scan of a generated breach with a known answer listing the exposed cards on an
 // event of Leakguard's own.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
@@ -307,6 +308,15 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(report.merchantsTested).toBeGreaterThan(20);
     expect(report.findings).toEqual([]);
     expect(await s.watchlist.listEvents()).toEqual([]);
+  });
+
+  it("gives the scan's turn to one holder until it expires, then to whoever asks first", async () => {
+    expect(await s.history.takeScanTurn('engine-a', 1_500)).toBe(true);
+    expect(await s.history.takeScanTurn('engine-b', 1_500)).toBe(false);
+    expect(await s.history.takeScanTurn('engine-a', 1_500)).toBe(false); // its own turn is not taken twice
+    await sleep(1_600);
+    expect(await s.history.takeScanTurn('engine-b', 60_000)).toBe(true);
+    expect(await s.history.takeScanTurn('engine-a', 60_000)).toBe(false);
   });
 });
 

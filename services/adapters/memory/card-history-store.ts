@@ -33,6 +33,8 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   private fraudFloor = -Infinity;
   private sweptFloor = -Infinity;
   private latest: number | undefined;
+  /** Whose turn the periodic scan is, until when (epoch ms, the wall clock as Redis's expiry). */
+  private scanTurn: { holder: string; until: number } | undefined;
 
   constructor(options: Partial<HistoryOptions> = {}) {
     this.options = { ...HISTORY_DEFAULTS, ...options };
@@ -131,5 +133,12 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
 
   async latestVisitAt(): Promise<number | undefined> {
     return this.latest;
+  }
+
+  async takeScanTurn(holder: string, forMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (this.scanTurn && this.scanTurn.until > now) return false;
+    this.scanTurn = { holder, until: now + forMs };
+    return true;
   }
 }

@@ -322,6 +322,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     return this.latestScore(HISTORY_KEYS.latest);
   }
 
+  async takeScanTurn(holder: string, forMs: number): Promise<boolean> {
+    return (await this.redis.set(HISTORY_KEYS.scanTurn, holder, 'PX', Math.max(1, Math.round(forMs)), 'NX')) === 'OK';
+  }
+
   private async latestScore(key: string): Promise<number | undefined> {
     const score = await read<string | null>(this.redis, () => this.redis.zscore(key, 'latest'), 'zscore', [
       key,

@@ -51,6 +51,8 @@ export const HISTORY_KEYS = {
   legacyFrauds: (source: string) => `lg:{cpp}:f:${source}`,
   week: (week: number) => `lg:{cpp}:w:${week}`,
   latest: 'lg:{cpp}:t',
+  /** Whose turn the periodic scan is (an engine's holder name), expiring with the turn. */
+  scanTurn: 'lg:{cpp}:scan',
 };
 
 /** How many keys a day's labelled cards are spread over (a card always in the same one). */
