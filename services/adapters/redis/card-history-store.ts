@@ -323,7 +323,15 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   async takeScanTurn(holder: string, forMs: number): Promise<boolean> {
-    return (await this.redis.set(HISTORY_KEYS.scanTurn, holder, 'PX', Math.max(1, Math.round(forMs)), 'NX')) === 'OK';
+    // Alone, not auto-pipelined: ioredis then follows a slot that moved (lua.ts).
+    const taken = await sendAlone<string | null>(this.redis, 'set', [
+      HISTORY_KEYS.scanTurn,
+      holder,
+      'PX',
+      Math.max(1, Math.round(forMs)),
+      'NX',
+    ]);
+    return taken === 'OK';
   }
 
   private async latestScore(key: string): Promise<number | undefined> {
