@@ -94,7 +94,7 @@ export class Metrics {
   // Breach discovery (docs/breach-discovery.md).
   readonly cppScans = new Counter({
     name: 'leakguard_cpp_scans_total',
-    help: 'Breach scans for common points of purchase, by result',
+    help: 'Breach scans for common points of purchase, by result: ok, failed, or skipped (a periodic tick while another engine had the turn)',
     labelNames: ['result'],
     registers: [this.registry],
   });

@@ -608,6 +608,7 @@ export function createRuntime(
             .tick()
             .then((report) => {
               if (!report) {
+                metrics.cppScans.inc({ result: 'skipped' });
                 logger.debug("breach scan: another engine has this interval's turn");
                 return;
               }
