@@ -233,7 +233,7 @@ describe('packed fraudulent cards (what a scan holds)', () => {
       const got = [];
       for (let k = packed.starts[c]!; k < packed.ends[c]!; k += 3)
         got.push([packed.names[triples[k]!], triples[k + 1], triples[k + 2]]);
-      // Merchant m(c+j) is visited at j and j + 100 (days), first met in that order.
+      // Merchant m(c+j) is visited on days j + 1 and j + 101, first met in that order.
       const want = Array.from({ length: 100 }, (_, j) => [
         `m${(c + j) % 100}`,
         (j + 1) * DAY + (c % 7),
@@ -265,12 +265,8 @@ describe('packed fraudulent cards (what a scan holds)', () => {
     ).toBe(false);
     expect(packed.names).toEqual(['kept', 'weightless', 'beside-home']);
     expect(packed.cards.map((f) => f.card)).toEqual(['a']);
-    const { triples, start, end } = {
-      triples: packed.blocks[packed.blockOf[0]!]!,
-      start: packed.starts[0]!,
-      end: packed.ends[0]!,
-    };
-    expect([...triples.subarray(start, end)]).toEqual([0, 150 * DAY, 150 * DAY]);
+    const triples = packed.blocks[packed.blockOf[0]!]!;
+    expect([...triples.subarray(packed.starts[0], packed.ends[0])]).toEqual([0, 150 * DAY, 150 * DAY]);
   });
 });
 
