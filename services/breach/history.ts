@@ -54,6 +54,15 @@ export interface FraudulentCardRecord {
   earlierFrauds?: EarlierFraud[];
 }
 
+/** A fraudulent card's latest episode and its visits. */
+export interface FraudulentCardVisits {
+  record: FraudulentCardRecord;
+  visits: CardVisit[];
+}
+
+/** Cards whose labels and visits a store reads at once for fraudsWithVisitsSince. */
+export const FRAUD_PAGE = 4096;
+
 export interface EarlierFraud {
   merchantId: string;
   /** Epoch ms: the start of the earliest episode with a fraud at that merchant. */
@@ -151,6 +160,12 @@ export interface CardHistoryStore {
   fraudsSince(since: number): Promise<FraudulentCardRecord[]>;
   /** Each card's merchants, at its first visit there inside the retention. */
   visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>>;
+  /**
+   * fraudsSince's cards, each with its visits (visitsOf), handed to `page` a page at a time
+   * (FRAUD_PAGE cards read, in fraudsSince's order): each card's labels and merchants read together,
+   * so that a scan packs a page as it comes and holds no more than a page of labels and visits.
+   */
+  fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void>;
   /** Distinct cards whose last visit at the merchant falls in [from, to]. */
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
   /** Those cards. */

@@ -13,7 +13,7 @@ import {
   type CppEvidence,
   type WatchlistStore,
 } from '../core/watchlist.ts';
-import type { CardHistoryStore } from './history.ts';
+import type { CardHistoryStore, FraudulentCardRecord } from './history.ts';
 
 export { CPP_ISSUER, CPP_SOURCE };
 
@@ -49,8 +49,6 @@ export interface ScanReport {
 }
 
 const LIST_CHUNK = 10_000;
-/** Fraudulent cards whose visits are read (and packed) at once. */
-const VISITS_READ_AT_ONCE = 4096;
 /** Candidate merchants counted at once (merchantCardCount). */
 const COUNTS_IN_FLIGHT = 32;
 
@@ -78,7 +76,18 @@ export class BreachScanner {
   private async run(asked: number | undefined): Promise<ScanReport> {
     const o = this.options;
     const at = asked ?? (await this.history.latestVisitAt()) ?? Date.now();
-    const frauds = (await this.history.fraudsSince(at - Math.max(...o.windowsMs))).filter((f) => f.firstFraudAt <= at);
+    // Each card is packed as its labels and visits come, a page at a time (FRAUD_PAGE): a scan
+    // holds every fraudulent card of its windows, and their visits as objects would take twice
+    // its heap.
+    const frauds: FraudulentCardRecord[] = [];
+    const packed = new PackedFrauds(o.lookbackMs);
+    await this.history.fraudsWithVisitsSince(at - Math.max(...o.windowsMs), (page) => {
+      for (const { record, visits } of page)
+        if (record.firstFraudAt <= at) {
+          frauds.push(record);
+          packed.add(record, visits);
+        }
+    });
     const empty: ScanReport = {
       at,
       fraudulentCards: frauds.length,
@@ -87,14 +96,6 @@ export class BreachScanner {
       findings: [],
     };
     if (frauds.length === 0) return empty;
-    // Each card is packed as its visits come, VISITS_READ_AT_ONCE cards at a time: a scan holds
-    // every fraudulent card of its windows, and their visits as objects would take twice its heap.
-    const packed = new PackedFrauds(o.lookbackMs);
-    for (let i = 0; i < frauds.length; i += VISITS_READ_AT_ONCE) {
-      const page = frauds.slice(i, i + VISITS_READ_AT_ONCE);
-      const visits = await this.history.visitsOf(page.map((f) => f.card));
-      for (const f of page) packed.add(f, visits.get(f.card) ?? []);
-    }
 
     // Only merchants some fraudulent card passed through before its first fraud can be suspected.
     const from = frauds.reduce((min, f) => Math.min(min, f.firstFraudAt), Infinity) - o.lookbackMs;

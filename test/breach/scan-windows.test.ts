@@ -133,7 +133,7 @@ describe('the scan over several onset windows', () => {
       expect(() => new BreachScanner(history, watchlist, { windowsMs })).toThrow(/windowsMs/);
   });
 
-  it('reads the visits of many fraudulent cards a page at a time, and names the breach as it would at once', async () => {
+  it('reads many fraudulent cards with their visits a page at a time, and names the breach as it would at once', async () => {
     // 30,000 cards; 10,000 turn fraudulent over the last 30 days, 625 of them used at 'breached' before.
     const rnd = mulberry32(17);
     const visits: VisitRecord[] = [];
@@ -156,11 +156,12 @@ describe('the scan over several onset windows', () => {
     await history.recordVisits(visits);
     await history.recordFrauds(frauds);
     const pages: number[] = [];
-    const visitsOf = history.visitsOf.bind(history);
-    history.visitsOf = (cards) => {
-      pages.push(cards.length);
-      return visitsOf(cards);
-    };
+    const fraudsWithVisitsSince = history.fraudsWithVisitsSince.bind(history);
+    history.fraudsWithVisitsSince = (since, page) =>
+      fraudsWithVisitsSince(since, (cards) => {
+        pages.push(cards.length);
+        page(cards);
+      });
     const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
     expect(pages).toEqual([4096, 4096, 1808]);
     expect(report.fraudulentCards).toBe(10_000);

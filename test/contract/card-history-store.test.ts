@@ -12,11 +12,13 @@ import { connectRedis, whenReady, type RedisClient } from '../../services/adapte
 import { HISTORY_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import {
+  FRAUD_PAGE,
   FRAUD_SOURCES,
   labelDay,
   slotOf,
   type CardHistoryStore,
   type FraudulentCardRecord,
+  type FraudulentCardVisits,
   type VisitRecord,
 } from '../../services/breach/history.ts';
 import { BreachScanner } from '../../services/breach/scanner.ts';
@@ -310,6 +312,32 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.watchlist.listEvents()).toEqual([]);
   });
 
+  it('hands a scan its fraudulent cards with their visits in pages, as fraudsSince and visitsOf give them', async () => {
+    // 5,000 cards labelled in the window (a page and more), 300 before it, each at two merchants.
+    const cards = Array.from({ length: 5_300 }, (_, i) => fp(`paged-${i}`));
+    await s.history.recordVisits(
+      cards.flatMap((card, i) => [
+        { card, bin: binOf(card), merchantId: `pm${i % 7}`, at: T0 + DAY + i },
+        { card, bin: binOf(card), merchantId: `pm${(i + 3) % 7}`, at: T0 + 2 * DAY + i },
+      ]),
+    );
+    await s.history.recordFrauds(
+      cards.map((card, i) => ({
+        card,
+        at: T0 + (i < 300 ? 10 : 40) * DAY + i,
+        source: 'chargeback' as const,
+        merchantId: 'cash-out',
+      })),
+    );
+    const since = T0 + 30 * DAY;
+    const pages: FraudulentCardVisits[][] = [];
+    await s.history.fraudsWithVisitsSince(since, (page) => pages.push(page));
+    expect(pages.map((p) => p.length)).toEqual([FRAUD_PAGE, 5_000 - FRAUD_PAGE]);
+    const records = await s.history.fraudsSince(since);
+    const visits = await s.history.visitsOf(records.map((r) => r.card));
+    expect(pages.flat()).toEqual(records.map((record) => ({ record, visits: visits.get(record.card) })));
+  });
+
   it("gives the scan's turn to one holder until it expires, then to whoever asks first", async () => {
     expect(await s.history.takeScanTurn('engine-a', 1_500)).toBe(true);
     expect(await s.history.takeScanTurn('engine-b', 1_500)).toBe(false);
@@ -362,6 +390,28 @@ describe('card histories on one Redis', () => {
       expect(reads.most).toBe(32);
       expect(visits.get(cards[123]!)).toEqual([{ merchantId: `rm${123 % 9}`, at: T0 + 123 }]);
       expect([...visits.keys()]).toEqual(cards);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("read a scan's cards with their labels and merchants asked for together, a few dozen cards at a time", async () => {
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      await redis.flushall();
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const cards = Array.from({ length: 500 }, (_, i) => fp(`both-${i}`));
+      await history.recordVisits(cards.map((card) => ({ card, bin: '411111', merchantId: 'shop', at: T0 })));
+      await history.recordFrauds(cards.map((card) => ({ card, at: T0 + DAY, source: 'chargeback' as const })));
+      const reads = countInFlight(redis, ['zrange']);
+      let read = 0;
+      await history.fraudsWithVisitsSince(T0, (page) => (read += page.length));
+      expect(read).toBe(500);
+      // Each card's two keys asked for one after the other, before either answers.
+      expect(reads.calls).toBe(1_000);
+      for (let i = 0; i < reads.keys.length; i += 2)
+        expect(reads.keys[i + 1]).toBe(reads.keys[i]!.replace(/:hf$/, ':h'));
+      expect(reads.most).toBeLessThanOrEqual(64);
     } finally {
       redis.disconnect();
     }

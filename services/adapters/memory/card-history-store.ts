@@ -2,6 +2,7 @@
 // week are sets here, HyperLogLogs there). Lost at restart, like the embedded velocity counters.
 import type { CardVisit } from '../../core/cpp.ts';
 import {
+  FRAUD_PAGE,
   FRAUD_SOURCES,
   HISTORY_DEFAULTS,
   episodesSince,
@@ -13,6 +14,7 @@ import {
   type ExposedCard,
   type FraudLabel,
   type FraudulentCardRecord,
+  type FraudulentCardVisits,
   type HistoryOptions,
   type VisitRecord,
 } from '../../breach/history.ts';
@@ -110,6 +112,15 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       out.set(card, merchants ? [...merchants].map(([merchantId, at]) => ({ merchantId, at })) : []);
     }
     return out;
+  }
+
+  async fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void> {
+    const records = await this.fraudsSince(since);
+    for (let i = 0; i < records.length; i += FRAUD_PAGE) {
+      const slice = records.slice(i, i + FRAUD_PAGE);
+      const visits = await this.visitsOf(slice.map((r) => r.card));
+      page(slice.map((record) => ({ record, visits: visits.get(record.card) ?? [] })));
+    }
   }
 
   async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {

@@ -8,6 +8,7 @@ import { fnv1a, subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
   FRAUD_SOURCES,
   episodesSince,
+  FRAUD_PAGE,
   HISTORY_DEFAULTS,
   labelDay,
   slotOf,
@@ -18,6 +19,7 @@ import {
   type FraudLabel,
   type FraudSource,
   type FraudulentCardRecord,
+  type FraudulentCardVisits,
   type HistoryOptions,
   type VisitRecord,
 } from '../../breach/history.ts';
@@ -171,9 +173,45 @@ export class RedisCardHistoryStore implements CardHistoryStore {
    * own slot (all of them, back to the retention: its earlier episodes count too).
    */
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
+    const labelled = await this.labelledSince(since);
+    if (!labelled) return [];
+    const lists = await pMap(labelled.cards, (card) => this.readAll(HISTORY_KEYS.cardFrauds(card)), {
+      concurrency: READS_IN_FLIGHT,
+    });
+    return episodesSince(
+      labelled.cards.map((card, i) => [card, labelsOf(lists[i]!)] as const),
+      labelled.floor,
+      since,
+    );
+  }
+
+  async fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void> {
+    const labelled = await this.labelledSince(since);
+    if (!labelled) return;
+    const merchants = new Map<string, string>();
+    for (let i = 0; i < labelled.cards.length; i += FRAUD_PAGE) {
+      // A card's labels and merchants are in its slot: asked for together, one round trip a card.
+      const read = await pMap(
+        labelled.cards.slice(i, i + FRAUD_PAGE),
+        async (card) => {
+          const [labels, visits] = await Promise.all([
+            this.readAll(HISTORY_KEYS.cardFrauds(card)),
+            this.readAll(HISTORY_KEYS.cardMerchants(card)),
+          ]);
+          const [record] = episodesSince([[card, labelsOf(labels)]], labelled.floor, since);
+          return record && { record, visits: visitsFrom(visits, merchants) };
+        },
+        { concurrency: READS_IN_FLIGHT },
+      );
+      page(read.filter((c) => c !== undefined));
+    }
+  }
+
+  /** The cards labelled on the days from `since` on, and the labels' floor (the retention before the newest); undefined when none was ever labelled. */
+  private async labelledSince(since: number): Promise<{ cards: string[]; floor: number } | undefined> {
     await this.moveLegacyLogs();
     const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
-    if (newest === undefined) return [];
+    if (newest === undefined) return undefined;
     // The labels kept: the retention before the newest (each card's key is trimmed when written).
     const floor = newest - this.options.retentionMs;
     const days: string[] = [];
@@ -182,15 +220,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const labelled = new Set<string>();
     const dayCards = await pMap(days, (key) => this.readWhole(key), { concurrency: READS_IN_FLIGHT });
     for (const cards of dayCards) for (const card of cards.keys()) labelled.add(card);
-    const cards = [...labelled];
-    const lists = await pMap(cards, (card) => this.readAll(HISTORY_KEYS.cardFrauds(card)), {
-      concurrency: READS_IN_FLIGHT,
-    });
-    return episodesSince(
-      cards.map((card, i) => [card, labelsOf(lists[i]!)] as const),
-      floor,
-      since,
-    );
+    return { cards: [...labelled], floor };
   }
 
   /**
@@ -249,23 +279,11 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
     // A scan asks for every fraudulent card of its windows (thousands at scale): READS_IN_FLIGHT
-    // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT). It holds all
-    // their visits at once: each reply is made into visits as it comes (its strings then go), and
-    // a merchant id is one string for all the cards that used it (~1,070 → ~750 bytes a card of
-    // ten merchants, measured on 100,000).
+    // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT).
     const merchants = new Map<string, string>();
     const lists = await pMap(
       cards,
-      async (card) => {
-        const flat = await this.readAll(HISTORY_KEYS.cardMerchants(card));
-        const visits: CardVisit[] = [];
-        for (let j = 0; j < flat.length; j += 2) {
-          let merchantId = merchants.get(flat[j]!);
-          if (merchantId === undefined) merchants.set(flat[j]!, (merchantId = flat[j]!));
-          visits.push({ merchantId, at: Number(flat[j + 1]) });
-        }
-        return visits;
-      },
+      async (card) => visitsFrom(await this.readAll(HISTORY_KEYS.cardMerchants(card)), merchants),
       { concurrency: READS_IN_FLIGHT },
     );
     return new Map(cards.map((card, i) => [card, lists[i]!]));
@@ -350,6 +368,21 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 const labelMember = (l: FraudLabel, day: number) => `${l.source} ${day} ${l.merchantId ?? ''}`;
 
 /** A card's labels as its key keeps them (labelMember, at their time). */
+/**
+ * A card's merchants (member, time, member, time...) as visits, made as the reply comes (its strings
+ * then go), one string per merchant id for all the cards read with `merchants` (~1,070 → ~750 bytes
+ * a card of ten merchants, measured on 100,000).
+ */
+function visitsFrom(flat: readonly string[], merchants: Map<string, string>): CardVisit[] {
+  const visits: CardVisit[] = [];
+  for (let j = 0; j < flat.length; j += 2) {
+    let merchantId = merchants.get(flat[j]!);
+    if (merchantId === undefined) merchants.set(flat[j]!, (merchantId = flat[j]!));
+    visits.push({ merchantId, at: Number(flat[j + 1]) });
+  }
+  return visits;
+}
+
 function labelsOf(flat: readonly string[]): { at: number; weight: number; merchantId?: string }[] {
   const labels: { at: number; weight: number; merchantId?: string }[] = [];
   for (let j = 0; j < flat.length; j += 2) {
