@@ -54,6 +54,12 @@ export interface FraudulentCardRecord {
   earlierFrauds?: EarlierFraud[];
 }
 
+export interface EarlierFraud {
+  merchantId: string;
+  /** Epoch ms: the start of the earliest episode with a fraud at that merchant. */
+  since: number;
+}
+
 /** A fraudulent card's latest episode and its visits. */
 export interface FraudulentCardVisits {
   record: FraudulentCardRecord;
@@ -62,12 +68,6 @@ export interface FraudulentCardVisits {
 
 /** Cards whose labels and visits a store reads at once for fraudsWithVisitsSince. */
 export const FRAUD_PAGE = 4096;
-
-export interface EarlierFraud {
-  merchantId: string;
-  /** Epoch ms: the start of the earliest episode with a fraud at that merchant. */
-  since: number;
-}
 
 /**
  * A card defrauded again weeks after its last fraud was, as a rule, stolen again (a card leaked by

@@ -367,7 +367,6 @@ export class RedisCardHistoryStore implements CardHistoryStore {
  */
 const labelMember = (l: FraudLabel, day: number) => `${l.source} ${day} ${l.merchantId ?? ''}`;
 
-/** A card's labels as its key keeps them (labelMember, at their time). */
 /**
  * A card's merchants (member, time, member, time...) as visits, made as the reply comes (its strings
  * then go), one string per merchant id for all the cards read with `merchants` (~1,070 → ~750 bytes
@@ -383,6 +382,7 @@ function visitsFrom(flat: readonly string[], merchants: Map<string, string>): Ca
   return visits;
 }
 
+/** A card's labels as its key keeps them (labelMember, at their time). */
 function labelsOf(flat: readonly string[]): { at: number; weight: number; merchantId?: string }[] {
   const labels: { at: number; weight: number; merchantId?: string }[] = [];
   for (let j = 0; j < flat.length; j += 2) {
