@@ -597,6 +597,8 @@ export function createRuntime(
       },
       startScans(onScanned) {
         if (config.LEAKGUARD_CPP_SCAN_MINUTES === 0) return;
+        // Each result's series from 0: an alert on increase() then sees the first failure too.
+        for (const result of ['ok', 'failed', 'skipped']) metrics.cppScans.inc({ result }, 0);
         // Every engine ticks; the one that takes the turn scans (ScanSchedule): one scan per
         // interval for the deployment. Its name in Redis says which engine has the turn.
         const schedule = new ScanSchedule(breach.history, () => this.scan(), {

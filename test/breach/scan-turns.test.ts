@@ -39,6 +39,8 @@ it('one engine of two scans at the interval, the other skips it', async () => {
     const results = await Promise.all(engines.map(({ runtime }) => scans(runtime)));
     expect(results.map((s) => s.ok ?? 0).sort()).toEqual([0, 1]);
     expect(results.map((s) => s.skipped ?? 0).sort()).toEqual([0, 1]);
+    // Every result's series exists from 0 (LeakguardBreachScansFailing sees a first failure).
+    expect(results.map((s) => s.failed)).toEqual([0, 0]);
     // The turn lasts nine tenths of the interval, under the name of this process.
     expect(await probe.get(HISTORY_KEYS.scanTurn)).toMatch(new RegExp(`:${process.pid}:[0-9a-f]{6}$`));
     expect(await probe.pttl(HISTORY_KEYS.scanTurn)).toBeGreaterThan(45_000);
