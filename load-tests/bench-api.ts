@@ -68,6 +68,7 @@ import {
   luaCalls,
   LUA_COMMANDS,
 } from './lib/harness.ts';
+import { metricValue } from '../test/support/engine-process.ts';
 
 const K6_SCRIPT = join(LOAD_TESTS, 'score.js');
 const TREND_STATS = 'avg,min,max,p(50),p(90),p(99),p(99.9)';
@@ -231,7 +232,6 @@ async function engineTotals(
 ): Promise<{ gc: GcTotals; eventLoop: { p99Ms: number; maxMs: number } } | undefined> {
   try {
     const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-    const seconds = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
     const totals: GcTotals = {};
     const of = (kind: string) => (totals[kind] ??= { count: 0, seconds: 0, upTo10ms: 0 });
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/gm)) {
@@ -241,8 +241,8 @@ async function engineTotals(
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_bucket\{le="0\.01",kind="(\w+)"\} (\S+)$/gm))
       of(m[1]!).upTo10ms = Number(m[2]);
     const eventLoop = {
-      p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
-      maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000,
+      p99Ms: metricValue(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      maxMs: metricValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000,
     };
     return { gc: totals, eventLoop };
   } catch {
@@ -411,9 +411,7 @@ function progressLine(index: number, total: number, target: Target, spec: PhaseS
     (r.gc
       ? ` | GC ${fmtInt(r.gc.count)} pauses, ${fmtMs(r.gc.ms)} ms (${fmtPct(r.gc.ms / 1000 / r.durationS)} of the phase), ${fmtInt(r.gc.over10ms)} over 10 ms`
       : '') +
-    (r.eventLoop && Number.isFinite(r.eventLoop.p99Ms)
-      ? ` | event-loop delay p99 ${fmtMs(r.eventLoop.p99Ms)} max ${fmtMs(r.eventLoop.maxMs)} ms`
-      : '') +
+    (r.eventLoop ? ` | event-loop delay p99 ${fmtMs(r.eventLoop.p99Ms)} max ${fmtMs(r.eventLoop.maxMs)} ms` : '') +
     (r.ok ? '' : `  FAILED: ${r.failure}`)
   );
 }

@@ -148,8 +148,8 @@ async function scanTimes(store: CardHistoryStore, redisTotals?: () => Promise<{ 
   return { ms: median(times), named, fraudulentCards, redisMs: median(usecs) / 1000, commands: median(commands) };
 }
 
-/** Redis's command totals (calls and µs, all commands) from INFO commandstats. */
-const commandTotals = (commands: () => Promise<CommandStat[]>) => async () => {
+/** Redis's calls and µs summed over all its commands, from INFO commandstats (harness's commandTotals keeps them by command). */
+const allCommands = (commands: () => Promise<CommandStat[]>) => async () => {
   const stats = await commands();
   return { calls: stats.reduce((a, s) => a + s.calls, 0), usec: stats.reduce((a, s) => a + s.usec, 0) };
 };
@@ -166,7 +166,7 @@ async function labelsAcrossRetention(
 ) {
   await redis.flushall();
   const { usedMemory } = figures;
-  const totals = commandTotals(figures.commands);
+  const totals = allCommands(figures.commands);
   const rnd = mulberry32(11);
   const memoryBefore = await usedMemory();
   const cards = LABELS / 2;
@@ -278,7 +278,7 @@ async function main() {
   const memBeforeLabels = await usedMemory();
   const frauds = await labelFrauds(store);
   const labelBytes = (await usedMemory()) - memBeforeLabels;
-  const redisScan = await scanTimes(store, commandTotals(commandStats));
+  const redisScan = await scanTimes(store, allCommands(commandStats));
 
   // The embedded store on the same histories.
   const heapBefore = heldBytes();

@@ -601,9 +601,10 @@ export function createRuntime(
         for (const result of ['ok', 'failed', 'skipped']) metrics.cppScans.inc({ result }, 0);
         // Every engine ticks; the one that takes the turn scans (ScanSchedule): one scan per
         // interval for the deployment. Its name in Redis says which engine has the turn.
+        const everyMs = config.LEAKGUARD_CPP_SCAN_MINUTES * 60_000;
         const schedule = new ScanSchedule(breach.history, () => this.scan(), {
           holder: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-          everyMs: config.LEAKGUARD_CPP_SCAN_MINUTES * 60_000,
+          everyMs,
         });
         scanTimer = setInterval(() => {
           schedule
@@ -625,7 +626,7 @@ export function createRuntime(
               logger.warn({ err: error }, 'breach scan failed');
               onScanned?.(error);
             });
-        }, config.LEAKGUARD_CPP_SCAN_MINUTES * 60_000);
+        }, everyMs);
         scanTimer.unref();
       },
     },

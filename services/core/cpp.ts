@@ -130,9 +130,8 @@ export class PackedFrauds {
   private readonly numbers = new Map<string, number>();
   /** Numbers used in the last block. */
   private used = 0;
-  /** Per merchant number, the card (add's count) that last met it, and where its triple is. */
-  private metBy = new Int32Array(1024);
-  private tripleAt = new Int32Array(1024);
+  /** Per merchant number n: at 2n the card (add's count) that last met it, at 2n + 1 where its triple is. */
+  private met = new Int32Array(2 * 1024);
   private added = 0;
   private readonly lookbackMs: number;
 
@@ -150,15 +149,15 @@ export class PackedFrauds {
     for (const v of visits) {
       if (v.at < from || v.at >= f.firstFraudAt || !isHoldersVisit(f, v)) continue;
       const id = this.numberOf(v.merchantId);
-      if (this.metBy[id] !== stamp) {
-        this.metBy[id] = stamp;
-        this.tripleAt[id] = this.used;
+      if (this.met[2 * id] !== stamp) {
+        this.met[2 * id] = stamp;
+        this.met[2 * id + 1] = this.used;
         triples[this.used] = id;
         triples[this.used + 1] = v.at;
         triples[this.used + 2] = v.at;
         this.used += 3;
       } else {
-        const k = this.tripleAt[id]!;
+        const k = this.met[2 * id + 1]!;
         if (v.at < triples[k + 1]!) triples[k + 1] = v.at;
         else if (v.at > triples[k + 2]!) triples[k + 2] = v.at;
       }
@@ -180,13 +179,10 @@ export class PackedFrauds {
     if (id === undefined) {
       this.numbers.set(merchantId, (id = this.names.length));
       this.names.push(merchantId);
-      if (id >= this.metBy.length) {
-        const metBy = new Int32Array(2 * this.metBy.length);
-        metBy.set(this.metBy);
-        this.metBy = metBy;
-        const tripleAt = new Int32Array(2 * this.tripleAt.length);
-        tripleAt.set(this.tripleAt);
-        this.tripleAt = tripleAt;
+      if (2 * id >= this.met.length) {
+        const met = new Int32Array(2 * this.met.length);
+        met.set(this.met);
+        this.met = met;
       }
     }
     return id;
