@@ -136,6 +136,12 @@ export const configSchema = z.object({
   LEAKGUARD_CPP: z.enum(['on', 'off']).default('on'),
   /** Minutes between two scans by the engine (0: only on demand, POST /v1/admin/cpp/scan). */
   LEAKGUARD_CPP_SCAN_MINUTES: int(60, 0, 7 * 24 * 60),
+  /**
+   * The most fraudulent cards a scan holds (~1 KB each in the engine's heap); past it, the scan
+   * tests the most recent days that fit. 0: the cards that fill half of the engine's heap limit
+   * (`node --max-old-space-size`; ~2 million with Node's default of ~4 GB).
+   */
+  LEAKGUARD_CPP_SCAN_MAX_CARDS: int(0, 0, 1_000_000_000),
   /** How long a card's merchants are kept, and how far before its first fraud they count. */
   LEAKGUARD_CPP_LOOKBACK_DAYS: int(120, 7, 400),
   /** At most this many merchants per card (its oldest go first). */

@@ -115,6 +115,17 @@ export class Metrics {
     help: 'Fraudulent cards (latest episode in the windows) the last breach scan of this engine read',
     registers: [this.registry],
   });
+  // A scan past its budget tests only the most recent days that fit (alert LeakguardBreachScanTruncated).
+  readonly cppScansTruncated = new Counter({
+    name: 'leakguard_cpp_scans_truncated_total',
+    help: 'Breach scans whose longest window held more fraudulent cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent days that fit',
+    registers: [this.registry],
+  });
+  readonly cppScanCoveredDays = new Gauge({
+    name: 'leakguard_cpp_scan_last_covered_days',
+    help: 'Days of fraud onsets the last breach scan of this engine tested: its longest window (30), or fewer when truncated',
+    registers: [this.registry],
+  });
   readonly cppHistoryErrors = new Counter({
     name: 'leakguard_cpp_history_write_errors_total',
     help: 'Card-history batches the store refused (kept for the next flush)',

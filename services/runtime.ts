@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { ApiKeyAuthenticator, type ApiKeyStore } from './auth/api-keys.ts';
 import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
@@ -57,7 +58,7 @@ import { ArchiveWriter } from './archive-writer.ts';
 import { atMostEvery } from './log-throttle.ts';
 import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
 import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
-import { BreachScanner, type ScanReport } from './breach/scanner.ts';
+import { BreachScanner, scanBudgetFor, type ScanReport } from './breach/scanner.ts';
 import { ScanSchedule } from './breach/scan-schedule.ts';
 import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
 import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
@@ -588,6 +589,14 @@ export function createRuntime(
           metrics.cppSuspected.inc(report.findings.length);
           metrics.cppScanSeconds.set((performance.now() - started) / 1000);
           metrics.cppScanCards.set(report.fraudulentCards);
+          metrics.cppScanCoveredDays.set((report.at - report.scannedFrom) / 86_400_000);
+          if (report.truncated) {
+            metrics.cppScansTruncated.inc();
+            logger.warn(
+              { scannedFrom: new Date(report.scannedFrom).toISOString(), maxCards: breach.scanner.options.maxCards },
+              'breach scan truncated: the cards labelled in its longest window exceed its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS); it tested the most recent days that fit',
+            );
+          }
           if (report.findings.length > 0) await watchlistRegistry.refresh();
           return report;
         } catch (error) {
@@ -732,6 +741,7 @@ function openBreachDiscovery(
     onDropped: (count) => metrics.cppHistoryDropped.inc(count),
   });
   const scanner = new BreachScanner(history, watchlist, {
+    maxCards: config.LEAKGUARD_CPP_SCAN_MAX_CARDS || scanBudgetFor(getHeapStatistics().heap_size_limit),
     lookbackMs: options.retentionMs,
     minCards: config.LEAKGUARD_CPP_MIN_CARDS,
     alpha: config.LEAKGUARD_CPP_ALPHA,

@@ -3,6 +3,8 @@
 // (recorder.ts), read only by the scan (scanner.ts). Keyed by card fingerprint, never a PAN.
 import type { CardVisit } from '../core/cpp.ts';
 
+const DAY_MS = 86_400_000;
+
 /** One scored transaction as the histories keep it. */
 export interface VisitRecord {
   /** The card's fingerprint under the primary key. */
@@ -75,14 +77,14 @@ export const FRAUD_PAGE = 4096;
  * card was before *that*. Frauds closer together than this are one episode (a cash-out, the
  * chargebacks of its transactions).
  */
-export const EPISODE_GAP_MS = 14 * 86_400_000;
+export const EPISODE_GAP_MS = 14 * DAY_MS;
 
 /**
  * The stores keep a card's labels once per source, merchant and day (at the earliest time in that
  * day): a cash-out's many transactions cost a few entries, and a fraud at the same merchant weeks
  * later is still seen as the new episode it is.
  */
-export const labelDay = (at: number) => Math.floor(at / 86_400_000);
+export const labelDay = (at: number) => Math.floor(at / DAY_MS);
 
 /** The latest episode of a card's fraud labels (each: time, source weight, merchant). */
 export function fraudEpisode(
@@ -133,6 +135,39 @@ export function episodesSince(
   return episodes;
 }
 
+/**
+ * A scan's budget: it holds every card labelled on the days it reads (~1 KB each, BreachScanner),
+ * so it reads the label days from the newest back, each whole, for as long as their distinct cards
+ * fit in `maxCards`. `days`: the label days from `since`'s on, oldest first; `cardsOn`: a day's
+ * labelled cards. Returns the cards of the days read, oldest day first and each day's in its order
+ * (a scan's candidates are numbered in the order met: an unbounded scan's cards and order are
+ * those of reading every day in turn), and the time they cover from: `since` when every day fit,
+ * else the start of the oldest day read (the end of the newest when not even it fit: no card).
+ */
+export async function labelDaysWithin(
+  since: number,
+  days: readonly number[],
+  cardsOn: (day: number) => Promise<Iterable<string>>,
+  maxCards: number,
+): Promise<{ cards: string[]; coveredSince: number }> {
+  const held = new Set<string>();
+  const read: string[][] = [];
+  let coveredSince = since;
+  for (let i = days.length - 1; i >= 0; i--) {
+    const cards = [...(await cardsOn(days[i]!))];
+    const fresh = cards.filter((c) => !held.has(c));
+    if (held.size + fresh.length > maxCards) {
+      coveredSince = (days[i]! + 1) * DAY_MS;
+      break;
+    }
+    for (const c of fresh) held.add(c);
+    read.push(cards);
+  }
+  const cards = new Set<string>();
+  for (let i = read.length - 1; i >= 0; i--) for (const c of read[i]!) cards.add(c);
+  return { cards: [...cards], coveredSince };
+}
+
 /** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */
 export interface ExposedCard {
   /** base64url of the fingerprint's first 10 bytes. */
@@ -149,7 +184,7 @@ export interface HistoryOptions {
   merchantsPerCard: number;
 }
 
-export const HISTORY_DEFAULTS: HistoryOptions = { retentionMs: 120 * 86_400_000, merchantsPerCard: 200 };
+export const HISTORY_DEFAULTS: HistoryOptions = { retentionMs: 120 * DAY_MS, merchantsPerCard: 200 };
 
 /** The store behind the histories: memory (embedded) and Redis / Redis Cluster pass one contract. */
 export interface CardHistoryStore {
@@ -164,8 +199,15 @@ export interface CardHistoryStore {
    * fraudsSince's cards, each with its visits (visitsOf), handed to `page` a page at a time
    * (FRAUD_PAGE cards read, in fraudsSince's order): each card's labels and merchants read together,
    * so that a scan packs a page as it comes and holds no more than a page of labels and visits.
+   * `maxCards`: the scan's budget (labelDaysWithin): only the most recent label days whose cards
+   * fit in it are read. Returns the time the cards cover from: `since`, or later when older days
+   * did not fit (then the cards are fraudsSince(that time)'s).
    */
-  fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void>;
+  fraudsWithVisitsSince(
+    since: number,
+    page: (cards: FraudulentCardVisits[]) => void,
+    maxCards?: number,
+  ): Promise<number>;
   /** Distinct cards whose last visit at the merchant falls in [from, to]. */
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
   /** Those cards. */
@@ -181,7 +223,7 @@ export interface CardHistoryStore {
   takeScanTurn(holder: string, forMs: number): Promise<boolean>;
 }
 
-const WEEK_MS = 7 * 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 /** Weeks since the epoch: the buckets of the distinct-card estimate. */
 export const weekOf = (at: number) => Math.floor(at / WEEK_MS);
 export function weeksBetween(from: number, to: number): number[] {

@@ -25,10 +25,27 @@ export interface ScanOptions extends CppOptions {
    * drown; the longest window gathers a slow one.
    */
   windowsMs?: readonly number[];
+  /**
+   * The most fraudulent cards a scan holds (its budget; default: no limit). A scan holds every card
+   * labelled in its longest window, ~1 KB each (SCAN_BYTES_PER_CARD): past the budget it tests the
+   * most recent days that fit instead (CardHistoryStore.fraudsWithVisitsSince), its longer windows
+   * shortened to them, and says so (ScanReport.truncated), rather than exhaust the engine's heap.
+   */
+  maxCards?: number;
 }
 
 const DAY_MS = 86_400_000;
 const DEFAULT_WINDOWS_MS: readonly number[] = [2 * DAY_MS, 7 * DAY_MS, 30 * DAY_MS];
+
+/**
+ * What a scan holds per fraudulent card, for its budget: ~0.57 KB measured for a card of ten
+ * merchants on Redis (its record, labels read and merchants packed; docs/capacity.md), ~24 bytes
+ * more per merchant, and the day's card lists it reads them from.
+ */
+export const SCAN_BYTES_PER_CARD = 1024;
+
+/** The default budget: the cards that fill half of `heapLimitBytes` (the engine's V8 heap limit). */
+export const scanBudgetFor = (heapLimitBytes: number) => Math.floor(heapLimitBytes / 2 / SCAN_BYTES_PER_CARD);
 
 export interface ScanFinding {
   point: SuspectedPoint;
@@ -42,6 +59,10 @@ export interface ScanFinding {
 export interface ScanReport {
   /** The scan's time (epoch ms): the latest visit recorded, unless asked for another. */
   at: number;
+  /** The earliest first fraud it tested (epoch ms): its longest window's start, or later when truncated. */
+  scannedFrom: number;
+  /** The cards labelled in its longest window exceeded its budget (maxCards): it tested the most recent days that fit. */
+  truncated: boolean;
   fraudulentCards: number;
   merchantsTested: number;
   distinctCards: number;
@@ -61,10 +82,11 @@ export class BreachScanner {
   constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
     this.history = history;
     this.watchlist = watchlist;
-    this.options = { ...CPP_DEFAULTS, windowsMs: DEFAULT_WINDOWS_MS, ...options };
+    this.options = { ...CPP_DEFAULTS, windowsMs: DEFAULT_WINDOWS_MS, maxCards: Infinity, ...options };
     const w = this.options.windowsMs;
     if (!Array.isArray(w) || w.length === 0 || !w.every((ms) => Number.isFinite(ms) && ms > 0))
       throw new RangeError('windowsMs: one or more positive durations in milliseconds');
+    if (!(this.options.maxCards >= 1)) throw new RangeError('maxCards: at least 1');
   }
 
   /** One scan at a time: a second request while one runs gets the running one's report. */
@@ -81,15 +103,27 @@ export class BreachScanner {
     // its heap.
     const frauds: FraudulentCardRecord[] = [];
     const packed = new PackedFrauds(o.lookbackMs);
-    await this.history.fraudsWithVisitsSince(at - Math.max(...o.windowsMs), (page) => {
-      for (const { record, visits } of page)
-        if (record.firstFraudAt <= at) {
-          frauds.push(record);
-          packed.add(record, visits);
-        }
-    });
+    const longest = Math.max(...o.windowsMs);
+    const coveredSince = await this.history.fraudsWithVisitsSince(
+      at - longest,
+      (page) => {
+        for (const { record, visits } of page)
+          if (record.firstFraudAt <= at) {
+            frauds.push(record);
+            packed.add(record, visits);
+          }
+      },
+      o.maxCards,
+    );
+    // Not even the newest day fit: nothing tested, from the end of that day (clamped to the scan's time).
+    const scannedFrom = Math.min(coveredSince, at);
+    const truncated = scannedFrom > at - longest;
+    // Truncated, a window reaches back no further than the days read (windows made equal are one).
+    const windowsMs = [...new Set(o.windowsMs.map((w) => Math.min(w, at - scannedFrom)))];
     const empty: ScanReport = {
       at,
+      scannedFrom,
+      truncated,
       fraudulentCards: frauds.length,
       merchantsTested: 0,
       distinctCards: 0,
@@ -114,7 +148,7 @@ export class BreachScanner {
     // finding with the most cards (the widest view of its exposure window).
     const byMerchant = new Map<string, SuspectedPoint>();
     const packedCards = packed.all();
-    for (const windowMs of o.windowsMs) {
+    for (const windowMs of windowsMs) {
       const recent = packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= at - windowMs);
       const found = detectPacked(packed, recent, population, { ...o, alpha: o.alpha / o.windowsMs.length });
       // Reported against the whole alpha: each window was tested at its share of it.
@@ -135,7 +169,15 @@ export class BreachScanner {
         .sort((a, b) => a - b);
       findings.push(await this.suspect(point, firstFrauds, at));
     }
-    return { at, fraudulentCards: frauds.length, merchantsTested: merchants.length, distinctCards, findings };
+    return {
+      at,
+      scannedFrom,
+      truncated,
+      fraudulentCards: frauds.length,
+      merchantsTested: merchants.length,
+      distinctCards,
+      findings,
+    };
   }
 
   /** Opens (or extends) the merchant's suspected event and lists the cards that used it since the window opened. */

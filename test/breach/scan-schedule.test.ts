@@ -28,7 +28,16 @@ function engine(history: CardHistoryStore, holder: string) {
   const scans: number[] = [];
   const scan = async (): Promise<ScanReport> => {
     scans.push(Date.now());
-    return { at: Date.now(), fraudulentCards: 0, merchantsTested: 0, distinctCards: 0, findings: [] };
+    const at = Date.now();
+    return {
+      at,
+      scannedFrom: at,
+      truncated: false,
+      fraudulentCards: 0,
+      merchantsTested: 0,
+      distinctCards: 0,
+      findings: [],
+    };
   };
   return { scans, schedule: new ScanSchedule(history, scan, { holder, everyMs: EVERY_MS }) };
 }

@@ -66,6 +66,39 @@ describe('the scan over several onset windows', () => {
     expect(report.findings[0]!.point.fraudCards).toBeGreaterThanOrEqual(20);
   });
 
+  it('past its budget, tests the most recent days that fit, says so, and still names the burst in them', async () => {
+    await load(20);
+    const whole = await new BreachScanner(history, watchlist).scan(SCAN_AT);
+    expect(whole).toMatchObject({ truncated: false, scannedFrom: SCAN_AT - 30 * DAY });
+    expect(whole.fraudulentCards).toBeGreaterThan(150);
+
+    const report = await new BreachScanner(history, watchlist, { maxCards: 60 }).scan(SCAN_AT);
+    expect(report.truncated).toBe(true);
+    // Whole days, from the newest back: the oldest day read starts at midnight.
+    expect(report.scannedFrom % DAY).toBe(0);
+    expect(report.scannedFrom).toBeGreaterThan(SCAN_AT - 30 * DAY);
+    expect(report.scannedFrom).toBeLessThanOrEqual(SCAN_AT - 2 * DAY);
+    expect(report.fraudulentCards).toBeGreaterThanOrEqual(20);
+    expect(report.fraudulentCards).toBeLessThanOrEqual(60);
+    expect(report.findings.map((f) => f.point.merchantId)).toEqual(['chain']);
+    // What a scan whose longest window is the days read finds; its p-value still carries the
+    // three windows' share of alpha (two tested here, the third shortened onto the second).
+    const fitted = await new BreachScanner(history, watchlist, {
+      windowsMs: [2 * DAY, SCAN_AT - report.scannedFrom],
+    }).scan(SCAN_AT);
+    expect(report.fraudulentCards).toBe(fitted.fraudulentCards);
+    const [found] = report.findings.map((f) => f.point);
+    const [alone] = fitted.findings.map((f) => f.point);
+    expect({ ...found, log10PValue: 0 }).toEqual({ ...alone, log10PValue: 0 });
+    expect(found!.log10PValue).toBeCloseTo(alone!.log10PValue + Math.log10(3 / 2), 9);
+
+    // Not even the newest day fits: nothing tested, and said so.
+    const none = await new BreachScanner(history, watchlist, { maxCards: 1 }).scan(SCAN_AT);
+    expect(none).toMatchObject({ truncated: true, scannedFrom: SCAN_AT, fraudulentCards: 0, findings: [] });
+    for (const maxCards of [0, -1, Number.NaN])
+      expect(() => new BreachScanner(history, watchlist, { maxCards })).toThrow(/maxCards/);
+  });
+
   it('suspects nobody from background fraud alone, in any window', async () => {
     await load(0, 400);
     expect((await new BreachScanner(history, watchlist).scan(SCAN_AT)).findings).toEqual([]);
@@ -157,11 +190,15 @@ describe('the scan over several onset windows', () => {
     await history.recordFrauds(frauds);
     const pages: number[] = [];
     const fraudsWithVisitsSince = history.fraudsWithVisitsSince.bind(history);
-    history.fraudsWithVisitsSince = (since, page) =>
-      fraudsWithVisitsSince(since, (cards) => {
-        pages.push(cards.length);
-        page(cards);
-      });
+    history.fraudsWithVisitsSince = (since, page, maxCards) =>
+      fraudsWithVisitsSince(
+        since,
+        (cards) => {
+          pages.push(cards.length);
+          page(cards);
+        },
+        maxCards,
+      );
     const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
     expect(pages).toEqual([4096, 4096, 1808]);
     expect(report.fraudulentCards).toBe(10_000);

@@ -17,6 +17,7 @@ import {
   labelDay,
   slotOf,
   type CardHistoryStore,
+  type FraudLabel,
   type FraudulentCardRecord,
   type FraudulentCardVisits,
   type VisitRecord,
@@ -336,6 +337,48 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const records = await s.history.fraudsSince(since);
     const visits = await s.history.visitsOf(records.map((r) => r.card));
     expect(pages.flat()).toEqual(records.map((record) => ({ record, visits: visits.get(record.card) })));
+  });
+
+  it("within a scan's budget, reads the most recent label days whose cards fit, each whole, and says from when", async () => {
+    // 100 cards labelled on each of days 40-44, and 20 more on days 41 and 44 (one episode, from day 41).
+    const onDay = (d: number) => Array.from({ length: 100 }, (_, i) => fp(`budget-${d}-${i}`));
+    const twice = Array.from({ length: 20 }, (_, i) => fp(`budget-twice-${i}`));
+    const labels: FraudLabel[] = [40, 41, 42, 43, 44].flatMap((d) =>
+      onDay(d).map((card, i) => ({ card, at: T0 + d * DAY + i * 1000, source: 'chargeback' as const })),
+    );
+    for (const d of [41, 44])
+      labels.push(...twice.map((card, i) => ({ card, at: T0 + d * DAY + 3_600_000 + i, source: 'engine' as const })));
+    await s.history.recordFrauds(labels);
+    await s.history.recordVisits(
+      [...[40, 41, 42, 43, 44].flatMap(onDay), ...twice].map((card, i) => ({
+        card,
+        bin: binOf(card),
+        merchantId: `bm${i % 5}`,
+        at: T0 + DAY + i,
+      })),
+    );
+    const since = T0 + 30 * DAY;
+    const read = async (from: number, maxCards?: number) => {
+      const pages: FraudulentCardVisits[][] = [];
+      const covered = await s.history.fraudsWithVisitsSince(from, (page) => pages.push(page), maxCards);
+      return { covered, cards: pages.flat() };
+    };
+    const whole = await read(since);
+    expect(whole.covered).toBe(since);
+    expect(whole.cards).toHaveLength(520);
+    expect(await read(since, 520)).toEqual(whole);
+
+    // Days 44, 43 and 42 hold 320 cards; day 41 would add 100 more (its 20 repeated cards are held already).
+    const fitted = await read(since, 320);
+    expect(fitted.covered).toBe(T0 + 42 * DAY);
+    // fraudsSince(from day 42)'s cards, in its order: the 20 whose episode began on day 41 are not among them.
+    expect(fitted).toEqual({ covered: T0 + 42 * DAY, cards: (await read(T0 + 42 * DAY)).cards });
+    expect(new Set(fitted.cards.map((c) => c.record.card))).toEqual(new Set([42, 43, 44].flatMap(onDay)));
+    expect((await read(since, 419)).covered).toBe(T0 + 42 * DAY);
+    expect((await read(since, 420)).covered).toBe(T0 + 41 * DAY);
+
+    // The newest day alone (120 cards) does not fit: nothing read, covered from its end.
+    expect(await read(since, 119)).toEqual({ covered: T0 + 45 * DAY, cards: [] });
   });
 
   it("gives the scan's turn to one holder until it expires, then to whoever asks first", async () => {

@@ -666,6 +666,8 @@ export interface components {
     /**
      * @example {
      *       "at": "2026-11-20T06:00:00.000Z",
+     *       "scannedFrom": "2026-10-21T06:00:00.000Z",
+     *       "truncated": false,
      *       "fraudulentCards": 41,
      *       "merchantsTested": 212,
      *       "distinctCards": 180000,
@@ -693,6 +695,8 @@ export interface components {
       /** @description Cards whose first fraud fell in the recent period scanned. */
       fraudulentCards: number;
       merchantsTested: number;
+      /** @description The earliest first fraud the scan tested: its longest window's start (30 days before `at`), or later when truncated. */
+      scannedFrom: string;
       suspected: {
         confidence: string;
         /** @description False when a previous scan opened the event: newly exposed cards were added. */
@@ -708,6 +712,8 @@ export interface components {
         windowEnd: string;
         windowStart: string;
       }[];
+      /** @description The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent days that fit, from scannedFrom, its longer windows shortened to them. */
+      truncated: boolean;
     };
     /**
      * @default {}
@@ -1727,6 +1733,8 @@ export interface operations {
           /**
            * @example {
            *       "at": "2026-11-20T06:00:00.000Z",
+           *       "scannedFrom": "2026-10-21T06:00:00.000Z",
+           *       "truncated": false,
            *       "fraudulentCards": 41,
            *       "merchantsTested": 212,
            *       "distinctCards": 180000,

@@ -7,6 +7,7 @@ import {
   HISTORY_DEFAULTS,
   episodesSince,
   labelDay,
+  labelDaysWithin,
   slotOf,
   weekOf,
   weeksBetween,
@@ -114,13 +115,41 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     return out;
   }
 
-  async fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void> {
-    const records = await this.fraudsSince(since);
+  async fraudsWithVisitsSince(
+    since: number,
+    page: (cards: FraudulentCardVisits[]) => void,
+    maxCards = Infinity,
+  ): Promise<number> {
+    let coveredSince = since;
+    let records: FraudulentCardRecord[];
+    if (maxCards === Infinity) records = await this.fraudsSince(since);
+    else {
+      // As Redis reads them: the cards labelled on each day from since's on (labelDaysWithin).
+      const byDay = new Map<number, Set<string>>();
+      for (const [card, kept] of this.frauds)
+        for (const l of kept.values()) {
+          const day = labelDay(l.at);
+          if (day < labelDay(Math.max(since, this.fraudFloor))) continue;
+          let cards = byDay.get(day);
+          if (!cards) byDay.set(day, (cards = new Set()));
+          cards.add(card);
+        }
+      const days = [...byDay.keys()].sort((a, b) => a - b);
+      const within = await labelDaysWithin(since, days, async (day) => byDay.get(day)!, maxCards);
+      coveredSince = within.coveredSince;
+      const read = new Set(within.cards);
+      records = episodesSince(
+        [...this.frauds].filter(([card]) => read.has(card)).map(([card, kept]) => [card, kept.values()] as const),
+        this.fraudFloor,
+        coveredSince,
+      );
+    }
     for (let i = 0; i < records.length; i += FRAUD_PAGE) {
       const slice = records.slice(i, i + FRAUD_PAGE);
       const visits = await this.visitsOf(slice.map((r) => r.card));
       page(slice.map((record) => ({ record, visits: visits.get(record.card) ?? [] })));
     }
+    return coveredSince;
   }
 
   async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {

@@ -11,6 +11,7 @@ import {
   FRAUD_PAGE,
   HISTORY_DEFAULTS,
   labelDay,
+  labelDaysWithin,
   slotOf,
   weekOf,
   weeksBetween,
@@ -185,9 +186,14 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     );
   }
 
-  async fraudsWithVisitsSince(since: number, page: (cards: FraudulentCardVisits[]) => void): Promise<void> {
-    const labelled = await this.labelledSince(since);
-    if (!labelled) return;
+  async fraudsWithVisitsSince(
+    since: number,
+    page: (cards: FraudulentCardVisits[]) => void,
+    maxCards = Infinity,
+  ): Promise<number> {
+    const labelled = await this.labelledSince(since, maxCards);
+    if (!labelled) return since;
+    const { coveredSince } = labelled;
     const merchants = new Map<string, string>();
     for (let i = 0; i < labelled.cards.length; i += FRAUD_PAGE) {
       // A card's labels and merchants are in its slot: asked for together, one round trip a card.
@@ -198,29 +204,45 @@ export class RedisCardHistoryStore implements CardHistoryStore {
             this.readAll(HISTORY_KEYS.cardFrauds(card)),
             this.readAll(HISTORY_KEYS.cardMerchants(card)),
           ]);
-          const [record] = episodesSince([[card, labelsOf(labels)]], labelled.floor, since);
+          const [record] = episodesSince([[card, labelsOf(labels)]], labelled.floor, coveredSince);
           return record && { record, visits: visitsFrom(visits, merchants) };
         },
         { concurrency: READS_IN_FLIGHT },
       );
       page(read.filter((c) => c !== undefined));
     }
+    return coveredSince;
   }
 
-  /** The cards labelled on the days from `since` on, and the labels' floor (the retention before the newest); undefined when none was ever labelled. */
-  private async labelledSince(since: number): Promise<{ cards: string[]; floor: number } | undefined> {
+  /**
+   * The cards labelled on the days from `since` on (as many of the most recent days as fit in
+   * `maxCards`: labelDaysWithin), the time they cover from, and the labels' floor (the retention
+   * before the newest); undefined when none was ever labelled.
+   */
+  private async labelledSince(
+    since: number,
+    maxCards = Infinity,
+  ): Promise<{ cards: string[]; coveredSince: number; floor: number } | undefined> {
     await this.moveLegacyLogs();
     const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
     if (newest === undefined) return undefined;
     // The labels kept: the retention before the newest (each card's key is trimmed when written).
     const floor = newest - this.options.retentionMs;
-    const days: string[] = [];
-    for (let day = labelDay(Math.max(since, floor)); day <= labelDay(newest); day++)
-      for (let shard = 0; shard < FRAUD_DAY_SHARDS; shard++) days.push(HISTORY_KEYS.fraudDay(day, shard));
-    const labelled = new Set<string>();
-    const dayCards = await pMap(days, (key) => this.readWhole(key), { concurrency: READS_IN_FLIGHT });
-    for (const cards of dayCards) for (const card of cards.keys()) labelled.add(card);
-    return { cards: [...labelled], floor };
+    const days: number[] = [];
+    for (let day = labelDay(Math.max(since, floor)); day <= labelDay(newest); day++) days.push(day);
+    const shards = Array.from({ length: FRAUD_DAY_SHARDS }, (_, shard) => shard);
+    const { cards, coveredSince } = await labelDaysWithin(
+      since,
+      days,
+      async (day) => {
+        const read = await pMap(shards, (shard) => this.readWhole(HISTORY_KEYS.fraudDay(day, shard)), {
+          concurrency: READS_IN_FLIGHT,
+        });
+        return read.flatMap((members) => [...members.keys()]);
+      },
+      maxCards,
+    );
+    return { cards, coveredSince, floor };
   }
 
   /**

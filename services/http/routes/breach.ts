@@ -72,6 +72,16 @@ const suspectSchema = z.object({
 const scanReportSchema = z
   .object({
     at: z.string(),
+    scannedFrom: z
+      .string()
+      .describe(
+        "The earliest first fraud the scan tested: its longest window's start (30 days before `at`), or later when truncated.",
+      ),
+    truncated: z
+      .boolean()
+      .describe(
+        "The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent days that fit, from scannedFrom, its longer windows shortened to them.",
+      ),
     fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
     merchantsTested: z.number(),
     distinctCards: z.number(),
@@ -81,6 +91,8 @@ const scanReportSchema = z
     id: 'CppScanReport',
     example: {
       at: '2026-11-20T06:00:00.000Z',
+      scannedFrom: '2026-10-21T06:00:00.000Z',
+      truncated: false,
       fraudulentCards: 41,
       merchantsTested: 212,
       distinctCards: 180_000,
@@ -159,6 +171,8 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
       const report = await scan(request.body.at ? Date.parse(request.body.at) : undefined);
       return {
         at: new Date(report.at).toISOString(),
+        scannedFrom: new Date(report.scannedFrom).toISOString(),
+        truncated: report.truncated,
         fraudulentCards: report.fraudulentCards,
         merchantsTested: report.merchantsTested,
         distinctCards: report.distinctCards,

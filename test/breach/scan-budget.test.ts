@@ -1,0 +1,62 @@
+// A breach scan holds every card labelled in its longest window: past its budget
+// (LEAKGUARD_CPP_SCAN_MAX_CARDS, by default half of the engine's heap) the engine's scan tests the
+// most recent days that fit instead of exhausting the heap, counts it and warns.
+import { getHeapStatistics } from 'node:v8';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SCAN_BYTES_PER_CARD } from '../../services/breach/scanner.ts';
+import type { Runtime } from '../../services/runtime.ts';
+import { DAY } from '../support/cpp-world.ts';
+import { RedisServer } from '../support/redis-server.ts';
+import { openRuntime } from '../support/runtime-on.ts';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+let redisServer: RedisServer;
+beforeAll(async () => {
+  redisServer = await RedisServer.start();
+});
+afterAll(() => redisServer.stop());
+
+async function metric(runtime: Runtime, name: string): Promise<number | undefined> {
+  const { values } = await runtime.metrics.registry.getSingleMetric(name)!.get();
+  return values[0]?.value;
+}
+
+it("an engine's scan past its budget tests the days that fit, counts it and warns", async () => {
+  const engine = await openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: '5' });
+  try {
+    const { history } = engine.runtime.breach!;
+    // Three cards labelled on each of the last two days: the newest day fits five, both do not.
+    const card = (i: number) => Buffer.alloc(32, i).toString('base64url');
+    await history.recordVisits(
+      Array.from({ length: 6 }, (_, i) => ({ card: card(i), bin: '411111', merchantId: 'shop', at: T0 + 5 * DAY })),
+    );
+    await history.recordFrauds(
+      Array.from({ length: 6 }, (_, i) => ({
+        card: card(i),
+        at: T0 + (i < 3 ? 8 : 9) * DAY + 3_600_000,
+        source: 'chargeback' as const,
+      })),
+    );
+    const at = T0 + 9 * DAY + 7_200_000;
+    const report = await engine.runtime.breach!.scan(at);
+    expect(report).toMatchObject({ truncated: true, scannedFrom: T0 + 9 * DAY, fraudulentCards: 3 });
+    expect(await metric(engine.runtime, 'leakguard_cpp_scans_truncated_total')).toBe(1);
+    expect(await metric(engine.runtime, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo(2 / 24, 9);
+    const warning = engine.lines.map((l) => JSON.parse(l)).find((l) => /scan truncated/.test(l.msg));
+    expect(warning).toMatchObject({ maxCards: 5, scannedFrom: new Date(T0 + 9 * DAY).toISOString() });
+  } finally {
+    await engine.dispose();
+  }
+});
+
+it("budgets half of the engine's heap by default", async () => {
+  const engine = await openRuntime({ REDIS_URL: redisServer.url });
+  try {
+    const { maxCards } = engine.runtime.breach!.scanner.options;
+    expect(maxCards).toBe(Math.floor(getHeapStatistics().heap_size_limit / 2 / SCAN_BYTES_PER_CARD));
+    expect(maxCards).toBeGreaterThan(100_000);
+  } finally {
+    await engine.dispose();
+  }
+});
