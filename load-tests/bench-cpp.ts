@@ -202,11 +202,10 @@ async function labelsAcrossRetention(
   const since = T0 + 93 * DAY;
   const started = performance.now();
   let budgeted = 0;
-  const coveredSince = await store.fraudsWithVisitsSince(
-    since,
-    (page) => (budgeted += page.length),
-    Math.floor(episodes / 2),
-  );
+  const coveredSince = await store.fraudsWithVisitsSince(since, (page) => (budgeted += page.length), {
+    maxCards: Math.floor(episodes / 2),
+    until: Infinity,
+  });
   return {
     bytesPerLabel: bytes / LABELS,
     ms: median(times),

@@ -139,7 +139,8 @@ export const configSchema = z.object({
   /**
    * The most fraudulent cards a scan holds (~1 KB each in the engine's heap); past it, the scan
    * tests the most recent days that fit. 0: the cards that fill half of the engine's heap limit
-   * (`node --max-old-space-size`; ~2 million with Node's default of ~4 GB).
+   * (`node --max-old-space-size`; V8's default follows the machine's memory, up to ~4 GB: ~2.2
+   * million cards).
    */
   LEAKGUARD_CPP_SCAN_MAX_CARDS: int(0, 0, 1_000_000_000),
   /** How long a card's merchants are kept, and how far before its first fraud they count. */

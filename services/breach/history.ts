@@ -135,34 +135,52 @@ export function episodesSince(
   return episodes;
 }
 
+/** A scan's budget: at most `maxCards` labelled cards held, of the label days up to `until` (epoch ms). */
+export interface ScanBudget {
+  maxCards: number;
+  until: number;
+}
+
 /**
- * A scan's budget: it holds every card labelled on the days it reads (~1 KB each, BreachScanner),
- * so it reads the label days from the newest back, each whole, for as long as their distinct cards
- * fit in `maxCards`. `days`: the label days from `since`'s on, oldest first; `cardsOn`: a day's
- * labelled cards. Returns the cards of the days read, oldest day first and each day's in its order
- * (a scan's candidates are numbered in the order met: an unbounded scan's cards and order are
- * those of reading every day in turn), and the time they cover from: `since` when every day fit,
- * else the start of the oldest day read (the end of the newest when not even it fit: no card).
+ * A scan holds every card labelled on the days it reads (~1 KB each, BreachScanner), so within its
+ * budget it reads the label days from the newest back, each whole, for as long as their distinct
+ * cards fit in `maxCards`. `days`: the label days from `since`'s to the budget's `until`'s, oldest
+ * first; `cardsOn`: a day's labelled cards, each at its earliest label that day. Returns the cards
+ * of the days read, oldest day first and each day's in its order (a scan's candidates are numbered
+ * in the order met: an unbounded scan's cards and order are those of reading every day in turn),
+ * and the time they cover from: `since` when every day fit, else the start of the oldest day read
+ * (the end of the newest when not even it fit: no card).
+ * On `since`'s own day a card first labelled before `since` began its episode before it: it takes
+ * no room in the budget (unless that label is older than the labels' `floor`, which episodes
+ * ignore), though it keeps its place in the order.
  */
 export async function labelDaysWithin(
   since: number,
+  floor: number,
   days: readonly number[],
-  cardsOn: (day: number) => Promise<Iterable<string>>,
+  cardsOn: (day: number) => Promise<Iterable<[card: string, at: number]>>,
   maxCards: number,
 ): Promise<{ cards: string[]; coveredSince: number }> {
   const held = new Set<string>();
   const read: string[][] = [];
   let coveredSince = since;
   for (let i = days.length - 1; i >= 0; i--) {
-    const cards = [...(await cardsOn(days[i]!))];
-    const fresh = cards.filter((c) => !held.has(c));
+    const day = days[i]!;
+    const partial = day === labelDay(since) && labelDay(floor) < day;
+    const cards: string[] = [];
+    const fresh: string[] = [];
+    for (const [card, at] of await cardsOn(day)) {
+      cards.push(card);
+      if (!held.has(card) && (!partial || at >= since)) fresh.push(card);
+    }
     if (held.size + fresh.length > maxCards) {
-      coveredSince = (days[i]! + 1) * DAY_MS;
+      coveredSince = (day + 1) * DAY_MS;
       break;
     }
     for (const c of fresh) held.add(c);
     read.push(cards);
   }
+  held.clear();
   const cards = new Set<string>();
   for (let i = read.length - 1; i >= 0; i--) for (const c of read[i]!) cards.add(c);
   return { cards: [...cards], coveredSince };
@@ -199,14 +217,15 @@ export interface CardHistoryStore {
    * fraudsSince's cards, each with its visits (visitsOf), handed to `page` a page at a time
    * (FRAUD_PAGE cards read, in fraudsSince's order): each card's labels and merchants read together,
    * so that a scan packs a page as it comes and holds no more than a page of labels and visits.
-   * `maxCards`: the scan's budget (labelDaysWithin): only the most recent label days whose cards
-   * fit in it are read. Returns the time the cards cover from: `since`, or later when older days
-   * did not fit (then the cards are fraudsSince(that time)'s).
+   * `budget`: a scan's (labelDaysWithin): only the most recent label days up to `until` (the scan's
+   * time) whose cards fit in `maxCards` are read. Returns the time the cards cover from: `since`,
+   * or later when older days did not fit (then the cards are fraudsSince(that time)'s, less those
+   * whose episode began after `until`).
    */
   fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
-    maxCards?: number,
+    budget?: ScanBudget,
   ): Promise<number>;
   /** Distinct cards whose last visit at the merchant falls in [from, to]. */
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;

@@ -82,7 +82,12 @@ export class BreachScanner {
   constructor(history: CardHistoryStore, watchlist: WatchlistStore, options: ScanOptions = {}) {
     this.history = history;
     this.watchlist = watchlist;
-    this.options = { ...CPP_DEFAULTS, windowsMs: DEFAULT_WINDOWS_MS, maxCards: Infinity, ...options };
+    this.options = {
+      ...CPP_DEFAULTS,
+      windowsMs: DEFAULT_WINDOWS_MS,
+      ...options,
+      maxCards: options.maxCards ?? Infinity,
+    };
     const w = this.options.windowsMs;
     if (!Array.isArray(w) || w.length === 0 || !w.every((ms) => Number.isFinite(ms) && ms > 0))
       throw new RangeError('windowsMs: one or more positive durations in milliseconds');
@@ -113,7 +118,8 @@ export class BreachScanner {
             packed.add(record, visits);
           }
       },
-      o.maxCards,
+      // Days after the scan's time hold no card it tests: they take no room in its budget.
+      { maxCards: o.maxCards, until: at },
     );
     // Not even the newest day fit: nothing tested, from the end of that day (clamped to the scan's time).
     const scannedFrom = Math.min(coveredSince, at);

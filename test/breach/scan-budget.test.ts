@@ -22,10 +22,13 @@ async function metric(runtime: Runtime, name: string): Promise<number | undefine
   return values[0]?.value;
 }
 
-it("an engine's scan past its budget tests the days that fit, counts it and warns", async () => {
-  const engine = await openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: '5' });
+it("an engine's scan past its budget tests the days that fit, counts it and warns; within it, none of that", async () => {
+  const engines = await Promise.all(
+    ['5', '2', '6'].map((max) => openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: max })),
+  );
   try {
-    const { history } = engine.runtime.breach!;
+    const [five, two, six] = engines.map((e) => e.runtime);
+    const { history } = five!.breach!;
     // Three cards labelled on each of the last two days: the newest day fits five, both do not.
     const card = (i: number) => Buffer.alloc(32, i).toString('base64url');
     await history.recordVisits(
@@ -39,14 +42,28 @@ it("an engine's scan past its budget tests the days that fit, counts it and warn
       })),
     );
     const at = T0 + 9 * DAY + 7_200_000;
-    const report = await engine.runtime.breach!.scan(at);
+    const report = await five!.breach!.scan(at);
     expect(report).toMatchObject({ truncated: true, scannedFrom: T0 + 9 * DAY, fraudulentCards: 3 });
-    expect(await metric(engine.runtime, 'leakguard_cpp_scans_truncated_total')).toBe(1);
-    expect(await metric(engine.runtime, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo(2 / 24, 9);
-    const warning = engine.lines.map((l) => JSON.parse(l)).find((l) => /scan truncated/.test(l.msg));
+    expect(await metric(five!, 'leakguard_cpp_scans_truncated_total')).toBe(1);
+    expect(await metric(five!, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo(2 / 24, 9);
+    const warning = engines[0]!.lines.map((l) => JSON.parse(l)).find((l) => /scan truncated/.test(l.msg));
     expect(warning).toMatchObject({ maxCards: 5, scannedFrom: new Date(T0 + 9 * DAY).toISOString() });
+
+    // Not even the newest day fits: nothing tested, from the scan's time.
+    expect(await two!.breach!.scan(at)).toMatchObject({ truncated: true, scannedFrom: at, fraudulentCards: 0 });
+    expect(await metric(two!, 'leakguard_cpp_scan_last_covered_days')).toBe(0);
+
+    // Within the budget: the whole 30 days, nothing counted, no warning.
+    expect(await six!.breach!.scan(at)).toMatchObject({
+      truncated: false,
+      scannedFrom: at - 30 * DAY,
+      fraudulentCards: 6,
+    });
+    expect(await metric(six!, 'leakguard_cpp_scans_truncated_total')).toBe(0);
+    expect(await metric(six!, 'leakguard_cpp_scan_last_covered_days')).toBe(30);
+    expect(engines[2]!.lines.filter((l) => /scan truncated/.test(l))).toEqual([]);
   } finally {
-    await engine.dispose();
+    await Promise.all(engines.map((e) => e.dispose()));
   }
 });
 

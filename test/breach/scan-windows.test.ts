@@ -190,14 +190,14 @@ describe('the scan over several onset windows', () => {
     await history.recordFrauds(frauds);
     const pages: number[] = [];
     const fraudsWithVisitsSince = history.fraudsWithVisitsSince.bind(history);
-    history.fraudsWithVisitsSince = (since, page, maxCards) =>
+    history.fraudsWithVisitsSince = (since, page, budget) =>
       fraudsWithVisitsSince(
         since,
         (cards) => {
           pages.push(cards.length);
           page(cards);
         },
-        maxCards,
+        budget,
       );
     const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
     expect(pages).toEqual([4096, 4096, 1808]);

@@ -358,9 +358,10 @@ describe.each(subjects)('card histories: $name', (subject) => {
       })),
     );
     const since = T0 + 30 * DAY;
-    const read = async (from: number, maxCards?: number) => {
+    const read = async (from: number, maxCards?: number, until = Infinity) => {
       const pages: FraudulentCardVisits[][] = [];
-      const covered = await s.history.fraudsWithVisitsSince(from, (page) => pages.push(page), maxCards);
+      const budget = maxCards === undefined ? undefined : { maxCards, until };
+      const covered = await s.history.fraudsWithVisitsSince(from, (page) => pages.push(page), budget);
       return { covered, cards: pages.flat() };
     };
     const whole = await read(since);
@@ -379,6 +380,21 @@ describe.each(subjects)('card histories: $name', (subject) => {
 
     // The newest day alone (120 cards) does not fit: nothing read, covered from its end.
     expect(await read(since, 119)).toEqual({ covered: T0 + 45 * DAY, cards: [] });
+
+    // From the middle of day 40: its 50 cards labelled before then began their episodes before it
+    // and take no room: 470 fit (not the 520 of whole days), the same cards as read without a budget.
+    const midday = T0 + 40 * DAY + 50_000;
+    const fromMidday = await read(midday);
+    expect(fromMidday.cards).toHaveLength(470);
+    expect(await read(midday, 470)).toEqual(fromMidday);
+    expect((await read(midday, 469)).covered).toBe(T0 + 41 * DAY);
+
+    // Up to a scan's time: the days after it take no room (days 42, 41 with its repeated 20, then
+    // not 40), and their cards are left to the scan to set aside (the 20 began on day 41).
+    const upTo42 = await read(since, 220, T0 + 42 * DAY + 43_200_000);
+    expect(upTo42.covered).toBe(T0 + 41 * DAY);
+    expect(new Set(upTo42.cards.map((c) => c.record.card))).toEqual(new Set([...onDay(41), ...onDay(42), ...twice]));
+    expect((await read(since, 220)).covered).toBe(T0 + 43 * DAY);
   });
 
   it("gives the scan's turn to one holder until it expires, then to whoever asks first", async () => {

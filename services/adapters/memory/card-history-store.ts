@@ -17,6 +17,7 @@ import {
   type FraudulentCardRecord,
   type FraudulentCardVisits,
   type HistoryOptions,
+  type ScanBudget,
   type VisitRecord,
 } from '../../breach/history.ts';
 
@@ -118,24 +119,33 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   async fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
-    maxCards = Infinity,
+    budget?: ScanBudget,
   ): Promise<number> {
     let coveredSince = since;
     let records: FraudulentCardRecord[];
-    if (maxCards === Infinity) records = await this.fraudsSince(since);
+    if (!budget) records = await this.fraudsSince(since);
     else {
-      // As Redis reads them: the cards labelled on each day from since's on (labelDaysWithin).
-      const byDay = new Map<number, Set<string>>();
+      // As Redis keeps them: each day's labelled cards, each at its earliest label that day, on the
+      // days from since's to the budget's until's (labelDaysWithin).
+      const first = labelDay(Math.max(since, this.fraudFloor));
+      const last = labelDay(budget.until);
+      const byDay = new Map<number, Map<string, number>>();
       for (const [card, kept] of this.frauds)
         for (const l of kept.values()) {
           const day = labelDay(l.at);
-          if (day < labelDay(Math.max(since, this.fraudFloor))) continue;
+          if (day < first || day > last) continue;
           let cards = byDay.get(day);
-          if (!cards) byDay.set(day, (cards = new Set()));
-          cards.add(card);
+          if (!cards) byDay.set(day, (cards = new Map()));
+          cards.set(card, Math.min(l.at, cards.get(card) ?? Infinity));
         }
       const days = [...byDay.keys()].sort((a, b) => a - b);
-      const within = await labelDaysWithin(since, days, async (day) => byDay.get(day)!, maxCards);
+      const within = await labelDaysWithin(
+        since,
+        this.fraudFloor,
+        days,
+        async (day) => byDay.get(day)!,
+        budget.maxCards,
+      );
       coveredSince = within.coveredSince;
       const read = new Set(within.cards);
       records = episodesSince(

@@ -22,6 +22,7 @@ import {
   type FraudulentCardRecord,
   type FraudulentCardVisits,
   type HistoryOptions,
+  type ScanBudget,
   type VisitRecord,
 } from '../../breach/history.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -189,9 +190,9 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   async fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
-    maxCards = Infinity,
+    budget?: ScanBudget,
   ): Promise<number> {
-    const labelled = await this.labelledSince(since, maxCards);
+    const labelled = await this.labelledSince(since, budget);
     if (!labelled) return since;
     const { coveredSince } = labelled;
     const merchants = new Map<string, string>();
@@ -215,13 +216,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   /**
-   * The cards labelled on the days from `since` on (as many of the most recent days as fit in
-   * `maxCards`: labelDaysWithin), the time they cover from, and the labels' floor (the retention
-   * before the newest); undefined when none was ever labelled.
+   * The cards labelled on the days from `since` on (within a budget, as many of the most recent
+   * days up to its `until` as fit: labelDaysWithin), the time they cover from, and the labels'
+   * floor (the retention before the newest); undefined when none was ever labelled.
    */
   private async labelledSince(
     since: number,
-    maxCards = Infinity,
+    budget: ScanBudget = { maxCards: Infinity, until: Infinity },
   ): Promise<{ cards: string[]; coveredSince: number; floor: number } | undefined> {
     await this.moveLegacyLogs();
     const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
@@ -229,18 +230,21 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     // The labels kept: the retention before the newest (each card's key is trimmed when written).
     const floor = newest - this.options.retentionMs;
     const days: number[] = [];
-    for (let day = labelDay(Math.max(since, floor)); day <= labelDay(newest); day++) days.push(day);
+    const last = labelDay(Math.min(newest, budget.until));
+    for (let day = labelDay(Math.max(since, floor)); day <= last; day++) days.push(day);
     const shards = Array.from({ length: FRAUD_DAY_SHARDS }, (_, shard) => shard);
     const { cards, coveredSince } = await labelDaysWithin(
       since,
+      floor,
       days,
       async (day) => {
+        // Each day's key keeps a card at its earliest label that day.
         const read = await pMap(shards, (shard) => this.readWhole(HISTORY_KEYS.fraudDay(day, shard)), {
           concurrency: READS_IN_FLIGHT,
         });
-        return read.flatMap((members) => [...members.keys()]);
+        return read.flatMap((members) => [...members]);
       },
-      maxCards,
+      budget.maxCards,
     );
     return { cards, coveredSince, floor };
   }
