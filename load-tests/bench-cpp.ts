@@ -198,7 +198,7 @@ async function labelsAcrossRetention(
     commands.push(after.calls - before.calls);
   }
   // The same read within a scan's budget of half those cards (LEAKGUARD_CPP_SCAN_MAX_CARDS): the
-  // most recent days that fit, from the newest back (docs/breach-discovery.md, "Cost").
+  // most recent cards that fit, from the newest back (docs/breach-discovery.md, "Cost").
   const since = T0 + 93 * DAY;
   const started = performance.now();
   let budgeted = 0;

@@ -138,7 +138,7 @@ export const configSchema = z.object({
   LEAKGUARD_CPP_SCAN_MINUTES: int(60, 0, 7 * 24 * 60),
   /**
    * The most fraudulent cards a scan holds (~1 KB each in the engine's heap); past it, the scan
-   * tests the most recent days that fit. 0: the cards that fill half of the engine's heap limit
+   * tests the most recent cards that fit. 0: the cards that fill half of the engine's heap limit
    * (`node --max-old-space-size`; V8's default follows the machine's memory, up to ~4 GB: ~2.2
    * million cards).
    */

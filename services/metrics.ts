@@ -115,10 +115,10 @@ export class Metrics {
     help: 'Fraudulent cards (latest episode in the windows) the last breach scan of this engine read',
     registers: [this.registry],
   });
-  // A scan past its budget tests only the most recent days that fit (alert LeakguardBreachScanTruncated).
+  // A scan past its budget tests only the most recent cards that fit (alert LeakguardBreachScanTruncated).
   readonly cppScansTruncated = new Counter({
     name: 'leakguard_cpp_scans_truncated_total',
-    help: 'Breach scans whose longest window held more fraudulent cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent days that fit',
+    help: 'Breach scans whose longest window held more fraudulent cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent cards that fit',
     registers: [this.registry],
   });
   readonly cppScanCoveredDays = new Gauge({

@@ -594,7 +594,7 @@ export function createRuntime(
             metrics.cppScansTruncated.inc();
             logger.warn(
               { scannedFrom: new Date(report.scannedFrom).toISOString(), maxCards: breach.scanner.options.maxCards },
-              'breach scan truncated: the cards labelled in its longest window exceed its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS); it tested the most recent days that fit',
+              'breach scan truncated: the cards labelled in its longest window exceed its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS); it tested the most recent cards that fit',
             );
           }
           if (report.findings.length > 0) await watchlistRegistry.refresh();

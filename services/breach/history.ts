@@ -143,42 +143,54 @@ export interface ScanBudget {
 
 /**
  * A scan holds every card labelled on the days it reads (~1 KB each, BreachScanner), so within its
- * budget it reads the label days from the newest back, each whole, for as long as their distinct
- * cards fit in `maxCards`. `days`: the label days from `since`'s to the budget's `until`'s, oldest
- * first; `cardsOn`: a day's labelled cards, each at its earliest label that day. Returns the cards
- * of the days read, oldest day first and each day's in its order (a scan's candidates are numbered
- * in the order met: an unbounded scan's cards and order are those of reading every day in turn),
- * and the time they cover from: `since` when every day fit, else the start of the oldest day read
- * (the end of the newest when not even it fit: no card).
- * On `since`'s own day a card first labelled before `since` began its episode before it: it takes
- * no room in the budget (unless that label is older than the labels' `floor`, which episodes
- * ignore), though it keeps its place in the order.
+ * budget it reads the label days from the newest back for as long as their distinct cards fit in
+ * `maxCards`, and of the day that does not fit, its newest cards that do. `days`: the label days
+ * from `since`'s to `until`'s (the scan's time), oldest first; `cardsOn`: a day's labelled cards,
+ * each at its earliest label that day, which is when its episode began at the latest (unless the
+ * labels' `floor` falls on that day: episodes ignore the labels before it). Returns the cards read,
+ * oldest day first and each day's in its order (a scan's candidates are numbered in the order met:
+ * an unbounded scan's cards and order are those of reading every day in turn), and the time they
+ * cover from: `since` when every card fit, else the time of the oldest card read of the day that
+ * did not (the end of that day where the floor falls on it, or where no card of it fit).
+ * A card first labelled before `since` on its day, or after `until` on its day, takes no room: its
+ * episode began before the window or after the scan (it keeps its place in the order where a
+ * card of a later day that is read).
  */
 export async function labelDaysWithin(
-  since: number,
-  floor: number,
+  window: { since: number; until: number; floor: number },
   days: readonly number[],
   cardsOn: (day: number) => Promise<Iterable<[card: string, at: number]>>,
   maxCards: number,
 ): Promise<{ cards: string[]; coveredSince: number }> {
+  const { since, until, floor } = window;
   const held = new Set<string>();
   const read: string[][] = [];
   let coveredSince = since;
   for (let i = days.length - 1; i >= 0; i--) {
     const day = days[i]!;
-    const partial = day === labelDay(since) && labelDay(floor) < day;
+    const exact = labelDay(floor) < day;
+    const from = exact && day === labelDay(since) ? since : -Infinity;
+    const to = day === labelDay(until) ? until : Infinity;
+    const entries = [...(await cardsOn(day))];
+    const times: number[] = [];
+    for (const [card, at] of entries) if (at >= from && at <= to && !held.has(card)) times.push(at);
+    let startsAt = from;
+    const room = maxCards - held.size;
+    if (times.length > room) {
+      if (!exact || room === 0) {
+        coveredSince = (day + 1) * DAY_MS;
+        break;
+      }
+      // The newest that fit; a time more cards share than fit is left out whole.
+      times.sort((a, b) => b - a);
+      startsAt = times[room] === times[room - 1] ? times[room - 1]! + 1 : times[room - 1]!;
+      coveredSince = startsAt;
+    }
     const cards: string[] = [];
-    const fresh: string[] = [];
-    for (const [card, at] of await cardsOn(day)) {
-      cards.push(card);
-      if (!held.has(card) && (!partial || at >= since)) fresh.push(card);
-    }
-    if (held.size + fresh.length > maxCards) {
-      coveredSince = (day + 1) * DAY_MS;
-      break;
-    }
-    for (const c of fresh) held.add(c);
+    for (const [card, at] of entries) if (held.has(card) || (at >= startsAt && at <= to)) cards.push(card);
+    for (const [card, at] of entries) if (at >= startsAt && at <= to) held.add(card);
     read.push(cards);
+    if (startsAt !== from) break;
   }
   held.clear();
   const cards = new Set<string>();

@@ -28,7 +28,7 @@ export interface ScanOptions extends CppOptions {
   /**
    * The most fraudulent cards a scan holds (its budget; default: no limit). A scan holds every card
    * labelled in its longest window, ~1 KB each (SCAN_BYTES_PER_CARD): past the budget it tests the
-   * most recent days that fit instead (CardHistoryStore.fraudsWithVisitsSince), its longer windows
+   * most recent cards that fit instead (CardHistoryStore.fraudsWithVisitsSince), its longer windows
    * shortened to them, and says so (ScanReport.truncated), rather than exhaust the engine's heap.
    */
   maxCards?: number;
@@ -61,7 +61,7 @@ export interface ScanReport {
   at: number;
   /** The earliest first fraud it tested (epoch ms): its longest window's start, or later when truncated. */
   scannedFrom: number;
-  /** The cards labelled in its longest window exceeded its budget (maxCards): it tested the most recent days that fit. */
+  /** The cards labelled in its longest window exceeded its budget (maxCards): it tested the most recent cards that fit. */
   truncated: boolean;
   fraudulentCards: number;
   merchantsTested: number;

@@ -1,6 +1,6 @@
 // A breach scan holds every card labelled in its longest window: past its budget
 // (LEAKGUARD_CPP_SCAN_MAX_CARDS, by default half of the engine's heap) the engine's scan tests the
-// most recent days that fit instead of exhausting the heap, counts it and warns.
+// most recent cards that fit instead of exhausting the heap, counts it and warns.
 import { getHeapStatistics } from 'node:v8';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SCAN_BYTES_PER_CARD } from '../../services/breach/scanner.ts';
@@ -22,14 +22,14 @@ async function metric(runtime: Runtime, name: string): Promise<number | undefine
   return values[0]?.value;
 }
 
-it("an engine's scan past its budget tests the days that fit, counts it and warns; within it, none of that", async () => {
+it("an engine's scan past its budget tests the newest cards that fit, counts it and warns; within it, none of that", async () => {
   const engines = await Promise.all(
     ['5', '2', '6'].map((max) => openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: max })),
   );
   try {
     const [five, two, six] = engines.map((e) => e.runtime);
     const { history } = five!.breach!;
-    // Three cards labelled on each of the last two days: the newest day fits five, both do not.
+    // Three cards labelled on each of the last two days, a second apart: five fit, six do not.
     const card = (i: number) => Buffer.alloc(32, i).toString('base64url');
     await history.recordVisits(
       Array.from({ length: 6 }, (_, i) => ({ card: card(i), bin: '411111', merchantId: 'shop', at: T0 + 5 * DAY })),
@@ -37,21 +37,26 @@ it("an engine's scan past its budget tests the days that fit, counts it and warn
     await history.recordFrauds(
       Array.from({ length: 6 }, (_, i) => ({
         card: card(i),
-        at: T0 + (i < 3 ? 8 : 9) * DAY + 3_600_000,
+        at: T0 + (i < 3 ? 8 : 9) * DAY + 3_600_000 + i * 1000,
         source: 'chargeback' as const,
       })),
     );
     const at = T0 + 9 * DAY + 7_200_000;
     const report = await five!.breach!.scan(at);
-    expect(report).toMatchObject({ truncated: true, scannedFrom: T0 + 9 * DAY, fraudulentCards: 3 });
+    // The newest day's three, then the newest two of the day before.
+    const from = T0 + 8 * DAY + 3_601_000;
+    expect(report).toMatchObject({ truncated: true, scannedFrom: from, fraudulentCards: 5 });
     expect(await metric(five!, 'leakguard_cpp_scans_truncated_total')).toBe(1);
-    expect(await metric(five!, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo(2 / 24, 9);
+    expect(await metric(five!, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo((at - from) / DAY, 9);
     const warning = engines[0]!.lines.map((l) => JSON.parse(l)).find((l) => /scan truncated/.test(l.msg));
-    expect(warning).toMatchObject({ maxCards: 5, scannedFrom: new Date(T0 + 9 * DAY).toISOString() });
+    expect(warning).toMatchObject({ maxCards: 5, scannedFrom: new Date(from).toISOString() });
 
-    // Not even the newest day fits: nothing tested, from the scan's time.
-    expect(await two!.breach!.scan(at)).toMatchObject({ truncated: true, scannedFrom: at, fraudulentCards: 0 });
-    expect(await metric(two!, 'leakguard_cpp_scan_last_covered_days')).toBe(0);
+    // Not even the newest day fits: its newest two.
+    expect(await two!.breach!.scan(at)).toMatchObject({
+      truncated: true,
+      scannedFrom: T0 + 9 * DAY + 3_604_000,
+      fraudulentCards: 2,
+    });
 
     // Within the budget: the whole 30 days, nothing counted, no warning.
     expect(await six!.breach!.scan(at)).toMatchObject({

@@ -339,7 +339,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(pages.flat()).toEqual(records.map((record) => ({ record, visits: visits.get(record.card) })));
   });
 
-  it("within a scan's budget, reads the most recent label days whose cards fit, each whole, and says from when", async () => {
+  it("within a scan's budget, reads the newest cards that fit, days whole from the newest back, and says from when", async () => {
     // 100 cards labelled on each of days 40-44, and 20 more on days 41 and 44 (one episode, from day 41).
     const onDay = (d: number) => Array.from({ length: 100 }, (_, i) => fp(`budget-${d}-${i}`));
     const twice = Array.from({ length: 20 }, (_, i) => fp(`budget-twice-${i}`));
@@ -375,11 +375,21 @@ describe.each(subjects)('card histories: $name', (subject) => {
     // fraudsSince(from day 42)'s cards, in its order: the 20 whose episode began on day 41 are not among them.
     expect(fitted).toEqual({ covered: T0 + 42 * DAY, cards: (await read(T0 + 42 * DAY)).cards });
     expect(new Set(fitted.cards.map((c) => c.record.card))).toEqual(new Set([42, 43, 44].flatMap(onDay)));
-    expect((await read(since, 419)).covered).toBe(T0 + 42 * DAY);
+    // One card short of day 41: its newest 99, from the second one's time; as read from then on.
+    const short = await read(since, 419);
+    expect(short.covered).toBe(T0 + 41 * DAY + 1000);
+    expect(short).toEqual({ covered: T0 + 41 * DAY + 1000, cards: (await read(T0 + 41 * DAY + 1000)).cards });
+    expect(short.cards).toHaveLength(419);
     expect((await read(since, 420)).covered).toBe(T0 + 41 * DAY);
 
-    // The newest day alone (120 cards) does not fit: nothing read, covered from its end.
-    expect(await read(since, 119)).toEqual({ covered: T0 + 45 * DAY, cards: [] });
+    // The newest day alone (120 cards) does not fit: its newest 119 (the 20 repeated cards, whose
+    // episode began on day 41, and 99 of its own).
+    const newest = await read(since, 119);
+    expect(newest.covered).toBe(T0 + 44 * DAY + 1000);
+    expect(newest.cards.map((c) => c.record.card)).toEqual(
+      (await read(T0 + 44 * DAY + 1000)).cards.map((c) => c.record.card),
+    );
+    expect(new Set(newest.cards.map((c) => c.record.card))).toEqual(new Set(onDay(44).slice(1)));
 
     // From the middle of day 40: its 50 cards labelled before then began their episodes before it
     // and take no room: 470 fit (not the 520 of whole days), the same cards as read without a budget.
@@ -387,7 +397,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const fromMidday = await read(midday);
     expect(fromMidday.cards).toHaveLength(470);
     expect(await read(midday, 470)).toEqual(fromMidday);
-    expect((await read(midday, 469)).covered).toBe(T0 + 41 * DAY);
+    expect((await read(midday, 469)).covered).toBe(T0 + 40 * DAY + 51_000);
 
     // Up to a scan's time: the days after it take no room (days 42, 41 with its repeated 20, then
     // not 40), and their cards are left to the scan to set aside (the 20 began on day 41).

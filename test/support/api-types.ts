@@ -712,7 +712,7 @@ export interface components {
         windowEnd: string;
         windowStart: string;
       }[];
-      /** @description The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent days that fit, from scannedFrom, its longer windows shortened to them. */
+      /** @description The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent cards that fit, from scannedFrom, its longer windows shortened to them. */
       truncated: boolean;
     };
     /**

@@ -140,8 +140,7 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
         }
       const days = [...byDay.keys()].sort((a, b) => a - b);
       const within = await labelDaysWithin(
-        since,
-        this.fraudFloor,
+        { since, until: budget.until, floor: this.fraudFloor },
         days,
         async (day) => byDay.get(day)!,
         budget.maxCards,

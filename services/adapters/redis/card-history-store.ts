@@ -234,8 +234,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     for (let day = labelDay(Math.max(since, floor)); day <= last; day++) days.push(day);
     const shards = Array.from({ length: FRAUD_DAY_SHARDS }, (_, shard) => shard);
     const { cards, coveredSince } = await labelDaysWithin(
-      since,
-      floor,
+      { since, until: budget.until, floor },
       days,
       async (day) => {
         // Each day's key keeps a card at its earliest label that day.

@@ -80,7 +80,7 @@ const scanReportSchema = z
     truncated: z
       .boolean()
       .describe(
-        "The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent days that fit, from scannedFrom, its longer windows shortened to them.",
+        "The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent cards that fit, from scannedFrom, its longer windows shortened to them.",
       ),
     fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
     merchantsTested: z.number(),
