@@ -119,20 +119,31 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 // ---------------------------------------------------------------- CPU accounting (Linux /proc)
 
 const TICK = 100; // USER_HZ
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return Number.NaN;
+/** A process's CPU seconds so far: in its own code (utime) and in the kernel for it (stime). */
+function cpuTimes(pid: number | undefined): { user: number; system: number } {
+  if (!pid) return { user: Number.NaN, system: Number.NaN };
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICK; // utime, stime
+    return { user: Number(fields[11]) / TICK, system: Number(fields[12]) / TICK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
+}
+function cpuSeconds(pid: number | undefined): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /** CPU seconds used so far by the processor, redis-server, the broker and this process. */
 interface CpuMark {
   proc: number;
+  /**
+   * Of the processor's, in the kernel: its system calls (socket writes among them). Its CPU
+   * profile's samples in a write are mostly waits for a core (docs/capacity.md): this says how
+   * much of its CPU the kernel's work is.
+   */
+  procSystem: number;
   redis: number;
   kafka: number;
   bench: number;
@@ -148,6 +159,7 @@ const cpuMark = (pids: Pids): CpuMark => {
   const self = process.cpuUsage();
   return {
     proc: pids.proc.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    procSystem: pids.proc.reduce((sum, pid) => sum + cpuTimes(pid).system, 0),
     redis: cpuSeconds(pids.redis),
     kafka: cpuSeconds(pids.kafka),
     bench: (self.user + self.system) / 1e6,
@@ -155,12 +167,13 @@ const cpuMark = (pids: Pids): CpuMark => {
     load: loadavg()[0]!,
   };
 };
-/** "processor 98% (412 µs/tx), ...": share of one core, and CPU time per decided transaction. */
+/** "processor 98% (412 µs/tx) (2 % of it in the kernel), ...": share of one core, and CPU time per decided transaction. */
 function cpuReport(from: CpuMark, to: CpuMark, decided: number): string {
   const seconds = (to.at - from.at) / 1000;
   const part = (name: string, a: number, b: number) =>
     `${name} ${Math.round(((b - a) / seconds) * 100)}% (${Math.round(((b - a) * 1e6) / Math.max(1, decided))} µs/tx)`;
-  return `CPU, share of one core (CPU time per decision): ${part('processor', from.proc, to.proc)}, ${part('redis', from.redis, to.redis)}, ${part('kafka', from.kafka, to.kafka)}, ${part('load generator', from.bench, to.bench)}; machine load average ${to.load.toFixed(1)} on ${cpus().length} cores`;
+  const kernel = Math.round(((to.procSystem - from.procSystem) / Math.max(1e-9, to.proc - from.proc)) * 100);
+  return `CPU, share of one core (CPU time per decision): ${part('processor', from.proc, to.proc)} (${kernel} % of it in the kernel), ${part('redis', from.redis, to.redis)}, ${part('kafka', from.kafka, to.kafka)}, ${part('load generator', from.bench, to.bench)}; machine load average ${to.load.toFixed(1)} on ${cpus().length} cores`;
 }
 
 interface Sample {
