@@ -142,8 +142,8 @@ export interface ScanBudget {
 }
 
 /**
- * A scan holds every card labelled on the days it reads (~1 KB each, BreachScanner), so within its
- * budget it reads the label days from the newest back for as long as their distinct cards fit in
+ * A scan holds every labelled card it reads (~1 KB each, BreachScanner), so within its budget it
+ * reads the label days from the newest back for as long as their distinct cards fit in
  * `maxCards`, and of the day that does not fit, its newest cards that do. `days`: the label days
  * from `since`'s to `until`'s (the scan's time), oldest first; `cardsOn`: a day's labelled cards,
  * each at its earliest label that day, which is when its episode began at the latest (unless the
@@ -153,8 +153,8 @@ export interface ScanBudget {
  * cover from: `since` when every card fit, else the time of the oldest card read of the day that
  * did not (the end of that day where the floor falls on it, or where no card of it fit).
  * A card first labelled before `since` on its day, or after `until` on its day, takes no room: its
- * episode began before the window or after the scan (it keeps its place in the order where a
- * card of a later day that is read).
+ * episode began before the window or after the scan (read on a later day too, it keeps its place
+ * in the order).
  */
 export async function labelDaysWithin(
   window: { since: number; until: number; floor: number },
@@ -229,9 +229,9 @@ export interface CardHistoryStore {
    * fraudsSince's cards, each with its visits (visitsOf), handed to `page` a page at a time
    * (FRAUD_PAGE cards read, in fraudsSince's order): each card's labels and merchants read together,
    * so that a scan packs a page as it comes and holds no more than a page of labels and visits.
-   * `budget`: a scan's (labelDaysWithin): only the most recent label days up to `until` (the scan's
-   * time) whose cards fit in `maxCards` are read. Returns the time the cards cover from: `since`,
-   * or later when older days did not fit (then the cards are fraudsSince(that time)'s, less those
+   * `budget`: a scan's (labelDaysWithin): only the most recent labelled cards up to `until` (the
+   * scan's time) that fit in `maxCards` are read. Returns the time the cards cover from: `since`,
+   * or later when older ones did not fit (then the cards are fraudsSince(that time)'s, less those
    * whose episode began after `until`).
    */
   fraudsWithVisitsSince(

@@ -121,10 +121,11 @@ export class BreachScanner {
       // Days after the scan's time hold no card it tests: they take no room in its budget.
       { maxCards: o.maxCards, until: at },
     );
-    // Not even the newest day fit: nothing tested, from the end of that day (clamped to the scan's time).
+    // Nothing fit (the newest day's cards at one time, more of them than fit): from the end of that
+    // day, clamped to the scan's time.
     const scannedFrom = Math.min(coveredSince, at);
     const truncated = scannedFrom > at - longest;
-    // Truncated, a window reaches back no further than the days read (windows made equal are one).
+    // Truncated, a window reaches back no further than the cards read (windows made equal are one).
     const windowsMs = [...new Set(o.windowsMs.map((w) => Math.min(w, at - scannedFrom)))];
     const empty: ScanReport = {
       at,

@@ -216,8 +216,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   /**
-   * The cards labelled on the days from `since` on (within a budget, as many of the most recent
-   * days up to its `until` as fit: labelDaysWithin), the time they cover from, and the labels'
+   * The cards labelled on the days from `since` on (within a budget, the most recent up to its
+   * `until` that fit: labelDaysWithin), the time they cover from, and the labels'
    * floor (the retention before the newest); undefined when none was ever labelled.
    */
   private async labelledSince(
