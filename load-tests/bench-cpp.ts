@@ -202,7 +202,7 @@ async function labelsAcrossRetention(
   const since = T0 + 93 * DAY;
   const started = performance.now();
   let budgeted = 0;
-  const coveredSince = await store.fraudsWithVisitsSince(since, (page) => (budgeted += page.length), {
+  const { coveredSince } = await store.fraudsWithVisitsSince(since, (page) => (budgeted += page.length), {
     maxCards: Math.floor(episodes / 2),
     until: Infinity,
   });

@@ -121,6 +121,11 @@ export class Metrics {
     help: 'Breach scans whose longest window held more fraudulent cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent cards that fit',
     registers: [this.registry],
   });
+  readonly cppScanBudgetUsed = new Gauge({
+    name: 'leakguard_cpp_scan_last_budget_used_ratio',
+    help: 'The share of its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS) the last breach scan of this engine held in labelled cards: at 1 it is truncated',
+    registers: [this.registry],
+  });
   readonly cppScanCoveredDays = new Gauge({
     name: 'leakguard_cpp_scan_last_covered_days',
     help: 'Days of fraud onsets the last breach scan of this engine tested: its longest window (30), or fewer when truncated',

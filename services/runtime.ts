@@ -590,6 +590,7 @@ export function createRuntime(
           metrics.cppScanSeconds.set((performance.now() - started) / 1000);
           metrics.cppScanCards.set(report.fraudulentCards);
           metrics.cppScanCoveredDays.set((report.at - report.scannedFrom) / 86_400_000);
+          metrics.cppScanBudgetUsed.set(report.labelledCards / breach.scanner.options.maxCards);
           if (report.truncated) {
             metrics.cppScansTruncated.inc();
             logger.warn(

@@ -141,6 +141,12 @@ export interface ScanBudget {
   until: number;
 }
 
+/** What a scan's read covered: from when (epoch ms), and the labelled cards it counted against its budget. */
+export interface ScanCoverage {
+  coveredSince: number;
+  labelledCards: number;
+}
+
 /**
  * A scan holds every labelled card it reads (~1 KB each, BreachScanner), so within its budget it
  * reads the label days from the newest back for as long as their distinct cards fit in
@@ -149,9 +155,10 @@ export interface ScanBudget {
  * each at its earliest label that day, which is when its episode began at the latest (unless the
  * labels' `floor` falls on that day: episodes ignore the labels before it). Returns the cards read,
  * oldest day first and each day's in its order (a scan's candidates are numbered in the order met:
- * an unbounded scan's cards and order are those of reading every day in turn), and the time they
- * cover from: `since` when every card fit, else the time of the oldest card read of the day that
- * did not (the end of that day where the floor falls on it, or where no card of it fit).
+ * an unbounded scan's cards and order are those of reading every day in turn), the time they
+ * cover from (`since` when every card fit, else the time of the oldest card read of the day that
+ * did not: the end of that day where the floor falls on it, or where no card of it fit), and the
+ * cards counted against the budget.
  * A card first labelled before `since` on its day, or after `until` on its day, takes no room: its
  * episode began before the window or after the scan (read on a later day too, it keeps its place
  * in the order).
@@ -161,7 +168,7 @@ export async function labelDaysWithin(
   days: readonly number[],
   cardsOn: (day: number) => Promise<Iterable<[card: string, at: number]>>,
   maxCards: number,
-): Promise<{ cards: string[]; coveredSince: number }> {
+): Promise<{ cards: string[] } & ScanCoverage> {
   const { since, until, floor } = window;
   const held = new Set<string>();
   const read: string[][] = [];
@@ -192,10 +199,11 @@ export async function labelDaysWithin(
     read.push(cards);
     if (startsAt !== from) break;
   }
+  const labelledCards = held.size;
   held.clear();
   const cards = new Set<string>();
   for (let i = read.length - 1; i >= 0; i--) for (const c of read[i]!) cards.add(c);
-  return { cards: [...cards], coveredSince };
+  return { cards: [...cards], coveredSince, labelledCards };
 }
 
 /** An exposed card: what listing it on a suspected event needs (its fingerprint's first 10 bytes locate its watchlist entry). */
@@ -232,13 +240,13 @@ export interface CardHistoryStore {
    * `budget`: a scan's (labelDaysWithin): only the most recent labelled cards up to `until` (the
    * scan's time) that fit in `maxCards` are read. Returns the time the cards cover from: `since`,
    * or later when older ones did not fit (then the cards are fraudsSince(that time)'s, less those
-   * whose episode began after `until`).
+   * whose episode began after `until`), and the labelled cards counted against the budget.
    */
   fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
     budget?: ScanBudget,
-  ): Promise<number>;
+  ): Promise<ScanCoverage>;
   /** Distinct cards whose last visit at the merchant falls in [from, to]. */
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
   /** Those cards. */

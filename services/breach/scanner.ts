@@ -63,6 +63,8 @@ export interface ScanReport {
   scannedFrom: number;
   /** The cards labelled in its longest window exceeded its budget (maxCards): it tested the most recent cards that fit. */
   truncated: boolean;
+  /** The labelled cards it held against its budget (at most maxCards; more than fraudulentCards: those whose episode began earlier count too). */
+  labelledCards: number;
   fraudulentCards: number;
   merchantsTested: number;
   distinctCards: number;
@@ -109,7 +111,7 @@ export class BreachScanner {
     const frauds: FraudulentCardRecord[] = [];
     const packed = new PackedFrauds(o.lookbackMs);
     const longest = Math.max(...o.windowsMs);
-    const coveredSince = await this.history.fraudsWithVisitsSince(
+    const { coveredSince, labelledCards } = await this.history.fraudsWithVisitsSince(
       at - longest,
       (page) => {
         for (const { record, visits } of page)
@@ -131,6 +133,7 @@ export class BreachScanner {
       at,
       scannedFrom,
       truncated,
+      labelledCards,
       fraudulentCards: frauds.length,
       merchantsTested: 0,
       distinctCards: 0,
@@ -180,6 +183,7 @@ export class BreachScanner {
       at,
       scannedFrom,
       truncated,
+      labelledCards,
       fraudulentCards: frauds.length,
       merchantsTested: merchants.length,
       distinctCards,

@@ -24,10 +24,10 @@ async function metric(runtime: Runtime, name: string): Promise<number | undefine
 
 it("an engine's scan past its budget tests the newest cards that fit, counts it and warns; within it, none of that", async () => {
   const engines = await Promise.all(
-    ['5', '2', '6'].map((max) => openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: max })),
+    ['5', '2', '12'].map((max) => openRuntime({ REDIS_URL: redisServer.url, LEAKGUARD_CPP_SCAN_MAX_CARDS: max })),
   );
   try {
-    const [five, two, six] = engines.map((e) => e.runtime);
+    const [five, two, twelve] = engines.map((e) => e.runtime);
     const { history } = five!.breach!;
     // Three cards labelled on each of the last two days, a second apart: five fit, six do not.
     const card = (i: number) => Buffer.alloc(32, i).toString('base64url');
@@ -47,6 +47,7 @@ it("an engine's scan past its budget tests the newest cards that fit, counts it 
     const from = T0 + 8 * DAY + 3_601_000;
     expect(report).toMatchObject({ truncated: true, scannedFrom: from, fraudulentCards: 5 });
     expect(await metric(five!, 'leakguard_cpp_scans_truncated_total')).toBe(1);
+    expect(await metric(five!, 'leakguard_cpp_scan_last_budget_used_ratio')).toBe(1);
     expect(await metric(five!, 'leakguard_cpp_scan_last_covered_days')).toBeCloseTo((at - from) / DAY, 9);
     const warning = engines[0]!.lines.map((l) => JSON.parse(l)).find((l) => /scan truncated/.test(l.msg));
     expect(warning).toMatchObject({ maxCards: 5, scannedFrom: new Date(from).toISOString() });
@@ -59,13 +60,14 @@ it("an engine's scan past its budget tests the newest cards that fit, counts it 
     });
 
     // Within the budget: the whole 30 days, nothing counted, no warning.
-    expect(await six!.breach!.scan(at)).toMatchObject({
+    expect(await twelve!.breach!.scan(at)).toMatchObject({
       truncated: false,
       scannedFrom: at - 30 * DAY,
       fraudulentCards: 6,
     });
-    expect(await metric(six!, 'leakguard_cpp_scans_truncated_total')).toBe(0);
-    expect(await metric(six!, 'leakguard_cpp_scan_last_covered_days')).toBe(30);
+    expect(await metric(twelve!, 'leakguard_cpp_scans_truncated_total')).toBe(0);
+    expect(await metric(twelve!, 'leakguard_cpp_scan_last_covered_days')).toBe(30);
+    expect(await metric(twelve!, 'leakguard_cpp_scan_last_budget_used_ratio')).toBe(0.5);
     expect(engines[2]!.lines.filter((l) => /scan truncated/.test(l))).toEqual([]);
   } finally {
     await Promise.all(engines.map((e) => e.dispose()));

@@ -33,6 +33,7 @@ function engine(history: CardHistoryStore, holder: string) {
       at,
       scannedFrom: at,
       truncated: false,
+      labelledCards: 0,
       fraudulentCards: 0,
       merchantsTested: 0,
       distinctCards: 0,

@@ -361,11 +361,12 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const read = async (from: number, maxCards?: number, until = Infinity) => {
       const pages: FraudulentCardVisits[][] = [];
       const budget = maxCards === undefined ? undefined : { maxCards, until };
-      const covered = await s.history.fraudsWithVisitsSince(from, (page) => pages.push(page), budget);
-      return { covered, cards: pages.flat() };
+      const read = await s.history.fraudsWithVisitsSince(from, (page) => pages.push(page), budget);
+      return { covered: read.coveredSince, labelled: read.labelledCards, cards: pages.flat() };
     };
     const whole = await read(since);
     expect(whole.covered).toBe(since);
+    expect(whole.labelled).toBe(520);
     expect(whole.cards).toHaveLength(520);
     expect(await read(since, 520)).toEqual(whole);
 
@@ -373,19 +374,22 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const fitted = await read(since, 320);
     expect(fitted.covered).toBe(T0 + 42 * DAY);
     // fraudsSince(from day 42)'s cards, in its order: the 20 whose episode began on day 41 are not among them.
-    expect(fitted).toEqual({ covered: T0 + 42 * DAY, cards: (await read(T0 + 42 * DAY)).cards });
+    expect(fitted).toEqual(await read(T0 + 42 * DAY));
+    expect(fitted.labelled).toBe(320);
     expect(new Set(fitted.cards.map((c) => c.record.card))).toEqual(new Set([42, 43, 44].flatMap(onDay)));
     // One card short of day 41: its newest 99, from the second one's time; as read from then on.
     const short = await read(since, 419);
     expect(short.covered).toBe(T0 + 41 * DAY + 1000);
-    expect(short).toEqual({ covered: T0 + 41 * DAY + 1000, cards: (await read(T0 + 41 * DAY + 1000)).cards });
+    expect(short).toEqual(await read(T0 + 41 * DAY + 1000));
     expect(short.cards).toHaveLength(419);
+    expect(short.labelled).toBe(419);
     expect((await read(since, 420)).covered).toBe(T0 + 41 * DAY);
 
     // The newest day alone (120 cards) does not fit: its newest 119 (the 20 repeated cards, whose
     // episode began on day 41, and 99 of its own).
     const newest = await read(since, 119);
     expect(newest.covered).toBe(T0 + 44 * DAY + 1000);
+    expect(newest.labelled).toBe(119);
     expect(newest.cards.map((c) => c.record.card)).toEqual(
       (await read(T0 + 44 * DAY + 1000)).cards.map((c) => c.record.card),
     );
@@ -403,6 +407,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     // not 40), and their cards are left to the scan to set aside (the 20 began on day 41).
     const upTo42 = await read(since, 220, T0 + 42 * DAY + 43_200_000);
     expect(upTo42.covered).toBe(T0 + 41 * DAY);
+    expect(upTo42.labelled).toBe(220);
     expect(new Set(upTo42.cards.map((c) => c.record.card))).toEqual(new Set([...onDay(41), ...onDay(42), ...twice]));
     expect((await read(since, 220)).covered).toBe(T0 + 43 * DAY);
   });

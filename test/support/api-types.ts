@@ -668,6 +668,7 @@ export interface components {
      *       "at": "2026-11-20T06:00:00.000Z",
      *       "scannedFrom": "2026-10-21T06:00:00.000Z",
      *       "truncated": false,
+     *       "labelledCards": 44,
      *       "fraudulentCards": 41,
      *       "merchantsTested": 212,
      *       "distinctCards": 180000,
@@ -694,6 +695,8 @@ export interface components {
       distinctCards: number;
       /** @description Cards whose first fraud fell in the recent period scanned. */
       fraudulentCards: number;
+      /** @description Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): more than fraudulentCards, as cards whose fraud began earlier count too. */
+      labelledCards: number;
       merchantsTested: number;
       /** @description The earliest first fraud the scan tested: its longest window's start (30 days before `at`), or later when truncated. */
       scannedFrom: string;
@@ -1735,6 +1738,7 @@ export interface operations {
            *       "at": "2026-11-20T06:00:00.000Z",
            *       "scannedFrom": "2026-10-21T06:00:00.000Z",
            *       "truncated": false,
+           *       "labelledCards": 44,
            *       "fraudulentCards": 41,
            *       "merchantsTested": 212,
            *       "distinctCards": 180000,

@@ -18,6 +18,7 @@ import {
   type FraudulentCardVisits,
   type HistoryOptions,
   type ScanBudget,
+  type ScanCoverage,
   type VisitRecord,
 } from '../../breach/history.ts';
 
@@ -119,46 +120,41 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   async fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
-    budget?: ScanBudget,
-  ): Promise<number> {
-    let coveredSince = since;
-    let records: FraudulentCardRecord[];
-    if (!budget) records = await this.fraudsSince(since);
-    else {
-      // As Redis keeps them: each day's labelled cards, each at its earliest label that day, on the
-      // days from since's to the budget's until's (labelDaysWithin).
-      const first = labelDay(Math.max(since, this.fraudFloor));
-      const last = labelDay(budget.until);
-      const byDay = new Map<number, Map<string, number>>();
-      for (const [card, kept] of this.frauds)
-        for (const l of kept.values()) {
-          const day = labelDay(l.at);
-          if (day < first || day > last) continue;
-          let cards = byDay.get(day);
-          if (!cards) byDay.set(day, (cards = new Map()));
-          cards.set(card, Math.min(l.at, cards.get(card) ?? Infinity));
-        }
-      const days = [...byDay.keys()].sort((a, b) => a - b);
-      const within = await labelDaysWithin(
-        { since, until: budget.until, floor: this.fraudFloor },
-        days,
-        async (day) => byDay.get(day)!,
-        budget.maxCards,
-      );
-      coveredSince = within.coveredSince;
-      const read = new Set(within.cards);
-      records = episodesSince(
-        [...this.frauds].filter(([card]) => read.has(card)).map(([card, kept]) => [card, kept.values()] as const),
-        this.fraudFloor,
-        coveredSince,
-      );
-    }
+    budget: ScanBudget = { maxCards: Infinity, until: Infinity },
+  ): Promise<ScanCoverage> {
+    // As Redis keeps them: each day's labelled cards, each at its earliest label that day, on the
+    // days from since's to the budget's until's (labelDaysWithin).
+    const first = labelDay(Math.max(since, this.fraudFloor));
+    const last = labelDay(budget.until);
+    const byDay = new Map<number, Map<string, number>>();
+    for (const [card, kept] of this.frauds)
+      for (const l of kept.values()) {
+        const day = labelDay(l.at);
+        if (day < first || day > last) continue;
+        let cards = byDay.get(day);
+        if (!cards) byDay.set(day, (cards = new Map()));
+        cards.set(card, Math.min(l.at, cards.get(card) ?? Infinity));
+      }
+    const days = [...byDay.keys()].sort((x, y) => x - y);
+    const { cards, coveredSince, labelledCards } = await labelDaysWithin(
+      { since, until: budget.until, floor: this.fraudFloor },
+      days,
+      async (day) => byDay.get(day)!,
+      budget.maxCards,
+    );
+    const read = new Set(cards);
+    // In fraudsSince's order (the labels' map), as Redis keeps its own.
+    const records = episodesSince(
+      [...this.frauds].filter(([card]) => read.has(card)).map(([card, kept]) => [card, kept.values()] as const),
+      this.fraudFloor,
+      coveredSince,
+    );
     for (let i = 0; i < records.length; i += FRAUD_PAGE) {
       const slice = records.slice(i, i + FRAUD_PAGE);
       const visits = await this.visitsOf(slice.map((r) => r.card));
       page(slice.map((record) => ({ record, visits: visits.get(record.card) ?? [] })));
     }
-    return coveredSince;
+    return { coveredSince, labelledCards };
   }
 
   async merchantCardCount(merchantId: string, from: number, to: number): Promise<number> {

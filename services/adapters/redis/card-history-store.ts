@@ -23,6 +23,7 @@ import {
   type FraudulentCardVisits,
   type HistoryOptions,
   type ScanBudget,
+  type ScanCoverage,
   type VisitRecord,
 } from '../../breach/history.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -191,10 +192,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
     budget?: ScanBudget,
-  ): Promise<number> {
+  ): Promise<ScanCoverage> {
     const labelled = await this.labelledSince(since, budget);
-    if (!labelled) return since;
-    const { coveredSince } = labelled;
+    if (!labelled) return { coveredSince: since, labelledCards: 0 };
+    const { coveredSince, labelledCards } = labelled;
     const merchants = new Map<string, string>();
     for (let i = 0; i < labelled.cards.length; i += FRAUD_PAGE) {
       // A card's labels and merchants are in its slot: asked for together, one round trip a card.
@@ -212,7 +213,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       );
       page(read.filter((c) => c !== undefined));
     }
-    return coveredSince;
+    return { coveredSince, labelledCards };
   }
 
   /**
@@ -223,7 +224,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   private async labelledSince(
     since: number,
     budget: ScanBudget = { maxCards: Infinity, until: Infinity },
-  ): Promise<{ cards: string[]; coveredSince: number; floor: number } | undefined> {
+  ): Promise<({ cards: string[]; floor: number } & ScanCoverage) | undefined> {
     await this.moveLegacyLogs();
     const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
     if (newest === undefined) return undefined;
@@ -233,7 +234,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const last = labelDay(Math.min(newest, budget.until));
     for (let day = labelDay(Math.max(since, floor)); day <= last; day++) days.push(day);
     const shards = Array.from({ length: FRAUD_DAY_SHARDS }, (_, shard) => shard);
-    const { cards, coveredSince } = await labelDaysWithin(
+    const within = await labelDaysWithin(
       { since, until: budget.until, floor },
       days,
       async (day) => {
@@ -245,7 +246,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       },
       budget.maxCards,
     );
-    return { cards, coveredSince, floor };
+    return { ...within, floor };
   }
 
   /**

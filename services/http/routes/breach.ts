@@ -82,6 +82,11 @@ const scanReportSchema = z
       .describe(
         "The cards labelled in the longest window exceeded the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): it tested the most recent cards that fit, from scannedFrom, its longer windows shortened to them.",
       ),
+    labelledCards: z
+      .number()
+      .describe(
+        "Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): more than fraudulentCards, as cards whose fraud began earlier count too.",
+      ),
     fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
     merchantsTested: z.number(),
     distinctCards: z.number(),
@@ -93,6 +98,7 @@ const scanReportSchema = z
       at: '2026-11-20T06:00:00.000Z',
       scannedFrom: '2026-10-21T06:00:00.000Z',
       truncated: false,
+      labelledCards: 44,
       fraudulentCards: 41,
       merchantsTested: 212,
       distinctCards: 180_000,
@@ -173,6 +179,7 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
         at: new Date(report.at).toISOString(),
         scannedFrom: new Date(report.scannedFrom).toISOString(),
         truncated: report.truncated,
+        labelledCards: report.labelledCards,
         fraudulentCards: report.fraudulentCards,
         merchantsTested: report.merchantsTested,
         distinctCards: report.distinctCards,
