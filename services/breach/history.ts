@@ -71,6 +71,9 @@ export interface FraudulentCardVisits {
 /** Cards whose labels and visits a store reads at once for fraudsWithVisitsSince. */
 export const FRAUD_PAGE = 4096;
 
+/** A suspected merchant's exposed cards handed over at once by merchantCards: a watchlist listing's batch. */
+export const EXPOSED_PAGE = 10_000;
+
 /**
  * A card defrauded again weeks after its last fraud was, as a rule, stolen again (a card leaked by
  * two breaches, or never reissued): its new fraud starts a new episode, and the scan asks where the
@@ -249,8 +252,17 @@ export interface CardHistoryStore {
   ): Promise<ScanCoverage>;
   /** Distinct cards whose last visit at the merchant falls in [from, to]. */
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
-  /** Those cards. */
-  merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]>;
+  /**
+   * Those cards, handed to `page` at most EXPOSED_PAGE at a time (awaited before the next is read),
+   * in the order of their last visit: a suspected merchant may have millions, which one reply
+   * would hold Redis (and every scoring behind it) and the engine's heap for.
+   */
+  merchantCards(
+    merchantId: string,
+    from: number,
+    to: number,
+    page: (cards: ExposedCard[]) => Promise<void>,
+  ): Promise<void>;
   /** Distinct cards seen anywhere in [from, to] (weeks overlapping it; an estimate in Redis: HyperLogLog, 0.81 % standard error). */
   distinctCards(from: number, to: number): Promise<number>;
   /** The latest visit recorded: the scan's clock, in the transactions' own time. */

@@ -71,7 +71,6 @@ export interface ScanReport {
   findings: ScanFinding[];
 }
 
-const LIST_CHUNK = 10_000;
 /** Candidate merchants counted at once (merchantCardCount). */
 const COUNTS_IN_FLIGHT = 32;
 
@@ -219,30 +218,31 @@ export class BreachScanner {
         return { point, event: existing, created, newlyExposed: 0 };
     }
 
-    // Until the breach is known to have ended, every card used there since the window opened is exposed.
-    const exposed = await this.history.merchantCards(point.merchantId, point.windowStart, at);
+    // Until the breach is known to have ended, every card used there since the window opened is
+    // exposed: listed a page at a time (a big merchant's are millions), counted by BIN.
+    let exposed = 0;
     let newlyExposed = 0;
+    const byBin: Record<string, number> = {};
     const mask = elementMask(['pan']);
-    for (let i = 0; i < exposed.length; i += LIST_CHUNK) {
-      const chunk = exposed.slice(i, i + LIST_CHUNK);
+    await this.history.merchantCards(point.merchantId, point.windowStart, at, async (cards) => {
       const statuses = await this.watchlist.addCards(
         existing.seq,
         mask,
-        chunk.map((c) => ({ slot: entrySlot(c.slot), expiryTag: 0 })),
+        cards.map((c) => ({ slot: entrySlot(c.slot), expiryTag: 0 })),
         Math.floor(at / 1000),
       );
       newlyExposed += statuses.filter((s) => s !== 'duplicate').length;
-    }
+      exposed += cards.length;
+      for (const c of cards) byBin[c.bin] = (byBin[c.bin] ?? 0) + 1;
+    });
     const previous = existing.evidence;
-    const byBin: Record<string, number> = {};
-    for (const c of exposed) byBin[c.bin] = (byBin[c.bin] ?? 0) + 1;
     const evidence: CppEvidence = {
       merchantId: point.merchantId,
       fraudCards: point.fraudCards,
       weightedFraudCards: point.weightedFraudCards,
       expected: point.expected,
       log10PValue: point.log10PValue,
-      exposedCards: exposed.length,
+      exposedCards: exposed,
       exposedByBin: byBin,
       firstFrauds,
       scannedAt: iso(at),

@@ -12,11 +12,13 @@ import { connectRedis, whenReady, type RedisClient } from '../../services/adapte
 import { HISTORY_KEYS } from '../../services/adapters/redis/keys.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import {
+  EXPOSED_PAGE,
   FRAUD_PAGE,
   FRAUD_SOURCES,
   labelDay,
   slotOf,
   type CardHistoryStore,
+  type ExposedCard,
   type FraudLabel,
   type FraudulentCardRecord,
   type FraudulentCardVisits,
@@ -27,6 +29,15 @@ import { CPP_ISSUER, CPP_SOURCE, decodeEntry, entrySlot, type WatchlistStore } f
 import { DAY, world } from '../support/cpp-world.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
+
+/** A merchant's exposed cards, all pages of them. */
+async function exposedAt(history: CardHistoryStore, merchantId: string, from: number, to: number) {
+  const cards: ExposedCard[] = [];
+  await history.merchantCards(merchantId, from, to, async (page) => {
+    cards.push(...page);
+  });
+  return cards;
+}
 
 /** A fingerprint-shaped id (32 bytes, base64url) for a generated card. */
 const fp = (card: string) => createHash('sha256').update(card).digest('base64url');
@@ -149,10 +160,34 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.merchantCardCount('shop', T0, T0 + 30 * DAY)).toBe(30);
     // k0's last visit is day 20; k0..k29 with i % 10 ≥ 5 are on days 5–9.
     expect(await s.history.merchantCardCount('shop', T0 + 5 * DAY, T0 + 9 * DAY)).toBe(15);
-    const cards = await s.history.merchantCards('shop', T0 + 15 * DAY, T0 + 30 * DAY);
+    const cards = await exposedAt(s.history, 'shop', T0 + 15 * DAY, T0 + 30 * DAY);
     expect(cards).toEqual([{ slot: slotOf(fp('k0')), bin: binOf('k0'), lastVisitAt: T0 + 20 * DAY }]);
     expect(entrySlot(cards[0]!.slot)).toEqual(entrySlot(fp('k0')));
     expect(await s.history.merchantCardCount('elsewhere', T0, T0 + 30 * DAY)).toBe(0);
+  });
+
+  it("hands a merchant's cards over in pages, in the order of their last visit, each once, many at one time", async () => {
+    // 25,000 cards at one shop, 3,000 of them at one time (a second's transactions, sent to the
+    // second), across the reads' page boundaries; 100 before the period asked.
+    const cards = Array.from({ length: 25_100 }, (_, i) => fp(`paged-shop-${i}`));
+    const atOf = (i: number) => (i < 100 ? T0 : i < 3_100 ? T0 + 5 * DAY : T0 + 5 * DAY + (i - 3_000) * 1000);
+    for (let i = 0; i < cards.length; i += 5_000)
+      await s.history.recordVisits(
+        cards
+          .slice(i, i + 5_000)
+          .map((card, j) => ({ card, bin: binOf(card), merchantId: 'big-shop', at: atOf(i + j) })),
+      );
+    const pages: ExposedCard[][] = [];
+    await s.history.merchantCards('big-shop', T0 + DAY, T0 + 30 * DAY, async (page) => {
+      pages.push(page);
+    });
+    expect(pages.map((p) => p.length)).toEqual([EXPOSED_PAGE, EXPOSED_PAGE, 5_000]);
+    const all = pages.flat();
+    expect(new Set(all.map((c) => c.slot)).size).toBe(25_000);
+    expect(new Set(all.map((c) => c.slot))).toEqual(new Set(cards.slice(100).map(slotOf)));
+    for (let i = 1; i < all.length; i++) expect(all[i]!.lastVisitAt).toBeGreaterThanOrEqual(all[i - 1]!.lastVisitAt);
+    expect(all.filter((c) => c.lastVisitAt === T0 + 5 * DAY)).toHaveLength(3_000);
+    expect(await s.history.merchantCardCount('big-shop', T0 + DAY, T0 + 30 * DAY)).toBe(25_000);
   });
 
   it("logs each card's fraud episodes: the latest one's first fraud and most trusted source; one that began long ago is not recent", async () => {
@@ -450,6 +485,28 @@ function countInFlight(
 }
 
 describe('card histories on one Redis', () => {
+  it("read a merchant's cards a thousand a reply: never one reply of millions, which would hold Redis", async () => {
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      await redis.flushall();
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const cards = Array.from({ length: 4_500 }, (_, i) => fp(`replies-${i}`));
+      await history.recordVisits(cards.map((card, i) => ({ card, bin: '411111', merchantId: 'shop', at: T0 + i })));
+      const methods = redis as unknown as Record<string, (...args: unknown[]) => Promise<string[]>>;
+      const original = methods.zrangebyscore!.bind(redis);
+      const replies: number[] = [];
+      methods.zrangebyscore = async (...args) => {
+        const reply = await original(...args);
+        replies.push(reply.length / 2);
+        return reply;
+      };
+      expect(await exposedAt(history, 'shop', T0, T0 + DAY)).toHaveLength(4_500);
+      expect(replies).toEqual([1_000, 1_000, 1_000, 1_000, 500]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("read a scan's cards a few dozen at a time, so that scorings go between the reads", async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {

@@ -2,6 +2,7 @@
 // week are sets here, HyperLogLogs there). Lost at restart, like the embedded velocity counters.
 import type { CardVisit } from '../../core/cpp.ts';
 import {
+  EXPOSED_PAGE,
   FRAUD_PAGE,
   FRAUD_SOURCES,
   HISTORY_DEFAULTS,
@@ -163,11 +164,18 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     return n;
   }
 
-  async merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]> {
+  async merchantCards(
+    merchantId: string,
+    from: number,
+    to: number,
+    page: (cards: ExposedCard[]) => Promise<void>,
+  ): Promise<void> {
     const out: ExposedCard[] = [];
     for (const [slot, c] of this.merchants.get(merchantId)?.cards ?? [])
       if (c.at >= from && c.at <= to) out.push({ slot, bin: c.bin, lastVisitAt: c.at });
-    return out;
+    // In the order of their last visit, as Redis keeps them.
+    out.sort((a, b) => a.lastVisitAt - b.lastVisitAt || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+    for (let i = 0; i < out.length; i += EXPOSED_PAGE) await page(out.slice(i, i + EXPOSED_PAGE));
   }
 
   async distinctCards(from: number, to: number): Promise<number> {

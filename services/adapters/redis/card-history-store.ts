@@ -6,6 +6,7 @@ import pMap from 'p-map';
 import type { CardVisit } from '../../core/cpp.ts';
 import { fnv1a, subIdentities, subIdentity } from '../../core/velocity.ts';
 import {
+  EXPOSED_PAGE,
   FRAUD_SOURCES,
   episodesSince,
   FRAUD_PAGE,
@@ -335,25 +336,39 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     return counts.reduce((a, b) => a + Number(b), 0);
   }
 
-  async merchantCards(merchantId: string, from: number, to: number): Promise<ExposedCard[]> {
-    const lists = await Promise.all(
-      subIdentities('merchant', merchantId).map((sub) => {
-        const key = HISTORY_KEYS.merchantCards(sub);
-        return read<string[]>(
-          this.redis,
-          () => this.redis.zrangebyscore(key, from, to, 'WITHSCORES'),
-          'zrangebyscore',
-          [key, from, to, 'WITHSCORES'],
-        );
-      }),
-    );
-    const out: ExposedCard[] = [];
-    for (const flat of lists)
-      for (let j = 0; j < flat.length; j += 2) {
-        const [slot, bin] = flat[j]!.split('.') as [string, string];
-        out.push({ slot, bin, lastVisitAt: Number(flat[j + 1]) });
+  async merchantCards(
+    merchantId: string,
+    from: number,
+    to: number,
+    page: (cards: ExposedCard[]) => Promise<void>,
+  ): Promise<void> {
+    let out: ExposedCard[] = [];
+    for (const sub of subIdentities('merchant', merchantId)) {
+      const key = HISTORY_KEYS.merchantCards(sub);
+      // In pages of FRAUD_SCAN_COUNT by last visit, each from where the previous ended: its time,
+      // less the cards at that time already read (a time's cards come in their members' order).
+      let since = from;
+      let skip = 0;
+      for (;;) {
+        const args = [key, since, to, 'WITHSCORES', 'LIMIT', skip, FRAUD_SCAN_COUNT] as const;
+        const flat = await read<string[]>(this.redis, () => this.redis.zrangebyscore(...args), 'zrangebyscore', [
+          ...args,
+        ]);
+        for (let j = 0; j < flat.length; j += 2) {
+          const [slot, bin] = flat[j]!.split('.') as [string, string];
+          const at = Number(flat[j + 1]);
+          out.push({ slot, bin, lastVisitAt: at });
+          if (at === since) skip++;
+          else [since, skip] = [at, 1];
+        }
+        if (out.length >= EXPOSED_PAGE) {
+          await page(out);
+          out = [];
+        }
+        if (flat.length < 2 * FRAUD_SCAN_COUNT) break;
       }
-    return out;
+    }
+    if (out.length > 0) await page(out);
   }
 
   async distinctCards(from: number, to: number): Promise<number> {
