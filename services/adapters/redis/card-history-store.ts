@@ -54,8 +54,9 @@ const KEYS_PER_SCRIPT = 32;
 const SCRIPTS_IN_FLIGHT = 2;
 const CLUSTER_SCRIPTS_IN_FLIGHT = 32;
 /**
- * Members asked of each ZSCAN call reading a day's labelled cards or a legacy fraud log (readWhole):
- * ~1.5 ms of Redis a call, where one ZRANGE of a million-label log held Redis 0.4-0.5 s at once (measured).
+ * Members asked of each call reading a large sorted set: a ZSCAN of a day's labelled cards or a
+ * legacy fraud log (readWhole), a ZRANGEBYSCORE page of a merchant's cards (merchantCards): ~1.5 ms
+ * of Redis a call, where one ZRANGE of a million-label log held Redis 0.4-0.5 s at once (measured).
  */
 const FRAUD_SCAN_COUNT = 1_000;
 /** A card's merchants (at most LEAKGUARD_CPP_MERCHANTS_PER_CARD) or labels read at once by a scan: ~20 µs of Redis each. */
