@@ -10,7 +10,8 @@
 //     fraud count, and whether the breached merchant was named;
 //   - then, on an emptied Redis, --labels fraud labels spread over 120 days (two per card): memory
 //     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands), then
-//     the same read within a budget of half its cards (LEAKGUARD_CPP_SCAN_MAX_CARDS): the days it reads;
+//     a read within a budget of half its episodes (LEAKGUARD_CPP_SCAN_MAX_CARDS): the days it reads (one
+//     run, the cards' visits read too);
 //   - the detection alone (services/core/cpp.ts) on --detect-cards fraudulent cards of ten merchants
 //     (100,000; 20,000 with --quick): its time, whom it names, and the memory a card takes as the
 //     store reads it (record and visits) and packed as a scan keeps it (PackedFrauds).
@@ -197,8 +198,9 @@ async function labelsAcrossRetention(
     usecs.push(after.usec - before.usec);
     commands.push(after.calls - before.calls);
   }
-  // The same read within a scan's budget of half those cards (LEAKGUARD_CPP_SCAN_MAX_CARDS): the
-  // most recent cards that fit, from the newest back (docs/breach-discovery.md, "Cost").
+  // A read within a scan's budget of half those episodes (LEAKGUARD_CPP_SCAN_MAX_CARDS): the most
+  // recent cards that fit, from the newest back (docs/breach-discovery.md, "Cost"). One run, with
+  // the cards' visits: not the median above.
   const since = T0 + 93 * DAY;
   const started = performance.now();
   let budgeted = 0;
@@ -337,7 +339,7 @@ async function main() {
       `${fmt(labels.ms)} ms, ${fmt(labels.redisMs)} ms of Redis, ${fmt(labels.commands)} commands: ${fmt(labels.episodes)} episodes`,
     ],
     [
-      `  the same within a scan's budget of ${fmt(labels.budget.maxCards)} cards`,
+      `  within a scan's budget of ${fmt(labels.budget.maxCards)} cards (one run)`,
       `the last ${fmt(labels.budget.days, 1)} days: ${fmt(labels.budget.episodes)} episodes, with their visits, in ${fmt(labels.budget.ms)} ms`,
     ],
     [

@@ -118,12 +118,12 @@ export class Metrics {
   // A scan past its budget tests only the most recent cards that fit (alert LeakguardBreachScanTruncated).
   readonly cppScansTruncated = new Counter({
     name: 'leakguard_cpp_scans_truncated_total',
-    help: 'Breach scans whose longest window held more fraudulent cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent cards that fit',
+    help: 'Breach scans whose longest window held more labelled cards than their budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): they tested the most recent cards that fit',
     registers: [this.registry],
   });
   readonly cppScanBudgetUsed = new Gauge({
     name: 'leakguard_cpp_scan_last_budget_used_ratio',
-    help: 'The share of its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS) the last breach scan of this engine held in labelled cards: at 1 it is truncated',
+    help: 'The share of its budget (LEAKGUARD_CPP_SCAN_MAX_CARDS) the last breach scan of this engine held in labelled cards: near 1, scans are about to be truncated (leakguard_cpp_scans_truncated_total counts those that were)',
     registers: [this.registry],
   });
   readonly cppScanCoveredDays = new Gauge({

@@ -254,8 +254,9 @@ export interface CardHistoryStore {
   merchantCardCount(merchantId: string, from: number, to: number): Promise<number>;
   /**
    * Those cards, handed to `page` at most EXPOSED_PAGE at a time (awaited before the next is read),
-   * in the order of their last visit: a suspected merchant may have millions, which one reply
-   * would hold Redis (and every scoring behind it) and the engine's heap for.
+   * in the order of their last visit (a merchant spread over sub-identities: each one's in turn): a
+   * suspected merchant may have millions, which one reply would hold Redis (and every scoring
+   * behind it) and the engine's heap for. A card that visits again meanwhile may come twice.
    */
   merchantCards(
     merchantId: string,

@@ -92,7 +92,9 @@ export class BreachScanner {
     const w = this.options.windowsMs;
     if (!Array.isArray(w) || w.length === 0 || !w.every((ms) => Number.isFinite(ms) && ms > 0))
       throw new RangeError('windowsMs: one or more positive durations in milliseconds');
-    if (!(this.options.maxCards >= 1)) throw new RangeError('maxCards: at least 1');
+    const max = this.options.maxCards;
+    if (!(max === Infinity || (Number.isInteger(max) && max >= 1)))
+      throw new RangeError('maxCards: a whole number of cards, at least 1');
   }
 
   /** One scan at a time: a second request while one runs gets the running one's report. */
@@ -122,8 +124,8 @@ export class BreachScanner {
       // Days after the scan's time hold no card it tests: they take no room in its budget.
       { maxCards: o.maxCards, until: at },
     );
-    // Nothing fit (the newest day's cards at one time, more of them than fit): from the end of that
-    // day, clamped to the scan's time.
+    // Nothing fit (the newest day's cards at one time, more of them than fit): from just after that
+    // time, clamped to the scan's.
     const scannedFrom = Math.min(coveredSince, at);
     const truncated = scannedFrom > at - longest;
     // Truncated, a window reaches back no further than the cards read (windows made equal are one).

@@ -182,6 +182,20 @@ describe.each(subjects)('card histories: $name', (subject) => {
       pages.push(page);
     });
     expect(pages.map((p) => p.length)).toEqual([EXPOSED_PAGE, EXPOSED_PAGE, 5_000]);
+
+    // A card read last in a page visits again while the listing runs: no other card loses its turn
+    // (the moved one may come again, at its new visit).
+    const bySlot = new Map(cards.map((card) => [slotOf(card), card]));
+    const whileMoving: ExposedCard[] = [];
+    await s.history.merchantCards('big-shop', T0 + DAY, T0 + 30 * DAY, async (page) => {
+      if (whileMoving.length === 0) {
+        const moved = bySlot.get(page[page.length - 1]!.slot)!;
+        await s.history.recordVisits([{ card: moved, bin: binOf(moved), merchantId: 'big-shop', at: T0 + 29 * DAY }]);
+      }
+      whileMoving.push(...page);
+    });
+    expect(new Set(whileMoving.map((c) => c.slot))).toEqual(new Set(cards.slice(100).map(slotOf)));
+    expect(whileMoving.length).toBeLessThanOrEqual(25_001);
     const all = pages.flat();
     expect(new Set(all.map((c) => c.slot)).size).toBe(25_000);
     expect(new Set(all.map((c) => c.slot))).toEqual(new Set(cards.slice(100).map(slotOf)));
@@ -485,6 +499,45 @@ function countInFlight(
 }
 
 describe('card histories on one Redis', () => {
+  it("agree with the embedded store on the day the labels' floor falls on, within a budget", async () => {
+    // A retention of 10 days inside a scan's 30: the floor falls on a day with a label before it.
+    const redis = await whenReady(connectRedis(redisServer.url));
+    try {
+      await redis.flushall();
+      const options = { retentionMs: 10 * DAY, merchantsPerCard: 5 };
+      const stores = [new MemoryCardHistoryStore(options), new RedisCardHistoryStore(redis, options)];
+      const newest = T0 + 40 * DAY + 12 * 3_600_000;
+      const floor = newest - 10 * DAY;
+      const labels: FraudLabel[] = [
+        { card: fp('before-floor'), at: floor - 3_600_000, source: 'chargeback' },
+        { card: fp('after-floor'), at: floor + 3_600_000, source: 'chargeback' },
+        { card: fp('newest'), at: newest, source: 'chargeback' },
+      ];
+      const answers = [];
+      for (const store of stores) {
+        // The floor moves a day at the third label: the embedded store sweeps what is older.
+        for (const l of labels) await store.recordFrauds([l]);
+        for (const maxCards of [1, 2, 3]) {
+          const cards: string[] = [];
+          const read = await store.fraudsWithVisitsSince(
+            newest - 30 * DAY,
+            (page) => cards.push(...page.map((c) => c.record.card)),
+            { maxCards, until: newest },
+          );
+          answers.push({ store: store.constructor.name, maxCards, ...read, cards: cards.sort() });
+        }
+      }
+      const [memory, onRedis] = [answers.slice(0, 3), answers.slice(3)];
+      expect(onRedis.map(({ store: _s, ...a }) => a)).toEqual(memory.map(({ store: _s, ...a }) => a));
+      // Room for two: the floor's day, read whole or not at all, holds two (one first labelled before
+      // the floor): not read. Room for three: read, the card labelled after the floor tested.
+      expect(memory[1]).toMatchObject({ labelledCards: 1, cards: [fp('newest')] });
+      expect(memory[2]).toMatchObject({ labelledCards: 3, cards: [fp('after-floor'), fp('newest')].sort() });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it("read a merchant's cards a thousand a reply: never one reply of millions, which would hold Redis", async () => {
     const redis = await whenReady(connectRedis(redisServer.url));
     try {
@@ -501,7 +554,8 @@ describe('card histories on one Redis', () => {
         return reply;
       };
       expect(await exposedAt(history, 'shop', T0, T0 + DAY)).toHaveLength(4_500);
-      expect(replies).toEqual([1_000, 1_000, 1_000, 1_000, 500]);
+      // Each reply after the first repeats the last card read: the next starts at its time.
+      expect(replies).toEqual([1_000, 1_001, 1_001, 1_001, 501]);
     } finally {
       redis.disconnect();
     }

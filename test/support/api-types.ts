@@ -695,10 +695,10 @@ export interface components {
       distinctCards: number;
       /** @description Cards whose first fraud fell in the recent period scanned. */
       fraudulentCards: number;
-      /** @description Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): more than fraudulentCards, as cards whose fraud began earlier count too. */
+      /** @description Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): at least fraudulentCards, as cards whose fraud began earlier count too. */
       labelledCards: number;
       merchantsTested: number;
-      /** @description The earliest first fraud the scan tested: its longest window's start (30 days before `at`), or later when truncated. */
+      /** @description The start of the period whose first frauds the scan tested: its longest window's start (30 days before `at`), or later when truncated (`at` itself when no card fit). */
       scannedFrom: string;
       suspected: {
         confidence: string;

@@ -35,6 +35,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   private readonly weeks = new Map<number, Set<string>>();
   /** card → its labels: once per source, day and merchant, at the earliest time (labelDay), as Redis keeps them. */
   private readonly frauds = new Map<string, Map<string, { at: number; weight: number; merchantId?: string }>>();
+  /**
+   * Each day's labelled cards, each at its earliest label that day, as Redis keeps them (its day
+   * keys): whole days, dropped once older than the floor's day, never trimmed by the floor inside one.
+   */
+  private readonly labelDays = new Map<number, Map<string, number>>();
   /** Labels older than this are gone (the newest label written, less the retention), as Redis trims them. */
   private fraudFloor = -Infinity;
   private sweptFloor = -Infinity;
@@ -83,7 +88,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       this.fraudFloor = Math.max(this.fraudFloor, l.at - this.options.retentionMs);
       let card = this.frauds.get(l.card);
       if (!card) this.frauds.set(l.card, (card = new Map()));
-      const member = `${l.source} ${labelDay(l.at)} ${l.merchantId ?? ''}`;
+      const day = labelDay(l.at);
+      let cards = this.labelDays.get(day);
+      if (!cards) this.labelDays.set(day, (cards = new Map()));
+      cards.set(l.card, Math.min(l.at, cards.get(l.card) ?? Infinity));
+      const member = `${l.source} ${day} ${l.merchantId ?? ''}`;
       const known = card.get(member);
       if (!known || l.at < known.at)
         card.set(member, {
@@ -99,6 +108,7 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       for (const [member, l] of kept) if (l.at < this.fraudFloor) kept.delete(member);
       if (kept.size === 0) this.frauds.delete(card);
     }
+    for (const day of this.labelDays.keys()) if (day < labelDay(this.fraudFloor)) this.labelDays.delete(day);
   }
 
   async fraudsSince(since: number): Promise<FraudulentCardRecord[]> {
@@ -123,24 +133,14 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     page: (cards: FraudulentCardVisits[]) => void,
     budget: ScanBudget = { maxCards: Infinity, until: Infinity },
   ): Promise<ScanCoverage> {
-    // As Redis keeps them: each day's labelled cards, each at its earliest label that day, on the
-    // days from since's to the budget's until's (labelDaysWithin).
+    // The days from since's to the budget's until's (labelDaysWithin), as Redis reads its day keys.
     const first = labelDay(Math.max(since, this.fraudFloor));
     const last = labelDay(budget.until);
-    const byDay = new Map<number, Map<string, number>>();
-    for (const [card, kept] of this.frauds)
-      for (const l of kept.values()) {
-        const day = labelDay(l.at);
-        if (day < first || day > last) continue;
-        let cards = byDay.get(day);
-        if (!cards) byDay.set(day, (cards = new Map()));
-        cards.set(card, Math.min(l.at, cards.get(card) ?? Infinity));
-      }
-    const days = [...byDay.keys()].sort((x, y) => x - y);
+    const days = [...this.labelDays.keys()].filter((d) => d >= first && d <= last).sort((x, y) => x - y);
     const { cards, coveredSince, labelledCards } = await labelDaysWithin(
       { since, until: budget.until, floor: this.fraudFloor },
       days,
-      async (day) => byDay.get(day)!,
+      async (day) => this.labelDays.get(day)!,
       budget.maxCards,
     );
     const read = new Set(cards);

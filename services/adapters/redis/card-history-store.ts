@@ -346,27 +346,34 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     let out: ExposedCard[] = [];
     for (const sub of subIdentities('merchant', merchantId)) {
       const key = HISTORY_KEYS.merchantCards(sub);
-      // In pages of FRAUD_SCAN_COUNT by last visit, each from where the previous ended: its time,
-      // less the cards at that time already read (a time's cards come in their members' order).
+      // In pages of FRAUD_SCAN_COUNT by last visit, each from the time the previous ended at, less
+      // the cards read at that time: by name, not by count, so that a card moved meanwhile (a new
+      // visit: later, never earlier) costs no other card its turn. Moved, it may come twice (its
+      // listing is idempotent; the counts of the evidence then include it twice).
       let since = from;
-      let skip = 0;
+      let readAtSince = new Set<string>();
       for (;;) {
-        const args = [key, since, to, 'WITHSCORES', 'LIMIT', skip, FRAUD_SCAN_COUNT] as const;
+        const asked = FRAUD_SCAN_COUNT + readAtSince.size;
+        const args = [key, since, to, 'WITHSCORES', 'LIMIT', 0, asked] as const;
         const flat = await read<string[]>(this.redis, () => this.redis.zrangebyscore(...args), 'zrangebyscore', [
           ...args,
         ]);
+        let fresh = 0;
         for (let j = 0; j < flat.length; j += 2) {
-          const [slot, bin] = flat[j]!.split('.') as [string, string];
+          const member = flat[j]!;
           const at = Number(flat[j + 1]);
+          if (at === since && readAtSince.has(member)) continue;
+          const [slot, bin] = member.split('.') as [string, string];
           out.push({ slot, bin, lastVisitAt: at });
-          if (at === since) skip++;
-          else [since, skip] = [at, 1];
+          fresh++;
+          if (at !== since) [since, readAtSince] = [at, new Set()];
+          readAtSince.add(member);
+          if (out.length === EXPOSED_PAGE) {
+            await page(out);
+            out = [];
+          }
         }
-        if (out.length >= EXPOSED_PAGE) {
-          await page(out);
-          out = [];
-        }
-        if (flat.length < 2 * FRAUD_SCAN_COUNT) break;
+        if (fresh === 0 || flat.length < 2 * asked) break;
       }
     }
     if (out.length > 0) await page(out);

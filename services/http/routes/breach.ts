@@ -75,7 +75,7 @@ const scanReportSchema = z
     scannedFrom: z
       .string()
       .describe(
-        "The earliest first fraud the scan tested: its longest window's start (30 days before `at`), or later when truncated.",
+        "The start of the period whose first frauds the scan tested: its longest window's start (30 days before `at`), or later when truncated (`at` itself when no card fit).",
       ),
     truncated: z
       .boolean()
@@ -85,7 +85,7 @@ const scanReportSchema = z
     labelledCards: z
       .number()
       .describe(
-        "Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): more than fraudulentCards, as cards whose fraud began earlier count too.",
+        "Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): at least fraudulentCards, as cards whose fraud began earlier count too.",
       ),
     fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
     merchantsTested: z.number(),
