@@ -12,6 +12,8 @@
 //     per label, and what a scan's read of its last 30 days costs (time, Redis time, commands), then
 //     a read within a budget of half its episodes (LEAKGUARD_CPP_SCAN_MAX_CARDS): the days it reads (one
 //     run, the cards' visits read too);
+//   - what a scan holds per fraudulent card on Redis (--detect-cards of them, ten merchants each),
+//     against the 1 KB a card its budget counts (SCAN_BYTES_PER_CARD);
 //   - the detection alone (services/core/cpp.ts) on --detect-cards fraudulent cards of ten merchants
 //     (100,000; 20,000 with --quick): its time, whom it names, and the memory a card takes as the
 //     store reads it (record and visits) and packed as a scan keeps it (PackedFrauds).
@@ -29,7 +31,7 @@ import { MemoryWatchlistStore } from '../services/adapters/memory/watchlist-stor
 import { RedisCardHistoryStore } from '../services/adapters/redis/card-history-store.ts';
 import { HISTORY_KEYS } from '../services/adapters/redis/keys.ts';
 import { weeksBetween, type CardHistoryStore, type VisitRecord } from '../services/breach/history.ts';
-import { BreachScanner } from '../services/breach/scanner.ts';
+import { BreachScanner, SCAN_BYTES_PER_CARD } from '../services/breach/scanner.ts';
 import { detectCommonPoints, PackedFrauds, type FraudulentCard } from '../services/core/cpp.ts';
 import { mulberry32 } from '../test/support/cpp-world.ts';
 import {
@@ -224,6 +226,58 @@ async function labelsAcrossRetention(
 }
 
 /**
+ * What a scan holds per fraudulent card on Redis, against what its budget counts
+ * (SCAN_BYTES_PER_CARD): DETECT_CARDS cards of ten merchants each, each labelled once over 15
+ * days, scanned whole (one 30-day window, no budget); the heap after a full collection when the
+ * scan has read every card (before the detection) and at most after each page it read.
+ */
+async function scanHeap(redis: Redis) {
+  await redis.flushall();
+  const store = new RedisCardHistoryStore(redis);
+  const rnd = mulberry32(13);
+  for (let from = 0; from < DETECT_CARDS; from += 10_000) {
+    const visits: VisitRecord[] = [];
+    const labels = [];
+    for (let c = from; c < Math.min(DETECT_CARDS, from + 10_000); c++) {
+      const card = fingerprint(c);
+      for (let v = 0; v < 10; v++)
+        visits.push({
+          card,
+          bin: '411111',
+          merchantId: `m${Math.floor(rnd() * MERCHANTS)}`,
+          at: T0 + Math.floor(rnd() * 95 * DAY),
+        });
+      labels.push({ card, at: T0 + Math.floor((100 + rnd() * 15) * DAY), source: 'chargeback' as const });
+    }
+    await store.recordVisits(visits);
+    await store.recordFrauds(labels);
+  }
+  const before = heldBytes();
+  let read = 0;
+  let most = 0;
+  const readAll = store.fraudsWithVisitsSince.bind(store);
+  store.fraudsWithVisitsSince = (since, page, budget) =>
+    readAll(
+      since,
+      (cards) => {
+        page(cards);
+        most = Math.max(most, heldBytes());
+      },
+      budget,
+    );
+  const count = store.distinctCards.bind(store);
+  store.distinctCards = (from, to) => {
+    read = heldBytes();
+    return count(from, to);
+  };
+  const report = await new BreachScanner(store, new MemoryWatchlistStore(), { windowsMs: [30 * DAY] }).scan(
+    T0 + 118 * DAY,
+  );
+  const cards = report.fraudulentCards;
+  return { cards, heldBytes: (read - before) / cards, mostBytes: (most - before) / cards };
+}
+
+/**
  * The detection alone (services/core/cpp.ts), on what a scan of a busy deployment hands it:
  * DETECT_CARDS fraudulent cards of ten merchants each (as the Redis store reads them: each visit its
  * own object, one string per merchant id), a breach at one merchant among MERCHANTS. Median of 3.
@@ -308,6 +362,7 @@ async function main() {
 
   const labels = await labelsAcrossRetention(redis, store, { usedMemory, commands: commandStats });
   const detection = detectionAlone();
+  const heap = await scanHeap(redis);
 
   const perCard = redisBytes / CARDS;
   const rows: [string, string][] = [
@@ -341,6 +396,10 @@ async function main() {
     [
       `  within a scan's budget of ${fmt(labels.budget.maxCards)} cards (one run)`,
       `the last ${fmt(labels.budget.days, 1)} days: ${fmt(labels.budget.episodes)} episodes, with their visits, in ${fmt(labels.budget.ms)} ms`,
+    ],
+    [
+      `a scan's heap per fraudulent card, ${fmt(heap.cards)} of 10 merchants on Redis`,
+      `${fmt(heap.heldBytes)} bytes held once read, ${fmt(heap.mostBytes)} at most while reading (its budget counts ${fmt(SCAN_BYTES_PER_CARD)}: ${fmt(SCAN_BYTES_PER_CARD / heap.mostBytes, 2)}× room)`,
     ],
     [
       `detection alone, ${fmt(DETECT_CARDS)} fraudulent cards of 10 merchants (median of 3)`,
