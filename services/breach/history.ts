@@ -143,6 +143,8 @@ export interface ScanBudget {
   maxCards: number;
   until: number;
 }
+/** No budget: every labelled card of the window, whatever its time. */
+export const NO_SCAN_BUDGET: ScanBudget = { maxCards: Infinity, until: Infinity };
 
 /** What a scan's read covered: from when (epoch ms), and the labelled cards it counted against its budget. */
 export interface ScanCoverage {
@@ -197,8 +199,12 @@ export async function labelDaysWithin(
       coveredSince = startsAt;
     }
     const cards: string[] = [];
-    for (const [card, at] of entries) if (held.has(card) || (at >= startsAt && at <= to)) cards.push(card);
-    for (const [card, at] of entries) if (at >= startsAt && at <= to) held.add(card);
+    for (const [card, at] of entries) {
+      // A card comes once a day: held before means from a later day.
+      const inside = at >= startsAt && at <= to;
+      if (inside || held.has(card)) cards.push(card);
+      if (inside) held.add(card);
+    }
     read.push(cards);
     if (startsAt !== from) break;
   }

@@ -9,6 +9,7 @@ import {
   episodesSince,
   labelDay,
   labelDaysWithin,
+  NO_SCAN_BUDGET,
   slotOf,
   weekOf,
   weeksBetween,
@@ -131,7 +132,7 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   async fraudsWithVisitsSince(
     since: number,
     page: (cards: FraudulentCardVisits[]) => void,
-    budget: ScanBudget = { maxCards: Infinity, until: Infinity },
+    budget: ScanBudget = NO_SCAN_BUDGET,
   ): Promise<ScanCoverage> {
     // The days from since's to the budget's until's (labelDaysWithin), as Redis reads its day keys.
     const first = labelDay(Math.max(since, this.fraudFloor));

@@ -13,6 +13,7 @@ import {
   HISTORY_DEFAULTS,
   labelDay,
   labelDaysWithin,
+  NO_SCAN_BUDGET,
   slotOf,
   weekOf,
   weeksBetween,
@@ -225,7 +226,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
    */
   private async labelledSince(
     since: number,
-    budget: ScanBudget = { maxCards: Infinity, until: Infinity },
+    budget: ScanBudget = NO_SCAN_BUDGET,
   ): Promise<({ cards: string[]; floor: number } & ScanCoverage) | undefined> {
     await this.moveLegacyLogs();
     const newest = await this.latestScore(HISTORY_KEYS.latestFraud);
