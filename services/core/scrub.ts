@@ -4,21 +4,24 @@
 //
 // What counts as a card number: a run of digit groups, 12 to 19 digits in all, that passes the
 // Luhn check. Digits are any Unicode decimal digit (\p{Nd}: ASCII, full-width ０-９ from Japanese
-// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
-// dashes of any kind, dots, slashes, underscores, middle dots, invisible format characters). Any
+// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 8 separators (spaces of any width,
+// dashes of any kind, dots, slashes, underscores, commas, colons, semicolons, bars, middle dots,
+// invisible format and control characters, combining marks such as a keycap's). Any
 // stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
 //
 // Left alone: a contiguous run of more than 19 digits (not a card number), runs that fail Luhn,
-// a phone number written with a leading + (15 digits at most, E.164), runs made only of dates
+// a phone number written with a leading + (15 digits at most, E.164; but not one whose digits
+// begin as a 14- or 15-digit card of Diners Club or American Express does), runs made only of dates
 // (2026-11-23, 23/11/2026, 20261123, 23.11.26) and times (10:30), and epoch times in ms, µs or ns
 // (a group of 13, 16 or 19 digits beginning with 1: no card number is). Masking a non-card is the
 // safe mistake: any other 12-19 digit run that happens to pass Luhn (1 in 10) is masked too.
 
 const MIN_DIGITS = 12;
 const MAX_DIGITS = 19;
-const MAX_GAP = 3;
+/** Separators between two groups: "4111  --  1111" is still one card number. */
+const MAX_GAP = 8;
 
 /** `text`: separators people put in card numbers. `identifier`: any character but a letter or digit. */
 export type ScrubMode = 'text' | 'identifier';
@@ -45,7 +48,8 @@ function digitValue(cp: number): number {
   return v;
 }
 
-const TEXT_SEPARATOR = /[\s\p{Pd}\p{Cf}._/\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
+const TEXT_SEPARATOR =
+  /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/,:;|\uff0c\uff1a\uff1b\uff5c\u3001\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
 const separatorCache = { text: new Map<number, boolean>(), identifier: new Map<number, boolean>() };
 function isSeparator(cp: number, mode: ScrubMode): boolean {
@@ -224,6 +228,18 @@ class LuhnSums {
 
 // --- Finding and masking ---------------------------------------------------------------------
 
+/**
+ * Digits after a "+" that read as an American Express (15 digits, 34 or 37) or Diners Club card
+ * (14 digits, 30, 36, 38 or 39): masked all the same when they pass Luhn. A real phone number of
+ * that shape is rare; the card is not.
+ */
+function cardLikePhone(digits: readonly number[]): boolean {
+  const [a, b] = [digits[0], digits[1]];
+  if (digits.length === 15) return a === 3 && (b === 4 || b === 7);
+  if (digits.length === 14) return a === 3 && (b === 0 || b === 6 || b === 8 || b === 9);
+  return false;
+}
+
 /** Card numbers found, as [first group, last group] spans, overlapping ones merged. */
 function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, number][] {
   const spans: [number, number][] = [];
@@ -243,7 +259,7 @@ function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, num
     offsets.push(digits.length);
     if (digits.length < MIN_DIGITS) continue;
     const before = groups[first]!.start > 0 ? text[groups[first]!.start - 1] : '';
-    if ((before === '+' || before === '\uff0b') && digits.length <= 15) continue;
+    if ((before === '+' || before === '\uff0b') && digits.length <= 15 && !cardLikePhone(digits)) continue;
     if (onlyDatesAndTimes(groups, first, last)) continue;
     const luhn = new LuhnSums(digits);
     const count = last - first + 1;

@@ -72,6 +72,20 @@ const SEPARATORS = [
   '\u200b',
   '_',
   '\uff0e',
+  ',',
+  ', ',
+  ':',
+  ';',
+  '|',
+  ' | ',
+  '  --  ',
+  '\uff0c',
+  '\u3001',
+  '\u0000',
+  '\u0001',
+  '\t',
+  // A keycap: variation selector and combining enclosing keycap after each digit (4️⃣1️⃣...).
+  '\ufe0f\u20e3',
 ];
 
 /** Digits with a separator at each of `cuts` (positions between digits). */
@@ -144,6 +158,19 @@ describe('the card-number scrubber', () => {
     expect(scrubCardNumbers('４１１１－１１１１－１１１１－１１１１')).toBe('411111******1111');
     expect(scrubCardNumbers('4\u200b111111111111111')).toBe('411111******1111');
     expect(scrubCardNumbers('{"name":"4111.1111.1111.1111"}')).toBe('{"name":"411111******1111"}');
+    // Forms customers type that once slipped through: commas, colons, bars, wide gaps, keycaps,
+    // control characters, and an American Express or Diners Club number after a "+".
+    expect(scrubCardNumbers('4111,1111,1111,1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4111:1111:1111:1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4111|1111|1111|1111; 5555;5555;5555;4444')).not.toMatch(/\d{7}|\d{4}\D{1,3}\d{4}/);
+    expect(scrubCardNumbers('4111  --  1111  --  1111  --  1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4\ufe0f\u20e31\ufe0f\u20e31\ufe0f\u20e31\ufe0f\u20e3111111111111')).toBe(
+      '411111******1111',
+    );
+    expect(scrubCardNumbers('4111\u00001111\u00011111\u001f1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('+3782 822463 10005')).toBe('+378282*****0005');
+    expect(scrubCardNumbers('+3056 930902 5904')).toBe('+305693****5904');
+    expect(scrubCardNumbers('call +81 90 1234 5678')).toBe('call +81 90 1234 5678');
   });
 
   it('finds a card of every length wherever it starts in a run of groups (both digit parities)', () => {
@@ -186,6 +213,9 @@ describe('the card-number scrubber', () => {
         /^./,
         String(r.int(1, 9)),
       );
+      // Digits that begin as a 14- or 15-digit Diners Club or American Express card are masked even
+      // after a "+" (below); no country's numbers are that long with such a code.
+      if (/^3[0346789]/.test(country) && country.length + subscriber.length >= 14) continue;
       const e164 = `+${country}${r.pick([' ', '-', ''])}${separated(r, subscriber, randomCuts(r, subscriber.length))}`;
       const national = r.pick([
         `0${r.int(10, 99)}-${r.int(1000, 9999)}-${r.int(1000, 9999)}`,
