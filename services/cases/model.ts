@@ -95,7 +95,23 @@ export const caseIdentity = (merchantId: string, transactionId: string) => `${me
  */
 export function scrubFlagged(f: FlaggedDecision): FlaggedDecision {
   const { card, links, personal, ...rest } = f;
-  return { ...scrubDeep(rest), card, links, ...(personal !== undefined ? { personal } : {}) };
+  return { ...storableDeep(scrubDeep(rest)), card, links, ...(personal !== undefined ? { personal } : {}) };
+}
+
+/**
+ * Strings PostgreSQL can store: a NUL (which its text and jsonb refuse) and an unpaired surrogate
+ * become U+FFFD. The API refuses both in free text; a decision queued by an older version, or
+ * built from a field that is not free text, must not hold every case behind it out of the store.
+ */
+function storableDeep<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\ufffd').toWellFormed() as T;
+  if (Array.isArray(value)) return value.map((v) => storableDeep(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) out[storableDeep(k)] = storableDeep((value as Record<string, unknown>)[k]);
+    return out as T;
+  }
+  return value;
 }
 
 /** What the scoring path hands over: everything a case needs, already free of card data. */

@@ -64,9 +64,13 @@ export function identifyCard(keyring: CardKeyring, pan: string): CardIdentity {
   return { fingerprints, keyId: keyring.primary.id, bin: pan.slice(0, 6), last4: pan.slice(-4) };
 }
 
-/** Display form allowed by PCI DSS 3.4.1: at most the first 6 and the last 4 digits. */
+/**
+ * Display form allowed by PCI DSS 3.4.1: at most the first 6 and the last 4 digits. Fewer than 12
+ * digits are no card number (a mistyped one, in an upload's error report): all hidden, since 6 and
+ * 4 of 10 or 11 digits would show nearly all of them.
+ */
 export function maskPan(pan: string): string {
-  if (pan.length < 10) return '*'.repeat(pan.length);
+  if (pan.length < 12) return '*'.repeat(pan.length);
   return `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
 }
 

@@ -34,6 +34,26 @@ import type { TransactionArchive } from './transaction-archive.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
+/**
+ * How far a transaction's `occurredAt` may run ahead of the engine's clock (merchants' clocks
+ * drift). Counters are kept relative to the newest time they hold: a time weeks ahead would age a
+ * card's whole history out of every window, for every merchant.
+ */
+export const MAX_OCCURRED_AHEAD_MS = 5 * 60_000;
+
+/** A transaction dated further ahead than MAX_OCCURRED_AHEAD_MS: refused before anything is counted. */
+export class OccurredInFutureError extends LeakguardError {
+  constructor(now: number) {
+    super('VALIDATION_FAILED', 'invalid request', {
+      details: [
+        {
+          path: 'occurredAt',
+          message: `must not be more than ${MAX_OCCURRED_AHEAD_MS / 60_000} minutes ahead of the engine's clock (${new Date(now).toISOString()})`,
+        },
+      ],
+    });
+  }
+}
 
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
@@ -246,12 +266,16 @@ export class Engine {
     return Math.max(this.options.deadlineMs - (this.now() - started) - 2, MIN_STORE_BUDGET_MS);
   }
 
-  /** 1. Normalise: the PAN stops here. Throws UnknownRateError before anything is counted. */
+  /**
+   * 1. Normalise: the PAN stops here. Throws UnknownRateError or OccurredInFutureError before
+   * anything is counted.
+   */
   private prepare(merchantId: string, req: ScoreRequest, started: number, reduced?: ReducedScoring): Prepared {
     const ruleset = this.options.ruleset();
     const rates = this.options.rates();
     const card = reduced?.card ?? identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
+    if (occurredAt > started + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(started);
     // In the reference currency at the transaction's time.
     const amountRefCents = referenceCents(rates, req.amount, req.currency, occurredAt);
     const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates, reduced);
@@ -395,7 +419,10 @@ export class Engine {
     };
   }
 
+  /** Throws OccurredInFutureError for an outcome dated too far ahead (nothing recorded). */
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
+    const now = this.now();
+    if (at > now + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(now);
     const { store, observer } = this.options;
     const archive = this.options.archive?.();
     let status = await store.recordOutcome(merchantId, transactionId, outcome, at);

@@ -111,6 +111,11 @@ export const ERROR_CODES = {
   PORT_TAKEN: { status: 503, meaning: "a local broker's port was taken while it started" },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
+/** Objects that take no other field, without repeating the unknown field's name (it may be a card number). */
+export const UNKNOWN_FIELDS = 'has fields that are not allowed';
+export const closedObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_FIELDS : undefined) });
+
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 

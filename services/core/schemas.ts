@@ -6,7 +6,17 @@ import { isCurrencyCode } from './currency.ts';
 import { containsCardNumber } from './scrub.ts';
 
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
-const text = (max: number) => z.string().trim().min(1).max(max);
+// Free text is stored (cases, journals, PostgreSQL) and shown: a NUL or an unpaired surrogate
+// cannot be stored in PostgreSQL text and once held a flagged decision, and every case behind it,
+// out of the case store; other control characters hide what an analyst reads. Tabs and line
+// breaks are text.
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+export const NOT_PLAIN_TEXT =
+  'must not contain control characters (other than tab and line breaks) or unpaired UTF-16 surrogates';
+export const isPlainText = (v: string) => !CONTROL_CHARACTER.test(v) && v.isWellFormed();
+const plainText = () => z.string().refine(isPlainText, NOT_PLAIN_TEXT);
+const text = (max: number) => plainText().trim().min(1).max(max);
 
 // Identifiers are stored and shown as sent: one that holds a card number (separators and digit
 // forms normalised, see scrub.ts) is refused rather than stored in clear. Free text is masked instead.
@@ -59,6 +69,9 @@ export const CURRENCY_CODES: readonly string[] = (() => {
 })();
 
 const SECURITY_CODE_FIELDS = ['cvv', 'cvc', 'cvv2', 'cvc2', 'securityCode', 'cid'];
+// Matched whatever their case or separator (CVV, security_code) and under the networks' other names.
+const SECURITY_CODE_NAMES = new Set([...SECURITY_CODE_FIELDS.map((f) => f.toLowerCase()), 'csc', 'cvn', 'cvd', 'cav2']);
+const isSecurityCodeName = (field: string) => SECURITY_CODE_NAMES.has(field.toLowerCase().replace(/[_-]/g, ''));
 
 export const cardSchema = z
   .object({
@@ -69,10 +82,11 @@ export const cardSchema = z
   })
   .passthrough()
   .superRefine((card, ctx) => {
-    for (const field of SECURITY_CODE_FIELDS) {
-      if (field in card) {
+    for (const field of Object.keys(card)) {
+      if (isSecurityCodeName(field)) {
         ctx.addIssue({
           code: 'custom',
+          // A name on the list above: never a card number.
           path: [field],
           message: 'security codes are never accepted: verify it with your processor and send cvvResult',
         });
@@ -81,7 +95,7 @@ export const cardSchema = z
   })
   .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }))
   .describe(
-    'A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid) is refused: verify it with your processor and send cvvResult.',
+    'A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid, csc, cvn, cvd, cav2, whatever their case) is refused: verify it with your processor and send cvvResult.',
   );
 
 export const addressSchema = z.object({
@@ -130,7 +144,7 @@ export const scoreRequestSchema = z
       .object({
         id: identifier(128).optional(),
         ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
-        userAgent: z.string().max(1024).optional(),
+        userAgent: plainText().max(1024).optional(),
       })
       .optional(),
     billingAddress: addressSchema.optional(),

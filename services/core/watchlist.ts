@@ -10,7 +10,7 @@ import { fingerprintBytes, luhnValid, maskPan, type CardKey } from './card.ts';
 import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
-import { issueLines } from './errors.ts';
+import { closedObject, issueLines } from './errors.ts';
 
 export const DATA_ELEMENTS = [
   'pan',
@@ -42,10 +42,6 @@ const freeText = (min: number, max: number) =>
     .min(min)
     .max(max)
     .transform((v) => scrubCardNumbers(v));
-/** Objects that take no other field, without repeating the unknown field's name (it may be a card number). */
-const UNKNOWN_FIELDS = 'has fields that are not allowed';
-const closedObject = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_FIELDS : undefined) });
 
 export const compromiseEventInputSchema = z
   .object({

@@ -10,6 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ApiKeyAuthenticator } from '../auth/api-keys.ts';
 import type { Engine } from '../core/engine.ts';
 import { ENGINE_VERSION } from '../core/engine.ts';
@@ -20,7 +21,7 @@ import type { RedisClient } from '../adapters/redis/connection.ts';
 import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rate-limit-store.ts';
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
-import { frameworkError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
+import { clientErrorHandler, frameworkError, HttpError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
@@ -61,6 +62,19 @@ export interface AppDependencies {
   trustProxy?: AccessConfig['trustProxy'];
 }
 
+const isJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A route without a body schema, or one whose schema takes an absent body. */
+const acceptsNoBody = (schema: unknown) =>
+  schema === undefined || (schema instanceof z.ZodType && schema.safeParse(undefined).success);
+
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -75,12 +89,33 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Refusals the router makes before any route: Fastify's own answers quote the request's path,
     // and a path may hold a card number (found by the property tests, test/http/parsers.property.test.ts).
     frameworkErrors: frameworkError,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   // JSON only, unless a route says otherwise: a text body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body is no body, where a route takes none or its body is optional (clients send
+  // `content-type: application/json` on every call); elsewhere it stays MALFORMED_BODY. Anything
+  // else goes to Fastify's own parser (secure-json-parse: prototype keys refused).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && acceptsNoBody(request.routeOptions.schema?.body)) {
+      done(null, undefined);
+      return;
+    }
+    // Fastify's parser answers through `done` (its type allows a promise too: nothing to await).
+    void parseJson(request, body as string, (error, value) => {
+      // Its refusal of a prototype key says "not valid JSON" of valid JSON: say why instead.
+      if (error && isJson(body as string))
+        done(
+          new HttpError('MALFORMED_BODY', 'request body holds a "__proto__" or "constructor.prototype" key: refused'),
+        );
+      else done(error, value);
+    });
+  });
 
   app.addHook('onSend', async (request, reply) => {
     // Every answer (API and console, success and error) names its request: the id in our logs.

@@ -14,7 +14,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]{8,200})$/;
+// The scheme's name is case-insensitive (RFC 9110, 11.1).
+const BEARER = /^Bearer ([A-Za-z0-9_-]{8,200})$/i;
 
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { authenticator: ApiKeyAuthenticator }) => {

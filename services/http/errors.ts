@@ -3,6 +3,9 @@
 // (a domain error, or an HttpError for a refusal of their own); the error handler answers.
 // Messages are ours, never the parser's: a JSON syntax error message quotes the body, and the body
 // may hold a PAN. Every answer, success or error, carries the request id (x-request-id).
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -239,4 +242,27 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   const known = BY_FASTIFY_CODE[error.code];
   if (!known) logFault(request, error, 'router error');
   void sendError(reply, known ?? { ...INTERNAL, fault: true });
+}
+
+/**
+ * A request Node's HTTP parser refuses before Fastify sees it (a body longer than its
+ * Content-Length, a malformed request line, headers too large, a request too slow): answered in
+ * our shape with a fresh request id, instead of Fastify's {statusCode, error, message}.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const [status, code, message]: [number, ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'BAD_REQUEST', 'request headers too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'BAD_REQUEST', 'request not received in time']
+        : [400, 'MALFORMED_BODY', 'malformed HTTP request (is the body as long as its Content-Length?)'];
+  const body = JSON.stringify({ error: message, code });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${randomUUID()}\r\n\r\n${body}`,
+  );
 }

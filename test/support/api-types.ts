@@ -1040,7 +1040,7 @@ export interface components {
     NewWebhookInput: {
       /** @description For your own reference. */
       description?: string;
-      /** @description What to receive: watchlist.hit with an issuer key, case.decided with a merchant key. */
+      /** @description What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key. */
       eventTypes: components['schemas']['WebhookEventTypeInput'][];
       /**
        * Format: uri
@@ -1569,12 +1569,12 @@ export interface components {
       next: string | null;
     };
     /**
-     * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
+     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.
      * @enum {string}
      */
     WebhookEventType: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';
     /**
-     * @description Issuer keys: watchlist.hit. Merchant keys: case.decided.
+     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.
      * @enum {string}
      */
     WebhookEventTypeInput: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';

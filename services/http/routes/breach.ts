@@ -161,6 +161,10 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
     '/v1/admin/cpp/scan',
     {
       onRequest: app.requireRole('admin'),
+      // The body is optional: none at all (no content type, Fastify's null) is the default scan.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags: ['breach discovery'],
         operationId: 'scanCommonPoints',

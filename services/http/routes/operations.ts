@@ -173,7 +173,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   );
 
   // Metrics tell which compromise events are being hit and how each merchant is doing: not public.
-  const BEARER = /^Bearer ([^\s]+)$/;
+  const BEARER = /^Bearer ([^\s]+)$/i;
   app.get(
     '/metrics',
     { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },

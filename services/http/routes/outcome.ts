@@ -1,7 +1,7 @@
 // POST /v1/transactions/{transactionId}/outcome: what happened after the decision.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Engine } from '../../core/engine.ts';
+import { OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
@@ -49,6 +49,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       try {
         result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, request.body.outcome, at);
       } catch (error) {
+        if (error instanceof OccurredInFutureError) throw error;
         // Never acknowledge what was not stored: the merchant retries.
         request.log.warn({ err: error }, 'outcome not recorded: store unavailable');
         throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { panProblem, type CardKeyring } from '../../core/card.ts';
-import { errorResponseSchema } from '../../core/errors.ts';
+import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import {
   binInRanges,
   binRangeSchema,
@@ -183,8 +183,8 @@ const cardRemovalSchema = z
     cards: z
       .array(
         z.union([
-          z.object({ pan: z.string() }).strict(),
-          z.object({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') }).strict(),
+          closedObject({ pan: z.string() }),
+          closedObject({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') }),
         ]),
       )
       .min(1)

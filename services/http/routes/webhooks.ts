@@ -3,7 +3,7 @@
 // tenant's subscription is "not found". The signing secret is answered once, at creation.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponseSchema } from '../../core/errors.ts';
+import { errorResponseSchema, UNKNOWN_FIELDS } from '../../core/errors.ts';
 import { containsCardNumber, scrubCardNumbers } from '../../core/scrub.ts';
 import type { Principal } from '../../auth/api-keys.ts';
 import {
@@ -23,11 +23,11 @@ export interface WebhookRouteOptions {
 }
 
 const CARD_NUMBER = 'must not contain a card number (12 to 19 digits passing the Luhn check, whatever separates them)';
-const UNKNOWN_FIELDS = 'has fields that are not allowed';
 
-const eventTypeSchema = z
-  .enum(WEBHOOK_EVENT_TYPES)
-  .meta({ id: 'WebhookEventType', description: 'Issuer keys: watchlist.hit. Merchant keys: case.decided.' });
+const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
+  id: 'WebhookEventType',
+  description: 'Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.',
+});
 
 const newWebhookSchema = z
   .strictObject(
@@ -44,7 +44,9 @@ const newWebhookSchema = z
         .min(1)
         .max(WEBHOOK_EVENT_TYPES.length)
         .refine((e) => new Set(e).size === e.length, 'must not repeat an event type')
-        .describe('What to receive: watchlist.hit with an issuer key, case.decided with a merchant key.'),
+        .describe(
+          'What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key.',
+        ),
       description: z
         .string()
         .trim()

@@ -1,0 +1,223 @@
+// What a request may not carry, and how it is told: text PostgreSQL cannot store or an analyst
+// cannot read, a time ahead of the engine's clock, a security code under another name, a card
+// number in an unknown field's name; and requests HTTP clients commonly send that were refused
+// for no reason (a lower-case "bearer", an empty JSON body on a route that takes none) or answered
+// outside the error model (a body longer than its Content-Length, a prototype key).
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validFlagged } from '../../services/cases/flagged.ts';
+import { bearer, buildTestApp, scoreBody, VISA, type TestApp } from '../support/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t?.close());
+
+const json = { 'content-type': 'application/json' };
+const score = (payload: unknown, headers: Record<string, string> = bearer(t.keys.merchant)) =>
+  t.app.inject({ method: 'POST', url: '/v1/score', headers, payload: payload as object });
+const SEPARATED = VISA.replace(/(\d{4})(?!$)/g, '$1\u0001');
+
+describe('free text', () => {
+  it('refuses control characters and unpaired surrogates with the field path, never repeating the text', async () => {
+    for (const [payload, path] of [
+      [scoreBody({ items: [{ name: 'a\u0000b' }] }), 'items.0.name'],
+      [scoreBody({ items: [{ name: SEPARATED }] }), 'items.0.name'],
+      [scoreBody({ shippingAddress: { line1: 'x\ud800y' } }), 'shippingAddress.line1'],
+      [scoreBody({ billingAddress: { city: '\u001b[31mTokyo' } }), 'billingAddress.city'],
+      [scoreBody({ device: { userAgent: 'Mozilla\u0000' } }), 'device.userAgent'],
+    ] as const) {
+      const res = await score(payload);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [{ path, message: expect.stringContaining('control characters') }],
+      });
+      expect(res.body.replace(/\\u00[0-9a-f]{2}/g, '')).not.toContain(VISA);
+    }
+  });
+
+  it('keeps tabs, line breaks and paired surrogates', async () => {
+    const res = await score(
+      scoreBody({ items: [{ name: 'gift\tbox\r\nfor 🎁' }], shippingAddress: { line1: '1-2-3\nShibuya' } }),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it('a flagged decision queued with a NUL or an unpaired surrogate (an older version) is stored with U+FFFD instead', () => {
+    const flagged = validFlagged({
+      merchantId: 'm1',
+      transactionId: 'order-nul',
+      flaggedAt: '2026-12-06T10:00:00.000Z',
+      occurredAt: '2026-12-06T10:00:00.000Z',
+      request: {
+        transactionId: 'order-nul',
+        amount: 100,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { bin: '411111', last4: '1111', masked: '411111******1111', cvvResult: 'match' },
+        items: [{ name: 'a\u0000b\ud800', quantity: 1 }],
+      },
+      response: {
+        transactionId: 'order-nul',
+        score: 80,
+        decision: 'review',
+        reasons: [],
+        checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'not_configured' },
+        degraded: false,
+        versions: { engine: '0.1.0', ruleset: 'r' },
+      },
+      card: { bin: '411111', last4: '1111', keyId: 'k1', fingerprint: 'f'.repeat(43) },
+      features: {},
+      links: {},
+      watchlistEvents: [],
+    });
+    expect(flagged, 'the test decision is a valid one').not.toBeNull();
+    const name = (flagged!.request as { items: { name: string }[] }).items[0]!.name;
+    expect(name).toBe('a\ufffdb\ufffd');
+  });
+});
+
+describe('times', () => {
+  it('refuses a transaction dated more than 5 minutes ahead, before counting anything; a minute ahead is a clock drift', async () => {
+    const ahead = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const res = await score(scoreBody({ occurredAt: ahead(31 * 86_400_000) }));
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'occurredAt', message: expect.stringContaining("5 minutes ahead of the engine's clock") }],
+    });
+    expect((await score(scoreBody({ occurredAt: ahead(60_000) }))).statusCode).toBe(200);
+  });
+
+  it("a card's history is not aged out by a transaction dated a month ahead", async () => {
+    const card = { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030 };
+    let last: { decision: string; reasons: { code: string }[] } | undefined;
+    for (let i = 0; i < 5; i++) last = (await score(scoreBody({ amount: 100, card }))).json();
+    expect(last!.reasons.map((r) => r.code)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
+    const future = await score(
+      scoreBody({ amount: 100, card, occurredAt: new Date(Date.now() + 31 * 86_400_000).toISOString() }),
+    );
+    expect(future.statusCode).toBe(400);
+    const after = (await score(scoreBody({ amount: 100, card }))).json();
+    expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
+  });
+
+  it('refuses an outcome dated ahead with the same error, recording nothing', async () => {
+    const body = scoreBody();
+    expect((await score(body)).statusCode).toBe(200);
+    const url = `/v1/transactions/${body.transactionId}/outcome`;
+    const headers = bearer(t.keys.merchant);
+    const ahead = await t.app.inject({
+      method: 'POST',
+      url,
+      headers,
+      payload: { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2030-01-01T00:00:00Z' },
+    });
+    expect(ahead.statusCode, ahead.body).toBe(400);
+    expect(ahead.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'occurredAt' }] });
+    const now = await t.app.inject({
+      method: 'POST',
+      url,
+      headers,
+      payload: { outcome: 'chargeback', reasonCode: '10.4' },
+    });
+    expect(now.json()).toMatchObject({ status: 'recorded' });
+  });
+});
+
+describe('security codes', () => {
+  it('refuses one under any case or another network name', async () => {
+    for (const field of ['CVV', 'Cvc2', 'security_code', 'csc', 'cvn', 'CVD']) {
+      const res = await score(
+        scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, [field]: '123' } as never }),
+      );
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json().details).toContainEqual({
+        path: `card.${field}`,
+        message: expect.stringContaining('security codes'),
+      });
+      expect(res.body).not.toContain('123');
+    }
+  });
+});
+
+describe('requests clients commonly send', () => {
+  it('takes the Bearer scheme in any case', async () => {
+    for (const scheme of ['bearer', 'BEARER'])
+      expect((await score(scoreBody(), { authorization: `${scheme} ${t.keys.merchant}` })).statusCode).toBe(200);
+  });
+
+  it('takes an empty JSON body where a route takes none or an optional one; refuses it where one is required', async () => {
+    const admin = { ...bearer(t.keys.admin) };
+    const reload = await t.app.inject({
+      method: 'POST',
+      url: '/v1/admin/rates/reload',
+      headers: { ...admin, ...json },
+      payload: '',
+    });
+    expect(reload.statusCode, reload.body).toBe(200);
+    const scan = await t.app.inject({ method: 'POST', url: '/v1/admin/cpp/scan', headers: admin });
+    expect(scan.statusCode, scan.body).toBe(200);
+    const scanJson = await t.app.inject({
+      method: 'POST',
+      url: '/v1/admin/cpp/scan',
+      headers: { ...admin, ...json },
+      payload: '',
+    });
+    expect(scanJson.statusCode, scanJson.body).toBe(200);
+    const empty = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), ...json },
+      payload: '',
+    });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ code: 'MALFORMED_BODY', error: 'request body is empty' });
+  });
+
+  it('says a prototype key is refused, not that the JSON is invalid', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), ...json },
+      payload: `{"__proto__":{"x":1},"transactionId":"p1"}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'MALFORMED_BODY', error: expect.stringContaining('__proto__') });
+  });
+
+  it("never repeats an unknown field's name, which may be a card number", async () => {
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: { ...bearer(t.keys.issuer), ...json },
+      payload: JSON.stringify({ cards: [{ pan: VISA, '4111,1111,1111,1111': 1 }] }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).not.toMatch(/4111.?1111.?1111.?1111/);
+  });
+
+  it('answers a body longer than its Content-Length in the error model, with a request id', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as { port: number };
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(
+          `POST /v1/score HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.keys.merchant}\r\ncontent-type: application/json\r\ncontent-length: 5\r\n\r\n{"a":1234567}`,
+        ),
+      );
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    // The first request (5 bytes of JSON) is answered; what follows is not HTTP.
+    const answers = reply.split(/(?=HTTP\/1\.1 )/);
+    const last = answers[answers.length - 1]!;
+    expect(last).toMatch(/^HTTP\/1\.1 400 /);
+    expect(last).toMatch(/x-request-id: [0-9a-f-]{36}/);
+    expect(JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'MALFORMED_BODY' });
+  });
+});
