@@ -117,14 +117,17 @@ const SECURITY_CODE_TEXT = /("(?:cvv2?|cvc2?|securityCode|security_code|cid|csc)
 
 function maskNumber(value: number): number | string {
   if (!Number.isFinite(value)) return value;
-  const digits = String(Math.abs(Math.trunc(value)));
-  // A card number sent as a JSON number (digits only, 12-19 of them).
-  return /^\d{12,19}$/.test(digits) && Number.isInteger(value) ? maskPan(digits) : value;
+  // A card number sent as a JSON number: an integer, or in a fraction or an exponent's mantissa
+  // (4111111111111111.5, 4.111111111111111e+25), masked as its decimal text is.
+  const text = String(value);
+  const masked = maskDigits(text);
+  return masked === text ? value : masked;
 }
 
 function maskCardNumber(value: unknown): unknown {
   if (typeof value === 'number') return maskNumber(value);
-  if (typeof value !== 'string') return maskValue(value);
+  // An array or object in its place may hold the number in parts ("4111", "1111", ...).
+  if (typeof value !== 'string') return value === null || typeof value === 'boolean' ? value : '[removed]';
   const digits = value.replace(/\D/g, '');
   return digits.length >= 12 ? maskPan(digits) : '*'.repeat(Math.min(value.length, 32));
 }
@@ -134,15 +137,22 @@ function maskCardNumber(value: unknown): unknown {
  * letters, every other 12-19 digit run too, Luhn or not: a payload that failed validation may
  * hold a mistyped card. Masking a non-card number too is the safe mistake.
  */
-const LOOSE_PAN = /(?<!\d)\d(?:[ ._/-]?\d){11,18}(?!\d)/g;
+const LOOSE_PAN = /(?<!\d)\d(?:[\s\p{Cc}\p{Pd}._/,:;|]{0,3}\d){11,18}(?!\d)/gu;
 function maskDigits(text: string): string {
   return scrubCardNumbers(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
 }
+
+/**
+ * How deep a dead letter keeps a payload: JSON.parse accepts nesting thousands deep in a few KB,
+ * which a recursive copy would not survive (a stack overflow, the partition stalled behind it).
+ */
+export const MASK_DEPTH_LIMIT = 64;
 
 /** A deep copy with card numbers masked (anywhere, in values and in keys) and security codes removed. */
 export function maskValue(value: unknown, path: string[] = []): unknown {
   if (typeof value === 'string') return maskDigits(value);
   if (typeof value === 'number') return maskNumber(value);
+  if (value && typeof value === 'object' && path.length >= MASK_DEPTH_LIMIT) return '[truncated]';
   if (Array.isArray(value)) return value.map((v, i) => maskValue(v, [...path, String(i)]));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -165,8 +175,9 @@ export function maskText(text: string): string {
 /** A Kafka key as text, masked and bounded. */
 export function maskKey(key: Buffer | string | null | undefined): string | null {
   if (key === null || key === undefined) return null;
-  const text = typeof key === 'string' ? key : key.toString('utf8');
-  return maskText(text.length > 512 ? text.slice(0, 512) : text);
+  // Masked whole, then cut: a card number across the cut would keep its first digits in clear.
+  const text = maskText(typeof key === 'string' ? key : key.toString('utf8'));
+  return text.length > 512 ? text.slice(0, 512) : text;
 }
 
 function isoTimestamp(epochMs: string): string {
@@ -199,10 +210,10 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
       truncated = true;
     }
   } else {
-    const text =
-      input.raw.length > DEAD_LETTER_PAYLOAD_LIMIT ? input.raw.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : input.raw;
-    truncated = text.length < input.raw.length;
-    payload = maskText(text);
+    // Masked whole, then cut (as the key).
+    const text = maskText(input.raw);
+    truncated = text.length > DEAD_LETTER_PAYLOAD_LIMIT;
+    payload = truncated ? text.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : text;
   }
   const ids = input.parsed && typeof input.parsed === 'object' ? (input.parsed as Record<string, unknown>) : {};
   const merchantId = tenantIdSchema.safeParse(ids.merchantId);

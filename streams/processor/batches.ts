@@ -17,7 +17,16 @@ import type { StreamMetrics } from '../metrics.ts';
 import type { StreamTopics } from '../topics.ts';
 import type { CommitQueue } from './commits.ts';
 import type { ScoringEngine } from './engine.ts';
-import { deadOf, outcomeOf, prepare, requestOf, type Input, type Outcome } from './outcomes.ts';
+import {
+  deadOf,
+  outcomeOf,
+  prepare,
+  requestOf,
+  unreadableOf,
+  type Input,
+  type Outcome,
+  type Prepared,
+} from './outcomes.ts';
 import type { Pausing } from './pausing.ts';
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
@@ -84,7 +93,14 @@ export class BatchHandler {
           pausing.pause(retry.reason, partition, retry.offset);
           break;
         }
-        await heartbeat();
+        // A rebalance is usually first seen here: leave as the interval's heartbeat does, after
+        // committing what was published (below), not before.
+        try {
+          await heartbeat();
+        } catch (error) {
+          heartbeatError ??= error;
+          break;
+        }
       }
     } finally {
       clearInterval(beat);
@@ -126,7 +142,16 @@ export class BatchHandler {
       // batch is scored, not until the chunk is (most of a second under load, surviving young-
       // generation collections). A yield every 32: a long synchronous stretch would hold back the
       // Redis replies of the scorings in flight, and leave Redis idle meanwhile.
-      const p = prepare(topic, partition, message);
+      let p: Prepared;
+      try {
+        p = prepare(topic, partition, message);
+      } catch (error) {
+        this.o.logger.error(
+          { err: error, source: { topic, partition, offset: message.offset } },
+          'a message could not be read; dead-lettered without its payload',
+        );
+        p = { kind: 'dead', outcome: unreadableOf(topic, partition, message) };
+      }
       if (i % 32 === 31) await yieldToEventLoop();
       if (p.kind === 'dead') {
         outcomes[i] = p.outcome;

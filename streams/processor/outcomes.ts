@@ -6,7 +6,7 @@
 // string instead of its objects it costs the young-generation collections far less to keep.
 import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
-import type { ScoreResult } from '../../services/core/engine.ts';
+import { OccurredInFutureError, type ScoreResult } from '../../services/core/engine.ts';
 import { issueDetails, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
@@ -112,6 +112,27 @@ export function prepare(topic: string, partition: number, message: ConsumedMessa
   return { kind: 'input', offset, timestamp, transaction: result.data, message, parsed };
 }
 
+/**
+ * A message whose reading failed unexpectedly (a fault of ours, not of the message's shape): a dead
+ * letter without its payload, so that one message cannot stall its partition.
+ */
+export function unreadableOf(topic: string, partition: number, message: ConsumedMessage): Outcome {
+  const source = { topic, partition, offset: message.offset };
+  return deadLettered(
+    message.offset,
+    Number(message.timestamp),
+    null,
+    deadLetterMessage({
+      reason: 'engine_error',
+      details: [{ path: '(root)', message: 'the processor failed to read this message; its payload is not kept' }],
+      source,
+      key: null,
+      timestamp: message.timestamp,
+      raw: '',
+    }),
+  );
+}
+
 /** A valid transaction that still cannot be scored, as a dead letter. */
 export function deadOf(
   topic: string,
@@ -158,6 +179,9 @@ export function outcomeOf(
     // As POST /v1/score answers 422: a currency the rate table lacks; nothing was counted.
     if (result.error instanceof UnknownRateError)
       return deadOf(topic, partition, input, 'no_exchange_rate', [{ path: 'currency', message: result.error.message }]);
+    // Dated too far ahead, as POST /v1/score answers 400; nothing was counted.
+    if (result.error instanceof OccurredInFutureError)
+      return deadOf(topic, partition, input, 'schema_violation', result.error.details ?? []);
     context.logger.error({ err: result.error, source }, 'the engine failed to score a transaction; dead-lettered');
     return deadOf(topic, partition, input, 'engine_error', [
       { path: '(root)', message: 'the engine failed to score this transaction' },

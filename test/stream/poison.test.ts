@@ -91,6 +91,31 @@ describe('poison messages', () => {
       { value: JSON.stringify(base('p-unknown', { merchantId: 'm-nobody' })), reason: 'unknown_merchant' },
       // ISO 4217 money, but not in the default rate table: never scored as if it were euros.
       { value: JSON.stringify(base('p-clp', { currency: 'CLP', amount: 25_000 })), reason: 'no_exchange_rate' },
+      // Nesting thousands deep in a few KB: once a stack overflow that stalled the partition for good.
+      { value: `{"merchantId":"m1","x":${'['.repeat(5000)}${']'.repeat(5000)}}`, reason: 'schema_violation' },
+      // UTF-16 text read as UTF-8: NULs between the digits, in the value and in the key.
+      { value: `card ${PAN.split('').join('\u0000')}`, key: PAN.split('').join('\u0000'), reason: 'invalid_json' },
+      // A card number as a fraction, or in parts.
+      {
+        value: JSON.stringify(
+          base('p-parts', { card: { number: PAN.match(/\d{4}/g), expiryMonth: 4, expiryYear: 2031 } }),
+        ),
+        reason: 'schema_violation',
+      },
+      {
+        value: `{"merchantId":"m1","transactionId":"p-fraction","card":{"number":${PAN}.5},"amount":0.${PAN}}`,
+        reason: 'schema_violation',
+      },
+      // Control characters in free text (refused), a card number between them.
+      {
+        value: JSON.stringify(base('p-control', { items: [{ name: PAN.replace(/(\d{4})(?!$)/g, '$1\u0001') }] })),
+        reason: 'schema_violation',
+      },
+      // Dated a day ahead: it would age the card's history out of every window.
+      {
+        value: JSON.stringify(base('p-future', { occurredAt: new Date(Date.now() + 86_400_000).toISOString() })),
+        reason: 'schema_violation',
+      },
     ];
     const good = generateTransactions(20, { prefix: 'p-good' });
     await h.produce(
@@ -119,6 +144,8 @@ describe('poison messages', () => {
       expect(dead!.raw).not.toContain(PAN);
       expect(dead!.raw).not.toContain(AMEX);
       expect(longDigitRuns(dead!.key ?? '')).toEqual([]);
+      // Nor one written with control characters between its digits (escaped in the JSON).
+      expect(longDigitRuns(dead!.raw.replace(/\\u00[01][0-9a-f]/g, ''))).toEqual([]);
       expect(dead!.raw).not.toMatch(/"cvv"\s*:\s*"?123/);
     });
 
@@ -155,6 +182,19 @@ describe('poison messages', () => {
       merchantId: 'm1',
       transactionId: 'p-clp',
       details: [{ path: 'currency', message: `no exchange rate for CLP in rate table ${readRatesFile().version}` }],
+    });
+    expect(JSON.stringify(at(11).payload)).toContain('"[truncated]"');
+    expect(at(12).source.key!.replaceAll('\u0000', '')).toBe(maskPan(PAN));
+    expect(String(at(12).payload).replaceAll('\u0000', '')).toBe(`card ${maskPan(PAN)}`);
+    expect(at(13).payload).toMatchObject({ card: { number: '[removed]' } });
+    expect(JSON.stringify(at(14).payload)).not.toContain(PAN.slice(4, 12));
+    expect(at(15).details).toContainEqual({
+      path: 'items.0.name',
+      message: expect.stringContaining('control characters'),
+    });
+    expect(at(16)).toMatchObject({
+      transactionId: 'p-future',
+      details: [{ path: 'occurredAt', message: expect.stringContaining('ahead of the engine') }],
     });
     // Nothing of it was counted.
     const probe = new Redis(h.redis.url);

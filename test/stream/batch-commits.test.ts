@@ -1,0 +1,73 @@
+// A batch handler that learns of a rebalance from its heartbeat between two chunks commits what it
+// published before it leaves, so that the partition's next owner does not publish it again.
+// In process: the handler with a scripted payload (the Kafka client's part is tested on a real
+// broker in heartbeat.test.ts and rebalance tests).
+import { describe, expect, it } from 'vitest';
+import type { BatchPayload, CommitOffsets, TopicMessages } from '../../services/adapters/kafka/client.ts';
+import { createLogger } from '../../services/logger.ts';
+import { loadStreamConfig } from '../../streams/config.ts';
+import { StreamMetrics } from '../../streams/metrics.ts';
+import { BatchHandler } from '../../streams/processor/batches.ts';
+import { CommitQueue } from '../../streams/processor/commits.ts';
+import { oneAtATime, standInApproval } from '../../streams/processor/engine.ts';
+import type { Pausing } from '../../streams/processor/pausing.ts';
+import { topicsOf } from '../../streams/topics.ts';
+import { generateTransactions } from './support.ts';
+
+describe('a rebalance seen by the heartbeat between chunks', () => {
+  it('commits the published chunk, then leaves with the rebalance error; the next chunk is neither scored nor published', async () => {
+    const config = loadStreamConfig({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      KAFKA_BROKERS: '127.0.0.1:1',
+      LEAKGUARD_STREAM_BATCH_SIZE: '2',
+      LEAKGUARD_STREAM_COMMIT_INTERVAL_MS: '60000',
+    });
+    const logger = createLogger('silent');
+    const sent: TopicMessages[][] = [];
+    const commits: CommitOffsets[] = [];
+    const scored: string[] = [];
+    const rebalance = new Error('The group is rebalancing, so a rejoin is needed');
+    const handler = new BatchHandler({
+      engine: oneAtATime(async (_m, request) => {
+        scored.push(request.transactionId);
+        return standInApproval(request.transactionId, 'test');
+      }),
+      merchants: { status: async () => 'known' },
+      identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'f'.repeat(43), keyId: 'k' }),
+      config,
+      logger,
+      metrics: new StreamMetrics(),
+      producer: { send: async (messages: TopicMessages[]) => void sent.push(messages) } as never,
+      topics: topicsOf(config),
+      commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
+      pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
+      stopping: () => false,
+    });
+    const txs = generateTransactions(4, { prefix: 'rb', merchants: ['m1'] });
+    const payload: BatchPayload = {
+      batch: {
+        topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
+        partition: 0,
+        highWatermark: '4',
+        messages: txs.map((t, i) => ({
+          offset: String(i),
+          timestamp: String(Date.now()),
+          key: null,
+          value: Buffer.from(JSON.stringify(t.input)),
+          headers: {},
+        })),
+      } as never,
+      resolveOffset: () => {},
+      heartbeat: () => Promise.reject(rebalance),
+      commitOffsets: async (offsets) => void commits.push(offsets),
+      isRunning: () => true,
+      isStale: () => false,
+    };
+    await expect(handler.handle(payload)).rejects.toBe(rebalance);
+    expect(scored).toEqual(txs.slice(0, 2).map((t) => t.input.transactionId));
+    expect(sent).toHaveLength(1);
+    expect(commits).toEqual([
+      { topics: [{ topic: config.LEAKGUARD_STREAM_INPUT_TOPIC, partitions: [{ partition: 0, offset: '2' }] }] },
+    ]);
+  });
+});
