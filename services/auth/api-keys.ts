@@ -1,7 +1,7 @@
 // API keys: random, shown once, stored only as SHA-256 hashes (they carry 256 bits of entropy,
 // so a fast hash is safe here, unlike for passwords). Each key has one role and one tenant.
 import { CPP_ISSUER } from '../core/watchlist.ts';
-import { containsCardNumber } from '../core/scrub.ts';
+import { containsCardNumber, scrubCardNumbers } from '../core/scrub.ts';
 import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -21,7 +21,11 @@ export const apiKeyRecordSchema = z.object({
   role: z.enum(ROLES),
   merchantId: z.string().optional(),
   issuerId: z.string().optional(),
-  label: z.string().optional(),
+  // Masked on reading too: a label stored before labels were scrubbed is never shown in clear.
+  label: z
+    .string()
+    .transform((v) => scrubCardNumbers(v))
+    .optional(),
   createdAt: z.string(),
   /** Who made the change (a CLI user, an admin): carried into the audit log. */
   createdBy: z.string().optional(),
@@ -107,7 +111,8 @@ export async function createApiKey(
     role: request.role,
     ...(request.merchantId ? { merchantId: request.merchantId } : {}),
     ...(request.issuerId ? { issuerId: request.issuerId } : {}),
-    ...(request.label ? { label: request.label } : {}),
+    // Free text, kept and listed: a card number in it is masked like everywhere else.
+    ...(request.label ? { label: scrubCardNumbers(request.label) } : {}),
     createdAt: now.toISOString(),
     ...(request.actor ? { createdBy: request.actor } : {}),
   };

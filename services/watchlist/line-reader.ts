@@ -77,7 +77,9 @@ export function readLines(batch: LineBatch): ReadBatch {
   let cards = 0;
   lines.forEach((raw, i) => {
     const lineNo = batch.firstLine + i;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // A byte-order mark (spreadsheet exports write one) is not part of the first line.
+    const text = lineNo === 1 && raw.startsWith('\ufeff') ? raw.slice(1) : raw;
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (line.length > MAX_LINE) {
       rejected.push({
         line: lineNo,

@@ -151,6 +151,20 @@ describe('the upload loop', () => {
     limitBytes: 64 * 1024 * 1024,
   });
 
+  it('reads past a byte-order mark at the start of an NDJSON or CSV list', async () => {
+    for (const [format, body] of [
+      ['ndjson', `\ufeff{"pan":"${PAN}"}\n{"pan":"5555555555554444"}\n`],
+      ['csv', `\ufeff${PAN}\r\n5555555555554444\r\n`],
+      ['csv', `\ufeffpan\n${PAN}\n`],
+    ] as const) {
+      const report = await uploadCardList(chunks(Buffer.from(body)), { ...options(), format });
+      expect(report, `${format}: ${JSON.stringify(body)}`).toMatchObject({
+        rejected: 0,
+        accepted: body.includes('5555') ? 2 : 1,
+      });
+    }
+  });
+
   it('lets the event loop in by bytes, not only every 500 lines', async () => {
     // One 2 MB chunk of 4,000-character lines: fewer than 500 lines, so only a byte count yields.
     const body = Buffer.from(`${' '.repeat(3_990)}1234567x\n`.repeat(500));

@@ -174,6 +174,22 @@ describe('command line', () => {
         /model: --data: train reads one dataset/,
       ],
       ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
+      // Once trained forever (no tree ever finished the forest).
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--trees', '0', '--out', join(dir, 'x.json')],
+        /model: --trees: must be at least 1 and at most 100000, not 0/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--trees', '2.5', '--out', join(dir, 'x.json')],
+        /model: --trees: must be a whole number, not 2\.5/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--fraud-share', '0', '--out', join(dir, 'x.json')],
+        /model: --fraud-share: must be more than 0 and at most 100, not 0/,
+      ],
     ];
     for (const [script, args, message] of cases) {
       const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {

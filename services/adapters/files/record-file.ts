@@ -136,8 +136,10 @@ export async function* ndjsonLines(files: readonly string[]): AsyncGenerator<Ndj
     }
     const lines = createInterface({ input, crlfDelay: Infinity });
     let line = 0;
-    for await (const text of lines) {
+    for await (const read of lines) {
       line++;
+      // A byte-order mark (an editor's or a spreadsheet's) is not part of the first line.
+      const text = line === 1 && read.startsWith('\ufeff') ? read.slice(1) : read;
       if (text.trim() === '') continue;
       yield { file, line, text, bytesRead: before + stream.bytesRead };
     }
