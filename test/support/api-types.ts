@@ -1146,7 +1146,7 @@ export interface components {
         postalCode?: string;
         region?: string;
       };
-      /** @description A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid) is refused: verify it with your processor and send cvvResult. */
+      /** @description A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid, csc, cvn, cvd, cav2, whatever their case) is refused: verify it with your processor and send cvvResult. */
       card: {
         /**
          * @default not_checked
