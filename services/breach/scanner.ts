@@ -237,8 +237,7 @@ export class BreachScanner {
       exposed += cards.length;
       for (const c of cards) byBin[c.bin] = (byBin[c.bin] ?? 0) + 1;
     });
-    const previous = existing.evidence;
-    const evidence: CppEvidence = {
+    const evidence: Omit<CppEvidence, 'review'> = {
       merchantId: point.merchantId,
       fraudCards: point.fraudCards,
       weightedFraudCards: point.weightedFraudCards,
@@ -248,9 +247,16 @@ export class BreachScanner {
       exposedByBin: byBin,
       firstFrauds,
       scannedAt: iso(at),
-      ...(previous?.review ? { review: previous.review } : {}),
     };
-    const event = (await this.watchlist.updateEvent(existing.seq, { evidence }, now)) ?? existing;
+    // An analyst's review stays, even one written while this scan ran.
+    const event =
+      (await this.watchlist.updateEvent(
+        existing.seq,
+        (current) => ({
+          evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) },
+        }),
+        now,
+      )) ?? existing;
     return { point, event, created, newlyExposed };
   }
 }

@@ -10,7 +10,7 @@ import { fingerprintBytes, luhnValid, maskPan, type CardKey } from './card.ts';
 import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
-import { closedObject, issueLines } from './errors.ts';
+import { closedObject, issueLines, LeakguardError } from './errors.ts';
 
 export const DATA_ELEMENTS = [
   'pan',
@@ -126,6 +126,21 @@ export interface CppEvidence {
 }
 
 export type EventPatch = Partial<Pick<CompromiseEvent, 'status' | 'confidence' | 'evidence'>>;
+/**
+ * A change to an event: a patch, or one made from the event as it stands at the moment it is
+ * applied (a store applies it atomically: two changes at once never lose one). A change the event
+ * no longer allows throws EventConflict.
+ */
+export type EventChange = EventPatch | ((current: CompromiseEvent) => EventPatch);
+export const patchFor = (change: EventChange, current: CompromiseEvent): EventPatch =>
+  typeof change === 'function' ? change(current) : change;
+
+/** An event that no longer allows a change (closed, retracted, reviewed already): 409 EVENT_CONFLICT. */
+export class EventConflict extends LeakguardError {
+  constructor(message: string) {
+    super('EVENT_CONFLICT', message);
+  }
+}
 
 export interface CompromiseEvent extends Omit<CompromiseEventInput, 'issuerId'> {
   evidence?: CppEvidence;
@@ -514,8 +529,11 @@ export interface WatchlistStore {
   listEvents(issuerId?: string): Promise<CompromiseEvent[]>;
   /** One page of events, oldest first, the issuer filter applied before the limit. */
   pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>>;
-  /** Changes an event's status, confidence (an analyst confirms a suspected event) or evidence. */
-  updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined>;
+  /**
+   * Changes an event's status, confidence (an analyst confirms a suspected event) or evidence,
+   * atomically: a change computed from the event sees it as it is written over (EventChange).
+   */
+  updateEvent(seq: number, change: EventChange, now: Date): Promise<CompromiseEvent | undefined>;
   eventStatistics(seq: number): Promise<EventStatistics>;
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
   /** The packed entries of some slots (null where nothing is listed). */

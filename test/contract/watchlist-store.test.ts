@@ -16,6 +16,7 @@ import {
   decodeEntry,
   elementMask,
   entrySlot,
+  EventConflict,
   type HitPosition,
   type HitQuery,
   type WatchlistStore,
@@ -91,6 +92,33 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
       confirmed: true,
     });
     expect(await s.watchlist.getEvent(99)).toBeUndefined();
+  });
+
+  it('applies changes made from the event as it stands atomically: of ten at once that each allow one review, one lands', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        s.watchlist.updateEvent(
+          1,
+          (current) => {
+            if (current.status !== 'open') throw new EventConflict('closed already');
+            return { status: 'closed', confidence: i % 2 ? 'suspected' : 'confirmed' };
+          },
+          new Date(),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(refused).toHaveLength(9);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(EventConflict);
+    // A plain patch and a change from the current event, one after the other, both kept.
+    await s.watchlist.updateEvent(1, { status: 'retracted' }, new Date());
+    const last = await s.watchlist.updateEvent(1, (current) => ({ status: current.status }), new Date());
+    expect(last).toMatchObject({
+      status: 'retracted',
+      confidence: outcomes.findIndex((o) => o.status === 'fulfilled') % 2 ? 'suspected' : 'confirmed',
+    });
   });
 
   it('lists cards compactly: new, added to another event, duplicate; merges what leaked', async () => {

@@ -18,7 +18,8 @@ import {
   type CompromiseEventInput,
   type EntrySlot,
   type EventStatistics,
-  type EventPatch,
+  patchFor,
+  type EventChange,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -209,10 +210,11 @@ export class MemoryWatchlistStore implements WatchlistStore {
     return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
   }
 
-  async updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined> {
+  async updateEvent(seq: number, change: EventChange, now: Date): Promise<CompromiseEvent | undefined> {
     const event = this.events.get(seq);
     if (!event) return undefined;
-    const updated = { ...event, ...patch, updatedAt: now.toISOString() };
+    // Read, changed and written in one turn of the event loop: atomic.
+    const updated = { ...event, ...patchFor(change, event), updatedAt: now.toISOString() };
     this.commit({ t: 'event', event: updated });
     return updated;
   }

@@ -13,7 +13,8 @@ import {
   type CompromiseEventInput,
   type EntrySlot,
   type EventStatistics,
-  type EventPatch,
+  patchFor,
+  type EventChange,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -31,6 +32,14 @@ import { watchlistKeys as K } from './watchlist-keys.ts';
 
 const ADD = LuaScript.file('watchlist-add.lua', import.meta.url);
 const REMOVE = LuaScript.file('watchlist-remove.lua', import.meta.url);
+/** KEYS[1] an event's hash; ARGV[1] the version read, ARGV[2] the new one: written only over the one read. */
+const REPLACE_EVENT = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'm') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'm', ARGV[2])
+return 1
+`);
+/** Changes to one event at once are rare (analysts, scans, issuers): a few attempts settle them. */
+const EVENT_UPDATE_ATTEMPTS = 20;
 
 const STATUS: Record<string, AddStatus> = { n: 'new', a: 'added', d: 'duplicate' };
 /** A card in watchlist-add.lua's packed argument: field (8 bytes) | expiry tag (uint16 BE). */
@@ -139,12 +148,18 @@ export class RedisWatchlistStore implements WatchlistStore {
     return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };
   }
 
-  async updateEvent(seq: number, patch: EventPatch, now: Date): Promise<CompromiseEvent | undefined> {
-    const event = await this.getEvent(seq);
-    if (!event) return undefined;
-    const updated = { ...event, ...patch, updatedAt: now.toISOString() };
-    await this.redis.hset(K.event(seq), 'm', JSON.stringify(updated));
-    return updated;
+  async updateEvent(seq: number, change: EventChange, now: Date): Promise<CompromiseEvent | undefined> {
+    // Optimistic: written only over the version it was made from, else made again from the newer
+    // one (an analyst's review and a scan's new evidence, a close and a retract, at once).
+    for (let attempt = 1; ; attempt++) {
+      const raw = await this.redis.hget(K.event(seq), 'm');
+      if (!raw) return undefined;
+      const event = JSON.parse(raw) as CompromiseEvent;
+      const updated = { ...event, ...patchFor(change, event), updatedAt: now.toISOString() };
+      if ((await REPLACE_EVENT.run(this.redis, [K.event(seq)], [raw, JSON.stringify(updated)])) === 1) return updated;
+      if (attempt >= EVENT_UPDATE_ATTEMPTS)
+        throw new Error(`compromise event ${seq} changed under ${attempt} updates in a row: not updated`);
+    }
   }
 
   async eventStatistics(seq: number): Promise<EventStatistics> {

@@ -3,7 +3,7 @@
 // issuers' webhooks see it) or dismisses it (retracted: the exposure is lifted at once). Audited.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CPP_ISSUER, eventSeqOf, type CompromiseEvent, type EventPatch } from '../../core/watchlist.ts';
+import { CPP_ISSUER, EventConflict, eventSeqOf, type CompromiseEvent, type EventPatch } from '../../core/watchlist.ts';
 import { breachPage, breachesPage } from '../views/breaches.ts';
 import { caseSystem, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
@@ -62,11 +62,23 @@ export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Pro
       by: session.username,
       at: new Date(now()).toISOString(),
     };
-    const patch: EventPatch = {
-      evidence: { ...event.evidence!, review },
-      ...(decision === 'confirm' ? { confidence: 'confirmed' as const } : { status: 'retracted' as const }),
+    // Checked again as the review is written: two leads at once, or a scan's new evidence
+    // meanwhile, must not each win in turn (the store applies it atomically).
+    const reviewOf = (current: CompromiseEvent): EventPatch => {
+      if (current.status !== 'open' || current.evidence?.review) throw new EventConflict('reviewed already');
+      return {
+        evidence: { ...current.evidence!, review },
+        ...(decision === 'confirm' ? { confidence: 'confirmed' as const } : { status: 'retracted' as const }),
+      };
     };
-    const updated = (await o.watchlist.updateEvent(event.seq, patch, new Date(now())))!;
+    let updated: CompromiseEvent;
+    try {
+      updated = (await o.watchlist.updateEvent(event.seq, reviewOf, new Date(now())))!;
+    } catch (error) {
+      if (error instanceof EventConflict)
+        return refuse(request, reply, 'EVENT_CONFLICT', 'This suspected breach was reviewed already.');
+      throw error;
+    }
     // This engine's scoring sees it at once; the others at their next refresh.
     o.eventChanged?.(updated);
     await s.audit.append({

@@ -14,6 +14,7 @@ import {
   decodeEntry,
   elementMask,
   entrySlot,
+  EventConflict,
   eventSeqOf,
   HIT_SCAN_BUDGET,
   type CompromiseEvent,
@@ -346,8 +347,15 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       async (request) => {
         const event = await visibleEvent(request.principal!, request.params.id);
         if (!event) throw notFound();
-        if (event.status === 'retracted') throw new HttpError('EVENT_CONFLICT', 'the event was retracted');
-        const updated = (await store.updateEvent(event.seq, { status }, new Date()))!;
+        // Checked as the change is written (a retract and a close at once must not un-retract it).
+        const updated = (await store.updateEvent(
+          event.seq,
+          (current) => {
+            if (current.status === 'retracted') throw new EventConflict('the event was retracted');
+            return { status };
+          },
+          new Date(),
+        ))!;
         registry.changed(updated);
         return present(updated);
       },
