@@ -25,6 +25,11 @@ if [ -z "$node_bin" ] || [ "$(node_major "$node_bin")" -lt 24 ]; then
   export PATH
 fi
 
+# Paths on the command line mean the caller's folder (npm has already moved to the project's):
+# the CLIs resolve them against it (services/cli/command.ts callerPath), in this process only.
+LEAKGUARD_CALLER_DIR="${INIT_CWD:-$PWD}"
+LEAKGUARD_CALLER_PID=$$
+export LEAKGUARD_CALLER_DIR LEAKGUARD_CALLER_PID
 cd "$here"
 stamp=node_modules/.leakguard-installed
 manifest=$(cat package.json package-lock.json 2>/dev/null | cksum)

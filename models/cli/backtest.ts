@@ -16,6 +16,7 @@ import { runBacktest } from '../backtest/backtest.ts';
 import { loadConfiguration, type Configuration } from '../backtest/replay.ts';
 import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
 import { htmlReport, textReport } from '../backtest/report.ts';
+import { callerPath } from '../../services/cli/command.ts';
 
 export const BACKTEST_USAGE = `usage: npm run backtest -- [--from DATE] [--to DATE] [--ruleset FILE] [--model ARTIFACT|none]
                          [--source FILE|DIR|kafka] [--out DIR] [--warmup-days N (37)] [--quiet]
@@ -75,9 +76,9 @@ function commonArgs(values: Record<string, string | boolean | undefined>): Commo
   return {
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
-    ...(values.ruleset ? { ruleset: values.ruleset as string } : {}),
-    ...(values.model ? { model: values.model as string } : {}),
-    ...(values.out ? { out: values.out as string } : {}),
+    ...(values.ruleset ? { ruleset: callerPath(values.ruleset as string) } : {}),
+    ...(values.model ? { model: callerPath(values.model as string) } : {}),
+    ...(values.out ? { out: callerPath(values.out as string) } : {}),
     warmupDays: warmup,
     quiet: values.quiet === true,
   };
@@ -134,12 +135,10 @@ function progressBar(quiet: boolean, label: string) {
   };
 }
 
-async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean): Promise<void> {
+/** `where`: what to say of a path that does not exist (where a recording is, for a backtest). */
+async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean, where = ''): Promise<void> {
   const files = await recordFiles(path).catch((error: unknown) => {
-    if ((error as { code?: string }).code === 'ENOENT')
-      throw new UsageError(
-        `no such file or folder: ${path} (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records)`,
-      );
+    if ((error as { code?: string }).code === 'ENOENT') throw new UsageError(`no such file or folder: ${path}${where}`);
     throw error;
   });
   const total = await totalBytes(files);
@@ -214,7 +213,13 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   if (source === 'kafka') {
     if (!config.KAFKA_BROKERS) throw new UsageError('--source kafka: KAFKA_BROKERS is not set');
     await readKafka(config.KAFKA_BROKERS, config.LEAKGUARD_RECORD_TOPIC, builder, args.quiet);
-  } else await readFiles(source, builder, args.quiet);
+  } else
+    await readFiles(
+      values.source ? callerPath(source) : source,
+      builder,
+      args.quiet,
+      ' (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records)',
+    );
   const description = source === 'kafka' ? `${config.LEAKGUARD_RECORD_TOPIC} at ${config.KAFKA_BROKERS}` : source;
   return finish(builder.finish(), description, config, args);
 }
@@ -234,8 +239,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const args = commonArgs(values);
   const config = loadConfig();
   const builder = new TrafficBuilder('requests', values.merchant ? { defaultMerchant: values.merchant } : {});
-  await readFiles(positionals[0]!, builder, args.quiet);
-  return finish(builder.finish(), positionals[0]!, config, args);
+  const path = callerPath(positionals[0]!);
+  await readFiles(path, builder, args.quiet);
+  return finish(builder.finish(), path, config, args);
 }
 
 /** Runs a command as a process: a usage error is its message, the usage and exit code 2; any other, its message and 1. */

@@ -29,6 +29,7 @@ import {
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
+import { callerPath, unwritable } from '../../services/cli/command.ts';
 
 const USAGE = `usage:
   npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
@@ -92,6 +93,13 @@ function parse(argv: string[]) {
   if (str('protocol') !== 'breach') throw new UsageError('--protocol breach expected');
   const data = str('data');
   if (!data) throw new UsageError('--data DIR is required');
+  // Paths as the caller meant them; files written after the work, checked before it.
+  const opt = (v: string | undefined) => (v === undefined ? undefined : callerPath(v));
+  for (const flag of ['json', 'report']) {
+    const target = opt(str(flag));
+    const problem = target === undefined ? undefined : unwritable(target);
+    if (problem) throw new UsageError(`--${flag} ${str(flag)}: ${problem}`);
+  }
 
   const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
   for (const [flag, key] of Object.entries(PARAM_FLAGS)) {
@@ -132,12 +140,12 @@ function parse(argv: string[]) {
   const split: BreachSplit = { trainStart, trainDays, delayDays: BREACH_SPLIT.delayDays, testDays };
   return {
     help: false as const,
-    data,
+    data: callerPath(data),
     params,
     split,
-    model: str('model'),
-    json: str('json'),
-    report: str('report'),
+    model: opt(str('model')),
+    json: opt(str('json')),
+    report: opt(str('report')),
     quiet: values.quiet === true,
   };
 }

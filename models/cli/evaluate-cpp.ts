@@ -8,6 +8,7 @@ import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
 import { readDataset } from '../simulator/csv.ts';
 import { loadConfig } from '../../services/config.ts';
+import { callerPath, unwritable } from '../../services/cli/command.ts';
 
 const USAGE = `usage: npm run model -- evaluate-cpp --data DIR [--scan-hours H (6)] [--alpha A] [--min-cards N]
                                     [--model PATH|off] [--genuine-step-up-failure S (0.1)]
@@ -49,6 +50,12 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     process.stderr.write(`model evaluate-cpp: --data DIR is required and --scan-hours must be positive\n${USAGE}\n`);
     return 2;
   }
+  const json = values.json === undefined ? undefined : callerPath(values.json);
+  const problem = json === undefined ? undefined : unwritable(json);
+  if (problem) {
+    process.stderr.write(`model evaluate-cpp: --json ${values.json}: ${problem}\n`);
+    return 2;
+  }
   const defaults = loadConfig({});
   const alpha = values.alpha === undefined ? defaults.LEAKGUARD_CPP_ALPHA : Number(values.alpha);
   const minCards = values['min-cards'] === undefined ? defaults.LEAKGUARD_CPP_MIN_CARDS : Number(values['min-cards']);
@@ -74,10 +81,19 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     process.stderr.write(`model evaluate-cpp: --model: ${(error as Error).message}\n`);
     return 2;
   }
-  const ds = readDataset(values.data, { keepExtra: true });
+  const data = callerPath(values.data);
+  let ds;
+  try {
+    ds = readDataset(data, { keepExtra: true });
+    if (!ds.extra.has('BREACH_ID'))
+      throw new Error('the dataset has no BREACH_ID column: generate it with npm run simulate -- --breach');
+  } catch (error) {
+    process.stderr.write(`model evaluate-cpp: --data ${values.data}: ${(error as Error).message}\n`);
+    return 2;
+  }
   let last = 0;
   const result = await runCppProtocol(ds, {
-    dataDir: values.data,
+    dataDir: data,
     scanEveryHours: hours,
     scan: { alpha, minCards },
     model,
@@ -98,6 +114,6 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
       `challenges answered: fraudsters fail, ${(failure * 100).toFixed(0)} % of genuine customers fail or abandon\n`,
   );
   process.stdout.write(`${cppReport(result)}\n`);
-  if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+  if (json) writeFileSync(json, JSON.stringify(result, null, 2));
   return 0;
 }

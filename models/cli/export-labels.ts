@@ -6,6 +6,7 @@ import { migrate } from '../../services/adapters/postgres/migrate.ts';
 import { exportLabels } from '../../services/cases/labels-export.ts';
 import { ConfigError, loadConfig } from '../../services/config.ts';
 import { openSqlClient } from '../../services/runtime.ts';
+import { callerPath, unwritable } from '../../services/cli/command.ts';
 
 const USAGE = 'usage: npm run model -- export-labels --out FILE [--format csv|ndjson] [--since 2026-01-01T00:00:00Z]';
 
@@ -20,14 +21,26 @@ export async function exportLabelsCommand(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: false,
-      options: { out: { type: 'string' }, format: { type: 'string' }, since: { type: 'string' } },
+      options: {
+        out: { type: 'string' },
+        format: { type: 'string' },
+        since: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     fail((error as Error).message);
   }
-  const { out, since } = parsed.values;
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { since } = parsed.values;
+  const out = parsed.values.out === undefined ? undefined : callerPath(parsed.values.out);
   const format = parsed.values.format ?? (out?.endsWith('.ndjson') ? 'ndjson' : 'csv');
   if (!out) fail('--out FILE is required');
+  const problem = unwritable(out);
+  if (problem) fail(`--out ${parsed.values.out}: ${problem}`);
   if (format !== 'csv' && format !== 'ndjson') fail('--format must be csv or ndjson');
   if (since !== undefined && Number.isNaN(Date.parse(since))) fail('--since must be an ISO 8601 date-time');
   let sql;

@@ -4,6 +4,7 @@
 //   --max-features X --bins N --gain-threshold X --workers N
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { callerPath, unwritable } from '../../services/cli/command.ts';
 import cliProgress from 'cli-progress';
 import { featureNames, featureSet } from '../../services/model/definitions.ts';
 import { readDataset, type Dataset } from '../simulator/csv.ts';
@@ -96,7 +97,20 @@ if (values.help || !command) {
   console.log(USAGE);
   process.exit(values.help ? 0 : 2);
 }
+if (command !== 'train' && command !== 'evaluate')
+  fail(`unknown command ${command} (train, evaluate, evaluate-cpp, export-labels)`);
 const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+/** A path flag as its caller meant it (relative to the folder npm was called from). */
+const pathArg = (k: string) => {
+  const v = str(k);
+  return v === undefined ? undefined : callerPath(v);
+};
+// Files written after minutes of work: a folder that cannot take them is said first.
+for (const flag of ['out', 'json', 'report']) {
+  const target = pathArg(flag);
+  const problem = target === undefined ? undefined : unwritable(target);
+  if (problem) fail(`--${flag} ${str(flag)}: ${problem}`);
+}
 const data = str('data') ?? fail('--data DIR is required');
 const fs = (() => {
   try {
@@ -175,7 +189,8 @@ const lastDate = addDays(split.trainStart, split.trainDays + split.delayDays + s
 const dataDirs = data
   .split(',')
   .map((d) => d.trim())
-  .filter((d) => d);
+  .filter((d) => d)
+  .map(callerPath);
 if (dataDirs.length === 0) fail('--data DIR is required');
 // Every folder is checked before the first one takes minutes to evaluate.
 for (const dir of dataDirs) {
@@ -202,8 +217,8 @@ function read(dir: string): Dataset {
 if (command === 'train') {
   if (dataDirs.length > 1) fail('--data: train reads one dataset');
   const dir = dataDirs[0]!;
+  const out = pathArg('out') ?? fail('--out ARTIFACT.json is required');
   const ds = read(dir);
-  const out = str('out') ?? fail('--out ARTIFACT.json is required');
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
   try {
@@ -365,7 +380,7 @@ if (command === 'train') {
     " first every card with a fraud these features can see, the rest at random; a compromised terminal's fraud is invisible",
   );
   console.log(' until its labels pass the delay.)');
-  const json = str('json');
+  const json = pathArg('json');
   if (json) {
     const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
     if (reachable) out.reachableCp100 = reachable.mean;
@@ -388,7 +403,7 @@ if (command === 'train') {
     out.featureSet = fs.name;
     writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
   }
-  const report = str('report');
+  const report = pathArg('report');
   if (report) {
     writeFileSync(
       report,

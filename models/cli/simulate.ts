@@ -1,7 +1,7 @@
 // npm run simulate -- [options] --out DIR
 // Writes the handbook dataset (one CSV per day, YYYY-MM-DD.csv), optionally with Leakguard's breach
 // scenario (--breach): extra columns, breach events and issuer card lists. See --help.
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../simulator/handbook.ts';
@@ -9,6 +9,7 @@ import { BREACH_DEFAULTS, type BreachOptions } from '../simulator/breach.ts';
 import { simulate } from '../simulator/run.ts';
 import { CurrencySpecError, formatCurrencies, parseCurrencies } from '../simulator/currencies.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { callerPath } from '../../services/cli/command.ts';
 
 const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
   customers: ['customers', 'number of customers (cards)'],
@@ -76,6 +77,12 @@ function usage(): string {
   ].join('\n');
 }
 
+/** A usage error: said with the usage, exit 2, never a stack trace. */
+function fail(message: string): never {
+  console.error(`simulate: ${message}\n\n${usage()}`);
+  return process.exit(2);
+}
+
 function num(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n)) {
@@ -103,14 +110,16 @@ if (typeof values.out !== 'string') {
 }
 const opts: HandbookOptions = { ...HANDBOOK_DEFAULTS };
 if (typeof values.start === 'string') {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start)) throw new Error(`--start: expected YYYY-MM-DD, got ${values.start}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start) || Number.isNaN(Date.parse(`${values.start}T00:00:00Z`)))
+    fail(`--start: expected a date as YYYY-MM-DD, got ${values.start}`);
   opts.startDate = values.start;
 }
 for (const [flag, [key]] of Object.entries(numberFlags)) {
   const v = values[flag];
   if (typeof v === 'string') (opts[key] as number) = num(flag, v);
 }
-if (opts.customerDays < 1 || opts.terminalDays < 0 || opts.days < 1) throw new Error('days, customer-days must be ≥ 1');
+if (opts.customerDays < 1 || opts.terminalDays < 0 || opts.days < 1)
+  fail('--days and --customer-days must be at least 1, --terminal-days at least 0');
 let breach: BreachOptions | undefined;
 if (values.breach) {
   breach = { ...BREACH_DEFAULTS };
@@ -132,8 +141,13 @@ if (values.breach) {
   process.exit(2);
 }
 
-const out = values.out;
-mkdirSync(out, { recursive: true });
+const out = callerPath(values.out);
+try {
+  mkdirSync(out, { recursive: true });
+  accessSync(out, constants.W_OK);
+} catch (error) {
+  fail(`--out ${out}: ${(error as Error).message}`);
+}
 const bar = values.quiet
   ? undefined
   : new cliProgress.SingleBar(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
 import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../../services/model/starter.ts';
+import { callerPath } from '../../services/cli/command.ts';
 
 const USAGE = `usage: npm run model:starter [-- --seed S (${STARTER_TRAINING.dataSeed}) --trees N (${STARTER_TRAINING.trees}) --out FILE (${STARTER_MODEL_PATH}) --data DIR --keep-data]
   Simulates the breach scenario (seed S, ${STARTER_TRAINING.days} days, default currencies) into DIR (a temporary folder unless --data),
@@ -50,8 +51,8 @@ const int = (flag: string, v: string | undefined, fallback: number) => {
 };
 const seed = int('seed', values.seed, STARTER_TRAINING.dataSeed);
 const trees = int('trees', values.trees, STARTER_TRAINING.trees);
-const out = values.out ?? STARTER_MODEL_PATH;
-const data = values.data ?? mkdtempSync(join(tmpdir(), 'lg-starter-'));
+const out = values.out === undefined ? STARTER_MODEL_PATH : callerPath(values.out);
+const data = values.data === undefined ? mkdtempSync(join(tmpdir(), 'lg-starter-')) : callerPath(values.data);
 const here = new URL('.', import.meta.url).pathname;
 
 const run = (script: string, args: string[]) => {

@@ -161,23 +161,36 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
       : [];
     for (const [h] of extraCols) if (!extra.has(h)) extra.set(h, []);
     pos++;
+    let lineNo = 1;
+    let f: string[] = [];
+    // A row that does not parse would train on NaN, silently: refused with its place instead.
+    const number = (column: keyof typeof idx) => {
+      const field = f[idx[column]];
+      const v = field === undefined || field.trim() === '' ? NaN : +field;
+      if (!Number.isFinite(v))
+        throw new Error(`${file}:${lineNo}: ${header[idx[column]]} is not a number (${f.length} fields)`);
+      return v;
+    };
     while (pos < text.length) {
       let end = text.indexOf('\n', pos);
       if (end < 0) end = text.length;
       let line = text.slice(pos, end);
       pos = end + 1;
+      lineNo++;
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (line.length === 0) continue;
-      const f = line.split(',');
-      id.push(+f[idx.id]!);
-      ep.push(parseDateTime(f[idx.dt]!));
-      cu.push(+f[idx.cu]!);
-      te.push(+f[idx.te]!);
-      am.push(+f[idx.am]!);
-      ts.push(+f[idx.ts]!);
-      td.push(+f[idx.td]!);
-      fr.push(+f[idx.fr]!);
-      sc.push(idx.sc >= 0 ? +f[idx.sc]! : 0);
+      f = line.split(',');
+      const at = parseDateTime(f[idx.dt] ?? '');
+      if (!Number.isFinite(at)) throw new Error(`${file}:${lineNo}: TX_DATETIME is not a YYYY-MM-DD HH:MM:SS time`);
+      id.push(number('id'));
+      ep.push(at);
+      cu.push(number('cu'));
+      te.push(number('te'));
+      am.push(number('am'));
+      ts.push(number('ts'));
+      td.push(number('td'));
+      fr.push(number('fr'));
+      sc.push(idx.sc >= 0 ? +f[idx.sc]! || 0 : 0);
       for (const [h, i] of extraCols) extra.get(h)!.push(f[i] ?? '');
     }
   }

@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { failWith, type Fail, parseCommand } from './command.ts';
+import { callerPath, failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import type { ChainCheck } from '../cases/audit.ts';
@@ -65,11 +65,12 @@ async function main(): Promise<number> {
       else process.stdout.write(report(result));
       return result.ok ? 0 : 1;
     }
-    const out = values.out ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;
+    const target = values.out === undefined ? undefined : callerPath(values.out);
+    const out = target ? createWriteStream(target, { mode: 0o600 }) : process.stdout;
     await audit.scan(async (entries) => {
       if (!out.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n')) await once(out, 'drain');
     });
-    if (values.out) {
+    if (target) {
       (out as ReturnType<typeof createWriteStream>).end();
       await once(out, 'finish');
     }

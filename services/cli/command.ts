@@ -1,5 +1,8 @@
 // What the CLIs share: a failure that names the command (exit 2: bad usage; 1: the work failed),
-// and the sub-command parse with --help and the usage on a bad flag or a missing command.
+// the sub-command parse with --help and the usage on a bad flag or a missing command, and the
+// paths a caller gives: relative to where they called from, checked before the work that writes them.
+import { accessSync, constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** Annotate the constant with it (`const fail: Fail = failWith(...)`): TypeScript narrows after a call only then. */
 export type Fail = (message: string, code?: number) => never;
@@ -38,4 +41,28 @@ export function rejectArguments(name: string, usage: string): void {
   const help = args.some((a) => a === '--help' || a === '-h');
   (help ? process.stdout : process.stderr).write(`${help ? '' : `${name}: no such option ${args[0]}\n`}${usage}\n`);
   process.exit(help ? 0 : 2);
+}
+
+/**
+ * A path given on the command line, as its caller meant it. npm runs a script in the project's
+ * folder whatever folder it was called from, and scripts/run.sh (which the npm scripts call) names
+ * that folder in LEAKGUARD_CALLER_DIR for the process it becomes (LEAKGUARD_CALLER_PID: a child
+ * inherits the variables, not the pid, and resolves against its own working directory).
+ */
+export function callerPath(path: string): string {
+  const env = process.env;
+  const fromRunSh = env.LEAKGUARD_CALLER_DIR && Number(env.LEAKGUARD_CALLER_PID) === process.pid;
+  return resolve(fromRunSh ? env.LEAKGUARD_CALLER_DIR! : process.cwd(), path);
+}
+
+/** Why a file cannot be written at `path` (its folder missing or read-only), or undefined: asked before the work that makes it. */
+export function unwritable(path: string): string | undefined {
+  const folder = dirname(path);
+  try {
+    accessSync(folder, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `no folder ${folder}` : `cannot write in ${folder} (${code})`;
+  }
 }

@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { failWith, type Fail } from './command.ts';
+import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
 const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key-file FILE] FILE
@@ -75,21 +75,30 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const file = positionals[0];
-  if (!values.event || !file || positionals.length > 1) fail(USAGE);
+  if (!values.event || positionals.length !== 1)
+    fail(
+      `${!values.event ? '--event <id> is required' : positionals.length === 0 ? 'a FILE to upload is required' : `one FILE at a time, not ${positionals.length}`}\n${USAGE}`,
+    );
+  const given = positionals[0]!;
+  const file = callerPath(given);
   if (!/^ce_[1-9][0-9]*$/.test(values.event))
     fail(`--event must be a compromise event id such as ce_1, not ${JSON.stringify(values.event)}`);
-  if (!existsSync(file) || !statSync(file).isFile()) fail(`no such file: ${file}`);
+  if (!existsSync(file) || !statSync(file).isFile())
+    fail(`no such file: ${given === file ? file : `${given} (${file})`}`);
   const format =
     values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
   if (format !== 'csv' && format !== 'ndjson')
-    fail('say --format csv or --format ndjson (the file name does not tell)');
+    fail(
+      values.format === undefined
+        ? 'say --format csv or --format ndjson (the file name does not tell)'
+        : `--format must be csv or ndjson, not ${JSON.stringify(values.format)}`,
+    );
 
   let key = process.env.LEAKGUARD_API_KEY || undefined;
   const keyFile = values['key-file'];
   if (keyFile !== undefined) {
     if (key) fail('set either LEAKGUARD_API_KEY or --key-file, not both');
-    key = readKeyFile(keyFile);
+    key = readKeyFile(callerPath(keyFile));
   }
   if (!key) {
     const demo = join(process.env.LEAKGUARD_STATE_DIR || '.leakguard', 'demo-credentials.json');

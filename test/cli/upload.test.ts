@@ -75,8 +75,40 @@ describe('npm run upload', () => {
     expect(stdout).not.toContain('5555555555554444');
   });
 
+  it("reads a relative FILE from the caller's folder when run through npm's script (which works in the project's folder)", async () => {
+    writeFileSync(join(dir, 'relative.csv'), '4111111111111137\n');
+    const viaRunSh = (cwd: string, initCwd: string | undefined) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, LEAKGUARD_URL: base, LEAKGUARD_API_KEY: t.keys.issuer };
+        delete env.INIT_CWD;
+        if (initCwd) env.INIT_CWD = initCwd;
+        const child = spawn(
+          'sh',
+          [join(root, 'scripts/run.sh'), 'services/cli/upload.ts', '--event', eventId, 'relative.csv'],
+          { cwd, env },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      });
+    // As `npm run upload` from `dir` runs it: in the project's folder, INIT_CWD naming the caller's.
+    const npmLike = await viaRunSh(root, dir);
+    expect(npmLike.stdout, npmLike.stderr).toContain(`${eventId}: 1 cards listed`);
+    // As `sh scripts/run.sh` from `dir`: its own folder is the caller's.
+    const direct = await viaRunSh(dir, undefined);
+    expect(direct.stdout, direct.stderr).toContain(`${eventId}: 0 cards listed, 1 already listed`);
+    const missing = await run(['--event', eventId, 'nowhere.csv'], { LEAKGUARD_API_KEY: t.keys.issuer });
+    expect(missing.stderr).toContain(`no such file: nowhere.csv (${join(dir, 'nowhere.csv')})`);
+  });
+
   it('explains usage errors and refusals', async () => {
-    expect((await run(['good.csv'])).stderr).toContain('usage: npm run upload');
+    expect((await run(['good.csv'])).stderr).toContain('--event <id> is required\nusage: npm run upload');
+    expect((await run(['--event', eventId])).stderr).toContain('a FILE to upload is required');
+    expect((await run(['--event', eventId, 'good.csv', '--format', 'xml'])).stderr).toContain(
+      '--format must be csv or ndjson, not "xml"',
+    );
     expect((await run(['--event', 'x', 'good.csv'])).stderr).toContain('--event must be a compromise event id');
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     expect((await run(['--event', eventId, 'missing.csv'], issuer)).stderr).toContain('no such file');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -152,6 +152,41 @@ describe('command line', () => {
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
   });
 
+  it('export-labels has its help; a dataset row that does not parse is refused with its file and line', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const help = spawnSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', 'export-labels', '--help'],
+      {
+        cwd,
+        encoding: 'utf8',
+      },
+    );
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: npm run model -- export-labels');
+    const bad = join(dir, 'bad');
+    mkdirSync(bad);
+    const [first] = readdirSync(data).sort();
+    writeFileSync(join(bad, first!), `${readFileSync(join(data, first!), 'utf8')}garbage,line\n`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        'models/cli/model.ts',
+        'train',
+        '--data',
+        bad,
+        '--out',
+        join(dir, 'bad.json'),
+      ],
+      { cwd, encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    const lines = readFileSync(join(data, first!), 'utf8').trimEnd().split('\n').length + 1;
+    expect(r.stderr).toContain(`${join(bad, first!)}:${lines}: `);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('answers bad flags, numbers and feature sets with a usage error, never a stack trace', () => {
     const cwd = join(import.meta.dirname, '../..');
     const cases: [string, string[], RegExp][] = [
@@ -174,6 +209,27 @@ describe('command line', () => {
         /model: --data: train reads one dataset/,
       ],
       ['models/bench/bench-model.ts', ['--rows', 'x'], /bench:model: --rows: a positive integer, not "x"/],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--start', '2026-13-45'],
+        /simulate: --start: expected a date/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--days', '0'],
+        /simulate: --days and --customer-days must be at least 1/,
+      ],
+      // A file where a folder would be (made below).
+      ['models/cli/simulate.ts', ['--out', join(dir, 'a-file', 'x')], /simulate: --out .*a-file\/x: ENOTDIR/],
+      ['models/cli/model.ts', ['frob', '--data', data], /model: unknown command frob/],
+      // Said before the dataset is read and the forest trained, not after.
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--out', join(dir, 'no-such-folder', 'm.json')],
+        /model: --out .*no-such-folder\/m\.json: no folder .*no-such-folder/,
+      ],
+      ['models/cli/model.ts', ['evaluate-cpp', '--data', join(dir, 'nope')], /model evaluate-cpp: --data .*nope: /],
+      ['models/cli/model.ts', ['evaluate-cpp', '--data', data], /the dataset has no BREACH_ID column/],
       // Once trained forever (no tree ever finished the forest).
       [
         'models/cli/model.ts',
@@ -191,6 +247,7 @@ describe('command line', () => {
         /model: --fraud-share: must be more than 0 and at most 100, not 0/,
       ],
     ];
+    writeFileSync(join(dir, 'a-file'), '');
     for (const [script, args, message] of cases) {
       const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
         cwd,

@@ -123,14 +123,21 @@ export function connectRedis(target: string | RedisTarget, options: { connectTim
 export function whenReady<C extends RedisClient>(redis: C, timeoutMs = 5000): Promise<C> {
   if (redis.status === 'ready') return Promise.resolve(redis);
   return new Promise((resolve, reject) => {
+    // The connection's errors while waiting are this wait's to report, once, not ioredis's
+    // "Unhandled error event" with a stack at every retry (a CLI pointed at a Redis that is down).
+    let lastError: Error | undefined;
+    const onError = (error: Error) => (lastError = error);
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+      redis.off('error', onError);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`));
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);
+      redis.off('error', onError);
       resolve(redis);
     };
+    redis.on('error', onError);
     redis.once('ready', onReady);
   });
 }
