@@ -1,7 +1,11 @@
 // `npm start`: the engine with its HTTP door. Embedded defaults need no external service.
 import { rejectArguments } from './cli/command.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquirePidLock } from './adapters/files/pid-lock.ts';
+import { redisTargetOf } from './adapters/redis/connection.ts';
+import { LeakguardError } from './core/errors.ts';
 import { demoBanner, demoCredentialsPath, demoCredentialsWanted, ensureDemoCredentials } from './demo-credentials.ts';
 import { buildApp } from './http/app.ts';
 import { loadAccessConfig } from './http/access.ts';
@@ -15,6 +19,13 @@ import type { CaseSystem } from './case-system.ts';
 import type { DemoAnalyst } from './demo-credentials.ts';
 
 const DEMO_ANALYST = 'demo-analyst';
+
+/** Another engine holds the embedded state directory: this one does not start (exit 2). */
+class StateDirBusy extends LeakguardError {
+  constructor(message: string) {
+    super('DATABASE_BUSY', message);
+  }
+}
 
 /** The demo analyst: created, or given new credentials when the database already holds it. */
 async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst> {
@@ -37,11 +48,28 @@ async function demoAnalyst(cases: CaseSystem, logN: number): Promise<DemoAnalyst
   }
 }
 
+/** The embedded state directory, for this engine alone (its lock file names the process holding it). */
+function holdStateDir(stateDir: string): () => void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  return acquirePidLock(
+    join(stateDir, 'engine.lock'),
+    (holder) =>
+      new StateDirBusy(
+        holder
+          ? `the state directory ${stateDir} is in use by another engine (process ${holder}): stop it first, or give this one its own LEAKGUARD_STATE_DIR (or Redis and PostgreSQL)`
+          : `the state directory ${stateDir} is being taken by another engine: try again`,
+      ),
+  );
+}
+
 async function main(): Promise<void> {
   rejectArguments('leakguard', 'usage: npm start   (configured by environment variables: see the table in README.md)');
   const config = loadConfig();
   const access = loadAccessConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  // Embedded stores journal into the state directory: two engines on one would interleave their
+  // journals and keys. One at a time; a second is told which process holds it.
+  const releaseStateDir = redisTargetOf(config) ? undefined : holdStateDir(config.LEAKGUARD_STATE_DIR);
   const runtime = createRuntime(config, logger);
   // Before listening: in production a missing LEAKGUARD_AUDIT_KEY stops the start, as the card key does.
   runtime.auditCheckpoints();
@@ -96,6 +124,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     await app.close();
     await runtime.close();
+    releaseStateDir?.();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -135,7 +164,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof StateDirBusy) {
     process.stderr.write(`leakguard: ${error.message}\n`);
     process.exit(2);
   }

@@ -94,7 +94,7 @@ export const ERROR_CODES = {
   },
   DATABASE_BUSY: {
     status: 503,
-    meaning: 'the embedded database directory is held by another process',
+    meaning: 'the embedded database or state directory is held by another process',
   },
   TRANSACTION_INVALID: {
     status: 400,

@@ -110,6 +110,21 @@ describe('npm start (embedded mode)', () => {
     createdKeyId = id;
   });
 
+  it('a second engine on the same state directory does not start, and says which process holds it', async () => {
+    const second = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+      cwd: root,
+      env: { ...process.env, LEAKGUARD_STATE_DIR: stateDir, PORT: String(await freePort()), REDIS_URL: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(second.status).toBe(2);
+    expect(second.stderr).toContain(
+      `the state directory ${stateDir} is in use by another engine (process ${engine.pid})`,
+    );
+    // The first engine goes on serving.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
   it('explains bad CLI usage and bad configuration', () => {
     const noRole = keysCli('create');
     expect(noRole.status).toBe(2);

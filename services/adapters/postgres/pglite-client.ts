@@ -1,13 +1,14 @@
 // The embedded driver: PGlite (PostgreSQL compiled to WASM) with its data directory on disk.
 // One connection, so statements are serialised; transactions use PGlite's own.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { Queryable, SqlClient, SqlResult } from './sql-client.ts';
 import { LeakguardError } from '../../core/errors.ts';
+import { acquirePidLock } from '../files/pid-lock.ts';
 
 type Db = Pick<PGlite, 'query' | 'exec'>;
 
@@ -101,46 +102,14 @@ function initInChild(dataDir: string): Promise<void> {
   });
 }
 
-/**
- * Creates the lock file atomically (O_EXCL): of two processes opening at once, one wins and the
- * other is told who holds it. A lock left by a process that is gone is taken over.
- */
 function acquireLock(lockFile: string, dataDir: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(lockFile, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let holder: number;
-    try {
-      holder = Number(readFileSync(lockFile, 'utf8').trim());
-    } catch {
-      continue; // removed meanwhile: try again
-    }
-    if (!holder) {
-      // Created but not written yet by its owner: give it a moment rather than take it over.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-      continue;
-    }
-    if (holder !== process.pid && alive(holder)) {
-      throw new PgliteBusy(
-        `the embedded database ${dataDir} is in use by process ${holder}: stop it first, or use DATABASE_URL`,
-      );
-    }
-    rmSync(lockFile, { force: true });
-  }
-  throw new PgliteBusy(
-    `the embedded database ${dataDir} is being opened by another process: try again, or use DATABASE_URL`,
+  acquirePidLock(
+    lockFile,
+    (holder) =>
+      new PgliteBusy(
+        holder
+          ? `the embedded database ${dataDir} is in use by process ${holder}: stop it first, or use DATABASE_URL`
+          : `the embedded database ${dataDir} is being opened by another process: try again, or use DATABASE_URL`,
+      ),
   );
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
