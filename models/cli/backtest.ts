@@ -77,7 +77,10 @@ function commonArgs(values: Record<string, string | boolean | undefined>): Commo
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
     ...(values.ruleset ? { ruleset: callerPath(values.ruleset as string) } : {}),
-    ...(values.model ? { model: callerPath(values.model as string) } : {}),
+    // `none` is no model, not a file.
+    ...(values.model
+      ? { model: (values.model as string).toLowerCase() === 'none' ? 'none' : callerPath(values.model as string) }
+      : {}),
     ...(values.out ? { out: callerPath(values.out as string) } : {}),
     warmupDays: warmup,
     quiet: values.quiet === true,

@@ -73,7 +73,10 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     process.stderr.write(`model evaluate-cpp: --genuine-step-up-failure must be a share in [0, 1]\n${USAGE}\n`);
     return 2;
   }
-  const modelPath = values.model ?? STARTER_MODEL_PATH;
+  const modelPath =
+    values.model === undefined || values.model === 'off'
+      ? (values.model ?? STARTER_MODEL_PATH)
+      : callerPath(values.model);
   let model;
   try {
     model = modelPath === 'off' ? undefined : loadScoringModel(modelPath);

@@ -251,6 +251,13 @@ describe('backtest', () => {
       expect(html).not.toContain(pan);
       expect(stdout).not.toContain(pan);
     }
+    // `--model none`: the candidate without a model (a word, not a file of the caller's folder).
+    const none = await run(
+      process.execPath,
+      ['models/cli/backtest.ts', '--source', recordDir(), '--model', 'none', '--quiet'],
+      { cwd: REPO, env: { ...process.env, LEAKGUARD_MODEL: 'off', LEAKGUARD_STATE_DIR: t.stateDir } },
+    );
+    expect(none.stdout).toContain(`reproduces 100.0 % of the recorded decisions (${sent.length} of ${sent.length}`);
   }, 60_000);
 
   it('refuses a bad option and a bad line with a precise message', async () => {
