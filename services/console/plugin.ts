@@ -49,6 +49,11 @@ function errorMessage(error: unknown, a: ErrorAnswer): string {
 export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions & { prefix?: string }): Promise<void> {
   // The plugins below are registered under this one's prefix (/console): not with it again.
   const { prefix: _prefix, ...o } = opts;
+  // HTML pages for people, not the API: left out of /openapi.json, whose every operation has an id,
+  // an example and its statuses for the clients generated from it.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
   await app.register(sessionPlugin, o);
 
   app.addHook('onSend', async (_request, reply, payload) => {

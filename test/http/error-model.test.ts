@@ -152,6 +152,16 @@ describe('API errors', () => {
         code === 'BAD_REQUEST' ? '4xx' : String(ERROR_CODES[code as keyof typeof ERROR_CODES].status),
       );
   });
+
+  it("leaves the console's HTML pages out of the document (served here), every operation in it with its id", async () => {
+    const spec = (await t.app.inject('/openapi.json')).json() as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    expect((await t.app.inject('/console/login')).statusCode).toBe(200);
+    expect(Object.keys(spec.paths).filter((path) => path.startsWith('/console'))).toEqual([]);
+    for (const [path, ops] of Object.entries(spec.paths))
+      for (const [method, op] of Object.entries(ops)) expect(op.operationId, `${method} ${path}`).toBeTruthy();
+  });
 });
 
 describe('the console', () => {
