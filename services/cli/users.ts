@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   if (!['create-admin', 'create', 'list', 'unlock'].includes(command)) fail(`unknown command ${command}\n${USAGE}`);
   const username = values.username === undefined ? undefined : usernameSchema.safeParse(values.username);
   if (command !== 'list' && !username?.success)
-    fail(`--username ${username ? 'must be 3-64 lowercase letters, digits, . _ or -' : 'is required'}\n${USAGE}`);
+    fail(`--username ${username ? (username.error?.issues[0]?.message ?? 'is invalid') : 'is required'}\n${USAGE}`);
   const role = command === 'create-admin' ? 'admin' : values.role;
   if (command === 'create' && !CONSOLE_ROLES.includes(role as ConsoleRole))
     fail(`--role must be one of ${CONSOLE_ROLES.join(', ')}\n${USAGE}`);

@@ -47,6 +47,11 @@ describe('users CLI', () => {
     expect(again.stderr).toContain('already exists');
     expect(cli('users.ts', 'create-admin').status).toBe(2);
     expect(cli('users.ts', 'create', '--username', 'x-y', '--role', 'boss').stderr).toContain('--role must be one of');
+    // The reason a username is refused, not only its alphabet (a card number satisfies that).
+    expect(cli('users.ts', 'create-admin', '--username', '4111111111111111').stderr).toContain(
+      '--username must not contain a card number',
+    );
+    expect(cli('users.ts', 'create-admin', '--username', 'a').stderr).toContain('--username must be 3-64 lowercase');
     expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+active/);
     const stored = await t.runtime.cases!.sql.query<{ password_hash: string }>(
       `SELECT password_hash FROM console_users WHERE username = 'root-admin'`,
