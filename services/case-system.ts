@@ -10,7 +10,7 @@ import type { UserStore } from './cases/users.ts';
 import type { AuditLog } from './cases/audit.ts';
 import { Feedback, type FeedbackOptions, type LabelSink } from './cases/feedback.ts';
 import { CaseIngester, type FlaggedQueue } from './cases/flagged.ts';
-import type { CaseStore } from './cases/model.ts';
+import type { CaseStore, FlaggedDecision } from './cases/model.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
 import type { ApiKeyStore } from './auth/api-keys.ts';
 import { auditKeyChanges, startKeyAudit } from './cases/key-audit.ts';
@@ -54,6 +54,8 @@ export interface CaseSystemOptions {
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   onLabel?: FeedbackOptions['onLabel'];
   onError: (error: unknown, stage: string) => void;
+  /** A flagged decision the database refuses for its data, set aside: no case will be made of it. */
+  onRefused?: (flagged: FlaggedDecision, error: unknown) => void;
 }
 
 export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> {
@@ -75,7 +77,7 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     ...(o.onFraudDecision ? { onFraudDecision: o.onFraudDecision } : {}),
     ...(o.onLabel ? { onLabel: o.onLabel } : {}),
   });
-  ingester.start((e) => o.onError(e, 'ingest'));
+  ingester.start((e) => o.onError(e, 'ingest'), undefined, o.onRefused);
   void feedback.flushLabels();
   const keyAudit = o.apiKeys
     ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs)

@@ -193,7 +193,7 @@ export class Metrics {
   // Flagged decisions on their way to the case queue (services/cases/flagged.ts FlaggedSink).
   readonly flaggedLost = new Counter({
     name: 'leakguard_flagged_lost_total',
-    help: 'Flagged decisions no case will be made of: the queue (Redis) refused them until the waiting buffer was full (buffer_full), or the engine stopped with them waiting (shutdown)',
+    help: 'Flagged decisions no case will be made of: the queue (Redis) refused them until the waiting buffer was full (buffer_full), the engine stopped with them waiting (shutdown), or the case database refused one for its data (refused_by_database)',
     labelNames: ['reason'],
     registers: [this.registry],
   });

@@ -523,6 +523,13 @@ export function createRuntime(
                 }
               : {}),
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
+            onRefused: (flagged, error) => {
+              metrics.flaggedLost.inc({ reason: 'refused_by_database' });
+              logger.error(
+                { err: error, merchantId: flagged.merchantId, transactionId: flagged.transactionId },
+                'the case database refuses this flagged decision for its data: set aside, no case is made of it',
+              );
+            },
           });
           // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
           webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });

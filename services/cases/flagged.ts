@@ -319,26 +319,47 @@ export class FlaggedSink {
   }
 }
 
-/** Moves queued decisions into the case store, a batch at a time. */
+/**
+ * An error the database gives a statement for its data, the same at every retry: a data exception
+ * (SQLSTATE class 22: a value it cannot store) or an integrity violation (class 23).
+ */
+export const isDataError = (error: unknown) => /^2[23]/.test(String((error as { code?: unknown })?.code ?? ''));
+
+/**
+ * Moves queued decisions into the case store, a batch at a time. A batch the database refuses for
+ * its data is stored one decision at a time, and a decision it refuses by itself is set aside
+ * (onRefused): retried, it would hold every case behind it out of the store for good.
+ */
 export class CaseIngester {
   private readonly queue: FlaggedQueue;
   private readonly store: CaseStore;
   created = 0;
   duplicates = 0;
   failures = 0;
+  refused = 0;
+  private onRefused: ((flagged: FlaggedDecision, error: unknown) => void) | undefined;
   constructor(queue: FlaggedQueue, store: CaseStore) {
     this.queue = queue;
     this.store = store;
   }
 
-  start(onError: (error: unknown) => void, onCreated?: (id: number, flagged: FlaggedDecision) => void): void {
+  start(
+    onError: (error: unknown) => void,
+    onCreated?: (id: number, flagged: FlaggedDecision) => void,
+    onRefused?: (flagged: FlaggedDecision, error: unknown) => void,
+  ): void {
+    this.onRefused = onRefused;
     this.queue.start(
       async (batch) => {
-        const results = await this.store.createManyFromFlagged(batch);
-        results.forEach(({ id, created }, i) => {
-          if (created) {
+        const results = await this.store.createManyFromFlagged(batch).catch(async (error: unknown) => {
+          if (!isDataError(error)) throw error;
+          return this.oneByOne(batch);
+        });
+        results.forEach((result, i) => {
+          if (result === 'refused') return;
+          if (result.created) {
             this.created++;
-            onCreated?.(id, batch[i]!);
+            onCreated?.(result.id, batch[i]!);
           } else this.duplicates++;
         });
       },
@@ -347,6 +368,22 @@ export class CaseIngester {
         onError(error);
       },
     );
+  }
+
+  /** Each decision alone: one the database refuses for its data is set aside; any other error retries the batch. */
+  private async oneByOne(batch: FlaggedDecision[]): Promise<({ id: number; created: boolean } | 'refused')[]> {
+    const results: ({ id: number; created: boolean } | 'refused')[] = [];
+    for (const flagged of batch) {
+      try {
+        results.push((await this.store.createManyFromFlagged([flagged]))[0]!);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        this.refused++;
+        this.onRefused?.(flagged, error);
+        results.push('refused');
+      }
+    }
+    return results;
   }
 
   /** Resolves when nothing is waiting (tests, shutdown). */

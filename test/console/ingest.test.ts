@@ -9,14 +9,14 @@ import { loadConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { createRuntime, type Runtime } from '../../services/runtime.ts';
 import { FLAGGED_STREAM } from '../../services/adapters/redis/flagged-queue.ts';
-import { caseQuerySchema } from '../../services/cases/model.ts';
+import { caseQuerySchema, type CaseStore, type FlaggedDecision } from '../../services/cases/model.ts';
 import { scoreRequestSchema, type ScoreRequestInput } from '../../services/core/schemas.ts';
 import { TEST_CARD_KEY } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { flagged } from './fixtures.ts';
 import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
-import { FLAGGED_BATCH, MemoryFlaggedQueue } from '../../services/cases/flagged.ts';
+import { CaseIngester, FLAGGED_BATCH, MemoryFlaggedQueue } from '../../services/cases/flagged.ts';
 
 const CARD = { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' } as const;
 const order = (id: string, over: Partial<ScoreRequestInput> = {}) =>
@@ -250,6 +250,42 @@ describe('embedded mode: the journal queue', () => {
     const reopened = new JournalFlaggedQueue(path);
     expect(await reopened.pending()).toBe(0);
     await reopened.stop();
+  });
+
+  it('sets aside a decision the database refuses for its data, making the cases of the rest; retries any other error', async () => {
+    const queue = new MemoryFlaggedQueue({ backoff: { initialMs: 10, maxMs: 10 } });
+    const stored: string[] = [];
+    let outages = 1;
+    // A database that cannot store one value (SQLSTATE 22P05), and is down once (08006: retried, not refused).
+    const store = {
+      createManyFromFlagged: async (batch: readonly FlaggedDecision[]) => {
+        if (outages > 0 && batch.length > 1) {
+          outages--;
+          throw Object.assign(new Error('connection lost'), { code: '08006' });
+        }
+        if (batch.some((f) => f.transactionId === 'poison'))
+          throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+        stored.push(...batch.map((f) => f.transactionId));
+        return batch.map((_, i) => ({ id: stored.length - batch.length + i + 1, created: true }));
+      },
+    } as unknown as CaseStore;
+    const ingester = new CaseIngester(queue, store);
+    const refused: string[] = [];
+    ingester.start(
+      () => {},
+      undefined,
+      (f, error) => refused.push(`${f.transactionId}: ${(error as { code: string }).code}`),
+    );
+    for (const id of ['a', 'b', 'poison', 'c']) await queue.publish(flagged({ transactionId: id }));
+    await waitFor(async () => (await queue.pending()) === 0);
+    await waitFor(async () => stored.length === 3);
+    const afterward = flagged({ transactionId: 'd' });
+    await queue.publish(afterward);
+    await waitFor(async () => stored.includes('d'));
+    await ingester.stop();
+    expect(stored).toEqual(['a', 'b', 'c', 'd']);
+    expect(refused).toEqual(['poison: 22P05']);
+    expect([ingester.created, ingester.refused, ingester.failures]).toEqual([4, 1, 1]);
   });
 
   it('hands over the first decision after a quiet spell alone, and lets the next ones gather into one batch', async () => {
