@@ -222,16 +222,23 @@ const optionalText = (max: number) =>
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
     .optional()
     .transform((v) => (v ? v : undefined));
+/**
+ * A date PostgreSQL takes: as its calendar has it (Date.parse rolls 2026-02-31 over to March 3,
+ * which PostgreSQL refuses: the query failed with a 500), from the year 1.
+ */
+function isCalendarDate(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.exec(v);
+  if (!m || Number.isNaN(Date.parse(v))) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  return year >= 1 && calendar.getUTCMonth() === month - 1 && calendar.getUTCDate() === day;
+}
 const dateInput = z
   .string()
   .trim()
   .optional()
   .transform((v) => (v ? v : undefined))
-  .refine(
-    (v) =>
-      v === undefined || (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v))),
-    'must be a date (YYYY-MM-DD)',
-  );
+  .refine((v) => v === undefined || isCalendarDate(v), 'must be a date (YYYY-MM-DD)');
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 /** Queue filters as they arrive from a query string: every value is validated, none reaches SQL text. */

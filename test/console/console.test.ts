@@ -326,6 +326,41 @@ describe('queue and cases', () => {
     expect(expected.id).toBe(taken);
   });
 
+  it('takes what browsers send: impossible dates refused as filters, past the last page the last page, a note of CRLF lines, sign-in from either of two tabs', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.2.6');
+    // 2026-02-31 rolled over to March in JavaScript and failed in PostgreSQL (500).
+    for (const filter of ['from=2026-02-31', 'to=2026-04-31', 'from=0000-01-01']) {
+      const res = await client.get(`/console/queue?${filter}`);
+      expect(res.status, filter).toBe(400);
+      expect(res.body).toContain('must be a date');
+    }
+    const one = await flag({});
+    const beyond = await client.get('/console/queue?pageSize=1&page=100000');
+    expect(beyond.status).toBe(200);
+    expect(beyond.body).not.toContain('No cases match.');
+    expect(beyond.body).toMatch(/Page (\d+) of \1</);
+    // 40 lines of 99 characters: 3,999 in the textarea, 4,038 as submitted (CRLF).
+    const note = Array.from({ length: 40 }, () => 'x'.repeat(99)).join('\r\n');
+    const decided = await client.post(`/console/cases/${one.id}/decision`, { action: 'mark_legitimate', note });
+    expect(decided.status, decided.body.slice(0, 300)).toBe(303);
+    // Two sign-in pages open (two tabs, or every tab after an idle expiry): the first one's form still signs in.
+    const user = await newUser(t, 'analyst', 'tabs');
+    const browser = new ConsoleClient(t.app, '10.0.2.7');
+    await browser.get('/console/login');
+    const firstTab = browser.csrf;
+    await browser.get('/console/login');
+    const signedIn = await browser.post('/console/login', {
+      _csrf: firstTab,
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret),
+    });
+    expect(signedIn.status).toBe(303);
+    expect((await new ConsoleClient(t.app).get('/console/login?expired=1')).body).toContain(
+      'Your session expired after 15 minutes without activity',
+    );
+  });
+
   it('renders hostile merchant strings as text and audits the view', async () => {
     const { client, user } = await loggedIn(t, 'analyst', '10.0.2.3');
     const order = hostileOrder(`hostile-${process.pid}`, 0);

@@ -47,9 +47,15 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         'VALIDATION_FAILED',
         `Invalid filter: ${issueLines(parsed.error, { root: '' }).join('; ')}`,
       );
-    const q = parsed.data;
+    let q = parsed.data;
     const query = q.assignee === 'me' ? { ...q, assignee: request.consoleSession!.username } : q;
-    const result = await o.system()!.store.list(query);
+    let result = await o.system()!.store.list(query);
+    // Past the last page (a page number kept after the last cases were decided): the last page.
+    const last = Math.max(1, Math.ceil(result.total / q.pageSize));
+    if (q.page > last) {
+      q = { ...q, page: last };
+      result = await o.system()!.store.list({ ...query, page: last });
+    }
     const notice =
       (request.query as Record<string, unknown>).empty === '1' ? 'No unassigned open case is waiting.' : undefined;
     return sendPage(reply, 200, 'Queue', queuePage(q, result, request.consoleSession!, notice), request.consoleSession);

@@ -1,6 +1,6 @@
 // Sign-in and sign-out: password (scrypt) and TOTP, a per-address rate limit, a lockout per
 // account and address, one answer for every failure, everything audited.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { usernameSchema } from '../../cases/users.ts';
 import { statusOf } from '../../core/errors.ts';
@@ -34,6 +34,18 @@ const loginBody = z.object({
 });
 
 const RATE_WINDOW_MS = 60_000;
+
+/** The idle timeout as people say it: "15 minutes", "45 seconds", "2 hours". */
+export function idleWords(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  const [n, unit] =
+    seconds % 3600 === 0
+      ? [seconds / 3600, 'hour']
+      : seconds % 60 === 0
+        ? [seconds / 60, 'minute']
+        : [seconds, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
 
 export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
   const now = o.now ?? Date.now;
@@ -71,8 +83,17 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     await writeRefusalSummary();
   });
 
-  const showLogin = (reply: FastifyReply, status: number, message?: string, notice?: string) => {
-    const csrf = newToken();
+  const showLogin = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    message?: string,
+    notice?: string,
+  ) => {
+    // The sign-in form's token stays the one the browser holds (renewed for its hour): a second tab
+    // opening the page must not void the first tab's form.
+    const held = readCookie(request, names.prelogin);
+    const csrf = held && /^[A-Za-z0-9_-]{43}$/.test(held) ? held : newToken();
     setCookie(reply, names.prelogin, csrf, o.secureCookies, 3600);
     return sendPage(reply, status, 'Sign in', loginPage(csrf, message, notice));
   };
@@ -80,10 +101,11 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
   app.get('/login', async (request, reply) => {
     const expired = (request.query as Record<string, unknown>)?.expired === '1';
     return showLogin(
+      request,
       reply,
       200,
       undefined,
-      expired ? 'Your session expired after 15 minutes without activity. Sign in again.' : undefined,
+      expired ? `Your session expired after ${idleWords(o.idleMs)} without activity. Sign in again.` : undefined,
     );
   });
 
@@ -92,7 +114,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (!s) return reply;
     const body = loginBody.safeParse(request.body ?? {});
     if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin)))
-      return showLogin(reply, statusOf('FORBIDDEN'), 'The sign-in form expired. Try again.');
+      return showLogin(request, reply, statusOf('FORBIDDEN'), 'The sign-in form expired. Try again.');
     // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
     const ip = request.ip;
     // Limits and locks count an IPv6 client by its /64.
@@ -102,7 +124,12 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (!(await limiter.allow(address, now()))) {
       refusalCounted();
       reply.header('retry-after', '60');
-      return showLogin(reply, statusOf('RATE_LIMITED'), 'Too many sign-in attempts from your address. Wait a minute.');
+      return showLogin(
+        request,
+        reply,
+        statusOf('RATE_LIMITED'),
+        'Too many sign-in attempts from your address. Wait a minute.',
+      );
     }
     const username = body.data.username.trim().toLowerCase().slice(0, 64);
     const user = usernameSchema.safeParse(username).success ? await s.users.find(username) : undefined;
@@ -116,7 +143,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         target: `user:${username}`,
         detail: { reason, ip, ...(locked ? { locked: true } : {}) },
       });
-      return showLogin(reply, statusOf('UNAUTHENTICATED'), GENERIC);
+      return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
     };
     if (!user) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
@@ -132,7 +159,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         target: `user:${username}`,
         detail: { reason: 'locked', ip },
       });
-      return showLogin(reply, statusOf('UNAUTHENTICATED'), GENERIC);
+      return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
     }
     const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
     if (!passwordOk) return failed('bad_password', true);
@@ -158,6 +185,6 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       target: `user:${request.consoleSession!.username}`,
     });
     clearCookie(reply, names.session, o.secureCookies);
-    return showLogin(reply, 200, undefined, 'You are signed out.');
+    return showLogin(request, reply, 200, undefined, 'You are signed out.');
   });
 }

@@ -76,6 +76,8 @@ export const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 export const freeText = (max: number) =>
   z
     .string()
-    .trim()
-    .max(max)
+    // A browser counts a line break as one character and submits it as two (CRLF): the length the
+    // textarea allowed is the length checked.
+    .transform((v) => v.replaceAll('\r\n', '\n'))
+    .pipe(z.string().trim().max(max))
     .refine((v) => !CONTROL.test(v), 'must not contain control characters');
