@@ -8,15 +8,15 @@ import { containsCardNumber } from './scrub.ts';
 const isoDateTime = () => z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
 // Free text is stored (cases, journals, PostgreSQL) and shown: a NUL or an unpaired surrogate
 // cannot be stored in PostgreSQL text and once held a flagged decision, and every case behind it,
-// out of the case store; other control characters hide what an analyst reads. Tabs and line
-// breaks are text.
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point
-const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-export const NOT_PLAIN_TEXT =
-  'must not contain control characters (other than tab and line breaks) or unpaired UTF-16 surrogates';
-export const isPlainText = (v: string) => !CONTROL_CHARACTER.test(v) && v.isWellFormed();
-const plainText = () => z.string().refine(isPlainText, NOT_PLAIN_TEXT);
-const text = (max: number) => plainText().trim().min(1).max(max);
+// out of the case store. Such text is made plain on arrival rather than refused, since merchants
+// forward what they were given (a user agent's bytes decoded as latin1 hold C1 controls, Word's
+// soft line break, an emoji cut in half): a control character (other than tab and line breaks)
+// becomes a space, which the card-number scrubber reads as a separator, an unpaired surrogate U+FFFD.
+// eslint-disable-next-line no-control-regex -- replacing control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+export const plainText = (v: string) => v.replace(CONTROL_CHARACTERS, ' ').toWellFormed();
+const freeString = () => z.string().overwrite(plainText);
+const text = (max: number) => freeString().trim().min(1).max(max);
 
 // Identifiers are stored and shown as sent: one that holds a card number (separators and digit
 // forms normalised, see scrub.ts) is refused rather than stored in clear. Free text is masked instead.
@@ -71,7 +71,8 @@ export const CURRENCY_CODES: readonly string[] = (() => {
 const SECURITY_CODE_FIELDS = ['cvv', 'cvc', 'cvv2', 'cvc2', 'securityCode', 'cid'];
 // Matched whatever their case or separator (CVV, security_code) and under the networks' other names.
 const SECURITY_CODE_NAMES = new Set([...SECURITY_CODE_FIELDS.map((f) => f.toLowerCase()), 'csc', 'cvn', 'cvd', 'cav2']);
-const isSecurityCodeName = (field: string) => SECURITY_CODE_NAMES.has(field.toLowerCase().replace(/[_-]/g, ''));
+/** A field named as a security code, whatever its case or separators: the API refuses it, dead letters remove it. */
+export const isSecurityCodeName = (field: string) => SECURITY_CODE_NAMES.has(field.toLowerCase().replace(/[_-]/g, ''));
 
 export const cardSchema = z
   .object({
@@ -144,7 +145,7 @@ export const scoreRequestSchema = z
       .object({
         id: identifier(128).optional(),
         ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
-        userAgent: plainText().max(1024).optional(),
+        userAgent: freeString().max(1024).optional(),
       })
       .optional(),
     billingAddress: addressSchema.optional(),

@@ -106,11 +106,6 @@ describe('poison messages', () => {
         value: `{"merchantId":"m1","transactionId":"p-fraction","card":{"number":${PAN}.5},"amount":0.${PAN}}`,
         reason: 'schema_violation',
       },
-      // Control characters in free text (refused), a card number between them.
-      {
-        value: JSON.stringify(base('p-control', { items: [{ name: PAN.replace(/(\d{4})(?!$)/g, '$1\u0001') }] })),
-        reason: 'schema_violation',
-      },
       // Dated a day ahead: it would age the card's history out of every window.
       {
         value: JSON.stringify(base('p-future', { occurredAt: new Date(Date.now() + 86_400_000).toISOString() })),
@@ -188,11 +183,7 @@ describe('poison messages', () => {
     expect(String(at(12).payload).replaceAll('\u0000', '')).toBe(`card ${maskPan(PAN)}`);
     expect(at(13).payload).toMatchObject({ card: { number: '[removed]' } });
     expect(JSON.stringify(at(14).payload)).not.toContain(PAN.slice(4, 12));
-    expect(at(15).details).toContainEqual({
-      path: 'items.0.name',
-      message: expect.stringContaining('control characters'),
-    });
-    expect(at(16)).toMatchObject({
+    expect(at(15)).toMatchObject({
       transactionId: 'p-future',
       details: [{ path: 'occurredAt', message: expect.stringContaining('ahead of the engine') }],
     });
