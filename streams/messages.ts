@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { tenantIdSchema } from '../services/auth/api-keys.ts';
 import { maskPan } from '../services/core/card.ts';
 import {
+  isSecurityCodeName,
   CARD_NUMBER_IN_IDENTIFIER,
   scoreRequestSchema,
   scoreResponseSchema,
@@ -111,9 +112,8 @@ export function decisionMessage(
 
 // ---------------------------------------------------------------- masking
 
-const SECURITY_CODE_FIELDS = new Set(['cvv', 'cvc', 'cvv2', 'cvc2', 'securitycode', 'security_code', 'cid', 'csc']);
-const isSecurityCodeField = (name: string) => SECURITY_CODE_FIELDS.has(name.toLowerCase());
-const SECURITY_CODE_TEXT = /("(?:cvv2?|cvc2?|securityCode|security_code|cid|csc)"\s*:\s*)("[^"]*"|-?\d+)/gi;
+// The names the API refuses (schemas.ts), in a parsed payload and in text that is not JSON.
+const SECURITY_CODE_TEXT = /("(?:cvv2?|cvc2?|security[_-]?code|cid|csc|cvn|cvd|cav2)"\s*:\s*)("[^"]*"|-?\d+)/gi;
 
 function maskNumber(value: number): number | string {
   if (!Number.isFinite(value)) return value;
@@ -158,7 +158,7 @@ export function maskValue(value: unknown, path: string[] = []): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const key = maskDigits(k);
-      if (isSecurityCodeField(k)) out[key] = '[removed]';
+      if (isSecurityCodeName(k)) out[key] = '[removed]';
       else if (k === 'number' && path[path.length - 1] === 'card') out[key] = maskCardNumber(v);
       else out[key] = maskValue(v, [...path, k]);
     }

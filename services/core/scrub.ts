@@ -4,9 +4,12 @@
 //
 // What counts as a card number: a run of digit groups, 12 to 19 digits in all, that passes the
 // Luhn check. Digits are any Unicode decimal digit (\p{Nd}: ASCII, full-width ０-９ from Japanese
-// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 8 separators (spaces of any width,
-// dashes of any kind, dots, slashes, underscores, commas, colons, semicolons, bars, middle dots,
-// invisible format and control characters, combining marks such as a keycap's). Any
+// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
+// dashes of any kind, dots, slashes, underscores, middle dots, invisible format and control
+// characters, combining marks such as a keycap's), or up to 8 when at most 3 of them are not
+// spaces ("4111  --  1111"). Commas, colons, semicolons and bars join groups too, but only the
+// card-like ones ("4111,1111,1111,1111", "3782:822463:10005": groups of 4, or 4-6-5 and 4-6-4,
+// each joined the same way), since they also separate the items of a list of numbers. Any
 // stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
@@ -20,8 +23,9 @@
 
 const MIN_DIGITS = 12;
 const MAX_DIGITS = 19;
-/** Separators between two groups: "4111  --  1111" is still one card number. */
-const MAX_GAP = 8;
+/** Separators between two groups; a wider gap of spaces around at most 3 others ("4111  --  1111") in text. */
+const MAX_GAP = 3;
+const MAX_WIDE_GAP = 8;
 
 /** `text`: separators people put in card numbers. `identifier`: any character but a letter or digit. */
 export type ScrubMode = 'text' | 'identifier';
@@ -48,16 +52,21 @@ function digitValue(cp: number): number {
   return v;
 }
 
-const TEXT_SEPARATOR =
-  /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/,:;|\uff0c\uff1a\uff1b\uff5c\u3001\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
+const TEXT_SEPARATOR = /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
+/** Separators of lists as much as of card groups: they join only card-like groups (header). */
+const LIST_SEPARATOR = /[,:;|\uff0c\uff1a\uff1b\uff5c\u3001]/u;
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
-const separatorCache = { text: new Map<number, boolean>(), identifier: new Map<number, boolean>() };
-function isSeparator(cp: number, mode: ScrubMode): boolean {
+/** What a character is between two groups. */
+const Sep = { None: 0, Plain: 1, List: 2 } as const;
+type Sep = (typeof Sep)[keyof typeof Sep];
+const separatorCache = { text: new Map<number, Sep>(), identifier: new Map<number, Sep>() };
+function separatorKind(cp: number, mode: ScrubMode): Sep {
   const cache = separatorCache[mode];
   let s = cache.get(cp);
   if (s === undefined) {
     const ch = String.fromCodePoint(cp);
-    s = mode === 'text' ? TEXT_SEPARATOR.test(ch) : !LETTER_OR_DIGIT.test(ch);
+    if (mode === 'identifier') s = LETTER_OR_DIGIT.test(ch) ? Sep.None : Sep.Plain;
+    else s = TEXT_SEPARATOR.test(ch) ? Sep.Plain : LIST_SEPARATOR.test(ch) ? Sep.List : Sep.None;
     if (cache.size < 4096) cache.set(cp, s);
   }
   return s;
@@ -108,12 +117,32 @@ function groupsOf(text: string): Group[] {
   return groups;
 }
 
-function joinable(gap: string, mode: ScrubMode): boolean {
+/** Whether a gap joins two groups, and how: Sep.List when a list separator is in it. */
+function joinable(gap: string, mode: ScrubMode): Sep {
   let n = 0;
+  let notSpace = 0;
+  let kind: Sep = Sep.Plain;
   for (const ch of gap) {
-    if (++n > MAX_GAP || !isSeparator(ch.codePointAt(0)!, mode)) return false;
+    const k = separatorKind(ch.codePointAt(0)!, mode);
+    if (k === Sep.None || ++n > MAX_WIDE_GAP) return Sep.None;
+    if (k === Sep.List) kind = Sep.List;
+    if (!/\s/.test(ch)) notSpace++;
   }
-  return n > 0;
+  if (n === 0) return Sep.None;
+  if (n > MAX_GAP && (mode === 'identifier' || kind === Sep.List || notSpace > MAX_GAP)) return Sep.None;
+  return kind;
+}
+
+/**
+ * Groups joined by a list separator count as a card only as cards are written: every gap of the
+ * span the same, the groups 4 digits each (the last 1 to 4), or 4-6-5 or 4-6-4.
+ */
+function cardLikeList(groups: Group[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (groups[i]!.gap !== groups[from]!.gap) return false;
+  const lengths = groups.slice(from, to + 1).map((g) => g.digits.length);
+  const shape = lengths.join('-');
+  if (shape === '4-6-5' || shape === '4-6-4') return true;
+  return lengths.every((n, i) => (i < lengths.length - 1 ? n === 4 : n >= 1 && n <= 4));
 }
 
 // --- What is not a card: dates, times, phone numbers ---------------------------------------
@@ -245,7 +274,9 @@ function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, num
   const spans: [number, number][] = [];
   for (let from = 0; from < groups.length;) {
     let to = from;
-    while (to + 1 < groups.length && joinable(groups[to]!.gap, mode)) to++;
+    const listGaps: number[] = [];
+    for (let kind: Sep; to + 1 < groups.length && (kind = joinable(groups[to]!.gap, mode)) !== Sep.None; to++)
+      if (kind === Sep.List) listGaps.push(to);
     const [first, last] = [from, to];
     from = to + 1;
     // Where each group starts in the run's digits (and where the run ends).
@@ -270,6 +301,8 @@ function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, num
         const length = offsets[e + 1]! - offsets[s]!;
         if (length > MAX_DIGITS) break;
         if (length < MIN_DIGITS || !luhn.valid(offsets[s]!, offsets[e + 1]! - 1)) continue;
+        const listJoined = listGaps.some((g) => g >= first + s && g < first + e);
+        if (listJoined && !cardLikeList(groups, first + s, first + e)) continue;
         const previous = spans[spans.length - 1];
         if (previous && first + s <= previous[1]) previous[1] = Math.max(previous[1], first + e);
         else spans.push([first + s, first + e]);
