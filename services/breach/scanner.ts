@@ -252,9 +252,11 @@ export class BreachScanner {
     const event =
       (await this.watchlist.updateEvent(
         existing.seq,
-        (current) => ({
-          evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) },
-        }),
+        // Dismissed meanwhile (retracted): left as the analyst left it.
+        (current) =>
+          current.status === 'retracted'
+            ? {}
+            : { evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) } },
         now,
       )) ?? existing;
     return { point, event, created, newlyExposed };

@@ -250,7 +250,9 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
  * our shape with a fresh request id, instead of Fastify's {statusCode, error, message}.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A connection whose answer has begun (keep-alive) cannot take another: closed as it is.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (error.code === 'ECONNRESET' || !socket.writable || answering) {
     socket.destroy(error);
     return;
   }
@@ -261,8 +263,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
         ? [408, 'BAD_REQUEST', 'request not received in time']
         : [400, 'MALFORMED_BODY', 'malformed HTTP request (is the body as long as its Content-Length?)'];
   const body = JSON.stringify({ error: message, code });
+  // Ended, then destroyed: the server's sockets allow half-open, and a client that never reads
+  // must not keep its connection (as Fastify's own handler does).
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${randomUUID()}\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
