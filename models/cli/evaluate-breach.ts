@@ -30,6 +30,7 @@ import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
+import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
 
 const USAGE = `usage:
   npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
@@ -44,20 +45,6 @@ training options: --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --seed S (${DEFAULT
   --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})  --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})
   --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})  --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})
   --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues})`;
-
-type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
-const PARAM_FLAGS: Record<string, NumericParam> = {
-  trees: 'trees',
-  seed: 'seed',
-  'genuine-per-tree': 'genuinePerTree',
-  'fraud-share': 'fraudShare',
-  'max-depth': 'maxDepth',
-  'min-node': 'minNumSamples',
-  'max-features': 'maxFeatures',
-  bins: 'bins',
-  'gain-threshold': 'gainThreshold',
-  workers: 'workers',
-};
 
 class UsageError extends LeakguardError {
   constructor(message: string) {
@@ -79,7 +66,7 @@ function parse(argv: string[]) {
     quiet: { type: 'boolean' },
     help: { type: 'boolean' },
   };
-  for (const k of Object.keys(PARAM_FLAGS)) options[k] = { type: 'string' };
+  for (const k of Object.keys(TRAIN_FLAGS)) options[k] = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -102,15 +89,8 @@ function parse(argv: string[]) {
   }
 
   const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
-  for (const [flag, key] of Object.entries(PARAM_FLAGS)) {
-    const v = str(flag);
-    if (v === undefined) continue;
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: not a number: ${v}`);
-    params[key] = n;
-  }
-  if (!Number.isInteger(params.trees) || params.trees < 1)
-    throw new UsageError(`--trees: a positive integer, not ${params.trees}`);
+  const flagProblem = applyTrainFlags(params, str);
+  if (flagProblem) throw new UsageError(flagProblem);
   const leafValues = str('leaf-values');
   if (leafValues !== undefined) {
     if (leafValues !== 'sample' && leafValues !== 'all') throw new UsageError('--leaf-values: sample or all');

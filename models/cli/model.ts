@@ -14,6 +14,7 @@ import { needsEngineReplay } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
 import { buildArtifact, saveArtifact } from '../../services/model/artifact.ts';
 
 const USAGE = `usage:
@@ -28,20 +29,6 @@ options for train and evaluate:
   --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample, all training rows or its out-of-bag rows
   --quiet`;
 
-type NumericParam = { [K in keyof TrainParams]: TrainParams[K] extends number ? K : never }[keyof TrainParams];
-/** Each numeric flag, its parameter and the values it takes (--trees 0 once trained forever). */
-const paramFlags: Record<string, { key: NumericParam; integer: boolean; min: number; max: number; minOpen?: true }> = {
-  trees: { key: 'trees', integer: true, min: 1, max: 100_000 },
-  seed: { key: 'seed', integer: true, min: 0, max: 2 ** 32 - 1 },
-  'genuine-per-tree': { key: 'genuinePerTree', integer: true, min: 1, max: 1e9 },
-  'fraud-share': { key: 'fraudShare', integer: false, min: 0, minOpen: true, max: 100 },
-  'max-depth': { key: 'maxDepth', integer: true, min: 1, max: 1_000 },
-  'min-node': { key: 'minNumSamples', integer: true, min: 1, max: 1e9 },
-  'max-features': { key: 'maxFeatures', integer: false, min: 0, minOpen: true, max: 1e6 },
-  bins: { key: 'bins', integer: true, min: 2, max: 256 },
-  'gain-threshold': { key: 'gainThreshold', integer: false, min: 0, max: 1e9 },
-  workers: { key: 'workers', integer: true, min: 0, max: 256 },
-};
 const options: Record<string, { type: 'string' | 'boolean' }> = {
   data: { type: 'string' },
   out: { type: 'string' },
@@ -57,7 +44,7 @@ const options: Record<string, { type: 'string' | 'boolean' }> = {
   quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 };
-for (const k of Object.keys(paramFlags)) options[k] = { type: 'string' };
+for (const k of Object.keys(TRAIN_FLAGS)) options[k] = { type: 'string' };
 
 function fail(message: string): never {
   console.error(`model: ${message}\n\n${USAGE}`);
@@ -120,16 +107,8 @@ const fs = (() => {
   }
 })();
 const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
-for (const [flag, { key, integer, min, max, minOpen }] of Object.entries(paramFlags)) {
-  const v = str(flag);
-  if (v === undefined) continue;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) fail(`--${flag}: not a number: ${v}`);
-  if (integer && !Number.isInteger(n)) fail(`--${flag}: must be a whole number, not ${v}`);
-  if (n > max || (minOpen ? n <= min : n < min))
-    fail(`--${flag}: must be ${minOpen ? 'more than' : 'at least'} ${min} and at most ${max}, not ${v}`);
-  params[key] = n;
-}
+const flagProblem = applyTrainFlags(params, str);
+if (flagProblem) fail(flagProblem);
 const leafValues = str('leaf-values');
 if (leafValues !== undefined) {
   if (leafValues !== 'sample' && leafValues !== 'all' && leafValues !== 'oob')

@@ -451,6 +451,14 @@ describe('breach protocol end to end', () => {
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--test-days', 'x'])).toBe(2);
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--from', '2018-13-01'])).toBe(2);
     expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--trees', 'many'])).toBe(2);
+    // The training flags' ranges, as model train has them (models/cli/train-flags.ts).
+    for (const [flag, value] of [
+      ['--bins', '1'],
+      ['--genuine-per-tree', '0'],
+      ['--workers', '-1'],
+      ['--trees', '2.5'],
+    ])
+      expect(await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, flag!, value!]), flag).toBe(2);
     expect(
       await evaluateBreachCommand(['--protocol', 'breach', '--data', dir, '--model', join(dir, 'missing.json')]),
     ).toBe(2);
