@@ -90,6 +90,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // and a path may hold a card number (found by the property tests, test/http/parsers.property.test.ts).
     frameworkErrors: frameworkError,
     clientErrorHandler,
+    // `/console/queue/` is `/console/queue`, `/v1/webhooks/` is `/v1/webhooks` (a link or a client's
+    // base URL with a slash too many answered 404).
+    routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -14,6 +14,7 @@ import {
   stopKafka,
 } from './local-kafka.ts';
 import { applyTopicsAndAcls, localSecureUsers } from './secure.ts';
+import { callerPath } from '../../services/cli/command.ts';
 
 const USAGE = `usage: npm run kafka -- <command> [--secure] [--state-dir DIR]
 
@@ -57,7 +58,8 @@ async function main(): Promise<number> {
   if (positionals.length !== 1)
     usage(positionals.length === 0 ? 'no command given' : `one command expected, got: ${positionals.join(' ')}`);
   const secure = values.secure === true;
-  const stateDir = values['state-dir'] ?? (secure ? defaultStateDir(true) : undefined);
+  const given = values['state-dir'];
+  const stateDir = given !== undefined ? callerPath(given) : secure ? defaultStateDir(true) : undefined;
 
   switch (positionals[0]) {
     case 'start': {

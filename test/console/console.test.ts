@@ -544,6 +544,19 @@ describe('admin', () => {
     expect(lines[0].seq).toBe(1);
     expect(lines.every((e: { hash: string }) => /^[0-9a-f]{64}$/.test(e.hash))).toBe(true);
     expect((await cases().audit.list({ limit: 3, action: 'audit_export' })).length).toBe(1);
+    // A filtered page holding every match offers no older page (an empty one, before).
+    const exports = await client.get('/console/admin/audit?action=audit_export');
+    expect(exports.body).toContain('audit_export');
+    expect(exports.body).not.toContain('id="older"');
+  });
+
+  it('takes a path with a trailing slash, and says what a case number is', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.3.4');
+    expect((await client.get('/console/queue/')).status).toBe(200);
+    const zero = await client.get('/console/cases/0');
+    expect(zero.status).toBe(400);
+    expect(zero.body).toContain('must be a case number');
+    expect(zero.body).not.toContain('[1-9]');
   });
 
   it('logs out: the session is gone server-side', async () => {

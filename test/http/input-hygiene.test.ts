@@ -148,6 +148,12 @@ describe('security codes', () => {
 });
 
 describe('requests clients commonly send', () => {
+  it('takes a path with a trailing slash', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/compromise-events/', headers: bearer(t.keys.issuer) });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toHaveProperty('events');
+  });
+
   it('takes the Bearer scheme in any case', async () => {
     for (const scheme of ['bearer', 'BEARER'])
       expect((await score(scoreBody(), { authorization: `${scheme} ${t.keys.merchant}` })).statusCode).toBe(200);

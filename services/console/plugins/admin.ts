@@ -8,7 +8,7 @@ import { CONSOLE_ROLES, usernameSchema, UserExists } from '../../cases/users.ts'
 import { issueLines, statusOf } from '../../core/errors.ts';
 import { errorAnswer } from '../../http/errors.ts';
 import { generatePassword, generateTotpSecret, hashPassword, otpauthUri } from '../credentials.ts';
-import { auditPage, usersPage } from '../views/admin.ts';
+import { AUDIT_PAGE, auditPage, usersPage } from '../views/admin.ts';
 import { refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const userParam = z.object({ username: usernameSchema });
@@ -158,7 +158,7 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       );
     const s = o.system()!;
     const entries = await s.audit.list({
-      limit: 100,
+      limit: AUDIT_PAGE + 1,
       ...(q.data.before ? { beforeSeq: q.data.before } : {}),
       ...(q.data.action ? { action: q.data.action } : {}),
       ...(q.data.actor ? { actor: q.data.actor } : {}),

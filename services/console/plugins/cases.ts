@@ -14,7 +14,7 @@ import { freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 const idParam = z.object({
   id: z
     .string()
-    .regex(/^[1-9][0-9]{0,14}$/)
+    .regex(/^[1-9][0-9]{0,14}$/, 'must be a case number (1, 2, 3, ...)')
     .transform(Number),
 });
 const decisionBody = z.object({

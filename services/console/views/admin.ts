@@ -84,13 +84,19 @@ function safeQr(svg: string): Safe {
   return html`<svg xmlns="http://www.w3.org/2000/svg" viewBox="${viewBox}" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#ffffff"/>${strokes.map((m) => html`<path stroke="#000000" d="${m[2]!}"/>`)}${strokes.length === 0 ? paths.map((m) => html`<path fill="#000000" d="${m[2]!}"/>`) : ''}</svg>`;
 }
 
+/** Entries a page of the audit log shows; the plugin reads one more, which says whether there are older ones. */
+export const AUDIT_PAGE = 100;
+
 export function auditPage(
-  entries: AuditEntry[],
+  read: AuditEntry[],
   filter: { action?: string; actor?: string },
   session: SessionView,
   verify?: { ok: boolean; checked: number; brokenAt?: number; reason?: string },
 ): Safe {
+  const entries = read.slice(0, AUDIT_PAGE);
   const last = entries[entries.length - 1];
+  // A filtered page's last entry is rarely #1: whether older ones match is what the extra entry tells.
+  const older = read.length > AUDIT_PAGE;
   return html`<h1>Audit log</h1>
     ${verify ? html`<p class="notice" id="verify-result">${verify.ok ? `Chain intact: ${verify.checked} entries verified.` : `Chain broken at entry ${verify.brokenAt}: ${verify.reason}`}</p>` : ''}
     <div class="card">
@@ -129,5 +135,5 @@ export function auditPage(
         )}
       </tbody>
     </table>
-    ${last && last.seq > 1 ? html`<div class="pager"><a href="${consoleHref('/console/admin/audit', { before: last.seq, action: filter.action, actor: filter.actor })}" id="older">Older →</a></div>` : ''}`;
+    ${last && older ? html`<div class="pager"><a href="${consoleHref('/console/admin/audit', { before: last.seq, action: filter.action, actor: filter.actor })}" id="older">Older →</a></div>` : ''}`;
 }
