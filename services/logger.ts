@@ -4,7 +4,7 @@
 // card-number scrubber (scrub.ts), so separated and full-width card numbers are masked too.
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { scrubCardNumbers } from './core/scrub.ts';
+import { maskDigits, scrubCardNumbers } from './core/scrub.ts';
 
 export type { Logger };
 
@@ -12,10 +12,60 @@ export type { Logger };
 export function panSafeDestination(target: { write(chunk: string): unknown }): DestinationStream {
   return new Writable({
     write(chunk: Buffer | string, _enc, done) {
-      target.write(scrubCardNumbers(chunk.toString()));
+      const line = chunk.toString();
+      const scrubbed = scrubCardNumbers(line);
+      target.write(scrubbed === line ? line : stillJson(line, scrubbed));
       done();
     },
   }) as unknown as DestinationStream;
+}
+
+/**
+ * A line masked outside its strings (a bare number) is no longer JSON, and log pipelines drop
+ * it: its values are masked one by one instead, a masked number becoming a string.
+ */
+function stillJson(line: string, scrubbed: string): string {
+  try {
+    JSON.parse(scrubbed);
+    return scrubbed;
+  } catch {
+    // Masked in a number: below.
+  }
+  try {
+    return `${JSON.stringify(maskValues(JSON.parse(line)))}\n`;
+  } catch {
+    return scrubbed;
+  }
+}
+
+/**
+ * Strings scrubbed; a number of 12 to 19 integer digits masked whatever its Luhn check (a 19-digit
+ * one was rounded on parsing), but an epoch time (13, 16 or 19 digits beginning with 1, as the
+ * scrubber leaves them).
+ */
+function maskValues(value: unknown): unknown {
+  if (typeof value === 'string') return scrubCardNumbers(value);
+  if (typeof value === 'number') {
+    const digits = Number.isSafeInteger(value) || Math.abs(value) >= 1e12 ? BigInt(Math.trunc(value)).toString() : '';
+    const n = digits.replace('-', '');
+    const epoch = [13, 16, 19].includes(n.length) && n.startsWith('1');
+    return n.length >= 12 && n.length <= 19 && !epoch ? maskDigits(n) : value;
+  }
+  if (Array.isArray(value)) {
+    // Numbers a card was split into ([4111, 1111, 1111, 1111]): masked as the text the line showed.
+    if (value.length > 1 && value.every((v) => typeof v === 'number')) {
+      const joined = value.join(',');
+      const masked = scrubCardNumbers(joined);
+      if (masked !== joined) return masked;
+    }
+    return value.map(maskValues);
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[scrubCardNumbers(k)] = maskValues(v);
+    return out;
+  }
+  return value;
 }
 
 type SerializedError = Record<string, unknown>;

@@ -392,6 +392,21 @@ describe('every writer uses it', () => {
     for (const pan of ['4111111111111111', '5555555555554444', '378282246310005', '4000056655665556'])
       expect(flat(text)).not.toContain(pan);
     expect(text).toContain('411111******1111');
+    // Masked in a bare number, a line is still JSON (log pipelines drop lines that are not).
+    lines.length = 0;
+    log.info(
+      {
+        card: 4111111111111111,
+        ids: [4111, 1111, 1111, 1111],
+        big: 4111111111111111e3, // a 19-digit number, as a client's JSON would carry one
+        at: 1765000000000,
+        n: 7,
+      },
+      'numbers',
+    );
+    const entry = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(entry).toMatchObject({ card: '411111******1111', ids: '411111******1111', at: 1765000000000, n: 7 });
+    expect(String(entry.big)).toMatch(/^411111\*+\d{4}$/);
   });
 
   it('the stream outputs: decisions and dead letters', () => {
