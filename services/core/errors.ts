@@ -5,7 +5,7 @@
 // error into an answer in one place (services/http/errors.ts); zod issues become `{path, message}`
 // pairs in one place (issueDetails below). Pure: no I/O.
 import { z } from 'zod';
-import { scrubCardNumbers } from './scrub.ts';
+import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 
 interface ErrorCodeInfo {
   /** The status it is answered with; a few codes are answered with more than one (docs/errors.md). */
@@ -111,10 +111,20 @@ export const ERROR_CODES = {
   PORT_TAKEN: { status: 503, meaning: "a local broker's port was taken while it started" },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
-/** Objects that take no other field, without repeating the unknown field's name (it may be a card number). */
+/**
+ * Objects that take no other field. The unknown fields are named when every one is a plain name
+ * (letters, digits, _ . -, a letter first, no card number in it); otherwise none is (a key may be
+ * a card number).
+ */
 export const UNKNOWN_FIELDS = 'has fields that are not allowed';
-export const closedObject = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_FIELDS : undefined) });
+const nameable = (key: string) => /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) && !containsCardNumber(key);
+export const unknownFieldsMessage = (keys: readonly string[]) =>
+  keys.length > 0 && keys.length <= 10 && keys.every(nameable)
+    ? `${UNKNOWN_FIELDS}: ${keys.join(', ')}`
+    : UNKNOWN_FIELDS;
+export const unknownFieldsError = (issue: { code?: string; keys?: readonly string[] }) =>
+  issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys ?? []) : undefined;
+export const closedObject = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: unknownFieldsError });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];

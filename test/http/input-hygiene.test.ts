@@ -198,6 +198,28 @@ describe('requests clients commonly send', () => {
     expect(res.json()).toMatchObject({ code: 'MALFORMED_BODY', error: expect.stringContaining('__proto__') });
   });
 
+  it('names an unknown field when its name is a plain one (a typo), never when it may be a card number', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks',
+      headers: { ...bearer(t.keys.issuer), ...json },
+      payload: JSON.stringify({ url: 'https://hooks.bank.example/x', eventTypes: ['watchlist.hit'], descripton: 'x' }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().details).toContainEqual({
+      path: '(root)',
+      message: 'has fields that are not allowed: descripton',
+    });
+    const cards = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: { ...bearer(t.keys.issuer), ...json },
+      payload: JSON.stringify({ cards: [{ pan: VISA, a4111111111111111: 1 }] }),
+    });
+    expect(cards.body).toContain('has fields that are not allowed');
+    expect(cards.body).not.toContain('4111111111111111');
+  });
+
   it("never repeats an unknown field's name, which may be a card number", async () => {
     const res = await t.app.inject({
       method: 'DELETE',

@@ -3,7 +3,7 @@
 // tenant's subscription is "not found". The signing secret is answered once, at creation.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponseSchema, UNKNOWN_FIELDS } from '../../core/errors.ts';
+import { errorResponseSchema, unknownFieldsError } from '../../core/errors.ts';
 import { containsCardNumber, scrubCardNumbers } from '../../core/scrub.ts';
 import type { Principal } from '../../auth/api-keys.ts';
 import {
@@ -55,7 +55,7 @@ const newWebhookSchema = z
         .optional()
         .describe('For your own reference.'),
     },
-    { error: (issue) => (issue.code === 'unrecognized_keys' ? UNKNOWN_FIELDS : undefined) },
+    { error: unknownFieldsError },
   )
   .meta({
     id: 'NewWebhook',
