@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { FeatureValue } from '../core/features.ts';
 import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
-import { scrubDeep } from '../core/scrub.ts';
+import { mapStringsDeep, scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 
 export const CASE_STATUSES = ['open', 'in_review', 'fraud', 'legitimate', 'escalated'] as const;
@@ -95,24 +95,16 @@ export const caseIdentity = (merchantId: string, transactionId: string) => `${me
  */
 export function scrubFlagged(f: FlaggedDecision): FlaggedDecision {
   const { card, links, personal, ...rest } = f;
-  return { ...storableDeep(scrubDeep(rest)), card, links, ...(personal !== undefined ? { personal } : {}) };
+  return { ...mapStringsDeep(rest, storableScrubbed), card, links, ...(personal !== undefined ? { personal } : {}) };
 }
 
 /**
- * Strings PostgreSQL can store: a NUL (which its text and jsonb refuse) and an unpaired surrogate
- * become U+FFFD. The API refuses both in free text; a decision queued by an older version, or
- * built from a field that is not free text, must not hold every case behind it out of the store.
+ * A string scrubbed of card numbers and made one PostgreSQL can store: a NUL (which its text and
+ * jsonb refuse) and an unpaired surrogate become U+FFFD. The API makes free text plain on arrival;
+ * a decision queued by an older version, or a string that is not free text, must not hold every
+ * case behind it out of the store.
  */
-function storableDeep<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\ufffd').toWellFormed() as T;
-  if (Array.isArray(value)) return value.map((v) => storableDeep(v)) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) out[storableDeep(k)] = storableDeep((value as Record<string, unknown>)[k]);
-    return out as T;
-  }
-  return value;
-}
+const storableScrubbed = (s: string) => scrubCardNumbers(s).replaceAll('\u0000', '\ufffd').toWellFormed();
 
 /** What the scoring path hands over: everything a case needs, already free of card data. */
 export interface FlaggedDecision {

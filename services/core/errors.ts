@@ -116,13 +116,13 @@ export const ERROR_CODES = {
  * (letters, digits, _ . -, a letter first, no card number in it); otherwise none is (a key may be
  * a card number).
  */
-export const UNKNOWN_FIELDS = 'has fields that are not allowed';
+const UNKNOWN_FIELDS = 'has fields that are not allowed';
 const nameable = (key: string) => /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) && !containsCardNumber(key);
-export const unknownFieldsMessage = (keys: readonly string[]) =>
+const unknownFieldsMessage = (keys: readonly string[]) =>
   keys.length > 0 && keys.length <= 10 && keys.every(nameable)
     ? `${UNKNOWN_FIELDS}: ${keys.join(', ')}`
     : UNKNOWN_FIELDS;
-export const unknownFieldsError = (issue: { code?: string; keys?: readonly string[] }) =>
+const unknownFieldsError = (issue: { code?: string; keys?: readonly string[] }) =>
   issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys ?? []) : undefined;
 export const closedObject = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, { error: unknownFieldsError });
 

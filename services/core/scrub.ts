@@ -348,14 +348,19 @@ export function containsCardNumber(text: string): boolean {
 
 /** A deep copy with every string (object keys too) scrubbed; numbers, booleans and null as they were. */
 export function scrubDeep<T>(value: T): T {
-  if (typeof value === 'string') return scrubCardNumbers(value) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v)) as T;
+  return mapStringsDeep(value, scrubCardNumbers);
+}
+
+/** A deep copy with `f` applied to every string, object keys too; numbers, booleans and null as they were. */
+export function mapStringsDeep<T>(value: T, f: (s: string) => string): T {
+  if (typeof value === 'string') return f(value) as T;
+  if (Array.isArray(value)) return value.map((v) => mapStringsDeep(v, f)) as T;
   if (value && typeof value === 'object') {
     // Keys, then each value: Object.entries' pairs cost about half of a flagged decision's scrub
     // (its feature map has a hundred keys), three times what this loop does.
     const source = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(source)) out[scrubCardNumbers(k)] = scrubDeep(source[k]);
+    for (const k of Object.keys(source)) out[f(k)] = mapStringsDeep(source[k], f);
     return out as T;
   }
   return value;

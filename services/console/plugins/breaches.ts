@@ -54,16 +54,14 @@ export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Pro
     if (!s) return reply;
     const event = await suspected(id);
     if (!event) return refuse(request, reply, 'EVENT_NOT_FOUND', 'No such suspected breach.');
-    if (event.status !== 'open' || event.evidence!.review)
-      return refuse(request, reply, 'EVENT_CONFLICT', 'This suspected breach was reviewed already.');
     const session = request.consoleSession!;
     const review = {
       decision: decision === 'confirm' ? ('confirmed' as const) : ('dismissed' as const),
       by: session.username,
       at: new Date(now()).toISOString(),
     };
-    // Checked again as the review is written: two leads at once, or a scan's new evidence
-    // meanwhile, must not each win in turn (the store applies it atomically).
+    // Checked as the review is written: two leads at once, or a scan's new evidence meanwhile,
+    // must not each win in turn (the store applies it atomically).
     const reviewOf = (current: CompromiseEvent): EventPatch => {
       if (current.status !== 'open' || current.evidence?.review) throw new EventConflict('reviewed already');
       return {

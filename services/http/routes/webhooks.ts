@@ -3,7 +3,7 @@
 // tenant's subscription is "not found". The signing secret is answered once, at creation.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponseSchema, unknownFieldsError } from '../../core/errors.ts';
+import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import { containsCardNumber, scrubCardNumbers } from '../../core/scrub.ts';
 import type { Principal } from '../../auth/api-keys.ts';
 import {
@@ -29,38 +29,33 @@ const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
   description: 'Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.',
 });
 
-const newWebhookSchema = z
-  .strictObject(
-    {
-      url: z
-        .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
-        .max(2048)
-        .refine((v) => !containsCardNumber(v), CARD_NUMBER)
-        .describe(
-          'Where deliveries are POSTed. Its host must resolve to public addresses only (checked now and before every delivery) unless the operator allows private ones.',
-        ),
-      eventTypes: z
-        .array(eventTypeSchema)
-        .min(1)
-        .max(WEBHOOK_EVENT_TYPES.length)
-        .refine((e) => new Set(e).size === e.length, 'must not repeat an event type')
-        .describe(
-          'What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key.',
-        ),
-      description: z
-        .string()
-        .trim()
-        .max(200)
-        .transform((v) => scrubCardNumbers(v))
-        .optional()
-        .describe('For your own reference.'),
-    },
-    { error: unknownFieldsError },
-  )
-  .meta({
-    id: 'NewWebhook',
-    example: { url: 'https://hooks.bank.example/leakguard', eventTypes: ['watchlist.hit'], description: 'fraud desk' },
-  });
+const newWebhookSchema = closedObject({
+  url: z
+    .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+    .max(2048)
+    .refine((v) => !containsCardNumber(v), CARD_NUMBER)
+    .describe(
+      'Where deliveries are POSTed. Its host must resolve to public addresses only (checked now and before every delivery) unless the operator allows private ones.',
+    ),
+  eventTypes: z
+    .array(eventTypeSchema)
+    .min(1)
+    .max(WEBHOOK_EVENT_TYPES.length)
+    .refine((e) => new Set(e).size === e.length, 'must not repeat an event type')
+    .describe(
+      'What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key.',
+    ),
+  description: z
+    .string()
+    .trim()
+    .max(200)
+    .transform((v) => scrubCardNumbers(v))
+    .optional()
+    .describe('For your own reference.'),
+}).meta({
+  id: 'NewWebhook',
+  example: { url: 'https://hooks.bank.example/leakguard', eventTypes: ['watchlist.hit'], description: 'fraud desk' },
+});
 
 const WEBHOOK_EXAMPLE = {
   id: 'wh_3q2-7wPd0pN6kQ1sJb0eYw',
