@@ -350,19 +350,24 @@ export class CaseIngester {
     onRefused?: (flagged: FlaggedDecision, error: unknown) => void,
   ): void {
     this.onRefused = onRefused;
+    // Counted as the database confirms each: a retry after a transient error midway finds the
+    // cases made before it as duplicates, so they are counted (and announced) here or never.
+    const tally = (result: { id: number; created: boolean }, flagged: FlaggedDecision) => {
+      if (result.created) {
+        this.created++;
+        onCreated?.(result.id, flagged);
+      } else this.duplicates++;
+    };
     this.queue.start(
       async (batch) => {
-        const results = await this.store.createManyFromFlagged(batch).catch(async (error: unknown) => {
+        let results: { id: number; created: boolean }[];
+        try {
+          results = await this.store.createManyFromFlagged(batch);
+        } catch (error) {
           if (!isDataError(error)) throw error;
-          return this.oneByOne(batch);
-        });
-        results.forEach((result, i) => {
-          if (result === 'refused') return;
-          if (result.created) {
-            this.created++;
-            onCreated?.(result.id, batch[i]!);
-          } else this.duplicates++;
-        });
+          return this.oneByOne(batch, tally);
+        }
+        results.forEach((result, i) => tally(result, batch[i]!));
       },
       (error) => {
         this.failures++;
@@ -372,19 +377,22 @@ export class CaseIngester {
   }
 
   /** Each decision alone: one the database refuses for its data is set aside; any other error retries the batch. */
-  private async oneByOne(batch: FlaggedDecision[]): Promise<({ id: number; created: boolean } | 'refused')[]> {
-    const results: ({ id: number; created: boolean } | 'refused')[] = [];
+  private async oneByOne(
+    batch: FlaggedDecision[],
+    tally: (result: { id: number; created: boolean }, flagged: FlaggedDecision) => void,
+  ): Promise<void> {
     for (const flagged of batch) {
+      let result: { id: number; created: boolean };
       try {
-        results.push((await this.store.createManyFromFlagged([flagged]))[0]!);
+        result = (await this.store.createManyFromFlagged([flagged]))[0]!;
       } catch (error) {
         if (!isDataError(error)) throw error;
         this.refused++;
         this.onRefused?.(flagged, error);
-        results.push('refused');
+        continue;
       }
+      tally(result, flagged);
     }
-    return results;
   }
 
   /** Resolves when nothing is waiting (tests, shutdown). */

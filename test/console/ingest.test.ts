@@ -288,6 +288,43 @@ describe('embedded mode: the journal queue', () => {
     expect([ingester.created, ingester.refused, ingester.failures]).toEqual([4, 1, 1]);
   });
 
+  it('counts and announces the cases made one by one before a transient error, which the retry finds as duplicates', async () => {
+    const queue = new MemoryFlaggedQueue({ backoff: { initialMs: 10, maxMs: 10 } });
+    const stored = new Map<string, number>();
+    let outages = 1;
+    // A batch refused for one value (22P05), then the connection lost (08006) after "a" was stored alone.
+    const store = {
+      createManyFromFlagged: async (batch: readonly FlaggedDecision[]) => {
+        if (batch.length > 1 && batch.some((f) => f.transactionId === 'poison'))
+          throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+        if (batch[0]!.transactionId === 'poison')
+          throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+        if (batch[0]!.transactionId === 'b' && outages-- > 0)
+          throw Object.assign(new Error('connection lost'), { code: '08006' });
+        return batch.map((f) => {
+          const known = stored.get(f.transactionId);
+          if (known !== undefined) return { id: known, created: false };
+          stored.set(f.transactionId, stored.size + 1);
+          return { id: stored.size, created: true };
+        });
+      },
+    } as unknown as CaseStore;
+    const ingester = new CaseIngester(queue, store);
+    const announced: string[] = [];
+    // Queued before the ingester starts: one batch of three.
+    for (const id of ['a', 'poison', 'b']) await queue.publish(flagged({ transactionId: id }));
+    ingester.start(
+      () => {},
+      (id, f) => announced.push(`${id}:${f.transactionId}`),
+      () => {},
+    );
+    await waitFor(async () => (await queue.pending()) === 0);
+    await ingester.stop();
+    expect([...stored.keys()]).toEqual(['a', 'b']);
+    expect(announced).toEqual(['1:a', '2:b']);
+    expect([ingester.created, ingester.duplicates, ingester.refused, ingester.failures]).toEqual([2, 1, 2, 1]);
+  });
+
   it('hands over the first decision after a quiet spell alone, and lets the next ones gather into one batch', async () => {
     const queue = new MemoryFlaggedQueue();
     const batches: string[][] = [];
