@@ -25,6 +25,7 @@ import { runBacktest } from '../models/backtest/backtest.ts';
 import { replayConfiguration, type Configuration } from '../models/backtest/replay.ts';
 import { TrafficBuilder } from '../models/backtest/traffic.ts';
 import { mulberry32 } from '../test/support/cpp-world.ts';
+import { callerPath } from '../services/cli/command.ts';
 
 const { values: args } = parseArgs({ options: { n: { type: 'string' }, keep: { type: 'string' } } });
 const N = Number(args.n ?? 1_000_000);
@@ -94,7 +95,7 @@ function* recording(): Generator<TrafficRecord> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-bench-backtest-'));
-const file = args.keep ?? join(dir, 'records.ndjson');
+const file = args.keep === undefined ? join(dir, 'records.ndjson') : callerPath(args.keep);
 try {
   const out = createWriteStream(file);
   for (const r of recording()) if (!out.write(`${JSON.stringify(r)}\n`)) await once(out, 'drain');

@@ -36,7 +36,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 //   npm run bench:cost -- --archive          the engine with its database open, as `npm start` runs it, on a private
 //                                            PostgreSQL server: flagged decisions become cases and every counted
@@ -54,6 +54,7 @@ import {
   withWorktree,
 } from './lib/harness.ts';
 import { ensureRedis, ensureValgrind } from '../scripts/provision.ts';
+import { callerPath } from '../services/cli/command.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -101,6 +102,7 @@ if (RATE !== undefined && (!(RATE > 0) || counting || given('concurrency'))) {
   );
   process.exit(2);
 }
+if (opts.profile !== undefined) opts.profile = callerPath(opts.profile);
 if (opts.profile && !counting) {
   process.stderr.write(
     'bench:cost: --profile keeps the callgrind profiles of --instructions or --engine-instructions; add one\n',
@@ -436,7 +438,7 @@ function measureInChild(root: string, label: string): Result {
     ...(opts.cluster ? ['--cluster'] : []),
     ...(opts.archive ? ['--archive'] : []),
     ...(opts.instructions ? ['--instructions'] : []),
-    ...(opts.profile ? ['--profile', resolve(opts.profile)] : []),
+    ...(opts.profile ? ['--profile', opts.profile] : []),
   ];
   const stateDir = opts['engine-instructions'] ? mkdtempSync(join(tmpdir(), 'lg-bench-engine-')) : undefined;
   const out = stateDir ? join(stateDir, 'callgrind.out') : undefined;

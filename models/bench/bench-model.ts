@@ -16,6 +16,7 @@ import { loadArtifact } from '../../services/model/artifact.ts';
 import { CompiledForest } from '../../services/model/forest.ts';
 import { DEFAULT_TRAIN_PARAMS } from '../training/train.ts';
 import { libraryForestFromFlat } from '../training/compile.ts';
+import { callerPath } from '../../services/cli/command.ts';
 
 const USAGE = `usage: npm run bench:model -- [--model ARTIFACT.json] [--data DIR] [--rows N (5000)] [--repeats R (15)] [--trees N (100, without --model)]
   Without --model a forest is trained first, on --data or on a small generated dataset.`;
@@ -71,7 +72,7 @@ const lastDate = addDays(HANDBOOK_SPLIT.trainStart, 20);
 
 let ds: Dataset;
 if (values.data) {
-  const dir = values.data;
+  const dir = callerPath(values.data);
   ds = orFail(() => readDataset(dir, { toDate: lastDate }));
 } else {
   const opts = { ...HANDBOOK_DEFAULTS, customers: 2000, terminals: 4000, days: 136, seed: 42 };
@@ -82,7 +83,7 @@ const { testX, cols } = prepared.features;
 
 let forest: CompiledForest;
 if (values.model) {
-  const path = values.model;
+  const path = callerPath(values.model);
   forest = orFail(
     () => loadArtifact(path, { name: HANDBOOK_FEATURE_SET.name, features: featureNames(HANDBOOK_FEATURE_SET) }).forest,
   );
