@@ -69,15 +69,31 @@ export function openWebhookSystem(o: {
   const c = o.config;
   const allowPrivate = c.LEAKGUARD_WEBHOOK_ALLOW_PRIVATE === '1';
   const store = new PostgresWebhookStore(o.sql, o.sealer);
+  // Tenants are told a name resolves to an address that is not public; operators are told which.
+  const refusedAddress = (url: string, address: string, when: string) =>
+    o.logger.warn(
+      { host: new URL(url).hostname, address, when },
+      'webhooks: a receiver resolves to a non-public address',
+    );
   const service = new WebhookService({
     store,
-    checkUrl: (url) => checkDestination(url, { allowPrivate }),
+    checkUrl: async (url) => {
+      const check = await checkDestination(url, { allowPrivate });
+      if (!check.ok && check.address !== undefined) refusedAddress(url, check.address, 'subscribing');
+      return check;
+    },
     newSecret: newWebhookSecret,
     newId: newWebhookId,
   });
   const dispatcher = new WebhookDispatcher({
     store,
-    sender: o.sender ?? new HttpWebhookSender({ allowPrivate, timeoutMs: c.LEAKGUARD_WEBHOOK_TIMEOUT_MS }),
+    sender:
+      o.sender ??
+      new HttpWebhookSender({
+        allowPrivate,
+        timeoutMs: c.LEAKGUARD_WEBHOOK_TIMEOUT_MS,
+        onRefused: (url, address) => refusedAddress(url, address, 'delivering'),
+      }),
     hits: o.watchlist,
     sign: signWebhook,
     newId: newWebhookId,

@@ -129,6 +129,9 @@ describe('subscriptions', () => {
       status: 400,
       details: [{ path: 'url' }],
     });
+    const missing = await bad(t.keys.issuer, { eventTypes: ['watchlist.hit'] });
+    expect(missing).toMatchObject({ status: 400, details: [{ path: 'url' }] });
+    expect(missing.details![0]!.message).not.toContain('http or https');
     expect(await bad(t.keys.issuer, { url: 'https://example.com/h', eventTypes: [] })).toMatchObject({
       status: 400,
       details: [{ path: 'eventTypes' }],

@@ -1,55 +1,46 @@
 // The outbound guard for webhook deliveries (issue #15 §2): a receiver's host is resolved and every
 // address it resolves to, IPv4 and IPv6, must be public, unless the operator allows private ones.
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], // "this" network
-  ['10.0.0.0', 8], // private
-  ['100.64.0.0', 10], // carrier-grade NAT
-  ['127.0.0.0', 8], // loopback
-  ['169.254.0.0', 16], // link-local (cloud metadata)
-  ['172.16.0.0', 12], // private
-  ['192.0.0.0', 24], // IETF protocol assignments
-  ['192.168.0.0', 16], // private
-  ['198.18.0.0', 15], // benchmarking
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, broadcast
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128], // unspecified
-  ['::1', 128], // loopback
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['fec0::', 10], // site-local (deprecated)
-  ['ff00::', 8], // multicast
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
+// Addresses are judged by ipaddr.js's special-purpose ranges (the IANA registries): only plain
+// unicast is public. Private, loopback, link-local, carrier-grade NAT, documentation, benchmarking,
+// multicast, reserved and the like are refused, IPv4 and IPv6.
+const PUBLIC = 'unicast';
+const WELL_KNOWN_NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+
+/**
+ * The IPv4 address an IPv6 address stands for when a translator or tunnel turns it into one:
+ * IPv4-mapped and SIIT (`::ffff:a.b.c.d`, `::ffff:0:a.b.c.d`), NAT64's well-known prefix
+ * (`64:ff9b::a.b.c.d`, which on an IPv6-only host with NAT64 reaches any IPv4 address, private
+ * ones included) and 6to4 (`2002:aabb:ccdd::`). Such an address is as public as the one it carries.
+ */
+function carriedIpv4(address: ipaddr.IPv6, range: string): ipaddr.IPv4 | undefined {
+  const bytes = address.toByteArray();
+  if (range === 'ipv4Mapped' || range === 'rfc6145' || (range === 'rfc6052' && address.match(WELL_KNOWN_NAT64)))
+    return new ipaddr.IPv4(bytes.slice(12));
+  if (range === '6to4') return new ipaddr.IPv4(bytes.slice(2, 6));
+  return undefined;
 }
 
-/** The IPv4 address an IPv4-mapped or -compatible IPv6 address carries (`::ffff:127.0.0.1`), if any. */
-const embeddedIpv4 = (address: string): string | undefined => {
-  const match = /^::(?:ffff:(?:0:)?)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return match?.[1];
-};
-
-/** True for a private, loopback, link-local, multicast or otherwise non-public address. */
+/** True for a private, loopback, link-local, multicast, documentation or otherwise non-public address. */
 export const isPrivateAddress = (address: string): boolean => {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
-  if (family === 6) {
-    const v4 = embeddedIpv4(address);
-    if (v4 !== undefined) return blocked.check(v4, 'ipv4');
-    return blocked.check(address, 'ipv6');
-  }
-  return true; // not an address: refuse
+  if (isIP(address) === 0) return true; // not an address: refuse
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() !== PUBLIC;
+  const v6 = parsed as ipaddr.IPv6;
+  const range = v6.range();
+  // IPv4-compatible (`::a.b.c.d`, deprecated): no route reaches one; ipaddr.js calls it unicast.
+  if (range === PUBLIC) return v6.parts.slice(0, 6).every((part) => part === 0);
+  const carried = carriedIpv4(v6, range);
+  return carried === undefined || carried.range() !== PUBLIC;
 };
 
 export type DestinationCheck =
-  { readonly ok: true; readonly addresses: readonly string[] } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly addresses: readonly string[] }
+  /** `address`: the refused address a name resolved to, for the operators' log only. */
+  | { readonly ok: false; readonly reason: string; readonly address?: string };
 
 export type Resolver = (host: string) => Promise<readonly string[]>;
 
@@ -87,7 +78,10 @@ export const checkDestination = async (
   if (!options.allowPrivate) {
     const refused = addresses.find(isPrivateAddress);
     if (refused !== undefined) {
-      return { ok: false, reason: `host ${host} resolves to a private address (${refused})` };
+      // The address stays out of what the tenant sees: it would map the engine's internal names.
+      return isIP(host) !== 0
+        ? { ok: false, reason: `${host} is not a public address` }
+        : { ok: false, reason: `host ${host} resolves to an address that is not public`, address: refused };
     }
   }
   return { ok: true, addresses };

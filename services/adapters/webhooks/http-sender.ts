@@ -1,9 +1,9 @@
 // Sends one signed webhook request. Before each request the receiver's host is resolved and every
-// address checked (address-guard.ts); the connection then goes to a checked address only (the
+// address checked (address-guard.ts); the connection then goes to the checked addresses only (the
 // lookup is pinned), so a name that changes what it resolves to between check and connect cannot
 // reach a private address. Redirects are not followed (a 3xx is a failed attempt). The whole
-// attempt, connection included, is bounded by the timeout; the answer's body is read up to 64 KiB
-// and dropped.
+// attempt, the name's resolution and the connection included, is bounded by the timeout; the
+// answer's body is read up to 64 KiB and dropped.
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
@@ -15,6 +15,8 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   resolve?: Resolver;
   userAgent?: string;
+  /** A receiver's name resolved to a non-public address (which the delivery log does not show). */
+  onRefused?: (url: string, address: string) => void;
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -27,20 +29,32 @@ export class HttpWebhookSender implements WebhookSender {
   }
 
   async send(url: string, body: string, headers: Readonly<Record<string, string>>): Promise<SendResult> {
-    const check = await checkDestination(url, {
-      allowPrivate: this.o.allowPrivate,
-      ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
-    });
-    if (!check.ok) return { statusCode: null, error: `refused: ${check.reason}` };
+    const started = performance.now();
+    const timedOut: SendResult = { statusCode: null, error: `timed out after ${this.o.timeoutMs} ms` };
+    // The name's resolution is part of the attempt's time: a slow resolver must not outlast the
+    // subscription's lease (twice the timeout), or another engine would send the same delivery.
+    let expire: NodeJS.Timeout | undefined;
+    const check = await Promise.race([
+      checkDestination(url, {
+        allowPrivate: this.o.allowPrivate,
+        ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
+      }),
+      new Promise<undefined>((resolve) => (expire = setTimeout(() => resolve(undefined), this.o.timeoutMs))),
+    ]).finally(() => clearTimeout(expire));
+    if (check === undefined) return timedOut;
+    if (!check.ok) {
+      if (check.address !== undefined) this.o.onRefused?.(url, check.address);
+      return { statusCode: null, error: `refused: ${check.reason}` };
+    }
     const target = new URL(url);
-    const address = check.addresses[0]!;
-    const family = isIP(address);
-    // Every lookup the socket makes answers the address that was checked.
+    const checked = check.addresses.map((address) => ({ address, family: isIP(address) }));
+    // Every lookup the socket makes answers the addresses that were checked, all of them when asked
+    // for all (Node tries each in turn, IPv6 and IPv4), else the first.
     const lookup: LookupFunction = (_host, options, callback) => {
-      if ((options as { all?: boolean }).all)
-        (callback as (e: null, a: unknown[]) => void)(null, [{ address, family }]);
-      else callback(null, address, family);
+      if ((options as { all?: boolean }).all) (callback as (e: null, a: unknown[]) => void)(null, checked);
+      else callback(null, checked[0]!.address, checked[0]!.family);
     };
+    const remainingMs = Math.max(1, this.o.timeoutMs - (performance.now() - started));
     const options: RequestOptions = {
       method: 'POST',
       hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -80,8 +94,8 @@ export class HttpWebhookSender implements WebhookSender {
       });
       const timer = setTimeout(() => {
         req.destroy();
-        done({ statusCode: null, error: `timed out after ${this.o.timeoutMs} ms` });
-      }, this.o.timeoutMs);
+        done(timedOut);
+      }, remainingMs);
       req.on('error', (error: NodeJS.ErrnoException) =>
         done({ statusCode: null, error: error.code ? `${error.code}: ${error.message}` : error.message }),
       );

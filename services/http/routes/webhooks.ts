@@ -31,7 +31,11 @@ const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
 
 const newWebhookSchema = closedObject({
   url: z
-    .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+    // A missing URL keeps zod's own message (expected string, received undefined).
+    .url({
+      protocol: /^https?$/,
+      error: (issue) => (issue.input === undefined ? undefined : 'must be an http or https URL'),
+    })
     .max(2048)
     .refine((v) => !containsCardNumber(v), CARD_NUMBER)
     .describe(
@@ -211,7 +215,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (answers the signing secret once)',
         description:
-          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise).',
+          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise).',
         security,
         body: newWebhookSchema,
         response: { 201: createdWebhookSchema, 422: errorResponseSchema },
