@@ -183,6 +183,8 @@ export const configSchema = z.object({
   LEAKGUARD_WEBHOOK_CONCURRENCY: int(8, 1, 256),
   /** Delivered and failed deliveries stay in the delivery log this many days. */
   LEAKGUARD_WEBHOOK_LOG_DAYS: int(30, 1, 365),
+  /** Subscriptions one API key's tenant (issuer or merchant) may hold: each multiplies every event it is sent. */
+  LEAKGUARD_WEBHOOK_MAX_PER_TENANT: int(10, 1, 1000),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -52,6 +52,7 @@ export type WebhookConfig = Pick<
   | 'LEAKGUARD_WEBHOOK_HIT_LAG_MS'
   | 'LEAKGUARD_WEBHOOK_CONCURRENCY'
   | 'LEAKGUARD_WEBHOOK_LOG_DAYS'
+  | 'LEAKGUARD_WEBHOOK_MAX_PER_TENANT'
 >;
 
 /** Builds the webhook system on an open (and migrated) database; the worker starts unless `start` is false. */
@@ -84,6 +85,7 @@ export function openWebhookSystem(o: {
     },
     newSecret: newWebhookSecret,
     newId: newWebhookId,
+    maxPerTenant: c.LEAKGUARD_WEBHOOK_MAX_PER_TENANT,
   });
   const dispatcher = new WebhookDispatcher({
     store,

@@ -51,6 +51,11 @@ export const ERROR_CODES = {
   CASE_CONFLICT: { status: 409, meaning: 'the case is no longer in a state that allows this' },
   CPP_DISABLED: { status: 409, meaning: 'breach discovery is off in this deployment (LEAKGUARD_CPP=off)' },
   USER_EXISTS: { status: 409, meaning: 'the username is taken' },
+  WEBHOOK_LIMIT_REACHED: {
+    status: 409,
+    meaning:
+      'the tenant has as many webhook subscriptions as allowed (LEAKGUARD_WEBHOOK_MAX_PER_TENANT): delete one first',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the limit' },
   URI_TOO_LONG: { status: 414, meaning: 'a path parameter is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the content type (or encoding) is not accepted' },
@@ -61,8 +66,7 @@ export const ERROR_CODES = {
   NO_EXCHANGE_RATE: { status: 422, meaning: 'a valid currency the rate table has no rate for' },
   WEBHOOK_URL_REFUSED: {
     status: 422,
-    meaning:
-      'a webhook URL that is not http(s), carries credentials, does not resolve or resolves to a private address',
+    meaning: 'a webhook URL that carries credentials, does not resolve or resolves to an address that is not public',
   },
   RULESET_INVALID: { status: 422, meaning: 'the ruleset file is invalid; the previous one stays in force' },
   RATE_TABLE_INVALID: {

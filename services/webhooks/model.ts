@@ -203,7 +203,9 @@ export interface WebhookStore {
     description: string;
     secret: string;
     hitsCursorMs: number;
-  }): Promise<Subscription>;
+    /** Refused (undefined) when the tenant already has this many subscriptions. */
+    maxPerTenant: number;
+  }): Promise<Subscription | undefined>;
   get(tenant: Tenant, id: string): Promise<Subscription | undefined>;
   /** The tenant's subscriptions, oldest first, after `after` (a seq). */
   list(tenant: Tenant, after: number | undefined, limit: number): Promise<Page<Subscription>>;
@@ -269,7 +271,17 @@ export class DeliveryNotFound extends LeakguardError {
   }
 }
 
-/** A receiver URL refused: not http(s), credentials in it, does not resolve, or a private address. */
+/** A tenant at its number of subscriptions: each one multiplies every event it is sent. */
+export class WebhookLimitReached extends LeakguardError {
+  constructor(max: number) {
+    super(
+      'WEBHOOK_LIMIT_REACHED',
+      `this key's ${max} webhook subscriptions are as many as allowed: delete one before creating another`,
+    );
+  }
+}
+
+/** A receiver URL refused: not http(s), credentials in it, does not resolve, or not a public address. */
 export class WebhookUrlRefused extends LeakguardError {
   constructor(reason: string) {
     super('WEBHOOK_URL_REFUSED', `webhook URL refused: ${reason}`, { details: [{ path: 'url', message: reason }] });

@@ -3,7 +3,7 @@
 // URL is checked (scheme, resolution, no private address unless allowed) here and again before
 // every delivery (the sender), since what a name resolves to can change.
 import type { Delivery, Page, Subscription, Tenant, WebhookEventType, WebhookStore } from './model.ts';
-import { DeliveryNotFound, EVENT_TYPES_OF, WebhookNotFound, WebhookUrlRefused } from './model.ts';
+import { DeliveryNotFound, EVENT_TYPES_OF, WebhookLimitReached, WebhookNotFound, WebhookUrlRefused } from './model.ts';
 import { LeakguardError } from '../core/errors.ts';
 
 export type UrlCheck = (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
@@ -13,6 +13,8 @@ export interface WebhookServiceOptions {
   checkUrl: UrlCheck;
   newSecret(): string;
   newId(prefix: 'wh' | 'dlv'): string;
+  /** Subscriptions a tenant may hold (LEAKGUARD_WEBHOOK_MAX_PER_TENANT). */
+  maxPerTenant: number;
   now?: () => number;
 }
 
@@ -53,7 +55,9 @@ export class WebhookService {
       secret,
       // Hits recorded from now on (the feeder reads the hit store past this cursor).
       hitsCursorMs: (this.o.now ?? Date.now)(),
+      maxPerTenant: this.o.maxPerTenant,
     });
+    if (!subscription) throw new WebhookLimitReached(this.o.maxPerTenant);
     return { subscription, secret };
   }
 

@@ -45,6 +45,7 @@ const config: WebhookConfig = {
   LEAKGUARD_WEBHOOK_HIT_LAG_MS: 0,
   LEAKGUARD_WEBHOOK_CONCURRENCY: 2,
   LEAKGUARD_WEBHOOK_LOG_DAYS: 30,
+  LEAKGUARD_WEBHOOK_MAX_PER_TENANT: 3,
 };
 
 beforeAll(async () => {
@@ -183,5 +184,29 @@ describe('the webhook worker', () => {
       error: expect.stringContaining('the signing secret cannot be decrypted'),
     });
     expect(sent.filter((s) => s.url.endsWith('/sealed'))).toEqual([]);
+  });
+
+  it('holds a tenant to LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions, also when created at once; deleting one makes room', async () => {
+    const tenant = { kind: 'merchant' as const, id: 'm-capped' };
+    const create = () =>
+      system.service.create(tenant, { url: 'http://127.0.0.1:9/capped', eventTypes: ['case.decided'] });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, create));
+    const made = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    expect(made).toHaveLength(config.LEAKGUARD_WEBHOOK_MAX_PER_TENANT);
+    expect(refused.map((e: { code: string; status: number }) => [e.code, e.status])).toEqual(
+      Array.from({ length: 3 }, () => ['WEBHOOK_LIMIT_REACHED', 409]),
+    );
+    // Another tenant is not held by this one's subscriptions.
+    await expect(
+      system.service.create(
+        { kind: 'merchant', id: 'm-other' },
+        { url: 'http://127.0.0.1:9/o', eventTypes: ['case.decided'] },
+      ),
+    ).resolves.toBeDefined();
+    const first = (made[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof create>>>).value.subscription;
+    await system.service.delete(tenant, first.id);
+    await expect(create()).resolves.toBeDefined();
+    await expect(create()).rejects.toMatchObject({ code: 'WEBHOOK_LIMIT_REACHED' });
   });
 });

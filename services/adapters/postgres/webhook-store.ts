@@ -97,22 +97,31 @@ export class PostgresWebhookStore implements WebhookStore {
     }
   }
 
-  async create(input: Parameters<WebhookStore['create']>[0]): Promise<Subscription> {
-    const r = await this.sql.query<SubscriptionRow>(
-      `INSERT INTO webhook_subscriptions (id, tenant_kind, tenant_id, url, event_types, description, secret, hits_since_ms, hits_cursor_ms)
-       VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $8) RETURNING ${SUBSCRIPTION_COLUMNS}`,
-      [
-        input.id,
-        input.tenant.kind,
-        input.tenant.id,
-        input.url,
-        input.eventTypes,
-        input.description,
-        this.sealer.seal(input.secret, bindingOf(input.id)),
-        input.hitsCursorMs,
-      ],
-    );
-    return toSubscription(r.rows[0]!);
+  async create(input: Parameters<WebhookStore['create']>[0]): Promise<Subscription | undefined> {
+    return this.sql.transaction(async (tx) => {
+      // One creation at a time per tenant, so that two at once cannot both pass the count.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `webhooks:${input.tenant.kind}:${input.tenant.id}`,
+      ]);
+      const r = await tx.query<SubscriptionRow>(
+        `INSERT INTO webhook_subscriptions (id, tenant_kind, tenant_id, url, event_types, description, secret, hits_since_ms, hits_cursor_ms)
+         SELECT $1, $2, $3, $4, $5::text[], $6, $7, $8, $8
+         WHERE (SELECT count(*) FROM webhook_subscriptions WHERE tenant_kind = $2 AND tenant_id = $3) < $9
+         RETURNING ${SUBSCRIPTION_COLUMNS}`,
+        [
+          input.id,
+          input.tenant.kind,
+          input.tenant.id,
+          input.url,
+          input.eventTypes,
+          input.description,
+          this.sealer.seal(input.secret, bindingOf(input.id)),
+          input.hitsCursorMs,
+          input.maxPerTenant,
+        ],
+      );
+      return r.rows[0] && toSubscription(r.rows[0]);
+    });
   }
 
   async get(tenant: Tenant, id: string): Promise<Subscription | undefined> {

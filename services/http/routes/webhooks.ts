@@ -215,10 +215,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (answers the signing secret once)',
         description:
-          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise).',
+          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).',
         security,
         body: newWebhookSchema,
-        response: { 201: createdWebhookSchema, 422: errorResponseSchema },
+        response: { 201: createdWebhookSchema, 409: errorResponseSchema, 422: errorResponseSchema },
       },
     },
     async (request, reply) => {
