@@ -61,6 +61,7 @@ const HIT_PAGE = 500;
 /** At most this much of a subscription's hit stream per pass: a long backlog is caught up window by window. */
 const HIT_WINDOW_MS = 10 * 60_000;
 const DELIVERIES_PER_LEASE = 100;
+const DAY_MS = 86_400_000;
 
 export class WebhookDispatcher {
   private readonly o: DispatcherOptions;
@@ -187,7 +188,14 @@ export class WebhookDispatcher {
   private async feedSuspected(lease: Lease): Promise<boolean> {
     const ranges = await this.o.hits.getBinRanges(lease.tenant.id);
     if (ranges.length === 0) return true;
+    // A state's queued row is what keeps it from being fed twice, and the delivery log drops rows
+    // logRetentionMs after they were sent. A state from before that horizon, for a subscription
+    // from before it too, was queued while its row lived: queued again, the issuer would get it
+    // again under a new webhook-id. (A day's margin: a row is pruned a retention after it ended.)
+    const horizon = this.now() - this.o.logRetentionMs + Math.min(DAY_MS, this.o.logRetentionMs / 2);
+    const fedAlready = (updatedAt: string) => lease.hitsSinceMs < horizon && Date.parse(updatedAt) < horizon;
     const events = (await this.o.hits.listEvents(CPP_ISSUER))
+      .filter((e) => !fedAlready(e.updatedAt))
       .map((e) => ({ e, exposed: exposedInRanges(e, ranges) }))
       .filter(({ exposed }) => exposed > 0)
       .sort((a, b) => (a.e.updatedAt < b.e.updatedAt ? -1 : 1))

@@ -186,6 +186,70 @@ describe('the webhook worker', () => {
     expect(sent.filter((s) => s.url.endsWith('/sealed'))).toEqual([]);
   });
 
+  it("feeds a suspected event's state once, also after the delivery log has pruned its row", async () => {
+    const DAY = 86_400_000;
+    const updatedAt = new Date(Date.now() - 40 * DAY).toISOString();
+    const suspected = {
+      id: 'ce_77',
+      seq: 77,
+      issuerId: 'leakguard',
+      status: 'open',
+      confidence: 'suspected',
+      updatedAt,
+      createdAt: updatedAt,
+      discoveredAt: updatedAt,
+      evidence: { merchantId: 'breached-shop', exposedByBin: { '411111': 12 } },
+    };
+    const states: string[] = [];
+    const cpp = openWebhookSystem({
+      sql,
+      config,
+      metrics,
+      logger: createLogger('silent'),
+      start: false,
+      watchlist: {
+        getBinRanges: async () => [{ from: '411111', to: '411111' }],
+        listEvents: async () => [suspected] as never,
+        pageHits: async () => ({ items: [], hasMore: false, next: null }),
+      },
+      sender: {
+        send: async (_url, body) => {
+          const data = (JSON.parse(body) as { data: { eventId: string; status: string } }).data;
+          states.push(`${data.eventId}:${data.status}`);
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    const tenant = { kind: 'issuer' as const, id: 'i-cpp' };
+    const { subscription } = await cpp.service.create(tenant, {
+      url: 'http://127.0.0.1:9/cpp',
+      eventTypes: ['compromise.suspected'],
+    });
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 50 && !done(); i++) await cpp.dispatcher.pass();
+    };
+    // A new subscription gets the current state, however old.
+    await until(() => states.length === 1);
+    expect(states).toEqual(['ce_77:open']);
+    // Thirty-one days on: the row is pruned (as the log's retention does), the subscription is that old.
+    await sql.query(
+      `UPDATE webhook_deliveries SET completed_at = now() - interval '31 days' WHERE subscription_id = $1`,
+      [subscription.id],
+    );
+    await sql.query(`UPDATE webhook_subscriptions SET hits_since_ms = hits_since_ms - $2 WHERE id = $1`, [
+      subscription.id,
+      31 * DAY,
+    ]);
+    expect(await cpp.dispatcher['o'].store.prune(new Date(Date.now() - 30 * DAY))).toBe(1);
+    for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
+    expect(states).toEqual(['ce_77:open']);
+    // A new state (dismissed today) is fed.
+    Object.assign(suspected, { status: 'retracted', updatedAt: new Date().toISOString() });
+    await until(() => states.length === 2);
+    expect(states).toEqual(['ce_77:open', 'ce_77:retracted']);
+    await cpp.stop();
+  });
+
   it('holds a tenant to LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions, also when created at once; deleting one makes room', async () => {
     const tenant = { kind: 'merchant' as const, id: 'm-capped' };
     const create = () =>
