@@ -25,7 +25,9 @@ export interface WebhookSystem {
 
 /**
  * Signing secrets sealed like personal data (AES-256-GCM under LEAKGUARD_DATA_KEY, rotation
- * included), each bound to its subscription: a database dump alone cannot forge deliveries.
+ * included), each bound to its subscription: a database dump alone cannot forge deliveries. One
+ * sealed under the previous key is sealed again under the current one when next read, so that the
+ * rotation after next does not leave it unreadable.
  */
 export function secretSealer(cipher: PersonalDataCipher): SecretSealer {
   type Sealed = Parameters<PersonalDataCipher['seal']>[0];
@@ -36,6 +38,7 @@ export function secretSealer(cipher: PersonalDataCipher): SecretSealer {
       if (typeof value !== 'string') throw new Error('not a sealed webhook secret');
       return value;
     },
+    current: (sealed) => cipher.sealedUnderPrimary(sealed),
   };
 }
 

@@ -55,6 +55,11 @@ export class PersonalDataCipher {
     return this.sealing.id;
   }
 
+  /** True for a value sealed under the key that seals now (false: a previous key's, or not sealed). */
+  sealedUnderPrimary(sealed: string): boolean {
+    return sealed.startsWith(`${VERSION}.${this.sealing.id}.`);
+  }
+
   seal(data: PersonalData, binding: string): string {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.sealing.key, nonce, { authTagLength: TAG_BYTES });

@@ -242,6 +242,8 @@ export interface SecretSealer {
   seal(secret: string, binding: string): string;
   /** Throws when the value cannot be opened. */
   open(sealed: string, binding: string): string;
+  /** False for a value sealed under a previous key (or stored in clear): it is sealed again when next read. */
+  current?(sealed: string): boolean;
 }
 
 export interface SendResult {

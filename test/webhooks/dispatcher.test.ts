@@ -8,7 +8,14 @@ import { PgliteSqlClient } from '../../services/adapters/postgres/pglite-client.
 import { createLogger } from '../../services/logger.ts';
 import { Metrics } from '../../services/metrics.ts';
 import type { StoredHit } from '../../services/core/watchlist.ts';
-import { openWebhookSystem, type WebhookConfig, type WebhookSystem } from '../../services/webhook-system.ts';
+import {
+  openWebhookSystem,
+  secretSealer,
+  type WebhookConfig,
+  type WebhookSystem,
+} from '../../services/webhook-system.ts';
+import { PersonalDataCipher, type DataKeyring } from '../../services/cases/personal-data.ts';
+import { randomBytes } from 'node:crypto';
 import type { SendResult } from '../../services/webhooks/model.ts';
 
 let sql: PgliteSqlClient;
@@ -184,6 +191,56 @@ describe('the webhook worker', () => {
       error: expect.stringContaining('the signing secret cannot be decrypted'),
     });
     expect(sent.filter((s) => s.url.endsWith('/sealed'))).toEqual([]);
+  });
+
+  it('seals a secret read under the previous data key again under the current one, so the next rotation keeps it', async () => {
+    const key = (id: string) => ({ id, secret: randomBytes(32) });
+    const [a, b] = [key('data-a'), key('data-b')];
+    const systemWith = (keyring: DataKeyring, got: string[]) =>
+      openWebhookSystem({
+        sql,
+        config,
+        metrics,
+        logger: createLogger('silent'),
+        start: false,
+        watchlist: {
+          getBinRanges: async () => [],
+          listEvents: async () => [],
+          pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }),
+        },
+        sealer: secretSealer(new PersonalDataCipher(keyring)),
+        sender: {
+          send: async (_url, _body, headers) => {
+            got.push(headers['webhook-signature'] ? 'signed' : 'unsigned');
+            return { statusCode: 200, error: null };
+          },
+        },
+      });
+    const tenant = { kind: 'issuer' as const, id: 'i-rotating' };
+    const before = systemWith({ primary: a }, []);
+    const { subscription } = await before.service.create(tenant, {
+      url: 'http://127.0.0.1:9/rotating',
+      eventTypes: ['watchlist.hit'],
+    });
+    const storedSecret = async () =>
+      (await sql.query<{ secret: string }>('SELECT secret FROM webhook_subscriptions WHERE id = $1', [subscription.id]))
+        .rows[0]!.secret;
+    expect(await storedSecret()).toMatch(/^pd1\.data-a\./);
+    // Rotated: b seals, a still opens. The first claim seals the secret again under b.
+    const rotated = systemWith({ primary: b, previous: a }, []);
+    await rotated.dispatcher.pass();
+    expect(await storedSecret()).toMatch(/^pd1\.data-b\./);
+    // The next rotation drops a: the secret still opens, and a delivery is signed.
+    const got: string[] = [];
+    const after = systemWith({ primary: key('data-c'), previous: b }, got);
+    stored.push(hit('rotated-1', Date.now() + 1));
+    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && got.length === 0; i++) await after.dispatcher.pass();
+    expect(got.length).toBeGreaterThan(0);
+    expect(new Set(got)).toEqual(new Set(['signed']));
+    const log = await after.service.deliveries(tenant, subscription.id, undefined, 10);
+    expect(log.items[0]!.attempts.at(-1)).toMatchObject({ statusCode: 200, error: null });
+    await Promise.all([before.stop(), rotated.stop(), after.stop()]);
   });
 
   it("feeds a suspected event's state once, also after the delivery log has pruned its row", async () => {

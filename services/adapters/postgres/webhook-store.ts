@@ -305,7 +305,7 @@ export class PostgresWebhookStore implements WebhookStore {
        RETURNING id, tenant_kind, tenant_id, url, secret, event_types, hits_since_ms, hits_cursor_ms`,
       [token, leaseMs, limit],
     );
-    return r.rows.map((row) => ({
+    const leases = r.rows.map((row) => ({
       subscriptionId: row.id,
       token,
       tenant: { kind: row.tenant_kind, id: row.tenant_id },
@@ -315,6 +315,29 @@ export class PostgresWebhookStore implements WebhookStore {
       hitsSinceMs: Number(row.hits_since_ms),
       hitsCursorMs: Number(row.hits_cursor_ms),
     }));
+    for (const [i, lease] of leases.entries()) {
+      const stored = r.rows[i]!.secret;
+      if (lease.secret !== null && this.sealer.current?.(stored) === false)
+        await this.reseal(lease.subscriptionId, stored, lease.secret);
+    }
+    return leases;
+  }
+
+  /**
+   * Seals a secret read under a previous data key (or stored in clear) under the current one:
+   * nothing else ever rewrites it, and the rotation after next would leave it unreadable. Only
+   * if the row still holds what was read; a failure is tried again at the next claim.
+   */
+  private async reseal(subscriptionId: string, stored: string, secret: string): Promise<void> {
+    try {
+      await this.sql.query('UPDATE webhook_subscriptions SET secret = $2 WHERE id = $1 AND secret = $3', [
+        subscriptionId,
+        this.sealer.seal(secret, bindingOf(subscriptionId)),
+        stored,
+      ]);
+    } catch {
+      // The delivery goes on with the secret as read.
+    }
   }
 
   async renew(lease: Lease, leaseMs: number): Promise<boolean> {
