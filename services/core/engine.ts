@@ -23,6 +23,8 @@ import {
   entrySlot,
   eventIdOf,
   expiryTag,
+  NO_EXPIRY,
+  SEVERAL_EXPIRIES,
   liveEvents,
   watchlistFeatures,
   type EventView,
@@ -328,7 +330,7 @@ export class Engine {
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
       const key =
-        match && match.entry.expiryTag !== 0
+        match && match.entry.expiryTag !== NO_EXPIRY && match.entry.expiryTag !== SEVERAL_EXPIRIES
           ? match.keyIndex === 0
             ? this.options.keyring.primary
             : this.options.keyring.previous

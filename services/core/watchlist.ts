@@ -232,7 +232,23 @@ export function expiryTag(key: CardKey, pan: string, month: number, year: number
   const tag = keyedHmac(key.secret)
     .digest(`expiry\u0000${pan}\u0000${month}/${year % 100}`)
     .readUInt16BE(0);
-  return tag === 0 ? 1 : tag;
+  return tag === NO_EXPIRY || tag === SEVERAL_EXPIRIES ? 1 : tag;
+}
+
+/** The stored tag when no listing gave an expiry. */
+export const NO_EXPIRY = 0;
+/**
+ * The stored tag once listings gave two different expiries for one card (an older list after a
+ * newer one, a card leaked again after its reissue): either may be what a fraudster holds, so no
+ * presented expiry counts as a reissue. Keeping the latest instead let one re-upload turn the
+ * leaked credentials into a "reissued card" (LEAKED_CARD_REISSUED) for good.
+ */
+export const SEVERAL_EXPIRIES = 0xffff;
+
+/** What a card's stored tag becomes when it is listed again with `incoming` (the Lua script mirrors it). */
+export function mergedExpiryTag(stored: number, incoming: number): number {
+  if (incoming === NO_EXPIRY || incoming === stored) return stored;
+  return stored === NO_EXPIRY ? incoming : SEVERAL_EXPIRIES;
 }
 
 // --- Upload lines ------------------------------------------------------------------------------
@@ -439,7 +455,7 @@ export function watchlistFeatures(
     listed_confirmed: match.events.some((e) => e.confirmed),
     // Unknown elements: the security code may have leaked, so a matching one proves nothing.
     leaked_cvv: has('cvv') || has('track') || match.events.some((e) => e.elementsUnknown),
-    leaked_expiry: has('expiry') || match.entry.expiryTag !== 0,
+    leaked_expiry: has('expiry') || match.entry.expiryTag !== NO_EXPIRY,
     leaked_name: has('name'),
     leaked_billing_address: has('billing_address'),
     leaked_email: has('email'),
@@ -447,7 +463,10 @@ export function watchlistFeatures(
     leaked_track: has('track'),
     leaked_pin: has('pin'),
     listed_expiry_mismatch:
-      match.entry.expiryTag !== 0 && presentedExpiryTag !== null && presentedExpiryTag !== match.entry.expiryTag,
+      match.entry.expiryTag !== NO_EXPIRY &&
+      match.entry.expiryTag !== SEVERAL_EXPIRIES &&
+      presentedExpiryTag !== null &&
+      presentedExpiryTag !== match.entry.expiryTag,
     days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
     days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
     uses_since_listed: match.usesSinceListed,

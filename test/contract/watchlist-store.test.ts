@@ -17,6 +17,7 @@ import {
   elementMask,
   entrySlot,
   EventConflict,
+  SEVERAL_EXPIRIES,
   type HitPosition,
   type HitQuery,
   type WatchlistStore,
@@ -154,7 +155,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(entry!.length).toBe(12 + 4); // two events: 8 bytes + 4 per event
   });
 
-  it('meets a card listed twice in one batch in order, and takes the expiry of a listed card sent again', async () => {
+  it('meets a card listed twice in one batch in order, and keeps every leaked expiry of a card sent again', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     const card = (pan: string, expiryTag: number) => ({ slot: slotOf(pan), expiryTag });
     const batch = [card('4111111111111111', 0), card('5555555555554444', 9), card('4111111111111111', 0)];
@@ -166,6 +167,18 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const [first, second] = await s.watchlist.getEntries([slotOf('4111111111111111'), slotOf('5555555555554444')]);
     expect(decodeEntry(first!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 321, eventSeqs: [1] });
     expect(decodeEntry(second!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 9, eventSeqs: [1] });
+    // Another expiry for a listed card, in this event or another: either may be what leaked ("several").
+    expect(await s.watchlist.addCards(1, 1, [card('5555555555554444', 10)], NOW + 3)).toEqual(['duplicate']);
+    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
+    expect(await s.watchlist.addCards(2, 1, [card('4111111111111111', 322)], NOW + 4)).toEqual(['added']);
+    const [again, other] = await s.watchlist.getEntries([slotOf('4111111111111111'), slotOf('5555555555554444')]);
+    expect(decodeEntry(again!)).toMatchObject({ expiryTag: SEVERAL_EXPIRIES, eventSeqs: [1, 2] });
+    expect(decodeEntry(other!)).toMatchObject({ expiryTag: SEVERAL_EXPIRIES });
+    // Listed again with one of them, or none: still several.
+    expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 321)], NOW + 5)).toEqual(['duplicate']);
+    expect(decodeEntry((await s.watchlist.getEntries([slotOf('4111111111111111')]))[0]!)?.expiryTag).toBe(
+      SEVERAL_EXPIRIES,
+    );
   });
 
   it('removes cards from every event and counts the removals per event', async () => {

@@ -373,6 +373,23 @@ describe('what a hit does to scoring', () => {
     expect(codes(leaked)[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
   });
 
+  it('a card listed again with another expiry keeps both as leaked: neither counts as a reissue', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    // An older list uploaded after the newer one: the report calls the line a duplicate.
+    await upload(ev.id, `${pan},1,2027`);
+    for (const [expiryMonth, expiryYear] of [
+      [12, 2030],
+      [1, 2027],
+    ] as const) {
+      const leaked = await score(pan, {}, { expiryMonth, expiryYear });
+      expect(codes(leaked)).not.toContain('LEAKED_CARD_REISSUED');
+      expect(codes(leaked)[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+      expect(leaked.decision).toBe('challenge');
+    }
+  });
+
   it('a successful 3-D Secure authentication lowers the risk; repeated use since listing raises it', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv']);
     const pan = card();

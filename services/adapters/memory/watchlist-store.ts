@@ -30,6 +30,7 @@ import {
   HIT_SCAN_BUDGET,
   hitBefore,
   hitMatches,
+  mergedExpiryTag,
 } from '../../core/watchlist.ts';
 
 type JournalRecord =
@@ -103,7 +104,8 @@ export class MemoryWatchlistStore implements WatchlistStore {
             );
             out.push('new');
           } else if (entry.eventSeqs.includes(r.seq)) {
-            if (tag !== 0) this.entries.set(key, encodeEntry({ ...entry, expiryTag: tag }));
+            const merged = mergedExpiryTag(entry.expiryTag, tag);
+            if (merged !== entry.expiryTag) this.entries.set(key, encodeEntry({ ...entry, expiryTag: merged }));
             out.push('duplicate');
           } else {
             this.entries.set(
@@ -111,7 +113,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
               encodeEntry({
                 elements: entry.elements | r.mask,
                 firstListedAt: entry.firstListedAt,
-                expiryTag: tag !== 0 ? tag : entry.expiryTag,
+                expiryTag: mergedExpiryTag(entry.expiryTag, tag),
                 eventSeqs: [...entry.eventSeqs, r.seq],
               }),
             );

@@ -30,8 +30,11 @@ for i = 1, #KEYS do
       s, pos = struct.unpack('>I', v, pos)
       if s == seq then present = true end
     end
+    -- As mergedExpiryTag (core/watchlist.ts): a second, different expiry makes it 0xFFFF, "several".
     local newTag = oldTag
-    if tag ~= 0 then newTag = tag end
+    if tag ~= 0 and tag ~= oldTag then
+      if oldTag == 0 then newTag = tag else newTag = 65535 end
+    end
     if present then
       if newTag ~= oldTag then redis.call('HSET', bucket, field, struct.pack('>HIH', elements, first, newTag) .. string.sub(v, 9)) end
       out[i] = 'd'
