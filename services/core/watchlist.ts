@@ -525,6 +525,18 @@ export interface EventQuery {
 /** A hit as issuers read it: the record without the internal routing fields. */
 export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;
 
+/**
+ * A hit as one issuer reads it: with the ids of its own events only. A hit is recorded once for
+ * every issuer whose events list the card, and that another issuer listed it too is theirs to know.
+ */
+export function withOwnEvents<T extends { eventIds: string[] }>(hit: T, owns: (seq: number) => boolean): T {
+  const own = hit.eventIds.filter((id) => {
+    const seq = eventSeqOf(id);
+    return seq !== null && owns(seq);
+  });
+  return own.length === hit.eventIds.length ? hit : { ...hit, eventIds: own };
+}
+
 /** Does a hit pass the query's filters (the time bounds and the position are the store's own)? */
 export function hitMatches(hit: Pick<StoredHit, 'eventIds' | 'bin'>, query: HitQuery): boolean {
   return (

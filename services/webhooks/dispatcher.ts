@@ -18,7 +18,7 @@ import type {
   WebhookStore,
 } from './model.ts';
 import { hitEvent, suspectedEvent } from './model.ts';
-import { CPP_ISSUER, exposedInRanges } from '../core/watchlist.ts';
+import { CPP_ISSUER, exposedInRanges, withOwnEvents } from '../core/watchlist.ts';
 import { afterFailure, type RetryPolicy } from './retry.ts';
 
 export interface SignedMessage {
@@ -172,11 +172,14 @@ export class WebhookDispatcher {
     const from = Math.max(lease.hitsSinceMs, lease.hitsCursorMs - this.o.hitOverlapMs);
     const newestFirst: OutboxEvent[] = [];
     let after: { ms: number; seq: number } | undefined;
-    // What the issuer may see of its hits (GET /v1/issuer/hits): cards in its own BIN ranges only.
+    // What the issuer may see of its hits (GET /v1/issuer/hits): cards in its own BIN ranges only,
+    // with its own events' ids only.
     const binRanges = await this.o.hits.getBinRanges(lease.tenant.id);
+    let own: Set<number> | undefined;
     for (;;) {
       const page = await this.o.hits.pageHits(lease.tenant.id, { from, to, after, limit: HIT_PAGE, binRanges });
-      newestFirst.push(...page.items.map(hitEvent));
+      if (page.items.length > 0) own ??= new Set((await this.o.hits.listEvents(lease.tenant.id)).map((e) => e.seq));
+      newestFirst.push(...page.items.map((hit) => hitEvent(withOwnEvents(hit, (seq) => own!.has(seq)))));
       if (!page.hasMore || !page.next) break;
       after = page.next;
     }

@@ -243,6 +243,41 @@ describe('the webhook worker', () => {
     await Promise.all([before.stop(), rotated.stop(), after.stop()]);
   });
 
+  it("sends an issuer its own events' ids in a hit only", async () => {
+    const bodies: { eventIds: string[] }[] = [];
+    const own = openWebhookSystem({
+      sql,
+      config,
+      metrics,
+      logger: createLogger('silent'),
+      start: false,
+      watchlist: {
+        getBinRanges: async () => [],
+        // ce_1 is this issuer's; ce_2, which listed the same card, another issuer's.
+        listEvents: async (issuerId) => (issuerId === 'i-own' ? ([{ seq: 1, issuerId: 'i-own' }] as never) : []),
+        pageHits: async () => ({
+          items: [{ ...hit('two-issuers', Date.now() + 1).hit, eventIds: ['ce_1', 'ce_2'] }],
+          hasMore: false,
+          next: null,
+        }),
+      },
+      sender: {
+        send: async (_url, body) => {
+          bodies.push((JSON.parse(body) as { data: { eventIds: string[] } }).data);
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    await own.service.create(
+      { kind: 'issuer', id: 'i-own' },
+      { url: 'http://127.0.0.1:9/own', eventTypes: ['watchlist.hit'] },
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && bodies.length === 0; i++) await own.dispatcher.pass();
+    expect(bodies.map((b) => b.eventIds)).toEqual([['ce_1']]);
+    await own.stop();
+  });
+
   it("feeds a suspected event's state once, also after the delivery log has pruned its row", async () => {
     const DAY = 86_400_000;
     const updatedAt = new Date(Date.now() - 40 * DAY).toISOString();

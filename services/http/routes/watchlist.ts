@@ -16,6 +16,7 @@ import {
   entrySlot,
   EventConflict,
   eventSeqOf,
+  withOwnEvents,
   HIT_SCAN_BUDGET,
   type CompromiseEvent,
   type EntrySlot,
@@ -568,9 +569,12 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
     async (request) => {
       const principal = request.principal!;
+      const issuerId = principal.issuerId!;
       const q = request.query;
+      // Another issuer's event is not found here either (as at GET /v1/compromise-events/{id}).
+      if (q.eventId !== undefined && !(await visibleEvent(principal, q.eventId))) throw notFound();
       // Only its own BINs, even for hits its events recorded (an admin may list any card in an issuer's event).
-      const page = await store.pageHits(principal.issuerId!, {
+      const page = await store.pageHits(issuerId, {
         eventId: q.eventId,
         limit: q.limit,
         from: q.from ? Date.parse(q.from) : undefined,
@@ -578,8 +582,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         binRanges: await store.getBinRanges(principal.issuerId!),
         after: q.starting_after === undefined ? undefined : hitCursor.decode(q.starting_after),
       });
+      // Its own events' ids only: the registry knows them, the store an event newer than its view.
+      const unknown = new Set(
+        page.items.flatMap((h) => h.eventIds.map(eventSeqOf)).filter((s) => s !== null && !registry.events.has(s)),
+      ) as Set<number>;
+      const fetched = new Map(
+        await Promise.all([...unknown].map(async (s) => [s, (await store.getEvent(s))?.issuerId] as const)),
+      );
+      const owns = (seq: number) => (registry.events.get(seq)?.issuerId ?? fetched.get(seq)) === issuerId;
       return {
-        hits: page.items.map(({ bin: _bin, ...h }) => h),
+        hits: page.items.map(({ bin: _bin, ...h }) => withOwnEvents(h, owns)),
         has_more: page.hasMore,
         next: page.next === null ? null : hitCursor.encode(page.next),
       };
