@@ -273,8 +273,21 @@ describe('card list uploads', () => {
   it('refuses what is not a card list, before storing anything', async () => {
     const ev = await createEvent(['pan']);
     const pan = card();
-    expect((await upload(ev.id, JSON.stringify([{ pan }]), 'application/json')).statusCode).toBe(415);
-    expect((await upload(ev.id, pan, 'text/plain')).statusCode).toBe(415);
+    // Refused on its content type before the body is read or parsed: a CSV sent as JSON is not a
+    // MALFORMED_BODY (its parse), and every other type gets the route's own message.
+    const notACardList = {
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      error: 'send the card list as text/csv or application/x-ndjson',
+    };
+    for (const [body, type] of [
+      [JSON.stringify([{ pan }]), 'application/json'],
+      [`${pan}\n${pan}`, 'application/json'],
+      [pan, 'text/plain'],
+      [pan, 'application/jsonl'],
+    ] as const) {
+      const res = await upload(ev.id, body, type);
+      expect([res.statusCode, res.json()], type).toMatchObject([415, notACardList]);
+    }
     const multipart = `--b\r\nContent-Disposition: form-data; name="file"; filename="cards.csv"\r\nContent-Type: text/csv\r\n\r\n${pan}\r\n--b--\r\n`;
     expect((await upload(ev.id, multipart, 'multipart/form-data; boundary=b')).statusCode).toBe(415);
     expect(
@@ -285,6 +298,9 @@ describe('card list uploads', () => {
     const gz = await upload(ev.id, pan, 'text/csv', t.keys.issuer, { 'content-encoding': 'gzip' });
     expect(gz.statusCode).toBe(415);
     expect(gz.json().error).toBe('compressed uploads are refused: send the card list as plain text');
+    // "identity" is no encoding, in any case.
+    const identity = await upload(ev.id, 'pan\n', 'text/csv', t.keys.issuer, { 'content-encoding': 'Identity' });
+    expect(identity.statusCode).toBe(200);
     const huge = await upload(ev.id, `${pan}\n`.repeat(5000), 'text/csv');
     expect(huge.statusCode).toBe(413);
     const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()

@@ -121,6 +121,9 @@ const errors = {
   409: errorResponseSchema,
 };
 const UPLOAD_TYPES: Record<string, UploadFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
+/** The list's format its content type names (its parameters aside), if it is one of the two. */
+const uploadFormat = (headers: { 'content-type'?: string | undefined }): UploadFormat | undefined =>
+  UPLOAD_TYPES[(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()];
 /** The card list as documented: the handler reads the stream itself, line by line, never validated as a whole. */
 const UPLOAD_BODY_DOC = {
   required: true,
@@ -366,7 +369,27 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
   app.post(
     '/v1/compromise-events/:id/cards',
     {
-      onRequest: issuerOrAdmin,
+      // The list's form is checked before its body is read: a JSON body of hundreds of MB would
+      // otherwise be read and parsed whole, on the event loop scoring runs on, before its refusal.
+      onRequest: [
+        issuerOrAdmin,
+        async (request) => {
+          if (!uploadFormat(request.headers))
+            throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list as text/csv or application/x-ndjson');
+          const encoding = request.headers['content-encoding'];
+          if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+            throw new HttpError(
+              'UNSUPPORTED_MEDIA_TYPE',
+              'compressed uploads are refused: send the card list as plain text',
+            );
+          const declared = Number(request.headers['content-length'] ?? NaN);
+          if (declared > opts.uploadLimitBytes)
+            throw new HttpError(
+              'PAYLOAD_TOO_LARGE',
+              `card list larger than the limit of ${opts.uploadLimitBytes} bytes: split it`,
+            );
+        },
+      ],
       bodyLimit: opts.uploadLimitBytes,
       // The body is a stream the handler parses line by line, never validated as a whole: it is
       // documented here only, so that clients (and the OpenAPI-driven fuzzer) know what to send.
@@ -389,21 +412,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
     async (request) => {
       const principal = request.principal!;
-      const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const format = UPLOAD_TYPES[contentType];
-      if (!format)
-        throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list as text/csv or application/x-ndjson');
-      if (request.headers['content-encoding'] && request.headers['content-encoding'] !== 'identity')
-        throw new HttpError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          'compressed uploads are refused: send the card list as plain text',
-        );
-      const declared = Number(request.headers['content-length'] ?? NaN);
-      if (declared > opts.uploadLimitBytes)
-        throw new HttpError(
-          'PAYLOAD_TOO_LARGE',
-          `card list larger than the limit of ${opts.uploadLimitBytes} bytes: split it`,
-        );
+      const format = uploadFormat(request.headers)!;
       const event = await visibleEvent(principal, request.params.id);
       if (!event) throw notFound();
       if (event.status !== 'open')
