@@ -124,9 +124,11 @@ export const scoreRequestSchema = z
     threeDS: z
       .object({
         status: z.enum(THREE_DS_STATUSES),
+        // EMV 3-D Secure versions are short (2.1.0, 2.2.0, 2.3.1): a long run of digits here is no
+        // version, and it is kept as sent in the recording.
         version: z
           .string()
-          .regex(/^\d+\.\d+(\.\d+)?$/)
+          .regex(/^\d{1,2}\.\d{1,2}(\.\d{1,3})?$/, 'must be a 3-D Secure version such as 2.2.0')
           .optional(),
       })
       .optional(),

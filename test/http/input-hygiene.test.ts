@@ -147,6 +147,21 @@ describe('security codes', () => {
   });
 });
 
+describe('fields recorded as sent', () => {
+  it('takes a 3-D Secure version as one, never a long run of digits (a card number kept in the recording)', async () => {
+    for (const version of ['2.1.0', '2.2.0', '2.3.1', '1.0.2', '10.12.100'])
+      expect((await score(scoreBody({ threeDS: { status: 'Y', version } }))).statusCode, version).toBe(200);
+    for (const version of [`${VISA}.0`, `2.${VISA}`, '2.2.0001', '123.1']) {
+      const res = await score(scoreBody({ threeDS: { status: 'Y', version } }));
+      expect(res.statusCode, version).toBe(400);
+      expect(res.json().details).toEqual([
+        { path: 'threeDS.version', message: 'must be a 3-D Secure version such as 2.2.0' },
+      ]);
+      expect(res.body).not.toContain(VISA.slice(6, 12));
+    }
+  });
+});
+
 describe('requests clients commonly send', () => {
   it('takes a path with a trailing slash', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/compromise-events/', headers: bearer(t.keys.issuer) });
