@@ -4,7 +4,7 @@
 // card-number scrubber (scrub.ts), so separated and full-width card numbers are masked too.
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { maskDigits, scrubCardNumbers } from './core/scrub.ts';
+import { maskDigits, scrubCardNumbers, scrubJsonText } from './core/scrub.ts';
 
 export type { Logger };
 
@@ -13,7 +13,8 @@ export function panSafeDestination(target: { write(chunk: string): unknown }): D
   return new Writable({
     write(chunk: Buffer | string, _enc, done) {
       const line = chunk.toString();
-      const scrubbed = scrubCardNumbers(line);
+      // A line is JSON: a card number written with escapes inside its strings ("4111\t1111...") too.
+      const scrubbed = scrubJsonText(line);
       target.write(scrubbed === line ? line : stillJson(line, scrubbed));
       done();
     },

@@ -13,7 +13,7 @@ import {
   transactionIdSchema,
   type ScoreResponse,
 } from '../services/core/schemas.ts';
-import { containsCardNumber, scrubCardNumbers } from '../services/core/scrub.ts';
+import { containsCardNumber, scrubCardNumbers, scrubJsonText } from '../services/core/scrub.ts';
 
 /** leakguard.transactions: what producers send. A merchant id is copied into every output: never a card number. */
 export const transactionMessageSchema = scoreRequestSchema.extend({
@@ -139,7 +139,8 @@ function maskCardNumber(value: unknown): unknown {
  */
 const LOOSE_PAN = /(?<!\d)\d(?:[\s\p{Cc}\p{Pd}._/,:;|]{0,3}\d){11,18}(?!\d)/gu;
 function maskDigits(text: string): string {
-  return scrubCardNumbers(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
+  // JSON text that did not parse: a card number written with escapes ("\u0034...", "\t") too.
+  return scrubJsonText(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
 }
 
 /**

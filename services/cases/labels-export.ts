@@ -3,7 +3,7 @@
 // One row per decided case; the label is 1 for fraud, 0 for legitimate.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { scrubCardNumbers } from '../core/scrub.ts';
+import { scrubCardNumbers, scrubJsonText } from '../core/scrub.ts';
 import type { CaseStore, LabelledCase } from './model.ts';
 
 export type LabelFormat = 'csv' | 'ndjson';
@@ -65,7 +65,7 @@ export function labelRows(cases: LabelledCase[]): { header: string[]; rows: Reco
 export function formatLabels(cases: LabelledCase[], format: LabelFormat): string {
   const { header, rows } = labelRows(cases);
   if (format === 'ndjson')
-    return rows.map((r) => scrubCardNumbers(JSON.stringify(r))).join('\n') + (rows.length ? '\n' : '');
+    return rows.map((r) => scrubJsonText(JSON.stringify(r))).join('\n') + (rows.length ? '\n' : '');
   return [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
 }
 

@@ -5,11 +5,13 @@
 // What counts as a card number: a run of digit groups, 12 to 19 digits in all, that passes the
 // Luhn check. Digits are any Unicode decimal digit (\p{Nd}: ASCII, full-width ０-９ from Japanese
 // storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
-// dashes of any kind, dots, slashes, underscores, middle dots, invisible format and control
-// characters, combining marks such as a keycap's), or up to 8 when at most 3 of them are not
-// spaces ("4111  --  1111"). Commas, colons, semicolons and bars join groups too, but only the
-// card-like ones ("4111,1111,1111,1111", "3782:822463:10005": groups of 4, or 4-6-5 and 4-6-4,
-// each joined the same way), since they also separate the items of a list of numbers. Any
+// dashes of any kind, the long-vowel marks ー ｰ Japanese input methods type for dashes, minus
+// signs, tildes, dots, slashes, underscores, parentheses, middle dots, invisible format and control
+// characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"), or up
+// to 8 when at most 3 of them are not spaces ("4111  --  1111"), or up to 32 spaces alone.
+// Commas, colons, semicolons, bars, and + * # ~ = & (a sum, a form-encoded space) join groups too,
+// but only the card-like ones ("4111,1111,1111,1111", "3782:822463:10005": groups of 4, or 4-6-5
+// and 4-6-4, each joined the same way), since they also separate the items of a list. Any
 // stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
@@ -52,10 +54,21 @@ function digitValue(cp: number): number {
   return v;
 }
 
-const TEXT_SEPARATOR = /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/\uff0e\uff0f\uff3f\u30fb\uff65\u00b7]/u;
-/** Separators of lists as much as of card groups: they join only card-like groups (header). */
-const LIST_SEPARATOR = /[,:;|\uff0c\uff1a\uff1b\uff5c\u3001]/u;
+// Dashes as Japanese input methods type them (the long-vowel mark ー and its half-width ｰ, which
+// are letters to Unicode), the minus sign, full-width tilde and box-drawing line, and parentheses
+// ("(4111) 1111 ...").
+const TEXT_SEPARATOR =
+  /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/()\uff0e\uff0f\uff3f\u30fb\uff65\u00b7\u30fc\uff70\u2212\uff5e\u2500\u2043]/u;
+/**
+ * Separators of lists (and sums, and form-encoded spaces: "4111+1111+...") as much as of card
+ * groups: they join only card-like groups (header).
+ */
+const LIST_SEPARATOR = /[,:;|+*#~=&\uff0c\uff1a\uff1b\uff5c\u3001\uff0b\uff0a\uff03]/u;
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
+/** Letters to Unicode that are dashes between digits: the long-vowel marks (above). */
+const DASH_LETTER = /[\u30fc\uff70]/u;
+/** A gap of spaces alone joins groups up to this wide ("4111         1111 ..."), in either mode. */
+const MAX_SPACE_GAP = 32;
 /** What a character is between two groups. */
 const Sep = { None: 0, Plain: 1, List: 2 } as const;
 type Sep = (typeof Sep)[keyof typeof Sep];
@@ -65,7 +78,7 @@ function separatorKind(cp: number, mode: ScrubMode): Sep {
   let s = cache.get(cp);
   if (s === undefined) {
     const ch = String.fromCodePoint(cp);
-    if (mode === 'identifier') s = LETTER_OR_DIGIT.test(ch) ? Sep.None : Sep.Plain;
+    if (mode === 'identifier') s = LETTER_OR_DIGIT.test(ch) && !DASH_LETTER.test(ch) ? Sep.None : Sep.Plain;
     else s = TEXT_SEPARATOR.test(ch) ? Sep.Plain : LIST_SEPARATOR.test(ch) ? Sep.List : Sep.None;
     if (cache.size < 4096) cache.set(cp, s);
   }
@@ -119,6 +132,7 @@ function groupsOf(text: string): Group[] {
 
 /** Whether a gap joins two groups, and how: Sep.List when a list separator is in it. */
 function joinable(gap: string, mode: ScrubMode): Sep {
+  if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && /^\s+$/.test(gap)) return Sep.Plain;
   let n = 0;
   let notSpace = 0;
   let kind: Sep = Sep.Plain;
@@ -318,11 +332,39 @@ export function maskDigits(digits: string): string {
   return `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`;
 }
 
+/**
+ * Percent-encoded separators ("4111%201111%20..."), as a value forwarded without decoding arrives:
+ * read as three spaces, so that the text keeps its length and a span found maps onto it.
+ */
+const PERCENT_SEPARATOR = /%(?:2[0bBdDeEfF]|09|0[aAdD])/g;
+const probeOf = (text: string) => (text.includes('%') ? text.replace(PERCENT_SEPARATOR, '   ') : text);
+
 /** The text with every card number masked (see the header for what counts as one). */
 export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
-  if (tooFewDigits(text)) return text;
-  const groups = groupsOf(text);
-  const spans = cardSpans(text, groups, mode);
+  return scrubProbed(text, probeOf(text), mode);
+}
+
+/**
+ * JSON text that may not parse (a dead letter's payload): its escapes read as what they stand for,
+ * padded to their length ("\u0034" as "4" and five spaces, "\t" as a tab and a space), so that a
+ * card number written with escapes ("\u0034\u0031...", "4111\t1111...") is found and masked in it.
+ */
+export function scrubJsonText(text: string): string {
+  if (!text.includes('\\')) return scrubCardNumbers(text);
+  const probe = probeOf(text).replace(/\\(?:u([0-9a-fA-F]{4})|(.))/gsu, (escape: string, hex?: string, ch?: string) => {
+    const c = hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[ch!] ?? ch!);
+    // A surrogate half or an astral character cannot keep the width: a letter's place, breaking a run.
+    return (c.length === 1 && !/[\ud800-\udfff]/.test(c) ? c : 'x').padEnd(escape.length, ' ');
+  });
+  return scrubProbed(text, probe, 'text');
+}
+const JSON_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f' };
+
+/** Masks in `text` the card numbers found in `probe`, a copy of the same length read for them. */
+function scrubProbed(text: string, probe: string, mode: ScrubMode): string {
+  if (tooFewDigits(probe)) return text;
+  const groups = groupsOf(probe);
+  const spans = cardSpans(probe, groups, mode);
   if (spans.length === 0) return text;
   let out = '';
   let at = 0;
@@ -331,6 +373,8 @@ export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string
     for (let i = s; i <= e; i++) digits += groups[i]!.digits;
     out += text.slice(at, groups[s]!.start) + maskDigits(digits);
     at = groups[e]!.end;
+    // A last digit read from an escape ("\u0031", "\1"): the mask covers the whole escape.
+    if (text.charCodeAt(at - 1) === 92 && probe.charCodeAt(at - 1) !== 92) at += text[at] === 'u' ? 5 : 1;
   }
   return out + text.slice(at);
 }
@@ -341,9 +385,10 @@ export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string
  * accepts passes scrubCardNumbers unchanged, so an identifier is stored as it was sent.
  */
 export function containsCardNumber(text: string): boolean {
-  if (tooFewDigits(text)) return false;
-  const groups = groupsOf(text);
-  return cardSpans(text, groups, 'text').length > 0 || cardSpans(text, groups, 'identifier').length > 0;
+  const probe = probeOf(text);
+  if (tooFewDigits(probe)) return false;
+  const groups = groupsOf(probe);
+  return cardSpans(probe, groups, 'text').length > 0 || cardSpans(probe, groups, 'identifier').length > 0;
 }
 
 /** A deep copy with every string (object keys too) scrubbed; numbers, booleans and null as they were. */

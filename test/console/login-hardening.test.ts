@@ -104,6 +104,17 @@ describe('lockout', () => {
     expect(unknown.status).toBe(401);
     const failures = await cases().audit.list({ limit: 100, action: 'login_failed' });
     expect(failures.some((e) => e.target === `user:${user.username}` && e.detail.reason === 'locked')).toBe(true);
+    expect(failures.some((e) => e.target === `user:nobody-${process.pid}`)).toBe(true);
+  });
+
+  it('does not write down what cannot be a username: a password typed one field early, a card number', async () => {
+    const c = new ConsoleClient(t.app, '10.7.9.9');
+    await c.get('/console/login');
+    for (const username of ['Tr0ub4dor&3 horse', '４１１１ー１１１１ー１１１１ー１１１１'])
+      expect((await c.post('/console/login', { username, password: 'x', code: '000000' })).status).toBe(401);
+    const failures = await cases().audit.list({ limit: 100, action: 'login_failed' });
+    const recent = failures.filter((e) => e.detail.ip === '10.7.9.9');
+    expect(recent.map((e) => e.target)).toEqual(['user:(not a valid username)', 'user:(not a valid username)']);
   });
 
   it('locks the account for the failing address only: its holder still signs in from elsewhere', async () => {

@@ -5,7 +5,7 @@
 import { DIGIT_ZEROS, flatDigits } from '../support/digit-forms.ts';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/logger.ts';
-import { containsCardNumber, scrubCardNumbers, scrubDeep } from '../../services/core/scrub.ts';
+import { containsCardNumber, scrubCardNumbers, scrubDeep, scrubJsonText } from '../../services/core/scrub.ts';
 import { scoreRequestSchema, transactionIdSchema } from '../../services/core/schemas.ts';
 import { deadLetterMessage, decisionMessage, transactionMessageSchema } from '../../streams/messages.ts';
 
@@ -78,6 +78,14 @@ const SEPARATORS = [
   '\t',
   // A keycap: variation selector and combining enclosing keycap after each digit (4️⃣1️⃣...).
   '\ufe0f\u20e3',
+  // Dashes as Japanese input methods type them (long-vowel marks), minus, full-width tilde, a line.
+  '\u30fc',
+  '\uff70',
+  '\u2212',
+  '\uff5e',
+  '\u2500',
+  // A column of spaces.
+  '          ',
 ];
 
 /** Digits with a separator at each of `cuts` (positions between digits). */
@@ -185,7 +193,7 @@ describe('the card-number scrubber', () => {
 
   it('masks a card written with commas, colons, semicolons or bars as cards are grouped, and leaves lists of numbers alone', () => {
     const r = rng(77);
-    const LIST = [',', ', ', ':', ';', '; ', '|', ' | ', '\uff0c', '\u3001', '\uff1a'];
+    const LIST = [',', ', ', ':', ';', '; ', '|', ' | ', '\uff0c', '\u3001', '\uff1a', '+', '*', '#', '~', '=', ' + '];
     for (let i = 0; i < 2000; i++) {
       const pan = card(r);
       // As cards are printed: fours (the last group shorter), or 4-6-5 for 15 digits.
@@ -209,6 +217,23 @@ describe('the card-number scrubber', () => {
       '10:30:45 | 11:15:00 | 12:00:30 | 13:45:10',
     ])
       expect(scrubCardNumbers(list), list).toBe(list);
+  });
+
+  it('masks a card number forwarded percent-encoded, in parentheses, or written with JSON escapes in text that does not parse', () => {
+    const pan = '4111111111111111';
+    const fours = (sep: string) => [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep);
+    for (const text of [fours('%20'), fours('%2D'), fours('%2b')])
+      expect(scrubCardNumbers(`ref ${text} x`), text).toBe('ref 411111******1111 x');
+    expect(scrubCardNumbers(`tel (4111) ${fours(' ').slice(5)} x`)).toBe('tel (411111******1111 x');
+    expect(containsCardNumber(`id-${fours('%20')}`)).toBe(true);
+    // Escapes read as what they stand for, the whole escape masked.
+    const escaped = [...pan].map((d) => `\\u003${d}`).join('');
+    const fullWidth = [...pan].map((d) => `\\uff1${d}`).join('');
+    for (const text of [escaped, fullWidth, fours('\\t'), fours('\\n'), fours('\\u00a0')])
+      expect(scrubJsonText(`{"line1":"${text}","n":1`), text).toBe('{"line1":"411111******1111","n":1');
+    // Other escapes, numbers and plain text are left as they are.
+    for (const text of ['{"a":"caf\\u00e9 12345","b":[1,2,3]', '{"q":"a\\"b\\\\c"}', 'no escapes 1234 5678'])
+      expect(scrubJsonText(text), text).toBe(text);
   });
 
   it('leaves runs that fail the Luhn check alone', () => {
@@ -447,6 +472,22 @@ describe('every writer uses it', () => {
       parsed: payload,
     });
     expect(flat(JSON.stringify(dead))).not.toContain('4000056655665556');
+    // A payload that does not parse keeps its text: card numbers written with JSON escapes are masked in it.
+    for (const raw of [
+      '{"shippingAddress":{"line1":"4000\\t0566\\t5566\\t5556"}',
+      `{"line1":"${[...'4000056655665556'].map((d) => `\\uff1${d}`).join('')}"`,
+    ]) {
+      const letter = deadLetterMessage({
+        reason: 'invalid_json',
+        details: [],
+        source: { topic: 't', partition: 0, offset: '3' },
+        key: null,
+        timestamp: '0',
+        now: new Date(0),
+        raw,
+      });
+      expect(JSON.stringify(letter.payload), raw).toContain('400005******5556');
+    }
     // Every security-code name the API refuses is removed from a dead letter, parsed or not.
     const codes = { card: { cvn: '123', CAV2: 456, 'security-code': '789', Cvd: '321' } };
     for (const [parsed, raw] of [

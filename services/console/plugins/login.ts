@@ -132,7 +132,11 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       );
     }
     const username = body.data.username.trim().toLowerCase().slice(0, 64);
-    const user = usernameSchema.safeParse(username).success ? await s.users.find(username) : undefined;
+    const wellFormed = usernameSchema.safeParse(username).success;
+    const user = wellFormed ? await s.users.find(username) : undefined;
+    // What cannot be a username is not written down: it may be a password typed one field early,
+    // or a card number in a form the scrubber does not know.
+    const target = wellFormed ? `user:${username}` : 'user:(not a valid username)';
     const failed = async (reason: string, count: boolean) => {
       let locked = false;
       if (count && user)
@@ -140,7 +144,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       await s.audit.append({
         actor: user?.username ?? 'anonymous',
         action: 'login_failed',
-        target: `user:${username}`,
+        target,
         detail: { reason, ip, ...(locked ? { locked: true } : {}) },
       });
       return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
@@ -156,7 +160,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       await s.audit.append({
         actor: user.username,
         action: 'login_failed',
-        target: `user:${username}`,
+        target,
         detail: { reason: 'locked', ip },
       });
       return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
