@@ -75,6 +75,18 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     return () => s.velocity.close();
   });
 
+  it('creates one event of many created at once with one external id (two scans naming one merchant): each finds it', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        s.watchlist.createEvent({ ...EVENT, externalId: 'cpp:shop-1' }, 'leakguard', new Date()),
+      ),
+    );
+    expect(all.filter((r) => r.created)).toHaveLength(1);
+    const made = all.find((r) => r.created)!.event;
+    for (const r of all) expect(r.event).toEqual(made);
+    expect((await s.watchlist.listEvents('leakguard')).map((e) => e.id)).toEqual([made.id]);
+  });
+
   it('creates events idempotently per issuer and external id, lists them per issuer', async () => {
     const a = await s.watchlist.createEvent(EVENT, 'bank-a', new Date('2026-09-01T00:00:00Z'));
     expect(a.created).toBe(true);

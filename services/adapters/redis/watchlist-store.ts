@@ -89,15 +89,8 @@ export class RedisWatchlistStore implements WatchlistStore {
   ): Promise<{ event: CompromiseEvent; created: boolean }> {
     const externalKey = `${issuerId}\u0000${input.externalId}`;
     const existing = await this.redis.hget(K.externalIds, externalKey);
-    if (existing) return { event: (await this.getEvent(Number(existing)))!, created: false };
+    if (existing) return { event: await this.claimed(Number(existing)), created: false };
     const seq = await this.redis.incr(K.seq);
-    // Another request may have claimed the external id meanwhile: the first claim wins.
-    if ((await this.redis.hsetnx(K.externalIds, externalKey, String(seq))) === 0) {
-      return {
-        event: (await this.getEvent(Number(await this.redis.hget(K.externalIds, externalKey))))!,
-        created: false,
-      };
-    }
     const event: CompromiseEvent = {
       ...input,
       id: eventIdOf(seq),
@@ -107,9 +100,23 @@ export class RedisWatchlistStore implements WatchlistStore {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
-    // One slot ({w}): a transaction on a cluster too.
-    await this.redis.multi().hset(K.event(seq), 'm', JSON.stringify(event)).sadd(K.events, String(seq)).exec();
+    // Written before the external id is claimed: whoever finds the claim finds the event (two
+    // scans naming one merchant at once; a claimer that dies before it lists the event, below).
+    await this.redis.hset(K.event(seq), 'm', JSON.stringify(event));
+    // Another request may have claimed the external id meanwhile: the first claim wins.
+    if ((await this.redis.hsetnx(K.externalIds, externalKey, String(seq))) === 0) {
+      await this.redis.del(K.event(seq));
+      return { event: await this.claimed(Number(await this.redis.hget(K.externalIds, externalKey))), created: false };
+    }
+    await this.redis.sadd(K.events, String(seq));
     return { event, created: true };
+  }
+
+  /** An event found by its external id, listed in case its creator stopped between claim and listing. */
+  private async claimed(seq: number): Promise<CompromiseEvent> {
+    const [event] = await Promise.all([this.getEvent(seq), this.redis.sadd(K.events, String(seq))]);
+    if (!event) throw new Error(`compromise event ${seq} is claimed by its external id but not stored`);
+    return event;
   }
 
   async getEvent(seq: number): Promise<CompromiseEvent | undefined> {
