@@ -99,6 +99,15 @@ export function detectCommonPoints(input: CppInput, options: CppOptions = {}): S
   return detectPacked(packed, packed.all(), input, o);
 }
 
+/**
+ * Visits in the day before a card's first fraud are not the cardholder's to test: a fraudster
+ * tries a stolen card at a few weak merchants (approved, or declined without a label) minutes
+ * before using it, the same ones for every card, and those merchants would be named as breaches.
+ * Credentials stolen at a breach are used days later, once sold (the published generator's delay
+ * is 3 days at least).
+ */
+export const TESTING_GAP_MS = 86_400_000;
+
 /** A fraudulent card without its visits: what PackedFrauds keeps of it beside its packed merchants. */
 export type FraudulentCardHead = Omit<FraudulentCard, 'visits'>;
 
@@ -142,12 +151,13 @@ export class PackedFrauds {
   /** Packs a card (its visits are not kept); false when it has nothing to test (no weight, defrauded where it shops, no visit in its lookback). */
   add(f: FraudulentCardHead, visits: readonly CardVisit[]): boolean {
     const from = f.firstFraudAt - this.lookbackMs;
+    const until = f.firstFraudAt - TESTING_GAP_MS;
     const stamp = ++this.added;
     // Room for every visit (the triples are fewer: one per merchant).
     const triples = this.room(3 * visits.length);
     const start = this.used;
     for (const v of visits) {
-      if (v.at < from || v.at >= f.firstFraudAt || !isHoldersVisit(f, v)) continue;
+      if (v.at < from || v.at >= until || !isHoldersVisit(f, v)) continue;
       const id = this.numberOf(v.merchantId);
       if (this.met[2 * id] !== stamp) {
         this.met[2 * id] = stamp;

@@ -60,6 +60,29 @@ describe('CPP detection', () => {
     expect(detectCommonPoints(told)).toEqual([]);
   });
 
+  it('does not take the merchant where stolen cards were tested, minutes before their fraud, for where they leaked', () => {
+    const w = world(41, { merchants: 500, cards: 5_000 });
+    // 40 cards, each tried at the same weak merchant 10 minutes before its fraud elsewhere.
+    const tested: FraudulentCard[] = Array.from({ length: 40 }, (_, i) => ({
+      card: `t-${i}`,
+      firstFraudAt: 100 * DAY + i * 3_600_000,
+      weight: 1,
+      fraudMerchants: ['web-shop'],
+      visits: [{ merchantId: 'tester', at: 100 * DAY + i * 3_600_000 - 600_000 }],
+    }));
+    const input: CppInput = {
+      frauds: [...w.input.frauds, ...tested],
+      cardsPerMerchant: new Map([...w.input.cardsPerMerchant, ['tester', 60]]),
+      totalCards: w.input.totalCards + 60,
+    };
+    expect(detectCommonPoints(input)).toEqual([]);
+    // The same cards having used it two days before their fraud: a common point.
+    const earlier = tested.map((f) => ({ ...f, visits: [{ merchantId: 'tester', at: f.firstFraudAt - 2 * DAY }] }));
+    expect(detectCommonPoints({ ...input, frauds: [...w.input.frauds, ...earlier] }).map((s) => s.merchantId)).toEqual([
+      'tester',
+    ]);
+  });
+
   it('suspects nobody on five clean datasets (background fraud only)', () => {
     for (const seed of [11, 12, 13, 14, 15]) expect(detectCommonPoints(world(seed).input)).toEqual([]);
   });
