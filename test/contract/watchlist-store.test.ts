@@ -414,4 +414,29 @@ describe('embedded watchlist persistence', () => {
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(journal, 'utf8')).not.toContain('4111111111111111');
   });
+
+  it('journals only what changed: a list uploaded again adds nothing; a journal of many chunks replays whole', async () => {
+    const { statSync } = await import('node:fs');
+    const journal = join(mkdtempSync(join(tmpdir(), 'lg-wl-')), 'watchlist.journal');
+    const first = new MemoryWatchlistStore(journal);
+    await first.createEvent(EVENT, 'bank-a', new Date());
+    // 60,000 cards in batches: a journal of several MiB, read back a MiB at a time.
+    const cards = Array.from({ length: 60_000 }, (_, i) => ({
+      slot: entrySlot(fingerprintWith(KEY, `pan-${i}`)),
+      expiryTag: i % 7,
+    }));
+    for (let i = 0; i < cards.length; i += 1_000) await first.addCards(1, 1, cards.slice(i, i + 1_000), NOW);
+    const size = statSync(journal).size;
+    expect(size).toBeGreaterThan(2 * (1 << 20));
+    for (let i = 0; i < cards.length; i += 1_000)
+      expect(new Set(await first.addCards(1, 1, cards.slice(i, i + 1_000), NOW + 1))).toEqual(new Set(['duplicate']));
+    expect(statSync(journal).size).toBe(size);
+    // A second expiry for one card changes its entry: journaled.
+    await first.addCards(1, 1, [{ slot: cards[1]!.slot, expiryTag: 99 }], NOW + 2);
+    expect(statSync(journal).size).toBeGreaterThan(size);
+    const second = new MemoryWatchlistStore(journal);
+    expect((await second.eventStatistics(1)).cardsListed).toBe(60_000);
+    const slots = cards.map((c) => c.slot);
+    expect(await second.getEntries(slots)).toEqual(await first.getEntries(slots));
+  });
 });

@@ -2,7 +2,7 @@
 // (same packed entries, same merge rules) and an append-only journal under the state directory
 // so that events, listed cards (as fingerprint slots, never card numbers) and statistics survive
 // a restart.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { watchlistBucketKey } from '../redis/keys.ts';
 import { dirname } from 'node:path';
 import type { HitRecord } from '../../core/velocity.ts';
@@ -48,6 +48,31 @@ interface Stats {
   merchants: Set<string>;
 }
 
+/**
+ * The journal's lines, read 1 MiB at a time: read whole as one string, a journal of millions of
+ * cards passed the longest string V8 makes (~512 MiB) and the engine could no longer start.
+ */
+function* journalLines(path: string): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let rest = Buffer.alloc(0);
+    for (let n: number; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
+      const data = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
+        if (nl > start) yield data.toString('utf8', start, nl);
+        start = nl + 1;
+      }
+      // The part after the last line break waits for the next chunk (copied: the chunk is reused).
+      rest = Buffer.from(data.subarray(start));
+    }
+    if (rest.length > 0) yield rest.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // Entries by their Redis names (bucket key / field): the journal of earlier versions holds them so.
 const slotKey = (bucket: string, fieldHex: string) => `${bucket}/${fieldHex}`;
 
@@ -65,8 +90,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
     this.journal = journalPath;
     if (journalPath && existsSync(journalPath)) {
       this.replaying = true;
-      for (const line of readFileSync(journalPath, 'utf8').split('\n'))
-        if (line) this.apply(JSON.parse(line) as JournalRecord);
+      for (const line of journalLines(journalPath)) this.apply(JSON.parse(line) as JournalRecord);
       this.replaying = false;
     }
   }
@@ -234,13 +258,20 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   async addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]> {
     if (cards.length === 0) return [];
-    return this.commit<AddStatus[]>({
+    const record: JournalRecord & { t: 'add' } = {
       t: 'add',
       seq: eventSeq,
       mask: elementMask,
       now: nowSeconds,
       cards: cards.map((c) => [watchlistBucketKey(c.slot.bucket), c.slot.field.toString('hex'), c.expiryTag]),
-    });
+    };
+    const before = record.cards.map(([bucket, field]) => this.entries.get(slotKey(bucket, field)));
+    const statuses = this.apply(record) as AddStatus[];
+    // Only the cards whose entry changed are journaled: replayed on the state before, they make the
+    // same one. A list uploaded again (as the upload's retries are) adds nothing to the journal.
+    const changed = record.cards.filter(([bucket, field], i) => this.entries.get(slotKey(bucket, field)) !== before[i]);
+    if (changed.length > 0) this.write({ ...record, cards: changed });
+    return statuses;
   }
 
   async getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]> {
