@@ -216,6 +216,17 @@ export const errorResponseSchema = z
       )
       .optional()
       .describe("Each field at fault: the request's field names (querystring.limit, items.0.name, (root))"),
+    kept: z
+      .object({
+        accepted: z.number().int(),
+        duplicates: z.number().int(),
+        rejected: z.number().int(),
+        errors: z.array(z.object({ line: z.number().int(), code: z.string(), reason: z.string(), card: z.string() })),
+      })
+      .optional()
+      .describe(
+        'A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT): what the lines before the refusal did, as an upload report says',
+      ),
   })
   .meta({
     id: 'Error',

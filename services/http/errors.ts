@@ -126,8 +126,13 @@ export function errorAnswer(error: unknown): ErrorAnswer {
       details: [{ path: 'currency', message: error.message }],
     });
   // Drain nothing more of a refused card list: the connection is closed after the answer.
-  if (error instanceof UploadRefused)
-    return answer(error.code, error.message, { status: error.status, headers: { connection: 'close' } });
+  if (error instanceof UploadRefused) {
+    const refused = answer(error.code, error.message, { status: error.status, headers: { connection: 'close' } });
+    const r = error.report;
+    if (r)
+      refused.body.kept = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, errors: r.errors };
+    return refused;
+  }
   // Redis down, full or failing over, PostgreSQL unreachable: nothing wrong with the request, which
   // succeeds again once the store is back (what was stored before stays: re-sending is idempotent).
   const store = unavailableStore(error);

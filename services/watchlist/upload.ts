@@ -26,11 +26,20 @@ export interface UploadReport {
   bytes: number;
 }
 
-/** `status`: 413 (too large), 415 (binary content) or 400 (not a card list); the code is UPLOAD_REFUSED. */
+/**
+ * `status`: 413 (too large), 415 (binary content) or 400 (not a card list), code UPLOAD_REFUSED;
+ * or 409 EVENT_CONFLICT (the event was closed or retracted meanwhile). `report`: what was stored
+ * before, answered with the refusal.
+ */
 export class UploadRefused extends LeakguardError {
   readonly report: UploadReport | undefined;
-  constructor(status: number, message: string, report?: UploadReport) {
-    super('UPLOAD_REFUSED', message, { status });
+  constructor(
+    status: number,
+    message: string,
+    report?: UploadReport,
+    code: 'UPLOAD_REFUSED' | 'EVENT_CONFLICT' = 'UPLOAD_REFUSED',
+  ) {
+    super(code, message, { status });
     this.report = report;
   }
 }
@@ -91,6 +100,8 @@ export interface UploadOptions {
   onProgress?: (report: UploadReport) => void;
   /** Where lines are read: reading threads (reader-pool.ts) or, by default, the event loop. */
   read?: LineReader;
+  /** Asked before each batch is sent: false once the event was closed or retracted (no more cards listed). */
+  stillOpen?: () => boolean;
 }
 
 export async function uploadCardList(
@@ -203,6 +214,16 @@ export async function uploadCardList(
     await settled();
     throw new UploadRefused(status, message, { ...report });
   };
+  /** The event closed meanwhile: what was sent is stored, nothing more. */
+  const refuseClosed = async (): Promise<never> => {
+    await settled();
+    throw new UploadRefused(
+      409,
+      'the event was closed or retracted during the upload: it takes no more cards (the lines before were kept)',
+      { ...report },
+      'EVENT_CONFLICT',
+    );
+  };
   const BINARY = 'binary content refused: upload a text card list (CSV or NDJSON)';
   /** At the line after the last whole one: too long to be a card list. */
   const refuseLongLine = (stretch: Buffer) =>
@@ -238,6 +259,7 @@ export async function uploadCardList(
       report.lines++;
       pendingLines++;
       if (pendingLines >= BATCH || heldBytes + lineStart - from >= BATCH_BYTES) {
+        if (options.stillOpen?.() === false) await refuseClosed();
         await send(buf.subarray(from, lineStart));
         from = lineStart;
       }
@@ -260,6 +282,7 @@ export async function uploadCardList(
     report.lines++;
     pendingLines++;
   }
+  if (pendingLines > 0 && options.stillOpen?.() === false) await refuseClosed();
   await send();
   await settled();
   return report;

@@ -1,5 +1,6 @@
 // Issuers' watchlists through the real HTTP stack on a real Redis: events, uploads and every
 // refusal path, scoring effects per data-element combination, removal, retraction, isolation, hits.
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
@@ -306,6 +307,43 @@ describe('card list uploads', () => {
     const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
       .statistics;
     expect(stats.cardsListed).toBe(0);
+  });
+
+  it('a list refused part way says what the lines before did; one whose event closes meanwhile stops there', async () => {
+    const ev = await createEvent(['pan']);
+    const pans = Array.from({ length: 1500 }, () => card());
+    const tooLong = await upload(ev.id, `${pans.join('\n')}\n${'9'.repeat(17_000)}\n${card()}\n`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json()).toMatchObject({
+      code: 'UPLOAD_REFUSED',
+      kept: { accepted: 1500, duplicates: 0, rejected: 0 },
+    });
+
+    // Closed while its lines stream in: the batch sent before is kept, nothing after.
+    const closing = await createEvent(['pan']);
+    const body = new PassThrough();
+    const answer = t.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${closing.id}/cards`,
+      headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+      payload: body,
+    });
+    body.write(Array.from({ length: 1200 }, () => `${card()}\n`).join(''));
+    await new Promise((r) => setTimeout(r, 200));
+    const closed = await t.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${closing.id}/close`,
+      headers: bearer(t.keys.issuer),
+    });
+    expect(closed.json().status).toBe('closed');
+    body.end(Array.from({ length: 1200 }, () => `${card()}\n`).join(''));
+    const res = await answer;
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'EVENT_CONFLICT', kept: { accepted: 1000 } });
+    const stats = (
+      await t.app.inject({ url: `/v1/compromise-events/${closing.id}`, headers: bearer(t.keys.issuer) })
+    ).json().statistics;
+    expect(stats.cardsListed).toBe(1000);
   });
 
   it("refuses uploads to closed events, and to other issuers' events as if they did not exist", async () => {

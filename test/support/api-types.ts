@@ -386,7 +386,7 @@ export interface paths {
     put?: never;
     /**
      * Subscribe a URL to events (answers the signing secret once)
-     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise).
+     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).
      */
     post: operations['createWebhook'];
     delete?: never;
@@ -800,6 +800,7 @@ export interface components {
         | 'CASE_CONFLICT'
         | 'CPP_DISABLED'
         | 'USER_EXISTS'
+        | 'WEBHOOK_LIMIT_REACHED'
         | 'PAYLOAD_TOO_LARGE'
         | 'URI_TOO_LONG'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -828,6 +829,18 @@ export interface components {
       details?: components['schemas']['ErrorDetail'][];
       /** @description For people: its wording may be refined; it never repeats a card number */
       error: string;
+      /** @description A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT): what the lines before the refusal did, as an upload report says */
+      kept?: {
+        accepted: number;
+        duplicates: number;
+        errors: {
+          card: string;
+          code: string;
+          line: number;
+          reason: string;
+        }[];
+        rejected: number;
+      };
     };
     /**
      * @example {
@@ -5306,6 +5319,21 @@ export interface operations {
            * @example {
            *       "error": "this route needs the issuer or admin role",
            *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
            *     }
            */
           'application/json': components['schemas']['Error'];

@@ -25,7 +25,7 @@ import {
 import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
 import { readerPool } from '../../watchlist/reader-pool.ts';
-import { uploadCardList, type UploadFormat } from '../../watchlist/upload.ts';
+import { uploadCardList, UploadRefused, type UploadFormat, type UploadReport } from '../../watchlist/upload.ts';
 import { HttpError } from '../errors.ts';
 import { cppEvidenceSchema } from './breach.ts';
 import { openapiTransform } from '../openapi.ts';
@@ -419,29 +419,44 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         throw new HttpError('EVENT_CONFLICT', `the event is ${event.status}: it takes no more uploads`);
       const ownedRanges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
       // A list refused while it streams in throws UploadRefused: answered (and the connection closed) by errors.ts.
-      const report = await uploadCardList(request.body as AsyncIterable<Buffer>, {
-        format,
-        eventSeq: event.seq,
-        elementMask: elementMask(event.dataElements),
-        ownedRanges,
-        keyring,
-        store,
-        limitBytes: opts.uploadLimitBytes,
-        read: readers.read,
-      });
-      metrics.watchlistCards.inc({ result: 'accepted' }, report.accepted);
-      metrics.watchlistCards.inc({ result: 'duplicate' }, report.duplicates);
-      metrics.watchlistCards.inc({ result: 'rejected' }, report.rejected);
-      request.log.info(
-        {
-          event: event.id,
-          accepted: report.accepted,
-          duplicates: report.duplicates,
-          rejected: report.rejected,
-          lines: report.lines,
-        },
-        'card list uploaded',
-      );
+      /** What the lines stored so far did (the store's answers), for an upload that ends early. */
+      let progress: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
+      const account = (r: UploadReport, message: string) => {
+        metrics.watchlistCards.inc({ result: 'accepted' }, r.accepted);
+        metrics.watchlistCards.inc({ result: 'duplicate' }, r.duplicates);
+        metrics.watchlistCards.inc({ result: 'rejected' }, r.rejected);
+        const { accepted, duplicates, rejected, lines } = r;
+        request.log.info({ event: event.id, accepted, duplicates, rejected, lines }, message);
+      };
+      let report: UploadReport;
+      try {
+        report = await uploadCardList(request.body as AsyncIterable<Buffer>, {
+          format,
+          eventSeq: event.seq,
+          elementMask: elementMask(event.dataElements),
+          ownedRanges,
+          keyring,
+          store,
+          limitBytes: opts.uploadLimitBytes,
+          read: readers.read,
+          onProgress: (r) => (progress = r),
+          // Closed or retracted meanwhile, here or on another engine (the registry's view): no more cards.
+          stillOpen: () => {
+            const view = registry.events.get(event.seq);
+            return view === undefined || view.status === 'open';
+          },
+        });
+      } catch (error) {
+        if (request.raw.readableAborted) {
+          // The client went away: nothing to answer, and no store failed (it read "aborted").
+          account(progress, 'card list upload cut short by the client: the lines before were kept');
+          throw new HttpError('MALFORMED_BODY', 'the upload was cut short: the lines before were kept');
+        }
+        if (error instanceof UploadRefused)
+          account(error.report ?? progress, `card list refused part way: ${error.message}`);
+        throw error;
+      }
+      account(report, 'card list uploaded');
       return {
         accepted: report.accepted,
         duplicates: report.duplicates,
