@@ -2,8 +2,10 @@
 // progress bar, prints a summary, and exits non-zero when lines were rejected (1), or with 75
 // (EX_TEMPFAIL, "try again later") when the engine's store could not take the list for now.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
@@ -29,6 +31,45 @@ interface Report {
   duplicates: number;
   rejected: number;
   errors: { line: number; code: string; reason: string; card: string }[];
+}
+
+/** Statuses worth the same upload again later: the engine or what stands before it is busy or away. */
+const TRY_AGAIN = new Set([429, 502, 503, 504]);
+const AGAIN = 'run the same upload again later: the cards it listed before count as already listed, none twice';
+
+/**
+ * POSTs the file and reads the answer, also when the engine answers before it has read the whole
+ * body (a refusal, after which it closes the connection): the write then fails (EPIPE, a reset),
+ * and the answer is what counts. Without an answer, the connection's error.
+ */
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: NodeJS.ReadableStream,
+): Promise<{ response: IncomingMessage; text: string } | { error: NodeJS.ErrnoException; connected: boolean }> {
+  return new Promise((resolve) => {
+    let answered = false;
+    let connected = false;
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      { method: 'POST', headers },
+      (response) => {
+        answered = true;
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ response, text }));
+        response.on('error', (error) => resolve({ error, connected: true }));
+      },
+    );
+    req.on('socket', (socket) => socket.on('connect', () => (connected = true)));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // After an answer began, a failed write is the engine closing a refused upload: the answer counts.
+      if (!answered) resolve({ error, connected });
+    });
+    body.on('error', (error) => req.destroy(error));
+    body.pipe(req);
+  });
 }
 
 /** The key in a file (first line, trimmed); warns when others may read the file. */
@@ -137,45 +178,52 @@ async function main(): Promise<void> {
       done(null, chunk);
     },
   });
-  const body = Readable.toWeb(createReadStream(file).pipe(counter)) as ReadableStream;
-
-  let response: Response;
+  let url: URL;
   try {
-    response = await fetch(`${base}/v1/compromise-events/${values.event}/cards`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${key}`,
-        'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
-        'content-length': String(total),
-      },
-      body,
-      duplex: 'half',
-    } as RequestInit);
-  } catch (error) {
-    bar.stop();
-    fail(
-      `cannot reach ${base}: ${(error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message}`,
-      1,
-    );
+    url = new URL(`${base}/v1/compromise-events/${values.event}/cards`);
+  } catch {
+    return fail(`--url must be a URL such as http://127.0.0.1:8080, not ${JSON.stringify(base)}`);
   }
-  bar.update(total, { sent: mb(total) });
+  const result = await post(
+    url,
+    {
+      authorization: `Bearer ${key}`,
+      'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+      'content-length': String(total),
+    },
+    createReadStream(file).pipe(counter),
+  );
   bar.stop();
-  const text = await response.text();
-  if (!response.ok) {
+  if ('error' in result) {
+    const reason = `${result.error.code ?? 'error'}: ${result.error.message}`;
+    if (!result.connected) fail(`cannot reach ${base}: ${reason}`, 1);
+    fail(`the connection was lost after ${mb(sent)} MB (${reason}): ${AGAIN}`, TEMPORARY_FAILURE);
+  }
+  const { response, text } = result;
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
     let message = text;
+    let kept: Omit<Report, 'errors'> | undefined;
     try {
-      message = (JSON.parse(text) as { error?: string }).error ?? text;
+      const body = JSON.parse(text) as { error?: string; kept?: Report };
+      message = body.error ?? text;
+      kept = body.kept;
     } catch {
       // not JSON: the text as it came
     }
-    if (response.status === 503)
+    const before = kept
+      ? ` (before it: ${kept.accepted} cards listed, ${kept.duplicates} already listed, ${kept.rejected} lines rejected)`
+      : '';
+    const retryAfter = response.headers['retry-after'];
+    if (status === 503)
       fail(
-        `refused (503): ${message}: the engine's store is unavailable for now (Redis down, full or failing over). ` +
-          `Run the same upload again${response.headers.get('retry-after') ? ` in ${response.headers.get('retry-after')} s or later` : ' later'}: ` +
+        `refused (503): ${message}${before}: the engine's store is unavailable for now (Redis down, full or failing over). ` +
+          `Run the same upload again${retryAfter ? ` in ${retryAfter} s or later` : ' later'}: ` +
           'the cards it listed before count as already listed, none twice',
         TEMPORARY_FAILURE,
       );
-    fail(`refused (${response.status}): ${message}`, 1);
+    if (TRY_AGAIN.has(status)) fail(`refused (${status}): ${message}${before}: ${AGAIN}`, TEMPORARY_FAILURE);
+    fail(`refused (${status}): ${message}${before}`, 1);
   }
   const report = JSON.parse(text) as Report;
   const seconds = (Date.now() - started) / 1000;

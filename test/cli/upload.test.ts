@@ -1,6 +1,7 @@
 // The issuers' upload CLI against a listening engine.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -119,6 +120,40 @@ describe('npm run upload', () => {
     const wrongKey = await run(['--event', eventId, 'good.csv'], { LEAKGUARD_API_KEY: t.keys.merchant });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain('refused (403)');
+  });
+
+  it("prints the engine's refusal of a large list it refused early (not the write's EPIPE), and what its lines before did", async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    // A zip archive of 8 MB named .csv: refused on its first bytes, while the CLI is still writing.
+    writeFileSync(join(dir, 'archive.csv'), Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(8 << 20, 65)]));
+    for (let i = 0; i < 3; i++) {
+      const res = await run(['--event', eventId, 'archive.csv'], issuer);
+      expect([res.code, res.stderr.split('\n').filter((l) => l.startsWith('upload:'))]).toEqual([
+        1,
+        ['upload: refused (415): binary content refused: upload a text card list (CSV or NDJSON)'],
+      ]);
+    }
+  });
+
+  it('exits 75 with what to do when the connection is lost part way, and 1 when nothing answers', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'many.csv'), '4111111111111111\n'.repeat(200_000));
+    // Reads a little of the body, then drops the connection (an engine killed mid-upload).
+    const dropping = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((r) => dropping.listen(0, '127.0.0.1', r));
+    const lost = await run(
+      ['--event', eventId, 'many.csv'],
+      issuer,
+      `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`,
+    );
+    dropping.close();
+    expect(lost.code).toBe(75);
+    expect(lost.stderr).toMatch(
+      /upload: the connection was lost after [\d.]+ MB \(\w+: .*\): run the same upload again later/,
+    );
+    const nobody = await run(['--event', eventId, 'many.csv'], issuer, 'http://127.0.0.1:9');
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toContain('upload: cannot reach http://127.0.0.1:9: ECONNREFUSED');
   });
 
   it('takes the key from a file, and refuses one on the command line, where ps and shell history show it', async () => {

@@ -447,7 +447,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           },
         });
       } catch (error) {
-        if (request.raw.readableAborted) {
+        // The body's stream ended before its end, and not by a refusal of ours (which stops reading it).
+        if (!(error instanceof UploadRefused) && request.raw.readableAborted) {
           // The client went away: nothing to answer, and no store failed (it read "aborted").
           account(progress, 'card list upload cut short by the client: the lines before were kept');
           throw new HttpError('MALFORMED_BODY', 'the upload was cut short: the lines before were kept');
