@@ -593,7 +593,8 @@ export function createRuntime(
         try {
           const report = await breach.scanner.scan(at);
           metrics.cppScans.inc({ result: 'ok' });
-          metrics.cppSuspected.inc(report.findings.length);
+          // A merchant an analyst dismissed stays in the report (its status says so), not in the count.
+          metrics.cppSuspected.inc(report.findings.filter((f) => f.event.status !== 'retracted').length);
           metrics.cppScanSeconds.set((performance.now() - started) / 1000);
           metrics.cppScanCards.set(report.fraudulentCards);
           metrics.cppScanCoveredDays.set((report.at - report.scannedFrom) / 86_400_000);
@@ -632,9 +633,10 @@ export function createRuntime(
                 logger.debug("breach scan: another engine has this interval's turn");
                 return;
               }
-              if (report.findings.length > 0)
+              const suspected = report.findings.filter((f) => f.event.status !== 'retracted');
+              if (suspected.length > 0)
                 logger.warn(
-                  { suspected: report.findings.map((f) => ({ merchantId: f.point.merchantId, event: f.event.id })) },
+                  { suspected: suspected.map((f) => ({ merchantId: f.point.merchantId, event: f.event.id })) },
                   'breach scan: suspected points of compromise',
                 );
               onScanned?.(undefined);

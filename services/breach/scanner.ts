@@ -172,13 +172,23 @@ export class BreachScanner {
     }
     const points = [...byMerchant.values()].sort((a, b) => a.log10PValue - b.log10PValue).slice(0, o.maxSuspects);
     const findings: ScanFinding[] = [];
+    /** Whether the merchant is still a suspect on the cards whose first fraud came after `since` alone. */
+    const suspectOnCardsAfter = (merchantId: string, since: number) =>
+      windowsMs.some((windowMs) =>
+        detectPacked(
+          packed,
+          packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= Math.max(at - windowMs, since + 1)),
+          population,
+          { ...o, alpha: o.alpha / o.windowsMs.length },
+        ).some((p) => p.merchantId === merchantId),
+      );
     for (const point of points) {
       const named = new Set(point.cards);
       const firstFrauds = frauds
         .filter((f) => named.has(f.card))
         .map((f) => f.firstFraudAt)
         .sort((a, b) => a - b);
-      findings.push(await this.suspect(point, firstFrauds, at));
+      findings.push(await this.suspect(point, firstFrauds, at, suspectOnCardsAfter));
     }
     return {
       at,
@@ -193,7 +203,12 @@ export class BreachScanner {
   }
 
   /** Opens (or extends) the merchant's suspected event and lists the cards that used it since the window opened. */
-  private async suspect(point: SuspectedPoint, firstFrauds: number[], at: number): Promise<ScanFinding> {
+  private async suspect(
+    point: SuspectedPoint,
+    firstFrauds: number[],
+    at: number,
+    suspectOnCardsAfter: (merchantId: string, since: number) => boolean,
+  ): Promise<ScanFinding> {
     const now = new Date(at);
     const iso = (ms: number) => new Date(ms).toISOString();
     const input = {
@@ -216,7 +231,13 @@ export class BreachScanner {
       ({ event: existing, created } = await this.watchlist.createEvent({ ...input, externalId }, CPP_ISSUER, now));
       if (existing.status !== 'retracted') break;
       const dismissedAt = Date.parse(existing.evidence?.review?.at ?? existing.updatedAt);
-      if (firstFrauds.filter((t) => t > dismissedAt).length < this.options.minCards)
+      // A new breach there is told by the frauds after the dismissal alone: the cards the analyst
+      // judged keep the merchant significant for weeks, and chance-level fraud beside them would
+      // reopen it.
+      if (
+        firstFrauds.filter((t) => t > dismissedAt).length < this.options.minCards ||
+        !suspectOnCardsAfter(point.merchantId, dismissedAt)
+      )
         return { point, event: existing, created, newlyExposed: 0 };
     }
 

@@ -66,6 +66,39 @@ describe('the scan over several onset windows', () => {
     expect(report.findings[0]!.point.fraudCards).toBeGreaterThanOrEqual(20);
   });
 
+  it('a dismissed merchant is opened again for a new burst of its cards, not for chance-level fraud beside the old one', async () => {
+    await load(40);
+    const scanner = new BreachScanner(history, watchlist, { minCards: 5 });
+    const first = await scanner.scan(SCAN_AT);
+    expect(first.findings.map((f) => [f.point.merchantId, f.created])).toEqual([['chain', true]]);
+    // An analyst dismisses it.
+    await watchlist.updateEvent(first.findings[0]!.event.seq, { status: 'retracted' }, new Date(SCAN_AT));
+    const after = async (cards: number[], from: number) => {
+      await history.recordFrauds(
+        cards.map((c, k) => ({
+          card: fp(`c${c}`),
+          at: from + ((k + 1) / (cards.length + 1)) * 0.4 * DAY,
+          source: 'chargeback' as const,
+          merchantId: 'web-after',
+        })),
+      );
+      return (await scanner.scan(from + 0.5 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
+    };
+    // 40 cards across all, chain cards among them at their share (6 of 40, against 15 %): the old
+    // burst keeps the chain significant in the two-day window, but nothing new happened there.
+    const chance = await after(
+      Array.from({ length: 40 }, (_, k) => 40 + 50 * k),
+      SCAN_AT,
+    );
+    expect(chance.map((f) => [f.event.id, f.event.status])).toEqual([[first.findings[0]!.event.id, 'retracted']]);
+    // 30 more chain cards at once: a new breach there, a new event.
+    const burst = await after(
+      Array.from({ length: 30 }, (_, k) => 41 + k * 8),
+      SCAN_AT + 0.5 * DAY,
+    );
+    expect(burst.map((f) => [f.event.externalId, f.created, f.event.status])).toEqual([['cpp:chain:2', true, 'open']]);
+  });
+
   it('past its budget, tests the most recent cards that fit, says so, and still names the burst in them', async () => {
     await load(20);
     const whole = await new BreachScanner(history, watchlist).scan(SCAN_AT);
