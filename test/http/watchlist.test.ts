@@ -299,6 +299,13 @@ describe('card list uploads', () => {
     const gz = await upload(ev.id, pan, 'text/csv', t.keys.issuer, { 'content-encoding': 'gzip' });
     expect(gz.statusCode).toBe(415);
     expect(gz.json().error).toBe('compressed uploads are refused: send the card list as plain text');
+    // UTF-8 (or ASCII) only, said before anything is read.
+    const utf16 = await upload(ev.id, 'pan\n', 'text/csv; charset=utf-16');
+    expect([utf16.statusCode, utf16.json().error]).toEqual([
+      415,
+      'send the card list in UTF-8 (charset=utf-8, or none)',
+    ]);
+    expect((await upload(ev.id, 'pan\n', 'text/csv; charset="UTF-8"')).statusCode).toBe(200);
     // "identity" is no encoding, in any case.
     const identity = await upload(ev.id, 'pan\n', 'text/csv', t.keys.issuer, { 'content-encoding': 'Identity' });
     expect(identity.statusCode).toBe(200);
@@ -601,6 +608,14 @@ describe('issuer visibility', () => {
       .hits.filter((h: { transactionId: string }) => h.transactionId === 'hit-two-issuers');
     expect(hits).toHaveLength(1);
     expect(hits[0].eventIds).toEqual([own.id]);
+  });
+
+  it('refuses an upload of an issuer with no BIN ranges at once: every line would be rejected', async () => {
+    const noRanges = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i-no-ranges' })).key;
+    const ev = await createEvent(['pan'], noRanges);
+    const res = await upload(ev.id, `${card()}\n`, 'text/csv', noRanges);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'FORBIDDEN', error: expect.stringContaining('no BIN ranges yet') });
   });
 
   it('lets issuers read their own BIN ranges only, and only admins set them', async () => {

@@ -376,6 +376,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         async (request) => {
           if (!uploadFormat(request.headers))
             throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list as text/csv or application/x-ndjson');
+          // UTF-8 (or its ASCII subset) only: another charset's bytes would be refused later as binary.
+          const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+          if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset))
+            throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list in UTF-8 (charset=utf-8, or none)');
           const encoding = request.headers['content-encoding'];
           if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
             throw new HttpError(
@@ -418,6 +422,12 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       if (event.status !== 'open')
         throw new HttpError('EVENT_CONFLICT', `the event is ${event.status}: it takes no more uploads`);
       const ownedRanges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
+      // Every line would be rejected as BIN_NOT_OWNED, millions of them read for nothing.
+      if (ownedRanges?.length === 0)
+        throw new HttpError(
+          'FORBIDDEN',
+          'your issuer has no BIN ranges yet, so none of its cards can be listed: an admin registers them (PUT /v1/issuers/{issuerId}/bin-ranges)',
+        );
       // A list refused while it streams in throws UploadRefused: answered (and the connection closed) by errors.ts.
       /** What the lines stored so far did (the store's answers), for an upload that ends early. */
       let progress: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
