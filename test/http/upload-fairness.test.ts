@@ -19,6 +19,8 @@ beforeAll(async () => {
     LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS),
   });
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  // An issuer without BIN ranges is refused before its list is read: this one has some.
+  await t.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
 });
 afterAll(async () => {
   await t.close();
