@@ -97,11 +97,23 @@ export class BreachScanner {
       throw new RangeError('maxCards: a whole number of cards, at least 1');
   }
 
-  /** One scan at a time: a second request while one runs gets the running one's report. */
+  /**
+   * One scan at a time: a second request for the same time (or none) while one runs gets the
+   * running one's report; one for another time waits for it, then scans at its own.
+   */
   scan(at?: number): Promise<ScanReport> {
-    this.running ??= this.run(at).finally(() => (this.running = undefined));
+    if (this.running && this.runningAt !== at)
+      return this.running.then(
+        () => this.scan(at),
+        () => this.scan(at),
+      );
+    if (!this.running) {
+      this.runningAt = at;
+      this.running = this.run(at).finally(() => (this.running = undefined));
+    }
     return this.running;
   }
+  private runningAt: number | undefined;
 
   private async run(asked: number | undefined): Promise<ScanReport> {
     const o = this.options;

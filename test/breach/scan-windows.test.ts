@@ -99,6 +99,18 @@ describe('the scan over several onset windows', () => {
     expect(burst.map((f) => [f.event.externalId, f.created, f.event.status])).toEqual([['cpp:chain:2', true, 'open']]);
   });
 
+  it('scans once for requests at once for the same time, and at its own time for a request for another', async () => {
+    await load(20);
+    const scanner = new BreachScanner(history, watchlist);
+    const [a, b, c] = await Promise.all([
+      scanner.scan(SCAN_AT),
+      scanner.scan(SCAN_AT),
+      scanner.scan(SCAN_AT - 10 * DAY),
+    ]);
+    expect(b).toBe(a);
+    expect([a.at, c.at]).toEqual([SCAN_AT, SCAN_AT - 10 * DAY]);
+  });
+
   it('past its budget, tests the most recent cards that fit, says so, and still names the burst in them', async () => {
     await load(20);
     const whole = await new BreachScanner(history, watchlist).scan(SCAN_AT);
