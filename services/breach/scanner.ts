@@ -289,7 +289,12 @@ export class BreachScanner {
         (current) =>
           current.status === 'retracted'
             ? {}
-            : { evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) } },
+            : {
+                evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) },
+                // An ongoing breach: its window runs to the latest use of a card named now (the
+                // exposure's recency is a step-up signal, LEAKED_CARD_RECENT_EXPOSURE).
+                ...(input.exposureEnd > current.exposureEnd ? { exposureEnd: input.exposureEnd } : {}),
+              },
         now,
       )) ?? existing;
     return { point, event, created, newlyExposed };

@@ -125,7 +125,7 @@ export interface CppEvidence {
   review?: { decision: 'confirmed' | 'dismissed'; by: string; at: string };
 }
 
-export type EventPatch = Partial<Pick<CompromiseEvent, 'status' | 'confidence' | 'evidence'>>;
+export type EventPatch = Partial<Pick<CompromiseEvent, 'status' | 'confidence' | 'evidence' | 'exposureEnd'>>;
 /**
  * A change to an event: a patch, or one made from the event as it stands at the moment it is
  * applied (a store applies it atomically: two changes at once never lose one). A change the event

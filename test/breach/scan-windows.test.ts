@@ -99,6 +99,30 @@ describe('the scan over several onset windows', () => {
     expect(burst.map((f) => [f.event.externalId, f.created, f.event.status])).toEqual([['cpp:chain:2', true, 'open']]);
   });
 
+  it("moves an open suspected event's exposure end to the latest use of the cards a later scan names", async () => {
+    await load(40);
+    const scanner = new BreachScanner(history, watchlist);
+    const [first] = (await scanner.scan(SCAN_AT)).findings;
+    expect(first!.event.exposureEnd).toBe(new Date(T0 + 30 * DAY).toISOString());
+    // 30 other cards used it five days ago, and are defrauded now: the breach goes on.
+    const later = Array.from({ length: 30 }, (_, k) => 1_000 + k);
+    await history.recordVisits(
+      later.map((c) => ({ card: fp(`c${c}`), bin: '411111', merchantId: 'chain', at: SCAN_AT - 5 * DAY })),
+    );
+    await history.recordFrauds(
+      later.map((c) => ({
+        card: fp(`c${c}`),
+        at: SCAN_AT + 0.3 * DAY,
+        source: 'chargeback' as const,
+        merchantId: 'web-x',
+      })),
+    );
+    const [again] = (await scanner.scan(SCAN_AT + 0.5 * DAY)).findings;
+    expect([again!.event.id, again!.created]).toEqual([first!.event.id, false]);
+    expect(again!.event.exposureEnd).toBe(new Date(SCAN_AT - 5 * DAY).toISOString());
+    expect((await watchlist.getEvent(first!.event.seq))!.exposureEnd).toBe(new Date(SCAN_AT - 5 * DAY).toISOString());
+  });
+
   it('scans once for requests at once for the same time, and at its own time for a request for another', async () => {
     await load(20);
     const scanner = new BreachScanner(history, watchlist);
