@@ -16,7 +16,7 @@ import {
 } from '../../services/webhook-system.ts';
 import { PersonalDataCipher, type DataKeyring } from '../../services/cases/personal-data.ts';
 import { randomBytes } from 'node:crypto';
-import type { SendResult } from '../../services/webhooks/model.ts';
+import type { HitSource, SecretSealer, SendResult, WebhookSender } from '../../services/webhooks/model.ts';
 
 let sql: PgliteSqlClient;
 let system: WebhookSystem;
@@ -98,6 +98,28 @@ const passes = async (until: () => boolean, max = 400) => {
   }
 };
 
+/** Another webhook system on the shared database, passed by hand: its hit source's answers and its sender given. */
+const anotherSystem = (o: {
+  watchlist?: Partial<HitSource>;
+  sender: WebhookSender;
+  sealer?: SecretSealer;
+}): WebhookSystem =>
+  openWebhookSystem({
+    sql,
+    config,
+    metrics,
+    logger: createLogger('silent'),
+    start: false,
+    watchlist: {
+      getBinRanges: async () => [],
+      listEvents: async () => [],
+      pageHits: async () => ({ items: [], hasMore: false, next: null }),
+      ...o.watchlist,
+    },
+    sender: o.sender,
+    ...(o.sealer ? { sealer: o.sealer } : {}),
+  });
+
 describe('the webhook worker', () => {
   it('gives up a delivery after its retry window, then sends the next; nothing overtakes it meanwhile', async () => {
     const tenant = { kind: 'issuer' as const, id: 'i1' };
@@ -146,17 +168,8 @@ describe('the webhook worker', () => {
   });
 
   it('seals secrets at rest; one that cannot be opened is a failed attempt, and nothing is sent unsigned', async () => {
-    const sealed = openWebhookSystem({
-      sql,
-      config,
-      metrics,
-      logger: createLogger('silent'),
-      start: false,
-      watchlist: {
-        getBinRanges: async () => [],
-        listEvents: async () => [],
-        pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }),
-      },
+    const sealed = anotherSystem({
+      watchlist: { pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }) },
       sealer: {
         seal: (secret) => `sealed:${Buffer.from(secret).toString('hex')}`,
         open: () => {
@@ -197,17 +210,8 @@ describe('the webhook worker', () => {
     const key = (id: string) => ({ id, secret: randomBytes(32) });
     const [a, b] = [key('data-a'), key('data-b')];
     const systemWith = (keyring: DataKeyring, got: string[]) =>
-      openWebhookSystem({
-        sql,
-        config,
-        metrics,
-        logger: createLogger('silent'),
-        start: false,
-        watchlist: {
-          getBinRanges: async () => [],
-          listEvents: async () => [],
-          pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }),
-        },
+      anotherSystem({
+        watchlist: { pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }) },
         sealer: secretSealer(new PersonalDataCipher(keyring)),
         sender: {
           send: async (_url, _body, headers) => {
@@ -245,14 +249,8 @@ describe('the webhook worker', () => {
 
   it("sends an issuer its own events' ids in a hit only", async () => {
     const bodies: { eventIds: string[] }[] = [];
-    const own = openWebhookSystem({
-      sql,
-      config,
-      metrics,
-      logger: createLogger('silent'),
-      start: false,
+    const own = anotherSystem({
       watchlist: {
-        getBinRanges: async () => [],
         // ce_1 is this issuer's; ce_2, which listed the same card, another issuer's.
         listEvents: async (issuerId) => (issuerId === 'i-own' ? ([{ seq: 1, issuerId: 'i-own' }] as never) : []),
         pageHits: async () => ({
@@ -293,16 +291,10 @@ describe('the webhook worker', () => {
       evidence: { merchantId: 'breached-shop', exposedByBin: { '411111': 12 } },
     };
     const states: string[] = [];
-    const cpp = openWebhookSystem({
-      sql,
-      config,
-      metrics,
-      logger: createLogger('silent'),
-      start: false,
+    const cpp = anotherSystem({
       watchlist: {
         getBinRanges: async () => [{ from: '411111', to: '411111' }],
         listEvents: async () => [suspected] as never,
-        pageHits: async () => ({ items: [], hasMore: false, next: null }),
       },
       sender: {
         send: async (_url, body) => {
