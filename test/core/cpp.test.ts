@@ -83,6 +83,40 @@ describe('CPP detection', () => {
     ]);
   });
 
+  it('does not name a merchant that the defrauded kind of card favours (busy cards shop there more), without a breach', () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    // 20,000 cards: the first 4,000 busy ones use the market one time in five, the rest one in twenty.
+    const cardsPerMerchant = new Map<string, number>();
+    const visitsOf: { merchantId: string; at: number }[][] = [];
+    for (let c = 0; c < 20_000; c++) {
+      const visits = Array.from({ length: 3 }, () => ({
+        merchantId: `shop-${Math.floor(rnd() * 1_000)}`,
+        at: (20 + rnd() * 60) * DAY,
+      }));
+      if (rnd() < (c < 4_000 ? 0.2 : 0.05)) visits.push({ merchantId: 'market', at: (20 + rnd() * 60) * DAY });
+      for (const m of new Set(visits.map((v) => v.merchantId)))
+        cardsPerMerchant.set(m, (cardsPerMerchant.get(m) ?? 0) + 1);
+      visitsOf.push(visits);
+    }
+    // 2,000 of the busy cards defrauded online (no breach): about 2.5 times the market's share.
+    const frauds: FraudulentCard[] = Array.from({ length: 2_000 }, (_, c) => ({
+      card: `busy-${c}`,
+      firstFraudAt: (100 + rnd() * 2) * DAY,
+      weight: 1,
+      fraudMerchants: ['web'],
+      visits: visitsOf[c]!,
+    }));
+    const input: CppInput = { frauds, cardsPerMerchant, totalCards: 20_000 };
+    const market = frauds.filter((f) => f.visits.some((v) => v.merchantId === 'market')).length;
+    const expected = (2_000 * cardsPerMerchant.get('market')!) / 20_000;
+    expect(market / expected).toBeGreaterThan(2);
+    expect(market / expected).toBeLessThan(3);
+    expect(detectCommonPoints(input)).toEqual([]);
+    // Without the lift it needs, the chance model alone names it.
+    expect(detectCommonPoints(input, { minLift: 0 }).map((p) => p.merchantId)).toEqual(['market']);
+  });
+
   it('suspects nobody on five clean datasets (background fraud only)', () => {
     for (const seed of [11, 12, 13, 14, 15]) expect(detectCommonPoints(world(seed).input)).toEqual([]);
   });
