@@ -614,7 +614,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         limit: q.limit,
         from: q.from ? Date.parse(q.from) : undefined,
         to: q.to ? Date.parse(q.to) : undefined,
-        binRanges: await store.getBinRanges(principal.issuerId!),
+        binRanges: await store.getBinRanges(issuerId),
         after: q.starting_after === undefined ? undefined : hitCursor.decode(q.starting_after),
       });
       // Its own events' ids only: the registry knows them, the store an event newer than its view.
