@@ -58,15 +58,8 @@ const config: WebhookConfig = {
 beforeAll(async () => {
   sql = await PgliteSqlClient.open();
   await migrate(sql);
-  system = openWebhookSystem({
-    sql,
-    config,
-    metrics,
-    logger: createLogger('silent'),
-    start: false,
+  system = anotherSystem({
     watchlist: {
-      getBinRanges: async () => [],
-      listEvents: async () => [],
       // Newest first, within [from, to], as the stores answer; one page.
       pageHits: async (_issuer, q) => ({
         items: stored
@@ -98,7 +91,7 @@ const passes = async (until: () => boolean, max = 400) => {
   }
 };
 
-/** Another webhook system on the shared database, passed by hand: its hit source's answers and its sender given. */
+/** A webhook system on the shared database, passed by hand: its hit source's answers and its sender given. */
 const anotherSystem = (o: {
   watchlist?: Partial<HitSource>;
   sender: WebhookSender;
