@@ -18,7 +18,7 @@ import type {
   WebhookStore,
 } from './model.ts';
 import { hitEvent, suspectedEvent } from './model.ts';
-import { CPP_ISSUER, exposedInRanges, withOwnEvents } from '../core/watchlist.ts';
+import { CPP_ISSUER, exposedInRanges, withOwnEvents, type CompromiseEvent } from '../core/watchlist.ts';
 import { afterFailure, type RetryPolicy } from './retry.ts';
 
 export interface SignedMessage {
@@ -196,9 +196,12 @@ export class WebhookDispatcher {
     // from before it too, was queued while its row lived: queued again, the issuer would get it
     // again under a new webhook-id. (A day's margin: a row is pruned a retention after it ended.)
     const horizon = this.now() - this.o.logRetentionMs + Math.min(DAY_MS, this.o.logRetentionMs / 2);
-    const fedAlready = (updatedAt: string) => lease.hitsSinceMs < horizon && Date.parse(updatedAt) < horizon;
+    // When its state began: every scan rewrites an open event's evidence (and its updatedAt).
+    const stateSince = (e: CompromiseEvent) =>
+      Date.parse(e.evidence?.review?.at ?? (e.status === 'open' ? e.createdAt : e.updatedAt));
+    const fedAlready = (e: CompromiseEvent) => lease.hitsSinceMs < horizon && stateSince(e) < horizon;
     const events = (await this.o.hits.listEvents(CPP_ISSUER))
-      .filter((e) => !fedAlready(e.updatedAt))
+      .filter((e) => !fedAlready(e))
       .map((e) => ({ e, exposed: exposedInRanges(e, ranges) }))
       .filter(({ exposed }) => exposed > 0)
       .sort((a, b) => (a.e.updatedAt < b.e.updatedAt ? -1 : 1))

@@ -320,6 +320,10 @@ describe('the webhook worker', () => {
     expect(await cpp.dispatcher['o'].store.prune(new Date(Date.now() - 30 * DAY))).toBe(1);
     for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
     expect(states).toEqual(['ce_77:open']);
+    // Scanned again today (its evidence rewritten, updatedAt now): the same state, not sent again.
+    suspected.updatedAt = new Date().toISOString();
+    for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
+    expect(states).toEqual(['ce_77:open']);
     // A new state (dismissed today) is fed.
     Object.assign(suspected, { status: 'retracted', updatedAt: new Date().toISOString() });
     await until(() => states.length === 2);
