@@ -457,8 +457,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           },
         });
       } catch (error) {
-        // The body's stream ended before its end, and not by a refusal of ours (which stops reading it).
-        if (!(error instanceof UploadRefused) && request.raw.readableAborted) {
+        // The client closed the connection before the body's end: Node's body stream fails with
+        // "aborted" (ECONNRESET). Not readableAborted: a store's failure stops the reading too.
+        const e = error as NodeJS.ErrnoException | undefined;
+        if (e?.code === 'ECONNRESET' && e.message === 'aborted') {
           // The client went away: nothing to answer, and no store failed (it read "aborted").
           account(progress, 'card list upload cut short by the client: the lines before were kept');
           throw new HttpError('MALFORMED_BODY', 'the upload was cut short: the lines before were kept');
