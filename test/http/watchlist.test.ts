@@ -128,6 +128,34 @@ describe('compromise events', () => {
     });
     expect(again.statusCode).toBe(200);
     expect(again.json().id).toBe(first.json().id);
+    // The same externalId declaring more leaked (the security code) and a later end: not answered the
+    // old event as if it had been taken; a retry with another description or source still is.
+    const declaredAgain = (over: Record<string, unknown>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/compromise-events',
+        headers: bearer(t.keys.issuer),
+        payload: {
+          externalId: 'dup-1',
+          source: 's',
+          exposureStart: '2026-01-01T00:00:00Z',
+          exposureEnd: '2026-02-01T00:00:00Z',
+          discoveredAt: '2026-03-01T00:00:00Z',
+          dataElements: ['pan'],
+          ...over,
+        },
+      });
+    const changed = await declaredAgain({ dataElements: ['pan', 'cvv'], exposureEnd: '2026-02-15T00:00:00Z' });
+    expect(changed.statusCode).toBe(409);
+    expect(changed.json()).toMatchObject({
+      code: 'EVENT_CONFLICT',
+      details: [{ path: 'dataElements' }, { path: 'exposureEnd' }],
+    });
+    const retried = await declaredAgain({
+      description: 'from the other system',
+      exposureStart: '2026-01-01T00:00:00.000Z',
+    });
+    expect([retried.statusCode, retried.json().id]).toEqual([200, first.json().id]);
     const forOther = await t.app.inject({
       method: 'POST',
       url: '/v1/compromise-events',

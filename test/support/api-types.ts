@@ -193,7 +193,7 @@ export interface paths {
     put?: never;
     /**
      * Declare a compromise event (a breach and what leaked)
-     * @description Idempotent by (issuer, externalId): the same externalId returns the existing event with 200.
+     * @description Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event).
      */
     post: operations['createCompromiseEvent'];
     delete?: never;

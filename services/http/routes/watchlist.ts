@@ -121,6 +121,20 @@ const errors = {
   409: errorResponseSchema,
 };
 const UPLOAD_TYPES: Record<string, UploadFormat> = { 'text/csv': 'csv', 'application/x-ndjson': 'ndjson' };
+/** The fields of a declaration that scoring uses, where it differs from the event of its externalId. */
+function decisiveDifferences(
+  declared: Pick<CompromiseEvent, 'dataElements' | 'exposureStart' | 'exposureEnd' | 'confidence'>,
+  event: CompromiseEvent,
+): string[] {
+  const differs: string[] = [];
+  const elements = (e: readonly string[]) => [...e].sort().join(',');
+  if (elements(declared.dataElements) !== elements(event.dataElements)) differs.push('dataElements');
+  for (const field of ['exposureStart', 'exposureEnd'] as const)
+    if (Date.parse(declared[field]) !== Date.parse(event[field])) differs.push(field);
+  if (declared.confidence !== event.confidence) differs.push('confidence');
+  return differs;
+}
+
 /** The list's format its content type names (its parameters aside), if it is one of the two. */
 const uploadFormat = (headers: { 'content-type'?: string | undefined }): UploadFormat | undefined =>
   UPLOAD_TYPES[(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()];
@@ -248,7 +262,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         operationId: 'createCompromiseEvent',
         summary: 'Declare a compromise event (a breach and what leaked)',
         security: [{ bearer: [] }],
-        description: 'Idempotent by (issuer, externalId): the same externalId returns the existing event with 200.',
+        description:
+          'Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event).',
         body: compromiseEventInputSchema,
         response: { 200: eventSchema, 201: eventSchema, ...errors },
       },
@@ -270,6 +285,23 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       }
       const { event, created } = await store.createEvent(input, issuerId, new Date());
       if (created) registry.changed(event);
+      else {
+        // A retry is answered the event it made; a declaration that differs in what scoring uses
+        // (what leaked, when, how sure) is not silently answered the old one: the issuer would
+        // believe its cards scored as it said.
+        const differs = decisiveDifferences(input, event);
+        if (differs.length > 0)
+          throw new HttpError(
+            'EVENT_CONFLICT',
+            `${event.id} was declared with this externalId and another ${differs.join(', ')}: declare the change as a new event (another externalId), or send the same details to get ${event.id}`,
+            {
+              details: differs.map((path) => ({
+                path,
+                message: `differs from ${event.id}, declared with this externalId`,
+              })),
+            },
+          );
+      }
       return reply.code(created ? 201 : 200).send(await present(event));
     },
   );
