@@ -171,9 +171,16 @@ export class BreachScanner {
     // finding with the most cards (the widest view of its exposure window).
     const byMerchant = new Map<string, SuspectedPoint>();
     const packedCards = packed.all();
+    /** A window's test, at its share of alpha: the cards whose first fraud falls in it (and after `since`). */
+    const detectIn = (windowMs: number, since = -Infinity) =>
+      detectPacked(
+        packed,
+        packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= Math.max(at - windowMs, since + 1)),
+        population,
+        { ...o, alpha: o.alpha / o.windowsMs.length },
+      );
     for (const windowMs of windowsMs) {
-      const recent = packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= at - windowMs);
-      const found = detectPacked(packed, recent, population, { ...o, alpha: o.alpha / o.windowsMs.length });
+      const found = detectIn(windowMs);
       // Reported against the whole alpha: each window was tested at its share of it.
       const split = Math.log10(o.windowsMs.length);
       for (const atShare of found) {
@@ -186,14 +193,7 @@ export class BreachScanner {
     const findings: ScanFinding[] = [];
     /** Whether the merchant is still a suspect on the cards whose first fraud came after `since` alone. */
     const suspectOnCardsAfter = (merchantId: string, since: number) =>
-      windowsMs.some((windowMs) =>
-        detectPacked(
-          packed,
-          packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= Math.max(at - windowMs, since + 1)),
-          population,
-          { ...o, alpha: o.alpha / o.windowsMs.length },
-        ).some((p) => p.merchantId === merchantId),
-      );
+      windowsMs.some((windowMs) => detectIn(windowMs, since).some((p) => p.merchantId === merchantId));
     for (const point of points) {
       const named = new Set(point.cards);
       const firstFrauds = frauds

@@ -93,44 +93,8 @@ const codes = (body: { reasons: { code: string }[] }) => body.reasons.map((r) =>
 
 describe('compromise events', () => {
   it('are created by issuers for themselves, idempotently by external id, and by admins for an issuer', async () => {
-    const first = await t.app.inject({
-      method: 'POST',
-      url: '/v1/compromise-events',
-      headers: bearer(t.keys.issuer),
-      payload: {
-        externalId: 'dup-1',
-        source: 's',
-        exposureStart: '2026-01-01T00:00:00Z',
-        exposureEnd: '2026-02-01T00:00:00Z',
-        discoveredAt: '2026-03-01T00:00:00Z',
-        dataElements: ['pan'],
-      },
-    });
-    expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({
-      issuerId: 'i1',
-      status: 'open',
-      confidence: 'confirmed',
-      statistics: { cardsListed: 0, cardsRemoved: 0, hits: 0, distinctMerchants: 0, lastHitAt: null },
-    });
-    const again = await t.app.inject({
-      method: 'POST',
-      url: '/v1/compromise-events',
-      headers: bearer(t.keys.issuer),
-      payload: {
-        externalId: 'dup-1',
-        source: 's',
-        exposureStart: '2026-01-01T00:00:00Z',
-        exposureEnd: '2026-02-01T00:00:00Z',
-        discoveredAt: '2026-03-01T00:00:00Z',
-        dataElements: ['pan'],
-      },
-    });
-    expect(again.statusCode).toBe(200);
-    expect(again.json().id).toBe(first.json().id);
-    // The same externalId declaring more leaked (the security code) and a later end: not answered the
-    // old event as if it had been taken; a retry with another description or source still is.
-    const declaredAgain = (over: Record<string, unknown>) =>
+    // One declaration of external id dup-1, with what a test changes in it.
+    const declare = (over: Record<string, unknown> = {}) =>
       t.app.inject({
         method: 'POST',
         url: '/v1/compromise-events',
@@ -145,13 +109,26 @@ describe('compromise events', () => {
           ...over,
         },
       });
-    const changed = await declaredAgain({ dataElements: ['pan', 'cvv'], exposureEnd: '2026-02-15T00:00:00Z' });
+    const first = await declare();
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({
+      issuerId: 'i1',
+      status: 'open',
+      confidence: 'confirmed',
+      statistics: { cardsListed: 0, cardsRemoved: 0, hits: 0, distinctMerchants: 0, lastHitAt: null },
+    });
+    const again = await declare();
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(first.json().id);
+    // The same externalId declaring more leaked (the security code) and a later end: not answered the
+    // old event as if it had been taken; a retry with another description or source still is.
+    const changed = await declare({ dataElements: ['pan', 'cvv'], exposureEnd: '2026-02-15T00:00:00Z' });
     expect(changed.statusCode).toBe(409);
     expect(changed.json()).toMatchObject({
       code: 'EVENT_CONFLICT',
       details: [{ path: 'dataElements' }, { path: 'exposureEnd' }],
     });
-    const retried = await declaredAgain({
+    const retried = await declare({
       description: 'from the other system',
       exposureStart: '2026-01-01T00:00:00.000Z',
     });
