@@ -242,6 +242,12 @@ function band(score: number, bands: Ruleset['bands']): Decision {
         : 'approve';
 }
 
+/** Why a fail-closed merchant's degraded answer is not an approval (docs/reason-codes.md). */
+const FAILED_CLOSED_REASON = {
+  code: 'DEGRADED_FAIL_CLOSED',
+  message: "Scored without all of its evidence (degraded): this merchant's fail mode does not approve then",
+};
+
 const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
 
 /**
@@ -249,7 +255,8 @@ const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
  * Evidence comes in two kinds: step-up evidence (`stepUp: true`: a leaked card, an unusual amount,
  * the model's suspicion: "is this the cardholder?", which 3-D Secure answers) and strong evidence
  * (everything else: rings of devices and addresses, card testing, confirmed fraud, failed
- * authentication). Exculpatory (negative) contributions count for both.
+ * authentication). Exculpatory (negative) contributions count for both, except those marked step-up:
+ * they offset step-up evidence and leave the strong score with it.
  *
  * - without strong evidence that reaches the challenge band by itself, step-up evidence leads at
  *   most to a challenge (card not present, before an authentication result), and to nothing where
@@ -265,7 +272,9 @@ export function decide(input: DecisionInput): DecisionOutcome {
   const override = ruleset.merchants[merchantId];
   const bands = override?.bands ?? ruleset.bands;
   const score = clampScore(hits.reduce((s, h) => s + h.score, 0));
-  const strongScore = clampScore(hits.reduce((s, h) => s + (h.stepUp && h.score > 0 ? 0 : h.score), 0));
+  // A negative step-up rule offsets step-up evidence (a listed card's matching code, its holder's
+  // authentication): it drops out with that evidence, or it would be credited twice.
+  const strongScore = clampScore(hits.reduce((s, h) => s + (h.stepUp ? 0 : h.score), 0));
   const failed = input.threeDSFailed === true && !input.threeDSAuthenticated;
   const canStepUp = input.cardNotPresent && !input.threeDSAuthenticated && !failed;
   const stepUpAnswered = input.threeDSAuthenticated || !input.cardNotPresent;
@@ -284,12 +293,17 @@ export function decide(input: DecisionInput): DecisionOutcome {
     if (h.atLeast === 'challenge' && input.threeDSAuthenticated) continue;
     decision = stricter(decision, h.stepUp && canStepUp ? 'challenge' : h.atLeast);
   }
-  if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed')
+  // Fail closed: a degraded answer is at least a step-up, which an authentication has already answered.
+  let failedClosed = false;
+  if (input.degraded && (override?.failMode ?? ruleset.failMode) === 'closed' && !input.threeDSAuthenticated) {
+    failedClosed = decision === 'approve';
     decision = stricter(decision, 'challenge');
+  }
   // A step-up is only possible card-not-present, before an authentication result.
   if (decision === 'challenge' && !canStepUp) decision = 'review';
   const reasons = [...hits]
     .sort((a, b) => b.score - a.score || (a.code < b.code ? -1 : 1))
     .map(({ code, message }) => ({ code, message }));
+  if (failedClosed) reasons.push(FAILED_CLOSED_REASON);
   return { score, decision, reasons };
 }

@@ -151,9 +151,28 @@ describe('decisions', () => {
     ).toBe('approve');
   });
 
-  it('fail-closed merchants never approve on a degraded answer; fail-open ones may', () => {
+  it('fail-closed merchants never approve on a degraded answer, and say why; fail-open ones may', () => {
     expect(run({ amount_major: 1 }, 'lenient', { degraded: true }).decision).toBe('approve');
-    expect(run({}, 'strict', { degraded: true }).decision).toBe('challenge');
+    expect(run({}, 'strict', { degraded: true })).toMatchObject({
+      decision: 'challenge',
+      reasons: [{ code: 'DEGRADED_FAIL_CLOSED' }],
+    });
+    // At a terminal no step-up can be asked: held for review, with the same reason.
+    expect(run({}, 'strict', { degraded: true, cardNotPresent: false })).toMatchObject({
+      decision: 'review',
+      reasons: [{ code: 'DEGRADED_FAIL_CLOSED' }],
+    });
+    // An order already authenticated with 3-D Secure has answered the step-up the fail mode asks for.
+    expect(run({}, 'strict', { degraded: true, threeDSAuthenticated: true })).toEqual({
+      score: 0,
+      decision: 'approve',
+      reasons: [],
+    });
+    // A decision the score already raised past approve needs no reason of the fail mode.
+    expect(run({ amount_major: 1 }, 'strict', { degraded: true }).reasons.map((r) => r.code)).toEqual([
+      'A_BIG',
+      'B_SMALL',
+    ]);
   });
 
   it('turns a step-up into a review where 3-D Secure cannot help', () => {
@@ -272,6 +291,48 @@ describe('decisions', () => {
         at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: 'Y', merchant: 'tight' })
           .decision,
       ).toBe('decline');
+    });
+
+    it("an offset of step-up evidence leaves the strong score with it: a listed card's authentication is not credited twice", () => {
+      const offsets = parseRuleset(
+        {
+          ...base,
+          rules: [
+            ...ladder.rules.map(({ code, message, when, score, stepUp, atLeast }) => ({
+              code,
+              message,
+              when,
+              score,
+              stepUp,
+              ...(atLeast ? { atLeast } : {}),
+            })),
+            {
+              code: 'LEAKED_AUTHENTICATED',
+              message: 'la',
+              when: { all: [{ feature: 'card_listed', eq: true }, { feature: 'three_ds_status', eq: 'Y' }] },
+              score: -40,
+              stepUp: true,
+            },
+          ],
+        },
+        known,
+      );
+      const judge = (f: Record<string, string | number | boolean>) =>
+        decide({
+          ruleset: offsets,
+          merchantId: 'm',
+          hits: evaluateRules(offsets, 'm', { ...f, three_ds_status: 'Y' }),
+          degraded: false,
+          cardNotPresent: true,
+          threeDSAuthenticated: true,
+        });
+      // A ring with card testing after authentication: strong 35 + 50 − 25 = 60, reviewed, listed or not.
+      // Counted in the strong score as well, the listed card's offset made it 20: approved.
+      const ringAndTesting = { ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 };
+      expect(judge({ ...ringAndTesting, card_listed: false }).decision).toBe('review');
+      expect(judge(ringAndTesting)).toMatchObject({ decision: 'review' });
+      // Before authentication the offset still counts in the score the step-up evidence is weighed with.
+      expect(at(leaked).score).toBe(40);
     });
 
     it('after a failed authentication, every contribution counts and there is no second challenge', () => {

@@ -65,7 +65,7 @@ describe('scoring', () => {
       watchlist: 'evaluated',
       model: 'not_configured',
     });
-    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.4' });
+    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.7' });
   });
 
   it('catches card testing: small amounts at many merchants step up, then decline', async () => {
@@ -138,10 +138,13 @@ describe('scoring', () => {
       error: 'transactionId was already scored with a different payload',
       code: 'TRANSACTION_CONFLICT',
     });
-    // Two more small attempts: if the retry had counted, the third would already be card testing.
-    await score(scoreBody({ card, amount: 100 }));
+    // Two more small attempts, at another merchant then here: had the retry counted, the second
+    // would already be card testing (three small amounts, two merchants).
+    const codesOf = (res: { json(): { reasons: { code: string }[] } }) => res.json().reasons.map((r) => r.code);
+    const second = await score(scoreBody({ card, amount: 100 }), t.keys.otherMerchant);
+    expect(codesOf(second)).not.toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
     const third = await score(scoreBody({ card, amount: 100 }));
-    expect(third.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
+    expect(codesOf(third)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
     const fresh = buildTestApp();
     await (await fresh).close();
   });
@@ -307,7 +310,7 @@ describe('operations', () => {
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({
-      version: 'default-2026.12.4',
+      version: 'default-2026.12.7',
     });
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
     expect(

@@ -654,6 +654,79 @@ describe('issuer visibility', () => {
   });
 });
 
+describe("the default ruleset's answers to everyday orders (found by a decisions audit; each wrong before default-2026.12.7)", () => {
+  const yen = (amount: number, over: Record<string, unknown> = {}) => ({ amount, currency: 'JPY', ...over });
+  const authenticated = { threeDS: { status: 'Y', version: '2.2.0' } };
+
+  it("does not decline a listed card's holder on the next small order after passing 3-D Secure", async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    expect((await score(pan, yen(300))).decision).toBe('challenge');
+    // The order scored again with its 3-D Secure result, under a new id (decision-policy.md): a second small attempt.
+    expect((await score(pan, yen(300, authenticated))).decision).toBe('approve');
+    const next = await score(pan, yen(300));
+    expect(codes(next)).not.toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
+    expect(next.decision).toBe('challenge');
+  });
+
+  it('takes small purchases in a row at one shop for shopping, and small amounts at several shops online for card testing', async () => {
+    const pan = card();
+    for (const amount of [150, 298, 330]) {
+      const konbini = await score(pan, yen(amount, { channel: 'pos' }), { cvvResult: 'not_checked' });
+      expect(konbini.decision, `${amount} yen at the till`).toBe('approve');
+    }
+    const tested = card();
+    const shops = await Promise.all(
+      ['web-a', 'web-b'].map((merchantId) => createApiKey(t.runtime.apiKeys, { role: 'merchant', merchantId })),
+    );
+    for (const key of [t.keys.merchant, ...shops.map((k) => k.key)])
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(key),
+        payload: scoreBody({ ...yen(120), card: { number: tested, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+      });
+    const fourth = await score(tested, yen(120));
+    expect(codes(fourth)).toEqual(expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'CARD_MANY_MERCHANTS_10M']));
+    expect(fourth.decision).toBe('decline');
+  });
+
+  it('holds a card used in a ring after 3-D Secure whether an issuer listed it or not', async () => {
+    const ring = { device: { id: 'ring-device-audit' }, customer: { email: 'drop-audit@example.com' } };
+    for (const other of [card(), card(), card()]) await score(other, ring);
+    const withCode = await createEvent(['pan', 'expiry', 'cvv']);
+    const numberOnly = await createEvent(['pan', 'expiry']);
+    const [leakedCode, leakedNumber, unlisted] = [card(), card(), card()];
+    await upload(withCode.id, `${leakedCode},12,2030`);
+    await upload(numberOnly.id, `${leakedNumber},12,2030`);
+    for (const pan of [unlisted, leakedCode, leakedNumber]) {
+      const body = await score(pan, { ...ring, ...authenticated });
+      expect(codes(body), pan.slice(-4)).toEqual(expect.arrayContaining(['DEVICE_MANY_CARDS_24H', 'EMAIL_MANY_CARDS_7D']));
+      expect(body.decision, pan === unlisted ? 'unlisted' : 'listed').toBe('review');
+    }
+  });
+
+  it('challenges a reissued card with a mistyped security code as any card with one', async () => {
+    const ev = await createEvent(['pan', 'expiry']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    const typo = await score(pan, {}, { expiryMonth: 3, expiryYear: 2031, cvvResult: 'mismatch' });
+    expect(codes(typo)).toEqual(['CVV_MISMATCH', 'LEAKED_CARD_REISSUED']);
+    expect(typo.decision).toBe('challenge');
+  });
+
+  it('names the listing of a card whose track data leaked when it is presented at a terminal', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'track']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    const atTill = await score(pan, { channel: 'pos' }, { cvvResult: 'not_checked' });
+    expect(codes(atTill)).toEqual(['LEAKED_CARD_PRESENT', 'LEAKED_CARD_RECENT_EXPOSURE']);
+    // Step-up evidence at a terminal: told, not acted on (decision-policy.md).
+    expect(atTill.decision).toBe('approve');
+  });
+});
+
 describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => {
   const outcome = (transactionId: string, body: Record<string, unknown>) =>
     t.app.inject({
