@@ -199,11 +199,7 @@ export class Engine {
     // 2. One round trip to the store, bounded by the deadline.
     let reading: StoreReading | undefined;
     try {
-      reading = await withDeadline(
-        this.options.store.recordAndRead(prepared.plan),
-        this.storeBudget(started),
-        lateStore,
-      );
+      reading = await withDeadline(this.recorded(prepared), this.storeBudget(started), lateStore);
     } catch (error) {
       this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
     }
@@ -232,7 +228,7 @@ export class Engine {
     let readings: (StoreReading | undefined)[] = [];
     try {
       readings = await withDeadline(
-        this.options.store.recordAndReadMany(prepared.map(({ p }) => p.plan)),
+        this.recordedMany(prepared.map(({ p }) => p)),
         this.storeBudget(started),
         lateStore,
       );
@@ -264,6 +260,51 @@ export class Engine {
     if (store.together) store.together(concludeAll);
     else concludeAll();
     return results;
+  }
+
+  /** The store's reading of one transaction; a conflict is asked again under the previous card key (underPreviousKey). */
+  private async recorded(p: Prepared): Promise<StoreReading> {
+    const reading = await this.options.store.recordAndRead(p.plan);
+    const again = reading.status === 'conflict' ? this.underPreviousKey(p) : undefined;
+    return again ? this.options.store.recordAndRead(again) : reading;
+  }
+
+  /** A batch's readings, its conflicts asked again under the previous card key in one more round trip. */
+  private async recordedMany(prepared: readonly Prepared[]): Promise<StoreReading[]> {
+    const store = this.options.store;
+    const readings = await store.recordAndReadMany(prepared.map((p) => p.plan));
+    const again = readings.flatMap((r, i) => {
+      const plan = r.status === 'conflict' ? this.underPreviousKey(prepared[i]!) : undefined;
+      return plan ? [{ i, plan }] : [];
+    });
+    if (again.length === 0) return readings;
+    const second = await store.recordAndReadMany(again.map(({ plan }) => plan));
+    again.forEach(({ i }, j) => (readings[i] = second[j]!));
+    return readings;
+  }
+
+  /**
+   * While the card key rotates, a transaction first scored under the previous key alone carries that
+   * key's fingerprint in its payload hash: its retry (a redelivery, a client's retry) is the same
+   * payload, not a conflict. The first try's plan, every identity under the previous key (so that a
+   * transaction counted but not answered is decided from the reading kept for it and recorded again
+   * where it was counted, not a second time under the new key); undefined when no key rotates.
+   */
+  private underPreviousKey(p: Prepared): CounterPlan | undefined {
+    const previous = p.card.fingerprints[1];
+    if (previous === undefined) return undefined;
+    const keys = this.options.store.keys;
+    const entities = Object.fromEntries(
+      Object.entries(p.facts.entities).map(([kind, ids]) => [kind, ids.length > 1 ? ids.slice(1) : ids]),
+    ) as TransactionFacts['entities'];
+    const facts: TransactionFacts = {
+      ...p.facts,
+      entities,
+      payloadHash: payloadHash(p.req, { ...p.card, fingerprints: [previous] }),
+      ...(p.facts.watchlist ? { watchlist: [entrySlot(previous)] } : {}),
+      ...(p.facts.lists ? { lists: listLookup(p.merchantId, entities, keys) } : {}),
+    };
+    return buildCounterPlan(facts, keys);
   }
 
   /** What is left of the budget, but never less than a few milliseconds: a CPU stall before the store should not by itself turn every answer degraded. */

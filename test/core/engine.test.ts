@@ -151,3 +151,56 @@ describe('a batch (the stream)', () => {
     expect(events).toEqual(['saved inside', 'saved inside', 'saved inside']);
   });
 });
+
+describe('a retry across a card-key rotation (found by an audit)', () => {
+  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = readRatesFile();
+  const oldKey = { id: 'old', secret: Buffer.alloc(32, 7) };
+  const newKey = { id: 'new', secret: Buffer.alloc(32, 9) };
+  const engineOn = (store: VelocityStore, k: { primary: typeof oldKey; previous?: typeof oldKey }) =>
+    new Engine({ store, keyring: k, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000 });
+  const order = (transactionId: string, amount = 2500) =>
+    parse({
+      transactionId,
+      amount,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4111111111111111', expiryMonth: 4, expiryYear: 2031, cvvResult: 'match' },
+    });
+
+  it('is the stored answer, one at a time and in a batch, not a conflict; another payload still is one', async () => {
+    const store = new MemoryVelocityStore();
+    const before = engineOn(store, { primary: oldKey });
+    const first = [await before.score('m1', order('rot-1')), await before.score('m1', order('rot-2'))];
+    // The first answers are stored: the retries come after the rotation began.
+    const after = engineOn(store, { primary: newKey, previous: oldKey });
+    const one = await after.score('m1', order('rot-1'));
+    expect(one).toMatchObject({ kind: 'scored', replayed: true });
+    const [answered] = first;
+    if (one.kind !== 'scored' || answered?.kind !== 'scored') throw new Error('not scored');
+    expect(one.response).toEqual(answered.response);
+    const batch = await after.scoreBatch([{ merchantId: 'm1', request: order('rot-2') }]);
+    expect(batch[0]).toMatchObject({ kind: 'scored', replayed: true });
+    expect(await after.score('m1', order('rot-1', 2600))).toEqual({ kind: 'conflict' });
+    expect(await after.scoreBatch([{ merchantId: 'm1', request: order('rot-2', 2600) }])).toEqual([
+      { kind: 'conflict' },
+    ]);
+  });
+
+  it('counted but not answered before the rotation: decided from what was kept, counted once', async () => {
+    const memory = new MemoryVelocityStore();
+    let dropSave = true;
+    const store = over(memory, {
+      saveResponse: async (plan, response, hit) => {
+        if (!dropSave) await memory.saveResponse(plan, response, hit);
+      },
+    });
+    await engineOn(store, { primary: oldKey }).score('m1', order('rot-3'));
+    dropSave = false;
+    const retried = await engineOn(store, { primary: newKey, previous: oldKey }).score('m1', order('rot-3'));
+    expect(retried).toMatchObject({ kind: 'scored' });
+    const next = await engineOn(store, { primary: newKey, previous: oldKey }).score('m1', order('rot-4'));
+    // Counted once: rot-3 and rot-4 are the card's only transactions.
+    expect(next.kind === 'scored' && next.evidence?.features.card_count_1h).toBe(2);
+  });
+});
