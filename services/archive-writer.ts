@@ -6,9 +6,14 @@ import { BatchWriter } from './batch-writer.ts';
 import type { ScoreResult } from './core/engine.ts';
 import type { ArchivedTransaction, TransactionArchive } from './core/transaction-archive.ts';
 
-/** What the archive keeps of a scoring: a fresh one that was counted (not a retry's answer, not a degraded one). */
+/**
+ * What the archive keeps of a scoring that counted its transaction and says so (its evidence): a
+ * first answer, or the answer to a retry of a transaction counted but never answered (a crash, a
+ * stream input whose first answer came too late: that first answer was degraded and not archived).
+ * Not a stored answer sent again (no evidence) nor a degraded one. Archived twice is found once.
+ */
 export function archivedTransaction(merchantId: string, result: ScoreResult): ArchivedTransaction | undefined {
-  if (result.kind !== 'scored' || result.replayed || result.response.degraded || !result.evidence) return undefined;
+  if (result.kind !== 'scored' || result.response.degraded || !result.evidence) return undefined;
   const { evidence, response } = result;
   return {
     merchantId,

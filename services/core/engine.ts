@@ -136,7 +136,7 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
 export interface Evidence {
   card: Pick<CardIdentity, 'bin' | 'last4' | 'keyId'> & { fingerprint: string };
-  /** The transaction's own time (occurredAt, else its arrival), epoch ms. */
+  /** The transaction's time as counted (occurredAt, else its arrival; a retry's of a transaction counted but not answered: the first try's), epoch ms. */
   at: number;
   features: FeatureMap;
   /** The keyed identities its counters were kept under (primary key first), for a replay. */
@@ -421,7 +421,8 @@ export class Engine {
     if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);
     const evidence: Evidence = {
       card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! },
-      at: occurredAt,
+      // When it was counted: a retry of a transaction counted but not answered is the first try's time.
+      at,
       features,
       entities: facts.entities,
       marked: plan.entities,
