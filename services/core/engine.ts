@@ -517,7 +517,8 @@ export class Engine {
     let stored = await store.storedAnswer(merchantId, transactionId);
     // An answer is stored a few milliseconds after it is sent (gathered with others: redis/turn-batch.ts),
     // so an outcome reported at once can come first: asked again a moment later.
-    if (stored === undefined) stored = await delay(ANSWER_SETTLING_MS).then(() => store.storedAnswer(merchantId, transactionId));
+    if (stored === undefined)
+      stored = await delay(ANSWER_SETTLING_MS).then(() => store.storedAnswer(merchantId, transactionId));
     if (stored === undefined) return undefined;
     return (JSON.parse(stored) as ScoreResponse).reasons.map((r) => r.code);
   }

@@ -309,7 +309,12 @@ describe('decisions', () => {
             {
               code: 'LEAKED_AUTHENTICATED',
               message: 'la',
-              when: { all: [{ feature: 'card_listed', eq: true }, { feature: 'three_ds_status', eq: 'Y' }] },
+              when: {
+                all: [
+                  { feature: 'card_listed', eq: true },
+                  { feature: 'three_ds_status', eq: 'Y' },
+                ],
+              },
               score: -40,
               stepUp: true,
             },

@@ -685,7 +685,10 @@ describe("the default ruleset's answers to everyday orders (found by a decisions
         method: 'POST',
         url: '/v1/score',
         headers: bearer(key),
-        payload: scoreBody({ ...yen(120), card: { number: tested, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+        payload: scoreBody({
+          ...yen(120),
+          card: { number: tested, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        }),
       });
     const fourth = await score(tested, yen(120));
     expect(codes(fourth)).toEqual(expect.arrayContaining(['CARD_TESTING_SMALL_AMOUNTS_1H', 'CARD_MANY_MERCHANTS_10M']));
@@ -702,7 +705,9 @@ describe("the default ruleset's answers to everyday orders (found by a decisions
     await upload(numberOnly.id, `${leakedNumber},12,2030`);
     for (const pan of [unlisted, leakedCode, leakedNumber]) {
       const body = await score(pan, { ...ring, ...authenticated });
-      expect(codes(body), pan.slice(-4)).toEqual(expect.arrayContaining(['DEVICE_MANY_CARDS_24H', 'EMAIL_MANY_CARDS_7D']));
+      expect(codes(body), pan.slice(-4)).toEqual(
+        expect.arrayContaining(['DEVICE_MANY_CARDS_24H', 'EMAIL_MANY_CARDS_7D']),
+      );
       expect(body.decision, pan === unlisted ? 'unlisted' : 'listed').toBe('review');
     }
   });

@@ -44,7 +44,8 @@ it('publishes for each transaction the answer the API gives the same input, scor
       expect(decision).toMatchObject({ merchantId, degraded: false, replayed: false });
       expect(decision.checks).toMatchObject({ velocity: 'evaluated', model: 'evaluated' });
       if (decision.decision !== 'approve') flagged.add(decision.decision);
-      for (const r of decision.reasons) if (r.code.startsWith('DEVICE_') || r.code.startsWith('IP_')) flagged.add(r.code);
+      for (const r of decision.reasons)
+        if (r.code.startsWith('DEVICE_') || r.code.startsWith('IP_')) flagged.add(r.code);
     }
     // Not vacuous: the generator's card testing and CVV mismatches flag orders, and features shared
     // across cards (devices, IPs) fire.

@@ -541,7 +541,9 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   async storedAnswer(merchantId: string, transactionId: string): Promise<string | undefined> {
-    return (await sendAlone<string | null>(this.redis, 'get', [this.keys.response(merchantId, transactionId)])) ?? undefined;
+    return (
+      (await sendAlone<string | null>(this.redis, 'get', [this.keys.response(merchantId, transactionId)])) ?? undefined
+    );
   }
 
   /**
