@@ -173,12 +173,24 @@ export function maskText(text: string): string {
   return maskDigits(text).replace(SECURITY_CODE_TEXT, '$1"[removed]"');
 }
 
+/**
+ * Masked text cut to `limit` characters. Masked whole first (a card number across the cut would
+ * keep its first digits in clear), then masked again after the cut: the cut can land inside a run
+ * the masking left alone and leave a card number at the end ("4111111111111111" "1230", a card
+ * number and its expiry run together, cut after 16 digits). Masking never lengthens digits, so the
+ * text stays within the limit.
+ */
+function cutMasked(masked: string, limit: number): string {
+  return masked.length > limit ? maskDigits(masked.slice(0, limit)) : masked;
+}
+
+/** How long a dead letter's key may be. */
+export const DEAD_LETTER_KEY_LIMIT = 512;
+
 /** A Kafka key as text, masked and bounded. */
 export function maskKey(key: Buffer | string | null | undefined): string | null {
   if (key === null || key === undefined) return null;
-  // Masked whole, then cut: a card number across the cut would keep its first digits in clear.
-  const text = maskText(typeof key === 'string' ? key : key.toString('utf8'));
-  return text.length > 512 ? text.slice(0, 512) : text;
+  return cutMasked(maskText(typeof key === 'string' ? key : key.toString('utf8')), DEAD_LETTER_KEY_LIMIT);
 }
 
 function isoTimestamp(epochMs: string): string {
@@ -211,10 +223,9 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
       truncated = true;
     }
   } else {
-    // Masked whole, then cut (as the key).
     const text = maskText(input.raw);
     truncated = text.length > DEAD_LETTER_PAYLOAD_LIMIT;
-    payload = truncated ? text.slice(0, DEAD_LETTER_PAYLOAD_LIMIT) : text;
+    payload = cutMasked(text, DEAD_LETTER_PAYLOAD_LIMIT);
   }
   const ids = input.parsed && typeof input.parsed === 'object' ? (input.parsed as Record<string, unknown>) : {};
   const merchantId = tenantIdSchema.safeParse(ids.merchantId);

@@ -1,0 +1,55 @@
+// Dead letters built as the processor builds them (prepare), without a broker: nothing in the
+// letter or in its Kafka key is a card number or a security code, however the input was written
+// and wherever the 64 KiB payload and 512-character key limits cut it.
+import { describe, expect, it } from 'vitest';
+import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
+import { maskPan } from '../../services/core/card.ts';
+import { prepare } from '../../streams/processor/outcomes.ts';
+import { DEAD_LETTER_KEY_LIMIT, DEAD_LETTER_PAYLOAD_LIMIT } from '../../streams/messages.ts';
+import { longDigitRuns } from './support.ts';
+
+const PAN = '4111111111111111';
+const EXPIRY = '1230';
+
+const message = (value: string, key: string | null = 'k'): ConsumedMessage => ({
+  offset: '5',
+  timestamp: '0',
+  key: key === null ? null : Buffer.from(key),
+  value: Buffer.from(value),
+});
+
+/** The dead letter for one input, as published: its value (JSON text) and its Kafka key. */
+function deadLetter(value: string, key: string | null = 'k') {
+  const prepared = prepare('leakguard.transactions', 0, message(value, key));
+  if (prepared.kind !== 'dead' || prepared.outcome.kind !== 'dead') throw new Error('expected a dead letter');
+  const { value: raw, key: outKey } = prepared.outcome;
+  return { raw, key: outKey, letter: JSON.parse(raw) as { payload: unknown; payloadTruncated?: boolean } };
+}
+
+describe('dead letters cut at their limits', () => {
+  it('never leave a card number at the cut, in the payload or the key', () => {
+    // A card number run together with its expiry is 20 digits, too long for a card number; the cut
+    // leaves 12 to 19 of them, the card number itself at 16.
+    for (let kept = 12; kept <= 19; kept++) {
+      const raw = 'x'.repeat(DEAD_LETTER_PAYLOAD_LIMIT - kept) + PAN + EXPIRY + ' trailing';
+      const key = 'k'.repeat(DEAD_LETTER_KEY_LIMIT - kept) + PAN + EXPIRY;
+      const { raw: out, key: outKey, letter } = deadLetter(raw, key);
+      expect(letter.payloadTruncated, `${kept}`).toBe(true);
+      expect((letter.payload as string).length, `${kept}`).toBeLessThanOrEqual(DEAD_LETTER_PAYLOAD_LIMIT);
+      expect(outKey!.length, `${kept}`).toBeLessThanOrEqual(DEAD_LETTER_KEY_LIMIT);
+      for (const text of [out, outKey!]) {
+        expect(text.includes(PAN), `${kept}`).toBe(false);
+        expect(longDigitRuns(text), `${kept}`).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps the masked card number at the cut (exactly the limit: 16 digits before it)', () => {
+    const { letter, key } = deadLetter(
+      'x'.repeat(DEAD_LETTER_PAYLOAD_LIMIT - 16) + PAN + EXPIRY,
+      'k'.repeat(DEAD_LETTER_KEY_LIMIT - 16) + PAN + EXPIRY,
+    );
+    expect((letter.payload as string).endsWith(maskPan(PAN))).toBe(true);
+    expect(key!.endsWith(maskPan(PAN))).toBe(true);
+  });
+});
