@@ -13,7 +13,12 @@ import {
   transactionIdSchema,
   type ScoreResponse,
 } from '../services/core/schemas.ts';
-import { containsCardNumber, scrubCardNumbers, scrubJsonText } from '../services/core/scrub.ts';
+import {
+  containsCardNumber,
+  maskLongRunsHoldingCards,
+  scrubCardNumbers,
+  scrubJsonText,
+} from '../services/core/scrub.ts';
 
 /** leakguard.transactions: what producers send. A merchant id is copied into every output: never a card number. */
 export const transactionMessageSchema = scoreRequestSchema.extend({
@@ -135,12 +140,15 @@ function maskCardNumber(value: unknown): unknown {
 /**
  * Card numbers masked as everywhere else (scrub.ts: any separators, any digit forms) and, in dead
  * letters, every other 12-19 digit run too, Luhn or not: a payload that failed validation may
- * hold a mistyped card. Masking a non-card number too is the safe mistake.
+ * hold a mistyped card. Masking a non-card number too is the safe mistake. So is masking a run of
+ * more than 19 digits that holds a Luhn-valid 12-19 digit stretch: a card number run together
+ * with its expiry ("4111111111111111" "1230") is one, in clear otherwise.
  */
 const LOOSE_PAN = /(?<!\d)\d(?:[\s\p{Cc}\p{Pd}._/,:;|]{0,3}\d){11,18}(?!\d)/gu;
 function maskDigits(text: string): string {
   // JSON text that did not parse: a card number written with escapes ("\u0034...", "\t") too.
-  return scrubJsonText(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
+  const masked = scrubJsonText(text).replace(LOOSE_PAN, (match) => maskPan(match.replace(/\D/g, '')));
+  return maskLongRunsHoldingCards(masked);
 }
 
 /**

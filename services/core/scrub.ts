@@ -16,7 +16,8 @@
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
 //
-// Left alone: a contiguous run of more than 19 digits (not a card number), runs that fail Luhn,
+// Left alone: a contiguous run of more than 19 digits (not a card number; dead letters mask one
+// that holds a Luhn-valid stretch: maskLongRunsHoldingCards), runs that fail Luhn,
 // a phone number written with a leading + (15 digits at most, E.164; but not one whose digits
 // begin as a 14- or 15-digit card of Diners Club or American Express does), runs made only of dates
 // (2026-11-23, 23/11/2026, 20261123, 23.11.26) and times (10:30), and epoch times in ms, µs or ns
@@ -377,6 +378,34 @@ function scrubProbed(text: string, probe: string, mode: ScrubMode): string {
     if (text.charCodeAt(at - 1) === 92 && probe.charCodeAt(at - 1) !== 92) at += text[at] === 'u' ? 5 : 1;
   }
   return out + text.slice(at);
+}
+
+/**
+ * Runs of more than 19 digits, which scrubCardNumbers leaves alone, masked (first 6 and last 4
+ * digits kept) when any 12 to 19 consecutive digits of them pass Luhn: a card number run together
+ * with what follows or precedes it ("4111111111111111" "1230", its expiry) is in clear in such a
+ * run. Keeping the run's first 6 and last 4 digits shows no more of a card inside it than its own
+ * first 6 and last 4. For dead letters, which mask every 12-19 digit run too; not for ordinary
+ * text, where such runs are identifiers (almost every one of 20 digits has a Luhn-valid stretch).
+ */
+export function maskLongRunsHoldingCards(text: string): string {
+  if (tooFewDigits(text)) return text;
+  let out = '';
+  let at = 0;
+  for (const group of groupsOf(text)) {
+    if (group.digits.length <= MAX_DIGITS || !holdsLuhnStretch(group.digits)) continue;
+    out += text.slice(at, group.start) + maskDigits(group.digits);
+    at = group.end;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
+function holdsLuhnStretch(digits: string): boolean {
+  const luhn = new LuhnSums([...digits].map(Number));
+  for (let s = 0; s + MIN_DIGITS <= digits.length; s++)
+    for (let e = s + MIN_DIGITS - 1; e < Math.min(digits.length, s + MAX_DIGITS); e++)
+      if (luhn.valid(s, e)) return true;
+  return false;
 }
 
 /**

@@ -44,12 +44,48 @@ describe('dead letters cut at their limits', () => {
     }
   });
 
-  it('keeps the masked card number at the cut (exactly the limit: 16 digits before it)', () => {
+  it('keeps the masked run at the cut (exactly the limit: 16 digits before it)', () => {
     const { letter, key } = deadLetter(
       'x'.repeat(DEAD_LETTER_PAYLOAD_LIMIT - 16) + PAN + EXPIRY,
       'k'.repeat(DEAD_LETTER_KEY_LIMIT - 16) + PAN + EXPIRY,
     );
-    expect((letter.payload as string).endsWith(maskPan(PAN))).toBe(true);
-    expect(key!.endsWith(maskPan(PAN))).toBe(true);
+    // The whole run masked (its first 6 and last 4 digits), then cut.
+    const masked = maskPan(PAN + EXPIRY).slice(0, 16);
+    expect((letter.payload as string).slice(-16)).toBe(masked);
+    expect(key!.slice(-16)).toBe(masked);
+  });
+});
+
+describe('dead letters and runs of more than 19 digits', () => {
+  // The scrubber leaves such a run alone (no card number is that long); dead letters mask one when
+  // some 12 to 19 of its digits pass Luhn, as a card number run together with its expiry does.
+  const FULL_WIDTH = [...(PAN + EXPIRY)].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
+
+  it('masks one that holds a card number, in raw text, parsed values and keys, whole or cut', () => {
+    const runs = [PAN + EXPIRY, `0042${PAN}`, `${PAN}${EXPIRY}123`, FULL_WIDTH];
+    for (const run of runs) {
+      const inputs = [
+        `not json ${run} trailing`,
+        JSON.stringify({ merchantId: 'm1', note: run, [`k${run}`]: 1 }),
+        'x'.repeat(DEAD_LETTER_PAYLOAD_LIMIT - 20) + run + ' trailing',
+      ];
+      for (const input of inputs) {
+        const { raw, key } = deadLetter(input, `key ${run}`);
+        const flat = (text: string) =>
+          text.replace(/[\uff10-\uff19]/g, (d) => String((d.codePointAt(0) ?? 0) - 0xff10)).replace(/[kx]{20,}/g, '');
+        for (const text of [flat(raw), flat(key!)]) {
+          expect(text.includes(PAN), run).toBe(false);
+          expect(text, run).toMatch(/\d{6}\*{10,}\d{4}/);
+        }
+      }
+    }
+  });
+
+  it('keeps one in which no 12 to 19 digits pass Luhn (no card number can be in it)', () => {
+    // Runs of ones: every stretch of 12 to 19 sums to 18, 19, 21, 22, 24, 25, 27 or 28.
+    const run = '1'.repeat(25);
+    const { letter, key } = deadLetter(`not json ${run}`, run);
+    expect(letter.payload).toBe(`not json ${run}`);
+    expect(key).toBe(run);
   });
 });
