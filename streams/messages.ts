@@ -117,8 +117,61 @@ export function decisionMessage(
 
 // ---------------------------------------------------------------- masking
 
-// The names the API refuses (schemas.ts), in a parsed payload and in text that is not JSON.
-const SECURITY_CODE_TEXT = /("(?:cvv2?|cvc2?|security[_-]?code|cid|csc|cvn|cvd|cav2)"\s*:\s*)("[^"]*"|-?\d+)/gi;
+// The names the API refuses (schemas.ts: isSecurityCodeName), in a parsed payload and in text:
+// text that is not JSON, and strings in a payload that is, may hold a code as JSON or Python
+// ("cvv": 123, 'cvv': '123', "cvv" => ...), as a form or a log line (card[cvv]=123&..., cvv: 123)
+// or as XML (<cvv>123</cvv>). A quoted value need not be closed (the text may be cut short).
+const QUOTED = String.raw`"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?`;
+const NAME = String.raw`[\p{L}\p{N}_.%\[\]-]`;
+/** A quoted name and what follows it before its value: "cvv": , 'cvv': , "cvv" => */
+const QUOTED_NAME = /(["'])([^"'\n]{1,64})\1\s*(?::|=>?)\s*/gu;
+const QUOTED_NAME_VALUE = new RegExp(String.raw`${QUOTED}|\{[^}]*\}?|\[[^\]]*\]?|[^\s,;&}\]<>]*`, 'uy');
+/** A bare name and its separator: cvv=, card[cvv]=, cvv: , :cvv => */
+const BARE_NAME = new RegExp(String.raw`(?<!${NAME})(${NAME}{1,64})\s*(?::|=>?)\s*`, 'gu');
+const BARE_NAME_VALUE = new RegExp(String.raw`${QUOTED}|[^\s&;,"'<>{}()\[\]]*`, 'uy');
+// A CDATA section read only when short: an unclosed one must not be read to the end at every tag.
+const XML_CODE = /<([\p{L}_][\p{L}\p{N}_.:-]{0,63})(\s[^<>]*)?>((?:<!\[CDATA\[[^\]<]{0,64}\]\]>|[^<])*)/gu;
+const REMOVED = '[removed]';
+
+/**
+ * Every value that `names` (its last group: the name) introduces under a security code's name, replaced.
+ * Only the name is matched ahead: a value that is not a code's is read on, since names may sit in
+ * it ('card': {'cvv': '123'}, note: cvv=123).
+ */
+function removeValues(text: string, names: RegExp, value: RegExp, quoted: boolean): string {
+  let out = '';
+  let at = 0;
+  for (const m of text.matchAll(names)) {
+    if (m.index < at || !isSecurityCodeName(m[m.length - 1]!)) continue;
+    const start = m.index + m[0].length;
+    value.lastIndex = start;
+    const found = value.exec(text)?.[0] ?? '';
+    const replacement = found.startsWith("'")
+      ? `'${REMOVED}'`
+      : quoted || found.startsWith('"')
+        ? `"${REMOVED}"`
+        : REMOVED;
+    out += text.slice(at, start) + replacement;
+    at = start + found.length;
+  }
+  return at === 0 ? text : out + text.slice(at);
+}
+
+function removeSecurityCodes(text: string): string {
+  // Every name matched holds one of these (or is percent-encoded): most text skips the three scans.
+  if (!/c[vs]|ca|ci|code|verification|%/i.test(text)) return text;
+  const unquoted = removeValues(
+    removeValues(text, QUOTED_NAME, QUOTED_NAME_VALUE, true),
+    BARE_NAME,
+    BARE_NAME_VALUE,
+    false,
+  );
+  return unquoted.replace(XML_CODE, (match, name: string, attributes: string | undefined, content: string) =>
+    isSecurityCodeName(name)
+      ? `<${name}${(attributes ?? '').replace(/(=\s*)("[^"]*"?|'[^']*'?)/g, `$1"${REMOVED}"`)}>${content ? REMOVED : ''}`
+      : match,
+  );
+}
 
 function maskNumber(value: number): number | string {
   if (!Number.isFinite(value)) return value;
@@ -159,7 +212,7 @@ export const MASK_DEPTH_LIMIT = 64;
 
 /** A deep copy with card numbers masked (anywhere, in values and in keys) and security codes removed. */
 export function maskValue(value: unknown, path: string[] = []): unknown {
-  if (typeof value === 'string') return maskDigits(value);
+  if (typeof value === 'string') return maskText(value);
   if (typeof value === 'number') return maskNumber(value);
   if (value && typeof value === 'object' && path.length >= MASK_DEPTH_LIMIT) return '[truncated]';
   if (Array.isArray(value)) return value.map((v, i) => maskValue(v, [...path, String(i)]));
@@ -178,7 +231,7 @@ export function maskValue(value: unknown, path: string[] = []): unknown {
 
 /** Text that is not JSON: card-number-shaped digit runs masked, security-code-looking fields removed. */
 export function maskText(text: string): string {
-  return maskDigits(text).replace(SECURITY_CODE_TEXT, '$1"[removed]"');
+  return removeSecurityCodes(maskDigits(text));
 }
 
 /**

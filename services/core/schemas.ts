@@ -68,11 +68,36 @@ export const CURRENCY_CODES: readonly string[] = (() => {
   return codes;
 })();
 
-const SECURITY_CODE_FIELDS = ['cvv', 'cvc', 'cvv2', 'cvc2', 'securityCode', 'cid'];
-// Matched whatever their case or separator (CVV, security_code) and under the networks' other names.
-const SECURITY_CODE_NAMES = new Set([...SECURITY_CODE_FIELDS.map((f) => f.toLowerCase()), 'csc', 'cvn', 'cvd', 'cav2']);
+// A security code field goes by many names (cvv, CVV2, cvc, card_cvv, cvvCode, cv2, securityCode,
+// cardVerificationValue, ...): names are matched by their words joined in lower case, holding one
+// of these; `cid` and `cvd`, short enough to sit inside ordinary words ("incident"), only as a
+// whole word. A name that goes on to say the check's outcome (cvvResult, cvc_check, ...) is no code.
+const SECURITY_CODE_PART = /cvv|cvc|cv2|csc|cvn|cav2|securitycode|verificationvalue|verificationcode/;
+const SECURITY_CODE_WORDS = new Set(['cid', 'cvd']);
+const CHECK_OUTCOME = /result|response|status|match|check|outcome|indicator|presence|present|provided|verified/;
+/** Words of a name: split at anything but letters and digits and at camelCase humps, in lower case. */
+function nameWords(field: string): string[] {
+  // Percent-encoded as a form may send it ("card%5Bcvv%5D").
+  const decoded = field.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return decoded
+    .split(/[^\p{L}\p{N}]+|(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
 /** A field named as a security code, whatever its case or separators: the API refuses it, dead letters remove it. */
-export const isSecurityCodeName = (field: string) => SECURITY_CODE_NAMES.has(field.toLowerCase().replace(/[_-]/g, ''));
+export function isSecurityCodeName(field: string): boolean {
+  const words = nameWords(field);
+  const joined = words.join('');
+  const part = SECURITY_CODE_PART.exec(joined);
+  const word = words.findIndex((w) => SECURITY_CODE_WORDS.has(w));
+  if (!part && word < 0) return false;
+  // What follows the code's name: "cvvResult" names an outcome, "checkoutCvv" a code.
+  const rest = part ? joined.slice(part.index + part[0].length) : words.slice(word + 1).join('');
+  return !CHECK_OUTCOME.test(rest);
+}
+/** The path an error names for a security code field: its name, unless the name could hold a card number. */
+const securityCodePath = (field: string) =>
+  field.length > 64 || (field.match(/\p{Nd}/gu)?.length ?? 0) > 4 ? '(a security code field)' : field;
 
 export const cardSchema = z
   .object({
@@ -87,8 +112,8 @@ export const cardSchema = z
       if (isSecurityCodeName(field)) {
         ctx.addIssue({
           code: 'custom',
-          // A name on the list above: never a card number.
-          path: [field],
+          // Named when it cannot hold a card number (error messages never repeat one).
+          path: [securityCodePath(field)],
           message: 'security codes are never accepted: verify it with your processor and send cvvResult',
         });
       }
@@ -96,7 +121,7 @@ export const cardSchema = z
   })
   .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }))
   .describe(
-    'A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid, csc, cvn, cvd, cav2, whatever their case) is refused: verify it with your processor and send cvvResult.',
+    'A security code field is refused, whatever its case or separators: a name holding cvv, cvc, cv2, csc, cvn, cav2, securityCode, verificationValue or verificationCode (cvv2, card_cvv, cvvCode, ...), or cid or cvd as a word; not one saying the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult.',
   );
 
 export const addressSchema = z.object({

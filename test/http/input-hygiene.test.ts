@@ -147,6 +147,42 @@ describe('security codes', () => {
       expect(res.body).not.toContain('123');
     }
   });
+
+  it('refuses one under the names forms and processors give it, as the stream does', async () => {
+    for (const field of ['cv2', 'cvvCode', 'card_cvv', 'cvv_number', 'cardVerificationValue', 'card.security.code']) {
+      const res = await score(
+        scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, [field]: '123' } as never }),
+      );
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json().details).toContainEqual({
+        path: `card.${field}`,
+        message: expect.stringContaining('security codes'),
+      });
+      expect(res.body).not.toContain('123');
+    }
+  });
+
+  it('takes a card with ordinary fields, even those holding the letters of a code name', async () => {
+    // Not defined by the request, so dropped unread; "incident" holds "cid", cvvResult names an outcome.
+    const fields = { incident: 'x', accident: 'x', cidr: 'x', description: 'x', cvcCheck: 'pass', securityLevel: 'x' };
+    const res = await score(
+      scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match', ...fields } as never }),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
+  it('does not repeat a card number held in the name of a security code field', async () => {
+    const field = `cvv${VISA}1230`;
+    const res = await score(
+      scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, [field]: '123' } as never }),
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.body).not.toContain(VISA);
+    expect(res.json().details).toContainEqual({
+      path: 'card.(a security code field)',
+      message: expect.stringContaining('security codes'),
+    });
+  });
 });
 
 describe('fields recorded as sent', () => {

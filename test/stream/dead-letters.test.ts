@@ -89,3 +89,113 @@ describe('dead letters and runs of more than 19 digits', () => {
     expect(key).toBe(run);
   });
 });
+
+describe('security codes by any name', () => {
+  const VALID_PAN = '4000056655665556';
+  const CODE = '987';
+  // Names of a security code as payment forms, SDKs and processors spell them.
+  const CODE_NAMES = [
+    'cvv',
+    'CVV2',
+    'cvc',
+    'Cvc2',
+    'cv2',
+    'cvvCode',
+    'card_cvv',
+    'cvv_number',
+    'cardCvc',
+    'csc',
+    'cvn',
+    'CVD',
+    'cid',
+    'CAV2',
+    'securityCode',
+    'security-code',
+    'card_security_code',
+    'cardVerificationValue',
+    'card.verification.code',
+  ];
+  // Ordinary names, some holding those letters ("incident" holds "cid"), or naming a check's outcome.
+  const ORDINARY_NAMES = [
+    'cvvResult',
+    'cvv_result',
+    'CVVResult',
+    'cvcCheck',
+    'securityCodeStatus',
+    'incident',
+    'incidentId',
+    'accident',
+    'decidedAt',
+    'acid',
+    'cidr',
+    'coincidence',
+    'description',
+    'discountCode',
+    'postalCode',
+    'countryCode',
+    'authCode',
+    'responseCode',
+    'verificationMethod',
+    'securityLevel',
+    'holderName',
+    'brand',
+  ];
+  const transaction = (card: Record<string, unknown>) => ({
+    merchantId: 'm1',
+    transactionId: 't1',
+    amount: 100,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    card: { number: VALID_PAN, expiryMonth: 1, expiryYear: 2030, ...card },
+  });
+
+  it('refuses a valid message holding one, naming the field, and removes it from the dead letter', () => {
+    for (const name of CODE_NAMES) {
+      const { letter } = deadLetter(JSON.stringify(transaction({ [name]: CODE })));
+      const dead = letter as { reason?: string; details?: { path: string }[]; payload: { card: object } };
+      expect(dead.reason, name).toBe('schema_violation');
+      expect(dead.details, name).toContainEqual(expect.objectContaining({ path: `card.${name}` }));
+      expect(JSON.stringify(dead.payload), name).not.toContain(CODE);
+      expect(dead.payload.card, name).toMatchObject({ [name]: '[removed]' });
+    }
+  });
+
+  it('scores a message whose card has ordinary fields (dropped, as every field the schema does not define)', () => {
+    for (const name of ORDINARY_NAMES) {
+      const value = name.toLowerCase().startsWith('cvv') ? 'match' : 'x';
+      expect(prepare('t', 0, message(JSON.stringify(transaction({ [name]: value })))).kind, name).toBe('input');
+    }
+  });
+
+  it('keeps ordinary fields in a dead letter', () => {
+    const fields = Object.fromEntries(ORDINARY_NAMES.map((name) => [name, `v-${name}`]));
+    const { letter } = deadLetter(JSON.stringify({ ...fields, merchantId: 'm1' }));
+    expect(letter.payload).toMatchObject(fields);
+    const text = ORDINARY_NAMES.map((name) => `${name}=v-${name}`).join('&');
+    expect(deadLetter(text).letter.payload).toBe(text);
+  });
+
+  it('removes one from text that is not JSON, in the forms it is written', () => {
+    const texts = [
+      `merchantId=m1&pan=${PAN}&cvv=${CODE}&amount=1`,
+      `card%5Bcvv%5D=${CODE}&x=1`,
+      `card[cvc]=${CODE}`,
+      `{'merchantId': 'm1', 'card': {'number': '${PAN}', 'cvv': '${CODE}'}}`,
+      `{"merchantId": "m1", "card": {"card_cvv": ${CODE}, "cv2": "${CODE}"`,
+      `{:cvv => "${CODE}"}, {"security_code" => '${CODE}'}`,
+      `<tx><pan>${PAN}</pan><cvv>${CODE}</cvv></tx>`,
+      `<tx><ns:card_cvv type="n">${CODE}</ns:card_cvv><CVC2><![CDATA[${CODE}]]></CVC2><cvv value="${CODE}"/></tx>`,
+      `card declined, cvv: ${CODE}, retry`,
+      `note: cvv=${CODE}`,
+      `{"card": {"cvv": {"value": "${CODE}"}}`,
+    ];
+    for (const text of texts) {
+      const { letter } = deadLetter(text);
+      expect(letter.payload, text).toEqual(expect.stringContaining('[removed]'));
+      expect(letter.payload, text).not.toContain(CODE);
+    }
+    // And from strings in a payload that parsed.
+    const { letter } = deadLetter(JSON.stringify({ merchantId: 'm1', note: `cvv=${CODE}`, xml: `<cvv>${CODE}</cvv>` }));
+    expect(JSON.stringify(letter.payload)).not.toContain(CODE);
+  });
+});

@@ -1159,7 +1159,7 @@ export interface components {
         postalCode?: string;
         region?: string;
       };
-      /** @description A security code field (cvv, cvc, cvv2, cvc2, securityCode, cid, csc, cvn, cvd, cav2, whatever their case) is refused: verify it with your processor and send cvvResult. */
+      /** @description A security code field is refused, whatever its case or separators: a name holding cvv, cvc, cv2, csc, cvn, cav2, securityCode, verificationValue or verificationCode (cvv2, card_cvv, cvvCode, ...), or cid or cvd as a word; not one saying the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult. */
       card: {
         /**
          * @default not_checked
