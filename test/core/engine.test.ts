@@ -204,3 +204,65 @@ describe('a retry across a card-key rotation (found by an audit)', () => {
     expect(next.kind === 'scored' && next.evidence?.features.card_count_1h).toBe(2);
   });
 });
+
+// docs/stream-messages.md ("Redis unreachable"): what a degraded decision, published in the
+// stream's `allow` mode, leaves behind, and what a redelivery of its transaction gets.
+describe('a degraded decision and its redelivery', () => {
+  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = readRatesFile();
+  const request = (transactionId: string) =>
+    parse({
+      transactionId,
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    });
+  const scoreOne = async (engine: Engine, transactionId: string) => {
+    const [result] = await engine.scoreBatch([{ merchantId: 'm1', request: request(transactionId) }]);
+    if (result?.kind !== 'scored') throw new Error('not scored');
+    return result;
+  };
+  /** The card's transactions in the last 7 days as the next one reads them (itself included). */
+  const countSeenBy = async (engine: Engine, transactionId: string) =>
+    (await scoreOne(engine, transactionId)).evidence?.features.card_count_7d;
+
+  it('Redis slow: the transaction is counted all the same, and a redelivery gets the counted decision, replayed', async () => {
+    const memory = new MemoryVelocityStore();
+    let slow = true;
+    const store = over(memory, {
+      // The script runs, but its answer comes after the deadline.
+      recordAndReadMany: async (plans) => {
+        const readings = await memory.recordAndReadMany(plans);
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 300));
+        return readings;
+      },
+    });
+    const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 50 });
+    const degraded = await scoreOne(engine, 's1');
+    expect(degraded).toMatchObject({ replayed: false, response: { degraded: true, checks: { velocity: 'skipped' } } });
+    slow = false;
+    const redelivered = await scoreOne(engine, 's1');
+    expect(redelivered).toMatchObject({
+      replayed: true,
+      response: { degraded: false, checks: { velocity: 'evaluated' } },
+    });
+    // Counted once: the card's next transaction sees s1 and itself.
+    expect(await countSeenBy(engine, 's2')).toBe(2);
+  });
+
+  it('Redis refusing: nothing is counted, and a redelivery is scored as new', async () => {
+    const memory = new MemoryVelocityStore();
+    let down = true;
+    const store = over(memory, {
+      recordAndReadMany: (plans) =>
+        down ? Promise.reject(new Error('ECONNREFUSED')) : memory.recordAndReadMany(plans),
+    });
+    const engine = new Engine({ store, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000 });
+    expect(await scoreOne(engine, 'r1')).toMatchObject({ replayed: false, response: { degraded: true } });
+    down = false;
+    expect(await scoreOne(engine, 'r1')).toMatchObject({ replayed: false, response: { degraded: false } });
+    // r1 counted once, at its redelivery: the card's next transaction sees r1 and itself.
+    expect(await countSeenBy(engine, 'r2')).toBe(2);
+  });
+});

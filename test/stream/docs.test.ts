@@ -17,6 +17,15 @@ describe('docs/stream-messages.md', () => {
     for (const reason of DEAD_LETTER_REASONS) expect(doc, reason).toContain(`\`${reason}\``);
   });
 
+  it('says what a degraded decision in allow mode leaves behind, as test/core/engine.test.ts shows it', () => {
+    const section = doc.slice(doc.indexOf('- **Redis unreachable.**'), doc.indexOf('- **Redis full**'));
+    expect(section).not.toContain('counters not updated');
+    // Redis slow: counted all the same; the redelivery's decision is another one, replayed.
+    expect(section).toMatch(/only slow[^]*counted[^]*`degraded: false`, `replayed: true`/);
+    // Redis refusing: nothing counted; the redelivery is new.
+    expect(section).toMatch(/refused[^]*nothing was counted[^]*`replayed: false`/);
+  });
+
   it('documents every stream metric', async () => {
     const names = (await new StreamMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(5);
