@@ -134,8 +134,9 @@ describe('times', () => {
 });
 
 describe('security codes', () => {
-  it('refuses one under any case or another network name', async () => {
-    for (const field of ['CVV', 'Cvc2', 'security_code', 'csc', 'cvn', 'CVD']) {
+  /** Each field name, in the card with a code: 400 naming the field, the code never echoed. */
+  const refused = async (names: string[]) => {
+    for (const field of names) {
       const res = await score(
         scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, [field]: '123' } as never }),
       );
@@ -146,20 +147,14 @@ describe('security codes', () => {
       });
       expect(res.body).not.toContain('123');
     }
+  };
+
+  it('refuses one under any case or another network name', async () => {
+    await refused(['CVV', 'Cvc2', 'security_code', 'csc', 'cvn', 'CVD']);
   });
 
   it('refuses one under the names forms and processors give it, as the stream does', async () => {
-    for (const field of ['cv2', 'cvvCode', 'card_cvv', 'cvv_number', 'cardVerificationValue', 'card.security.code']) {
-      const res = await score(
-        scoreBody({ card: { number: VISA, expiryMonth: 12, expiryYear: 2030, [field]: '123' } as never }),
-      );
-      expect(res.statusCode, field).toBe(400);
-      expect(res.json().details).toContainEqual({
-        path: `card.${field}`,
-        message: expect.stringContaining('security codes'),
-      });
-      expect(res.body).not.toContain('123');
-    }
+    await refused(['cv2', 'cvvCode', 'card_cvv', 'cvv_number', 'cardVerificationValue', 'card.security.code']);
   });
 
   it('takes a card with ordinary fields, even those holding the letters of a code name', async () => {
