@@ -121,7 +121,10 @@ export const configSchema = z.object({
     .optional(),
   /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
   LEAKGUARD_CONSOLE_IDLE_MS: int(15 * 60_000, 1_000, 15 * 60_000),
-  /** Failed logins (password or code) before an account is locked, and for how long (at least 30 minutes). */
+  /**
+   * Failed logins (password or code) from one address before the account is locked for it, and wrong
+   * codes with the right password (any address) before its second factor is locked; for how long (at least 30 minutes).
+   */
   LEAKGUARD_LOGIN_MAX_ATTEMPTS: int(10, 3, 10),
   LEAKGUARD_LOGIN_LOCKOUT_MS: int(30 * 60_000, 30 * 60_000, 7 * 86_400_000),
   /** Login attempts per client address per minute. */

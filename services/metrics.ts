@@ -190,6 +190,11 @@ export class Metrics {
     labelNames: ['limit'],
     registers: [this.registry],
   });
+  readonly secondFactorLocks = new Counter({
+    name: 'leakguard_console_second_factor_locks_total',
+    help: 'Console accounts whose second factor was locked for every address after too many wrong TOTP codes given with the right password (a stolen password)',
+    registers: [this.registry],
+  });
   // Flagged decisions on their way to the case queue (services/cases/flagged.ts FlaggedSink).
   readonly flaggedLost = new Counter({
     name: 'leakguard_flagged_lost_total',

@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   'login',
   'login_failed',
   'login_rate_limited',
+  'login_second_factor_locked',
   'logout',
   'session_expired',
   'case_view',

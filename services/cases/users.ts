@@ -24,6 +24,10 @@ export interface ConsoleUser {
   failedAttempts: number;
   /** The latest lock in force for any client address (accounts are locked per address), or null. */
   lockedUntil: string | null;
+  /** Wrong TOTP codes after a right password, from every address, since the last sign-in or lock. */
+  codeFailures: number;
+  /** Until when the second factor is locked for every address (wrong codes), or null. */
+  codeLockedUntil: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -63,9 +67,19 @@ export interface UserStore {
   ): Promise<{ locked: boolean; attempts: number }>;
   /** Until when the account is locked for this client address (ISO), or null. */
   loginLock(username: string, address: string): Promise<string | null>;
-  /** Clears the address's failures and records the TOTP step; false when the step was already used (replay). */
+  /**
+   * Counts a wrong code given with the right password, for the account across every address; locks
+   * the second factor for every address for `lockMs` once `maxAttempts` were counted.
+   * `lockedNow`: this failure is the one that locked.
+   */
+  recordCodeFailure(
+    username: string,
+    maxAttempts: number,
+    lockMs: number,
+  ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }>;
+  /** Clears the address's failures and the account's wrong codes, and records the TOTP step; false when the step was already used (replay). */
   recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
-  /** `unlock` clears the failures and locks of every address. */
+  /** `unlock` clears the failures and locks of every address, and the second factor's lock. */
   update(
     username: string,
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },

@@ -37,5 +37,6 @@ export function consoleOptions(
     secureCookies: config.NODE_ENV !== 'development',
     scrypt: { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
     allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+    metrics: runtime.metrics,
   };
 }

@@ -142,6 +142,60 @@ describe('lockout', () => {
   });
 });
 
+describe('second factor lock: wrong codes with the right password, per account', () => {
+  it('locks the second factor for every address after 10 wrong codes spread over many addresses', async () => {
+    const user = await newUser(t, 'analyst');
+    const locksBefore = (await t.runtime.metrics.secondFactorLocks.get()).values[0]?.value ?? 0;
+    // A stolen password, one code guess from each of 10 IPv6 /64s: each address alone is far from its own lock.
+    for (let i = 0; i < 10; i++) {
+      const c = new ConsoleClient(t.app, `2001:db8:77:${i.toString(16)}::1`);
+      expect((await c.login(user.username, user.password, user.totpSecret, '000000')).status).toBe(401);
+    }
+    let stored = (await cases().users.find(user.username))!;
+    expect(stored.codeFailures).toBe(10);
+    expect(Date.parse(stored.codeLockedUntil!) - Date.now()).toBeGreaterThanOrEqual(29.9 * 60_000);
+    // The right code from a fresh address is refused too, with the same answer as any failure.
+    const fresh = new ConsoleClient(t.app, '2001:db8:77:ff::1');
+    const refused = await fresh.login(user.username, user.password, user.totpSecret);
+    expect(refused.status).toBe(401);
+    expect(loginError(refused.body)).toMatch(/^Wrong username, password or code\./);
+    const failures = await cases().audit.list({ limit: 200, action: 'login_failed' });
+    expect(failures.some((e) => e.target === `user:${user.username}` && e.detail.reason === 'code_locked')).toBe(true);
+    const locks = await cases().audit.list({ limit: 10, action: 'login_second_factor_locked' });
+    expect(locks.filter((e) => e.target === `user:${user.username}`)).toHaveLength(1);
+    expect(locks[0]).toMatchObject({ actor: 'system:login', detail: { wrongCodes: 10 } });
+    expect((await t.runtime.metrics.secondFactorLocks.get()).values[0]?.value).toBe(locksBefore + 1);
+    // Admins see it on the users page.
+    const { client: admin } = await loggedIn(t, 'admin', '10.7.8.1');
+    const page = await admin.get('/console/admin/users');
+    const row = new RegExp(`data-user="${user.username}">[\\s\\S]*?</tr>`).exec(page.body)?.[0] ?? '';
+    expect(row).toContain('second factor locked for every address until');
+    expect(row).toContain('wrong codes: 10');
+    // An admin's unlock clears it.
+    await cases().users.update(user.username, { unlock: true });
+    stored = (await cases().users.find(user.username))!;
+    expect({ failures: stored.codeFailures, until: stored.codeLockedUntil }).toEqual({ failures: 0, until: null });
+    expect(
+      (await fresh.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() + 30_000)))
+        .status,
+    ).toBe(303);
+  });
+
+  it('does not count wrong passwords across addresses, and a sign-in clears the wrong codes', async () => {
+    const user = await newUser(t, 'analyst');
+    for (let i = 0; i < 12; i++) {
+      const c = new ConsoleClient(t.app, `2001:db8:78:${i.toString(16)}::1`);
+      expect((await c.login(user.username, `bad-${i}`, user.totpSecret)).status).toBe(401);
+    }
+    const c = new ConsoleClient(t.app, '2001:db8:79::1');
+    for (let i = 0; i < 3; i++) await c.login(user.username, user.password, user.totpSecret, '000000');
+    expect((await cases().users.find(user.username))!.codeFailures).toBe(3);
+    expect((await c.login(user.username, user.password, user.totpSecret)).status).toBe(303);
+    const stored = (await cases().users.find(user.username))!;
+    expect({ failures: stored.codeFailures, until: stored.codeLockedUntil }).toEqual({ failures: 0, until: null });
+  });
+});
+
 describe('client address behind a proxy', () => {
   it('ignores X-Forwarded-For unless LEAKGUARD_TRUST_PROXY names the proxy', async () => {
     // Not configured: every client behind the same proxy shares its address (and a client cannot pick one).

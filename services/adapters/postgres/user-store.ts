@@ -14,7 +14,8 @@ const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(Stri
 // Failures and locks are kept per client address (console_login_failures); a user shows their sum and latest lock.
 const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
   (SELECT COALESCE(sum(f.failed_attempts), 0)::int FROM console_login_failures f WHERE f.username = console_users.username) AS failed_attempts,
-  (SELECT max(f.locked_until) FROM console_login_failures f WHERE f.username = console_users.username AND f.locked_until > now()) AS locked_until`;
+  (SELECT max(f.locked_until) FROM console_login_failures f WHERE f.username = console_users.username AND f.locked_until > now()) AS locked_until,
+  code_failed_attempts, CASE WHEN code_locked_until > now() THEN code_locked_until END AS code_locked_until`;
 
 function toUser(r: Row): ConsoleUser {
   return {
@@ -23,6 +24,8 @@ function toUser(r: Row): ConsoleUser {
     disabled: Boolean(r.disabled),
     failedAttempts: Number(r.failed_attempts),
     lockedUntil: r.locked_until ? iso(r.locked_until) : null,
+    codeFailures: Number(r.code_failed_attempts ?? 0),
+    codeLockedUntil: r.code_locked_until ? iso(r.code_locked_until) : null,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -110,6 +113,35 @@ export class PostgresUserStore implements UserStore {
     return until ? iso(until) : null;
   }
 
+  async recordCodeFailure(
+    username: string,
+    maxAttempts: number,
+    lockMs: number,
+  ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }> {
+    // One statement, so that concurrent guesses from many addresses are all counted. A lock that
+    // has run out starts the count again.
+    const r = await this.sql.query<{ attempts: number; locked_until: unknown }>(
+      `WITH c AS (
+         SELECT username, CASE WHEN code_locked_until <= now() THEN 1 ELSE code_failed_attempts + 1 END AS n,
+                CASE WHEN code_locked_until > now() THEN code_locked_until END AS held
+         FROM console_users WHERE username = $1 FOR UPDATE)
+       UPDATE console_users u SET
+         code_failed_attempts = c.n,
+         code_locked_until = CASE WHEN c.n >= $2 THEN COALESCE(c.held, now() + ($3::bigint * interval '1 millisecond')) ELSE c.held END
+       FROM c WHERE u.username = c.username
+       RETURNING c.n AS attempts, u.code_locked_until AS locked_until`,
+      [username, maxAttempts, lockMs],
+    );
+    const row = r.rows[0];
+    const attempts = Number(row?.attempts ?? 0);
+    return {
+      attempts,
+      lockedUntil: row?.locked_until ? iso(row.locked_until) : null,
+      // Only the failure that reached the limit locks: the lock is reported (audited, counted) once.
+      lockedNow: attempts === maxAttempts,
+    };
+  }
+
   async recordSuccess(username: string, totpStep: number, address: string): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
       const r = await tx.query(
@@ -118,6 +150,10 @@ export class PostgresUserStore implements UserStore {
       );
       if (r.rowCount !== 1) return false;
       await tx.query('DELETE FROM console_login_failures WHERE username = $1 AND address = $2', [username, address]);
+      await tx.query(
+        'UPDATE console_users SET code_failed_attempts = 0, code_locked_until = NULL WHERE username = $1',
+        [username],
+      );
       return true;
     });
   }
@@ -127,7 +163,13 @@ export class PostgresUserStore implements UserStore {
     c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined> {
     return this.sql.transaction(async (tx) => {
-      if (c.unlock) await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+      if (c.unlock) {
+        await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+        await tx.query(
+          'UPDATE console_users SET code_failed_attempts = 0, code_locked_until = NULL WHERE username = $1',
+          [username],
+        );
+      }
       const r = await tx.query(
         `UPDATE console_users SET
            role = COALESCE($2, role),

@@ -1,5 +1,6 @@
 // Sign-in and sign-out: password (scrypt) and TOTP, a per-address rate limit, a lockout per
-// account and address, one answer for every failure, everything audited.
+// account and address for wrong passwords, a lockout per account (every address) for wrong codes
+// given with the right password, one answer for every failure, everything audited.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { usernameSchema } from '../../cases/users.ts';
@@ -120,7 +121,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     // Limits and locks count an IPv6 client by its /64.
     const address = addressKey(ip);
     // One answer for every failure: a locked account must not tell itself apart from an unknown username.
-    const GENERIC = `Wrong username, password or code. After ${o.maxAttempts} failed attempts an account is locked for ${Math.round(o.lockoutMs / 60_000)} minutes from that address: ask an admin to unlock it.`;
+    const GENERIC = `Wrong username, password or code. After ${o.maxAttempts} failed attempts an account is locked for ${Math.round(o.lockoutMs / 60_000)} minutes from that address (after ${o.maxAttempts} wrong codes, from every address): ask an admin to unlock it.`;
     if (!(await limiter.allow(address, now()))) {
       refusalCounted();
       reply.header('retry-after', '60');
@@ -168,9 +169,26 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
     if (!passwordOk) return failed('bad_password', true);
     if (user.disabled) return failed('disabled', false);
+    // The password is right: from here on wrong codes are counted for the account across every
+    // address too, or a stolen password spread over many addresses would get unbounded code guesses.
+    // While the second factor is locked no code is even checked (a right one included).
+    if (user.codeLockedUntil && Date.parse(user.codeLockedUntil) > now()) return failed('code_locked', false);
+    const wrongCode = async (reason: string) => {
+      const c = await s.users.recordCodeFailure(user.username, o.maxAttempts, o.lockoutMs);
+      if (c.lockedNow) {
+        o.metrics?.secondFactorLocks.inc();
+        await s.audit.append({
+          actor: 'system:login',
+          action: 'login_second_factor_locked',
+          target,
+          detail: { wrongCodes: c.attempts, until: c.lockedUntil, ip },
+        });
+      }
+      return failed(reason, true);
+    };
     const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());
-    if (step === null) return failed('bad_code', true);
-    if (!(await s.users.recordSuccess(user.username, step, address))) return failed('code_reused', true);
+    if (step === null) return wrongCode('bad_code');
+    if (!(await s.users.recordSuccess(user.username, step, address))) return wrongCode('code_reused');
     const token = newToken();
     const csrf = newToken();
     await s.users.createSession(tokenHash(token), user.username, csrf);

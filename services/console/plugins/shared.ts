@@ -7,6 +7,7 @@ import type { SessionView } from '../../cases/users.ts';
 import { statusOf, type ErrorCode } from '../../core/errors.ts';
 import type { FrictionShare } from '../../core/friction.ts';
 import type { CompromiseEvent, WatchlistStore } from '../../core/watchlist.ts';
+import type { Metrics } from '../../metrics.ts';
 import type { ScryptParams } from '../credentials.ts';
 import type { LoginLimiter } from '../session.ts';
 import type { Safe } from '../html.ts';
@@ -29,6 +30,8 @@ export interface ConsoleOptions {
   secureCookies: boolean;
   scrypt: ScryptParams;
   allowListMaxDays: number;
+  /** Where a second factor locked for an account is counted. */
+  metrics?: Pick<Metrics, 'secondFactorLocks'>;
   now?: () => number;
 }
 

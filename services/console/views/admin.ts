@@ -51,10 +51,10 @@ export function usersPage(
             html`<tr data-user="${u.username}">
               <td>${u.username}</td>
               <td>${u.role}</td>
+              <td>${userState(u)}</td>
               <td>
-                ${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? `locked for the failing addresses until ${u.lockedUntil}` : 'active'}
+                ${u.failedAttempts}${u.codeFailures > 0 ? html`<br /><span class="muted">wrong codes: ${u.codeFailures}</span>` : ''}
               </td>
-              <td>${u.failedAttempts}</td>
               <td>
                 <form method="post" action="${consoleHref(`/console/admin/users/${u.username}`)}" class="filters">
                   <input type="hidden" name="_csrf" value="${session.csrfToken}" />
@@ -70,6 +70,21 @@ export function usersPage(
         )}
       </tbody>
     </table>`;
+}
+
+/** Disabled, locked (for the failing addresses, or its second factor for every address), or active. */
+function userState(u: ConsoleUser): string {
+  if (u.disabled) return 'disabled';
+  const at = Date.now();
+  const states: string[] = [];
+  // Wrong codes with the right password: the password is known to someone, whatever address they use.
+  if (u.codeLockedUntil && Date.parse(u.codeLockedUntil) > at)
+    states.push(
+      `second factor locked for every address until ${u.codeLockedUntil} (wrong codes: reset the credentials)`,
+    );
+  if (u.lockedUntil && Date.parse(u.lockedUntil) > at)
+    states.push(`locked for the failing addresses until ${u.lockedUntil}`);
+  return states.length ? states.join('; ') : 'active';
 }
 
 /** The QR library's SVG is ours (no input but a base32 secret); still, only its path data passes. */
