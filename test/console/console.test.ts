@@ -361,6 +361,26 @@ describe('queue and cases', () => {
     );
   });
 
+  it('takes the longest note a textarea allows in any script: 4,000 Japanese characters (36 kB URL-encoded), 2,000 emoji', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.2.8');
+    // A browser URL-encodes each CJK character as 9 bytes (%E6%BC%A2), an emoji as 12.
+    const japanese = '不正利用の疑いあり。カード会社に確認済み、配送先は転送業者。'.repeat(200).slice(0, 4000);
+    expect(japanese).toHaveLength(4000);
+    const emoji = '💳'.repeat(2000); // 4,000 UTF-16 units: what maxlength counts
+    // A card of its own: the other tests' fraud labels are per card.
+    const c = await flag({
+      card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const noted = await client.post(`/console/cases/${c.id}/notes`, { text: emoji });
+    expect(noted.status, noted.body.slice(0, 300)).toBe(303);
+    const decided = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: japanese });
+    expect(decided.status, decided.body.slice(0, 300)).toBe(303);
+    expect((await cases().store.get(c.id))!.status).toBe('fraud');
+    const page = await client.get(`/console/cases/${c.id}`);
+    expect(page.body).toContain(japanese);
+    expect(page.body).toContain(emoji);
+  });
+
   it('renders hostile merchant strings as text and audits the view', async () => {
     const { client, user } = await loggedIn(t, 'analyst', '10.0.2.3');
     const order = hostileOrder(`hostile-${process.pid}`, 0);

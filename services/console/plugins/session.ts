@@ -24,12 +24,19 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The largest form a browser sends: free text of 4,000 characters (notes, decisions) is up to 36,000
+ * bytes URL-encoded (9 per CJK character, 12 per emoji, which counts 2), plus its few other fields.
+ * 16 KiB refused a Japanese note of ~1,800 characters (413) and lost the analyst's decision.
+ */
+export const FORM_BODY_LIMIT = 128 * 1024;
+
 const csrfField = z.object({ _csrf: z.string().max(200).optional() }).passthrough();
 
 export const sessionPlugin = fp(
   async (app: FastifyInstance, o: ConsoleOptions) => {
     const names = cookieNames(o.secureCookies);
-    await app.register(formbody, { bodyLimit: 16 * 1024 });
+    await app.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
     app.decorateRequest('consoleSession', null);
     app.decorateRequest('consoleToken', null);
 
