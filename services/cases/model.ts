@@ -233,6 +233,23 @@ const dateInput = z
   .refine((v) => v === undefined || isCalendarDate(v), 'must be a date (YYYY-MM-DD)');
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
+/**
+ * The deepest row a queue page may start at: OFFSET reads and drops every row before it, and on the
+ * embedded PGlite that runs on the engine's thread (a page at OFFSET 20M froze scoring for seconds).
+ */
+export const MAX_QUEUE_ROWS = 10_000;
+
+/** The deepest page of `pageSize` the queue pages to: its first row is within MAX_QUEUE_ROWS. */
+export const deepestPage = (pageSize: number) => Math.max(1, Math.ceil(MAX_QUEUE_ROWS / pageSize));
+
+/**
+ * The page a list answers: the one asked for, or the last one when it asked past the end (a page
+ * number kept after the last cases were decided), or the deepest one when it asked past MAX_QUEUE_ROWS.
+ */
+export function servedPage(page: number, pageSize: number, total: number): number {
+  return Math.min(page, Math.max(1, Math.ceil(total / pageSize)), deepestPage(pageSize));
+}
+
 /** Queue filters as they arrive from a query string: every value is validated, none reaches SQL text. */
 export const caseQuerySchema = z.object({
   merchant: optionalText(128),
@@ -307,7 +324,11 @@ export interface CaseStore {
   createManyFromFlagged(batch: readonly FlaggedDecision[]): Promise<{ id: number; created: boolean }[]>;
   get(id: number): Promise<CaseRecord | undefined>;
   getByTransaction(merchantId: string, transactionId: string): Promise<CaseRecord | undefined>;
-  list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number }>;
+  /**
+   * One page of cases and how many match. `page` is the page answered (servedPage): past the end the
+   * last one, past MAX_QUEUE_ROWS the deepest one; never an OFFSET beyond MAX_QUEUE_ROWS.
+   */
+  list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number; page: number }>;
   /** Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). */
   takeNext(username: string): Promise<CaseRecord | undefined>;
   assign(id: number, username: string, actor: string): Promise<CaseRecord>;

@@ -1,8 +1,8 @@
 // The console over HTTP (real app, PGlite): login with password + TOTP, lockout, rate limit,
 // sessions and idle expiry, CSRF, roles on every route, injection payloads in every filter,
 // hostile merchant strings rendered as text, decisions and their feedback, users, audit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseQuerySchema } from '../../services/cases/model.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { caseQuerySchema, servedPage } from '../../services/cases/model.ts';
 import { CONSOLE_CSP } from '../../services/console/plugin.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
@@ -335,10 +335,14 @@ describe('queue and cases', () => {
       expect(res.body).toContain('must be a date');
     }
     const one = await flag({});
+    const list = vi.spyOn(cases().store, 'list');
     const beyond = await client.get('/console/queue?pageSize=1&page=100000');
     expect(beyond.status).toBe(200);
     expect(beyond.body).not.toContain('No cases match.');
     expect(beyond.body).toMatch(/Page (\d+) of \1</);
+    // One query for the page: the store answers the last page itself, not a second list.
+    expect(list).toHaveBeenCalledTimes(1);
+    list.mockRestore();
     // 40 lines of 99 characters: 3,999 in the textarea, 4,038 as submitted (CRLF).
     const note = Array.from({ length: 40 }, () => 'x'.repeat(99)).join('\r\n');
     const decided = await client.post(`/console/cases/${one.id}/decision`, { action: 'mark_legitimate', note });
@@ -359,6 +363,30 @@ describe('queue and cases', () => {
     expect((await new ConsoleClient(t.app).get('/console/login?expired=1')).body).toContain(
       'Your session expired after 15 minutes without activity',
     );
+  });
+
+  it('pages through the first 10,000 cases of a filter: a deeper page is the deepest one, with a notice', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.2.9');
+    // 100,000 cases matching: the store answers the page it can (servedPage), as the real one does.
+    const list = vi
+      .spyOn(cases().store, 'list')
+      .mockImplementation(async (q) => ({ items: [], total: 100_000, page: servedPage(q.page, q.pageSize, 100_000) }));
+    try {
+      const deep = await client.get('/console/queue?page=5000&pageSize=25');
+      expect(deep.status).toBe(200);
+      expect(deep.body).toContain('Page 400 of 4000');
+      expect(/id="notice">([^<]*)</.exec(deep.body)?.[1]).toBe(
+        'Page 5000 is beyond the first 10,000 cases, which is as deep as the queue pages: this is page 400. Narrow the filters (dates, merchant, status) or change the sort to reach the others.',
+      );
+      expect(deep.body).not.toContain('id="next-page"');
+      expect(deep.body).toContain('id="page-bound"');
+      const within = await client.get('/console/queue?page=399&pageSize=25');
+      expect(within.body).toContain('id="next-page"');
+      expect(within.body).not.toContain('id="notice"');
+      expect(list).toHaveBeenCalledTimes(2);
+    } finally {
+      list.mockRestore();
+    }
   });
 
   it('takes the longest note a textarea allows in any script: 4,000 Japanese characters (36 kB URL-encoded), 2,000 emoji', async () => {

@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, chainHash, ChainVerifier, GENESIS_HASH, type AuditEntry } from '../../services/cases/audit.ts';
 import { formatLabels } from '../../services/cases/labels-export.ts';
+import { caseQuerySchema, MAX_QUEUE_ROWS } from '../../services/cases/model.ts';
+import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.ts';
+import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
 import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
 import {
   base32Decode,
@@ -119,5 +122,43 @@ describe('labels export and negative lists', () => {
     now = 1000;
     expect(await lists.matches({ email: ['e1'] })).toEqual([]);
     expect(await lists.isCardAllowed('m1', ['fp'])).toBe(false);
+  });
+});
+
+describe('queue paging', () => {
+  // A store over a recording client whose filter matches 100,000 cases.
+  const recording = () => {
+    const queries: { text: string; params: readonly unknown[] }[] = [];
+    const sql: SqlClient = {
+      driver: 'pglite',
+      close: async () => {},
+      query: async <T>(text: string, params: readonly unknown[] = []) => {
+        queries.push({ text, params });
+        const rows = text.includes('count(*)') ? [{ n: 100_000 }] : [];
+        return { rows: rows as T[], rowCount: rows.length };
+      },
+      exec: async () => {},
+      transaction: async (fn) => fn(sql),
+    };
+    return { store: new PostgresCaseStore(sql), queries };
+  };
+  const offsets = (queries: { text: string; params: readonly unknown[] }[]) =>
+    queries.filter((q) => q.text.includes('OFFSET')).map((q) => q.params.at(-1));
+
+  it('reads one page, at an OFFSET within MAX_QUEUE_ROWS however deep the page asked', async () => {
+    const { store, queries } = recording();
+    const deep = await store.list(caseQuerySchema.parse({ page: '100000', pageSize: '200' }));
+    expect(deep).toMatchObject({ total: 100_000, page: 50 });
+    expect(offsets(queries)).toEqual([9_800]);
+    for (const pageSize of [1, 7, 25, 200]) {
+      const { store: s, queries: q } = recording();
+      await s.list(caseQuerySchema.parse({ page: '100000', pageSize: String(pageSize) }));
+      const [offset = Infinity] = offsets(q) as number[];
+      expect(offset).toBeLessThan(MAX_QUEUE_ROWS);
+      expect(offset + pageSize).toBeGreaterThanOrEqual(MAX_QUEUE_ROWS);
+    }
+    const { store: shallow, queries: q } = recording();
+    expect((await shallow.list(caseQuerySchema.parse({ page: '3', pageSize: '25' }))).page).toBe(3);
+    expect(offsets(q)).toEqual([50]);
   });
 });

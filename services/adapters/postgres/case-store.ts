@@ -22,7 +22,7 @@ import {
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
-import { caseIdentity, scrubFlagged, splitPersonalData } from '../../cases/model.ts';
+import { caseIdentity, scrubFlagged, servedPage, splitPersonalData } from '../../cases/model.ts';
 import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 
@@ -297,15 +297,19 @@ export class PostgresCaseStore implements CaseStore {
     return r.rows[0] ? toCase(r.rows[0]) : undefined;
   }
 
-  async list(q: CaseQuery): Promise<{ items: CaseRecord[]; total: number }> {
+  async list(q: CaseQuery): Promise<{ items: CaseRecord[]; total: number; page: number }> {
     const { where, params } = whereClause(q);
-    const total = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases ${where}`, params);
+    const counted = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases ${where}`, params);
+    const total = Number(counted.rows[0]?.n ?? 0);
+    // The page is chosen from the count before the rows are read: one query for them, at an OFFSET
+    // within MAX_QUEUE_ROWS (a deep OFFSET reads and drops every row before it).
+    const page = servedPage(q.page, q.pageSize, total);
     const n = params.length;
     const rows = await this.sql.query(
       `SELECT ${CASE_COLUMNS} FROM cases ${where} ORDER BY ${ORDER_BY[q.sort]} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, q.pageSize, (q.page - 1) * q.pageSize],
+      [...params, q.pageSize, (page - 1) * q.pageSize],
     );
-    return { items: rows.rows.map(toCase), total: Number(total.rows[0]?.n ?? 0) };
+    return { items: rows.rows.map(toCase), total, page };
   }
 
   async takeNext(username: string): Promise<CaseRecord | undefined> {

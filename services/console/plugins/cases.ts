@@ -2,7 +2,14 @@
 // signed-in analyst only, and audited), assignment, decisions and notes.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { CASE_ACTIONS, caseQuerySchema, OPEN_STATUSES, type CaseRecord } from '../../cases/model.ts';
+import {
+  CASE_ACTIONS,
+  caseQuerySchema,
+  deepestPage,
+  MAX_QUEUE_ROWS,
+  OPEN_STATUSES,
+  type CaseRecord,
+} from '../../cases/model.ts';
 import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines } from '../../core/errors.ts';
@@ -47,17 +54,18 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         'VALIDATION_FAILED',
         `Invalid filter: ${issueLines(parsed.error, { root: '' }).join('; ')}`,
       );
-    let q = parsed.data;
-    const query = q.assignee === 'me' ? { ...q, assignee: request.consoleSession!.username } : q;
-    let result = await o.system()!.store.list(query);
-    // Past the last page (a page number kept after the last cases were decided): the last page.
-    const last = Math.max(1, Math.ceil(result.total / q.pageSize));
-    if (q.page > last) {
-      q = { ...q, page: last };
-      result = await o.system()!.store.list({ ...query, page: last });
-    }
+    const asked = parsed.data;
+    const query = asked.assignee === 'me' ? { ...asked, assignee: request.consoleSession!.username } : asked;
+    // Past the last page (a page number kept after the last cases were decided) the store answers
+    // the last page; past MAX_QUEUE_ROWS the deepest one, with a notice saying why.
+    const result = await o.system()!.store.list(query);
+    const q = { ...asked, page: result.page };
     const notice =
-      (request.query as Record<string, unknown>).empty === '1' ? 'No unassigned open case is waiting.' : undefined;
+      (request.query as Record<string, unknown>).empty === '1'
+        ? 'No unassigned open case is waiting.'
+        : asked.page > result.page && result.page === deepestPage(q.pageSize)
+          ? `Page ${asked.page} is beyond the first ${MAX_QUEUE_ROWS.toLocaleString('en')} cases, which is as deep as the queue pages: this is page ${result.page}. Narrow the filters (dates, merchant, status) or change the sort to reach the others.`
+          : undefined;
     return sendPage(reply, 200, 'Queue', queuePage(q, result, request.consoleSession!, notice), request.consoleSession);
   });
 

@@ -1,5 +1,12 @@
 // The queue: filters, the page of cases, take-next and paging.
-import { CASE_STATUSES, SORTS, type CaseQuery, type CaseRecord } from '../../cases/model.ts';
+import {
+  CASE_STATUSES,
+  deepestPage,
+  MAX_QUEUE_ROWS,
+  SORTS,
+  type CaseQuery,
+  type CaseRecord,
+} from '../../cases/model.ts';
 import type { SessionView } from '../../cases/users.ts';
 import { DECISIONS } from '../../core/schemas.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
@@ -24,6 +31,8 @@ export function queuePage(
     pageSize: q.pageSize === 25 ? undefined : q.pageSize,
   };
   const pages = Math.max(1, Math.ceil(result.total / q.pageSize));
+  // The queue pages through the first MAX_QUEUE_ROWS cases of a filter only: no Next beyond them.
+  const reachable = Math.min(pages, deepestPage(q.pageSize));
   return html`<h1>
       Queue <span class="muted" id="queue-total">${result.total} case${result.total === 1 ? '' : 's'}</span>
     </h1>
@@ -112,6 +121,7 @@ export function queuePage(
     <div class="pager">
       ${q.page > 1 ? html`<a id="prev-page" href="${consoleHref('/console/queue', { ...filters, page: q.page - 1 })}">← Previous</a>` : ''}
       <span class="muted">Page ${q.page} of ${pages}</span>
-      ${q.page < pages ? html`<a id="next-page" href="${consoleHref('/console/queue', { ...filters, page: q.page + 1 })}">Next →</a>` : ''}
+      ${reachable < pages ? html`<span class="muted" id="page-bound">(the first ${MAX_QUEUE_ROWS.toLocaleString('en')} cases can be paged through: narrow the filters for the others)</span>` : ''}
+      ${q.page < reachable ? html`<a id="next-page" href="${consoleHref('/console/queue', { ...filters, page: q.page + 1 })}">Next →</a>` : ''}
     </div>`;
 }
