@@ -119,9 +119,21 @@ class RefusalTally {
   }
 }
 
-/** Fixed-window counter per key (client address) in this process: login attempts per minute; refusals tallied. */
+/** Expired windows removed per attempt: more than the one an attempt can add, so they never pile up. */
+const SWEEP_PER_ATTEMPT = 8;
+
+/**
+ * Fixed-window counter per key (client address) in this process: login attempts per minute;
+ * refusals tallied. At most MAX_TRACKED addresses, with constant work per attempt: windows are
+ * kept in the order they started (a window that restarts moves to the end), so the expired ones
+ * are at the front and a few are removed at each attempt, never by a scan. When every tracked
+ * address is within its window (a flood from more than MAX_TRACKED addresses in one window), the
+ * addresses not tracked share one window of `limit` attempts: refused rather than tracked, until
+ * windows expire; the addresses already tracked keep theirs.
+ */
 export class LoginRateLimiter implements LoginLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
+  private overflow = { start: -Infinity, count: 0 };
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly tally = new RefusalTally();
@@ -131,17 +143,33 @@ export class LoginRateLimiter implements LoginLimiter {
   }
 
   allow(key: string, now = Date.now()): boolean {
-    const w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > MAX_TRACKED)
-        for (const [k, v] of this.windows) if (now - v.start >= this.windowMs) this.windows.delete(k);
-      this.windows.set(key, { start: now, count: 1 });
-      return true;
+    this.sweep(now);
+    let w = this.windows.get(key);
+    if (w && now - w.start >= this.windowMs) {
+      this.windows.delete(key); // restarted below, at the end of the order
+      w = undefined;
+    }
+    if (!w) {
+      if (this.windows.size < MAX_TRACKED) {
+        this.windows.set(key, { start: now, count: 1 });
+        return true;
+      }
+      if (now - this.overflow.start >= this.windowMs) this.overflow = { start: now, count: 0 };
+      w = this.overflow;
     }
     w.count++;
     if (w.count <= this.limit) return true;
     this.tally.add(key);
     return false;
+  }
+
+  private sweep(now: number): void {
+    let removed = 0;
+    for (const [k, v] of this.windows) {
+      if (removed === SWEEP_PER_ATTEMPT || now - v.start < this.windowMs) return;
+      this.windows.delete(k);
+      removed++;
+    }
   }
 
   takeRefusals(): RefusalSummary | undefined {

@@ -82,6 +82,31 @@ describe('rate-limited sign-in attempts', () => {
   });
 });
 
+describe('the in-process login limiter under a flood of addresses', () => {
+  it('tracks at most 10,000 addresses; beyond them new addresses share one window; expired windows go', () => {
+    const limiter = new LoginRateLimiter(2, 60_000);
+    const tracked = () => (limiter as unknown as { windows: Map<string, unknown> }).windows.size;
+    // 25,000 addresses within one window (a botnet, or IPv6 /64s): the table stops at 10,000.
+    const first: boolean[] = [];
+    for (let i = 0; i < 25_000; i++) first.push(limiter.allow(`flood-${i}`, 1_000 + i));
+    expect(tracked()).toBe(10_000);
+    // The first 10,000 each had their own window; the others shared one of 2 attempts.
+    expect(first.slice(0, 10_000).every(Boolean)).toBe(true);
+    expect(first.slice(10_000).filter(Boolean)).toHaveLength(2);
+    // An address tracked before the flood keeps its own limit.
+    expect([limiter.allow('flood-5', 30_000), limiter.allow('flood-5', 30_000)]).toEqual([true, false]);
+    expect(limiter.takeRefusals()).toMatchObject({ refused: 14_999 });
+    // A window later the flood's windows expire as new attempts come, a few per attempt: the table
+    // stays bounded and new addresses are tracked again.
+    for (let i = 0; i < 25_000; i++) limiter.allow(`later-${i}`, 200_000 + i);
+    expect(tracked()).toBeLessThanOrEqual(10_000);
+    expect(limiter.allow('latecomer', 400_000)).toBe(true);
+    expect(limiter.allow('latecomer', 400_000)).toBe(true);
+    expect(limiter.allow('latecomer', 400_000)).toBe(false);
+    expect(tracked()).toBeLessThanOrEqual(10_000);
+  });
+});
+
 describe('lockout', () => {
   it('answers a locked account exactly as an unknown username', async () => {
     const user = await newUser(t, 'analyst');
