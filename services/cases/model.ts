@@ -331,7 +331,11 @@ export interface CaseStore {
   list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number; page: number }>;
   /** Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). */
   takeNext(username: string): Promise<CaseRecord | undefined>;
-  assign(id: number, username: string, actor: string): Promise<CaseRecord>;
+  /**
+   * Assigns an open case to `username`. Without `lead`, an escalated case or one assigned to someone
+   * else is refused (CaseForbidden): a lead decides escalated cases and hands out others' work.
+   */
+  assign(id: number, username: string, actor: string, options?: { lead?: boolean }): Promise<CaseRecord>;
   /**
    * Applies an action; a final decision stores a label in the same transaction. An escalated case
    * is decided only with `mayDecideEscalated` (a lead): the status is read under the row lock, so an

@@ -34,7 +34,8 @@ function errorMessage(error: unknown, a: ErrorAnswer): string {
     case 'CASE_CONFLICT':
       return (error as Error).message;
     case 'CASE_FORBIDDEN':
-      return 'Escalated cases are decided by a lead.';
+      // The store's refusal says which case and why (escalated, assigned to someone else).
+      return (error as Error).message;
     case 'PAYLOAD_TOO_LARGE':
       return 'Request too large.';
     case 'UNSUPPORTED_MEDIA_TYPE':

@@ -27,7 +27,10 @@ export const ERROR_CODES = {
     meaning: 'no credentials, or unknown ones (API key, scrape token, session)',
   },
   FORBIDDEN: { status: 403, meaning: 'authenticated, but not allowed to do this' },
-  CASE_FORBIDDEN: { status: 403, meaning: 'an escalated case is decided by a lead' },
+  CASE_FORBIDDEN: {
+    status: 403,
+    meaning: "an escalated case is decided and taken by a lead; another analyst's case is reassigned by a lead",
+  },
   NOT_FOUND: { status: 404, meaning: 'no such route, page, asset or user' },
   EVENT_NOT_FOUND: { status: 404, meaning: 'no such compromise event (or one of another issuer)' },
   TRANSACTION_NOT_FOUND: {

@@ -255,6 +255,40 @@ describe('sessions, CSRF and roles', () => {
     expect((await cases().store.get(c.id))!.status).toBe('legitimate');
     expect(await cases().users.find('sneaky')).toBeUndefined();
   });
+
+  it('lets only a lead take an escalated case or one assigned to someone else, and shows the button accordingly', async () => {
+    const escalated = await flag();
+    await cases().store.decide(escalated.id, 'escalate', 'someone');
+    const others = await flag();
+    await cases().store.assign(others.id, 'colleague', 'colleague');
+    const free = await flag();
+    const { client: analyst, user } = await loggedIn(t, 'analyst', '10.0.1.5');
+    for (const [c, message] of [
+      [escalated, `Case #${escalated.id} is escalated: a lead assigns it.`],
+      [others, `Case #${others.id} is assigned to colleague: a lead reassigns it.`],
+    ] as const) {
+      expect((await analyst.get(`/console/cases/${c.id}`)).body).not.toContain('id="assign-me"');
+      const refused = await analyst.post(`/console/cases/${c.id}/assign`);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain(message);
+    }
+    expect((await cases().store.get(escalated.id))!.assignee).not.toBe(user.username);
+    expect((await cases().store.get(others.id))!.assignee).toBe('colleague');
+    // The store refuses it under the row lock too (a case escalated after the page was read).
+    await expect(cases().store.assign(escalated.id, user.username, user.username)).rejects.toMatchObject({
+      code: 'CASE_FORBIDDEN',
+    });
+    // An unassigned open case is any analyst's to take.
+    expect((await analyst.get(`/console/cases/${free.id}`)).body).toContain('id="assign-me"');
+    expect((await analyst.post(`/console/cases/${free.id}/assign`)).status).toBe(303);
+    expect((await analyst.get(`/console/cases/${free.id}`)).body).not.toContain('id="assign-me"');
+    const { client: lead, user: leadUser } = await loggedIn(t, 'lead', '10.0.1.6');
+    for (const c of [escalated, others, free]) {
+      expect((await lead.get(`/console/cases/${c.id}`)).body).toContain('id="assign-me"');
+      expect((await lead.post(`/console/cases/${c.id}/assign`)).status).toBe(303);
+      expect((await cases().store.get(c.id))!.assignee).toBe(leadUser.username);
+    }
+  });
 });
 
 describe('queue and cases', () => {

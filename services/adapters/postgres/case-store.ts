@@ -323,11 +323,20 @@ export class PostgresCaseStore implements CaseStore {
     });
   }
 
-  assign(id: number, username: string, actor: string): Promise<CaseRecord> {
+  assign(id: number, username: string, actor: string, options: { lead?: boolean } = {}): Promise<CaseRecord> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
-      if (!current.rows[0]) throw new CaseNotFound(`case ${id} not found`);
-      if (!OPEN_STATUSES.includes(current.rows[0].status)) throw new CaseConflict(`case ${id} is already decided`);
+      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
+        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      const row = current.rows[0];
+      if (!row) throw new CaseNotFound(`case ${id} not found`);
+      if (!OPEN_STATUSES.includes(row.status)) throw new CaseConflict(`case ${id} is already decided`);
+      // Under the row lock: the console checked too, but the case may have changed since it read it.
+      if (!options.lead && row.status === 'escalated')
+        throw new CaseForbidden(`Case #${id} is escalated: a lead assigns it.`);
+      if (!options.lead && row.assignee !== null && row.assignee !== username)
+        throw new CaseForbidden(`Case #${id} is assigned to ${row.assignee}: a lead reassigns it.`);
       return this.assignIn(tx, id, username, actor);
     });
   }
@@ -360,7 +369,7 @@ export class PostgresCaseStore implements CaseStore {
       if (!ACTION_FROM[action].includes(previous))
         throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
       if (previous === 'escalated' && options.mayDecideEscalated !== true)
-        throw new CaseForbidden(`case ${id} is escalated: a lead decides it`);
+        throw new CaseForbidden(`Case #${id} is escalated: a lead decides it.`);
       const status = ACTION_STATUS[action];
       const final = status === 'fraud' || status === 'legitimate';
       const r = await tx.query(

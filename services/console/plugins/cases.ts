@@ -39,6 +39,18 @@ const NOTICES: Record<string, string> = {
   assigned: 'Assigned to you.',
 };
 
+/**
+ * Why this user may not assign the case to themselves, or undefined: an escalated case waits for a
+ * lead, and another analyst's case is handed over by a lead, not taken.
+ */
+function assignRefusal(c: CaseRecord, session: { username: string; role: ConsoleRole }): string | undefined {
+  if (atLeast(session.role, 'lead')) return undefined;
+  if (c.status === 'escalated') return `Case #${c.id} is escalated: a lead assigns it.`;
+  if (c.assignee !== null && c.assignee !== session.username)
+    return `Case #${c.id} is assigned to ${c.assignee}: a lead reassigns it.`;
+  return undefined;
+}
+
 const canDecide = (c: CaseRecord, role: ConsoleRole) =>
   OPEN_STATUSES.includes(c.status) && (c.status !== 'escalated' || atLeast(role, 'lead'));
 
@@ -127,6 +139,10 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           linked,
           events,
           canDecide: canDecide(record, session.role),
+          canAssign:
+            OPEN_STATUSES.includes(record.status) &&
+            record.assignee !== session.username &&
+            !assignRefusal(record, session),
           allowListMaxDays: o.allowListMaxDays,
         },
         session,
@@ -139,8 +155,14 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
   app.post('/cases/:id/assign', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
     const s = o.system()!;
-    const username = request.consoleSession!.username;
-    await s.store.assign(id, username, username);
+    const session = request.consoleSession!;
+    const username = session.username;
+    const current = await s.store.get(id);
+    if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const why = assignRefusal(current, session);
+    if (why) return refuse(request, reply, 'CASE_FORBIDDEN', why);
+    // Checked again by the store under the row lock.
+    await s.store.assign(id, username, username, { lead: atLeast(session.role, 'lead') });
     await s.audit.append({
       actor: username,
       action: 'case_assign',

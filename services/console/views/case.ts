@@ -1,6 +1,6 @@
 // One case: the transaction and its evidence at decision time, personal data (decrypted for this
 // page only), compromise events, linked cases, history, and the decision and note forms.
-import { OPEN_STATUSES, type CaseEvent, type CaseRecord, type LinkedCase } from '../../cases/model.ts';
+import type { CaseEvent, CaseRecord, LinkedCase } from '../../cases/model.ts';
 import type { PersonalView } from '../../cases/personal-data.ts';
 import type { SessionView } from '../../cases/users.ts';
 import type { CompromiseEvent } from '../../core/watchlist.ts';
@@ -61,6 +61,8 @@ export interface CaseView {
   linked: LinkedCase[];
   events: (CompromiseEvent | { id: string; missing: true })[];
   canDecide: boolean;
+  /** Open, not already theirs, and theirs to take (escalated or others' cases: leads only). */
+  canAssign: boolean;
   allowListMaxDays: number;
 }
 
@@ -179,7 +181,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                 </form>`
             : ''
         }
-        ${OPEN_STATUSES.includes(c.status) && c.assignee !== session.username ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
+        ${v.canAssign ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
       </section>
     </div>
     <div class="grid">
