@@ -73,6 +73,13 @@ describe('suspected breaches in the console', () => {
     // Analysts look; leads review.
     expect(page.body).not.toContain('id="confirm-breach"');
     for (const pan of cards) expect(page.body + list.body).not.toContain(pan);
+    // ?done= names a notice of the page's own, never a property every object has.
+    for (const done of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const odd = await client.get(`/console/breaches/${event.id}?done=${done}`);
+      expect(odd.status, done).toBe(200);
+      expect(odd.body, done).not.toContain('id="notice"');
+      expect(odd.body, done).not.toMatch(/function|\[native code\]/);
+    }
     const post = await client.post(`/console/breaches/${event.id}/review`, { decision: 'confirm' });
     expect(post.status).toBe(403);
   });

@@ -482,6 +482,13 @@ describe('queue and cases', () => {
     });
     const page = await client.get(`/console/cases/${fraud.id}`);
     expect(page.body).toContain('id="mark-fraud"');
+    // ?done= names a notice of the page's own, never a property every object has.
+    for (const done of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const odd = await client.get(`/console/cases/${fraud.id}?done=${done}`);
+      expect(odd.status, done).toBe(200);
+      expect(odd.body, done).not.toContain('id="notice"');
+      expect(odd.body, done).not.toMatch(/function|\[native code\]/);
+    }
     const res = await client.post(`/console/cases/${fraud.id}/decision`, {
       action: 'mark_fraud',
       note: 'confirmed with issuer <b>now</b>',

@@ -5,14 +5,17 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CPP_ISSUER, EventConflict, eventSeqOf, type CompromiseEvent, type EventPatch } from '../../core/watchlist.ts';
 import { breachPage, breachesPage } from '../views/breaches.ts';
-import { caseSystem, refuse, sendPage, type ConsoleOptions } from './shared.ts';
+import { caseSystem, doneNotice, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({ id: z.string().regex(/^ce_[1-9][0-9]{0,9}$/, 'must be a compromise event id') });
 const reviewBody = z.object({ decision: z.enum(['confirm', 'dismiss']) });
-const NOTICES: Record<string, string> = {
-  confirmed: 'Confirmed: the breach is treated as real.',
-  dismissed: 'Dismissed: its cards are no longer stepped up.',
-};
+// A Map: ?done= is the client's, and must not reach Object.prototype (?done=constructor).
+const NOTICES = new Map<string, string>(
+  Object.entries({
+    confirmed: 'Confirmed: the breach is treated as real.',
+    dismissed: 'Dismissed: its cards are no longer stepped up.',
+  }),
+);
 
 export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
   const now = o.now ?? Date.now;
@@ -36,8 +39,7 @@ export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Pro
     const { id } = idParam.parse(request.params);
     const event = await suspected(id);
     if (!event) return refuse(request, reply, 'EVENT_NOT_FOUND', 'No such suspected breach.');
-    const done = (request.query as Record<string, unknown>).done;
-    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
+    const notice = doneNotice(NOTICES, request.query);
     return sendPage(
       reply,
       200,

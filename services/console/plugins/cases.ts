@@ -16,7 +16,7 @@ import { issueLines } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { casePage } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
-import { freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
+import { doneNotice, freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({
   id: z
@@ -31,13 +31,16 @@ const decisionBody = z.object({
 });
 const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
 
-const NOTICES: Record<string, string> = {
-  mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
-  mark_legitimate: 'Marked as legitimate.',
-  escalate: 'Escalated to a lead.',
-  note: 'Note added.',
-  assigned: 'Assigned to you.',
-};
+// A Map: ?done= is the client's, and must not reach Object.prototype (?done=constructor).
+const NOTICES = new Map<string, string>(
+  Object.entries({
+    mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
+    mark_legitimate: 'Marked as legitimate.',
+    escalate: 'Escalated to a lead.',
+    note: 'Note added.',
+    assigned: 'Assigned to you.',
+  }),
+);
 
 /**
  * Why this user may not assign the case to themselves, or undefined: an escalated case waits for a
@@ -125,8 +128,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       s.store.linked(id),
       compromiseEvents(record),
     ]);
-    const done = (request.query as Record<string, unknown>).done;
-    const notice = typeof done === 'string' ? NOTICES[done] : undefined;
+    const notice = doneNotice(NOTICES, request.query);
     return sendPage(
       reply,
       200,

@@ -56,6 +56,12 @@ export const showError = (request: FastifyRequest, reply: FastifyReply, status: 
 export const refuse = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) =>
   showError(request, reply, statusOf(code), message);
 
+/** The notice a page shows after an action (`?done=<key>`): only the page's own keys, never a prototype's. */
+export function doneNotice(notices: ReadonlyMap<string, string>, query: unknown): string | undefined {
+  const done = (query as Record<string, unknown> | undefined)?.done;
+  return typeof done === 'string' ? notices.get(done) : undefined;
+}
+
 /** The case system; until its database is open, answers 503 (and returns undefined). */
 export function caseSystem(o: ConsoleOptions, reply: FastifyReply): CaseSystem | undefined {
   const s = o.system();
