@@ -22,8 +22,9 @@ import { refuse, showError, type ConsoleOptions } from './plugins/shared.ts';
 
 export type { ConsoleOptions };
 
+// No script at all: the console serves none (one stylesheet, server-rendered SVG), so none may run.
 export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+  "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /** What the error page says, by the error and its answer: the pages' words, the mapping's status. */
 function errorMessage(error: unknown, a: ErrorAnswer): string {

@@ -31,6 +31,15 @@ import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { rateLimitUncheckedReporter } from '../rate-limit-unchecked.ts';
 
+/**
+ * Swagger UI's policy at /docs: scripts, stylesheets and the spec from here only, no inline script;
+ * images also as data: URLs (its CSS icons). Its bundle (@fastify/swagger-ui 6.1.3) inserts one
+ * constant <style> element: allowed by its hash alone (test/browser/docs.test.ts fails if an
+ * upgrade needs another).
+ */
+export const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 export interface AppDependencies {
   engine: Engine;
   authenticator: ApiKeyAuthenticator;
@@ -146,7 +155,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     transform: openapiTransform,
     transformObject: openapiTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Swagger UI loads its scripts, styles and the spec from here and uses no inline script or style
+  // (its csp.json lists no hashes; validatorUrl is null): a strict policy, no framing (clickjacking).
+  await app.register(async (docs) => {
+    docs.addHook('onSend', async (_request, reply) => {
+      reply.header('x-frame-options', 'DENY');
+      reply.header('referrer-policy', 'no-referrer');
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(authPlugin, { authenticator: deps.authenticator });

@@ -66,7 +66,8 @@ describe('headers and assets', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
     expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval/);
-    expect(CONSOLE_CSP).toContain("script-src 'self'");
+    // The console serves no script: none may run, not even one of its own origin.
+    expect(res.headers['content-security-policy']).toContain("script-src 'none'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-frame-options']).toBe('DENY');

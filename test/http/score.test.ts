@@ -306,6 +306,23 @@ describe('operations', () => {
     const docs = await t.app.inject('/docs/');
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');
+    // Swagger UI's pages and files: a CSP without inline script or style, and no framing
+    // (test/browser/docs.test.ts checks that Swagger UI works under it).
+    for (const url of [
+      '/docs',
+      '/docs/',
+      '/docs/static/index.html',
+      '/docs/static/swagger-ui-bundle.js',
+      '/docs/json',
+    ]) {
+      const res = await t.app.inject(url);
+      expect(res.statusCode, url).toBeLessThan(400);
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).not.toMatch(/unsafe-inline|unsafe-eval|unsafe-hashes/);
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+    }
   });
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
