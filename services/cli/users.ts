@@ -8,7 +8,7 @@ import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createAccount } from '../console/accounts.ts';
 import { otpauthUri } from '../console/credentials.ts';
-import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole } from '../cases/users.ts';
+import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type ConsoleUser } from '../cases/users.ts';
 import { checkpointAuditLog, migrateDatabase, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:
@@ -18,6 +18,19 @@ const USAGE = `usage:
   npm run users -- unlock --username <name>`;
 
 const fail: Fail = failWith('users');
+
+/** active, disabled, or its locks in force: for some addresses (wrong passwords), of the second factor for every address (wrong codes). */
+function userState(u: ConsoleUser): string {
+  if (u.disabled) return 'disabled';
+  const now = Date.now();
+  const locks = [
+    ...(u.lockedUntil && Date.parse(u.lockedUntil) > now ? ['locked'] : []),
+    ...(u.codeLockedUntil && Date.parse(u.codeLockedUntil) > now
+      ? [`second-factor-locked until ${u.codeLockedUntil}`]
+      : []),
+  ];
+  return locks.length ? locks.join(', ') : 'active';
+}
 
 async function main(): Promise<void> {
   const { values, command } = parseCommand(
@@ -77,9 +90,7 @@ async function main(): Promise<void> {
       }
       case 'list':
         for (const u of await users.list())
-          process.stdout.write(
-            `${u.username.padEnd(24)} ${u.role.padEnd(8)} ${u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? 'locked' : 'active'}\n`,
-          );
+          process.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(8)} ${userState(u)}\n`);
         break;
       case 'unlock': {
         const updated = await users.update(name, { unlock: true });

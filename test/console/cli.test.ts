@@ -53,6 +53,13 @@ describe('users CLI', () => {
     );
     expect(cli('users.ts', 'create-admin', '--username', 'a').stderr).toContain('--username must be 3-64 lowercase');
     expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+active/);
+    // A second factor locked by wrong codes (someone has the password) shows, and unlock clears it.
+    await t.runtime.cases!.sql.query(
+      `UPDATE console_users SET code_failed_attempts = 10, code_locked_until = now() + interval '30 minutes' WHERE username = 'root-admin'`,
+    );
+    expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+second-factor-locked until 20\d\d-/);
+    expect(cli('users.ts', 'unlock', '--username', 'root-admin').status).toBe(0);
+    expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+active/);
     const stored = await t.runtime.cases!.sql.query<{ password_hash: string }>(
       `SELECT password_hash FROM console_users WHERE username = 'root-admin'`,
     );
