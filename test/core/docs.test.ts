@@ -34,7 +34,7 @@ describe('documentation', () => {
     for (const rule of rules) {
       const row = catalogue.split('\n').find((line) => line.startsWith(`| \`${rule.code}\``));
       expect(row, rule.code).toBeDefined();
-      const shown = rule.score > 0 ? `+${rule.score}` : `−${-rule.score}`;
+      const shown = rule.score > 0 ? `+${rule.score}` : rule.score < 0 ? `−${-rule.score}` : '0';
       expect(row, rule.code).toContain(`| ${shown} |`);
     }
   });

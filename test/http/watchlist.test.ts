@@ -726,7 +726,7 @@ describe("the default ruleset's answers to everyday orders (found by a decisions
     const pan = card();
     await upload(ev.id, `${pan},12,2030`);
     const atTill = await score(pan, { channel: 'pos' }, { cvvResult: 'not_checked' });
-    expect(codes(atTill)).toEqual(['LEAKED_CARD_PRESENT', 'LEAKED_CARD_RECENT_EXPOSURE']);
+    expect(codes(atTill)).toEqual(['LEAKED_CARD_RECENT_EXPOSURE', 'LEAKED_CARD_PRESENT']);
     // Step-up evidence at a terminal: told, not acted on (decision-policy.md).
     expect(atTill.decision).toBe('approve');
   });
