@@ -51,7 +51,7 @@ import { canRewriteAuditLog, grantApplicationRole, migrate } from './adapters/po
 import { AuditCheckpointer, CheckpointFile, writerName } from './cases/audit-checkpoints.ts';
 import type { AuditLog } from './cases/audit.ts';
 import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
-import { ModelFile } from './adapters/files/model-file.ts';
+import { ModelFile, referenceChangeRefused } from './adapters/files/model-file.ts';
 import type { CardHistoryStore } from './breach/history.ts';
 import { HistoryRecorder, type RecorderOptions as HistoryRecorderOptions } from './breach/recorder.ts';
 import { ArchiveWriter } from './archive-writer.ts';
@@ -291,17 +291,23 @@ export function createRuntime(
     new Set(ALL_FEATURES),
     reloadReporter('ruleset', metrics.rulesetReloads, logger),
   );
+  // The model reads amounts in the currency it was trained on: the table's reference must stay it.
+  let models: ModelFile | undefined = undefined;
   const rates = new RatesFile(
     config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
     reloadReporter('rate table', metrics.rateTableReloads, logger),
+    (table) => {
+      if (models && table.reference !== models.model.amountReference)
+        throw new Error(referenceChangeRefused(models.model, table.reference));
+    },
   );
   logger.info(
     { version: rates.rates.version, reference: rates.rates.reference, path: rates.path },
     'rate table loaded',
   );
   const modelPath = modelPathOf(config);
-  const models = modelPath
-    ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger))
+  models = modelPath
+    ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger), () => rates.rates.reference)
     : undefined;
   if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
   const stopWatching = rulesets.watch();

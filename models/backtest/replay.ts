@@ -33,10 +33,12 @@ export interface LoadedConfiguration {
 }
 
 export function loadConfiguration(c: Configuration): LoadedConfiguration {
+  const rates = readRatesFile(c.rates);
   return {
     ruleset: readRulesetFile(c.ruleset, new Set(ALL_FEATURES)),
-    model: c.model ? loadScoringModel(c.model) : undefined,
-    rates: readRatesFile(c.rates),
+    // refused, as by the engine, when trained on amounts in another currency than the table's reference
+    model: c.model ? loadScoringModel(c.model, { amountReference: rates.reference }) : undefined,
+    rates,
   };
 }
 

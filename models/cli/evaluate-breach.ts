@@ -27,6 +27,7 @@ import {
   type SweepRow,
 } from '../evaluation/breach-protocol.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
@@ -586,7 +587,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
   let model;
   if (o.model) {
     try {
-      model = loadScoringModel(o.model);
+      model = loadScoringModel(o.model, { amountReference: readRatesFile().reference });
     } catch (error) {
       return fail(`--model ${o.model}: ${(error as Error).message}`);
     }

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cppReport, GENUINE_STEP_UP_FAILURE, runCppProtocol } from '../evaluation/cpp-protocol.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
 import { readDataset } from '../simulator/csv.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -79,7 +80,8 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
       : callerPath(values.model);
   let model;
   try {
-    model = modelPath === 'off' ? undefined : loadScoringModel(modelPath);
+    model =
+      modelPath === 'off' ? undefined : loadScoringModel(modelPath, { amountReference: readRatesFile().reference });
   } catch (error) {
     process.stderr.write(`model evaluate-cpp: --model: ${(error as Error).message}\n`);
     return 2;

@@ -10,7 +10,7 @@ import { featureNames, featureSet } from '../../services/model/definitions.ts';
 import { readDataset, type Dataset } from '../simulator/csv.ts';
 import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
 import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
-import { needsEngineReplay } from '../replay/engine-features.ts';
+import { needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
@@ -215,6 +215,7 @@ if (command === 'train') {
     modelVersion:
       str('name') ??
       `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
+    amountReference: trainingAmountReference(fs),
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
     training: {
       data: {

@@ -24,6 +24,7 @@ import { ENGINE_FEATURE_SET, featureNames, type FeatureSet } from '../../service
 import { rowRange } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { replayThroughEngine, type ReplaySummary } from '../replay/engine-replay.ts';
+import { trainingAmountReference } from '../replay/engine-features.ts';
 import { buildArtifact } from '../../services/model/artifact.ts';
 import { CompiledForest } from '../../services/model/forest.ts';
 import { ForestScoringModel } from '../../services/adapters/files/model-file.ts';
@@ -581,6 +582,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
     trainX = undefined;
     const artifact = buildArtifact({
       modelVersion: `rf-engine-breach-${period.trainFrom}-${period.trainTo}-s${o.params.seed}`,
+      amountReference: trainingAmountReference(fs),
       featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
       training: {
         data: {

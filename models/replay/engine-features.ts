@@ -5,6 +5,19 @@ import type { FeatureSet } from '../../services/model/definitions.ts';
 import type { FeatureMatrix } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { replayThroughEngine } from './engine-replay.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+
+/** The simulator's TX_AMOUNT unit: the handbook features read it as it is. */
+export const SIMULATED_AMOUNT_CURRENCY = 'EUR';
+
+/**
+ * The currency a model trained on `fs` reads amounts in (its artifact's `amountReference`): the
+ * simulator's euros for the handbook set; for an engine replay, the reference of the table the
+ * replay converts with (the engine's default table, services/rates/default.yaml).
+ */
+export function trainingAmountReference(fs: FeatureSet): string {
+  return needsEngineReplay(fs) ? readRatesFile().reference : SIMULATED_AMOUNT_CURRENCY;
+}
 
 export function needsEngineReplay(fs: FeatureSet): boolean {
   return fs.features.some((f) => f.kind === 'engine');

@@ -8,6 +8,13 @@ import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.
 
 export const FORMAT_VERSION = 1;
 
+/**
+ * The amount currency of an artifact without `amountReference` (written before the field existed).
+ * Those could only be trained on euros: the handbook set reads the simulator's TX_AMOUNT (euros),
+ * and the engine replay converted with services/rates/default.yaml, whose reference has always been EUR.
+ */
+export const LEGACY_AMOUNT_REFERENCE = 'EUR';
+
 const arrays = {
   roots: Int32Array,
   feature: Int16Array,
@@ -26,6 +33,11 @@ export const ArtifactSchema = z.object({
   modelVersion: z.string().min(1),
   createdAt: z.string(),
   kind: z.literal('random-forest'),
+  /** The currency the training's amounts were in (a rate table's reference): the model reads amounts in it. */
+  amountReference: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR')
+    .optional(),
   featureSet: z.object({
     name: z.string().min(1),
     version: z.number().int(),
@@ -88,6 +100,8 @@ export class ArtifactError extends LeakguardError {
 
 export interface ArtifactInput {
   modelVersion: string;
+  /** The reference currency of the amounts the forest was trained on. */
+  amountReference: string;
   featureSet: Artifact['featureSet'];
   training: Artifact['training'];
   metrics?: Record<string, unknown>;
@@ -102,6 +116,7 @@ export function buildArtifact(input: ArtifactInput): Artifact {
     modelVersion: input.modelVersion,
     createdAt: new Date().toISOString(),
     kind: 'random-forest',
+    amountReference: input.amountReference,
     featureSet: input.featureSet,
     training: input.training,
     ...(input.metrics ? { metrics: input.metrics } : {}),
@@ -124,6 +139,11 @@ export function buildArtifact(input: ArtifactInput): Artifact {
 
 export function saveArtifact(path: string, artifact: Artifact): void {
   writeFileSync(path, JSON.stringify(artifact, null, 1) + '\n');
+}
+
+/** The currency the model reads amounts in (artifacts without the field: LEGACY_AMOUNT_REFERENCE). */
+export function amountReferenceOf(artifact: Pick<Artifact, 'amountReference'>): string {
+  return artifact.amountReference ?? LEGACY_AMOUNT_REFERENCE;
 }
 
 export interface ExpectedFeatures {

@@ -32,6 +32,7 @@ function stumpArtifact(version: string, over: Partial<Artifact['featureSet']> = 
   }
   return buildArtifact({
     modelVersion: version,
+    amountReference: 'EUR',
     featureSet: { name: HANDBOOK_FEATURE_SET.name, version: HANDBOOK_FEATURE_SET.version, features: names, ...over },
     training: {
       data: {

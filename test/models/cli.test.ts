@@ -148,6 +148,7 @@ describe('command line', () => {
     expect(artifact.training.data.from).toBe('2018-07-25');
     expect(artifact.training.data.to).toBe('2018-07-31');
     expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
+    expect(artifact.amountReference).toBe('EUR');
     expect(forest.flat.nTrees).toBe(3);
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
   });

@@ -201,6 +201,7 @@ describe('artifact', () => {
   const expected = { name: 'handbook', features: featureNames(HANDBOOK_FEATURE_SET) };
   const artifact = buildArtifact({
     modelVersion: 'test-1',
+    amountReference: 'EUR',
     featureSet: { name: 'handbook', version: 1, features: featureNames(HANDBOOK_FEATURE_SET) },
     training: {
       data: {

@@ -22,6 +22,9 @@ describe('the starter model', () => {
       seed: STARTER_TRAINING.forestSeed,
     });
     expect(artifact.training.data.frauds).toBeGreaterThan(100);
+    // Trained on the simulator's euros, replayed through the default table (reference EUR).
+    expect(artifact.amountReference).toBe('EUR');
+    expect(model.amountReference).toBe('EUR');
   });
 
   it('scores a leaked card being cashed out from a shared device above an ordinary purchase', () => {

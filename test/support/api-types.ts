@@ -978,6 +978,7 @@ export interface components {
     /**
      * @example {
      *       "version": "rf-2026-11-01",
+     *       "amountReference": "EUR",
      *       "featureSet": {
      *         "name": "engine",
      *         "version": 3,
@@ -998,6 +999,8 @@ export interface components {
      *     }
      */
     ModelInfo: {
+      /** @description The currency the model reads amounts in: always the rate table's reference */
+      amountReference: string;
       createdAt: string;
       featureSet: {
         features: string[];
@@ -1922,6 +1925,7 @@ export interface operations {
           /**
            * @example {
            *       "version": "rf-2026-11-01",
+           *       "amountReference": "EUR",
            *       "featureSet": {
            *         "name": "engine",
            *         "version": 3,
@@ -2039,6 +2043,7 @@ export interface operations {
           /**
            * @example {
            *       "version": "rf-2026-11-01",
+           *       "amountReference": "EUR",
            *       "featureSet": {
            *         "name": "engine",
            *         "version": 3,

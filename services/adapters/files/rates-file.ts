@@ -19,8 +19,22 @@ export function readRatesFile(path: string = DEFAULT_RATES_PATH): RateTable {
 }
 
 export class RatesFile extends WatchedFile<RateTable> {
-  constructor(path: string, onReload: (result: ReloadResult) => void = () => {}) {
-    super(path, readRatesFile, (t) => t.version, onReload);
+  /** `accept`: throws to refuse a table that validates but cannot be served with what else is in force. */
+  constructor(
+    path: string,
+    onReload: (result: ReloadResult) => void = () => {},
+    accept: (table: RateTable) => void = () => {},
+  ) {
+    super(
+      path,
+      (p) => {
+        const table = readRatesFile(p);
+        accept(table);
+        return table;
+      },
+      (t) => t.version,
+      onReload,
+    );
   }
 
   get rates(): RateTable {

@@ -30,6 +30,9 @@ export interface OperationsOptions {
 const modelInfo = z
   .object({
     version: z.string(),
+    amountReference: z
+      .string()
+      .meta({ description: "The currency the model reads amounts in: always the rate table's reference" }),
     featureSet: z.object({ name: z.string(), version: z.number(), features: z.array(z.string()) }),
     createdAt: z.string(),
     trees: z.number(),
@@ -46,6 +49,7 @@ const modelInfo = z
     id: 'ModelInfo',
     example: {
       version: 'rf-2026-11-01',
+      amountReference: 'EUR',
       featureSet: { name: 'engine', version: 3, features: ['card_listed', 'amount_eur'] },
       createdAt: '2026-11-01T00:00:00.000Z',
       trees: 200,
@@ -232,6 +236,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     const { source: _source, ...training } = a.training.data;
     return {
       version: a.modelVersion,
+      amountReference: models!.model.amountReference,
       featureSet: a.featureSet,
       createdAt: a.createdAt,
       trees: a.forest.nTrees,

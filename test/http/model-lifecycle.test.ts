@@ -1,0 +1,88 @@
+// The model file's lifecycle beside the rate table: a model reads amounts in the currency it was
+// trained on, so it is refused under a rate table with another reference (at start-up and at
+// reload), and a rate table that would change the reference under a served model is refused.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
+import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
+import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+import { installJson, stumpModel } from '../support/stump-model.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lg-model-lifecycle-'));
+const EUR_TABLE = readFileSync(DEFAULT_RATES_PATH, 'utf8');
+/** An operator's own table in yen: 1 JPY = 1/130 EUR. */
+const JPY_TABLE = `version: yen-1\nreference: JPY\nsmallAmount: 260\nrates:\n  EUR: [{ from: 2018-01-01, rate: 0.0077 }]\n`;
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+const admin = (method: 'GET' | 'POST', url: string) => t!.app.inject({ method, url, headers: bearer(t!.keys.admin) });
+
+describe("a model and the rate table's reference currency", () => {
+  it('the starter model (trained on euros) does not start under a yen rate table, and says why', async () => {
+    const rates = join(dir, 'jpy.yaml');
+    installJson(rates, JPY_TABLE);
+    await expect(buildTestApp({ LEAKGUARD_RATES: rates, LEAKGUARD_MODEL: STARTER_MODEL_PATH })).rejects.toThrow(
+      'amount currency mismatch: the model starter-engine-v2-sim1-50t was trained on amounts in EUR, the rate table in force converts amounts into JPY',
+    );
+  });
+
+  it('an artifact without amountReference (written before it) is taken as EUR', async () => {
+    const { amountReference: _, ...legacy } = stumpModel('legacy-1');
+    const model = join(dir, 'legacy.json');
+    installJson(model, legacy);
+    const rates = join(dir, 'jpy-legacy.yaml');
+    installJson(rates, JPY_TABLE);
+    await expect(buildTestApp({ LEAKGUARD_RATES: rates, LEAKGUARD_MODEL: model })).rejects.toThrow(
+      /the model legacy-1 was trained on amounts in EUR, the rate table in force converts amounts into JPY/,
+    );
+    t = await buildTestApp({ LEAKGUARD_MODEL: model });
+    expect((await admin('GET', '/v1/admin/model')).json()).toMatchObject({
+      version: 'legacy-1',
+      amountReference: 'EUR',
+    });
+  });
+
+  it('refuses at reload a model trained on another currency; the model in force stays', async () => {
+    const model = join(dir, 'reload.json');
+    installJson(model, stumpModel('eur-1'));
+    t = await buildTestApp({ LEAKGUARD_MODEL: model });
+    installJson(model, stumpModel('yen-1', { amountReference: 'JPY' }));
+    const res = await admin('POST', '/v1/admin/model/reload');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toBe(
+      'model refused, the previous one stays in force: amount currency mismatch: the model yen-1 was trained on amounts in JPY, ' +
+        'the rate table in force converts amounts into EUR: serve a model trained on EUR amounts, or a rate table (LEAKGUARD_RATES) whose reference is JPY',
+    );
+    expect((await admin('GET', '/v1/admin/model')).json()).toMatchObject({ version: 'eur-1', amountReference: 'EUR' });
+  });
+
+  it('refuses a rate table that changes the reference under a served model; one that keeps it loads', async () => {
+    const model = join(dir, 'served.json');
+    installJson(model, stumpModel('eur-2'));
+    const rates = join(dir, 'rates.yaml');
+    installJson(rates, EUR_TABLE);
+    t = await buildTestApp({ LEAKGUARD_MODEL: model, LEAKGUARD_RATES: rates });
+    installJson(rates, JPY_TABLE);
+    const res = await admin('POST', '/v1/admin/rates/reload');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toContain(
+      "reference currency change refused: the model in force (eur-2) reads amounts in EUR, this table's reference is JPY: keep the reference EUR, or restart the engine with this table and a model trained on JPY amounts (or LEAKGUARD_MODEL=off)",
+    );
+    expect((await admin('GET', '/v1/admin/rates')).json()).toMatchObject({ reference: 'EUR' });
+    installJson(rates, EUR_TABLE.replace(/^version: .*$/m, 'version: eur-next'));
+    expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ version: 'eur-next' });
+  });
+
+  it('without a model, the reference may change', async () => {
+    const rates = join(dir, 'free.yaml');
+    installJson(rates, EUR_TABLE);
+    t = await buildTestApp({ LEAKGUARD_RATES: rates });
+    installJson(rates, JPY_TABLE);
+    expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ reference: 'JPY' });
+  });
+});

@@ -1,0 +1,48 @@
+// A hand-made handbook-set artifact (two stumps), so that model-file tests need no training.
+import { renameSync, writeFileSync } from 'node:fs';
+import { featureNames, HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
+import { buildArtifact, type Artifact } from '../../services/model/artifact.ts';
+import { FlatForestBuilder } from '../../services/model/forest.ts';
+
+const names = featureNames(HANDBOOK_FEATURE_SET);
+
+/** TX_AMOUNT ≥ 500 → 0.9 (else 0.05); the card's 24-hour count ≥ 3 → 0.8 (else 0.05). */
+export function stumpModel(version: string, over: Partial<Omit<Artifact, 'forest'>> = {}): Artifact {
+  const b = new FlatForestBuilder(names.length);
+  for (const [feature, threshold, low, high] of [
+    [names.indexOf('TX_AMOUNT'), 500, 0.05, 0.9],
+    [names.indexOf('CUSTOMER_ID_NB_TX_1DAY_WINDOW'), 2.5, 0.05, 0.8],
+  ] as const) {
+    const root = b.node(feature, threshold, (low + high) / 2, 100);
+    const l = b.node(-1, 0, low, 90);
+    const r = b.node(-1, 0, high, 10);
+    b.link(root, l, r);
+    b.root(root);
+  }
+  const artifact = buildArtifact({
+    modelVersion: version,
+    amountReference: 'EUR',
+    featureSet: { name: HANDBOOK_FEATURE_SET.name, version: HANDBOOK_FEATURE_SET.version, features: names },
+    training: {
+      data: {
+        source: 'hand-made',
+        from: '2018-07-25',
+        to: '2018-07-31',
+        rows: 100,
+        frauds: 10,
+        fingerprint: `sha256:${'0'.repeat(64)}`,
+      },
+      params: {},
+      seconds: 0,
+      library: 'none',
+    },
+    flat: b.build(),
+  });
+  return { ...artifact, ...over };
+}
+
+/** Written aside and renamed, as the docs tell operators: a watcher never sees half a file. */
+export function installJson(path: string, json: unknown): void {
+  writeFileSync(`${path}.tmp`, typeof json === 'string' ? json : JSON.stringify(json));
+  renameSync(`${path}.tmp`, path);
+}
