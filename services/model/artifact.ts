@@ -1,7 +1,7 @@
 // The model artifact: one versioned JSON file. Typed arrays are stored as base64 (little-endian).
 // The loader validates the shape (zod), the arrays (lengths, child indices) and refuses a model
 // whose feature set is not the one the caller serves.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
@@ -156,6 +156,25 @@ export interface LoadedModel {
   forest: CompiledForest;
 }
 
+/** Refuses a model built for another feature set, or the same names in another order (names the first difference). */
+export function refuseOtherFeatures(got: Artifact['featureSet'], expected: ExpectedFeatures): void {
+  if (got.name !== expected.name) {
+    throw new ArtifactError(
+      `feature set mismatch: the model was trained on feature set "${got.name}", this service computes "${expected.name}"`,
+    );
+  }
+  const same =
+    got.features.length === expected.features.length && got.features.every((n, i) => n === expected.features[i]);
+  if (!same) {
+    const firstDiff = got.features.findIndex((n, i) => n !== expected.features[i]);
+    throw new ArtifactError(
+      `feature set mismatch: "${got.name}" in the model has ${got.features.length} features, the service ${expected.features.length}; ` +
+        `first difference at position ${firstDiff < 0 ? Math.min(got.features.length, expected.features.length) : firstDiff} ` +
+        `(model: ${got.features[firstDiff] ?? '—'}, service: ${expected.features[firstDiff] ?? '—'})`,
+    );
+  }
+}
+
 /** Validates an artifact; with `expected`, refuses one built for another feature set or order. */
 export function parseArtifact(json: unknown, expected?: ExpectedFeatures): LoadedModel {
   const parsed = ArtifactSchema.safeParse(json);
@@ -165,24 +184,7 @@ export function parseArtifact(json: unknown, expected?: ExpectedFeatures): Loade
     );
   }
   const a = parsed.data;
-  if (expected) {
-    const got = a.featureSet;
-    if (got.name !== expected.name) {
-      throw new ArtifactError(
-        `feature set mismatch: the model was trained on feature set "${got.name}", this service computes "${expected.name}"`,
-      );
-    }
-    const same =
-      got.features.length === expected.features.length && got.features.every((n, i) => n === expected.features[i]);
-    if (!same) {
-      const firstDiff = got.features.findIndex((n, i) => n !== expected.features[i]);
-      throw new ArtifactError(
-        `feature set mismatch: "${got.name}" in the model has ${got.features.length} features, the service ${expected.features.length}; ` +
-          `first difference at position ${firstDiff < 0 ? Math.min(got.features.length, expected.features.length) : firstDiff} ` +
-          `(model: ${got.features[firstDiff] ?? '—'}, service: ${expected.features[firstDiff] ?? '—'})`,
-      );
-    }
-  }
+  if (expected) refuseOtherFeatures(a.featureSet, expected);
   const f = a.forest;
   if (f.nFeatures !== a.featureSet.features.length)
     throw new ArtifactError(`forest has ${f.nFeatures} features, feature set ${a.featureSet.features.length}`);
@@ -214,12 +216,54 @@ export function parseArtifact(json: unknown, expected?: ExpectedFeatures): Loade
   return { artifact: a, forest: new CompiledForest(flat, a.prior) };
 }
 
-export function loadArtifact(path: string, expected?: ExpectedFeatures): LoadedModel {
-  let json: unknown;
+/**
+ * The largest artifact file the loader reads: 64 MiB, about 3,900 trees of the default parameters
+ * (~17 KB a tree), far above any forest the project trains (50-150 trees). A bigger file is refused
+ * before it is read, so a mistaken path cannot exhaust the engine's memory.
+ */
+export const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+/**
+ * An artifact file's JSON, read once from one open file: what is validated and what is served come
+ * from the same bytes even if the file is replaced meanwhile.
+ */
+export function readArtifactJson(path: string): unknown {
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_ARTIFACT_BYTES) throw tooBig(path, size);
+      const bytes = readFileSync(fd);
+      // a file written in place while it is read can grow past its stat
+      if (bytes.byteLength > MAX_ARTIFACT_BYTES) throw tooBig(path, bytes.byteLength);
+      text = bytes.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
+    if (error instanceof ArtifactError) throw error;
     throw new ArtifactError(`cannot read model artifact ${path}: ${(error as Error).message}`);
   }
-  return parseArtifact(json, expected);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // JSON.parse quotes the text around the fault: say where, not what (a file may hold anything).
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ArtifactError(
+      `cannot read model artifact ${path}: not valid JSON${at ? ` (at byte ${at})` : ''}: write the file whole, aside, then rename it into place`,
+    );
+  }
+}
+
+function tooBig(path: string, bytes: number): ArtifactError {
+  return new ArtifactError(
+    `model artifact ${path} is ${bytes.toLocaleString('en-US')} bytes, more than the ${MAX_ARTIFACT_BYTES / MIB} MiB the engine loads: ` +
+      'train fewer trees (--trees) or smaller ones (--max-depth, --min-node)',
+  );
+}
+
+export function loadArtifact(path: string, expected?: ExpectedFeatures): LoadedModel {
+  return parseArtifact(readArtifactJson(path), expected);
 }

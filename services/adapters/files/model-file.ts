@@ -8,7 +8,14 @@ import type { FeatureMap } from '../../core/features.ts';
 import type { ModelFactor, ModelVerdict, ScoringModel } from '../../core/model.ts';
 import { FEATURE_SETS, featureNames, type FeatureSet } from '../../model/definitions.ts';
 import { servingVector, unservableFeatures } from '../../model/serving.ts';
-import { amountReferenceOf, ArtifactError, loadArtifact, type Artifact } from '../../model/artifact.ts';
+import {
+  amountReferenceOf,
+  ArtifactError,
+  parseArtifact,
+  readArtifactJson,
+  refuseOtherFeatures,
+  type Artifact,
+} from '../../model/artifact.ts';
 import type { CompiledForest } from '../../model/forest.ts';
 
 export class ForestScoringModel implements ScoringModel {
@@ -88,7 +95,8 @@ export function loadScoringModel(
   path: string,
   { amountReference, featureSets = FEATURE_SETS }: ScoringModelOptions = {},
 ): ForestScoringModel {
-  const { artifact } = loadArtifact(path);
+  // One read, one parse: the metadata checked below and the forest served are the same file's.
+  const { artifact, forest } = parseArtifact(readArtifactJson(path));
   const declared = artifact.featureSet;
   const fs = featureSets[declared.name];
   if (!fs) {
@@ -105,8 +113,8 @@ export function loadScoringModel(
       `feature set mismatch: the model ${artifact.modelVersion} uses "${fs.name}" version ${declared.version}, this engine computes version ${fs.version}: retrain the model`,
     );
   }
-  // Same names in the same order (parseArtifact names the first difference).
-  const { forest } = loadArtifact(path, { name: fs.name, features: featureNames(fs) });
+  // Same names in the same order (names the first difference).
+  refuseOtherFeatures(declared, { name: fs.name, features: featureNames(fs) });
   const missing = unservableFeatures(fs);
   if (missing.length)
     throw new ArtifactError(

@@ -1,0 +1,66 @@
+// Reading a model artifact file: once, from one open file (what is checked is what is served), and
+// never a file above the size cap.
+import * as fs from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
+import { MAX_ARTIFACT_BYTES } from '../../services/model/artifact.ts';
+import { installJson, stumpModel } from '../support/stump-model.ts';
+
+// Every read of the artifact goes through here: a test can replace the file right after one.
+let afterRead: (() => void) | undefined;
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof fs>();
+  return {
+    ...real,
+    readFileSync: (...args: Parameters<typeof real.readFileSync>) => {
+      const out = real.readFileSync(...args);
+      const hook = afterRead;
+      afterRead = undefined;
+      hook?.();
+      return out;
+    },
+  };
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'lg-artifact-file-'));
+
+describe('loading a model artifact file', () => {
+  it('reads it once: a file replaced while it loads never mixes one version with the other forest', () => {
+    const path = join(dir, 'active.json');
+    installJson(path, stumpModel('a-1'));
+    // B: same feature set, its own version, and a forest that scores everything 0.99.
+    const b = stumpModel('b-2');
+    const value = Buffer.from(new Float64Array(6).fill(0.99).buffer).toString('base64');
+    afterRead = () => installJson(path, { ...b, forest: { ...b.forest, value } });
+    const model = loadScoringModel(path, { amountReference: 'EUR' });
+    expect(model.version).toBe('a-1');
+    // A's forest: an ordinary purchase stays low.
+    expect(model.evaluate({ amount_ref: 20 }, Date.parse('2026-06-01T12:00:00Z')).probability).toBeCloseTo(0.05, 9);
+  });
+
+  it(`refuses a file above ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB before reading it, and says what to do`, () => {
+    const path = join(dir, 'huge.json');
+    writeFileSync(path, '');
+    truncateSync(path, MAX_ARTIFACT_BYTES + 1);
+    expect(() => loadScoringModel(path)).toThrow(
+      `model artifact ${path} is 67,108,865 bytes, more than the 64 MiB the engine loads: train fewer trees (--trees) or smaller ones (--max-depth, --min-node)`,
+    );
+  });
+
+  it('says where a file is not JSON, without quoting it', () => {
+    const path = join(dir, 'torn.json');
+    writeFileSync(path, '{"formatVersion": 1, "modelVersion": "4111111111111111 oops');
+    let message = '';
+    try {
+      loadScoringModel(path);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^cannot read model artifact .*torn\.json: not valid JSON/);
+    expect(message).toContain('write the file whole, aside, then rename it into place');
+    expect(message).not.toContain('4111');
+  });
+});
