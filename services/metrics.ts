@@ -91,6 +91,12 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly fileRefused = new Gauge({
+    name: 'leakguard_file_refused',
+    help: 'Per file kept in force (ruleset, rate table, model): 1 when its last reload was refused, so the file on disk is not the one in force and the next start-up would fail on it; 0 otherwise',
+    labelNames: ['file'],
+    registers: [this.registry],
+  });
   // Breach discovery (docs/breach-discovery.md).
   readonly cppScans = new Counter({
     name: 'leakguard_cpp_scans_total',

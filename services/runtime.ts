@@ -218,9 +218,12 @@ function reloadReporter(
   what: string,
   counter: Metrics['rulesetReloads'],
   logger: Logger,
+  refused: Metrics['fileRefused'],
 ): (result: ReloadResult) => void {
+  refused.set({ file: what }, 0);
   return (result) => {
     counter.inc({ result: result.ok ? 'ok' : 'refused' });
+    refused.set({ file: what }, result.ok ? 0 : 1);
     if (result.ok) logger.info({ version: result.version }, `${what} loaded`);
     else logger.error({ error: result.error }, `${what} refused; the previous ${what} stays in force`);
   };
@@ -289,13 +292,13 @@ export function createRuntime(
   const rulesets = new RulesetFile(
     rulesetPath,
     new Set(ALL_FEATURES),
-    reloadReporter('ruleset', metrics.rulesetReloads, logger),
+    reloadReporter('ruleset', metrics.rulesetReloads, logger, metrics.fileRefused),
   );
   // The model reads amounts in the currency it was trained on: the table's reference must stay it.
   let models: ModelFile | undefined = undefined;
   const rates = new RatesFile(
     config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
-    reloadReporter('rate table', metrics.rateTableReloads, logger),
+    reloadReporter('rate table', metrics.rateTableReloads, logger, metrics.fileRefused),
     (table) => {
       if (models && table.reference !== models.model.amountReference)
         throw new Error(referenceChangeRefused(models.model, table.reference));
@@ -307,7 +310,11 @@ export function createRuntime(
   );
   const modelPath = modelPathOf(config);
   models = modelPath
-    ? new ModelFile(modelPath, reloadReporter('model', metrics.modelReloads, logger), () => rates.rates.reference)
+    ? new ModelFile(
+        modelPath,
+        reloadReporter('model', metrics.modelReloads, logger, metrics.fileRefused),
+        () => rates.rates.reference,
+      )
     : undefined;
   if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
   const stopWatching = rulesets.watch();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { installJson, stumpModel } from '../support/stump-model.ts';
@@ -84,5 +85,45 @@ describe("a model and the rate table's reference currency", () => {
     t = await buildTestApp({ LEAKGUARD_RATES: rates });
     installJson(rates, JPY_TABLE);
     expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ reference: 'JPY' });
+  });
+});
+
+describe('a refused reload stays visible', () => {
+  it('GET /v1/admin/model and the leakguard_file_refused gauge show it until a reload succeeds', async () => {
+    const model = join(dir, 'visible.json');
+    installJson(model, stumpModel('good-1'));
+    t = await buildTestApp({ LEAKGUARD_MODEL: model });
+    expect((await admin('GET', '/v1/admin/model')).json().lastReload).toBeNull();
+    expect((await t.app.inject('/metrics')).body).toContain('leakguard_file_refused{file="model"} 0');
+
+    installJson(model, '{"formatVersion": 1}');
+    expect((await admin('POST', '/v1/admin/model/reload')).statusCode).toBe(422);
+    const info = (await admin('GET', '/v1/admin/model')).json();
+    expect(info.version).toBe('good-1');
+    expect(info.lastReload).toMatchObject({ ok: false, error: expect.stringMatching(/^invalid model artifact: /) });
+    expect(Date.parse(info.lastReload.at)).toBeGreaterThan(Date.now() - 60_000);
+    expect((await t.app.inject('/metrics')).body).toContain('leakguard_file_refused{file="model"} 1');
+
+    installJson(model, stumpModel('good-2'));
+    expect((await admin('POST', '/v1/admin/model/reload')).statusCode).toBe(200);
+    expect((await admin('GET', '/v1/admin/model')).json().lastReload).toMatchObject({ ok: true, version: 'good-2' });
+    expect((await t.app.inject('/metrics')).body).toContain('leakguard_file_refused{file="model"} 0');
+  });
+
+  it('the same for the rate table and the ruleset', async () => {
+    const rates = join(dir, 'visible-rates.yaml');
+    const ruleset = join(dir, 'visible-ruleset.yaml');
+    installJson(rates, EUR_TABLE);
+    installJson(ruleset, readFileSync(DEFAULT_RULESET_PATH, 'utf8'));
+    t = await buildTestApp({ LEAKGUARD_RATES: rates, LEAKGUARD_RULESET: ruleset });
+    installJson(rates, 'version: broken\n');
+    installJson(ruleset, 'version: broken\n');
+    expect((await admin('POST', '/v1/admin/rates/reload')).statusCode).toBe(422);
+    expect((await admin('POST', '/v1/admin/ruleset/reload')).statusCode).toBe(422);
+    expect((await admin('GET', '/v1/admin/rates')).json().lastReload).toMatchObject({ ok: false });
+    expect((await admin('GET', '/v1/admin/ruleset')).json().lastReload).toMatchObject({ ok: false });
+    const body = (await t.app.inject('/metrics')).body;
+    expect(body).toContain('leakguard_file_refused{file="rate table"} 1');
+    expect(body).toContain('leakguard_file_refused{file="ruleset"} 1');
   });
 });

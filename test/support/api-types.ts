@@ -63,7 +63,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The model in force */
+    /** The model in force, and the outcome of the last reload (a refused file stays on disk) */
     get: operations['getModel'];
     put?: never;
     post?: never;
@@ -995,7 +995,8 @@ export interface components {
      *         "rows": 250000,
      *         "frauds": 1900,
      *         "fingerprint": "c2f1e0"
-     *       }
+     *       },
+     *       "lastReload": null
      *     }
      */
     ModelInfo: {
@@ -1007,6 +1008,7 @@ export interface components {
         name: string;
         version: number;
       };
+      lastReload: components['schemas']['ReloadOutcome'] | null;
       metrics?: {
         [key: string]: unknown;
       };
@@ -1105,11 +1107,13 @@ export interface components {
      *         "EUR",
      *         "JPY",
      *         "USD"
-     *       ]
+     *       ],
+     *       "lastReload": null
      *     }
      */
     RatesInfo: {
       currencies: string[];
+      lastReload: components['schemas']['ReloadOutcome'] | null;
       reference: string;
       smallAmount: number;
       version: string;
@@ -1140,13 +1144,31 @@ export interface components {
       message: string;
     };
     /**
+     * @description The last reload since start-up (null: none). Not ok: the file on disk was refused, the version above stays in force, and the next start-up would fail on that file
+     * @example {
+     *       "at": "2026-11-20T10:00:00.000Z",
+     *       "ok": false,
+     *       "error": "invalid model artifact: forest.nTrees: ..."
+     *     }
+     */
+    ReloadOutcome: {
+      at: string;
+      /** @description Why the file was refused (not ok) */
+      error?: string;
+      ok: boolean;
+      /** @description The version loaded (ok) */
+      version?: string;
+    };
+    /**
      * @example {
      *       "version": "2026-11-01",
      *       "rules": 31,
-     *       "merchantOverrides": 2
+     *       "merchantOverrides": 2,
+     *       "lastReload": null
      *     }
      */
     RulesetInfo: {
+      lastReload: components['schemas']['ReloadOutcome'] | null;
       merchantOverrides: number;
       rules: number;
       version: string;
@@ -1942,7 +1964,8 @@ export interface operations {
            *         "rows": 250000,
            *         "frauds": 1900,
            *         "fingerprint": "c2f1e0"
-           *       }
+           *       },
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['ModelInfo'];
@@ -2060,7 +2083,8 @@ export interface operations {
            *         "rows": 250000,
            *         "frauds": 1900,
            *         "fingerprint": "c2f1e0"
-           *       }
+           *       },
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['ModelInfo'];
@@ -2233,7 +2257,8 @@ export interface operations {
            *         "EUR",
            *         "JPY",
            *         "USD"
-           *       ]
+           *       ],
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['RatesInfo'];
@@ -2325,7 +2350,8 @@ export interface operations {
            *         "EUR",
            *         "JPY",
            *         "USD"
-           *       ]
+           *       ],
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['RatesInfo'];
@@ -2478,7 +2504,8 @@ export interface operations {
            * @example {
            *       "version": "2026-11-01",
            *       "rules": 31,
-           *       "merchantOverrides": 2
+           *       "merchantOverrides": 2,
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['RulesetInfo'];
@@ -2565,7 +2592,8 @@ export interface operations {
            * @example {
            *       "version": "2026-11-01",
            *       "rules": 31,
-           *       "merchantOverrides": 2
+           *       "merchantOverrides": 2,
+           *       "lastReload": null
            *     }
            */
           'application/json': components['schemas']['RulesetInfo'];

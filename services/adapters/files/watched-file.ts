@@ -5,6 +5,8 @@
 import { unwatchFile, watchFile } from 'node:fs';
 
 export type ReloadResult = { ok: true; version: string } | { ok: false; error: string };
+/** The last reload and when: a refused one means the file on disk is not the one in force. */
+export type ReloadOutcome = ReloadResult & { at: string };
 
 export class WatchedFile<T> {
   protected current: T;
@@ -12,6 +14,7 @@ export class WatchedFile<T> {
   private readonly load: (path: string) => T;
   private readonly versionOf: (content: T) => string;
   private readonly onReload: (result: ReloadResult) => void;
+  private last: ReloadOutcome | undefined;
 
   constructor(
     path: string,
@@ -34,8 +37,15 @@ export class WatchedFile<T> {
     } catch (error) {
       result = { ok: false, error: (error as Error).message };
     }
+    // Kept, not only logged: a refused file stays on disk and would stop the next start-up.
+    this.last = { ...result, at: new Date().toISOString() };
     this.onReload(result);
     return result;
+  }
+
+  /** The last reload since start-up (undefined: none yet). */
+  get lastReload(): ReloadOutcome | undefined {
+    return this.last;
   }
 
   watch(intervalMs = 1000): () => void {

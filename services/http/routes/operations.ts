@@ -21,11 +21,26 @@ export interface OperationsOptions {
   metricsAccess: MetricsAccess;
   /** Each dependency's reachability; the process is ready when all are. */
   readiness: () => Promise<Record<string, boolean>>;
-  rulesets: Pick<RulesetFile, 'ruleset' | 'reload'>;
-  rates: Pick<RatesFile, 'rates' | 'reload'>;
+  rulesets: Pick<RulesetFile, 'ruleset' | 'reload' | 'lastReload'>;
+  rates: Pick<RatesFile, 'rates' | 'reload' | 'lastReload'>;
   /** Absent when no model is configured (LEAKGUARD_MODEL). */
-  models?: Pick<ModelFile, 'model' | 'reload'> | undefined;
+  models?: Pick<ModelFile, 'model' | 'reload' | 'lastReload'> | undefined;
 }
+
+const lastReload = z
+  .object({
+    at: z.string(),
+    ok: z.boolean(),
+    version: z.string().optional().meta({ description: 'The version loaded (ok)' }),
+    error: z.string().optional().meta({ description: 'Why the file was refused (not ok)' }),
+  })
+  .meta({
+    id: 'ReloadOutcome',
+    description:
+      'The last reload since start-up (null: none). Not ok: the file on disk was refused, the version above stays in force, and the next start-up would fail on that file',
+    example: { at: '2026-11-20T10:00:00.000Z', ok: false, error: 'invalid model artifact: forest.nTrees: ...' },
+  })
+  .nullable();
 
 const modelInfo = z
   .object({
@@ -44,6 +59,7 @@ const modelInfo = z
       fingerprint: z.string(),
     }),
     metrics: z.record(z.string(), z.unknown()).optional(),
+    lastReload,
   })
   .meta({
     id: 'ModelInfo',
@@ -60,22 +76,33 @@ const modelInfo = z
         frauds: 1900,
         fingerprint: 'c2f1e0',
       },
+      lastReload: null,
     },
   });
 
 const rulesetInfo = z
-  .object({ version: z.string(), rules: z.number(), merchantOverrides: z.number() })
-  .meta({ id: 'RulesetInfo', example: { version: '2026-11-01', rules: 31, merchantOverrides: 2 } });
+  .object({ version: z.string(), rules: z.number(), merchantOverrides: z.number(), lastReload })
+  .meta({
+    id: 'RulesetInfo',
+    example: { version: '2026-11-01', rules: 31, merchantOverrides: 2, lastReload: null },
+  });
 const ratesInfo = z
   .object({
     version: z.string(),
     reference: z.string(),
     smallAmount: z.number(),
     currencies: z.array(z.string()),
+    lastReload,
   })
   .meta({
     id: 'RatesInfo',
-    example: { version: '2026-11-20', reference: 'EUR', smallAmount: 500, currencies: ['EUR', 'JPY', 'USD'] },
+    example: {
+      version: '2026-11-20',
+      reference: 'EUR',
+      smallAmount: 500,
+      currencies: ['EUR', 'JPY', 'USD'],
+      lastReload: null,
+    },
   });
 const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health', example: { status: 'ok' } });
 const readinessSchema = z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }).meta({
@@ -215,7 +242,12 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     reload: () => rulesets.reload(),
     describe: () => {
       const r = rulesets.ruleset;
-      return { version: r.version, rules: r.rules.length, merchantOverrides: Object.keys(r.merchants).length };
+      return {
+        version: r.version,
+        rules: r.rules.length,
+        merchantOverrides: Object.keys(r.merchants).length,
+        lastReload: rulesets.lastReload ?? null,
+      };
     },
   });
   fileRoutes({
@@ -227,7 +259,13 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     reload: () => rates.reload(),
     describe: () => {
       const t = rates.rates;
-      return { version: t.version, reference: t.reference, smallAmount: t.smallAmount, currencies: t.currencies };
+      return {
+        version: t.version,
+        reference: t.reference,
+        smallAmount: t.smallAmount,
+        currencies: t.currencies,
+        lastReload: rates.lastReload ?? null,
+      };
     },
   });
 
@@ -242,6 +280,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       trees: a.forest.nTrees,
       training,
       ...(a.metrics ? { metrics: a.metrics } : {}),
+      lastReload: models!.lastReload ?? null,
     };
   };
   const noModel = () =>
@@ -256,7 +295,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       schema: {
         tags: ['administration'],
         operationId: 'getModel',
-        summary: 'The model in force',
+        summary: 'The model in force, and the outcome of the last reload (a refused file stays on disk)',
         security: [{ bearer: [] }],
         response: { 200: modelInfo, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema },
       },
