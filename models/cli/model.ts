@@ -246,7 +246,12 @@ if (command === 'train') {
     prior: r.result.prior,
     flat: r.result.flat,
   });
-  saveArtifact(out, artifact);
+  try {
+    saveArtifact(out, artifact);
+  } catch (error) {
+    console.error(`model: ${(error as Error).message}`);
+    process.exit(1);
+  }
   console.log(
     `trained ${params.trees} trees on ${prepared.features.trainY.length} transactions (${frauds} frauds) in ${r.trainSeconds.toFixed(1)} s (${r.result.cpuSeconds.toFixed(1)} s CPU over ${params.workers || 1} thread(s)); ${r.result.flat.feature.length} nodes`,
   );

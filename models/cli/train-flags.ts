@@ -8,7 +8,9 @@ export const TRAIN_FLAGS: Record<
   string,
   { key: NumericParam; integer: boolean; min: number; max: number; minOpen?: true }
 > = {
-  trees: { key: 'trees', integer: true, min: 1, max: 100_000 },
+  // ~17 KB a tree with the default parameters: 2,000 trees stay well within the 64 MiB the engine
+  // loads (MAX_ARTIFACT_BYTES); 30,000 would pass V8's string limit, and only once trained.
+  trees: { key: 'trees', integer: true, min: 1, max: 2_000 },
   seed: { key: 'seed', integer: true, min: 0, max: 2 ** 32 - 1 },
   'genuine-per-tree': { key: 'genuinePerTree', integer: true, min: 1, max: 1e9 },
   'fraud-share': { key: 'fraudShare', integer: false, min: 0, minOpen: true, max: 100 },

@@ -1,7 +1,9 @@
 // The model artifact: one versioned JSON file. Typed arrays are stored as base64 (little-endian).
 // The loader validates the shape (zod), the arrays (lengths, child indices) and refuses a model
 // whose feature set is not the one the caller serves.
-import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
@@ -137,8 +139,35 @@ export function buildArtifact(input: ArtifactInput): Artifact {
   };
 }
 
+/**
+ * Writes an artifact whole, beside `path`, then renames it into place: an engine watching `path`
+ * never reads half a file, and a failed write leaves the previous artifact as it was. Refuses one
+ * the engine would not load (above MAX_ARTIFACT_BYTES).
+ */
 export function saveArtifact(path: string, artifact: Artifact): void {
-  writeFileSync(path, JSON.stringify(artifact, null, 1) + '\n');
+  let text: string;
+  try {
+    text = JSON.stringify(artifact, null, 1) + '\n';
+  } catch (error) {
+    // V8 strings stop near 512 MiB: a forest that large is refused here rather than as a RangeError.
+    throw new ArtifactError(
+      `cannot write model artifact ${path}: ${(error as Error).message} (${artifact.forest.nTrees} trees, ${artifact.forest.nNodes} nodes): train fewer trees`,
+    );
+  }
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_ARTIFACT_BYTES)
+    throw new ArtifactError(
+      `model artifact ${path} not written: it would be ${bytes.toLocaleString('en-US')} bytes (${artifact.forest.nTrees} trees), more than the ${MAX_ARTIFACT_BYTES / MIB} MiB the engine loads: ` +
+        'train fewer trees (--trees) or smaller ones (--max-depth, --min-node)',
+    );
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, text, { flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new ArtifactError(`cannot write model artifact ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** The currency the model reads amounts in (artifacts without the field: LEGACY_AMOUNT_REFERENCE). */

@@ -1,12 +1,12 @@
 // Reading a model artifact file: once, from one open file (what is checked is what is served), and
 // never a file above the size cap.
 import * as fs from 'node:fs';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
-import { MAX_ARTIFACT_BYTES } from '../../services/model/artifact.ts';
+import { MAX_ARTIFACT_BYTES, saveArtifact } from '../../services/model/artifact.ts';
 import { installJson, stumpModel } from '../support/stump-model.ts';
 
 // Every read of the artifact goes through here: a test can replace the file right after one.
@@ -62,5 +62,32 @@ describe('loading a model artifact file', () => {
     expect(message).toMatch(/^cannot read model artifact .*torn\.json: not valid JSON/);
     expect(message).toContain('write the file whole, aside, then rename it into place');
     expect(message).not.toContain('4111');
+  });
+});
+
+describe('writing a model artifact', () => {
+  it('writes aside and renames: a reader of the previous file keeps it whole, no temporary file is left', () => {
+    const folder = mkdtempSync(join(dir, 'save-'));
+    const path = join(folder, 'model.json');
+    saveArtifact(path, stumpModel('first'));
+    // A hard link stands for a reader that opened the previous file: an in-place write would change it.
+    linkSync(path, join(folder, 'held'));
+    saveArtifact(path, stumpModel('second'));
+    expect(JSON.parse(readFileSync(join(folder, 'held'), 'utf8')).modelVersion).toBe('first');
+    expect(JSON.parse(readFileSync(path, 'utf8')).modelVersion).toBe('second');
+    expect(readdirSync(folder).sort()).toEqual(['held', 'model.json']);
+  });
+
+  it('refuses an artifact the engine would not load, and leaves the previous one', () => {
+    const folder = mkdtempSync(join(dir, 'save-big-'));
+    const path = join(folder, 'model.json');
+    saveArtifact(path, stumpModel('kept'));
+    const big = stumpModel('big');
+    const huge = { ...big, metrics: { padding: 'x'.repeat(MAX_ARTIFACT_BYTES) } };
+    expect(() => saveArtifact(path, huge)).toThrow(
+      /^model artifact .*model\.json not written: it would be 67,1\d\d,\d{3} bytes \(2 trees\), more than the 64 MiB the engine loads: train fewer trees/,
+    );
+    expect(JSON.parse(readFileSync(path, 'utf8')).modelVersion).toBe('kept');
+    expect(readdirSync(folder)).toEqual(['model.json']);
   });
 });

@@ -235,7 +235,13 @@ describe('command line', () => {
       [
         'models/cli/model.ts',
         ['train', '--data', data, '--trees', '0', '--out', join(dir, 'x.json')],
-        /model: --trees: must be at least 1 and at most 100000, not 0/,
+        /model: --trees: must be at least 1 and at most 2000, not 0/,
+      ],
+      // An artifact the engine can load (64 MiB): refused before training, not after.
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--trees', '30000', '--out', join(dir, 'x.json')],
+        /model: --trees: must be at least 1 and at most 2000, not 30000/,
       ],
       [
         'models/cli/model.ts',
