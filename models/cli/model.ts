@@ -15,7 +15,7 @@ import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
-import { buildArtifact, saveArtifact } from '../../services/model/artifact.ts';
+import { buildArtifact, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
 
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json
@@ -98,6 +98,9 @@ for (const flag of ['out', 'json', 'report']) {
   const problem = target === undefined ? undefined : unwritable(target);
   if (problem) fail(`--${flag} ${str(flag)}: ${problem}`);
 }
+const name = str('name');
+const nameProblem = name === undefined ? undefined : modelVersionProblem(name);
+if (nameProblem) fail(`--name: ${nameProblem}`);
 const data = str('data') ?? fail('--data DIR is required');
 const fs = (() => {
   try {
@@ -213,7 +216,7 @@ if (command === 'train') {
   const frauds = prepared.features.trainY.reduce((s, v) => s + v, 0);
   const artifact = buildArtifact({
     modelVersion:
-      str('name') ??
+      name ??
       `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
     amountReference: trainingAmountReference(fs),
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },

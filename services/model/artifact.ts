@@ -6,6 +6,7 @@ import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, write
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
+import { containsCardNumber } from '../core/scrub.ts';
 import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
 
 export const FORMAT_VERSION = 1;
@@ -28,11 +29,33 @@ const arrays = {
 } as const;
 type ArrayName = keyof typeof arrays;
 
+/**
+ * A model version: it is echoed in every scoring (versions.model), the logs and the admin routes,
+ * so it is short, plain and never a card number.
+ */
+export const MODEL_VERSION_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Why `version` cannot name a model, in words that never repeat it (it may hold anything); undefined when it can. */
+export function modelVersionProblem(version: string): string | undefined {
+  if (!MODEL_VERSION_PATTERN.test(version)) {
+    const other = [...version].findIndex((c) => !/[A-Za-z0-9._:-]/.test(c));
+    return (
+      `must be 1 to 64 characters among A-Z a-z 0-9 . _ : - (this one has ${[...version].length} characters` +
+      `${other >= 0 ? `, the first other one at position ${other + 1}` : ''})`
+    );
+  }
+  if (containsCardNumber(version)) return 'looks like it holds a card number: name the model otherwise';
+  return undefined;
+}
+
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 
 export const ArtifactSchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
-  modelVersion: z.string().min(1),
+  modelVersion: z.string().superRefine((v, ctx) => {
+    const problem = modelVersionProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   createdAt: z.string(),
   kind: z.literal('random-forest'),
   /** The currency the training's amounts were in (a rate table's reference): the model reads amounts in it. */

@@ -91,3 +91,33 @@ describe('writing a model artifact', () => {
     expect(readdirSync(folder)).toEqual(['model.json']);
   });
 });
+
+describe('the model version', () => {
+  it('is refused at load unless 1 to 64 plain characters, in a message that does not repeat it', () => {
+    const cases: [string, RegExp][] = [
+      [
+        'v1\n{"level":"error","msg":"forged"}',
+        /modelVersion: must be 1 to 64 characters among A-Z a-z 0-9 \. _ : - \(this one has 35 characters, the first other one at position 3\)/,
+      ],
+      ['x'.repeat(65), /modelVersion: must be 1 to 64 characters .*\(this one has 65 characters\)/],
+      ['', /modelVersion: must be 1 to 64 characters .*\(this one has 0 characters\)/],
+      ['rf-4111111111111111', /modelVersion: looks like it holds a card number: name the model otherwise/],
+    ];
+    for (const [version, message] of cases) {
+      const path = join(dir, 'version.json');
+      installJson(path, stumpModel(version));
+      let error = '';
+      try {
+        loadScoringModel(path);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      expect(error).toMatch(/^invalid model artifact: /);
+      expect(error).toMatch(message);
+      if (version) expect(error).not.toContain(version.slice(0, 12));
+    }
+    const path = join(dir, 'fine.json');
+    installJson(path, stumpModel('rf-engine-2026-12-01.a1:b_2'));
+    expect(loadScoringModel(path).version).toBe('rf-engine-2026-12-01.a1:b_2');
+  });
+});

@@ -237,6 +237,25 @@ describe('command line', () => {
         ['train', '--data', data, '--trees', '0', '--out', join(dir, 'x.json')],
         /model: --trees: must be at least 1 and at most 2000, not 0/,
       ],
+      // A model version is echoed in every scoring: plain and short, checked before training.
+      [
+        'models/cli/model.ts',
+        // (tiny training flags: before the check, this case trained a forest)
+        [
+          'train',
+          '--data',
+          data,
+          '--trees',
+          '1',
+          '--genuine-per-tree',
+          '50',
+          '--name',
+          'my model\u2028v2',
+          '--out',
+          join(dir, 'x.json'),
+        ],
+        /model: --name: must be 1 to 64 characters among A-Z a-z 0-9 \. _ : - \(this one has 11 characters, the first other one at position 3\)/,
+      ],
       // An artifact the engine can load (64 MiB): refused before training, not after.
       [
         'models/cli/model.ts',
