@@ -15,7 +15,7 @@ import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
-import { buildArtifact, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
+import { buildArtifact, forestDigest, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
 
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json
@@ -217,7 +217,8 @@ if (command === 'train') {
   const artifact = buildArtifact({
     modelVersion:
       name ??
-      `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}`,
+      // data fingerprint, then the forest's own digest: another training never takes the same name
+      `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}-${forestDigest({ ...params }, r.result.flat)}`,
     amountReference: trainingAmountReference(fs),
     featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
     training: {

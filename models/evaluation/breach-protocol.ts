@@ -25,7 +25,7 @@ import { rowRange } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { replayThroughEngine, type ReplaySummary } from '../replay/engine-replay.ts';
 import { trainingAmountReference } from '../replay/engine-features.ts';
-import { buildArtifact } from '../../services/model/artifact.ts';
+import { buildArtifact, forestDigest } from '../../services/model/artifact.ts';
 import { CompiledForest } from '../../services/model/forest.ts';
 import { ForestScoringModel } from '../../services/adapters/files/model-file.ts';
 import type { Dataset } from '../simulator/csv.ts';
@@ -581,7 +581,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
     o.onTrainEnd?.();
     trainX = undefined;
     const artifact = buildArtifact({
-      modelVersion: `rf-engine-breach-${period.trainFrom}-${period.trainTo}-s${o.params.seed}`,
+      modelVersion: `rf-engine-breach-${period.trainFrom}-${period.trainTo}-s${o.params.seed}-${forestDigest({ ...o.params }, r.flat)}`,
       amountReference: trainingAmountReference(fs),
       featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
       training: {

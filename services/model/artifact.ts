@@ -1,7 +1,7 @@
 // The model artifact: one versioned JSON file. Typed arrays are stored as base64 (little-endian).
 // The loader validates the shape (zod), the arrays (lengths, child indices) and refuses a model
 // whose feature set is not the one the caller serves.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -101,6 +101,21 @@ export const ArtifactSchema = z.object({
   }),
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
+
+/**
+ * A short digest of what makes a forest: its training parameters and every array of its nodes. Put in
+ * default model versions, so that two trainings on the same data with other parameters (or another
+ * seed) never share a version, and the same training gives the same one.
+ */
+export function forestDigest(params: Record<string, unknown>, flat: FlatForest): string {
+  const h = createHash('sha256');
+  // workers: how many threads trained it, not what it is (the same seed gives the same trees)
+  const what = Object.entries(params).filter(([k]) => k !== 'workers');
+  h.update(JSON.stringify(what.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  for (const a of [flat.roots, flat.feature, flat.threshold, flat.left, flat.right, flat.value, flat.samples])
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex').slice(0, 8);
+}
 
 function encodeArray(a: ArrayBufferView): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');

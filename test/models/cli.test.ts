@@ -153,6 +153,32 @@ describe('command line', () => {
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
   });
 
+  it("train's default version names the forest: other parameters, another version; the same training, the same", () => {
+    const version = (trees: string) => {
+      const model = join(dir, `v${trees}.json`);
+      run('models/cli/model.ts', [
+        'train',
+        '--data',
+        data,
+        '--trees',
+        trees,
+        '--genuine-per-tree',
+        '200',
+        '--workers',
+        '0',
+        '--quiet',
+        '--out',
+        model,
+      ]);
+      return loadArtifact(model).artifact.modelVersion;
+    };
+    const one = version('1'),
+      two = version('2');
+    expect(one).toMatch(/^rf-handbook-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}-s\d+-[0-9a-f]{8}$/);
+    expect(two).not.toBe(one);
+    expect(version('1')).toBe(one);
+  });
+
   it('export-labels has its help; a dataset row that does not parse is refused with its file and line', () => {
     const cwd = join(import.meta.dirname, '../..');
     const help = spawnSync(
