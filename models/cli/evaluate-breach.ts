@@ -31,7 +31,7 @@ import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
-import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
+import { applyTrainFlags, isCalendarDate, TRAIN_FLAGS } from './train-flags.ts';
 
 const USAGE = `usage:
   npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
@@ -98,7 +98,7 @@ function parse(argv: string[]) {
     params.leafValues = leafValues;
   }
 
-  const isDate = (d: string) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`));
+  const isDate = isCalendarDate; // 2018-02-30 is not 2018-03-02
   const from = str('from'),
     to = str('to');
   for (const [flag, d] of [

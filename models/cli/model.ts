@@ -14,7 +14,7 @@ import { needsEngineReplay, trainingAmountReference } from '../replay/engine-fea
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
-import { applyTrainFlags, TRAIN_FLAGS } from './train-flags.ts';
+import { applyTrainFlags, isCalendarDate, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
 import { buildArtifact, forestDigest, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
 
 const USAGE = `usage:
@@ -118,12 +118,15 @@ if (leafValues !== undefined) {
     fail('--leaf-values: sample, all or oob');
   params.leafValues = leafValues;
 }
-const isDate = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);
-
 function splitFromFlags(): SplitOptions {
   const from = str('from'),
     to = str('to');
-  if (!isDate(from) || !isDate(to)) fail('--from/--to: expected YYYY-MM-DD');
+  // a real calendar date: Date.parse rolls 2018-02-30 into March, and 2018-04-99 gives NaN (addDays throws)
+  for (const [flag, d] of [
+    ['from', from],
+    ['to', to],
+  ] as const)
+    if (d !== undefined && !isCalendarDate(d)) fail(`--${flag}: expected a calendar date as YYYY-MM-DD, not ${d}`);
   if (!from && !to) return HANDBOOK_SPLIT;
   const start = from ?? HANDBOOK_SPLIT.trainStart;
   const days = to ? Math.round((Date.parse(to) - Date.parse(start)) / 86_400_000) + 1 : HANDBOOK_SPLIT.trainDays;
@@ -268,8 +271,14 @@ if (command === 'train') {
 } else if (command === 'evaluate') {
   if ((str('protocol') ?? 'handbook') !== 'handbook')
     fail(`unknown protocol ${str('protocol')} (known: handbook, breach)`);
-  const seeds = (str('seeds') ?? String(params.seed)).split(',').map((s) => Number(s.trim()));
-  if (seeds.some((s) => !Number.isInteger(s))) fail('--seeds: integers separated by commas');
+  // Number('') is 0: an empty part ('1,,2') would silently run seed 0
+  const seedList = str('seeds') ?? String(params.seed);
+  const seeds = seedList.split(',').map((part) => {
+    const n = parseNumberFlag('seeds', part.trim(), TRAIN_FLAGS.seed!);
+    return typeof n === 'string'
+      ? fail(`--seeds: whole numbers from 0 to ${2 ** 32 - 1} separated by commas, not '${part}' in ${seedList}`)
+      : n;
+  });
   const testDates = Array.from({ length: split.testDays }, (_, i) =>
     addDays(split.trainStart, split.trainDays + split.delayDays + i),
   );

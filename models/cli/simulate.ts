@@ -10,42 +10,68 @@ import { simulate } from '../simulator/run.ts';
 import { CurrencySpecError, formatCurrencies, parseCurrencies } from '../simulator/currencies.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { callerPath } from '../../services/cli/command.ts';
+import { isCalendarDate, parseNumberFlag, type NumberRange } from './train-flags.ts';
 
-const numberFlags: Record<string, [keyof HandbookOptions, string]> = {
-  customers: ['customers', 'number of customers (cards)'],
-  terminals: ['terminals', 'number of terminals'],
-  days: ['days', 'number of days'],
-  radius: ['radius', 'reach radius r: a customer uses terminals closer than r'],
-  seed: ['seed', 'random seed (same seed, same data)'],
-  'scenario1-threshold': ['scenario1Threshold', 'scenario 1: amounts above this are fraud'],
-  'terminals-per-day': ['terminalsPerDay', 'scenario 2: terminals compromised per day'],
-  'terminal-days': ['terminalDays', 'scenario 2: days a terminal stays compromised'],
-  'customers-per-day': ['customersPerDay', 'scenario 3: cards compromised per day'],
-  'customer-days': ['customerDays', 'scenario 3: days a card stays compromised'],
-  'customer-share': ['customerShare', 'scenario 3: share of the window transactions made fraud'],
-  'amount-multiplier': ['amountMultiplier', 'scenario 3: amount multiplier'],
+// Each numeric flag: the option it sets, its help, and the values it takes (a share is 0..1, a
+// count a whole number: 1.5 customers made an empty dataset and exit 0, -1 a stack trace).
+const count = (min: number, max = 10_000_000): NumberRange => ({ integer: true, min, max });
+const share: NumberRange = { integer: false, min: 0, max: 1 };
+const days = (min: number): NumberRange => ({ integer: false, min, max: 3_650 });
+const numberFlags: Record<string, [keyof HandbookOptions, string, NumberRange]> = {
+  customers: ['customers', 'number of customers (cards)', count(1)],
+  terminals: ['terminals', 'number of terminals', count(1)],
+  days: ['days', 'number of days', count(1, 3_650)],
+  radius: [
+    'radius',
+    'reach radius r: a customer uses terminals closer than r',
+    { integer: false, min: 0, minOpen: true, max: 1_000 },
+  ],
+  seed: ['seed', 'random seed (same seed, same data)', count(0, 2 ** 32 - 1)],
+  'scenario1-threshold': [
+    'scenario1Threshold',
+    'scenario 1: amounts above this are fraud',
+    { integer: false, min: 0, max: 1e9 },
+  ],
+  'terminals-per-day': ['terminalsPerDay', 'scenario 2: terminals compromised per day', count(0)],
+  'terminal-days': ['terminalDays', 'scenario 2: days a terminal stays compromised', count(0, 3_650)],
+  'customers-per-day': ['customersPerDay', 'scenario 3: cards compromised per day', count(0)],
+  'customer-days': ['customerDays', 'scenario 3: days a card stays compromised', count(1, 3_650)],
+  'customer-share': ['customerShare', 'scenario 3: share of the window transactions made fraud', share],
+  'amount-multiplier': [
+    'amountMultiplier',
+    'scenario 3: amount multiplier',
+    { integer: false, min: 0, minOpen: true, max: 1_000 },
+  ],
 };
 type NumericBreachOption = {
   [K in keyof BreachOptions]: BreachOptions[K] extends number ? K : never;
 }[keyof BreachOptions];
-const breachFlags: Record<string, [NumericBreachOption, string]> = {
-  'breach-count': ['breaches', 'number of breached merchants'],
-  'breach-merchant-terminals': ['merchantTerminals', 'terminals of a breached merchant (all leak)'],
-  'breach-day': ['breachDay', 'day index of the (first) breach; later ones follow every breach-interval days'],
-  'breach-interval': ['breachInterval', 'days between breaches'],
-  'breach-exposure-days': ['exposureDays', 'cards used at the merchant during this many days before the breach leak'],
-  'breach-delay-min': ['delayMinDays', 'minimum days from breach to first fraudulent use'],
-  'breach-delay-max': ['delayMaxDays', 'maximum days from breach to first fraudulent use'],
-  'breach-use-share': ['useShare', 'share of the leaked cards fraudsters use'],
-  'breach-testing-merchants': ['testingMerchants', 'card-testing merchants per used card (at most)'],
-  'breach-cashout-max': ['cashoutMax', 'cash-out transactions per used card (at most)'],
-  'breach-reshippers': ['reshippers', 'shipping addresses in the fraudsters pool (reshippers)'],
-  'breach-fraud-devices': ['fraudDevices', 'devices in the fraudsters pool'],
-  'breach-issuer-coverage': ['issuerCoverage', 'share of the leaked cards issuers upload'],
-  'breach-issuer-lag-min': ['issuerLagMinDays', 'minimum days from breach to an issuer upload'],
-  'breach-issuer-lag-max': ['issuerLagMaxDays', 'maximum days from breach to an issuer upload'],
-  'breach-reissue-share': ['reissueShare', 'share of the leaked cards reissued before fraud starts'],
-  'breach-ecom-share': ['ecomShare', 'share of terminals that are e-commerce merchants'],
+const breachFlags: Record<string, [NumericBreachOption, string, NumberRange]> = {
+  'breach-count': ['breaches', 'number of breached merchants', count(0, 1_000)],
+  'breach-merchant-terminals': ['merchantTerminals', 'terminals of a breached merchant (all leak)', count(1, 100_000)],
+  'breach-day': [
+    'breachDay',
+    'day index of the (first) breach; later ones follow every breach-interval days',
+    count(0, 3_650),
+  ],
+  'breach-interval': ['breachInterval', 'days between breaches', count(1, 3_650)],
+  'breach-exposure-days': [
+    'exposureDays',
+    'cards used at the merchant during this many days before the breach leak',
+    count(1, 3_650),
+  ],
+  'breach-delay-min': ['delayMinDays', 'minimum days from breach to first fraudulent use', days(0)],
+  'breach-delay-max': ['delayMaxDays', 'maximum days from breach to first fraudulent use', days(0)],
+  'breach-use-share': ['useShare', 'share of the leaked cards fraudsters use', share],
+  'breach-testing-merchants': ['testingMerchants', 'card-testing merchants per used card (at most)', count(0, 1_000)],
+  'breach-cashout-max': ['cashoutMax', 'cash-out transactions per used card (at most)', count(0, 1_000)],
+  'breach-reshippers': ['reshippers', 'shipping addresses in the fraudsters pool (reshippers)', count(1, 1_000_000)],
+  'breach-fraud-devices': ['fraudDevices', 'devices in the fraudsters pool', count(1, 1_000_000)],
+  'breach-issuer-coverage': ['issuerCoverage', 'share of the leaked cards issuers upload', share],
+  'breach-issuer-lag-min': ['issuerLagMinDays', 'minimum days from breach to an issuer upload', days(0)],
+  'breach-issuer-lag-max': ['issuerLagMaxDays', 'maximum days from breach to an issuer upload', days(0)],
+  'breach-reissue-share': ['reissueShare', 'share of the leaked cards reissued before fraud starts', share],
+  'breach-ecom-share': ['ecomShare', 'share of terminals that are e-commerce merchants', share],
 };
 
 const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
@@ -83,13 +109,9 @@ function fail(message: string): never {
   return process.exit(2);
 }
 
-function num(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) {
-    console.error(`simulate: --${flag}: not a number: ${v}\n\n${usage()}`);
-    process.exit(2);
-  }
-  return n;
+function num(flag: string, v: string, range: NumberRange): number {
+  const n = parseNumberFlag(flag, v, range);
+  return typeof n === 'string' ? fail(n) : n;
 }
 
 const { values } = (() => {
@@ -110,23 +132,25 @@ if (typeof values.out !== 'string') {
 }
 const opts: HandbookOptions = { ...HANDBOOK_DEFAULTS };
 if (typeof values.start === 'string') {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start) || Number.isNaN(Date.parse(`${values.start}T00:00:00Z`)))
-    fail(`--start: expected a date as YYYY-MM-DD, got ${values.start}`);
+  if (!isCalendarDate(values.start)) fail(`--start: expected a calendar date as YYYY-MM-DD, got ${values.start}`);
   opts.startDate = values.start;
 }
-for (const [flag, [key]] of Object.entries(numberFlags)) {
+for (const [flag, [key, , range]] of Object.entries(numberFlags)) {
   const v = values[flag];
-  if (typeof v === 'string') (opts[key] as number) = num(flag, v);
+  if (typeof v === 'string') (opts[key] as number) = num(flag, v, range);
 }
-if (opts.customerDays < 1 || opts.terminalDays < 0 || opts.days < 1)
-  fail('--days and --customer-days must be at least 1, --terminal-days at least 0');
 let breach: BreachOptions | undefined;
 if (values.breach) {
   breach = { ...BREACH_DEFAULTS };
-  for (const [flag, [key]] of Object.entries(breachFlags)) {
+  for (const [flag, [key, , range]] of Object.entries(breachFlags)) {
     const v = values[flag];
-    if (typeof v === 'string') breach[key] = num(flag, v);
+    if (typeof v === 'string') breach[key] = num(flag, v, range);
   }
+  for (const [min, max, a, b] of [
+    ['breach-delay-min', 'breach-delay-max', breach.delayMinDays, breach.delayMaxDays],
+    ['breach-issuer-lag-min', 'breach-issuer-lag-max', breach.issuerLagMinDays, breach.issuerLagMaxDays],
+  ] as const)
+    if (a > b) fail(`--${min} (${a}) must not be more than --${max} (${b})`);
   if (typeof values.currencies === 'string') {
     try {
       breach.currencies = parseCurrencies(values.currencies, readRatesFile());

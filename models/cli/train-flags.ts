@@ -22,17 +22,40 @@ export const TRAIN_FLAGS: Record<
   workers: { key: 'workers', integer: true, min: 0, max: 256 },
 };
 
+/** The values a numeric flag takes. */
+export interface NumberRange {
+  integer: boolean;
+  min: number;
+  max: number;
+  /** `min` itself excluded. */
+  minOpen?: true;
+}
+
+/** A numeric flag's value, or the problem with it in the flag's words (a string). */
+export function parseNumberFlag(flag: string, v: string, { integer, min, max, minOpen }: NumberRange): number | string {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) return `--${flag}: not a number: ${v}`;
+  if (integer && !Number.isInteger(n)) return `--${flag}: must be a whole number, not ${v}`;
+  if (n > max || (minOpen ? n <= min : n < min))
+    return `--${flag}: must be ${minOpen ? 'more than' : 'at least'} ${min} and at most ${max}, not ${v}`;
+  return n;
+}
+
 /** Sets the flags given (`value(flag)`) on `params`; returns the first problem, in the flag's words. */
 export function applyTrainFlags(params: TrainParams, value: (flag: string) => string | undefined): string | undefined {
-  for (const [flag, { key, integer, min, max, minOpen }] of Object.entries(TRAIN_FLAGS)) {
+  for (const [flag, range] of Object.entries(TRAIN_FLAGS)) {
     const v = value(flag);
     if (v === undefined) continue;
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) return `--${flag}: not a number: ${v}`;
-    if (integer && !Number.isInteger(n)) return `--${flag}: must be a whole number, not ${v}`;
-    if (n > max || (minOpen ? n <= min : n < min))
-      return `--${flag}: must be ${minOpen ? 'more than' : 'at least'} ${min} and at most ${max}, not ${v}`;
-    params[key] = n;
+    const n = parseNumberFlag(flag, v, range);
+    if (typeof n === 'string') return n;
+    params[range.key] = n;
   }
   return undefined;
+}
+
+/** Whether `s` is a real calendar date written YYYY-MM-DD (2018-02-30 and 2018-04-99 are not). */
+export function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
 }

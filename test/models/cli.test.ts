@@ -239,12 +239,64 @@ describe('command line', () => {
       [
         'models/cli/simulate.ts',
         ['--out', join(dir, 'x'), '--start', '2026-13-45'],
-        /simulate: --start: expected a date/,
+        /simulate: --start: expected a calendar date as YYYY-MM-DD, got 2026-13-45/,
       ],
       [
         'models/cli/simulate.ts',
         ['--out', join(dir, 'x'), '--days', '0'],
-        /simulate: --days and --customer-days must be at least 1/,
+        /simulate: --days: must be at least 1 and at most 3650, not 0/,
+      ],
+      // Real calendar dates and ranges, said before anything runs (no empty dataset, no stack trace).
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--start', '2018-02-30'],
+        /simulate: --start: expected a calendar date as YYYY-MM-DD, got 2018-02-30/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--customers', '1.5'],
+        /simulate: --customers: must be a whole number, not 1\.5/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--radius=-1'],
+        /simulate: --radius: must be more than 0 and at most 1000, not -1/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--customer-share', '2'],
+        /simulate: --customer-share: must be at least 0 and at most 1, not 2/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--breach', '--breach-use-share', '7'],
+        /simulate: --breach-use-share: must be at least 0 and at most 1, not 7/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--breach', '--breach-issuer-coverage', '3'],
+        /simulate: --breach-issuer-coverage: must be at least 0 and at most 1, not 3/,
+      ],
+      [
+        'models/cli/simulate.ts',
+        ['--out', join(dir, 'x'), '--breach', '--breach-delay-min', '30', '--breach-delay-max', '3'],
+        /simulate: --breach-delay-min \(30\) must not be more than --breach-delay-max \(3\)/,
+      ],
+      // (tiny training flags: before the checks, these cases trained or crashed after reading the data)
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--to', '2018-04-99', '--trees', '1', '--out', join(dir, 'x.json')],
+        /model: --to: expected a calendar date as YYYY-MM-DD, not 2018-04-99/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['train', '--data', data, '--from', '2018-02-30', '--trees', '1', '--out', join(dir, 'x.json')],
+        /model: --from: expected a calendar date as YYYY-MM-DD, not 2018-02-30/,
+      ],
+      [
+        'models/cli/model.ts',
+        ['evaluate', '--data', data, '--seeds', '1,,2', '--trees', '1', '--quiet'],
+        /model: --seeds: whole numbers from 0 to 4294967295 separated by commas, not '' in 1,,2/,
       ],
       // A file where a folder would be (made below).
       ['models/cli/simulate.ts', ['--out', join(dir, 'a-file', 'x')], /simulate: --out .*a-file\/x: ENOTDIR/],
