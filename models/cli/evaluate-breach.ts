@@ -5,7 +5,7 @@
 // `evaluate --protocol breach` over to this module, which parses its own flags.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
+import { progress, type Progress } from './progress.ts';
 import { readDataset } from '../simulator/csv.ts';
 import { addDays } from '../evaluation/protocol.ts';
 import type { FrictionBudget } from '../../services/core/rules.ts';
@@ -609,15 +609,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
     console.error(`read ${ds.n} transactions from ${o.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // One bar at a time (training pauses the replay): the replay's bar resumes where it stopped.
-  const bar = (format: string, total: number, value = 0) => {
-    const b = new cliProgress.SingleBar(
-      { format, stream: process.stderr, hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
-    b.start(total, value);
-    return b;
-  };
-  let replayBar: cliProgress.SingleBar | undefined, treeBar: cliProgress.SingleBar | undefined;
+  let replayBar: Progress | undefined, treeBar: Progress | undefined;
   let result: BreachRunResult;
   try {
     result = await runBreachProtocol(ds, {
@@ -627,11 +619,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
       model,
       onReplay: (done, total) => {
         if (o.quiet) return;
-        replayBar ??= bar(
-          'engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}',
-          total,
-          done,
-        );
+        replayBar ??= progress('engine replay', total, { unit: 'transactions', from: done });
         replayBar.update(done);
         if (done >= total) replayBar.stop();
       },
@@ -640,7 +628,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
         replayBar?.stop();
         replayBar = undefined;
         console.error(`training ${trees} trees on ${rows} transactions (${frauds} frauds)`);
-        treeBar = bar('train [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}', trees);
+        treeBar = progress('train', trees, { unit: 'trees' });
       },
       onTree: (done) => treeBar?.update(done),
       onTrainEnd: () => treeBar?.stop(),

@@ -5,7 +5,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
-import cliProgress from 'cli-progress';
+import { progress as lineOrBar } from './progress.ts';
 import { featureNames, featureSet } from '../../services/model/definitions.ts';
 import { readDataset, type Dataset } from '../simulator/csv.ts';
 import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
@@ -136,34 +136,15 @@ function splitFromFlags(): SplitOptions {
 
 function progress(label: string, total: number) {
   if (values.quiet) return { update: (_: number) => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} trees | {duration_formatted} | eta {eta_formatted}`,
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return { update: (v: number) => bar.update(v), stop: () => bar.stop() };
+  return lineOrBar(label, total, { unit: 'trees' });
 }
 
 /** Progress of an engine replay (engine feature set): transactions, not trees. */
 function replayProgress(): ((done: number, total: number) => void) | undefined {
   if (values.quiet || !needsEngineReplay(fs)) return undefined;
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: ReturnType<typeof lineOrBar> | undefined;
   return (done, total) => {
-    if (!bar) {
-      bar = new cliProgress.SingleBar(
-        {
-          format: 'engine replay [{bar}] {value}/{total} transactions | {duration_formatted} | eta {eta_formatted}',
-          stream: process.stderr,
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, 0);
-    }
+    bar ??= lineOrBar('engine replay', total, { unit: 'transactions' });
     bar.update(done);
     if (done >= total) bar.stop();
   };

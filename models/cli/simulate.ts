@@ -3,7 +3,7 @@
 // scenario (--breach): extra columns, breach events and issuer card lists. See --help.
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
+import { progress } from './progress.ts';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../simulator/handbook.ts';
 import { BREACH_DEFAULTS, type BreachOptions } from '../simulator/breach.ts';
 import { simulate } from '../simulator/run.ts';
@@ -174,15 +174,7 @@ try {
 }
 const bar = values.quiet
   ? undefined
-  : new cliProgress.SingleBar(
-      {
-        format: 'simulate [{bar}] {value}/{total} days | {rows} rows | {eta_formatted} left',
-        stream: process.stderr,
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-bar?.start(opts.days, 0, { rows: 0 });
+  : progress('simulate', opts.days, { unit: 'days', barSuffix: ' | {rows} rows', payload: { rows: 0 } });
 const started = performance.now();
 const summary = simulate(opts, out, breach, (days, rows) => bar?.update(days, { rows }));
 bar?.stop();
