@@ -1,5 +1,7 @@
 // `npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO]`: the analysts'
-// decided cases (labels joined with the features the engine saw) in a form training can read.
+// decided cases (labels joined with the features the engine saw). Not a training set as it is:
+// `model train` reads the simulator's CSV layout only, the cases are flagged transactions only, and
+// their score/decision/model_score columns are the old system's output (models/README.md).
 import { parseArgs } from 'node:util';
 import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.ts';
 import { migrate } from '../../services/adapters/postgres/migrate.ts';

@@ -37,7 +37,7 @@ export function windowValue(stat: WindowStat, a: WindowAggregate): number {
   }
 }
 
-/** Row features: what the transaction itself says (handbook: weekend = Sat/Sun, night = hour ≤ 6). */
+/** Row features: what the transaction itself says (handbook: weekend = Sat/Sun, night = hour ≤ 6), in UTC, not local time. */
 export function rowValue(kind: RowFeature['kind'], amount: number, epochSeconds: number): number {
   switch (kind) {
     case 'amount':

@@ -1,5 +1,6 @@
 // Docs that match the code: every feature and every default reason code is documented.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
@@ -37,5 +38,22 @@ describe('documentation', () => {
       const shown = rule.score > 0 ? `+${rule.score}` : rule.score < 0 ? `−${-rule.score}` : '0';
       expect(row, rule.code).toContain(`| ${shown} |`);
     }
+  });
+
+  it("models/README.md's layout table names paths that exist, and README.md points at where features are defined", () => {
+    const models = new URL('../../models/', import.meta.url).pathname;
+    const readme = readFileSync(join(models, 'README.md'), 'utf8');
+    const layout = readme.slice(readme.indexOf('## Layout'), readme.indexOf('## Semantics'));
+    const paths = [...layout.matchAll(/^\| ([^|]+) \|/gm)]
+      .flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((p) => p[1]!))
+      .map((p, i, all) => (p.includes('/') ? p : join(all[i - 1]!.replace(/[^/]*$/, ''), p)));
+    expect(paths.length).toBeGreaterThan(20);
+    expect(paths.filter((p) => !existsSync(join(models, p)))).toEqual([]);
+    const top = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const where = [...top.matchAll(/Model features are defined once \(([^)]+)\)/g)];
+    expect(where).toHaveLength(1);
+    for (const [, p] of where)
+      for (const [, file] of p!.matchAll(/`([^`]+)`/g))
+        expect(existsSync(new URL(`../../${file}`, import.meta.url))).toBe(true);
   });
 });
