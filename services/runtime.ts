@@ -382,10 +382,9 @@ export function createRuntime(
   // Breach discovery: card histories fed off the scoring path, scanned for common points of purchase.
   const breach =
     config.LEAKGUARD_CPP === 'on'
-      ? openBreachDiscovery(config, logger, metrics, redis, watchlist, {
-          transactionOf: (merchantId, transactionId) => engine.transactionOf(merchantId, transactionId),
-          reasonsOf: (merchantId, transactionId) => engine.reasonsOf(merchantId, transactionId),
-        })
+      ? openBreachDiscovery(config, logger, metrics, redis, watchlist, (merchantId, transactionId) =>
+          engine.transactionOf(merchantId, transactionId),
+        )
       : undefined;
 
   // The transaction archive: fed off the scoring path once a database is open (archive-writer.ts).
@@ -746,7 +745,7 @@ function openBreachDiscovery(
   metrics: Metrics,
   redis: RedisClient | undefined,
   watchlist: WatchlistStore,
-  lookups: Pick<HistoryRecorderOptions, 'transactionOf' | 'reasonsOf'>,
+  transactionOf: HistoryRecorderOptions['transactionOf'],
 ): Omit<BreachDiscovery, 'scan' | 'startScans'> {
   const options = {
     retentionMs: config.LEAKGUARD_CPP_LOOKBACK_DAYS * 86_400_000,
@@ -757,7 +756,7 @@ function openBreachDiscovery(
     : new MemoryCardHistoryStore(options);
   const recorder = new HistoryRecorder({
     store: history,
-    ...lookups,
+    transactionOf,
     onError: (error) => {
       metrics.cppHistoryErrors.inc();
       logger.warn({ err: error }, 'card histories not written yet: retrying');

@@ -241,7 +241,6 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
             recorder: new HistoryRecorder({
               store: history,
               transactionOf: (m, t) => store.transactionOf(m, t),
-              reasonsOf: (m: string, t: string): Promise<string[] | undefined> => engine.reasonsOf(m, t),
               ...(o.cpp.merchantOf ? { merchantOf: o.cpp.merchantOf } : {}),
               flushMs: 2 ** 30, // flushed before each scan instead
             }),

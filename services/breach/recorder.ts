@@ -18,15 +18,6 @@ export const ENGINE_FRAUD_REASONS: ReadonlySet<string> = new Set([
   'CARD_MANY_MERCHANTS_1H',
 ]);
 
-/**
- * A step-up asked because breach discovery suspects a merchant the card used: its failure is no
- * label. The challenge picked the card for having been there, and about one genuine customer in ten
- * abandons a challenge, so such failures name that merchant whether or not it was breached — a
- * suspicion, true or false, would feed itself and never end (and a later scan would keep moving its
- * exposure end).
- */
-const SUSPICION_REASONS: ReadonlySet<string> = new Set(['LEAKED_CARD_SUSPECTED_BREACH']);
-
 /** The outcomes that label a card, and as which source. */
 const LABELLING_OUTCOMES: Readonly<Record<string, FraudSource>> = {
   chargeback: 'chargeback',
@@ -37,8 +28,6 @@ export interface RecorderOptions {
   store: CardHistoryStore;
   /** A transaction's card and time from the velocity store (for an outcome, which names only the transaction). */
   transactionOf: (merchantId: string, transactionId: string) => Promise<{ card: string; at: number } | undefined>;
-  /** The reason codes a transaction was answered with, while its answer is kept (for a failed step-up: why it was asked). */
-  reasonsOf?: (merchantId: string, transactionId: string) => Promise<readonly string[] | undefined>;
   /**
    * The merchant the histories know a scoring merchant by, for visits and labels alike (default: the
    * same; a replay maps a chain's terminals to one merchant, as its one API key does in production).
@@ -58,15 +47,13 @@ export class HistoryRecorder {
   private flushing: Promise<void> = Promise.resolve();
   /** Labelling outcomes whose card is being looked up: a flush waits for them. */
   private readonly lookups = new Set<Promise<unknown>>();
-  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped' | 'merchantOf' | 'reasonsOf'>> &
+  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped' | 'merchantOf'>> &
     Pick<RecorderOptions, 'onError' | 'onDropped'>;
   private readonly merchantOf: (merchantId: string) => string;
-  private readonly reasonsOf: RecorderOptions['reasonsOf'];
 
   constructor(options: RecorderOptions) {
     this.o = { flushMs: 500, maxBuffered: 100_000, ...options };
     this.merchantOf = options.merchantOf ?? ((m) => m);
-    this.reasonsOf = options.reasonsOf;
     this.timer = setInterval(() => void this.flush(), this.o.flushMs);
     this.timer.unref();
   }
@@ -88,20 +75,13 @@ export class HistoryRecorder {
 
   /**
    * The engine observer's `outcomeRecorded`: a chargeback, or a failed step-up (minutes after the
-   * fraud, where a chargeback takes weeks), labels its card at the transaction's time; a step-up
-   * asked because of a suspected breach does not (SUSPICION_REASONS).
+   * fraud, where a chargeback takes weeks), labels its card at the transaction's time.
    */
   outcome(merchantId: string, transactionId: string, outcome: string): void {
     const source = LABELLING_OUTCOMES[outcome];
     if (!source) return;
-    const lookup = Promise.all([
-      this.o.transactionOf(merchantId, transactionId),
-      source === 'challenge' ? this.reasonsOf?.(merchantId, transactionId) : undefined,
-    ]).then(
-      ([t, reasons]) => {
-        if (!t || reasons?.some((r) => SUSPICION_REASONS.has(r))) return;
-        this.frauds.push({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) });
-      },
+    const lookup = this.o.transactionOf(merchantId, transactionId).then(
+      (t) => t && this.frauds.push({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) }),
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);

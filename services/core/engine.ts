@@ -1,7 +1,6 @@
 // The engine: one object behind both doors (HTTP and Kafka). Reads top to bottom:
 // normalise → one store round trip → features → rules → decision. It knows no transport.
 import { hash } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import type { RateTable } from './currency.ts';
@@ -43,8 +42,6 @@ const MIN_STORE_BUDGET_MS = 5;
  * card's whole history out of every window, for every merchant.
  */
 export const MAX_OCCURRED_AHEAD_MS = 5 * 60_000;
-/** How long reasonsOf waits before asking again for an answer not stored yet (the gathering time is 5 ms by default). */
-const ANSWER_SETTLING_MS = 100;
 
 /** A transaction dated further ahead than MAX_OCCURRED_AHEAD_MS: refused before anything is counted. */
 export class OccurredInFutureError extends LeakguardError {
@@ -506,21 +503,6 @@ export class Engine {
     if (marked) return marked;
     const entry = await this.options.archive?.()?.find(merchantId, transactionId);
     return entry?.entities.card ? { card: entry.entities.card, at: entry.countedAt } : undefined;
-  }
-
-  /**
-   * The reason codes a transaction was answered with, from the answer stored for its retries (kept
-   * LEAKGUARD_RESPONSE_RETENTION_HOURS); undefined once it has gone.
-   */
-  async reasonsOf(merchantId: string, transactionId: string): Promise<string[] | undefined> {
-    const store = this.options.store;
-    let stored = await store.storedAnswer(merchantId, transactionId);
-    // An answer is stored a few milliseconds after it is sent (gathered with others: redis/turn-batch.ts),
-    // so an outcome reported at once can come first: asked again a moment later.
-    if (stored === undefined)
-      stored = await delay(ANSWER_SETTLING_MS).then(() => store.storedAnswer(merchantId, transactionId));
-    if (stored === undefined) return undefined;
-    return (JSON.parse(stored) as ScoreResponse).reasons.map((r) => r.code);
   }
 
   private facts(

@@ -888,8 +888,6 @@ export interface VelocityStore {
   joinOutcome(transaction: MarkedTransaction, outcome: string, at: number): Promise<void>;
   /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
-  /** The answer stored for a transaction's retries (as saveResponse took it), while it is kept; else undefined. */
-  storedAnswer(merchantId: string, transactionId: string): Promise<string | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

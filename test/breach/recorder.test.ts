@@ -120,28 +120,6 @@ describe('history recorder', () => {
     await r.close();
   });
 
-  it('labels no failed step-up that a suspected breach asked for: the challenge chose the card for having been there', async () => {
-    const store = new MemoryCardHistoryStore();
-    const answers: Record<string, string[]> = {
-      'tx-stepped-up': ['LEAKED_CARD', 'LEAKED_CARD_CVV_COMPROMISED', 'LEAKED_CARD_SUSPECTED_BREACH'],
-      'tx-known': ['LEAKED_CARD', 'LEAKED_CARD_SUSPECTED_BREACH'],
-    };
-    const r = recorder(store, { reasonsOf: async (_m, transactionId) => answers[transactionId] });
-    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
-    await r.flush();
-    expect(await store.fraudsSince(0)).toEqual([]);
-    // A chargeback is fraud whoever asked for the step-up: still a label.
-    r.outcome('shop-2', 'tx-known', 'chargeback');
-    await r.flush();
-    expect((await store.fraudsSince(0)).map((f) => f.card)).toEqual(['card-cb']);
-    // A step-up asked for anything else (an issuer's list, the card's pace) still labels its failure.
-    answers['tx-stepped-up'] = ['LEAKED_CARD', 'LEAKED_CARD_RECENT_EXPOSURE'];
-    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
-    await r.flush();
-    expect((await store.fraudsSince(0)).map((f) => f.card).sort()).toEqual(['card-3ds', 'card-cb']);
-    await r.close();
-  });
-
   it("knows a chain's terminals as its one merchant: visits, the engine's, outcomes' and analysts' labels alike", async () => {
     const store = new MemoryCardHistoryStore();
     const chainOf = (m: string) => (m.startsWith('till-') ? 'chain' : m);

@@ -257,17 +257,6 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(next.card_count_1h).toBe(2);
   });
 
-  it("gives a transaction's stored answer by its ids (breach discovery reads why a step-up was asked), none before or for another", async () => {
-    const facts = tx();
-    const plan = buildCounterPlan(facts, REDIS_KEYS);
-    await store.recordAndRead(plan);
-    expect(await store.storedAnswer(facts.merchantId, facts.transactionId)).toBeUndefined();
-    await store.saveResponse(plan, '{"decision":"challenge"}');
-    expect(await store.storedAnswer(facts.merchantId, facts.transactionId)).toBe('{"decision":"challenge"}');
-    expect(await store.storedAnswer(facts.merchantId, 'never-scored')).toBeUndefined();
-    expect(await store.storedAnswer('another-merchant', facts.transactionId)).toBeUndefined();
-  });
-
   it('a retry before the response is stored gets the reading taken when the transaction was counted', async () => {
     const device = (card: string, occurredAt: number) =>
       tx({ occurredAt, entities: { card: [card], merchant: ['m1'], device: ['dev1'] } });

@@ -55,7 +55,6 @@ function over(memory: MemoryVelocityStore, replaced: Partial<VelocityStore>): Ve
     recordOutcome: (...a) => memory.recordOutcome(...a),
     joinOutcome: (...a) => memory.joinOutcome(...a),
     transactionOf: (...a) => memory.transactionOf(...a),
-    storedAnswer: (...a) => memory.storedAnswer(...a),
     ping: () => memory.ping(),
     close: () => memory.close(),
     ...replaced,

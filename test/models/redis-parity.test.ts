@@ -106,7 +106,6 @@ describe("offline handbook features equal the engine's online features", () => {
       recordOutcome: async () => 'recorded',
       joinOutcome: async () => undefined,
       transactionOf: (...a) => memory.transactionOf(...a),
-      storedAnswer: (...a) => memory.storedAnswer(...a),
       ping: () => memory.ping(),
       close: () => memory.close(),
     };

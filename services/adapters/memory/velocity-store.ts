@@ -243,10 +243,6 @@ export class MemoryVelocityStore implements VelocityStore {
     return markedTransaction(this.entitiesOf(marker), this.db.hget(marker, 't'));
   }
 
-  async storedAnswer(merchantId: string, transactionId: string): Promise<string | undefined> {
-    return this.db.get(this.keys.response(merchantId, transactionId));
-  }
-
   /** The entities a marker keeps (undefined: no marker). */
   private entitiesOf(marker: string): Partial<Record<EntityKind, string>> | undefined {
     if (this.db.hget(marker, 'h') === undefined) return undefined;

@@ -540,12 +540,6 @@ export class RedisVelocityStore implements VelocityStore {
     return markedTransaction(marked?.entities, marked?.countedAt);
   }
 
-  async storedAnswer(merchantId: string, transactionId: string): Promise<string | undefined> {
-    return (
-      (await sendAlone<string | null>(this.redis, 'get', [this.keys.response(merchantId, transactionId)])) ?? undefined
-    );
-  }
-
   /**
    * A marker's counting time, entities and one more field when asked (undefined: no marker). Sent
    * alone: followed through redirections (not on the hot path). A marker written before each
