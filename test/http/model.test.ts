@@ -3,61 +3,34 @@
 // requests run without dropping one; an artifact built for another feature set is refused, at
 // reload (the model in force stays) and at start-up (the engine does not start).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featureNames, HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
-import { buildArtifact, type Artifact } from '../../services/model/artifact.ts';
-import { FlatForestBuilder } from '../../services/model/forest.ts';
+import type { Artifact } from '../../services/model/artifact.ts';
 import { bearer, buildTestApp, scoreBody, TEST_CARD_KEY, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { installJson, stumpModel } from '../support/stump-model.ts';
 
 const names = featureNames(HANDBOOK_FEATURE_SET);
-const CARD_TX_1D = names.indexOf('CUSTOMER_ID_NB_TX_1DAY_WINDOW');
-const AMOUNT = names.indexOf('TX_AMOUNT');
 
 /** Two stumps: the card's 24-hour count (≥ 3 → 0.95) and the amount (≥ 500 → 0.6). Hand-made, so every score is known. */
-function stumpArtifact(version: string, over: Partial<Artifact['featureSet']> = {}): Artifact {
-  const b = new FlatForestBuilder(names.length);
-  for (const [feature, threshold, low, high] of [
-    [CARD_TX_1D, 2.5, 0.02, 0.95],
-    [AMOUNT, 500, 0.01, 0.6],
-  ] as const) {
-    const root = b.node(feature, threshold, (low + high) / 2, 100);
-    const l = b.node(-1, 0, low, 90);
-    const r = b.node(-1, 0, high, 10);
-    b.link(root, l, r);
-    b.root(root);
-  }
-  return buildArtifact({
-    modelVersion: version,
-    amountReference: 'EUR',
-    featureSet: { name: HANDBOOK_FEATURE_SET.name, version: HANDBOOK_FEATURE_SET.version, features: names, ...over },
-    training: {
-      data: {
-        source: 'hand-made',
-        from: '2018-07-25',
-        to: '2018-07-31',
-        rows: 100,
-        frauds: 10,
-        fingerprint: `sha256:${'0'.repeat(64)}`,
-      },
-      params: {},
-      seconds: 0,
-      library: 'none',
-    },
-    flat: b.build(),
-  });
-}
+const stumpArtifact = (version: string, featureSet: Partial<Artifact['featureSet']> = {}): Artifact =>
+  stumpModel(
+    version,
+    {},
+    [
+      ['CUSTOMER_ID_NB_TX_1DAY_WINDOW', 2.5, 0.02, 0.95],
+      ['TX_AMOUNT', 500, 0.01, 0.6],
+    ],
+    featureSet,
+  );
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-model-'));
 const modelPath = join(dir, 'active.json');
 /** Written aside and renamed: a watcher never sees half a file. */
-function install(artifact: Artifact, path = modelPath) {
-  writeFileSync(`${path}.tmp`, JSON.stringify(artifact));
-  renameSync(`${path}.tmp`, path);
-}
+const install = (artifact: Artifact, path = modelPath) => installJson(path, artifact);
 
 let redis: RedisServer;
 let t: TestApp;

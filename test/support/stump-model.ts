@@ -6,14 +6,22 @@ import { FlatForestBuilder } from '../../services/model/forest.ts';
 
 const names = featureNames(HANDBOOK_FEATURE_SET);
 
-/** TX_AMOUNT ≥ 500 → 0.9 (else 0.05); the card's 24-hour count ≥ 3 → 0.8 (else 0.05). */
-export function stumpModel(version: string, over: Partial<Omit<Artifact, 'forest'>> = {}): Artifact {
+/** One stump: a feature, its threshold, the probability below it and at or above it. */
+export type Stump = readonly [feature: string, threshold: number, low: number, high: number];
+
+/** By default TX_AMOUNT ≥ 500 → 0.9 (else 0.05); the card's 24-hour count ≥ 3 → 0.8 (else 0.05). */
+export function stumpModel(
+  version: string,
+  over: Partial<Omit<Artifact, 'forest'>> = {},
+  stumps: readonly Stump[] = [
+    ['TX_AMOUNT', 500, 0.05, 0.9],
+    ['CUSTOMER_ID_NB_TX_1DAY_WINDOW', 2.5, 0.05, 0.8],
+  ],
+  featureSet: Partial<Artifact['featureSet']> = {},
+): Artifact {
   const b = new FlatForestBuilder(names.length);
-  for (const [feature, threshold, low, high] of [
-    [names.indexOf('TX_AMOUNT'), 500, 0.05, 0.9],
-    [names.indexOf('CUSTOMER_ID_NB_TX_1DAY_WINDOW'), 2.5, 0.05, 0.8],
-  ] as const) {
-    const root = b.node(feature, threshold, (low + high) / 2, 100);
+  for (const [feature, threshold, low, high] of stumps) {
+    const root = b.node(names.indexOf(feature), threshold, (low + high) / 2, 100);
     const l = b.node(-1, 0, low, 90);
     const r = b.node(-1, 0, high, 10);
     b.link(root, l, r);
@@ -22,7 +30,12 @@ export function stumpModel(version: string, over: Partial<Omit<Artifact, 'forest
   const artifact = buildArtifact({
     modelVersion: version,
     amountReference: 'EUR',
-    featureSet: { name: HANDBOOK_FEATURE_SET.name, version: HANDBOOK_FEATURE_SET.version, features: names },
+    featureSet: {
+      name: HANDBOOK_FEATURE_SET.name,
+      version: HANDBOOK_FEATURE_SET.version,
+      features: names,
+      ...featureSet,
+    },
     training: {
       data: {
         source: 'hand-made',
