@@ -4,7 +4,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { ndjsonLines, recordFiles, totalBytes } from '../../services/adapters/files/record-file.ts';
 import { kafkaSecurityProblems } from '../../services/adapters/kafka/security.ts';
@@ -17,6 +16,8 @@ import { loadConfiguration, type Configuration } from '../backtest/replay.ts';
 import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
 import { htmlReport, textReport } from '../backtest/report.ts';
 import { callerPath } from '../../services/cli/command.ts';
+import { isCalendarDate } from './train-flags.ts';
+import { progress, type Progress } from './progress.ts';
 
 export const BACKTEST_USAGE = `usage: npm run backtest -- [--from DATE] [--to DATE] [--ruleset FILE] [--model ARTIFACT|none]
                          [--source FILE|DIR|kafka] [--out DIR] [--warmup-days N (37)] [--quiet]
@@ -27,7 +28,8 @@ each on fresh in-memory stores, and reports what the candidate changes: decision
 transition matrix, fraud stopped and legitimate orders stopped per 1,000, by merchant and reason.
   --source  a recording file or folder (.ndjson or .ndjson.gz; default: LEAKGUARD_RECORD_DIR, else <state dir>/records),
             or kafka (LEAKGUARD_RECORD_TOPIC, leakguard.scored, at KAFKA_BROKERS; the default when set)
-  --out     where report.json and report.html go (default: <state dir>/backtests/<time>)`;
+  --out     where report.json and report.html go (default: <state dir>/backtests/<time>)
+  --from, --to  a calendar date as YYYY-MM-DD (midnight UTC) or an ISO 8601 time`;
 
 export const REPLAY_USAGE = `usage: npm run replay -- FILE.ndjson [--merchant ID] [--from DATE] [--to DATE] [--ruleset FILE]
                        [--model ARTIFACT|none] [--out DIR] [--warmup-days N (37)] [--quiet]
@@ -61,8 +63,11 @@ const COMMON_OPTIONS = {
 
 function dateArg(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (!Number.isFinite(t)) throw new UsageError(`--${name}: "${value}" is not a date (YYYY-MM-DD or ISO 8601)`);
+  // The day must be a real one, with or without a time: Date.parse rolls 2018-02-30 into March.
+  const day = /^\d{4}-\d{2}-\d{2}(?=$|T)/.exec(value)?.[0];
+  const t = day === undefined || !isCalendarDate(day) ? NaN : Date.parse(day === value ? `${value}T00:00:00Z` : value);
+  if (!Number.isFinite(t))
+    throw new UsageError(`--${name}: expected a calendar date as YYYY-MM-DD or an ISO 8601 time, not ${value}`);
   return t;
 }
 
@@ -113,28 +118,20 @@ export function configurations(
   return [inForce, candidate];
 }
 
-function progressBar(quiet: boolean, label: string) {
-  if (quiet || !process.stderr.isTTY) return undefined;
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate}/s | {eta_formatted} left`,
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+/**
+ * The shared progress (models/cli/progress.ts: a bar on a terminal, else a plain line every ~10 s),
+ * begun at the first update: the total is known only then.
+ */
+function progressBar(quiet: boolean, label: string, unit: string) {
+  if (quiet) return undefined;
   const started = performance.now();
-  let begun = false;
+  let p: Progress | undefined;
   return {
     update(done: number, total: number) {
-      if (!begun) {
-        bar.start(total, 0, { rate: 0 });
-        begun = true;
-      }
-      bar.setTotal(total);
-      bar.update(done, { rate: Math.round(done / Math.max(1e-3, (performance.now() - started) / 1000)) });
+      p ??= progress(label, total, { unit, barSuffix: ' | {rate}/s', payload: { rate: 0 } });
+      p.update(done, { rate: Math.round(done / Math.max(1e-3, (performance.now() - started) / 1000)) });
     },
-    stop: () => begun && bar.stop(),
+    stop: () => p?.stop(),
   };
 }
 
@@ -145,7 +142,7 @@ async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean, 
     throw error;
   });
   const total = await totalBytes(files);
-  const bar = progressBar(quiet, 'read   ');
+  const bar = progressBar(quiet, 'read', 'bytes');
   let n = 0;
   for await (const { file, line, text, bytesRead } of ndjsonLines(files)) {
     builder.add(text, `${file}:${line}`);
@@ -161,7 +158,7 @@ async function readKafka(brokers: string, topic: string, builder: TrafficBuilder
   const { kafkaClient } = await import('../../services/adapters/kafka/kafka.ts');
   const { readRecordsTopic } = await import('../../services/adapters/kafka/record-topic.ts');
   const client = kafkaClient({ clientId: 'leakguard-backtest', brokers: brokers.split(','), security });
-  const bar = progressBar(quiet, 'read   ');
+  const bar = progressBar(quiet, 'read', 'messages');
   let n = 0;
   await readRecordsTopic(client, (value) => builder.add(value, `${topic} message ${++n}`), {
     topic,
@@ -178,7 +175,7 @@ async function finish(traffic: Traffic, description: string, config: Config, arg
     return 1;
   }
   const [inForce, candidate] = configurations(config, args);
-  const bar = progressBar(args.quiet, 'replay ');
+  const bar = progressBar(args.quiet, 'replay', 'transactions');
   const report = await runBacktest(traffic, {
     baseline: inForce,
     candidate,

@@ -266,7 +266,9 @@ describe('backtest', () => {
       env: { ...process.env, LEAKGUARD_STATE_DIR: t.stateDir },
     }).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 2 });
-    expect((bad as { stderr: string }).stderr).toContain('--from: "yesterday" is not a date');
+    expect((bad as { stderr: string }).stderr).toContain(
+      '--from: expected a calendar date as YYYY-MM-DD or an ISO 8601 time, not yesterday',
+    );
 
     const builder = new TrafficBuilder('recording');
     builder.add('{"kind":"scored","v":1}', 'f:1');

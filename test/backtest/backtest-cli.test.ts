@@ -1,0 +1,55 @@
+// `npm run backtest` and `npm run replay` as commands: dates that are real calendar days, and
+// progress that shows when stderr is not a terminal (the helpers of `model` and `simulate`).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const REPO = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lg-backtest-cli-'));
+const node = (script: string, args: string[]) =>
+  spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, LEAKGUARD_MODEL: 'off', LEAKGUARD_STATE_DIR: dir },
+  });
+
+describe('backtest and replay flags', () => {
+  it('refuse a date that is not a calendar day, with the usage and exit code 2', () => {
+    for (const [flag, value] of [
+      ['--from', '2018-02-30'],
+      ['--to', '2018-04-31'],
+      ['--from', '2018-02-30T10:00:00Z'],
+      ['--to', 'yesterday'],
+    ] as const) {
+      const r = node('models/cli/backtest.ts', [flag, value]);
+      expect(r.status, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toContain(`${flag}: expected a calendar date as YYYY-MM-DD or an ISO 8601 time, not ${value}\n`);
+      expect(r.stderr).toContain('usage: npm run backtest');
+    }
+    const replay = node('models/cli/replay.ts', ['x.ndjson', '--to', '2019-02-29']);
+    expect(replay.status).toBe(2);
+    expect(replay.stderr).toContain('--to: expected a calendar date as YYYY-MM-DD or an ISO 8601 time, not 2019-02-29');
+  });
+
+  it('say how far they got when stderr is not a terminal', () => {
+    const file = join(dir, 'requests.ndjson');
+    const at = Date.parse('2026-01-05T10:00:00Z');
+    const requests = [0, 1, 2].map((i) => ({
+      merchantId: 'm1',
+      transactionId: `p-${i}`,
+      amount: 1000 + i,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      occurredAt: new Date(at + i * 60_000).toISOString(),
+      card: { number: '4111111111111111', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' },
+    }));
+    writeFileSync(file, requests.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const r = node('models/cli/replay.ts', [file, '--from', '2026-01-05', '--out', join(dir, 'out')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^read: \d+\/\d+ bytes \(100 %\), \d+s in all$/m);
+    expect(r.stderr).toMatch(/^replay: 3\/3 transactions \(100 %\), \d+s in all$/m);
+    expect(node('models/cli/replay.ts', [file, '--quiet', '--out', join(dir, 'quiet')]).stderr).toBe('');
+  }, 60_000);
+});
