@@ -8,7 +8,11 @@ export interface ModelFactor {
   /** The model feature's name, as in its feature set. */
   feature: string;
   value: number;
-  /** How much this feature moved the fraud probability along the paths taken (0..1 scale). */
+  /**
+   * How much this feature moved the fraud probability along the paths taken (0..1 scale), in the
+   * probability's own points: with the positive and negative ones, they add up to the probability
+   * less the model's calibrated bias.
+   */
   contribution: number;
 }
 

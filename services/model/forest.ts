@@ -315,6 +315,28 @@ export class CompiledForest {
     return this.packed ? this.packedContributions(this.packed, x, out) : this.floatContributions(x, out);
   }
 
+  /**
+   * contributionsInto() in points of the probability score() gives; returns that probability.
+   * With a prior correction (`--leaf-values sample`) the probability is calibrate(raw), not raw, so
+   * raw contributions overstate (or understate) what each feature did to it: they are scaled by
+   * (calibrate(raw) − calibrate(bias)) / (raw − bias), so that they add up to the probability's rise
+   * over the calibrated bias. Without one (`all`: oddsFactor 1) they are the raw ones, unchanged.
+   */
+  probabilityContributionsInto(x: ArrayLike<number>, out: Float64Array): number {
+    const raw = this.contributionsInto(x, out);
+    if (this.oddsFactor === 1) return raw;
+    const bias = this.packed ? this.packed.bias : this.bias();
+    const probability = this.calibrate(raw);
+    // raw = bias: the ratio's limit, calibrate's slope at bias (no 0/0 when the pushes cancel).
+    const k = this.oddsFactor;
+    const scale =
+      Math.abs(raw - bias) > 1e-12
+        ? (probability - this.calibrate(bias)) / (raw - bias)
+        : k / (1 - bias + k * bias) ** 2;
+    for (let f = 0; f < this.flat.nFeatures; f++) out[f]! *= scale;
+    return probability;
+  }
+
   private bias(): number {
     let bias = 0;
     for (const r of this.flat.roots) bias += this.flat.value[r]!;
@@ -334,9 +356,10 @@ export class CompiledForest {
     return this.floatWalk(x, out);
   }
 
-  /** Reason codes: the features that pushed the score up the most. */
+  /** Reason codes: the features that pushed the probability up the most, in its points. */
   reasons(x: ArrayLike<number>, names: readonly string[], top = 3): { feature: string; contribution: number }[] {
-    const { contributions } = this.contributions(x);
+    const contributions = new Float64Array(this.flat.nFeatures);
+    this.probabilityContributionsInto(x, contributions);
     return [...contributions]
       .map((contribution, i) => ({ feature: names[i] ?? `f${i}`, contribution }))
       .filter((r) => r.contribution > 0)

@@ -193,6 +193,15 @@ describe('scores and reason codes', () => {
     expect(fraudRow).toBeGreaterThanOrEqual(0);
     expect(forest.reasons(vec(fraudRow), featureNames(HANDBOOK_FEATURE_SET)).length).toBeGreaterThan(0);
   });
+  it("contributions in the probability's points add up to the calibrated score (calibrate(bias) + Σ)", () => {
+    const out = new Float64Array(f.cols);
+    const calibratedBias = forest.calibrate(forest.contributions(vec(0)).bias);
+    for (let r = 0; r < 300; r++) {
+      const probability = forest.probabilityContributionsInto(vec(r), out);
+      expect(probability).toBe(forest.score(vec(r)));
+      expect(calibratedBias + out.reduce((a, b) => a + b, 0)).toBeCloseTo(probability, 9);
+    }
+  });
 });
 
 describe('artifact', () => {

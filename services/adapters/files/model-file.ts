@@ -44,7 +44,8 @@ export class ForestScoringModel implements ScoringModel {
       probability: this.forest.score(x),
       factors: () => {
         const contributions = new Float64Array(x.length);
-        this.forest.contributionsInto(x, contributions);
+        // In the probability's points: a prior-corrected forest's raw contributions are not.
+        this.forest.probabilityContributionsInto(x, contributions);
         const factors: ModelFactor[] = [];
         for (let i = 0; i < contributions.length; i++) {
           const c = contributions[i]!;
