@@ -201,6 +201,11 @@ export interface AuditLog {
   list(options: { beforeSeq?: number; limit: number; action?: string; actor?: string }): Promise<AuditEntry[]>;
   /** Every entry in order, in pages (export and verify). */
   scan(fn: (page: AuditEntry[]) => Promise<void> | void, pageSize?: number): Promise<void>;
+  /**
+   * Every entry in order, a page at a time: the next page is read only when the consumer asks for
+   * it, so a slow reader (the console's export) holds one page, never the whole log.
+   */
+  pages(pageSize?: number): AsyncGenerator<AuditEntry[], void, undefined>;
   /** The last entry's seq and hash; null for an empty log. */
   head(): Promise<{ seq: number; hash: string } | null>;
   /** The stored hash of one entry, or null when there is none. */

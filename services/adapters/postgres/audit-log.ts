@@ -116,15 +116,20 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async scan(fn: (page: AuditEntry[]) => Promise<void> | void, pageSize = 1000): Promise<void> {
+    for await (const page of this.pages(pageSize)) await fn(page);
+  }
+
+  async *pages(pageSize = 1000): AsyncGenerator<AuditEntry[], void, undefined> {
     let after = 0;
     for (;;) {
+      // Keyset paging (seq > last seen): each page is one indexed range read, however deep.
       const r = await this.sql.query(
         'SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2',
         [after, pageSize],
       );
       if (r.rows.length === 0) return;
       const page = r.rows.map(toEntry);
-      await fn(page);
+      yield page;
       after = page[page.length - 1]!.seq;
     }
   }
