@@ -122,6 +122,11 @@ export const configSchema = z.object({
   /** Console sessions end after this long without a request (PCI DSS 8.2.8: at most 15 minutes). */
   LEAKGUARD_CONSOLE_IDLE_MS: int(15 * 60_000, 1_000, 15 * 60_000),
   /**
+   * Console sessions end this long after sign-in however active they are: a stolen or forgotten
+   * session cookie stops working within a shift (at most 24 hours).
+   */
+  LEAKGUARD_CONSOLE_SESSION_MAX_MS: int(12 * 3_600_000, 1_000, 24 * 3_600_000),
+  /**
    * Failed logins (password or code) from one address before the account is locked for it, and wrong
    * codes with the right password (any address) before its second factor is locked; for how long (at least 30 minutes).
    */

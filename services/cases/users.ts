@@ -38,6 +38,9 @@ export interface StoredUser extends ConsoleUser {
   lastTotpStep: number;
 }
 
+/** Why a session that exists was refused: idled out, or older than its absolute lifetime. */
+export type SessionEnd = 'expired' | 'max_age';
+
 export interface SessionView {
   username: string;
   role: ConsoleRole;
@@ -85,8 +88,12 @@ export interface UserStore {
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined>;
   createSession(tokenHash: string, username: string, csrfToken: string): Promise<void>;
-  /** Refreshes a session seen within `idleMs`; 'expired' when it exists but idled out (it is then removed). */
-  touchSession(tokenHash: string, idleMs: number): Promise<SessionView | 'expired' | undefined>;
+  /**
+   * Refreshes a session seen within `idleMs` and created within `maxAgeMs`; when it exists but is
+   * past either it is removed and the answer says which: 'expired' (idled out) or 'max_age' (in use
+   * but older than its absolute lifetime).
+   */
+  touchSession(tokenHash: string, idleMs: number, maxAgeMs: number): Promise<SessionView | SessionEnd | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
   deleteSessionsOf(username: string): Promise<void>;
 }

@@ -23,6 +23,7 @@ export function consoleOptions(
     ...(runtime.watchlistRegistry ? { eventChanged: (event) => runtime.watchlistRegistry!.changed(event) } : {}),
     friction: () => runtime.frictionShares(FRICTION_DASHBOARD_MERCHANTS),
     idleMs: config.LEAKGUARD_CONSOLE_IDLE_MS,
+    sessionMaxMs: config.LEAKGUARD_CONSOLE_SESSION_MAX_MS,
     maxAttempts: config.LEAKGUARD_LOGIN_MAX_ATTEMPTS,
     lockoutMs: config.LEAKGUARD_LOGIN_LOCKOUT_MS,
     loginRatePerMinute: config.LEAKGUARD_LOGIN_RATE_PER_MINUTE,

@@ -1,6 +1,6 @@
 // The analyst console under /console: server-rendered HTML (no script at all), one stylesheet
 // from a fixed in-memory set, strict CSP. Sessions in HttpOnly SameSite=Strict cookies with a
-// 15-minute idle timeout; a CSRF token on every state-changing request; password (scrypt) and
+// 15-minute idle timeout and a 12-hour absolute lifetime; a CSRF token on every state-changing request; password (scrypt) and
 // TOTP login with rate limiting and lockout; roles analyst < lead < admin; everything audited.
 //
 // One plugin per concern (plugins/*.ts): session (the form parser, the session guard: shared by

@@ -1,6 +1,6 @@
 // Console sessions and login defences: opaque random tokens in HttpOnly, SameSite=Strict
 // cookies (Secure outside development; __Host- prefix then), only their SHA-256 stored, an idle
-// timeout enforced by the store, a CSRF token per session, and a per-address login rate limit
+// timeout and an absolute lifetime enforced by the store, a CSRF token per session, and a per-address login rate limit
 // (in process, or in Redis when there is one: one limit across every engine).
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv6 } from 'node:net';

@@ -273,17 +273,22 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.loginLock('carol', '10.0.0.1')).toBeNull();
       expect((await users.find('carol'))!).toMatchObject({ failedAttempts: 0, lockedUntil: null });
       await users.createSession('tok', 'carol', 'csrf');
-      expect(await users.touchSession('tok', 60_000)).toEqual({
+      const DAY = 86_400_000;
+      expect(await users.touchSession('tok', 60_000, DAY)).toEqual({
         username: 'carol',
         role: 'analyst',
         csrfToken: 'csrf',
       });
+      await users.createSession('tok-old', 'carol', 'csrf');
       await new Promise((r) => setTimeout(r, 30));
-      expect(await users.touchSession('tok', 10)).toBe('expired');
-      expect(await users.touchSession('tok', 60_000)).toBeUndefined();
+      expect(await users.touchSession('tok', 10, DAY)).toBe('expired');
+      expect(await users.touchSession('tok', 60_000, DAY)).toBeUndefined();
+      // Active (seen within the idle timeout) but older than its lifetime: ended, and removed.
+      expect(await users.touchSession('tok-old', 60_000, 10)).toBe('max_age');
+      expect(await users.touchSession('tok-old', 60_000, DAY)).toBeUndefined();
       await users.createSession('tok2', 'carol', 'csrf');
       await users.update('carol', { disabled: true });
-      expect(await users.touchSession('tok2', 60_000)).not.toMatchObject({ username: 'carol' });
+      expect(await users.touchSession('tok2', 60_000, DAY)).not.toMatchObject({ username: 'carol' });
     });
 
     it('carries API key changes into the audit log once, with who made them and never the key hash', async () => {

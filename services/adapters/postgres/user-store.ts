@@ -3,6 +3,7 @@ import {
   UserExists,
   type ConsoleRole,
   type ConsoleUser,
+  type SessionEnd,
   type SessionView,
   type StoredUser,
   type UserStore,
@@ -193,21 +194,33 @@ export class PostgresUserStore implements UserStore {
     ]);
   }
 
-  async touchSession(tokenHash: string, idleMs: number): Promise<SessionView | 'expired' | undefined> {
+  async touchSession(
+    tokenHash: string,
+    idleMs: number,
+    maxAgeMs: number,
+  ): Promise<SessionView | SessionEnd | undefined> {
     const r = await this.sql.query<{ username: string; role: ConsoleRole; csrf_token: string }>(
       `UPDATE console_sessions s SET last_seen_at = clock_timestamp()
        FROM console_users u
        WHERE s.token_hash = $1 AND u.username = s.username AND NOT u.disabled
          AND s.last_seen_at > clock_timestamp() - ($2::bigint * interval '1 millisecond')
+         AND s.created_at > clock_timestamp() - ($3::bigint * interval '1 millisecond')
        RETURNING s.username, u.role, s.csrf_token`,
-      [tokenHash, idleMs],
+      [tokenHash, idleMs, maxAgeMs],
     );
     const row = r.rows[0];
     if (row) return { username: row.username, role: row.role, csrfToken: row.csrf_token };
-    const gone = await this.sql.query('DELETE FROM console_sessions WHERE token_hash = $1 RETURNING username', [
-      tokenHash,
-    ]);
-    return gone.rowCount > 0 ? 'expired' : undefined;
+    // Idle wins when both passed: a session left overnight idled out first.
+    const gone = await this.sql.query<{ idle: boolean; old: boolean }>(
+      `DELETE FROM console_sessions WHERE token_hash = $1
+       RETURNING last_seen_at <= clock_timestamp() - ($2::bigint * interval '1 millisecond') AS idle,
+                 created_at <= clock_timestamp() - ($3::bigint * interval '1 millisecond') AS old`,
+      [tokenHash, idleMs, maxAgeMs],
+    );
+    const ended = gone.rows[0];
+    if (!ended) return undefined;
+    // A disabled user's session (normally deleted with it) still ends as 'expired', as before.
+    return ended.old && !ended.idle ? 'max_age' : 'expired';
   }
 
   async deleteSession(tokenHash: string): Promise<void> {

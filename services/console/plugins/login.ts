@@ -100,13 +100,17 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
   };
 
   app.get('/login', async (request, reply) => {
-    const expired = (request.query as Record<string, unknown>)?.expired === '1';
+    const expired = (request.query as Record<string, unknown>)?.expired;
     return showLogin(
       request,
       reply,
       200,
       undefined,
-      expired ? `Your session expired after ${idleWords(o.idleMs)} without activity. Sign in again.` : undefined,
+      expired === '1'
+        ? `Your session expired after ${idleWords(o.idleMs)} without activity. Sign in again.`
+        : expired === 'max_age'
+          ? `Your session ended: a session lasts at most ${idleWords(o.sessionMaxMs)} after sign-in. Sign in again.`
+          : undefined,
     );
   });
 

@@ -1,5 +1,5 @@
 // Sessions: the form parser, the request's session and token, and the guard every page but
-// sign-in goes through. The session cookie is authenticated (idle timeout enforced by the store);
+// sign-in goes through. The session cookie is authenticated (idle timeout and absolute lifetime enforced by the store);
 // a page without one redirects to sign-in, any other method gets 401; then the role; then, for a
 // state-changing request, the CSRF token and the Origin. Wrapped with fastify-plugin: what it
 // declares belongs to the console's scope, where the other console plugins see it.
@@ -44,20 +44,28 @@ export const sessionPlugin = fp(
       const s = caseSystem(o, reply);
       if (!s) return reply;
       const token = readCookie(request, names.session);
-      const session = token ? await s.users.touchSession(tokenHash(token), o.idleMs) : undefined;
-      if (!session || session === 'expired') {
-        if (session === 'expired')
+      const session = token ? await s.users.touchSession(tokenHash(token), o.idleMs, o.sessionMaxMs) : undefined;
+      if (!session || typeof session === 'string') {
+        if (session)
           await s.audit.append({
             actor: 'console',
             action: 'session_expired',
             target: 'session',
             // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
-            detail: { ip: request.ip },
+            // reason: 'max_age' for a session ended by its lifetime; an idle expiry's entry is as before.
+            detail: session === 'max_age' ? { ip: request.ip, reason: 'max_age' } : { ip: request.ip },
           });
         clearCookie(reply, names.session, o.secureCookies);
         if (request.method === 'GET')
-          return reply.redirect(session === 'expired' ? '/console/login?expired=1' : '/console/login', 303);
-        const message = session === 'expired' ? 'Your session expired. Sign in again.' : 'Sign in first.';
+          return reply.redirect(
+            session === 'expired'
+              ? '/console/login?expired=1'
+              : session === 'max_age'
+                ? '/console/login?expired=max_age'
+                : '/console/login',
+            303,
+          );
+        const message = session ? 'Your session expired. Sign in again.' : 'Sign in first.';
         const status = statusOf('UNAUTHENTICATED');
         return sendPage(reply, status, 'Sign in', errorPage(status, message));
       }

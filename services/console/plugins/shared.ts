@@ -22,6 +22,8 @@ export interface ConsoleOptions {
   /** Friction spent per merchant (challenged, reviewed, declined shares over 24 h) against its budget. */
   friction?: () => FrictionShare[];
   idleMs: number;
+  /** A session's absolute lifetime from sign-in, however active it is. */
+  sessionMaxMs: number;
   maxAttempts: number;
   lockoutMs: number;
   loginRatePerMinute: number;
