@@ -54,6 +54,8 @@ export interface ErrorAnswer {
   fault: boolean;
   /** A store that could not serve (down, full, failing over): answered 503, logged as a warning. */
   unavailable?: UnavailableStore;
+  /** A card list refused while it streams in: its connection closes after a moment (lingerThenClose). */
+  refusedUpload?: true;
 }
 
 const answer = (
@@ -125,9 +127,12 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     return answer(error.code, 'no exchange rate for this currency', {
       details: [{ path: 'currency', message: error.message }],
     });
-  // Drain nothing more of a refused card list: the connection is closed after the answer.
+  // Nothing more of a refused card list is stored: its connection closes a moment after the answer.
   if (error instanceof UploadRefused) {
-    const refused = answer(error.code, error.message, { status: error.status, headers: { connection: 'close' } });
+    const refused: ErrorAnswer = {
+      ...answer(error.code, error.message, { status: error.status }),
+      refusedUpload: true,
+    };
     const r = error.report;
     if (r)
       refused.body.kept = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, errors: r.errors };
@@ -231,6 +236,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (request.is404 && (code.startsWith('FST_ERR_CTP_') || code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE'))
       return notFound(request, reply);
     const a = errorAnswer(error);
+    if (a.refusedUpload && !request.raw.complete) lingerThenClose(request.raw);
     if (a.fault) logFault(request, error, 'unhandled error');
     if (a.unavailable) {
       logUnavailable(request, error, a, 'answered 503, retry');
@@ -240,6 +246,34 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(reply, a);
   });
   app.setNotFoundHandler(notFound);
+}
+
+/** How long, and how much of, a refused card list is read on (and dropped) before its connection closes. */
+const LINGER_MS = 1000;
+const LINGER_BYTES = 16 << 20;
+
+/**
+ * A refused upload's connection, closed only after its body has been read on and dropped for a
+ * moment. Closed with the answer, the client's next write of the list fails (EPIPE) and its HTTP
+ * stack drops the answer it has not parsed yet: the upload CLI said the connection was lost, where
+ * the engine had said why it refused (test/cli/upload.test.ts, under load).
+ */
+function lingerThenClose(req: FastifyRequest['raw']): void {
+  const socket = req.socket;
+  let read = 0;
+  const close = () => socket.destroy();
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > LINGER_BYTES) close();
+  });
+  req.once('end', () => {
+    clearTimeout(timer);
+    socket.end();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 /** The router's refusals (a malformed or over-long path): in our shape, never quoting the path. */

@@ -241,7 +241,8 @@ describe('the mapping from an error to an answer', () => {
     });
     expect(errorAnswer(new UploadRefused(400, 'line 3 is longer than 16384 characters'))).toMatchObject({
       status: 400,
-      headers: { connection: 'close' },
+      // Its connection closes a moment after the answer (lingerThenClose), not with it.
+      refusedUpload: true,
       body: { error: 'line 3 is longer than 16384 characters', code: 'UPLOAD_REFUSED' },
     });
     expect(

@@ -460,7 +460,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           'FORBIDDEN',
           'your issuer has no BIN ranges yet, so none of its cards can be listed: an admin registers them (PUT /v1/issuers/{issuerId}/bin-ranges)',
         );
-      // A list refused while it streams in throws UploadRefused: answered (and the connection closed) by errors.ts.
+      // A list refused while it streams in throws UploadRefused: answered by errors.ts, which closes the connection a moment later.
       /** What the lines stored so far did (the store's answers), for an upload that ends early. */
       let progress: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
       const account = (r: UploadReport, message: string) => {
