@@ -260,6 +260,8 @@ const LINGER_BYTES = 16 << 20;
  */
 function lingerThenClose(req: FastifyRequest['raw']): void {
   const socket = req.socket;
+  // A request made by Fastify's inject() has no connection to close.
+  if (typeof socket?.destroy !== 'function' || typeof socket.end !== 'function') return;
   let read = 0;
   const close = () => socket.destroy();
   const timer = setTimeout(close, LINGER_MS);
