@@ -46,6 +46,17 @@ export const TRANSACTION_FEATURES = [
 ] as const;
 
 /**
+ * When a card stops being valid: it is valid through the last day of its expiry month wherever it
+ * is used, so the month ends at midnight at UTC−12, the last place on Earth to leave it (12:00 UTC on
+ * the next month's first day). Ending it at midnight UTC stepped up an American holder's evening order
+ * on the month's last day.
+ */
+export function expiryEnd(expiryYear: number, expiryMonth: number): number {
+  // Date.UTC takes month 0-based: expiryMonth is the next month's index (December's becomes January).
+  return Date.UTC(expiryYear, expiryMonth, 1, 12);
+}
+
+/**
  * `amountRefCents`: the amount in reference cents (referenceCents), as the counters got it; `small`:
  * whether it is a card-testing amount (isSmallAmount), as the small-amount counters count it.
  */
@@ -55,11 +66,7 @@ export function transactionFeatures(
   amountRefCents: number,
   small: boolean,
 ): FeatureMap {
-  const at = new Date(occurredAt);
-  // A card is valid through the last day of its expiry month.
-  const expired =
-    req.card.expiryYear < at.getUTCFullYear() ||
-    (req.card.expiryYear === at.getUTCFullYear() && req.card.expiryMonth < at.getUTCMonth() + 1);
+  const expired = occurredAt >= expiryEnd(req.card.expiryYear, req.card.expiryMonth);
   const created = req.customer?.accountCreatedAt ? Date.parse(req.customer.accountCreatedAt) : NaN;
   const ship = req.shippingAddress?.country,
     bill = req.billingAddress?.country;
