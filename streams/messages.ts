@@ -105,6 +105,7 @@ export function decisionMessage(
     score: response.score,
     decision: response.decision,
     reasons: response.reasons,
+    ...(response.ifAuthenticated ? { ifAuthenticated: response.ifAuthenticated } : {}),
     checks: response.checks,
     degraded: response.degraded,
     versions: response.versions,

@@ -6,7 +6,7 @@ import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type Entit
 import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
-import type { Checks, ScoreRequest, ScoreResponse } from './schemas.ts';
+import type { Checks, Decision, ScoreRequest, ScoreResponse } from './schemas.ts';
 import {
   buildCounterPlan,
   type CounterPlan,
@@ -128,6 +128,21 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
   });
   if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
   return { outcome, verdict };
+}
+
+/**
+ * What a challenged order's decision becomes once 3-D Secure authenticates the holder (status Y):
+ * the same features, the model and rules run again with the authentication. The merchant acts on it
+ * after the challenge without scoring the order again, which would count it twice in every velocity
+ * window (docs/decision-policy.md). Never a challenge: after an authentication none can be asked.
+ */
+export function decisionIfAuthenticated(input: JudgeInput): Exclude<Decision, 'challenge'> {
+  // A copy (judge completes the map it is given with the model's features, which the model's second
+  // run replaces): made for challenges only, a few in a hundred scorings.
+  const features = { ...input.features, three_ds_status: 'Y' };
+  const { decision } = judge({ ...input, features, threeDSAuthenticated: true, threeDSFailed: false }).outcome;
+  if (decision === 'challenge') throw new Error('the decision ladder asked for a step-up after an authentication');
+  return decision;
 }
 
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
@@ -382,7 +397,7 @@ export class Engine {
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
     if (prepared.lookups && !degraded) Object.assign(features, prepared.lookups);
     const model = this.options.model?.();
-    const { outcome, verdict } = judge({
+    const judging: JudgeInput = {
       ruleset,
       merchantId,
       features,
@@ -392,7 +407,8 @@ export class Engine {
       cardNotPresent: req.channel !== 'pos',
       threeDSAuthenticated: req.threeDS?.status === 'Y',
       threeDSFailed: req.threeDS?.status === 'N' || req.threeDS?.status === 'R',
-    });
+    };
+    const { outcome, verdict } = judge(judging);
     const checks: Checks = {
       velocity: degraded ? 'skipped' : 'evaluated',
       rules: 'evaluated',
@@ -402,6 +418,7 @@ export class Engine {
     const response: ScoreResponse = {
       transactionId: req.transactionId,
       ...outcome,
+      ...(outcome.decision === 'challenge' ? { ifAuthenticated: decisionIfAuthenticated(judging) } : {}),
       checks,
       degraded,
       versions: { engine: ENGINE_VERSION, ruleset: ruleset.version, ...(model ? { model: model.version } : {}) },

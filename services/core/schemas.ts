@@ -236,6 +236,12 @@ export const scoreResponseSchema = z
     score: z.int().min(0).max(100),
     decision: z.enum(DECISIONS),
     reasons: z.array(reasonSchema),
+    ifAuthenticated: z
+      .enum(['approve', 'review', 'decline'])
+      .optional()
+      .describe(
+        'Only with decision challenge: the decision once 3-D Secure authenticates the cardholder (status Y). Act on it after the challenge instead of scoring the order again, which would count it twice; report the result with POST /v1/transactions/{id}/outcome (authorized, or challenge_failed when the challenge failed, was refused or abandoned).',
+      ),
     checks: checksSchema,
     degraded: z.boolean(),
     versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
@@ -249,6 +255,7 @@ export const scoreResponseSchema = z
       reasons: [
         { code: 'LEAKED_CARD', message: 'Card listed in 1 compromise event(s); the security code did not leak' },
       ],
+      ifAuthenticated: 'approve',
       checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'evaluated' },
       degraded: false,
       versions: { engine: '0.1.0', ruleset: '2026-11-01', model: 'rf-2026-11-01' },

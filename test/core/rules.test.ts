@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { decisionIfAuthenticated, judge } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import { decide, evaluateRules, matches, parseRuleset, RulesetError, type Ruleset } from '../../services/core/rules.ts';
 
@@ -396,5 +397,50 @@ describe('decisions', () => {
   it('renders messages from feature values', () => {
     const s = parseRuleset(base, known);
     expect(evaluateRules(s, 'm', { amount_major: 1234.567 })[0]!.message).toBe('High amount (1234.57)');
+  });
+});
+
+describe("a challenged order's decision once 3-D Secure authenticates the holder (decisionIfAuthenticated)", () => {
+  const ladder = parseRuleset(
+    {
+      ...base,
+      rules: [
+        { code: 'LEAKED', message: 'l', when: { feature: 'card_listed', eq: true }, score: 35, stepUp: true },
+        { code: 'CVV', message: 'c', when: { feature: 'cvv_result', eq: 'mismatch' }, score: 35 },
+        { code: 'AUTHENTICATED', message: 'y', when: { feature: 'three_ds_status', eq: 'Y' }, score: -25 },
+      ],
+      merchants: { strict: { disabledRules: ['AUTHENTICATED'] } },
+    },
+    known,
+  );
+  const judging = (features: Record<string, string | number | boolean>, merchantId = 'm') => ({
+    ruleset: ladder,
+    merchantId,
+    features: { three_ds_status: 'none', ...features },
+    occurredAt: 0,
+    degraded: false,
+    cardNotPresent: true,
+    threeDSAuthenticated: false,
+  });
+
+  it('is what scoring the order again with status Y decides, without counting it again', () => {
+    for (const [features, merchant, after] of [
+      [{ card_listed: true }, 'm', 'approve'],
+      [{ cvv_result: 'mismatch' }, 'm', 'approve'],
+      // Strong evidence the authentication does not offset: held for review after it.
+      [{ cvv_result: 'mismatch' }, 'strict', 'review'],
+    ] as const) {
+      const input = judging(features, merchant);
+      expect(judge(input).outcome.decision).toBe('challenge');
+      const rescored = judge({ ...judging({ ...features, three_ds_status: 'Y' }, merchant), threeDSAuthenticated: true });
+      expect(decisionIfAuthenticated(input), JSON.stringify(features)).toBe(after);
+      expect(rescored.outcome.decision).toBe(after);
+    }
+  });
+
+  it("leaves the challenge's own features as they were", () => {
+    const input = judging({ card_listed: true });
+    decisionIfAuthenticated(input);
+    expect(input.features.three_ds_status).toBe('none');
   });
 });

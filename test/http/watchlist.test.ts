@@ -753,9 +753,12 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     });
     expect(first.score).toBeGreaterThanOrEqual(55);
     expect(first.decision).toBe('challenge');
-    // The genuine holder passes the step-up: the merchant re-scores with the result.
+    // What the holder's authentication will decide comes with the challenge: no second scoring needed.
+    expect(first.ifAuthenticated).toBe('approve');
+    // The genuine holder passes the step-up: the merchant may also re-score with the result.
     const passed = await score(pan, { amount: 180_000, threeDS: { status: 'Y', version: '2.2.0' } });
     expect(passed.decision).toBe('approve');
+    expect(passed).not.toHaveProperty('ifAuthenticated');
     // At a card-present terminal the leaked card-not-present data cannot be acted on.
     expect((await score(pan, { channel: 'pos' }, { cvvResult: 'not_checked' })).decision).toBe('approve');
 
@@ -781,6 +784,7 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     const failed = await score(card(), { threeDS: { status: 'N', version: '2.2.0' } });
     expect(codes(failed)).toEqual(['THREE_DS_FAILED']);
     expect(failed.decision).toBe('review');
+    expect(failed).not.toHaveProperty('ifAuthenticated');
   });
 
   it('on a card nobody listed, a failed challenge means another challenge; a second one, a review', async () => {

@@ -1413,6 +1413,7 @@ export interface components {
      *           "message": "Card listed in 1 compromise event(s); the security code did not leak"
      *         }
      *       ],
+     *       "ifAuthenticated": "approve",
      *       "checks": {
      *         "velocity": "evaluated",
      *         "rules": "evaluated",
@@ -1432,6 +1433,11 @@ export interface components {
       /** @enum {string} */
       decision: 'approve' | 'challenge' | 'review' | 'decline';
       degraded: boolean;
+      /**
+       * @description Only with decision challenge: the decision once 3-D Secure authenticates the cardholder (status Y). Act on it after the challenge instead of scoring the order again, which would count it twice; report the result with POST /v1/transactions/{id}/outcome (authorized, or challenge_failed when the challenge failed, was refused or abandoned).
+       * @enum {string}
+       */
+      ifAuthenticated?: 'approve' | 'review' | 'decline';
       reasons: components['schemas']['Reason'][];
       score: number;
       transactionId: string;
@@ -4800,6 +4806,7 @@ export interface operations {
            *           "message": "Card listed in 1 compromise event(s); the security code did not leak"
            *         }
            *       ],
+           *       "ifAuthenticated": "approve",
            *       "checks": {
            *         "velocity": "evaluated",
            *         "rules": "evaluated",
