@@ -273,6 +273,35 @@ describe('outcomes', () => {
     expect(next.json().reasons.map((r: { code: string }) => r.code)).toContain('CARD_RECENT_DECLINES_24H');
   });
 
+  it("counts a fraud chargeback against the card, a holder's dispute of a purchase nowhere", async () => {
+    const device = { id: 'cb-device-1' };
+    const card = (number: string) => ({ number, expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const });
+    const [disputed, stolen] = ['4000000000000077', '4000000000000010'];
+    await score(scoreBody({ transactionId: 'cb-parcel', card: card(disputed), device }));
+    // Goods not received (Visa 13.1): the holder made the purchase.
+    const parcel = await report('cb-parcel', { outcome: 'chargeback', reasonCode: '13.1' });
+    expect(parcel.json()).toEqual({
+      transactionId: 'cb-parcel',
+      outcome: 'chargeback',
+      status: 'recorded',
+      chargeback: 'dispute',
+    });
+    expect((await report('cb-parcel', { outcome: 'chargeback', reasonCode: '13.1' })).json().status).toBe(
+      'already_recorded',
+    );
+    const next = (await score(scoreBody({ card: card(disputed), device }))).json();
+    expect(next.reasons.map((r: { code: string }) => r.code)).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/CHARGEBACK/)]),
+    );
+    expect(next.decision).toBe('approve');
+
+    await score(scoreBody({ transactionId: 'cb-stolen', card: card(stolen), device: { id: 'cb-device-2' } }));
+    // Card-absent fraud (Visa 10.4): evidence against the card and the device.
+    expect((await report('cb-stolen', { outcome: 'chargeback', reasonCode: '10.4' })).json().chargeback).toBe('fraud');
+    const after = (await score(scoreBody({ card: card(stolen), device: { id: 'cb-device-2' } }))).json();
+    expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_PRIOR_CHARGEBACK_30D');
+  });
+
   it('validates outcomes: chargebacks need a reason code, ids follow the transactionId rules', async () => {
     const cb = await report('dec-1', { outcome: 'chargeback' });
     expect(cb.statusCode).toBe(400);

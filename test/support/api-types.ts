@@ -362,7 +362,7 @@ export interface paths {
     put?: never;
     /**
      * Report the outcome of a scored transaction
-     * @description Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.
+     * @description Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.
      */
     post: operations['reportOutcome'];
     delete?: never;
@@ -1088,10 +1088,16 @@ export interface components {
      * @example {
      *       "transactionId": "order-1001",
      *       "outcome": "chargeback",
-     *       "status": "recorded"
+     *       "status": "recorded",
+     *       "chargeback": "fraud"
      *     }
      */
     OutcomeResponse: {
+      /**
+       * @description Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 12.x and 13.x, Mastercard 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C and P codes); kept, counted nowhere. A code not known counts as fraud.
+       * @enum {string}
+       */
+      chargeback?: 'fraud' | 'dispute';
       /** @enum {string} */
       outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed';
       /** @enum {string} */
@@ -4998,7 +5004,8 @@ export interface operations {
            * @example {
            *       "transactionId": "order-1001",
            *       "outcome": "chargeback",
-           *       "status": "recorded"
+           *       "status": "recorded",
+           *       "chargeback": "fraud"
            *     }
            */
           'application/json': components['schemas']['OutcomeResponse'];

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
+import { chargebackKind, recordedOutcome } from '../../core/chargebacks.ts';
 import { HttpError } from '../errors.ts';
 import { retryAfterSeconds } from '../../adapters/store-unavailable.ts';
 
@@ -12,10 +13,16 @@ const outcomeResponseSchema = z
     transactionId: z.string(),
     outcome: z.enum(OUTCOMES),
     status: z.enum(['recorded', 'already_recorded']),
+    chargeback: z
+      .enum(['fraud', 'dispute'])
+      .optional()
+      .describe(
+        'Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 12.x and 13.x, Mastercard 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C and P codes); kept, counted nowhere. A code not known counts as fraud.',
+      ),
   })
   .meta({
     id: 'OutcomeResponse',
-    example: { transactionId: 'order-1001', outcome: 'chargeback', status: 'recorded' },
+    example: { transactionId: 'order-1001', outcome: 'chargeback', status: 'recorded', chargeback: 'fraud' },
   });
 
 export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
@@ -27,7 +34,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
+          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
@@ -44,10 +51,12 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
     },
     async (request) => {
       const { transactionId } = request.params;
-      const at = request.body.occurredAt ? Date.parse(request.body.occurredAt) : Date.now();
+      const { outcome, reasonCode, occurredAt } = request.body;
+      const at = occurredAt ? Date.parse(occurredAt) : Date.now();
+      const recorded = recordedOutcome(outcome, reasonCode);
       let result: Awaited<ReturnType<Engine['recordOutcome']>>;
       try {
-        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, request.body.outcome, at);
+        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, recorded, at);
       } catch (error) {
         if (error instanceof OccurredInFutureError) throw error;
         // Never acknowledge what was not stored: the merchant retries.
@@ -60,8 +69,9 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
       return {
         transactionId,
-        outcome: request.body.outcome,
+        outcome,
         status: result === 'recorded' ? ('recorded' as const) : ('already_recorded' as const),
+        ...(outcome === 'chargeback' ? { chargeback: chargebackKind(reasonCode) } : {}),
       };
     },
   );
