@@ -21,6 +21,7 @@ import type { RedisClient } from '../adapters/redis/connection.ts';
 import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rate-limit-store.ts';
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
+import { bodyEncodingRefusal } from './body-encoding.ts';
 import { clientErrorHandler, frameworkError, HttpError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
@@ -114,6 +115,18 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const refused = bodyEncodingRefusal(request.headers);
+    if (refused) {
+      done(
+        new HttpError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          refused === 'charset'
+            ? 'send the body in UTF-8 (charset=utf-8, or none)'
+            : 'compressed bodies are refused: send plain JSON (no content-encoding)',
+        ),
+      );
+      return;
+    }
     if (body === '' && acceptsNoBody(request.routeOptions.schema?.body)) {
       done(null, undefined);
       return;

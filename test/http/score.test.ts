@@ -1,4 +1,5 @@
 // POST /v1/score and outcomes through the real HTTP stack (embedded stores).
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, MASTERCARD, scoreBody, VISA, type TestApp } from '../support/app.ts';
 
@@ -223,6 +224,45 @@ describe('bad input', () => {
       payload: 'hello',
     });
     expect(text.statusCode).toBe(415);
+    // A compressed body or another charset: said so, not "not valid JSON" nor read as UTF-8.
+    const json = JSON.stringify(scoreBody());
+    const gzipped = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: gzipSync(json),
+    });
+    expect(gzipped.statusCode).toBe(415);
+    expect(gzipped.json()).toEqual({
+      error: 'compressed bodies are refused: send plain JSON (no content-encoding)',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+    const labelled = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: json,
+    });
+    expect(labelled.statusCode).toBe(415);
+    const utf16 = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json; charset=utf-16' },
+      payload: json,
+    });
+    expect(utf16.statusCode).toBe(415);
+    expect(utf16.json().error).toBe('send the body in UTF-8 (charset=utf-8, or none)');
+    const utf8 = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: {
+        ...bearer(t.keys.merchant),
+        'content-type': 'application/json; charset=UTF-8',
+        'content-encoding': 'identity',
+      },
+      payload: json,
+    });
+    expect(utf8.statusCode).toBe(200);
     const huge = await score(
       scoreBody({
         items: Array.from({ length: 2000 }, (_, i) => ({ name: `item ${i} ${'x'.repeat(40)}`, quantity: 1 })),
