@@ -206,6 +206,35 @@ describe('compromise events', () => {
       ]),
     );
   });
+  it("refuses an admin's event for the reserved breach-discovery issuer, and a hit query whose from is after its to", async () => {
+    const reserved = await t.app.inject({
+      method: 'POST',
+      url: '/v1/compromise-events',
+      headers: bearer(t.keys.admin),
+      payload: {
+        externalId: 'not-ours',
+        source: 'card network alert',
+        exposureStart: '2026-05-01T00:00:00Z',
+        exposureEnd: '2026-10-31T00:00:00Z',
+        discoveredAt: '2026-11-10T00:00:00Z',
+        dataElements: ['pan'],
+        issuerId: 'leakguard',
+      },
+    });
+    expect(reserved.statusCode, reserved.body).toBe(400);
+    expect(reserved.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'issuerId' }] });
+    const backwards = await t.app.inject({
+      url: '/v1/issuer/hits?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z',
+      headers: bearer(t.keys.issuer),
+    });
+    expect(backwards.statusCode, backwards.body).toBe(400);
+    expect(backwards.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.from' }] });
+    const sameInstant = await t.app.inject({
+      url: '/v1/issuer/hits?from=2026-11-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+      headers: bearer(t.keys.issuer),
+    });
+    expect(sameInstant.statusCode).toBe(200);
+  });
 });
 
 describe('card list uploads', () => {

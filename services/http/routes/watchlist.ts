@@ -10,6 +10,7 @@ import {
   binInRanges,
   binRangeSchema,
   cardSlot,
+  CPP_ISSUER,
   compromiseEventInputSchema,
   decodeEntry,
   elementMask,
@@ -280,6 +281,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         if (!requested)
           throw new HttpError('VALIDATION_FAILED', 'invalid request', {
             details: [{ path: 'issuerId', message: 'is required when an admin declares an event' }],
+          });
+        // Leakguard's own breach-discovery events: no issuer may hold them (nor an API key take the id).
+        if (requested === CPP_ISSUER)
+          throw new HttpError('VALIDATION_FAILED', 'invalid request', {
+            details: [
+              {
+                path: 'issuerId',
+                message: `must not be ${CPP_ISSUER}: it is reserved for the events Leakguard opens itself (breach discovery)`,
+              },
+            ],
           });
         issuerId = requested;
       }
@@ -641,6 +652,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       const issuerId = principal.issuerId!;
       const q = request.query;
       // Another issuer's event is not found here either (as at GET /v1/compromise-events/{id}).
+      if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) > Date.parse(q.to))
+        throw new HttpError('VALIDATION_FAILED', 'invalid request', {
+          details: [{ path: 'querystring.from', message: 'must not be after to' }],
+        });
       if (q.eventId !== undefined && !(await visibleEvent(principal, q.eventId))) throw notFound();
       // Only its own BINs, even for hits its events recorded (an admin may list any card in an issuer's event).
       const page = await store.pageHits(issuerId, {
