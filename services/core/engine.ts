@@ -26,6 +26,7 @@ import {
   NO_EXPIRY,
   SEVERAL_EXPIRIES,
   liveEvents,
+  liveExpiryTag,
   watchlistFeatures,
   type EventView,
   type WatchlistMatch,
@@ -386,7 +387,7 @@ export class Engine {
     if (watching && !degraded) {
       // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
       const key =
-        match && match.entry.expiryTag !== NO_EXPIRY && match.entry.expiryTag !== SEVERAL_EXPIRIES
+        match && match.expiryTag !== NO_EXPIRY && match.expiryTag !== SEVERAL_EXPIRIES
           ? match.keyIndex === 0
             ? this.options.keyring.primary
             : this.options.keyring.previous
@@ -450,7 +451,10 @@ export class Engine {
     const { entries, usesSinceListed } = reading.watchlist;
     for (const [keyIndex, raw] of entries.entries()) {
       const entry = raw ? decodeEntry(raw) : null;
-      if (entry) return { entry, events: liveEvents(entry, events), keyIndex, usesSinceListed };
+      if (!entry) continue;
+      const live = liveEvents(entry, events);
+      const expiryTag = liveExpiryTag(entry, new Set(live.map((e) => e.seq)));
+      return { entry, events: live, expiryTag, keyIndex, usesSinceListed };
     }
     return null;
   }

@@ -4,7 +4,10 @@
 // A listed card is stored compactly, keyed by its fingerprint: bucket = the fingerprint's first
 // two bytes (65,536 buckets, listpack-encoded while a bucket holds at most hash-max-listpack-entries cards), field =
 // its next eight bytes, value = a packed entry:
-//   uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id × n
+//   one event:  uint16 data elements | uint32 first listed (epoch seconds) | uint16 expiry tag | uint32 event id
+//   several:    the same, bit 15 of the elements set (PER_EVENT_TAGS), then (uint32 event id | uint16 its expiry tag)
+//               for each further event: each event's leaked expiry apart, so that a retracted event's no
+//               longer counts (entries of earlier versions, without the bit, share one tag among their events).
 import { z } from 'zod';
 import { fingerprintBytes, luhnValid, maskPan, type CardKey } from './card.ts';
 import { keyedHmac } from './hmac.ts';
@@ -204,24 +207,88 @@ export function slotFromBytes(bytes: Buffer): EntrySlot {
 export interface WatchlistEntry {
   elements: number;
   firstListedAt: number; // epoch seconds
-  expiryTag: number; // 0 when no expiry was listed
   eventSeqs: number[];
+  /** Each event's expiry tag, in eventSeqs' order: NO_EXPIRY when its lists gave none. */
+  eventTags: number[];
 }
 
+/**
+ * In an entry's elements word: the entry keeps a tag per event (the layout of an entry listed in
+ * several events). An entry of one event is the same without it: 8 bytes + 4, nothing more.
+ */
+export const PER_EVENT_TAGS = 0x8000;
+
 export function encodeEntry(e: WatchlistEntry): Buffer {
-  const b = Buffer.alloc(8 + 4 * e.eventSeqs.length);
-  b.writeUInt16BE(e.elements, 0);
+  const n = e.eventSeqs.length;
+  if (n <= 1) {
+    const b = Buffer.alloc(8 + 4 * n);
+    b.writeUInt16BE(e.elements & ~PER_EVENT_TAGS, 0);
+    b.writeUInt32BE(e.firstListedAt, 2);
+    b.writeUInt16BE(e.eventTags[0] ?? NO_EXPIRY, 6);
+    if (n === 1) b.writeUInt32BE(e.eventSeqs[0]!, 8);
+    return b;
+  }
+  const b = Buffer.alloc(12 + 6 * (n - 1));
+  b.writeUInt16BE(e.elements | PER_EVENT_TAGS, 0);
   b.writeUInt32BE(e.firstListedAt, 2);
-  b.writeUInt16BE(e.expiryTag, 6);
-  e.eventSeqs.forEach((s, i) => b.writeUInt32BE(s, 8 + 4 * i));
+  b.writeUInt16BE(e.eventTags[0]!, 6);
+  b.writeUInt32BE(e.eventSeqs[0]!, 8);
+  for (let i = 1; i < n; i++) {
+    b.writeUInt32BE(e.eventSeqs[i]!, 12 + 6 * (i - 1));
+    b.writeUInt16BE(e.eventTags[i]!, 16 + 6 * (i - 1));
+  }
   return b;
 }
 
 export function decodeEntry(b: Buffer): WatchlistEntry | null {
-  if (b.length < 8 || (b.length - 8) % 4 !== 0) return null;
+  if (b.length < 8) return null;
+  const word = b.readUInt16BE(0);
+  const elements = word & ~PER_EVENT_TAGS;
+  const firstListedAt = b.readUInt32BE(2);
+  const head = b.readUInt16BE(6);
   const eventSeqs: number[] = [];
-  for (let o = 8; o < b.length; o += 4) eventSeqs.push(b.readUInt32BE(o));
-  return { elements: b.readUInt16BE(0), firstListedAt: b.readUInt32BE(2), expiryTag: b.readUInt16BE(6), eventSeqs };
+  const eventTags: number[] = [];
+  if ((word & PER_EVENT_TAGS) === 0) {
+    // One event, or an entry of an earlier version: one tag, shared by its events.
+    if ((b.length - 8) % 4 !== 0) return null;
+    for (let o = 8; o < b.length; o += 4) {
+      eventSeqs.push(b.readUInt32BE(o));
+      eventTags.push(head);
+    }
+  } else {
+    if (b.length < 12 || (b.length - 12) % 6 !== 0) return null;
+    eventSeqs.push(b.readUInt32BE(8));
+    eventTags.push(head);
+    for (let o = 12; o < b.length; o += 6) {
+      eventSeqs.push(b.readUInt32BE(o));
+      eventTags.push(b.readUInt16BE(o + 4));
+    }
+  }
+  return { elements, firstListedAt, eventSeqs, eventTags };
+}
+
+/** An entry with a card listed (again) in one event: its tag merged with that event's, or the event added. */
+export function listedAgain(
+  entry: WatchlistEntry,
+  eventSeq: number,
+  mask: number,
+  tag: number,
+): { entry: WatchlistEntry; status: 'added' | 'duplicate' } {
+  const at = entry.eventSeqs.indexOf(eventSeq);
+  if (at >= 0) {
+    const eventTags = [...entry.eventTags];
+    eventTags[at] = mergedExpiryTag(eventTags[at]!, tag);
+    return { entry: { ...entry, eventTags }, status: 'duplicate' };
+  }
+  return {
+    entry: {
+      elements: entry.elements | mask,
+      firstListedAt: entry.firstListedAt,
+      eventSeqs: [...entry.eventSeqs, eventSeq],
+      eventTags: [...entry.eventTags, tag],
+    },
+    status: 'added',
+  };
 }
 
 /**
@@ -245,10 +312,22 @@ export const NO_EXPIRY = 0;
  */
 export const SEVERAL_EXPIRIES = 0xffff;
 
-/** What a card's stored tag becomes when it is listed again with `incoming` (the Lua script mirrors it). */
+/**
+ * What an event's stored tag becomes when its lists give the card again with `incoming` (the Lua
+ * script mirrors it), and how the tags of a card's live events combine at lookup.
+ */
 export function mergedExpiryTag(stored: number, incoming: number): number {
   if (incoming === NO_EXPIRY || incoming === stored) return stored;
   return stored === NO_EXPIRY ? incoming : SEVERAL_EXPIRIES;
+}
+
+/** The leaked expiry of a card as its live events say it (a retracted event's expiry no longer counts). */
+export function liveExpiryTag(entry: WatchlistEntry, live: ReadonlySet<number>): number {
+  let tag = NO_EXPIRY;
+  entry.eventSeqs.forEach((seq, i) => {
+    if (live.has(seq)) tag = mergedExpiryTag(tag, entry.eventTags[i]!);
+  });
+  return tag;
 }
 
 // --- Upload lines ------------------------------------------------------------------------------
@@ -414,6 +493,8 @@ export function liveEvents(entry: WatchlistEntry, events: ReadonlyMap<number, Ev
 export interface WatchlistMatch {
   entry: WatchlistEntry;
   events: EventView[];
+  /** The leaked expiry's tag over the live events (liveExpiryTag). */
+  expiryTag: number;
   /** Which key's fingerprint matched: the expiry tag was made with that key. */
   keyIndex: number;
   usesSinceListed: number;
@@ -455,7 +536,7 @@ export function watchlistFeatures(
     listed_confirmed: match.events.some((e) => e.confirmed),
     // Unknown elements: the security code may have leaked, so a matching one proves nothing.
     leaked_cvv: has('cvv') || has('track') || match.events.some((e) => e.elementsUnknown),
-    leaked_expiry: has('expiry') || match.entry.expiryTag !== NO_EXPIRY,
+    leaked_expiry: has('expiry') || match.expiryTag !== NO_EXPIRY,
     leaked_name: has('name'),
     leaked_billing_address: has('billing_address'),
     leaked_email: has('email'),
@@ -463,10 +544,10 @@ export function watchlistFeatures(
     leaked_track: has('track'),
     leaked_pin: has('pin'),
     listed_expiry_mismatch:
-      match.entry.expiryTag !== NO_EXPIRY &&
-      match.entry.expiryTag !== SEVERAL_EXPIRIES &&
+      match.expiryTag !== NO_EXPIRY &&
+      match.expiryTag !== SEVERAL_EXPIRIES &&
       presentedExpiryTag !== null &&
-      presentedExpiryTag !== match.entry.expiryTag,
+      presentedExpiryTag !== match.expiryTag,
     days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
     days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
     uses_since_listed: match.usesSinceListed,

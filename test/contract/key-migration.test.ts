@@ -14,7 +14,7 @@ import { migrateKeyLayout, newNameOf } from '../../services/adapters/redis/key-m
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
 import { RedisNegativeListStore } from '../../services/adapters/redis/negative-list-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
-import { decodeEntry, encodeEntry, entrySlot, type CompromiseEvent } from '../../services/core/watchlist.ts';
+import { decodeEntry, entrySlot, type CompromiseEvent } from '../../services/core/watchlist.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
 const KEY = { id: 'k', secret: Buffer.alloc(32, 7) };
@@ -81,7 +81,8 @@ async function writeLegacyLayout(
   await redis.hset(
     watchlistBucketKey(slot.bucket),
     slot.field,
-    encodeEntry({ elements: 0b11, firstListedAt: 1_790_000_000, expiryTag: 9, eventSeqs: [1, 2] }),
+    // As the previous version packed it: one expiry tag (9) for both events.
+    Buffer.from('0003' + (1_790_000_000).toString(16).padStart(8, '0') + '0009' + '00000001' + '00000002', 'hex'),
   );
   // API keys: the record as the previous version stored it.
   const captured: ApiKeyRecord[] = [];
@@ -166,7 +167,7 @@ describe('key migration on a single Redis', () => {
     expect((await watchlist.createEvent(event(0, 'bank-a', 'breach-3'), 'bank-a', new Date())).event.id).toBe('ce_3');
     // The listed card, and its removal counted into the migrated events' statistics.
     const [entry] = await watchlist.getEntries([entrySlot(FP)]);
-    expect(decodeEntry(entry!)).toMatchObject({ eventSeqs: [1, 2], expiryTag: 9 });
+    expect(decodeEntry(entry!)).toMatchObject({ eventSeqs: [1, 2], eventTags: [9, 9] });
     expect(await watchlist.removeCards([entrySlot(FP)])).toBe(1);
     expect((await watchlist.eventStatistics(1)).cardsRemoved).toBe(2);
     expect((await watchlist.eventStatistics(2)).cardsRemoved).toBe(1);

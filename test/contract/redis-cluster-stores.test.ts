@@ -128,14 +128,14 @@ describe('watchlists on a cluster', () => {
     expect(decodeEntry(entries[0]!)).toEqual({
       elements: elementMask(['pan', 'cvv']),
       firstListedAt: NOW,
-      expiryTag: 0,
       eventSeqs: [1],
+      eventTags: [0],
     });
     expect(decodeEntry(entries[1]!)).toEqual({
       elements: elementMask(['pan', 'cvv', 'expiry']),
       firstListedAt: NOW,
-      expiryTag: 250 % 7,
       eventSeqs: [1, 2],
+      eventTags: [250 % 7, 250 % 7],
     });
     expect(decodeEntry(entries[2]!)).toMatchObject({ firstListedAt: NOW + 5, eventSeqs: [2, 1] });
     expect(entries[3]).toBeNull();

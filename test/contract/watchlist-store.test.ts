@@ -17,6 +17,7 @@ import {
   elementMask,
   entrySlot,
   EventConflict,
+  liveExpiryTag,
   SEVERAL_EXPIRIES,
   type HitPosition,
   type HitQuery,
@@ -159,12 +160,13 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(decodeEntry(entry!)).toEqual({
       elements: elementMask(['pan', 'cvv', 'name']),
       firstListedAt: NOW,
-      expiryTag: 777,
       eventSeqs: [1, 2],
+      eventTags: [0, 777],
     });
     expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(2);
     expect((await s.watchlist.eventStatistics(2)).cardsListed).toBe(1);
-    expect(entry!.length).toBe(12 + 4); // two events: 8 bytes + 4 per event
+    // One event: 8 bytes + 4; each further event 4 more and its own expiry tag (2).
+    expect(entry!.length).toBe(12 + 6);
   });
 
   it('meets a card listed twice in one batch in order, and keeps every leaked expiry of a card sent again', async () => {
@@ -177,20 +179,50 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 321)], NOW + 1)).toEqual(['duplicate']);
     expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 0)], NOW + 2)).toEqual(['duplicate']);
     const [first, second] = await s.watchlist.getEntries([slotOf('4111111111111111'), slotOf('5555555555554444')]);
-    expect(decodeEntry(first!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 321, eventSeqs: [1] });
-    expect(decodeEntry(second!)).toEqual({ elements: 1, firstListedAt: NOW, expiryTag: 9, eventSeqs: [1] });
+    expect(decodeEntry(first!)).toEqual({ elements: 1, firstListedAt: NOW, eventSeqs: [1], eventTags: [321] });
+    expect(decodeEntry(second!)).toEqual({ elements: 1, firstListedAt: NOW, eventSeqs: [1], eventTags: [9] });
+    expect(first!.length).toBe(12);
     // Another expiry for a listed card, in this event or another: either may be what leaked ("several").
     expect(await s.watchlist.addCards(1, 1, [card('5555555555554444', 10)], NOW + 3)).toEqual(['duplicate']);
     await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
     expect(await s.watchlist.addCards(2, 1, [card('4111111111111111', 322)], NOW + 4)).toEqual(['added']);
     const [again, other] = await s.watchlist.getEntries([slotOf('4111111111111111'), slotOf('5555555555554444')]);
-    expect(decodeEntry(again!)).toMatchObject({ expiryTag: SEVERAL_EXPIRIES, eventSeqs: [1, 2] });
-    expect(decodeEntry(other!)).toMatchObject({ expiryTag: SEVERAL_EXPIRIES });
+    // Each event keeps its own: several across them, merged at lookup (liveExpiryTag).
+    expect(decodeEntry(again!)).toMatchObject({ eventTags: [321, 322], eventSeqs: [1, 2] });
+    expect(liveExpiryTag(decodeEntry(again!)!, new Set([1, 2]))).toBe(SEVERAL_EXPIRIES);
+    expect(decodeEntry(other!)).toMatchObject({ eventTags: [SEVERAL_EXPIRIES] });
     // Listed again with one of them, or none: still several.
     expect(await s.watchlist.addCards(1, 1, [card('4111111111111111', 321)], NOW + 5)).toEqual(['duplicate']);
-    expect(decodeEntry((await s.watchlist.getEntries([slotOf('4111111111111111')]))[0]!)?.expiryTag).toBe(
+    expect(decodeEntry((await s.watchlist.getEntries([slotOf('4111111111111111')]))[0]!)?.eventTags).toEqual([
+      321, 322,
+    ]);
+    expect(await s.watchlist.addCards(2, 1, [card('4111111111111111', 0)], NOW + 6)).toEqual(['duplicate']);
+    expect(await s.watchlist.addCards(2, 1, [card('4111111111111111', 323)], NOW + 7)).toEqual(['duplicate']);
+    expect(decodeEntry((await s.watchlist.getEntries([slotOf('4111111111111111')]))[0]!)?.eventTags).toEqual([
+      321,
       SEVERAL_EXPIRIES,
-    );
+    ]);
+  });
+
+  it("keeps each event's expiry apart, a single event's entry as small as before: a retracted event's no longer decides", async () => {
+    for (const id of ['wrong', 'right', 'third'])
+      await s.watchlist.createEvent({ ...EVENT, externalId: id }, 'bank-a', new Date());
+    const slot = slotOf('4111111111111111');
+    expect(await s.watchlist.addCards(1, 1, [{ slot, expiryTag: 5 }], NOW)).toEqual(['new']);
+    expect((await s.watchlist.getEntries([slot]))[0]!.length).toBe(12);
+    expect(await s.watchlist.addCards(2, 1, [{ slot, expiryTag: 0 }], NOW + 1)).toEqual(['added']);
+    let entry = decodeEntry((await s.watchlist.getEntries([slot]))[0]!)!;
+    expect(entry).toMatchObject({ eventSeqs: [1, 2], eventTags: [5, 0] });
+    // Event 1 retracted: what event 2 says alone, no expiry.
+    expect(liveExpiryTag(entry, new Set([2]))).toBe(0);
+    expect(liveExpiryTag(entry, new Set([1, 2]))).toBe(5);
+    expect(await s.watchlist.addCards(3, 1, [{ slot, expiryTag: 6 }], NOW + 2)).toEqual(['added']);
+    entry = decodeEntry((await s.watchlist.getEntries([slot]))[0]!)!;
+    expect(entry).toMatchObject({ eventSeqs: [1, 2, 3], eventTags: [5, 0, 6], firstListedAt: NOW });
+    expect(liveExpiryTag(entry, new Set([2, 3]))).toBe(6);
+    expect(liveExpiryTag(entry, new Set([1, 2, 3]))).toBe(SEVERAL_EXPIRIES);
+    expect(await s.watchlist.removeCards([slot])).toBe(1);
+    for (const seq of [1, 2, 3]) expect((await s.watchlist.eventStatistics(seq)).cardsRemoved).toBe(1);
   });
 
   it('removes cards from every event and counts the removals per event', async () => {
@@ -233,7 +265,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const plan = buildCounterPlan(facts('t1', at), REDIS_KEYS);
     const reading = await s.velocity.recordAndRead(plan);
     expect(reading.watchlist!.usesSinceListed).toBe(1);
-    expect(decodeEntry(reading.watchlist!.entries[0]!)).toMatchObject({ expiryTag: 42, eventSeqs: [1] });
+    expect(decodeEntry(reading.watchlist!.entries[0]!)).toMatchObject({ eventTags: [42], eventSeqs: [1] });
     const hit: HitRecord = {
       at: new Date(at).toISOString(),
       merchantId: 'shop-1',

@@ -485,6 +485,30 @@ describe('what a hit does to scoring', () => {
     }
   });
 
+  it("a retracted event's expiry no longer decides whether the card was reissued", async () => {
+    const retract = (id: string) =>
+      t.app.inject({ method: 'POST', url: `/v1/compromise-events/${id}/retract`, headers: bearer(t.keys.issuer) });
+    // Listed by mistake with an old expiry, retracted; then listed without one by the right event.
+    const pan = card();
+    const wrong = await createEvent(['pan', 'expiry', 'cvv']);
+    await upload(wrong.id, `${pan},1,2027`);
+    expect((await retract(wrong.id)).statusCode).toBe(200);
+    const right = await createEvent(['pan', 'cvv']);
+    await upload(right.id, pan);
+    const presented = await score(pan);
+    expect(codes(presented)).not.toContain('LEAKED_CARD_REISSUED');
+    expect(codes(presented)[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+    // Listed again with its real expiry after a retraction: that one decides, and a reissue is recognised.
+    const other = card();
+    const wrong2 = await createEvent(['pan', 'expiry', 'cvv']);
+    await upload(wrong2.id, `${other},1,2027`);
+    expect((await retract(wrong2.id)).statusCode).toBe(200);
+    const right2 = await createEvent(['pan', 'expiry', 'cvv']);
+    await upload(right2.id, `${other},12,2030`);
+    expect(codes(await score(other))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+    expect(codes(await score(other, {}, { expiryMonth: 3, expiryYear: 2032 }))).toEqual(['LEAKED_CARD_REISSUED']);
+  });
+
   it('a successful 3-D Secure authentication lowers the risk; repeated use since listing raises it', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv']);
     const pan = card();

@@ -30,7 +30,7 @@ import {
   HIT_SCAN_BUDGET,
   hitBefore,
   hitMatches,
-  mergedExpiryTag,
+  listedAgain,
 } from '../../core/watchlist.ts';
 
 type JournalRecord =
@@ -124,24 +124,14 @@ export class MemoryWatchlistStore implements WatchlistStore {
           if (!entry) {
             this.entries.set(
               key,
-              encodeEntry({ elements: r.mask, firstListedAt: r.now, expiryTag: tag, eventSeqs: [r.seq] }),
+              encodeEntry({ elements: r.mask, firstListedAt: r.now, eventSeqs: [r.seq], eventTags: [tag] }),
             );
             out.push('new');
-          } else if (entry.eventSeqs.includes(r.seq)) {
-            const merged = mergedExpiryTag(entry.expiryTag, tag);
-            if (merged !== entry.expiryTag) this.entries.set(key, encodeEntry({ ...entry, expiryTag: merged }));
-            out.push('duplicate');
           } else {
-            this.entries.set(
-              key,
-              encodeEntry({
-                elements: entry.elements | r.mask,
-                firstListedAt: entry.firstListedAt,
-                expiryTag: mergedExpiryTag(entry.expiryTag, tag),
-                eventSeqs: [...entry.eventSeqs, r.seq],
-              }),
-            );
-            out.push('added');
+            const again = listedAgain(entry, r.seq, r.mask, tag);
+            const encoded = encodeEntry(again.entry);
+            if (!encoded.equals(old!)) this.entries.set(key, encoded);
+            out.push(again.status);
           }
         }
         this.statsOf(r.seq).listed += out.filter((s) => s !== 'duplicate').length;
