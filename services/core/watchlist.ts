@@ -483,6 +483,24 @@ export interface EventView {
   elementsUnknown: boolean;
 }
 
+/** An entry taken off some events (all of them when `onlyEvents` is undefined): null when no event is left. */
+export function withoutEvents(
+  entry: WatchlistEntry,
+  onlyEvents: ReadonlySet<number> | undefined,
+): { entry: WatchlistEntry | null; taken: number[] } {
+  const taken: number[] = [];
+  const eventSeqs: number[] = [];
+  const eventTags: number[] = [];
+  entry.eventSeqs.forEach((seq, i) => {
+    if (onlyEvents === undefined || onlyEvents.has(seq)) taken.push(seq);
+    else {
+      eventSeqs.push(seq);
+      eventTags.push(entry.eventTags[i]!);
+    }
+  });
+  return { entry: eventSeqs.length === 0 ? null : { ...entry, eventSeqs, eventTags }, taken };
+}
+
 /** Live events of a stored entry (retracted events no longer list anything). */
 export function liveEvents(entry: WatchlistEntry, events: ReadonlyMap<number, EventView>): EventView[] {
   return entry.eventSeqs
@@ -650,8 +668,11 @@ export interface WatchlistStore {
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
   /** The packed entries of some slots (null where nothing is listed). */
   getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]>;
-  /** Removes cards from every event; returns how many were listed. */
-  removeCards(slots: EntrySlot[]): Promise<number>;
+  /**
+   * Takes cards off every event, or off `onlyEvents` only (an entry left with no event goes);
+   * counts each event's removals. Returns how many cards were taken off at least one event.
+   */
+  removeCards(slots: EntrySlot[], onlyEvents?: readonly number[]): Promise<number>;
   getBinRanges(issuerId: string): Promise<BinRange[]>;
   setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void>;
   /** The first page of hits (newest first): pageHits' items. */

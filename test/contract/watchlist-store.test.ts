@@ -237,6 +237,46 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect((await s.watchlist.eventStatistics(2)).cardsRemoved).toBe(1);
   });
 
+  it("takes cards off some events only: another event's listing stays with its expiry, an entry with no event left goes", async () => {
+    for (const id of ['bank-a-1', 'bank-b-1', 'bank-a-2'])
+      await s.watchlist.createEvent({ ...EVENT, externalId: id }, 'bank-a', new Date());
+    const [shared, alone] = [slotOf('4111111111111111'), slotOf('5555555555554444')];
+    await s.watchlist.addCards(
+      1,
+      1,
+      [
+        { slot: shared, expiryTag: 11 },
+        { slot: alone, expiryTag: 0 },
+      ],
+      NOW,
+    );
+    await s.watchlist.addCards(2, 1, [{ slot: shared, expiryTag: 22 }], NOW + 1);
+    await s.watchlist.addCards(
+      3,
+      1,
+      [
+        { slot: shared, expiryTag: 33 },
+        { slot: alone, expiryTag: 0 },
+      ],
+      NOW + 2,
+    );
+    // Events 1 and 3 (one issuer's): the shared card keeps event 2, the other card goes.
+    expect(await s.watchlist.removeCards([shared, alone, slotOf('4012888888881881')], [1, 3])).toBe(2);
+    const [left, gone] = await s.watchlist.getEntries([shared, alone]);
+    expect(gone).toBeNull();
+    expect(decodeEntry(left!)).toMatchObject({ eventSeqs: [2], eventTags: [22], firstListedAt: NOW });
+    expect(left!.length).toBe(12);
+    expect((await s.watchlist.eventStatistics(1)).cardsRemoved).toBe(2);
+    expect((await s.watchlist.eventStatistics(2)).cardsRemoved).toBe(0);
+    expect((await s.watchlist.eventStatistics(3)).cardsRemoved).toBe(2);
+    // Off an event that does not list it: nothing taken, nothing counted.
+    expect(await s.watchlist.removeCards([shared], [1])).toBe(0);
+    expect(await s.watchlist.removeCards([shared], [])).toBe(0);
+    expect(await s.watchlist.removeCards([shared], [2])).toBe(1);
+    expect(await s.watchlist.getEntries([shared])).toEqual([null]);
+    expect((await s.watchlist.eventStatistics(2)).cardsRemoved).toBe(1);
+  });
+
   it('keeps BIN ranges per issuer', async () => {
     expect(await s.watchlist.getBinRanges('bank-a')).toEqual([]);
     await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);

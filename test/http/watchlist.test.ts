@@ -599,6 +599,70 @@ describe('what a hit does to scoring', () => {
   });
 });
 
+describe("removal takes cards off the remover's events only", () => {
+  const remove = (key: string, payload: object) =>
+    t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(key), payload }).then((r) => r.json());
+  const statistics = async (id: string) =>
+    (await t.app.inject({ url: `/v1/compromise-events/${id}`, headers: bearer(t.keys.admin) })).json().statistics;
+
+  it("an issuer's removal leaves another issuer's and Leakguard's listings of the card in place", async () => {
+    const i3 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i3' })).key;
+    const own = await createEvent(['pan', 'cvv']);
+    const others = await createEvent(['pan', 'expiry'], t.keys.admin, { issuerId: 'i3' });
+    const pan = card();
+    await upload(own.id, pan);
+    await upload(others.id, `${pan},12,2030`, 'text/csv', t.keys.admin);
+    // The same card twice in one request: one card.
+    expect(await remove(t.keys.issuer, { cards: [{ pan }, { pan }] })).toEqual({
+      removed: 1,
+      notListed: 0,
+      rejected: [],
+    });
+    expect(await statistics(own.id)).toMatchObject({ cardsListed: 1, cardsRemoved: 1 });
+    expect(await statistics(others.id)).toMatchObject({ cardsListed: 1, cardsRemoved: 0 });
+    // Still listed by i3's event: its listing (and its expiry) score as before.
+    const after = await score(pan);
+    expect(codes(after)).toContain('LEAKED_CARD');
+    expect(codes(after)).not.toContain('LEAKED_CARD_CVV_COMPROMISED');
+    // Nothing of i1's is left on the card: not listed, as far as i1 can tell.
+    expect(await remove(t.keys.issuer, { cards: [{ pan }] })).toEqual({ removed: 0, notListed: 1, rejected: [] });
+    // An event of another issuer's is not found; i3 may remove from its own.
+    const foreign = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(t.keys.issuer),
+      payload: { cards: [{ pan }], eventId: others.id },
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(i3).toBeTruthy();
+  });
+
+  it('takes a card off one named event; an admin takes it off every event', async () => {
+    const [a, b] = [await createEvent(['pan', 'cvv']), await createEvent(['pan'])];
+    const other = await createEvent(['pan'], t.keys.admin, { issuerId: 'i2' });
+    const pan = card();
+    await upload(a.id, pan);
+    await upload(b.id, pan);
+    await upload(other.id, pan, 'text/csv', t.keys.admin);
+    expect(await remove(t.keys.issuer, { cards: [{ pan }], eventId: a.id })).toEqual({
+      removed: 1,
+      notListed: 0,
+      rejected: [],
+    });
+    expect(await statistics(a.id)).toMatchObject({ cardsRemoved: 1 });
+    expect(await statistics(b.id)).toMatchObject({ cardsRemoved: 0 });
+    expect(codes(await score(pan))).not.toContain('LEAKED_CARD_CVV_COMPROMISED');
+    expect(await remove(t.keys.admin, { cards: [{ pan }, { pan }] })).toEqual({
+      removed: 1,
+      notListed: 0,
+      rejected: [],
+    });
+    expect(await statistics(b.id)).toMatchObject({ cardsRemoved: 1 });
+    expect(await statistics(other.id)).toMatchObject({ cardsRemoved: 1 });
+    expect(codes(await score(pan))).toEqual([]);
+  });
+});
+
 describe('issuer visibility', () => {
   it('records each hit once for the listing issuer, with statistics and metrics; other issuers see nothing', async () => {
     const ev = await createEvent(['pan', 'cvv']);

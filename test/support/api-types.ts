@@ -169,8 +169,8 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Remove cards from every event (reissued or closed cards)
-     * @description By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint).
+     * Remove cards from your events, one event, or (admins) every event (reissued or closed cards)
+     * @description By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once.
      */
     delete: operations['removeCards'];
     options?: never;
@@ -500,6 +500,8 @@ export interface components {
             fingerprint: string;
           }
       )[];
+      /** @description Take the cards off this event only. Without it an issuer's removal takes them off its own events, an admin's off every event. */
+      eventId?: string;
     };
     /**
      * @example {

@@ -31,12 +31,13 @@ import {
   hitBefore,
   hitMatches,
   listedAgain,
+  withoutEvents,
 } from '../../core/watchlist.ts';
 
 type JournalRecord =
   | { t: 'event'; event: CompromiseEvent }
   | { t: 'add'; seq: number; mask: number; now: number; cards: [string, string, number][] }
-  | { t: 'remove'; slots: [string, string][] }
+  | { t: 'remove'; slots: [string, string][]; events?: number[] }
   | { t: 'ranges'; issuerId: string; ranges: BinRange[] }
   | { t: 'hit'; hit: HitRecord; recordedAt: number };
 
@@ -139,13 +140,17 @@ export class MemoryWatchlistStore implements WatchlistStore {
       }
       case 'remove': {
         let removed = 0;
+        const only = r.events === undefined ? undefined : new Set(r.events);
         for (const [bucket, fieldHex] of r.slots) {
           const key = slotKey(bucket, fieldHex);
           const entry = this.entries.has(key) ? decodeEntry(this.entries.get(key)!) : null;
           if (!entry) continue;
-          this.entries.delete(key);
+          const { entry: left, taken } = withoutEvents(entry, only);
+          if (taken.length === 0) continue;
+          if (left) this.entries.set(key, encodeEntry(left));
+          else this.entries.delete(key);
           removed++;
-          for (const seq of entry.eventSeqs) this.statsOf(seq).removed++;
+          for (const seq of taken) this.statsOf(seq).removed++;
         }
         return removed;
       }
@@ -268,11 +273,12 @@ export class MemoryWatchlistStore implements WatchlistStore {
     return slots.map((s) => this.lookup(s));
   }
 
-  async removeCards(slots: EntrySlot[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  async removeCards(slots: EntrySlot[], onlyEvents?: readonly number[]): Promise<number> {
+    if (slots.length === 0 || onlyEvents?.length === 0) return 0;
     return this.commit<number>({
       t: 'remove',
       slots: slots.map((s) => [watchlistBucketKey(s.bucket), s.field.toString('hex')]),
+      ...(onlyEvents === undefined ? {} : { events: [...onlyEvents] }),
     });
   }
 

@@ -238,15 +238,16 @@ export class RedisWatchlistStore implements WatchlistStore {
   }
 
   /** As addCards: the buckets first, then the events' `removed` statistics in one transaction ({w}). */
-  async removeCards(slots: EntrySlot[]): Promise<number> {
-    if (slots.length === 0) return 0;
+  async removeCards(slots: EntrySlot[], onlyEvents?: readonly number[]): Promise<number> {
+    if (slots.length === 0 || onlyEvents?.length === 0) return 0;
+    const events = onlyEvents === undefined ? '*' : JSON.stringify(onlyEvents);
     const replies = await Promise.all(
       groupIndices(slots, (s) => this.groupOf(s)).map(
         (group) =>
           REMOVE.run(
             this.redis,
             group.map((i) => watchlistBucketKey(slots[i]!.bucket)),
-            group.map((i) => slots[i]!.field),
+            [events, ...group.map((i) => slots[i]!.field)],
           ) as Promise<number[]>,
       ),
     );

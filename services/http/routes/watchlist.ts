@@ -209,6 +209,11 @@ const cardRemovalSchema = z
       )
       .min(1)
       .max(10_000),
+    eventId: eventParams.shape.id
+      .optional()
+      .describe(
+        "Take the cards off this event only. Without it an issuer's removal takes them off its own events, an admin's off every event.",
+      ),
   })
   .meta({
     id: 'CardRemoval',
@@ -529,10 +534,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       schema: {
         tags: ['watchlists'],
         operationId: 'removeCards',
-        summary: 'Remove cards from every event (reissued or closed cards)',
+        summary: 'Remove cards from your events, one event, or (admins) every event (reissued or closed cards)',
         security: [{ bearer: [] }],
         description:
-          'By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint).',
+          "By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once.",
         body: cardRemovalSchema,
         response: {
           200: cardRemovalReportSchema,
@@ -542,15 +547,30 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
     async (request) => {
       const principal = request.principal!;
+      const { eventId } = request.body;
+      // Which events the cards are taken off: the one named; an issuer's own; an admin's, every one.
+      let onlyEvents: number[] | undefined;
+      if (eventId !== undefined) {
+        const event = await visibleEvent(principal, eventId);
+        if (!event) throw notFound();
+        onlyEvents = [event.seq];
+      } else if (principal.role === 'issuer') {
+        onlyEvents = (await store.listEvents(principal.issuerId)).map((e) => e.seq);
+      }
+      const removable = onlyEvents === undefined ? undefined : new Set(onlyEvents);
       const ranges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
       const rejected: { index: number; reason: string }[] = [];
       const candidates: { index: number; slot: EntrySlot; byFingerprint: boolean }[] = [];
+      // A card named twice in one request is one card: its first mention counts, the others are left out.
+      const named = new Set<string>();
       request.body.cards.forEach((card, index) => {
         if ('pan' in card) {
           const problem = panProblem(card.pan);
           if (problem) return rejected.push({ index, reason: `pan ${problem}` });
           if (ranges && !binInRanges(card.pan, ranges))
             return rejected.push({ index, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' });
+          if (named.has(`pan:${card.pan}`)) return;
+          named.add(`pan:${card.pan}`);
           // Listed under the primary key; during rotation also under the previous one.
           candidates.push({ index, slot: cardSlot(keyring.primary, card.pan), byFingerprint: false });
           if (keyring.previous)
@@ -560,24 +580,32 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
               byFingerprint: false,
             });
         } else {
+          if (named.has(`fp:${card.fingerprint}`)) return;
+          named.add(`fp:${card.fingerprint}`);
           candidates.push({ index, slot: entrySlot(card.fingerprint), byFingerprint: true });
         }
       });
-      let allowed = candidates;
-      if (principal.role === 'issuer') {
-        // By fingerprint the BIN is unknown: an issuer may remove what its own events listed.
-        const entries = await store.getEntries(candidates.map((c) => c.slot));
-        allowed = candidates.filter((c, i) => {
-          if (!c.byFingerprint) return true;
-          const entry = entries[i] ? decodeEntry(entries[i]!) : null;
-          const own = entry?.eventSeqs.some((s) => registry.events.get(s)?.issuerId === principal.issuerId);
-          if (entry && !own) rejected.push({ index: c.index, reason: 'not listed by your events' });
-          return !entry || own;
-        });
-      }
-      const removed = await store.removeCards(allowed.map((c) => c.slot));
-      const considered = new Set(allowed.map((c) => c.index)).size;
-      return { removed, notListed: Math.max(0, considered - removed), rejected };
+      // What each card's entry holds now: which of them have an event to be taken off.
+      const entries = await store.getEntries(candidates.map((c) => c.slot));
+      const considered = new Set<number>();
+      const listed = new Set<number>();
+      const slots: EntrySlot[] = [];
+      candidates.forEach((c, i) => {
+        const entry = entries[i] ? decodeEntry(entries[i]!) : null;
+        if (principal.role === 'issuer' && c.byFingerprint && entry) {
+          // By fingerprint the BIN is unknown: an issuer may remove what its own events listed.
+          const own = entry.eventSeqs.some((s) => registry.events.get(s)?.issuerId === principal.issuerId);
+          if (!own) return rejected.push({ index: c.index, reason: 'not listed by your events' });
+        }
+        considered.add(c.index);
+        if (entry && entry.eventSeqs.some((s) => removable === undefined || removable.has(s))) {
+          listed.add(c.index);
+          slots.push(c.slot);
+        }
+      });
+      rejected.sort((a, b) => a.index - b.index);
+      await store.removeCards(slots, onlyEvents);
+      return { removed: listed.size, notListed: considered.size - listed.size, rejected };
     },
   );
 
