@@ -643,7 +643,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
       if (!model) await trainModel();
       const listed = evidence.features;
       // What the engine would have seen without watchlists: the same counters, an unlisted card.
-      const unlisted: FeatureMap = { ...listed, ...watchlistFeatures(null, null, occurredAt) };
+      const unlisted: FeatureMap = { ...listed, ...watchlistFeatures(null, [], occurredAt) };
       const base = {
         ruleset,
         merchantId: `t${ds.terminal[row]}`,

@@ -23,10 +23,8 @@ import {
   entrySlot,
   eventIdOf,
   expiryTag,
-  NO_EXPIRY,
-  SEVERAL_EXPIRIES,
-  liveEvents,
-  liveExpiryTag,
+  keysToTag,
+  matchEntries,
   watchlistFeatures,
   type EventView,
   type WatchlistMatch,
@@ -385,14 +383,14 @@ export class Engine {
       amountRefCentsAt,
     );
     if (watching && !degraded) {
-      // The presented expiry's tag, under the key whose fingerprint matched: the PAN is still in scope here, and only here.
-      const key =
-        match && match.expiryTag !== NO_EXPIRY && match.expiryTag !== SEVERAL_EXPIRIES
-          ? match.keyIndex === 0
-            ? this.options.keyring.primary
-            : this.options.keyring.previous
-          : undefined;
-      const presented = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
+      // The presented expiry's tag under each key whose entry gives a leaked one (a tag is keyed):
+      // the PAN is still in scope here, and only here.
+      const keys = [this.options.keyring.primary, this.options.keyring.previous];
+      const presented: (number | null)[] = [];
+      for (const keyIndex of keysToTag(match)) {
+        const key = keys[keyIndex];
+        presented[keyIndex] = key ? expiryTag(key, req.card.number, req.card.expiryMonth, req.card.expiryYear) : null;
+      }
       Object.assign(features, watchlistFeatures(match, presented, at));
     }
     if (facts.lists && reading?.lists) Object.assign(features, listFeatures(facts.lists, reading.lists));
@@ -449,14 +447,12 @@ export class Engine {
     const events = this.options.watchlistEvents?.();
     if (!events || !reading?.watchlist) return null;
     const { entries, usesSinceListed } = reading.watchlist;
-    for (const [keyIndex, raw] of entries.entries()) {
-      const entry = raw ? decodeEntry(raw) : null;
-      if (!entry) continue;
-      const live = liveEvents(entry, events);
-      const expiryTag = liveExpiryTag(entry, new Set(live.map((e) => e.seq)));
-      return { entry, events: live, expiryTag, keyIndex, usesSinceListed };
-    }
-    return null;
+    // During a key rotation the card may be listed under both keys: one card, its entries merged.
+    return matchEntries(
+      entries.map((raw) => (raw ? decodeEntry(raw) : null)),
+      events,
+      usesSinceListed,
+    );
   }
 
   private hitRecord(

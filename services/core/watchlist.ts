@@ -509,18 +509,53 @@ export function liveEvents(entry: WatchlistEntry, events: ReadonlyMap<number, Ev
 }
 
 export interface WatchlistMatch {
-  entry: WatchlistEntry;
+  /** The live events that list the card, under any key (during a key rotation, its entries under both merged). */
   events: EventView[];
-  /** The leaked expiry's tag over the live events (liveExpiryTag). */
-  expiryTag: number;
-  /** Which key's fingerprint matched: the expiry tag was made with that key. */
-  keyIndex: number;
+  /** The earliest an entry was listed. */
+  firstListedAt: number;
+  /**
+   * The leaked expiry's tag over the live events, per key whose entry gives one (liveExpiryTag): a
+   * tag is keyed, so a presented expiry is compared under each key with that key's tag only.
+   */
+  expiryTags: { keyIndex: number; tag: number }[];
   usesSinceListed: number;
 }
 
+/**
+ * A card's entries under each key (the primary first; during a rotation, the previous one's too)
+ * as one match: the union of their live events, the earliest listing, each key's leaked expiry.
+ */
+export function matchEntries(
+  entries: readonly (WatchlistEntry | null)[],
+  events: ReadonlyMap<number, EventView>,
+  usesSinceListed: number,
+): WatchlistMatch | null {
+  let match: WatchlistMatch | null = null;
+  const seen = new Set<number>();
+  entries.forEach((entry, keyIndex) => {
+    if (!entry) return;
+    const live = liveEvents(entry, events);
+    match ??= { events: [], firstListedAt: entry.firstListedAt, expiryTags: [], usesSinceListed };
+    match.firstListedAt = Math.min(match.firstListedAt, entry.firstListedAt);
+    for (const e of live) {
+      if (seen.has(e.seq)) continue;
+      seen.add(e.seq);
+      match.events.push(e);
+    }
+    const tag = liveExpiryTag(entry, new Set(live.map((e) => e.seq)));
+    if (tag !== NO_EXPIRY) match.expiryTags.push({ keyIndex, tag });
+  });
+  return match;
+}
+
+/** The keys under which a presented expiry must be tagged to tell a reissue (none when no single leaked expiry). */
+export const keysToTag = (match: WatchlistMatch | null): number[] =>
+  match && match.expiryTags.every((t) => t.tag !== SEVERAL_EXPIRIES) ? match.expiryTags.map((t) => t.keyIndex) : [];
+
+/** `presentedExpiryTags`: the presented expiry's tag under each key of keysToTag (by key index). */
 export function watchlistFeatures(
   match: WatchlistMatch | null,
-  presentedExpiryTag: number | null,
+  presentedExpiryTags: readonly (number | null | undefined)[],
   at: number,
 ): Record<(typeof WATCHLIST_FEATURES)[number], number | boolean> {
   const DAY = 86_400_000;
@@ -554,7 +589,7 @@ export function watchlistFeatures(
     listed_confirmed: match.events.some((e) => e.confirmed),
     // Unknown elements: the security code may have leaked, so a matching one proves nothing.
     leaked_cvv: has('cvv') || has('track') || match.events.some((e) => e.elementsUnknown),
-    leaked_expiry: has('expiry') || match.expiryTag !== NO_EXPIRY,
+    leaked_expiry: has('expiry') || match.expiryTags.length > 0,
     leaked_name: has('name'),
     leaked_billing_address: has('billing_address'),
     leaked_email: has('email'),
@@ -562,12 +597,14 @@ export function watchlistFeatures(
     leaked_track: has('track'),
     leaked_pin: has('pin'),
     listed_expiry_mismatch:
-      match.expiryTag !== NO_EXPIRY &&
-      match.expiryTag !== SEVERAL_EXPIRIES &&
-      presentedExpiryTag !== null &&
-      presentedExpiryTag !== match.expiryTag,
+      // Another expiry under every key that gives one: none says "several", none matches it.
+      match.expiryTags.length > 0 &&
+      match.expiryTags.every(({ keyIndex, tag }) => {
+        const presented = presentedExpiryTags[keyIndex];
+        return tag !== SEVERAL_EXPIRIES && presented !== null && presented !== undefined && presented !== tag;
+      }),
     days_since_exposure_end: Math.max(0, Math.floor((at - latestExposureEnd) / DAY)),
-    days_since_listed: Math.max(0, Math.floor((at - match.entry.firstListedAt * 1000) / DAY)),
+    days_since_listed: Math.max(0, Math.floor((at - match.firstListedAt * 1000) / DAY)),
     uses_since_listed: match.usesSinceListed,
     listed_suspected_cpp: match.events.some((e) => e.elementsUnknown),
   };

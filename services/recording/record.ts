@@ -25,7 +25,7 @@ const LOOKUP_FEATURES: readonly string[] = [...WATCHLIST_FEATURES, ...LIST_FEATU
  * keeps only the lookups that differ (a listed card's, a listed device's); a replay restores the rest.
  */
 export const NOTHING_FOUND: Readonly<FeatureMap> = Object.freeze({
-  ...watchlistFeatures(null, null, 0),
+  ...watchlistFeatures(null, [], 0),
   ...listFeatures({ negative: [], allow: [] }, []),
 });
 const PERSONAL_ENTITIES = ['device', 'ip', 'email', 'shipping'] as const;

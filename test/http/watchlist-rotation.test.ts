@@ -1,0 +1,103 @@
+// A card-key rotation on every store (embedded, a single Redis, a Redis Cluster): cards listed
+// under the previous key and again under the new one are one card, their entries merged at lookup.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
+import { singleAndCluster } from '../support/single-and-cluster.ts';
+
+const OLD_KEY = 'a'.repeat(64);
+const NEW_KEY = 'b'.repeat(64);
+const subjects = [
+  { name: 'memory', env: () => ({ LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-rotation-')) }) },
+  ...singleAndCluster().map(({ name, env }) => ({ name, env })),
+];
+
+let serial = 0;
+describe.each(subjects)('watchlist lookups across a card-key rotation: $name', (subject) => {
+  it("merges a card's entries under both keys: events, what leaked, each key's expiry", async () => {
+    const env = subject.env();
+    const card = () => luhnComplete(`411111${String(700000 + serial++).padStart(9, '0')}`);
+    const [c, d] = [card(), card()];
+    const event = async (t: TestApp, externalId: string, dataElements: string[]) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/compromise-events',
+        headers: bearer(t.keys.admin),
+        payload: {
+          externalId: `${externalId}-${serial++}`,
+          source: 'card network alert',
+          exposureStart: '2026-05-01T00:00:00Z',
+          exposureEnd: '2026-10-31T00:00:00Z',
+          discoveredAt: '2026-11-10T00:00:00Z',
+          dataElements,
+          issuerId: 'i1',
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json().id as string;
+    };
+    const upload = (t: TestApp, id: string, body: string) =>
+      t.app
+        .inject({
+          method: 'POST',
+          url: `/v1/compromise-events/${id}/cards`,
+          headers: { ...bearer(t.keys.admin), 'content-type': 'text/csv' },
+          payload: body,
+        })
+        .then((r) => r.json());
+    const codes = async (t: TestApp, pan: string, expiryMonth = 12, expiryYear = 2030) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(t.keys.merchant),
+        payload: scoreBody({
+          transactionId: `rot-${serial++}`,
+          card: { number: pan, expiryMonth, expiryYear, cvvResult: 'match' },
+        } as never),
+      });
+      return (res.json() as { reasons: { code: string }[] }).reasons.map((r) => r.code);
+    };
+
+    const before = await buildTestApp({ ...env, LEAKGUARD_CARD_KEY: OLD_KEY });
+    let e1: string;
+    try {
+      e1 = await event(before, 'e1', ['pan', 'cvv']);
+      const e3 = await event(before, 'e3', ['pan', 'expiry', 'cvv']);
+      await upload(before, e1, c);
+      await upload(before, e3, `${d},3,2028`);
+      expect((await codes(before, c))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+    } finally {
+      await before.close();
+    }
+    const after = await buildTestApp({ ...env, LEAKGUARD_CARD_KEY: NEW_KEY, LEAKGUARD_PREVIOUS_CARD_KEY: OLD_KEY });
+    try {
+      expect((await codes(after, c))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+      // Listed again, under the new key, by an event whose security code did not leak: e1's still did.
+      const e2 = await event(after, 'e2', ['pan']);
+      await upload(after, e2, c);
+      const both = await codes(after, c);
+      expect(both[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+      expect(both).not.toContain('LEAKED_CARD_CVV_MATCH');
+      // e2 retracted: e1 (under the previous key) still lists the card.
+      const retracted = await after.app.inject({
+        method: 'POST',
+        url: `/v1/compromise-events/${e2}/retract`,
+        headers: bearer(after.keys.admin),
+      });
+      expect(retracted.statusCode).toBe(200);
+      expect((await codes(after, c))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+      const stats = await after.app.inject({ url: `/v1/compromise-events/${e1}`, headers: bearer(after.keys.admin) });
+      expect(stats.json().statistics.hits).toBeGreaterThanOrEqual(3);
+      // The leaked expiry under the previous key still tells a reissue once a list without one names the card anew.
+      const e4 = await event(after, 'e4', ['pan', 'cvv']);
+      await upload(after, e4, d);
+      expect(await codes(after, d, 12, 2031)).toEqual(['LEAKED_CARD_REISSUED']);
+      expect((await codes(after, d, 3, 2028))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+    } finally {
+      await after.close();
+    }
+  });
+});
