@@ -9,9 +9,11 @@
 // signs, tildes, dots, slashes, underscores, parentheses, middle dots, invisible format and control
 // characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"), or up
 // to 8 when at most 3 of them are not spaces ("4111  --  1111"), or up to 32 spaces alone.
-// Commas, colons, semicolons, bars, and + * # ~ = & (a sum, a form-encoded space) join groups too,
-// but only the card-like ones ("4111,1111,1111,1111", "3782:822463:10005": groups of 4, or 4-6-5
-// and 4-6-4, each joined the same way), since they also separate the items of a list. Any
+// Commas, colons, semicolons, bars, + * # ~ = & (a sum, a form-encoded space) and every other
+// character that is neither a letter nor a digit (quotes ' ’ " `, bullets • ‧, brackets, @ $ ! ? ...)
+// join groups too, but only the card-like ones ("4111,1111,1111,1111", "4111'1111'1111'1111",
+// "3782:822463:10005": groups of 4, or 4-6-5 and 4-6-4, each joined the same way unless the digits
+// begin as a card network's), since they also separate the items of a list. Any
 // stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
@@ -62,7 +64,9 @@ const TEXT_SEPARATOR =
   /[\s\p{Pd}\p{Cf}\p{Cc}\p{M}._/()\uff0e\uff0f\uff3f\u30fb\uff65\u00b7\u30fc\uff70\u2212\uff5e\u2500\u2043]/u;
 /**
  * Separators of lists (and sums, and form-encoded spaces: "4111+1111+...") as much as of card
- * groups: they join only card-like groups (header).
+ * groups: they join only card-like groups (header). So does every other character that is neither
+ * a letter nor a digit (quotes ' ’ " `, bullets • ‧, brackets, @ $ ! ? ^ \ ...): a customer may
+ * type any of them between the groups of a card.
  */
 const LIST_SEPARATOR = /[,:;|+*#~=&\uff0c\uff1a\uff1b\uff5c\u3001\uff0b\uff0a\uff03]/u;
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
@@ -80,7 +84,9 @@ function separatorKind(cp: number, mode: ScrubMode): Sep {
   if (s === undefined) {
     const ch = String.fromCodePoint(cp);
     if (mode === 'identifier') s = LETTER_OR_DIGIT.test(ch) && !DASH_LETTER.test(ch) ? Sep.None : Sep.Plain;
-    else s = TEXT_SEPARATOR.test(ch) ? Sep.Plain : LIST_SEPARATOR.test(ch) ? Sep.List : Sep.None;
+    else if (TEXT_SEPARATOR.test(ch)) s = Sep.Plain;
+    // Any other character but a letter or digit (quotes, bullets, brackets, @, $, ! ...): a card-like join.
+    else s = LIST_SEPARATOR.test(ch) || !LETTER_OR_DIGIT.test(ch) ? Sep.List : Sep.None;
     if (cache.size < 4096) cache.set(cp, s);
   }
   return s;
@@ -149,15 +155,35 @@ function joinable(gap: string, mode: ScrubMode): Sep {
 }
 
 /**
- * Groups joined by a list separator count as a card only as cards are written: every gap of the
- * span the same, the groups 4 digits each (the last 1 to 4), or 4-6-5 or 4-6-4.
+ * Groups joined by a list separator count as a card only as cards are written: the groups 4 digits
+ * each (the last 1 to 4), or 4-6-5 or 4-6-4, and every gap of the span the same unless the digits
+ * begin as a card network's do (below: "4111-1111'1111-1111").
  */
 function cardLikeList(groups: Group[], from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (groups[i]!.gap !== groups[from]!.gap) return false;
+  if (!networkPrefix(groups[from]!.digits))
+    for (let i = from; i < to; i++) if (groups[i]!.gap !== groups[from]!.gap) return false;
   const lengths = groups.slice(from, to + 1).map((g) => g.digits.length);
   const shape = lengths.join('-');
   if (shape === '4-6-5' || shape === '4-6-4') return true;
   return lengths.every((n, i) => (i < lengths.length - 1 ? n === 4 : n >= 1 && n <= 4));
+}
+
+/**
+ * Whether digits begin as a card network's numbers do: Visa 4, Mastercard 51-55 and 2221-2720,
+ * American Express 34 and 37, Diners Club 30, 36, 38 and 39, JCB 35, Discover and UnionPay 6.
+ * (Years, 19xx and 20xx, do not.)
+ */
+function networkPrefix(digits: string): boolean {
+  const a = digits.charCodeAt(0) - 48;
+  if (a === 4 || a === 6) return true;
+  const b = digits.charCodeAt(1) - 48;
+  if (a === 5) return b >= 1 && b <= 5;
+  if (a === 3) return b === 0 || b === 4 || b === 5 || b === 6 || b === 7 || b === 8 || b === 9;
+  if (a === 2) {
+    const four = Number(digits.slice(0, 4));
+    return digits.length >= 4 && four >= 2221 && four <= 2720;
+  }
+  return false;
 }
 
 // --- What is not a card: dates, times, phone numbers ---------------------------------------
@@ -340,9 +366,14 @@ export function maskDigits(digits: string): string {
 const PERCENT_SEPARATOR = /%(?:2[0bBdDeEfF]|09|0[aAdD])/g;
 const probeOf = (text: string) => (text.includes('%') ? text.replace(PERCENT_SEPARATOR, '   ') : text);
 
-/** The text with every card number masked (see the header for what counts as one). */
+/**
+ * The text with every card number masked (see the header for what counts as one). A text with a
+ * "%" is read twice: as it is ("4111%2026%..." joined by "%"), then decoded ("4111%201111...").
+ */
 export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
-  return scrubProbed(text, probeOf(text), mode);
+  if (!text.includes('%')) return scrubProbed(text, text, mode);
+  const plain = scrubProbed(text, text, mode);
+  return scrubProbed(plain, probeOf(plain), mode);
 }
 
 /**
@@ -351,13 +382,18 @@ export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string
  * card number written with escapes ("\u0034\u0031...", "4111\t1111...") is found and masked in it.
  */
 export function scrubJsonText(text: string): string {
-  if (!text.includes('\\')) return scrubCardNumbers(text);
-  const probe = probeOf(text).replace(/\\(?:u([0-9a-fA-F]{4})|(.))/gsu, (escape: string, hex?: string, ch?: string) => {
-    const c = hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[ch!] ?? ch!);
-    // A surrogate half or an astral character cannot keep the width: a letter's place, breaking a run.
-    return (c.length === 1 && !/[\ud800-\udfff]/.test(c) ? c : 'x').padEnd(escape.length, ' ');
-  });
-  return scrubProbed(text, probe, 'text');
+  // Read as it is first (a backslash may be what joins the groups: "4111\\1111\\..."), then its escapes.
+  const plain = scrubCardNumbers(text);
+  if (!plain.includes('\\')) return plain;
+  const probe = probeOf(plain).replace(
+    /\\(?:u([0-9a-fA-F]{4})|(.))/gsu,
+    (escape: string, hex?: string, ch?: string) => {
+      const c = hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[ch!] ?? ch!);
+      // A surrogate half or an astral character cannot keep the width: a letter's place, breaking a run.
+      return (c.length === 1 && !/[\ud800-\udfff]/.test(c) ? c : 'x').padEnd(escape.length, ' ');
+    },
+  );
+  return scrubProbed(plain, probe, 'text');
 }
 const JSON_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f' };
 
@@ -414,10 +450,12 @@ function holdsLuhnStretch(digits: string): boolean {
  * accepts passes scrubCardNumbers unchanged, so an identifier is stored as it was sent.
  */
 export function containsCardNumber(text: string): boolean {
-  const probe = probeOf(text);
-  if (tooFewDigits(probe)) return false;
-  const groups = groupsOf(probe);
-  return cardSpans(probe, groups, 'text').length > 0 || cardSpans(probe, groups, 'identifier').length > 0;
+  for (const probe of text.includes('%') ? [text, probeOf(text)] : [text]) {
+    if (tooFewDigits(probe)) continue;
+    const groups = groupsOf(probe);
+    if (cardSpans(probe, groups, 'text').length > 0 || cardSpans(probe, groups, 'identifier').length > 0) return true;
+  }
+  return false;
 }
 
 /** A deep copy with every string (object keys too) scrubbed; numbers, booleans and null as they were. */

@@ -172,6 +172,15 @@ describe('the card-number scrubber', () => {
     expect(scrubCardNumbers('+3782 822463 10005')).toBe('+378282*****0005');
     expect(scrubCardNumbers('+3056 930902 5904')).toBe('+305693****5904');
     expect(scrubCardNumbers('call +81 90 1234 5678')).toBe('call +81 90 1234 5678');
+    // Any character but a letter or digit between card-like groups: quotes, bullets, symbols.
+    expect(scrubCardNumbers("gift 4111'1111'1111'1111")).toBe('gift 411111******1111');
+    expect(scrubCardNumbers("4111'1111'1111'1111@example.com")).toBe('411111******1111@example.com');
+    expect(scrubCardNumbers('Card: 5555\u20225555\u20225555\u20224444')).toBe('Card: 555555******4444');
+    expect(scrubCardNumbers('Jane 4111\u20191111\u20191111\u20191111')).toBe('Jane 411111******1111');
+    expect(scrubCardNumbers('["4111","1111","1111","1111"]')).toBe('["411111******1111"]');
+    // Mixed separators, when the digits begin as a card network's.
+    expect(scrubCardNumbers("4111-1111'1111-1111")).toBe('411111******1111');
+    expect(scrubCardNumbers("3782'822463-10005")).toBe('378282*****0005');
   });
 
   it('finds a card of every length wherever it starts in a run of groups (both digit parities)', () => {
@@ -193,7 +202,12 @@ describe('the card-number scrubber', () => {
 
   it('masks a card written with commas, colons, semicolons or bars as cards are grouped, and leaves lists of numbers alone', () => {
     const r = rng(77);
-    const LIST = [',', ', ', ':', ';', '; ', '|', ' | ', '\uff0c', '\u3001', '\uff1a', '+', '*', '#', '~', '=', ' + '];
+    const LIST = [
+      ...[',', ', ', ':', ';', '; ', '|', ' | ', '\uff0c', '\u3001', '\uff1a', '+', '*', '#', '~', '=', ' + '],
+      // Any other character that is neither a letter nor a digit: quotes, bullets, brackets, symbols.
+      ...["'", '\u2019', '\u2018', '\u2022', '\u2027', '"', '`', '!', '$', '<', '>', '?', '@', '[', ']', '\\', '^'],
+      ...['{', '}', '%', "' ", ' \u2022 ', '\u00b4', '\u2605', '\u{1f4b3}', '\u00a4'],
+    ];
     for (let i = 0; i < 2000; i++) {
       const pan = card(r);
       // As cards are printed: fours (the last group shorter), or 4-6-5 for 15 digits.
@@ -215,6 +229,12 @@ describe('the card-number scrubber', () => {
       '{"partitions":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]}',
       'qty 12; 34; 56; 78; 90; 12; 34',
       '10:30:45 | 11:15:00 | 12:00:30 | 13:45:10',
+      // Amounts, quantities, years and references among other punctuation.
+      'paid $12.50, $13.99! $8.75? $100.00 [$42.42]',
+      "1'234'567'890'123 CHF",
+      '2021-2022, 2023-2024; 2025-2026',
+      '"1995"-"2000"-"2005"-"2010"',
+      'order #123456 @ 10:30 <2026-11-23> (ref 98765)',
     ])
       expect(scrubCardNumbers(list), list).toBe(list);
   });

@@ -37,7 +37,7 @@ export const pan = (prefixes: readonly string[] = PREFIXES): fc.Arbitrary<string
 const inDigits = (zero: number) => (p: string) => [...p].map((c) => String.fromCodePoint(zero + Number(c))).join('');
 const grouped = (sep: string) => (p: string) => p.match(/.{1,4}/g)!.join(sep);
 
-/** How a card number is written: plain, grouped by spaces, dashes, dots or invisible characters, in other digit forms. */
+/** How a card number is written: plain, grouped by spaces, dashes, dots, quotes, bullets or invisible characters, in other digit forms. */
 export const writtenPan = (pans: fc.Arbitrary<string> = pan()): fc.Arbitrary<{ pan: string; text: string }> =>
   fc
     .tuple(
@@ -50,6 +50,12 @@ export const writtenPan = (pans: fc.Arbitrary<string> = pan()): fc.Arbitrary<{ p
         grouped('\u200b'),
         grouped('\u3000'),
         grouped(' - '),
+        // Any character but a letter or digit: quotes, bullets, symbols.
+        grouped("'"),
+        grouped('\u2019'),
+        grouped('\u2022'),
+        grouped('"'),
+        grouped('@'),
         ...DIGIT_ZEROS.filter((z) => z !== 0x30).map(inDigits),
       ),
     )
