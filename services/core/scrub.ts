@@ -21,7 +21,8 @@
 // Left alone: a contiguous run of more than 19 digits (not a card number; dead letters mask one
 // that holds a Luhn-valid stretch: maskLongRunsHoldingCards), runs that fail Luhn,
 // a phone number written with a leading + (15 digits at most, E.164; but not one whose digits
-// begin as a 14- or 15-digit card of Diners Club or American Express does), runs made only of dates
+// begin as a 14- or 15-digit card of Diners Club or American Express does, nor 13 digits beginning
+// with 4 that pass Luhn: a 13-digit Visa card), runs made only of dates
 // (2026-11-23, 23/11/2026, 20261123, 23.11.26) and times (10:30), and epoch times in ms, µs or ns
 // (a group of 13, 16 or 19 digits beginning with 1: no card number is). Masking a non-card is the
 // safe mistake: any other 12-19 digit run that happens to pass Luhn (1 in 10) is masked too.
@@ -301,10 +302,13 @@ class LuhnSums {
 /**
  * Digits after a "+" that read as an American Express (15 digits, 34 or 37) or Diners Club card
  * (14 digits, 30, 36, 38 or 39): masked all the same when they pass Luhn. A real phone number of
- * that shape is rare; the card is not.
+ * that shape is rare; the card is not. So are 13 digits beginning with 4 that pass Luhn whole (a
+ * 13-digit Visa card; a phone number of that shape, 1 in 10 of some +4x countries' longest, is
+ * masked: the safe mistake).
  */
-function cardLikePhone(digits: readonly number[]): boolean {
+function cardLikePhone(digits: readonly number[], luhn: LuhnSums): boolean {
   const [a, b] = [digits[0], digits[1]];
+  if (digits.length === 13) return a === 4 && luhn.valid(0, 12);
   if (digits.length === 15) return a === 3 && (b === 4 || b === 7);
   if (digits.length === 14) return a === 3 && (b === 0 || b === 6 || b === 8 || b === 9);
   return false;
@@ -330,10 +334,10 @@ function cardSpans(text: string, groups: Group[], mode: ScrubMode): [number, num
     }
     offsets.push(digits.length);
     if (digits.length < MIN_DIGITS) continue;
-    const before = groups[first]!.start > 0 ? text[groups[first]!.start - 1] : '';
-    if ((before === '+' || before === '\uff0b') && digits.length <= 15 && !cardLikePhone(digits)) continue;
-    if (onlyDatesAndTimes(groups, first, last)) continue;
     const luhn = new LuhnSums(digits);
+    const before = groups[first]!.start > 0 ? text[groups[first]!.start - 1] : '';
+    if ((before === '+' || before === '\uff0b') && digits.length <= 15 && !cardLikePhone(digits, luhn)) continue;
+    if (onlyDatesAndTimes(groups, first, last)) continue;
     const count = last - first + 1;
     for (let s = 0; s < count; s++) {
       if (isEpochTime(groups[first + s]!.digits)) continue;

@@ -172,6 +172,10 @@ describe('the card-number scrubber', () => {
     expect(scrubCardNumbers('+3782 822463 10005')).toBe('+378282*****0005');
     expect(scrubCardNumbers('+3056 930902 5904')).toBe('+305693****5904');
     expect(scrubCardNumbers('call +81 90 1234 5678')).toBe('call +81 90 1234 5678');
+    // A 13-digit Visa card after a "+" (the phone field), but not a phone number that fails Luhn.
+    expect(scrubCardNumbers('+4222222222222')).toBe('+422222***2222');
+    expect(scrubCardNumbers('+4222 222 222 222')).toBe('+422222***2222');
+    expect(scrubCardNumbers('+4412 345 678 900')).toBe('+4412 345 678 900');
     // Any character but a letter or digit between card-like groups: quotes, bullets, symbols.
     expect(scrubCardNumbers("gift 4111'1111'1111'1111")).toBe('gift 411111******1111');
     expect(scrubCardNumbers("4111'1111'1111'1111@example.com")).toBe('411111******1111@example.com');
@@ -282,6 +286,8 @@ describe('the card-number scrubber', () => {
       // Digits that begin as a 14- or 15-digit Diners Club or American Express card are masked even
       // after a "+" (below); no country's numbers are that long with such a code.
       if (/^3[0346789]/.test(country) && country.length + subscriber.length >= 14) continue;
+      // Nor are 13 digits beginning with 4 that pass Luhn (a 13-digit Visa card).
+      if (/^4/.test(country) && country.length + subscriber.length === 13 && luhn(country + subscriber)) continue;
       const e164 = `+${country}${r.pick([' ', '-', ''])}${separated(r, subscriber, randomCuts(r, subscriber.length))}`;
       const national = r.pick([
         `0${r.int(10, 99)}-${r.int(1000, 9999)}-${r.int(1000, 9999)}`,
