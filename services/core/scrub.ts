@@ -7,7 +7,8 @@
 // storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
 // dashes of any kind, the long-vowel marks ー ｰ Japanese input methods type for dashes, minus
 // signs, tildes, dots, slashes, underscores, parentheses, middle dots, invisible format and control
-// characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"), or up
+// characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"; the
+// digits themselves may be percent-encoded, "%34%31..."), or up
 // to 8 when at most 3 of them are not spaces ("4111  --  1111"), or up to 32 spaces alone.
 // Commas, colons, semicolons, bars, + * # ~ = & (a sum, a form-encoded space) and every other
 // character that is neither a letter nor a digit (quotes ' ’ " `, bullets • ‧, brackets, @ $ ! ? ...)
@@ -365,10 +366,14 @@ export function maskDigits(digits: string): string {
 
 /**
  * Percent-encoded separators ("4111%201111%20..."), as a value forwarded without decoding arrives:
- * read as three spaces, so that the text keeps its length and a span found maps onto it.
+ * read as three spaces, so that the text keeps its length and a span found maps onto it. Digits
+ * may be encoded too (below).
  */
 const PERCENT_SEPARATOR = /%(?:2[0bBdDeEfF]|09|0[aAdD])/g;
-const probeOf = (text: string) => (text.includes('%') ? text.replace(PERCENT_SEPARATOR, '   ') : text);
+/** Percent-encoded digits ("%34%31%31%31..."): read as two spaces and the digit, the escape's width. */
+const PERCENT_DIGIT = /%3([0-9])/g;
+const probeOf = (text: string) =>
+  text.includes('%') ? text.replace(PERCENT_SEPARATOR, '   ').replace(PERCENT_DIGIT, '  $1') : text;
 
 /**
  * The text with every card number masked (see the header for what counts as one). A text with a
@@ -412,7 +417,10 @@ function scrubProbed(text: string, probe: string, mode: ScrubMode): string {
   for (const [s, e] of spans) {
     let digits = '';
     for (let i = s; i <= e; i++) digits += groups[i]!.digits;
-    out += text.slice(at, groups[s]!.start) + maskDigits(digits);
+    let start = groups[s]!.start;
+    // A first digit read from a percent escape ("%34"): the mask covers the whole escape.
+    if (start >= 2 && text.charCodeAt(start - 2) === 37 && probe.charCodeAt(start - 2) === 32) start -= 2;
+    out += text.slice(at, start) + maskDigits(digits);
     at = groups[e]!.end;
     // A last digit read from an escape ("\u0031", "\1"): the mask covers the whole escape.
     if (text.charCodeAt(at - 1) === 92 && probe.charCodeAt(at - 1) !== 92) at += text[at] === 'u' ? 5 : 1;

@@ -250,6 +250,12 @@ describe('the card-number scrubber', () => {
       expect(scrubCardNumbers(`ref ${text} x`), text).toBe('ref 411111******1111 x');
     expect(scrubCardNumbers(`tel (4111) ${fours(' ').slice(5)} x`)).toBe('tel (411111******1111 x');
     expect(containsCardNumber(`id-${fours('%20')}`)).toBe(true);
+    // Every digit percent-encoded, or some: the whole escape is masked.
+    const encoded = [...pan].map((d) => `%3${d}`).join('');
+    expect(scrubCardNumbers(`ref ${encoded} x`)).toBe('ref 411111******1111 x');
+    expect(scrubCardNumbers(`ref%20${encoded.slice(0, 12)}%20${pan.slice(4)}`)).toBe('ref%20411111******1111');
+    expect(containsCardNumber(`id-${encoded}`)).toBe(true);
+    expect(scrubCardNumbers('50%30 off, 100%31 bonus')).toBe('50%30 off, 100%31 bonus');
     // Escapes read as what they stand for, the whole escape masked.
     const escaped = [...pan].map((d) => `\\u003${d}`).join('');
     const fullWidth = [...pan].map((d) => `\\uff1${d}`).join('');
