@@ -4,7 +4,8 @@
 //
 // What counts as a card number: a run of digit groups, 12 to 19 digits in all, that passes the
 // Luhn check. Digits are any Unicode decimal digit (\p{Nd}: ASCII, full-width ０-９ from Japanese
-// storefronts, Arabic-Indic, ...); groups may be joined by 1 to 3 separators (spaces of any width,
+// storefronts, Arabic-Indic, ...) and any other digit that NFKC makes one (superscript ¹²³,
+// subscript, circled ①, dingbat ➀); groups may be joined by 1 to 3 separators (spaces of any width,
 // dashes of any kind, the long-vowel marks ー ｰ Japanese input methods type for dashes, minus
 // signs, tildes, dots, slashes, underscores, parentheses, middle dots, invisible format and control
 // characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"; the
@@ -40,14 +41,28 @@ export type ScrubMode = 'text' | 'identifier';
 // --- Characters ---------------------------------------------------------------------------
 
 const ND = /\p{Nd}/u;
+const NO = /\p{No}/u;
 const digitCache = new Map<number, number>();
-/** The value of a decimal digit in any script, or -1. */
+/** Superscript two, three and one: the only digits of any kind below U+0660 but ASCII. */
+const isLatin1Superscript = (cp: number) => cp === 0xb2 || cp === 0xb3 || cp === 0xb9;
+/**
+ * A number sign that stands for one digit: NFKC makes it one, alone or in parentheses or before a
+ * dot or comma (¹ ₁ ① ⑴ ⒈ 🄂), or a dingbat circled digit ❶ ➀ ➊ (1 to 9; NFKC leaves them).
+ */
+function otherDigitValue(cp: number, ch: string): number {
+  if (cp >= 0x2776 && cp <= 0x2793) return (cp - 0x2776) % 10 === 9 ? -1 : ((cp - 0x2776) % 10) + 1;
+  const k = ch.normalize('NFKC');
+  const m = /^[(]?([0-9])[).,]?$/.exec(k);
+  return m ? Number(m[1]) : -1;
+}
+/** The value of a decimal digit in any script, or of a digit NFKC makes one (superscript ¹, circled ①), or -1. */
 function digitValue(cp: number): number {
   if (cp >= 48 && cp <= 57) return cp - 48;
-  if (cp < 0x660) return -1;
+  if (cp < 0x660 && !isLatin1Superscript(cp)) return -1;
   let v = digitCache.get(cp);
   if (v === undefined) {
-    if (!ND.test(String.fromCodePoint(cp))) v = -1;
+    const ch = String.fromCodePoint(cp);
+    if (!ND.test(ch)) v = NO.test(ch) ? otherDigitValue(cp, ch) : -1;
     else {
       // Unicode assigns decimal digits only in contiguous, ascending 0-9 blocks.
       let start = cp;
@@ -112,7 +127,7 @@ function tooFewDigits(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) ascii++;
-    else if (c >= 0x660) return false;
+    else if (c >= 0x660 || isLatin1Superscript(c)) return false;
   }
   return ascii < MIN_DIGITS;
 }

@@ -169,6 +169,12 @@ describe('the card-number scrubber', () => {
       '411111******1111',
     );
     expect(scrubCardNumbers('4111\u00001111\u00011111\u001f1111')).toBe('411111******1111');
+    // Digits NFKC makes ASCII: superscript, subscript, circled, dingbat.
+    expect(scrubCardNumbers('card \u2074\u00b9\u00b9\u00b9 1111 1111 1111')).toBe('card 411111******1111');
+    expect(
+      scrubCardNumbers('\u2463\u2460\u2460\u2460 \u2081\u2081\u2081\u2081 \u2780\u2776\u278a\u2474 \u2488111'),
+    ).toBe('411111******1111');
+    expect(scrubCardNumbers('area 120 m\u00b2, 10\u00b3 units')).toBe('area 120 m\u00b2, 10\u00b3 units');
     expect(scrubCardNumbers('+3782 822463 10005')).toBe('+378282*****0005');
     expect(scrubCardNumbers('+3056 930902 5904')).toBe('+305693****5904');
     expect(scrubCardNumbers('call +81 90 1234 5678')).toBe('call +81 90 1234 5678');
