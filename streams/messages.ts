@@ -160,7 +160,7 @@ function removeValues(text: string, names: RegExp, value: RegExp, quoted: boolea
 
 function removeSecurityCodes(text: string): string {
   // Every name matched holds one of these (or is percent-encoded): most text skips the three scans.
-  if (!/c[vs]|ca|ci|code|verification|%/i.test(text)) return text;
+  if (!/c[vsc]|ca|ci|code|verification|pin|track|%/i.test(text)) return text;
   const unquoted = removeValues(
     removeValues(text, QUOTED_NAME, QUOTED_NAME_VALUE, true),
     BARE_NAME,

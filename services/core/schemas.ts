@@ -68,13 +68,18 @@ export const CURRENCY_CODES: readonly string[] = (() => {
   return codes;
 })();
 
-// A security code field goes by many names (cvv, CVV2, cvc, card_cvv, cvvCode, cv2, securityCode,
-// cardVerificationValue, ...): names are matched by their words joined in lower case, holding one
-// of these; `cid` and `cvd`, short enough to sit inside ordinary words ("incident"), only as a
-// whole word. A name that goes on to say the check's outcome (cvvResult, cvc_check, ...) is no code.
-const SECURITY_CODE_PART = /cvv|cvc|cv2|csc|cvn|cav2|securitycode|verificationvalue|verificationcode/;
-const SECURITY_CODE_WORDS = new Set(['cid', 'cvd']);
-const CHECK_OUTCOME = /result|response|status|match|check|outcome|indicator|presence|present|provided|verified/;
+// A security code field goes by many names (cvv, CVV2, cvc, ccv, card_cvv, cvvCode, cv2,
+// securityCode, cardVerificationValue, ...), and so do the PIN and the magnetic stripe's tracks
+// (track1, track2, trackData), which are never accepted either: names are matched by their words
+// joined in lower case, holding one of these; `cid`, `cvd` and `pin`, short enough to sit inside
+// ordinary words ("incident", "shipping"), only as a whole word. A name that goes on to say only the
+// check's outcome (cvvResult, cvc_check, cvvResponseCode, ...) is no code; one that says more
+// (cvcCheckValue, cvvProvidedValue) is.
+const SECURITY_CODE_PART =
+  /cvv|cvc|ccv|cv2|csc|cvn|cav2|securitycode|verificationvalue|verificationcode|track1|track2|trackdata/;
+const SECURITY_CODE_WORDS = new Set(['cid', 'cvd', 'pin']);
+const CHECK_OUTCOME =
+  /^(?:result|response|status|match|check|outcome|indicator|presence|present|provided|verified)+(?:code)?$/;
 /** Words of a name: split at anything but letters and digits and at camelCase humps, in lower case. */
 function nameWords(field: string): string[] {
   // Percent-encoded as a form may send it ("card%5Bcvv%5D").
@@ -99,6 +104,63 @@ export function isSecurityCodeName(field: string): boolean {
 const securityCodePath = (field: string) =>
   field.length > 64 || (field.match(/\p{Nd}/gu)?.length ?? 0) > 4 ? '(a security code field)' : field;
 
+const SECURITY_CODE_MESSAGE = 'security codes are never accepted: verify it with your processor and send cvvResult';
+/**
+ * Every name isSecurityCodeName accepts matches this (its letters may be apart: "c_v_v"), so most
+ * names are not split into words; the request's own fields are not even tested.
+ */
+const S = '[^a-zA-Z0-9]*';
+const MAY_NAME_A_CODE = new RegExp(
+  `c${S}[vscai]|p${S}i${S}n|t${S}r${S}a${S}c${S}k|v${S}e${S}r${S}i${S}f|s${S}e${S}c${S}u${S}r|%`,
+  'i',
+);
+const REQUEST_FIELDS = new Set([
+  ...['transactionId', 'merchantId', 'amount', 'currency', 'occurredAt', 'channel', 'card', 'number', 'expiryMonth'],
+  ...['expiryYear', 'cvvResult', 'threeDS', 'status', 'version', 'customer', 'id', 'email', 'phone'],
+  ...['accountCreatedAt', 'device', 'ip', 'userAgent', 'billingAddress', 'shippingAddress', 'name', 'line1', 'line2'],
+  ...['city', 'region', 'postalCode', 'country', 'items', 'sku', 'category', 'quantity', 'unitPrice'],
+]);
+/** How deep securityCodeIssues looks: far below any field the request defines (deeper, nothing is read or kept). */
+const SECURITY_CODE_DEPTH = 32;
+export interface SecurityCodeIssue {
+  code: 'custom';
+  path: (string | number)[];
+  message: string;
+}
+/**
+ * Every field of a raw body (before a schema strips what it does not define) named as a security
+ * code, at any depth: top-level cvv, payment.securityCode, card.extra.cvv. One pass over the keys,
+ * a cheap test of each name before it is split into words; the value is never read.
+ */
+export function securityCodeIssues(body: unknown): SecurityCodeIssue[] {
+  const issues: SecurityCodeIssue[] = [];
+  const path: (string | number)[] = [];
+  const walk = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || path.length >= SECURITY_CODE_DEPTH) return;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        walk(value[i]);
+        path.pop();
+      }
+      return;
+    }
+    const object = value as Record<string, unknown>;
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      if (!REQUEST_FIELDS.has(key) && MAY_NAME_A_CODE.test(key) && isSecurityCodeName(key))
+        issues.push({ code: 'custom', path: [...path, securityCodePath(key)], message: SECURITY_CODE_MESSAGE });
+      else {
+        path.push(key);
+        walk(object[key]);
+        path.pop();
+      }
+    }
+  };
+  walk(body);
+  return issues;
+}
+
 const CARD_FIELDS = new Set(['number', 'expiryMonth', 'expiryYear', 'cvvResult']);
 
 export const cardSchema = z
@@ -118,14 +180,14 @@ export const cardSchema = z
           code: 'custom',
           // Named when it cannot hold a card number (error messages never repeat one).
           path: [securityCodePath(field)],
-          message: 'security codes are never accepted: verify it with your processor and send cvvResult',
+          message: SECURITY_CODE_MESSAGE,
         });
       }
     }
   })
   .transform(({ number, expiryMonth, expiryYear, cvvResult }) => ({ number, expiryMonth, expiryYear, cvvResult }))
   .describe(
-    'A security code field is refused, whatever its case or separators: a name holding cvv, cvc, cv2, csc, cvn, cav2, securityCode, verificationValue or verificationCode (cvv2, card_cvv, cvvCode, ...), or cid or cvd as a word; not one saying the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult.',
+    'A security code field is refused, here or anywhere in the request, whatever its case or separators: a name holding cvv, cvc, ccv, cv2, csc, cvn, cav2, securityCode, verificationValue, verificationCode, track1, track2 or trackData (cvv2, card_cvv, cvvCode, ...), or cid, cvd or pin as a word; not one saying only the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult.',
   );
 
 export const addressSchema = z.object({

@@ -178,6 +178,51 @@ describe('security codes', () => {
       message: expect.stringContaining('security codes'),
     });
   });
+
+  it('refuses one anywhere in the body, under more names, with the path of the field', async () => {
+    const card = { number: VISA, expiryMonth: 12, expiryYear: 2030 };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ cvv: '8642' }, 'cvv'],
+      [{ payment: { securityCode: '8642' } }, 'payment.securityCode'],
+      [{ card: { ...card, extra: { cvv: '8642' } } }, 'card.extra.cvv'],
+      [{ card: { ...card, ccv: '8642' } }, 'card.ccv'],
+      [{ card: { ...card, cvcCheckValue: '8642' } }, 'card.cvcCheckValue'],
+      [{ card: { ...card, cvvProvidedValue: '8642' } }, 'card.cvvProvidedValue'],
+      [{ card: { ...card, pin: '8642' } }, 'card.pin'],
+      [{ card: { ...card, track2: '8642=4567' } }, 'card.track2'],
+      [{ card: { ...card, track_1: '8642' } }, 'card.track_1'],
+      [{ card: { ...card, trackData: '8642' } }, 'card.trackData'],
+      [{ items: [{ name: 'gift', c_v_v: '8642' }] }, 'items.0.c_v_v'],
+      [{ customer: { PIN: '8642' } }, 'customer.PIN'],
+    ];
+    for (const [over, path] of cases) {
+      const res = await score(scoreBody(over as never));
+      expect(res.statusCode, path).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(res.json().details, path).toContainEqual({ path, message: expect.stringContaining('security codes') });
+      expect(res.body).not.toContain('8642');
+    }
+  });
+
+  it('takes ordinary fields anywhere in the body, even those holding the letters of a code name', async () => {
+    const fields = {
+      incident: 'x',
+      cidr: 'x',
+      cvvResult: 'match',
+      cvcCheck: 'pass',
+      cvvResponseCode: 'M',
+      shipping: 'x',
+      spinner: 'x',
+      tracking: 'x',
+      trackingNumber: 'x',
+      pinned: true,
+      security: { level: 'x' },
+      access: 'x',
+      price: 1,
+    };
+    const res = await score(scoreBody({ ...fields, payment: fields, items: [{ name: 'gift', ...fields }] } as never));
+    expect(res.statusCode, res.body).toBe(200);
+  });
 });
 
 describe('fields recorded as sent', () => {

@@ -1192,7 +1192,7 @@ export interface components {
         postalCode?: string;
         region?: string;
       };
-      /** @description A security code field is refused, whatever its case or separators: a name holding cvv, cvc, cv2, csc, cvn, cav2, securityCode, verificationValue or verificationCode (cvv2, card_cvv, cvvCode, ...), or cid or cvd as a word; not one saying the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult. */
+      /** @description A security code field is refused, here or anywhere in the request, whatever its case or separators: a name holding cvv, cvc, ccv, cv2, csc, cvn, cav2, securityCode, verificationValue, verificationCode, track1, track2 or trackData (cvv2, card_cvv, cvvCode, ...), or cid, cvd or pin as a word; not one saying only the outcome of the check (cvvResult). Verify the code with your processor and send cvvResult. */
       card: {
         /**
          * @default not_checked
