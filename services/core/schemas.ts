@@ -161,6 +161,19 @@ export function securityCodeIssues(body: unknown): SecurityCodeIssue[] {
   return issues;
 }
 
+/**
+ * A body holding a security code, refused with every other problem the schema finds in it (one
+ * answer lists them all): undefined when it holds none, and the schema alone decides.
+ */
+export function securityCodeRefusal(body: unknown, schema: z.ZodType): z.ZodError | undefined {
+  const issues = securityCodeIssues(body);
+  if (issues.length === 0) return undefined;
+  const parsed = schema.safeParse(body);
+  const named = new Set(issues.map((i) => i.path.join('.')));
+  const others = parsed.success ? [] : parsed.error.issues.filter((i) => !named.has(i.path.join('.')));
+  return new z.ZodError([...issues, ...others]);
+}
+
 const CARD_FIELDS = new Set(['number', 'expiryMonth', 'expiryYear', 'cvvResult']);
 
 export const cardSchema = z

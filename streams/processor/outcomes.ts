@@ -7,7 +7,7 @@
 import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
 import { OccurredInFutureError, type ScoreResult } from '../../services/core/engine.ts';
-import { issueDetails, securityCodeIssues, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
+import { issueDetails, securityCodeRefusal, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
 import {
@@ -108,8 +108,8 @@ export function prepare(topic: string, partition: number, message: ConsumedMessa
     return dead('invalid_json', [{ path: '(root)', message: 'is not valid JSON' }]);
   }
   // A security code anywhere in the message is refused, as the API refuses it (dead letters remove it).
-  const codes = securityCodeIssues(parsed);
-  if (codes.length > 0) return dead('schema_violation', issueDetails(codes), parsed);
+  const refusal = securityCodeRefusal(parsed, transactionMessageSchema);
+  if (refusal) return dead('schema_violation', issueDetails(refusal), parsed);
   const result = transactionMessageSchema.safeParse(parsed);
   if (!result.success) return dead('schema_violation', issueDetails(result.error), parsed);
   return { kind: 'input', offset, timestamp, transaction: result.data, message, parsed };

@@ -107,7 +107,7 @@ describe('POST /v1/score', () => {
         { outcome: fc.constantFrom('authorized', 'declined', 'refund', 'challenge_failed'), occurredAt: pastInstant },
         { requiredKeys: ['outcome'] },
       ),
-      fc.record({ outcome: fc.constant('chargeback'), reasonCode: fc.constantFrom('10.4', '4837', 'fraud') }),
+      fc.record({ outcome: fc.constant('chargeback'), reasonCode: fc.constantFrom('10.4', '4837', 'fraud', '13.1') }),
     );
     let n = 0;
     await fc.assert(
@@ -133,7 +133,13 @@ describe('POST /v1/score', () => {
         expect(again.body).toBe(first.body);
         const url = `/v1/transactions/${encodeURIComponent(body.transactionId)}/outcome`;
         const recorded = await t.app.inject({ method: 'POST', url, headers: bearer(t.keys.merchant), payload: o });
-        expect(recorded.json()).toEqual({ transactionId: body.transactionId, outcome: o.outcome, status: 'recorded' });
+        expect(recorded.json()).toEqual({
+          transactionId: body.transactionId,
+          outcome: o.outcome,
+          status: 'recorded',
+          // A chargeback says how its reason code counts (13.1, goods not received: the holder's dispute).
+          ...('reasonCode' in o ? { chargeback: o.reasonCode === '13.1' ? 'dispute' : 'fraud' } : {}),
+        });
         const twice = await t.app.inject({ method: 'POST', url, headers: bearer(t.keys.merchant), payload: o });
         expect(twice.json()).toMatchObject({ status: 'already_recorded' });
       }),

@@ -2,8 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Engine, ScoreResult } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
-import { scoreRequestSchema, scoreResponseSchema, securityCodeIssues } from '../../core/schemas.ts';
-import { z } from 'zod';
+import { scoreRequestSchema, scoreResponseSchema, securityCodeRefusal } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
 
 export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
@@ -14,8 +13,8 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
       // A security code anywhere in the body is refused (400 naming the field), not dropped unread
       // with the fields the schema does not define.
       preValidation: async (request) => {
-        const issues = securityCodeIssues(request.body);
-        if (issues.length > 0) throw new z.ZodError(issues);
+        const refusal = securityCodeRefusal(request.body, scoreRequestSchema);
+        if (refusal) throw refusal;
       },
       // The engine builds the response to the schema already: serialise it without re-validating it.
       serializerCompiler: () => (data) => JSON.stringify(data),
