@@ -56,6 +56,23 @@ export class OccurredInFutureError extends LeakguardError {
   }
 }
 
+/**
+ * An outcome dated before its transaction was counted (beyond the clocks' drift): refused, where it
+ * would have been acknowledged and then counted in no window (a chargeback dated years back).
+ */
+export class OccurredBeforeTransactionError extends LeakguardError {
+  constructor(countedAt: number) {
+    super('VALIDATION_FAILED', 'invalid request', {
+      details: [
+        {
+          path: 'occurredAt',
+          message: `must not be more than ${MAX_OCCURRED_AHEAD_MS / 60_000} minutes before the transaction it reports on (counted at ${new Date(countedAt).toISOString()})`,
+        },
+      ],
+    });
+  }
+}
+
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
   /** Every scoring's outcome, for what follows a decision (cases); called after the answer is ready. */
@@ -480,10 +497,19 @@ export class Engine {
     };
   }
 
-  /** Throws OccurredInFutureError for an outcome dated too far ahead (nothing recorded). */
+  /**
+   * Throws OccurredInFutureError for an outcome dated too far ahead, OccurredBeforeTransactionError
+   * for one dated before its transaction (nothing recorded).
+   */
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
     const now = this.now();
     if (at > now + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(now);
+    // Only a back-dated outcome can precede its transaction (counted at most MAX_OCCURRED_AHEAD_MS
+    // ahead of the clock): one more lookup for those alone.
+    if (at < now - MAX_OCCURRED_AHEAD_MS) {
+      const counted = await this.transactionOf(merchantId, transactionId);
+      if (counted && at < counted.at - MAX_OCCURRED_AHEAD_MS) throw new OccurredBeforeTransactionError(counted.at);
+    }
     const { store, observer } = this.options;
     const archive = this.options.archive?.();
     let status = await store.recordOutcome(merchantId, transactionId, outcome, at);

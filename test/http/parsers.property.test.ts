@@ -133,6 +133,13 @@ describe('POST /v1/score', () => {
         expect(again.body).toBe(first.body);
         const url = `/v1/transactions/${encodeURIComponent(body.transactionId)}/outcome`;
         const recorded = await t.app.inject({ method: 'POST', url, headers: bearer(t.keys.merchant), payload: o });
+        // An outcome dated before its transaction (beyond five minutes of clock drift) is refused.
+        const countedAt = body.occurredAt ? Date.parse(body.occurredAt) : Date.now();
+        if ('occurredAt' in o && o.occurredAt && Date.parse(o.occurredAt) < countedAt - 5 * 60_000) {
+          expect(recorded.statusCode, recorded.body).toBe(400);
+          expect(recorded.json().details.map((d: { path: string }) => d.path)).toEqual(['occurredAt']);
+          return;
+        }
         expect(recorded.json()).toEqual({
           transactionId: body.transactionId,
           outcome: o.outcome,

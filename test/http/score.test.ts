@@ -342,6 +342,32 @@ describe('outcomes', () => {
     expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_PRIOR_CHARGEBACK_30D');
   });
 
+  it('refuses an outcome dated before its transaction, which no window would count', async () => {
+    await score(scoreBody({ transactionId: 'dated-1', occurredAt: '2026-03-01T10:00:00Z' }));
+    const early = await report('dated-1', {
+      outcome: 'chargeback',
+      reasonCode: '10.4',
+      occurredAt: '2001-01-01T00:00:00Z',
+    });
+    expect(early.statusCode).toBe(400);
+    expect(early.json().details).toEqual([
+      {
+        path: 'occurredAt',
+        message:
+          'must not be more than 5 minutes before the transaction it reports on (counted at 2026-03-01T10:00:00.000Z)',
+      },
+    ]);
+    // Within the clocks' drift, and after: recorded.
+    const drift = await report('dated-1', { outcome: 'authorized', occurredAt: '2026-03-01T09:57:00Z' });
+    expect(drift.json().status).toBe('recorded');
+    const later = await report('dated-1', {
+      outcome: 'chargeback',
+      reasonCode: '10.4',
+      occurredAt: '2026-04-02T00:00:00Z',
+    });
+    expect(later.json().status).toBe('recorded');
+  });
+
   it('validates outcomes: chargebacks need a reason code, ids follow the transactionId rules', async () => {
     const cb = await report('dec-1', { outcome: 'chargeback' });
     expect(cb.statusCode).toBe(400);

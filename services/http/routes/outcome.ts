@@ -1,7 +1,7 @@
 // POST /v1/transactions/{transactionId}/outcome: what happened after the decision.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { OccurredInFutureError, type Engine } from '../../core/engine.ts';
+import { OccurredBeforeTransactionError, OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
 import { chargebackKind, recordedOutcome } from '../../core/chargebacks.ts';
@@ -34,7 +34,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
+          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
@@ -58,7 +58,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       try {
         result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, recorded, at);
       } catch (error) {
-        if (error instanceof OccurredInFutureError) throw error;
+        if (error instanceof OccurredInFutureError || error instanceof OccurredBeforeTransactionError) throw error;
         // Never acknowledge what was not stored: the merchant retries.
         request.log.warn({ err: error }, 'outcome not recorded: store unavailable');
         throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', {
