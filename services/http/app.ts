@@ -28,6 +28,7 @@ import { outcomeRoutes } from './routes/outcome.ts';
 import { operationsRoutes, type MetricsAccess, type OperationsOptions } from './routes/operations.ts';
 import { scoreRoutes } from './routes/score.ts';
 import { watchlistRoutes, type WatchlistRouteOptions } from './routes/watchlist.ts';
+import { cardLookupRoutes } from './routes/card-lookup.ts';
 import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { rateLimitUncheckedReporter } from '../rate-limit-unchecked.ts';
@@ -203,6 +204,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(scoreRoutes, { engine: deps.engine });
   await app.register(outcomeRoutes, { engine: deps.engine });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
+  await app.register(cardLookupRoutes, { store: deps.watchlist.store, keyring: deps.watchlist.keyring });
   await app.register(breachRoutes, { scan: deps.cppScan, store: deps.watchlist.store });
   await app.register(webhookRoutes, { service: deps.webhooks ?? (() => undefined) });
   await app.register(operationsRoutes, {

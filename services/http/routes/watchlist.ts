@@ -74,7 +74,7 @@ const statisticsSchema = z
     lastHitAt: z.string().nullable(),
   })
   .meta({ id: 'EventStatistics', example: STATISTICS_EXAMPLE });
-const eventSchema = z
+export const eventSchema = z
   .object({
     id: z.string(),
     externalId: z.string(),
@@ -198,7 +198,7 @@ const eventPageSchema = z.object({ events: z.array(eventSchema), ...pageFields }
   id: 'CompromiseEventPage',
   example: { events: [EVENT_EXAMPLE], has_more: true, next: 'AAAAAAAH' },
 });
-const cardRemovalSchema = z
+export const cardRemovalSchema = z
   .object({
     cards: z
       .array(
