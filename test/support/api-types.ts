@@ -178,6 +178,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cards/lookup': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Whether cards are listed, and by which of your events (by card number or fingerprint)
+     * @description Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named. An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.
+     */
+    post: operations['lookupCards'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/compromise-events': {
     parameters: {
       query?: never;
@@ -478,6 +498,94 @@ export interface components {
     BinRangeInput: {
       from: string;
       to: string;
+    };
+    /**
+     * @example {
+     *       "cards": [
+     *         {
+     *           "pan": "4111111111111111"
+     *         },
+     *         {
+     *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk"
+     *         }
+     *       ]
+     *     }
+     */
+    CardLookupInput: {
+      /** @description 1 to 1000 cards, each {"pan": "..."} or {"fingerprint": "..."} (as DELETE /v1/cards takes them). A card number that is not one (12 to 19 digits, Luhn) refuses the request: 400 on its path, the number never repeated. */
+      cards: (
+        | {
+            pan: string;
+          }
+        | {
+            fingerprint: string;
+          }
+      )[];
+    };
+    /**
+     * @example {
+     *       "cards": [
+     *         {
+     *           "index": 0,
+     *           "card": "411111******1111",
+     *           "fingerprint": "Vt0rQ3C2qF1nJcO8yBm4dWkX6zA9hLp5sGeR7uNaT2E",
+     *           "listed": true,
+     *           "events": [
+     *             {
+     *               "id": "ce_7",
+     *               "externalId": "breach-2026-11",
+     *               "issuerId": "bank-a",
+     *               "source": "card network alert",
+     *               "status": "open",
+     *               "confidence": "confirmed",
+     *               "dataElements": [
+     *                 "pan",
+     *                 "expiry",
+     *                 "cvv"
+     *               ],
+     *               "exposureStart": "2026-05-01T00:00:00Z",
+     *               "exposureEnd": "2026-10-31T00:00:00Z",
+     *               "createdAt": "2026-11-12T08:00:00.000Z"
+     *             }
+     *           ],
+     *           "leakedElements": [
+     *             "pan",
+     *             "expiry",
+     *             "cvv"
+     *           ],
+     *           "firstListedAt": null
+     *         },
+     *         {
+     *           "index": 1,
+     *           "card": null,
+     *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk",
+     *           "listed": false,
+     *           "events": [],
+     *           "leakedElements": [],
+     *           "firstListedAt": null
+     *         }
+     *       ]
+     *     }
+     */
+    CardLookupReport: {
+      cards: {
+        /** @description The card masked to its BIN and last 4 (looked up by number); null when looked up by fingerprint. */
+        card: string | null;
+        /** @description Those events, oldest first. */
+        events: components['schemas']['ListingEvent'][];
+        /** @description Its fingerprint under the current card key (by number), or the one given: what DELETE /v1/cards takes. Null when refused. */
+        fingerprint: string | null;
+        /** @description Admins only (null for an issuer): when the card was first listed, by any event. A card's entry keeps one time for every issuer's listings, so an issuer is not shown it: it could tell that another issuer listed the card first. An issuer's events carry their createdAt. */
+        firstListedAt: string | null;
+        /** @description The card's place in the request (from 0). */
+        index: number;
+        /** @description What leaked about the card: those events' elements. */
+        leakedElements: ('pan' | 'expiry' | 'cvv' | 'name' | 'billing_address' | 'email' | 'phone' | 'track' | 'pin')[];
+        /** @description Listed by a live event the key may see (an issuer's: its own only). */
+        listed: boolean;
+        /** @description Why this card was not looked up (BIN_NOT_OWNED: an issuer's card number outside its BIN ranges). */
+        refused?: string;
+      }[];
     };
     /**
      * @example {
@@ -976,6 +1084,37 @@ export interface components {
         merchantId: string;
         status: string;
       }[];
+    };
+    /**
+     * @description A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it.
+     * @example {
+     *       "id": "ce_7",
+     *       "externalId": "breach-2026-11",
+     *       "issuerId": "bank-a",
+     *       "source": "card network alert",
+     *       "status": "open",
+     *       "confidence": "confirmed",
+     *       "dataElements": [
+     *         "pan",
+     *         "expiry",
+     *         "cvv"
+     *       ],
+     *       "exposureStart": "2026-05-01T00:00:00Z",
+     *       "exposureEnd": "2026-10-31T00:00:00Z",
+     *       "createdAt": "2026-11-12T08:00:00.000Z"
+     *     }
+     */
+    ListingEvent: {
+      confidence: string;
+      createdAt: string;
+      dataElements: string[];
+      exposureEnd: string;
+      exposureStart: string;
+      externalId: string;
+      id: string;
+      issuerId: string;
+      source: string;
+      status: string;
     };
     /**
      * @example {
@@ -2863,6 +3002,198 @@ export interface operations {
            * @example {
            *       "error": "the event was retracted",
            *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  lookupCards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "cards": [
+         *         {
+         *           "pan": "4111111111111111"
+         *         },
+         *         {
+         *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk"
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': components['schemas']['CardLookupInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "cards": [
+           *         {
+           *           "index": 0,
+           *           "card": "411111******1111",
+           *           "fingerprint": "Vt0rQ3C2qF1nJcO8yBm4dWkX6zA9hLp5sGeR7uNaT2E",
+           *           "listed": true,
+           *           "events": [
+           *             {
+           *               "id": "ce_7",
+           *               "externalId": "breach-2026-11",
+           *               "issuerId": "bank-a",
+           *               "source": "card network alert",
+           *               "status": "open",
+           *               "confidence": "confirmed",
+           *               "dataElements": [
+           *                 "pan",
+           *                 "expiry",
+           *                 "cvv"
+           *               ],
+           *               "exposureStart": "2026-05-01T00:00:00Z",
+           *               "exposureEnd": "2026-10-31T00:00:00Z",
+           *               "createdAt": "2026-11-12T08:00:00.000Z"
+           *             }
+           *           ],
+           *           "leakedElements": [
+           *             "pan",
+           *             "expiry",
+           *             "cvv"
+           *           ],
+           *           "firstListedAt": null
+           *         },
+           *         {
+           *           "index": 1,
+           *           "card": null,
+           *           "fingerprint": "x8KcW0bqQj3Zf1TtJY2m5hM9rS4uVwA7eD6gB0nLpCk",
+           *           "listed": false,
+           *           "events": [],
+           *           "leakedElements": [],
+           *           "firstListedAt": null
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['CardLookupReport'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
            *     }
            */
           'application/json': components['schemas']['Error'];
