@@ -345,7 +345,7 @@ describe('compromise events, BIN ranges, removals and hits', () => {
     );
   });
 
-  it('BIN ranges, removals and hit queries: any input, never a 5xx or the card number', async () => {
+  it('BIN ranges, removals, lookups and hit queries: any input, never a 5xx or the card number', async () => {
     const range = fc.record({
       from: fc.constantFrom('411111', '55555555', '000000'),
       to: fc.constantFrom('411199', '55555555', '999999'),
@@ -382,6 +382,14 @@ describe('compromise events, BIN ranges, removals and hits', () => {
             payload: removal.payload,
           });
           checkAnswer(del, removal.payload, [200, 400, 415]);
+          // The same cards looked up: the answer masks them, as every refusal does.
+          const lookup = await t.app.inject({
+            method: 'POST',
+            url: '/v1/cards/lookup',
+            headers: { ...bearer(t.keys.issuer), 'content-type': removal.contentType },
+            payload: removal.payload,
+          });
+          checkAnswer(lookup, removal.payload, [200, 400, 415]);
           const hits = await t.app.inject({
             method: 'GET',
             url: '/v1/issuer/hits',

@@ -22,6 +22,7 @@ const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; allowed:
   { method: 'POST', url: '/v1/compromise-events/ce_1/retract', allowed: ['issuer', 'admin'] },
   { method: 'POST', url: '/v1/compromise-events/ce_1/cards', allowed: ['issuer', 'admin'] },
   { method: 'DELETE', url: '/v1/cards', allowed: ['issuer', 'admin'] },
+  { method: 'POST', url: '/v1/cards/lookup', allowed: ['issuer', 'admin'] },
   { method: 'PUT', url: '/v1/issuers/i1/bin-ranges', allowed: ['admin'] },
   { method: 'GET', url: '/v1/issuers/i1/bin-ranges', allowed: ['issuer', 'admin'] },
   { method: 'GET', url: '/v1/issuer/hits', allowed: ['issuer'] },
