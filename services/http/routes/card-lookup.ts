@@ -182,7 +182,12 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
     async (request) => {
       const principal = request.principal!;
       const issuerId = principal.role === 'issuer' ? principal.issuerId! : undefined;
-      const ranges = issuerId === undefined ? undefined : await store.getBinRanges(issuerId);
+      // An issuer's BIN ranges and events: all its own, whatever the cards name, so that neither the
+      // answer nor its time depends on another issuer's listing.
+      const [ranges, ownEvents] =
+        issuerId === undefined
+          ? [undefined, undefined]
+          : await Promise.all([store.getBinRanges(issuerId), store.listEvents(issuerId)]);
       const keys = keyring.previous ? [keyring.primary, keyring.previous] : [keyring.primary];
 
       const results: CardResult[] = [];
@@ -222,16 +227,13 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         }),
       );
 
-      // The events the entries name, read from the store (as they are now: a retraction made on
-      // another engine a moment ago counts), each once.
-      const seqs = new Set(entriesOf.flat().flatMap((e) => e?.eventSeqs ?? []));
+      // The events that may be shown, read from the store as they are now (a retraction made on
+      // another engine a moment ago counts): an issuer's own; for an admin, each the entries name.
       const events = new Map<number, CompromiseEvent>();
-      for (const event of await Promise.all([...seqs].map((s) => store.getEvent(s))))
+      const seqs = new Set(entriesOf.flat().flatMap((e) => e?.eventSeqs ?? []));
+      for (const event of ownEvents ?? (await Promise.all([...seqs].map((s) => store.getEvent(s)))))
         if (event) events.set(event.seq, event);
-      // An issuer's look-up sees its own events only: others' are as if they did not exist.
-      const views = new Map<number, EventView>();
-      for (const [seq, event] of events)
-        if (issuerId === undefined || event.issuerId === issuerId) views.set(seq, eventView(event));
+      const views = new Map<number, EventView>([...events].map(([seq, e]) => [seq, eventView(e)]));
 
       entriesOf.forEach((entries, i) => {
         const result = results[i]!;
