@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     webhooks: () => runtime.webhooks?.service,
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
+    production: config.NODE_ENV === 'production',
   });
 
   process.on('SIGHUP', () => {

@@ -71,7 +71,17 @@ export interface AppDependencies {
   metricsAccess: MetricsAccess;
   /** Whose X-Forwarded-For makes request.ip (LEAKGUARD_TRUST_PROXY): nobody's unless configured. */
   trustProxy?: AccessConfig['trustProxy'];
+  /** NODE_ENV=production: every answer carries Strict-Transport-Security (TLS is terminated in front of the engine). */
+  production?: boolean;
 }
+
+/**
+ * HSTS: browsers that met the engine over https keep to https for two years, subdomains included
+ * (a cookie-stealing downgrade is then refused by the browser itself). Sent in production, and on
+ * any answer to a request that came over https (request.protocol: X-Forwarded-Proto from a trusted
+ * proxy, LEAKGUARD_TRUST_PROXY). Browsers ignore it over plain http, so it never locks out development.
+ */
+export const HSTS = 'max-age=63072000; includeSubDomains';
 
 const isJson = (text: string) => {
   try {
@@ -148,6 +158,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
+    if (deps.production || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
   });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.requestDuration.observe(

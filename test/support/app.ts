@@ -99,6 +99,7 @@ export async function buildTestApp(
     webhooks: () => runtime.webhooks?.service,
     metricsAccess: { token: access.metricsToken, production: config.NODE_ENV === 'production' },
     trustProxy: access.trustProxy,
+    production: config.NODE_ENV === 'production',
   });
   const key = async (role: 'merchant' | 'issuer' | 'admin', tenant?: string) =>
     (
