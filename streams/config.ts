@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../services/config.ts';
 import { kafkaSecurityProblems, type KafkaSecurity } from '../services/adapters/kafka/security.ts';
 import { issueLines } from '../services/core/errors.ts';
+import { accessConfigSchema } from '../services/http/access.ts';
 
 /** The default topics and group: the local secure broker (streams/broker) grants its ACLs on these. */
 export const DEFAULT_STREAM_TOPICS = {
@@ -101,6 +102,8 @@ export const streamConfigSchema = z.object({
 export type StreamConfig = z.infer<typeof streamConfigSchema> & {
   /** SASL/SCRAM and TLS of the Kafka clients (KAFKA_SASL_*, KAFKA_TLS*: services/adapters/kafka/security.ts). */
   kafkaSecurity: KafkaSecurity;
+  /** Bearer token for /metrics (LEAKGUARD_METRICS_TOKEN, the engine's variable and rule: services/http/access.ts). */
+  metricsToken?: string | undefined;
 };
 export type StreamConfigInput = z.input<typeof streamConfigSchema>;
 
@@ -140,8 +143,15 @@ export function loadStreamConfig(env: NodeJS.ProcessEnv = process.env): StreamCo
       '  LEAKGUARD_STREAM_INPUT_TOPIC: the input, decisions, flagged and dead-letter topics must be four different topics',
     );
   }
-  if (problems.length > 0 || !c) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
-  return { ...c, kafkaSecurity: kafka.security };
+  // The scrape token: the engine's variable, checked the same way (services/http/access.ts).
+  const token = accessConfigSchema.pick({ LEAKGUARD_METRICS_TOKEN: true }).safeParse({
+    LEAKGUARD_METRICS_TOKEN: present.LEAKGUARD_METRICS_TOKEN,
+  });
+  if (!token.success) problems.push(...issueLines(token.error, { root: '' }).map((line) => `  ${line}`));
+  if (problems.length > 0 || !c || !token.success)
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  const metricsToken = token.data.LEAKGUARD_METRICS_TOKEN;
+  return { ...c, kafkaSecurity: kafka.security, ...(metricsToken ? { metricsToken } : {}) };
 }
 
 /** For tests and tools: a full configuration from a few settings (no SASL, no TLS unless given). */

@@ -3,6 +3,7 @@
 // names from the configuration, partition numbers, reasons; never anything from a message.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { metricsRefusal, type MetricsAccess } from '../services/http/access.ts';
 
 export class StreamMetrics {
   readonly registry = new Registry();
@@ -88,6 +89,8 @@ export async function startMetricsServer(options: {
   port: number;
   registries: Registry[];
   health: () => HealthReport;
+  /** Who may scrape /metrics: the engine's rule (LEAKGUARD_METRICS_TOKEN; none in production without it). /healthz stays open. */
+  access: MetricsAccess;
 }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const registry = Registry.merge(options.registries);
   const server = createServer((req, res) => {
@@ -97,6 +100,16 @@ export async function startMetricsServer(options: {
       return;
     }
     if (path === '/metrics') {
+      const refused = metricsRefusal(options.access, {
+        authorization: req.headers.authorization,
+        ip: req.socket.remoteAddress ?? '',
+      });
+      if (refused) {
+        res
+          .writeHead(refused.status, { ...refused.headers, 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: refused.message, code: refused.code }));
+        return;
+      }
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (error: unknown) =>

@@ -91,6 +91,7 @@ export async function createStreamService(
           port: stream.STREAM_METRICS_PORT,
           registries: [runtime.metrics.registry, metrics.registry],
           health: () => processor.health(),
+          access: { token: stream.metricsToken, production: config.NODE_ENV === 'production' },
         });
   if (server)
     logger.info(

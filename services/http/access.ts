@@ -95,3 +95,56 @@ export function isLoopback(ip: string): boolean {
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   return ip === '::1' || (isIP(v4) === 4 && v4.startsWith('127.'));
 }
+
+/**
+ * Who may read /metrics (the engine's and the stream processor's): with a token
+ * (LEAKGUARD_METRICS_TOKEN), whoever presents it as a bearer token; without, loopback clients
+ * outside production, nobody in it.
+ */
+export interface MetricsAccess {
+  token?: string | undefined;
+  production: boolean;
+}
+
+/** Why a scrape is refused: the error code, its status, the message and headers of the answer. */
+export interface MetricsRefusal {
+  code: 'UNAUTHENTICATED' | 'FORBIDDEN';
+  status: 401 | 403;
+  message: string;
+  headers: Record<string, string>;
+}
+
+const BEARER = /^Bearer ([^\s]+)$/i;
+
+/** The one rule for /metrics (MetricsAccess): undefined when the scrape may go ahead. */
+export function metricsRefusal(
+  access: MetricsAccess,
+  request: { authorization?: string | undefined; ip: string },
+): MetricsRefusal | undefined {
+  if (access.token) {
+    const presented = BEARER.exec(request.authorization ?? '')?.[1];
+    if (presented && sameSecret(presented, access.token)) return undefined;
+    return {
+      code: 'UNAUTHENTICATED',
+      status: 401,
+      message: 'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>',
+      headers: { 'www-authenticate': 'Bearer realm="metrics"' },
+    };
+  }
+  if (access.production)
+    return {
+      code: 'FORBIDDEN',
+      status: 403,
+      message:
+        'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token',
+      headers: {},
+    };
+  if (!isLoopback(request.ip))
+    return {
+      code: 'FORBIDDEN',
+      status: 403,
+      message: 'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only',
+      headers: {},
+    };
+  return undefined;
+}

@@ -39,6 +39,14 @@ describe('docker-compose files', () => {
     });
   }
 
+  it('every engine and stream processor gets the /metrics scrape token (production refuses scrapes without it)', () => {
+    const { services } = compose('docker-compose.yml');
+    for (const name of ['engine', 'stream', 'engine-cluster', 'stream-cluster']) {
+      expect(services[name]!.environment!.NODE_ENV, name).toBe('production');
+      expect(services[name]!.environment!.LEAKGUARD_METRICS_TOKEN, name).toBe('${LEAKGUARD_METRICS_TOKEN:-}');
+    }
+  });
+
   it('the cluster profile: six Redis nodes formed into three masters with a replica each, an engine and two processors on REDIS_CLUSTER_NODES', () => {
     const { services } = compose('docker-compose.yml');
     const profiled = Object.entries(services).filter(([, s]) => s.profiles?.includes('cluster'));

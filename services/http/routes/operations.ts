@@ -7,14 +7,10 @@ import type { RatesFile } from '../../adapters/files/rates-file.ts';
 import type { ReloadResult } from '../../adapters/files/watched-file.ts';
 import type { ModelFile } from '../../adapters/files/model-file.ts';
 import { errorResponseSchema, type ErrorCode } from '../../core/errors.ts';
-import { isLoopback, sameSecret } from '../access.ts';
+import { metricsRefusal, type MetricsAccess } from '../access.ts';
 import { HttpError } from '../errors.ts';
 
-/** Who may read /metrics: with a token, whoever presents it; without, loopback clients outside production, nobody in it. */
-export interface MetricsAccess {
-  token?: string | undefined;
-  production: boolean;
-}
+export type { MetricsAccess } from '../access.ts';
 
 export interface OperationsOptions {
   metrics: Metrics;
@@ -204,30 +200,13 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   );
 
   // Metrics tell which compromise events are being hit and how each merchant is doing: not public.
-  const BEARER = /^Bearer ([^\s]+)$/i;
   app.get(
     '/metrics',
     { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
     async (request, reply) => {
-      if (metricsAccess.token) {
-        const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-        if (!presented || !sameSecret(presented, metricsAccess.token))
-          throw new HttpError(
-            'UNAUTHENTICATED',
-            'missing or invalid scrape token: send Authorization: Bearer <LEAKGUARD_METRICS_TOKEN>',
-            { headers: { 'www-authenticate': 'Bearer realm="metrics"' } },
-          );
-      } else if (metricsAccess.production) {
-        throw new HttpError(
-          'FORBIDDEN',
-          'metrics are refused in production without a scrape token: set LEAKGUARD_METRICS_TOKEN and scrape with it as a bearer token',
-        );
-      } else if (!isLoopback(request.ip)) {
-        throw new HttpError(
-          'FORBIDDEN',
-          'without LEAKGUARD_METRICS_TOKEN, metrics are served to loopback clients only',
-        );
-      }
+      // The same rule as the stream processor's /metrics (streams/metrics.ts).
+      const refused = metricsRefusal(metricsAccess, { authorization: request.headers.authorization, ip: request.ip });
+      if (refused) throw new HttpError(refused.code, refused.message, { headers: refused.headers });
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     },
