@@ -134,6 +134,12 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ address, embedded: runtime.embedded }, 'leakguard listening');
   process.stdout.write(`Listening on ${address}  (API docs: ${address}/docs)\n`);
+  // The engine cannot see whether a TLS proxy is in front; without a trusted one named, in production
+  // it may well be serving plain HTTP, where browsers drop the console's Secure (__Host-) cookies.
+  if (config.NODE_ENV === 'production' && access.trustProxy === false)
+    logger.warn(
+      'no LEAKGUARD_TRUST_PROXY in production: if browsers reach the console over plain HTTP, they drop its Secure cookies and nobody can sign in; serve it through a TLS-terminating proxy and name that proxy in LEAKGUARD_TRUST_PROXY',
+    );
   // Breach discovery: a scan every LEAKGUARD_CPP_SCAN_MINUTES (stream processors record histories, never scan).
   runtime.breach?.startScans();
 

@@ -36,6 +36,7 @@ beforeAll(async () => {
       REDIS_URL: '',
       DATABASE_URL: '',
       LEAKGUARD_METRICS_TOKEN: '',
+      LEAKGUARD_TRUST_PROXY: '',
       LEAKGUARD_MODEL: 'off',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,6 +68,13 @@ describe('npm start in production, embedded', () => {
       body: '{}',
     });
     expect(res.status).toBe(401);
+  });
+
+  it('warns, once, that without a trusted TLS proxy the console may be on plain HTTP (Secure cookies dropped)', () => {
+    const lines = out.split('\n').filter((l) => l.includes('no LEAKGUARD_TRUST_PROXY in production'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).level).toBe(40);
+    expect(lines[0]).toContain('Secure cookies');
   });
 
   it('refuses /metrics without a configured scrape token', async () => {

@@ -1,16 +1,23 @@
 // docker-compose.yml cannot be run here (no Docker engine), but it can be read: it must parse,
 // name only settings the code knows, and its `cluster` profile must form the topology
 // docs/redis-cluster.md describes (three masters with a replica each, an engine, two processors).
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configSchema } from '../../services/config.ts';
+import { loadAccessConfig } from '../../services/http/access.ts';
 import { streamConfigSchema } from '../../streams/config.ts';
 
 interface Service {
   image?: string;
   build?: string;
   profiles?: string[];
+  ports?: string[];
+  expose?: string[];
+  volumes?: string[];
   environment?: Record<string, string>;
   command?: string[];
   deploy?: { replicas?: number };
@@ -22,6 +29,10 @@ const compose = (file: string) =>
 
 // Settings read outside the two schemas: HTTP access (services/http/access.ts), Kafka security (services/adapters/kafka/security.ts).
 const OTHER = /^(LEAKGUARD_METRICS_TOKEN|LEAKGUARD_TRUST_PROXY|KAFKA_SASL_[A-Z_]+|KAFKA_TLS[A-Z_]*)$/;
+const CADDYFILE = new URL('../../ops/caddy/Caddyfile', import.meta.url).pathname;
+/** Caddy, to check the Caddyfile as Caddy reads it (Debian's caddy package), when installed. */
+const caddy = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p));
+
 const known = (name: string) => name in configSchema.shape || name in streamConfigSchema.shape || OTHER.test(name);
 
 describe('docker-compose files', () => {
@@ -45,6 +56,55 @@ describe('docker-compose files', () => {
       expect(services[name]!.environment!.NODE_ENV, name).toBe('production');
       expect(services[name]!.environment!.LEAKGUARD_METRICS_TOKEN, name).toBe('${LEAKGUARD_METRICS_TOKEN:-}');
     }
+  });
+
+  it('the engines are reached over TLS through a proxy: production console cookies are Secure, dropped over plain http', () => {
+    const { services } = compose('docker-compose.yml');
+    const proxy = services.proxy!;
+    // The official Caddy image; its default command runs /etc/caddy/Caddyfile.
+    expect(proxy.image).toMatch(/^caddy:2(\.\d+)*-alpine$/);
+    expect(proxy.volumes).toContain('./ops/caddy/Caddyfile:/etc/caddy/Caddyfile:ro');
+    const caddyfile = readFileSync(CADDYFILE, 'utf8');
+    for (const [engine, siteVariable, port] of [
+      ['engine', 'LEAKGUARD_SITE_ADDRESS', '8443'],
+      ['engine-cluster', 'LEAKGUARD_CLUSTER_SITE_ADDRESS', '8444'],
+    ] as const) {
+      // No plain-http port of the engine's own on the host; the proxy publishes its TLS site.
+      expect(services[engine]!.ports, engine).toBeUndefined();
+      expect(services[engine]!.expose, engine).toEqual(['8080']);
+      expect(proxy.ports).toContain(`${port}:${port}`);
+      expect(proxy.environment![siteVariable]).toBe(`\${${siteVariable}:-localhost:${port}}`);
+      const site = new RegExp(
+        `\\{\\$${siteVariable}:localhost:${port}\\} \\{\\s*tls internal\\s*reverse_proxy ${engine}:8080\\s*\\}`,
+      );
+      expect(caddyfile, engine).toMatch(site);
+      // The engine believes the proxy's X-Forwarded-Proto and X-Forwarded-For (HSTS, client addresses).
+      expect(
+        loadAccessConfig({ LEAKGUARD_TRUST_PROXY: services[engine]!.environment!.LEAKGUARD_TRUST_PROXY }).trustProxy,
+        engine,
+      ).toBe(1);
+    }
+  });
+
+  it.runIf(caddy)('Caddy reads ops/caddy/Caddyfile: TLS from its internal CA on 8443 and 8444 to the engines', () => {
+    const home = mkdtempSync(join(tmpdir(), 'lg-caddy-'));
+    const env = { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home };
+    const adapted = spawnSync(caddy!, ['adapt', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
+      encoding: 'utf8',
+      env,
+    });
+    expect(adapted.status, adapted.stderr).toBe(0);
+    const json = adapted.stdout;
+    expect(json).toContain('":8443"');
+    expect(json).toContain('":8444"');
+    expect(json).toContain('{"dial":"engine:8080"}');
+    expect(json).toContain('{"dial":"engine-cluster:8080"}');
+    expect(json).toContain('{"module":"internal"}');
+    const validated = spawnSync(caddy!, ['validate', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
+      encoding: 'utf8',
+      env,
+    });
+    expect(validated.status, validated.stderr).toBe(0);
   });
 
   it('the cluster profile: six Redis nodes formed into three masters with a replica each, an engine and two processors on REDIS_CLUSTER_NODES', () => {
