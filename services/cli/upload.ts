@@ -1,12 +1,14 @@
 // `npm run upload -- --event <id> FILE`: streams an issuer's card list to the API with a
-// progress bar, prints a summary, and exits non-zero when lines were rejected (1), or with 75
-// (EX_TEMPFAIL, "try again later") when the engine's store could not take the list for now.
+// progress bar, prints a summary, and exits non-zero when lines were rejected or the list refused
+// (1), when the file lists no card at all (65), or with 75 (EX_TEMPFAIL, "try again later") when the
+// engine or its store could not take the list for now. No message echoes a card number.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { scrubCardNumbers } from '../core/scrub.ts';
 import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
@@ -17,14 +19,32 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
   --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
   --key-file  a file holding an issuer or admin API key (mode 0600)
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
-the command line: every user of the machine can read a process's arguments.`;
+the command line: every user of the machine can read a process's arguments.
+Exit status: 0 every line taken; 1 lines rejected, or the list refused; 2 bad usage; 65 no card
+in FILE (empty, or a header only); 75 try again later (engine unreachable or busy, store
+unavailable, connection lost part way).`;
 
 const KEY_ON_COMMAND_LINE =
   '--key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)';
 
-const fail: Fail = failWith('upload');
+const failRaw: Fail = failWith('upload');
+/** Every message is scrubbed: an argument, a file name or a URL given by mistake may be a card number. */
+const fail: Fail = (message, code) => failRaw(scrubCardNumbers(message), code);
 /** sysexits.h's EX_TEMPFAIL: a temporary failure, the same command may succeed later (scripts retry on it). */
 const TEMPORARY_FAILURE = 75;
+/** sysexits.h's EX_DATAERR: the file lists no card (empty, or a header line only). */
+const NO_CARDS = 65;
+/** Errors of a connection that may well succeed later (the engine restarting, a network blip); others (a misspelt host, a certificate) will not. */
+const UNREACHABLE_FOR_NOW = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 interface Report {
   accepted: number;
@@ -70,6 +90,16 @@ function post(
     body.on('error', (error) => req.destroy(error));
     body.pipe(req);
   });
+}
+
+/** The rejected lines of a report, as the engine gave them (line, code, reason, masked card). */
+function rejectedLines(report: Report): string {
+  if (report.rejected === 0) return '';
+  const errors = report.errors ?? [];
+  return (
+    `\nrejected lines${report.rejected > errors.length ? ` (first ${errors.length} of ${report.rejected})` : ''}:\n` +
+    errors.map((e) => `  line ${e.line}: ${e.code}: ${e.reason} (${e.card})\n`).join('')
+  );
 }
 
 /** The key in a file (first line, trimmed); warns when others may read the file. */
@@ -154,6 +184,7 @@ async function main(): Promise<void> {
   const base = (values.url ?? process.env.LEAKGUARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 
   const total = statSync(file).size;
+  if (total === 0) fail(`warning: ${given} is empty: nothing to upload`, NO_CARDS);
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -196,14 +227,20 @@ async function main(): Promise<void> {
   bar.stop();
   if ('error' in result) {
     const reason = `${result.error.code ?? 'error'}: ${result.error.message}`;
-    if (!result.connected) fail(`cannot reach ${base}: ${reason}`, 1);
+    if (!result.connected)
+      fail(
+        UNREACHABLE_FOR_NOW.has(result.error.code ?? '')
+          ? `cannot reach ${base}: ${reason}: ${AGAIN}`
+          : `cannot reach ${base}: ${reason}`,
+        UNREACHABLE_FOR_NOW.has(result.error.code ?? '') ? TEMPORARY_FAILURE : 1,
+      );
     fail(`the connection was lost after ${mb(sent)} MB (${reason}): ${AGAIN}`, TEMPORARY_FAILURE);
   }
   const { response, text } = result;
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) {
     let message = text;
-    let kept: Omit<Report, 'errors'> | undefined;
+    let kept: Report | undefined;
     try {
       const body = JSON.parse(text) as { error?: string; kept?: Report };
       message = body.error ?? text;
@@ -214,6 +251,8 @@ async function main(): Promise<void> {
     const before = kept
       ? ` (before it: ${kept.accepted} cards listed, ${kept.duplicates} already listed, ${kept.rejected} lines rejected)`
       : '';
+    // The lines before the refusal that were rejected: where they are and why, as after a success.
+    if (kept) process.stderr.write(rejectedLines(kept));
     const retryAfter = response.headers['retry-after'];
     if (status === 503)
       fail(
@@ -232,12 +271,11 @@ async function main(): Promise<void> {
       `(${seconds.toFixed(1)} s, ${Math.round((report.accepted + report.duplicates + report.rejected) / Math.max(seconds, 0.001))} lines/s)\n`,
   );
   if (report.rejected > 0) {
-    process.stdout.write(
-      `\nrejected lines${report.rejected > report.errors.length ? ` (first ${report.errors.length} of ${report.rejected})` : ''}:\n`,
-    );
-    for (const e of report.errors) process.stdout.write(`  line ${e.line}: ${e.code}: ${e.reason} (${e.card})\n`);
+    process.stdout.write(rejectedLines(report));
     process.exit(1);
   }
+  if (report.accepted + report.duplicates === 0)
+    fail(`warning: ${given} lists no card (a header line only?): nothing was uploaded`, NO_CARDS);
 }
 
 main().catch((error: unknown) => fail(`failed: ${(error as Error).message}`, 1));

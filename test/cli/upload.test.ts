@@ -135,7 +135,7 @@ describe('npm run upload', () => {
     }
   });
 
-  it('exits 75 with what to do when the connection is lost part way, and 1 when nothing answers', async () => {
+  it('exits 75 with what to do when the connection is lost part way, or when nothing answers yet', async () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     writeFileSync(join(dir, 'many.csv'), '4111111111111111\n'.repeat(200_000));
     // Reads a little of the body, then drops the connection (an engine killed mid-upload).
@@ -151,9 +151,55 @@ describe('npm run upload', () => {
     expect(lost.stderr).toMatch(
       /upload: the connection was lost after [\d.]+ MB \(\w+: .*\): run the same upload again later/,
     );
+    // ECONNREFUSED: the engine restarting, say; scripts retry on 75 (EX_TEMPFAIL).
     const nobody = await run(['--event', eventId, 'many.csv'], issuer, 'http://127.0.0.1:9');
-    expect(nobody.code).toBe(1);
+    expect(nobody.code).toBe(75);
     expect(nobody.stderr).toContain('upload: cannot reach http://127.0.0.1:9: ECONNREFUSED');
+    expect(nobody.stderr).toContain('run the same upload again later');
+    // A host that does not exist will not exist later either: 1.
+    const typo = await run(['--event', eventId, 'many.csv'], issuer, 'http://no-such-host.invalid:8080');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('upload: cannot reach http://no-such-host.invalid:8080: ENOTFOUND');
+  });
+
+  it('lists the lines rejected before a refusal, with their numbers and reasons, as after a success', async () => {
+    // A Luhn failure, a good card, then a 20 KB line: the list is refused at line 3, the lines before kept.
+    writeFileSync(join(dir, 'long-line.csv'), `4111111111111112\n4111111111111145\n${'x'.repeat(20_000)}\n`);
+    const res = await run(['--event', eventId, 'long-line.csv'], { LEAKGUARD_API_KEY: t.keys.issuer });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      'rejected lines:\n  line 1: INVALID_CARD: card number fails the Luhn check (411111******1112)\n',
+    );
+    expect(res.stderr).toMatch(
+      /upload: refused \(400\): line 3 is longer than \d+ bytes.*\(before it: 1 cards listed, 0 already listed, 1 lines rejected\)/,
+    );
+    expect(res.stderr + res.stdout).not.toContain('4111111111111112');
+  });
+
+  it('never echoes an argument or file name that may be a card number', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    const event = await run(['--event', '4111110000000088', 'good.csv'], issuer);
+    expect(event.code).toBe(2);
+    expect(event.stderr).toContain('--event must be a compromise event id such as ce_1, not "411111******0088"');
+    const format = await run(['--event', eventId, '--format', '4111110000000088', 'good.csv'], issuer);
+    expect(format.stderr).toContain('not "411111******0088"');
+    const file = await run(['--event', eventId, '4111110000000088.csv'], issuer);
+    expect(file.stderr).toContain('no such file: 411111******0088.csv');
+    for (const r of [event, format, file]) expect(r.stderr + r.stdout).not.toContain('4111110000000088');
+  });
+
+  it('warns and exits 65 when the file lists no card: empty, or a header only', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'empty.csv'), '');
+    const empty = await run(['--event', eventId, 'empty.csv'], issuer);
+    expect(empty.code).toBe(65);
+    expect(empty.stderr).toContain('upload: warning: empty.csv is empty: nothing to upload');
+    writeFileSync(join(dir, 'header.csv'), 'pan,expiry_month,expiry_year\n');
+    const header = await run(['--event', eventId, 'header.csv'], issuer);
+    expect(header.stdout).toContain('0 cards listed, 0 already listed, 0 lines rejected');
+    expect(header.stderr).toContain('upload: warning: header.csv lists no card (a header line only?)');
+    expect(header.code).toBe(65);
+    expect((await run(['--help'])).stdout).toContain('65 no card');
   });
 
   it('takes the key from a file, and refuses one on the command line, where ps and shell history show it', async () => {
