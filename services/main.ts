@@ -2,6 +2,7 @@
 import { rejectArguments } from './cli/command.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { acquirePidLock } from './adapters/files/pid-lock.ts';
 import { redisTargetOf } from './adapters/redis/connection.ts';
@@ -25,6 +26,31 @@ class StateDirBusy extends LeakguardError {
   constructor(message: string) {
     super('DATABASE_BUSY', message);
   }
+}
+
+/** The HTTP port is taken: this engine does not start (exit 2), before it creates or prints anything. */
+class PortBusy extends Error {}
+
+/**
+ * Whether HOST:PORT can be bound, asked before the runtime opens its stores and before demo keys are
+ * made and printed (Fastify's listen comes last, after the app is built). Another process may still
+ * take the port in between: listen then fails as before, and the banner is printed only after it.
+ */
+async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortBusy(
+              `port ${port} on ${host} is in use (another engine?): stop that process, or give this one another PORT`,
+            )
+          : error,
+      ),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** The demo analyst: created, or given new credentials when the database already holds it. */
@@ -70,15 +96,22 @@ async function main(): Promise<void> {
   // Embedded stores journal into the state directory: two engines on one would interleave their
   // journals and keys. One at a time; a second is told which process holds it.
   const releaseStateDir = redisTargetOf(config) ? undefined : holdStateDir(config.LEAKGUARD_STATE_DIR);
+  // A port in use stops the start here: before the stores open and demo keys are created and printed.
+  await checkPortFree(config.HOST, config.PORT).catch((error: unknown) => {
+    releaseStateDir?.();
+    throw error;
+  });
   const runtime = createRuntime(config, logger);
   // Before listening: in production a missing LEAKGUARD_AUDIT_KEY stops the start, as the card key does.
   runtime.auditCheckpoints();
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: answering degraded until it is');
 
   const demoWanted = demoCredentialsWanted(config.NODE_ENV, runtime.embedded);
+  // Printed once the engine listens: keys for an engine that did not start would only mislead.
+  let banner: string | undefined;
   if (demoWanted) {
     const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist);
-    process.stdout.write(demoBanner(config.LEAKGUARD_STATE_DIR, demo));
+    banner = demoBanner(config.LEAKGUARD_STATE_DIR, demo);
   } else if (runtime.embedded && existsSync(demoCredentialsPath(config.LEAKGUARD_STATE_DIR))) {
     // Left by a development run: its keys may still be in the key store. Named, never printed.
     logger.warn(
@@ -132,6 +165,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   const address = await app.listen({ host: config.HOST, port: config.PORT });
+  if (banner) process.stdout.write(banner);
   logger.info({ address, embedded: runtime.embedded }, 'leakguard listening');
   process.stdout.write(`Listening on ${address}  (API docs: ${address}/docs)\n`);
   // The engine cannot see whether a TLS proxy is in front; without a trusted one named, in production
@@ -171,7 +205,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof StateDirBusy) {
+  if (error instanceof ConfigError || error instanceof StateDirBusy || error instanceof PortBusy) {
     process.stderr.write(`leakguard: ${error.message}\n`);
     process.exit(2);
   }

@@ -1,7 +1,7 @@
 // The README's first command, as a user runs it: the engine process with embedded defaults,
 // demo credentials, and the keys CLI working against the same state.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,24 @@ afterAll(() => {
 });
 
 describe('npm start (embedded mode)', () => {
+  it('stops before creating or printing demo keys when its port is taken (exit 2, the port named)', () => {
+    const otherState = mkdtempSync(join(tmpdir(), 'lg-start-busy-'));
+    const port = new URL(base).port;
+    const second = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+      cwd: root,
+      env: { ...process.env, LEAKGUARD_STATE_DIR: otherState, PORT: port, REDIS_URL: '', DATABASE_URL: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(second.status, second.stderr).toBe(2);
+    expect(second.stderr).toContain(`leakguard: port ${port} on 127.0.0.1 is in use`);
+    expect(second.stdout).not.toContain('Demo credentials');
+    expect(second.stdout).not.toMatch(/lg[mia]_[A-Za-z0-9_-]{20,}/);
+    expect(existsSync(join(otherState, 'demo-credentials.json'))).toBe(false);
+    // Nor is the state directory left locked.
+    expect(existsSync(join(otherState, 'engine.lock'))).toBe(false);
+  });
+
   it('creates demo credentials once, prints them and writes them with mode 0600', async () => {
     const file = join(stateDir, 'demo-credentials.json');
     const creds = JSON.parse(readFileSync(file, 'utf8'));
