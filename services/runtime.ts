@@ -35,7 +35,7 @@ import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
-import { isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
+import { connectionFailureSummary, isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
 import { kafkaLabelSink } from './adapters/kafka/labels-sink.ts';
 import { kafkaRecordSinkFromEnvironment } from './adapters/kafka/record-topic.ts';
 import { NdjsonRecordSink } from './adapters/files/record-file.ts';
@@ -401,11 +401,13 @@ export function createRuntime(
       archive: opening,
       onError: (error) => {
         metrics.archiveErrors.inc();
-        if (warnNow())
+        if (warnNow()) {
           logger.warn(
-            { err: error, waiting: archiveWriter?.waiting },
-            'transaction archive not written yet (PostgreSQL): retrying every second',
+            { waiting: archiveWriter?.waiting },
+            `transaction archive not written yet (PostgreSQL): ${connectionFailureSummary(error)}, retrying every second`,
           );
+          logger.debug({ err: error }, 'transaction archive write failure');
+        }
       },
       onDropped: (count) => {
         metrics.archiveDropped.inc(count);
@@ -550,7 +552,9 @@ export function createRuntime(
         } catch (error) {
           await sql.close().catch(() => {});
           if (!isConnectionError(error)) throw error;
-          logger.warn({ err: error }, 'PostgreSQL not reachable yet: retrying');
+          // One line a retry; the stack (the same every time) at debug only.
+          logger.warn(`PostgreSQL not reachable yet: ${connectionFailureSummary(error)}, retrying in ${delay / 1000}s`);
+          logger.debug({ err: error }, 'PostgreSQL connection failure');
           await sleep(delay);
           delay = Math.min(delay * 2, 5_000);
         }

@@ -20,6 +20,34 @@ export interface SqlClient extends Queryable {
   close(): Promise<void>;
 }
 
+interface SocketError {
+  code?: string;
+  address?: string;
+  port?: number;
+  message?: string;
+  errors?: unknown[];
+}
+
+/**
+ * A connection failure in one line, for a log message: `ECONNREFUSED 127.0.0.1:5432` (every address
+ * tried, when a name resolved to several: Node's AggregateError), else the code and the first line
+ * of the message. Never the stack, never the URL (which may hold a password).
+ */
+export function connectionFailureSummary(error: unknown): string {
+  const e = (error ?? {}) as SocketError;
+  const tried = [e, ...(Array.isArray(e.errors) ? (e.errors as SocketError[]) : [])].filter(
+    (x) => x && typeof x.address === 'string',
+  );
+  const code = e.code ?? tried.find((x) => x.code)?.code;
+  const addresses = [...new Set(tried.map((x) => (x.port === undefined ? x.address! : `${x.address}:${x.port}`)))];
+  if (code && addresses.length > 0) return `${code} ${addresses.join(', ')}`;
+  const message = String(e.message ?? error)
+    .split('\n')[0]!
+    .trim();
+  if (!code) return message || 'unknown error';
+  return message && !message.includes(code) ? `${code}: ${message}` : message || code;
+}
+
 /** A driver-level failure that means "the database is not reachable": retry later. */
 export function isConnectionError(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | undefined;
