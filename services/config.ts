@@ -177,6 +177,11 @@ export const configSchema = z.object({
     .default('leakguard.scored'),
   /** Webhooks (docs/webhooks.md): `1` lets receivers be on private, loopback and link-local addresses (tests, private networks). */
   LEAKGUARD_WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).default('0'),
+  /**
+   * In production receivers must be https:// (deliveries carry BINs, last 4 digits, amounts, ids);
+   * `1` accepts plain http:// there too (a receiver behind a TLS-terminating gateway on a private network).
+   */
+  LEAKGUARD_WEBHOOK_ALLOW_HTTP: z.enum(['0', '1']).default('0'),
   /** One delivery attempt, connection included, is given up after this long. */
   LEAKGUARD_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
   /** Retries: the first after this long, doubling up to the maximum delay, until the delivery was queued LEAKGUARD_WEBHOOK_RETRY_FOR_MS ago. */

@@ -56,7 +56,9 @@ export type WebhookConfig = Pick<
   | 'LEAKGUARD_WEBHOOK_CONCURRENCY'
   | 'LEAKGUARD_WEBHOOK_LOG_DAYS'
   | 'LEAKGUARD_WEBHOOK_MAX_PER_TENANT'
->;
+> &
+  // Absent (tests): not production, plain http accepted.
+  Partial<Pick<Config, 'NODE_ENV' | 'LEAKGUARD_WEBHOOK_ALLOW_HTTP'>>;
 
 /** Builds the webhook system on an open (and migrated) database; the worker starts unless `start` is false. */
 export function openWebhookSystem(o: {
@@ -72,6 +74,13 @@ export function openWebhookSystem(o: {
 }): WebhookSystem {
   const c = o.config;
   const allowPrivate = c.LEAKGUARD_WEBHOOK_ALLOW_PRIVATE === '1';
+  // Deliveries carry BINs, last 4 digits, amounts and ids: in production over TLS only, unless opted out.
+  const production = c.NODE_ENV === 'production';
+  const requireHttps = production && c.LEAKGUARD_WEBHOOK_ALLOW_HTTP !== '1';
+  if (production && !requireHttps)
+    o.logger.warn(
+      'LEAKGUARD_WEBHOOK_ALLOW_HTTP=1 in production: webhook receivers may be plain http://, deliveries unencrypted',
+    );
   const store = new PostgresWebhookStore(o.sql, o.sealer);
   // Tenants are told a name resolves to an address that is not public; operators are told which.
   const refusedAddress = (url: string, address: string, when: string) =>
@@ -82,7 +91,7 @@ export function openWebhookSystem(o: {
   const service = new WebhookService({
     store,
     checkUrl: async (url) => {
-      const check = await checkDestination(url, { allowPrivate });
+      const check = await checkDestination(url, { allowPrivate, requireHttps });
       if (!check.ok && check.address !== undefined) refusedAddress(url, check.address, 'subscribing');
       return check;
     },
@@ -96,6 +105,7 @@ export function openWebhookSystem(o: {
       o.sender ??
       new HttpWebhookSender({
         allowPrivate,
+        requireHttps,
         timeoutMs: c.LEAKGUARD_WEBHOOK_TIMEOUT_MS,
         onRefused: (url, address) => refusedAddress(url, address, 'delivering'),
       }),

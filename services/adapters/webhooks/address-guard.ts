@@ -47,13 +47,18 @@ export type Resolver = (host: string) => Promise<readonly string[]>;
 const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
 
+/** Why a plain http:// receiver is refused where https is required (the tenant reads it). */
+export const HTTPS_REQUIRED =
+  'plain http:// receivers are refused: deliveries carry card BINs, last 4 digits, amounts and ids; use an https:// URL';
+
 /**
- * Checks a receiver URL before each request (and each redirect target): http(s) only, and every
- * address its host resolves to public, unless `allowPrivate` (LEAKGUARD_WEBHOOK_ALLOW_PRIVATE).
+ * Checks a receiver URL before each request (and each redirect target): http(s) only (https only
+ * with `requireHttps`: production, unless LEAKGUARD_WEBHOOK_ALLOW_HTTP), and every address its host
+ * resolves to public, unless `allowPrivate` (LEAKGUARD_WEBHOOK_ALLOW_PRIVATE).
  */
 export const checkDestination = async (
   url: string,
-  options: { readonly allowPrivate: boolean; readonly resolve?: Resolver },
+  options: { readonly allowPrivate: boolean; readonly requireHttps?: boolean; readonly resolve?: Resolver },
 ): Promise<DestinationCheck> => {
   let parsed: URL;
   try {
@@ -64,6 +69,7 @@ export const checkDestination = async (
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     return { ok: false, reason: `scheme ${parsed.protocol} is not http or https` };
   }
+  if (options.requireHttps && parsed.protocol !== 'https:') return { ok: false, reason: HTTPS_REQUIRED };
   if (parsed.username !== '' || parsed.password !== '') {
     return { ok: false, reason: 'credentials in the URL are not accepted' };
   }

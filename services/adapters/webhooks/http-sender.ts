@@ -12,6 +12,8 @@ import type { SendResult, WebhookSender } from '../../webhooks/model.ts';
 
 export interface HttpSenderOptions {
   allowPrivate: boolean;
+  /** Plain http:// receivers refused (production, unless LEAKGUARD_WEBHOOK_ALLOW_HTTP). */
+  requireHttps?: boolean;
   timeoutMs: number;
   resolve?: Resolver;
   userAgent?: string;
@@ -37,6 +39,7 @@ export class HttpWebhookSender implements WebhookSender {
     const check = await Promise.race([
       checkDestination(url, {
         allowPrivate: this.o.allowPrivate,
+        requireHttps: this.o.requireHttps ?? false,
         ...(this.o.resolve ? { resolve: this.o.resolve } : {}),
       }),
       new Promise<undefined>((resolve) => (expire = setTimeout(() => resolve(undefined), this.o.timeoutMs))),
