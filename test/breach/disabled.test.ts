@@ -33,6 +33,6 @@ describe('breach discovery off', () => {
       url: '/v1/issuer/suspected-events',
       headers: bearer(t.keys.issuer),
     });
-    expect(issuer.json()).toEqual({ events: [] });
+    expect(issuer.json()).toEqual({ events: [], has_more: false, next: null });
   });
 });

@@ -322,7 +322,7 @@ export interface paths {
     };
     /**
      * Suspected breaches that exposed cards of your BIN ranges
-     * @description Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many. Dismissed events are left out.
+     * @description Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).
      */
     get: operations['listIssuerSuspectedEvents'];
     put?: never;
@@ -1069,7 +1069,9 @@ export interface components {
      *           "discoveredAt": "2026-11-20T06:00:00.000Z",
      *           "exposedCards": 920
      *         }
-     *       ]
+     *       ],
+     *       "has_more": false,
+     *       "next": null
      *     }
      */
     IssuerSuspectedEvents: {
@@ -1084,6 +1086,10 @@ export interface components {
         merchantId: string;
         status: string;
       }[];
+      /** @description Whether more items follow this page: fetch them with starting_after = next. */
+      has_more: boolean;
+      /** @description The cursor of the following page (pass it as starting_after); null when has_more is false. */
+      next: string | null;
     };
     /**
      * @description A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it.
@@ -4634,7 +4640,12 @@ export interface operations {
   };
   listIssuerSuspectedEvents: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description How many items a page holds at most (1 to 1000, default 100). */
+        limit?: number;
+        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque). */
+        starting_after?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -4660,10 +4671,33 @@ export interface operations {
            *           "discoveredAt": "2026-11-20T06:00:00.000Z",
            *           "exposedCards": 920
            *         }
-           *       ]
+           *       ],
+           *       "has_more": false,
+           *       "next": null
            *     }
            */
           'application/json': components['schemas']['IssuerSuspectedEvents'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
         };
       };
       /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */

@@ -4,10 +4,11 @@
 // (source leakguard-cpp) listed with the others by GET /v1/compromise-events.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { errorResponseSchema } from '../../core/errors.ts';
+import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import { CPP_ISSUER, exposedInRanges, type WatchlistStore } from '../../core/watchlist.ts';
 import type { ScanReport } from '../../breach/scanner.ts';
 import { HttpError } from '../errors.ts';
+import { eventCursor, limitSchema, pageFields } from '../pagination.ts';
 
 export interface BreachRouteOptions {
   /** Absent when breach discovery is off (LEAKGUARD_CPP=off): the routes answer 409. */
@@ -135,6 +136,7 @@ const issuerSuspectedSchema = z
         exposedCards: z.number().describe('Exposed cards in your BIN ranges.'),
       }),
     ),
+    ...pageFields,
   })
   .meta({
     id: 'IssuerSuspectedEvents',
@@ -151,6 +153,8 @@ const issuerSuspectedSchema = z
           exposedCards: 920,
         },
       ],
+      has_more: false,
+      next: null,
     },
   });
 
@@ -214,19 +218,29 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
         operationId: 'listIssuerSuspectedEvents',
         summary: 'Suspected breaches that exposed cards of your BIN ranges',
         description:
-          'Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many. Dismissed events are left out.',
+          "Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).",
         security: [{ bearer: [] }],
-        response: { 200: issuerSuspectedSchema, 401: errorResponseSchema, 403: errorResponseSchema },
+        querystring: closedObject({ limit: limitSchema(), starting_after: eventCursor.schema.optional() }),
+        response: { 200: issuerSuspectedSchema, ...errors },
       },
     },
     async (request) => {
+      const q = request.query;
+      const after = q.starting_after === undefined ? undefined : eventCursor.decode(q.starting_after);
       const ranges = await store.getBinRanges(request.principal!.issuerId!);
-      const events = (await store.listEvents(CPP_ISSUER))
+      // Filtered before the limit (a page is full unless it is the last), in the events' order.
+      const matching = (await store.listEvents(CPP_ISSUER))
+        .filter((e) => after === undefined || e.seq > after)
+        .sort((a, b) => a.seq - b.seq)
         .filter((e) => e.status !== 'retracted')
         .map((e) => ({ e, exposed: exposedInRanges(e, ranges) }))
         .filter(({ exposed }) => exposed > 0);
+      const page = matching.slice(0, q.limit);
+      const hasMore = matching.length > q.limit;
       return {
-        events: events.map(({ e, exposed }) => ({
+        has_more: hasMore,
+        next: hasMore ? eventCursor.encode(page.at(-1)!.e.seq) : null,
+        events: page.map(({ e, exposed }) => ({
           id: e.id,
           merchantId: e.evidence?.merchantId ?? '',
           status: e.status,
