@@ -360,9 +360,50 @@ function plausibleExpiry(month: number, year: number, now: Date): string | null 
 
 const maskLoose = (s: string) => (/^[0-9]{10,19}$/.test(s) ? maskPan(s) : '(unreadable)');
 
-function validate(pan: string, month: number | undefined, year: number | undefined, now: Date): LineResult {
-  if (!/^[0-9]+$/.test(pan))
-    return { ok: false, reason: 'card number must contain digits only', masked: '(unreadable)' };
+/**
+ * A card number's digits, written together or in groups as printed on cards and in exports: groups of
+ * 4 digits and a last one of 1 to 4 (4111 1111 1111 1111, 19 digits 4-4-4-4-3), or 4-6-4 and 4-6-5
+ * (Diners, Amex), separated by single spaces or by single dashes (one of the two). `chars`: something
+ * else than digits, spaces and dashes; `grouping`: digits in other groups (the tail of a line of
+ * space-separated fields, say, whose expiry would be read as the number's last digits).
+ */
+export function panDigits(field: string): string | 'chars' | 'grouping' {
+  let separator = 0;
+  let run = 0;
+  let grouping = true;
+  const groups: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const c = field.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      run++;
+      continue;
+    }
+    if (c !== 32 && c !== 45) return 'chars';
+    if (separator === 0) separator = c;
+    if (c !== separator || run === 0) grouping = false;
+    groups.push(run);
+    run = 0;
+  }
+  if (separator === 0) return field.length > 0 ? field : 'chars';
+  if (!grouping || run === 0) return 'grouping';
+  const inFours = groups.every((g) => g === 4) && run <= 4;
+  const sixInside = groups.length === 2 && groups[0] === 4 && groups[1] === 6 && (run === 4 || run === 5);
+  if (!inFours && !sixInside) return 'grouping';
+  return field.replaceAll(separator === 32 ? ' ' : '-', '');
+}
+
+const GROUPING =
+  'in groups of 4 digits (4-6-5 for 15, 4-6-4 for 14) separated by single spaces or by single dashes, or without separators';
+
+function validate(written: string, month: number | undefined, year: number | undefined, now: Date): LineResult {
+  let pan = written;
+  if (!digits(pan, 1, Infinity)) {
+    const read = panDigits(pan);
+    if (read === 'chars') return { ok: false, reason: 'card number must contain digits only', masked: '(unreadable)' };
+    if (read === 'grouping')
+      return { ok: false, reason: `card number must be written ${GROUPING}`, masked: '(unreadable)' };
+    pan = read;
+  }
   if (pan.length < 12 || pan.length > 19)
     return { ok: false, reason: 'card number must be 12 to 19 digits', masked: maskLoose(pan) };
   if (!luhnValid(pan)) return { ok: false, reason: 'card number fails the Luhn check', masked: maskPan(pan) };
@@ -376,11 +417,19 @@ function validate(pan: string, month: number | undefined, year: number | undefin
   return { ok: true, card: { pan } };
 }
 
+const MALFORMED = 'expected pan[,expiry_month,expiry_year]';
+const malformed = (detail?: string): LineResult => ({
+  ok: false,
+  reason: detail === undefined ? MALFORMED : `${MALFORMED}: ${detail}`,
+  masked: '(unreadable)',
+});
+
 /**
  * `pan[,expiry_month,expiry_year][,]`, white space around each field. Split and trimmed, never
  * matched by a backtracking pattern: an upload's lines are attacker-sized, and the former
  * pattern took quadratic time on a digit followed by thousands of spaces. (trim() removes exactly
- * what \s matches, so the accepted syntax is the pattern's.)
+ * what \s matches, so the accepted syntax is the pattern's.) The plain line is read here alone;
+ * a line this does not read goes to spreadsheetLine (quotes, `;`, grouped digits, `MM/YY`).
  */
 export function parseCsvLine(line: string, now = new Date()): LineResult {
   const fields = line.split(',', 5).map((f) => f.trim());
@@ -393,13 +442,52 @@ export function parseCsvLine(line: string, now = new Date()): LineResult {
     pan !== undefined &&
     digits(pan, 1, Infinity) &&
     (fields.length === 1 || (fields.length === 3 && digits(month!, 1, 2) && digits(year!, 2, 4)));
-  if (!wellFormed) return { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' };
+  if (!wellFormed) return spreadsheetLine(line, now);
   return validate(
     pan,
     month === undefined ? undefined : Number(month),
     year === undefined ? undefined : Number(year),
     now,
   );
+}
+
+/**
+ * What spreadsheets export besides the plain line: fields separated by `;` instead of `,` (one of
+ * the two per line), each perhaps in double quotes (RFC 4180; a quote inside a field is refused:
+ * no field of a card line holds one), the card number's digits grouped (panDigits), and the expiry
+ * as one field `MM/YY` or `MM/YYYY`. Linear in the line's length, like parseCsvLine.
+ */
+function spreadsheetLine(line: string, now: Date): LineResult {
+  const hasComma = line.includes(',');
+  const separator = line.includes(';') ? ';' : ',';
+  if (hasComma && separator === ';') return malformed('fields separated by both , and ; (one of the two per line)');
+  const raw = line.split(separator, 5).map((f) => f.trim());
+  // A trailing separator is allowed once, as in the plain line.
+  if (raw.length > 1 && raw.at(-1) === '') raw.pop();
+  if (raw.length > 3) return malformed(`more than 3 fields separated by ${separator}`);
+  const fields: string[] = [];
+  for (const f of raw) {
+    const quoted = f.length >= 2 && f.startsWith('"') && f.endsWith('"');
+    const inner = quoted ? f.slice(1, -1) : f;
+    if (inner.includes('"')) return malformed('a field in double quotes holds nothing but its value, no other quote');
+    fields.push(quoted ? inner.trim() : inner);
+  }
+  const [written, first, second] = fields as [string, string | undefined, string | undefined];
+  const pan = panDigits(written);
+  if (pan === 'chars') return malformed();
+  if (pan === 'grouping') return malformed(`the card number's digits ${GROUPING}`);
+  if (first === undefined) return validate(pan, undefined, undefined, now);
+  if (second !== undefined) {
+    if (!digits(first, 1, 2) || !digits(second, 2, 4))
+      return malformed('an expiry month of 1 or 2 digits and a year of 2 or 4');
+    return validate(pan, Number(first), Number(second), now);
+  }
+  const slash = first.indexOf('/');
+  const month = first.slice(0, slash);
+  const year = first.slice(slash + 1);
+  if (slash < 0 || !digits(month, 1, 2) || !(digits(year, 2, 2) || digits(year, 4, 4)))
+    return malformed('an expiry in one field is MM/YY or MM/YYYY');
+  return validate(pan, Number(month), Number(year), now);
 }
 
 const ndjsonLine = closedObject({

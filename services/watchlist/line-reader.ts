@@ -58,6 +58,9 @@ function classify(result: Extract<LineResult, { ok: false }>): RejectedLine['cod
   return 'MALFORMED';
 }
 
+/** A CSV list's first line that names its columns: its first field, quoted or not, starts with pan or card (no card line starts with a letter). */
+export const isHeaderLine = (line: string) => /^\s*"?\s*(pan|card)/i.test(line);
+
 /** A batch's lines: its bytes decoded at once (whole lines, so no character is cut), split at each newline. */
 function linesOf(bytes: Uint8Array): string[] {
   const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n');
@@ -90,7 +93,7 @@ export function readLines(batch: LineBatch): ReadBatch {
       return;
     }
     if (line.trim() === '') return;
-    if (lineNo === 1 && batch.format === 'csv' && /^\s*pan\b/i.test(line)) return; // header
+    if (lineNo === 1 && batch.format === 'csv' && isHeaderLine(line)) return;
     const result = parse(line, now);
     if (!result.ok) {
       rejected.push({ line: lineNo, code: classify(result), reason: result.reason, card: result.masked });

@@ -116,6 +116,36 @@ describe('card-list lines', () => {
     );
   });
 
+  it('CSV: a spreadsheet line (quotes, ;, grouped digits, MM/YY) reads back as the card and expiry it holds', () => {
+    const grouped = (p: string, separator: string) =>
+      p.length === 15 || p.length === 14
+        ? [p.slice(0, 4), p.slice(4, 10), p.slice(10)].join(separator)
+        : (p.match(/.{1,4}/g) ?? []).join(separator);
+    fc.assert(
+      fc.property(
+        pan(),
+        fc.option(expiry),
+        fc.constantFrom('', ' ', '-'),
+        fc.constantFrom(',', ';'),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (p, e, group, separator, quoted, slash, trailing) => {
+          const year = e && (e.twoDigits ? String(e.year % 100).padStart(2, '0') : String(e.year));
+          const values = [group === '' ? p : grouped(p, group)];
+          if (e && slash) values.push(`${String(e.month).padStart(2, '0')}/${year}`);
+          else if (e) values.push(String(e.month), year!);
+          const line = values.map((v) => (quoted ? `"${v}"` : v)).join(separator) + (trailing ? separator : '');
+          expect(parseCsvLine(line, now)).toEqual({
+            ok: true,
+            card: e ? { pan: p, expiryMonth: e.month, expiryYear: e.year } : { pan: p },
+          });
+        },
+      ),
+      runs(1000),
+    );
+  });
+
   it('NDJSON: a well-formed line reads back as the card and expiry it holds', () => {
     fc.assert(
       fc.property(pan(), fc.option(expiry), (p, e) => {

@@ -18,6 +18,15 @@ const OLD_CSV_LINE = /^\s*([0-9]+)\s*(?:,\s*([0-9]{1,2})\s*,\s*([0-9]{2,4})\s*)?
 const now = new Date('2026-06-01T00:00:00Z');
 const PAN = '4111111111111111';
 
+/** The spreadsheet forms (quotes, `;`, grouped digits, `MM/YY`) as patterns: the reference, for short lines only. */
+const SPREADSHEET_LINE = [',', ';'].map((sep) => {
+  const field = (x: string) => `\\s*(?:"\\s*(?:${x})\\s*"|${x})\\s*`;
+  const grouped = [' ', '-'].map((g) => `[0-9]{4}(?:${g}[0-9]{4})*${g}[0-9]{1,4}|[0-9]{4}${g}[0-9]{6}${g}[0-9]{4,5}`);
+  const pan = field(['[0-9]+', ...grouped].join('|'));
+  const expiry = `${sep}${field('[0-9]{1,2}')}${sep}${field('[0-9]{2,4}')}|${sep}${field('[0-9]{1,2}/(?:[0-9]{2}|[0-9]{4})')}`;
+  return new RegExp(`^${pan}(?:${expiry})?(?:${sep}\\s*)?$`);
+});
+
 function reference(line: string): { pan: string; month?: string; year?: string } | null {
   const m = OLD_CSV_LINE.exec(line);
   return m ? { pan: m[1]!, ...(m[2] === undefined ? {} : { month: m[2], year: m[3]! }) } : null;
@@ -36,9 +45,29 @@ function msToParse(lines: string[]): number {
 }
 
 describe('CSV upload lines', () => {
-  it('accepts and refuses exactly what the former pattern did', () => {
+  it('reads every line the former pattern accepted as it did, and refuses the others unless they are a spreadsheet form', () => {
     // Every line up to a length over an alphabet of the pattern's parts: digits, separators, white space of every kind.
-    const pieces = ['1', '0', '12', PAN, ',', ' ', '\t', '\u00a0', '\u3000', '\ufeff', 'x', '-', '123', '2029', '7'];
+    const pieces = [
+      '1',
+      '0',
+      '12',
+      PAN,
+      ',',
+      ' ',
+      '\t',
+      '\u00a0',
+      '\u3000',
+      '\ufeff',
+      'x',
+      '-',
+      '123',
+      '2029',
+      '7',
+      '"',
+      ';',
+      '/',
+      '4111',
+    ];
     let random = 42;
     const next = () => (random = (random * 1_103_515_245 + 12_345) % 2 ** 31);
     const lines = new Set<string>([
@@ -56,6 +85,15 @@ describe('CSV upload lines', () => {
       `${PAN},123,2029`,
       `${PAN},12,20291`,
       `${PAN},12,2`,
+      `"${PAN}","12","2029"`,
+      `"${PAN}";"12/29";`,
+      `4111 1111 1111 1111;12;2029`,
+      `4111-1111-1111-1111,12/2029`,
+      `4111 1111 1111 1111 12 29`,
+      `${PAN},12;2029`,
+      `${PAN},12/29,2029`,
+      `"${PAN}`,
+      `""${PAN}""`,
     ]);
     for (let i = 0; i < 20_000; i++) {
       const n = 1 + (next() % 7);
@@ -63,13 +101,39 @@ describe('CSV upload lines', () => {
       for (let j = 0; j < n; j++) line += pieces[next() % pieces.length];
       lines.add(line);
     }
+    // And lines of fields like a spreadsheet's, quoted or not, between , or ; (mixed, at times).
+    // The high bits: the generator's low bits repeat in short cycles.
+    const pick = (n: number) => Math.floor((next() / 2 ** 31) * n);
+    const values = [PAN, '4111 1111 1111 1111', '4111-1111-1111-1111', '4111 1111', '3782 822463 10005', '12', '1'];
+    const more = ['12/30', '7/2029', '12/203', '2029', '29', '', ' ', 'x'];
+    for (let i = 0; i < 5_000; i++) {
+      const fields = Array.from({ length: 1 + pick(4) }, (_, j) => {
+        const choices = j === 0 ? values : [...values.slice(5), ...more];
+        const value = choices[pick(choices.length)]!;
+        return pick(2) === 0 ? `"${value}"` : pick(3) === 0 ? ` ${value} ` : value;
+      });
+      lines.add(fields.reduce((line, f) => `${line}${pick(5) === 0 ? ';' : ','}${f}`));
+      lines.add(fields.join(';'));
+    }
+    let spreadsheet = 0;
     for (const line of lines) {
       const ref = reference(line);
       const got = parseCsvLine(line, now);
       if (!ref) {
-        expect({ line, got }).toEqual({
+        // A spreadsheet form is read; anything else is refused as malformed, with what was expected.
+        if (SPREADSHEET_LINE.some((form) => form.test(line))) {
+          spreadsheet++;
+          if (!got.ok)
+            expect({ line, reason: got.reason }).not.toMatchObject({ reason: expect.stringMatching(/^expected /) });
+          continue;
+        }
+        expect({ line, got }).toMatchObject({
           line,
-          got: { ok: false, reason: 'expected pan[,expiry_month,expiry_year]', masked: '(unreadable)' },
+          got: {
+            ok: false,
+            reason: expect.stringMatching(/^expected pan\[,expiry_month,expiry_year\]/),
+            masked: '(unreadable)',
+          },
         });
         continue;
       }
@@ -84,8 +148,73 @@ describe('CSV upload lines', () => {
           year,
         });
       } else {
-        expect({ line, reason: got.reason }).not.toEqual({ line, reason: 'expected pan[,expiry_month,expiry_year]' });
+        expect({ line, reason: got.reason }).not.toMatchObject({ reason: expect.stringMatching(/^expected /) });
       }
+    }
+    expect(spreadsheet).toBeGreaterThan(200);
+  });
+
+  it('reads the forms of spreadsheet exports: quoted fields, ; between fields, grouped digits, MM/YY', () => {
+    const card = { ok: true, card: { pan: PAN, expiryMonth: 12, expiryYear: 2030 } };
+    for (const line of [
+      `"${PAN}","12","2030"`,
+      ` "${PAN}" , " 12 ",2030,`,
+      `${PAN};12;2030`,
+      `"${PAN}";"12";"2030";`,
+      `4111 1111 1111 1111,12,2030`,
+      `4111-1111-1111-1111;12;30`,
+      `${PAN},12/30`,
+      `${PAN},12/2030`,
+      `"4111 1111 1111 1111";"12/30"`,
+    ])
+      expect({ line, got: parseCsvLine(line, now) }).toEqual({ line, got: card });
+    expect(parseCsvLine('"4111 1111 1111 1111"', now)).toEqual({ ok: true, card: { pan: PAN } });
+    expect(parseCsvLine(`${PAN},7/29`, now)).toEqual({
+      ok: true,
+      card: { pan: PAN, expiryMonth: 7, expiryYear: 2029 },
+    });
+    // Amex (4-6-5), Diners (4-6-4), a 19-digit card (4-4-4-4-3).
+    expect(parseCsvLine('3782 822463 10005', now)).toEqual({ ok: true, card: { pan: '378282246310005' } });
+    expect(parseCsvLine('3056-930902-5904', now)).toEqual({ ok: true, card: { pan: '30569309025904' } });
+    expect(parseCsvLine('6304 0000 0000 0000 018', now)).toEqual({ ok: true, card: { pan: '6304000000000000018' } });
+    // Grouped digits are checked as any card number: masked, never repeated.
+    expect(parseCsvLine('4111 1111 1111 1112;12/30', now)).toEqual({
+      ok: false,
+      reason: 'card number fails the Luhn check',
+      masked: '411111******1112',
+    });
+    expect(parseCsvLine(`${PAN};13/30`, now)).toMatchObject({ ok: false, reason: 'expiry month must be 1 to 12' });
+  });
+
+  it('refuses what is ambiguous with the reason, never the card', () => {
+    const reasons: [string, string][] = [
+      // The tail of space-separated fields would be read as the card number's last digits.
+      ['4111 1111 1111 12 30', "the card number's digits in groups of 4 digits"],
+      [`${PAN} 12 2030`, "the card number's digits in groups of 4 digits"],
+      ['4111 1111-1111 1111', "the card number's digits in groups of 4 digits"],
+      ['4111  1111 1111 1111', "the card number's digits in groups of 4 digits"],
+      [`${PAN},12;2030`, 'fields separated by both , and ; (one of the two per line)'],
+      [`${PAN},12`, 'an expiry in one field is MM/YY or MM/YYYY'],
+      [`${PAN},1230`, 'an expiry in one field is MM/YY or MM/YYYY'],
+      [`${PAN},12-30`, 'an expiry in one field is MM/YY or MM/YYYY'],
+      [`${PAN},2030/12`, 'an expiry in one field is MM/YY or MM/YYYY'],
+      [`${PAN},12/203`, 'an expiry in one field is MM/YY or MM/YYYY'],
+      [`${PAN},12/30,2030`, 'an expiry month of 1 or 2 digits and a year of 2 or 4'],
+      [`${PAN};12;2030;123`, 'more than 3 fields separated by ;'],
+      [`"${PAN}`, 'a field in double quotes holds nothing but its value, no other quote'],
+      [`"${PAN}""","12","2030"`, 'a field in double quotes holds nothing but its value, no other quote'],
+    ];
+    for (const [line, reason] of reasons) {
+      const got = parseCsvLine(line, now);
+      expect({ line, got }).toEqual({
+        line,
+        got: {
+          ok: false,
+          reason: expect.stringContaining(`expected pan[,expiry_month,expiry_year]: ${reason}`),
+          masked: '(unreadable)',
+        },
+      });
+      expect(got.ok || got.reason.includes('1111')).toBe(false);
     }
   });
 
@@ -163,6 +292,35 @@ describe('the upload loop', () => {
         accepted: body.includes('5555') ? 2 : 1,
       });
     }
+  });
+
+  it('lists a spreadsheet export whole: its quoted header, quoted fields, ; and MM/YY, and the same cards as the plain list', async () => {
+    const listedBy = async (body: string, format: 'csv' | 'ndjson' = 'csv') => {
+      const listed: CardToList[] = [];
+      const store = {
+        addCards: async (_seq: number, _mask: number, batch: CardToList[]) => (
+          listed.push(...batch),
+          batch.map(() => 'new' as const)
+        ),
+      };
+      const report = await uploadCardList(chunks(Buffer.from(body)), { ...options(store), format });
+      return { report, listed };
+    };
+    const plain = await listedBy(`${PAN},12,2030\n5555555555554444\n`);
+    const exported = await listedBy(
+      '\ufeff"Card number";"Expiry"\r\n"4111 1111 1111 1111";"12/30"\r\n"5555-5555-5555-4444";""\r\n',
+    );
+    expect(exported.report).toMatchObject({ lines: 3, accepted: 1, rejected: 1 });
+    expect(exported.report.errors[0]).toMatchObject({ line: 3, code: 'MALFORMED', card: '(unreadable)' });
+    const fixed = await listedBy('"pan";"expiry"\n"4111 1111 1111 1111";"12/30"\n"5555-5555-5555-4444"\n');
+    expect(fixed.report).toMatchObject({ lines: 3, accepted: 2, rejected: 0 });
+    expect(fixed.listed).toEqual(plain.listed);
+    // NDJSON: the card number's digits grouped the same way.
+    const ndjson = await listedBy(
+      '{"pan":"4111 1111 1111 1111","expiryMonth":12,"expiryYear":2030}\n{"pan":"5555-5555-5555-4444"}\n',
+      'ndjson',
+    );
+    expect(ndjson.listed).toEqual(plain.listed);
   });
 
   it('lets the event loop in by bytes, not only every 500 lines', async () => {

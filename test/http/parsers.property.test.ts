@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorResponseSchema, scoreResponseSchema } from '../../services/core/schemas.ts';
 import { parseCsvLine, parseNdjsonLine } from '../../services/core/watchlist.ts';
+import { isHeaderLine } from '../../services/watchlist/line-reader.ts';
 import { ConsoleClient, loggedIn } from '../console/client.ts';
 import { INJECTION_PAYLOADS } from '../console/fixtures.ts';
 import { PAYLOADS } from '../console/hostile.ts';
@@ -241,6 +242,10 @@ describe('card-list uploads', () => {
       .tuple(pan(), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 2010, max: 2045 }))
       .map(([p, m, y]) => `${p},${m},${y}`),
     fc.tuple(pan(), fc.stringMatching(/^[ \t]{0,40}$/)).map(([p, pad]) => `${pad}${p}${pad},`),
+    // As spreadsheets export them: quoted, `;`, the digits grouped, the expiry as MM/YY.
+    fc
+      .tuple(pan(), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 10, max: 45 }))
+      .map(([p, m, y]) => `"${(p.match(/.{1,4}/g) ?? []).join(' ')}";"${m}/${y}"`),
     // eslint-disable-next-line no-control-regex -- NUL and newline end a line in the upload format
     hostileText.map((s) => s.replace(/[\u0000\n]/g, '')),
   );
@@ -276,7 +281,7 @@ describe('card-list uploads', () => {
           let refused = 0;
           lines.forEach((raw, i) => {
             const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-            if (l.trim() === '' || (i === 0 && format === 'CSV' && /^\s*pan\b/i.test(l))) return;
+            if (l.trim() === '' || (i === 0 && format === 'CSV' && isHeaderLine(l))) return;
             const result = parse(l, new Date());
             if (result.ok) accepted.add(result.card.pan);
             else refused++;

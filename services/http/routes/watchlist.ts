@@ -147,7 +147,7 @@ const UPLOAD_BODY_DOC = {
       schema: {
         type: 'string',
         description:
-          'One card per line: `pan[,expiry_month,expiry_year]` (an optional `pan,...` header line; white space around fields is ignored).',
+          'One card per line: `pan[,expiry_month,expiry_year]` (an optional header line starting with `pan` or `card`; white space around fields is ignored). Spreadsheet exports are read too: `;` instead of `,` (one of the two per line), fields in double quotes, the digits grouped by single spaces or dashes (`4111 1111 1111 1111`), the expiry as one field `MM/YY` or `MM/YYYY`.',
         examples: ['pan,expiry_month,expiry_year\n4111111111111111,12,2030\n5555555555554444\n'],
       },
     },
@@ -155,7 +155,7 @@ const UPLOAD_BODY_DOC = {
       schema: {
         type: 'string',
         description:
-          'One JSON object per line: `{"pan": "...", "expiryMonth": 1-12, "expiryYear": 2027}`, the expiry optional (both or neither), no other field.',
+          'One JSON object per line: `{"pan": "...", "expiryMonth": 1-12, "expiryYear": 2027}`, the expiry optional (both or neither), no other field; `pan` may be grouped as in CSV.',
         examples: ['{"pan": "4111111111111111", "expiryMonth": 12, "expiryYear": 2030}\n{"pan": "5555555555554444"}\n'],
       },
     },
@@ -457,7 +457,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         summary: 'Upload the cards an event exposed (text/csv or application/x-ndjson, one card per line)',
         security: [{ bearer: [] }],
         description:
-          'CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; re-uploading the same list is idempotent.',
+          'CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header; `;`, quoted fields, grouped digits and `MM/YY` as spreadsheets export them) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; re-uploading the same list is idempotent.',
         params: eventParams,
         response: { 200: uploadReportSchema, 413: errorResponseSchema, 415: errorResponseSchema, ...errors },
       },
