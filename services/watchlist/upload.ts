@@ -27,7 +27,8 @@ export interface UploadReport {
 }
 
 /**
- * `status`: 413 (too large), 415 (binary content) or 400 (not a card list), code UPLOAD_REFUSED;
+ * `status`: 413 (too large), 415 (binary content) or 400 (not a card list: a line too long, or none
+ * of the first lines listable), code UPLOAD_REFUSED;
  * or 409 EVENT_CONFLICT (the event was closed or retracted meanwhile). `report`: what was stored
  * before, answered with the refusal.
  */
@@ -60,6 +61,13 @@ const MAX_CARRY = MAX_LINE * 4;
 /** What the main thread first sets aside for the lines a chunk leaves; it grows to a batch and a cut line at most. */
 const HELD_BYTES = 16 * 1024;
 const MAX_ERRORS = 100;
+/**
+ * Rejected lines, before any card, that end the upload: the list is not what it should be (another
+ * file, another format, another issuer's cards), and reading millions of lines more would only
+ * reject them too. A list all of whose lines are rejected is refused the same way when shorter.
+ */
+export const REJECTED_BEFORE_ANY_CARD = 1000;
+const FORMAT_CODES: ReadonlySet<RejectedLine['code']> = new Set(['MALFORMED', 'LINE_TOO_LONG']);
 /** Let scoring requests in at least this often: by lines, and by bytes whatever the lines' length. */
 const YIELD_LINES = 500;
 const YIELD_BYTES = 64 * 1024;
@@ -132,13 +140,39 @@ export async function uploadCardList(
   /** Store calls not yet settled, oldest first. */
   const storing: Promise<void>[] = [];
 
+  /** Whether a line read (in line order) gave a card, and the rejections' codes until one did. */
+  let anyCard = false;
+  const rejectedCodes = new Map<RejectedLine['code'], number>();
   const reportRejections = (batch: ReadBatch) => {
     report.rejected += batch.rejected.length;
-    for (const r of batch.rejected) if (report.errors.length < MAX_ERRORS) report.errors.push(r);
+    for (const r of batch.rejected) {
+      if (report.errors.length < MAX_ERRORS) report.errors.push(r);
+      if (!anyCard) rejectedCodes.set(r.code, (rejectedCodes.get(r.code) ?? 0) + 1);
+    }
+  };
+  /** No line gave a card: why, from the rejections' codes and the first one's reason. */
+  const refuseNoCard = (whole: boolean): never => {
+    const n = report.rejected.toLocaleString('en');
+    const lines = whole ? `none of the ${n} lines` : `none of the first ${n} lines`;
+    const first = report.errors[0]!;
+    const counts = [...rejectedCodes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([code, count]) => `${code} ${count.toLocaleString('en')}`)
+      .join(', ');
+    const cause = [...rejectedCodes.keys()].every((code) => FORMAT_CODES.has(code))
+      ? 'is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read)'
+      : `holds a card that can be listed (rejected: ${counts})`;
+    throw new UploadRefused(
+      400,
+      `${lines} ${cause}; line ${first.line}: ${first.reason}${whole ? '' : ' (the list was read no further)'}`,
+      { ...report, errors: [...report.errors] },
+    );
   };
 
   const store = async (batch: ReadBatch) => {
     reportRejections(batch);
+    if (batch.cards > 0) anyCard = true;
+    else if (!anyCard && report.rejected >= REJECTED_BEFORE_ANY_CARD) refuseNoCard(false);
     if (batch.cards === 0) return;
     // At most STORING_AT_ONCE calls queued on the connection: wait for the oldest (its failure fails this turn).
     if (storing.length >= STORING_AT_ONCE) await storing.shift();
@@ -285,5 +319,6 @@ export async function uploadCardList(
   if (pendingLines > 0 && options.stillOpen?.() === false) await refuseClosed();
   await send();
   await settled();
+  if (!anyCard && report.rejected > 0) refuseNoCard(true);
   return report;
 }

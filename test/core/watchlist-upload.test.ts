@@ -10,7 +10,7 @@ import {
   type WatchlistStore,
 } from '../../services/core/watchlist.ts';
 import { readerPool } from '../../services/watchlist/reader-pool.ts';
-import { uploadCardList } from '../../services/watchlist/upload.ts';
+import { REJECTED_BEFORE_ANY_CARD, uploadCardList, UploadRefused } from '../../services/watchlist/upload.ts';
 
 // The pattern the parser used to run: kept here as the reference of the accepted syntax, and
 // only ever given short lines.
@@ -323,9 +323,66 @@ describe('the upload loop', () => {
     expect(ndjson.listed).toEqual(plain.listed);
   });
 
+  it('stops at the first 1,000 lines when none is a card line, the rest of the body unread', async () => {
+    let read = 0;
+    async function* body() {
+      // A million lines of a tab-separated export, in chunks of 1,000 lines.
+      for (let i = 0; i < 1_000; i++) {
+        read++;
+        yield Buffer.from(`${PAN}\t12\t2030\n`.repeat(1_000));
+      }
+    }
+    let stored = 0;
+    const store = { addCards: async (_s: number, _m: number, cards: unknown[]) => ((stored += cards.length), []) };
+    const refused = await uploadCardList(body(), options(store)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UploadRefused);
+    expect(refused).toMatchObject({
+      status: 400,
+      code: 'UPLOAD_REFUSED',
+      message:
+        'none of the first 1,000 lines is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read); line 1: expected pan[,expiry_month,expiry_year] (the list was read no further)',
+      report: { accepted: 0, duplicates: 0, rejected: 1_000 },
+    });
+    expect((refused as UploadRefused).report!.errors).toHaveLength(100);
+    expect(stored).toBe(0);
+    // Read no further than the batches already being read when the first one was refused.
+    expect(read).toBeLessThanOrEqual(REJECTED_BEFORE_ANY_CARD / 1_000 + 5);
+  });
+
+  it('refuses a list of other cards (rejected, not malformed) with their codes; one card among the first lines goes on', async () => {
+    const foreign = `${' 5555555555554444'}\n`.repeat(1_500);
+    const refused = await uploadCardList(chunks(Buffer.from(`${foreign}${PAN}\n`)), {
+      ...options(),
+      ownedRanges: [{ from: '411111', to: '411111' }],
+    }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      status: 400,
+      message:
+        'none of the first 1,000 lines holds a card that can be listed (rejected: BIN_NOT_OWNED 1,000); line 1: card is outside the BIN ranges registered to your issuer (the list was read no further)',
+    });
+    expect(JSON.stringify(refused)).not.toContain('5555555555554444');
+    // 999 rejected lines, then a card: read on to the end.
+    const report = await uploadCardList(
+      chunks(Buffer.from(`${'x\n'.repeat(999)}${PAN}\n${'x\n'.repeat(5_000)}`)),
+      options(),
+    );
+    expect(report).toMatchObject({ lines: 6_000, accepted: 1, rejected: 5_999 });
+    // Short, every line rejected: refused at its end. Blank lines and a header are no rejection.
+    const short = await uploadCardList(chunks(Buffer.from('pan\n\nx\n4111111111111112\n')), options()).catch(
+      (e: unknown) => e,
+    );
+    expect(short).toMatchObject({
+      status: 400,
+      message:
+        'none of the 2 lines holds a card that can be listed (rejected: MALFORMED 1, INVALID_CARD 1); line 3: expected pan[,expiry_month,expiry_year]',
+      report: { accepted: 0, rejected: 2 },
+    });
+    expect(await uploadCardList(chunks(Buffer.from('pan\n\n')), options())).toMatchObject({ accepted: 0, rejected: 0 });
+  });
+
   it('lets the event loop in by bytes, not only every 500 lines', async () => {
     // One 2 MB chunk of 4,000-character lines: fewer than 500 lines, so only a byte count yields.
-    const body = Buffer.from(`${' '.repeat(3_990)}1234567x\n`.repeat(500));
+    const body = Buffer.from(`${' '.repeat(3_990)}1234567x\n`.repeat(500) + `${PAN}\n`);
     let turns = 0;
     let counting = true;
     const count = () => {
@@ -335,7 +392,7 @@ describe('the upload loop', () => {
     setImmediate(count);
     const report = await uploadCardList(chunks(body), options());
     counting = false;
-    expect(report).toMatchObject({ lines: 500, rejected: 500, accepted: 0 });
+    expect(report).toMatchObject({ lines: 501, rejected: 500, accepted: 1 });
     // At least one turn per 64 KiB (2 MB / 64 KiB = 30).
     expect(turns).toBeGreaterThanOrEqual(25);
   });

@@ -275,7 +275,6 @@ describe('card-list uploads', () => {
             headers: { ...bearer(t.keys.admin), 'content-type': contentType },
             payload,
           });
-          checkAnswer(res, payload, [200]);
           // What the line parser accepts, the upload lists (blank lines and a CSV header aside).
           const accepted = new Set<string>();
           let refused = 0;
@@ -286,7 +285,12 @@ describe('card-list uploads', () => {
             if (result.ok) accepted.add(result.card.pan);
             else refused++;
           });
-          const report = res.json() as { accepted: number; duplicates: number; rejected: number };
+          // A list of rejected lines only is refused (400), what its lines did reported in `kept`.
+          const noCard = accepted.size === 0 && refused > 0;
+          checkAnswer(res, payload, [noCard ? 400 : 200]);
+          const answer = res.json() as { accepted: number; rejected: number; code?: string; kept?: object };
+          if (noCard) expect(answer.code).toBe('UPLOAD_REFUSED');
+          const report = (noCard ? answer.kept : answer) as { accepted: number; duplicates: number; rejected: number };
           expect({ listed: report.accepted, rejected: report.rejected }).toEqual({
             listed: accepted.size,
             rejected: refused,

@@ -387,6 +387,44 @@ describe('card list uploads', () => {
     expect(stats.cardsListed).toBe(1000);
   });
 
+  it('stops a list none of whose first 1,000 lines is a card line, naming the likely cause', async () => {
+    const ev = await createEvent(['pan']);
+    // Tab-separated: not a form the parser reads. Read no further than the first batches.
+    const tabs = await upload(ev.id, Array.from({ length: 2_500 }, () => `${card()}\t12\t2030\n`).join(''));
+    expect(tabs.statusCode).toBe(400);
+    const refused = tabs.json();
+    expect(refused).toMatchObject({
+      code: 'UPLOAD_REFUSED',
+      error:
+        'none of the first 1,000 lines is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read); line 1: expected pan[,expiry_month,expiry_year] (the list was read no further)',
+      kept: { accepted: 0, duplicates: 0, rejected: 1000 },
+    });
+    expect(refused.kept.errors).toHaveLength(100);
+    expect(refused.kept.errors[0]).toEqual({
+      line: 1,
+      code: 'MALFORMED',
+      reason: 'expected pan[,expiry_month,expiry_year]',
+      card: '(unreadable)',
+    });
+    // A short list all of whose lines are rejected: refused the same way, every line reported.
+    const short = await upload(ev.id, `pan\n4111111111111112\n${card('401288')}\n\n`);
+    expect(short.statusCode).toBe(400);
+    expect(short.json()).toMatchObject({
+      code: 'UPLOAD_REFUSED',
+      error:
+        'none of the 2 lines holds a card that can be listed (rejected: INVALID_CARD 1, BIN_NOT_OWNED 1); line 2: card number fails the Luhn check',
+      kept: { accepted: 0, rejected: 2, errors: [{ line: 2 }, { line: 3, code: 'BIN_NOT_OWNED' }] },
+    });
+    expect(JSON.stringify(short.json())).not.toContain('4111111111111112');
+    // One card among them is enough: the list is read to its end.
+    const one = await upload(ev.id, `${'x\n'.repeat(999)}${card()}\n${'x\n'.repeat(3000)}`);
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toMatchObject({ accepted: 1, rejected: 3999 });
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
+      .statistics;
+    expect(stats.cardsListed).toBe(1);
+  });
+
   it("refuses uploads to closed events, and to other issuers' events as if they did not exist", async () => {
     const ev = await createEvent(['pan']);
     expect((await upload(ev.id, card(), 'text/csv', issuer2)).statusCode).toBe(404);

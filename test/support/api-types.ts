@@ -250,7 +250,7 @@ export interface paths {
     put?: never;
     /**
      * Upload the cards an event exposed (text/csv or application/x-ndjson, one card per line)
-     * @description CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header; `;`, quoted fields, grouped digits and `MM/YY` as spreadsheets export them) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; re-uploading the same list is idempotent.
+     * @description CSV lines `pan[,expiry_month,expiry_year]` (an optional `pan,...` header; `;`, quoted fields, grouped digits and `MM/YY` as spreadsheets export them) or NDJSON lines `{"pan": "...", "expiryMonth": 1, "expiryYear": 2027}`. Streamed: parsed as it arrives, never written to disk. Valid lines are kept when others fail; a list none of whose first 1,000 lines (all, if fewer) gives a card is refused there, 400 UPLOAD_REFUSED naming the likely cause. Re-uploading the same list is idempotent.
      */
     post: operations['uploadCards'];
     delete?: never;
