@@ -704,6 +704,12 @@ export type AddStatus = 'new' | 'added' | 'duplicate';
 export interface CardToList {
   slot: EntrySlot;
   expiryTag: number;
+  /**
+   * During a card-key rotation: the card's entry under the previous key already lists it in this
+   * event. It is listed under the new key all the same (that carries it over), but reported as a
+   * duplicate and left out of the event's listed count: the event listed it before.
+   */
+  known?: boolean;
 }
 
 export interface HitQuery {
@@ -790,6 +796,7 @@ export interface WatchlistStore {
    */
   updateEvent(seq: number, change: EventChange, now: Date): Promise<CompromiseEvent | undefined>;
   eventStatistics(seq: number): Promise<EventStatistics>;
+  /** One status per card, in order; a card `known` (CardToList) is a duplicate whatever its entry under the new key. */
   addCards(eventSeq: number, elementMask: number, cards: CardToList[], nowSeconds: number): Promise<AddStatus[]>;
   /** The packed entries of some slots (null where nothing is listed). */
   getEntries(slots: EntrySlot[]): Promise<(Buffer | null)[]>;

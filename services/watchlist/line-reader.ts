@@ -12,6 +12,7 @@ import {
   parseNdjsonLine,
   type BinRange,
   type CardToList,
+  type EntrySlot,
   type LineResult,
 } from '../core/watchlist.ts';
 
@@ -38,6 +39,8 @@ export interface LineBatch {
   ownedRanges: BinRange[] | undefined;
   /** The primary card key's secret (a thread receives a copy). */
   secret: Uint8Array;
+  /** During a card-key rotation, the previous key's: each card's slot under it is read too (one more HMAC per card, only then). */
+  previousSecret?: Uint8Array | undefined;
 }
 
 /** Bytes per card in `packed`: the entry slot's (the fingerprint's first SLOT_BYTES), then the expiry tag (2). */
@@ -47,6 +50,8 @@ export interface ReadBatch {
   /** The accepted cards, PACKED bytes each, in line order: no card number leaves the reader. */
   packed: Uint8Array;
   cards: number;
+  /** With a previous key: each accepted card's entry slot under it (SLOT_BYTES each), in the same order. */
+  previous?: Uint8Array | undefined;
   /** Every rejected line of the batch, in line order. */
   rejected: RejectedLine[];
 }
@@ -76,6 +81,8 @@ export function readLines(batch: LineBatch): ReadBatch {
   const key: CardKey = { id: '', secret: batch.secret as Buffer };
   // Zero-filled, not a slice of Node's shared pool: on a thread the whole buffer is copied back.
   const packed = Buffer.alloc(lines.length * PACKED);
+  const previousKey: CardKey | undefined = batch.previousSecret && { id: '', secret: batch.previousSecret as Buffer };
+  const previous = previousKey ? Buffer.alloc(lines.length * SLOT_BYTES) : undefined;
   const rejected: RejectedLine[] = [];
   let cards = 0;
   lines.forEach((raw, i) => {
@@ -109,13 +116,28 @@ export function readLines(batch: LineBatch): ReadBatch {
       });
       return;
     }
+    if (previousKey) fingerprintBytes(previousKey, pan).copy(previous!, cards * SLOT_BYTES, 0, SLOT_BYTES);
     const at = cards++ * PACKED;
     fingerprintBytes(key, pan).copy(packed, at, 0, SLOT_BYTES);
     const tag =
       expiryMonth !== undefined && expiryYear !== undefined ? expiryTag(key, pan, expiryMonth, expiryYear) : 0;
     packed.writeUInt16BE(tag, at + SLOT_BYTES);
   });
-  return { packed: packed.subarray(0, cards * PACKED), cards, rejected };
+  return {
+    packed: packed.subarray(0, cards * PACKED),
+    cards,
+    ...(previous ? { previous: previous.subarray(0, cards * SLOT_BYTES) } : {}),
+    rejected,
+  };
+}
+
+/** With a previous key, each accepted card's entry slot under it (views of the batch's bytes). */
+export function previousSlots(read: ReadBatch): EntrySlot[] | undefined {
+  if (!read.previous) return undefined;
+  const bytes = Buffer.from(read.previous.buffer, read.previous.byteOffset, read.previous.byteLength);
+  return Array.from({ length: read.cards }, (_, i) =>
+    slotFromBytes(bytes.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES)),
+  );
 }
 
 /** The store's cards from a read batch (the fields are views of its bytes). */

@@ -4,9 +4,10 @@
 // and reason with the card masked.
 import type { CardKeyring } from '../core/card.ts';
 import { LeakguardError } from '../core/errors.ts';
-import type { BinRange, WatchlistStore } from '../core/watchlist.ts';
+import { decodeEntry, type AddStatus, type BinRange, type WatchlistStore } from '../core/watchlist.ts';
 import {
   cardsToList,
+  previousSlots,
   MAX_LINE,
   type LineBatch,
   type ReadBatch,
@@ -122,6 +123,8 @@ export async function uploadCardList(
   const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
   // The key in a buffer of its own: a pooled Buffer would take the pool's other bytes to a reading thread with it.
   const secret = new Uint8Array(options.keyring.primary.secret);
+  // During a rotation: a card the event listed under the previous key is no new card of the event.
+  const previousSecret = options.keyring.previous && new Uint8Array(options.keyring.previous.secret);
 
   // The lines not yet sent to be read: the main thread only finds where lines end (a newline is
   // one byte in UTF-8, never part of another character), and a reader decodes a batch's bytes at
@@ -139,6 +142,8 @@ export async function uploadCardList(
   let lastTurn: Promise<void> = Promise.resolve();
   /** Store calls not yet settled, oldest first. */
   const storing: Promise<void>[] = [];
+  /** Settled once the last batch's cards were handed to the store: the next batch's follow, in line order. */
+  let handed: Promise<void> = Promise.resolve();
 
   /** Whether a line read (in line order) gave a card, and the rejections' codes until one did. */
   let anyCard = false;
@@ -176,15 +181,30 @@ export async function uploadCardList(
     if (batch.cards === 0) return;
     // At most STORING_AT_ONCE calls queued on the connection: wait for the oldest (its failure fails this turn).
     if (storing.length >= STORING_AT_ONCE) await storing.shift();
-    const stored = options.store
-      .addCards(options.eventSeq, options.elementMask, cardsToList(batch), nowSeconds)
-      .then((statuses) => {
-        for (const s of statuses) {
-          if (s === 'duplicate') report.duplicates++;
-          else report.accepted++;
-        }
-        options.onProgress?.(report);
-      });
+    const cards = cardsToList(batch);
+    const previous = previousSlots(batch);
+    const before = handed;
+    let handedOver!: () => void;
+    handed = new Promise((resolve) => (handedOver = resolve));
+    const stored = (async () => {
+      let adding: Promise<AddStatus[]>;
+      try {
+        // The batch's entries under the previous key, read once: those listing the event are known.
+        const entries = previous ? await options.store.getEntries(previous) : [];
+        entries.forEach((raw, i) => {
+          if (raw && decodeEntry(raw)?.eventSeqs.includes(options.eventSeq)) cards[i]!.known = true;
+        });
+        await before;
+        adding = options.store.addCards(options.eventSeq, options.elementMask, cards, nowSeconds);
+      } finally {
+        handedOver();
+      }
+      for (const s of await adding) {
+        if (s === 'duplicate') report.duplicates++;
+        else report.accepted++;
+      }
+      options.onProgress?.(report);
+    })();
     // Handled here so that a failure waiting its turn is not an unhandled rejection; awaiting it still throws.
     stored.catch(() => undefined);
     storing.push(stored);
@@ -226,6 +246,7 @@ export async function uploadCardList(
       nowMs,
       ownedRanges: options.ownedRanges,
       secret,
+      previousSecret,
     };
     pendingLines = 0;
     if (turns.length >= READING_AT_ONCE) {

@@ -169,6 +169,36 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(entry!.length).toBe(12 + 6);
   });
 
+  it('lists a known card (the event listed it under the previous key) as a duplicate, out of the listed count', async () => {
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
+    // Enough cards to spread over buckets (and a cluster's nodes): every other one known.
+    const cards = Array.from({ length: 300 }, (_, i) => ({
+      slot: entrySlot(fingerprintWith(KEY, `pan-${i}`)),
+      expiryTag: 7,
+      known: i % 2 === 0,
+    }));
+    expect(await s.watchlist.addCards(1, 1, cards, NOW)).toEqual(cards.map((c) => (c.known ? 'duplicate' : 'new')));
+    expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(150);
+    // Listed under this key all the same: the rotation carries them over.
+    for (const entry of await s.watchlist.getEntries(cards.map((c) => c.slot)))
+      expect(decodeEntry(entry!)).toEqual({ elements: 1, firstListedAt: NOW, eventSeqs: [1], eventTags: [7] });
+    // Known in another event's upload: added to its entry, reported as that event's duplicate.
+    expect(await s.watchlist.addCards(2, 2, [{ ...cards[1]!, known: true }], NOW + 1)).toEqual(['duplicate']);
+    expect(decodeEntry((await s.watchlist.getEntries([cards[1]!.slot]))[0]!)?.eventSeqs).toEqual([1, 2]);
+    expect((await s.watchlist.eventStatistics(2)).cardsListed).toBe(0);
+    // Again without the flag: what the entry says.
+    expect(
+      await s.watchlist.addCards(
+        1,
+        1,
+        cards.slice(0, 2).map(({ known: _, ...c }) => c),
+        NOW + 2,
+      ),
+    ).toEqual(['duplicate', 'duplicate']);
+    expect((await s.watchlist.eventStatistics(1)).cardsListed).toBe(150);
+  });
+
   it('meets a card listed twice in one batch in order, and keeps every leaked expiry of a card sent again', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     const card = (pan: string, expiryTag: number) => ({ slot: slotOf(pan), expiryTag });
@@ -485,6 +515,27 @@ describe('embedded watchlist persistence', () => {
     expect(await second.getEntries([slotOf('4111111111111111')])).not.toEqual([null]);
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(journal, 'utf8')).not.toContain('4111111111111111');
+  });
+
+  it('journals a known card as known: replayed, it is not counted as listed', async () => {
+    const journal = join(mkdtempSync(join(tmpdir(), 'lg-wl-')), 'watchlist.journal');
+    const first = new MemoryWatchlistStore(journal);
+    await first.createEvent(EVENT, 'bank-a', new Date());
+    const slots = ['4111111111111111', '5555555555554444'].map(slotOf);
+    expect(
+      await first.addCards(
+        1,
+        1,
+        [
+          { slot: slots[0]!, expiryTag: 0, known: true },
+          { slot: slots[1]!, expiryTag: 0 },
+        ],
+        NOW,
+      ),
+    ).toEqual(['duplicate', 'new']);
+    const second = new MemoryWatchlistStore(journal);
+    expect((await second.eventStatistics(1)).cardsListed).toBe(1);
+    expect(await second.getEntries(slots)).toEqual(await first.getEntries(slots));
   });
 
   it('journals only what changed: a list uploaded again adds nothing; a journal of many chunks replays whole', async () => {

@@ -4,9 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   cardSlot,
+  encodeEntry,
   expiryTag,
   parseCsvLine,
   type CardToList,
+  type EntrySlot,
   type WatchlistStore,
 } from '../../services/core/watchlist.ts';
 import { readerPool } from '../../services/watchlist/reader-pool.ts';
@@ -527,6 +529,58 @@ describe('the upload loop', () => {
       for (let at = 0; at < body.length; at += size) parts.push(body.subarray(at, at + size));
       expect(await upload(parts)).toEqual(whole);
     }
+  });
+
+  it('during a key rotation, marks the cards the event listed under the previous key as known, on threads as inline', async () => {
+    const previousKey = { id: 'old', secret: Buffer.alloc(32, 9) };
+    const pans = cards(2_500).split('\n').slice(0, 2_500);
+    // The event (1) listed every third card under the previous key; another event (2) the next ones.
+    const previousEntries = new Map(
+      pans.map((pan, i) => {
+        const { bucket, field } = cardSlot(previousKey, pan);
+        const entry = encodeEntry({ elements: 1, firstListedAt: 1, eventSeqs: [i % 3 === 0 ? 1 : 2], eventTags: [0] });
+        return [`${bucket}/${field.toString('hex')}`, entry];
+      }),
+    );
+    const upload = async (read?: ReturnType<typeof readerPool>['read']) => {
+      const listed: CardToList[] = [];
+      let lookups = 0;
+      const store = {
+        getEntries: async (slots: EntrySlot[]) => (
+          lookups++,
+          slots.map((s) => previousEntries.get(`${s.bucket}/${s.field.toString('hex')}`) ?? null)
+        ),
+        addCards: async (_seq: number, _mask: number, batch: CardToList[]) => (
+          listed.push(...batch.map((c) => ({ ...c, slot: { ...c.slot, field: Buffer.from(c.slot.field) } }))),
+          batch.map((c) => (c.known ? ('duplicate' as const) : ('new' as const)))
+        ),
+      };
+      const report = await uploadCardList(chunks(Buffer.from(`${pans.join('\n')}\n`)), {
+        ...options(store),
+        keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) }, previous: previousKey },
+        ...(read ? { read } : {}),
+      });
+      return { report, listed, lookups };
+    };
+    const pool = readerPool(2);
+    try {
+      const inline = await upload();
+      expect(await upload(pool.read)).toEqual(inline);
+      expect(inline.lookups).toBe(3); // once per batch
+      expect(inline.report).toMatchObject({ accepted: 1_666, duplicates: 834 });
+      expect(inline.listed.map((c) => c.known === true)).toEqual(pans.map((_, i) => i % 3 === 0));
+      // Listed under the new key all the same.
+      expect(inline.listed[0]!.slot).toEqual(cardSlot({ id: 'k', secret: Buffer.alloc(32, 7) }, pans[0]!));
+    } finally {
+      await pool.close();
+    }
+    // Without a previous key, nothing is looked up.
+    const lookups: unknown[] = [];
+    await uploadCardList(
+      chunks(Buffer.from(`${pans[0]}\n`)),
+      options({ getEntries: async (s) => (lookups.push(s), []) }),
+    );
+    expect(lookups).toEqual([]);
   });
 
   it('reads on threads exactly as on the event loop: the same report, the same cards in the same order', async () => {

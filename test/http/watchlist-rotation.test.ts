@@ -96,8 +96,22 @@ describe.each(subjects)('watchlist lookups across a card-key rotation: $name', (
       await upload(after, e4, d);
       expect(await codes(after, d, 12, 2031)).toEqual(['LEAKED_CARD_REISSUED']);
       expect((await codes(after, d, 3, 2028))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+      // e1's list uploaded again before the previous key is dropped: the card e1 listed under it is
+      // a duplicate, not a new card of e1 (its count stays); a card it did not list is new.
+      const fresh = card();
+      expect(await upload(after, e1, `${c}\n${fresh}\n`)).toMatchObject({ accepted: 1, duplicates: 1, rejected: 0 });
+      expect(await upload(after, e1, `${c}\n${fresh}\n`)).toMatchObject({ accepted: 0, duplicates: 2 });
+      const listed = await after.app.inject({ url: `/v1/compromise-events/${e1}`, headers: bearer(after.keys.admin) });
+      expect(listed.json().statistics.cardsListed).toBe(2);
     } finally {
       await after.close();
+    }
+    // The previous key dropped: e1 still lists the card, under the new key.
+    const dropped = await buildTestApp({ ...env, LEAKGUARD_CARD_KEY: NEW_KEY });
+    try {
+      expect((await codes(dropped, c))[0]).toBe('LEAKED_CARD_CVV_COMPROMISED');
+    } finally {
+      await dropped.close();
     }
   });
 });

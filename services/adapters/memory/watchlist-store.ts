@@ -36,7 +36,14 @@ import {
 
 type JournalRecord =
   | { t: 'event'; event: CompromiseEvent }
-  | { t: 'add'; seq: number; mask: number; now: number; cards: [string, string, number][] }
+  // A card's bucket key, field (hex) and expiry tag, and 1 when it is known (CardToList): journaled so, replayed the same.
+  | {
+      t: 'add';
+      seq: number;
+      mask: number;
+      now: number;
+      cards: ([string, string, number] | [string, string, number, 1])[];
+    }
   | { t: 'remove'; slots: [string, string][]; events?: number[] }
   | { t: 'ranges'; issuerId: string; ranges: BinRange[] }
   | { t: 'hit'; hit: HitRecord; recordedAt: number };
@@ -118,7 +125,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
         return;
       case 'add': {
         const out: AddStatus[] = [];
-        for (const [bucket, fieldHex, tag] of r.cards) {
+        for (const [bucket, fieldHex, tag, known] of r.cards) {
           const key = slotKey(bucket, fieldHex);
           const old = this.entries.get(key);
           const entry = old ? decodeEntry(old) : null;
@@ -127,12 +134,12 @@ export class MemoryWatchlistStore implements WatchlistStore {
               key,
               encodeEntry({ elements: r.mask, firstListedAt: r.now, eventSeqs: [r.seq], eventTags: [tag] }),
             );
-            out.push('new');
+            out.push(known ? 'duplicate' : 'new');
           } else {
             const again = listedAgain(entry, r.seq, r.mask, tag);
             const encoded = encodeEntry(again.entry);
             if (!encoded.equals(old!)) this.entries.set(key, encoded);
-            out.push(again.status);
+            out.push(known ? 'duplicate' : again.status);
           }
         }
         this.statsOf(r.seq).listed += out.filter((s) => s !== 'duplicate').length;
@@ -258,7 +265,14 @@ export class MemoryWatchlistStore implements WatchlistStore {
       seq: eventSeq,
       mask: elementMask,
       now: nowSeconds,
-      cards: cards.map((c) => [watchlistBucketKey(c.slot.bucket), c.slot.field.toString('hex'), c.expiryTag]),
+      cards: cards.map((c) => {
+        const card: [string, string, number] = [
+          watchlistBucketKey(c.slot.bucket),
+          c.slot.field.toString('hex'),
+          c.expiryTag,
+        ];
+        return c.known ? [...card, 1] : card;
+      }),
     };
     const before = record.cards.map(([bucket, field]) => this.entries.get(slotKey(bucket, field)));
     const statuses = this.apply(record) as AddStatus[];

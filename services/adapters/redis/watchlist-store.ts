@@ -211,7 +211,8 @@ export class RedisWatchlistStore implements WatchlistStore {
           packed.writeUInt16BE(c.expiryTag, PACKED_CARD_BYTES * j + 8);
         });
         const letters = (await ADD.run(this.redis, keys, [header, packed])) as string;
-        group.forEach((i, j) => (statuses[i] = STATUS[letters[j]!]!));
+        // A known card is listed under this key all the same, reported as the event's duplicate.
+        group.forEach((i, j) => (statuses[i] = cards[i]!.known ? 'duplicate' : STATUS[letters[j]!]!));
       }),
     );
     const listed = statuses.reduce((n, s) => (s === 'duplicate' ? n : n + 1), 0);
