@@ -6,15 +6,11 @@
 -- order, packed 10 bytes each: field (8 bytes) | expiry tag (uint16 BE, 0 when none). One string
 -- for the batch, not two arguments per card: each argument costs the client and Redis more than
 -- the bytes it carries (bench:watchlist).
--- Entry (core/watchlist.ts encodeEntry): uint16 elements | uint32 first listed | uint16 expiry tag |
--- uint32 event seq; listed in several events, bit 15 of the elements set and (uint32 seq | uint16
--- its tag) for each further event. Without the bit and with several events (an earlier version's
--- entry), the one tag is every event's.
+-- Entries: watchlist-entry.lua (decodeEntry, encodeEntry), prepended.
 -- Returns one letter per card: n = newly listed, a = added to this event, d = already in it.
 local a = cjson.decode(ARGV[1])
 local seq, mask, now = tonumber(a.event), tonumber(a.mask), tonumber(a.now)
 local cards = ARGV[2]
-local PER_EVENT_TAGS = 32768
 -- A new card's entry is the same but for its tag: packed once, concatenated per card.
 local head, tail = struct.pack('>HI', mask, now), struct.pack('>I', seq)
 local out = {}
@@ -26,24 +22,7 @@ for i = 1, #KEYS do
     out[i] = 'n'
   else
     local tag = struct.unpack('>H', tagBytes)
-    local v = redis.call('HGET', bucket, field)
-    local word, first, headTag, pos = struct.unpack('>HIH', v)
-    local elements = bit.band(word, PER_EVENT_TAGS - 1)
-    local seqs, tags = {}, {}
-    if bit.band(word, PER_EVENT_TAGS) == 0 then
-      while pos <= #v do
-        seqs[#seqs + 1], pos = struct.unpack('>I', v, pos)
-        tags[#tags + 1] = headTag
-      end
-    else
-      seqs[1], pos = struct.unpack('>I', v, pos)
-      tags[1] = headTag
-      while pos <= #v do
-        local s, t
-        s, t, pos = struct.unpack('>IH', v, pos)
-        seqs[#seqs + 1], tags[#tags + 1] = s, t
-      end
-    end
+    local elements, first, seqs, tags = decodeEntry(redis.call('HGET', bucket, field))
     local found = nil
     for j = 1, #seqs do
       if seqs[j] == seq then found = j end
@@ -63,16 +42,7 @@ for i = 1, #KEYS do
       elements = bit.bor(elements, mask)
       out[i] = 'a'
     end
-    if changed then
-      local parts
-      if #seqs == 1 then
-        parts = { struct.pack('>HIHI', elements, first, tags[1], seqs[1]) }
-      else
-        parts = { struct.pack('>HIHI', bit.bor(elements, PER_EVENT_TAGS), first, tags[1], seqs[1]) }
-        for j = 2, #seqs do parts[#parts + 1] = struct.pack('>IH', seqs[j], tags[j]) end
-      end
-      redis.call('HSET', bucket, field, table.concat(parts))
-    end
+    if changed then redis.call('HSET', bucket, field, encodeEntry(elements, first, seqs, tags)) end
   end
 end
 return table.concat(out)

@@ -30,8 +30,13 @@ import { isCluster, type RedisClient } from './connection.ts';
 import { LuaScript, read } from './lua.ts';
 import { watchlistKeys as K } from './watchlist-keys.ts';
 
-const ADD = LuaScript.file('watchlist-add.lua', import.meta.url);
-const REMOVE = LuaScript.file('watchlist-remove.lua', import.meta.url);
+// The entry's codec is one file, prepended to both scripts.
+const withEntry = (name: string) =>
+  new LuaScript(
+    `${LuaScript.file('watchlist-entry.lua', import.meta.url).source}\n${LuaScript.file(name, import.meta.url).source}`,
+  );
+const ADD = withEntry('watchlist-add.lua');
+const REMOVE = withEntry('watchlist-remove.lua');
 /** KEYS[1] an event's hash; ARGV[1] the version read, ARGV[2] the new one: written only over the one read. */
 const REPLACE_EVENT = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'm') ~= ARGV[1] then return 0 end
