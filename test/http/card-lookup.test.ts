@@ -10,6 +10,7 @@ import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { declareEvent, listCards } from '../support/issuer-api.ts';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -36,7 +37,6 @@ interface LookupCard {
 // Cards of their own for every test (and every subject: a Redis outlives an app).
 let serial = 200000 + Math.floor(Math.random() * 100000) * 10;
 const card = (bin = '411111') => luhnComplete(`${bin}${String(serial++).padStart(15 - bin.length, '0')}`);
-let eventSerial = 0;
 
 describe.each(subjects)('POST /v1/cards/lookup: $name', (subject) => {
   let t: TestApp;
@@ -60,32 +60,9 @@ describe.each(subjects)('POST /v1/cards/lookup: $name', (subject) => {
   afterAll(() => t.close());
 
   /** An event of an issuer, declared by an admin (who may then list any card in it). */
-  async function event(issuerId: string, dataElements: string[]) {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/compromise-events',
-      headers: bearer(t.keys.admin),
-      payload: {
-        externalId: `lookup-${process.pid}-${++eventSerial}`,
-        source: 'card network alert',
-        exposureStart: '2026-05-01T00:00:00Z',
-        exposureEnd: '2026-10-31T00:00:00Z',
-        discoveredAt: '2026-11-10T00:00:00Z',
-        dataElements,
-        issuerId,
-      },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json() as { id: string; externalId: string };
-  }
+  const event = (issuerId: string, dataElements: string[]) => declareEvent(t, dataElements, { issuerId });
   async function list(eventId: string, ...pans: string[]) {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/v1/compromise-events/${eventId}/cards`,
-      headers: { ...bearer(t.keys.admin), 'content-type': 'text/csv' },
-      payload: pans.join('\n'),
-    });
-    expect(res.json(), res.body).toMatchObject({ accepted: pans.length, rejected: 0 });
+    expect(await listCards(t, eventId, pans.join('\n'))).toMatchObject({ accepted: pans.length, rejected: 0 });
   }
   const lookup = (key: string, cards: unknown) =>
     t.app.inject({ method: 'POST', url: '/v1/cards/lookup', headers: bearer(key), payload: { cards } });
@@ -247,28 +224,8 @@ describe.each(subjects)('POST /v1/cards/lookup across a card-key rotation: $name
     const env = { LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-lookup-')), ...subject.env() };
     const pan = card();
     const declare = async (t: TestApp, dataElements: string[]) => {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/v1/compromise-events',
-        headers: bearer(t.keys.admin),
-        payload: {
-          externalId: `rotation-${process.pid}-${++eventSerial}`,
-          source: 'card network alert',
-          exposureStart: '2026-05-01T00:00:00Z',
-          exposureEnd: '2026-10-31T00:00:00Z',
-          discoveredAt: '2026-11-10T00:00:00Z',
-          dataElements,
-          issuerId: 'i1',
-        },
-      });
-      const id = res.json().id as string;
-      const listed = await t.app.inject({
-        method: 'POST',
-        url: `/v1/compromise-events/${id}/cards`,
-        headers: { ...bearer(t.keys.admin), 'content-type': 'text/csv' },
-        payload: pan,
-      });
-      expect(listed.json().accepted).toBe(1);
+      const { id } = await declareEvent(t, dataElements, { issuerId: 'i1' });
+      expect((await listCards(t, id, pan)).accepted).toBe(1);
       return id;
     };
     const lookupAs = async (t: TestApp) =>

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
+import { declareEvent, listCards } from '../support/issuer-api.ts';
 import { singleAndCluster } from '../support/single-and-cluster.ts';
 
 const OLD_KEY = 'a'.repeat(64);
@@ -21,33 +22,9 @@ describe.each(subjects)('watchlist lookups across a card-key rotation: $name', (
     const env = subject.env();
     const card = () => luhnComplete(`411111${String(700000 + serial++).padStart(9, '0')}`);
     const [c, d] = [card(), card()];
-    const event = async (t: TestApp, externalId: string, dataElements: string[]) => {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/v1/compromise-events',
-        headers: bearer(t.keys.admin),
-        payload: {
-          externalId: `${externalId}-${serial++}`,
-          source: 'card network alert',
-          exposureStart: '2026-05-01T00:00:00Z',
-          exposureEnd: '2026-10-31T00:00:00Z',
-          discoveredAt: '2026-11-10T00:00:00Z',
-          dataElements,
-          issuerId: 'i1',
-        },
-      });
-      expect(res.statusCode, res.body).toBe(201);
-      return res.json().id as string;
-    };
-    const upload = (t: TestApp, id: string, body: string) =>
-      t.app
-        .inject({
-          method: 'POST',
-          url: `/v1/compromise-events/${id}/cards`,
-          headers: { ...bearer(t.keys.admin), 'content-type': 'text/csv' },
-          payload: body,
-        })
-        .then((r) => r.json());
+    const event = async (t: TestApp, externalId: string, dataElements: string[]) =>
+      (await declareEvent(t, dataElements, { issuerId: 'i1', externalId: `${externalId}-${serial++}` })).id;
+    const upload = (t: TestApp, id: string, body: string) => listCards(t, id, body);
     const codes = async (t: TestApp, pan: string, expiryMonth = 12, expiryYear = 2030) => {
       const res = await t.app.inject({
         method: 'POST',

@@ -6,6 +6,7 @@ import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
+import { declareEvent } from '../support/issuer-api.ts';
 
 let redis: RedisServer;
 let t: TestApp;
@@ -43,27 +44,8 @@ afterAll(async () => {
 let serial = 100000;
 const card = (bin = '411111') => luhnComplete(`${bin}${String(serial++).padStart(15 - bin.length, '0')}`);
 
-let eventSerial = 0;
-async function createEvent(dataElements: string[], key = t.keys.issuer, extra: Record<string, unknown> = {}) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/compromise-events',
-    headers: bearer(key),
-    payload: {
-      externalId: `ev-${++eventSerial}`,
-      source: 'card network alert',
-      description: 'test breach',
-      exposureStart: '2026-05-01T00:00:00Z',
-      exposureEnd: '2026-10-31T00:00:00Z',
-      discoveredAt: '2026-11-10T00:00:00Z',
-      dataElements,
-      confidence: 'confirmed',
-      ...extra,
-    },
-  });
-  expect([200, 201]).toContain(res.statusCode);
-  return res.json() as { id: string; statistics: Record<string, unknown> };
-}
+const createEvent = (dataElements: string[], key = t.keys.issuer, extra: Record<string, unknown> = {}) =>
+  declareEvent(t, dataElements, { key, ...extra });
 const upload = (
   eventId: string,
   body: string | Buffer,
