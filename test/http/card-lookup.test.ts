@@ -10,7 +10,7 @@ import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 import { RedisServer } from '../support/redis-server.ts';
-import { declareEvent, listCards } from '../support/issuer-api.ts';
+import { declareEvent, listCards, setBinRanges } from '../support/issuer-api.ts';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -44,18 +44,7 @@ describe.each(subjects)('POST /v1/cards/lookup: $name', (subject) => {
   beforeAll(async () => {
     t = await buildTestApp(subject.env());
     issuer2 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i2' })).key;
-    for (const [issuer, ranges] of [
-      ['i1', [{ from: '411111', to: '411199' }]],
-      ['i2', [{ from: '401288', to: '401288' }]],
-    ] as const) {
-      const res = await t.app.inject({
-        method: 'PUT',
-        url: `/v1/issuers/${issuer}/bin-ranges`,
-        headers: bearer(t.keys.admin),
-        payload: ranges,
-      });
-      expect(res.statusCode).toBe(200);
-    }
+    await setBinRanges(t, { i1: [{ from: '411111', to: '411199' }], i2: [{ from: '401288', to: '401288' }] });
   });
   afterAll(() => t.close());
 

@@ -6,7 +6,7 @@ import { createApiKey } from '../../services/auth/api-keys.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
-import { declareEvent } from '../support/issuer-api.ts';
+import { declareEvent, setBinRanges } from '../support/issuer-api.ts';
 
 let redis: RedisServer;
 let t: TestApp;
@@ -16,24 +16,13 @@ beforeAll(async () => {
   t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024) });
   issuer2 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i2' })).key;
   // i1 owns the 4111 11.. and 5555 55.. test ranges; i2 owns 4012 88.. .
-  for (const [issuer, ranges] of [
-    [
-      'i1',
-      [
-        { from: '411111', to: '411199' },
-        { from: '55555555', to: '55555555' },
-      ],
+  await setBinRanges(t, {
+    i1: [
+      { from: '411111', to: '411199' },
+      { from: '55555555', to: '55555555' },
     ],
-    ['i2', [{ from: '401288', to: '401288' }]],
-  ] as const) {
-    const res = await t.app.inject({
-      method: 'PUT',
-      url: `/v1/issuers/${issuer}/bin-ranges`,
-      headers: bearer(t.keys.admin),
-      payload: ranges,
-    });
-    expect(res.statusCode).toBe(200);
-  }
+    i2: [{ from: '401288', to: '401288' }],
+  });
 });
 afterAll(async () => {
   await t.close();

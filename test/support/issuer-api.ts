@@ -44,3 +44,19 @@ export async function listCards(t: TestApp, eventId: string, body: string, key =
   });
   return res.json();
 }
+
+/** Each issuer's BIN ranges, set by an admin: which card numbers it may list, remove and look up. */
+export async function setBinRanges(
+  t: TestApp,
+  rangesByIssuer: Record<string, readonly { from: string; to: string }[]>,
+): Promise<void> {
+  for (const [issuer, ranges] of Object.entries(rangesByIssuer)) {
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: `/v1/issuers/${issuer}/bin-ranges`,
+      headers: bearer(t.keys.admin),
+      payload: ranges,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+}
