@@ -432,7 +432,10 @@ describe("a challenged order's decision once 3-D Secure authenticates the holder
     ] as const) {
       const input = judging(features, merchant);
       expect(judge(input).outcome.decision).toBe('challenge');
-      const rescored = judge({ ...judging({ ...features, three_ds_status: 'Y' }, merchant), threeDSAuthenticated: true });
+      const rescored = judge({
+        ...judging({ ...features, three_ds_status: 'Y' }, merchant),
+        threeDSAuthenticated: true,
+      });
       expect(decisionIfAuthenticated(input), JSON.stringify(features)).toBe(after);
       expect(rescored.outcome.decision).toBe(after);
     }
