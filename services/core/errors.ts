@@ -191,7 +191,10 @@ export function issueDetails(
   const issues = 'issues' in error ? error.issues : error;
   const { prefix = '', root = '(root)' } = format;
   return issues.map((issue) => ({
-    path: scrubCardNumbers(`${prefix}${issue.path.map(String).join('.')}` || root),
+    // An issue of the whole part (unknown query parameters) is named by the part: "querystring", not "querystring.".
+    path: scrubCardNumbers(
+      (issue.path.length > 0 ? `${prefix}${issue.path.map(String).join('.')}` : prefix.replace(/\.$/, '')) || root,
+    ),
     message: scrubCardNumbers(issue.message ?? 'is invalid'),
   }));
 }

@@ -100,10 +100,11 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as FastifyError).validationContext;
     const prefix = context === 'body' || !context ? '' : `${context}.`;
-    const issues = error.validation.map((v) => ({
-      path: v.instancePath.replace(/^\//, '').split('/'),
-      message: v.message,
-    }));
+    const issues = error.validation.map((v) => {
+      // The whole part ("" or "/": unknown query parameters, say) has no path of its own.
+      const path = v.instancePath.replace(/^\//, '');
+      return { path: path === '' ? [] : path.split('/'), message: v.message };
+    });
     return answer('VALIDATION_FAILED', 'invalid request', { details: issueDetails(issues, { prefix }) });
   }
   if (error instanceof z.ZodError)
