@@ -747,10 +747,20 @@ export interface Page<T, P> {
 export interface EventQuery {
   /** Only this issuer's events. */
   issuerId?: string | undefined;
+  /** Only events in this status. */
+  status?: EventStatus | undefined;
+  /** Only the event with this externalId (one an issuer, several across issuers). */
+  externalId?: string | undefined;
   /** Start after this event sequence number (events are listed oldest first). */
   after?: number | undefined;
   limit: number;
 }
+
+/** Whether an event is one a query asks for (its issuer, status, externalId; `after` and `limit` aside). */
+export const matchesEventQuery = (e: CompromiseEvent, q: Omit<EventQuery, 'after' | 'limit'>): boolean =>
+  (q.issuerId === undefined || e.issuerId === q.issuerId) &&
+  (q.status === undefined || e.status === q.status) &&
+  (q.externalId === undefined || e.externalId === q.externalId);
 
 /** A hit as issuers read it: the record without the internal routing fields. */
 export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;

@@ -498,6 +498,20 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
       hasMore: false,
       next: null,
     });
+    // Status and externalId, applied before the limit too.
+    for (const seq of [2, 3, 6]) await s.watchlist.updateEvent(seq, { status: 'retracted' }, new Date());
+    const retracted = await s.watchlist.pageEvents({ issuerId: 'bank-b', status: 'retracted', limit: 2 });
+    expect(retracted.items.map((e) => e.id)).toEqual(['ce_2', 'ce_3']);
+    expect(retracted.hasMore).toBe(true);
+    expect((await s.watchlist.pageEvents({ status: 'open', limit: 3, after: 3 })).items.map((e) => e.id)).toEqual([
+      'ce_4',
+      'ce_5',
+      'ce_7',
+    ]);
+    expect((await s.watchlist.pageEvents({ externalId: 'breach-8', limit: 3 })).items.map((e) => e.id)).toEqual([
+      'ce_8',
+    ]);
+    expect((await s.watchlist.pageEvents({ issuerId: 'bank-b', externalId: 'breach-8', limit: 3 })).items).toEqual([]);
   });
 });
 

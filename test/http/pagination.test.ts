@@ -168,6 +168,23 @@ describe('GET /v1/compromise-events', () => {
     expect(second.data!.events.map((e) => e.id)).toEqual(['ce_6', 'ce_7', 'ce_8', 'ce_9', 'ce_10']);
   });
 
+  it('finds an event by its externalId, and keeps one status', async () => {
+    const { data } = await issuer.GET('/v1/compromise-events', { params: { query: { externalId: 'paging-5' } } });
+    expect(data!.events.map((e) => e.id)).toEqual(['ce_5']);
+    // Another issuer's externalId: not found, as any event the key may not see.
+    const theirs = await issuer.GET('/v1/compromise-events', { params: { query: { externalId: 'paging-6' } } });
+    expect(theirs.data!.events).toEqual([]);
+    const open = await admin.GET('/v1/compromise-events', { params: { query: { status: 'open', limit: 3 } } });
+    expect(open.data!.events.map((e) => e.status)).toEqual(['open', 'open', 'open']);
+    const retracted = await admin.GET('/v1/compromise-events', { params: { query: { status: 'retracted' } } });
+    expect(retracted.data!.events.every((e) => e.status === 'retracted')).toBe(true);
+    const bad = await admin.GET('/v1/compromise-events', {
+      params: { query: { status: 'gone' as never, colour: 'red' } as never },
+    });
+    expect(bad.response.status).toBe(400);
+    expect(bad.error!.details!.map((d) => d.path).sort()).toEqual(['querystring', 'querystring.status']);
+  });
+
   it('refuses a cursor that is not one, and the limit out of range', async () => {
     const bad = await issuer.GET('/v1/compromise-events', { params: { query: { starting_after: 'ce_1' } } });
     expect(bad.response.status).toBe(400);

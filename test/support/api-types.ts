@@ -207,7 +207,7 @@ export interface paths {
     };
     /**
      * Compromise events with their statistics: oldest first, a page at a time
-     * @description An issuer sees its own events, an admin every issuer's. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
+     * @description An issuer sees its own events, an admin every issuer's; `status` and `externalId` keep the events in that status or with that externalId. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
      */
     get: operations['listCompromiseEvents'];
     put?: never;
@@ -3270,10 +3270,14 @@ export interface operations {
   listCompromiseEvents: {
     parameters: {
       query?: {
+        /** @description Only the event with this externalId. */
+        externalId?: string;
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
         /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque). */
         starting_after?: string;
+        /** @description Only events in this status. */
+        status?: 'open' | 'closed' | 'retracted';
       };
       header?: never;
       path?: never;

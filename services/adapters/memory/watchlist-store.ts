@@ -20,6 +20,7 @@ import {
   type EventStatistics,
   patchFor,
   type EventChange,
+  matchesEventQuery,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -231,7 +232,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
 
   async pageEvents(query: EventQuery): Promise<Page<CompromiseEvent, number>> {
     const events = (await this.listEvents(query.issuerId)).filter(
-      (e) => query.after === undefined || e.seq > query.after,
+      (e) => (query.after === undefined || e.seq > query.after) && matchesEventQuery(e, query),
     );
     const items = events.slice(0, query.limit);
     const hasMore = events.length > query.limit;

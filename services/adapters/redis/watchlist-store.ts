@@ -15,6 +15,7 @@ import {
   type EventStatistics,
   patchFor,
   type EventChange,
+  matchesEventQuery,
   type EventQuery,
   type EventView,
   type HitPosition,
@@ -131,10 +132,10 @@ export class RedisWatchlistStore implements WatchlistStore {
 
   async listEvents(issuerId?: string): Promise<CompromiseEvent[]> {
     const seqs = (await this.redis.smembers(K.events)).map(Number).sort((a, b) => a - b);
-    return this.eventsOf(seqs, issuerId);
+    return this.eventsOf(seqs, { issuerId });
   }
 
-  private async eventsOf(seqs: number[], issuerId: string | undefined): Promise<CompromiseEvent[]> {
+  private async eventsOf(seqs: number[], query: Omit<EventQuery, 'after' | 'limit'>): Promise<CompromiseEvent[]> {
     if (seqs.length === 0) return [];
     // One slot ({w}): one pipeline to one node.
     const pipeline = this.redis.pipeline();
@@ -142,7 +143,7 @@ export class RedisWatchlistStore implements WatchlistStore {
     const rows = (await pipeline.exec()) ?? [];
     return rows
       .map(([, raw]) => (raw ? (JSON.parse(raw as string) as CompromiseEvent) : undefined))
-      .filter((e): e is CompromiseEvent => e !== undefined && (issuerId === undefined || e.issuerId === issuerId));
+      .filter((e): e is CompromiseEvent => e !== undefined && matchesEventQuery(e, query));
   }
 
   /** Events are few (one per breach): their numbers are read whole, their metadata a chunk at a time until the page is full. */
@@ -154,7 +155,7 @@ export class RedisWatchlistStore implements WatchlistStore {
     const found: CompromiseEvent[] = [];
     const chunk = Math.max(query.limit + 1, 100);
     for (let i = 0; i < seqs.length && found.length <= query.limit; i += chunk)
-      found.push(...(await this.eventsOf(seqs.slice(i, i + chunk), query.issuerId)));
+      found.push(...(await this.eventsOf(seqs.slice(i, i + chunk), query)));
     const items = found.slice(0, query.limit);
     const hasMore = found.length > query.limit;
     return { items, hasMore, next: hasMore ? (items.at(-1)?.seq ?? null) : null };

@@ -15,6 +15,7 @@ import {
   decodeEntry,
   elementMask,
   entrySlot,
+  EVENT_STATUSES,
   EventConflict,
   eventSeqOf,
   withOwnEvents,
@@ -331,9 +332,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         operationId: 'listCompromiseEvents',
         summary: 'Compromise events with their statistics: oldest first, a page at a time',
         description:
-          "An issuer sees its own events, an admin every issuer's. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
+          "An issuer sees its own events, an admin every issuer's; `status` and `externalId` keep the events in that status or with that externalId. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
         security: [{ bearer: [] }],
-        querystring: z.object({ limit: limitSchema(), starting_after: eventCursor.schema.optional() }),
+        querystring: closedObject({
+          limit: limitSchema(),
+          starting_after: eventCursor.schema.optional(),
+          status: z.enum(EVENT_STATUSES).optional().describe('Only events in this status.'),
+          externalId: compromiseEventInputSchema.shape.externalId
+            .optional()
+            .describe('Only the event with this externalId.'),
+        }),
         response: {
           200: eventPageSchema,
           ...errors,
@@ -345,6 +353,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       const q = request.query;
       const page = await store.pageEvents({
         issuerId: principal.role === 'issuer' ? principal.issuerId : undefined,
+        status: q.status,
+        externalId: q.externalId,
         after: q.starting_after === undefined ? undefined : eventCursor.decode(q.starting_after),
         limit: q.limit,
       });
