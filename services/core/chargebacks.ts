@@ -7,7 +7,8 @@
 
 /**
  * The holder's own disputes and the merchant's processing errors, by network:
- * - Visa Claims Resolution: 12.x processing errors, 13.x consumer disputes (10.x is fraud; 11.x,
+ * - Visa Claims Resolution: 12.x processing errors (12.6.1 duplicate, 12.6.2 paid by other means
+ *   included), 13.x consumer disputes (10.x is fraud; 11.x,
  *   authorisation, covers cards listed as stolen and stays with fraud); Visa's earlier numeric
  *   codes 30 services not provided, 41 cancelled recurring, 53 not as described, 80 incorrect
  *   amount, 82 duplicate processing, 85 credit not processed, 86 paid by other means;
@@ -18,7 +19,7 @@
  * - American Express: C (card member disputes) and P (processing errors) codes (F codes are fraud).
  * A code not known here counts as fraud, as every chargeback did before reason codes were read.
  */
-const DISPUTE_CODES: readonly RegExp[] = [/^1[23]\.\d{1,2}$/, /^(30|41|53|80|82|85|86)$/, /^[CP]\d{2}$/];
+const DISPUTE_CODES: readonly RegExp[] = [/^1[23]\.\d{1,2}(\.\d)?$/, /^(30|41|53|80|82|85|86)$/, /^[CP]\d{2}$/];
 const MASTERCARD_DISPUTES = new Set(['4831', '4834', '4841', '4842', '4846', '4853', '4854', '4855', '4859', '4860']);
 
 export type ChargebackKind = 'fraud' | 'dispute';

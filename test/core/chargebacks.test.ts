@@ -3,7 +3,21 @@ import { chargebackKind, DISPUTED_CHARGEBACK, recordedOutcome } from '../../serv
 
 describe('chargeback reason codes', () => {
   it("tells a holder's dispute of a purchase from fraud, by network", () => {
-    for (const code of ['13.1', '13.3', '12.4', ' 13.7 ', '4853', '4855', '4834', 'C08', 'p01', '30', '85'])
+    for (const code of [
+      '13.1',
+      '13.3',
+      '12.6.1',
+      '12.6.2',
+      '12.4',
+      ' 13.7 ',
+      '4853',
+      '4855',
+      '4834',
+      'C08',
+      'p01',
+      '30',
+      '85',
+    ])
       expect(chargebackKind(code), code).toBe('dispute');
     for (const code of ['10.4', '10.1', '11.1', '4837', '4863', '4870', 'F29', 'UA02', '83', '57'])
       expect(chargebackKind(code), code).toBe('fraud');
