@@ -98,8 +98,13 @@ export function isSecurityCodeName(field: string): boolean {
   if (!part && word < 0) return false;
   // What follows the code's name: "cvvResult" names an outcome, "checkoutCvv" a code.
   const rest = part ? joined.slice(part.index + part[0].length) : words.slice(word + 1).join('');
+  // India's postal code is the PIN code (pinCode, pin_code): no card's PIN.
+  if (!part && words[word] === 'pin' && rest.startsWith('code')) return false;
   return !CHECK_OUTCOME.test(rest);
 }
+/** An address's `pin` is its postal code (India's PIN), not a card's PIN. */
+const isPostalPin = (field: string, parent: string | number | undefined) =>
+  typeof parent === 'string' && /address/i.test(parent) && nameWords(field).join('') === 'pin';
 /** The path an error names for a security code field: its name, unless the name could hold a card number. */
 const securityCodePath = (field: string) =>
   field.length > 64 || (field.match(/\p{Nd}/gu)?.length ?? 0) > 4 ? '(a security code field)' : field;
@@ -148,7 +153,12 @@ export function securityCodeIssues(body: unknown): SecurityCodeIssue[] {
     const object = value as Record<string, unknown>;
     for (const key in object) {
       if (!Object.hasOwn(object, key)) continue;
-      if (!REQUEST_FIELDS.has(key) && MAY_NAME_A_CODE.test(key) && isSecurityCodeName(key))
+      if (
+        !REQUEST_FIELDS.has(key) &&
+        MAY_NAME_A_CODE.test(key) &&
+        isSecurityCodeName(key) &&
+        !isPostalPin(key, path.at(-1))
+      )
         issues.push({ code: 'custom', path: [...path, securityCodePath(key)], message: SECURITY_CODE_MESSAGE });
       else {
         path.push(key);

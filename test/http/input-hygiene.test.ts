@@ -223,6 +223,20 @@ describe('security codes', () => {
     const res = await score(scoreBody({ ...fields, payment: fields, items: [{ name: 'gift', ...fields }] } as never));
     expect(res.statusCode, res.body).toBe(200);
   });
+
+  it("takes India's postal PIN code, in an address or by its name, for no card's PIN", async () => {
+    const address = { line1: '12 MG Road', city: 'Bengaluru', country: 'IN' };
+    for (const over of [
+      { shippingAddress: { ...address, pinCode: '560001' } },
+      { billingAddress: { ...address, pin_code: '560001' } },
+      { shippingAddress: { ...address, pin: '560001' } },
+      { customer: { pinCode: '560001' } },
+      { delivery: { PINCODE: '560001' } },
+    ]) {
+      const res = await score(scoreBody(over as never));
+      expect(res.statusCode, `${JSON.stringify(over)}: ${res.body}`).toBe(200);
+    }
+  });
 });
 
 describe('fields recorded as sent', () => {
