@@ -556,8 +556,8 @@ describe('what a hit does to scoring', () => {
 
   it('removal by card number or fingerprint takes a card off every event; issuers only their own', async () => {
     const ev = await createEvent(['pan', 'cvv']);
-    const [p1, p2] = [card(), card()];
-    await upload(ev.id, `${p1}\n${p2}`);
+    const [p1, p2, p3] = [card(), card(), card()];
+    await upload(ev.id, `${p1}\n${p2}\n${p3}`);
     const foreign = await t.app.inject({
       method: 'DELETE',
       url: '/v1/cards',
@@ -583,17 +583,36 @@ describe('what a hit does to scoring', () => {
     expect(removed.body).not.toContain('4111111111111112');
     expect(codes(await score(p1))).toEqual([]);
     // By fingerprint, as Kafka decisions and cases carry it.
-    const probe = await t.runtime.engine.score('m1', {
-      ...scoreBody({ card: { number: p2, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
-    } as never);
-    const fingerprint = probe.kind === 'scored' ? probe.evidence!.card.fingerprint : '';
+    const fingerprintOf = async (pan: string) => {
+      const probe = await t.runtime.engine.score('m1', {
+        ...scoreBody({ card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } }),
+      } as never);
+      return probe.kind === 'scored' ? probe.evidence!.card.fingerprint : '';
+    };
+    const fingerprint = await fingerprintOf(p2);
     const notMine = await t.app.inject({
       method: 'DELETE',
       url: '/v1/cards',
       headers: bearer(issuer2),
       payload: { cards: [{ fingerprint }] },
     });
-    expect(notMine.json().rejected).toEqual([{ index: 0, reason: 'not listed by your events' }]);
+    // Listed by i1's events only: to i2 it is a card nobody lists, no hint of another issuer's listing.
+    expect(notMine.json()).toEqual({ removed: 0, notListed: 1, rejected: [] });
+    const neverListed = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(issuer2),
+      payload: { cards: [{ fingerprint: 'A'.repeat(43) }] },
+    });
+    expect(neverListed.json()).toEqual(notMine.json());
+    // Named by its number and by its fingerprint: one card.
+    const twice = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: bearer(t.keys.issuer),
+      payload: { cards: [{ pan: p3 }, { fingerprint: await fingerprintOf(p3) }] },
+    });
+    expect(twice.json()).toEqual({ removed: 1, notListed: 0, rejected: [] });
     const mine = await t.app.inject({
       method: 'DELETE',
       url: '/v1/cards',
@@ -604,7 +623,7 @@ describe('what a hit does to scoring', () => {
     expect(codes(await score(p2))).toEqual([]);
     expect(
       (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json().statistics,
-    ).toMatchObject({ cardsListed: 2, cardsRemoved: 2 });
+    ).toMatchObject({ cardsListed: 3, cardsRemoved: 3 });
   });
 });
 

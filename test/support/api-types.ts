@@ -618,7 +618,7 @@ export interface components {
      *       "rejected": [
      *         {
      *           "index": 1,
-     *           "reason": "not listed by your events"
+     *           "reason": "pan fails the Luhn check"
      *         }
      *       ]
      *     }
@@ -2924,7 +2924,7 @@ export interface operations {
            *       "rejected": [
            *         {
            *           "index": 1,
-           *           "reason": "not listed by your events"
+           *           "reason": "pan fails the Luhn check"
            *         }
            *       ]
            *     }

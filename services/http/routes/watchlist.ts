@@ -230,7 +230,7 @@ const cardRemovalReportSchema = z
   })
   .meta({
     id: 'CardRemovalReport',
-    example: { removed: 1, notListed: 0, rejected: [{ index: 1, reason: 'not listed by your events' }] },
+    example: { removed: 1, notListed: 0, rejected: [{ index: 1, reason: 'pan fails the Luhn check' }] },
   });
 const hitPageSchema = z
   .object({ hits: z.array(hitSchema), ...pageFields })
@@ -600,14 +600,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       const considered = new Set<number>();
       const listed = new Set<number>();
       const slots: EntrySlot[] = [];
+      // A card named by its number and again by its fingerprint is one card too: its first mention counts.
+      const seen = new Set<string>();
       candidates.forEach((c, i) => {
+        const slotId = `${c.slot.bucket}:${c.slot.field.toString('hex')}`;
+        if (seen.has(slotId)) return;
+        seen.add(slotId);
         const entry = entries[i] ? decodeEntry(entries[i]!) : null;
-        if (principal.role === 'issuer' && c.byFingerprint && entry) {
-          // By fingerprint the BIN is unknown: an issuer may remove what its own events listed.
-          const own = entry.eventSeqs.some((s) => registry.events.get(s)?.issuerId === principal.issuerId);
-          if (!own) return rejected.push({ index: c.index, reason: 'not listed by your events' });
-        }
         considered.add(c.index);
+        // By fingerprint the BIN is unknown: an issuer removes what its own events listed (`removable`).
+        // A card only another issuer's events list is answered as one nobody lists: never a hint of theirs.
         if (entry && entry.eventSeqs.some((s) => removable === undefined || removable.has(s))) {
           listed.add(c.index);
           slots.push(c.slot);
