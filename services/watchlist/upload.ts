@@ -63,9 +63,11 @@ const MAX_CARRY = MAX_LINE * 4;
 const HELD_BYTES = 16 * 1024;
 const MAX_ERRORS = 100;
 /**
- * Rejected lines, before any card, that end the upload: the list is not what it should be (another
- * file, another format, another issuer's cards), and reading millions of lines more would only
- * reject them too. A list all of whose lines are rejected is refused the same way when shorter.
+ * Lines that are no card list line (MALFORMED, LINE_TOO_LONG), before any card, that end the upload:
+ * another file, another format, and reading millions of lines more would only reject them too.
+ * Cards the issuer may not list (BIN_NOT_OWNED, an invalid number or expiry) do not end it: a breach
+ * dump sorted by card number holds other issuers' cards before this one's. A list all of whose lines
+ * are rejected is refused at its end, whatever the reasons.
  */
 export const REJECTED_BEFORE_ANY_CARD = 1000;
 const FORMAT_CODES: ReadonlySet<RejectedLine['code']> = new Set(['MALFORMED', 'LINE_TOO_LONG']);
@@ -155,6 +157,7 @@ export async function uploadCardList(
       if (!anyCard) rejectedCodes.set(r.code, (rejectedCodes.get(r.code) ?? 0) + 1);
     }
   };
+  const onlyFormatRejections = () => [...rejectedCodes.keys()].every((code) => FORMAT_CODES.has(code));
   /** No line gave a card: why, from the rejections' codes and the first one's reason. */
   const refuseNoCard = (whole: boolean): never => {
     const n = report.rejected.toLocaleString('en');
@@ -164,7 +167,7 @@ export async function uploadCardList(
       .sort((a, b) => b[1] - a[1])
       .map(([code, count]) => `${code} ${count.toLocaleString('en')}`)
       .join(', ');
-    const cause = [...rejectedCodes.keys()].every((code) => FORMAT_CODES.has(code))
+    const cause = onlyFormatRejections()
       ? 'is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read)'
       : `holds a card that can be listed (rejected: ${counts})`;
     throw new UploadRefused(
@@ -177,7 +180,7 @@ export async function uploadCardList(
   const store = async (batch: ReadBatch) => {
     reportRejections(batch);
     if (batch.cards > 0) anyCard = true;
-    else if (!anyCard && report.rejected >= REJECTED_BEFORE_ANY_CARD) refuseNoCard(false);
+    else if (!anyCard && report.rejected >= REJECTED_BEFORE_ANY_CARD && onlyFormatRejections()) refuseNoCard(false);
     if (batch.cards === 0) return;
     // At most STORING_AT_ONCE calls queued on the connection: wait for the oldest (its failure fails this turn).
     if (storing.length >= STORING_AT_ONCE) await storing.shift();

@@ -351,16 +351,25 @@ describe('the upload loop', () => {
     expect(read).toBeLessThanOrEqual(REJECTED_BEFORE_ANY_CARD / 1_000 + 5);
   });
 
-  it('refuses a list of other cards (rejected, not malformed) with their codes; one card among the first lines goes on', async () => {
+  it("reads on through other issuers' cards (a dump sorted by card number); one card among the first lines goes on", async () => {
+    // 1,500 cards of another issuer's BIN before this issuer's: listed, the others rejected, not refused.
     const foreign = `${' 5555555555554444'}\n`.repeat(1_500);
-    const refused = await uploadCardList(chunks(Buffer.from(`${foreign}${PAN}\n`)), {
+    const sorted = await uploadCardList(chunks(Buffer.from(`${foreign}${PAN}\n`)), {
+      ...options(),
+      ownedRanges: [{ from: '411111', to: '411111' }],
+    });
+    expect(sorted).toMatchObject({ accepted: 1, rejected: 1_500 });
+    expect(sorted.errors[0]!.code).toBe('BIN_NOT_OWNED');
+    expect(JSON.stringify(sorted)).not.toContain('5555555555554444');
+    // None of them this issuer's: refused at the end, with their codes.
+    const refused = await uploadCardList(chunks(Buffer.from(foreign)), {
       ...options(),
       ownedRanges: [{ from: '411111', to: '411111' }],
     }).catch((e: unknown) => e);
     expect(refused).toMatchObject({
       status: 400,
       message:
-        'none of the first 1,000 lines holds a card that can be listed (rejected: BIN_NOT_OWNED 1,000); line 1: card is outside the BIN ranges registered to your issuer (the list was read no further)',
+        'none of the 1,500 lines holds a card that can be listed (rejected: BIN_NOT_OWNED 1,500); line 1: card is outside the BIN ranges registered to your issuer',
     });
     expect(JSON.stringify(refused)).not.toContain('5555555555554444');
     // 999 rejected lines, then a card: read on to the end.
