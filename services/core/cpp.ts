@@ -65,6 +65,7 @@ export interface CppOptions {
    * model takes no account of how active a card is: over thousands of fraudulent cards, a merchant
    * their kind of card favours (busy online shoppers, a region's cards under a BIN attack) shows a
    * steady excess of 2-3× with a vanishing p-value. A breach's cards are many times chance.
+   * Capped for a merchant of a large share, where the lift cannot be reached: requiredFraudShare.
    */
   minLift?: number;
 }
@@ -274,8 +275,9 @@ export function detectPacked(
       const n = counts[id]!;
       if (n < o.minCards) continue;
       const seen = population.cardsPerMerchant.get(names[id]!) ?? n;
-      const expected = (fraudWeight * Math.max(seen, n)) / population.totalCards;
-      if (weights[id]! < o.minLift * expected) continue;
+      const share = Math.max(seen, n) / population.totalCards;
+      const expected = fraudWeight * share;
+      if (weights[id]! < fraudWeight * requiredFraudShare(share, o.minLift)) continue;
       const logP = logUpperTail(weights[id]!, expected, remaining.length, maxWeight) + Math.log(tested);
       if (!best || logP < best.logP) best = { id, weight: weights[id]!, cards: n, expected, logP };
     }
@@ -309,6 +311,20 @@ export function detectPacked(
     });
   }
   return suspects;
+}
+
+/**
+ * The share of the fraudulent cards (by weight) that must have used a merchant used by `share` of
+ * all cards: `minLift` times that share, capped halfway from the share to all of them,
+ * min(minLift × share, share + (1 − share) / 2). The lift alone could never be met by a merchant
+ * used by more than 1 / minLift of all cards (a third at 3×: the fraudulent cards that used it are
+ * at most all of them), however clear its breach: a large chain's. The cap keeps the requirement
+ * reachable, and still far above chance (its excess over the share is half of what is left); at
+ * 3×, the two meet at a share of 0.2, below which nothing changes.
+ */
+export function requiredFraudShare(share: number, minLift: number): number {
+  const s = Math.min(1, share);
+  return Math.min(minLift * s, s + (1 - s) / 2);
 }
 
 /** A visit that can be the cardholder's: not at this episode's fraud merchants, nor at an earlier episode's since its fraud there. */

@@ -12,6 +12,7 @@ import {
   type CppInput,
   type FraudulentCard,
   PackedFrauds,
+  requiredFraudShare,
 } from '../../services/core/cpp.ts';
 import { DAY, world } from '../support/cpp-world.ts';
 
@@ -200,6 +201,43 @@ describe('CPP detection', () => {
     // 0.2^14 ≈ 1.6e-10, × 1,000 merchants tested: 1.6e-7; a Poisson(2.8) tail at 14 is ≈ 2e-6 before the correction.
     expect(s!.log10PValue).toBeCloseTo(14 * Math.log10(0.2) + 3, 1);
     expect(logPoissonUpperTail(14, 2.8) / Math.LN10 + 3).toBeGreaterThan(Math.log10(1e-6));
+  });
+
+  it('names a chain used by more than a third of all cards when its breach is clear (3 times chance is out of reach there)', () => {
+    // 10,000 cards, 4,000 of them at the chain; 200 fraudulent cards, all of which used it: 200
+    // against 80 expected (2.5 times), p ≈ 1e-77. Its lift can never reach 3: at most 200 of 200.
+    const chainWorld = (usedChain: number): CppInput => ({
+      frauds: Array.from({ length: 200 }, (_, i) => ({
+        card: `c${i}`,
+        firstFraudAt: 100 * DAY,
+        weight: 1,
+        visits: [
+          { merchantId: i < usedChain ? 'bigchain' : `m${i % 999}`, at: 60 * DAY },
+          { merchantId: `m${(i * 7) % 999}`, at: 61 * DAY },
+        ],
+      })),
+      cardsPerMerchant: new Map([
+        ['bigchain', 4_000],
+        ...Array.from({ length: 999 }, (_, i): [string, number] => [`m${i}`, 60]),
+      ]),
+      totalCards: 10_000,
+    });
+    const [s] = detectCommonPoints(chainWorld(200), { alpha: 1e-6, minCards: 10 });
+    expect(s?.merchantId).toBe('bigchain');
+    expect(s!.fraudCards).toBe(200);
+    expect(s!.log10PValue).toBeLessThan(-70);
+    // Its requirement is halfway from its share to all of them: 70 % of the fraudulent cards.
+    expect(requiredFraudShare(0.4, 3)).toBeCloseTo(0.7, 12);
+    expect(detectCommonPoints(chainWorld(140), { alpha: 1e-6, minCards: 10 })[0]?.merchantId).toBe('bigchain');
+    // 130 of 200 (65 %, 1.6 times chance): significant (p ≈ 1e-26), but not named.
+    expect(detectCommonPoints(chainWorld(130), { alpha: 1e-6, minCards: 10 })).toEqual([]);
+    expect(detectCommonPoints(chainWorld(130), { alpha: 1e-6, minCards: 10, minLift: 1 })[0]?.merchantId).toBe(
+      'bigchain',
+    );
+    // Below a share of 0.2 the requirement is 3 times chance, as before; continuous at 0.2.
+    expect(requiredFraudShare(0.05, 3)).toBeCloseTo(0.15, 12);
+    expect(requiredFraudShare(0.2, 3)).toBeCloseTo(0.6, 12);
+    expect(requiredFraudShare(0.2 + 1e-9, 3)).toBeCloseTo(0.6, 6);
   });
 
   it('ignores visits outside the lookback and at or after the first fraud', () => {
