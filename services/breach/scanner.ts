@@ -167,41 +167,45 @@ export class BreachScanner {
       cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
       totalCards: distinctCards,
     };
-    // Each window tested on its own at its share of alpha; a merchant named in several keeps the
-    // finding with the most cards (the widest view of its exposure window).
-    const byMerchant = new Map<string, SuspectedPoint>();
     const packedCards = packed.all();
-    /** A window's test, at its share of alpha: the cards whose first fraud falls in it (and after `since`). */
-    const detectIn = (windowMs: number, since = -Infinity) =>
-      detectPacked(
-        packed,
-        packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= Math.max(at - windowMs, since + 1)),
-        population,
-        { ...o, alpha: o.alpha / o.windowsMs.length },
-      );
-    for (const windowMs of windowsMs) {
-      const found = detectIn(windowMs);
-      // Reported against the whole alpha: each window was tested at its share of it.
+    /**
+     * Each window tested on its own at its share of alpha, on the cards whose first fraud falls in
+     * it (and after `since`); a merchant named in several keeps the finding with the most cards (the
+     * widest view of its exposure window), its p-value reported against the whole alpha.
+     */
+    const detectAfter = (since: number): Map<string, SuspectedPoint> => {
+      const byMerchant = new Map<string, SuspectedPoint>();
       const split = Math.log10(o.windowsMs.length);
-      for (const atShare of found) {
-        const p = { ...atShare, log10PValue: Math.min(0, atShare.log10PValue + split) };
-        const known = byMerchant.get(p.merchantId);
-        if (!known || p.fraudCards > known.fraudCards) byMerchant.set(p.merchantId, p);
+      for (const windowMs of windowsMs) {
+        const found = detectPacked(
+          packed,
+          packedCards.filter((c) => packed.cards[c]!.firstFraudAt >= Math.max(at - windowMs, since + 1)),
+          population,
+          { ...o, alpha: o.alpha / o.windowsMs.length },
+        );
+        for (const atShare of found) {
+          const p = { ...atShare, log10PValue: Math.min(0, atShare.log10PValue + split) };
+          const known = byMerchant.get(p.merchantId);
+          if (!known || p.fraudCards > known.fraudCards) byMerchant.set(p.merchantId, p);
+        }
       }
-    }
-    const points = [...byMerchant.values()].sort((a, b) => a.log10PValue - b.log10PValue).slice(0, o.maxSuspects);
+      return byMerchant;
+    };
+    const points = [...detectAfter(-Infinity).values()]
+      .sort((a, b) => a.log10PValue - b.log10PValue)
+      .slice(0, o.maxSuspects);
     const findings: ScanFinding[] = [];
-    /** Whether the merchant is still a suspect on the cards whose first fraud came after `since` alone. */
-    const suspectOnCardsAfter = (merchantId: string, since: number) =>
-      windowsMs.some((windowMs) => detectIn(windowMs, since).some((p) => p.merchantId === merchantId));
-    for (const point of points) {
+    /** The first frauds of a point's cards, oldest first. */
+    const firstFraudsOf = (point: SuspectedPoint) => {
       const named = new Set(point.cards);
-      const firstFrauds = frauds
+      return frauds
         .filter((f) => named.has(f.card))
         .map((f) => f.firstFraudAt)
         .sort((a, b) => a - b);
-      findings.push(await this.suspect(point, firstFrauds, at, suspectOnCardsAfter));
-    }
+    };
+    /** The merchant as a suspect on the cards whose first fraud came after `since` alone, if it still is one. */
+    const suspectOnCardsAfter = (merchantId: string, since: number) => detectAfter(since).get(merchantId);
+    for (const point of points) findings.push(await this.suspect(point, firstFraudsOf, at, suspectOnCardsAfter));
     return {
       at,
       scannedFrom,
@@ -216,14 +220,14 @@ export class BreachScanner {
 
   /** Opens (or extends) the merchant's suspected event and lists the cards that used it since the window opened. */
   private async suspect(
-    point: SuspectedPoint,
-    firstFrauds: number[],
+    found: SuspectedPoint,
+    firstFraudsOf: (point: SuspectedPoint) => number[],
     at: number,
-    suspectOnCardsAfter: (merchantId: string, since: number) => boolean,
+    suspectOnCardsAfter: (merchantId: string, since: number) => SuspectedPoint | undefined,
   ): Promise<ScanFinding> {
     const now = new Date(at);
     const iso = (ms: number) => new Date(ms).toISOString();
-    const input = {
+    const inputFor = (point: SuspectedPoint) => ({
       source: CPP_SOURCE,
       description:
         `${point.fraudCards} cards that later turned fraudulent were used at merchant ${point.merchantId} ` +
@@ -233,25 +237,30 @@ export class BreachScanner {
       discoveredAt: iso(at),
       dataElements: ['pan' as const],
       confidence: 'suspected' as const,
-    };
+    });
     // One event per merchant (`cpp:<merchant>`); once an analyst dismissed it (retracted), its cards
     // are not listed again, unless enough frauds came after the dismissal: a new breach there, a
-    // new event (`cpp:<merchant>:2`, ...).
+    // new event (`cpp:<merchant>:2`, ...), told by those frauds alone. The cards the analyst judged
+    // keep the merchant significant for weeks, and chance-level fraud beside them would reopen it;
+    // and the new event's window, first frauds and evidence are the new breach's, not theirs.
+    let point = found;
     let existing: CompromiseEvent, created: boolean;
     for (let n = 1; ; n++) {
       const externalId = n === 1 ? `cpp:${point.merchantId}` : `cpp:${point.merchantId}:${n}`;
-      ({ event: existing, created } = await this.watchlist.createEvent({ ...input, externalId }, CPP_ISSUER, now));
+      ({ event: existing, created } = await this.watchlist.createEvent(
+        { ...inputFor(point), externalId },
+        CPP_ISSUER,
+        now,
+      ));
       if (existing.status !== 'retracted') break;
       const dismissedAt = Date.parse(existing.evidence?.review?.at ?? existing.updatedAt);
-      // A new breach there is told by the frauds after the dismissal alone: the cards the analyst
-      // judged keep the merchant significant for weeks, and chance-level fraud beside them would
-      // reopen it.
-      if (
-        firstFrauds.filter((t) => t > dismissedAt).length < this.options.minCards ||
-        !suspectOnCardsAfter(point.merchantId, dismissedAt)
-      )
-        return { point, event: existing, created, newlyExposed: 0 };
+      const after = suspectOnCardsAfter(point.merchantId, dismissedAt);
+      if (!after || after.fraudCards < this.options.minCards)
+        return { point: found, event: existing, created, newlyExposed: 0 };
+      point = after;
     }
+    const firstFrauds = firstFraudsOf(point);
+    const input = inputFor(point);
 
     // Until the breach is known to have ended, every card used there since the window opened is
     // exposed: listed a page at a time (a big merchant's are millions), counted by BIN.

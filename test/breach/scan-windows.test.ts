@@ -99,6 +99,42 @@ describe('the scan over several onset windows', () => {
     expect(burst.map((f) => [f.event.externalId, f.created, f.event.status])).toEqual([['cpp:chain:2', true, 'open']]);
   });
 
+  it("a new event after a dismissal takes its window, first frauds, cards and evidence from the frauds after the dismissal, not the judged cards'", async () => {
+    await load(40);
+    const scanner = new BreachScanner(history, watchlist, { minCards: 5 });
+    const [first] = (await scanner.scan(SCAN_AT)).findings;
+    expect(first!.newlyExposed).toBe(300);
+    await watchlist.updateEvent(first!.event.seq, { status: 'retracted' }, new Date(SCAN_AT));
+    // 30 new cards used it five days ago, and are defrauded after the dismissal: a new breach.
+    const later = Array.from({ length: 30 }, (_, k) => `new-${k}`);
+    await history.recordVisits(
+      later.map((c) => ({ card: fp(c), bin: '411111', merchantId: 'chain', at: SCAN_AT - 5 * DAY })),
+    );
+    await history.recordFrauds(
+      later.map((c, k) => ({
+        card: fp(c),
+        at: SCAN_AT + (0.1 + k / 100) * DAY,
+        source: 'chargeback' as const,
+        merchantId: 'web-x',
+      })),
+    );
+    const [again] = (await scanner.scan(SCAN_AT + 0.5 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
+    expect([again!.event.externalId, again!.created]).toEqual(['cpp:chain:2', true]);
+    expect(again!.point.fraudCards).toBe(30);
+    expect(again!.event.exposureStart).toBe(new Date(SCAN_AT - 5 * DAY).toISOString());
+    // Listed: the cards that used it since the new window opened, not the 300 judged in the dismissal.
+    expect(again!.newlyExposed).toBe(30);
+    const evidence = (await watchlist.getEvent(again!.event.seq))!.evidence!;
+    expect(evidence.fraudCards).toBe(30);
+    expect(evidence.exposedCards).toBe(30);
+    expect(evidence.firstFrauds).toHaveLength(30);
+    expect(Math.min(...evidence.firstFrauds)).toBeGreaterThan(SCAN_AT);
+    // A later scan keeps to the frauds after the dismissal too.
+    const [third] = (await scanner.scan(SCAN_AT + 0.6 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
+    expect([third!.event.externalId, third!.created, third!.point.fraudCards]).toEqual(['cpp:chain:2', false, 30]);
+    expect((await watchlist.getEvent(again!.event.seq))!.exposureStart).toBe(new Date(SCAN_AT - 5 * DAY).toISOString());
+  });
+
   it("moves an open suspected event's exposure end to the latest use of the cards a later scan names", async () => {
     await load(40);
     const scanner = new BreachScanner(history, watchlist);
