@@ -252,6 +252,9 @@ export class BreachScanner {
         CPP_ISSUER,
         now,
       ));
+      // Closed (an admin's close: the breach is over): its cards stay listed, nothing more is added
+      // to it, its evidence stays as it was closed.
+      if (existing.status === 'closed') return { point: found, event: existing, created, newlyExposed: 0 };
       if (existing.status !== 'retracted') break;
       const dismissedAt = Date.parse(existing.evidence?.review?.at ?? existing.updatedAt);
       const after = suspectOnCardsAfter(point.merchantId, dismissedAt);
@@ -294,9 +297,9 @@ export class BreachScanner {
     const event =
       (await this.watchlist.updateEvent(
         existing.seq,
-        // Dismissed meanwhile (retracted): left as the analyst left it.
+        // Dismissed (retracted) or closed meanwhile: left as the analyst or admin left it.
         (current) =>
-          current.status === 'retracted'
+          current.status !== 'open'
             ? {}
             : {
                 evidence: { ...evidence, ...(current.evidence?.review ? { review: current.evidence.review } : {}) },

@@ -135,6 +135,33 @@ describe('the scan over several onset windows', () => {
     expect((await watchlist.getEvent(again!.event.seq))!.exposureStart).toBe(new Date(SCAN_AT - 5 * DAY).toISOString());
   });
 
+  it('lists nothing more into a closed event, nor rewrites its evidence', async () => {
+    await load(40);
+    const scanner = new BreachScanner(history, watchlist, { minCards: 5 });
+    const [first] = (await scanner.scan(SCAN_AT)).findings;
+    const closedAt = new Date(SCAN_AT + 0.05 * DAY);
+    const closed = (await watchlist.updateEvent(first!.event.seq, { status: 'closed' }, closedAt))!;
+    // 30 new cards used it five days ago, and are defrauded now.
+    const later = Array.from({ length: 30 }, (_, k) => `new-${k}`);
+    await history.recordVisits(
+      later.map((c) => ({ card: fp(c), bin: '411111', merchantId: 'chain', at: SCAN_AT - 5 * DAY })),
+    );
+    await history.recordFrauds(
+      later.map((c, k) => ({
+        card: fp(c),
+        at: SCAN_AT + (0.1 + k / 100) * DAY,
+        source: 'chargeback' as const,
+        merchantId: 'web-x',
+      })),
+    );
+    const again = (await scanner.scan(SCAN_AT + 0.5 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
+    expect(again.map((f) => [f.event.id, f.event.status, f.created, f.newlyExposed])).toEqual([
+      [first!.event.id, 'closed', false, 0],
+    ]);
+    expect(await watchlist.getEvent(first!.event.seq)).toEqual(closed);
+    expect(closed.evidence!.exposedCards).toBe(300);
+  });
+
   it("moves an open suspected event's exposure end to the latest use of the cards a later scan names", async () => {
     await load(40);
     const scanner = new BreachScanner(history, watchlist);
