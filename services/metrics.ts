@@ -106,8 +106,25 @@ export class Metrics {
   });
   readonly cppSuspected = new Counter({
     name: 'leakguard_cpp_suspected_total',
-    help: 'Suspected points of compromise found by scans (an event opened, or extended by a later scan)',
+    help: 'Suspected events opened by breach scans (a merchant newly suspected; a later scan finding it again is not counted)',
     registers: [this.registry],
+  });
+  /** Counts Leakguard's open suspected events that await an analyst (set by the runtime); unset: the gauge reads 0. */
+  countOpenSuspected: (() => Promise<number>) | undefined;
+  // Read at each scrape, so that every engine says the same and a review shows at once (alert
+  // LeakguardSuspectedBreach): what waits for an analyst, not how often scans find it.
+  readonly cppSuspectedOpen: Gauge = new Gauge({
+    name: 'leakguard_cpp_suspected_open_events',
+    help: "Leakguard's suspected events still open and unreviewed (confirm or dismiss them in the console)",
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.countOpenSuspected) return;
+      try {
+        this.cppSuspectedOpen.set(await this.countOpenSuspected());
+      } catch {
+        // The store unreachable: the last count stands (its own alerts say the store is down).
+      }
+    },
   });
   // An hourly job: what its last run took (alert LeakguardBreachScanSlow), and the fraudulent cards it
   // read, which its time and memory grow with (docs/capacity.md, "What breaks first").

@@ -16,7 +16,7 @@ import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
 import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
 import { MemoryWatchlistStore } from './adapters/memory/watchlist-store.ts';
 import { RedisWatchlistStore } from './adapters/redis/watchlist-store.ts';
-import type { WatchlistStore } from './core/watchlist.ts';
+import { CPP_ISSUER, CPP_SOURCE, type WatchlistStore } from './core/watchlist.ts';
 import type { CardKeyring } from './core/card.ts';
 import { WatchlistRegistry } from './watchlist-registry.ts';
 import { oversizedReporter, watchRedis } from './redis-watch.ts';
@@ -386,6 +386,7 @@ export function createRuntime(
           engine.transactionOf(merchantId, transactionId),
         )
       : undefined;
+  if (breach) metrics.countOpenSuspected = () => countOpenSuspected(watchlist);
 
   // The transaction archive: fed off the scoring path once a database is open (archive-writer.ts).
   let archive: TransactionArchive | undefined;
@@ -610,8 +611,9 @@ export function createRuntime(
         try {
           const report = await breach.scanner.scan(at);
           metrics.cppScans.inc({ result: 'ok' });
-          // A merchant an analyst dismissed stays in the report (its status says so), not in the count.
-          metrics.cppSuspected.inc(report.findings.filter((f) => f.event.status !== 'retracted').length);
+          // Newly suspected merchants only: one found again (open, confirmed, dismissed or closed)
+          // is in the report, not in the count (leakguard_cpp_suspected_open_events says what waits).
+          metrics.cppSuspected.inc(report.findings.filter((f) => f.created).length);
           metrics.cppScanSeconds.set((performance.now() - started) / 1000);
           metrics.cppScanCards.set(report.fraudulentCards);
           metrics.cppScanCoveredDays.set((report.at - report.scannedFrom) / 86_400_000);
@@ -794,4 +796,17 @@ function openRecording(config: Config, logger: Logger, metrics: Metrics): Traffi
     onDropped: (count) => metrics.recordsDropped.inc(count),
     onWritten: (count) => metrics.recordsWritten.inc(count),
   });
+}
+
+/** Leakguard's suspected events still open and unreviewed (neither confirmed nor dismissed), read a page at a time. */
+export async function countOpenSuspected(watchlist: WatchlistStore): Promise<number> {
+  let count = 0;
+  let after: number | undefined;
+  for (;;) {
+    const page = await watchlist.pageEvents({ issuerId: CPP_ISSUER, status: 'open', after, limit: 1000 });
+    for (const e of page.items)
+      if (e.source === CPP_SOURCE && e.confidence === 'suspected' && !e.evidence?.review) count++;
+    if (!page.hasMore || page.next === null) return count;
+    after = page.next;
+  }
 }

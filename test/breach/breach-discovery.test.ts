@@ -164,6 +164,13 @@ describe('breach discovery through the engine', () => {
     const seconds = Number(/^leakguard_cpp_scan_last_duration_seconds (\S+)$/m.exec(metrics)?.[1]);
     expect(seconds).toBeGreaterThan(0);
     expect(seconds).toBeLessThan(60);
+    // One suspected event opened, awaiting review; a scan finding it again counts nothing more.
+    expect(metrics).toContain('leakguard_cpp_suspected_total 1\n');
+    const again = await http(engine.base, '/v1/admin/cpp/scan', { headers: bearer(keys.admin!), body: {} });
+    expect(again.json().suspected).toMatchObject([{ eventId: s.eventId, created: false }]);
+    const after = (await http(engine.base, '/metrics')).body;
+    expect(after).toContain('leakguard_cpp_suspected_total 1\n');
+    expect(after).toContain('leakguard_cpp_suspected_open_events 1\n');
 
     const events = await http(engine.base, '/v1/compromise-events', { headers: bearer(keys.admin!) });
     const event = events.json().events.find((e: { id: string }) => e.id === eventId);
@@ -278,6 +285,8 @@ describe('breach discovery through the engine', () => {
       expect(retract.status, retract.body).toBe(200);
       const second = await until('the dismissal delivered', () => receiver.requests[1]);
       expect(second.verified(secret).data).toMatchObject({ eventId, status: 'retracted' });
+      // Nothing awaits review any more: LeakguardSuspectedBreach stops.
+      expect((await http(engine.base, '/metrics')).body).toContain('leakguard_cpp_suspected_open_events 0\n');
       // Each state once: nothing more arrives.
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.requests).toHaveLength(2);
