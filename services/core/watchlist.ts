@@ -524,12 +524,30 @@ export const binRangeSchema = closedObject({ from: BIN(), to: BIN() })
   });
 export type BinRange = z.infer<typeof binRangeSchema>;
 
-/** How many of a suspected event's exposed cards fall in an issuer's BIN ranges (BINs compared on each range's length). */
+/**
+ * How many of a suspected event's exposed cards fall in an issuer's BIN ranges. The exposure is
+ * counted per 6-digit BIN (what the histories record): a BIN matches a range of its length or
+ * shorter on its prefix, and a longer range (8 digits) when the range meets the BIN's own interval
+ * of that length (411111: 41111100..41111199). An issuer sharing a 6-digit BIN with another sees
+ * that BIN's whole count.
+ */
 export function exposedInRanges(event: Pick<CompromiseEvent, 'evidence'>, ranges: readonly BinRange[]): number {
   let n = 0;
   for (const [bin, count] of Object.entries(event.evidence?.exposedByBin ?? {}))
-    if (binInRanges(bin, ranges)) n += count;
+    if (binMeetsRanges(bin, ranges)) n += count;
   return n;
+}
+
+/** Whether some card of a BIN (fewer digits than a PAN) can fall in the ranges: binInRanges for a BIN as long as each range, the BIN's interval against a longer one. */
+export function binMeetsRanges(bin: string, ranges: readonly BinRange[]): boolean {
+  return ranges.some((r) => {
+    const pad = r.from.length - bin.length;
+    if (pad <= 0) {
+      const prefix = bin.slice(0, r.from.length);
+      return prefix >= r.from && prefix <= r.to;
+    }
+    return bin + '0'.repeat(pad) <= r.to && bin + '9'.repeat(pad) >= r.from;
+  });
 }
 
 export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {

@@ -3,7 +3,7 @@
 // cards, oldest first, no gap or repeat, the filters applied before the limit; a bad or unknown
 // query parameter is a 400 naming it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CPP_ISSUER } from '../../services/core/watchlist.ts';
+import { CPP_ISSUER, exposedInRanges } from '../../services/core/watchlist.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -101,5 +101,40 @@ describe('GET /v1/issuer/suspected-events pages', () => {
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(unknown.json())).toMatch(/page, status/);
+  });
+
+  it('shows an issuer of 8-digit BIN ranges the events exposing the 6-digit BINs its ranges meet', async () => {
+    // The histories record 6-digit BINs: 411111 is 41111100..41111199 at 8 digits.
+    await t.runtime.watchlist.setBinRanges('i1', [{ from: '41111150', to: '41111160' }]);
+    const res = await get('');
+    expect(res.statusCode, res.body).toBe(200);
+    const events = res.json().events as { id: string; exposedCards: number }[];
+    expect(events.map((e) => e.id)).toEqual(mine);
+    // Counted per 6-digit BIN: the BIN's whole count, whatever share of it the range holds.
+    expect(events.every((e) => e.exposedCards === 40)).toBe(true);
+    await t.runtime.watchlist.setBinRanges('i1', [{ from: '41111200', to: '41111299' }]);
+    expect((await get('')).json().events).toEqual([]);
+    await t.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
+  });
+
+  it('counts the exposed cards of a 6-digit BIN in a range of 8 digits that meets it, and in 6-digit ranges as before', () => {
+    const event = { evidence: { exposedByBin: { '411111': 50, '555555': 7 } } } as unknown as Parameters<
+      typeof exposedInRanges
+    >[0];
+    const count = (...ranges: [string, string][]) =>
+      exposedInRanges(
+        event,
+        ranges.map(([from, to]) => ({ from, to })),
+      );
+    expect(count(['41111100', '41111199'])).toBe(50);
+    expect(count(['41111150', '41111150'])).toBe(50);
+    expect(count(['41111050', '41111100'])).toBe(50);
+    expect(count(['41111199', '41111300'])).toBe(50);
+    expect(count(['41111000', '41111099'])).toBe(0);
+    expect(count(['41111200', '55555500'])).toBe(7);
+    expect(count(['41111100', '41111199'], ['55555512', '55555512'])).toBe(57);
+    expect(count(['411111', '411111'])).toBe(50);
+    expect(count(['400000', '499999'])).toBe(50);
+    expect(count(['411112', '499999'])).toBe(0);
   });
 });
