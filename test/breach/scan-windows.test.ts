@@ -99,13 +99,8 @@ describe('the scan over several onset windows', () => {
     expect(burst.map((f) => [f.event.externalId, f.created, f.event.status])).toEqual([['cpp:chain:2', true, 'open']]);
   });
 
-  it("a new event after a dismissal takes its window, first frauds, cards and evidence from the frauds after the dismissal, not the judged cards'", async () => {
-    await load(40);
-    const scanner = new BreachScanner(history, watchlist, { minCards: 5 });
-    const [first] = (await scanner.scan(SCAN_AT)).findings;
-    expect(first!.newlyExposed).toBe(300);
-    await watchlist.updateEvent(first!.event.seq, { status: 'retracted' }, new Date(SCAN_AT));
-    // 30 new cards used it five days ago, and are defrauded after the dismissal: a new breach.
+  /** 30 new cards that used the chain five days before SCAN_AT, defrauded from a few hours after it. */
+  async function laterBreach() {
     const later = Array.from({ length: 30 }, (_, k) => `new-${k}`);
     await history.recordVisits(
       later.map((c) => ({ card: fp(c), bin: '411111', merchantId: 'chain', at: SCAN_AT - 5 * DAY })),
@@ -118,6 +113,16 @@ describe('the scan over several onset windows', () => {
         merchantId: 'web-x',
       })),
     );
+  }
+
+  it("a new event after a dismissal takes its window, first frauds, cards and evidence from the frauds after the dismissal, not the judged cards'", async () => {
+    await load(40);
+    const scanner = new BreachScanner(history, watchlist, { minCards: 5 });
+    const [first] = (await scanner.scan(SCAN_AT)).findings;
+    expect(first!.newlyExposed).toBe(300);
+    await watchlist.updateEvent(first!.event.seq, { status: 'retracted' }, new Date(SCAN_AT));
+    // 30 new cards used it five days ago, and are defrauded after the dismissal: a new breach.
+    await laterBreach();
     const [again] = (await scanner.scan(SCAN_AT + 0.5 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
     expect([again!.event.externalId, again!.created]).toEqual(['cpp:chain:2', true]);
     expect(again!.point.fraudCards).toBe(30);
@@ -142,18 +147,7 @@ describe('the scan over several onset windows', () => {
     const closedAt = new Date(SCAN_AT + 0.05 * DAY);
     const closed = (await watchlist.updateEvent(first!.event.seq, { status: 'closed' }, closedAt))!;
     // 30 new cards used it five days ago, and are defrauded now.
-    const later = Array.from({ length: 30 }, (_, k) => `new-${k}`);
-    await history.recordVisits(
-      later.map((c) => ({ card: fp(c), bin: '411111', merchantId: 'chain', at: SCAN_AT - 5 * DAY })),
-    );
-    await history.recordFrauds(
-      later.map((c, k) => ({
-        card: fp(c),
-        at: SCAN_AT + (0.1 + k / 100) * DAY,
-        source: 'chargeback' as const,
-        merchantId: 'web-x',
-      })),
-    );
+    await laterBreach();
     const again = (await scanner.scan(SCAN_AT + 0.5 * DAY)).findings.filter((f) => f.point.merchantId === 'chain');
     expect(again.map((f) => [f.event.id, f.event.status, f.created, f.newlyExposed])).toEqual([
       [first!.event.id, 'closed', false, 0],
