@@ -7,6 +7,7 @@ import { migrate } from '../../services/adapters/postgres/migrate.ts';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { PgTransactionArchive } from '../../services/adapters/postgres/transaction-archive.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
+import { OccurredBeforeTransactionError } from '../../services/core/engine.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import type { ArchivedTransaction } from '../../services/core/transaction-archive.ts';
 import { MARKED_KINDS } from '../../services/core/velocity.ts';
@@ -179,6 +180,10 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     await withEngine('on', async (runtime) => {
       const id = txId('arc');
       await scoredAndExpired(runtime, id, T0);
+      // Dated before the transaction, as the archive knows its time: refused, nothing recorded.
+      await expect(runtime.engine.recordOutcome('m1', id, 'chargeback', T0 - 10 * DAY)).rejects.toBeInstanceOf(
+        OccurredBeforeTransactionError,
+      );
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 40 * DAY)).toBe('recorded');
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 41 * DAY)).toBe('duplicate');
       expect(await runtime.engine.recordOutcome('m1', 'never-scored', 'chargeback', T0 + 40 * DAY)).toBe('unknown');
