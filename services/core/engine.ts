@@ -31,7 +31,7 @@ import {
 } from './watchlist.ts';
 import { LeakguardError } from './errors.ts';
 import { withDeadline } from './deadline.ts';
-import type { TransactionArchive } from './transaction-archive.ts';
+import type { ArchiveEntry, TransactionArchive } from './transaction-archive.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 const MIN_STORE_BUDGET_MS = 5;
@@ -504,17 +504,22 @@ export class Engine {
   async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
     const now = this.now();
     if (at > now + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(now);
-    // Only a back-dated outcome can precede its transaction (counted at most MAX_OCCURRED_AHEAD_MS
-    // ahead of the clock): one more lookup for those alone.
-    if (at < now - MAX_OCCURRED_AHEAD_MS) {
-      const counted = await this.transactionOf(merchantId, transactionId);
-      if (counted && at < counted.at - MAX_OCCURRED_AHEAD_MS) throw new OccurredBeforeTransactionError(counted.at);
-    }
     const { store, observer } = this.options;
     const archive = this.options.archive?.();
+    // Only a back-dated outcome can precede its transaction (counted at most MAX_OCCURRED_AHEAD_MS
+    // ahead of the clock): one more lookup for those alone. The archive's entry, when the marker has
+    // gone, is read once for the check and the outcome both.
+    let archived: Promise<ArchiveEntry | undefined> | undefined;
+    if (at < now - MAX_OCCURRED_AHEAD_MS) {
+      const marked = await store.transactionOf(merchantId, transactionId);
+      if (!marked && archive) archived = archive.find(merchantId, transactionId);
+      const countedAt = marked?.at ?? (await archived)?.countedAt;
+      if (countedAt !== undefined && at < countedAt - MAX_OCCURRED_AHEAD_MS)
+        throw new OccurredBeforeTransactionError(countedAt);
+    }
     let status = await store.recordOutcome(merchantId, transactionId, outcome, at);
     if (status === 'unknown' && archive)
-      status = await this.archivedOutcome(archive, merchantId, transactionId, outcome, at);
+      status = await this.archivedOutcome(archive, merchantId, transactionId, outcome, at, archived);
     else if (status === 'recorded' && archive)
       // Noted on the archive's entry too, so that a repeat after the marker has gone is still a repeat.
       await archive
@@ -524,15 +529,19 @@ export class Engine {
     return status;
   }
 
-  /** An outcome whose marker has gone: its transaction from the archive, its counters joined as the marker's would be. */
+  /**
+   * An outcome whose marker has gone: its transaction from the archive (`archived`: its entry, when
+   * already asked for), its counters joined as the marker's would be.
+   */
   private async archivedOutcome(
     archive: TransactionArchive,
     merchantId: string,
     transactionId: string,
     outcome: string,
     at: number,
+    archived?: Promise<ArchiveEntry | undefined>,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
-    const entry = await archive.find(merchantId, transactionId);
+    const entry = await (archived ?? archive.find(merchantId, transactionId));
     if (!entry) return 'unknown';
     if (entry.outcomes[outcome] !== undefined) return 'duplicate';
     // Joined first, noted after: a crash in between leaves it to be reported again, and joining twice changes nothing.
