@@ -29,6 +29,7 @@ import {
   type EventView,
   type WatchlistMatch,
 } from './watchlist.ts';
+import { recordedOutcome } from './chargebacks.ts';
 import { LeakguardError } from './errors.ts';
 import { withDeadline } from './deadline.ts';
 import type { ArchiveEntry, TransactionArchive } from './transaction-archive.ts';
@@ -498,10 +499,12 @@ export class Engine {
   }
 
   /**
-   * Throws OccurredInFutureError for an outcome dated too far ahead, OccurredBeforeTransactionError
-   * for one dated before its transaction (nothing recorded).
+   * A merchant's outcome, a chargeback as its reason code counts (recordedOutcome: a holder's dispute
+   * is kept apart, counted nowhere). Throws OccurredInFutureError for an outcome dated too far ahead,
+   * OccurredBeforeTransactionError for one dated before its transaction (nothing recorded).
    */
-  async recordOutcome(merchantId: string, transactionId: string, outcome: string, at: number) {
+  async recordOutcome(merchantId: string, transactionId: string, reported: string, at: number, reasonCode?: string) {
+    const outcome = recordedOutcome(reported, reasonCode);
     const now = this.now();
     if (at > now + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(now);
     const { store, observer } = this.options;

@@ -4,10 +4,9 @@
 // card numbers never sit in a URL or an access log; the answer never repeats one.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { fingerprintWith, maskPan, panProblem, type CardKeyring } from '../../core/card.ts';
+import { identifyCard, maskPan, panProblem, type CardKeyring } from '../../core/card.ts';
 import {
   binInRanges,
-  cardSlot,
   DATA_ELEMENTS,
   decodeEntry,
   entrySlot,
@@ -188,7 +187,6 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         issuerId === undefined
           ? [undefined, undefined]
           : await Promise.all([store.getBinRanges(issuerId), store.listEvents(issuerId)]);
-      const keys = keyring.previous ? [keyring.primary, keyring.previous] : [keyring.primary];
 
       const results: CardResult[] = [];
       // Each card's slots (a number: one per key, the primary first), read in one call.
@@ -211,8 +209,10 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
             slotsOf.push([]);
             return;
           }
-          result.fingerprint = fingerprintWith(keyring.primary, card.pan);
-          slotsOf.push(keys.map((key) => cardSlot(key, card.pan)));
+          // Its fingerprint under each key (the primary first): one HMAC a key, the slots made of them.
+          const { fingerprints } = identifyCard(keyring, card.pan);
+          result.fingerprint = fingerprints[0]!;
+          slotsOf.push(fingerprints.map(entrySlot));
         } else {
           result.fingerprint = card.fingerprint;
           slotsOf.push([entrySlot(card.fingerprint)]);

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { OccurredBeforeTransactionError, OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
-import { chargebackKind, recordedOutcome } from '../../core/chargebacks.ts';
+import { chargebackKind } from '../../core/chargebacks.ts';
 import { HttpError } from '../errors.ts';
 import { retryAfterSeconds } from '../../adapters/store-unavailable.ts';
 
@@ -53,10 +53,9 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       const { transactionId } = request.params;
       const { outcome, reasonCode, occurredAt } = request.body;
       const at = occurredAt ? Date.parse(occurredAt) : Date.now();
-      const recorded = recordedOutcome(outcome, reasonCode);
       let result: Awaited<ReturnType<Engine['recordOutcome']>>;
       try {
-        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, recorded, at);
+        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, outcome, at, reasonCode);
       } catch (error) {
         if (error instanceof OccurredInFutureError || error instanceof OccurredBeforeTransactionError) throw error;
         // Never acknowledge what was not stored: the merchant retries.

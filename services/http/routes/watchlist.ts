@@ -4,12 +4,11 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
-import { panProblem, type CardKeyring } from '../../core/card.ts';
+import { identifyCard, panProblem, type CardKeyring } from '../../core/card.ts';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import {
   binInRanges,
   binRangeSchema,
-  cardSlot,
   CPP_ISSUER,
   compromiseEventInputSchema,
   decodeEntry,
@@ -28,6 +27,7 @@ import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
 import { readerPool } from '../../watchlist/reader-pool.ts';
 import { uploadCardList, UploadRefused, type UploadFormat, type UploadReport } from '../../watchlist/upload.ts';
+import { bodyEncodingRefusal } from '../body-encoding.ts';
 import { HttpError } from '../errors.ts';
 import { cppEvidenceSchema } from './breach.ts';
 import { openapiTransform } from '../openapi.ts';
@@ -435,11 +435,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           if (!uploadFormat(request.headers))
             throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list as text/csv or application/x-ndjson');
           // UTF-8 (or its ASCII subset) only: another charset's bytes would be refused later as binary.
-          const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
-          if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset))
+          const refused = bodyEncodingRefusal(request.headers);
+          if (refused === 'charset')
             throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'send the card list in UTF-8 (charset=utf-8, or none)');
-          const encoding = request.headers['content-encoding'];
-          if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+          if (refused === 'encoding')
             throw new HttpError(
               'UNSUPPORTED_MEDIA_TYPE',
               'compressed uploads are refused: send the card list as plain text',
@@ -570,37 +569,24 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       const removable = onlyEvents === undefined ? undefined : new Set(onlyEvents);
       const ranges = principal.role === 'issuer' ? await store.getBinRanges(principal.issuerId!) : undefined;
       const rejected: { index: number; reason: string }[] = [];
-      const candidates: { index: number; slot: EntrySlot; byFingerprint: boolean }[] = [];
-      // A card named twice in one request is one card: its first mention counts, the others are left out.
-      const named = new Set<string>();
+      const candidates: { index: number; slot: EntrySlot }[] = [];
       request.body.cards.forEach((card, index) => {
         if ('pan' in card) {
           const problem = panProblem(card.pan);
           if (problem) return rejected.push({ index, reason: `pan ${problem}` });
           if (ranges && !binInRanges(card.pan, ranges))
             return rejected.push({ index, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' });
-          if (named.has(`pan:${card.pan}`)) return;
-          named.add(`pan:${card.pan}`);
           // Listed under the primary key; during rotation also under the previous one.
-          candidates.push({ index, slot: cardSlot(keyring.primary, card.pan), byFingerprint: false });
-          if (keyring.previous)
-            candidates.push({
-              index,
-              slot: cardSlot(keyring.previous, card.pan),
-              byFingerprint: false,
-            });
-        } else {
-          if (named.has(`fp:${card.fingerprint}`)) return;
-          named.add(`fp:${card.fingerprint}`);
-          candidates.push({ index, slot: entrySlot(card.fingerprint), byFingerprint: true });
-        }
+          for (const fingerprint of identifyCard(keyring, card.pan).fingerprints)
+            candidates.push({ index, slot: entrySlot(fingerprint) });
+        } else candidates.push({ index, slot: entrySlot(card.fingerprint) });
       });
       // What each card's entry holds now: which of them have an event to be taken off.
       const entries = await store.getEntries(candidates.map((c) => c.slot));
       const considered = new Set<number>();
       const listed = new Set<number>();
       const slots: EntrySlot[] = [];
-      // A card named by its number and again by its fingerprint is one card too: its first mention counts.
+      // A card named twice in one request, by its number or its fingerprint, is one card: its first mention counts.
       const seen = new Set<string>();
       candidates.forEach((c, i) => {
         const slotId = `${c.slot.bucket}:${c.slot.field.toString('hex')}`;
