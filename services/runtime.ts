@@ -59,6 +59,7 @@ import { atMostEvery } from './log-throttle.ts';
 import { markerRetentionMs, type TransactionArchive } from './core/transaction-archive.ts';
 import { PgTransactionArchive } from './adapters/postgres/transaction-archive.ts';
 import { BreachScanner, scanBudgetFor, type ScanReport } from './breach/scanner.ts';
+import { suspicionsListing } from './breach/suspicions.ts';
 import { ScanSchedule } from './breach/scan-schedule.ts';
 import { MemoryCardHistoryStore } from './adapters/memory/card-history-store.ts';
 import { RedisCardHistoryStore } from './adapters/redis/card-history-store.ts';
@@ -763,6 +764,7 @@ function openBreachDiscovery(
   const recorder = new HistoryRecorder({
     store: history,
     transactionOf,
+    suspicionsListing: (card) => suspicionsListing(watchlist, card),
     onError: (error) => {
       metrics.cppHistoryErrors.inc();
       logger.warn({ err: error }, 'card histories not written yet: retrying');

@@ -33,6 +33,7 @@ import type { Dataset } from '../simulator/csv.ts';
 import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
 import { HistoryRecorder } from '../../services/breach/recorder.ts';
 import { BreachScanner, type ScanOptions } from '../../services/breach/scanner.ts';
+import { suspicionsListing } from '../../services/breach/suspicions.ts';
 
 export const REPLAY_KEYRING: CardKeyring = { primary: { id: 'replay', secret: Buffer.alloc(32, 7) } };
 /** Velocity windows reach 30 days back, delayed merchant windows 37: older history changes nothing. */
@@ -241,6 +242,7 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
             recorder: new HistoryRecorder({
               store: history,
               transactionOf: (m, t) => store.transactionOf(m, t),
+              suspicionsListing: (card) => suspicionsListing(watchlist, card),
               ...(o.cpp.merchantOf ? { merchantOf: o.cpp.merchantOf } : {}),
               flushMs: 2 ** 30, // flushed before each scan instead
             }),

@@ -38,6 +38,19 @@ export interface FraudLabel {
   source: FraudSource;
   /** Where the fraud happened: a merchant where a card was defrauded is not where it leaked. */
   merchantId?: string;
+  /**
+   * A failed step-up's: the merchants whose suspected breach listed the card when it failed (their
+   * suspicion asked for the challenge). The label is no evidence against them (cpp.ts notEvidenceFor).
+   */
+  askedBy?: readonly string[];
+}
+
+/** A label as the stores give it back to fraudEpisode. */
+export interface StoredLabel {
+  at: number;
+  weight: number;
+  merchantId?: string | undefined;
+  askedBy?: readonly string[] | undefined;
 }
 
 export interface FraudulentCardRecord {
@@ -54,6 +67,8 @@ export interface FraudulentCardRecord {
    * the holder's. A visit before it was the holder's own and counts.
    */
   earlierFrauds?: EarlierFraud[];
+  /** The merchants whose own suspicion asked for every label of that episode (absent when none). */
+  notEvidenceFor?: string[];
 }
 
 export interface EarlierFraud {
@@ -89,11 +104,28 @@ export const EPISODE_GAP_MS = 14 * DAY_MS;
  */
 export const labelDay = (at: number) => Math.floor(at / DAY_MS);
 
+/**
+ * A label as the stores keep it, one per card, source, day, merchant and asking suspicions: its
+ * fields joined by spaces (ids hold none), an empty merchant field when none was told, the merchants
+ * whose suspicion asked for a failed step-up after it (a version that reads three fields ignores them).
+ */
+export const labelMember = (l: FraudLabel, day: number) =>
+  [l.source, day, l.merchantId ?? '', ...(l.askedBy ?? [])].join(' ');
+
+/** A stored label's fields (labelMember), or undefined for a source this version does not know (written by a newer one). */
+export function parseLabelMember(member: string, at: number): StoredLabel | undefined {
+  const [source, , merchantId, ...askedBy] = member.split(' ');
+  if (!Object.hasOwn(FRAUD_SOURCES, source!)) return undefined;
+  return {
+    at,
+    weight: FRAUD_SOURCES[source as FraudSource],
+    ...(merchantId ? { merchantId } : {}),
+    ...(askedBy.length ? { askedBy } : {}),
+  };
+}
+
 /** The latest episode of a card's fraud labels (each: time, source weight, merchant). */
-export function fraudEpisode(
-  card: string,
-  labels: readonly { at: number; weight: number; merchantId?: string | undefined }[],
-): FraudulentCardRecord {
+export function fraudEpisode(card: string, labels: readonly StoredLabel[]): FraudulentCardRecord {
   const sorted = [...labels].sort((a, b) => a.at - b.at);
   let start = 0;
   const earlier = new Map<string, number>();
@@ -110,12 +142,15 @@ export function fraudEpisode(
     .filter(([m]) => !merchants.includes(m))
     .map(([merchantId, since]) => ({ merchantId, since }))
     .sort((a, b) => (a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0));
+  // A merchant whose suspicion asked for every label of the episode: none of them is evidence against it.
+  const notEvidenceFor = (episode[0]!.askedBy ?? []).filter((m) => episode.every((l) => l.askedBy?.includes(m)));
   return {
     card,
     firstFraudAt: episode[0]!.at,
     weight: Math.max(...episode.map((l) => l.weight)),
     ...(merchants.length ? { fraudMerchants: merchants } : {}),
     ...(earlierFrauds.length ? { earlierFrauds } : {}),
+    ...(notEvidenceFor.length ? { notEvidenceFor: [...new Set(notEvidenceFor)].sort() } : {}),
   };
 }
 
@@ -124,7 +159,7 @@ export function fraudEpisode(
  * after `floor` (the retention before the newest label), kept when it began at or after `since`.
  */
 export function episodesSince(
-  labelsByCard: Iterable<[string, Iterable<{ at: number; weight: number; merchantId?: string | undefined }>]>,
+  labelsByCard: Iterable<[string, Iterable<StoredLabel>]>,
   floor: number,
   since: number,
 ): FraudulentCardRecord[] {

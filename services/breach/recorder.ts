@@ -29,6 +29,12 @@ export interface RecorderOptions {
   /** A transaction's card and time from the velocity store (for an outcome, which names only the transaction). */
   transactionOf: (merchantId: string, transactionId: string) => Promise<{ card: string; at: number } | undefined>;
   /**
+   * The merchants whose suspected breach lists a card (suspicions.ts; default: none). A failed
+   * step-up of such a card is labelled as asked by them: no evidence against them, as it is against
+   * the card's other merchants. Otherwise a suspicion, true or false, fed on its own challenges.
+   */
+  suspicionsListing?: (card: string) => Promise<readonly string[]>;
+  /**
    * The merchant the histories know a scoring merchant by, for visits and labels alike (default: the
    * same; a replay maps a chain's terminals to one merchant, as its one API key does in production).
    */
@@ -47,8 +53,8 @@ export class HistoryRecorder {
   private flushing: Promise<void> = Promise.resolve();
   /** Labelling outcomes whose card is being looked up: a flush waits for them. */
   private readonly lookups = new Set<Promise<unknown>>();
-  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped' | 'merchantOf'>> &
-    Pick<RecorderOptions, 'onError' | 'onDropped'>;
+  private readonly o: Required<Omit<RecorderOptions, 'onError' | 'onDropped' | 'merchantOf' | 'suspicionsListing'>> &
+    Pick<RecorderOptions, 'onError' | 'onDropped' | 'suspicionsListing'>;
   private readonly merchantOf: (merchantId: string) => string;
 
   constructor(options: RecorderOptions) {
@@ -81,7 +87,21 @@ export class HistoryRecorder {
     const source = LABELLING_OUTCOMES[outcome];
     if (!source) return;
     const lookup = this.o.transactionOf(merchantId, transactionId).then(
-      (t) => t && this.frauds.push({ card: t.card, at: t.at, source, merchantId: this.merchantOf(merchantId) }),
+      async (t) => {
+        if (!t) return;
+        // A watchlist that does not answer: labelled as before this was asked (against every merchant).
+        const askedBy =
+          source === 'challenge'
+            ? await this.o.suspicionsListing?.(t.card).catch((error: unknown) => void this.o.onError?.(error))
+            : undefined;
+        this.frauds.push({
+          card: t.card,
+          at: t.at,
+          source,
+          merchantId: this.merchantOf(merchantId),
+          ...(askedBy?.length ? { askedBy } : {}),
+        });
+      },
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);

@@ -265,13 +265,20 @@ export class BreachScanner {
     const firstFrauds = firstFraudsOf(point);
     const input = inputFor(point);
 
-    // Until the breach is known to have ended, every card used there since the window opened is
-    // exposed: listed a page at a time (a big merchant's are millions), counted by BIN.
+    // While the breach may still run, every card used there since the window opened is exposed:
+    // listed a page at a time (a big merchant's are millions), counted by BIN. It is presumed over
+    // once no compromising visit was seen for a whole delay (the time its cards took to show fraud
+    // after their visit there, 90th percentile) after the latest one (the window's end), and a
+    // delay more has passed for such a visit to show: the visits since are no longer listed (those
+    // listed stay listed). A compromising visit seen later moves the window's end, and the scan
+    // after it lists what was left out.
+    const presumedOver = at - point.windowEnd > 2 * point.fraudDelayMs;
+    const listedUntil = presumedOver ? point.windowEnd : at;
     let exposed = 0;
     let newlyExposed = 0;
     const byBin: Record<string, number> = {};
     const mask = elementMask(['pan']);
-    await this.history.merchantCards(point.merchantId, point.windowStart, at, async (cards) => {
+    await this.history.merchantCards(point.merchantId, point.windowStart, listedUntil, async (cards) => {
       const statuses = await this.watchlist.addCards(
         existing.seq,
         mask,
@@ -292,6 +299,8 @@ export class BreachScanner {
       exposedByBin: byBin,
       firstFrauds,
       scannedAt: iso(at),
+      listedUntil: iso(listedUntil),
+      presumedOver,
     };
     // An analyst's review stays, even one written while this scan ran.
     const event =

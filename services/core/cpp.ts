@@ -41,6 +41,13 @@ export interface FraudulentCard {
    * a fraudster (the first of its frauds there), not the cardholder; it is never counted.
    */
   earlierFrauds?: readonly { merchantId: string; since: number }[];
+  /**
+   * Merchants this card is no evidence against: every label of its episode is a failed 3-D Secure
+   * step-up that their own suspected breach asked for (the card was listed on it). About one genuine
+   * holder in ten abandons a challenge; counted for the merchant whose suspicion asked, those
+   * abandonments would keep any suspicion, true or false, alive for as long as its cards shop.
+   */
+  notEvidenceFor?: readonly string[];
 }
 
 export interface CppInput {
@@ -83,6 +90,11 @@ export interface SuspectedPoint {
   /** The estimated exposure window: the first and last visits of those cards there. */
   windowStart: number;
   windowEnd: number;
+  /**
+   * How long after their last visit there those cards showed their first fraud (the 90th
+   * percentile, ms): a compromising visit older than this would, as a rule, have shown by now.
+   */
+  fraudDelayMs: number;
   /** The fingerprints of those cards. */
   cards: string[];
 }
@@ -166,7 +178,7 @@ export class PackedFrauds {
     const triples = this.room(3 * visits.length);
     const start = this.used;
     for (const v of visits) {
-      if (v.at < from || v.at >= until || !isHoldersVisit(f, v)) continue;
+      if (v.at < from || v.at >= until || !isHoldersVisit(f, v) || f.notEvidenceFor?.includes(v.merchantId)) continue;
       const id = this.numberOf(v.merchantId);
       if (this.met[2 * id] !== stamp) {
         this.met[2 * id] = stamp;
@@ -283,6 +295,7 @@ export function detectPacked(
     }
     if (!best || best.logP >= logAlpha) break;
     const explained: string[] = [];
+    const delays: number[] = [];
     const rest: number[] = [];
     let windowStart = Infinity,
       windowEnd = -Infinity;
@@ -295,6 +308,7 @@ export function detectPacked(
         continue;
       }
       explained.push(packed.cards[c]!.card);
+      delays.push(packed.cards[c]!.firstFraudAt - triples[k + 2]!);
       windowStart = Math.min(windowStart, triples[k + 1]!);
       windowEnd = Math.max(windowEnd, triples[k + 2]!);
     }
@@ -307,10 +321,17 @@ export function detectPacked(
       log10PValue: Math.min(0, best.logP / Math.LN10),
       windowStart,
       windowEnd,
+      fraudDelayMs: percentile(delays, 0.9),
       cards: explained.sort(),
     });
   }
   return suspects;
+}
+
+/** The p-quantile of some numbers, nearest rank (sorts them). */
+function percentile(values: number[], p: number): number {
+  values.sort((a, b) => a - b);
+  return values[Math.max(0, Math.ceil(p * values.length) - 1)]!;
 }
 
 /**

@@ -117,13 +117,20 @@ export interface CppEvidence {
   expected: number;
   /** log10 of the corrected p-value. */
   log10PValue: number;
-  /** Cards that used the merchant since the window opened, listed on the event. */
+  /** Cards that used the merchant since the window opened (up to listedUntil), listed on the event. */
   exposedCards: number;
   /** Those cards per BIN: what an issuer's BIN ranges pick out. */
   exposedByBin: Record<string, number>;
   /** The fraudulent cards' first frauds (epoch ms, ascending): the analyst's timeline. */
   firstFrauds: number[];
   scannedAt: string;
+  /**
+   * The latest visit there whose card the scan listed: the scan's time while the breach may still
+   * run, the window's end once it is presumed over (absent: written before an end was presumed).
+   */
+  listedUntil?: string;
+  /** The breach is presumed over: no compromising visit seen for twice the time its cards took to show fraud (scanner.ts). */
+  presumedOver?: boolean;
   /** An analyst's confirmation or dismissal. */
   review?: { decision: 'confirmed' | 'dismissed'; by: string; at: string };
 }

@@ -120,6 +120,46 @@ describe('history recorder', () => {
     await r.close();
   });
 
+  it('labels a failed step-up of a card that suspected breaches list as asked by their merchants, no evidence against them', async () => {
+    const store = new MemoryCardHistoryStore();
+    const asked: string[] = [];
+    const r = recorder(store, {
+      suspicionsListing: async (card) => (asked.push(card), card === 'card-3ds' ? ['chain-b', 'chain-c'] : []),
+    });
+    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
+    // A chargeback is the issuer's word, whoever asked for a challenge: not looked up.
+    r.outcome('shop-1', 'tx-known', 'chargeback');
+    await r.flush();
+    expect(asked).toEqual(['card-3ds']);
+    expect((await store.fraudsSince(0)).sort((a, b) => a.card.localeCompare(b.card))).toEqual([
+      {
+        card: 'card-3ds',
+        firstFraudAt: T - 60_000,
+        weight: 0.5,
+        fraudMerchants: ['shop-2'],
+        notEvidenceFor: ['chain-b', 'chain-c'],
+      },
+      { card: 'card-cb', firstFraudAt: T - 86_400_000, weight: 1, fraudMerchants: ['shop-1'] },
+    ]);
+    await r.close();
+  });
+
+  it('labels a failed step-up as before when the watchlist does not answer which suspicions list its card, and says so', async () => {
+    const store = new MemoryCardHistoryStore();
+    const errors: unknown[] = [];
+    const r = recorder(store, {
+      suspicionsListing: () => Promise.reject(new Error('watchlist down')),
+      onError: (e) => errors.push(e),
+    });
+    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
+    await r.flush();
+    expect(errors).toEqual([new Error('watchlist down')]);
+    expect(await store.fraudsSince(0)).toEqual([
+      { card: 'card-3ds', firstFraudAt: T - 60_000, weight: 0.5, fraudMerchants: ['shop-2'] },
+    ]);
+    await r.close();
+  });
+
   it("knows a chain's terminals as its one merchant: visits, the engine's, outcomes' and analysts' labels alike", async () => {
     const store = new MemoryCardHistoryStore();
     const chainOf = (m: string) => (m.startsWith('till-') ? 'chain' : m);

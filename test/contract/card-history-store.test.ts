@@ -263,6 +263,44 @@ describe.each(subjects)('card histories: $name', (subject) => {
     );
   });
 
+  it('keeps which suspicions asked for a failed step-up: no evidence against their merchants, unless another label of the episode is', async () => {
+    await s.history.recordFrauds([
+      {
+        card: fp('asked'),
+        at: T0 + 50 * DAY,
+        source: 'challenge',
+        merchantId: 'shop-1',
+        askedBy: ['chain-9', 'chain-8'],
+      },
+      { card: fp('asked'), at: T0 + 51 * DAY, source: 'challenge', merchantId: 'shop-2', askedBy: ['chain-9'] },
+      { card: fp('charged'), at: T0 + 50 * DAY, source: 'challenge', merchantId: 'shop-1', askedBy: ['chain-9'] },
+      { card: fp('charged'), at: T0 + 53 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+      // The same failed step-up reported once as asked and once not (a suspicion retracted meanwhile): it counts.
+      { card: fp('both'), at: T0 + 50 * DAY, source: 'challenge', merchantId: 'shop-1', askedBy: ['chain-9'] },
+      { card: fp('both'), at: T0 + 50 * DAY, source: 'challenge', merchantId: 'shop-1' },
+    ]);
+    const recent = await s.history.fraudsSince(T0 + 40 * DAY);
+    expect(recent.find((f) => f.card === fp('asked'))).toEqual({
+      card: fp('asked'),
+      firstFraudAt: T0 + 50 * DAY,
+      weight: 0.5,
+      fraudMerchants: ['shop-1', 'shop-2'],
+      notEvidenceFor: ['chain-9'],
+    });
+    expect(recent.find((f) => f.card === fp('charged'))).toEqual({
+      card: fp('charged'),
+      firstFraudAt: T0 + 50 * DAY,
+      weight: 1,
+      fraudMerchants: ['shop-1'],
+    });
+    expect(recent.find((f) => f.card === fp('both'))).toEqual({
+      card: fp('both'),
+      firstFraudAt: T0 + 50 * DAY,
+      weight: 0.5,
+      fraudMerchants: ['shop-1'],
+    });
+  });
+
   it('estimates the distinct cards of the weeks a period overlaps', async () => {
     const visits: VisitRecord[] = [];
     for (let i = 0; i < 200; i++) {

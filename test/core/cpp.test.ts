@@ -261,6 +261,36 @@ describe('CPP detection', () => {
     expect(detectCommonPoints(input(50 * DAY), { lookbackMs: 160 * DAY })).toHaveLength(1);
   });
 
+  it('takes no card as evidence against the merchant whose own suspicion asked for its failed step-up; against its other merchants it is', () => {
+    // Twelve cards used shop-a (suspected already, its event lists them), then shop-b; their only
+    // labels are failed step-ups that shop-a's suspicion asked for.
+    const cards = (notEvidenceFor?: string[]): FraudulentCard[] =>
+      Array.from({ length: 12 }, (_, i) => ({
+        card: `c${i}`,
+        firstFraudAt: 200 * DAY,
+        weight: 0.5,
+        ...(notEvidenceFor ? { notEvidenceFor } : {}),
+        visits: [
+          { merchantId: 'shop-a', at: (100 + i) * DAY },
+          { merchantId: 'shop-b', at: (150 + i) * DAY },
+        ],
+      }));
+    const input = (frauds: FraudulentCard[]): CppInput => ({
+      frauds,
+      cardsPerMerchant: new Map([
+        ['shop-a', 12],
+        ['shop-b', 12],
+      ]),
+      totalCards: 100_000,
+    });
+    // Counted for shop-a, its own challenges would keep it suspected (it is met first and explains shop-b away).
+    expect(detectCommonPoints(input(cards())).map((p) => p.merchantId)).toEqual(['shop-a']);
+    // Not evidence against shop-a: still against shop-b (a second breach whose cards had used the first).
+    expect(detectCommonPoints(input(cards(['shop-a']))).map((p) => p.merchantId)).toEqual(['shop-b']);
+    // Asked by both suspicions: evidence against neither.
+    expect(detectCommonPoints(input(cards(['shop-a', 'shop-b'])))).toEqual([]);
+  });
+
   it('breaks a tie by the order the cards met the merchants, counts a card given twice once, and dates a window by first and last visits', () => {
     // Ten cards used two shops of the same size, each at two times; the second shop first.
     const cards: FraudulentCard[] = Array.from({ length: 10 }, (_, i) => ({
@@ -287,6 +317,8 @@ describe('CPP detection', () => {
     expect(rest).toEqual([]);
     expect(first).toMatchObject({ merchantId: 'shop-b', fraudCards: 10, weightedFraudCards: 10 });
     expect([first!.windowStart, first!.windowEnd]).toEqual([81 * DAY, 109 * DAY]);
+    // Their first frauds came 91 to 100 days after their last visit there: the 90th percentile, the 9th of 10.
+    expect(first!.fraudDelayMs).toBe(99 * DAY);
     expect(first!.cards).toEqual(cards.map((c) => c.card).sort());
     const swapped = cards.map((c) => ({ ...c, visits: [...c.visits].reverse() }));
     expect(detectCommonPoints(input(swapped)).map((p) => p.merchantId)).toEqual(['shop-a']);

@@ -744,7 +744,9 @@ export interface components {
      *         1780000000000,
      *         1780003600000
      *       ],
-     *       "scannedAt": "2026-11-20T06:00:00.000Z"
+     *       "scannedAt": "2026-11-20T06:00:00.000Z",
+     *       "listedUntil": "2026-11-20T06:00:00.000Z",
+     *       "presumedOver": false
      *     }
      */
     CppEvidence: {
@@ -753,15 +755,19 @@ export interface components {
       exposedByBin: {
         [key: string]: number;
       };
-      /** @description Cards that used the merchant since the window opened, listed on the event. */
+      /** @description Cards that used the merchant since the window opened, up to listedUntil, listed on the event. */
       exposedCards: number;
       /** @description The fraudulent cards’ first frauds, epoch ms, ascending. */
       firstFrauds: number[];
       /** @description Fraudulent cards that used the merchant before their first fraud. */
       fraudCards: number;
+      /** @description The latest visit whose card the scan listed: the scan’s time while the breach may still run, the exposure window’s end once it is presumed over. */
+      listedUntil?: string;
       /** @description log10 of the p-value, corrected for the number of merchants tested. */
       log10PValue: number;
       merchantId: string;
+      /** @description The breach is presumed over: no compromising visit was seen for twice the time its cards took to show fraud after their visit there (90th percentile) since the latest one; cards used there since are not listed. */
+      presumedOver?: boolean;
       /** @description An analyst’s confirmation or dismissal (console). */
       review?: {
         at: string;

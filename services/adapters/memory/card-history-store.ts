@@ -4,7 +4,8 @@ import type { CardVisit } from '../../core/cpp.ts';
 import {
   EXPOSED_PAGE,
   FRAUD_PAGE,
-  FRAUD_SOURCES,
+  labelMember,
+  parseLabelMember,
   HISTORY_DEFAULTS,
   episodesSince,
   labelDay,
@@ -21,6 +22,7 @@ import {
   type HistoryOptions,
   type ScanBudget,
   type ScanCoverage,
+  type StoredLabel,
   type VisitRecord,
 } from '../../breach/history.ts';
 
@@ -35,7 +37,7 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   private readonly merchants = new Map<string, { writes: number; cards: Map<string, { bin: string; at: number }> }>();
   private readonly weeks = new Map<number, Set<string>>();
   /** card → its labels: once per source, day and merchant, at the earliest time (labelDay), as Redis keeps them. */
-  private readonly frauds = new Map<string, Map<string, { at: number; weight: number; merchantId?: string }>>();
+  private readonly frauds = new Map<string, Map<string, StoredLabel>>();
   /**
    * Each day's labelled cards, each at its earliest label that day, as Redis keeps them (its day
    * keys): whole days, dropped once older than the floor's day, never trimmed by the floor inside one.
@@ -93,14 +95,9 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       let cards = this.labelDays.get(day);
       if (!cards) this.labelDays.set(day, (cards = new Map()));
       cards.set(l.card, Math.min(l.at, cards.get(l.card) ?? Infinity));
-      const member = `${l.source} ${day} ${l.merchantId ?? ''}`;
+      const member = labelMember(l, day);
       const known = card.get(member);
-      if (!known || l.at < known.at)
-        card.set(member, {
-          at: l.at,
-          weight: FRAUD_SOURCES[l.source],
-          ...(l.merchantId ? { merchantId: l.merchantId } : {}),
-        });
+      if (!known || l.at < known.at) card.set(member, parseLabelMember(member, l.at)!);
     }
     // Swept once the floor moved a day: a sweep walks every label.
     if (this.fraudFloor - this.sweptFloor < 86_400_000) return;

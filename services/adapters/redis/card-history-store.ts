@@ -13,7 +13,9 @@ import {
   HISTORY_DEFAULTS,
   labelDay,
   labelDaysWithin,
+  labelMember,
   NO_SCAN_BUDGET,
+  parseLabelMember,
   slotOf,
   weekOf,
   weeksBetween,
@@ -26,6 +28,7 @@ import {
   type HistoryOptions,
   type ScanBudget,
   type ScanCoverage,
+  type StoredLabel,
   type VisitRecord,
 } from '../../breach/history.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -412,12 +415,6 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 }
 
 /**
- * A label as its card's key keeps it: a member per source, day and merchant of the fraud (a merchant
- * id holds no space; an empty last field: no merchant told), scored by its earliest time (labelsOf).
- */
-const labelMember = (l: FraudLabel, day: number) => `${l.source} ${day} ${l.merchantId ?? ''}`;
-
-/**
  * A card's merchants (member, time, member, time...) as visits, made as the reply comes (its strings
  * then go), one string per merchant id for all the cards read with `merchants` (~1,070 → ~750 bytes
  * a card of ten merchants, measured on 100,000).
@@ -433,14 +430,11 @@ function visitsFrom(flat: readonly string[], merchants: Map<string, string>): Ca
 }
 
 /** A card's labels as its key keeps them (labelMember, at their time). */
-function labelsOf(flat: readonly string[]): { at: number; weight: number; merchantId?: string }[] {
-  const labels: { at: number; weight: number; merchantId?: string }[] = [];
+function labelsOf(flat: readonly string[]): StoredLabel[] {
+  const labels: StoredLabel[] = [];
   for (let j = 0; j < flat.length; j += 2) {
-    const [source, , merchantId] = flat[j]!.split(' ');
-    // A source this version does not know (written by a newer one) is left out.
-    if (!Object.hasOwn(FRAUD_SOURCES, source!)) continue;
-    const weight = FRAUD_SOURCES[source as FraudSource];
-    labels.push({ at: Number(flat[j + 1]), weight, ...(merchantId ? { merchantId } : {}) });
+    const label = parseLabelMember(flat[j]!, Number(flat[j + 1]));
+    if (label) labels.push(label);
   }
   return labels;
 }

@@ -26,6 +26,8 @@ const EVIDENCE_EXAMPLE = {
   exposedByBin: { '411111': 920, '555555': 920 },
   firstFrauds: [1780000000000, 1780003600000],
   scannedAt: '2026-11-20T06:00:00.000Z',
+  listedUntil: '2026-11-20T06:00:00.000Z',
+  presumedOver: false,
 };
 
 export const cppEvidenceSchema = z
@@ -35,10 +37,24 @@ export const cppEvidenceSchema = z
     weightedFraudCards: z.number().describe('Their count weighted by how far each label can be trusted.'),
     expected: z.number().describe('What chance would give, from the merchant’s share of all cards.'),
     log10PValue: z.number().describe('log10 of the p-value, corrected for the number of merchants tested.'),
-    exposedCards: z.number().describe('Cards that used the merchant since the window opened, listed on the event.'),
+    exposedCards: z
+      .number()
+      .describe('Cards that used the merchant since the window opened, up to listedUntil, listed on the event.'),
     exposedByBin: z.record(z.string(), z.number()),
     firstFrauds: z.array(z.number()).describe('The fraudulent cards’ first frauds, epoch ms, ascending.'),
     scannedAt: z.string(),
+    listedUntil: z
+      .string()
+      .optional()
+      .describe(
+        'The latest visit whose card the scan listed: the scan’s time while the breach may still run, the exposure window’s end once it is presumed over.',
+      ),
+    presumedOver: z
+      .boolean()
+      .optional()
+      .describe(
+        'The breach is presumed over: no compromising visit was seen for twice the time its cards took to show fraud after their visit there (90th percentile) since the latest one; cards used there since are not listed.',
+      ),
     review: z
       .object({ decision: z.enum(['confirmed', 'dismissed']), by: z.string(), at: z.string() })
       .optional()
