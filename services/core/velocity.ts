@@ -886,6 +886,26 @@ export interface VelocityStore {
    * Safe to repeat: each set's member is the transaction.
    */
   joinOutcome(transaction: MarkedTransaction, outcome: string, at: number): Promise<void>;
+  /**
+   * Withdraws a recorded outcome (a reversed chargeback): the transaction leaves the outcome sets
+   * and fraud-label logs `outcome` joined (leaveOutcome), then the marker notes `reversal` (its
+   * `o:<reversal>` field; `o:<outcome>` stays: the history keeps that it happened, and the outcome
+   * reported again is a duplicate). 'duplicate': withdrawn already; 'absent': `outcome` was never
+   * recorded on the marker (nothing changed); 'unknown': no marker.
+   */
+  withdrawOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    reversal: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'absent' | 'unknown'>;
+  /**
+   * Takes the transaction out of the outcome sets and fraud-label logs joinOutcome put it in, for a
+   * transaction known from its marker or the archive. Safe to repeat: removing a member that is not
+   * there changes nothing.
+   */
+  leaveOutcome(transaction: MarkedTransaction, outcome: string): Promise<void>;
   /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
   ping(): Promise<void>;

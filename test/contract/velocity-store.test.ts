@@ -410,6 +410,70 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(delayed(later, 'frauds')).toEqual([1, 1, 2]);
   });
 
+  it("withdraws a reversed chargeback from every entity's chargeback counters and the fraud labels, once, and keeps that it happened", async () => {
+    const D = WINDOWS['24h'],
+      W = WINDOWS['7d'];
+    const all = { card: ['cardA'], merchant: ['m1'], device: ['dev1'], ip: ['ip1'], email: ['em1'], shipping: ['sh1'] };
+    const reversed = tx({ occurredAt: T0 - W - 2 * D, entities: all });
+    const kept = tx({ occurredAt: T0 - W - 3 * D, entities: { card: ['cardA'], merchant: ['m1'] } }); // the card's other chargeback
+    const declined = tx({ occurredAt: T0 - W - 3 * D });
+    for (const f of [reversed, kept, declined]) await record(f);
+    for (const f of [reversed, kept])
+      expect(await store.recordOutcome('m1', f.transactionId, 'chargeback', T0 - D)).toBe('recorded');
+    expect(await store.recordOutcome('m1', declined.transactionId, 'declined', T0 - D)).toBe('recorded');
+    const counts = (v: Record<string, number>) => [
+      v.card_chargebacks_30d,
+      v.device_chargebacks_30d,
+      v.ip_chargebacks_7d,
+      v.email_chargebacks_30d,
+      v.shipping_chargebacks_30d,
+    ];
+    const before = await record(tx({ occurredAt: T0 - MIN, entities: all }));
+    expect(counts(before)).toEqual([2, 1, 1, 1, 1]);
+    expect(delayed(before, 'frauds')).toEqual([0, 2, 2]);
+
+    const reverse = (f: TransactionFacts, merchantId = 'm1') =>
+      store.withdrawOutcome(merchantId, f.transactionId, 'chargeback', 'chargeback_reversed', T0 - 2 * MIN);
+    expect(await reverse(reversed)).toBe('recorded');
+    expect(await reverse(reversed)).toBe('duplicate'); // reported twice: one reversal
+    expect(await reverse(declined)).toBe('absent'); // no chargeback to withdraw: nothing changes
+    expect(await reverse(reversed, 'm2')).toBe('unknown'); // another merchant's transaction id
+    expect(await reverse(tx())).toBe('unknown'); // never scored
+    // Reported again after its reversal, the chargeback is a repeat: it counts nowhere again.
+    expect(await store.recordOutcome('m1', reversed.transactionId, 'chargeback', T0 - MIN)).toBe('duplicate');
+
+    const after = await record(tx({ occurredAt: T0, entities: all }));
+    expect(counts(after)).toEqual([1, 0, 0, 0, 0]); // the other chargeback still counts against the card
+    expect(delayed(after, 'frauds')).toEqual([0, 1, 1]);
+    expect(delayed(after, 'count')).toEqual(delayed(before, 'count')); // the transactions themselves still count
+    expect(after.card_declines_30d).toBe(1); // other outcomes stay
+    expect(await store.transactionOf('m1', reversed.transactionId)).toEqual({ card: 'cardA', at: T0 - W - 2 * D });
+  });
+
+  it('leaves what joinOutcome joined for a transaction known from the archive, any number of times', async () => {
+    const D = WINDOWS['24h'],
+      W = WINDOWS['7d'];
+    const archived = {
+      merchantId: 'm1',
+      transactionId: 'archived-1',
+      countedAt: T0 - W - 2 * D,
+      entities: { card: 'cardA', device: 'dev1' },
+    };
+    await store.joinOutcome(archived, 'chargeback', T0 - D);
+    const joined = await record(
+      tx({ occurredAt: T0 - MIN, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev1'] } }),
+    );
+    expect([joined.card_chargebacks_30d, joined.device_chargebacks_30d]).toEqual([1, 1]);
+    expect(delayed(joined, 'frauds')).toEqual([0, 1, 1]);
+    await store.leaveOutcome(archived, 'chargeback');
+    await store.leaveOutcome(archived, 'chargeback'); // a retry changes nothing
+    const left = await record(
+      tx({ occurredAt: T0, entities: { card: ['cardA'], merchant: ['m1'], device: ['dev1'] } }),
+    );
+    expect([left.card_chargebacks_30d, left.device_chargebacks_30d]).toEqual([0, 0]);
+    expect(delayed(left, 'frauds')).toEqual([0, 0, 0]);
+  });
+
   it('saturates the merchant log at its cap: the oldest go, and labels count only over the span still covered', async () => {
     const D = WINDOWS['24h'],
       W = WINDOWS['7d'];

@@ -54,6 +54,8 @@ function over(memory: MemoryVelocityStore, replaced: Partial<VelocityStore>): Ve
     saveResponse: (plan, response, hit) => memory.saveResponse(plan, response, hit),
     recordOutcome: (...a) => memory.recordOutcome(...a),
     joinOutcome: (...a) => memory.joinOutcome(...a),
+    withdrawOutcome: (...a) => memory.withdrawOutcome(...a),
+    leaveOutcome: (...a) => memory.leaveOutcome(...a),
     transactionOf: (...a) => memory.transactionOf(...a),
     ping: () => memory.ping(),
     close: () => memory.close(),

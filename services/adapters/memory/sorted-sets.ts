@@ -101,6 +101,18 @@ export class SortedSets {
     }
   }
 
+  /** ZREM of one member (a set left empty goes, as in Redis). */
+  zrem(key: string, member: string): void {
+    const z = this.zset(key);
+    const score = z?.scores.get(member);
+    if (!z || score === undefined) return;
+    const at = SortedSets.position(z, score, member);
+    z.s.splice(at, 1);
+    z.m.splice(at, 1);
+    z.scores.delete(member);
+    if (z.s.length === z.head) this.del(key);
+  }
+
   /** Removes members with score strictly below `min`. */
   trimBelow(key: string, min: number): void {
     const z = this.zset(key);

@@ -238,6 +238,28 @@ export class MemoryVelocityStore implements VelocityStore {
     }
   }
 
+  async withdrawOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    reversal: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'absent' | 'unknown'> {
+    const marker = this.keys.marker(merchantId, transactionId);
+    const entities = this.entitiesOf(marker);
+    if (entities === undefined) return 'unknown';
+    if (this.db.hget(marker, `o:${reversal}`) !== undefined) return 'duplicate';
+    if (this.db.hget(marker, `o:${outcome}`) === undefined) return 'absent';
+    const countedAt = Number(this.db.hget(marker, 't'));
+    await this.leaveOutcome({ merchantId, transactionId, entities, countedAt }, outcome);
+    return this.db.hsetnx(marker, `o:${reversal}`, String(at)) ? 'recorded' : 'duplicate';
+  }
+
+  async leaveOutcome({ merchantId, transactionId, entities }: MarkedTransaction, outcome: string): Promise<void> {
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+    for (const key of [...p.counted, ...p.labels]) this.db.zrem(key, p.ref);
+  }
+
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
     const marker = this.keys.marker(merchantId, transactionId);
     return markedTransaction(this.entitiesOf(marker), this.db.hget(marker, 't'));

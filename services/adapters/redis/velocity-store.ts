@@ -510,9 +510,9 @@ export class RedisVelocityStore implements VelocityStore {
     at: number,
   ): Promise<'recorded' | 'duplicate' | 'unknown'> {
     const marker = this.keys.marker(merchantId, transactionId);
-    const marked = await this.marked(marker, `o:${outcome}`);
+    const marked = await this.marked(marker, [`o:${outcome}`]);
     if (!marked) return 'unknown';
-    if (marked.also !== null) return 'duplicate';
+    if (marked.also[0] !== null) return 'duplicate';
     const { entities, countedAt } = marked;
     await this.joinOutcome({ merchantId, transactionId, entities, countedAt: Number(countedAt) }, outcome, at);
     return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${outcome}`, String(at)])) === 1
@@ -535,30 +535,61 @@ export class RedisVelocityStore implements VelocityStore {
     ]);
   }
 
+  /**
+   * The mirror of recordOutcome: the sets and logs are left first (idempotent), the marker's
+   * `o:<reversal>` field set last; a crash in between is repaired by the retry.
+   */
+  async withdrawOutcome(
+    merchantId: string,
+    transactionId: string,
+    outcome: string,
+    reversal: string,
+    at: number,
+  ): Promise<'recorded' | 'duplicate' | 'absent' | 'unknown'> {
+    const marker = this.keys.marker(merchantId, transactionId);
+    const marked = await this.marked(marker, [`o:${outcome}`, `o:${reversal}`]);
+    if (!marked) return 'unknown';
+    const [recorded, reversed] = marked.also;
+    if (reversed !== null) return 'duplicate';
+    if (recorded === null) return 'absent';
+    const { entities, countedAt } = marked;
+    await this.leaveOutcome({ merchantId, transactionId, entities, countedAt: Number(countedAt) }, outcome);
+    return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${reversal}`, String(at)])) === 1
+      ? 'recorded'
+      : 'duplicate';
+  }
+
+  /** One ZREM per set or log: each command is one key, so one slot, on a cluster as on one Redis. */
+  async leaveOutcome({ merchantId, transactionId, entities }: MarkedTransaction, outcome: string): Promise<void> {
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+    await Promise.all([...p.counted, ...p.labels].map((key) => sendAlone<number>(this.redis, 'zrem', [key, p.ref])));
+  }
+
   async transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined> {
     const marked = await this.marked(this.keys.marker(merchantId, transactionId));
     return markedTransaction(marked?.entities, marked?.countedAt);
   }
 
   /**
-   * A marker's counting time, entities and one more field when asked (undefined: no marker). Sent
+   * A marker's counting time, entities and the further fields asked for (undefined: no marker). Sent
    * alone: followed through redirections (not on the hot path). A marker written before each
    * entity had a field of its own holds them as JSON in `e`, for its 35 days.
    */
   private async marked(
     marker: string,
-    also?: string,
+    also: readonly string[] = [],
   ): Promise<
-    { countedAt: string | null; entities: Partial<Record<EntityKind, string>>; also: string | null } | undefined
+    { countedAt: string | null; entities: Partial<Record<EntityKind, string>>; also: (string | null)[] } | undefined
   > {
-    const fields = ['h', 't', 'e', ...MARKER_ENTITY_FIELDS.map(([, field]) => field), ...(also ? [also] : [])];
+    const fields = ['h', 't', 'e', ...MARKER_ENTITY_FIELDS.map(([, field]) => field), ...also];
     const values = await sendAlone<(string | null)[]>(this.redis, 'hmget', [marker, ...fields]);
     const [hash, countedAt, legacy] = values;
     if (hash === null || hash === undefined) return undefined;
     const entities = legacy
       ? (JSON.parse(legacy) as Partial<Record<EntityKind, string>>)
       : markerEntities(values.slice(3, 3 + MARKER_ENTITY_FIELDS.length));
-    return { countedAt: countedAt ?? null, entities, also: also ? (values[fields.length - 1] ?? null) : null };
+    const base = 3 + MARKER_ENTITY_FIELDS.length;
+    return { countedAt: countedAt ?? null, entities, also: also.map((_, i) => values[base + i] ?? null) };
   }
 
   async ping(): Promise<void> {
