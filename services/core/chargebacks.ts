@@ -32,6 +32,15 @@ export function chargebackKind(reasonCode: string | undefined): ChargebackKind {
 /** The outcome a holder's dispute is recorded as: kept (labels, backtests), counted nowhere. */
 export const DISPUTED_CHARGEBACK = 'chargeback_dispute';
 
+/**
+ * The outcome that withdraws a fraud chargeback: the merchant won its representment, or the issuer
+ * withdrew the chargeback (the holder's own purchase: friendly fraud). Everything the chargeback
+ * counted stops counting (velocity counters, the merchant's fraud labels, backtests' truth), as if it
+ * had not been reported; the chargeback and its reversal both stay on the record. A reversal is
+ * final: the chargeback reported again is a repeat, and counts nothing.
+ */
+export const REVERSED_CHARGEBACK = 'chargeback_reversed';
+
 /** What a merchant's reported outcome is recorded as: a chargeback by its reason code, the rest as reported. */
 export function recordedOutcome(outcome: string, reasonCode: string | undefined): string {
   return outcome === 'chargeback' && chargebackKind(reasonCode) === 'dispute' ? DISPUTED_CHARGEBACK : outcome;

@@ -29,7 +29,7 @@ import {
   type EventView,
   type WatchlistMatch,
 } from './watchlist.ts';
-import { recordedOutcome } from './chargebacks.ts';
+import { recordedOutcome, REVERSED_CHARGEBACK } from './chargebacks.ts';
 import { LeakguardError } from './errors.ts';
 import { withDeadline } from './deadline.ts';
 import type { ArchiveEntry, TransactionArchive } from './transaction-archive.ts';
@@ -500,10 +500,18 @@ export class Engine {
 
   /**
    * A merchant's outcome, a chargeback as its reason code counts (recordedOutcome: a holder's dispute
-   * is kept apart, counted nowhere). Throws OccurredInFutureError for an outcome dated too far ahead,
-   * OccurredBeforeTransactionError for one dated before its transaction (nothing recorded).
+   * is kept apart, counted nowhere). A reversal (REVERSED_CHARGEBACK) withdraws a recorded fraud
+   * chargeback; 'absent' when there is none (nothing recorded). Throws OccurredInFutureError for an
+   * outcome dated too far ahead, OccurredBeforeTransactionError for one dated before its transaction
+   * (nothing recorded).
    */
-  async recordOutcome(merchantId: string, transactionId: string, reported: string, at: number, reasonCode?: string) {
+  async recordOutcome(
+    merchantId: string,
+    transactionId: string,
+    reported: string,
+    at: number,
+    reasonCode?: string,
+  ): Promise<'recorded' | 'duplicate' | 'unknown' | 'absent'> {
     const outcome = recordedOutcome(reported, reasonCode);
     const now = this.now();
     if (at > now + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(now);
@@ -520,9 +528,14 @@ export class Engine {
       if (countedAt !== undefined && at < countedAt - MAX_OCCURRED_AHEAD_MS)
         throw new OccurredBeforeTransactionError(countedAt);
     }
-    let status = await store.recordOutcome(merchantId, transactionId, outcome, at);
+    const reversal = outcome === REVERSED_CHARGEBACK;
+    let status = reversal
+      ? await store.withdrawOutcome(merchantId, transactionId, 'chargeback', outcome, at)
+      : await store.recordOutcome(merchantId, transactionId, outcome, at);
     if (status === 'unknown' && archive)
-      status = await this.archivedOutcome(archive, merchantId, transactionId, outcome, at, archived);
+      status = reversal
+        ? await this.archivedReversal(archive, merchantId, transactionId, outcome, at, archived)
+        : await this.archivedOutcome(archive, merchantId, transactionId, outcome, at, archived);
     else if (status === 'recorded' && archive)
       // Noted on the archive's entry too, so that a repeat after the marker has gone is still a repeat.
       await archive
@@ -550,6 +563,27 @@ export class Engine {
     // Joined first, noted after: a crash in between leaves it to be reported again, and joining twice changes nothing.
     await this.options.store.joinOutcome(entry, outcome, at);
     return (await archive.markOutcome(merchantId, transactionId, outcome, at)) ? 'recorded' : 'duplicate';
+  }
+
+  /**
+   * A reversal whose marker has gone: the archive's entry says whether the fraud chargeback was
+   * recorded (noted there whether it was reported before or after the marker went) and reversed.
+   */
+  private async archivedReversal(
+    archive: TransactionArchive,
+    merchantId: string,
+    transactionId: string,
+    reversal: string,
+    at: number,
+    archived?: Promise<ArchiveEntry | undefined>,
+  ): Promise<'recorded' | 'duplicate' | 'unknown' | 'absent'> {
+    const entry = await (archived ?? archive.find(merchantId, transactionId));
+    if (!entry) return 'unknown';
+    if (entry.outcomes[reversal] !== undefined) return 'duplicate';
+    if (entry.outcomes.chargeback === undefined) return 'absent';
+    // Left first, noted after: a crash in between leaves it to be reported again, and leaving twice changes nothing.
+    await this.options.store.leaveOutcome(entry, 'chargeback');
+    return (await archive.markOutcome(merchantId, transactionId, reversal, at)) ? 'recorded' : 'duplicate';
   }
 
   /** A scored transaction's card and counting time: from its marker, else from the archive. */

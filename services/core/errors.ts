@@ -52,6 +52,11 @@ export const ERROR_CODES = {
   },
   EVENT_CONFLICT: { status: 409, meaning: 'the compromise event is closed or retracted' },
   CASE_CONFLICT: { status: 409, meaning: 'the case is no longer in a state that allows this' },
+  OUTCOME_CONFLICT: {
+    status: 409,
+    meaning:
+      'the outcome needs one the transaction has not got: chargeback_reversed without a fraud chargeback recorded',
+  },
   CPP_DISABLED: { status: 409, meaning: 'breach discovery is off in this deployment (LEAKGUARD_CPP=off)' },
   USER_EXISTS: { status: 409, meaning: 'the username is taken' },
   WEBHOOK_LIMIT_REACHED: {

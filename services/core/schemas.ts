@@ -348,14 +348,27 @@ export const scoreResponseSchema = z
   });
 export type ScoreResponse = z.infer<typeof scoreResponseSchema>;
 
-/** challenge_failed: the 3-D Secure step-up that Leakguard asked for failed, was refused or abandoned. */
-export const OUTCOMES = ['authorized', 'declined', 'chargeback', 'refund', 'challenge_failed'] as const;
+/**
+ * challenge_failed: the 3-D Secure step-up that Leakguard asked for failed, was refused or abandoned.
+ * chargeback_reversed: a fraud chargeback reported before was won by the merchant or withdrawn by the
+ * issuer (services/core/chargebacks.ts).
+ */
+export const OUTCOMES = [
+  'authorized',
+  'declined',
+  'chargeback',
+  'refund',
+  'challenge_failed',
+  'chargeback_reversed',
+] as const;
 export type OutcomeKind = (typeof OUTCOMES)[number];
 export const outcomeRequestSchema = z
   .object({
     outcome: z.enum(OUTCOMES),
     occurredAt: isoDateTime().optional(),
-    reasonCode: text(32).optional().describe('Required when the outcome is chargeback (the network reason code).'),
+    reasonCode: text(32)
+      .optional()
+      .describe('Required when the outcome is chargeback (the network reason code); not read for other outcomes.'),
   })
   .superRefine((o, ctx) => {
     if (o.outcome === 'chargeback' && !o.reasonCode)
@@ -366,6 +379,7 @@ export const outcomeRequestSchema = z
     examples: [
       { outcome: 'authorized' },
       { outcome: 'chargeback', reasonCode: '10.4', occurredAt: '2026-11-20T09:30:00Z' },
+      { outcome: 'chargeback_reversed', occurredAt: '2026-12-18T14:00:00Z' },
     ],
   });
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;

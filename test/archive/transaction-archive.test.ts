@@ -211,6 +211,42 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
     });
   });
 
+  it('a chargeback reversed after the marker has gone: withdrawn once from every counter, refused without a chargeback', async () => {
+    await withEngine('on', async (runtime) => {
+      const id = txId('arc-rev');
+      const bare = txId('arc-rev-none');
+      await scoredAndExpired(runtime, bare, T0);
+      expect(await runtime.engine.recordOutcome('m1', bare, 'chargeback_reversed', T0 + 40 * DAY)).toBe('absent');
+      // A card, device and e-mail of its own: the other tests' chargebacks reach the shared ones.
+      const own = (transactionId: string, at: number) =>
+        scoreRequestSchema.parse(
+          scoreBody({
+            transactionId,
+            occurredAt: new Date(at).toISOString(),
+            card: { number: '4012888888881881', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+            device: { id: 'device-archive-reversal' },
+            customer: { email: 'reversal@example.com' },
+          }),
+        );
+      const features = async (transactionId: string, at: number) => {
+        const result = await runtime.engine.score('m1', own(transactionId, at));
+        if (result.kind !== 'scored') throw new Error('not scored');
+        const f = result.evidence!.features;
+        return [f.card_chargebacks_30d, f.device_chargebacks_30d, f.email_chargebacks_30d];
+      };
+      // The chargeback recorded while the marker lived (noted on the archive's entry too), reversed after it went.
+      await runtime.engine.score('m1', own(id, T0));
+      await runtime.archiveWriter?.flush();
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 30 * DAY, '10.4')).toBe('recorded');
+      await runtime.redis!.del(runtime.store.keys.marker('m1', id));
+      expect(await features(`${id}-before`, T0 + 31 * DAY)).toEqual([1, 1, 1]);
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback_reversed', T0 + 40 * DAY)).toBe('recorded');
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback_reversed', T0 + 41 * DAY)).toBe('duplicate');
+      expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 41 * DAY, '10.4')).toBe('duplicate');
+      expect(await features(`${id}-next`, T0 + 41 * DAY)).toEqual([0, 0, 0]);
+    });
+  });
+
   it('PostgreSQL down: what waits is kept and written once it is back; an outcome needing the archive is refused until then', async () => {
     await withEngine('on', async (runtime) => {
       const id = txId('arc-down');

@@ -115,6 +115,62 @@ describe('a retry of a transaction counted but not answered', () => {
   });
 });
 
+describe('a reversed chargeback', () => {
+  it('no longer steps up the card by CARD_PRIOR_CHARGEBACK_30D, nor counts against its device; its history stays', async () => {
+    const t0 = Date.parse('2026-11-02T10:00:00Z');
+    let clock = t0;
+    const store = new MemoryVelocityStore();
+    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+    const rates = readRatesFile();
+    const outcomes: string[] = [];
+    const engine = new Engine({
+      store,
+      keyring,
+      ruleset: () => ruleset,
+      rates: () => rates,
+      deadlineMs: 1000,
+      now: () => clock,
+      observer: { outcomeRecorded: (_m, _t, outcome) => outcomes.push(outcome) },
+    });
+    const order = (transactionId: string) =>
+      parse({
+        transactionId,
+        amount: 150_000, // 1,500 EUR, HIGH_AMOUNT: step-up evidence that CARD_PRIOR_CHARGEBACK_30D takes to a challenge
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        device: { id: 'device-1', ip: '203.0.113.9' },
+      });
+    const scored = async (transactionId: string) => {
+      const result = await engine.score('m1', order(transactionId));
+      if (result.kind !== 'scored') throw new Error('not scored');
+      return result;
+    };
+    await scored('o1');
+    clock += 86_400_000;
+    expect(await engine.recordOutcome('m1', 'o1', 'chargeback', clock, '10.4')).toBe('recorded');
+    clock += 60_000;
+    const charged = await scored('o2');
+    expect(charged.response.reasons.map((r) => r.code)).toContain('CARD_PRIOR_CHARGEBACK_30D');
+    expect(charged.response.decision).toBe('challenge');
+
+    clock += 86_400_000;
+    expect(await engine.recordOutcome('m1', 'o1', 'chargeback_reversed', clock)).toBe('recorded');
+    expect(await engine.recordOutcome('m1', 'o1', 'chargeback_reversed', clock + 1)).toBe('duplicate');
+    expect(await engine.recordOutcome('m1', 'o1', 'chargeback', clock + 2, '10.4')).toBe('duplicate');
+    expect(await engine.recordOutcome('m1', 'o2', 'chargeback_reversed', clock + 3)).toBe('absent');
+    expect(outcomes).toEqual(['chargeback', 'chargeback_reversed']); // one reversal, reported to the recorders
+    clock += 60_000;
+    const next = await scored('o3');
+    expect(next.response.reasons.map((r) => r.code)).not.toContain('CARD_PRIOR_CHARGEBACK_30D');
+    expect(next.response.decision).toBe('approve');
+    expect([next.evidence!.features.card_chargebacks_30d, next.evidence!.features.device_chargebacks_30d]).toEqual([
+      0, 0,
+    ]);
+    expect(await engine.transactionOf('m1', 'o1')).toMatchObject({ at: t0 }); // the transaction stays known
+  });
+});
+
 describe('a batch (the stream)', () => {
   it("stores its responses inside the store's together(), all at once", async () => {
     const memory = new MemoryVelocityStore();

@@ -342,6 +342,72 @@ describe('outcomes', () => {
     expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_PRIOR_CHARGEBACK_30D');
   });
 
+  it('withdraws a reversed fraud chargeback: once, the card no longer stepped up for it, the chargeback not counted again', async () => {
+    const card = { number: '4242424242424242', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    const device = { id: 'rev-device-1' };
+    const codes = (res: { json(): { reasons: { code: string }[] } }) => res.json().reasons.map((r) => r.code);
+    const amount = 150_000; // 1,500 EUR: HIGH_AMOUNT, step-up evidence that the chargeback takes to a challenge
+    await score(scoreBody({ transactionId: 'rev-stolen', card, device }));
+    expect((await report('rev-stolen', { outcome: 'chargeback', reasonCode: '10.4' })).json().chargeback).toBe('fraud');
+    const charged = await score(scoreBody({ card, device, amount }));
+    expect(codes(charged)).toContain('CARD_PRIOR_CHARGEBACK_30D');
+    expect(charged.json().decision).toBe('challenge');
+
+    // The merchant won its representment.
+    const reversed = await report('rev-stolen', {
+      outcome: 'chargeback_reversed',
+      occurredAt: new Date().toISOString(),
+    });
+    expect(reversed.statusCode).toBe(200);
+    expect(reversed.json()).toEqual({
+      transactionId: 'rev-stolen',
+      outcome: 'chargeback_reversed',
+      status: 'recorded',
+    });
+    const again = await report('rev-stolen', { outcome: 'chargeback_reversed' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().status).toBe('already_recorded');
+    // The chargeback reported again (a late retry of the first report): a repeat, it counts nowhere.
+    const late = await report('rev-stolen', { outcome: 'chargeback', reasonCode: '10.4' });
+    expect(late.json()).toEqual({
+      transactionId: 'rev-stolen',
+      outcome: 'chargeback',
+      status: 'already_recorded',
+      chargeback: 'fraud',
+    });
+    // Step-up evidence of 25 points (HIGH_AMOUNT, and CARD_AMOUNT_SPIKE_24H now), 50 with the chargeback.
+    const next = await score(scoreBody({ card, device, amount }));
+    expect(codes(next).sort()).toEqual(['CARD_AMOUNT_SPIKE_24H', 'HIGH_AMOUNT']);
+    expect(next.json().decision).toBe('approve');
+  });
+
+  it('refuses a reversal without a fraud chargeback to reverse (409), for an unknown transaction 404', async () => {
+    const card = { number: '5105105105105100', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    await score(scoreBody({ transactionId: 'rev-none', card }));
+    const none = await report('rev-none', { outcome: 'chargeback_reversed' });
+    expect(none.statusCode).toBe(409);
+    expect(none.json()).toEqual({
+      error:
+        'no fraud chargeback is recorded for this transaction: nothing to reverse (a chargeback with a dispute reason code counts nowhere)',
+      code: 'OUTCOME_CONFLICT',
+    });
+    await score(scoreBody({ transactionId: 'rev-dispute', card }));
+    expect((await report('rev-dispute', { outcome: 'chargeback', reasonCode: '13.1' })).json().chargeback).toBe(
+      'dispute',
+    );
+    const dispute = await report('rev-dispute', { outcome: 'chargeback_reversed' });
+    expect([dispute.statusCode, dispute.json().code]).toEqual([409, 'OUTCOME_CONFLICT']);
+    // Refused changes nothing: the chargeback reported later is recorded, and then reversed.
+    expect((await report('rev-none', { outcome: 'chargeback', reasonCode: '4837' })).json().status).toBe('recorded');
+    expect((await report('rev-none', { outcome: 'chargeback_reversed' })).json().status).toBe('recorded');
+    const unknown = await report('rev-never-scored', { outcome: 'chargeback_reversed' });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'TRANSACTION_NOT_FOUND']);
+    const other = await report('rev-none', { outcome: 'chargeback_reversed' }, t.keys.otherMerchant);
+    expect([other.statusCode, other.json().code]).toEqual([404, 'TRANSACTION_NOT_FOUND']);
+    const unlisted = await report('rev-none', { outcome: 'chargeback_withdrawn' });
+    expect([unlisted.statusCode, unlisted.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
   it('refuses an outcome dated before its transaction, which no window would count', async () => {
     await score(scoreBody({ transactionId: 'dated-1', occurredAt: '2026-03-01T10:00:00Z' }));
     const early = await report('dated-1', {

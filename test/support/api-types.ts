@@ -382,7 +382,7 @@ export interface paths {
     put?: never;
     /**
      * Report the outcome of a scored transaction
-     * @description Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.
+     * @description Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. A reversal does not withdraw the card's breach-discovery label yet. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.
      */
     post: operations['reportOutcome'];
     delete?: never;
@@ -914,6 +914,7 @@ export interface components {
         | 'TRANSACTION_CONFLICT'
         | 'EVENT_CONFLICT'
         | 'CASE_CONFLICT'
+        | 'OUTCOME_CONFLICT'
         | 'CPP_DISABLED'
         | 'USER_EXISTS'
         | 'WEBHOOK_LIMIT_REACHED'
@@ -1228,13 +1229,17 @@ export interface components {
      *       "reasonCode": "10.4",
      *       "occurredAt": "2026-11-20T09:30:00Z"
      *     }
+     * @example {
+     *       "outcome": "chargeback_reversed",
+     *       "occurredAt": "2026-12-18T14:00:00Z"
+     *     }
      */
     OutcomeRequestInput: {
       /** Format: date-time */
       occurredAt?: string;
       /** @enum {string} */
-      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed';
-      /** @description Required when the outcome is chargeback (the network reason code). */
+      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed' | 'chargeback_reversed';
+      /** @description Required when the outcome is chargeback (the network reason code); not read for other outcomes. */
       reasonCode?: string;
     };
     /**
@@ -1252,7 +1257,7 @@ export interface components {
        */
       chargeback?: 'fraud' | 'dispute';
       /** @enum {string} */
-      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed';
+      outcome: 'authorized' | 'declined' | 'chargeback' | 'refund' | 'challenge_failed' | 'chargeback_reversed';
       /** @enum {string} */
       status: 'recorded' | 'already_recorded';
       transactionId: string;
@@ -5449,6 +5454,21 @@ export interface operations {
            * @example {
            *       "error": "no such compromise event",
            *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
            *     }
            */
           'application/json': components['schemas']['Error'];

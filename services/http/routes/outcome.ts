@@ -34,7 +34,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
+          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. A reversal does not withdraw the card's breach-discovery label yet. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
@@ -45,6 +45,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
           401: errorResponseSchema,
           403: errorResponseSchema,
           404: errorResponseSchema,
+          409: errorResponseSchema,
           503: errorResponseSchema,
         },
       },
@@ -66,6 +67,11 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
       }
       if (result === 'unknown')
         throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
+      if (result === 'absent')
+        throw new HttpError(
+          'OUTCOME_CONFLICT',
+          'no fraud chargeback is recorded for this transaction: nothing to reverse (a chargeback with a dispute reason code counts nowhere)',
+        );
       return {
         transactionId,
         outcome,
