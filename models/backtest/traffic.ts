@@ -4,6 +4,7 @@
 // million fit in memory) with their event time, and parsed again when their turn comes.
 import { z } from 'zod';
 import { issueLines } from '../../services/core/errors.ts';
+import { REVERSED_CHARGEBACK } from '../../services/core/chargebacks.ts';
 import { OUTCOMES, scoreRequestSchema, type ScoreRequest } from '../../services/core/schemas.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
 import { recordKey, trafficRecordSchema } from '../../services/recording/record.ts';
@@ -16,7 +17,10 @@ export interface ReplayOutcome {
   at: number;
 }
 
-/** What the traffic says of a transaction's truth: a chargeback or an analyst's fraud label makes it fraud. */
+/**
+ * What the traffic says of a transaction's truth: a chargeback (unless reversed: chargeback_reversed)
+ * or an analyst's fraud label makes it fraud.
+ */
 export type Truth = 'fraud' | 'legitimate';
 
 export interface Traffic {
@@ -50,7 +54,11 @@ export class TrafficBuilder {
   private at: number[] = [];
   private readonly keys = new Set<string>();
   private readonly outcomes: ReplayOutcome[] = [];
-  private readonly truth = new Map<string, Truth>();
+  /** Analysts' labels (a fraud label outweighs a "legitimate", whichever came first). */
+  private readonly labels = new Map<string, Truth>();
+  /** Transactions charged back as fraud, and those whose chargeback was reversed: joined in `finish`, in any order. */
+  private readonly chargebacks = new Set<string>();
+  private readonly reversed = new Set<string>();
   private readonly problems: string[] = [];
   private refused = 0;
   private duplicates = 0;
@@ -94,10 +102,13 @@ export class TrafficBuilder {
     } else if (r.kind === 'outcome') {
       const { merchantId, transactionId, outcome } = r;
       this.outcomes.push({ merchantId, transactionId, outcome, at: Date.parse(r.at) });
-      if (r.outcome === 'chargeback') this.truth.set(key, 'fraud');
-    } else if (r.label === 'fraud') this.truth.set(key, 'fraud');
-    // A chargeback or a fraud label outweighs a "legitimate", whichever came first.
-    else if (!this.truth.has(key)) this.truth.set(key, 'legitimate');
+      if (r.outcome === 'chargeback') this.chargebacks.add(key);
+      else if (r.outcome === REVERSED_CHARGEBACK) this.reversed.add(key);
+    } else this.label(key, r.label);
+  }
+
+  private label(key: string, label: Truth): void {
+    if (label === 'fraud' || !this.labels.has(key)) this.labels.set(key, label);
   }
 
   private addRequest(value: unknown, where: string): void {
@@ -116,8 +127,10 @@ export class TrafficBuilder {
     // Kept as the validated request (defaults applied), with its merchant.
     this.lines.push(JSON.stringify({ merchantId, request: parsed.data }));
     this.at.push(Date.parse(parsed.data.occurredAt));
-    if (extra.data.label) this.truth.set(key, extra.data.label);
-    if (extra.data.outcome) {
+    if (extra.data.label) this.label(key, extra.data.label);
+    // The line's one outcome is where the transaction ended: a reversed chargeback, as if none had
+    // been reported (nothing to replay, not fraud).
+    if (extra.data.outcome && extra.data.outcome !== REVERSED_CHARGEBACK) {
       const at = extra.data.outcomeAt ? Date.parse(extra.data.outcomeAt) : Date.parse(parsed.data.occurredAt);
       this.outcomes.push({
         merchantId,
@@ -125,7 +138,7 @@ export class TrafficBuilder {
         outcome: extra.data.outcome,
         at,
       });
-      if (extra.data.outcome === 'chargeback') this.truth.set(key, 'fraud');
+      if (extra.data.outcome === 'chargeback') this.chargebacks.add(key);
     }
   }
 
@@ -143,6 +156,9 @@ export class TrafficBuilder {
     order.forEach((i, k) => view.write(this.lines[i]!, offsets[k]!, 'utf8'));
     this.lines = [];
     this.at = [];
+    // A chargeback or a fraud label outweighs a "legitimate"; a reversed chargeback counts as none.
+    const truth = new Map(this.labels);
+    for (const key of this.chargebacks) if (!this.reversed.has(key)) truth.set(key, 'fraud');
     return {
       kind: this.kind,
       count: order.length,
@@ -150,7 +166,7 @@ export class TrafficBuilder {
       offsets,
       at,
       outcomes: this.outcomes.sort((a, b) => a.at - b.at),
-      truth: this.truth,
+      truth,
       problems: this.problems,
       refused: this.refused,
       duplicates: this.duplicates,

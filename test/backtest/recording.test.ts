@@ -122,8 +122,9 @@ beforeAll(async () => {
       }),
       true,
     );
-  // What became of them: three chargebacks, a decline, an analyst's fraud label.
-  for (const k of [0, 2, 4]) await outcome('m1', `bt-${300 + k}`, { outcome: 'chargeback', reasonCode: '10.4' });
+  // What became of them: four chargebacks, one of them reversed (the merchant won it), a decline, an analyst's fraud label.
+  for (const k of [0, 1, 2, 4]) await outcome('m1', `bt-${300 + k}`, { outcome: 'chargeback', reasonCode: '10.4' });
+  await outcome('m1', 'bt-301', { outcome: 'chargeback_reversed' });
   await outcome('m1', 'bt-2', { outcome: 'declined' });
   const cases = t.runtime.cases!;
   let kase;
@@ -164,6 +165,8 @@ describe('recording', () => {
       'chargeback',
       'chargeback',
       'chargeback',
+      'chargeback',
+      'chargeback_reversed',
       'declined',
     ]);
     expect(records.filter((r) => r.kind === 'label')).toMatchObject([
@@ -200,7 +203,7 @@ describe('backtest', () => {
         expect(report.transitions[from][to].count, `${from} → ${to}`).toBe(
           sent.filter((s) => s.decision === from && (s.big ? 'decline' : s.decision) === to).length,
         );
-    // Fraud: the three charged-back big orders and the labelled card-testing order.
+    // Fraud: the three charged-back big orders (bt-301's chargeback was reversed) and the labelled card-testing order.
     const frauds = new Set(['bt-300', 'bt-302', 'bt-304', 'bt-103']);
     const stopped = (decide: (s: Sent) => Decision) =>
       sent.filter((s) => frauds.has(s.body.transactionId) && decide(s) !== 'approve').length;
@@ -259,6 +262,52 @@ describe('backtest', () => {
     );
     expect(none.stdout).toContain(`reproduces 100.0 % of the recorded decisions (${sent.length} of ${sent.length}`);
   }, 60_000);
+
+  it("takes a reversed chargeback for none, whichever line comes first; an analyst's fraud label still is fraud", () => {
+    const line = (r: Record<string, string>) =>
+      JSON.stringify({ v: 2, merchantId: 'm1', at: '2026-11-20T09:30:00.000Z', ...r });
+    const builder = new TrafficBuilder('recording');
+    const outcomeLine = (transactionId: string, outcome: string) => line({ kind: 'outcome', transactionId, outcome });
+    builder.add(outcomeLine('kept', 'chargeback'), 'f:1');
+    builder.add(outcomeLine('won', 'chargeback'), 'f:2');
+    builder.add(outcomeLine('won', 'chargeback_reversed'), 'f:3');
+    builder.add(outcomeLine('early', 'chargeback_reversed'), 'f:4'); // read before its chargeback (another file)
+    builder.add(outcomeLine('early', 'chargeback'), 'f:5');
+    builder.add(outcomeLine('labelled', 'chargeback'), 'f:6');
+    builder.add(outcomeLine('labelled', 'chargeback_reversed'), 'f:7');
+    builder.add(line({ kind: 'label', transactionId: 'labelled', label: 'fraud' }), 'f:8');
+    builder.add(outcomeLine('cleared', 'chargeback'), 'f:9');
+    builder.add(outcomeLine('cleared', 'chargeback_reversed'), 'f:10');
+    builder.add(line({ kind: 'label', transactionId: 'cleared', label: 'legitimate' }), 'f:11');
+    const traffic = builder.finish();
+    expect(traffic.refused).toBe(0);
+    expect(Object.fromEntries(traffic.truth)).toEqual({
+      'm1:kept': 'fraud',
+      'm1:labelled': 'fraud',
+      'm1:cleared': 'legitimate',
+    });
+    // Every outcome is replayed to the engines, the reversals too.
+    expect(traffic.outcomes.filter((o) => o.outcome === 'chargeback_reversed')).toHaveLength(4);
+
+    // A merchant's export: a line's one outcome is where its transaction ended.
+    const requests = new TrafficBuilder('requests');
+    const request = (transactionId: string, outcome: string) =>
+      JSON.stringify({
+        transactionId,
+        amount: 1000,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        occurredAt: '2026-11-20T09:30:00Z',
+        card: { number: '4242424242424242', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        outcome,
+      });
+    requests.add(request('charged', 'chargeback'), 'r:1');
+    requests.add(request('reversed', 'chargeback_reversed'), 'r:2');
+    const exported = requests.finish();
+    expect(exported.refused).toBe(0);
+    expect(Object.fromEntries(exported.truth)).toEqual({ 'replay:charged': 'fraud' });
+    expect(exported.outcomes.map((o) => [o.transactionId, o.outcome])).toEqual([['charged', 'chargeback']]);
+  });
 
   it('refuses a bad option and a bad line with a precise message', async () => {
     const bad = await run(process.execPath, ['models/cli/backtest.ts', '--from', 'yesterday'], {
