@@ -273,6 +273,11 @@ export interface CardHistoryStore {
   readonly options: HistoryOptions;
   recordVisits(visits: readonly VisitRecord[]): Promise<void>;
   recordFrauds(labels: readonly FraudLabel[]): Promise<void>;
+  /**
+   * Takes labels back (a chargeback reversed): each label's member of its card, source, day and
+   * merchant goes (labelMember), so a label that stood for several frauds of that day goes whole.
+   */
+  withdrawFrauds(labels: readonly FraudLabel[]): Promise<void>;
   /** Cards whose latest fraud episode began at or after `since` (fraudEpisode). */
   fraudsSince(since: number): Promise<FraudulentCardRecord[]>;
   /** Each card's merchants, at its first visit there inside the retention. */

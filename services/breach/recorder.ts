@@ -4,6 +4,7 @@
 // written in batches. The
 // scoring never waits for them; a history store that is down loses the newest visits only past
 // a bounded buffer (counted), never an answer.
+import { REVERSED_CHARGEBACK } from '../core/chargebacks.ts';
 import type { ScoreResult } from '../core/engine.ts';
 import type { CardHistoryStore, FraudLabel, FraudSource, VisitRecord } from './history.ts';
 
@@ -49,6 +50,8 @@ export interface RecorderOptions {
 export class HistoryRecorder {
   private visits: VisitRecord[] = [];
   private frauds: FraudLabel[] = [];
+  /** Labels taken back (reversed chargebacks), after the labels waiting with them are written. */
+  private withdrawn: FraudLabel[] = [];
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   /** Labelling outcomes whose card is being looked up: a flush waits for them. */
@@ -84,24 +87,39 @@ export class HistoryRecorder {
    * fraud, where a chargeback takes weeks), labels its card at the transaction's time.
    */
   outcome(merchantId: string, transactionId: string, outcome: string): void {
+    if (outcome === REVERSED_CHARGEBACK) {
+      // The chargeback's label, as it was written: a reversal takes it back.
+      this.lookUp(merchantId, transactionId, async (t) => {
+        this.withdrawn.push({ card: t.card, at: t.at, source: 'chargeback', merchantId: this.merchantOf(merchantId) });
+      });
+      return;
+    }
     const source = LABELLING_OUTCOMES[outcome];
     if (!source) return;
+    this.lookUp(merchantId, transactionId, async (t) => {
+      // A watchlist that does not answer: labelled as before this was asked (against every merchant).
+      const askedBy =
+        source === 'challenge'
+          ? await this.o.suspicionsListing?.(t.card).catch((error: unknown) => void this.o.onError?.(error))
+          : undefined;
+      this.frauds.push({
+        card: t.card,
+        at: t.at,
+        source,
+        merchantId: this.merchantOf(merchantId),
+        ...(askedBy?.length ? { askedBy } : {}),
+      });
+    });
+  }
+
+  /** An outcome's transaction looked up (its card and time), then `then`: a flush waits for it. */
+  private lookUp(
+    merchantId: string,
+    transactionId: string,
+    then: (t: { card: string; at: number }) => Promise<void>,
+  ): void {
     const lookup = this.o.transactionOf(merchantId, transactionId).then(
-      async (t) => {
-        if (!t) return;
-        // A watchlist that does not answer: labelled as before this was asked (against every merchant).
-        const askedBy =
-          source === 'challenge'
-            ? await this.o.suspicionsListing?.(t.card).catch((error: unknown) => void this.o.onError?.(error))
-            : undefined;
-        this.frauds.push({
-          card: t.card,
-          at: t.at,
-          source,
-          merchantId: this.merchantOf(merchantId),
-          ...(askedBy?.length ? { askedBy } : {}),
-        });
-      },
+      (t) => t && then(t),
       (error: unknown) => this.o.onError?.(error),
     );
     this.lookups.add(lookup);
@@ -119,17 +137,22 @@ export class HistoryRecorder {
     this.flushing = this.flushing.then(async () => {
       await Promise.all(this.lookups);
       const visits = this.visits,
-        frauds = this.frauds;
-      if (visits.length === 0 && frauds.length === 0) return;
+        frauds = this.frauds,
+        withdrawn = this.withdrawn;
+      if (visits.length === 0 && frauds.length === 0 && withdrawn.length === 0) return;
       this.visits = [];
       this.frauds = [];
+      this.withdrawn = [];
       try {
         await this.o.store.recordVisits(visits);
         await this.o.store.recordFrauds(frauds);
+        // After the labels that waited with them: a chargeback and its reversal in one flush leave no label.
+        await this.o.store.withdrawFrauds(withdrawn);
       } catch (error) {
-        // Kept for the next flush, within the buffer's bound.
+        // Kept for the next flush, within the buffer's bound (written again, each write changes nothing twice).
         this.visits = visits.concat(this.visits).slice(0, this.o.maxBuffered);
         this.frauds = frauds.concat(this.frauds);
+        this.withdrawn = withdrawn.concat(this.withdrawn);
         this.o.onError?.(error);
       }
     });

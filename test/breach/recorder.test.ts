@@ -160,6 +160,25 @@ describe('history recorder', () => {
     await r.close();
   });
 
+  it("takes a reversed chargeback's label back, written or waiting with it; nothing for an unknown transaction", async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    r.outcome('shop-1', 'tx-known', 'chargeback');
+    r.outcome('shop-2', 'tx-stepped-up', 'challenge_failed');
+    await r.flush();
+    expect((await store.fraudsSince(0)).map((f) => f.card).sort()).toEqual(['card-3ds', 'card-cb']);
+    r.outcome('shop-1', 'tx-known', 'chargeback_reversed');
+    r.outcome('shop-1', 'tx-unknown', 'chargeback_reversed');
+    await r.flush();
+    expect((await store.fraudsSince(0)).map((f) => f.card)).toEqual(['card-3ds']);
+    // A chargeback and its reversal waiting for the same flush leave no label.
+    r.outcome('shop-1', 'tx-known', 'chargeback');
+    r.outcome('shop-1', 'tx-known', 'chargeback_reversed');
+    await r.flush();
+    expect((await store.fraudsSince(0)).map((f) => f.card)).toEqual(['card-3ds']);
+    await r.close();
+  });
+
   it("knows a chain's terminals as its one merchant: visits, the engine's, outcomes' and analysts' labels alike", async () => {
     const store = new MemoryCardHistoryStore();
     const chainOf = (m: string) => (m.startsWith('till-') ? 'chain' : m);

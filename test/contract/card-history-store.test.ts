@@ -301,6 +301,23 @@ describe.each(subjects)('card histories: $name', (subject) => {
     });
   });
 
+  it("takes labels back (a chargeback reversed): the label's member of its day and merchant goes, the card's other labels stay", async () => {
+    await s.history.recordFrauds([
+      { card: fp('reversed'), at: T0 + 50 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+      { card: fp('kept'), at: T0 + 50 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+      { card: fp('kept'), at: T0 + 51 * DAY, source: 'engine', merchantId: 'shop-2' },
+    ]);
+    await s.history.withdrawFrauds([
+      { card: fp('reversed'), at: T0 + 50 * DAY + 3_600_000, source: 'chargeback', merchantId: 'shop-1' },
+      { card: fp('kept'), at: T0 + 50 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+      // Never labelled: nothing to take back.
+      { card: fp('never'), at: T0 + 50 * DAY, source: 'chargeback', merchantId: 'shop-1' },
+    ]);
+    expect(await s.history.fraudsSince(T0 + 40 * DAY)).toEqual([
+      { card: fp('kept'), firstFraudAt: T0 + 51 * DAY, weight: 0.5, fraudMerchants: ['shop-2'] },
+    ]);
+  });
+
   it('estimates the distinct cards of the weeks a period overlaps', async () => {
     const visits: VisitRecord[] = [];
     for (let i = 0; i < 200; i++) {

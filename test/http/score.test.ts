@@ -352,6 +352,10 @@ describe('outcomes', () => {
     const charged = await score(scoreBody({ card, device, amount }));
     expect(codes(charged)).toContain('CARD_PRIOR_CHARGEBACK_30D');
     expect(charged.json().decision).toBe('challenge');
+    // Breach discovery labelled the card.
+    const breach = t.runtime.breach!;
+    await breach.recorder.flush();
+    const labelled = (await breach.history.fraudsSince(0)).map((f) => f.card);
 
     // The merchant won its representment.
     const reversed = await report('rev-stolen', {
@@ -364,6 +368,11 @@ describe('outcomes', () => {
       outcome: 'chargeback_reversed',
       status: 'recorded',
     });
+    // Breach discovery's label is taken back too: the card is no fraudulent card of any scan.
+    await breach.recorder.flush();
+    const still = (await breach.history.fraudsSince(0)).map((f) => f.card);
+    expect(still).toHaveLength(labelled.length - 1);
+    expect(labelled).toEqual(expect.arrayContaining(still));
     const again = await report('rev-stolen', { outcome: 'chargeback_reversed' });
     expect(again.statusCode).toBe(200);
     expect(again.json().status).toBe('already_recorded');

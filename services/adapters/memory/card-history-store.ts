@@ -86,6 +86,10 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       for (const w of this.weeks.keys()) if (w < weekOf(this.latest - retentionMs)) this.weeks.delete(w);
   }
 
+  async withdrawFrauds(labels: readonly FraudLabel[]): Promise<void> {
+    for (const l of labels) this.frauds.get(l.card)?.delete(labelMember(l, labelDay(l.at)));
+  }
+
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {
     for (const l of labels) {
       this.fraudFloor = Math.max(this.fraudFloor, l.at - this.options.retentionMs);

@@ -176,6 +176,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     ]);
   }
 
+  /** One ZREM per card (its labels' key, one slot); the day's index keeps the card, whose labels the scan reads. */
+  async withdrawFrauds(labels: readonly FraudLabel[]): Promise<void> {
+    const byCard = new Map<string, string[]>();
+    for (const l of labels) push(byCard, HISTORY_KEYS.cardFrauds(l.card), labelMember(l, labelDay(l.at)));
+    await Promise.all([...byCard].map(([key, members]) => sendAlone<number>(this.redis, 'zrem', [key, ...members])));
+  }
+
   /**
    * Only a card labelled on a day from `since`'s on can have an episode that began since: the scan
    * reads those days' cards (its windows, not the whole retention), then each one's labels, in its
