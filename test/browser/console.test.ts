@@ -258,4 +258,61 @@ describe('console in Chromium', () => {
     await checkPage(page);
     await page.close();
   });
+
+  it('pages the suspected breaches: Next and Previous links a browser follows', async () => {
+    for (let i = 0; i < 26; i++) {
+      const { event } = await t.runtime.watchlist.createEvent(
+        {
+          externalId: `cpp:browser-paged-${i}`,
+          source: CPP_SOURCE,
+          description: '',
+          exposureStart: '2026-10-01T00:00:00.000Z',
+          exposureEnd: '2026-10-20T00:00:00.000Z',
+          discoveredAt: '2026-11-02T00:00:00.000Z',
+          dataElements: ['pan'],
+          confidence: 'suspected',
+        },
+        CPP_ISSUER,
+        new Date(Date.now() + (i + 1) * 1000),
+      );
+      await t.runtime.watchlist.updateEvent(
+        event.seq,
+        {
+          evidence: {
+            merchantId: `browser-paged-${i}`,
+            fraudCards: 7,
+            weightedFraudCards: 6.5,
+            expected: 0.3,
+            log10PValue: -9.2,
+            exposedCards: 1,
+            exposedByBin: { '411111': 1 },
+            firstFrauds: [Date.parse('2026-10-25T00:00:00Z')],
+            scannedAt: '2026-11-02T00:00:00.000Z',
+          },
+        },
+        new Date(),
+      );
+    }
+    const total = (await t.runtime.watchlist.listEvents(CPP_ISSUER)).filter((e) => e.evidence).length;
+    expect(total).toBeGreaterThan(25);
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await signIn(page);
+    await Promise.all([page.waitForURL(`${base}/console/breaches`), page.click('a[href="/console/breaches"]')]);
+    const shown = () => page.$$eval('#breaches tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-event')));
+    const first = await shown();
+    expect(first).toHaveLength(25);
+    // The newest first: the last event created heads the list.
+    expect(first[0]).toBe((await t.runtime.watchlist.listEvents(CPP_ISSUER)).at(-1)!.id);
+    expect(await page.locator('#prev-page').count()).toBe(0);
+    await Promise.all([page.waitForURL(`${base}/console/breaches?page=2`), page.click('#next-page')]);
+    const second = await shown();
+    expect(second).toHaveLength(total - 25);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    expect(await page.locator('#next-page').count()).toBe(0);
+    await checkPage(page);
+    await Promise.all([page.waitForURL(`${base}/console/breaches?page=1`), page.click('#prev-page')]);
+    expect(await shown()).toEqual(first);
+    await page.close();
+  });
 });

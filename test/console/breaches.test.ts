@@ -1,7 +1,8 @@
 // Breach discovery in the console (real app, PGlite): the suspected breaches a real scan opened,
 // each with its evidence and charts; a lead confirms one (confidence confirmed, audited, scoring
 // sees it at once) or dismisses it (retracted: its cards are no longer stepped up); analysts may
-// look, not review; CSRF, 404 for what is not a suspected breach, 409 for a second review.
+// look, not review; CSRF, 404 for what is not a suspected breach, 409 for a second review; the list
+// paged as the queue is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { CPP_ISSUER, CPP_SOURCE, elementMask, entrySlot, type CompromiseEvent } from '../../services/core/watchlist.ts';
@@ -175,5 +176,70 @@ describe('suspected breaches in the console', () => {
       expect((await client.post(`/console/breaches/${id}/review`, { decision: 'confirm' })).status).toBe(404);
     }
     expect((await client.get('/console/breaches/not-an-id')).status).toBe(400);
+  });
+
+  it('pages the list as the queue pages: 25 by default, newest first, Previous and Next, past the end the last page', async () => {
+    // Enough suspected breaches for two pages, each a second apart (the list is newest first).
+    for (let i = 0; i < 26; i++) {
+      const { event: e } = await t.runtime.watchlist.createEvent(
+        {
+          externalId: `cpp:paged-${i}`,
+          source: CPP_SOURCE,
+          description: 'test',
+          exposureStart: new Date(T0).toISOString(),
+          exposureEnd: new Date(T0 + DAY).toISOString(),
+          discoveredAt: new Date(T0 + 2 * DAY).toISOString(),
+          dataElements: ['pan'],
+          confidence: 'suspected',
+        },
+        CPP_ISSUER,
+        new Date(Date.now() + (i + 1) * 1000),
+      );
+      const evidence = { ...event.evidence!, merchantId: `paged-${i}` };
+      delete evidence.review;
+      await t.runtime.watchlist.updateEvent(e.seq, { evidence }, new Date());
+    }
+    const all = (await t.runtime.watchlist.listEvents(CPP_ISSUER))
+      .filter((e) => e.evidence)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.seq - a.seq))
+      .map((e) => e.id);
+    expect(all.length).toBeGreaterThan(25);
+    expect(all.length).toBeLessThanOrEqual(50);
+    const rows = (body: string) => [...body.matchAll(/<tr data-event="(ce_\d+)">/g)].map((m) => m[1]);
+    // The link as a browser follows it (the page escapes = and & in attributes).
+    const href = (body: string, id: string) =>
+      new RegExp(`id="${id}" href="([^"]+)"`)
+        .exec(body)?.[1]
+        ?.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+        .replaceAll('&amp;', '&');
+
+    const { client } = await loggedIn(t, 'analyst');
+    const first = await client.get('/console/breaches');
+    expect(first.status).toBe(200);
+    expect(rows(first.body)).toEqual(all.slice(0, 25));
+    expect(first.body).toContain(`Page 1 of 2`);
+    expect(first.body).not.toContain('id="prev-page"');
+    expect(href(first.body, 'next-page')).toBe('/console/breaches?page=2');
+    const second = await client.get(href(first.body, 'next-page')!);
+    expect(rows(second.body)).toEqual(all.slice(25));
+    expect(second.body).toContain('Page 2 of 2');
+    expect(second.body).not.toContain('id="next-page"');
+    expect(href(second.body, 'prev-page')).toBe('/console/breaches?page=1');
+
+    // pageSize as the queue's: kept in the links, 1 to 200.
+    const small = await client.get('/console/breaches?pageSize=10&page=2');
+    expect(rows(small.body)).toEqual(all.slice(10, 20));
+    expect(href(small.body, 'next-page')).toBe('/console/breaches?pageSize=10&page=3');
+    expect(href(small.body, 'prev-page')).toBe('/console/breaches?pageSize=10&page=1');
+    // Past the last page: the last page (a page number kept while events were dismissed elsewhere).
+    const beyond = await client.get('/console/breaches?pageSize=1&page=100000');
+    expect(beyond.status).toBe(200);
+    expect(rows(beyond.body)).toEqual([all.at(-1)]);
+    expect(beyond.body).toContain(`Page ${all.length} of ${all.length}`);
+    for (const bad of ['pageSize=0', 'pageSize=201', 'page=0', 'page=abc', 'page=100001']) {
+      const res = await client.get(`/console/breaches?${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body, bad).toContain('Invalid page');
+    }
   });
 });

@@ -3,12 +3,16 @@
 // issuers' webhooks see it) or dismisses it (retracted: the exposure is lifted at once). Audited.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { caseQuerySchema, deepestPage, MAX_QUEUE_ROWS, servedPage } from '../../cases/model.ts';
+import { issueLines } from '../../core/errors.ts';
 import { CPP_ISSUER, EventConflict, eventSeqOf, type CompromiseEvent, type EventPatch } from '../../core/watchlist.ts';
 import { breachPage, breachesPage } from '../views/breaches.ts';
 import { caseSystem, doneNotice, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({ id: z.string().regex(/^ce_[1-9][0-9]{0,9}$/, 'must be a compromise event id') });
 const reviewBody = z.object({ decision: z.enum(['confirm', 'dismiss']) });
+// Paged as the queue is: the same parameters, bounds and defaults.
+const pageQuery = caseQuerySchema.pick({ page: true, pageSize: true });
 // A Map: ?done= is the client's, and must not reach Object.prototype (?done=constructor).
 const NOTICES = new Map<string, string>(
   Object.entries({
@@ -29,10 +33,33 @@ export async function breachRoutes(app: FastifyInstance, o: ConsoleOptions): Pro
   };
 
   app.get('/breaches', { preHandler: analyst }, async (request, reply) => {
+    const parsed = pageQuery.safeParse(request.query ?? {});
+    if (!parsed.success)
+      return refuse(
+        request,
+        reply,
+        'VALIDATION_FAILED',
+        `Invalid page: ${issueLines(parsed.error, { root: '' }).join('; ')}`,
+      );
+    const asked = parsed.data;
     const events = (await o.watchlist.listEvents(CPP_ISSUER))
       .filter((e) => e.evidence)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
-    return sendPage(reply, 200, 'Suspected breaches', breachesPage(events), request.consoleSession);
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.seq - a.seq));
+    // As the queue: past the last page the last one, past MAX_QUEUE_ROWS the deepest one (with a notice).
+    const page = servedPage(asked.page, asked.pageSize, events.length);
+    const q = { page, pageSize: asked.pageSize };
+    const notice =
+      asked.page > page && page === deepestPage(q.pageSize)
+        ? `Page ${asked.page} is beyond the first ${MAX_QUEUE_ROWS.toLocaleString('en')} events, which is as deep as the list pages: this is page ${page}.`
+        : undefined;
+    const items = events.slice((page - 1) * q.pageSize, page * q.pageSize);
+    return sendPage(
+      reply,
+      200,
+      'Suspected breaches',
+      breachesPage(q, { items, total: events.length }, notice),
+      request.consoleSession,
+    );
   });
 
   app.get('/breaches/:id', { preHandler: analyst }, async (request, reply) => {

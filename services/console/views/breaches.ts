@@ -1,10 +1,11 @@
 // Breach discovery's pages: the suspected points of compromise Leakguard found itself (compromise
 // events of source leakguard-cpp), and one page per event with its evidence, the fraudulent cards'
 // first frauds over time, the exposed cards by BIN, and the review (confirm or dismiss).
+import { deepestPage, MAX_QUEUE_ROWS } from '../../cases/model.ts';
 import { atLeast, type SessionView } from '../../cases/users.ts';
 import type { CompromiseEvent, EventStatistics } from '../../core/watchlist.ts';
 import { histogram, horizontalBars } from '../charts.ts';
-import { html, type Safe } from '../html.ts';
+import { consoleHref, html, type Safe } from '../html.ts';
 
 const DAY = 86_400_000;
 const day = (iso: string | number) => new Date(iso).toISOString().slice(0, 10);
@@ -16,8 +17,25 @@ function state(e: CompromiseEvent): Safe {
   return html`<span class="status status-${e.status}">${e.status === 'open' ? 'to review' : e.status}</span>`;
 }
 
-export function breachesPage(events: CompromiseEvent[]): Safe {
-  return html`<h1>Suspected breaches</h1>
+/**
+ * One page of the suspected breaches, newest first, paged as the queue is (`page`, `pageSize` 1-200,
+ * 25 by default; Previous / Next; through the first MAX_QUEUE_ROWS at most). `q.page` is the page
+ * answered; `total` how many there are.
+ */
+export function breachesPage(
+  q: { page: number; pageSize: number },
+  result: { items: CompromiseEvent[]; total: number },
+  notice?: string,
+): Safe {
+  const events = result.items;
+  const pages = Math.max(1, Math.ceil(result.total / q.pageSize));
+  const reachable = Math.min(pages, deepestPage(q.pageSize));
+  const pageSize = q.pageSize === 25 ? undefined : q.pageSize;
+  return html`<h1>
+      Suspected breaches
+      <span class="muted" id="breaches-total">${result.total} event${result.total === 1 ? '' : 's'}</span>
+    </h1>
+    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}
     <p class="muted">
       Merchants through which more of the cards that later turned fraudulent passed than chance allows (breach
       discovery). The cards used there since the window opened are stepped up to 3-D Secure until the event is
@@ -42,7 +60,7 @@ export function breachesPage(events: CompromiseEvent[]): Safe {
             <tbody>
               ${events.map(
                 (e) =>
-                  html`<tr>
+                  html`<tr data-event="${e.id}">
                     <td><a href="/console/breaches/${e.id}">${e.id}</a></td>
                     <td>${e.evidence?.merchantId ?? ''}</td>
                     <td>${day(e.exposureStart)} – ${day(e.exposureEnd)}</td>
@@ -55,7 +73,13 @@ export function breachesPage(events: CompromiseEvent[]): Safe {
               )}
             </tbody>
           </table>`
-    }`;
+    }
+    <div class="pager">
+      ${q.page > 1 ? html`<a id="prev-page" href="${consoleHref('/console/breaches', { pageSize, page: q.page - 1 })}">← Previous</a>` : ''}
+      <span class="muted">Page ${q.page} of ${pages}</span>
+      ${reachable < pages ? html`<span class="muted" id="page-bound">(the first ${MAX_QUEUE_ROWS.toLocaleString('en')} events can be paged through)</span>` : ''}
+      ${q.page < reachable ? html`<a id="next-page" href="${consoleHref('/console/breaches', { pageSize, page: q.page + 1 })}">Next →</a>` : ''}
+    </div>`;
 }
 
 /** First frauds per day, from the window's start to the last one (at most 120 bars: per week beyond). */
