@@ -139,6 +139,8 @@ async function main(): Promise<void> {
       keyring: runtime.keyring,
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
       uploadThreads: config.LEAKGUARD_UPLOAD_THREADS,
+      // Admins' status changes of Leakguard's own events are audited (once the case database is open).
+      audit: () => runtime.cases?.audit,
     },
     console: consoleOptions(config, runtime, logger),
     ...(runtime.breach ? { cppScan: (at?: number) => runtime.breach!.scan(at) } : {}),

@@ -37,6 +37,8 @@ export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
 /** Who is calling: what auth hands to routes. */
 export interface Principal {
   keyId: string;
+  /** The key's label, when it has one (`npm run keys -- create --label`): named with the id in the audit log. */
+  label?: string | undefined;
   role: Role;
   merchantId?: string | undefined;
   issuerId?: string | undefined;
@@ -279,6 +281,7 @@ export class ApiKeyAuthenticator {
     }
     const principal: Principal = {
       keyId: record.id,
+      ...(record.label ? { label: record.label } : {}),
       role: record.role,
       merchantId: record.merchantId,
       issuerId: record.issuerId,

@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'negative_list_add',
   'personal_data_erase',
   'breach_review',
+  'breach_status',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

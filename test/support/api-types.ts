@@ -268,7 +268,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Close an event: no more uploads; its cards stay listed */
+    /**
+     * Close an event: no more uploads; its cards stay listed
+     * @description An admin's close of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
+     */
     post: operations['closeCompromiseEvent'];
     delete?: never;
     options?: never;
@@ -285,7 +288,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Retract an event: its cards leave the watchlist unless another live event lists them */
+    /**
+     * Retract an event: its cards leave the watchlist unless another live event lists them
+     * @description An admin's retract of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
+     */
     post: operations['retractCompromiseEvent'];
     delete?: never;
     options?: never;

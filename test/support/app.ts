@@ -76,6 +76,8 @@ export async function buildTestApp(
       keyring: runtime.keyring,
       uploadLimitBytes: config.LEAKGUARD_UPLOAD_LIMIT_BYTES,
       uploadThreads: config.LEAKGUARD_UPLOAD_THREADS,
+      // Admins' status changes of Leakguard's own events are audited (once the case database is open).
+      audit: () => runtime.cases?.audit,
     },
     ...(options.cases
       ? {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
+import type { AuditLog } from '../../cases/audit.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { identifyCard, panProblem, type CardKeyring } from '../../core/card.ts';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
@@ -21,6 +22,7 @@ import {
   HIT_SCAN_BUDGET,
   type CompromiseEvent,
   type EntrySlot,
+  type EventStatus,
   type WatchlistStore,
 } from '../../core/watchlist.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -41,6 +43,12 @@ export interface WatchlistRouteOptions {
   uploadLimitBytes: number;
   /** Threads that read uploaded lines (LEAKGUARD_UPLOAD_THREADS); unset: reader-pool.ts's default. */
   uploadThreads?: number | undefined;
+  /**
+   * The case database's audit log (runtime.cases.audit), once it is open: an admin's close or
+   * retract of Leakguard's own events is recorded there, as the console's reviews are. Absent or
+   * not open yet: those changes answer 503 (never made unaudited).
+   */
+  audit?: () => AuditLog | undefined;
 }
 
 const STATISTICS_EXAMPLE = {
@@ -399,26 +407,50 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           operationId: `${action}CompromiseEvent`,
           security: [{ bearer: [] }],
           params: eventParams,
-          response: { 200: eventSchema, ...errors },
+          response: { 200: eventSchema, ...errors, 503: errorResponseSchema },
           summary:
             action === 'close'
               ? 'Close an event: no more uploads; its cards stay listed'
               : 'Retract an event: its cards leave the watchlist unless another live event lists them',
+          description: `An admin's ${action} of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.`,
         },
       },
       async (request) => {
-        const event = await visibleEvent(request.principal!, request.params.id);
+        const principal = request.principal!;
+        const event = await visibleEvent(principal, request.params.id);
         if (!event) throw notFound();
+        // Leakguard's own events (breach discovery) are audited as the console's reviews are: no
+        // audit log to write to, no change.
+        const audit = event.issuerId === CPP_ISSUER ? (opts.audit?.() ?? null) : undefined;
+        if (audit === null)
+          throw new HttpError(
+            'UNAVAILABLE',
+            `the audit log is not available (the case database is not open yet): ${event.id} is unchanged, retry`,
+          );
+        let from: EventStatus = event.status;
         // Checked as the change is written (a retract and a close at once must not un-retract it).
         const updated = (await store.updateEvent(
           event.seq,
           (current) => {
             if (current.status === 'retracted') throw new EventConflict('the event was retracted');
+            from = current.status;
             return { status };
           },
           new Date(),
         ))!;
         registry.changed(updated);
+        if (audit)
+          await audit.append({
+            actor: `api-key:${principal.keyId}`,
+            action: 'breach_status',
+            target: `event:${event.id}`,
+            detail: {
+              status,
+              from,
+              merchantId: updated.evidence?.merchantId ?? null,
+              ...(principal.label ? { keyLabel: principal.label } : {}),
+            },
+          });
         return present(updated);
       },
     );
