@@ -545,6 +545,16 @@ export function exposedInRanges(event: Pick<CompromiseEvent, 'evidence'>, ranges
   return n;
 }
 
+/**
+ * The suspected merchant as issuers may learn it (GET /v1/issuer/suspected-events, the
+ * compromise.suspected webhook): once an analyst confirmed the event, never before. An unreviewed
+ * suspicion is statistical, and naming a merchant to third parties on it alone is a defamation and
+ * contract risk; an event dismissed, or closed or retracted by an admin unreviewed, never names it.
+ */
+export function disclosedMerchant(event: Pick<CompromiseEvent, 'evidence'>): string | undefined {
+  return event.evidence?.review?.decision === 'confirmed' ? event.evidence.merchantId : undefined;
+}
+
 /** Whether some card of a BIN (fewer digits than a PAN) can fall in the ranges: binInRanges for a BIN as long as each range, the BIN's interval against a longer one. */
 export function binMeetsRanges(bin: string, ranges: readonly BinRange[]): boolean {
   return ranges.some((r) => {

@@ -2,7 +2,7 @@
 // and their attempts are, the event payloads (never a card number: BIN and last 4 only), and the
 // ports the store and the sender implement. Pure: no I/O.
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
-import type { CompromiseEvent, StoredHit, WatchlistStore } from '../core/watchlist.ts';
+import { disclosedMerchant, type CompromiseEvent, type StoredHit, type WatchlistStore } from '../core/watchlist.ts';
 
 /** Issuers subscribe to hits on their leaked cards; merchants to analysts' decisions on their orders. */
 export const WEBHOOK_EVENT_TYPES = ['watchlist.hit', 'case.decided', 'compromise.suspected'] as const;
@@ -106,16 +106,19 @@ export function hitEvent(hit: StoredHit): OutboxEvent {
 /**
  * A breach Leakguard suspects (breach discovery, docs/breach-discovery.md) that exposed cards of the
  * issuer's BIN ranges: sent when it opens and again at each change of status or confidence (an
- * analyst confirms or dismisses it), each state once per subscription.
+ * analyst confirms or dismisses it), each state once per subscription. The merchant is named only
+ * once an analyst confirmed the event (disclosedMerchant): the confirmation is a state of its own
+ * (confidence confirmed), so it is sent again, with the merchant.
  */
 export function suspectedEvent(event: CompromiseEvent, exposedCards: number): OutboxEvent {
+  const merchantId = disclosedMerchant(event);
   return {
     key: `cpp:${event.id}:${event.status}:${event.confidence}`,
     type: 'compromise.suspected',
     occurredAt: event.updatedAt,
     data: {
       eventId: event.id,
-      merchantId: event.evidence?.merchantId ?? null,
+      ...(merchantId === undefined ? {} : { merchantId }),
       status: event.status,
       confidence: event.confidence,
       exposureStart: event.exposureStart,

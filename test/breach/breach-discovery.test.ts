@@ -213,8 +213,11 @@ describe('breach discovery through the engine', () => {
     const visa = await http(engine.base, '/v1/issuer/suspected-events', { headers: bearer(keys.visaIssuer!) });
     expect(visa.status, visa.body).toBe(200);
     expect(visa.json().events).toEqual([
-      expect.objectContaining({ id: eventId, merchantId: BREACHED, exposedCards: byBin['411111'] }),
+      expect.objectContaining({ id: eventId, confidence: 'suspected', exposedCards: byBin['411111'] }),
     ]);
+    // Unreviewed: the merchant is not named to issuers (an analyst's confirmation names it).
+    expect(visa.json().events[0]).not.toHaveProperty('merchantId');
+    expect(visa.body).not.toContain(BREACHED);
     expect(byBin['411111']).toBeGreaterThan(0);
     const other = await http(engine.base, '/v1/issuer/suspected-events', { headers: bearer(keys.otherIssuer!) });
     expect(other.json().events).toEqual([]);
@@ -273,8 +276,10 @@ describe('breach discovery through the engine', () => {
       const byBin = events.json().events.find((e: { id: string }) => e.id === eventId).evidence.exposedByBin;
       expect(opened).toMatchObject({
         type: 'compromise.suspected',
-        data: { eventId, merchantId: BREACHED, status: 'open', confidence: 'suspected', exposedCards: byBin['411111'] },
+        data: { eventId, status: 'open', confidence: 'suspected', exposedCards: byBin['411111'] },
       });
+      // Unreviewed: the merchant is not named.
+      expect(first.body).not.toContain(BREACHED);
       for (const c of cards) expect(first.body).not.toContain(c.pan);
 
       // Dismissed (retracted by an admin): the issuer hears the exposure is lifted.
@@ -285,6 +290,7 @@ describe('breach discovery through the engine', () => {
       expect(retract.status, retract.body).toBe(200);
       const second = await until('the dismissal delivered', () => receiver.requests[1]);
       expect(second.verified(secret).data).toMatchObject({ eventId, status: 'retracted' });
+      expect(second.body).not.toContain(BREACHED);
       // Nothing awaits review any more: LeakguardSuspectedBreach stops.
       expect((await http(engine.base, '/metrics')).body).toContain('leakguard_cpp_suspected_open_events 0\n');
       // Each state once: nothing more arrives.

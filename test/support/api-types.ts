@@ -328,7 +328,7 @@ export interface paths {
     };
     /**
      * Suspected breaches that exposed cards of your BIN ranges
-     * @description Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).
+     * @description Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. The suspected merchant (`merchantId`) is named once an analyst confirmed the event (`confidence: confirmed`); before that the event is listed without it. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).
      */
     get: operations['listIssuerSuspectedEvents'];
     put?: never;
@@ -1076,11 +1076,20 @@ export interface components {
      *           "id": "ce_12",
      *           "merchantId": "shop-77",
      *           "status": "open",
-     *           "confidence": "suspected",
+     *           "confidence": "confirmed",
      *           "exposureStart": "2026-10-01T09:12:00.000Z",
      *           "exposureEnd": "2026-11-02T18:40:00.000Z",
      *           "discoveredAt": "2026-11-20T06:00:00.000Z",
      *           "exposedCards": 920
+     *         },
+     *         {
+     *           "id": "ce_15",
+     *           "status": "open",
+     *           "confidence": "suspected",
+     *           "exposureStart": "2026-10-20T11:00:00.000Z",
+     *           "exposureEnd": "2026-11-18T16:05:00.000Z",
+     *           "discoveredAt": "2026-11-21T06:00:00.000Z",
+     *           "exposedCards": 41
      *         }
      *       ],
      *       "has_more": false,
@@ -1096,7 +1105,8 @@ export interface components {
         exposureEnd: string;
         exposureStart: string;
         id: string;
-        merchantId: string;
+        /** @description The suspected merchant: present once an analyst confirmed the event (confidence confirmed), absent before. An unreviewed suspicion is statistical and does not name the merchant. */
+        merchantId?: string;
         status: string;
       }[];
       /** @description Whether more items follow this page: fetch them with starting_after = next. */
@@ -4686,11 +4696,20 @@ export interface operations {
            *           "id": "ce_12",
            *           "merchantId": "shop-77",
            *           "status": "open",
-           *           "confidence": "suspected",
+           *           "confidence": "confirmed",
            *           "exposureStart": "2026-10-01T09:12:00.000Z",
            *           "exposureEnd": "2026-11-02T18:40:00.000Z",
            *           "discoveredAt": "2026-11-20T06:00:00.000Z",
            *           "exposedCards": 920
+           *         },
+           *         {
+           *           "id": "ce_15",
+           *           "status": "open",
+           *           "confidence": "suspected",
+           *           "exposureStart": "2026-10-20T11:00:00.000Z",
+           *           "exposureEnd": "2026-11-18T16:05:00.000Z",
+           *           "discoveredAt": "2026-11-21T06:00:00.000Z",
+           *           "exposedCards": 41
            *         }
            *       ],
            *       "has_more": false,

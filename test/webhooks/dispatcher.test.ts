@@ -331,6 +331,76 @@ describe('the webhook worker', () => {
     await cpp.stop();
   });
 
+  it('names the suspected merchant to the issuer only once an analyst confirmed the event', async () => {
+    const updatedAt = new Date().toISOString();
+    const suspected = {
+      id: 'ce_88',
+      seq: 88,
+      issuerId: 'leakguard',
+      externalId: 'cpp:unreviewed-shop',
+      description:
+        '12 cards that later turned fraudulent were used at merchant unreviewed-shop before their first fraud',
+      status: 'open',
+      confidence: 'suspected',
+      updatedAt,
+      createdAt: updatedAt,
+      discoveredAt: updatedAt,
+      exposureStart: updatedAt,
+      exposureEnd: updatedAt,
+      evidence: { merchantId: 'unreviewed-shop', exposedByBin: { '411111': 12 } } as Record<string, unknown>,
+    };
+    const bodies: string[] = [];
+    const cpp = anotherSystem({
+      watchlist: {
+        getBinRanges: async () => [{ from: '411111', to: '411111' }],
+        listEvents: async () => [suspected] as never,
+      },
+      sender: {
+        // The database's other subscriptions are served by this worker too: this test's own only.
+        send: async (url, body) => {
+          if (url.endsWith('/disclosure')) bodies.push(body);
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    await cpp.service.create(
+      { kind: 'issuer', id: 'i-disclosure' },
+      { url: 'http://127.0.0.1:9/disclosure', eventTypes: ['compromise.suspected'] },
+    );
+    const until = async (n: number) => {
+      for (let i = 0; i < 50 && bodies.length < n; i++) await cpp.dispatcher.pass();
+    };
+    // Unreviewed: the event, its window, the issuer's exposed cards and its state; no merchant anywhere.
+    await until(1);
+    const unreviewed = JSON.parse(bodies[0]!) as { type: string; data: Record<string, unknown> };
+    expect(unreviewed.type).toBe('compromise.suspected');
+    expect(unreviewed.data).toEqual({
+      eventId: 'ce_88',
+      status: 'open',
+      confidence: 'suspected',
+      exposureStart: updatedAt,
+      exposureEnd: updatedAt,
+      discoveredAt: updatedAt,
+      exposedCards: 12,
+    });
+    expect(bodies[0]).not.toContain('unreviewed-shop');
+    // Confirmed by an analyst (the console's review): a new state, sent with the merchant.
+    const at = new Date().toISOString();
+    Object.assign(suspected, {
+      confidence: 'confirmed',
+      updatedAt: at,
+      evidence: { ...suspected.evidence, review: { decision: 'confirmed', by: 'lead-1', at } },
+    });
+    await until(2);
+    expect((JSON.parse(bodies[1]!) as { data: Record<string, unknown> }).data).toMatchObject({
+      eventId: 'ce_88',
+      merchantId: 'unreviewed-shop',
+      confidence: 'confirmed',
+      review: { decision: 'confirmed', at },
+    });
+    await cpp.stop();
+  });
+
   it('holds a tenant to LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions, also when created at once; deleting one makes room', async () => {
     const tenant = { kind: 'merchant' as const, id: 'm-capped' };
     const create = () =>

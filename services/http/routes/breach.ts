@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
-import { CPP_ISSUER, exposedInRanges, type WatchlistStore } from '../../core/watchlist.ts';
+import { CPP_ISSUER, disclosedMerchant, exposedInRanges, type WatchlistStore } from '../../core/watchlist.ts';
 import type { ScanReport } from '../../breach/scanner.ts';
 import { HttpError } from '../errors.ts';
 import { eventCursor, limitSchema, pageFields } from '../pagination.ts';
@@ -143,7 +143,12 @@ const issuerSuspectedSchema = z
     events: z.array(
       z.object({
         id: z.string(),
-        merchantId: z.string(),
+        merchantId: z
+          .string()
+          .optional()
+          .describe(
+            'The suspected merchant: present once an analyst confirmed the event (confidence confirmed), absent before. An unreviewed suspicion is statistical and does not name the merchant.',
+          ),
         status: z.string(),
         confidence: z.string(),
         exposureStart: z.string(),
@@ -162,11 +167,20 @@ const issuerSuspectedSchema = z
           id: 'ce_12',
           merchantId: 'shop-77',
           status: 'open',
-          confidence: 'suspected',
+          confidence: 'confirmed',
           exposureStart: '2026-10-01T09:12:00.000Z',
           exposureEnd: '2026-11-02T18:40:00.000Z',
           discoveredAt: '2026-11-20T06:00:00.000Z',
           exposedCards: 920,
+        },
+        {
+          id: 'ce_15',
+          status: 'open',
+          confidence: 'suspected',
+          exposureStart: '2026-10-20T11:00:00.000Z',
+          exposureEnd: '2026-11-18T16:05:00.000Z',
+          discoveredAt: '2026-11-21T06:00:00.000Z',
+          exposedCards: 41,
         },
       ],
       has_more: false,
@@ -234,7 +248,7 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
         operationId: 'listIssuerSuspectedEvents',
         summary: 'Suspected breaches that exposed cards of your BIN ranges',
         description:
-          "Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).",
+          "Compromise events Leakguard opened itself (source leakguard-cpp) whose exposed cards include cards of your registered BIN ranges, with how many, oldest first. Dismissed events are left out. The suspected merchant (`merchantId`) is named once an analyst confirmed the event (`confidence: confirmed`); before that the event is listed without it. Pages: `limit` events at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. Other query parameters are refused (400).",
         security: [{ bearer: [] }],
         querystring: closedObject({ limit: limitSchema(), starting_after: eventCursor.schema.optional() }),
         response: { 200: issuerSuspectedSchema, ...errors },
@@ -256,16 +270,20 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
       return {
         has_more: hasMore,
         next: hasMore ? eventCursor.encode(page.at(-1)!.e.seq) : null,
-        events: page.map(({ e, exposed }) => ({
-          id: e.id,
-          merchantId: e.evidence?.merchantId ?? '',
-          status: e.status,
-          confidence: e.confidence,
-          exposureStart: e.exposureStart,
-          exposureEnd: e.exposureEnd,
-          discoveredAt: e.discoveredAt,
-          exposedCards: exposed,
-        })),
+        events: page.map(({ e, exposed }) => {
+          // Named to issuers once an analyst confirmed the suspicion, never before.
+          const merchantId = disclosedMerchant(e);
+          return {
+            id: e.id,
+            ...(merchantId === undefined ? {} : { merchantId }),
+            status: e.status,
+            confidence: e.confidence,
+            exposureStart: e.exposureStart,
+            exposureEnd: e.exposureEnd,
+            discoveredAt: e.discoveredAt,
+            exposedCards: exposed,
+          };
+        }),
       };
     },
   );
