@@ -69,6 +69,11 @@ describe('suspected breaches in the console', () => {
     expect(page.body).toContain('id="breach-merchant">shop-x<');
     expect(page.body).toMatch(/id="breach-fraud-cards">\s*10 \(trust-weighted 10\.0\)/);
     expect(page.body).toContain('id="breach-exposed">30<');
+    // Visits on day 10, frauds 30 days later, scanned on day 41: the breach may still run.
+    const scanned = new Date(T0 + 41 * DAY).toISOString().slice(0, 10);
+    expect(page.body).toMatch(
+      new RegExp(`id="breach-listing">\\s*listed as they come: the breach may still run \\(listed up to ${scanned}\\)`),
+    );
     expect(page.body).toContain('aria-label="First frauds per day"');
     expect(page.body).toContain('aria-label="Exposed cards by BIN"');
     // Analysts look; leads review.
@@ -153,6 +158,24 @@ describe('suspected breaches in the console', () => {
     expect(after.body).toContain('Dismissed: its cards are no longer stepped up.');
     expect((await t.runtime.watchlist.getEvent(other.seq))!.status).toBe('retracted');
     expect((await score(pan)).decision).toBe('approve');
+  });
+
+  it('tells when a breach is presumed over: its new customers are no longer listed', async () => {
+    // As a scan writes it once no compromising visit was seen for twice its cards' delay (test/breach/suspicion-end.test.ts).
+    const current = (await t.runtime.watchlist.getEvent(event.seq))!;
+    await t.runtime.watchlist.updateEvent(
+      event.seq,
+      { evidence: { ...current.evidence!, presumedOver: true, listedUntil: new Date(T0 + 10 * DAY).toISOString() } },
+      new Date(),
+    );
+    const { client } = await loggedIn(t, 'analyst');
+    const page = await client.get(`/console/breaches/${event.id}`);
+    const since = new Date(T0 + 10 * DAY).toISOString().slice(0, 10);
+    expect(page.body).toMatch(
+      new RegExp(
+        `id="breach-listing">\\s*no longer listed: the breach is presumed over \\(no compromising visit seen since\\s+${since}`,
+      ),
+    );
   });
 
   it('answers 404 for what is not a suspected breach (unknown, or an issuer event)', async () => {

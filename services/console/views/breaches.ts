@@ -128,6 +128,19 @@ export function breachPage(
         <dd>${pValue(ev.log10PValue)}</dd>
         <dt>Exposed cards listed</dt>
         <dd id="breach-exposed">${ev.exposedCards}</dd>
+        ${
+          ev.listedUntil
+            ? html`<dt>New customers</dt>
+                <dd id="breach-listing">
+                  ${
+                    ev.presumedOver
+                      ? html`no longer listed: the breach is presumed over (no compromising visit seen since
+                        ${day(ev.listedUntil)} for twice the time its cards took to show fraud)`
+                      : html`listed as they come: the breach may still run (listed up to ${day(ev.listedUntil)})`
+                  }
+                </dd>`
+            : ''
+        }
         <dt>Used since listed</dt>
         <dd>${statistics.hits} scorings at ${statistics.distinctMerchants} merchants</dd>
         <dt>Discovered</dt>
