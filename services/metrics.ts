@@ -33,6 +33,11 @@ export class Metrics {
     labelNames: ['decision'],
     registers: [this.registry],
   });
+  readonly chargebackReasonCodesUnknown = new Counter({
+    name: 'leakguard_chargeback_reason_codes_unknown_total',
+    help: 'Chargebacks whose reason code is in no table (services/core/chargebacks.ts): counted as fraud. A steady rate means a network or format the tables miss',
+    registers: [this.registry],
+  });
   readonly degraded = new Counter({
     name: 'leakguard_degraded_responses_total',
     help: 'Responses given without every signal',

@@ -342,6 +342,24 @@ describe('outcomes', () => {
     expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_PRIOR_CHARGEBACK_30D');
   });
 
+  it('counts a chargeback whose reason code no table knows, as fraud and apart, once', async () => {
+    const unknown = async () =>
+      (await t.runtime.metrics.registry.getSingleMetric('leakguard_chargeback_reason_codes_unknown_total')!.get())
+        .values[0]?.value ?? 0;
+    const before = await unknown();
+    const card = { number: '5105105105105100', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    await score(scoreBody({ transactionId: 'cb-odd-code', card }));
+    await score(scoreBody({ transactionId: 'cb-visa-named', card }));
+    const odd = await report('cb-odd-code', { outcome: 'chargeback', reasonCode: 'ZZ9' });
+    expect(odd.json().chargeback).toBe('fraud');
+    await report('cb-odd-code', { outcome: 'chargeback', reasonCode: 'ZZ9' }); // a repeat: not counted again
+    // A known code in another spelling is read, not counted as unknown.
+    expect((await report('cb-visa-named', { outcome: 'chargeback', reasonCode: 'Visa 13-1' })).json().chargeback).toBe(
+      'dispute',
+    );
+    expect((await unknown()) - before).toBe(1);
+  });
+
   it('withdraws a reversed fraud chargeback: once, the card no longer stepped up for it, the chargeback not counted again', async () => {
     const card = { number: '4242424242424242', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
     const device = { id: 'rev-device-1' };

@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { OccurredBeforeTransactionError, OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
-import { chargebackKind } from '../../core/chargebacks.ts';
+import { chargebackKind, knownReasonCode } from '../../core/chargebacks.ts';
+import type { Metrics } from '../../metrics.ts';
 import { HttpError } from '../errors.ts';
 import { retryAfterSeconds } from '../../adapters/store-unavailable.ts';
 
@@ -17,7 +18,7 @@ const outcomeResponseSchema = z
       .enum(['fraud', 'dispute'])
       .optional()
       .describe(
-        'Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 12.x and 13.x, Mastercard 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C and P codes); kept, counted nowhere. A code not known counts as fraud.',
+        'Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 11.2, 11.3, 12.x and 13.x, Mastercard 4808, 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C, P, R and M codes, Discover AP, AW, CD, DA, NA, DP, EX, LP, RG, RM, RN2; a network name before the code and other separators than dots are read: Visa 13-1 is 13.1); kept, counted nowhere. A code not known counts as fraud (and is counted: leakguard_chargeback_reason_codes_unknown_total).',
       ),
   })
   .meta({
@@ -25,7 +26,10 @@ const outcomeResponseSchema = z
     example: { transactionId: 'order-1001', outcome: 'chargeback', status: 'recorded', chargeback: 'fraud' },
   });
 
-export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Metrics }> = async (
+  app,
+  { engine, metrics },
+) => {
   app.post(
     '/v1/transactions/:transactionId/outcome',
     {
@@ -34,7 +38,7 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. A reversal does not withdraw the card's breach-discovery label yet. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
+          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. Breach discovery's label of the card is taken back too. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default); 404 for a transaction neither holds.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
@@ -65,6 +69,8 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (a
           headers: { 'retry-after': String(retryAfterSeconds(error)) },
         });
       }
+      if (outcome === 'chargeback' && result === 'recorded' && !knownReasonCode(reasonCode))
+        metrics.chargebackReasonCodesUnknown.inc();
       if (result === 'unknown')
         throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
       if (result === 'absent')
