@@ -43,6 +43,7 @@ import { TrafficRecorder, type RecordSink } from './recording/recorder.ts';
 import { FlaggedSink, sleep, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
+import { CaseOutcomeNotes } from './cases/outcomes.ts';
 import { MemoryNegativeListStore } from './adapters/memory/negative-list-store.ts';
 import { RedisNegativeListStore } from './adapters/redis/negative-list-store.ts';
 import { RedisFlaggedQueue } from './adapters/redis/flagged-queue.ts';
@@ -100,6 +101,8 @@ export interface Runtime {
   /** The audit log's checkpoint file under its key (LEAKGUARD_AUDIT_KEY; throws ConfigError in production without one). */
   auditCheckpoints(): CheckpointFile;
   readonly cases: CaseSystem | undefined;
+  /** Recorded outcomes on their way to the case database (held while it is not open). */
+  readonly caseOutcomes: CaseOutcomeNotes;
   /** Signed webhooks (docs/webhooks.md): opened with the case database, on the same SqlClient; its worker runs in every engine. */
   readonly webhooks: WebhookSystem | undefined;
   /** Breach discovery (LEAKGUARD_CPP): the card histories, what feeds them, and the scan. */
@@ -448,6 +451,25 @@ export function createRuntime(
     friction.shares((merchantId) => frictionBudget(rulesets.ruleset, merchantId), limit);
   metrics.reportFriction(frictionShares);
 
+  // Recorded outcomes, noted in the case database for the analysts (services/cases/outcomes.ts).
+  let cases: CaseSystem | undefined;
+  const outcomeWarning = atMostEvery(60_000);
+  const caseOutcomes = new CaseOutcomeNotes(
+    () => cases?.store,
+    (error) => {
+      if (outcomeWarning())
+        logger.warn(
+          { err: error },
+          'recorded outcomes not noted on their cases yet (case database): retrying every second',
+        );
+    },
+    (count) =>
+      logger.error(
+        { count },
+        'recorded outcomes not noted on their cases (the case database refused them until the end, or too many waited): their case pages show what the transaction archive noted only',
+      ),
+  );
+
   const engine = new Engine({
     store,
     keyring,
@@ -465,6 +487,7 @@ export function createRuntime(
       outcomeRecorded: (merchantId, transactionId, outcome, at) => {
         breach?.recorder.outcome(merchantId, transactionId, outcome);
         recorder?.outcome(merchantId, transactionId, outcome, at);
+        caseOutcomes.note(merchantId, transactionId, outcome, at);
       },
     },
     watchlistEvents: () => watchlistRegistry.events,
@@ -477,7 +500,6 @@ export function createRuntime(
   /** The background move of old distinct sets (velocity-migration.ts), awaited before closing. */
   let distinctMove: Promise<void> | undefined;
   let stopRedisWatch: (() => void) | undefined;
-  let cases: CaseSystem | undefined;
   let webhooks: WebhookSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
   // The first attempt to open the case database (PGlite's start stalls the event loop for a
@@ -548,6 +570,8 @@ export function createRuntime(
               );
             },
           });
+          // Outcomes recorded while the database was not open are noted now.
+          void caseOutcomes.flush();
           // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
           webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
           return cases;
@@ -590,6 +614,7 @@ export function createRuntime(
     get cases() {
       return cases;
     },
+    caseOutcomes,
     get webhooks() {
       return webhooks;
     },
@@ -739,6 +764,7 @@ export function createRuntime(
       await archiveWriter?.close();
       await archiveSql?.close();
       await webhooks?.stop();
+      await caseOutcomes.close();
       if (cases) await cases.close();
       else await flaggedQueue.stop();
       await store.close();

@@ -299,6 +299,21 @@ export interface LabelledCase {
   features: Record<string, FeatureValue>;
 }
 
+/** One outcome recorded for a case's transaction: its kind as recorded (core/chargebacks.ts) and when it happened. */
+export interface CaseOutcome {
+  outcome: string;
+  at: string;
+}
+
+/** An outcome the engine recorded, on its way to the case database (outcomes.ts). */
+export interface OutcomeNote {
+  merchantId: string;
+  transactionId: string;
+  outcome: string;
+  /** When it happened, epoch ms. */
+  at: number;
+}
+
 export class CaseConflict extends LeakguardError {
   constructor(message: string, options?: LeakguardErrorOptions) {
     super('CASE_CONFLICT', message, options);
@@ -360,6 +375,20 @@ export interface CaseStore {
    * value is nulled and the erasure recorded with `retentionDays`. Returns how many cases it erased.
    */
   erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number>;
+  /**
+   * Notes outcomes the engine recorded (outcomes.ts): once per (merchant, transaction, kind), the
+   * first time kept. Kinds outside NOTED_WITHOUT_CASE only for a transaction that has a case.
+   */
+  noteOutcomes(notes: readonly OutcomeNote[]): Promise<void>;
+  /**
+   * The outcomes recorded for a transaction, oldest first: those noted in the case database, and
+   * those the transaction archive noted on its entry (one a lost note would otherwise hide).
+   */
+  outcomesOf(merchantId: string, transactionId: string): Promise<CaseOutcome[]>;
+  /** The same for a page of cases, by case id (cases without any are absent). */
+  outcomesOfCases(ids: readonly number[]): Promise<Map<number, CaseOutcome[]>>;
+  /** Deletes outcomes noted before `notedBefore` for transactions that never got a case; returns how many. */
+  pruneOutcomes(notedBefore: Date): Promise<number>;
   /** Seals personal data an older version stored in clear in `transaction`; returns how many cases it sealed. */
   sealPersonalDataInClear(): Promise<number>;
   count(): Promise<number>;

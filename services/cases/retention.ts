@@ -20,6 +20,8 @@ export async function erasePersonalData(
 ): Promise<number> {
   const closedBefore = new Date(now.getTime() - retentionDays * DAY_MS);
   const erased = await store.erasePersonalData(closedBefore, retentionDays);
+  // Outcomes noted for a transaction that never became a case (outcomes.ts) go after as long.
+  await store.pruneOutcomes(closedBefore);
   if (erased > 0) {
     await audit.append({
       actor: 'system:retention',

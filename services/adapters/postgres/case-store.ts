@@ -19,17 +19,32 @@ import {
   type LabelledCase,
   type LinkedCase,
   type LinkKind,
+  type CaseOutcome,
+  type OutcomeNote,
 } from '../../cases/model.ts';
 import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
 import { caseIdentity, scrubFlagged, servedPage, splitPersonalData } from '../../cases/model.ts';
 import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
+import { NOTED_WITHOUT_CASE } from '../../cases/outcomes.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+/** Outcomes read from two places, oldest first: each kind once, at its first time. */
+function firstOfEachKind(rows: readonly { outcome: string; at: unknown }[]): CaseOutcome[] {
+  const seen = new Set<string>();
+  const outcomes: CaseOutcome[] = [];
+  for (const row of rows) {
+    if (seen.has(row.outcome)) continue;
+    seen.add(row.outcome);
+    outcomes.push({ outcome: row.outcome, at: iso(row.at) });
+  }
+  return outcomes;
+}
 
 /** A flagged decision's row values, in the order of the INSERT's columns. */
 function caseRow(f: FlaggedDecision): unknown[] {
@@ -530,6 +545,61 @@ export class PostgresCaseStore implements CaseStore {
       erased += r.rows.length;
       if (r.rows.length < ERASE_BATCH) return erased;
     }
+  }
+
+  async noteOutcomes(notes: readonly OutcomeNote[]): Promise<void> {
+    if (notes.length === 0) return;
+    await this.sql.query(
+      `INSERT INTO case_outcomes (merchant_id, transaction_id, outcome, at)
+       SELECT n.m, n.t, n.o, to_timestamp(n.a / 1000.0)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS n(m, t, o, a)
+        WHERE n.o = ANY($5::text[]) OR EXISTS (SELECT 1 FROM cases c WHERE c.merchant_id = n.m AND c.transaction_id = n.t)
+       ON CONFLICT DO NOTHING`,
+      [
+        notes.map((n) => n.merchantId),
+        notes.map((n) => n.transactionId),
+        notes.map((n) => n.outcome),
+        notes.map((n) => String(n.at)),
+        NOTED_WITHOUT_CASE,
+      ],
+    );
+  }
+
+  async outcomesOf(merchantId: string, transactionId: string): Promise<CaseOutcome[]> {
+    const r = await this.sql.query<{ outcome: string; at: unknown }>(
+      `SELECT outcome, at FROM case_outcomes WHERE merchant_id = $1 AND transaction_id = $2
+       UNION ALL
+       SELECT o.key, to_timestamp((o.value #>> '{}')::bigint / 1000.0)
+         FROM transaction_archive t, jsonb_each(t.outcomes) AS o
+        WHERE t.merchant_id = $1 AND t.transaction_id = $2
+       ORDER BY at`,
+      [merchantId, transactionId],
+    );
+    return firstOfEachKind(r.rows);
+  }
+
+  async outcomesOfCases(ids: readonly number[]): Promise<Map<number, CaseOutcome[]>> {
+    const found = new Map<number, CaseOutcome[]>();
+    if (ids.length === 0) return found;
+    const r = await this.sql.query<{ id: unknown; outcome: string; at: unknown }>(
+      `SELECT c.id, o.outcome, o.at FROM cases c JOIN case_outcomes o USING (merchant_id, transaction_id)
+        WHERE c.id = ANY($1::bigint[]) ORDER BY o.at`,
+      [ids],
+    );
+    for (const row of r.rows) {
+      const id = Number(row.id);
+      found.set(id, [...(found.get(id) ?? []), { outcome: row.outcome, at: iso(row.at) }]);
+    }
+    return found;
+  }
+
+  async pruneOutcomes(notedBefore: Date): Promise<number> {
+    const r = await this.sql.query(
+      `DELETE FROM case_outcomes o WHERE o.noted_at < $1::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.merchant_id = o.merchant_id AND c.transaction_id = o.transaction_id)`,
+      [notedBefore.toISOString()],
+    );
+    return r.rowCount;
   }
 
   async sealPersonalDataInClear(): Promise<number> {

@@ -10,6 +10,7 @@ import {
   OPEN_STATUSES,
   type CaseRecord,
 } from '../../cases/model.ts';
+import { summariseOutcomes } from '../../cases/outcomes.ts';
 import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines } from '../../core/errors.ts';
@@ -81,7 +82,14 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         : asked.page > result.page && result.page === deepestPage(q.pageSize)
           ? `Page ${asked.page} is beyond the first ${MAX_QUEUE_ROWS.toLocaleString('en')} cases, which is as deep as the queue pages: this is page ${result.page}. Narrow the filters (dates, merchant, status) or change the sort to reach the others.`
           : undefined;
-    return sendPage(reply, 200, 'Queue', queuePage(q, result, request.consoleSession!, notice), request.consoleSession);
+    const outcomes = await o.system()!.store.outcomesOfCases(result.items.map((c) => c.id));
+    return sendPage(
+      reply,
+      200,
+      'Queue',
+      queuePage(q, result, request.consoleSession!, notice, outcomes),
+      request.consoleSession,
+    );
   });
 
   app.post('/queue/take-next', { preHandler: analyst }, async (request, reply) => {
@@ -123,10 +131,11 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       target: `case:${id}`,
       detail: { personalData: personal.state },
     });
-    const [history, linked, events] = await Promise.all([
+    const [history, linked, events, outcomes] = await Promise.all([
       s.store.history(id),
       s.store.linked(id),
       compromiseEvents(record),
+      s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
     const notice = doneNotice(NOTICES, request.query);
     return sendPage(
@@ -146,6 +155,8 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
             record.assignee !== session.username &&
             !assignRefusal(record, session),
           allowListMaxDays: o.allowListMaxDays,
+          outcomes,
+          outcomeSummary: summariseOutcomes(outcomes, record.decision),
         },
         session,
         notice,
@@ -184,6 +195,17 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const mayDecideEscalated = atLeast(session.role, 'lead');
     if (current.status === 'escalated' && !mayDecideEscalated)
       return refuse(request, reply, 'CASE_FORBIDDEN', 'Escalated cases are decided by a lead.');
+    // A card the issuer says was used without its holder is not allow-listed from its own case (docs/console.md).
+    if (body.action === 'mark_legitimate' && body.allowListDays > 0) {
+      const outcomes = await s.store.outcomesOf(current.merchantId, current.transactionId);
+      if (summariseOutcomes(outcomes, current.decision).fraudChargeback)
+        return refuse(
+          request,
+          reply,
+          'CASE_CONFLICT',
+          `Case #${id}: a fraud chargeback is recorded for this transaction, so its card is not allow-listed. Nothing was decided. Mark it legitimate without allow-listing, or wait for the chargeback to be reversed.`,
+        );
+    }
     // Checked again by the store under the row lock: the case may be escalated since it was read.
     const result = await s.store.decide(id, body.action, session.username, body.note || undefined, {
       mayDecideEscalated,

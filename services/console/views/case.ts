@@ -2,6 +2,7 @@
 // page only), compromise events, linked cases, history, and the decision and note forms.
 import type { CaseEvent, CaseRecord, LinkedCase } from '../../cases/model.ts';
 import type { PersonalView } from '../../cases/personal-data.ts';
+import { outcomeLabel, type CaseOutcome, type OutcomeSummary } from '../../cases/outcomes.ts';
 import type { SessionView } from '../../cases/users.ts';
 import type { CompromiseEvent } from '../../core/watchlist.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
@@ -64,6 +65,58 @@ export interface CaseView {
   /** Open, not already theirs, and theirs to take (escalated or others' cases: leads only). */
   canAssign: boolean;
   allowListMaxDays: number;
+  /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
+  outcomes: CaseOutcome[];
+  outcomeSummary: OutcomeSummary;
+}
+
+/** What the outcomes say that an analyst must see before deciding: shown at the top of the page. */
+function outcomeAlerts(s: OutcomeSummary): Safe | '' {
+  const alerts: string[] = [];
+  if (s.fraudChargeback)
+    alerts.push(
+      'A fraud chargeback is recorded for this transaction: the issuer says the card was used without its holder. The card cannot be allow-listed from this case while it stands.',
+    );
+  if (s.stepUp === 'failed') alerts.push('The 3-D Secure challenge failed: the customer did not pass the step-up.');
+  if (alerts.length === 0) return '';
+  return html`<div class="error" id="outcome-alert">${alerts.map((a) => html`<p>${a}</p>`)}</div>`;
+}
+
+// One row per outcome, its cells side by side (the console's tests read them so): kept as written.
+// prettier-ignore
+const outcomeRow = (o: CaseOutcome) =>
+  html`<tr data-outcome="${o.outcome}"><td>${outcomeLabel(o.outcome)}</td><td>${o.at}</td></tr>`;
+
+function outcomesSection(v: CaseView): Safe {
+  const s = v.outcomeSummary;
+  const stepUp =
+    s.stepUp === 'failed'
+      ? 'failed'
+      : s.stepUp === 'passed'
+        ? 'passed (authorized after the challenge)'
+        : v.record.decision === 'challenge'
+          ? 'not reported'
+          : undefined;
+  return html`<section class="card" id="outcomes">
+    <h2>Outcomes reported by the merchant</h2>
+    ${
+      v.outcomes.length === 0
+        ? html`<p class="muted" id="no-outcomes">None reported yet.</p>`
+        : html`<table>
+            <thead>
+              <tr>
+                <th>Outcome</th>
+                <th>Occurred</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${v.outcomes.map((o) => outcomeRow(o))}
+            </tbody>
+          </table>`
+    }
+    ${stepUp ? html`<p id="step-up">3-D Secure step-up: <strong>${stepUp}</strong></p>` : ''}
+    ${s.reversedChargeback ? html`<p class="muted" id="chargeback-reversed">The fraud chargeback was reversed: it no longer counts as fraud.</p>` : ''}
+  </section>`;
 }
 
 export function casePage(v: CaseView, session: SessionView, notice?: string): Safe {
@@ -75,7 +128,8 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
   };
   const p = v.personal.state === 'readable' ? v.personal.data : undefined;
   return html`<h1>Case #${c.id} ${status(c.status)}</h1>
-    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}
+    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''} ${outcomeAlerts(v.outcomeSummary)}
+    ${outcomesSection(v)}
     <div class="grid">
       <section class="card" id="transaction">
         <h2>Transaction</h2>
@@ -166,13 +220,19 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                   <input type="hidden" name="_csrf" value="${session.csrfToken}" />
                   <label>Note <textarea name="note" id="decision-note" rows="2" maxlength="4000"></textarea></label
                   ><br />
-                  <label
-                    >Allow-list this card for ${c.merchantId} (legitimate only)
-                    <select name="allowListDays" id="allow-list-days">
-                      <option value="0">no</option>
-                      ${[7, 30, 90].filter((d) => d <= v.allowListMaxDays).map((d) => html`<option value="${d}">${d} days</option>`)}
-                    </select></label
-                  ><br />
+                  ${
+                    v.outcomeSummary.fraudChargeback
+                      ? html`<p class="muted" id="allow-list-refused">
+                          No allow-listing: a fraud chargeback is recorded for this transaction.
+                        </p>`
+                      : html`<label
+                            >Allow-list this card for ${c.merchantId} (legitimate only)
+                            <select name="allowListDays" id="allow-list-days">
+                              <option value="0">no</option>
+                              ${[7, 30, 90].filter((d) => d <= v.allowListMaxDays).map((d) => html`<option value="${d}">${d} days</option>`)}
+                            </select></label
+                          ><br />`
+                  }
                   <button class="fraud" name="action" value="mark_fraud" id="mark-fraud">Mark fraud</button>
                   <button class="legit" name="action" value="mark_legitimate" id="mark-legitimate">
                     Mark legitimate

@@ -7,16 +7,30 @@ import {
   type CaseQuery,
   type CaseRecord,
 } from '../../cases/model.ts';
+import { summariseOutcomes, type CaseOutcome } from '../../cases/outcomes.ts';
 import type { SessionView } from '../../cases/users.ts';
 import { DECISIONS } from '../../core/schemas.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
 import { age, money, select, status } from './parts.ts';
+
+/** The queue's marker of what the merchant reported: what matters most first. */
+function outcomeMarker(c: CaseRecord, outcomes: readonly CaseOutcome[]): Safe | string {
+  if (outcomes.length === 0) return '';
+  const s = summariseOutcomes(outcomes, c.decision);
+  if (s.fraudChargeback) return html`<strong class="error">fraud chargeback</strong>`;
+  if (s.stepUp === 'failed') return html`<strong class="error">challenge failed</strong>`;
+  if (s.reversedChargeback) return 'chargeback reversed';
+  if (s.disputeChargeback) return 'dispute chargeback';
+  if (s.stepUp === 'passed') return 'step-up passed';
+  return outcomes[outcomes.length - 1]!.outcome;
+}
 
 export function queuePage(
   q: CaseQuery,
   result: { items: CaseRecord[]; total: number },
   session: SessionView,
   notice?: string,
+  outcomes: ReadonlyMap<number, CaseOutcome[]> = new Map(),
 ): Safe {
   const filters: Record<string, string | number | undefined> = {
     merchant: q.merchant,
@@ -96,6 +110,7 @@ export function queuePage(
           <th>Status</th>
           <th>Assignee</th>
           <th>Age</th>
+          <th>Outcome</th>
         </tr>
       </thead>
       <tbody>
@@ -113,6 +128,7 @@ export function queuePage(
               <td>${status(c.status)}</td>
               <td>${c.assignee ?? html`<span class="muted">—</span>`}</td>
               <td>${age(c.createdAt)}</td>
+              <td class="outcome">${outcomeMarker(c, outcomes.get(c.id) ?? [])}</td>
             </tr>`,
         )}
       </tbody>
