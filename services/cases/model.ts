@@ -371,10 +371,18 @@ export interface CaseStore {
   unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]>;
   markLabelsPublished(labelIds: number[]): Promise<void>;
   /**
-   * Erases the personal data of cases closed (fraud, legitimate) before `closedBefore`: the sealed
-   * value is nulled and the erasure recorded with `retentionDays`. Returns how many cases it erased.
+   * Erases the personal data of every case past its retention, whatever its status: a closed one
+   * (fraud, legitimate) decided before `before`, any other created before it. The sealed value is
+   * nulled and the erasure recorded with `retentionDays` (on a case without personal data too: its
+   * notes go next). Cases stay as they are otherwise (an open one stays open). Returns how many.
    */
-  erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number>;
+  erasePersonalData(before: Date, retentionDays: number): Promise<number>;
+  /**
+   * Erases the text of notes written before `writtenBefore` on cases whose personal data are erased
+   * (free text: a name, an address, a phone number typed by an analyst); the note stays in the
+   * history as erased. Returns how many.
+   */
+  eraseNotes(writtenBefore: Date, retentionDays: number): Promise<number>;
   /**
    * Notes outcomes the engine recorded (outcomes.ts): once per (merchant, transaction, kind), the
    * first time kept. Kinds outside NOTED_WITHOUT_CASE only for a transaction that has a case.

@@ -1,7 +1,8 @@
-// Personal data are kept while a case is worked, and for a retention period after it is closed
-// (LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS): then the engine erases them. A pass runs at start and
-// every hour; each pass that erased something leaves one audit entry with the count (a pass that
-// erased nothing leaves none: an hourly "0" would bury the log).
+// Personal data are kept for a retention period (LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS) after a
+// case is closed, or after it was made when nobody closed it: then the engine erases them, and the
+// text of the case's notes as old (free text may hold a name, an address, a phone number). A pass
+// runs at start and every hour; each pass that erased something leaves one audit entry with the
+// counts (a pass that erased nothing leaves none: an hourly "0" would bury the log).
 import type { AuditAction, AuditLog } from './audit.ts';
 import type { CaseStore } from './model.ts';
 
@@ -11,23 +12,28 @@ const DAY_MS = 86_400_000;
 // writing): until then the console's audit filter cannot select it, though entries are written and chained.
 export const PERSONAL_DATA_ERASE: AuditAction = 'personal_data_erase';
 
-/** Erases the personal data of cases closed more than `retentionDays` before `now`; returns how many. */
+/**
+ * Erases the personal data of cases closed more than `retentionDays` before `now`, or made that long
+ * before it and still not closed, then the notes as old on every case so erased; returns how many
+ * cases.
+ */
 export async function erasePersonalData(
   store: CaseStore,
   audit: AuditLog,
   retentionDays: number,
   now = new Date(),
 ): Promise<number> {
-  const closedBefore = new Date(now.getTime() - retentionDays * DAY_MS);
-  const erased = await store.erasePersonalData(closedBefore, retentionDays);
+  const before = new Date(now.getTime() - retentionDays * DAY_MS);
+  const erased = await store.erasePersonalData(before, retentionDays);
+  const notes = await store.eraseNotes(before, retentionDays);
   // Outcomes noted for a transaction that never became a case (outcomes.ts) go after as long.
-  await store.pruneOutcomes(closedBefore);
-  if (erased > 0) {
+  await store.pruneOutcomes(before);
+  if (erased > 0 || notes > 0) {
     await audit.append({
       actor: 'system:retention',
       action: PERSONAL_DATA_ERASE,
       target: 'cases',
-      detail: { erased, retentionDays, closedBefore: closedBefore.toISOString() },
+      detail: { erased, notes, retentionDays, closedBefore: before.toISOString() },
     });
   }
   return erased;

@@ -1,9 +1,9 @@
 // Personal data at rest (issue #13): an order's customer id, email, phone, addresses, IP, device id
 // and user agent are in no case row, no journal line and no Redis stream entry in clear; the case
 // page shows them decrypted to an analyst; a ciphertext moved to another case does not open (the
-// page says "unreadable", no 500); data sealed before a key rotation still open after it; a closed
-// case's personal data are erased after the retention period, open and recent ones are left; and
-// production refuses to start without the key.
+// page says "unreadable", no 500); data sealed before a key rotation still open after it; every
+// case's personal data (open ones too) and notes are erased after the retention period, recent
+// ones are left; and production refuses to start without the key.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -315,30 +315,45 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       });
     });
 
-    it("erases a closed case's personal data after the retention period; open and recent cases keep theirs; one audit entry per pass", async () => {
+    it("erases every case's personal data after the retention period, whatever its status, and the notes as old; recent ones keep theirs; one audit entry per pass", async () => {
       const make = async (name: string) =>
         (await store.createFromFlagged(clearFlagged('retention', `ret-${name}-${process.pid}`))).id;
-      const [fraudOld, legitOld, fraudRecent, openOld, escalatedOld] = await Promise.all(
-        ['fraud-old', 'legit-old', 'fraud-recent', 'open-old', 'escalated-old'].map(make),
+      const [fraudOld, legitOld, fraudRecent, openOld, escalatedOld, openRecent] = await Promise.all(
+        ['fraud-old', 'legit-old', 'fraud-recent', 'open-old', 'escalated-old', 'open-recent'].map(make),
       );
-      await store.decide(fraudOld!, 'mark_fraud', 'alice');
+      // A case without any personal data: its notes go all the same.
+      const bare = (await store.createFromFlagged(flagged({ merchantId: 'retention' }))).id;
+      await store.decide(fraudOld!, 'mark_fraud', 'alice', `Called ${P.billing.name} on ${P.phone}`);
       await store.decide(legitOld!, 'mark_legitimate', 'alice');
       await store.decide(fraudRecent!, 'mark_fraud', 'alice');
       await store.decide(escalatedOld!, 'escalate', 'alice');
-      // Decided (or, for the open ones, created) 200 days ago; the recent one 10 days ago.
+      const oldNote = await store.addNote(openOld!, 'alice', `Customer ${P.email} ships to ${P.shipping.line1}`);
+      const bareNote = await store.addNote(bare, 'alice', `Spoke to ${P.shipping.name}`);
+      // Card numbers typed into a note never reach the row, erased or not.
+      const panNote = await store.addNote(openRecent!, 'alice', 'card 4111 1111 1111 1111 per the customer');
+      expect(JSON.stringify(panNote.detail)).not.toContain('4111 1111 1111 1111');
+      expect(String(panNote.detail.text)).toContain('411111');
+      // Decided (or, for the others, created) 200 days ago; the recent ones 10 days ago.
       await sql.query(
         `UPDATE cases SET decided_at = now() - interval '200 days', created_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`,
         [[fraudOld, legitOld]],
       );
       await sql.query(
         `UPDATE cases SET created_at = now() - interval '400 days', occurred_at = now() - interval '400 days', updated_at = now() - interval '200 days' WHERE id = ANY($1::bigint[])`,
-        [[openOld, escalatedOld]],
+        [[openOld, escalatedOld, bare]],
       );
       await sql.query(`UPDATE cases SET decided_at = now() - interval '10 days' WHERE id = $1`, [fraudRecent]);
+      await sql.query(`UPDATE cases SET created_at = now() - interval '10 days' WHERE id = $1`, [openRecent]);
+      await sql.query(
+        `UPDATE case_events SET at = now() - interval '200 days' WHERE kind = 'note' AND case_id = ANY($1::bigint[])`,
+        [[fraudOld, openOld, bare, openRecent]],
+      );
+      // A note written on the open case since: kept until it is as old.
+      const freshNote = await store.addNote(openOld!, 'bob', `Left a message for ${P.customerId}`);
       const before = (await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE })).length;
 
-      expect(await erasePersonalData(store, audit, 180)).toBe(2);
-      for (const id of [fraudOld!, legitOld!]) {
+      expect(await erasePersonalData(store, audit, 180)).toBe(5);
+      for (const id of [fraudOld!, legitOld!, openOld!, escalatedOld!]) {
         const r = await row(id);
         expect(r.personal_data).toBeNull();
         expect(r.personal_data_erased_at).not.toBeNull();
@@ -349,19 +364,45 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
           retentionDays: 180,
         });
       }
-      for (const id of [fraudRecent!, openOld!, escalatedOld!])
+      // Open and escalated cases stay so: nothing decides them.
+      expect((await store.get(openOld!))!.status).toBe('open');
+      expect((await store.get(escalatedOld!))!.status).toBe('escalated');
+      for (const id of [fraudRecent!, openRecent!])
         expect(personalView((await store.get(id))!, TEST_DATA_CIPHER).state).toBe('readable');
+      // The old notes' text is gone; the history keeps that they were written, and by whom.
+      for (const id of [fraudOld!, openOld!, bare]) {
+        const notes = (await store.history(id)).filter((e) => e.kind === 'note' && e.id !== freshNote.id);
+        expect(notes.length).toBe(1);
+        expect(notes[0]!.detail).toMatchObject({ erasedAt: expect.any(String), retentionDays: 180 });
+        expect(notes[0]!.detail).not.toHaveProperty('text');
+        expect(notes[0]!.actor).toBe('alice');
+        noneIn('an erased note', JSON.stringify(notes[0]));
+      }
+      expect([oldNote.id, bareNote.id]).not.toContain(freshNote.id);
+      const fresh = (await store.history(openOld!)).find((e) => e.id === freshNote.id)!;
+      expect(fresh.detail.text).toBe(`Left a message for ${P.customerId}`);
+      // A note older than the retention on a case still within it is kept with the case.
+      expect((await store.history(openRecent!)).find((e) => e.id === panNote.id)!.detail).toHaveProperty('text');
       const entries = await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE });
       expect(entries.length).toBe(before + 1);
       expect(entries[0]).toMatchObject({
         actor: 'system:retention',
         target: 'cases',
-        detail: { erased: 2, retentionDays: 180 },
+        detail: { erased: 5, notes: 3, retentionDays: 180 },
       });
       // Nothing left to erase: no entry.
       expect(await erasePersonalData(store, audit, 180)).toBe(0);
       expect((await audit.list({ limit: 100, action: PERSONAL_DATA_ERASE })).length).toBe(before + 1);
       expect((await audit.verify()).ok).toBe(true);
+    });
+
+    it("erases an open case 10 years on: the audit's reproduction", async () => {
+      const { id } = await store.createFromFlagged(clearFlagged('retention-10y', `ret-10y-${process.pid}`));
+      const tenYears = new Date(Date.now() + 3650 * 86_400_000);
+      expect(
+        await store.erasePersonalData(new Date(tenYears.getTime() - 180 * 86_400_000), 180),
+      ).toBeGreaterThanOrEqual(1);
+      expect(personalView((await store.get(id))!, TEST_DATA_CIPHER).state).toBe('erased');
     });
   });
 }
@@ -439,13 +480,19 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     const c = await flag(`pd-closed-${process.pid}`);
     const cases = t.runtime.cases!;
     const { client } = await loggedIn(t, 'analyst', '10.13.0.3');
-    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    const note = `Called ${P.billing.name} at ${P.phone}, confirmed`;
+    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate', note })).status).toBe(
+      303,
+    );
+    expect((await client.get(`/console/cases/${c.id}`)).body).toContain(note);
     await cases.sql.query(`UPDATE cases SET decided_at = now() - interval '181 days' WHERE id = $1`, [c.id]);
+    await cases.sql.query(`UPDATE case_events SET at = now() - interval '181 days' WHERE case_id = $1`, [c.id]);
     expect(cases.retentionDays).toBe(180);
     expect(await erasePersonalData(cases.store, cases.audit, cases.retentionDays)).toBe(1);
     const page = await client.get(`/console/cases/${c.id}`);
     expect(page.status).toBe(200);
     expect(page.body).toContain('Personal data erased after 180 days');
+    expect(page.body).toContain("(note erased after 180 days, with the case's personal data)");
     noneIn('the erased case page', page.body);
     expect((await cases.audit.list({ limit: 1, action: PERSONAL_DATA_ERASE }))[0]!.detail).toMatchObject({
       erased: 1,

@@ -531,16 +531,41 @@ export class PostgresCaseStore implements CaseStore {
       await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
   }
 
-  async erasePersonalData(closedBefore: Date, retentionDays: number): Promise<number> {
+  async erasePersonalData(before: Date, retentionDays: number): Promise<number> {
+    // A closed case from its decision, any other (open, in review, escalated) from its creation: a
+    // case nobody closes does not keep its personal data for ever. Personal data nulled (none to
+    // null is fine: the case is marked done all the same, for its notes).
+    let erased = 0;
+    for (const [statuses, since] of [
+      [`status IN ('fraud', 'legitimate')`, 'decided_at'],
+      [`status NOT IN ('fraud', 'legitimate')`, 'created_at'],
+    ] as const) {
+      for (;;) {
+        // Rows another engine is erasing right now are skipped (SKIP LOCKED): each is counted once.
+        const r = await this.sql.query(
+          `UPDATE cases SET personal_data = NULL, personal_data_erased_at = now(), personal_data_retention_days = $2
+           WHERE id IN (SELECT id FROM cases WHERE personal_data_erased_at IS NULL AND ${statuses} AND ${since} < $1::timestamptz
+             ORDER BY ${since} LIMIT $3 FOR UPDATE SKIP LOCKED)
+           RETURNING id`,
+          [before.toISOString(), retentionDays, ERASE_BATCH],
+        );
+        erased += r.rows.length;
+        if (r.rows.length < ERASE_BATCH) break;
+      }
+    }
+    return erased;
+  }
+
+  async eraseNotes(writtenBefore: Date, retentionDays: number): Promise<number> {
     let erased = 0;
     for (;;) {
-      // Rows another engine is erasing right now are skipped (SKIP LOCKED): each is counted once.
       const r = await this.sql.query(
-        `UPDATE cases SET personal_data = NULL, personal_data_erased_at = now(), personal_data_retention_days = $2
-         WHERE id IN (SELECT id FROM cases WHERE personal_data IS NOT NULL AND status IN ('fraud', 'legitimate') AND decided_at < $1::timestamptz
-           ORDER BY decided_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        `UPDATE case_events SET detail = jsonb_build_object('erasedAt', now(), 'retentionDays', $2::integer)
+         WHERE id IN (SELECT e.id FROM case_events e JOIN cases c ON c.id = e.case_id
+           WHERE e.kind = 'note' AND NOT (e.detail ? 'erasedAt') AND e.at < $1::timestamptz AND c.personal_data_erased_at IS NOT NULL
+           ORDER BY e.at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)
          RETURNING id`,
-        [closedBefore.toISOString(), retentionDays, ERASE_BATCH],
+        [writtenBefore.toISOString(), retentionDays, ERASE_BATCH],
       );
       erased += r.rows.length;
       if (r.rows.length < ERASE_BATCH) return erased;

@@ -54,6 +54,15 @@ function personalNotice(v: PersonalView): Safe | '' {
 const linkedRow = (l: LinkedCase) =>
   html`<tr><td><a href="${consoleHref(`/console/cases/${l.id}`)}">#${l.id}</a></td><td>${l.via.join(', ')}</td><td>${l.merchantId}</td><td>${l.transactionId}</td><td>${l.score}</td><td>${status(l.status)}</td></tr>`;
 
+/** A note as the history shows it: its text, or that the retention erased it. */
+function noteText(e: CaseEvent): Safe {
+  if (e.detail.erasedAt !== undefined) {
+    const after = typeof e.detail.retentionDays === 'number' ? ` after ${e.detail.retentionDays} days` : '';
+    return html`noted: <span class="muted note-erased">(note erased${after}, with the case's personal data)</span>`;
+  }
+  return html`noted: <span class="note">${String(e.detail.text ?? '')}</span>`;
+}
+
 export interface CaseView {
   record: CaseRecord;
   /** The case's personal data, decrypted for this page (or why they cannot be shown). */
@@ -324,7 +333,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
     <section class="card" id="history">
       <h2>History</h2>
       <ol>
-        ${v.history.map((e) => html`<li><span class="muted">${e.at}</span> <strong>${e.actor}</strong> ${e.kind === 'note' ? html`noted: <span class="note">${String(e.detail.text ?? '')}</span>` : e.kind === 'status' ? html`changed status ${String(e.detail.from)} → ${String(e.detail.to)}` : e.kind === 'assigned' ? html`assigned to ${String(e.detail.assignee)}` : html`created the case (${String(e.detail.decision)}, score ${String(e.detail.score)})`}</li>`)}
+        ${v.history.map((e) => html`<li><span class="muted">${e.at}</span> <strong>${e.actor}</strong> ${e.kind === 'note' ? noteText(e) : e.kind === 'status' ? html`changed status ${String(e.detail.from)} → ${String(e.detail.to)}` : e.kind === 'assigned' ? html`assigned to ${String(e.detail.assignee)}` : html`created the case (${String(e.detail.decision)}, score ${String(e.detail.score)})`}</li>`)}
       </ol>
       <form method="post" action="${consoleHref(`/console/cases/${c.id}/notes`)}" id="note-form">
         <input type="hidden" name="_csrf" value="${session.csrfToken}" /><textarea
