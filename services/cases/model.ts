@@ -354,14 +354,16 @@ export interface CaseStore {
   /**
    * Applies an action; a final decision stores a label in the same transaction. An escalated case
    * is decided only with `mayDecideEscalated` (a lead): the status is read under the row lock, so an
-   * escalation that lands between a page view and the decision is not overridden.
+   * escalation that lands between a page view and the decision is not overridden. A case assigned
+   * to someone other than `actor` is decided only with `mayDecideOthers` (a lead), read under the
+   * same lock.
    */
   decide(
     id: number,
     action: CaseAction,
     actor: string,
     note?: string,
-    options?: { mayDecideEscalated?: boolean },
+    options?: { mayDecideEscalated?: boolean; mayDecideOthers?: boolean },
   ): Promise<DecisionResult>;
   addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
   history(id: number): Promise<CaseEvent[]>;

@@ -178,7 +178,12 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       await expect(store.decide(esc.id, 'mark_legitimate', 'analyst2')).rejects.toBeInstanceOf(CaseForbidden);
       expect((await store.get(esc.id))?.status).toBe('escalated');
       expect(
-        (await store.decide(esc.id, 'mark_fraud', 'lead1', undefined, { mayDecideEscalated: true })).case.status,
+        (
+          await store.decide(esc.id, 'mark_fraud', 'lead1', undefined, {
+            mayDecideEscalated: true,
+            mayDecideOthers: true,
+          })
+        ).case.status,
       ).toBe('fraud');
       const labels = (await store.labelledCases()).filter((l) => l.merchantId === m);
       expect(labels.map((l) => [l.caseId, l.label])).toEqual([
@@ -192,6 +197,20 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       const unpublished = await store.unpublishedLabels(1000);
       await store.markLabelsPublished(unpublished.map((l) => l.labelId));
       expect(await store.unpublishedLabels(1000)).toEqual([]);
+    });
+
+    it('decides an assigned case only for its assignee, or with mayDecideOthers (a lead), under the row lock', async () => {
+      const c = await store.createFromFlagged(flagged({ merchantId: 'assigned-m' }));
+      await store.assign(c.id, 'alice', 'alice');
+      for (const action of ['mark_fraud', 'mark_legitimate', 'escalate'] as const)
+        await expect(store.decide(c.id, action, 'bob')).rejects.toBeInstanceOf(CaseForbidden);
+      expect(await store.get(c.id)).toMatchObject({ status: 'in_review', assignee: 'alice', decidedBy: null });
+      expect((await store.decide(c.id, 'escalate', 'alice')).case.status).toBe('escalated');
+      const d = await store.decide(c.id, 'mark_fraud', 'lead1', undefined, {
+        mayDecideEscalated: true,
+        mayDecideOthers: true,
+      });
+      expect(d.case).toMatchObject({ status: 'fraud', assignee: 'alice', decidedBy: 'lead1' });
     });
 
     it('stores notes as data and links cases by card, device, IP, email and address', async () => {

@@ -290,6 +290,44 @@ describe('sessions, CSRF and roles', () => {
       expect((await cases().store.get(c.id))!.assignee).toBe(leadUser.username);
     }
   });
+  it('lets only the assignee or a lead decide an assigned case; others see who has it', async () => {
+    const c = await flag();
+    const { client: a, user: userA } = await loggedIn(t, 'analyst', '10.0.1.7');
+    const { client: b, user: userB } = await loggedIn(t, 'analyst', '10.0.1.8');
+    expect((await a.post(`/console/cases/${c.id}/assign`)).status).toBe(303);
+    const seen = await b.get(`/console/cases/${c.id}`);
+    expect(seen.body).not.toContain('id="decide-form"');
+    expect(/id="decide-refusal">([^<]*)</.exec(seen.body)?.[1]).toBe(
+      `Case #${c.id} is assigned to ${userA.username}: only they or a lead decide it.`,
+    );
+    for (const action of ['mark_fraud', 'mark_legitimate', 'escalate']) {
+      const refused = await b.post(`/console/cases/${c.id}/decision`, { action, note: 'not mine' });
+      expect(refused.status, action).toBe(403);
+      expect(refused.body).toContain(`is assigned to ${userA.username}`);
+    }
+    expect(await cases().store.get(c.id)).toMatchObject({
+      status: 'in_review',
+      assignee: userA.username,
+      decidedBy: null,
+    });
+    expect((await cases().store.history(c.id)).map((e) => e.kind)).toEqual(['created', 'assigned']);
+    // Under the row lock too: B's page may predate the assignment.
+    await expect(cases().store.decide(c.id, 'mark_fraud', userB.username)).rejects.toMatchObject({
+      code: 'CASE_FORBIDDEN',
+    });
+    // The assignee sees the form and decides.
+    expect((await a.get(`/console/cases/${c.id}`)).body).toContain('id="decide-form"');
+    expect((await a.post(`/console/cases/${c.id}/decision`, { action: 'escalate' })).status).toBe(303);
+    // A lead decides another's case.
+    const other = await flag();
+    await cases().store.assign(other.id, userA.username, userA.username);
+    const { client: lead, user: leadUser } = await loggedIn(t, 'lead', '10.0.1.9');
+    const leadPage = await lead.get(`/console/cases/${other.id}`);
+    expect(leadPage.body).toContain('id="decide-form"');
+    expect(leadPage.body).not.toContain('id="decide-refusal"');
+    expect((await lead.post(`/console/cases/${other.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    expect(await cases().store.get(other.id)).toMatchObject({ status: 'legitimate', decidedBy: leadUser.username });
+  });
 });
 
 describe('queue and cases', () => {

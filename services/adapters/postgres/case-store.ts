@@ -375,16 +375,23 @@ export class PostgresCaseStore implements CaseStore {
     action: CaseAction,
     actor: string,
     note?: string,
-    options: { mayDecideEscalated?: boolean } = {},
+    options: { mayDecideEscalated?: boolean; mayDecideOthers?: boolean } = {},
   ): Promise<DecisionResult> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
+      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
+        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
+        [id],
+      );
       const previous = current.rows[0]?.status;
       if (!previous) throw new CaseNotFound(`case ${id} not found`);
       if (!ACTION_FROM[action].includes(previous))
         throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
       if (previous === 'escalated' && options.mayDecideEscalated !== true)
         throw new CaseForbidden(`Case #${id} is escalated: a lead decides it.`);
+      // Under the row lock too: the case may have been assigned since the page was read.
+      const assignee = current.rows[0]!.assignee;
+      if (assignee !== null && assignee !== actor && options.mayDecideOthers !== true)
+        throw new CaseForbidden(`Case #${id} is assigned to ${assignee}: only they or a lead decide it.`);
       const status = ACTION_STATUS[action];
       const final = status === 'fraud' || status === 'legitimate';
       const r = await tx.query(

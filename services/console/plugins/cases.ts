@@ -55,8 +55,19 @@ function assignRefusal(c: CaseRecord, session: { username: string; role: Console
   return undefined;
 }
 
-const canDecide = (c: CaseRecord, role: ConsoleRole) =>
-  OPEN_STATUSES.includes(c.status) && (c.status !== 'escalated' || atLeast(role, 'lead'));
+/**
+ * Why this user may not decide the case, or undefined: a decided case is closed, an escalated one
+ * waits for a lead, and an assigned one is its assignee's (or a lead's). The store checks the last
+ * two again under the row lock.
+ */
+function decideRefusal(c: CaseRecord, session: { username: string; role: ConsoleRole }): string | undefined {
+  if (!OPEN_STATUSES.includes(c.status)) return `Case #${c.id} is decided.`;
+  if (atLeast(session.role, 'lead')) return undefined;
+  if (c.status === 'escalated') return `Case #${c.id} is escalated: a lead decides it.`;
+  if (c.assignee !== null && c.assignee !== session.username)
+    return `Case #${c.id} is assigned to ${c.assignee}: only they or a lead decide it.`;
+  return undefined;
+}
 
 export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promise<void> {
   const analyst = app.requireConsoleRole('analyst');
@@ -149,7 +160,8 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           history,
           linked,
           events,
-          canDecide: canDecide(record, session.role),
+          canDecide: !decideRefusal(record, session),
+          ...(OPEN_STATUSES.includes(record.status) ? { decideRefusal: decideRefusal(record, session) } : {}),
           canAssign:
             OPEN_STATUSES.includes(record.status) &&
             record.assignee !== session.username &&
@@ -209,6 +221,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     // Checked again by the store under the row lock: the case may be escalated since it was read.
     const result = await s.store.decide(id, body.action, session.username, body.note || undefined, {
       mayDecideEscalated,
+      mayDecideOthers: mayDecideEscalated,
     });
     await s.audit.append({
       actor: session.username,

@@ -71,6 +71,8 @@ export interface CaseView {
   linked: LinkedCase[];
   events: (CompromiseEvent | { id: string; missing: true })[];
   canDecide: boolean;
+  /** Why this user may not decide the open case (another analyst's, escalated), shown instead of the form. */
+  decideRefusal?: string | undefined;
   /** Open, not already theirs, and theirs to take (escalated or others' cases: leads only). */
   canAssign: boolean;
   allowListMaxDays: number;
@@ -248,7 +250,9 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                   </button>
                   ${c.status !== 'escalated' ? html`<button class="esc" name="action" value="escalate" id="escalate">Escalate</button>` : ''}
                 </form>`
-            : ''
+            : v.decideRefusal
+              ? html`<p class="muted" id="decide-refusal">${v.decideRefusal}</p>`
+              : ''
         }
         ${v.canAssign ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
       </section>
