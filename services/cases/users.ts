@@ -28,6 +28,12 @@ export interface ConsoleUser {
   codeFailures: number;
   /** Until when the second factor is locked for every address (wrong codes), or null. */
   codeLockedUntil: string | null;
+  /**
+   * No password and no second factor yet: created or reset by an admin, waiting for its user to
+   * enrol with the one-time code (until `enrolmentExpiresAt`; null when none is valid any more).
+   */
+  enrolmentPending: boolean;
+  enrolmentExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -36,6 +42,8 @@ export interface StoredUser extends ConsoleUser {
   passwordHash: string;
   totpSecret: string;
   lastTotpStep: number;
+  /** SHA-256 of the pending enrolment code (session.ts tokenHash), or null. */
+  enrolmentHash: string | null;
 }
 
 /** Why a session that exists was refused: idled out, or older than its absolute lifetime. */
@@ -82,7 +90,22 @@ export interface UserStore {
   ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }>;
   /** Clears the address's failures and the account's wrong codes, and records the TOTP step; false when the step was already used (replay). */
   recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
-  /** `unlock` clears the failures and locks of every address, and the second factor's lock. */
+  /**
+   * Replaces the account's password and second factor by a pending enrolment: no password or code
+   * signs in until the enrolment is completed. Clears every lock. Undefined when no such user.
+   */
+  issueEnrolment(username: string, codeHash: string, ttlMs: number): Promise<ConsoleUser | undefined>;
+  /**
+   * Uses the enrolment code once: sets the user's own password and TOTP secret (`totpStep`: the
+   * step that confirmed it, not accepted again at sign-in) if `codeHash` is the pending one, not
+   * expired, and the account is enabled. False otherwise (used, expired, replaced, disabled).
+   */
+  completeEnrolment(
+    username: string,
+    codeHash: string,
+    change: { passwordHash: string; totpSecret: string; totpStep: number },
+  ): Promise<boolean>;
+  /** `unlock` clears the failures and locks of every address, and the second factor's lock. A new password ends a pending enrolment. */
   update(
     username: string,
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },

@@ -1,12 +1,15 @@
 // `npm run users -- create-admin --username <name>`: console accounts from the command line.
-// Prints the new password and TOTP secret once; only their hash and the secret are stored.
+// create-admin (the first admin, bootstrapping the console) prints the new password and TOTP
+// secret once to whoever runs it; only their hash and the secret are stored. create prints a
+// one-time enrolment code instead: its user sets their own password and authenticator at
+// /console/enrol, so whoever ran the command never learns them.
 // Works on DATABASE_URL, or on the embedded PGlite database while the engine is stopped.
 import { parseArgs } from 'node:util';
 import { failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { createAccount } from '../console/accounts.ts';
+import { createAccount, createEnrollingAccount } from '../console/accounts.ts';
 import { otpauthUri } from '../console/credentials.ts';
 import { CONSOLE_ROLES, usernameSchema, UserExists, type ConsoleRole, type ConsoleUser } from '../cases/users.ts';
 import { checkpointAuditLog, migrateDatabase, openSqlClient } from '../runtime.ts';
@@ -22,6 +25,8 @@ const fail: Fail = failWith('users');
 /** active, disabled, or its locks in force: for some addresses (wrong passwords), of the second factor for every address (wrong codes). */
 function userState(u: ConsoleUser): string {
   if (u.disabled) return 'disabled';
+  if (u.enrolmentPending)
+    return u.enrolmentExpiresAt ? `enrolment pending until ${u.enrolmentExpiresAt}` : 'enrolment code expired';
   const now = Date.now();
   const locks = [
     ...(u.lockedUntil && Date.parse(u.lockedUntil) > now ? ['locked'] : []),
@@ -63,8 +68,28 @@ async function main(): Promise<void> {
     const audit = new PostgresAuditLog(sql);
     const name = username?.success ? username.data : '';
     switch (command) {
-      case 'create-admin':
       case 'create': {
+        const enrolment = await createEnrollingAccount(
+          users,
+          audit,
+          name,
+          role as ConsoleRole,
+          `cli:${process.env.USER ?? 'unknown'}`,
+        );
+        await checkpointAuditLog(config, audit, 'cli:users');
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ username: name, role, enrolmentCode: enrolment.code, expiresAt: enrolment.expiresAt })}\n`,
+          );
+        else
+          process.stdout.write(
+            `Created ${role} ${name}. Nobody signs in as ${name} until they enrol. Give them, by another channel, once:\n` +
+              `  enrolment code: ${enrolment.code}   (single use, until ${enrolment.expiresAt})\n` +
+              `  they open /console/enrol?username=${name}, enter it, and set their own password and authenticator.\n`,
+          );
+        break;
+      }
+      case 'create-admin': {
         const account = await createAccount(
           users,
           audit,

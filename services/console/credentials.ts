@@ -62,6 +62,24 @@ export function generatePassword(): string {
   return out.length === 24 ? out : generatePassword();
 }
 
+/** The password policy for a password a user chooses (enrolment, change). */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 128;
+
+/** What is wrong with a password a user chose, or undefined when it meets the policy. */
+export function passwordProblem(password: string, username: string): string | undefined {
+  const p = password.normalize('NFKC');
+  // Code points, as people count them (an emoji is one).
+  const length = [...p].length;
+  if (length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'must not contain control characters';
+  if (p.toLowerCase().includes(username.toLowerCase())) return 'must not contain the username';
+  if (new Set(p).size < 5) return 'must not be a few characters repeated';
+  return undefined;
+}
+
 // --- Base32 (RFC 4648, no padding) -----------------------------------------------------------
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { issueLines } from '../core/errors.ts';
 import { errorAnswer, logFault, logUnavailable, type ErrorAnswer } from '../http/errors.ts';
 import { ASSETS } from './assets.ts';
+import { accountRoutes } from './plugins/account.ts';
 import { adminRoutes } from './plugins/admin.ts';
 import { breachRoutes } from './plugins/breaches.ts';
 import { caseRoutes } from './plugins/cases.ts';
@@ -94,5 +95,6 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions &
   await app.register(caseRoutes, o);
   await app.register(dashboardRoutes, o);
   await app.register(adminRoutes, o);
+  await app.register(accountRoutes, o);
   await app.register(breachRoutes, o);
 }

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { totp } from '../../services/console/credentials.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { launchChromium } from '../support/browser.ts';
-import { newUser } from '../console/client.ts';
+import { freshTotpStep, newUser } from '../console/client.ts';
 import { hostileOrder, HOSTILE_EMAIL } from '../console/hostile.ts';
 import { CPP_ISSUER, CPP_SOURCE } from '../../services/core/watchlist.ts';
 
@@ -52,7 +52,7 @@ async function score(body: unknown) {
   return (await t.runtime.cases!.store.getByTransaction('m1', (body as { transactionId: string }).transactionId))!;
 }
 
-async function signIn(page: Page, role: 'analyst' | 'lead' = 'analyst') {
+async function signIn(page: Page, role: 'analyst' | 'lead' | 'admin' = 'analyst') {
   const user = await newUser(t, role);
   await page.goto(`${base}/console/queue`);
   expect(page.url()).toBe(`${base}/console/login`);
@@ -313,6 +313,65 @@ describe('console in Chromium', () => {
     await checkPage(page);
     await Promise.all([page.waitForURL(`${base}/console/breaches?page=1`), page.click('#prev-page')]);
     expect(await shown()).toEqual(first);
+    await page.close();
+  });
+
+  it('enrols a user an admin created with a one-time code, and changes a password, without a script', async () => {
+    await freshTotpStep();
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    // Nothing on these pages may run or be blocked: no script, no CSP violation, no handler.
+    const quiet = async () => {
+      const state = await page.evaluate(() => ({
+        violations: (window as unknown as { __violations?: string[] }).__violations ?? [],
+        scripts: document.querySelectorAll('script, iframe, object, embed').length,
+        handlers: Array.from(document.querySelectorAll('*')).flatMap((e) =>
+          Array.from(e.attributes).filter((a) => /^on/i.test(a.name)),
+        ).length,
+      }));
+      expect(state).toEqual({ violations: [], scripts: 0, handlers: 0 });
+      expect(dialogs).toEqual([]);
+    };
+    await signIn(page, 'admin');
+    await Promise.all([page.waitForURL(`${base}/console/admin/users`), page.click('a[href="/console/admin/users"]')]);
+    await page.fill('#new-username', 'browser-enrolee');
+    await page.selectOption('#create-user select[name="role"]', 'analyst');
+    await Promise.all([page.waitForURL(`${base}/console/admin/users`), page.click('#create-user-button')]);
+    const code = (await page.textContent('#enrolment-code'))!;
+    expect(await page.locator('#new-password, #new-totp-secret, #new-enrolment svg').count()).toBe(0);
+    await quiet();
+    await Promise.all([page.waitForURL(`${base}/console/logout`), page.click('#logout')]);
+    // The user follows the link the admin handed over.
+    await page.goto(`${base}/console/enrol?username=browser-enrolee`);
+    await expect(page.inputValue('#username')).resolves.toBe('browser-enrolee');
+    await page.fill('#enrolment-code', code);
+    await Promise.all([page.waitForURL(`${base}/console/enrol`), page.click('#enrol-start')]);
+    await quiet();
+    expect(await page.locator('.qr svg path').count()).toBeGreaterThan(0);
+    const secret = (await page.textContent('#totp-secret'))!;
+    await page.fill('#code', totp(secret));
+    await page.fill('#new-password', 'a browser passphrase');
+    await page.fill('#new-password2', 'a browser passphrase');
+    await Promise.all([page.waitForURL(`${base}/console/login?enrolled=1`), page.click('#enrol-finish')]);
+    await expect(page.textContent('#notice')).resolves.toContain('Your password and authenticator are set');
+    await page.fill('#username', 'browser-enrolee');
+    await page.fill('#password', 'a browser passphrase');
+    await page.fill('#code', totp(secret, Date.now() + 30_000));
+    await Promise.all([page.waitForURL(`${base}/console/queue`), page.click('#sign-in')]);
+    await expect(page.textContent('#current-user')).resolves.toBe('browser-enrolee');
+    await Promise.all([page.waitForURL(`${base}/console/logout`), page.click('#logout')]);
+    // Another user changes their password from their account page.
+    const user = await signIn(page);
+    await Promise.all([page.waitForURL(`${base}/console/account`), page.click('#current-user')]);
+    await page.fill('#current-password', user.password);
+    await page.fill('#code', totp(user.totpSecret, Date.now() + 30_000));
+    await page.fill('#new-password', 'my changed passphrase');
+    await page.fill('#new-password2', 'my changed passphrase');
+    await Promise.all([page.waitForURL(`${base}/console/login?changed=1`), page.click('#change-password')]);
+    await expect(page.textContent('#notice')).resolves.toContain('Your password is changed');
+    await quiet();
+    await page.goto(`${base}/console/queue`);
+    expect(page.url()).toBe(`${base}/console/login`);
     await page.close();
   });
 });

@@ -310,6 +310,47 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.touchSession('tok2', 60_000, DAY)).not.toMatchObject({ username: 'carol' });
     });
 
+    it('issues an enrolment that voids the credentials and is used once, even by two requests at a time', async () => {
+      const users = new PostgresUserStore(sql);
+      await users.create({ username: 'erin', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
+      await users.recordFailure('erin', '10.0.0.1', 1, 60_000);
+      await users.createSession('erin-tok', 'erin', 'csrf');
+      const issued = await users.issueEnrolment('erin', 'hash-1', 60_000);
+      expect(issued).toMatchObject({ enrolmentPending: true, lockedUntil: null, failedAttempts: 0 });
+      expect(Date.parse(issued!.enrolmentExpiresAt!) - Date.now()).toBeGreaterThan(50_000);
+      expect(await users.find('erin')).toMatchObject({ passwordHash: '', totpSecret: '', enrolmentHash: 'hash-1' });
+      expect(await users.issueEnrolment('nobody', 'hash-x', 60_000)).toBeUndefined();
+      const change = { passwordHash: 'mine', totpSecret: 'MINE', totpStep: 7 };
+      expect(await users.completeEnrolment('erin', 'hash-other', change)).toBe(false);
+      const both = await Promise.all([
+        users.completeEnrolment('erin', 'hash-1', change),
+        users.completeEnrolment('erin', 'hash-1', { ...change, passwordHash: 'theirs' }),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      const done = (await users.find('erin'))!;
+      expect(done).toMatchObject({
+        enrolmentPending: false,
+        enrolmentHash: null,
+        enrolmentExpiresAt: null,
+        lastTotpStep: 7,
+      });
+      expect(['mine', 'theirs']).toContain(done.passwordHash);
+      // The step that confirmed the authenticator does not sign in again.
+      expect(await users.recordSuccess('erin', 7, '10.0.0.1')).toBe(false);
+      // Expired, or the account disabled meanwhile: not used.
+      await users.issueEnrolment('erin', 'hash-2', 1);
+      await new Promise((r) => setTimeout(r, 20));
+      expect((await users.find('erin'))!.enrolmentExpiresAt).toBeNull();
+      expect(await users.completeEnrolment('erin', 'hash-2', change)).toBe(false);
+      await users.issueEnrolment('erin', 'hash-3', 60_000);
+      await users.update('erin', { disabled: true });
+      expect(await users.completeEnrolment('erin', 'hash-3', change)).toBe(false);
+      // A password set from outside (npm start's demo analyst) ends a pending enrolment.
+      await users.update('erin', { passwordHash: 'demo', totpSecret: 'DEMO', disabled: false });
+      expect(await users.find('erin')).toMatchObject({ enrolmentPending: false, enrolmentHash: null });
+      expect(await users.completeEnrolment('erin', 'hash-3', change)).toBe(false);
+    });
+
     it('carries API key changes into the audit log once, with who made them and never the key hash', async () => {
       const audit = new PostgresAuditLog(sql);
       const keys = new FileApiKeyStore(join(mkdtempSync(join(tmpdir(), 'lg-keys-')), 'api-keys.json'));

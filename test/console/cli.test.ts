@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
-import { ConsoleClient } from './client.ts';
+import { ConsoleClient, enrol } from './client.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 let pg: PostgresServer;
@@ -60,6 +60,22 @@ describe('users CLI', () => {
     expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+second-factor-locked until 20\d\d-/);
     expect(cli('users.ts', 'unlock', '--username', 'root-admin').status).toBe(0);
     expect(cli('users.ts', 'list').stdout).toMatch(/root-admin\s+admin\s+active/);
+    // Any other account gets a one-time enrolment code: whoever runs the CLI never learns its password.
+    const analyst = cli('users.ts', 'create', '--username', 'cli-analyst', '--role', 'analyst', '--json');
+    expect(analyst.status, analyst.stderr).toBe(0);
+    const issued = JSON.parse(analyst.stdout) as Record<string, string>;
+    expect(Object.keys(issued).sort()).toEqual(['enrolmentCode', 'expiresAt', 'role', 'username']);
+    expect(cli('users.ts', 'list').stdout).toMatch(/cli-analyst\s+analyst\s+enrolment pending until 20\d\d-/);
+    const enrolled = await enrol(
+      new ConsoleClient(t.app, '10.9.0.2'),
+      'cli-analyst',
+      issued.enrolmentCode!,
+      'the analyst chose this',
+    );
+    expect(enrolled.finish!.status).toBe(303);
+    const text = cli('users.ts', 'create', '--username', 'cli-lead', '--role', 'lead');
+    expect(text.stdout).toMatch(/enrolment code: [A-Za-z0-9]{24} /);
+    expect(text.stdout).not.toMatch(/password:|TOTP secret:/);
     const stored = await t.runtime.cases!.sql.query<{ password_hash: string }>(
       `SELECT password_hash FROM console_users WHERE username = 'root-admin'`,
     );

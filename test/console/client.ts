@@ -100,3 +100,32 @@ export async function loggedIn(t: TestApp, role: ConsoleRole, remoteAddress?: st
   if (res.status !== 303) throw new Error(`login failed: ${res.status} ${res.body.slice(0, 500)}`);
   return { client, user };
 }
+
+/** Waits, if need be, until the current TOTP step has at least 10 s left: codes of the steps around it stay valid while a test runs. */
+export async function freshTotpStep(): Promise<void> {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 10_000) await new Promise((r) => setTimeout(r, left + 50));
+}
+
+/** Enrols through the console's two forms, as a browser would: the enrolment code, then an own authenticator and password. */
+export async function enrol(
+  client: ConsoleClient,
+  username: string,
+  enrolmentCode: string,
+  password: string,
+  options: { password2?: string; code?: (secret: string) => string } = {},
+) {
+  await client.get(`/console/enrol?username=${encodeURIComponent(username)}`);
+  const start = await client.post('/console/enrol', { username, enrolmentCode });
+  const secret = /id="totp-secret">([A-Z2-7]{32})</.exec(start.body)?.[1];
+  if (start.status !== 200 || !secret) return { start, secret: undefined, finish: undefined };
+  const finish = await client.post('/console/enrol', {
+    username,
+    enrolmentCode,
+    totpSecret: secret,
+    code: options.code ? options.code(secret) : totp(secret),
+    password,
+    password2: options.password2 ?? password,
+  });
+  return { start, secret, finish };
+}

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { caseQuerySchema, servedPage } from '../../services/cases/model.ts';
 import { CONSOLE_CSP } from '../../services/console/plugin.ts';
-import { totp } from '../../services/console/credentials.ts';
+import { totp, verifyPassword } from '../../services/console/credentials.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { INJECTION_PAYLOADS } from './fixtures.ts';
-import { ConsoleClient, loggedIn, newUser } from './client.ts';
+import { ConsoleClient, enrol, freshTotpStep, loggedIn, newUser } from './client.ts';
 import { hostileOrder, HOSTILE_EMAIL, PAYLOADS } from './hostile.ts';
 
 let t: TestApp;
@@ -49,6 +49,7 @@ const GET_ROUTES = [
   '/console/admin/users',
   '/console/admin/audit',
   '/console/admin/audit/export',
+  '/console/account',
 ];
 const POST_ROUTES = [
   '/console/logout',
@@ -58,6 +59,7 @@ const POST_ROUTES = [
   '/console/cases/1/notes',
   '/console/admin/users',
   '/console/admin/users/someone',
+  '/console/account/password',
 ];
 
 describe('headers and assets', () => {
@@ -629,18 +631,88 @@ describe('queue and cases', () => {
 });
 
 describe('admin', () => {
-  it('creates users with a one-time password, TOTP secret and QR code; disables and protects the last admin', async () => {
+  it('creates users with a one-time enrolment code, never a password or TOTP secret; disables and protects the last admin', async () => {
+    await freshTotpStep();
     const { client, user: admin } = await loggedIn(t, 'admin', '10.0.3.1');
     const created = await client.post('/console/admin/users', { username: 'new-lead', role: 'lead' });
     expect(created.status).toBe(201);
-    const password = /id="new-password">([^<]+)</.exec(created.body)![1]!;
-    const secret = /id="new-totp-secret">([A-Z2-7]+)</.exec(created.body)![1]!;
-    expect(created.body).toMatch(
-      /<div class="qr"><svg [^>]*viewBox="[0-9 .]+"[^>]*><rect[^>]*\/>(<path [^>]*\/>)+<\/svg>/,
+    // The admin sees a code to hand over, and nothing that signs in.
+    expect(created.body).not.toMatch(/id="new-password"|id="new-totp-secret"|<svg|otpauth:/);
+    const code = /id="enrolment-code">([A-Za-z0-9]+)</.exec(created.body)![1]!;
+    expect(created.body).toContain('href="/console/enrol?username&#61;new-lead"');
+    const expires = Date.parse(/id="enrolment-expires">([^<]+)</.exec(created.body)![1]!);
+    expect(expires - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+    expect(expires - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+    // Stored hashed: neither the code nor a usable password or secret is in the row.
+    const row = (
+      await cases().sql.query<Record<string, string>>(
+        `SELECT password_hash, totp_secret, enrolment_hash FROM console_users WHERE username = 'new-lead'`,
+      )
+    ).rows[0]!;
+    expect(row).toMatchObject({ password_hash: '', totp_secret: '' });
+    expect(row.enrolment_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(row)).not.toContain(code);
+    expect((await client.get('/console/admin/users')).body).toMatch(
+      /<tr data-user="new-lead">[\s\S]*?enrolment pending until/,
     );
+    // Until enrolment nothing signs in, not an empty password and code.
     const lead = new ConsoleClient(t.app, '10.0.3.2');
-    expect((await lead.login('new-lead', password, secret)).status).toBe(303);
+    await lead.get('/console/login');
+    for (const password of ['', code])
+      expect((await lead.post('/console/login', { username: 'new-lead', password, code: '000000' })).status).toBe(401);
+    // The enrolment form: its own double-submit token, a wrong code, the password policy, a wrong authenticator code.
+    await lead.get('/console/enrol');
+    expect(
+      (await lead.post('/console/enrol', { username: 'new-lead', enrolmentCode: code }, { csrf: false })).status,
+    ).toBe(403);
+    const wrong = await lead.post('/console/enrol', { username: 'new-lead', enrolmentCode: `${code}x` });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toContain('Unknown, used or expired enrolment code');
+    expect(wrong.body).not.toContain('id="totp-secret"');
+    for (const [password, password2, message] of [
+      ['short-1', 'short-1', 'The password must be at least 12 characters.'],
+      ['my-new-lead-passphrase', 'my-new-lead-passphrase', 'The password must not contain the username.'],
+      ['aaaaaaaaaaaaaaaa', 'aaaaaaaaaaaaaaaa', 'The password must not be a few characters repeated.'],
+      ['correct horse battery staple', 'correct horse battery stapler', 'The two passwords differ.'],
+    ]) {
+      const r = await enrol(lead, 'new-lead', code, password!, { password2: password2! });
+      expect(r.finish!.status, password).toBe(400);
+      expect(/id="enrol-error">([^<]*)</.exec(r.finish!.body)?.[1]).toBe(message);
+    }
+    const badCode = await enrol(lead, 'new-lead', code, 'correct horse battery staple', {
+      code: (secret) => totp(secret, Date.now() - 10 * 60_000),
+    });
+    expect(badCode.finish!.status).toBe(400);
+    expect(badCode.finish!.body).toContain('Wrong authenticator code');
+    const done = await enrol(lead, 'new-lead', code, 'correct horse battery staple');
+    expect([done.finish!.status, done.finish!.location]).toEqual([303, '/console/login?enrolled=1']);
+    expect((await lead.get(done.finish!.location!)).body).toContain('Your password and authenticator are set');
+    // Single use.
+    expect(
+      (await enrol(new ConsoleClient(t.app, '10.0.3.2'), 'new-lead', code, 'another good passphrase')).start.status,
+    ).toBe(401);
+    // The user's own credentials sign in (the next code: the one that confirmed the authenticator is spent).
+    const secret = done.secret!;
+    expect(
+      (await lead.login('new-lead', 'correct horse battery staple', secret, totp(secret, Date.now() + 30_000))).status,
+    ).toBe(303);
     expect((await lead.get('/console/dashboard')).status).toBe(200);
+    const issued = await cases().audit.list({ limit: 20, action: 'user_enrolment_issued' });
+    expect(issued.find((e) => e.target === 'user:new-lead')).toMatchObject({
+      actor: admin.username,
+      detail: { via: 'create' },
+    });
+    expect(
+      (await cases().audit.list({ limit: 20, action: 'user_enrol' })).find((e) => e.target === 'user:new-lead'),
+    ).toMatchObject({ actor: 'new-lead' });
+    const enrolFailures = (await cases().audit.list({ limit: 50, action: 'user_enrol_failed' }))
+      .filter((e) => e.target === 'user:new-lead')
+      .map((e) => e.detail.reason);
+    expect(enrolFailures).toEqual(['bad_code', 'bad_code']);
+    const loginFailures = (await cases().audit.list({ limit: 100, action: 'login_failed' }))
+      .filter((e) => e.target === 'user:new-lead')
+      .map((e) => e.detail.reason);
+    expect(loginFailures).toEqual(['enrolment_pending', 'enrolment_pending']);
     expect((await client.post('/console/admin/users', { username: 'new-lead', role: 'lead' })).status).toBe(409);
     expect((await client.post('/console/admin/users', { username: '<b>x</b>', role: 'lead' })).status).toBe(400);
     expect((await client.post('/console/admin/users/new-lead', { op: 'disable' })).status).toBe(200);
@@ -654,6 +726,133 @@ describe('admin', () => {
     );
     const actions = (await cases().audit.list({ limit: 50, actor: admin.username })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['user_create', 'user_disable']));
+  });
+
+  it('resets credentials to a new enrolment code: the old password and sessions end, an expired or replaced code is refused', async () => {
+    await freshTotpStep();
+    const { client: admin } = await loggedIn(t, 'admin', '10.0.3.5');
+    const { client: analyst, user } = await loggedIn(t, 'analyst', '10.0.3.6');
+    const reset = await admin.post(`/console/admin/users/${user.username}`, { op: 'reset' });
+    expect(reset.status).toBe(200);
+    expect(reset.body).not.toMatch(/id="new-password"|id="new-totp-secret"|<svg/);
+    const first = /id="enrolment-code">([A-Za-z0-9]+)</.exec(reset.body)![1]!;
+    expect((await analyst.get('/console/queue')).status).toBe(303);
+    const again = new ConsoleClient(t.app, '10.0.3.6');
+    expect(
+      (await again.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() + 30_000)))
+        .status,
+    ).toBe(401);
+    // Expired: refused.
+    await cases().sql.query(
+      `UPDATE console_users SET enrolment_expires_at = now() - interval '1 second' WHERE username = $1`,
+      [user.username],
+    );
+    expect((await admin.get('/console/admin/users')).body).toContain('enrolment code expired');
+    expect((await enrol(again, user.username, first, 'a passphrase of my own')).start.status).toBe(401);
+    // A new code replaces the old one.
+    const second = /id="enrolment-code">([A-Za-z0-9]+)</.exec(
+      (await admin.post(`/console/admin/users/${user.username}`, { op: 'reset' })).body,
+    )![1]!;
+    expect(second).not.toBe(first);
+    expect((await enrol(again, user.username, first, 'a passphrase of my own')).start.status).toBe(401);
+    const done = await enrol(again, user.username, second, 'a passphrase of my own');
+    expect(done.finish!.status).toBe(303);
+    expect(
+      (
+        await again.login(
+          user.username,
+          'a passphrase of my own',
+          done.secret!,
+          totp(done.secret!, Date.now() + 30_000),
+        )
+      ).status,
+    ).toBe(303);
+    const reasons = (await cases().audit.list({ limit: 50, action: 'user_enrol_failed' }))
+      .filter((e) => e.target === `user:${user.username}`)
+      .map((e) => e.detail.reason);
+    expect(reasons).toEqual(['bad_code', 'expired']);
+    const issued = (await cases().audit.list({ limit: 50, action: 'user_enrolment_issued' })).filter(
+      (e) => e.target === `user:${user.username}`,
+    );
+    expect(issued.map((e) => e.detail.via)).toEqual(['reset', 'reset']);
+  });
+
+  it('lets a signed-in user change their own password with the current one and a code; every session ends', async () => {
+    await freshTotpStep();
+    const user = await newUser(t, 'analyst');
+    const client = new ConsoleClient(t.app, '10.0.3.7');
+    const other = new ConsoleClient(t.app, '10.0.3.8');
+    // Sign in with the previous step's code and the current one: the change takes the next.
+    expect(
+      (await client.login(user.username, user.password, user.totpSecret, totp(user.totpSecret, Date.now() - 30_000)))
+        .status,
+    ).toBe(303);
+    expect((await other.login(user.username, user.password, user.totpSecret)).status).toBe(303);
+    const page = await client.get('/console/account');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('id="password-form"');
+    const next = totp(user.totpSecret, Date.now() + 30_000);
+    const fresh = 'my own long passphrase';
+    // The policy is checked first: no attempt and no code spent.
+    const weak = await client.post('/console/account/password', {
+      current: user.password,
+      code: next,
+      password: 'short',
+      password2: 'short',
+    });
+    expect(weak.status).toBe(400);
+    expect(/id="enrol-error">([^<]*)</.exec(weak.body)?.[1]).toBe('The new password must be at least 12 characters.');
+    const wrongPassword = await client.post('/console/account/password', {
+      current: 'nope',
+      code: next,
+      password: fresh,
+      password2: fresh,
+    });
+    expect(wrongPassword.status).toBe(401);
+    const wrongCode = await client.post('/console/account/password', {
+      current: user.password,
+      code: totp(user.totpSecret, Date.now() - 10 * 60_000),
+      password: fresh,
+      password2: fresh,
+    });
+    expect(wrongCode.status).toBe(401);
+    expect((await cases().users.find(user.username))!.codeFailures).toBe(1);
+    // A code already used (the sign-in's) is refused too.
+    expect(
+      (
+        await client.post('/console/account/password', {
+          current: user.password,
+          code: totp(user.totpSecret),
+          password: fresh,
+          password2: fresh,
+        })
+      ).status,
+    ).toBe(401);
+    const changed = await client.post('/console/account/password', {
+      current: user.password,
+      code: next,
+      password: fresh,
+      password2: fresh,
+    });
+    expect([changed.status, changed.location]).toEqual([303, '/console/login?changed=1']);
+    expect((await client.get('/console/queue')).status).toBe(303);
+    expect((await other.get('/console/queue')).status).toBe(303);
+    const later = totp(user.totpSecret, Date.now() + 60_000);
+    const old = new ConsoleClient(t.app, '10.0.3.9');
+    await old.get('/console/login');
+    expect(
+      (await old.post('/console/login', { username: user.username, password: user.password, code: later })).status,
+    ).toBe(401);
+    const stored = (await cases().users.find(user.username))!;
+    expect(await verifyPassword(fresh, stored.passwordHash)).toBe(true);
+    expect(stored.totpSecret).toBe(user.totpSecret);
+    const reasons = (await cases().audit.list({ limit: 50, action: 'password_change_failed' }))
+      .filter((e) => e.target === `user:${user.username}`)
+      .map((e) => e.detail.reason);
+    expect(reasons).toEqual(['code_reused', 'bad_code', 'bad_password']);
+    expect(
+      (await cases().audit.list({ limit: 50, action: 'password_change' })).some((e) => e.actor === user.username),
+    ).toBe(true);
   });
 
   it('lets admins read, verify and export the audit log', async () => {

@@ -16,7 +16,8 @@ const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(Stri
 const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
   (SELECT COALESCE(sum(f.failed_attempts), 0)::int FROM console_login_failures f WHERE f.username = console_users.username) AS failed_attempts,
   (SELECT max(f.locked_until) FROM console_login_failures f WHERE f.username = console_users.username AND f.locked_until > now()) AS locked_until,
-  code_failed_attempts, CASE WHEN code_locked_until > now() THEN code_locked_until END AS code_locked_until`;
+  code_failed_attempts, CASE WHEN code_locked_until > now() THEN code_locked_until END AS code_locked_until,
+  password_hash = '' AS enrolment_pending, CASE WHEN enrolment_expires_at > now() THEN enrolment_expires_at END AS enrolment_expires_at`;
 
 function toUser(r: Row): ConsoleUser {
   return {
@@ -27,6 +28,8 @@ function toUser(r: Row): ConsoleUser {
     lockedUntil: r.locked_until ? iso(r.locked_until) : null,
     codeFailures: Number(r.code_failed_attempts ?? 0),
     codeLockedUntil: r.code_locked_until ? iso(r.code_locked_until) : null,
+    enrolmentPending: Boolean(r.enrolment_pending),
+    enrolmentExpiresAt: r.enrolment_expires_at ? iso(r.enrolment_expires_at) : null,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -54,7 +57,7 @@ export class PostgresUserStore implements UserStore {
 
   async find(username: string): Promise<StoredUser | undefined> {
     const r = await this.sql.query(
-      `SELECT ${USER_COLUMNS}, password_hash, totp_secret, last_totp_step FROM console_users WHERE username = $1`,
+      `SELECT ${USER_COLUMNS}, password_hash, totp_secret, last_totp_step, enrolment_hash FROM console_users WHERE username = $1`,
       [username],
     );
     const row = r.rows[0];
@@ -64,6 +67,7 @@ export class PostgresUserStore implements UserStore {
           passwordHash: String(row.password_hash),
           totpSecret: String(row.totp_secret),
           lastTotpStep: Number(row.last_totp_step),
+          enrolmentHash: (row.enrolment_hash as string | null) ?? null,
         }
       : undefined;
   }
@@ -159,6 +163,35 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
+  async issueEnrolment(username: string, codeHash: string, ttlMs: number): Promise<ConsoleUser | undefined> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+      const r = await tx.query(
+        `UPDATE console_users SET password_hash = '', totp_secret = '', last_totp_step = 0,
+           code_failed_attempts = 0, code_locked_until = NULL,
+           enrolment_hash = $2, enrolment_expires_at = now() + ($3::bigint * interval '1 millisecond'), updated_at = now()
+         WHERE username = $1 RETURNING ${USER_COLUMNS}`,
+        [username, codeHash, ttlMs],
+      );
+      return r.rows[0] ? toUser(r.rows[0]) : undefined;
+    });
+  }
+
+  async completeEnrolment(
+    username: string,
+    codeHash: string,
+    c: { passwordHash: string; totpSecret: string; totpStep: number },
+  ): Promise<boolean> {
+    // One statement: two tabs posting the same code cannot both use it.
+    const r = await this.sql.query(
+      `UPDATE console_users SET password_hash = $3, totp_secret = $4, last_totp_step = $5,
+         enrolment_hash = NULL, enrolment_expires_at = NULL, updated_at = now()
+       WHERE username = $1 AND enrolment_hash = $2 AND enrolment_expires_at > now() AND NOT disabled`,
+      [username, codeHash, c.passwordHash, c.totpSecret, c.totpStep],
+    );
+    return r.rowCount === 1;
+  }
+
   async update(
     username: string,
     c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
@@ -178,6 +211,8 @@ export class PostgresUserStore implements UserStore {
            password_hash = COALESCE($4, password_hash),
            totp_secret = COALESCE($5, totp_secret),
            last_totp_step = CASE WHEN $5::text IS NULL THEN last_totp_step ELSE 0 END,
+           enrolment_hash = CASE WHEN $4::text IS NULL THEN enrolment_hash END,
+           enrolment_expires_at = CASE WHEN $4::text IS NULL THEN enrolment_expires_at END,
            updated_at = now()
          WHERE username = $1 RETURNING ${USER_COLUMNS}`,
         [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null],

@@ -1,14 +1,14 @@
 // Administration (admin role): console users (create, change role, disable, enable, unlock,
-// reset credentials) and the audit log (filter, verify the hash chain, export).
+// reset credentials: both give a one-time enrolment code, never a password or a TOTP secret) and
+// the audit log (filter, verify the hash chain, export).
 import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditLog } from '../../cases/audit.ts';
 import { CONSOLE_ROLES, usernameSchema, UserExists } from '../../cases/users.ts';
 import { issueLines, statusOf } from '../../core/errors.ts';
 import { errorAnswer } from '../../http/errors.ts';
-import { generatePassword, generateTotpSecret, hashPassword, otpauthUri } from '../credentials.ts';
+import { createEnrollingAccount, issueEnrolment } from '../accounts.ts';
 import { AUDIT_PAGE, auditPage, usersPage } from '../views/admin.ts';
 import { refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
@@ -53,14 +53,6 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
       request.consoleSession,
     );
 
-  const freshCredentials = async (username: string) => {
-    const password = generatePassword();
-    const totpSecret = generateTotpSecret();
-    const otpauth = otpauthUri(totpSecret, username);
-    const qrSvg = await QRCode.toString(otpauth, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-    return { password, totpSecret, otpauth, qrSvg, passwordHash: await hashPassword(password, o.scrypt) };
-  };
-
   app.get('/admin/users', { preHandler: admin }, async (request, reply) => renderUsers(request, reply));
 
   app.post('/admin/users', { preHandler: admin }, async (request, reply) => {
@@ -74,26 +66,21 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         `Invalid user: ${issueLines(body.error, { root: '' }).join('; ')}`,
       );
     const s = o.system()!;
-    const c = await freshCredentials(body.data.username);
+    let enrolment: Created;
     try {
-      await s.users.create({
-        username: body.data.username,
-        role: body.data.role,
-        passwordHash: c.passwordHash,
-        totpSecret: c.totpSecret,
-      });
+      enrolment = await createEnrollingAccount(
+        s.users,
+        s.audit,
+        body.data.username,
+        body.data.role,
+        request.consoleSession!.username,
+      );
     } catch (error) {
       if (error instanceof UserExists)
         return renderUsers(request, reply, errorAnswer(error).status, undefined, 'That username is taken.');
       throw error;
     }
-    await s.audit.append({
-      actor: request.consoleSession!.username,
-      action: 'user_create',
-      target: `user:${body.data.username}`,
-      detail: { role: body.data.role },
-    });
-    return renderUsers(request, reply, 201, { username: body.data.username, ...c });
+    return renderUsers(request, reply, 201, enrolment);
   });
 
   app.post('/admin/users/:username', { preHandler: admin }, async (request, reply) => {
@@ -137,11 +124,9 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         await s.audit.append({ actor: me, action: 'user_unlock', target: `user:${username}` });
         break;
       case 'reset': {
-        const c = await freshCredentials(username);
-        await s.users.update(username, { passwordHash: c.passwordHash, totpSecret: c.totpSecret, unlock: true });
-        await s.users.deleteSessionsOf(username);
+        // The user's password and second factor stop working now; the user sets new ones with the code.
         await s.audit.append({ actor: me, action: 'user_reset', target: `user:${username}` });
-        created = { username, ...c };
+        created = await issueEnrolment(s.users, s.audit, username, me, 'reset');
         break;
       }
     }

@@ -1,11 +1,21 @@
 // Sign-in and sign-out: password (scrypt) and TOTP, a per-address rate limit, a lockout per
 // account and address for wrong passwords, a lockout per account (every address) for wrong codes
-// given with the right password, one answer for every failure, everything audited.
+// given with the right password, one answer for every failure, everything audited. And enrolment:
+// with the one-time code an admin was given, a user sets their own password and authenticator.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
 import { z } from 'zod';
 import { usernameSchema } from '../../cases/users.ts';
 import { statusOf } from '../../core/errors.ts';
-import { dummyHash, verifyPassword, verifyTotp } from '../credentials.ts';
+import {
+  dummyHash,
+  generateTotpSecret,
+  hashPassword,
+  otpauthUri,
+  passwordProblem,
+  verifyPassword,
+  verifyTotp,
+} from '../credentials.ts';
 import {
   addressKey,
   clearCookie,
@@ -18,6 +28,7 @@ import {
   tokenHash,
   type LoginLimiter,
 } from '../session.ts';
+import { enrolFinishPage, enrolStartPage } from '../views/account.ts';
 import { loginPage } from '../views/layout.ts';
 import { caseSystem, CONTROL, sendPage, type ConsoleOptions } from './shared.ts';
 
@@ -32,6 +43,17 @@ const loginBody = z.object({
   password: z.string().max(200).default(''),
   code: z.string().max(20).default(''),
   _csrf: z.string().max(200).optional(),
+});
+
+const enrolBody = z.object({
+  _csrf: z.string().max(200).optional(),
+  username: z.string().max(200).default(''),
+  enrolmentCode: z.string().max(200).default(''),
+  // Step 2 only: the secret its page made, the code confirming it, the chosen password twice.
+  totpSecret: z.string().max(200).optional(),
+  code: z.string().max(20).optional(),
+  password: z.string().max(2000).optional(),
+  password2: z.string().max(2000).optional(),
 });
 
 const RATE_WINDOW_MS = 60_000;
@@ -110,8 +132,133 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         ? `Your session expired after ${idleWords(o.idleMs)} without activity. Sign in again.`
         : expired === 'max_age'
           ? `Your session ended: a session lasts at most ${idleWords(o.sessionMaxMs)} after sign-in. Sign in again.`
-          : undefined,
+          : (request.query as Record<string, unknown>)?.enrolled === '1'
+            ? 'Your password and authenticator are set. Sign in with them once your authenticator shows its next code.'
+            : (request.query as Record<string, unknown>)?.changed === '1'
+              ? 'Your password is changed and your sessions have ended. Sign in with the new password once your authenticator shows its next code.'
+              : undefined,
     );
+  });
+
+  // --- Enrolment: no session; the sign-in form's double-submit token and rate limit ------------
+
+  const formToken = (request: FastifyRequest, reply: FastifyReply) => {
+    const held = readCookie(request, names.prelogin);
+    const csrf = held && /^[A-Za-z0-9_-]{43}$/.test(held) ? held : newToken();
+    setCookie(reply, names.prelogin, csrf, o.secureCookies, 3600);
+    return csrf;
+  };
+  const showEnrolStart = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    username?: string,
+    message?: string,
+  ) => sendPage(reply, status, 'Set up your account', enrolStartPage(formToken(request, reply), username, message));
+  const showEnrolFinish = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    v: { username: string; enrolmentCode: string; totpSecret: string },
+    message?: string,
+  ) => {
+    const qrSvg = await QRCode.toString(otpauthUri(v.totpSecret, v.username), {
+      type: 'svg',
+      errorCorrectionLevel: 'M',
+      margin: 2,
+    });
+    return sendPage(
+      reply,
+      status,
+      'Set up your account',
+      enrolFinishPage(formToken(request, reply), { ...v, qrSvg }, message),
+    );
+  };
+
+  app.get('/enrol', async (request, reply) => {
+    const asked = usernameSchema.safeParse((request.query as Record<string, unknown>)?.username);
+    return showEnrolStart(request, reply, 200, asked.success ? asked.data : undefined);
+  });
+
+  app.post('/enrol', async (request, reply) => {
+    const s = caseSystem(o, reply);
+    if (!s) return reply;
+    const body = enrolBody.safeParse(request.body ?? {});
+    if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin)))
+      return showEnrolStart(request, reply, statusOf('FORBIDDEN'), undefined, 'The form expired. Try again.');
+    const ip = request.ip;
+    if (!(await limiter.allow(addressKey(ip), now()))) {
+      refusalCounted();
+      reply.header('retry-after', '60');
+      return showEnrolStart(
+        request,
+        reply,
+        statusOf('RATE_LIMITED'),
+        undefined,
+        'Too many attempts from your address. Wait a minute.',
+      );
+    }
+    const username = body.data.username.trim().toLowerCase().slice(0, 64);
+    const wellFormed = usernameSchema.safeParse(username).success;
+    const user = wellFormed ? await s.users.find(username) : undefined;
+    const enrolmentCode = body.data.enrolmentCode.trim();
+    const presented = tokenHash(enrolmentCode);
+    const target = wellFormed ? `user:${username}` : 'user:(not a valid username)';
+    const refused = async (reason: string) => {
+      await s.audit.append({
+        actor: user?.username ?? 'anonymous',
+        action: 'user_enrol_failed',
+        target,
+        detail: { reason, ip },
+      });
+      return showEnrolStart(
+        request,
+        reply,
+        statusOf('UNAUTHENTICATED'),
+        wellFormed ? username : undefined,
+        'Unknown, used or expired enrolment code. Ask an admin for a new one.',
+      );
+    };
+    // The code has about 135 bits, and attempts are rate-limited per address: not guessed.
+    const reason = !user
+      ? 'unknown_user'
+      : user.disabled
+        ? 'disabled'
+        : !user.enrolmentHash || !sameToken(presented, user.enrolmentHash)
+          ? 'bad_code'
+          : !user.enrolmentExpiresAt
+            ? 'expired'
+            : undefined;
+    if (reason) return refused(reason);
+    const secret = body.data.totpSecret ?? '';
+    // Step 1 (the code alone), or a secret that is not one this page makes: a fresh secret to enrol.
+    if (body.data.password === undefined || !/^[A-Z2-7]{32}$/.test(secret))
+      return showEnrolFinish(request, reply, 200, { username, enrolmentCode, totpSecret: generateTotpSecret() });
+    const again = { username, enrolmentCode, totpSecret: secret };
+    const password = body.data.password;
+    const problem = passwordProblem(password, username);
+    if (problem)
+      return showEnrolFinish(request, reply, statusOf('VALIDATION_FAILED'), again, `The password ${problem}.`);
+    if (password !== body.data.password2)
+      return showEnrolFinish(request, reply, statusOf('VALIDATION_FAILED'), again, 'The two passwords differ.');
+    const step = verifyTotp(secret, (body.data.code ?? '').trim(), now());
+    if (step === null)
+      return showEnrolFinish(
+        request,
+        reply,
+        statusOf('VALIDATION_FAILED'),
+        again,
+        'Wrong authenticator code: scan the code again (or type the secret) and enter the code it shows now.',
+      );
+    const done = await s.users.completeEnrolment(username, presented, {
+      passwordHash: await hashPassword(password, o.scrypt),
+      totpSecret: secret,
+      totpStep: step,
+    });
+    // Used meanwhile (another tab), replaced by a new code, expired or disabled since it was read.
+    if (!done) return refused('used');
+    await s.audit.append({ actor: username, action: 'user_enrol', target: `user:${username}`, detail: { ip } });
+    return reply.redirect('/console/login?enrolled=1', 303);
   });
 
   app.post('/login', async (request, reply) => {
@@ -157,6 +304,11 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (!user) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
       return failed('unknown_user', false);
+    }
+    // Created or reset and not enrolled yet: no password and no code signs in, whatever is typed.
+    if (user.enrolmentPending) {
+      await verifyPassword(body.data.password, await dummyHash(o.scrypt));
+      return failed('enrolment_pending', false);
     }
     // Locked for this address only: failures elsewhere cannot lock the account's holder out.
     const lockedUntil = await s.users.loginLock(user.username, address);

@@ -1,4 +1,4 @@
-// Administration pages: console users (with new credentials shown once) and the audit log.
+// Administration pages: console users (with a new account's enrolment code shown once) and the audit log.
 import type { AuditEntry } from '../../cases/audit.ts';
 import { CONSOLE_ROLES, type ConsoleUser, type SessionView } from '../../cases/users.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
@@ -7,22 +7,24 @@ import { select } from './parts.ts';
 export function usersPage(
   users: ConsoleUser[],
   session: SessionView,
-  created?: { username: string; password: string; totpSecret: string; qrSvg: string; otpauth: string },
+  created?: { username: string; code: string; expiresAt: string },
   message?: string,
 ): Safe {
   return html`<h1>Users</h1>
     ${message ? html`<p class="notice" id="notice">${message}</p>` : ''}
     ${
       created
-        ? html`<div class="card" id="new-credentials">
-            <h2>Credentials for ${created.username} — shown once</h2>
-            <p>Password: <span class="secret" id="new-password">${created.password}</span></p>
+        ? html`<div class="card" id="new-enrolment">
+            <h2>Enrolment code for ${created.username} — shown once</h2>
+            <p>Code: <span class="secret" id="enrolment-code">${created.code}</span></p>
             <p>
-              TOTP secret (SHA-1, 6 digits, 30 s):
-              <span class="secret" id="new-totp-secret">${created.totpSecret}</span>
+              Valid once, until <span id="enrolment-expires">${created.expiresAt}</span>. Give it to ${created.username}
+              by another channel than the username; they open
+              <a href="${consoleHref('/console/enrol', { username: created.username })}" id="enrolment-link"
+                >/console/enrol</a
+              >, enter it, and set their own password and authenticator. Until then nobody signs in as
+              ${created.username}; you never learn their password or second factor.
             </p>
-            <div class="qr">${safeQr(created.qrSvg)}</div>
-            <p class="muted">Scan with an authenticator app, or type the secret.</p>
           </div>`
         : ''
     }
@@ -75,6 +77,10 @@ export function usersPage(
 /** Disabled, locked (for the failing addresses, or its second factor for every address), or active. */
 function userState(u: ConsoleUser): string {
   if (u.disabled) return 'disabled';
+  if (u.enrolmentPending)
+    return u.enrolmentExpiresAt
+      ? `enrolment pending until ${u.enrolmentExpiresAt}`
+      : 'enrolment code expired: reset the credentials for a new one';
   const at = Date.now();
   const states: string[] = [];
   // Wrong codes with the right password: the password is known to someone, whatever address they use.
@@ -85,18 +91,6 @@ function userState(u: ConsoleUser): string {
   if (u.lockedUntil && Date.parse(u.lockedUntil) > at)
     states.push(`locked for the failing addresses until ${u.lockedUntil}`);
   return states.length ? states.join('; ') : 'active';
-}
-
-/** The QR library's SVG is ours (no input but a base32 secret); still, only its path data passes. */
-function safeQr(svg: string): Safe {
-  const viewBox = /viewBox="([0-9 .]+)"/.exec(svg)?.[1] ?? '0 0 33 33';
-  const paths = [
-    ...svg.matchAll(/<path[^>]*?(?:fill="(#[0-9a-fA-F]{3,8})")?[^>]*?\sd="([MmHhVvZz0-9 .-]+)"[^>]*\/?>/g),
-  ];
-  const strokes = [...svg.matchAll(/<path[^>]*?stroke="(#[0-9a-fA-F]{3,8})"[^>]*?\sd="([MmHhVvZz0-9 .-]+)"/g)];
-  // One line, no space between the elements (the console's tests read it so): kept as written.
-  // prettier-ignore
-  return html`<svg xmlns="http://www.w3.org/2000/svg" viewBox="${viewBox}" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#ffffff"/>${strokes.map((m) => html`<path stroke="#000000" d="${m[2]!}"/>`)}${strokes.length === 0 ? paths.map((m) => html`<path fill="#000000" d="${m[2]!}"/>`) : ''}</svg>`;
 }
 
 /** Entries a page of the audit log shows; the plugin reads one more, which says whether there are older ones. */

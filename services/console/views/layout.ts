@@ -14,7 +14,7 @@ export function page(title: string, body: Safe, session?: SessionView): string {
           >${atLeast(session.role, 'admin') ? html` · <a href="/console/admin/users">Users</a> · <a href="/console/admin/audit">Audit log</a>` : ''}
         </nav>
         <div class="who">
-          <span id="current-user">${session.username}</span><span class="muted">${session.role}</span>
+          <a href="/console/account" id="current-user">${session.username}</a><span class="muted">${session.role}</span>
           <form method="post" action="/console/logout">
             <input type="hidden" name="_csrf" value="${session.csrfToken}" /><button
               class="link"
