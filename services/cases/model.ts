@@ -344,13 +344,22 @@ export interface CaseStore {
    * last one, past MAX_QUEUE_ROWS the deepest one; never an OFFSET beyond MAX_QUEUE_ROWS.
    */
   list(query: CaseQuery): Promise<{ items: CaseRecord[]; total: number; page: number }>;
-  /** Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). */
-  takeNext(username: string): Promise<CaseRecord | undefined>;
+  /**
+   * Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). For
+   * a `lead`, an escalated case not held by an active lead comes first.
+   */
+  takeNext(username: string, options?: { lead?: boolean }): Promise<CaseRecord | undefined>;
   /**
    * Assigns an open case to `username`. Without `lead`, an escalated case or one assigned to someone
-   * else is refused (CaseForbidden): a lead decides escalated cases and hands out others' work.
+   * else is refused (CaseForbidden): a lead decides escalated cases and hands out others' work. Only
+   * a lead assigns to someone other than `actor`, and only to an active (enabled, enrolled) console
+   * user (else CaseConflict), checked under a lock a disable waits for.
    */
   assign(id: number, username: string, actor: string, options?: { lead?: boolean }): Promise<CaseRecord>;
+  /** Returns an assigned open case to the queue (in review: open again; escalated stays escalated). */
+  unassign(id: number, actor: string): Promise<CaseRecord>;
+  /** Returns every open case assigned to `username` to the queue (a disabled user's); answers them. */
+  releaseAssigned(username: string, actor: string): Promise<CaseRecord[]>;
   /**
    * Applies an action; a final decision stores a label in the same transaction. An escalated case
    * is decided only with `mayDecideEscalated` (a lead): the status is read under the row lock, so an

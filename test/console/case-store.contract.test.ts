@@ -213,6 +213,63 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(d.case).toMatchObject({ status: 'fraud', assignee: 'alice', decidedBy: 'lead1' });
     });
 
+    it("hands cases over: a lead assigns to active users only, unassigns, takes escalated cases; a disabled user's cases return", async () => {
+      const users = new PostgresUserStore(sql);
+      for (const [username, role] of [
+        ['ho-ann', 'analyst'],
+        ['ho-ben', 'analyst'],
+        ['ho-lee', 'lead'],
+      ] as const)
+        await users.create({ username, role, passwordHash: 'h', totpSecret: 'S' });
+      await users.create({ username: 'ho-new', role: 'analyst', passwordHash: '', totpSecret: '' });
+      const m = 'handover-m';
+      const a = await store.createFromFlagged(flagged({ merchantId: m, score: 10 }));
+      const e = await store.createFromFlagged(flagged({ merchantId: m, score: 5 }));
+      await store.assign(a.id, 'ho-ann', 'ho-ann');
+      await expect(store.assign(a.id, 'ho-ben', 'ho-ann')).rejects.toBeInstanceOf(CaseForbidden);
+      for (const who of ['ho-new', 'ho-nobody'])
+        await expect(store.assign(a.id, who, 'ho-lee', { lead: true })).rejects.toBeInstanceOf(CaseConflict);
+      expect((await store.assign(a.id, 'ho-ben', 'ho-lee', { lead: true })).assignee).toBe('ho-ben');
+      expect(await store.unassign(a.id, 'ho-lee')).toMatchObject({ status: 'open', assignee: null });
+      await expect(store.unassign(a.id, 'ho-lee')).rejects.toBeInstanceOf(CaseConflict);
+      expect((await store.history(a.id)).at(-1)).toMatchObject({
+        kind: 'assigned',
+        actor: 'ho-lee',
+        detail: { assignee: null, from: 'ho-ben' },
+      });
+      // Escalated (and so assigned to the analyst who escalated it): only a lead's take next offers it, first.
+      await store.assign(e.id, 'ho-ann', 'ho-ann');
+      await store.decide(e.id, 'escalate', 'ho-ann');
+      await store.assign(a.id, 'ho-ann', 'ho-ann');
+      expect(await store.releaseAssigned('ho-ann', 'ho-admin')).toEqual([
+        expect.objectContaining({ id: a.id, status: 'open', assignee: null }),
+        expect.objectContaining({ id: e.id, status: 'escalated', assignee: null }),
+      ]);
+      expect(await store.releaseAssigned('ho-ann', 'ho-admin')).toEqual([]);
+      await store.assign(e.id, 'ho-ben', 'ho-lee', { lead: true });
+      const offered: number[] = [];
+      for (
+        let next = await store.takeNext('ho-lee', { lead: true });
+        next;
+        next = await store.takeNext('ho-lee', { lead: true })
+      ) {
+        offered.push(next.id);
+        if (next.status !== 'escalated') break;
+      }
+      expect(offered).toContain(e.id);
+      expect((await store.get(e.id))!.assignee).toBe('ho-lee');
+      // Held by an active lead: not offered again, to that lead or another.
+      await users.create({ username: 'ho-lea', role: 'lead', passwordHash: 'h', totpSecret: 'S' });
+      for (
+        let next = await store.takeNext('ho-lea', { lead: true });
+        next;
+        next = await store.takeNext('ho-lea', { lead: true })
+      ) {
+        expect(next.id).not.toBe(e.id);
+        if (next.status !== 'escalated') break;
+      }
+    });
+
     it('stores notes as data and links cases by card, device, IP, email and address', async () => {
       const a = await store.createFromFlagged(
         flagged({ merchantId: 'link-1', fingerprint: 'fp-shared', device: 'dev-1', email: 'em-1' }),

@@ -630,6 +630,139 @@ describe('queue and cases', () => {
   });
 });
 
+describe('hand-over', () => {
+  it("returns a disabled user's open cases to the queue, audited; others can then take them", async () => {
+    const { client: admin, user: adminUser } = await loggedIn(t, 'admin', '10.0.4.1');
+    const { client: b, user: userB } = await loggedIn(t, 'analyst', '10.0.4.2');
+    const { client: c } = await loggedIn(t, 'analyst', '10.0.4.3');
+    const inReview = await flag();
+    const escalated = await flag();
+    const decided = await flag();
+    for (const k of [inReview, escalated, decided])
+      expect((await b.post(`/console/cases/${k.id}/assign`)).status).toBe(303);
+    expect((await b.post(`/console/cases/${escalated.id}/decision`, { action: 'escalate' })).status).toBe(303);
+    expect((await b.post(`/console/cases/${decided.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    expect((await c.post(`/console/cases/${inReview.id}/assign`)).status).toBe(403);
+    const disabled = await admin.post(`/console/admin/users/${userB.username}`, { op: 'disable' });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body).toContain(`Disabled ${userB.username}; 2 open case(s) returned to the queue.`);
+    expect(await cases().store.get(inReview.id)).toMatchObject({ status: 'open', assignee: null });
+    expect(await cases().store.get(escalated.id)).toMatchObject({ status: 'escalated', assignee: null });
+    // A decided case keeps who decided it.
+    expect(await cases().store.get(decided.id)).toMatchObject({ status: 'legitimate', assignee: userB.username });
+    expect((await c.get('/console/queue?assignee=-&pageSize=200')).body).toContain(`data-case="${inReview.id}"`);
+    const history = await cases().store.history(inReview.id);
+    expect(history.at(-1)).toMatchObject({
+      kind: 'assigned',
+      actor: adminUser.username,
+      detail: { assignee: null, from: userB.username },
+    });
+    expect((await c.get(`/console/cases/${inReview.id}`)).body).toContain(
+      `returned it to the queue (from ${userB.username})`,
+    );
+    const entries = await cases().audit.list({ limit: 20, actor: adminUser.username });
+    expect(entries.find((e) => e.action === 'user_disable')).toMatchObject({
+      target: `user:${userB.username}`,
+      detail: { returnedCases: 2 },
+    });
+    expect(
+      entries
+        .filter((e) => e.action === 'case_assign')
+        .map((e) => [e.target, e.detail])
+        .sort(),
+    ).toEqual(
+      [
+        [`case:${escalated.id}`, { assignee: null, from: userB.username, via: 'user_disable' }],
+        [`case:${inReview.id}`, { assignee: null, from: userB.username, via: 'user_disable' }],
+      ].sort(),
+    );
+    expect((await c.post(`/console/cases/${inReview.id}/assign`)).status).toBe(303);
+  });
+
+  it('lets a lead assign a case to any active analyst or return it to the queue; analysts may not', async () => {
+    const { client: lead, user: leadUser } = await loggedIn(t, 'lead', '10.0.4.4');
+    const { client: a, user: userA } = await loggedIn(t, 'analyst', '10.0.4.5');
+    const { user: userB } = await loggedIn(t, 'analyst', '10.0.4.6');
+    const gone = await newUser(t, 'analyst');
+    await cases().users.update(gone.username, { disabled: true });
+    const k = await flag();
+    expect((await a.post(`/console/cases/${k.id}/assign`)).status).toBe(303);
+    const page = await lead.get(`/console/cases/${k.id}`);
+    const options = [
+      ...(/<select name="username" id="assign-to">([\s\S]*?)<\/select>/.exec(page.body)?.[1] ?? '').matchAll(
+        /value="([^"]+)"/g,
+      ),
+    ].map((m) => m[1]);
+    expect(options).toEqual(expect.arrayContaining([userB.username, leadUser.username]));
+    expect(options).not.toContain(gone.username);
+    expect(options).not.toContain(userA.username);
+    expect(page.body).toContain('id="unassign"');
+    // An analyst's page offers neither; posting is refused.
+    const analystPage = await a.get(`/console/cases/${k.id}`);
+    expect(analystPage.body).not.toMatch(/id="assign-to"|id="unassign"/);
+    const refused = await a.post(`/console/cases/${k.id}/assign`, { username: userB.username });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain(`Only a lead assigns case #${k.id} to someone else.`);
+    expect((await a.post(`/console/cases/${k.id}/unassign`)).status).toBe(403);
+    // A lead hands it to B.
+    const handed = await lead.post(`/console/cases/${k.id}/assign`, { username: userB.username });
+    expect([handed.status, handed.location]).toEqual([303, `/console/cases/${k.id}?done=handed`]);
+    expect(await cases().store.get(k.id)).toMatchObject({ status: 'in_review', assignee: userB.username });
+    expect((await cases().audit.list({ limit: 5, action: 'case_assign', actor: leadUser.username }))[0]).toMatchObject({
+      target: `case:${k.id}`,
+      detail: { assignee: userB.username, from: userA.username },
+    });
+    // Never to a disabled or unknown user, nor one who has not enrolled (checked under the lock too).
+    for (const username of [gone.username, 'nobody-at-all'])
+      expect((await lead.post(`/console/cases/${k.id}/assign`, { username })).status, username).toBe(409);
+    await expect(cases().store.assign(k.id, gone.username, leadUser.username, { lead: true })).rejects.toMatchObject({
+      code: 'CASE_CONFLICT',
+    });
+    expect((await cases().store.get(k.id))!.assignee).toBe(userB.username);
+    // And back to the queue.
+    const back = await lead.post(`/console/cases/${k.id}/unassign`);
+    expect([back.status, back.location]).toEqual([303, `/console/cases/${k.id}?done=unassigned`]);
+    expect((await lead.get(back.location!)).body).toContain('Returned to the queue.');
+    expect(await cases().store.get(k.id)).toMatchObject({ status: 'open', assignee: null });
+    expect((await lead.post(`/console/cases/${k.id}/unassign`)).status).toBe(409);
+    expect((await cases().audit.list({ limit: 5, action: 'case_assign', actor: leadUser.username }))[0]).toMatchObject({
+      target: `case:${k.id}`,
+      detail: { assignee: null, from: userB.username },
+    });
+  });
+
+  it("offers escalated cases to a lead's take next, first, and never to an analyst's", async () => {
+    const { client: analyst } = await loggedIn(t, 'analyst', '10.0.4.7');
+    const { client: lead, user: leadUser } = await loggedIn(t, 'lead', '10.0.4.8');
+    const k = await flag();
+    expect((await analyst.post(`/console/cases/${k.id}/decision`, { action: 'escalate' })).status).toBe(303);
+    // Escalating assigned it to the analyst: still the leads' to take.
+    await flag(); // an open case at least, for the analyst's take next
+    const taken = await analyst.post('/console/queue/take-next');
+    expect((await cases().store.get(Number(/\/cases\/(\d+)/.exec(taken.location!)![1])))!.status).toBe('in_review');
+    const seen: { id: number; status: string }[] = [];
+    for (let i = 0; i < 20 && !seen.some((c) => c.id === k.id); i++) {
+      const r = await lead.post('/console/queue/take-next');
+      expect(r.location, 'a case offered to the lead').toMatch(/^\/console\/cases\/\d+$/);
+      const id = Number(/\/cases\/(\d+)/.exec(r.location!)![1]);
+      seen.push({ id, status: (await cases().store.get(id))!.status });
+    }
+    expect(seen.map((c) => c.status).every((st) => st === 'escalated')).toBe(true);
+    expect(seen.at(-1)!.id).toBe(k.id);
+    expect(await cases().store.get(k.id)).toMatchObject({ status: 'escalated', assignee: leadUser.username });
+    // Held by a lead now: not offered again.
+    const next = await lead.post('/console/queue/take-next');
+    expect(next.location).not.toBe(`/console/cases/${k.id}`);
+    expect(
+      (await cases().audit.list({ limit: 50, action: 'case_assign', actor: leadUser.username })).find(
+        (e) => e.target === `case:${k.id}`,
+      ),
+    ).toMatchObject({
+      detail: { via: 'take_next', escalated: true },
+    });
+  });
+});
+
 describe('admin', () => {
   it('creates users with a one-time enrolment code, never a password or TOTP secret; disables and protects the last admin', async () => {
     await freshTotpStep();

@@ -327,10 +327,19 @@ export class PostgresCaseStore implements CaseStore {
     return { items: rows.rows.map(toCase), total, page };
   }
 
-  async takeNext(username: string): Promise<CaseRecord | undefined> {
+  async takeNext(username: string, options: { lead?: boolean } = {}): Promise<CaseRecord | undefined> {
     return this.sql.transaction(async (tx) => {
+      // A lead's next case: an escalated one first (only leads decide them) unless a lead already
+      // holds it (an escalated case usually keeps the analyst who escalated it), then the open ones.
       const next = await tx.query<{ id: number }>(
-        `SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL ORDER BY ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        options.lead
+          ? `SELECT id FROM cases
+             WHERE (status = 'open' AND assignee IS NULL)
+                OR (status = 'escalated' AND (assignee IS NULL OR (assignee <> $1 AND NOT EXISTS (
+                      SELECT 1 FROM console_users u WHERE u.username = cases.assignee AND u.role IN ('lead', 'admin') AND NOT u.disabled))))
+             ORDER BY (status = 'escalated') DESC, ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`
+          : `SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL ORDER BY ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        options.lead ? [username] : [],
       );
       const id = next.rows[0]?.id;
       if (id === undefined) return undefined;
@@ -352,8 +361,61 @@ export class PostgresCaseStore implements CaseStore {
         throw new CaseForbidden(`Case #${id} is escalated: a lead assigns it.`);
       if (!options.lead && row.assignee !== null && row.assignee !== username)
         throw new CaseForbidden(`Case #${id} is assigned to ${row.assignee}: a lead reassigns it.`);
+      if (username !== actor) {
+        if (!options.lead) throw new CaseForbidden(`Only a lead assigns case #${id} to someone else.`);
+        // Shared with a disable (which returns the user's cases to the queue once it committed): a
+        // case is never handed to someone being disabled and left with them.
+        const active = await tx.query(
+          `SELECT 1 FROM console_users WHERE username = $1 AND NOT disabled AND password_hash <> '' FOR SHARE`,
+          [username],
+        );
+        if (!active.rows[0]) throw new CaseConflict(`${username} is not an active console user`);
+      }
       return this.assignIn(tx, id, username, actor);
     });
+  }
+
+  unassign(id: number, actor: string): Promise<CaseRecord> {
+    return this.sql.transaction(async (tx) => {
+      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
+        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      const row = current.rows[0];
+      if (!row) throw new CaseNotFound(`case ${id} not found`);
+      if (!OPEN_STATUSES.includes(row.status)) throw new CaseConflict(`case ${id} is already decided`);
+      if (row.assignee === null) throw new CaseConflict(`Case #${id} is not assigned.`);
+      return (await this.releaseIn(tx, 'id = $1', [id], actor))[0]!;
+    });
+  }
+
+  releaseAssigned(username: string, actor: string): Promise<CaseRecord[]> {
+    return this.sql.transaction((tx) =>
+      this.releaseIn(tx, `assignee = $1 AND status IN ('open', 'in_review', 'escalated')`, [username], actor),
+    );
+  }
+
+  /** Back to the queue: unassigned, in review again open (an escalated case stays escalated, for the leads). */
+  private async releaseIn(tx: Queryable, where: string, params: unknown[], actor: string): Promise<CaseRecord[]> {
+    const held = await tx.query<{ id: number; assignee: string }>(
+      `SELECT id, assignee FROM cases WHERE ${where} ORDER BY id FOR UPDATE`,
+      params,
+    );
+    const records: CaseRecord[] = [];
+    for (const { id, assignee } of held.rows) {
+      const r = await tx.query(
+        `UPDATE cases SET assignee = NULL, status = CASE WHEN status = 'in_review' THEN 'open' ELSE status END, updated_at = now()
+         WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
+        [id],
+      );
+      await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'assigned', $3::jsonb)`, [
+        id,
+        actor,
+        JSON.stringify({ assignee: null, from: assignee }),
+      ]);
+      records.push(toCase(r.rows[0]!));
+    }
+    return records;
   }
 
   private async assignIn(tx: Queryable, id: number, username: string, actor: string): Promise<CaseRecord> {

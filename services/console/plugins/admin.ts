@@ -99,6 +99,7 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (username === me && body.op === 'disable')
       return renderUsers(request, reply, 409, undefined, 'You cannot disable yourself.');
     let created: Created;
+    let message: string | undefined;
     switch (body.op) {
       case 'role':
         if (!body.role) return renderUsers(request, reply, statusOf('VALIDATION_FAILED'), undefined, 'Choose a role.');
@@ -110,11 +111,29 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
           detail: { role: body.role, from: target.role },
         });
         break;
-      case 'disable':
+      case 'disable': {
         await s.users.update(username, { disabled: true });
         await s.users.deleteSessionsOf(username);
-        await s.audit.append({ actor: me, action: 'user_disable', target: `user:${username}` });
+        // Their open cases go back to the queue (escalated ones stay escalated, for the leads).
+        const returned = await s.store.releaseAssigned(username, me);
+        await s.audit.append({
+          actor: me,
+          action: 'user_disable',
+          target: `user:${username}`,
+          ...(returned.length ? { detail: { returnedCases: returned.length } } : {}),
+        });
+        for (const c of returned)
+          await s.audit.append({
+            actor: me,
+            action: 'case_assign',
+            target: `case:${c.id}`,
+            detail: { assignee: null, from: username, via: 'user_disable' },
+          });
+        message = returned.length
+          ? `Disabled ${username}; ${returned.length} open case(s) returned to the queue.`
+          : undefined;
         break;
+      }
       case 'enable':
         await s.users.update(username, { disabled: false });
         await s.audit.append({ actor: me, action: 'user_enable', target: `user:${username}` });
@@ -130,7 +149,7 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         break;
       }
     }
-    return renderUsers(request, reply, 200, created, `Updated ${username}.`);
+    return renderUsers(request, reply, 200, created, message ?? `Updated ${username}.`);
   });
 
   app.get('/admin/audit', { preHandler: admin }, async (request, reply) => {

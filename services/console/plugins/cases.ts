@@ -12,7 +12,7 @@ import {
 } from '../../cases/model.ts';
 import { summariseOutcomes } from '../../cases/outcomes.ts';
 import { personalView } from '../../cases/personal-data.ts';
-import { atLeast, type ConsoleRole } from '../../cases/users.ts';
+import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { casePage } from '../views/case.ts';
@@ -31,6 +31,17 @@ const decisionBody = z.object({
   allowListDays: z.coerce.number().int().min(0).max(365).default(0),
 });
 const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
+/** Whom to assign to: the signed-in user when absent or empty; another user for a lead only. */
+const assignBody = z.object({
+  username: z.preprocess((v) => (v === '' ? undefined : v), usernameSchema.optional()),
+});
+/** The assignment routes' own notices (`?done=`), besides `assigned` in NOTICES. */
+const ASSIGN_NOTICES = new Map<string, string>(
+  Object.entries({
+    handed: 'Assigned.',
+    unassigned: 'Returned to the queue.',
+  }),
+);
 
 // A Map: ?done= is the client's, and must not reach Object.prototype (?done=constructor).
 const NOTICES = new Map<string, string>(
@@ -105,13 +116,19 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
 
   app.post('/queue/take-next', { preHandler: analyst }, async (request, reply) => {
     const s = o.system()!;
-    const c = await s.store.takeNext(request.consoleSession!.username);
+    const session = request.consoleSession!;
+    // A lead's includes escalated cases, first: only leads decide them.
+    const c = await s.store.takeNext(session.username, { lead: atLeast(session.role, 'lead') });
     if (!c) return reply.redirect('/console/queue?empty=1', 303);
     await s.audit.append({
-      actor: request.consoleSession!.username,
+      actor: session.username,
       action: 'case_assign',
       target: `case:${c.id}`,
-      detail: { assignee: request.consoleSession!.username, via: 'take_next' },
+      detail: {
+        assignee: session.username,
+        via: 'take_next',
+        ...(c.status === 'escalated' ? { escalated: true } : {}),
+      },
     });
     return reply.redirect(`/console/cases/${c.id}`, 303);
   });
@@ -148,7 +165,17 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       compromiseEvents(record),
       s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
-    const notice = doneNotice(NOTICES, request.query);
+    const notice = doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query);
+    // A lead hands the case to any active user, or returns it to the queue.
+    const handOver =
+      atLeast(session.role, 'lead') && OPEN_STATUSES.includes(record.status)
+        ? {
+            assignees: (await s.users.list())
+              .filter((u) => !u.disabled && !u.enrolmentPending && u.username !== record.assignee)
+              .map((u) => u.username),
+            canUnassign: record.assignee !== null,
+          }
+        : undefined;
     return sendPage(
       reply,
       200,
@@ -169,6 +196,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           allowListMaxDays: o.allowListMaxDays,
           outcomes,
           outcomeSummary: summariseOutcomes(outcomes, record.decision),
+          ...(handOver ? { handOver } : {}),
         },
         session,
         notice,
@@ -179,22 +207,47 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
 
   app.post('/cases/:id/assign', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
+    const body = assignBody.parse(request.body ?? {});
     const s = o.system()!;
     const session = request.consoleSession!;
-    const username = session.username;
+    const me = session.username;
+    const lead = atLeast(session.role, 'lead');
+    const username = body.username ?? me;
     const current = await s.store.get(id);
     if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    if (username !== me && !lead)
+      return refuse(request, reply, 'CASE_FORBIDDEN', `Only a lead assigns case #${id} to someone else.`);
     const why = assignRefusal(current, session);
     if (why) return refuse(request, reply, 'CASE_FORBIDDEN', why);
-    // Checked again by the store under the row lock.
-    await s.store.assign(id, username, username, { lead: atLeast(session.role, 'lead') });
+    // Checked again by the store under the row lock (and that the assignee is an active user).
+    await s.store.assign(id, username, me, { lead });
     await s.audit.append({
-      actor: username,
+      actor: me,
       action: 'case_assign',
       target: `case:${id}`,
-      detail: { assignee: username },
+      detail: {
+        assignee: username,
+        ...(current.assignee && current.assignee !== username ? { from: current.assignee } : {}),
+      },
     });
-    return reply.redirect(`/console/cases/${id}?done=assigned`, 303);
+    return reply.redirect(`/console/cases/${id}?done=${username === me ? 'assigned' : 'handed'}`, 303);
+  });
+
+  app.post('/cases/:id/unassign', { preHandler: app.requireConsoleRole('lead') }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const s = o.system()!;
+    const me = request.consoleSession!.username;
+    const current = await s.store.get(id);
+    if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    // Checked by the store under the row lock: open and assigned.
+    await s.store.unassign(id, me);
+    await s.audit.append({
+      actor: me,
+      action: 'case_assign',
+      target: `case:${id}`,
+      detail: { assignee: null, from: current.assignee },
+    });
+    return reply.redirect(`/console/cases/${id}?done=unassigned`, 303);
   });
 
   app.post('/cases/:id/decision', { preHandler: analyst }, async (request, reply) => {

@@ -75,6 +75,8 @@ export interface CaseView {
   decideRefusal?: string | undefined;
   /** Open, not already theirs, and theirs to take (escalated or others' cases: leads only). */
   canAssign: boolean;
+  /** A lead's hand-over of an open case: to one of these active users, or back to the queue. */
+  handOver?: { assignees: string[]; canUnassign: boolean };
   allowListMaxDays: number;
   /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
   outcomes: CaseOutcome[];
@@ -128,6 +130,27 @@ function outcomesSection(v: CaseView): Safe {
     ${stepUp ? html`<p id="step-up">3-D Secure step-up: <strong>${stepUp}</strong></p>` : ''}
     ${s.reversedChargeback ? html`<p class="muted" id="chargeback-reversed">The fraud chargeback was reversed: it no longer counts as fraud.</p>` : ''}
   </section>`;
+}
+
+/** A lead's forms: assign to another active user, unassign. */
+function handOverForms(id: number, h: NonNullable<CaseView['handOver']>, session: SessionView): Safe {
+  return html`${
+    h.assignees.length
+      ? html`<form
+          method="post"
+          action="${consoleHref(`/console/cases/${id}/assign`)}"
+          class="filters"
+          id="assign-to-form"
+        >
+          <input type="hidden" name="_csrf" value="${session.csrfToken}" /><label
+            >Assign to
+            <select name="username" id="assign-to">
+              ${h.assignees.map((u) => html`<option value="${u}">${u}</option>`)}
+            </select></label
+          ><button type="submit" id="assign-to-button">Assign</button>
+        </form>`
+      : ''
+  }${h.canUnassign ? html`<form method="post" action="${consoleHref(`/console/cases/${id}/unassign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="unassign">Return to the queue</button></form>` : ''}`;
 }
 
 export function casePage(v: CaseView, session: SessionView, notice?: string): Safe {
@@ -255,6 +278,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
               : ''
         }
         ${v.canAssign ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
+        ${v.handOver ? handOverForms(c.id, v.handOver, session) : ''}
       </section>
     </div>
     <div class="grid">
@@ -337,7 +361,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
     <section class="card" id="history">
       <h2>History</h2>
       <ol>
-        ${v.history.map((e) => html`<li><span class="muted">${e.at}</span> <strong>${e.actor}</strong> ${e.kind === 'note' ? noteText(e) : e.kind === 'status' ? html`changed status ${String(e.detail.from)} → ${String(e.detail.to)}` : e.kind === 'assigned' ? html`assigned to ${String(e.detail.assignee)}` : html`created the case (${String(e.detail.decision)}, score ${String(e.detail.score)})`}</li>`)}
+        ${v.history.map((e) => html`<li><span class="muted">${e.at}</span> <strong>${e.actor}</strong> ${e.kind === 'note' ? noteText(e) : e.kind === 'status' ? html`changed status ${String(e.detail.from)} → ${String(e.detail.to)}` : e.kind === 'assigned' ? (e.detail.assignee === null ? html`returned it to the queue (from ${String(e.detail.from)})` : html`assigned to ${String(e.detail.assignee)}`) : html`created the case (${String(e.detail.decision)}, score ${String(e.detail.score)})`}</li>`)}
       </ol>
       <form method="post" action="${consoleHref(`/console/cases/${c.id}/notes`)}" id="note-form">
         <input type="hidden" name="_csrf" value="${session.csrfToken}" /><textarea
