@@ -53,6 +53,10 @@ export interface CaseSystemOptions {
   /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   onLabel?: FeedbackOptions['onLabel'];
+  /** A decision's effect (negative lists, allow-list, learners' labels) failed and waits for a retry. */
+  onEffectFailed?: FeedbackOptions['onEffectFailed'];
+  /** How often pending effects are tried again (ms). */
+  effectPollMs?: number;
   onError: (error: unknown, stage: string) => void;
   /** A flagged decision the database refuses for its data, set aside: no case will be made of it. */
   onRefused?: (flagged: FlaggedDecision, error: unknown) => void;
@@ -76,9 +80,13 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.onFraudDecision ? { onFraudDecision: o.onFraudDecision } : {}),
     ...(o.onLabel ? { onLabel: o.onLabel } : {}),
+    ...(o.onEffectFailed ? { onEffectFailed: o.onEffectFailed } : {}),
+    ...(o.effectPollMs ? { effectPollMs: o.effectPollMs } : {}),
   });
   ingester.start((e) => o.onError(e, 'ingest'), undefined, o.onRefused);
   void feedback.flushLabels();
+  // Effects of decisions left pending (Redis was down, an engine stopped) are applied until they are.
+  feedback.start();
   const keyAudit = o.apiKeys
     ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs)
     : undefined;
@@ -117,6 +125,7 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
       // Then the head as it is left, signed.
       await checkpoints?.stop();
       await ingester.stop();
+      await feedback.stop();
       await o.labels?.close().catch(() => {});
       await o.sql.close();
     },

@@ -236,6 +236,35 @@ export class Metrics {
     'leakguard_flagged_waiting',
     'Flagged decisions the case queue (Redis) refused so far, held in this process and retried',
   );
+  // A decision's effects outside its transaction (services/cases/feedback.ts): negative lists,
+  // allow-list, learners' labels. Written with the decision, applied at once or retried.
+  readonly decisionEffectFailures = new Counter({
+    name: 'leakguard_decision_effect_failures_total',
+    help: "Failed attempts at a decision's effects (negative lists, allow-list, labels for breach discovery and backtests); each is retried until applied",
+    registers: [this.registry],
+  });
+  /** Reads what waits from the case store (set by the runtime); unset: the gauges read 0. */
+  countPendingEffects: (() => Promise<{ count: number; oldestAgeSeconds: number }>) | undefined;
+  readonly decisionEffectsPending: Gauge = new Gauge({
+    name: 'leakguard_decision_effects_pending',
+    help: 'Decisions whose effects (negative lists, allow-list, labels) are recorded but not applied yet: they are retried (alert when it stays above 0)',
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.countPendingEffects) return;
+      try {
+        const p = await this.countPendingEffects();
+        this.decisionEffectsPending.set(p.count);
+        this.decisionEffectsOldestAge.set(p.oldestAgeSeconds);
+      } catch {
+        // The database unreachable: the last values stand.
+      }
+    },
+  });
+  readonly decisionEffectsOldestAge = new Gauge({
+    name: 'leakguard_decision_effects_oldest_pending_age_seconds',
+    help: 'Age of the oldest decision whose effects are not applied yet (0 when none)',
+    registers: [this.registry],
+  });
   readonly webhookAttempts = new Counter({
     name: 'leakguard_webhook_attempts_total',
     help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',

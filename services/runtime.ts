@@ -561,6 +561,13 @@ export function createRuntime(
                     recorder.label(merchantId, transactionId, label, at),
                 }
               : {}),
+            onEffectFailed: (error, effect) => {
+              metrics.decisionEffectFailures.inc();
+              logger.warn(
+                { err: error, caseId: effect.caseId, effectId: effect.id, attempts: effect.attempts + 1 },
+                "a decision's effects (negative lists, allow-list, labels) could not be applied: retried until they are",
+              );
+            },
             onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
             onRefused: (flagged, error) => {
               metrics.flaggedLost.inc({ reason: 'refused_by_database' });
@@ -572,6 +579,8 @@ export function createRuntime(
           });
           // Outcomes recorded while the database was not open are noted now.
           void caseOutcomes.flush();
+          const caseStore = cases.store;
+          metrics.countPendingEffects = () => caseStore.pendingEffects();
           // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
           webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
           return cases;

@@ -1,12 +1,17 @@
 // What a decision on a case feeds back: a label (stored with the decision; published through a
 // LabelSink when configured, through an outbox so that none is lost: the Kafka one,
 // services/adapters/kafka/labels-sink.ts, writes `leakguard.labels`), negative-list
-// entries for the entities of a confirmed fraud, and an optional allow-listing of a card for its
-// merchant after a legitimate decision.
+// entries for the entities of a confirmed fraud, an optional allow-listing of a card for its
+// merchant after a legitimate decision, and the labels breach discovery and backtests learn from.
+// Those live outside the case database (Redis, the recorders): the decision writes what they are
+// to be in its own transaction (decision_effects, an outbox, with its audit entries), then they are
+// applied at once and, while that fails, by a worker with backoff until they are. Applying an
+// effect twice changes nothing twice (a list entry set again, a label the learners already hold).
 import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
-import type { AuditLog } from './audit.ts';
-import type { CaseStore, DecisionResult } from './model.ts';
-import { NEGATIVE_KINDS, type NegativeListStore } from './negative-lists.ts';
+import { backoffDelay } from '../webhooks/retry.ts';
+import type { AuditInput, AuditLog } from './audit.ts';
+import type { CaseAction, CaseStore, DecisionResult, PendingEffect } from './model.ts';
+import type { NegativeListStore } from './negative-lists.ts';
 
 export interface LabelSink {
   send(messages: { key: string; value: string }[]): Promise<void>;
@@ -25,56 +30,162 @@ export interface FeedbackOptions {
   /** Every label an analyst's decision gives (the recording for backtests). */
   onLabel?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   onError: (error: unknown) => void;
+  /** An effect could not be applied (it is retried): for a log line and a metric. */
+  onEffectFailed?: (error: unknown, effect: PendingEffect) => void;
+  /** How often the worker looks for effects due (ms; default 5 s). */
+  effectPollMs?: number;
+  /** Backoff between attempts at one effect: base and cap (ms; default 1 s to 5 min, for as long as it takes). */
+  effectRetryBaseMs?: number;
+  effectRetryMaxMs?: number;
 }
+
+/** What became of a decision's effects: applied now, or waiting for the worker's retry. */
+export interface DecisionOutcome {
+  result: DecisionResult;
+  effects: 'applied' | 'pending' | 'none';
+}
+
+/** How long an engine holds an effect it is applying before another may take it (ms). */
+const EFFECT_LEASE_MS = 30_000;
 
 export class Feedback {
   private readonly o: FeedbackOptions;
   private flushing: Promise<void> | undefined;
+  private applying: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
   constructor(options: FeedbackOptions) {
     this.o = options;
   }
 
-  /** After a decision was committed: negative lists, allow-list, label publication. */
-  async applied(
-    result: DecisionResult,
+  /**
+   * Decides a case: the status, its label, its audit entries (`audit`) and the outbox row of its
+   * effects commit together, or nothing does; then the effects are applied. An effect that fails
+   * now (Redis down) is not an error for the one deciding: it waits for the worker's retry.
+   */
+  async decide(
+    id: number,
+    action: CaseAction,
     actor: string,
-    allowListDays = 0,
-  ): Promise<{ negative: string[]; allowListedUntil: string | null }> {
-    const c = result.case;
-    const negative: string[] = [];
-    let allowListedUntil: string | null = null;
-    if (result.label === 'fraud') {
-      this.o.onFraudDecision?.(c.card.fingerprint, Date.parse(c.occurredAt), c.merchantId);
-      for (const kind of NEGATIVE_KINDS) {
-        const identity = c.links[kind];
-        if (!identity) continue;
-        await this.o.negativeLists.add(kind, identity, this.o.negativeListTtlMs, c.id);
-        negative.push(kind);
-      }
-      if (negative.length)
-        await this.o.audit.append({
-          actor,
-          action: 'negative_list_add',
-          target: `case:${c.id}`,
-          detail: { kinds: negative, ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000) },
-        });
+    options: {
+      note?: string | undefined;
+      mayDecideEscalated?: boolean;
+      mayDecideOthers?: boolean;
+      allowListDays?: number;
+      audit?: (result: Omit<DecisionResult, 'effect'>) => AuditInput[];
+    } = {},
+  ): Promise<DecisionOutcome> {
+    const result = await this.o.store.decide(id, action, actor, options.note, {
+      ...(options.mayDecideEscalated !== undefined ? { mayDecideEscalated: options.mayDecideEscalated } : {}),
+      ...(options.mayDecideOthers !== undefined ? { mayDecideOthers: options.mayDecideOthers } : {}),
+      ...(options.audit ? { audit: options.audit } : {}),
+      negativeListTtlMs: this.o.negativeListTtlMs,
+      allowListDays:
+        action === 'mark_legitimate' ? Math.min(Math.max(0, options.allowListDays ?? 0), this.o.allowListMaxDays) : 0,
+      leaseMs: EFFECT_LEASE_MS,
+    });
+    if (result.label) void this.flushLabels();
+    if (!result.effect) return { result, effects: 'none' };
+    return { result, effects: (await this.apply(result.effect)) ? 'applied' : 'pending' };
+  }
+
+  /** Applies one effect; on failure records the attempt (retried later) and answers false. */
+  async apply(effect: PendingEffect): Promise<boolean> {
+    try {
+      await this.o.store.effectApplied(effect.id, await this.perform(effect));
+      return true;
+    } catch (error) {
+      this.o.onEffectFailed?.(error, effect);
+      const retryInMs = backoffDelay(
+        {
+          baseMs: this.o.effectRetryBaseMs ?? 1000,
+          maxDelayMs: this.o.effectRetryMaxMs ?? 300_000,
+          retryForMs: Infinity,
+        },
+        effect.attempts + 1,
+      );
+      await this.o.store
+        .effectFailed(effect.id, error instanceof Error ? error.message : String(error), retryInMs)
+        .catch((e: unknown) => this.o.onError(e));
+      return false;
     }
-    if (result.label === 'legitimate' && allowListDays > 0) {
-      const days = Math.min(allowListDays, this.o.allowListMaxDays);
-      await this.o.negativeLists.allowCard(c.merchantId, c.card.fingerprint, days * 86_400_000, c.id);
-      allowListedUntil = new Date(Date.now() + days * 86_400_000).toISOString();
-      await this.o.audit.append({
-        actor,
-        action: 'allowlist_card',
-        target: `case:${c.id}`,
-        detail: { merchantId: c.merchantId, card: `${c.card.bin}******${c.card.last4}`, days },
+  }
+
+  /** Does what an effect says (each step idempotent); returns the audit entries that record it. */
+  private async perform(effect: PendingEffect): Promise<AuditInput[]> {
+    const e = effect.effects;
+    const audit: AuditInput[] = [];
+    const target = `case:${e.caseId}`;
+    if (e.negative.length && e.negativeUntil) {
+      const ttlMs = Date.parse(e.negativeUntil) - Date.now();
+      // Applied so late that the listing would be over already: nothing left to list.
+      if (ttlMs > 0)
+        for (const { kind, identity } of e.negative) await this.o.negativeLists.add(kind, identity, ttlMs, e.caseId);
+      audit.push({
+        actor: effect.actor,
+        action: 'negative_list_add',
+        target,
+        detail: {
+          kinds: e.negative.map((n) => n.kind),
+          ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000),
+          until: e.negativeUntil,
+        },
       });
     }
-    if (result.label) {
-      this.o.onLabel?.(c.merchantId, c.transactionId, result.label, Date.now());
-      void this.flushLabels();
+    if (e.allow) {
+      const ttlMs = Date.parse(e.allow.until) - Date.now();
+      if (ttlMs > 0) await this.o.negativeLists.allowCard(e.merchantId, e.card, ttlMs, e.caseId);
+      const c = await this.o.store.get(e.caseId);
+      audit.push({
+        actor: effect.actor,
+        action: 'allowlist_card',
+        target,
+        detail: {
+          merchantId: e.merchantId,
+          ...(c ? { card: `${c.card.bin}******${c.card.last4}` } : {}),
+          days: e.allow.days,
+          until: e.allow.until,
+        },
+      });
     }
-    return { negative, allowListedUntil };
+    // The learners' buffers retry on their own; given twice, a label is the same label.
+    if (e.label === 'fraud') this.o.onFraudDecision?.(e.card, Date.parse(e.occurredAt), e.merchantId);
+    this.o.onLabel?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
+    return audit;
+  }
+
+  /** Applies the effects due (their first attempt failed, or their engine stopped before it): one pass at a time. */
+  applyDue(): Promise<void> {
+    this.applying ??= (async () => {
+      try {
+        for (;;) {
+          const due = await this.o.store.claimEffects(100, EFFECT_LEASE_MS);
+          if (due.length === 0) return;
+          let applied = 0;
+          for (const effect of due) if (await this.apply(effect)) applied++;
+          // All failed (Redis still down): the next pass waits for their backoff.
+          if (applied === 0) return;
+        }
+      } catch (error) {
+        this.o.onError(error);
+      } finally {
+        this.applying = undefined;
+      }
+    })();
+    return this.applying;
+  }
+
+  /** Starts the worker: a pass now and every `effectPollMs`. */
+  start(): void {
+    if (this.timer) return;
+    void this.applyDue();
+    this.timer = setInterval(() => void this.applyDue(), this.o.effectPollMs ?? 5000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.applying;
   }
 
   /** Publishes stored labels not yet published (an outbox): at least once, in order. */

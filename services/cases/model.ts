@@ -5,6 +5,7 @@ import type { FeatureValue } from '../core/features.ts';
 import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
 import { mapStringsDeep, scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
+import type { AuditInput } from './audit.ts';
 
 export const CASE_STATUSES = ['open', 'in_review', 'fraud', 'legitimate', 'escalated'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -279,6 +280,58 @@ export interface DecisionResult {
   case: CaseRecord;
   label: Label | null;
   previousStatus: CaseStatus;
+  /** The effects written with the decision (its outbox row), to apply now; null when it has none (an escalation). */
+  effect: PendingEffect | null;
+}
+
+/**
+ * What a final decision does to stores outside its transaction, written in the same transaction
+ * (the outbox, decision_effects): the entities it lists and until when, the card it allow-lists,
+ * the label the learners get (breach discovery, backtests).
+ */
+export interface DecisionEffects {
+  caseId: number;
+  merchantId: string;
+  transactionId: string;
+  label: Label;
+  /** The card's fingerprint and the transaction's time (breach discovery's fraud label). */
+  card: string;
+  occurredAt: string;
+  /** The case's entities put on the negative lists (a fraud decision), keyed by their pseudonyms. */
+  negative: { kind: Exclude<LinkKind, 'card'>; identity: string }[];
+  /** When those entries expire (ISO); null when there are none. */
+  negativeUntil: string | null;
+  /** The card allow-listed for its merchant (a legitimate decision that asked for it). */
+  allow: { days: number; until: string } | null;
+}
+
+/** One outbox row: its effects, applied at least once; applying them twice changes nothing twice. */
+export interface PendingEffect {
+  id: number;
+  caseId: number;
+  kind: 'decided';
+  actor: string;
+  effects: DecisionEffects;
+  status: 'pending' | 'applied';
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+}
+
+/** What a decision writes besides the case, in its transaction. */
+export interface DecisionOptions {
+  /** An escalated case is decided by a lead only. */
+  mayDecideEscalated?: boolean;
+  /** A case assigned to someone else is decided by its assignee, or by a lead (this). */
+  mayDecideOthers?: boolean;
+  /** The audit entries the decision makes (case_decision, case_note): committed with it, or the decision is not. */
+  audit?: (result: Omit<DecisionResult, 'effect'>) => AuditInput[];
+  /** How long a fraud's entities stay listed (the outbox row is written only when this is given). */
+  negativeListTtlMs?: number;
+  /** A legitimate decision allow-lists the card for its merchant this many days (0: not). */
+  allowListDays?: number;
+  /** How long the engine applying the effects right after the commit holds them before the worker may. */
+  leaseMs?: number;
 }
 
 export interface LabelledCase {
@@ -372,8 +425,21 @@ export interface CaseStore {
     action: CaseAction,
     actor: string,
     note?: string,
-    options?: { mayDecideEscalated?: boolean; mayDecideOthers?: boolean },
+    options?: DecisionOptions,
   ): Promise<DecisionResult>;
+  /**
+   * Claims effects due (pending, their next attempt passed), holding each for `leaseMs` so that no
+   * other engine applies it meanwhile (rows others hold are skipped).
+   */
+  claimEffects(limit: number, leaseMs: number): Promise<PendingEffect[]>;
+  /** Marks an effect applied and appends its audit entries, in one transaction; false when it was applied already. */
+  effectApplied(id: number, audit: AuditInput[]): Promise<boolean>;
+  /** Records a failed attempt; the next one is due in `retryInMs`. */
+  effectFailed(id: number, error: string, retryInMs: number): Promise<void>;
+  /** A case's latest effect, or undefined. */
+  latestEffect(caseId: number): Promise<PendingEffect | undefined>;
+  /** How many effects wait, and the age of the oldest (seconds; 0 when none). */
+  pendingEffects(): Promise<{ count: number; oldestAgeSeconds: number }>;
   addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
   history(id: number): Promise<CaseEvent[]>;
   linked(id: number, limit?: number): Promise<LinkedCase[]>;

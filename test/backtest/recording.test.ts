@@ -131,7 +131,7 @@ beforeAll(async () => {
   for (let i = 0; i < 100 && !(kase = await cases.store.getByTransaction('m1', 'bt-103')); i++)
     await new Promise((r) => setTimeout(r, 100));
   expect(kase, 'the card-testing order was flagged and became a case').toBeTruthy();
-  await cases.feedback.applied(await cases.store.decide(kase!.id, 'mark_fraud', 'analyst-1'), 'analyst-1');
+  expect((await cases.feedback.decide(kase!.id, 'mark_fraud', 'analyst-1')).effects).toBe('applied');
   await t.runtime.recorder!.flush();
 }, 120_000);
 

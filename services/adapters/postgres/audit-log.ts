@@ -14,7 +14,7 @@ import {
 } from '../../cases/audit.ts';
 import { furthest } from '../../cases/audit-checkpoints.ts';
 import { scrubCardNumbers, scrubDeep } from '../../core/scrub.ts';
-import type { SqlClient } from './sql-client.ts';
+import type { Queryable, SqlClient } from './sql-client.ts';
 
 const LOCK_ID = 7_166_232_002;
 type Row = Record<string, unknown>;
@@ -40,6 +40,51 @@ function rawEntry(r: Row): AuditEntry {
 function toEntry(r: Row): AuditEntry {
   const e = rawEntry(r);
   return { ...e, actor: scrubCardNumbers(e.actor), target: scrubCardNumbers(e.target), detail: scrubDeep(e.detail) };
+}
+
+/**
+ * Appends an entry inside the caller's transaction: committed with what it records (a decision and
+ * its audit entry commit together, or neither does). Serialised by the append lock, held until
+ * that transaction ends. `once`: unless an entry with the same action and target exists.
+ */
+export async function appendAuditIn(
+  tx: Queryable,
+  input: AuditInput,
+  options: { once?: boolean; now?: () => Date } = {},
+): Promise<AuditEntry | null> {
+  const target = scrubCardNumbers(input.target ?? '');
+  const now = options.now ?? (() => new Date());
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
+  // Checked under the append lock: two engines catching up on the same change append it once.
+  if (
+    options.once &&
+    (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, target])).rows
+      .length > 0
+  ) {
+    return null;
+  }
+  const last = await tx.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  const prev = last.rows[0];
+  // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).
+  // Scrubbed before hashing: an entry holds no card number (a username field can hold anything).
+  const detail = scrubDeep(JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>);
+  const body = {
+    seq: prev ? Number(prev.seq) + 1 : 1,
+    at: now().toISOString(),
+    actor: scrubCardNumbers(input.actor),
+    action: input.action,
+    target,
+    detail,
+  };
+  const prevHash = prev ? String(prev.hash) : GENESIS_HASH;
+  const hash = chainHash(prevHash, body);
+  await tx.query(
+    'INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8)',
+    [body.seq, body.at, body.actor, body.action, body.target, JSON.stringify(detail), prevHash, hash],
+  );
+  return { ...body, prevHash, hash };
 }
 
 export class PostgresAuditLog implements AuditLog {
@@ -69,40 +114,7 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   private appendUnlessPresent(input: AuditInput, once: boolean): Promise<AuditEntry | null> {
-    const target = scrubCardNumbers(input.target ?? '');
-    return this.sql.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
-      // Checked under the append lock: two engines catching up on the same change append it once.
-      if (
-        once &&
-        (await tx.query('SELECT 1 FROM audit_log WHERE action = $1 AND target = $2 LIMIT 1', [input.action, target]))
-          .rows.length > 0
-      ) {
-        return null;
-      }
-      const last = await tx.query<{ seq: number; hash: string }>(
-        'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
-      );
-      const prev = last.rows[0];
-      // JSON round trip: what is hashed is exactly what JSONB gives back (no undefined, no Dates).
-      // Scrubbed before hashing: an entry holds no card number (a username field can hold anything).
-      const detail = scrubDeep(JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>);
-      const body = {
-        seq: prev ? Number(prev.seq) + 1 : 1,
-        at: this.now().toISOString(),
-        actor: scrubCardNumbers(input.actor),
-        action: input.action,
-        target,
-        detail,
-      };
-      const prevHash = prev ? String(prev.hash) : GENESIS_HASH;
-      const hash = chainHash(prevHash, body);
-      await tx.query(
-        'INSERT INTO audit_log (seq, at, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8)',
-        [body.seq, body.at, body.actor, body.action, body.target, JSON.stringify(detail), prevHash, hash],
-      );
-      return { ...body, prevHash, hash };
-    });
+    return this.sql.transaction((tx) => appendAuditIn(tx, input, { once, now: this.now }));
   }
 
   async list(options: { beforeSeq?: number; limit: number; action?: string; actor?: string }): Promise<AuditEntry[]> {

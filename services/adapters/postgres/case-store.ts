@@ -13,7 +13,10 @@ import {
   type CaseStatus,
   type CaseStore,
   type DashboardStats,
+  type DecisionEffects,
+  type DecisionOptions,
   type DecisionResult,
+  type PendingEffect,
   type FlaggedDecision,
   type Label,
   type LabelledCase,
@@ -28,6 +31,9 @@ import { caseIdentity, scrubFlagged, servedPage, splitPersonalData } from '../..
 import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
 import { NOTED_WITHOUT_CASE } from '../../cases/outcomes.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
+import { appendAuditIn } from './audit-log.ts';
+import type { AuditInput } from '../../cases/audit.ts';
+import { NEGATIVE_KINDS } from '../../core/lists.ts';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
@@ -155,6 +161,22 @@ function toLabelled(r: Row): LabelledCase {
     channel: String(r.channel),
     cardBin: String(r.card_bin),
     features: json(r.features),
+  };
+}
+
+const EFFECT_COLUMNS = 'id, case_id, kind, effects, actor, status, attempts, last_error, created_at';
+
+function toEffect(r: Row): PendingEffect {
+  return {
+    id: Number(r.id),
+    caseId: Number(r.case_id),
+    kind: r.kind as PendingEffect['kind'],
+    actor: String(r.actor),
+    effects: json(r.effects),
+    status: r.status as PendingEffect['status'],
+    attempts: Number(r.attempts),
+    lastError: (r.last_error as string | null) ?? null,
+    createdAt: iso(r.created_at),
   };
 }
 
@@ -437,7 +459,7 @@ export class PostgresCaseStore implements CaseStore {
     action: CaseAction,
     actor: string,
     note?: string,
-    options: { mayDecideEscalated?: boolean; mayDecideOthers?: boolean } = {},
+    options: DecisionOptions = {},
   ): Promise<DecisionResult> {
     return this.sql.transaction(async (tx) => {
       const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
@@ -484,8 +506,87 @@ export class PostgresCaseStore implements CaseStore {
           [id, record.merchantId, record.transactionId, label, actor, record.decidedAt],
         );
       }
-      return { case: record, label, previousStatus: previous };
+      const decided = { case: record, label, previousStatus: previous };
+      // The audit entries and the outbox row commit with the decision, or none of them does.
+      for (const entry of options.audit?.(decided) ?? []) await appendAuditIn(tx, entry);
+      let effect: PendingEffect | null = null;
+      if (label && options.negativeListTtlMs !== undefined) {
+        const now = Date.now();
+        const negative =
+          label === 'fraud'
+            ? NEGATIVE_KINDS.filter((k) => record.links[k]).map((kind) => ({ kind, identity: record.links[kind]! }))
+            : [];
+        const days = label === 'legitimate' ? (options.allowListDays ?? 0) : 0;
+        const effects: DecisionEffects = {
+          caseId: id,
+          merchantId: record.merchantId,
+          transactionId: record.transactionId,
+          label,
+          card: record.card.fingerprint,
+          occurredAt: record.occurredAt,
+          negative,
+          negativeUntil: negative.length ? new Date(now + options.negativeListTtlMs).toISOString() : null,
+          allow: days > 0 ? { days, until: new Date(now + days * 86_400_000).toISOString() } : null,
+        };
+        const inserted = await tx.query(
+          `INSERT INTO decision_effects (case_id, kind, effects, actor, next_attempt_at)
+           VALUES ($1, 'decided', $2::jsonb, $3, now() + make_interval(secs => $4::double precision / 1000))
+           RETURNING ${EFFECT_COLUMNS}`,
+          [id, JSON.stringify(effects), actor, options.leaseMs ?? 30_000],
+        );
+        effect = toEffect(inserted.rows[0]!);
+      }
+      return { ...decided, effect };
     });
+  }
+
+  async claimEffects(limit: number, leaseMs: number): Promise<PendingEffect[]> {
+    const r = await this.sql.query(
+      `UPDATE decision_effects SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+       WHERE id IN (SELECT id FROM decision_effects WHERE status = 'pending' AND next_attempt_at <= now()
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING ${EFFECT_COLUMNS}`,
+      [limit, leaseMs],
+    );
+    return r.rows.map(toEffect).sort((a, b) => a.id - b.id);
+  }
+
+  effectApplied(id: number, audit: AuditInput[]): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `UPDATE decision_effects SET status = 'applied', applied_at = now(), last_error = NULL
+         WHERE id = $1 AND status = 'pending' RETURNING id`,
+        [id],
+      );
+      if (r.rows.length === 0) return false;
+      for (const entry of audit) await appendAuditIn(tx, entry);
+      return true;
+    });
+  }
+
+  async effectFailed(id: number, error: string, retryInMs: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE decision_effects SET attempts = attempts + 1, last_error = $2,
+         next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+       WHERE id = $1 AND status = 'pending'`,
+      [id, scrubCardNumbers(error).slice(0, 500), retryInMs],
+    );
+  }
+
+  async latestEffect(caseId: number): Promise<PendingEffect | undefined> {
+    const r = await this.sql.query(
+      `SELECT ${EFFECT_COLUMNS} FROM decision_effects WHERE case_id = $1 ORDER BY id DESC LIMIT 1`,
+      [caseId],
+    );
+    return r.rows[0] ? toEffect(r.rows[0]) : undefined;
+  }
+
+  async pendingEffects(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const r = await this.sql.query<{ n: number; age: number | null }>(
+      `SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age
+       FROM decision_effects WHERE status = 'pending'`,
+    );
+    return { count: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(r.rows[0]?.age ?? 0)) };
   }
 
   async addNote(id: number, actor: string, text: string): Promise<CaseEvent> {

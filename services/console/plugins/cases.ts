@@ -48,6 +48,10 @@ const NOTICES = new Map<string, string>(
   Object.entries({
     mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
     mark_legitimate: 'Marked as legitimate.',
+    mark_fraud_pending:
+      'Marked as fraud: the decision is recorded. Its negative-list entries could not be written yet (the list store did not answer): they are retried until they are, nothing to do again.',
+    mark_legitimate_pending:
+      'Marked as legitimate: the decision is recorded. Its allow-listing and labels could not be applied yet: they are retried until they are, nothing to do again.',
     escalate: 'Escalated to a lead.',
     note: 'Note added.',
     assigned: 'Assigned to you.',
@@ -272,30 +276,40 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         );
     }
     // Checked again by the store under the row lock: the case may be escalated since it was read.
-    const result = await s.store.decide(id, body.action, session.username, body.note || undefined, {
+    // The audit entries commit with the decision; its effects (negative lists, allow-list, labels)
+    // are recorded with it too and applied now, or retried by a worker when they cannot be.
+    const { effects } = await s.feedback.decide(id, body.action, session.username, {
+      note: body.note || undefined,
       mayDecideEscalated,
       mayDecideOthers: mayDecideEscalated,
+      allowListDays: body.action === 'mark_legitimate' ? body.allowListDays : 0,
+      audit: (result) => [
+        {
+          actor: session.username,
+          action: 'case_decision',
+          target: `case:${id}`,
+          detail: {
+            action: body.action,
+            from: result.previousStatus,
+            to: result.case.status,
+            ...(body.note ? { note: true } : {}),
+          },
+        },
+        ...(body.note
+          ? [
+              {
+                actor: session.username,
+                action: 'case_note' as const,
+                target: `case:${id}`,
+                detail: { length: body.note.length },
+              },
+            ]
+          : []),
+      ],
     });
-    await s.audit.append({
-      actor: session.username,
-      action: 'case_decision',
-      target: `case:${id}`,
-      detail: {
-        action: body.action,
-        from: result.previousStatus,
-        to: result.case.status,
-        ...(body.note ? { note: true } : {}),
-      },
-    });
-    if (body.note)
-      await s.audit.append({
-        actor: session.username,
-        action: 'case_note',
-        target: `case:${id}`,
-        detail: { length: body.note.length },
-      });
-    await s.feedback.applied(result, session.username, body.action === 'mark_legitimate' ? body.allowListDays : 0);
-    return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
+    if (effects === 'pending')
+      request.log.warn({ caseId: id }, 'decision recorded; its effects could not be applied yet and are retried');
+    return reply.redirect(`/console/cases/${id}?done=${body.action}${effects === 'pending' ? '_pending' : ''}`, 303);
   });
 
   app.post('/cases/:id/notes', { preHandler: analyst }, async (request, reply) => {
