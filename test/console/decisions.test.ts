@@ -68,8 +68,10 @@ describe('a decision and its effects', () => {
     // Not a 500 for an effect that will be retried: the decision is recorded, and the page says what waits.
     expect(res.status).toBe(303);
     const page = await client.get(res.location!);
-    expect(page.body).toContain('Marked as fraud: the decision is recorded');
-    expect(page.body).toMatch(/could not be written yet[^<]*retried/);
+    expect(page.body).toContain(
+      'Marked as fraud. The decision is recorded. Its device, IP, email and shipping address could not be put on the negative lists yet',
+    );
+    expect(page.body).toMatch(/could not be put on the negative lists yet[^<]*retried/);
     expect((await cases().store.get(c.id))!.status).toBe('fraud');
     expect(await auditOf(c.id, 'case_decision')).toHaveLength(1);
     expect(await listed(c)).toEqual([]);
@@ -86,6 +88,9 @@ describe('a decision and its effects', () => {
       { timeout: 10_000, interval: 250 },
     );
     expect(await cases().store.latestEffect(c.id)).toMatchObject({ status: 'applied' });
+    expect((await client.get(res.location!)).body).toMatch(
+      /Marked as fraud\. Its device, IP, email and shipping address are on the negative lists until \d{4}-\d{2}-\d{2}\./,
+    );
     expect(await cases().store.pendingEffects()).toEqual({ count: 0, oldestAgeSeconds: 0 });
     const [entry] = await auditOf(c.id, 'negative_list_add');
     expect(entry!.detail).toMatchObject({ kinds: ['device', 'ip', 'email', 'shipping'] });
@@ -111,7 +116,9 @@ describe('a decision and its effects', () => {
       allow.mockRestore();
     }
     expect(res.status).toBe(303);
-    expect((await client.get(res.location!)).body).toContain('Marked as legitimate: the decision is recorded');
+    expect((await client.get(res.location!)).body).toContain(
+      'Marked as legitimate. The decision is recorded. The card could not be allow-listed for m1 yet',
+    );
     expect(await t.runtime.negativeLists.isCardAllowed('m1', [c.card.fingerprint])).toBe(false);
     await vi.waitFor(
       async () => {
@@ -121,6 +128,35 @@ describe('a decision and its effects', () => {
       { timeout: 10_000, interval: 250 },
     );
     expect((await auditOf(c.id, 'allowlist_card'))[0]!.detail).toMatchObject({ merchantId: 'm1', days: 30 });
+  });
+
+  it('says which entities a fraud decision listed, and that it listed none when the case had none', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.7.4');
+    const deviceOnly = await flag({ device: { id: 'dev-decisions-only' } });
+    expect(Object.keys(deviceOnly.links)).toEqual(['device']);
+    const one = await client.post(`/console/cases/${deviceOnly.id}/decision`, { action: 'mark_fraud' });
+    const page = (await client.get(one.location!)).body;
+    expect(page).toMatch(/Marked as fraud\. Its device is on the negative lists until \d{4}-\d{2}-\d{2}\./);
+    expect(page).not.toMatch(/IP|email|shipping address (is|are) on/);
+    const bare = await flag();
+    expect(bare.links).toEqual({});
+    const none = await client.post(`/console/cases/${bare.id}/decision`, { action: 'mark_fraud' });
+    const nonePage = (await client.get(none.location!)).body;
+    expect(nonePage).toContain(
+      'Marked as fraud. It had no device, IP, email or shipping address to put on the negative lists: none was listed.',
+    );
+    expect(nonePage).not.toContain('are on the negative lists');
+    // A legitimate decision says whether it allow-listed the card, and until when.
+    const legit = await flag({
+      card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const allowed = await client.post(`/console/cases/${legit.id}/decision`, {
+      action: 'mark_legitimate',
+      allowListDays: 7,
+    });
+    expect((await client.get(allowed.location!)).body).toMatch(
+      /Marked as legitimate\. The card is allow-listed for m1 until \d{4}-\d{2}-\d{2}\./,
+    );
   });
 
   it('does not commit a decision whose audit entry cannot be written', async () => {

@@ -9,8 +9,10 @@ import {
   MAX_QUEUE_ROWS,
   OPEN_STATUSES,
   type CaseRecord,
+  type PendingEffect,
 } from '../../cases/model.ts';
 import { summariseOutcomes } from '../../cases/outcomes.ts';
+import type { NegativeKind } from '../../cases/negative-lists.ts';
 import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines } from '../../core/errors.ts';
@@ -46,17 +48,48 @@ const ASSIGN_NOTICES = new Map<string, string>(
 // A Map: ?done= is the client's, and must not reach Object.prototype (?done=constructor).
 const NOTICES = new Map<string, string>(
   Object.entries({
-    mark_fraud: 'Marked as fraud. Its device, IP, email and shipping address are on the negative lists.',
+    mark_fraud: 'Marked as fraud.',
     mark_legitimate: 'Marked as legitimate.',
-    mark_fraud_pending:
-      'Marked as fraud: the decision is recorded. Its negative-list entries could not be written yet (the list store did not answer): they are retried until they are, nothing to do again.',
-    mark_legitimate_pending:
-      'Marked as legitimate: the decision is recorded. Its allow-listing and labels could not be applied yet: they are retried until they are, nothing to do again.',
     escalate: 'Escalated to a lead.',
     note: 'Note added.',
     assigned: 'Assigned to you.',
   }),
 );
+
+const KIND_NAMES: Record<NegativeKind, string> = {
+  device: 'device',
+  ip: 'IP',
+  email: 'email',
+  shipping: 'shipping address',
+};
+const listOf = (words: string[]) =>
+  words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+
+/**
+ * What a decision did, from its recorded effects (never a fixed claim): the entities it put on
+ * the negative lists, or that it had none; the card it allow-listed; and whether that is done or
+ * still waiting for the list store.
+ */
+function decisionNotice(done: string | undefined, effect: PendingEffect | undefined): string | undefined {
+  const base = done === undefined ? undefined : NOTICES.get(done);
+  if (!base || (done !== 'mark_fraud' && done !== 'mark_legitimate') || !effect) return base;
+  const e = effect.effects;
+  const pending = effect.status === 'pending';
+  const day = (iso: string) => iso.slice(0, 10);
+  if (e.label === 'fraud') {
+    if (e.negative.length === 0)
+      return `${base} It had no device, IP, email or shipping address to put on the negative lists: none was listed.`;
+    const kinds = e.negative.map((n) => KIND_NAMES[n.kind]);
+    const what = `Its ${listOf(kinds)}`;
+    return pending
+      ? `${base} The decision is recorded. ${what} could not be put on the negative lists yet (the list store did not answer): retried until they are, nothing to do again.`
+      : `${base} ${what} ${kinds.length > 1 ? 'are' : 'is'} on the negative lists until ${day(e.negativeUntil!)}.`;
+  }
+  if (!e.allow) return base;
+  return pending
+    ? `${base} The decision is recorded. The card could not be allow-listed for ${e.merchantId} yet (the list store did not answer): retried until it is, nothing to do again.`
+    : `${base} The card is allow-listed for ${e.merchantId} until ${day(e.allow.until)}.`;
+}
 
 /**
  * Why this user may not assign the case to themselves, or undefined: an escalated case waits for a
@@ -169,7 +202,11 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       compromiseEvents(record),
       s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
-    const notice = doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query);
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const notice =
+      done === 'mark_fraud' || done === 'mark_legitimate'
+        ? decisionNotice(done, await s.store.latestEffect(id))
+        : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
     // A lead hands the case to any active user, or returns it to the queue.
     const handOver =
       atLeast(session.role, 'lead') && OPEN_STATUSES.includes(record.status)
@@ -309,7 +346,8 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     });
     if (effects === 'pending')
       request.log.warn({ caseId: id }, 'decision recorded; its effects could not be applied yet and are retried');
-    return reply.redirect(`/console/cases/${id}?done=${body.action}${effects === 'pending' ? '_pending' : ''}`, 303);
+    // The page says what was listed or allow-listed, and whether it waits, from the recorded effects.
+    return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
   });
 
   app.post('/cases/:id/notes', { preHandler: analyst }, async (request, reply) => {
