@@ -53,6 +53,9 @@ export interface CaseSystemOptions {
   /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   onLabel?: FeedbackOptions['onLabel'];
+  /** A reversed fraud decision: its card's analyst label withdrawn (breach discovery). */
+  onFraudWithdrawn?: FeedbackOptions['onFraudWithdrawn'];
+  onLabelWithdrawn?: FeedbackOptions['onLabelWithdrawn'];
   /** A decision's effect (negative lists, allow-list, learners' labels) failed and waits for a retry. */
   onEffectFailed?: FeedbackOptions['onEffectFailed'];
   /** How often pending effects are tried again (ms). */
@@ -80,6 +83,8 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.onFraudDecision ? { onFraudDecision: o.onFraudDecision } : {}),
     ...(o.onLabel ? { onLabel: o.onLabel } : {}),
+    ...(o.onFraudWithdrawn ? { onFraudWithdrawn: o.onFraudWithdrawn } : {}),
+    ...(o.onLabelWithdrawn ? { onLabelWithdrawn: o.onLabelWithdrawn } : {}),
     ...(o.onEffectFailed ? { onEffectFailed: o.onEffectFailed } : {}),
     ...(o.effectPollMs ? { effectPollMs: o.effectPollMs } : {}),
   });

@@ -553,6 +553,8 @@ export function createRuntime(
               ? {
                   onFraudDecision: (card: string, at: number, merchantId: string) =>
                     breach.recorder.fraud({ card, at, source: 'analyst', merchantId }),
+                  onFraudWithdrawn: (card: string, at: number, merchantId: string) =>
+                    breach.recorder.withdrawFraud({ card, at, source: 'analyst', merchantId }),
                 }
               : {}),
             ...(recorder

@@ -132,6 +132,12 @@ export class HistoryRecorder {
     this.frauds.push(merchantId ? { ...rest, merchantId: this.merchantOf(merchantId) } : rest);
   }
 
+  /** An analyst's fraud decision reversed: its label goes (the same label fraud() gave). */
+  withdrawFraud(label: { card: string; at: number; source: FraudSource; merchantId?: string }): void {
+    const { merchantId, ...rest } = label;
+    this.withdrawn.push(merchantId ? { ...rest, merchantId: this.merchantOf(merchantId) } : rest);
+  }
+
   /** Writes what waits (one flush at a time). */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {

@@ -10,7 +10,7 @@
 import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { backoffDelay } from '../webhooks/retry.ts';
 import type { AuditInput, AuditLog } from './audit.ts';
-import type { CaseAction, CaseStore, DecisionResult, PendingEffect } from './model.ts';
+import type { CaseAction, CaseStore, DecisionResult, ListName, PendingEffect, ReversalResult } from './model.ts';
 import type { NegativeListStore } from './negative-lists.ts';
 
 export interface LabelSink {
@@ -29,6 +29,10 @@ export interface FeedbackOptions {
   onFraudDecision?: (card: string, at: number, merchantId: string) => void;
   /** Every label an analyst's decision gives (the recording for backtests). */
   onLabel?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
+  /** A reversed fraud decision: breach discovery takes the card's analyst label back. */
+  onFraudWithdrawn?: (card: string, at: number, merchantId: string) => void;
+  /** A reversed decision's label, withdrawn (the recording for backtests). */
+  onLabelWithdrawn?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   onError: (error: unknown) => void;
   /** An effect could not be applied (it is retried): for a log line and a metric. */
   onEffectFailed?: (error: unknown, effect: PendingEffect) => void;
@@ -110,47 +114,80 @@ export class Feedback {
     }
   }
 
+  /**
+   * Sets an entity's list key to what its entries in force say (list_entries): the furthest expiry
+   * while one is live, none when none is. The same for a decision and a reversal, in any order.
+   */
+  private async settle(list: ListName, merchantId: string, identity: string): Promise<void> {
+    const [live] = await this.o.store.liveListEntries(list, merchantId, identity);
+    const ttlMs = live ? Date.parse(live.expiresAt) - Date.now() : 0;
+    if (list === 'allow') {
+      if (live && ttlMs > 0) await this.o.negativeLists.allowCard(merchantId, identity, ttlMs, live.caseId);
+      else await this.o.negativeLists.disallowCard(merchantId, identity);
+    } else if (live && ttlMs > 0) await this.o.negativeLists.add(list, identity, ttlMs, live.caseId);
+    else await this.o.negativeLists.remove(list, identity);
+  }
+
   /** Does what an effect says (each step idempotent); returns the audit entries that record it. */
   private async perform(effect: PendingEffect): Promise<AuditInput[]> {
     const e = effect.effects;
     const audit: AuditInput[] = [];
     const target = `case:${e.caseId}`;
-    if (e.negative.length && e.negativeUntil) {
-      const ttlMs = Date.parse(e.negativeUntil) - Date.now();
-      // Applied so late that the listing would be over already: nothing left to list.
-      if (ttlMs > 0)
-        for (const { kind, identity } of e.negative) await this.o.negativeLists.add(kind, identity, ttlMs, e.caseId);
+    const reversed = effect.kind === 'reversed';
+    for (const { kind, identity } of e.negative) await this.settle(kind, '', identity);
+    if (e.allow) await this.settle('allow', e.merchantId, e.card);
+    if (e.negative.length)
       audit.push({
         actor: effect.actor,
-        action: 'negative_list_add',
+        action: reversed ? 'negative_list_remove' : 'negative_list_add',
         target,
         detail: {
           kinds: e.negative.map((n) => n.kind),
-          ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000),
-          until: e.negativeUntil,
+          ...(reversed ? {} : { ttlDays: Math.round(this.o.negativeListTtlMs / 86_400_000), until: e.negativeUntil }),
         },
       });
-    }
     if (e.allow) {
-      const ttlMs = Date.parse(e.allow.until) - Date.now();
-      if (ttlMs > 0) await this.o.negativeLists.allowCard(e.merchantId, e.card, ttlMs, e.caseId);
       const c = await this.o.store.get(e.caseId);
       audit.push({
         actor: effect.actor,
-        action: 'allowlist_card',
+        action: reversed ? 'allowlist_card_remove' : 'allowlist_card',
         target,
         detail: {
           merchantId: e.merchantId,
           ...(c ? { card: `${c.card.bin}******${c.card.last4}` } : {}),
-          days: e.allow.days,
-          until: e.allow.until,
+          ...(reversed ? {} : { days: e.allow.days, until: e.allow.until }),
         },
       });
     }
-    // The learners' buffers retry on their own; given twice, a label is the same label.
-    if (e.label === 'fraud') this.o.onFraudDecision?.(e.card, Date.parse(e.occurredAt), e.merchantId);
-    this.o.onLabel?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
+    // The learners' buffers retry on their own; given twice, a label (or its withdrawal) is the same.
+    const at = Date.parse(e.occurredAt);
+    if (reversed) {
+      if (e.label === 'fraud') this.o.onFraudWithdrawn?.(e.card, at, e.merchantId);
+      this.o.onLabelWithdrawn?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
+    } else {
+      if (e.label === 'fraud') this.o.onFraudDecision?.(e.card, at, e.merchantId);
+      this.o.onLabel?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
+    }
     return audit;
+  }
+
+  /**
+   * Reverses a decision (a lead's correction): the store reopens the case, withdraws its label and
+   * its own list entries and writes the audit entries and the outbox row in one transaction; then
+   * the lists are settled and the learners told, now or by the worker.
+   */
+  async reverse(
+    id: number,
+    actor: string,
+    reason: string,
+    audit?: (result: ReversalResult) => AuditInput[],
+  ): Promise<{ result: ReversalResult; effect: PendingEffect; effects: 'applied' | 'pending' }> {
+    const { effect, ...result } = await this.o.store.reverse(id, actor, reason, {
+      ...(audit ? { audit } : {}),
+      leaseMs: EFFECT_LEASE_MS,
+    });
+    void this.flushLabels();
+    return { result, effect, effects: (await this.apply(effect)) ? 'applied' : 'pending' };
   }
 
   /** Applies the effects due (their first attempt failed, or their engine stopped before it): one pass at a time. */
@@ -211,6 +248,8 @@ export class Feedback {
                   occurredAt: l.occurredAt,
                   score: l.score,
                   reasonCodes: l.reasonCodes,
+                  // A reversed decision: the label is withdrawn (consumers drop it).
+                  ...(l.withdrawnAt ? { withdrawn: true, withdrawnAt: l.withdrawnAt } : {}),
                 }),
               ),
             })),

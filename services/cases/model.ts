@@ -305,17 +305,30 @@ export interface DecisionEffects {
   allow: { days: number; until: string } | null;
 }
 
-/** One outbox row: its effects, applied at least once; applying them twice changes nothing twice. */
+/**
+ * One outbox row: its effects, applied at least once; applying them twice changes nothing twice.
+ * `decided`: what a decision adds; `reversed`: what a reversal takes back (the same shape: the
+ * entries it withdrew, the label it withdrew).
+ */
 export interface PendingEffect {
   id: number;
   caseId: number;
-  kind: 'decided';
+  kind: 'decided' | 'reversed';
   actor: string;
   effects: DecisionEffects;
   status: 'pending' | 'applied';
   attempts: number;
   lastError: string | null;
   createdAt: string;
+}
+
+/** A negative list (by entity kind) or the allow-list. */
+export type ListName = Exclude<LinkKind, 'card'> | 'allow';
+
+export interface ReversalResult {
+  case: CaseRecord;
+  /** The decision reversed: the status it had, and its label. */
+  previousStatus: 'fraud' | 'legitimate';
 }
 
 /** What a decision writes besides the case, in its transaction. */
@@ -436,6 +449,25 @@ export interface CaseStore {
   effectApplied(id: number, audit: AuditInput[]): Promise<boolean>;
   /** Records a failed attempt; the next one is due in `retryInMs`. */
   effectFailed(id: number, error: string, retryInMs: number): Promise<void>;
+  /**
+   * Reverses a fraud or legitimate decision (a lead's correction, with its reason): the case is
+   * reopened (in_review when it has an assignee, else open), its label withdrawn, the list entries
+   * the decision added withdrawn (not another decision's entries for the same entity), the audit
+   * entries (`audit`) appended, and the outbox row that takes them out of Redis and the learners
+   * written, all in one transaction. Refused (CaseConflict) for a case that is not decided.
+   */
+  reverse(
+    id: number,
+    actor: string,
+    reason: string,
+    options?: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number },
+  ): Promise<ReversalResult & { effect: PendingEffect }>;
+  /** The entries of a list for one entity still in force (not withdrawn, not expired), furthest expiry first. */
+  liveListEntries(
+    list: ListName,
+    merchantId: string,
+    identity: string,
+  ): Promise<{ caseId: number; expiresAt: string }[]>;
   /** A case's latest effect, or undefined. */
   latestEffect(caseId: number): Promise<PendingEffect | undefined>;
   /** How many effects wait, and the age of the oldest (seconds; 0 when none). */
@@ -444,8 +476,10 @@ export interface CaseStore {
   history(id: number): Promise<CaseEvent[]>;
   linked(id: number, limit?: number): Promise<LinkedCase[]>;
   stats(sinceDays: number, now?: Date): Promise<DashboardStats>;
+  /** Labelled cases, their labels in force (a reversed decision's withdrawn label is left out). */
   labelledCases(since?: string): Promise<LabelledCase[]>;
-  unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]>;
+  /** Labels not published yet, and labels withdrawn since they were (`withdrawnAt`: publish the withdrawal). */
+  unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number; withdrawnAt: string | null })[]>;
   markLabelsPublished(labelIds: number[]): Promise<void>;
   /**
    * Erases the personal data of every case past its retention, whatever its status: a closed one

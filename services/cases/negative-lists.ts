@@ -19,6 +19,10 @@ export interface NegativeListStore {
   add(kind: NegativeKind, identity: string, ttlMs: number, caseId: number): Promise<void>;
   /** Which kinds match any of the given identities (each kind: primary then previous key's identity). */
   matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]>;
+  /** Takes an entity off a negative list (no entry in force lists it any more: a reversed decision). */
+  remove(kind: NegativeKind, identity: string): Promise<void>;
   allowCard(merchantId: string, fingerprint: string, ttlMs: number, caseId: number): Promise<void>;
+  /** Takes a card off a merchant's allow-list. */
+  disallowCard(merchantId: string, fingerprint: string): Promise<void>;
   isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean>;
 }

@@ -191,3 +191,111 @@ describe('a decision and its effects', () => {
     expect(await listed(c)).toEqual(['device', 'ip', 'email', 'shipping']);
   });
 });
+
+describe('reversing a decision', () => {
+  const VISA = { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' };
+
+  it("lets a lead reverse a fraud decision: its own entries and label go, another decision's stay", async () => {
+    const { client: analyst } = await loggedIn(t, 'analyst', '10.0.8.1');
+    const { client: lead, user: leadUser } = await loggedIn(t, 'lead', '10.0.8.2');
+    // Two frauds share a device; the wrong one also lists its own email, IP and address.
+    const other = await flag({ device: { id: 'dev-shared-reversal' } });
+    const wrong = await flag({
+      card: VISA,
+      device: { id: 'dev-shared-reversal', ip: '203.0.113.9' },
+      customer: { email: 'genuine-customer@example.com' },
+      shippingAddress: { line1: '1 Real St', city: 'Lyon', country: 'FR' },
+    });
+    expect(wrong.links.device).toBe(other.links.device);
+    for (const c of [other, wrong])
+      expect((await analyst.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(303);
+    expect(await listed(wrong)).toEqual(['device', 'ip', 'email', 'shipping']);
+    await t.runtime.breach!.recorder.flush();
+    expect((await t.runtime.breach!.history.fraudsSince(0)).map((f) => f.card)).toContain(wrong.card.fingerprint);
+
+    // An analyst may not reverse; a lead must give a reason; a case not decided has nothing to reverse.
+    expect((await analyst.get(`/console/cases/${wrong.id}/reverse`)).status).toBe(403);
+    expect((await analyst.post(`/console/cases/${wrong.id}/reverse`, { reason: 'mis-click' })).status).toBe(403);
+    const form = await lead.get(`/console/cases/${wrong.id}/reverse`);
+    expect(form.status).toBe(200);
+    expect(form.body).toContain('id="reverse-reason"');
+    expect(form.body).toContain('device, IP, email, shipping address');
+    const noReason = await lead.post(`/console/cases/${wrong.id}/reverse`, { reason: '   ' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body).toContain('id="reverse-error"');
+    expect((await cases().store.get(wrong.id))!.status).toBe('fraud');
+    const open = await flag();
+    expect((await lead.post(`/console/cases/${open.id}/reverse`, { reason: 'nothing to reverse' })).status).toBe(409);
+
+    const res = await lead.post(`/console/cases/${wrong.id}/reverse`, { reason: 'mis-click: the customer is genuine' });
+    expect(res.status).toBe(303);
+    expect((await lead.get(res.location!)).body).toMatch(
+      /Decision reversed: the case is open again\. Its fraud label is withdrawn\. The entries this decision made for its device, IP, email and shipping address are off the negative lists/,
+    );
+    // Its own entries went; the device stays listed: the other fraud decision listed it too.
+    expect(await listed(wrong)).toEqual(['device']);
+    expect(await listed(other)).toEqual(['device']);
+    const reopened = (await cases().store.get(wrong.id))!;
+    expect(reopened.status).toBe('in_review');
+    expect(reopened.decidedAt).toBeNull();
+    expect((await cases().store.labelledCases()).some((l) => l.caseId === wrong.id)).toBe(false);
+    expect((await cases().store.labelledCases()).some((l) => l.caseId === other.id)).toBe(true);
+    // The labels topic is told: the withdrawn label waits to be published again, as withdrawn.
+    expect((await cases().store.unpublishedLabels(1000)).find((l) => l.caseId === wrong.id)).toMatchObject({
+      label: 'fraud',
+      withdrawnAt: expect.any(String),
+    });
+    await t.runtime.breach!.recorder.flush();
+    const frauds = (await t.runtime.breach!.history.fraudsSince(0)).map((f) => f.card);
+    expect(frauds).not.toContain(wrong.card.fingerprint);
+    const [entry] = await auditOf(wrong.id, 'case_decision_reversed');
+    expect(entry).toMatchObject({
+      actor: leadUser.username,
+      detail: { from: 'fraud', to: 'in_review', reason: 'mis-click: the customer is genuine' },
+    });
+    expect((await auditOf(wrong.id, 'negative_list_remove'))[0]!.detail).toEqual({
+      kinds: ['device', 'ip', 'email', 'shipping'],
+    });
+    // Decided anew: legitimate this time.
+    const again = await lead.post(`/console/cases/${wrong.id}/decision`, { action: 'mark_legitimate' });
+    expect(again.status).toBe(303);
+    expect((await cases().store.labelledCases()).find((l) => l.caseId === wrong.id)).toMatchObject({
+      label: 'legitimate',
+    });
+    // Reversing the other decision too takes the device off: no entry in force lists it any more.
+    expect((await lead.post(`/console/cases/${other.id}/reverse`, { reason: 'also wrong' })).status).toBe(303);
+    expect(await listed(other)).toEqual([]);
+  });
+
+  it('takes back an allow-listing, and retries a reversal the list store refused', async () => {
+    const { client: lead } = await loggedIn(t, 'lead', '10.0.8.3');
+    const c = await flag({
+      card: { number: '6011111111111117', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    expect(
+      (await lead.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate', allowListDays: 30 })).status,
+    ).toBe(303);
+    expect(await t.runtime.negativeLists.isCardAllowed('m1', [c.card.fingerprint])).toBe(true);
+    const down = vi
+      .spyOn(t.runtime.negativeLists, 'disallowCard')
+      .mockRejectedValue(new Error('Redis: connection refused'));
+    let res;
+    try {
+      res = await lead.post(`/console/cases/${c.id}/reverse`, { reason: 'fraud ring, seen later' });
+    } finally {
+      down.mockRestore();
+    }
+    expect(res.status).toBe(303);
+    expect((await lead.get(res.location!)).body).toContain('The allow-listing of the card for m1 is to go: retried');
+    expect((await cases().store.get(c.id))!.status).toBe('in_review');
+    expect(await t.runtime.negativeLists.isCardAllowed('m1', [c.card.fingerprint])).toBe(true);
+    await vi.waitFor(
+      async () => {
+        await cases().feedback.applyDue();
+        expect(await t.runtime.negativeLists.isCardAllowed('m1', [c.card.fingerprint])).toBe(false);
+      },
+      { timeout: 10_000, interval: 250 },
+    );
+    expect(await auditOf(c.id, 'allowlist_card_remove')).toHaveLength(1);
+  });
+});

@@ -566,6 +566,11 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
       buildCounterPlan({ ...other, lists: listLookup('m2', other.entities, REDIS_KEYS) }, REDIS_KEYS),
     );
     expect(elsewhere.lists!.at(-1)).toBe(false); // allow-listed for m1 only
+    // A reversed decision takes its entries off (remove, disallowCard): the next reading misses them.
+    await lists.remove('device', 'devBad');
+    await lists.disallowCard('m1', 'cardOld');
+    const after = await store.recordAndRead(buildCounterPlan({ ...facts, transactionId: 'tx-after' }, REDIS_KEYS));
+    expect(after.lists).toEqual([false, false, true, false]);
   });
 
   it('bounds memory: events older than the longest window are trimmed and counts saturate at the cap', async () => {

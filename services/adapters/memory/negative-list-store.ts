@@ -30,6 +30,10 @@ export class MemoryNegativeListStore implements NegativeListStore {
     this.entries.set(REDIS_KEYS.negative(kind, identity), this.now() + ttlMs);
   }
 
+  async remove(kind: NegativeKind, identity: string): Promise<void> {
+    this.entries.delete(REDIS_KEYS.negative(kind, identity));
+  }
+
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
     return NEGATIVE_KINDS.filter((kind) =>
       (identities[kind] ?? []).some((id) => this.live(REDIS_KEYS.negative(kind, id))),
@@ -38,6 +42,10 @@ export class MemoryNegativeListStore implements NegativeListStore {
 
   async allowCard(merchantId: string, fingerprint: string, ttlMs: number, _caseId?: number): Promise<void> {
     this.entries.set(REDIS_KEYS.allow(merchantId, fingerprint), this.now() + ttlMs);
+  }
+
+  async disallowCard(merchantId: string, fingerprint: string): Promise<void> {
+    this.entries.delete(REDIS_KEYS.allow(merchantId, fingerprint));
   }
 
   async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {

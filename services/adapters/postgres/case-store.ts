@@ -21,6 +21,8 @@ import {
   type Label,
   type LabelledCase,
   type LinkedCase,
+  type ListName,
+  type ReversalResult,
   type LinkKind,
   type CaseOutcome,
   type OutcomeNote,
@@ -535,9 +537,108 @@ export class PostgresCaseStore implements CaseStore {
           [id, JSON.stringify(effects), actor, options.leaseMs ?? 30_000],
         );
         effect = toEffect(inserted.rows[0]!);
+        // Who listed what, until when: a reversal withdraws these rows, and only these (migration 010).
+        const entries = [
+          ...negative.map((n) => [n.kind, '', n.identity, effects.negativeUntil]),
+          ...(effects.allow ? [['allow', record.merchantId, record.card.fingerprint, effects.allow.until]] : []),
+        ];
+        for (const [list, merchant, identity, until] of entries)
+          await tx.query(
+            `INSERT INTO list_entries (list, merchant_id, identity, case_id, expires_at) VALUES ($1, $2, $3, $4, $5::timestamptz)
+             ON CONFLICT (list, merchant_id, identity, case_id) DO UPDATE SET expires_at = EXCLUDED.expires_at, withdrawn_at = NULL`,
+            [list, merchant, identity, id, until],
+          );
       }
       return { ...decided, effect };
     });
+  }
+
+  reverse(
+    id: number,
+    actor: string,
+    reason: string,
+    options: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number } = {},
+  ): Promise<ReversalResult & { effect: PendingEffect }> {
+    return this.sql.transaction(async (tx) => {
+      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
+      const previous = current.rows[0]?.status;
+      if (!previous) throw new CaseNotFound(`case ${id} not found`);
+      if (previous !== 'fraud' && previous !== 'legitimate')
+        throw new CaseConflict(`case ${id} is ${previous}: only a fraud or legitimate decision can be reversed`);
+      const r = await tx.query(
+        `UPDATE cases SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'in_review' END, updated_at = now(),
+           decided_at = NULL, decided_by = NULL
+         WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
+        [id],
+      );
+      const record = toCase(r.rows[0]!);
+      await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'status', $3::jsonb)`, [
+        id,
+        actor,
+        JSON.stringify({ from: previous, to: record.status, reversed: true }),
+      ]);
+      await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [
+        id,
+        actor,
+        JSON.stringify({ text: scrubCardNumbers(`Decision reversed: ${reason}`) }),
+      ]);
+      // The label goes out of the export and the learners; the topic is told (published again, withdrawn).
+      await tx.query(
+        `UPDATE labels SET withdrawn_at = now(), withdrawn_by = $2, published_at = NULL WHERE case_id = $1 AND withdrawn_at IS NULL`,
+        [id, actor],
+      );
+      // The entries this decision added, and no other decision's.
+      const withdrawn = await tx.query<{ list: string; merchant_id: string; identity: string }>(
+        `UPDATE list_entries SET withdrawn_at = now() WHERE case_id = $1 AND withdrawn_at IS NULL RETURNING list, merchant_id, identity`,
+        [id],
+      );
+      // Its effects not applied yet will not be: the reversal's effect settles the lists from list_entries.
+      await tx.query(
+        `UPDATE decision_effects SET status = 'applied', applied_at = now(), last_error = 'superseded: the decision was reversed'
+         WHERE case_id = $1 AND kind = 'decided' AND status = 'pending'`,
+        [id],
+      );
+      const label = previous as Label;
+      const negative = withdrawn.rows
+        .filter((e) => e.list !== 'allow')
+        .map((e) => ({ kind: e.list as Exclude<LinkKind, 'card'>, identity: e.identity }));
+      const allowed = withdrawn.rows.find((e) => e.list === 'allow');
+      const now = new Date().toISOString();
+      const effects: DecisionEffects = {
+        caseId: id,
+        merchantId: record.merchantId,
+        transactionId: record.transactionId,
+        label,
+        card: record.card.fingerprint,
+        occurredAt: record.occurredAt,
+        negative,
+        negativeUntil: negative.length ? now : null,
+        allow: allowed ? { days: 0, until: now } : null,
+      };
+      const result: ReversalResult = { case: record, previousStatus: label };
+      for (const entry of options.audit?.(result) ?? []) await appendAuditIn(tx, entry);
+      const inserted = await tx.query(
+        `INSERT INTO decision_effects (case_id, kind, effects, actor, next_attempt_at)
+         VALUES ($1, 'reversed', $2::jsonb, $3, now() + make_interval(secs => $4::double precision / 1000))
+         RETURNING ${EFFECT_COLUMNS}`,
+        [id, JSON.stringify(effects), actor, options.leaseMs ?? 30_000],
+      );
+      return { ...result, effect: toEffect(inserted.rows[0]!) };
+    });
+  }
+
+  async liveListEntries(
+    list: ListName,
+    merchantId: string,
+    identity: string,
+  ): Promise<{ caseId: number; expiresAt: string }[]> {
+    const r = await this.sql.query(
+      `SELECT case_id, expires_at FROM list_entries
+       WHERE list = $1 AND merchant_id = $2 AND identity = $3 AND withdrawn_at IS NULL AND expires_at > now()
+       ORDER BY expires_at DESC, case_id DESC`,
+      [list, merchantId, identity],
+    );
+    return r.rows.map((row) => ({ caseId: Number(row.case_id), expiresAt: iso(row.expires_at) }));
   }
 
   async claimEffects(limit: number, leaseMs: number): Promise<PendingEffect[]> {
@@ -680,20 +781,24 @@ export class PostgresCaseStore implements CaseStore {
     const r = await this.sql.query(
       `SELECT l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_by, l.decided_at, c.occurred_at, c.score, c.decision, c.reason_codes,
          c.amount, c.currency, c.channel, c.card_bin, c.features
-       FROM labels l JOIN cases c ON c.id = l.case_id WHERE l.decided_at >= COALESCE($1::timestamptz, '-infinity') ORDER BY l.id`,
+       FROM labels l JOIN cases c ON c.id = l.case_id WHERE l.withdrawn_at IS NULL AND l.decided_at >= COALESCE($1::timestamptz, '-infinity') ORDER BY l.id`,
       [since ?? null],
     );
     return r.rows.map(toLabelled);
   }
 
-  async unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number })[]> {
+  async unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number; withdrawnAt: string | null })[]> {
     const r = await this.sql.query(
-      `SELECT l.id AS label_id, l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_by, l.decided_at, c.occurred_at, c.score, c.decision,
+      `SELECT l.id AS label_id, l.withdrawn_at, l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_by, l.decided_at, c.occurred_at, c.score, c.decision,
          c.reason_codes, c.amount, c.currency, c.channel, c.card_bin, c.features
        FROM labels l JOIN cases c ON c.id = l.case_id WHERE l.published_at IS NULL ORDER BY l.id LIMIT $1`,
       [limit],
     );
-    return r.rows.map((row) => ({ ...toLabelled(row), labelId: Number(row.label_id) }));
+    return r.rows.map((row) => ({
+      ...toLabelled(row),
+      labelId: Number(row.label_id),
+      withdrawnAt: isoOrNull(row.withdrawn_at),
+    }));
   }
 
   async markLabelsPublished(labelIds: number[]): Promise<void> {

@@ -24,6 +24,10 @@ export class RedisNegativeListStore implements NegativeListStore {
     await this.redis.set(REDIS_KEYS.negative(kind, identity), String(caseId), 'PX', ttlMs);
   }
 
+  async remove(kind: NegativeKind, identity: string): Promise<void> {
+    await this.redis.del(REDIS_KEYS.negative(kind, identity));
+  }
+
   async matches(identities: Partial<Record<NegativeKind, string[]>>): Promise<NegativeKind[]> {
     const asked = NEGATIVE_KINDS.flatMap((kind) =>
       (identities[kind] ?? []).map((id) => ({ kind, key: REDIS_KEYS.negative(kind, id) })),
@@ -35,6 +39,10 @@ export class RedisNegativeListStore implements NegativeListStore {
 
   async allowCard(merchantId: string, fingerprint: string, ttlMs: number, caseId: number): Promise<void> {
     await this.redis.set(REDIS_KEYS.allow(merchantId, fingerprint), String(caseId), 'PX', ttlMs);
+  }
+
+  async disallowCard(merchantId: string, fingerprint: string): Promise<void> {
+    await this.redis.del(REDIS_KEYS.allow(merchantId, fingerprint));
   }
 
   async isCardAllowed(merchantId: string, fingerprints: string[]): Promise<boolean> {

@@ -19,6 +19,7 @@ import { issueLines } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { casePage } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
+import { reversePage } from '../views/reverse.ts';
 import { doneNotice, freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({
@@ -31,6 +32,9 @@ const decisionBody = z.object({
   action: z.enum(CASE_ACTIONS),
   note: freeText(4000).optional(),
   allowListDays: z.coerce.number().int().min(0).max(365).default(0),
+});
+const reverseBody = z.object({
+  reason: freeText(4000).refine((v) => v.length > 0, 'is required: say why the decision is reversed'),
 });
 const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
 /** Whom to assign to: the signed-in user when absent or empty; another user for a lead only. */
@@ -53,6 +57,7 @@ const NOTICES = new Map<string, string>(
     escalate: 'Escalated to a lead.',
     note: 'Note added.',
     assigned: 'Assigned to you.',
+    reversed: 'Decision reversed: the case is open again.',
   }),
 );
 
@@ -72,6 +77,26 @@ const listOf = (words: string[]) =>
  */
 function decisionNotice(done: string | undefined, effect: PendingEffect | undefined): string | undefined {
   const base = done === undefined ? undefined : NOTICES.get(done);
+  if (done === 'reversed' && base && effect?.kind === 'reversed') {
+    const e = effect.effects;
+    const pending = effect.status === 'pending';
+    const parts = [`${base} Its ${e.label} label is withdrawn.`];
+    if (e.negative.length) {
+      const kinds = listOf(e.negative.map((n) => KIND_NAMES[n.kind]));
+      parts.push(
+        pending
+          ? `The entries this decision made for its ${kinds} are to come off the negative lists: the list store did not answer, retried until it does.`
+          : `The entries this decision made for its ${kinds} are off the negative lists (an entity another fraud decision listed stays listed).`,
+      );
+    }
+    if (e.allow)
+      parts.push(
+        pending
+          ? `The allow-listing of the card for ${e.merchantId} is to go: retried until the list store answers.`
+          : `The allow-listing of the card for ${e.merchantId} by this decision is gone.`,
+      );
+    return parts.join(' ');
+  }
   if (!base || (done !== 'mark_fraud' && done !== 'mark_legitimate') || !effect) return base;
   const e = effect.effects;
   const pending = effect.status === 'pending';
@@ -204,7 +229,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     ]);
     const done = (request.query as Record<string, unknown> | undefined)?.done;
     const notice =
-      done === 'mark_fraud' || done === 'mark_legitimate'
+      done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
         ? decisionNotice(done, await s.store.latestEffect(id))
         : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
     // A lead hands the case to any active user, or returns it to the queue.
@@ -348,6 +373,60 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       request.log.warn({ caseId: id }, 'decision recorded; its effects could not be applied yet and are retried');
     // The page says what was listed or allow-listed, and whether it waits, from the recorded effects.
     return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
+  });
+
+  // A lead reverses a wrong decision: a page that says what it undoes and asks why, then the reversal.
+  const lead = app.requireConsoleRole('lead');
+  const reversible = (c: CaseRecord) => c.status === 'fraud' || c.status === 'legitimate';
+
+  app.get('/cases/:id/reverse', { preHandler: lead }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const record = await o.system()!.store.get(id);
+    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    if (!reversible(record))
+      return refuse(
+        request,
+        reply,
+        'CASE_CONFLICT',
+        `Case #${id} is ${record.status}: there is no decision to reverse.`,
+      );
+    return sendPage(
+      reply,
+      200,
+      `Reverse case #${id}`,
+      reversePage(record, request.consoleSession!),
+      request.consoleSession,
+    );
+  });
+
+  app.post('/cases/:id/reverse', { preHandler: lead }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const s = o.system()!;
+    const session = request.consoleSession!;
+    const record = await s.store.get(id);
+    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const parsed = reverseBody.safeParse(request.body ?? {});
+    if (!parsed.success)
+      return sendPage(
+        reply,
+        400,
+        `Reverse case #${id}`,
+        reversePage(record, session, `Reason ${issueLines(parsed.error, { root: '' }).join('; ')}`),
+        session,
+      );
+    const { reason } = parsed.data;
+    // Checked under the row lock by the store (CaseConflict when the case is not decided any more).
+    const { effects } = await s.feedback.reverse(id, session.username, reason, (result) => [
+      {
+        actor: session.username,
+        action: 'case_decision_reversed',
+        target: `case:${id}`,
+        detail: { from: result.previousStatus, to: result.case.status, reason },
+      },
+    ]);
+    if (effects === 'pending')
+      request.log.warn({ caseId: id }, 'reversal recorded; its effects could not be applied yet and are retried');
+    return reply.redirect(`/console/cases/${id}?done=reversed`, 303);
   });
 
   app.post('/cases/:id/notes', { preHandler: analyst }, async (request, reply) => {

@@ -1,0 +1,43 @@
+// Reversing a decision (a lead's correction): what the reversal will undo, and the form that asks
+// for its reason. The page itself is the confirmation step (the console runs no script).
+import type { CaseRecord } from '../../cases/model.ts';
+import type { SessionView } from '../../cases/users.ts';
+import { consoleHref, html, type Safe } from '../html.ts';
+import { status } from './parts.ts';
+
+const KINDS = { device: 'device', ip: 'IP', email: 'email', shipping: 'shipping address' } as const;
+
+export function reversePage(c: CaseRecord, session: SessionView, message?: string): Safe {
+  const listed = (Object.keys(KINDS) as (keyof typeof KINDS)[]).filter((k) => c.links[k]).map((k) => KINDS[k]);
+  const undo =
+    c.status === 'fraud'
+      ? html`<li>the fraud label goes (label export, the labels topic, breach discovery);</li>
+          <li>
+            ${
+              listed.length
+                ? html`the entries this decision put on the negative lists go (its ${listed.join(', ')}); an entity
+                  another fraud decision listed stays listed;`
+                : html`it listed nothing: the case had no device, IP, email or shipping address;`
+            }
+          </li>`
+      : html`<li>the legitimate label goes (label export, the labels topic);</li>
+          <li>an allow-listing of the card for ${c.merchantId} made by this decision goes;</li>`;
+  return html`<section class="card" id="reverse">
+    <h1>Reverse the decision on case #${c.id}</h1>
+    ${message ? html`<p class="error" id="reverse-error">${message}</p>` : ''}
+    <p>Decided ${status(c.status)} by ${c.decidedBy ?? '—'} at ${c.decidedAt ?? '—'}. Reversing it:</p>
+    <ul id="reverse-effects">
+      ${undo}
+      <li>the case is open again, to be decided anew; the reversal and its reason are audited.</li>
+    </ul>
+    <form method="post" action="${consoleHref(`/console/cases/${c.id}/reverse`)}" id="reverse-form">
+      <input type="hidden" name="_csrf" value="${session.csrfToken}" />
+      <label
+        >Reason (required)
+        <textarea name="reason" id="reverse-reason" rows="3" maxlength="4000" required></textarea></label
+      ><br />
+      <button class="esc" type="submit" id="reverse-confirm">Reverse the decision</button>
+      <a href="${consoleHref(`/console/cases/${c.id}`)}">Cancel</a>
+    </form>
+  </section>`;
+}
