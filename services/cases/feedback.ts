@@ -61,6 +61,11 @@ export class Feedback {
     this.o = options;
   }
 
+  /** How long a fraud decision keeps its entities listed (days). */
+  get negativeListDays(): number {
+    return Math.round(this.o.negativeListTtlMs / 86_400_000);
+  }
+
   /**
    * Decides a case: the status, its label, its audit entries (`audit`) and the outbox row of its
    * effects commit together, or nothing does; then the effects are applied. An effect that fails

@@ -132,7 +132,10 @@ describe('console in Chromium', () => {
       page.click(`a[href="/console/cases/${high.id}"]`),
     ]);
     await page.fill('#decision-note', 'issuer confirmed the card was stolen');
-    await Promise.all([page.waitForURL(/done=mark_fraud/), page.click('#mark-fraud')]);
+    // Mark fraud asks once more, on a page of its own (no script), keeping the note.
+    await Promise.all([page.waitForSelector('#confirm-fraud'), page.click('#mark-fraud')]);
+    await expect(page.textContent('#confirm-effects')).resolves.toContain('negative lists');
+    await Promise.all([page.waitForURL(/done=mark_fraud/), page.click('#confirm-fraud')]);
     await expect(page.textContent('h1')).resolves.toContain('fraud');
     await expect(page.textContent('#history')).resolves.toContain('issuer confirmed the card was stolen');
     expect((await t.runtime.cases!.store.get(high.id))!.status).toBe('fraud');

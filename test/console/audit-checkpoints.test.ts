@@ -531,7 +531,8 @@ describe.sequential('on a real PostgreSQL', () => {
       expect((await client.login(analyst.username, analyst.password, analyst.totpSecret)).status).toBe(303);
       expect((await client.get(`/console/cases/${c.id}`)).status).toBe(200);
       expect(
-        (await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'confirmed' })).status,
+        (await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'confirmed', confirm: 1 }))
+          .status,
       ).toBe(303);
       expect((await client.post('/console/logout')).status).toBe(200);
       expect((await cases.store.labelledCases()).find((l) => l.caseId === c.id)).toMatchObject({ label: 'fraud' });

@@ -145,8 +145,13 @@ describe('no card number at rest', () => {
       (await client.post(`/console/cases/${c.id}/notes`, { text: `customer read ${FORMS[0]} on the phone` })).status,
     ).toBe(303);
     expect(
-      (await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: `confirmed: ${FORMS[1]}` }))
-        .status,
+      (
+        await client.post(`/console/cases/${c.id}/decision`, {
+          action: 'mark_fraud',
+          note: `confirmed: ${FORMS[1]}`,
+          confirm: 1,
+        })
+      ).status,
     ).toBe(303);
 
     const journal = readFileSync(join(t.stateDir, 'flagged.journal'), 'utf8');

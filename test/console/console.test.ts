@@ -476,7 +476,11 @@ describe('queue and cases', () => {
     });
     const noted = await client.post(`/console/cases/${c.id}/notes`, { text: emoji });
     expect(noted.status, noted.body.slice(0, 300)).toBe(303);
-    const decided = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: japanese });
+    const decided = await client.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_fraud',
+      note: japanese,
+      confirm: 1,
+    });
     expect(decided.status, decided.body.slice(0, 300)).toBe(303);
     expect((await cases().store.get(c.id))!.status).toBe('fraud');
     const page = await client.get(`/console/cases/${c.id}`);
@@ -533,6 +537,7 @@ describe('queue and cases', () => {
     const res = await client.post(`/console/cases/${fraud.id}/decision`, {
       action: 'mark_fraud',
       note: 'confirmed with issuer <b>now</b>',
+      confirm: 1,
     });
     expect(res.status).toBe(303);
     const after = await client.get(res.location!);

@@ -61,7 +61,7 @@ describe('a decision and its effects', () => {
     const add = vi.spyOn(t.runtime.negativeLists, 'add').mockRejectedValue(new Error('Redis: connection refused'));
     let res;
     try {
-      res = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' });
+      res = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 });
     } finally {
       add.mockRestore();
     }
@@ -79,7 +79,9 @@ describe('a decision and its effects', () => {
     expect(waiting).toMatchObject({ status: 'pending', attempts: 1, lastError: 'Redis: connection refused' });
     expect(await cases().store.pendingEffects()).toMatchObject({ count: 1 });
     // Pressing again is refused (decided), but nothing is lost: the worker applies it after its backoff.
-    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
+    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
+      409,
+    );
     await vi.waitFor(
       async () => {
         await cases().feedback.applyDue();
@@ -134,13 +136,13 @@ describe('a decision and its effects', () => {
     const { client } = await loggedIn(t, 'analyst', '10.0.7.4');
     const deviceOnly = await flag({ device: { id: 'dev-decisions-only' } });
     expect(Object.keys(deviceOnly.links)).toEqual(['device']);
-    const one = await client.post(`/console/cases/${deviceOnly.id}/decision`, { action: 'mark_fraud' });
+    const one = await client.post(`/console/cases/${deviceOnly.id}/decision`, { action: 'mark_fraud', confirm: 1 });
     const page = (await client.get(one.location!)).body;
     expect(page).toMatch(/Marked as fraud\. Its device is on the negative lists until \d{4}-\d{2}-\d{2}\./);
     expect(page).not.toMatch(/IP|email|shipping address (is|are) on/);
     const bare = await flag();
     expect(bare.links).toEqual({});
-    const none = await client.post(`/console/cases/${bare.id}/decision`, { action: 'mark_fraud' });
+    const none = await client.post(`/console/cases/${bare.id}/decision`, { action: 'mark_fraud', confirm: 1 });
     const nonePage = (await client.get(none.location!)).body;
     expect(nonePage).toContain(
       'Marked as fraud. It had no device, IP, email or shipping address to put on the negative lists: none was listed.',
@@ -159,6 +161,37 @@ describe('a decision and its effects', () => {
     );
   });
 
+  it('asks before marking fraud: a page says what will be listed, and keeps the note', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.7.5');
+    const c = await flag({ device: { id: 'dev-decisions-confirm' }, customer: { email: 'confirm@example.com' } });
+    const ask = await client.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_fraud',
+      note: 'issuer <says> so',
+    });
+    expect(ask.status).toBe(200);
+    expect(ask.body).toMatch(/Its device, email go on the negative lists for 180 days/);
+    expect(ask.body).toContain('name="confirm" value="1"');
+    expect(ask.body).toContain('name="note" value="issuer &lt;says&gt; so"');
+    expect(ask.body).not.toMatch(/<script/i);
+    // Nothing was decided yet.
+    expect((await cases().store.get(c.id))!.status).not.toBe('fraud');
+    expect(await auditOf(c.id, 'case_decision')).toEqual([]);
+    expect(await listed(c)).toEqual([]);
+    // The page's form, as the browser sends it.
+    const res = await client.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_fraud',
+      confirm: 1,
+      note: 'issuer <says> so',
+    });
+    expect(res.status).toBe(303);
+    expect((await cases().store.get(c.id))!.status).toBe('fraud');
+    expect((await cases().store.history(c.id)).find((e) => e.kind === 'note')!.detail).toEqual({
+      text: 'issuer <says> so',
+    });
+    // Marking legitimate or escalating asks nothing more; a decided case is refused, not asked about.
+    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
+  });
+
   it('does not commit a decision whose audit entry cannot be written', async () => {
     const { client } = await loggedIn(t, 'analyst', '10.0.7.3');
     const c = await flag(entities(12));
@@ -169,7 +202,11 @@ describe('a decision and its effects', () => {
       CREATE TRIGGER refuse_decision_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_decision_audit();`);
     let refused;
     try {
-      refused = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'sure' });
+      refused = await client.post(`/console/cases/${c.id}/decision`, {
+        action: 'mark_fraud',
+        note: 'sure',
+        confirm: 1,
+      });
     } finally {
       await sql.exec(`DROP TRIGGER refuse_decision_audit ON audit_log; DROP FUNCTION refuse_decision_audit();`);
     }
@@ -183,7 +220,11 @@ describe('a decision and its effects', () => {
     expect((await cases().store.history(c.id)).map((e) => e.kind)).not.toContain('status');
     expect(await listed(c)).toEqual([]);
     // Pressed again once the audit log takes entries: decided, audited, listed.
-    const res = await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', note: 'sure' });
+    const res = await client.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_fraud',
+      note: 'sure',
+      confirm: 1,
+    });
     expect(res.status).toBe(303);
     expect((await cases().store.get(c.id))!.status).toBe('fraud');
     expect((await auditOf(c.id, 'case_decision'))[0]!.detail).toMatchObject({ action: 'mark_fraud', to: 'fraud' });
@@ -208,7 +249,9 @@ describe('reversing a decision', () => {
     });
     expect(wrong.links.device).toBe(other.links.device);
     for (const c of [other, wrong])
-      expect((await analyst.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(303);
+      expect((await analyst.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
+        303,
+      );
     expect(await listed(wrong)).toEqual(['device', 'ip', 'email', 'shipping']);
     await t.runtime.breach!.recorder.flush();
     expect((await t.runtime.breach!.history.fraudsSince(0)).map((f) => f.card)).toContain(wrong.card.fingerprint);

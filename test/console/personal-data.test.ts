@@ -504,7 +504,9 @@ describe('the engine, embedded (PGlite): from checkout to the case page', () => 
     const old = await flag(`pd-rotate-${process.pid}`);
     const due = await flag(`pd-due-${process.pid}`);
     const { client } = await loggedIn(t, 'analyst', '10.13.0.4');
-    expect((await client.post(`/console/cases/${due.id}/decision`, { action: 'mark_fraud' })).status).toBe(303);
+    expect((await client.post(`/console/cases/${due.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
+      303,
+    );
     await t.runtime.cases!.sql.query(`UPDATE cases SET decided_at = now() - interval '200 days' WHERE id = $1`, [
       due.id,
     ]);

@@ -20,6 +20,7 @@ import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { casePage } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
 import { reversePage } from '../views/reverse.ts';
+import { confirmFraudPage } from '../views/confirm-fraud.ts';
 import { doneNotice, freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({
@@ -32,6 +33,8 @@ const decisionBody = z.object({
   action: z.enum(CASE_ACTIONS),
   note: freeText(4000).optional(),
   allowListDays: z.coerce.number().int().min(0).max(365).default(0),
+  /** "Mark fraud" is made only once confirmed (the confirmation page's form sends confirm=1). */
+  confirm: z.literal('1').optional(),
 });
 const reverseBody = z.object({
   reason: freeText(4000).refine((v) => v.length > 0, 'is required: say why the decision is reversed'),
@@ -336,6 +339,18 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           'CASE_CONFLICT',
           `Case #${id}: a fraud chargeback is recorded for this transaction, so its card is not allow-listed. Nothing was decided. Mark it legitimate without allow-listing, or wait for the chargeback to be reversed.`,
         );
+    }
+    // Mark fraud lists the case's entities for every merchant: a page says what, and asks again.
+    if (body.action === 'mark_fraud' && body.confirm !== '1') {
+      if (!OPEN_STATUSES.includes(current.status))
+        return refuse(request, reply, 'CASE_CONFLICT', `Case #${id} is ${current.status}: it is decided already.`);
+      return sendPage(
+        reply,
+        200,
+        `Mark case #${id} as fraud?`,
+        confirmFraudPage(current, session, body.note ?? '', s.feedback.negativeListDays),
+        session,
+      );
     }
     // Checked again by the store under the row lock: the case may be escalated since it was read.
     // The audit entries commit with the decision; its effects (negative lists, allow-list, labels)
