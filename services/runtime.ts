@@ -561,6 +561,8 @@ export function createRuntime(
               ? {
                   onLabel: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) =>
                     recorder.label(merchantId, transactionId, label, at),
+                  onLabelWithdrawn: (merchantId: string, transactionId: string, _label: string, at: number) =>
+                    recorder.labelWithdrawn(merchantId, transactionId, at),
                 }
               : {}),
             onEffectFailed: (error, effect) => {

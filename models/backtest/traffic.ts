@@ -54,8 +54,11 @@ export class TrafficBuilder {
   private at: number[] = [];
   private readonly keys = new Set<string>();
   private readonly outcomes: ReplayOutcome[] = [];
-  /** Analysts' labels (a fraud label outweighs a "legitimate", whichever came first). */
-  private readonly labels = new Map<string, Truth>();
+  /**
+   * Analysts' labels with their times: a fraud label outweighs a "legitimate", whichever came
+   * first; a withdrawal (a reversed decision) voids the labels given before it. Joined in `finish`.
+   */
+  private readonly labels = new Map<string, { label: Truth | 'withdrawn'; at: number }[]>();
   /** Transactions charged back as fraud, and those whose chargeback was reversed: joined in `finish`, in any order. */
   private readonly chargebacks = new Set<string>();
   private readonly reversed = new Set<string>();
@@ -104,11 +107,21 @@ export class TrafficBuilder {
       this.outcomes.push({ merchantId, transactionId, outcome, at: Date.parse(r.at) });
       if (r.outcome === 'chargeback') this.chargebacks.add(key);
       else if (r.outcome === REVERSED_CHARGEBACK) this.reversed.add(key);
-    } else this.label(key, r.label);
+    } else this.label(key, r.label, Date.parse(r.at));
   }
 
-  private label(key: string, label: Truth): void {
-    if (label === 'fraud' || !this.labels.has(key)) this.labels.set(key, label);
+  private label(key: string, label: Truth | 'withdrawn', at: number): void {
+    const labels = this.labels.get(key);
+    if (labels) labels.push({ label, at });
+    else this.labels.set(key, [{ label, at }]);
+  }
+
+  /** A transaction's analyst truth: among the labels after its last withdrawal, fraud if any, else legitimate. */
+  private static labelTruth(labels: { label: Truth | 'withdrawn'; at: number }[]): Truth | undefined {
+    const withdrawnAt = Math.max(-Infinity, ...labels.filter((l) => l.label === 'withdrawn').map((l) => l.at));
+    const standing = labels.filter((l) => l.label !== 'withdrawn' && l.at > withdrawnAt);
+    if (standing.some((l) => l.label === 'fraud')) return 'fraud';
+    return standing.length ? 'legitimate' : undefined;
   }
 
   private addRequest(value: unknown, where: string): void {
@@ -127,7 +140,7 @@ export class TrafficBuilder {
     // Kept as the validated request (defaults applied), with its merchant.
     this.lines.push(JSON.stringify({ merchantId, request: parsed.data }));
     this.at.push(Date.parse(parsed.data.occurredAt));
-    if (extra.data.label) this.label(key, extra.data.label);
+    if (extra.data.label) this.label(key, extra.data.label, Date.parse(parsed.data.occurredAt));
     // The line's one outcome is where the transaction ended: a reversed chargeback, as if none had
     // been reported (nothing to replay, not fraud).
     if (extra.data.outcome && extra.data.outcome !== REVERSED_CHARGEBACK) {
@@ -157,7 +170,11 @@ export class TrafficBuilder {
     this.lines = [];
     this.at = [];
     // A chargeback or a fraud label outweighs a "legitimate"; a reversed chargeback counts as none.
-    const truth = new Map(this.labels);
+    const truth = new Map<string, Truth>();
+    for (const [key, labels] of this.labels) {
+      const t = TrafficBuilder.labelTruth(labels);
+      if (t) truth.set(key, t);
+    }
     for (const key of this.chargebacks) if (!this.reversed.has(key)) truth.set(key, 'fraud');
     return {
       kind: this.kind,

@@ -72,13 +72,13 @@ export interface OutcomeRecord {
   at: string;
 }
 
-/** An analyst's decision on a case. */
+/** An analyst's decision on a case; `withdrawn`: a lead reversed it (the labels given before `at` no longer hold). */
 export interface LabelRecord {
   kind: 'label';
   v: number;
   merchantId: string;
   transactionId: string;
-  label: 'fraud' | 'legitimate';
+  label: 'fraud' | 'legitimate' | 'withdrawn';
   at: string;
 }
 
@@ -215,7 +215,7 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
     kind: z.literal('label'),
     v: readVersion,
     ...ids,
-    label: z.enum(['fraud', 'legitimate']),
+    label: z.enum(['fraud', 'legitimate', 'withdrawn']),
     at: isoTime,
   }),
 ]);

@@ -55,6 +55,11 @@ export class TrafficRecorder {
     this.push({ kind: 'label', v: RECORD_VERSION, merchantId, transactionId, label, at: new Date(at).toISOString() });
   }
 
+  /** An analyst's decision reversed: its label no longer holds. */
+  labelWithdrawn(merchantId: string, transactionId: string, at: number): void {
+    this.label(merchantId, transactionId, 'withdrawn', at);
+  }
+
   private push(record: TrafficRecord): void {
     this.writer.push(recordLine(record));
   }

@@ -19,6 +19,7 @@ import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file
 import { ndjsonLines, recordFiles } from '../../services/adapters/files/record-file.ts';
 import { DECISIONS, type Decision, type ScoreRequestInput } from '../../services/core/schemas.ts';
 import { trafficRecordSchema } from '../../services/recording/record.ts';
+import { caseQuerySchema } from '../../services/cases/model.ts';
 
 const run = promisify(execFile);
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -326,5 +327,36 @@ describe('backtest', () => {
     expect(traffic.refused).toBe(2);
     expect(traffic.problems[0]).toMatch(/^f:1: merchantId: /);
     expect(traffic.problems[1]).toBe('f:2: not a JSON object');
+  });
+});
+
+describe('a reversed decision', () => {
+  it("withdraws the analyst's label: labels before the withdrawal no longer hold, whichever line comes first", () => {
+    const label = (transactionId: string, l: string, at: string) =>
+      JSON.stringify({ kind: 'label', v: 2, merchantId: 'm1', transactionId, label: l, at });
+    const builder = new TrafficBuilder('recording');
+    builder.add(label('undone', 'fraud', '2026-11-20T09:00:00.000Z'), 'f:1');
+    builder.add(label('undone', 'withdrawn', '2026-11-20T10:00:00.000Z'), 'f:2');
+    builder.add(label('redone', 'withdrawn', '2026-11-20T10:00:00.000Z'), 'f:3'); // read before its label
+    builder.add(label('redone', 'fraud', '2026-11-20T09:00:00.000Z'), 'f:4');
+    builder.add(label('redone', 'legitimate', '2026-11-20T11:00:00.000Z'), 'f:5');
+    builder.add(label('kept', 'legitimate', '2026-11-20T09:00:00.000Z'), 'f:6');
+    builder.add(label('kept', 'fraud', '2026-11-20T09:30:00.000Z'), 'f:7');
+    const traffic = builder.finish();
+    expect(traffic.refused).toBe(0);
+    expect(Object.fromEntries(traffic.truth)).toEqual({ 'm1:redone': 'legitimate', 'm1:kept': 'fraud' });
+  });
+
+  it('is recorded: a case decided fraud then reversed is not fraud in the recording', async () => {
+    const cases = t.runtime.cases!;
+    const [kase] = (await cases.store.list(caseQuerySchema.parse({ status: 'pending' }))).items;
+    expect(kase, 'a flagged case waits for a decision').toBeTruthy();
+    const key = `${kase!.merchantId}:${kase!.transactionId}`;
+    expect((await cases.feedback.decide(kase!.id, 'mark_fraud', 'analyst-1')).effects).toBe('applied');
+    await t.runtime.recorder!.flush();
+    expect((await recordedTraffic()).truth.get(key)).toBe('fraud');
+    expect((await cases.feedback.reverse(kase!.id, 'lead-1', 'wrong case')).effects).toBe('applied');
+    await t.runtime.recorder!.flush();
+    expect((await recordedTraffic()).truth.has(key)).toBe(false);
   });
 });
