@@ -210,6 +210,12 @@ describe('deliveries', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(other.requests).toEqual([]);
     expect(mine.requests).toHaveLength(1);
+    // Reversed by a lead and decided anew: the new decision reaches the merchant too.
+    await cases.feedback.reverse(kase.id, 'lead-1', 'the cardholder was mistaken');
+    await cases.store.decide(kase.id, 'mark_legitimate', 'lead-1');
+    const redecided = await until('the new decision delivered', () => mine.requests[1]);
+    expect(redecided.verified(sub.secret).data).toMatchObject({ caseId: kase.id, decision: 'legitimate' });
+    expect(other.requests).toEqual([]);
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.merchant);
     await call('DELETE', `/v1/webhooks/${otherSub.id}`, t.keys.otherMerchant);
   });

@@ -243,11 +243,15 @@ export class PostgresWebhookStore implements WebhookStore {
         currency: string;
         card_bin: string;
         card_last4: string;
+        redecided: boolean;
       }>(
+        // A label withdrawn before it was fed (a reversed decision) is not announced; a case decided
+        // anew after a reversal is, as another event of its own.
         `SELECT l.id, l.case_id, l.merchant_id, l.transaction_id, l.label, l.decided_at,
-                c.amount, c.currency, c.card_bin, c.card_last4
+                c.amount, c.currency, c.card_bin, c.card_last4,
+                EXISTS (SELECT 1 FROM labels p WHERE p.case_id = l.case_id AND p.id < l.id) AS redecided
          FROM labels l JOIN cases c ON c.id = l.case_id
-         WHERE NOT l.webhooks_fed ORDER BY l.id LIMIT $1 FOR UPDATE OF l SKIP LOCKED`,
+         WHERE NOT l.webhooks_fed AND l.withdrawn_at IS NULL ORDER BY l.id LIMIT $1 FOR UPDATE OF l SKIP LOCKED`,
         [limit],
       );
       if (labels.rows.length === 0) return 0;
@@ -272,7 +276,8 @@ export class PostgresWebhookStore implements WebhookStore {
         for (const s of subs.rows) {
           // A subscription receives the decisions made after it was created.
           if (s.tenant_id !== l.merchant_id || s.created_at.getTime() > new Date(l.decided_at).getTime()) continue;
-          await insertEvents(tx, s.id, [decisionEvent(decided)], newId);
+          const event = decisionEvent(decided);
+          await insertEvents(tx, s.id, [l.redecided ? { ...event, key: `${event.key}:label:${l.id}` } : event], newId);
         }
       }
       await tx.query('UPDATE labels SET webhooks_fed = true WHERE id = ANY($1::bigint[])', [
