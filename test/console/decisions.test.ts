@@ -256,6 +256,11 @@ describe('reversing a decision', () => {
     await t.runtime.breach!.recorder.flush();
     expect((await t.runtime.breach!.history.fraudsSince(0)).map((f) => f.card)).toContain(wrong.card.fingerprint);
 
+    // The case page offers the reversal to a lead only.
+    expect((await lead.get(`/console/cases/${wrong.id}`)).body).toContain(
+      `href="/console/cases/${wrong.id}/reverse" id="reverse"`,
+    );
+    expect((await analyst.get(`/console/cases/${wrong.id}`)).body).not.toContain('id="reverse"');
     // An analyst may not reverse; a lead must give a reason; a case not decided has nothing to reverse.
     expect((await analyst.get(`/console/cases/${wrong.id}/reverse`)).status).toBe(403);
     expect((await analyst.post(`/console/cases/${wrong.id}/reverse`, { reason: 'mis-click' })).status).toBe(403);

@@ -212,7 +212,8 @@ describe('deliveries', () => {
     expect(mine.requests).toHaveLength(1);
     // Reversed by a lead and decided anew: the new decision reaches the merchant too.
     await cases.feedback.reverse(kase.id, 'lead-1', 'the cardholder was mistaken');
-    await cases.store.decide(kase.id, 'mark_legitimate', 'lead-1');
+    // The case stays with its analyst: the lead decides it as a lead.
+    await cases.store.decide(kase.id, 'mark_legitimate', 'lead-1', undefined, { mayDecideOthers: true });
     const redecided = await until('the new decision delivered', () => mine.requests[1]);
     expect(redecided.verified(sub.secret).data).toMatchObject({ caseId: kase.id, decision: 'legitimate' });
     expect(other.requests).toEqual([]);

@@ -266,6 +266,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           outcomes,
           outcomeSummary: summariseOutcomes(outcomes, record.decision),
           ...(handOver ? { handOver } : {}),
+          canReverse: atLeast(session.role, 'lead') && (record.status === 'fraud' || record.status === 'legitimate'),
         },
         session,
         notice,
@@ -329,6 +330,14 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const mayDecideEscalated = atLeast(session.role, 'lead');
     if (current.status === 'escalated' && !mayDecideEscalated)
       return refuse(request, reply, 'CASE_FORBIDDEN', 'Escalated cases are decided by a lead.');
+    // Before any confirmation page: someone who may not decide the case is not asked to confirm.
+    if (current.assignee !== null && current.assignee !== session.username && !mayDecideEscalated)
+      return refuse(
+        request,
+        reply,
+        'CASE_FORBIDDEN',
+        `Case #${id} is assigned to ${current.assignee}: only they or a lead decide it.`,
+      );
     // A card the issuer says was used without its holder is not allow-listed from its own case (docs/console.md).
     if (body.action === 'mark_legitimate' && body.allowListDays > 0) {
       const outcomes = await s.store.outcomesOf(current.merchantId, current.transactionId);

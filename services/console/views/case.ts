@@ -77,6 +77,8 @@ export interface CaseView {
   canAssign: boolean;
   /** A lead's hand-over of an open case: to one of these active users, or back to the queue. */
   handOver?: { assignees: string[]; canUnassign: boolean };
+  /** A decided case a lead may reverse (its confirmation page: /console/cases/:id/reverse). */
+  canReverse?: boolean;
   allowListMaxDays: number;
   /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
   outcomes: CaseOutcome[];
@@ -279,6 +281,13 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
         }
         ${v.canAssign ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
         ${v.handOver ? handOverForms(c.id, v.handOver, session) : ''}
+        ${
+          v.canReverse
+            ? html`<p>
+                <a href="${consoleHref(`/console/cases/${c.id}/reverse`)}" id="reverse">Reverse this decision…</a>
+              </p>`
+            : ''
+        }
       </section>
     </div>
     <div class="grid">
