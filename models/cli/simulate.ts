@@ -1,7 +1,8 @@
 // npm run simulate -- [options] --out DIR
 // Writes the handbook dataset (one CSV per day, YYYY-MM-DD.csv), optionally with Leakguard's breach
 // scenario (--breach): extra columns, breach events and issuer card lists. See --help.
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { progress } from './progress.ts';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../simulator/handbook.ts';
@@ -78,6 +79,7 @@ const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = 
   out: { type: 'string', short: 'o' },
   start: { type: 'string' },
   breach: { type: 'boolean' },
+  force: { type: 'boolean' },
   currencies: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -89,7 +91,8 @@ function usage(): string {
   return [
     'usage: npm run simulate -- [options] --out DIR',
     '',
-    '  --out DIR                    output folder (created)',
+    '  --out DIR                    output folder (created; refused when it holds anything, unless --force)',
+    '  --force                      --out may hold a previous dataset: its files (daily CSVs, breaches.csv, issuer-lists/) are removed first',
     line('start', 'first day YYYY-MM-DD', HANDBOOK_DEFAULTS.startDate),
     ...Object.entries(numberFlags).map(([f, [k, h]]) => line(f, h, HANDBOOK_DEFAULTS[k])),
     '  --breach                     add the breach scenario (extra columns, breaches.csv, issuer-lists/)',
@@ -166,6 +169,30 @@ if (values.breach) {
 }
 
 const out = callerPath(values.out);
+// A dataset is the folder's daily files: writing a second one over the first would mix them (the
+// first's days outside the second's range stay, its breaches.csv and issuer lists too) and every
+// reader would take the mixture for one dataset.
+const DATASET_FILE = /^(\d{4}-\d{2}-\d{2}\.csv|breaches\.csv|issuer-lists)$/;
+const existing = (() => {
+  try {
+    return statSync(out).isDirectory() ? readdirSync(out) : undefined;
+  } catch {
+    return undefined; // absent (created below), or the error is said there
+  }
+})();
+if (existing && existing.length > 0) {
+  if (!values.force)
+    fail(
+      `--out ${out} is not empty (${existing.length} entries, e.g. ${existing.sort()[0]}): writing a dataset there would mix it with what is there; choose an empty or new folder, or add --force to remove the previous dataset's files first`,
+    );
+  const ours = existing.filter((f) => DATASET_FILE.test(f));
+  for (const f of ours) rmSync(join(out, f), { recursive: true, force: true });
+  const others = existing.length - ours.length;
+  console.error(
+    `simulate: --force: removed ${ours.length} file(s) of the previous dataset from ${out}` +
+      (others > 0 ? `; kept ${others} other entries (not dataset files; readers ignore them)` : ''),
+  );
+}
 try {
   mkdirSync(out, { recursive: true });
   accessSync(out, constants.W_OK);

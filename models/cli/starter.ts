@@ -14,7 +14,7 @@ import { STARTER_MODEL_PATH, STARTER_TRAINING } from '../../services/model/start
 import { callerPath } from '../../services/cli/command.ts';
 
 const USAGE = `usage: npm run model:starter [-- --seed S (${STARTER_TRAINING.dataSeed}) --trees N (${STARTER_TRAINING.trees}) --out FILE (${STARTER_MODEL_PATH}) --data DIR --keep-data]
-  Simulates the breach scenario (seed S, ${STARTER_TRAINING.days} days, default currencies) into DIR (a temporary folder unless --data),
+  Simulates the breach scenario (seed S, ${STARTER_TRAINING.days} days, default currencies) into DIR (a temporary folder unless --data, which must be empty or new),
   trains the engine feature set over ${STARTER_TRAINING.from}..${STARTER_TRAINING.to} and writes the starter artifact.`;
 
 function fail(message: string): never {

@@ -37,6 +37,43 @@ describe('command line', () => {
     expect(sim).toMatch(/fraud rate \d+\.\d+ %/);
   });
 
+  it('simulate refuses a folder that holds anything; --force removes the previous dataset first', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const out = join(dir, 'reused');
+    const sim = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          'models/cli/simulate.ts',
+          '--customers',
+          '20',
+          '--terminals',
+          '40',
+          '--quiet',
+          '--out',
+          out,
+          ...args,
+        ],
+        { cwd, encoding: 'utf8' },
+      );
+    expect(sim('--days', '4', '--breach').status).toBe(0);
+    const first = readdirSync(out).sort();
+    expect(first).toEqual(expect.arrayContaining(['breaches.csv', 'issuer-lists', '2018-04-04.csv']));
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    // Before: the second dataset's 2 days were written over the first's 4, which stayed beside them.
+    const refused = sim('--days', '2', '--seed', '9');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/simulate: --out .*reused is not empty \(\d+ entries, .*add --force/);
+    expect(readdirSync(out).sort()).toEqual([...first, 'notes.txt'].sort());
+    expect(readFileSync(join(out, '2018-04-01.csv'), 'utf8')).toMatch(/BREACH_ID/);
+    const forced = sim('--days', '2', '--seed', '9', '--force');
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/removed \d+ file\(s\) of the previous dataset .*kept 1 other/);
+    expect(readdirSync(out).sort()).toEqual(['2018-04-01.csv', '2018-04-02.csv', 'notes.txt']);
+    expect(readFileSync(join(out, '2018-04-01.csv'), 'utf8')).not.toMatch(/BREACH_ID/);
+  });
+
   it('evaluate prints the table beside the reference, writes --json (per seed) and an offline --report', () => {
     const json = join(dir, 'eval.json'),
       report = join(dir, 'eval.html');
