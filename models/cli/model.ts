@@ -8,9 +8,16 @@ import { callerPath, unwritable } from '../../services/cli/command.ts';
 import { progress as lineOrBar } from './progress.ts';
 import { featureNames, featureSet } from '../../services/model/definitions.ts';
 import { readDataset, type Dataset } from '../simulator/csv.ts';
-import { addDays, HANDBOOK_SPLIT, type SplitOptions } from '../evaluation/protocol.ts';
+import {
+  addDays,
+  coverageWarnings,
+  dateRanges,
+  HANDBOOK_SPLIT,
+  splitCoverage,
+  type SplitOptions,
+} from '../evaluation/protocol.ts';
 import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
-import { needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
+import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
@@ -193,6 +200,8 @@ if (command === 'train') {
     fail((error as Error).message);
   }
   const hasTest = prepared.split.test.length > 0;
+  const coverage = splitCoverage(ds, prepared.split, featureHistoryDays(fs));
+  for (const w of coverageWarnings(coverage)) console.error(`model: warning: ${w}`);
   const bar = progress('train', params.trees);
   const r = await runSeed(ds, prepared, params, (d) => bar.update(d));
   bar.stop();
@@ -213,6 +222,13 @@ if (command === 'train') {
         rows: prepared.features.trainY.length,
         frauds,
         fingerprint: prepared.fingerprint,
+        // what the data held before the train period: windows reach this far back
+        history: {
+          days: coverage.historyDays,
+          from: coverage.historyFrom,
+          dataFrom: coverage.dataFrom,
+          missingDays: coverage.missingHistoryDates.length,
+        },
       },
       params: { ...params },
       seconds: r.trainSeconds,
@@ -223,8 +239,13 @@ if (command === 'train') {
       ? { protocol: 'none: the data does not reach the test week' }
       : {
           protocol: 'handbook single split',
-          testFrom: addDays(split.trainStart, split.trainDays + split.delayDays),
-          testTo: lastDate,
+          // the dates the test rows cover, not the protocol's week (the data may end inside it)
+          testFrom: coverage.testCovered!.from,
+          testTo: coverage.testCovered!.to,
+          testDays: coverage.testCovered!.days,
+          testPeriod: coverage.testPeriod,
+          testPeriodCovered: coverage.missingTestDates.length === 0,
+          ...(coverage.missingTestDates.length ? { missingTestDates: coverage.missingTestDates } : {}),
           testTransactions: prepared.split.test.length,
           testFrauds: prepared.features.testY.reduce((s, v) => s + v, 0),
           auc: r.auc,
@@ -245,7 +266,7 @@ if (command === 'train') {
   );
   if (hasTest)
     console.log(
-      `test ${artifact.metrics!.testFrom}..${lastDate}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`,
+      `test ${coverage.testCovered!.from}..${coverage.testCovered!.to}${coverage.missingTestDates.length ? ` (${coverage.testCovered!.days} of the ${coverage.testPeriod.days} test days)` : ''}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`,
     );
   else console.log('no test week in the data: the artifact carries no evaluation metrics');
   console.log(`wrote ${out} (${artifact.modelVersion})`);
@@ -265,7 +286,14 @@ if (command === 'train') {
   );
   const evaluated: (ReportDataset & {
     fingerprint: string;
-    test: { transactions: number; frauds: number; removed: number };
+    test: {
+      transactions: number;
+      frauds: number;
+      removed: number;
+      covered: { from: string; to: string; days: number } | undefined;
+      missingDates: string[];
+      historyMissingDays: number;
+    };
   })[] = [];
   for (const dir of dataDirs) {
     const ds = read(dir);
@@ -279,6 +307,8 @@ if (command === 'train') {
         `test ${testDates[0]}..${lastDate}: ${f.testY.length} transactions, ${frauds(f.testY)} frauds ` +
         `(${prepared.split.removedTestRows} removed: known compromised cards)`,
     );
+    const coverage = splitCoverage(ds, prepared.split, featureHistoryDays(fs));
+    for (const w of coverageWarnings(coverage)) console.error(`model: warning: ${dir}: ${w}`);
     const visible = visibleTestFrauds(ds, prepared.split, fs);
     const reachable = visible && reachableCardPrecision(ds, prepared.split, visible);
     if (reachable)
@@ -310,7 +340,14 @@ if (command === 'train') {
       seeds: results,
       reachable,
       fingerprint: prepared.fingerprint,
-      test: { transactions: f.testY.length, frauds: frauds(f.testY), removed: prepared.split.removedTestRows },
+      test: {
+        transactions: f.testY.length,
+        frauds: frauds(f.testY),
+        removed: prepared.split.removedTestRows,
+        covered: coverage.testCovered,
+        missingDates: coverage.missingTestDates,
+        historyMissingDays: coverage.missingHistoryDates.length,
+      },
     });
   }
   const all = evaluated.flatMap((d) => d.seeds);
@@ -396,7 +433,13 @@ if (command === 'train') {
           ...Object.fromEntries(
             evaluated.map((d) => [
               `test transactions${several ? `, ${d.name}` : ''}`,
-              `${d.test.transactions} (${d.test.frauds} frauds), ${d.test.removed} removed (known compromised cards)`,
+              `${d.test.transactions} (${d.test.frauds} frauds), ${d.test.removed} removed (known compromised cards)` +
+                (d.test.missingDates.length
+                  ? `; the data covers ${d.test.covered?.days ?? 0} of the ${split.testDays} test days (none on ${dateRanges(d.test.missingDates)})`
+                  : '') +
+                (d.test.historyMissingDays
+                  ? `; ${d.test.historyMissingDays} days of feature history missing before the train period`
+                  : ''),
             ]),
           ),
           ...Object.fromEntries(

@@ -109,3 +109,88 @@ export function splitFeatures(ds: Dataset, split: Split, fs: FeatureSet, compute
   });
   return { trainX, trainY, testX, testY, cols };
 }
+
+const dateOfEpoch = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+
+/** The dates from `from` to `to`, both included. */
+function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** Consecutive dates as ranges, `a..b` (or `a` alone). */
+export function dateRanges(dates: readonly string[]): string {
+  const parts: string[] = [];
+  let start: string | undefined, prev: string | undefined;
+  for (const d of dates) {
+    if (prev !== undefined && addDays(prev, 1) === d) {
+      prev = d;
+      continue;
+    }
+    if (start !== undefined) parts.push(start === prev ? start : `${start}..${prev}`);
+    start = prev = d;
+  }
+  if (start !== undefined) parts.push(start === prev ? start : `${start}..${prev}`);
+  return parts.join(', ');
+}
+
+/**
+ * What the data holds of a split's periods: the test dates its kept test rows actually cover (the
+ * protocol's test week may run past the data), and the feature history before the train period
+ * (windows reach `historyDays` back: a training row with less history has truncated windows, unlike
+ * anything served after the engine has run that long).
+ */
+export interface SplitCoverage {
+  /** The protocol's test period. */
+  testPeriod: { from: string; to: string; days: number };
+  /** The dates of the test rows: first, last, how many distinct dates; undefined without test rows. */
+  testCovered: { from: string; to: string; days: number } | undefined;
+  /** Test-period dates with no test row. */
+  missingTestDates: string[];
+  /** Days of history the features need before the train period, from this date (train start − historyDays). */
+  historyDays: number;
+  historyFrom: string;
+  /** The data's first date. */
+  dataFrom: string;
+  /** History dates (historyFrom .. the day before the train period) the data does not hold. */
+  missingHistoryDates: string[];
+}
+
+export function splitCoverage(ds: Dataset, split: Split, historyDays: number): SplitCoverage {
+  const o = split.options;
+  const testFrom = addDays(o.trainStart, o.trainDays + o.delayDays);
+  const testTo = addDays(testFrom, o.testDays - 1);
+  const seen = new Set<string>();
+  for (const row of split.test) seen.add(dateOfEpoch(ds.epochSeconds[row]!));
+  const covered = [...seen].sort();
+  const dataFrom = ds.n > 0 ? dateOfEpoch(ds.epochSeconds[0]!) : o.trainStart;
+  const historyFrom = addDays(o.trainStart, -historyDays);
+  const lastHistoryDay = addDays(o.trainStart, -1);
+  return {
+    testPeriod: { from: testFrom, to: testTo, days: o.testDays },
+    testCovered: covered.length ? { from: covered[0]!, to: covered.at(-1)!, days: covered.length } : undefined,
+    missingTestDates: datesBetween(testFrom, testTo).filter((d) => !seen.has(d)),
+    historyDays,
+    historyFrom,
+    dataFrom,
+    missingHistoryDates:
+      dataFrom > historyFrom
+        ? datesBetween(historyFrom, dataFrom <= lastHistoryDay ? addDays(dataFrom, -1) : lastHistoryDay)
+        : [],
+  };
+}
+
+/** The warnings a coverage calls for, one line each (none when the data covers everything). */
+export function coverageWarnings(c: SplitCoverage): string[] {
+  const out: string[] = [];
+  if (c.testCovered && c.missingTestDates.length > 0)
+    out.push(
+      `the test period ${c.testPeriod.from}..${c.testPeriod.to} is not fully covered: the test rows cover ${c.testCovered.days} of its ${c.testPeriod.days} days (${c.testCovered.from}..${c.testCovered.to}); no data on ${dateRanges(c.missingTestDates)}: the metrics are over the covered days only`,
+    );
+  if (c.missingHistoryDates.length > 0)
+    out.push(
+      `the features need ${c.historyDays} days of history before the train period (from ${c.historyFrom}); the data starts ${c.dataFrom}: ${c.missingHistoryDates.length} days missing (${dateRanges(c.missingHistoryDates)}), so the first training rows' windows are truncated`,
+    );
+  return out;
+}

@@ -4,7 +4,7 @@ import type { Dataset } from '../simulator/csv.ts';
 import type { FeatureSet } from '../../services/model/definitions.ts';
 import type { FeatureMatrix } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
-import { replayThroughEngine } from './engine-replay.ts';
+import { HISTORY_DAYS, replayThroughEngine } from './engine-replay.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 
 /** The simulator's TX_AMOUNT unit: the handbook features read it as it is. */
@@ -17,6 +17,15 @@ export const SIMULATED_AMOUNT_CURRENCY = 'EUR';
  */
 export function trainingAmountReference(fs: FeatureSet): string {
   return needsEngineReplay(fs) ? readRatesFile().reference : SIMULATED_AMOUNT_CURRENCY;
+}
+
+/**
+ * Days of history a feature set's values need before a row: its longest window and delay (37 for the
+ * handbook set: 30-day terminal windows 7 days back); the engine replay's HISTORY_DAYS for engine features.
+ */
+export function featureHistoryDays(fs: FeatureSet): number {
+  const windows = Math.max(0, ...fs.features.map((f) => (f.kind === 'window' ? f.days + f.delayDays : 0)));
+  return needsEngineReplay(fs) ? Math.max(windows, HISTORY_DAYS) : windows;
 }
 
 export function needsEngineReplay(fs: FeatureSet): boolean {

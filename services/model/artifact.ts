@@ -76,6 +76,15 @@ export const ArtifactSchema = z.object({
       rows: z.number().int().nonnegative(),
       frauds: z.number().int().nonnegative(),
       fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+      /** Feature history before `from` (windows reach `days` back): the data's first date, days it lacks. */
+      history: z
+        .object({
+          days: z.number().int().nonnegative(),
+          from: z.string(),
+          dataFrom: z.string(),
+          missingDays: z.number().int().nonnegative(),
+        })
+        .optional(),
     }),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
     seconds: z.number().nonnegative(),

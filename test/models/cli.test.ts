@@ -190,6 +190,75 @@ describe('command line', () => {
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
   });
 
+  it('train records the test dates the data covers and warns about a partial test week or missing feature history', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const train = (from: string, to: string, out: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          'models/cli/model.ts',
+          'train',
+          '--data',
+          data,
+          '--from',
+          from,
+          '--to',
+          to,
+          '--trees',
+          '1',
+          '--genuine-per-tree',
+          '100',
+          '--workers',
+          '0',
+          '--quiet',
+          '--out',
+          join(dir, out),
+        ],
+        { cwd, encoding: 'utf8' },
+      );
+    // The data ends 2018-08-14: a train week of 07-31..08-06 has its test week 08-14..08-20.
+    const late = train('2018-07-31', '2018-08-06', 'late.json');
+    expect(late.status, late.stderr).toBe(0);
+    expect(late.stderr).toContain(
+      'model: warning: the test period 2018-08-14..2018-08-20 is not fully covered: the test rows cover 1 of its 7 days (2018-08-14..2018-08-14); no data on 2018-08-15..2018-08-20',
+    );
+    expect(late.stdout).toMatch(/test 2018-08-14\.\.2018-08-14 \(1 of the 7 test days\): AUC/);
+    const lateMetrics = loadArtifact(join(dir, 'late.json')).artifact.metrics!;
+    expect(lateMetrics).toMatchObject({
+      testFrom: '2018-08-14',
+      testTo: '2018-08-14',
+      testDays: 1,
+      testPeriod: { from: '2018-08-14', to: '2018-08-20', days: 7 },
+      testPeriodCovered: false,
+    });
+    expect(lateMetrics.missingTestDates).toHaveLength(6);
+    // The data starts 2018-04-01: a train period from then has none of the 37 days its windows read.
+    const early = train('2018-04-01', '2018-04-03', 'early.json');
+    expect(early.status, early.stderr).toBe(0);
+    expect(early.stderr).toContain(
+      'model: warning: the features need 37 days of history before the train period (from 2018-02-23); the data starts 2018-04-01: 37 days missing (2018-02-23..2018-03-31)',
+    );
+    expect(early.stderr).not.toMatch(/test period .* not fully covered/);
+    const earlyArtifact = loadArtifact(join(dir, 'early.json')).artifact;
+    expect(earlyArtifact.training.data.history).toEqual({
+      days: 37,
+      from: '2018-02-23',
+      dataFrom: '2018-04-01',
+      missingDays: 37,
+    });
+    expect(earlyArtifact.metrics).toMatchObject({
+      testFrom: '2018-04-11',
+      testTo: '2018-04-17',
+      testPeriodCovered: true,
+    });
+    // 2018-05-08 has exactly 37 days before it in the data: no warning.
+    const ok = train('2018-05-08', '2018-05-10', 'ok.json');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toContain('warning');
+    expect(loadArtifact(join(dir, 'ok.json')).artifact.training.data.history!.missingDays).toBe(0);
+  });
+
   it("train's default version names the forest: other parameters, another version; the same training, the same", () => {
     const version = (trees: string) => {
       const model = join(dir, `v${trees}.json`);
