@@ -21,6 +21,8 @@ import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+import { featureUse, featureUseLines } from '../training/feature-use.ts';
+import type { FlatForest } from '../../services/model/forest.ts';
 import { applyTrainFlags, isCalendarDate, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
 import { buildArtifact, forestDigest, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
 
@@ -207,6 +209,11 @@ if (command === 'train') {
   bar.stop();
   const trainTo = addDays(split.trainStart, split.trainDays - 1);
   const frauds = prepared.features.trainY.reduce((s, v) => s + v, 0);
+  const use = featureUse(
+    featureNames(fs),
+    { values: prepared.features.trainX.values, rows: prepared.features.trainY.length, cols: prepared.features.cols },
+    [r.result.flat],
+  );
   const artifact = buildArtifact({
     modelVersion:
       name ??
@@ -230,6 +237,8 @@ if (command === 'train') {
           missingDays: coverage.missingHistoryDates.length,
         },
       },
+      // features the training rows held constant, and those no tree splits on (they add nothing to a score)
+      featureUse: { constant: use.constant, neverSplit: use.neverSplit },
       params: { ...params },
       seconds: r.trainSeconds,
       cpuSeconds: r.result.cpuSeconds,
@@ -264,6 +273,7 @@ if (command === 'train') {
   console.log(
     `trained ${params.trees} trees on ${prepared.features.trainY.length} transactions (${frauds} frauds) in ${r.trainSeconds.toFixed(1)} s (${r.result.cpuSeconds.toFixed(1)} s CPU over ${params.workers || 1} thread(s)); ${r.result.flat.feature.length} nodes`,
   );
+  for (const l of featureUseLines(use, prepared.features.trainY.length, params.trees)) console.log(l);
   if (hasTest)
     console.log(
       `test ${coverage.testCovered!.from}..${coverage.testCovered!.to}${coverage.missingTestDates.length ? ` (${coverage.testCovered!.days} of the ${coverage.testPeriod.days} test days)` : ''}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`,
@@ -316,10 +326,12 @@ if (command === 'train') {
         `reachable CP@100 ${reachable.mean.toFixed(4)}: ${reachable.perDay.reduce((s, d) => s + d.detected.length, 0)} cards with a fraud these features can see ranked first (at most 100 a day)`,
       );
     const results: ReportSeed[] = [];
+    const flats: FlatForest[] = [];
     for (const seed of seeds) {
       const bar = progress(`seed ${seed}`, params.trees);
       const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
       bar.stop();
+      flats.push(r.result.flat);
       // Keep the figures and scores, not the trees: several datasets × seeds stay small.
       results.push({
         seed,
@@ -334,6 +346,10 @@ if (command === 'train') {
         `seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`,
       );
     }
+    const use = featureUse(featureNames(fs), { values: f.trainX.values, rows: f.trainY.length, cols: f.cols }, flats);
+    for (const l of featureUseLines(use, f.trainY.length, params.trees * seeds.length))
+      console.error(`${dataDirs.length > 1 ? `${dir}: ` : ''}${l}`);
+    flats.length = 0;
     evaluated.push({
       name: dir,
       labels: f.testY,

@@ -86,6 +86,13 @@ export const ArtifactSchema = z.object({
         })
         .optional(),
     }),
+    /** Features the training rows held constant (with the value; null for NaN or ±∞) and features no tree splits on. */
+    featureUse: z
+      .object({
+        constant: z.array(z.object({ name: z.string(), value: z.number().nullable() })),
+        neverSplit: z.array(z.string()),
+      })
+      .optional(),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
     seconds: z.number().nonnegative(),
     cpuSeconds: z.number().nonnegative().optional(),

@@ -178,6 +178,8 @@ describe('command line', () => {
       model,
     ]);
     expect(out).toMatch(/trained 3 trees/);
+    expect(out).toMatch(/^features constant in the \d+ training rows: none$/m);
+    expect(out).toMatch(/^features that vary but no tree splits on(: none| \(\d+, over 3 trees\): \w)/m);
     const { artifact, forest } = loadArtifact(model, {
       name: 'handbook',
       features: featureNames(HANDBOOK_FEATURE_SET),
@@ -187,6 +189,11 @@ describe('command line', () => {
     expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
     expect(artifact.amountReference).toBe('EUR');
     expect(forest.flat.nTrees).toBe(3);
+    const use = artifact.training.featureUse!;
+    expect(use.constant).toEqual([]);
+    // exactly the features no node of the 3 trees splits on
+    const split = new Set(Array.from(forest.flat.feature).filter((i) => i >= 0));
+    expect(use.neverSplit).toEqual(featureNames(HANDBOOK_FEATURE_SET).filter((_, i) => !split.has(i)));
     expect(typeof (artifact.metrics as { auc: number }).auc).toBe('number');
   });
 
