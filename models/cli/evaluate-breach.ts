@@ -32,6 +32,7 @@ import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
 import { applyTrainFlags, isCalendarDate, TRAIN_FLAGS } from './train-flags.ts';
+import { describeLabels, LABEL_FLAGS, LABEL_USAGE, labelsFromFlags } from '../features/labels.ts';
 
 const USAGE = `usage:
   npm run model -- evaluate --protocol breach --data DIR [--from YYYY-MM-DD --to YYYY-MM-DD] [--test-days N]
@@ -45,7 +46,8 @@ const USAGE = `usage:
 training options: --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --seed S (${DEFAULT_TRAIN_PARAMS.seed})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})
   --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})  --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})
   --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})  --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})
-  --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues})`;
+  --workers N (${DEFAULT_TRAIN_PARAMS.workers})  --leaf-values sample|all (${DEFAULT_TRAIN_PARAMS.leafValues})
+${LABEL_USAGE}`;
 
 class UsageError extends LeakguardError {
   constructor(message: string) {
@@ -67,7 +69,7 @@ function parse(argv: string[]) {
     quiet: { type: 'boolean' },
     help: { type: 'boolean' },
   };
-  for (const k of Object.keys(TRAIN_FLAGS)) options[k] = { type: 'string' };
+  for (const k of [...Object.keys(TRAIN_FLAGS), ...LABEL_FLAGS]) options[k] = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -89,6 +91,8 @@ function parse(argv: string[]) {
     if (problem) throw new UsageError(`--${flag} ${str(flag)}: ${problem}`);
   }
 
+  const labels = labelsFromFlags(str);
+  if (typeof labels === 'string') throw new UsageError(labels);
   const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
   const flagProblem = applyTrainFlags(params, str);
   if (flagProblem) throw new UsageError(flagProblem);
@@ -123,6 +127,7 @@ function parse(argv: string[]) {
     help: false as const,
     data: callerPath(data),
     params,
+    labels,
     split,
     model: opt(str('model')),
     json: opt(str('json')),
@@ -279,6 +284,7 @@ export function resultTable(r: BreachRunResult): string {
   const listed = c[0]!.genuineDecisions.listed.genuine,
     other = c[0]!.genuineDecisions.unlisted.genuine;
   return [
+    describeLabels(r.labels),
     textTable(
       'Fraudulent spend stopped (challenged or declined), test period; detection delay of the leaked cards first used in it',
       fraudColumns,
@@ -492,6 +498,7 @@ export function renderBreachReport(r: BreachRunResult, dataDir: string): string 
       `${r.period.testFrom}..${r.period.testTo}: ${r.test.transactions} transactions, ${r.test.frauds} frauds (${r.test.breachFrauds} uses of leaked cards), ${r.test.genuineListed} genuine orders of listed cards`,
     ],
     ['currencies (test rows)', currencies],
+    ['fraud labels', describeLabels(r.labels).replace(/^labels: /, '')],
     [
       'model',
       `${r.model.version} (feature set ${r.model.featureSet}${r.model.trained ? ', trained here' : ', given'})`,
@@ -616,6 +623,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
       dataDir: o.data,
       split: o.split,
       params: o.params,
+      labels: o.labels,
       model,
       onReplay: (done, total) => {
         if (o.quiet) return;

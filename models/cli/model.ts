@@ -22,6 +22,7 @@ import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { featureUse, featureUseLines } from '../training/feature-use.ts';
+import { describeLabels, LABEL_FLAGS, LABEL_USAGE, labelsFromFlags } from '../features/labels.ts';
 import type { FlatForest } from '../../services/model/forest.ts';
 import { applyTrainFlags, isCalendarDate, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
 import { buildArtifact, forestDigest, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
@@ -36,6 +37,7 @@ options for train and evaluate:
   --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})
   --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
   --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample, all training rows or its out-of-bag rows
+${LABEL_USAGE}
   --quiet`;
 
 const options: Record<string, { type: 'string' | 'boolean' }> = {
@@ -53,7 +55,7 @@ const options: Record<string, { type: 'string' | 'boolean' }> = {
   quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 };
-for (const k of Object.keys(TRAIN_FLAGS)) options[k] = { type: 'string' };
+for (const k of [...Object.keys(TRAIN_FLAGS), ...LABEL_FLAGS]) options[k] = { type: 'string' };
 
 function fail(message: string): never {
   console.error(`model: ${message}\n\n${USAGE}`);
@@ -127,6 +129,11 @@ if (leafValues !== undefined) {
     fail('--leaf-values: sample, all or oob');
   params.leafValues = leafValues;
 }
+const labels = (() => {
+  const l = labelsFromFlags(str);
+  return typeof l === 'string' ? fail(l) : l;
+})();
+
 function splitFromFlags(): SplitOptions {
   const from = str('from'),
     to = str('to');
@@ -197,7 +204,7 @@ if (command === 'train') {
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
   try {
-    prepared = await prepareAny(ds, fs, split, dir, false, replayProgress());
+    prepared = await prepareAny(ds, fs, split, dir, false, replayProgress(), labels);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -239,6 +246,8 @@ if (command === 'train') {
       },
       // features the training rows held constant, and those no tree splits on (they add nothing to a score)
       featureUse: { constant: use.constant, neverSplit: use.neverSplit },
+      // the fraud labels the terminal-risk features were computed from (features/labels.ts)
+      labels: { ...labels, description: describeLabels(labels) },
       params: { ...params },
       seconds: r.trainSeconds,
       cpuSeconds: r.result.cpuSeconds,
@@ -260,6 +269,7 @@ if (command === 'train') {
           auc: r.auc,
           ap: r.ap,
           cp100: r.cp100,
+          labels: describeLabels(labels),
         },
     prior: r.result.prior,
     flat: r.result.flat,
@@ -279,6 +289,7 @@ if (command === 'train') {
       `test ${coverage.testCovered!.from}..${coverage.testCovered!.to}${coverage.missingTestDates.length ? ` (${coverage.testCovered!.days} of the ${coverage.testPeriod.days} test days)` : ''}: AUC ${r.auc.toFixed(3)}  AP ${r.ap.toFixed(3)}  CP@100 ${r.cp100.toFixed(3)}`,
     );
   else console.log('no test week in the data: the artifact carries no evaluation metrics');
+  console.log(describeLabels(labels));
   console.log(`wrote ${out} (${artifact.modelVersion})`);
 } else if (command === 'evaluate') {
   if ((str('protocol') ?? 'handbook') !== 'handbook')
@@ -307,7 +318,7 @@ if (command === 'train') {
   })[] = [];
   for (const dir of dataDirs) {
     const ds = read(dir);
-    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress()).catch((error: unknown) =>
+    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress(), labels).catch((error: unknown) =>
       fail(`${dir}: ${(error as Error).message}`),
     );
     const f = prepared.features;
@@ -319,7 +330,7 @@ if (command === 'train') {
     );
     const coverage = splitCoverage(ds, prepared.split, featureHistoryDays(fs));
     for (const w of coverageWarnings(coverage)) console.error(`model: warning: ${dir}: ${w}`);
-    const visible = visibleTestFrauds(ds, prepared.split, fs);
+    const visible = visibleTestFrauds(ds, prepared.split, fs, prepared.arrivals);
     const reachable = visible && reachableCardPrecision(ds, prepared.split, visible);
     if (reachable)
       console.error(
@@ -412,6 +423,7 @@ if (command === 'train') {
     " first every card with a fraud these features can see, the rest at random; a compromised terminal's fraud is invisible",
   );
   console.log(' until its labels pass the delay.)');
+  console.log(describeLabels(labels));
   const json = pathArg('json');
   if (json) {
     const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
@@ -433,6 +445,7 @@ if (command === 'train') {
     else out.test = evaluated[0]!.test;
     out.params = params;
     out.featureSet = fs.name;
+    out.labels = { ...labels, description: describeLabels(labels) };
     writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
   }
   const report = pathArg('report');
@@ -461,6 +474,7 @@ if (command === 'train') {
           ...Object.fromEntries(
             evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint]),
           ),
+          'fraud labels': describeLabels(labels).replace(/^labels: /, ''),
           parameters: JSON.stringify({ ...params, seed: undefined }),
           'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
           features: featureNames(fs).join(', '),

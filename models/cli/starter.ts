@@ -2,7 +2,8 @@
 // Rebuilds the starter model that `npm start` serves (services/model/starter-model.json): the
 // breach scenario simulated with its own seed (not the evaluation datasets' seed 0), replayed
 // through the engine, and a forest trained on the engine feature set over the weeks of the first
-// breach's fraud. Same seed and trees, same forest. It is a starting point trained on simulated
+// breach's fraud. Same seed and trees, same forest (the shipped one's replay also charged back
+// declined frauds, today's does not: models/README.md "Labels"). It is a starting point trained on simulated
 // traffic; `model train` reads only the simulator's layout (models/README.md says what is missing).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

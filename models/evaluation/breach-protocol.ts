@@ -24,6 +24,7 @@ import { ENGINE_FEATURE_SET, featureNames, type FeatureSet } from '../../service
 import { rowRange } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { replayThroughEngine, type ReplaySummary } from '../replay/engine-replay.ts';
+import { PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
 import { trainingAmountReference } from '../replay/engine-features.ts';
 import { buildArtifact, forestDigest } from '../../services/model/artifact.ts';
 import { CompiledForest } from '../../services/model/forest.ts';
@@ -478,6 +479,8 @@ export interface BreachRunOptions {
   model?: ScoringModel | undefined;
   ruleset?: Ruleset;
   onReplay?: (done: number, total: number) => void;
+  /** Which frauds the replay charges back and when (features/labels.ts; default the published protocol's). */
+  labels?: LabelAssumption;
   /** Training starts (mid-replay, once the train rows are in): rows, frauds, trees. */
   onTrainStart?: (rows: number, frauds: number, trees: number) => void;
   onTree?: (done: number) => void;
@@ -486,6 +489,8 @@ export interface BreachRunOptions {
 
 export interface BreachRunResult {
   period: { trainFrom: string; trainTo: string; testFrom: string; testTo: string };
+  /** The fraud labels (chargebacks) the replay fed the engine: every figure was measured under them. */
+  labels: LabelAssumption;
   train?: { rows: number; frauds: number; seconds: number; cpuSeconds: number; nodes: number };
   model: { version: string; featureSet: string; trained: boolean };
   test: {
@@ -623,6 +628,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   const replay = await replayThroughEngine(ds, {
     dataDir: o.dataDir,
     watchlists: true,
+    labels: o.labels ?? PUBLISHED_LABELS,
     ruleset,
     from: train[0],
     to: test[1],
@@ -707,6 +713,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
   }
   return {
     period,
+    labels: o.labels ?? PUBLISHED_LABELS,
     ...(trainInfo ? { train: trainInfo } : {}),
     model: { version: model.version, featureSet: model.featureSet, trained: !o.model },
     test: {

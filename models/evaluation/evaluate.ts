@@ -14,6 +14,7 @@ import {
   type SplitOptions,
 } from './protocol.ts';
 import { engineFeatureMatrix, needsEngineReplay } from '../replay/engine-features.ts';
+import { labelArrivals, PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
 
 export interface SeedResult {
   seed: number;
@@ -31,11 +32,23 @@ export interface Prepared {
   split: Split;
   features: SplitFeatures;
   fingerprint: string;
+  /** The fraud labels the features were computed from (features/labels.ts). */
+  labels: LabelAssumption;
+  /** When each dataset row's fraud label arrives (epoch seconds; Infinity: never). */
+  arrivals: Float64Array;
 }
 
-export function prepare(ds: Dataset, fs: FeatureSet, o: SplitOptions, requireTest = true): Prepared {
+/** Features of the split, their terminal windows from the chargebacks `labels` says would have arrived. */
+export function prepare(
+  ds: Dataset,
+  fs: FeatureSet,
+  o: SplitOptions,
+  requireTest = true,
+  labels: LabelAssumption = PUBLISHED_LABELS,
+): Prepared {
   const split = handbookSplit(ds, o, requireTest);
-  return fingerprinted(split, splitFeatures(ds, split, fs), fs);
+  const arrivals = labelArrivals(ds, labels);
+  return { ...fingerprinted(split, splitFeatures(ds, split, fs, undefined, arrivals), fs), labels, arrivals };
 }
 
 /**
@@ -49,15 +62,20 @@ export async function prepareAny(
   dataDir: string,
   requireTest = true,
   onProgress?: (done: number, total: number) => void,
+  labels: LabelAssumption = PUBLISHED_LABELS,
 ): Promise<Prepared> {
-  if (!needsEngineReplay(fs)) return prepare(ds, fs, o, requireTest);
+  if (!needsEngineReplay(fs)) return prepare(ds, fs, o, requireTest, labels);
   const split = handbookSplit(ds, o, requireTest);
   const [from, to] = splitRows(split);
-  const matrix = await engineFeatureMatrix(ds, fs, dataDir, from, to, onProgress);
-  return fingerprinted(split, splitFeatures(ds, split, fs, matrix), fs);
+  const matrix = await engineFeatureMatrix(ds, fs, dataDir, from, to, onProgress, labels);
+  return {
+    ...fingerprinted(split, splitFeatures(ds, split, fs, matrix), fs),
+    labels,
+    arrivals: labelArrivals(ds, labels),
+  };
 }
 
-function fingerprinted(split: Split, features: SplitFeatures, fs: FeatureSet): Prepared {
+function fingerprinted(split: Split, features: SplitFeatures, fs: FeatureSet): Omit<Prepared, 'labels' | 'arrivals'> {
   const h = createHash('sha256');
   h.update(JSON.stringify({ featureSet: fs.name, version: fs.version, names: fs.features.map((f) => f.name) }));
   h.update(

@@ -88,10 +88,19 @@ export function splitRows(split: Split): [number, number] {
   return [split.train[0], split.test.length ? split.test[split.test.length - 1]! + 1 : split.train[1]];
 }
 
-/** `computed`: the features of `splitRows(split)` when they were computed elsewhere (an engine replay). */
-export function splitFeatures(ds: Dataset, split: Split, fs: FeatureSet, computed?: FeatureMatrix): SplitFeatures {
+/**
+ * `computed`: the features of `splitRows(split)` when they were computed elsewhere (an engine replay).
+ * `arrivals`: when each row's fraud label arrives (features/labels.ts); without, the ground truth.
+ */
+export function splitFeatures(
+  ds: Dataset,
+  split: Split,
+  fs: FeatureSet,
+  computed?: FeatureMatrix,
+  arrivals?: Float64Array,
+): SplitFeatures {
   const [from, to] = splitRows(split);
-  const all = computed ?? computeOffline(ds, fs, from, to);
+  const all = computed ?? computeOffline(ds, fs, from, to, arrivals);
   const cols = all.cols;
   const nTrain = split.train[1] - split.train[0];
   const trainX: FeatureMatrix = {

@@ -25,23 +25,30 @@ export function terminalFraudWindow(fs: FeatureSet): { delayDays: number; days: 
 }
 
 /**
- * Per test row (split.test order): 1 when the row is a fraud the features can see. Undefined when
+ * Per test row (split.test order): 1 when the row is a fraud the features can see (`arrivals`: when
+ * each row's fraud label arrives, features/labels.ts; a scenario-2 fraud is seen once a fraud at its
+ * terminal inside the delayed windows has been charged back). Undefined when
  * the data carries frauds of other scenarios (breach scenario, data from elsewhere), or the feature
  * set has no delayed terminal windows: then there is nothing to bound.
  */
-export function visibleTestFrauds(ds: Dataset, split: Split, fs: FeatureSet): Uint8Array | undefined {
+export function visibleTestFrauds(
+  ds: Dataset,
+  split: Split,
+  fs: FeatureSet,
+  arrivals?: Float64Array,
+): Uint8Array | undefined {
   const window = terminalFraudWindow(fs);
   if (!window) return undefined;
   const lastRow = split.test.length ? split.test[split.test.length - 1]! : -1;
-  // Scenario-2 fraud times per terminal, in time order (the dataset is in time order).
-  const terminalFraudTimes = new Map<number, number[]>();
+  // Scenario-2 fraud rows per terminal, in time order (the dataset is in time order).
+  const terminalFraudRows = new Map<number, number[]>();
   for (let i = 0; i <= lastRow; i++) {
     if (!ds.fraud[i]) continue;
     if (!HANDBOOK_SCENARIOS.has(ds.scenario[i]!)) return undefined;
     if (ds.scenario[i] !== 2) continue;
-    const times = terminalFraudTimes.get(ds.terminal[i]!);
-    if (times) times.push(ds.timeSeconds[i]!);
-    else terminalFraudTimes.set(ds.terminal[i]!, [ds.timeSeconds[i]!]);
+    const rows = terminalFraudRows.get(ds.terminal[i]!);
+    if (rows) rows.push(i);
+    else terminalFraudRows.set(ds.terminal[i]!, [i]);
   }
   const visible = new Uint8Array(split.test.length);
   split.test.forEach((row, k) => {
@@ -52,7 +59,14 @@ export function visibleTestFrauds(ds: Dataset, split: Split, fs: FeatureSet): Ui
     }
     const seen = ds.timeSeconds[row]! - window.delayDays * DAY_SECONDS;
     const from = seen - window.days * DAY_SECONDS;
-    visible[k] = (terminalFraudTimes.get(ds.terminal[row]!) ?? []).some((t) => t > from && t <= seen) ? 1 : 0;
+    // ... and, with label arrivals, only once that fraud's chargeback has arrived
+    const now = ds.epochSeconds[row]!;
+    visible[k] = (terminalFraudRows.get(ds.terminal[row]!) ?? []).some((j) => {
+      const t = ds.timeSeconds[j]!;
+      return t > from && t <= seen && (!arrivals || arrivals[j]! <= now);
+    })
+      ? 1
+      : 0;
   });
   return visible;
 }

@@ -54,8 +54,18 @@ export function assertTimeOrder(ds: Dataset): void {
  * Features of dataset rows [from, to) (all history before `from` is used for windows).
  * Window semantics: rows j of the same entity, at or before row i in dataset order, with
  * t_i − (delay + days)·D < t_j ≤ t_i − delay·D (delay 0: the current row is included).
+ * Fraud counts: with `arrivals` (epoch seconds at which each row's fraud label, a chargeback,
+ * arrives; Infinity: never — features/labels.ts), a fraud counts only once its label has arrived,
+ * arrivals[j] ≤ t_i, as serving counts reported chargebacks; without, every fraud counts (the
+ * ground truth).
  */
-export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n): FeatureMatrix {
+export function computeOffline(
+  ds: Dataset,
+  fs: FeatureSet,
+  from = 0,
+  to = ds.n,
+  arrivals?: Float64Array,
+): FeatureMatrix {
   assertTimeOrder(ds);
   const cols = fs.features.length;
   const rows = Math.max(0, to - from);
@@ -86,11 +96,14 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
       const cents = new Float64Array(len + 1),
         frauds = new Float64Array(len + 1),
         times = new Float64Array(len);
+      // with label arrivals: the frauds' positions, to count those whose label has arrived
+      const fraudAt: number[] = [];
       for (let k = 0; k < len; k++) {
         const row = g.rows[start + k]!;
         times[k] = ds.epochSeconds[row]!;
         cents[k + 1] = cents[k]! + toCents(ds.amount[row]!);
         frauds[k + 1] = frauds[k]! + ds.fraud[row]!;
+        if (ds.fraud[row]) fraudAt.push(row);
       }
       for (const [f, c] of mine) {
         const span = (f.delayDays + f.days) * DAY_SECONDS,
@@ -107,7 +120,11 @@ export function computeOffline(ds: Dataset, fs: FeatureSet, from = 0, to = ds.n)
           const a = Math.min(lo, hi);
           agg.count = hi - a;
           agg.amountSum = (cents[hi]! - cents[a]!) / 100;
-          agg.frauds = frauds[hi]! - frauds[a]!;
+          if (arrivals) {
+            let known = 0;
+            for (let q = frauds[a]!; q < frauds[hi]!; q++) if (arrivals[fraudAt[q]!]! <= t) known++;
+            agg.frauds = known;
+          } else agg.frauds = frauds[hi]! - frauds[a]!;
           values[(row - from) * cols + c] = windowValue(f.stat, agg);
         }
       }

@@ -5,6 +5,7 @@ import type { FeatureSet } from '../../services/model/definitions.ts';
 import type { FeatureMatrix } from '../features/offline.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { HISTORY_DAYS, replayThroughEngine } from './engine-replay.ts';
+import { PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 
 /** The simulator's TX_AMOUNT unit: the handbook features read it as it is. */
@@ -39,6 +40,7 @@ export async function engineFeatureMatrix(
   from: number,
   to: number,
   onProgress?: (done: number, total: number) => void,
+  labels: LabelAssumption = PUBLISHED_LABELS,
 ): Promise<FeatureMatrix> {
   const cols = fs.features.length;
   const rows = Math.max(0, to - from);
@@ -47,6 +49,7 @@ export async function engineFeatureMatrix(
   await replayThroughEngine(ds, {
     dataDir,
     watchlists: true,
+    labels,
     from,
     to,
     ...(onProgress ? { onProgress } : {}),

@@ -30,6 +30,7 @@ import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-sto
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { DAY_SECONDS } from '../../services/model/definitions.ts';
 import type { Dataset } from '../simulator/csv.ts';
+import { chargebackAt, PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
 import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
 import { HistoryRecorder } from '../../services/breach/recorder.ts';
 import { BreachScanner, type ScanOptions } from '../../services/breach/scanner.ts';
@@ -47,8 +48,12 @@ export interface ReplayOptions {
   ruleset?: Ruleset;
   /** The exchange-rate table; default: services/rates/default.yaml, as the engine serves by default. */
   rates?: RateTable;
-  /** Chargebacks for fraudulent transactions arrive this many days later (the handbook's 7). */
-  labelDelayDays?: number;
+  /**
+   * Which frauds are charged back and when (features/labels.ts; default: the published protocol's,
+   * every one 7 days later). A fraud the issuer declined (AUTH_RESULT) or the engine declined never
+   * completed: it is never charged back.
+   */
+  labels?: LabelAssumption;
   /**
    * The 3-D Secure step-ups the engine asks for, answered: a fraudster holding stolen card data
    * cannot pass the cardholder's bank's challenge (`challenge_failed` at once), a genuine customer
@@ -219,6 +224,17 @@ function firstRowAt(ds: Dataset, epochSeconds: number): number {
   return lo;
 }
 
+/**
+ * When the replay reports a row's chargeback, epoch ms; Infinity when never: a genuine row, a fraud
+ * `labels` leaves uncharged, or one that never completed (declined by the issuer, AUTH_RESULT, or by
+ * the engine's decision).
+ */
+export function chargebackDueMs(ds: Dataset, row: number, decision: string, labels: LabelAssumption): number {
+  if (!ds.fraud[row] || decision === 'decline') return Infinity;
+  const declined = ds.extra.get('AUTH_RESULT')?.[row] === 'declined';
+  return chargebackAt(ds.transactionId[row]!, ds.epochSeconds[row]!, labels, declined) * 1000;
+}
+
 export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promise<ReplaySummary> {
   assertBreachColumns(ds);
   const started = performance.now();
@@ -303,10 +319,16 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     listedCards += cards.length;
   };
 
-  // Chargebacks are due in time order (a fixed delay after each fraud): a queue suffices.
-  const delayMs = (o.labelDelayDays ?? 7) * DAY_SECONDS * 1000;
+  // Chargebacks come after a delay that varies by transaction: a queue kept in arrival order (a
+  // fixed delay appends in order; a drawn one inserts, usually near the end).
+  const labels = o.labels ?? PUBLISHED_LABELS;
   const chargebacks: { at: number; merchantId: string; transactionId: string }[] = [];
   let nextChargeback = 0;
+  const enqueue = (c: { at: number; merchantId: string; transactionId: string }) => {
+    let i = chargebacks.length;
+    while (i > nextChargeback && chargebacks[i - 1]!.at > c.at) i--;
+    chargebacks.splice(i, 0, c);
+  };
   const auth = ds.extra.get('AUTH_RESULT')!;
 
   let reported = 0;
@@ -357,7 +379,8 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
       (ds.fraud[row] || unitHash(ds.transactionId[row]!) < o.stepUpOutcomes.genuineFailureShare)
     )
       await engine.recordOutcome(merchantId, request.transactionId, 'challenge_failed', at);
-    if (ds.fraud[row]) chargebacks.push({ at: at + delayMs, merchantId, transactionId: request.transactionId });
+    const due = chargebackDueMs(ds, row, result.response.decision, labels);
+    if (Number.isFinite(due)) enqueue({ at: due, merchantId, transactionId: request.transactionId });
     if (row >= from) {
       await o.onRow(row, result.response, result.evidence);
       reported++;

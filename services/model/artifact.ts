@@ -93,6 +93,16 @@ export const ArtifactSchema = z.object({
         neverSplit: z.array(z.string()),
       })
       .optional(),
+    /** The fraud labels the features were computed from (models/features/labels.ts): chargebacks' delay and share. */
+    labels: z
+      .object({
+        delayMinDays: z.number().nonnegative(),
+        delayMaxDays: z.number().nonnegative(),
+        share: z.number().min(0).max(1),
+        seed: z.number().int().nonnegative(),
+        description: z.string(),
+      })
+      .optional(),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
     seconds: z.number().nonnegative(),
     cpuSeconds: z.number().nonnegative().optional(),

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PUBLISHED_LABELS } from '../../models/features/labels.ts';
 import {
   BAND_SHIFTS,
   CONFIGURATIONS,
@@ -409,6 +410,9 @@ describe('breach protocol end to end', () => {
     ).toBe(true);
 
     const table = resultTable(r);
+    // the tables say the labels the replay fed the engine (here the published protocol's)
+    expect(r.labels).toEqual(PUBLISHED_LABELS);
+    expect(table.split('\n')[0]).toMatch(/^labels: every completed fraud charged back 7 days after the transaction/);
     for (const c of CONFIGURATIONS) expect(table).toContain(c.label);
     for (const head of [
       'CASH-OUT stopped',

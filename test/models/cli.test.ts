@@ -103,9 +103,15 @@ describe('command line', () => {
     for (const k of ['auc', 'ap', 'cp100']) expect(typeof r[k]).toBe('number');
     expect(r.seeds).toHaveLength(2);
     expect(r.auc).toBeGreaterThan(0.6);
+    // every metric block says the labels it was measured under: here the published protocol's
+    expect(out).toMatch(
+      /^labels: every completed fraud charged back 7 days after the transaction.*published protocol/m,
+    );
+    expect(r.labels).toMatchObject({ delayMinDays: 7, delayMaxDays: 7, share: 1 });
     const html = readFileSync(report, 'utf8');
     expect(html.match(/<svg/g)!.length).toBe(4);
     expect(html).not.toMatch(/<script|<link|src=|href=/);
+    expect(html).toContain('fraud labels');
   });
 
   it('evaluate over several datasets: a line per dataset, the mean over every run, and what the features can reach', () => {
@@ -264,6 +270,58 @@ describe('command line', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr).not.toContain('warning');
     expect(loadArtifact(join(dir, 'ok.json')).artifact.training.data.history!.missingDays).toBe(0);
+  });
+
+  it('train computes the terminal risk from the labels it is told serving gets, and records them', () => {
+    const model = join(dir, 'no-labels.json');
+    const out = run('models/cli/model.ts', [
+      'train',
+      '--data',
+      data,
+      '--trees',
+      '2',
+      '--genuine-per-tree',
+      '200',
+      '--workers',
+      '0',
+      '--quiet',
+      '--chargeback-delay-days',
+      '10-40',
+      '--chargeback-share',
+      '0',
+      '--out',
+      model,
+    ]);
+    expect(out).toMatch(/^labels: 0 % of completed frauds charged back 10–40 days \(uniform\)/m);
+    const { artifact } = loadArtifact(model);
+    expect(artifact.training.labels).toMatchObject({ delayMinDays: 10, delayMaxDays: 40, share: 0, seed: 1 });
+    expect((artifact.metrics as { labels: string }).labels).toMatch(/^labels: 0 % of completed frauds/);
+    // no label ever arrives: the terminal risk windows are 0 in every training row
+    for (const name of [
+      'TERMINAL_ID_RISK_1DAY_WINDOW',
+      'TERMINAL_ID_RISK_7DAY_WINDOW',
+      'TERMINAL_ID_RISK_30DAY_WINDOW',
+    ])
+      expect(artifact.training.featureUse!.constant).toContainEqual({ name, value: 0 });
+    // a wrong label flag is a usage error, before the data is read
+    const cases: [string[], RegExp][] = [
+      [
+        ['train', '--data', data, '--chargeback-delay-days', '60-7', '--out', join(dir, 'x.json')],
+        /model: --chargeback-delay-days: MIN \(60\) must not be more than MAX \(7\)/,
+      ],
+      [
+        ['evaluate', '--data', data, '--chargeback-share', '2', '--quiet'],
+        /model: --chargeback-share: a share from 0 to 1, not 2/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', ...args], {
+        cwd: join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
   });
 
   it("train's default version names the forest: other parameters, another version; the same training, the same", () => {

@@ -74,6 +74,17 @@ describe('reachable Card Precision@k (what the handbook features can see)', () =
     const visible = visibleTestFrauds(ds, split, HANDBOOK_FEATURE_SET)!;
     const byCard = Object.fromEntries(Array.from(split.test, (row, k) => [ds.customer[row]!, visible[k]]));
     expect(byCard).toEqual({ 7: 1, 1: 1, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0 });
+    // With the chargebacks serving would see: terminal 1's fraud charged back 8 days later (on day 58,
+    // 10:00) is seen on day 60 but not on day 57; none charged back, no compromised terminal is seen.
+    const late = Float64Array.from({ length: ds.n }, (_, i) =>
+      ds.fraud[i] ? ds.epochSeconds[i]! + 8 * DAY : Infinity,
+    );
+    const seen = (arrivals: Float64Array) => {
+      const v = visibleTestFrauds(ds, split, HANDBOOK_FEATURE_SET, arrivals)!;
+      return Object.fromEntries(Array.from(split.test, (row, k) => [ds.customer[row]!, v[k]]));
+    };
+    expect(seen(late)).toEqual({ 7: 0, 1: 1, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0 });
+    expect(seen(new Float64Array(ds.n).fill(Infinity))).toEqual({ 7: 0, 1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 0 });
   });
 
   it('ranks the cards with a visible fraud first, the rest at random (expected chance hits), and removes caught cards', () => {
