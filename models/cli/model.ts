@@ -16,20 +16,29 @@ import {
   splitCoverage,
   type SplitOptions,
 } from '../evaluation/protocol.ts';
-import { meanSpread, prepareAny, REFERENCE, runSeed } from '../evaluation/evaluate.ts';
+import { meanSpread, prepareAny, REFERENCE, runSeed, testMetrics } from '../evaluation/evaluate.ts';
 import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
-import { featureUse, featureUseLines } from '../training/feature-use.ts';
+import { featureUse, featureUseLines, splitWeights } from '../training/feature-use.ts';
 import { describeLabels, LABEL_FLAGS, LABEL_USAGE, labelsFromFlags } from '../features/labels.ts';
 import type { FlatForest } from '../../services/model/forest.ts';
 import { applyTrainFlags, isCalendarDate, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
-import { buildArtifact, forestDigest, modelVersionProblem, saveArtifact } from '../../services/model/artifact.ts';
+import {
+  buildArtifact,
+  forestDigest,
+  loadArtifact,
+  modelVersionProblem,
+  refuseOtherFeatures,
+  saveArtifact,
+} from '../../services/model/artifact.ts';
+import { calibrationTable } from '../evaluation/metrics.ts';
 
 const USAGE = `usage:
   npm run model -- train --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] [--name VERSION] --out ARTIFACT.json
-  npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
+  npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3 | --model ARTIFACT.json] [--json FILE] [--report FILE.html]
+      (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
 options for train and evaluate:
@@ -52,6 +61,7 @@ const options: Record<string, { type: 'string' | 'boolean' }> = {
   report: { type: 'string' },
   'leaf-values': { type: 'string' },
   name: { type: 'string' },
+  model: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 };
@@ -113,13 +123,37 @@ const name = str('name');
 const nameProblem = name === undefined ? undefined : modelVersionProblem(name);
 if (nameProblem) fail(`--name: ${nameProblem}`);
 const data = str('data') ?? fail('--data DIR is required');
+// An existing model to evaluate (evaluate only): read and checked before any data is.
+const given = (() => {
+  const path = pathArg('model');
+  if (path === undefined) return undefined;
+  if (command !== 'evaluate') fail('--model: evaluate only (train writes --out)');
+  if (str('seeds') !== undefined) fail('--seeds: not with --model (the model is trained already)');
+  try {
+    return { path, ...loadArtifact(path) };
+  } catch (error) {
+    return fail(`--model ${str('model')}: ${(error as Error).message}`);
+  }
+})();
 const fs = (() => {
   try {
-    return featureSet(str('feature-set') ?? 'handbook');
+    return featureSet(str('feature-set') ?? given?.artifact.featureSet.name ?? 'handbook');
   } catch (error) {
     return fail(`--feature-set: ${(error as Error).message}`);
   }
 })();
+if (given) {
+  try {
+    refuseOtherFeatures(given.artifact.featureSet, { name: fs.name, features: featureNames(fs) });
+  } catch (error) {
+    fail(`--model ${str('model')}: ${(error as Error).message}`);
+  }
+  const reference = trainingAmountReference(fs);
+  if ((given.artifact.amountReference ?? 'EUR') !== reference)
+    fail(
+      `--model ${str('model')}: its amounts are in ${given.artifact.amountReference}, this evaluation's in ${reference}`,
+    );
+}
 const params: TrainParams = { ...DEFAULT_TRAIN_PARAMS };
 const flagProblem = applyTrainFlags(params, str);
 if (flagProblem) fail(flagProblem);
@@ -316,6 +350,7 @@ if (command === 'train') {
       historyMissingDays: number;
     };
   })[] = [];
+  const allFlats: FlatForest[] = [];
   for (const dir of dataDirs) {
     const ds = read(dir);
     const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress(), labels).catch((error: unknown) =>
@@ -338,11 +373,21 @@ if (command === 'train') {
       );
     const results: ReportSeed[] = [];
     const flats: FlatForest[] = [];
-    for (const seed of seeds) {
+    if (given) {
+      const scores = given.forest.scoreMany(f.testX, f.cols);
+      const m = testMetrics(ds, prepared, scores);
+      allFlats.push(given.forest.flat);
+      results.push({ seed: Number(given.artifact.training.params.seed ?? 0), ...m, scores });
+      console.error(
+        `model ${given.artifact.modelVersion}: AUC ${m.auc.toFixed(4)}  AP ${m.ap.toFixed(4)}  CP@100 ${m.cp100.toFixed(4)}`,
+      );
+    }
+    for (const seed of given ? [] : seeds) {
       const bar = progress(`seed ${seed}`, params.trees);
       const r = await runSeed(ds, prepared, { ...params, seed }, (d) => bar.update(d));
       bar.stop();
       flats.push(r.result.flat);
+      allFlats.push(r.result.flat);
       // Keep the figures and scores, not the trees: several datasets × seeds stay small.
       results.push({
         seed,
@@ -357,9 +402,11 @@ if (command === 'train') {
         `seed ${seed}: AUC ${r.auc.toFixed(4)}  AP ${r.ap.toFixed(4)}  CP@100 ${r.cp100.toFixed(4)}  (train ${r.trainSeconds.toFixed(1)} s wall, ${r.result.cpuSeconds.toFixed(1)} s CPU, ${r.result.flat.feature.length} nodes)`,
       );
     }
-    const use = featureUse(featureNames(fs), { values: f.trainX.values, rows: f.trainY.length, cols: f.cols }, flats);
-    for (const l of featureUseLines(use, f.trainY.length, params.trees * seeds.length))
-      console.error(`${dataDirs.length > 1 ? `${dir}: ` : ''}${l}`);
+    if (!given) {
+      const use = featureUse(featureNames(fs), { values: f.trainX.values, rows: f.trainY.length, cols: f.cols }, flats);
+      for (const l of featureUseLines(use, f.trainY.length, params.trees * seeds.length))
+        console.error(`${dataDirs.length > 1 ? `${dir}: ` : ''}${l}`);
+    }
     flats.length = 0;
     evaluated.push({
       name: dir,
@@ -407,7 +454,9 @@ if (command === 'train') {
   const runsLabel = `${several ? `${evaluated.length} datasets × ` : ''}${seeds.length} seed${seeds.length > 1 ? 's' : ''}`;
   console.log(
     line(
-      `leakguard forest, ${params.trees} trees, ${runsLabel}`,
+      given
+        ? `${given.artifact.modelVersion} (${given.forest.flat.nTrees} trees)${several ? `, ${evaluated.length} datasets` : ''}`
+        : `leakguard forest, ${params.trees} trees, ${runsLabel}`,
       ms(auc),
       ms(ap),
       ms(cp),
@@ -424,6 +473,34 @@ if (command === 'train') {
   );
   console.log(' until its labels pass the delay.)');
   console.log(describeLabels(labels));
+  if (given?.artifact.training.labels && given.artifact.training.labels.description !== describeLabels(labels))
+    console.log(`(the model was trained under other labels: ${given.artifact.training.labels.description})`);
+  // Calibration: every run's test rows pooled (each run scores the same rows of its dataset).
+  const calibration = calibrationTable(
+    Float64Array.from(evaluated.flatMap((d) => d.seeds.flatMap((r) => Array.from(r.scores)))),
+    Uint8Array.from(evaluated.flatMap((d) => d.seeds.flatMap(() => Array.from(d.labels)))),
+  );
+  console.log('');
+  console.log(
+    `calibration (test rows${all.length > 1 ? ` of all ${all.length} runs` : ''} by score decile: mean score against the observed fraud rate)`,
+  );
+  console.log(
+    `${'decile'.padEnd(8)}${'rows'.padStart(8)}${'scores'.padStart(19)}${'mean score'.padStart(12)}${'fraud rate'.padStart(12)}${'frauds'.padStart(8)}`,
+  );
+  for (const b of calibration)
+    console.log(
+      `${String(b.decile).padEnd(8)}${String(b.rows).padStart(8)}${`${b.minScore.toFixed(3)}–${b.maxScore.toFixed(3)}`.padStart(19)}${b.meanScore.toFixed(4).padStart(12)}${b.fraudRate.toFixed(4).padStart(12)}${String(b.frauds).padStart(8)}`,
+    );
+  const weights = splitWeights(featureNames(fs), allFlats);
+  const trees = allFlats.reduce((s, f) => s + f.nTrees, 0);
+  console.log('');
+  console.log(
+    `features by share of split weight (Gini decrease × training rows at each split, ${trees} trees${allFlats.length > 1 ? ` of ${allFlats.length} forests` : ''})`,
+  );
+  for (const w of weights)
+    console.log(
+      `  ${w.name.padEnd(40)} ${(100 * w.share).toFixed(1).padStart(5)} %  ${String(w.splits).padStart(6)} splits`,
+    );
   const json = pathArg('json');
   if (json) {
     const out: Record<string, unknown> = { auc: auc.mean, ap: ap.mean, cp100: cp.mean };
@@ -443,9 +520,12 @@ if (command === 'train') {
     if (several)
       out.datasets = evaluated.map((d) => ({ data: d.name, reachableCp100: d.reachable?.mean ?? null, test: d.test }));
     else out.test = evaluated[0]!.test;
-    out.params = params;
+    if (!given) out.params = params;
     out.featureSet = fs.name;
     out.labels = { ...labels, description: describeLabels(labels) };
+    out.calibration = calibration;
+    out.featureWeights = weights;
+    if (given) out.model = { path: given.path, version: given.artifact.modelVersion, trees: given.forest.flat.nTrees };
     writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
   }
   const report = pathArg('report');
@@ -458,6 +538,9 @@ if (command === 'train') {
         datasets: evaluated,
         reference: REFERENCE,
         testDates,
+        calibration,
+        featureWeights: weights,
+        ...(given ? { modelLabel: `${given.artifact.modelVersion} (${given.forest.flat.nTrees} trees)` } : {}),
         summary: {
           ...Object.fromEntries(
             evaluated.map((d) => [
@@ -475,8 +558,14 @@ if (command === 'train') {
             evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint]),
           ),
           'fraud labels': describeLabels(labels).replace(/^labels: /, ''),
-          parameters: JSON.stringify({ ...params, seed: undefined }),
-          'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
+          ...(given
+            ? {
+                model: `${given.path} (${given.artifact.modelVersion}, trained on ${given.artifact.training.data.source} ${given.artifact.training.data.from}..${given.artifact.training.data.to})`,
+              }
+            : {
+                parameters: JSON.stringify({ ...params, seed: undefined }),
+                'training time per run': all.map((r) => `${(r.trainSeconds ?? NaN).toFixed(1)} s`).join(', '),
+              }),
           features: featureNames(fs).join(', '),
         },
       }),

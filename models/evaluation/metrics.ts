@@ -148,3 +148,48 @@ export function cardPrecisionAtK(
   }
   return { mean: perDay.length ? perDay.reduce((s, d) => s + d.precision, 0) / perDay.length : NaN, perDay };
 }
+
+/** One score decile of a calibration table: its rows, their mean score and their observed fraud rate. */
+export interface CalibrationBin {
+  decile: number;
+  rows: number;
+  minScore: number;
+  maxScore: number;
+  meanScore: number;
+  frauds: number;
+  fraudRate: number;
+}
+
+/**
+ * Calibration by score deciles: rows sorted by score, cut into `bins` groups of equal size (the
+ * first ones one row larger when they do not divide), each with its mean score and observed fraud
+ * rate. A calibrated model's mean score matches the fraud rate in every decile; with the handbook's
+ * ~1 % fraud the lower deciles are all near 0 and the top one holds most of the frauds.
+ */
+export function calibrationTable(scores: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): CalibrationBin[] {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]! || a - b);
+  const out: CalibrationBin[] = [];
+  let start = 0;
+  for (let b = 0; b < bins && start < n; b++) {
+    const size = Math.floor(n / bins) + (b < n % bins ? 1 : 0);
+    if (size === 0) continue;
+    let sum = 0,
+      frauds = 0;
+    for (let k = start; k < start + size; k++) {
+      sum += scores[order[k]!]!;
+      frauds += labels[order[k]!]! ? 1 : 0;
+    }
+    out.push({
+      decile: b + 1,
+      rows: size,
+      minScore: scores[order[start]!]!,
+      maxScore: scores[order[start + size - 1]!]!,
+      meanScore: sum / size,
+      frauds,
+      fraudRate: frauds / size,
+    });
+    start += size;
+  }
+  return out;
+}

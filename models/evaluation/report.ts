@@ -1,5 +1,6 @@
 // A self-contained HTML report (inline SVG, no scripts, no external resources).
-import { prCurve, rocCurve } from './metrics.ts';
+import { prCurve, rocCurve, type CalibrationBin } from './metrics.ts';
+import type { FeatureWeight } from '../training/feature-use.ts';
 
 export interface ReportSeed {
   seed: number;
@@ -27,6 +28,12 @@ export interface ReportInput {
   reference: readonly { model: string; auc: number; ap: number; cp100: number }[];
   summary: Record<string, string>;
   testDates: string[];
+  /** Score deciles of the test rows (all runs pooled): mean score against the observed fraud rate. */
+  calibration?: CalibrationBin[];
+  /** Features by their share of the forests' split weight. */
+  featureWeights?: FeatureWeight[];
+  /** The rows' label when an existing model was evaluated (else "Leakguard forest, seed S"). */
+  modelLabel?: string;
 }
 
 const W = 420,
@@ -234,7 +241,7 @@ export function renderReport(r: ReportInput): string {
       d.seeds
         .map(
           (s) =>
-            `<tr><td>Leakguard forest, ${several ? `${esc(d.name)}, ` : ''}seed ${s.seed}</td><td>${fmt(s.auc)}</td><td>${fmt(s.ap)}</td><td>${fmt(s.cp100)}</td>` +
+            `<tr><td>${r.modelLabel ? `${esc(r.modelLabel)}${several ? `, ${esc(d.name)}` : ''}` : `Leakguard forest, ${several ? `${esc(d.name)}, ` : ''}seed ${s.seed}`}</td><td>${fmt(s.auc)}</td><td>${fmt(s.ap)}</td><td>${fmt(s.cp100)}</td>` +
             `<td>${d.reachable ? fmt(d.reachable.mean) : '—'}</td></tr>`,
         )
         .join(''),
@@ -270,6 +277,27 @@ ${refRows}</tbody></table>
 <p class="sub">Reachable CP@100: the expected score of an oracle that ranks first, each day, every card with a fraud these features can see, and
 the other cards at random — a compromised terminal's fraud stays invisible until its labels pass the 7-day delay. What a model on these features can expect at best.</p>
 ${r.datasets.map((d) => datasetSection(d, r.testDates, several)).join('\n')}
+${
+  r.calibration
+    ? `<h2 style="font-size:16px">Calibration</h2>
+<p class="sub">Test rows${all.length > 1 ? ` of all ${all.length} runs` : ''} by score decile: a calibrated model's mean score matches the observed fraud rate.</p>
+<table><thead><tr><th>decile</th><th>rows</th><th>scores</th><th>mean score</th><th>fraud rate</th><th>frauds</th></tr></thead><tbody>${r.calibration
+        .map(
+          (b) =>
+            `<tr><td>${b.decile}</td><td>${b.rows}</td><td>${fmt(b.minScore)}–${fmt(b.maxScore)}</td><td>${fmt(b.meanScore, 4)}</td><td>${fmt(b.fraudRate, 4)}</td><td>${b.frauds}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : ''
+}
+${
+  r.featureWeights
+    ? `<h2 style="font-size:16px">Features by share of split weight</h2>
+<p class="sub">Gini decrease × training rows at each split, summed over every tree: what the trees used (correlated features share it).</p>
+<table><thead><tr><th>feature</th><th>share</th><th>splits</th></tr></thead><tbody>${r.featureWeights
+        .map((w) => `<tr><td>${esc(w.name)}</td><td>${fmt(100 * w.share, 1)} %</td><td>${w.splits}</td></tr>`)
+        .join('')}</tbody></table>`
+    : ''
+}
 <h2 style="font-size:16px">Run</h2>
 <dl>${Object.entries(r.summary)
     .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)

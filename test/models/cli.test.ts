@@ -108,10 +108,22 @@ describe('command line', () => {
       /^labels: every completed fraud charged back 7 days after the transaction.*published protocol/m,
     );
     expect(r.labels).toMatchObject({ delayMinDays: 7, delayMaxDays: 7, share: 1 });
+    // calibration over both seeds' test rows, and the features by their share of split weight
+    expect(out).toMatch(/^calibration \(test rows of all 2 runs by score decile/m);
+    expect(r.calibration).toHaveLength(10);
+    expect(r.calibration.reduce((s: number, b: { rows: number }) => s + b.rows, 0)).toBe(2 * r.test.transactions);
+    expect(r.calibration.reduce((s: number, b: { frauds: number }) => s + b.frauds, 0)).toBe(2 * r.test.frauds);
+    expect(out).toMatch(/^features by share of split weight \(.*8 trees of 2 forests\)/m);
+    expect(r.featureWeights.map((w: { name: string }) => w.name).sort()).toEqual(
+      [...featureNames(HANDBOOK_FEATURE_SET)].sort(),
+    );
+    expect(r.featureWeights.reduce((s: number, w: { share: number }) => s + w.share, 0)).toBeCloseTo(1, 9);
     const html = readFileSync(report, 'utf8');
     expect(html.match(/<svg/g)!.length).toBe(4);
     expect(html).not.toMatch(/<script|<link|src=|href=/);
     expect(html).toContain('fraud labels');
+    expect(html).toContain('<h2 style="font-size:16px">Calibration</h2>');
+    expect(html).toContain('Features by share of split weight');
   });
 
   it('evaluate over several datasets: a line per dataset, the mean over every run, and what the features can reach', () => {
@@ -322,6 +334,83 @@ describe('command line', () => {
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it('evaluate --model scores an existing artifact on the handbook protocol: the figures train measured', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const model = join(dir, 'given.json'),
+      json = join(dir, 'given-eval.json'),
+      report = join(dir, 'given-eval.html');
+    run('models/cli/model.ts', [
+      'train',
+      '--data',
+      data,
+      '--trees',
+      '3',
+      '--genuine-per-tree',
+      '300',
+      '--workers',
+      '0',
+      '--quiet',
+      '--out',
+      model,
+    ]);
+    const { artifact } = loadArtifact(model);
+    const out = run('models/cli/model.ts', [
+      'evaluate',
+      '--data',
+      data,
+      '--protocol',
+      'handbook',
+      '--model',
+      model,
+      '--quiet',
+      '--json',
+      json,
+      '--report',
+      report,
+    ]);
+    expect(out).toContain(`${artifact.modelVersion} (3 trees)`);
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    const m = artifact.metrics as { auc: number; ap: number; cp100: number };
+    expect(r.auc).toBe(m.auc);
+    expect(r.ap).toBe(m.ap);
+    expect(r.cp100).toBe(m.cp100);
+    expect(r.model).toEqual({ path: model, version: artifact.modelVersion, trees: 3 });
+    expect(r.calibration.reduce((s: number, b: { rows: number }) => s + b.rows, 0)).toBe(r.test.transactions);
+    expect(r.featureWeights.reduce((s: number, w: { share: number }) => s + w.share, 0)).toBeCloseTo(1, 9);
+    const html = readFileSync(report, 'utf8');
+    expect(html).toContain(`${artifact.modelVersion} (3 trees)`);
+    expect(html).toContain('Features by share of split weight');
+    // refused before any work: another feature set, seeds to train, a file that is no artifact
+    for (const [args, message] of [
+      [['--feature-set', 'engine'], /model: --model .*given\.json: .*feature set/],
+      [['--seeds', '1,2'], /model: --seeds: not with --model/],
+    ] as const) {
+      const r2 = spawnSync(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          'models/cli/model.ts',
+          'evaluate',
+          '--data',
+          data,
+          '--model',
+          model,
+          ...args,
+        ],
+        { cwd, encoding: 'utf8' },
+      );
+      expect(r2.status, r2.stderr).toBe(2);
+      expect(r2.stderr).toMatch(message);
+    }
+    const notModel = spawnSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', 'evaluate', '--data', data, '--model', json],
+      { cwd, encoding: 'utf8' },
+    );
+    expect(notModel.status).toBe(2);
+    expect(notModel.stderr).toMatch(/^model: --model .*given-eval\.json: /);
   });
 
   it("train's default version names the forest: other parameters, another version; the same training, the same", () => {
