@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { createAccount } from '../../services/console/accounts.ts';
 import { totp } from '../../services/console/credentials.ts';
 import type { ConsoleRole } from '../../services/cases/users.ts';
-import type { TestApp } from '../support/app.ts';
+import { expect } from 'vitest';
+import { bearer, type TestApp } from '../support/app.ts';
 
 export interface Reply {
   status: number;
@@ -128,4 +129,31 @@ export async function enrol(
     password2: options.password2 ?? password,
   });
   return { start, secret, finish };
+}
+
+let flagged = 0;
+/** Scores an order of merchant m1 the default rules flag (a security-code mismatch) and waits for its case; `over` replaces or adds request fields. */
+export async function flagCase(t: TestApp, over: Record<string, unknown> = {}) {
+  const transactionId = `case-${process.pid}-${++flagged}`;
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/score',
+    headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+    payload: {
+      transactionId,
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+      ...over,
+    },
+  });
+  expect(res.statusCode).toBe(200);
+  expect(res.json().decision).not.toBe('approve');
+  await t.runtime.flaggedSink.drain();
+  const cases = t.runtime.cases!;
+  await cases.ingester.idle();
+  const c = await cases.store.getByTransaction('m1', transactionId);
+  expect(c).toBeDefined();
+  return c!;
 }

@@ -7,40 +7,17 @@ import { CONSOLE_CSP } from '../../services/console/plugin.ts';
 import { totp, verifyPassword } from '../../services/console/credentials.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { INJECTION_PAYLOADS } from './fixtures.ts';
-import { ConsoleClient, enrol, freshTotpStep, loggedIn, newUser } from './client.ts';
+import { ConsoleClient, enrol, flagCase, freshTotpStep, loggedIn, newUser } from './client.ts';
 import { hostileOrder, HOSTILE_EMAIL, PAYLOADS } from './hostile.ts';
 
 let t: TestApp;
-let seq = 0;
 beforeAll(async () => {
   t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
 });
 afterAll(() => t?.close());
 
 const cases = () => t.runtime.cases!;
-async function flag(over: Record<string, unknown> = {}, key = t.keys.merchant) {
-  const transactionId = `c-${process.pid}-${++seq}`;
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/score',
-    headers: { ...bearer(key), 'content-type': 'application/json' },
-    payload: {
-      transactionId,
-      amount: 2500,
-      currency: 'EUR',
-      channel: 'ecommerce',
-      card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
-      ...over,
-    },
-  });
-  expect(res.statusCode).toBe(200);
-  expect(res.json().decision).not.toBe('approve');
-  await t.runtime.flaggedSink.drain();
-  await cases().ingester.idle();
-  const c = await cases().store.getByTransaction('m1', transactionId);
-  expect(c).toBeDefined();
-  return c!;
-}
+const flag = (over: Record<string, unknown> = {}) => flagCase(t, over);
 
 const GET_ROUTES = [
   '/console/queue',

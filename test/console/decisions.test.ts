@@ -3,40 +3,17 @@
 // allow-list, the learners' labels) are recorded with it (an outbox) and applied at once or, when
 // the list store is down, retried until they are, never lost and never a 500 for the analyst.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
-import { loggedIn } from './client.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
+import { flagCase, loggedIn } from './client.ts';
 
 let t: TestApp;
-let seq = 0;
 beforeAll(async () => {
   t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
 });
 afterAll(() => t?.close());
 
 const cases = () => t.runtime.cases!;
-async function flag(over: Record<string, unknown> = {}) {
-  const transactionId = `d-${process.pid}-${++seq}`;
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/score',
-    headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
-    payload: {
-      transactionId,
-      amount: 2500,
-      currency: 'EUR',
-      channel: 'ecommerce',
-      card: { number: '5555555555554444', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
-      ...over,
-    },
-  });
-  expect(res.statusCode).toBe(200);
-  expect(res.json().decision).not.toBe('approve');
-  await t.runtime.flaggedSink.drain();
-  await cases().ingester.idle();
-  const c = await cases().store.getByTransaction('m1', transactionId);
-  expect(c).toBeDefined();
-  return c!;
-}
+const flag = (over: Record<string, unknown> = {}) => flagCase(t, over);
 
 const entities = (n: number) => ({
   device: { id: `dev-decisions-${n}`, ip: `198.51.100.${n}` },

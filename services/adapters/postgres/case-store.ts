@@ -373,13 +373,7 @@ export class PostgresCaseStore implements CaseStore {
 
   assign(id: number, username: string, actor: string, options: { lead?: boolean } = {}): Promise<CaseRecord> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
-        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
-        [id],
-      );
-      const row = current.rows[0];
-      if (!row) throw new CaseNotFound(`case ${id} not found`);
-      if (!OPEN_STATUSES.includes(row.status)) throw new CaseConflict(`case ${id} is already decided`);
+      const row = await this.lockOpen(tx, id);
       // Under the row lock: the console checked too, but the case may have changed since it read it.
       if (!options.lead && row.status === 'escalated')
         throw new CaseForbidden(`Case #${id} is escalated: a lead assigns it.`);
@@ -401,13 +395,7 @@ export class PostgresCaseStore implements CaseStore {
 
   unassign(id: number, actor: string): Promise<CaseRecord> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
-        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
-        [id],
-      );
-      const row = current.rows[0];
-      if (!row) throw new CaseNotFound(`case ${id} not found`);
-      if (!OPEN_STATUSES.includes(row.status)) throw new CaseConflict(`case ${id} is already decided`);
+      const row = await this.lockOpen(tx, id);
       if (row.assignee === null) throw new CaseConflict(`Case #${id} is not assigned.`);
       return (await this.releaseIn(tx, 'id = $1', [id], actor))[0]!;
     });
@@ -420,6 +408,24 @@ export class PostgresCaseStore implements CaseStore {
   }
 
   /** Back to the queue: unassigned, in review again open (an escalated case stays escalated, for the leads). */
+  /** The case's status and assignee, its row locked until the transaction ends; CaseNotFound when there is none. */
+  private async lock(tx: Queryable, id: number): Promise<{ status: CaseStatus; assignee: string | null }> {
+    const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
+      'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    const row = current.rows[0];
+    if (!row) throw new CaseNotFound(`case ${id} not found`);
+    return row;
+  }
+
+  /** lock(), for a change an open case only takes (CaseConflict once decided). */
+  private async lockOpen(tx: Queryable, id: number): Promise<{ status: CaseStatus; assignee: string | null }> {
+    const row = await this.lock(tx, id);
+    if (!OPEN_STATUSES.includes(row.status)) throw new CaseConflict(`case ${id} is already decided`);
+    return row;
+  }
+
   private async releaseIn(tx: Queryable, where: string, params: unknown[], actor: string): Promise<CaseRecord[]> {
     const held = await tx.query<{ id: number; assignee: string }>(
       `SELECT id, assignee FROM cases WHERE ${where} ORDER BY id FOR UPDATE`,
@@ -464,18 +470,14 @@ export class PostgresCaseStore implements CaseStore {
     options: DecisionOptions = {},
   ): Promise<DecisionResult> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus; assignee: string | null }>(
-        'SELECT status, assignee FROM cases WHERE id = $1 FOR UPDATE',
-        [id],
-      );
-      const previous = current.rows[0]?.status;
-      if (!previous) throw new CaseNotFound(`case ${id} not found`);
+      const current = await this.lock(tx, id);
+      const previous = current.status;
       if (!ACTION_FROM[action].includes(previous))
         throw new CaseConflict(`case ${id} is ${previous}: cannot ${action.replace('_', ' ')}`);
       if (previous === 'escalated' && options.mayDecideEscalated !== true)
         throw new CaseForbidden(`Case #${id} is escalated: a lead decides it.`);
       // Under the row lock too: the case may have been assigned since the page was read.
-      const assignee = current.rows[0]!.assignee;
+      const assignee = current.assignee;
       if (assignee !== null && assignee !== actor && options.mayDecideOthers !== true)
         throw new CaseForbidden(`Case #${id} is assigned to ${assignee}: only they or a lead decide it.`);
       const status = ACTION_STATUS[action];
@@ -560,9 +562,7 @@ export class PostgresCaseStore implements CaseStore {
     options: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number } = {},
   ): Promise<ReversalResult & { effect: PendingEffect }> {
     return this.sql.transaction(async (tx) => {
-      const current = await tx.query<{ status: CaseStatus }>('SELECT status FROM cases WHERE id = $1 FOR UPDATE', [id]);
-      const previous = current.rows[0]?.status;
-      if (!previous) throw new CaseNotFound(`case ${id} not found`);
+      const { status: previous } = await this.lock(tx, id);
       if (previous !== 'fraud' && previous !== 'legitimate')
         throw new CaseConflict(`case ${id} is ${previous}: only a fraud or legitimate decision can be reversed`);
       const r = await tx.query(

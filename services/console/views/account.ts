@@ -6,31 +6,25 @@ import { html, type Safe } from '../html.ts';
 
 const POLICY = `At least ${PASSWORD_MIN_LENGTH} characters (at most ${PASSWORD_MAX_LENGTH}), not containing your username, not a few characters repeated. A passphrase of several words is good.`;
 
-const newPasswordFields = html`<label
-    >New password
+/** A new password's field, or its repetition (`again`). */
+const newPasswordField = (again: boolean) =>
+  html`<label
+    >${again ? 'New password again' : 'New password'}
     <input
-      name="password"
-      id="new-password"
+      name="${again ? 'password2' : 'password'}"
+      id="${again ? 'new-password2' : 'new-password'}"
       type="password"
       required
       autocomplete="new-password"
       minlength="${PASSWORD_MIN_LENGTH}"
       maxlength="${PASSWORD_MAX_LENGTH}"
-  /></label>
-  <label
-    >New password again
-    <input
-      name="password2"
-      id="new-password2"
-      type="password"
-      required
-      autocomplete="new-password"
-      minlength="${PASSWORD_MIN_LENGTH}"
-      maxlength="${PASSWORD_MAX_LENGTH}"
-  /></label>
+  /></label>`;
+
+const newPasswordFields = html`${newPasswordField(false)} ${newPasswordField(true)}
   <p class="muted">${POLICY}</p>`;
 
-const codeField = (label: string) =>
+/** The authenticator's six digits: here and on the sign-in page. */
+export const codeField = (label: string) =>
   html`<label
     >${label}
     <input

@@ -3,6 +3,7 @@
 // Here: the frame (header, navigation, sign-out), the sign-in form and the error page.
 import { atLeast, type SessionView } from '../../cases/users.ts';
 import { html, type Safe } from '../html.ts';
+import { codeField } from './account.ts';
 
 export function page(title: string, body: Safe, session?: SessionView): string {
   const nav = session
@@ -54,17 +55,7 @@ export function loginPage(csrf: string, message?: string, notice?: string): Safe
         >Password
         <input name="password" id="password" type="password" required autocomplete="current-password" maxlength="200"
       /></label>
-      <label
-        >Authenticator code
-        <input
-          name="code"
-          id="code"
-          inputmode="numeric"
-          pattern="[0-9]{6}"
-          required
-          maxlength="6"
-          autocomplete="one-time-code"
-      /></label>
+      ${codeField('Authenticator code')}
       <button type="submit" id="sign-in">Sign in</button>
     </form>
   </div>`;
