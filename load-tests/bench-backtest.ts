@@ -27,10 +27,32 @@ import { TrafficBuilder } from '../models/backtest/traffic.ts';
 import { mulberry32 } from '../test/support/cpp-world.ts';
 import { callerPath } from '../services/cli/command.ts';
 
-const { values: args } = parseArgs({ options: { n: { type: 'string' }, keep: { type: 'string' } } });
+const USAGE = `usage: npm run bench:backtest -- [--n <transactions>] [--keep <file>]
+  --n N        transactions in the generated recording; default 1,000,000 (several minutes on 2 cores)
+  --keep FILE  keep the generated recording (for npm run backtest -- --source FILE)`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        n: { type: 'string' },
+        keep: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`bench:backtest: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const args = parseOptions();
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const N = Number(args.n ?? 1_000_000);
 if (!(Number.isInteger(N) && N > 0)) {
-  process.stderr.write('bench:backtest: --n must be a positive whole number\n');
+  process.stderr.write(`bench:backtest: --n must be a positive whole number\n${USAGE}\n`);
   process.exit(2);
 }
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });

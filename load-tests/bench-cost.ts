@@ -58,27 +58,35 @@ import { callerPath } from '../services/cli/command.ts';
 
 const execFileAsync = promisify(execFile);
 
-const { values: opts } = parseArgs({
-  options: {
-    transactions: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '32' },
-    rate: { type: 'string' },
-    cluster: { type: 'boolean', default: false },
-    archive: { type: 'boolean', default: false },
-    instructions: { type: 'boolean', default: false },
-    'engine-instructions': { type: 'boolean', default: false },
-    label: { type: 'string' },
-    profile: { type: 'string' },
-    against: { type: 'string' },
-    root: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const USAGE =
+  'usage: npm run bench:cost -- [--transactions N] [--concurrency N | --rate TX_PER_S] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--archive] [--against <git ref>]';
+const { values: opts } = parseCostArgs();
+function parseCostArgs() {
+  try {
+    return parseArgs({
+      options: {
+        transactions: { type: 'string', default: '20000' },
+        concurrency: { type: 'string', default: '32' },
+        rate: { type: 'string' },
+        cluster: { type: 'boolean', default: false },
+        archive: { type: 'boolean', default: false },
+        instructions: { type: 'boolean', default: false },
+        'engine-instructions': { type: 'boolean', default: false },
+        label: { type: 'string' },
+        profile: { type: 'string' },
+        against: { type: 'string' },
+        root: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`bench:cost: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
 if (opts.help) {
-  process.stdout.write(
-    'usage: npm run bench:cost -- [--transactions N] [--concurrency N | --rate TX_PER_S] [--cluster | [--instructions] [--engine-instructions] [--profile DIR]] [--archive] [--against <git ref>]\n',
-  );
+  process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
 // Under callgrind Redis or the engine runs ~50× slower: fewer scorings, one at a time (the same

@@ -62,21 +62,43 @@ const DAY = 86_400_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const BATCH = 2_000;
 
-const { values: args } = parseArgs({
-  options: {
-    cards: { type: 'string' },
-    merchants: { type: 'string' },
-    labels: { type: 'string' },
-    'detect-cards': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run bench:cpp -- [--quick] [--cards <n>] [--merchants <n>] [--labels <n>] [--detect-cards <n>]
+  --quick           20,000 cards, 1,000 merchants, 40,000 labels, 20,000 cards detected
+  --cards N         cardholders (default 200,000)
+  --merchants N     merchants (default 5,000)
+  --labels N        fraud labels spread over 120 days (default 400,000)
+  --detect-cards N  fraudulent cards for the scan's memory and the detection alone (default 100,000)`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        cards: { type: 'string' },
+        merchants: { type: 'string' },
+        labels: { type: 'string' },
+        'detect-cards': { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`bench:cpp: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const args = parseOptions();
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const CARDS = Number(args.cards ?? (args.quick ? 20_000 : 200_000));
 const MERCHANTS = Number(args.merchants ?? (args.quick ? 1_000 : 5_000));
 const LABELS = Number(args.labels ?? (args.quick ? 40_000 : 400_000));
 const DETECT_CARDS = Number(args['detect-cards'] ?? (args.quick ? 20_000 : 100_000));
 if (!(CARDS > 0 && MERCHANTS > 1 && LABELS >= 2 && DETECT_CARDS > 0)) {
-  process.stderr.write('bench:cpp: --cards, --merchants, --labels and --detect-cards must be positive numbers\n');
+  process.stderr.write(
+    `bench:cpp: --cards, --merchants, --labels and --detect-cards must be positive numbers\n${USAGE}\n`,
+  );
   process.exit(2);
 }
 
