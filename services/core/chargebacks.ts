@@ -73,14 +73,15 @@ export function normalisedReasonCode(reasonCode: string | undefined): string {
 export type ChargebackKind = 'fraud' | 'dispute';
 
 export function chargebackKind(reasonCode: string | undefined): ChargebackKind {
-  const code = normalisedReasonCode(reasonCode);
-  return MASTERCARD_DISPUTES.has(code) || DISPUTE_CODES.some((re) => re.test(code)) ? 'dispute' : 'fraud';
+  return isDispute(normalisedReasonCode(reasonCode)) ? 'dispute' : 'fraud';
 }
+
+const isDispute = (code: string) => MASTERCARD_DISPUTES.has(code) || DISPUTE_CODES.some((re) => re.test(code));
 
 /** Whether the tables know a code (as a dispute or as fraud): one they do not counts as fraud, and is counted. */
 export function knownReasonCode(reasonCode: string | undefined): boolean {
   const code = normalisedReasonCode(reasonCode);
-  return chargebackKind(code) === 'dispute' || FRAUD_CODES.some((re) => re.test(code));
+  return isDispute(code) || FRAUD_CODES.some((re) => re.test(code));
 }
 
 /** The outcome a holder's dispute is recorded as: kept (labels, backtests), counted nowhere. */

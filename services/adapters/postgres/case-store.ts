@@ -521,17 +521,13 @@ export class PostgresCaseStore implements CaseStore {
             ? NEGATIVE_KINDS.filter((k) => record.links[k]).map((kind) => ({ kind, identity: record.links[kind]! }))
             : [];
         const days = label === 'legitimate' ? (options.allowListDays ?? 0) : 0;
-        const effects: DecisionEffects = {
-          caseId: id,
-          merchantId: record.merchantId,
-          transactionId: record.transactionId,
+        const effects = effectsOf(
+          record,
           label,
-          card: record.card.fingerprint,
-          occurredAt: record.occurredAt,
           negative,
-          negativeUntil: negative.length ? new Date(now + options.negativeListTtlMs).toISOString() : null,
-          allow: days > 0 ? { days, until: new Date(now + days * 86_400_000).toISOString() } : null,
-        };
+          negative.length ? new Date(now + options.negativeListTtlMs).toISOString() : null,
+          days > 0 ? { days, until: new Date(now + days * 86_400_000).toISOString() } : null,
+        );
         const inserted = await tx.query(
           `INSERT INTO decision_effects (case_id, kind, effects, actor, next_attempt_at)
            VALUES ($1, 'decided', $2::jsonb, $3, now() + make_interval(secs => $4::double precision / 1000))
@@ -604,17 +600,13 @@ export class PostgresCaseStore implements CaseStore {
         .map((e) => ({ kind: e.list as Exclude<LinkKind, 'card'>, identity: e.identity }));
       const allowed = withdrawn.rows.find((e) => e.list === 'allow');
       const now = new Date().toISOString();
-      const effects: DecisionEffects = {
-        caseId: id,
-        merchantId: record.merchantId,
-        transactionId: record.transactionId,
+      const effects = effectsOf(
+        record,
         label,
-        card: record.card.fingerprint,
-        occurredAt: record.occurredAt,
         negative,
-        negativeUntil: negative.length ? now : null,
-        allow: allowed ? { days: 0, until: now } : null,
-      };
+        negative.length ? now : null,
+        allowed ? { days: 0, until: now } : null,
+      );
       const result: ReversalResult = { case: record, previousStatus: label };
       for (const entry of options.audit?.(result) ?? []) await appendAuditIn(tx, entry);
       const inserted = await tx.query(
@@ -939,4 +931,25 @@ export class PostgresCaseStore implements CaseStore {
     const r = await this.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM cases');
     return Number(r.rows[0]?.n ?? 0);
   }
+}
+
+/** A decision's or a reversal's effects on the case's transaction: what goes on (or comes off) the lists, and its label. */
+function effectsOf(
+  record: CaseRecord,
+  label: Label,
+  negative: DecisionEffects['negative'],
+  negativeUntil: string | null,
+  allow: DecisionEffects['allow'],
+): DecisionEffects {
+  return {
+    caseId: record.id,
+    merchantId: record.merchantId,
+    transactionId: record.transactionId,
+    label,
+    card: record.card.fingerprint,
+    occurredAt: record.occurredAt,
+    negative,
+    negativeUntil,
+    allow,
+  };
 }
