@@ -5,7 +5,7 @@ import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
-import { decide, evaluateRules, type DecisionOutcome, type Ruleset } from './rules.ts';
+import { decide, evaluateRules, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, Decision, ScoreRequest, ScoreResponse } from './schemas.ts';
 import {
   buildCounterPlan,
@@ -121,6 +121,8 @@ export interface JudgeInput {
   threeDSAuthenticated: boolean;
   /** The step-up was tried and failed (3-D Secure N or R). */
   threeDSFailed?: boolean;
+  /** The step-up was tried and left open (3-D Secure A or U). */
+  threeDSUnanswered?: boolean;
   model?: ScoringModel | undefined;
 }
 
@@ -142,6 +144,7 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
     cardNotPresent: input.cardNotPresent,
     threeDSAuthenticated: input.threeDSAuthenticated,
     threeDSFailed: input.threeDSFailed === true,
+    threeDSUnanswered: input.threeDSUnanswered === true,
   });
   if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
   return { outcome, verdict };
@@ -157,7 +160,7 @@ export function decisionIfAuthenticated(input: JudgeInput): Exclude<Decision, 'c
   // A copy (judge completes the map it is given with the model's features, which the model's second
   // run replaces): made for challenges only, a few in a hundred scorings.
   const features = { ...input.features, three_ds_status: 'Y' };
-  const { decision } = judge({ ...input, features, threeDSAuthenticated: true, threeDSFailed: false }).outcome;
+  const { decision } = judge({ ...input, features, threeDSAuthenticated: true, threeDSFailed: false, threeDSUnanswered: false }).outcome;
   if (decision === 'challenge') throw new Error('the decision ladder asked for a step-up after an authentication');
   return decision;
 }
@@ -422,8 +425,7 @@ export class Engine {
       degraded,
       model,
       cardNotPresent: req.channel !== 'pos',
-      threeDSAuthenticated: req.threeDS?.status === 'Y',
-      threeDSFailed: req.threeDS?.status === 'N' || req.threeDS?.status === 'R',
+      ...threeDSState(req.threeDS?.status),
     };
     const { outcome, verdict } = judge(judging);
     const checks: Checks = {

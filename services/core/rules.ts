@@ -86,12 +86,20 @@ export type FrictionBudget = z.infer<typeof frictionBudgetSchema>;
 export const DEFAULT_FRICTION_BUDGET: FrictionBudget = { challenge: 0.05, review: 0.005 };
 
 const FAIL_MODES = ['open', 'closed'] as const;
+/**
+ * What step-up evidence alone leads to once 3-D Secure was tried and left the question open (A:
+ * attempted, the issuer does not authenticate; U: unavailable): a challenge can no longer be asked.
+ * `approve` relies on the liability shift an attempt gives; `review` (the default) lets an analyst
+ * judge; `decline` refuses.
+ */
+const UNANSWERED_STEP_UP = ['approve', 'review', 'decline'] as const;
 export const merchantOverrideSchema = z
   .object({
     bands: bandsSchema.optional(),
     friction: frictionBudgetSchema.optional(),
     /** open: a degraded answer may approve; closed: it is at least a challenge. */
     failMode: z.enum(FAIL_MODES).optional(),
+    unansweredStepUp: z.enum(UNANSWERED_STEP_UP).optional(),
     disabledRules: z.array(z.string()).default([]),
   })
   .strict();
@@ -101,6 +109,7 @@ export const rulesetSchema = z
     version: z.string().min(1).max(64),
     bands: bandsSchema,
     failMode: z.enum(FAIL_MODES).default('open'),
+    unansweredStepUp: z.enum(UNANSWERED_STEP_UP).default('review'),
     friction: frictionBudgetSchema.default(DEFAULT_FRICTION_BUDGET),
     rules: z.array(ruleSchema).min(1),
     merchants: z.record(z.string(), merchantOverrideSchema).default({}),
@@ -223,6 +232,19 @@ export interface DecisionInput {
   threeDSAuthenticated: boolean;
   /** 3-D Secure answered "not authenticated" or "rejected" (N, R): the step-up was tried and failed. */
   threeDSFailed?: boolean;
+  /** 3-D Secure answered "attempted" or "unavailable" (A, U): tried, the question left open. */
+  threeDSUnanswered?: boolean;
+}
+
+/** The step-up's state from a 3-D Secure status (`threeDS.status`; undefined: not tried yet). */
+export function threeDSState(
+  status: string | undefined,
+): Pick<DecisionInput, 'threeDSAuthenticated' | 'threeDSFailed' | 'threeDSUnanswered'> {
+  return {
+    threeDSAuthenticated: status === 'Y',
+    threeDSFailed: status === 'N' || status === 'R',
+    threeDSUnanswered: status === 'A' || status === 'U',
+  };
 }
 
 export interface DecisionOutcome {
@@ -248,6 +270,12 @@ const FAILED_CLOSED_REASON = {
   message: "Scored without all of its evidence (degraded): this merchant's fail mode does not approve then",
 };
 
+/** Why step-up evidence was not answered by a challenge after 3-D Secure A or U (docs/reason-codes.md). */
+const UNANSWERED_STEP_UP_REASON = {
+  code: 'STEP_UP_UNANSWERED',
+  message: '3-D Secure was tried and did not authenticate the holder (attempted or unavailable): no step-up is left to ask',
+};
+
 const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
 
 /**
@@ -264,6 +292,8 @@ const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));
  * - with such strong evidence, the whole score decides: step-up evidence corroborates it — except
  *   after a successful authentication, which answers the step-up evidence: the strong score decides;
  * - after a failed or rejected authentication, the whole score decides;
+ * - after an attempted or unavailable one (A, U), step-up evidence leads to the merchant's
+ *   `unansweredStepUp` (review by default) where it would have led to a challenge;
  * - no challenge where a step-up cannot be asked: card present, or after an authentication result.
  * Rule floors (`atLeast`) apply with the same kinds; the fail mode last.
  */
@@ -276,14 +306,21 @@ export function decide(input: DecisionInput): DecisionOutcome {
   // authentication): it drops out with that evidence, or it would be credited twice.
   const strongScore = clampScore(hits.reduce((s, h) => s + (h.stepUp ? 0 : h.score), 0));
   const failed = input.threeDSFailed === true && !input.threeDSAuthenticated;
-  const canStepUp = input.cardNotPresent && !input.threeDSAuthenticated && !failed;
+  // Attempted or unavailable: the merchant tried; asking again would meet the same answer.
+  const unanswered = input.cardNotPresent && input.threeDSUnanswered === true && !input.threeDSAuthenticated && !failed;
+  const canStepUp = input.cardNotPresent && !input.threeDSAuthenticated && !failed && !unanswered;
   const stepUpAnswered = input.threeDSAuthenticated || !input.cardNotPresent;
+  const unansweredStepUp = override?.unansweredStepUp ?? ruleset.unansweredStepUp;
 
   let decision: Decision;
+  let stepUpLeftOpen = false;
   const strongBand = band(strongScore, bands);
   if (failed) decision = band(score, bands);
-  else if (strongBand === 'approve') decision = canStepUp && band(score, bands) !== 'approve' ? 'challenge' : 'approve';
-  else if (input.threeDSAuthenticated) decision = strongBand;
+  else if (strongBand === 'approve') {
+    const wouldStepUp = input.cardNotPresent && !input.threeDSAuthenticated && band(score, bands) !== 'approve';
+    stepUpLeftOpen = wouldStepUp && unanswered;
+    decision = !wouldStepUp ? 'approve' : unanswered ? unansweredStepUp : 'challenge';
+  } else if (input.threeDSAuthenticated) decision = strongBand;
   else decision = band(score, bands);
   for (const h of hits) {
     if (!h.atLeast) continue;
@@ -291,6 +328,11 @@ export function decide(input: DecisionInput): DecisionOutcome {
     if (h.stepUp && stepUpAnswered) continue;
     // A "step up" floor is met once the cardholder has authenticated with 3-D Secure.
     if (h.atLeast === 'challenge' && input.threeDSAuthenticated) continue;
+    if (h.stepUp && unanswered) {
+      stepUpLeftOpen = true;
+      decision = stricter(decision, unansweredStepUp);
+      continue;
+    }
     decision = stricter(decision, h.stepUp && canStepUp ? 'challenge' : h.atLeast);
   }
   // Fail closed: a degraded answer is at least a step-up, which an authentication has already answered.
@@ -305,5 +347,6 @@ export function decide(input: DecisionInput): DecisionOutcome {
     .sort((a, b) => b.score - a.score || (a.code < b.code ? -1 : 1))
     .map(({ code, message }) => ({ code, message }));
   if (failedClosed) reasons.push(FAILED_CLOSED_REASON);
+  if (stepUpLeftOpen) reasons.push(UNANSWERED_STEP_UP_REASON);
   return { score, decision, reasons };
 }

@@ -237,7 +237,13 @@ export const scoreRequestSchema = z
     card: cardSchema,
     threeDS: z
       .object({
-        status: z.enum(THREE_DS_STATUSES),
+        status: z
+          .enum(THREE_DS_STATUSES)
+          .describe(
+            'The authentication result: Y authenticated; N, R failed or rejected; A attempted, U unavailable ' +
+              "(not challenged again: the merchant's unansweredStepUp policy decides, docs/decision-policy.md); " +
+              'C, D a challenge under way and I information only (no result yet).',
+          ),
         // EMV 3-D Secure versions are short (2.1.0, 2.2.0, 2.3.1): a long run of digits here is no
         // version, and it is kept as sent in the recording.
         version: z

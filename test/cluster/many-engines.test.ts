@@ -58,7 +58,7 @@ const RATE_LIMIT = 10;
 const LOGIN_RATE = 5;
 const MAX_ATTEMPTS = 3;
 const PARTITIONS = 4;
-const ORIGINAL = 'default-2026.12.7';
+const ORIGINAL = 'default-2026.12.7b';
 
 let cluster: RedisCluster;
 let pg: PostgresServer;

@@ -4,7 +4,15 @@ import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { decisionIfAuthenticated, judge } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
-import { decide, evaluateRules, matches, parseRuleset, RulesetError, type Ruleset } from '../../services/core/rules.ts';
+import {
+  decide,
+  evaluateRules,
+  matches,
+  parseRuleset,
+  RulesetError,
+  threeDSState,
+  type Ruleset,
+} from '../../services/core/rules.ts';
 
 const known = new Set(ALL_FEATURES);
 const base = {
@@ -213,7 +221,11 @@ describe('decisions', () => {
           { code: 'AUTHENTICATED', message: 'y', when: { feature: 'three_ds_status', eq: 'Y' }, score: -25 },
           { code: 'AUTH_FAILED', message: 'n', when: { feature: 'three_ds_status', in: ['N', 'R'] }, score: 35 },
         ],
-        merchants: { tight: { bands: { challenge: 20, review: 30, decline: 40 } } },
+        merchants: {
+          tight: { bands: { challenge: 20, review: 30, decline: 40 } },
+          liability: { unansweredStepUp: 'approve' },
+          refuses: { unansweredStepUp: 'decline' },
+        },
       },
       known,
     );
@@ -235,8 +247,7 @@ describe('decisions', () => {
         hits: evaluateRules(ladder, o.merchant ?? 'm', features),
         degraded: false,
         cardNotPresent: o.cnp ?? true,
-        threeDSAuthenticated: o.threeDS === 'Y',
-        threeDSFailed: o.threeDS === 'N' || o.threeDS === 'R',
+        ...threeDSState(o.threeDS),
       });
     };
 
@@ -347,6 +358,51 @@ describe('decisions', () => {
         score: 100,
         decision: 'decline',
       });
+    });
+
+    it("after an attempted or unavailable authentication (A, U), step-up evidence leads to the merchant's policy, never a second challenge", () => {
+      const unanswered = {
+        code: 'STEP_UP_UNANSWERED',
+        message: expect.stringContaining('attempted or unavailable'),
+      };
+      for (const status of ['A', 'U']) {
+        // Review by default: the leak's floor and its 40 points would have asked for a challenge.
+        expect(at(leaked, { threeDS: status })).toMatchObject({
+          score: 40,
+          decision: 'review',
+          reasons: [{ code: 'LEAKED', message: 'l' }, unanswered],
+        });
+        expect(at({ ...leaked, amount_major: 5000 }, { threeDS: status })).toMatchObject({
+          score: 90,
+          decision: 'review',
+        });
+        // A merchant relying on the attempt's liability shift approves; one that refuses declines.
+        expect(at(leaked, { threeDS: status, merchant: 'liability' })).toMatchObject({
+          decision: 'approve',
+          reasons: [{ code: 'LEAKED', message: 'l' }, unanswered],
+        });
+        expect(at(leaked, { threeDS: status, merchant: 'refuses' }).decision).toBe('decline');
+        // Strong evidence decides as before an authentication, a challenge becoming a review.
+        expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: status })).toMatchObject(
+          { score: 100, decision: 'decline' },
+        );
+        const ring = at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { threeDS: status });
+        expect(ring).toMatchObject({ score: 35, decision: 'review' });
+        expect(ring.reasons.map((r) => r.code)).toEqual(['RING']);
+        // Nothing asked for a step-up: approved, nothing told.
+        expect(at({ ...leaked, card_listed: false }, { threeDS: status })).toEqual({
+          score: 0,
+          decision: 'approve',
+          reasons: [],
+        });
+        // At a terminal the status changes nothing.
+        expect(at(leaked, { threeDS: status, cnp: false })).toMatchObject({
+          decision: 'approve',
+          reasons: [{ code: 'LEAKED', message: 'l' }],
+        });
+      }
+      // C, D and I are no result yet: the challenge still stands.
+      for (const status of ['C', 'D', 'I']) expect(at(leaked, { threeDS: status }).decision).toBe('challenge');
     });
 
     it('at a card-present terminal, step-up evidence is only told; strong evidence decides', () => {

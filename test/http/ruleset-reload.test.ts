@@ -27,9 +27,9 @@ const score = () =>
 
 describe('ruleset reload', () => {
   it('applies an edited ruleset on reload, and the response names its version', async () => {
-    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.12.7' } });
+    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.12.7b' } });
     const edited = readFileSync(path, 'utf8')
-      .replace('version: default-2026.12.7', 'version: tightened-1')
+      .replace('version: default-2026.12.7b', 'version: tightened-1')
       .replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
     writeFileSync(path, edited);
     const res = await reload();
@@ -52,7 +52,7 @@ describe('ruleset reload', () => {
   it('notices a changed file by itself', async () => {
     writeFileSync(
       path,
-      readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.7', 'version: watched-2'),
+      readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.7b', 'version: watched-2'),
     );
     const end = Date.now() + 10_000;
     let version = '';

@@ -66,7 +66,7 @@ describe('scoring', () => {
       watchlist: 'evaluated',
       model: 'not_configured',
     });
-    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.7' });
+    expect(body.versions).toEqual({ engine: '0.1.0', ruleset: 'default-2026.12.7b' });
   });
 
   it('catches card testing: small amounts at many merchants step up, then decline', async () => {
@@ -515,7 +515,7 @@ describe('operations', () => {
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({
-      version: 'default-2026.12.7',
+      version: 'default-2026.12.7b',
     });
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
     expect(

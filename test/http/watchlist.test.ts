@@ -932,6 +932,22 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     expect(failed).not.toHaveProperty('ifAuthenticated');
   });
 
+  it("after 3-D Secure A (attempted) or U (unavailable) a leaked card is not challenged again: held for review, the default policy", async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    expect((await score(pan)).decision).toBe('challenge');
+    for (const status of ['A', 'U']) {
+      const after = await score(pan, { threeDS: { status, version: '2.2.0' } });
+      expect(after.decision).toBe('review');
+      expect(codes(after)).toEqual(expect.arrayContaining(['LEAKED_CARD_CVV_COMPROMISED', 'STEP_UP_UNANSWERED']));
+      expect(after).not.toHaveProperty('ifAuthenticated');
+    }
+    // An unlisted card with nothing to step up for: approved whatever the status.
+    const clean = await score(card(), { threeDS: { status: 'A', version: '2.2.0' } });
+    expect(clean).toMatchObject({ decision: 'approve', reasons: [] });
+  });
+
   it('on a card nobody listed, a failed challenge means another challenge; a second one, a review', async () => {
     const pan = card();
     // Step-up evidence (2,500 EUR, a spike, another country): challenged.

@@ -1575,7 +1575,10 @@ export interface components {
         region?: string;
       };
       threeDS?: {
-        /** @enum {string} */
+        /**
+         * @description The authentication result: Y authenticated; N, R failed or rejected; A attempted, U unavailable (not challenged again: the merchant's unansweredStepUp policy decides, docs/decision-policy.md); C, D a challenge under way and I information only (no result yet).
+         * @enum {string}
+         */
         status: 'Y' | 'N' | 'U' | 'A' | 'C' | 'D' | 'R' | 'I';
         version?: string;
       };
