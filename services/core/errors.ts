@@ -129,9 +129,9 @@ export const ERROR_CODES = {
  * a card number).
  */
 const UNKNOWN_FIELDS = 'has fields that are not allowed';
-const nameable = (key: string) => /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) && !containsCardNumber(key);
+export const nameable = (key: string) => /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key) && !containsCardNumber(key);
 const unknownFieldsMessage = (keys: readonly string[]) =>
-  keys.length > 0 && keys.length <= 10 && keys.every(nameable)
+  keys.length > 0 && keys.length <= 10 && keys.every((k) => nameable(k))
     ? `${UNKNOWN_FIELDS}: ${keys.join(', ')}`
     : UNKNOWN_FIELDS;
 const unknownFieldsError = (issue: { code?: string; keys?: readonly string[] }) =>

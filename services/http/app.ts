@@ -32,6 +32,7 @@ import { cardLookupRoutes } from './routes/card-lookup.ts';
 import { breachRoutes, type BreachRouteOptions } from './routes/breach.ts';
 import { webhookRoutes, type WebhookRouteOptions } from './routes/webhooks.ts';
 import { rateLimitUncheckedReporter } from '../rate-limit-unchecked.ts';
+import { duplicateKeyPath } from '../core/json-duplicates.ts';
 
 /**
  * Swagger UI's policy at /docs: scripts, stylesheets and the spec from here only, no inline script;
@@ -149,7 +150,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         done(
           new HttpError('MALFORMED_BODY', 'request body holds a "__proto__" or "constructor.prototype" key: refused'),
         );
-      else done(error, value);
+      else if (error) done(error, value);
+      else {
+        const duplicate = duplicateKeyPath(body as string);
+        if (duplicate === undefined) done(null, value);
+        else
+          done(
+            new HttpError('MALFORMED_BODY', 'request body names a key twice', {
+              details: [{ path: duplicate, message: 'this key appears more than once in its object' }],
+            }),
+          );
+      }
     });
   });
 

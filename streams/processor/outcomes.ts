@@ -7,6 +7,7 @@
 import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
 import { OccurredInFutureError, type ScoreResult } from '../../services/core/engine.ts';
+import { duplicateKeyPath } from '../../services/core/json-duplicates.ts';
 import { issueDetails, securityCodeRefusal, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
@@ -107,6 +108,14 @@ export function prepare(topic: string, partition: number, message: ConsumedMessa
   } catch {
     return dead('invalid_json', [{ path: '(root)', message: 'is not valid JSON' }]);
   }
+  // JSON.parse kept the last of a repeated key's values: refused as the API refuses it.
+  const duplicate = duplicateKeyPath(raw);
+  if (duplicate !== undefined)
+    return dead(
+      'schema_violation',
+      [{ path: duplicate, message: 'this key appears more than once in its object' }],
+      parsed,
+    );
   // A security code anywhere in the message is refused, as the API refuses it (dead letters remove it).
   const refusal = securityCodeRefusal(parsed, transactionMessageSchema);
   if (refusal) return dead('schema_violation', issueDetails(refusal), parsed);

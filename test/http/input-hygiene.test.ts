@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validFlagged } from '../../services/cases/flagged.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
-import { bearer, buildTestApp, scoreBody, VISA, type TestApp } from '../support/app.ts';
+import { bearer, buildTestApp, MASTERCARD, scoreBody, VISA, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -303,6 +303,31 @@ describe('requests clients commonly send', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'MALFORMED_BODY', error: expect.stringContaining('__proto__') });
+  });
+
+  it('refuses a body that names a key twice, naming its path but never a key that may be a card number', async () => {
+    const post = (payload: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/score', headers: { ...bearer(t.keys.merchant), ...json }, payload });
+    const valid = JSON.stringify(
+      scoreBody({ amount: 1000, currency: 'EUR', card: { number: VISA, expiryMonth: 12, expiryYear: 2030 } }),
+    );
+    // A proxy reading the first amount saw 10 EUR; JSON.parse would have scored 100,000.
+    const amount = await post(valid.slice(0, -1) + ',"amount":10000000}');
+    expect(amount.statusCode).toBe(400);
+    expect(amount.json()).toMatchObject({
+      code: 'MALFORMED_BODY',
+      error: 'request body names a key twice',
+      details: [{ path: 'amount', message: 'this key appears more than once in its object' }],
+    });
+    const card = await post(valid.replace('"expiryMonth":12', `"number":"${MASTERCARD}","expiryMonth":12`));
+    expect(card.json().details).toEqual([{ path: 'card.number', message: expect.any(String) }]);
+    expect(card.body).not.toContain(VISA);
+    expect(card.body).not.toContain(MASTERCARD);
+    const cardKey = await post(valid.slice(0, -1) + `,"x":{"${VISA}":1,"${VISA}":2}}`);
+    expect(cardKey.json()).toMatchObject({ code: 'MALFORMED_BODY', details: [{ path: 'x.*' }] });
+    expect(cardKey.body).not.toContain(VISA);
+    // The same body without the repeat is scored.
+    expect((await post(valid)).statusCode).toBe(200);
   });
 
   it('names an unknown field when its name is a plain one (a typo), never when it may be a card number', async () => {

@@ -111,6 +111,13 @@ describe('poison messages', () => {
         value: JSON.stringify(base('p-future', { occurredAt: new Date(Date.now() + 86_400_000).toISOString() })),
         reason: 'schema_violation',
       },
+      // A key named twice: JSON.parse would keep the second card and drop the first without a word.
+      {
+        value:
+          JSON.stringify(base('p-repeated-key')).slice(0, -1) +
+          `,"card":{"number":"${AMEX}","expiryMonth":4,"expiryYear":2031}}`,
+        reason: 'schema_violation',
+      },
     ];
     const good = generateTransactions(20, { prefix: 'p-good' });
     await h.produce(
@@ -186,6 +193,10 @@ describe('poison messages', () => {
     expect(at(15)).toMatchObject({
       transactionId: 'p-future',
       details: [{ path: 'occurredAt', message: expect.stringContaining('ahead of the engine') }],
+    });
+    expect(at(16)).toMatchObject({
+      transactionId: 'p-repeated-key',
+      details: [{ path: 'card', message: 'this key appears more than once in its object' }],
     });
     // Nothing of it was counted.
     const probe = new Redis(h.redis.url);
