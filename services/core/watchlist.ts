@@ -14,6 +14,7 @@ import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
 import { closedObject, issueLines, LeakguardError } from './errors.ts';
+import { duplicateKeyPath } from './json-duplicates.ts';
 
 export const DATA_ELEMENTS = [
   'pan',
@@ -511,10 +512,13 @@ export function parseNdjsonLine(line: string, now = new Date()): LineResult {
     return { ok: false, reason: 'not a JSON object', masked: '(unreadable)' };
   }
   const parsed = ndjsonLine.safeParse(doc);
-  if (!parsed.success) {
-    const pan = typeof (doc as { pan?: unknown })?.pan === 'string' ? (doc as { pan: string }).pan : '';
-    return { ok: false, reason: issueLines(parsed.error, { root: 'line' })[0]!, masked: maskLoose(pan) };
-  }
+  const pan = () => (typeof (doc as { pan?: unknown })?.pan === 'string' ? (doc as { pan: string }).pan : '');
+  if (!parsed.success)
+    return { ok: false, reason: issueLines(parsed.error, { root: 'line' })[0]!, masked: maskLoose(pan()) };
+  // JSON.parse keeps a repeated key's last value: a line naming `pan` twice would list one card and lose the other.
+  const duplicate = duplicateKeyPath(line);
+  if (duplicate !== undefined)
+    return { ok: false, reason: `line.${duplicate}: this key appears more than once`, masked: maskLoose(pan()) };
   return validate(parsed.data.pan, parsed.data.expiryMonth, parsed.data.expiryYear, now);
 }
 

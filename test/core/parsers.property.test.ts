@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { maskPan } from '../../services/core/card.ts';
 import { caseQuerySchema } from '../../services/cases/model.ts';
 import { usernameSchema } from '../../services/cases/users.ts';
 import { issueDetails, outcomeRequestSchema, OUTCOMES, scoreRequestSchema } from '../../services/core/schemas.ts';
@@ -153,6 +154,20 @@ describe('card-list lines', () => {
         expect(parseNdjsonLine(JSON.stringify(doc), now)).toEqual({ ok: true, card: doc });
       }),
       runs(1000),
+    );
+  });
+
+  it('refuses a line that names a key twice: one of its cards would be lost', () => {
+    fc.assert(
+      fc.property(pan(), pan(), (first, second) => {
+        const line = `{"pan":"${first}","expiryMonth":4,"pan":"${second}"}`;
+        expect(parseNdjsonLine(line, now)).toEqual({
+          ok: false,
+          reason: 'line.pan: this key appears more than once',
+          masked: maskPan(second),
+        });
+      }),
+      runs(200),
     );
   });
 
