@@ -160,7 +160,13 @@ export function decisionIfAuthenticated(input: JudgeInput): Exclude<Decision, 'c
   // A copy (judge completes the map it is given with the model's features, which the model's second
   // run replaces): made for challenges only, a few in a hundred scorings.
   const features = { ...input.features, three_ds_status: 'Y' };
-  const { decision } = judge({ ...input, features, threeDSAuthenticated: true, threeDSFailed: false, threeDSUnanswered: false }).outcome;
+  const { decision } = judge({
+    ...input,
+    features,
+    threeDSAuthenticated: true,
+    threeDSFailed: false,
+    threeDSUnanswered: false,
+  }).outcome;
   if (decision === 'challenge') throw new Error('the decision ladder asked for a step-up after an authentication');
   return decision;
 }

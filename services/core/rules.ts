@@ -273,7 +273,8 @@ const FAILED_CLOSED_REASON = {
 /** Why step-up evidence was not answered by a challenge after 3-D Secure A or U (docs/reason-codes.md). */
 const UNANSWERED_STEP_UP_REASON = {
   code: 'STEP_UP_UNANSWERED',
-  message: '3-D Secure was tried and did not authenticate the holder (attempted or unavailable): no step-up is left to ask',
+  message:
+    '3-D Secure was tried and did not authenticate the holder (attempted or unavailable): no step-up is left to ask',
 };
 
 const clampScore = (raw: number) => Math.max(0, Math.min(100, Math.round(raw)));

@@ -383,9 +383,9 @@ describe('decisions', () => {
         });
         expect(at(leaked, { threeDS: status, merchant: 'refuses' }).decision).toBe('decline');
         // Strong evidence decides as before an authentication, a challenge becoming a review.
-        expect(at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: status })).toMatchObject(
-          { score: 100, decision: 'decline' },
-        );
+        expect(
+          at({ ...leaked, device_distinct_cards_24h: 4, card_small_count_1h: 5 }, { threeDS: status }),
+        ).toMatchObject({ score: 100, decision: 'decline' });
         const ring = at({ ...leaked, card_listed: false, device_distinct_cards_24h: 4 }, { threeDS: status });
         expect(ring).toMatchObject({ score: 35, decision: 'review' });
         expect(ring.reasons.map((r) => r.code)).toEqual(['RING']);

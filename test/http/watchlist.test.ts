@@ -932,7 +932,7 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     expect(failed).not.toHaveProperty('ifAuthenticated');
   });
 
-  it("after 3-D Secure A (attempted) or U (unavailable) a leaked card is not challenged again: held for review, the default policy", async () => {
+  it('after 3-D Secure A (attempted) or U (unavailable) a leaked card is not challenged again: held for review, the default policy', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv']);
     const pan = card();
     await upload(ev.id, `${pan},12,2030`);
