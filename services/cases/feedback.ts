@@ -10,7 +10,15 @@
 import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { backoffDelay } from '../webhooks/retry.ts';
 import type { AuditInput, AuditLog } from './audit.ts';
-import type { CaseAction, CaseStore, DecisionResult, ListName, PendingEffect, ReversalResult } from './model.ts';
+import type {
+  CaseAction,
+  CaseStore,
+  DecisionResult,
+  ListName,
+  PendingEffect,
+  ReversalCategory,
+  ReversalResult,
+} from './model.ts';
 import type { NegativeListStore } from './negative-lists.ts';
 
 export interface LabelSink {
@@ -185,10 +193,11 @@ export class Feedback {
     id: number,
     actor: string,
     reason: string,
-    audit?: (result: ReversalResult) => AuditInput[],
+    options: { audit?: (result: ReversalResult) => AuditInput[]; category?: ReversalCategory } = {},
   ): Promise<{ result: ReversalResult; effect: PendingEffect; effects: 'applied' | 'pending' }> {
     const { effect, ...result } = await this.o.store.reverse(id, actor, reason, {
-      ...(audit ? { audit } : {}),
+      ...(options.audit ? { audit: options.audit } : {}),
+      ...(options.category ? { category: options.category } : {}),
       leaseMs: EFFECT_LEASE_MS,
     });
     void this.flushLabels();

@@ -325,6 +325,14 @@ export interface PendingEffect {
 /** A negative list (by entity kind) or the allow-list. */
 export type ListName = Exclude<LinkKind, 'card'> | 'allow';
 
+/**
+ * Why a lead reversed a decision, as a category: what the merchant's webhook is told
+ * (case.decision_reversed). The lead's own words stay in the case and the audit log: free text may
+ * hold anything, a card number typed in included, and is never sent out.
+ */
+export const REVERSAL_CATEGORIES = ['decision_error', 'new_evidence', 'merchant_request', 'other'] as const;
+export type ReversalCategory = (typeof REVERSAL_CATEGORIES)[number];
+
 export interface ReversalResult {
   case: CaseRecord;
   /** The decision reversed: the status it had, and its label. */
@@ -460,7 +468,7 @@ export interface CaseStore {
     id: number,
     actor: string,
     reason: string,
-    options?: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number },
+    options?: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number; category?: ReversalCategory },
   ): Promise<ReversalResult & { effect: PendingEffect }>;
   /** The entries of a list for one entity still in force (not withdrawn, not expired), furthest expiry first. */
   liveListEntries(

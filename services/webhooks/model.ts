@@ -1,17 +1,23 @@
 // Signed webhooks (issue #15 §2, docs/webhooks.md): what a subscription is, what its deliveries
 // and their attempts are, the event payloads (never a card number: BIN and last 4 only), and the
 // ports the store and the sender implement. Pure: no I/O.
+import type { ReversalCategory } from '../cases/model.ts';
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { disclosedMerchant, type CompromiseEvent, type StoredHit, type WatchlistStore } from '../core/watchlist.ts';
 
 /** Issuers subscribe to hits on their leaked cards; merchants to analysts' decisions on their orders. */
-export const WEBHOOK_EVENT_TYPES = ['watchlist.hit', 'case.decided', 'compromise.suspected'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'watchlist.hit',
+  'case.decided',
+  'case.decision_reversed',
+  'compromise.suspected',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export type TenantKind = 'issuer' | 'merchant';
 /** Which tenant may subscribe to which event type. */
 export const EVENT_TYPES_OF: Record<TenantKind, readonly WebhookEventType[]> = {
   issuer: ['watchlist.hit', 'compromise.suspected'],
-  merchant: ['case.decided'],
+  merchant: ['case.decided', 'case.decision_reversed'],
 };
 
 export interface Tenant {
@@ -163,6 +169,40 @@ export function decisionEvent(d: DecidedCase): OutboxEvent {
   };
 }
 
+/** A reversed decision as the feeder reads it: the label withdrawn, and its case. */
+export interface ReversedCase {
+  caseId: number;
+  /** The withdrawn label's row: a case decided, reversed and decided again is reversed again as another event. */
+  labelId: number;
+  merchantId: string;
+  transactionId: string;
+  label: 'fraud' | 'legitimate';
+  decidedAt: string;
+  reversedAt: string;
+  category: ReversalCategory;
+}
+
+/**
+ * A decision the merchant was told (case.decided) and a lead took back: it may have cancelled the
+ * order or blocked the customer on it. Sent to the subscriptions that were sent the decision.
+ */
+export function reversalEvent(r: ReversedCase): OutboxEvent {
+  return {
+    key: `case:${r.caseId}:reversed:${r.labelId}`,
+    type: 'case.decision_reversed',
+    occurredAt: r.reversedAt,
+    data: {
+      caseId: r.caseId,
+      merchantId: r.merchantId,
+      transactionId: r.transactionId,
+      reversedDecision: r.label,
+      decidedAt: r.decidedAt,
+      reversedAt: r.reversedAt,
+      reasonCategory: r.category,
+    },
+  };
+}
+
 // --- Ports ---------------------------------------------------------------------------------------
 
 /** A subscription an engine holds the lease of: only the holder feeds and sends its deliveries. */
@@ -221,7 +261,9 @@ export interface WebhookStore {
 
   /**
    * Case decisions not fed yet: each becomes a delivery for every subscription of its merchant to
-   * case.decided, and is marked fed, in one transaction. Returns how many decisions were fed.
+   * case.decided, and is marked fed, in one transaction; then, up to `limit` in all, the reversals
+   * of decisions that were fed (case.decision_reversed, to the subscriptions told the decision, or
+   * subscribed to reversals). Returns how many decisions and reversals were fed.
    */
   feedDecisions(limit: number, newId: () => string): Promise<number>;
   /** Takes the lease of up to `limit` subscriptions that have work (a due head, or hits to feed). */

@@ -244,15 +244,30 @@ describe('reversing a decision', () => {
     const form = await lead.get(`/console/cases/${wrong.id}/reverse`);
     expect(form.status).toBe(200);
     expect(form.body).toContain('id="reverse-reason"');
+    expect(form.body).toContain('<select name="category" id="reverse-category" required>');
     expect(form.body).toContain('device, IP, email, shipping address');
     const noReason = await lead.post(`/console/cases/${wrong.id}/reverse`, { reason: '   ' });
     expect(noReason.status).toBe(400);
     expect(noReason.body).toContain('id="reverse-error"');
     expect((await cases().store.get(wrong.id))!.status).toBe('fraud');
     const open = await flag();
-    expect((await lead.post(`/console/cases/${open.id}/reverse`, { reason: 'nothing to reverse' })).status).toBe(409);
+    expect(
+      (await lead.post(`/console/cases/${open.id}/reverse`, { category: 'other', reason: 'nothing to reverse' }))
+        .status,
+    ).toBe(409);
 
-    const res = await lead.post(`/console/cases/${wrong.id}/reverse`, { reason: 'mis-click: the customer is genuine' });
+    const badCategory = await lead.post(`/console/cases/${wrong.id}/reverse`, {
+      category: 'whim',
+      reason: 'mis-click',
+    });
+    expect(badCategory.status).toBe(400);
+    expect(badCategory.body).toContain(
+      'category: must be one of decision_error, new_evidence, merchant_request, other',
+    );
+    const res = await lead.post(`/console/cases/${wrong.id}/reverse`, {
+      category: 'decision_error',
+      reason: 'mis-click: the customer is genuine',
+    });
     expect(res.status).toBe(303);
     expect((await lead.get(res.location!)).body).toMatch(
       /Decision reversed: the case is open again\. Its fraud label is withdrawn\. The entries this decision made for its device, IP, email and shipping address are off the negative lists/,
@@ -276,7 +291,12 @@ describe('reversing a decision', () => {
     const [entry] = await auditOf(wrong.id, 'case_decision_reversed');
     expect(entry).toMatchObject({
       actor: leadUser.username,
-      detail: { from: 'fraud', to: 'in_review', reason: 'mis-click: the customer is genuine' },
+      detail: {
+        from: 'fraud',
+        to: 'in_review',
+        category: 'decision_error',
+        reason: 'mis-click: the customer is genuine',
+      },
     });
     expect((await auditOf(wrong.id, 'negative_list_remove'))[0]!.detail).toEqual({
       kinds: ['device', 'ip', 'email', 'shipping'],
@@ -288,7 +308,10 @@ describe('reversing a decision', () => {
       label: 'legitimate',
     });
     // Reversing the other decision too takes the device off: no entry in force lists it any more.
-    expect((await lead.post(`/console/cases/${other.id}/reverse`, { reason: 'also wrong' })).status).toBe(303);
+    expect(
+      (await lead.post(`/console/cases/${other.id}/reverse`, { category: 'decision_error', reason: 'also wrong' }))
+        .status,
+    ).toBe(303);
     expect(await listed(other)).toEqual([]);
   });
 
@@ -306,7 +329,10 @@ describe('reversing a decision', () => {
       .mockRejectedValue(new Error('Redis: connection refused'));
     let res;
     try {
-      res = await lead.post(`/console/cases/${c.id}/reverse`, { reason: 'fraud ring, seen later' });
+      res = await lead.post(`/console/cases/${c.id}/reverse`, {
+        category: 'new_evidence',
+        reason: 'fraud ring, seen later',
+      });
     } finally {
       down.mockRestore();
     }

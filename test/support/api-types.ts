@@ -412,7 +412,7 @@ export interface paths {
     put?: never;
     /**
      * Subscribe a URL to events (answers the signing secret once)
-     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).
+     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).
      */
     post: operations['createWebhook'];
     delete?: never;
@@ -1228,7 +1228,7 @@ export interface components {
     NewWebhookInput: {
       /** @description For your own reference. */
       description?: string;
-      /** @description What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key. */
+      /** @description What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided and case.decision_reversed with a merchant key (a case.decided subscription is sent the reversals of the decisions it was sent). */
       eventTypes: components['schemas']['WebhookEventTypeInput'][];
       /**
        * Format: uri
@@ -1796,15 +1796,15 @@ export interface components {
       next: string | null;
     };
     /**
-     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.
+     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided, case.decision_reversed.
      * @enum {string}
      */
-    WebhookEventType: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';
+    WebhookEventType: 'watchlist.hit' | 'case.decided' | 'case.decision_reversed' | 'compromise.suspected';
     /**
-     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.
+     * @description Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided, case.decision_reversed.
      * @enum {string}
      */
-    WebhookEventTypeInput: 'watchlist.hit' | 'case.decided' | 'compromise.suspected';
+    WebhookEventTypeInput: 'watchlist.hit' | 'case.decided' | 'case.decision_reversed' | 'compromise.suspected';
     /**
      * @example {
      *       "webhooks": [

@@ -123,7 +123,9 @@ describe('subscriptions', () => {
     expect(await bad(t.keys.merchant, { url: 'https://example.com/h', eventTypes: ['watchlist.hit'] })).toMatchObject({
       status: 400,
       code: 'VALIDATION_FAILED',
-      details: [{ path: 'eventTypes.0', message: 'merchant keys subscribe to case.decided only' }],
+      details: [
+        { path: 'eventTypes.0', message: 'merchant keys subscribe to case.decided, case.decision_reversed only' },
+      ],
     });
     expect(await bad(t.keys.issuer, { url: 'ftp://example.com/h', eventTypes: ['watchlist.hit'] })).toMatchObject({
       status: 400,
@@ -210,15 +212,75 @@ describe('deliveries', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(other.requests).toEqual([]);
     expect(mine.requests).toHaveLength(1);
-    // Reversed by a lead and decided anew: the new decision reaches the merchant too.
-    await cases.feedback.reverse(kase.id, 'lead-1', 'the cardholder was mistaken');
+    // Reversed by a lead and decided anew: the merchant is told the reversal (its category, never
+    // the lead's words, which may hold a card number), then the new decision.
+    await cases.feedback.reverse(kase.id, 'lead-1', `the cardholder was mistaken, card ${flagged.pan}`, {
+      category: 'decision_error',
+    });
+    const reversal = await until('the reversal delivered', () => mine.requests[1]);
+    const told = reversal.verified(sub.secret);
+    expect(told.type).toBe('case.decision_reversed');
+    expect(told.data).toEqual({
+      caseId: kase.id,
+      merchantId: 'm1',
+      transactionId: flagged.transactionId,
+      reversedDecision: 'fraud',
+      decidedAt: expect.any(String),
+      reversedAt: expect.any(String),
+      reasonCategory: 'decision_error',
+    });
+    expect(Date.parse(told.data.reversedAt as string)).toBeGreaterThanOrEqual(
+      Date.parse(told.data.decidedAt as string),
+    );
+    expect(reversal.body).not.toContain(flagged.pan);
+    expect(reversal.body).not.toContain('mistaken');
+    expect(reversal.headers['webhook-id']).not.toBe(got.headers['webhook-id']);
     // The case stays with its analyst: the lead decides it as a lead.
     await cases.store.decide(kase.id, 'mark_legitimate', 'lead-1', undefined, { mayDecideOthers: true });
-    const redecided = await until('the new decision delivered', () => mine.requests[1]);
+    const redecided = await until('the new decision delivered', () => mine.requests[2]);
     expect(redecided.verified(sub.secret).data).toMatchObject({ caseId: kase.id, decision: 'legitimate' });
     expect(other.requests).toEqual([]);
+    // In the delivery log like the others, delivered, each once.
+    // Recorded once the receiver's answer is in (a moment after the request).
+    await until('all three recorded delivered', async () =>
+      (await deliveries(t.keys.merchant, sub.id)).every((d) => d.status === 'delivered'),
+    );
+    expect(await deliveries(t.keys.merchant, sub.id)).toHaveLength(3);
+    expect(mine.requests).toHaveLength(3);
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.merchant);
     await call('DELETE', `/v1/webhooks/${otherSub.id}`, t.keys.otherMerchant);
+  });
+
+  it('tells a subscription to reversals of a reversal, retried until its receiver takes it', async () => {
+    const decisions = await receiver();
+    const decided = await subscribe(t.keys.merchant, decisions.url, ['case.decided']);
+    const flagged = await scoreListed();
+    const cases = t.runtime.cases!;
+    const kase = await until('the case', () => cases.store.getByTransaction('m1', flagged.transactionId));
+    await cases.store.decide(kase.id, 'mark_legitimate', 'analyst-1');
+    await until('the decision announced', () => decisions.requests[0]);
+    // Subscribed after the decision, to reversals: it is told the reversal, not the decision.
+    const r = await receiver();
+    r.script.push(503);
+    const sub = await subscribe(t.keys.merchant, r.url, ['case.decision_reversed']);
+    await cases.feedback.reverse(kase.id, 'lead-1', 'seen in a fraud ring', { category: 'new_evidence' });
+    const got = await until('the reversal delivered after a retry', () => r.requests[1]);
+    expect(got.headers['webhook-id']).toBe(r.requests[0]!.headers['webhook-id']);
+    expect(got.verified(sub.secret)).toMatchObject({
+      type: 'case.decision_reversed',
+      data: { caseId: kase.id, reversedDecision: 'legitimate', reasonCategory: 'new_evidence' },
+    });
+    const logged = await until('the reversal recorded delivered', async () => {
+      const [d] = await deliveries(t.keys.merchant, sub.id);
+      return d?.status === 'delivered' ? d : undefined;
+    });
+    expect(logged.attempts.map((a) => a.statusCode)).toEqual([503, 204]);
+    // The subscription told the decision is told its reversal too, unasked.
+    const toldToo = await until('the reversal told the decision subscription', () => decisions.requests[1]);
+    expect(toldToo.verified(decided.secret).type).toBe('case.decision_reversed');
+    expect(r.requests).toHaveLength(2);
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.merchant);
+    await call('DELETE', `/v1/webhooks/${decided.id}`, t.keys.merchant);
   });
 
   it('retries 5xx, a dropped connection and a timeout with growing delays, and keeps the order', async () => {

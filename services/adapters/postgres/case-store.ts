@@ -22,6 +22,7 @@ import {
   type LabelledCase,
   type LinkedCase,
   type ListName,
+  type ReversalCategory,
   type ReversalResult,
   type LinkKind,
   type CaseOutcome,
@@ -555,7 +556,7 @@ export class PostgresCaseStore implements CaseStore {
     id: number,
     actor: string,
     reason: string,
-    options: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number } = {},
+    options: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number; category?: ReversalCategory } = {},
   ): Promise<ReversalResult & { effect: PendingEffect }> {
     return this.sql.transaction(async (tx) => {
       const { status: previous } = await this.lock(tx, id);
@@ -578,10 +579,12 @@ export class PostgresCaseStore implements CaseStore {
         actor,
         JSON.stringify({ text: scrubCardNumbers(`Decision reversed: ${reason}`) }),
       ]);
-      // The label goes out of the export and the learners; the topic is told (published again, withdrawn).
+      // The label goes out of the export and the learners; the topic is told (published again,
+      // withdrawn), and the merchant's webhooks that were told the decision (its category only).
       await tx.query(
-        `UPDATE labels SET withdrawn_at = now(), withdrawn_by = $2, published_at = NULL WHERE case_id = $1 AND withdrawn_at IS NULL`,
-        [id, actor],
+        `UPDATE labels SET withdrawn_at = now(), withdrawn_by = $2, published_at = NULL, withdrawn_category = $3
+         WHERE case_id = $1 AND withdrawn_at IS NULL`,
+        [id, actor, options.category ?? 'other'],
       );
       // The entries this decision added, and no other decision's.
       const withdrawn = await tx.query<{ list: string; merchant_id: string; identity: string }>(

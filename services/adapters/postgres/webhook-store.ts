@@ -4,8 +4,10 @@
 // pending delivery of that subscription; every write a lease holder makes checks it still holds it.
 // No transaction is held open while a request is in flight (PGlite has one connection).
 import type { Queryable, SqlClient } from './sql-client.ts';
+import type { ReversalCategory } from '../../cases/model.ts';
 import {
   decisionEvent,
+  reversalEvent,
   type Attempt,
   type AttemptOutcome,
   type DecidedCase,
@@ -254,7 +256,7 @@ export class PostgresWebhookStore implements WebhookStore {
          WHERE NOT l.webhooks_fed AND l.withdrawn_at IS NULL ORDER BY l.id LIMIT $1 FOR UPDATE OF l SKIP LOCKED`,
         [limit],
       );
-      if (labels.rows.length === 0) return 0;
+      if (labels.rows.length === 0) return this.feedReversals(tx, limit, newId);
       const merchants = [...new Set(labels.rows.map((l) => l.merchant_id))];
       const subs = await tx.query<{ id: string; tenant_id: string; created_at: Date }>(
         `SELECT id, tenant_id, created_at FROM webhook_subscriptions
@@ -283,8 +285,65 @@ export class PostgresWebhookStore implements WebhookStore {
       await tx.query('UPDATE labels SET webhooks_fed = true WHERE id = ANY($1::bigint[])', [
         labels.rows.map((l) => l.id),
       ]);
-      return labels.rows.length;
+      return labels.rows.length + (await this.feedReversals(tx, limit - labels.rows.length, newId));
     });
+  }
+
+  /**
+   * Reversals of decisions that were announced (a decision reversed before it was fed was never
+   * announced, and neither is its reversal): each goes to the merchant's subscriptions that were
+   * told the decision (case.decided, created before it) and to those subscribed to reversals.
+   */
+  private async feedReversals(tx: Queryable, limit: number, newId: () => string): Promise<number> {
+    if (limit <= 0) return 0;
+    const reversed = await tx.query<{
+      id: number;
+      case_id: number;
+      merchant_id: string;
+      transaction_id: string;
+      label: 'fraud' | 'legitimate';
+      decided_at: Date;
+      withdrawn_at: Date;
+      withdrawn_category: ReversalCategory | null;
+    }>(
+      `SELECT id, case_id, merchant_id, transaction_id, label, decided_at, withdrawn_at, withdrawn_category FROM labels
+       WHERE withdrawn_at IS NOT NULL AND webhooks_fed AND NOT reversal_webhooks_fed
+       ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    if (reversed.rows.length === 0) return 0;
+    const subs = await tx.query<{ id: string; tenant_id: string; created_at: Date; event_types: string[] }>(
+      `SELECT id, tenant_id, created_at, event_types FROM webhook_subscriptions
+       WHERE tenant_kind = 'merchant' AND tenant_id = ANY($1::text[])
+         AND ('case.decided' = ANY(event_types) OR 'case.decision_reversed' = ANY(event_types))`,
+      [[...new Set(reversed.rows.map((r) => r.merchant_id))]],
+    );
+    for (const r of reversed.rows) {
+      const event = reversalEvent({
+        caseId: Number(r.case_id),
+        labelId: Number(r.id),
+        merchantId: r.merchant_id,
+        transactionId: r.transaction_id,
+        label: r.label,
+        decidedAt: iso(r.decided_at),
+        reversedAt: iso(r.withdrawn_at),
+        category: r.withdrawn_category ?? 'other',
+      });
+      for (const s of subs.rows) {
+        if (s.tenant_id !== r.merchant_id) continue;
+        // Told the decision (subscribed before it was made), or subscribed to reversals before this one.
+        const toldDecision =
+          s.event_types.includes('case.decided') && s.created_at.getTime() <= new Date(r.decided_at).getTime();
+        const askedReversals =
+          s.event_types.includes('case.decision_reversed') &&
+          s.created_at.getTime() <= new Date(r.withdrawn_at).getTime();
+        if (toldDecision || askedReversals) await insertEvents(tx, s.id, [event], newId);
+      }
+    }
+    await tx.query('UPDATE labels SET reversal_webhooks_fed = true WHERE id = ANY($1::bigint[])', [
+      reversed.rows.map((r) => r.id),
+    ]);
+    return reversed.rows.length;
   }
 
   async claim(owner: string, leaseMs: number, limit: number): Promise<Lease[]> {

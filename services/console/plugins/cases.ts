@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   CASE_ACTIONS,
   caseQuerySchema,
+  REVERSAL_CATEGORIES,
   deepestPage,
   MAX_QUEUE_ROWS,
   OPEN_STATUSES,
@@ -37,6 +38,8 @@ const decisionBody = z.object({
   confirm: z.literal('1').optional(),
 });
 const reverseBody = z.object({
+  /** What the merchant's webhook is told (case.decision_reversed); the reason itself never leaves the case. */
+  category: z.enum(REVERSAL_CATEGORIES, { error: `must be one of ${REVERSAL_CATEGORIES.join(', ')}` }),
   reason: freeText(4000).refine((v) => v.length > 0, 'is required: say why the decision is reversed'),
 });
 const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
@@ -435,19 +438,22 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         reply,
         400,
         `Reverse case #${id}`,
-        reversePage(record, session, `Reason ${issueLines(parsed.error, { root: '' }).join('; ')}`),
+        reversePage(record, session, `Not reversed: ${issueLines(parsed.error, { root: '' }).join('; ')}`),
         session,
       );
-    const { reason } = parsed.data;
+    const { reason, category } = parsed.data;
     // Checked under the row lock by the store (CaseConflict when the case is not decided any more).
-    const { effects } = await s.feedback.reverse(id, session.username, reason, (result) => [
-      {
-        actor: session.username,
-        action: 'case_decision_reversed',
-        target: `case:${id}`,
-        detail: { from: result.previousStatus, to: result.case.status, reason },
-      },
-    ]);
+    const { effects } = await s.feedback.reverse(id, session.username, reason, {
+      category,
+      audit: (result) => [
+        {
+          actor: session.username,
+          action: 'case_decision_reversed',
+          target: `case:${id}`,
+          detail: { from: result.previousStatus, to: result.case.status, category, reason },
+        },
+      ],
+    });
     if (effects === 'pending')
       request.log.warn({ caseId: id }, 'reversal recorded; its effects could not be applied yet and are retried');
     return reply.redirect(`/console/cases/${id}?done=reversed`, 303);

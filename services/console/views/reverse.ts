@@ -1,9 +1,16 @@
 // Reversing a decision (a lead's correction): what the reversal will undo, and the form that asks
 // for its reason. The page itself is the confirmation step (the console runs no script).
-import type { CaseRecord } from '../../cases/model.ts';
+import { REVERSAL_CATEGORIES, type CaseRecord, type ReversalCategory } from '../../cases/model.ts';
 import type { SessionView } from '../../cases/users.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
 import { status } from './parts.ts';
+
+const CATEGORY_NAMES: Record<ReversalCategory, string> = {
+  decision_error: 'The decision was wrong on its evidence',
+  new_evidence: 'New evidence since the decision',
+  merchant_request: 'The merchant asked for it',
+  other: 'Other',
+};
 
 const KINDS = { device: 'device', ip: 'IP', email: 'email', shipping: 'shipping address' } as const;
 
@@ -33,7 +40,13 @@ export function reversePage(c: CaseRecord, session: SessionView, message?: strin
     <form method="post" action="${consoleHref(`/console/cases/${c.id}/reverse`)}" id="reverse-form">
       <input type="hidden" name="_csrf" value="${session.csrfToken}" />
       <label
-        >Reason (required)
+        >Why, for the merchant (required: its webhook is told this category, never the reason below)
+        <select name="category" id="reverse-category" required>
+          ${REVERSAL_CATEGORIES.map((c) => html`<option value="${c}">${CATEGORY_NAMES[c]}</option>`)}
+        </select></label
+      ><br />
+      <label
+        >Reason (required; stays in the case and the audit log)
         <textarea name="reason" id="reverse-reason" rows="3" maxlength="4000" required></textarea></label
       ><br />
       <button class="esc" type="submit" id="reverse-confirm">Reverse the decision</button>

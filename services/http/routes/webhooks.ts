@@ -26,7 +26,7 @@ const CARD_NUMBER = 'must not contain a card number (12 to 19 digits passing the
 
 const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
   id: 'WebhookEventType',
-  description: 'Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided.',
+  description: 'Issuer keys: watchlist.hit, compromise.suspected. Merchant keys: case.decided, case.decision_reversed.',
 });
 
 const newWebhookSchema = closedObject({
@@ -47,7 +47,7 @@ const newWebhookSchema = closedObject({
     .max(WEBHOOK_EVENT_TYPES.length)
     .refine((e) => new Set(e).size === e.length, 'must not repeat an event type')
     .describe(
-      'What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided with a merchant key.',
+      'What to receive: watchlist.hit and compromise.suspected with an issuer key, case.decided and case.decision_reversed with a merchant key (a case.decided subscription is sent the reversals of the decisions it was sent).',
     ),
   description: z
     .string()
@@ -215,7 +215,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (answers the signing secret once)',
         description:
-          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on). Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).',
+          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).',
         security,
         body: newWebhookSchema,
         response: { 201: createdWebhookSchema, 409: errorResponseSchema, 422: errorResponseSchema },
