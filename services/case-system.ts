@@ -51,7 +51,7 @@ export interface CaseSystemOptions {
   retentionDays: number;
   retentionIntervalMs?: number;
   /** An analyst decided a case was fraud: its card and the transaction's time (breach discovery's labels). */
-  onFraudDecision?: (card: string, at: number, merchantId: string) => void;
+  onFraudDecision?: FeedbackOptions['onFraudDecision'];
   onLabel?: FeedbackOptions['onLabel'];
   /** A reversed fraud decision: its card's analyst label withdrawn (breach discovery). */
   onFraudWithdrawn?: FeedbackOptions['onFraudWithdrawn'];

@@ -551,10 +551,10 @@ export function createRuntime(
             ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
             ...(breach
               ? {
-                  onFraudDecision: (card: string, at: number, merchantId: string) =>
-                    breach.recorder.fraud({ card, at, source: 'analyst', merchantId }),
-                  onFraudWithdrawn: (card: string, at: number, merchantId: string) =>
-                    breach.recorder.withdrawFraud({ card, at, source: 'analyst', merchantId }),
+                  onFraudDecision: (card: string, at: number, merchantId: string, transactionId: string) =>
+                    breach.recorder.fraud({ card, at, source: 'analyst', merchantId, transactionId }),
+                  onFraudWithdrawn: (card: string, at: number, merchantId: string, transactionId: string) =>
+                    breach.recorder.withdrawFraud({ card, at, source: 'analyst', merchantId, transactionId }),
                 }
               : {}),
             ...(recorder

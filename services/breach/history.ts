@@ -1,6 +1,7 @@
 // Card histories for breach discovery: where each card was used, and which cards turned
 // fraudulent. Kept apart from the velocity counters: written off the scoring path in batches
 // (recorder.ts), read only by the scan (scanner.ts). Keyed by card fingerprint, never a PAN.
+import { createHash } from 'node:crypto';
 import type { CardVisit } from '../core/cpp.ts';
 
 const DAY_MS = 86_400_000;
@@ -43,7 +44,27 @@ export interface FraudLabel {
    * suspicion asked for the challenge). The label is no evidence against them (cpp.ts notEvidenceFor).
    */
   askedBy?: readonly string[];
+  /**
+   * A label that can be taken back (WITHDRAWABLE_SOURCES: a chargeback, an analyst's decision): its
+   * transaction (transactionKey). Kept apart from the same card's other labels of that source,
+   * merchant and day, so that a withdrawal takes back its own label only.
+   */
+  transaction?: string;
 }
+
+/**
+ * The sources a label of which can be withdrawn: a chargeback (by `chargeback_reversed`) and an
+ * analyst's fraud decision (by a lead's reversal). Their labels are kept per transaction; the
+ * others, never withdrawn, once per day (a cash-out's many declines cost a few entries).
+ */
+export const WITHDRAWABLE_SOURCES: ReadonlySet<FraudSource> = new Set(['chargeback', 'analyst']);
+
+/**
+ * A transaction as a withdrawable label names it: 12 characters of base64url (72 bits of SHA-256
+ * of the scoring merchant and the transaction id): short, no space, and no transaction id in Redis.
+ */
+export const transactionKey = (merchantId: string, transactionId: string) =>
+  createHash('sha256').update(`${merchantId}\n${transactionId}`).digest('base64url').slice(0, 12);
 
 /** A label as the stores give it back to fraudEpisode. */
 export interface StoredLabel {
@@ -99,23 +120,38 @@ export const EPISODE_GAP_MS = 14 * DAY_MS;
 
 /**
  * The stores keep a card's labels once per source, merchant and day (at the earliest time in that
- * day): a cash-out's many transactions cost a few entries, and a fraud at the same merchant weeks
- * later is still seen as the new episode it is.
+ * day), and a withdrawable one once per transaction too: a cash-out's many transactions cost a few
+ * entries, and a fraud at the same merchant weeks later is still seen as the new episode it is.
  */
 export const labelDay = (at: number) => Math.floor(at / DAY_MS);
 
 /**
- * A label as the stores keep it, one per card, source, day, merchant and asking suspicions: its
- * fields joined by spaces (ids hold none), an empty merchant field when none was told, the merchants
- * whose suspicion asked for a failed step-up after it (a version that reads three fields ignores them).
+ * A label as the stores keep it, one per card, source, day, merchant and asking suspicions, or
+ * transaction for a withdrawable source: its fields joined by spaces (ids hold none), an empty
+ * merchant field when none was told, then the merchants whose suspicion asked for a failed step-up,
+ * or the withdrawable label's transaction key (a version that reads three fields ignores them; one
+ * that reads asking merchants reads the key as a merchant no suspicion names: no effect).
  */
 export const labelMember = (l: FraudLabel, day: number) =>
-  [l.source, day, l.merchantId ?? '', ...(l.askedBy ?? [])].join(' ');
+  [
+    l.source,
+    day,
+    l.merchantId ?? '',
+    ...(WITHDRAWABLE_SOURCES.has(l.source) ? (l.transaction ? [l.transaction] : []) : (l.askedBy ?? [])),
+  ].join(' ');
+
+/**
+ * The member a version before transaction keys wrote for a withdrawable label: it stands for the
+ * card's labels of that source, merchant and day, and goes whole when one of them is withdrawn.
+ */
+export const dayLabelMember = (l: FraudLabel, day: number) => labelMember({ ...l, transaction: undefined }, day);
 
 /** A stored label's fields (labelMember), or undefined for a source this version does not know (written by a newer one). */
 export function parseLabelMember(member: string, at: number): StoredLabel | undefined {
-  const [source, , merchantId, ...askedBy] = member.split(' ');
+  const [source, , merchantId, ...rest] = member.split(' ');
   if (!Object.hasOwn(FRAUD_SOURCES, source!)) return undefined;
+  // A withdrawable label's trailing field is its transaction: the scan has no use for it.
+  const askedBy = WITHDRAWABLE_SOURCES.has(source as FraudSource) ? [] : rest;
   return {
     at,
     weight: FRAUD_SOURCES[source as FraudSource],
@@ -274,8 +310,10 @@ export interface CardHistoryStore {
   recordVisits(visits: readonly VisitRecord[]): Promise<void>;
   recordFrauds(labels: readonly FraudLabel[]): Promise<void>;
   /**
-   * Takes labels back (a chargeback reversed): each label's member of its card, source, day and
-   * merchant goes (labelMember), so a label that stood for several frauds of that day goes whole.
+   * Takes labels back (a chargeback reversed, an analyst's fraud decision reversed): each label's
+   * own member (labelMember, its transaction's) goes, and its card's other labels stay. A label
+   * written before labels had transaction keys (dayLabelMember) stood for the day's labels of its
+   * source and merchant: when the label's own member is not there, that one goes, whole.
    */
   withdrawFrauds(labels: readonly FraudLabel[]): Promise<void>;
   /** Cards whose latest fraud episode began at or after `since` (fraudEpisode). */

@@ -6,7 +6,14 @@
 // a bounded buffer (counted), never an answer.
 import { REVERSED_CHARGEBACK } from '../core/chargebacks.ts';
 import type { ScoreResult } from '../core/engine.ts';
-import type { CardHistoryStore, FraudLabel, FraudSource, VisitRecord } from './history.ts';
+import {
+  transactionKey,
+  WITHDRAWABLE_SOURCES,
+  type CardHistoryStore,
+  type FraudLabel,
+  type FraudSource,
+  type VisitRecord,
+} from './history.ts';
 
 /**
  * Reason codes the engine gives only on strong evidence that the card is in a fraudster's hands
@@ -24,6 +31,15 @@ const LABELLING_OUTCOMES: Readonly<Record<string, FraudSource>> = {
   chargeback: 'chargeback',
   challenge_failed: 'challenge',
 };
+
+/** A label the case system hands over: the scoring merchant and its transaction id, as the case has them. */
+export interface RecordedLabel {
+  card: string;
+  at: number;
+  source: FraudSource;
+  merchantId?: string;
+  transactionId?: string;
+}
 
 export interface RecorderOptions {
   store: CardHistoryStore;
@@ -90,7 +106,13 @@ export class HistoryRecorder {
     if (outcome === REVERSED_CHARGEBACK) {
       // The chargeback's label, as it was written: a reversal takes it back.
       this.lookUp(merchantId, transactionId, async (t) => {
-        this.withdrawn.push({ card: t.card, at: t.at, source: 'chargeback', merchantId: this.merchantOf(merchantId) });
+        this.withdrawn.push({
+          card: t.card,
+          at: t.at,
+          source: 'chargeback',
+          merchantId: this.merchantOf(merchantId),
+          transaction: transactionKey(merchantId, transactionId),
+        });
       });
       return;
     }
@@ -108,6 +130,8 @@ export class HistoryRecorder {
         source,
         merchantId: this.merchantOf(merchantId),
         ...(askedBy?.length ? { askedBy } : {}),
+        // Its own label, which its reversal takes back (another chargeback of the card that day stays).
+        ...(WITHDRAWABLE_SOURCES.has(source) ? { transaction: transactionKey(merchantId, transactionId) } : {}),
       });
     });
   }
@@ -126,16 +150,25 @@ export class HistoryRecorder {
     void lookup.finally(() => this.lookups.delete(lookup));
   }
 
-  /** An analyst decided a case was fraud (its merchant as the scoring knew it, mapped like a visit's). */
-  fraud(label: { card: string; at: number; source: FraudSource; merchantId?: string }): void {
-    const { merchantId, ...rest } = label;
-    this.frauds.push(merchantId ? { ...rest, merchantId: this.merchantOf(merchantId) } : rest);
+  /**
+   * An analyst decided a case was fraud (its merchant as the scoring knew it, mapped like a visit's;
+   * its transaction, so that a reversal takes back this label and not another analyst's).
+   */
+  fraud(label: RecordedLabel): void {
+    this.frauds.push(this.asLabel(label));
   }
 
   /** An analyst's fraud decision reversed: its label goes (the same label fraud() gave). */
-  withdrawFraud(label: { card: string; at: number; source: FraudSource; merchantId?: string }): void {
-    const { merchantId, ...rest } = label;
-    this.withdrawn.push(merchantId ? { ...rest, merchantId: this.merchantOf(merchantId) } : rest);
+  withdrawFraud(label: RecordedLabel): void {
+    this.withdrawn.push(this.asLabel(label));
+  }
+
+  private asLabel({ merchantId, transactionId, ...rest }: RecordedLabel): FraudLabel {
+    return {
+      ...rest,
+      ...(merchantId ? { merchantId: this.merchantOf(merchantId) } : {}),
+      ...(merchantId && transactionId ? { transaction: transactionKey(merchantId, transactionId) } : {}),
+    };
   }
 
   /** Writes what waits (one flush at a time). */

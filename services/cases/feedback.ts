@@ -34,11 +34,11 @@ export interface FeedbackOptions {
   negativeListTtlMs: number;
   allowListMaxDays: number;
   /** A fraud decision's card and transaction time, for whoever learns from fraud labels (breach discovery). */
-  onFraudDecision?: (card: string, at: number, merchantId: string) => void;
+  onFraudDecision?: (card: string, at: number, merchantId: string, transactionId: string) => void;
   /** Every label an analyst's decision gives (the recording for backtests). */
   onLabel?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   /** A reversed fraud decision: breach discovery takes the card's analyst label back. */
-  onFraudWithdrawn?: (card: string, at: number, merchantId: string) => void;
+  onFraudWithdrawn?: (card: string, at: number, merchantId: string, transactionId: string) => void;
   /** A reversed decision's label, withdrawn (the recording for backtests). */
   onLabelWithdrawn?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   onError: (error: unknown) => void;
@@ -175,10 +175,10 @@ export class Feedback {
     // The learners' buffers retry on their own; given twice, a label (or its withdrawal) is the same.
     const at = Date.parse(e.occurredAt);
     if (reversed) {
-      if (e.label === 'fraud') this.o.onFraudWithdrawn?.(e.card, at, e.merchantId);
+      if (e.label === 'fraud') this.o.onFraudWithdrawn?.(e.card, at, e.merchantId, e.transactionId);
       this.o.onLabelWithdrawn?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
     } else {
-      if (e.label === 'fraud') this.o.onFraudDecision?.(e.card, at, e.merchantId);
+      if (e.label === 'fraud') this.o.onFraudDecision?.(e.card, at, e.merchantId, e.transactionId);
       this.o.onLabel?.(e.merchantId, e.transactionId, e.label, Date.parse(effect.createdAt));
     }
     return audit;

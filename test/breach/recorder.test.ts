@@ -3,7 +3,14 @@
 // while the store fails, and flushed on close.
 import { describe, expect, it } from 'vitest';
 import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
-import type { CardHistoryStore, FraudLabel, VisitRecord } from '../../services/breach/history.ts';
+import {
+  labelMember,
+  parseLabelMember,
+  transactionKey,
+  type CardHistoryStore,
+  type FraudLabel,
+  type VisitRecord,
+} from '../../services/breach/history.ts';
 import { HistoryRecorder } from '../../services/breach/recorder.ts';
 import type { ScoreResult } from '../../services/core/engine.ts';
 
@@ -48,8 +55,8 @@ const recorder = (store: CardHistoryStore, over: Partial<ConstructorParameters<t
   new HistoryRecorder({
     store,
     transactionOf: async (merchantId, transactionId) =>
-      transactionId === 'tx-known'
-        ? { card: 'card-cb', at: T - 86_400_000 }
+      transactionId === 'tx-known' || transactionId === 'tx-known-later'
+        ? { card: 'card-cb', at: T - 86_400_000 + (transactionId === 'tx-known-later' ? 3_600_000 : 0) }
         : transactionId === 'tx-stepped-up'
           ? { card: 'card-3ds', at: T - 60_000 }
           : undefined,
@@ -177,6 +184,62 @@ describe('history recorder', () => {
     await r.flush();
     expect((await store.fraudsSince(0)).map((f) => f.card)).toEqual(['card-3ds']);
     await r.close();
+  });
+
+  it("takes back one reversed chargeback's label, and one reversed analyst decision's: the card's others that day stay", async () => {
+    const store = new MemoryCardHistoryStore();
+    const r = recorder(store);
+    // Two fraud chargebacks of one card at one merchant on one day; one is reversed.
+    r.outcome('shop-1', 'tx-known', 'chargeback');
+    r.outcome('shop-1', 'tx-known-later', 'chargeback');
+    await r.flush();
+    r.outcome('shop-1', 'tx-known', 'chargeback_reversed');
+    await r.flush();
+    expect(await store.fraudsSince(0)).toEqual([
+      { card: 'card-cb', firstFraudAt: T - 86_400_000 + 3_600_000, weight: 1, fraudMerchants: ['shop-1'] },
+    ]);
+    // Two analysts' fraud decisions on one card at one merchant on one day; one is reversed.
+    r.fraud({ card: 'card-an', at: T, source: 'analyst', merchantId: 'shop-1', transactionId: 'order-1' });
+    r.fraud({ card: 'card-an', at: T + 60_000, source: 'analyst', merchantId: 'shop-1', transactionId: 'order-2' });
+    await r.flush();
+    r.withdrawFraud({
+      card: 'card-an',
+      at: T + 60_000,
+      source: 'analyst',
+      merchantId: 'shop-1',
+      transactionId: 'order-2',
+    });
+    await r.flush();
+    expect((await store.fraudsSince(0)).find((f) => f.card === 'card-an')).toEqual({
+      card: 'card-an',
+      firstFraudAt: T,
+      weight: 0.9,
+      fraudMerchants: ['shop-1'],
+    });
+    r.withdrawFraud({ card: 'card-an', at: T, source: 'analyst', merchantId: 'shop-1', transactionId: 'order-1' });
+    await r.flush();
+    expect((await store.fraudsSince(0)).map((f) => f.card)).toEqual(['card-cb']);
+    await r.close();
+  });
+
+  it('reads the label members of every version: before days, before transaction keys, and now', () => {
+    const at = T;
+    expect(parseLabelMember('chargeback 20393 shop-1', at)).toEqual({ at, weight: 1, merchantId: 'shop-1' });
+    expect(parseLabelMember('challenge 20393 shop-1 shop-9', at)).toEqual({
+      at,
+      weight: 0.5,
+      merchantId: 'shop-1',
+      askedBy: ['shop-9'],
+    });
+    const key = transactionKey('shop-1', 'order-1');
+    expect(key).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(key).not.toBe(transactionKey('shop-1', 'order-2'));
+    const member = labelMember({ card: 'c', at, source: 'analyst', merchantId: 'shop-1', transaction: key }, 20393);
+    expect(member).toBe(`analyst 20393 shop-1 ${key}`);
+    // The transaction key is no asking merchant.
+    expect(parseLabelMember(member, at)).toEqual({ at, weight: 0.9, merchantId: 'shop-1' });
+    expect(parseLabelMember('analyst 20393 ', at)).toEqual({ at, weight: 0.9 });
+    expect(parseLabelMember('newsource 20393 shop-1', at)).toBeUndefined();
   });
 
   it("knows a chain's terminals as its one merchant: visits, the engine's, outcomes' and analysts' labels alike", async () => {

@@ -315,6 +315,32 @@ describe('reversing a decision', () => {
     expect(await listed(other)).toEqual([]);
   });
 
+  it("reversing one of two analysts' fraud decisions on one card, merchant and day leaves the other's breach label", async () => {
+    const { client: lead } = await loggedIn(t, 'lead', '10.0.8.4');
+    // The card of the reversal above, whose own label went with it.
+    const first = await flag({ card: VISA });
+    const second = await flag({ card: VISA });
+    expect(second.card.fingerprint).toBe(first.card.fingerprint);
+    for (const c of [first, second])
+      expect((await lead.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
+        303,
+      );
+    const breach = t.runtime.breach!;
+    const labelled = async () => {
+      await breach.recorder.flush();
+      return (await breach.history.fraudsSince(0)).find((f) => f.card === first.card.fingerprint);
+    };
+    expect(await labelled()).toMatchObject({ weight: 0.9, fraudMerchants: ['m1'] });
+    const res = await lead.post(`/console/cases/${second.id}/reverse`, { category: 'decision_error', reason: 'wrong' });
+    expect(res.status).toBe(303);
+    // The first analyst's fraud decision stands: so does its label.
+    expect(await labelled()).toMatchObject({ weight: 0.9, fraudMerchants: ['m1'] });
+    expect((await lead.post(`/console/cases/${first.id}/reverse`, { category: 'other', reason: 'also' })).status).toBe(
+      303,
+    );
+    expect(await labelled()).toBeUndefined();
+  });
+
   it('takes back an allow-listing, and retries a reversal the list store refused', async () => {
     const { client: lead } = await loggedIn(t, 'lead', '10.0.8.3');
     const c = await flag({

@@ -17,6 +17,7 @@ import {
   FRAUD_SOURCES,
   labelDay,
   slotOf,
+  transactionKey,
   type CardHistoryStore,
   type ExposedCard,
   type FraudLabel,
@@ -316,6 +317,64 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.fraudsSince(T0 + 40 * DAY)).toEqual([
       { card: fp('kept'), firstFraudAt: T0 + 51 * DAY, weight: 0.5, fraudMerchants: ['shop-2'] },
     ]);
+  });
+
+  it("takes back one transaction's label only: another chargeback or analyst decision of the card, merchant and day stays", async () => {
+    const at = T0 + 50 * DAY;
+    const label = (card: string, source: 'chargeback' | 'analyst', hour: number, tx: string): FraudLabel => ({
+      card: fp(card),
+      at: at + hour * 3_600_000,
+      source,
+      merchantId: 'shop-1',
+      transaction: transactionKey('shop-1', tx),
+    });
+    await s.history.recordFrauds([
+      label('two-chargebacks', 'chargeback', 1, 'tx-a'),
+      label('two-chargebacks', 'chargeback', 2, 'tx-b'),
+      label('two-analysts', 'analyst', 1, 'tx-c'),
+      label('two-analysts', 'analyst', 2, 'tx-d'),
+    ]);
+    // Written again (a retried flush, an effect applied twice): still one label per transaction.
+    await s.history.recordFrauds([label('two-chargebacks', 'chargeback', 2, 'tx-b')]);
+    await s.history.withdrawFrauds([
+      label('two-chargebacks', 'chargeback', 1, 'tx-a'),
+      label('two-analysts', 'analyst', 2, 'tx-d'),
+    ]);
+    const left = async () =>
+      new Map((await s.history.fraudsSince(T0 + 40 * DAY)).map((f) => [f.card, { at: f.firstFraudAt, w: f.weight }]));
+    expect(await left()).toEqual(
+      new Map([
+        [fp('two-chargebacks'), { at: at + 2 * 3_600_000, w: 1 }],
+        [fp('two-analysts'), { at: at + 3_600_000, w: 0.9 }],
+      ]),
+    );
+    await s.history.withdrawFrauds([
+      label('two-chargebacks', 'chargeback', 2, 'tx-b'),
+      label('two-analysts', 'analyst', 1, 'tx-c'),
+    ]);
+    expect(await left()).toEqual(new Map());
+  });
+
+  it('reads labels written before transaction keys, and a withdrawal takes such a day label back whole', async () => {
+    const at = T0 + 50 * DAY;
+    // As an older version wrote them: no transaction key (one member per source, merchant and day).
+    await s.history.recordFrauds([
+      { card: fp('old'), at, source: 'chargeback', merchantId: 'shop-1' },
+      { card: fp('old-kept'), at, source: 'analyst', merchantId: 'shop-1' },
+    ]);
+    expect((await s.history.fraudsSince(T0 + 40 * DAY)).map((f) => f.card).sort()).toEqual(
+      [fp('old'), fp('old-kept')].sort(),
+    );
+    await s.history.withdrawFrauds([
+      {
+        card: fp('old'),
+        at: at + 3_600_000,
+        source: 'chargeback',
+        merchantId: 'shop-1',
+        transaction: transactionKey('shop-1', 'tx-old'),
+      },
+    ]);
+    expect((await s.history.fraudsSince(T0 + 40 * DAY)).map((f) => f.card)).toEqual([fp('old-kept')]);
   });
 
   it('estimates the distinct cards of the weeks a period overlaps', async () => {

@@ -4,6 +4,7 @@ import type { CardVisit } from '../../core/cpp.ts';
 import {
   EXPOSED_PAGE,
   FRAUD_PAGE,
+  dayLabelMember,
   labelMember,
   parseLabelMember,
   HISTORY_DEFAULTS,
@@ -87,7 +88,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   }
 
   async withdrawFrauds(labels: readonly FraudLabel[]): Promise<void> {
-    for (const l of labels) this.frauds.get(l.card)?.delete(labelMember(l, labelDay(l.at)));
+    for (const l of labels) {
+      const kept = this.frauds.get(l.card);
+      // Its own label; else one written before transaction keys, for the day (as Redis).
+      if (kept && !kept.delete(labelMember(l, labelDay(l.at)))) kept.delete(dayLabelMember(l, labelDay(l.at)));
+    }
   }
 
   async recordFrauds(labels: readonly FraudLabel[]): Promise<void> {

@@ -13,6 +13,7 @@ import {
   HISTORY_DEFAULTS,
   labelDay,
   labelDaysWithin,
+  dayLabelMember,
   labelMember,
   NO_SCAN_BUDGET,
   parseLabelMember,
@@ -176,11 +177,23 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     ]);
   }
 
-  /** One ZREM per card (its labels' key, one slot); the day's index keeps the card, whose labels the scan reads. */
+  /**
+   * A ZREM per label (its card's key, one slot), and a second for a label written before
+   * transaction keys (dayLabelMember) when its own was not there: withdrawals are rare (a reversal).
+   * The day's index keeps the card, whose labels the scan reads.
+   */
   async withdrawFrauds(labels: readonly FraudLabel[]): Promise<void> {
-    const byCard = new Map<string, string[]>();
-    for (const l of labels) push(byCard, HISTORY_KEYS.cardFrauds(l.card), labelMember(l, labelDay(l.at)));
-    await Promise.all([...byCard].map(([key, members]) => sendAlone<number>(this.redis, 'zrem', [key, ...members])));
+    await pMap(
+      labels,
+      async (l) => {
+        const key = HISTORY_KEYS.cardFrauds(l.card);
+        const member = labelMember(l, labelDay(l.at));
+        const legacy = dayLabelMember(l, labelDay(l.at));
+        const removed = await sendAlone<number>(this.redis, 'zrem', [key, member]);
+        if (removed === 0 && legacy !== member) await sendAlone<number>(this.redis, 'zrem', [key, legacy]);
+      },
+      { concurrency: READS_IN_FLIGHT },
+    );
   }
 
   /**
