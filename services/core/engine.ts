@@ -8,6 +8,7 @@ import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type Fe
 import { decide, evaluateRules, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, Decision, ScoreRequest, ScoreResponse } from './schemas.ts';
 import {
+  checkWithdrawalOrder,
   buildCounterPlan,
   type CounterPlan,
   type HitRecord,
@@ -510,8 +511,8 @@ export class Engine {
    * A merchant's outcome, a chargeback as its reason code counts (recordedOutcome: a holder's dispute
    * is kept apart, counted nowhere). A reversal (REVERSED_CHARGEBACK) withdraws a recorded fraud
    * chargeback; 'absent' when there is none (nothing recorded). Throws OccurredInFutureError for an
-   * outcome dated too far ahead, OccurredBeforeTransactionError for one dated before its transaction
-   * (nothing recorded).
+   * outcome dated too far ahead, OccurredBeforeTransactionError for one dated before its transaction,
+   * WithdrawalBeforeOutcomeError for a reversal dated before its chargeback (nothing recorded).
    */
   async recordOutcome(
     merchantId: string,
@@ -589,6 +590,7 @@ export class Engine {
     if (!entry) return 'unknown';
     if (entry.outcomes[reversal] !== undefined) return 'duplicate';
     if (entry.outcomes.chargeback === undefined) return 'absent';
+    checkWithdrawalOrder(reversal, 'chargeback', at, entry.outcomes.chargeback);
     // Left first, noted after: a crash in between leaves it to be reported again, and leaving twice changes nothing.
     await this.options.store.leaveOutcome(entry, 'chargeback');
     return (await archive.markOutcome(merchantId, transactionId, reversal, at)) ? 'recorded' : 'duplicate';

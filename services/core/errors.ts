@@ -55,7 +55,7 @@ export const ERROR_CODES = {
   OUTCOME_CONFLICT: {
     status: 409,
     meaning:
-      'the outcome needs one the transaction has not got: chargeback_reversed without a fraud chargeback recorded',
+      'the outcome needs one the transaction has not got: chargeback_reversed without a fraud chargeback recorded, or dated before it',
   },
   CPP_DISABLED: { status: 409, meaning: 'breach discovery is off in this deployment (LEAKGUARD_CPP=off)' },
   USER_EXISTS: { status: 409, meaning: 'the username is taken' },

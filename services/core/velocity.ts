@@ -5,6 +5,7 @@
 import { KIND_LETTER, type EntityKind } from './entities.ts';
 import { OUTCOME_KINDS, type CountedOutcome, type StoreKeys } from './store-keys.ts';
 import type { ListLookup } from './lists.ts';
+import { LeakguardError } from './errors.ts';
 
 export const WINDOWS = {
   '10m': 10 * 60_000,
@@ -891,7 +892,8 @@ export interface VelocityStore {
    * and fraud-label logs `outcome` joined (leaveOutcome), then the marker notes `reversal` (its
    * `o:<reversal>` field; `o:<outcome>` stays: the history keeps that it happened, and the outcome
    * reported again is a duplicate). 'duplicate': withdrawn already; 'absent': `outcome` was never
-   * recorded on the marker (nothing changed); 'unknown': no marker.
+   * recorded on the marker (nothing changed); 'unknown': no marker. Throws
+   * WithdrawalBeforeOutcomeError, nothing changed, for a withdrawal dated before the outcome.
    */
   withdrawOutcome(
     merchantId: string,
@@ -910,4 +912,28 @@ export interface VelocityStore {
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A withdrawal dated before the outcome it withdraws (a chargeback_reversed before its chargeback):
+ * no such order of events happens, so the report is wrong (a date typed wrong, the wrong
+ * transaction); refused (409, the field named), nothing changed.
+ */
+export class WithdrawalBeforeOutcomeError extends LeakguardError {
+  constructor(reversal: string, outcome: string, outcomeAt: number) {
+    super('OUTCOME_CONFLICT', `this ${reversal} is dated before the ${outcome} it reverses: nothing recorded`, {
+      details: [
+        {
+          path: 'occurredAt',
+          message: `must not be before the ${outcome} it reverses (which occurred at ${new Date(outcomeAt).toISOString()})`,
+        },
+      ],
+    });
+  }
+}
+
+/** Throws WithdrawalBeforeOutcomeError when `at` precedes the outcome's recorded time (a marker's field, an archive's note). */
+export function checkWithdrawalOrder(reversal: string, outcome: string, at: number, outcomeAt: unknown): void {
+  const recorded = Number(outcomeAt);
+  if (Number.isFinite(recorded) && at < recorded) throw new WithdrawalBeforeOutcomeError(reversal, outcome, recorded);
 }

@@ -240,6 +240,12 @@ describe('an outcome after the marker has gone (real Redis and PostgreSQL)', () 
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 30 * DAY, '10.4')).toBe('recorded');
       await runtime.redis!.del(runtime.store.keys.marker('m1', id));
       expect(await features(`${id}-before`, T0 + 31 * DAY)).toEqual([1, 1, 1]);
+      // Dated before the chargeback (its note on the archive's entry): refused, nothing changed.
+      await expect(runtime.engine.recordOutcome('m1', id, 'chargeback_reversed', T0 + 29 * DAY)).rejects.toMatchObject({
+        code: 'OUTCOME_CONFLICT',
+        details: [{ path: 'occurredAt' }],
+      });
+      expect(await features(`${id}-still`, T0 + 31 * DAY)).toEqual([1, 1, 1]);
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback_reversed', T0 + 40 * DAY)).toBe('recorded');
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback_reversed', T0 + 41 * DAY)).toBe('duplicate');
       expect(await runtime.engine.recordOutcome('m1', id, 'chargeback', T0 + 41 * DAY, '10.4')).toBe('duplicate');

@@ -15,6 +15,7 @@ import {
   subIdentity,
   VELOCITY_FEATURES,
   WINDOWS,
+  WithdrawalBeforeOutcomeError,
   type TransactionFacts,
   type VelocityStore,
   type Retention,
@@ -448,6 +449,32 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(delayed(after, 'count')).toEqual(delayed(before, 'count')); // the transactions themselves still count
     expect(after.card_declines_30d).toBe(1); // other outcomes stay
     expect(await store.transactionOf('m1', reversed.transactionId)).toEqual({ card: 'cardA', at: T0 - W - 2 * D });
+  });
+
+  it('refuses a reversal dated before the chargeback it reverses, changing nothing', async () => {
+    const D = WINDOWS['24h'];
+    const all = { card: ['cardR'], merchant: ['m1'], device: ['devR'] };
+    const charged = tx({ occurredAt: T0 - 3 * D, entities: all });
+    await record(charged);
+    expect(await store.recordOutcome('m1', charged.transactionId, 'chargeback', T0 - D)).toBe('recorded');
+    const early = store.withdrawOutcome('m1', charged.transactionId, 'chargeback', 'chargeback_reversed', T0 - 2 * D);
+    await expect(early).rejects.toBeInstanceOf(WithdrawalBeforeOutcomeError);
+    await expect(early).rejects.toMatchObject({
+      code: 'OUTCOME_CONFLICT',
+      status: 409,
+      details: [
+        {
+          path: 'occurredAt',
+          message: `must not be before the chargeback it reverses (which occurred at ${new Date(T0 - D).toISOString()})`,
+        },
+      ],
+    });
+    // Nothing changed: the chargeback still counts, and a reversal dated after it is the first.
+    expect((await record(tx({ occurredAt: T0 - MIN, entities: all }))).device_chargebacks_30d).toBe(1);
+    expect(await store.withdrawOutcome('m1', charged.transactionId, 'chargeback', 'chargeback_reversed', T0 - D)).toBe(
+      'recorded',
+    );
+    expect((await record(tx({ occurredAt: T0, entities: all }))).device_chargebacks_30d).toBe(0);
   });
 
   it('leaves what joinOutcome joined for a transaction known from the archive, any number of times', async () => {

@@ -435,6 +435,33 @@ describe('outcomes', () => {
     expect([unlisted.statusCode, unlisted.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 
+  it('refuses a reversal dated before the chargeback it reverses (409, on occurredAt), recording nothing', async () => {
+    const card = { number: '5200828282828210', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' as const };
+    await score(scoreBody({ transactionId: 'rev-early', card }));
+    const chargebackAt = new Date(Date.now() - 60_000).toISOString();
+    expect(
+      (await report('rev-early', { outcome: 'chargeback', reasonCode: '10.4', occurredAt: chargebackAt })).json()
+        .status,
+    ).toBe('recorded');
+    const early = await report('rev-early', {
+      outcome: 'chargeback_reversed',
+      occurredAt: new Date(Date.now() - 120_000).toISOString(),
+    });
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toEqual({
+      error: 'this chargeback_reversed is dated before the chargeback it reverses: nothing recorded',
+      code: 'OUTCOME_CONFLICT',
+      details: [
+        {
+          path: 'occurredAt',
+          message: `must not be before the chargeback it reverses (which occurred at ${chargebackAt})`,
+        },
+      ],
+    });
+    // Nothing recorded: the reversal dated after the chargeback is the first, not a repeat.
+    expect((await report('rev-early', { outcome: 'chargeback_reversed' })).json().status).toBe('recorded');
+  });
+
   it('refuses an outcome dated before its transaction, which no window would count', async () => {
     await score(scoreBody({ transactionId: 'dated-1', occurredAt: '2026-03-01T10:00:00Z' }));
     const early = await report('dated-1', {

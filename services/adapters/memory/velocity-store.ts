@@ -1,6 +1,7 @@
 // Velocity store in process: the embedded default. Executes the same counter plan as
 // counters.lua, step for step; the contract tests hold the two to the same answers.
 import {
+  checkWithdrawalOrder,
   combineReading,
   encodeRawReading,
   firstListedSeconds,
@@ -249,7 +250,9 @@ export class MemoryVelocityStore implements VelocityStore {
     const entities = this.entitiesOf(marker);
     if (entities === undefined) return 'unknown';
     if (this.db.hget(marker, `o:${reversal}`) !== undefined) return 'duplicate';
-    if (this.db.hget(marker, `o:${outcome}`) === undefined) return 'absent';
+    const recorded = this.db.hget(marker, `o:${outcome}`);
+    if (recorded === undefined) return 'absent';
+    checkWithdrawalOrder(reversal, outcome, at, recorded);
     const countedAt = Number(this.db.hget(marker, 't'));
     await this.leaveOutcome({ merchantId, transactionId, entities, countedAt }, outcome);
     return this.db.hsetnx(marker, `o:${reversal}`, String(at)) ? 'recorded' : 'duplicate';

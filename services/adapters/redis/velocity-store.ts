@@ -4,6 +4,7 @@
 // is recorded and read by its own call (group.lua), all at once: the client pipelines them to
 // their nodes, one round trip per node.
 import {
+  checkWithdrawalOrder,
   combineReading,
   encodeRawReading,
   firstListedSeconds,
@@ -552,6 +553,7 @@ export class RedisVelocityStore implements VelocityStore {
     const [recorded, reversed] = marked.also;
     if (reversed !== null) return 'duplicate';
     if (recorded === null) return 'absent';
+    checkWithdrawalOrder(reversal, outcome, at, recorded);
     const { entities, countedAt } = marked;
     await this.leaveOutcome({ merchantId, transactionId, entities, countedAt: Number(countedAt) }, outcome);
     return (await sendAlone<number>(this.redis, 'hsetnx', [marker, `o:${reversal}`, String(at)])) === 1
