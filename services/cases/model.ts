@@ -326,6 +326,13 @@ export interface PendingEffect {
 export type ListName = Exclude<LinkKind, 'card'> | 'allow';
 
 /**
+ * Why a legitimate decision that asks for an allow-listing is refused while a fraud chargeback
+ * stands on its transaction (docs/console.md, "Outcomes on a case"): nothing is decided.
+ */
+export const allowListRefusal = (id: number) =>
+  `Case #${id}: a fraud chargeback is recorded for this transaction, so its card is not allow-listed. Nothing was decided. Mark it legitimate without allow-listing, or wait for the chargeback to be reversed.`;
+
+/**
  * Why a lead reversed a decision, as a category: what the merchant's webhook is told
  * (case.decision_reversed). The lead's own words stay in the case and the audit log: free text may
  * hold anything, a card number typed in included, and is never sent out.

@@ -212,6 +212,107 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
         expect(await store.outcomesOf('mo', 'orphan')).toEqual([]);
         expect((await store.outcomesOf('mo', 'tx-o')).length).toBe(3);
       });
+
+      /**
+       * The case store on `sql` whose next transaction runs `around` instead: the seam that puts a
+       * chargeback between a decision's check and its commit, deterministically (no timing).
+       */
+      const seamed = (around: (run: () => Promise<unknown>) => Promise<unknown>) => {
+        let armed = true;
+        const client: SqlClient = {
+          driver: sql.driver,
+          query: (text, params) => sql.query(text, params),
+          exec: (script) => sql.exec(script),
+          close: async () => {},
+          transaction: <T>(fn: (tx: Parameters<Parameters<SqlClient['transaction']>[0]>[0]) => Promise<T>) => {
+            if (!armed) return sql.transaction(fn);
+            armed = false;
+            return around(() => sql.transaction(fn)) as Promise<T>;
+          },
+        };
+        return new PostgresCaseStore(client, TEST_DATA_CIPHER);
+      };
+      const chargeback = (transactionId: string): OutcomeNote => ({
+        merchantId: 'mo',
+        transactionId,
+        outcome: 'chargeback',
+        at: Date.now(),
+      });
+      const allowEntries = async (caseId: number) =>
+        (await sql.query(`SELECT 1 FROM list_entries WHERE list = 'allow' AND case_id = $1`, [caseId])).rows.length;
+
+      it('refuses the allow-listing when a fraud chargeback is noted after the console looked and before the decision commits', async () => {
+        const { id } = await store.createFromFlagged(flagged({ merchantId: 'mo', transactionId: 'tx-race' }));
+        // What the console checks first: no chargeback yet.
+        expect(await store.outcomesOf('mo', 'tx-race')).toEqual([]);
+        // The chargeback is noted (by another engine) after that, before the decision's transaction.
+        const deciding = seamed(async (run) => {
+          await store.noteOutcomes([chargeback('tx-race')]);
+          return run();
+        });
+        const decided = deciding.decide(id, 'mark_legitimate', 'analyst-1', undefined, {
+          allowListDays: 30,
+          negativeListTtlMs: 86_400_000,
+        });
+        await expect(decided).rejects.toMatchObject({
+          code: 'CASE_CONFLICT',
+          message: expect.stringContaining(
+            'a fraud chargeback is recorded for this transaction, so its card is not allow-listed',
+          ),
+        });
+        // Nothing decided, nothing allow-listed, no effect to apply.
+        expect((await store.get(id))!.status).toBe('open');
+        expect(await allowEntries(id)).toBe(0);
+        expect(await store.latestEffect(id)).toBeUndefined();
+      });
+
+      if (makeDriver === postgresDriver)
+        it("a chargeback noted while the decision's transaction is open waits for its commit: never between its check and its commit", async () => {
+          const { id } = await store.createFromFlagged(flagged({ merchantId: 'mo', transactionId: 'tx-race-2' }));
+          let noting: Promise<void> | undefined;
+          let waitedForTheDecision = false;
+          // After the decision's statements (its check included), before its commit: another
+          // connection notes the chargeback.
+          const decidingStore = new PostgresCaseStore(
+            {
+              driver: sql.driver,
+              query: (text, params) => sql.query(text, params),
+              exec: (script) => sql.exec(script),
+              close: async () => {},
+              transaction: (fn) =>
+                sql.transaction(async (tx) => {
+                  const result = await fn(tx);
+                  noting = store.noteOutcomes([chargeback('tx-race-2')]);
+                  // Until the note is seen waiting on a lock, or has finished (it must not).
+                  for (let i = 0; i < 200; i++) {
+                    const waiting = await sql.query(
+                      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR KEY SHARE%'`,
+                    );
+                    if (waiting.rows.length > 0) {
+                      waitedForTheDecision = true;
+                      break;
+                    }
+                    const settled = await Promise.race([
+                      noting.then(() => true),
+                      new Promise((r) => setTimeout(() => r(false), 10)),
+                    ]);
+                    if (settled) break;
+                  }
+                  return result;
+                }),
+            },
+            TEST_DATA_CIPHER,
+          );
+          await decidingStore.decide(id, 'mark_legitimate', 'analyst-1', undefined, {
+            allowListDays: 30,
+            negativeListTtlMs: 86_400_000,
+          });
+          await noting;
+          expect(waitedForTheDecision).toBe(true);
+          expect((await store.get(id))!.status).toBe('legitimate');
+          // The decision came first, then the chargeback: the next allow-listing is refused.
+          expect((await store.outcomesOf('mo', 'tx-race-2')).map((o) => o.outcome)).toEqual(['chargeback']);
+        });
     },
   );
 }

@@ -6,6 +6,7 @@ import {
   CaseForbidden,
   CaseNotFound,
   OPEN_STATUSES,
+  allowListRefusal,
   type CaseAction,
   type CaseEvent,
   type CaseQuery,
@@ -32,7 +33,7 @@ import type { Decision } from '../../core/schemas.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
 import { caseIdentity, scrubFlagged, servedPage, splitPersonalData } from '../../cases/model.ts';
 import { personalDataBinding, protectFlagged, type PersonalDataCipher } from '../../cases/personal-data.ts';
-import { NOTED_WITHOUT_CASE } from '../../cases/outcomes.ts';
+import { NOTED_WITHOUT_CASE, summariseOutcomes } from '../../cases/outcomes.ts';
 import type { Queryable, SqlClient } from './sql-client.ts';
 import { appendAuditIn } from './audit-log.ts';
 import type { AuditInput } from '../../cases/audit.ts';
@@ -53,6 +54,20 @@ function firstOfEachKind(rows: readonly { outcome: string; at: unknown }[]): Cas
     outcomes.push({ outcome: row.outcome, at: iso(row.at) });
   }
   return outcomes;
+}
+
+/** A transaction's outcomes: noted in the case database, or on its archive's entry. */
+async function outcomesIn(q: Queryable, merchantId: string, transactionId: string): Promise<CaseOutcome[]> {
+  const r = await q.query<{ outcome: string; at: unknown }>(
+    `SELECT outcome, at FROM case_outcomes WHERE merchant_id = $1 AND transaction_id = $2
+     UNION ALL
+     SELECT o.key, to_timestamp((o.value #>> '{}')::bigint / 1000.0)
+       FROM transaction_archive t, jsonb_each(t.outcomes) AS o
+      WHERE t.merchant_id = $1 AND t.transaction_id = $2
+     ORDER BY at`,
+    [merchantId, transactionId],
+  );
+  return firstOfEachKind(r.rows);
 }
 
 /** A flagged decision's row values, in the order of the INSERT's columns. */
@@ -481,6 +496,18 @@ export class PostgresCaseStore implements CaseStore {
       const assignee = current.assignee;
       if (assignee !== null && assignee !== actor && options.mayDecideOthers !== true)
         throw new CaseForbidden(`Case #${id} is assigned to ${assignee}: only they or a lead decide it.`);
+      // Under the row lock: a chargeback noted meanwhile waits for this decision (noteOutcomes), so
+      // none lands between this check and the commit (docs/console.md, "Outcomes on a case").
+      if (action === 'mark_legitimate' && (options.allowListDays ?? 0) > 0) {
+        const { merchant_id, transaction_id } = (
+          await tx.query<{ merchant_id: string; transaction_id: string }>(
+            'SELECT merchant_id, transaction_id FROM cases WHERE id = $1',
+            [id],
+          )
+        ).rows[0]!;
+        if (summariseOutcomes(await outcomesIn(tx, merchant_id, transaction_id), '').fraudChargeback)
+          throw new CaseConflict(allowListRefusal(id));
+      }
       const status = ACTION_STATUS[action];
       const final = status === 'fraud' || status === 'legitimate';
       const r = await tx.query(
@@ -844,33 +871,35 @@ export class PostgresCaseStore implements CaseStore {
 
   async noteOutcomes(notes: readonly OutcomeNote[]): Promise<void> {
     if (notes.length === 0) return;
-    await this.sql.query(
-      `INSERT INTO case_outcomes (merchant_id, transaction_id, outcome, at)
-       SELECT n.m, n.t, n.o, to_timestamp(n.a / 1000.0)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS n(m, t, o, a)
-        WHERE n.o = ANY($5::text[]) OR EXISTS (SELECT 1 FROM cases c WHERE c.merchant_id = n.m AND c.transaction_id = n.t)
-       ON CONFLICT DO NOTHING`,
-      [
-        notes.map((n) => n.merchantId),
-        notes.map((n) => n.transactionId),
-        notes.map((n) => n.outcome),
-        notes.map((n) => String(n.at)),
-        NOTED_WITHOUT_CASE,
-      ],
-    );
+    const columns = [
+      notes.map((n) => n.merchantId),
+      notes.map((n) => n.transactionId),
+      notes.map((n) => n.outcome),
+      notes.map((n) => String(n.at)),
+    ];
+    await this.sql.transaction(async (tx) => {
+      // A fraud chargeback waits for a decision being made on its case (which holds the row FOR
+      // UPDATE and refuses an allow-listing under a chargeback): noted before the decision's check,
+      // or after its commit, never in between.
+      await tx.query(
+        `SELECT c.id FROM cases c JOIN unnest($1::text[], $2::text[], $3::text[]) AS n(m, t, o)
+           ON c.merchant_id = n.m AND c.transaction_id = n.t
+         WHERE n.o = 'chargeback' ORDER BY c.id FOR KEY SHARE OF c`,
+        columns.slice(0, 3),
+      );
+      await tx.query(
+        `INSERT INTO case_outcomes (merchant_id, transaction_id, outcome, at)
+         SELECT n.m, n.t, n.o, to_timestamp(n.a / 1000.0)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS n(m, t, o, a)
+          WHERE n.o = ANY($5::text[]) OR EXISTS (SELECT 1 FROM cases c WHERE c.merchant_id = n.m AND c.transaction_id = n.t)
+         ON CONFLICT DO NOTHING`,
+        [...columns, NOTED_WITHOUT_CASE],
+      );
+    });
   }
 
-  async outcomesOf(merchantId: string, transactionId: string): Promise<CaseOutcome[]> {
-    const r = await this.sql.query<{ outcome: string; at: unknown }>(
-      `SELECT outcome, at FROM case_outcomes WHERE merchant_id = $1 AND transaction_id = $2
-       UNION ALL
-       SELECT o.key, to_timestamp((o.value #>> '{}')::bigint / 1000.0)
-         FROM transaction_archive t, jsonb_each(t.outcomes) AS o
-        WHERE t.merchant_id = $1 AND t.transaction_id = $2
-       ORDER BY at`,
-      [merchantId, transactionId],
-    );
-    return firstOfEachKind(r.rows);
+  outcomesOf(merchantId: string, transactionId: string): Promise<CaseOutcome[]> {
+    return outcomesIn(this.sql, merchantId, transactionId);
   }
 
   async outcomesOfCases(ids: readonly number[]): Promise<Map<number, CaseOutcome[]>> {
