@@ -30,9 +30,9 @@ import {
   forestDigest,
   loadArtifact,
   modelVersionProblem,
-  refuseOtherFeatures,
   saveArtifact,
 } from '../../services/model/artifact.ts';
+import { artifactFeatureSet, refuseOtherFeatureSet } from '../../services/model/fingerprint.ts';
 import { calibrationTable } from '../evaluation/metrics.ts';
 
 const USAGE = `usage:
@@ -144,7 +144,7 @@ const fs = (() => {
 })();
 if (given) {
   try {
-    refuseOtherFeatures(given.artifact.featureSet, { name: fs.name, features: featureNames(fs) });
+    refuseOtherFeatureSet(given.artifact, fs);
   } catch (error) {
     fail(`--model ${str('model')}: ${(error as Error).message}`);
   }
@@ -261,7 +261,7 @@ if (command === 'train') {
       // data fingerprint, then the forest's own digest: another training never takes the same name
       `rf-${fs.name}-${new Date().toISOString().slice(0, 10)}-${prepared.fingerprint.slice(7, 15)}-s${params.seed}-${forestDigest({ ...params }, r.result.flat)}`,
     amountReference: trainingAmountReference(fs),
-    featureSet: { name: fs.name, version: fs.version, features: featureNames(fs) },
+    featureSet: artifactFeatureSet(fs),
     training: {
       data: {
         source: dir,

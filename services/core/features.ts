@@ -92,7 +92,7 @@ export function transactionFeatures(
 /** This amount against the card's earlier ones: they need the velocity reading, so they come with it. */
 export const RELATIVE_AMOUNT_FEATURES = ['amount_to_card_avg_7d', 'amount_to_card_avg_30d'] as const;
 /** Each relative amount's name and the card's count and sum it divides by (names made once). */
-const RELATIVE_WINDOWS = (['7d', '30d'] as const).map(
+export const RELATIVE_WINDOWS = (['7d', '30d'] as const).map(
   (w) => [`amount_to_card_avg_${w}`, `card_count_${w}`, `card_amount_${w}`] as const,
 );
 

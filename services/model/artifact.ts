@@ -67,6 +67,13 @@ export const ArtifactSchema = z.object({
     name: z.string().min(1),
     version: z.number().int(),
     features: z.array(z.string().min(1)).min(1),
+    /** Digest of the features' declarations (services/model/fingerprint.ts): serving refuses another. */
+    fingerprint: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'sha256: and 64 hex digits')
+      .optional(),
+    /** Each feature's declaration digest, in order: names the feature defined otherwise. */
+    featureDigests: z.array(z.string().regex(/^[0-9a-f]{12}$/, '12 hex digits')).optional(),
   }),
   training: z.object({
     data: z.object({

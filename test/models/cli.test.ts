@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadArtifact } from '../../services/model/artifact.ts';
 import { HANDBOOK_FEATURE_SET, featureNames } from '../../services/model/definitions.ts';
+import { featureSetIdentity } from '../../services/model/fingerprint.ts';
 
 const run = (script: string, args: string[]) =>
   execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], {
@@ -206,6 +207,8 @@ describe('command line', () => {
     expect(artifact.training.data.to).toBe('2018-07-31');
     expect(artifact.training.data.fingerprint).toMatch(/^sha256:/);
     expect(artifact.amountReference).toBe('EUR');
+    // the definitions it was trained on: serving refuses another fingerprint
+    expect(artifact.featureSet.fingerprint).toBe(featureSetIdentity(HANDBOOK_FEATURE_SET).fingerprint);
     expect(forest.flat.nTrees).toBe(3);
     const use = artifact.training.featureUse!;
     expect(use.constant).toEqual([]);

@@ -3,6 +3,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { featureNames, HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
 import { buildArtifact, type Artifact } from '../../services/model/artifact.ts';
 import { FlatForestBuilder } from '../../services/model/forest.ts';
+import { artifactFeatureSet } from '../../services/model/fingerprint.ts';
 
 const names = featureNames(HANDBOOK_FEATURE_SET);
 
@@ -30,12 +31,7 @@ export function stumpModel(
   const artifact = buildArtifact({
     modelVersion: version,
     amountReference: 'EUR',
-    featureSet: {
-      name: HANDBOOK_FEATURE_SET.name,
-      version: HANDBOOK_FEATURE_SET.version,
-      features: names,
-      ...featureSet,
-    },
+    featureSet: { ...artifactFeatureSet(HANDBOOK_FEATURE_SET), ...featureSet },
     training: {
       data: {
         source: 'hand-made',

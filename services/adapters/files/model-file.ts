@@ -13,9 +13,9 @@ import {
   ArtifactError,
   parseArtifact,
   readArtifactJson,
-  refuseOtherFeatures,
   type Artifact,
 } from '../../model/artifact.ts';
+import { refuseOtherFeatureSet } from '../../model/fingerprint.ts';
 import type { CompiledForest } from '../../model/forest.ts';
 
 export class ForestScoringModel implements ScoringModel {
@@ -109,13 +109,8 @@ export function loadScoringModel(
         .join(', ')}`,
     );
   }
-  if (declared.version !== fs.version) {
-    throw new ArtifactError(
-      `feature set mismatch: the model ${artifact.modelVersion} uses "${fs.name}" version ${declared.version}, this engine computes version ${fs.version}: retrain the model`,
-    );
-  }
-  // Same names in the same order (names the first difference).
-  refuseOtherFeatures(declared, { name: fs.name, features: featureNames(fs) });
+  // Same version, names in the same order, and definitions (the fingerprint): names the first difference.
+  refuseOtherFeatureSet(artifact, fs);
   const missing = unservableFeatures(fs);
   if (missing.length)
     throw new ArtifactError(
