@@ -1,11 +1,13 @@
-// `npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO]`: the analysts'
-// decided cases (labels joined with the features the engine saw). Not a training set as it is:
-// `model train` reads the simulator's CSV layout only, the cases are flagged transactions only, and
-// their score/decision/model_score columns are the old system's output (models/README.md).
+// `npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO]`: what the deployment
+// knows of its transactions' labels — the analysts' decisions and the outcomes merchants reported
+// (fraud chargebacks not reversed, failed 3-D Secure challenges), joined per transaction, each row
+// saying its label's source, with the features the engine saw when a case has them. Not a
+// training set as it is: `model train` reads the simulator's CSV layout only (models/README.md).
 import { parseArgs } from 'node:util';
 import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.ts';
 import { migrate } from '../../services/adapters/postgres/migrate.ts';
-import { exportLabels } from '../../services/cases/labels-export.ts';
+import { exportLabelCounts } from '../../services/cases/labels-export.ts';
+import { PostgresLabelOutcomes } from '../../services/adapters/postgres/label-outcomes.ts';
 import { ConfigError, loadConfig } from '../../services/config.ts';
 import { openSqlClient } from '../../services/runtime.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
@@ -53,8 +55,10 @@ export async function exportLabelsCommand(argv: string[]): Promise<number> {
   }
   try {
     await migrate(sql);
-    const count = await exportLabels(new PostgresCaseStore(sql), out, format, since);
-    process.stdout.write(`exported ${count} labelled cases to ${out} (${format})\n`);
+    const n = await exportLabelCounts(new PostgresCaseStore(sql), out, format, since, new PostgresLabelOutcomes(sql));
+    process.stdout.write(
+      `exported ${n.total} labels to ${out} (${format}): ${n.analyst} from analysts, ${n.chargeback} from fraud chargebacks, ${n.challenge_failed} from failed challenges\n`,
+    );
     return 0;
   } finally {
     await sql.close();

@@ -40,7 +40,7 @@ const USAGE = `usage:
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3 | --model ARTIFACT.json] [--json FILE] [--report FILE.html]
       (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
-  npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decided cases)
+  npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decisions and merchants' outcomes)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
   --max-depth N (${DEFAULT_TRAIN_PARAMS.maxDepth})  --min-node N (${DEFAULT_TRAIN_PARAMS.minNumSamples})  --max-features X (${DEFAULT_TRAIN_PARAMS.maxFeatures})

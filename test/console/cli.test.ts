@@ -154,7 +154,9 @@ describe('labels export CLI (npm run model -- export-labels)', () => {
       });
     const csv = run('--out', join(dir, 'labels.csv'));
     expect(csv.status, csv.stderr).toBe(0);
-    expect(csv.stdout).toMatch(/exported \d+ labelled cases/);
+    expect(csv.stdout).toMatch(
+      /exported \d+ labels to .*: \d+ from analysts, \d+ from fraud chargebacks, \d+ from failed challenges/,
+    );
     const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split('\n');
     expect(header).toContain('is_fraud');
     expect(header).toContain('card_count_24h');

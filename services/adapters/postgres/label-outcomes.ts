@@ -1,0 +1,70 @@
+// The outcomes merchants reported, for the label export (services/cases/labels-export.ts): from
+// the case database (case_outcomes, noted by every engine) and the transaction archive (outcomes
+// noted on an entry, one a lost note would otherwise hide), each kind once at its first time, with
+// the transaction's case when it has one (the features the engine saw when it flagged it) and
+// otherwise the time the archive counted it.
+import { JOINED_OUTCOMES, type OutcomeReader, type RecordedOutcomes } from '../../cases/labels-export.ts';
+import type { Decision } from '../../core/schemas.ts';
+import type { Queryable } from './sql-client.ts';
+
+type Row = Record<string, unknown>;
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+export class PostgresLabelOutcomes implements OutcomeReader {
+  private readonly sql: Queryable;
+
+  constructor(sql: Queryable) {
+    this.sql = sql;
+  }
+
+  async recordedOutcomes(): Promise<RecordedOutcomes[]> {
+    const r = await this.sql.query<Row>(
+      `WITH reported AS (
+         SELECT merchant_id, transaction_id, outcome, at FROM case_outcomes WHERE outcome = ANY($1::text[])
+         UNION ALL
+         SELECT t.merchant_id, t.transaction_id, o.key, to_timestamp((o.value #>> '{}')::bigint / 1000.0)
+           FROM transaction_archive t, jsonb_each(t.outcomes) AS o WHERE o.key = ANY($1::text[])
+       ), firsts AS (
+         SELECT merchant_id, transaction_id, outcome, min(at) AS at FROM reported GROUP BY 1, 2, 3
+       ), per_transaction AS (
+         SELECT merchant_id, transaction_id, jsonb_agg(jsonb_build_array(outcome, at) ORDER BY at) AS outcomes
+           FROM firsts GROUP BY 1, 2
+       )
+       SELECT p.merchant_id, p.transaction_id, p.outcomes,
+              (SELECT min(a.counted_at_ms) FROM transaction_archive a
+                WHERE a.merchant_id = p.merchant_id AND a.transaction_id = p.transaction_id) AS counted_at_ms,
+              c.id AS case_id, c.occurred_at, c.score, c.decision, c.reason_codes, c.amount, c.currency, c.channel,
+              c.card_bin, c.features
+         FROM per_transaction p
+         LEFT JOIN cases c ON c.merchant_id = p.merchant_id AND c.transaction_id = p.transaction_id`,
+      [JOINED_OUTCOMES],
+    );
+    return r.rows.map((row) => {
+      const recorded: RecordedOutcomes = {
+        merchantId: String(row.merchant_id),
+        transactionId: String(row.transaction_id),
+        outcomes: json<[string, string][]>(row.outcomes).map(([outcome, at]) => ({ outcome, at: iso(at) })),
+      };
+      if (row.counted_at_ms !== null && row.counted_at_ms !== undefined)
+        recorded.occurredAt = new Date(Number(row.counted_at_ms)).toISOString();
+      if (row.case_id !== null && row.case_id !== undefined)
+        recorded.case = {
+          caseId: Number(row.case_id),
+          merchantId: recorded.merchantId,
+          transactionId: recorded.transactionId,
+          occurredAt: iso(row.occurred_at),
+          score: Number(row.score),
+          decision: row.decision as Decision,
+          reasonCodes: row.reason_codes as string[],
+          amount: Number(row.amount),
+          currency: String(row.currency),
+          channel: String(row.channel),
+          cardBin: String(row.card_bin),
+          features: json(row.features),
+        };
+      return recorded;
+    });
+  }
+}
