@@ -16,13 +16,21 @@ import {
   splitCoverage,
   type SplitOptions,
 } from '../evaluation/protocol.ts';
-import { meanSpread, prepareAny, REFERENCE, runSeed, testMetrics } from '../evaluation/evaluate.ts';
+import { meanSpread, prepareAny, REFERENCE, runSeed, testMetrics, withTarget } from '../evaluation/evaluate.ts';
 import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
 import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
 import { featureUse, featureUseLines, splitWeights } from '../training/feature-use.ts';
-import { describeLabels, LABEL_FLAGS, LABEL_USAGE, labelsFromFlags } from '../features/labels.ts';
+import {
+  describeLabels,
+  LABEL_FLAGS,
+  LABEL_USAGE,
+  labelsFromFlags,
+  TARGET_USAGE,
+  targetFromFlag,
+  type TargetRecord,
+} from '../features/labels.ts';
 import type { FlatForest } from '../../services/model/forest.ts';
 import { applyTrainFlags, isCalendarDate, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
 import {
@@ -47,6 +55,7 @@ options for train and evaluate:
   --bins N (${DEFAULT_TRAIN_PARAMS.bins})  --gain-threshold X (${DEFAULT_TRAIN_PARAMS.gainThreshold})  --workers N (${DEFAULT_TRAIN_PARAMS.workers})
   --leaf-values sample|all|oob (${DEFAULT_TRAIN_PARAMS.leafValues}): leaf fraud shares from each tree's resample, all training rows or its out-of-bag rows
 ${LABEL_USAGE}
+${TARGET_USAGE}
   --quiet`;
 
 const options: Record<string, { type: 'string' | 'boolean' }> = {
@@ -62,6 +71,7 @@ const options: Record<string, { type: 'string' | 'boolean' }> = {
   'leaf-values': { type: 'string' },
   name: { type: 'string' },
   model: { type: 'string' },
+  target: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean' },
 };
@@ -167,6 +177,12 @@ const labels = (() => {
   const l = labelsFromFlags(str);
   return typeof l === 'string' ? fail(l) : l;
 })();
+const target = (() => {
+  const t = targetFromFlag(str('target'));
+  if ('problem' in t) return fail(t.problem);
+  if (given && str('target') !== undefined) fail('--target: not with --model (the model is trained already)');
+  return t.target;
+})();
 
 function splitFromFlags(): SplitOptions {
   const from = str('from'),
@@ -238,7 +254,7 @@ if (command === 'train') {
   // The protocol's test week (after the delay) gives the artifact's metrics when the data reaches it.
   let prepared;
   try {
-    prepared = await prepareAny(ds, fs, split, dir, false, replayProgress(), labels);
+    prepared = withTarget(ds, await prepareAny(ds, fs, split, dir, false, replayProgress(), labels), fs, target);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -282,6 +298,8 @@ if (command === 'train') {
       featureUse: { constant: use.constant, neverSplit: use.neverSplit },
       // the fraud labels the terminal-risk features were computed from (features/labels.ts)
       labels: { ...labels, description: describeLabels(labels) },
+      // what the forest learnt: the ground truth, or the frauds charged back by the cut-off
+      target: prepared.target,
       params: { ...params },
       seconds: r.trainSeconds,
       cpuSeconds: r.result.cpuSeconds,
@@ -304,6 +322,7 @@ if (command === 'train') {
           ap: r.ap,
           cp100: r.cp100,
           labels: describeLabels(labels),
+          target: prepared.target.description,
         },
     prior: r.result.prior,
     flat: r.result.flat,
@@ -324,6 +343,7 @@ if (command === 'train') {
     );
   else console.log('no test week in the data: the artifact carries no evaluation metrics');
   console.log(describeLabels(labels));
+  console.log(prepared.target.description);
   console.log(`wrote ${out} (${artifact.modelVersion})`);
 } else if (command === 'evaluate') {
   if ((str('protocol') ?? 'handbook') !== 'handbook')
@@ -341,6 +361,7 @@ if (command === 'train') {
   );
   const evaluated: (ReportDataset & {
     fingerprint: string;
+    target: TargetRecord;
     test: {
       transactions: number;
       frauds: number;
@@ -353,8 +374,13 @@ if (command === 'train') {
   const allFlats: FlatForest[] = [];
   for (const dir of dataDirs) {
     const ds = read(dir);
-    const prepared = await prepareAny(ds, fs, split, dir, true, replayProgress(), labels).catch((error: unknown) =>
-      fail(`${dir}: ${(error as Error).message}`),
+    const prepared = withTarget(
+      ds,
+      await prepareAny(ds, fs, split, dir, true, replayProgress(), labels).catch((error: unknown) =>
+        fail(`${dir}: ${(error as Error).message}`),
+      ),
+      fs,
+      target,
     );
     const f = prepared.features;
     const frauds = (ys: Uint8Array) => ys.reduce((s, v) => s + v, 0);
@@ -414,6 +440,7 @@ if (command === 'train') {
       seeds: results,
       reachable,
       fingerprint: prepared.fingerprint,
+      target: prepared.target,
       test: {
         transactions: f.testY.length,
         frauds: frauds(f.testY),
@@ -473,6 +500,10 @@ if (command === 'train') {
   );
   console.log(' until its labels pass the delay.)');
   console.log(describeLabels(labels));
+  // What the forests learnt (per dataset: the frauds known by the cut-off differ); a given model's own record.
+  if (given) {
+    if (given.artifact.training.target) console.log(`(the model's ${given.artifact.training.target.description})`);
+  } else for (const d of evaluated) console.log(`${several ? `${d.name}: ` : ''}${d.target.description}`);
   if (given?.artifact.training.labels && given.artifact.training.labels.description !== describeLabels(labels))
     console.log(`(the model was trained under other labels: ${given.artifact.training.labels.description})`);
   // Calibration: every run's test rows pooled (each run scores the same rows of its dataset).
@@ -523,6 +554,7 @@ if (command === 'train') {
     if (!given) out.params = params;
     out.featureSet = fs.name;
     out.labels = { ...labels, description: describeLabels(labels) };
+    if (!given) out.target = several ? evaluated.map((d) => ({ data: d.name, ...d.target })) : evaluated[0]!.target;
     out.calibration = calibration;
     out.featureWeights = weights;
     if (given) out.model = { path: given.path, version: given.artifact.modelVersion, trees: given.forest.flat.nTrees };
@@ -558,6 +590,14 @@ if (command === 'train') {
             evaluated.map((d) => [`training data fingerprint${several ? `, ${d.name}` : ''}`, d.fingerprint]),
           ),
           'fraud labels': describeLabels(labels).replace(/^labels: /, ''),
+          ...Object.fromEntries(
+            given
+              ? []
+              : evaluated.map((d) => [
+                  `training target${several ? `, ${d.name}` : ''}`,
+                  d.target.description.replace(/^target: /, ''),
+                ]),
+          ),
           ...(given
             ? {
                 model: `${given.path} (${given.artifact.modelVersion}, trained on ${given.artifact.training.data.source} ${given.artifact.training.data.from}..${given.artifact.training.data.to})`,

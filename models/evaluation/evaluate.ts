@@ -12,9 +12,18 @@ import {
   type Split,
   type SplitFeatures,
   type SplitOptions,
+  addDays,
 } from './protocol.ts';
 import { engineFeatureMatrix, needsEngineReplay } from '../replay/engine-features.ts';
-import { labelArrivals, PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
+import {
+  describeTarget,
+  knownFrauds,
+  labelArrivals,
+  PUBLISHED_LABELS,
+  type LabelAssumption,
+  type TargetRecord,
+  type TrainingTarget,
+} from '../features/labels.ts';
 
 export interface SeedResult {
   seed: number;
@@ -36,6 +45,40 @@ export interface Prepared {
   labels: LabelAssumption;
   /** When each dataset row's fraud label arrives (epoch seconds; Infinity: never). */
   arrivals: Float64Array;
+  /** What the training rows' labels (`features.trainY`) are: the ground truth unless `withTarget` said otherwise. */
+  target: TargetRecord;
+}
+
+/** The training cut-off: the test period's first instant (train days, then the delay days), epoch seconds. */
+export function trainingCutoff(o: SplitOptions): number {
+  return Date.parse(`${addDays(o.trainStart, o.trainDays + o.delayDays)}T00:00:00Z`) / 1000;
+}
+
+function truthTarget(trainY: Uint8Array): TargetRecord {
+  const frauds = trainY.reduce((s, v) => s + v, 0);
+  const t = { target: 'truth' as const, frauds, truthFrauds: frauds };
+  return { ...t, description: describeTarget(t) };
+}
+
+/**
+ * The prepared split with the training target asked for: `chargebacks` replaces the training rows'
+ * labels with the frauds charged back by the training cut-off (the test labels stay the truth).
+ */
+export function withTarget(ds: Dataset, p: Prepared, fs: FeatureSet, target: TrainingTarget): Prepared {
+  if (target === 'truth') return p;
+  const cutoff = trainingCutoff(p.split.options);
+  const trainY = knownFrauds(p.arrivals, p.split.train[0], p.split.train[1], cutoff);
+  const t = {
+    target,
+    cutoff: new Date(cutoff * 1000).toISOString(),
+    frauds: trainY.reduce((s, v) => s + v, 0),
+    truthFrauds: p.target.truthFrauds,
+  };
+  return {
+    ...p,
+    ...fingerprinted(p.split, { ...p.features, trainY }, fs),
+    target: { ...t, description: describeTarget(t) },
+  };
 }
 
 /** Features of the split, their terminal windows from the chargebacks `labels` says would have arrived. */
@@ -48,7 +91,8 @@ export function prepare(
 ): Prepared {
   const split = handbookSplit(ds, o, requireTest);
   const arrivals = labelArrivals(ds, labels);
-  return { ...fingerprinted(split, splitFeatures(ds, split, fs, undefined, arrivals), fs), labels, arrivals };
+  const features = splitFeatures(ds, split, fs, undefined, arrivals);
+  return { ...fingerprinted(split, features, fs), labels, arrivals, target: truthTarget(features.trainY) };
 }
 
 /**
@@ -68,14 +112,20 @@ export async function prepareAny(
   const split = handbookSplit(ds, o, requireTest);
   const [from, to] = splitRows(split);
   const matrix = await engineFeatureMatrix(ds, fs, dataDir, from, to, onProgress, labels);
+  const features = splitFeatures(ds, split, fs, matrix);
   return {
-    ...fingerprinted(split, splitFeatures(ds, split, fs, matrix), fs),
+    ...fingerprinted(split, features, fs),
     labels,
     arrivals: labelArrivals(ds, labels),
+    target: truthTarget(features.trainY),
   };
 }
 
-function fingerprinted(split: Split, features: SplitFeatures, fs: FeatureSet): Omit<Prepared, 'labels' | 'arrivals'> {
+function fingerprinted(
+  split: Split,
+  features: SplitFeatures,
+  fs: FeatureSet,
+): Omit<Prepared, 'labels' | 'arrivals' | 'target'> {
   const h = createHash('sha256');
   h.update(JSON.stringify({ featureSet: fs.name, version: fs.version, names: fs.features.map((f) => f.name) }));
   h.update(

@@ -130,3 +130,49 @@ export function labelsFromFlags(value: (flag: string) => string | undefined): La
   }
   return labels;
 }
+
+/**
+ * What the forest learns. `truth`: the simulator's fraud flag (the published protocol's target).
+ * `chargebacks`: the frauds a deployment knows of when it trains, at the cut-off — those whose
+ * chargeback (under the label assumption) has arrived by then; a fraud charged back later, never,
+ * or declined counts as genuine, as it would in the deployment's own data.
+ */
+export type TrainingTarget = 'truth' | 'chargebacks';
+export const TRAINING_TARGETS: readonly TrainingTarget[] = ['truth', 'chargebacks'];
+
+export const TARGET_USAGE = `  --target truth|chargebacks (truth): what the forest learns: the simulator's ground truth, or the frauds
+      charged back by the training cut-off (the test period's start) under the labels above, as a deployment
+      training then would know them; the test truth stays the ground truth`;
+
+/** The `--target` flag's value (truth when not given), or its problem. */
+export function targetFromFlag(v: string | undefined): { target: TrainingTarget } | { problem: string } {
+  if (v === undefined) return { target: 'truth' };
+  return (TRAINING_TARGETS as readonly string[]).includes(v)
+    ? { target: v as TrainingTarget }
+    : { problem: `--target: truth or chargebacks, not ${v}` };
+}
+
+/** Per row of `[from, to)`: 1 when its fraud label has arrived by `cutoff` (epoch seconds). */
+export function knownFrauds(arrivals: Float64Array, from: number, to: number, cutoff: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = arrivals[i]! <= cutoff ? 1 : 0;
+  return out;
+}
+
+/** What a forest was trained on, as recorded beside its figures. */
+export interface TargetRecord {
+  target: TrainingTarget;
+  /** The cut-off (ISO time) for `chargebacks`. */
+  cutoff?: string;
+  /** Frauds in the training rows as learnt, and in the ground truth. */
+  frauds: number;
+  truthFrauds: number;
+  description: string;
+}
+
+/** One line stating the training target. */
+export function describeTarget(t: Omit<TargetRecord, 'description'>): string {
+  return t.target === 'truth'
+    ? `target: the ground truth (${t.truthFrauds} frauds in the training rows; the published protocol's)`
+    : `target: the frauds charged back by ${t.cutoff}, the training cut-off (${t.frauds} of the ${t.truthFrauds} frauds in the training rows; the rest learnt as genuine)`;
+}

@@ -110,6 +110,16 @@ export const ArtifactSchema = z.object({
         description: z.string(),
       })
       .optional(),
+    /** What the forest learnt (models/features/labels.ts): the ground truth, or the frauds charged back by the cut-off. */
+    target: z
+      .object({
+        target: z.enum(['truth', 'chargebacks']),
+        cutoff: z.string().optional(),
+        frauds: z.number().int().nonnegative(),
+        truthFrauds: z.number().int().nonnegative(),
+        description: z.string(),
+      })
+      .optional(),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
     seconds: z.number().nonnegative(),
     cpuSeconds: z.number().nonnegative().optional(),

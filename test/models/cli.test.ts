@@ -109,6 +109,9 @@ describe('command line', () => {
       /^labels: every completed fraud charged back 7 days after the transaction.*published protocol/m,
     );
     expect(r.labels).toMatchObject({ delayMinDays: 7, delayMaxDays: 7, share: 1 });
+    // and what the forests learnt: the ground truth by default
+    expect(out).toMatch(/^target: the ground truth \(\d+ frauds in the training rows/m);
+    expect(r.target).toMatchObject({ target: 'truth' });
     // calibration over both seeds' test rows, and the features by their share of split weight
     expect(out).toMatch(/^calibration \(test rows of all 2 runs by score decile/m);
     expect(r.calibration).toHaveLength(10);
@@ -123,6 +126,7 @@ describe('command line', () => {
     expect(html.match(/<svg/g)!.length).toBe(4);
     expect(html).not.toMatch(/<script|<link|src=|href=/);
     expect(html).toContain('fraud labels');
+    expect(html).toContain('training target');
     expect(html).toContain('<h2 style="font-size:16px">Calibration</h2>');
     expect(html).toContain('Features by share of split weight');
   });
@@ -197,6 +201,8 @@ describe('command line', () => {
       model,
     ]);
     expect(out).toMatch(/trained 3 trees/);
+    // the default target: the ground truth, said beside the figures
+    expect(out).toMatch(/^target: the ground truth \(\d+ frauds in the training rows; the published protocol's\)$/m);
     expect(out).toMatch(/^features constant in the \d+ training rows: none$/m);
     expect(out).toMatch(/^features that vary but no tree splits on(: none| \(\d+, over 3 trees\): \w)/m);
     const { artifact, forest } = loadArtifact(model, {
@@ -327,6 +333,66 @@ describe('command line', () => {
       [
         ['evaluate', '--data', data, '--chargeback-share', '2', '--quiet'],
         /model: --chargeback-share: a share from 0 to 1, not 2/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', ...args], {
+        cwd: join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('train --target chargebacks learns the frauds charged back by the training cut-off, and says so', () => {
+    const model = join(dir, 'chargeback-target.json');
+    const out = run('models/cli/model.ts', [
+      'train',
+      '--data',
+      data,
+      '--trees',
+      '2',
+      '--genuine-per-tree',
+      '200',
+      '--workers',
+      '0',
+      '--quiet',
+      '--chargeback-delay-days',
+      '7-60',
+      '--chargeback-share',
+      '0.5',
+      '--target',
+      'chargebacks',
+      '--out',
+      model,
+    ]);
+    // train 2018-07-25..31, 7 delay days: the cut-off is the test week's first instant
+    const m =
+      /^target: the frauds charged back by 2018-08-08T00:00:00\.000Z, the training cut-off \((\d+) of the (\d+) frauds in the training rows; the rest learnt as genuine\)$/m.exec(
+        out,
+      );
+    expect(m, out).not.toBeNull();
+    const [known, truth] = [Number(m![1]), Number(m![2])];
+    expect(known).toBeGreaterThan(0);
+    expect(known).toBeLessThan(truth);
+    const { artifact } = loadArtifact(model);
+    expect(artifact.training.target).toMatchObject({
+      target: 'chargebacks',
+      cutoff: '2018-08-08T00:00:00.000Z',
+      frauds: known,
+      truthFrauds: truth,
+    });
+    expect(artifact.training.data.frauds).toBe(known);
+    expect((artifact.metrics as { target: string }).target).toBe(artifact.training.target!.description);
+    const cases: [string[], RegExp][] = [
+      [
+        ['train', '--data', data, '--target', 'labels', '--out', join(dir, 'x.json')],
+        /model: --target: truth or chargebacks, not labels/,
+      ],
+      [
+        ['evaluate', '--data', data, '--model', model, '--target', 'chargebacks', '--quiet'],
+        /model: --target: not with --model/,
       ],
     ];
     for (const [args, message] of cases) {

@@ -9,9 +9,10 @@ import {
   labelArrivals,
   labelsFromFlags,
   PUBLISHED_LABELS,
+  targetFromFlag,
 } from '../../models/features/labels.ts';
 import { chargebackDueMs } from '../../models/replay/engine-replay.ts';
-import { prepare } from '../../models/evaluation/evaluate.ts';
+import { prepare, trainingCutoff, withTarget } from '../../models/evaluation/evaluate.ts';
 import { HANDBOOK_FEATURE_SET } from '../../services/model/definitions.ts';
 
 const DAY = 86_400;
@@ -146,6 +147,48 @@ describe('fraud labels as serving sees them (chargebacks: late, partial, none fo
     expect(describeLabels({ delayMinDays: 7, delayMaxDays: 60, share: 0.5, seed: 2 })).toMatch(
       /^labels: 50 % of completed frauds charged back 7–60 days \(uniform\) after the transaction, none for declined ones, draw seed 2;/,
     );
+  });
+
+  it('trains on the frauds charged back by the cut-off when asked; the ground truth by default', () => {
+    const split = { trainStart: '2018-05-10', trainDays: 7, delayDays: 7, testDays: 7 };
+    const cutoff = trainingCutoff(split);
+    expect(new Date(cutoff * 1000).toISOString()).toBe('2018-05-24T00:00:00.000Z');
+    const truth = prepare(ds, HANDBOOK_FEATURE_SET, split);
+    const truthY = ds.fraud.slice(truth.split.train[0], truth.split.train[1]);
+    expect(truth.features.trainY).toEqual(truthY);
+    expect(withTarget(ds, truth, HANDBOOK_FEATURE_SET, 'truth')).toBe(truth);
+    expect(truth.target).toMatchObject({ target: 'truth', frauds: truth.target.truthFrauds });
+    expect(truth.target.description).toMatch(/^target: the ground truth \(\d+ frauds in the training rows/);
+    // Published labels (every fraud, 7 days): each train-week fraud is charged back by the cut-off.
+    const published = withTarget(ds, truth, HANDBOOK_FEATURE_SET, 'chargebacks');
+    expect(published.features.trainY).toEqual(truthY);
+    // Later and fewer: a fraud counts only once its chargeback has arrived by the cut-off.
+    const late = prepare(ds, HANDBOOK_FEATURE_SET, split, true, {
+      ...PUBLISHED_LABELS,
+      delayMinDays: 7,
+      delayMaxDays: 60,
+      share: 0.5,
+    });
+    const known = withTarget(ds, late, HANDBOOK_FEATURE_SET, 'chargebacks');
+    let kept = 0;
+    for (let k = 0; k < known.features.trainY.length; k++) {
+      const row = late.split.train[0] + k;
+      expect(known.features.trainY[k]).toBe(ds.fraud[row] && late.arrivals[row]! <= cutoff ? 1 : 0);
+      kept += known.features.trainY[k]!;
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(late.target.truthFrauds);
+    expect(known.target).toMatchObject({ target: 'chargebacks', cutoff: '2018-05-24T00:00:00.000Z', frauds: kept });
+    expect(known.target.description).toBe(
+      `target: the frauds charged back by 2018-05-24T00:00:00.000Z, the training cut-off (${kept} of the ${late.target.truthFrauds} frauds in the training rows; the rest learnt as genuine)`,
+    );
+    // the features and the test truth are untouched; the data fingerprint says the labels changed
+    expect(known.features.trainX).toBe(late.features.trainX);
+    expect(known.features.testY).toEqual(late.features.testY);
+    expect(known.fingerprint).not.toBe(late.fingerprint);
+    expect(targetFromFlag(undefined)).toEqual({ target: 'truth' });
+    expect(targetFromFlag('chargebacks')).toEqual({ target: 'chargebacks' });
+    expect(targetFromFlag('labels')).toEqual({ problem: '--target: truth or chargebacks, not labels' });
   });
 
   it('reads the flags: MIN-MAX or N days, a share from 0 to 1, a seed; says what is wrong', () => {
