@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { progress, type Progress } from './progress.ts';
-import { readDataset } from '../simulator/csv.ts';
+import { DatasetError, readDataset } from '../simulator/csv.ts';
 import { addDays } from '../evaluation/protocol.ts';
 import type { FrictionBudget } from '../../services/core/rules.ts';
 import {
@@ -610,7 +610,8 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
         : addDays(o.split.trainStart, o.split.trainDays + o.split.delayDays + o.split.testDays - 1);
     ds = readDataset(o.data, { keepExtra: true, ...(testEnd ? { toDate: testEnd } : {}) });
   } catch (error) {
-    return fail(`--data ${o.data}: ${(error as Error).message}`);
+    // a DatasetError names the file and the place in it
+    return fail(error instanceof DatasetError ? error.message : `--data ${o.data}: ${(error as Error).message}`);
   }
   if (!o.quiet)
     console.error(`read ${ds.n} transactions from ${o.data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -644,7 +645,7 @@ export async function evaluateBreachCommand(argv: string[]): Promise<number> {
   } catch (error) {
     replayBar?.stop();
     treeBar?.stop();
-    if (error instanceof BreachProtocolError) return fail(error.message);
+    if (error instanceof BreachProtocolError || error instanceof DatasetError) return fail(error.message);
     throw error;
   }
   if (result.engineMismatches > 0) {

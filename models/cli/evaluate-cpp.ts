@@ -7,7 +7,7 @@ import { cppReport, GENUINE_STEP_UP_FAILURE, runCppProtocol } from '../evaluatio
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { STARTER_MODEL_PATH } from '../../services/model/starter.ts';
-import { readDataset } from '../simulator/csv.ts';
+import { DatasetError, readDataset } from '../simulator/csv.ts';
 import { loadConfig } from '../../services/config.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
 
@@ -93,27 +93,37 @@ export async function evaluateCppCommand(argv: string[]): Promise<number> {
     if (!ds.extra.has('BREACH_ID'))
       throw new Error('the dataset has no BREACH_ID column: generate it with npm run simulate -- --breach');
   } catch (error) {
-    process.stderr.write(`model evaluate-cpp: --data ${values.data}: ${(error as Error).message}\n`);
+    // a DatasetError names the file and the place in it
+    process.stderr.write(
+      `model evaluate-cpp: ${error instanceof DatasetError ? error.message : `--data ${values.data}: ${(error as Error).message}`}\n`,
+    );
     return 2;
   }
   let last = 0;
-  const result = await runCppProtocol(ds, {
-    dataDir: data,
-    scanEveryHours: hours,
-    scan: { alpha, minCards },
-    model,
-    genuineStepUpFailure: failure,
-    ...(values.quiet || !process.stderr.isTTY
-      ? {}
-      : {
-          onProgress: (run, done, total) => {
-            if (Date.now() - last < 500 && done < total) return;
-            last = Date.now();
-            process.stderr.write(`\r${run} breach discovery: ${Math.round((100 * done) / total)} % `);
-            if (done === total) process.stderr.write('\n');
-          },
-        }),
-  });
+  let result: Awaited<ReturnType<typeof runCppProtocol>>;
+  try {
+    result = await runCppProtocol(ds, {
+      dataDir: data,
+      scanEveryHours: hours,
+      scan: { alpha, minCards },
+      model,
+      genuineStepUpFailure: failure,
+      ...(values.quiet || !process.stderr.isTTY
+        ? {}
+        : {
+            onProgress: (run, done, total) => {
+              if (Date.now() - last < 500 && done < total) return;
+              last = Date.now();
+              process.stderr.write(`\r${run} breach discovery: ${Math.round((100 * done) / total)} % `);
+              if (done === total) process.stderr.write('\n');
+            },
+          }),
+    });
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    process.stderr.write(`model evaluate-cpp: ${error.message}\n`);
+    return 2;
+  }
   process.stdout.write(
     `scan settings: alpha ${alpha}, at least ${minCards} fraudulent cards; model: ${model ? model.version : 'off'}; ` +
       `challenges answered: fraudsters fail, ${(failure * 100).toFixed(0)} % of genuine customers fail or abandon\n`,

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
 import { progress as lineOrBar } from './progress.ts';
 import { featureNames, featureSet } from '../../services/model/definitions.ts';
-import { readDataset, type Dataset } from '../simulator/csv.ts';
+import { DatasetError, readDataset, type Dataset } from '../simulator/csv.ts';
 import {
   addDays,
   coverageWarnings,
@@ -82,6 +82,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/**
+ * An input file that cannot be used (a dataset, its side files, an artifact): one line naming the
+ * file and the place in it, exit 2, and no usage (the flags were right).
+ */
+function failInput(message: string): never {
+  console.error(`model: ${message}`);
+  process.exit(2);
+}
+
 if (process.argv[2] === 'evaluate-cpp') {
   const { evaluateCppCommand } = await import('./evaluate-cpp.ts');
   process.exit(await evaluateCppCommand(process.argv.slice(3)));
@@ -142,7 +151,7 @@ const given = (() => {
   try {
     return { path, ...loadArtifact(path) };
   } catch (error) {
-    return fail(`--model ${str('model')}: ${(error as Error).message}`);
+    return failInput(`--model ${str('model')}: ${(error as Error).message}`);
   }
 })();
 const fs = (() => {
@@ -156,7 +165,9 @@ if (given) {
   try {
     refuseOtherFeatureSet(given.artifact, fs);
   } catch (error) {
-    fail(`--model ${str('model')}: ${(error as Error).message}`);
+    // another feature set than --feature-set asked for: a usage error; other definitions: the file's
+    if (str('feature-set') !== undefined) fail(`--model ${str('model')}: ${(error as Error).message}`);
+    failInput(`--model ${str('model')}: ${(error as Error).message}`);
   }
   const reference = trainingAmountReference(fs);
   if ((given.artifact.amountReference ?? 'EUR') !== reference)
@@ -240,6 +251,8 @@ function read(dir: string): Dataset {
   try {
     ds = readDataset(dir, { toDate: lastDate, keepExtra: needsEngineReplay(fs) });
   } catch (error) {
+    // a DatasetError names the file and the place in it
+    if (error instanceof DatasetError) return failInput(error.message);
     return fail(`--data ${dir}: ${(error as Error).message}`);
   }
   console.error(`read ${ds.n} transactions from ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -256,6 +269,7 @@ if (command === 'train') {
   try {
     prepared = withTarget(ds, await prepareAny(ds, fs, split, dir, false, replayProgress(), labels), fs, target);
   } catch (error) {
+    if (error instanceof DatasetError) failInput(error.message);
     fail((error as Error).message);
   }
   const hasTest = prepared.split.test.length > 0;
@@ -377,7 +391,7 @@ if (command === 'train') {
     const prepared = withTarget(
       ds,
       await prepareAny(ds, fs, split, dir, true, replayProgress(), labels).catch((error: unknown) =>
-        fail(`${dir}: ${(error as Error).message}`),
+        error instanceof DatasetError ? failInput(error.message) : fail(`${dir}: ${(error as Error).message}`),
       ),
       fs,
       target,

@@ -25,11 +25,11 @@ import {
 import type { VelocityStore } from '../../services/core/velocity.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
-import type { RateTable } from '../../services/core/currency.ts';
+import { UnknownRateError, type RateTable } from '../../services/core/currency.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { DAY_SECONDS } from '../../services/model/definitions.ts';
-import type { Dataset } from '../simulator/csv.ts';
+import { DatasetError, rowPlace, type Dataset } from '../simulator/csv.ts';
 import { chargebackAt, PUBLISHED_LABELS, type LabelAssumption } from '../features/labels.ts';
 import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
 import { HistoryRecorder } from '../../services/breach/recorder.ts';
@@ -126,9 +126,33 @@ const REQUIRED_COLUMNS = [
 export function assertBreachColumns(ds: Dataset): void {
   const missing = REQUIRED_COLUMNS.filter((c) => !ds.extra.has(c));
   if (missing.length) {
-    throw new Error(
-      `the dataset lacks the breach scenario's columns (${missing.join(', ')}): generate it with npm run simulate -- --breach`,
+    throw new DatasetError(
+      `${ds.origin?.files[0] ?? 'the dataset'}:1: no column ${missing.join(', ')} (expected the breach scenario's columns ${REQUIRED_COLUMNS.join(', ')}): generate it with npm run simulate -- --breach`,
     );
+  }
+}
+
+/** What each breach column must hold for a row to become a request (values never echoed: CARD_PAN is one). */
+const BREACH_FIELDS: readonly [column: string, test: (v: string) => boolean, expected: string][] = [
+  ['CARD_PAN', (v) => /^\d{12,19}$/.test(v), 'a card number of 12 to 19 digits'],
+  ['CARD_EXPIRY', (v) => /^(0[1-9]|1[0-2])\/\d{2}$/.test(v), 'an expiry MM/YY'],
+  ['CHANNEL', (v) => v === 'ecom' || v === 'pos', 'ecom or pos'],
+  ['AUTH_RESULT', (v) => v === 'approved' || v === 'declined', 'approved or declined'],
+  ['CURRENCY', (v) => v === '' || /^[A-Z]{3}$/.test(v), 'an ISO 4217 code such as EUR, or nothing'],
+  ['AMOUNT_MINOR', (v) => v === '' || /^\d+$/.test(v), 'an amount in minor units (whole number), or nothing'],
+];
+
+/**
+ * Refuses, before minutes of replay, a row whose breach columns the engine could not take (or
+ * would take for something else: an AUTH_RESULT that is not `declined` counts as approved),
+ * naming its file, line and column.
+ */
+export function assertBreachRows(ds: Dataset, from: number, to: number): void {
+  for (const [column, test, expected] of BREACH_FIELDS) {
+    const values = ds.extra.get(column);
+    if (!values) continue;
+    for (let row = from; row < to; row++)
+      if (!test(values[row]!)) throw new DatasetError(`${rowPlace(ds, row, column)}: expected ${expected}`);
   }
 }
 
@@ -178,37 +202,85 @@ interface Upload {
   issuer: string;
   breach: string;
   file: string;
+  line: number;
 }
 
-function readCsv(path: string): Record<string, string>[] {
-  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const names = header!.split(',');
-  return lines.map((l) => {
+/** A side file's rows by column name, each with its line; refused with its place when it does not hold `required`. */
+function readCsv(path: string, required: readonly string[]): { row: Record<string, string>; line: number }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DatasetError(
+      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): a breach dataset has it (npm run simulate -- --breach)`,
+    );
+  }
+  const [header = '', ...lines] = text.replace(/\r/g, '').trimEnd().split('\n');
+  const names = header.split(',');
+  const missing = required.filter((c) => !names.includes(c));
+  if (missing.length)
+    throw new DatasetError(
+      `${path}:1: no column ${missing.join(', ')} (expected a header naming ${required.join(', ')})`,
+    );
+  return lines.flatMap((l, i) => {
+    if (l === '') return [];
     const cells = l.split(',');
-    return Object.fromEntries(names.map((n, i) => [n, cells[i] ?? '']));
+    if (cells.length !== names.length)
+      throw new DatasetError(
+        `${path}:${i + 2}: expected ${names.length} fields as the header has, found ${cells.length}`,
+      );
+    return [{ row: Object.fromEntries(names.map((n, k) => [n, cells[k]!])), line: i + 2 }];
   });
 }
 
 const naiveUtc = (s: string) => Date.parse(`${s.replace(' ', 'T')}${s.length <= 10 ? 'T00:00:00' : ''}Z`);
+
+/** A side file's time field, refused with its place when it is not one. */
+function timeField(path: string, line: number, names: string[], row: Record<string, string>, column: string): number {
+  const v = row[column]!;
+  const t = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/.test(v) ? naiveUtc(v) : NaN;
+  if (Number.isNaN(t))
+    throw new DatasetError(
+      `${path}:${line}:${names.indexOf(column) + 1} (${column}): expected a time YYYY-MM-DD or YYYY-MM-DD HH:MM:SS`,
+    );
+  return t;
+}
+
+const BREACH_SIDE_COLUMNS = ['BREACH_ID', 'EXPOSURE_FROM', 'EXPOSURE_TO', 'LEAKED_FIELDS'] as const;
+const UPLOAD_COLUMNS = ['ISSUER', 'BREACH_ID', 'UPLOADED_AT', 'FILE'] as const;
+const ISSUER_LIST_COLUMNS = ['pan', 'expiry_month', 'expiry_year'] as const;
 
 function readUploads(dataDir: string): {
   uploads: Upload[];
   breaches: Map<string, { from: number; to: number; elements: DataElement[] }>;
 } {
   const breaches = new Map<string, { from: number; to: number; elements: DataElement[] }>();
-  for (const b of readCsv(join(dataDir, 'breaches.csv'))) {
+  const breachesPath = join(dataDir, 'breaches.csv');
+  for (const { row: b, line } of readCsv(breachesPath, BREACH_SIDE_COLUMNS)) {
     const elements = b
       .LEAKED_FIELDS!.split(';')
       .filter((e): e is DataElement => (DATA_ELEMENTS as readonly string[]).includes(e));
     breaches.set(b.BREACH_ID!, {
-      from: naiveUtc(b.EXPOSURE_FROM!),
-      to: naiveUtc(b.EXPOSURE_TO!) + DAY_SECONDS * 1000 - 1000,
+      from: timeField(breachesPath, line, [...Object.keys(b)], b, 'EXPOSURE_FROM'),
+      to: timeField(breachesPath, line, [...Object.keys(b)], b, 'EXPOSURE_TO') + DAY_SECONDS * 1000 - 1000,
       elements,
     });
   }
-  const uploads = readCsv(join(dataDir, 'issuer-lists', 'uploads.csv'))
-    .map((u) => ({ at: naiveUtc(u.UPLOADED_AT!), issuer: u.ISSUER!, breach: u.BREACH_ID!, file: u.FILE! }))
+  const uploadsPath = join(dataDir, 'issuer-lists', 'uploads.csv');
+  const uploads = readCsv(uploadsPath, UPLOAD_COLUMNS)
+    .map(({ row: u, line }) => ({
+      at: timeField(uploadsPath, line, [...Object.keys(u)], u, 'UPLOADED_AT'),
+      issuer: u.ISSUER!,
+      breach: u.BREACH_ID!,
+      file: u.FILE!,
+      line,
+    }))
     .sort((a, b) => a.at - b.at);
+  for (const u of uploads)
+    if (!breaches.has(u.breach))
+      throw new DatasetError(
+        `${uploadsPath}:${u.line}:${UPLOAD_COLUMNS.indexOf('BREACH_ID') + 1} (BREACH_ID): expected a breach that breaches.csv lists`,
+      );
   return { uploads, breaches };
 }
 
@@ -241,6 +313,7 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
   const from = o.from ?? 0,
     to = o.to ?? ds.n;
   const start = from > 0 ? firstRowAt(ds, ds.epochSeconds[from]! - HISTORY_DAYS * DAY_SECONDS) : 0;
+  assertBreachRows(ds, start, to);
   let clock = ds.n ? ds.epochSeconds[start]! * 1000 : 0;
   const memoryWatchlist = o.stores ? undefined : new MemoryWatchlistStore();
   const watchlist: WatchlistStore = o.stores?.watchlist ?? memoryWatchlist!;
@@ -311,10 +384,25 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     );
     events.set(event.seq, eventView(event));
     const key = REPLAY_KEYRING.primary;
-    const cards = readCsv(join(o.dataDir, 'issuer-lists', u.file)).map((c) => ({
-      slot: cardSlot(key, c.pan!),
-      expiryTag: expiryTag(key, c.pan!, Number(c.expiry_month), Number(c.expiry_year)),
-    }));
+    const listPath = join(o.dataDir, 'issuer-lists', u.file);
+    const cards = readCsv(listPath, ISSUER_LIST_COLUMNS).map(({ row: c, line }) => {
+      // the upload format (npm run upload): never echoed, a pan is a card number
+      const problem = !/^\d{12,19}$/.test(c.pan!)
+        ? ['pan', 'a card number of 12 to 19 digits']
+        : !/^(0?[1-9]|1[0-2])$/.test(c.expiry_month!)
+          ? ['expiry_month', 'a month 1 to 12']
+          : !/^\d{4}$/.test(c.expiry_year!)
+            ? ['expiry_year', 'a year YYYY']
+            : undefined;
+      if (problem)
+        throw new DatasetError(
+          `${listPath}:${line}:${Object.keys(c).indexOf(problem[0]!) + 1} (${problem[0]}): expected ${problem[1]}`,
+        );
+      return {
+        slot: cardSlot(key, c.pan!),
+        expiryTag: expiryTag(key, c.pan!, Number(c.expiry_month), Number(c.expiry_year)),
+      };
+    });
     await watchlist.addCards(event.seq, elementMask(event.dataElements), cards, Math.floor(u.at / 1000));
     listedCards += cards.length;
   };
@@ -366,10 +454,20 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
     }
     clock = at;
     const { merchantId, request } = requestOf(ds, row);
-    const result = await engine.score(merchantId, request);
+    let result: Awaited<ReturnType<typeof engine.score>>;
+    try {
+      result = await engine.score(merchantId, request);
+    } catch (error) {
+      // A row the engine refuses: its place, the engine's reason (a currency code is no card number).
+      if (error instanceof UnknownRateError)
+        throw new DatasetError(
+          `${rowPlace(ds, row, 'CURRENCY')}: expected a currency the rate table has a rate for (${error.message})`,
+        );
+      throw new DatasetError(`${rowPlace(ds, row)}: ${(error as Error).message}`);
+    }
     if (result.kind !== 'scored' || !result.evidence)
-      throw new Error(
-        `row ${row}: transaction ${request.transactionId} was not scored afresh (a repeated transaction id?)`,
+      throw new DatasetError(
+        `${rowPlace(ds, row, 'TRANSACTION_ID')}: expected a transaction id no earlier row has (the engine did not score it afresh)`,
       );
     // The issuer's authorisation answer reaches the merchant at once; a fraud's chargeback later.
     if (auth[row] === 'declined') await engine.recordOutcome(merchantId, request.transactionId, 'declined', at);

@@ -67,6 +67,39 @@ export interface Dataset {
   scenario: Uint8Array;
   /** Any other column (breach mode), as strings. */
   extra: Map<string, string[]>;
+  /** Where each row was read (readDataset): for messages that name the file, line and column. */
+  origin?: DatasetOrigin;
+}
+
+/** The files a dataset was read from, the first row of each, and each row's line in its file. */
+export interface DatasetOrigin {
+  files: string[];
+  headers: string[][];
+  firstRow: number[];
+  line: Int32Array;
+}
+
+/**
+ * A dataset that cannot be read or replayed as it is: one line naming the file, the line and the
+ * column (`FILE:LINE:COLUMN: NAME: expected …`), never the value itself (a field may hold a card number).
+ */
+export class DatasetError extends Error {}
+
+/** `FILE:LINE` of a dataset row, `FILE:LINE:COLUMN (NAME)` with a column; `row N` for a dataset made in memory. */
+export function rowPlace(ds: Dataset, row: number, column?: string): string {
+  const o = ds.origin;
+  if (!o) return `row ${row}${column ? ` (${column})` : ''}`;
+  let f = 0;
+  while (f + 1 < o.firstRow.length && o.firstRow[f + 1]! <= row) f++;
+  const at = `${o.files[f]}:${o.line[row]}`;
+  if (column === undefined) return at;
+  const c = o.headers[f]!.indexOf(column);
+  return c < 0 ? `${at} (${column})` : `${at}:${c + 1} (${column})`;
+}
+
+/** What a field that should be a number holds instead, in words (never the field itself). */
+function notANumber(field: string | undefined): string {
+  return field === undefined ? 'no field' : field.trim() === '' ? 'an empty field' : 'other text';
 }
 
 export interface ReadOptions {
@@ -76,14 +109,46 @@ export interface ReadOptions {
   keepExtra?: boolean;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number the digits s[from, to) spell; NaN when one is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * YYYY-MM-DD HH:MM:SS (the time, or its seconds, optional; fractional seconds ignored) on a
+ * calendar day, as epoch seconds; NaN otherwise (Date.UTC would roll 2018-02-30 into March). Read
+ * character by character: it runs once a row.
+ */
 function parseDateTime(s: string): number {
-  // YYYY-MM-DD HH:MM:SS (seconds optional, fractional seconds ignored)
-  const y = +s.slice(0, 4),
-    mo = +s.slice(5, 7),
-    d = +s.slice(8, 10);
-  const h = +s.slice(11, 13) || 0,
-    mi = +s.slice(14, 16) || 0,
-    se = Math.floor(+s.slice(17, 19)) || 0;
+  const n = s.length;
+  if (n < 10 || s[4] !== '-' || s[7] !== '-') return NaN;
+  const y = digits(s, 0, 4),
+    mo = digits(s, 5, 7),
+    d = digits(s, 8, 10);
+  let h = 0,
+    mi = 0,
+    se = 0;
+  if (n > 10) {
+    if ((s[10] !== ' ' && s[10] !== 'T') || n < 16 || s[13] !== ':') return NaN;
+    h = digits(s, 11, 13);
+    mi = digits(s, 14, 16);
+    if (n > 16) {
+      if (s[16] !== ':' || n < 19 || (n > 19 && (s[19] !== '.' || Number.isNaN(digits(s, 20, n))))) return NaN;
+      se = digits(s, 17, 19);
+    }
+  }
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  // NaN fails every comparison below: `!(…)` refuses it
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= MONTH_DAYS[mo - 1]! + (mo === 2 && leap ? 1 : 0))) return NaN;
+  if (!(h <= 23 && mi <= 59 && se <= 59)) return NaN;
   return Date.UTC(y, mo - 1, d, h, mi, se) / 1000;
 }
 
@@ -135,9 +200,15 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
     fr = new Grow((n) => new Uint8Array(n)),
     sc = new Grow((n) => new Uint8Array(n));
   const extra = new Map<string, string[]>();
-  for (const file of listDataFiles(path, opts)) {
+  const origin: DatasetOrigin = { files: [], headers: [], firstRow: [], line: new Int32Array(0) };
+  const lines = new Grow((n) => new Int32Array(n));
+  const files = listDataFiles(path, opts);
+  if (files.length === 0 && statSync(path).isDirectory() && !readdirSync(path).some((f) => f.endsWith('.csv')))
+    throw new DatasetError(`${path}: no .csv file (expected a dataset's daily files, YYYY-MM-DD.csv)`);
+  for (const file of files) {
     const text = readFileSync(file, 'utf8');
     let pos = text.indexOf('\n');
+    if (pos < 0) pos = text.length;
     const header = text.slice(0, pos).replace(/\r$/, '').split(',');
     const col = (name: string) => header.indexOf(name);
     const idx = {
@@ -151,9 +222,14 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
       fr: col('TX_FRAUD'),
       sc: col('TX_FRAUD_SCENARIO'),
     };
-    for (const [k, v] of Object.entries(idx)) {
-      if (v < 0 && k !== 'sc') throw new Error(`${file}: missing column ${k}; header: ${header.join(',')}`);
-    }
+    const missing = HANDBOOK_COLUMNS.filter((c) => c !== 'TX_FRAUD_SCENARIO' && !header.includes(c));
+    if (missing.length)
+      throw new DatasetError(
+        `${file}:1: no column ${missing.join(', ')} in the header (expected a header naming ${HANDBOOK_COLUMNS.slice(0, -1).join(', ')}; TX_FRAUD_SCENARIO and others optional)`,
+      );
+    origin.files.push(file);
+    origin.headers.push(header);
+    origin.firstRow.push(id.n);
     // A leading unnamed column (pandas index) is just another column we do not read.
     const known = new Set<number>(Object.values(idx));
     const extraCols = opts.keepExtra
@@ -164,11 +240,14 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
     let lineNo = 1;
     let f: string[] = [];
     // A row that does not parse would train on NaN, silently: refused with its place instead.
+    const where = (column: keyof typeof idx) => `${file}:${lineNo}:${idx[column] + 1} (${header[idx[column]]})`;
     const number = (column: keyof typeof idx) => {
       const field = f[idx[column]];
       const v = field === undefined || field.trim() === '' ? NaN : +field;
       if (!Number.isFinite(v))
-        throw new Error(`${file}:${lineNo}: ${header[idx[column]]} is not a number (${f.length} fields)`);
+        throw new DatasetError(
+          `${where(column)}: expected a number, found ${notANumber(field)} (the row has ${f.length} fields, the header ${header.length})`,
+        );
       return v;
     };
     while (pos < text.length) {
@@ -181,7 +260,9 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
       if (line.length === 0) continue;
       f = line.split(',');
       const at = parseDateTime(f[idx.dt] ?? '');
-      if (!Number.isFinite(at)) throw new Error(`${file}:${lineNo}: TX_DATETIME is not a YYYY-MM-DD HH:MM:SS time`);
+      if (!Number.isFinite(at))
+        throw new DatasetError(`${where('dt')}: expected a time YYYY-MM-DD HH:MM:SS on a calendar day`);
+      lines.push(lineNo);
       id.push(number('id'));
       ep.push(at);
       cu.push(number('cu'));
@@ -189,7 +270,9 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
       am.push(number('am'));
       ts.push(number('ts'));
       td.push(number('td'));
-      fr.push(number('fr'));
+      const fraud = number('fr');
+      if (fraud !== 0 && fraud !== 1) throw new DatasetError(`${where('fr')}: expected 0 or 1`);
+      fr.push(fraud);
       sc.push(idx.sc >= 0 ? +f[idx.sc]! || 0 : 0);
       for (const [h, i] of extraCols) extra.get(h)!.push(f[i] ?? '');
     }
@@ -206,6 +289,7 @@ export function readDataset(path: string, opts: ReadOptions = {}): Dataset {
     fraud: fr.done(),
     scenario: sc.done(),
     extra,
+    origin: { ...origin, line: lines.done() },
   };
 }
 

@@ -360,9 +360,13 @@ export function readArtifactJson(path: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     // JSON.parse quotes the text around the fault: say where, not what (a file may hold anything).
-    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const at = position === undefined ? text.length : Number(position);
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
     throw new ArtifactError(
-      `cannot read model artifact ${path}: not valid JSON${at ? ` (at byte ${at})` : ''}: write the file whole, aside, then rename it into place`,
+      `cannot read model artifact ${path}:${line}:${column}: not valid JSON (${position === undefined ? 'the file ends before the JSON does' : 'expected JSON there'}): write the file whole, aside, then rename it into place`,
     );
   }
 }

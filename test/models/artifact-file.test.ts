@@ -59,7 +59,15 @@ describe('loading a model artifact file', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(/^cannot read model artifact .*torn\.json: not valid JSON/);
+    // where it stops being JSON (line:column): here the file ends inside a string
+    expect(message).toMatch(/^cannot read model artifact .*torn\.json:1:60: not valid JSON \(expected JSON there\)/);
+    writeFileSync(path, '{\n "formatVersion": 1,\n "modelVersion" "x"\n}');
+    try {
+      loadScoringModel(path);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/torn\.json:3:17: not valid JSON \(expected JSON there\)/);
     expect(message).toContain('write the file whole, aside, then rename it into place');
     expect(message).not.toContain('4111');
   });

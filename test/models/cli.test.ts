@@ -539,7 +539,7 @@ describe('command line', () => {
     );
     expect(r.status).toBe(2);
     const lines = readFileSync(join(data, first!), 'utf8').trimEnd().split('\n').length + 1;
-    expect(r.stderr).toContain(`${join(bad, first!)}:${lines}: `);
+    expect(r.stderr).toContain(`${join(bad, first!)}:${lines}:2 (TX_DATETIME): expected a time YYYY-MM-DD HH:MM:SS`);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
