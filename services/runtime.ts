@@ -313,14 +313,19 @@ export function createRuntime(
     'rate table loaded',
   );
   const modelPath = modelPathOf(config);
+  const reportModelReload = reloadReporter('model', metrics.modelReloads, logger, metrics.fileRefused);
   models = modelPath
     ? new ModelFile(
         modelPath,
-        reloadReporter('model', metrics.modelReloads, logger, metrics.fileRefused),
+        (result) => {
+          reportModelReload(result);
+          if (result.ok && models?.model.unverified) logger.warn(models.model.unverified);
+        },
         () => rates.rates.reference,
       )
     : undefined;
   if (models) logger.info({ version: models.model.version, featureSet: models.model.featureSet }, 'model loaded');
+  if (models?.model.unverified) logger.warn(models.model.unverified);
   const stopWatching = rulesets.watch();
   const stopWatchingRates = rates.watch();
   const stopWatchingModel = models?.watch();

@@ -40,7 +40,7 @@ import {
   modelVersionProblem,
   saveArtifact,
 } from '../../services/model/artifact.ts';
-import { artifactFeatureSet, refuseOtherFeatureSet } from '../../services/model/fingerprint.ts';
+import { artifactFeatureSet, refuseOtherFeatureSet, unverifiedDefinitions } from '../../services/model/fingerprint.ts';
 import { calibrationTable } from '../evaluation/metrics.ts';
 
 const USAGE = `usage:
@@ -163,7 +163,8 @@ const fs = (() => {
 })();
 if (given) {
   try {
-    refuseOtherFeatureSet(given.artifact, fs);
+    if (refuseOtherFeatureSet(given.artifact, fs) === 'unverified')
+      console.error(`warning: --model ${str('model')}: ${unverifiedDefinitions(given.artifact, fs)}`);
   } catch (error) {
     // another feature set than --feature-set asked for: a usage error; other definitions: the file's
     if (str('feature-set') !== undefined) fail(`--model ${str('model')}: ${(error as Error).message}`);

@@ -142,7 +142,19 @@ export function artifactFeatureSet(fs: FeatureSet): Artifact['featureSet'] {
  * defined otherwise), or no fingerprint at all (written before fingerprints: nothing says which
  * definitions it learnt from).
  */
-export function refuseOtherFeatureSet(artifact: Pick<Artifact, 'modelVersion' | 'featureSet'>, fs: FeatureSet): void {
+/** Why an artifact without a fingerprint is served unverified: what the engine's warning says. */
+export function unverifiedDefinitions(artifact: Pick<Artifact, 'modelVersion' | 'featureSet'>, fs: FeatureSet): string {
+  return (
+    `the model ${artifact.modelVersion} has no featureSet.fingerprint (written before fingerprints): nothing says it was ` +
+    `trained on the definitions of "${fs.name}" version ${fs.version} this engine computes (fingerprint ` +
+    `${featureSetIdentity(fs).fingerprint}); served on its version and feature names — retrain it to have them checked`
+  );
+}
+
+export function refuseOtherFeatureSet(
+  artifact: Pick<Artifact, 'modelVersion' | 'featureSet'>,
+  fs: FeatureSet,
+): 'verified' | 'unverified' {
   const declared = artifact.featureSet;
   const model = `the model ${artifact.modelVersion}`;
   if (declared.name === fs.name && declared.version !== fs.version)
@@ -151,12 +163,10 @@ export function refuseOtherFeatureSet(artifact: Pick<Artifact, 'modelVersion' | 
     );
   refuseOtherFeatures(declared, { name: fs.name, features: fs.features.map((f) => f.name) });
   const expected = featureSetIdentity(fs);
-  if (declared.fingerprint === undefined)
-    throw new ArtifactError(
-      `feature definitions unknown: ${model} has no featureSet.fingerprint (written before fingerprints), so nothing says it ` +
-        `was trained on the definitions of "${fs.name}" version ${fs.version} this engine computes (fingerprint ${expected.fingerprint}): retrain the model`,
-    );
-  if (declared.fingerprint === expected.fingerprint) return;
+  // Written before fingerprints: served on its version and names, as before (refusing it would take a
+  // deployment's model away at an upgrade); unverifiedDefinitions says so, and the engine warns.
+  if (declared.fingerprint === undefined) return 'unverified';
+  if (declared.fingerprint === expected.fingerprint) return 'verified';
   const digests = declared.featureDigests;
   const differing =
     digests?.length === expected.featureDigests.length

@@ -99,14 +99,21 @@ describe('feature set fingerprint', () => {
           `this engine computes ${featureSetIdentity(changed).fingerprint} \\(1 feature defined otherwise, the first TERMINAL_ID_RISK_7DAY_WINDOW at position 12\\): retrain the model`,
       ),
     );
-    // An artifact without a fingerprint: nothing says which definitions it learnt from.
+    expect(loadScoringModel(path).unverified).toBeUndefined();
+    // An artifact without a fingerprint (trained before them): nothing says which definitions it
+    // learnt from; served on its version and names as before an upgrade, and said so.
     const legacy = stumpModel('stumps-old');
     delete legacy.featureSet.fingerprint;
     delete legacy.featureSet.featureDigests;
     installJson(path, legacy);
-    expect(() => loadScoringModel(path)).toThrow(
-      /feature definitions unknown: the model stumps-old has no featureSet\.fingerprint .*: retrain the model/,
+    const served = loadScoringModel(path);
+    expect(served.version).toBe('stumps-old');
+    expect(served.unverified).toMatch(
+      /the model stumps-old has no featureSet\.fingerprint .*served on its version and feature names — retrain it/,
     );
+    // Its version still has to match.
+    installJson(path, { ...legacy, featureSet: { ...legacy.featureSet, version: 99 } });
+    expect(() => loadScoringModel(path)).toThrow(/feature set mismatch: .* version 99/);
     // A fingerprint alone (no digests) is still refused, without a feature to name.
     installJson(
       path,

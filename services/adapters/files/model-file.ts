@@ -15,7 +15,7 @@ import {
   readArtifactJson,
   type Artifact,
 } from '../../model/artifact.ts';
-import { refuseOtherFeatureSet } from '../../model/fingerprint.ts';
+import { refuseOtherFeatureSet, unverifiedDefinitions } from '../../model/fingerprint.ts';
 import type { CompiledForest } from '../../model/forest.ts';
 
 export class ForestScoringModel implements ScoringModel {
@@ -24,12 +24,15 @@ export class ForestScoringModel implements ScoringModel {
   /** The currency the model reads amounts in: it must be the rate table's reference. */
   readonly amountReference: string;
   readonly artifact: Artifact;
+  /** Why its feature definitions could not be checked (an artifact without a fingerprint), else undefined. */
+  readonly unverified: string | undefined;
   private readonly fs: FeatureSet;
   private readonly forest: CompiledForest;
   private readonly names: readonly string[];
 
-  constructor(artifact: Artifact, forest: CompiledForest, fs: FeatureSet) {
+  constructor(artifact: Artifact, forest: CompiledForest, fs: FeatureSet, unverified?: string) {
     this.artifact = artifact;
+    this.unverified = unverified;
     this.version = artifact.modelVersion;
     this.amountReference = amountReferenceOf(artifact);
     this.featureSet = fs.name;
@@ -110,7 +113,7 @@ export function loadScoringModel(
     );
   }
   // Same version, names in the same order, and definitions (the fingerprint): names the first difference.
-  refuseOtherFeatureSet(artifact, fs);
+  const checked = refuseOtherFeatureSet(artifact, fs);
   const missing = unservableFeatures(fs);
   if (missing.length)
     throw new ArtifactError(
@@ -119,7 +122,12 @@ export function loadScoringModel(
   const trainedOn = amountReferenceOf(artifact);
   if (amountReference !== undefined && trainedOn !== amountReference)
     throw new ArtifactError(amountReferenceMismatch(artifact.modelVersion, trainedOn, amountReference));
-  return new ForestScoringModel(artifact, forest, fs);
+  return new ForestScoringModel(
+    artifact,
+    forest,
+    fs,
+    checked === 'unverified' ? unverifiedDefinitions(artifact, fs) : undefined,
+  );
 }
 
 /**
