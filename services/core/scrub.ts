@@ -20,6 +20,12 @@
 // only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
 // last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
 //
+// Split across lines: line breaks (CR, LF, CRLF, VT, FF, NEL U+0085, U+2028, U+2029) are spaces,
+// and in a gap that holds other separators too, up to 2 of them with the spaces around them and the
+// quote marks "> " that begin a quoted line count for nothing ("4111 1111 -\r\n      1111 1111",
+// "4111 1111\n> 1111 1111"); a gap of more than 32 characters never joins. In both modes: an
+// identifier holding a line break is rare, and what it joins is joined in text anyway.
+//
 // Left alone: a contiguous run of more than 19 digits (not a card number; dead letters mask one
 // that holds a Luhn-valid stretch: maskLongRunsHoldingCards), runs that fail Luhn,
 // a phone number written with a leading + (15 digits at most, E.164; but not one whose digits
@@ -156,12 +162,14 @@ function groupsOf(text: string): Group[] {
 
 /** Whether a gap joins two groups, and how: Sep.List when a list separator is in it. */
 function joinable(gap: string, mode: ScrubMode): Sep {
-  if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && /^\s+$/.test(gap)) return Sep.Plain;
+  if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && /^[\s\u0085]+$/.test(gap)) return Sep.Plain;
   let n = 0;
   let notSpace = 0;
   let kind: Sep = Sep.Plain;
   for (const ch of gap) {
-    const k = separatorKind(ch.codePointAt(0)!, mode);
+    const cp = ch.codePointAt(0)!;
+    if (isLineBreak(cp)) return joinableAcrossLines(gap, mode);
+    const k = separatorKind(cp, mode);
     if (k === Sep.None || ++n > MAX_WIDE_GAP) return Sep.None;
     if (k === Sep.List) kind = Sep.List;
     if (!/\s/.test(ch)) notSpace++;
@@ -169,6 +177,25 @@ function joinable(gap: string, mode: ScrubMode): Sep {
   if (n === 0) return Sep.None;
   if (n > MAX_GAP && (mode === 'identifier' || kind === Sep.List || notSpace > MAX_GAP)) return Sep.None;
   return kind;
+}
+
+/** Line breaks in a gap that is not spaces alone, at most: a card wrapped onto a second and a third line. */
+const MAX_LINE_BREAKS = 2;
+const LINE_BREAK = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+/** A line break, the spaces around it and the quote marks that begin a quoted line ("\n> > "). */
+const LINE_BREAK_BLOCK = /[\s\u0085]*(?:\r\n|[\n\r\v\f\u0085\u2028\u2029])[\s\u0085>]*/g;
+const isLineBreak = (cp: number) => (cp >= 10 && cp <= 13) || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
+
+/**
+ * A gap holding a line break: the line breaks (2 at most) with the spaces and quote marks around
+ * them count for nothing, the rest joins as a gap does ("4111 1111 -\r\n      1111 1111",
+ * "4111 1111\n> 1111 1111", as an email quotes it). The NEL and the line and paragraph separators
+ * (U+0085, U+2028, U+2029) are line breaks too; a gap of more than 32 characters never joins.
+ */
+function joinableAcrossLines(gap: string, mode: ScrubMode): Sep {
+  if (gap.length > MAX_SPACE_GAP || (gap.match(LINE_BREAK)?.length ?? 0) > MAX_LINE_BREAKS) return Sep.None;
+  const rest = gap.replace(LINE_BREAK_BLOCK, '');
+  return rest === '' ? Sep.Plain : joinable(rest, mode);
 }
 
 /**

@@ -1,5 +1,5 @@
 // No card number at rest, anywhere: an order carrying card numbers in every free-text field, in
-// several forms (separated, full-width, other scripts, invisible separators), is flagged and
+// several forms (separated, full-width, other scripts, invisible separators, split across lines), is flagged and
 // becomes a case; none of them appears in the flagged journal's bytes, the database's rows, the
 // console's pages, the logs or the exports. Identifiers holding one are refused without echoing it.
 import { flatDigits } from '../support/digit-forms.ts';
@@ -24,6 +24,8 @@ const PANS = [
   '4242424242424242',
   '5105105105105100',
   '3530111333300000',
+  '5425233430109903',
+  '2223003122003222',
   CARD,
 ];
 const fullWidth = (s: string) => s.replace(/[0-9]/g, (d) => String.fromCodePoint(0xff10 + Number(d)));
@@ -37,6 +39,9 @@ const FORMS = [
   '4242\u200b4242\u200b4242\u200b4242',
   '5105\u20131051\u20130510\u20135100',
   fullWidth('3530 1113 3330 0000'),
+  // Split across lines, as a delivery note wraps it: a dash and indentation, an email's quote.
+  '5425 2334 -\r\n      3010 9903',
+  '2223 0031\r\n> 2200 3222',
   '4000.0566.5566.5556',
 ];
 

@@ -375,6 +375,66 @@ describe('the card-number scrubber', () => {
   });
 });
 
+describe('card numbers split across lines', () => {
+  const masked = (pan: string) => `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
+  /** As cards print them: fours (the last group shorter), or 4-6-5 for 15 digits. */
+  const printed = (r: Rng, pan: string) => {
+    const lengths =
+      pan.length === 15 && r.int(0, 1) === 1
+        ? [4, 6, 5]
+        : Array.from({ length: Math.ceil(pan.length / 4) }, (_, k) => Math.min(4, pan.length - 4 * k));
+    let at = 0;
+    return lengths.map((n) => pan.slice(at, (at += n)));
+  };
+  /** The digits a reader would take from the text. */
+  const readDigits = (text: string) => flat(text).replace(/[^0-9]/g, '');
+  const expectMasked = (text: string, pan: string) => {
+    const out = scrubCardNumbers(text);
+    expect(readDigits(out), JSON.stringify(text)).not.toContain(pan);
+    expect(scrubCardNumbers(out), JSON.stringify(text)).toBe(out);
+    return out;
+  };
+  it('masks a card number split across lines, with the spaces, dash or quote marks around a break', () => {
+    const r = rng(2611);
+    const BREAKS = ['\n', '\r\n', '\r', '\u2028', '\u2029', '\u0085', '\n\n', '\r\n\r\n'];
+    // What ends the line (a space, a dash or slash where the number was cut) and begins the next
+    // (indentation, an email's quote marks).
+    const ENDS = ['', ' ', ' -', '-', ' /', '.'];
+    const STARTS = ['', ' ', '  ', '\t', '      ', '> ', '>> ', '\t\t'];
+    for (let i = 0; i < 2000; i++) {
+      const pan = card(r);
+      const groups = printed(r, pan);
+      const written = groups
+        .map((g, k) =>
+          k === 0
+            ? g
+            : `${r.next() < 0.5 ? `${r.pick(ENDS)}${r.pick(BREAKS)}${r.pick(STARTS)}` : r.pick([' ', '-'])}${g}`,
+        )
+        .join('');
+      const text = textAround(r, writeDigits(r, written));
+      expect(expectMasked(text, pan), JSON.stringify(text)).toContain(masked(pan));
+    }
+    expect(scrubCardNumbers('card 4111 1111\n1111 1111')).toBe('card 411111******1111');
+    expect(scrubCardNumbers('4111111111\r\n111111')).toBe('411111******1111');
+    expect(scrubCardNumbers('card 4111 1111 -\r\n      1111 1111 thanks')).toBe('card 411111******1111 thanks');
+    expect(scrubCardNumbers('> card 4111 1111\r\n> 1111 1111')).toBe('> card 411111******1111');
+    expect(scrubCardNumbers('4111 1111\u0085            1111 1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4111\u2028\u20281111 1111 1111')).toBe('411111******1111');
+    // An identifier split across lines holds one too.
+    expect(containsCardNumber('4111-1111-\n  1111-1111')).toBe(true);
+    // Numbers on separate lines that are no card: dates, times, a phone number, amounts, sizes.
+    for (const text of [
+      'Call +44 20 7946 0958\nLeave it at the door',
+      'Order 12345\r\nDelivered 2026-11-23 10:30',
+      '2026-11-23\n2026-11-24\n2026-11-25',
+      '10:30\n11:45\n12:15\n13:05',
+      'parcel 1 of 3: 40 x 30 x 20 cm\nparcel 2 of 3: 40 x 30 x 20 cm',
+      'delivered 23/11/2026\n> see note 4711 and 0815',
+    ])
+      expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
+  });
+});
+
 describe('identifiers refuse card numbers', () => {
   const PANS = [
     '4000-0566-5566-5556',
@@ -404,7 +464,11 @@ describe('identifiers refuse card numbers', () => {
     const r = rng(21);
     for (let i = 0; i < 3000; i++) {
       const pieces = Array.from({ length: r.int(1, 6) }, () =>
-        r.pick([String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０']),
+        r.pick([
+          ...[String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０'],
+          // Line breaks that may join groups.
+          ...['\n', '\r\n> '],
+        ]),
       );
       const id = pieces.join(r.pick(['', '-', ':', '.']));
       if (!containsCardNumber(id)) expect(scrubCardNumbers(id), id).toBe(id);
