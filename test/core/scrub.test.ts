@@ -375,7 +375,7 @@ describe('the card-number scrubber', () => {
   });
 });
 
-describe('card numbers split across lines', () => {
+describe('card numbers split across lines or typed to slip past a filter', () => {
   const masked = (pan: string) => `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
   /** As cards print them: fours (the last group shorter), or 4-6-5 for 15 digits. */
   const printed = (r: Rng, pan: string) => {
@@ -386,14 +386,26 @@ describe('card numbers split across lines', () => {
     let at = 0;
     return lengths.map((n) => pan.slice(at, (at += n)));
   };
-  /** The digits a reader would take from the text. */
-  const readDigits = (text: string) => flat(text).replace(/[^0-9]/g, '');
+  /** The digits a reader would take from the text, look-alike letters read as digits. */
+  const readDigits = (text: string) =>
+    flat(text)
+      .replace(/[Oo]/g, '0')
+      .replace(/[Il]/g, '1')
+      .replace(/[^0-9]/g, '');
   const expectMasked = (text: string, pan: string) => {
     const out = scrubCardNumbers(text);
     expect(readDigits(out), JSON.stringify(text)).not.toContain(pan);
     expect(scrubCardNumbers(out), JSON.stringify(text)).toBe(out);
     return out;
   };
+  /** Card numbers that begin as a card network's (not the '9' card() also makes). */
+  const networkCard = (r: Rng) => {
+    for (;;) {
+      const pan = card(r);
+      if (!pan.startsWith('9')) return pan;
+    }
+  };
+
   it('masks a card number split across lines, with the spaces, dash or quote marks around a break', () => {
     const r = rng(2611);
     const BREAKS = ['\n', '\r\n', '\r', '\u2028', '\u2029', '\u0085', '\n\n', '\r\n\r\n'];
@@ -433,11 +445,93 @@ describe('card numbers split across lines', () => {
     ])
       expect(scrubCardNumbers(text), JSON.stringify(text)).toBe(text);
   });
+
+  it('masks a card number with one short word, or single letters, between its groups', () => {
+    const r = rng(2612);
+    const WORDS = [' x ', 'x', ' X ', ' and ', ' und ', ' y ', ' et ', '-x-', ' / x / ', ' o ', ' и '];
+    const LETTERS = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ';
+    for (let i = 0; i < 2000; i++) {
+      const pan = networkCard(r);
+      const groups = printed(r, pan);
+      const same = r.pick(WORDS.filter((w) => /\p{L}/u.test(w)));
+      const glued = r.next() < 0.5;
+      const gaps = groups.slice(1).map(() => {
+        if (r.next() < 0.2) return ' ';
+        if (r.int(0, 1) === 0) return same;
+        const letter = LETTERS[r.int(0, LETTERS.length - 1)]!;
+        return glued ? letter : ` ${letter} `;
+      });
+      // Either the one word everywhere (with some plain gaps), or single letters everywhere.
+      const oneWord = gaps.every((g) => g === ' ' || g === same);
+      const letters = gaps.every((g) => g === ' ' || g.trim().length === 1);
+      if (!oneWord && !letters) continue;
+      const written = groups.map((g, k) => (k === 0 ? g : `${gaps[k - 1]}${g}`)).join('');
+      const text = `${r.pick(['', 'card ', 'no: ', '(', 'カード番号 '])}${writeDigits(r, written)}${r.pick(['', ' thanks', '.', ')', ' 東京'])}`;
+      expect(expectMasked(text, pan), JSON.stringify(text)).toContain(masked(pan));
+    }
+    expect(scrubCardNumbers('card 4111 x 1111 x 1111 x 1111 exp 12/30')).toBe('card 411111******1111 exp 12/30');
+    expect(scrubCardNumbers('4111a1111b1111c1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4111 and 1111 and 1111 and 1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('4111 1111 y 1111 1111')).toBe('411111******1111');
+    expect(scrubCardNumbers('Amex 3782 x 822463 x 10005.')).toBe('Amex 378282*****0005.');
+    expect(containsCardNumber('order-4111x1111x1111x1111')).toBe(true);
+    // The words of a sentence, years, groups no card has, a hexadecimal id: left alone, though the
+    // digits of the first two pass Luhn.
+    for (const text of [
+      'paid 4000 of 5000 in 2023',
+      'id e4111a1111b1111c1111f',
+      'from 2021 to 2022 to 2023 to 2024',
+      'ids 41234 and 12345 and 12346',
+      'Box 40 x 30 x 20 cm, 2 kg, order 1234 of 5678',
+      'Ring at 10:30 and 11:45 or 12:15',
+    ]) {
+      expect(scrubCardNumbers(text), text).toBe(text);
+      expect(containsCardNumber(text.replaceAll(' ', '-')), text).toBe(false);
+    }
+  });
+
+  it('masks a card number with O, o, I or l typed for some of its digits', () => {
+    const r = rng(2613);
+    for (let i = 0; i < 2000; i++) {
+      const pan = card(r);
+      const zerosAndOnes = [...pan].flatMap((d, k) => (d === '0' || d === '1' ? [k] : []));
+      if (zerosAndOnes.length === 0) continue;
+      const typed = [...pan];
+      for (let n = r.int(1, Math.min(4, zerosAndOnes.length)); n > 0; n--) {
+        const k = r.pick(zerosAndOnes);
+        typed[k] = pan[k] === '0' ? r.pick(['O', 'o']) : r.pick(['I', 'l']);
+      }
+      let at = 0;
+      const groups = printed(r, pan).map((g) => typed.slice(at, (at += g.length)).join(''));
+      // The documented limit: a word of look-alikes alone ("O", "IIII") is a word, not digits.
+      if (groups.some((g) => !/[0-9]/.test(g))) continue;
+      const written = r.next() < 0.3 ? groups.join('') : groups.join(r.pick([' ', '-', '.', '  ', ' / ']));
+      const text = `${r.pick(['', 'card ', 'no: ', '(', '#'])}${written}${r.pick(['', ' thanks', '.', ')', ', exp 12/30'])}`;
+      expectMasked(text, pan);
+    }
+    expect(scrubCardNumbers('card 4111 1111 1111 111l')).toBe('card 411111******1111');
+    expect(scrubCardNumbers('6O11 OOO9 9O13 9424.')).toBe('601100******9424.');
+    expect(scrubCardNumbers('4lll 1111 1111 1111')).toBe('411111******1111');
+    expect(containsCardNumber('ref-4111-1111-1111-111I')).toBe(true);
+    // Beside a card typed in digits, a look-alike does not hide it.
+    expect(scrubCardNumbers('Ol4111111111111111')).toBe('Ol411111******1111');
+    // Look-alikes in words, too few digits, or touching letters: left alone (the digits of the
+    // first two pass Luhn).
+    for (const text of [
+      'Room 101, 10oz, lot 1O1 and l0l, 2026-11-23 10:30',
+      'the 4000 Oak Rd, 5000 l Ave, 2023 O St',
+      'v1.0.1 of lib-0.1.10 and l0 11O',
+      'lOl IOI 1O1 l0l',
+    ])
+      expect(scrubCardNumbers(text), text).toBe(text);
+  });
 });
 
 describe('identifiers refuse card numbers', () => {
   const PANS = [
     '4000-0566-5566-5556',
+    '4OOO-O566-5566-5556',
+    'order_4000x0566x5566x5556',
     '4000:0566:5566:5556',
     '4000.0566.5566.5556',
     'order_4000056655665556',
@@ -466,8 +560,8 @@ describe('identifiers refuse card numbers', () => {
       const pieces = Array.from({ length: r.int(1, 6) }, () =>
         r.pick([
           ...[String(r.int(0, 99999)), 'ab', card(r).slice(0, r.int(2, 19)), '-', '.', ':', '_', ' ', 'x', '２０'],
-          // Line breaks that may join groups.
-          ...['\n', '\r\n> '],
+          // Letters and line breaks that may join groups, or be digits.
+          ...['l', 'O', 'and', '\n', '\r\n> '],
         ]),
       );
       const id = pieces.join(r.pick(['', '-', ':', '.']));
