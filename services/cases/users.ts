@@ -24,7 +24,10 @@ export interface ConsoleUser {
   failedAttempts: number;
   /** The latest lock in force for any client address (accounts are locked per address), or null. */
   lockedUntil: string | null;
-  /** Wrong TOTP codes after a right password, from every address, since the last sign-in or lock. */
+  /**
+   * Wrong TOTP codes after a right password, from every address, within the last
+   * CODE_FAILURE_WINDOW_MS (a sign-in does not clear them; an admin's unlock does).
+   */
   codeFailures: number;
   /** Until when the second factor is locked for every address (wrong codes), or null. */
   codeLockedUntil: string | null;
@@ -53,7 +56,16 @@ export interface SessionView {
   username: string;
   role: ConsoleRole;
   csrfToken: string;
+  /** Wrong authenticator codes given with the user's password between their previous sign-in and this session's; absent when none. */
+  wrongCodesBefore?: number;
 }
+
+/**
+ * The rolling window over which wrong codes given with the right password count towards the
+ * second factor's lock (at least the lockout itself). A successful sign-in does not reset it: were
+ * it reset, whoever holds a password could try `maxAttempts - 1` codes per genuine sign-in, for ever.
+ */
+export const CODE_FAILURE_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export class UserExists extends LeakguardError {
   constructor(message: string, options?: LeakguardErrorOptions) {
@@ -79,17 +91,22 @@ export interface UserStore {
   /** Until when the account is locked for this client address (ISO), or null. */
   loginLock(username: string, address: string): Promise<string | null>;
   /**
-   * Counts a wrong code given with the right password, for the account across every address; locks
-   * the second factor for every address for `lockMs` once `maxAttempts` were counted.
-   * `lockedNow`: this failure is the one that locked.
+   * Counts a wrong code given with the right password, for the account across every address, and
+   * towards the owner's next sign-in notice; locks the second factor for every address for `lockMs`
+   * when `maxAttempts` or more were counted within the rolling window (the longer of
+   * CODE_FAILURE_WINDOW_MS and `lockMs`), whatever sign-ins came between. `attempts`: the count in
+   * the window; `lockedNow`: this failure started a lock (after a lock runs out, the next wrong code
+   * within the window locks again).
    */
   recordCodeFailure(
     username: string,
     maxAttempts: number,
     lockMs: number,
   ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }>;
-  /** Clears the address's failures and the account's wrong codes, and records the TOTP step; false when the step was already used (replay). */
+  /** Clears the address's failures and records the TOTP step; false when the step was already used (replay). The wrong codes stay counted. */
   recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
+  /** The wrong codes counted since the last call (the owner's previous sign-in), and clears that number. */
+  takeUnreportedCodeFailures(username: string): Promise<number>;
   /**
    * Replaces the account's password and second factor by a pending enrolment: no password or code
    * signs in until the enrolment is completed. Clears every lock. Undefined when no such user.
@@ -110,7 +127,8 @@ export interface UserStore {
     username: string,
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined>;
-  createSession(tokenHash: string, username: string, csrfToken: string): Promise<void>;
+  /** `wrongCodesBefore`: what takeUnreportedCodeFailures told at this sign-in, shown on the session's pages. */
+  createSession(tokenHash: string, username: string, csrfToken: string, wrongCodesBefore?: number): Promise<void>;
   /**
    * Refreshes a session seen within `idleMs` and created within `maxAgeMs`; when it exists but is
    * past either it is removed and the answer says which: 'expired' (idled out) or 'max_age' (in use

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressKey, LoginRateLimiter } from '../../services/console/session.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
-import { ConsoleClient, loggedIn, newUser } from './client.ts';
+import { ConsoleClient, freshTotpStep, loggedIn, newUser } from './client.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -206,7 +206,7 @@ describe('second factor lock: wrong codes with the right password, per account',
     ).toBe(303);
   });
 
-  it('does not count wrong passwords across addresses, and a sign-in clears the wrong codes', async () => {
+  it('does not count wrong passwords across addresses', async () => {
     const user = await newUser(t, 'analyst');
     for (let i = 0; i < 12; i++) {
       const c = new ConsoleClient(t.app, `2001:db8:78:${i.toString(16)}::1`);
@@ -216,8 +216,62 @@ describe('second factor lock: wrong codes with the right password, per account',
     for (let i = 0; i < 3; i++) await c.login(user.username, user.password, user.totpSecret, '000000');
     expect((await cases().users.find(user.username))!.codeFailures).toBe(3);
     expect((await c.login(user.username, user.password, user.totpSecret)).status).toBe(303);
+  });
+
+  it('keeps counting wrong codes across genuine sign-ins, and tells the owner at each sign-in', async () => {
+    const user = await newUser(t, 'analyst');
+    await freshTotpStep();
+    const at = Date.now();
+    // Whoever holds the password guesses a few codes between the owner's sign-ins (each of which
+    // used to clear the count: 9 free guesses per genuine sign-in, for ever).
+    const guesser = new ConsoleClient(t.app, '2001:db8:7a::1');
+    const guess = async (n: number) => {
+      for (let i = 0; i < n; i++)
+        expect((await guesser.login(user.username, user.password, user.totpSecret, '000000')).status).toBe(401);
+    };
+    const owner = new ConsoleClient(t.app, '10.7.10.1');
+    const signIn = async (offsetMs: number) => {
+      const res = await owner.login(
+        user.username,
+        user.password,
+        user.totpSecret,
+        totp(user.totpSecret, at + offsetMs),
+      );
+      return { status: res.status, queue: res.status === 303 ? (await owner.get('/console/queue')).body : '' };
+    };
+    await guess(3);
+    const first = await signIn(-30_000);
+    expect(first.status).toBe(303);
+    expect(first.queue).toContain(
+      '3 wrong authenticator codes were entered with your password since your last sign-in',
+    );
+    await guess(3);
+    const second = await signIn(0);
+    expect(second.status).toBe(303);
+    expect(second.queue).toContain('3 wrong authenticator codes were entered');
+    expect((await cases().users.find(user.username))!.codeFailures).toBe(6);
+    // Four more make ten within the window: locked for every address, the owner's right code included.
+    await guess(4);
     const stored = (await cases().users.find(user.username))!;
-    expect({ failures: stored.codeFailures, until: stored.codeLockedUntil }).toEqual({ failures: 0, until: null });
+    expect(stored.codeFailures).toBe(10);
+    expect(Date.parse(stored.codeLockedUntil!) - Date.now()).toBeGreaterThanOrEqual(29.9 * 60_000);
+    expect((await signIn(30_000)).status).toBe(401);
+    const logins = await cases().audit.list({ limit: 500, action: 'login' });
+    expect(
+      logins.filter((e) => e.target === `user:${user.username}`).map((e) => e.detail.wrongCodesSinceLastSignIn),
+    ).toEqual([3, 3]);
+    // An admin's unlock clears the window; the owner is still told of the four at their next sign-in.
+    await cases().users.update(user.username, { unlock: true });
+    expect((await cases().users.find(user.username))!.codeFailures).toBe(0);
+    await freshTotpStep();
+    const next = await owner.login(
+      user.username,
+      user.password,
+      user.totpSecret,
+      totp(user.totpSecret, Date.now() + 30_000),
+    );
+    expect(next.status).toBe(303);
+    expect((await owner.get('/console/queue')).body).toContain('4 wrong authenticator codes were entered');
   });
 });
 

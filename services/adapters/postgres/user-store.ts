@@ -1,5 +1,6 @@
 // Console users and sessions on PostgreSQL.
 import {
+  CODE_FAILURE_WINDOW_MS,
   UserExists,
   type ConsoleRole,
   type ConsoleUser,
@@ -16,7 +17,8 @@ const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(Stri
 const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
   (SELECT COALESCE(sum(f.failed_attempts), 0)::int FROM console_login_failures f WHERE f.username = console_users.username) AS failed_attempts,
   (SELECT max(f.locked_until) FROM console_login_failures f WHERE f.username = console_users.username AND f.locked_until > now()) AS locked_until,
-  code_failed_attempts, CASE WHEN code_locked_until > now() THEN code_locked_until END AS code_locked_until,
+  (SELECT count(*)::int FROM console_code_failures c WHERE c.username = console_users.username AND c.at > now() - interval '${CODE_FAILURE_WINDOW_MS} milliseconds') AS code_failed_attempts,
+  CASE WHEN code_locked_until > now() THEN code_locked_until END AS code_locked_until,
   password_hash = '' AS enrolment_pending, CASE WHEN enrolment_expires_at > now() THEN enrolment_expires_at END AS enrolment_expires_at`;
 
 function toUser(r: Row): ConsoleUser {
@@ -123,28 +125,36 @@ export class PostgresUserStore implements UserStore {
     maxAttempts: number,
     lockMs: number,
   ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }> {
-    // One statement, so that concurrent guesses from many addresses are all counted. A lock that
-    // has run out starts the count again.
-    const r = await this.sql.query<{ attempts: number; locked_until: unknown }>(
-      `WITH c AS (
-         SELECT username, CASE WHEN code_locked_until <= now() THEN 1 ELSE code_failed_attempts + 1 END AS n,
-                CASE WHEN code_locked_until > now() THEN code_locked_until END AS held
-         FROM console_users WHERE username = $1 FOR UPDATE)
-       UPDATE console_users u SET
-         code_failed_attempts = c.n,
-         code_locked_until = CASE WHEN c.n >= $2 THEN COALESCE(c.held, now() + ($3::bigint * interval '1 millisecond')) ELSE c.held END
-       FROM c WHERE u.username = c.username
-       RETURNING c.n AS attempts, u.code_locked_until AS locked_until`,
-      [username, maxAttempts, lockMs],
-    );
-    const row = r.rows[0];
-    const attempts = Number(row?.attempts ?? 0);
-    return {
-      attempts,
-      lockedUntil: row?.locked_until ? iso(row.locked_until) : null,
-      // Only the failure that reached the limit locks: the lock is reported (audited, counted) once.
-      lockedNow: attempts === maxAttempts,
-    };
+    const windowMs = Math.max(CODE_FAILURE_WINDOW_MS, lockMs);
+    // Under the user's row lock, so that concurrent guesses from many addresses are all counted and
+    // only one of them starts the lock.
+    return this.sql.transaction(async (tx) => {
+      const u = await tx.query<{ held: boolean }>(
+        'SELECT COALESCE(code_locked_until > now(), false) AS held FROM console_users WHERE username = $1 FOR UPDATE',
+        [username],
+      );
+      if (!u.rows[0]) return { attempts: 0, lockedUntil: null, lockedNow: false };
+      await tx.query(
+        `DELETE FROM console_code_failures WHERE username = $1 AND at <= now() - ($2::bigint * interval '1 millisecond')`,
+        [username, windowMs],
+      );
+      await tx.query('INSERT INTO console_code_failures (username) VALUES ($1)', [username]);
+      const c = await tx.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM console_code_failures WHERE username = $1',
+        [username],
+      );
+      const attempts = Number(c.rows[0]?.n ?? 0);
+      const lockedNow = attempts >= maxAttempts && !u.rows[0].held;
+      const r = await tx.query<{ locked_until: unknown }>(
+        `UPDATE console_users SET code_failures_unreported = code_failures_unreported + 1,
+           code_locked_until = CASE WHEN $2 THEN now() + ($3::bigint * interval '1 millisecond') ELSE code_locked_until END
+         WHERE username = $1
+         RETURNING CASE WHEN code_locked_until > now() THEN code_locked_until END AS locked_until`,
+        [username, lockedNow, lockMs],
+      );
+      const until = r.rows[0]?.locked_until;
+      return { attempts, lockedUntil: until ? iso(until) : null, lockedNow };
+    });
   }
 
   async recordSuccess(username: string, totpStep: number, address: string): Promise<boolean> {
@@ -154,21 +164,30 @@ export class PostgresUserStore implements UserStore {
         [username, totpStep],
       );
       if (r.rowCount !== 1) return false;
+      // The wrong codes stay: they are counted over their window, across sign-ins (CODE_FAILURE_WINDOW_MS).
       await tx.query('DELETE FROM console_login_failures WHERE username = $1 AND address = $2', [username, address]);
-      await tx.query(
-        'UPDATE console_users SET code_failed_attempts = 0, code_locked_until = NULL WHERE username = $1',
-        [username],
-      );
       return true;
     });
+  }
+
+  async takeUnreportedCodeFailures(username: string): Promise<number> {
+    const r = await this.sql.query<{ n: number }>(
+      `UPDATE console_users u SET code_failures_unreported = 0
+       FROM (SELECT username, code_failures_unreported AS n FROM console_users WHERE username = $1 FOR UPDATE) old
+       WHERE u.username = old.username
+       RETURNING old.n`,
+      [username],
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   async issueEnrolment(username: string, codeHash: string, ttlMs: number): Promise<ConsoleUser | undefined> {
     return this.sql.transaction(async (tx) => {
       await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+      await tx.query('DELETE FROM console_code_failures WHERE username = $1', [username]);
       const r = await tx.query(
         `UPDATE console_users SET password_hash = '', totp_secret = '', last_totp_step = 0,
-           code_failed_attempts = 0, code_locked_until = NULL,
+           code_locked_until = NULL,
            enrolment_hash = $2, enrolment_expires_at = now() + ($3::bigint * interval '1 millisecond'), updated_at = now()
          WHERE username = $1 RETURNING ${USER_COLUMNS}`,
         [username, codeHash, ttlMs],
@@ -199,10 +218,8 @@ export class PostgresUserStore implements UserStore {
     return this.sql.transaction(async (tx) => {
       if (c.unlock) {
         await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
-        await tx.query(
-          'UPDATE console_users SET code_failed_attempts = 0, code_locked_until = NULL WHERE username = $1',
-          [username],
-        );
+        await tx.query('DELETE FROM console_code_failures WHERE username = $1', [username]);
+        await tx.query('UPDATE console_users SET code_locked_until = NULL WHERE username = $1', [username]);
       }
       const r = await tx.query(
         `UPDATE console_users SET
@@ -221,12 +238,11 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
-  async createSession(tokenHash: string, username: string, csrfToken: string): Promise<void> {
-    await this.sql.query('INSERT INTO console_sessions (token_hash, username, csrf_token) VALUES ($1, $2, $3)', [
-      tokenHash,
-      username,
-      csrfToken,
-    ]);
+  async createSession(tokenHash: string, username: string, csrfToken: string, wrongCodesBefore = 0): Promise<void> {
+    await this.sql.query(
+      'INSERT INTO console_sessions (token_hash, username, csrf_token, wrong_codes_before) VALUES ($1, $2, $3, $4)',
+      [tokenHash, username, csrfToken, wrongCodesBefore],
+    );
   }
 
   async touchSession(
@@ -234,17 +250,30 @@ export class PostgresUserStore implements UserStore {
     idleMs: number,
     maxAgeMs: number,
   ): Promise<SessionView | SessionEnd | undefined> {
-    const r = await this.sql.query<{ username: string; role: ConsoleRole; csrf_token: string }>(
+    const r = await this.sql.query<{
+      username: string;
+      role: ConsoleRole;
+      csrf_token: string;
+      wrong_codes_before: number;
+    }>(
       `UPDATE console_sessions s SET last_seen_at = clock_timestamp()
        FROM console_users u
        WHERE s.token_hash = $1 AND u.username = s.username AND NOT u.disabled
          AND s.last_seen_at > clock_timestamp() - ($2::bigint * interval '1 millisecond')
          AND s.created_at > clock_timestamp() - ($3::bigint * interval '1 millisecond')
-       RETURNING s.username, u.role, s.csrf_token`,
+       RETURNING s.username, u.role, s.csrf_token, s.wrong_codes_before`,
       [tokenHash, idleMs, maxAgeMs],
     );
     const row = r.rows[0];
-    if (row) return { username: row.username, role: row.role, csrfToken: row.csrf_token };
+    if (row) {
+      const wrongCodesBefore = Number(row.wrong_codes_before);
+      return {
+        username: row.username,
+        role: row.role,
+        csrfToken: row.csrf_token,
+        ...(wrongCodesBefore > 0 ? { wrongCodesBefore } : {}),
+      };
+    }
     // Idle wins when both passed: a session left overnight idled out first.
     const gone = await this.sql.query<{ idle: boolean; old: boolean }>(
       `DELETE FROM console_sessions WHERE token_hash = $1

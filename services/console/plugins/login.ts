@@ -1,6 +1,7 @@
 // Sign-in and sign-out: password (scrypt) and TOTP, a per-address rate limit, a lockout per
 // account and address for wrong passwords, a lockout per account (every address) for wrong codes
-// given with the right password, one answer for every failure, everything audited. And enrolment:
+// given with the right password (over a rolling window that sign-ins do not reset; the owner is
+// told at their next sign-in), one answer for every failure, everything audited. And enrolment:
 // with the one-time code an admin was given, a user sets their own password and authenticator.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
@@ -345,10 +346,18 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());
     if (step === null) return wrongCode('bad_code');
     if (!(await s.users.recordSuccess(user.username, step, address))) return wrongCode('code_reused');
+    // Wrong codes given with this password since the owner last signed in: told to them (their
+    // session's pages say so) and written down, since only they know whether those were theirs.
+    const wrongCodes = await s.users.takeUnreportedCodeFailures(user.username);
     const token = newToken();
     const csrf = newToken();
-    await s.users.createSession(tokenHash(token), user.username, csrf);
-    await s.audit.append({ actor: user.username, action: 'login', target: `user:${user.username}`, detail: { ip } });
+    await s.users.createSession(tokenHash(token), user.username, csrf, wrongCodes);
+    await s.audit.append({
+      actor: user.username,
+      action: 'login',
+      target: `user:${user.username}`,
+      detail: { ip, ...(wrongCodes > 0 ? { wrongCodesSinceLastSignIn: wrongCodes } : {}) },
+    });
     clearCookie(reply, names.prelogin, o.secureCookies);
     setCookie(reply, names.session, token, o.secureCookies);
     return reply.redirect('/console/queue', 303);

@@ -5,6 +5,16 @@ import { atLeast, type SessionView } from '../../cases/users.ts';
 import { html, type Safe } from '../html.ts';
 import { codeField } from './account.ts';
 
+/** Wrong codes given with the user's password before this sign-in: on every page of the session, since they may not be theirs. */
+function wrongCodesAlert(n: number | undefined): Safe | '' {
+  if (!n) return '';
+  const what = n === 1 ? '1 wrong authenticator code was' : `${n} wrong authenticator codes were`;
+  return html`<p class="error" id="wrong-codes-alert">
+    ${what} entered with your password since your last sign-in. If that was not you, someone knows your password: change
+    it now (your name, top right) and tell an admin.
+  </p>`;
+}
+
 export function page(title: string, body: Safe, session?: SessionView): string {
   const nav = session
     ? html`<header class="top">
@@ -28,6 +38,7 @@ export function page(title: string, body: Safe, session?: SessionView): string {
         </div>
       </header>`
     : html`<header class="top"><span class="brand">Leakguard console</span></header>`;
+  const alert = session ? wrongCodesAlert(session.wrongCodesBefore) : '';
   return `<!doctype html>\n${
     html`<html lang="en">
       <head>
@@ -37,7 +48,7 @@ export function page(title: string, body: Safe, session?: SessionView): string {
         <link rel="stylesheet" href="/console/assets/console.css" />
       </head>
       <body>
-        ${nav}
+        ${nav} ${alert}
         <main>${body}</main>
       </body>
     </html>`.html
