@@ -3,7 +3,7 @@
 // the address they come from only; behind a trusted proxy (LEAKGUARD_TRUST_PROXY) each client has
 // its own address, and a forwarded header from anyone else is ignored; a malformed Origin is a 403.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey, LoginRateLimiter } from '../../services/console/session.ts';
+import { addressKey, cookieNames, LoginRateLimiter } from '../../services/console/session.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { ConsoleClient, freshTotpStep, loggedIn, newUser } from './client.ts';
@@ -272,6 +272,54 @@ describe('second factor lock: wrong codes with the right password, per account',
     );
     expect(next.status).toBe(303);
     expect((await owner.get('/console/queue')).body).toContain('4 wrong authenticator codes were entered');
+  });
+});
+
+describe('signing in replaces the session the browser presented', () => {
+  // Outside NODE_ENV=development cookies are Secure, __Host- prefixed.
+  const name = cookieNames(true).session;
+  const sessionCookie = (c: ConsoleClient) => c.jar.get(name);
+  // Only the cookie, in a client of its own: whoever holds the token, elsewhere.
+  const withCookie = (token: string) => {
+    const other = new ConsoleClient(t.app, '10.7.11.9');
+    other.jar.set(name, token);
+    return other;
+  };
+
+  it('ends the old session server-side, for the same user or another, with a new token', async () => {
+    const { client, user } = await loggedIn(t, 'analyst', '10.7.11.1');
+    const first = sessionCookie(client)!;
+    expect((await withCookie(first).get('/console/queue')).status).toBe(200);
+    // The same user again (a second sign-in in the same browser): a new session, the old one gone.
+    await freshTotpStep();
+    const again = await client.login(
+      user.username,
+      user.password,
+      user.totpSecret,
+      totp(user.totpSecret, Date.now() + 30_000),
+    );
+    expect(again.status).toBe(303);
+    const second = sessionCookie(client)!;
+    expect(second).not.toBe(first);
+    expect((await withCookie(first).get('/console/queue')).location).toBe('/console/login');
+    // Another user signing in at that browser: the first user's session does not stay alive behind it.
+    const other = await newUser(t, 'lead');
+    expect((await client.login(other.username, other.password, other.totpSecret)).status).toBe(303);
+    expect(sessionCookie(client)).not.toBe(second);
+    expect((await withCookie(second).get('/console/queue')).location).toBe('/console/login');
+    expect((await client.get('/console/queue')).body).toContain(`id="current-user">${other.username}<`);
+  });
+
+  it('does not let a planted session token survive a sign-in (fixation)', async () => {
+    // An attacker's own session token, planted in the victim's browser before the victim signs in.
+    const { client: attacker } = await loggedIn(t, 'analyst', '10.7.11.2');
+    const planted = sessionCookie(attacker)!;
+    const victim = await newUser(t, 'analyst');
+    const browser = withCookie(planted);
+    expect((await browser.login(victim.username, victim.password, victim.totpSecret)).status).toBe(303);
+    expect(sessionCookie(browser)).not.toBe(planted);
+    // The planted token is dead: the attacker is signed out, and never shares the victim's session.
+    expect((await attacker.get('/console/queue')).location).toBe('/console/login');
   });
 });
 

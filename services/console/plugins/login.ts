@@ -349,6 +349,10 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     // Wrong codes given with this password since the owner last signed in: told to them (their
     // session's pages say so) and written down, since only they know whether those were theirs.
     const wrongCodes = await s.users.takeUnreportedCodeFailures(user.username);
+    // Whatever session this browser presented ends here, server-side: a sign-in never continues a
+    // session it did not create (fixation), nor leaves a previous user's open behind it.
+    const presented = readCookie(request, names.session);
+    if (presented) await s.users.deleteSession(tokenHash(presented));
     const token = newToken();
     const csrf = newToken();
     await s.users.createSession(tokenHash(token), user.username, csrf, wrongCodes);
