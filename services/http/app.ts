@@ -38,10 +38,15 @@ import { duplicateKeyPath } from '../core/json-duplicates.ts';
  * Swagger UI's policy at /docs: scripts, stylesheets and the spec from here only, no inline script;
  * images also as data: URLs (its CSS icons). Its bundle (@fastify/swagger-ui 6.1.3) inserts one
  * constant <style> element: allowed by its hash alone (test/browser/docs.test.ts fails if an
- * upgrade needs another).
+ * upgrade needs another). And sandboxed: the page runs script, and shares its origin with the
+ * console, so it gets an opaque origin of its own (no allow-same-origin) whose script cannot read
+ * a console page with the analyst's cookie; it reads the spec through CORS (DOCS_SPEC_PATHS).
  */
 export const DOCS_CSP =
-  "default-src 'self'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; sandbox allow-scripts allow-popups";
+
+/** The spec as the sandboxed /docs page fetches it (from an opaque origin: a CORS request); public, like /openapi.json. */
+const DOCS_SPEC_PATHS = new Set(['/docs/json', '/docs/yaml']);
 
 export interface AppDependencies {
   engine: Engine;
@@ -194,11 +199,19 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // Swagger UI loads its scripts, styles and the spec from here and uses no inline script or style
   // (its csp.json lists no hashes; validatorUrl is null): a strict policy, no framing (clickjacking).
   await app.register(async (docs) => {
-    docs.addHook('onSend', async (_request, reply) => {
+    docs.addHook('onSend', async (request, reply) => {
       reply.header('x-frame-options', 'DENY');
       reply.header('referrer-policy', 'no-referrer');
+      // No credentials: the spec is public, and nothing else under /docs is readable from its page.
+      if (DOCS_SPEC_PATHS.has(request.url.split('?', 1)[0]!)) reply.header('access-control-allow-origin', '*');
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: DOCS_CSP,
+      // "Try it out" would call the API from the sandbox's opaque origin, which the API does not
+      // answer with CORS (a bearer key belongs in curl or a client, not a page): not offered.
+      uiConfig: { supportedSubmitMethods: [] },
+    });
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
