@@ -127,8 +127,19 @@ export interface UserStore {
     username: string,
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined>;
-  /** `wrongCodesBefore`: what takeUnreportedCodeFailures told at this sign-in, shown on the session's pages. */
-  createSession(tokenHash: string, username: string, csrfToken: string, wrongCodesBefore?: number): Promise<void>;
+  /**
+   * `wrongCodesBefore`: what takeUnreportedCodeFailures told at this sign-in, shown on the session's
+   * pages. `draft`: what the user was sending when their previous session expired (JSON, no card
+   * number), for takeSessionDraft.
+   */
+  createSession(
+    tokenHash: string,
+    username: string,
+    csrfToken: string,
+    extra?: { wrongCodesBefore?: number; draft?: Record<string, unknown> },
+  ): Promise<void>;
+  /** The session's draft, once: cleared as it is read. Undefined when there is none. */
+  takeSessionDraft(tokenHash: string): Promise<unknown>;
   /**
    * Refreshes a session seen within `idleMs` and created within `maxAgeMs`; when it exists but is
    * past either it is removed and the answer says which: 'expired' (idled out) or 'max_age' (in use

@@ -50,6 +50,22 @@ export function setCookie(
 export const clearCookie = (reply: FastifyReply, name: string, secure: boolean) =>
   setCookie(reply, name, '', secure, 0);
 
+/**
+ * The sign-in form's double-submit token: the one the browser holds (renewed for its hour), else a
+ * new one. A second tab opening the page must not void the first tab's form.
+ */
+export function loginFormToken(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  names: ReturnType<typeof cookieNames>,
+  secure: boolean,
+): string {
+  const held = readCookie(request, names.prelogin);
+  const csrf = held && /^[A-Za-z0-9_-]{43}$/.test(held) ? held : newToken();
+  setCookie(reply, names.prelogin, csrf, secure, 3600);
+  return csrf;
+}
+
 export function sameToken(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
   const x = Buffer.from(a);

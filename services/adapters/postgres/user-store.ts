@@ -238,11 +238,28 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
-  async createSession(tokenHash: string, username: string, csrfToken: string, wrongCodesBefore = 0): Promise<void> {
+  async createSession(
+    tokenHash: string,
+    username: string,
+    csrfToken: string,
+    extra: { wrongCodesBefore?: number; draft?: Record<string, unknown> } = {},
+  ): Promise<void> {
     await this.sql.query(
-      'INSERT INTO console_sessions (token_hash, username, csrf_token, wrong_codes_before) VALUES ($1, $2, $3, $4)',
-      [tokenHash, username, csrfToken, wrongCodesBefore],
+      'INSERT INTO console_sessions (token_hash, username, csrf_token, wrong_codes_before, resume_draft) VALUES ($1, $2, $3, $4, $5::jsonb)',
+      [tokenHash, username, csrfToken, extra.wrongCodesBefore ?? 0, extra.draft ? JSON.stringify(extra.draft) : null],
     );
+  }
+
+  async takeSessionDraft(tokenHash: string): Promise<unknown> {
+    const r = await this.sql.query<{ draft: unknown }>(
+      `UPDATE console_sessions s SET resume_draft = NULL
+       FROM (SELECT token_hash, resume_draft AS draft FROM console_sessions WHERE token_hash = $1 FOR UPDATE) old
+       WHERE s.token_hash = old.token_hash AND old.draft IS NOT NULL
+       RETURNING old.draft`,
+      [tokenHash],
+    );
+    const draft = r.rows[0]?.draft;
+    return typeof draft === 'string' ? (JSON.parse(draft) as unknown) : (draft ?? undefined);
   }
 
   async touchSession(

@@ -18,6 +18,8 @@ import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
+import { ACTION_WORDS, draftOfStored } from '../resume.ts';
+import { tokenHash } from '../session.ts';
 import { casePage } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
 import { reversePage } from '../views/reverse.ts';
@@ -234,8 +236,15 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
     const done = (request.query as Record<string, unknown> | undefined)?.done;
-    const notice =
-      done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
+    // Back from a sign-in that kept the decision an expired session lost (resume.ts): filled in once.
+    const kept =
+      (request.query as Record<string, unknown> | undefined)?.resumed === '1'
+        ? draftOfStored(await s.users.takeSessionDraft(tokenHash(request.consoleToken!)))
+        : undefined;
+    const draft = kept?.caseId === id ? kept : undefined;
+    const notice = draft
+      ? `Signed in again. Your decision (${ACTION_WORDS[draft.action]}) and note were kept when your session expired: nothing was decided. Check them and press ${ACTION_WORDS[draft.action]} again.`
+      : done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
         ? decisionNotice(done, await s.store.latestEffect(id))
         : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
     // A lead hands the case to any active user, or returns it to the queue.
@@ -270,6 +279,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           outcomeSummary: summariseOutcomes(outcomes, record.decision),
           ...(handOver ? { handOver } : {}),
           canReverse: atLeast(session.role, 'lead') && (record.status === 'fraud' || record.status === 'legitimate'),
+          ...(draft ? { draft } : {}),
         },
         session,
         notice,

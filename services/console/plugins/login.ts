@@ -22,6 +22,7 @@ import {
   clearCookie,
   cookieNames,
   LoginRateLimiter,
+  loginFormToken,
   newToken,
   readCookie,
   sameToken,
@@ -29,6 +30,7 @@ import {
   tokenHash,
   type LoginLimiter,
 } from '../session.ts';
+import { draftHiddenFields, draftLoginNotice, draftOfLoginForm, type DecisionDraft } from '../resume.ts';
 import { enrolFinishPage, enrolStartPage } from '../views/account.ts';
 import { loginPage } from '../views/layout.ts';
 import { caseSystem, CONTROL, sendPage, type ConsoleOptions } from './shared.ts';
@@ -113,14 +115,19 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     status: number,
     message?: string,
     notice?: string,
-  ) => {
-    // The sign-in form's token stays the one the browser holds (renewed for its hour): a second tab
-    // opening the page must not void the first tab's form.
-    const held = readCookie(request, names.prelogin);
-    const csrf = held && /^[A-Za-z0-9_-]{43}$/.test(held) ? held : newToken();
-    setCookie(reply, names.prelogin, csrf, o.secureCookies, 3600);
-    return sendPage(reply, status, 'Sign in', loginPage(csrf, message, notice));
-  };
+    draft?: DecisionDraft,
+  ) =>
+    sendPage(
+      reply,
+      status,
+      'Sign in',
+      loginPage(
+        loginFormToken(request, reply, names, o.secureCookies),
+        message,
+        notice,
+        draft && draftHiddenFields(draft),
+      ),
+    );
 
   app.get('/login', async (request, reply) => {
     const expired = (request.query as Record<string, unknown>)?.expired;
@@ -143,12 +150,8 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
 
   // --- Enrolment: no session; the sign-in form's double-submit token and rate limit ------------
 
-  const formToken = (request: FastifyRequest, reply: FastifyReply) => {
-    const held = readCookie(request, names.prelogin);
-    const csrf = held && /^[A-Za-z0-9_-]{43}$/.test(held) ? held : newToken();
-    setCookie(reply, names.prelogin, csrf, o.secureCookies, 3600);
-    return csrf;
-  };
+  const formToken = (request: FastifyRequest, reply: FastifyReply) =>
+    loginFormToken(request, reply, names, o.secureCookies);
   const showEnrolStart = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -268,6 +271,11 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     const body = loginBody.safeParse(request.body ?? {});
     if (!body.success || !sameToken(body.data._csrf, readCookie(request, names.prelogin)))
       return showLogin(request, reply, statusOf('FORBIDDEN'), 'The sign-in form expired. Try again.');
+    // A decision kept from an expired session rides along every answer of the form until a sign-in
+    // keeps it (a mistyped code must not lose it); only with the form's own token, checked above.
+    const draft = draftOfLoginForm(request.body);
+    const answerLogin = (status: number, message: string) =>
+      showLogin(request, reply, status, message, draft && draftLoginNotice(draft), draft);
     // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
     const ip = request.ip;
     // Limits and locks count an IPv6 client by its /64.
@@ -277,12 +285,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (!(await limiter.allow(address, now()))) {
       refusalCounted();
       reply.header('retry-after', '60');
-      return showLogin(
-        request,
-        reply,
-        statusOf('RATE_LIMITED'),
-        'Too many sign-in attempts from your address. Wait a minute.',
-      );
+      return answerLogin(statusOf('RATE_LIMITED'), 'Too many sign-in attempts from your address. Wait a minute.');
     }
     const username = body.data.username.trim().toLowerCase().slice(0, 64);
     const wellFormed = usernameSchema.safeParse(username).success;
@@ -300,7 +303,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         target,
         detail: { reason, ip, ...(locked ? { locked: true } : {}) },
       });
-      return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
+      return answerLogin(statusOf('UNAUTHENTICATED'), GENERIC);
     };
     if (!user) {
       await verifyPassword(body.data.password, await dummyHash(o.scrypt));
@@ -321,7 +324,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         target,
         detail: { reason: 'locked', ip },
       });
-      return showLogin(request, reply, statusOf('UNAUTHENTICATED'), GENERIC);
+      return answerLogin(statusOf('UNAUTHENTICATED'), GENERIC);
     }
     const passwordOk = await verifyPassword(body.data.password, user.passwordHash);
     if (!passwordOk) return failed('bad_password', true);
@@ -355,7 +358,10 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (presented) await s.users.deleteSession(tokenHash(presented));
     const token = newToken();
     const csrf = newToken();
-    await s.users.createSession(tokenHash(token), user.username, csrf, wrongCodes);
+    await s.users.createSession(tokenHash(token), user.username, csrf, {
+      wrongCodesBefore: wrongCodes,
+      ...(draft ? { draft: { ...draft } } : {}),
+    });
     await s.audit.append({
       actor: user.username,
       action: 'login',
@@ -364,7 +370,8 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     });
     clearCookie(reply, names.prelogin, o.secureCookies);
     setCookie(reply, names.session, token, o.secureCookies);
-    return reply.redirect('/console/queue', 303);
+    // Back to the case whose decision the expired session lost: filled in there, not applied.
+    return reply.redirect(draft ? `/console/cases/${draft.caseId}?resumed=1` : '/console/queue', 303);
   });
 
   app.post('/logout', { preHandler: app.requireConsoleRole('analyst') }, async (request, reply) => {

@@ -1,6 +1,7 @@
 // Sessions: the form parser, the request's session and token, and the guard every page but
 // sign-in goes through. The session cookie is authenticated (idle timeout and absolute lifetime enforced by the store);
-// a page without one redirects to sign-in, any other method gets 401; then the role; then, for a
+// a page without one redirects to sign-in, any other method gets 401 (a decision's, the sign-in
+// form carrying it: resume.ts); then the role; then, for a
 // state-changing request, the CSRF token and the Origin. Wrapped with fastify-plugin: what it
 // declares belongs to the console's scope, where the other console plugins see it.
 import formbody from '@fastify/formbody';
@@ -9,8 +10,9 @@ import fp from 'fastify-plugin';
 import { z } from 'zod';
 import { atLeast, type ConsoleRole, type SessionView } from '../../cases/users.ts';
 import { statusOf } from '../../core/errors.ts';
-import { clearCookie, cookieNames, readCookie, sameToken, tokenHash } from '../session.ts';
-import { errorPage } from '../views/layout.ts';
+import { draftHiddenFields, draftLoginNotice, draftOfSignedOutPost } from '../resume.ts';
+import { clearCookie, cookieNames, loginFormToken, readCookie, sameToken, tokenHash } from '../session.ts';
+import { errorPage, loginPage } from '../views/layout.ts';
 import { caseSystem, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 declare module 'fastify' {
@@ -65,8 +67,22 @@ export const sessionPlugin = fp(
                 : '/console/login',
             303,
           );
-        const message = session ? 'Your session expired. Sign in again.' : 'Sign in first.';
         const status = statusOf('UNAUTHENTICATED');
+        // A decision sent from the console's page after its session ended: the sign-in form, carrying it.
+        const draft = draftOfSignedOutPost(request, token !== undefined);
+        if (draft)
+          return sendPage(
+            reply,
+            status,
+            'Sign in',
+            loginPage(
+              loginFormToken(request, reply, names, o.secureCookies),
+              undefined,
+              draftLoginNotice(draft),
+              draftHiddenFields(draft),
+            ),
+          );
+        const message = session ? 'Your session expired. Sign in again.' : 'Sign in first.';
         return sendPage(reply, status, 'Sign in', errorPage(status, message));
       }
       request.consoleSession = session;

@@ -1,6 +1,6 @@
 // One case: the transaction and its evidence at decision time, personal data (decrypted for this
 // page only), compromise events, linked cases, history, and the decision and note forms.
-import type { CaseEvent, CaseRecord, LinkedCase } from '../../cases/model.ts';
+import type { CaseAction, CaseEvent, CaseRecord, LinkedCase } from '../../cases/model.ts';
 import type { PersonalView } from '../../cases/personal-data.ts';
 import { outcomeLabel, type CaseOutcome, type OutcomeSummary } from '../../cases/outcomes.ts';
 import type { SessionView } from '../../cases/users.ts';
@@ -83,6 +83,8 @@ export interface CaseView {
   /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
   outcomes: CaseOutcome[];
   outcomeSummary: OutcomeSummary;
+  /** A decision kept from an expired session (resume.ts): filled in, its button focused, not applied. */
+  draft?: { action: CaseAction; note: string; allowListDays: number };
 }
 
 /** What the outcomes say that an analyst must see before deciding: shown at the top of the page. */
@@ -157,6 +159,11 @@ function handOverForms(id: number, h: NonNullable<CaseView['handOver']>, session
 
 export function casePage(v: CaseView, session: SessionView, notice?: string): Safe {
   const c = v.record;
+  // The kept decision's button: focused (no script needed) and marked, never pressed for the analyst.
+  const chosen = (action: CaseAction) => (v.draft?.action === action ? html`autofocus data-resumed="1"` : '');
+  // On one line: a textarea's content is its text, to the character.
+  const draftNote = v.draft?.note ?? '';
+  const noteField = html`<textarea name="note" id="decision-note" rows="2" maxlength="4000">${draftNote}</textarea>`;
   const t = c.transaction as unknown as Record<string, unknown> & {
     customer?: Record<string, unknown>;
     items?: Record<string, unknown>[];
@@ -254,8 +261,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
             ? html`<h2>Actions</h2>
                 <form method="post" action="${consoleHref(`/console/cases/${c.id}/decision`)}" id="decide-form">
                   <input type="hidden" name="_csrf" value="${session.csrfToken}" />
-                  <label>Note <textarea name="note" id="decision-note" rows="2" maxlength="4000"></textarea></label
-                  ><br />
+                  <label>Note ${noteField}</label><br />
                   ${
                     v.outcomeSummary.fraudChargeback
                       ? html`<p class="muted" id="allow-list-refused">
@@ -265,19 +271,30 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                             >Allow-list this card for ${c.merchantId} (legitimate only)
                             <select name="allowListDays" id="allow-list-days">
                               <option value="0">no</option>
-                              ${[7, 30, 90].filter((d) => d <= v.allowListMaxDays).map((d) => html`<option value="${d}">${d} days</option>`)}
+                              ${[7, 30, 90].filter((d) => d <= v.allowListMaxDays).map((d) => html`<option value="${d}" ${v.draft?.allowListDays === d ? html`selected` : ''}>${d} days</option>`)}
                             </select></label
                           ><br />`
                   }
-                  <button class="fraud" name="action" value="mark_fraud" id="mark-fraud">Mark fraud</button>
-                  <button class="legit" name="action" value="mark_legitimate" id="mark-legitimate">
+                  <button class="fraud" name="action" value="mark_fraud" id="mark-fraud" ${chosen('mark_fraud')}>
+                    Mark fraud
+                  </button>
+                  <button
+                    class="legit"
+                    name="action"
+                    value="mark_legitimate"
+                    id="mark-legitimate"
+                    ${chosen('mark_legitimate')}
+                  >
                     Mark legitimate
                   </button>
-                  ${c.status !== 'escalated' ? html`<button class="esc" name="action" value="escalate" id="escalate">Escalate</button>` : ''}
+                  ${c.status !== 'escalated' ? html`<button class="esc" name="action" value="escalate" id="escalate" ${chosen('escalate')}>Escalate</button>` : ''}
                 </form>`
-            : v.decideRefusal
-              ? html`<p class="muted" id="decide-refusal">${v.decideRefusal}</p>`
-              : ''
+            : html`${v.decideRefusal ? html`<p class="muted" id="decide-refusal">${v.decideRefusal}</p>` : ''}${
+                v.draft?.note
+                  ? html`<p class="muted">Your note, not recorded (the case can no longer be decided here):</p>
+                      <p class="note" id="resumed-note">${v.draft.note}</p>`
+                  : ''
+              }`
         }
         ${v.canAssign ? html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/assign`)}"><input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="assign-me">Assign to me</button></form>` : ''}
         ${v.handOver ? handOverForms(c.id, v.handOver, session) : ''}

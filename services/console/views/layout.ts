@@ -55,12 +55,13 @@ export function page(title: string, body: Safe, session?: SessionView): string {
   }`;
 }
 
-export function loginPage(csrf: string, message?: string, notice?: string): Safe {
+/** `carried`: hidden fields the form sends back with the sign-in (a decision kept from an expired session: resume.ts). */
+export function loginPage(csrf: string, message?: string, notice?: string, carried?: Safe): Safe {
   return html`<div class="card login">
     <h1>Sign in</h1>
     ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}${message ? html`<p class="error" id="login-error">${message}</p>` : ''}
     <form method="post" action="/console/login" autocomplete="off">
-      <input type="hidden" name="_csrf" value="${csrf}" />
+      <input type="hidden" name="_csrf" value="${csrf}" />${carried ?? ''}
       <label>Username <input name="username" id="username" required autocomplete="username" maxlength="64" /></label>
       <label
         >Password

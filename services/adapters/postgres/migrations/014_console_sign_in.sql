@@ -12,3 +12,7 @@ CREATE INDEX console_code_failures_user_at ON console_code_failures (username, a
 -- keeps the number on its session (shown on its pages) and clears this one.
 ALTER TABLE console_users ADD COLUMN code_failures_unreported INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE console_sessions ADD COLUMN wrong_codes_before INTEGER NOT NULL DEFAULT 0;
+
+-- A decision typed into a session that expired before it was sent: kept on the session the next
+-- sign-in creates (card numbers masked), taken once by the case page that fills it in again.
+ALTER TABLE console_sessions ADD COLUMN resume_draft JSONB;
