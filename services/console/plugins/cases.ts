@@ -280,6 +280,8 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           ...(handOver ? { handOver } : {}),
           canReverse: atLeast(session.role, 'lead') && (record.status === 'fraud' || record.status === 'legitimate'),
           ...(draft ? { draft } : {}),
+          // The page after one's decision: straight on to the next case, by the queue's take-next rules.
+          offerTakeNext: done === 'mark_fraud' || done === 'mark_legitimate' || done === 'escalate',
         },
         session,
         notice,

@@ -83,6 +83,8 @@ export interface CaseView {
   /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
   outcomes: CaseOutcome[];
   outcomeSummary: OutcomeSummary;
+  /** The page after this user's decision: a button taking the next case (POST /console/queue/take-next). */
+  offerTakeNext?: boolean;
   /** A decision kept from an expired session (resume.ts): filled in, its button focused, not applied. */
   draft?: { action: CaseAction; note: string; allowListDays: number };
 }
@@ -171,8 +173,17 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
   };
   const p = v.personal.state === 'readable' ? v.personal.data : undefined;
   return html`<h1>Case #${c.id} ${status(c.status)}</h1>
-    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''} ${outcomeAlerts(v.outcomeSummary)}
-    ${outcomesSection(v)}
+    ${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}${
+      v.offerTakeNext
+        ? html`<form method="post" action="/console/queue/take-next" id="take-next-form">
+            <input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="take-next">
+              Take next case
+            </button>
+            <a href="/console/queue">Back to the queue</a>
+          </form>`
+        : ''
+    }
+    ${outcomeAlerts(v.outcomeSummary)} ${outcomesSection(v)}
     <div class="grid">
       <section class="card" id="transaction">
         <h2>Transaction</h2>
