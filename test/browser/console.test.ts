@@ -164,6 +164,52 @@ describe('console in Chromium', () => {
     await page.close();
   });
 
+  it('keeps a decision sent after the session idled out: signed in again, it is filled in on the case; then take next', async () => {
+    const c = await score({
+      transactionId: 'b-idle-decision',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    await freshTotpStep();
+    const page = await browser.context.newPage();
+    const user = await signIn(page);
+    await page.goto(`${base}/console/cases/${c.id}`);
+    await page.fill('#decision-note', 'Holder confirmed by phone, card 4111 1111 1111 1111.\nSecond line.');
+    // The analyst worked the case for more than 15 minutes.
+    await t.runtime.cases!.sql.query(
+      `UPDATE console_sessions SET last_seen_at = now() - interval '16 minutes' WHERE username = $1`,
+      [user.username],
+    );
+    await Promise.all([page.waitForSelector('#sign-in'), page.click('#mark-legitimate')]);
+    await expect(page.textContent('#notice')).resolves.toContain(
+      `decision on case #${c.id} (Mark legitimate, with your note)`,
+    );
+    expect(await page.content()).not.toContain('4111 1111 1111 1111');
+    await page.fill('#username', user.username);
+    await page.fill('#password', user.password);
+    await page.fill('#code', totp(user.totpSecret, Date.now() + 30_000));
+    await Promise.all([page.waitForURL(`${base}/console/cases/${c.id}?resumed=1`), page.click('#sign-in')]);
+    await expect(page.inputValue('#decision-note')).resolves.toBe(
+      'Holder confirmed by phone, card 411111******1111.\nSecond line.',
+    );
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('mark-legitimate');
+    expect((await t.runtime.cases!.store.get(c.id))!.status).not.toBe('legitimate');
+    await checkPage(page);
+    // The analyst confirms; the result page offers the next case straight away.
+    await Promise.all([page.waitForURL(/done=mark_legitimate/), page.click('#mark-legitimate')]);
+    expect((await t.runtime.cases!.store.get(c.id))!.status).toBe('legitimate');
+    await Promise.all([
+      page.waitForURL(/\/console\/(cases\/\d+$|queue\?empty=1$)/),
+      page.click('#take-next-form #take-next'),
+    ]);
+    await checkPage(page);
+    // Signed out: the browser context is shared with the next test, which signs in afresh.
+    await Promise.all([page.waitForURL(`${base}/console/logout`), page.click('#logout')]);
+    await page.close();
+  });
+
   it('renders hostile orders as text: nothing executes, the page structure is unchanged', async () => {
     const hostile = [];
     for (let i = 0; i < 4; i++) {
