@@ -801,8 +801,13 @@ export const matchesEventQuery = (e: CompromiseEvent, q: Omit<EventQuery, 'after
   (q.status === undefined || e.status === q.status) &&
   (q.externalId === undefined || e.externalId === q.externalId);
 
-/** A hit as issuers read it: the record without the internal routing fields. */
-export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'>;
+/**
+ * A hit as issuers read it: the record without the internal routing fields, and `recordedAt`, when
+ * the hit was recorded (its position's time). `at` is the transaction's own time (its occurredAt,
+ * which a merchant may send days late); the list is ordered, filtered (`from`, `to`) and paged by
+ * `recordedAt`, which only grows, so that a cursor never skips nor repeats a hit.
+ */
+export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'> & { recordedAt: string };
 
 /**
  * A hit as one issuer reads it: with the ids of its own events only. A hit is recorded once for

@@ -99,6 +99,7 @@ export function hitEvent(hit: StoredHit): OutboxEvent {
       merchantId: hit.merchantId,
       transactionId: hit.transactionId,
       at: hit.at,
+      recordedAt: hit.recordedAt,
       amount: hit.amount,
       currency: hit.currency,
       decision: hit.decision,

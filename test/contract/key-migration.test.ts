@@ -159,6 +159,7 @@ describe('key migration on a single Redis', () => {
         card: '411111******1111',
         bin: '411111',
         eventIds: ['ce_1'],
+        recordedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
     ]);
     // The external ids and the event counter came along: the same breach is the same event, a new one is ce_3.

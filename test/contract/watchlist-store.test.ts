@@ -365,6 +365,8 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
         card: '411111******1111',
         bin: '411111',
         eventIds: ['ce_1'],
+        // When it was recorded (the store's clock), which `from`, `to` and the cursor measure.
+        recordedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       },
     ]);
     expect(await s.watchlist.listHits('bank-a', { limit: 10, eventId: 'ce_9' })).toEqual([]);

@@ -978,3 +978,27 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     expect(body.reasons.every((r: { code: string }) => !r.code.startsWith('CARD_FAILED'))).toBe(true);
   });
 });
+
+describe("a hit's two times: the transaction's own (at) and when it was recorded (recordedAt)", () => {
+  it('filters and orders by recordedAt, shown on every hit, whatever the transaction time', async () => {
+    const ev = await createEvent(['pan']);
+    const pan = card();
+    await upload(ev.id, pan);
+    const before = Date.now();
+    // A merchant sends a transaction days late: its own time is long before the hit is recorded.
+    await score(pan, { transactionId: 'late-hit', occurredAt: '2026-12-04T10:00:00Z' });
+    await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
+    const list = async (query: string) =>
+      (await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}${query}`, headers: bearer(t.keys.issuer) })).json()
+        .hits as { transactionId: string; at: string; recordedAt: string }[];
+    const [hit] = await list('');
+    expect(hit).toMatchObject({ transactionId: 'late-hit', at: '2026-12-04T10:00:00.000Z' });
+    const recordedAt = Date.parse(hit!.recordedAt);
+    expect(recordedAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(recordedAt).toBeLessThanOrEqual(Date.now());
+    // The shown recordedAt bounds the hit: `to` at it and `from` at it both keep it.
+    expect(await list(`&to=${hit!.recordedAt}`)).toHaveLength(1);
+    expect(await list(`&from=${hit!.recordedAt}`)).toHaveLength(1);
+    expect(await list(`&to=${new Date(recordedAt - 1).toISOString()}`)).toHaveLength(0);
+  });
+});

@@ -308,7 +308,7 @@ export interface paths {
     };
     /**
      * Where your listed cards were tried: newest first, a page at a time
-     * @description Hits on cards in your BIN ranges, filtered by event and time (when the hit was recorded) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most 20,000 stored hits.
+     * @description Hits on cards in your BIN ranges, newest recorded first, filtered by event and by `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most 20,000 stored hits.
      */
     get: operations['listIssuerHits'];
     put?: never;
@@ -1002,7 +1002,8 @@ export interface components {
     };
     /**
      * @example {
-     *       "at": "2026-11-20T09:30:00.000Z",
+     *       "at": "2026-11-20T09:29:58.000Z",
+     *       "recordedAt": "2026-11-20T09:30:00.120Z",
      *       "merchantId": "shop-1",
      *       "transactionId": "order-1001",
      *       "amount": 1999,
@@ -1017,12 +1018,15 @@ export interface components {
      */
     Hit: {
       amount: number;
+      /** @description The transaction's own time (the scored request's occurredAt, else when it was scored). */
       at: string;
       card: string;
       currency: string;
       decision: string;
       eventIds: string[];
       merchantId: string;
+      /** @description When the hit was recorded: the list is ordered, filtered (`from`, `to`) and paged by this time. */
+      recordedAt: string;
       score: number;
       transactionId: string;
     };
@@ -1030,7 +1034,8 @@ export interface components {
      * @example {
      *       "hits": [
      *         {
-     *           "at": "2026-11-20T09:30:00.000Z",
+     *           "at": "2026-11-20T09:29:58.000Z",
+     *           "recordedAt": "2026-11-20T09:30:00.120Z",
      *           "merchantId": "shop-1",
      *           "transactionId": "order-1001",
      *           "amount": 1999,
@@ -1705,6 +1710,7 @@ export interface components {
      *         "merchantId": "shop-7",
      *         "transactionId": "order-1001",
      *         "at": "2026-12-02T10:00:00.512Z",
+     *         "recordedAt": "2026-12-02T10:00:00.530Z",
      *         "amount": 1999,
      *         "currency": "EUR",
      *         "decision": "challenge",
@@ -1762,6 +1768,7 @@ export interface components {
      *             "merchantId": "shop-7",
      *             "transactionId": "order-1001",
      *             "at": "2026-12-02T10:00:00.512Z",
+     *             "recordedAt": "2026-12-02T10:00:00.530Z",
      *             "amount": 1999,
      *             "currency": "EUR",
      *             "decision": "challenge",
@@ -4516,11 +4523,13 @@ export interface operations {
     parameters: {
       query?: {
         eventId?: string;
+        /** @description Only hits recorded at or after this time (recordedAt). */
         from?: string;
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
         /** @description Continue after this cursor: the `next` of the previous page of hits (opaque). */
         starting_after?: string;
+        /** @description Only hits recorded at or before this time (recordedAt). */
         to?: string;
       };
       header?: never;
@@ -4539,7 +4548,8 @@ export interface operations {
            * @example {
            *       "hits": [
            *         {
-           *           "at": "2026-11-20T09:30:00.000Z",
+           *           "at": "2026-11-20T09:29:58.000Z",
+           *           "recordedAt": "2026-11-20T09:30:00.120Z",
            *           "merchantId": "shop-1",
            *           "transactionId": "order-1001",
            *           "amount": 1999,
@@ -6240,6 +6250,7 @@ export interface operations {
            *             "merchantId": "shop-7",
            *             "transactionId": "order-1001",
            *             "at": "2026-12-02T10:00:00.512Z",
+           *             "recordedAt": "2026-12-02T10:00:00.530Z",
            *             "amount": 1999,
            *             "currency": "EUR",
            *             "decision": "challenge",
@@ -6415,6 +6426,7 @@ export interface operations {
            *         "merchantId": "shop-7",
            *         "transactionId": "order-1001",
            *         "at": "2026-12-02T10:00:00.512Z",
+           *         "recordedAt": "2026-12-02T10:00:00.530Z",
            *         "amount": 1999,
            *         "currency": "EUR",
            *         "decision": "challenge",

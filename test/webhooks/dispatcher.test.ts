@@ -30,6 +30,7 @@ const hit = (transactionId: string, ms: number): { ms: number; hit: StoredHit } 
   ms,
   hit: {
     at: new Date(ms).toISOString(),
+    recordedAt: new Date(ms).toISOString(),
     merchantId: 'm1',
     transactionId,
     amount: 100,

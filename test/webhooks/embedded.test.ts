@@ -55,6 +55,14 @@ describe('webhooks on the embedded database', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const hits = r.requests.filter((q) => q.headers['webhook-id'] && !String(q.body).includes('case.decided'));
     expect(hits.map((q) => q.verified(issuerSub.secret).data.transactionId)).toEqual(['emb-0', 'emb-1']);
+    // The hit's recording time, as GET /v1/issuer/hits shows (and filters) it, besides the transaction's own.
+    const listed = (await call('GET', '/v1/issuer/hits', t.keys.issuer)).json().hits as { recordedAt: string }[];
+    for (const q of hits) {
+      const { transactionId, recordedAt, at } = q.verified(issuerSub.secret).data;
+      expect(recordedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(at).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(listed).toContainEqual(expect.objectContaining({ transactionId, recordedAt }));
+    }
     const decision = r.requests.find((q) => q.body.includes('case.decided'))!.verified(merchantSub.secret);
     expect(decision.data).toMatchObject({ caseId: kase.id, transactionId: 'emb-1', decision: 'legitimate' });
     expect(r.requests).toHaveLength(3);

@@ -328,7 +328,7 @@ export class MemoryWatchlistStore implements WatchlistStore {
       if (!hitMatches(hit, query)) continue;
       if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
       const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
-      items.push(h);
+      items.push({ ...h, recordedAt: new Date(pos.ms).toISOString() });
       lastItem = pos;
     }
     return { items, hasMore: false, next: null };

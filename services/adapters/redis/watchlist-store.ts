@@ -26,6 +26,7 @@ import {
   HIT_SCAN_BUDGET,
   hitMatches,
 } from '../../core/watchlist.ts';
+import type { HitRecord } from '../../core/velocity.ts';
 import { watchlistBucketKey } from './keys.ts';
 import { isCluster, type RedisClient } from './connection.ts';
 import { LuaScript, read } from './lua.ts';
@@ -317,11 +318,12 @@ export class RedisWatchlistStore implements WatchlistStore {
         for (let i = 0; i + 1 < fields.length && json === undefined; i += 2)
           if (fields[i] === 'h') json = fields[i + 1];
         if (!json) continue;
-        const hit = JSON.parse(json) as StoredHit & { eventSeqs?: number[]; issuerIds?: string[] };
+        const hit = JSON.parse(json) as HitRecord;
         if (!hitMatches(hit, query)) continue;
         if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
         const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
-        items.push(h);
+        // The stream id's time: what `from`, `to` and the cursor are measured against.
+        items.push({ ...h, recordedAt: new Date(pos.ms).toISOString() });
         lastItem = pos;
       }
       if (rows.length < count) break;

@@ -172,7 +172,8 @@ const UPLOAD_BODY_DOC = {
 };
 
 const HIT_EXAMPLE = {
-  at: '2026-11-20T09:30:00.000Z',
+  at: '2026-11-20T09:29:58.000Z',
+  recordedAt: '2026-11-20T09:30:00.120Z',
   merchantId: 'shop-1',
   transactionId: 'order-1001',
   amount: 1999,
@@ -184,7 +185,10 @@ const HIT_EXAMPLE = {
 };
 const hitSchema = z
   .object({
-    at: z.string(),
+    at: z.string().describe("The transaction's own time (the scored request's occurredAt, else when it was scored)."),
+    recordedAt: z
+      .string()
+      .describe('When the hit was recorded: the list is ordered, filtered (`from`, `to`) and paged by this time.'),
     merchantId: z.string(),
     transactionId: z.string(),
     amount: z.number(),
@@ -689,13 +693,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         operationId: 'listIssuerHits',
         summary: 'Where your listed cards were tried: newest first, a page at a time',
         description:
-          "Hits on cards in your BIN ranges, filtered by event and time (when the hit was recorded) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
+          "Hits on cards in your BIN ranges, newest recorded first, filtered by event and by `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
           `${HIT_SCAN_BUDGET.toLocaleString('en')} stored hits.`,
         security: [{ bearer: [] }],
         querystring: z.object({
           eventId: eventParams.shape.id.optional(),
-          from: z.iso.datetime({ offset: true }).optional(),
-          to: z.iso.datetime({ offset: true }).optional(),
+          from: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('Only hits recorded at or after this time (recordedAt).'),
+          to: z.iso.datetime({ offset: true }).optional().describe('Only hits recorded at or before this time (recordedAt).'),
           limit: limitSchema(),
           starting_after: hitCursor.schema.optional(),
         }),

@@ -116,6 +116,7 @@ const DELIVERY_EXAMPLE = {
     merchantId: 'shop-7',
     transactionId: 'order-1001',
     at: '2026-12-02T10:00:00.512Z',
+    recordedAt: '2026-12-02T10:00:00.530Z',
     amount: 1999,
     currency: 'EUR',
     decision: 'challenge',
