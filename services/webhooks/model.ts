@@ -39,6 +39,15 @@ export interface Subscription {
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** A page of a subscription's delivery log. */
+export interface DeliveryQuery {
+  /** Only deliveries queued before this one (a seq): the cursor. */
+  before?: number | undefined;
+  limit: number;
+  /** Only deliveries in this status. */
+  status?: DeliveryStatus | undefined;
+}
+
 export interface Attempt {
   at: string;
   durationMs: number;
@@ -254,8 +263,8 @@ export interface WebhookStore {
   /** The tenant's subscriptions, oldest first, after `after` (a seq). */
   list(tenant: Tenant, after: number | undefined, limit: number): Promise<Page<Subscription>>;
   delete(tenant: Tenant, id: string): Promise<boolean>;
-  /** A subscription's deliveries, newest first, before `before` (a seq), with their attempts. */
-  deliveries(subscriptionId: string, before: number | undefined, limit: number): Promise<Page<Delivery>>;
+  /** A subscription's deliveries, newest first, with their attempts. */
+  deliveries(subscriptionId: string, query: DeliveryQuery): Promise<Page<Delivery>>;
   getDelivery(subscriptionId: string, deliveryId: string): Promise<Delivery | undefined>;
   /** A pending delivery: its next attempt now. Else a new delivery of the same message at the end of the queue. */
   resend(subscriptionId: string, deliveryId: string, newId: string): Promise<Delivery | undefined>;

@@ -2,7 +2,7 @@
 // URL to the event types it may receive; the signing secret is answered once, at creation. The
 // URL is checked (scheme, resolution, no private address unless allowed) here and again before
 // every delivery (the sender), since what a name resolves to can change.
-import type { Delivery, Page, Subscription, Tenant, WebhookEventType, WebhookStore } from './model.ts';
+import type { Delivery, DeliveryQuery, Page, Subscription, Tenant, WebhookEventType, WebhookStore } from './model.ts';
 import { DeliveryNotFound, EVENT_TYPES_OF, WebhookLimitReached, WebhookNotFound, WebhookUrlRefused } from './model.ts';
 import { LeakguardError } from '../core/errors.ts';
 
@@ -75,9 +75,9 @@ export class WebhookService {
     if (!(await this.o.store.delete(tenant, id))) throw new WebhookNotFound();
   }
 
-  async deliveries(tenant: Tenant, id: string, before: number | undefined, limit: number): Promise<Page<Delivery>> {
+  async deliveries(tenant: Tenant, id: string, query: DeliveryQuery): Promise<Page<Delivery>> {
     await this.get(tenant, id);
-    return this.o.store.deliveries(id, before, limit);
+    return this.o.store.deliveries(id, query);
   }
 
   async resend(tenant: Tenant, id: string, deliveryId: string): Promise<Delivery> {

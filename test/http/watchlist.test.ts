@@ -1002,3 +1002,28 @@ describe("a hit's two times: the transaction's own (at) and when it was recorded
     expect(await list(`&to=${new Date(recordedAt - 1).toISOString()}`)).toHaveLength(0);
   });
 });
+
+describe('parameters a route does not take are refused, never ignored', () => {
+  it('answers 400 naming them on the hits list and on one event', async () => {
+    const ev = await createEvent(['pan']);
+    const get = async (url: string) => {
+      const res = await t.app.inject({ url, headers: bearer(t.keys.issuer) });
+      return [res.statusCode, res.json().details];
+    };
+    // `event` for `eventId`: answered every hit before, as if filtered.
+    expect(await get(`/v1/issuer/hits?event=${ev.id}`)).toEqual([
+      400,
+      [{ path: 'querystring', message: 'has fields that are not allowed: event' }],
+    ]);
+    expect(await get(`/v1/compromise-events/${ev.id}?merchantId=x`)).toEqual([
+      400,
+      [{ path: 'querystring', message: 'has fields that are not allowed: merchantId' }],
+    ]);
+    // A card number as a parameter's name is not repeated.
+    const [status, details] = await get(`/v1/issuer/hits?4111111111111111=1`);
+    expect([status, details]).toEqual([400, [{ path: 'querystring', message: 'has fields that are not allowed' }]]);
+    expect(
+      (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).statusCode,
+    ).toBe(200);
+  });
+});

@@ -448,7 +448,7 @@ export interface paths {
     };
     /**
      * The delivery log: deliveries newest first, each with its attempts
-     * @description Each attempt with its time, the receiver's status or the error, and its duration. Pages: `limit` deliveries at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
+     * @description Each attempt with its time, the receiver's status or the error, and its duration. `status` keeps the deliveries in that status (unknown parameters are 400). Pages: `limit` deliveries at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.
      */
     get: operations['listWebhookDeliveries'];
     put?: never;
@@ -6218,6 +6218,8 @@ export interface operations {
         limit?: number;
         /** @description Continue after this cursor: the `next` of the previous page of deliveries (opaque). */
         starting_after?: string;
+        /** @description Only deliveries in this status. */
+        status?: 'pending' | 'delivered' | 'failed';
       };
       header?: never;
       path: {

@@ -132,7 +132,7 @@ describe('the webhook worker', () => {
     expect(order.filter((t) => t === 't1').length).toBeGreaterThan(3);
     expect(order.slice(order.lastIndexOf('t1') + 1)).toEqual(['t2', 't3']);
     expect(order).not.toContain('before-subscription');
-    const log = await system.service.deliveries(tenant, subscription.id, undefined, 10);
+    const log = await system.service.deliveries(tenant, subscription.id, { limit: 10 });
     const t1 = log.items.find((d) => (d.data as { transactionId: string }).transactionId === 't1')!;
     expect(t1.status).toBe('failed');
     expect(t1.nextAttemptAt).toBeNull();
@@ -155,7 +155,7 @@ describe('the webhook worker', () => {
     expect(again).toMatchObject({ status: 'pending', resendOf: t1.id, messageId: t1.messageId });
     await passes(() => sent.at(-1)?.tx === 't1');
     expect(sent.at(-1)!.id).toBe(t1.messageId);
-    const after = await system.service.deliveries(tenant, subscription.id, undefined, 10);
+    const after = await system.service.deliveries(tenant, subscription.id, { limit: 10 });
     expect(after.items[0]).toMatchObject({ id: again.id, status: 'delivered' });
     await system.dispatcher.pass();
     expect((await metrics.registry.getSingleMetric('leakguard_webhook_queue_depth')!.get()).values[0]!.value).toBe(0);
@@ -188,10 +188,10 @@ describe('the webhook worker', () => {
     expect(row.rows[0]!.secret).toBe(`sealed:${Buffer.from(secret).toString('hex')}`);
     stored.push(hit('sealed-1', Date.now() + 1));
     await new Promise((r) => setTimeout(r, 10));
-    let log = await sealed.service.deliveries(tenant, subscription.id, undefined, 10);
+    let log = await sealed.service.deliveries(tenant, subscription.id, { limit: 10 });
     for (let i = 0; i < 100 && (log.items[0]?.attempts.length ?? 0) === 0; i++) {
       await sealed.dispatcher.pass();
-      log = await sealed.service.deliveries(tenant, subscription.id, undefined, 10);
+      log = await sealed.service.deliveries(tenant, subscription.id, { limit: 10 });
     }
     expect(log.items[0]!.attempts[0]).toMatchObject({
       statusCode: null,
@@ -236,7 +236,7 @@ describe('the webhook worker', () => {
     for (let i = 0; i < 50 && got.length === 0; i++) await after.dispatcher.pass();
     expect(got.length).toBeGreaterThan(0);
     expect(new Set(got)).toEqual(new Set(['signed']));
-    const log = await after.service.deliveries(tenant, subscription.id, undefined, 10);
+    const log = await after.service.deliveries(tenant, subscription.id, { limit: 10 });
     expect(log.items[0]!.attempts.at(-1)).toMatchObject({ statusCode: 200, error: null });
     await Promise.all([before.stop(), rotated.stop(), after.stop()]);
   });

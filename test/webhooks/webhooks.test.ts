@@ -361,6 +361,27 @@ describe('deliveries', () => {
       await call('GET', `/v1/webhooks/${sub.id}/deliveries?limit=1&starting_after=${page.next}`, t.keys.issuer)
     ).json();
     expect(next).toMatchObject({ has_more: false, next: null, deliveries: [{ id: original!.id }] });
+    // `status` keeps the deliveries in that status; a parameter the log does not take is refused, not ignored.
+    await until('both delivered', async () =>
+      (await deliveries(t.keys.issuer, sub.id)).every((d) => d.status === 'delivered'),
+    );
+    const byStatus = async (query: string) => {
+      const res = await call('GET', `/v1/webhooks/${sub.id}/deliveries?${query}`, t.keys.issuer);
+      return { status: res.status, body: res.json() };
+    };
+    expect((await byStatus('status=failed')).body.deliveries).toEqual([]);
+    expect((await byStatus('status=delivered')).body.deliveries).toHaveLength(2);
+    expect((await byStatus('status=delivered&limit=1')).body).toMatchObject({ has_more: true });
+    for (const query of ['status=gone', 'state=failed'])
+      expect(await byStatus(query)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect((await byStatus('state=failed')).body.details).toEqual([
+      { path: 'querystring', message: 'has fields that are not allowed: state' },
+    ]);
+    const list = await call('GET', '/v1/webhooks?merchantId=x', t.keys.issuer);
+    expect([list.status, list.json().details]).toEqual([
+      400,
+      [{ path: 'querystring', message: 'has fields that are not allowed: merchantId' }],
+    ]);
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
   });
 

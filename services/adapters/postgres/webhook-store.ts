@@ -12,6 +12,7 @@ import {
   type AttemptOutcome,
   type DecidedCase,
   type Delivery,
+  type DeliveryQuery,
   type DeliveryStatus,
   type Lease,
   type OutboxEvent,
@@ -183,11 +184,12 @@ export class PostgresWebhookStore implements WebhookStore {
     }));
   }
 
-  async deliveries(subscriptionId: string, before: number | undefined, limit: number): Promise<Page<Delivery>> {
+  async deliveries(subscriptionId: string, { before, limit, status }: DeliveryQuery): Promise<Page<Delivery>> {
     const r = await this.sql.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
-       WHERE subscription_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
-      [subscriptionId, before ?? null, limit + 1],
+       WHERE subscription_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($4::text IS NULL OR status = $4)
+       ORDER BY seq DESC LIMIT $3`,
+      [subscriptionId, before ?? null, limit + 1, status ?? null],
     );
     const items = await this.withAttempts(this.sql, r.rows.slice(0, limit));
     const hasMore = r.rows.length > limit;

@@ -388,6 +388,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         summary: 'One compromise event with its statistics',
         security: [{ bearer: [] }],
         params: eventParams,
+        // No parameter: a misspelt filter would otherwise answer the event as if it had been applied.
+        querystring: closedObject({}),
         response: { 200: eventSchema, ...errors },
       },
     },
@@ -696,13 +698,16 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           "Hits on cards in your BIN ranges, newest recorded first, filtered by event and by `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
           `${HIT_SCAN_BUDGET.toLocaleString('en')} stored hits.`,
         security: [{ bearer: [] }],
-        querystring: z.object({
+        querystring: closedObject({
           eventId: eventParams.shape.id.optional(),
           from: z.iso
             .datetime({ offset: true })
             .optional()
             .describe('Only hits recorded at or after this time (recordedAt).'),
-          to: z.iso.datetime({ offset: true }).optional().describe('Only hits recorded at or before this time (recordedAt).'),
+          to: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('Only hits recorded at or before this time (recordedAt).'),
           limit: limitSchema(),
           starting_after: hitCursor.schema.optional(),
         }),

@@ -239,7 +239,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         description:
           "Pages: `limit` subscriptions at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
         security,
-        querystring: z.object({ limit: limitSchema(), starting_after: webhookCursor.schema.optional() }),
+        querystring: closedObject({ limit: limitSchema(), starting_after: webhookCursor.schema.optional() }),
         response: { 200: webhookPageSchema },
       },
     },
@@ -299,17 +299,25 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'listWebhookDeliveries',
         summary: 'The delivery log: deliveries newest first, each with its attempts',
         description:
-          "Each attempt with its time, the receiver's status or the error, and its duration. Pages: `limit` deliveries at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
+          "Each attempt with its time, the receiver's status or the error, and its duration. `status` keeps the deliveries in that status (unknown parameters are 400). Pages: `limit` deliveries at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`.",
         security,
         params,
-        querystring: z.object({ limit: limitSchema(50, 200), starting_after: deliveryCursor.schema.optional() }),
+        querystring: closedObject({
+          limit: limitSchema(50, 200),
+          starting_after: deliveryCursor.schema.optional(),
+          status: z.enum(DELIVERY_STATUSES).optional().describe('Only deliveries in this status.'),
+        }),
         response: { 200: deliveryPageSchema, ...notFound },
       },
     },
     async (request) => {
       const q = request.query;
       const before = q.starting_after === undefined ? undefined : deliveryCursor.decode(q.starting_after)[0];
-      const page = await service().deliveries(tenantOf(request.principal!), request.params.id, before, q.limit);
+      const page = await service().deliveries(tenantOf(request.principal!), request.params.id, {
+        before,
+        limit: q.limit,
+        status: q.status,
+      });
       return {
         deliveries: page.items.map(presentDelivery),
         has_more: page.hasMore,
