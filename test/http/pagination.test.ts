@@ -122,14 +122,27 @@ describe('GET /v1/issuer/hits', () => {
   });
 
   it('refuses a cursor it did not give, and a list’s cursor on another list, as VALIDATION_FAILED', async () => {
-    for (const starting_after of ['nonsense', 'AZryMrIAAAAAAAA', 'AZryMrIAAAAAAAAA!', 'AAAAAAAF']) {
+    const events = await issuer.GET('/v1/compromise-events', { params: { query: { limit: 1 } } });
+    const eventsCursor = events.data!.next!;
+    const hitsCursor = (await issuer.GET('/v1/issuer/hits', { params: { query: { limit: 1 } } })).data!.next!;
+    // A card number pasted by mistake is 16 characters of the cursor alphabet: refused, never repeated.
+    const pan = '4111500000010006';
+    for (const starting_after of ['nonsense', 'AZryMrIAAAAAAAA', 'AZryMrIAAAAAAAAA!', 'AAAAAAAF', pan, eventsCursor]) {
       const { error, response } = await issuer.GET('/v1/issuer/hits', { params: { query: { starting_after } } });
       expect(response.status, starting_after).toBe(400);
       expect(error).toMatchObject({
         code: 'VALIDATION_FAILED',
         details: [{ path: 'querystring.starting_after' }],
       });
+      expect(JSON.stringify(error)).not.toContain(pan);
     }
+    // Each list takes its own cursors only: the hits' is refused by the events list.
+    const other = await issuer.GET('/v1/compromise-events', { params: { query: { starting_after: hitsCursor } } });
+    expect(other.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'querystring.starting_after' }] });
+    expect(
+      (await issuer.GET('/v1/compromise-events', { params: { query: { starting_after: eventsCursor } } })).response
+        .status,
+    ).toBe(200);
   });
 });
 

@@ -724,7 +724,7 @@ export interface components {
      *         }
      *       ],
      *       "has_more": true,
-     *       "next": "AAAAAAAH"
+     *       "next": "events_AAAAAAAH"
      *     }
      */
     CompromiseEventPage: {
@@ -1049,7 +1049,7 @@ export interface components {
      *         }
      *       ],
      *       "has_more": true,
-     *       "next": "AZqfZXqgAAAAAAAA"
+     *       "next": "hits_AZqfZXqgAAAAAAAA"
      *     }
      */
     HitPage: {
@@ -3311,7 +3311,7 @@ export interface operations {
         externalId?: string;
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
-        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque). */
+        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque; another list's cursor is refused). */
         starting_after?: string;
         /** @description Only events in this status. */
         status?: 'open' | 'closed' | 'retracted';
@@ -3359,7 +3359,7 @@ export interface operations {
            *         }
            *       ],
            *       "has_more": true,
-           *       "next": "AAAAAAAH"
+           *       "next": "events_AAAAAAAH"
            *     }
            */
           'application/json': components['schemas']['CompromiseEventPage'];
@@ -4527,7 +4527,7 @@ export interface operations {
         from?: string;
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
-        /** @description Continue after this cursor: the `next` of the previous page of hits (opaque). */
+        /** @description Continue after this cursor: the `next` of the previous page of hits (opaque; another list's cursor is refused). */
         starting_after?: string;
         /** @description Only hits recorded at or before this time (recordedAt). */
         to?: string;
@@ -4563,7 +4563,7 @@ export interface operations {
            *         }
            *       ],
            *       "has_more": true,
-           *       "next": "AZqfZXqgAAAAAAAA"
+           *       "next": "hits_AZqfZXqgAAAAAAAA"
            *     }
            */
           'application/json': components['schemas']['HitPage'];
@@ -4687,7 +4687,7 @@ export interface operations {
       query?: {
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
-        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque). */
+        /** @description Continue after this cursor: the `next` of the previous page of compromise events (opaque; another list's cursor is refused). */
         starting_after?: string;
       };
       header?: never;
@@ -5594,7 +5594,7 @@ export interface operations {
       query?: {
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
-        /** @description Continue after this cursor: the `next` of the previous page of webhooks (opaque). */
+        /** @description Continue after this cursor: the `next` of the previous page of webhooks (opaque; another list's cursor is refused). */
         starting_after?: string;
       };
       header?: never;
@@ -6216,7 +6216,7 @@ export interface operations {
       query?: {
         /** @description How many items a page holds at most (1 to 200, default 50). */
         limit?: number;
-        /** @description Continue after this cursor: the `next` of the previous page of deliveries (opaque). */
+        /** @description Continue after this cursor: the `next` of the previous page of deliveries (opaque; another list's cursor is refused). */
         starting_after?: string;
         /** @description Only deliveries in this status. */
         status?: 'pending' | 'delivered' | 'failed';

@@ -377,6 +377,14 @@ describe('deliveries', () => {
     expect((await byStatus('state=failed')).body.details).toEqual([
       { path: 'querystring', message: 'has fields that are not allowed: state' },
     ]);
+    // Another list's cursor (an events page's `next`, the same kind of number) is refused, not read as a delivery's place.
+    await listCards(call, t.keys, 'i1', [newCard()]); // a second event: the first page has a `next`
+    const eventsCursor = (await call('GET', '/v1/compromise-events?limit=1', t.keys.issuer)).json().next;
+    expect(eventsCursor).toEqual(expect.any(String));
+    for (const url of [`/v1/webhooks/${sub.id}/deliveries`, '/v1/webhooks']) {
+      const res = await call('GET', `${url}?starting_after=${eventsCursor}`, t.keys.issuer);
+      expect([res.status, res.json().details?.[0]?.path], url).toEqual([400, 'querystring.starting_after']);
+    }
     const list = await call('GET', '/v1/webhooks?merchantId=x', t.keys.issuer);
     expect([list.status, list.json().details]).toEqual([
       400,

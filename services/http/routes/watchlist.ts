@@ -209,7 +209,7 @@ const rangesBody = rangesSchema.meta({ example: [{ from: '411111', to: '411199' 
 
 const eventPageSchema = z.object({ events: z.array(eventSchema), ...pageFields }).meta({
   id: 'CompromiseEventPage',
-  example: { events: [EVENT_EXAMPLE], has_more: true, next: 'AAAAAAAH' },
+  example: { events: [EVENT_EXAMPLE], has_more: true, next: 'events_AAAAAAAH' },
 });
 export const cardRemovalSchema = z
   .object({
@@ -246,7 +246,7 @@ const cardRemovalReportSchema = z
   });
 const hitPageSchema = z
   .object({ hits: z.array(hitSchema), ...pageFields })
-  .meta({ id: 'HitPage', example: { hits: [HIT_EXAMPLE], has_more: true, next: 'AZqfZXqgAAAAAAAA' } });
+  .meta({ id: 'HitPage', example: { hits: [HIT_EXAMPLE], has_more: true, next: 'hits_AZqfZXqgAAAAAAAA' } });
 
 export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = async (app, opts) => {
   const { store, registry, keyring, metrics } = opts;

@@ -153,8 +153,8 @@ const deliveryPageSchema = z
   .object({ deliveries: z.array(deliverySchema), ...pageFields })
   .meta({ id: 'WebhookDeliveryPage', example: { deliveries: [DELIVERY_EXAMPLE], has_more: false, next: null } });
 
-const webhookCursor = numberCursor(1, 'webhooks', [12]);
-const deliveryCursor = numberCursor(1, 'deliveries', [3456]);
+const webhookCursor = numberCursor(1, 'webhooks', 'webhooks', [12]);
+const deliveryCursor = numberCursor(1, 'deliveries', 'deliveries', [3456]);
 const idParam = z
   .string()
   .regex(/^wh_[A-Za-z0-9_-]{22}$/, 'must be a webhook id (wh_ and 22 characters)')
