@@ -829,6 +829,15 @@ export function hitMatches(hit: Pick<StoredHit, 'eventIds' | 'bin'>, query: HitQ
   );
 }
 
+/**
+ * Whether a hit counts in an event's statistics: when its issuer is shown it (a card of the issuer's
+ * BIN ranges, as GET /v1/issuer/hits and the webhooks filter them), so that an event never counts
+ * hits its issuer cannot see (an admin may list any card in an issuer's event). Leakguard's own
+ * events (breach discovery) count every hit: no issuer reads them. record-hit.lua does the same.
+ */
+export const countsInEventStatistics = (eventIssuerId: string, bin: string, issuerRanges: readonly BinRange[]) =>
+  eventIssuerId === CPP_ISSUER || binInRanges(bin, issuerRanges);
+
 /** Is position a before b in the newest-first order of hits? */
 export const hitBefore = (a: HitPosition, b: HitPosition) => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
 

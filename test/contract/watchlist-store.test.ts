@@ -315,6 +315,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
 
   it('finds a listed card in the scoring round trip and records its hit once per transaction', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
     const fp = fingerprintWith(KEY, '4111111111111111');
     await s.watchlist.addCards(1, elementMask(EVENT.dataElements), [{ slot: entrySlot(fp), expiryTag: 42 }], NOW);
     const facts = (id: string, at: number, more = {}) => ({
@@ -383,6 +384,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
   it('pages hits newest first, every filter applied before the limit, with no gap or repeat', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());
+    await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
     // 40 hits: every 9th on event 2 (a filter that matches rarely), every 3rd on a BIN outside bank-a's ranges.
     const N = 40;
     const rare = (i: number) => i % 9 === 4;
@@ -456,6 +458,13 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const ownPages = await walk({ limit: 4, eventId: 'ce_1', binRanges: [{ from: '411111', to: '411199' }] });
     expect(ownPages.flatMap((p) => p.ids)).toEqual(own);
     expect(ownPages.slice(0, -1).every((p) => p.ids.length === 4)).toBe(true);
+    // Each event's statistics count the hits its issuer is shown, never those outside its BIN ranges
+    // (an admin may list any card in an issuer's event).
+    const shown = (event: 1 | 2) =>
+      newestFirst.filter((id) => !foreign(Number(id.slice(1))) && rare(Number(id.slice(1))) === (event === 2));
+    expect(own).toEqual(shown(1));
+    for (const event of [1, 2] as const)
+      expect((await s.watchlist.eventStatistics(event)).hits, `ce_${event}`).toBe(shown(event).length);
 
     // A scan budget spent answers a short page with hasMore; continuing loses nothing.
     const budgeted = await walk({ limit: 5, eventId: 'ce_2', scanBudget: 6 });

@@ -1027,3 +1027,25 @@ describe('parameters a route does not take are refused, never ignored', () => {
     ).toBe(200);
   });
 });
+
+describe("an event's statistics count the hits its issuer is shown", () => {
+  it('leaves out a hit on a card an admin listed outside the issuer’s BIN ranges', async () => {
+    const ev = await createEvent(['pan']);
+    // An admin may list any card in an issuer's event: one of i1's ranges, and one of i2's.
+    const [own, foreign] = [card(), card('401288')];
+    const listed = await upload(ev.id, `${own}\n${foreign}\n`, 'text/csv', t.keys.admin);
+    expect(listed.json()).toMatchObject({ accepted: 2, rejected: 0 });
+    await score(own, { transactionId: 'stats-own' });
+    await score(foreign, { transactionId: 'stats-foreign' });
+    await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
+    const hits = (
+      await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}`, headers: bearer(t.keys.issuer) })
+    ).json().hits;
+    expect(hits.map((h: { transactionId: string }) => h.transactionId)).toEqual(['stats-own']);
+    for (const key of [t.keys.issuer, t.keys.admin]) {
+      const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(key) })).json()
+        .statistics;
+      expect(stats).toMatchObject({ cardsListed: 2, hits: 1, distinctMerchants: 1 });
+    }
+  });
+});

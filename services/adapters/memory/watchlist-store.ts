@@ -29,6 +29,7 @@ import {
   type StoredHit,
   type WatchlistStore,
   HIT_SCAN_BUDGET,
+  countsInEventStatistics,
   hitBefore,
   hitMatches,
   listedAgain,
@@ -172,6 +173,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
           list.push({ recordedAt: r.recordedAt, hit: r.hit, pos });
         }
         for (const seq of r.hit.eventSeqs) {
+          // Only the hits the event's issuer is shown (its BIN ranges as they are when the hit is recorded).
+          const issuerId = this.events.get(seq)?.issuerId;
+          if (issuerId === undefined || !countsInEventStatistics(issuerId, r.hit.bin, this.ranges.get(issuerId) ?? []))
+            continue;
           const s = this.statsOf(seq);
           s.hits++;
           s.merchants.add(r.hit.merchantId);

@@ -23,6 +23,7 @@ import {
   type VelocityStore,
   type Retention,
 } from '../../core/velocity.ts';
+import { CPP_ISSUER } from '../../core/watchlist.ts';
 import type { EntityKind } from '../../core/entities.ts';
 import { appendMarkerEntities, keptValue, markerEntities, MARKER_ENTITY_FIELDS } from '../../core/store-keys.ts';
 import { REDIS_KEYS, watchlistBucketKey } from './keys.ts';
@@ -488,6 +489,7 @@ export class RedisVelocityStore implements VelocityStore {
         watchlistKeys.eventHitTransactions(s),
       ]),
       ...hit.issuerIds.map((i) => watchlistKeys.hits(i)),
+      watchlistKeys.binRanges,
     ];
     const arg = {
       transaction: `${hit.merchantId}:${hit.transactionId}`,
@@ -496,6 +498,9 @@ export class RedisVelocityStore implements VelocityStore {
       hit: JSON.stringify(hit),
       events: hit.eventSeqs,
       issuers: hit.issuerIds,
+      // An event counts the hit when its issuer is shown it (countsInEventStatistics).
+      bin: hit.bin,
+      everyHitIssuer: CPP_ISSUER,
     };
     return this.hitScript.run(this.redis, hitKeys, [JSON.stringify(arg)]) as Promise<number>;
   }
