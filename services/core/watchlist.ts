@@ -9,7 +9,7 @@
 //               for each further event: each event's leaked expiry apart, so that a retracted event's no
 //               longer counts (entries of earlier versions, without the bit, share one tag among their events).
 import { z } from 'zod';
-import { fingerprintBytes, luhnValid, maskPan, type CardKey } from './card.ts';
+import { fingerprintBytes, luhnValid, maskPan, panProblem, type CardKey } from './card.ts';
 import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
 import type { HitRecord } from './velocity.ts';
@@ -402,6 +402,19 @@ export function panDigits(field: string): string | 'chars' | 'grouping' {
 
 const GROUPING =
   'in groups of 4 digits (4-6-5 for 15, 4-6-4 for 14) separated by single spaces or by single dashes, or without separators';
+
+/**
+ * A card number a request names (DELETE /v1/cards, POST /v1/cards/lookup): its digits, written
+ * plain or grouped as card lists may group them (panDigits), so that a card uploaded grouped can
+ * be looked up and removed as written; else why it is not one, in words that never repeat it.
+ */
+export function requestedPan(written: string): { pan: string } | { problem: string } {
+  const read = panDigits(written);
+  if (read === 'chars') return { problem: 'must be 12 to 19 digits, nothing else' };
+  if (read === 'grouping') return { problem: `must be written ${GROUPING}` };
+  const problem = panProblem(read);
+  return problem === null ? { pan: read } : { problem };
+}
 
 function validate(written: string, month: number | undefined, year: number | undefined, now: Date): LineResult {
   let pan = written;

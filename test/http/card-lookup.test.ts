@@ -199,6 +199,44 @@ describe.each(subjects)('POST /v1/cards/lookup: $name', (subject) => {
     expect(big.json().cards).toHaveLength(1000);
   });
 
+  it('reads a number grouped as uploads take it, here and in removal; a misnamed card says what is expected', async () => {
+    const pan = card();
+    const own = await event('i1', ['pan']);
+    await list(own.id, pan);
+    const [spaced, dashed] = [' ', '-'].map((separator) => pan.match(/.{4}/g)!.join(separator));
+    const masked = `${pan.slice(0, 6)}******${pan.slice(-4)}`;
+    const results = await looked(t.keys.issuer, [{ pan: spaced }, { pan: dashed }, { pan }]);
+    expect(results.map((r) => [r.listed, r.card, r.fingerprint])).toEqual(
+      Array.from({ length: 3 }, () => [true, masked, results[2]!.fingerprint]),
+    );
+    // A field of another name (`number`): what a card is named by, the number never repeated.
+    const misnamed = await lookup(t.keys.issuer, [{ number: pan }]);
+    expect([misnamed.statusCode, misnamed.json().details]).toEqual([
+      400,
+      [
+        {
+          path: 'cards.0',
+          message: 'expected pan or fingerprint: {"pan": "<card number>"} or {"fingerprint": "<its fingerprint>"}',
+        },
+      ],
+    ]);
+    // Digits in groups an upload refuses too: the groupings expected, on the field.
+    const odd = await lookup(t.keys.issuer, [{ pan: `${pan.slice(0, 14)} ${pan.slice(14)}` }]);
+    expect(odd.json().details).toEqual([
+      { path: 'cards.0.pan', message: expect.stringContaining('in groups of 4 digits') },
+    ]);
+    for (const res of [misnamed, odd]) expect(res.body).not.toContain(pan.slice(6, -4));
+    const remove = (cards: unknown) =>
+      t.app.inject({ method: 'DELETE', url: '/v1/cards', headers: bearer(t.keys.issuer), payload: { cards } });
+    const removedMisnamed = await remove([{ number: pan }]);
+    expect([removedMisnamed.statusCode, removedMisnamed.json().details?.[0]?.message]).toEqual([
+      400,
+      expect.stringMatching(/^expected pan or fingerprint/),
+    ]);
+    expect((await remove([{ pan: dashed }])).json()).toEqual({ removed: 1, notListed: 0, rejected: [] });
+    expect((await looked(t.keys.issuer, [{ pan: spaced }]))[0]).toMatchObject({ listed: false });
+  });
+
   it('is for issuer and admin keys: a merchant key is 403, none 401', async () => {
     const cards = [{ pan: card() }];
     const merchant = await lookup(t.keys.merchant, cards);

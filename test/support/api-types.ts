@@ -518,9 +518,10 @@ export interface components {
      *     }
      */
     CardLookupInput: {
-      /** @description 1 to 1000 cards, each {"pan": "..."} or {"fingerprint": "..."} (as DELETE /v1/cards takes them). A card number that is not one (12 to 19 digits, Luhn) refuses the request: 400 on its path, the number never repeated. */
+      /** @description 1 to 1000 cards, each {"pan": "..."} or {"fingerprint": "..."} (as DELETE /v1/cards takes them). A card number (its digits plain or grouped as card lists may be) that is not one (12 to 19 digits, Luhn) refuses the request: 400 on its path, the number never repeated. */
       cards: (
         | {
+            /** @description The card number: its digits, plain or grouped as card lists may be (`4111 1111 1111 1111`, `3782-822463-10005`). */
             pan: string;
           }
         | {
@@ -608,6 +609,7 @@ export interface components {
     CardRemovalInput: {
       cards: (
         | {
+            /** @description The card number: its digits, plain or grouped as card lists may be (`4111 1111 1111 1111`, `3782-822463-10005`). */
             pan: string;
           }
         | {

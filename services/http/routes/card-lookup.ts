@@ -4,7 +4,7 @@
 // card numbers never sit in a URL or an access log; the answer never repeats one.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { identifyCard, maskPan, panProblem, type CardKeyring } from '../../core/card.ts';
+import { identifyCard, maskPan, type CardKeyring } from '../../core/card.ts';
 import {
   binInRanges,
   DATA_ELEMENTS,
@@ -12,6 +12,7 @@ import {
   entrySlot,
   eventView,
   matchEntries,
+  requestedPan,
   type CompromiseEvent,
   type DataElement,
   type EntrySlot,
@@ -32,10 +33,13 @@ export const LOOKUP_MAX_CARDS = 1000;
 const LOOKUP_BODY_BYTES = 256 * 1024;
 
 // A card as DELETE /v1/cards names it (a number or a fingerprint); a number must also be one.
+// Grouped digits are read as an upload reads them (requestedPan).
 const cardRefSchema = cardRemovalSchema.shape.cards.element.superRefine((card, ctx) => {
-  const problem = 'pan' in card ? panProblem(card.pan) : null;
-  if (problem) ctx.addIssue({ code: 'custom', path: ['pan'], message: problem });
+  const read = 'pan' in card ? requestedPan(card.pan) : null;
+  if (read && 'problem' in read) ctx.addIssue({ code: 'custom', path: ['pan'], message: read.problem });
 });
+/** The digits of a card number the schema accepted. */
+const panOf = (written: string) => (requestedPan(written) as { pan: string }).pan;
 const lookupBodySchema = z
   .object({
     cards: z
@@ -43,7 +47,7 @@ const lookupBodySchema = z
       .min(1)
       .max(LOOKUP_MAX_CARDS)
       .describe(
-        `1 to ${LOOKUP_MAX_CARDS} cards, each {"pan": "..."} or {"fingerprint": "..."} (as DELETE /v1/cards takes them). A card number that is not one (12 to 19 digits, Luhn) refuses the request: 400 on its path, the number never repeated.`,
+        `1 to ${LOOKUP_MAX_CARDS} cards, each {"pan": "..."} or {"fingerprint": "..."} (as DELETE /v1/cards takes them). A card number (its digits plain or grouped as card lists may be) that is not one (12 to 19 digits, Luhn) refuses the request: 400 on its path, the number never repeated.`,
       ),
   })
   .meta({
@@ -203,14 +207,15 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         };
         results.push(result);
         if ('pan' in card) {
-          result.card = maskPan(card.pan);
-          if (ranges && !binInRanges(card.pan, ranges)) {
+          const pan = panOf(card.pan);
+          result.card = maskPan(pan);
+          if (ranges && !binInRanges(pan, ranges)) {
             result.refused = 'BIN_NOT_OWNED: card is outside your BIN ranges';
             slotsOf.push([]);
             return;
           }
           // Its fingerprint under each key (the primary first): one HMAC a key, the slots made of them.
-          const { fingerprints } = identifyCard(keyring, card.pan);
+          const { fingerprints } = identifyCard(keyring, pan);
           result.fingerprint = fingerprints[0]!;
           slotsOf.push(fingerprints.map(entrySlot));
         } else {

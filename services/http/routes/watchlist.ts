@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Principal } from '../../auth/api-keys.ts';
 import type { AuditLog } from '../../cases/audit.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
-import { identifyCard, panProblem, type CardKeyring } from '../../core/card.ts';
+import { identifyCard, type CardKeyring } from '../../core/card.ts';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import {
   binInRanges,
@@ -20,6 +20,7 @@ import {
   eventSeqOf,
   withOwnEvents,
   HIT_SCAN_BUDGET,
+  requestedPan,
   type CompromiseEvent,
   type EntrySlot,
   type EventStatus,
@@ -211,14 +212,26 @@ const eventPageSchema = z.object({ events: z.array(eventSchema), ...pageFields }
   id: 'CompromiseEventPage',
   example: { events: [EVENT_EXAMPLE], has_more: true, next: 'events_AAAAAAAH' },
 });
+const CARD_REF_EXPECTED =
+  'expected pan or fingerprint: {"pan": "<card number>"} or {"fingerprint": "<its fingerprint>"}';
 export const cardRemovalSchema = z
   .object({
     cards: z
       .array(
-        z.union([
-          closedObject({ pan: z.string() }),
-          closedObject({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') }),
-        ]),
+        z.union(
+          [
+            closedObject({
+              pan: z
+                .string()
+                .describe(
+                  'The card number: its digits, plain or grouped as card lists may be (`4111 1111 1111 1111`, `3782-822463-10005`).',
+                ),
+            }),
+            closedObject({ fingerprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a card fingerprint') }),
+          ],
+          // Neither form (a misnamed field, say): say what is expected, never what was sent (a card number).
+          { error: (issue) => (issue.code === 'invalid_union' ? CARD_REF_EXPECTED : undefined) },
+        ),
       )
       .min(1)
       .max(10_000),
@@ -610,12 +623,13 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       const candidates: { index: number; slot: EntrySlot }[] = [];
       request.body.cards.forEach((card, index) => {
         if ('pan' in card) {
-          const problem = panProblem(card.pan);
-          if (problem) return rejected.push({ index, reason: `pan ${problem}` });
-          if (ranges && !binInRanges(card.pan, ranges))
+          // Grouped digits are read as an upload reads them: the card it listed.
+          const read = requestedPan(card.pan);
+          if ('problem' in read) return rejected.push({ index, reason: `pan ${read.problem}` });
+          if (ranges && !binInRanges(read.pan, ranges))
             return rejected.push({ index, reason: 'BIN_NOT_OWNED: card is outside your BIN ranges' });
           // Listed under the primary key; during rotation also under the previous one.
-          for (const fingerprint of identifyCard(keyring, card.pan).fingerprints)
+          for (const fingerprint of identifyCard(keyring, read.pan).fingerprints)
             candidates.push({ index, slot: entrySlot(fingerprint) });
         } else candidates.push({ index, slot: entrySlot(card.fingerprint) });
       });
