@@ -69,7 +69,13 @@ export interface Delivery {
   status: DeliveryStatus;
   attempts: Attempt[];
   createdAt: string;
+  /** Pending: when it is attempted next, no sooner than the head's next attempt for one waiting behind it. */
   nextAttemptAt: string | null;
+  /**
+   * Pending behind an older pending delivery (the head, being retried): that one's id. Deliveries
+   * are sent in order, so this one waits until the head is delivered or given up.
+   */
+  waitingBehind: string | null;
   completedAt: string | null;
   /** A re-send names the delivery it copies. */
   resendOf: string | null;

@@ -1706,6 +1706,7 @@ export interface components {
      *       "occurredAt": "2026-12-02T10:00:00.512Z",
      *       "createdAt": "2026-12-02T10:00:01.010Z",
      *       "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+     *       "waitingBehind": null,
      *       "completedAt": null,
      *       "resendOf": null,
      *       "data": {
@@ -1747,11 +1748,14 @@ export interface components {
       id: string;
       /** @description The webhook-id header: the same on every attempt and on a re-send. */
       messageId: string;
+      /** @description While pending: when it is attempted next; for one waiting behind an older pending delivery, no sooner than that one’s next attempt. */
       nextAttemptAt: string | null;
       occurredAt: string;
       resendOf: string | null;
       /** @enum {string} */
       status: 'pending' | 'delivered' | 'failed';
+      /** @description While pending behind an older pending delivery being retried: that one’s id. Deliveries are sent in order: this one goes once that one is delivered or given up. */
+      waitingBehind: string | null;
     };
     /**
      * @example {
@@ -1764,6 +1768,7 @@ export interface components {
      *           "occurredAt": "2026-12-02T10:00:00.512Z",
      *           "createdAt": "2026-12-02T10:00:01.010Z",
      *           "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+     *           "waitingBehind": null,
      *           "completedAt": null,
      *           "resendOf": null,
      *           "data": {
@@ -6248,6 +6253,7 @@ export interface operations {
            *           "occurredAt": "2026-12-02T10:00:00.512Z",
            *           "createdAt": "2026-12-02T10:00:01.010Z",
            *           "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+           *           "waitingBehind": null,
            *           "completedAt": null,
            *           "resendOf": null,
            *           "data": {
@@ -6424,6 +6430,7 @@ export interface operations {
            *       "occurredAt": "2026-12-02T10:00:00.512Z",
            *       "createdAt": "2026-12-02T10:00:01.010Z",
            *       "nextAttemptAt": "2026-12-02T10:00:06.120Z",
+           *       "waitingBehind": null,
            *       "completedAt": null,
            *       "resendOf": null,
            *       "data": {

@@ -64,6 +64,8 @@ type Delivery = {
   messageId: string;
   status: string;
   resendOf: string | null;
+  nextAttemptAt: string | null;
+  waitingBehind: string | null;
   data: Record<string, unknown>;
   attempts: { at: string; durationMs: number; statusCode: number | null; error: string | null }[];
 };
@@ -311,6 +313,40 @@ describe('deliveries', () => {
     expect(first.attempts[1]!.error).toMatch(/ECONNRESET|socket hang up/);
     expect(first.attempts[2]!.error).toBe('timed out after 1000 ms');
     expect(first.attempts[2]!.durationMs).toBeGreaterThanOrEqual(990);
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
+  });
+
+  it('shows a delivery queued behind one being retried as waiting behind it, due no sooner', async () => {
+    const port = await freePort();
+    const sub = await subscribe(t.keys.issuer, `http://127.0.0.1:${port}/hooks`, ['watchlist.hit']);
+    const first = await scoreListed();
+    await until(
+      'the first attempt failed',
+      async () => ((await deliveries(t.keys.issuer, sub.id))[0]?.attempts.length ?? 0) >= 1,
+    );
+    const second = await scoreListed();
+    const [waiting, head] = await until('the second queued behind a retried head', async () => {
+      const d = await deliveries(t.keys.issuer, sub.id);
+      return d.length === 2 && (d[1]!.attempts.length ?? 0) >= 2 && d;
+    });
+    expect([head!.data.transactionId, waiting!.data.transactionId]).toEqual([
+      first.transactionId,
+      second.transactionId,
+    ]);
+    expect(head).toMatchObject({ status: 'pending', waitingBehind: null });
+    expect(waiting).toMatchObject({ status: 'pending', waitingBehind: head!.id, attempts: [] });
+    // Never a time already past while it waits: no sooner than the head's next attempt.
+    expect(Date.parse(waiting!.nextAttemptAt!)).toBeGreaterThanOrEqual(Date.parse(head!.nextAttemptAt!));
+    const r = await receiver(port);
+    await until('both delivered, in order', () => r.requests.length >= 2, 10_000);
+    const done = await until('the log complete', async () => {
+      const d = await deliveries(t.keys.issuer, sub.id);
+      return d.every((x) => x.status === 'delivered') && d;
+    });
+    expect(done.map((d) => [d.waitingBehind, d.nextAttemptAt])).toEqual([
+      [null, null],
+      [null, null],
+    ]);
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
   });
 

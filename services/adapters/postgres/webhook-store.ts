@@ -167,6 +167,24 @@ export class PostgresWebhookStore implements WebhookStore {
       list.push({ at: iso(a.at), durationMs: a.duration_ms, statusCode: a.status_code, error: a.error });
       bySeq.set(Number(a.delivery_seq), list);
     }
+    // The subscription's oldest pending delivery: the ones behind it wait until it is delivered or given up.
+    const pending = rows.find((r) => r.status === 'pending');
+    const head = pending
+      ? (
+          await q.query<{ seq: number; id: string; next_attempt_at: Date }>(
+            `SELECT seq, id, next_attempt_at FROM webhook_deliveries
+             WHERE subscription_id = $1 AND status = 'pending' ORDER BY seq LIMIT 1`,
+            [pending.subscription_id],
+          )
+        ).rows[0]
+      : undefined;
+    const behindHead = (r: DeliveryRow) =>
+      r.status === 'pending' && head !== undefined && Number(r.seq) > Number(head.seq);
+    /** A waiting delivery goes no sooner than the head's next attempt: its own time may have passed long ago. */
+    const nextAttemptAt = (r: DeliveryRow) =>
+      r.status !== 'pending'
+        ? null
+        : iso(behindHead(r) && head!.next_attempt_at > r.next_attempt_at ? head!.next_attempt_at : r.next_attempt_at);
     return rows.map((r) => ({
       id: r.id,
       seq: Number(r.seq),
@@ -178,7 +196,8 @@ export class PostgresWebhookStore implements WebhookStore {
       status: r.status,
       attempts: bySeq.get(Number(r.seq)) ?? [],
       createdAt: iso(r.created_at),
-      nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
+      nextAttemptAt: nextAttemptAt(r),
+      waitingBehind: behindHead(r) ? head!.id : null,
       completedAt: isoOrNull(r.completed_at),
       resendOf: r.resend_of,
     }));

@@ -110,6 +110,7 @@ const DELIVERY_EXAMPLE = {
   occurredAt: '2026-12-02T10:00:00.512Z',
   createdAt: '2026-12-02T10:00:01.010Z',
   nextAttemptAt: '2026-12-02T10:00:06.120Z',
+  waitingBehind: null,
   completedAt: null,
   resendOf: null,
   data: {
@@ -142,7 +143,18 @@ const deliverySchema = z
     status: z.enum(DELIVERY_STATUSES),
     occurredAt: z.string(),
     createdAt: z.string(),
-    nextAttemptAt: z.string().nullable(),
+    nextAttemptAt: z
+      .string()
+      .nullable()
+      .describe(
+        'While pending: when it is attempted next; for one waiting behind an older pending delivery, no sooner than that one’s next attempt.',
+      ),
+    waitingBehind: z
+      .string()
+      .nullable()
+      .describe(
+        'While pending behind an older pending delivery being retried: that one’s id. Deliveries are sent in order: this one goes once that one is delivered or given up.',
+      ),
     completedAt: z.string().nullable(),
     resendOf: z.string().nullable(),
     data: z.record(z.string(), z.unknown()).describe('The payload’s data (docs/webhooks.md): never a card number.'),
@@ -185,6 +197,7 @@ const presentDelivery = (d: Delivery) => ({
   occurredAt: d.occurredAt,
   createdAt: d.createdAt,
   nextAttemptAt: d.nextAttemptAt,
+  waitingBehind: d.waitingBehind,
   completedAt: d.completedAt,
   resendOf: d.resendOf,
   data: d.data as Record<string, unknown>,
