@@ -2,6 +2,7 @@
 // real receivers; without LEAKGUARD_WEBHOOK_ALLOW_PRIVATE, private, loopback and link-local
 // receivers are refused when subscribing (422) and again at delivery, after resolution; and the
 // retry policy's schedule with the defaults spans at least 24 hours.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../services/adapters/webhooks/http-sender.ts';
 import { configSchema } from '../../services/config.ts';
@@ -84,6 +85,23 @@ describe('webhooks on the embedded database', () => {
       expect(res.json()).toMatchObject({ code: 'WEBHOOK_URL_REFUSED', details: [{ path: 'url' }] });
     }
     expect((await call('GET', '/v1/webhooks', closed.keys.issuer)).json().webhooks).toEqual([]);
+  });
+
+  it('refuses a reserved example name, as docs/webhooks.md says: its subscription example shows none answered 201', async () => {
+    const res = await callOn(t)('POST', '/v1/webhooks', t.keys.issuer, {
+      url: 'https://hooks.bank.example/leakguard',
+      eventTypes: ['watchlist.hit'],
+    });
+    expect([res.status, res.json().details]).toEqual([
+      422,
+      [{ path: 'url', message: expect.stringContaining('host hooks.bank.example does not resolve') }],
+    ]);
+    // The documented subscription answers 201 only for a URL the reader supplies, never for a name that cannot resolve.
+    const doc = readFileSync(new URL('../../docs/webhooks.md', import.meta.url), 'utf8');
+    const created = doc.split('\n').filter((line) => line.startsWith('# 201'));
+    expect(created.length).toBeGreaterThan(0);
+    for (const line of created) expect(line).not.toMatch(/\.(example|test|invalid)\b/);
+    expect(doc).toContain('host hooks.bank.example does not resolve');
   });
 
   it('checks the address again at each delivery, after resolution, and pins the connection to it', async () => {
