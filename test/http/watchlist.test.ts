@@ -1019,6 +1019,10 @@ describe('parameters a route does not take are refused, never ignored', () => {
       400,
       [{ path: 'querystring', message: 'has fields that are not allowed: merchantId' }],
     ]);
+    expect(await get('/v1/issuers/i1/bin-ranges?from=411111')).toEqual([
+      400,
+      [{ path: 'querystring', message: 'has fields that are not allowed: from' }],
+    ]);
     // A card number as a parameter's name is not repeated.
     const [status, details] = await get(`/v1/issuer/hits?4111111111111111=1`);
     expect([status, details]).toEqual([400, [{ path: 'querystring', message: 'has fields that are not allowed' }]]);

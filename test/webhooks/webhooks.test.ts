@@ -421,6 +421,11 @@ describe('deliveries', () => {
       const res = await call('GET', `${url}?starting_after=${eventsCursor}`, t.keys.issuer);
       expect([res.status, res.json().details?.[0]?.path], url).toEqual([400, 'querystring.starting_after']);
     }
+    const one = await call('GET', `/v1/webhooks/${sub.id}?status=failed`, t.keys.issuer);
+    expect([one.status, one.json().details]).toEqual([
+      400,
+      [{ path: 'querystring', message: 'has fields that are not allowed: status' }],
+    ]);
     const list = await call('GET', '/v1/webhooks?merchantId=x', t.keys.issuer);
     expect([list.status, list.json().details]).toEqual([
       400,

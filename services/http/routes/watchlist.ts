@@ -689,6 +689,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         summary: "An issuer's BIN ranges",
         security: [{ bearer: [] }],
         params: issuerParams,
+        querystring: closedObject({}),
         response: { 200: issuerRangesSchema, ...errors },
       },
     },

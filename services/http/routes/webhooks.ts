@@ -278,6 +278,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         summary: 'One of your subscriptions',
         security,
         params,
+        querystring: closedObject({}),
         response: { 200: webhookSchema, ...notFound },
       },
     },
