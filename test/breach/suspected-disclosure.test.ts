@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CPP_ISSUER, CPP_SOURCE, type CompromiseEvent } from '../../services/core/watchlist.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
+import { listCards } from '../support/issuer-api.ts';
 
 const MERCHANT = 'quiet-shop-4217';
 let t: TestApp;
@@ -136,5 +138,80 @@ describe('the suspected merchant, as issuers see it', () => {
       expect.objectContaining({ id: event.id, merchantId: MERCHANT, confidence: 'confirmed', exposedCards: 40 }),
     );
     expect((await adminView()).evidence).toMatchObject({ merchantId: MERCHANT, review: { decision: 'confirmed' } });
+  });
+});
+
+describe("an issuer's own cards on a suspected breach (POST /v1/cards/lookup)", () => {
+  it('are shown listed by the suspicion, which names its merchant only once confirmed', async () => {
+    const store = t.runtime.watchlist;
+    const shop = 'lookup-shop-5150';
+    const { event: suspicion } = await store.createEvent(
+      {
+        externalId: `cpp:${shop}`,
+        source: CPP_SOURCE,
+        description: `cards used at merchant ${shop} before their first fraud`,
+        exposureStart: '2026-10-01T00:00:00.000Z',
+        exposureEnd: '2026-11-01T00:00:00.000Z',
+        discoveredAt: '2026-11-20T06:00:00.000Z',
+        dataElements: ['pan', 'expiry', 'cvv'],
+        confidence: 'suspected',
+      },
+      CPP_ISSUER,
+      new Date(),
+    );
+    await store.updateEvent(suspicion.seq, { evidence: { ...event.evidence!, merchantId: shop } }, new Date());
+    const own = luhnComplete('411111000012345');
+    const othersCard = luhnComplete('555555000012345');
+    expect(await listCards(t, suspicion.id, `${own}\n${othersCard}`)).toMatchObject({ accepted: 2, rejected: 0 });
+    const lookup = async (cards: unknown) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/cards/lookup',
+        headers: bearer(t.keys.issuer),
+        payload: { cards },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res;
+    };
+
+    const unreviewed = await lookup([{ pan: own }]);
+    expect(unreviewed.json().cards[0]).toMatchObject({
+      listed: true,
+      leakedElements: ['pan', 'expiry', 'cvv'],
+      events: [{ id: suspicion.id, issuerId: CPP_ISSUER, source: CPP_SOURCE, confidence: 'suspected' }],
+    });
+    expect(unreviewed.json().cards[0].events[0]).not.toHaveProperty('externalId');
+    expect(unreviewed.body).not.toContain(shop);
+    // A fingerprint proves no ownership: the suspicion is not shown by it; nor another issuer's card.
+    const [byFingerprint] = (await lookup([{ fingerprint: unreviewed.json().cards[0].fingerprint }])).json().cards;
+    expect(byFingerprint).toMatchObject({ listed: false, events: [] });
+    expect((await lookup([{ pan: othersCard }])).json().cards[0]).toMatchObject({
+      listed: false,
+      refused: expect.stringMatching(/^BIN_NOT_OWNED/),
+    });
+
+    await store.updateEvent(
+      suspicion.seq,
+      (current) => ({
+        evidence: {
+          ...current.evidence!,
+          review: { decision: 'confirmed', by: 'lead-1', at: new Date().toISOString() },
+        },
+        confidence: 'confirmed',
+      }),
+      new Date(),
+    );
+    const confirmed = await lookup([{ pan: own }]);
+    expect(confirmed.json().cards[0].events).toEqual([
+      expect.objectContaining({ id: suspicion.id, externalId: `cpp:${shop}`, confidence: 'confirmed' }),
+    ]);
+    // An admin sees it throughout, external id included.
+    const admin = await t.app.inject({
+      method: 'POST',
+      url: '/v1/cards/lookup',
+      headers: bearer(t.keys.admin),
+      payload: { cards: [{ pan: othersCard }] },
+    });
+    expect(admin.json().cards[0].events).toEqual([expect.objectContaining({ externalId: `cpp:${shop}` })]);
   });
 });

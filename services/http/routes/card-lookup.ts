@@ -1,13 +1,19 @@
 // Issuers' and admins' look-up of listed cards: is a card on the watchlist, and in which events.
-// An issuer learns only of its own live events: that another issuer (or Leakguard's breach
-// discovery) lists the card is theirs to know, so such a card is "not listed" to it. A POST, so that
-// card numbers never sit in a URL or an access log; the answer never repeats one.
+// An issuer learns only of its own live events: that another issuer lists the card is theirs to know,
+// so such a card is "not listed" to it. Leakguard's own events (breach discovery: a suspected merchant
+// whose customers' cards are listed) are shown for the issuer's own card numbers, those it looks up by
+// number in its BIN ranges: which of its cards a suspected breach exposed is what it needs to reissue
+// them, and GET /v1/issuer/suspected-events tells only how many. The suspected merchant stays unnamed
+// until an analyst confirms it (disclosedMerchant). A POST, so that card numbers never sit in a URL
+// or an access log; the answer never repeats one.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { identifyCard, maskPan, type CardKeyring } from '../../core/card.ts';
 import {
   binInRanges,
+  CPP_ISSUER,
   DATA_ELEMENTS,
+  disclosedMerchant,
   decodeEntry,
   entrySlot,
   eventView,
@@ -82,9 +88,18 @@ const listedEventSchema = eventSchema
     exposureEnd: true,
     createdAt: true,
   })
+  .extend({
+    externalId: z
+      .string()
+      .optional()
+      .describe(
+        "The event's external id. Absent on a suspected breach Leakguard opened (issuerId leakguard) until an analyst confirms it: its id names the suspected merchant.",
+      ),
+  })
   .meta({
     id: 'ListingEvent',
-    description: 'A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it.',
+    description:
+      "A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it. An issuer's own events, and for its own card numbers Leakguard's suspected breaches (issuerId leakguard, source leakguard-cpp).",
     example: LISTING_EVENT_EXAMPLE,
   });
 type ListingEvent = z.infer<typeof listedEventSchema>;
@@ -145,9 +160,12 @@ const lookupResultSchema = z
   .meta({ id: 'CardLookupReport', example: LOOKUP_EXAMPLE });
 type CardResult = z.infer<typeof lookupResultSchema>['cards'][number];
 
-const listingEvent = (e: CompromiseEvent): ListingEvent => ({
+const listingEvent = (e: CompromiseEvent, forIssuer: boolean): ListingEvent => ({
   id: e.id,
-  externalId: e.externalId,
+  // A suspicion's external id names its merchant: shown to an issuer once an analyst confirmed it.
+  ...(!forIssuer || e.issuerId !== CPP_ISSUER || disclosedMerchant(e) !== undefined
+    ? { externalId: e.externalId }
+    : {}),
   issuerId: e.issuerId,
   source: e.source,
   status: e.status,
@@ -172,7 +190,7 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         summary: 'Whether cards are listed, and by which of your events (by card number or fingerprint)',
         security: [{ bearer: [] }],
         description:
-          "Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named. An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.",
+          "Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named; for its own card numbers (looked up by number, in its BIN ranges) it also sees Leakguard's suspected breaches that list them (issuerId leakguard: which of its cards a suspected merchant exposed, to reissue them), their externalId, which names the merchant, absent until an analyst confirms the suspicion. An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.",
         body: lookupBodySchema,
         response: {
           200: lookupResultSchema,
@@ -187,10 +205,13 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
       const issuerId = principal.role === 'issuer' ? principal.issuerId! : undefined;
       // An issuer's BIN ranges and events: all its own, whatever the cards name, so that neither the
       // answer nor its time depends on another issuer's listing.
-      const [ranges, ownEvents] =
+      const [ranges, ownEvents, suspicions] =
         issuerId === undefined
-          ? [undefined, undefined]
-          : await Promise.all([store.getBinRanges(issuerId), store.listEvents(issuerId)]);
+          ? [undefined, undefined, undefined]
+          : await Promise.all([store.getBinRanges(issuerId), store.listEvents(issuerId), store.listEvents(CPP_ISSUER)]);
+      // The cards an issuer named by number in its ranges: its own, for which breach discovery's
+      // suspicions are shown too (a fingerprint proves no ownership).
+      const ownCard = new Set<number>();
 
       const results: CardResult[] = [];
       // Each card's slots (a number: one per key, the primary first), read in one call.
@@ -214,6 +235,7 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
             slotsOf.push([]);
             return;
           }
+          if (ranges) ownCard.add(index);
           // Its fingerprint under each key (the primary first): one HMAC a key, the slots made of them.
           const { fingerprints } = identifyCard(keyring, pan);
           result.fingerprint = fingerprints[0]!;
@@ -239,15 +261,20 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
       for (const event of ownEvents ?? (await Promise.all([...seqs].map((s) => store.getEvent(s)))))
         if (event) events.set(event.seq, event);
       const views = new Map<number, EventView>([...events].map(([seq, e]) => [seq, eventView(e)]));
+      const withSuspicions = new Map(views);
+      for (const event of suspicions ?? []) {
+        events.set(event.seq, event);
+        withSuspicions.set(event.seq, eventView(event));
+      }
 
       entriesOf.forEach((entries, i) => {
         const result = results[i]!;
         // The entries under both keys as one card, live events only (matchEntries, as scoring does).
-        const match = matchEntries(entries, views, 0);
+        const match = matchEntries(entries, ownCard.has(i) ? withSuspicions : views, 0);
         if (!match || match.events.length === 0) return;
         const shown = match.events.map((v) => events.get(v.seq)!).sort((a, b) => a.seq - b.seq);
         result.listed = true;
-        result.events = shown.map(listingEvent);
+        result.events = shown.map((e) => listingEvent(e, issuerId !== undefined));
         const leaked = new Set<DataElement>(shown.flatMap((e) => e.dataElements));
         result.leakedElements = DATA_ELEMENTS.filter((e) => leaked.has(e));
         // The entry's time counts every issuer's listings: an admin's to see only.
