@@ -12,11 +12,13 @@ import { scrubCardNumbers } from '../core/scrub.ts';
 import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
-const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--key-file FILE] FILE
+const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--insecure-http] [--key-file FILE] FILE
   FILE        one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON)
   --event     the compromise event the cards belong to (POST /v1/compromise-events returns it)
   --format    csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
-  --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080)
+  --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080); https://, or
+              http:// to this machine only (localhost, 127.0.0.0/8, ::1)
+  --insecure-http  send the cards over plain http:// to another machine all the same (unencrypted)
   --key-file  a file holding an issuer or admin API key (mode 0600)
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
 the command line: every user of the machine can read a process's arguments.
@@ -102,6 +104,18 @@ function rejectedLines(report: Report): string {
   );
 }
 
+/** Hosts on this machine, which plain http:// may reach: the cards never cross a network. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+    /^::ffff:127\./.test(host)
+  );
+}
+
 /** The key in a file (first line, trimmed); warns when others may read the file. */
 function readKeyFile(file: string): string {
   let text: string;
@@ -133,6 +147,7 @@ async function main(): Promise<void> {
         url: { type: 'string' },
         key: { type: 'string' },
         'key-file': { type: 'string' },
+        'insecure-http': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -165,6 +180,21 @@ async function main(): Promise<void> {
         : `--format must be csv or ndjson, not ${JSON.stringify(values.format)}`,
     );
 
+  const base = (values.url ?? process.env.LEAKGUARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(`${base}/v1/compromise-events/${values.event}/cards`);
+  } catch {
+    return fail(`--url must be a URL such as http://127.0.0.1:8080, not ${JSON.stringify(base)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    fail(`--url must be an https:// or http:// URL, not ${JSON.stringify(base)}`);
+  // Millions of card numbers in clear text: over a network only if the caller says so.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !values['insecure-http'])
+    fail(
+      `refusing to send card numbers unencrypted to ${url.host} over http://: use https://, or --insecure-http to send them in clear text all the same`,
+    );
+
   let key = process.env.LEAKGUARD_API_KEY || undefined;
   const keyFile = values['key-file'];
   if (keyFile !== undefined) {
@@ -181,7 +211,6 @@ async function main(): Promise<void> {
     }
   }
   if (!key) fail('an issuer API key is needed: LEAKGUARD_API_KEY or --key-file FILE');
-  const base = (values.url ?? process.env.LEAKGUARD_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 
   const total = statSync(file).size;
   if (total === 0) fail(`warning: ${given} is empty: nothing to upload`, NO_CARDS);
@@ -209,12 +238,6 @@ async function main(): Promise<void> {
       done(null, chunk);
     },
   });
-  let url: URL;
-  try {
-    url = new URL(`${base}/v1/compromise-events/${values.event}/cards`);
-  } catch {
-    return fail(`--url must be a URL such as http://127.0.0.1:8080, not ${JSON.stringify(base)}`);
-  }
   const result = await post(
     url,
     {

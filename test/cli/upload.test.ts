@@ -157,7 +157,11 @@ describe('npm run upload', () => {
     expect(nobody.stderr).toContain('upload: cannot reach http://127.0.0.1:9: ECONNREFUSED');
     expect(nobody.stderr).toContain('run the same upload again later');
     // A host that does not exist will not exist later either: 1.
-    const typo = await run(['--event', eventId, 'many.csv'], issuer, 'http://no-such-host.invalid:8080');
+    const typo = await run(
+      ['--event', eventId, '--insecure-http', 'many.csv'],
+      issuer,
+      'http://no-such-host.invalid:8080',
+    );
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('upload: cannot reach http://no-such-host.invalid:8080: ENOTFOUND');
   });
@@ -174,6 +178,34 @@ describe('npm run upload', () => {
       /upload: refused \(400\): line 3 is longer than \d+ bytes.*\(before it: 1 cards listed, 0 already listed, 1 lines rejected\)/,
     );
     expect(res.stderr + res.stdout).not.toContain('4111111111111112');
+  });
+
+  it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');
+    for (const url of ['http://leakguard.example.com:8080', 'http://10.0.0.7', 'http://[2001:db8::1]:8080']) {
+      const refused = await run(['--event', eventId, 'good.csv'], issuer, url);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(
+        `upload: refusing to send card numbers unencrypted to ${new URL(url).host} over http://: use https://, or --insecure-http to send them in clear text all the same\n`,
+      );
+    }
+    // With the flag, it goes (and here finds no such host).
+    const insecure = await run(
+      ['--event', eventId, '--insecure-http', 'good.csv'],
+      issuer,
+      'http://no-such-host.invalid',
+    );
+    expect(insecure.stderr).toContain('cannot reach http://no-such-host.invalid: ENOTFOUND');
+    // Loopback in its forms: sent (nothing listens on port 9: try again later).
+    for (const url of ['http://localhost:9', 'http://127.0.0.2:9', 'http://[::1]:9']) {
+      const local = await run(['--event', eventId, 'good.csv'], issuer, url);
+      expect([url, local.code, local.stderr]).toEqual([url, 75, expect.stringContaining('ECONNREFUSED')]);
+    }
+    expect((await run(['--event', eventId, 'good.csv'], issuer, 'ftp://127.0.0.1')).stderr).toContain(
+      '--url must be an https:// or http:// URL, not "ftp://127.0.0.1"',
+    );
+    expect((await run(['--help'])).stdout).toContain('--insecure-http');
   });
 
   it('never echoes an argument or file name that may be a card number', async () => {
