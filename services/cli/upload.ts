@@ -1,7 +1,8 @@
 // `npm run upload -- --event <id> FILE`: streams an issuer's card list to the API with a
-// progress bar, prints a summary, and exits non-zero when lines were rejected or the list refused
-// (1), when the file lists no card at all (65), or with 75 (EX_TEMPFAIL, "try again later") when the
-// engine or its store could not take the list for now. No message echoes a card number.
+// progress bar, prints a summary (or, with --json, the report as JSON), and exits with a status a
+// script can act on: 0 listed, 3 listed but for rejected lines, 1 refused, 65 no card at all, 75
+// (EX_TEMPFAIL, "try again later") when the engine or its store could not take the list for now.
+// No message echoes a card number.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -20,11 +21,21 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
               http:// to this machine only (localhost, 127.0.0.0/8, ::1)
   --insecure-http  send the cards over plain http:// to another machine all the same (unencrypted)
   --key-file  a file holding an issuer or admin API key (mode 0600)
+  --json      the outcome as one JSON object on stdout (messages stay on stderr): {"event",
+              "outcome", "exitStatus", "httpStatus", "listed", "duplicates", "rejected",
+              "rejectedLines": [{"line", "code", "reason", "card"}] (the first 100, cards masked),
+              "error"}
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
 the command line: every user of the machine can read a process's arguments.
-Exit status: 0 every line taken; 1 lines rejected, or the list refused; 2 bad usage; 65 no card
-in FILE (empty, or a header only); 75 try again later (engine unreachable or busy, store
-unavailable, connection lost part way).`;
+Exit status (and --json's "outcome"):
+  0  listed: every line taken (cards listed, or already listed)
+  3  partly-listed: the list was taken, but some lines were rejected (listed above, cards masked)
+  1  refused: the list was refused (the event unknown, the key refused, not a card list...) or the
+     engine unreachable for good; only the lines before a refusal part way were kept (it says)
+  2  bad usage (nothing sent)
+  65 no-card: FILE lists no card (empty, or a header only)
+  75 try-again: engine unreachable or busy, store unavailable, connection lost part way: run the
+     same upload again later`;
 
 const KEY_ON_COMMAND_LINE =
   '--key is refused: a key on the command line is visible to every user of this machine (ps, /proc) and stays in shell history; set LEAKGUARD_API_KEY or use --key-file FILE (mode 0600)';
@@ -36,6 +47,10 @@ const fail: Fail = (message, code) => failRaw(scrubCardNumbers(message), code);
 const TEMPORARY_FAILURE = 75;
 /** sysexits.h's EX_DATAERR: the file lists no card (empty, or a header line only). */
 const NO_CARDS = 65;
+/** The list was refused, or cannot be sent (a misspelt host): nothing listed but the lines before a refusal. */
+const REFUSED = 1;
+/** The list was taken, some of its lines rejected: a script tells it from a refusal (1). */
+const PARTLY_LISTED = 3;
 /** Errors of a connection that may well succeed later (the engine restarting, a network blip); others (a misspelt host, a certificate) will not. */
 const UNREACHABLE_FOR_NOW = new Set([
   'ECONNREFUSED',
@@ -53,6 +68,40 @@ interface Report {
   duplicates: number;
   rejected: number;
   errors: { line: number; code: string; reason: string; card: string }[];
+}
+
+type Outcome = 'listed' | 'partly-listed' | 'refused' | 'no-card' | 'try-again';
+const EXIT_STATUS: Record<Outcome, number> = {
+  listed: 0,
+  'partly-listed': PARTLY_LISTED,
+  refused: REFUSED,
+  'no-card': NO_CARDS,
+  'try-again': TEMPORARY_FAILURE,
+};
+
+/** --json's summary: counts and the first rejected lines as the engine masked them, never a card number. */
+function jsonSummary(
+  event: string,
+  outcome: Outcome,
+  report: Report | undefined,
+  extra: { httpStatus?: number; error?: string } = {},
+): string {
+  return `${JSON.stringify({
+    event,
+    outcome,
+    exitStatus: EXIT_STATUS[outcome],
+    httpStatus: extra.httpStatus ?? null,
+    listed: report?.accepted ?? 0,
+    duplicates: report?.duplicates ?? 0,
+    rejected: report?.rejected ?? 0,
+    rejectedLines: (report?.errors ?? []).map(({ line, code, reason, card }) => ({
+      line,
+      code,
+      reason: scrubCardNumbers(reason),
+      card: scrubCardNumbers(card),
+    })),
+    error: extra.error === undefined ? null : scrubCardNumbers(extra.error),
+  })}\n`;
 }
 
 /** Statuses worth the same upload again later: the engine or what stands before it is busy or away. */
@@ -148,6 +197,7 @@ async function main(): Promise<void> {
         key: { type: 'string' },
         'key-file': { type: 'string' },
         'insecure-http': { type: 'boolean' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -212,8 +262,23 @@ async function main(): Promise<void> {
   }
   if (!key) fail('an issuer API key is needed: LEAKGUARD_API_KEY or --key-file FILE');
 
+  const event = values.event;
+  /** Ends the run: the --json summary on stdout, then the message on stderr and the outcome's exit status. */
+  function end(
+    outcome: Outcome,
+    message: string | undefined,
+    report?: Report,
+    extra: { httpStatus?: number; error?: string } = {},
+  ): never {
+    if (values.json) process.stdout.write(jsonSummary(event, outcome, report, extra));
+    if (message !== undefined) fail(message, EXIT_STATUS[outcome]);
+    process.exit(EXIT_STATUS[outcome]);
+  }
+  /** Human output: on stdout, or on stderr when stdout is --json's. */
+  const say = (text: string) => (values.json ? process.stderr : process.stdout).write(text);
+
   const total = statSync(file).size;
-  if (total === 0) fail(`warning: ${given} is empty: nothing to upload`, NO_CARDS);
+  if (total === 0) end('no-card', `warning: ${given} is empty: nothing to upload`);
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -250,14 +315,14 @@ async function main(): Promise<void> {
   bar.stop();
   if ('error' in result) {
     const reason = `${result.error.code ?? 'error'}: ${result.error.message}`;
-    if (!result.connected)
-      fail(
-        UNREACHABLE_FOR_NOW.has(result.error.code ?? '')
-          ? `cannot reach ${base}: ${reason}: ${AGAIN}`
-          : `cannot reach ${base}: ${reason}`,
-        UNREACHABLE_FOR_NOW.has(result.error.code ?? '') ? TEMPORARY_FAILURE : 1,
-      );
-    fail(`the connection was lost after ${mb(sent)} MB (${reason}): ${AGAIN}`, TEMPORARY_FAILURE);
+    if (!result.connected) {
+      const message = `cannot reach ${base}: ${reason}`;
+      if (UNREACHABLE_FOR_NOW.has(result.error.code ?? ''))
+        end('try-again', `${message}: ${AGAIN}`, undefined, { error: message });
+      end('refused', message, undefined, { error: message });
+    }
+    const message = `the connection was lost after ${mb(sent)} MB (${reason})`;
+    end('try-again', `${message}: ${AGAIN}`, undefined, { error: message });
   }
   const { response, text } = result;
   const status = response.statusCode ?? 0;
@@ -277,28 +342,32 @@ async function main(): Promise<void> {
     // The lines before the refusal that were rejected: where they are and why, as after a success.
     if (kept) process.stderr.write(rejectedLines(kept));
     const retryAfter = response.headers['retry-after'];
+    const answered = { httpStatus: status, error: message };
     if (status === 503)
-      fail(
+      end(
+        'try-again',
         `refused (503): ${message}${before}: the engine's store is unavailable for now (Redis down, full or failing over). ` +
           `Run the same upload again${retryAfter ? ` in ${retryAfter} s or later` : ' later'}: ` +
           'the cards it listed before count as already listed, none twice',
-        TEMPORARY_FAILURE,
+        kept,
+        answered,
       );
-    if (TRY_AGAIN.has(status)) fail(`refused (${status}): ${message}${before}: ${AGAIN}`, TEMPORARY_FAILURE);
-    fail(`refused (${status}): ${message}${before}`, 1);
+    if (TRY_AGAIN.has(status)) end('try-again', `refused (${status}): ${message}${before}: ${AGAIN}`, kept, answered);
+    end('refused', `refused (${status}): ${message}${before}`, kept, answered);
   }
   const report = JSON.parse(text) as Report;
   const seconds = (Date.now() - started) / 1000;
-  process.stdout.write(
+  say(
     `\n${values.event}: ${report.accepted} cards listed, ${report.duplicates} already listed, ${report.rejected} lines rejected ` +
       `(${seconds.toFixed(1)} s, ${Math.round((report.accepted + report.duplicates + report.rejected) / Math.max(seconds, 0.001))} lines/s)\n`,
   );
-  if (report.rejected > 0) {
-    process.stdout.write(rejectedLines(report));
-    process.exit(1);
+  say(rejectedLines(report));
+  const httpStatus = { httpStatus: status };
+  if (report.accepted + report.duplicates === 0) {
+    if (report.rejected > 0) end('refused', 'no line of the list was taken: nothing was listed', report, httpStatus);
+    end('no-card', `warning: ${given} lists no card (a header line only?): nothing was uploaded`, report, httpStatus);
   }
-  if (report.accepted + report.duplicates === 0)
-    fail(`warning: ${given} lists no card (a header line only?): nothing was uploaded`, NO_CARDS);
+  end(report.rejected > 0 ? 'partly-listed' : 'listed', undefined, report, httpStatus);
 }
 
 main().catch((error: unknown) => fail(`failed: ${(error as Error).message}`, 1));

@@ -63,13 +63,13 @@ describe('npm run upload', () => {
     expect(code).toBe(0);
   });
 
-  it('lists rejected lines with masked cards and exits 1', async () => {
+  it('lists rejected lines with masked cards and exits 3 (listed, but for those lines)', async () => {
     writeFileSync(
       join(dir, 'mixed.ndjson'),
       '{"pan":"4111111111111111"}\n{"pan":"4111111111111112"}\n{"pan":"5555555555554444"}\n',
     );
     const { code, stdout } = await run(['--event', eventId, 'mixed.ndjson'], { LEAKGUARD_API_KEY: t.keys.issuer });
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(stdout).toContain('0 cards listed, 1 already listed, 2 lines rejected');
     expect(stdout).toContain('line 2: INVALID_CARD: card number fails the Luhn check (411111******1112)');
     expect(stdout).toContain('line 3: BIN_NOT_OWNED');
@@ -180,6 +180,67 @@ describe('npm run upload', () => {
     expect(res.stderr + res.stdout).not.toContain('4111111111111112');
   });
 
+  it('tells a partial success (3) from a refusal (1) by exit status, and says the outcome as JSON with --json', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'partly.csv'), '4111111111111152\n4111111111111112\n5555555555554444\n');
+    const partly = await run(['--event', eventId, '--json', 'partly.csv'], issuer);
+    expect(partly.code).toBe(3);
+    expect(JSON.parse(partly.stdout)).toEqual({
+      event: eventId,
+      outcome: 'partly-listed',
+      exitStatus: 3,
+      httpStatus: 200,
+      listed: 1,
+      duplicates: 0,
+      rejected: 2,
+      rejectedLines: [
+        { line: 2, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' },
+        {
+          line: 3,
+          code: 'BIN_NOT_OWNED',
+          reason: 'card is outside the BIN ranges registered to your issuer',
+          card: '555555******4444',
+        },
+      ],
+      error: null,
+    });
+    // The human summary and rejected lines go to stderr: stdout is the JSON alone.
+    expect(partly.stderr).toContain(`${eventId}: 1 cards listed, 0 already listed, 2 lines rejected`);
+    expect(partly.stderr + partly.stdout).not.toMatch(/4111111111111112|5555555555554444/);
+
+    // Uploaded again: the same outcome, its card already listed.
+    const again = await run(['--event', eventId, '--json', 'partly.csv'], issuer);
+    expect([again.code, JSON.parse(again.stdout)]).toEqual([
+      3,
+      expect.objectContaining({ outcome: 'partly-listed', listed: 0, duplicates: 1, rejected: 2 }),
+    ]);
+
+    writeFileSync(join(dir, 'clean.csv'), '4111111111111152\n');
+    const clean = await run(['--event', eventId, '--json', 'clean.csv'], issuer);
+    expect([clean.code, JSON.parse(clean.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ outcome: 'listed', exitStatus: 0, listed: 0, duplicates: 1, rejected: 0 }),
+    ]);
+
+    // Nothing uploaded: an unknown event (404) is 1, never 3.
+    const unknown = await run(['--event', 'ce_99999', '--json', 'partly.csv'], issuer);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout)).toEqual({
+      event: 'ce_99999',
+      outcome: 'refused',
+      exitStatus: 1,
+      httpStatus: 404,
+      listed: 0,
+      duplicates: 0,
+      rejected: 0,
+      rejectedLines: [],
+      error: expect.any(String),
+    });
+    const help = (await run(['--help'])).stdout;
+    for (const status of ['0  listed', '3  partly-listed', '1  refused', '2  bad usage', '65 no-card', '75 try-again'])
+      expect(help).toContain(status);
+  });
+
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');
@@ -231,7 +292,7 @@ describe('npm run upload', () => {
     expect(header.stdout).toContain('0 cards listed, 0 already listed, 0 lines rejected');
     expect(header.stderr).toContain('upload: warning: header.csv lists no card (a header line only?)');
     expect(header.code).toBe(65);
-    expect((await run(['--help'])).stdout).toContain('65 no card');
+    expect((await run(['--help'])).stdout).toContain('65 no-card: FILE lists no card');
   });
 
   it('takes the key from a file, and refuses one on the command line, where ps and shell history show it', async () => {
