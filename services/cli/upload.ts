@@ -143,6 +143,49 @@ function post(
   });
 }
 
+/** Leakguard's error body ({error, code, details?, kept?}), or undefined for any other answer. */
+function leakguardRefusal(
+  text: string,
+): { error: string; details?: { path: string; message: string }[]; kept?: Report } | undefined {
+  const body = parsedObject(text);
+  if (typeof body?.error !== 'string' || typeof body.code !== 'string') return undefined;
+  const details = Array.isArray(body.details)
+    ? (body.details as unknown[]).filter(
+        (d): d is { path: string; message: string } =>
+          typeof (d as { path?: unknown })?.path === 'string' &&
+          typeof (d as { message?: unknown })?.message === 'string',
+      )
+    : undefined;
+  return { error: body.error, ...(details ? { details } : {}), ...(isReport(body.kept) ? { kept: body.kept } : {}) };
+}
+
+/** Leakguard's upload report, or undefined for any other answer. */
+const leakguardReport = (text: string): Report | undefined => {
+  const body = parsedObject(text);
+  return isReport(body) ? body : undefined;
+};
+
+function isReport(value: unknown): value is Report {
+  const r = value as Partial<Report> | undefined;
+  return (
+    typeof r?.accepted === 'number' &&
+    typeof r.duplicates === 'number' &&
+    typeof r.rejected === 'number' &&
+    Array.isArray(r.errors)
+  );
+}
+
+function parsedObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The rejected lines of a report, as the engine gave them (line, code, reason, masked card). */
 function rejectedLines(report: Report): string {
   if (report.rejected === 0) return '';
@@ -326,16 +369,24 @@ async function main(): Promise<void> {
   }
   const { response, text } = result;
   const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) {
-    let message = text;
-    let kept: Report | undefined;
-    try {
-      const body = JSON.parse(text) as { error?: string; kept?: Report };
-      message = body.error ?? text;
-      kept = body.kept;
-    } catch {
-      // not JSON: the text as it came
-    }
+  const ok = status >= 200 && status < 300;
+  const refusal = ok ? undefined : leakguardRefusal(text);
+  const report = ok ? leakguardReport(text) : undefined;
+  if (!refusal && !report) {
+    // A proxy's error page, a login portal, another server: the message is not the engine's to relay.
+    const type = response.headers['content-type'] || 'no content type';
+    const message =
+      `the answer is not Leakguard's (HTTP ${status}, ${type}): is ${base} the Leakguard API, ` +
+      'or did a proxy or another server answer?';
+    const answered = { httpStatus: status, error: message };
+    if (TRY_AGAIN.has(status)) end('try-again', `${message} ${AGAIN}`, undefined, answered);
+    end('refused', ok ? `${message} Nothing says the list was taken.` : message, undefined, answered);
+  }
+  if (refusal) {
+    // The engine's reason, then each detail's field and problem (which part of the request, and why).
+    const details = (refusal.details ?? []).map((d) => `${d.path || 'request'}: ${d.message}`).join('; ');
+    const message = details ? `${refusal.error}: ${details}` : refusal.error;
+    const kept = refusal.kept;
     const before = kept
       ? ` (before it: ${kept.accepted} cards listed, ${kept.duplicates} already listed, ${kept.rejected} lines rejected)`
       : '';
@@ -355,7 +406,7 @@ async function main(): Promise<void> {
     if (TRY_AGAIN.has(status)) end('try-again', `refused (${status}): ${message}${before}: ${AGAIN}`, kept, answered);
     end('refused', `refused (${status}): ${message}${before}`, kept, answered);
   }
-  const report = JSON.parse(text) as Report;
+  if (!report) return end('refused', 'no report in the answer'); // unreachable: one of the two is set
   const seconds = (Date.now() - started) / 1000;
   say(
     `\n${values.event}: ${report.accepted} cards listed, ${report.duplicates} already listed, ${report.rejected} lines rejected ` +

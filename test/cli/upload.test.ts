@@ -1,6 +1,7 @@
 // The issuers' upload CLI against a listening engine.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,6 +240,48 @@ describe('npm run upload', () => {
     const help = (await run(['--help'])).stdout;
     for (const status of ['0  listed', '3  partly-listed', '1  refused', '2  bad usage', '65 no-card', '75 try-again'])
       expect(help).toContain(status);
+  });
+
+  it("prints each detail of a refusal (field and reason), and says when the answer is not Leakguard's", async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'detail.csv'), '4111111111111160\n');
+    const tooLong = await run(['--event', 'ce_123456789012', 'detail.csv'], issuer);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain(
+      'upload: refused (400): invalid request: params.id: must be a compromise event id (ce_<number>)\n',
+    );
+
+    // What a proxy or another server answers: status and content type, not a JSON parse error.
+    const answers: [number, Record<string, string>, string][] = [
+      [200, { 'content-type': 'text/html' }, '<html><body>Welcome</body></html>'],
+      [200, {}, ''],
+      [404, { 'content-type': 'text/html; charset=utf-8' }, '<html>Not Found</html>'],
+      [502, { 'content-type': 'text/html' }, '<html>Bad Gateway</html>'],
+    ];
+    let next = 0;
+    const proxy = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const [status, headers, body] = answers[next++]!;
+        res.writeHead(status, headers).end(body);
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const seen = [];
+    for (let i = 0; i < answers.length; i++) {
+      const res = await run(['--event', eventId, 'detail.csv'], issuer, url);
+      seen.push([res.code, res.stderr.split('\n').filter((l) => l.startsWith('upload:'))]);
+    }
+    proxy.close();
+    const notOurs = (what: string) =>
+      `upload: the answer is not Leakguard's (${what}): is ${url} the Leakguard API, or did a proxy or another server answer?`;
+    expect(seen).toEqual([
+      [1, [`${notOurs('HTTP 200, text/html')} Nothing says the list was taken.`]],
+      [1, [`${notOurs('HTTP 200, no content type')} Nothing says the list was taken.`]],
+      [1, [notOurs('HTTP 404, text/html; charset=utf-8')]],
+      [75, [expect.stringContaining(`${notOurs('HTTP 502, text/html')} run the same upload again later`)]],
+    ]);
   });
 
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
