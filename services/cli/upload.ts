@@ -6,6 +6,7 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,8 @@ import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
 const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--insecure-http] [--key-file FILE] FILE
-  FILE        one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON)
+  FILE        one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON);
+              - reads stdin, and a pipe works too: <(zcat cards.csv.gz) --format csv
   --event     the compromise event the cards belong to (POST /v1/compromise-events returns it)
   --format    csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
   --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080); https://, or
@@ -262,14 +264,33 @@ async function main(): Promise<void> {
   const file = callerPath(given);
   if (!/^ce_[1-9][0-9]*$/.test(values.event))
     fail(`--event must be a compromise event id such as ce_1, not ${JSON.stringify(values.event)}`);
-  if (!existsSync(file) || !statSync(file).isFile())
-    fail(`no such file: ${given === file ? file : `${given} (${file})`}`);
+  const fromStdin = given === '-';
+  /** What FILE is: a file of known size, or a stream (stdin, a pipe such as <(zcat list.gz), a device) read to its end. */
+  let regular = false;
+  /** A socket a parent process handed down as /dev/fd/N: read from the descriptor (a socket cannot be opened by name). */
+  let socketFd: number | undefined;
+  if (!fromStdin) {
+    let stat;
+    try {
+      stat = statSync(file);
+    } catch {
+      fail(`no such file: ${given === file ? file : `${given} (${file})`}`);
+    }
+    regular = stat.isFile();
+    if (stat.isDirectory()) fail(`${given} is a folder, not a card list`);
+    const fd = /^\/(?:dev|proc\/self)\/fd\/(\d+)$/.exec(file)?.[1];
+    if (stat.isSocket() && fd !== undefined) socketFd = Number(fd);
+    if (!regular && !stat.isFIFO() && !stat.isCharacterDevice() && socketFd === undefined)
+      fail(`${given} is not a regular file, a pipe or a device: it cannot be read`);
+  }
+  /** FILE as messages name it. */
+  const named = fromStdin ? 'stdin' : given;
   const format =
     values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
   if (format !== 'csv' && format !== 'ndjson')
     fail(
       values.format === undefined
-        ? 'say --format csv or --format ndjson (the file name does not tell)'
+        ? `say --format csv or --format ndjson (${fromStdin ? 'stdin has no file name' : 'the file name does not tell'})`
         : `--format must be csv or ndjson, not ${JSON.stringify(values.format)}`,
     );
 
@@ -320,12 +341,16 @@ async function main(): Promise<void> {
   /** Human output: on stdout, or on stderr when stdout is --json's. */
   const say = (text: string) => (values.json ? process.stderr : process.stdout).write(text);
 
-  const total = statSync(file).size;
-  if (total === 0) end('no-card', `warning: ${given} is empty: nothing to upload`);
+  // A stream's length is known only at its end: sent without one (chunked), its progress without a percentage.
+  const total = regular ? statSync(file).size : undefined;
+  if (total === 0) end('no-card', `warning: ${named} is empty: nothing to upload`);
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: 'uploading [{bar}] {percentage}% | {sent}/{size} MB | {rate} MB/s | eta {eta_formatted}',
+      format:
+        total === undefined
+          ? 'uploading {sent} MB | {rate} MB/s'
+          : 'uploading [{bar}] {percentage}% | {sent}/{size} MB | {rate} MB/s | eta {eta_formatted}',
       hideCursor: true,
       noTTYOutput: true,
       notTTYSchedule: 2000,
@@ -335,11 +360,11 @@ async function main(): Promise<void> {
   const mb = (n: number) => (n / 1e6).toFixed(1);
   const started = Date.now();
   let sent = 0;
-  bar.start(total, 0, { sent: '0.0', size: mb(total), rate: '0.0' });
+  bar.start(total ?? 1, 0, { sent: '0.0', size: mb(total ?? 0), rate: '0.0' });
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       sent += chunk.length;
-      bar.update(sent, {
+      bar.update(total === undefined ? 0 : sent, {
         sent: mb(sent),
         rate: (sent / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
       });
@@ -351,9 +376,14 @@ async function main(): Promise<void> {
     {
       authorization: `Bearer ${key}`,
       'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
-      'content-length': String(total),
+      ...(total === undefined ? {} : { 'content-length': String(total) }),
     },
-    createReadStream(file).pipe(counter),
+    (fromStdin
+      ? process.stdin
+      : socketFd !== undefined
+        ? new Socket({ fd: socketFd, readable: true, writable: false })
+        : createReadStream(file)
+    ).pipe(counter),
   );
   bar.stop();
   if ('error' in result) {
@@ -416,7 +446,7 @@ async function main(): Promise<void> {
   const httpStatus = { httpStatus: status };
   if (report.accepted + report.duplicates === 0) {
     if (report.rejected > 0) end('refused', 'no line of the list was taken: nothing was listed', report, httpStatus);
-    end('no-card', `warning: ${given} lists no card (a header line only?): nothing was uploaded`, report, httpStatus);
+    end('no-card', `warning: ${named} lists no card (a header line only?): nothing was uploaded`, report, httpStatus);
   }
   end(report.rejected > 0 ? 'partly-listed' : 'listed', undefined, report, httpStatus);
 }

@@ -34,6 +34,32 @@ function run(
   });
 }
 
+/** The CLI given `input` on stdin, or on a pipe at fd 3 (as bash's <(zcat list.gz) gives /dev/fd/63). */
+function runPiped(
+  args: string[],
+  input: string,
+  via: 'stdin' | 'fd3',
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'services/cli/upload.ts'), ...args], {
+      cwd: dir,
+      env: { ...process.env, LEAKGUARD_URL: base, ...env },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const pipe = (via === 'stdin' ? child.stdin : child.stdio[3]) as NodeJS.WritableStream;
+    // The CLI may end before reading it all (a usage error): a write then fails, which is no failure here.
+    (pipe as unknown as { on: (e: string, f: () => void) => void }).on('error', () => undefined);
+    pipe.end(input);
+    if (via === 'fd3') child.stdin!.end();
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 beforeAll(async () => {
   t = await buildTestApp();
   await t.runtime.watchlist.setBinRanges('i1', [{ from: '411111', to: '411199' }]);
@@ -282,6 +308,52 @@ describe('npm run upload', () => {
       [1, [notOurs('HTTP 404, text/html; charset=utf-8')]],
       [75, [expect.stringContaining(`${notOurs('HTTP 502, text/html')} run the same upload again later`)]],
     ]);
+  });
+
+  it('reads stdin (-) and pipes such as <(zcat list.gz) (/dev/fd/N), sent without a length, progress without a percentage', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    const list = 'pan\n4111111111111178\n4111111111111186\n';
+    const stdin = await runPiped(['--event', eventId, '--format', 'csv', '-'], list, 'stdin', issuer);
+    expect(stdin.stdout, stdin.stderr).toContain(`${eventId}: 2 cards listed, 0 already listed, 0 lines rejected`);
+    expect(stdin.stderr).toMatch(/uploading [\d.]+ MB \| [\d.]+ MB\/s/);
+    expect(stdin.stderr).not.toContain('%');
+    expect(stdin.code).toBe(0);
+
+    // bash's <(...): a pipe at /dev/fd/63.
+    writeFileSync(join(dir, 'piped.csv'), list);
+    const viaBash = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        'bash',
+        [
+          '-c',
+          '"$0" "$1" --event "$2" --format csv <(cat piped.csv)',
+          process.execPath,
+          join(root, 'services/cli/upload.ts'),
+          eventId,
+        ],
+        { cwd: dir, env: { ...process.env, LEAKGUARD_URL: base, ...issuer } },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(viaBash.stdout, viaBash.stderr).toContain(`${eventId}: 0 cards listed, 2 already listed, 0 lines rejected`);
+    expect(viaBash.code).toBe(0);
+    // A descriptor a parent process hands down (Node's child pipes are sockets): /dev/fd/3.
+    const fd = await runPiped(['--event', eventId, '--format', 'csv', '/dev/fd/3'], list, 'fd3', issuer);
+    expect(fd.stdout, fd.stderr).toContain(`${eventId}: 0 cards listed, 2 already listed, 0 lines rejected`);
+    expect(fd.code).toBe(0);
+
+    // No file name to tell the format; an empty stream lists no card; a folder is no card list.
+    expect((await runPiped(['--event', eventId, '-'], list, 'stdin', issuer)).stderr).toContain(
+      'say --format csv or --format ndjson (stdin has no file name)',
+    );
+    const empty = await runPiped(['--event', eventId, '--format', 'ndjson', '-'], '', 'stdin', issuer);
+    expect([empty.code, empty.stderr]).toEqual([65, expect.stringContaining('upload: warning: stdin lists no card')]);
+    const folder = await run(['--event', eventId, '--format', 'csv', '.'], issuer);
+    expect([folder.code, folder.stderr]).toEqual([2, 'upload: . is a folder, not a card list\n']);
   });
 
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
