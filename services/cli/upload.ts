@@ -8,9 +8,10 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { scrubCardNumbers } from '../core/scrub.ts';
+import { FORMAT_NAME, looksLike } from '../watchlist/list-sniff.ts';
 import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
@@ -143,6 +144,33 @@ function post(
     body.on('error', (error) => req.destroy(error));
     body.pipe(req);
   });
+}
+
+/** How much of the list is read to tell its format before sending: a few lines, and more. */
+const SNIFF_BYTES = 64 * 1024;
+
+/** The stream's first bytes (up to `size`, or all of a shorter stream), and the whole stream again, to send. */
+async function peek(source: NodeJS.ReadableStream, size: number): Promise<{ head: Buffer; body: Readable }> {
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const parts: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < size) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    parts.push(next.value);
+    length += next.value.length;
+  }
+  const head = Buffer.concat(parts);
+  async function* whole() {
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  }
+  return { head, body: Readable.from(whole(), { objectMode: false }) };
 }
 
 /** Leakguard's error body ({error, code, details?, kept?}), or undefined for any other answer. */
@@ -344,6 +372,19 @@ async function main(): Promise<void> {
   // A stream's length is known only at its end: sent without one (chunked), its progress without a percentage.
   const total = regular ? statSync(file).size : undefined;
   if (total === 0) end('no-card', `warning: ${named} is empty: nothing to upload`);
+  // The first lines, read before anything is sent: a list in the other format is refused here, not
+  // after the engine has rejected its first thousand lines one by one.
+  const { head, body } = await peek(
+    fromStdin
+      ? process.stdin
+      : socketFd !== undefined
+        ? new Socket({ fd: socketFd, readable: true, writable: false })
+        : createReadStream(file),
+    SNIFF_BYTES,
+  );
+  const looks = looksLike(head);
+  if (looks && looks !== format)
+    fail(`${named} looks like ${FORMAT_NAME[looks]}, not ${FORMAT_NAME[format]}: use --format ${looks}`);
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -378,12 +419,7 @@ async function main(): Promise<void> {
       'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
       ...(total === undefined ? {} : { 'content-length': String(total) }),
     },
-    (fromStdin
-      ? process.stdin
-      : socketFd !== undefined
-        ? new Socket({ fd: socketFd, readable: true, writable: false })
-        : createReadStream(file)
-    ).pipe(counter),
+    body.pipe(counter),
   );
   bar.stop();
   if ('error' in result) {

@@ -14,6 +14,7 @@ import {
   type RejectedLine,
   type UploadFormat,
 } from './line-reader.ts';
+import { FORMAT_LINE, FORMAT_NAME, FORMAT_TYPE, looksLike } from './list-sniff.ts';
 import { readInline, type LineReader } from './reader-pool.ts';
 
 export type { RejectedLine, UploadFormat } from './line-reader.ts';
@@ -149,6 +150,8 @@ export async function uploadCardList(
 
   /** Whether a line read (in line order) gave a card, and the rejections' codes until one did. */
   let anyCard = false;
+  /** The format the first chunk's lines look like, to name when it is not the one declared. */
+  let firstLooksLike: UploadFormat | undefined;
   const rejectedCodes = new Map<RejectedLine['code'], number>();
   const reportRejections = (batch: ReadBatch) => {
     report.rejected += batch.rejected.length;
@@ -167,8 +170,13 @@ export async function uploadCardList(
       .sort((a, b) => b[1] - a[1])
       .map(([code, count]) => `${code} ${count.toLocaleString('en')}`)
       .join(', ');
+    // The declared format's line, and the other format when the lines look like it (a CSV sent as NDJSON).
+    const other =
+      firstLooksLike && firstLooksLike !== options.format
+        ? `; the lines look like ${FORMAT_NAME[firstLooksLike]}, not ${FORMAT_NAME[options.format]}: send them as ${FORMAT_TYPE[firstLooksLike]}`
+        : '';
     const cause = onlyFormatRejections()
-      ? 'is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read)'
+      ? `is a card list line: expected ${FORMAT_LINE[options.format]} (docs/watchlists.md lists the forms read)${other}`
       : `holds a card that can be listed (rejected: ${counts})`;
     throw new UploadRefused(
       400,
@@ -299,6 +307,7 @@ export async function uploadCardList(
     if (first) {
       first = false;
       if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, BINARY);
+      firstLooksLike = looksLike(buf);
     } else if (buf.includes(0)) await refuse(415, BINARY);
     report.bytes += buf.length;
     if (report.bytes > options.limitBytes)

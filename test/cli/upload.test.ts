@@ -356,6 +356,38 @@ describe('npm run upload', () => {
     expect([folder.code, folder.stderr]).toEqual([2, 'upload: . is a folder, not a card list\n']);
   });
 
+  it('refuses a list in the other format before sending it, naming the format it looks like', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(
+      join(dir, 'csv-inside.ndjson'),
+      `pan,expiry_month,expiry_year\n${'4111111111111194,12,2030\n'.repeat(150)}`,
+    );
+    const csvAsNdjson = await run(['--event', eventId, 'csv-inside.ndjson'], issuer);
+    expect([csvAsNdjson.code, csvAsNdjson.stderr, csvAsNdjson.stdout]).toEqual([
+      2,
+      'upload: csv-inside.ndjson looks like CSV, not NDJSON: use --format csv\n',
+      '',
+    ]);
+    writeFileSync(join(dir, 'ndjson-inside.csv'), '{"pan":"4111111111111194"}\n');
+    const ndjsonAsCsv = await runPiped(
+      ['--event', eventId, '--format', 'csv', '-'],
+      '{"pan":"4111111111111194"}\n',
+      'stdin',
+      issuer,
+    );
+    expect([ndjsonAsCsv.code, ndjsonAsCsv.stderr]).toEqual([
+      2,
+      'upload: stdin looks like NDJSON, not CSV: use --format ndjson\n',
+    ]);
+    expect((await run(['--event', eventId, 'ndjson-inside.csv'], issuer)).stderr).toBe(
+      'upload: ndjson-inside.csv looks like NDJSON, not CSV: use --format ndjson\n',
+    );
+    // With the format it looks like, the list goes (nothing of it was listed before).
+    const right = await run(['--event', eventId, '--format', 'csv', 'csv-inside.ndjson'], issuer);
+    expect(right.stdout).toContain('1 cards listed, 149 already listed, 0 lines rejected');
+    expect(right.code).toBe(0);
+  });
+
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');

@@ -391,6 +391,23 @@ describe('the upload loop', () => {
     expect(await uploadCardList(chunks(Buffer.from('pan\n\n')), options())).toMatchObject({ accepted: 0, rejected: 0 });
   });
 
+  it("names the declared format's line in a refusal, and the other format when the lines look like it", async () => {
+    const refusal = (body: string, format: 'csv' | 'ndjson') =>
+      uploadCardList(chunks(Buffer.from(body)), { ...options(), format }).catch((e: unknown) => (e as Error).message);
+    // CSV lines sent as NDJSON: the NDJSON line expected, and CSV named.
+    expect(await refusal(`${PAN},12,2030\n5555555555554444\n`, 'ndjson')).toBe(
+      'none of the 2 lines is a card list line: expected {"pan": "...", "expiryMonth": 1, "expiryYear": 2027} (docs/watchlists.md lists the forms read); the lines look like CSV, not NDJSON: send them as text/csv; line 1: not a JSON object',
+    );
+    // And the other way round.
+    expect(await refusal(`{"pan":"${PAN}"}\n{"pan":"5555555555554444"}\n`, 'csv')).toBe(
+      'none of the 2 lines is a card list line: expected pan[,expiry_month,expiry_year] (docs/watchlists.md lists the forms read); the lines look like NDJSON, not CSV: send them as application/x-ndjson; line 1: expected pan[,expiry_month,expiry_year]: a field in double quotes holds nothing but its value, no other quote',
+    );
+    // Neither format recognisable: the declared format's line alone.
+    expect(await refusal('hello\nworld\n', 'ndjson')).toBe(
+      'none of the 2 lines is a card list line: expected {"pan": "...", "expiryMonth": 1, "expiryYear": 2027} (docs/watchlists.md lists the forms read); line 1: not a JSON object',
+    );
+  });
+
   it('lets the event loop in by bytes, not only every 500 lines', async () => {
     // One 2 MB chunk of 4,000-character lines: fewer than 500 lines, so only a byte count yields.
     const body = Buffer.from(`${' '.repeat(3_990)}1234567x\n`.repeat(500) + `${PAN}\n`);
