@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { scrubCardNumbers } from '../core/scrub.ts';
-import { FORMAT_NAME, looksLike } from '../watchlist/list-sniff.ts';
+import { endsLinesWithLoneCr, FORMAT_NAME, LONE_CR, looksLike, wideEncodingRefusal } from '../watchlist/list-sniff.ts';
 import { callerPath, failWith, type Fail } from './command.ts';
 import cliProgress from 'cli-progress';
 
@@ -382,6 +382,10 @@ async function main(): Promise<void> {
         : createReadStream(file),
     SNIFF_BYTES,
   );
+  // What the engine would refuse on its first bytes (415, 400), refused here without sending a card.
+  const wide = wideEncodingRefusal(head);
+  if (wide) end('refused', `${named}: ${wide}`, undefined, { error: wide });
+  if (endsLinesWithLoneCr(head)) end('refused', `${named}: ${LONE_CR}`, undefined, { error: LONE_CR });
   const looks = looksLike(head);
   if (looks && looks !== format)
     fail(`${named} looks like ${FORMAT_NAME[looks]}, not ${FORMAT_NAME[format]}: use --format ${looks}`);

@@ -14,7 +14,15 @@ import {
   type RejectedLine,
   type UploadFormat,
 } from './line-reader.ts';
-import { FORMAT_LINE, FORMAT_NAME, FORMAT_TYPE, looksLike } from './list-sniff.ts';
+import {
+  endsLinesWithLoneCr,
+  FORMAT_LINE,
+  FORMAT_NAME,
+  FORMAT_TYPE,
+  LONE_CR,
+  looksLike,
+  wideEncodingRefusal,
+} from './list-sniff.ts';
 import { readInline, type LineReader } from './reader-pool.ts';
 
 export type { RejectedLine, UploadFormat } from './line-reader.ts';
@@ -29,8 +37,8 @@ export interface UploadReport {
 }
 
 /**
- * `status`: 413 (too large), 415 (binary content) or 400 (not a card list: a line too long, or none
- * of the first lines listable), code UPLOAD_REFUSED;
+ * `status`: 413 (too large), 415 (binary content, UTF-16 or UTF-32 text) or 400 (not a card list:
+ * lines ended by a lone CR, a line too long, or none of the first lines listable), code UPLOAD_REFUSED;
  * or 409 EVENT_CONFLICT (the event was closed or retracted meanwhile). `report`: what was stored
  * before, answered with the refusal.
  */
@@ -300,15 +308,27 @@ export async function uploadCardList(
     );
 
   let first = true;
+  /** Until the first line's end is seen: its bytes so far, to tell a lone CR (Mac line endings) from CRLF. */
+  let firstLine: Buffer | undefined = Buffer.alloc(0);
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
   for await (const chunk of body) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (first) {
       first = false;
+      // UTF-16 holds a zero byte in every ASCII character: named, not refused as binary.
+      const wide = wideEncodingRefusal(buf);
+      if (wide) throw new UploadRefused(415, wide);
       if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, BINARY);
       firstLooksLike = looksLike(buf);
     } else if (buf.includes(0)) await refuse(415, BINARY);
+    if (firstLine) {
+      // Lines ended by a lone CR are one line to the LF reader: refused before any is stored.
+      const head = Buffer.concat([firstLine, buf.subarray(0, MAX_LINE)]);
+      const loneCr = endsLinesWithLoneCr(head);
+      if (loneCr) throw new UploadRefused(400, LONE_CR);
+      firstLine = loneCr === undefined && head.length <= MAX_LINE ? head : undefined;
+    }
     report.bytes += buf.length;
     if (report.bytes > options.limitBytes)
       await refuse(

@@ -388,6 +388,30 @@ describe('npm run upload', () => {
     expect(right.code).toBe(0);
   });
 
+  it('refuses a UTF-16 export and lone-CR line endings before sending, saying how to save the file', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    // Whatever listens is never reached: the CLI refuses on the file's first bytes.
+    let connections = 0;
+    const listener = createServer((socket) => (connections++, socket.destroy()));
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+    writeFileSync(join(dir, 'unicode.csv'), Buffer.from('\ufeffpan\r\n4111111111111202\r\n', 'utf16le'));
+    writeFileSync(join(dir, 'mac.csv'), 'pan\r4111111111111202\r4111111111111210\r');
+    const unicode = await run(['--event', eventId, 'unicode.csv'], issuer, url);
+    const mac = await run(['--event', eventId, '--json', 'mac.csv'], issuer, url);
+    listener.close();
+    expect(connections).toBe(0);
+    expect([unicode.code, unicode.stderr]).toEqual([
+      1,
+      'upload: unicode.csv: the card list is UTF-16 (little-endian, byte-order mark FF FE), not UTF-8: save it as UTF-8 (a spreadsheet\'s "CSV UTF-8") and upload it again\n',
+    ]);
+    expect(mac.code).toBe(1);
+    expect(mac.stderr).toContain(
+      'upload: mac.csv: the card list ends its lines with a lone CR (classic Mac OS line endings',
+    );
+    expect(JSON.parse(mac.stdout)).toMatchObject({ outcome: 'refused', exitStatus: 1, httpStatus: null, listed: 0 });
+  });
+
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');

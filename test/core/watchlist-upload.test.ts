@@ -408,6 +408,42 @@ describe('the upload loop', () => {
     );
   });
 
+  it('names a UTF-16 or UTF-32 export (415: save it as UTF-8) and refuses lines ended by a lone CR (400)', async () => {
+    const refusal = (...parts: Buffer[]) =>
+      uploadCardList(chunks(...parts), options()).then(
+        () => 'listed',
+        (e: unknown) => [(e as UploadRefused).status, (e as Error).message],
+      );
+    const text = `pan\r\n${PAN}\r\n`;
+    const utf16be = Buffer.from(`\ufeff${text}`, 'utf16le').swap16();
+    const utf32le = Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), Buffer.from(PAN)]);
+    const save = 'not UTF-8: save it as UTF-8 (a spreadsheet\'s "CSV UTF-8") and upload it again';
+    expect([
+      await refusal(Buffer.from(`\ufeff${text}`, 'utf16le')),
+      await refusal(utf16be),
+      await refusal(utf32le),
+    ]).toEqual([
+      [415, `the card list is UTF-16 (little-endian, byte-order mark FF FE), ${save}`],
+      [415, `the card list is UTF-16 (big-endian, byte-order mark FE FF), ${save}`],
+      [415, `the card list is UTF-32 (little-endian, byte-order mark FF FE 00 00), ${save}`],
+    ]);
+    // Classic Mac OS line endings: refused, whether the first chunk shows the CR's next byte or not.
+    const loneCr = [
+      400,
+      'the card list ends its lines with a lone CR (classic Mac OS line endings, as older Excel saves "CSV (Macintosh)"), so it reads as one line: save it with LF or CRLF line endings and upload it again',
+    ];
+    expect(await refusal(Buffer.from(`pan\r${PAN}\r${PAN}\r`))).toEqual(loneCr);
+    expect(await refusal(Buffer.from('pan\r'), Buffer.from(`${PAN}\r`))).toEqual(loneCr);
+    expect(await refusal(Buffer.from('p'), Buffer.from('an'), Buffer.from(`\r${PAN}\r`))).toEqual(loneCr);
+    // CRLF cut between its CR and LF, a single line ended by a CR, a CR after the first LF: read as before.
+    expect(await refusal(Buffer.from('pan\r'), Buffer.from(`\n${PAN}\r\n`))).toBe('listed');
+    expect(await refusal(Buffer.from(`${PAN}\r`))).toBe('listed');
+    expect(await uploadCardList(chunks(Buffer.from(`${PAN}\n5555555555554444\r\n`)), options())).toMatchObject({
+      accepted: 2,
+      rejected: 0,
+    });
+  });
+
   it('lets the event loop in by bytes, not only every 500 lines', async () => {
     // One 2 MB chunk of 4,000-character lines: fewer than 500 lines, so only a byte count yields.
     const body = Buffer.from(`${' '.repeat(3_990)}1234567x\n`.repeat(500) + `${PAN}\n`);
