@@ -27,7 +27,7 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
   --json      the outcome as one JSON object on stdout (messages stay on stderr): {"event",
               "outcome", "exitStatus", "httpStatus", "listed", "duplicates", "rejected",
               "rejectedLines": [{"line", "code", "reason", "card"}] (the first 100, cards masked),
-              "error"}
+              "error"}; none for bad usage (exit 2)
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
 the command line: every user of the machine can read a process's arguments.
 Exit status (and --json's "outcome"):
@@ -216,13 +216,33 @@ function parsedObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The rejected lines of a report, as the engine gave them (line, code, reason, masked card). */
+/**
+ * The rejected lines of a report, as the engine gave them (line, code, reason, masked card). Lines
+ * in a row rejected alike (a file in another format: 100 times "not a JSON object") are one entry.
+ */
 function rejectedLines(report: Report): string {
   if (report.rejected === 0) return '';
   const errors = report.errors ?? [];
+  const runs: { first: number; last: number; error: Report['errors'][number] }[] = [];
+  for (const error of errors) {
+    const run = runs.at(-1);
+    const alike =
+      run &&
+      run.last === error.line - 1 &&
+      run.error.code === error.code &&
+      run.error.reason === error.reason &&
+      run.error.card === error.card;
+    if (alike) run.last = error.line;
+    else runs.push({ first: error.line, last: error.line, error });
+  }
   return (
     `\nrejected lines${report.rejected > errors.length ? ` (first ${errors.length} of ${report.rejected})` : ''}:\n` +
-    errors.map((e) => `  line ${e.line}: ${e.code}: ${e.reason} (${e.card})\n`).join('')
+    runs
+      .map(
+        ({ first, last, error: e }) =>
+          `  ${first === last ? `line ${first}` : `lines ${first}-${last}`}: ${e.code}: ${e.reason} (${e.card})\n`,
+      )
+      .join('')
   );
 }
 

@@ -412,6 +412,16 @@ describe('npm run upload', () => {
     expect(JSON.parse(mac.stdout)).toMatchObject({ outcome: 'refused', exitStatus: 1, httpStatus: null, listed: 0 });
   });
 
+  it('lists lines in a row rejected alike as one entry, not a hundred identical lines', async () => {
+    const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
+    writeFileSync(join(dir, 'words.ndjson'), `${'x\n'.repeat(150)}`);
+    const res = await run(['--event', eventId, 'words.ndjson'], issuer);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      'rejected lines (first 100 of 150):\n  lines 1-100: MALFORMED: not a JSON object ((unreadable))\nupload: refused (400): none of the 150 lines is a card list line: expected {"pan": "...", "expiryMonth": 1, "expiryYear": 2027}',
+    );
+  });
+
   it('refuses plain http:// to another machine (exit 2) unless --insecure-http; http:// to this machine is fine', async () => {
     const issuer = { LEAKGUARD_API_KEY: t.keys.issuer };
     writeFileSync(join(dir, 'good.csv'), 'pan,expiry_month,expiry_year\n4111111111111111,12,2029\n4111111111111129\n');
