@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { acquirePidLock } from './adapters/files/pid-lock.ts';
 import { redisTargetOf } from './adapters/redis/connection.ts';
 import { LeakguardError } from './core/errors.ts';
-import { demoBanner, demoCredentialsPath, demoCredentialsWanted, ensureDemoCredentials } from './demo-credentials.ts';
+import {
+  DEMO_BIN_RANGES,
+  DEMO_ISSUER,
+  demoBanner,
+  demoCredentialsPath,
+  demoCredentialsWanted,
+  ensureDemoCredentials,
+} from './demo-credentials.ts';
 import { buildApp } from './http/app.ts';
 import { loadAccessConfig } from './http/access.ts';
 import { createLogger } from './logger.ts';
@@ -111,6 +118,8 @@ async function main(): Promise<void> {
   let banner: string | undefined;
   if (demoWanted) {
     const demo = await ensureDemoCredentials(config.LEAKGUARD_STATE_DIR, runtime.apiKeys, runtime.watchlist);
+    // The demo issuer's ranges decide who is shown a hit from the first scoring on.
+    if (demo.created) runtime.watchlistRegistry.rangesChanged(DEMO_ISSUER, DEMO_BIN_RANGES);
     banner = demoBanner(config.LEAKGUARD_STATE_DIR, demo);
   } else if (runtime.embedded && existsSync(demoCredentialsPath(config.LEAKGUARD_STATE_DIR))) {
     // Left by a development run: its keys may still be in the key store. Named, never printed.

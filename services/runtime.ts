@@ -496,6 +496,7 @@ export function createRuntime(
       },
     },
     watchlistEvents: () => watchlistRegistry.events,
+    issuerBinRanges: () => watchlistRegistry.binRanges,
     lists: true,
     model: () => models?.model,
     // Until the database is open an outcome needing the archive is refused (503: retried), not unknown.

@@ -20,6 +20,7 @@ import { listFeatures, listLookup } from './lists.ts';
 import { scrubCardNumbers } from './scrub.ts';
 import { modelFeatures, modelReasons, type ModelVerdict, type ScoringModel } from './model.ts';
 import {
+  binInRanges,
   decodeEntry,
   entrySlot,
   eventIdOf,
@@ -27,6 +28,7 @@ import {
   keysToTag,
   matchEntries,
   watchlistFeatures,
+  type BinRange,
   type EventView,
   type WatchlistMatch,
 } from './watchlist.ts';
@@ -102,6 +104,12 @@ export interface EngineOptions {
   lists?: boolean;
   /** Compromise events by seq; when given, every scoring looks the card up in the watchlist. */
   watchlistEvents?: () => ReadonlyMap<number, EventView>;
+  /**
+   * Each issuer's BIN ranges (undefined while not known): a hit records which listing issuers'
+   * ranges hold the card's full number (HitRecord.shownTo), which a hit's 6 digits cannot say
+   * against an 8-digit range.
+   */
+  issuerBinRanges?: () => ReadonlyMap<string, readonly BinRange[]> | undefined;
   /** The model in force, read once per scoring: a switch never splits one scoring between two models. */
   model?: () => ScoringModel | undefined;
   /** Where an outcome finds its transaction once the marker has gone (undefined while it is not open). */
@@ -490,6 +498,8 @@ export class Engine {
     response: ScoreResponse,
     match: WatchlistMatch,
   ): HitRecord {
+    const issuerIds = [...new Set(match.events.map((e) => e.issuerId))];
+    const ranges = this.options.issuerBinRanges?.();
     return {
       at: new Date(occurredAt).toISOString(),
       // Shown to issuers: identifiers are validated card-free, and scrubbed all the same.
@@ -503,7 +513,9 @@ export class Engine {
       bin: card.bin,
       eventIds: match.events.map((e) => eventIdOf(e.seq)),
       eventSeqs: match.events.map((e) => e.seq),
-      issuerIds: [...new Set(match.events.map((e) => e.issuerId))],
+      issuerIds,
+      // Decided here, where the full number is: the hit keeps 6 digits, and an 8-digit range needs 8.
+      ...(ranges ? { shownTo: issuerIds.filter((id) => binInRanges(req.card.number, ranges.get(id) ?? [])) } : {}),
     };
   }
 

@@ -860,6 +860,13 @@ export interface HitRecord {
   eventIds: string[];
   eventSeqs: number[];
   issuerIds: string[];
+  /**
+   * The listing issuers whose BIN ranges hold the card, decided by the engine with the full number
+   * (8-digit ranges need more digits than the hit keeps): who reads the hit and whose events count
+   * it. Absent on hits recorded before it was (and from an engine given no ranges): those are
+   * shown by their 6-digit BIN (hitMatches).
+   */
+  shownTo?: string[];
 }
 export interface VelocityStore {
   /** How this store names what it keeps: the plans built for it use these names. */

@@ -768,7 +768,11 @@ export interface HitQuery {
   eventId?: string | undefined;
   from?: number | undefined;
   to?: number | undefined;
-  /** Only hits on cards in these BIN ranges (an issuer's own), applied before the limit like every filter. */
+  /**
+   * Only the hits the reading issuer is shown, applied before the limit like every filter: those
+   * recorded as shown to it (HitRecord.shownTo), or, for a hit recorded without shownTo (before it
+   * was), on a card whose 6-digit BIN is in these ranges (the issuer's own).
+   */
   binRanges?: readonly BinRange[] | undefined;
   /** Start after this position (exclusive): the `next` of the previous page. */
   after?: HitPosition | undefined;
@@ -820,7 +824,13 @@ export const matchesEventQuery = (e: CompromiseEvent, q: Omit<EventQuery, 'after
  * which a merchant may send days late); the list is ordered, filtered (`from`, `to`) and paged by
  * `recordedAt`, which only grows, so that a cursor never skips nor repeats a hit.
  */
-export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds'> & { recordedAt: string };
+export type StoredHit = Omit<HitRecord, 'eventSeqs' | 'issuerIds' | 'shownTo'> & { recordedAt: string };
+
+/** A stored hit as issuers read it: the internal routing fields left out. */
+export function issuerView(hit: HitRecord, recordedAt: string): StoredHit {
+  const { eventSeqs: _s, issuerIds: _i, shownTo: _t, ...h } = hit;
+  return { ...h, recordedAt };
+}
 
 /**
  * A hit as one issuer reads it: with the ids of its own events only. A hit is recorded once for
@@ -834,22 +844,40 @@ export function withOwnEvents<T extends { eventIds: string[] }>(hit: T, owns: (s
   return own.length === hit.eventIds.length ? hit : { ...hit, eventIds: own };
 }
 
-/** Does a hit pass the query's filters (the time bounds and the position are the store's own)? */
-export function hitMatches(hit: Pick<StoredHit, 'eventIds' | 'bin'>, query: HitQuery): boolean {
+/**
+ * Is the issuer shown the hit? As the engine decided when it recorded the hit (shownTo: the card's
+ * full number against the ranges it knew then); a hit recorded before hits carried that, by its
+ * 6-digit BIN against the issuer's ranges now (an 8-digit range never holds it).
+ */
+export const shownToIssuer = (
+  hit: Pick<HitRecord, 'bin' | 'shownTo'>,
+  issuerId: string,
+  issuerRanges: readonly BinRange[],
+): boolean => (hit.shownTo ? hit.shownTo.includes(issuerId) : binInRanges(hit.bin, issuerRanges));
+
+/** Does a hit in `issuerId`'s list pass the query's filters (the time bounds and the position are the store's own)? */
+export function hitMatches(
+  hit: Pick<HitRecord, 'eventIds' | 'bin' | 'shownTo'>,
+  query: HitQuery,
+  issuerId: string,
+): boolean {
   return (
     (!query.eventId || hit.eventIds.includes(query.eventId)) &&
-    (query.binRanges === undefined || binInRanges(hit.bin, query.binRanges))
+    (query.binRanges === undefined || shownToIssuer(hit, issuerId, query.binRanges))
   );
 }
 
 /**
- * Whether a hit counts in an event's statistics: when its issuer is shown it (a card of the issuer's
- * BIN ranges, as GET /v1/issuer/hits and the webhooks filter them), so that an event never counts
- * hits its issuer cannot see (an admin may list any card in an issuer's event). Leakguard's own
- * events (breach discovery) count every hit: no issuer reads them. record-hit.lua does the same.
+ * Whether a hit counts in an event's statistics: when its issuer is shown it (shownToIssuer, as
+ * GET /v1/issuer/hits and the webhooks filter them), so that an event never counts hits its issuer
+ * cannot see (an admin may list any card in an issuer's event). Leakguard's own events (breach
+ * discovery) count every hit: no issuer reads them. record-hit.lua does the same.
  */
-export const countsInEventStatistics = (eventIssuerId: string, bin: string, issuerRanges: readonly BinRange[]) =>
-  eventIssuerId === CPP_ISSUER || binInRanges(bin, issuerRanges);
+export const countsInEventStatistics = (
+  eventIssuerId: string,
+  hit: Pick<HitRecord, 'bin' | 'shownTo'>,
+  issuerRanges: readonly BinRange[],
+) => eventIssuerId === CPP_ISSUER || shownToIssuer(hit, eventIssuerId, issuerRanges);
 
 /** Is position a before b in the newest-first order of hits? */
 export const hitBefore = (a: HitPosition, b: HitPosition) => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
@@ -883,6 +911,8 @@ export interface WatchlistStore {
   removeCards(slots: EntrySlot[], onlyEvents?: readonly number[]): Promise<number>;
   getBinRanges(issuerId: string): Promise<BinRange[]>;
   setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void>;
+  /** Every issuer's BIN ranges, for the engine's registry (who is shown a hit is decided at scoring). */
+  allBinRanges(): Promise<Map<string, BinRange[]>>;
   /** The first page of hits (newest first): pageHits' items. */
   listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]>;
   /** One page of an issuer's hits, newest first, every filter applied before the limit. */

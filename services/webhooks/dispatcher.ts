@@ -172,8 +172,8 @@ export class WebhookDispatcher {
     const from = Math.max(lease.hitsSinceMs, lease.hitsCursorMs - this.o.hitOverlapMs);
     const newestFirst: OutboxEvent[] = [];
     let after: { ms: number; seq: number } | undefined;
-    // What the issuer may see of its hits (GET /v1/issuer/hits): cards in its own BIN ranges only,
-    // with its own events' ids only.
+    // What the issuer may see of its hits (GET /v1/issuer/hits): those it is shown (cards of its own
+    // BIN ranges when the hit was recorded: hitMatches), with its own events' ids only.
     const binRanges = await this.o.hits.getBinRanges(lease.tenant.id);
     let own: Set<number> | undefined;
     for (;;) {

@@ -90,6 +90,8 @@ describe('watchlists on a cluster', () => {
     await store.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
     expect(await store.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);
     expect(await store.getBinRanges('bank-b')).toEqual([]);
+    // Every issuer's, for the engine's registry (who is shown a hit is decided at scoring).
+    expect(await store.allBinRanges()).toEqual(new Map([['bank-a', [{ from: '411111', to: '411199' }]]]));
     const slots = new Set(
       [
         watchlistKeys.seq,

@@ -381,6 +381,61 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(unlisted.watchlist).toEqual({ entries: [null], usesSinceListed: 0 });
   });
 
+  it("shows and counts a hit for the issuers the engine found the card's full number in the ranges of (shownTo), whatever its 6-digit BIN", async () => {
+    // Two issuers under the 6-digit BIN 555555, each with an 8-digit range; both list the card.
+    await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
+    await s.watchlist.createEvent(EVENT, 'bank-b', new Date());
+    await s.watchlist.setBinRanges('bank-a', [{ from: '55555555', to: '55555555' }]);
+    // bank-b's ranges hold the hit's 6 digits: the engine's decision, not the BIN, says who is shown it.
+    await s.watchlist.setBinRanges('bank-b', [{ from: '555555', to: '555555' }]);
+    const at = NOW * 1000 + 60_000;
+    const hit: HitRecord = {
+      at: new Date(at).toISOString(),
+      merchantId: 'shop-1',
+      transactionId: 't-b8',
+      amount: 100,
+      currency: 'EUR',
+      decision: 'challenge',
+      score: 55,
+      card: '555555******4444',
+      bin: '555555',
+      eventIds: ['ce_1', 'ce_2'],
+      eventSeqs: [1, 2],
+      issuerIds: ['bank-a', 'bank-b'],
+      shownTo: ['bank-a'],
+    };
+    const fp = fingerprintWith(KEY, '5555555555554444');
+    const plan = buildCounterPlan(
+      {
+        merchantId: 'shop-1',
+        transactionId: 't-b8',
+        payloadHash: 't-b8',
+        occurredAt: at,
+        amountCents: 100,
+        small: false,
+        entities: { card: [fp], merchant: ['shop-1'] },
+      },
+      REDIS_KEYS,
+    );
+    await s.velocity.saveResponse(plan, '{}', hit);
+    const asIssuer = async (issuerId: string) =>
+      s.watchlist.listHits(issuerId, { limit: 10, binRanges: await s.watchlist.getBinRanges(issuerId) });
+    const shown = await asIssuer('bank-a');
+    expect(shown.map((h) => h.transactionId)).toEqual(['t-b8']);
+    // Routing fields are the store's own.
+    expect(shown[0]).not.toHaveProperty('shownTo');
+    expect(shown[0]).not.toHaveProperty('issuerIds');
+    expect(await asIssuer('bank-b')).toEqual([]);
+    expect(await s.watchlist.eventStatistics(1)).toMatchObject({ hits: 1, distinctMerchants: 1 });
+    expect(await s.watchlist.eventStatistics(2)).toMatchObject({ hits: 0, distinctMerchants: 0 });
+    expect(await s.watchlist.allBinRanges()).toEqual(
+      new Map([
+        ['bank-a', [{ from: '55555555', to: '55555555' }]],
+        ['bank-b', [{ from: '555555', to: '555555' }]],
+      ]),
+    );
+  });
+
   it('pages hits newest first, every filter applied before the limit, with no gap or repeat', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     await s.watchlist.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date());

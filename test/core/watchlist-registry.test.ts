@@ -29,4 +29,44 @@ describe('watchlist registry', () => {
     await refreshing;
     expect(registry.events.get(event.seq)?.status).toBe('open');
   });
+
+  it("takes issuers' BIN ranges set on another engine at its refresh, and its own at once", async () => {
+    const store = new MemoryWatchlistStore();
+    const registry = new WatchlistRegistry(store);
+    await store.setBinRanges('i1', [{ from: '55555555', to: '55555555' }]); // through another engine
+    await store.setBinRanges('i2', [{ from: '55555500', to: '55555554' }]);
+    // Not read yet: unknown, not empty (a hit recorded now is left to the 6-digit check), even with
+    // one issuer's ranges set here (as PUT /v1/issuers/{id}/bin-ranges does: the store, then the registry).
+    await store.setBinRanges('i3', [{ from: '411111', to: '411111' }]);
+    registry.rangesChanged('i3', [{ from: '411111', to: '411111' }]);
+    expect(registry.binRanges).toBeUndefined();
+    await registry.refresh();
+    expect(registry.binRanges?.get('i1')).toEqual([{ from: '55555555', to: '55555555' }]);
+    expect(registry.binRanges?.get('i3')).toEqual([{ from: '411111', to: '411111' }]);
+    await store.setBinRanges('i2', []);
+    registry.rangesChanged('i2', []);
+    expect(registry.binRanges?.get('i2')).toEqual([]);
+
+    // Set here while a refresh reads the store as it was: the refresh does not undo it.
+    let release: (() => void) | undefined;
+    let reads = 0;
+    const slowStore = Object.assign(Object.create(store), {
+      allBinRanges: async () => {
+        const before = await store.allBinRanges();
+        if (++reads === 2) await new Promise<void>((r) => (release = r));
+        return before;
+      },
+    });
+    const slow = new WatchlistRegistry(slowStore);
+    await slow.refresh();
+    const refreshing = slow.refresh();
+    while (!release) await new Promise((r) => setTimeout(r, 1));
+    const ranges = [{ from: '55555556', to: '55555559' }];
+    await store.setBinRanges('i1', ranges);
+    slow.rangesChanged('i1', ranges);
+    expect(slow.binRanges?.get('i1')).toEqual(ranges);
+    release();
+    await refreshing;
+    expect(slow.binRanges?.get('i1')).toEqual(ranges);
+  });
 });

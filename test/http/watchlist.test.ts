@@ -1053,3 +1053,72 @@ describe("an event's statistics count the hits its issuer is shown", () => {
     }
   });
 });
+
+// Card networks moved to 8-digit BINs: an issuer sharing a 6-digit prefix with another registers
+// 8-digit ranges. A hit keeps the card's 6-digit BIN only, so visibility is decided when the hit is
+// recorded, with the full number in the engine's memory (docs/watchlists.md).
+describe.each([
+  { store: 'memory', env: (): Record<string, string> => ({}) },
+  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
+])('8-digit BIN ranges ($store store)', ({ store, env }) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await buildTestApp(env());
+  });
+  afterAll(() => app.close());
+
+  it('shows a hit to the issuer whose 8-digit range holds the card, and counts it; not to another issuer of the same 6-digit BIN', async () => {
+    // Two issuers under the 6-digit BIN 555555: one holds 55555555, the other 55555500-55555554.
+    const [holder, neighbour] = [`b8-holder-${store}`, `b8-neighbour-${store}`];
+    await setBinRanges(app, {
+      [holder]: [{ from: '55555555', to: '55555555' }],
+      [neighbour]: [{ from: '55555500', to: '55555554' }],
+    });
+    const keyOf = async (issuerId: string) =>
+      (await createApiKey(app.runtime.apiKeys, { role: 'issuer', issuerId })).key;
+    const [holderKey, neighbourKey] = await Promise.all([keyOf(holder), keyOf(neighbour)]);
+    // An admin may list any card in an issuer's event: the card, in both issuers' events.
+    const pan = luhnComplete('555555551234567');
+    const events = [
+      await declareEvent(app, ['pan'], { issuerId: holder }),
+      await declareEvent(app, ['pan'], { issuerId: neighbour }),
+    ];
+    for (const ev of events) {
+      const listed = await app.app.inject({
+        method: 'POST',
+        url: `/v1/compromise-events/${ev.id}/cards`,
+        headers: { ...bearer(app.keys.admin), 'content-type': 'text/csv' },
+        payload: `${pan}\n`,
+      });
+      expect(listed.json()).toMatchObject({ accepted: 1 });
+    }
+    const scored = await app.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(app.keys.merchant),
+      payload: scoreBody({
+        transactionId: `b8-${store}`,
+        card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      }),
+    });
+    expect(scored.statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
+    const hitsOf = async (key: string) =>
+      (await app.app.inject({ url: '/v1/issuer/hits', headers: bearer(key) })).json().hits as Record<string, unknown>[];
+    const shown = await hitsOf(holderKey);
+    expect(shown).toEqual([
+      expect.objectContaining({
+        transactionId: `b8-${store}`,
+        card: `555555******${pan.slice(-4)}`,
+        eventIds: [events[0]!.id],
+      }),
+    ]);
+    // Who is shown the hit is routing, not the issuer's to read.
+    expect(shown[0]).not.toHaveProperty('shownTo');
+    expect(await hitsOf(neighbourKey)).toEqual([]);
+    const statsOf = async (id: string) =>
+      (await app.app.inject({ url: `/v1/compromise-events/${id}`, headers: bearer(app.keys.admin) })).json().statistics;
+    expect(await statsOf(events[0]!.id)).toMatchObject({ hits: 1, distinctMerchants: 1 });
+    expect(await statsOf(events[1]!.id)).toMatchObject({ hits: 0, distinctMerchants: 0 });
+  });
+});

@@ -8,7 +8,17 @@ import { HttpWebhookSender } from '../../services/adapters/webhooks/http-sender.
 import { configSchema } from '../../services/config.ts';
 import { afterFailure, backoffDelay, schedule } from '../../services/webhooks/retry.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
-import { listCards, newCard, Receiver, scoreRequest, until, WEBHOOK_ENV, type Call } from './support.ts';
+import {
+  expectHitOnlyForEightDigitHolder,
+  listCards,
+  newCard,
+  Receiver,
+  scoreRequest,
+  until,
+  WEBHOOK_ENV,
+  type Call,
+} from './support.ts';
+import { createApiKey } from '../../services/auth/api-keys.ts';
 
 let t: TestApp;
 let closed: TestApp;
@@ -68,6 +78,25 @@ describe('webhooks on the embedded database', () => {
     expect(decision.data).toMatchObject({ caseId: kase.id, transactionId: 'emb-1', decision: 'legitimate' });
     expect(r.requests).toHaveLength(3);
     for (const q of r.requests) for (const pan of pans) expect(q.body).not.toContain(pan);
+  });
+
+  it("deliver a hit on a card of an issuer's 8-digit range to that issuer, not to another issuer of the same 6-digit BIN", async () => {
+    const receivers: Receiver[] = [];
+    try {
+      await expectHitOnlyForEightDigitHolder(
+        callOn(t),
+        t.keys,
+        async (issuerId) => (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId })).key,
+        async () => {
+          const own = await Receiver.start();
+          receivers.push(own);
+          return own;
+        },
+        'embedded',
+      );
+    } finally {
+      await Promise.all(receivers.map((own) => own.close()));
+    }
   });
 
   it('refuses private, loopback and link-local receivers without LEAKGUARD_WEBHOOK_ALLOW_PRIVATE', async () => {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { expect } from 'vitest';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 
 export interface Received {
@@ -159,3 +160,69 @@ export const scoreRequest = (transactionId: string, pan: string, amount = 4999) 
   channel: 'ecommerce',
   card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
 });
+
+/**
+ * Card networks moved to 8-digit BINs: two issuers under the 6-digit BIN 555555, each with an
+ * 8-digit range, both listing a card of the holder's range (an admin may list any card in an
+ * issuer's event). Its hit reaches the holder's watchlist.hit subscription and counts in the
+ * holder's event; the neighbour gets no webhook and its event counts nothing.
+ */
+export async function expectHitOnlyForEightDigitHolder(
+  call: Call,
+  keys: { admin: string; merchant: string },
+  issuerKey: (issuerId: string) => Promise<string>,
+  receiver: () => Promise<Receiver>,
+  tag: string,
+): Promise<void> {
+  const [holder, neighbour] = [`b8-holder-${tag}`, `b8-neighbour-${tag}`];
+  for (const [issuerId, ranges] of [
+    [holder, [{ from: '55555555', to: '55555555' }]],
+    [neighbour, [{ from: '55555500', to: '55555554' }]],
+  ] as const)
+    expect((await call('PUT', `/v1/issuers/${issuerId}/bin-ranges`, keys.admin, ranges)).status).toBe(200);
+  const subscribed = await Promise.all(
+    [holder, neighbour].map(async (issuerId) => {
+      const [key, r] = await Promise.all([issuerKey(issuerId), receiver()]);
+      const sub = await call('POST', '/v1/webhooks', key, { url: r.url, eventTypes: ['watchlist.hit'] });
+      expect(sub.status).toBe(201);
+      return { key, r, secret: (sub.json() as { secret: string }).secret };
+    }),
+  );
+  const pan = luhnComplete(`55555555${String(serial++ % 1e7).padStart(7, '0')}`);
+  const events: string[] = [];
+  for (const issuerId of [holder, neighbour]) {
+    const event = await call('POST', '/v1/compromise-events', keys.admin, {
+      externalId: `wh8-${process.pid}-${++eventSerial}-${Date.now()}`,
+      issuerId,
+      source: 'card network alert',
+      exposureStart: '2026-05-01T00:00:00Z',
+      exposureEnd: '2026-10-31T00:00:00Z',
+      discoveredAt: '2026-11-10T00:00:00Z',
+      dataElements: ['pan'],
+      confidence: 'confirmed',
+    });
+    expect(event.status).toBe(201);
+    const id = (event.json() as { id: string }).id;
+    const up = await call('POST', `/v1/compromise-events/${id}/cards`, keys.admin, `${pan}\n`, 'text/csv');
+    expect(up.json()).toMatchObject({ accepted: 1 });
+    events.push(id);
+  }
+  const transactionId = `wh8-${tag}`;
+  expect((await call('POST', '/v1/score', keys.merchant, scoreRequest(transactionId, pan))).status).toBe(200);
+  const [shown, other] = subscribed;
+  const got = await until('the hit delivered to the holder', () =>
+    shown!.r.requests.find((q) => q.verified(shown!.secret).data.transactionId === transactionId),
+  );
+  expect(got.verified(shown!.secret).data).toMatchObject({
+    card: { bin: '555555', last4: pan.slice(-4) },
+    eventIds: [events[0]],
+  });
+  expect(got.body).not.toContain(pan);
+  expect(got.body).not.toContain('shownTo');
+  // The neighbour's feed has passed the hit's time by now (its lag is 0): nothing for it.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(other!.r.requests).toEqual([]);
+  const hitsOf = async (id: string) =>
+    (await call('GET', `/v1/compromise-events/${id}`, keys.admin)).json().statistics.hits as number;
+  expect([await hitsOf(events[0]!), await hitsOf(events[1]!)]).toEqual([1, 0]);
+}

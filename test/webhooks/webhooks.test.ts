@@ -9,7 +9,17 @@ import { PostgresServer } from '../support/postgres-server.ts';
 import { freePort } from '../support/ports.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
-import { listCards, newCard, Receiver, scoreRequest, until, WEBHOOK_ENV, type Call } from './support.ts';
+import {
+  expectHitOnlyForEightDigitHolder,
+  listCards,
+  newCard,
+  Receiver,
+  scoreRequest,
+  until,
+  WEBHOOK_ENV,
+  type Call,
+} from './support.ts';
+import { createApiKey } from '../../services/auth/api-keys.ts';
 
 let redis: RedisServer;
 let pg: PostgresServer;
@@ -187,6 +197,16 @@ describe('deliveries', () => {
       { at: expect.any(String), durationMs: expect.any(Number), statusCode: 204, error: null },
     ]);
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
+  });
+
+  it("a hit on a card of an issuer's 8-digit range reaches that issuer, not another issuer of the same 6-digit BIN", async () => {
+    await expectHitOnlyForEightDigitHolder(
+      call,
+      t.keys,
+      async (issuerId) => (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId })).key,
+      receiver,
+      'redis',
+    );
   });
 
   it("an analyst's decision reaches the merchant's subscription, and no other merchant's", async () => {

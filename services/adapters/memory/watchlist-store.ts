@@ -32,6 +32,7 @@ import {
   countsInEventStatistics,
   hitBefore,
   hitMatches,
+  issuerView,
   listedAgain,
   withoutEvents,
 } from '../../core/watchlist.ts';
@@ -173,9 +174,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
           list.push({ recordedAt: r.recordedAt, hit: r.hit, pos });
         }
         for (const seq of r.hit.eventSeqs) {
-          // Only the hits the event's issuer is shown (its BIN ranges as they are when the hit is recorded).
+          // Only the hits the event's issuer is shown (as the engine decided; a hit without that, by
+          // the issuer's BIN ranges as they are when the hit is recorded).
           const issuerId = this.events.get(seq)?.issuerId;
-          if (issuerId === undefined || !countsInEventStatistics(issuerId, r.hit.bin, this.ranges.get(issuerId) ?? []))
+          if (issuerId === undefined || !countsInEventStatistics(issuerId, r.hit, this.ranges.get(issuerId) ?? []))
             continue;
           const s = this.statsOf(seq);
           s.hits++;
@@ -310,6 +312,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
     this.commit({ t: 'ranges', issuerId, ranges });
   }
 
+  async allBinRanges(): Promise<Map<string, BinRange[]>> {
+    return new Map(this.ranges);
+  }
+
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
     return (await this.pageHits(issuerId, query)).items;
   }
@@ -330,10 +336,9 @@ export class MemoryWatchlistStore implements WatchlistStore {
       if (scanned === budget) return { items, hasMore: true, next: lastScanned };
       scanned++;
       lastScanned = pos;
-      if (!hitMatches(hit, query)) continue;
+      if (!hitMatches(hit, query, issuerId)) continue;
       if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
-      const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
-      items.push({ ...h, recordedAt: new Date(pos.ms).toISOString() });
+      items.push(issuerView(hit, new Date(pos.ms).toISOString()));
       lastItem = pos;
     }
     return { items, hasMore: false, next: null };

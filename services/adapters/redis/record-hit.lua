@@ -3,17 +3,24 @@
 -- transactions set (3 keys each, in args.events order), then one hit stream per issuer, then the
 -- issuers' BIN ranges hash.
 -- ARGV[1] JSON {transaction (merchant:transaction), merchant, now (ms), hit (JSON), events = {seq...},
--- issuers = {id...}, bin (the card's), everyHitIssuer (Leakguard's own events' issuer)}.
--- An event's statistics count the hit only when its issuer is shown it: the card in the issuer's
--- BIN ranges, as GET /v1/issuer/hits filters (countsInEventStatistics in core/watchlist.ts).
+-- issuers = {id...}, shownTo = {id...} (the issuers the engine found the card's full number in the
+-- ranges of) or, from an engine that decided nothing, bin (the card's 6 digits), everyHitIssuer
+-- (Leakguard's own events' issuer)}.
+-- An event's statistics count the hit only when its issuer is shown it, as GET /v1/issuer/hits
+-- filters (countsInEventStatistics in core/watchlist.ts): named in shownTo, else the BIN in its ranges.
 -- Returns 1 when recorded now, 0 when it had been.
 local a = cjson.decode(ARGV[1])
 local rangesKey = KEYS[#a.events * 3 + #a.issuers + 1]
+local shown = {}
+if a.shownTo then
+  for _, id in ipairs(a.shownTo) do shown[id] = true end
+end
 local function counts(eventKey)
   local meta = redis.call('HGET', eventKey, 'm')
   if not meta then return false end
   local issuer = cjson.decode(meta).issuerId
   if issuer == a.everyHitIssuer then return true end
+  if a.shownTo then return shown[issuer] == true end
   local raw = redis.call('HGET', rangesKey, issuer)
   if not raw then return false end
   for _, r in ipairs(cjson.decode(raw)) do

@@ -498,8 +498,9 @@ export class RedisVelocityStore implements VelocityStore {
       hit: JSON.stringify(hit),
       events: hit.eventSeqs,
       issuers: hit.issuerIds,
-      // An event counts the hit when its issuer is shown it (countsInEventStatistics).
-      bin: hit.bin,
+      // An event counts the hit when its issuer is shown it (countsInEventStatistics): as the engine
+      // decided (issuer ids, never more of the card), else by the 6-digit BIN against its ranges.
+      ...(hit.shownTo ? { shownTo: hit.shownTo } : { bin: hit.bin }),
       everyHitIssuer: CPP_ISSUER,
     };
     return this.hitScript.run(this.redis, hitKeys, [JSON.stringify(arg)]) as Promise<number>;

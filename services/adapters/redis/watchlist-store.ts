@@ -25,6 +25,7 @@ import {
   type WatchlistStore,
   HIT_SCAN_BUDGET,
   hitMatches,
+  issuerView,
 } from '../../core/watchlist.ts';
 import type { HitRecord } from '../../core/velocity.ts';
 import { watchlistBucketKey } from './keys.ts';
@@ -282,6 +283,11 @@ export class RedisWatchlistStore implements WatchlistStore {
     await this.redis.hset(K.binRanges, issuerId, JSON.stringify(ranges));
   }
 
+  async allBinRanges(): Promise<Map<string, BinRange[]>> {
+    const all = await this.redis.hgetall(K.binRanges);
+    return new Map(Object.entries(all).map(([issuerId, raw]) => [issuerId, JSON.parse(raw) as BinRange[]]));
+  }
+
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {
     return (await this.pageHits(issuerId, query)).items;
   }
@@ -319,11 +325,10 @@ export class RedisWatchlistStore implements WatchlistStore {
           if (fields[i] === 'h') json = fields[i + 1];
         if (!json) continue;
         const hit = JSON.parse(json) as HitRecord;
-        if (!hitMatches(hit, query)) continue;
+        if (!hitMatches(hit, query, issuerId)) continue;
         if (items.length === query.limit) return { items, hasMore: true, next: lastItem };
-        const { eventSeqs: _s, issuerIds: _i, ...h } = hit;
         // The stream id's time: what `from`, `to` and the cursor are measured against.
-        items.push({ ...h, recordedAt: new Date(pos.ms).toISOString() });
+        items.push(issuerView(hit, new Date(pos.ms).toISOString()));
         lastItem = pos;
       }
       if (rows.length < count) break;

@@ -675,6 +675,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     },
     async (request) => {
       await store.setBinRanges(request.params.issuerId, request.body);
+      // This engine's hits follow them at once; other engines' at their registry's next refresh.
+      registry.rangesChanged(request.params.issuerId, request.body);
       return { issuerId: request.params.issuerId, ranges: request.body };
     },
   );
@@ -742,7 +744,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
           details: [{ path: 'querystring.from', message: 'must not be after to' }],
         });
       if (q.eventId !== undefined && !(await visibleEvent(principal, q.eventId))) throw notFound();
-      // Only its own BINs, even for hits its events recorded (an admin may list any card in an issuer's event).
+      // Only the hits it is shown (its BIN ranges held the card when the hit was recorded), even of
+      // its own events (an admin may list any card in an issuer's event).
       const page = await store.pageHits(issuerId, {
         eventId: q.eventId,
         limit: q.limit,
