@@ -871,7 +871,9 @@ export function hitMatches(
  * Whether a hit counts in an event's statistics: when its issuer is shown it (shownToIssuer, as
  * GET /v1/issuer/hits and the webhooks filter them), so that an event never counts hits its issuer
  * cannot see (an admin may list any card in an issuer's event). Leakguard's own events (breach
- * discovery) count every hit: no issuer reads them. record-hit.lua does the same.
+ * discovery) count every hit: their statistics are read by admins and analysts, not by an issuer
+ * (who sees a confirmed one listing its own cards in a look-up, not its counts). record-hit.lua does
+ * the same.
  */
 export const countsInEventStatistics = (
   eventIssuerId: string,

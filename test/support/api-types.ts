@@ -189,7 +189,7 @@ export interface paths {
     put?: never;
     /**
      * Whether cards are listed, and by which of your events (by card number or fingerprint)
-     * @description Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named; for its own card numbers (looked up by number, in its BIN ranges) it also sees Leakguard's suspected breaches that list them (issuerId leakguard: which of its cards a suspected merchant exposed, to reissue them), their externalId, which names the merchant, absent until an analyst confirms the suspicion. An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.
+     * @description Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named; for its own card numbers (looked up by number, in its BIN ranges) it also sees Leakguard's suspected breaches that list them once an analyst confirmed them (issuerId leakguard: which of its cards a breached merchant exposed, to reissue them; an unreviewed suspicion is not shown, since the cards it lists would name its merchant). An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.
      */
     post: operations['lookupCards'];
     delete?: never;
@@ -1122,7 +1122,7 @@ export interface components {
       next: string | null;
     };
     /**
-     * @description A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it. An issuer's own events, and for its own card numbers Leakguard's suspected breaches (issuerId leakguard, source leakguard-cpp).
+     * @description A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it. An issuer's own events, and for its own card numbers Leakguard's suspected breaches an analyst confirmed (issuerId leakguard, source leakguard-cpp).
      * @example {
      *       "id": "ce_7",
      *       "externalId": "breach-2026-11",
@@ -1146,8 +1146,7 @@ export interface components {
       dataElements: string[];
       exposureEnd: string;
       exposureStart: string;
-      /** @description The event's external id. Absent on a suspected breach Leakguard opened (issuerId leakguard) until an analyst confirms it: its id names the suspected merchant. */
-      externalId?: string;
+      externalId: string;
       id: string;
       issuerId: string;
       source: string;

@@ -3,8 +3,9 @@
 // so such a card is "not listed" to it. Leakguard's own events (breach discovery: a suspected merchant
 // whose customers' cards are listed) are shown for the issuer's own card numbers, those it looks up by
 // number in its BIN ranges: which of its cards a suspected breach exposed is what it needs to reissue
-// them, and GET /v1/issuer/suspected-events tells only how many. The suspected merchant stays unnamed
-// until an analyst confirms it (disclosedMerchant). A POST, so that card numbers never sit in a URL
+// them, and GET /v1/issuer/suspected-events tells only how many. Only a suspicion an analyst
+// confirmed (disclosedMerchant) is shown: an unreviewed one, shown on a few of the issuer's cards,
+// would name its merchant all the same (the one merchant those cards share in its window). A POST, so that card numbers never sit in a URL
 // or an access log; the answer never repeats one.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -88,18 +89,10 @@ const listedEventSchema = eventSchema
     exposureEnd: true,
     createdAt: true,
   })
-  .extend({
-    externalId: z
-      .string()
-      .optional()
-      .describe(
-        "The event's external id. Absent on a suspected breach Leakguard opened (issuerId leakguard) until an analyst confirms it: its id names the suspected merchant.",
-      ),
-  })
   .meta({
     id: 'ListingEvent',
     description:
-      "A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it. An issuer's own events, and for its own card numbers Leakguard's suspected breaches (issuerId leakguard, source leakguard-cpp).",
+      "A live event (open or closed) that lists the card, shown as GET /v1/compromise-events shows it. An issuer's own events, and for its own card numbers Leakguard's suspected breaches an analyst confirmed (issuerId leakguard, source leakguard-cpp).",
     example: LISTING_EVENT_EXAMPLE,
   });
 type ListingEvent = z.infer<typeof listedEventSchema>;
@@ -160,12 +153,9 @@ const lookupResultSchema = z
   .meta({ id: 'CardLookupReport', example: LOOKUP_EXAMPLE });
 type CardResult = z.infer<typeof lookupResultSchema>['cards'][number];
 
-const listingEvent = (e: CompromiseEvent, forIssuer: boolean): ListingEvent => ({
+const listingEvent = (e: CompromiseEvent): ListingEvent => ({
   id: e.id,
-  // A suspicion's external id names its merchant: shown to an issuer once an analyst confirmed it.
-  ...(!forIssuer || e.issuerId !== CPP_ISSUER || disclosedMerchant(e) !== undefined
-    ? { externalId: e.externalId }
-    : {}),
+  externalId: e.externalId,
   issuerId: e.issuerId,
   source: e.source,
   status: e.status,
@@ -190,7 +180,7 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         summary: 'Whether cards are listed, and by which of your events (by card number or fingerprint)',
         security: [{ bearer: [] }],
         description:
-          "Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named; for its own card numbers (looked up by number, in its BIN ranges) it also sees Leakguard's suspected breaches that list them (issuerId leakguard: which of its cards a suspected merchant exposed, to reissue them), their externalId, which names the merchant, absent until an analyst confirms the suspicion. An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.",
+          "Answers each card in the request's order: listed or not, the live events (open or closed; never retracted ones) that list it, what leaked, the masked card and its fingerprint under the current card key (what DELETE /v1/cards takes). An issuer sees only its own events: a card listed only by another issuer's events is `listed: false`, and the events of others are never counted nor named; for its own card numbers (looked up by number, in its BIN ranges) it also sees Leakguard's suspected breaches that list them once an analyst confirmed them (issuerId leakguard: which of its cards a breached merchant exposed, to reissue them; an unreviewed suspicion is not shown, since the cards it lists would name its merchant). An issuer may look up card numbers in its BIN ranges (others are `refused`, BIN_NOT_OWNED) and any fingerprint. An admin sees every event. During a card-key rotation a card number is looked up under both keys. A POST so that card numbers never sit in a URL; the answer never holds one.",
         body: lookupBodySchema,
         response: {
           200: lookupResultSchema,
@@ -262,7 +252,7 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         if (event) events.set(event.seq, event);
       const views = new Map<number, EventView>([...events].map(([seq, e]) => [seq, eventView(e)]));
       const withSuspicions = new Map(views);
-      for (const event of suspicions ?? []) {
+      for (const event of (suspicions ?? []).filter((e) => disclosedMerchant(e) !== undefined)) {
         events.set(event.seq, event);
         withSuspicions.set(event.seq, eventView(event));
       }
@@ -274,7 +264,7 @@ export const cardLookupRoutes: FastifyPluginAsyncZod<CardLookupRouteOptions> = a
         if (!match || match.events.length === 0) return;
         const shown = match.events.map((v) => events.get(v.seq)!).sort((a, b) => a.seq - b.seq);
         result.listed = true;
-        result.events = shown.map((e) => listingEvent(e, issuerId !== undefined));
+        result.events = shown.map(listingEvent);
         const leaked = new Set<DataElement>(shown.flatMap((e) => e.dataElements));
         result.leakedElements = DATA_ELEMENTS.filter((e) => leaked.has(e));
         // The entry's time counts every issuer's listings: an admin's to see only.
