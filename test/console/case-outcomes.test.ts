@@ -265,57 +265,135 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
         expect(await allowEntries(id)).toBe(0);
         expect(await store.latestEffect(id)).toBeUndefined();
       });
-
-      if (makeDriver === postgresDriver)
-        it("a chargeback noted while the decision's transaction is open waits for its commit: never between its check and its commit", async () => {
-          const { id } = await store.createFromFlagged(flagged({ merchantId: 'mo', transactionId: 'tx-race-2' }));
-          let noting: Promise<void> | undefined;
-          let waitedForTheDecision = false;
-          // After the decision's statements (its check included), before its commit: another
-          // connection notes the chargeback.
-          const decidingStore = new PostgresCaseStore(
-            {
-              driver: sql.driver,
-              query: (text, params) => sql.query(text, params),
-              exec: (script) => sql.exec(script),
-              close: async () => {},
-              transaction: (fn) =>
-                sql.transaction(async (tx) => {
-                  const result = await fn(tx);
-                  noting = store.noteOutcomes([chargeback('tx-race-2')]);
-                  // Until the note is seen waiting on a lock, or has finished (it must not).
-                  for (let i = 0; i < 200; i++) {
-                    const waiting = await sql.query(
-                      `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR KEY SHARE%'`,
-                    );
-                    if (waiting.rows.length > 0) {
-                      waitedForTheDecision = true;
-                      break;
-                    }
-                    const settled = await Promise.race([
-                      noting.then(() => true),
-                      new Promise((r) => setTimeout(() => r(false), 10)),
-                    ]);
-                    if (settled) break;
-                  }
-                  return result;
-                }),
-            },
-            TEST_DATA_CIPHER,
-          );
-          await decidingStore.decide(id, 'mark_legitimate', 'analyst-1', undefined, {
-            allowListDays: 30,
-            negativeListTtlMs: 86_400_000,
-          });
-          await noting;
-          expect(waitedForTheDecision).toBe(true);
-          expect((await store.get(id))!.status).toBe('legitimate');
-          // The decision came first, then the chargeback: the next allow-listing is refused.
-          expect((await store.outcomesOf('mo', 'tx-race-2')).map((o) => o.outcome)).toEqual(['chargeback']);
-        });
     },
   );
 }
+
+// Two connections at once: a PostgreSQL server (PGlite serves one connection).
+describe.sequential(
+  "the case store on a PostgreSQL server: a chargeback and a decision's allow-listing never interleave",
+  () => {
+    let driver: Driver;
+    let sql: SqlClient;
+    let store: PostgresCaseStore;
+    beforeAll(async () => {
+      driver = await postgresDriver();
+      sql = await driver.open();
+      store = new PostgresCaseStore(sql, TEST_DATA_CIPHER);
+    }, 120_000);
+    afterAll(async () => {
+      await sql?.close();
+      await driver?.stop();
+    });
+    const chargeback = (transactionId: string): OutcomeNote => ({
+      merchantId: 'mo',
+      transactionId,
+      outcome: 'chargeback',
+      at: Date.now(),
+    });
+    /** Whether a statement of another connection waits on a lock, its text holding `fragment`. */
+    const waitingOn = async (fragment: string) =>
+      (
+        await sql.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+          `%${fragment}%`,
+        ])
+      ).rows.length > 0;
+
+    it("a chargeback noted while the decision's transaction is open waits for its commit: never between its check and its commit", async () => {
+      const { id } = await store.createFromFlagged(flagged({ merchantId: 'mo', transactionId: 'tx-race-2' }));
+      let noting: Promise<void> | undefined;
+      let waitedForTheDecision = false;
+      // After the decision's statements (its check included), before its commit: another
+      // connection notes the chargeback.
+      const decidingStore = new PostgresCaseStore(
+        {
+          driver: sql.driver,
+          query: (text, params) => sql.query(text, params),
+          exec: (script) => sql.exec(script),
+          close: async () => {},
+          transaction: (fn) =>
+            sql.transaction(async (tx) => {
+              const result = await fn(tx);
+              noting = store.noteOutcomes([chargeback('tx-race-2')]);
+              // Until the note is seen waiting on a lock, or has finished (it must not).
+              for (let i = 0; i < 200; i++) {
+                if (await waitingOn('FOR KEY SHARE')) {
+                  waitedForTheDecision = true;
+                  break;
+                }
+                const settled = await Promise.race([
+                  noting.then(() => true),
+                  new Promise((r) => setTimeout(() => r(false), 10)),
+                ]);
+                if (settled) break;
+              }
+              return result;
+            }),
+        },
+        TEST_DATA_CIPHER,
+      );
+      await decidingStore.decide(id, 'mark_legitimate', 'analyst-1', undefined, {
+        allowListDays: 30,
+        negativeListTtlMs: 86_400_000,
+      });
+      await noting;
+      expect(waitedForTheDecision).toBe(true);
+      expect((await store.get(id))!.status).toBe('legitimate');
+      // The decision came first, then the chargeback: the next allow-listing is refused.
+      expect((await store.outcomesOf('mo', 'tx-race-2')).map((o) => o.outcome)).toEqual(['chargeback']);
+    });
+
+    it("a chargeback being written to the transaction's archive entry is waited for: the decision then sees it", async () => {
+      const { id } = await store.createFromFlagged(flagged({ merchantId: 'mo', transactionId: 'tx-race-3' }));
+      await sql.query(
+        `INSERT INTO transaction_archive (merchant_id, transaction_id, counted_at_ms, card, outcomes)
+       VALUES ('mo', 'tx-race-3', $1, 'fp', '{}'::jsonb)`,
+        [Date.now() - 60_000],
+      );
+      // Another engine records the chargeback on the archive's entry (transaction-archive.ts
+      // markOutcome) and has not committed yet when the analyst's decision runs.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let updated!: () => void;
+      const written = new Promise<void>((r) => (updated = r));
+      const recording = sql.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE transaction_archive SET outcomes = outcomes || jsonb_build_object('chargeback', $1::bigint)
+          WHERE merchant_id = 'mo' AND transaction_id = 'tx-race-3'`,
+          [Date.now()],
+        );
+        updated();
+        await released;
+      });
+      await written;
+      const decided = store
+        .decide(id, 'mark_legitimate', 'analyst-1', undefined, { allowListDays: 30, negativeListTtlMs: 86_400_000 })
+        .then(
+          () => 'allow-listed',
+          (e: { code?: string }) => e.code ?? 'failed',
+        );
+      // Until the decision waits for the archive's row, or has finished (it must not, before the
+      // chargeback commits).
+      let waited = false;
+      for (let i = 0; i < 300 && !waited; i++) {
+        waited = await waitingOn('FOR SHARE');
+        const settled = await Promise.race([
+          decided.then(() => true),
+          new Promise((r) => setTimeout(() => r(false), 10)),
+        ]);
+        if (settled) break;
+      }
+      release();
+      await recording;
+      expect(await decided).toBe('CASE_CONFLICT');
+      expect(waited).toBe(true);
+      expect((await store.get(id))!.status).toBe('open');
+      expect(
+        (await sql.query(`SELECT 1 FROM list_entries WHERE list = 'allow' AND case_id = $1`, [id])).rows.length,
+      ).toBe(0);
+    });
+  },
+);
 
 describe('the writer of outcome notes', () => {
   const note = (transactionId: string): OutcomeNote => ({

@@ -497,7 +497,10 @@ export class PostgresCaseStore implements CaseStore {
       if (assignee !== null && assignee !== actor && options.mayDecideOthers !== true)
         throw new CaseForbidden(`Case #${id} is assigned to ${assignee}: only they or a lead decide it.`);
       // Under the row lock: a chargeback noted meanwhile waits for this decision (noteOutcomes), so
-      // none lands between this check and the commit (docs/console.md, "Outcomes on a case").
+      // none lands between this check and the commit (docs/console.md, "Outcomes on a case"). The
+      // engine writes a chargeback on the transaction's archive entry first (markOutcome): that row
+      // is share-locked before it is read, so a write under way is waited for and then seen, and one
+      // that comes after waits for this commit.
       if (action === 'mark_legitimate' && (options.allowListDays ?? 0) > 0) {
         const { merchant_id, transaction_id } = (
           await tx.query<{ merchant_id: string; transaction_id: string }>(
@@ -505,6 +508,10 @@ export class PostgresCaseStore implements CaseStore {
             [id],
           )
         ).rows[0]!;
+        await tx.query('SELECT 1 FROM transaction_archive WHERE merchant_id = $1 AND transaction_id = $2 FOR SHARE', [
+          merchant_id,
+          transaction_id,
+        ]);
         if (summariseOutcomes(await outcomesIn(tx, merchant_id, transaction_id), '').fraudChargeback)
           throw new CaseConflict(allowListRefusal(id));
       }
