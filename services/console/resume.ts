@@ -46,18 +46,21 @@ const resumeForm = z.object({
 /**
  * The decision a POST without a valid session carried, when it comes from the console's own page,
  * or undefined (another route, not a decision, or not provably the console's page). What the
- * browser says decides: `Sec-Fetch-Site`, when sent, must be same-origin (not same-site: a sibling
- * subdomain's page gets SameSite cookies sent too); a real `Origin` must be the console's host (the
- * console's no-referrer policy makes browsers send "null" instead); else, in a browser that sends
- * neither, the session cookie it still sent, which SameSite=Strict keeps off cross-site requests.
+ * browser says decides: `Sec-Fetch-Site` must be same-origin (not same-site: a sibling subdomain's
+ * page gets SameSite cookies sent too), and a real `Origin` the console's host (the console's
+ * no-referrer policy makes browsers send "null" instead). A browser that sends no `Sec-Fetch-Site`
+ * (Safari before 16.4) proves nothing: a sibling subdomain's page with a no-referrer policy would
+ * look the same, cookie and all, and could plant a decision in the form; its draft is not kept.
  */
-export function draftOfSignedOutPost(request: FastifyRequest, sessionCookieSent: boolean): DecisionDraft | undefined {
-  const fetchSite = request.headers['sec-fetch-site'];
+export function draftOfSignedOutPost(request: FastifyRequest): DecisionDraft | undefined {
   const origin = request.headers.origin;
-  const realOrigin = origin !== undefined && origin !== 'null';
-  if (fetchSite !== undefined && fetchSite !== 'same-origin') return undefined;
-  if (realOrigin && !(URL.canParse(origin) && new URL(origin).host === request.headers.host)) return undefined;
-  if (fetchSite === undefined && !realOrigin && !sessionCookieSent) return undefined;
+  if (request.headers['sec-fetch-site'] !== 'same-origin') return undefined;
+  if (
+    origin !== undefined &&
+    origin !== 'null' &&
+    !(URL.canParse(origin) && new URL(origin).host === request.headers.host)
+  )
+    return undefined;
   const m = DECISION_PATH.exec(request.url.split('?', 1)[0]!);
   if (!m) return undefined;
   const body = decisionForm.safeParse(request.body ?? {});

@@ -47,11 +47,12 @@ describe('a decision sent after the session expired', () => {
     const c = await flagCase(t);
     await client.get(`/console/cases/${c.id}`);
     await idledOut(client);
-    const lost = await client.post(`/console/cases/${c.id}/decision`, {
-      action: 'mark_legitimate',
-      note: NOTE,
-      allowListDays: 30,
-    });
+    // What a browser sends from the console's own page (its no-referrer policy makes Origin "null").
+    const lost = await client.post(
+      `/console/cases/${c.id}/decision`,
+      { action: 'mark_legitimate', note: NOTE, allowListDays: 30 },
+      { headers: { origin: 'null', 'sec-fetch-site': 'same-origin' } },
+    );
     expect(lost.status).toBe(401);
     expect(lost.body).toContain(
       `Your session expired before your decision on case #${c.id} (Mark legitimate, with your note)`,
@@ -109,7 +110,7 @@ describe('a decision sent after the session expired', () => {
     expect((await cases().store.get(c.id))!.status).toBe('legitimate');
   });
 
-  it('is not carried from another site, nor without the session cookie', async () => {
+  it('is not carried from another site, nor from a browser that does not say it is the same origin', async () => {
     const { client } = await loggedIn(t, 'analyst', '10.7.12.2');
     // Another card: the first test allow-listed its own.
     const c = await flagCase(t, {
@@ -133,6 +134,13 @@ describe('a decision sent after the session expired', () => {
     });
     expect(sibling.status).toBe(401);
     expect(carried(sibling.body)).toEqual({});
+    // A browser that sends no Sec-Fetch-Site (older Safari), the cookie and Origin: null: a sibling
+    // subdomain's page with a no-referrer policy looks the same, so nothing is carried.
+    const { client: older } = await loggedIn(t, 'analyst', '10.7.12.5');
+    await idledOut(older);
+    const noFetchSite = await older.post(`/console/cases/${c.id}/decision`, body, { headers: { origin: 'null' } });
+    expect(noFetchSite.status).toBe(401);
+    expect(carried(noFetchSite.body)).toEqual({});
     // No cookie and no Origin: nothing says the post came from the console.
     const bare = await new ConsoleClient(t.app, '10.7.12.3').post(`/console/cases/${c.id}/decision`, body);
     expect(bare.status).toBe(401);

@@ -69,7 +69,7 @@ export const sessionPlugin = fp(
           );
         const status = statusOf('UNAUTHENTICATED');
         // A decision sent from the console's page after its session ended: the sign-in form, carrying it.
-        const draft = draftOfSignedOutPost(request, token !== undefined);
+        const draft = draftOfSignedOutPost(request);
         if (draft)
           return sendPage(
             reply,
