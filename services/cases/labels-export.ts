@@ -1,7 +1,7 @@
 // Labels for training: what a deployment knows about its transactions. Two sources, joined per
 // transaction: the analysts' decisions (with what the engine knew when it decided), and the
-// outcomes merchants reported (services/cases/outcomes.ts: the case database's case_outcomes and
-// the transaction archive's notes). For `npm run model -- export-labels` (owned by models/): call
+// outcomes merchants reported (services/cases/outcomes.ts: the case database's case_outcomes, which
+// every engine notes). For `npm run model -- export-labels` (owned by models/): call
 // exportLabels(). One row per labelled transaction; `label_source` says where its label comes from.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -46,7 +46,7 @@ export interface ExportedLabel {
   source: LabelSource;
   /** When the label became known: the decision, or the outcome that gave it. */
   labelledAt: string;
-  analyst?: { label: Label; decidedBy: string };
+  analyst?: { label: Label; decidedBy: string; decidedAt: string };
   outcomes: Partial<Record<JoinedOutcome, string>>;
   occurredAt?: string;
   case?: Omit<LabelledCase, 'label' | 'decidedBy' | 'decidedAt'>;
@@ -91,7 +91,9 @@ export function joinLabel(
     label,
     source: source!,
     labelledAt: labelledAt!,
-    ...(analyst ? { analyst: { label: analyst.label, decidedBy: analyst.decidedBy } } : {}),
+    ...(analyst
+      ? { analyst: { label: analyst.label, decidedBy: analyst.decidedBy, decidedAt: analyst.decidedAt } }
+      : {}),
     outcomes: joined,
     ...(recorded?.occurredAt ? { occurredAt: recorded.occurredAt } : {}),
     ...(analyst ? { case: caseOf(analyst) } : recorded?.case ? { case: recorded.case } : {}),
@@ -132,6 +134,7 @@ const FIXED = [
   'occurred_at',
   'decided_at',
   'decided_by',
+  'labelled_at',
   'label',
   'is_fraud',
   'label_source',
@@ -170,8 +173,10 @@ export function labelRows(labels: readonly (ExportedLabel | LabelledCase)[]): {
       merchant_id: l.merchantId,
       transaction_id: l.transactionId,
       occurred_at: c?.occurredAt ?? l.occurredAt,
-      decided_at: l.labelledAt,
-      decided_by: l.source === 'analyst' ? l.analyst!.decidedBy : l.source,
+      // The analyst's decision, as before outcomes were joined (empty on a row no analyst decided).
+      decided_at: l.analyst?.decidedAt,
+      decided_by: l.analyst?.decidedBy,
+      labelled_at: l.labelledAt,
       label: l.label,
       is_fraud: l.label === 'fraud' ? 1 : 0,
       label_source: l.source,
@@ -230,6 +235,8 @@ export async function exportLabelCounts(
   since?: string,
   outcomes?: OutcomeReader,
 ): Promise<LabelCounts> {
+  // Whole, both: analysts' labels are human-scale, and the outcomes noted are the rare kinds (and
+  // those of cases); `since` applies to when each joined label became known.
   const labels = joinLabels(await store.labelledCases(), outcomes ? await outcomes.recordedOutcomes() : [], since);
   const out = createWriteStream(path, { mode: 0o600 });
   out.write(formatLabels(labels, format));

@@ -106,7 +106,7 @@ describe('labels export and negative lists', () => {
     };
     const csv = formatLabels([c], 'csv').trim().split('\n');
     expect(csv[0]).toBe(
-      'case_id,merchant_id,transaction_id,occurred_at,decided_at,decided_by,label,is_fraud,label_source,analyst_label,chargeback_at,chargeback_reversed_at,challenge_failed_at,refund_at,score,decision,reason_codes,amount,currency,channel,card_bin,card_count_1h,card_listed',
+      'case_id,merchant_id,transaction_id,occurred_at,decided_at,decided_by,labelled_at,label,is_fraud,label_source,analyst_label,chargeback_at,chargeback_reversed_at,challenge_failed_at,refund_at,score,decision,reason_codes,amount,currency,channel,card_bin,card_count_1h,card_listed',
     );
     expect(csv[1]).toContain(`"'=HYPERLINK(""x"")","t,1"`);
     expect(csv[1]).toMatch(/,fraud,1,analyst,fraud,,,,,80,decline,A\|B,100,EUR,ecommerce,411111,3,1$/);

@@ -1,8 +1,11 @@
 // The outcomes merchants reported, for the label export (services/cases/labels-export.ts): from
-// the case database (case_outcomes, noted by every engine) and the transaction archive (outcomes
-// noted on an entry, one a lost note would otherwise hide), each kind once at its first time, with
+// the case database (case_outcomes, noted by every engine), each kind once at its first time, with
 // the transaction's case when it has one (the features the engine saw when it flagged it) and
-// otherwise the time the archive counted it.
+// otherwise the time the archive counted it. Not the archive's own outcome notes: reading them
+// means every archived transaction (180 days of all traffic), and every engine notes the same
+// outcomes in case_outcomes (a note lost while the database was down too long is missing here, as
+// on the console). case_outcomes is small: the rare kinds (chargebacks, failed challenges) of any
+// transaction, and the others of cases only (services/cases/outcomes.ts, NOTED_WITHOUT_CASE).
 import { JOINED_OUTCOMES, type OutcomeReader, type RecordedOutcomes } from '../../cases/labels-export.ts';
 import type { Decision } from '../../core/schemas.ts';
 import type { Queryable } from './sql-client.ts';
@@ -23,9 +26,6 @@ export class PostgresLabelOutcomes implements OutcomeReader {
     const r = await this.sql.query<Row>(
       `WITH reported AS (
          SELECT merchant_id, transaction_id, outcome, at FROM case_outcomes WHERE outcome = ANY($1::text[])
-         UNION ALL
-         SELECT t.merchant_id, t.transaction_id, o.key, to_timestamp((o.value #>> '{}')::bigint / 1000.0)
-           FROM transaction_archive t, jsonb_each(t.outcomes) AS o WHERE o.key = ANY($1::text[])
        ), firsts AS (
          SELECT merchant_id, transaction_id, outcome, min(at) AS at FROM reported GROUP BY 1, 2, 3
        ), per_transaction AS (
