@@ -254,7 +254,8 @@ function isLoopback(hostname: string): boolean {
     host.endsWith('.localhost') ||
     host === '::1' ||
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
-    /^::ffff:127\./.test(host)
+    // An IPv4-mapped loopback, as the URL parser writes it: [::ffff:127.0.0.1] is ::ffff:7f00:1.
+    /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host)
   );
 }
 

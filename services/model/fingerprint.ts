@@ -136,12 +136,6 @@ export function artifactFeatureSet(fs: FeatureSet): Artifact['featureSet'] {
   return { name: fs.name, version: fs.version, features: fs.features.map((f) => f.name), fingerprint, featureDigests };
 }
 
-/**
- * Refuses a model trained on another feature set than `fs`: another name, version, feature names or
- * order, or other definitions under the same names (the fingerprint, naming the first feature
- * defined otherwise), or no fingerprint at all (written before fingerprints: nothing says which
- * definitions it learnt from).
- */
 /** Why an artifact without a fingerprint is served unverified: what the engine's warning says. */
 export function unverifiedDefinitions(artifact: Pick<Artifact, 'modelVersion' | 'featureSet'>, fs: FeatureSet): string {
   return (
@@ -151,6 +145,12 @@ export function unverifiedDefinitions(artifact: Pick<Artifact, 'modelVersion' | 
   );
 }
 
+/**
+ * Refuses a model trained on another feature set than `fs`: another name, version, feature names or
+ * order, or other definitions under the same names (the fingerprint, naming the first feature
+ * defined otherwise). One without a fingerprint (written before fingerprints) is 'unverified':
+ * served on its version and names, with unverifiedDefinitions' warning.
+ */
 export function refuseOtherFeatureSet(
   artifact: Pick<Artifact, 'modelVersion' | 'featureSet'>,
   fs: FeatureSet,

@@ -440,7 +440,7 @@ describe('npm run upload', () => {
     );
     expect(insecure.stderr).toContain('cannot reach http://no-such-host.invalid: ENOTFOUND');
     // Loopback in its forms: sent (nothing listens on port 9: try again later).
-    for (const url of ['http://localhost:9', 'http://127.0.0.2:9', 'http://[::1]:9']) {
+    for (const url of ['http://localhost:9', 'http://127.0.0.2:9', 'http://[::1]:9', 'http://[::ffff:127.0.0.1]:9']) {
       const local = await run(['--event', eventId, 'good.csv'], issuer, url);
       expect([url, local.code, local.stderr]).toEqual([url, 75, expect.stringContaining('ECONNREFUSED')]);
     }
