@@ -106,6 +106,23 @@ export const compromiseEventInputSchema = z
 export type CompromiseEventInput = z.infer<typeof compromiseEventInputSchema>;
 
 /**
+ * What an issuer may change of its event once declared (PATCH /v1/compromise-events/{id}): how
+ * sure it is, and when the exposure ended (an investigation narrows it). Declaring the event again
+ * with other values is refused (EVENT_CONFLICT); its cards stay listed as they are.
+ */
+export const compromiseEventChangeSchema = closedObject({
+  confidence: z.enum(['confirmed', 'suspected']).optional(),
+  exposureEnd: isoDateTime().optional().describe("Not before the event's exposureStart."),
+})
+  .refine((c) => c.confidence !== undefined || c.exposureEnd !== undefined, {
+    message: 'must change confidence, exposureEnd or both',
+  })
+  .meta({
+    id: 'CompromiseEventChange',
+    examples: [{ confidence: 'confirmed' }, { exposureEnd: '2026-09-30T00:00:00Z' }],
+  });
+
+/**
  * What made Leakguard suspect a merchant of being a breach's common point of purchase (the
  * scan, services/breach/scanner.ts): on its own events (source `leakguard-cpp`) only.
  */

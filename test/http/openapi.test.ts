@@ -87,7 +87,7 @@ describe('methods a path does not serve', () => {
   it('answer 405 with Allow and the error body, not 404', async () => {
     for (const [method, url, allow] of [
       ['PATCH', '/v1/score', 'POST'],
-      ['DELETE', '/v1/compromise-events/ce_1', 'GET, HEAD'],
+      ['DELETE', '/v1/compromise-events/ce_1', 'GET, HEAD, PATCH'],
       ['PUT', '/v1/issuer/hits', 'GET, HEAD'],
       ['OPTIONS', '/healthz', 'GET, HEAD'],
       ['POST', '/v1/issuers/i1/bin-ranges', 'GET, HEAD, PUT'],

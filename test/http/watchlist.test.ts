@@ -494,6 +494,53 @@ describe('what a hit does to scoring', () => {
     }
   });
 
+  it("an issuer changes its event's confidence and exposure end: used at once, its cards still listed", async () => {
+    const patch = (id: string, payload: Record<string, unknown>, key = t.keys.issuer) =>
+      t.app.inject({ method: 'PATCH', url: `/v1/compromise-events/${id}`, headers: bearer(key), payload });
+    // Suspected, and an exposure that ended long ago: not a recent exposure.
+    const ev = await createEvent(['pan'], t.keys.issuer, {
+      confidence: 'suspected',
+      exposureStart: '2025-01-01T00:00:00Z',
+      exposureEnd: '2025-03-01T00:00:00Z',
+    });
+    const pan = card();
+    await upload(ev.id, pan);
+    expect(codes(await score(pan))).not.toContain('LEAKED_CARD_RECENT_EXPOSURE');
+    // The investigation: confirmed, and the exposure ran until last week.
+    const changed = await patch(ev.id, { confidence: 'confirmed', exposureEnd: '2026-11-30T00:00:00Z' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json()).toMatchObject({
+      id: ev.id,
+      confidence: 'confirmed',
+      exposureStart: '2025-01-01T00:00:00Z',
+      exposureEnd: '2026-11-30T00:00:00Z',
+      statistics: { cardsListed: 1 },
+    });
+    expect(codes(await score(pan))).toContain('LEAKED_CARD_RECENT_EXPOSURE');
+    // Precise refusals: before its start, nothing to change, a field of its own, another issuer's event.
+    const early = await patch(ev.id, { exposureEnd: '2024-12-31T00:00:00Z' });
+    expect(early.statusCode).toBe(400);
+    expect(early.json().details).toEqual([
+      { path: 'exposureEnd', message: "must not be before the event's exposureStart (2025-01-01T00:00:00Z)" },
+    ]);
+    const empty = await patch(ev.id, {});
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().details).toEqual([{ path: '(root)', message: 'must change confidence, exposureEnd or both' }]);
+    const other = await patch(ev.id, { dataElements: ['pan', 'cvv'] });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().details[0].message).toContain('has fields that are not allowed: dataElements');
+    expect((await patch(ev.id, { confidence: 'suspected' }, issuer2)).statusCode).toBe(404);
+    // Retracted: 409, unchanged.
+    await t.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${ev.id}/retract`,
+      headers: bearer(t.keys.issuer),
+    });
+    const late = await patch(ev.id, { confidence: 'suspected' });
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({ code: 'EVENT_CONFLICT', error: expect.stringContaining('retracted') });
+  });
+
   it("a retracted event's expiry no longer decides whether the card was reissued", async () => {
     const retract = (id: string) =>
       t.app.inject({ method: 'POST', url: `/v1/compromise-events/${id}/retract`, headers: bearer(t.keys.issuer) });

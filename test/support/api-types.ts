@@ -236,7 +236,11 @@ export interface paths {
     delete?: never;
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Change an event's confidence or exposure end; its cards stay listed
+     * @description An issuer's own event (or any, for an admin): `confidence` (a suspected breach confirmed, or the other way) and `exposureEnd` (not before exposureStart), which scoring uses at once (listed_confirmed, days_since_exposure_end) without listing the cards again. A retracted event: 409 EVENT_CONFLICT. An event Leakguard opened itself (issuer leakguard) is reviewed in the analysts' console, not here: 409.
+     */
+    patch: operations['changeCompromiseEvent'];
     trace?: never;
   };
   '/v1/compromise-events/{id}/cards': {
@@ -694,6 +698,23 @@ export interface components {
       statistics: components['schemas']['EventStatistics'];
       status: string;
       updatedAt: string;
+    };
+    /**
+     * @example {
+     *       "confidence": "confirmed"
+     *     }
+     * @example {
+     *       "exposureEnd": "2026-09-30T00:00:00Z"
+     *     }
+     */
+    CompromiseEventChangeInput: {
+      /** @enum {string} */
+      confidence?: 'confirmed' | 'suspected';
+      /**
+       * Format: date-time
+       * @description Not before the event's exposureStart.
+       */
+      exposureEnd?: string;
     };
     /**
      * @example {
@@ -3870,6 +3891,221 @@ export interface operations {
            * @example {
            *       "error": "a path parameter is too long",
            *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  changeCompromiseEvent: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "confidence": "confirmed"
+         *     }
+         */
+        'application/json': components['schemas']['CompromiseEventChangeInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "ce_7",
+           *       "externalId": "breach-2026-11",
+           *       "issuerId": "bank-a",
+           *       "source": "card network alert",
+           *       "description": "payment page skimmer at a processor",
+           *       "exposureStart": "2026-05-01T00:00:00Z",
+           *       "exposureEnd": "2026-10-31T00:00:00Z",
+           *       "discoveredAt": "2026-11-10T00:00:00Z",
+           *       "dataElements": [
+           *         "pan",
+           *         "expiry",
+           *         "cvv"
+           *       ],
+           *       "confidence": "confirmed",
+           *       "status": "open",
+           *       "createdAt": "2026-11-12T08:00:00.000Z",
+           *       "updatedAt": "2026-11-12T08:00:00.000Z",
+           *       "statistics": {
+           *         "cardsListed": 1250,
+           *         "cardsRemoved": 12,
+           *         "hits": 3,
+           *         "distinctMerchants": 2,
+           *         "lastHitAt": "2026-11-20T09:30:00.000Z"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['CompromiseEvent'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
            *     }
            */
           'application/json': components['schemas']['Error'];

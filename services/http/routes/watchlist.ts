@@ -11,6 +11,7 @@ import {
   binInRanges,
   binRangeSchema,
   CPP_ISSUER,
+  compromiseEventChangeSchema,
   compromiseEventInputSchema,
   decodeEntry,
   elementMask,
@@ -474,6 +475,56 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       },
     );
   }
+
+  app.patch(
+    '/v1/compromise-events/:id',
+    {
+      onRequest: issuerOrAdmin,
+      schema: {
+        tags: ['watchlists'],
+        operationId: 'changeCompromiseEvent',
+        summary: "Change an event's confidence or exposure end; its cards stay listed",
+        description:
+          "An issuer's own event (or any, for an admin): `confidence` (a suspected breach confirmed, or the other way) and `exposureEnd` (not before exposureStart), which scoring uses at once (listed_confirmed, days_since_exposure_end) without listing the cards again. A retracted event: 409 EVENT_CONFLICT. An event Leakguard opened itself (issuer leakguard) is reviewed in the analysts' console, not here: 409.",
+        security: [{ bearer: [] }],
+        params: eventParams,
+        body: compromiseEventChangeSchema,
+        response: { 200: eventSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const event = await visibleEvent(request.principal!, request.params.id);
+      if (!event) throw notFound();
+      if (event.issuerId === CPP_ISSUER)
+        throw new EventConflict(
+          `${event.id} is Leakguard's own suspicion: analysts confirm or dismiss it in the console (audited)`,
+        );
+      const change = request.body;
+      // Checked as the change is written: a retraction or another change may have come meanwhile.
+      const updated = (await store.updateEvent(
+        event.seq,
+        (current) => {
+          if (current.status === 'retracted') throw new EventConflict('the event was retracted');
+          if (change.exposureEnd !== undefined && Date.parse(change.exposureEnd) < Date.parse(current.exposureStart))
+            throw new HttpError('VALIDATION_FAILED', 'invalid request', {
+              details: [
+                {
+                  path: 'exposureEnd',
+                  message: `must not be before the event's exposureStart (${current.exposureStart})`,
+                },
+              ],
+            });
+          return {
+            ...(change.confidence === undefined ? {} : { confidence: change.confidence }),
+            ...(change.exposureEnd === undefined ? {} : { exposureEnd: change.exposureEnd }),
+          };
+        },
+        new Date(),
+      ))!;
+      registry.changed(updated);
+      return present(updated);
+    },
+  );
 
   app.post(
     '/v1/compromise-events/:id/cards',
