@@ -12,12 +12,13 @@ afterAll(() => t.close());
 type Role = 'none' | 'merchant' | 'issuer' | 'admin';
 const WH = 'wh_AAAAAAAAAAAAAAAAAAAAAA';
 const DLV = 'dlv_AAAAAAAAAAAAAAAAAAAAAA';
-const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; allowed: Role[] }[] = [
+const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string; allowed: Role[] }[] = [
   { method: 'POST', url: '/v1/score', allowed: ['merchant'] },
   { method: 'POST', url: '/v1/transactions/t1/outcome', allowed: ['merchant'] },
   { method: 'POST', url: '/v1/compromise-events', allowed: ['issuer', 'admin'] },
   { method: 'GET', url: '/v1/compromise-events', allowed: ['issuer', 'admin'] },
   { method: 'GET', url: '/v1/compromise-events/ce_1', allowed: ['issuer', 'admin'] },
+  { method: 'PATCH', url: '/v1/compromise-events/ce_1', allowed: ['issuer', 'admin'] },
   { method: 'POST', url: '/v1/compromise-events/ce_1/close', allowed: ['issuer', 'admin'] },
   { method: 'POST', url: '/v1/compromise-events/ce_1/retract', allowed: ['issuer', 'admin'] },
   { method: 'POST', url: '/v1/compromise-events/ce_1/cards', allowed: ['issuer', 'admin'] },
