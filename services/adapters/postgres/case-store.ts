@@ -40,9 +40,9 @@ import type { AuditInput } from '../../cases/audit.ts';
 import { NEGATIVE_KINDS } from '../../core/lists.ts';
 
 type Row = Record<string, unknown>;
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+export const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+export const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 
 /** Outcomes read from two places, oldest first: each kind once, at its first time. */
 function firstOfEachKind(rows: readonly { outcome: string; at: unknown }[]): CaseOutcome[] {
@@ -162,14 +162,12 @@ function toEvent(r: Row): CaseEvent {
   };
 }
 
-function toLabelled(r: Row): LabelledCase {
+/** What the engine knew when it flagged a case's transaction (case_id and the cases columns): for labels. */
+export function flaggedCaseOf(r: Row): Omit<LabelledCase, 'label' | 'decidedBy' | 'decidedAt'> {
   return {
     caseId: Number(r.case_id),
     merchantId: String(r.merchant_id),
     transactionId: String(r.transaction_id),
-    label: r.label as Label,
-    decidedBy: String(r.decided_by),
-    decidedAt: iso(r.decided_at),
     occurredAt: iso(r.occurred_at),
     score: Number(r.score),
     decision: r.decision as Decision,
@@ -179,6 +177,15 @@ function toLabelled(r: Row): LabelledCase {
     channel: String(r.channel),
     cardBin: String(r.card_bin),
     features: json(r.features),
+  };
+}
+
+function toLabelled(r: Row): LabelledCase {
+  return {
+    ...flaggedCaseOf(r),
+    label: r.label as Label,
+    decidedBy: String(r.decided_by),
+    decidedAt: iso(r.decided_at),
   };
 }
 

@@ -7,13 +7,10 @@
 // on the console). case_outcomes is small: the rare kinds (chargebacks, failed challenges) of any
 // transaction, and the others of cases only (services/cases/outcomes.ts, NOTED_WITHOUT_CASE).
 import { JOINED_OUTCOMES, type OutcomeReader, type RecordedOutcomes } from '../../cases/labels-export.ts';
-import type { Decision } from '../../core/schemas.ts';
+import { flaggedCaseOf, iso, json } from './case-store.ts';
 import type { Queryable } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
-
-const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 
 export class PostgresLabelOutcomes implements OutcomeReader {
   private readonly sql: Queryable;
@@ -49,21 +46,7 @@ export class PostgresLabelOutcomes implements OutcomeReader {
       };
       if (row.counted_at_ms !== null && row.counted_at_ms !== undefined)
         recorded.occurredAt = new Date(Number(row.counted_at_ms)).toISOString();
-      if (row.case_id !== null && row.case_id !== undefined)
-        recorded.case = {
-          caseId: Number(row.case_id),
-          merchantId: recorded.merchantId,
-          transactionId: recorded.transactionId,
-          occurredAt: iso(row.occurred_at),
-          score: Number(row.score),
-          decision: row.decision as Decision,
-          reasonCodes: row.reason_codes as string[],
-          amount: Number(row.amount),
-          currency: String(row.currency),
-          channel: String(row.channel),
-          cardBin: String(row.card_bin),
-          features: json(row.features),
-        };
+      if (row.case_id !== null && row.case_id !== undefined) recorded.case = flaggedCaseOf(row);
       return recorded;
     });
   }
