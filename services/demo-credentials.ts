@@ -66,7 +66,8 @@ export async function ensureDemoCredentials(
     }
     return { path, created: false, credentials };
   }
-  await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES);
+  // Another issuer registered before the first start may hold them: the demo issuer then has none, as printed.
+  const rangesTaken = (await watchlist.setBinRanges(DEMO_ISSUER, DEMO_BIN_RANGES)) !== undefined;
   const merchant = await createApiKey(keys, {
     role: 'merchant',
     merchantId: DEMO_MERCHANT,
@@ -84,7 +85,7 @@ export async function ensureDemoCredentials(
     merchantKey: merchant.key,
     issuerKey: issuer.key,
     adminKey: admin.key,
-    issuerBinRanges: DEMO_BIN_RANGES,
+    issuerBinRanges: rangesTaken ? [] : DEMO_BIN_RANGES,
   };
   if (analyst) credentials.analyst = await analyst();
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });

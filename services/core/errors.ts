@@ -57,6 +57,10 @@ export const ERROR_CODES = {
     meaning:
       'the outcome needs one the transaction has not got: chargeback_reversed without a fraud chargeback recorded, or dated before it',
   },
+  BIN_RANGE_CONFLICT: {
+    status: 409,
+    meaning: "a BIN range shares BINs with another issuer's: a BIN belongs to one issuer",
+  },
   CPP_DISABLED: { status: 409, meaning: 'breach discovery is off in this deployment (LEAKGUARD_CPP=off)' },
   USER_EXISTS: { status: 409, meaning: 'the username is taken' },
   WEBHOOK_LIMIT_REACHED: {

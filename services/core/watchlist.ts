@@ -601,6 +601,42 @@ export function binMeetsRanges(bin: string, ranges: readonly BinRange[]): boolea
   });
 }
 
+/** A range as the 8-digit BINs it covers: 411100–411199 is 41110000–41119999. */
+export function binRangeBounds(r: BinRange): [from: string, to: string] {
+  return r.from.length === 8 ? [r.from, r.to] : [`${r.from}00`, `${r.to}99`];
+}
+
+/** A range of an issuer's new list that overlaps another issuer's: who else would be shown its cards. */
+export interface BinRangeConflict {
+  /** The range's index in the list sent. */
+  index: number;
+  otherIssuerId: string;
+  otherRange: BinRange;
+}
+
+/**
+ * The first of `ranges` that shares a BIN with another issuer's (ranges of one issuer may overlap
+ * each other: their union is what it owns). A BIN belongs to one issuer; a range registered twice
+ * would let the second issuer look up, list and be shown the hits of the first's cards.
+ */
+export function firstBinRangeConflict(
+  issuerId: string,
+  ranges: readonly BinRange[],
+  all: ReadonlyMap<string, readonly BinRange[]>,
+): BinRangeConflict | undefined {
+  for (const [index, range] of ranges.entries()) {
+    const [from, to] = binRangeBounds(range);
+    for (const [otherIssuerId, others] of all) {
+      if (otherIssuerId === issuerId) continue;
+      for (const otherRange of others) {
+        const [otherFrom, otherTo] = binRangeBounds(otherRange);
+        if (from <= otherTo && otherFrom <= to) return { index, otherIssuerId, otherRange };
+      }
+    }
+  }
+  return undefined;
+}
+
 export function binInRanges(pan: string, ranges: readonly BinRange[]): boolean {
   return ranges.some((r) => {
     const prefix = pan.slice(0, r.from.length);
@@ -929,7 +965,11 @@ export interface WatchlistStore {
    */
   removeCards(slots: EntrySlot[], onlyEvents?: readonly number[]): Promise<number>;
   getBinRanges(issuerId: string): Promise<BinRange[]>;
-  setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void>;
+  /**
+   * Replaces an issuer's ranges unless one shares a BIN with another issuer's (firstBinRangeConflict),
+   * checked and written in one step: then nothing changes and the conflict is returned.
+   */
+  setBinRanges(issuerId: string, ranges: BinRange[]): Promise<BinRangeConflict | undefined>;
   /** Every issuer's BIN ranges, for the engine's registry (who is shown a hit is decided at scoring). */
   allBinRanges(): Promise<Map<string, BinRange[]>>;
   /** The first page of hits (newest first): pageHits' items. */

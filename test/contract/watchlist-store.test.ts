@@ -313,6 +313,42 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(await s.watchlist.getBinRanges('bank-a')).toEqual([{ from: '411111', to: '411199' }]);
   });
 
+  it("refuses an issuer's range that shares BINs with another issuer's, and changes nothing", async () => {
+    expect(await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }])).toBeUndefined();
+    // 41119950 is under 411199 (a 6-digit range covers each 8-digit one under it).
+    const ranges = [
+      { from: '401288', to: '401288' },
+      { from: '41119950', to: '41119999' },
+    ];
+    expect(await s.watchlist.setBinRanges('bank-b', ranges)).toEqual({
+      index: 1,
+      otherIssuerId: 'bank-a',
+      otherRange: { from: '411111', to: '411199' },
+    });
+    expect(await s.watchlist.getBinRanges('bank-b')).toEqual([]);
+    // Beside it, an issuer's own ranges may overlap each other, and the issuer may replace them.
+    const own = [
+      { from: '411111', to: '411150' },
+      { from: '41115000', to: '41119999' },
+    ];
+    expect(await s.watchlist.setBinRanges('bank-a', own)).toBeUndefined();
+    expect(await s.watchlist.setBinRanges('bank-b', [{ from: '411200', to: '411299' }])).toBeUndefined();
+    expect(Object.fromEntries(await s.watchlist.allBinRanges())).toEqual({
+      'bank-a': own,
+      'bank-b': [{ from: '411200', to: '411299' }],
+    });
+  });
+
+  it('lets only one of two issuers registering the same BINs at once have them', async () => {
+    const results = await Promise.all(
+      ['bank-a', 'bank-b', 'bank-c'].map((issuer) => s.watchlist.setBinRanges(issuer, [{ from: '520000', to: '520099' }])),
+    );
+    expect(results.filter((r) => r === undefined)).toHaveLength(1);
+    const owners = [...(await s.watchlist.allBinRanges())].filter(([, ranges]) => ranges.length > 0);
+    expect(owners).toHaveLength(1);
+    expect(results.filter((r) => r?.otherIssuerId === owners[0]![0])).toHaveLength(2);
+  });
+
   it('finds a listed card in the scoring round trip and records its hit once per transaction', async () => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     await s.watchlist.setBinRanges('bank-a', [{ from: '411111', to: '411199' }]);
@@ -386,8 +422,8 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     await s.watchlist.createEvent(EVENT, 'bank-a', new Date());
     await s.watchlist.createEvent(EVENT, 'bank-b', new Date());
     await s.watchlist.setBinRanges('bank-a', [{ from: '55555555', to: '55555555' }]);
-    // bank-b's ranges hold the hit's 6 digits: the engine's decision, not the BIN, says who is shown it.
-    await s.watchlist.setBinRanges('bank-b', [{ from: '555555', to: '555555' }]);
+    // bank-b's ranges hold other cards of the hit's 6-digit BIN: the engine's decision, not the BIN, says who is shown it.
+    await s.watchlist.setBinRanges('bank-b', [{ from: '55555500', to: '55555554' }]);
     const at = NOW * 1000 + 60_000;
     const hit: HitRecord = {
       at: new Date(at).toISOString(),
@@ -431,7 +467,7 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     expect(await s.watchlist.allBinRanges()).toEqual(
       new Map([
         ['bank-a', [{ from: '55555555', to: '55555555' }]],
-        ['bank-b', [{ from: '555555', to: '555555' }]],
+        ['bank-b', [{ from: '55555500', to: '55555554' }]],
       ]),
     );
   });

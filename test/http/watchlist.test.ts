@@ -844,6 +844,35 @@ describe('issuer visibility', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['0.from', '1']));
   });
+
+  it("refuses an issuer's range that shares BINs with another issuer's: it would see the other's cards and hits", async () => {
+    // 41119950-41119999 lies under i1's 411111-411199.
+    const taken = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/issuers/i2/bin-ranges',
+      headers: bearer(t.keys.admin),
+      payload: [
+        { from: '401288', to: '401288' },
+        { from: '41119950', to: '41119999' },
+      ],
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json()).toMatchObject({
+      code: 'BIN_RANGE_CONFLICT',
+      error: "a BIN range shares BINs with issuer i1's 411111–411199: nothing changed",
+      details: [{ path: '1', message: "shares BINs with issuer i1's 411111–411199" }],
+    });
+    const i2 = await t.app.inject({ url: '/v1/issuers/i2/bin-ranges', headers: bearer(t.keys.admin) });
+    expect(i2.json().ranges).toEqual([{ from: '401288', to: '401288' }]);
+    // i2 can no more look up i1's cards than before.
+    const lookup = await t.app.inject({
+      method: 'POST',
+      url: '/v1/cards/lookup',
+      headers: bearer(issuer2),
+      payload: { cards: [{ pan: luhnComplete('411199501234567') }] },
+    });
+    expect(lookup.json().cards[0].refused).toMatch(/^BIN_NOT_OWNED/);
+  });
 });
 
 describe("the default ruleset's answers to everyday orders (found by a decisions audit; each wrong before default-2026.12.7)", () => {
@@ -1115,17 +1144,18 @@ describe.each([
   afterAll(() => app.close());
 
   it('shows a hit to the issuer whose 8-digit range holds the card, and counts it; not to another issuer of the same 6-digit BIN', async () => {
-    // Two issuers under the 6-digit BIN 555555: one holds 55555555, the other 55555500-55555554.
+    // Two issuers under the 6-digit BIN 555555: one holds 55555566, the other 55555560-55555565 (i1 holds 55555555).
+    // On Redis the store is shared with this file's other app.
     const [holder, neighbour] = [`b8-holder-${store}`, `b8-neighbour-${store}`];
     await setBinRanges(app, {
-      [holder]: [{ from: '55555555', to: '55555555' }],
-      [neighbour]: [{ from: '55555500', to: '55555554' }],
+      [holder]: [{ from: '55555566', to: '55555566' }],
+      [neighbour]: [{ from: '55555560', to: '55555565' }],
     });
     const keyOf = async (issuerId: string) =>
       (await createApiKey(app.runtime.apiKeys, { role: 'issuer', issuerId })).key;
     const [holderKey, neighbourKey] = await Promise.all([keyOf(holder), keyOf(neighbour)]);
     // An admin may list any card in an issuer's event: the card, in both issuers' events.
-    const pan = luhnComplete('555555551234567');
+    const pan = luhnComplete('555555661234567');
     const events = [
       await declareEvent(app, ['pan'], { issuerId: holder }),
       await declareEvent(app, ['pan'], { issuerId: neighbour }),

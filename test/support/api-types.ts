@@ -352,7 +352,10 @@ export interface paths {
     };
     /** An issuer's BIN ranges */
     get: operations['getBinRanges'];
-    /** Register an issuer's BIN ranges (replaces the previous list) */
+    /**
+     * Register an issuer's BIN ranges (replaces the previous list)
+     * @description A BIN belongs to one issuer: a range sharing BINs with another issuer's (a 6-digit range covers each 8-digit one under it) is refused with 409 BIN_RANGE_CONFLICT and nothing changes.
+     */
     put: operations['setBinRanges'];
     post?: never;
     delete?: never;
@@ -944,6 +947,7 @@ export interface components {
         | 'EVENT_CONFLICT'
         | 'CASE_CONFLICT'
         | 'OUTCOME_CONFLICT'
+        | 'BIN_RANGE_CONFLICT'
         | 'CPP_DISABLED'
         | 'USER_EXISTS'
         | 'WEBHOOK_LIMIT_REACHED'

@@ -13,6 +13,8 @@ import {
   eventView,
   type AddStatus,
   type BinRange,
+  type BinRangeConflict,
+  firstBinRangeConflict,
   type CardToList,
   type CompromiseEvent,
   type CompromiseEventInput,
@@ -308,8 +310,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
     return this.ranges.get(issuerId) ?? [];
   }
 
-  async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void> {
-    this.commit({ t: 'ranges', issuerId, ranges });
+  async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<BinRangeConflict | undefined> {
+    const conflict = firstBinRangeConflict(issuerId, ranges, this.ranges);
+    if (conflict === undefined) this.commit({ t: 'ranges', issuerId, ranges });
+    return conflict;
   }
 
   async allBinRanges(): Promise<Map<string, BinRange[]>> {

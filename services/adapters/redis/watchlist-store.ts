@@ -8,6 +8,8 @@ import {
   eventView,
   type AddStatus,
   type BinRange,
+  type BinRangeConflict,
+  firstBinRangeConflict,
   type CardToList,
   type CompromiseEvent,
   type CompromiseEventInput,
@@ -46,6 +48,22 @@ if redis.call('HGET', KEYS[1], 'm') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'm', ARGV[2])
 return 1
 `);
+/**
+ * KEYS[1] the BIN ranges' hash; ARGV[1] an issuer, ARGV[2] its new ranges, then every issuer and
+ * ranges as read: written only over the hash as read, so that two issuers' ranges checked against
+ * each other (firstBinRangeConflict) are never written past each other.
+ */
+const REPLACE_BIN_RANGES = new LuaScript(`
+local all = redis.call('HGETALL', KEYS[1])
+if #all ~= #ARGV - 2 then return 0 end
+local read = {}
+for i = 3, #ARGV, 2 do read[ARGV[i]] = ARGV[i + 1] end
+for i = 1, #all, 2 do
+  if read[all[i]] ~= all[i + 1] then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
 /** Changes to one event at once are rare (analysts, scans, issuers): a few attempts settle them. */
 const EVENT_UPDATE_ATTEMPTS = 20;
 
@@ -67,6 +85,9 @@ function groupIndices<T>(items: readonly T[], groupOf: (item: T) => string): num
   });
   return [...groups.values()];
 }
+
+const parsedRanges = (raw: Record<string, string>): Map<string, BinRange[]> =>
+  new Map(Object.entries(raw).map(([issuerId, json]) => [issuerId, JSON.parse(json) as BinRange[]]));
 
 const parseStreamId = (id: string): HitPosition => {
   const dash = id.indexOf('-');
@@ -279,13 +300,19 @@ export class RedisWatchlistStore implements WatchlistStore {
     return raw ? (JSON.parse(raw) as BinRange[]) : [];
   }
 
-  async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<void> {
-    await this.redis.hset(K.binRanges, issuerId, JSON.stringify(ranges));
+  async setBinRanges(issuerId: string, ranges: BinRange[]): Promise<BinRangeConflict | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.redis.hgetall(K.binRanges);
+      const conflict = firstBinRangeConflict(issuerId, ranges, parsedRanges(read));
+      if (conflict !== undefined) return conflict;
+      const args = [issuerId, JSON.stringify(ranges), ...Object.entries(read).flat()];
+      if ((await REPLACE_BIN_RANGES.run(this.redis, [K.binRanges], args)) === 1) return undefined;
+      if (attempt === EVENT_UPDATE_ATTEMPTS) throw new Error('BIN ranges kept changing while being replaced');
+    }
   }
 
   async allBinRanges(): Promise<Map<string, BinRange[]>> {
-    const all = await this.redis.hgetall(K.binRanges);
-    return new Map(Object.entries(all).map(([issuerId, raw]) => [issuerId, JSON.parse(raw) as BinRange[]]));
+    return parsedRanges(await this.redis.hgetall(K.binRanges));
   }
 
   async listHits(issuerId: string, query: HitQuery): Promise<StoredHit[]> {

@@ -718,6 +718,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         tags: ['watchlists'],
         operationId: 'setBinRanges',
         summary: "Register an issuer's BIN ranges (replaces the previous list)",
+        description:
+          "A BIN belongs to one issuer: a range sharing BINs with another issuer's (a 6-digit range covers each 8-digit one under it) is refused with 409 BIN_RANGE_CONFLICT and nothing changes.",
         security: [{ bearer: [] }],
         params: issuerParams,
         body: rangesBody,
@@ -725,7 +727,13 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       },
     },
     async (request) => {
-      await store.setBinRanges(request.params.issuerId, request.body);
+      const conflict = await store.setBinRanges(request.params.issuerId, request.body);
+      if (conflict !== undefined) {
+        const other = `issuer ${conflict.otherIssuerId}'s ${conflict.otherRange.from}–${conflict.otherRange.to}`;
+        throw new HttpError('BIN_RANGE_CONFLICT', `a BIN range shares BINs with ${other}: nothing changed`, {
+          details: [{ path: String(conflict.index), message: `shares BINs with ${other}` }],
+        });
+      }
       // This engine's hits follow them at once; other engines' at their registry's next refresh.
       registry.rangesChanged(request.params.issuerId, request.body);
       return { issuerId: request.params.issuerId, ranges: request.body };
