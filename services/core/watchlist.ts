@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { fingerprintBytes, luhnValid, maskPan, panProblem, type CardKey } from './card.ts';
 import { keyedHmac } from './hmac.ts';
 import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
+import type { Decision } from './schemas.ts';
 import type { HitRecord } from './velocity.ts';
 import { closedObject, issueLines, LeakguardError } from './errors.ts';
 import { duplicateKeyPath } from './json-duplicates.ts';
@@ -819,6 +820,10 @@ export interface CardToList {
 
 export interface HitQuery {
   eventId?: string | undefined;
+  /** Only hits at this merchant (where a list's cards are cashed out). */
+  merchantId?: string | undefined;
+  /** Only hits answered so (`approve`: leaked cards that got through). */
+  decision?: Decision | undefined;
   from?: number | undefined;
   to?: number | undefined;
   /**
@@ -910,12 +915,14 @@ export const shownToIssuer = (
 
 /** Does a hit in `issuerId`'s list pass the query's filters (the time bounds and the position are the store's own)? */
 export function hitMatches(
-  hit: Pick<HitRecord, 'eventIds' | 'bin' | 'shownTo'>,
+  hit: Pick<HitRecord, 'eventIds' | 'bin' | 'shownTo' | 'merchantId' | 'decision'>,
   query: HitQuery,
   issuerId: string,
 ): boolean {
   return (
     (!query.eventId || hit.eventIds.includes(query.eventId)) &&
+    (query.merchantId === undefined || hit.merchantId === query.merchantId) &&
+    (query.decision === undefined || hit.decision === query.decision) &&
     (query.binRanges === undefined || shownToIssuer(hit, issuerId, query.binRanges))
   );
 }

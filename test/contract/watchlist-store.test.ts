@@ -480,14 +480,16 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const N = 40;
     const rare = (i: number) => i % 9 === 4;
     const foreign = (i: number) => i % 3 === 1;
+    const merchantOf = (i: number) => (i % 4 === 0 ? 'shop-2' : 'shop-1');
+    const decisionOf = (i: number) => (i % 5 === 0 ? 'approve' : 'challenge');
     for (let i = 0; i < N; i++) {
       const hit: HitRecord = {
         at: new Date(NOW * 1000 + i * 1000).toISOString(),
-        merchantId: 'shop-1',
+        merchantId: merchantOf(i),
         transactionId: `p${i}`,
         amount: 100,
         currency: 'EUR',
-        decision: 'challenge',
+        decision: decisionOf(i),
         score: 55,
         card: foreign(i) ? '401288******1881' : '411111******1111',
         bin: foreign(i) ? '401288' : '411111',
@@ -498,13 +500,13 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
       const fp = fingerprintWith(KEY, '4111111111111111');
       const plan = buildCounterPlan(
         {
-          merchantId: 'shop-1',
+          merchantId: merchantOf(i),
           transactionId: `p${i}`,
           payloadHash: `p${i}`,
           occurredAt: NOW * 1000 + i * 1000,
           amountCents: 100,
           small: false,
-          entities: { card: [fp], merchant: ['shop-1'] },
+          entities: { card: [fp], merchant: [merchantOf(i)] },
         },
         REDIS_KEYS,
       );
@@ -543,6 +545,19 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
     const rarePages = await walk({ limit: 2, eventId: 'ce_2' });
     expect(rarePages.flatMap((p) => p.ids)).toEqual(rareIds);
     expect(rarePages.slice(0, -1).every((p) => p.ids.length === 2)).toBe(true);
+
+    // The merchant and decision filters, alone and together, before the limit.
+    const index = (id: string) => Number(id.slice(1));
+    expect((await walk({ limit: 3, merchantId: 'shop-2' })).flatMap((p) => p.ids)).toEqual(
+      newestFirst.filter((id) => merchantOf(index(id)) === 'shop-2'),
+    );
+    const approvedAtShop1 = newestFirst.filter(
+      (id) => decisionOf(index(id)) === 'approve' && merchantOf(index(id)) === 'shop-1',
+    );
+    expect(approvedAtShop1.length).toBeGreaterThan(2);
+    const approvedPages = await walk({ limit: 2, merchantId: 'shop-1', decision: 'approve' });
+    expect(approvedPages.flatMap((p) => p.ids)).toEqual(approvedAtShop1);
+    expect(approvedPages[0]!.ids).toHaveLength(2);
 
     // BIN ranges and the event filter together, before the limit.
     const own = newestFirst.filter((id) => !foreign(Number(id.slice(1))) && !rare(Number(id.slice(1))));

@@ -791,6 +791,41 @@ describe('issuer visibility', () => {
     );
   });
 
+  it('filters hits by merchant and by decision before the limit: where cards are cashed out, which got through', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const [a, b, c] = [card(), card(), card()];
+    expect((await upload(ev.id, `${a}\n${b}\n${c}\n`)).json()).toMatchObject({ accepted: 3 });
+    const merchantScore = (key: string, pan: string, id: string, over: Record<string, unknown> = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(key),
+        payload: scoreBody({
+          transactionId: id,
+          card: { number: pan, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+          ...over,
+        } as never),
+      });
+    const authenticated = { threeDS: { status: 'Y', version: '2.2.0' } };
+    expect((await merchantScore(t.keys.merchant, a, 'filter-a', authenticated)).json().decision).toBe('approve');
+    expect((await merchantScore(t.keys.merchant, b, 'filter-b')).json().decision).toBe('challenge');
+    expect((await merchantScore(t.keys.otherMerchant, c, 'filter-c')).json().decision).toBe('challenge');
+    await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
+    const ids = async (query: string) => {
+      const res = await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}${query}`, headers: bearer(t.keys.issuer) });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().hits.map((h: { transactionId: string }) => h.transactionId);
+    };
+    expect(await ids('')).toEqual(['filter-c', 'filter-b', 'filter-a']);
+    expect(await ids('&merchantId=m1')).toEqual(['filter-b', 'filter-a']);
+    expect(await ids('&decision=approve')).toEqual(['filter-a']);
+    expect(await ids('&decision=challenge&merchantId=m1')).toEqual(['filter-b']);
+    expect(await ids('&merchantId=m1&limit=1')).toEqual(['filter-b']);
+    expect(await ids('&decision=decline')).toEqual([]);
+    const bad = await t.app.inject({ url: '/v1/issuer/hits?decision=approved', headers: bearer(t.keys.issuer) });
+    expect([bad.statusCode, bad.json().details[0].path]).toEqual([400, 'querystring.decision']);
+  });
+
   it("shows an issuer its own events' ids in a hit, never that another issuer listed the card too", async () => {
     const own = await createEvent(['pan', 'cvv']);
     // An admin lists the same card in another issuer's event (an admin may list any card).

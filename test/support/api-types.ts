@@ -312,7 +312,7 @@ export interface paths {
     };
     /**
      * Where your listed cards were tried: newest first, a page at a time
-     * @description Hits on cards in your BIN ranges, newest recorded first, filtered by event and by `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most 20,000 stored hits.
+     * @description Hits on cards in your BIN ranges, newest recorded first, filtered by event, merchant, decision and `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit: `decision=approve` gives the leaked cards that got through, `merchantId` where a list's cards are being cashed out. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most 20,000 stored hits.
      */
     get: operations['listIssuerHits'];
     put?: never;
@@ -4769,11 +4769,15 @@ export interface operations {
   listIssuerHits: {
     parameters: {
       query?: {
+        /** @description Only hits answered so (`approve`: the leaked cards that got through). */
+        decision?: 'approve' | 'challenge' | 'review' | 'decline';
         eventId?: string;
         /** @description Only hits recorded at or after this time (recordedAt). */
         from?: string;
         /** @description How many items a page holds at most (1 to 1000, default 100). */
         limit?: number;
+        /** @description Only hits at this merchant. */
+        merchantId?: string;
         /** @description Continue after this cursor: the `next` of the previous page of hits (opaque; another list's cursor is refused). */
         starting_after?: string;
         /** @description Only hits recorded at or before this time (recordedAt). */

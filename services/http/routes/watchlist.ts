@@ -7,6 +7,7 @@ import type { AuditLog } from '../../cases/audit.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { identifyCard, type CardKeyring } from '../../core/card.ts';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
+import { DECISIONS } from '../../core/schemas.ts';
 import {
   binInRanges,
   binRangeSchema,
@@ -771,11 +772,13 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         operationId: 'listIssuerHits',
         summary: 'Where your listed cards were tried: newest first, a page at a time',
         description:
-          "Hits on cards in your BIN ranges, newest recorded first, filtered by event and by `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
+          "Hits on cards in your BIN ranges, newest recorded first, filtered by event, merchant, decision and `recordedAt` (`from`, `to`: when the hit was recorded, not the transaction's `at`) before the limit: `decision=approve` gives the leaked cards that got through, `merchantId` where a list's cards are being cashed out. Pages: `limit` hits at most; while `has_more` is true, ask for the next page with `starting_after` set to the page's `next`. A filter that matches rarely may answer a short page (even an empty one) with `has_more` true: a page examines at most " +
           `${HIT_SCAN_BUDGET.toLocaleString('en')} stored hits.`,
         security: [{ bearer: [] }],
         querystring: closedObject({
           eventId: eventParams.shape.id.optional(),
+          merchantId: tenantIdSchema.optional().describe('Only hits at this merchant.'),
+          decision: z.enum(DECISIONS).optional().describe('Only hits answered so (`approve`: the leaked cards that got through).'),
           from: z.iso
             .datetime({ offset: true })
             .optional()
@@ -807,6 +810,8 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       // its own events (an admin may list any card in an issuer's event).
       const page = await store.pageHits(issuerId, {
         eventId: q.eventId,
+        merchantId: q.merchantId,
+        decision: q.decision,
         limit: q.limit,
         from: q.from ? Date.parse(q.from) : undefined,
         to: q.to ? Date.parse(q.to) : undefined,
