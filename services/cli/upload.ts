@@ -26,6 +26,7 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
   --key-file  a file holding an issuer or admin API key (mode 0600)
   --json      the outcome as one JSON object on stdout (messages stay on stderr): {"event",
               "outcome", "exitStatus", "httpStatus", "listed", "duplicates", "rejected",
+              "rejectedByCode": {"BIN_NOT_OWNED": n, ...} (every rejected line),
               "rejectedLines": [{"line", "code", "reason", "card"}] (the first 100, cards masked),
               "error"}; none for bad usage (exit 2)
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
@@ -70,6 +71,8 @@ interface Report {
   accepted: number;
   duplicates: number;
   rejected: number;
+  /** Every rejected line by code (an engine before it sent the first 100 lines only). */
+  rejectedByCode?: Record<string, number>;
   errors: { line: number; code: string; reason: string; card: string }[];
 }
 
@@ -97,6 +100,7 @@ function jsonSummary(
     listed: report?.accepted ?? 0,
     duplicates: report?.duplicates ?? 0,
     rejected: report?.rejected ?? 0,
+    rejectedByCode: report?.rejectedByCode ?? {},
     rejectedLines: (report?.errors ?? []).map(({ line, code, reason, card }) => ({
       line,
       code,
@@ -235,7 +239,13 @@ function rejectedLines(report: Report): string {
     if (alike) run.last = error.line;
     else runs.push({ first: error.line, last: error.line, error });
   }
+  // Of a large list only the first lines come back: the counts by code say what the rest were.
+  const byCode = Object.entries(report.rejectedByCode ?? {})
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `${code} ${n.toLocaleString('en')}`)
+    .join(', ');
   return (
+    (report.rejected > errors.length && byCode ? `\nrejected lines by code: ${byCode}` : '') +
     `\nrejected lines${report.rejected > errors.length ? ` (first ${errors.length} of ${report.rejected})` : ''}:\n` +
     runs
       .map(

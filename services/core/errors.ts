@@ -218,6 +218,11 @@ export function issueLines(
 
 // --- The wire shape ----------------------------------------------------------------------------
 
+/** A card list's rejected lines counted by code, all of them (an upload report lists the first 100). */
+export const rejectedByCodeSchema = z
+  .record(z.string(), z.number().int())
+  .describe('Every rejected line counted by its code (MALFORMED, INVALID_CARD, INVALID_EXPIRY, BIN_NOT_OWNED, LINE_TOO_LONG)');
+
 /** Every API refusal: `error` for people, `code` for machines, `details` per field when there are any. */
 export const errorResponseSchema = z
   .object({
@@ -236,6 +241,7 @@ export const errorResponseSchema = z
         accepted: z.number().int(),
         duplicates: z.number().int(),
         rejected: z.number().int(),
+        rejectedByCode: rejectedByCodeSchema,
         errors: z.array(z.object({ line: z.number().int(), code: z.string(), reason: z.string(), card: z.string() })),
       })
       .optional()

@@ -136,7 +136,13 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     };
     const r = error.report;
     if (r)
-      refused.body.kept = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, errors: r.errors };
+      refused.body.kept = {
+        accepted: r.accepted,
+        duplicates: r.duplicates,
+        rejected: r.rejected,
+        rejectedByCode: r.rejectedByCode,
+        errors: r.errors,
+      };
     return refused;
   }
   // Redis down, full or failing over, PostgreSQL unreachable: nothing wrong with the request, which

@@ -31,10 +31,22 @@ export interface UploadReport {
   accepted: number;
   duplicates: number;
   rejected: number;
+  /** Every rejected line counted by its code: what `errors` (the first MAX_ERRORS) leaves out of a large list. */
+  rejectedByCode: Partial<Record<RejectedLine['code'], number>>;
   errors: RejectedLine[];
   lines: number;
   bytes: number;
 }
+
+export const emptyUploadReport = (): UploadReport => ({
+  accepted: 0,
+  duplicates: 0,
+  rejected: 0,
+  rejectedByCode: {},
+  errors: [],
+  lines: 0,
+  bytes: 0,
+});
 
 /**
  * `status`: 413 (too large), 415 (binary content, UTF-16 or UTF-32 text) or 400 (not a card list:
@@ -131,7 +143,7 @@ export async function uploadCardList(
   const nowMs = (options.now ?? new Date()).getTime();
   const nowSeconds = Math.floor(nowMs / 1000);
   const read = options.read ?? readInline;
-  const report: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
+  const report = emptyUploadReport();
   // The key in a buffer of its own: a pooled Buffer would take the pool's other bytes to a reading thread with it.
   const secret = new Uint8Array(options.keyring.primary.secret);
   // During a rotation: a card the event listed under the previous key is no new card of the event.
@@ -165,6 +177,7 @@ export async function uploadCardList(
     report.rejected += batch.rejected.length;
     for (const r of batch.rejected) {
       if (report.errors.length < MAX_ERRORS) report.errors.push(r);
+      report.rejectedByCode[r.code] = (report.rejectedByCode[r.code] ?? 0) + 1;
       if (!anyCard) rejectedCodes.set(r.code, (rejectedCodes.get(r.code) ?? 0) + 1);
     }
   };

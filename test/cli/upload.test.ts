@@ -220,6 +220,7 @@ describe('npm run upload', () => {
       listed: 1,
       duplicates: 0,
       rejected: 2,
+      rejectedByCode: { INVALID_CARD: 1, BIN_NOT_OWNED: 1 },
       rejectedLines: [
         { line: 2, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' },
         {
@@ -260,6 +261,7 @@ describe('npm run upload', () => {
       listed: 0,
       duplicates: 0,
       rejected: 0,
+      rejectedByCode: {},
       rejectedLines: [],
       error: expect.any(String),
     });
@@ -418,7 +420,7 @@ describe('npm run upload', () => {
     const res = await run(['--event', eventId, 'words.ndjson'], issuer);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(
-      'rejected lines (first 100 of 150):\n  lines 1-100: MALFORMED: not a JSON object ((unreadable))\nupload: refused (400): none of the 150 lines is a card list line: expected {"pan": "...", "expiryMonth": 1, "expiryYear": 2027}',
+      'rejected lines by code: MALFORMED 150\nrejected lines (first 100 of 150):\n  lines 1-100: MALFORMED: not a JSON object ((unreadable))\nupload: refused (400): none of the 150 lines is a card list line: expected {"pan": "...", "expiryMonth": 1, "expiryYear": 2027}',
     );
   });
 

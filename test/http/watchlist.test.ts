@@ -229,7 +229,12 @@ describe('card list uploads', () => {
     const res = await upload(ev.id, lines.join('\n'));
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ accepted: 3, duplicates: 0, rejected: 6 });
+    expect(body).toMatchObject({
+      accepted: 3,
+      duplicates: 0,
+      rejected: 6,
+      rejectedByCode: { MALFORMED: 1, INVALID_CARD: 2, INVALID_EXPIRY: 2, BIN_NOT_OWNED: 1 },
+    });
     expect(body.errors).toEqual([
       { line: 4, code: 'MALFORMED', reason: 'expected pan[,expiry_month,expiry_year]', card: '(unreadable)' },
       { line: 5, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' },
@@ -259,6 +264,23 @@ describe('card list uploads', () => {
     const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
       .statistics;
     expect(stats.cardsListed).toBe(3);
+  });
+
+  it('counts every rejected line by code beyond the first 100 it lists: what a large list got wrong', async () => {
+    const ev = await createEvent(['pan']);
+    const lines = [
+      ...Array.from({ length: 250 }, () => card('401288')), // another issuer's BIN
+      ...Array.from({ length: 40 }, () => '4111111111111112'), // fails the Luhn check
+      card(),
+    ];
+    const body = (await upload(ev.id, lines.join('\n'))).json();
+    expect(body).toMatchObject({
+      accepted: 1,
+      rejected: 290,
+      rejectedByCode: { BIN_NOT_OWNED: 250, INVALID_CARD: 40 },
+    });
+    expect(body.errors).toHaveLength(100);
+    expect(JSON.stringify(body)).not.toMatch(/401288\d{10}|4111111111111112/);
   });
 
   it('takes NDJSON lines', async () => {

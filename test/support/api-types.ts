@@ -990,6 +990,10 @@ export interface components {
           reason: string;
         }[];
         rejected: number;
+        /** @description Every rejected line counted by its code (MALFORMED, INVALID_CARD, INVALID_EXPIRY, BIN_NOT_OWNED, LINE_TOO_LONG) */
+        rejectedByCode: {
+          [key: string]: number;
+        };
       };
     };
     /**
@@ -1667,6 +1671,9 @@ export interface components {
      *       "accepted": 2,
      *       "duplicates": 0,
      *       "rejected": 1,
+     *       "rejectedByCode": {
+     *         "INVALID_CARD": 1
+     *       },
      *       "errors": [
      *         {
      *           "line": 3,
@@ -1680,6 +1687,7 @@ export interface components {
     UploadReport: {
       accepted: number;
       duplicates: number;
+      /** @description The first 100 rejected lines, cards masked. */
       errors: {
         card: string;
         code: string;
@@ -1687,6 +1695,10 @@ export interface components {
         reason: string;
       }[];
       rejected: number;
+      /** @description Every rejected line counted by its code (MALFORMED, INVALID_CARD, INVALID_EXPIRY, BIN_NOT_OWNED, LINE_TOO_LONG) */
+      rejectedByCode: {
+        [key: string]: number;
+      };
     };
     /**
      * @example {
@@ -4183,6 +4195,9 @@ export interface operations {
            *       "accepted": 2,
            *       "duplicates": 0,
            *       "rejected": 1,
+           *       "rejectedByCode": {
+           *         "INVALID_CARD": 1
+           *       },
            *       "errors": [
            *         {
            *           "line": 3,

@@ -6,7 +6,7 @@ import type { Principal } from '../../auth/api-keys.ts';
 import type { AuditLog } from '../../cases/audit.ts';
 import { tenantIdSchema } from '../../auth/api-keys.ts';
 import { identifyCard, type CardKeyring } from '../../core/card.ts';
-import { closedObject, errorResponseSchema } from '../../core/errors.ts';
+import { closedObject, errorResponseSchema, rejectedByCodeSchema } from '../../core/errors.ts';
 import { DECISIONS } from '../../core/schemas.ts';
 import {
   binInRanges,
@@ -31,7 +31,13 @@ import {
 import type { Metrics } from '../../metrics.ts';
 import type { WatchlistRegistry } from '../../watchlist-registry.ts';
 import { readerPool } from '../../watchlist/reader-pool.ts';
-import { uploadCardList, UploadRefused, type UploadFormat, type UploadReport } from '../../watchlist/upload.ts';
+import {
+  emptyUploadReport,
+  uploadCardList,
+  UploadRefused,
+  type UploadFormat,
+  type UploadReport,
+} from '../../watchlist/upload.ts';
 import { bodyEncodingRefusal } from '../body-encoding.ts';
 import { HttpError } from '../errors.ts';
 import { cppEvidenceSchema } from './breach.ts';
@@ -112,7 +118,10 @@ const uploadReportSchema = z
     accepted: z.number(),
     duplicates: z.number(),
     rejected: z.number(),
-    errors: z.array(z.object({ line: z.number(), code: z.string(), reason: z.string(), card: z.string() })),
+    rejectedByCode: rejectedByCodeSchema,
+    errors: z
+      .array(z.object({ line: z.number(), code: z.string(), reason: z.string(), card: z.string() }))
+      .describe('The first 100 rejected lines, cards masked.'),
   })
   .meta({
     id: 'UploadReport',
@@ -120,6 +129,7 @@ const uploadReportSchema = z
       accepted: 2,
       duplicates: 0,
       rejected: 1,
+      rejectedByCode: { INVALID_CARD: 1 },
       errors: [{ line: 3, code: 'INVALID_CARD', reason: 'card number fails the Luhn check', card: '411111******1112' }],
     },
   });
@@ -590,7 +600,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         );
       // A list refused while it streams in throws UploadRefused: answered by errors.ts, which closes the connection a moment later.
       /** What the lines stored so far did (the store's answers), for an upload that ends early. */
-      let progress: UploadReport = { accepted: 0, duplicates: 0, rejected: 0, errors: [], lines: 0, bytes: 0 };
+      let progress = emptyUploadReport();
       const account = (r: UploadReport, message: string) => {
         metrics.watchlistCards.inc({ result: 'accepted' }, r.accepted);
         metrics.watchlistCards.inc({ result: 'duplicate' }, r.duplicates);
@@ -634,6 +644,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         accepted: report.accepted,
         duplicates: report.duplicates,
         rejected: report.rejected,
+        rejectedByCode: report.rejectedByCode,
         errors: report.errors,
       };
     },
