@@ -350,6 +350,12 @@ export interface CardHistoryStore {
   ): Promise<void>;
   /** Distinct cards seen anywhere in [from, to] (weeks overlapping it; an estimate in Redis: HyperLogLog, 0.81 % standard error). */
   distinctCards(from: number, to: number): Promise<number>;
+  /**
+   * Distinct card–merchant pairs seen in [from, to] (as distinctCards: weeks overlapping it, an
+   * estimate in Redis): over distinctCards, how many merchants the average card used, the scan's
+   * control for card activity. 0 over weeks recorded before it was kept.
+   */
+  cardMerchantPairs(from: number, to: number): Promise<number>;
   /** The latest visit recorded: the scan's clock, in the transactions' own time. */
   latestVisitAt(): Promise<number | undefined>;
   /**
@@ -359,7 +365,7 @@ export interface CardHistoryStore {
   takeScanTurn(holder: string, forMs: number): Promise<boolean>;
 }
 
-const WEEK_MS = 7 * DAY_MS;
+export const WEEK_MS = 7 * DAY_MS;
 /** Weeks since the epoch: the buckets of the distinct-card estimate. */
 export const weekOf = (at: number) => Math.floor(at / WEEK_MS);
 export function weeksBetween(from: number, to: number): number[] {

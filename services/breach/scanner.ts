@@ -68,6 +68,8 @@ export interface ScanReport {
   fraudulentCards: number;
   merchantsTested: number;
   distinctCards: number;
+  /** How many merchants the average card used in the period (the control for card activity; 0: none recorded). */
+  merchantsPerCard: number;
   findings: ScanFinding[];
 }
 
@@ -150,6 +152,7 @@ export class BreachScanner {
       fraudulentCards: frauds.length,
       merchantsTested: 0,
       distinctCards: 0,
+      merchantsPerCard: 0,
       findings: [],
     };
     if (frauds.length === 0) return empty;
@@ -157,15 +160,20 @@ export class BreachScanner {
     // Only merchants some fraudulent card passed through before its first fraud can be suspected.
     const from = frauds.reduce((min, f) => Math.min(min, f.firstFraudAt), Infinity) - o.lookbackMs;
     const merchants = [...packed.names];
-    const [counts, distinctCards] = await Promise.all([
+    const [counts, distinctCards, pairs] = await Promise.all([
       // Thousands of candidates at scale: a bounded number of counts at a time, so that a store
       // shared with the scorings (Redis) answers them between its counts, not after all of them.
       pMap(merchants, (m) => this.history.merchantCardCount(m, from, at), { concurrency: COUNTS_IN_FLIGHT }),
       this.history.distinctCards(from, at),
+      this.history.cardMerchantPairs(from, at),
     ]);
+    // How many merchants the average card used: a fraudulent card that used more counts as more
+    // than one average card (core/cpp.ts activityOf). 0 while no pairs were recorded: every card average.
+    const merchantsPerCard = distinctCards > 0 ? pairs / distinctCards : 0;
     const population = {
       cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
       totalCards: distinctCards,
+      merchantsPerCard,
     };
     const packedCards = packed.all();
     /**
@@ -214,6 +222,7 @@ export class BreachScanner {
       fraudulentCards: frauds.length,
       merchantsTested: merchants.length,
       distinctCards,
+      merchantsPerCard,
       findings,
     };
   }

@@ -56,6 +56,11 @@ export interface CppInput {
   cardsPerMerchant: ReadonlyMap<string, number>;
   /** Distinct cards seen across all merchants in that period. */
   totalCards: number;
+  /**
+   * How many merchants the average card used in that period (distinct card–merchant pairs over
+   * distinct cards): the control for card activity. Absent or 0: every card counts as average.
+   */
+  merchantsPerCard?: number;
 }
 
 export interface CppOptions {
@@ -68,10 +73,11 @@ export interface CppOptions {
   /** At most this many suspects per scan (default 10). */
   maxSuspects?: number;
   /**
-   * The fewest times more fraudulent cards than chance a suspect must have (default 3). The chance
-   * model takes no account of how active a card is: over thousands of fraudulent cards, a merchant
-   * their kind of card favours (busy online shoppers, a region's cards under a BIN attack) shows a
-   * steady excess of 2-3× with a vanishing p-value. A breach's cards are many times chance.
+   * The fewest times more fraudulent cards than chance (activity controlled: activityOf) a suspect
+   * must have (default 3). The chance model takes no account of which merchants a kind of card
+   * favours: over thousands of fraudulent cards, a merchant their kind of card favours (a region's
+   * cards under a BIN attack) shows a steady excess of 2-3× with a vanishing p-value. A breach's
+   * cards are many times chance.
    * Capped for a merchant of a large share, where the lift cannot be reached: requiredFraudShare.
    */
   minLift?: number;
@@ -254,6 +260,7 @@ export function detectPacked(
   const o = { ...CPP_DEFAULTS, ...options };
   const tested = [...population.cardsPerMerchant.values()].filter((n) => n > 0).length;
   if (tested === 0 || population.totalCards <= 0) return [];
+  const averageMerchants = population.merchantsPerCard ?? 0;
   const logAlpha = Math.log(o.alpha);
   const { names, blocks, blockOf, starts, ends } = packed;
   // Each round's tallies by merchant number; `order`: the numbers in the order the round first met
@@ -270,10 +277,14 @@ export function detectPacked(
     order.length = 0;
     let fraudWeight = 0,
       maxWeight = 0;
+    // The remaining cards' weight by how many times as many merchants as the average card they used.
+    const weightByActivity = new Map<number, number>();
     for (const c of remaining) {
       const weight = packed.cards[c]!.weight;
       fraudWeight += weight;
       maxWeight = Math.max(maxWeight, weight);
+      const activity = activityOf((ends[c]! - starts[c]!) / 3, averageMerchants);
+      weightByActivity.set(activity, (weightByActivity.get(activity) ?? 0) + weight);
       const triples = blocks[blockOf[c]!]!;
       for (let k = starts[c]!; k < ends[c]!; k += 3) {
         const id = triples[k]!;
@@ -287,9 +298,10 @@ export function detectPacked(
       const n = counts[id]!;
       if (n < o.minCards) continue;
       const seen = population.cardsPerMerchant.get(names[id]!) ?? n;
-      const share = Math.max(seen, n) / population.totalCards;
-      const expected = fraudWeight * share;
-      if (weights[id]! < fraudWeight * requiredFraudShare(share, o.minLift)) continue;
+      const share = Math.min(1, Math.max(seen, n) / population.totalCards);
+      const expected = expectedWeight(share, weightByActivity);
+      // The lift is asked over what chance gives these cards, busy ones included.
+      if (weights[id]! < fraudWeight * requiredFraudShare(expected / fraudWeight, o.minLift)) continue;
       const logP = logUpperTail(weights[id]!, expected, remaining.length, maxWeight) + Math.log(tested);
       if (!best || logP < best.logP) best = { id, weight: weights[id]!, cards: n, expected, logP };
     }
@@ -326,6 +338,33 @@ export function detectPacked(
     });
   }
   return suspects;
+}
+
+/**
+ * A card's activity: how many times as many merchants as the average card it used (at least 1).
+ * Fraud falls more on busy cards (shopping online, at many merchants), and a busy card has used any
+ * given merchant more often than an average one: counted as average, a big merchant would show a
+ * steady excess among fraudulent cards without any breach. Its merchants are counted less one: the
+ * merchant tested may be one of them, and a breach's cards, each of which used the breached
+ * merchant, must not look busier for it. A quieter card counts as average: the control only ever
+ * asks for more, never less, than the chance model without it (its own visits span its lookback,
+ * the average card's the longer period the population is counted over).
+ */
+export function activityOf(merchants: number, averageMerchants: number): number {
+  return averageMerchants > 0 ? Math.max(1, (merchants - 1) / averageMerchants) : 1;
+}
+
+/**
+ * What chance gives a merchant used by `share` of all cards among fraudulent cards of these
+ * activities (weight by activity): a card r times as active as the average one counts as r average
+ * cards, r × share, at most certain. That is the most a merchant's share can give such a card (a
+ * card's merchants drawn one by one: 1 − (1 − share / r̄ ...)^…, below it), so what it names is
+ * named against the busiest reading of chance; r = 1 gives the share itself.
+ */
+export function expectedWeight(share: number, weightByActivity: ReadonlyMap<number, number>): number {
+  let expected = 0;
+  for (const [activity, weight] of weightByActivity) expected += weight * Math.min(1, activity * share);
+  return expected;
 }
 
 /** The p-quantile of some numbers, nearest rank (sorts them). */

@@ -37,6 +37,7 @@ function engine(history: CardHistoryStore, holder: string) {
       fraudulentCards: 0,
       merchantsTested: 0,
       distinctCards: 0,
+      merchantsPerCard: 0,
       findings: [],
     };
   };

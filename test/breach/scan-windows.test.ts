@@ -64,6 +64,9 @@ describe('the scan over several onset windows', () => {
     const report = await new BreachScanner(history, watchlist).scan(SCAN_AT);
     expect(report.findings.map((f) => f.point.merchantId)).toEqual(['chain']);
     expect(report.findings[0]!.point.fraudCards).toBeGreaterThanOrEqual(20);
+    // The control for card activity: about 5 shops a card, the chain's customers one more.
+    expect(report.merchantsPerCard).toBeGreaterThan(4.5);
+    expect(report.merchantsPerCard).toBeLessThan(5.5);
   });
 
   it('a dismissed merchant is opened again for a new burst of its cards, not for chance-level fraud beside the old one', async () => {

@@ -388,6 +388,10 @@ describe.each(subjects)('card histories: $name', (subject) => {
     // Redis: a HyperLogLog (0.81 % standard error); memory: exact.
     expect(Math.abs((await s.history.distinctCards(T0, T0 + 21 * DAY)) - 200)).toBeLessThanOrEqual(4);
     expect(await s.history.distinctCards(T0 + 60 * DAY, T0 + 70 * DAY)).toBe(0);
+    // Each card used two merchants: 400 card–merchant pairs, two merchants for the average card.
+    expect(Math.abs((await s.history.cardMerchantPairs(T0, T0 + 21 * DAY)) - 400)).toBeLessThanOrEqual(12);
+    expect(await s.history.cardMerchantPairs(T0 + 7 * DAY, T0 + 8 * DAY)).toBeGreaterThanOrEqual(200);
+    expect(await s.history.cardMerchantPairs(T0 + 60 * DAY, T0 + 70 * DAY)).toBe(0);
   });
 
   it('scans a generated breach: the breached merchant only, an event of its own, its exposed cards listed', async () => {

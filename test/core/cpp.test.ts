@@ -3,7 +3,9 @@
 // in a window, some of them turn fraudulent weeks later, amid background fraud everywhere.
 import { describe, expect, it } from 'vitest';
 import {
+  activityOf,
   detectCommonPoints,
+  expectedWeight,
   detectPacked,
   logFactorial,
   logChernoffUpperTail,
@@ -116,6 +118,56 @@ describe('CPP detection', () => {
     expect(detectCommonPoints(input)).toEqual([]);
     // Without the lift it needs, the chance model alone names it.
     expect(detectCommonPoints(input, { minLift: 0 }).map((p) => p.merchantId)).toEqual(['market']);
+  });
+
+  it("counts a busy card as that many average cards: fraud on busy cards names no big merchant, a breach's cards are still named", () => {
+    let seed = 21;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    // 20,000 cards; each visit goes to the market one time in twenty, else to one of 1,000 shops. The
+    // first 4,000 are busy (40 visits: the market among them 87 % of the time), the rest make 3.
+    const cardsPerMerchant = new Map<string, number>();
+    const visitsOf: { merchantId: string; at: number }[][] = [];
+    for (let c = 0; c < 20_000; c++) {
+      const visits = Array.from({ length: c < 4_000 ? 40 : 3 }, () => ({
+        merchantId: rnd() < 0.05 ? 'market' : `shop-${Math.floor(rnd() * 1_000)}`,
+        at: (20 + rnd() * 60) * DAY,
+      }));
+      if (c >= 4_000 && c < 4_300) visits.push({ merchantId: 'breached', at: (20 + rnd() * 60) * DAY });
+      for (const m of new Set(visits.map((v) => v.merchantId)))
+        cardsPerMerchant.set(m, (cardsPerMerchant.get(m) ?? 0) + 1);
+      visitsOf.push(visits);
+    }
+    const pairs = [...cardsPerMerchant.values()].reduce((a, b) => a + b, 0);
+    const card = (c: number): FraudulentCard => ({
+      card: `c${c}`,
+      firstFraudAt: (100 + rnd() * 2) * DAY,
+      weight: 1,
+      fraudMerchants: ['web'],
+      visits: visitsOf[c]!,
+    });
+    // 2,000 busy cards defrauded online, no breach: the market is among nearly all of their merchants.
+    const busy = Array.from({ length: 2_000 }, (_, c) => card(c));
+    const population = { cardsPerMerchant, totalCards: 20_000 };
+    // Counted as average cards, they make the market and busy cards' shops suspects (up to maxSuspects).
+    const uncontrolled = detectCommonPoints({ frauds: busy, ...population }).map((p) => p.merchantId);
+    expect(uncontrolled[0]).toBe('market');
+    expect(uncontrolled.length).toBeGreaterThan(5);
+    const controlled = { ...population, merchantsPerCard: pairs / 20_000 };
+    expect(controlled.merchantsPerCard).toBeGreaterThan(9);
+    expect(detectCommonPoints({ frauds: busy, ...controlled })).toEqual([]);
+    // 60 of the breached merchant's 300 cards (average ones) defrauded beside 200 of the busy ones: named all the same.
+    const breach = [...busy.slice(0, 200), ...Array.from({ length: 60 }, (_, i) => card(4_000 + i * 5))];
+    expect(detectCommonPoints({ frauds: breach, ...controlled }).map((p) => p.merchantId)).toEqual(['breached']);
+  });
+
+  it('counts a card as average when its merchants, less the one tested, are not more than the average card', () => {
+    expect(activityOf(6, 5.15)).toBe(1);
+    expect(activityOf(1, 0.5)).toBe(1);
+    expect(activityOf(41, 10)).toBe(4);
+    expect(activityOf(41, 0)).toBe(1);
+    // r × share, at most certain.
+    expect(expectedWeight(0.1, new Map([[1, 10], [4, 5]]))).toBeCloseTo(10 * 0.1 + 5 * 0.4);
+    expect(expectedWeight(0.3, new Map([[4, 5]]))).toBe(5);
   });
 
   it('suspects nobody on five clean datasets (background fraud only)', () => {

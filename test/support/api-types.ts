@@ -820,6 +820,7 @@ export interface components {
      *       "fraudulentCards": 41,
      *       "merchantsTested": 212,
      *       "distinctCards": 180000,
+     *       "merchantsPerCard": 6.4,
      *       "suspected": [
      *         {
      *           "merchantId": "shop-77",
@@ -845,6 +846,8 @@ export interface components {
       fraudulentCards: number;
       /** @description Cards labelled in the period scanned, held against the scan's budget (LEAKGUARD_CPP_SCAN_MAX_CARDS): at least fraudulentCards, as cards whose fraud began earlier count too. */
       labelledCards: number;
+      /** @description How many merchants the average card used in the period: a fraudulent card that used more counts as that many times an average card in what chance gives (0: none recorded yet, every card average). */
+      merchantsPerCard: number;
       merchantsTested: number;
       /** @description The start of the period whose first frauds the scan tested: its longest window's start (30 days before `at`), or later when truncated (`at` itself when no card fit). */
       scannedFrom: string;
@@ -2020,6 +2023,7 @@ export interface operations {
            *       "fraudulentCards": 41,
            *       "merchantsTested": 212,
            *       "distinctCards": 180000,
+           *       "merchantsPerCard": 6.4,
            *       "suspected": [
            *         {
            *           "merchantId": "shop-77",

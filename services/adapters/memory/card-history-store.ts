@@ -13,6 +13,7 @@ import {
   labelDaysWithin,
   NO_SCAN_BUDGET,
   slotOf,
+  WEEK_MS,
   weekOf,
   weeksBetween,
   type CardHistoryStore,
@@ -183,6 +184,15 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     // In the order of their last visit, as Redis keeps them.
     out.sort((a, b) => a.lastVisitAt - b.lastVisitAt || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
     for (let i = 0; i < out.length; i += EXPOSED_PAGE) await page(out.slice(i, i + EXPOSED_PAGE));
+  }
+
+  async cardMerchantPairs(from: number, to: number): Promise<number> {
+    // Each merchant's cards at their last visit, over the weeks overlapping [from, to] (as Redis's weeks).
+    const start = weekOf(from) * WEEK_MS;
+    const end = (weekOf(to) + 1) * WEEK_MS;
+    let pairs = 0;
+    for (const { cards } of this.merchants.values()) for (const c of cards.values()) if (c.at >= start && c.at < end) pairs++;
+    return pairs;
   }
 
   async distinctCards(from: number, to: number): Promise<number> {

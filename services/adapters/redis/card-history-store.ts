@@ -130,6 +130,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const byCard = new Map<string, [number, string][]>();
     const byMerchant = new Map<string, [number, string][]>();
     const byWeek = new Map<number, Set<string>>();
+    const pairsByWeek = new Map<number, Set<string>>();
     let latest = -Infinity;
     for (const v of visits) {
       push(byCard, HISTORY_KEYS.cardMerchants(v.card), [v.at, v.merchantId]);
@@ -143,6 +144,9 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       let cards = byWeek.get(week);
       if (!cards) byWeek.set(week, (cards = new Set()));
       cards.add(v.card);
+      let pairs = pairsByWeek.get(week);
+      if (!pairs) pairsByWeek.set(week, (pairs = new Set()));
+      pairs.add(`${slot}|${v.merchantId}`);
       latest = Math.max(latest, v.at);
     }
     const ttl = this.options.retentionMs + TTL_MARGIN_MS;
@@ -155,6 +159,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       ...[...byWeek].map(async ([week, cards]) => {
         await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.week(week), ...cards]);
         await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.week(week), ttl + 7 * 86_400_000]);
+      }),
+      ...[...pairsByWeek].map(async ([week, pairs]) => {
+        await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.pairsWeek(week), ...pairs]);
+        await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.pairsWeek(week), ttl + 7 * 86_400_000]);
       }),
     ]);
   }
@@ -401,6 +409,11 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       }
     }
     if (out.length > 0) await page(out);
+  }
+
+  async cardMerchantPairs(from: number, to: number): Promise<number> {
+    const keys = weeksBetween(from, to).map(HISTORY_KEYS.pairsWeek);
+    return Number(await read<number>(this.redis, () => this.redis.pfcount(...keys), 'pfcount', keys));
   }
 
   async distinctCards(from: number, to: number): Promise<number> {

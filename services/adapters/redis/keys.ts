@@ -50,6 +50,8 @@ export const HISTORY_KEYS = {
   /** Each source's whole log, before labels were kept per card: moved into the keys above by a scan. */
   legacyFrauds: (source: string) => `lg:{cpp}:f:${source}`,
   week: (week: number) => `lg:{cpp}:w:${week}`,
+  /** The distinct card–merchant pairs of a week (HyperLogLog): how many merchants the average card uses. */
+  pairsWeek: (week: number) => `lg:{cpp}:p:${week}`,
   latest: 'lg:{cpp}:t',
   /** Whose turn the periodic scan is (an engine's holder name), expiring with the turn. */
   scanTurn: 'lg:{cpp}:scan',

@@ -107,6 +107,11 @@ const scanReportSchema = z
     fraudulentCards: z.number().describe('Cards whose first fraud fell in the recent period scanned.'),
     merchantsTested: z.number(),
     distinctCards: z.number(),
+    merchantsPerCard: z
+      .number()
+      .describe(
+        'How many merchants the average card used in the period: a fraudulent card that used more counts as that many times an average card in what chance gives (0: none recorded yet, every card average).',
+      ),
     suspected: z.array(suspectSchema),
   })
   .meta({
@@ -119,6 +124,7 @@ const scanReportSchema = z
       fraudulentCards: 41,
       merchantsTested: 212,
       distinctCards: 180_000,
+      merchantsPerCard: 6.4,
       suspected: [
         {
           merchantId: 'shop-77',
@@ -221,6 +227,7 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
         fraudulentCards: report.fraudulentCards,
         merchantsTested: report.merchantsTested,
         distinctCards: report.distinctCards,
+        merchantsPerCard: Math.round(report.merchantsPerCard * 100) / 100,
         suspected: report.findings.map((f) => ({
           merchantId: f.point.merchantId,
           eventId: f.event.id,
