@@ -353,9 +353,10 @@ export interface CardHistoryStore {
   /**
    * Distinct card–merchant pairs seen in [from, to] (as distinctCards: weeks overlapping it, an
    * estimate in Redis): over distinctCards, how many merchants the average card used, the scan's
-   * control for card activity. 0 over weeks recorded before it was kept.
+   * control for card activity. Undefined when a week of the period saw cards but kept no pairs (an
+   * upgrade from before they were kept): the average would read low, and every busy card as busier.
    */
-  cardMerchantPairs(from: number, to: number): Promise<number>;
+  cardMerchantPairs(from: number, to: number): Promise<number | undefined>;
   /** The latest visit recorded: the scan's clock, in the transactions' own time. */
   latestVisitAt(): Promise<number | undefined>;
   /**

@@ -168,8 +168,9 @@ export class BreachScanner {
       this.history.cardMerchantPairs(from, at),
     ]);
     // How many merchants the average card used: a fraudulent card that used more counts as more
-    // than one average card (core/cpp.ts activityOf). 0 while no pairs were recorded: every card average.
-    const merchantsPerCard = distinctCards > 0 ? pairs / distinctCards : 0;
+    // than one average card (core/cpp.ts activityOf). 0 while the period's pairs are not all
+    // recorded (an upgrade, until its weeks have passed): every card average, as before.
+    const merchantsPerCard = pairs !== undefined && distinctCards > 0 ? pairs / distinctCards : 0;
     const population = {
       cardsPerMerchant: new Map(merchants.map((m, i) => [m, counts[i]!])),
       totalCards: distinctCards,

@@ -18,6 +18,7 @@ import {
   labelDay,
   slotOf,
   transactionKey,
+  weekOf,
   type CardHistoryStore,
   type ExposedCard,
   type FraudLabel,
@@ -389,7 +390,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(Math.abs((await s.history.distinctCards(T0, T0 + 21 * DAY)) - 200)).toBeLessThanOrEqual(4);
     expect(await s.history.distinctCards(T0 + 60 * DAY, T0 + 70 * DAY)).toBe(0);
     // Each card used two merchants: 400 card–merchant pairs, two merchants for the average card.
-    expect(Math.abs((await s.history.cardMerchantPairs(T0, T0 + 21 * DAY)) - 400)).toBeLessThanOrEqual(12);
+    expect(Math.abs((await s.history.cardMerchantPairs(T0, T0 + 21 * DAY))! - 400)).toBeLessThanOrEqual(12);
     expect(await s.history.cardMerchantPairs(T0 + 7 * DAY, T0 + 8 * DAY)).toBeGreaterThanOrEqual(200);
     expect(await s.history.cardMerchantPairs(T0 + 60 * DAY, T0 + 70 * DAY)).toBe(0);
   });
@@ -796,7 +797,7 @@ describe('card histories on one Redis', () => {
   });
 });
 
-describe.each([
+const redisTopologies = [
   {
     name: 'one Redis',
     connect: async () => {
@@ -812,7 +813,35 @@ describe.each([
       return whenReady(connectRedis({ clusterNodes: cluster.seeds }));
     },
   },
-])('fraud logs of the layout before labels were kept per card: $name', ({ connect }) => {
+];
+
+describe.each(redisTopologies)('card-merchant pairs after an upgrade: $name', ({ connect }) => {
+  it('are unknown while a week of the period saw cards but kept no pairs (recorded before they were)', async () => {
+    const redis = await connect();
+    try {
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const visits = (week: number): VisitRecord[] =>
+        Array.from({ length: 10 }, (_, i) => ({
+          card: fp(`u${i}`),
+          bin: '411111',
+          merchantId: `m${i % 3}`,
+          at: T0 + week * 7 * DAY,
+        }));
+      await history.recordVisits([...visits(0), ...visits(1)]);
+      expect(await history.cardMerchantPairs(T0, T0 + 8 * DAY)).toBe(10);
+      // The earlier week as an engine before the pairs wrote it: its cards, no pairs.
+      await redis.del(HISTORY_KEYS.pairsWeek(weekOf(T0)));
+      expect(await history.cardMerchantPairs(T0, T0 + 8 * DAY)).toBeUndefined();
+      // A period of the covered week alone, and one of a week that saw nothing, are known.
+      expect(await history.cardMerchantPairs(T0 + 7 * DAY, T0 + 8 * DAY)).toBe(10);
+      expect(await history.cardMerchantPairs(T0 + 70 * DAY, T0 + 71 * DAY)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.each(redisTopologies)('fraud logs of the layout before labels were kept per card: $name', ({ connect }) => {
   it('are moved into the per-card keys by the next scan, then deleted', async () => {
     const redis = await connect();
     try {

@@ -186,7 +186,7 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     for (let i = 0; i < out.length; i += EXPOSED_PAGE) await page(out.slice(i, i + EXPOSED_PAGE));
   }
 
-  async cardMerchantPairs(from: number, to: number): Promise<number> {
+  async cardMerchantPairs(from: number, to: number): Promise<number | undefined> {
     // Each merchant's cards at their last visit, over the weeks overlapping [from, to] (as Redis's weeks).
     const start = weekOf(from) * WEEK_MS;
     const end = (weekOf(to) + 1) * WEEK_MS;

@@ -36,6 +36,22 @@ import { isCluster, type RedisClient } from './connection.ts';
 import { FRAUD_DAY_SHARDS, HISTORY_KEYS } from './keys.ts';
 import { LuaScript, read, sendAlone } from './lua.ts';
 
+/**
+ * KEYS: each week's distinct-card and pair estimates, in turn (one slot: {cpp}). The pairs of the
+ * weeks, or -1 when a week saw cards but kept no pairs (recorded before they were): a period part
+ * covered would make the average card look quieter than it is.
+ */
+const COUNT_PAIRS = new LuaScript(`
+local kept = {}
+for i = 1, #KEYS, 2 do
+  local withPairs = redis.call('EXISTS', KEYS[i + 1]) == 1
+  if not withPairs and redis.call('EXISTS', KEYS[i]) == 1 then return -1 end
+  if withPairs then kept[#kept + 1] = KEYS[i + 1] end
+end
+if #kept == 0 then return 0 end
+return redis.call('PFCOUNT', unpack(kept))
+`);
+
 const HISTORY = LuaScript.file('./history.lua', import.meta.url);
 /** A key outlives its newest member by this much (then the retention trims what is older). */
 const TTL_MARGIN_MS = 86_400_000;
@@ -411,9 +427,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     if (out.length > 0) await page(out);
   }
 
-  async cardMerchantPairs(from: number, to: number): Promise<number> {
-    const keys = weeksBetween(from, to).map(HISTORY_KEYS.pairsWeek);
-    return Number(await read<number>(this.redis, () => this.redis.pfcount(...keys), 'pfcount', keys));
+  async cardMerchantPairs(from: number, to: number): Promise<number | undefined> {
+    const keys = weeksBetween(from, to).flatMap((w) => [HISTORY_KEYS.week(w), HISTORY_KEYS.pairsWeek(w)]);
+    const pairs = Number(await COUNT_PAIRS.run(this.redis, keys, []));
+    return pairs < 0 ? undefined : pairs;
   }
 
   async distinctCards(from: number, to: number): Promise<number> {
