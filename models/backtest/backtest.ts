@@ -64,6 +64,8 @@ export interface MerchantRow {
   fraudAmountStopped: [number, number];
   legitimateStoppedPer1000: [number, number];
   changed: number;
+  /** Its orders neither configuration could score (`transactions` leaves them out). */
+  notScored: number;
   /** Shares of all its orders challenged and held for review, [in force, candidate], beside the candidate's budget (ruleset `friction`). */
   challengeShare: [number, number];
   reviewShare: [number, number];
@@ -86,9 +88,18 @@ export interface BacktestReport {
   currency: string;
   transactions: {
     replayed: number;
+    /** Replayed before `from` only to build the counters (the warm-up): in no figure. */
+    warmup: number;
     reported: number;
-    /** Refused by the engine in either configuration (a currency the rate table cannot price). */
+    /**
+     * Refused by the engine in either configuration (a currency the rate table cannot price): in
+     * no figure but these, and each merchant's `notScored`.
+     */
     notScored: number;
+    /** Of those, how many were fraud (known as fraud is: a chargeback, an analyst's label). */
+    notScoredFraud: number;
+    /** Why, busiest reason first: "no exchange rate for JPY". */
+    notScoredBy: { reason: string; count: number }[];
     fraud: number;
     legitimate: number;
     labelledLegitimate: number;
@@ -119,6 +130,7 @@ interface MerchantTally {
   challenged: [number, number];
   reviewed: [number, number];
   changed: number;
+  notScored: number;
 }
 
 function frictionOf(t: MerchantTally, budget: FrictionBudget) {
@@ -235,24 +247,56 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
   const reasons = new Map<string, ReasonRow>();
   const totals = {
     replayed,
+    warmup: window.reportFrom - window.first,
     reported: 0,
     notScored: 0,
+    notScoredFraud: 0,
     fraud: 0,
     legitimate: 0,
     labelledLegitimate: 0,
     fraudAmount: 0,
   };
   const recorded = { compared: 0, agreed: 0, degradedThen: 0 };
+  const notScoredBy = new Map<string, number>();
+  const tallyOf = (merchantId: string): MerchantTally => {
+    let m = merchants.get(merchantId);
+    if (!m)
+      merchants.set(
+        merchantId,
+        (m = {
+          transactions: 0,
+          fraud: 0,
+          fraudAmount: 0,
+          legitimate: 0,
+          fraudAmountStopped: [0, 0],
+          legitimateStopped: [0, 0],
+          challenged: [0, 0],
+          reviewed: [0, 0],
+          changed: 0,
+          notScored: 0,
+        }),
+      );
+    return m;
+  };
 
   for (let i = window.reportFrom; i < window.end; i++) {
     const k = i - window.reportFrom;
     const codes = [runs[0]!.decisions[k]!, runs[1]!.decisions[k]!];
+    const input = inputOf(traffic, i);
     if (codes[0] === NOT_SCORED || codes[1] === NOT_SCORED) {
+      // Left out of every figure, and said so: a candidate judged on the orders it could score only.
       totals.notScored++;
+      tallyOf(input.merchantId).notScored++;
+      if (
+        traffic.truth.get(recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId })) ===
+        'fraud'
+      )
+        totals.notScoredFraud++;
+      const why = runs[codes[0] === NOT_SCORED ? 0 : 1]!.reasons[k] || 'refused by the engine';
+      notScoredBy.set(why, (notScoredBy.get(why) ?? 0) + 1);
       continue;
     }
     const decided = codes.map((c) => DECISIONS[c]!);
-    const input = inputOf(traffic, i);
     const at = traffic.at[i]!;
     totals.reported++;
     const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
@@ -273,21 +317,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         if (input.recorded.decision === decided[0]) recorded.agreed++;
       }
     }
-    let m = merchants.get(input.merchantId);
-    if (!m) {
-      m = {
-        transactions: 0,
-        fraud: 0,
-        fraudAmount: 0,
-        legitimate: 0,
-        fraudAmountStopped: [0, 0],
-        legitimateStopped: [0, 0],
-        challenged: [0, 0],
-        reviewed: [0, 0],
-        changed: 0,
-      };
-      merchants.set(input.merchantId, m);
-    }
+    const m = tallyOf(input.merchantId);
     m.transactions++;
     if (fraud) {
       m.fraud++;
@@ -364,7 +394,13 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       warmupDays,
     },
     currency: rates.reference,
-    transactions: { ...totals, fraudAmount: round(totals.fraudAmount) },
+    transactions: {
+      ...totals,
+      notScoredBy: [...notScoredBy]
+        .map(([reason, count]) => ({ reason, count }))
+        .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+      fraudAmount: round(totals.fraudAmount),
+    },
     rate: { seconds: round(seconds, 1), perSecond: Math.round(ratio(totals.replayed, seconds)) },
     recorded:
       traffic.kind === 'recording' ? { ...recorded, share: round(ratio(recorded.agreed, recorded.compared), 4) } : null,
@@ -382,9 +418,13 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
           round(1000 * ratio(t.legitimateStopped[1], t.legitimate)),
         ] as [number, number],
         changed: t.changed,
+        notScored: t.notScored,
         ...frictionOf(t, frictionBudget(candidateRuleset, merchantId)),
       }))
-      .sort((a, b) => b.transactions - a.transactions || a.merchantId.localeCompare(b.merchantId)),
+      .sort(
+        (a, b) =>
+          b.transactions + b.notScored - (a.transactions + a.notScored) || a.merchantId.localeCompare(b.merchantId),
+      ),
     reasons: [...reasons.values()].sort((a, b) => b.count[0] + b.count[1] - (a.count[0] + a.count[1])),
   };
 }

@@ -56,7 +56,7 @@ export interface ReplayedRun {
   versions: { ruleset: string; model: string | null };
   /** Per reported transaction (index - reportFrom): the decision's index in DECISIONS. */
   decisions: Uint8Array;
-  /** Per reported transaction: its reason codes, comma-joined ('' for none). */
+  /** Per reported transaction: its reason codes, comma-joined ('' for none); for one NOT_SCORED, why not. */
   reasons: string[];
 }
 
@@ -113,16 +113,18 @@ export async function replayConfiguration(
       clock = at;
       const input = inputOf(traffic, i);
       // A currency the rate table cannot price is refused, as the API refuses it (422): not scored.
+      let refused = '';
       const result = await engine.score(input.merchantId, input.request, input.reduced).catch((error: unknown) => {
-        if (error instanceof UnknownRateError) return undefined;
-        throw error;
+        if (!(error instanceof UnknownRateError)) throw error;
+        refused = `no exchange rate for ${error.currency}`;
+        return undefined;
       });
       if (result && result.kind !== 'scored')
         throw new Error(`transaction ${input.request.transactionId} of ${input.merchantId} conflicted in the replay`);
       if (!result) {
         if (i >= window.reportFrom) {
           decisions[i - window.reportFrom] = NOT_SCORED;
-          reasons[i - window.reportFrom] = '';
+          reasons[i - window.reportFrom] = refused;
         }
       } else if (i >= window.reportFrom) {
         decisions[i - window.reportFrom] = index.get(result.response.decision as Decision)!;

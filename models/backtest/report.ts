@@ -65,12 +65,26 @@ function friction(m: BacktestReport['merchants'][number], line: 'challenge' | 'r
   return `${pct(a)} → ${pct(b)} (${pct(m.budget[line])})${over}`;
 }
 
+/** "444 transactions not scored, …: no exchange rate for JPY", the count of each reason when there are several. */
+function notScoredLine(t: BacktestReport['transactions']): string {
+  const why =
+    t.notScoredBy.length === 1
+      ? t.notScoredBy[0]!.reason
+      : t.notScoredBy.map((x) => `${x.reason} (${num(x.count)})`).join(', ');
+  return `${num(t.notScored)} transactions not scored (${num(t.notScoredFraud)} of them fraud), left out of every figure: ${why}`;
+}
+
 export function textReport(r: BacktestReport, top = 15): string {
   const t = r.transactions;
   const out: string[] = [];
+  // The warm-up is named only when there was one: traffic before --from, replayed for the counters alone.
+  const warmup = t.warmup > 0 ? ` (${num(t.warmup)} before them replayed to warm the counters)` : '';
   out.push(
-    `Backtest of ${num(t.reported)} transactions (${num(t.replayed)} replayed with the warm-up) from ${r.source.description}` +
+    `Backtest of ${num(t.reported)} transactions${warmup} from ${r.source.description}` +
       `${r.window.from ? ` from ${r.window.from}` : ''}${r.window.to ? ` to ${r.window.to}` : ''}`,
+  );
+  if (t.notScored > 0) out.push(`  ${notScoredLine(t)}`);
+  out.push(
     `  ${num(t.fraud)} fraud (${num(t.fraudAmount)} ${r.currency}: chargebacks and analysts' fraud labels), ${num(t.legitimate)} presumed legitimate (${num(t.labelledLegitimate)} labelled so)`,
     `  replayed in ${r.rate.seconds} s: ${num(r.rate.perSecond)} transactions/s (two engines each)`,
   );
@@ -102,14 +116,15 @@ export function textReport(r: BacktestReport, top = 15): string {
     ]),
     '',
   );
-  const changed = r.merchants.filter((m) => m.changed > 0).slice(0, top);
+  const changed = r.merchants.filter((m) => m.changed > 0 || m.notScored > 0).slice(0, top);
   if (changed.length > 0)
     out.push(
-      `Merchants with changed decisions (busiest ${changed.length})`,
+      `Merchants with changed decisions${t.notScored > 0 ? ' or orders not scored' : ''} (busiest ${changed.length})`,
       table([
         [
           'merchant',
           'transactions',
+          'not scored',
           'changed',
           'fraud',
           `fraud stopped ${r.currency}`,
@@ -120,6 +135,7 @@ export function textReport(r: BacktestReport, top = 15): string {
         ...changed.map((m) => [
           m.merchantId,
           num(m.transactions),
+          num(m.notScored),
           num(m.changed),
           num(m.fraud),
           `${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}`,
@@ -205,10 +221,10 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
 th:first-child,td:first-child{text-align:left}.matrix td{text-align:center;min-width:6rem}
 figure{display:inline-block;margin:0 1rem 1rem 0}.legend span{display:inline-block;width:.9rem;height:.9rem;margin:0 .3rem 0 1rem;vertical-align:middle}
-pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}.warning{background:#fdecea;border-left:4px solid #c0392b;padding:.5rem .8rem;font-weight:bold}
 </style></head><body>
 <h1>Backtest</h1>
-<pre>${esc(summary)}</pre>
+${r.transactions.notScored > 0 ? `<p class="warning">${esc(notScoredLine(r.transactions))}</p>\n` : ''}<pre>${esc(summary)}</pre>
 <p class="legend"><span style="background:${COLORS[0]}"></span>${esc(a.label)} (ruleset ${esc(a.versions.ruleset)}, model ${esc(a.versions.model ?? 'none')})
 <span style="background:${COLORS[1]}"></span>${esc(b.label)} (ruleset ${esc(b.versions.ruleset)}, model ${esc(b.versions.model ?? 'none')})</p>
 <table>${head.map((row, i) => `<tr>${row.map((c) => (i === 0 ? `<th>${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`).join('\n')}</table>
@@ -217,11 +233,11 @@ ${groupedBars('Fraud by decision (% of fraud transactions)', [...DECISIONS], [fr
 <h2>Transitions</h2>
 ${transitionTable(r)}
 <h2>Merchants (busiest ${merchants.length})</h2>
-<table><tr><th>merchant</th><th>transactions</th><th>changed</th><th>fraud</th><th>fraud amount stopped (${esc(r.currency)})</th><th>legitimate stopped / 1,000</th><th>challenged (budget)</th><th>reviewed (budget)</th></tr>
+<table><tr><th>merchant</th><th>transactions</th><th>not scored</th><th>changed</th><th>fraud</th><th>fraud amount stopped (${esc(r.currency)})</th><th>legitimate stopped / 1,000</th><th>challenged (budget)</th><th>reviewed (budget)</th></tr>
 ${merchants
   .map(
     (m) =>
-      `<tr><td>${esc(m.merchantId)}</td><td>${num(m.transactions)}</td><td>${num(m.changed)}</td><td>${num(m.fraud)}</td><td>${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}</td><td>${m.legitimateStoppedPer1000[0].toFixed(1)} → ${m.legitimateStoppedPer1000[1].toFixed(1)}</td><td>${esc(friction(m, 'challenge'))}</td><td>${esc(friction(m, 'review'))}</td></tr>`,
+      `<tr><td>${esc(m.merchantId)}</td><td>${num(m.transactions)}</td><td>${num(m.notScored)}</td><td>${num(m.changed)}</td><td>${num(m.fraud)}</td><td>${num(m.fraudAmountStopped[0])} → ${num(m.fraudAmountStopped[1])}</td><td>${m.legitimateStoppedPer1000[0].toFixed(1)} → ${m.legitimateStoppedPer1000[1].toFixed(1)}</td><td>${esc(friction(m, 'challenge'))}</td><td>${esc(friction(m, 'review'))}</td></tr>`,
   )
   .join('\n')}</table>
 <h2>Reason codes</h2>
