@@ -81,6 +81,23 @@ export interface ReasonRow {
   fraud: [number, number];
 }
 
+/**
+ * One transaction decided otherwise: by the candidate than by the configuration in force
+ * (`changes`), or by the in-force replay than when it was recorded (`notReproduced`). Its ids as
+ * the traffic has them (card-free: validated so on the way in, scrubbed all the same).
+ */
+export interface TransactionChange {
+  merchantId: string;
+  transactionId: string;
+  /** Event time, ISO 8601. */
+  at: string;
+  /** [before, after]: in force → candidate, or recorded → in-force replay. */
+  decision: [Decision, Decision];
+  score: [number, number];
+  /** The reason codes given after and not before (added), before and not after (removed). */
+  reasons: { added: string[]; removed: string[] };
+}
+
 export interface BacktestReport {
   generatedAt: string;
   source: { kind: Traffic['kind']; description: string; refused: number; problems: string[]; duplicates: number };
@@ -113,6 +130,10 @@ export interface BacktestReport {
   transitions: Record<Decision, Record<Decision, { count: number; fraud: number }>>;
   merchants: MerchantRow[];
   reasons: ReasonRow[];
+  /** Every transaction whose decision the candidate changes, by merchant then time. */
+  changes: TransactionChange[];
+  /** Every recorded decision (not degraded then) the in-force replay did not reproduce, by merchant then time; empty for plain requests. */
+  notReproduced: TransactionChange[];
 }
 
 const emptyCell = (): DecisionCell => ({ count: 0, fraud: 0, legitimate: 0, fraudAmount: 0, legitimateAmount: 0 });
@@ -142,6 +163,35 @@ function frictionOf(t: MerchantTally, budget: FrictionBudget) {
   if (reviewShare[1] > budget.review) overBudget.push('review');
   return { challengeShare, reviewShare, budget, overBudget };
 }
+
+/** A transaction decided otherwise, before → after. */
+function changeOf(
+  merchantId: string,
+  transactionId: string,
+  at: number,
+  decision: [Decision, Decision],
+  score: [number, number],
+  reasons: [readonly string[], readonly string[]],
+): TransactionChange {
+  const [before, after] = reasons.map((r) => new Set(r));
+  return {
+    merchantId: scrubCardNumbers(merchantId),
+    transactionId: scrubCardNumbers(transactionId),
+    at: new Date(at).toISOString(),
+    decision,
+    score: [round(score[0], 4), round(score[1], 4)],
+    reasons: {
+      added: [...after!].filter((c) => !before!.has(c)),
+      removed: [...before!].filter((c) => !after!.has(c)),
+    },
+  };
+}
+
+/** By merchant, then time (the traffic is in time order: a stable sort keeps it). */
+const byMerchant = (a: TransactionChange, b: TransactionChange) =>
+  a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0;
+
+const codesOf = (joined: string) => (joined === '' ? [] : joined.split(','));
 
 /** First index at or after a time (the traffic is in time order). */
 function firstAt(at: Float64Array, t: number): number {
@@ -258,6 +308,8 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
   };
   const recorded = { compared: 0, agreed: 0, degradedThen: 0 };
   const notScoredBy = new Map<string, number>();
+  const changes: TransactionChange[] = [];
+  const notReproduced: TransactionChange[] = [];
   const tallyOf = (merchantId: string): MerchantTally => {
     let m = merchants.get(merchantId);
     if (!m)
@@ -310,13 +362,33 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       totals.legitimate++;
       if (truth === 'legitimate') totals.labelledLegitimate++;
     }
+    const given = [codesOf(runs[0]!.reasons[k]!), codesOf(runs[1]!.reasons[k]!)] as const;
+    const scores: [number, number] = [runs[0]!.scores[k]!, runs[1]!.scores[k]!];
     if (input.recorded) {
       if (input.recorded.degraded) recorded.degradedThen++;
       else {
         recorded.compared++;
         if (input.recorded.decision === decided[0]) recorded.agreed++;
+        else
+          notReproduced.push(
+            changeOf(
+              input.merchantId,
+              input.request.transactionId,
+              at,
+              [input.recorded.decision, decided[0]!],
+              [input.recorded.score, scores[0]],
+              [input.recorded.reasons, given[0]],
+            ),
+          );
       }
     }
+    if (decided[0] !== decided[1])
+      changes.push(
+        changeOf(input.merchantId, input.request.transactionId, at, [decided[0]!, decided[1]!], scores, [
+          given[0],
+          given[1],
+        ]),
+      );
     const m = tallyOf(input.merchantId);
     m.transactions++;
     if (fraud) {
@@ -342,9 +414,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         if (fraud) m.fraudAmountStopped[c]! += amount;
         else m.legitimateStopped[c]!++;
       }
-      const given = runs[c]!.reasons[k]!;
-      if (given === '') return;
-      for (const code of new Set(given.split(','))) {
+      for (const code of new Set(given[c])) {
         let row = reasons.get(code);
         if (!row) reasons.set(code, (row = { code, count: [0, 0], fraud: [0, 0] }));
         row.count[c]!++;
@@ -426,5 +496,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
           b.transactions + b.notScored - (a.transactions + a.notScored) || a.merchantId.localeCompare(b.merchantId),
       ),
     reasons: [...reasons.values()].sort((a, b) => b.count[0] + b.count[1] - (a.count[0] + a.count[1])),
+    changes: changes.sort(byMerchant),
+    notReproduced: notReproduced.sort(byMerchant),
   };
 }

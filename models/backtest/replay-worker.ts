@@ -1,6 +1,6 @@
 // Worker thread: one configuration's replay for backtest.ts. workerData: { traffic, configuration,
 // window } (the traffic's lines in shared memory); posts { progress } now and then, then { run }
-// (the decisions' buffer transferred) or { error }.
+// (the decisions' and scores' buffers transferred) or { error }.
 import { parentPort, workerData } from 'node:worker_threads';
 import { replayConfiguration, type Configuration, type ReplayTraffic, type ReplayWindow } from './replay.ts';
 
@@ -11,6 +11,6 @@ const { traffic, configuration, window } = workerData as {
 };
 
 replayConfiguration(traffic, configuration, window, (done) => parentPort!.postMessage({ progress: done })).then(
-  (run) => parentPort!.postMessage({ run }, [run.decisions.buffer as ArrayBuffer]),
+  (run) => parentPort!.postMessage({ run }, [run.decisions.buffer as ArrayBuffer, run.scores.buffer as ArrayBuffer]),
   (error: unknown) => parentPort!.postMessage({ error: error instanceof Error ? error.message : String(error) }),
 );

@@ -58,6 +58,8 @@ export interface ReplayedRun {
   decisions: Uint8Array;
   /** Per reported transaction: its reason codes, comma-joined ('' for none); for one NOT_SCORED, why not. */
   reasons: string[];
+  /** Per reported transaction: its score (0 for one NOT_SCORED). */
+  scores: Float64Array;
 }
 
 /** One input to the engine: a recorded scoring (reduced) or a plain request. */
@@ -97,6 +99,7 @@ export async function replayConfiguration(
   const reported = window.end - window.reportFrom;
   const decisions = new Uint8Array(reported);
   const reasons: string[] = new Array<string>(reported);
+  const scores = new Float64Array(reported);
   const index = new Map(DECISIONS.map((d, i) => [d, i]));
   let nextOutcome = 0;
   const first = traffic.at[window.first] ?? Infinity;
@@ -129,6 +132,7 @@ export async function replayConfiguration(
       } else if (i >= window.reportFrom) {
         decisions[i - window.reportFrom] = index.get(result.response.decision as Decision)!;
         reasons[i - window.reportFrom] = result.response.reasons.map((r) => r.code).join(',');
+        scores[i - window.reportFrom] = result.response.score;
       }
       if ((i - window.first) % 2000 === 0) onProgress?.(i - window.first);
     }
@@ -140,5 +144,6 @@ export async function replayConfiguration(
     versions: { ruleset: loaded.ruleset.version, model: loaded.model?.version ?? null },
     decisions,
     reasons,
+    scores,
   };
 }

@@ -1,7 +1,7 @@
 // A backtest's report: the text the command prints, and a self-contained HTML page (inline SVG
 // charts, no scripts, no external resources) beside the JSON.
 import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
-import type { BacktestReport, ConfigurationResult } from './backtest.ts';
+import type { BacktestReport, ConfigurationResult, TransactionChange } from './backtest.ts';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -57,6 +57,42 @@ function headline(r: BacktestReport): string[][] {
     ),
   ];
 }
+
+/** How many transactions the printout and the HTML list of each kind (report.json has them all). */
+export const CHANGES_SHOWN = 50;
+
+/** The two lists of transactions decided otherwise: their titles, and the columns' names for before → after. */
+function changeLists(r: BacktestReport) {
+  const [a, b] = r.results;
+  const lists: { title: string; before: string; after: string; rows: TransactionChange[] }[] = [
+    { title: 'Decisions the candidate changes', before: a.label, after: b.label, rows: r.changes },
+  ];
+  if (r.recorded)
+    lists.push({
+      title: 'Recorded decisions the in-force replay did not reproduce',
+      before: 'recorded',
+      after: 'replayed',
+      rows: r.notReproduced,
+    });
+  return lists.map((l) => ({
+    ...l,
+    heading: `${l.title} (${l.rows.length > CHANGES_SHOWN ? `first ${CHANGES_SHOWN} of ${num(l.rows.length)}` : num(l.rows.length)}, by merchant then time)`,
+    shown: l.rows.slice(0, CHANGES_SHOWN),
+  }));
+}
+
+const changedReasons = (c: TransactionChange) =>
+  [...c.reasons.added.map((x) => `+${x}`), ...c.reasons.removed.map((x) => `−${x}`)].join(' ');
+
+/** One listed transaction's cells: merchant, transaction, time, decision, score and reasons (before → after). */
+const changeCells = (c: TransactionChange) => [
+  c.merchantId,
+  c.transactionId,
+  c.at,
+  `${c.decision[0]} → ${c.decision[1]}`,
+  `${num(c.score[0])} → ${num(c.score[1])}`,
+  changedReasons(c),
+];
 
 /** A merchant's share of orders stepped up or reviewed, in force → candidate, its budget, and a mark when the candidate is over it. */
 function friction(m: BacktestReport['merchants'][number], line: 'challenge' | 'review'): string {
@@ -116,6 +152,23 @@ export function textReport(r: BacktestReport, top = 15): string {
     ]),
     '',
   );
+  for (const list of changeLists(r))
+    if (list.rows.length > 0)
+      out.push(
+        list.heading,
+        table([
+          [
+            'merchant',
+            'transaction',
+            'at',
+            `${list.before} → ${list.after}`,
+            'score',
+            'reasons (+ given, − no longer)',
+          ],
+          ...list.shown.map(changeCells),
+        ]),
+        '',
+      );
   const changed = r.merchants.filter((m) => m.changed > 0 || m.notScored > 0).slice(0, top);
   if (changed.length > 0)
     out.push(
@@ -232,6 +285,24 @@ ${groupedBars('Legitimate orders stopped per 1,000', ['challenged', 'reviewed', 
 ${groupedBars('Fraud by decision (% of fraud transactions)', [...DECISIONS], [fraudShare(a), fraudShare(b)], '%')}
 <h2>Transitions</h2>
 ${transitionTable(r)}
+${changeLists(r)
+  .map(
+    (list) => `<h2>${esc(list.heading)}</h2>
+${
+  list.rows.length === 0
+    ? '<p>None.</p>'
+    : `<table><tr><th>merchant</th><th>transaction</th><th>at</th><th>${esc(list.before)} → ${esc(list.after)}</th><th>score</th><th>reasons (+ given, − no longer)</th></tr>
+${list.shown
+  .map(
+    (c) =>
+      `<tr>${changeCells(c)
+        .map((x) => `<td>${esc(x)}</td>`)
+        .join('')}</tr>`,
+  )
+  .join('\n')}</table>`
+}`,
+  )
+  .join('\n')}
 <h2>Merchants (busiest ${merchants.length})</h2>
 <table><tr><th>merchant</th><th>transactions</th><th>not scored</th><th>changed</th><th>fraud</th><th>fraud amount stopped (${esc(r.currency)})</th><th>legitimate stopped / 1,000</th><th>challenged (budget)</th><th>reviewed (budget)</th></tr>
 ${merchants

@@ -5,8 +5,13 @@
 import { z } from 'zod';
 import { issueLines } from '../../services/core/errors.ts';
 import { REVERSED_CHARGEBACK } from '../../services/core/chargebacks.ts';
-import { OUTCOMES, scoreRequestSchema, type ScoreRequest } from '../../services/core/schemas.ts';
-import { scrubCardNumbers } from '../../services/core/scrub.ts';
+import {
+  CARD_NUMBER_IN_IDENTIFIER,
+  OUTCOMES,
+  scoreRequestSchema,
+  type ScoreRequest,
+} from '../../services/core/schemas.ts';
+import { containsCardNumber, scrubCardNumbers } from '../../services/core/scrub.ts';
 import { recordKey, trafficRecordSchema } from '../../services/recording/record.ts';
 
 /** An outcome to replay: its time in epoch ms. */
@@ -193,7 +198,13 @@ export class TrafficBuilder {
 
 /** The fields a merchant's export may add to a /v1/score request: whose it is and what became of it. */
 const requestLineExtras = z.object({
-  merchantId: z.string().min(1).max(128).optional(),
+  // Shown in the report as given (per merchant, beside each transaction decided otherwise): card-free, as transaction ids are.
+  merchantId: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+    .optional(),
   label: z.enum(['fraud', 'legitimate']).optional(),
   outcome: z.enum(OUTCOMES).optional(),
   outcomeAt: z.iso.datetime({ offset: true }).optional(),
