@@ -112,6 +112,8 @@ function* recording(): Generator<TrafficRecord> {
         transactionId: record.transactionId,
         outcome: 'chargeback',
         at: new Date(Date.parse(at) + 7 * 86_400_000).toISOString(),
+        // Reported the day it is dated: replayed then, as the engine records it (version 3).
+        reportedAt: new Date(Date.parse(at) + 7 * 86_400_000).toISOString(),
       };
   }
 }

@@ -489,9 +489,9 @@ export function createRuntime(
         recorder?.scored(merchantId, request, result);
         archiveWriter?.scored(merchantId, result);
       },
-      outcomeRecorded: (merchantId, transactionId, outcome, at) => {
+      outcomeRecorded: (merchantId, transactionId, outcome, at, reportedAt) => {
         breach?.recorder.outcome(merchantId, transactionId, outcome);
-        recorder?.outcome(merchantId, transactionId, outcome, at);
+        recorder?.outcome(merchantId, transactionId, outcome, at, reportedAt);
         caseOutcomes.note(merchantId, transactionId, outcome, at);
       },
     },

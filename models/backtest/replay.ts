@@ -1,5 +1,5 @@
 // One configuration's replay of the traffic: the engine on fresh in-memory stores, on a clock that
-// follows the traffic, outcomes reaching it at their times as they reached production. It returns
+// follows the traffic, outcomes reaching it when they reached production. It returns
 // what it decided for each reported transaction; backtest.ts runs two of these (in worker threads,
 // one per configuration) and compares them.
 import { Engine, type ReducedScoring } from '../../services/core/engine.ts';
@@ -103,14 +103,16 @@ export async function replayConfiguration(
   const index = new Map(DECISIONS.map((d, i) => [d, i]));
   let nextOutcome = 0;
   const first = traffic.at[window.first] ?? Infinity;
-  while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.at < first) nextOutcome++;
+  while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.reportedAt < first) nextOutcome++;
   try {
     for (let i = window.first; i < window.end; i++) {
       const at = traffic.at[i]!;
-      // Outcomes up to this transaction's time, as production learnt them (at their own times).
-      while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.at < at) {
+      // The outcomes production had learnt before this transaction: each on the clock of its
+      // arrival, counted at its own time (the store's counters take it at `at`, as production's did).
+      // A chargeback dated before this transaction but reported after it is not known yet.
+      while (nextOutcome < traffic.outcomes.length && traffic.outcomes[nextOutcome]!.reportedAt < at) {
         const o = traffic.outcomes[nextOutcome++]!;
-        clock = o.at;
+        clock = o.reportedAt;
         await engine.recordOutcome(o.merchantId, o.transactionId, o.outcome, o.at);
       }
       clock = at;

@@ -14,12 +14,18 @@ import {
 import { containsCardNumber, scrubCardNumbers } from '../../services/core/scrub.ts';
 import { recordKey, trafficRecordSchema } from '../../services/recording/record.ts';
 
-/** An outcome to replay: its time in epoch ms. */
+/** An outcome to replay, times in epoch ms. */
 export interface ReplayOutcome {
   merchantId: string;
   transactionId: string;
   outcome: string;
+  /** Its own time: where it counts. */
   at: number;
+  /**
+   * When it reached production, and so reaches the replay's engines: the record's `reportedAt` (v3
+   * on), never before its own time; else, for older records and plain requests, its own time.
+   */
+  reportedAt: number;
 }
 
 /**
@@ -39,7 +45,7 @@ export interface Traffic {
   bytes: Uint8Array;
   offsets: Float64Array;
   at: Float64Array;
-  /** Outcomes in event-time order (replayed to the engines at their times). */
+  /** Outcomes in the order they reached production (reportedAt), replayed to the engines then. */
   outcomes: ReplayOutcome[];
   /** Known truth per merchant:transaction; a transaction not listed is presumed legitimate. */
   truth: Map<string, Truth>;
@@ -109,7 +115,10 @@ export class TrafficBuilder {
       this.at.push(Date.parse(r.at));
     } else if (r.kind === 'outcome') {
       const { merchantId, transactionId, outcome } = r;
-      this.outcomes.push({ merchantId, transactionId, outcome, at: Date.parse(r.at) });
+      const at = Date.parse(r.at);
+      // An outcome dated a little ahead of its arrival (the engine takes up to 5 minutes) counts from its date.
+      const reportedAt = r.reportedAt === undefined ? at : Math.max(at, Date.parse(r.reportedAt));
+      this.outcomes.push({ merchantId, transactionId, outcome, at, reportedAt });
       if (r.outcome === 'chargeback') this.chargebacks.add(key);
       else if (r.outcome === REVERSED_CHARGEBACK) this.reversed.add(key);
     } else this.label(key, r.label, Date.parse(r.at));
@@ -155,6 +164,7 @@ export class TrafficBuilder {
         transactionId: parsed.data.transactionId,
         outcome: extra.data.outcome,
         at,
+        reportedAt: at,
       });
       if (extra.data.outcome === 'chargeback') this.chargebacks.add(key);
     }
@@ -187,7 +197,7 @@ export class TrafficBuilder {
       bytes,
       offsets,
       at,
-      outcomes: this.outcomes.sort((a, b) => a.at - b.at),
+      outcomes: this.outcomes.sort((a, b) => a.reportedAt - b.reportedAt || a.at - b.at),
       truth,
       problems: this.problems,
       refused: this.refused,

@@ -82,8 +82,11 @@ export interface EngineObserver {
   /** Every scoring's outcome, for what follows a decision (cases); called after the answer is ready. */
   scored?(merchantId: string, request: ScoreRequest, result: ScoreResult): void;
   watchlistHit?(eventIds: string[], merchantId: string): void;
-  /** A merchant's outcome was recorded for the first time (a repeat is not told). */
-  outcomeRecorded?(merchantId: string, transactionId: string, outcome: string, at: number): void;
+  /**
+   * A merchant's outcome was recorded for the first time (a repeat is not told): `at`, its own time
+   * (occurredAt), where it counts; `reportedAt`, the engine's clock when it arrived.
+   */
+  outcomeRecorded?(merchantId: string, transactionId: string, outcome: string, at: number, reportedAt: number): void;
   storeError?(error: unknown, stage: string): void;
 }
 
@@ -562,7 +565,7 @@ export class Engine {
       await archive
         .markOutcome(merchantId, transactionId, outcome, at)
         .catch((e: unknown) => observer?.storeError?.(e, 'archive'));
-    if (status === 'recorded') observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at);
+    if (status === 'recorded') observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at, now);
     return status;
   }
 

@@ -11,10 +11,11 @@ import { DECISIONS, type ScoreRequest, type ScoreResponse } from '../core/schema
 
 /**
  * The format's version. 2: a scoring's `lookups` leave out what found nothing (NOTHING_FOUND), most
- * of a record's bytes in version 1, which kept every one. Both are read.
+ * of a record's bytes in version 1, which kept every one. 3: an outcome has `reportedAt`, when it
+ * reached the engine (a backtest replays it then, not at its own date). All are read.
  */
-export const RECORD_VERSION = 2;
-const READ_VERSIONS = [1, RECORD_VERSION] as const;
+export const RECORD_VERSION = 3;
+const READ_VERSIONS = [1, 2, RECORD_VERSION] as const;
 /** What a personal field's text becomes: its presence is kept (features read it), its content is not. */
 export const PERSONAL_MARK = '*';
 
@@ -69,7 +70,13 @@ export interface OutcomeRecord {
   merchantId: string;
   transactionId: string;
   outcome: string;
+  /** Its own time (the merchant's occurredAt, else its arrival): where it counts. */
   at: string;
+  /**
+   * When it reached the engine (v3 on; older records have none): a chargeback dated at the dispute
+   * may be reported weeks later, and production's scorings in between knew nothing of it.
+   */
+  reportedAt?: string;
 }
 
 /** An analyst's decision on a case; `withdrawn`: a lead reversed it (the labels given before `at` no longer hold). */
@@ -210,6 +217,7 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
     ...ids,
     outcome: z.string(),
     at: isoTime,
+    reportedAt: isoTime.optional(),
   }),
   z.object({
     kind: z.literal('label'),

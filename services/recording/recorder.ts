@@ -38,8 +38,8 @@ export class TrafficRecorder {
     this.push(scoredRecord(merchantId, request, result.response, result.evidence));
   }
 
-  /** The engine observer's `outcomeRecorded`. */
-  outcome(merchantId: string, transactionId: string, outcome: string, at: number): void {
+  /** The engine observer's `outcomeRecorded`: `at` its own time, `reportedAt` when it reached the engine. */
+  outcome(merchantId: string, transactionId: string, outcome: string, at: number, reportedAt: number): void {
     this.push({
       kind: 'outcome',
       v: RECORD_VERSION,
@@ -47,6 +47,7 @@ export class TrafficRecorder {
       transactionId,
       outcome,
       at: new Date(at).toISOString(),
+      reportedAt: new Date(reportedAt).toISOString(),
     });
   }
 

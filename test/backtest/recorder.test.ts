@@ -33,7 +33,8 @@ function memorySink(): RecordSink & { batches: TrafficRecord[][]; failing: boole
 }
 
 const outcomes = (recorder: TrafficRecorder, from: number, n: number) => {
-  for (let i = from; i < from + n; i++) recorder.outcome('m1', `t${i}`, 'declined', Date.UTC(2026, 11, 1));
+  for (let i = from; i < from + n; i++)
+    recorder.outcome('m1', `t${i}`, 'declined', Date.UTC(2026, 11, 1), Date.UTC(2026, 11, 1, 0, 1));
 };
 const ids = (batches: TrafficRecord[][]) => batches.flat().map((r) => r.transactionId);
 
@@ -59,7 +60,12 @@ describe('traffic recorder', () => {
     await recorder.close();
     expect(ids(sink.batches)).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
     expect(written).toBe(6);
-    expect(sink.batches[0]![0]).toMatchObject({ kind: 'outcome', outcome: 'declined', at: '2026-12-01T00:00:00.000Z' });
+    expect(sink.batches[0]![0]).toMatchObject({
+      kind: 'outcome',
+      outcome: 'declined',
+      at: '2026-12-01T00:00:00.000Z',
+      reportedAt: '2026-12-01T00:01:00.000Z',
+    });
   });
 
   it('writes what waits in slices of writeRecords, and a failed slice keeps itself and the rest', async () => {

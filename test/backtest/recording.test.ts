@@ -170,6 +170,8 @@ describe('recording', () => {
       'chargeback_reversed',
       'declined',
     ]);
+    // When each reached the engine, which a backtest replays it at (its `at` is when it counts).
+    for (const r of records) if (r.kind === 'outcome') expect(r.reportedAt, r.transactionId).toMatch(/^\d{4}-.+Z$/);
     expect(records.filter((r) => r.kind === 'label')).toMatchObject([
       { merchantId: 'm1', transactionId: 'bt-103', label: 'fraud' },
     ]);

@@ -150,7 +150,8 @@ describe('recording on Kafka', () => {
       onError: (e) => errors.push(e),
       onWritten: (k) => (written += k),
     });
-    for (let i = 10_000; i < 20_000; i++) recorder.outcome('m1', record(i).transactionId, 'authorised', Date.now());
+    for (let i = 10_000; i < 20_000; i++)
+      recorder.outcome('m1', record(i).transactionId, 'authorised', Date.now(), Date.now());
     await recorder.close();
     expect(errors).toEqual([]);
     expect(written).toBe(10_000);
