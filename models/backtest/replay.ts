@@ -13,9 +13,10 @@ import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-sto
 import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
-import { replayInput, type ScoredRecord } from '../../services/recording/record.ts';
+import { recordKey, replayInput, type ScoredRecord } from '../../services/recording/record.ts';
 import { REPLAY_KEYRING } from '../replay/engine-replay.ts';
 import { lineAt, type RequestLine, type Traffic } from './traffic.ts';
+import { ReplayArchive } from './replay-archive.ts';
 
 /** A configuration by its files: loaded where it is replayed (a worker thread cannot receive a loaded one). */
 export interface Configuration {
@@ -85,6 +86,9 @@ export async function replayConfiguration(
   const loaded = loadConfiguration(configuration);
   let clock = 0;
   const store = new MemoryVelocityStore({ now: () => clock });
+  // An outcome reported after the replay's marker has gone (35 days) finds its transaction here, as
+  // production's finds it in its archive.
+  const archive = new ReplayArchive(new Set(traffic.outcomes.map(recordKey)));
   const engine = new Engine({
     store,
     // Plain requests are fingerprinted with it; any key does, the stores being fresh.
@@ -95,6 +99,8 @@ export async function replayConfiguration(
     deadlineMs: 600_000,
     now: () => clock,
     model: () => loaded.model,
+    archive: () => archive,
+    observer: { scored: (merchantId, _request, result) => archive.scored(merchantId, result) },
   });
   const reported = window.end - window.reportFrom;
   const decisions = new Uint8Array(reported);

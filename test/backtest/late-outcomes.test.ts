@@ -17,8 +17,17 @@ import { runBacktest, type Configuration } from '../../models/backtest/backtest.
 const DAY = 86_400_000;
 const t0 = Date.parse('2026-11-02T10:00:00Z');
 
-/** Production, in small: an engine on a clock, recording what it scores and the outcomes it is told. */
-async function recordProduction() {
+interface Production {
+  order(transactionId: string, at: number): Promise<void>;
+  /** An outcome of `o1`, dated `at`, reported at `reportedAt`. */
+  chargeback(at: number, reportedAt: number): Promise<void>;
+}
+
+/**
+ * Production, in small: an engine on a clock, recording what it scores and the outcomes it is told.
+ * Its markers live `markerDays` (production's archive keeps what an outcome needs for 180 days).
+ */
+async function recordProduction(script: (p: Production) => Promise<void>, markerDays = 35) {
   let clock = t0;
   const lines: RecordLine[] = [];
   const recorder = new TrafficRecorder({
@@ -27,7 +36,7 @@ async function recordProduction() {
   });
   const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
   const rates = readRatesFile(DEFAULT_RATES_PATH);
-  const store = new MemoryVelocityStore({ now: () => clock });
+  const store = new MemoryVelocityStore({ now: () => clock, markerTtlMs: markerDays * DAY });
   const engine = new Engine({
     store,
     keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
@@ -59,20 +68,41 @@ async function recordProduction() {
     if (result.kind !== 'scored') throw new Error('not scored');
     decided[transactionId] = result.response.decision;
   };
-  await order('o1', t0);
-  await order('o2', t0 + 2 * DAY);
-  // Reported on day 10, dated day 1 (the dispute's date): counted from day 1, known from day 10.
-  clock = t0 + 10 * DAY;
-  expect(await engine.recordOutcome('m1', 'o1', 'chargeback', t0 + 3_600_000)).toBe('recorded');
-  await order('o3', t0 + 11 * DAY);
+  await script({
+    order,
+    async chargeback(at, reportedAt) {
+      clock = reportedAt;
+      expect(await engine.recordOutcome('m1', 'o1', 'chargeback', at)).toBe('recorded');
+    },
+  });
   await recorder.close();
   await store.close();
   return { lines, decided };
 }
 
+async function backtest(lines: RecordLine[]) {
+  const builder = new TrafficBuilder('recording');
+  lines.forEach((l, i) => builder.add(l.json, `recording:${i + 1}`));
+  const traffic = builder.finish();
+  expect(traffic.refused).toBe(0);
+  const inForce: Configuration = {
+    label: 'in force',
+    ruleset: DEFAULT_RULESET_PATH,
+    model: null,
+    rates: DEFAULT_RATES_PATH,
+  };
+  return runBacktest(traffic, { baseline: inForce, candidate: { ...inForce, label: 'candidate' }, inProcess: true });
+}
+
 describe('a late outcome', () => {
   it('is recorded with when it was reported, and replayed then: the orders before it are decided as production did', async () => {
-    const { lines, decided } = await recordProduction();
+    const { lines, decided } = await recordProduction(async (p) => {
+      await p.order('o1', t0);
+      await p.order('o2', t0 + 2 * DAY);
+      // Reported on day 10, dated day 1 (the dispute's date): counted from day 1, known from day 10.
+      await p.chargeback(t0 + 3_600_000, t0 + 10 * DAY);
+      await p.order('o3', t0 + 11 * DAY);
+    });
     // What production decided: o2 before the chargeback was known, o3 after.
     expect(decided).toEqual({ o1: 'approve', o2: 'approve', o3: 'challenge' });
     const outcome = lines.map((l) => JSON.parse(l.json) as Record<string, unknown>).find((r) => r.kind === 'outcome');
@@ -86,26 +116,27 @@ describe('a late outcome', () => {
       reportedAt: new Date(t0 + 10 * DAY).toISOString(),
     });
 
-    const builder = new TrafficBuilder('recording');
-    lines.forEach((l, i) => builder.add(l.json, `recording:${i + 1}`));
-    const traffic = builder.finish();
-    expect(traffic.refused).toBe(0);
-    const inForce: Configuration = {
-      label: 'in force',
-      ruleset: DEFAULT_RULESET_PATH,
-      model: null,
-      rates: DEFAULT_RATES_PATH,
-    };
-    const report = await runBacktest(traffic, {
-      baseline: inForce,
-      candidate: { ...inForce, label: 'candidate' },
-      inProcess: true,
-    });
+    const report = await backtest(lines);
     expect(report.notReproduced).toEqual([]);
     expect(report.recorded).toMatchObject({ compared: 3, agreed: 3 });
     // o1 is fraud; stopped by neither (approved before its chargeback, in production as in the replay).
     expect(report.transactions).toMatchObject({ reported: 3, fraud: 1 });
     expect(report.results[0].fraudStopped.count).toBe(0);
+    expect(report.reasons.find((r) => r.code === 'CARD_PRIOR_CHARGEBACK_30D')?.count).toEqual([1, 1]);
+  });
+
+  it('reported after the replay store would have let its transaction go still counts, as production found it in its archive', async () => {
+    // A dispute filed on day 40 for an order of day 0, reported on day 41: production finds the
+    // order in its archive (here: markers kept 180 days), the replay's store has let it go (35 days).
+    const { lines, decided } = await recordProduction(async (p) => {
+      await p.order('o1', t0);
+      await p.chargeback(t0 + 40 * DAY, t0 + 41 * DAY);
+      await p.order('o2', t0 + 42 * DAY);
+    }, 180);
+    expect(decided).toEqual({ o1: 'approve', o2: 'challenge' });
+    const report = await backtest(lines);
+    expect(report.notReproduced).toEqual([]);
+    expect(report.recorded).toMatchObject({ compared: 2, agreed: 2 });
     expect(report.reasons.find((r) => r.code === 'CARD_PRIOR_CHARGEBACK_30D')?.count).toEqual([1, 1]);
   });
 
