@@ -8,11 +8,15 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 2 });
 const signed = (x: number, digits = 1) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
 
-function table(rows: string[][]): string {
+/** Figures right-aligned; the first column, and those in `left` (text), left-aligned. */
+function table(rows: string[][], left: ReadonlySet<number> = new Set()): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows
     .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+      const line = r
+        .map((cell, c) => (c === 0 || left.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd();
       return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
     })
     .join('\n');
@@ -80,6 +84,9 @@ function changeLists(r: BacktestReport) {
     shown: l.rows.slice(0, CHANGES_SHOWN),
   }));
 }
+
+/** The listed transactions' columns of text: transaction, time, decisions, reasons. */
+const CHANGE_TEXT_COLUMNS: ReadonlySet<number> = new Set([1, 2, 3, 5]);
 
 const changedReasons = (c: TransactionChange) =>
   [...c.reasons.added.map((x) => `+${x}`), ...c.reasons.removed.map((x) => `−${x}`)].join(' ');
@@ -156,17 +163,20 @@ export function textReport(r: BacktestReport, top = 15): string {
     if (list.rows.length > 0)
       out.push(
         list.heading,
-        table([
+        table(
           [
-            'merchant',
-            'transaction',
-            'at',
-            `${list.before} → ${list.after}`,
-            'score',
-            'reasons (+ given, − no longer)',
+            [
+              'merchant',
+              'transaction',
+              'at',
+              `${list.before} → ${list.after}`,
+              'score',
+              'reasons (+ given, − no longer)',
+            ],
+            ...list.shown.map(changeCells),
           ],
-          ...list.shown.map(changeCells),
-        ]),
+          CHANGE_TEXT_COLUMNS,
+        ),
         '',
       );
   const changed = r.merchants.filter((m) => m.changed > 0 || m.notScored > 0).slice(0, top);
