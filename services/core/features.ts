@@ -1,10 +1,10 @@
 // Transaction features: what the request itself says, before any store is read.
 // Velocity features come from the store (velocity.ts); both meet in one feature map.
 import { amountMajor, type RateTable } from './currency.ts';
-import type { ScoreRequest } from './schemas.ts';
+import { CHANNELS, CVV_RESULTS, THREE_DS_STATUSES, type ScoreRequest } from './schemas.ts';
 import type { VelocityReading } from './velocity.ts';
 import { VELOCITY_FEATURES } from './velocity.ts';
-import { WATCHLIST_FEATURES } from './watchlist.ts';
+import { WATCHLIST_FEATURES, watchlistFeatures } from './watchlist.ts';
 import { LIST_FEATURES } from './lists.ts';
 import { MODEL_FEATURES } from './model.ts';
 
@@ -77,7 +77,7 @@ export function transactionFeatures(
     channel: req.channel,
     card_not_present: req.channel !== 'pos',
     cvv_result: req.card.cvvResult,
-    three_ds_status: req.threeDS?.status ?? 'none',
+    three_ds_status: req.threeDS?.status ?? NO_THREE_DS,
     card_expired: expired,
     account_age_days: Number.isNaN(created) ? -1 : Math.max(0, Math.floor((occurredAt - created) / DAY)),
     has_device: Boolean(req.device?.id),
@@ -119,6 +119,54 @@ export const ALL_FEATURES: readonly string[] = [
   ...LIST_FEATURES,
   ...MODEL_FEATURES,
 ];
+
+/**
+ * What a feature's value is, hence what a rule may compare it with: a number (gt, gte, lt, lte, eq,
+ * neq, in), a flag (true or false: eq, neq) or a category (one of `values`: eq, neq, in). A rule that
+ * compares otherwise could never fire: it is refused at load (rules.ts).
+ */
+export type FeatureKind =
+  | { type: 'number' }
+  | { type: 'flag' }
+  | { type: 'category'; values: readonly string[] };
+
+const NUMBER: FeatureKind = { type: 'number' };
+const FLAG: FeatureKind = { type: 'flag' };
+/** `three_ds_status` is `none` when the request carries no 3-D Secure result. */
+export const NO_THREE_DS = 'none';
+
+const TRANSACTION_FEATURE_KINDS: Record<(typeof TRANSACTION_FEATURES)[number], FeatureKind> = {
+  amount_major: NUMBER,
+  amount_ref: NUMBER,
+  small_amount: FLAG,
+  channel: { type: 'category', values: CHANNELS },
+  card_not_present: FLAG,
+  cvv_result: { type: 'category', values: CVV_RESULTS },
+  three_ds_status: { type: 'category', values: [...THREE_DS_STATUSES, NO_THREE_DS] },
+  card_expired: FLAG,
+  account_age_days: NUMBER,
+  has_device: FLAG,
+  has_ip: FLAG,
+  has_email: FLAG,
+  has_shipping_address: FLAG,
+  shipping_billing_country_mismatch: FLAG,
+  item_count: NUMBER,
+};
+
+/**
+ * The feature catalogue: every feature's kind. Velocity counts, relative amounts and the model's
+ * score are numbers, list hits flags; a watchlist feature is what its no-match value is.
+ */
+export const FEATURE_KINDS: ReadonlyMap<string, FeatureKind> = new Map<string, FeatureKind>([
+  ...Object.entries(TRANSACTION_FEATURE_KINDS),
+  ...RELATIVE_AMOUNT_FEATURES.map((name) => [name, NUMBER] as const),
+  ...VELOCITY_FEATURES.map((name) => [name, NUMBER] as const),
+  ...Object.entries(watchlistFeatures(null, [], 0)).map(
+    ([name, v]) => [name, typeof v === 'boolean' ? FLAG : NUMBER] as const,
+  ),
+  ...LIST_FEATURES.map((name) => [name, FLAG] as const),
+  ...MODEL_FEATURES.map((name) => [name, NUMBER] as const),
+]);
 
 /**
  * The request's features and, unless degraded (no reading), the velocity features and the relative

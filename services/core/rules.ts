@@ -1,10 +1,10 @@
 // The declarative ruleset: conditions over named features give reason codes and score
 // contributions; score bands give decisions. Data only: no expression language, no eval.
 import { z } from 'zod';
-import { issueLines, LeakguardError } from './errors.ts';
+import { issueDetails, LeakguardError, type IssueDetail } from './errors.ts';
 import type { Decision, Reason } from './schemas.ts';
 import { DECISIONS } from './schemas.ts';
-import type { FeatureMap, FeatureValue } from './features.ts';
+import { FEATURE_KINDS, type FeatureKind, type FeatureMap, type FeatureValue } from './features.ts';
 
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
 export type Condition =
@@ -118,38 +118,159 @@ export const rulesetSchema = z
 export type Ruleset = z.infer<typeof rulesetSchema>;
 
 export class RulesetError extends LeakguardError {
+  /** Each problem as `path: message`. */
   readonly problems: string[];
 
-  constructor(problems: string[]) {
-    super('RULESET_INVALID', `invalid ruleset: ${problems.join('; ')}`);
+  constructor(details: IssueDetail[]) {
+    const problems = details.map((d) => `${d.path}: ${d.message}`);
+    super('RULESET_INVALID', `invalid ruleset: ${problems.join('; ')}`, { details });
     this.problems = problems;
   }
 }
 
-function featuresOf(c: Condition): string[] {
-  if ('all' in c) return c.all.flatMap(featuresOf);
-  if ('any' in c) return c.any.flatMap(featuresOf);
-  if ('not' in c) return featuresOf(c.not);
-  return [c.feature];
+type Comparison = Extract<Condition, { feature: string }>;
+const NUMERIC_OPERATORS = ['gte', 'gt', 'lte', 'lt'] as const;
+const show = (v: FeatureValue) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+function kindText(kind: FeatureKind): string {
+  if (kind.type === 'number') return 'a number';
+  if (kind.type === 'flag') return 'a flag (true or false)';
+  return `one of ${kind.values.join(', ')}`;
 }
 
-/** Validates a parsed document; `knownFeatures` catches typos that would silently never fire. */
-export function parseRuleset(doc: unknown, knownFeatures: ReadonlySet<string>): Ruleset {
+/** Why a value is never the feature's (undefined: it can be). */
+function valueProblem(feature: string, kind: FeatureKind, v: FeatureValue): string | undefined {
+  const fits =
+    kind.type === 'number'
+      ? typeof v === 'number'
+      : kind.type === 'flag'
+        ? typeof v === 'boolean'
+        : typeof v === 'string' && kind.values.includes(v);
+  return fits ? undefined : `${feature} is ${kindText(kind)}: never ${show(v)}`;
+}
+
+/**
+ * Whether some value satisfies every comparison (all over one feature): bounds that cross
+ * (`gte: 1000, lt: 500`), an `eq` outside them or outside an `in`, two different `eq`s.
+ */
+function satisfiable(cs: readonly Comparison[]): boolean {
+  let lo = -Infinity,
+    loStrict = false,
+    hi = Infinity,
+    hiStrict = false;
+  for (const c of cs) {
+    for (const [bound, strict] of [
+      [c.gte, false],
+      [c.gt, true],
+    ] as const)
+      if (bound !== undefined && (bound > lo || (bound === lo && strict))) [lo, loStrict] = [bound, strict];
+    for (const [bound, strict] of [
+      [c.lte, false],
+      [c.lt, true],
+    ] as const)
+      if (bound !== undefined && (bound < hi || (bound === hi && strict))) [hi, hiStrict] = [bound, strict];
+  }
+  if (lo > hi || (lo === hi && (loStrict || hiStrict))) return false;
+  const inRange = (v: FeatureValue) =>
+    typeof v !== 'number' || ((loStrict ? v > lo : v >= lo) && (hiStrict ? v < hi : v <= hi));
+  const eq = cs.find((c) => c.eq !== undefined)?.eq;
+  const first = cs.find((c) => c.in !== undefined)?.in;
+  const candidates = eq !== undefined ? [eq] : first;
+  if (candidates === undefined) return true;
+  return candidates.some(
+    (v) =>
+      inRange(v) &&
+      cs.every((c) => (c.eq === undefined || c.eq === v) && c.neq !== v && (c.in === undefined || c.in.includes(v))),
+  );
+}
+
+/**
+ * What makes a condition never fire, though it parses: an unknown feature, an operator or a value
+ * the feature's kind never meets (`cvv_result eq: mismach`, `card_not_present gte: 1`), a range
+ * that no value is in. `path` names the condition (`rules.3 (CODE).when.all.1`).
+ */
+function conditionProblems(
+  c: Condition,
+  path: string,
+  known: ReadonlySet<string>,
+  kinds: ReadonlyMap<string, FeatureKind>,
+  out: IssueDetail[],
+): void {
+  if ('all' in c) {
+    c.all.forEach((x, i) => conditionProblems(x, `${path}.all.${i}`, known, kinds, out));
+    // Comparisons of one feature that all must hold, e.g. `{feature: amount_ref, gte: 1000}` and `{..., lt: 500}`.
+    const byFeature = new Map<string, Comparison[]>();
+    for (const x of c.all) if ('feature' in x) byFeature.set(x.feature, [...(byFeature.get(x.feature) ?? []), x]);
+    for (const [feature, cs] of byFeature)
+      if (cs.length > 1 && cs.every((x) => satisfiable([x])) && !satisfiable(cs))
+        out.push({ path: `${path}.all`, message: `no value of ${feature} meets all of its comparisons: never fires` });
+    return;
+  }
+  if ('any' in c) return c.any.forEach((x, i) => conditionProblems(x, `${path}.any.${i}`, known, kinds, out));
+  if ('not' in c) return conditionProblems(c.not, `${path}.not`, known, kinds, out);
+  if (!known.has(c.feature)) {
+    out.push({ path: `${path}.feature`, message: `unknown feature ${c.feature}` });
+    return;
+  }
+  const kind = kinds.get(c.feature);
+  if (!kind) return;
+  const before = out.length;
+  if (kind.type !== 'number')
+    for (const op of NUMERIC_OPERATORS)
+      if (c[op] !== undefined)
+        out.push({
+          path: `${path}.${op}`,
+          message: `${c.feature} is ${kindText(kind)}: ${op} compares numbers${kind.type === 'flag' ? ' (use eq: true or eq: false)' : ''}`,
+        });
+  for (const op of ['eq', 'neq'] as const) {
+    const v = c[op];
+    const problem = v === undefined ? undefined : valueProblem(c.feature, kind, v);
+    if (problem) out.push({ path: `${path}.${op}`, message: problem });
+  }
+  c.in?.forEach((v, i) => {
+    const problem = valueProblem(c.feature, kind, v);
+    if (problem) out.push({ path: `${path}.in.${i}`, message: problem });
+  });
+  if (out.length === before && !satisfiable([c]))
+    out.push({ path, message: `no value of ${c.feature} meets every comparison here: never fires` });
+}
+
+/** A placeholder that names no feature reaches the merchant as written (`{amount_reff}`). */
+function messageProblems(message: string, path: string, known: ReadonlySet<string>, out: IssueDetail[]): void {
+  for (const [, name] of message.matchAll(/\{([^{}]*)\}/g))
+    if (!/^[a-z0-9_]+$/.test(name!) || !known.has(name!))
+      out.push({ path, message: `{${name}} names no feature: a placeholder is a feature's name in braces` });
+}
+
+/** A rule's path in problems: its index and code, so that a problem can be found in the file. */
+const rulePath = (i: number, code: string) => `rules.${i} (${code})`;
+
+/**
+ * Validates a parsed document; `knownFeatures` catches typos that would silently never fire, and
+ * the feature catalogue (`kinds`) comparisons that never can.
+ */
+export function parseRuleset(
+  doc: unknown,
+  knownFeatures: ReadonlySet<string>,
+  kinds: ReadonlyMap<string, FeatureKind> = FEATURE_KINDS,
+): Ruleset {
   const parsed = rulesetSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new RulesetError(issueLines(parsed.error));
+    throw new RulesetError(issueDetails(parsed.error));
   }
-  const problems: string[] = [];
+  const problems: IssueDetail[] = [];
   const codes = new Set<string>();
   parsed.data.rules.forEach((rule, i) => {
-    if (codes.has(rule.code)) problems.push(`rules.${i}.code: duplicate code ${rule.code}`);
+    const path = rulePath(i, rule.code);
+    if (codes.has(rule.code)) problems.push({ path: `${path}.code`, message: `duplicate code ${rule.code}` });
     codes.add(rule.code);
-    for (const f of featuresOf(rule.when))
-      if (!knownFeatures.has(f)) problems.push(`rules.${i}.when: unknown feature ${f}`);
+    conditionProblems(rule.when, `${path}.when`, knownFeatures, kinds, problems);
+    messageProblems(rule.message, `${path}.message`, knownFeatures, problems);
   });
   for (const [merchant, o] of Object.entries(parsed.data.merchants)) {
     for (const code of o.disabledRules)
-      if (!codes.has(code)) problems.push(`merchants.${merchant}.disabledRules: unknown rule ${code}`);
+      if (!codes.has(code))
+        problems.push({ path: `merchants.${merchant}.disabledRules`, message: `unknown rule ${code}` });
   }
   if (problems.length) throw new RulesetError(problems);
   return parsed.data;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { decisionIfAuthenticated, judge } from '../../services/core/engine.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
+import { ALL_FEATURES, FEATURE_KINDS, transactionFeatures } from '../../services/core/features.ts';
+import type { ScoreRequest } from '../../services/core/schemas.ts';
 import {
   decide,
   evaluateRules,
@@ -46,10 +47,10 @@ describe('ruleset validation', () => {
 
   it('names each problem by path: unknown features, duplicate codes, bad bands, code in rule files', () => {
     expect(problemsOf({ ...base, rules: [{ ...base.rules[0], when: { feature: 'amount_majr', gte: 1 } }] })).toEqual([
-      'rules.0.when: unknown feature amount_majr',
+      'rules.0 (HIGH_AMOUNT).when.feature: unknown feature amount_majr',
     ]);
     expect(problemsOf({ ...base, rules: [base.rules[0], base.rules[0]] })).toEqual([
-      'rules.1.code: duplicate code HIGH_AMOUNT',
+      'rules.1 (HIGH_AMOUNT).code: duplicate code HIGH_AMOUNT',
     ]);
     expect(problemsOf({ ...base, bands: { challenge: 60, review: 55, decline: 80 } })).toEqual([
       'bands: must satisfy challenge <= review <= decline',
@@ -61,6 +62,79 @@ describe('ruleset validation', () => {
     expect(problemsOf({ ...base, merchants: { m1: { disabledRules: ['NOPE'] } } })).toEqual([
       'merchants.m1.disabledRules: unknown rule NOPE',
     ]);
+  });
+});
+
+describe('comparisons that could never fire are refused, by rule code and field path (a rules audit)', () => {
+  const rule = (when: unknown, message = 'm') => ({ ...base, rules: [{ code: 'MY_RULE', message, when, score: 10 }] });
+  it.each([
+    [{ feature: 'cvv_result', eq: 'mismach' }, '.when.eq', 'cvv_result is one of match, mismatch, not_checked: never "mismach"'],
+    [{ feature: 'three_ds_status', eq: 'y' }, '.when.eq', 'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never "y"'],
+    [{ feature: 'card_not_present', gte: 1 }, '.when.gte', 'card_not_present is a flag (true or false): gte compares numbers (use eq: true or eq: false)'],
+    [{ feature: 'amount_ref', eq: 'high' }, '.when.eq', 'amount_ref is a number: never "high"'],
+    [{ feature: 'amount_ref', gte: 1000, lt: 500 }, '.when', 'no value of amount_ref meets every comparison here: never fires'],
+    [{ feature: 'three_ds_status', in: ['N', 'R', 1] }, '.when.in.2', 'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1'],
+    [{ feature: 'channel', gt: 2 }, '.when.gt', 'channel is one of ecommerce, moto, pos, in_app: gt compares numbers'],
+    [{ feature: 'card_listed', eq: 'true' }, '.when.eq', 'card_listed is a flag (true or false): never "true"'],
+    [{ feature: 'listed_events', eq: true }, '.when.eq', 'listed_events is a number: never true'],
+    [{ feature: 'amount_ref', eq: 5, gte: 10 }, '.when', 'no value of amount_ref meets every comparison here: never fires'],
+    [{ feature: 'cvv_result', in: ['match'], neq: 'match' }, '.when', 'no value of cvv_result meets every comparison here: never fires'],
+    [
+      { all: [{ feature: 'has_ip', eq: true }, { any: [{ not: { feature: 'cvv_result', neq: 'mismach' } }] }] },
+      '.when.all.1.any.0.not.neq',
+      'cvv_result is one of match, mismatch, not_checked: never "mismach"',
+    ],
+    [
+      { all: [{ feature: 'amount_ref', gte: 1000 }, { feature: 'amount_ref', lt: 500 }] },
+      '.when.all',
+      'no value of amount_ref meets all of its comparisons: never fires',
+    ],
+  ])('%j', (when, path, message) => {
+    expect(problemsOf(rule(when))).toEqual([`rules.0 (MY_RULE)${path}: ${message}`]);
+  });
+
+  it('refuses a message placeholder that names no feature, which would reach merchants as written', () => {
+    expect(problemsOf(rule({ feature: 'amount_ref', gte: 1 }, 'High amount ({amount_reff}) {Amount_ref}'))).toEqual([
+      'rules.0 (MY_RULE).message: {amount_reff} names no feature: a placeholder is a feature\'s name in braces',
+      'rules.0 (MY_RULE).message: {Amount_ref} names no feature: a placeholder is a feature\'s name in braces',
+    ]);
+  });
+
+  it('keeps what can fire: ranges that meet, values of the kind, a number in a number feature', () => {
+    for (const when of [
+      { feature: 'account_age_days', gte: 0, lt: 1 },
+      { feature: 'amount_ref', gte: 5, lte: 5 },
+      { feature: 'three_ds_status', in: ['N', 'R', 'none'] },
+      { feature: 'card_not_present', neq: false },
+      { feature: 'channel', eq: 'in_app' },
+      { feature: 'model_score', in: [10, 20], gt: 15 },
+      { all: [{ feature: 'amount_ref', gte: 300 }, { feature: 'amount_ref', lt: 1000 }] },
+    ])
+      expect(problemsOf(rule(when, 'amount {amount_ref}')), JSON.stringify(when)).toEqual([]);
+  });
+
+  it('gives every feature of the catalogue a kind that its computed value has', () => {
+    expect(ALL_FEATURES.filter((f) => !FEATURE_KINDS.has(f))).toEqual([]);
+    const tx = transactionFeatures(
+      {
+        transactionId: 't',
+        merchantId: 'm',
+        amount: 100,
+        currency: 'EUR',
+        occurredAt: '2026-12-07T10:00:00Z',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      } as ScoreRequest,
+      Date.parse('2026-12-07T10:00:00Z'),
+      100,
+      false,
+    );
+    for (const [name, v] of Object.entries(tx)) {
+      const kind = FEATURE_KINDS.get(name)!;
+      const type = kind.type === 'category' ? 'string' : kind.type === 'flag' ? 'boolean' : 'number';
+      expect(typeof v, name).toBe(type);
+      if (kind.type === 'category') expect(kind.values, name).toContain(v);
+    }
   });
 });
 
