@@ -125,10 +125,7 @@ export const ALL_FEATURES: readonly string[] = [
  * neq, in), a flag (true or false: eq, neq) or a category (one of `values`: eq, neq, in). A rule that
  * compares otherwise could never fire: it is refused at load (rules.ts).
  */
-export type FeatureKind =
-  | { type: 'number' }
-  | { type: 'flag' }
-  | { type: 'category'; values: readonly string[] };
+export type FeatureKind = { type: 'number' } | { type: 'flag' } | { type: 'category'; values: readonly string[] };
 
 const NUMBER: FeatureKind = { type: 'number' };
 const FLAG: FeatureKind = { type: 'flag' };

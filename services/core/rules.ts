@@ -281,20 +281,38 @@ export function frictionBudget(ruleset: Ruleset, merchantId: string): FrictionBu
   return ruleset.merchants[merchantId]?.friction ?? ruleset.friction;
 }
 
-export function matches(c: Condition, f: FeatureMap): boolean {
+/**
+ * A condition's truth over the features, or undefined (unknown) when the answer depends on a
+ * feature that was not computed (a skipped store: a degraded answer). Unknown is neither true nor
+ * false, `not` included: `not: {feature: card_count_24h, gte: 1}` is unknown without the velocity
+ * reading, not true. `all` is false as soon as one part is, `any` true as soon as one part is.
+ */
+function truth(c: Condition, f: FeatureMap): boolean | undefined {
   // Loops, not every/some: no closure made per condition and scoring (the rules run at every one).
   if ('all' in c) {
-    for (const x of c.all) if (!matches(x, f)) return false;
-    return true;
+    let unknown = false;
+    for (const x of c.all) {
+      const t = truth(x, f);
+      if (t === false) return false;
+      if (t === undefined) unknown = true;
+    }
+    return unknown ? undefined : true;
   }
   if ('any' in c) {
-    for (const x of c.any) if (matches(x, f)) return true;
-    return false;
+    let unknown = false;
+    for (const x of c.any) {
+      const t = truth(x, f);
+      if (t === true) return true;
+      if (t === undefined) unknown = true;
+    }
+    return unknown ? undefined : false;
   }
-  if ('not' in c) return !matches(c.not, f);
+  if ('not' in c) {
+    const t = truth(c.not, f);
+    return t === undefined ? undefined : !t;
+  }
   const v = f[c.feature];
-  // A feature that was not evaluated (a skipped store) fires nothing, not even through `not`'s inverse.
-  if (v === undefined) return false;
+  if (v === undefined) return undefined;
   if (c.gte !== undefined && !(typeof v === 'number' && v >= c.gte)) return false;
   if (c.gt !== undefined && !(typeof v === 'number' && v > c.gt)) return false;
   if (c.lte !== undefined && !(typeof v === 'number' && v <= c.lte)) return false;
@@ -303,6 +321,11 @@ export function matches(c: Condition, f: FeatureMap): boolean {
   if (c.neq !== undefined && v === c.neq) return false;
   if (c.in !== undefined && !c.in.includes(v)) return false;
   return true;
+}
+
+/** Whether a rule fires: its condition is true. A condition over a feature not computed fires nothing. */
+export function matches(c: Condition, f: FeatureMap): boolean {
+  return truth(c, f) === true;
 }
 
 export interface RuleHit {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { decisionIfAuthenticated, judge } from '../../services/core/engine.ts';
-import { ALL_FEATURES, FEATURE_KINDS, transactionFeatures } from '../../services/core/features.ts';
+import { ALL_FEATURES, FEATURE_KINDS, featureMap, transactionFeatures } from '../../services/core/features.ts';
 import type { ScoreRequest } from '../../services/core/schemas.ts';
 import {
   decide,
@@ -68,24 +68,57 @@ describe('ruleset validation', () => {
 describe('comparisons that could never fire are refused, by rule code and field path (a rules audit)', () => {
   const rule = (when: unknown, message = 'm') => ({ ...base, rules: [{ code: 'MY_RULE', message, when, score: 10 }] });
   it.each([
-    [{ feature: 'cvv_result', eq: 'mismach' }, '.when.eq', 'cvv_result is one of match, mismatch, not_checked: never "mismach"'],
-    [{ feature: 'three_ds_status', eq: 'y' }, '.when.eq', 'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never "y"'],
-    [{ feature: 'card_not_present', gte: 1 }, '.when.gte', 'card_not_present is a flag (true or false): gte compares numbers (use eq: true or eq: false)'],
+    [
+      { feature: 'cvv_result', eq: 'mismach' },
+      '.when.eq',
+      'cvv_result is one of match, mismatch, not_checked: never "mismach"',
+    ],
+    [
+      { feature: 'three_ds_status', eq: 'y' },
+      '.when.eq',
+      'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never "y"',
+    ],
+    [
+      { feature: 'card_not_present', gte: 1 },
+      '.when.gte',
+      'card_not_present is a flag (true or false): gte compares numbers (use eq: true or eq: false)',
+    ],
     [{ feature: 'amount_ref', eq: 'high' }, '.when.eq', 'amount_ref is a number: never "high"'],
-    [{ feature: 'amount_ref', gte: 1000, lt: 500 }, '.when', 'no value of amount_ref meets every comparison here: never fires'],
-    [{ feature: 'three_ds_status', in: ['N', 'R', 1] }, '.when.in.2', 'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1'],
+    [
+      { feature: 'amount_ref', gte: 1000, lt: 500 },
+      '.when',
+      'no value of amount_ref meets every comparison here: never fires',
+    ],
+    [
+      { feature: 'three_ds_status', in: ['N', 'R', 1] },
+      '.when.in.2',
+      'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1',
+    ],
     [{ feature: 'channel', gt: 2 }, '.when.gt', 'channel is one of ecommerce, moto, pos, in_app: gt compares numbers'],
     [{ feature: 'card_listed', eq: 'true' }, '.when.eq', 'card_listed is a flag (true or false): never "true"'],
     [{ feature: 'listed_events', eq: true }, '.when.eq', 'listed_events is a number: never true'],
-    [{ feature: 'amount_ref', eq: 5, gte: 10 }, '.when', 'no value of amount_ref meets every comparison here: never fires'],
-    [{ feature: 'cvv_result', in: ['match'], neq: 'match' }, '.when', 'no value of cvv_result meets every comparison here: never fires'],
+    [
+      { feature: 'amount_ref', eq: 5, gte: 10 },
+      '.when',
+      'no value of amount_ref meets every comparison here: never fires',
+    ],
+    [
+      { feature: 'cvv_result', in: ['match'], neq: 'match' },
+      '.when',
+      'no value of cvv_result meets every comparison here: never fires',
+    ],
     [
       { all: [{ feature: 'has_ip', eq: true }, { any: [{ not: { feature: 'cvv_result', neq: 'mismach' } }] }] },
       '.when.all.1.any.0.not.neq',
       'cvv_result is one of match, mismatch, not_checked: never "mismach"',
     ],
     [
-      { all: [{ feature: 'amount_ref', gte: 1000 }, { feature: 'amount_ref', lt: 500 }] },
+      {
+        all: [
+          { feature: 'amount_ref', gte: 1000 },
+          { feature: 'amount_ref', lt: 500 },
+        ],
+      },
       '.when.all',
       'no value of amount_ref meets all of its comparisons: never fires',
     ],
@@ -95,8 +128,8 @@ describe('comparisons that could never fire are refused, by rule code and field 
 
   it('refuses a message placeholder that names no feature, which would reach merchants as written', () => {
     expect(problemsOf(rule({ feature: 'amount_ref', gte: 1 }, 'High amount ({amount_reff}) {Amount_ref}'))).toEqual([
-      'rules.0 (MY_RULE).message: {amount_reff} names no feature: a placeholder is a feature\'s name in braces',
-      'rules.0 (MY_RULE).message: {Amount_ref} names no feature: a placeholder is a feature\'s name in braces',
+      "rules.0 (MY_RULE).message: {amount_reff} names no feature: a placeholder is a feature's name in braces",
+      "rules.0 (MY_RULE).message: {Amount_ref} names no feature: a placeholder is a feature's name in braces",
     ]);
   });
 
@@ -108,7 +141,12 @@ describe('comparisons that could never fire are refused, by rule code and field 
       { feature: 'card_not_present', neq: false },
       { feature: 'channel', eq: 'in_app' },
       { feature: 'model_score', in: [10, 20], gt: 15 },
-      { all: [{ feature: 'amount_ref', gte: 300 }, { feature: 'amount_ref', lt: 1000 }] },
+      {
+        all: [
+          { feature: 'amount_ref', gte: 300 },
+          { feature: 'amount_ref', lt: 1000 },
+        ],
+      },
     ])
       expect(problemsOf(rule(when, 'amount {amount_ref}')), JSON.stringify(when)).toEqual([]);
   });
@@ -158,6 +196,64 @@ describe('conditions', () => {
       ),
     ).toBe(false);
     expect(matches({ feature: 'card_count_1h', gte: 0 }, f)).toBe(false);
+  });
+
+  it('fires nothing over a feature that was not computed, not even through not (a degraded answer)', () => {
+    const degraded = featureMap({ amount_ref: 50, cvv_result: 'match', card_not_present: true }, undefined, 5000);
+    expect(matches({ not: { feature: 'card_count_24h', gte: 1 } }, {})).toBe(false);
+    expect(matches({ not: { feature: 'card_count_24h', gte: 1 } }, degraded)).toBe(false);
+    expect(matches({ not: { not: { feature: 'card_count_24h', gte: 1 } } }, degraded)).toBe(false);
+    expect(
+      matches(
+        {
+          not: {
+            any: [
+              { feature: 'card_count_24h', gte: 1 },
+              { feature: 'amount_ref', gt: 100 },
+            ],
+          },
+        },
+        degraded,
+      ),
+    ).toBe(false);
+    // Whatever the missing feature's value, the answer is known: it decides.
+    expect(
+      matches(
+        {
+          not: {
+            all: [
+              { feature: 'card_count_24h', gte: 1 },
+              { feature: 'amount_ref', gt: 100 },
+            ],
+          },
+        },
+        degraded,
+      ),
+    ).toBe(true);
+    expect(
+      matches(
+        {
+          any: [
+            { feature: 'card_count_24h', gte: 1 },
+            { feature: 'card_not_present', eq: true },
+          ],
+        },
+        degraded,
+      ),
+    ).toBe(true);
+    expect(matches({ not: { feature: 'card_count_24h', gte: 1 } }, { ...degraded, card_count_24h: 0 })).toBe(true);
+
+    const firstUse = parseRuleset(
+      {
+        ...base,
+        rules: [
+          { code: 'FIRST_USE', message: 'first use', when: { not: { feature: 'card_count_24h', gte: 2 } }, score: 30 },
+        ],
+      },
+      known,
+    );
+    expect(evaluateRules(firstUse, 'm', degraded)).toEqual([]);
+    expect(evaluateRules(firstUse, 'm', featureMap({ ...degraded }, { card_count_24h: 1 }, 5000))).toHaveLength(1);
   });
 });
 
