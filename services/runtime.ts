@@ -228,8 +228,9 @@ function reloadReporter(
   return (result) => {
     counter.inc({ result: result.ok ? 'ok' : 'refused' });
     refused.set({ file: what }, result.ok ? 0 : 1);
-    if (result.ok) logger.info({ version: result.version }, `${what} loaded`);
-    else logger.error({ error: result.error }, `${what} refused; the previous ${what} stays in force`);
+    if (!result.ok) logger.error({ error: result.error }, `${what} refused; the previous ${what} stays in force`);
+    else if (result.warning) logger.warn({ version: result.version }, result.warning);
+    else logger.info({ version: result.version }, `${what} loaded`);
   };
 }
 

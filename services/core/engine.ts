@@ -5,7 +5,7 @@ import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
 import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
-import { decide, evaluateRules, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
+import { decide, evaluateRules, rulesetVersion, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
 import type { Checks, Decision, ScoreRequest, ScoreResponse } from './schemas.ts';
 import {
   checkWithdrawalOrder,
@@ -458,7 +458,11 @@ export class Engine {
       ...(outcome.decision === 'challenge' ? { ifAuthenticated: decisionIfAuthenticated(judging) } : {}),
       checks,
       degraded,
-      versions: { engine: ENGINE_VERSION, ruleset: ruleset.version, ...(model ? { model: model.version } : {}) },
+      versions: {
+        engine: ENGINE_VERSION,
+        ruleset: rulesetVersion(ruleset),
+        ...(model ? { model: model.version } : {}),
+      },
     };
 
     // Stored for idempotent retries; off the critical path (a lost write only means a recomputation).

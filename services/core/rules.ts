@@ -1,5 +1,6 @@
 // The declarative ruleset: conditions over named features give reason codes and score
 // contributions; score bands give decisions. Data only: no expression language, no eval.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { issueDetails, LeakguardError, type IssueDetail } from './errors.ts';
 import type { Decision, Reason } from './schemas.ts';
@@ -115,7 +116,21 @@ export const rulesetSchema = z
     merchants: z.record(z.string(), merchantOverrideSchema).default({}),
   })
   .strict();
-export type Ruleset = z.infer<typeof rulesetSchema>;
+export type Ruleset = z.infer<typeof rulesetSchema> & {
+  /**
+   * What decides, whatever `version` says: the first 8 hex digits of the SHA-256 of the validated
+   * ruleset (defaults included) as JSON. Comments and layout do not change it; any rule does.
+   */
+  digest: string;
+};
+
+/** The ruleset's name in answers, records and logs: its declared version and its digest (`default-2026.12.7b+3f9a1c2e`). */
+export const rulesetVersion = (r: Pick<Ruleset, 'version' | 'digest'>): string => `${r.version}+${r.digest}`;
+
+/** The digest of a validated ruleset (Ruleset.digest). */
+export function rulesetDigest(data: z.infer<typeof rulesetSchema>): string {
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 8);
+}
 
 export class RulesetError extends LeakguardError {
   /** Each problem as `path: message`. */
@@ -273,7 +288,7 @@ export function parseRuleset(
         problems.push({ path: `merchants.${merchant}.disabledRules`, message: `unknown rule ${code}` });
   }
   if (problems.length) throw new RulesetError(problems);
-  return parsed.data;
+  return { ...parsed.data, digest: rulesetDigest(parsed.data) };
 }
 
 /** The friction budget in force for a merchant: its own, else the ruleset's. */

@@ -335,7 +335,15 @@ export const scoreResponseSchema = z
       ),
     checks: checksSchema,
     degraded: z.boolean(),
-    versions: z.object({ engine: z.string(), ruleset: z.string(), model: z.string().optional() }),
+    versions: z.object({
+      engine: z.string(),
+      ruleset: z
+        .string()
+        .describe(
+          "The ruleset that decided: its declared version and its content's digest (default-2026.12.7b+3f9a1c2e); the digest changes with any rule, the version only when its author changes it",
+        ),
+      model: z.string().optional(),
+    }),
   })
   .meta({
     id: 'ScoreResponse',
@@ -349,7 +357,7 @@ export const scoreResponseSchema = z
       ifAuthenticated: 'approve',
       checks: { velocity: 'evaluated', rules: 'evaluated', watchlist: 'evaluated', model: 'evaluated' },
       degraded: false,
-      versions: { engine: '0.1.0', ruleset: '2026-11-01', model: 'rf-2026-11-01' },
+      versions: { engine: '0.1.0', ruleset: '2026-11-01+3f9a1c2e', model: 'rf-2026-11-01' },
     },
   });
 export type ScoreResponse = z.infer<typeof scoreResponseSchema>;

@@ -2,7 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import { rulesetVersion } from '../../services/core/rules.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
@@ -27,14 +29,38 @@ const score = () =>
 
 describe('ruleset reload', () => {
   it('applies an edited ruleset on reload, and the response names its version', async () => {
-    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: 'default-2026.12.7b' } });
+    const shipped = rulesetVersion(readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)));
+    expect(shipped).toMatch(/^default-2026\.12\.7b\+[0-9a-f]{8}$/);
+    expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: shipped } });
     const edited = readFileSync(path, 'utf8')
       .replace('version: default-2026.12.7b', 'version: tightened-1')
       .replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
     writeFileSync(path, edited);
     const res = await reload();
-    expect(res.json()).toMatchObject({ version: 'tightened-1' });
-    expect((await score()).json()).toMatchObject({ decision: 'challenge', versions: { ruleset: 'tightened-1' } });
+    const tightened = res.json().version;
+    expect(tightened).toMatch(/^tightened-1\+[0-9a-f]{8}$/);
+    expect((await score()).json()).toMatchObject({ decision: 'challenge', versions: { ruleset: tightened } });
+  });
+
+  it('names the content by its digest: rules changed under the same version are told apart, and warned of', async () => {
+    const before = (await score()).json().versions.ruleset;
+    const logsBefore = t.logs.length;
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/(code: HIGH_AMOUNT[\s\S]*?score: )30/, '$140'));
+    const res = await reload();
+    expect(res.statusCode).toBe(200);
+    const after = res.json().version;
+    expect(after).toMatch(/^tightened-1\+[0-9a-f]{8}$/);
+    expect(after).not.toBe(before);
+    expect((await score()).json().versions.ruleset).toBe(after);
+    const warning = `ruleset content changed under the same version tightened-1 (digest ${before.split('+')[1]} -> ${after.split('+')[1]}): change version: with every edit`;
+    expect(res.json().lastReload).toMatchObject({ ok: true, version: after, warning });
+    const warned = t.logs.slice(logsBefore).map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(warned).toContainEqual(expect.objectContaining({ level: 40, msg: warning }));
+
+    // A comment or a layout change is not a change of content.
+    writeFileSync(path, `# edited by hand\n${readFileSync(path, 'utf8')}`);
+    expect((await reload()).json()).toMatchObject({ version: after, lastReload: { ok: true, version: after } });
+    expect((await reload()).json().lastReload.warning).toBeUndefined();
   });
 
   it('refuses an invalid file with the reason and keeps the ruleset in force', async () => {
@@ -45,7 +71,7 @@ describe('ruleset reload', () => {
     const res = await reload();
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toContain('unknown feature amount_rf');
-    expect((await score()).json().versions.ruleset).toBe('tightened-1');
+    expect((await score()).json().versions.ruleset).toMatch(/^tightened-1\+/);
     expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_ruleset_reloads_total\{result="refused"\} 1/);
   });
 
@@ -56,10 +82,10 @@ describe('ruleset reload', () => {
     );
     const end = Date.now() + 10_000;
     let version = '';
-    while (Date.now() < end && version !== 'watched-2') {
+    while (Date.now() < end && !version.startsWith('watched-2+')) {
       await new Promise((r) => setTimeout(r, 200));
       version = (await score()).json().versions.ruleset;
     }
-    expect(version).toBe('watched-2');
+    expect(version).toMatch(/^watched-2\+[0-9a-f]{8}$/);
   });
 });

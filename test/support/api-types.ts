@@ -1377,10 +1377,12 @@ export interface components {
       ok: boolean;
       /** @description The version loaded (ok) */
       version?: string;
+      /** @description Loaded, with something to know (ok): a ruleset whose rules changed under the same version */
+      warning?: string;
     };
     /**
      * @example {
-     *       "version": "2026-11-01",
+     *       "version": "2026-11-01+3f9a1c2e",
      *       "rules": 31,
      *       "merchantOverrides": 2,
      *       "lastReload": null
@@ -1390,6 +1392,7 @@ export interface components {
       lastReload: components['schemas']['ReloadOutcome'] | null;
       merchantOverrides: number;
       rules: number;
+      /** @description Its declared version and its content's digest, as scoring answers name it (versions.ruleset) */
       version: string;
     };
     ScoreRequestInput: {
@@ -1645,7 +1648,7 @@ export interface components {
      *       "degraded": false,
      *       "versions": {
      *         "engine": "0.1.0",
-     *         "ruleset": "2026-11-01",
+     *         "ruleset": "2026-11-01+3f9a1c2e",
      *         "model": "rf-2026-11-01"
      *       }
      *     }
@@ -1666,6 +1669,7 @@ export interface components {
       versions: {
         engine: string;
         model?: string;
+        /** @description The ruleset that decided: its declared version and its content's digest (default-2026.12.7b+3f9a1c2e); the digest changes with any rule, the version only when its author changes it */
         ruleset: string;
       };
     };
@@ -2746,7 +2750,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "version": "2026-11-01",
+           *       "version": "2026-11-01+3f9a1c2e",
            *       "rules": 31,
            *       "merchantOverrides": 2,
            *       "lastReload": null
@@ -2834,7 +2838,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "version": "2026-11-01",
+           *       "version": "2026-11-01+3f9a1c2e",
            *       "rules": 31,
            *       "merchantOverrides": 2,
            *       "lastReload": null
@@ -5512,7 +5516,7 @@ export interface operations {
            *       "degraded": false,
            *       "versions": {
            *         "engine": "0.1.0",
-           *         "ruleset": "2026-11-01",
+           *         "ruleset": "2026-11-01+3f9a1c2e",
            *         "model": "rf-2026-11-01"
            *       }
            *     }

@@ -4,7 +4,8 @@
 // reference swap: whoever read the content before keeps a consistent copy.
 import { unwatchFile, watchFile } from 'node:fs';
 
-export type ReloadResult = { ok: true; version: string } | { ok: false; error: string };
+/** `warning`: loaded, but something the operator should know (a ruleset changed under the same version). */
+export type ReloadResult = { ok: true; version: string; warning?: string } | { ok: false; error: string };
 /** The last reload and when: a refused one means the file on disk is not the one in force. */
 export type ReloadOutcome = ReloadResult & { at: string };
 
@@ -32,8 +33,10 @@ export class WatchedFile<T> {
   reload(): ReloadResult {
     let result: ReloadResult;
     try {
+      const previous = this.current;
       this.current = this.load(this.path);
-      result = { ok: true, version: this.versionOf(this.current) };
+      const warning = this.changeWarning(previous, this.current);
+      result = { ok: true, version: this.versionOf(this.current), ...(warning ? { warning } : {}) };
     } catch (error) {
       result = { ok: false, error: (error as Error).message };
     }
@@ -43,14 +46,33 @@ export class WatchedFile<T> {
     return result;
   }
 
+  /** What to warn of when `next` replaces `previous` (undefined: nothing). */
+  protected changeWarning(_previous: T, _next: T): string | undefined {
+    return undefined;
+  }
+
   /** The last reload since start-up (undefined: none yet). */
   get lastReload(): ReloadOutcome | undefined {
     return this.last;
   }
 
-  watch(intervalMs = 1000): () => void {
-    const listener = () => this.reload();
+  /**
+   * Re-reads the file once it has stayed unchanged for `settleMs` after a change: a poll can land
+   * while an editor or a copy is still writing it, and a file cut at the end of a whole entry may
+   * well validate (a ruleset cut after its sixth rule did). Writing the new file aside and renaming
+   * it into place is what rules a half-written file out; the settle delay covers a plain save.
+   */
+  watch(intervalMs = 1000, settleMs = 2 * intervalMs): () => void {
+    let settling: NodeJS.Timeout | undefined;
+    const listener = () => {
+      clearTimeout(settling);
+      settling = setTimeout(() => this.reload(), settleMs);
+      settling.unref();
+    };
     watchFile(this.path, { interval: intervalMs }, listener);
-    return () => unwatchFile(this.path, listener);
+    return () => {
+      clearTimeout(settling);
+      unwatchFile(this.path, listener);
+    };
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics.ts';
 import type { RulesetFile } from '../../adapters/files/ruleset-file.ts';
+import { rulesetVersion } from '../../core/rules.ts';
 import type { RatesFile } from '../../adapters/files/rates-file.ts';
 import type { ReloadResult } from '../../adapters/files/watched-file.ts';
 import type { ModelFile } from '../../adapters/files/model-file.ts';
@@ -28,6 +29,9 @@ const lastReload = z
     at: z.string(),
     ok: z.boolean(),
     version: z.string().optional().meta({ description: 'The version loaded (ok)' }),
+    warning: z.string().optional().meta({
+      description: 'Loaded, with something to know (ok): a ruleset whose rules changed under the same version',
+    }),
     error: z.string().optional().meta({ description: 'Why the file was refused (not ok)' }),
   })
   .meta({
@@ -77,10 +81,17 @@ const modelInfo = z
   });
 
 const rulesetInfo = z
-  .object({ version: z.string(), rules: z.number(), merchantOverrides: z.number(), lastReload })
+  .object({
+    version: z.string().meta({
+      description: "Its declared version and its content's digest, as scoring answers name it (versions.ruleset)",
+    }),
+    rules: z.number(),
+    merchantOverrides: z.number(),
+    lastReload,
+  })
   .meta({
     id: 'RulesetInfo',
-    example: { version: '2026-11-01', rules: 31, merchantOverrides: 2, lastReload: null },
+    example: { version: '2026-11-01+3f9a1c2e', rules: 31, merchantOverrides: 2, lastReload: null },
   });
 const ratesInfo = z
   .object({
@@ -222,7 +233,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     describe: () => {
       const r = rulesets.ruleset;
       return {
-        version: r.version,
+        version: rulesetVersion(r),
         rules: r.rules.length,
         merchantOverrides: Object.keys(r.merchants).length,
         lastReload: rulesets.lastReload ?? null,
