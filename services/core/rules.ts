@@ -2,7 +2,8 @@
 // contributions; score bands give decisions. Data only: no expression language, no eval.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { issueDetails, LeakguardError, type IssueDetail } from './errors.ts';
+import { LeakguardError, type IssueDetail } from './errors.ts';
+import { scrubCardNumbers } from './scrub.ts';
 import type { Decision, Reason } from './schemas.ts';
 import { DECISIONS } from './schemas.ts';
 import { FEATURE_KINDS, type FeatureKind, type FeatureMap, type FeatureValue } from './features.ts';
@@ -132,15 +133,80 @@ export function rulesetDigest(data: z.infer<typeof rulesetSchema>): string {
   return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 8);
 }
 
+/** A problem of a ruleset: where (the path in the document), what, and the file's line when known. */
+export interface RulesetProblem {
+  at: readonly PropertyKey[];
+  message: string;
+  line?: number | undefined;
+}
+
+/**
+ * A path as problems name it: a rule by its index and code, so that it can be found in the file
+ * (`rules.19 (CVV_MISMATCH).when.all.1.eq`); `doc` is the document the codes are read from.
+ */
+export function problemPath(at: readonly PropertyKey[], doc: unknown): string {
+  if (at.length === 0) return '(root)';
+  const segments = at.map(String);
+  if (at[0] === 'rules' && typeof at[1] === 'number') {
+    const code = valueAt(doc, at.slice(0, 2).concat('code'));
+    if (typeof code === 'string' && code.length > 0 && code.length <= 64) segments[1] = `${at[1]} (${code})`;
+  }
+  return segments.join('.');
+}
+
+function valueAt(doc: unknown, at: readonly PropertyKey[]): unknown {
+  let v = doc;
+  for (const key of at) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
 export class RulesetError extends LeakguardError {
   /** Each problem as `path: message`. */
   readonly problems: string[];
+  readonly located: readonly RulesetProblem[];
 
-  constructor(details: IssueDetail[]) {
+  /** `doc`: the document, to name rules by code; `file`: the file it was read from. */
+  constructor(located: readonly RulesetProblem[], { doc, file }: { doc?: unknown; file?: string } = {}) {
+    const details: IssueDetail[] = located.map((p) => ({
+      path: scrubCardNumbers(problemPath(p.at, doc)),
+      message: scrubCardNumbers(p.line === undefined ? p.message : `${p.message} (line ${p.line})`),
+    }));
     const problems = details.map((d) => `${d.path}: ${d.message}`);
-    super('RULESET_INVALID', `invalid ruleset: ${problems.join('; ')}`, { details });
+    super('RULESET_INVALID', `invalid ruleset${file ? ` ${file}` : ''}: ${problems.join('; ')}`, { details });
     this.problems = problems;
+    this.located = located;
   }
+}
+
+type ZodIssueLike = {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+  expected?: string;
+  errors?: ZodIssueLike[][];
+};
+
+/**
+ * Schema issues as problems. A condition that fits none of its forms is, to zod, "Invalid input"
+ * about the union of four: the form its keys name (all, any, not, else a comparison) says what is wrong.
+ */
+function schemaProblems(issues: readonly ZodIssueLike[], doc: unknown, base: PropertyKey[] = []): RulesetProblem[] {
+  return issues.flatMap((issue) => {
+    const at = [...base, ...issue.path];
+    if (issue.code !== 'invalid_union' || !issue.errors?.length) return [{ at, message: issue.message }];
+    const value = valueAt(doc, at);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && issue.errors.length === 4) {
+      const form = 'all' in value ? 1 : 'any' in value ? 2 : 'not' in value ? 3 : 0;
+      if (issue.errors[form]!.length) return schemaProblems(issue.errors[form]!, doc, at);
+    }
+    if (value === undefined) return [{ at, message: 'is required' }];
+    const expected = [...new Set(issue.errors.flat().flatMap((i) => (i.expected ? [i.expected] : [])))];
+    const got = Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
+    return [{ at, message: expected.length ? `expected ${expected.join(' or ')}, got ${got}` : issue.message }];
+  });
 }
 
 type Comparison = Extract<Condition, { feature: string }>;
@@ -206,25 +272,25 @@ function satisfiable(cs: readonly Comparison[]): boolean {
  */
 function conditionProblems(
   c: Condition,
-  path: string,
+  path: readonly PropertyKey[],
   known: ReadonlySet<string>,
   kinds: ReadonlyMap<string, FeatureKind>,
-  out: IssueDetail[],
+  out: RulesetProblem[],
 ): void {
   if ('all' in c) {
-    c.all.forEach((x, i) => conditionProblems(x, `${path}.all.${i}`, known, kinds, out));
+    c.all.forEach((x, i) => conditionProblems(x, [...path, 'all', i], known, kinds, out));
     // Comparisons of one feature that all must hold, e.g. `{feature: amount_ref, gte: 1000}` and `{..., lt: 500}`.
     const byFeature = new Map<string, Comparison[]>();
     for (const x of c.all) if ('feature' in x) byFeature.set(x.feature, [...(byFeature.get(x.feature) ?? []), x]);
     for (const [feature, cs] of byFeature)
       if (cs.length > 1 && cs.every((x) => satisfiable([x])) && !satisfiable(cs))
-        out.push({ path: `${path}.all`, message: `no value of ${feature} meets all of its comparisons: never fires` });
+        out.push({ at: [...path, 'all'], message: `no value of ${feature} meets all of its comparisons: never fires` });
     return;
   }
-  if ('any' in c) return c.any.forEach((x, i) => conditionProblems(x, `${path}.any.${i}`, known, kinds, out));
-  if ('not' in c) return conditionProblems(c.not, `${path}.not`, known, kinds, out);
+  if ('any' in c) return c.any.forEach((x, i) => conditionProblems(x, [...path, 'any', i], known, kinds, out));
+  if ('not' in c) return conditionProblems(c.not, [...path, 'not'], known, kinds, out);
   if (!known.has(c.feature)) {
-    out.push({ path: `${path}.feature`, message: `unknown feature ${c.feature}` });
+    out.push({ at: [...path, 'feature'], message: `unknown feature ${c.feature}` });
     return;
   }
   const kind = kinds.get(c.feature);
@@ -234,31 +300,33 @@ function conditionProblems(
     for (const op of NUMERIC_OPERATORS)
       if (c[op] !== undefined)
         out.push({
-          path: `${path}.${op}`,
+          at: [...path, op],
           message: `${c.feature} is ${kindText(kind)}: ${op} compares numbers${kind.type === 'flag' ? ' (use eq: true or eq: false)' : ''}`,
         });
   for (const op of ['eq', 'neq'] as const) {
     const v = c[op];
     const problem = v === undefined ? undefined : valueProblem(c.feature, kind, v);
-    if (problem) out.push({ path: `${path}.${op}`, message: problem });
+    if (problem) out.push({ at: [...path, op], message: problem });
   }
   c.in?.forEach((v, i) => {
     const problem = valueProblem(c.feature, kind, v);
-    if (problem) out.push({ path: `${path}.in.${i}`, message: problem });
+    if (problem) out.push({ at: [...path, 'in', i], message: problem });
   });
   if (out.length === before && !satisfiable([c]))
-    out.push({ path, message: `no value of ${c.feature} meets every comparison here: never fires` });
+    out.push({ at: path, message: `no value of ${c.feature} meets every comparison here: never fires` });
 }
 
 /** A placeholder that names no feature reaches the merchant as written (`{amount_reff}`). */
-function messageProblems(message: string, path: string, known: ReadonlySet<string>, out: IssueDetail[]): void {
+function messageProblems(
+  message: string,
+  path: readonly PropertyKey[],
+  known: ReadonlySet<string>,
+  out: RulesetProblem[],
+): void {
   for (const [, name] of message.matchAll(/\{([^{}]*)\}/g))
     if (!/^[a-z0-9_]+$/.test(name!) || !known.has(name!))
-      out.push({ path, message: `{${name}} names no feature: a placeholder is a feature's name in braces` });
+      out.push({ at: path, message: `{${name}} names no feature: a placeholder is a feature's name in braces` });
 }
-
-/** A rule's path in problems: its index and code, so that a problem can be found in the file. */
-const rulePath = (i: number, code: string) => `rules.${i} (${code})`;
 
 /**
  * Validates a parsed document; `knownFeatures` catches typos that would silently never fire, and
@@ -271,23 +339,23 @@ export function parseRuleset(
 ): Ruleset {
   const parsed = rulesetSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new RulesetError(issueDetails(parsed.error));
+    throw new RulesetError(schemaProblems(parsed.error.issues as unknown as ZodIssueLike[], doc), { doc });
   }
-  const problems: IssueDetail[] = [];
+  const problems: RulesetProblem[] = [];
   const codes = new Set<string>();
   parsed.data.rules.forEach((rule, i) => {
-    const path = rulePath(i, rule.code);
-    if (codes.has(rule.code)) problems.push({ path: `${path}.code`, message: `duplicate code ${rule.code}` });
+    if (codes.has(rule.code)) problems.push({ at: ['rules', i, 'code'], message: `duplicate code ${rule.code}` });
     codes.add(rule.code);
-    conditionProblems(rule.when, `${path}.when`, knownFeatures, kinds, problems);
-    messageProblems(rule.message, `${path}.message`, knownFeatures, problems);
+    conditionProblems(rule.when, ['rules', i, 'when'], knownFeatures, kinds, problems);
+    messageProblems(rule.message, ['rules', i, 'message'], knownFeatures, problems);
   });
   for (const [merchant, o] of Object.entries(parsed.data.merchants)) {
-    for (const code of o.disabledRules)
+    o.disabledRules.forEach((code, i) => {
       if (!codes.has(code))
-        problems.push({ path: `merchants.${merchant}.disabledRules`, message: `unknown rule ${code}` });
+        problems.push({ at: ['merchants', merchant, 'disabledRules', i], message: `unknown rule ${code}` });
+    });
   }
-  if (problems.length) throw new RulesetError(problems);
+  if (problems.length) throw new RulesetError(problems, { doc });
   return { ...parsed.data, digest: rulesetDigest(parsed.data) };
 }
 

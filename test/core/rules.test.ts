@@ -60,7 +60,30 @@ describe('ruleset validation', () => {
         .length,
     ).toBeGreaterThan(0);
     expect(problemsOf({ ...base, merchants: { m1: { disabledRules: ['NOPE'] } } })).toEqual([
-      'merchants.m1.disabledRules: unknown rule NOPE',
+      'merchants.m1.disabledRules.0: unknown rule NOPE',
+    ]);
+  });
+
+  it("names a schema problem by the rule's code, and a condition's by the form its keys name", () => {
+    const rule = (when: unknown) => ({
+      ...base,
+      rules: [base.rules[0], { code: 'MY_RULE', message: 'm', when, score: 10 }],
+    });
+    expect(
+      problemsOf({ ...base, rules: [base.rules[0], { ...base.rules[0], code: 'MY_RULE', score: 'high' }] }),
+    ).toEqual(['rules.1 (MY_RULE).score: Invalid input: expected number, received string']);
+    expect(problemsOf(rule({ all: [{ feature: 'amount_ref', gtee: 1 }] }))).toEqual([
+      'rules.1 (MY_RULE).when.all.0: Unrecognized key: "gtee"',
+      'rules.1 (MY_RULE).when.all.0: needs at least one of gte, gt, lte, lt, eq, neq, in',
+    ]);
+    expect(problemsOf(rule({ feature: 'amount_ref', eq: [1, 2] }))).toEqual([
+      'rules.1 (MY_RULE).when.eq: expected number or string or boolean, got a list',
+    ]);
+    expect(problemsOf(rule({ any: { feature: 'amount_ref', gte: 1 } }))).toEqual([
+      'rules.1 (MY_RULE).when.any: Invalid input: expected array, received object',
+    ]);
+    expect(problemsOf(rule({ not: { feature: 'amount_ref', gte: 1 }, feature: 'x' }))).toEqual([
+      'rules.1 (MY_RULE).when: Unrecognized key: "feature"',
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULESET_PATH, readRulesetFile, RulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { RulesetError } from '../../services/core/rules.ts';
 import type { ReloadResult } from '../../services/adapters/files/watched-file.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 
@@ -11,6 +12,76 @@ const known = new Set(ALL_FEATURES);
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tempFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lg-ruleset-'));
+  dirs.push(dir);
+  const path = join(dir, 'rules.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+const problemsIn = (path: string) => {
+  try {
+    readRulesetFile(path, known);
+  } catch (error) {
+    if (error instanceof RulesetError) return { message: error.message, details: error.details };
+    throw error;
+  }
+  throw new Error('loaded');
+};
+
+describe('a refused ruleset file', () => {
+  it('names the file, and each problem its rule by code and its line', () => {
+    const path = tempFile(
+      [
+        'version: t-1',
+        'bands: { challenge: 30, review: 55, decline: 80 }',
+        'rules:',
+        '  - code: HIGH_AMOUNT',
+        '    message: "High amount ({amount_reff})"',
+        '    when: { feature: amount_ref, gte: 1000 }',
+        '    score: 10',
+        '  - code: CVV_MISMATCH',
+        '    message: "Security code did not match"',
+        '    when:',
+        '      any:',
+        '        - { feature: cvv_result, eq: mismach }',
+        '        - { feature: three_ds_status, in: [N, R, 1] }',
+        '    score: 35',
+        '  - code: WHEN_MISSING',
+        '    message: m',
+        '    score: 1',
+      ].join('\n'),
+    );
+    const { message, details } = problemsIn(path);
+    expect(details).toEqual([{ path: 'rules.2 (WHEN_MISSING).when', message: 'is required (line 15)' }]);
+    expect(message).toBe(`invalid ruleset ${path}: rules.2 (WHEN_MISSING).when: is required (line 15)`);
+
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/  - code: WHEN_MISSING[\s\S]*$/, ''));
+    expect(problemsIn(path).details).toEqual([
+      {
+        path: 'rules.0 (HIGH_AMOUNT).message',
+        message: "{amount_reff} names no feature: a placeholder is a feature's name in braces (line 5)",
+      },
+      {
+        path: 'rules.1 (CVV_MISMATCH).when.any.0.eq',
+        message: 'cvv_result is one of match, mismatch, not_checked: never "mismach" (line 12)',
+      },
+      {
+        path: 'rules.1 (CVV_MISMATCH).when.any.1.in.2',
+        message: 'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1 (line 13)',
+      },
+    ]);
+  });
+
+  it('names the line of a YAML fault', () => {
+    const path = tempFile('version: t-1\nbands: { challenge: 30\nrules: []\n');
+    const { message, details } = problemsIn(path);
+    expect(message).toMatch(new RegExp(`^invalid ruleset ${path}: \\(root\\): not YAML: `));
+    expect(details).toEqual([{ path: '(root)', message: expect.stringMatching(/^not YAML: .* \(line [23]\)$/) }]);
+  });
+});
 
 describe('the watched ruleset file', () => {
   it('reloads a save once the file has settled, not the half of it a poll landed on', async () => {

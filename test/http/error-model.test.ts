@@ -208,7 +208,7 @@ describe('the mapping from an error to an answer', () => {
       [new AuthRateLimited(30, 5), 'AUTH_RATE_LIMITED', 429],
       [new AuthUnavailable(new Error('down')), 'AUTH_UNAVAILABLE', 503],
       [new KeyRequestError('a merchant key needs --merchant <id>'), 'KEY_REQUEST_INVALID', 400],
-      [new RulesetError([{ path: 'rules', message: 'is empty' }]), 'RULESET_INVALID', 422],
+      [new RulesetError([{ at: ['rules'], message: 'is empty' }]), 'RULESET_INVALID', 422],
       [new RateTableError(['rates: is empty']), 'RATE_TABLE_INVALID', 422],
       [new ArtifactError('invalid model artifact'), 'MODEL_INVALID', 422],
       [new ConfigError('invalid configuration'), 'CONFIG_INVALID', 500],

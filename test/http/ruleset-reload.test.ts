@@ -71,6 +71,12 @@ describe('ruleset reload', () => {
     const res = await reload();
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toContain('unknown feature amount_rf');
+    const line = readFileSync(path, 'utf8').split('\n').findIndex((l) => l.includes('feature: amount_rf')) + 1;
+    expect(res.json()).toMatchObject({
+      code: 'RULESET_INVALID',
+      details: [{ path: 'rules.19 (HIGH_AMOUNT).when.feature', message: `unknown feature amount_rf (line ${line})` }],
+    });
+    expect(res.json().error).toContain(`invalid ruleset ${path}: rules.19 (HIGH_AMOUNT).when.feature`);
     expect((await score()).json().versions.ruleset).toMatch(/^tightened-1\+/);
     expect((await t.app.inject('/metrics')).body).toMatch(/leakguard_ruleset_reloads_total\{result="refused"\} 1/);
   });

@@ -3,11 +3,16 @@
 // is refused and the one in force stays, so a bad deploy never disarms scoring. The switch is one
 // reference swap: whoever read the content before keeps a consistent copy.
 import { unwatchFile, watchFile } from 'node:fs';
+import { LeakguardError, type IssueDetail } from '../../core/errors.ts';
 
 /** `warning`: loaded, but something the operator should know (a ruleset changed under the same version). */
-export type ReloadResult = { ok: true; version: string; warning?: string } | { ok: false; error: string };
+/** `details`: a refusal's problems by path, when the loader names them (a ruleset's). */
+export type ReloadResult =
+  { ok: true; version: string; warning?: string } | { ok: false; error: string; details?: IssueDetail[] | undefined };
 /** The last reload and when: a refused one means the file on disk is not the one in force. */
-export type ReloadOutcome = ReloadResult & { at: string };
+export type ReloadOutcome = ({ ok: true; version: string; warning?: string } | { ok: false; error: string }) & {
+  at: string;
+};
 
 export class WatchedFile<T> {
   protected current: T;
@@ -38,10 +43,12 @@ export class WatchedFile<T> {
       const warning = this.changeWarning(previous, this.current);
       result = { ok: true, version: this.versionOf(this.current), ...(warning ? { warning } : {}) };
     } catch (error) {
-      result = { ok: false, error: (error as Error).message };
+      const details = error instanceof LeakguardError ? error.details : undefined;
+      result = { ok: false, error: (error as Error).message, ...(details ? { details } : {}) };
     }
     // Kept, not only logged: a refused file stays on disk and would stop the next start-up.
-    this.last = { ...result, at: new Date().toISOString() };
+    const at = new Date().toISOString();
+    this.last = result.ok ? { ...result, at } : { ok: false, error: result.error, at };
     this.onReload(result);
     return result;
   }

@@ -167,7 +167,9 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
       async () => {
         const result = file.reload();
         if (!result.ok)
-          throw new HttpError(file.invalid, `${file.what} refused, the previous one stays in force: ${result.error}`);
+          throw new HttpError(file.invalid, `${file.what} refused, the previous one stays in force: ${result.error}`, {
+            ...(result.details ? { details: result.details } : {}),
+          });
         return file.describe();
       },
     );
