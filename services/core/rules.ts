@@ -24,7 +24,7 @@ export type Condition =
   | { any: Condition[] }
   | { not: Condition };
 
-const comparison = z
+export const comparisonSchema = z
   .object({
     feature: z.string().min(1),
     gte: z.number().optional(),
@@ -43,7 +43,7 @@ const comparison = z
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
-    comparison,
+    comparisonSchema,
     z.object({ all: z.array(conditionSchema).min(1) }).strict(),
     z.object({ any: z.array(conditionSchema).min(1) }).strict(),
     z.object({ not: conditionSchema }).strict(),

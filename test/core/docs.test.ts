@@ -9,6 +9,13 @@ import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
 import { WATCHLIST_FEATURES } from '../../services/core/watchlist.ts';
 import { LIST_FEATURES } from '../../services/core/lists.ts';
 import { MODEL_FEATURES } from '../../services/core/model.ts';
+import {
+  comparisonSchema,
+  merchantOverrideSchema,
+  parseRuleset,
+  ruleSchema,
+  rulesetSchema,
+} from '../../services/core/rules.ts';
 
 const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
@@ -38,6 +45,23 @@ describe('documentation', () => {
       const shown = rule.score > 0 ? `+${rule.score}` : rule.score < 0 ? `−${-rule.score}` : '0';
       expect(row, rule.code).toContain(`| ${shown} |`);
     }
+  });
+
+  it('documents every operator and field of the rule language, and its worked example loads', () => {
+    const policy = doc('decision-policy.md');
+    const writing = policy.slice(policy.indexOf('## Writing rules'));
+    const operators = [...Object.keys(comparisonSchema.shape), 'all', 'any', 'not'];
+    expect(operators).toEqual(['feature', 'gte', 'gt', 'lte', 'lt', 'eq', 'neq', 'in', 'all', 'any', 'not']);
+    const fields = [
+      ...Object.keys(rulesetSchema.shape),
+      ...Object.keys(ruleSchema.shape),
+      ...Object.keys(merchantOverrideSchema.shape),
+    ];
+    expect([...operators, ...fields].filter((name) => !writing.includes(`\`${name}\``))).toEqual([]);
+    const example = writing.slice(writing.indexOf('### A worked example'));
+    const yaml = example.slice(example.indexOf('```yaml') + 7, example.indexOf('```', example.indexOf('```yaml') + 7));
+    const ruleset = parseRuleset(parse(yaml), new Set(ALL_FEATURES));
+    expect(ruleset.rules.map((r) => r.code)).toEqual(['UNUSUAL_AMOUNT_FOR_CARD', 'UNUSUAL_AMOUNT_CVV_MISMATCH']);
   });
 
   it("models/README.md's layout table names paths that exist, and README.md points at where features are defined", () => {
