@@ -84,6 +84,13 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  /** Decisions by ruleset are read through this: a `ruleset` label on the decision counters would multiply their series with every edit. */
+  readonly rulesetInfo = new Gauge({
+    name: 'leakguard_ruleset_info',
+    help: 'The ruleset in force: 1, labelled with its declared version and its content digest (versions.ruleset in answers is version+digest)',
+    labelNames: ['version', 'digest'],
+    registers: [this.registry],
+  });
   readonly modelReloads = new Counter({
     name: 'leakguard_model_reloads_total',
     help: 'Model artifact reloads by result',

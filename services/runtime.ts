@@ -9,7 +9,7 @@ import { FileApiKeyStore } from './adapters/files/api-key-file-store.ts';
 import { DEFAULT_RULESET_PATH, RulesetFile } from './adapters/files/ruleset-file.ts';
 import { FrictionTracker, type FrictionShare } from './core/friction.ts';
 import { STARTER_MODEL_PATH } from './model/starter.ts';
-import { frictionBudget } from './core/rules.ts';
+import { frictionBudget, rulesetVersion, type Ruleset } from './core/rules.ts';
 import { DEFAULT_RATES_PATH, RatesFile } from './adapters/files/rates-file.ts';
 import type { ReloadResult } from './adapters/files/watched-file.ts';
 import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
@@ -294,10 +294,19 @@ export function createRuntime(
   // The files kept in force, first: one that does not load (ruleset, rate table with its path and
   // every problem, a model the engine cannot serve) stops the start-up before any connection opens.
   const rulesetPath = config.LEAKGUARD_RULESET ?? DEFAULT_RULESET_PATH;
-  const rulesets = new RulesetFile(
-    rulesetPath,
-    new Set(ALL_FEATURES),
-    reloadReporter('ruleset', metrics.rulesetReloads, logger, metrics.fileRefused),
+  const reportRulesetReload = reloadReporter('ruleset', metrics.rulesetReloads, logger, metrics.fileRefused);
+  const rulesetInForce = (r: Ruleset) => {
+    metrics.rulesetInfo.reset();
+    metrics.rulesetInfo.set({ version: r.version, digest: r.digest }, 1);
+  };
+  const rulesets: RulesetFile = new RulesetFile(rulesetPath, new Set(ALL_FEATURES), (result) => {
+    reportRulesetReload(result);
+    if (result.ok) rulesetInForce(rulesets.ruleset);
+  });
+  rulesetInForce(rulesets.ruleset);
+  logger.info(
+    { version: rulesetVersion(rulesets.ruleset), rules: rulesets.ruleset.rules.length, path: rulesets.path },
+    'ruleset loaded',
   );
   // The model reads amounts in the currency it was trained on: the table's reference must stay it.
   let models: ModelFile | undefined = undefined;

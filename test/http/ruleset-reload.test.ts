@@ -18,6 +18,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** The leakguard_ruleset_info series, labels and value. */
+const rulesetInfo = async (app: TestApp = t) =>
+  [...(await app.app.inject('/metrics')).body.matchAll(/^leakguard_ruleset_info(\{.*\} \d+)$/gm)].map((m) => m[1]);
 const reload = () => t.app.inject({ method: 'POST', url: '/v1/admin/ruleset/reload', headers: bearer(t.keys.admin) });
 const score = () =>
   t.app.inject({
@@ -40,6 +43,23 @@ describe('ruleset reload', () => {
     const tightened = res.json().version;
     expect(tightened).toMatch(/^tightened-1\+[0-9a-f]{8}$/);
     expect((await score()).json()).toMatchObject({ decision: 'challenge', versions: { ruleset: tightened } });
+    expect(await rulesetInfo()).toEqual([`{version="tightened-1",digest="${tightened.split('+')[1]}"} 1`]);
+  });
+
+  it('says at start-up which ruleset is in force: in the log and as a metric', async () => {
+    const started = await buildTestApp({ LEAKGUARD_RULESET: DEFAULT_RULESET_PATH });
+    try {
+      const shipped = rulesetVersion(readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)));
+      const logged = started.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logged).toContainEqual(
+        expect.objectContaining({ msg: 'ruleset loaded', version: shipped, path: DEFAULT_RULESET_PATH }),
+      );
+      expect(await rulesetInfo(started)).toEqual([
+        `{version="default-2026.12.7b",digest="${shipped.split('+')[1]}"} 1`,
+      ]);
+    } finally {
+      await started.close();
+    }
   });
 
   it('names the content by its digest: rules changed under the same version are told apart, and warned of', async () => {
@@ -71,7 +91,10 @@ describe('ruleset reload', () => {
     const res = await reload();
     expect(res.statusCode).toBe(422);
     expect(res.json().error).toContain('unknown feature amount_rf');
-    const line = readFileSync(path, 'utf8').split('\n').findIndex((l) => l.includes('feature: amount_rf')) + 1;
+    const line =
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('feature: amount_rf')) + 1;
     expect(res.json()).toMatchObject({
       code: 'RULESET_INVALID',
       details: [{ path: 'rules.19 (HIGH_AMOUNT).when.feature', message: `unknown feature amount_rf (line ${line})` }],
