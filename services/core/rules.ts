@@ -268,7 +268,7 @@ function satisfiable(cs: readonly Comparison[]): boolean {
 /**
  * What makes a condition never fire, though it parses: an unknown feature, an operator or a value
  * the feature's kind never meets (`cvv_result eq: mismach`, `card_not_present gte: 1`), a range
- * that no value is in. `path` names the condition (`rules.3 (CODE).when.all.1`).
+ * that no value is in. `path`: where the condition is in the document (`['rules', 3, 'when', 'all', 1]`).
  */
 function conditionProblems(
   c: Condition,
