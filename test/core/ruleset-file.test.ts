@@ -58,7 +58,7 @@ describe('a refused ruleset file', () => {
     expect(details).toEqual([{ path: 'rules.2 (WHEN_MISSING).when', message: 'is required (line 15)' }]);
     expect(message).toBe(`invalid ruleset ${path}: rules.2 (WHEN_MISSING).when: is required (line 15)`);
 
-    writeFileSync(path, readFileSync(path, 'utf8').replace(/  - code: WHEN_MISSING[\s\S]*$/, ''));
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/ {2}- code: WHEN_MISSING[\s\S]*$/, ''));
     expect(problemsIn(path).details).toEqual([
       {
         path: 'rules.0 (HIGH_AMOUNT).message',
