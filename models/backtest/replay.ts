@@ -5,7 +5,7 @@
 import { Engine, type ReducedScoring } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
-import type { Ruleset } from '../../services/core/rules.ts';
+import { rulesetVersion, type Ruleset } from '../../services/core/rules.ts';
 import type { RateTable } from '../../services/core/currency.ts';
 import { DECISIONS, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
@@ -149,7 +149,8 @@ export async function replayConfiguration(
   }
   onProgress?.(window.end - window.first);
   return {
-    versions: { ruleset: loaded.ruleset.version, model: loaded.model?.version ?? null },
+    // As answers name it: two configurations of one declared version are told apart by their rules.
+    versions: { ruleset: rulesetVersion(loaded.ruleset), model: loaded.model?.version ?? null },
     decisions,
     reasons,
     scores,
