@@ -69,10 +69,22 @@ export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 /** Dead letters keep at most this much of the original payload (the message must fit the broker's limit). */
 export const DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024;
 
+/**
+ * Dead letters keep at most this many `details`, of at most this many characters in all: 9,500
+ * refused security-code fields once made a 1.1 MB dead letter that the broker refused, which
+ * stalled its partition for good.
+ */
+export const DEAD_LETTER_DETAILS_LIMIT = 100;
+export const DEAD_LETTER_DETAILS_CHARS = 16 * 1024;
+/** A detail's path or message longer than this is cut (a path can repeat a key the client sent). */
+const DETAIL_TEXT_LIMIT = 256;
+
 /** leakguard.dead-letter, keyed like the input (key masked). */
 export const deadLetterMessageSchema = z.object({
   reason: z.enum(DEAD_LETTER_REASONS),
   details: z.array(z.object({ path: z.string(), message: z.string() })),
+  /** How many details were left out (over DEAD_LETTER_DETAILS_LIMIT or DEAD_LETTER_DETAILS_CHARS). */
+  detailsOmitted: z.int().positive().optional(),
   /** Present when the payload carried a well-formed one. */
   merchantId: z.string().optional(),
   transactionId: z.string().optional(),
@@ -81,7 +93,10 @@ export const deadLetterMessageSchema = z.object({
     /** The input record's timestamp (ISO 8601; an epoch in ms would look like a card number to scanners). */
     timestamp: z.string(),
   }),
-  /** The original payload, card numbers masked: the parsed JSON, or a string when it was not JSON. */
+  /**
+   * The original payload, card numbers masked: the parsed JSON, or a string when it was not JSON;
+   * null when even the cut dead letter was too large for the broker (minimalDeadLetter).
+   */
   payload: z.unknown(),
   payloadTruncated: z.boolean().optional(),
   deadLetteredAt: z.iso.datetime(),
@@ -274,6 +289,26 @@ export interface DeadLetterInput {
   now?: Date;
 }
 
+const cutText = (text: string) =>
+  text.length > DETAIL_TEXT_LIMIT ? maskDigits(text.slice(0, DETAIL_TEXT_LIMIT)) : text;
+
+/** The details a dead letter keeps, cut to the limits, and how many it leaves out. */
+function keptDetails(details: readonly { path: string; message: string }[]): {
+  kept: { path: string; message: string }[];
+  omitted: number;
+} {
+  const kept: { path: string; message: string }[] = [];
+  let chars = 0;
+  for (const detail of details) {
+    if (kept.length >= DEAD_LETTER_DETAILS_LIMIT) break;
+    const one = { path: cutText(detail.path), message: cutText(detail.message) };
+    chars += one.path.length + one.message.length;
+    if (chars > DEAD_LETTER_DETAILS_CHARS) break;
+    kept.push(one);
+  }
+  return { kept, omitted: details.length - kept.length };
+}
+
 export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
   let payload: unknown;
   let truncated = false;
@@ -292,14 +327,41 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
   const ids = input.parsed && typeof input.parsed === 'object' ? (input.parsed as Record<string, unknown>) : {};
   const merchantId = tenantIdSchema.safeParse(ids.merchantId);
   const transactionId = transactionIdSchema.safeParse(ids.transactionId);
+  const details = keptDetails(input.details);
   return {
     reason: input.reason,
-    details: input.details,
+    details: details.kept,
+    ...(details.omitted > 0 ? { detailsOmitted: details.omitted } : {}),
     ...(merchantId.success ? { merchantId: scrubCardNumbers(merchantId.data) } : {}),
     ...(transactionId.success ? { transactionId: transactionId.data } : {}),
     source: { ...input.source, key: maskKey(input.key), timestamp: isoTimestamp(input.timestamp) },
     payload,
     ...(truncated ? { payloadTruncated: true } : {}),
     deadLetteredAt: (input.now ?? new Date()).toISOString(),
+  };
+}
+
+/**
+ * The last resort when the broker refuses a dead letter for its size (a topic whose
+ * max.message.bytes is below the dead letter's limits): the reason, the ids and the source only,
+ * so that the partition moves on instead of retrying a message the broker refuses every time.
+ */
+export function minimalDeadLetter(letter: DeadLetterMessage): DeadLetterMessage {
+  const omitted = letter.details.length + (letter.detailsOmitted ?? 0);
+  return {
+    reason: letter.reason,
+    details: [
+      {
+        path: '(root)',
+        message: 'this dead letter was too large for the broker: its payload and details are not kept',
+      },
+    ],
+    ...(omitted > 0 ? { detailsOmitted: omitted } : {}),
+    ...(letter.merchantId === undefined ? {} : { merchantId: letter.merchantId }),
+    ...(letter.transactionId === undefined ? {} : { transactionId: letter.transactionId }),
+    source: letter.source,
+    payload: null,
+    payloadTruncated: true,
+    deadLetteredAt: letter.deadLetteredAt,
   };
 }

@@ -2,12 +2,13 @@
 // offset order; each chunk's outputs published (acks=-1), then its offsets resolved and queued
 // for commit (commits.ts). A retry outcome ends the batch there and pauses consumption
 // (pausing.ts): what precedes it is published and committed, the rest is fetched again.
-import type {
-  BatchPayload,
-  ConsumedMessage,
-  KafkaProducer,
-  OutgoingMessage,
-  TopicMessages,
+import {
+  isMessageTooLargeError,
+  type BatchPayload,
+  type ConsumedMessage,
+  type KafkaProducer,
+  type OutgoingMessage,
+  type TopicMessages,
 } from '../../services/adapters/kafka/client.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
@@ -23,6 +24,7 @@ import {
   prepare,
   requestOf,
   unreadableOf,
+  withMinimalDeadLetters,
   type Input,
   type Outcome,
   type Prepared,
@@ -182,8 +184,29 @@ export class BatchHandler {
     return outcomes;
   }
 
+  /**
+   * Publishes the outcomes. A dead letter the broker refuses for its size (a dead-letter topic whose
+   * max.message.bytes is below the dead letters' limits) would be refused at every retry and stall
+   * the partition: then every dead letter of the chunk is sent again in its minimal form. What the
+   * broker took before the refusal is published twice (at least once, docs/stream-messages.md).
+   */
   private async publish(outcomes: Outcome[]): Promise<void> {
-    const { metrics, topics } = this.o;
+    try {
+      await this.send(outcomes);
+    } catch (error) {
+      if (!isMessageTooLargeError(error) || !outcomes.some((o) => o.kind === 'dead')) throw error;
+      this.o.logger.warn(
+        { err: error, offsets: outcomes.filter((o) => o.kind === 'dead').map((o) => o.offset) },
+        'the broker refused a dead letter for its size; sending the dead letters without their payload and details',
+      );
+      outcomes = withMinimalDeadLetters(outcomes);
+      await this.send(outcomes);
+    }
+    this.count(outcomes);
+  }
+
+  private async send(outcomes: Outcome[]): Promise<void> {
+    const { topics } = this.o;
     const decisions: OutgoingMessage[] = [];
     const flagged: OutgoingMessage[] = [];
     const dead: OutgoingMessage[] = [];
@@ -201,7 +224,10 @@ export class BatchHandler {
     if (flagged.length) topicMessages.push({ topic: topics.flagged, messages: flagged });
     if (dead.length) topicMessages.push({ topic: topics.deadLetter, messages: dead });
     if (topicMessages.length) await this.o.producer.send(topicMessages);
+  }
 
+  private count(outcomes: Outcome[]): void {
+    const { metrics } = this.o;
     const now = Date.now();
     for (const o of outcomes) {
       if (o.kind === 'retry') continue;

@@ -15,6 +15,7 @@ import {
   deadLetterMessage,
   decisionMessage,
   maskKey,
+  minimalDeadLetter,
   transactionMessageSchema,
   type CardRef,
   type DeadLetterMessage,
@@ -54,6 +55,19 @@ const deadLettered = (offset: string, timestamp: number, key: string | null, mes
   value: JSON.stringify(message),
   reason: message.reason,
 });
+
+/**
+ * The outcomes with every dead letter replaced by its minimal form (minimalDeadLetter): what is
+ * published again when the broker refused a dead letter for its size, which it would refuse
+ * however often it is offered (the batch failing, the consumer crashing on it for good).
+ */
+export function withMinimalDeadLetters(outcomes: readonly Outcome[]): Outcome[] {
+  return outcomes.map((o) =>
+    o.kind === 'dead'
+      ? deadLettered(o.offset, o.timestamp, o.key, minimalDeadLetter(JSON.parse(o.value) as DeadLetterMessage))
+      : o,
+  );
+}
 
 /** A valid transaction, ready to score. */
 export interface Input {

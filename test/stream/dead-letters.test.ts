@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumedMessage } from '../../services/adapters/kafka/client.ts';
 import { maskPan } from '../../services/core/card.ts';
 import { prepare } from '../../streams/processor/outcomes.ts';
-import { DEAD_LETTER_KEY_LIMIT, DEAD_LETTER_PAYLOAD_LIMIT } from '../../streams/messages.ts';
+import {
+  DEAD_LETTER_DETAILS_CHARS,
+  DEAD_LETTER_DETAILS_LIMIT,
+  DEAD_LETTER_KEY_LIMIT,
+  DEAD_LETTER_PAYLOAD_LIMIT,
+  deadLetterMessage,
+} from '../../streams/messages.ts';
 import { longDigitRuns } from './support.ts';
 
 const PAN = '4111111111111111';
@@ -53,6 +59,32 @@ describe('dead letters cut at their limits', () => {
     const masked = maskPan(PAN + EXPIRY).slice(0, 16);
     expect((letter.payload as string).slice(-16)).toBe(masked);
     expect(key!.slice(-16)).toBe(masked);
+  });
+});
+
+describe('dead letters and their details', () => {
+  const source = { topic: 'leakguard.transactions', partition: 0, offset: '5' };
+  const letterWith = (details: { path: string; message: string }[]) =>
+    deadLetterMessage({ reason: 'schema_violation', details, source, key: null, timestamp: '0', raw: '' });
+
+  it('keep at most 100 details and say how many were left out', () => {
+    const details = Array.from({ length: 9500 }, (_, i) => ({
+      path: `cvv${i}`,
+      message: 'security codes are never accepted',
+    }));
+    const letter = letterWith(details);
+    expect(letter.details).toEqual(details.slice(0, DEAD_LETTER_DETAILS_LIMIT));
+    expect(letter.detailsOmitted).toBe(9500 - DEAD_LETTER_DETAILS_LIMIT);
+    expect(letterWith(details.slice(0, 3))).not.toHaveProperty('detailsOmitted');
+  });
+
+  it('keep at most 16 KiB of them, each path and message cut at 256 characters', () => {
+    const long = 'x'.repeat(10_000);
+    const letter = letterWith(Array.from({ length: 90 }, () => ({ path: `cvv${long}`, message: long })));
+    const chars = letter.details.reduce((n, d) => n + d.path.length + d.message.length, 0);
+    expect(chars).toBeLessThanOrEqual(DEAD_LETTER_DETAILS_CHARS);
+    expect(letter.details.every((d) => d.path.length <= 256 && d.message.length <= 256)).toBe(true);
+    expect(letter.details.length + letter.detailsOmitted!).toBe(90);
   });
 });
 

@@ -51,6 +51,23 @@ export function isAuthorizationError(error: unknown): boolean {
   );
 }
 
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/**
+ * The broker refused a message (or a batch) for its size: refused again however often it is sent.
+ * The refusal may come wrapped (a client's non-retriable error keeps it as `cause`) or listed in
+ * `errors`.
+ */
+export function isMessageTooLargeError(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  const e = error as { type?: string; cause?: unknown; errors?: unknown[] };
+  return (
+    TOO_LARGE.has(e.type ?? '') ||
+    isMessageTooLargeError(e.cause, depth + 1) ||
+    (Array.isArray(e.errors) && e.errors.some((x) => isMessageTooLargeError(x, depth + 1)))
+  );
+}
+
 // ---------------------------------------------------------------- admin
 
 export interface TopicSpec {
