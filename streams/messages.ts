@@ -289,10 +289,19 @@ export interface DeadLetterInput {
   now?: Date;
 }
 
+/**
+ * A detail's path masked as the payload is (every 12-19 digit run, Luhn or not), key by key: an
+ * index next to a masked key stays readable (items.0.411111******1112.pin). Then the whole path
+ * again: a number split over nested keys (extra.4111.1111.1111.1112) is masked too.
+ */
+function maskPath(path: string): string {
+  return maskDigits(path.split('.').map(maskDigits).join('.'));
+}
+
 const cutText = (text: string) =>
   text.length > DETAIL_TEXT_LIMIT ? maskDigits(text.slice(0, DETAIL_TEXT_LIMIT)) : text;
 
-/** The details a dead letter keeps, cut to the limits, and how many it leaves out. */
+/** The details a dead letter keeps, masked and cut to the limits, and how many it leaves out. */
 function keptDetails(details: readonly { path: string; message: string }[]): {
   kept: { path: string; message: string }[];
   omitted: number;
@@ -301,7 +310,7 @@ function keptDetails(details: readonly { path: string; message: string }[]): {
   let chars = 0;
   for (const detail of details) {
     if (kept.length >= DEAD_LETTER_DETAILS_LIMIT) break;
-    const one = { path: cutText(detail.path), message: cutText(detail.message) };
+    const one = { path: cutText(maskPath(detail.path)), message: cutText(maskDigits(detail.message)) };
     chars += one.path.length + one.message.length;
     if (chars > DEAD_LETTER_DETAILS_CHARS) break;
     kept.push(one);
@@ -332,8 +341,9 @@ export function deadLetterMessage(input: DeadLetterInput): DeadLetterMessage {
     reason: input.reason,
     details: details.kept,
     ...(details.omitted > 0 ? { detailsOmitted: details.omitted } : {}),
-    ...(merchantId.success ? { merchantId: scrubCardNumbers(merchantId.data) } : {}),
-    ...(transactionId.success ? { transactionId: transactionId.data } : {}),
+    // Masked as the payload is (Luhn or not): a mistyped card number used as an id stays masked.
+    ...(merchantId.success ? { merchantId: maskDigits(merchantId.data) } : {}),
+    ...(transactionId.success ? { transactionId: maskDigits(transactionId.data) } : {}),
     source: { ...input.source, key: maskKey(input.key), timestamp: isoTimestamp(input.timestamp) },
     payload,
     ...(truncated ? { payloadTruncated: true } : {}),

@@ -200,9 +200,12 @@ export function issueDetails(
   const issues = 'issues' in error ? error.issues : error;
   const { prefix = '', root = '(root)' } = format;
   return issues.map((issue) => ({
-    // An issue of the whole part (unknown query parameters) is named by the part: "querystring", not "querystring.".
+    // Key by key first: an array index next to a card number in a key stays readable (items.0.411111******1111,
+    // not items.041111*******1111); then the whole path, for a number split over nested keys.
     path: scrubCardNumbers(
-      (issue.path.length > 0 ? `${prefix}${issue.path.map(String).join('.')}` : prefix.replace(/\.$/, '')) || root,
+      (issue.path.length > 0
+        ? `${prefix}${issue.path.map((key) => scrubCardNumbers(String(key))).join('.')}`
+        : prefix.replace(/\.$/, '')) || root,
     ),
     message: scrubCardNumbers(issue.message ?? 'is invalid'),
   }));
@@ -221,7 +224,9 @@ export function issueLines(
 /** A card list's rejected lines counted by code, all of them (an upload report lists the first 100). */
 export const rejectedByCodeSchema = z
   .record(z.string(), z.number().int())
-  .describe('Every rejected line counted by its code (MALFORMED, INVALID_CARD, INVALID_EXPIRY, BIN_NOT_OWNED, LINE_TOO_LONG)');
+  .describe(
+    'Every rejected line counted by its code (MALFORMED, INVALID_CARD, INVALID_EXPIRY, BIN_NOT_OWNED, LINE_TOO_LONG)',
+  );
 
 /** Every API refusal: `error` for people, `code` for machines, `details` per field when there are any. */
 export const errorResponseSchema = z

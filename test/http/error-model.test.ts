@@ -322,6 +322,14 @@ describe('the zod formatter', () => {
     expect(JSON.stringify(details)).not.toContain(VISA);
   });
 
+  it('masks a card number in a key without running it into the array index before it', () => {
+    const issues = [{ path: ['items', 0, VISA, 'pin'], message: 'is refused' }];
+    expect(issueDetails(issues)[0]!.path).toBe('items.0.411111******1111.pin');
+    // A number split over nested keys is masked all the same.
+    const split = [{ path: ['extra', ...VISA.match(/\d{4}/g)!], message: 'is refused' }];
+    expect(issueDetails(split)[0]!.path).not.toContain(VISA.match(/\d{4}/g)!.join('.'));
+  });
+
   it('names the whole value (root) and takes a prefix', () => {
     const root = z.string().safeParse(1).error!;
     expect(issueDetails(root)).toEqual([{ path: '(root)', message: expect.any(String) }]);

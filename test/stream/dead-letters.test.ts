@@ -88,6 +88,32 @@ describe('dead letters and their details', () => {
   });
 });
 
+describe('dead letters mask every 12-19 digit run, Luhn or not, outside the payload too', () => {
+  const MISTYPED = '4111111111111112'; // fails Luhn: the payload masks it, so must the rest of the letter
+
+  it('in the ids and in the paths of the details', () => {
+    const { raw, letter } = deadLetter(
+      JSON.stringify({
+        merchantId: MISTYPED,
+        transactionId: MISTYPED,
+        amount: -1,
+        extra: { [MISTYPED]: { cvv: '123' } },
+        items: [{ [PAN]: { pin: '1' } }],
+      }),
+    );
+    const masked = maskPan(MISTYPED);
+    const full = letter as unknown as { merchantId: string; transactionId: string; details: { path: string }[] };
+    expect(full.merchantId).toBe(masked);
+    expect(full.transactionId).toBe(masked);
+    const paths = full.details.map((d) => d.path);
+    expect(paths).toContain(`extra.${masked}.cvv`);
+    // The item's index stays apart from the masked key.
+    expect(paths).toContain(`items.0.${maskPan(PAN)}.pin`);
+    expect(raw).not.toContain(MISTYPED);
+    expect(longDigitRuns(raw)).toEqual([]);
+  });
+});
+
 describe('dead letters and runs of more than 19 digits', () => {
   // The scrubber leaves such a run alone (no card number is that long); dead letters mask one when
   // some 12 to 19 of its digits pass Luhn, as a card number run together with its expiry does.
