@@ -30,6 +30,7 @@ import { PersonalDataCipher, protectFlagged } from './cases/personal-data.ts';
 import type { Config } from './config.ts';
 import { Engine } from './core/engine.ts';
 import { ALL_FEATURES } from './core/features.ts';
+import type { ScoreResponse } from './core/schemas.ts';
 import type { VelocityStore } from './core/velocity.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
@@ -82,6 +83,11 @@ export interface Runtime {
   /** The model artifact in force (LEAKGUARD_MODEL), or none: scoring then runs on rules alone. */
   models: ModelFile | undefined;
   metrics: Metrics;
+  /**
+   * A decision the engine made counted in its metrics and friction. The engine counts its own in an
+   * engine; a stream processor counts those it publishes (one held back for a retry is none).
+   */
+  countDecision(response: Pick<ScoreResponse, 'decision' | 'degraded'>, merchantId: string): void;
   /** Re-reads every file the engine keeps in force (ruleset, rate table, model): SIGHUP. A refused file keeps its predecessor. */
   reloadFiles(): void;
   embedded: boolean;
@@ -492,7 +498,7 @@ export function createRuntime(
     rates: () => rates.rates,
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
     observer: {
-      ...metrics.observer(friction),
+      ...metrics.observer(friction, { decisions: role === 'engine' }),
       scored: (merchantId, request, result) => {
         flaggedSink.observe(merchantId, request, result);
         breach?.recorder.scored(merchantId, result);
@@ -632,6 +638,7 @@ export function createRuntime(
     rates,
     models,
     metrics,
+    countDecision: (response, merchantId) => metrics.countDecision(response, merchantId, friction),
     watchlist,
     watchlistRegistry,
     keyring,

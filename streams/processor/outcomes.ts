@@ -26,9 +26,22 @@ import {
 
 export type RetryReason = 'store_unavailable' | 'merchants_unavailable';
 
-/** `value`: the message to publish, as JSON (keyed by `key`). */
+/**
+ * `value`: the message to publish, as JSON (keyed by `key`). `counted`: a decision the engine made
+ * (not a stored one replayed), counted in the engine's metrics once published.
+ */
 export type Outcome =
-  | { kind: 'decision'; offset: string; timestamp: number; key: string; value: string; decision: Decision }
+  | {
+      kind: 'decision';
+      offset: string;
+      timestamp: number;
+      key: string;
+      value: string;
+      decision: Decision;
+      merchantId: string;
+      degraded: boolean;
+      counted: boolean;
+    }
   | {
       kind: 'dead';
       offset: string;
@@ -39,13 +52,16 @@ export type Outcome =
     }
   | { kind: 'retry'; offset: string; reason: RetryReason };
 
-const decided = (offset: string, timestamp: number, message: DecisionMessage): Outcome => ({
+const decided = (offset: string, timestamp: number, message: DecisionMessage, counted: boolean): Outcome => ({
   kind: 'decision',
   offset,
   timestamp,
   key: message.card.fingerprint,
   value: JSON.stringify(message),
   decision: message.decision,
+  merchantId: message.merchantId,
+  degraded: message.degraded,
+  counted,
 });
 const deadLettered = (offset: string, timestamp: number, key: string | null, message: DeadLetterMessage): Outcome => ({
   kind: 'dead',
@@ -228,5 +244,7 @@ export function outcomeOf(
     offset,
     timestamp,
     decisionMessage(transaction.merchantId, result.response, card, result.replayed, source),
+    // The engine made this decision (its evidence is there), as it would have counted it over HTTP.
+    evidence !== undefined,
   );
 }

@@ -100,7 +100,7 @@ describe('Redis down during a stream', () => {
   it('publishes degraded decisions instead when LEAKGUARD_STREAM_DEGRADED=allow', async () => {
     const h = await createHarness('redis-allow', { durableRedis: true });
     harnesses.push(h);
-    await h.startInProcess({ LEAKGUARD_STREAM_DEGRADED: 'allow' });
+    const processor = await h.startInProcess({ LEAKGUARD_STREAM_DEGRADED: 'allow' });
     const reader = await h.reader();
     await h.redis.kill();
     const txs = generateTransactions(30, { prefix: 'allow' });
@@ -109,6 +109,9 @@ describe('Redis down during a stream', () => {
     expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
     for (const d of reader.decisions)
       expect(d.value).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
+    // Published, so counted in the engine's metrics (held back in pause mode, they are not).
+    const metrics = await processor.service.runtime.metrics.registry.getMetricsAsJSON();
+    expect(metrics.find((m) => m.name === 'leakguard_degraded_responses_total')?.values[0]?.value).toBe(30);
     await h.redis.resume();
   }, 90_000);
 });

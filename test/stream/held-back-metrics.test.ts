@@ -1,0 +1,52 @@
+// The engine's decision metrics count what the stream publishes. Paused for Redis (the default
+// `pause` mode), the processor holds a degraded answer back and scores the transaction again once
+// Redis is back: that held-back answer is no decision. It once counted as one all the same
+// (leakguard_decisions_total approve, leakguard_degraded_responses_total, the friction orders):
+// 493 approvals that were never published over one session.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createHarness, generateTransactions, sleep, waitFor, type Harness, type InProcess } from './support.ts';
+
+let h: Harness | undefined;
+
+afterAll(async () => {
+  await h?.close();
+}, 60_000);
+
+/** The engine's metrics the stream processor serves: decisions by kind, degraded answers, friction orders. */
+async function engineCounts(processor: InProcess): Promise<{ decisions: number; degraded: number; orders: number }> {
+  const metrics = await processor.service.runtime.metrics.registry.getMetricsAsJSON();
+  const sum = (name: string) =>
+    (metrics.find((m) => m.name === name)?.values ?? []).reduce((n, v) => n + Number(v.value), 0);
+  return {
+    decisions: sum('leakguard_decisions_total'),
+    degraded: sum('leakguard_degraded_responses_total'),
+    orders: sum('leakguard_friction_orders'),
+  };
+}
+
+describe('decision metrics while paused for Redis', () => {
+  it('count only the decisions published, not the answers held back for a retry', async () => {
+    h = await createHarness('held-back', { durableRedis: true });
+    const processor = await h.startInProcess();
+    const reader = await h.reader();
+
+    const first = generateTransactions(3, { prefix: 'hb-first' });
+    await h.produceTransactions(first);
+    await waitFor('the first decisions', () => reader.decisions.length >= 3, 30_000);
+    const before = await engineCounts(processor);
+    expect(before).toEqual({ decisions: 3, degraded: 0, orders: 3 });
+
+    await h.redis.kill();
+    const held = generateTransactions(3, { prefix: 'hb-held' });
+    await h.produceTransactions(held);
+    await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
+    await sleep(1_500);
+    expect(reader.decisions).toHaveLength(3);
+    expect(await engineCounts(processor)).toEqual(before);
+
+    await h.redis.resume();
+    await waitFor('the held-back transactions decided', () => reader.decisions.length >= 6, 60_000);
+    expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
+    expect(await engineCounts(processor)).toEqual({ decisions: 6, degraded: 0, orders: 6 });
+  }, 120_000);
+});
