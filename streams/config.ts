@@ -16,7 +16,12 @@ export const DEFAULT_STREAM_TOPICS = {
 } as const;
 export const DEFAULT_STREAM_GROUP_ID = 'leakguard-stream';
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+/** A whole number in range, its refusal saying so ("abc" is not "expected number, received NaN"). */
+const wholeNumber = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const int = (def: number, min: number, max: number) => wholeNumber(min, max).default(def);
 const topicName = (def: string) =>
   z
     .string()
@@ -57,7 +62,7 @@ export const streamConfigSchema = z.object({
   LEAKGUARD_STREAM_PARTITIONS: int(6, 1, 10_000),
   LEAKGUARD_STREAM_DEAD_LETTER_PARTITIONS: int(1, 1, 10_000),
   /** Replication factor of created topics; unset: the broker's default.replication.factor. */
-  LEAKGUARD_STREAM_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).optional(),
+  LEAKGUARD_STREAM_REPLICATION_FACTOR: wholeNumber(1, 32).optional(),
   /** Most messages scored and published as one unit (one offset commit; produce requests of at most 512 KiB). */
   LEAKGUARD_STREAM_BATCH_SIZE: int(500, 1, 100_000),
   /** Offsets of published outputs are committed together at most this often (and at once on stop or rebalance). */

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { metricsRefusal, type MetricsAccess } from '../services/http/access.ts';
+import { ConfigError } from '../services/config.ts';
 
 export class StreamMetrics {
   readonly registry = new Registry();
@@ -125,7 +126,17 @@ export async function startMetricsServer(options: {
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      // A setting to change, as the engine's PORT taken is: exit 2 (streams/main.ts), not a crash.
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new ConfigError(
+              `invalid configuration:\n  STREAM_METRICS_PORT: port ${options.port} on ${options.host} is in use (another processor?): stop that process, or set another STREAM_METRICS_PORT (0 picks a free one)`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
