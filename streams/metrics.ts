@@ -63,7 +63,7 @@ export class StreamMetrics {
   });
   readonly crashes = new Counter({
     name: 'leakguard_stream_consumer_crashes_total',
-    help: 'Consumer crashes (Kafka unreachable and the like), by whether the consumer restarts',
+    help: 'Consumer crashes (Kafka unreachable and the like). restart: whether the Kafka client restarts the consumer itself (true) or gave up on an error it deems not retriable (false: the processor then builds a new consumer after 5 s)',
     labelNames: ['restart'],
     registers: [this.registry],
   });

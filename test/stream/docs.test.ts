@@ -35,6 +35,14 @@ describe('docs/stream-messages.md', () => {
     for (const name of names) expect(doc, name).toContain(`\`${name}`);
   });
 
+  it("says what the crash counter's restart label means: both values go on consuming", async () => {
+    const [crashes] = (await new StreamMetrics().registry.getMetricsAsJSON()).filter(
+      (m) => m.name === 'leakguard_stream_consumer_crashes_total',
+    );
+    expect(crashes!.help).toMatch(/false: the processor then builds a new consumer/);
+    expect(doc).toMatch(/`restart="false"`, the client gave up[^|]*the processor builds a new consumer/);
+  });
+
   /** The JSON examples of the document, parsed. */
   const examples = () =>
     [...doc.matchAll(/```json\n([^]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, unknown>);
