@@ -105,6 +105,31 @@ export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
 
 export const HEADER_TYPE = 'leakguard-message-type';
 
+/**
+ * Headers of an input copied to its decision or dead letter, so that a producer can follow a
+ * transaction through (request ids, W3C trace context). Only these: other headers are the
+ * producer's business, and any header may hold what an output must not.
+ */
+export const CARRIED_HEADERS = ['x-correlation-id', 'x-request-id', 'traceparent', 'tracestate'] as const;
+/** A carried header's value is cut here (a traceparent is 55 characters, a tracestate at most 512). */
+const CARRIED_HEADER_LIMIT = 512;
+
+/** The carried headers of an input (names matched in any case, kept as sent), masked as dead letters are; undefined when none. */
+export function carriedHeaders(
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  let carried: Record<string, string> | undefined;
+  for (const [name, raw] of Object.entries(headers)) {
+    if (!(CARRIED_HEADERS as readonly string[]).includes(name.toLowerCase())) continue;
+    const first = Array.isArray(raw) ? raw[0] : raw;
+    if (first === undefined) continue;
+    const text = typeof first === 'string' ? first : first.toString('utf8');
+    (carried ??= {})[name] = cutMasked(maskText(text), CARRIED_HEADER_LIMIT);
+  }
+  return carried;
+}
+
 export function decisionMessage(
   merchantId: string,
   response: ScoreResponse,

@@ -14,7 +14,7 @@ import type { Decision } from '../../services/core/schemas.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
 import type { MerchantCheck } from '../merchants.ts';
-import { HEADER_TYPE, type CardRef } from '../messages.ts';
+import { carriedHeaders, HEADER_TYPE, type CardRef } from '../messages.ts';
 import type { StreamMetrics } from '../metrics.ts';
 import type { StreamTopics } from '../topics.ts';
 import type { CommitQueue } from './commits.ts';
@@ -184,6 +184,12 @@ export class BatchHandler {
       if (batch.length >= size) await flush();
     }
     await flush();
+    // The input's correlation headers go with its output (a retry publishes nothing yet).
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.kind === 'retry') continue;
+      const headers = carriedHeaders(chunk[i]!.headers);
+      if (headers) outcome.headers = headers;
+    }
     return outcomes;
   }
 
@@ -215,11 +221,11 @@ export class BatchHandler {
     const dead: OutgoingMessage[] = [];
     for (const o of outcomes) {
       if (o.kind === 'decision') {
-        const m: OutgoingMessage = { key: o.key, value: o.value, headers: { [HEADER_TYPE]: 'decision' } };
+        const m: OutgoingMessage = { key: o.key, value: o.value, headers: { ...o.headers, [HEADER_TYPE]: 'decision' } };
         decisions.push(m);
         if (o.decision !== 'approve') flagged.push(m);
       } else if (o.kind === 'dead') {
-        dead.push({ key: o.key, value: o.value, headers: { [HEADER_TYPE]: 'dead-letter' } });
+        dead.push({ key: o.key, value: o.value, headers: { ...o.headers, [HEADER_TYPE]: 'dead-letter' } });
       }
     }
     const topicMessages: TopicMessages[] = [];

@@ -28,7 +28,8 @@ export type RetryReason = 'store_unavailable' | 'merchants_unavailable';
 
 /**
  * `value`: the message to publish, as JSON (keyed by `key`). `counted`: a decision the engine made
- * (not a stored one replayed), counted in the engine's metrics once published.
+ * (not a stored one replayed), counted in the engine's metrics once published. `headers`: the
+ * input's carried headers (messages.ts carriedHeaders), published with it.
  */
 export type Outcome =
   | {
@@ -41,6 +42,7 @@ export type Outcome =
       merchantId: string;
       degraded: boolean;
       counted: boolean;
+      headers?: Record<string, string>;
     }
   | {
       kind: 'dead';
@@ -49,6 +51,7 @@ export type Outcome =
       key: string | null;
       value: string;
       reason: DeadLetterReason;
+      headers?: Record<string, string>;
     }
   | { kind: 'retry'; offset: string; reason: RetryReason };
 
@@ -80,7 +83,10 @@ const deadLettered = (offset: string, timestamp: number, key: string | null, mes
 export function withMinimalDeadLetters(outcomes: readonly Outcome[]): Outcome[] {
   return outcomes.map((o) =>
     o.kind === 'dead'
-      ? deadLettered(o.offset, o.timestamp, o.key, minimalDeadLetter(JSON.parse(o.value) as DeadLetterMessage))
+      ? {
+          ...deadLettered(o.offset, o.timestamp, o.key, minimalDeadLetter(JSON.parse(o.value) as DeadLetterMessage)),
+          ...(o.headers ? { headers: o.headers } : {}),
+        }
       : o,
   );
 }

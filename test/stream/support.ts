@@ -148,7 +148,9 @@ export interface Harness {
   /** Environment of a processor for this harness (child processes and in-process alike). */
   env: Record<string, string>;
   /** Sends raw messages to the input topic (acks -1). */
-  produce(messages: { key?: string | null; value: string | null; partition?: number }[]): Promise<void>;
+  produce(
+    messages: { key?: string | null; value: string | null; partition?: number; headers?: Record<string, string> }[],
+  ): Promise<void>;
   /** Sends generated transactions keyed by masked card (as streams/producer.ts does). */
   produceTransactions(txs: GeneratedTx[]): Promise<void>;
   /** Produces in slices of `slice` every `gapMs`, retrying a slice until the broker takes it (outages). */
@@ -286,6 +288,7 @@ async function buildHarness(
           key: m.key ?? null,
           value: m.value,
           ...(m.partition === undefined ? {} : { partition: m.partition }),
+          ...(m.headers ? { headers: m.headers } : {}),
         })),
       });
     },
@@ -380,6 +383,8 @@ export interface Output<T> {
   partition: number;
   offset: string;
   key: string | null;
+  /** Its headers, as text. */
+  headers: Record<string, string>;
   raw: string;
   value: T;
 }
@@ -424,6 +429,9 @@ export class OutputReader {
           partition,
           offset: message.offset,
           key: message.key?.toString('utf8') ?? null,
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([name, v]) => [name, String(Array.isArray(v) ? v[0] : v)]),
+          ),
           raw,
           value: JSON.parse(raw),
         };

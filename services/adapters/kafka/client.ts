@@ -184,6 +184,8 @@ export interface ConsumedMessage {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's headers, as the client gives them (a name sent twice: an array). */
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 }
 
 export interface ConsumedBatch {
