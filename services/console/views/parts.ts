@@ -1,14 +1,26 @@
 // Small pieces several pages use: amounts, ages, case statuses, select boxes.
+import { currencyExponent } from '../../core/currency.ts';
 import { html, type Safe } from '../html.ts';
 
+/**
+ * An amount in minor units as its major amount, with as many decimals as the engine's ISO 4217
+ * exponent says (HUF 4500000 is HUF 45,000.00): never the browser locale's own idea of the
+ * currency's fraction digits, which differs for HUF, IDR, COP, IQD, ...
+ */
 export const money = (amount: number, currency: string) => {
+  let digits: number;
   try {
-    const digits =
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount / 10 ** digits);
+    digits = currencyExponent(currency);
   } catch {
     return `${amount} ${currency}`;
   }
+  const major = amount / 10 ** digits;
+  return new Intl.NumberFormat('en', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(major);
 };
 
 export const age = (iso: string, now = Date.now()) => {

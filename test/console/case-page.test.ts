@@ -1,0 +1,49 @@
+// What the case page and the queue show of an order (real app, PGlite): amounts in the engine's
+// own minor units, the reference currency, evidence numbers, linked cases.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { money } from '../../services/console/views/parts.ts';
+import { buildTestApp, type TestApp } from '../support/app.ts';
+import { flagCase, loggedIn } from './client.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
+});
+afterAll(() => t?.close());
+
+// Intl puts a no-break space between a currency code and the amount.
+const text = (body: string) => body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+const m = (amount: number, currency: string) => money(amount, currency).replace(/\u00a0/g, ' ');
+
+describe('amounts', () => {
+  it('shows minor units as the major amount with the ISO 4217 exponent the engine uses, whatever the locale assumes', () => {
+    expect(m(4500, 'JPY')).toBe('¥4,500');
+    expect(m(4500, 'EUR')).toBe('€45.00');
+    // ISO 4217 gives HUF, IDR, COP and PKR 2 decimals and IQD 3; the browser's locale data say 0.
+    expect(m(4_500_000, 'HUF')).toBe('HUF 45,000.00');
+    expect(m(4_500_000, 'IDR')).toBe('IDR 45,000.00');
+    expect(m(4_500_000, 'COP')).toBe('COP 45,000.00');
+    expect(m(4_500_000, 'PKR')).toBe('PKR 45,000.00');
+    expect(m(4_500_000, 'IQD')).toBe('IQD 4,500.000');
+    expect(m(1234, 'KWD')).toBe('KWD 1.234');
+    expect(m(5, 'XYZ')).toBe('5 XYZ');
+  });
+
+  it('shows a HUF order as the engine scored it: in the queue, on the case page and in its item prices', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.40.1');
+    const c = await flagCase(t, {
+      amount: 4_500_000,
+      currency: 'HUF',
+      items: [{ name: 'Phone', quantity: 1, unitPrice: 4_500_000 }],
+    });
+    expect(c.features.amount_major).toBe(45000);
+    const page = await client.get(`/console/cases/${c.id}`);
+    expect(page.status).toBe(200);
+    expect(text(page.body)).toContain('Amount HUF 45,000.00');
+    expect(text(page.body)).toMatch(/Phone\s+1\s+HUF 45,000.00/);
+    expect(page.body).not.toContain('4,500,000');
+    const queue = await client.get(`/console/queue?merchant=m1&sort=newest`);
+    expect(text(queue.body)).toContain('HUF 45,000.00');
+    expect(text(queue.body)).not.toContain('HUF 4,500,000');
+  });
+});
