@@ -127,7 +127,7 @@ describe('a decision and its effects', () => {
     expect(nonePage).not.toContain('are on the negative lists');
     // A legitimate decision says whether it allow-listed the card, and until when.
     const legit = await flag({
-      card: { number: '378282246310005', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+      card: { number: '5105105105105100', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
     });
     const allowed = await client.post(`/console/cases/${legit.id}/decision`, {
       action: 'mark_legitimate',
@@ -339,6 +339,48 @@ describe('reversing a decision', () => {
       303,
     );
     expect(await labelled()).toBeUndefined();
+  });
+
+  it('the page after a decision says a lead reversed it, never that its listing still holds', async () => {
+    const { client: analyst } = await loggedIn(t, 'analyst', '10.0.8.5');
+    const { client: lead } = await loggedIn(t, 'lead', '10.0.8.6');
+    const legit = await flag({
+      card: { number: '5200828282828210', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const fraud = await flag({
+      ...entities(21),
+      card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    const decidedLegit = await analyst.post(`/console/cases/${legit.id}/decision`, {
+      action: 'mark_legitimate',
+      allowListDays: 30,
+    });
+    const decidedFraud = await analyst.post(`/console/cases/${fraud.id}/decision`, { action: 'mark_fraud', confirm: 1 });
+    expect((await analyst.get(decidedLegit.location!)).body).toMatch(/The card is allow-listed for m1 until/);
+    expect((await analyst.get(decidedFraud.location!)).body).toMatch(/are on the negative lists until/);
+    for (const c of [legit, fraud])
+      expect(
+        (await lead.post(`/console/cases/${c.id}/reverse`, { category: 'decision_error', reason: 'wrong' })).status,
+      ).toBe(303);
+    // The analyst's tab reloads the page it was left on.
+    const legitPage = (await analyst.get(decidedLegit.location!)).body;
+    expect(legitPage).not.toContain('is allow-listed');
+    expect(legitPage).toContain(
+      `Case #${legit.id} was marked as legitimate, and a lead has since reversed that decision. Its allow-listing of the card for m1 is withdrawn. The case is in review now.`,
+    );
+    const fraudPage = (await analyst.get(decidedFraud.location!)).body;
+    expect(fraudPage).not.toContain('on the negative lists until');
+    expect(fraudPage).toContain(
+      `Case #${fraud.id} was marked as fraud, and a lead has since reversed that decision. The entries it made on the negative lists are withdrawn`,
+    );
+    // Decided again otherwise: the old page does not claim the old decision either.
+    expect((await lead.post(`/console/cases/${fraud.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    expect((await analyst.get(decidedFraud.location!)).body).toContain(
+      `Case #${fraud.id} was marked as fraud, and a lead has since reversed that decision. The case is legitimate now.`,
+    );
+    expect((await lead.get(`/console/cases/${fraud.id}?done=reversed`)).body).toContain(
+      `Case #${fraud.id}&#39;s decision was reversed, and it has since been decided again: legitimate.`,
+    );
   });
 
   it('takes back an allow-listing, and retries a reversal the list store refused', async () => {

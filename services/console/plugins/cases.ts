@@ -83,7 +83,11 @@ const listOf = (words: string[]) =>
  * the negative lists, or that it had none; the card it allow-listed; and whether that is done or
  * still waiting for the list store.
  */
-function decisionNotice(done: string | undefined, effect: PendingEffect | undefined): string | undefined {
+function decisionNotice(
+  done: string | undefined,
+  effect: PendingEffect | undefined,
+  record: CaseRecord,
+): string | undefined {
   const base = done === undefined ? undefined : NOTICES.get(done);
   if (done === 'reversed' && base && effect?.kind === 'reversed') {
     const e = effect.effects;
@@ -105,7 +109,31 @@ function decisionNotice(done: string | undefined, effect: PendingEffect | undefi
       );
     return parts.join(' ');
   }
+  if (done === 'reversed' && base && effect?.kind === 'decided')
+    return `Case #${record.id}'s decision was reversed, and it has since been decided again: ${record.status.replace('_', ' ')}.`;
   if (!base || (done !== 'mark_fraud' && done !== 'mark_legitimate') || !effect) return base;
+  // The page may be reloaded (or its link kept) after a lead reversed the decision, and the case
+  // decided again otherwise since: what it listed or allow-listed then no longer holds.
+  const label = done === 'mark_fraud' ? 'fraud' : 'legitimate';
+  if (effect.kind === 'reversed' || effect.effects.label !== label) {
+    const pending = effect.kind === 'reversed' && effect.status === 'pending';
+    const e = effect.kind === 'reversed' ? effect.effects : undefined;
+    // Said from the reversal's own effects; a later decision's page tells its own.
+    const undone = !e
+      ? ''
+      : label === 'fraud'
+        ? e.negative.length === 0
+          ? ''
+          : pending
+            ? ' The entries it made on the negative lists are to come off them: retried until the list store answers.'
+            : ' The entries it made on the negative lists are withdrawn (an entity another fraud decision listed stays listed).'
+        : !e.allow
+          ? ''
+          : pending
+            ? ` Its allow-listing of the card for ${e.merchantId} is to go: retried until the list store answers.`
+            : ` Its allow-listing of the card for ${e.merchantId} is withdrawn.`;
+    return `Case #${record.id} was marked as ${label}, and a lead has since reversed that decision.${undone} The case is ${record.status.replace('_', ' ')} now.`;
+  }
   const e = effect.effects;
   const pending = effect.status === 'pending';
   const day = (iso: string) => iso.slice(0, 10);
@@ -245,7 +273,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const notice = draft
       ? `Signed in again. Your decision (${ACTION_WORDS[draft.action]}) and note were kept when your session expired: nothing was decided. Check them and press ${ACTION_WORDS[draft.action]} again.`
       : done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
-        ? decisionNotice(done, await s.store.latestEffect(id))
+        ? decisionNotice(done, await s.store.latestEffect(id), record)
         : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
     // A lead hands the case to any active user, or returns it to the queue.
     const handOver =
