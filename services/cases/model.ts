@@ -269,7 +269,8 @@ export type CaseQuery = z.infer<typeof caseQuerySchema>;
 
 export interface DashboardStats {
   flaggedByDay: { day: string; decision: Decision; count: number }[];
-  decisionsByDay: { day: string; label: Label | 'escalated'; count: number }[];
+  /** Decisions in force (a decision a lead reversed is not counted), and the reversals on their own. */
+  decisionsByDay: { day: string; label: Label | 'escalated' | 'reversed'; count: number }[];
   scoreBuckets: { bucket: number; count: number }[];
   eventHits: { eventId: string; count: number }[];
   topReasons: { code: string; count: number }[];

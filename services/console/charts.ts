@@ -10,6 +10,7 @@ export const PALETTE: Record<string, string> = {
   fraud: '#c0392b',
   legitimate: '#1e8449',
   escalated: '#b9770e',
+  reversed: '#5d6d7e',
   bar: '#2456c5',
 };
 

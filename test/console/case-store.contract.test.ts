@@ -305,6 +305,30 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       );
     });
 
+    it('does not count a decision a lead reversed in the decisions per day, and counts the reversal', async () => {
+      const count = async (label: string) =>
+        (await store.stats(30)).decisionsByDay.filter((d) => d.label === label).reduce((n, d) => n + d.count, 0);
+      const before = {
+        fraud: await count('fraud'),
+        legitimate: await count('legitimate'),
+        reversed: await count('reversed'),
+      };
+      const kept = await store.createFromFlagged(flagged({ merchantId: 'stats-rev' }));
+      const wrong = await store.createFromFlagged(flagged({ merchantId: 'stats-rev' }));
+      await store.decide(kept.id, 'mark_fraud', 'alice');
+      await store.decide(wrong.id, 'mark_fraud', 'alice');
+      await store.reverse(wrong.id, 'lead-1', 'mis-click');
+      expect(await count('fraud')).toBe(before.fraud + 1);
+      expect(await count('reversed')).toBe(before.reversed + 1);
+      // Decided anew, reversed again, decided a third time: only the decision in force counts.
+      await store.decide(wrong.id, 'mark_legitimate', 'alice');
+      await store.reverse(wrong.id, 'lead-1', 'still wrong');
+      await store.decide(wrong.id, 'mark_fraud', 'alice');
+      expect(await count('fraud')).toBe(before.fraud + 2);
+      expect(await count('legitimate')).toBe(before.legitimate);
+      expect(await count('reversed')).toBe(before.reversed + 2);
+    });
+
     it('chains the audit log, refuses updates and finds the first tampered entry', async () => {
       const audit = new PostgresAuditLog(sql);
       for (let i = 0; i < 5; i++)

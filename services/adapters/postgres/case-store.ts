@@ -781,8 +781,20 @@ export class PostgresCaseStore implements CaseStore {
         [since],
       ),
       this.sql.query(
-        `SELECT date_trunc('day', at AT TIME ZONE 'UTC') AS d, detail->>'to' AS label, count(*)::int AS n FROM case_events
-         WHERE kind = 'status' AND at >= $1::timestamptz AND detail->>'to' IN ('fraud', 'legitimate', 'escalated') GROUP BY 1, 2 ORDER BY 1`,
+        // A decision a lead reversed does not count (the status counts no longer hold it): the first
+        // reversal after it, with no decision in between, is its own. Reversals are a series of their own.
+        `SELECT date_trunc('day', e.at AT TIME ZONE 'UTC') AS d,
+           CASE WHEN e.detail->>'reversed' = 'true' THEN 'reversed' ELSE e.detail->>'to' END AS label, count(*)::int AS n
+         FROM case_events e
+         WHERE e.kind = 'status' AND e.at >= $1::timestamptz
+           AND (e.detail->>'reversed' = 'true' OR e.detail->>'to' IN ('fraud', 'legitimate', 'escalated'))
+           AND NOT (e.detail->>'to' IN ('fraud', 'legitimate') AND EXISTS (
+             SELECT 1 FROM case_events r WHERE r.case_id = e.case_id AND r.kind = 'status' AND r.id > e.id
+               AND r.detail->>'reversed' = 'true'
+               AND NOT EXISTS (
+                 SELECT 1 FROM case_events d WHERE d.case_id = e.case_id AND d.kind = 'status'
+                   AND d.id > e.id AND d.id < r.id AND d.detail->>'to' IN ('fraud', 'legitimate'))))
+         GROUP BY 1, 2 ORDER BY 1`,
         [since],
       ),
       this.sql.query(
@@ -803,7 +815,7 @@ export class PostgresCaseStore implements CaseStore {
       flaggedByDay: flagged.rows.map((r) => ({ day: day(r.d), decision: r.decision as Decision, count: Number(r.n) })),
       decisionsByDay: decided.rows.map((r) => ({
         day: day(r.d),
-        label: r.label as Label | 'escalated',
+        label: r.label as Label | 'escalated' | 'reversed',
         count: Number(r.n),
       })),
       scoreBuckets: buckets.rows.map((r) => ({ bucket: Number(r.b), count: Number(r.n) })),

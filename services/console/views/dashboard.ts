@@ -86,7 +86,8 @@ export function dashboardPage(s: DashboardStats, days: number, friction: Frictio
       </section>
       <section class="card" id="chart-decisions">
         <h2>Analyst decisions</h2>
-        ${stackedBars('Analyst decisions per day', dayList, ['fraud', 'legitimate', 'escalated'], (d, k) => decided.get(`${d}|${k}`) ?? 0)}
+        ${stackedBars('Analyst decisions per day', dayList, ['fraud', 'legitimate', 'escalated', 'reversed'], (d, k) => decided.get(`${d}|${k}`) ?? 0)}
+        <p class="muted">A decision a lead reversed is not counted as fraud or legitimate; the reversal is.</p>
       </section>
       <section class="card" id="chart-scores">
         <h2>Score distribution</h2>
