@@ -195,6 +195,15 @@ export interface CaseEvent {
   detail: Record<string, unknown>;
 }
 
+/** How many linked cases a case page shows: the strongest links first (LinkedCases.total says how many there are). */
+export const LINKED_CASES_SHOWN = 50;
+
+/** Cases linked to one, strongest link first (card, device, email, IP, shipping), and how many there are in all. */
+export interface LinkedCases {
+  cases: LinkedCase[];
+  total: number;
+}
+
 export interface LinkedCase {
   id: number;
   merchantId: string;
@@ -490,7 +499,7 @@ export interface CaseStore {
   pendingEffects(): Promise<{ count: number; oldestAgeSeconds: number }>;
   addNote(id: number, actor: string, text: string): Promise<CaseEvent>;
   history(id: number): Promise<CaseEvent[]>;
-  linked(id: number, limit?: number): Promise<LinkedCase[]>;
+  linked(id: number, limit?: number): Promise<LinkedCases>;
   stats(sinceDays: number, now?: Date): Promise<DashboardStats>;
   /** Labelled cases, their labels in force (a reversed decision's withdrawn label is left out). */
   labelledCases(since?: string): Promise<LabelledCase[]>;

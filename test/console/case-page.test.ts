@@ -47,3 +47,20 @@ describe('amounts', () => {
     expect(text(queue.body)).not.toContain('HUF 4,500,000');
   });
 });
+
+describe('linked cases', () => {
+  it("shows the card's own cases before a shared address's, and says when rows were cut", async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.40.2');
+    const card = { number: '4000002500003155', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' };
+    const reshipper = { line1: '9 Forwarding Way', city: 'Wilmington', country: 'US' };
+    const older = await flagCase(t, { card });
+    // 51 newer cases of other cards shipped to the same reshipper fill what the page shows.
+    for (let i = 0; i < 51; i++) await flagCase(t, { shippingAddress: reshipper });
+    const me = await flagCase(t, { card, shippingAddress: reshipper });
+    const page = await client.get(`/console/cases/${me.id}`);
+    expect(page.body).toMatch(
+      new RegExp(`<tbody>\\s*<tr><td><a href="/console/cases/${older.id}">#${older.id}</a></td><td>card</td>`),
+    );
+    expect(text(page.body)).toContain('50 of 52 shown: the same card first');
+  });
+});

@@ -282,13 +282,30 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       );
       await store.createFromFlagged(flagged({ merchantId: 'link-4', ip: 'ip-9' }));
       const linked = await store.linked(a.id);
-      expect(linked.map((l) => [l.id, l.via.sort()])).toEqual([
-        [c.id, ['device', 'email']],
+      // The same card first, however old: then device, email, IP, address.
+      expect(linked.cases.map((l) => [l.id, l.via.sort()])).toEqual([
         [b.id, ['card']],
+        [c.id, ['device', 'email']],
       ]);
+      expect(linked.total).toBe(2);
       const note = await store.addNote(a.id, 'alice', "<script>alert(1)</script>'; DROP TABLE cases; --");
       expect(note.detail.text).toBe("<script>alert(1)</script>'; DROP TABLE cases; --");
       await expect(store.addNote(999_999, 'alice', 'x')).rejects.toThrow(/not found/);
+    });
+
+    it("ranks linked cases by link strength, so a shared address cannot hide the card's own, and counts them all", async () => {
+      const me = await store.createFromFlagged(
+        flagged({ merchantId: 'rank', fingerprint: 'fp-rank', device: 'dev-rank', shipping: 'ship-reshipper' }),
+      );
+      const sameCard = await store.createFromFlagged(flagged({ merchantId: 'rank', fingerprint: 'fp-rank' }));
+      const sameDevice = await store.createFromFlagged(flagged({ merchantId: 'rank', device: 'dev-rank' }));
+      // A reshipper's address, newer than both, shared by many cases.
+      const reshipped = [];
+      for (let i = 0; i < 6; i++)
+        reshipped.push((await store.createFromFlagged(flagged({ merchantId: 'rank', shipping: 'ship-reshipper' }))).id);
+      const linked = await store.linked(me.id, 4);
+      expect(linked.total).toBe(8);
+      expect(linked.cases.map((l) => l.id)).toEqual([sameCard.id, sameDevice.id, reshipped[5], reshipped[4]]);
     });
 
     it('computes dashboard statistics', async () => {

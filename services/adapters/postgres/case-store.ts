@@ -5,6 +5,7 @@ import {
   CaseConflict,
   CaseForbidden,
   CaseNotFound,
+  LINKED_CASES_SHOWN,
   OPEN_STATUSES,
   allowListRefusal,
   type CaseAction,
@@ -21,7 +22,7 @@ import {
   type FlaggedDecision,
   type Label,
   type LabelledCase,
-  type LinkedCase,
+  type LinkedCases,
   type ListName,
   type ReversalCategory,
   type ReversalResult,
@@ -743,7 +744,9 @@ export class PostgresCaseStore implements CaseStore {
     return r.rows.map(toEvent);
   }
 
-  async linked(id: number, limit = 50): Promise<LinkedCase[]> {
+  async linked(id: number, limit = LINKED_CASES_SHOWN): Promise<LinkedCases> {
+    // Strongest link first (the same card, then device, email, IP, shipping address), newest first
+    // within it: a reshipper's address shared by hundreds of cases cannot push the card's own off.
     const r = await this.sql.query(
       `WITH me AS (SELECT card_fingerprint, device_key, ip_key, email_key, shipping_key FROM cases WHERE id = $1)
        SELECT c.id, c.merchant_id, c.transaction_id, c.status, c.decision, c.score, c.created_at,
@@ -753,23 +756,34 @@ export class PostgresCaseStore implements CaseStore {
            CASE WHEN c.ip_key = me.ip_key THEN 'ip' END,
            CASE WHEN c.email_key = me.email_key THEN 'email' END,
            CASE WHEN c.shipping_key = me.shipping_key THEN 'shipping' END
-         ], NULL) AS via
+         ], NULL) AS via,
+         count(*) OVER () AS total
        FROM cases c, me
        WHERE c.id <> $1 AND (c.card_fingerprint = me.card_fingerprint OR c.device_key = me.device_key OR c.ip_key = me.ip_key
          OR c.email_key = me.email_key OR c.shipping_key = me.shipping_key)
-       ORDER BY c.created_at DESC, c.id DESC LIMIT $2`,
+       ORDER BY CASE
+           WHEN c.card_fingerprint = me.card_fingerprint THEN 0
+           WHEN c.device_key = me.device_key THEN 1
+           WHEN c.email_key = me.email_key THEN 2
+           WHEN c.ip_key = me.ip_key THEN 3
+           ELSE 4
+         END, c.created_at DESC, c.id DESC
+       LIMIT $2`,
       [id, limit],
     );
-    return r.rows.map((row) => ({
-      id: Number(row.id),
-      merchantId: String(row.merchant_id),
-      transactionId: String(row.transaction_id),
-      status: row.status as CaseStatus,
-      decision: row.decision as Decision,
-      score: Number(row.score),
-      createdAt: iso(row.created_at),
-      via: row.via as LinkKind[],
-    }));
+    return {
+      total: Number(r.rows[0]?.total ?? 0),
+      cases: r.rows.map((row) => ({
+        id: Number(row.id),
+        merchantId: String(row.merchant_id),
+        transactionId: String(row.transaction_id),
+        status: row.status as CaseStatus,
+        decision: row.decision as Decision,
+        score: Number(row.score),
+        createdAt: iso(row.created_at),
+        via: row.via as LinkKind[],
+      })),
+    };
   }
 
   async stats(sinceDays: number, now = new Date()): Promise<DashboardStats> {

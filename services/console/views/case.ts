@@ -1,6 +1,6 @@
 // One case: the transaction and its evidence at decision time, personal data (decrypted for this
 // page only), compromise events, linked cases, history, and the decision and note forms.
-import type { CaseAction, CaseEvent, CaseRecord, LinkedCase } from '../../cases/model.ts';
+import type { CaseAction, CaseEvent, CaseRecord, LinkedCase, LinkedCases } from '../../cases/model.ts';
 import type { PersonalView } from '../../cases/personal-data.ts';
 import { outcomeLabel, type CaseOutcome, type OutcomeSummary } from '../../cases/outcomes.ts';
 import type { SessionView } from '../../cases/users.ts';
@@ -68,7 +68,8 @@ export interface CaseView {
   /** The case's personal data, decrypted for this page (or why they cannot be shown). */
   personal: PersonalView;
   history: CaseEvent[];
-  linked: LinkedCase[];
+  /** Strongest link first; `total` says how many there are beyond those shown. */
+  linked: LinkedCases;
   events: (CompromiseEvent | { id: string; missing: true })[];
   canDecide: boolean;
   /** Why this user may not decide the open case (another analyst's, escalated), shown instead of the form. */
@@ -322,7 +323,15 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
       <section class="card" id="linked">
         <h2>Linked cases</h2>
         ${
-          v.linked.length === 0
+          v.linked.total > v.linked.cases.length
+            ? html`<p class="notice" id="linked-cut">
+                ${v.linked.cases.length} of ${v.linked.total.toLocaleString('en')} shown: the same card first, then
+                device, email, IP and shipping address, newest first within each.
+              </p>`
+            : ''
+        }
+        ${
+          v.linked.cases.length === 0
             ? html`<p class="muted">None.</p>`
             : html`<table>
                 <thead>
@@ -336,7 +345,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                   </tr>
                 </thead>
                 <tbody>
-                  ${v.linked.map((l) => linkedRow(l))}
+                  ${v.linked.cases.map((l) => linkedRow(l))}
                 </tbody>
               </table>`
         }
