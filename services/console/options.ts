@@ -13,7 +13,7 @@ const FRICTION_DASHBOARD_MERCHANTS = 25;
 /** `runtime.redis`: the Redis the stores use, when configured; login throttling is then shared by every engine. */
 export function consoleOptions(
   config: Config,
-  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares' | 'metrics'> &
+  runtime: Pick<Runtime, 'cases' | 'watchlist' | 'frictionShares' | 'metrics' | 'rates'> &
     Partial<Pick<Runtime, 'watchlistRegistry'>> & { redis?: RedisClient | undefined },
   logger: Logger,
 ): ConsoleOptions {
@@ -38,6 +38,7 @@ export function consoleOptions(
     secureCookies: config.NODE_ENV !== 'development',
     scrypt: { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
     allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+    referenceCurrency: () => runtime.rates.rates.reference,
     metrics: runtime.metrics,
   };
 }

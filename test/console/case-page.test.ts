@@ -64,3 +64,19 @@ describe('linked cases', () => {
     expect(text(page.body)).toContain('50 of 52 shown: the same card first');
   });
 });
+
+describe('the reference currency', () => {
+  it("names the rate table's reference beside the order's amount and in the reasons that quote it", async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.40.3');
+    const huf = await flagCase(t, { amount: 4_500_000, currency: 'HUF' });
+    // HUF 45,000.00 at 395 forints to the euro (services/rates/default.yaml).
+    expect(text((await client.get(`/console/cases/${huf.id}`)).body)).toContain(
+      'Amount HUF 45,000.00 Amount in reference currency €113.92 (EUR, the reference currency of the rate table)',
+    );
+    const high = await flagCase(t, { amount: 2_522_284, currency: 'EUR' });
+    expect(high.reasons.map((r) => r.code)).toContain('HIGH_AMOUNT');
+    const page = text((await client.get(`/console/cases/${high.id}`)).body);
+    expect(page).toContain('High amount (25222.84 in the reference currency, EUR)');
+    expect(page).toContain('Amount in reference currency €25,222.84 (EUR, the reference currency of the rate table)');
+  });
+});

@@ -91,6 +91,7 @@ export async function buildTestApp(
               watchlistRegistry: runtime.watchlistRegistry,
               frictionShares: (n?: number) => runtime.frictionShares(n),
               metrics: runtime.metrics,
+              rates: runtime.rates,
               redis,
             },
             logger,

@@ -303,6 +303,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
             record.assignee !== session.username &&
             !assignRefusal(record, session),
           allowListMaxDays: o.allowListMaxDays,
+          referenceCurrency: o.referenceCurrency(),
           outcomes,
           outcomeSummary: summariseOutcomes(outcomes, record.decision),
           ...(handOver ? { handOver } : {}),

@@ -32,6 +32,8 @@ export interface ConsoleOptions {
   secureCookies: boolean;
   scrypt: ScryptParams;
   allowListMaxDays: number;
+  /** The rate table's reference currency in force: what a case's amount_ref (and the reasons quoting it) is in. */
+  referenceCurrency: () => string;
   /** Where a second factor locked for an account is counted. */
   metrics?: Pick<Metrics, 'secondFactorLocks'>;
   now?: () => number;

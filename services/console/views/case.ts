@@ -6,6 +6,7 @@ import { outcomeLabel, type CaseOutcome, type OutcomeSummary } from '../../cases
 import type { SessionView } from '../../cases/users.ts';
 import type { CompromiseEvent } from '../../core/watchlist.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
+import { currencyExponent, isCurrencyCode } from '../../core/currency.ts';
 import { money, status } from './parts.ts';
 
 function kv(rows: [string, unknown][]): Safe {
@@ -63,6 +64,21 @@ function noteText(e: CaseEvent): Safe {
   return html`noted: <span class="note">${String(e.detail.text ?? '')}</span>`;
 }
 
+/**
+ * The order's amount as the features and rules saw it (amount_ref, in hundredths of the rate
+ * table's reference currency), named: a reason's "25222.84 in the reference currency" reads as euros
+ * only to whoever knows the table. Undefined for a case without it (scored before amount_ref).
+ */
+function referenceAmount(c: CaseRecord, reference: string): string | undefined {
+  const ref = c.features.amount_ref;
+  if (typeof ref !== 'number' || !isCurrencyCode(reference)) return undefined;
+  return `${money(Math.round(ref * 10 ** currencyExponent(reference)), reference)} (${reference}, the reference currency of the rate table)`;
+}
+
+/** A rule's message that quotes an amount "in the reference currency" names it. */
+const namedReference = (message: string, reference: string) =>
+  message.replaceAll('in the reference currency', `in the reference currency, ${reference}`);
+
 export interface CaseView {
   record: CaseRecord;
   /** The case's personal data, decrypted for this page (or why they cannot be shown). */
@@ -81,6 +97,8 @@ export interface CaseView {
   /** A decided case a lead may reverse (its confirmation page: /console/cases/:id/reverse). */
   canReverse?: boolean;
   allowListMaxDays: number;
+  /** The rate table's reference currency: the case's amount_ref and the reasons that quote it are in it. */
+  referenceCurrency: string;
   /** The outcomes merchants reported for the case's transaction, oldest first, and what they say. */
   outcomes: CaseOutcome[];
   outcomeSummary: OutcomeSummary;
@@ -192,6 +210,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
           ['Merchant', c.merchantId],
           ['Transaction', c.transactionId],
           ['Amount', money(c.amount, c.currency)],
+          ['Amount in reference currency', referenceAmount(c, v.referenceCurrency)],
           ['Channel', c.channel],
           ['Occurred', c.occurredAt],
           ['Flagged', c.flaggedAt],
@@ -266,7 +285,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
         ])}
         <h2>Reasons</h2>
         <ul id="reasons">
-          ${c.reasons.map((r) => html`<li><strong>${r.code}</strong> — ${r.message}</li>`)}
+          ${c.reasons.map((r) => html`<li><strong>${r.code}</strong> — ${namedReference(r.message, v.referenceCurrency)}</li>`)}
         </ul>
         ${
           v.canDecide
