@@ -1,9 +1,11 @@
 // What the case page and the queue show of an order (real app, PGlite): amounts in the engine's
 // own minor units, the reference currency, evidence numbers, linked cases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evidenceValue } from '../../services/console/views/case.ts';
 import { money } from '../../services/console/views/parts.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { flagCase, loggedIn } from './client.ts';
+import { flagged } from './fixtures.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -78,5 +80,29 @@ describe('the reference currency', () => {
     const page = text((await client.get(`/console/cases/${high.id}`)).body);
     expect(page).toContain('High amount (25222.84 in the reference currency, EUR)');
     expect(page).toContain('Amount in reference currency €25,222.84 (EUR, the reference currency of the rate table)');
+  });
+});
+
+describe('evidence', () => {
+  it('shows fractions to at most 4 decimals, never as a masked card number', async () => {
+    expect(evidenceValue(2.972129843735801)).toBe('2.9721');
+    expect(evidenceValue(0.5)).toBe('0.5');
+    expect(evidenceValue(45000)).toBe('45000');
+    expect(evidenceValue(0.00001234)).toBe('0.000012');
+    expect(evidenceValue(true)).toBe('true');
+    expect(evidenceValue('mismatch')).toBe('mismatch');
+  });
+
+  it('renders such a ratio on the case page rounded, not masked', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.40.4');
+    // A ratio whose 16 digits pass the Luhn check: the scrubber would mask it as a card number.
+    const f = flagged();
+    const { id } = await t.runtime.cases!.store.createFromFlagged({
+      ...f,
+      features: { ...f.features, amount_to_card_avg_7d: 2.972129843735801 },
+    });
+    const page = await client.get(`/console/cases/${id}`);
+    expect(page.body).toMatch(/<th>amount_to_card_avg_7d<\/th>\s*<td>2\.9721<\/td>/);
+    expect(page.body).not.toContain('2.972129*');
   });
 });

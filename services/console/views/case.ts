@@ -79,6 +79,17 @@ function referenceAmount(c: CaseRecord, reference: string): string | undefined {
 const namedReference = (message: string, reference: string) =>
   message.replaceAll('in the reference currency', `in the reference currency, ${reference}`);
 
+/**
+ * A feature's value as the evidence table shows it: a fraction to at most 4 decimals. Sixteen digits
+ * of a ratio (2.972129843735801) are noise to an analyst, and may pass the Luhn check and be masked
+ * as a card number by the page's scrubber, which still scrubs everything.
+ */
+export function evidenceValue(value: unknown): string {
+  if (typeof value !== 'number' || Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  if (Math.abs(value) < 0.0001) return value.toPrecision(2);
+  return String(Number(value.toFixed(4)));
+}
+
 export interface CaseView {
   record: CaseRecord;
   /** The case's personal data, decrypted for this page (or why they cannot be shown). */
@@ -416,7 +427,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
               ([k, val]) =>
                 html`<tr>
                   <th>${k}</th>
-                  <td>${String(val)}</td>
+                  <td>${evidenceValue(val)}</td>
                 </tr>`,
             )}
         </tbody>
