@@ -1,4 +1,4 @@
-// A decision typed into a session that expired before it was sent (a case worked for longer than
+// A decision (or a note) typed into a session that expired before it was sent (a case worked for longer than
 // the idle timeout): not lost. The POST answers the sign-in form carrying the decision and its note
 // in hidden fields (card numbers masked); the sign-in keeps them on the new session, server-side,
 // and lands on the case with them filled in, to be checked and sent again: a sign-in never decides.
@@ -12,18 +12,21 @@ import { freeText } from './plugins/shared.ts';
 
 export interface DecisionDraft {
   caseId: number;
-  action: CaseAction;
+  /** A decision, or 'note': a note posted from the History box (POST /console/cases/:id/notes). */
+  action: CaseAction | 'note';
   note: string;
   allowListDays: number;
 }
 
-export const ACTION_WORDS: Record<CaseAction, string> = {
+export const ACTION_WORDS: Record<CaseAction | 'note', string> = {
+  note: 'Add note',
   mark_fraud: 'Mark fraud',
   mark_legitimate: 'Mark legitimate',
   escalate: 'Escalate',
 };
 
 const DECISION_PATH = /^\/console\/cases\/([1-9][0-9]{0,14})\/decision$/;
+const NOTES_PATH = /^\/console\/cases\/([1-9][0-9]{0,14})\/notes$/;
 const caseId = z.coerce.number().int().min(1).max(999_999_999_999_999);
 const fields = {
   action: z.enum(CASE_ACTIONS),
@@ -33,12 +36,15 @@ const fields = {
     .transform((v) => scrubCardNumbers(v)),
   allowListDays: z.coerce.number().int().min(0).max(365).default(0),
 };
-const draftSchema = z.object({ caseId, ...fields });
+const draftAction = z.enum([...CASE_ACTIONS, 'note']);
+const draftSchema = z.object({ caseId, ...fields, action: draftAction });
 const decisionForm = z.object(fields);
+/** A note's form: `text` from the History box, `note` from the box beside the decision buttons. */
+const noteForm = z.object({ text: fields.note.optional(), note: fields.note.optional() });
 /** The sign-in form's hidden fields. */
 const resumeForm = z.object({
   resumeCase: caseId,
-  resumeAction: fields.action,
+  resumeAction: draftAction,
   resumeNote: fields.note,
   resumeAllowListDays: fields.allowListDays,
 });
@@ -61,7 +67,14 @@ export function draftOfSignedOutPost(request: FastifyRequest): DecisionDraft | u
     !(URL.canParse(origin) && new URL(origin).host === request.headers.host)
   )
     return undefined;
-  const m = DECISION_PATH.exec(request.url.split('?', 1)[0]!);
+  const path = request.url.split('?', 1)[0]!;
+  const note = NOTES_PATH.exec(path);
+  if (note) {
+    const body = noteForm.safeParse(request.body ?? {});
+    const text = body.success ? body.data.text || body.data.note : undefined;
+    return text ? { caseId: Number(note[1]), action: 'note', note: text, allowListDays: 0 } : undefined;
+  }
+  const m = DECISION_PATH.exec(path);
   if (!m) return undefined;
   const body = decisionForm.safeParse(request.body ?? {});
   return body.success ? { caseId: Number(m[1]), ...body.data } : undefined;
@@ -87,4 +100,6 @@ export function draftHiddenFields(d: DecisionDraft): Safe {
 }
 
 export const draftLoginNotice = (d: DecisionDraft) =>
-  `Your session expired before your decision on case #${d.caseId} (${ACTION_WORDS[d.action]}${d.note ? ', with your note' : ''}) was sent: nothing was decided. Sign in again and it is filled in on the case for you to check and send.`;
+  d.action === 'note'
+    ? `Your session expired before your note on case #${d.caseId} was sent: it was not added. Sign in again and it is filled in on the case for you to check and add.`
+    : `Your session expired before your decision on case #${d.caseId} (${ACTION_WORDS[d.action]}${d.note ? ', with your note' : ''}) was sent: nothing was decided. Sign in again and it is filled in on the case for you to check and send.`;

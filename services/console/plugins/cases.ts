@@ -1,9 +1,11 @@
 // The queue and the cases: filters, take-next, the case page (personal data decrypted for the
 // signed-in analyst only, and audited), assignment, decisions and notes.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   CASE_ACTIONS,
+  CaseConflict,
+  CaseForbidden,
   caseQuerySchema,
   REVERSAL_CATEGORIES,
   deepestPage,
@@ -16,11 +18,11 @@ import { summariseOutcomes } from '../../cases/outcomes.ts';
 import type { NegativeKind } from '../../cases/negative-lists.ts';
 import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts';
-import { issueLines } from '../../core/errors.ts';
+import { issueLines, statusOf, type ErrorCode } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { ACTION_WORDS, draftOfStored } from '../resume.ts';
 import { tokenHash } from '../session.ts';
-import { casePage } from '../views/case.ts';
+import { casePage, type CaseDraft } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
 import { reversePage } from '../views/reverse.ts';
 import { confirmFraudPage } from '../views/confirm-fraud.ts';
@@ -38,13 +40,21 @@ const decisionBody = z.object({
   allowListDays: z.coerce.number().int().min(0).max(365).default(0),
   /** "Mark fraud" is made only once confirmed (the confirmation page's form sends confirm=1). */
   confirm: z.literal('1').optional(),
+  /** The confirmation page's Cancel: back to the case with the note, nothing decided. */
+  cancel: z.literal('1').optional(),
 });
 const reverseBody = z.object({
   /** What the merchant's webhook is told (case.decision_reversed); the reason itself never leaves the case. */
   category: z.enum(REVERSAL_CATEGORIES, { error: `must be one of ${REVERSAL_CATEGORIES.join(', ')}` }),
   reason: freeText(4000).refine((v) => v.length > 0, 'is required: say why the decision is reversed'),
 });
-const noteBody = z.object({ text: freeText(4000).refine((v) => v.length > 0, 'is empty') });
+/**
+ * A note: `text` from the History box (a case the user cannot decide), or `note` from the one note
+ * box beside the decision buttons (its "Add note" button posts the decision form here).
+ */
+const noteBody = z
+  .object({ text: freeText(4000).optional(), note: freeText(4000).optional() })
+  .refine((b) => (b.text ?? b.note ?? '').length > 0, { message: 'is empty', path: ['text'] });
 /** Whom to assign to: the signed-in user when absent or empty; another user for a lead only. */
 const assignBody = z.object({
   username: z.preprocess((v) => (v === '' ? undefined : v), usernameSchema.optional()),
@@ -241,11 +251,24 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     return events;
   };
 
-  app.get('/cases/:id', { preHandler: analyst }, async (request, reply) => {
-    const { id } = idParam.parse(request.params);
+  /**
+   * The case page, audited as a view (it shows personal data). `draft`: text the analyst sent that
+   * was not recorded (a refused decision, a cancelled confirmation, a note or decision kept through
+   * a sign-in): put back in the note box, never lost.
+   */
+  const showCase = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    record: CaseRecord,
+    options: {
+      status?: number;
+      notice?: string | undefined;
+      draft?: CaseDraft | undefined;
+      offerTakeNext?: boolean;
+    } = {},
+  ) => {
     const s = o.system()!;
-    const record = await s.store.get(id);
-    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const id = record.id;
     const session = request.consoleSession!;
     // Personal data are decrypted here only, for this signed-in analyst; the view is audited with what it showed.
     const personal = personalView(record, s.personalData);
@@ -263,18 +286,6 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       compromiseEvents(record),
       s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
-    const done = (request.query as Record<string, unknown> | undefined)?.done;
-    // Back from a sign-in that kept the decision an expired session lost (resume.ts): filled in once.
-    const kept =
-      (request.query as Record<string, unknown> | undefined)?.resumed === '1'
-        ? draftOfStored(await s.users.takeSessionDraft(tokenHash(request.consoleToken!)))
-        : undefined;
-    const draft = kept?.caseId === id ? kept : undefined;
-    const notice = draft
-      ? `Signed in again. Your decision (${ACTION_WORDS[draft.action]}) and note were kept when your session expired: nothing was decided. Check them and press ${ACTION_WORDS[draft.action]} again.`
-      : done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
-        ? decisionNotice(done, await s.store.latestEffect(id), record)
-        : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
     // A lead hands the case to any active user, or returns it to the queue.
     const handOver =
       atLeast(session.role, 'lead') && OPEN_STATUSES.includes(record.status)
@@ -287,7 +298,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         : undefined;
     return sendPage(
       reply,
-      200,
+      options.status ?? 200,
       `Case #${id}`,
       casePage(
         {
@@ -308,16 +319,64 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           outcomeSummary: summariseOutcomes(outcomes, record.decision),
           ...(handOver ? { handOver } : {}),
           canReverse: atLeast(session.role, 'lead') && (record.status === 'fraud' || record.status === 'legitimate'),
-          ...(draft ? { draft } : {}),
-          // The page after one's decision: straight on to the next case, by the queue's take-next rules.
-          offerTakeNext: done === 'mark_fraud' || done === 'mark_legitimate' || done === 'escalate',
+          ...(options.draft ? { draft: options.draft } : {}),
+          offerTakeNext: options.offerTakeNext ?? false,
         },
         session,
-        notice,
+        options.notice,
       ),
       session,
     );
+  };
+
+  app.get('/cases/:id', { preHandler: analyst }, async (request, reply) => {
+    const { id } = idParam.parse(request.params);
+    const s = o.system()!;
+    const record = await s.store.get(id);
+    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    // Back from a sign-in that kept the decision or note an expired session lost (resume.ts): filled in once.
+    const kept =
+      (request.query as Record<string, unknown> | undefined)?.resumed === '1'
+        ? draftOfStored(await s.users.takeSessionDraft(tokenHash(request.consoleToken!)))
+        : undefined;
+    const draft = kept?.caseId === id ? kept : undefined;
+    const notice = draft
+      ? draft.action === 'note'
+        ? 'Signed in again. Your note was kept when your session expired: it was not added. Check it and press Add note again.'
+        : `Signed in again. Your decision (${ACTION_WORDS[draft.action]}) and note were kept when your session expired: nothing was decided. Check them and press ${ACTION_WORDS[draft.action]} again.`
+      : done === 'mark_fraud' || done === 'mark_legitimate' || done === 'reversed'
+        ? decisionNotice(done, await s.store.latestEffect(id), record)
+        : (doneNotice(NOTICES, request.query) ?? doneNotice(ASSIGN_NOTICES, request.query));
+    return showCase(request, reply, record, {
+      notice,
+      draft,
+      // The page after one's decision: straight on to the next case, by the queue's take-next rules.
+      offerTakeNext: done === 'mark_fraud' || done === 'mark_legitimate' || done === 'escalate',
+    });
   });
+
+  /**
+   * A decision or note that cannot be recorded: the case page again, saying why, with the
+   * analyst's note back in the note box (a 403 error page lost it).
+   */
+  const refuseKeepingNote = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: number,
+    code: ErrorCode,
+    why: string,
+    draft: CaseDraft,
+  ) => {
+    const record = await o.system()!.store.get(id);
+    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    const kept = draft.note ? ' Your note is kept in the note box: it was not recorded.' : '';
+    return showCase(request, reply, record, {
+      status: statusOf(code),
+      notice: `${why.replace(/\.?$/, '.')} Nothing was ${draft.action === 'note' ? 'added' : 'decided'}.${kept}`,
+      draft,
+    });
+  };
 
   app.post('/cases/:id/assign', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
@@ -371,14 +430,21 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const session = request.consoleSession!;
     const current = await s.store.get(id);
     if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    // Every refusal below answers the case page with the note back in its box, never an error page that loses it.
+    const draft: CaseDraft = { action: body.action, note: body.note ?? '', allowListDays: body.allowListDays };
+    const keepNote = (code: ErrorCode, why: string) => refuseKeepingNote(request, reply, id, code, why, draft);
+    // Cancel on the "Mark fraud?" page: back to the case, the note still in its box.
+    if (body.cancel === '1')
+      return showCase(request, reply, current, {
+        notice: `Not marked as fraud.${draft.note ? ' Your note is kept in the note box.' : ''}`,
+        draft: { note: draft.note, allowListDays: draft.allowListDays },
+      });
     const mayDecideEscalated = atLeast(session.role, 'lead');
     if (current.status === 'escalated' && !mayDecideEscalated)
-      return refuse(request, reply, 'CASE_FORBIDDEN', 'Escalated cases are decided by a lead.');
+      return keepNote('CASE_FORBIDDEN', 'Escalated cases are decided by a lead.');
     // Before any confirmation page: someone who may not decide the case is not asked to confirm.
     if (current.assignee !== null && current.assignee !== session.username && !mayDecideEscalated)
-      return refuse(
-        request,
-        reply,
+      return keepNote(
         'CASE_FORBIDDEN',
         `Case #${id} is assigned to ${current.assignee}: only they or a lead decide it.`,
       );
@@ -386,17 +452,15 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     if (body.action === 'mark_legitimate' && body.allowListDays > 0) {
       const outcomes = await s.store.outcomesOf(current.merchantId, current.transactionId);
       if (summariseOutcomes(outcomes, current.decision).fraudChargeback)
-        return refuse(
-          request,
-          reply,
+        return keepNote(
           'CASE_CONFLICT',
-          `Case #${id}: a fraud chargeback is recorded for this transaction, so its card is not allow-listed. Nothing was decided. Mark it legitimate without allow-listing, or wait for the chargeback to be reversed.`,
+          `Case #${id}: a fraud chargeback is recorded for this transaction, so its card is not allow-listed. Mark it legitimate without allow-listing, or wait for the chargeback to be reversed.`,
         );
     }
     // Mark fraud lists the case's entities for every merchant: a page says what, and asks again.
     if (body.action === 'mark_fraud' && body.confirm !== '1') {
       if (!OPEN_STATUSES.includes(current.status))
-        return refuse(request, reply, 'CASE_CONFLICT', `Case #${id} is ${current.status}: it is decided already.`);
+        return keepNote('CASE_CONFLICT', `Case #${id} is ${current.status}: it is decided already.`);
       return sendPage(
         reply,
         200,
@@ -405,39 +469,46 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         session,
       );
     }
-    // Checked again by the store under the row lock: the case may be escalated since it was read.
-    // The audit entries commit with the decision; its effects (negative lists, allow-list, labels)
-    // are recorded with it too and applied now, or retried by a worker when they cannot be.
-    const { effects } = await s.feedback.decide(id, body.action, session.username, {
-      note: body.note || undefined,
-      mayDecideEscalated,
-      mayDecideOthers: mayDecideEscalated,
-      allowListDays: body.action === 'mark_legitimate' ? body.allowListDays : 0,
-      audit: (result) => [
-        {
-          actor: session.username,
-          action: 'case_decision',
-          target: `case:${id}`,
-          detail: {
-            action: body.action,
-            from: result.previousStatus,
-            to: result.case.status,
-            ...(body.note ? { note: true } : {}),
+    // Checked again by the store under the row lock: the case may be escalated, taken or decided
+    // since it was read (then refused, the note kept). The audit entries commit with the decision;
+    // its effects (negative lists, allow-list, labels) are recorded with it too and applied now, or
+    // retried by a worker when they cannot be.
+    let decided;
+    try {
+      decided = await s.feedback.decide(id, body.action, session.username, {
+        note: body.note || undefined,
+        mayDecideEscalated,
+        mayDecideOthers: mayDecideEscalated,
+        allowListDays: body.action === 'mark_legitimate' ? body.allowListDays : 0,
+        audit: (result) => [
+          {
+            actor: session.username,
+            action: 'case_decision',
+            target: `case:${id}`,
+            detail: {
+              action: body.action,
+              from: result.previousStatus,
+              to: result.case.status,
+              ...(body.note ? { note: true } : {}),
+            },
           },
-        },
-        ...(body.note
-          ? [
-              {
-                actor: session.username,
-                action: 'case_note' as const,
-                target: `case:${id}`,
-                detail: { length: body.note.length },
-              },
-            ]
-          : []),
-      ],
-    });
-    if (effects === 'pending')
+          ...(body.note
+            ? [
+                {
+                  actor: session.username,
+                  action: 'case_note' as const,
+                  target: `case:${id}`,
+                  detail: { length: body.note.length },
+                },
+              ]
+            : []),
+        ],
+      });
+    } catch (err) {
+      if (err instanceof CaseForbidden || err instanceof CaseConflict) return keepNote(err.code, err.message);
+      throw err;
+    }
+    if (decided.effects === 'pending')
       request.log.warn({ caseId: id }, 'decision recorded; its effects could not be applied yet and are retried');
     // The page says what was listed or allow-listed, and whether it waits, from the recorded effects.
     return reply.redirect(`/console/cases/${id}?done=${body.action}`, 303);
@@ -502,7 +573,17 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
 
   app.post('/cases/:id/notes', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
-    const { text } = noteBody.parse(request.body ?? {});
+    const parsed = noteBody.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      // An empty box is said on the case page; a note the form rules refuse (a control character,
+      // too long) is refused precisely, as before.
+      const empty = parsed.error.issues.every((i) => i.message === 'is empty');
+      if (!empty) throw parsed.error;
+      const record = await o.system()!.store.get(id);
+      if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+      return showCase(request, reply, record, { status: 400, notice: 'The note is empty: nothing was added.' });
+    }
+    const text = parsed.data.text ?? parsed.data.note!;
     const s = o.system()!;
     await s.store.addNote(id, request.consoleSession!.username, text);
     await s.audit.append({

@@ -90,6 +90,12 @@ export function evidenceValue(value: unknown): string {
   return String(Number(value.toFixed(4)));
 }
 
+export interface CaseDraft {
+  action?: CaseAction | 'note';
+  note: string;
+  allowListDays: number;
+}
+
 export interface CaseView {
   record: CaseRecord;
   /** The case's personal data, decrypted for this page (or why they cannot be shown). */
@@ -115,8 +121,12 @@ export interface CaseView {
   outcomeSummary: OutcomeSummary;
   /** The page after this user's decision: a button taking the next case (POST /console/queue/take-next). */
   offerTakeNext?: boolean;
-  /** A decision kept from an expired session (resume.ts): filled in, its button focused, not applied. */
-  draft?: { action: CaseAction; note: string; allowListDays: number };
+  /**
+   * Text the analyst sent that was not recorded: a decision or note kept from an expired session
+   * (resume.ts), a refused decision, a cancelled confirmation. Put back in the note box, its button
+   * (if any) focused, nothing applied.
+   */
+  draft?: CaseDraft;
 }
 
 /** What the outcomes say that an analyst must see before deciding: shown at the top of the page. */
@@ -192,7 +202,7 @@ function handOverForms(id: number, h: NonNullable<CaseView['handOver']>, session
 export function casePage(v: CaseView, session: SessionView, notice?: string): Safe {
   const c = v.record;
   // The kept decision's button: focused (no script needed) and marked, never pressed for the analyst.
-  const chosen = (action: CaseAction) => (v.draft?.action === action ? html`autofocus data-resumed="1"` : '');
+  const chosen = (action: CaseAction | 'note') => (v.draft?.action === action ? html`autofocus data-resumed="1"` : '');
   // On one line: a textarea's content is its text, to the character.
   const draftNote = v.draft?.note ?? '';
   const noteField = html`<textarea name="note" id="decision-note" rows="2" maxlength="4000">${draftNote}</textarea>`;
@@ -303,7 +313,7 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
             ? html`<h2>Actions</h2>
                 <form method="post" action="${consoleHref(`/console/cases/${c.id}/decision`)}" id="decide-form">
                   <input type="hidden" name="_csrf" value="${session.csrfToken}" />
-                  <label>Note ${noteField}</label><br />
+                  <label for="decision-note">Note</label> ${noteField}<br />
                   ${
                     v.outcomeSummary.fraudChargeback
                       ? html`<p class="muted" id="allow-list-refused">
@@ -330,11 +340,21 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
                     Mark legitimate
                   </button>
                   ${c.status !== 'escalated' ? html`<button class="esc" name="action" value="escalate" id="escalate" ${chosen('escalate')}>Escalate</button>` : ''}
+                  <button
+                    type="submit"
+                    formaction="${consoleHref(`/console/cases/${c.id}/notes`)}"
+                    id="add-note"
+                    ${chosen('note')}
+                  >
+                    Add note only
+                  </button>
                 </form>`
             : html`${v.decideRefusal ? html`<p class="muted" id="decide-refusal">${v.decideRefusal}</p>` : ''}${
                 v.draft?.note
-                  ? html`<p class="muted">Your note, not recorded (the case can no longer be decided here):</p>
-                      <p class="note" id="resumed-note">${v.draft.note}</p>`
+                  ? html`<p class="muted" id="resumed-note">
+                      Your note is in the note box under History, not recorded: the case cannot be decided here. Add it
+                      as a note, or copy it.
+                    </p>`
                   : ''
               }`
         }
@@ -439,15 +459,16 @@ export function casePage(v: CaseView, session: SessionView, notice?: string): Sa
       <ol>
         ${v.history.map((e) => html`<li><span class="muted">${e.at}</span> <strong>${e.actor}</strong> ${e.kind === 'note' ? noteText(e) : e.kind === 'status' ? html`changed status ${String(e.detail.from)} → ${String(e.detail.to)}` : e.kind === 'assigned' ? (e.detail.assignee === null ? html`returned it to the queue (from ${String(e.detail.from)})` : html`assigned to ${String(e.detail.assignee)}`) : html`created the case (${String(e.detail.decision)}, score ${String(e.detail.score)})`}</li>`)}
       </ol>
-      <form method="post" action="${consoleHref(`/console/cases/${c.id}/notes`)}" id="note-form">
-        <input type="hidden" name="_csrf" value="${session.csrfToken}" /><textarea
-          name="text"
-          id="note-text"
-          rows="2"
-          maxlength="4000"
-          required
-        ></textarea
-        ><br /><button type="submit" id="add-note">Add note</button>
-      </form>
+      ${
+        // One note box on the page: beside the decision buttons when the user may decide (its "Add
+        // note only" button posts it here), else this one. Two boxes lost the one a button did not send.
+        v.canDecide
+          ? html`<p class="muted" id="note-hint">Add a note with the note box under Actions ("Add note only").</p>`
+          : html`<form method="post" action="${consoleHref(`/console/cases/${c.id}/notes`)}" id="note-form">
+              <input type="hidden" name="_csrf" value="${session.csrfToken}" /><label for="note-text">Note</label>
+              <textarea name="text" id="note-text" rows="2" maxlength="4000" required>${draftNote}</textarea
+              ><br /><button type="submit" id="add-note" ${chosen('note')}>Add note</button>
+            </form>`
+      }
     </section>`;
 }

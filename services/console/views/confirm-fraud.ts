@@ -1,5 +1,6 @@
 // "Mark fraud" asks once more (the console runs no script: a page, not a dialog): what the
-// decision will put on the negative lists, for how long, then the same form with confirm=1.
+// decision will put on the negative lists, for how long, then the same form with confirm=1. Cancel
+// is a button of that form, not a link: the note goes back to the case with it (cancel=1 decides nothing).
 import type { CaseRecord } from '../../cases/model.ts';
 import type { SessionView } from '../../cases/users.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
@@ -28,7 +29,7 @@ export function confirmFraudPage(c: CaseRecord, session: SessionView, note: stri
       <input type="hidden" name="confirm" value="1" />
       <input type="hidden" name="note" value="${note}" />
       <button class="fraud" type="submit" id="confirm-fraud">Confirm: mark fraud</button>
-      <a href="${consoleHref(`/console/cases/${c.id}`)}" id="cancel-fraud">Cancel</a>
+      <button type="submit" name="cancel" value="1" id="cancel-fraud">Cancel</button>
     </form>
   </section>`;
 }
