@@ -246,7 +246,9 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
         expect.objectContaining({ id: e.id, status: 'escalated', assignee: null }),
       ]);
       expect(await store.releaseAssigned('ho-ann', 'ho-admin')).toEqual([]);
-      await store.assign(e.id, 'ho-ben', 'ho-lee', { lead: true });
+      // Not handed to an analyst, who could not decide it: it waits for a lead's take next.
+      await expect(store.assign(e.id, 'ho-ben', 'ho-lee', { lead: true })).rejects.toBeInstanceOf(CaseForbidden);
+      expect((await store.get(e.id))!.assignee).toBeNull();
       const offered: number[] = [];
       for (
         let next = await store.takeNext('ho-lee', { lead: true });

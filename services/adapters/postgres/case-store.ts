@@ -407,11 +407,16 @@ export class PostgresCaseStore implements CaseStore {
         if (!options.lead) throw new CaseForbidden(`Only a lead assigns case #${id} to someone else.`);
         // Shared with a disable (which returns the user's cases to the queue once it committed): a
         // case is never handed to someone being disabled and left with them.
-        const active = await tx.query(
-          `SELECT 1 FROM console_users WHERE username = $1 AND NOT disabled AND password_hash <> '' FOR SHARE`,
+        const active = await tx.query<{ role: string }>(
+          `SELECT role FROM console_users WHERE username = $1 AND NOT disabled AND password_hash <> '' FOR SHARE`,
           [username],
         );
         if (!active.rows[0]) throw new CaseConflict(`${username} is not an active console user`);
+        // An escalated case waits for a lead: handed to an analyst, it would sit with someone who cannot decide it.
+        if (row.status === 'escalated' && active.rows[0].role === 'analyst')
+          throw new CaseForbidden(
+            `Case #${id} is escalated: only a lead or an admin decides it, so it is not assigned to ${username}, an analyst.`,
+          );
       }
       return this.assignIn(tx, id, username, actor);
     });

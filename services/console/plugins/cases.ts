@@ -286,12 +286,14 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       compromiseEvents(record),
       s.store.outcomesOf(record.merchantId, record.transactionId),
     ]);
-    // A lead hands the case to any active user, or returns it to the queue.
+    // A lead hands the case to any active user (an escalated one to a lead or an admin: they alone
+    // decide it), or returns it to the queue.
     const handOver =
       atLeast(session.role, 'lead') && OPEN_STATUSES.includes(record.status)
         ? {
             assignees: (await s.users.list())
               .filter((u) => !u.disabled && !u.enrolmentPending && u.username !== record.assignee)
+              .filter((u) => record.status !== 'escalated' || atLeast(u.role, 'lead'))
               .map((u) => u.username),
             canUnassign: record.assignee !== null,
           }
