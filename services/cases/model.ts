@@ -276,6 +276,18 @@ export const caseQuerySchema = z.object({
 });
 export type CaseQuery = z.infer<typeof caseQuerySchema>;
 
+/** The queue filters "Take next case" keeps (the queue page sends those on screen with it). */
+export const TAKE_NEXT_FILTERS = ['merchant', 'decision', 'reasonCode', 'watchlistEvent', 'from', 'to'] as const;
+export const takeNextFiltersSchema = caseQuerySchema.pick({
+  merchant: true,
+  decision: true,
+  reasonCode: true,
+  watchlistEvent: true,
+  from: true,
+  to: true,
+});
+export type TakeNextFilters = z.infer<typeof takeNextFiltersSchema>;
+
 export interface DashboardStats {
   flaggedByDay: { day: string; decision: Decision; count: number }[];
   /** Decisions in force (a decision a lead reversed is not counted), and the reversals on their own. */
@@ -439,7 +451,8 @@ export interface CaseStore {
    * Assigns the highest-risk, oldest unassigned open case to `username` (skipping locked rows). For
    * a `lead`, an escalated case not held by an active lead comes first.
    */
-  takeNext(username: string, options?: { lead?: boolean }): Promise<CaseRecord | undefined>;
+  /** The next case to work: `filters`, the queue's filters on screen, narrow it (status and assignee are take-next's own). */
+  takeNext(username: string, options?: { lead?: boolean; filters?: TakeNextFilters }): Promise<CaseRecord | undefined>;
   /**
    * Assigns an open case to `username`. Without `lead`, an escalated case or one assigned to someone
    * else is refused (CaseForbidden): a lead decides escalated cases and hands out others' work. Only

@@ -310,6 +310,19 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(linked.cases.map((l) => l.id)).toEqual([sameCard.id, sameDevice.id, reshipped[5], reshipped[4]]);
     });
 
+    it("takes next within the queue's filters, an analyst's and a lead's", async () => {
+      const low = await store.createFromFlagged(flagged({ merchantId: 'tn-f1', score: 11 }));
+      const esc = await store.createFromFlagged(flagged({ merchantId: 'tn-f2', score: 12 }));
+      await store.decide(esc.id, 'escalate', 'alice');
+      await store.createFromFlagged(flagged({ merchantId: 'tn-f3', score: 99 }));
+      expect((await store.takeNext('tn-ann', { filters: { merchant: 'tn-f1' } }))?.id).toBe(low.id);
+      expect(await store.takeNext('tn-ann', { filters: { merchant: 'tn-f1' } })).toBeUndefined();
+      expect((await store.takeNext('tn-lee', { lead: true, filters: { merchant: 'tn-f2' } }))?.id).toBe(esc.id);
+      expect(
+        await store.takeNext('tn-lee', { lead: true, filters: { merchant: 'tn-f2', from: '2000-01-01' } }),
+      ).toBeUndefined();
+    });
+
     it('computes dashboard statistics', async () => {
       await store.createFromFlagged(
         flagged({ merchantId: 'stats', score: 95, codes: ['LEAKED_CARD'], events: ['ce_1', 'ce_2'] }),

@@ -23,6 +23,7 @@ import {
   type Label,
   type LabelledCase,
   type LinkedCases,
+  type TakeNextFilters,
   type ListName,
   type ReversalCategory,
   type ReversalResult,
@@ -375,19 +376,36 @@ export class PostgresCaseStore implements CaseStore {
     return { items: rows.rows.map(toCase), total, page };
   }
 
-  async takeNext(username: string, options: { lead?: boolean } = {}): Promise<CaseRecord | undefined> {
+  async takeNext(
+    username: string,
+    options: { lead?: boolean; filters?: TakeNextFilters } = {},
+  ): Promise<CaseRecord | undefined> {
     return this.sql.transaction(async (tx) => {
+      // The queue's filters on screen narrow it ($1..$n); status and assignee are take-next's own.
+      const { where, params } = whereClause({
+        merchant: undefined,
+        reasonCode: undefined,
+        watchlistEvent: undefined,
+        from: undefined,
+        to: undefined,
+        ...options.filters,
+        status: 'all',
+        assignee: undefined,
+      });
+      const filtered = where ? `AND ${where.slice('WHERE '.length)}` : '';
+      const me = `$${params.length + 1}`;
       // A lead's next case: an escalated one first (only leads decide them) unless a lead already
       // holds it (an escalated case usually keeps the analyst who escalated it), then the open ones.
       const next = await tx.query<{ id: number }>(
         options.lead
           ? `SELECT id FROM cases
-             WHERE (status = 'open' AND assignee IS NULL)
-                OR (status = 'escalated' AND (assignee IS NULL OR (assignee <> $1 AND NOT EXISTS (
-                      SELECT 1 FROM console_users u WHERE u.username = cases.assignee AND u.role IN ('lead', 'admin') AND NOT u.disabled))))
+             WHERE ((status = 'open' AND assignee IS NULL)
+                OR (status = 'escalated' AND (assignee IS NULL OR (assignee <> ${me} AND NOT EXISTS (
+                      SELECT 1 FROM console_users u WHERE u.username = cases.assignee AND u.role IN ('lead', 'admin') AND NOT u.disabled)))))
+               ${filtered}
              ORDER BY (status = 'escalated') DESC, ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`
-          : `SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL ORDER BY ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        options.lead ? [username] : [],
+          : `SELECT id FROM cases WHERE status = 'open' AND assignee IS NULL ${filtered} ORDER BY ${ORDER_BY.risk} LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        options.lead ? [...params, username] : params,
       );
       const id = next.rows[0]?.id;
       if (id === undefined) return undefined;

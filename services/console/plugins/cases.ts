@@ -8,6 +8,8 @@ import {
   CaseForbidden,
   caseQuerySchema,
   REVERSAL_CATEGORIES,
+  takeNextFiltersSchema,
+  TAKE_NEXT_FILTERS,
   deepestPage,
   MAX_QUEUE_ROWS,
   OPEN_STATUSES,
@@ -21,6 +23,7 @@ import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts'
 import { issueLines, statusOf, type ErrorCode } from '../../core/errors.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { ACTION_WORDS, draftOfStored } from '../resume.ts';
+import { consoleHref } from '../html.ts';
 import { tokenHash } from '../session.ts';
 import { casePage, type CaseDraft } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
@@ -206,9 +209,12 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     // the last page; past MAX_QUEUE_ROWS the deepest one, with a notice saying why.
     const result = await o.system()!.store.list(query);
     const q = { ...asked, page: result.page };
+    const filtered = TAKE_NEXT_FILTERS.some((k) => asked[k] !== undefined);
     const notice =
       (request.query as Record<string, unknown>).empty === '1'
-        ? 'No unassigned open case is waiting.'
+        ? filtered
+          ? 'No unassigned open case matches these filters.'
+          : 'No unassigned open case is waiting.'
         : asked.page > result.page && result.page === deepestPage(q.pageSize)
           ? `Page ${asked.page} is beyond the first ${MAX_QUEUE_ROWS.toLocaleString('en')} cases, which is as deep as the queue pages: this is page ${result.page}. Narrow the filters (dates, merchant, status) or change the sort to reach the others.`
           : undefined;
@@ -225,9 +231,18 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
   app.post('/queue/take-next', { preHandler: analyst }, async (request, reply) => {
     const s = o.system()!;
     const session = request.consoleSession!;
+    // The queue's filters on screen come with the button: the next case is one the analyst was looking at.
+    const parsed = takeNextFiltersSchema.safeParse(request.body ?? {});
+    if (!parsed.success)
+      return refuse(
+        request,
+        reply,
+        'VALIDATION_FAILED',
+        `Invalid filter: ${issueLines(parsed.error, { root: '' }).join('; ')}`,
+      );
     // A lead's includes escalated cases, first: only leads decide them.
-    const c = await s.store.takeNext(session.username, { lead: atLeast(session.role, 'lead') });
-    if (!c) return reply.redirect('/console/queue?empty=1', 303);
+    const c = await s.store.takeNext(session.username, { lead: atLeast(session.role, 'lead'), filters: parsed.data });
+    if (!c) return reply.redirect(consoleHref('/console/queue', { ...parsed.data, empty: 1 }), 303);
     await s.audit.append({
       actor: session.username,
       action: 'case_assign',

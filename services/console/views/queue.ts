@@ -4,6 +4,7 @@ import {
   deepestPage,
   MAX_QUEUE_ROWS,
   SORTS,
+  TAKE_NEXT_FILTERS,
   type CaseQuery,
   type CaseRecord,
 } from '../../cases/model.ts';
@@ -91,10 +92,13 @@ export function queuePage(
         <button type="submit" id="apply-filters">Filter</button> <a href="/console/queue">Reset</a>
       </form>
     </div>
-    <form method="post" action="/console/queue/take-next">
-      <input type="hidden" name="_csrf" value="${session.csrfToken}" /><button type="submit" id="take-next">
-        Take next case
-      </button>
+    <form method="post" action="/console/queue/take-next" id="take-next-form">
+      <input type="hidden" name="_csrf" value="${session.csrfToken}" />${
+        // The filters on screen go with it: the next case is one of those the analyst is looking at.
+        TAKE_NEXT_FILTERS.filter((k) => q[k] !== undefined && q[k] !== '').map(
+          (k) => html`<input type="hidden" name="${k}" value="${q[k]}" />`,
+        )
+      }<button type="submit" id="take-next">Take next case</button>
     </form>
     <table id="queue">
       <thead>

@@ -1,0 +1,33 @@
+// The queue page: "Take next case" takes one of the cases on screen (the filters go with it), and
+// a query parameter that is not a filter is said, not silently ignored.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../support/app.ts';
+import { loggedIn } from './client.ts';
+import { flagged } from './fixtures.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14' }, { cases: true });
+});
+afterAll(() => t?.close());
+const cases = () => t.runtime.cases!;
+const notice = (body: string) => /<p class="notice" id="notice">([^<]*)<\/p>/.exec(body)?.[1];
+
+describe('take next case', () => {
+  it('takes the riskiest case of the filters on screen, not of the whole queue', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.43.1');
+    const mine = await cases().store.createFromFlagged(flagged({ merchantId: 'tn-shop', score: 20 }));
+    await cases().store.createFromFlagged(flagged({ merchantId: 'tn-other', score: 99 }));
+    const queue = await client.get('/console/queue?merchant=tn-shop');
+    expect(queue.body).toMatch(
+      /<form method="post" action="\/console\/queue\/take-next" id="take-next-form">[\s\S]*?<input type="hidden" name="merchant" value="tn-shop" \/>/,
+    );
+    const taken = await client.post('/console/queue/take-next', { merchant: 'tn-shop' });
+    expect(taken.location).toBe(`/console/cases/${mine.id}`);
+    // None left for that merchant: back to the same filters, saying so.
+    const none = await client.post('/console/queue/take-next', { merchant: 'tn-shop' });
+    expect(none.location).toBe('/console/queue?merchant=tn-shop&empty=1');
+    expect(notice((await client.get(none.location!)).body)).toBe('No unassigned open case matches these filters.');
+    expect((await client.post('/console/queue/take-next', { decision: 'nonsense' })).status).toBe(400);
+  });
+});
