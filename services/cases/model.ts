@@ -263,6 +263,8 @@ export function servedPage(page: number, pageSize: number, total: number): numbe
 /** Queue filters as they arrive from a query string: every value is validated, none reaches SQL text. */
 export const caseQuerySchema = z.object({
   merchant: optionalText(128),
+  /** The merchant's transaction id, exactly (a case found by the id a merchant quotes). */
+  transactionId: optionalText(128),
   decision: z.preprocess(emptyToUndefined, z.enum(DECISIONS).optional()),
   reasonCode: optionalText(128),
   watchlistEvent: optionalText(128),
@@ -286,7 +288,7 @@ export const takeNextFiltersSchema = caseQuerySchema.pick({
   from: true,
   to: true,
 });
-export type TakeNextFilters = z.infer<typeof takeNextFiltersSchema>;
+export type TakeNextFilters = Partial<z.infer<typeof takeNextFiltersSchema>>;
 
 export interface DashboardStats {
   flaggedByDay: { day: string; decision: Decision; count: number }[];

@@ -31,3 +31,21 @@ describe('take next case', () => {
     expect((await client.post('/console/queue/take-next', { decision: 'nonsense' })).status).toBe(400);
   });
 });
+
+describe('queue parameters', () => {
+  it('finds a case by its transaction id, and names a parameter that is not a filter instead of ignoring it', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.43.2');
+    const wanted = await cases().store.createFromFlagged(flagged({ merchantId: 'qp-shop', transactionId: 'qp-tx-1' }));
+    await cases().store.createFromFlagged(flagged({ merchantId: 'qp-shop', transactionId: 'qp-tx-2' }));
+    const found = await client.get('/console/queue?transactionId=qp-tx-1&status=all');
+    expect([...found.body.matchAll(/<tr data-case="(\d+)">/g)].map((m) => Number(m[1]))).toEqual([wanted.id]);
+    expect(found.body).toContain('name="transactionId" id="f-transactionId" value="qp-tx-1"');
+    expect(notice(found.body)).toBeUndefined();
+    const mistyped = await client.get('/console/queue?transaction=qp-tx-1&merchant=qp-shop');
+    expect(mistyped.status).toBe(200);
+    expect(notice(mistyped.body)).toContain(
+      'Ignored: transaction is not a queue filter (filters: merchant, transactionId,',
+    );
+    expect(notice(mistyped.body)).toContain('The cases below are not filtered by it.');
+  });
+});

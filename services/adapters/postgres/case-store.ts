@@ -236,6 +236,7 @@ export function whereClause(q: Omit<CaseQuery, 'sort' | 'page' | 'pageSize'>): {
   if (q.status === 'pending') clauses.push(`status = ANY(${p([...OPEN_STATUSES])}::text[])`);
   else if (q.status !== 'all') clauses.push(`status = ${p(q.status)}`);
   if (q.merchant) clauses.push(`merchant_id = ${p(q.merchant)}`);
+  if (q.transactionId) clauses.push(`transaction_id = ${p(q.transactionId)}`);
   if (q.decision) clauses.push(`decision = ${p(q.decision)}`);
   if (q.reasonCode) clauses.push(`${p(q.reasonCode)} = ANY(reason_codes)`);
   if (q.watchlistEvent) clauses.push(`${p(q.watchlistEvent)} = ANY(watchlist_events)`);
@@ -384,6 +385,7 @@ export class PostgresCaseStore implements CaseStore {
       // The queue's filters on screen narrow it ($1..$n); status and assignee are take-next's own.
       const { where, params } = whereClause({
         merchant: undefined,
+        transactionId: undefined,
         reasonCode: undefined,
         watchlistEvent: undefined,
         from: undefined,

@@ -210,7 +210,15 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const result = await o.system()!.store.list(query);
     const q = { ...asked, page: result.page };
     const filtered = TAKE_NEXT_FILTERS.some((k) => asked[k] !== undefined);
-    const notice =
+    // A parameter that is not a filter (a mistyped name, ?transaction=x) would show every case as
+    // if filtered: it is named instead of silently ignored.
+    const ignored = Object.keys((request.query ?? {}) as Record<string, unknown>).filter(
+      (k) => !Object.hasOwn(caseQuerySchema.shape, k) && k !== 'empty',
+    );
+    const ignoredNotice = ignored.length
+      ? `Ignored: ${listOf(ignored.slice(0, 5).map((k) => k.slice(0, 40)))} ${ignored.length === 1 ? 'is not a queue filter' : 'are not queue filters'} (filters: ${Object.keys(caseQuerySchema.shape).join(', ')}). The cases below are not filtered by ${ignored.length === 1 ? 'it' : 'them'}.`
+      : undefined;
+    const pageNotice =
       (request.query as Record<string, unknown>).empty === '1'
         ? filtered
           ? 'No unassigned open case matches these filters.'
@@ -218,6 +226,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         : asked.page > result.page && result.page === deepestPage(q.pageSize)
           ? `Page ${asked.page} is beyond the first ${MAX_QUEUE_ROWS.toLocaleString('en')} cases, which is as deep as the queue pages: this is page ${result.page}. Narrow the filters (dates, merchant, status) or change the sort to reach the others.`
           : undefined;
+    const notice = [ignoredNotice, pageNotice].filter(Boolean).join(' ') || undefined;
     const outcomes = await o.system()!.store.outcomesOfCases(result.items.map((c) => c.id));
     return sendPage(
       reply,

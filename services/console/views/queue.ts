@@ -35,6 +35,7 @@ export function queuePage(
 ): Safe {
   const filters: Record<string, string | number | undefined> = {
     merchant: q.merchant,
+    transactionId: q.transactionId,
     decision: q.decision,
     reasonCode: q.reasonCode,
     watchlistEvent: q.watchlistEvent,
@@ -55,6 +56,10 @@ export function queuePage(
     <div class="card">
       <form class="filters" method="get" action="/console/queue" id="filters">
         <label>Merchant <input name="merchant" id="f-merchant" value="${q.merchant ?? ''}" maxlength="128" /></label>
+        <label
+          >Transaction
+          <input name="transactionId" id="f-transactionId" value="${q.transactionId ?? ''}" maxlength="128"
+        /></label>
         <label
           >Decision
           ${select(
