@@ -166,7 +166,9 @@ describe('sessions, CSRF and roles', () => {
     for (const cookie of ['', '__Host-lg_console=forged-token-forged-token-forged-token', 'lg_console=x']) {
       for (const url of GET_ROUTES) {
         const r = await t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
-        expect([r.statusCode, r.headers.location], url).toEqual([303, '/console/login']);
+        // The page asked for rides along, to return to after sign-in (the queue is where it lands anyway).
+        const next = url === '/console/queue' ? '' : `?next=${encodeURIComponent(url)}`;
+        expect([r.statusCode, r.headers.location], url).toEqual([303, `/console/login${next}`]);
       }
       for (const url of POST_ROUTES) {
         const r = await t.app.inject({

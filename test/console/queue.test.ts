@@ -2,7 +2,9 @@
 // a query parameter that is not a filter is said, not silently ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
-import { loggedIn } from './client.ts';
+import { totp } from '../../services/console/credentials.ts';
+import { returnPath } from '../../services/console/return-to.ts';
+import { ConsoleClient, freshTotpStep, loggedIn, newUser } from './client.ts';
 import { flagged } from './fixtures.ts';
 
 let t: TestApp;
@@ -47,5 +49,62 @@ describe('queue parameters', () => {
       'Ignored: transaction is not a queue filter (filters: merchant, transactionId,',
     );
     expect(notice(mistyped.body)).toContain('The cases below are not filtered by it.');
+  });
+});
+
+describe('a link followed without a session', () => {
+  it('returns to the page asked for after sign-in, a console path only', async () => {
+    await freshTotpStep();
+    const c = await cases().store.createFromFlagged(flagged({ merchantId: 'rt-shop' }));
+    const user = await newUser(t, 'analyst');
+    const client = new ConsoleClient(t.app, '10.0.43.3');
+    const asked = await client.get(`/console/cases/${c.id}`);
+    expect(asked.location).toBe(`/console/login?next=${encodeURIComponent(`/console/cases/${c.id}`)}`);
+    const form = await client.get(asked.location!);
+    expect(form.body).toContain(`<input type="hidden" name="next" value="/console/cases/${c.id}" />`);
+    // A mistyped code keeps it; the sign-in returns to it.
+    const typo = await client.post('/console/login', {
+      username: user.username,
+      password: user.password,
+      code: '000000',
+      next: `/console/cases/${c.id}`,
+    });
+    expect(typo.body).toContain(`name="next" value="/console/cases/${c.id}"`);
+    const signedIn = await client.post('/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret),
+      next: `/console/cases/${c.id}`,
+    });
+    expect([signedIn.status, signedIn.location]).toEqual([303, `/console/cases/${c.id}`]);
+    expect((await client.get(signedIn.location!)).status).toBe(200);
+    // The queue's filters come back too.
+    expect(returnPath('/console/queue?merchant=rt-shop&status=all')).toBe('/console/queue?merchant=rt-shop&status=all');
+    // Never another origin, nor the sign-in itself.
+    for (const bad of [
+      'https://evil.example/console/queue',
+      '//evil.example/console/cases/1',
+      '/console//evil.example',
+      '/console/\\evil.example',
+      '/console/cases/1/../../../x',
+      '/console/login?next=/console/queue',
+      '/docs',
+      'javascript:alert(1)',
+    ])
+      expect(returnPath(bad), bad).toBeUndefined();
+  });
+
+  it('lands on the queue when the next field is foreign', async () => {
+    await freshTotpStep();
+    const user = await newUser(t, 'analyst');
+    const client = new ConsoleClient(t.app, '10.0.43.4');
+    await client.get('/console/login');
+    const signedIn = await client.post('/console/login', {
+      username: user.username,
+      password: user.password,
+      code: totp(user.totpSecret),
+      next: '//evil.example/console/queue',
+    });
+    expect([signedIn.status, signedIn.location]).toEqual([303, '/console/queue']);
   });
 });

@@ -30,7 +30,9 @@ import {
   tokenHash,
   type LoginLimiter,
 } from '../session.ts';
+import { html } from '../html.ts';
 import { draftHiddenFields, draftLoginNotice, draftOfLoginForm, type DecisionDraft } from '../resume.ts';
+import { returnField, returnPath } from '../return-to.ts';
 import { enrolFinishPage, enrolStartPage } from '../views/account.ts';
 import { loginPage } from '../views/layout.ts';
 import { caseSystem, CONTROL, sendPage, type ConsoleOptions } from './shared.ts';
@@ -116,6 +118,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     message?: string,
     notice?: string,
     draft?: DecisionDraft,
+    next?: string,
   ) =>
     sendPage(
       reply,
@@ -125,7 +128,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         loginFormToken(request, reply, names, o.secureCookies),
         message,
         notice,
-        draft && draftHiddenFields(draft),
+        html`${draft ? draftHiddenFields(draft) : ''}${returnField(next)}`,
       ),
     );
 
@@ -145,6 +148,9 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
             : (request.query as Record<string, unknown>)?.changed === '1'
               ? 'Your password is changed and your sessions have ended. Sign in with the new password once your authenticator shows its next code.'
               : undefined,
+      undefined,
+      // The page a link asked for, carried by the form to the sign-in (return-to.ts).
+      returnPath((request.query as Record<string, unknown>)?.next),
     );
   });
 
@@ -274,8 +280,10 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     // A decision kept from an expired session rides along every answer of the form until a sign-in
     // keeps it (a mistyped code must not lose it); only with the form's own token, checked above.
     const draft = draftOfLoginForm(request.body);
+    // The page a link asked for rides along too (return-to.ts): a same-origin console path only.
+    const next = returnPath((request.body as Record<string, unknown> | undefined)?.next);
     const answerLogin = (status: number, message: string) =>
-      showLogin(request, reply, status, message, draft && draftLoginNotice(draft), draft);
+      showLogin(request, reply, status, message, draft && draftLoginNotice(draft), draft, next);
     // request.ip: the forwarded client only behind a proxy named in LEAKGUARD_TRUST_PROXY.
     const ip = request.ip;
     // Limits and locks count an IPv6 client by its /64.
@@ -371,7 +379,8 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     clearCookie(reply, names.prelogin, o.secureCookies);
     setCookie(reply, names.session, token, o.secureCookies);
     // Back to the case whose decision the expired session lost: filled in there, not applied.
-    return reply.redirect(draft ? `/console/cases/${draft.caseId}?resumed=1` : '/console/queue', 303);
+    // Else to the page a link asked for before the sign-in, or the queue.
+    return reply.redirect(draft ? `/console/cases/${draft.caseId}?resumed=1` : (next ?? '/console/queue'), 303);
   });
 
   app.post('/logout', { preHandler: app.requireConsoleRole('analyst') }, async (request, reply) => {

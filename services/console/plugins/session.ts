@@ -12,6 +12,8 @@ import { atLeast, type ConsoleRole, type SessionView } from '../../cases/users.t
 import { statusOf } from '../../core/errors.ts';
 import { draftHiddenFields, draftLoginNotice, draftOfSignedOutPost } from '../resume.ts';
 import { clearCookie, cookieNames, loginFormToken, readCookie, sameToken, tokenHash } from '../session.ts';
+import { consoleHref } from '../html.ts';
+import { returnPath } from '../return-to.ts';
 import { errorPage, loginPage } from '../views/layout.ts';
 import { caseSystem, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
@@ -59,12 +61,12 @@ export const sessionPlugin = fp(
           });
         clearCookie(reply, names.session, o.secureCookies);
         if (request.method === 'GET')
+          // The page asked for comes back after sign-in (return-to.ts): a link to a case is not lost.
           return reply.redirect(
-            session === 'expired'
-              ? '/console/login?expired=1'
-              : session === 'max_age'
-                ? '/console/login?expired=max_age'
-                : '/console/login',
+            consoleHref('/console/login', {
+              expired: session === 'expired' ? 1 : session === 'max_age' ? 'max_age' : undefined,
+              next: returnPath(request.url),
+            }),
             303,
           );
         const status = statusOf('UNAUTHENTICATED');
