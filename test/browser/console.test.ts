@@ -424,3 +424,37 @@ describe('console in Chromium', () => {
     await page.close();
   });
 });
+
+describe('notes and links in Chromium', () => {
+  it('returns to a linked case after sign-in; Cancel on "Mark fraud?" and "Add note only" keep the note', async () => {
+    const c = await score({
+      transactionId: 'b-note-kept',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    await freshTotpStep();
+    const user = await newUser(t, 'analyst');
+    const page = await browser.context.newPage();
+    // A link to the case, followed without a session: the sign-in comes back to it.
+    await page.goto(`${base}/console/cases/${c.id}`);
+    expect(page.url()).toBe(`${base}/console/login?next=${encodeURIComponent(`/console/cases/${c.id}`)}`);
+    await page.fill('#username', user.username);
+    await page.fill('#password', user.password);
+    await page.fill('#code', totp(user.totpSecret));
+    await Promise.all([page.waitForURL(`${base}/console/cases/${c.id}`), page.click('#sign-in')]);
+    // One note box on the page.
+    expect(await page.$$eval('textarea', (boxes) => boxes.map((b) => b.id))).toEqual(['decision-note']);
+    await page.fill('#decision-note', 'customer called, unsure');
+    await Promise.all([page.waitForSelector('#confirm-fraud'), page.click('#mark-fraud')]);
+    await Promise.all([page.waitForSelector('#decision-note'), page.click('#cancel-fraud')]);
+    await expect(page.inputValue('#decision-note')).resolves.toBe('customer called, unsure');
+    await expect(page.textContent('#notice')).resolves.toContain('Not marked as fraud.');
+    await Promise.all([page.waitForURL(/done=note/), page.click('#add-note')]);
+    await expect(page.textContent('#history')).resolves.toContain('customer called, unsure');
+    await expect(page.textContent('h1')).resolves.not.toContain('fraud');
+    await checkPage(page);
+    await page.close();
+  });
+});
