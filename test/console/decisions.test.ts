@@ -355,7 +355,10 @@ describe('reversing a decision', () => {
       action: 'mark_legitimate',
       allowListDays: 30,
     });
-    const decidedFraud = await analyst.post(`/console/cases/${fraud.id}/decision`, { action: 'mark_fraud', confirm: 1 });
+    const decidedFraud = await analyst.post(`/console/cases/${fraud.id}/decision`, {
+      action: 'mark_fraud',
+      confirm: 1,
+    });
     expect((await analyst.get(decidedLegit.location!)).body).toMatch(/The card is allow-listed for m1 until/);
     expect((await analyst.get(decidedFraud.location!)).body).toMatch(/are on the negative lists until/);
     for (const c of [legit, fraud])
