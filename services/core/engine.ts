@@ -2,7 +2,7 @@
 // normalise → one store round trip → features → rules → decision. It knows no transport.
 import { hash } from 'node:crypto';
 import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
-import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
+import { EntityHasher, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, rulesetVersion, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
@@ -645,7 +645,9 @@ export class Engine {
       add('device', req.device?.id);
       add('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
       add('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
-      add('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+      // Also read under the previous normalisation's pseudonym (written under today's only).
+      const shipping = req.shippingAddress ? this.hasher.addressIdentities(req.shippingAddress) : null;
+      if (shipping) entities.shipping = shipping;
     }
     return {
       merchantId,

@@ -41,13 +41,42 @@ export function normaliseEmail(email: string): string {
   return `${local}@${domain}`;
 }
 
-/** The delivery point, not the recipient: reshippers receive for many names. */
+/**
+ * Dash look-alikes (after NFKC): hyphens, dashes, minus signs, and the long-vowel mark ー that
+ * Japanese input methods type for a dash ("1ー2ー3", "150ー0002"; NFKC turns the half-width ｰ into
+ * it). After kana ー lengthens a vowel ("センター") and stays a letter.
+ */
+const DASHES = /[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]|(?<![\p{sc=Hiragana}\p{sc=Katakana}ー])ー/gu;
+const folded = (p: string | undefined) => (p ?? '').toLowerCase().normalize('NFKC');
+
+/**
+ * The delivery point, not the recipient: reshippers receive for many names. Punctuation folds to
+ * one space in the lines ("1-2-3" and "1 2 3" match; not "123": in Japan 1-23 and 12-3 are other
+ * blocks); a postcode keeps only its letters and digits ("150-0002", "1500002"; "SW1A 1AA", "SW1A1AA").
+ */
 export function normaliseAddress(a: Address): string | null {
+  const line = (p: string | undefined) =>
+    folded(p)
+      .replace(DASHES, '-')
+      .replace(/[^\p{L}\p{N}]+/gu, ' ')
+      .trim();
+  const postcode = (p: string | undefined) => folded(p).replace(DASHES, '-').replace(/[^\p{L}\p{N}]+/gu, '');
+  const parts = [line(a.line1), line(a.line2), postcode(a.postalCode), line(a.city), line(a.country)].filter(
+    (p) => p.length > 0,
+  );
+  if (!a.line1 || parts.length === 0) return null;
+  return parts.join('|');
+}
+
+/**
+ * The normalisation before 2026-12-07 (postcode spaces kept, ー a letter): the pseudonyms it gave
+ * still key counters and the analysts' negative list, so an address is also read under it
+ * (EntityHasher.addressIdentities) until they have aged out.
+ */
+export function legacyNormaliseAddress(a: Address): string | null {
   const parts = [a.line1, a.line2, a.postalCode, a.city, a.country]
     .map((p) =>
-      (p ?? '')
-        .toLowerCase()
-        .normalize('NFKC')
+      folded(p)
         .replace(/[^\p{L}\p{N}]+/gu, ' ')
         .trim(),
     )
@@ -81,5 +110,19 @@ export class EntityHasher {
 
   identities(kind: EntityKind, normalised: string): string[] {
     return this.keys.map((k) => k.digest(`${kind}\u0000${normalised}`).toString('base64url').slice(0, 22));
+  }
+
+  /**
+   * A shipping address's identities: today's normalisation first (the one written), then the
+   * previous normalisation's when it differs, read only (counters and negative-list look-ups), as
+   * a previous key's are during a rotation. Null when the address has no delivery point.
+   */
+  addressIdentities(a: Address): string[] | null {
+    const normalised = normaliseAddress(a);
+    if (!normalised) return null;
+    const ids = this.identities('shipping', normalised);
+    const legacy = legacyNormaliseAddress(a);
+    if (legacy && legacy !== normalised) ids.push(...this.identities('shipping', legacy));
+    return ids;
   }
 }

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EntityHasher,
+  legacyNormaliseAddress,
+  normaliseAddress,
+  type Address,
+} from '../../services/core/entities.ts';
+import { Engine } from '../../services/core/engine.ts';
+import { ALL_FEATURES } from '../../services/core/features.ts';
+import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
+import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
+import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
+import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
+import { scoreRequestSchema } from '../../services/core/schemas.ts';
+
+const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
+const ginza: Address = { line1: '1-2-3 Ginza', postalCode: '150-0002', city: 'Tokyo', country: 'JP' };
+const CARDS = ['4111111111111111', '5555555555554444', '4012888888881881', '5105105105105100'];
+
+function engineWith(lists?: MemoryNegativeListStore) {
+  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = readRatesFile();
+  const store = new MemoryVelocityStore(lists ? { lists } : {});
+  return new Engine({
+    store,
+    keyring,
+    ruleset: () => ruleset,
+    rates: () => rates,
+    deadlineMs: 1000,
+    ...(lists ? { lists: true } : {}),
+  });
+}
+const order = (transactionId: string, number: string, shippingAddress: Address) =>
+  scoreRequestSchema.parse({
+    transactionId,
+    amount: 50,
+    currency: 'EUR',
+    channel: 'ecommerce',
+    card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    shippingAddress,
+  });
+async function codesOf(engine: Engine, transactionId: string, number: string, address: Address) {
+  const result = await engine.score('m1', order(transactionId, number, address));
+  if (result.kind !== 'scored') throw new Error('not scored');
+  return result.response.reasons.map((r) => r.code);
+}
+
+describe('a shipping address written another way (found by an audit)', () => {
+  it('is one delivery point whatever the postcode spacing, dashes and the ー typed for a dash', () => {
+    const one = normaliseAddress(ginza);
+    expect(normaliseAddress({ ...ginza, postalCode: '1500002' })).toBe(one);
+    expect(normaliseAddress({ ...ginza, postalCode: '150ー0002' })).toBe(one);
+    expect(normaliseAddress({ ...ginza, postalCode: '１５０ｰ０００２' })).toBe(one);
+    expect(normaliseAddress({ ...ginza, line1: '1ー2ー3 Ginza' })).toBe(one);
+    expect(normaliseAddress({ ...ginza, line1: '1−2−3 Ginza' })).toBe(one);
+    const london: Address = { line1: '10 Downing St', postalCode: 'SW1A 1AA', city: 'London', country: 'GB' };
+    expect(normaliseAddress({ ...london, postalCode: 'SW1A1AA' })).toBe(normaliseAddress(london));
+    // After kana ー lengthens a vowel: a letter of the word, not a dash.
+    expect(normaliseAddress({ ...ginza, line1: 'センター 1' })).toContain('センター');
+  });
+
+  it('fires SHIPPING_ADDRESS_MANY_CARDS_7D for a fourth card whose postcode lost its dash', async () => {
+    const engine = engineWith();
+    for (let i = 0; i < 3; i++) await codesOf(engine, `t${i}`, CARDS[i]!, ginza);
+    expect(await codesOf(engine, 't3', CARDS[3]!, { ...ginza, postalCode: '1500002' })).toContain(
+      'SHIPPING_ADDRESS_MANY_CARDS_7D',
+    );
+  });
+
+  it('fires it for SW1A1AA after SW1A 1AA, and for 1ー2ー3 / 150ー0002 after 1-2-3 / 150-0002', async () => {
+    const london: Address = { line1: '10 Downing St', postalCode: 'SW1A 1AA', city: 'London', country: 'GB' };
+    const engine = engineWith();
+    for (let i = 0; i < 3; i++) await codesOf(engine, `l${i}`, CARDS[i]!, london);
+    expect(await codesOf(engine, 'l3', CARDS[3]!, { ...london, postalCode: 'SW1A1AA' })).toContain(
+      'SHIPPING_ADDRESS_MANY_CARDS_7D',
+    );
+    for (let i = 0; i < 3; i++) await codesOf(engine, `g${i}`, CARDS[i]!, ginza);
+    expect(
+      await codesOf(engine, 'g3', CARDS[3]!, { ...ginza, line1: '1ー2ー3 Ginza', postalCode: '150ー0002' }),
+    ).toContain('SHIPPING_ADDRESS_MANY_CARDS_7D');
+  });
+
+  it('still matches an address negative-listed under the previous normalisation, and lists under the new one only', async () => {
+    const hasher = new EntityHasher(keyring);
+    const old = legacyNormaliseAddress(ginza)!;
+    expect(old).not.toBe(normaliseAddress(ginza));
+    const lists = new MemoryNegativeListStore();
+    // Listed before the upgrade: under the pseudonym the old normalisation gave.
+    await lists.add('shipping', hasher.identities('shipping', old)[0]!, 86_400_000, 1);
+    const engine = engineWith(lists);
+    expect(await codesOf(engine, 'n1', CARDS[0]!, ginza)).toContain('SHIPPING_ADDRESS_CONFIRMED_FRAUD');
+    // Read under both, written (and linked for analysts) under today's only.
+    expect(hasher.addressIdentities(ginza)).toEqual([
+      hasher.identities('shipping', normaliseAddress(ginza)!)[0],
+      hasher.identities('shipping', old)[0],
+    ]);
+    expect(hasher.addressIdentities({ ...ginza, postalCode: '1500002' })).toHaveLength(1);
+  });
+});
