@@ -121,6 +121,7 @@ export interface EngineOptions {
 
 /** Rules whose code starts with this speak for the model: when one fires, the model's factors join the reasons. */
 const MODEL_RULE_PREFIX = 'MODEL_';
+const STEP_UP_UNANSWERED = 'STEP_UP_UNANSWERED';
 
 export interface JudgeInput {
   ruleset: Ruleset;
@@ -133,9 +134,28 @@ export interface JudgeInput {
   threeDSAuthenticated: boolean;
   /** The step-up was tried and failed (3-D Secure N or R). */
   threeDSFailed?: boolean;
-  /** The step-up was tried and left open (3-D Secure A or U). */
+  /** The step-up was tried and left open (3-D Secure A or U), or cannot run (stepUpState: a moto order). */
   threeDSUnanswered?: boolean;
+  /** A mail or telephone order without an authentication result: no 3-D Secure can run (stepUpState). */
+  moto?: boolean;
   model?: ScoringModel | undefined;
+}
+
+/** STEP_UP_UNANSWERED's words for a mail or telephone order: nothing was tried, nothing can be. */
+const MOTO_STEP_UP_MESSAGE =
+  'Mail or telephone order: 3-D Secure cannot authenticate the holder, so no step-up can be asked';
+
+/**
+ * The step-up's state of a request. A mail or telephone order (`channel: moto`) cannot run 3-D
+ * Secure: without a result it is read as unavailable (U), so that step-up evidence leads to the
+ * merchant's `unansweredStepUp` (review by default), never to a challenge it could not act on.
+ */
+export function stepUpState(
+  req: Pick<ScoreRequest, 'channel' | 'threeDS'>,
+): Pick<JudgeInput, 'threeDSAuthenticated' | 'threeDSFailed' | 'threeDSUnanswered' | 'moto'> {
+  const state = threeDSState(req.threeDS?.status);
+  if (req.channel !== 'moto' || state.threeDSAuthenticated || state.threeDSFailed) return state;
+  return { ...state, threeDSUnanswered: true, moto: true };
 }
 
 /** Features → model → rules → decision: the pure end of a scoring (also replayed by the breach protocol). */
@@ -158,6 +178,11 @@ export function judge(input: JudgeInput): { outcome: DecisionOutcome; verdict: M
     threeDSFailed: input.threeDSFailed === true,
     threeDSUnanswered: input.threeDSUnanswered === true,
   });
+  // Replaced, not changed: the ladder's reason is one shared object.
+  if (input.moto)
+    outcome.reasons = outcome.reasons.map((r) =>
+      r.code === STEP_UP_UNANSWERED ? { code: r.code, message: MOTO_STEP_UP_MESSAGE } : r,
+    );
   if (verdict && hits.some((h) => h.code.startsWith(MODEL_RULE_PREFIX))) outcome.reasons.push(...modelReasons(verdict));
   return { outcome, verdict };
 }
@@ -178,6 +203,7 @@ export function decisionIfAuthenticated(input: JudgeInput): Exclude<Decision, 'c
     threeDSAuthenticated: true,
     threeDSFailed: false,
     threeDSUnanswered: false,
+    moto: false,
   }).outcome;
   if (decision === 'challenge') throw new Error('the decision ladder asked for a step-up after an authentication');
   return decision;
@@ -443,7 +469,7 @@ export class Engine {
       degraded,
       model,
       cardNotPresent: req.channel !== 'pos',
-      ...threeDSState(req.threeDS?.status),
+      ...stepUpState(req),
     };
     const { outcome, verdict } = judge(judging);
     const checks: Checks = {

@@ -1081,6 +1081,26 @@ describe('the step-up ladder on a leaked card (docs/decision-policy.md)', () => 
     expect(clean).toMatchObject({ decision: 'approve', reasons: [] });
   });
 
+  it('a mail or telephone order (moto) with a leaked card is not challenged: it cannot run 3-D Secure (found by an audit)', async () => {
+    const ev = await createEvent(['pan', 'expiry', 'cvv']);
+    const pan = card();
+    await upload(ev.id, `${pan},12,2030`);
+    const moto = await score(pan, { channel: 'moto' });
+    expect(moto.decision).toBe('review');
+    expect(codes(moto)).toEqual(expect.arrayContaining(['LEAKED_CARD_CVV_COMPROMISED', 'STEP_UP_UNANSWERED']));
+    expect(moto).not.toHaveProperty('ifAuthenticated');
+    // Its words say why: nothing was tried, nothing can be.
+    expect(moto.reasons.find((r: { code: string }) => r.code === 'STEP_UP_UNANSWERED')?.message).toMatch(
+      /^Mail or telephone order: 3-D Secure cannot/,
+    );
+    // The same card online is still challenged, and the shared reason keeps its 3-D Secure words.
+    expect((await score(pan)).decision).toBe('challenge');
+    const after = await score(pan, { threeDS: { status: 'U', version: '2.2.0' } });
+    expect(after.reasons.find((r: { code: string }) => r.code === 'STEP_UP_UNANSWERED')?.message).toMatch(
+      /^3-D Secure was tried/,
+    );
+  });
+
   it('on a card nobody listed, a failed challenge means another challenge; a second one, a review', async () => {
     const pan = card();
     // Step-up evidence (2,500 EUR, a spike, another country): challenged.
