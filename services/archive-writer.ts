@@ -7,19 +7,22 @@ import type { ScoreResult } from './core/engine.ts';
 import type { ArchivedTransaction, TransactionArchive } from './core/transaction-archive.ts';
 
 /**
- * What the archive keeps of a scoring that counted its transaction and says so (its evidence): a
- * first answer, or the answer to a retry of a transaction counted but never answered (a crash, a
- * stream input whose first answer came too late: that first answer was degraded and not archived).
- * Not a stored answer sent again (no evidence) nor a degraded one. Archived twice is found once.
+ * What the archive keeps of a scoring that says what it counted (its evidence): a first answer, or
+ * the answer to a retry of a transaction counted but never answered (a crash, a stream input whose
+ * first answer came too late). Not a stored answer sent again (no evidence). A degraded answer is
+ * kept flagged `uncounted`: with Redis down nothing marked it, and the archive is then the only
+ * place its chargeback can find it (its identities and time were known all the same); a counted
+ * answer for it later (a retry) replaces the flag. Archived twice is found once.
  */
 export function archivedTransaction(merchantId: string, result: ScoreResult): ArchivedTransaction | undefined {
-  if (result.kind !== 'scored' || result.response.degraded || !result.evidence) return undefined;
+  if (result.kind !== 'scored' || !result.evidence) return undefined;
   const { evidence, response } = result;
   return {
     merchantId,
     transactionId: response.transactionId,
     countedAt: evidence.at,
     entities: evidence.marked,
+    ...(response.degraded ? { uncounted: true as const } : {}),
   };
 }
 

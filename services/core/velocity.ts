@@ -775,6 +775,12 @@ export interface MarkedTransaction {
   countedAt: number;
   /** The primary identities an outcome reaches, and the card (markedIdentities). */
   entities: Partial<Record<EntityKind, string>>;
+  /**
+   * Scored degraded (the velocity store unreachable) and counted nowhere: known from the archive
+   * only. Its outcomes count against its entities, but it labels no fraud in the merchant's delayed
+   * windows, whose transactions it is not among.
+   */
+  uncounted?: true;
 }
 
 /** The card and time a transaction's marker keeps (its entities, its counting time). */
@@ -795,6 +801,8 @@ export function outcomePlan(
   entities: Partial<Record<EntityKind, string>>,
   outcome: string,
   keys: StoreKeys,
+  /** False for a transaction counted nowhere (MarkedTransaction.uncounted): no fraud label. */
+  labelled = true,
 ): OutcomePlan {
   const ref = `${merchantId}:${transactionId}`;
   // The merchant's identity is its id (the marker does not keep it; an earlier version's did, the same).
@@ -809,7 +817,7 @@ export function outcomePlan(
       plan.retentionMs = Math.max(plan.retentionMs, ...ms(c.windows));
     }
   }
-  if (FRAUD_LABEL_OUTCOMES.includes(outcome)) {
+  if (labelled && FRAUD_LABEL_OUTCOMES.includes(outcome)) {
     for (const c of DELAYED_COUNTERS) {
       const id = identities[c.entity];
       if (!id) continue;

@@ -219,11 +219,11 @@ export class MemoryVelocityStore implements VelocityStore {
   }
 
   async joinOutcome(
-    { merchantId, transactionId, entities, countedAt }: MarkedTransaction,
+    { merchantId, transactionId, entities, countedAt, uncounted }: MarkedTransaction,
     outcome: string,
     at: number,
   ): Promise<void> {
-    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys, !uncounted);
     const member = p.ref;
     for (const key of p.counted) {
       this.db.zadd(key, at, member);
@@ -258,8 +258,11 @@ export class MemoryVelocityStore implements VelocityStore {
     return this.db.hsetnx(marker, `o:${reversal}`, String(at)) ? 'recorded' : 'duplicate';
   }
 
-  async leaveOutcome({ merchantId, transactionId, entities }: MarkedTransaction, outcome: string): Promise<void> {
-    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+  async leaveOutcome(
+    { merchantId, transactionId, entities, uncounted }: MarkedTransaction,
+    outcome: string,
+  ): Promise<void> {
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys, !uncounted);
     for (const key of [...p.counted, ...p.labels]) this.db.zrem(key, p.ref);
   }
 

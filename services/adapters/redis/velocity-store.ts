@@ -528,11 +528,11 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   async joinOutcome(
-    { merchantId, transactionId, entities, countedAt }: MarkedTransaction,
+    { merchantId, transactionId, entities, countedAt, uncounted }: MarkedTransaction,
     outcome: string,
     at: number,
   ): Promise<void> {
-    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys, !uncounted);
     const join = (key: string, when: number, retention: number, cap: number) =>
       this.outcome.run(this.redis, [key], [JSON.stringify({ member: p.ref, at: when, retention, cap })]);
     await Promise.all([
@@ -568,8 +568,11 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   /** One ZREM per set or log: each command is one key, so one slot, on a cluster as on one Redis. */
-  async leaveOutcome({ merchantId, transactionId, entities }: MarkedTransaction, outcome: string): Promise<void> {
-    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys);
+  async leaveOutcome(
+    { merchantId, transactionId, entities, uncounted }: MarkedTransaction,
+    outcome: string,
+  ): Promise<void> {
+    const p = outcomePlan(merchantId, transactionId, entities, outcome, this.keys, !uncounted);
     await Promise.all([...p.counted, ...p.labels].map((key) => sendAlone<number>(this.redis, 'zrem', [key, p.ref])));
   }
 

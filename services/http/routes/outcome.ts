@@ -78,7 +78,10 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Met
       if (outcome === 'chargeback' && result === 'recorded' && !knownReasonCode(reasonCode))
         metrics.chargebackReasonCodesUnknown.inc();
       if (result === 'unknown')
-        throw new HttpError('TRANSACTION_NOT_FOUND', 'no transaction with this id was scored for your merchant');
+        throw new HttpError(
+          'TRANSACTION_NOT_FOUND',
+          'no transaction with this id is known for your merchant: never scored, scored longer ago than the marker and the transaction archive keep it, or answered degraded (velocity store unavailable) where no transaction archive records such scorings',
+        );
       if (result === 'absent')
         throw new HttpError(
           'OUTCOME_CONFLICT',
