@@ -60,7 +60,10 @@ export function normaliseAddress(a: Address): string | null {
       .replace(DASHES, '-')
       .replace(/[^\p{L}\p{N}]+/gu, ' ')
       .trim();
-  const postcode = (p: string | undefined) => folded(p).replace(DASHES, '-').replace(/[^\p{L}\p{N}]+/gu, '');
+  const postcode = (p: string | undefined) =>
+    folded(p)
+      .replace(DASHES, '-')
+      .replace(/[^\p{L}\p{N}]+/gu, '');
   const parts = [line(a.line1), line(a.line2), postcode(a.postalCode), line(a.city), line(a.country)].filter(
     (p) => p.length > 0,
   );

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EntityHasher,
-  legacyNormaliseAddress,
-  normaliseAddress,
-  type Address,
-} from '../../services/core/entities.ts';
+import { EntityHasher, legacyNormaliseAddress, normaliseAddress, type Address } from '../../services/core/entities.ts';
 import { Engine } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
