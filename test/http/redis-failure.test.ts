@@ -8,6 +8,7 @@ import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer, startDelayProxy } from '../support/redis-server.ts';
 import { until } from '../support/wait.ts';
+import { scoreRequestSchema } from '../../services/core/schemas.ts';
 
 const DEADLINE_MS = 50;
 
@@ -175,4 +176,61 @@ describe('Redis slower than the deadline', () => {
       expect(retry.evidence?.features.card_count_1h).toBe(1);
     }
   });
+});
+
+describe('Redis stalled (SIGSTOP) under an outcome report (found by an audit)', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    t = await buildTestApp({ REDIS_URL: redis.url });
+  });
+  afterAll(async () => {
+    if (redis.pid) process.kill(redis.pid, 'SIGCONT');
+    await t.close();
+    await redis.stop();
+  });
+  const report = (transactionId: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/transactions/${transactionId}/outcome`,
+      headers: { ...bearer(t.keys.merchant), 'content-type': 'application/json' },
+      payload: '{"outcome":"declined"}',
+    });
+
+  it('answers 503 with Retry-After within its deadline, and the outcome is recorded once when Redis wakes', async () => {
+    const card = { number: '4000056655665556', expiryMonth: 1, expiryYear: 2030, cvvResult: 'match' as const };
+    const scored = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(t.keys.merchant),
+      payload: scoreBody({ transactionId: 'stalled-1', card }),
+    });
+    expect(scored.statusCode).toBe(200);
+    process.kill(redis.pid!, 'SIGSTOP');
+    let stalled;
+    const started = performance.now();
+    try {
+      stalled = await report('stalled-1');
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(stalled.statusCode).toBe(503);
+    expect(stalled.json()).toMatchObject({ code: 'UNAVAILABLE', error: 'outcome store did not answer in time: retry' });
+    expect(Number(stalled.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The command sent before the stall completes once Redis wakes: the retry finds it recorded.
+    const retry = await until(
+      () => report('stalled-1'),
+      (r) => r.statusCode === 200,
+    );
+    expect(retry.json()).toMatchObject({ outcome: 'declined', status: 'already_recorded' });
+    // Counted once: the card's next scoring sees one decline.
+    const next = await t.runtime.engine.score(
+      'm1',
+      scoreRequestSchema.parse(scoreBody({ transactionId: 'stalled-2', card })),
+    );
+    if (next.kind !== 'scored') throw new Error('not scored');
+    expect(next.evidence!.features.card_declines_24h).toBe(1);
+  }, 30_000);
 });

@@ -9,6 +9,22 @@ import { chargebackKind, knownReasonCode } from '../../core/chargebacks.ts';
 import type { Metrics } from '../../metrics.ts';
 import { HttpError } from '../errors.ts';
 import { retryAfterSeconds } from '../../adapters/store-unavailable.ts';
+import { withDeadline } from '../../core/deadline.ts';
+import { LeakguardError } from '../../core/errors.ts';
+
+/**
+ * How long an outcome may wait for its stores (Redis, the archive): a stalled Redis (a frozen
+ * process, a dead link the kernel has not noticed) answered nothing for over a minute. Past it the
+ * merchant gets 503 and retries; the command still in flight may complete meanwhile, and then the
+ * retry is answered already_recorded: an outcome is recorded once per kind.
+ */
+export const OUTCOME_DEADLINE_MS = 2_000;
+class OutcomeDeadlineExceeded extends LeakguardError {
+  constructor() {
+    super('UNAVAILABLE', `the outcome store did not answer within ${OUTCOME_DEADLINE_MS} ms`);
+  }
+}
+const lateOutcome = () => new OutcomeDeadlineExceeded();
 
 const outcomeResponseSchema = z
   .object({
@@ -61,7 +77,11 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Met
       const at = occurredAt ? Date.parse(occurredAt) : Date.now();
       let result: Awaited<ReturnType<Engine['recordOutcome']>>;
       try {
-        result = await engine.recordOutcome(request.principal!.merchantId!, transactionId, outcome, at, reasonCode);
+        result = await withDeadline(
+          engine.recordOutcome(request.principal!.merchantId!, transactionId, outcome, at, reasonCode),
+          OUTCOME_DEADLINE_MS,
+          lateOutcome,
+        );
       } catch (error) {
         if (
           error instanceof OccurredInFutureError ||
@@ -70,10 +90,18 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Met
         )
           throw error;
         // Never acknowledge what was not stored: the merchant retries.
-        request.log.warn({ err: error }, 'outcome not recorded: store unavailable');
-        throw new HttpError('UNAVAILABLE', 'outcome store unavailable: retry', {
-          headers: { 'retry-after': String(retryAfterSeconds(error)) },
-        });
+        const late = error instanceof OutcomeDeadlineExceeded;
+        request.log.warn(
+          { err: error },
+          late ? 'outcome not answered in time: store stalled' : 'outcome not recorded: store unavailable',
+        );
+        throw new HttpError(
+          'UNAVAILABLE',
+          late ? 'outcome store did not answer in time: retry' : 'outcome store unavailable: retry',
+          {
+            headers: { 'retry-after': String(retryAfterSeconds(error)) },
+          },
+        );
       }
       if (outcome === 'chargeback' && result === 'recorded' && !knownReasonCode(reasonCode))
         metrics.chargebackReasonCodesUnknown.inc();
