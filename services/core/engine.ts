@@ -46,13 +46,13 @@ const MIN_STORE_BUDGET_MS = 5;
  */
 export const MAX_OCCURRED_AHEAD_MS = 5 * 60_000;
 
-/** A transaction dated further ahead than MAX_OCCURRED_AHEAD_MS: refused before anything is counted. */
+/** A transaction (or its customer's account) dated further ahead than MAX_OCCURRED_AHEAD_MS: refused before anything is counted. */
 export class OccurredInFutureError extends LeakguardError {
-  constructor(now: number) {
+  constructor(now: number, path = 'occurredAt') {
     super('VALIDATION_FAILED', 'invalid request', {
       details: [
         {
-          path: 'occurredAt',
+          path,
           message: `must not be more than ${MAX_OCCURRED_AHEAD_MS / 60_000} minutes ahead of the engine's clock (${new Date(now).toISOString()})`,
         },
       ],
@@ -398,6 +398,10 @@ export class Engine {
     const card = reduced?.card ?? identifyCard(this.options.keyring, req.card.number);
     const occurredAt = req.occurredAt ? Date.parse(req.occurredAt) : started;
     if (occurredAt > started + MAX_OCCURRED_AHEAD_MS) throw new OccurredInFutureError(started);
+    // An account "created" in 2099 is as old as can be: NEW_ACCOUNT_HIGH_AMOUNT would fire on a typo.
+    const createdAt = req.customer?.accountCreatedAt;
+    if (createdAt && Date.parse(createdAt) > started + MAX_OCCURRED_AHEAD_MS)
+      throw new OccurredInFutureError(started, 'customer.accountCreatedAt');
     // In the reference currency at the transaction's time.
     const amountRefCents = referenceCents(rates, req.amount, req.currency, occurredAt);
     const facts = this.facts(merchantId, req, card, occurredAt, amountRefCents, rates, reduced);

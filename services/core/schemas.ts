@@ -30,6 +30,14 @@ const identifier = (max: number) =>
     .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
     .describe(NO_CARD_NUMBER);
 
+// Checkouts send what their users typed: surrounding whitespace (trimmed), internationalised
+// e-mail addresses (RFC 6531: any letters in the local part and domain), phone numbers separated by
+// dots as well as spaces, dashes and parentheses. One bad optional field refuses the whole scoring,
+// so these check shape only: one @, no whitespace or quotes, a dotted domain (patterns Python's re
+// reads as well: the OpenAPI fuzzer generates from them).
+const EMAIL_ADDRESS = /^\s*[^\s@"]{1,64}@[^\s@."]+(?:\.[^\s@."]+)*\.[^\s@."0-9]{2,}\s*$/;
+const PHONE_NUMBER = /^\s*\+?[0-9 ().-]{4,32}\s*$/;
+
 export const CHANNELS = ['ecommerce', 'moto', 'pos', 'in_app'] as const;
 export const CVV_RESULTS = ['match', 'mismatch', 'not_checked'] as const;
 export const THREE_DS_STATUSES = ['Y', 'N', 'U', 'A', 'C', 'D', 'R', 'I'] as const;
@@ -255,12 +263,27 @@ export const scoreRequestSchema = z
     customer: z
       .object({
         id: identifier(128).optional(),
-        email: z.email().max(254).optional(),
+        email: z
+          .string()
+          .trim()
+          .max(254)
+          .regex(EMAIL_ADDRESS, 'must be an e-mail address')
+          .meta({ format: 'idn-email' })
+          .describe(
+            'Internationalised addresses (RFC 6531: jané@example.com, jane@例え.jp) are accepted; surrounding whitespace is trimmed.',
+          )
+          .optional(),
         phone: z
           .string()
-          .regex(/^\+?[0-9 ()-]{4,32}$/, 'must be a phone number')
+          .trim()
+          .regex(PHONE_NUMBER, 'must be a phone number')
+          .describe(
+            'Digits with an optional leading +, separated as checkouts send them: spaces, dots, dashes, parentheses.',
+          )
           .optional(),
-        accountCreatedAt: isoDateTime().optional(),
+        accountCreatedAt: isoDateTime()
+          .describe("Refused (400) when more than 5 minutes ahead of the engine's clock, as occurredAt is.")
+          .optional(),
       })
       .optional(),
     device: z

@@ -110,6 +110,22 @@ describe('times', () => {
     expect(after.reasons.map((r: { code: string }) => r.code)).toContain('CARD_TESTING_SMALL_AMOUNTS_1H');
   });
 
+  it('refuses an account created more than 5 minutes ahead, as occurredAt (found by an audit: 2099 fired NEW_ACCOUNT_HIGH_AMOUNT)', async () => {
+    const res = await score(scoreBody({ amount: 90_000, customer: { accountCreatedAt: '2099-01-01T00:00:00Z' } }));
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [
+        {
+          path: 'customer.accountCreatedAt',
+          message: expect.stringContaining("5 minutes ahead of the engine's clock"),
+        },
+      ],
+    });
+    const drift = new Date(Date.now() + 60_000).toISOString();
+    expect((await score(scoreBody({ customer: { accountCreatedAt: drift } }))).statusCode).toBe(200);
+  });
+
   it('refuses an outcome dated ahead with the same error, recording nothing', async () => {
     const body = scoreBody();
     expect((await score(body)).statusCode).toBe(200);
@@ -130,6 +146,44 @@ describe('times', () => {
       payload: { outcome: 'chargeback', reasonCode: '10.4' },
     });
     expect(now.json()).toMatchObject({ status: 'recorded' });
+  });
+});
+
+describe('optional customer fields as checkouts send them (found by an audit)', () => {
+  it('takes an e-mail with surrounding whitespace, or internationalised (RFC 6531), and phone numbers with dots', async () => {
+    for (const customer of [
+      { email: 'jane@example.com ' },
+      { email: ' jane@example.com\t' },
+      { email: 'jané@example.com' },
+      { email: 'jane@例え.jp' },
+      { email: '用户@例子.广告' },
+      { phone: '+1.555.123.4567' },
+      { phone: ' +1 (555) 123-4567 ' },
+      { phone: '03.12.34.56.78' },
+    ]) {
+      const res = await score(scoreBody({ customer }));
+      expect(res.statusCode, `${JSON.stringify(customer)}: ${res.body}`).toBe(200);
+    }
+    // Trimmed, and normalised for the pseudonym as before: the same mailbox as without the space.
+    const parsed = scoreRequestSchema.parse(
+      scoreBody({ customer: { email: ' Jane@Example.com ', phone: ' +1.555 ' } }),
+    );
+    expect(parsed.customer).toMatchObject({ email: 'Jane@Example.com', phone: '+1.555' });
+  });
+
+  it('still refuses what is no e-mail address or phone number, naming the field', async () => {
+    for (const [customer, path] of [
+      [{ email: 'jane' }, 'customer.email'],
+      [{ email: 'jane@localhost' }, 'customer.email'],
+      [{ email: 'ja ne@example.com' }, 'customer.email'],
+      [{ email: 'a@b@example.com' }, 'customer.email'],
+      [{ phone: 'call me' }, 'customer.phone'],
+      [{ phone: '12' }, 'customer.phone'],
+    ] as const) {
+      const res = await score(scoreBody({ customer }));
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path }] });
+    }
   });
 });
 

@@ -1583,12 +1583,19 @@ export interface components {
         | 'ZMW'
         | 'ZWG';
       customer?: {
-        /** Format: date-time */
+        /**
+         * Format: date-time
+         * @description Refused (400) when more than 5 minutes ahead of the engine's clock, as occurredAt is.
+         */
         accountCreatedAt?: string;
-        /** Format: email */
+        /**
+         * Format: idn-email
+         * @description Internationalised addresses (RFC 6531: jané@example.com, jane@例え.jp) are accepted; surrounding whitespace is trimmed.
+         */
         email?: string;
         /** @description Refused when it contains a card number (12 to 19 digits passing the Luhn check, whatever separates them). */
         id?: string;
+        /** @description Digits with an optional leading +, separated as checkouts send them: spaces, dots, dashes, parentheses. */
         phone?: string;
       };
       device?: {
