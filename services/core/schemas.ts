@@ -289,7 +289,11 @@ export const scoreRequestSchema = z
     device: z
       .object({
         id: identifier(128).optional(),
-        ip: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IPv4 or IPv6 address' }).optional(),
+        // The ipv6 format alone (RFC 4291, IPv4-mapped ::ffff:203.0.113.7 included, as accepted):
+        // zod's documented pattern knows no dotted tail, so clients checking it refused what the API takes.
+        ip: z
+          .union([z.ipv4(), z.ipv6().meta({ pattern: undefined })], { message: 'must be an IPv4 or IPv6 address' })
+          .optional(),
         userAgent: freeString().max(1024).optional(),
       })
       .optional(),

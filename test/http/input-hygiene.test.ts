@@ -3,6 +3,7 @@
 // number in an unknown field's name; and requests HTTP clients commonly send that were refused
 // for no reason (a lower-case "bearer", an empty JSON body on a route that takes none) or answered
 // outside the error model (a body longer than its Content-Length, a prototype key).
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validFlagged } from '../../services/cases/flagged.ts';
@@ -357,6 +358,52 @@ describe('requests clients commonly send', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'MALFORMED_BODY', error: expect.stringContaining('__proto__') });
+    // Documented with the other refusals of a body (found by an audit: it was not).
+    expect(readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')).toContain(res.json().error);
+  });
+
+  it("takes a basket at the schema's maxima, far over 64 KiB (found by an audit: 200 items of 120 characters were 413)", async () => {
+    const item = (n: number, name: string) => ({
+      name,
+      sku: 'ス'.repeat(64),
+      category: 'カ'.repeat(100),
+      quantity: 100000,
+      unitPrice: n,
+    });
+    const audit = scoreBody({
+      items: Array.from({ length: 200 }, (_, n) => ({ name: `${n} ${'商品'.repeat(59)}`.slice(0, 120) })),
+    });
+    expect(Buffer.byteLength(JSON.stringify(audit))).toBeGreaterThan(64 * 1024);
+    const res = await score(audit);
+    expect(res.statusCode, res.body).toBe(200);
+    // Every free text at its maximum, in 3-byte characters: still within the route's limit.
+    const address = {
+      name: 'あ'.repeat(200),
+      line1: 'あ'.repeat(200),
+      line2: 'あ'.repeat(200),
+      city: 'あ'.repeat(100),
+      region: 'あ'.repeat(100),
+      postalCode: 'あ'.repeat(20),
+      country: 'JP',
+    };
+    const largest = scoreBody({
+      items: Array.from({ length: 200 }, (_, n) => item(n, 'あ'.repeat(200))),
+      billingAddress: address,
+      shippingAddress: address,
+      device: { id: 'デ'.repeat(128), userAgent: 'ユ'.repeat(1024) },
+      customer: { id: 'カ'.repeat(128), email: `${'め'.repeat(64)}@${'ど'.repeat(150)}.jp` },
+    });
+    const res2 = await score(largest);
+    expect(res2.statusCode, res2.body.slice(0, 300)).toBe(200);
+    // Beyond the schema's maxima (padding, escapes) the limit still holds: 413.
+    const padded = JSON.stringify(audit).replace('{', `{${' '.repeat(300 * 1024)}`);
+    const res3 = await t.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: { ...bearer(t.keys.merchant), ...json },
+      payload: padded,
+    });
+    expect(res3.statusCode).toBe(413);
   });
 
   it('refuses a body that names a key twice, naming its path but never a key that may be a card number', async () => {

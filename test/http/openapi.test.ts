@@ -78,6 +78,25 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('documents for device.ip and customer.email what the API takes (found by an audit: ::ffff:203.0.113.7 broke the pattern)', () => {
+    const request = doc.components.schemas.ScoreRequestInput as {
+      properties: Record<string, { properties: Record<string, Json & { anyOf?: Json[] }> }>;
+    };
+    const documented = (schema: Json, value: string) =>
+      typeof schema.pattern !== 'string' || new RegExp(schema.pattern as string, 'u').test(value);
+    const ip = request.properties.device!.properties.ip!;
+    for (const value of ['::ffff:203.0.113.7', '203.0.113.7', '2001:db8::1'])
+      expect(
+        ip.anyOf!.some((s) => documented(s, value)),
+        value,
+      ).toBe(true);
+    expect(ip.anyOf!.map((s) => s.format)).toEqual(['ipv4', 'ipv6']);
+    const email = request.properties.customer!.properties.email!;
+    for (const value of ['jane@example.com ', 'jané@example.com', 'jane@例え.jp'])
+      expect(documented(email, value), value).toBe(true);
+    expect(email.format).toBe('idn-email');
+  });
+
   it('generates the checked-in client types (else: npm run openapi:types)', async () => {
     expect(await apiTypes(doc)).toBe(readFileSync(API_TYPES_FILE, 'utf8'));
   });

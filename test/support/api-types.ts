@@ -375,7 +375,7 @@ export interface paths {
     put?: never;
     /**
      * Score a card transaction at checkout
-     * @description Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response (stored 24 hours by default) and counts nothing again.
+     * @description Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response (stored 24 hours by default) and counts nothing again. The body may be up to 256 KiB (room for every maximum of the schema: 200 items with 200-character names, in UTF-8), or LEAKGUARD_BODY_LIMIT_BYTES if larger; 413 above.
      */
     post: operations['scoreTransaction'];
     delete?: never;

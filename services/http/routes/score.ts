@@ -5,11 +5,21 @@ import { errorResponseSchema } from '../../core/errors.ts';
 import { scoreRequestSchema, scoreResponseSchema, securityCodeRefusal } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
 
+/**
+ * Room for the largest body the schema's maxima allow, its text in UTF-8 (3 bytes a character): 200
+ * items with 200-character names, 64-character SKUs and 100-character categories are ~234 KB, both
+ * addresses, the user agent and the rest ~10 KB more. The app's default limit (64 KiB) refused a
+ * schema-valid basket (200 items with 120-character names: 87 KB) with 413. A larger
+ * LEAKGUARD_BODY_LIMIT_BYTES applies as set.
+ */
+export const SCORE_BODY_BYTES = 256 * 1024;
+
 export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
   app.post(
     '/v1/score',
     {
       onRequest: app.requireRole('merchant'),
+      bodyLimit: Math.max(app.initialConfig.bodyLimit ?? 0, SCORE_BODY_BYTES),
       // A security code anywhere in the body is refused (400 naming the field), not dropped unread
       // with the fields the schema does not define.
       preValidation: async (request) => {
@@ -22,7 +32,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
         operationId: 'scoreTransaction',
         summary: 'Score a card transaction at checkout',
         description:
-          'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response (stored 24 hours by default) and counts nothing again.',
+          'Returns a 0-100 risk score, a decision and the reasons for it. The card number is reduced to a keyed fingerprint, BIN and last 4 on arrival and never stored. The same transactionId with the same payload returns the stored response (stored 24 hours by default) and counts nothing again. The body may be up to 256 KiB (room for every maximum of the schema: 200 items with 200-character names, in UTF-8), or LEAKGUARD_BODY_LIMIT_BYTES if larger; 413 above.',
         tags: ['scoring'],
         security: [{ bearer: [] }],
         body: scoreRequestSchema,
