@@ -7,15 +7,15 @@ import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { MemoryNegativeListStore } from '../../services/adapters/memory/negative-list-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { buildCounterPlan } from '../../services/core/velocity.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
 const ginza: Address = { line1: '1-2-3 Ginza', postalCode: '150-0002', city: 'Tokyo', country: 'JP' };
 const CARDS = ['4111111111111111', '5555555555554444', '4012888888881881', '5105105105105100'];
 
-function engineWith(lists?: MemoryNegativeListStore) {
+function engineWith(lists?: MemoryNegativeListStore, store = new MemoryVelocityStore(lists ? { lists } : {})) {
   const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
   const rates = readRatesFile();
-  const store = new MemoryVelocityStore(lists ? { lists } : {});
   return new Engine({
     store,
     keyring,
@@ -73,6 +73,27 @@ describe('a shipping address written another way (found by an audit)', () => {
     expect(
       await codesOf(engine, 'g3', CARDS[3]!, { ...ginza, line1: '1ー2ー3 Ginza', postalCode: '150ー0002' }),
     ).toContain('SHIPPING_ADDRESS_MANY_CARDS_7D');
+  });
+
+  it('still counts the cards an address was shipped to under the previous normalisation', async () => {
+    const hasher = new EntityHasher(keyring);
+    const store = new MemoryVelocityStore();
+    // Three cards counted before the upgrade: the shipping identity was the old normalisation's.
+    const [old] = hasher.identities('shipping', legacyNormaliseAddress(ginza)!);
+    for (let i = 0; i < 3; i++) {
+      const facts = {
+        merchantId: 'm1',
+        transactionId: `before-${i}`,
+        payloadHash: `h${i}`,
+        occurredAt: Date.now() - 3_600_000,
+        amountCents: 5000,
+        small: false,
+        entities: { card: [`card-before-${i}`], merchant: ['m1'], shipping: [old!] },
+      };
+      expect((await store.recordAndRead(buildCounterPlan(facts, store.keys))).status).toBe('new');
+    }
+    const engine = engineWith(undefined, store);
+    expect(await codesOf(engine, 'after', CARDS[0]!, ginza)).toContain('SHIPPING_ADDRESS_MANY_CARDS_7D');
   });
 
   it('still matches an address negative-listed under the previous normalisation, and lists under the new one only', async () => {
