@@ -341,7 +341,9 @@ describe.each(subjects)('watchlist store contract: $name', (subject) => {
 
   it('lets only one of two issuers registering the same BINs at once have them', async () => {
     const results = await Promise.all(
-      ['bank-a', 'bank-b', 'bank-c'].map((issuer) => s.watchlist.setBinRanges(issuer, [{ from: '520000', to: '520099' }])),
+      ['bank-a', 'bank-b', 'bank-c'].map((issuer) =>
+        s.watchlist.setBinRanges(issuer, [{ from: '520000', to: '520099' }]),
+      ),
     );
     expect(results.filter((r) => r === undefined)).toHaveLength(1);
     const owners = [...(await s.watchlist.allBinRanges())].filter(([, ranges]) => ranges.length > 0);

@@ -166,7 +166,15 @@ describe('CPP detection', () => {
     expect(activityOf(41, 10)).toBe(4);
     expect(activityOf(41, 0)).toBe(1);
     // r × share, at most certain.
-    expect(expectedWeight(0.1, new Map([[1, 10], [4, 5]]))).toBeCloseTo(10 * 0.1 + 5 * 0.4);
+    expect(
+      expectedWeight(
+        0.1,
+        new Map([
+          [1, 10],
+          [4, 5],
+        ]),
+      ),
+    ).toBeCloseTo(10 * 0.1 + 5 * 0.4);
     expect(expectedWeight(0.3, new Map([[4, 5]]))).toBe(5);
   });
 

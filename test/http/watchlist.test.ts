@@ -834,7 +834,10 @@ describe('issuer visibility', () => {
     expect((await merchantScore(t.keys.otherMerchant, c, 'filter-c')).json().decision).toBe('challenge');
     await new Promise((r) => setTimeout(r, 100)); // hits are written after the answer
     const ids = async (query: string) => {
-      const res = await t.app.inject({ url: `/v1/issuer/hits?eventId=${ev.id}${query}`, headers: bearer(t.keys.issuer) });
+      const res = await t.app.inject({
+        url: `/v1/issuer/hits?eventId=${ev.id}${query}`,
+        headers: bearer(t.keys.issuer),
+      });
       expect(res.statusCode, res.body).toBe(200);
       return res.json().hits.map((h: { transactionId: string }) => h.transactionId);
     };

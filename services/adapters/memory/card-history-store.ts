@@ -191,7 +191,8 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     const start = weekOf(from) * WEEK_MS;
     const end = (weekOf(to) + 1) * WEEK_MS;
     let pairs = 0;
-    for (const { cards } of this.merchants.values()) for (const c of cards.values()) if (c.at >= start && c.at < end) pairs++;
+    for (const { cards } of this.merchants.values())
+      for (const c of cards.values()) if (c.at >= start && c.at < end) pairs++;
     return pairs;
   }
 

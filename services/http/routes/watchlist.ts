@@ -789,7 +789,10 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         querystring: closedObject({
           eventId: eventParams.shape.id.optional(),
           merchantId: tenantIdSchema.optional().describe('Only hits at this merchant.'),
-          decision: z.enum(DECISIONS).optional().describe('Only hits answered so (`approve`: the leaked cards that got through).'),
+          decision: z
+            .enum(DECISIONS)
+            .optional()
+            .describe('Only hits answered so (`approve`: the leaked cards that got through).'),
           from: z.iso
             .datetime({ offset: true })
             .optional()
