@@ -51,7 +51,7 @@ export const validScoreRequest = fc.record(
         id: fc.stringMatching(/^c-[a-z0-9]{1,20}$/),
         email: fc.constantFrom('jane@example.com', 'a.b+c@example.co.jp'),
         phone: fc.constantFrom('+81 3-1234-5678', '(555) 123-4567'),
-        accountCreatedAt: isoInstant,
+        accountCreatedAt: pastInstant, // one ahead of the clock is refused (400)
       },
       { requiredKeys: [] },
     ),
