@@ -250,7 +250,18 @@ export function modelPathOf(config: Pick<Config, 'LEAKGUARD_MODEL'>): string | u
 export function createRuntime(
   config: Config,
   logger: Logger,
-  { role = 'engine' }: { role?: 'engine' | 'processor' } = {},
+  {
+    role = 'engine',
+    holdsBackDegraded = false,
+  }: {
+    role?: 'engine' | 'processor';
+    /**
+     * A stream processor in `pause` mode: a degraded answer is held back and the transaction
+     * scored again once the store is back, so it is no decision to record, archive, learn from or
+     * make a case of (the metrics count published decisions only: countDecision).
+     */
+    holdsBackDegraded?: boolean;
+  } = {},
 ): Runtime {
   // Whether this process archives its counted transactions: an engine always has a database (PGlite
   // when DATABASE_URL is unset) and archives from openCases on, which services/main.ts calls at
@@ -500,6 +511,7 @@ export function createRuntime(
     observer: {
       ...metrics.observer(friction, { decisions: role === 'engine' }),
       scored: (merchantId, request, result) => {
+        if (holdsBackDegraded && result.kind === 'scored' && result.response.degraded) return;
         flaggedSink.observe(merchantId, request, result);
         breach?.recorder.scored(merchantId, result);
         recorder?.scored(merchantId, request, result);

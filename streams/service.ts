@@ -35,6 +35,7 @@ export async function createStreamService(
   // not published (pause mode) but retried, or published degraded (allow mode).
   const runtime = createRuntime({ ...config, LEAKGUARD_DEADLINE_MS: stream.LEAKGUARD_STREAM_DEADLINE_MS }, logger, {
     role: 'processor',
+    holdsBackDegraded: stream.LEAKGUARD_STREAM_DEGRADED === 'pause',
   });
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: consumption pauses until it is');
   // The transaction archive (docs/capacity.md): outcomes reported after a marker has gone find the

@@ -2,9 +2,21 @@
 // `pause` mode), the processor holds a degraded answer back and scores the transaction again once
 // Redis is back: that held-back answer is no decision. It once counted as one all the same
 // (leakguard_decisions_total approve, leakguard_degraded_responses_total, the friction orders):
-// 493 approvals that were never published over one session.
+// 493 approvals that were never published over one session. Nor is it recorded for backtests (or
+// archived, learnt from, made a case of): each transaction is recorded once, as decided.
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHarness, generateTransactions, sleep, waitFor, type Harness, type InProcess } from './support.ts';
+import { KafkajsClient } from '../../services/adapters/kafka/kafkajs-client.ts';
+import { readRecordsTopic } from '../../services/adapters/kafka/record-topic.ts';
+import {
+  createHarness,
+  generateTransactions,
+  kafkaClient,
+  sleep,
+  waitFor,
+  type Harness,
+  type InProcess,
+} from './support.ts';
 
 let h: Harness | undefined;
 
@@ -26,7 +38,8 @@ async function engineCounts(processor: InProcess): Promise<{ decisions: number; 
 
 describe('decision metrics while paused for Redis', () => {
   it('count only the decisions published, not the answers held back for a retry', async () => {
-    h = await createHarness('held-back', { durableRedis: true });
+    const recordTopic = `t.held.${randomBytes(3).toString('hex')}.scored`;
+    h = await createHarness('held-back', { durableRedis: true, env: { LEAKGUARD_RECORD_TOPIC: recordTopic } });
     const processor = await h.startInProcess();
     const reader = await h.reader();
 
@@ -48,5 +61,24 @@ describe('decision metrics while paused for Redis', () => {
     await waitFor('the held-back transactions decided', () => reader.decisions.length >= 6, 60_000);
     expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
     expect(await engineCounts(processor)).toEqual({ decisions: 6, degraded: 0, orders: 6 });
+
+    // The recording (flushed within a second): each transaction once, none degraded.
+    const records: { transactionId: string; degraded: boolean }[] = [];
+    const read = async () => {
+      records.length = 0;
+      await readRecordsTopic(
+        new KafkajsClient(kafkaClient(h!.bootstrap, 'held-back-records')),
+        (v) => records.push(JSON.parse(v) as { transactionId: string; degraded: boolean }),
+        { topic: recordTopic },
+      ).catch(() => 0); // the topic may not exist before the first flush
+      return records.length;
+    };
+    await waitFor('the decisions recorded', async () => (await read()) >= 6, 30_000);
+    await sleep(1_500);
+    await read();
+    expect(records.filter((r) => r.degraded)).toEqual([]);
+    expect(records.map((r) => r.transactionId).sort()).toEqual(
+      [...first, ...held].map((t) => t.input.transactionId).sort(),
+    );
   }, 120_000);
 });
