@@ -325,6 +325,9 @@ export function createRuntime(
     { version: rulesetVersion(rulesets.ruleset), rules: rulesets.ruleset.rules.length, path: rulesets.path },
     'ruleset loaded',
   );
+  // Mistakes that leave rules firing as before (docs/decision-policy.md, "What is refused"): loaded, and said.
+  if (rulesets.ruleset.warnings)
+    logger.warn({ path: rulesets.path, warnings: rulesets.ruleset.warnings }, 'ruleset loaded with mistakes to fix');
   // The model reads amounts in the currency it was trained on: the table's reference must stay it.
   let models: ModelFile | undefined = undefined;
   const rates = new RatesFile(

@@ -123,6 +123,11 @@ export type Ruleset = z.infer<typeof rulesetSchema> & {
    * ruleset (defaults included) as JSON. Comments and layout do not change it; any rule does.
    */
   digest: string;
+  /**
+   * Mistakes that leave a rule firing as it would without them (a value a feature never has
+   * beside valid ones, an always-true `neq`, a placeholder naming no feature): logged at each load.
+   */
+  warnings?: string[];
 };
 
 /** The ruleset's name in answers, records and logs: its declared version and its digest (`default-2026.12.7b+3f9a1c2e`). */
@@ -270,53 +275,72 @@ function satisfiable(cs: readonly Comparison[]): boolean {
  * the feature's kind never meets (`cvv_result eq: mismach`, `card_not_present gte: 1`), a range
  * that no value is in. `path`: where the condition is in the document (`['rules', 3, 'when', 'all', 1]`).
  */
-function conditionProblems(
-  c: Condition,
-  path: readonly PropertyKey[],
-  known: ReadonlySet<string>,
-  kinds: ReadonlyMap<string, FeatureKind>,
-  out: RulesetProblem[],
-): void {
+/**
+ * What a ruleset's conditions get wrong: `refused`, a comparison that can never be true where that
+ * makes its part of the rule dead (`eq: mismach`, `gte: 1000, lt: 500`, a number compared with a
+ * flag); `warned`, a mistake that leaves the rule firing as it did before these checks (a value a
+ * feature never has among valid ones in an `in`, a `neq` that is always true, anything under a
+ * `not`, which then always holds). A refused file at start-up stops the engine: what fired before
+ * must still load, said in the log, so that an upgrade never stops a deployment for a rule that works.
+ */
+interface ConditionCheck {
+  known: ReadonlySet<string>;
+  kinds: ReadonlyMap<string, FeatureKind>;
+  refused: RulesetProblem[];
+  warned: RulesetProblem[];
+}
+
+function conditionProblems(c: Condition, path: readonly PropertyKey[], check: ConditionCheck, negated = false): void {
+  // Under a `not`, a comparison that is never true makes the rule always fire: said, not refused.
+  const deadPart = negated ? check.warned : check.refused;
   if ('all' in c) {
-    c.all.forEach((x, i) => conditionProblems(x, [...path, 'all', i], known, kinds, out));
+    c.all.forEach((x, i) => conditionProblems(x, [...path, 'all', i], check, negated));
     // Comparisons of one feature that all must hold, e.g. `{feature: amount_ref, gte: 1000}` and `{..., lt: 500}`.
     const byFeature = new Map<string, Comparison[]>();
     for (const x of c.all) if ('feature' in x) byFeature.set(x.feature, [...(byFeature.get(x.feature) ?? []), x]);
     for (const [feature, cs] of byFeature)
       if (cs.length > 1 && cs.every((x) => satisfiable([x])) && !satisfiable(cs))
-        out.push({ at: [...path, 'all'], message: `no value of ${feature} meets all of its comparisons: never fires` });
+        deadPart.push({
+          at: [...path, 'all'],
+          message: `no value of ${feature} meets all of its comparisons: never true`,
+        });
     return;
   }
-  if ('any' in c) return c.any.forEach((x, i) => conditionProblems(x, [...path, 'any', i], known, kinds, out));
-  if ('not' in c) return conditionProblems(c.not, [...path, 'not'], known, kinds, out);
-  if (!known.has(c.feature)) {
-    out.push({ at: [...path, 'feature'], message: `unknown feature ${c.feature}` });
+  if ('any' in c) return c.any.forEach((x, i) => conditionProblems(x, [...path, 'any', i], check, negated));
+  if ('not' in c) return conditionProblems(c.not, [...path, 'not'], check, !negated);
+  if (!check.known.has(c.feature)) {
+    check.refused.push({ at: [...path, 'feature'], message: `unknown feature ${c.feature}` });
     return;
   }
-  const kind = kinds.get(c.feature);
+  const kind = check.kinds.get(c.feature);
   if (!kind) return;
-  const before = out.length;
+  const before = deadPart.length;
   if (kind.type !== 'number')
     for (const op of NUMERIC_OPERATORS)
       if (c[op] !== undefined)
-        out.push({
+        deadPart.push({
           at: [...path, op],
           message: `${c.feature} is ${kindText(kind)}: ${op} compares numbers${kind.type === 'flag' ? ' (use eq: true or eq: false)' : ''}`,
         });
-  for (const op of ['eq', 'neq'] as const) {
-    const v = c[op];
-    const problem = v === undefined ? undefined : valueProblem(c.feature, kind, v);
-    if (problem) out.push({ at: [...path, op], message: problem });
+  if (c.eq !== undefined) {
+    const problem = valueProblem(c.feature, kind, c.eq);
+    if (problem) deadPart.push({ at: [...path, 'eq'], message: problem });
   }
-  c.in?.forEach((v, i) => {
+  // A neq of a value the feature never has is always true: the rule fires as it did; said.
+  const neqProblem = c.neq === undefined ? undefined : valueProblem(c.feature, kind, c.neq);
+  if (neqProblem) check.warned.push({ at: [...path, 'neq'], message: `${neqProblem} (so always true)` });
+  // An `in` is dead only when none of its values can be; its other impossible values are said.
+  const inProblems = (c.in ?? []).flatMap((v, i) => {
     const problem = valueProblem(c.feature, kind, v);
-    if (problem) out.push({ at: [...path, 'in', i], message: problem });
+    return problem ? [{ at: [...path, 'in', i], message: problem }] : [];
   });
-  if (out.length === before && !satisfiable([c]))
-    out.push({ at: path, message: `no value of ${c.feature} meets every comparison here: never fires` });
+  if (c.in !== undefined && inProblems.length === c.in.length) deadPart.push(...inProblems);
+  else check.warned.push(...inProblems);
+  if (deadPart.length === before && inProblems.length === 0 && !satisfiable([c]))
+    deadPart.push({ at: path, message: `no value of ${c.feature} meets every comparison here: never true` });
 }
 
-/** A placeholder that names no feature reaches the merchant as written (`{amount_reff}`). */
+/** A placeholder that names no feature reaches the merchant as written (`{amount_reff}`): said at load. */
 function messageProblems(
   message: string,
   path: readonly PropertyKey[],
@@ -336,18 +360,21 @@ export function parseRuleset(
   doc: unknown,
   knownFeatures: ReadonlySet<string>,
   kinds: ReadonlyMap<string, FeatureKind> = FEATURE_KINDS,
+  /** Where a path is in the file, for the warnings (a refusal's lines are added by its reader). */
+  lineOf: (at: readonly PropertyKey[]) => number | undefined = () => undefined,
 ): Ruleset {
   const parsed = rulesetSchema.safeParse(doc);
   if (!parsed.success) {
     throw new RulesetError(schemaProblems(parsed.error.issues as unknown as ZodIssueLike[], doc), { doc });
   }
   const problems: RulesetProblem[] = [];
+  const warned: RulesetProblem[] = [];
   const codes = new Set<string>();
   parsed.data.rules.forEach((rule, i) => {
     if (codes.has(rule.code)) problems.push({ at: ['rules', i, 'code'], message: `duplicate code ${rule.code}` });
     codes.add(rule.code);
-    conditionProblems(rule.when, ['rules', i, 'when'], knownFeatures, kinds, problems);
-    messageProblems(rule.message, ['rules', i, 'message'], knownFeatures, problems);
+    conditionProblems(rule.when, ['rules', i, 'when'], { known: knownFeatures, kinds, refused: problems, warned });
+    messageProblems(rule.message, ['rules', i, 'message'], knownFeatures, warned);
   });
   for (const [merchant, o] of Object.entries(parsed.data.merchants)) {
     o.disabledRules.forEach((code, i) => {
@@ -356,7 +383,11 @@ export function parseRuleset(
     });
   }
   if (problems.length) throw new RulesetError(problems, { doc });
-  return { ...parsed.data, digest: rulesetDigest(parsed.data) };
+  const warnings = warned.map((p) => {
+    const line = lineOf(p.at);
+    return scrubCardNumbers(`${problemPath(p.at, doc)}: ${p.message}${line === undefined ? '' : ` (line ${line})`}`);
+  });
+  return { ...parsed.data, digest: rulesetDigest(parsed.data), ...(warnings.length ? { warnings } : {}) };
 }
 
 /** The friction budget in force for a merchant: its own, else the ruleset's. */

@@ -110,11 +110,13 @@ describe('comparisons that could never fire are refused, by rule code and field 
     [
       { feature: 'amount_ref', gte: 1000, lt: 500 },
       '.when',
-      'no value of amount_ref meets every comparison here: never fires',
+      'no value of amount_ref meets every comparison here: never true',
     ],
     [
-      { feature: 'three_ds_status', in: ['N', 'R', 1] },
-      '.when.in.2',
+      { feature: 'three_ds_status', in: ['y', 1] },
+      '.when.in.0',
+      'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never "y"',
+      '.when.in.1',
       'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1',
     ],
     [{ feature: 'channel', gt: 2 }, '.when.gt', 'channel is one of ecommerce, moto, pos, in_app: gt compares numbers'],
@@ -123,16 +125,16 @@ describe('comparisons that could never fire are refused, by rule code and field 
     [
       { feature: 'amount_ref', eq: 5, gte: 10 },
       '.when',
-      'no value of amount_ref meets every comparison here: never fires',
+      'no value of amount_ref meets every comparison here: never true',
     ],
     [
       { feature: 'cvv_result', in: ['match'], neq: 'match' },
       '.when',
-      'no value of cvv_result meets every comparison here: never fires',
+      'no value of cvv_result meets every comparison here: never true',
     ],
     [
-      { all: [{ feature: 'has_ip', eq: true }, { any: [{ not: { feature: 'cvv_result', neq: 'mismach' } }] }] },
-      '.when.all.1.any.0.not.neq',
+      { all: [{ feature: 'has_ip', eq: true }, { any: [{ feature: 'cvv_result', eq: 'mismach' }] }] },
+      '.when.all.1.any.0.eq',
       'cvv_result is one of match, mismatch, not_checked: never "mismach"',
     ],
     [
@@ -143,14 +145,58 @@ describe('comparisons that could never fire are refused, by rule code and field 
         ],
       },
       '.when.all',
-      'no value of amount_ref meets all of its comparisons: never fires',
+      'no value of amount_ref meets all of its comparisons: never true',
     ],
-  ])('%j', (when, path, message) => {
-    expect(problemsOf(rule(when))).toEqual([`rules.0 (MY_RULE)${path}: ${message}`]);
+  ])('%j', (when, ...pathsAndMessages: string[]) => {
+    const expected: string[] = [];
+    for (let i = 0; i < pathsAndMessages.length; i += 2)
+      expected.push(`rules.0 (MY_RULE)${pathsAndMessages[i]}: ${pathsAndMessages[i + 1]}`);
+    expect(problemsOf(rule(when))).toEqual(expected);
   });
 
-  it('refuses a message placeholder that names no feature, which would reach merchants as written', () => {
-    expect(problemsOf(rule({ feature: 'amount_ref', gte: 1 }, 'High amount ({amount_reff}) {Amount_ref}'))).toEqual([
+  // A refused ruleset at start-up stops the engine: a mistake that leaves a rule firing as it did
+  // before these checks (found by a review) loads, and is said at each load.
+  const warningsOf = (doc: unknown) => parseRuleset(doc, known).warnings ?? [];
+  it.each([
+    [
+      {
+        all: [
+          { feature: 'cvv_result', in: ['mismatch', 'unavailable'] },
+          { feature: 'amount_ref', gte: 200 },
+        ],
+      },
+      '.when.all.0.in.1',
+      'cvv_result is one of match, mismatch, not_checked: never "unavailable"',
+    ],
+    [
+      { feature: 'three_ds_status', in: ['N', 'R', 1] },
+      '.when.in.2',
+      'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never 1',
+    ],
+    [
+      { feature: 'channel', neq: 'mail_order' },
+      '.when.neq',
+      'channel is one of ecommerce, moto, pos, in_app: never "mail_order" (so always true)',
+    ],
+    [
+      { not: { feature: 'three_ds_status', eq: 'y' } },
+      '.when.not.eq',
+      'three_ds_status is one of Y, N, U, A, C, D, R, I, none: never "y"',
+    ],
+    [
+      { not: { feature: 'amount_ref', gte: 1000, lt: 500 } },
+      '.when.not',
+      'no value of amount_ref meets every comparison here: never true',
+    ],
+  ])('loads %j, which fires as it did, and says what is wrong', (when, path, message) => {
+    expect(problemsOf(rule(when))).toEqual([]);
+    expect(warningsOf(rule(when))).toEqual([`rules.0 (MY_RULE)${path}: ${message}`]);
+  });
+
+  it('says a message placeholder that names no feature, which reaches merchants as written', () => {
+    const doc = rule({ feature: 'amount_ref', gte: 1 }, 'High amount ({amount_reff}) {Amount_ref}');
+    expect(problemsOf(doc)).toEqual([]);
+    expect(warningsOf(doc)).toEqual([
       "rules.0 (MY_RULE).message: {amount_reff} names no feature: a placeholder is a feature's name in braces",
       "rules.0 (MY_RULE).message: {Amount_ref} names no feature: a placeholder is a feature's name in braces",
     ]);

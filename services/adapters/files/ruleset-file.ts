@@ -36,7 +36,7 @@ export function readRulesetFile(path: string, knownFeatures: ReadonlySet<string>
   }
   const doc: unknown = document.toJS();
   try {
-    return parseRuleset(doc, knownFeatures);
+    return parseRuleset(doc, knownFeatures, undefined, (at) => lineOf(document, lines, at));
   } catch (error) {
     if (!(error instanceof RulesetError)) throw error;
     throw new RulesetError(
@@ -53,9 +53,15 @@ export class RulesetFile extends WatchedFile<Ruleset> {
 
   /** Rules changed and `version:` did not: only the digest tells the two apart in answers and records. */
   protected override changeWarning(previous: Ruleset, next: Ruleset): string | undefined {
-    return previous.version === next.version && previous.digest !== next.digest
-      ? `ruleset content changed under the same version ${next.version} (digest ${previous.digest} -> ${next.digest}): change version: with every edit`
-      : undefined;
+    const said = [
+      ...(previous.version === next.version && previous.digest !== next.digest
+        ? [
+            `ruleset content changed under the same version ${next.version} (digest ${previous.digest} -> ${next.digest}): change version: with every edit`,
+          ]
+        : []),
+      ...(next.warnings ?? []),
+    ];
+    return said.length ? said.join('; ') : undefined;
   }
 
   get ruleset(): Ruleset {
