@@ -15,6 +15,7 @@ import {
 } from '../services/core/schemas.ts';
 import {
   containsCardNumber,
+  maskDottedPath,
   maskLongRunsHoldingCards,
   scrubCardNumbers,
   scrubJsonText,
@@ -315,12 +316,12 @@ export interface DeadLetterInput {
 }
 
 /**
- * A detail's path masked as the payload is (every 12-19 digit run, Luhn or not), key by key: an
- * index next to a masked key stays readable (items.0.411111******1112.pin). Then the whole path
- * again: a number split over nested keys (extra.4111.1111.1111.1112) is masked too.
+ * A detail's path masked as the payload is (every 12-19 digit run, Luhn or not): key by key, an
+ * index next to a masked key readable (items.0.411111******1112.pin), or whole when that shows
+ * less, a number split over nested keys (extra.411111111111.1112) masked as one (maskDottedPath).
  */
 function maskPath(path: string): string {
-  return maskDigits(path.split('.').map(maskDigits).join('.'));
+  return maskDottedPath(path, maskDigits);
 }
 
 const cutText = (text: string) =>

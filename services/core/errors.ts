@@ -5,7 +5,7 @@
 // error into an answer in one place (services/http/errors.ts); zod issues become `{path, message}`
 // pairs in one place (issueDetails below). Pure: no I/O.
 import { z } from 'zod';
-import { containsCardNumber, scrubCardNumbers } from './scrub.ts';
+import { containsCardNumber, maskDottedPath, scrubCardNumbers } from './scrub.ts';
 
 interface ErrorCodeInfo {
   /** The status it is answered with; a few codes are answered with more than one (docs/errors.md). */
@@ -200,13 +200,12 @@ export function issueDetails(
   const issues = 'issues' in error ? error.issues : error;
   const { prefix = '', root = '(root)' } = format;
   return issues.map((issue) => ({
-    // Key by key first: an array index next to a card number in a key stays readable (items.0.411111******1111,
-    // not items.041111*******1111); then the whole path, for a number split over nested keys.
-    path: scrubCardNumbers(
+    // Key by key, an array index next to a card number in a key readable (items.0.411111******1111, not
+    // items.041111*******1111), or whole when that shows less: a number split over nested keys.
+    path:
       (issue.path.length > 0
-        ? `${prefix}${issue.path.map((key) => scrubCardNumbers(String(key))).join('.')}`
+        ? maskDottedPath(`${prefix}${issue.path.map(String).join('.')}`, (t) => scrubCardNumbers(t))
         : prefix.replace(/\.$/, '')) || root,
-    ),
     message: scrubCardNumbers(issue.message ?? 'is invalid'),
   }));
 }

@@ -615,6 +615,22 @@ function lookalikeProbe(text: string, scan: DigitScan): string | undefined {
  * letters read as digits (lookalikeProbe). A text with a "%" is read again after that, decoded
  * ("4111%201111..."; as it is, "4111%2026%..." is joined by "%").
  */
+const clearDigits = (text: string) => text.replace(/\D/g, '').length;
+
+/**
+ * A dotted path (`items.0.pin`) masked by `mask` key by key, so that an index beside a masked key
+ * stays readable (`items.0.411111******1111.pin`, not `items.041111*******1111.pin`), unless masking
+ * it whole leaves fewer digits in clear: a number split over nested keys
+ * (`extra.411111111111.1111`), whose pieces key by key would each show most of their digits.
+ */
+export function maskDottedPath(path: string, mask: (text: string) => string): string {
+  const byKey = path.split('.').map(mask).join('.');
+  const whole = mask(path);
+  // An index run into the number shows one digit more whole (items.0.4111…: 0 and 411111 and 1111):
+  // the readable form is kept unless whole masks at least two more.
+  return clearDigits(whole) + 1 < clearDigits(byKey) ? whole : byKey;
+}
+
 export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
   const scan = scanDigits(text);
   const percent = text.includes('%');

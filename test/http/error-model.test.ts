@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { luhnComplete } from '../support/card-arbitraries.ts';
 import { AuthRateLimited, AuthUnavailable, KeyRequestError } from '../../services/auth/api-keys.ts';
 import { CaseConflict, CaseForbidden, CaseNotFound } from '../../services/cases/model.ts';
 import { PersonalDataUnreadable } from '../../services/cases/personal-data.ts';
@@ -328,6 +329,14 @@ describe('the zod formatter', () => {
     // A number split over nested keys is masked all the same.
     const split = [{ path: ['extra', ...VISA.match(/\d{4}/g)!], message: 'is refused' }];
     expect(issueDetails(split)[0]!.path).not.toContain(VISA.match(/\d{4}/g)!.join('.'));
+    // Also when one piece is long enough to be masked alone (found by a review): 12 digits, then 4.
+    // Masked piece by piece it showed 14 of the 16 digits (411111**1111.1111).
+    // Its first 12 digits a card number of their own (Luhn), as the scrubber masks them alone.
+    const head = luhnComplete('41111111111');
+    const number = luhnComplete(`${head}123`);
+    const longPiece = [{ path: ['extra', head, number.slice(12)], message: 'is refused' }];
+    const path = issueDetails(longPiece)[0]!.path;
+    expect(path.replace(/\D/g, '').length).toBeLessThanOrEqual(10);
   });
 
   it('names the whole value (root) and takes a prefix', () => {

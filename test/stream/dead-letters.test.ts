@@ -110,6 +110,17 @@ describe('dead letters mask every 12-19 digit run, Luhn or not, outside the payl
     // The item's index stays apart from the masked key.
     expect(paths).toContain(`items.0.${maskPan(PAN)}.pin`);
     expect(raw).not.toContain(MISTYPED);
+    // A number split over nested keys, one piece long enough to be masked alone (found by a review):
+    // masked piece by piece it showed 14 of its 16 digits (extra.411111**1111.1111.cvv).
+    const split = deadLetter(
+      JSON.stringify({
+        merchantId: 'm1',
+        amount: -1,
+        extra: { [MISTYPED.slice(0, 12)]: { [MISTYPED.slice(12)]: { cvv: '1' } } },
+      }),
+    ).letter as unknown as { details: { path: string }[] };
+    const splitPath = split.details.map((d) => d.path).find((p) => p.startsWith('extra.'))!;
+    expect(splitPath.replace(/\D/g, '').length).toBeLessThanOrEqual(10);
     expect(longDigitRuns(raw)).toEqual([]);
   });
 });
