@@ -21,6 +21,7 @@ import type { NegativeKind } from '../../cases/negative-lists.ts';
 import { personalView } from '../../cases/personal-data.ts';
 import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts';
 import { issueLines, statusOf, type ErrorCode } from '../../core/errors.ts';
+import { scrubCardNumbers } from '../../core/scrub.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
 import { ACTION_WORDS, draftOfStored } from '../resume.ts';
 import { consoleHref } from '../html.ts';
@@ -216,7 +217,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       (k) => !Object.hasOwn(caseQuerySchema.shape, k) && k !== 'empty',
     );
     const ignoredNotice = ignored.length
-      ? `Ignored: ${listOf(ignored.slice(0, 5).map((k) => k.slice(0, 40)))} ${ignored.length === 1 ? 'is not a queue filter' : 'are not queue filters'} (filters: ${Object.keys(caseQuerySchema.shape).join(', ')}). The cases below are not filtered by ${ignored.length === 1 ? 'it' : 'them'}.`
+      ? `Ignored: ${listOf(ignored.slice(0, 5).map((k) => scrubCardNumbers(k).slice(0, 40)))} ${ignored.length === 1 ? 'is not a queue filter' : 'are not queue filters'} (filters: ${Object.keys(caseQuerySchema.shape).join(', ')}). The cases below are not filtered by ${ignored.length === 1 ? 'it' : 'them'}.`
       : undefined;
     const pageNotice =
       (request.query as Record<string, unknown>).empty === '1'
