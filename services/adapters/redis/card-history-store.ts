@@ -37,16 +37,18 @@ import { FRAUD_DAY_SHARDS, HISTORY_KEYS } from './keys.ts';
 import { LuaScript, read, sendAlone } from './lua.ts';
 
 /**
- * KEYS: each week's distinct-card and pair estimates, in turn (one slot: {cpp}). The pairs of the
- * weeks, or -1 when a week saw cards but kept no pairs (recorded before they were): a period part
- * covered would make the average card look quieter than it is.
+ * KEYS: the week before the period's, then each of its weeks, each week's distinct-card and pair
+ * estimates in turn (one slot: {cpp}). The pairs of the period's weeks, or -1 when one of them, or
+ * the week before (the first week may have begun keeping pairs part way through), saw cards but
+ * kept no pairs (recorded before they were): a period part covered would make the average card
+ * look quieter than it is.
  */
 const COUNT_PAIRS = new LuaScript(`
 local kept = {}
 for i = 1, #KEYS, 2 do
   local withPairs = redis.call('EXISTS', KEYS[i + 1]) == 1
   if not withPairs and redis.call('EXISTS', KEYS[i]) == 1 then return -1 end
-  if withPairs then kept[#kept + 1] = KEYS[i + 1] end
+  if withPairs and i > 1 then kept[#kept + 1] = KEYS[i + 1] end
 end
 if #kept == 0 then return 0 end
 return redis.call('PFCOUNT', unpack(kept))
@@ -428,7 +430,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
   }
 
   async cardMerchantPairs(from: number, to: number): Promise<number | undefined> {
-    const keys = weeksBetween(from, to).flatMap((w) => [HISTORY_KEYS.week(w), HISTORY_KEYS.pairsWeek(w)]);
+    const weeks = weeksBetween(from, to);
+    const keys = [weeks[0]! - 1, ...weeks].flatMap((w) => [HISTORY_KEYS.week(w), HISTORY_KEYS.pairsWeek(w)]);
     const pairs = Number(await COUNT_PAIRS.run(this.redis, keys, []));
     return pairs < 0 ? undefined : pairs;
   }
