@@ -139,7 +139,9 @@ describe('scoring', () => {
     const conflict = await score({ ...body, amount: 101 });
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json()).toEqual({
-      error: 'transactionId was already scored with a different payload',
+      error: expect.stringMatching(
+        /^transactionId was already scored with a different payload: .*new transactionId.*ifAuthenticated/,
+      ),
       code: 'TRANSACTION_CONFLICT',
     });
     // Two more small attempts, at another merchant then here: had the retry counted, the second

@@ -5,6 +5,10 @@ import { errorResponseSchema } from '../../core/errors.ts';
 import { scoreRequestSchema, scoreResponseSchema, securityCodeRefusal } from '../../core/schemas.ts';
 import { HttpError } from '../errors.ts';
 
+/** TRANSACTION_CONFLICT's words: merchants meet it re-scoring a challenged order with its 3-D Secure result. */
+const CONFLICT_MESSAGE =
+  "transactionId was already scored with a different payload: a retry sends the same payload; an order scored again (changed, or with a 3-D Secure result) takes a new transactionId, and after a challenge the answer's ifAuthenticated says what a successful authentication decides, with no second scoring";
+
 /**
  * Room for the largest body the schema's maxima allow, its text in UTF-8 (3 bytes a character): 200
  * items with 200-character names, 64-character SKUs and 100-character categories are ~234 KB, both
@@ -52,8 +56,7 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
     async (request) => {
       // A currency the rate table lacks throws UnknownRateError: 422 NO_EXCHANGE_RATE (errors.ts), nothing counted.
       const result: ScoreResult = await engine.score(request.principal!.merchantId!, request.body);
-      if (result.kind === 'conflict')
-        throw new HttpError('TRANSACTION_CONFLICT', 'transactionId was already scored with a different payload');
+      if (result.kind === 'conflict') throw new HttpError('TRANSACTION_CONFLICT', CONFLICT_MESSAGE);
       return result.response;
     },
   );
