@@ -3,7 +3,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver } from './core/engine.ts';
 import type { FrictionShare, FrictionTracker } from './core/friction.ts';
-import type { ScoreResponse } from './core/schemas.ts';
 
 /** Merchants given their own friction series (the busiest); the rest show only in the console. */
 export const FRICTION_METRIC_MERCHANTS = 50;
@@ -360,29 +359,14 @@ export class Metrics {
     );
   }
 
-  /** One decision answered (or published) counted, and, when given, into the friction tracker. */
-  countDecision(
-    response: Pick<ScoreResponse, 'decision' | 'degraded'>,
-    merchantId: string,
-    friction?: FrictionTracker,
-  ): void {
-    this.decisions.inc({ decision: response.decision });
-    friction?.record(merchantId, response.decision);
-    if (response.degraded) this.degraded.inc();
-  }
-
-  /**
-   * The engine's observer: decisions counted as the engine makes them; with `decisions: false`
-   * not (the stream processor counts those it publishes: an answer it holds back is no decision).
-   */
-  observer(friction?: FrictionTracker, { decisions = true }: { decisions?: boolean } = {}): EngineObserver {
+  /** The engine's observer: decisions counted (and, when given, into the friction tracker). */
+  observer(friction?: FrictionTracker): EngineObserver {
     return {
-      ...(decisions
-        ? {
-            decision: (response: ScoreResponse, merchantId: string) =>
-              this.countDecision(response, merchantId, friction),
-          }
-        : {}),
+      decision: (response, merchantId) => {
+        this.decisions.inc({ decision: response.decision });
+        friction?.record(merchantId, response.decision);
+        if (response.degraded) this.degraded.inc();
+      },
       storeError: (_error, stage) => this.storeErrors.inc({ stage }),
       watchlistHit: (eventIds) => {
         for (const event of eventIds) this.watchlistHits.inc({ event });

@@ -83,11 +83,6 @@ export interface Runtime {
   /** The model artifact in force (LEAKGUARD_MODEL), or none: scoring then runs on rules alone. */
   models: ModelFile | undefined;
   metrics: Metrics;
-  /**
-   * A decision the engine made counted in its metrics and friction. The engine counts its own in an
-   * engine; a stream processor counts those it publishes (one held back for a retry is none).
-   */
-  countDecision(response: Pick<ScoreResponse, 'decision' | 'degraded'>, merchantId: string): void;
   /** Re-reads every file the engine keeps in force (ruleset, rate table, model): SIGHUP. A refused file keeps its predecessor. */
   reloadFiles(): void;
   embedded: boolean;
@@ -258,7 +253,7 @@ export function createRuntime(
     /**
      * A stream processor in `pause` mode: a degraded answer is held back and the transaction
      * scored again once the store is back, so it is no decision to record, archive, learn from or
-     * make a case of (the metrics count published decisions only: countDecision).
+     * make a case of, nor to count in the decisions' metrics and friction.
      */
     holdsBackDegraded?: boolean;
   } = {},
@@ -505,6 +500,9 @@ export function createRuntime(
       ),
   );
 
+  const counting = metrics.observer(friction);
+  // A degraded answer a paused processor holds back: scored again once the store is back, then decided.
+  const heldBack = (response: Pick<ScoreResponse, 'degraded'>) => holdsBackDegraded && response.degraded;
   const engine = new Engine({
     store,
     keyring,
@@ -512,9 +510,12 @@ export function createRuntime(
     rates: () => rates.rates,
     deadlineMs: config.LEAKGUARD_DEADLINE_MS,
     observer: {
-      ...metrics.observer(friction, { decisions: role === 'engine' }),
+      ...counting,
+      decision: (response, merchantId) => {
+        if (!heldBack(response)) counting.decision?.(response, merchantId);
+      },
       scored: (merchantId, request, result) => {
-        if (holdsBackDegraded && result.kind === 'scored' && result.response.degraded) return;
+        if (result.kind === 'scored' && heldBack(result.response)) return;
         flaggedSink.observe(merchantId, request, result);
         breach?.recorder.scored(merchantId, result);
         recorder?.scored(merchantId, request, result);
@@ -653,7 +654,6 @@ export function createRuntime(
     rates,
     models,
     metrics,
-    countDecision: (response, merchantId) => metrics.countDecision(response, merchantId, friction),
     watchlist,
     watchlistRegistry,
     keyring,

@@ -77,7 +77,6 @@ export async function createStreamService(
       const card = identifyCard(runtime.keyring, pan);
       return { bin: card.bin, last4: card.last4, fingerprint: card.fingerprints[0]!, keyId: card.keyId };
     },
-    published: (decision, merchantId) => runtime.countDecision(decision, merchantId),
     // Scoring needs the velocity store; other stores (cases...) do not hold the stream back.
     ready: async () => {
       const r = await runtime.readiness();

@@ -10,7 +10,6 @@ import {
   type OutgoingMessage,
   type TopicMessages,
 } from '../../services/adapters/kafka/client.ts';
-import type { Decision } from '../../services/core/schemas.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
 import type { MerchantCheck } from '../merchants.ts';
@@ -47,8 +46,6 @@ export interface BatchOptions {
   commits: CommitQueue;
   pausing: Pausing;
   stopping: () => boolean;
-  /** A published decision the engine made, for the engine's metrics (an answer held back is not one). */
-  published?: (decision: { decision: Decision; degraded: boolean }, merchantId: string) => void;
 }
 
 export class BatchHandler {
@@ -244,7 +241,6 @@ export class BatchHandler {
       if (o.kind === 'decision') {
         metrics.messages.inc({ outcome: 'decision' });
         metrics.decisions.inc({ decision: o.decision });
-        if (o.counted) this.o.published?.(o, o.merchantId);
       } else {
         metrics.messages.inc({ outcome: 'dead_letter' });
         metrics.deadLetters.inc({ reason: o.reason });

@@ -27,9 +27,8 @@ import {
 export type RetryReason = 'store_unavailable' | 'merchants_unavailable';
 
 /**
- * `value`: the message to publish, as JSON (keyed by `key`). `counted`: a decision the engine made
- * (not a stored one replayed), counted in the engine's metrics once published. `headers`: the
- * input's carried headers (messages.ts carriedHeaders), published with it.
+ * `value`: the message to publish, as JSON (keyed by `key`). `headers`: the input's carried headers
+ * (messages.ts carriedHeaders), published with it.
  */
 export type Outcome =
   | {
@@ -39,9 +38,6 @@ export type Outcome =
       key: string;
       value: string;
       decision: Decision;
-      merchantId: string;
-      degraded: boolean;
-      counted: boolean;
       headers?: Record<string, string>;
     }
   | {
@@ -55,16 +51,13 @@ export type Outcome =
     }
   | { kind: 'retry'; offset: string; reason: RetryReason };
 
-const decided = (offset: string, timestamp: number, message: DecisionMessage, counted: boolean): Outcome => ({
+const decided = (offset: string, timestamp: number, message: DecisionMessage): Outcome => ({
   kind: 'decision',
   offset,
   timestamp,
   key: message.card.fingerprint,
   value: JSON.stringify(message),
   decision: message.decision,
-  merchantId: message.merchantId,
-  degraded: message.degraded,
-  counted,
 });
 const deadLettered = (offset: string, timestamp: number, key: string | null, message: DeadLetterMessage): Outcome => ({
   kind: 'dead',
@@ -250,7 +243,5 @@ export function outcomeOf(
     offset,
     timestamp,
     decisionMessage(transaction.merchantId, result.response, card, result.replayed, source),
-    // The engine made this decision (its evidence is there), as it would have counted it over HTTP.
-    evidence !== undefined,
   );
 }

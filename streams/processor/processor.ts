@@ -24,7 +24,7 @@ import type { MerchantCheck } from '../merchants.ts';
 import type { CardRef } from '../messages.ts';
 import type { StreamMetrics } from '../metrics.ts';
 import { ensureTopics, topicsOf, type StreamTopics } from '../topics.ts';
-import { BatchHandler, type BatchOptions } from './batches.ts';
+import { BatchHandler } from './batches.ts';
 import { CommitQueue } from './commits.ts';
 import type { ScoringEngine } from './engine.ts';
 import { LagReader } from './lag.ts';
@@ -44,11 +44,6 @@ export interface ProcessorOptions {
   identify: (pan: string) => CardRef;
   /** True when the stores answer: consumption paused for a degraded answer resumes then. */
   ready: () => Promise<boolean>;
-  /**
-   * A published decision the engine made: counted in the engine's metrics here, not as the engine
-   * answers, since an answer held back for a retry (pause mode) is no decision.
-   */
-  published?: BatchOptions['published'];
 }
 
 export type ConsumerState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
@@ -113,7 +108,6 @@ export class StreamProcessor {
       commits: this.commits,
       pausing: this.pausing,
       stopping,
-      ...(options.published ? { published: options.published } : {}),
     });
     this.producer = producer;
   }
