@@ -159,6 +159,15 @@ export function problemPath(at: readonly PropertyKey[], doc: unknown): string {
   return segments.join('.');
 }
 
+/** A problem as refusals and warnings name it: its path, its message with its line, no card number. */
+function problemDetail(p: RulesetProblem, doc: unknown): IssueDetail {
+  return {
+    path: scrubCardNumbers(problemPath(p.at, doc)),
+    message: scrubCardNumbers(p.line === undefined ? p.message : `${p.message} (line ${p.line})`),
+  };
+}
+const problemLine = (d: IssueDetail) => `${d.path}: ${d.message}`;
+
 function valueAt(doc: unknown, at: readonly PropertyKey[]): unknown {
   let v = doc;
   for (const key of at) {
@@ -175,11 +184,8 @@ export class RulesetError extends LeakguardError {
 
   /** `doc`: the document, to name rules by code; `file`: the file it was read from. */
   constructor(located: readonly RulesetProblem[], { doc, file }: { doc?: unknown; file?: string } = {}) {
-    const details: IssueDetail[] = located.map((p) => ({
-      path: scrubCardNumbers(problemPath(p.at, doc)),
-      message: scrubCardNumbers(p.line === undefined ? p.message : `${p.message} (line ${p.line})`),
-    }));
-    const problems = details.map((d) => `${d.path}: ${d.message}`);
+    const details = located.map((p) => problemDetail(p, doc));
+    const problems = details.map(problemLine);
     super('RULESET_INVALID', `invalid ruleset${file ? ` ${file}` : ''}: ${problems.join('; ')}`, { details });
     this.problems = problems;
     this.located = located;
@@ -383,10 +389,7 @@ export function parseRuleset(
     });
   }
   if (problems.length) throw new RulesetError(problems, { doc });
-  const warnings = warned.map((p) => {
-    const line = lineOf(p.at);
-    return scrubCardNumbers(`${problemPath(p.at, doc)}: ${p.message}${line === undefined ? '' : ` (line ${line})`}`);
-  });
+  const warnings = warned.map((p) => problemLine(problemDetail({ ...p, line: lineOf(p.at) }, doc)));
   return { ...parsed.data, digest: rulesetDigest(parsed.data), ...(warnings.length ? { warnings } : {}) };
 }
 
