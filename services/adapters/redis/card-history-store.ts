@@ -147,8 +147,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     if (visits.length === 0) return;
     const byCard = new Map<string, [number, string][]>();
     const byMerchant = new Map<string, [number, string][]>();
-    const byWeek = new Map<number, Set<string>>();
-    const pairsByWeek = new Map<number, Set<string>>();
+    // Each week's estimates (HyperLogLogs): its distinct cards, its distinct card-merchant pairs.
+    const estimates = new Map<string, Set<string>>();
+    const estimate = (key: string, element: string) => {
+      let elements = estimates.get(key);
+      if (!elements) estimates.set(key, (elements = new Set()));
+      elements.add(element);
+    };
     let latest = -Infinity;
     for (const v of visits) {
       push(byCard, HISTORY_KEYS.cardMerchants(v.card), [v.at, v.merchantId]);
@@ -159,12 +164,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         `${slot}.${v.bin}`,
       ]);
       const week = weekOf(v.at);
-      let cards = byWeek.get(week);
-      if (!cards) byWeek.set(week, (cards = new Set()));
-      cards.add(v.card);
-      let pairs = pairsByWeek.get(week);
-      if (!pairs) pairsByWeek.set(week, (pairs = new Set()));
-      pairs.add(`${slot}|${v.merchantId}`);
+      estimate(HISTORY_KEYS.week(week), v.card);
+      estimate(HISTORY_KEYS.pairsWeek(week), `${slot}|${v.merchantId}`);
       latest = Math.max(latest, v.at);
     }
     const ttl = this.options.retentionMs + TTL_MARGIN_MS;
@@ -174,13 +175,9 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         ...[...byMerchant].map(([key, m]) => this.entry(key, 'GT', m)),
         this.entry(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
       ]),
-      ...[...byWeek].map(async ([week, cards]) => {
-        await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.week(week), ...cards]);
-        await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.week(week), ttl + 7 * 86_400_000]);
-      }),
-      ...[...pairsByWeek].map(async ([week, pairs]) => {
-        await sendAlone(this.redis, 'pfadd', [HISTORY_KEYS.pairsWeek(week), ...pairs]);
-        await sendAlone(this.redis, 'pexpire', [HISTORY_KEYS.pairsWeek(week), ttl + 7 * 86_400_000]);
+      ...[...estimates].map(async ([key, elements]) => {
+        await sendAlone(this.redis, 'pfadd', [key, ...elements]);
+        await sendAlone(this.redis, 'pexpire', [key, ttl + 7 * 86_400_000]);
       }),
     ]);
   }
