@@ -194,7 +194,7 @@ const byMerchant = (a: TransactionChange, b: TransactionChange) =>
 const codesOf = (joined: string) => (joined === '' ? [] : joined.split(','));
 
 /** First index at or after a time (the traffic is in time order). */
-function firstAt(at: Float64Array, t: number): number {
+export function firstAt(at: Float64Array, t: number): number {
   let lo = 0,
     hi = at.length;
   while (lo < hi) {

@@ -2,7 +2,7 @@
 // follows the traffic, outcomes reaching it when they reached production. It returns
 // what it decided for each reported transaction; backtest.ts runs two of these (in worker threads,
 // one per configuration) and compares them.
-import { Engine, type ReducedScoring } from '../../services/core/engine.ts';
+import { Engine, type ReducedScoring, type ScoreResult } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
 import { rulesetVersion, type Ruleset } from '../../services/core/rules.ts';
@@ -77,11 +77,19 @@ export function inputOf(
 
 export type ReplayTraffic = Pick<Traffic, 'kind' | 'bytes' | 'offsets' | 'at' | 'outcomes'>;
 
+/** A scoring of the replay, warm-up included: its index in the traffic, its input and what the engine made of it. */
+export type ReplayedScoring = (
+  i: number,
+  input: ReturnType<typeof inputOf>,
+  result: Extract<ScoreResult, { kind: 'scored' }>,
+) => void;
+
 export async function replayConfiguration(
   traffic: ReplayTraffic,
   configuration: Configuration,
   window: ReplayWindow,
   onProgress?: (done: number) => void,
+  onScored?: ReplayedScoring,
 ): Promise<ReplayedRun> {
   const loaded = loadConfiguration(configuration);
   let clock = 0;
@@ -132,6 +140,7 @@ export async function replayConfiguration(
       });
       if (result && result.kind !== 'scored')
         throw new Error(`transaction ${input.request.transactionId} of ${input.merchantId} conflicted in the replay`);
+      if (result) onScored?.(i, input, result);
       if (!result) {
         if (i >= window.reportFrom) {
           decisions[i - window.reportFrom] = NOT_SCORED;

@@ -61,7 +61,7 @@ const COMMON_OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-function dateArg(name: string, value: string | undefined): number | undefined {
+export function dateArg(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   // The day must be a real one, with or without a time: Date.parse rolls 2018-02-30 into March.
   const day = /^\d{4}-\d{2}-\d{2}(?=$|T)/.exec(value)?.[0];
@@ -122,7 +122,7 @@ export function configurations(
  * The shared progress (models/cli/progress.ts: a bar on a terminal, else a plain line every ~10 s),
  * begun at the first update: the total is known only then.
  */
-function progressBar(quiet: boolean, label: string, unit: string) {
+export function progressBar(quiet: boolean, label: string, unit: string) {
   if (quiet) return undefined;
   const started = performance.now();
   let p: Progress | undefined;
@@ -206,22 +206,35 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   }
   const args = commonArgs(values);
   const config = loadConfig();
+  const { traffic, description } = await readRecording(values.source, config, args.quiet);
+  return finish(traffic, description, config, args);
+}
+
+/**
+ * The recording at `--source` (a file or folder, or `kafka`), else where the engines write it: the
+ * topic when KAFKA_BROKERS is set, else LEAKGUARD_RECORD_DIR or <state dir>/records.
+ */
+export async function readRecording(
+  sourceFlag: string | undefined,
+  config: Config,
+  quiet: boolean,
+): Promise<{ traffic: Traffic; description: string }> {
   const source =
-    values.source ??
+    sourceFlag ??
     (config.KAFKA_BROKERS ? 'kafka' : (config.LEAKGUARD_RECORD_DIR ?? join(config.LEAKGUARD_STATE_DIR, 'records')));
   const builder = new TrafficBuilder('recording');
   if (source === 'kafka') {
     if (!config.KAFKA_BROKERS) throw new UsageError('--source kafka: KAFKA_BROKERS is not set');
-    await readKafka(config.KAFKA_BROKERS, config.LEAKGUARD_RECORD_TOPIC, builder, args.quiet);
+    await readKafka(config.KAFKA_BROKERS, config.LEAKGUARD_RECORD_TOPIC, builder, quiet);
   } else
     await readFiles(
-      values.source ? callerPath(source) : source,
+      sourceFlag ? callerPath(source) : source,
       builder,
-      args.quiet,
+      quiet,
       ' (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records)',
     );
   const description = source === 'kafka' ? `${config.LEAKGUARD_RECORD_TOPIC} at ${config.KAFKA_BROKERS}` : source;
-  return finish(builder.finish(), description, config, args);
+  return { traffic: builder.finish(), description };
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -244,17 +257,24 @@ export async function replayCommand(argv: string[]): Promise<number> {
   return finish(builder.finish(), path, config, args);
 }
 
-/** Runs a command as a process: a usage error is its message, the usage and exit code 2; any other, its message and 1. */
-export function runCli(command: (argv: string[]) => Promise<number>, usage: string): void {
-  command(process.argv.slice(2)).then(
+/**
+ * Runs a command as a process: a usage error is its message, the usage and exit code 2; any other, its
+ * message and 1. Resolves to the exit code it set.
+ */
+export function runCli(
+  command: (argv: string[]) => Promise<number>,
+  usage: string,
+  argv = process.argv.slice(2),
+): Promise<number> {
+  return command(argv).then(
     (code) => (process.exitCode = code),
     (error: unknown) => {
       const e = error as Error & { code?: string };
       const isUsage = error instanceof UsageError || (e.code ?? '').startsWith('ERR_PARSE_ARGS');
       process.stderr.write(`${scrubCardNumbers(e.message ?? String(error))}${isUsage ? `\n${usage}` : ''}\n`);
-      process.exitCode = isUsage ? 2 : 1;
+      return (process.exitCode = isUsage ? 2 : 1);
     },
   );
 }
 
-if (process.argv[1] && import.meta.filename === resolve(process.argv[1])) runCli(backtestCommand, BACKTEST_USAGE);
+if (process.argv[1] && import.meta.filename === resolve(process.argv[1])) void runCli(backtestCommand, BACKTEST_USAGE);

@@ -1,8 +1,9 @@
 // `npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO]`: what the deployment
 // knows of its transactions' labels — the analysts' decisions and the outcomes merchants reported
 // (fraud chargebacks not reversed, failed 3-D Secure challenges), joined per transaction, each row
-// saying its label's source, with the features the engine saw when a case has them. Not a
-// training set as it is: `model train` reads the simulator's CSV layout only (models/README.md).
+// saying its label's source, with the features the engine saw when a case has them. For analysis,
+// not a training set (flagged transactions only have features): `model train-recorded` trains on
+// the recording (models/README.md).
 import { parseArgs } from 'node:util';
 import { PostgresCaseStore } from '../../services/adapters/postgres/case-store.ts';
 import { migrate } from '../../services/adapters/postgres/migrate.ts';

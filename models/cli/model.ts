@@ -1,4 +1,5 @@
 // npm run model -- train    --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
+// npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] ...   (your own recorded traffic: train-recorded.ts)
 // npm run model -- evaluate --data DIR[,DIR...] --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
 // Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
 //   --max-features X --bins N --gain-threshold X --workers N
@@ -20,7 +21,7 @@ import { meanSpread, prepareAny, REFERENCE, runSeed, testMetrics, withTarget } f
 import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
-import { DEFAULT_TRAIN_PARAMS, type TrainParams } from '../training/train.ts';
+import { DEFAULT_TRAIN_PARAMS, TRAINING_LIBRARY, type TrainParams } from '../training/train.ts';
 import { featureUse, featureUseLines, splitWeights } from '../training/feature-use.ts';
 import {
   describeLabels,
@@ -48,6 +49,7 @@ const USAGE = `usage:
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3 | --model ARTIFACT.json] [--json FILE] [--report FILE.html]
       (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
+  npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] [--from DATE --to DATE] [--test-days N]   (your own recorded traffic: --help)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decisions and merchants' outcomes)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
@@ -94,6 +96,13 @@ function failInput(message: string): never {
 if (process.argv[2] === 'evaluate-cpp') {
   const { evaluateCppCommand } = await import('./evaluate-cpp.ts');
   process.exit(await evaluateCppCommand(process.argv.slice(3)));
+}
+
+if (process.argv[2] === 'train-recorded') {
+  const { trainRecordedCommand, TRAIN_RECORDED_USAGE } = await import('./train-recorded.ts');
+  const { runCli } = await import('./backtest.ts');
+  // stdout and stderr are synchronous on Linux: nothing written is lost on exit
+  process.exit(await runCli(trainRecordedCommand, TRAIN_RECORDED_USAGE, process.argv.slice(3)));
 }
 
 if (process.argv[2] === 'export-labels') {
@@ -318,7 +327,7 @@ if (command === 'train') {
       params: { ...params },
       seconds: r.trainSeconds,
       cpuSeconds: r.result.cpuSeconds,
-      library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
+      library: TRAINING_LIBRARY,
     },
     metrics: !hasTest
       ? { protocol: 'none: the data does not reach the test week' }

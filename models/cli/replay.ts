@@ -2,4 +2,4 @@
 // engine (models/cli/backtest.ts has both commands).
 import { REPLAY_USAGE, replayCommand, runCli } from './backtest.ts';
 
-runCli(replayCommand, REPLAY_USAGE);
+void runCli(replayCommand, REPLAY_USAGE);

@@ -4,7 +4,7 @@
 // through the engine, and a forest trained on the engine feature set over the weeks of the first
 // breach's fraud. Same seed and trees, same forest (the shipped one's replay also charged back
 // declined frauds, today's does not: models/README.md "Labels"). It is a starting point trained on simulated
-// traffic; `model train` reads only the simulator's layout (models/README.md says what is missing).
+// traffic; a deployment trains its own on what it recorded (`model train-recorded`, models/README.md).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -30,7 +30,7 @@ import { buildArtifact, forestDigest } from '../../services/model/artifact.ts';
 import { CompiledForest } from '../../services/model/forest.ts';
 import { ForestScoringModel } from '../../services/adapters/files/model-file.ts';
 import type { Dataset } from '../simulator/csv.ts';
-import { trainForest, type TrainParams } from '../training/train.ts';
+import { trainForest, TRAINING_LIBRARY, type TrainParams } from '../training/train.ts';
 import { addDays } from './protocol.ts';
 import { LeakguardError } from '../../services/core/errors.ts';
 
@@ -601,7 +601,7 @@ export async function runBreachProtocol(ds: Dataset, o: BreachRunOptions): Promi
         params: { ...o.params },
         seconds: r.seconds,
         cpuSeconds: r.cpuSeconds,
-        library: 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree',
+        library: TRAINING_LIBRARY,
       },
       metrics: { protocol: 'breach', trainFrom: period.trainFrom, trainTo: period.trainTo },
       prior: r.prior,

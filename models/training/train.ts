@@ -44,6 +44,9 @@ export const DEFAULT_TRAIN_PARAMS: TrainParams = {
   leafValues: 'all',
 };
 
+/** The library the trees come from, as artifacts name it. */
+export const TRAINING_LIBRARY = 'ml-random-forest 2.1.0 (ml-cart 2.1.1), one estimator per tree';
+
 export interface TrainInput {
   values: Float64Array;
   labels: Uint8Array;

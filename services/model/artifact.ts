@@ -110,10 +110,13 @@ export const ArtifactSchema = z.object({
         description: z.string(),
       })
       .optional(),
-    /** What the forest learnt (models/features/labels.ts): the ground truth, or the frauds charged back by the cut-off. */
+    /**
+     * What the forest learnt: the simulator's ground truth, or its frauds charged back by the cut-off
+     * (models/features/labels.ts); or a deployment's recorded labels (models/training/recorded.ts).
+     */
     target: z
       .object({
-        target: z.enum(['truth', 'chargebacks']),
+        target: z.enum(['truth', 'chargebacks', 'recorded']),
         cutoff: z.string().optional(),
         frauds: z.number().int().nonnegative(),
         truthFrauds: z.number().int().nonnegative(),
