@@ -140,6 +140,10 @@ export interface UserStore {
   ): Promise<void>;
   /** The session's draft, once: cleared as it is read. Undefined when there is none. */
   takeSessionDraft(tokenHash: string): Promise<unknown>;
+  /** The session's draft, left in place (a page that may be reloaded shows it again). Undefined when there is none. */
+  readSessionDraft(tokenHash: string): Promise<unknown>;
+  /** Replaces the session's draft (JSON, no card number); null clears it. */
+  keepSessionDraft(tokenHash: string, draft: Record<string, unknown> | null): Promise<void>;
   /**
    * Refreshes a session seen within `idleMs` and created within `maxAgeMs`; when it exists but is
    * past either it is removed and the answer says which: 'expired' (idled out) or 'max_age' (in use

@@ -3,6 +3,7 @@
 // in hidden fields (card numbers masked); the sign-in keeps them on the new session, server-side,
 // and lands on the case with them filled in, to be checked and sent again: a sign-in never decides.
 // Only for a request from the console's own pages (docs/console.md, "A decision after the session expired").
+// A decision or note the console refused is kept on the session's row the same way (KeptDraft).
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CASE_ACTIONS, type CaseAction } from '../cases/model.ts';
@@ -90,8 +91,50 @@ export function draftOfLoginForm(body: unknown): DecisionDraft | undefined {
 
 /** A draft as the session's row gave it back (validated again: it is read from storage), or undefined. */
 export function draftOfStored(value: unknown): DecisionDraft | undefined {
-  const r = draftSchema.safeParse(value);
+  const r = draftSchema.strict().safeParse(value);
   return r.success ? r.data : undefined;
+}
+
+/**
+ * A decision or note the console did not record (refused: 403, 409; an empty note: 400; Cancel on
+ * "Mark fraud?": 200), kept on the session's row for the case page its POST redirects to
+ * (`/console/cases/:id?kept=1`, Post/Redirect/Get): reloading that page reads it again and never
+ * sends the form again, and the note is in neither the URL nor the browser's history. It stays
+ * until the session records a decision or note, or keeps another.
+ */
+export interface KeptDraft {
+  caseId: number;
+  /** The button pressed, focused again; none for a cancelled confirmation. */
+  action?: CaseAction | 'note';
+  note: string;
+  allowListDays: number;
+  /** The page's status and notice: why nothing was recorded. */
+  status: number;
+  notice: string;
+}
+const keptSchema = z.object({
+  caseId,
+  action: draftAction.optional(),
+  note: fields.note,
+  allowListDays: fields.allowListDays,
+  kept: z.object({ status: z.number().int().min(200).max(499), notice: z.string().max(2000) }),
+});
+
+/** What the session's row keeps: the note masked (the scrubber) before it is stored. */
+export const storedKept = (d: KeptDraft): Record<string, unknown> => ({
+  caseId: d.caseId,
+  ...(d.action ? { action: d.action } : {}),
+  note: scrubCardNumbers(d.note),
+  allowListDays: d.allowListDays,
+  kept: { status: d.status, notice: scrubCardNumbers(d.notice) },
+});
+
+/** A kept draft as the session's row gave it back (validated again), or undefined (none, or a sign-in's draft). */
+export function keptOfStored(value: unknown): KeptDraft | undefined {
+  const r = keptSchema.safeParse(value);
+  if (!r.success) return undefined;
+  const { kept, ...draft } = r.data;
+  return { ...draft, ...kept };
 }
 
 export function draftHiddenFields(d: DecisionDraft): Safe {

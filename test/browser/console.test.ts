@@ -457,4 +457,36 @@ describe('notes and links in Chromium', () => {
     await checkPage(page);
     await page.close();
   });
+
+  it('a refused decision lands on a page whose reload sends nothing again, the note still in its box', async () => {
+    const c = await score({
+      transactionId: 'b-refused-reload',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030, cvvResult: 'mismatch' },
+    });
+    await freshTotpStep();
+    await browser.context.clearCookies(); // signed out of the previous test's session
+    const page = await browser.context.newPage();
+    await signIn(page);
+    const posts: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    });
+    await page.goto(`${base}/console/cases/${c.id}`);
+    // Taken by a colleague while the page was open.
+    await t.runtime.cases!.store.assign(c.id, 'colleague', 'colleague');
+    await page.fill('#decision-note', 'spoke to the holder');
+    await Promise.all([page.waitForURL(`${base}/console/cases/${c.id}?kept=1`), page.click('#mark-legitimate')]);
+    for (let i = 0; i < 2; i++) {
+      await expect(page.textContent('#notice')).resolves.toContain('Nothing was decided.');
+      await expect(page.inputValue('#note-text')).resolves.toBe('spoke to the holder');
+      if (i === 0) await page.reload();
+    }
+    expect(posts).toEqual([`${base}/console/cases/${c.id}/decision`]);
+    expect((await t.runtime.cases!.store.get(c.id))!.status).toBe('in_review');
+    await checkPage(page);
+    await page.close();
+  });
 });

@@ -77,7 +77,7 @@ describe('outcomes on the case page and in the queue', () => {
     // The form offers no allow-listing; a crafted post is refused, nothing decided, nothing allow-listed.
     expect(page.body).not.toContain('id="allow-list-days"');
     expect(page.body).toContain('id="allow-list-refused"');
-    const refused = await allowList(client, c.id);
+    const refused = await client.get((await allowList(client, c.id)).location!);
     expect(refused.status).toBe(409);
     expect(refused.body).toContain(
       'a fraud chargeback is recorded for this transaction, so its card is not allow-listed',
@@ -147,7 +147,7 @@ describe('outcomes on the case page and in the queue', () => {
     const { client } = await loggedIn(t, 'analyst', '10.21.0.3');
     const page = await client.get(`/console/cases/${c.id}`);
     expect(page.body).toContain('A fraud chargeback is recorded for this transaction');
-    expect((await allowList(client, c.id)).status).toBe(409);
+    expect((await client.get((await allowList(client, c.id)).location!)).status).toBe(409);
   });
 
   it('notes the common kinds only for transactions that have a case; the fraud-relevant ones always', async () => {

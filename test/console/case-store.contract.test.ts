@@ -423,6 +423,23 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.touchSession('tok2', 60_000, DAY)).not.toMatchObject({ username: 'carol' });
     });
 
+    it("keeps a session's draft for pages that read it again, until it is replaced or cleared", async () => {
+      const users = new PostgresUserStore(sql);
+      await users.create({ username: 'dora', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
+      await users.createSession('dora-tok', 'dora', 'csrf');
+      expect(await users.readSessionDraft('dora-tok')).toBeUndefined();
+      await users.keepSessionDraft('dora-tok', { caseId: 1, note: 'a' });
+      expect(await users.readSessionDraft('dora-tok')).toEqual({ caseId: 1, note: 'a' });
+      expect(await users.readSessionDraft('dora-tok')).toEqual({ caseId: 1, note: 'a' });
+      await users.keepSessionDraft('dora-tok', { caseId: 2, note: 'b' });
+      expect(await users.takeSessionDraft('dora-tok')).toEqual({ caseId: 2, note: 'b' });
+      await users.keepSessionDraft('dora-tok', { caseId: 3, note: 'c' });
+      await users.keepSessionDraft('dora-tok', null);
+      await users.keepSessionDraft('dora-tok', null);
+      expect(await users.readSessionDraft('dora-tok')).toBeUndefined();
+      expect(await users.readSessionDraft('no-such-token')).toBeUndefined();
+    });
+
     it('issues an enrolment that voids the credentials and is used once, even by two requests at a time', async () => {
       const users = new PostgresUserStore(sql);
       await users.create({ username: 'erin', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });

@@ -86,6 +86,16 @@ export class ConsoleClient {
     );
   }
 
+  /** Posts a form as a browser does: a 303 answer is followed to the page it lands on (Post/Redirect/Get). */
+  async submit(
+    url: string,
+    fields: Record<string, string | number> = {},
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
+    const posted = await this.post(url, fields, options);
+    return posted.status === 303 && posted.location ? this.get(posted.location) : posted;
+  }
+
   async login(username: string, password: string, secret: string, code = totp(secret)): Promise<Reply> {
     await this.get('/console/login');
     const res = await this.post('/console/login', { username, password, code });

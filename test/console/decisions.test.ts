@@ -56,7 +56,7 @@ describe('a decision and its effects', () => {
     expect(waiting).toMatchObject({ status: 'pending', attempts: 1, lastError: 'Redis: connection refused' });
     expect(await cases().store.pendingEffects()).toMatchObject({ count: 1 });
     // Pressing again is refused (decided), but nothing is lost: the worker applies it after its backoff.
-    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
+    expect((await client.submit(`/console/cases/${c.id}/decision`, { action: 'mark_fraud', confirm: 1 })).status).toBe(
       409,
     );
     await vi.waitFor(
@@ -166,7 +166,7 @@ describe('a decision and its effects', () => {
       text: 'issuer <says> so',
     });
     // Marking legitimate or escalating asks nothing more; a decided case is refused, not asked about.
-    expect((await client.post(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
+    expect((await client.submit(`/console/cases/${c.id}/decision`, { action: 'mark_fraud' })).status).toBe(409);
   });
 
   it('does not commit a decision whose audit entry cannot be written', async () => {

@@ -37,7 +37,7 @@ describe('a refused decision', () => {
     // The second analyst opens the case; meanwhile the first takes it.
     await second.get(`/console/cases/${c.id}`);
     expect((await first.post(`/console/cases/${c.id}/assign`)).status).toBe(303);
-    const refused = await second.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate', note: NOTE });
+    const refused = await second.submit(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate', note: NOTE });
     expect(refused.status).toBe(403);
     expect(notice(refused.body)).toBe(
       `Case #${c.id} is assigned to ${firstUser.username}: only they or a lead decide it. Nothing was decided. Your note is kept in the note box: it was not recorded.`,
@@ -62,7 +62,7 @@ describe('a refused decision', () => {
     const get = vi.spyOn(cases().store, 'get').mockResolvedValueOnce(stale);
     let refused;
     try {
-      refused = await second.post(`/console/cases/${c.id}/decision`, { action: 'escalate', note: NOTE });
+      refused = await second.submit(`/console/cases/${c.id}/decision`, { action: 'escalate', note: NOTE });
     } finally {
       get.mockRestore();
     }
@@ -70,6 +70,69 @@ describe('a refused decision', () => {
     expect(notice(refused.body)).toContain(`Case #${c.id} is assigned to ${firstUser.username}`);
     expect(notice(refused.body)).toContain('Your note is kept in the note box');
     expect(box(refused.body, 'note-text')).toBe(NOTE);
+  });
+});
+
+describe('reloading the page of what was not recorded', () => {
+  it('never posts the decision again: the refusal redirects to the case page, which shows it at every reload', async () => {
+    const { client: first, user: firstUser } = await loggedIn(t, 'analyst', '10.0.41.8');
+    const { client: second } = await loggedIn(t, 'analyst', '10.0.41.9');
+    const c = await flagCase(t);
+    await second.get(`/console/cases/${c.id}`);
+    expect((await first.post(`/console/cases/${c.id}/assign`)).status).toBe(303);
+    const note = `${NOTE} Card 4111 1111 1111 1111.`;
+    const posted = await second.post(`/console/cases/${c.id}/decision`, { action: 'escalate', note });
+    // Post/Redirect/Get: the browser lands on a GET, whose URL holds no note.
+    expect([posted.status, posted.location]).toEqual([303, `/console/cases/${c.id}?kept=1`]);
+    const masked = `${NOTE} Card 411111******1111.`;
+    for (const reload of [false, true]) {
+      const page = await second.get(posted.location!);
+      expect(page.status, `reload: ${reload}`).toBe(403);
+      expect(notice(page.body)).toBe(
+        `Case #${c.id} is assigned to ${firstUser.username}: only they or a lead decide it. Nothing was decided. Your note is kept in the note box: it was not recorded.`,
+      );
+      expect(box(page.body, 'note-text')).toBe(masked);
+    }
+    // Kept on the session's row, masked like any stored note.
+    const row = await cases().sql.query<{ draft: unknown }>(
+      'SELECT resume_draft::text AS draft FROM console_sessions WHERE token_hash = $1',
+      [tokenHash(second.jar.get(SESSION)!)],
+    );
+    expect(String(row.rows[0]!.draft)).not.toContain('4111 1111 1111 1111');
+    expect(String(row.rows[0]!.draft)).toContain('411111******1111');
+    // Another analyst's session does not see it.
+    expect(notice((await first.get(posted.location!)).body)).toBe('');
+    // Once the note is added, the page no longer says it was not recorded.
+    expect((await second.post(`/console/cases/${c.id}/notes`, { text: masked })).status).toBe(303);
+    const after = await second.get(posted.location!);
+    expect([after.status, notice(after.body), box(after.body, 'note-text')]).toEqual([200, '', '']);
+    expect((await cases().store.history(c.id)).filter((e) => e.kind === 'note')).toHaveLength(1);
+  });
+
+  it('redirects an empty note and Cancel on "Mark fraud?" too, the note kept at every reload', async () => {
+    const { client } = await loggedIn(t, 'analyst', '10.0.41.10');
+    const c = await flagCase(t);
+    await client.get(`/console/cases/${c.id}`);
+    const empty = await client.post(`/console/cases/${c.id}/notes`, { text: '' });
+    expect([empty.status, empty.location]).toEqual([303, `/console/cases/${c.id}?kept=1`]);
+    const emptyPage = await client.get(empty.location!);
+    expect([emptyPage.status, notice(emptyPage.body)]).toEqual([400, 'The note is empty: nothing was added.']);
+    const cancelled = await client.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_fraud',
+      confirm: 1,
+      note: NOTE,
+      cancel: 1,
+    });
+    expect([cancelled.status, cancelled.location]).toEqual([303, `/console/cases/${c.id}?kept=1`]);
+    for (let i = 0; i < 2; i++) {
+      const page = await client.get(cancelled.location!);
+      expect([page.status, notice(page.body), box(page.body, 'decision-note')]).toEqual([
+        200,
+        'Not marked as fraud. Your note is kept in the note box.',
+        NOTE,
+      ]);
+    }
+    expect(OPEN_STATUSES).toContain((await cases().store.get(c.id))!.status);
   });
 });
 
@@ -128,7 +191,7 @@ describe('one note box', () => {
     });
     expect(added.status).toBe(303);
     expect((await cases().store.history(c.id)).find((e) => e.kind === 'note')!.detail.text).toBe('from the one box');
-    const empty = await client.post(`/console/cases/${c.id}/notes`, { note: '' });
+    const empty = await client.submit(`/console/cases/${c.id}/notes`, { note: '' });
     expect(empty.status).toBe(400);
     expect(notice(empty.body)).toBe('The note is empty: nothing was added.');
     // A decided case has no decision form: the History box, labelled, is the one box.
@@ -148,7 +211,7 @@ describe('Cancel on the "Mark fraud?" page', () => {
     expect(ask.status).toBe(200);
     expect(ask.body).toContain('<button type="submit" name="cancel" value="1" id="cancel-fraud">Cancel</button>');
     // The confirmation form as the browser sends it when Cancel is pressed.
-    const cancelled = await client.post(`/console/cases/${c.id}/decision`, {
+    const cancelled = await client.submit(`/console/cases/${c.id}/decision`, {
       action: 'mark_fraud',
       confirm: 1,
       note: NOTE,

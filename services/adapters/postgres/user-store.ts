@@ -262,6 +262,23 @@ export class PostgresUserStore implements UserStore {
     return typeof draft === 'string' ? (JSON.parse(draft) as unknown) : (draft ?? undefined);
   }
 
+  async readSessionDraft(tokenHash: string): Promise<unknown> {
+    const r = await this.sql.query<{ draft: unknown }>(
+      'SELECT resume_draft AS draft FROM console_sessions WHERE token_hash = $1',
+      [tokenHash],
+    );
+    const draft = r.rows[0]?.draft;
+    return typeof draft === 'string' ? (JSON.parse(draft) as unknown) : (draft ?? undefined);
+  }
+
+  async keepSessionDraft(tokenHash: string, draft: Record<string, unknown> | null): Promise<void> {
+    // Clearing a session that has no draft writes nothing: every recorded decision clears.
+    await this.sql.query(
+      'UPDATE console_sessions SET resume_draft = $2::jsonb WHERE token_hash = $1 AND (resume_draft IS NOT NULL OR $2::jsonb IS NOT NULL)',
+      [tokenHash, draft ? JSON.stringify(draft) : null],
+    );
+  }
+
   async touchSession(
     tokenHash: string,
     idleMs: number,

@@ -23,7 +23,7 @@ import { atLeast, usernameSchema, type ConsoleRole } from '../../cases/users.ts'
 import { issueLines, statusOf, type ErrorCode } from '../../core/errors.ts';
 import { scrubCardNumbers } from '../../core/scrub.ts';
 import { eventSeqOf, type CompromiseEvent } from '../../core/watchlist.ts';
-import { ACTION_WORDS, draftOfStored } from '../resume.ts';
+import { ACTION_WORDS, draftOfStored, keptOfStored, storedKept, type KeptDraft } from '../resume.ts';
 import { consoleHref } from '../html.ts';
 import { tokenHash } from '../session.ts';
 import { casePage, type CaseDraft } from '../views/case.ts';
@@ -368,6 +368,15 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
         ? draftOfStored(await s.users.takeSessionDraft(tokenHash(request.consoleToken!)))
         : undefined;
     const draft = kept?.caseId === id ? kept : undefined;
+    // Back from a decision or note that was not recorded (keepAndShow): shown again at every reload.
+    const unrecorded =
+      (request.query as Record<string, unknown> | undefined)?.kept === '1'
+        ? keptOfStored(await s.users.readSessionDraft(tokenHash(request.consoleToken!)))
+        : undefined;
+    if (unrecorded?.caseId === id) {
+      const { status, notice, ...shown } = unrecorded;
+      return showCase(request, reply, record, { status, notice, draft: shown });
+    }
     const notice = draft
       ? draft.action === 'note'
         ? 'Signed in again. Your note was kept when your session expired: it was not added. Check it and press Add note again.'
@@ -384,6 +393,20 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
   });
 
   /**
+   * A decision or note that was not recorded: kept on the session and answered by a redirect to the
+   * case page (`?kept=1`), which shows it with its status and notice, the note back in the note box.
+   * Post/Redirect/Get: reloading the page the browser lands on reads it again, never re-sends the
+   * form; the note stays out of the URL.
+   */
+  const keepAndShow = async (request: FastifyRequest, reply: FastifyReply, kept: KeptDraft) => {
+    await o.system()!.users.keepSessionDraft(tokenHash(request.consoleToken!), storedKept(kept));
+    return reply.redirect(`/console/cases/${kept.caseId}?kept=1`, 303);
+  };
+  /** Recorded: a kept draft of the session's is spent (a page reloaded later would say it was not). */
+  const forgetKept = (request: FastifyRequest) =>
+    o.system()!.users.keepSessionDraft(tokenHash(request.consoleToken!), null);
+
+  /**
    * A decision or note that cannot be recorded: the case page again, saying why, with the
    * analyst's note back in the note box (a 403 error page lost it).
    */
@@ -395,13 +418,12 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     why: string,
     draft: CaseDraft,
   ) => {
-    const record = await o.system()!.store.get(id);
-    if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
     const kept = draft.note ? ' Your note is kept in the note box: it was not recorded.' : '';
-    return showCase(request, reply, record, {
+    return keepAndShow(request, reply, {
+      caseId: id,
+      ...draft,
       status: statusOf(code),
       notice: `${why.replace(/\.?$/, '.')} Nothing was ${draft.action === 'note' ? 'added' : 'decided'}.${kept}`,
-      draft,
     });
   };
 
@@ -462,9 +484,12 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const keepNote = (code: ErrorCode, why: string) => refuseKeepingNote(request, reply, id, code, why, draft);
     // Cancel on the "Mark fraud?" page: back to the case, the note still in its box.
     if (body.cancel === '1')
-      return showCase(request, reply, current, {
+      return keepAndShow(request, reply, {
+        caseId: id,
+        note: draft.note,
+        allowListDays: draft.allowListDays,
+        status: 200,
         notice: `Not marked as fraud.${draft.note ? ' Your note is kept in the note box.' : ''}`,
-        draft: { note: draft.note, allowListDays: draft.allowListDays },
       });
     const mayDecideEscalated = atLeast(session.role, 'lead');
     if (current.status === 'escalated' && !mayDecideEscalated)
@@ -535,6 +560,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       if (err instanceof CaseForbidden || err instanceof CaseConflict) return keepNote(err.code, err.message);
       throw err;
     }
+    await forgetKept(request);
     if (decided.effects === 'pending')
       request.log.warn({ caseId: id }, 'decision recorded; its effects could not be applied yet and are retried');
     // The page says what was listed or allow-listed, and whether it waits, from the recorded effects.
@@ -606,13 +632,19 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
       // too long) is refused precisely, as before.
       const empty = parsed.error.issues.every((i) => i.message === 'is empty');
       if (!empty) throw parsed.error;
-      const record = await o.system()!.store.get(id);
-      if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
-      return showCase(request, reply, record, { status: 400, notice: 'The note is empty: nothing was added.' });
+      if (!(await o.system()!.store.get(id))) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+      return keepAndShow(request, reply, {
+        caseId: id,
+        note: '',
+        allowListDays: 0,
+        status: 400,
+        notice: 'The note is empty: nothing was added.',
+      });
     }
     const text = parsed.data.text ?? parsed.data.note!;
     const s = o.system()!;
     await s.store.addNote(id, request.consoleSession!.username, text);
+    await forgetKept(request);
     await s.audit.append({
       actor: request.consoleSession!.username,
       action: 'case_note',
