@@ -453,6 +453,11 @@ export interface RuleHit {
   stepUp?: boolean | undefined;
 }
 
+/**
+ * A message with its placeholders replaced by the features' values. A feature of the catalogue that
+ * was not computed (a degraded answer's velocity features, a skipped model) reads "unknown", never
+ * its placeholder; a placeholder naming no feature (warned at load) stays as written.
+ */
 function render(template: string, f: FeatureMap): string {
   return template.replace(/\{([a-z0-9_]+)\}/g, (whole, name: string) => {
     const v = f[name];
@@ -460,7 +465,9 @@ function render(template: string, f: FeatureMap): string {
       ? String(Math.round(v * 100) / 100)
       : typeof v === 'string' || typeof v === 'boolean'
         ? String(v)
-        : whole;
+        : FEATURE_KINDS.has(name)
+          ? 'unknown'
+          : whole;
   });
 }
 

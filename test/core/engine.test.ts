@@ -7,6 +7,7 @@ import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/f
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { parseRuleset } from '../../services/core/rules.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
 const parse = (v: unknown) => scoreRequestSchema.parse(v);
@@ -321,5 +322,35 @@ describe('a degraded decision and its redelivery', () => {
     expect(await scoreOne(engine, 'r1')).toMatchObject({ replayed: false, response: { degraded: false } });
     // r1 counted once, at its redelivery: the card's next transaction sees r1 and itself.
     expect(await countSeenBy(engine, 'r2')).toBe(2);
+  });
+
+  it('tells the merchant "unknown" for a feature the degraded answer did not compute, never its placeholder', async () => {
+    const store = over(new MemoryVelocityStore(), {
+      recordAndReadMany: () => Promise.reject(new Error('ECONNREFUSED')),
+    });
+    const counted = parseRuleset(
+      {
+        version: 'placeholders',
+        bands: { challenge: 30, review: 55, decline: 80 },
+        rules: [
+          {
+            code: 'LARGE_ORDER',
+            message: 'Large order ({amount_major}), {card_count_1h} payments of the card in the last hour',
+            when: { feature: 'amount_major', gte: 10 },
+            score: 10,
+          },
+        ],
+      },
+      new Set(ALL_FEATURES),
+    );
+    const engine = new Engine({ store, keyring, ruleset: () => counted, rates: () => rates, deadlineMs: 1000 });
+    const { response } = await scoreOne(engine, 'u1');
+    expect(response).toMatchObject({ degraded: true, checks: { velocity: 'skipped' } });
+    expect(response.reasons).toContainEqual(
+      expect.objectContaining({
+        code: 'LARGE_ORDER',
+        message: 'Large order (25), unknown payments of the card in the last hour',
+      }),
+    );
   });
 });

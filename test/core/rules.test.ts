@@ -693,6 +693,22 @@ describe('decisions', () => {
     const s = parseRuleset(base, known);
     expect(evaluateRules(s, 'm', { amount_major: 1234.567 })[0]!.message).toBe('High amount (1234.57)');
   });
+
+  it('renders a feature that was not computed as "unknown", and a placeholder naming no feature as written', () => {
+    const s = parseRuleset(
+      {
+        ...base,
+        rules: [
+          { ...base.rules[0]!, message: '{amount_major}: {card_count_1h} in 1 h, {model_score}%, {amount_reff}' },
+        ],
+      },
+      known,
+    );
+    // A degraded answer: the request's features only.
+    expect(evaluateRules(s, 'm', { amount_major: 1500 })[0]!.message).toBe(
+      '1500: unknown in 1 h, unknown%, {amount_reff}',
+    );
+  });
 });
 
 describe("a challenged order's decision once 3-D Secure authenticates the holder (decisionIfAuthenticated)", () => {
