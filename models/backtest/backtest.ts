@@ -34,7 +34,12 @@ export interface BacktestOptions {
   /** Replay both configurations in this thread, one after the other (default: a worker thread each, at once). */
   inProcess?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** How many transactions `changes` and `notReproduced` list at most (default LISTED_CHANGES). */
+  listedAtMost?: number;
 }
+
+/** The transactions `changes` and `notReproduced` list at most, each: the first by merchant then time. */
+export const LISTED_CHANGES = 10_000;
 
 export interface DecisionCell {
   count: number;
@@ -130,10 +135,16 @@ export interface BacktestReport {
   transitions: Record<Decision, Record<Decision, { count: number; fraud: number }>>;
   merchants: MerchantRow[];
   reasons: ReasonRow[];
-  /** Every transaction whose decision the candidate changes, by merchant then time. */
+  /** The transactions whose decision the candidate changes, by merchant then time: the first LISTED_CHANGES. */
   changes: TransactionChange[];
-  /** Every recorded decision (not degraded then) the in-force replay did not reproduce, by merchant then time; empty for plain requests. */
+  /** How many transactions the candidate changes, listed or not. */
+  changesTotal: number;
+  /** How many of them `changes` leaves out (beyond its first LISTED_CHANGES). */
+  changesLeftOut: number;
+  /** The recorded decisions (not degraded then) the in-force replay did not reproduce, by merchant then time: the first LISTED_CHANGES; empty for plain requests. */
   notReproduced: TransactionChange[];
+  notReproducedTotal: number;
+  notReproducedLeftOut: number;
 }
 
 const emptyCell = (): DecisionCell => ({ count: 0, fraud: 0, legitimate: 0, fraudAmount: 0, legitimateAmount: 0 });
@@ -187,9 +198,37 @@ function changeOf(
   };
 }
 
-/** By merchant, then time (the traffic is in time order: a stable sort keeps it). */
-const byMerchant = (a: TransactionChange, b: TransactionChange) =>
-  a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0;
+/**
+ * The first `limit` transactions by merchant then time of all those added (in time order), and how
+ * many were added: at most twice the limit held at once, so a candidate that changes a million
+ * decisions neither writes them all into report.json nor holds them in memory.
+ */
+class FirstByMerchant {
+  total = 0;
+  private held: { change: TransactionChange; seq: number }[] = [];
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  add(change: TransactionChange): void {
+    this.held.push({ change, seq: this.total++ });
+    if (this.held.length >= 2 * this.limit) this.trim();
+  }
+
+  /** The listed ones, by merchant then time. */
+  list(): TransactionChange[] {
+    this.trim();
+    return this.held.map((h) => h.change);
+  }
+
+  private trim(): void {
+    this.held.sort((a, b) =>
+      a.change.merchantId < b.change.merchantId ? -1 : a.change.merchantId > b.change.merchantId ? 1 : a.seq - b.seq,
+    );
+    if (this.held.length > this.limit) this.held.length = this.limit;
+  }
+}
 
 const codesOf = (joined: string) => (joined === '' ? [] : joined.split(','));
 
@@ -308,8 +347,9 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
   };
   const recorded = { compared: 0, agreed: 0, degradedThen: 0 };
   const notScoredBy = new Map<string, number>();
-  const changes: TransactionChange[] = [];
-  const notReproduced: TransactionChange[] = [];
+  const listedAtMost = o.listedAtMost ?? LISTED_CHANGES;
+  const changes = new FirstByMerchant(listedAtMost);
+  const notReproduced = new FirstByMerchant(listedAtMost);
   const tallyOf = (merchantId: string): MerchantTally => {
     let m = merchants.get(merchantId);
     if (!m)
@@ -370,7 +410,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
         recorded.compared++;
         if (input.recorded.decision === decided[0]) recorded.agreed++;
         else
-          notReproduced.push(
+          notReproduced.add(
             changeOf(
               input.merchantId,
               input.request.transactionId,
@@ -383,7 +423,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       }
     }
     if (decided[0] !== decided[1])
-      changes.push(
+      changes.add(
         changeOf(input.merchantId, input.request.transactionId, at, [decided[0]!, decided[1]!], scores, [
           given[0],
           given[1],
@@ -449,6 +489,8 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
     };
   };
 
+  const listedChanges = changes.list();
+  const listedNotReproduced = notReproduced.list();
   return {
     generatedAt: new Date().toISOString(),
     source: {
@@ -496,7 +538,11 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
           b.transactions + b.notScored - (a.transactions + a.notScored) || a.merchantId.localeCompare(b.merchantId),
       ),
     reasons: [...reasons.values()].sort((a, b) => b.count[0] + b.count[1] - (a.count[0] + a.count[1])),
-    changes: changes.sort(byMerchant),
-    notReproduced: notReproduced.sort(byMerchant),
+    changes: listedChanges,
+    changesTotal: changes.total,
+    changesLeftOut: changes.total - listedChanges.length,
+    notReproduced: listedNotReproduced,
+    notReproducedTotal: notReproduced.total,
+    notReproducedLeftOut: notReproduced.total - listedNotReproduced.length,
   };
 }

@@ -62,14 +62,31 @@ function headline(r: BacktestReport): string[][] {
   ];
 }
 
-/** How many transactions the printout and the HTML list of each kind (report.json has them all). */
+/** How many transactions the printout and the HTML list of each kind (report.json has up to LISTED_CHANGES). */
 export const CHANGES_SHOWN = 50;
 
-/** The two lists of transactions decided otherwise: their titles, and the columns' names for before → after. */
+/**
+ * The two lists of transactions decided otherwise: their titles, the columns' names for before →
+ * after, and a line saying how many report.json leaves out of them (`leftOutLine`), if any.
+ */
 function changeLists(r: BacktestReport) {
   const [a, b] = r.results;
-  const lists: { title: string; before: string; after: string; rows: TransactionChange[] }[] = [
-    { title: 'Decisions the candidate changes', before: a.label, after: b.label, rows: r.changes },
+  const lists: {
+    title: string;
+    before: string;
+    after: string;
+    rows: TransactionChange[];
+    total: number;
+    leftOut: number;
+  }[] = [
+    {
+      title: 'Decisions the candidate changes',
+      before: a.label,
+      after: b.label,
+      rows: r.changes,
+      total: r.changesTotal,
+      leftOut: r.changesLeftOut,
+    },
   ];
   if (r.recorded)
     lists.push({
@@ -77,11 +94,17 @@ function changeLists(r: BacktestReport) {
       before: 'recorded',
       after: 'replayed',
       rows: r.notReproduced,
+      total: r.notReproducedTotal,
+      leftOut: r.notReproducedLeftOut,
     });
   return lists.map((l) => ({
     ...l,
-    heading: `${l.title} (${l.rows.length > CHANGES_SHOWN ? `first ${CHANGES_SHOWN} of ${num(l.rows.length)}` : num(l.rows.length)}, by merchant then time)`,
+    heading: `${l.title} (${l.total > CHANGES_SHOWN ? `first ${CHANGES_SHOWN} of ${num(l.total)}` : num(l.total)}, by merchant then time)`,
     shown: l.rows.slice(0, CHANGES_SHOWN),
+    leftOutLine:
+      l.leftOut > 0
+        ? `report.json lists the first ${num(l.rows.length)} of the ${num(l.total)}, by merchant then time: ${num(l.leftOut)} left out (every figure counts them all)`
+        : undefined,
   }));
 }
 
@@ -160,9 +183,10 @@ export function textReport(r: BacktestReport, top = 15): string {
     '',
   );
   for (const list of changeLists(r))
-    if (list.rows.length > 0)
+    if (list.total > 0)
       out.push(
         list.heading,
+        ...(list.leftOutLine ? [list.leftOutLine] : []),
         table(
           [
             [
@@ -298,10 +322,10 @@ ${transitionTable(r)}
 ${changeLists(r)
   .map(
     (list) => `<h2>${esc(list.heading)}</h2>
-${
-  list.rows.length === 0
-    ? '<p>None.</p>'
-    : `<table><tr><th>merchant</th><th>transaction</th><th>at</th><th>${esc(list.before)} → ${esc(list.after)}</th><th>score</th><th>reasons (+ given, − no longer)</th></tr>
+${list.leftOutLine ? `<p>${esc(list.leftOutLine)}</p>\n` : ''}${
+      list.total === 0
+        ? '<p>None.</p>'
+        : `<table><tr><th>merchant</th><th>transaction</th><th>at</th><th>${esc(list.before)} → ${esc(list.after)}</th><th>score</th><th>reasons (+ given, − no longer)</th></tr>
 ${list.shown
   .map(
     (c) =>
@@ -310,7 +334,7 @@ ${list.shown
         .join('')}</tr>`,
   )
   .join('\n')}</table>`
-}`,
+    }`,
   )
   .join('\n')}
 <h2>Merchants (busiest ${merchants.length})</h2>

@@ -137,33 +137,38 @@ const inForce: Configuration = {
   rates: DEFAULT_RATES_PATH,
 };
 
+/** 70 big orders (m1 and m2 taking turns, listed m2 first) and 10 small ones: the candidate declines the big ones. */
+function bigOrders() {
+  const builder = new TrafficBuilder('requests');
+  for (let i = 0; i < 80; i++)
+    builder.add(
+      JSON.stringify({
+        merchantId: i % 2 ? 'm1' : 'm2',
+        transactionId: `big-${i}`,
+        amount: i < 70 ? 4000 + i : 1000,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        occurredAt: new Date(start + (80 - i) * 60_000).toISOString(),
+        card: { number: CARDS[i % CARDS.length], expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' },
+      }),
+      `export:${i + 1}`,
+    );
+  return builder.finish();
+}
+// The big orders' ids, m1's first, each merchant's in time order (the later ids were sent earlier).
+const m1 = Array.from({ length: 35 }, (_, k) => `big-${69 - 2 * k}`);
+const m2 = Array.from({ length: 35 }, (_, k) => `big-${68 - 2 * k}`);
+
 describe('the transactions decided otherwise', () => {
   it('are listed, by merchant then time, all in the JSON and the first 50 in the printout and the HTML', async () => {
-    // 70 big orders (m1 and m2 taking turns, listed m2 first) and 10 small ones: the candidate declines the big ones.
-    const builder = new TrafficBuilder('requests');
-    for (let i = 0; i < 80; i++)
-      builder.add(
-        JSON.stringify({
-          merchantId: i % 2 ? 'm1' : 'm2',
-          transactionId: `big-${i}`,
-          amount: i < 70 ? 4000 + i : 1000,
-          currency: 'EUR',
-          channel: 'ecommerce',
-          occurredAt: new Date(start + (80 - i) * 60_000).toISOString(),
-          card: { number: CARDS[i % CARDS.length], expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' },
-        }),
-        `export:${i + 1}`,
-      );
-    const report = await runBacktest(builder.finish(), {
+    const report = await runBacktest(bigOrders(), {
       baseline: inForce,
       candidate: { ...inForce, label: 'candidate', ruleset: bigOrdersRuleset() },
       inProcess: true,
     });
     expect(report.transitions.approve.decline.count).toBe(70);
     expect(report.changes).toHaveLength(70);
-    // m1's orders first, each merchant's in time order (the later ids were sent earlier).
-    const m1 = Array.from({ length: 35 }, (_, k) => `big-${69 - 2 * k}`);
-    const m2 = Array.from({ length: 35 }, (_, k) => `big-${68 - 2 * k}`);
+    expect([report.changesTotal, report.changesLeftOut]).toEqual([70, 0]);
     expect(report.changes.map((c) => c.transactionId)).toEqual([...m1, ...m2]);
     expect(report.changes[0]).toEqual({
       merchantId: 'm1',
@@ -190,6 +195,34 @@ describe('the transactions decided otherwise', () => {
     expect(listed(html)).toEqual([...m1, ...m2].slice(0, 50));
     expect(html).toContain(
       '<tr><td>m1</td><td>big-69</td><td>2026-11-02T09:11:00.000Z</td><td>approve → decline</td><td>0 → 100</td><td>+TEST_BIG_ORDER</td></tr>',
+    );
+  });
+
+  it('are bounded in report.json to the first of each list by merchant then time, saying how many are left out', async () => {
+    const report = await runBacktest(bigOrders(), {
+      baseline: inForce,
+      candidate: { ...inForce, label: 'candidate', ruleset: bigOrdersRuleset() },
+      inProcess: true,
+      listedAtMost: 20,
+    });
+    // The list is the first 20 of the 70 (held: 40 at most); every figure still counts all 70.
+    expect(report.changes.map((c) => c.transactionId)).toEqual([...m1, ...m2].slice(0, 20));
+    expect([report.changesTotal, report.changesLeftOut]).toEqual([70, 50]);
+    expect(report.transitions.approve.decline.count).toBe(70);
+    expect(report.merchants.map((m) => [m.merchantId, m.changed])).toEqual(
+      expect.arrayContaining([
+        ['m1', 35],
+        ['m2', 35],
+      ]),
+    );
+    const line =
+      'report.json lists the first 20 of the 70, by merchant then time: 50 left out (every figure counts them all)';
+    const text = textReport(report);
+    expect(text).toContain(`Decisions the candidate changes (first 50 of 70, by merchant then time)\n${line}\n`);
+    // The printout shows the first 50 of what the JSON lists: 20 here.
+    expect([...text.matchAll(/big-\d+/g)]).toHaveLength(20);
+    expect(htmlReport(report)).toContain(
+      `<h2>Decisions the candidate changes (first 50 of 70, by merchant then time)</h2>\n<p>${line}</p>\n`,
     );
   });
 
@@ -261,6 +294,7 @@ describe('the transactions decided otherwise', () => {
       inProcess: true,
     });
     expect(report.recorded).toMatchObject({ compared: 3, agreed: 1, degradedThen: 1 });
+    expect([report.notReproducedTotal, report.notReproducedLeftOut]).toEqual([2, 0]);
     expect(report.notReproduced).toEqual([
       {
         merchantId: 'a-shop',
@@ -290,5 +324,19 @@ describe('the transactions decided otherwise', () => {
       '<h2>Recorded decisions the in-force replay did not reproduce (2, by merchant then time)</h2>',
     );
     expect(html).toContain('<td>b-shop</td><td>rec-1</td>');
+
+    // Bounded to one: the first by merchant, the count and the fidelity exact.
+    const bounded = await runBacktest(traffic, {
+      baseline: inForce,
+      candidate: { ...inForce, label: 'candidate' },
+      inProcess: true,
+      listedAtMost: 1,
+    });
+    expect(bounded.recorded).toMatchObject({ compared: 3, agreed: 1, degradedThen: 1 });
+    expect(bounded.notReproduced.map((c) => c.transactionId)).toEqual(['rec-3']);
+    expect([bounded.notReproducedTotal, bounded.notReproducedLeftOut]).toEqual([2, 1]);
+    expect(textReport(bounded)).toContain(
+      'Recorded decisions the in-force replay did not reproduce (2, by merchant then time)\nreport.json lists the first 1 of the 2, by merchant then time: 1 left out (every figure counts them all)\n',
+    );
   });
 });
