@@ -50,6 +50,7 @@ const USAGE = `usage:
       (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
   npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] [--from DATE --to DATE] [--test-days N]   (your own recorded traffic: --help)
+  npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off]   (a breach dataset as the engines would have recorded it)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decisions and merchants' outcomes)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})
@@ -103,6 +104,12 @@ if (process.argv[2] === 'train-recorded') {
   const { runCli } = await import('./backtest.ts');
   // stdout and stderr are synchronous on Linux: nothing written is lost on exit
   process.exit(await runCli(trainRecordedCommand, TRAIN_RECORDED_USAGE, process.argv.slice(3)));
+}
+
+if (process.argv[2] === 'record-simulated') {
+  const { recordSimulatedCommand, RECORD_SIMULATED_USAGE } = await import('./record-simulated.ts');
+  const { runCli } = await import('./backtest.ts');
+  process.exit(await runCli(recordSimulatedCommand, RECORD_SIMULATED_USAGE, process.argv.slice(3)));
 }
 
 if (process.argv[2] === 'export-labels') {

@@ -6,7 +6,7 @@
 // decisions it took).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine, type Evidence } from '../../services/core/engine.ts';
+import { Engine, type EngineObserver, type Evidence } from '../../services/core/engine.ts';
 import type { CardKeyring } from '../../services/core/card.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import type { ScoringModel } from '../../services/core/model.ts';
@@ -87,6 +87,8 @@ export interface ReplayOptions {
   };
   onRow(row: number, response: ScoreResponse, evidence: Evidence): void | Promise<void>;
   onProgress?: (done: number, total: number) => void;
+  /** Told what the engine scores and the outcomes it records, as a deployment's observers are (a recorder). */
+  observer?: Pick<EngineObserver, 'scored' | 'outcomeRecorded'>;
 }
 
 export interface ReplaySummary {
@@ -341,15 +343,16 @@ export async function replayThroughEngine(ds: Dataset, o: ReplayOptions): Promis
       : undefined;
   const cppFindings: CppFinding[] = [];
   const engine = new Engine({
-    ...(cpp
-      ? {
-          observer: {
-            scored: (merchantId, _request, result) => cpp.recorder.scored(merchantId, result),
-            outcomeRecorded: (merchantId, transactionId, outcome) =>
-              cpp.recorder.outcome(merchantId, transactionId, outcome),
-          },
-        }
-      : {}),
+    observer: {
+      scored: (merchantId, request, result) => {
+        cpp?.recorder.scored(merchantId, result);
+        o.observer?.scored?.(merchantId, request, result);
+      },
+      outcomeRecorded: (merchantId, transactionId, outcome, at, reportedAt) => {
+        cpp?.recorder.outcome(merchantId, transactionId, outcome);
+        o.observer?.outcomeRecorded?.(merchantId, transactionId, outcome, at, reportedAt);
+      },
+    },
     store,
     keyring: REPLAY_KEYRING,
     ruleset: () => ruleset,

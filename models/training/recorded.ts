@@ -67,6 +67,11 @@ export interface RecordedTrainingSet {
   };
   /** How late the recording reaches: its last scoring or the last outcome reported, whichever is later. */
   labelsKnownUntil: number;
+  /**
+   * Days from order to reported chargeback, over the replayed transactions charged back (as far as
+   * the recording shows: one reported after it ends is not among them); NaN without any.
+   */
+  chargebackDays: { count: number; p50: number; p95: number };
   /** sha256 of the rows used (their recorded lines) and their labels: two trainings on other data differ. */
   fingerprint: string;
 }
@@ -102,6 +107,8 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
   const chargebacks = outcomeKeys(traffic, 'chargeback');
   const reversed = outcomeKeys(traffic, 'chargeback_reversed');
   const failed = outcomeKeys(traffic, 'challenge_failed');
+  /** The replayed transactions charged back, with their times: how long their chargebacks took. */
+  const chargedBackAt = new Map<string, number>();
   const counts: RecordedTrainingSet['counts'] = {
     warmup: window.reportFrom - window.first,
     scored,
@@ -120,10 +127,11 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     window,
     (done) => o.onProgress?.(done, total),
     (i, input, result) => {
+      const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
+      if (chargebacks.has(key)) chargedBackAt.set(key, traffic.at[i]!);
       // A scoring of the window always has its evidence here (a fresh one, no deadline in a replay).
       if (i < window.reportFrom || !result.evidence) return;
       scoredInWindow++;
-      const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
       const truth = traffic.truth.get(key);
       let label: 0 | 1;
       if (truth === 'fraud') {
@@ -165,6 +173,12 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
   );
   let labelsKnownUntil = traffic.at[traffic.count - 1]!;
   for (const x of traffic.outcomes) labelsKnownUntil = Math.max(labelsKnownUntil, x.reportedAt);
+  const delays: number[] = [];
+  for (const x of traffic.outcomes) {
+    const at = x.outcome === 'chargeback' ? chargedBackAt.get(recordKey(x)) : undefined;
+    if (at !== undefined) delays.push(Math.max(0, x.reportedAt - at) / DAY_MS);
+  }
+  delays.sort((a, b) => a - b);
   return {
     names: o.featureSet.features.map((f) => f.name),
     cols,
@@ -173,6 +187,11 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     window: { from, to, testFrom },
     counts,
     labelsKnownUntil,
+    chargebackDays: {
+      count: delays.length,
+      p50: quantile(delays, 0.5),
+      p95: quantile(delays, 0.95),
+    },
     fingerprint: `sha256:${hash.digest('hex')}`,
   };
 }
@@ -197,3 +216,7 @@ function trimmed(s: RowSplit, cols: number): RowSplit {
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+
+/** The q-quantile of sorted values (nearest rank); NaN for none. */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : NaN;

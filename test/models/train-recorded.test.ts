@@ -22,7 +22,12 @@ import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { TrafficBuilder } from '../../models/backtest/traffic.ts';
 import type { Configuration } from '../../models/backtest/replay.ts';
-import { recordedTrainingSet } from '../../models/training/recorded.ts';
+import { recordedTrainingSet, type RecordedTrainingSet } from '../../models/training/recorded.ts';
+import { labelMaturityWarning } from '../../models/cli/train-recorded.ts';
+import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
+import { BREACH_DEFAULTS, type BreachOptions } from '../../models/simulator/breach.ts';
+import { readDataset } from '../../models/simulator/csv.ts';
+import { simulate } from '../../models/simulator/run.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -302,7 +307,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
         LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-train-rec-state-')),
         ...env,
       },
-      timeout: 120_000,
+      timeout: 300_000,
     },
   );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -328,7 +333,10 @@ describe('npm run model -- train-recorded', () => {
       '0',
       '--quiet',
     ]);
-    expect(r.stderr).toContain('warning: the rows end 0 days before the recording does');
+    // Production's chargebacks took 3 days: the rows of the last 3 may lack theirs.
+    expect(r.stderr).toContain(
+      `warning: the rows end 0 days before the recording does, and 95 % of the ${chargedBack.size} chargebacks in the recording came within 3 days of their order: the frauds of the last days may still read as legitimate (--to 2026-09-27 leaves out those rows)`,
+    );
     expect(r.status).toBe(0);
     const scored = 27 * (CARD_COUNT + 3);
     const declines = [...decided.values()].filter((d) => d === 'decline').length;
@@ -426,4 +434,115 @@ describe('npm run model -- train-recorded', () => {
       expect(r.status).toBe(2);
     }
   });
+});
+
+describe('the warning that labels may still be coming', () => {
+  const set = (o: { endDaysBefore: number; from?: number; delays?: { count: number; p95: number } }) => {
+    const known = Date.parse('2026-12-01T00:00:00Z');
+    return {
+      labelsKnownUntil: known,
+      window: { from: o.from ?? known - 200 * DAY, to: known - o.endDaysBefore * DAY, testFrom: undefined },
+      chargebackDays: { count: o.delays?.count ?? 0, p50: NaN, p95: o.delays?.p95 ?? NaN },
+    } as unknown as RecordedTrainingSet;
+  };
+
+  it('measures the horizon on the chargebacks the recording holds', () => {
+    const measured = { count: 500, p95: 41.2 };
+    expect(labelMaturityWarning(set({ endDaysBefore: 42, delays: measured }))).toBeUndefined();
+    expect(labelMaturityWarning(set({ endDaysBefore: 10, delays: measured }))).toBe(
+      'the rows end 10 days before the recording does, and 95 % of the 500 chargebacks in the recording came within 42 days of their order: the frauds of the last days may still read as legitimate (--to 2026-10-20 leaves out those rows)',
+    );
+  });
+
+  it('assumes 60 days when the recording holds too few chargebacks, and says when it is too short', () => {
+    expect(labelMaturityWarning(set({ endDaysBefore: 30, delays: { count: 19, p95: 2 } }))).toContain(
+      'chargebacks come weeks after an order (most within 60 days; the recording holds too few to measure)',
+    );
+    expect(labelMaturityWarning(set({ endDaysBefore: 61 }))).toBeUndefined();
+    expect(labelMaturityWarning(set({ endDaysBefore: 5, from: Date.parse('2026-11-01T00:00:00Z') }))).toContain(
+      '(the recording is too short to leave them out: record longer)',
+    );
+  });
+});
+
+describe('npm run model -- record-simulated', () => {
+  it('records a breach dataset as the engines would have, which train-recorded learns from', async () => {
+    // Two breaches (days 20 and 34), their cards used 2–8 days later, as the breach protocol's test
+    // (40 days of it: the first breach's fraud and its chargebacks).
+    const hb: HandbookOptions = {
+      ...HANDBOOK_DEFAULTS,
+      customers: 300,
+      terminals: 600,
+      days: 40,
+      seed: 5,
+      terminalsPerDay: 1,
+      customersPerDay: 1,
+    };
+    const breach: BreachOptions = {
+      ...BREACH_DEFAULTS,
+      breachDay: 20,
+      breachInterval: 14,
+      exposureDays: 20,
+      delayMinDays: 2,
+      delayMaxDays: 8,
+      useShare: 0.5,
+      issuerLagMinDays: 1,
+      issuerLagMaxDays: 4,
+      issuerCoverage: 0.8,
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'lg-record-sim-'));
+    const data = mkdtempSync(join(tmpdir(), 'lg-record-sim-data-'));
+    simulate(hb, data, breach);
+    const ds = readDataset(data, { keepExtra: true });
+    const recording = join(dir, 'recording.ndjson');
+    const recorded = spawnSync(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        join(root, 'models/cli/model.ts'),
+        'record-simulated',
+        '--data',
+        data,
+        '--out',
+        recording,
+        '--quiet',
+      ],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
+    expect(recorded.stderr).toBe('');
+    expect(recorded.status).toBe(0);
+    const records = readFileSync(recording, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; outcome?: string; transactionId: string; decision?: string });
+    // Every transaction scored once, by the starter model; the completed frauds charged back.
+    const scored = records.filter((r) => r.kind === 'scored');
+    expect(scored.length).toBe(ds.n);
+    expect(recorded.stdout).toContain(`scored ${ds.n} transactions`);
+    expect(recorded.stdout).toContain('(model: starter-engine-v2-sim1-50t;');
+    const chargebacks = new Set(records.filter((r) => r.outcome === 'chargeback').map((r) => r.transactionId));
+    const frauds = new Set(
+      Array.from({ length: ds.n }, (_, i) => i)
+        .filter((i) => ds.fraud[i])
+        .map((i) => String(ds.transactionId[i])),
+    );
+    expect(chargebacks.size).toBeGreaterThan(10);
+    expect([...chargebacks].every((id) => frauds.has(id))).toBe(true);
+    // None for a fraud the engine declined (it never completed).
+    const declined = new Set(scored.filter((r) => r.decision === 'decline').map((r) => r.transactionId));
+    expect([...chargebacks].some((id) => declined.has(id))).toBe(false);
+    const text = readFileSync(recording, 'utf8');
+    expect(text).not.toMatch(/"number"/);
+
+    const out = join(dir, 'own.json');
+    const r = cli([
+      ...['--source', recording, '--out', out, '--warmup-days', '10'],
+      ...['--trees', '10', '--workers', '0', '--quiet'],
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /^rows 2018-04-11\.\.2018-05-10: \d+ of \d+ scorings, \d+ frauds \(\d+ charged back, 0 labelled by an analyst/m,
+    );
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ training: { target: { target: 'recorded' } } });
+  }, 240_000);
 });
