@@ -30,6 +30,8 @@ export const NOTHING_FOUND: Readonly<FeatureMap> = Object.freeze({
   ...listFeatures({ negative: [], allow: [] }, []),
 });
 const PERSONAL_ENTITIES = ['device', 'ip', 'email', 'shipping'] as const;
+const RECORDED_ENTITIES = ['card', ...PERSONAL_ENTITIES] as const;
+type RecordedEntity = (typeof RECORDED_ENTITIES)[number];
 
 export interface RecordedCard {
   fingerprint: string;
@@ -54,6 +56,13 @@ export interface ScoredRecord {
   request: RecordedRequest;
   /** The keyed identities (primary key) of the personal entities, as the counters were kept. */
   entities: Partial<Record<(typeof PERSONAL_ENTITIES)[number], string>>;
+  /**
+   * The other identities the counters were read under, after the first, where there are any: the
+   * card's and the entities' under the previous key while a key rotation is under way, an address's
+   * under the previous normalisation. A replay reads them too, as production did; without them a
+   * card's history before a rotation would be another card's.
+   */
+  alternates?: Partial<Record<RecordedEntity, string[]>>;
   /** The watchlist's and the lists' answers then, those that found something (v1: all of them). */
   lookups: FeatureMap;
   decision: ScoreResponse['decision'];
@@ -137,6 +146,11 @@ export function scoredRecord(
     const identity = evidence.entities[kind]?.[0];
     if (identity) entities[kind] = identity;
   }
+  let alternates: ScoredRecord['alternates'];
+  for (const kind of RECORDED_ENTITIES) {
+    const identities = evidence.entities[kind];
+    if (identities && identities.length > 1) (alternates ??= {})[kind] = identities.slice(1);
+  }
   const lookups: FeatureMap = {};
   for (const name of LOOKUP_FEATURES) {
     const value = evidence.features[name];
@@ -150,6 +164,7 @@ export function scoredRecord(
     at: new Date(evidence.at).toISOString(),
     request: reduced,
     entities,
+    ...(alternates ? { alternates } : {}),
     lookups,
     decision: response.decision,
     score: response.score,
@@ -162,13 +177,19 @@ export function scoredRecord(
 /** The engine's input for a recorded scoring: the request (card number empty, never read) and its reduction. */
 export function replayInput(record: ScoredRecord): { request: ScoreRequest; reduced: ReducedScoring } {
   const { fingerprint, keyId, bin, last4, ...card } = record.request.card;
+  const alternates = record.alternates ?? {};
   const entities: ReducedScoring['entities'] = {};
-  for (const [kind, identity] of Object.entries(record.entities)) entities[kind as keyof typeof entities] = [identity];
+  for (const [kind, identity] of Object.entries(record.entities))
+    entities[kind as keyof typeof entities] = [identity, ...(alternates[kind as RecordedEntity] ?? [])];
   // A degraded scoring asked neither the watchlist nor the lists: it has no lookups to restore.
   const lookups = record.degraded ? record.lookups : { ...NOTHING_FOUND, ...record.lookups };
   return {
     request: { ...record.request, card: { ...card, number: '' } },
-    reduced: { card: { fingerprints: [fingerprint], keyId, bin, last4 }, entities, lookups },
+    reduced: {
+      card: { fingerprints: [fingerprint, ...(alternates.card ?? [])], keyId, bin, last4 },
+      entities,
+      lookups,
+    },
   };
 }
 
@@ -204,6 +225,7 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
       })
       .passthrough(),
     entities: z.partialRecord(z.enum(PERSONAL_ENTITIES), z.string()),
+    alternates: z.partialRecord(z.enum(RECORDED_ENTITIES), z.array(z.string()).max(4)).optional(),
     lookups: z.record(z.string(), featureValue),
     decision: z.enum(DECISIONS),
     score: z.number(),
