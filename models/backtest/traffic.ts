@@ -49,6 +49,12 @@ export interface Traffic {
   outcomes: ReplayOutcome[];
   /** Known truth per merchant:transaction; a transaction not listed is presumed legitimate. */
   truth: Map<string, Truth>;
+  /** Analysts' labels per merchant:transaction, with their times, in the order given (truthAsOf reads them). */
+  labelHistory: Map<string, AnalystLabel[]>;
+  /** For each fraud chargeback of a scoring in the traffic: the order's time and when the chargeback was reported. */
+  chargebackTimes: { at: number; reportedAt: number }[];
+  /** Outcomes recorded without `reportedAt` (records before version 3): replayed at their own time. */
+  outcomesWithoutReportedAt: number;
   /** Lines refused, with where and why (the first 20; `refused` counts them all). */
   problems: string[];
   refused: number;
@@ -58,18 +64,26 @@ export interface Traffic {
 
 const MAX_PROBLEMS = 20;
 
+/** An analyst's label and when it was given; `withdrawn` voids the labels given before it. */
+export interface AnalystLabel {
+  label: Truth | 'withdrawn';
+  at: number;
+}
+
 /** Accumulates lines into Traffic; `add` takes one line, `finish` sorts. */
 export class TrafficBuilder {
   private readonly kind: Traffic['kind'];
   private lines: string[] = [];
   private at: number[] = [];
-  private readonly keys = new Set<string>();
+  /** Each scoring's key and its event time. */
+  private readonly keys = new Map<string, number>();
+  private outcomesWithoutReportedAt = 0;
   private readonly outcomes: ReplayOutcome[] = [];
   /**
    * Analysts' labels with their times: a fraud label outweighs a "legitimate", whichever came
    * first; a withdrawal (a reversed decision) voids the labels given before it. Joined in `finish`.
    */
-  private readonly labels = new Map<string, { label: Truth | 'withdrawn'; at: number }[]>();
+  private readonly labels = new Map<string, AnalystLabel[]>();
   /** Transactions charged back as fraud, and those whose chargeback was reversed: joined in `finish`, in any order. */
   private readonly chargebacks = new Set<string>();
   private readonly reversed = new Set<string>();
@@ -110,7 +124,7 @@ export class TrafficBuilder {
         this.duplicates++;
         return;
       }
-      this.keys.add(key);
+      this.keys.set(key, Date.parse(r.at));
       this.lines.push(text);
       this.at.push(Date.parse(r.at));
     } else if (r.kind === 'outcome') {
@@ -118,6 +132,7 @@ export class TrafficBuilder {
       const at = Date.parse(r.at);
       // An outcome dated a little ahead of its arrival (the engine takes up to 5 minutes) counts from its date.
       const reportedAt = r.reportedAt === undefined ? at : Math.max(at, Date.parse(r.reportedAt));
+      if (r.reportedAt === undefined) this.outcomesWithoutReportedAt++;
       this.outcomes.push({ merchantId, transactionId, outcome, at, reportedAt });
       if (r.outcome === 'chargeback') this.chargebacks.add(key);
       else if (r.outcome === REVERSED_CHARGEBACK) this.reversed.add(key);
@@ -128,14 +143,6 @@ export class TrafficBuilder {
     const labels = this.labels.get(key);
     if (labels) labels.push({ label, at });
     else this.labels.set(key, [{ label, at }]);
-  }
-
-  /** A transaction's analyst truth: among the labels after its last withdrawal, fraud if any, else legitimate. */
-  private static labelTruth(labels: { label: Truth | 'withdrawn'; at: number }[]): Truth | undefined {
-    const withdrawnAt = Math.max(-Infinity, ...labels.filter((l) => l.label === 'withdrawn').map((l) => l.at));
-    const standing = labels.filter((l) => l.label !== 'withdrawn' && l.at > withdrawnAt);
-    if (standing.some((l) => l.label === 'fraud')) return 'fraud';
-    return standing.length ? 'legitimate' : undefined;
   }
 
   private addRequest(value: unknown, where: string): void {
@@ -150,7 +157,7 @@ export class TrafficBuilder {
       this.duplicates++;
       return;
     }
-    this.keys.add(key);
+    this.keys.set(key, Date.parse(parsed.data.occurredAt));
     // Kept as the validated request (defaults applied), with its merchant.
     this.lines.push(JSON.stringify({ merchantId, request: parsed.data }));
     this.at.push(Date.parse(parsed.data.occurredAt));
@@ -187,10 +194,15 @@ export class TrafficBuilder {
     // A chargeback or a fraud label outweighs a "legitimate"; a reversed chargeback counts as none.
     const truth = new Map<string, Truth>();
     for (const [key, labels] of this.labels) {
-      const t = TrafficBuilder.labelTruth(labels);
+      const t = labelTruth(labels);
       if (t) truth.set(key, t);
     }
     for (const key of this.chargebacks) if (!this.reversed.has(key)) truth.set(key, 'fraud');
+    const chargebackTimes: Traffic['chargebackTimes'] = [];
+    for (const o of this.outcomes) {
+      const at = o.outcome === 'chargeback' ? this.keys.get(recordKey(o)) : undefined;
+      if (at !== undefined) chargebackTimes.push({ at, reportedAt: o.reportedAt });
+    }
     return {
       kind: this.kind,
       count: order.length,
@@ -199,11 +211,23 @@ export class TrafficBuilder {
       at,
       outcomes: this.outcomes.sort((a, b) => a.reportedAt - b.reportedAt || a.at - b.at),
       truth,
+      labelHistory: this.labels,
+      chargebackTimes,
+      outcomesWithoutReportedAt: this.outcomesWithoutReportedAt,
       problems: this.problems,
       refused: this.refused,
       duplicates: this.duplicates,
     };
   }
+}
+
+/** A transaction's analyst truth: among the labels after its last withdrawal, fraud if any, else legitimate. */
+export function labelTruth(labels: readonly AnalystLabel[]): Truth | undefined {
+  let withdrawnAt = -Infinity;
+  for (const l of labels) if (l.label === 'withdrawn') withdrawnAt = Math.max(withdrawnAt, l.at);
+  const standing = labels.filter((l) => l.label !== 'withdrawn' && l.at > withdrawnAt);
+  if (standing.some((l) => l.label === 'fraud')) return 'fraud';
+  return standing.length ? 'legitimate' : undefined;
 }
 
 /** The fields a merchant's export may add to a /v1/score request: whose it is and what became of it. */

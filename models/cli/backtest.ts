@@ -218,7 +218,7 @@ export async function readRecording(
   sourceFlag: string | undefined,
   config: Config,
   quiet: boolean,
-): Promise<{ traffic: Traffic; description: string }> {
+): Promise<{ traffic: Traffic; description: string; source: string }> {
   const source =
     sourceFlag ??
     (config.KAFKA_BROKERS ? 'kafka' : (config.LEAKGUARD_RECORD_DIR ?? join(config.LEAKGUARD_STATE_DIR, 'records')));
@@ -234,7 +234,7 @@ export async function readRecording(
       ' (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records)',
     );
   const description = source === 'kafka' ? `${config.LEAKGUARD_RECORD_TOPIC} at ${config.KAFKA_BROKERS}` : source;
-  return { traffic: builder.finish(), description };
+  return { traffic: builder.finish(), description, source };
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {

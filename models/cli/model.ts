@@ -50,7 +50,7 @@ const USAGE = `usage:
       (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
   npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] [--from DATE --to DATE] [--test-days N]   (your own recorded traffic: --help)
-  npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off]   (a breach dataset as the engines would have recorded it)
+  npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off|none]   (a breach dataset as the engines would have recorded it)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decisions and merchants' outcomes)
 options for train and evaluate:
   --trees N (${DEFAULT_TRAIN_PARAMS.trees})  --genuine-per-tree N (${DEFAULT_TRAIN_PARAMS.genuinePerTree})  --fraud-share X (${DEFAULT_TRAIN_PARAMS.fraudShare})

@@ -1,4 +1,4 @@
-// `npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off]`:
+// `npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off|none]`:
 // a breach dataset (npm run simulate -- --breach) scored by the engine as a deployment would have
 // scored it (the default ruleset and rates, the watchlists fed by the issuers' uploads, the starter
 // model unless --model), and recorded as its engines record (services/recording/: every scoring, and
@@ -15,11 +15,11 @@ import { DatasetError, readDataset } from '../simulator/csv.ts';
 import { replayThroughEngine } from '../replay/engine-replay.ts';
 import { dateArg, progressBar, UsageError } from './backtest.ts';
 
-export const RECORD_SIMULATED_USAGE = `usage: npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off] [--quiet]
+export const RECORD_SIMULATED_USAGE = `usage: npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off|none] [--quiet]
   Scores a breach dataset (npm run simulate -- --breach) as the default deployment would have, up to
   --to (default: the data's end), and writes what its engines would have recorded: every scoring and
   the outcomes reported (issuers' declines at once, completed frauds charged back 7 days later).
-  --model: the model in force (default: the starter model; off: none)`;
+  --model: the model in force (default: the starter model; off or none: no model)`;
 
 export async function recordSimulatedCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -44,12 +44,14 @@ export async function recordSimulatedCommand(argv: string[]): Promise<number> {
   const unfit = unwritable(out);
   if (unfit) throw new UsageError(`--out ${values.out}: ${unfit}`);
   const to = dateArg('to', values.to);
-  const modelPath =
-    values.model === undefined ? STARTER_MODEL_PATH : values.model === 'off' ? undefined : callerPath(values.model);
+  // `off` as LEAKGUARD_MODEL says it, `none` as the backtest does.
+  const noModel = values.model !== undefined && ['off', 'none'].includes(values.model.toLowerCase());
+  const modelPath = values.model === undefined ? STARTER_MODEL_PATH : noModel ? undefined : callerPath(values.model);
+  // The engine's rate table: its own errors are its own, not --model's.
+  const reference = readRatesFile().reference;
   let model;
   try {
-    model =
-      modelPath === undefined ? undefined : loadScoringModel(modelPath, { amountReference: readRatesFile().reference });
+    model = modelPath === undefined ? undefined : loadScoringModel(modelPath, { amountReference: reference });
   } catch (error) {
     throw new UsageError(`--model ${values.model}: ${(error as Error).message}`);
   }

@@ -5,218 +5,323 @@
 // each scoring's model vector is built from the features the engine computed for it then, by the
 // function serving uses (servingVector): what a model learns here is what it will be shown live.
 //
-// Labels are what the recording came to know of each transaction: fraud when charged back as fraud
-// (not reversed) or labelled fraud by an analyst (not withdrawn), legitimate otherwise. Two kinds of
-// transaction never get a chance to be charged back, so "no chargeback" says nothing of them: those
-// production declined, and those whose 3-D Secure challenge failed (a fraudster holding stolen card
-// data cannot pass it, nor can a holder who gives up). Unless an analyst labelled them they are left
-// out, not taught as legitimate; `failedChallenges: 'fraud'` counts a failed challenge as fraud.
+// A row's label is what was known of its transaction by a cut-off: fraud when charged back as fraud
+// (not reversed) or labelled fraud by an analyst (not withdrawn), legitimate otherwise. Some
+// transactions never get a chance to be charged back, so "no chargeback" says nothing of them: those
+// production or the issuer declined, and those whose 3-D Secure challenge failed (a fraudster
+// holding stolen card data cannot pass it, nor can a holder who gives up). Unless an analyst labelled
+// them they are left out, not taught as legitimate; `failedChallenges: 'fraud'` counts a failed
+// challenge as fraud. Rows need time for their chargebacks to come: the window ends that long
+// (the label horizon) before the recording does.
 import { createHash } from 'node:crypto';
 import { servingVector } from '../../services/model/serving.ts';
 import type { FeatureSet } from '../../services/model/definitions.ts';
 import { recordKey } from '../../services/recording/record.ts';
 import { firstAt } from '../backtest/backtest.ts';
 import { replayConfiguration, type Configuration, type ReplayWindow } from '../backtest/replay.ts';
-import type { Traffic } from '../backtest/traffic.ts';
+import { labelTruth, type AnalystLabel, type Traffic } from '../backtest/traffic.ts';
 
 const DAY_MS = 86_400_000;
+/** A row's label in a split: 0 legitimate, 1 fraud, LEFT_OUT when nothing could be known of it. */
+export const LEFT_OUT = 255;
+/** Chargebacks of card-not-present fraud mostly come within ~60 days of the order (networks allow 120). */
+export const ASSUMED_LABEL_DAYS = 60;
+/** Orders this old at the recording's end have had every chargeback they will get: their delays measure the horizon. */
+const SETTLED_DAYS = 120;
+/** Settled chargebacks needed to measure the horizon rather than assume it. */
+const MIN_MEASURED = 20;
+
+/** A window or horizon that leaves nothing to train on: the caller's flags, said in their words. */
+export class TrainingWindowError extends Error {}
 
 export interface RecordedTrainingOptions {
-  /** The configuration in force: the counters are production's only when replayed as production scored. */
+  /**
+   * The configuration in force (its ruleset and rates: production's counters are replayed only as
+   * production scored). Its model is not run: no feature depends on it.
+   */
   configuration: Configuration;
   featureSet: FeatureSet;
   /** Rows scored in [from, to) are used; default from: the first scoring plus the warm-up, so every row has its history. */
   from?: number;
+  /** Default: the recording's end less the label horizon (midnight UTC), so that every row's chargebacks could come. */
   to?: number;
   /** Days before `from` replayed to build the counters only (velocity windows reach 30 days, delayed ones 37). */
   warmupDays: number;
-  /** The window's last calendar days are the test rows (held out of training), the others the training rows; 0: none. */
+  /** The window's last calendar days (UTC) are the test rows; 0: none. */
   testDays: number;
+  /** Days a row needs after it for its chargebacks to have come; default: measured on the recording (labelHorizon). */
+  labelDays?: number;
   failedChallenges: 'leave-out' | 'fraud';
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Rows of one split: the model vectors one after the other, a label per row and its event time. */
-export interface RowSplit {
-  values: Float64Array<ArrayBuffer>;
-  labels: Uint8Array<ArrayBuffer>;
-  at: Float64Array<ArrayBuffer>;
-  rows: number;
+export interface LabelHorizon {
+  days: number;
+  /** given (--label-days), measured (95 % of the settled chargebacks came within it), or assumed (too few settled to measure). */
+  basis: 'given' | 'measured' | 'assumed';
+  /** Chargebacks of orders at least SETTLED_DAYS before the recording's end: what a measure rests on. */
+  settled: number;
 }
 
 export interface RecordedTrainingSet {
   names: string[];
   cols: number;
-  train: RowSplit;
-  test: RowSplit;
+  /** The window's scorings that the engine scored, in time order: their model vectors one after the other. */
+  rows: number;
+  values: Float64Array<ArrayBuffer>;
+  at: Float64Array<ArrayBuffer>;
+  /** Each row's label as the recording knows it (LEFT_OUT: nothing could be known): the artifact's. */
+  labels: Uint8Array<ArrayBuffer>;
+  /**
+   * Each train-period row's label as known when the test days began: the evaluated forest learns
+   * only what a deployment training then could have (no chargeback reported during the test days).
+   */
+  labelsAtTestStart: Uint8Array<ArrayBuffer>;
+  /** Rows [0, testStartRow) are the train period's, [testStartRow, rows) the test days'. */
+  testStartRow: number;
+  /**
+   * Rows [0, evaluationEndRow) are those a deployment training when the test days began would have
+   * learnt from: old enough then, by the label horizon, for their chargebacks to have come (the
+   * younger ones' frauds read legitimate yet, and they look most like the test days' rows).
+   */
+  evaluationEndRow: number;
   window: { from: number; to: number; testFrom: number | undefined };
+  /** The recording's end: its last scoring or the last outcome reported, whichever is later. */
+  recordingEnd: number;
+  horizon: LabelHorizon;
+  /** The window ends closer to the recording's end than the horizon (a --to given later than the default). */
+  immature: boolean;
   counts: {
     /** Scorings replayed only to build the counters (before `from`). */
     warmup: number;
     /** Scorings in the window. */
     scored: number;
-    /** Window scorings used as rows (train and test). */
-    used: number;
+    /** Rows with a label (the artifact's). */
+    labelled: number;
     frauds: number;
-    /** Why a frauds label was given, strongest first (a row counts once, under its first). */
+    /** Why a fraud label was given, strongest first (a row counts once, under its first). */
     fraudBy: { chargeback: number; analyst: number; challengeFailed: number };
     /** Analysts' "legitimate" labels among the rows. */
     labelledLegitimate: number;
-    /** Window scorings left out, by reason. */
+    /** Window scorings left out, by reason: declined (by production or the issuer), failed challenge, not scored. */
     leftOut: { declined: number; challengeFailed: number; notScored: number };
+    /** Outcomes recorded without the time they were reported (records before version 3): replayed at their own date. */
+    outcomesWithoutReportedAt: number;
   };
-  /** How late the recording reaches: its last scoring or the last outcome reported, whichever is later. */
-  labelsKnownUntil: number;
-  /**
-   * Days from order to reported chargeback, over the replayed transactions charged back (as far as
-   * the recording shows: one reported after it ends is not among them); NaN without any.
-   */
-  chargebackDays: { count: number; p50: number; p95: number };
-  /** sha256 of the rows used (their recorded lines) and their labels: two trainings on other data differ. */
+  /** sha256 of the feature set's name, every row's vector and both labellings: two trainings on other rows differ. */
   fingerprint: string;
 }
 
-/** The recording's outcomes and labels, by transaction: what a row's label is drawn from. */
-function outcomeKeys(traffic: Traffic, outcome: string): Set<string> {
-  return new Set(traffic.outcomes.filter((o) => o.outcome === outcome).map(recordKey));
+/** The recording's end: its last scoring or the last outcome reported, whichever is later. */
+export function recordingEnd(traffic: Traffic): number {
+  let end = traffic.at[traffic.count - 1] ?? -Infinity;
+  for (const x of traffic.outcomes) end = Math.max(end, x.reportedAt);
+  return end;
+}
+
+/**
+ * How long a row needs for its chargebacks to come: given, or the 95th percentile of the delays
+ * (order to report) of the chargebacks of orders old enough to have had all theirs (the younger
+ * ones' long delays are not in the recording yet: measuring them would come out short), or
+ * ASSUMED_LABEL_DAYS when fewer than MIN_MEASURED such chargebacks.
+ */
+export function labelHorizon(traffic: Traffic, end: number, labelDays?: number): LabelHorizon {
+  const settledBefore = end - SETTLED_DAYS * DAY_MS;
+  const delays = traffic.chargebackTimes
+    .filter((c) => c.at <= settledBefore)
+    .map((c) => Math.max(0, c.reportedAt - c.at) / DAY_MS)
+    .sort((a, b) => a - b);
+  if (labelDays !== undefined) return { days: labelDays, basis: 'given', settled: delays.length };
+  if (delays.length < MIN_MEASURED) return { days: ASSUMED_LABEL_DAYS, basis: 'assumed', settled: delays.length };
+  const p95 = delays[Math.min(delays.length - 1, Math.ceil(0.95 * delays.length) - 1)]!;
+  return { days: Math.max(1, Math.ceil(p95)), basis: 'measured', settled: delays.length };
+}
+
+/** When each outcome that bears on a label was first reported, per transaction. */
+interface OutcomeTimes {
+  chargeback?: number;
+  reversed?: number;
+  failed?: number;
+  declined?: number;
+}
+const OUTCOME_FIELD: Record<string, keyof OutcomeTimes> = {
+  chargeback: 'chargeback',
+  chargeback_reversed: 'reversed',
+  challenge_failed: 'failed',
+  declined: 'declined',
+};
+
+function outcomeTimes(traffic: Traffic): Map<string, OutcomeTimes> {
+  const times = new Map<string, OutcomeTimes>();
+  for (const o of traffic.outcomes) {
+    const field = OUTCOME_FIELD[o.outcome];
+    if (!field) continue;
+    const key = recordKey(o);
+    const t = times.get(key) ?? {};
+    t[field] = Math.min(t[field] ?? Infinity, o.reportedAt);
+    times.set(key, t);
+  }
+  return times;
+}
+
+type Why = 'chargeback' | 'analyst' | 'analystLegitimate' | 'challengeFailed' | 'declined' | 'none';
+
+/** A transaction's label as known before `cutoff`, and why. */
+function labelAsOf(
+  times: OutcomeTimes | undefined,
+  analyst: readonly AnalystLabel[] | undefined,
+  declinedByProduction: boolean,
+  cutoff: number,
+  failedChallenges: RecordedTrainingOptions['failedChallenges'],
+): { label: number; why: Why } {
+  if (times?.chargeback !== undefined && times.chargeback < cutoff && !((times.reversed ?? Infinity) < cutoff))
+    return { label: 1, why: 'chargeback' };
+  const truth = analyst && labelTruth(analyst.filter((l) => l.at < cutoff));
+  if (truth === 'fraud') return { label: 1, why: 'analyst' };
+  if (truth === 'legitimate') return { label: 0, why: 'analystLegitimate' };
+  if ((times?.failed ?? Infinity) < cutoff)
+    return failedChallenges === 'fraud'
+      ? { label: 1, why: 'challengeFailed' }
+      : { label: LEFT_OUT, why: 'challengeFailed' };
+  if (declinedByProduction || (times?.declined ?? Infinity) < cutoff) return { label: LEFT_OUT, why: 'declined' };
+  return { label: 0, why: 'none' };
 }
 
 export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingOptions): Promise<RecordedTrainingSet> {
-  if (traffic.kind !== 'recording') throw new Error('training reads a recording (services/recording/)');
-  if (traffic.count === 0) throw new Error('the recording holds no scoring');
-  const from = o.from ?? traffic.at[0]! + o.warmupDays * DAY_MS;
-  const to = o.to ?? traffic.at[traffic.count - 1]! + 1;
+  if (traffic.kind !== 'recording') throw new TrainingWindowError('training reads a recording (services/recording/)');
+  if (traffic.count === 0) throw new TrainingWindowError('the recording holds no scoring');
+  const first = traffic.at[0]!,
+    last = traffic.at[traffic.count - 1]!;
+  const end = recordingEnd(traffic);
+  const horizon = labelHorizon(traffic, end, o.labelDays);
+  const from = o.from ?? first + o.warmupDays * DAY_MS;
+  const matureUntil = Math.floor((end - horizon.days * DAY_MS) / DAY_MS) * DAY_MS;
+  const to = o.to ?? matureUntil;
+  const span = `the recording runs from ${day(first)} to ${day(last)}`;
+  if (to <= from)
+    throw new TrainingWindowError(
+      o.to === undefined
+        ? `no rows whose chargebacks could have come: ${span}, and a row needs ${horizon.days} days after it (${describeHorizon(horizon)}); rows would start ${day(from)} (--from, --warmup-days). Record longer, or give --to or --label-days`
+        : `--to ${day(to)} is not after the rows' start ${day(from)}`,
+    );
   const window: ReplayWindow = {
     first: firstAt(traffic.at, from - o.warmupDays * DAY_MS),
     reportFrom: firstAt(traffic.at, from),
     end: firstAt(traffic.at, to),
   };
   const scored = window.end - window.reportFrom;
-  if (scored <= 0)
-    throw new Error(
-      `no scoring between ${iso(from)} and ${iso(to)} (the recording runs from ${iso(traffic.at[0]!)} to ${iso(traffic.at[traffic.count - 1]!)})`,
-    );
+  if (scored <= 0) throw new TrainingWindowError(`no scoring from ${day(from)} to ${day(to - 1)}: ${span}`);
   // The last testDays calendar days (UTC) of the window, the day it ends in included.
   const testFrom = o.testDays > 0 ? Math.floor((to - 1) / DAY_MS) * DAY_MS - (o.testDays - 1) * DAY_MS : undefined;
-  const testStart = testFrom === undefined ? window.end : Math.max(window.reportFrom, firstAt(traffic.at, testFrom));
   const cols = o.featureSet.features.length;
-  const splits = {
-    train: newSplit(testStart - window.reportFrom, cols),
-    test: newSplit(window.end - testStart, cols),
-  };
-  const chargebacks = outcomeKeys(traffic, 'chargeback');
-  const reversed = outcomeKeys(traffic, 'chargeback_reversed');
-  const failed = outcomeKeys(traffic, 'challenge_failed');
-  /** The replayed transactions charged back, with their times: how long their chargebacks took. */
-  const chargedBackAt = new Map<string, number>();
+  const values = new Float64Array(scored * cols);
+  const at = new Float64Array(scored);
+  const labels = new Uint8Array(scored);
+  const labelsAtTestStart = new Uint8Array(scored);
+  const times = outcomeTimes(traffic);
   const counts: RecordedTrainingSet['counts'] = {
     warmup: window.reportFrom - window.first,
     scored,
-    used: 0,
+    labelled: 0,
     frauds: 0,
     fraudBy: { chargeback: 0, analyst: 0, challengeFailed: 0 },
     labelledLegitimate: 0,
     leftOut: { declined: 0, challengeFailed: 0, notScored: 0 },
+    outcomesWithoutReportedAt: traffic.outcomesWithoutReportedAt,
   };
-  const hash = createHash('sha256');
+  let rows = 0,
+    testStartRow = -1,
+    evaluationEndRow = -1;
+  const evaluationEnd = testFrom === undefined ? undefined : testFrom - horizon.days * DAY_MS;
   const total = window.end - window.first;
-  let scoredInWindow = 0;
   await replayConfiguration(
     traffic,
-    o.configuration,
+    { ...o.configuration, model: null },
     window,
     (done) => o.onProgress?.(done, total),
     (i, input, result) => {
-      const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
-      if (chargebacks.has(key)) chargedBackAt.set(key, traffic.at[i]!);
       // A scoring of the window always has its evidence here (a fresh one, no deadline in a replay).
       if (i < window.reportFrom || !result.evidence) return;
-      scoredInWindow++;
-      const truth = traffic.truth.get(key);
-      let label: 0 | 1;
-      if (truth === 'fraud') {
-        label = 1;
-        if (chargebacks.has(key) && !reversed.has(key)) counts.fraudBy.chargeback++;
-        else counts.fraudBy.analyst++;
-      } else if (truth === 'legitimate') {
-        label = 0;
-        counts.labelledLegitimate++;
-      } else if (failed.has(key)) {
-        if (o.failedChallenges === 'leave-out') return void counts.leftOut.challengeFailed++;
-        label = 1;
-        counts.fraudBy.challengeFailed++;
-      } else if (input.recorded?.decision === 'decline') return void counts.leftOut.declined++;
-      else label = 0;
-      const split = i < testStart ? splits.train : splits.test;
-      const row = split.rows++;
+      const row = rows++;
+      if (testStartRow < 0 && testFrom !== undefined && traffic.at[i]! >= testFrom) testStartRow = row;
+      if (evaluationEndRow < 0 && evaluationEnd !== undefined && traffic.at[i]! >= evaluationEnd)
+        evaluationEndRow = row;
       servingVector(
         o.featureSet,
         result.evidence.features,
         result.evidence.at,
-        split.values.subarray(row * cols, (row + 1) * cols),
+        values.subarray(row * cols, (row + 1) * cols),
       );
-      split.labels[row] = label;
-      split.at[row] = traffic.at[i]!;
-      counts.used++;
-      counts.frauds += label;
-      hash.update(`${key}\u0000${label}\n`);
+      at[row] = traffic.at[i]!;
+      const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
+      const known = times.get(key);
+      const analyst = traffic.labelHistory.get(key);
+      const declined = input.recorded?.decision === 'decline';
+      const final = labelAsOf(known, analyst, declined, Infinity, o.failedChallenges);
+      labels[row] = final.label;
+      labelsAtTestStart[row] =
+        testFrom === undefined ? final.label : labelAsOf(known, analyst, declined, testFrom, o.failedChallenges).label;
+      if (final.label === LEFT_OUT) counts.leftOut[final.why as 'declined' | 'challengeFailed']++;
+      else {
+        counts.labelled++;
+        counts.frauds += final.label;
+        if (final.why === 'analystLegitimate') counts.labelledLegitimate++;
+        else if (final.label === 1) counts.fraudBy[final.why as keyof RecordedTrainingSet['counts']['fraudBy']]++;
+      }
     },
   );
   // A scoring the engine refused (a currency the rate table cannot price) has no features.
-  counts.leftOut.notScored = scored - scoredInWindow;
-  hash.update(
-    Buffer.from(
-      traffic.bytes.buffer,
-      traffic.bytes.byteOffset + traffic.offsets[window.first]!,
-      traffic.offsets[window.end]! - traffic.offsets[window.first]!,
-    ),
-  );
-  let labelsKnownUntil = traffic.at[traffic.count - 1]!;
-  for (const x of traffic.outcomes) labelsKnownUntil = Math.max(labelsKnownUntil, x.reportedAt);
-  const delays: number[] = [];
-  for (const x of traffic.outcomes) {
-    const at = x.outcome === 'chargeback' ? chargedBackAt.get(recordKey(x)) : undefined;
-    if (at !== undefined) delays.push(Math.max(0, x.reportedAt - at) / DAY_MS);
-  }
-  delays.sort((a, b) => a - b);
+  counts.leftOut.notScored = scored - rows;
+  const hash = createHash('sha256').update(`${o.featureSet.name}\n`);
+  hash
+    .update(values.subarray(0, rows * cols))
+    .update(labels.subarray(0, rows))
+    .update(labelsAtTestStart.subarray(0, rows));
   return {
     names: o.featureSet.features.map((f) => f.name),
     cols,
-    train: trimmed(splits.train, cols),
-    test: trimmed(splits.test, cols),
+    rows,
+    values: values.subarray(0, rows * cols),
+    at: at.subarray(0, rows),
+    labels: labels.subarray(0, rows),
+    labelsAtTestStart: labelsAtTestStart.subarray(0, rows),
+    testStartRow: testStartRow < 0 ? rows : testStartRow,
+    evaluationEndRow: evaluationEndRow < 0 ? rows : evaluationEndRow,
     window: { from, to, testFrom },
+    recordingEnd: end,
+    horizon,
+    immature: to > matureUntil,
     counts,
-    labelsKnownUntil,
-    chargebackDays: {
-      count: delays.length,
-      p50: quantile(delays, 0.5),
-      p95: quantile(delays, 0.95),
-    },
     fingerprint: `sha256:${hash.digest('hex')}`,
   };
 }
 
-function newSplit(capacity: number, cols: number): RowSplit {
-  return {
-    values: new Float64Array(Math.max(0, capacity) * cols),
-    labels: new Uint8Array(Math.max(0, capacity)),
-    at: new Float64Array(Math.max(0, capacity)),
-    rows: 0,
-  };
+/** The rows of [start, end) whose label (in `labels`) is not LEFT_OUT, as a forest's training input. */
+export function labelledRows(
+  set: Pick<RecordedTrainingSet, 'values' | 'cols'>,
+  labels: Uint8Array,
+  start: number,
+  end: number,
+): { values: Float64Array; labels: Uint8Array; rows: number; cols: number } {
+  let n = 0;
+  for (let r = start; r < end; r++) if (labels[r] !== LEFT_OUT) n++;
+  const cols = set.cols;
+  const out = { values: new Float64Array(n * cols), labels: new Uint8Array(n), rows: n, cols };
+  let k = 0;
+  for (let r = start; r < end; r++) {
+    if (labels[r] === LEFT_OUT) continue;
+    out.values.set(set.values.subarray(r * cols, (r + 1) * cols), k * cols);
+    out.labels[k++] = labels[r]!;
+  }
+  return out;
 }
 
-/** The split's filled rows only (rows left out leave room at the end). */
-function trimmed(s: RowSplit, cols: number): RowSplit {
-  return {
-    values: s.values.subarray(0, s.rows * cols),
-    labels: s.labels.subarray(0, s.rows),
-    at: s.at.subarray(0, s.rows),
-    rows: s.rows,
-  };
+export function describeHorizon(h: LabelHorizon): string {
+  return h.basis === 'given'
+    ? 'given by --label-days'
+    : h.basis === 'measured'
+      ? `95 % of the ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more came within it`
+      : `assumed: the recording holds ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more, too few to measure (--label-days)`;
 }
 
-const iso = (t: number) => new Date(t).toISOString();
-
-/** The q-quantile of sorted values (nearest rank); NaN for none. */
-const quantile = (sorted: readonly number[], q: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : NaN;
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);

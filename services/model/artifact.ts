@@ -111,12 +111,13 @@ export const ArtifactSchema = z.object({
       })
       .optional(),
     /**
-     * What the forest learnt: the simulator's ground truth, or its frauds charged back by the cut-off
-     * (models/features/labels.ts); or a deployment's recorded labels (models/training/recorded.ts).
+     * What the forest learnt: the simulator's ground truth, or the frauds known by the cut-off
+     * (models/features/labels.ts; a deployment's recorded labels too, models/training/recorded.ts,
+     * whose description says so: a new value here would stop earlier engines loading the artifact).
      */
     target: z
       .object({
-        target: z.enum(['truth', 'chargebacks', 'recorded']),
+        target: z.enum(['truth', 'chargebacks']),
         cutoff: z.string().optional(),
         frauds: z.number().int().nonnegative(),
         truthFrauds: z.number().int().nonnegative(),

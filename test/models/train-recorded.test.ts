@@ -20,10 +20,9 @@ import { TrafficRecorder } from '../../services/recording/recorder.ts';
 import type { RecordLine } from '../../services/recording/record.ts';
 import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
 import { servingVector } from '../../services/model/serving.ts';
-import { TrafficBuilder } from '../../models/backtest/traffic.ts';
+import { TrafficBuilder, type Traffic } from '../../models/backtest/traffic.ts';
 import type { Configuration } from '../../models/backtest/replay.ts';
-import { recordedTrainingSet, type RecordedTrainingSet } from '../../models/training/recorded.ts';
-import { labelMaturityWarning } from '../../models/cli/train-recorded.ts';
+import { labelHorizon, LEFT_OUT, recordedTrainingSet } from '../../models/training/recorded.ts';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
 import { BREACH_DEFAULTS, type BreachOptions } from '../../models/simulator/breach.ts';
 import { readDataset } from '../../models/simulator/csv.ts';
@@ -79,7 +78,22 @@ const REVERSED = 'f-6-0';
 const FAILED_CHALLENGE = 'f-7-0';
 const DECLINED_GENUINE = 'g-8-0';
 const DECLINED_LABELLED = 'f-9-0';
-const SPECIAL = new Set([ANALYST_FRAUD, REVERSED, FAILED_CHALLENGE, DECLINED_GENUINE, DECLINED_LABELLED]);
+/** Declined by the issuer (reported by the merchant at once): never charged back. */
+const ISSUER_DECLINED = 'f-11-0';
+/** Labelled legitimate by an analyst, then charged back as fraud: the holder's bank outweighs the analyst. */
+const LEGITIMATE_THEN_CHARGED_BACK = 'f-12-0';
+/** A genuine order an analyst labelled fraud, a lead reversed: no label. */
+const WITHDRAWN = 'g-13-0';
+const SPECIAL = new Set([
+  ANALYST_FRAUD,
+  REVERSED,
+  FAILED_CHALLENGE,
+  DECLINED_GENUINE,
+  DECLINED_LABELLED,
+  ISSUER_DECLINED,
+  LEGITIMATE_THEN_CHARGED_BACK,
+  WITHDRAWN,
+]);
 
 interface Production {
   lines: RecordLine[];
@@ -151,6 +165,8 @@ async function recordProduction(): Promise<Production> {
     if (!o.fraud || o.id === ANALYST_FRAUD || o.id === DECLINED_LABELLED) continue;
     if (o.id === FAILED_CHALLENGE)
       outcomes.push({ id: o.id, outcome: 'challenge_failed', at: o.at + 60_000, reportedAt: o.at + 60_000 });
+    else if (o.id === ISSUER_DECLINED)
+      outcomes.push({ id: o.id, outcome: 'declined', at: o.at, reportedAt: o.at + 60_000 });
     else {
       outcomes.push({ id: o.id, outcome: 'chargeback', at: o.at + DAY, reportedAt: o.at + 3 * DAY });
       if (o.id === REVERSED)
@@ -174,6 +190,11 @@ async function recordProduction(): Promise<Production> {
     if (result.kind !== 'scored') throw new Error(`${o.id} not scored`);
     decided.set(o.id, result.response.decision);
     if (o.id === ANALYST_FRAUD || o.id === DECLINED_LABELLED) recorder.label('m1', o.id, 'fraud', o.at + 2 * DAY);
+    if (o.id === LEGITIMATE_THEN_CHARGED_BACK) recorder.label('m1', o.id, 'legitimate', o.at + DAY);
+    if (o.id === WITHDRAWN) {
+      recorder.label('m1', o.id, 'fraud', o.at + DAY);
+      recorder.labelWithdrawn('m1', o.id, o.at + 2 * DAY);
+    }
   }
   await recorder.close();
   await store.close();
@@ -211,6 +232,15 @@ const inForce: Configuration = {
 };
 
 describe('training rows from a recording', () => {
+  // The whole month as rows (to the recording's end, chargebacks 3 days in coming).
+  const options = {
+    configuration: inForce,
+    featureSet: ENGINE_FEATURE_SET,
+    warmupDays: 3,
+    to: t0 + DAYS * DAY,
+    labelDays: 3,
+  } as const;
+
   it('are the vectors production computed, labelled with what the recording came to know', async () => {
     const { lines, vectors, decided, chargedBack } = await production;
     const t = traffic(lines);
@@ -223,74 +253,131 @@ describe('training rows from a recording', () => {
           }
         ).transactionId,
     );
-    const set = await recordedTrainingSet(t, {
-      configuration: inForce,
-      featureSet: ENGINE_FEATURE_SET,
-      warmupDays: 3,
-      testDays: 7,
-      failedChallenges: 'leave-out',
-    });
-    // Days 3..29 are rows (the first three only build the counters), the last 7 the test rows.
+    const set = await recordedTrainingSet(t, { ...options, testDays: 7, failedChallenges: 'leave-out' });
+    // Days 3..29 are rows (the first three only build the counters), the last 7 the test days.
     expect(set.window.from).toBe(t0 + 3 * DAY + 8 * HOUR);
+    expect(set.window.testFrom).toBe(t0 + 23 * DAY);
     expect(set.counts.warmup).toBe(3 * CARD_COUNT);
     expect(set.counts.scored).toBe(27 * (CARD_COUNT + 3));
+    expect(set.rows).toBe(set.counts.scored);
+    expect(set.horizon).toEqual({ days: 3, basis: 'given', settled: 0 });
+    expect(set.immature).toBe(true);
     // Left out: the orders production declined (DECLINED_GENUINE and any the rules declined) but
-    // DECLINED_LABELLED, which an analyst labelled; and the failed challenge.
-    expect(decided.get(FAILED_CHALLENGE)).not.toBe('decline');
+    // DECLINED_LABELLED, which an analyst labelled; the one the issuer declined; the failed challenge.
     const declines = [...decided].filter(([, d]) => d === 'decline').map(([id]) => id);
     expect(declines).toEqual(expect.arrayContaining([DECLINED_GENUINE, DECLINED_LABELLED]));
-    expect(set.counts.leftOut).toEqual({ declined: declines.length - 1, challengeFailed: 1, notScored: 0 });
-    expect(set.counts.used).toBe(set.counts.scored - declines.length);
-    expect(set.train.rows + set.test.rows).toBe(set.counts.used);
+    for (const id of [FAILED_CHALLENGE, ISSUER_DECLINED, LEGITIMATE_THEN_CHARGED_BACK])
+      expect(decided.get(id)).not.toBe('decline');
+    expect(set.counts.leftOut).toEqual({ declined: declines.length, challengeFailed: 1, notScored: 0 });
+    expect(set.counts.labelled).toBe(set.counts.scored - declines.length - 1);
     // The ring's chargebacks that reached production (but the reversed one) and two analysts' labels.
     expect(chargedBack.has(REVERSED)).toBe(true);
+    expect(chargedBack.has(LEGITIMATE_THEN_CHARGED_BACK)).toBe(true);
     expect(set.counts.fraudBy).toEqual({ chargeback: chargedBack.size - 1, analyst: 2, challengeFailed: 0 });
     expect(set.counts.frauds).toBe(chargedBack.size + 1);
+    expect(set.counts.labelledLegitimate).toBe(0);
     // The rows, in time order, are production's own vectors, bit for bit.
     const cols = ENGINE_FEATURE_SET.features.length;
-    const leftOut = new Set([...declines.filter((id) => id !== DECLINED_LABELLED), FAILED_CHALLENGE]);
-    const kept = ids.filter((id, i) => t.at[i]! >= set.window.from && !leftOut.has(id));
-    expect(kept.length).toBe(set.counts.used);
-    const rows = [
-      ...Array.from({ length: set.train.rows }, (_, r) => ['train', r] as const),
-      ...Array.from({ length: set.test.rows }, (_, r) => ['test', r] as const),
-    ];
-    let differing = 0;
-    rows.forEach(([split, r], k) => {
-      const row = set[split].values.subarray(r * cols, (r + 1) * cols);
-      const expected = vectors.get(kept[k]!)!;
-      if (!row.every((v, c) => Object.is(v, expected[c]))) differing++;
+    const rowIds = ids.filter((_, i) => t.at[i]! >= set.window.from);
+    expect(rowIds.length).toBe(set.rows);
+    const differing = rowIds.filter((id, r) => {
+      const row = set.values.subarray(r * cols, (r + 1) * cols);
+      const expected = vectors.get(id)!;
+      return !row.every((v, c) => Object.is(v, expected[c]));
     });
-    expect(differing).toBe(0);
-    const labelOf = (id: string) => {
-      const [split, r] = rows[kept.indexOf(id)]!;
-      return set[split].labels[r];
-    };
+    expect(differing).toEqual([]);
+    const labelOf = (id: string) => set.labels[rowIds.indexOf(id)];
     expect(labelOf(REVERSED)).toBe(0);
     expect(labelOf(DECLINED_LABELLED)).toBe(1);
     expect(labelOf(ANALYST_FRAUD)).toBe(1);
+    expect(labelOf(LEGITIMATE_THEN_CHARGED_BACK)).toBe(1);
+    expect(labelOf(WITHDRAWN)).toBe(0);
+    for (const id of [DECLINED_GENUINE, ISSUER_DECLINED, FAILED_CHALLENGE]) expect(labelOf(id)).toBe(LEFT_OUT);
     const chargedBackRing = [...chargedBack].filter((id) => !SPECIAL.has(id));
     expect(chargedBackRing.map(labelOf)).toEqual(chargedBackRing.map(() => 1));
     // The ring's last orders, whose chargebacks come after the recording ends, read as legitimate.
-    const unreported = kept.filter((id) => /^f-2[789]-/.test(id));
-    expect(unreported.length).toBeGreaterThan(0);
+    const unreported = rowIds.filter((id) => /^f-2[789]-/.test(id));
+    expect(unreported.length).toBe(9);
     expect(unreported.map(labelOf)).toEqual(unreported.map(() => 0));
     expect(labelOf('g-10-1')).toBe(0);
+
+    // What a deployment training when the test days began learnt from: the rows 3 days older (the
+    // horizon), with the labels known then.
+    expect(set.evaluationEndRow).toBe(rowIds.findIndex((_, r) => set.at[r]! >= t0 + 20 * DAY));
+    // A chargeback reported since was not known.
+    expect(set.testStartRow).toBe(rowIds.findIndex((_, r) => set.at[r]! >= t0 + 23 * DAY));
+    const reportedSince = rowIds.slice(0, set.testStartRow).filter((id) => /^f-2[012]-/.test(id));
+    expect(reportedSince.length).toBe(9);
+    expect(reportedSince.map(labelOf)).toEqual(reportedSince.map(() => 1));
+    expect(reportedSince.map((id) => set.labelsAtTestStart[rowIds.indexOf(id)])).toEqual(reportedSince.map(() => 0));
+    const before = rowIds.slice(0, set.testStartRow).filter((id) => /^f-1[0-9]-/.test(id) && !SPECIAL.has(id));
+    expect(before.map((id) => set.labelsAtTestStart[rowIds.indexOf(id)])).toEqual(before.map(labelOf));
   });
 
   it('count a failed challenge as fraud when asked', async () => {
     const { lines, decided, chargedBack } = await production;
-    const set = await recordedTrainingSet(traffic(lines), {
+    const set = await recordedTrainingSet(traffic(lines), { ...options, testDays: 0, failedChallenges: 'fraud' });
+    const declines = [...decided.values()].filter((d) => d === 'decline').length;
+    expect(set.counts.leftOut).toEqual({ declined: declines, challengeFailed: 0, notScored: 0 });
+    expect(set.counts.fraudBy).toEqual({ chargeback: chargedBack.size - 1, analyst: 2, challengeFailed: 1 });
+    expect(set.testStartRow).toBe(set.rows);
+  });
+
+  it('end where the chargebacks could have come, or say why there is nothing to learn', async () => {
+    const { lines } = await production;
+    const t = traffic(lines);
+    const set = await recordedTrainingSet(t, {
       configuration: inForce,
       featureSet: ENGINE_FEATURE_SET,
       warmupDays: 3,
+      labelDays: 3,
       testDays: 0,
-      failedChallenges: 'fraud',
+      failedChallenges: 'leave-out',
     });
-    const declines = [...decided.values()].filter((d) => d === 'decline').length;
-    expect(set.counts.leftOut).toEqual({ declined: declines - 1, challengeFailed: 0, notScored: 0 });
-    expect(set.counts.fraudBy).toEqual({ chargeback: chargedBack.size - 1, analyst: 2, challengeFailed: 1 });
-    expect(set.test.rows).toBe(0);
+    // The recording ends with its last chargeback report (day 29, 22:20 + 3 days is after it: day 29's own).
+    expect(new Date(set.window.to).toISOString()).toBe('2026-09-27T00:00:00.000Z');
+    expect(set.immature).toBe(false);
+    // A month holds no chargeback of an order 120 days old: 60 days assumed, more than the month.
+    await expect(
+      recordedTrainingSet(t, {
+        ...options,
+        to: undefined,
+        labelDays: undefined,
+        testDays: 0,
+        failedChallenges: 'leave-out',
+      }),
+    ).rejects.toThrow(
+      /^no rows whose chargebacks could have come: the recording runs from 2026-09-01 to 2026-09-30, and a row needs 60 days after it \(assumed: the recording holds 0 chargebacks of orders 120 days old or more, too few to measure \(--label-days\)\)/,
+    );
+  });
+});
+
+describe('the label horizon', () => {
+  const end = Date.parse('2026-12-01T00:00:00Z');
+  const withChargebacks = (delays: { ageDays: number; days: number }[]) =>
+    ({
+      chargebackTimes: delays.map((d) => ({
+        at: end - d.ageDays * DAY,
+        reportedAt: end - d.ageDays * DAY + d.days * DAY,
+      })),
+    }) as unknown as Traffic;
+
+  it('is measured on chargebacks of orders old enough to have had theirs: 95 % came within it', () => {
+    const settled = Array.from({ length: 100 }, (_, i) => ({ ageDays: 130 + i, days: i < 95 ? 10 + (i % 30) : 90 }));
+    expect(labelHorizon(withChargebacks(settled), end)).toEqual({ days: 39, basis: 'measured', settled: 100 });
+    // Recent orders' chargebacks are the quick ones so far: they do not shorten it.
+    const recent = Array.from({ length: 500 }, () => ({ ageDays: 10, days: 2 }));
+    expect(labelHorizon(withChargebacks([...settled, ...recent]), end)).toEqual({
+      days: 39,
+      basis: 'measured',
+      settled: 100,
+    });
+  });
+
+  it('is assumed 60 days on fewer than 20 settled chargebacks, and --label-days wins', () => {
+    const few = Array.from({ length: 19 }, () => ({ ageDays: 150, days: 5 }));
+    expect(labelHorizon(withChargebacks(few), end)).toEqual({ days: 60, basis: 'assumed', settled: 19 });
+    expect(labelHorizon(withChargebacks(few), end, 7)).toEqual({ days: 7, basis: 'given', settled: 19 });
   });
 });
 
@@ -313,59 +400,70 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+async function recordingFile(): Promise<{ dir: string; recording: string }> {
+  const { lines } = await production;
+  const dir = mkdtempSync(join(tmpdir(), 'lg-train-rec-'));
+  const recording = join(dir, 'recording.ndjson');
+  writeFileSync(recording, lines.map((l) => l.json).join('\n') + '\n');
+  return { dir, recording };
+}
+
 describe('npm run model -- train-recorded', () => {
   it('trains a model on the recording that the engine serves, and finds the ring in the held-out week', async () => {
-    const { lines, decided, chargedBack } = await production;
-    const dir = mkdtempSync(join(tmpdir(), 'lg-train-rec-'));
-    const recording = join(dir, 'recording.ndjson');
-    writeFileSync(recording, lines.map((l) => l.json).join('\n') + '\n');
+    const { dir, recording } = await recordingFile();
     const out = join(dir, 'model.json');
     const r = cli([
-      '--source',
-      recording,
-      '--out',
-      out,
-      '--warmup-days',
-      '3',
-      '--trees',
-      '20',
-      '--workers',
-      '0',
-      '--quiet',
+      ...['--source', recording, '--out', out, '--warmup-days', '3', '--label-days', '3'],
+      ...['--trees', '20', '--workers', '0', '--quiet'],
     ]);
-    // Production's chargebacks took 3 days: the rows of the last 3 may lack theirs.
-    expect(r.stderr).toContain(
-      `warning: the rows end 0 days before the recording does, and 95 % of the ${chargedBack.size} chargebacks in the recording came within 3 days of their order: the frauds of the last days may still read as legitimate (--to 2026-09-27 leaves out those rows)`,
-    );
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const scored = 27 * (CARD_COUNT + 3);
-    const declines = [...decided.values()].filter((d) => d === 'decline').length;
-    const frauds = chargedBack.size + 1;
+    // The same rows and labels as the library gives (above), printed.
+    const set = await recordedTrainingSet(traffic((await production).lines), {
+      configuration: inForce,
+      featureSet: ENGINE_FEATURE_SET,
+      warmupDays: 3,
+      labelDays: 3,
+      testDays: 7,
+      failedChallenges: 'leave-out',
+    });
+    const c = set.counts;
     expect(r.stdout).toContain(
-      `rows 2026-09-04..2026-09-30: ${scored - declines} of ${scored} scorings, ${frauds} frauds (${chargedBack.size - 1} charged back, 2 labelled by an analyst, 0 failed challenges)`,
+      `rows 2026-09-04..2026-09-26: ${c.labelled} of ${c.scored} scorings, ${c.frauds} frauds (${c.fraudBy.chargeback} charged back, 2 labelled by an analyst, 0 failed challenges), 0 labelled legitimate by an analyst`,
     );
-    expect(r.stdout).toContain(`left out: ${declines - 1} declined and 1 failed challenges without a label`);
-    // The held-out week: the last 7 calendar days.
-    const test = /^test 2026-09-24\.\.2026-09-30: (\d+) transactions, (\d+) frauds: AUC (0\.9\d\d|1\.000)/m.exec(
+    expect(r.stdout).toContain(`left out: ${c.leftOut.declined} declined and 1 failed challenges without a label`);
+    expect(r.stdout).toContain('label horizon 3 days (given by --label-days); the recording ends 2026-09-30');
+    const test = /^test 2026-09-20\.\.2026-09-26: (\d+) transactions, (\d+) frauds: AUC (0\.9\d\d|1\.000)/m.exec(
       r.stdout,
     );
     expect(test).not.toBeNull();
     const testFrauds = Number(test![2]);
-    expect(testFrauds).toBeGreaterThan(5);
+    // The ring's 21 orders of those 7 days, all charged back by the recording's end.
+    expect(testFrauds).toBe(21);
+    expect(r.stdout).toMatch(
+      /^ {2}\(a forest trained on the \d+ rows up to 3 days before 2026-09-20, with the \d+ frauds known on 2026-09-20\)$/m,
+    );
     expect(r.stdout).toContain(
-      `what it would decide: npm run backtest -- --model ${out} --source ${recording} --from 2026-09-24`,
+      `what it would decide: npm run backtest -- --model ${out} --source ${recording} --from 2026-09-20 --to 2026-09-27`,
     );
     const artifact = JSON.parse(readFileSync(out, 'utf8')) as {
       modelVersion: string;
-      training: { target: { target: string; frauds: number }; data: { rows: number; from: string; to: string } };
-      metrics: { auc: number; testFrauds: number; testTransactions: number };
+      training: {
+        target: { target: string; frauds: number; description: string };
+        data: { rows: number; from: string; to: string };
+      };
+      metrics: { auc: number; testFrauds: number; testTransactions: number; thresholds: { fraudsCaught: number }[] };
     };
     expect(artifact.modelVersion).toMatch(/^rf-recorded-engine-/);
-    expect(artifact.training.target).toMatchObject({ target: 'recorded', frauds: frauds - testFrauds });
-    expect(artifact.training.data).toMatchObject({ from: '2026-09-04', to: '2026-09-23' });
-    expect(artifact.training.data.rows + artifact.metrics.testTransactions).toBe(scored - declines);
+    // The artifact learnt every labelled row, the test days' included.
+    expect(artifact.training.target).toMatchObject({ target: 'chargebacks', frauds: c.frauds });
+    expect(artifact.training.target.description).toMatch(
+      /^target: the deployment's recorded labels known by 2026-09-30/,
+    );
+    expect(artifact.training.data).toMatchObject({ from: '2026-09-04', to: '2026-09-26', rows: c.labelled });
     expect(artifact.metrics.testFrauds).toBe(testFrauds);
     expect(artifact.metrics.auc).toBeGreaterThan(0.9);
+    expect(artifact.metrics.thresholds[1]!.fraudsCaught).toBeGreaterThan(testFrauds / 2);
     // Nothing of a card number in what it printed or wrote.
     const text = `${r.stdout}${r.stderr}${readFileSync(out, 'utf8')}`;
     for (const card of CARDS) expect(text).not.toContain(card);
@@ -395,36 +493,41 @@ describe('npm run model -- train-recorded', () => {
     expect(ring).toBeGreaterThan(genuine + 30);
   });
 
-  it('refuses what it cannot train on, with what to do', async () => {
-    const { lines } = await production;
-    const dir = mkdtempSync(join(tmpdir(), 'lg-train-rec-'));
-    const recording = join(dir, 'recording.ndjson');
-    // Only the first week: its one fraud label is reported after it, and the ring's orders end up in the test days.
-    writeFileSync(recording, lines.map((l) => l.json).join('\n') + '\n');
+  it('warns of rows whose chargebacks may still be coming, and refuses what it cannot train on', async () => {
+    const { dir, recording } = await recordingFile();
+    const late = cli([
+      ...['--source', recording, '--out', join(dir, 'late.json'), '--warmup-days', '3', '--label-days', '3'],
+      ...['--to', '2026-10-01', '--test-days', '0', '--trees', '5', '--workers', '0', '--quiet'],
+    ]);
+    expect(late.status).toBe(0);
+    expect(late.stderr).toContain(
+      'warning: the rows end 0 days before the recording does, within the label horizon (3 days): the frauds of the last days may still read as legitimate (without --to the rows end 2026-09-26)',
+    );
+    expect(late.stdout).toContain('no test rows: the artifact carries no evaluation');
     const noFraud = cli([
-      '--source',
-      recording,
-      '--out',
-      join(dir, 'm.json'),
-      '--warmup-days',
-      '3',
-      '--to',
-      '2026-09-04T12:00:00Z',
-      '--test-days',
-      '0',
-      '--quiet',
+      ...['--source', recording, '--out', join(dir, 'm.json'), '--warmup-days', '3', '--label-days', '3'],
+      ...['--to', '2026-09-04T12:00:00Z', '--test-days', '0', '--quiet'],
     ]);
     expect(noFraud.status).toBe(1);
-    expect(noFraud.stderr).toContain('no fraud among the training rows');
+    expect(noFraud.stderr).toContain('no fraud among the rows');
     for (const [args, message] of [
       [['--source', recording], '--out ARTIFACT.json is required'],
+      [['--source', recording, '--out', join(dir, 'm.json')], 'no rows whose chargebacks could have come'],
       [
         ['--source', recording, '--out', join(dir, 'm.json'), '--failed-challenges', 'maybe'],
         '--failed-challenges: leave-out or fraud, not maybe',
       ],
       [
         ['--source', recording, '--out', join(dir, 'm.json'), '--test-days=-1'],
-        '--test-days: a whole number of days from 0 to 365, not -1',
+        '--test-days: must be at least 0 and at most 365, not -1',
+      ],
+      [
+        ['--source', recording, '--out', join(dir, 'm.json'), '--label-days', '2.5'],
+        '--label-days: must be a whole number, not 2.5',
+      ],
+      [
+        ['--source', recording, '--out', join(dir, 'm.json'), '--leaf-values', 'mean'],
+        '--leaf-values: sample, all or oob, not mean',
       ],
       [['--source', recording, '--out', join(dir, 'm.json'), '--trees', '0'], '--trees: must be at least 1'],
       [['--source', join(dir, 'nowhere'), '--out', join(dir, 'm.json')], 'no such file or folder'],
@@ -433,35 +536,6 @@ describe('npm run model -- train-recorded', () => {
       expect(r.stderr).toContain(message);
       expect(r.status).toBe(2);
     }
-  });
-});
-
-describe('the warning that labels may still be coming', () => {
-  const set = (o: { endDaysBefore: number; from?: number; delays?: { count: number; p95: number } }) => {
-    const known = Date.parse('2026-12-01T00:00:00Z');
-    return {
-      labelsKnownUntil: known,
-      window: { from: o.from ?? known - 200 * DAY, to: known - o.endDaysBefore * DAY, testFrom: undefined },
-      chargebackDays: { count: o.delays?.count ?? 0, p50: NaN, p95: o.delays?.p95 ?? NaN },
-    } as unknown as RecordedTrainingSet;
-  };
-
-  it('measures the horizon on the chargebacks the recording holds', () => {
-    const measured = { count: 500, p95: 41.2 };
-    expect(labelMaturityWarning(set({ endDaysBefore: 42, delays: measured }))).toBeUndefined();
-    expect(labelMaturityWarning(set({ endDaysBefore: 10, delays: measured }))).toBe(
-      'the rows end 10 days before the recording does, and 95 % of the 500 chargebacks in the recording came within 42 days of their order: the frauds of the last days may still read as legitimate (--to 2026-10-20 leaves out those rows)',
-    );
-  });
-
-  it('assumes 60 days when the recording holds too few chargebacks, and says when it is too short', () => {
-    expect(labelMaturityWarning(set({ endDaysBefore: 30, delays: { count: 19, p95: 2 } }))).toContain(
-      'chargebacks come weeks after an order (most within 60 days; the recording holds too few to measure)',
-    );
-    expect(labelMaturityWarning(set({ endDaysBefore: 61 }))).toBeUndefined();
-    expect(labelMaturityWarning(set({ endDaysBefore: 5, from: Date.parse('2026-11-01T00:00:00Z') }))).toContain(
-      '(the recording is too short to leave them out: record longer)',
-    );
   });
 });
 
@@ -534,15 +608,40 @@ describe('npm run model -- record-simulated', () => {
     const text = readFileSync(recording, 'utf8');
     expect(text).not.toMatch(/"number"/);
 
+    // The issuers' declines reported at once, as a merchant would: exactly the rows the issuer declined.
+    const issuerDeclined = new Set(
+      Array.from({ length: ds.n }, (_, i) => i)
+        .filter((i) => ds.extra.get('AUTH_RESULT')![i] === 'declined')
+        .map((i) => String(ds.transactionId[i])),
+    );
+    const declinedOutcomes = records.filter((r) => r.outcome === 'declined').map((r) => r.transactionId);
+    expect(issuerDeclined.size).toBeGreaterThan(0);
+    expect(new Set(declinedOutcomes)).toEqual(issuerDeclined);
+
     const out = join(dir, 'own.json');
     const r = cli([
-      ...['--source', recording, '--out', out, '--warmup-days', '10'],
+      ...['--source', recording, '--out', out, '--warmup-days', '10', '--label-days', '7'],
       ...['--trees', '10', '--workers', '0', '--quiet'],
     ]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(
-      /^rows 2018-04-11\.\.2018-05-10: \d+ of \d+ scorings, \d+ frauds \(\d+ charged back, 0 labelled by an analyst/m,
-    );
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ training: { target: { target: 'recorded' } } });
+    // Rows end a week before the data does (its chargebacks come 7 days later).
+    const rows =
+      /^rows 2018-04-11\.\.2018-05-02: \d+ of \d+ scorings, (\d+) frauds \((\d+) charged back, 0 labelled by an analyst/m.exec(
+        r.stdout,
+      );
+    expect(rows).not.toBeNull();
+    expect(Number(rows![1])).toBeGreaterThan(5);
+    expect(rows![1]).toBe(rows![2]);
+    // Every order the issuer declined in the rows is left out, never taught as legitimate.
+    const leftOut = /^left out: (\d+) declined/m.exec(r.stdout);
+    const inRows = Array.from({ length: ds.n }, (_, i) => i).filter(
+      (i) =>
+        ds.epochSeconds[i]! * 1000 >= Date.parse('2018-04-11T00:00:00Z') + ((ds.epochSeconds[0]! * 1000) % DAY) &&
+        ds.epochSeconds[i]! * 1000 < Date.parse('2018-05-03T00:00:00Z') &&
+        issuerDeclined.has(String(ds.transactionId[i])),
+    ).length;
+    expect(inRows).toBeGreaterThan(0);
+    expect(Number(leftOut![1])).toBeGreaterThanOrEqual(inRows);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ training: { target: { target: 'chargebacks' } } });
   }, 240_000);
 });
