@@ -163,14 +163,14 @@ async function main(): Promise<void> {
     runtime.reloadFiles();
   });
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     await app.close();
     await runtime.close();
     releaseStateDir?.();
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -190,11 +190,21 @@ async function main(): Promise<void> {
 
   // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
   // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.
+  // A database not up yet is waited for there; what comes back is fatal (a migration this role may
+  // not apply, a bad URL): serving on would archive nothing and answer the console 503 for the life
+  // of the process while /readyz said ready, and a rolling deploy whose migrate step was forgotten
+  // would pass. Stopping keeps the previous version serving.
   const cases = await runtime.openCases().catch((error: unknown) => {
-    logger.error({ err: error }, 'case database could not be opened: the console is unavailable');
+    // The message says what to do; the stack only at debug.
+    logger.debug({ err: error }, 'case database failure');
+    logger.fatal(`case database could not be opened, stopping: ${(error as Error).message}`);
     return undefined;
   });
-  if (!cases || stopping) return;
+  if (!cases) {
+    await stop('case database', 1);
+    return;
+  }
+  if (stopping) return;
   process.stdout.write(
     `Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`,
   );

@@ -11,7 +11,8 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresAuditLog } from '../../services/adapters/postgres/audit-log.ts';
-import { grantApplicationRole, migrate } from '../../services/adapters/postgres/migrate.ts';
+import { grantApplicationRole, loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
+import { freePort } from '../support/ports.ts';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from '../../services/adapters/postgres/pglite-client.ts';
 import type { SqlClient } from '../../services/adapters/postgres/sql-client.ts';
@@ -382,7 +383,7 @@ describe.sequential('on a real PostgreSQL', () => {
     await su.connect();
     // The owner is no superuser (as in production): it owns the database and, through migrations, the tables.
     await su.query('CREATE ROLE lg_owner LOGIN; CREATE ROLE lg_app LOGIN');
-    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse'])
+    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind'])
       await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
     await su.end();
   });
@@ -564,6 +565,45 @@ describe.sequential('on a real PostgreSQL', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('an engine of the application role on a database behind its migrations stops, naming the one to apply', async () => {
+    // A rolling deploy whose `npm run db -- migrate` step was forgotten: the owner's database is one
+    // migration behind this version. The engine served on, /readyz ready, the console 503 and the
+    // archive silently unwritten; it must stop so that the previous version keeps serving.
+    const { owner, app } = urls('lp_behind');
+    const asOwner = new PgSqlClient({ connectionString: owner });
+    const all = loadMigrations();
+    try {
+      await migrate(asOwner, all.slice(0, -1));
+      await grantApplicationRole(asOwner, 'lg_app');
+    } finally {
+      await asOwner.close();
+    }
+    const last = all.at(-1)!;
+    const stem = `${String(last.version).padStart(3, '0')}_${last.name}`;
+    const engine = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        PORT: String(await freePort()),
+        REDIS_URL: '',
+        DATABASE_URL: app,
+        DATABASE_MIGRATION_URL: '',
+        LEAKGUARD_MODEL: 'off',
+        LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-behind-')),
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(engine.status, `${engine.stdout}${engine.stderr}`).toBe(1);
+    const output = `${engine.stdout}${engine.stderr}`;
+    expect(output).toContain(
+      `case database could not be opened, stopping: migration ${stem} is not applied and this role may not apply it`,
+    );
+    expect(output).toContain("run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)");
+    expect(output).not.toContain('"stack"');
   });
 
   it('refuses to grant to a role that could cut the log, and the application role cannot apply a migration', async () => {

@@ -29,6 +29,9 @@ export function loadMigrations(dir = DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+/** A migration as its file is named (016_archive_uncounted), for messages an operator acts on. */
+const fileStem = (m: Pick<Migration, 'version' | 'name'>) => `${String(m.version).padStart(3, '0')}_${m.name}`;
+
 /** Applies what is missing; returns the versions applied now. */
 export async function migrate(sql: SqlClient, migrations = loadMigrations()): Promise<number[]> {
   // Looked up first: the application's own role (DATABASE_MIGRATION_URL set) may not create tables.
@@ -59,7 +62,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
       ]);
       if (done.rows[0]) {
         if (done.rows[0].checksum !== m.checksum)
-          throw new Error(`migration ${m.version}_${m.name} was changed after it was applied`);
+          throw new Error(`migration ${fileStem(m)} was changed after it was applied`);
         return;
       }
       try {
@@ -72,7 +75,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
       } catch (error) {
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
         throw new Error(
-          `migration ${m.version}_${m.name} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
+          `migration ${fileStem(m)} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
           { cause: error },
         );
       }
