@@ -4,15 +4,11 @@
 // replay took the card after the rotation for a new one (its counts restarting from nothing) in
 // every backtest and in the rows a model is trained on.
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../services/core/engine.ts';
 import type { CardKeyring } from '../../services/core/card.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
-import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
-import { DEFAULT_RATES_PATH, readRatesFile } from '../../services/adapters/files/rates-file.ts';
-import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import { TrafficRecorder } from '../../services/recording/recorder.ts';
-import type { RecordLine } from '../../services/recording/record.ts';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
+import { RecordedProduction } from '../support/recorded-production.ts';
 import { TrafficBuilder } from '../../models/backtest/traffic.ts';
 import { replayConfiguration } from '../../models/backtest/replay.ts';
 import type { FeatureMap } from '../../services/core/feature-map.ts';
@@ -23,34 +19,12 @@ const k2 = { id: 'k2', secret: Buffer.alloc(32, 2) };
 
 describe('a recording across a card-key rotation', () => {
   it('replays the card and device counters production read under both keys', async () => {
-    let clock = t0;
-    const lines: RecordLine[] = [];
-    const recorder = new TrafficRecorder({
-      sink: { write: async (batch) => void lines.push(...batch), close: async () => {} },
-      flushMs: 60_000,
-    });
-    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-    const rates = readRatesFile(DEFAULT_RATES_PATH);
-    const store = new MemoryVelocityStore({ now: () => clock });
+    const production = new RecordedProduction(t0);
     const produced: FeatureMap[] = [];
     // An engine per key ring, on one store: before the rotation, then during it (k2 new, k1 previous).
     const engineWith = (keyring: CardKeyring) =>
-      new Engine({
-        store,
-        keyring,
-        ruleset: () => ruleset,
-        rates: () => rates,
-        deadlineMs: 60_000,
-        now: () => clock,
-        // As deployed: the watchlist and the analysts' lists asked at every scoring.
-        watchlistEvents: () => new Map(),
-        lists: true,
-        observer: {
-          scored: (merchantId, request, result) => {
-            recorder.scored(merchantId, request, result);
-            if (result.kind === 'scored') produced.push(result.evidence!.features);
-          },
-        },
+      production.engine(keyring, (_request, result) => {
+        if (result.kind === 'scored') produced.push(result.evidence!.features);
       });
     const order = (i: number) =>
       scoreRequestSchema.parse({
@@ -58,17 +32,18 @@ describe('a recording across a card-key rotation', () => {
         amount: 2500,
         currency: 'EUR',
         channel: 'ecommerce',
-        occurredAt: new Date(clock).toISOString(),
+        occurredAt: new Date(production.clock).toISOString(),
         card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
         device: { id: 'phone-1' },
       });
     const before = engineWith({ primary: k1 });
     const during = engineWith({ primary: k2, previous: k1 });
     for (let i = 0; i < 5; i++) {
-      clock = t0 + i * 3_600_000;
+      production.clock = t0 + i * 3_600_000;
       await (i < 3 ? before : during).score('m1', order(i));
     }
-    await recorder.close();
+    await production.close();
+    const lines = production.lines;
     // Production counted the card's five orders across the rotation. The device's distinct cards
     // hold the card under its old fingerprint and, from the rotation on, its new one: two
     // (docs/velocity-features.md, "Key rotation"); the replay must say the same.

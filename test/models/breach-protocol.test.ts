@@ -21,10 +21,9 @@ import {
   type FrictionSpent,
 } from '../../models/evaluation/breach-protocol.ts';
 import { evaluateBreachCommand, renderBreachReport, resultTable } from '../../models/cli/evaluate-breach.ts';
-import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
-import { BREACH_DEFAULTS, type BreachOptions } from '../../models/simulator/breach.ts';
+import type { BreachOptions } from '../../models/simulator/breach.ts';
+import { simulateSmallBreach, SMALL_BREACH } from '../support/small-breach.ts';
 import { readDataset } from '../../models/simulator/csv.ts';
-import { simulate } from '../../models/simulator/run.ts';
 import { DEFAULT_TRAIN_PARAMS } from '../../models/training/train.ts';
 
 // Toy test rows (times in hours): card, hour, amount, fraud, scenario, breach use, stopped, card listed, and a
@@ -288,30 +287,10 @@ describe('breach protocol end to end', () => {
   // Two breaches (2018-04-21, 2018-05-05), fraud 2–8 days after each, issuers upload within days:
   // the first breach's fraud falls in the train period, the second's in the test. The same
   // scenario in the default currencies (yen-heavy) and in euros only.
-  const hb: HandbookOptions = {
-    ...HANDBOOK_DEFAULTS,
-    customers: 300,
-    terminals: 600,
-    days: 60,
-    seed: 5,
-    terminalsPerDay: 1,
-    customersPerDay: 1,
-  };
-  const breach: BreachOptions = {
-    ...BREACH_DEFAULTS,
-    breachDay: 20,
-    breachInterval: 14,
-    exposureDays: 20,
-    delayMinDays: 2,
-    delayMaxDays: 8,
-    useShare: 0.5,
-    issuerLagMinDays: 1,
-    issuerLagMaxDays: 4,
-    issuerCoverage: 0.8,
-  };
+  const breach = SMALL_BREACH;
   const generate = (o: BreachOptions) => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-breach-protocol-'));
-    simulate(hb, dir, o);
+    simulateSmallBreach(dir, { breach: o });
     return { dir, ds: readDataset(dir, { keepExtra: true }) };
   };
   const multi = generate(breach);

@@ -16,17 +16,15 @@ import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/f
 import { DEFAULT_RATES_PATH, readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
-import { TrafficRecorder } from '../../services/recording/recorder.ts';
+import { RecordedProduction } from '../support/recorded-production.ts';
 import type { RecordLine } from '../../services/recording/record.ts';
 import { ENGINE_FEATURE_SET } from '../../services/model/definitions.ts';
 import { servingVector } from '../../services/model/serving.ts';
 import { TrafficBuilder, type Traffic } from '../../models/backtest/traffic.ts';
 import type { Configuration } from '../../models/backtest/replay.ts';
 import { labelHorizon, LEFT_OUT, recordedTrainingSet } from '../../models/training/recorded.ts';
-import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
-import { BREACH_DEFAULTS, type BreachOptions } from '../../models/simulator/breach.ts';
 import { readDataset } from '../../models/simulator/csv.ts';
-import { simulate } from '../../models/simulator/run.ts';
+import { simulateSmallBreach } from '../support/small-breach.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -110,40 +108,17 @@ interface Production {
  * later, but for those production declined (never completed).
  */
 async function recordProduction(): Promise<Production> {
-  let clock = t0;
-  const lines: RecordLine[] = [];
+  const production = new RecordedProduction(t0);
+  const { recorder } = production;
   const vectors = new Map<string, Float64Array>();
   const decided = new Map<string, string>();
   const chargedBack = new Set<string>();
-  const recorder = new TrafficRecorder({
-    sink: { write: async (batch) => void lines.push(...batch), close: async () => {} },
-    flushMs: 60_000,
-  });
-  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-  const rates = readRatesFile(DEFAULT_RATES_PATH);
-  const store = new MemoryVelocityStore({ now: () => clock });
-  const engine = new Engine({
-    store,
-    keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
-    ruleset: () => ruleset,
-    rates: () => rates,
-    deadlineMs: 60_000,
-    now: () => clock,
-    // As deployed: every scoring asks the watchlist (no event here) and the analysts' lists.
-    watchlistEvents: () => new Map(),
-    lists: true,
-    observer: {
-      scored: (merchantId, request, result) => {
-        recorder.scored(merchantId, request, result);
-        if (result.kind === 'scored' && result.evidence)
-          vectors.set(
-            request.transactionId,
-            servingVector(ENGINE_FEATURE_SET, result.evidence.features, result.evidence.at),
-          );
-      },
-      outcomeRecorded: (merchantId, transactionId, outcome, at, reportedAt) =>
-        recorder.outcome(merchantId, transactionId, outcome, at, reportedAt),
-    },
+  const engine = production.engine(undefined, (request, result) => {
+    if (result.kind === 'scored' && result.evidence)
+      vectors.set(
+        request.transactionId,
+        servingVector(ENGINE_FEATURE_SET, result.evidence.features, result.evidence.at),
+      );
   });
   const orders: Order[] = [];
   for (let d = 0; d < DAYS; d++) {
@@ -181,11 +156,11 @@ async function recordProduction(): Promise<Production> {
       const x = outcomes[next++]!;
       if (decided.get(x.id) === 'decline' && !SPECIAL.has(x.id)) continue;
       if (x.outcome === 'chargeback') chargedBack.add(x.id);
-      clock = x.reportedAt;
+      production.clock = x.reportedAt;
       expect(await engine.recordOutcome('m1', x.id, x.outcome, x.at)).toBe('recorded');
     }
     if (o.at === end) break;
-    clock = o.at;
+    production.clock = o.at;
     const result = await engine.score('m1', order(o));
     if (result.kind !== 'scored') throw new Error(`${o.id} not scored`);
     decided.set(o.id, result.response.decision);
@@ -196,15 +171,14 @@ async function recordProduction(): Promise<Production> {
       recorder.labelWithdrawn('m1', o.id, o.at + 2 * DAY);
     }
   }
-  await recorder.close();
-  await store.close();
+  await production.close();
   // Production declined these two (the recorded decision is what the training reads).
   const declined = new Set([DECLINED_GENUINE, DECLINED_LABELLED]);
   for (const id of declined) decided.set(id, 'decline');
   return {
     decided,
     chargedBack,
-    lines: lines.map((l) => {
+    lines: production.lines.map((l) => {
       const r = JSON.parse(l.json) as { kind: string; transactionId: string; decision?: string };
       return r.kind === 'scored' && declined.has(r.transactionId)
         ? { ...l, json: JSON.stringify({ ...r, decision: 'decline' }) }
@@ -541,32 +515,10 @@ describe('npm run model -- train-recorded', () => {
 
 describe('npm run model -- record-simulated', () => {
   it('records a breach dataset as the engines would have, which train-recorded learns from', async () => {
-    // Two breaches (days 20 and 34), their cards used 2–8 days later, as the breach protocol's test
-    // (40 days of it: the first breach's fraud and its chargebacks).
-    const hb: HandbookOptions = {
-      ...HANDBOOK_DEFAULTS,
-      customers: 300,
-      terminals: 600,
-      days: 40,
-      seed: 5,
-      terminalsPerDay: 1,
-      customersPerDay: 1,
-    };
-    const breach: BreachOptions = {
-      ...BREACH_DEFAULTS,
-      breachDay: 20,
-      breachInterval: 14,
-      exposureDays: 20,
-      delayMinDays: 2,
-      delayMaxDays: 8,
-      useShare: 0.5,
-      issuerLagMinDays: 1,
-      issuerLagMaxDays: 4,
-      issuerCoverage: 0.8,
-    };
+    // The small breach world (40 days of it: the first breach's fraud and its chargebacks).
     const dir = mkdtempSync(join(tmpdir(), 'lg-record-sim-'));
     const data = mkdtempSync(join(tmpdir(), 'lg-record-sim-data-'));
-    simulate(hb, data, breach);
+    simulateSmallBreach(data, { days: 40 });
     const ds = readDataset(data, { keepExtra: true });
     const recording = join(dir, 'recording.ndjson');
     const recorded = spawnSync(
