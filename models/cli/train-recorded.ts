@@ -154,7 +154,7 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
     replayBar?.stop();
   }
   for (const line of setLines(set, description)) process.stdout.write(`${line}\n`);
-  for (const warning of setWarnings(set)) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of setWarnings(set, warmupDays)) process.stderr.write(`warning: ${warning}\n`);
 
   // The evaluation: a forest trained on what was known when the test days began, scored on them.
   const window = {
@@ -341,8 +341,14 @@ function setLines(set: RecordedTrainingSet, description: string): string[] {
   ];
 }
 
-export function setWarnings(set: RecordedTrainingSet): string[] {
+export function setWarnings(set: RecordedTrainingSet, warmupDays: number): string[] {
   const warnings: string[] = [];
+  const missing = Math.floor((set.recordingStart - (set.window.from - warmupDays * DAY_MS)) / DAY_MS);
+  if (missing > 0)
+    warnings.push(
+      `the recording starts ${day(set.recordingStart)}, ${missing} days short of the ${warmupDays} before the rows' start (${day(set.window.from)}): ` +
+        "the first rows' counters miss that history (velocity windows reach 30 days, the merchant's delayed ones 37)",
+    );
   if (set.immature)
     warnings.push(
       `the rows end ${Math.max(0, (set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before the recording does, within the label horizon (${set.horizon.days} days): ` +

@@ -88,6 +88,8 @@ export interface RecordedTrainingSet {
   window: { from: number; to: number; testFrom: number | undefined };
   /** The recording's end: its last scoring or the last outcome reported, whichever is later. */
   recordingEnd: number;
+  /** The recording's first scoring: the rows' counters hold no history before it. */
+  recordingStart: number;
   horizon: LabelHorizon;
   /** The window ends closer to the recording's end than the horizon (a --to given later than the default). */
   immature: boolean;
@@ -289,6 +291,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     evaluationEndRow: evaluationEndRow < 0 ? rows : evaluationEndRow,
     window: { from, to, testFrom },
     recordingEnd: end,
+    recordingStart: first,
     horizon,
     immature: to > matureUntil,
     counts,

@@ -478,6 +478,14 @@ describe('npm run model -- train-recorded', () => {
       'warning: the rows end 0 days before the recording does, within the label horizon (3 days): the frauds of the last days may still read as legitimate (without --to the rows end 2026-09-26)',
     );
     expect(late.stdout).toContain('no test rows: the artifact carries no evaluation');
+    const early = cli([
+      ...['--source', recording, '--out', join(dir, 'early.json'), '--from', '2026-09-05', '--label-days', '3'],
+      ...['--test-days', '0', '--trees', '5', '--workers', '0', '--quiet'],
+    ]);
+    expect(early.status).toBe(0);
+    expect(early.stderr).toContain(
+      "warning: the recording starts 2026-09-01, 33 days short of the 37 before the rows' start (2026-09-05): the first rows' counters miss that history",
+    );
     const noFraud = cli([
       ...['--source', recording, '--out', join(dir, 'm.json'), '--warmup-days', '3', '--label-days', '3'],
       ...['--to', '2026-09-04T12:00:00Z', '--test-days', '0', '--quiet'],
