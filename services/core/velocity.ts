@@ -221,7 +221,19 @@ export interface TransactionFacts {
  */
 export type SlotOp = SlotDefinition & { def: string; key: string; out: number } & (
     | { op: 'log'; write: boolean; distinctMembers: string[] }
-    | { op: 'distinct'; write: boolean; member: string; union: boolean; inLog: boolean }
+    | {
+        op: 'distinct';
+        write: boolean;
+        member: string;
+        union: boolean;
+        inLog: boolean;
+        /**
+         * With `union`: the member's other forms (its entity's identities after the first, as the
+         * member is kept), read as the member itself. A card used on both sides of a key rotation is
+         * in a device's set under both fingerprints: one card, not two.
+         */
+        aliases: string[] | undefined;
+      }
     | { op: 'count' }
     | { op: 'delayed'; frauds: string; write: boolean }
     | { op: 'since' }
@@ -480,7 +492,7 @@ const distinctOp = (
   def: string,
   key: string,
   out: number,
-  o: { write: boolean; member: string; union: boolean; inLog: boolean },
+  o: { write: boolean; member: string; union: boolean; inLog: boolean; aliases?: string[] | undefined },
 ): Op<'distinct'> => ({
   op: 'distinct',
   retentionMs: d.retentionMs,
@@ -492,6 +504,7 @@ const distinctOp = (
   member: o.member,
   union: o.union,
   inLog: o.inLog,
+  aliases: o.aliases,
 });
 
 export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): CounterPlan {
@@ -545,22 +558,33 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     const other = primary[c.of];
     if (!ids?.length || !other) continue;
     const out = size;
-    // During key rotation the same entity has two identities: their members are unioned.
+    // During key rotation the same entity has two identities: their members are unioned, and the
+    // member's own other identities (the same card under the previous key) count as the member.
     const union = ids.length > 1;
+    const others = union ? facts.entities[c.of]!.slice(1) : [];
     if (sharesLog(c)) {
       const member = inLogMember(c.of, other);
+      const aliases = others.length ? others.map((o) => inLogMember(c.of, o)) : undefined;
       logOps[c.entity]!.forEach((log, i) => {
         if (i === 0) log.distinctMembers.push(member);
         groupOf(c.entity, ids[i]!).ops.push(
-          distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true }),
+          distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true, aliases }),
         );
       });
-    } else
+    } else {
+      const aliases = others.length ? others : undefined;
       each(c.entity, ids, other, (id, write) =>
         groupOf(c.entity, id).ops.push(
-          distinctOp(d, def, keys.distinct(c.entity, id, c.of), out, { write, member: other, union, inLog: false }),
+          distinctOp(d, def, keys.distinct(c.entity, id, c.of), out, {
+            write,
+            member: other,
+            union,
+            inLog: false,
+            aliases,
+          }),
         ),
       );
+    }
     features.push(block);
     size += block.names.length;
   }
@@ -715,8 +739,9 @@ export function combineReading(plan: CounterPlan, raw: RawReading, t: number): O
             if (!u) unions.set(op.out, (u = { windows: op.windows, lastSeen: new Map() }));
             const rows = Number(got[i++] ?? 0);
             for (let r = 0; r < rows; r++) {
-              const member = String(got[i++]),
+              const kept = String(got[i++]),
                 seen = Number(got[i++]);
+              const member = op.aliases?.includes(kept) ? op.member : kept;
               if (!(u.lastSeen.get(member)! >= seen)) u.lastSeen.set(member, seen);
             }
           }

@@ -574,6 +574,26 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(after.card_count_10m).toBe(2);
   });
 
+  it("during key rotation counts the scored card once in an entity's distinct cards, under either fingerprint", async () => {
+    // Card A and card B on one device before the rotation (old key: A1, B1, device d1), then after
+    // it (new key: A2, B2, device d2; the old ones read too). The device's sets hold A1, B1 and now
+    // A2: A is one card, not two. B, not scored here, has only B1: two cards in all.
+    const before = (card: string, at: number) =>
+      tx({ occurredAt: at, entities: { card: [card], merchant: ['m1'], device: ['d1'], ip: ['i1'] } });
+    const during = (card: string[], at: number) =>
+      tx({ occurredAt: at, entities: { card, merchant: ['m1'], device: ['d2', 'd1'], ip: ['i2', 'i1'] } });
+    await record(before('A1', T0 - 3 * MIN));
+    await record(before('B1', T0 - 2 * MIN));
+    const a = await record(during(['A2', 'A1'], T0 - MIN));
+    expect(a.device_distinct_cards_24h).toBe(2);
+    expect(a.ip_distinct_cards_24h).toBe(2);
+    // B scored after the rotation: the sets hold A1, B1, A2 and B2; B counts once, A (not scored
+    // now, both its members there) twice: 3 where 2 cards were used, not 4.
+    const b = await record(during(['B2', 'B1'], T0));
+    expect(b.device_distinct_cards_24h).toBe(3);
+    expect(b.ip_distinct_cards_24h).toBe(3);
+  });
+
   it('reads the negative lists and the card allow-list in the same round trip', async () => {
     const entities = {
       card: ['cardN', 'cardOld'],
