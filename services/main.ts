@@ -25,6 +25,7 @@ import { UserExists } from './cases/users.ts';
 import { generatePassword, generateTotpSecret, hashPassword } from './console/credentials.ts';
 import type { CaseSystem } from './case-system.ts';
 import type { DemoAnalyst } from './demo-credentials.ts';
+import { MigrationError } from './adapters/postgres/migrate.ts';
 
 const DEMO_ANALYST = 'demo-analyst';
 
@@ -190,21 +191,26 @@ async function main(): Promise<void> {
 
   // Cases and the console: the database opens after the API listens (a real PostgreSQL may not be
   // up yet; PGlite's first initdb runs in a child process). The console answers 503 until then.
-  // A database not up yet is waited for there; what comes back is fatal (a migration this role may
-  // not apply, a bad URL): serving on would archive nothing and answer the console 503 for the life
-  // of the process while /readyz said ready, and a rolling deploy whose migrate step was forgotten
-  // would pass. Stopping keeps the previous version serving.
+  // A database not up yet is waited for there. A database behind this version's migrations (one
+  // this role may not apply) stops the engine: serving on would archive nothing and answer the
+  // console 503 for the life of the process while /readyz said ready, and a rolling deploy whose
+  // migrate step was forgotten would pass; stopping keeps the previous version serving.
+  let fatal = false;
   const cases = await runtime.openCases().catch((error: unknown) => {
-    // The message says what to do; the stack only at debug.
-    logger.debug({ err: error }, 'case database failure');
-    logger.fatal(`case database could not be opened, stopping: ${(error as Error).message}`);
+    if (stopping) return undefined;
+    if (error instanceof MigrationError) {
+      fatal = true;
+      // The message says what to do; the stack only at debug.
+      logger.debug({ err: error }, 'case database failure');
+      logger.fatal(`case database could not be opened, stopping: ${error.message}`);
+    } else logger.error({ err: error }, 'case database could not be opened: the console is unavailable');
     return undefined;
   });
-  if (!cases) {
+  if (fatal) {
     await stop('case database', 1);
     return;
   }
-  if (stopping) return;
+  if (!cases || stopping) return;
   process.stdout.write(
     `Analyst console: ${address}/console (${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.LEAKGUARD_STATE_DIR}/pglite`})\n`,
   );

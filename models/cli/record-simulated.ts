@@ -4,7 +4,7 @@
 // model unless --model), and recorded as its engines record (services/recording/: every scoring, and
 // the outcomes when they were reported: issuers' declines at once, chargebacks of completed frauds 7
 // days later). What `npm run backtest` and `model train-recorded` read, from data anyone can make.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
@@ -73,7 +73,9 @@ export async function recordSimulatedCommand(argv: string[]): Promise<number> {
   if (to !== undefined) while (rows > 0 && ds.epochSeconds[rows - 1]! * 1000 >= to) rows--;
   // Written synchronously: the replay yields no turn to the event loop, and a record waiting for one
   // past the recorder's buffer would be dropped.
-  const fd = openSync(out, 'w', 0o600);
+  // Written aside, then renamed into place: a run that fails leaves no partial recording to be read.
+  const partial = `${out}.partial`;
+  const fd = openSync(partial, 'w', 0o600);
   let written = 0,
     dropped = 0;
   const recorder = new TrafficRecorder({
@@ -100,13 +102,19 @@ export async function recordSimulatedCommand(argv: string[]): Promise<number> {
     },
     ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
   }).catch((error: unknown) => {
+    closeSync(fd);
+    rmSync(partial, { force: true });
     if (error instanceof DatasetError) throw new UsageError(error.message);
     throw error;
   });
   bar?.stop();
   await recorder.close();
   closeSync(fd);
-  if (dropped > 0) throw new Error(`${dropped} records could not be written to ${out}`);
+  if (dropped > 0) {
+    rmSync(partial, { force: true });
+    throw new Error(`${dropped} records could not be written to ${out}`);
+  }
+  renameSync(partial, out);
   process.stdout.write(
     `scored ${summary.replayed} transactions of ${values.data} (model: ${model ? model.version : 'off'}; ${summary.uploads} issuer lists, ${summary.listedCards} cards listed); wrote ${written} records to ${out}\n`,
   );

@@ -47,7 +47,7 @@ The window's last --test-days are held out: a forest trained on the labels known
 scored on them; the artifact is then trained on every row. What it would decide: npm run backtest.
   --source      as for npm run backtest (default: the topic when KAFKA_BROKERS is set, else LEAKGUARD_RECORD_DIR or <state dir>/records)
   --from        first scoring used as a row (default: the recording's first plus --warmup-days, so every row has its history)
-  --to          end of the rows (default: the recording's end less the label horizon, so that their chargebacks could come)
+  --to          end of the rows, exclusive (default: the recording's end less the label horizon, so that their chargebacks could come)
   --label-days  the label horizon: days an order's chargebacks take to come (default: measured on the recording's settled
                 chargebacks, 95 % of them; 60 when it holds fewer than 20 of orders 120 days old)`;
 
@@ -148,7 +148,11 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
       onProgress: (done, total) => replayBar?.update(done, total),
     });
   } catch (error) {
-    if (error instanceof TrainingWindowError) throw new UsageError(error.message);
+    // What the recording cannot give, said alone: the usage would bury it.
+    if (error instanceof TrainingWindowError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     throw error;
   } finally {
     replayBar?.stop();
@@ -199,7 +203,7 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
           days: warmupDays,
           from: day(historyFrom),
           dataFrom: day(firstScoring),
-          missingDays: Math.max(0, Math.ceil((firstScoring - historyFrom) / DAY_MS)),
+          missingDays: missingHistoryDays(set, warmupDays),
         },
       },
       featureUse: { constant: use.constant, neverSplit: use.neverSplit },
@@ -233,7 +237,9 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
       .slice(0, 10)
       .map((w) => `  ${w.name.padEnd(40)} ${(100 * w.share).toFixed(1).padStart(5)} %`),
     `wrote ${out} (${artifact.modelVersion})`,
-    `what it would decide: npm run backtest -- --model ${values.out} --source ${source}${window.testFrom ? ` --from ${window.testFrom} --to ${day(set.window.to)}` : ''}`,
+    // The artifact learnt every row: a backtest of the days after them is one it did not learn from.
+    `what it would decide on days it did not learn from: npm run backtest -- --model ${values.out} --source ${source} --from ${day(set.window.to)}`,
+    `  (their frauds may read as legitimate yet: chargebacks take up to ${set.horizon.days} days; a backtest of the rows' own days is in-sample)`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
   return 0;
@@ -258,9 +264,11 @@ async function evaluate(
   const head = `test ${testFrom}..${day(set.window.to - 1)}: ${test.rows} transactions, ${testFrauds} frauds`;
   if (trainFrauds === 0 || testFrauds === 0) {
     const why =
-      trainFrauds === 0
-        ? `no fraud was known when they began among the rows ${set.horizon.days} days older`
-        : 'no fraud among them';
+      train.rows === 0
+        ? `no row is ${set.horizon.days} days older than they (the label horizon): record longer, or --test-days 0`
+        : trainFrauds === 0
+          ? `no fraud was known when they began among the rows ${set.horizon.days} days older`
+          : 'no fraud among them';
     return {
       metrics: { protocol: `none: ${why}`, testFrom, testTransactions: test.rows, testFrauds },
       lines: [`${head}: ${why}, no evaluation`],
@@ -328,6 +336,11 @@ async function evaluate(
   };
 }
 
+/** Whole days of the warm-up before the recording's first scoring: history the first rows' counters lack. */
+function missingHistoryDays(set: RecordedTrainingSet, warmupDays: number): number {
+  return Math.max(0, Math.floor((set.recordingStart - (set.window.from - warmupDays * DAY_MS)) / DAY_MS));
+}
+
 function setLines(set: RecordedTrainingSet, description: string): string[] {
   const c = set.counts;
   const left = c.leftOut;
@@ -343,7 +356,7 @@ function setLines(set: RecordedTrainingSet, description: string): string[] {
 
 export function setWarnings(set: RecordedTrainingSet, warmupDays: number): string[] {
   const warnings: string[] = [];
-  const missing = Math.floor((set.recordingStart - (set.window.from - warmupDays * DAY_MS)) / DAY_MS);
+  const missing = missingHistoryDays(set, warmupDays);
   if (missing > 0)
     warnings.push(
       `the recording starts ${day(set.recordingStart)}, ${missing} days short of the ${warmupDays} before the rows' start (${day(set.window.from)}): ` +
@@ -351,7 +364,7 @@ export function setWarnings(set: RecordedTrainingSet, warmupDays: number): strin
     );
   if (set.immature)
     warnings.push(
-      `the rows end ${Math.max(0, (set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before the recording does, within the label horizon (${set.horizon.days} days): ` +
+      `${set.window.to >= set.recordingEnd ? "the rows reach the recording's end" : `the rows end ${((set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before the recording does`}, within the label horizon (${set.horizon.days} days): ` +
         `the frauds of the last days may still read as legitimate (without --to the rows end ${day(Math.floor((set.recordingEnd - set.horizon.days * DAY_MS) / DAY_MS) * DAY_MS - 1)})`,
     );
   if (set.counts.outcomesWithoutReportedAt > 0)

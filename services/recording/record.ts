@@ -225,7 +225,7 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
       })
       .passthrough(),
     entities: z.partialRecord(z.enum(PERSONAL_ENTITIES), z.string()),
-    alternates: z.partialRecord(z.enum(RECORDED_ENTITIES), z.array(z.string()).max(4)).optional(),
+    alternates: z.partialRecord(z.enum(RECORDED_ENTITIES), z.array(z.string())).optional(),
     lookups: z.record(z.string(), featureValue),
     decision: z.enum(DECISIONS),
     score: z.number(),

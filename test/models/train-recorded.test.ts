@@ -418,7 +418,7 @@ describe('npm run model -- train-recorded', () => {
       /^ {2}\(a forest trained on the \d+ rows up to 3 days before 2026-09-20, with the \d+ frauds known on 2026-09-20\)$/m,
     );
     expect(r.stdout).toContain(
-      `what it would decide: npm run backtest -- --model ${out} --source ${recording} --from 2026-09-20 --to 2026-09-27`,
+      `what it would decide on days it did not learn from: npm run backtest -- --model ${out} --source ${recording} --from 2026-09-27\n  (their frauds may read as legitimate yet: chargebacks take up to 3 days; a backtest of the rows' own days is in-sample)`,
     );
     const artifact = JSON.parse(readFileSync(out, 'utf8')) as {
       modelVersion: string;
@@ -465,7 +465,7 @@ describe('npm run model -- train-recorded', () => {
     const genuine = await score({ id: 'n-1', card: 5, at: t0 + 40 * DAY, fraud: false });
     const ring = await score({ id: 'n-2', card: 6, at: t0 + 40 * DAY + 22 * HOUR, fraud: true });
     expect(ring).toBeGreaterThan(genuine + 30);
-  });
+  }, 240_000);
 
   it('warns of rows whose chargebacks may still be coming, and refuses what it cannot train on', async () => {
     const { dir, recording } = await recordingFile();
@@ -475,7 +475,7 @@ describe('npm run model -- train-recorded', () => {
     ]);
     expect(late.status).toBe(0);
     expect(late.stderr).toContain(
-      'warning: the rows end 0 days before the recording does, within the label horizon (3 days): the frauds of the last days may still read as legitimate (without --to the rows end 2026-09-26)',
+      "warning: the rows reach the recording's end, within the label horizon (3 days): the frauds of the last days may still read as legitimate (without --to the rows end 2026-09-26)",
     );
     expect(late.stdout).toContain('no test rows: the artifact carries no evaluation');
     const early = cli([
@@ -518,7 +518,7 @@ describe('npm run model -- train-recorded', () => {
       expect(r.stderr).toContain(message);
       expect(r.status).toBe(2);
     }
-  });
+  }, 240_000);
 });
 
 describe('npm run model -- record-simulated', () => {
