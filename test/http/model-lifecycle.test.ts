@@ -48,6 +48,33 @@ describe("a model and the rate table's reference currency", () => {
     });
   });
 
+  it("shows what the model learnt as fraud, from its artifact's training target", async () => {
+    const base = stumpModel('labelled-1');
+    const description =
+      "target: the deployment's recorded labels known by 2026-11-30T00:00:00.000Z: fraud chargebacks not reversed and analysts' fraud labels";
+    const model = join(dir, 'labelled.json');
+    installJson(model, {
+      ...base,
+      training: {
+        ...base.training,
+        target: { target: 'chargebacks', cutoff: '2026-11-30T00:00:00.000Z', frauds: 10, truthFrauds: 10, description },
+      },
+    });
+    t = await buildTestApp({ LEAKGUARD_MODEL: model });
+    const info = (await admin('GET', '/v1/admin/model')).json();
+    expect(info.training).toEqual({
+      from: '2018-07-25',
+      to: '2018-07-31',
+      rows: 100,
+      frauds: 10,
+      fingerprint: `sha256:${'0'.repeat(64)}`,
+      labels: description,
+    });
+    // An artifact without a target (written before it was kept) shows none.
+    installJson(model, stumpModel('unlabelled-1'));
+    expect((await admin('POST', '/v1/admin/model/reload')).json().training).not.toHaveProperty('labels');
+  });
+
   it('refuses at reload a model trained on another currency; the model in force stays', async () => {
     const model = join(dir, 'reload.json');
     installJson(model, stumpModel('eur-1'));

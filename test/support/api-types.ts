@@ -1225,6 +1225,8 @@ export interface components {
         fingerprint: string;
         frauds: number;
         from: string;
+        /** @description What the forest learnt as fraud, as its training said it (a deployment's recorded labels, the simulator's truth or its chargebacks by a cut-off); absent in artifacts from before it was kept */
+        labels?: string;
         rows: number;
         to: string;
       };

@@ -57,6 +57,10 @@ const modelInfo = z
       rows: z.number(),
       frauds: z.number(),
       fingerprint: z.string(),
+      labels: z.string().optional().meta({
+        description:
+          "What the forest learnt as fraud, as its training said it (a deployment's recorded labels, the simulator's truth or its chargebacks by a cut-off); absent in artifacts from before it was kept",
+      }),
     }),
     metrics: z.record(z.string(), z.unknown()).optional(),
     lastReload,
@@ -263,7 +267,8 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
 
   const describeModel = () => {
     const a = models!.model.artifact;
-    const { source: _source, ...training } = a.training.data;
+    const { source: _source, history: _history, ...data } = a.training.data;
+    const training = { ...data, ...(a.training.target ? { labels: a.training.target.description } : {}) };
     return {
       version: a.modelVersion,
       amountReference: models!.model.amountReference,
