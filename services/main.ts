@@ -25,7 +25,7 @@ import { UserExists } from './cases/users.ts';
 import { generatePassword, generateTotpSecret, hashPassword } from './console/credentials.ts';
 import type { CaseSystem } from './case-system.ts';
 import type { DemoAnalyst } from './demo-credentials.ts';
-import { MigrationError } from './adapters/postgres/migrate.ts';
+import { isDatabaseSetupError } from './adapters/postgres/migrate.ts';
 
 const DEMO_ANALYST = 'demo-analyst';
 
@@ -198,11 +198,11 @@ async function main(): Promise<void> {
   let fatal = false;
   const cases = await runtime.openCases().catch((error: unknown) => {
     if (stopping) return undefined;
-    if (error instanceof MigrationError) {
+    if (isDatabaseSetupError(error)) {
       fatal = true;
       // The message says what to do; the stack only at debug.
       logger.debug({ err: error }, 'case database failure');
-      logger.fatal(`case database could not be opened, stopping: ${error.message}`);
+      logger.fatal(`case database could not be opened, stopping: ${(error as Error).message}`);
     } else logger.error({ err: error }, 'case database could not be opened: the console is unavailable');
     return undefined;
   });

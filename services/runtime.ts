@@ -49,7 +49,7 @@ import { MemoryNegativeListStore } from './adapters/memory/negative-list-store.t
 import { RedisNegativeListStore } from './adapters/redis/negative-list-store.ts';
 import { RedisFlaggedQueue } from './adapters/redis/flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './case-system.ts';
-import { canRewriteAuditLog, grantApplicationRole, migrate } from './adapters/postgres/migrate.ts';
+import { canRewriteAuditLog, DatabaseSetupError, grantApplicationRole, migrate } from './adapters/postgres/migrate.ts';
 import { AuditCheckpointer, CheckpointFile, writerName } from './cases/audit-checkpoints.ts';
 import type { AuditLog } from './cases/audit.ts';
 import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
@@ -163,7 +163,7 @@ export async function migrateDatabase(config: Config, sql: SqlClient): Promise<v
   }
   const role = decodeURIComponent(new URL(config.DATABASE_URL).username);
   if (!role)
-    throw new Error(
+    throw new DatabaseSetupError(
       'DATABASE_URL must name its user (postgres://user@host/db) when DATABASE_MIGRATION_URL is set: that role is given its rights',
     );
   const owner = new PgSqlClient({ connectionString: config.DATABASE_MIGRATION_URL, max: 1 });

@@ -561,10 +561,10 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     // During key rotation the same entity has two identities: their members are unioned, and the
     // member's own other identities (the same card under the previous key) count as the member.
     const union = ids.length > 1;
-    const others = union ? facts.entities[c.of]!.slice(1) : [];
+    const others = union && facts.entities[c.of]!.length > 1 ? facts.entities[c.of]!.slice(1) : undefined;
     if (sharesLog(c)) {
       const member = inLogMember(c.of, other);
-      const aliases = others.length ? others.map((o) => inLogMember(c.of, o)) : undefined;
+      const aliases = others?.map((o) => inLogMember(c.of, o));
       logOps[c.entity]!.forEach((log, i) => {
         if (i === 0) log.distinctMembers.push(member);
         groupOf(c.entity, ids[i]!).ops.push(
@@ -572,7 +572,7 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
         );
       });
     } else {
-      const aliases = others.length ? others : undefined;
+      const aliases = others;
       each(c.entity, ids, other, (id, write) =>
         groupOf(c.entity, id).ops.push(
           distinctOp(d, def, keys.distinct(c.entity, id, c.of), out, {

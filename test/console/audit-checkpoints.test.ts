@@ -371,6 +371,26 @@ describe.sequential('the engine writes checkpoints; npm run audit -- verify read
   );
 });
 
+/** The engine started on `databaseUrl` (embedded Redis) until it exits, within two minutes. */
+async function engineUntilExit(databaseUrl: string): Promise<{ status: number | null; output: string }> {
+  const engine = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(await freePort()),
+      REDIS_URL: '',
+      DATABASE_URL: databaseUrl,
+      DATABASE_MIGRATION_URL: '',
+      LEAKGUARD_MODEL: 'off',
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-engine-exit-')),
+    },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: engine.status, output: `${engine.stdout}${engine.stderr}` };
+}
+
 describe.sequential('on a real PostgreSQL', () => {
   let server: PostgresServer;
   const urls = (db: string) => ({
@@ -582,27 +602,20 @@ describe.sequential('on a real PostgreSQL', () => {
     }
     const last = all.at(-1)!;
     const stem = `${String(last.version).padStart(3, '0')}_${last.name}`;
-    const engine = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        PORT: String(await freePort()),
-        REDIS_URL: '',
-        DATABASE_URL: app,
-        DATABASE_MIGRATION_URL: '',
-        LEAKGUARD_MODEL: 'off',
-        LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-behind-')),
-      },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect(engine.status, `${engine.stdout}${engine.stderr}`).toBe(1);
-    const output = `${engine.stdout}${engine.stderr}`;
+    const { status, output } = await engineUntilExit(app);
+    expect(status, output).toBe(1);
     expect(output).toContain(
       `case database could not be opened, stopping: migration ${stem} is not applied and this role may not apply it`,
     );
     expect(output).toContain("run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)");
+    expect(output).not.toContain('"stack"');
+  });
+
+  it('an engine whose DATABASE_URL names a database that does not exist stops too', async () => {
+    const { status, output } = await engineUntilExit(urls('lp_nowhere').app);
+    expect(status, output).toBe(1);
+    // (the log line's JSON escapes the quotes)
+    expect(output).toContain('case database could not be opened, stopping: database \\"lp_nowhere\\" does not exist');
     expect(output).not.toContain('"stack"');
   });
 

@@ -30,12 +30,20 @@ export function loadMigrations(dir = DIR): Migration[] {
 }
 
 /**
- * The database is not what this version needs and waiting will not change it: a migration missing
- * that this role may not apply, one changed after it was applied, or an application role that
- * cannot be given its rights. An engine stops on it (services/main.ts); anything else is retried
- * or served around.
+ * The database is not set up for this version or this role, and waiting will not change it: a
+ * migration missing that this role may not apply, one changed after it was applied, an application
+ * role that cannot be given its rights, credentials or a database name PostgreSQL refuses. An
+ * engine stops on it (services/main.ts); anything else is retried or served around.
  */
-export class MigrationError extends Error {}
+export class DatabaseSetupError extends Error {}
+
+/** PostgreSQL's answers to a connection that no wait will change: bad password or role, no such database. */
+const SETUP_ERROR_CODES = new Set(['28P01', '28000', '3D000']);
+
+/** Whether `error` is one a start-up should stop on (DatabaseSetupError, or PostgreSQL refusing the credentials or database). */
+export function isDatabaseSetupError(error: unknown): boolean {
+  return error instanceof DatabaseSetupError || SETUP_ERROR_CODES.has((error as { code?: string }).code ?? '');
+}
 
 /** A migration as its file is named (016_archive_uncounted), for messages an operator acts on. */
 const fileStem = (m: Pick<Migration, 'version' | 'name'>) => `${String(m.version).padStart(3, '0')}_${m.name}`;
@@ -70,7 +78,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
       ]);
       if (done.rows[0]) {
         if (done.rows[0].checksum !== m.checksum)
-          throw new MigrationError(`migration ${fileStem(m)} was changed after it was applied`);
+          throw new DatabaseSetupError(`migration ${fileStem(m)} was changed after it was applied`);
         return;
       }
       try {
@@ -82,7 +90,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
         ]);
       } catch (error) {
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
-        throw new MigrationError(
+        throw new DatabaseSetupError(
           `migration ${fileStem(m)} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
           { cause: error },
         );
@@ -104,7 +112,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
 export async function grantApplicationRole(sql: SqlClient, role: string): Promise<void> {
   // Identifiers cannot be parameters: the name is checked against a strict pattern, then quoted.
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(role))
-    throw new MigrationError(
+    throw new DatabaseSetupError(
       `DATABASE_URL's user ${JSON.stringify(role)} is not a plain role name (letters, digits, _): cannot grant it rights`,
     );
   await sql.transaction(async (tx) => {
@@ -114,7 +122,7 @@ export async function grantApplicationRole(sql: SqlClient, role: string): Promis
     );
     const row = found.rows[0];
     if (!row)
-      throw new MigrationError(
+      throw new DatabaseSetupError(
         `DATABASE_URL connects as ${role}, a role that does not exist: create it (CREATE ROLE ${role} LOGIN PASSWORD '…'), see docs/console.md`,
       );
     const r = `"${role}"`;
@@ -140,7 +148,7 @@ export async function grantApplicationRole(sql: SqlClient, role: string): Promis
         : c.owns
           ? 'owns the audit log (or is a member of its owner)'
           : 'may still update or delete audit entries (a grant to a role it belongs to)';
-      throw new MigrationError(
+      throw new DatabaseSetupError(
         `DATABASE_URL connects as ${role}, which ${why}: it could cut the audit log. Connect the application as a role of its own that owns nothing (docs/console.md)`,
       );
     }
