@@ -350,6 +350,7 @@ function setLines(set: RecordedTrainingSet, description: string): string[] {
       `(${c.fraudBy.chargeback} charged back, ${c.fraudBy.analyst} labelled by an analyst, ${c.fraudBy.challengeFailed} failed challenges), ` +
       `${c.labelledLegitimate} labelled legitimate by an analyst`,
     `left out: ${left.declined} declined and ${left.challengeFailed} failed challenges without a label (no chargeback could come), ${left.notScored} the engine could not score`,
+    `read legitimate without a fraud label, though a chargeback was unlikely to come: ${c.unconfirmed.refunded} refunded, ${c.unconfirmed.reviewUndecided} held for review and never decided`,
     `label horizon ${set.horizon.days} days (${describeHorizon(set.horizon)}); the recording ends ${day(set.recordingEnd)}`,
   ];
 }

@@ -107,6 +107,12 @@ export interface RecordedTrainingSet {
     labelledLegitimate: number;
     /** Window scorings left out, by reason: declined (by production or the issuer), failed challenge, not scored. */
     leftOut: { declined: number; challengeFailed: number; notScored: number };
+    /**
+     * Rows read legitimate for want of any fraud label, where a chargeback was unlikely to come
+     * whatever the truth: refunded orders (a merchant refunds on a fraud alert too), orders held for
+     * review that no analyst decided. Kept as legitimate; counted so that their share is seen.
+     */
+    unconfirmed: { refunded: number; reviewUndecided: number };
     /** Outcomes recorded without the time they were reported (records before version 3): replayed at their own date. */
     outcomesWithoutReportedAt: number;
   };
@@ -145,12 +151,14 @@ interface OutcomeTimes {
   reversed?: number;
   failed?: number;
   declined?: number;
+  refund?: number;
 }
 const OUTCOME_FIELD: Record<string, keyof OutcomeTimes> = {
   chargeback: 'chargeback',
   chargeback_reversed: 'reversed',
   challenge_failed: 'failed',
   declined: 'declined',
+  refund: 'refund',
 };
 
 function outcomeTimes(traffic: Traffic): Map<string, OutcomeTimes> {
@@ -229,6 +237,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     fraudBy: { chargeback: 0, analyst: 0, challengeFailed: 0 },
     labelledLegitimate: 0,
     leftOut: { declined: 0, challengeFailed: 0, notScored: 0 },
+    unconfirmed: { refunded: 0, reviewUndecided: 0 },
     outcomesWithoutReportedAt: traffic.outcomesWithoutReportedAt,
   };
   let rows = 0,
@@ -269,6 +278,8 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
         counts.frauds += final.label;
         if (final.why === 'analystLegitimate') counts.labelledLegitimate++;
         else if (final.label === 1) counts.fraudBy[final.why as keyof RecordedTrainingSet['counts']['fraudBy']]++;
+        else if (known?.refund !== undefined) counts.unconfirmed.refunded++;
+        else if (input.recorded?.decision === 'review') counts.unconfirmed.reviewUndecided++;
       }
     },
   );

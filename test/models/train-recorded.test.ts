@@ -82,6 +82,8 @@ const ISSUER_DECLINED = 'f-11-0';
 const LEGITIMATE_THEN_CHARGED_BACK = 'f-12-0';
 /** A genuine order an analyst labelled fraud, a lead reversed: no label. */
 const WITHDRAWN = 'g-13-0';
+/** A genuine order the merchant refunded: legitimate, counted among those no chargeback would have come for. */
+const REFUNDED = 'g-14-0';
 const SPECIAL = new Set([
   ANALYST_FRAUD,
   REVERSED,
@@ -91,6 +93,7 @@ const SPECIAL = new Set([
   ISSUER_DECLINED,
   LEGITIMATE_THEN_CHARGED_BACK,
   WITHDRAWN,
+  REFUNDED,
 ]);
 
 interface Production {
@@ -137,6 +140,7 @@ async function recordProduction(): Promise<Production> {
   // Outcomes reach production in time order, between the orders.
   const outcomes: { id: string; outcome: string; at: number; reportedAt: number }[] = [];
   for (const o of orders) {
+    if (o.id === REFUNDED) outcomes.push({ id: o.id, outcome: 'refund', at: o.at + DAY, reportedAt: o.at + DAY });
     if (!o.fraud || o.id === ANALYST_FRAUD || o.id === DECLINED_LABELLED) continue;
     if (o.id === FAILED_CHALLENGE)
       outcomes.push({ id: o.id, outcome: 'challenge_failed', at: o.at + 60_000, reportedAt: o.at + 60_000 });
@@ -266,6 +270,11 @@ describe('training rows from a recording', () => {
     expect(labelOf(ANALYST_FRAUD)).toBe(1);
     expect(labelOf(LEGITIMATE_THEN_CHARGED_BACK)).toBe(1);
     expect(labelOf(WITHDRAWN)).toBe(0);
+    expect(labelOf(REFUNDED)).toBe(0);
+    // Read legitimate though no chargeback was likely: the refund, and the orders production held
+    // for review that no analyst decided.
+    const undecided = rowIds.filter((id) => decided.get(id) === 'review' && labelOf(id) === 0);
+    expect(set.counts.unconfirmed).toEqual({ refunded: 1, reviewUndecided: undecided.length });
     for (const id of [DECLINED_GENUINE, ISSUER_DECLINED, FAILED_CHALLENGE]) expect(labelOf(id)).toBe(LEFT_OUT);
     const chargedBackRing = [...chargedBack].filter((id) => !SPECIAL.has(id));
     expect(chargedBackRing.map(labelOf)).toEqual(chargedBackRing.map(() => 1));
@@ -406,6 +415,9 @@ describe('npm run model -- train-recorded', () => {
       `rows 2026-09-04..2026-09-26: ${c.labelled} of ${c.scored} scorings, ${c.frauds} frauds (${c.fraudBy.chargeback} charged back, 2 labelled by an analyst, 0 failed challenges), 0 labelled legitimate by an analyst`,
     );
     expect(r.stdout).toContain(`left out: ${c.leftOut.declined} declined and 1 failed challenges without a label`);
+    expect(r.stdout).toContain(
+      `read legitimate without a fraud label, though a chargeback was unlikely to come: 1 refunded, ${c.unconfirmed.reviewUndecided} held for review and never decided`,
+    );
     expect(r.stdout).toContain('label horizon 3 days (given by --label-days); the recording ends 2026-09-30');
     const test = /^test 2026-09-20\.\.2026-09-26: (\d+) transactions, (\d+) frauds: AUC (0\.9\d\d|1\.000)/m.exec(
       r.stdout,
