@@ -21,6 +21,7 @@ import {
 } from '../training/train.ts';
 import { featureUse, featureUseLines, splitWeights } from '../training/feature-use.ts';
 import {
+  day,
   describeHorizon,
   labelledRows,
   recordedTrainingSet,
@@ -355,7 +356,7 @@ function setLines(set: RecordedTrainingSet, description: string): string[] {
   ];
 }
 
-export function setWarnings(set: RecordedTrainingSet, warmupDays: number): string[] {
+function setWarnings(set: RecordedTrainingSet, warmupDays: number): string[] {
   const warnings: string[] = [];
   const missing = missingHistoryDays(set, warmupDays);
   if (missing > 0)
@@ -366,7 +367,7 @@ export function setWarnings(set: RecordedTrainingSet, warmupDays: number): strin
   if (set.immature)
     warnings.push(
       `${set.window.to >= set.recordingEnd ? "the rows reach the recording's end" : `the rows end ${((set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before the recording does`}, within the label horizon (${set.horizon.days} days): ` +
-        `the frauds of the last days may still read as legitimate (without --to the rows end ${day(Math.floor((set.recordingEnd - set.horizon.days * DAY_MS) / DAY_MS) * DAY_MS - 1)})`,
+        `the frauds of the last days may still read as legitimate (without --to the rows end ${day(set.matureUntil - 1)})`,
     );
   if (set.counts.outcomesWithoutReportedAt > 0)
     warnings.push(
@@ -385,4 +386,3 @@ function targetDescription(set: RecordedTrainingSet, failedChallenges: 'leave-ou
 }
 
 const count = (labels: Uint8Array) => labels.reduce((s, v) => s + v, 0);
-const day = (t: number) => new Date(t).toISOString().slice(0, 10);

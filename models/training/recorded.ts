@@ -25,7 +25,7 @@ const DAY_MS = 86_400_000;
 /** A row's label in a split: 0 legitimate, 1 fraud, LEFT_OUT when nothing could be known of it. */
 export const LEFT_OUT = 255;
 /** Chargebacks of card-not-present fraud mostly come within ~60 days of the order (networks allow 120). */
-export const ASSUMED_LABEL_DAYS = 60;
+const ASSUMED_LABEL_DAYS = 60;
 /** Orders this old at the recording's end have had every chargeback they will get: their delays measure the horizon. */
 const SETTLED_DAYS = 120;
 /** Settled chargebacks needed to measure the horizon rather than assume it. */
@@ -91,7 +91,9 @@ export interface RecordedTrainingSet {
   /** The recording's first scoring: the rows' counters hold no history before it. */
   recordingStart: number;
   horizon: LabelHorizon;
-  /** The window ends closer to the recording's end than the horizon (a --to given later than the default). */
+  /** Where rows end by default: the recording's end less the horizon, at midnight UTC (exclusive). */
+  matureUntil: number;
+  /** The window ends after matureUntil (a --to given later than the default). */
   immature: boolean;
   counts: {
     /** Scorings replayed only to build the counters (before `from`). */
@@ -121,7 +123,7 @@ export interface RecordedTrainingSet {
 }
 
 /** The recording's end: its last scoring or the last outcome reported, whichever is later. */
-export function recordingEnd(traffic: Traffic): number {
+function recordingEnd(traffic: Traffic): number {
   let end = traffic.at[traffic.count - 1] ?? -Infinity;
   for (const x of traffic.outcomes) end = Math.max(end, x.reportedAt);
   return end;
@@ -304,6 +306,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     recordingEnd: end,
     recordingStart: first,
     horizon,
+    matureUntil,
     immature: to > matureUntil,
     counts,
     fingerprint: `sha256:${hash.digest('hex')}`,
@@ -338,4 +341,5 @@ export function describeHorizon(h: LabelHorizon): string {
       : `assumed: the recording holds ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more, too few to measure (--label-days)`;
 }
 
-const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+/** The UTC calendar day of an epoch-ms time, YYYY-MM-DD. */
+export const day = (t: number) => new Date(t).toISOString().slice(0, 10);

@@ -12,7 +12,7 @@ import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-sto
 import { TrafficRecorder } from '../../services/recording/recorder.ts';
 import type { RecordLine } from '../../services/recording/record.ts';
 
-export const PRODUCTION_KEYRING: CardKeyring = { primary: { id: 'k', secret: Buffer.alloc(32, 7) } };
+const PRODUCTION_KEYRING: CardKeyring = { primary: { id: 'k', secret: Buffer.alloc(32, 7) } };
 
 export class RecordedProduction {
   clock: number;

@@ -5,7 +5,7 @@ import { simulate } from '../../models/simulator/run.ts';
 import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../../models/simulator/handbook.ts';
 import { BREACH_DEFAULTS, type BreachOptions } from '../../models/simulator/breach.ts';
 
-export const SMALL_BREACH_HANDBOOK: HandbookOptions = {
+const SMALL_BREACH_HANDBOOK: HandbookOptions = {
   ...HANDBOOK_DEFAULTS,
   customers: 300,
   terminals: 600,
