@@ -89,8 +89,8 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
     ...(o.effectPollMs ? { effectPollMs: o.effectPollMs } : {}),
   });
   ingester.start((e) => o.onError(e, 'ingest'), undefined, o.onRefused);
-  void feedback.flushLabels();
-  // Effects of decisions left pending (Redis was down, an engine stopped) are applied until they are.
+  // Effects of decisions left pending (Redis was down, an engine stopped) are applied until they
+  // are, and labels not yet published (Kafka was down) are published.
   feedback.start();
   const keyAudit = o.apiKeys
     ? startKeyAudit(o.apiKeys, audit, (e) => o.onError(e, 'key-audit'), o.keyAuditIntervalMs)

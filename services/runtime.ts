@@ -552,15 +552,23 @@ export function createRuntime(
       startArchive(new Promise<TransactionArchive>((resolve) => (archiveOpened = resolve)));
     opening = (async () => {
       const checkpoints = auditCheckpoints();
+      // Made once, connected at its first send: Kafka being down holds nothing here.
+      const labels = config.KAFKA_BROKERS
+        ? await kafkaLabelSink({ brokers: config.KAFKA_BROKERS.split(','), logger })
+        : undefined;
+      const warnLabels = atMostEvery(60_000);
+      // One client for every attempt (a pool reconnects by itself): the archive is handed it once
+      // the schema is there and keeps it, whatever fails after that and is retried.
+      const sql = await openSqlClient(config);
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
       let delay = 200;
       for (;;) {
-        const sql = await openSqlClient(config);
         try {
           await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
           if (archiveOpened) {
             const a = new PgTransactionArchive(sql);
             archiveOpened(a);
+            archiveOpened = undefined;
             startMaintaining(a);
           }
           if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
@@ -586,7 +594,7 @@ export function createRuntime(
                   `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
                 ),
             },
-            ...(config.KAFKA_BROKERS ? { labels: await kafkaLabelSink(config.KAFKA_BROKERS.split(',')) } : {}),
+            ...(labels ? { labels } : {}),
             ...(breach
               ? {
                   onFraudDecision: (card: string, at: number, merchantId: string, transactionId: string) =>
@@ -610,7 +618,14 @@ export function createRuntime(
                 "a decision's effects (negative lists, allow-list, labels) could not be applied: retried until they are",
               );
             },
-            onError: (error, stage) => logger.warn({ err: error, stage }, 'case system: will retry'),
+            onError: (error, stage) => {
+              if (stage !== 'labels') logger.warn({ err: error, stage }, 'case system: will retry');
+              // Tried again every few seconds while Kafka is down: said once a minute.
+              else if (warnLabels())
+                logger.warn(
+                  `case labels not published to Kafka yet (${connectionFailureSummary(error)}): they wait in the case database and are sent when it answers`,
+                );
+            },
             onRefused: (flagged, error) => {
               metrics.flaggedLost.inc({ reason: 'refused_by_database' });
               logger.error(
@@ -627,8 +642,11 @@ export function createRuntime(
           webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
           return cases;
         } catch (error) {
-          await sql.close().catch(() => {});
-          if (!isConnectionError(error)) throw error;
+          if (!isConnectionError(error)) {
+            await labels?.close().catch(() => {});
+            await sql.close().catch(() => {});
+            throw error;
+          }
           // One line a retry; the stack (the same every time) at debug only.
           logger.warn(`PostgreSQL not reachable yet: ${connectionFailureSummary(error)}, retrying in ${delay / 1000}s`);
           logger.debug({ err: error }, 'PostgreSQL connection failure');

@@ -225,18 +225,25 @@ export class Feedback {
     return this.applying;
   }
 
-  /** Starts the worker: a pass now and every `effectPollMs`. */
+  /**
+   * Starts the worker: a pass now and every `effectPollMs`, over the effects due and the labels not
+   * yet published (Kafka was down when they were decided: no later decision need come to send them).
+   */
   start(): void {
     if (this.timer) return;
-    void this.applyDue();
-    this.timer = setInterval(() => void this.applyDue(), this.o.effectPollMs ?? 5000);
+    const pass = () => {
+      void this.applyDue();
+      void this.flushLabels();
+    };
+    pass();
+    this.timer = setInterval(pass, this.o.effectPollMs ?? 5000);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.applying;
+    await Promise.all([this.applying, this.flushing]);
   }
 
   /** Publishes stored labels not yet published (an outbox): at least once, in order. */

@@ -2,6 +2,7 @@
 // `leakguard.labels`, which is created with the stream's topics (streams/topics.ts: the stream
 // processor at start-up, `npm run kafka -- grant` and the local secure broker as admin).
 import type { LabelSink } from '../../cases/feedback.ts';
+import type { Logger } from '../../logger.ts';
 import { securityFromEnvironment, type KafkaSecurity } from './security.ts';
 
 export const LABELS_TOPIC = 'leakguard.labels';
@@ -10,21 +11,38 @@ export const LABELS_TOPIC = 'leakguard.labels';
  * An idempotent producer for `leakguard.labels`, created only when KAFKA_BROKERS is set (the Kafka
  * client is loaded then, not before). It connects with the stream processor's SASL/TLS settings
  * (KAFKA_SASL_*, KAFKA_TLS*; by default from the environment).
+ *
+ * It connects at its first send, not when made: the case database and the console must not wait
+ * for Kafka (a broker down at start-up held them for good). A send that cannot connect fails like
+ * any other, the labels stay in the case store's outbox, and the next flush connects again.
  */
-export async function kafkaLabelSink(
-  brokers: string[],
-  topic = LABELS_TOPIC,
-  security?: KafkaSecurity,
-): Promise<LabelSink> {
+export async function kafkaLabelSink(options: {
+  brokers: string[];
+  logger: Logger;
+  topic?: string;
+  security?: KafkaSecurity;
+}): Promise<LabelSink> {
   const { kafkaClient } = await import('./kafka.ts');
   const producer = kafkaClient({
     clientId: 'leakguard-console',
-    brokers,
-    security: security ?? securityFromEnvironment(),
+    brokers: options.brokers,
+    security: options.security ?? securityFromEnvironment(),
+    log: options.logger,
+    connectionTimeoutMs: 3_000,
+    // Few retries: the outbox is the retry (the next flush, seconds later), and a shutdown waits
+    // for the flush in flight.
+    retry: { initialRetryTimeMs: 300, maxRetryTimeMs: 2_000, retries: 2 },
   }).producer({ idempotent: true, autoCreateTopics: true });
-  await producer.connect();
+  const topic = options.topic ?? LABELS_TOPIC;
+  let connecting: Promise<void> | undefined;
+  const connected = () =>
+    (connecting ??= producer.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    }));
   return {
     async send(messages) {
+      await connected();
       await producer.send([{ topic, messages }]);
     },
     close: () => producer.disconnect(),
