@@ -78,6 +78,16 @@ describe('a dead letter too large for the broker', () => {
         },
       ],
     });
+    // The broker applies a topic's new configuration a moment after the controller took it: until it
+    // refuses a message over the limit, the processor's dead letter could still be taken whole.
+    // The probe names no source the test reads.
+    const probe = JSON.stringify({ transactionId: 'size-probe', source: { partition: -1 }, pad: 'p'.repeat(5_000) });
+    await waitFor('the topic refusing messages over 4 KB', () =>
+      h.producer.send({ topic: h.topics.deadLetter, acks: -1, messages: [{ value: probe }] }).then(
+        () => false,
+        () => true,
+      ),
+    );
     await h.produce([
       {
         key: maskPan(PAN),
