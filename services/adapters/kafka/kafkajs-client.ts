@@ -2,6 +2,7 @@
 // logs go through the PAN-safe logger, and it authenticates and encrypts as the environment says
 // (security.ts).
 import './record-batch-checksum.ts'; // first: before kafkajs loads its checksum module
+import './request-queue-idle.ts'; // no 1 ms polling of idle connections
 import kafkajs, {
   type Admin,
   type Consumer,
