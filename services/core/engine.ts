@@ -2,7 +2,7 @@
 // normalise → one store round trip → features → rules → decision. It knows no transport.
 import { hash } from 'node:crypto';
 import { identifyCard, type CardIdentity, type CardKeyring } from './card.ts';
-import { EntityHasher, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
+import { EntityHasher, formerAddressIdentity, normaliseEmail, normaliseIp, type EntityKind } from './entities.ts';
 import type { RateTable } from './currency.ts';
 import { featureMap, isSmallAmount, referenceCents, transactionFeatures, type FeatureMap } from './features.ts';
 import { decide, evaluateRules, rulesetVersion, threeDSState, type DecisionOutcome, type Ruleset } from './rules.ts';
@@ -679,6 +679,8 @@ export class Engine {
       const shipping = req.shippingAddress ? this.hasher.addressIdentities(req.shippingAddress) : null;
       if (shipping) entities.shipping = shipping;
     }
+    // The address's pseudonym before the upgrade leaves the card's log as today's is written (one address, one member).
+    const former = entities.shipping && formerAddressIdentity(entities.shipping, card.fingerprints.length);
     return {
       merchantId,
       transactionId: req.transactionId,
@@ -687,6 +689,7 @@ export class Engine {
       amountCents: amountRefCents,
       small: isSmallAmount(amountRefCents, rates),
       entities,
+      ...(former ? { formerIdentities: { shipping: [former] } } : {}),
     };
   }
 }

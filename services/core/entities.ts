@@ -129,3 +129,13 @@ export class EntityHasher {
     return ids;
   }
 }
+
+/**
+ * The identity versions before 2026-12-07 wrote where an address is written now: the previous
+ * normalisation's pseudonym under the primary key, when it differs. In addressIdentities' order
+ * (today's per key, then the previous normalisation's per key), so it follows the `keyCount` first
+ * (a recorded scoring's identities keep that order).
+ */
+export function formerAddressIdentity(identities: readonly string[], keyCount: number): string | undefined {
+  return identities.length > keyCount ? identities[keyCount] : undefined;
+}

@@ -205,6 +205,13 @@ export interface TransactionFacts {
   small: boolean;
   /** Identities per entity, primary key first (a second one only during key rotation). */
   entities: Partial<Record<EntityKind, string[]>>;
+  /**
+   * Per entity, identities earlier versions wrote where its primary identity is written now (same
+   * key, an earlier normalisation: a shipping address's pseudonym before 2026-12-07,
+   * entities.ts formerAddressIdentity). A log keeping the entity as a distinct member replaces them
+   * with the primary identity when it writes it, so that the entity counts once.
+   */
+  formerIdentities?: Partial<Record<EntityKind, string[]>>;
   /** Watchlist entry slots of the card, one per fingerprint (primary first): read in the same round trip. */
   watchlist?: { bucket: string; field: Buffer }[];
   /** Negative-list and allow-list keys to check in the same round trip. */
@@ -220,7 +227,17 @@ export interface TransactionFacts {
  * operation (`distinctMembers`, in the same ZADD, latest time kept) and counted from the log's read.
  */
 export type SlotOp = SlotDefinition & { def: string; key: string; out: number } & (
-    | { op: 'log'; write: boolean; distinctMembers: string[] }
+    | {
+        op: 'log';
+        write: boolean;
+        distinctMembers: string[];
+        /**
+         * Earlier forms of distinctMembers[of] (TransactionFacts.formerIdentities) this log may
+         * hold: the write removes them, first, and writes the member at the latest of its counting
+         * time and theirs, so that the entity is one member, seen when either form last was.
+         */
+        formerMembers: { of: number; member: string }[];
+      }
     | {
         op: 'distinct';
         write: boolean;
@@ -486,6 +503,7 @@ const logOp = (d: Def<'log'>, def: string, key: string, write: boolean, out: num
   out,
   write,
   distinctMembers: [],
+  formerMembers: [],
 });
 const distinctOp = (
   d: Def<'distinct'>,
@@ -566,7 +584,12 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
       const member = inLogMember(c.of, other);
       const aliases = others?.map((o) => inLogMember(c.of, o));
       logOps[c.entity]!.forEach((log, i) => {
-        if (i === 0) log.distinctMembers.push(member);
+        if (i === 0) {
+          log.distinctMembers.push(member);
+          for (const former of facts.formerIdentities?.[c.of] ?? [])
+            if (former !== other)
+              log.formerMembers.push({ of: log.distinctMembers.length - 1, member: inLogMember(c.of, former) });
+        }
         groupOf(c.entity, ids[i]!).ops.push(
           distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true, aliases }),
         );

@@ -46,6 +46,13 @@ function traffic(): { merchantId: string; request: ScoreRequest }[] {
         },
         device: { id: burst ? 'burst-device' : `device-${i % 9}`, ip: `198.51.100.${i % 11}` },
         customer: { email: `holder${i % 5}@example.com` },
+        // Postcodes with a dash have a pseudonym before 2026-12-07 too, which the card's log replaces.
+        shippingAddress: {
+          line1: `${i % 5}-2-3 Ginza`,
+          postalCode: i % 2 === 0 ? '150-0002' : '1500002',
+          city: 'Tokyo',
+          country: 'JP',
+        },
       }),
     });
   }

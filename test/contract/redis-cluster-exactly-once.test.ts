@@ -20,6 +20,9 @@ import { until } from '../support/wait.ts';
 const T0 = Date.parse('2026-11-01T12:00:00Z');
 const MIN = 60_000;
 let n = 0;
+const ENTITIES = { card: ['cardA'], merchant: ['m1'], bin: ['411111'], device: ['dev1'], ip: ['ip1'], email: ['em1'] };
+// The shipping address has the pseudonym it was written under before 2026-12-07 (addr-old) besides
+// today's (addr-new): written under addr-new, it replaces addr-old in the card's log.
 const tx = (over: Partial<TransactionFacts> = {}): TransactionFacts => ({
   merchantId: 'm1',
   transactionId: `tx${++n}`,
@@ -27,9 +30,16 @@ const tx = (over: Partial<TransactionFacts> = {}): TransactionFacts => ({
   occurredAt: T0,
   amountCents: 2500,
   small: false,
-  entities: { card: ['cardA'], merchant: ['m1'], bin: ['411111'], device: ['dev1'], ip: ['ip1'], email: ['em1'] },
+  entities: { ...ENTITIES, shipping: ['addr-new', 'addr-old'] },
+  formerIdentities: { shipping: ['addr-old'] },
   ...over,
 });
+/** The story's first transaction, before the address normalisation's upgrade: the address under addr-old only. */
+const beforeUpgrade = (occurredAt: number): TransactionFacts => {
+  const facts = tx({ occurredAt, entities: { ...ENTITIES, shipping: ['addr-old'] } });
+  delete facts.formerIdentities;
+  return facts;
+};
 
 /**
  * A client that dies like an engine process would: after the claim and `groupsDone` slot-group
@@ -83,7 +93,7 @@ async function story(
   crash: (facts: TransactionFacts) => Promise<void>,
 ): Promise<{ retried: VelocityReading; next: VelocityReading }> {
   const store = new RedisVelocityStore(clusterClient);
-  await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN }), REDIS_KEYS));
+  await store.recordAndRead(buildCounterPlan(beforeUpgrade(T0 - 3 * MIN), REDIS_KEYS));
   await store.recordAndRead(
     buildCounterPlan(
       tx({
@@ -110,7 +120,7 @@ describe('exactly once across slots', () => {
   beforeAll(async () => {
     await singleClient.flushall();
     const store = new RedisVelocityStore(singleClient);
-    await store.recordAndRead(buildCounterPlan(tx({ occurredAt: T0 - 3 * MIN }), REDIS_KEYS));
+    await store.recordAndRead(buildCounterPlan(beforeUpgrade(T0 - 3 * MIN), REDIS_KEYS));
     await store.recordAndRead(
       buildCounterPlan(
         tx({
@@ -127,6 +137,9 @@ describe('exactly once across slots', () => {
     expect(expected.next.card_count_1h).toBe(3); // the second transaction is another card
     expect(expected.next.merchant_count_1h).toBe(4);
     expect(expected.next.device_distinct_cards_1h).toBe(2);
+    // The address written before the upgrade and after it: one address.
+    expect(expected.retried.card_distinct_shipping_addresses_24h).toBe(1);
+    expect(expected.next.card_distinct_shipping_addresses_24h).toBe(1);
   });
 
   const groupsOf = (facts: TransactionFacts) => buildCounterPlan(facts, REDIS_KEYS).groups.length;
@@ -142,7 +155,7 @@ describe('exactly once across slots', () => {
 
   it('a crash between slot groups (some written, some not), at every point: each counter counts the transaction once', async () => {
     const total = groupsOf(tx());
-    expect(total).toBe(6); // card, device, IP, email, merchant, BIN: one slot each
+    expect(total).toBe(8); // card, device, IP, email, address (two identities), merchant, BIN: one slot each
     for (const done of [1, Math.floor(total / 2), total - 1]) {
       await cluster.flushAll();
       const got = await story(async (facts) => {

@@ -594,6 +594,102 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(b.ip_distinct_cards_24h).toBe(3);
   });
 
+  describe("a shipping address across the 2026-12-07 normalisation, in a card's distinct addresses", () => {
+    // Before the upgrade an address ('150-0002') was written under the previous normalisation's
+    // pseudonym (old); after it under the compact one (new), the old one read too and passed as the
+    // address's former identity (engine facts). One address, one member of the card's addresses.
+    const address = (name: string) => ({ old: `${name}-150 0002`, new: `${name}-1500002` });
+    const A = address('A'),
+      B = address('B');
+    const before = (card: string, a: { old: string }, occurredAt: number) =>
+      tx({ occurredAt, card, entities: { card: [card], merchant: ['m1'], shipping: [a.old] } });
+    const after = (card: string, a: { old: string; new: string }, occurredAt: number) =>
+      tx({
+        occurredAt,
+        card,
+        entities: { card: [card], merchant: ['m1'], shipping: [a.new, a.old] },
+        formerIdentities: { shipping: [a.old] },
+      });
+    const addresses = (v: Record<string, number>) =>
+      ['24h', '7d', '30d'].map((w) => v[`card_distinct_shipping_addresses_${w}`]);
+
+    it('counts an address used before and after the upgrade once, in this scoring and the next, and on a retry', async () => {
+      await record(before('cardA', A, T0 - 2 * MIN));
+      const facts = after('cardA', A, T0 - MIN);
+      expect(addresses(await record(facts))).toEqual([1, 1, 1]);
+      // A retry that records again (a plan of another shape) finds the former member gone: still one.
+      const again = await store.recordAndRead(
+        buildCounterPlan({ ...facts, lists: listLookup('m1', facts.entities, REDIS_KEYS) }, REDIS_KEYS),
+      );
+      expect(again.status).toBe('pending');
+      expect(addresses(again.velocity!)).toEqual([1, 1, 1]);
+      expect(addresses(await record(after('cardA', A, T0)))).toEqual([1, 1, 1]);
+    });
+
+    it('counts two addresses used before and after the upgrade as two, one at a time and in a batch alike', async () => {
+      for (const [card, batched] of [
+        ['cardOne', false],
+        ['cardBatch', true],
+      ] as const) {
+        await record(before(card, A, T0 - 4 * MIN));
+        await record(before(card, B, T0 - 3 * MIN));
+        const plans = [after(card, A, T0 - MIN), after(card, B, T0)].map((f) => buildCounterPlan(f, REDIS_KEYS));
+        const readings = batched
+          ? await store.recordAndReadMany(plans)
+          : [await store.recordAndRead(plans[0]!), await store.recordAndRead(plans[1]!)];
+        // A scored: A's two forms are one, B (not scored since the upgrade) is its old member: 2.
+        // B scored: A and B, each once: 2, not 4.
+        expect(
+          readings.map((r) => addresses(r.velocity!)),
+          card,
+        ).toEqual([
+          [2, 2, 2],
+          [2, 2, 2],
+        ]);
+      }
+    });
+
+    it("keeps the later of the two forms' last-seen times: a late event after the upgrade leaves the address seen when it last was", async () => {
+      await record(before('cardA', A, T0)); // before the upgrade, at T0
+      // A late event after the upgrade, dated 10 days before: the address, last seen at T0, is
+      // not in its windows (as a late event's distinct member never is).
+      expect(addresses(await record(after('cardA', A, T0 - 10 * WINDOWS['24h'])))).toEqual([0, 0, 0]);
+      // Two days after T0, with another address: A still last seen at T0, in 7d, not in 24h.
+      const v = await record(after('cardA', B, T0 + 2 * WINDOWS['24h']));
+      expect(addresses(v)).toEqual([1, 2, 2]);
+    });
+
+    it('during a key rotation too: written before the upgrade under either key, the address counts once', async () => {
+      // The previous key's pseudonyms: `<pseudonym>/prev`; the card's fingerprints fpNew, fpOld.
+      const prev = (id: string) => `${id}/prev`;
+      const rotated = (card: string, occurredAt: number) =>
+        tx({
+          occurredAt,
+          card,
+          entities: {
+            card: [`${card}New`, `${card}Old`],
+            merchant: ['m1'],
+            shipping: [A.new, prev(A.new), A.old, prev(A.old)],
+          },
+          formerIdentities: { shipping: [A.old] },
+        });
+      // Card c1 used A before the rotation and the upgrade; card c2 after the rotation, before the upgrade.
+      await record(
+        tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['c1Old'], merchant: ['m1'], shipping: [prev(A.old)] } }),
+      );
+      await record(
+        tx({ occurredAt: T0 - 2 * MIN, entities: { card: ['c2New', 'c2Old'], merchant: ['m1'], shipping: [A.old] } }),
+      );
+      expect(addresses(await record(rotated('c1', T0 - MIN)))).toEqual([1, 1, 1]);
+      expect(addresses(await record(rotated('c2', T0 - MIN)))).toEqual([1, 1, 1]);
+      // Once the previous key is gone, c2's log (fpNew) holds A once.
+      const v = await record(
+        tx({ occurredAt: T0, entities: { card: ['c2New'], merchant: ['m1'], shipping: [A.new] } }),
+      );
+      expect(addresses(v)).toEqual([1, 1, 1]);
+    });
+  });
+
   it('reads the negative lists and the card allow-list in the same round trip', async () => {
     const entities = {
       card: ['cardN', 'cardOld'],

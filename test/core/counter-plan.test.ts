@@ -52,7 +52,7 @@ describe('counter plan', () => {
         inLogMember('ip', 'ip1'),
       ],
     });
-    expect(logOf('oldFp')).toMatchObject({ write: false, distinctMembers: [] });
+    expect(logOf('oldFp')).toMatchObject({ write: false, distinctMembers: [], formerMembers: [] });
     // The device's distinct cards keep a set of their own (its log is counted per window).
     const deviceCards = plan.groups
       .flatMap((g) => g.ops)
@@ -62,5 +62,27 @@ describe('counter plan', () => {
       inLog: false,
       write: true,
     });
+  });
+
+  it("replaces an address's pseudonym before 2026-12-07 in the card's log it writes, and nowhere else", () => {
+    const former = buildCounterPlan(
+      {
+        ...facts,
+        entities: { ...entities, shipping: ['addr1', 'addr1-prev', 'addr1-old', 'addr1-old-prev'] },
+        formerIdentities: { shipping: ['addr1-old'] },
+      },
+      REDIS_KEYS,
+    );
+    const logs = former.groups.flatMap((g) => g.ops).filter((op) => op.op === 'log');
+    const card = logs.find((op) => op.key === REDIS_KEYS.log('card', 'newFp'));
+    // The address is the second member the card's log keeps (after the merchant).
+    expect(card).toMatchObject({ formerMembers: [{ of: 1, member: inLogMember('shipping', 'addr1-old') }] });
+    expect(card!.distinctMembers[1]).toBe(inLogMember('shipping', 'addr1'));
+    expect(logs.filter((op) => op !== card).flatMap((op) => op.formerMembers)).toEqual([]);
+    // A former identity that is today's (nothing else was written) replaces nothing.
+    const same = buildCounterPlan({ ...facts, formerIdentities: { shipping: ['addr1'] } }, REDIS_KEYS);
+    const sameLogs = same.groups.flatMap((g) => g.ops.filter((op) => op.op === 'log'));
+    expect(sameLogs.length).toBeGreaterThan(0);
+    expect(sameLogs.flatMap((op) => op.formerMembers)).toEqual([]);
   });
 });

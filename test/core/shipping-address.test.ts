@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntityHasher, legacyNormaliseAddress, normaliseAddress, type Address } from '../../services/core/entities.ts';
+import { identifyCard } from '../../services/core/card.ts';
 import { Engine } from '../../services/core/engine.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
@@ -94,6 +95,37 @@ describe('a shipping address written another way (found by an audit)', () => {
     }
     const engine = engineWith(undefined, store);
     expect(await codesOf(engine, 'after', CARDS[0]!, ginza)).toContain('SHIPPING_ADDRESS_MANY_CARDS_7D');
+  });
+
+  it("counts a card's two addresses used before and after the upgrade as two, not four: CARD_MANY_SHIPPING_ADDRESSES_7D stays quiet", async () => {
+    const hasher = new EntityHasher(keyring);
+    const store = new MemoryVelocityStore();
+    const osaka: Address = { line1: '4-5-6 Umeda', postalCode: '530-0001', city: 'Osaka', country: 'JP' };
+    const card = identifyCard(keyring, CARDS[0]!);
+    // Before the upgrade the card shipped to both, counted under the previous normalisation's pseudonyms.
+    for (const [i, address] of [ginza, osaka].entries()) {
+      const [old] = hasher.identities('shipping', legacyNormaliseAddress(address)!);
+      const facts = {
+        merchantId: 'm1',
+        transactionId: `before-${i}`,
+        payloadHash: `h${i}`,
+        occurredAt: Date.now() - 3_600_000,
+        amountCents: 5000,
+        small: false,
+        entities: { card: card.fingerprints, merchant: ['m1'], shipping: [old!] },
+      };
+      expect((await store.recordAndRead(buildCounterPlan(facts, store.keys))).status).toBe('new');
+    }
+    const engine = engineWith(undefined, store);
+    const scored = async (transactionId: string, address: Address) => {
+      const result = await engine.score('m1', order(transactionId, CARDS[0]!, address));
+      if (result.kind !== 'scored') throw new Error('not scored');
+      return result;
+    };
+    expect((await scored('after-0', ginza)).evidence!.features.card_distinct_shipping_addresses_7d).toBe(2);
+    const last = await scored('after-1', osaka);
+    expect(last.evidence!.features.card_distinct_shipping_addresses_7d).toBe(2);
+    expect(last.response.reasons.map((r) => r.code)).not.toContain('CARD_MANY_SHIPPING_ADDRESSES_7D');
   });
 
   it('still matches an address negative-listed under the previous normalisation, and lists under the new one only', async () => {

@@ -101,6 +101,11 @@ export class SortedSets {
     }
   }
 
+  /** ZSCORE: the member's score, undefined when absent. */
+  zscore(key: string, member: string): number | undefined {
+    return this.zset(key)?.scores.get(member);
+  }
+
   /** ZREM of one member (a set left empty goes, as in Redis). */
   zrem(key: string, member: string): void {
     const z = this.zset(key);

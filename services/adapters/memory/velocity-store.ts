@@ -125,9 +125,18 @@ export class MemoryVelocityStore implements VelocityStore {
       cap: number,
       onlyGreater: boolean,
       distinctMembers: readonly string[] = [],
+      formerMembers: readonly { of: number; member: string }[] = [],
     ) => {
+      // A distinct member's earlier forms go first, their latest time passed on to it (counters.lua replaceFormers).
+      const times = distinctMembers.map(() => t);
+      for (const { of, member: former } of formerMembers) {
+        const seen = db.zscore(key, former);
+        if (seen === undefined) continue;
+        times[of] = Math.max(times[of]!, seen);
+        db.zrem(key, former);
+      }
       db.zadd(key, t, member, onlyGreater);
-      for (const m of distinctMembers) db.zadd(key, t, m, true);
+      distinctMembers.forEach((m, i) => db.zadd(key, times[i]!, m, true));
       db.trimBelow(key, t - retention);
       if (cap > 0) db.cap(key, cap);
       db.expire(key, retention + HOUR);
@@ -143,7 +152,8 @@ export class MemoryVelocityStore implements VelocityStore {
     for (const op of group.ops) {
       switch (op.op) {
         case 'log': {
-          if (op.write) remember(op.key, logMember, op.retentionMs, op.cap, false, op.distinctMembers);
+          if (op.write)
+            remember(op.key, logMember, op.retentionMs, op.cap, false, op.distinctMembers, op.formerMembers);
           if (!op.amounts.length && !op.smalls.length) {
             counts(op.key, op.counts);
             break;

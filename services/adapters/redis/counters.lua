@@ -162,7 +162,8 @@ end
 -- in DEF_LIST (generated ahead of this file) then its flags: 'a' again (the previous operation's key),
 -- 'w' write, 'u' union, 'm' member (the next value), 't<letter>' tag (a distinct counter kept in
 -- the log: its members' '#<letter>'), 'A<n>' also (the next n values: the distinct members a log
--- keeps), 'c<n>' cap (overriding the definition's). A shape is parsed once and kept across calls
+-- keeps), 'R<i>' replaces (an earlier form of the i-th of them, a value after them: remember),
+-- 'c<n>' cap (overriding the definition's). A shape is parsed once and kept across calls
 -- (a few dozen exist): decoding each scoring's argument as JSON cost Redis more than the commands
 -- of a group. keys: how many keys the group's operations take (a delayed one two); probes: the
 -- positions among them of the keys its operations only ask the existence of (probe).
@@ -180,9 +181,13 @@ local function parseGroup(text)
       elseif flag == 'u' then op.union = true
       elseif flag == 'm' then op.member = true
       elseif flag == 't' then i = i + 1; op.tag = string.byte(item, i) -- compared bytewise with members
-      elseif flag == 'A' or flag == 'c' then
+      elseif flag == 'A' or flag == 'c' or flag == 'R' then
         local _, e, n = string.find(item, '^(%d+)', i + 1)
-        if flag == 'A' then op.also = tonumber(n) else op.cap = tonumber(n) end
+        if flag == 'A' then op.also = tonumber(n)
+        elseif flag == 'R' then
+          op.replaces = op.replaces or {}
+          op.replaces[#op.replaces + 1] = tonumber(n)
+        else op.cap = tonumber(n) end
         i = e
       else error('unknown operation flag ' .. flag) end
       i = i + 1
@@ -231,8 +236,9 @@ end
 -- T, TS: the counting time and its text; OUT[1..N]: the numbers read so far; VALUES[NEXT]: the
 -- next member to take; READ_KEY, READ_ROWS: the log read whole in this group (a card's).
 local T, TS, TRIM_NOW, CAP_NOW, OUT, N, VALUES, NEXT, READ_KEY, READ_ROWS
--- A call's buffers: the reading's numbers (score.lua), where each group's numbers end, one ZADD's arguments.
-local READING, ENDS, ZADD_ARGS = {}, {}, {}
+-- A call's buffers: the reading's numbers (score.lua), where each group's numbers end, one ZADD's
+-- arguments, a log's earlier forms of its distinct members and those of them it holds.
+local READING, ENDS, ZADD_ARGS, FORMERS, FOUND = {}, {}, {}, {}, {}
 
 -- Numbers go back as integer replies: formatting each as a string costs more than the command.
 local function push(v) N = N + 1; OUT[N] = v end
@@ -245,9 +251,29 @@ end
 -- the time, a retention's TTL.
 local function above(w) return exclusive(T - w) end
 local function ttl(retention) return formatted(retention + 3600000) end
+-- Earlier forms of the distinct members ZADD_ARGS holds (velocity.ts formerMembers: an address's
+-- pseudonym before 2026-12-07), the next values, the i-th's member at ZADD_ARGS[4 + 2 * i]: those
+-- the log holds leave it, before the ZADD, and their member takes the latest of their times and
+-- its own (its score, ZADD_ARGS[3 + 2 * i]): one entity, one member, seen when either form last was.
+-- One ZMSCORE; a ZREM when a form is found (once per card and address).
+local function replaceFormers(key, replaces)
+  local count, found = #replaces, 0
+  for j = 1, count do FORMERS[j], NEXT = VALUES[NEXT], NEXT + 1 end
+  local scores = call('ZMSCORE', key, unpack(FORMERS, 1, count))
+  for j = 1, count do
+    local seen = tonumber(scores[j])
+    if seen then
+      found = found + 1
+      FOUND[found] = FORMERS[j]
+      local at = 3 + 2 * replaces[j]
+      if seen > tonumber(ZADD_ARGS[at]) then ZADD_ARGS[at] = formatted(seen) end
+    end
+  end
+  if found > 0 then call('ZREM', key, unpack(FOUND, 1, found)) end
+end
 -- Returns whether `member` is now in the log at t (counts' `least`): so after a plain ZADD, and
 -- after a GT one that changed it (CH: added, or moved up to t), unless the cap just trimmed the log.
-local function remember(key, member, retention, cap, gt, also)
+local function remember(key, member, retention, cap, gt, also, replaces)
   local own = true
   if also then
     -- The distinct members a log keeps (velocity.ts sharesLog), in the same ZADD; GT keeps each
@@ -258,6 +284,7 @@ local function remember(key, member, retention, cap, gt, also)
       ZADD_ARGS[n + 1], ZADD_ARGS[n + 2] = TS, VALUES[NEXT]
       n, NEXT = n + 2, NEXT + 1
     end
+    if replaces then replaceFormers(key, replaces) end
     call('ZADD', unpack(ZADD_ARGS, 1, n))
     own = false -- its changes count the distinct members too
   elseif gt then own = call('ZADD', key, 'GT', 'CH', TS, member) == 1
@@ -343,7 +370,7 @@ local function runGroup(keys, base, args)
     local d = op.d
     local kind = d.op
     if kind == 'log' then
-      local own = op.write and remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also)
+      local own = op.write and remember(key, args.ref .. '|' .. args.tail, d.retentionMs, op.cap or d.cap, false, op.also, op.replaces)
       if #d.amounts == 0 and #d.smalls == 0 then
         counts(key, d.counts, own and 1 or 0)
       else

@@ -95,6 +95,9 @@ function appendGroup(group: SlotGroup, keys: string[], values: string[]): string
     if (op.op === 'log' && op.write && op.distinctMembers.length > 0) {
       shape += `A${op.distinctMembers.length}`;
       for (const m of op.distinctMembers) values.push(m);
+      // Each earlier form: `R` and the position (from 1) of its member among them; the form a value after them.
+      for (const f of op.formerMembers) shape += `R${f.of + 1}`;
+      for (const f of op.formerMembers) values.push(f.member);
     }
     if (op.op === 'delayed') keys.push((lastKey = op.frauds));
     if ('cap' in op && op.cap !== (SLOT_DEFINITIONS[op.def] as { cap?: number }).cap) shape += `c${op.cap}`;
