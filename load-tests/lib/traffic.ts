@@ -241,7 +241,8 @@ function doorTraffic(
       ? {
           line1: `${1 + (k % 97)}-${1 + (k % 13)} Namba ${k}`,
           city: 'Osaka',
-          postalCode: String(5_400_000 + (k % 99_999)),
+          // As Japanese postcodes are written (〒540-0001): the engine keeps them compact (entities.ts).
+          postalCode: `${540 + (k % 9)}-${String(k % 9_999).padStart(4, '0')}`,
           country: 'JP',
         }
       : { line1: `Hauptstrasse ${k}`, city: 'Berlin', postalCode: String(10_000 + (k % 89_999)), country: 'DE' };
