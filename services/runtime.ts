@@ -49,7 +49,14 @@ import { MemoryNegativeListStore } from './adapters/memory/negative-list-store.t
 import { RedisNegativeListStore } from './adapters/redis/negative-list-store.ts';
 import { RedisFlaggedQueue } from './adapters/redis/flagged-queue.ts';
 import { openCaseSystem, type CaseSystem } from './case-system.ts';
-import { canRewriteAuditLog, DatabaseSetupError, grantApplicationRole, migrate } from './adapters/postgres/migrate.ts';
+import {
+  canRewriteAuditLog,
+  checkMigrated,
+  DatabaseSetupError,
+  grantApplicationRole,
+  isDatabaseSetupError,
+  migrate,
+} from './adapters/postgres/migrate.ts';
 import { AuditCheckpointer, CheckpointFile, writerName } from './cases/audit-checkpoints.ts';
 import type { AuditLog } from './cases/audit.ts';
 import { checkpointFileOf, loadAuditKey } from './audit-key.ts';
@@ -112,11 +119,24 @@ export interface Runtime {
   recorder: TrafficRecorder | undefined;
   /**
    * Stream processors: writes counted transactions to the transaction archive (LEAKGUARD_ARCHIVE)
-   * when DATABASE_URL is set; the engine does from openCases on. Returns whether it does.
+   * when DATABASE_URL is set, its schema checked first (readyArchiveSchema); the engine does from
+   * openCases on. Returns that check, or undefined when this process does not archive.
    */
-  openArchive(): boolean;
+  openArchive(): ArchiveSchemaCheck | undefined;
   /** What feeds the transaction archive, once opened. */
   readonly archiveWriter: ArchiveWriter | undefined;
+}
+
+/** A stream processor's check of its archive's schema (openArchive), retried while PostgreSQL is not reachable. */
+export interface ArchiveSchemaCheck {
+  /** The first try's answer: true, checked (or could not be, logged); false, PostgreSQL not reachable (tried again until it is). Rejects as `done` does. */
+  reached: Promise<boolean>;
+  /**
+   * Settles once the schema was checked, or could not be for a reason logged (writes are tried
+   * all the same). Rejects with what waiting will not change (isDatabaseSetupError): a migration
+   * missing, credentials refused. The processor must then stop: every write would fail.
+   */
+  done: Promise<void>;
 }
 
 export interface BreachDiscovery {
@@ -174,6 +194,17 @@ export async function migrateDatabase(config: Config, sql: SqlClient): Promise<v
   } finally {
     await owner.close();
   }
+}
+
+/**
+ * A stream processor's database before it archives: migrated as the owner when it is given
+ * DATABASE_MIGRATION_URL (as an engine is), else only checked. A processor never migrates as
+ * DATABASE_URL's role: processors are many and deployed on their own, and the schema is changed
+ * by the owner, or by an engine (docs/console.md, "Least privilege").
+ */
+export async function readyArchiveSchema(config: Config, sql: SqlClient): Promise<void> {
+  if (config.DATABASE_MIGRATION_URL) await migrateDatabase(config, sql);
+  else await checkMigrated(sql);
 }
 
 /**
@@ -426,9 +457,15 @@ export function createRuntime(
   let archive: TransactionArchive | undefined;
   let archiveWriter: ArchiveWriter | undefined;
   let archiveSql: SqlClient | undefined;
+  let archiveCheck: ArchiveSchemaCheck | undefined;
+  let closing = false;
   let maintainTimer: NodeJS.Timeout | undefined;
   const startArchive = (opening: Promise<TransactionArchive>) => {
-    void opening.then((a) => (archive = a));
+    // A processor's opening fails on a schema behind: the writer hears it, the processor stops.
+    opening.then(
+      (a) => (archive = a),
+      () => {},
+    );
     // Retried every second while PostgreSQL refuses: said once a minute, counted every time.
     const warnNow = atMostEvery(60_000);
     const warnDropped = atMostEvery(60_000);
@@ -691,11 +728,43 @@ export function createRuntime(
       return archiveWriter;
     },
     openArchive() {
-      if (archiveWriter) return true;
-      if (!archives || role !== 'processor') return false;
-      archiveSql = new PgSqlClient({ connectionString: config.DATABASE_URL!, max: 2 });
-      startArchive(Promise.resolve(new PgTransactionArchive(archiveSql)));
-      return true;
+      if (archiveCheck || !archives || role !== 'processor') return archiveCheck;
+      const sql = (archiveSql = new PgSqlClient({ connectionString: config.DATABASE_URL!, max: 2 }));
+      let reached!: (answer: boolean) => void;
+      const firstTry = new Promise<boolean>((resolve) => (reached = resolve));
+      // As the engine's openCases: a database not up yet is waited for, one not set up stops.
+      const done = (async () => {
+        let delay = 200;
+        for (;;) {
+          try {
+            await readyArchiveSchema(config, sql);
+            return reached(true);
+          } catch (error) {
+            if (closing) return reached(true);
+            if (isDatabaseSetupError(error)) throw error;
+            if (!isConnectionError(error)) {
+              logger.error(
+                { err: error },
+                "the transaction archive's schema could not be checked: its writes are tried all the same",
+              );
+              return reached(true);
+            }
+            reached(false);
+            logger.warn(
+              `PostgreSQL not reachable yet: ${connectionFailureSummary(error)}; the transaction archive's schema is checked once it is (retrying in ${delay / 1000}s), its writes wait meanwhile`,
+            );
+            logger.debug({ err: error }, 'PostgreSQL connection failure');
+            await sleep(delay);
+            delay = Math.min(delay * 2, 5_000);
+          }
+        }
+      })();
+      // Written once checked: a schema behind stops the processor before a write fails.
+      startArchive(done.then(() => new PgTransactionArchive(sql)));
+      const reachedOnce = Promise.race([firstTry, done.then(() => true)]);
+      reachedOnce.catch(() => {}); // told through `done` to whoever only watches that
+      archiveCheck = { reached: reachedOnce, done };
+      return archiveCheck;
     },
     recorder,
     breach: breach && {
@@ -819,6 +888,7 @@ export function createRuntime(
       return checks;
     },
     async close() {
+      closing = true;
       await distinctMove;
       stopRedisWatch?.();
       stopWatching();

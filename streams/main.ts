@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing the batch in flight, committing, leaving the group');
@@ -38,11 +38,25 @@ async function main(): Promise<void> {
     timer.unref();
     await service.stop();
     logger.info('stream processor stopped; bye');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  // A schema behind found before joining rejects start (below: exit 1). PostgreSQL not reachable
+  // then, it is checked once it answers, and behind it stops the processor the same way, joined
+  // or still joining (its archive writes would all fail).
+  const archiveSchema = service.archiveSchema;
+  void archiveSchema?.reached.then(
+    () =>
+      archiveSchema.done.catch(async (error: unknown) => {
+        logger.fatal(
+          `transaction archive's database is not set up for this version, stopping: ${(error as Error).message}`,
+        );
+        await stop('archive database', 1);
+      }),
+    () => {},
+  );
   await service.start();
 }
 

@@ -6,7 +6,7 @@ import { kafkaSecuritySummary } from '../services/adapters/kafka/security.ts';
 import type { Config } from '../services/config.ts';
 import { identifyCard } from '../services/core/card.ts';
 import type { Logger } from '../services/logger.ts';
-import { createRuntime, type Runtime } from '../services/runtime.ts';
+import { createRuntime, type ArchiveSchemaCheck, type Runtime } from '../services/runtime.ts';
 import type { StreamConfig } from './config.ts';
 import { MerchantDirectory } from './merchants.ts';
 import { startMetricsServer, StreamMetrics } from './metrics.ts';
@@ -19,7 +19,15 @@ export interface StreamService {
   metrics: StreamMetrics;
   /** Port of /metrics and /healthz; undefined when the server was not asked for. */
   metricsPort: number | undefined;
-  /** Joins the group (keeps trying while Kafka is unreachable). */
+  /**
+   * The check of the archive's schema when this processor archives: its rejection (a migration
+   * missing, credentials refused) means stop, at start or later (PostgreSQL reached only then).
+   */
+  archiveSchema: ArchiveSchemaCheck | undefined;
+  /**
+   * Joins the group (keeps trying while Kafka is unreachable), once the archive's schema was
+   * checked or PostgreSQL found not reachable; rejects, without joining, on a schema behind.
+   */
   start(): Promise<void>;
   /** Finishes the batch in flight, commits, leaves the group, closes everything. */
   stop(): Promise<void>;
@@ -40,7 +48,8 @@ export async function createStreamService(
   if (!(await runtime.waitForStores(10_000))) logger.warn('Redis not reachable yet: consumption pauses until it is');
   // The transaction archive (docs/capacity.md): outcomes reported after a marker has gone find the
   // transaction there. A processor without a database leaves its transactions to their markers.
-  if (!runtime.openArchive() && config.LEAKGUARD_ARCHIVE === 'on')
+  const archiveSchema = runtime.openArchive();
+  if (!archiveSchema && config.LEAKGUARD_ARCHIVE === 'on')
     logger.info(
       'transaction archive not written by this processor (no DATABASE_URL): its markers are kept 35 days (LEAKGUARD_MARKER_RETENTION_DAYS) for the outcomes reported later',
     );
@@ -107,7 +116,11 @@ export async function createStreamService(
     merchants,
     metrics,
     metricsPort: server?.port,
+    archiveSchema,
     async start() {
+      // A database behind this version (a rolling deploy without its migrate step) stops the
+      // processor before it joins: joined, it would count transactions it cannot archive.
+      await archiveSchema?.reached;
       logger.info(
         {
           brokers: stream.KAFKA_BROKERS,

@@ -48,6 +48,39 @@ export function isDatabaseSetupError(error: unknown): boolean {
 /** A migration as its file is named (016_archive_uncounted), for messages an operator acts on. */
 const fileStem = (m: Pick<Migration, 'version' | 'name'>) => `${String(m.version).padStart(3, '0')}_${m.name}`;
 
+/** What an operator runs when the schema is behind and this role may not bring it up to date. */
+const RUN_MIGRATIONS = "run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)";
+
+const changedAfterApplied = (m: Migration) =>
+  new DatabaseSetupError(`migration ${fileStem(m)} was changed after it was applied`);
+
+/**
+ * Checks, without changing anything, that the database holds every migration of `migrations` as
+ * it is: for a process that writes to the schema but does not migrate it (a stream processor).
+ * Throws DatabaseSetupError naming each one missing, or the first one changed after it was applied.
+ */
+export async function checkMigrated(sql: SqlClient, migrations = loadMigrations()): Promise<void> {
+  const known = await sql.query<{ known: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS known`);
+  const applied = new Map(
+    known.rows[0]!.known
+      ? (
+          await sql.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations')
+        ).rows.map((r) => [r.version, r.checksum] as const)
+      : [],
+  );
+  const missing = migrations.filter((m) => !applied.has(m.version));
+  if (missing.length === 1)
+    throw new DatabaseSetupError(
+      `migration ${fileStem(missing[0]!)} is not applied and this process only checks the schema: ${RUN_MIGRATIONS}`,
+    );
+  if (missing.length > 1)
+    throw new DatabaseSetupError(
+      `migrations ${missing.map(fileStem).join(', ')} are not applied and this process only checks the schema: ${RUN_MIGRATIONS}`,
+    );
+  const changed = migrations.find((m) => applied.get(m.version) !== m.checksum);
+  if (changed) throw changedAfterApplied(changed);
+}
+
 /** Applies what is missing; returns the versions applied now. */
 export async function migrate(sql: SqlClient, migrations = loadMigrations()): Promise<number[]> {
   // Looked up first: the application's own role (DATABASE_MIGRATION_URL set) may not create tables.
@@ -77,8 +110,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
         m.version,
       ]);
       if (done.rows[0]) {
-        if (done.rows[0].checksum !== m.checksum)
-          throw new DatabaseSetupError(`migration ${fileStem(m)} was changed after it was applied`);
+        if (done.rows[0].checksum !== m.checksum) throw changedAfterApplied(m);
         return;
       }
       try {
@@ -91,7 +123,7 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
       } catch (error) {
         if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
         throw new DatabaseSetupError(
-          `migration ${fileStem(m)} is not applied and this role may not apply it (${(error as Error).message}): run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)`,
+          `migration ${fileStem(m)} is not applied and this role may not apply it (${(error as Error).message}): ${RUN_MIGRATIONS}`,
           { cause: error },
         );
       }
