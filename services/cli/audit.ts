@@ -1,13 +1,20 @@
 // `npm run audit -- verify|export`: checks the audit log's hash chain and its signed checkpoints,
 // and names the first broken entry, the entries cut from its end or rewritten, or a checkpoint
-// that is not genuine (exit 1); or writes the log as NDJSON.
+// that is not genuine; or writes the log as NDJSON. verify's exit status, for a monitoring job:
+//   0  intact
+//   1  found not genuine (broken chain, cut, rewritten, checkpoint not genuine)
+//   75 could not verify: nothing was checked (PostgreSQL not reachable, credentials or database
+//      refused, schema behind this version); the message says what to do, then run it again
+//   2  bad usage or configuration
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { callerPath, failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import type { ChainCheck } from '../cases/audit.ts';
+import { DatabaseSetupError, isDatabaseSetupError } from '../adapters/postgres/migrate.ts';
+import { connectionFailureSummary, isConnectionError } from '../adapters/postgres/sql-client.ts';
 import { migrateDatabase, openCheckpointFile, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:
@@ -15,6 +22,21 @@ const USAGE = `usage:
   npm run audit -- export [--out <file>]`;
 
 const fail: Fail = failWith('audit');
+
+/** sysexits.h's EX_TEMPFAIL, as `npm run upload`'s try-again: no verdict either way (1 is "not genuine"). */
+const COULD_NOT_VERIFY = 75;
+
+/** Why verify could not check the log, and what to do before running it again. */
+function couldNotVerify(error: unknown): string {
+  const message = (error as Error).message;
+  if (isConnectionError(error))
+    return `PostgreSQL not reachable (${connectionFailureSummary(error)}): check DATABASE_URL and that PostgreSQL is up, then run it again`;
+  // Its message says what to run (a migration missing or changed, a role to fix).
+  if (error instanceof DatabaseSetupError) return message;
+  if (isDatabaseSetupError(error))
+    return `PostgreSQL refused the connection (${message}): check DATABASE_URL's user, password and database`;
+  return `${message}: fix this, then run it again`;
+}
 
 function report(result: ChainCheck): string {
   const c = result.checkpoints;
@@ -53,31 +75,54 @@ async function main(): Promise<number> {
   );
   if (command !== 'verify' && command !== 'export') fail(`unknown command ${command}\n${USAGE}`);
   const config = loadConfig();
+  if (command === 'export') return exportLog(config, values.out);
+  try {
+    const result = await verify(config);
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stdout.write(report(result));
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    // A setting to fix stays a usage failure (exit 2, below).
+    if (error instanceof ConfigError) throw error;
+    const reason = couldNotVerify(error);
+    if (values.json) process.stdout.write(`${JSON.stringify({ ok: null, problem: 'unverified', reason })}\n`);
+    process.stderr.write(
+      `audit: could not verify the audit log (nothing was checked, no finding either way): ${reason}\n`,
+    );
+    return COULD_NOT_VERIFY;
+  }
+}
+
+/** Opens the log (migrated as the engine would) with its checkpoints, for `run`; closes it after. */
+async function withAuditLog<T>(config: Config, run: (audit: PostgresAuditLog) => Promise<T>): Promise<T> {
   const sql = await openSqlClient(config);
   try {
     await migrateDatabase(config, sql);
     // Read only: verify never makes a development key up (it would have signed nothing).
     const checkpoints = openCheckpointFile(config, { create: false })?.file;
-    const audit = new PostgresAuditLog(sql, undefined, checkpoints);
-    if (command === 'verify') {
-      const result = await audit.verify();
-      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else process.stdout.write(report(result));
-      return result.ok ? 0 : 1;
-    }
-    const target = values.out === undefined ? undefined : callerPath(values.out);
-    const out = target ? createWriteStream(target, { mode: 0o600 }) : process.stdout;
-    await audit.scan(async (entries) => {
-      if (!out.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n')) await once(out, 'drain');
-    });
-    if (target) {
-      (out as ReturnType<typeof createWriteStream>).end();
-      await once(out, 'finish');
-    }
-    return 0;
+    return await run(new PostgresAuditLog(sql, undefined, checkpoints));
   } finally {
     await sql.close();
   }
+}
+
+function verify(config: Config): Promise<ChainCheck> {
+  return withAuditLog(config, (audit) => audit.verify());
+}
+
+function exportLog(config: Config, out: string | undefined): Promise<number> {
+  return withAuditLog(config, async (audit) => {
+    const target = out === undefined ? undefined : callerPath(out);
+    const stream = target ? createWriteStream(target, { mode: 0o600 }) : process.stdout;
+    await audit.scan(async (entries) => {
+      if (!stream.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n')) await once(stream, 'drain');
+    });
+    if (target) {
+      (stream as ReturnType<typeof createWriteStream>).end();
+      await once(stream, 'finish');
+    }
+    return 0;
+  });
 }
 
 main().then(

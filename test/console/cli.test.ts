@@ -1,10 +1,14 @@
 // `npm run users -- create-admin` and `npm run audit -- verify|export` as processes, on a real
 // PostgreSQL shared with a running console: the first admin signs in with what the CLI printed,
-// and editing a past audit entry makes verify fail naming that entry.
+// and editing a past audit entry makes verify fail naming that entry (exit 1); a log it could not
+// check (schema behind, PostgreSQL not reachable, a database refused) exits 75 instead.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantApplicationRole, loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
+import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
+import { freePort } from '../support/ports.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { ConsoleClient, enrol } from './client.ts';
 
@@ -14,6 +18,13 @@ let t: TestApp;
 let env: NodeJS.ProcessEnv;
 const cli = (script: string, ...args: string[]) =>
   spawnSync(process.execPath, [join(root, 'services/cli', script), ...args], { cwd: root, env, encoding: 'utf8' });
+/** `npm run audit -- verify` on another database than the console's. */
+const verifyOn = (databaseUrl: string, ...args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'services/cli/audit.ts'), 'verify', ...args], {
+    cwd: root,
+    env: { ...env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
 
 beforeAll(async () => {
   pg = await PostgresServer.start();
@@ -101,8 +112,9 @@ describe('audit CLI', () => {
     const broken = cli('audit.ts', 'verify');
     expect(broken.status).toBe(1);
     expect(broken.stdout).toContain(`BROKEN at entry ${target}`);
-    const json = JSON.parse(cli('audit.ts', 'verify', '--json').stdout);
-    expect(json).toMatchObject({ ok: false, brokenAt: target });
+    const brokenJson = cli('audit.ts', 'verify', '--json');
+    expect(brokenJson.status).toBe(1);
+    expect(JSON.parse(brokenJson.stdout)).toMatchObject({ ok: false, brokenAt: target });
   });
 
   it('detects a deleted entry', async () => {
@@ -115,6 +127,66 @@ describe('audit CLI', () => {
     const res = cli('audit.ts', 'verify', '--json');
     expect(JSON.parse(res.stdout)).toMatchObject({ ok: false, brokenAt: 2 });
     expect(last.seq).toBeGreaterThan(2);
+  });
+});
+
+describe('audit verify that cannot check the log (exit 75, not 1: nothing was found tampered)', () => {
+  const last = loadMigrations().at(-1)!;
+  const lastName = `${String(last.version).padStart(3, '0')}_${last.name}`;
+  const NOT_CHECKED = 'audit: could not verify the audit log (nothing was checked, no finding either way): ';
+
+  it("on a schema behind this version that the CLI's role may not migrate: names the migration and what to run", async () => {
+    const db = `lg_cli_behind_${process.pid}`;
+    const su = new PgSqlClient({ connectionString: pg.url, max: 1 });
+    try {
+      await su.exec('CREATE ROLE lg_cli_owner LOGIN; CREATE ROLE lg_cli_app LOGIN');
+      await su.exec(`CREATE DATABASE ${db} OWNER lg_cli_owner`); // alone: not in a transaction block
+    } finally {
+      await su.close();
+    }
+    const url = (role: string) => `postgres://${role}@127.0.0.1:${pg.port}/${db}`;
+    const owner = new PgSqlClient({ connectionString: url('lg_cli_owner'), max: 1 });
+    try {
+      // A rolling deploy whose migrate step was forgotten: all but the last migration.
+      const migrations = loadMigrations();
+      await migrate(owner, migrations.slice(0, -1));
+      await grantApplicationRole(owner, 'lg_cli_app');
+    } finally {
+      await owner.close();
+    }
+    const res = verifyOn(url('lg_cli_app'));
+    expect(res.status, res.stderr).toBe(75);
+    expect(res.stderr).toContain(`${NOT_CHECKED}migration ${lastName} is not applied and this role may not apply it`);
+    expect(res.stderr).toContain(
+      "run the migrations as the tables' owner (DATABASE_MIGRATION_URL, npm run db -- migrate)",
+    );
+    expect(res.stdout).toBe('');
+    const json = verifyOn(url('lg_cli_app'), '--json');
+    expect(json.status).toBe(75);
+    const answer = JSON.parse(json.stdout) as { ok: unknown; problem: string; reason: string };
+    expect(answer).toMatchObject({ ok: null, problem: 'unverified' });
+    expect(answer.reason).toContain(`migration ${lastName} is not applied`);
+  });
+
+  it('with PostgreSQL not reachable', async () => {
+    const port = await freePort();
+    const res = verifyOn(`postgres://postgres@127.0.0.1:${port}/postgres`);
+    expect(res.status, res.stderr).toBe(75);
+    expect(res.stderr).toContain(
+      `${NOT_CHECKED}PostgreSQL not reachable (ECONNREFUSED 127.0.0.1:${port}): check DATABASE_URL and that PostgreSQL is up, then run it again`,
+    );
+    const json = verifyOn(`postgres://postgres@127.0.0.1:${port}/postgres`, '--json');
+    expect(json.status).toBe(75);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: null, problem: 'unverified' });
+  });
+
+  it('with a database PostgreSQL refuses', () => {
+    const res = verifyOn(`postgres://postgres@127.0.0.1:${pg.port}/lg_no_such_database`);
+    expect(res.status, res.stderr).toBe(75);
+    expect(res.stderr).toContain(
+      `${NOT_CHECKED}PostgreSQL refused the connection (database "lg_no_such_database" does not exist)`,
+    );
+    expect(res.stderr).toContain("check DATABASE_URL's user, password and database");
   });
 });
 
