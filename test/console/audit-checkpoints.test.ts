@@ -11,7 +11,12 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresAuditLog } from '../../services/adapters/postgres/audit-log.ts';
-import { grantApplicationRole, loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
+import {
+  DatabaseSetupError,
+  grantApplicationRole,
+  loadMigrations,
+  migrate,
+} from '../../services/adapters/postgres/migrate.ts';
 import { freePort } from '../support/ports.ts';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from '../../services/adapters/postgres/pglite-client.ts';
@@ -403,7 +408,7 @@ describe.sequential('on a real PostgreSQL', () => {
     await su.connect();
     // The owner is no superuser (as in production): it owns the database and, through migrations, the tables.
     await su.query('CREATE ROLE lg_owner LOGIN; CREATE ROLE lg_app LOGIN');
-    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind'])
+    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind', 'lp_empty'])
       await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
     await su.end();
   });
@@ -611,6 +616,18 @@ describe.sequential('on a real PostgreSQL', () => {
     expect(output).not.toContain('"stack"');
   });
 
+  it('an engine of the application role on an empty database stops too, saying what to run', async () => {
+    // The set-up's first migrate step forgotten: the role may not create tables (PostgreSQL 15 and
+    // later give PUBLIC no CREATE on the public schema). It served on with the console down.
+    const { status, output } = await engineUntilExit(urls('lp_empty').app);
+    expect(status, output).toBe(1);
+    expect(output).toContain(
+      'case database could not be opened, stopping: the database holds no migrations yet and this role may not apply them',
+    );
+    expect(output).toContain('npm run db -- migrate');
+    expect(output).not.toContain('"stack"');
+  });
+
   it('an engine whose DATABASE_URL names a database that does not exist stops too', async () => {
     const { status, output } = await engineUntilExit(urls('lp_nowhere').app);
     expect(status, output).toBe(1);
@@ -624,7 +641,10 @@ describe.sequential('on a real PostgreSQL', () => {
     const asApp = new PgSqlClient({ connectionString: app });
     const asOwnerClient = new PgSqlClient({ connectionString: owner });
     try {
-      await expect(migrate(asApp)).rejects.toThrow(/^permission denied for schema public/);
+      await expect(migrate(asApp)).rejects.toThrow(
+        /^the database holds no migrations yet and this role may not apply them \(permission denied for schema public\): run the migrations as the tables' owner/,
+      );
+      await expect(migrate(asApp)).rejects.toBeInstanceOf(DatabaseSetupError);
       await migrate(asOwnerClient);
       await expect(grantApplicationRole(asOwnerClient, 'lg_owner')).rejects.toThrow(
         'DATABASE_URL connects as lg_owner, which owns the audit log (or is a member of its owner): it could cut the audit log',

@@ -100,7 +100,14 @@ export async function migrate(sql: SqlClient, migrations = loadMigrations()): Pr
         const exists = await sql.query(
           `SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_migrations'`,
         );
-        if (exists.rowCount === 0) throw error;
+        if (exists.rowCount !== 0) return;
+        // An empty database and a role that may not create tables (the application's): not a
+        // failure to serve on with the console down, but a set-up step missing.
+        if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+        throw new DatabaseSetupError(
+          `the database holds no migrations yet and this role may not apply them (${(error as Error).message}): ${RUN_MIGRATIONS}`,
+          { cause: error },
+        );
       });
   const applied: number[] = [];
   for (const m of migrations) {
