@@ -36,12 +36,17 @@ import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
-import { connectionFailureSummary, isConnectionError, type SqlClient } from './adapters/postgres/sql-client.ts';
+import {
+  connectionFailureSummary,
+  isConnectionError,
+  untilReachable,
+  type SqlClient,
+} from './adapters/postgres/sql-client.ts';
 import { kafkaLabelSink } from './adapters/kafka/labels-sink.ts';
 import { kafkaRecordSinkFromEnvironment } from './adapters/kafka/record-topic.ts';
 import { NdjsonRecordSink } from './adapters/files/record-file.ts';
 import { TrafficRecorder, type RecordSink } from './recording/recorder.ts';
-import { FlaggedSink, sleep, type FlaggedQueue } from './cases/flagged.ts';
+import { FlaggedSink, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
 import { CaseOutcomeNotes } from './cases/outcomes.ts';
@@ -598,98 +603,99 @@ export function createRuntime(
       // the schema is there and keeps it, whatever fails after that and is retried.
       const sql = await openSqlClient(config);
       // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
-      let delay = 200;
-      for (;;) {
-        try {
-          await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
-          if (archiveOpened) {
-            const a = new PgTransactionArchive(sql);
-            archiveOpened(a);
-            archiveOpened = undefined;
-            startMaintaining(a);
-          }
-          if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
-            logger.warn(
-              'DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)',
-            );
-          }
-          cases = await openCaseSystem({
-            sql,
-            queue: flaggedQueue,
-            negativeLists,
-            negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
-            allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
-            apiKeys,
-            cipher,
-            retentionDays: config.LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS,
-            checkpoints: {
-              file: checkpoints,
-              by: writerName('engine'),
-              onAlarm: (message) =>
-                logger.error(
-                  { checkpoints: checkpoints.path },
-                  `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
-                ),
-            },
-            ...(labels ? { labels } : {}),
-            ...(breach
-              ? {
-                  onFraudDecision: (card: string, at: number, merchantId: string, transactionId: string) =>
-                    breach.recorder.fraud({ card, at, source: 'analyst', merchantId, transactionId }),
-                  onFraudWithdrawn: (card: string, at: number, merchantId: string, transactionId: string) =>
-                    breach.recorder.withdrawFraud({ card, at, source: 'analyst', merchantId, transactionId }),
-                }
-              : {}),
-            ...(recorder
-              ? {
-                  onLabel: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) =>
-                    recorder.label(merchantId, transactionId, label, at),
-                  onLabelWithdrawn: (merchantId: string, transactionId: string, _label: string, at: number) =>
-                    recorder.labelWithdrawn(merchantId, transactionId, at),
-                }
-              : {}),
-            onEffectFailed: (error, effect) => {
-              metrics.decisionEffectFailures.inc();
+      try {
+        return await untilReachable(
+          async () => {
+            await migrateDatabase(config, sql).finally(() => (firstOpenSettled = true));
+            if (archiveOpened) {
+              const a = new PgTransactionArchive(sql);
+              archiveOpened(a);
+              archiveOpened = undefined;
+              startMaintaining(a);
+            }
+            if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
               logger.warn(
-                { err: error, caseId: effect.caseId, effectId: effect.id, attempts: effect.attempts + 1 },
-                "a decision's effects (negative lists, allow-list, labels) could not be applied: retried until they are",
+                'DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)',
               );
-            },
-            onError: (error, stage) => {
-              if (stage !== 'labels') logger.warn({ err: error, stage }, 'case system: will retry');
-              // Tried again every few seconds while Kafka is down: said once a minute.
-              else if (warnLabels())
+            }
+            cases = await openCaseSystem({
+              sql,
+              queue: flaggedQueue,
+              negativeLists,
+              negativeListTtlMs: config.LEAKGUARD_NEGATIVE_LIST_DAYS * 86_400_000,
+              allowListMaxDays: config.LEAKGUARD_ALLOWLIST_MAX_DAYS,
+              apiKeys,
+              cipher,
+              retentionDays: config.LEAKGUARD_PERSONAL_DATA_RETENTION_DAYS,
+              checkpoints: {
+                file: checkpoints,
+                by: writerName('engine'),
+                onAlarm: (message) =>
+                  logger.error(
+                    { checkpoints: checkpoints.path },
+                    `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
+                  ),
+              },
+              ...(labels ? { labels } : {}),
+              ...(breach
+                ? {
+                    onFraudDecision: (card: string, at: number, merchantId: string, transactionId: string) =>
+                      breach.recorder.fraud({ card, at, source: 'analyst', merchantId, transactionId }),
+                    onFraudWithdrawn: (card: string, at: number, merchantId: string, transactionId: string) =>
+                      breach.recorder.withdrawFraud({ card, at, source: 'analyst', merchantId, transactionId }),
+                  }
+                : {}),
+              ...(recorder
+                ? {
+                    onLabel: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) =>
+                      recorder.label(merchantId, transactionId, label, at),
+                    onLabelWithdrawn: (merchantId: string, transactionId: string, _label: string, at: number) =>
+                      recorder.labelWithdrawn(merchantId, transactionId, at),
+                  }
+                : {}),
+              onEffectFailed: (error, effect) => {
+                metrics.decisionEffectFailures.inc();
                 logger.warn(
-                  `case labels not published to Kafka yet (${connectionFailureSummary(error)}): they wait in the case database and are sent when it answers`,
+                  { err: error, caseId: effect.caseId, effectId: effect.id, attempts: effect.attempts + 1 },
+                  "a decision's effects (negative lists, allow-list, labels) could not be applied: retried until they are",
                 );
-            },
-            onRefused: (flagged, error) => {
-              metrics.flaggedLost.inc({ reason: 'refused_by_database' });
-              logger.error(
-                { err: error, merchantId: flagged.merchantId, transactionId: flagged.transactionId },
-                'the case database refuses this flagged decision for its data: set aside, no case is made of it',
-              );
-            },
-          });
-          // Outcomes recorded while the database was not open are noted now.
-          void caseOutcomes.flush();
-          const caseStore = cases.store;
-          metrics.countPendingEffects = () => caseStore.pendingEffects();
-          // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
-          webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
-          return cases;
-        } catch (error) {
-          if (!isConnectionError(error)) {
-            await labels?.close().catch(() => {});
-            await sql.close().catch(() => {});
-            throw error;
-          }
+              },
+              onError: (error, stage) => {
+                if (stage !== 'labels') logger.warn({ err: error, stage }, 'case system: will retry');
+                // Tried again every few seconds while Kafka is down: said once a minute.
+                else if (warnLabels())
+                  logger.warn(
+                    `case labels not published to Kafka yet (${connectionFailureSummary(error)}): they wait in the case database and are sent when it answers`,
+                  );
+              },
+              onRefused: (flagged, error) => {
+                metrics.flaggedLost.inc({ reason: 'refused_by_database' });
+                logger.error(
+                  { err: error, merchantId: flagged.merchantId, transactionId: flagged.transactionId },
+                  'the case database refuses this flagged decision for its data: set aside, no case is made of it',
+                );
+              },
+            });
+            // Outcomes recorded while the database was not open are noted now.
+            void caseOutcomes.flush();
+            const caseStore = cases.store;
+            metrics.countPendingEffects = () => caseStore.pendingEffects();
+            // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
+            webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
+            return cases;
+          },
           // One line a retry; the stack (the same every time) at debug only.
-          logger.warn(`PostgreSQL not reachable yet: ${connectionFailureSummary(error)}, retrying in ${delay / 1000}s`);
-          logger.debug({ err: error }, 'PostgreSQL connection failure');
-          await sleep(delay);
-          delay = Math.min(delay * 2, 5_000);
-        }
+          (error, retryInMs) => {
+            logger.warn(
+              `PostgreSQL not reachable yet: ${connectionFailureSummary(error)}, retrying in ${retryInMs / 1000}s`,
+            );
+            logger.debug({ err: error }, 'PostgreSQL connection failure');
+          },
+        );
+      } catch (error) {
+        await labels?.close().catch(() => {});
+        await sql.close().catch(() => {});
+        throw error;
       }
     })();
     // Opened, or given up for good (a bad migration): settled either way.
@@ -733,32 +739,27 @@ export function createRuntime(
       let reached!: (answer: boolean) => void;
       const firstTry = new Promise<boolean>((resolve) => (reached = resolve));
       // As the engine's openCases: a database not up yet is waited for, one not set up stops.
-      const done = (async () => {
-        let delay = 200;
-        for (;;) {
+      const done = untilReachable(
+        async () => {
           try {
             await readyArchiveSchema(config, sql);
-            return reached(true);
           } catch (error) {
-            if (closing) return reached(true);
-            if (isDatabaseSetupError(error)) throw error;
-            if (!isConnectionError(error)) {
-              logger.error(
-                { err: error },
-                "the transaction archive's schema could not be checked: its writes are tried all the same",
-              );
-              return reached(true);
-            }
-            reached(false);
-            logger.warn(
-              `PostgreSQL not reachable yet: ${connectionFailureSummary(error)}; the transaction archive's schema is checked once it is (retrying in ${delay / 1000}s), its writes wait meanwhile`,
+            if (closing) return;
+            if (isDatabaseSetupError(error) || isConnectionError(error)) throw error;
+            logger.error(
+              { err: error },
+              "the transaction archive's schema could not be checked: its writes are tried all the same",
             );
-            logger.debug({ err: error }, 'PostgreSQL connection failure');
-            await sleep(delay);
-            delay = Math.min(delay * 2, 5_000);
           }
-        }
-      })();
+        },
+        (error, retryInMs) => {
+          reached(false);
+          logger.warn(
+            `PostgreSQL not reachable yet: ${connectionFailureSummary(error)}; the transaction archive's schema is checked once it is (retrying in ${retryInMs / 1000}s), its writes wait meanwhile`,
+          );
+          logger.debug({ err: error }, 'PostgreSQL connection failure');
+        },
+      ).then(() => reached(true));
       // Written once checked: a schema behind stops the processor before a write fails.
       startArchive(done.then(() => new PgTransactionArchive(sql)));
       const reachedOnce = Promise.race([firstTry, done.then(() => true)]);

@@ -61,3 +61,23 @@ export function isConnectionError(error: unknown): boolean {
     e.message ?? '',
   );
 }
+
+/**
+ * Runs `attempt` until it settles with anything but a connection failure (isConnectionError): a
+ * database not up yet is waited for, 0.2 s, then twice as long each time, up to 5 s between tries;
+ * anything else is the caller's. `onUnreachable` hears each failure and the wait before the next try.
+ */
+export async function untilReachable<T>(
+  attempt: () => Promise<T>,
+  onUnreachable: (error: unknown, retryInMs: number) => void,
+): Promise<T> {
+  for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      onUnreachable(error, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
