@@ -5,10 +5,17 @@
 // acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
 import type { CardKeyring } from '../core/card.ts';
 import type { Evidence, ScoreResult } from '../core/engine.ts';
-import { EntityHasher, normaliseAddress, normaliseEmail, normaliseIp } from '../core/entities.ts';
+import { EntityHasher, normaliseEmail, normaliseIp } from '../core/entities.ts';
 import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
 import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
-import { flaggedDecisionSchema, sanitiseRequest, scrubFlagged, type CaseStore, type FlaggedDecision } from './model.ts';
+import {
+  flaggedDecisionSchema,
+  sanitiseRequest,
+  scrubFlagged,
+  type CaseStore,
+  type FlaggedDecision,
+  type LinkKind,
+} from './model.ts';
 import { personalDataBinding, type PersonalDataCipher } from './personal-data.ts';
 
 /** A queue that keeps flagged decisions until a handler has committed them. */
@@ -204,13 +211,21 @@ export class FlaggedSink {
   }
 
   async flag(merchantId: string, req: ScoreRequest, response: ScoreResponse, evidence: Evidence): Promise<void> {
-    const first = (kind: 'device' | 'ip' | 'email' | 'shipping', value: string | null | undefined) =>
-      value ? this.hasher.identities(kind, value)[0] : undefined;
+    // Each entity's identities, primary first: the link, and the others (another key's during a
+    // rotation, an address's previous normalisation's) as aliases, so that its cases link across both.
+    const linkAliases = evidence.card.previous ? [`card:${evidence.card.previous}`] : [];
+    const link = (kind: Exclude<LinkKind, 'card'>, identities: string[] | null | undefined) => {
+      if (!identities?.length) return undefined;
+      for (const alias of identities.slice(1)) if (alias !== identities[0]) linkAliases.push(`${kind}:${alias}`);
+      return identities[0];
+    };
+    const of = (kind: 'device' | 'ip' | 'email', value: string | null | undefined) =>
+      value ? this.hasher.identities(kind, value) : undefined;
     const links: FlaggedDecision['links'] = {};
-    const device = first('device', req.device?.id);
-    const ip = first('ip', req.device?.ip ? normaliseIp(req.device.ip) : null);
-    const email = first('email', req.customer?.email ? normaliseEmail(req.customer.email) : null);
-    const shipping = first('shipping', req.shippingAddress ? normaliseAddress(req.shippingAddress) : null);
+    const device = link('device', of('device', req.device?.id));
+    const ip = link('ip', of('ip', req.device?.ip ? normaliseIp(req.device.ip) : null));
+    const email = link('email', of('email', req.customer?.email ? normaliseEmail(req.customer.email) : null));
+    const shipping = link('shipping', req.shippingAddress ? this.hasher.addressIdentities(req.shippingAddress) : null);
     if (device) links.device = device;
     if (ip) links.ip = ip;
     if (email) links.email = email;
@@ -234,6 +249,7 @@ export class FlaggedSink {
       },
       features: evidence.features,
       links,
+      ...(linkAliases.length > 0 ? { linkAliases: [...new Set(linkAliases)] } : {}),
       watchlistEvents: evidence.features.card_listed === true ? await this.listedEvents(evidence.card.fingerprint) : [],
     });
     await this.publish(flagged);

@@ -95,8 +95,14 @@ export const caseIdentity = (merchantId: string, transactionId: string) => `${me
  * as they are.
  */
 export function scrubFlagged(f: FlaggedDecision): FlaggedDecision {
-  const { card, links, personal, ...rest } = f;
-  return { ...mapStringsDeep(rest, storableScrubbed), card, links, ...(personal !== undefined ? { personal } : {}) };
+  const { card, links, linkAliases, personal, ...rest } = f;
+  return {
+    ...mapStringsDeep(rest, storableScrubbed),
+    card,
+    links,
+    ...(linkAliases !== undefined ? { linkAliases } : {}),
+    ...(personal !== undefined ? { personal } : {}),
+  };
 }
 
 /**
@@ -119,6 +125,12 @@ export interface FlaggedDecision {
   features: Record<string, FeatureValue>;
   /** Keyed pseudonyms (the engine's primary identities) for linking cases and negative lists. */
   links: Partial<Record<Exclude<LinkKind, 'card'>, string>>;
+  /**
+   * The card's and entities' other identities, `kind:identity` (the previous key's during a key
+   * rotation, an address's pseudonym under its previous normalisation): cases link through them
+   * too. Absent from decisions queued by versions before 2026-12-07.
+   */
+  linkAliases?: string[];
   /** Compromise events the card was listed in when it was scored (ce_N). */
   watchlistEvents: string[];
   /** The order's personal data, sealed (personal-data.ts: AES-256-GCM, bound to merchant and transaction); absent when it has none. */
@@ -153,6 +165,10 @@ export const flaggedDecisionSchema = z.object({
     email: z.string().optional(),
     shipping: z.string().optional(),
   }),
+  linkAliases: z
+    .array(z.string().regex(/^(card|device|ip|email|shipping):[A-Za-z0-9_-]{1,128}$/))
+    .max(16)
+    .optional(),
   watchlistEvents: z.array(z.string()),
   personal: z.string().max(65_536).optional(),
 });

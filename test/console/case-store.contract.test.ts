@@ -295,6 +295,36 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       await expect(store.addNote(999_999, 'alice', 'x')).rejects.toThrow(/not found/);
     });
 
+    it("links cases through each other's aliases (a key rotation, an address's previous normalisation), both ways", async () => {
+      // Made before a rotation, and before the address normalisation: its identities then.
+      const before = await store.createFromFlagged(
+        flagged({ merchantId: 'alias', fingerprint: 'fp-k0', device: 'dev-k0', shipping: 'ship-legacy-k0' }),
+      );
+      // The same card, device and address after both: new identities, the old ones as aliases.
+      const after = await store.createFromFlagged({
+        ...flagged({ merchantId: 'alias', fingerprint: 'fp-k1', device: 'dev-k1', shipping: 'ship-k1' }),
+        linkAliases: ['card:fp-k0', 'device:dev-k0', 'shipping:ship-k0', 'shipping:ship-legacy-k0'],
+      });
+      // Another case of the rotation's window: it shares only an alias with `after`.
+      const during = await store.createFromFlagged({
+        ...flagged({ merchantId: 'alias', fingerprint: 'fp-other-k1' }),
+        linkAliases: ['card:fp-k0'],
+      });
+      // An identity of one kind never links as another.
+      await store.createFromFlagged(flagged({ merchantId: 'alias', device: 'fp-k0', ip: 'ship-k1' }));
+      const fromAfter = await store.linked(after.id);
+      expect(fromAfter.cases.map((l) => [l.id, l.via.sort()])).toEqual([
+        [during.id, ['card']],
+        [before.id, ['card', 'device', 'shipping']],
+      ]);
+      const fromBefore = await store.linked(before.id);
+      expect(fromBefore.cases.map((l) => [l.id, l.via.sort()])).toEqual([
+        [during.id, ['card']],
+        [after.id, ['card', 'device', 'shipping']],
+      ]);
+      expect(fromBefore.total).toBe(2);
+    });
+
     it("ranks linked cases by link strength, so a shared address cannot hide the card's own, and counts them all", async () => {
       const me = await store.createFromFlagged(
         flagged({ merchantId: 'rank', fingerprint: 'fp-rank', device: 'dev-rank', shipping: 'ship-reshipper' }),

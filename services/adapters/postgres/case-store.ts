@@ -99,6 +99,7 @@ function caseRow(f: FlaggedDecision): unknown[] {
     f.occurredAt,
     f.flaggedAt,
     f.personal ?? null,
+    f.linkAliases ?? [],
   ];
 }
 
@@ -301,12 +302,12 @@ export class PostgresCaseStore implements CaseStore {
         const p = (i: number) => `$${first + i}`;
         return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::text[], ${p(7)}::text[], ${p(8)}, ${p(9)}, ${p(10)},
           ${p(11)}, ${p(12)}, ${p(13)}, ${p(14)}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)}, ${p(19)}::jsonb, ${p(20)}::jsonb, ${p(21)},
-          ${p(22)}::timestamptz, ${p(23)}::timestamptz, ${p(24)})`;
+          ${p(22)}::timestamptz, ${p(23)}::timestamptz, ${p(24)}, ${p(25)}::text[])`;
       });
       const inserted = await tx.query<{ id: number; merchant_id: string; transaction_id: string }>(
         `INSERT INTO cases (merchant_id, transaction_id, decision, score, reasons, reason_codes, watchlist_events, amount, currency, channel,
            card_bin, card_last4, card_key_id, card_fingerprint, device_key, ip_key, email_key, shipping_key, transaction, features, degraded,
-           occurred_at, flagged_at, personal_data)
+           occurred_at, flagged_at, personal_data, link_aliases)
          VALUES ${values.join(', ')}
          ON CONFLICT ON CONSTRAINT cases_transaction_unique DO NOTHING
          RETURNING id, merchant_id, transaction_id`,
@@ -772,27 +773,43 @@ export class PostgresCaseStore implements CaseStore {
   async linked(id: number, limit = LINKED_CASES_SHOWN): Promise<LinkedCases> {
     // Strongest link first (the same card, then device, email, IP, shipping address), newest first
     // within it: a reshipper's address shared by hundreds of cases cannot push the card's own off.
+    // An identity is shared when one case's (its own or an alias: another key's during a rotation,
+    // an address's previous normalisation's) is the other's; each kind's identities of this case
+    // are gathered once, and the candidates found by index (each key's, link_aliases' GIN).
     const r = await this.sql.query(
-      `WITH me AS (SELECT card_fingerprint, device_key, ip_key, email_key, shipping_key FROM cases WHERE id = $1)
-       SELECT c.id, c.merchant_id, c.transaction_id, c.status, c.decision, c.score, c.created_at,
-         array_remove(ARRAY[
-           CASE WHEN c.card_fingerprint = me.card_fingerprint THEN 'card' END,
-           CASE WHEN c.device_key = me.device_key THEN 'device' END,
-           CASE WHEN c.ip_key = me.ip_key THEN 'ip' END,
-           CASE WHEN c.email_key = me.email_key THEN 'email' END,
-           CASE WHEN c.shipping_key = me.shipping_key THEN 'shipping' END
-         ], NULL) AS via,
-         count(*) OVER () AS total
-       FROM cases c, me
-       WHERE c.id <> $1 AND (c.card_fingerprint = me.card_fingerprint OR c.device_key = me.device_key OR c.ip_key = me.ip_key
-         OR c.email_key = me.email_key OR c.shipping_key = me.shipping_key)
+      `WITH me AS (
+         SELECT ids,
+           ARRAY(SELECT substr(a, 6) FROM unnest(ids) a WHERE starts_with(a, 'card:')) AS card_ids,
+           ARRAY(SELECT substr(a, 8) FROM unnest(ids) a WHERE starts_with(a, 'device:')) AS device_ids,
+           ARRAY(SELECT substr(a, 4) FROM unnest(ids) a WHERE starts_with(a, 'ip:')) AS ip_ids,
+           ARRAY(SELECT substr(a, 7) FROM unnest(ids) a WHERE starts_with(a, 'email:')) AS email_ids,
+           ARRAY(SELECT substr(a, 10) FROM unnest(ids) a WHERE starts_with(a, 'shipping:')) AS shipping_ids
+         FROM (SELECT array_remove(ARRAY['card:' || card_fingerprint, 'device:' || device_key, 'ip:' || ip_key,
+                 'email:' || email_key, 'shipping:' || shipping_key], NULL) || link_aliases AS ids
+               FROM cases WHERE id = $1) own
+       ), found AS (
+         SELECT c.id, c.merchant_id, c.transaction_id, c.status, c.decision, c.score, c.created_at,
+           array_remove(ARRAY[
+             CASE WHEN c.card_fingerprint = ANY(me.card_ids) OR c.link_aliases && ARRAY(SELECT 'card:' || x FROM unnest(me.card_ids) x) THEN 'card' END,
+             CASE WHEN c.device_key = ANY(me.device_ids) OR c.link_aliases && ARRAY(SELECT 'device:' || x FROM unnest(me.device_ids) x) THEN 'device' END,
+             CASE WHEN c.ip_key = ANY(me.ip_ids) OR c.link_aliases && ARRAY(SELECT 'ip:' || x FROM unnest(me.ip_ids) x) THEN 'ip' END,
+             CASE WHEN c.email_key = ANY(me.email_ids) OR c.link_aliases && ARRAY(SELECT 'email:' || x FROM unnest(me.email_ids) x) THEN 'email' END,
+             CASE WHEN c.shipping_key = ANY(me.shipping_ids) OR c.link_aliases && ARRAY(SELECT 'shipping:' || x FROM unnest(me.shipping_ids) x) THEN 'shipping' END
+           ], NULL) AS via
+         FROM cases c, me
+         WHERE c.id <> $1 AND (c.card_fingerprint = ANY(me.card_ids) OR c.device_key = ANY(me.device_ids)
+           OR c.ip_key = ANY(me.ip_ids) OR c.email_key = ANY(me.email_ids) OR c.shipping_key = ANY(me.shipping_ids)
+           OR c.link_aliases && me.ids)
+       )
+       SELECT *, count(*) OVER () AS total FROM found
+       WHERE cardinality(via) > 0
        ORDER BY CASE
-           WHEN c.card_fingerprint = me.card_fingerprint THEN 0
-           WHEN c.device_key = me.device_key THEN 1
-           WHEN c.email_key = me.email_key THEN 2
-           WHEN c.ip_key = me.ip_key THEN 3
+           WHEN 'card' = ANY(via) THEN 0
+           WHEN 'device' = ANY(via) THEN 1
+           WHEN 'email' = ANY(via) THEN 2
+           WHEN 'ip' = ANY(via) THEN 3
            ELSE 4
-         END, c.created_at DESC, c.id DESC
+         END, created_at DESC, id DESC
        LIMIT $2`,
       [id, limit],
     );
