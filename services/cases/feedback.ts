@@ -57,6 +57,9 @@ export interface DecisionOutcome {
   effects: 'applied' | 'pending' | 'none';
 }
 
+/** How long stop() waits for a label publication in flight (ms). */
+const FLUSH_WAIT_AT_STOP_MS = 5_000;
+
 /** How long an engine holds an effect it is applying before another may take it (ms). */
 const EFFECT_LEASE_MS = 30_000;
 
@@ -243,7 +246,10 @@ export class Feedback {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all([this.applying, this.flushing]);
+    // A publication in flight is waited for a few seconds, not for a broker that does not answer:
+    // what it did not mark published is sent again by the next engine's flush.
+    const flushWait = new Promise((resolve) => setTimeout(resolve, FLUSH_WAIT_AT_STOP_MS).unref());
+    await Promise.all([this.applying, Promise.race([this.flushing, flushWait])]);
   }
 
   /** Publishes stored labels not yet published (an outbox): at least once, in order. */
@@ -275,7 +281,7 @@ export class Feedback {
               ),
             })),
           );
-          await this.o.store.markLabelsPublished(batch.map((l) => l.labelId));
+          await this.o.store.markLabelsPublished(batch);
         }
       } catch (error) {
         this.o.onError(error);

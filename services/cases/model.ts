@@ -536,7 +536,8 @@ export interface CaseStore {
   labelledCases(since?: string): Promise<LabelledCase[]>;
   /** Labels not published yet, and labels withdrawn since they were (`withdrawnAt`: publish the withdrawal). */
   unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number; withdrawnAt: string | null })[]>;
-  markLabelsPublished(labelIds: number[]): Promise<void>;
+  /** Marks labels published as they were read (unpublishedLabels): one withdrawn since stays to publish. */
+  markLabelsPublished(labels: { labelId: number; withdrawnAt: string | null }[]): Promise<void>;
   /**
    * Erases the personal data of every case past its retention, whatever its status: a closed one
    * (fraud, legitimate) decided before `before`, any other created before it. The sealed value is

@@ -195,8 +195,23 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(history.map((h) => h.kind)).toEqual(['created', 'status', 'note']);
       expect(history[2]!.detail).toEqual({ text: 'card holder confirmed' });
       const unpublished = await store.unpublishedLabels(1000);
-      await store.markLabelsPublished(unpublished.map((l) => l.labelId));
+      await store.markLabelsPublished(unpublished);
       expect(await store.unpublishedLabels(1000)).toEqual([]);
+    });
+
+    it('keeps a label withdrawn while it was being published to publish again, withdrawn (found by a review)', async () => {
+      const c = await store.createFromFlagged(flagged({ merchantId: 'withdrawn-in-flight' }));
+      await store.decide(c.id, 'mark_fraud', 'alice');
+      const read = (await store.unpublishedLabels(1000)).filter((l) => l.caseId === c.id);
+      expect(read.map((l) => [l.label, l.withdrawnAt])).toEqual([['fraud', null]]);
+      // Reversed while "fraud" is on its way to Kafka: marking what was sent must not mark the withdrawal.
+      await store.reverse(c.id, 'lead1', 'wrong card', { leaseMs: 60_000 });
+      await store.markLabelsPublished(read);
+      const again = (await store.unpublishedLabels(1000)).filter((l) => l.caseId === c.id);
+      expect(again).toHaveLength(1);
+      expect(again[0]!.withdrawnAt).not.toBeNull();
+      await store.markLabelsPublished(again);
+      expect((await store.unpublishedLabels(1000)).filter((l) => l.caseId === c.id)).toEqual([]);
     });
 
     it('decides an assigned case only for its assignee, or with mayDecideOthers (a lead), under the row lock', async () => {

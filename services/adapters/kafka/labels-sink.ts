@@ -2,7 +2,6 @@
 // `leakguard.labels`, which is created with the stream's topics (streams/topics.ts: the stream
 // processor at start-up, `npm run kafka -- grant` and the local secure broker as admin).
 import type { LabelSink } from '../../cases/feedback.ts';
-import type { Logger } from '../../logger.ts';
 import { securityFromEnvironment, type KafkaSecurity } from './security.ts';
 
 export const LABELS_TOPIC = 'leakguard.labels';
@@ -18,7 +17,6 @@ export const LABELS_TOPIC = 'leakguard.labels';
  */
 export async function kafkaLabelSink(options: {
   brokers: string[];
-  logger: Logger;
   topic?: string;
   security?: KafkaSecurity;
 }): Promise<LabelSink> {
@@ -27,8 +25,10 @@ export async function kafkaLabelSink(options: {
     clientId: 'leakguard-console',
     brokers: options.brokers,
     security: options.security ?? securityFromEnvironment(),
-    log: options.logger,
+    // No client log of its own: a failed send is the outbox's warning, once a minute (runtime.ts),
+    // not the library's error at every try.
     connectionTimeoutMs: 3_000,
+    requestTimeoutMs: 10_000,
     // Few retries: the outbox is the retry (the next flush, seconds later), and a shutdown waits
     // for the flush in flight.
     retry: { initialRetryTimeMs: 300, maxRetryTimeMs: 2_000, retries: 2 },

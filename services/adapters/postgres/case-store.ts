@@ -905,9 +905,17 @@ export class PostgresCaseStore implements CaseStore {
     }));
   }
 
-  async markLabelsPublished(labelIds: number[]): Promise<void> {
-    if (labelIds.length)
-      await this.sql.query('UPDATE labels SET published_at = now() WHERE id = ANY($1::bigint[])', [labelIds]);
+  async markLabelsPublished(labels: { labelId: number; withdrawnAt: string | null }[]): Promise<void> {
+    // Only as they were read: a label withdrawn meanwhile (withdrawn_at is set once, and clears
+    // published_at) stays to publish, lest its withdrawal be marked sent with the label it withdraws.
+    const sent = labels.filter((l) => l.withdrawnAt === null).map((l) => l.labelId);
+    const withdrawals = labels.filter((l) => l.withdrawnAt !== null).map((l) => l.labelId);
+    if (labels.length)
+      await this.sql.query(
+        `UPDATE labels SET published_at = now()
+         WHERE (id = ANY($1::bigint[]) AND withdrawn_at IS NULL) OR id = ANY($2::bigint[])`,
+        [sent, withdrawals],
+      );
   }
 
   async erasePersonalData(before: Date, retentionDays: number): Promise<number> {
