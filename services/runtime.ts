@@ -596,13 +596,15 @@ export function createRuntime(
       const checkpoints = auditCheckpoints();
       // Made once, connected at its first send: Kafka being down holds nothing here.
       const labels = config.KAFKA_BROKERS
-        ? await kafkaLabelSink({ brokers: config.KAFKA_BROKERS.split(','), logger })
+        ? await kafkaLabelSink({ brokers: config.KAFKA_BROKERS.split(',') })
         : undefined;
       const warnLabels = atMostEvery(60_000);
       // One client for every attempt (a pool reconnects by itself): the archive is handed it once
       // the schema is there and keeps it, whatever fails after that and is retried.
       const sql = await openSqlClient(config);
-      // A database that is not up yet is waited for; anything else (bad migration, bad URL) is fatal.
+      let handedToArchive = false;
+      // A database that is not up yet is waited for (not once the runtime closes); anything else
+      // (bad migration, bad URL) is fatal.
       try {
         return await untilReachable(
           async () => {
@@ -611,6 +613,7 @@ export function createRuntime(
               const a = new PgTransactionArchive(sql);
               archiveOpened(a);
               archiveOpened = undefined;
+              handedToArchive = true;
               startMaintaining(a);
             }
             if (config.NODE_ENV === 'production' && sql.driver === 'pg' && (await canRewriteAuditLog(sql))) {
@@ -691,10 +694,12 @@ export function createRuntime(
             );
             logger.debug({ err: error }, 'PostgreSQL connection failure');
           },
+          () => closing,
         );
       } catch (error) {
         await labels?.close().catch(() => {});
-        await sql.close().catch(() => {});
+        // The archive keeps the pool it was handed: it writes on while the console is unavailable.
+        if (!handedToArchive || closing) await sql.close().catch(() => {});
         throw error;
       }
     })();

@@ -2,7 +2,8 @@
 // and names the first broken entry, the entries cut from its end or rewritten, or a checkpoint
 // that is not genuine; or writes the log as NDJSON. verify's exit status, for a monitoring job:
 //   0  intact
-//   1  found not genuine (broken chain, cut, rewritten, checkpoint not genuine)
+//   1  found not genuine (broken chain, cut, rewritten, checkpoint not genuine), or the check
+//      failed partway (an entry it could not read)
 //   75 could not verify: nothing was checked (PostgreSQL not reachable, credentials or database
 //      refused, schema behind this version); the message says what to do, then run it again
 //   2  bad usage or configuration
@@ -33,9 +34,7 @@ function couldNotVerify(error: unknown): string {
     return `PostgreSQL not reachable (${connectionFailureSummary(error)}): check DATABASE_URL and that PostgreSQL is up, then run it again`;
   // Its message says what to run (a migration missing or changed, a role to fix).
   if (error instanceof DatabaseSetupError) return message;
-  if (isDatabaseSetupError(error))
-    return `PostgreSQL refused the connection (${message}): check DATABASE_URL's user, password and database`;
-  return `${message}: fix this, then run it again`;
+  return `PostgreSQL refused the connection (${message}): check DATABASE_URL's user, password and database`;
 }
 
 function report(result: ChainCheck): string {
@@ -84,6 +83,14 @@ async function main(): Promise<number> {
   } catch (error) {
     // A setting to fix stays a usage failure (exit 2, below).
     if (error instanceof ConfigError) throw error;
+    // A check that failed partway (an entry it cannot read, as a rewritten one may be) is no
+    // "could not verify": 1, as for a log found not genuine.
+    if (!isConnectionError(error) && !isDatabaseSetupError(error)) {
+      const reason = `the check failed partway: ${(error as Error).message}`;
+      if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, problem: 'failed', reason })}\n`);
+      process.stderr.write(`audit: ${reason}; treat the log as not genuine until it is understood\n`);
+      return 1;
+    }
     const reason = couldNotVerify(error);
     if (values.json) process.stdout.write(`${JSON.stringify({ ok: null, problem: 'unverified', reason })}\n`);
     process.stderr.write(

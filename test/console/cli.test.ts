@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantApplicationRole, loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
 import { PgSqlClient } from '../../services/adapters/postgres/pg-client.ts';
+import { PostgresAuditLog } from '../../services/adapters/postgres/audit-log.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { freePort } from '../support/ports.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
@@ -187,6 +188,38 @@ describe('audit verify that cannot check the log (exit 75, not 1: nothing was fo
       `${NOT_CHECKED}PostgreSQL refused the connection (database "lg_no_such_database" does not exist)`,
     );
     expect(res.stderr).toContain("check DATABASE_URL's user, password and database");
+  });
+});
+
+describe('audit verify that fails partway (found by a review)', () => {
+  it('exits 1, not 75, on an entry it cannot read: a rewritten log is no "could not verify"', async () => {
+    const db = `lg_cli_unreadable_${process.pid}`;
+    const su = new PgSqlClient({ connectionString: pg.url, max: 1 });
+    try {
+      await su.exec(`CREATE DATABASE ${db}`);
+    } finally {
+      await su.close();
+    }
+    const url = `postgres://postgres@127.0.0.1:${pg.port}/${db}`;
+    const sql = new PgSqlClient({ connectionString: url, max: 1 });
+    try {
+      await migrate(sql);
+      const audit = new PostgresAuditLog(sql);
+      for (let i = 0; i < 3; i++) await audit.append({ actor: 'alice', action: 'case_view', target: `case:${i}` });
+      // Someone with the owner's rights writes a time no entry can have.
+      await sql.exec(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update`);
+      await sql.query(`UPDATE audit_log SET at = 'infinity' WHERE seq = 2`);
+      await sql.exec(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`);
+    } finally {
+      await sql.close();
+    }
+    const res = verifyOn(url);
+    expect(res.status, res.stderr).toBe(1);
+    expect(res.stderr).toContain('audit: the check failed partway: ');
+    expect(res.stderr).toContain('treat the log as not genuine');
+    const json = verifyOn(url, '--json');
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problem: 'failed' });
   });
 });
 

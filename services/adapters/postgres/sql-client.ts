@@ -54,7 +54,8 @@ export function isConnectionError(error: unknown): boolean {
   if (!e) return false;
   if (
     typeof e.code === 'string' &&
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P0[1-3]|08\w{3})$/.test(e.code)
+    // 53xxx: the server's resources (too many connections in a rolling deploy); 57014: a statement timed out.
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P0[1-3]|57014|08\w{3}|53\w{3})$/.test(e.code)
   )
     return true;
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
@@ -65,19 +66,21 @@ export function isConnectionError(error: unknown): boolean {
 /**
  * Runs `attempt` until it settles with anything but a connection failure (isConnectionError): a
  * database not up yet is waited for, 0.2 s, then twice as long each time, up to 5 s between tries;
- * anything else is the caller's. `onUnreachable` hears each failure and the wait before the next try.
+ * anything else is the caller's, and so is a failure once `stopped()` (the process closing: its
+ * waits do not hold it either). `onUnreachable` hears each failure and the wait before the next try.
  */
 export async function untilReachable<T>(
   attempt: () => Promise<T>,
   onUnreachable: (error: unknown, retryInMs: number) => void,
+  stopped: () => boolean = () => false,
 ): Promise<T> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
     try {
       return await attempt();
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
+      if (!isConnectionError(error) || stopped()) throw error;
       onUnreachable(error, delay);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
     }
   }
 }
