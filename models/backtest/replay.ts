@@ -9,6 +9,7 @@ import { rulesetVersion, type Ruleset } from '../../services/core/rules.ts';
 import type { RateTable } from '../../services/core/currency.ts';
 import { DECISIONS, type Decision, type ScoreRequest } from '../../services/core/schemas.ts';
 import { UnknownRateError } from '../../services/core/currency.ts';
+import type { EventView } from '../../services/core/watchlist.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
@@ -49,6 +50,8 @@ export interface ReplayWindow {
   reportFrom: number;
   end: number;
 }
+
+const NO_WATCHLIST_EVENTS: ReadonlyMap<number, EventView> = new Map();
 
 /** The decision index of a transaction the engine refused to score (a currency without a rate). */
 export const NOT_SCORED = 255;
@@ -107,6 +110,10 @@ export async function replayConfiguration(
     deadlineMs: 600_000,
     now: () => clock,
     model: () => loaded.model,
+    // Plain requests are looked up as a deployed engine looks them up, on a watchlist and lists that
+    // start empty: "nothing found" (days_since_listed -1, not absent), as a recording's replay
+    // restores it. A recording's scorings bring the answers they had.
+    ...(traffic.kind === 'requests' ? { watchlistEvents: () => NO_WATCHLIST_EVENTS, lists: true } : {}),
     archive: () => archive,
     observer: { scored: (merchantId, _request, result) => archive.scored(merchantId, result) },
   });

@@ -11,6 +11,12 @@ import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 import type { BacktestReport } from '../../models/backtest/backtest.ts';
 import { DECISIONS } from '../../services/core/schemas.ts';
+import type { FeatureMap } from '../../services/core/feature-map.ts';
+import { NOTHING_FOUND } from '../../services/recording/record.ts';
+import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
+import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
+import { TrafficBuilder } from '../../models/backtest/traffic.ts';
+import { replayConfiguration } from '../../models/backtest/replay.ts';
 
 const run = promisify(execFile);
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -105,6 +111,24 @@ describe('npm run replay', () => {
       expect(readFileSync(join(out, 'report.json'), 'utf8')).not.toContain(pan);
     }
   }, 60_000);
+
+  it('looks each request up as a deployed engine does, on a watchlist and lists that start empty', async () => {
+    const builder = new TrafficBuilder('requests');
+    lines.forEach((l, i) => builder.add(JSON.stringify(l), `export:${i + 1}`));
+    const traffic = builder.finish();
+    const features: FeatureMap[] = [];
+    await replayConfiguration(
+      traffic,
+      { label: 'in force', ruleset: DEFAULT_RULESET_PATH, model: null, rates: DEFAULT_RATES_PATH },
+      { first: 0, reportFrom: 0, end: traffic.count },
+      undefined,
+      (_i, _input, result) => features.push(result.evidence!.features),
+    );
+    expect(features).toHaveLength(48);
+    // "Nothing found" (days_since_listed -1 and the rest), as the engine answers a card on no list,
+    // and as a model learnt it: not absent (read 0 by a model).
+    for (const f of features) expect(f).toMatchObject(NOTHING_FOUND);
+  });
 
   it('needs a file, and says so', async () => {
     const e = await run(process.execPath, ['models/cli/replay.ts'], { cwd: REPO }).catch(
