@@ -51,9 +51,15 @@ export interface Traffic {
   truth: Map<string, Truth>;
   /** Analysts' labels per merchant:transaction, with their times, in the order given (truthAsOf reads them). */
   labelHistory: Map<string, AnalystLabel[]>;
-  /** For each fraud chargeback of a scoring in the traffic: the order's time and when the chargeback was reported. */
+  /**
+   * For each fraud chargeback of a scoring in the traffic: the order's time and when the chargeback
+   * was reported (but a request line's without `outcomeAt`: when it came is not known).
+   */
   chargebackTimes: { at: number; reportedAt: number }[];
-  /** Outcomes recorded without `reportedAt` (records before version 3): replayed at their own time. */
+  /**
+   * Outcomes without the time they were reported: records before version 3 (replayed at their own
+   * time), request lines without `outcomeAt` (replayed at the order's).
+   */
   outcomesWithoutReportedAt: number;
   /** Lines refused, with where and why (the first 20; `refused` counts them all). */
   problems: string[];
@@ -87,6 +93,8 @@ export class TrafficBuilder {
   /** Transactions charged back as fraud, and those whose chargeback was reversed: joined in `finish`, in any order. */
   private readonly chargebacks = new Set<string>();
   private readonly reversed = new Set<string>();
+  /** Request lines' chargebacks without outcomeAt: no delay to measure a label horizon on. */
+  private readonly undatedChargebacks = new Set<string>();
   private readonly problems: string[] = [];
   private refused = 0;
   private duplicates = 0;
@@ -174,6 +182,10 @@ export class TrafficBuilder {
         reportedAt: at,
       });
       if (extra.data.outcome === 'chargeback') this.chargebacks.add(key);
+      if (!extra.data.outcomeAt) {
+        this.outcomesWithoutReportedAt++;
+        if (extra.data.outcome === 'chargeback') this.undatedChargebacks.add(key);
+      }
     }
   }
 
@@ -200,7 +212,8 @@ export class TrafficBuilder {
     for (const key of this.chargebacks) if (!this.reversed.has(key)) truth.set(key, 'fraud');
     const chargebackTimes: Traffic['chargebackTimes'] = [];
     for (const o of this.outcomes) {
-      const at = o.outcome === 'chargeback' ? this.keys.get(recordKey(o)) : undefined;
+      const key = recordKey(o);
+      const at = o.outcome === 'chargeback' && !this.undatedChargebacks.has(key) ? this.keys.get(key) : undefined;
       if (at !== undefined) chargebackTimes.push({ at, reportedAt: o.reportedAt });
     }
     return {

@@ -251,10 +251,23 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('one file of requests is required (FILE.ndjson)');
   const args = commonArgs(values);
   const config = loadConfig();
-  const builder = new TrafficBuilder('requests', values.merchant ? { defaultMerchant: values.merchant } : {});
-  const path = callerPath(positionals[0]!);
-  await readFiles(path, builder, args.quiet);
-  return finish(builder.finish(), path, config, args);
+  const { traffic, path } = await readRequests(positionals[0]!, values.merchant, args.quiet);
+  return finish(traffic, path, config, args);
+}
+
+/**
+ * A merchant's export of plain /v1/score requests (a file or folder of them, as `npm run replay`
+ * reads it): lines without their own merchantId are `merchant`'s (default `replay`).
+ */
+export async function readRequests(
+  pathFlag: string,
+  merchant: string | undefined,
+  quiet: boolean,
+): Promise<{ traffic: Traffic; path: string }> {
+  const builder = new TrafficBuilder('requests', merchant ? { defaultMerchant: merchant } : {});
+  const path = callerPath(pathFlag);
+  await readFiles(path, builder, quiet);
+  return { traffic: builder.finish(), path };
 }
 
 /**

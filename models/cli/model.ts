@@ -1,5 +1,5 @@
 // npm run model -- train    --data DIR [--feature-set handbook|engine] [--from YYYY-MM-DD --to YYYY-MM-DD] [--trees N] [--seed S] --out ARTIFACT.json
-// npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] ...   (your own recorded traffic: train-recorded.ts)
+// npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka | --requests FILE|DIR [--merchant ID]] ...   (your own traffic: train-recorded.ts)
 // npm run model -- evaluate --data DIR[,DIR...] --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3] [--json FILE] [--report FILE.html]
 // Training and tree options (both commands): --genuine-per-tree N --fraud-share X --max-depth N --min-node N
 //   --max-features X --bins N --gain-threshold X --workers N
@@ -49,7 +49,8 @@ const USAGE = `usage:
   npm run model -- evaluate --data DIR --protocol handbook [--feature-set handbook|engine] [--seeds 1,2,3 | --model ARTIFACT.json] [--json FILE] [--report FILE.html]
       (--model: evaluate that artifact on the test week instead of training one; its feature set unless --feature-set)
   npm run model -- evaluate-cpp --data DIR [--scan-hours H] [--json FILE]   (breach discovery with and without, on a breach dataset)
-  npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] [--from DATE --to DATE] [--test-days N]   (your own recorded traffic: --help)
+  npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka | --requests FILE|DIR [--merchant ID]] [--from DATE --to DATE] [--test-days N]
+      (your own recorded traffic, or before going live your own history of /v1/score requests: --help)
   npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off|none]   (a breach dataset as the engines would have recorded it)
   npm run model -- export-labels --out FILE [--format csv|ndjson] [--since ISO-DATE]   (analysts' decisions and merchants' outcomes)
 options for train and evaluate:

@@ -2,7 +2,9 @@
 // traffic, as the engines recorded it (LEAKGUARD_RECORD), labelled with the outcomes merchants
 // reported and the analysts' decisions (models/training/recorded.ts), evaluated on the window's last
 // days as a deployment training when they began would have been, and written as an artifact the
-// engine serves (LEAKGUARD_MODEL).
+// engine serves (LEAKGUARD_MODEL). With --requests, on a merchant's export of /v1/score requests
+// instead (npm run replay's file), labelled with its lines' `label` and `outcome`: a model of its own
+// before it goes live.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../services/config.ts';
 import { callerPath, unwritable } from '../../services/cli/command.ts';
@@ -25,15 +27,17 @@ import {
   describeHorizon,
   labelledRows,
   recordedTrainingSet,
+  trafficNoun,
   TrainingWindowError,
   type RecordedTrainingSet,
 } from '../training/recorded.ts';
 import { averagePrecision, aucRoc, calibrationTable } from '../evaluation/metrics.ts';
 import { applyTrainFlags, parseNumberFlag, TRAIN_FLAGS } from './train-flags.ts';
-import { configurations, dateArg, progressBar, readRecording, UsageError } from './backtest.ts';
+import { configurations, dateArg, progressBar, readRecording, readRequests, UsageError } from './backtest.ts';
 import { progress as lineOrBar } from './progress.ts';
 
-export const TRAIN_RECORDED_USAGE = `usage: npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka] [--from DATE] [--to DATE]
+export const TRAIN_RECORDED_USAGE = `usage: npm run model -- train-recorded --out ARTIFACT.json [--source FILE|DIR|kafka | --requests FILE|DIR [--merchant ID]]
+         [--from DATE] [--to DATE]
          [--test-days N (7)] [--warmup-days N (37)] [--label-days N] [--failed-challenges leave-out|fraud]
          [--feature-set engine|handbook] [--name VERSION] [--quiet]
          [--trees N (${DEFAULT_TRAIN_PARAMS.trees}) --seed S --leaf-values sample|all|oob and the other training options of model train]
@@ -47,10 +51,15 @@ analyst labelled them they are left out (--failed-challenges fraud counts a fail
 The window's last --test-days are held out: a forest trained on the labels known when they began is
 scored on them; the artifact is then trained on every row. What it would decide: npm run backtest.
   --source      as for npm run backtest (default: the topic when KAFKA_BROKERS is set, else LEAKGUARD_RECORD_DIR or <state dir>/records)
+  --requests    instead of a recording, before going live: your own history as npm run replay reads it, /v1/score requests
+                with occurredAt, optional merchantId (else --merchant, else replay), label fraud|legitimate, outcome and
+                outcomeAt; labels from label and outcome (a chargeback not reversed, a fraud label); no decision of
+                production to leave out, orders whose outcome is declined or challenge_failed are left out unless labelled
   --from        first scoring used as a row (default: the recording's first plus --warmup-days, so every row has its history)
   --to          end of the rows, exclusive (default: the recording's end less the label horizon, so that their chargebacks could come)
   --label-days  the label horizon: days an order's chargebacks take to come (default: measured on the recording's settled
-                chargebacks, 95 % of them; 60 when it holds fewer than 20 of orders 120 days old)`;
+                chargebacks, 95 % of them, or on the file's chargebacks with outcomeAt; 60 when it holds fewer than 20 of orders
+                120 days old)`;
 
 /** model_score thresholds the test rows are read at: the default ruleset's MODEL_HIGH_RISK (30) and MODEL_VERY_HIGH_RISK (60). */
 const THRESHOLDS = [10, 30, 60];
@@ -62,6 +71,8 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
     options: {
       out: { type: 'string' },
       source: { type: 'string' },
+      requests: { type: 'string' },
+      merchant: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       'test-days': { type: 'string' },
@@ -82,6 +93,11 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const str = (k: string) => (values as Record<string, string | boolean | undefined>)[k] as string | undefined;
+  if (values.source !== undefined && values.requests !== undefined)
+    throw new UsageError('--source and --requests: one or the other, the recording or a file of requests');
+  // A recording's scorings carry their merchant; a file of requests may leave it to --merchant.
+  if (values.merchant !== undefined && values.requests === undefined)
+    throw new UsageError('--merchant: only with --requests (the merchant of the lines without merchantId)');
   if (!values.out) throw new UsageError('--out ARTIFACT.json is required');
   const out = callerPath(values.out);
   // Written after minutes of work: a folder that cannot take it is said first.
@@ -125,13 +141,29 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
   const config = loadConfig();
   // The configuration in force, loaded before the recording is read: a file that does not load stops here.
   const [inForce] = configurations(config, {});
-  const { traffic, description, source } = await readRecording(values.source, config, quiet);
+  const read =
+    values.requests === undefined
+      ? await readRecording(values.source, config, quiet).catch((error: unknown) => {
+          // No recording where the engines write it: a merchant not live yet has its own history.
+          if (error instanceof UsageError && values.source === undefined)
+            throw new UsageError(`${error.message}; not live yet? --requests FILE trains on your own history`);
+          throw error;
+        })
+      : await readRequests(values.requests, values.merchant, quiet).then(({ traffic, path }) => ({
+          traffic,
+          description: `requests ${path}`,
+          source: path,
+        }));
+  const { traffic, description } = read;
+  const noun = trafficNoun(traffic.kind);
   if (traffic.refused > 0)
     process.stderr.write(
-      `warning: ${traffic.refused} lines of the recording refused: ${traffic.problems.slice(0, 3).join(' | ')}\n`,
+      `warning: ${traffic.refused} lines of ${noun} refused: ${traffic.problems.slice(0, 3).join(' | ')}\n`,
     );
   if (traffic.count === 0) {
-    process.stderr.write(`nothing to train on in ${description}: the recording holds no scoring\n`);
+    process.stderr.write(
+      `nothing to train on in ${description}: ${noun} holds no ${traffic.kind === 'recording' ? 'scoring' : 'request'}\n`,
+    );
     return 1;
   }
   const replayBar = progressBar(quiet, 'replay', 'transactions');
@@ -175,8 +207,11 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
   const frauds = count(all.labels);
   if (frauds === 0) {
     process.stderr.write(
-      "no fraud among the rows: labels come from fraud chargebacks (POST /v1/transactions/{id}/outcome) and analysts' decisions in the console; " +
-        'widen the window (--from, --to) or wait for them\n',
+      set.source === 'recording'
+        ? "no fraud among the rows: labels come from fraud chargebacks (POST /v1/transactions/{id}/outcome) and analysts' decisions in the console; " +
+            'widen the window (--from, --to) or wait for them\n'
+        : 'no fraud among the rows: labels come from the lines\' "outcome": "chargeback" and "label": "fraud"; ' +
+            'widen the window (--from, --to) or export them\n',
     );
     return 1;
   }
@@ -189,7 +224,7 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
   const artifact = buildArtifact({
     modelVersion:
       values.name ??
-      `rf-recorded-${fs.name}-${new Date().toISOString().slice(0, 10)}-${set.fingerprint.slice(7, 15)}-s${params.seed}-${forestDigest({ ...params }, trained.flat)}`,
+      `rf-${set.source === 'recording' ? 'recorded' : 'requests'}-${fs.name}-${new Date().toISOString().slice(0, 10)}-${set.fingerprint.slice(7, 15)}-s${params.seed}-${forestDigest({ ...params }, trained.flat)}`,
     amountReference: readRatesFile(inForce.rates).reference,
     featureSet: artifactFeatureSet(fs),
     training: {
@@ -215,7 +250,7 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
         cutoff: new Date(set.recordingEnd).toISOString(),
         frauds,
         truthFrauds: frauds,
-        description: targetDescription(set, failedChallenges),
+        description: targetDescription(set, failedChallenges, description),
       },
       params: { ...params },
       seconds: trained.seconds,
@@ -239,7 +274,11 @@ export async function trainRecordedCommand(argv: string[]): Promise<number> {
       .map((w) => `  ${w.name.padEnd(40)} ${(100 * w.share).toFixed(1).padStart(5)} %`),
     `wrote ${out} (${artifact.modelVersion})`,
     // The artifact learnt every row: a backtest of the days after them is one it did not learn from.
-    `what it would decide on days it did not learn from: npm run backtest -- --model ${values.out} --source ${source} --from ${day(set.window.to)}`,
+    `what it would decide on days it did not learn from: ${
+      set.source === 'recording'
+        ? `npm run backtest -- --model ${values.out} --source ${read.source}`
+        : `npm run replay -- ${values.requests}${values.merchant === undefined ? '' : ` --merchant ${values.merchant}`} --model ${values.out}`
+    } --from ${day(set.window.to)}`,
     `  (their frauds may read as legitimate yet: chargebacks take up to ${set.horizon.days} days; a backtest of the rows' own days is in-sample)`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
@@ -266,7 +305,7 @@ async function evaluate(
   if (trainFrauds === 0 || testFrauds === 0) {
     const why =
       train.rows === 0
-        ? `no row is ${set.horizon.days} days older than they (the label horizon): record longer, or --test-days 0`
+        ? `no row is ${set.horizon.days} days older than they (the label horizon): ${set.source === 'recording' ? 'record' : 'export'} longer, or --test-days 0`
         : trainFrauds === 0
           ? `no fraud was known when they began among the rows ${set.horizon.days} days older`
           : 'no fraud among them';
@@ -321,8 +360,7 @@ async function evaluate(
   ];
   return {
     metrics: {
-      protocol:
-        'recorded traffic: a forest trained on the labels known when the last --test-days began, scored on those days; the artifact is trained again on every row',
+      protocol: `${set.source === 'recording' ? 'recorded traffic' : "a merchant's requests"}: a forest trained on the labels known when the last --test-days began, scored on those days; the artifact is trained again on every row`,
       testFrom,
       testTo: day(set.window.to - 1),
       testTransactions: test.rows,
@@ -345,14 +383,19 @@ function missingHistoryDays(set: RecordedTrainingSet, warmupDays: number): numbe
 function setLines(set: RecordedTrainingSet, description: string): string[] {
   const c = set.counts;
   const left = c.leftOut;
+  const recording = set.source === 'recording';
+  // A merchant's export: its lines' own labels, and no decision of production (nothing held for review).
+  const scorings = recording ? 'scorings' : 'requests';
+  const labelledBy = recording ? 'by an analyst' : 'in the file';
   return [
-    `read ${description}: ${c.warmup + c.scored} scorings replayed, ${c.warmup} of them before ${day(set.window.from)} only to build the counters`,
-    `rows ${day(set.window.from)}..${day(set.window.to - 1)}: ${c.labelled} of ${c.scored} scorings, ${c.frauds} frauds ` +
-      `(${c.fraudBy.chargeback} charged back, ${c.fraudBy.analyst} labelled by an analyst, ${c.fraudBy.challengeFailed} failed challenges), ` +
-      `${c.labelledLegitimate} labelled legitimate by an analyst`,
-    `left out: ${left.declined} declined and ${left.challengeFailed} failed challenges without a label (no chargeback could come), ${left.notScored} the engine could not score`,
-    `read legitimate without a fraud label, though a chargeback was unlikely to come: ${c.unconfirmed.refunded} refunded, ${c.unconfirmed.reviewUndecided} held for review and never decided`,
-    `label horizon ${set.horizon.days} days (${describeHorizon(set.horizon)}); the recording ends ${day(set.recordingEnd)}`,
+    `read ${description}: ${c.warmup + c.scored} ${scorings} replayed, ${c.warmup} of them before ${day(set.window.from)} only to build the counters`,
+    `rows ${day(set.window.from)}..${day(set.window.to - 1)}: ${c.labelled} of ${c.scored} ${scorings}, ${c.frauds} frauds ` +
+      `(${c.fraudBy.chargeback} charged back, ${c.fraudBy.analyst} labelled ${labelledBy}, ${c.fraudBy.challengeFailed} failed challenges), ` +
+      `${c.labelledLegitimate} labelled legitimate ${labelledBy}`,
+    `left out: ${left.declined} declined${recording ? '' : ' (outcome declined)'} and ${left.challengeFailed} failed challenges without a label (no chargeback could come), ${left.notScored} the engine could not score`,
+    `read legitimate without a fraud label, though a chargeback was unlikely to come: ${c.unconfirmed.refunded} refunded` +
+      (recording ? `, ${c.unconfirmed.reviewUndecided} held for review and never decided` : ''),
+    `label horizon ${set.horizon.days} days (${describeHorizon(set.horizon, set.source)}); ${trafficNoun(set.source)} ends ${day(set.recordingEnd)}`,
   ];
 }
 
@@ -361,25 +404,39 @@ function setWarnings(set: RecordedTrainingSet, warmupDays: number): string[] {
   const missing = missingHistoryDays(set, warmupDays);
   if (missing > 0)
     warnings.push(
-      `the recording starts ${day(set.recordingStart)}, ${missing} days short of the ${warmupDays} before the rows' start (${day(set.window.from)}): ` +
+      `${trafficNoun(set.source)} starts ${day(set.recordingStart)}, ${missing} days short of the ${warmupDays} before the rows' start (${day(set.window.from)}): ` +
         "the first rows' counters miss that history (velocity windows reach 30 days, the merchant's delayed ones 37)",
     );
   if (set.immature)
     warnings.push(
-      `${set.window.to >= set.recordingEnd ? "the rows reach the recording's end" : `the rows end ${((set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before the recording does`}, within the label horizon (${set.horizon.days} days): ` +
+      `${set.window.to >= set.recordingEnd ? `the rows reach ${trafficNoun(set.source)}'s end` : `the rows end ${((set.recordingEnd - set.window.to) / DAY_MS).toFixed(0)} days before ${trafficNoun(set.source)} does`}, within the label horizon (${set.horizon.days} days): ` +
         `the frauds of the last days may still read as legitimate (without --to the rows end ${day(set.matureUntil - 1)})`,
     );
-  if (set.counts.outcomesWithoutReportedAt > 0)
+  const undated = set.counts.outcomesWithoutReportedAt;
+  if (undated > 0 && set.source === 'recording')
     warnings.push(
-      `${set.counts.outcomesWithoutReportedAt} outcomes were recorded without the time they were reported (records before version 3): ` +
+      `${undated} outcomes were recorded without the time they were reported (records before version 3): ` +
         'replayed at their own date, a chargeback dated before it was reported counts in the features earlier than it did live',
+    );
+  if (undated > 0 && set.source === 'requests')
+    warnings.push(
+      `${undated} outcomes without outcomeAt: replayed at their order's time, a chargeback counts in the features of the orders after it ` +
+        'from then, earlier than it became known, and does not measure the label horizon (give outcomeAt: the date it reached you)',
     );
   return warnings;
 }
 
-function targetDescription(set: RecordedTrainingSet, failedChallenges: 'leave-out' | 'fraud'): string {
+function targetDescription(
+  set: RecordedTrainingSet,
+  failedChallenges: 'leave-out' | 'fraud',
+  description: string,
+): string {
+  const known =
+    set.source === 'recording'
+      ? `the deployment's recorded labels known by ${new Date(set.recordingEnd).toISOString()}: fraud chargebacks not reversed and analysts' fraud labels`
+      : `the merchant's own labels in ${description} known by ${new Date(set.recordingEnd).toISOString()}: fraud chargebacks (outcome) and fraud labels (label)`;
   return (
-    `target: the deployment's recorded labels known by ${new Date(set.recordingEnd).toISOString()}: fraud chargebacks not reversed and analysts' fraud labels` +
+    `target: ${known}` +
     (failedChallenges === 'fraud' ? ', and failed 3-D Secure challenges' : '') +
     `; declined orders${failedChallenges === 'fraud' ? '' : ' and failed challenges'} without a label left out`
   );

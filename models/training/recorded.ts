@@ -1,5 +1,7 @@
 // Training rows from a deployment's own recording (services/recording/: every scoring, outcome and
-// analyst's label the engines kept, card-free). The recorded traffic is replayed through the engine
+// analyst's label the engines kept, card-free), or from a merchant's export of plain /v1/score
+// requests (`npm run replay`'s file: each line's `label` and one `outcome` at `outcomeAt`) before it
+// goes live. The traffic is replayed through the engine
 // in event time exactly as a backtest replays it (models/backtest/replay.ts: fresh in-memory stores,
 // outcomes reaching the engine when they reached production, the lists' answers as recorded), and
 // each scoring's model vector is built from the features the engine computed for it then, by the
@@ -8,7 +10,7 @@
 // A row's label is what was known of its transaction by a cut-off: fraud when charged back as fraud
 // (not reversed) or labelled fraud by an analyst (not withdrawn), legitimate otherwise. Some
 // transactions never get a chance to be charged back, so "no chargeback" says nothing of them: those
-// production or the issuer declined, and those whose 3-D Secure challenge failed (a fraudster
+// production (a recording's decision; an export has none) or the issuer declined, and those whose 3-D Secure challenge failed (a fraudster
 // holding stolen card data cannot pass it, nor can a holder who gives up). Unless an analyst labelled
 // them they are left out, not taught as legitimate; `failedChallenges: 'fraud'` counts a failed
 // challenge as fraud. Rows need time for their chargebacks to come: the window ends that long
@@ -66,6 +68,8 @@ export interface LabelHorizon {
 export interface RecordedTrainingSet {
   names: string[];
   cols: number;
+  /** What the rows were read from: the engines' recording or a merchant's export of requests. */
+  source: Traffic['kind'];
   /** The window's scorings that the engine scored, in time order: their model vectors one after the other. */
   rows: number;
   values: Float64Array<ArrayBuffer>;
@@ -199,9 +203,13 @@ function labelAsOf(
   return { label: 0, why: 'none' };
 }
 
+/** How the messages name what the traffic was read from. */
+export const trafficNoun = (kind: Traffic['kind']) => (kind === 'recording' ? 'the recording' : 'the file');
+
 export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingOptions): Promise<RecordedTrainingSet> {
-  if (traffic.kind !== 'recording') throw new TrainingWindowError('training reads a recording (services/recording/)');
-  if (traffic.count === 0) throw new TrainingWindowError('the recording holds no scoring');
+  const noun = trafficNoun(traffic.kind);
+  if (traffic.count === 0)
+    throw new TrainingWindowError(`${noun} holds no ${traffic.kind === 'recording' ? 'scoring' : 'request'}`);
   const first = traffic.at[0]!,
     last = traffic.at[traffic.count - 1]!;
   const end = recordingEnd(traffic);
@@ -209,11 +217,11 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
   const from = o.from ?? first + o.warmupDays * DAY_MS;
   const matureUntil = Math.floor((end - horizon.days * DAY_MS) / DAY_MS) * DAY_MS;
   const to = o.to ?? matureUntil;
-  const span = `the recording runs from ${day(first)} to ${day(last)}`;
+  const span = `${noun} runs from ${day(first)} to ${day(last)}`;
   if (to <= from)
     throw new TrainingWindowError(
       o.to === undefined
-        ? `no rows whose chargebacks could have come: ${span}, and a row needs ${horizon.days} days after it (${describeHorizon(horizon)}); rows would start ${day(from)} (--from, --warmup-days). Record longer, or give --to or --label-days`
+        ? `no rows whose chargebacks could have come: ${span}, and a row needs ${horizon.days} days after it (${describeHorizon(horizon, traffic.kind)}); rows would start ${day(from)} (--from, --warmup-days). ${traffic.kind === 'recording' ? 'Record longer' : 'Export a longer history'}, or give --to or --label-days`
         : `--to ${day(to)} is not after the rows' start ${day(from)}`,
     );
   const window: ReplayWindow = {
@@ -269,6 +277,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
       const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
       const known = times.get(key);
       const analyst = traffic.labelHistory.get(key);
+      // Production's decision, recorded; a merchant's export has none (its issuer's declines are outcomes).
       const declined = input.recorded?.decision === 'decline';
       const final = labelAsOf(known, analyst, declined, Infinity, o.failedChallenges);
       labels[row] = final.label;
@@ -293,6 +302,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
     .update(labels.subarray(0, rows))
     .update(labelsAtTestStart.subarray(0, rows));
   return {
+    source: traffic.kind,
     names: o.featureSet.features.map((f) => f.name),
     cols,
     rows,
@@ -333,12 +343,12 @@ export function labelledRows(
   return out;
 }
 
-export function describeHorizon(h: LabelHorizon): string {
+export function describeHorizon(h: LabelHorizon, kind: Traffic['kind'] = 'recording'): string {
   return h.basis === 'given'
     ? 'given by --label-days'
     : h.basis === 'measured'
       ? `95 % of the ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more came within it`
-      : `assumed: the recording holds ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more, too few to measure (--label-days)`;
+      : `assumed: ${trafficNoun(kind)} holds ${h.settled} chargebacks of orders ${SETTLED_DAYS} days old or more, too few to measure (--label-days)`;
 }
 
 /** The UTC calendar day of an epoch-ms time, YYYY-MM-DD. */

@@ -533,6 +533,268 @@ describe('npm run model -- train-recorded', () => {
   }, 240_000);
 });
 
+/**
+ * A merchant's own history before it goes live, as `npm run replay` reads it: the same month of
+ * orders as plain /v1/score requests (card numbers and all), labelled by the file's own fields: the
+ * ring's chargebacks as outcomes at the date they reached the merchant (those after the export's end
+ * absent), one order labelled fraud, one chargeback reversed, one declined by the issuer, one
+ * refunded, one labelled legitimate. No decision of production: there was none.
+ */
+const EXPORT_LABELLED_FRAUD = 'f-5-0';
+const EXPORT_REVERSED = 'f-6-0';
+const EXPORT_ISSUER_DECLINED = 'f-7-0';
+const EXPORT_REFUNDED = 'g-14-0';
+const EXPORT_LABELLED_LEGITIMATE = 'g-9-1';
+
+function merchantExport(): {
+  lines: Record<string, unknown>[];
+  orders: Order[];
+  outcomes: { id: string; outcome: string; at: number }[];
+} {
+  const end = t0 + DAYS * DAY;
+  const orders: Order[] = [];
+  for (let d = 0; d < DAYS; d++) {
+    for (let c = 0; c < CARD_COUNT; c++)
+      orders.push({ id: `g-${d}-${c}`, card: c, at: t0 + d * DAY + (8 + (c % 12)) * HOUR + c * 1000, fraud: false });
+    if (d >= 3)
+      for (let k = 0; k < 3; k++)
+        orders.push({
+          id: `f-${d}-${k}`,
+          card: (d * 7 + k * 13) % CARD_COUNT,
+          at: t0 + d * DAY + (22 * HOUR + k * 600_000),
+          fraud: true,
+        });
+  }
+  orders.sort((a, b) => a.at - b.at);
+  const outcomes: { id: string; outcome: string; at: number }[] = [];
+  const lines = orders.map((o) => {
+    const line: Record<string, unknown> = { ...order(o) };
+    const outcome = (outcome: string, at: number) => {
+      if (at >= end) return;
+      line.outcome = outcome;
+      line.outcomeAt = new Date(at).toISOString();
+      if (outcome !== 'chargeback_reversed') outcomes.push({ id: o.id, outcome, at });
+    };
+    if (o.id === EXPORT_LABELLED_FRAUD) line.label = 'fraud';
+    else if (o.id === EXPORT_LABELLED_LEGITIMATE) line.label = 'legitimate';
+    else if (o.id === EXPORT_REFUNDED) outcome('refund', o.at + DAY);
+    else if (o.id === EXPORT_ISSUER_DECLINED) outcome('declined', o.at + 60_000);
+    else if (o.id === EXPORT_REVERSED) outcome('chargeback_reversed', o.at + 5 * DAY);
+    else if (o.fraud) outcome('chargeback', o.at + 3 * DAY);
+    return line;
+  });
+  return { lines, orders, outcomes };
+}
+
+/** The model vector of each order as an engine scoring the export in time order computes it, outcomes reaching it at outcomeAt. */
+async function exportVectors(): Promise<Map<string, Float64Array>> {
+  const { orders, outcomes } = merchantExport();
+  const production = new RecordedProduction(t0);
+  const vectors = new Map<string, Float64Array>();
+  const engine = production.engine(undefined, (request, result) => {
+    if (result.kind === 'scored' && result.evidence)
+      vectors.set(
+        request.transactionId,
+        servingVector(ENGINE_FEATURE_SET, result.evidence.features, result.evidence.at),
+      );
+  });
+  outcomes.sort((a, b) => a.at - b.at);
+  let next = 0;
+  for (const o of orders) {
+    while (next < outcomes.length && outcomes[next]!.at < o.at) {
+      const x = outcomes[next++]!;
+      production.clock = x.at;
+      expect(await engine.recordOutcome('shop-1', x.id, x.outcome, x.at)).toBe('recorded');
+    }
+    production.clock = o.at;
+    expect((await engine.score('shop-1', order(o))).kind).toBe('scored');
+  }
+  await production.close();
+  return vectors;
+}
+
+describe("training rows from a merchant's own requests (--requests)", () => {
+  it("are the vectors the engine computes on them, labelled by the lines' label and outcome, nothing left out for a decision", async () => {
+    const { lines, orders } = merchantExport();
+    const builder = new TrafficBuilder('requests', { defaultMerchant: 'shop-1' });
+    lines.forEach((l, i) => builder.add(JSON.stringify(l), `export:${i + 1}`));
+    const t = builder.finish();
+    expect(t.refused).toBe(0);
+    const set = await recordedTrainingSet(t, {
+      configuration: inForce,
+      featureSet: ENGINE_FEATURE_SET,
+      warmupDays: 3,
+      to: t0 + DAYS * DAY,
+      labelDays: 3,
+      testDays: 7,
+      failedChallenges: 'leave-out',
+    });
+    expect(set.source).toBe('requests');
+    expect(set.counts.scored).toBe(27 * (CARD_COUNT + 3));
+    expect(set.rows).toBe(set.counts.scored);
+    // Only the issuer's decline is left out: whatever the replay's engine decides, no production decided them.
+    expect(set.counts.leftOut).toEqual({ declined: 1, challengeFailed: 0, notScored: 0 });
+    // The ring's orders from day 3 whose chargeback came by the export's end (day 26's last), but the
+    // three special ones; and the one labelled fraud.
+    const chargedBack = orders.filter(
+      (o) =>
+        o.fraud &&
+        o.at + 3 * DAY < t0 + DAYS * DAY &&
+        ![EXPORT_LABELLED_FRAUD, EXPORT_REVERSED, EXPORT_ISSUER_DECLINED].includes(o.id),
+    ).length;
+    expect(set.counts.fraudBy).toEqual({ chargeback: chargedBack, analyst: 1, challengeFailed: 0 });
+    expect(set.counts.labelledLegitimate).toBe(1);
+    expect(set.counts.unconfirmed).toEqual({ refunded: 1, reviewUndecided: 0 });
+    expect(set.counts.outcomesWithoutReportedAt).toBe(0);
+    const rowIds = orders.filter((o) => o.at >= set.window.from).map((o) => o.id);
+    const labelOf = (id: string) => set.labels[rowIds.indexOf(id)];
+    expect(labelOf(EXPORT_LABELLED_FRAUD)).toBe(1);
+    expect(labelOf(EXPORT_REVERSED)).toBe(0);
+    expect(labelOf(EXPORT_ISSUER_DECLINED)).toBe(LEFT_OUT);
+    expect(labelOf(EXPORT_REFUNDED)).toBe(0);
+    expect(labelOf('f-10-1')).toBe(1);
+    // The rows are the engine's model vectors, bit for bit.
+    const vectors = await exportVectors();
+    const cols = ENGINE_FEATURE_SET.features.length;
+    const differing = rowIds.filter((id, r) => {
+      const row = set.values.subarray(r * cols, (r + 1) * cols);
+      const expected = vectors.get(id)!;
+      return !row.every((v, c) => Object.is(v, expected[c]));
+    });
+    expect(differing).toEqual([]);
+  });
+});
+
+describe('npm run model -- train-recorded --requests', () => {
+  it('warns of chargebacks without outcomeAt, and measures no label horizon on them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-train-req-undated-'));
+    const file = join(dir, 'my-orders.ndjson');
+    const lines = merchantExport().lines.map(({ outcomeAt, ...line }) =>
+      line.outcome === 'chargeback' ? line : { ...line, ...(outcomeAt === undefined ? {} : { outcomeAt }) },
+    );
+    const builder = new TrafficBuilder('requests');
+    lines.forEach((l, i) => builder.add(JSON.stringify(l), `export:${i + 1}`));
+    const t = builder.finish();
+    const chargebacks = lines.filter((l) => l.outcome === 'chargeback').length;
+    expect(chargebacks).toBeGreaterThan(20);
+    expect(t.outcomesWithoutReportedAt).toBe(chargebacks);
+    expect(t.chargebackTimes).toEqual([]);
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const r = cli([
+      ...['--requests', file, '--out', join(dir, 'own.json'), '--warmup-days', '3', '--to', '2026-09-27'],
+      ...['--test-days', '0', '--trees', '5', '--workers', '0', '--quiet'],
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(
+      `warning: ${chargebacks} outcomes without outcomeAt: replayed at their order's time, a chargeback counts in the features of the orders after it from then`,
+    );
+    expect(r.stdout).toContain(
+      'label horizon 60 days (assumed: the file holds 0 chargebacks of orders 120 days old or more, too few to measure (--label-days))',
+    );
+    expect(r.stderr + r.stdout).not.toContain('recording');
+  }, 120_000);
+
+  it("trains on a merchant's own history a model the engine serves, naming a refused line by its number alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-train-req-'));
+    const file = join(dir, 'my-orders.ndjson');
+    const lines = merchantExport().lines.map((l) => JSON.stringify(l));
+    // Line 100 is refused: an amount the API refuses, beside a card number.
+    const refused = { ...JSON.parse(lines[99]!), amount: -5 } as Record<string, unknown>;
+    lines.splice(99, 0, JSON.stringify(refused));
+    writeFileSync(file, lines.join('\n') + '\n');
+    const out = join(dir, 'own.json');
+    const r = cli([
+      ...['--requests', file, '--merchant', 'shop-1', '--out', out, '--warmup-days', '3', '--label-days', '3'],
+      ...['--trees', '20', '--workers', '0', '--quiet'],
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^warning: 1 lines of the file refused: ${file}:100: amount: `));
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stdout).toContain(
+      `read requests ${file}: ${3 * CARD_COUNT + 23 * (CARD_COUNT + 3)} requests replayed, ${3 * CARD_COUNT} of them before 2026-09-04`,
+    );
+    expect(r.stdout).toMatch(
+      /^rows 2026-09-04\.\.2026-09-26: \d+ of \d+ requests, \d+ frauds \(\d+ charged back, 1 labelled in the file, 0 failed challenges\), 1 labelled legitimate in the file$/m,
+    );
+    expect(r.stdout).toContain('left out: 1 declined (outcome declined) and 0 failed challenges without a label');
+    expect(r.stdout).toContain(
+      'read legitimate without a fraud label, though a chargeback was unlikely to come: 1 refunded\n',
+    );
+    expect(r.stdout).toContain('label horizon 3 days (given by --label-days); the file ends 2026-09-30');
+    expect(r.stdout).toMatch(/^test 2026-09-20\.\.2026-09-26: \d+ transactions, 21 frauds: AUC (0\.9\d\d|1\.000)/m);
+    expect(r.stdout).toContain(
+      `what it would decide on days it did not learn from: npm run replay -- ${file} --merchant shop-1 --model ${out} --from 2026-09-27`,
+    );
+    expect(r.stdout).not.toContain('held for review');
+    expect(r.stdout).not.toContain('recording');
+    const artifact = JSON.parse(readFileSync(out, 'utf8')) as {
+      modelVersion: string;
+      training: { target: { target: string; description: string }; data: { source: string } };
+    };
+    expect(artifact.modelVersion).toMatch(/^rf-requests-engine-/);
+    expect(artifact.training.data.source).toBe(`requests ${file}`);
+    expect(artifact.training.target.target).toBe('chargebacks');
+    expect(artifact.training.target.description).toMatch(
+      /^target: the merchant's own labels in requests .* known by 2026-09-30T22:20:00\.000Z: fraud chargebacks \(outcome\) and fraud labels \(label\); declined orders and failed challenges without a label left out$/,
+    );
+    const text = `${r.stdout}${r.stderr}${readFileSync(out, 'utf8')}`;
+    for (const card of CARDS) expect(text).not.toContain(card);
+
+    // The engine serves it: a ring order scores far above the same card's usual order.
+    const model = loadScoringModel(out, { amountReference: readRatesFile(DEFAULT_RATES_PATH).reference });
+    let clock = t0 + 40 * DAY;
+    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+    const rates = readRatesFile(DEFAULT_RATES_PATH);
+    const engine = new Engine({
+      store: new MemoryVelocityStore({ now: () => clock }),
+      keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
+      ruleset: () => ruleset,
+      rates: () => rates,
+      deadlineMs: 60_000,
+      now: () => clock,
+      model: () => model,
+    });
+    const score = async (o: Order) => {
+      clock = o.at;
+      const result = await engine.score('shop-1', order(o));
+      if (result.kind !== 'scored') throw new Error('not scored');
+      return result.evidence!.features.model_score as number;
+    };
+    const genuine = await score({ id: 'n-1', card: 5, at: t0 + 40 * DAY, fraud: false });
+    const ring = await score({ id: 'n-2', card: 6, at: t0 + 40 * DAY + 22 * HOUR, fraud: true });
+    expect(ring).toBeGreaterThan(genuine + 30);
+  }, 240_000);
+
+  it('takes one source, the recording or a file of requests, and --merchant only with --requests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-train-req-usage-'));
+    const file = join(dir, 'my-orders.ndjson');
+    writeFileSync(
+      file,
+      merchantExport()
+        .lines.slice(0, 10)
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    const out = join(dir, 'm.json');
+    for (const [args, message] of [
+      [['--source', file, '--requests', file, '--out', out], '--source and --requests: one or the other'],
+      [['--source', file, '--merchant', 'shop-1', '--out', out], '--merchant: only with --requests'],
+      [['--merchant', 'shop-1', '--out', out], '--merchant: only with --requests'],
+      [['--requests', join(dir, 'nowhere'), '--out', out], 'no such file or folder'],
+      // Neither: the recording where the engines write it, which a merchant not live yet lacks.
+      [
+        ['--out', out],
+        'records (the recording is under LEAKGUARD_RECORD_DIR, by default <state dir>/records); not live yet? --requests FILE trains on your own history',
+      ],
+    ] as const) {
+      const r = cli([...args]);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).toContain('usage: npm run model -- train-recorded');
+      expect(r.status).toBe(2);
+    }
+  }, 60_000);
+});
+
 describe('npm run model -- record-simulated', () => {
   it('records a breach dataset as the engines would have, which train-recorded learns from', async () => {
     // The small breach world (40 days of it: the first breach's fraud and its chargebacks).
