@@ -8,7 +8,8 @@ import { loadConfig, type Config } from '../../services/config.ts';
 import { ndjsonLines, recordFiles, totalBytes } from '../../services/adapters/files/record-file.ts';
 import { kafkaSecurityProblems } from '../../services/adapters/kafka/security.ts';
 import { modelPathOf } from '../../services/runtime.ts';
-import { scrubCardNumbers } from '../../services/core/scrub.ts';
+import { containsCardNumber, scrubCardNumbers } from '../../services/core/scrub.ts';
+import { CARD_NUMBER_IN_IDENTIFIER } from '../../services/core/schemas.ts';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
 import { runBacktest } from '../backtest/backtest.ts';
@@ -264,6 +265,9 @@ export async function readRequests(
   merchant: string | undefined,
   quiet: boolean,
 ): Promise<{ traffic: Traffic; path: string }> {
+  // Printed in the report and the next command's line: refused as a line's merchantId is, never echoed.
+  if (merchant !== undefined && (merchant.length === 0 || merchant.length > 128 || containsCardNumber(merchant)))
+    throw new UsageError(`--merchant: 1 to 128 characters that ${CARD_NUMBER_IN_IDENTIFIER}`);
   const builder = new TrafficBuilder('requests', merchant ? { defaultMerchant: merchant } : {});
   const path = callerPath(pathFlag);
   await readFiles(path, builder, quiet);

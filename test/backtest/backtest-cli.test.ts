@@ -33,6 +33,18 @@ describe('backtest and replay flags', () => {
     expect(replay.stderr).toContain('--to: expected a calendar date as YYYY-MM-DD or an ISO 8601 time, not 2019-02-29');
   });
 
+  it('refuse a --merchant holding a card number, without echoing it (it is printed in the report)', () => {
+    for (const [script, args] of [
+      ['models/cli/replay.ts', ['x.ndjson']],
+      ['models/cli/model.ts', ['train-recorded', '--out', join(dir, 'm.json'), '--requests', 'x.ndjson']],
+    ] as const) {
+      const r = node(script, [...args, '--merchant', 'shop-4111 1111 1111 1111']);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('--merchant: 1 to 128 characters that must not contain a card number');
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/4111.?1111/);
+    }
+  });
+
   it('say how far they got when stderr is not a terminal', () => {
     const file = join(dir, 'requests.ndjson');
     const at = Date.parse('2026-01-05T10:00:00Z');
