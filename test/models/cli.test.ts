@@ -690,5 +690,6 @@ describe('command line', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/^\s+at /m);
     }
-  });
+    // About twenty processes one after the other: 10 s on a quiet machine, over 30 s on a busy one.
+  }, 120_000);
 });
