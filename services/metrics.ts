@@ -267,6 +267,28 @@ export class Metrics {
       }
     },
   });
+  /** Reads the labels waiting for Kafka (set by the runtime when it publishes them); unset: 0. */
+  countUnpublishedLabels: (() => Promise<{ count: number; oldestAgeSeconds: number }>) | undefined;
+  readonly labelsUnpublished: Gauge = new Gauge({
+    name: 'leakguard_labels_unpublished',
+    help: "Analysts' labels (and withdrawals) not yet published to leakguard.labels: they wait in the case database while Kafka does not take them (alert when the oldest grows)",
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.countUnpublishedLabels) return;
+      try {
+        const p = await this.countUnpublishedLabels();
+        this.labelsUnpublished.set(p.count);
+        this.labelsOldestUnpublishedAge.set(p.oldestAgeSeconds);
+      } catch {
+        // The database unreachable: the last values stand.
+      }
+    },
+  });
+  readonly labelsOldestUnpublishedAge = new Gauge({
+    name: 'leakguard_labels_oldest_unpublished_age_seconds',
+    help: 'Age of the oldest label not yet published to leakguard.labels (0 when none)',
+    registers: [this.registry],
+  });
   readonly decisionEffectsOldestAge = new Gauge({
     name: 'leakguard_decision_effects_oldest_pending_age_seconds',
     help: 'Age of the oldest decision whose effects are not applied yet (0 when none)',

@@ -683,6 +683,8 @@ export function createRuntime(
             void caseOutcomes.flush();
             const caseStore = cases.store;
             metrics.countPendingEffects = () => caseStore.pendingEffects();
+            // Only where labels are published: without KAFKA_BROKERS they stay in the database by design.
+            if (labels) metrics.countUnpublishedLabels = () => caseStore.unpublishedLabelStats();
             // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
             webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
             return cases;

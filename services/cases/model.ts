@@ -536,6 +536,8 @@ export interface CaseStore {
   labelledCases(since?: string): Promise<LabelledCase[]>;
   /** Labels not published yet, and labels withdrawn since they were (`withdrawnAt`: publish the withdrawal). */
   unpublishedLabels(limit: number): Promise<(LabelledCase & { labelId: number; withdrawnAt: string | null })[]>;
+  /** How many labels wait to be published, and how long the oldest has (0 when none). */
+  unpublishedLabelStats(): Promise<{ count: number; oldestAgeSeconds: number }>;
   /** Marks labels published as they were read (unpublishedLabels): one withdrawn since stays to publish. */
   markLabelsPublished(labels: { labelId: number; withdrawnAt: string | null }[]): Promise<void>;
   /**

@@ -55,6 +55,9 @@ interface Seen {
 }
 
 let bootstrap: string;
+/** A gauge of the engine's /metrics, read as a scrape reads it. */
+const gauge = async (name: string) =>
+  (await runtime.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name)?.values[0]?.value;
 let broker: Awaited<ReturnType<typeof gate>>;
 let runtime: Runtime;
 let consumer: Consumer;
@@ -138,6 +141,8 @@ it('opens the case database and archive while Kafka does not answer, and publish
   await waitFor('a failed publication', () => logs.some((l) => l.includes('case labels not published to Kafka yet')));
   expect((await cases.store.unpublishedLabels(10)).map((l) => l.transactionId)).toContain('tx-1');
   expect(seen).toEqual([]);
+  // What an operator sees: the label waiting, for an alert to watch (ops/prometheus/alerts.yml).
+  expect(await gauge('leakguard_labels_unpublished')).toBe(1);
   expect(logs.join('')).not.toContain('PostgreSQL not reachable');
 
   // Kafka answers: the worker publishes the label without another decision to carry it.
@@ -149,6 +154,8 @@ it('opens the case database and archive while Kafka does not answer, and publish
   });
   expect(seen[0]!.value.withdrawn).toBeUndefined();
   expect(await cases.store.unpublishedLabels(10)).toEqual([]);
+  expect(await gauge('leakguard_labels_unpublished')).toBe(0);
+  expect(await gauge('leakguard_labels_oldest_unpublished_age_seconds')).toBe(0);
 
   // A reversal follows it, withdrawn.
   await cases.feedback.reverse(flagged!.id, 'lead-1', 'wrong card');

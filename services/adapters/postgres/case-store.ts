@@ -745,6 +745,15 @@ export class PostgresCaseStore implements CaseStore {
     return r.rows[0] ? toEffect(r.rows[0]) : undefined;
   }
 
+  async unpublishedLabelStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    // Waiting since decided, or since withdrawn (a withdrawal is published anew).
+    const r = await this.sql.query<{ n: number; age: number | null }>(
+      `SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(coalesce(withdrawn_at, decided_at)))::float8 AS age
+       FROM labels WHERE published_at IS NULL`,
+    );
+    return { count: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(r.rows[0]?.age ?? 0)) };
+  }
+
   async pendingEffects(): Promise<{ count: number; oldestAgeSeconds: number }> {
     const r = await this.sql.query<{ n: number; age: number | null }>(
       `SELECT count(*)::int AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age
