@@ -18,6 +18,45 @@ function readAtScrape(registry: Registry, name: string, help: string): { report(
   };
 }
 
+/** What waits in the case database to be done: how many, and how long the oldest has (0 when none). */
+export interface Backlog {
+  count: number;
+  oldestAgeSeconds: number;
+}
+
+/**
+ * Two gauges of a backlog the case database holds, read from it when Prometheus scrapes (the same
+ * figure from every engine): its size and its oldest's age. 0 until `report` is given a reader; a
+ * read that fails (the database unreachable) leaves the last values.
+ */
+function backlogAtScrape(
+  registry: Registry,
+  size: { name: string; help: string },
+  age: { name: string; help: string },
+): { report(read: () => Promise<Backlog>): void } {
+  let read: (() => Promise<Backlog>) | undefined;
+  const oldest = new Gauge({ ...age, registers: [registry] });
+  const count: Gauge = new Gauge({
+    ...size,
+    registers: [registry],
+    collect: async () => {
+      if (!read) return;
+      try {
+        const backlog = await read();
+        count.set(backlog.count);
+        oldest.set(backlog.oldestAgeSeconds);
+      } catch {
+        // The database unreachable: the last values stand.
+      }
+    },
+  });
+  return {
+    report: (reader) => {
+      read = reader;
+    },
+  };
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requestDuration = new Histogram({
@@ -250,50 +289,30 @@ export class Metrics {
     help: "Failed attempts at a decision's effects (negative lists, allow-list, labels for breach discovery and backtests); each is retried until applied",
     registers: [this.registry],
   });
-  /** Reads what waits from the case store (set by the runtime); unset: the gauges read 0. */
-  countPendingEffects: (() => Promise<{ count: number; oldestAgeSeconds: number }>) | undefined;
-  readonly decisionEffectsPending: Gauge = new Gauge({
-    name: 'leakguard_decision_effects_pending',
-    help: 'Decisions whose effects (negative lists, allow-list, labels) are recorded but not applied yet: they are retried (alert when it stays above 0)',
-    registers: [this.registry],
-    collect: async () => {
-      if (!this.countPendingEffects) return;
-      try {
-        const p = await this.countPendingEffects();
-        this.decisionEffectsPending.set(p.count);
-        this.decisionEffectsOldestAge.set(p.oldestAgeSeconds);
-      } catch {
-        // The database unreachable: the last values stand.
-      }
+  /** Decisions whose effects wait, read from the case store (reported by the runtime). */
+  readonly decisionEffectsPending = backlogAtScrape(
+    this.registry,
+    {
+      name: 'leakguard_decision_effects_pending',
+      help: 'Decisions whose effects (negative lists, allow-list, labels) are recorded but not applied yet: they are retried (alert when it stays above 0)',
     },
-  });
-  /** Reads the labels waiting for Kafka (set by the runtime when it publishes them); unset: 0. */
-  countUnpublishedLabels: (() => Promise<{ count: number; oldestAgeSeconds: number }>) | undefined;
-  readonly labelsUnpublished: Gauge = new Gauge({
-    name: 'leakguard_labels_unpublished',
-    help: "Analysts' labels (and withdrawals) not yet published to leakguard.labels: they wait in the case database while Kafka does not take them (alert when the oldest grows)",
-    registers: [this.registry],
-    collect: async () => {
-      if (!this.countUnpublishedLabels) return;
-      try {
-        const p = await this.countUnpublishedLabels();
-        this.labelsUnpublished.set(p.count);
-        this.labelsOldestUnpublishedAge.set(p.oldestAgeSeconds);
-      } catch {
-        // The database unreachable: the last values stand.
-      }
+    {
+      name: 'leakguard_decision_effects_oldest_pending_age_seconds',
+      help: 'Age of the oldest decision whose effects are not applied yet (0 when none)',
     },
-  });
-  readonly labelsOldestUnpublishedAge = new Gauge({
-    name: 'leakguard_labels_oldest_unpublished_age_seconds',
-    help: 'Age of the oldest label not yet published to leakguard.labels (0 when none)',
-    registers: [this.registry],
-  });
-  readonly decisionEffectsOldestAge = new Gauge({
-    name: 'leakguard_decision_effects_oldest_pending_age_seconds',
-    help: 'Age of the oldest decision whose effects are not applied yet (0 when none)',
-    registers: [this.registry],
-  });
+  );
+  /** Labels waiting for Kafka (reported by the runtime only where it publishes them). */
+  readonly labelsUnpublished = backlogAtScrape(
+    this.registry,
+    {
+      name: 'leakguard_labels_unpublished',
+      help: "Analysts' labels (and withdrawals) not yet published to leakguard.labels: they wait in the case database while Kafka does not take them (alert when the oldest grows)",
+    },
+    {
+      name: 'leakguard_labels_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest label not yet published to leakguard.labels (0 when none)',
+    },
+  );
   readonly webhookAttempts = new Counter({
     name: 'leakguard_webhook_attempts_total',
     help: 'Webhook delivery attempts by result (success: 2xx; http_error: another status; error: refused, timeout, network)',

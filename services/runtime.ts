@@ -427,7 +427,6 @@ export function createRuntime(
         protect: (f) => protectFlagged(f, cipher),
       });
   const flaggedSink = new FlaggedSink({
-    keyring,
     cipher,
     queue: flaggedQueue,
     watchlist,
@@ -682,9 +681,9 @@ export function createRuntime(
             // Outcomes recorded while the database was not open are noted now.
             void caseOutcomes.flush();
             const caseStore = cases.store;
-            metrics.countPendingEffects = () => caseStore.pendingEffects();
+            metrics.decisionEffectsPending.report(() => caseStore.pendingEffects());
             // Only where labels are published: without KAFKA_BROKERS they stay in the database by design.
-            if (labels) metrics.countUnpublishedLabels = () => caseStore.unpublishedLabelStats();
+            if (labels) metrics.labelsUnpublished.report(() => caseStore.unpublishedLabelStats());
             // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
             webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
             return cases;

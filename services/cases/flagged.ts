@@ -3,9 +3,7 @@
 // order's personal data sealed, personal-data.ts) and puts it on a durable queue; the ingester
 // moves queued decisions into the store a batch at a time (up to FLAGGED_BATCH, one commit a batch),
 // acknowledging only after the commit, retrying with backoff while PostgreSQL is unreachable.
-import type { CardKeyring } from '../core/card.ts';
 import type { Evidence, ScoreResult } from '../core/engine.ts';
-import { EntityHasher, normaliseEmail, normaliseIp } from '../core/entities.ts';
 import type { ScoreRequest, ScoreResponse } from '../core/schemas.ts';
 import { decodeEntry, entrySlot, eventIdOf, type WatchlistStore } from '../core/watchlist.ts';
 import {
@@ -14,7 +12,7 @@ import {
   scrubFlagged,
   type CaseStore,
   type FlaggedDecision,
-  type LinkKind,
+  LINK_KINDS,
 } from './model.ts';
 import { personalDataBinding, type PersonalDataCipher } from './personal-data.ts';
 
@@ -162,9 +160,26 @@ export type FlaggedLoss = 'buffer_full' | 'shutdown';
 /** Decisions the queue refused, held for retrying (a few KB each): about an hour of 30 flagged a second. */
 export const FLAGGED_WAITING_LIMIT = 100_000;
 
+/**
+ * A case's links from the identities the engine counted the transaction under (Evidence.entities,
+ * primary first): each entity's primary identity is its link, and the others (the previous key's
+ * during a rotation, an address's previous normalisation's) are aliases, so that its cases link
+ * across both (case-store.ts linked).
+ */
+function linksOf(entities: Evidence['entities']): Pick<FlaggedDecision, 'links'> & { linkAliases: string[] } {
+  const links: FlaggedDecision['links'] = {};
+  const aliases = new Set<string>();
+  for (const kind of LINK_KINDS) {
+    const [primary, ...others] = entities[kind] ?? [];
+    if (!primary) continue;
+    if (kind !== 'card') links[kind] = primary;
+    for (const other of others) if (other !== primary) aliases.add(`${kind}:${other}`);
+  }
+  return { links, linkAliases: [...aliases] };
+}
+
 /** Builds flagged decisions from scoring results and publishes them. Never throws into scoring. */
 export class FlaggedSink {
-  private readonly hasher: EntityHasher;
   private readonly cipher: PersonalDataCipher;
   private readonly queue: FlaggedQueue;
   private readonly watchlist: WatchlistStore | undefined;
@@ -178,7 +193,6 @@ export class FlaggedSink {
   published = 0;
 
   constructor(options: {
-    keyring: CardKeyring;
     cipher: PersonalDataCipher;
     queue: FlaggedQueue;
     watchlist?: WatchlistStore;
@@ -188,7 +202,6 @@ export class FlaggedSink {
     /** How many refused decisions are held for retrying (FLAGGED_WAITING_LIMIT). */
     limit?: number;
   }) {
-    this.hasher = new EntityHasher(options.keyring);
     this.cipher = options.cipher;
     this.queue = options.queue;
     this.watchlist = options.watchlist;
@@ -211,25 +224,7 @@ export class FlaggedSink {
   }
 
   async flag(merchantId: string, req: ScoreRequest, response: ScoreResponse, evidence: Evidence): Promise<void> {
-    // Each entity's identities, primary first: the link, and the others (another key's during a
-    // rotation, an address's previous normalisation's) as aliases, so that its cases link across both.
-    const linkAliases = evidence.card.previous ? [`card:${evidence.card.previous}`] : [];
-    const link = (kind: Exclude<LinkKind, 'card'>, identities: string[] | null | undefined) => {
-      if (!identities?.length) return undefined;
-      for (const alias of identities.slice(1)) if (alias !== identities[0]) linkAliases.push(`${kind}:${alias}`);
-      return identities[0];
-    };
-    const of = (kind: 'device' | 'ip' | 'email', value: string | null | undefined) =>
-      value ? this.hasher.identities(kind, value) : undefined;
-    const links: FlaggedDecision['links'] = {};
-    const device = link('device', of('device', req.device?.id));
-    const ip = link('ip', of('ip', req.device?.ip ? normaliseIp(req.device.ip) : null));
-    const email = link('email', of('email', req.customer?.email ? normaliseEmail(req.customer.email) : null));
-    const shipping = link('shipping', req.shippingAddress ? this.hasher.addressIdentities(req.shippingAddress) : null);
-    if (device) links.device = device;
-    if (ip) links.ip = ip;
-    if (email) links.email = email;
-    if (shipping) links.shipping = shipping;
+    const { links, linkAliases } = linksOf(evidence.entities);
     const now = new Date().toISOString();
     // Sealed here, before any queue or journal sees them: personal data never travel in clear.
     const { request, personal } = sanitiseRequest(req, evidence.card);
@@ -249,7 +244,7 @@ export class FlaggedSink {
       },
       features: evidence.features,
       links,
-      ...(linkAliases.length > 0 ? { linkAliases: [...new Set(linkAliases)] } : {}),
+      ...(linkAliases.length > 0 ? { linkAliases } : {}),
       watchlistEvents: evidence.features.card_listed === true ? await this.listedEvents(evidence.card.fingerprint) : [],
     });
     await this.publish(flagged);

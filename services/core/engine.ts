@@ -211,8 +211,7 @@ export function decisionIfAuthenticated(input: JudgeInput): Exclude<Decision, 'c
 
 /** What the engine knew when it decided: kept for cases and audits. Never a PAN. */
 export interface Evidence {
-  /** `previous`: the card's fingerprint under the previous key, during a key rotation. */
-  card: Pick<CardIdentity, 'bin' | 'last4' | 'keyId'> & { fingerprint: string; previous?: string };
+  card: Pick<CardIdentity, 'bin' | 'last4' | 'keyId'> & { fingerprint: string };
   /** The transaction's time as counted (occurredAt, else its arrival; a retry's of a transaction counted but not answered: the first try's), epoch ms. */
   at: number;
   features: FeatureMap;
@@ -506,13 +505,7 @@ export class Engine {
     observer?.decision?.(response, merchantId);
     if (hit && reading?.status === 'new') observer?.watchlistHit?.(hit.eventIds, merchantId);
     const evidence: Evidence = {
-      card: {
-        bin: card.bin,
-        last4: card.last4,
-        keyId: card.keyId,
-        fingerprint: card.fingerprints[0]!,
-        ...(card.fingerprints[1] !== undefined ? { previous: card.fingerprints[1] } : {}),
-      },
+      card: { bin: card.bin, last4: card.last4, keyId: card.keyId, fingerprint: card.fingerprints[0]! },
       // When it was counted: a retry of a transaction counted but not answered is the first try's time.
       at,
       features,

@@ -99,7 +99,6 @@ it('keeps at most its limit of refused decisions, giving up the oldest first', a
     };
     const lost: [string[], string][] = [];
     const sink = new FlaggedSink({
-      keyring: runtime.keyring,
       cipher: { seal: (v: unknown) => v } as never,
       queue: refusing,
       onError: () => {},

@@ -70,6 +70,35 @@ function order(o: Order) {
   });
 }
 
+/**
+ * The model_score an engine serving the artifact at `path` gives a card's usual order and a ring's
+ * order of another card, day 40: what a trained model must tell apart.
+ */
+async function servedScores(path: string, merchantId: string): Promise<{ genuine: number; ring: number }> {
+  const model = loadScoringModel(path, { amountReference: readRatesFile(DEFAULT_RATES_PATH).reference });
+  let clock = t0 + 40 * DAY;
+  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = readRatesFile(DEFAULT_RATES_PATH);
+  const engine = new Engine({
+    store: new MemoryVelocityStore({ now: () => clock }),
+    keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
+    ruleset: () => ruleset,
+    rates: () => rates,
+    deadlineMs: 60_000,
+    now: () => clock,
+    model: () => model,
+  });
+  const score = async (o: Order) => {
+    clock = o.at;
+    const result = await engine.score(merchantId, order(o));
+    if (result.kind !== 'scored') throw new Error('not scored');
+    return result.evidence!.features.model_score as number;
+  };
+  const genuine = await score({ id: 'n-1', card: 5, at: t0 + 40 * DAY, fraud: false });
+  const ring = await score({ id: 'n-2', card: 6, at: t0 + 40 * DAY + 22 * HOUR, fraud: true });
+  return { genuine, ring };
+}
+
 /** The special cases the label rules are checked on (the ring's first order of days 5 to 9, a genuine order of day 8). */
 const ANALYST_FRAUD = 'f-5-0';
 const REVERSED = 'f-6-0';
@@ -455,27 +484,7 @@ describe('npm run model -- train-recorded', () => {
     for (const card of CARDS) expect(text).not.toContain(card);
 
     // The engine serves it: a ring order scores far above the same card's usual order.
-    const model = loadScoringModel(out, { amountReference: readRatesFile(DEFAULT_RATES_PATH).reference });
-    let clock = t0 + 40 * DAY;
-    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-    const rates = readRatesFile(DEFAULT_RATES_PATH);
-    const engine = new Engine({
-      store: new MemoryVelocityStore({ now: () => clock }),
-      keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
-      ruleset: () => ruleset,
-      rates: () => rates,
-      deadlineMs: 60_000,
-      now: () => clock,
-      model: () => model,
-    });
-    const score = async (o: Order) => {
-      clock = o.at;
-      const result = await engine.score('m1', order(o));
-      if (result.kind !== 'scored') throw new Error('not scored');
-      return result.evidence!.features.model_score as number;
-    };
-    const genuine = await score({ id: 'n-1', card: 5, at: t0 + 40 * DAY, fraud: false });
-    const ring = await score({ id: 'n-2', card: 6, at: t0 + 40 * DAY + 22 * HOUR, fraud: true });
+    const { genuine, ring } = await servedScores(out, 'm1');
     expect(ring).toBeGreaterThan(genuine + 30);
   }, 240_000);
 
@@ -741,27 +750,7 @@ describe('npm run model -- train-recorded --requests', () => {
     for (const card of CARDS) expect(text).not.toContain(card);
 
     // The engine serves it: a ring order scores far above the same card's usual order.
-    const model = loadScoringModel(out, { amountReference: readRatesFile(DEFAULT_RATES_PATH).reference });
-    let clock = t0 + 40 * DAY;
-    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-    const rates = readRatesFile(DEFAULT_RATES_PATH);
-    const engine = new Engine({
-      store: new MemoryVelocityStore({ now: () => clock }),
-      keyring: { primary: { id: 'k', secret: Buffer.alloc(32, 7) } },
-      ruleset: () => ruleset,
-      rates: () => rates,
-      deadlineMs: 60_000,
-      now: () => clock,
-      model: () => model,
-    });
-    const score = async (o: Order) => {
-      clock = o.at;
-      const result = await engine.score('shop-1', order(o));
-      if (result.kind !== 'scored') throw new Error('not scored');
-      return result.evidence!.features.model_score as number;
-    };
-    const genuine = await score({ id: 'n-1', card: 5, at: t0 + 40 * DAY, fraud: false });
-    const ring = await score({ id: 'n-2', card: 6, at: t0 + 40 * DAY + 22 * HOUR, fraud: true });
+    const { genuine, ring } = await servedScores(out, 'shop-1');
     expect(ring).toBeGreaterThan(genuine + 30);
   }, 240_000);
 

@@ -20,19 +20,15 @@ interface RequestQueue {
 
 const PATCHED = Symbol.for('leakguard.kafkajs.requestQueueIdle');
 
-/** Whether kafkajs's request queue no longer polls while idle (false: its internals changed, left as they are). */
-export function stopIdlePolling(): boolean {
-  const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
-  const proto = prototype as RequestQueue & { [PATCHED]?: true };
-  if (proto[PATCHED]) return true;
-  const theirs = proto.scheduleCheckPendingRequests;
-  if (typeof theirs !== 'function') return false;
-  proto.scheduleCheckPendingRequests = function (this: RequestQueue) {
+const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: RequestQueue & { [PATCHED]?: true };
+};
+const theirs = prototype.scheduleCheckPendingRequests;
+// Once per process; kafkajs internals changed (no such method): left as they are.
+if (!prototype[PATCHED] && typeof theirs === 'function') {
+  prototype.scheduleCheckPendingRequests = function (this: RequestQueue) {
     if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
     theirs.call(this);
   };
-  proto[PATCHED] = true;
-  return true;
+  prototype[PATCHED] = true;
 }
-
-export const idlePollingStopped = stopIdlePolling();

@@ -786,32 +786,43 @@ export class PostgresCaseStore implements CaseStore {
     // an address's previous normalisation's) is the other's; each kind's identities of this case
     // are gathered once, and the candidates found by index (each key's, link_aliases' GIN).
     const r = await this.sql.query(
-      `WITH me AS (
+      `WITH own AS (
+         SELECT array_remove(ARRAY['card:' || card_fingerprint, 'device:' || device_key, 'ip:' || ip_key,
+             'email:' || email_key, 'shipping:' || shipping_key], NULL) || link_aliases AS ids
+         FROM cases WHERE id = $1
+       ), tagged AS (
          SELECT ids,
-           ARRAY(SELECT substr(a, 6) FROM unnest(ids) a WHERE starts_with(a, 'card:')) AS card_ids,
-           ARRAY(SELECT substr(a, 8) FROM unnest(ids) a WHERE starts_with(a, 'device:')) AS device_ids,
-           ARRAY(SELECT substr(a, 4) FROM unnest(ids) a WHERE starts_with(a, 'ip:')) AS ip_ids,
-           ARRAY(SELECT substr(a, 7) FROM unnest(ids) a WHERE starts_with(a, 'email:')) AS email_ids,
-           ARRAY(SELECT substr(a, 10) FROM unnest(ids) a WHERE starts_with(a, 'shipping:')) AS shipping_ids
-         FROM (SELECT array_remove(ARRAY['card:' || card_fingerprint, 'device:' || device_key, 'ip:' || ip_key,
-                 'email:' || email_key, 'shipping:' || shipping_key], NULL) || link_aliases AS ids
-               FROM cases WHERE id = $1) own
+           ARRAY(SELECT a FROM unnest(ids) a WHERE starts_with(a, 'card:')) AS card,
+           ARRAY(SELECT a FROM unnest(ids) a WHERE starts_with(a, 'device:')) AS device,
+           ARRAY(SELECT a FROM unnest(ids) a WHERE starts_with(a, 'ip:')) AS ip,
+           ARRAY(SELECT a FROM unnest(ids) a WHERE starts_with(a, 'email:')) AS email,
+           ARRAY(SELECT a FROM unnest(ids) a WHERE starts_with(a, 'shipping:')) AS shipping
+         FROM own
+       ), me AS (
+         -- Per kind: its identities as link_aliases holds them (tags), and bare, as its column does.
+         SELECT ids, card AS card_tags, device AS device_tags, ip AS ip_tags, email AS email_tags, shipping AS shipping_tags,
+           ARRAY(SELECT substr(a, 6) FROM unnest(card) a) AS card_ids,
+           ARRAY(SELECT substr(a, 8) FROM unnest(device) a) AS device_ids,
+           ARRAY(SELECT substr(a, 4) FROM unnest(ip) a) AS ip_ids,
+           ARRAY(SELECT substr(a, 7) FROM unnest(email) a) AS email_ids,
+           ARRAY(SELECT substr(a, 10) FROM unnest(shipping) a) AS shipping_ids
+         FROM tagged
        ), found AS (
          SELECT c.id, c.merchant_id, c.transaction_id, c.status, c.decision, c.score, c.created_at,
            array_remove(ARRAY[
-             CASE WHEN c.card_fingerprint = ANY(me.card_ids) OR c.link_aliases && ARRAY(SELECT 'card:' || x FROM unnest(me.card_ids) x) THEN 'card' END,
-             CASE WHEN c.device_key = ANY(me.device_ids) OR c.link_aliases && ARRAY(SELECT 'device:' || x FROM unnest(me.device_ids) x) THEN 'device' END,
-             CASE WHEN c.ip_key = ANY(me.ip_ids) OR c.link_aliases && ARRAY(SELECT 'ip:' || x FROM unnest(me.ip_ids) x) THEN 'ip' END,
-             CASE WHEN c.email_key = ANY(me.email_ids) OR c.link_aliases && ARRAY(SELECT 'email:' || x FROM unnest(me.email_ids) x) THEN 'email' END,
-             CASE WHEN c.shipping_key = ANY(me.shipping_ids) OR c.link_aliases && ARRAY(SELECT 'shipping:' || x FROM unnest(me.shipping_ids) x) THEN 'shipping' END
+             CASE WHEN c.card_fingerprint = ANY(me.card_ids) OR c.link_aliases && me.card_tags THEN 'card' END,
+             CASE WHEN c.device_key = ANY(me.device_ids) OR c.link_aliases && me.device_tags THEN 'device' END,
+             CASE WHEN c.ip_key = ANY(me.ip_ids) OR c.link_aliases && me.ip_tags THEN 'ip' END,
+             CASE WHEN c.email_key = ANY(me.email_ids) OR c.link_aliases && me.email_tags THEN 'email' END,
+             CASE WHEN c.shipping_key = ANY(me.shipping_ids) OR c.link_aliases && me.shipping_tags THEN 'shipping' END
            ], NULL) AS via
          FROM cases c, me
+         -- Identities are tagged by kind: a candidate shares one of some kind, so via is never empty.
          WHERE c.id <> $1 AND (c.card_fingerprint = ANY(me.card_ids) OR c.device_key = ANY(me.device_ids)
            OR c.ip_key = ANY(me.ip_ids) OR c.email_key = ANY(me.email_ids) OR c.shipping_key = ANY(me.shipping_ids)
            OR c.link_aliases && me.ids)
        )
        SELECT *, count(*) OVER () AS total FROM found
-       WHERE cardinality(via) > 0
        ORDER BY CASE
            WHEN 'card' = ANY(via) THEN 0
            WHEN 'device' = ANY(via) THEN 1
