@@ -24,6 +24,7 @@
 // These are figures, not a test; targets: ≥ 3,000 tx/s sustained, p99 < 250 ms at 1,000/s; #12's: one
 // processor ≥ 0.15× its no-op engine, p99 < 250 ms at a fifth of the sustained throughput.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -322,9 +323,15 @@ async function main(): Promise<void> {
     await sleep(1_500); // the reader joins its group before any decision exists
     const lines: string[] = [];
     const metricsPort = await freePort();
+    const METRICS_TOKEN = randomBytes(24).toString('hex');
     /** The processor's own view, from its /metrics: batches and their sizes so far. */
     const batchStats = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // The processors run as in production, where /metrics wants the scrape token.
+      const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      if (!response.ok) throw new Error(`the processor's /metrics answered ${response.status}`);
+      const text = await response.text();
       const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
       return {
         batches: value('leakguard_stream_batch_size_count'),
@@ -357,6 +364,7 @@ async function main(): Promise<void> {
             LEAKGUARD_STATE_DIR: appState,
             LOG_LEVEL: 'warn',
             STREAM_METRICS_PORT: String(i === 0 ? metricsPort : 0),
+            LEAKGUARD_METRICS_TOKEN: METRICS_TOKEN,
             ...TUNING,
           },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -400,7 +408,10 @@ async function main(): Promise<void> {
       `   drained ${preload.sent} in ${drainSeconds.toFixed(1)} s from the join: ${Math.round(backlogRate)} tx/s input→decision`,
     );
     say(`   ${cpuReport(cpuStart, cpuMark(pids), preload.sent)}`);
-    const b = await batchStats().catch(() => undefined);
+    const b = await batchStats().catch((error: unknown) => {
+      say(`   (no batch figures: ${(error as Error).message})`);
+      return undefined;
+    });
     if (b)
       say(
         `   ${b.batches} batches published and committed, ${Math.round(b.messages / b.batches)} messages and ${Math.round((b.seconds / b.batches) * 1000)} ms each on average (${LEAKGUARD_STREAM_PARTITIONS_NOTE})`,
