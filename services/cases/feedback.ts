@@ -7,6 +7,8 @@
 // to be in its own transaction (decision_effects, an outbox, with its audit entries), then they are
 // applied at once and, while that fails, by a worker with backoff until they are. Applying an
 // effect twice changes nothing twice (a list entry set again, a label the learners already hold).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { backoffDelay } from '../webhooks/retry.ts';
 import type { AuditInput, AuditLog } from './audit.ts';
@@ -42,6 +44,8 @@ export interface FeedbackOptions {
   /** A reversed decision's label, withdrawn (the recording for backtests). */
   onLabelWithdrawn?: (merchantId: string, transactionId: string, label: 'fraud' | 'legitimate', at: number) => void;
   onError: (error: unknown) => void;
+  /** This process, in the label outbox's lease (default: host, pid and a random part). */
+  owner?: string;
   /** An effect could not be applied (it is retried): for a log line and a metric. */
   onEffectFailed?: (error: unknown, effect: PendingEffect) => void;
   /** How often the worker looks for effects due (ms; default 5 s). */
@@ -63,13 +67,21 @@ const FLUSH_WAIT_AT_STOP_MS = 5_000;
 /** How long an engine holds an effect it is applying before another may take it (ms). */
 const EFFECT_LEASE_MS = 30_000;
 
+/**
+ * How long an engine holds the label outbox, renewed before each batch it reads (ms): longer than
+ * the Kafka sink's longest send (labels-sink.ts: three tries of 3 s to connect and 10 s to answer).
+ */
+export const LABEL_OUTBOX_LEASE_MS = 60_000;
+
 export class Feedback {
   private readonly o: FeedbackOptions;
+  private readonly owner: string;
   private flushing: Promise<void> | undefined;
   private applying: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   constructor(options: FeedbackOptions) {
     this.o = options;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
   /** How long a fraud decision keeps its entities listed (days). */
@@ -252,12 +264,20 @@ export class Feedback {
     await Promise.all([this.applying, Promise.race([this.flushing, flushWait])]);
   }
 
-  /** Publishes stored labels not yet published (an outbox): at least once, in order. */
+  /**
+   * Publishes stored labels not yet published (an outbox): at least once, in order. Every engine
+   * flushes, one at a time publishes (the outbox's lease): two reading the same labels sent each
+   * twice, and one could send a withdrawal ahead of the label another was still sending. A flush
+   * that finds the outbox held leaves its labels to the holder, or to the next pass (5 s).
+   */
   flushLabels(): Promise<void> {
     if (!this.o.labels) return Promise.resolve();
     this.flushing ??= (async () => {
+      let held = false;
       try {
         for (;;) {
+          held = await this.o.store.holdLabelOutbox(this.owner, LABEL_OUTBOX_LEASE_MS);
+          if (!held) return;
           const batch = await this.o.store.unpublishedLabels(500);
           if (batch.length === 0) return;
           await this.o.labels!.send(
@@ -286,6 +306,9 @@ export class Feedback {
       } catch (error) {
         this.o.onError(error);
       } finally {
+        // Given up at once, not held until it runs out: a broker this engine cannot reach may
+        // answer another, and a label decided on another engine meanwhile is its to send.
+        if (held) await this.o.store.releaseLabelOutbox(this.owner).catch((error: unknown) => this.o.onError(error));
         this.flushing = undefined;
       }
     })();

@@ -541,6 +541,14 @@ export interface CaseStore {
   /** Marks labels published as they were read (unpublishedLabels): one withdrawn since stays to publish. */
   markLabelsPublished(labels: { labelId: number; withdrawnAt: string | null }[]): Promise<void>;
   /**
+   * Takes the label outbox for `owner`, or renews it, for `leaseMs`: whether it holds it now. One
+   * engine publishes at a time (each label once, a withdrawal after its label); one that stops
+   * holding it loses it when the lease runs out.
+   */
+  holdLabelOutbox(owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives the label outbox up, if `owner` holds it. */
+  releaseLabelOutbox(owner: string): Promise<void>;
+  /**
    * Erases the personal data of every case past its retention, whatever its status: a closed one
    * (fraud, legitimate) decided before `before`, any other created before it. The sealed value is
    * nulled and the erasure recorded with `retentionDays` (on a case without personal data too: its

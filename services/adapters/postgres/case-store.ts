@@ -938,6 +938,19 @@ export class PostgresCaseStore implements CaseStore {
       );
   }
 
+  async holdLabelOutbox(owner: string, leaseMs: number): Promise<boolean> {
+    const r = await this.sql.query(
+      `UPDATE label_outbox_lease SET owner = $1, until = now() + make_interval(secs => $2::double precision / 1000)
+       WHERE owner = $1 OR until < now() RETURNING owner`,
+      [owner, leaseMs],
+    );
+    return r.rows.length === 1;
+  }
+
+  async releaseLabelOutbox(owner: string): Promise<void> {
+    await this.sql.query(`UPDATE label_outbox_lease SET until = '-infinity' WHERE owner = $1`, [owner]);
+  }
+
   async erasePersonalData(before: Date, retentionDays: number): Promise<number> {
     // A closed case from its decision, any other (open, in review, escalated) from its creation: a
     // case nobody closes does not keep its personal data for ever. Personal data nulled (none to
