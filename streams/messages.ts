@@ -257,19 +257,59 @@ export function maskValue(value: unknown, path: string[] = []): unknown {
   if (typeof value === 'string') return maskText(value);
   if (typeof value === 'number') return maskNumber(value);
   if (value && typeof value === 'object' && path.length >= MASK_DEPTH_LIMIT) return '[truncated]';
-  if (Array.isArray(value)) return value.map((v, i) => maskValue(v, [...path, String(i)]));
+  if (Array.isArray(value)) {
+    const pieces = splitCardPieces(value);
+    return value.map((v, i) => (pieces?.has(i) ? starred(v) : maskValue(v, [...path, String(i)])));
+  }
   if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    const pieces = splitCardPieces(entries.map(([k, v]) => (isSecurityCodeName(k) ? undefined : v)));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [i, [k, v]] of entries.entries()) {
       const key = maskDigits(k);
       if (isSecurityCodeName(k)) out[key] = '[removed]';
       else if (k === 'number' && path[path.length - 1] === 'card') out[key] = maskCardNumber(v);
+      else if (pieces?.has(i)) out[key] = starred(v);
       else out[key] = maskValue(v, [...path, k]);
     }
     return out;
   }
   return value;
 }
+
+/** A value of digits alone: a non-negative integer, or a string of digits with spaces or dashes between. */
+const digitPiece = (v: unknown): string | undefined =>
+  typeof v === 'number'
+    ? Number.isSafeInteger(v) && v >= 0
+      ? String(v)
+      : undefined
+    : typeof v === 'string' && /^\p{Nd}[\p{Nd} -]*$/u.test(v)
+      ? v
+      : undefined;
+
+/**
+ * Which of `values` (an array's items, an object's values in order) are the pieces of a card number
+ * split across neighbours ([4111, 1111, 1111, 1111], {"a": "4111", "b": "1111", ...},
+ * {"pan1": "411111", "pan2": "1111111111"}): runs of two or more consecutive values of digits alone
+ * that read together, one after the other, as a card. Each piece alone is no card and passes.
+ */
+function splitCardPieces(values: readonly unknown[]): Set<number> | undefined {
+  let found: Set<number> | undefined;
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    const run: string[] = [];
+    for (let piece = digitPiece(values[j]); piece !== undefined; piece = digitPiece(values[++j])) run.push(piece);
+    if (run.length >= 2 && containsCardNumber(run.join(' '))) {
+      found ??= new Set();
+      for (let k = i; k < j; k++) found.add(k);
+    }
+    i = Math.max(j, i + 1);
+  }
+  return found;
+}
+
+/** A piece of a split card: every digit starred (its first 6 and last 4 are not the card's). */
+const starred = (v: unknown) => String(v).replace(/\p{Nd}/gu, '*');
 
 /** Text that is not JSON: card-number-shaped digit runs masked, security-code-looking fields removed. */
 export function maskText(text: string): string {

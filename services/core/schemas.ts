@@ -83,9 +83,13 @@ export const CURRENCY_CODES: readonly string[] = (() => {
 // ordinary words ("incident", "shipping"), only as a whole word. A name that goes on to say only the
 // check's outcome (cvvResult, cvc_check, cvvResponseCode, ...) is no code; one that says more
 // (cvcCheckValue, cvvProvidedValue) is.
+// Gateways' own names for it too: `cardCode` (Authorize.Net's x_card_code), `cardSecurityNumber`,
+// `cardVerificationNumber`, and `securityNumber` or `verificationNumber` as a whole name (not a
+// social security number); `cardCode` only as the name begins (not a gift or loyalty card's code).
 const SECURITY_CODE_PART =
-  /cvv|cvc|ccv|cv2|csc|cvn|cav2|securitycode|verificationvalue|verificationcode|track1|track2|trackdata/;
+  /cvv|cvc|ccv|cv2|csc|cvn|cav2|securitycode|verificationvalue|verificationcode|(?<=^(?:x|credit|debit|payment)?)cardcode|cardsecuritynumber|cardverificationnumber|track1|track2|trackdata/;
 const SECURITY_CODE_WORDS = new Set(['cid', 'cvd', 'pin']);
+const SECURITY_CODE_NAMES = new Set(['securitynumber', 'verificationnumber']);
 const CHECK_OUTCOME =
   /^(?:result|response|status|match|check|outcome|indicator|presence|present|provided|verified)+(?:code)?$/;
 /** Words of a name: split at anything but letters and digits and at camelCase humps, in lower case. */
@@ -101,6 +105,7 @@ function nameWords(field: string): string[] {
 export function isSecurityCodeName(field: string): boolean {
   const words = nameWords(field);
   const joined = words.join('');
+  if (SECURITY_CODE_NAMES.has(joined)) return true;
   const part = SECURITY_CODE_PART.exec(joined);
   const word = words.findIndex((w) => SECURITY_CODE_WORDS.has(w));
   if (!part && word < 0) return false;

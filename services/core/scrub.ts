@@ -8,9 +8,11 @@
 // subscript, circled ①, dingbat ➀); groups may be joined by 1 to 3 separators (spaces of any width,
 // dashes of any kind, the long-vowel marks ー ｰ Japanese input methods type for dashes, minus
 // signs, tildes, dots, slashes, underscores, parentheses, middle dots, invisible format and control
-// characters, combining marks such as a keycap's, percent-encoded spaces and dashes: "%20"; the
-// digits themselves may be percent-encoded, "%34%31..."), or up
-// to 8 when at most 3 of them are not spaces ("4111  --  1111"), or up to 32 spaces alone.
+// characters, combining marks such as a keycap's), or up to 8 when at most 3 of them are not spaces
+// or invisible ("4111  --  1111"), or up to 32 spaces and invisible characters alone. Escapes are
+// read as what they stand for, in a second reading of the text: percent-encoding ("%2C", "%E2%80%93",
+// "%2520" encoded twice; the digits too: "%34", a full-width digit's "%EF%BC%94") and HTML
+// character references ("&nbsp;", "&#52;"), any separator among them joining groups as a space does.
 // Commas, colons, semicolons, bars, + * # ~ = & (a sum, a form-encoded space) and every other
 // character that is neither a letter nor a digit (quotes ' ’ " `, bullets • ‧, brackets, @ $ ! ? ...)
 // join groups too, but only the card-like ones ("4111,1111,1111,1111", "4111'1111'1111'1111",
@@ -215,9 +217,15 @@ function groupsOf(text: string): Group[] {
   return groups;
 }
 
+/**
+ * Spaces and what shows as nothing (zero-width spaces and joiners, soft hyphens: format
+ * characters): "4012\u200b\u200b\u200b\u200b8888..." looks like one run of digits.
+ */
+const INVISIBLE = /[\s\p{Cf}]/u;
+const INVISIBLE_GAP = /^[\s\u0085\p{Cf}]+$/u;
 /** Whether a gap joins two groups, and how: Sep.List when a list separator is in it. */
 function joinable(gap: string, mode: ScrubMode): Sep {
-  if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && /^[\s\u0085]+$/.test(gap)) return Sep.Plain;
+  if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && INVISIBLE_GAP.test(gap)) return Sep.Plain;
   let n = 0;
   let notSpace = 0;
   let kind: Sep = Sep.Plain;
@@ -227,7 +235,7 @@ function joinable(gap: string, mode: ScrubMode): Sep {
     const k = separatorKind(cp, mode);
     if (k === Sep.None || ++n > MAX_WIDE_GAP) return Sep.None;
     if (k === Sep.List) kind = Sep.List;
-    if (!/\s/.test(ch)) notSpace++;
+    if (!INVISIBLE.test(ch)) notSpace++;
   }
   if (n === 0) return Sep.None;
   if (n > MAX_GAP && (mode === 'identifier' || kind === Sep.List || notSpace > MAX_GAP)) return Sep.None;
@@ -572,15 +580,96 @@ export function maskDigits(digits: string): string {
 }
 
 /**
- * Percent-encoded separators ("4111%201111%20..."), as a value forwarded without decoding arrives:
- * read as three spaces, so that the text keeps its length and a span found maps onto it. Digits
- * may be encoded too (below).
+ * Text that may hold escapes: percent-encoding ("4111%2C1111...", as a value forwarded without
+ * decoding arrives; "%2520", encoded twice; "%EF%BC%94", a full-width digit's UTF-8 bytes) or HTML
+ * character references ("4111&nbsp;1111...", "&#52;&#49;..."). Read again decoded (decodedProbe).
  */
-const PERCENT_SEPARATOR = /%(?:2[0bBdDeEfF]|09|0[aAdD])/g;
-/** Percent-encoded digits ("%34%31%31%31..."): read as two spaces and the digit, the escape's width. */
-const PERCENT_DIGIT = /%3([0-9])/g;
-const probeOf = (text: string) =>
-  text.includes('%') ? text.replace(PERCENT_SEPARATOR, '   ').replace(PERCENT_DIGIT, '  $1') : text;
+const mayHoldEscapes = (text: string) => text.includes('%') || text.includes('&');
+/** A run of percent escapes, each possibly encoded again ("%25" before it). */
+const PERCENT_RUN = /(?:%(?:25)*[0-9A-Fa-f]{2})+/g;
+const PERCENT_ESCAPE = /%(?:25)*([0-9A-Fa-f]{2})/g;
+/** An HTML character reference: decimal, hexadecimal or named. */
+const CHARACTER_REFERENCE = /&(?:#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z]{2,8}));/g;
+/** Named references of the spaces, dashes and punctuation people put between digit groups. */
+const SEPARATOR_REFERENCES = new Set(
+  'nbsp ensp emsp emsp13 emsp14 thinsp hairsp numsp puncsp zwsp zwnj zwj shy ndash mdash minus hyphen dash horbar middot centerdot period comma colon semi sol bsol lpar rpar amp quot apos num plus equals verbar vert lowbar tilde ast'.split(
+    ' ',
+  ),
+);
+/** Where a digit read from an escape begins in the text: the mask covers the whole escape. */
+type EscapeStarts = Map<number, number>;
+
+/**
+ * What an escape of `width` characters at `at` stands for, in the probe: a digit as itself (ASCII)
+ * after spaces, a letter as itself after spaces (it breaks a run, as written), anything else as
+ * spaces (a separator: read as one more readily than the character itself; masking by mistake is
+ * the safe mistake). The probe keeps the text's length, so that a span found maps onto it.
+ */
+function readEscape(cp: number, width: number, at: number, starts: EscapeStarts): string {
+  const v = digitValue(cp);
+  if (v >= 0) {
+    starts.set(at + width - 1, at);
+    return ' '.repeat(width - 1) + String(v);
+  }
+  const ch = String.fromCodePoint(cp);
+  if (ch.length === 1 && /\p{L}/u.test(ch) && !DASH_LETTER.test(ch)) return ' '.repeat(width - 1) + ch;
+  return ' '.repeat(width);
+}
+
+/** A run of percent escapes read as its UTF-8 characters (an invalid byte: a separator of its width). */
+function readPercentRun(run: string, at: number, starts: EscapeStarts): string {
+  const bytes: number[] = [];
+  const widths: number[] = [];
+  for (const m of run.matchAll(PERCENT_ESCAPE)) {
+    bytes.push(parseInt(m[1]!, 16));
+    widths.push(m[0].length);
+  }
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 1 : (b & 0xe0) === 0xc0 ? 2 : (b & 0xf0) === 0xe0 ? 3 : (b & 0xf8) === 0xf0 ? 4 : 0;
+    let cp = n === 1 ? b : n === 2 ? b & 0x1f : n === 3 ? b & 0x0f : b & 0x07;
+    let width = widths[i]!;
+    let valid = n > 0 && i + n <= bytes.length;
+    for (let k = 1; valid && k < n; k++) {
+      const c = bytes[i + k]!;
+      if ((c & 0xc0) !== 0x80) valid = false;
+      else {
+        cp = (cp << 6) | (c & 0x3f);
+        width += widths[i + k]!;
+      }
+    }
+    if (!valid) {
+      out += ' '.repeat(widths[i]!);
+      i += 1;
+      continue;
+    }
+    out += readEscape(cp, width, at + out.length, starts);
+    i += n;
+  }
+  return out;
+}
+
+/**
+ * The text with its escapes read (above), of the same length, and where each digit read from an
+ * escape begins; undefined when it holds none.
+ */
+function decodedProbe(text: string): { probe: string; starts: EscapeStarts } | undefined {
+  const starts: EscapeStarts = new Map();
+  let probe = text;
+  if (text.includes('%'))
+    probe = probe.replace(PERCENT_RUN, (run: string, at: number) => readPercentRun(run, at, starts));
+  if (text.includes('&'))
+    probe = probe.replace(
+      CHARACTER_REFERENCE,
+      (ref: string, dec?: string, hex?: string, name?: string, at?: number) => {
+        if (name !== undefined) return SEPARATOR_REFERENCES.has(name.toLowerCase()) ? ' '.repeat(ref.length) : ref;
+        const cp = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+        return cp > 0x10ffff ? ' '.repeat(ref.length) : readEscape(cp, ref.length, at!, starts);
+      },
+    );
+  return probe === text ? undefined : { probe, starts };
+}
 
 /** Letters typed for digits: O and o for 0, I and l for 1. */
 const LOOKALIKES = /[OoIl]/g;
@@ -633,12 +722,13 @@ export function maskDottedPath(path: string, mask: (text: string) => string): st
 
 export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
   const scan = scanDigits(text);
-  const percent = text.includes('%');
-  if (noCardPossible(scan) && !percent) return text;
+  const escapes = mayHoldEscapes(text);
+  if (noCardPossible(scan) && !escapes) return text;
   const cards = cardsIn(text, text, mode, scan);
   const lookalikes = lookalikeProbe(text, scan);
   const out = masked(text, lookalikes ? mergeCards(cards, cardsIn(text, lookalikes, mode), lookalikes) : cards);
-  return percent ? scrubProbed(out, probeOf(out), mode) : out;
+  const decoded = escapes ? decodedProbe(out) : undefined;
+  return decoded ? masked(out, cardsIn(out, decoded.probe, mode, undefined, decoded.starts)) : out;
 }
 
 /**
@@ -650,7 +740,8 @@ export function scrubJsonText(text: string): string {
   // Read as it is first (a backslash may be what joins the groups: "4111\\1111\\..."), then its escapes.
   const plain = scrubCardNumbers(text);
   if (!plain.includes('\\')) return plain;
-  const probe = probeOf(plain).replace(
+  const decoded = mayHoldEscapes(plain) ? decodedProbe(plain) : undefined;
+  const probe = (decoded?.probe ?? plain).replace(
     /\\(?:u([0-9a-fA-F]{4})|(.))/gsu,
     (escape: string, hex?: string, ch?: string) => {
       const c = hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : (JSON_ESCAPES[ch!] ?? ch!);
@@ -658,7 +749,7 @@ export function scrubJsonText(text: string): string {
       return (c.length === 1 && !/[\ud800-\udfff]/.test(c) ? c : 'x').padEnd(escape.length, ' ');
     },
   );
-  return scrubProbed(plain, probe, 'text');
+  return masked(plain, cardsIn(plain, probe, 'text', undefined, decoded?.starts));
 }
 const JSON_ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f' };
 
@@ -670,15 +761,20 @@ interface Found {
 }
 
 /** The card numbers found in `probe`, a copy of `text` of the same length read for them, in order. */
-function cardsIn(text: string, probe: string, mode: ScrubMode, scan = scanDigits(probe)): Found[] {
+function cardsIn(
+  text: string,
+  probe: string,
+  mode: ScrubMode,
+  scan = scanDigits(probe),
+  escapeStarts?: EscapeStarts,
+): Found[] {
   if (tooFewDigits(scan)) return [];
   const groups = groupsOf(probe);
   return cardSpans(probe, groups, mode).map(([s, e]) => {
     let digits = '';
     for (let i = s; i <= e; i++) digits += groups[i]!.digits;
-    let start = groups[s]!.start;
-    // A first digit read from a percent escape ("%34"): the mask covers the whole escape.
-    if (start >= 2 && text.charCodeAt(start - 2) === 37 && probe.charCodeAt(start - 2) === 32) start -= 2;
+    // A first digit read from an escape ("%34", "&#52;"): the mask covers the whole escape.
+    const start = escapeStarts?.get(groups[s]!.start) ?? groups[s]!.start;
     let end = groups[e]!.end;
     // A last digit read from an escape ("\u0031", "\1"): the mask covers the whole escape.
     if (text.charCodeAt(end - 1) === 92 && probe.charCodeAt(end - 1) !== 92) end += text[end] === 'u' ? 5 : 1;
@@ -727,9 +823,6 @@ function masked(text: string, cards: readonly Found[]): string {
   return out + text.slice(at);
 }
 
-/** Masks in `text` the card numbers found in `probe`, a copy of the same length read for them. */
-const scrubProbed = (text: string, probe: string, mode: ScrubMode) => masked(text, cardsIn(text, probe, mode));
-
 /**
  * Runs of more than 19 digits, which scrubCardNumbers leaves alone, masked (first 6 and last 4
  * digits kept) when any 12 to 19 consecutive digits of them pass Luhn: a card number run together
@@ -765,9 +858,11 @@ function holdsLuhnStretch(digits: string): boolean {
  */
 export function containsCardNumber(text: string): boolean {
   const scan = scanDigits(text);
-  const percent = text.includes('%');
-  if (noCardPossible(scan) && !percent) return false;
-  if (holdsCardNumber(text, scan) || (percent && holdsCardNumber(probeOf(text)))) return true;
+  const escapes = mayHoldEscapes(text);
+  if (noCardPossible(scan) && !escapes) return false;
+  if (holdsCardNumber(text, scan)) return true;
+  const decoded = escapes ? decodedProbe(text) : undefined;
+  if (decoded && holdsCardNumber(decoded.probe)) return true;
   const lookalikes = lookalikeProbe(text, scan);
   return lookalikes !== undefined && holdsCardNumber(lookalikes);
 }

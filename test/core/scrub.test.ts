@@ -272,6 +272,53 @@ describe('the card-number scrubber', () => {
       expect(scrubJsonText(text), text).toBe(text);
   });
 
+  it('masks a card number whose separators or digits are any percent escape or HTML character reference (found by a review)', () => {
+    const pan = '4111111111111111';
+    const fours = (sep: string) => [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep);
+    // Each was stored in clear in cases and the flagged journal, and shown on the console.
+    const separators = [
+      ...['%2C', '%3A', '%3B', '%7C', '%23', '%26', '%3D', '%22', '%5B', '%3F', '%5C'],
+      // UTF-8: a no-break space, an en dash, an ideographic space, ー, a full-width dash.
+      ...['%C2%A0', '%E2%80%93', '%E3%80%80', '%E3%83%BC', '%EF%BC%8D'],
+      // Encoded twice; HTML references.
+      ...['%2520', '%252C', '&nbsp;', '&ndash;', '&#32;', '&#x2013;', '&NBSP;'],
+    ];
+    for (const sep of separators) {
+      expect(scrubCardNumbers(`item: ${fours(sep)} end`), sep).toBe('item: 411111******1111 end');
+      expect(containsCardNumber(`id-${fours(sep)}`), sep).toBe(true);
+      expect(scrubJsonText(`{"note":"${fours(sep)}"`), sep).toBe('{"note":"411111******1111"');
+    }
+    // Digits encoded: full-width digits' UTF-8 bytes, decimal and hexadecimal references; the whole escape masked.
+    const fullWidth = [...pan].map((d) => encodeURIComponent(String.fromCharCode(0xff10 + Number(d)))).join('');
+    const decimal = [...pan].map((d) => `&#${48 + Number(d)};`).join('');
+    const hex = [...pan].map((d) => `&#x3${d};`).join('');
+    for (const text of [fullWidth, decimal, hex, `${decimal.slice(0, 20)}&#32;${pan.slice(4)}`]) {
+      expect(scrubCardNumbers(`ref ${text} x`), text).toBe('ref 411111******1111 x');
+      expect(containsCardNumber(text), text).toBe(true);
+    }
+    // Encoded text that holds no card, URLs and form bodies are left as they are.
+    for (const text of [
+      'https://shop.example/search?q=%E6%97%A5%E6%9C%AC&page=2&id=12345',
+      'a=1&b=2&amp;c=%20x',
+      'Tom &amp; Jerry &eacute; 4111 &copy; 2026',
+      '50% off & more',
+      'order%2012345%2C%2067890',
+    ])
+      expect(scrubCardNumbers(text), text).toBe(text);
+  });
+
+  it('masks a card number whose groups are joined by invisible characters, however many (found by a review)', () => {
+    for (const gap of [
+      '\u200b\u200b\u200b\u200b',
+      '\u00ad\u00ad\u00ad\u00ad\u00ad',
+      '\u2060'.repeat(12),
+      ' \u200b \u200b ',
+    ])
+      expect(scrubCardNumbers(`x ${['4012', '8888', '8888', '1881'].join(gap)} y`), JSON.stringify(gap)).toBe(
+        'x 401288******1881 y',
+      );
+  });
+
   it('leaves runs that fail the Luhn check alone', () => {
     const r = rng(77);
     for (let i = 0; i < 3000; i++) {
@@ -703,5 +750,54 @@ describe('every writer uses it', () => {
       });
       expect(JSON.stringify(letter)).not.toMatch(/123|456|789|321/);
     }
+  });
+
+  it("dead letters: a card split across array items or neighbouring fields, and gateways' names for the security code (found by a review)", () => {
+    const letterOf = (parsed: unknown) =>
+      deadLetterMessage({
+        reason: 'schema_violation',
+        details: [],
+        source: { topic: 't', partition: 0, offset: '4' },
+        key: null,
+        timestamp: '0',
+        now: new Date(0),
+        raw: JSON.stringify(parsed),
+        parsed,
+      });
+    for (const split of [
+      { card: { pan: [4111, 1111, 1111, 1111] } },
+      { card: { pan: ['4111', '1111', '1111', '1111'] } },
+      { payment: { cardNumber: { a: '4111', b: '1111', c: '1111', d: '1111' } } },
+      { card: { pan1: '411111', pan2: '1111111111' } },
+      { x: [41111111, 11111111] },
+    ]) {
+      const letter = letterOf(split);
+      expect(JSON.stringify(letter.payload), JSON.stringify(split)).not.toMatch(/1111/);
+      expect(flat(JSON.stringify(letter))).not.toContain('4111111111111111');
+    }
+    // Numbers side by side that are no card stay readable: an amount and an expiry, a list of ids.
+    const ordinary = { amount: 1999, expiryMonth: 12, expiryYear: 2030, items: [3, 14, 15], ids: ['1234', '5678'] };
+    expect(letterOf(ordinary).payload).toEqual(ordinary);
+    const codes = {
+      card: { cardCode: '123' },
+      x_card_code: '456',
+      payment: { securityNumber: '789' },
+      cardVerificationNumber: '321',
+    };
+    const letter = letterOf(codes);
+    expect(JSON.stringify(letter)).not.toMatch(/123|456|789|321/);
+    expect(
+      JSON.stringify(
+        deadLetterMessage({
+          reason: 'invalid_json',
+          details: [],
+          source: { topic: 't', partition: 0, offset: '5' },
+          key: null,
+          timestamp: '0',
+          now: new Date(0),
+          raw: 'amount=10&card[code]=123&x_card_code=456',
+        }),
+      ),
+    ).not.toMatch(/123|456/);
   });
 });
