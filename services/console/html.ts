@@ -55,7 +55,9 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Safe {
 export function consoleHref(path: string, query?: Record<string, string | number | undefined>): string {
   if (!/^\/console(\/[A-Za-z0-9._~/-]*)?$/.test(path)) throw new Error('not a console path');
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') q.set(k, String(v));
+  // Values come from requests (a queue's filters): a card number typed in one is not echoed into a link or a Location.
+  for (const [k, v] of Object.entries(query ?? {}))
+    if (v !== undefined && v !== '') q.set(k, scrubCardNumbers(String(v)));
   const s = q.toString();
   return s ? `${path}?${s}` : path;
 }

@@ -208,6 +208,36 @@ describe('no card number at rest', () => {
     noCardIn('the logs', t.logs.join(''));
   });
 
+  it('never echoes a card number typed into a console address or filter into a redirect (found by a review)', async () => {
+    const anonymous = new ConsoleClient(t.app, '10.9.0.7');
+    const { client } = await loggedIn(t, 'admin', '10.9.0.3');
+    for (const typed of [
+      '4111111111111111',
+      '4111-1111-1111-1111',
+      '4111,1111,1111,1111',
+      fullWidth('4111 1111 1111 1111'),
+    ]) {
+      const e = encodeURIComponent(typed);
+      // Without a session, the sign-in's redirect carried the page asked for, card and all.
+      for (const url of [
+        `/console/queue?transactionId=${e}`,
+        `/console/cases/${e}`,
+        `/console/admin/audit?actor=${e}`,
+      ]) {
+        const r = await anonymous.get(url);
+        expect(r.status, url).toBe(303);
+        expect(r.location, url).toBe('/console/login');
+        const signIn = await anonymous.get(`/console/login?next=${encodeURIComponent(url)}`);
+        noCardIn(`the sign-in page for ${url}`, signIn.body);
+      }
+      // Signed in: the queue's "take next" returned its filters in the Location as typed.
+      for (const field of ['merchant', 'reasonCode', 'watchlistEvent']) {
+        const r = await client.post('/console/queue/take-next', { [field]: typed });
+        noCardIn(`take-next's redirect with ${field}`, `${r.location ?? ''} ${r.body}`);
+      }
+    }
+  });
+
   it('scrubs a journal written before: the pending decisions are rewritten masked at start', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'lg-journal-')), 'flagged.journal');
     const old = flagged({ name: `Jane ${FORMS[0]}` });
