@@ -103,8 +103,13 @@ export interface UserStore {
     maxAttempts: number,
     lockMs: number,
   ): Promise<{ attempts: number; lockedUntil: string | null; lockedNow: boolean }>;
-  /** Clears the address's failures and records the TOTP step; false when the step was already used (replay). The wrong codes stay counted. */
-  recordSuccess(username: string, totpStep: number, address: string): Promise<boolean>;
+  /**
+   * A right code: clears the address's failures and records the TOTP step, under the user's row
+   * lock. 'reused' when the step was already used (replay), 'locked' when the second factor is
+   * locked now (a code checked while other attempts were locking it: nothing recorded). The wrong
+   * codes stay counted.
+   */
+  recordSuccess(username: string, totpStep: number, address: string): Promise<'ok' | 'reused' | 'locked'>;
   /** The wrong codes counted since the last call (the owner's previous sign-in), and clears that number. */
   takeUnreportedCodeFailures(username: string): Promise<number>;
   /**
@@ -130,14 +135,16 @@ export interface UserStore {
   /**
    * `wrongCodesBefore`: what takeUnreportedCodeFailures told at this sign-in, shown on the session's
    * pages. `draft`: what the user was sending when their previous session expired (JSON, no card
-   * number), for takeSessionDraft.
+   * number), for takeSessionDraft. `passwordHash`: the hash the sign-in checked; no session is made
+   * (false) when the account's is another by now (reset, or the password changed meanwhile) or the
+   * account is disabled: a revocation under way must not miss a session made in its wake.
    */
   createSession(
     tokenHash: string,
     username: string,
     csrfToken: string,
-    extra?: { wrongCodesBefore?: number; draft?: Record<string, unknown> },
-  ): Promise<void>;
+    extra?: { wrongCodesBefore?: number; draft?: Record<string, unknown>; passwordHash?: string },
+  ): Promise<boolean>;
   /** The session's draft, once: cleared as it is read. Undefined when there is none. */
   takeSessionDraft(tokenHash: string): Promise<unknown>;
   /** The session's draft, left in place (a page that may be reloaded shows it again). Undefined when there is none. */

@@ -443,8 +443,8 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.recordFailure('carol', '10.0.0.2', 10, 30 * 60_000)).toEqual({ locked: false, attempts: 1 });
       expect((await users.find('carol'))!.failedAttempts).toBe(11);
       expect(await users.recordFailure('nobody', '10.0.0.2', 10, 30 * 60_000)).toEqual({ locked: false, attempts: 0 });
-      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe(true);
-      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe(false);
+      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe('ok');
+      expect(await users.recordSuccess('carol', 100, '10.0.0.2')).toBe('reused');
       expect((await users.find('carol'))!.failedAttempts).toBe(10);
       await users.update('carol', { unlock: true });
       expect(await users.loginLock('carol', '10.0.0.1')).toBeNull();
@@ -466,6 +466,29 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       await users.createSession('tok2', 'carol', 'csrf');
       await users.update('carol', { disabled: true });
       expect(await users.touchSession('tok2', 60_000, DAY)).not.toMatchObject({ username: 'carol' });
+    });
+
+    it('refuses a right code while the second factor is locked, and a session for credentials changed since they were checked (found by a review)', async () => {
+      const users = new PostgresUserStore(sql);
+      await users.create({ username: 'fay', role: 'admin', passwordHash: 'h1', totpSecret: 'S' });
+      // Ten wrong codes lock the second factor: a right one checked meanwhile records nothing.
+      for (let i = 0; i < 10; i++) await users.recordCodeFailure('fay', 10, 60_000);
+      expect(await users.recordSuccess('fay', 50, '10.0.0.1')).toBe('locked');
+      expect((await users.find('fay'))!.lastTotpStep).toBe(0);
+      await users.update('fay', { unlock: true });
+      expect(await users.recordSuccess('fay', 50, '10.0.0.1')).toBe('ok');
+      // A sign-in checked password h1; the account was reset, or its password changed, or it was
+      // disabled before the session was made: none is made.
+      expect(await users.createSession('fay-1', 'fay', 'csrf', { passwordHash: 'h1' })).toBe(true);
+      await users.update('fay', { passwordHash: 'h2' });
+      expect(await users.createSession('fay-2', 'fay', 'csrf', { passwordHash: 'h1' })).toBe(false);
+      expect(await users.touchSession('fay-2', 60_000, 86_400_000)).toBeUndefined();
+      await users.issueEnrolment('fay', 'enrol', 60_000);
+      expect(await users.createSession('fay-3', 'fay', 'csrf', { passwordHash: 'h2' })).toBe(false);
+      await users.update('fay', { passwordHash: 'h3' });
+      await users.update('fay', { disabled: true });
+      expect(await users.createSession('fay-4', 'fay', 'csrf', { passwordHash: 'h3' })).toBe(false);
+      expect(await users.createSession('fay-5', 'nobody', 'csrf')).toBe(false);
     });
 
     it("keeps a session's draft for pages that read it again, until it is replaced or cleared", async () => {
@@ -511,7 +534,7 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       });
       expect(['mine', 'theirs']).toContain(done.passwordHash);
       // The step that confirmed the authenticator does not sign in again.
-      expect(await users.recordSuccess('erin', 7, '10.0.0.1')).toBe(false);
+      expect(await users.recordSuccess('erin', 7, '10.0.0.1')).toBe('reused');
       // Expired, or the account disabled meanwhile: not used.
       await users.issueEnrolment('erin', 'hash-2', 1);
       await new Promise((r) => setTimeout(r, 20));

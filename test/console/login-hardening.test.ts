@@ -206,6 +206,107 @@ describe('second factor lock: wrong codes with the right password, per account',
     ).toBe(303);
   });
 
+  it('lets no right code through a burst of guesses sent at once, past the tenth wrong one (found by a review)', async () => {
+    await freshTotpStep();
+    const user = await newUser(t, 'admin');
+    const right = totp(user.totpSecret);
+    const wrong = (i: number) => String((Number(right) + 1000 + i * 7919) % 1_000_000).padStart(6, '0');
+    // A stolen password: 30 wrong codes and the right one last, each from its own address, all at once.
+    const clients = await Promise.all(
+      Array.from({ length: 31 }, async (_, i) => {
+        const c = new ConsoleClient(t.app, `10.7.30.${i + 1}`);
+        await c.get('/console/login');
+        return c;
+      }),
+    );
+    const replies = await Promise.all(
+      clients.map((c, i) =>
+        c.post('/console/login', {
+          username: user.username,
+          password: user.password,
+          code: i === 30 ? right : wrong(i),
+        }),
+      ),
+    );
+    // Every request read the account before the tenth wrong code locked it; the right one came after.
+    expect(replies.map((r) => r.status)).toEqual(Array(31).fill(401));
+    const stored = (await cases().users.find(user.username))!;
+    expect(Date.parse(stored.codeLockedUntil!)).toBeGreaterThan(Date.now());
+    const failures = (await cases().audit.list({ limit: 1000, action: 'login_failed' })).filter(
+      (e) => e.target === `user:${user.username}`,
+    );
+    expect(failures.filter((e) => e.detail.reason === 'code_locked').length).toBeGreaterThanOrEqual(1);
+    expect((await cases().audit.list({ limit: 1000, action: 'login' })).some((e) => e.actor === user.username)).toBe(
+      false,
+    );
+  });
+
+  it('makes no session for a sign-in checked before a reset or a password change that lands first (found by a review)', async () => {
+    await freshTotpStep();
+    const { client: admin } = await loggedIn(t, 'admin', '10.7.31.1');
+    const users = cases().users;
+    const original = users.createSession.bind(users);
+    /** Holds the victim's sign-in between its checks and its session until `revoke` has run. */
+    const signInDuring = async (
+      victim: { username: string; password: string },
+      client: ConsoleClient,
+      code: string,
+      revoke: () => Promise<unknown>,
+    ) => {
+      let reached!: () => void;
+      const atSession = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      users.createSession = async (...args: Parameters<typeof original>) => {
+        if (args[1] === victim.username) {
+          reached();
+          await gate;
+        }
+        return original(...args);
+      };
+      try {
+        await client.get('/console/login');
+        const signIn = client.post('/console/login', { username: victim.username, password: victim.password, code });
+        await atSession;
+        await revoke();
+        release();
+        return await signIn;
+      } finally {
+        users.createSession = original;
+      }
+    };
+    // An admin resets a lead's account while a thief holding its password and seed signs in.
+    const lead = await newUser(t, 'lead');
+    const thief = new ConsoleClient(t.app, '10.7.31.2');
+    const afterReset = await signInDuring(lead, thief, totp(lead.totpSecret), () =>
+      admin.post(`/console/admin/users/${lead.username}`, { op: 'reset' }),
+    );
+    expect(afterReset.status).toBe(401);
+    expect((await thief.get('/console/queue')).status).toBe(303);
+    // The owner changes the password while the thief signs in with the old one.
+    const owner = await newUser(t, 'analyst');
+    const ownerClient = new ConsoleClient(t.app, '10.7.31.3');
+    // Three codes in a row, each used once: the previous step's, the current one's, the next one's.
+    const code = (step: number) => totp(owner.totpSecret, Date.now() + step * 30_000);
+    expect((await ownerClient.login(owner.username, owner.password, owner.totpSecret, code(-1))).status).toBe(303);
+    const thief2 = new ConsoleClient(t.app, '10.7.31.4');
+    const afterChange = await signInDuring(owner, thief2, code(0), async () => {
+      const changed = await ownerClient.post('/console/account/password', {
+        current: owner.password,
+        code: code(1),
+        password: 'correct horse battery staple 9',
+        password2: 'correct horse battery staple 9',
+      });
+      expect(changed.location).toBe('/console/login?changed=1');
+    });
+    expect(afterChange.status).toBe(401);
+    expect((await thief2.get('/console/queue')).status).toBe(303);
+    const refused = await cases().audit.list({ limit: 1000, action: 'login_failed' });
+    expect(refused.filter((e) => e.detail.reason === 'credentials_changed').map((e) => e.target)).toEqual(
+      expect.arrayContaining([`user:${lead.username}`, `user:${owner.username}`]),
+    );
+  });
+
   it('does not count wrong passwords across addresses', async () => {
     const user = await newUser(t, 'analyst');
     for (let i = 0; i < 12; i++) {

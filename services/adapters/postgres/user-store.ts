@@ -157,16 +157,25 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
-  async recordSuccess(username: string, totpStep: number, address: string): Promise<boolean> {
+  async recordSuccess(username: string, totpStep: number, address: string): Promise<'ok' | 'reused' | 'locked'> {
     return this.sql.transaction(async (tx) => {
-      const r = await tx.query(
-        'UPDATE console_users SET last_totp_step = $2, updated_at = now() WHERE username = $1 AND last_totp_step < $2',
-        [username, totpStep],
+      // Under the row lock recordCodeFailure takes: a burst of guesses read the account unlocked
+      // before the tenth wrong code locked it, and a right code among them must not get through.
+      const u = await tx.query<{ locked: boolean; step: number }>(
+        'SELECT COALESCE(code_locked_until > now(), false) AS locked, last_totp_step AS step FROM console_users WHERE username = $1 FOR UPDATE',
+        [username],
       );
-      if (r.rowCount !== 1) return false;
+      const row = u.rows[0];
+      if (!row) return 'reused';
+      if (row.locked) return 'locked';
+      if (Number(row.step) >= totpStep) return 'reused';
+      await tx.query('UPDATE console_users SET last_totp_step = $2, updated_at = now() WHERE username = $1', [
+        username,
+        totpStep,
+      ]);
       // The wrong codes stay: they are counted over their window, across sign-ins (CODE_FAILURE_WINDOW_MS).
       await tx.query('DELETE FROM console_login_failures WHERE username = $1 AND address = $2', [username, address]);
-      return true;
+      return 'ok';
     });
   }
 
@@ -242,12 +251,25 @@ export class PostgresUserStore implements UserStore {
     tokenHash: string,
     username: string,
     csrfToken: string,
-    extra: { wrongCodesBefore?: number; draft?: Record<string, unknown> } = {},
-  ): Promise<void> {
-    await this.sql.query(
-      'INSERT INTO console_sessions (token_hash, username, csrf_token, wrong_codes_before, resume_draft) VALUES ($1, $2, $3, $4, $5::jsonb)',
-      [tokenHash, username, csrfToken, extra.wrongCodesBefore ?? 0, extra.draft ? JSON.stringify(extra.draft) : null],
+    extra: { wrongCodesBefore?: number; draft?: Record<string, unknown>; passwordHash?: string } = {},
+  ): Promise<boolean> {
+    // FOR SHARE: a reset or password change committing meanwhile is waited for and its row read, so
+    // a session is either refused here or made before it and deleted by its revocation.
+    const r = await this.sql.query(
+      `INSERT INTO console_sessions (token_hash, username, csrf_token, wrong_codes_before, resume_draft)
+       SELECT $1, username, $3, $4, $5::jsonb FROM console_users
+       WHERE username = $2 AND NOT disabled AND ($6::text IS NULL OR password_hash = $6)
+       FOR SHARE`,
+      [
+        tokenHash,
+        username,
+        csrfToken,
+        extra.wrongCodesBefore ?? 0,
+        extra.draft ? JSON.stringify(extra.draft) : null,
+        extra.passwordHash ?? null,
+      ],
     );
+    return r.rowCount === 1;
   }
 
   async takeSessionDraft(tokenHash: string): Promise<unknown> {

@@ -55,9 +55,11 @@ export async function accountRoutes(app: FastifyInstance, o: ConsoleOptions): Pr
     }
     if (user.codeLockedUntil && Date.parse(user.codeLockedUntil) > now()) return failed('code_locked');
     const step = verifyTotp(user.totpSecret, body.code.trim(), now());
-    if (step === null || !(await s.users.recordSuccess(user.username, step, address))) {
+    const recorded = step === null ? 'wrong' : await s.users.recordSuccess(user.username, step, address);
+    if (recorded === 'locked') return failed('code_locked');
+    if (recorded !== 'ok') {
       await s.users.recordCodeFailure(user.username, o.maxAttempts, o.lockoutMs);
-      return failed(step === null ? 'bad_code' : 'code_reused');
+      return failed(recorded === 'wrong' ? 'bad_code' : 'code_reused');
     }
     if (await verifyPassword(body.password, user.passwordHash))
       return again(statusOf('VALIDATION_FAILED'), 'The new password is the current one.');

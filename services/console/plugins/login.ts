@@ -356,7 +356,10 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     };
     const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());
     if (step === null) return wrongCode('bad_code');
-    if (!(await s.users.recordSuccess(user.username, step, address))) return wrongCode('code_reused');
+    const recorded = await s.users.recordSuccess(user.username, step, address);
+    // Locked by the wrong codes of a burst that read the account unlocked: no code gets through.
+    if (recorded === 'locked') return failed('code_locked', false);
+    if (recorded === 'reused') return wrongCode('code_reused');
     // Wrong codes given with this password since the owner last signed in: told to them (their
     // session's pages say so) and written down, since only they know whether those were theirs.
     const wrongCodes = await s.users.takeUnreportedCodeFailures(user.username);
@@ -366,10 +369,13 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     if (presented) await s.users.deleteSession(tokenHash(presented));
     const token = newToken();
     const csrf = newToken();
-    await s.users.createSession(tokenHash(token), user.username, csrf, {
+    const created = await s.users.createSession(tokenHash(token), user.username, csrf, {
       wrongCodesBefore: wrongCodes,
       ...(draft ? { draft: { ...draft } } : {}),
+      // Reset, re-secured or disabled while this sign-in was checked: no session outlives that.
+      passwordHash: user.passwordHash,
     });
+    if (!created) return failed('credentials_changed', false);
     await s.audit.append({
       actor: user.username,
       action: 'login',
