@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { issueLines } from '../core/errors.ts';
 import { errorAnswer, logFault, logUnavailable, type ErrorAnswer } from '../http/errors.ts';
 import { ASSETS } from './assets.ts';
+import { CONSOLE_HEADERS } from './security-headers.ts';
 import { accountRoutes } from './plugins/account.ts';
 import { adminRoutes } from './plugins/admin.ts';
 import { breachRoutes } from './plugins/breaches.ts';
@@ -23,9 +24,7 @@ import { refuse, showError, type ConsoleOptions } from './plugins/shared.ts';
 
 export type { ConsoleOptions };
 
-// No script at all: the console serves none (one stylesheet, server-rendered SVG), so none may run.
-export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export { CONSOLE_CSP } from './security-headers.ts';
 
 /** What the error page says, by the error and its answer: the pages' words, the mapping's status. */
 function errorMessage(error: unknown, a: ErrorAnswer): string {
@@ -60,14 +59,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions &
   await app.register(sessionPlugin, o);
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('content-security-policy', CONSOLE_CSP);
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-resource-policy', 'same-origin');
-    reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
-    reply.header('cache-control', 'no-store');
+    reply.headers(CONSOLE_HEADERS);
     return payload;
   });
 

@@ -21,6 +21,7 @@ import {
   type LeakguardErrorOptions,
 } from '../core/errors.ts';
 import { scrubCardNumbers } from '../core/scrub.ts';
+import { CONSOLE_HEADERS, isConsolePath } from '../console/security-headers.ts';
 import {
   retryAfterSeconds,
   unavailableDetail,
@@ -289,6 +290,8 @@ function lingerThenClose(req: FastifyRequest['raw']): void {
 export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const known = BY_FASTIFY_CODE[error.code];
   if (!known) logFault(request, error, 'router error');
+  // Answered before any route: the console's headers are not set by its plugin here.
+  if (isConsolePath(request.raw.url ?? '')) reply.headers(CONSOLE_HEADERS);
   void sendError(reply, known ?? { ...INTERNAL, fault: true });
 }
 

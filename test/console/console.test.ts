@@ -65,6 +65,24 @@ describe('headers and assets', () => {
       expect(r.body).not.toContain('"name": "leakguard"');
     }
   });
+
+  it("carries the console's headers on the router's own refusals of a console path too (found by a review)", async () => {
+    // A malformed escape, an over-long path: answered before any route, where the console's plugin sets nothing.
+    for (const [url, status] of [
+      ['/console/cases/%E0%A4%A', 400],
+      ['/console/assets/%E0%A4%A', 400],
+      [`/console/assets/${'a'.repeat(200)}`, 414],
+    ] as const) {
+      const r = await t.app.inject({ method: 'GET', url });
+      expect(r.statusCode, url).toBe(status);
+      expect(r.headers['content-security-policy'], url).toBe(CONSOLE_CSP);
+      expect(r.headers['x-frame-options'], url).toBe('DENY');
+      expect(r.headers['referrer-policy'], url).toBe('no-referrer');
+    }
+    // The API's own answers are the API's.
+    const api = await t.app.inject({ method: 'GET', url: '/v1/cards/%E0%A4%A' });
+    expect(api.headers['content-security-policy']).toBeUndefined();
+  });
 });
 
 describe('login', () => {
