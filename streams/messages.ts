@@ -258,18 +258,18 @@ export function maskValue(value: unknown, path: string[] = []): unknown {
   if (typeof value === 'number') return maskNumber(value);
   if (value && typeof value === 'object' && path.length >= MASK_DEPTH_LIMIT) return '[truncated]';
   if (Array.isArray(value)) {
-    const pieces = splitCardPieces(value);
-    return value.map((v, i) => (pieces?.has(i) ? starred(v) : maskValue(v, [...path, String(i)])));
+    const split = isSplitCard(value);
+    return value.map((v, i) => (split ? starred(v) : maskValue(v, [...path, String(i)])));
   }
   if (value && typeof value === 'object') {
     const entries = Object.entries(value);
-    const pieces = splitCardPieces(entries.map(([k, v]) => (isSecurityCodeName(k) ? undefined : v)));
+    const split = isSplitCard(entries.filter(([k]) => !isSecurityCodeName(k)).map(([, v]) => v));
     const out: Record<string, unknown> = {};
-    for (const [i, [k, v]] of entries.entries()) {
+    for (const [k, v] of entries) {
       const key = maskDigits(k);
       if (isSecurityCodeName(k)) out[key] = '[removed]';
       else if (k === 'number' && path[path.length - 1] === 'card') out[key] = maskCardNumber(v);
-      else if (pieces?.has(i)) out[key] = starred(v);
+      else if (split) out[key] = starred(v);
       else out[key] = maskValue(v, [...path, k]);
     }
     return out;
@@ -288,24 +288,21 @@ const digitPiece = (v: unknown): string | undefined =>
       : undefined;
 
 /**
- * Which of `values` (an array's items, an object's values in order) are the pieces of a card number
- * split across neighbours ([4111, 1111, 1111, 1111], {"a": "4111", "b": "1111", ...},
- * {"pan1": "411111", "pan2": "1111111111"}): runs of two or more consecutive values of digits alone
- * that read together, one after the other, as a card. Each piece alone is no card and passes.
+ * Whether `values` (an array's items, an object's values) are the pieces of a card number split
+ * across them ([4111, 1111, 1111, 1111], {"a": "4111", "b": "1111", ...}, {"pan1": "411111",
+ * "pan2": "1111111111"}): every value is digits alone and, read one after the other, they hold a
+ * card that no one of them holds alone (that one is masked as it is). Only a container of digits
+ * alone: neighbours in a transaction (an id, an amount) read together are no card.
  */
-function splitCardPieces(values: readonly unknown[]): Set<number> | undefined {
-  let found: Set<number> | undefined;
-  for (let i = 0; i < values.length;) {
-    let j = i;
-    const run: string[] = [];
-    for (let piece = digitPiece(values[j]); piece !== undefined; piece = digitPiece(values[++j])) run.push(piece);
-    if (run.length >= 2 && containsCardNumber(run.join(' '))) {
-      found ??= new Set();
-      for (let k = i; k < j; k++) found.add(k);
-    }
-    i = Math.max(j, i + 1);
+function isSplitCard(values: readonly unknown[]): boolean {
+  if (values.length < 2) return false;
+  const pieces: string[] = [];
+  for (const v of values) {
+    const piece = digitPiece(v);
+    if (piece === undefined || containsCardNumber(piece)) return false;
+    pieces.push(piece);
   }
-  return found;
+  return containsCardNumber(pieces.join(' '));
 }
 
 /** A piece of a split card: every digit starred (its first 6 and last 4 are not the card's). */

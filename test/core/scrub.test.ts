@@ -770,6 +770,7 @@ describe('every writer uses it', () => {
       { payment: { cardNumber: { a: '4111', b: '1111', c: '1111', d: '1111' } } },
       { card: { pan1: '411111', pan2: '1111111111' } },
       { x: [41111111, 11111111] },
+      { card: { pan1: '411111', pan2: '1111111111', cvv: '123' } },
     ]) {
       const letter = letterOf(split);
       expect(JSON.stringify(letter.payload), JSON.stringify(split)).not.toMatch(/1111/);
@@ -778,6 +779,17 @@ describe('every writer uses it', () => {
     // Numbers side by side that are no card stay readable: an amount and an expiry, a list of ids.
     const ordinary = { amount: 1999, expiryMonth: 12, expiryYear: 2030, items: [3, 14, 15], ids: ['1234', '5678'] };
     expect(letterOf(ordinary).payload).toEqual(ordinary);
+    // A card whole beside other numbers: masked as itself, its neighbours left (an id and an amount
+    // that happen to read as a card together are no split card).
+    expect(letterOf({ transactionId: '4705931234561865', amount: 1999 }).payload).toEqual({
+      transactionId: '470593******1865',
+      amount: 1999,
+    });
+    expect(letterOf({ transactionId: '12345678', amount: 10001, currency: 'EUR' }).payload).toEqual({
+      transactionId: '12345678',
+      amount: 10001,
+      currency: 'EUR',
+    });
     const codes = {
       card: { cardCode: '123' },
       x_card_code: '456',
