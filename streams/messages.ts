@@ -117,14 +117,15 @@ const CARRIED_HEADER_LIMIT = 512;
 
 /** The carried headers of an input (names matched in any case, kept as sent), masked as dead letters are; undefined when none. */
 export function carriedHeaders(
-  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+  headers: Record<string, Buffer | string | null | (Buffer | string | null)[] | undefined> | undefined,
 ): Record<string, string> | undefined {
   if (!headers) return undefined;
   let carried: Record<string, string> | undefined;
   for (const [name, raw] of Object.entries(headers)) {
     if (!(CARRIED_HEADERS as readonly string[]).includes(name.toLowerCase())) continue;
     const first = Array.isArray(raw) ? raw[0] : raw;
-    if (first === undefined) continue;
+    // A header without a value (null on the wire: length -1) carries nothing.
+    if (first === undefined || first === null) continue;
     const text = typeof first === 'string' ? first : first.toString('utf8');
     (carried ??= {})[name] = cutMasked(maskText(text), CARRIED_HEADER_LIMIT);
   }

@@ -181,11 +181,20 @@ export class BatchHandler {
       if (batch.length >= size) await flush();
     }
     await flush();
-    // The input's correlation headers go with its output (a retry publishes nothing yet).
+    // The input's correlation headers go with its output (a retry publishes nothing yet). One
+    // message's headers that cannot be read (a fault of ours) leave it without them: they must not
+    // fail the chunk, whose transactions are counted by now.
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.kind === 'retry') continue;
-      const headers = carriedHeaders(chunk[i]!.headers);
-      if (headers) outcome.headers = headers;
+      try {
+        const headers = carriedHeaders(chunk[i]!.headers);
+        if (headers) outcome.headers = headers;
+      } catch (error) {
+        this.o.logger.error(
+          { err: error, source: { topic, partition, offset: outcome.offset } },
+          "a message's headers could not be read; its output goes without them",
+        );
+      }
     }
     return outcomes;
   }

@@ -71,4 +71,46 @@ describe('correlation headers', () => {
     expect(longDigitRuns(JSON.stringify(dead.headers))).toEqual([]);
     expect(processor.logs.join('\n')).not.toContain(PAN);
   });
+
+  it('a correlation header without a value (null on the wire) is not carried, and holds nothing up', async () => {
+    const tx = (transactionId: string) =>
+      JSON.stringify({
+        merchantId: 'm1',
+        transactionId,
+        amount: 2500,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: PAN, expiryMonth: 4, expiryYear: 2031, cvvResult: 'match' },
+      });
+    // A header value may be null on the wire (length -1: the Java client and librdkafka send it for
+    // a header without a value); kafkajs's consumer gives it as null. Its producer would write one
+    // (writeVarIntBytes(null)) but sizes it with Buffer.byteLength first, which throws on null: for
+    // this one send, null is sized as the empty value it takes the place of (one varint either way).
+    const byteLength = Buffer.byteLength;
+    Buffer.byteLength = ((value: Parameters<typeof byteLength>[0], encoding?: BufferEncoding) =>
+      value === null ? 0 : byteLength(value, encoding)) as typeof byteLength;
+    try {
+      await h.produce([
+        { key: maskPan(PAN), value: tx('hn-1'), partition: 0 },
+        {
+          key: maskPan(PAN),
+          value: tx('hn-2'),
+          partition: 0,
+          headers: { traceparent: null as unknown as string, 'x-correlation-id': 'order-2002' },
+        },
+        { key: maskPan(PAN), value: tx('hn-3'), partition: 0 },
+      ]);
+    } finally {
+      Buffer.byteLength = byteLength;
+    }
+    await waitFor(
+      'the three decisions',
+      () => ['hn-1', 'hn-2', 'hn-3'].every((id) => reader.decisions.some((d) => d.value.transactionId === id)),
+      15_000,
+    );
+    const decision = reader.decisions.find((d) => d.value.transactionId === 'hn-2')!;
+    expect(decision.headers).toEqual({ 'x-correlation-id': 'order-2002', 'leakguard-message-type': 'decision' });
+    await waitFor('the input committed to its end', async () => (await h.commitProgress()).atEnd, 15_000);
+    expect(processor.logs.filter((l) => l.includes('consumer crashed'))).toEqual([]);
+  });
 });

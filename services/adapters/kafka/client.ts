@@ -184,8 +184,8 @@ export interface ConsumedMessage {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
-  /** The record's headers, as the client gives them (a name sent twice: an array). */
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  /** The record's headers, as the client gives them (a name sent twice: an array; a header without a value: null). */
+  headers?: Record<string, Buffer | string | null | (Buffer | string | null)[] | undefined>;
 }
 
 export interface ConsumedBatch {
