@@ -68,6 +68,12 @@ export class Pausing {
     this.scheduleResumeCheck(firstLook);
   }
 
+  /** Pauses the consumer again while paused: a consumer that rejoined (kafkajs restarted it) fetches everything. */
+  reapply(): void {
+    if (this.pausedSince === undefined) return;
+    this.o.consumer()?.pause([this.o.topic]);
+  }
+
   /** Decisions were published since the last resume: a pause after this is not one more in a row. */
   progressed(): void {
     this.flaps = 0;

@@ -164,6 +164,10 @@ export class StreamProcessor {
       this.assigned = [...(event.assignment[this.topics.input] ?? [])].sort((a, b) => a - b);
       // A late commit for a partition now owned by another member could move its offset back.
       this.commits.dropUnowned();
+      // kafkajs restarting the consumer itself (after a crash it deems retriable) joins with a new
+      // group state, not paused: a pause for the stores is applied again, or every batch would be
+      // fetched again and again while the handler refuses it, until the stores answer.
+      this.pausing.reapply();
       this.state = 'running';
       this.options.metrics.groupJoins.inc();
       this.options.metrics.assignedPartitions.set(this.assigned.length);

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startKafka, stopKafka } from '../../streams/broker/local-kafka.ts';
+import type { BatchHandler } from '../../streams/processor/batches.ts';
 import {
   createHarness,
   fingerprint,
@@ -20,6 +22,8 @@ import {
   type Harness,
 } from './support.ts';
 import { transactionsInCardLog } from '../support/card-log.ts';
+
+const { KafkaJSError } = kafkajs;
 
 const harnesses: Harness[] = [];
 const brokerDirs: string[] = [];
@@ -94,6 +98,60 @@ describe('Redis down during a stream', () => {
     );
     expect(pauses).toBeGreaterThanOrEqual(1);
     expect(processor.logs.some((l) => l.includes('consumption resumed'))).toBe(true);
+    await expectCountedOnce(h, txs);
+  }, 180_000);
+
+  it('stays paused when kafkajs restarts the consumer itself meanwhile: no batch fetched again and again', async () => {
+    const h = await createHarness('redis-down-restart', { durableRedis: true, partitions: 2 });
+    harnesses.push(h);
+    const processor = await h.startInProcess();
+    const stream = processor.service.processor;
+    // Every batch kafkajs hands over is counted; one crash it deems retriable (it then restarts the
+    // consumer itself, with a new group state) is caused once consumption has paused.
+    const batches = (stream as unknown as { batches: BatchHandler }).batches;
+    const handle = batches.handle.bind(batches);
+    let calls = 0;
+    let crash = false;
+    batches.handle = async (payload) => {
+      calls++;
+      await handle(payload);
+      if (crash && stream.health().paused) {
+        crash = false;
+        // What kafkajs's fetch loop gives up on at once, restarting the consumer (runner.js).
+        throw Object.assign(new KafkaJSError('no broker available (caused by the test)'), {
+          name: 'KafkaJSNoBrokerAvailableError',
+        });
+      }
+    };
+    const reader = await h.reader();
+    const before = generateTransactions(60, { prefix: 'rr' });
+    await h.produceTransactions(before);
+    await waitFor('the first decisions', () => reader.decisions.length >= before.length, 60_000);
+
+    await h.redis.kill();
+    crash = true;
+    const during = generateTransactions(60, { prefix: 'rr2', start: Date.now() - 30_000 });
+    await h.produceTransactions(during);
+    await waitFor('the processor to pause', () => stream.health().paused, 20_000);
+    const crashed = () => processor.logs.filter((l) => l.includes('consumer crashed'));
+    await waitFor('the consumer to crash', () => crashed().length > 0, 20_000);
+    expect(JSON.parse(crashed()[0]!)).toMatchObject({ restart: true });
+    const joins = () => processor.logs.filter((l) => l.includes('joined the consumer group')).length;
+    const joined = joins();
+    await waitFor('the restarted consumer to join', () => joins() > joined, 30_000);
+    await sleep(500);
+    const callsAtJoin = calls;
+    await sleep(3_000);
+    expect(calls - callsAtJoin).toBeLessThanOrEqual(1);
+    expect(stream.health()).toMatchObject({ consumer: 'running', paused: true });
+
+    await h.redis.resume();
+    const txs = [...before, ...during];
+    await everyInputDecided(reader, txs);
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(ids(txs));
+    expect(reader.deadLetters).toEqual([]);
+    expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
+    expect(stream.health().paused).toBe(false);
     await expectCountedOnce(h, txs);
   }, 180_000);
 
