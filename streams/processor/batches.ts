@@ -81,10 +81,15 @@ export class BatchHandler {
           pausing.progressed();
           const last = done[done.length - 1]!.offset;
           resolveOffset(last);
-          commits.later(topic, partition, nextOffset(last), commitOffsets);
+          // The batch's last message done: what the fetch held past it (a transaction's commit
+          // marker, aborted records) is done too, as kafkajs resolves it; committed up to there,
+          // or a transactional input's lag never reaches 0.
+          const next =
+            last === messages[messages.length - 1]!.offset ? nextOffset(batch.lastOffset()) : nextOffset(last);
+          commits.later(topic, partition, next, commitOffsets);
           metrics.lag.set(
             { topic, partition: String(partition) },
-            Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset(last)))),
+            Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
           );
           metrics.batchSize.observe(done.length);
           metrics.batchDuration.observe((performance.now() - started) / 1000);

@@ -11,6 +11,7 @@ import {
   createHarness,
   fingerprint,
   generateTransactions,
+  kafkaClient,
   longDigitRuns,
   waitFor,
   type GeneratedTx,
@@ -207,6 +208,51 @@ describe('stream scoring end to end', () => {
         return lag.length === 4 && lag.every((v) => v.value === 0);
       },
       10_000,
+    );
+  });
+});
+
+describe('inputs from a transactional producer', () => {
+  it('commits past the transaction marker once all are decided: committed at the end, lag zero', async () => {
+    const pan = generateTransactions(1)[0]!.pan;
+    const producer = kafkaClient(h.bootstrap, 'e2e-transactional').producer({
+      transactionalId: `e2e-${h.groupId}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      const transaction = await producer.transaction();
+      await transaction.send({
+        topic: h.topics.input,
+        messages: generateTransactions(3, { prefix: 'e2e-txn', cards: [pan], merchants: ['m1'] }).map((t) => ({
+          key: maskPan(t.pan),
+          partition: 0,
+          value: JSON.stringify(t.input),
+        })),
+      });
+      await transaction.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    await waitFor(
+      'the three decisions',
+      () => reader.decisions.filter((d) => d.value.transactionId.startsWith('e2e-txn-')).length === 3,
+      15_000,
+    );
+    // The transaction's commit marker follows its last message: the partition's end is one past it.
+    await waitFor(
+      'partition 0 committed to its end (past the marker)',
+      async () => (await h.committedOffsets()).get(0) === (await h.endOffsets()).get(0),
+      5_000,
+    );
+    await waitFor(
+      'lag to read zero',
+      async () => {
+        const lag = (await processor.service.metrics.lag.get()).values;
+        return lag.length === 4 && lag.every((v) => v.value === 0);
+      },
+      5_000,
     );
   });
 });

@@ -194,6 +194,11 @@ export interface ConsumedBatch {
   /** The partition's next offset when the batch was fetched. */
   highWatermark: string;
   messages: ConsumedMessage[];
+  /**
+   * The offset of the last record the fetch held, records not handed over included (a
+   * transaction's commit marker, aborted records): at or past the last message's offset.
+   */
+  lastOffset(): string;
 }
 
 export interface CommitOffsets {
