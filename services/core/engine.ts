@@ -286,7 +286,8 @@ export class Engine {
    * A batch, as the stream scores it: every transaction's counters in one round trip per store
    * node, recorded and read in the batch's order, so that each reading is the one scoring them
    * one after the other would give. A transaction the rate table cannot price comes back as its
-   * error (nothing of it counted); the others are scored.
+   * error (nothing of it counted); so does one whose decision failed unexpectedly (counted); the
+   * others are scored.
    */
   async scoreBatch(
     items: readonly { merchantId: string; request: ScoreRequest }[],
@@ -314,22 +315,28 @@ export class Engine {
     // A transaction repeated within the batch answers as a retry after the first would: a replay
     // of the first's stored response (the store read it again, in a later round, to no effect).
     const first = new Map<string, { hash: string; result: ScoreResult }>();
+    // A transaction whose decision fails (a fault of ours) comes back as its error, the others
+    // decided all the same: counted by now, it is decided, not counted again, when sent again.
     const concludeAll = () =>
       prepared.forEach(({ index, p }, i) => {
-        const earlier = first.get(p.plan.marker);
-        if (
-          earlier?.hash === p.plan.payloadHash &&
-          earlier.result.kind === 'scored' &&
-          !earlier.result.response.degraded
-        ) {
-          const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
-          this.options.observer?.scored?.(p.merchantId, p.req, replay);
-          results[index] = replay;
-          return;
+        try {
+          const earlier = first.get(p.plan.marker);
+          if (
+            earlier?.hash === p.plan.payloadHash &&
+            earlier.result.kind === 'scored' &&
+            !earlier.result.response.degraded
+          ) {
+            const replay: ScoreResult = { kind: 'scored', response: earlier.result.response, replayed: true };
+            this.options.observer?.scored?.(p.merchantId, p.req, replay);
+            results[index] = replay;
+            return;
+          }
+          const result = this.conclude(p, readings[i]);
+          if (!earlier) first.set(p.plan.marker, { hash: p.plan.payloadHash, result });
+          results[index] = result;
+        } catch (error) {
+          results[index] = { kind: 'error', error };
         }
-        const result = this.conclude(p, readings[i]);
-        if (!earlier) first.set(p.plan.marker, { hash: p.plan.payloadHash, result });
-        results[index] = result;
       });
     // The batch's responses are stored at once: they may leave together.
     const store = this.options.store;

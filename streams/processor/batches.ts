@@ -134,11 +134,39 @@ export class BatchHandler {
           outcomes[i] = { kind: 'retry', offset: input.offset, reason: 'store_unavailable' };
         return;
       }
-      const results = await this.o.engine.scoreBatch(
-        items.map(({ input }) => ({ merchantId: input.transaction.merchantId, request: requestOf(input.transaction) })),
-      );
+      // A batch whose scoring fails unexpectedly (a fault of ours: the stores being down is a
+      // degraded answer, not a failure) is dead-lettered as engine_error, each of its transactions
+      // with its payload, as one failed alone is: failing the chunk would fail it at every try.
+      // Some may be counted by now: sent again, they are decided, not counted twice.
+      type Result = Awaited<ReturnType<ScoringEngine['scoreBatch']>>[number];
+      let results: Result[];
+      try {
+        results = await this.o.engine.scoreBatch(
+          items.map(({ input }) => ({
+            merchantId: input.transaction.merchantId,
+            request: requestOf(input.transaction),
+          })),
+        );
+      } catch (error) {
+        results = items.map(() => ({ kind: 'error', error }));
+      }
       items.forEach(({ i, input }, k) => {
-        const outcome = outcomeOf(this.o, topic, partition, input, results[k]!);
+        const result = results[k] ?? {
+          kind: 'error',
+          error: new Error('the engine gave no result for this transaction'),
+        };
+        let outcome: Outcome;
+        try {
+          outcome = outcomeOf(this.o, topic, partition, input, result);
+        } catch (error) {
+          this.o.logger.error(
+            { err: error, source: { topic, partition, offset: input.offset } },
+            'the outcome of a scored transaction could not be made; dead-lettered',
+          );
+          outcome = deadOf(topic, partition, input, 'engine_error', [
+            { path: '(root)', message: 'the engine failed to score this transaction' },
+          ]);
+        }
         outcomes[i] = outcome;
         // The stores are unavailable: what follows would fail the same way.
         if (outcome.kind === 'retry') abort = true;

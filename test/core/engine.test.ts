@@ -210,6 +210,47 @@ describe('a batch (the stream)', () => {
   });
 });
 
+describe('a batch whose decision fails for one transaction (the stream dead-letters it as engine_error)', () => {
+  it('answers that one with its error and the others with their decisions; a retry of it counts nothing twice', async () => {
+    const store = new MemoryVelocityStore();
+    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+    const rates = readRatesFile();
+    const failure = new Error('the observer failed');
+    let failing = true;
+    const engine = new Engine({
+      store,
+      keyring,
+      ruleset: () => ruleset,
+      rates: () => rates,
+      deadlineMs: 1000,
+      observer: {
+        scored: (_merchantId, request) => {
+          if (failing && request.transactionId === 'f2') throw failure;
+        },
+      },
+    });
+    const request = (transactionId: string) =>
+      parse({
+        transactionId,
+        amount: 2500,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      });
+    const results = await engine.scoreBatch(
+      ['f1', 'f2', 'f3'].map((id) => ({ merchantId: 'm1', request: request(id) })),
+    );
+    expect(results.map((r) => r.kind)).toEqual(['scored', 'error', 'scored']);
+    expect(results[1]).toEqual({ kind: 'error', error: failure });
+    // Its counters were written before the failure: a retry (a dead letter replayed) is decided, not counted again.
+    failing = false;
+    const [retried] = await engine.scoreBatch([{ merchantId: 'm1', request: request('f2') }]);
+    expect(retried).toMatchObject({ kind: 'scored' });
+    const [next] = await engine.scoreBatch([{ merchantId: 'm1', request: request('f4') }]);
+    expect(next?.kind === 'scored' && next.evidence?.features.card_count_1h).toBe(4);
+  });
+});
+
 describe('a retry across a card-key rotation (found by an audit)', () => {
   const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
   const rates = readRatesFile();
