@@ -503,6 +503,29 @@ describe('outcomes', () => {
     expect(badId.json().details[0].path).toBe('params.transactionId');
     expect((await report('dec-1', { outcome: 'refund' }, t.keys.issuer)).statusCode).toBe(403);
   });
+
+  it('refuses a field sent under a near miss of its name, which would be dropped unread (found by a review)', async () => {
+    expect((await score(scoreBody({ transactionId: 'misspelt-1' }))).statusCode).toBe(200);
+    // Dropped, the date was now, and the corrected report then answered already_recorded.
+    for (const [body, path, meant] of [
+      [{ outcome: 'refund', occured_at: '2026-01-01T00:00:00Z' }, 'occured_at', 'occurredAt'],
+      [{ outcome: 'refund', OccurredAt: '2026-01-01T00:00:00Z' }, 'OccurredAt', 'occurredAt'],
+      [{ outcome: 'chargeback', reasonCode: '10.4', reason_code: '10.4' }, 'reason_code', 'reasonCode'],
+      [{ outcome: 'refund', outcomes: 'refund' }, 'outcomes', 'outcome'],
+    ] as const) {
+      const res = await report('misspelt-1', body);
+      expect(res.statusCode, path).toBe(400);
+      expect(res.json().details, path).toContainEqual({ path, message: `is not a field: did you mean ${meant}?` });
+    }
+    // Nothing was recorded: the report with its date right is the first.
+    const right = await report('misspelt-1', { outcome: 'refund', occurredAt: new Date().toISOString() });
+    expect(right.json().status).toBe('recorded');
+    // Fields of other names are left alone, as before; a name that may be a card number is never repeated.
+    expect((await report('misspelt-1', { outcome: 'authorized', note: 'x', merchantRef: 'r-1' })).statusCode).toBe(200);
+    const card = await report('misspelt-1', { outcome: 'authorized', '4111111111111111': 1 });
+    expect(card.statusCode).toBe(200);
+    expect(card.body).not.toContain('4111111111111111');
+  });
 });
 
 describe('operations', () => {

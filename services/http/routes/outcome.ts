@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { OccurredBeforeTransactionError, OccurredInFutureError, type Engine } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
 import { WithdrawalBeforeOutcomeError } from '../../core/velocity.ts';
+import { misspeltFieldRefusal } from '../../core/misspelt-fields.ts';
 import { OUTCOMES, outcomeRequestSchema, transactionIdSchema } from '../../core/schemas.ts';
 import { chargebackKind, knownReasonCode } from '../../core/chargebacks.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -51,11 +52,17 @@ export const outcomeRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Met
     '/v1/transactions/:transactionId/outcome',
     {
       onRequest: app.requireRole('merchant'),
+      // A field under a near miss of its name (occured_at) is refused, not dropped: the outcome
+      // would be recorded without it, and a corrected report then answered already_recorded.
+      preValidation: async (request) => {
+        const refusal = misspeltFieldRefusal(request.body, outcomeRequestSchema);
+        if (refusal) throw refusal;
+      },
       schema: {
         operationId: 'reportOutcome',
         summary: 'Report the outcome of a scored transaction',
         description:
-          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere), or when its occurredAt is before the chargeback's (details on occurredAt). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. Breach discovery's label of the card is taken back too. Reporting the same outcome twice changes nothing. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default), as is a transaction answered degraded (Redis unreachable: archived uncounted); 404 for a transaction neither holds. 503 UNAVAILABLE with Retry-After when a store is down or does not answer within 2 s: retry, an outcome recorded meanwhile is answered already_recorded.",
+          "Declines and fraud chargebacks feed the per-card and per-entity counters; challenge_failed (the 3-D Secure step-up Leakguard asked for failed, was refused or abandoned) counts against the card (card_challenge_failures_*); a fraud chargeback also labels the transaction as fraud in the merchant's delayed windows (merchant_delayed_frauds_*). A chargeback whose reason code is a holder's dispute of a transaction they made (goods, service, processing) is kept but counted nowhere (the answer's chargeback field). Every outcome is kept for labels. chargeback_reversed (the merchant won its representment, or the issuer withdrew the chargeback) withdraws a fraud chargeback recorded before: everything it counted stops counting, for the card and every other entity, in the merchant's fraud labels and in backtests, as if it had not been reported, while both stay on the record; 409 OUTCOME_CONFLICT when the transaction has no fraud chargeback recorded (none, or a dispute, which counts nowhere), or when its occurredAt is before the chargeback's (details on occurredAt). A reversal is final: the chargeback reported again after it is already_recorded and counts nothing. Breach discovery's label of the card is taken back too. Reporting the same outcome twice changes nothing. A field sent under a near miss of a field's name (occured_at, reason_code, OccurredAt) is refused, 400 naming the field it resembles, rather than dropped unread; fields of other names are ignored. An occurredAt more than 5 minutes ahead of the engine's clock, or before the transaction's own time, is refused (400). An outcome may come months after the scoring: once the transaction's marker has gone (3 days by default) it is found in the transaction archive (180 days by default), as is a transaction answered degraded (Redis unreachable: archived uncounted); 404 for a transaction neither holds. 503 UNAVAILABLE with Retry-After when a store is down or does not answer within 2 s: retry, an outcome recorded meanwhile is answered already_recorded.",
         tags: ['scoring'],
         security: [{ bearer: [] }],
         params: z.object({ transactionId: transactionIdSchema }),
