@@ -448,7 +448,11 @@ function validate(written: string, month: number | undefined, year: number | und
   if (!luhnValid(pan)) return { ok: false, reason: 'card number fails the Luhn check', masked: maskPan(pan) };
   if (month !== undefined || year !== undefined) {
     if (month === undefined || year === undefined)
-      return { ok: false, reason: 'expiry needs both month and year', masked: maskPan(pan) };
+      return {
+        ok: false,
+        reason: `expiry needs both month and year (${month === undefined ? 'a year without a month' : 'a month without a year'})`,
+        masked: maskPan(pan),
+      };
     const problem = plausibleExpiry(month, year, now);
     if (problem) return { ok: false, reason: problem, masked: maskPan(pan) };
     return { ok: true, card: { pan, expiryMonth: month, expiryYear: year < 100 ? 2000 + year : year } };
@@ -468,7 +472,7 @@ const malformed = (detail?: string): LineResult => ({
  * matched by a backtracking pattern: an upload's lines are attacker-sized, and the former
  * pattern took quadratic time on a digit followed by thousands of spaces. (trim() removes exactly
  * what \s matches, so the accepted syntax is the pattern's.) The plain line is read here alone;
- * a line this does not read goes to spreadsheetLine (quotes, `;`, grouped digits, `MM/YY`).
+ * a line this does not read goes to spreadsheetLine (quotes, `;`, grouped digits, `MM/YY`, blank expiry fields).
  */
 export function parseCsvLine(line: string, now = new Date()): LineResult {
   const fields = line.split(',', 5).map((f) => f.trim());
@@ -493,8 +497,10 @@ export function parseCsvLine(line: string, now = new Date()): LineResult {
 /**
  * What spreadsheets export besides the plain line: fields separated by `;` instead of `,` (one of
  * the two per line), each perhaps in double quotes (RFC 4180; a quote inside a field is refused:
- * no field of a card line holds one), the card number's digits grouped (panDigits), and the expiry
- * as one field `MM/YY` or `MM/YYYY`. Linear in the line's length, like parseCsvLine.
+ * no field of a card line holds one), the card number's digits grouped (panDigits), the expiry
+ * as one field `MM/YY` or `MM/YYYY`, and blank expiry fields (`pan,,`, `"pan","",""`, `pan;;`: the
+ * empty cells of a card whose expiry is not known), read as the card alone. Linear in the line's
+ * length, like parseCsvLine.
  */
 function spreadsheetLine(line: string, now: Date): LineResult {
   const hasComma = line.includes(',');
@@ -502,7 +508,8 @@ function spreadsheetLine(line: string, now: Date): LineResult {
   if (hasComma && separator === ';') return malformed('fields separated by both , and ; (one of the two per line)');
   const raw = line.split(separator, 5).map((f) => f.trim());
   // A trailing separator is allowed once, as in the plain line.
-  if (raw.length > 1 && raw.at(-1) === '') raw.pop();
+  const trailing = raw.length > 1 && raw.at(-1) === '';
+  if (trailing) raw.pop();
   if (raw.length > 3) return malformed(`more than 3 fields separated by ${separator}`);
   const fields: string[] = [];
   for (const f of raw) {
@@ -515,12 +522,18 @@ function spreadsheetLine(line: string, now: Date): LineResult {
   const pan = panDigits(written);
   if (pan === 'chars') return malformed();
   if (pan === 'grouping') return malformed(`the card number's digits ${GROUPING}`);
-  if (first === undefined) return validate(pan, undefined, undefined, now);
+  // No expiry, or its cells blank: the card alone.
+  if (first === undefined || (first === '' && !second)) return validate(pan, undefined, undefined, now);
   if (second !== undefined) {
+    // One of the two cells blank: the card, and which half of its expiry is missing.
+    if (first === '' && digits(second, 2, 4)) return validate(pan, undefined, Number(second), now);
+    if (second === '' && digits(first, 1, 2)) return validate(pan, Number(first), undefined, now);
     if (!digits(first, 1, 2) || !digits(second, 2, 4))
       return malformed('an expiry month of 1 or 2 digits and a year of 2 or 4');
     return validate(pan, Number(first), Number(second), now);
   }
+  // `pan,12,`: a month, the year's cell after it blank (an expiry in one field has its slash).
+  if (trailing && digits(first, 1, 2)) return validate(pan, Number(first), undefined, now);
   const slash = first.indexOf('/');
   const month = first.slice(0, slash);
   const year = first.slice(slash + 1);

@@ -25,7 +25,8 @@ const SPREADSHEET_LINE = [',', ';'].map((sep) => {
   const field = (x: string) => `\\s*(?:"\\s*(?:${x})\\s*"|${x})\\s*`;
   const grouped = [' ', '-'].map((g) => `[0-9]{4}(?:${g}[0-9]{4})*${g}[0-9]{1,4}|[0-9]{4}${g}[0-9]{6}${g}[0-9]{4,5}`);
   const pan = field(['[0-9]+', ...grouped].join('|'));
-  const expiry = `${sep}${field('[0-9]{1,2}')}${sep}${field('[0-9]{2,4}')}|${sep}${field('[0-9]{1,2}/(?:[0-9]{2}|[0-9]{4})')}`;
+  // An expiry field may be blank (a spreadsheet's empty cell, quoted or not): no expiry, or half of one.
+  const expiry = `${sep}${field('[0-9]{1,2}|')}${sep}${field('[0-9]{2,4}|')}|${sep}${field('[0-9]{1,2}/(?:[0-9]{2}|[0-9]{4})|')}`;
   return new RegExp(`^${pan}(?:${expiry})?(?:${sep}\\s*)?$`);
 });
 
@@ -188,6 +189,45 @@ describe('CSV upload lines', () => {
     expect(parseCsvLine(`${PAN};13/30`, now)).toMatchObject({ ok: false, reason: 'expiry month must be 1 to 12' });
   });
 
+  it('reads blank expiry cells as no expiry known, as the card alone, and says which half of a half-filled expiry is missing', () => {
+    // A 3-column export (pan,expiry_month,expiry_year) of a card whose expiry is not known.
+    for (const line of [
+      `${PAN},,`,
+      `${PAN},,,`,
+      `${PAN} , , `,
+      `"${PAN}","",""`,
+      `"${PAN}",,`,
+      `"${PAN}";"";"";`,
+      `${PAN};;`,
+      `${PAN}; ;`,
+      `${PAN},""`,
+      `${PAN};"";`,
+      `4111 1111 1111 1111,,`,
+    ])
+      expect({ line, got: parseCsvLine(line, now) }).toEqual({ line, got: { ok: true, card: { pan: PAN } } });
+    // One cell of two filled: rejected as an expiry that cannot be used, the card masked (INVALID_EXPIRY).
+    const noYear = 'expiry needs both month and year (a month without a year)';
+    const noMonth = 'expiry needs both month and year (a year without a month)';
+    for (const [line, reason] of [
+      [`${PAN},12,`, noYear],
+      [`${PAN},12,,`, noYear],
+      [`${PAN};12;""`, noYear],
+      [`"${PAN}","12",""`, noYear],
+      [`${PAN},,2030`, noMonth],
+      [`${PAN};"";30;`, noMonth],
+    ] as const)
+      expect({ line, got: parseCsvLine(line, now) }).toEqual({
+        line,
+        got: { ok: false, reason, masked: '411111******1111' },
+      });
+    // The card is checked first, as on any line.
+    expect(parseCsvLine('4111111111111112,12,', now)).toMatchObject({ reason: 'card number fails the Luhn check' });
+    // A blank cell does not make room for more fields, nor a blank card number a line.
+    expect(parseCsvLine(`${PAN},,,,`, now)).toMatchObject({ reason: expect.stringMatching(/^expected /) });
+    expect(parseCsvLine(',,', now)).toMatchObject({ reason: expect.stringMatching(/^expected /) });
+    expect(parseCsvLine(`${PAN},"",12/30`, now)).toMatchObject({ reason: expect.stringMatching(/^expected /) });
+  });
+
   it('refuses what is ambiguous with the reason, never the card', () => {
     const reasons: [string, string][] = [
       // The tail of space-separated fields would be read as the card number's last digits.
@@ -309,14 +349,15 @@ describe('the upload loop', () => {
       return { report, listed };
     };
     const plain = await listedBy(`${PAN},12,2030\n5555555555554444\n`);
+    // A card whose expiry cell is blank is listed as the card alone.
     const exported = await listedBy(
       '\ufeff"Card number";"Expiry"\r\n"4111 1111 1111 1111";"12/30"\r\n"5555-5555-5555-4444";""\r\n',
     );
-    expect(exported.report).toMatchObject({ lines: 3, accepted: 1, rejected: 1 });
-    expect(exported.report.errors[0]).toMatchObject({ line: 3, code: 'MALFORMED', card: '(unreadable)' });
-    const fixed = await listedBy('"pan";"expiry"\n"4111 1111 1111 1111";"12/30"\n"5555-5555-5555-4444"\n');
-    expect(fixed.report).toMatchObject({ lines: 3, accepted: 2, rejected: 0 });
-    expect(fixed.listed).toEqual(plain.listed);
+    expect(exported.report).toMatchObject({ lines: 3, accepted: 2, rejected: 0 });
+    expect(exported.listed).toEqual(plain.listed);
+    const columns = await listedBy(`pan,expiry_month,expiry_year\n${PAN},12,2030\n5555555555554444,,\n`);
+    expect(columns.report).toMatchObject({ lines: 3, accepted: 2, rejected: 0 });
+    expect(columns.listed).toEqual(plain.listed);
     // NDJSON: the card number's digits grouped the same way.
     const ndjson = await listedBy(
       '{"pan":"4111 1111 1111 1111","expiryMonth":12,"expiryYear":2030}\n{"pan":"5555-5555-5555-4444"}\n',

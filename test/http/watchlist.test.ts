@@ -283,6 +283,60 @@ describe('card list uploads', () => {
     expect(JSON.stringify(body)).not.toMatch(/401288\d{10}|4111111111111112/);
   });
 
+  it('lists a card whose expiry cells are blank as the card alone: a spreadsheet export of cards without a known expiry', async () => {
+    const stats = async (id: string) =>
+      (await t.app.inject({ url: `/v1/compromise-events/${id}`, headers: bearer(t.keys.issuer) })).json().statistics;
+    const listed = async (pans: string[]) =>
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/cards/lookup',
+          headers: bearer(t.keys.issuer),
+          payload: { cards: pans.map((pan) => ({ pan })) },
+        })
+      )
+        .json()
+        .cards.filter((c: { listed: boolean }) => c.listed).length;
+    // pan,expiry_month,expiry_year: one card in ten with its expiry, the others' cells blank, as
+    // spreadsheets save them (unquoted, quoted, with ;).
+    const blank = [(p: string) => `${p},,`, (p: string) => `"${p}","",""`, (p: string) => `${p};;`];
+    const mixed = await createEvent(['pan', 'expiry']);
+    const pans = Array.from({ length: 1_500 }, () => card());
+    const lines = pans.map((p, i) => (i % 10 === 0 ? `${p},12,2030` : blank[i % 3]!(p)));
+    const res = await upload(mixed.id, `pan,expiry_month,expiry_year\r\n${lines.join('\r\n')}\r\n`);
+    expect([res.statusCode, res.json()]).toMatchObject([
+      200,
+      { accepted: 1_500, duplicates: 0, rejected: 0, rejectedByCode: {}, errors: [] },
+    ]);
+    expect((await stats(mixed.id)).cardsListed).toBe(1_500);
+    expect(await listed(pans.slice(0, 1_000))).toBe(1_000);
+    // Every expiry blank: the whole list taken, not refused as no card list.
+    const none = await createEvent(['pan']);
+    const more = Array.from({ length: 1_500 }, () => card());
+    const all = await upload(none.id, `pan,expiry_month,expiry_year\r\n${more.map((p) => `${p},,`).join('\r\n')}\r\n`);
+    expect([all.statusCode, all.json()]).toMatchObject([200, { accepted: 1_500, duplicates: 0, rejected: 0 }]);
+    expect((await stats(none.id)).cardsListed).toBe(1_500);
+    // Listed as the card alone: the same cards sent without the blank cells are duplicates.
+    const again = await upload(none.id, more.join('\n'));
+    expect(again.json()).toMatchObject({ accepted: 0, duplicates: 1_500, rejected: 0 });
+    // Half an expiry: rejected saying which half is missing, the card masked.
+    const half = await upload(none.id, `${card()},12,\n${card()},,2030\n${card()}\n`);
+    expect(half.json()).toMatchObject({
+      accepted: 1,
+      rejected: 2,
+      rejectedByCode: { INVALID_EXPIRY: 2 },
+      errors: [
+        {
+          line: 1,
+          code: 'INVALID_EXPIRY',
+          reason: 'expiry needs both month and year (a month without a year)',
+          card: expect.stringMatching(/^411111\*+\d{4}$/),
+        },
+        { line: 2, code: 'INVALID_EXPIRY', reason: 'expiry needs both month and year (a year without a month)' },
+      ],
+    });
+  });
+
   it('takes NDJSON lines', async () => {
     const ev = await createEvent(['pan', 'expiry', 'cvv']);
     const pan = card();
