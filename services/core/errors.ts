@@ -250,7 +250,7 @@ export const errorResponseSchema = z
       })
       .optional()
       .describe(
-        'A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT): what the lines before the refusal did, as an upload report says',
+        'A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT), or whose store failed part way (UNAVAILABLE): what the lines before did, as an upload report says',
       ),
   })
   .meta({

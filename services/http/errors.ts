@@ -28,7 +28,7 @@ import {
   unavailableStore,
   type UnavailableStore,
 } from '../adapters/store-unavailable.ts';
-import { UploadRefused } from '../watchlist/upload.ts';
+import { UploadRefused, UploadStoreFailed, type UploadReport } from '../watchlist/upload.ts';
 
 export type { ErrorBody };
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -96,6 +96,15 @@ const BY_STATUS: Record<number, ErrorCode> = {
   429: 'RATE_LIMITED',
 };
 
+/** What the lines of a card list stopped part way did: `kept` in the answer, as an upload report says. */
+const kept = (r: UploadReport): NonNullable<ErrorBody['kept']> => ({
+  accepted: r.accepted,
+  duplicates: r.duplicates,
+  rejected: r.rejected,
+  rejectedByCode: r.rejectedByCode,
+  errors: r.errors,
+});
+
 /** What to answer for an error: the one mapping (API and console). */
 export function errorAnswer(error: unknown): ErrorAnswer {
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -135,16 +144,14 @@ export function errorAnswer(error: unknown): ErrorAnswer {
       ...answer(error.code, error.message, { status: error.status }),
       refusedUpload: true,
     };
-    const r = error.report;
-    if (r)
-      refused.body.kept = {
-        accepted: r.accepted,
-        duplicates: r.duplicates,
-        rejected: r.rejected,
-        rejectedByCode: r.rejectedByCode,
-        errors: r.errors,
-      };
+    if (error.report) refused.body.kept = kept(error.report);
     return refused;
+  }
+  // The store failed part way through a card list: answered as its failure is (503 when it is
+  // unavailable, a fault otherwise), a 503 with what the lines before did, as a refusal says.
+  if (error instanceof UploadStoreFailed) {
+    const failed = errorAnswer(error.cause);
+    return failed.unavailable ? { ...failed, body: { ...failed.body, kept: kept(error.report) } } : failed;
   }
   // Redis down, full or failing over, PostgreSQL unreachable: nothing wrong with the request, which
   // succeeds again once the store is back (what was stored before stays: re-sending is idempotent).
@@ -245,9 +252,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return notFound(request, reply);
     const a = errorAnswer(error);
     if (a.refusedUpload && !request.raw.complete) lingerThenClose(request.raw);
-    if (a.fault) logFault(request, error, 'unhandled error');
+    // A store's failure part way through a card list is logged as that failure.
+    const cause = error instanceof UploadStoreFailed ? error.cause : error;
+    if (a.fault) logFault(request, cause, 'unhandled error');
     if (a.unavailable) {
-      logUnavailable(request, error, a, 'answered 503, retry');
+      logUnavailable(request, cause, a, 'answered 503, retry');
       // A body not read to its end (an upload cut short) is not read on: the connection closes after the answer.
       if (!request.raw.complete) a.headers = { ...a.headers, connection: 'close' };
     }

@@ -68,6 +68,20 @@ export class UploadRefused extends LeakguardError {
 }
 
 /**
+ * The store failed part way through the list (Redis down, full): `cause` its error, answered and
+ * logged as that error is; `report` what the lines before did (the cards the store took, the lines
+ * rejected), final by the time this reaches the caller: every batch sent with the failing one
+ * settles first.
+ */
+export class UploadStoreFailed extends Error {
+  readonly report: UploadReport;
+  constructor(cause: unknown, report: UploadReport) {
+    super('the store failed part way through the card list: the lines before were kept', { cause });
+    this.report = report;
+  }
+}
+
+/**
  * Lines per batch (or fewer, up to BATCH_BYTES of them), batches being read, and store calls in
  * flight. The engine's scoring shares the upload's Redis connection and waits behind what is
  * queued on it: two store calls of at most 1,000 cards keep at most the 2,000 cards a single
@@ -237,9 +251,13 @@ export async function uploadCardList(
       }
       options.onProgress?.(report);
     })();
+    // A failure goes out with the report, final by the time it reaches the caller (settled() first).
+    const failed = stored.catch((error: unknown) => {
+      throw new UploadStoreFailed(error, report);
+    });
     // Handled here so that a failure waiting its turn is not an unhandled rejection; awaiting it still throws.
-    stored.catch(() => undefined);
-    storing.push(stored);
+    failed.catch(() => undefined);
+    storing.push(failed);
   };
 
   /** Every batch read and stored, or failed, before the report or an error goes out. */

@@ -12,7 +12,12 @@ import {
   type WatchlistStore,
 } from '../../services/core/watchlist.ts';
 import { readerPool } from '../../services/watchlist/reader-pool.ts';
-import { REJECTED_BEFORE_ANY_CARD, uploadCardList, UploadRefused } from '../../services/watchlist/upload.ts';
+import {
+  REJECTED_BEFORE_ANY_CARD,
+  uploadCardList,
+  UploadRefused,
+  UploadStoreFailed,
+} from '../../services/watchlist/upload.ts';
 
 // The pattern the parser used to run: kept here as the reference of the accepted syntax, and
 // only ever given short lines.
@@ -582,8 +587,11 @@ describe('the upload loop', () => {
       },
     };
     const failure = await uploadCardList(chunks(Buffer.from(cards(12_000))), options(store)).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ message: 'Redis went away' });
+    expect(failure).toBeInstanceOf(UploadStoreFailed);
+    expect((failure as UploadStoreFailed).cause).toMatchObject({ message: 'Redis went away' });
     expect(settled).toBe(calls);
+    // With what the lines before did: every batch but the failing one stored.
+    expect((failure as UploadStoreFailed).report).toMatchObject({ accepted: (calls - 1) * 1_000, rejected: 0 });
   });
 
   it('numbers the lines of a body across chunks and batches, a line cut between two chunks included', async () => {

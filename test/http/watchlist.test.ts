@@ -7,6 +7,7 @@ import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts
 import { RedisServer } from '../support/redis-server.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 import { declareEvent, setBinRanges } from '../support/issuer-api.ts';
+import { until } from '../support/wait.ts';
 
 let redis: RedisServer;
 let t: TestApp;
@@ -501,6 +502,64 @@ describe('card list uploads', () => {
     expect(closed.json().error).toBe('the event is closed: it takes no more uploads');
     expect((await upload('ce_999999', card())).statusCode).toBe(404);
     expect((await upload('../../etc/passwd', card())).statusCode).toBe(404);
+  });
+});
+
+describe('an upload whose store fails part way', () => {
+  it('answers 503 with what the lines before did (kept), and logs it without a card number', async () => {
+    // A Redis of its own, durable as a production one: killed between two batches, back after.
+    const down = await RedisServer.start({ durable: true });
+    const app = await buildTestApp({ REDIS_URL: down.url });
+    try {
+      await setBinRanges(app, { i1: [{ from: '411111', to: '411199' }] });
+      const ev = await declareEvent(app, ['pan'], { key: app.keys.issuer });
+      const listed = async () =>
+        (await app.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(app.keys.issuer) })).json()
+          .statistics?.cardsListed as number | undefined;
+      const pans = Array.from({ length: 3_000 }, () => card());
+      const body = new PassThrough();
+      const answer = app.app.inject({
+        method: 'POST',
+        url: `/v1/compromise-events/${ev.id}/cards`,
+        headers: { ...bearer(app.keys.issuer), 'content-type': 'text/csv' },
+        payload: body,
+      });
+      // Two batches of 1,000 lines, three of them rejected, stored; then Redis goes down.
+      const bad = ['4111111111111112', 'x', card('401288')];
+      body.write(`${[...bad, ...pans.slice(0, 1_997)].join('\n')}\n`);
+      expect(await until(listed, (n) => n === 1_997)).toBe(1_997);
+      await down.kill();
+      body.end(`${pans.slice(1_997).join('\n')}\n`);
+      const res = await answer;
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({
+        code: 'UNAVAILABLE',
+        kept: {
+          accepted: 1_997,
+          duplicates: 0,
+          rejected: 3,
+          rejectedByCode: { INVALID_CARD: 1, MALFORMED: 1, BIN_NOT_OWNED: 1 },
+          errors: [{ line: 1 }, { line: 2 }, { line: 3 }],
+        },
+      });
+      // Logged with the progress, as a refusal part way is; no card number in any log line.
+      const logged = app.logs.filter((l) => l.includes('card list upload stopped part way'));
+      expect(logged).toHaveLength(1);
+      expect(JSON.parse(logged[0]!)).toMatchObject({ event: ev.id, accepted: 1_997, duplicates: 0, rejected: 3 });
+      const logs = app.logs.join('\n');
+      for (const pan of [bad[0]!, bad[2]!, ...pans]) expect(logs).not.toContain(pan);
+      // What it said was kept is what is listed once Redis is back.
+      await down.resume();
+      expect(
+        await until(
+          () => listed().catch(() => undefined),
+          (n) => n !== undefined,
+        ),
+      ).toBe(1_997);
+    } finally {
+      await app.close();
+      await down.stop();
+    }
   });
 });
 

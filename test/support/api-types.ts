@@ -982,7 +982,7 @@ export interface components {
       details?: components['schemas']['ErrorDetail'][];
       /** @description For people: its wording may be refined; it never repeats a card number */
       error: string;
-      /** @description A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT): what the lines before the refusal did, as an upload report says */
+      /** @description A card list refused part way (UPLOAD_REFUSED, EVENT_CONFLICT), or whose store failed part way (UNAVAILABLE): what the lines before did, as an upload report says */
       kept?: {
         accepted: number;
         duplicates: number;

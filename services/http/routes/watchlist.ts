@@ -35,6 +35,7 @@ import {
   emptyUploadReport,
   uploadCardList,
   UploadRefused,
+  UploadStoreFailed,
   type UploadFormat,
   type UploadReport,
 } from '../../watchlist/upload.ts';
@@ -637,6 +638,9 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         }
         if (error instanceof UploadRefused)
           account(error.report ?? progress, `card list refused part way: ${error.message}`);
+        // The store failed (Redis down, full): answered 503 with what the lines before did, logged here with it.
+        if (error instanceof UploadStoreFailed)
+          account(error.report, 'card list upload stopped part way, the store failed: the lines before were kept');
         throw error;
       }
       account(report, 'card list uploaded');
