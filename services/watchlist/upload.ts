@@ -344,7 +344,7 @@ export async function uploadCardList(
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
   for await (const chunk of body) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (first) {
       first = false;
       // UTF-16 holds a zero byte in every ASCII character: named, not refused as binary.
@@ -360,12 +360,12 @@ export async function uploadCardList(
       if (loneCr) throw new UploadRefused(400, LONE_CR);
       firstLine = loneCr === undefined && head.length <= MAX_LINE ? head : undefined;
     }
+    // A chunk that crosses the limit: its whole lines before the limit are read, then the list is
+    // refused (below); the line the limit cuts, and what follows, are not.
+    const within = options.limitBytes - report.bytes;
     report.bytes += buf.length;
-    if (report.bytes > options.limitBytes)
-      await refuse(
-        413,
-        `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
-      );
+    const overLimit = buf.length > within;
+    if (overLimit) buf = buf.subarray(0, within);
     /** This chunk's first byte neither sent nor held, and where its current line begins. */
     let from = 0;
     let lineStart = 0;
@@ -390,6 +390,12 @@ export async function uploadCardList(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    if (overLimit)
+      await refuse(
+        413,
+        `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
+        buf.subarray(from, lineStart),
+      );
     // Keep what is left; the rest of the body is not read past a line too long.
     if (cutBytes + buf.length - lineStart > MAX_CARRY) await refuseLongLine(buf.subarray(from, lineStart));
     hold(buf.subarray(from));

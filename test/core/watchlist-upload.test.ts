@@ -574,6 +574,50 @@ describe('the upload loop', () => {
     expect(most).toBeLessThanOrEqual(2);
   });
 
+  /** The upload of `body` cut into chunks of `size` bytes: its report or refusal, and the cards it listed. */
+  const uploadCut = async (body: Buffer, size: number, over: Partial<ReturnType<typeof options>> = {}) => {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < body.length; at += size) parts.push(body.subarray(at, at + size));
+    const listed: CardToList[] = [];
+    const store = {
+      addCards: async (_seq: number, _mask: number, batch: CardToList[]) => (
+        listed.push(...batch),
+        batch.map(() => 'new' as const)
+      ),
+    };
+    const outcome = await uploadCardList(chunks(...parts), { ...options(store), ...over }).then(
+      (report): { status?: number; message?: string; report?: object } => ({ report }),
+      (e: unknown) => ({
+        status: (e as UploadRefused).status,
+        message: (e as Error).message,
+        report: (e as UploadRefused).report,
+      }),
+    );
+    return { outcome, listed: listed.length };
+  };
+
+  it('keeps the whole lines before the limit of a body over it, however the body is cut', async () => {
+    // 20,000 lines of 17 bytes: 12,047 whole lines before the limit, the next one cut by it.
+    const body = Buffer.from(cards(20_000));
+    const limitBytes = 204_800;
+    const fit = Math.floor(limitBytes / 17);
+    for (const size of [body.length, 65_536, 4_096, 1_000, 17]) {
+      const { outcome, listed } = await uploadCut(body, size, { limitBytes });
+      expect({ size, outcome }).toMatchObject({
+        size,
+        outcome: {
+          status: 413,
+          message: `card list larger than the limit of ${limitBytes} bytes: split it (the lines before the limit were kept)`,
+          report: { accepted: fit, rejected: 0, lines: fit },
+        },
+      });
+      expect({ size, listed }).toEqual({ size, listed: fit });
+    }
+    // A line ended exactly at the limit is whole: kept.
+    const exact = await uploadCut(body, body.length, { limitBytes: 17 * 2_000 });
+    expect([exact.outcome.status, exact.listed]).toEqual([413, 2_000]);
+  });
+
   it('fails the upload when a batch cannot be stored, after the batches sent with it have settled', async () => {
     let calls = 0,
       settled = 0;

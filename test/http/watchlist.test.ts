@@ -435,6 +435,33 @@ describe('card list uploads', () => {
     expect(stats.cardsListed).toBe(1000);
   });
 
+  it('keeps the whole lines before the limit of a body over it that declares no length, sent in one chunk', async () => {
+    // 64 KiB here: 3,855 lines of 17 bytes fit, the next one is cut by the limit.
+    const ev = await createEvent(['pan']);
+    const pans = Array.from({ length: 6_000 }, () => card());
+    const body = new PassThrough();
+    const answer = t.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${ev.id}/cards`,
+      headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+      payload: body,
+    });
+    body.end(`${pans.join('\n')}\n`);
+    const res = await answer;
+    const fit = Math.floor((64 * 1024) / 17);
+    expect([res.statusCode, res.json()]).toMatchObject([
+      413,
+      {
+        code: 'UPLOAD_REFUSED',
+        error: 'card list larger than the limit of 65536 bytes: split it (the lines before the limit were kept)',
+        kept: { accepted: fit, duplicates: 0, rejected: 0 },
+      },
+    ]);
+    const stats = (await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })).json()
+      .statistics;
+    expect(stats.cardsListed).toBe(fit);
+  });
+
   it('stops a list none of whose first 1,000 lines is a card line, naming the likely cause', async () => {
     const ev = await createEvent(['pan']);
     // Tab-separated: not a form the parser reads. Read no further than the first batches.
