@@ -110,6 +110,9 @@ const FORMAT_CODES: ReadonlySet<RejectedLine['code']> = new Set(['MALFORMED', 'L
 const YIELD_LINES = 500;
 const YIELD_BYTES = 64 * 1024;
 
+/** The body's first bytes, where binary content is recognised (its signature, a NUL byte) and refused before any line is read. */
+const HEAD_BYTES = 512;
+
 /** Signatures of things that are not card lists: archives, executables, documents, images. */
 const BINARY_MAGIC: Buffer[] = [
   Buffer.from('PK\u0003\u0004', 'latin1'),
@@ -338,21 +341,13 @@ export async function uploadCardList(
       stretch,
     );
 
-  let first = true;
   /** Until the first line's end is seen: its bytes so far, to tell a lone CR (Mac line endings) from CRLF. */
   let firstLine: Buffer | undefined = Buffer.alloc(0);
   let linesSinceYield = 0;
   let bytesSinceYield = 0;
-  for await (const chunk of body) {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (first) {
-      first = false;
-      // UTF-16 holds a zero byte in every ASCII character: named, not refused as binary.
-      const wide = wideEncodingRefusal(buf);
-      if (wide) throw new UploadRefused(415, wide);
-      if (looksBinary(buf.subarray(0, 512))) throw new UploadRefused(415, BINARY);
-      firstLooksLike = looksLike(buf);
-    } else if (buf.includes(0)) await refuse(415, BINARY);
+  /** The body's next chunk: its whole lines read, up to a NUL byte or the limit (refused there, the lines before kept). */
+  const take = async (chunk: Buffer) => {
+    let buf = chunk;
     if (firstLine) {
       // Lines ended by a lone CR are one line to the LF reader: refused before any is stored.
       const head = Buffer.concat([firstLine, buf.subarray(0, MAX_LINE)]);
@@ -360,12 +355,14 @@ export async function uploadCardList(
       if (loneCr) throw new UploadRefused(400, LONE_CR);
       firstLine = loneCr === undefined && head.length <= MAX_LINE ? head : undefined;
     }
-    // A chunk that crosses the limit: its whole lines before the limit are read, then the list is
-    // refused (below); the line the limit cuts, and what follows, are not.
+    // A chunk that holds a NUL byte (binary content) or crosses the limit: its whole lines before
+    // the first of the two are read, then the list is refused (below); the line it falls in, and
+    // what follows, are not. The same lines whatever the chunks.
     const within = options.limitBytes - report.bytes;
-    report.bytes += buf.length;
-    const overLimit = buf.length > within;
-    if (overLimit) buf = buf.subarray(0, within);
+    const nul = buf.subarray(0, within).indexOf(0);
+    const stop = nul >= 0 ? 415 : buf.length > within ? 413 : undefined;
+    if (stop) buf = buf.subarray(0, stop === 415 ? nul : within);
+    report.bytes += buf.length; // read: up to the NUL byte or the limit
     /** This chunk's first byte neither sent nor held, and where its current line begins. */
     let from = 0;
     let lineStart = 0;
@@ -390,7 +387,13 @@ export async function uploadCardList(
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    if (overLimit)
+    if (stop === 415)
+      await refuse(
+        415,
+        `${BINARY}: line ${report.lines + 1} holds a NUL byte (the lines before it were kept)`,
+        buf.subarray(from, lineStart),
+      );
+    if (stop === 413)
       await refuse(
         413,
         `card list larger than the limit of ${options.limitBytes} bytes: split it (the lines before the limit were kept)`,
@@ -400,7 +403,35 @@ export async function uploadCardList(
     if (cutBytes + buf.length - lineStart > MAX_CARRY) await refuseLongLine(buf.subarray(from, lineStart));
     hold(buf.subarray(from));
     cutBytes += buf.length - lineStart;
+  };
+
+  /**
+   * The body's first chunks, until HEAD_BYTES of them are in: what its first bytes tell (UTF-16,
+   * binary content, the format its lines look like) is told whatever the chunks they came in.
+   */
+  let head: Buffer[] | undefined = [];
+  let headBytes = 0;
+  /** The first bytes as one chunk, refused before any line is read when they are no UTF-8 text. */
+  const firstBytes = (): Buffer => {
+    const buf = head!.length === 1 ? head![0]! : Buffer.concat(head!);
+    head = undefined;
+    // UTF-16 holds a zero byte in every ASCII character: named, not refused as binary.
+    const wide = wideEncodingRefusal(buf);
+    if (wide) throw new UploadRefused(415, wide);
+    if (looksBinary(buf.subarray(0, HEAD_BYTES))) throw new UploadRefused(415, BINARY);
+    firstLooksLike = looksLike(buf);
+    return buf;
+  };
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (!head) await take(buf);
+    else {
+      head.push(buf);
+      headBytes += buf.length;
+      if (headBytes >= HEAD_BYTES) await take(firstBytes());
+    }
   }
+  if (head && headBytes > 0) await take(firstBytes());
   if (cutBytes > 0) {
     cutBytes = 0; // the body's last line, without a newline
     report.lines++;

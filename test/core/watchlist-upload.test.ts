@@ -618,6 +618,35 @@ describe('the upload loop', () => {
     expect([exact.outcome.status, exact.listed]).toEqual([413, 2_000]);
   });
 
+  it('keeps the lines before a NUL byte later in the body, however the body is cut; one at its start refuses it unread', async () => {
+    const binary = 'binary content refused: upload a text card list (CSV or NDJSON)';
+    const lines = cards(100).split('\n').slice(0, 100);
+    // The NUL's line after 50 lines (850 bytes): past the first 512 bytes, whatever the chunks.
+    const later = Buffer.from(`${lines.slice(0, 50).join('\n')}\nab\0cd\n${lines.slice(50).join('\n')}\n`);
+    const whole = await uploadCut(later, later.length);
+    expect(whole).toMatchObject({
+      outcome: {
+        status: 415,
+        message: `${binary}: line 51 holds a NUL byte (the lines before it were kept)`,
+        report: { accepted: 50, rejected: 0, lines: 50 },
+      },
+      listed: 50,
+    });
+    for (const size of [600, 64, 1]) expect({ size, ...(await uploadCut(later, size)) }).toEqual({ size, ...whole });
+    // In the first 512 bytes: binary content, refused before any line is read, however the body is cut.
+    const early = Buffer.from(`${lines.slice(0, 5).join('\n')}\nab\0cd\n${lines.slice(5).join('\n')}\n`);
+    for (const size of [early.length, 600, 64, 1])
+      expect({ size, ...(await uploadCut(early, size)) }).toEqual({
+        size,
+        outcome: { status: 415, message: binary, report: undefined },
+        listed: 0,
+      });
+    // A UTF-16 export is named as such, even when its byte-order mark arrives a byte at a time.
+    const utf16 = Buffer.from(`\ufeffpan\r\n${lines.slice(0, 40).join('\r\n')}\r\n`, 'utf16le');
+    for (const size of [utf16.length, 1])
+      expect((await uploadCut(utf16, size)).outcome.message).toMatch(/^the card list is UTF-16 \(little-endian/);
+  });
+
   it('fails the upload when a batch cannot be stored, after the batches sent with it have settled', async () => {
     let calls = 0,
       settled = 0;

@@ -462,6 +462,40 @@ describe('card list uploads', () => {
     expect(stats.cardsListed).toBe(fit);
   });
 
+  it('answers a NUL byte later in the body the same however TCP cuts the body: the lines before it kept', async () => {
+    const send = async (body: Buffer, size: number) => {
+      const ev = await createEvent(['pan']);
+      const stream = new PassThrough();
+      const answer = t.app.inject({
+        method: 'POST',
+        url: `/v1/compromise-events/${ev.id}/cards`,
+        headers: { ...bearer(t.keys.issuer), 'content-type': 'text/csv' },
+        payload: stream,
+      });
+      for (let at = 0; at < body.length; at += size) stream.write(body.subarray(at, at + size));
+      stream.end();
+      const res = await answer;
+      const stats = (
+        await t.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(t.keys.issuer) })
+      ).json().statistics;
+      return { status: res.statusCode, body: res.json(), listed: stats.cardsListed };
+    };
+    const lines = (n: number) => Array.from({ length: n }, () => `${card()}\n`).join('');
+    const body = Buffer.from(`${lines(50)}ab\0cd\n${lines(50)}`);
+    const whole = await send(body, body.length);
+    expect(whole).toMatchObject({
+      status: 415,
+      body: {
+        code: 'UPLOAD_REFUSED',
+        error:
+          'binary content refused: upload a text card list (CSV or NDJSON): line 51 holds a NUL byte (the lines before it were kept)',
+        kept: { accepted: 50, duplicates: 0, rejected: 0 },
+      },
+      listed: 50,
+    });
+    expect(await send(body, 600)).toEqual(whole);
+  });
+
   it('stops a list none of whose first 1,000 lines is a card line, naming the likely cause', async () => {
     const ev = await createEvent(['pan']);
     // Tab-separated: not a form the parser reads. Read no further than the first batches.
