@@ -305,6 +305,30 @@ describe('deliveries', () => {
     await call('DELETE', `/v1/webhooks/${decided.id}`, t.keys.merchant);
   });
 
+  it('sends a reversal before the new decision when both were made between two feeds', async () => {
+    const r = await receiver();
+    const sub = await subscribe(t.keys.merchant, r.url, ['case.decided']);
+    const flagged = await scoreListed();
+    const cases = t.runtime.cases!;
+    const worker = t.runtime.webhooks!.dispatcher;
+    const kase = await until('the case', () => cases.store.getByTransaction('m1', flagged.transactionId));
+    await cases.store.decide(kase.id, 'mark_fraud', 'analyst-1');
+    await until('the decision delivered', () => r.requests[0]);
+    // The worker paused: the lead reverses the decision and decides the case anew before its next feed.
+    await worker.stop();
+    await cases.feedback.reverse(kase.id, 'lead-1', 'wrong card', { category: 'decision_error' });
+    await cases.store.decide(kase.id, 'mark_legitimate', 'lead-1', undefined, { mayDecideOthers: true });
+    worker.start();
+    await until('all three delivered', () => r.requests.length >= 3);
+    const told = r.requests.map((q) => {
+      const { type, data } = q.verified(sub.secret);
+      return `${type}:${String(data.decision ?? data.reversedDecision)}`;
+    });
+    // Applied in turn, the receiver ends with the decision in force.
+    expect(told).toEqual(['case.decided:fraud', 'case.decision_reversed:fraud', 'case.decided:legitimate']);
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.merchant);
+  });
+
   it('retries 5xx, a dropped connection and a timeout with growing delays, and keeps the order', async () => {
     const r = await receiver();
     r.script.push(503, 'drop', 'hang', 500);

@@ -255,6 +255,12 @@ export class PostgresWebhookStore implements WebhookStore {
 
   async feedDecisions(limit: number, newId: () => string): Promise<number> {
     return this.sql.transaction(async (tx) => {
+      // A case's events go out in the order they happened: its reversal before the decision made
+      // after it (a receiver applying them in turn keeps the decision in force). Reversals first,
+      // then the decisions; one of a case whose earlier decision's reversal is still to be fed (by
+      // another engine at this moment, or beyond this call's limit) waits for the next feed.
+      const reversals = await this.feedReversals(tx, limit, newId);
+      if (reversals >= limit) return reversals;
       const labels = await tx.query<{
         id: number;
         case_id: number;
@@ -274,10 +280,13 @@ export class PostgresWebhookStore implements WebhookStore {
                 c.amount, c.currency, c.card_bin, c.card_last4,
                 EXISTS (SELECT 1 FROM labels p WHERE p.case_id = l.case_id AND p.id < l.id) AS redecided
          FROM labels l JOIN cases c ON c.id = l.case_id
-         WHERE NOT l.webhooks_fed AND l.withdrawn_at IS NULL ORDER BY l.id LIMIT $1 FOR UPDATE OF l SKIP LOCKED`,
-        [limit],
+         WHERE NOT l.webhooks_fed AND l.withdrawn_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM labels r WHERE r.case_id = l.case_id AND r.id < l.id
+                           AND r.withdrawn_at IS NOT NULL AND r.webhooks_fed AND NOT r.reversal_webhooks_fed)
+         ORDER BY l.id LIMIT $1 FOR UPDATE OF l SKIP LOCKED`,
+        [limit - reversals],
       );
-      if (labels.rows.length === 0) return this.feedReversals(tx, limit, newId);
+      if (labels.rows.length === 0) return reversals;
       const merchants = [...new Set(labels.rows.map((l) => l.merchant_id))];
       const subs = await tx.query<{ id: string; tenant_id: string; created_at: Date }>(
         `SELECT id, tenant_id, created_at FROM webhook_subscriptions
@@ -306,7 +315,7 @@ export class PostgresWebhookStore implements WebhookStore {
       await tx.query('UPDATE labels SET webhooks_fed = true WHERE id = ANY($1::bigint[])', [
         labels.rows.map((l) => l.id),
       ]);
-      return labels.rows.length + (await this.feedReversals(tx, limit - labels.rows.length, newId));
+      return reversals + labels.rows.length;
     });
   }
 
