@@ -191,11 +191,16 @@ export class WebhookDispatcher {
   private async feedSuspected(lease: Lease): Promise<boolean> {
     const ranges = await this.o.hits.getBinRanges(lease.tenant.id);
     if (ranges.length === 0) return true;
-    // A state's queued row is what keeps it from being fed twice, and the delivery log drops rows
-    // logRetentionMs after they were sent. A state from before that horizon, for a subscription
-    // from before it too, was queued while its row lived: queued again, the issuer would get it
-    // again under a new webhook-id. (A day's margin: a row is pruned a retention after it ended.)
-    const horizon = this.now() - this.o.logRetentionMs + Math.min(DAY_MS, this.o.logRetentionMs / 2);
+    // The store keeps a record of the states queued for the subscription (kept as long as it is,
+    // unlike the delivery log): a state fed before is dropped there, however long ago, and one that
+    // comes to concern the subscription late (its BIN ranges set or widened, a scan adding one of
+    // its BINs) is fed then. A subscription made before that record existed (suspectedFedSinceMs):
+    // its log's rows dropped before then are not in it, so a state from before that horizon, for a
+    // subscription from before it too, counts as sent (it was queued while its row lived). (A day's
+    // margin: a row is pruned a retention after it ended.)
+    const legacy = lease.suspectedFedSinceMs;
+    const horizon =
+      legacy === null ? -Infinity : legacy - this.o.logRetentionMs + Math.min(DAY_MS, this.o.logRetentionMs / 2);
     // When its state began: every scan rewrites an open event's evidence (and its updatedAt).
     const stateSince = (e: CompromiseEvent) =>
       Date.parse(e.evidence?.review?.at ?? (e.status === 'open' ? e.createdAt : e.updatedAt));

@@ -234,6 +234,11 @@ export interface Lease {
   hitsSinceMs: number;
   /** Hits recorded from this time on are still to be fed. */
   hitsCursorMs: number;
+  /**
+   * When the record of the suspected-event states queued for it began (ms), for a subscription
+   * made before that record existed (migration 019); null: complete since it was made.
+   */
+  suspectedFedSinceMs: number | null;
 }
 
 /** The head of a subscription's queue: its oldest pending delivery. */
@@ -286,7 +291,11 @@ export interface WebhookStore {
   claim(owner: string, leaseMs: number, limit: number): Promise<Lease[]>;
   /** Extends a lease; false when it was lost (then the holder stops). */
   renew(lease: Lease, leaseMs: number): Promise<boolean>;
-  /** Queues events (ignoring those queued before) and moves the hit cursor, in one transaction; false when the lease was lost. */
+  /**
+   * Queues events (ignoring those queued before: a compromise.suspected state once for as long as the
+   * subscription lives, whatever the delivery log dropped) and moves the hit cursor, in one
+   * transaction; false when the lease was lost.
+   */
   enqueue(lease: Lease, events: OutboxEvent[], hitsCursorMs: number, newId: () => string): Promise<boolean>;
   head(lease: Lease): Promise<PendingDelivery | undefined>;
   /** Records an attempt and what follows it (delivered, retry later, given up). */

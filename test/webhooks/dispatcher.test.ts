@@ -332,6 +332,74 @@ describe('the webhook worker', () => {
     await cpp.stop();
   });
 
+  it('sends an old subscription a suspected state that came to concern its issuer only now, once', async () => {
+    const DAY = 86_400_000;
+    const now = Date.now();
+    // Open for 35 days; a scan today added a BIN of the issuer's ranges to its evidence.
+    const longOpen = {
+      id: 'ce_7',
+      seq: 7,
+      issuerId: 'leakguard',
+      status: 'open',
+      confidence: 'suspected',
+      createdAt: new Date(now - 35 * DAY).toISOString(),
+      updatedAt: new Date(now - 60_000).toISOString(),
+      exposureStart: '2026-10-01T00:00:00Z',
+      exposureEnd: '2026-11-01T00:00:00Z',
+      discoveredAt: new Date(now - 35 * DAY).toISOString(),
+      evidence: { merchantId: 'shop-x', exposedByBin: { '411111': 3 } as Record<string, number> },
+    };
+    const got: string[] = [];
+    const cpp = anotherSystem({
+      watchlist: {
+        getBinRanges: async () => [{ from: '411111', to: '411111' }],
+        listEvents: async (issuer) => (issuer === 'leakguard' ? [longOpen] : []) as never,
+      },
+      sender: {
+        send: async (url, body) => {
+          if (url.includes('/late-'))
+            got.push(`${url.slice(url.lastIndexOf('/') + 1)} ${JSON.parse(body).data.eventId}`);
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    const tenant = { kind: 'issuer' as const, id: 'i-late' };
+    const aged = async (path: string) => {
+      const { subscription } = await cpp.service.create(tenant, {
+        url: `http://127.0.0.1:9/${path}`,
+        eventTypes: ['compromise.suspected'],
+      });
+      await sql.query(
+        `UPDATE webhook_subscriptions SET hits_since_ms = $2::bigint, hits_cursor_ms = $2::bigint,
+           created_at = to_timestamp($2::bigint / 1000.0) WHERE id = $1`,
+        [subscription.id, now - 40 * DAY],
+      );
+      return subscription;
+    };
+    await aged('late-a');
+    // Made before the record of sent states existed (migration 019): what its log dropped before
+    // then counts as sent, as before (an upgrade does not send every old state to it again).
+    const upgraded = await aged('late-old');
+    await sql.query(`UPDATE webhook_subscriptions SET suspected_fed_since_ms = $2::bigint WHERE id = $1`, [
+      upgraded.id,
+      now,
+    ]);
+    await cpp.service.create(tenant, { url: 'http://127.0.0.1:9/late-new', eventTypes: ['compromise.suspected'] });
+    for (let i = 0; i < 50 && got.length < 2; i++) await cpp.dispatcher.pass();
+    for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
+    expect(got.sort()).toEqual(['late-a ce_7', 'late-new ce_7']);
+    // Its log pruned, scanned again: the same state is not sent again.
+    await sql.query(`UPDATE webhook_deliveries SET completed_at = now() - interval '31 days' WHERE event_key = $1`, [
+      'cpp:ce_7:open:suspected',
+    ]);
+    await cpp.dispatcher['o'].store.prune(new Date(now - 30 * DAY));
+    longOpen.updatedAt = new Date().toISOString();
+    longOpen.evidence.exposedByBin['411111'] = 5;
+    for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
+    expect(got).toHaveLength(2);
+    await cpp.stop();
+  });
+
   it('names the suspected merchant to the issuer only once an analyst confirmed the event', async () => {
     const updatedAt = new Date().toISOString();
     const suspected = {

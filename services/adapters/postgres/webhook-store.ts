@@ -387,6 +387,7 @@ export class PostgresWebhookStore implements WebhookStore {
       event_types: WebhookEventType[];
       hits_since_ms: number;
       hits_cursor_ms: number;
+      suspected_fed_since_ms: number | null;
     }>(
       `UPDATE webhook_subscriptions SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::double precision / 1000)
        WHERE id IN (
@@ -396,7 +397,7 @@ export class PostgresWebhookStore implements WebhookStore {
                 OR (SELECT d.next_attempt_at FROM webhook_deliveries d
                     WHERE d.subscription_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) <= now())
          ORDER BY w.served_at NULLS FIRST, w.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_kind, tenant_id, url, secret, event_types, hits_since_ms, hits_cursor_ms`,
+       RETURNING id, tenant_kind, tenant_id, url, secret, event_types, hits_since_ms, hits_cursor_ms, suspected_fed_since_ms`,
       [token, leaseMs, limit],
     );
     const leases = r.rows.map((row) => ({
@@ -408,6 +409,7 @@ export class PostgresWebhookStore implements WebhookStore {
       eventTypes: row.event_types,
       hitsSinceMs: Number(row.hits_since_ms),
       hitsCursorMs: Number(row.hits_cursor_ms),
+      suspectedFedSinceMs: row.suspected_fed_since_ms === null ? null : Number(row.suspected_fed_since_ms),
     }));
     for (const [i, lease] of leases.entries()) {
       const stored = r.rows[i]!.secret;
@@ -451,7 +453,21 @@ export class PostgresWebhookStore implements WebhookStore {
         [lease.subscriptionId, lease.token, hitsCursorMs],
       );
       if (held.rowCount !== 1) return false;
-      await insertEvents(tx, lease.subscriptionId, events, newId);
+      // A suspected event's state goes once: its record outlives the delivery log's row.
+      const states = events.filter((e) => e.type === 'compromise.suspected').map((e) => e.key);
+      const fresh = new Set(
+        states.length === 0
+          ? []
+          : (
+              await tx.query<{ event_key: string }>(
+                `INSERT INTO webhook_suspected_fed (subscription_id, event_key)
+                 SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_key`,
+                [lease.subscriptionId, states],
+              )
+            ).rows.map((r) => r.event_key),
+      );
+      const queued = events.filter((e) => e.type !== 'compromise.suspected' || fresh.has(e.key));
+      await insertEvents(tx, lease.subscriptionId, queued, newId);
       lease.hitsCursorMs = hitsCursorMs;
       return true;
     });
