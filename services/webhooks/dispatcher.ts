@@ -1,11 +1,13 @@
-// The webhook worker every engine runs once its case database is open. A pass:
+// The webhook worker every engine runs once its case database is open. Every poll:
 //   1. feeds analysts' decisions (labels not fed yet) into their merchants' queues (one transaction);
-//   2. takes the lease of subscriptions that have work; for each, feeds the issuer's new watchlist
-//      hits (read from the hit store past the subscription's cursor, queued and the cursor moved in
-//      one transaction), then sends the oldest pending delivery, and the next, in order, until one
-//      fails (it waits for its retry: nothing behind it overtakes it) or none is due.
+//   2. takes the lease of as many subscriptions that have work as it has free slots (concurrency),
+//      and starts serving each at once, without waiting for the serves already under way: a slow
+//      receiver holds its own slot, never the next poll, the decision feed or another subscription.
+//      A serve feeds the issuer's new watchlist hits (read from the hit store past the
+//      subscription's cursor, queued and the cursor moved in one transaction), then sends the oldest
+//      pending delivery, and the next, in order, until one fails (it waits for its retry: nothing
+//      behind it overtakes it), none is due, or its turn is up (then the least recently served go first).
 // Nothing here runs on the scoring path: scoring records hits in the hit store, this reads them.
-import pMap from 'p-map';
 import type {
   Attempt,
   AttemptOutcome,
@@ -61,6 +63,8 @@ const HIT_PAGE = 500;
 /** At most this much of a subscription's hit stream per pass: a long backlog is caught up window by window. */
 const HIT_WINDOW_MS = 10 * 60_000;
 const DELIVERIES_PER_LEASE = 100;
+/** A serve sends no new attempt after this long: with every slot taken, the others get their turn. */
+const SERVE_TURN_MS = 5_000;
 const DAY_MS = 86_400_000;
 
 export class WebhookDispatcher {
@@ -71,6 +75,8 @@ export class WebhookDispatcher {
   private lastStats = 0;
   private lastPrune = 0;
   private readonly now: () => number;
+  /** The serves under way, each holding its subscription's lease. */
+  private readonly serving = new Set<Promise<void>>();
 
   constructor(options: DispatcherOptions) {
     this.o = options;
@@ -81,7 +87,7 @@ export class WebhookDispatcher {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.pass()
+      this.running = this.tick()
         .catch((error: unknown) => this.o.observer?.error?.(error, 'pass'))
         .finally(() => {
           this.running = undefined;
@@ -91,36 +97,46 @@ export class WebhookDispatcher {
     this.timer = setTimeout(tick, 0);
   }
 
-  /** Stops taking work; waits for the pass in flight (its attempts end within the send timeout). */
+  /** Stops taking work; waits for the poll and the serves in flight (their attempts end within the send timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await Promise.all([...this.serving]);
   }
 
-  /** One pass (tests call it directly). */
+  /** One poll, and the serves it started (and any under way) to their end (tests call it directly). */
   async pass(): Promise<void> {
+    await this.tick();
+    await Promise.all([...this.serving]);
+  }
+
+  /** Feeds the decisions, starts serving the subscriptions with work that free slots allow, and returns. */
+  private async tick(): Promise<void> {
     const { store } = this.o;
     try {
       while ((await store.feedDecisions(100, () => this.o.newId('dlv'))) === 100 && !this.stopped);
     } catch (error) {
       this.o.observer?.error?.(error, 'feed-decisions');
     }
-    const leases = await store.claim(this.o.owner, this.o.leaseMs, this.o.concurrency * 4);
-    await pMap(
-      leases,
-      async (lease) => {
-        try {
-          if (!this.stopped) await this.serve(lease);
-        } catch (error) {
-          this.o.observer?.error?.(error, 'deliver');
-        } finally {
-          await store.release(lease).catch((error: unknown) => this.o.observer?.error?.(error, 'release'));
-        }
-      },
-      { concurrency: this.o.concurrency },
-    );
+    const free = this.o.concurrency - this.serving.size;
+    // Only as many leases as can be served now: one claimed and left waiting would run out.
+    const leases = free > 0 && !this.stopped ? await store.claim(this.o.owner, this.o.leaseMs, free) : [];
+    for (const lease of leases) {
+      const serving: Promise<void> = this.serveAndRelease(lease).finally(() => this.serving.delete(serving));
+      this.serving.add(serving);
+    }
     await this.housekeeping();
+  }
+
+  private async serveAndRelease(lease: Lease): Promise<void> {
+    try {
+      if (!this.stopped) await this.serve(lease);
+    } catch (error) {
+      this.o.observer?.error?.(error, 'deliver');
+    } finally {
+      await this.o.store.release(lease).catch((error: unknown) => this.o.observer?.error?.(error, 'release'));
+    }
   }
 
   private async housekeeping(): Promise<void> {
@@ -156,7 +172,8 @@ export class WebhookDispatcher {
       });
       if (!fed) return;
     }
-    for (let sent = 0; sent < DELIVERIES_PER_LEASE && !this.stopped; sent++) {
+    const turnEnds = this.now() + SERVE_TURN_MS;
+    for (let sent = 0; sent < DELIVERIES_PER_LEASE && !this.stopped && this.now() < turnEnds; sent++) {
       const head = await this.o.store.head(lease);
       if (!head?.due) return;
       if (!(await this.o.store.renew(lease, this.o.leaseMs))) return;

@@ -17,6 +17,7 @@ import {
 import { PersonalDataCipher, type DataKeyring } from '../../services/cases/personal-data.ts';
 import { randomBytes } from 'node:crypto';
 import type { HitSource, SecretSealer, SendResult, WebhookSender } from '../../services/webhooks/model.ts';
+import { until } from './support.ts';
 
 let sql: PgliteSqlClient;
 let system: WebhookSystem;
@@ -398,6 +399,55 @@ describe('the webhook worker', () => {
     for (let i = 0; i < 5; i++) await cpp.dispatcher.pass();
     expect(got).toHaveLength(2);
     await cpp.stop();
+  });
+
+  it("delivers another issuer's new hit within moments while a slow receiver works through its queue", async () => {
+    const byIssuer = new Map<string, { ms: number; hit: StoredHit }[]>();
+    const sentAt = new Map<string, number>();
+    const hol = anotherSystem({
+      watchlist: {
+        pageHits: async (issuer, q) => ({
+          items: (byIssuer.get(issuer) ?? [])
+            .filter((s) => s.ms >= (q.from ?? 0) && s.ms <= (q.to ?? Infinity))
+            .reverse()
+            .map((s) => s.hit),
+          hasMore: false,
+          next: null,
+        }),
+      },
+      sender: {
+        send: async (url, body) => {
+          if (!url.includes('/hol-')) return { statusCode: 200, error: null };
+          sentAt.set((JSON.parse(body) as { data: { transactionId: string } }).data.transactionId, Date.now());
+          // The slow receiver answers 200 after 0.3 s, well within the timeout.
+          if (url.endsWith('/hol-slow')) await new Promise((r) => setTimeout(r, 300));
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    for (const bank of ['hol-slow', 'hol-fast'])
+      await hol.service.create(
+        { kind: 'issuer', id: bank },
+        { url: `http://127.0.0.1:9/${bank}`, eventTypes: ['watchlist.hit'] },
+      );
+    const now = Date.now();
+    byIssuer.set(
+      'hol-slow',
+      Array.from({ length: 30 }, (_, i) => hit(`slow-${i}`, now + 1 + i)),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    hol.dispatcher.start();
+    try {
+      await until('the slow queue under way', () => sentAt.has('slow-1'));
+      const recorded = Date.now();
+      byIssuer.set('hol-fast', [hit('fast-1', recorded)]);
+      const delivered = await until('the other issuer delivered', () => sentAt.get('fast-1'), 15_000);
+      // Before: it waited for the slow subscription's whole queue (30 × 0.3 s) to go.
+      expect(delivered - recorded).toBeLessThan(2_000);
+      expect([...sentAt.keys()].filter((tx) => tx.startsWith('slow-')).length).toBeLessThan(30);
+    } finally {
+      await hol.stop();
+    }
   });
 
   it('names the suspected merchant to the issuer only once an analyst confirmed the event', async () => {
