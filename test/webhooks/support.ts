@@ -15,8 +15,11 @@ export interface Received {
   verified(secret: string): { type: string; timestamp: string; data: Record<string, unknown> };
 }
 
-/** What the receiver does with a request: answer a status, hang (never answer), or drop the connection. */
-export type Behaviour = number | 'hang' | 'drop';
+/**
+ * What the receiver does with a request: answer a status, hang (never answer), drop the connection,
+ * or answer 200 with a body that never ends ('endless').
+ */
+export type Behaviour = number | 'hang' | 'drop' | 'endless';
 
 export class Receiver {
   readonly requests: Received[] = [];
@@ -53,6 +56,11 @@ export class Receiver {
         this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
         res.on('close', () => this.inFlight--);
         if (behaviour === 'hang') {
+          this.hanging.add(res);
+          return;
+        }
+        if (behaviour === 'endless') {
+          res.writeHead(200, { 'content-type': 'text/plain' }).write('accepted, ');
           this.hanging.add(res);
           return;
         }

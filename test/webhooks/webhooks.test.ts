@@ -329,6 +329,26 @@ describe('deliveries', () => {
     await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.merchant);
   });
 
+  it('counts a 2xx whose body never ends as delivered, once, and sends the next', async () => {
+    const r = await receiver();
+    r.script.push('endless');
+    const sub = await subscribe(t.keys.issuer, r.url, ['watchlist.hit']);
+    const a = await scoreListed();
+    const b = await scoreListed();
+    await until('both sent', () => r.requests.length >= 2);
+    await until('both recorded delivered', async () =>
+      (await deliveries(t.keys.issuer, sub.id)).every((d) => d.status === 'delivered'),
+    );
+    const log = await deliveries(t.keys.issuer, sub.id);
+    expect(log.map((d) => d.data.transactionId)).toEqual([b.transactionId, a.transactionId]);
+    // One attempt each: the first is 200 (its body read for a moment, then dropped), not a timeout.
+    expect(log[1]!.attempts).toEqual([
+      { at: expect.any(String), durationMs: expect.any(Number), statusCode: 200, error: null },
+    ]);
+    expect(r.requests.map((q) => txOf(q, sub.secret))).toEqual([a.transactionId, b.transactionId]);
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
+  });
+
   it('retries 5xx, a dropped connection and a timeout with growing delays, and keeps the order', async () => {
     const r = await receiver();
     r.script.push(503, 'drop', 'hang', 500);

@@ -2,8 +2,10 @@
 // address checked (address-guard.ts); the connection then goes to the checked addresses only (the
 // lookup is pinned), so a name that changes what it resolves to between check and connect cannot
 // reach a private address. Redirects are not followed (a 3xx is a failed attempt). The whole
-// attempt, the name's resolution and the connection included, is bounded by the timeout; the
-// answer's body is read up to 64 KiB and dropped.
+// attempt, the name's resolution and the connection included, is bounded by the timeout. The
+// answer is its status line: once that has come, the body is read up to 64 KiB for at most a
+// second more and dropped, and whatever the body does (too long, never ending, cut off), a 2xx
+// stays a delivery.
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
@@ -22,6 +24,8 @@ export interface HttpSenderOptions {
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** How long an answer's body is read once its status has come (within the attempt's timeout). */
+const BODY_GRACE_MS = 1_000;
 
 export class HttpWebhookSender implements WebhookSender {
   private readonly o: HttpSenderOptions;
@@ -73,6 +77,9 @@ export class HttpWebhookSender implements WebhookSender {
     };
     return new Promise<SendResult>((resolve) => {
       let settled = false;
+      // The receiver's answer, once its status line and headers have come.
+      let answered: SendResult | undefined;
+      let timer: NodeJS.Timeout | undefined;
       const done = (result: SendResult) => {
         if (settled) return;
         settled = true;
@@ -80,27 +87,38 @@ export class HttpWebhookSender implements WebhookSender {
         resolve(result);
       };
       const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
+        const status = res.statusCode ?? 0;
+        const answer: SendResult = {
+          statusCode: status,
+          error: status >= 200 && status < 300 ? null : `receiver answered ${status}`,
+        };
+        answered = answer;
+        const finish = () => done(answer);
+        // The body is not the answer: read for a moment, then dropped with the connection.
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => {
+            req.destroy();
+            finish();
+          },
+          Math.max(1, Math.min(BODY_GRACE_MS, this.o.timeoutMs - (performance.now() - started))),
+        );
         let received = 0;
         res.on('data', (chunk: Buffer) => {
           received += chunk.length;
           if (received > MAX_ANSWER_BYTES) res.destroy();
         });
-        const status = res.statusCode ?? 0;
-        const finish = () =>
-          done({
-            statusCode: status,
-            error: status >= 200 && status < 300 ? null : `receiver answered ${status}`,
-          });
         res.on('end', finish);
         res.on('close', finish);
         res.on('error', finish);
       });
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         req.destroy();
-        done(timedOut);
+        done(answered ?? timedOut);
       }, remainingMs);
+      // A connection that fails once the answer has come fails its body only.
       req.on('error', (error: NodeJS.ErrnoException) =>
-        done({ statusCode: null, error: error.code ? `${error.code}: ${error.message}` : error.message }),
+        done(answered ?? { statusCode: null, error: error.code ? `${error.code}: ${error.message}` : error.message }),
       );
       req.end(body);
     });
