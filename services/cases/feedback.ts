@@ -71,7 +71,7 @@ const EFFECT_LEASE_MS = 30_000;
  * How long an engine holds the label outbox, renewed before each batch it reads (ms): longer than
  * the Kafka sink's longest send (labels-sink.ts: three tries of 3 s to connect and 10 s to answer).
  */
-export const LABEL_OUTBOX_LEASE_MS = 60_000;
+const LABEL_OUTBOX_LEASE_MS = 60_000;
 
 export class Feedback {
   private readonly o: FeedbackOptions;
