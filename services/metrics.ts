@@ -77,6 +77,12 @@ export class Metrics {
     help: 'Chargebacks whose reason code is in no table (services/core/chargebacks.ts): counted as fraud. A steady rate means a network or format the tables miss',
     registers: [this.registry],
   });
+  readonly misnamedFields = new Counter({
+    name: 'leakguard_misnamed_fields_total',
+    help: "Fields of /v1/score requests sent under a near miss of a field's name (occured_at, shipping_address), dropped unread, by the field they resemble: an integration whose orders are scored without that signal",
+    labelNames: ['field'],
+    registers: [this.registry],
+  });
   readonly degraded = new Counter({
     name: 'leakguard_degraded_responses_total',
     help: 'Responses given without every signal',

@@ -236,7 +236,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       : {}),
   });
 
-  await app.register(scoreRoutes, { engine: deps.engine });
+  await app.register(scoreRoutes, { engine: deps.engine, metrics: deps.metrics });
   await app.register(outcomeRoutes, { engine: deps.engine, metrics: deps.metrics });
   await app.register(watchlistRoutes, { ...deps.watchlist, metrics: deps.metrics });
   await app.register(cardLookupRoutes, { store: deps.watchlist.store, keyring: deps.watchlist.keyring });

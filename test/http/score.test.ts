@@ -295,6 +295,37 @@ describe('bad input', () => {
   });
 });
 
+describe('fields under near misses of their names', () => {
+  it('scores the order, and counts and warns of each field it would otherwise drop unread', async () => {
+    const misnamed = async () => {
+      const m = await t.runtime.metrics.registry.getSingleMetric('leakguard_misnamed_fields_total')!.get();
+      return Object.fromEntries(m.values.map((v) => [String(v.labels.field), v.value]));
+    };
+    const before = await misnamed();
+    const body = scoreBody({ transactionId: 'misnamed-1' });
+    const res = await score({
+      ...body,
+      ocurred_at: '2026-01-01T00:00:00Z',
+      shipping_address: { city: 'Tokyo', country: 'JP' },
+      customer: { emial: 'jane@example.com' },
+      items: [{ name: 'book', quantiy: 2 }],
+      '4111111111111111': 1,
+      merchantNote: 'not a near miss of anything',
+    });
+    // Not refused: a 400 would stop the merchant's checkout.
+    expect(res.statusCode).toBe(200);
+    const after = await misnamed();
+    for (const field of ['occurredAt', 'shippingAddress', 'customer.email', 'items.*.quantity'])
+      expect((after[field] ?? 0) - (before[field] ?? 0), field).toBe(1);
+    expect(Object.keys(after).some((f) => f.includes('4111') || f.includes('merchantNote'))).toBe(false);
+    const warning = t.logs.find((l) => l.includes('near misses of their names'));
+    expect(warning).toBeDefined();
+    expect(warning).toContain('"sent":"shipping_address","meant":"shippingAddress"');
+    expect(warning).toContain('"sent":"items.0.quantiy","meant":"items.*.quantity"');
+    expect(warning).not.toContain('4111111111111111');
+  });
+});
+
 describe('outcomes', () => {
   const report = (id: string, body: unknown, key = t.keys.merchant) =>
     t.app.inject({

@@ -2,7 +2,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Engine, ScoreResult } from '../../core/engine.ts';
 import { errorResponseSchema } from '../../core/errors.ts';
+import { misspeltFields } from '../../core/misspelt-fields.ts';
 import { scoreRequestSchema, scoreResponseSchema, securityCodeRefusal } from '../../core/schemas.ts';
+import { atMostEvery } from '../../log-throttle.ts';
+import type { Metrics } from '../../metrics.ts';
 import { HttpError } from '../errors.ts';
 
 /** TRANSACTION_CONFLICT's words: merchants meet it re-scoring a challenged order with its 3-D Secure result. */
@@ -18,7 +21,12 @@ const CONFLICT_MESSAGE =
  */
 export const SCORE_BODY_BYTES = 256 * 1024;
 
-export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app, { engine }) => {
+export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Metrics }> = async (
+  app,
+  { engine, metrics },
+) => {
+  // Once a minute at most: a merchant's integration sends the same near miss with every order.
+  const warnMisnamed = atMostEvery(60_000);
   app.post(
     '/v1/score',
     {
@@ -29,6 +37,19 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine }> = async (app
       preValidation: async (request) => {
         const refusal = securityCodeRefusal(request.body, scoreRequestSchema);
         if (refusal) throw refusal;
+        // A field under a near miss of its name (shipping_address) is dropped unread with the
+        // fields the schema does not define: scored without that signal. Not refused (a 400 would
+        // stop the merchant's checkouts): counted by the field it resembles, and warned of.
+        const misnamed = misspeltFields(request.body, scoreRequestSchema);
+        for (const m of misnamed) metrics.misnamedFields.inc({ field: m.meant });
+        if (misnamed.length > 0 && warnMisnamed())
+          request.log.warn(
+            {
+              merchantId: request.principal?.merchantId,
+              fields: misnamed.map((m) => ({ sent: m.path.join('.'), meant: m.meant })),
+            },
+            'a scoring request named fields by near misses of their names: dropped unread, the order scored without them',
+          );
       },
       // The engine builds the response to the schema already: serialise it without re-validating it.
       serializerCompiler: () => (data) => JSON.stringify(data),
