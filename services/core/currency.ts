@@ -25,12 +25,21 @@ const NOT_MONEY: ReadonlySet<string> = new Set([
   'XUA',
 ]);
 
+/**
+ * Money ISO 4217 added after the package's list (currency-codes 2.2.0, its latest): the Caribbean
+ * guilder of Curaçao and Sint Maarten (XCG, in use from 2025-03-31, replacing ANG, which stays for
+ * older transactions). Without it their merchants' orders were refused as no currency at all (400)
+ * instead of scored once the rate table has it (422 until then, naming the table).
+ */
+const NEWER_THAN_THE_PACKAGE: readonly [string, number][] = [['XCG', 2]];
+
 /** Codes of ISO 4217 that name money (not funds, metals, test or "no currency" codes), with their exponents. */
-const EXPONENTS: ReadonlyMap<string, number> = new Map(
-  isoCurrencies.data
+const EXPONENTS: ReadonlyMap<string, number> = new Map([
+  ...isoCurrencies.data
     .filter((c) => !c.countries.some((country) => country.startsWith('Zz')) && !NOT_MONEY.has(c.code))
-    .map((c) => [c.code, c.digits]),
-);
+    .map((c): [string, number] => [c.code, c.digits]),
+  ...NEWER_THAN_THE_PACKAGE,
+]);
 
 export const isCurrencyCode = (code: string): boolean => EXPONENTS.has(code);
 

@@ -71,6 +71,10 @@ describe('ISO 4217 currencies', () => {
     expect([...notMoney].filter(isCurrencyCode)).toEqual([]);
     expect([...money].filter((c) => !isCurrencyCode(c))).toEqual([]);
     for (const c of ['XAF', 'XOF', 'XPF', 'XCD', 'CLP', 'VND']) expect(isCurrencyCode(c), c).toBe(true);
+    // ISO 4217 money newer than the package's list (found by a review: Curaçao's merchants got 400).
+    expect(isCurrencyCode('XCG')).toBe(true);
+    expect(currencyExponent('XCG')).toBe(2);
+    expect(isCurrencyCode('ANG')).toBe(true);
     for (const c of ['XAU', 'XDR', 'XTS', 'XXX', 'BOV', 'USN', 'ABC', 'eur', 'EURO'])
       expect(isCurrencyCode(c), c).toBe(false);
   });

@@ -1578,6 +1578,7 @@ export interface components {
         | 'WST'
         | 'XAF'
         | 'XCD'
+        | 'XCG'
         | 'XOF'
         | 'XPF'
         | 'YER'
