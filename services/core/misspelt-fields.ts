@@ -84,7 +84,8 @@ export function misspeltFields(body: unknown, schema: z.ZodType): MisspeltField[
     if (value === null || typeof value !== 'object' || path.length > 4) return;
     if (Array.isArray(value)) {
       const element = elementOf(s);
-      if (element) value.slice(0, 1000).forEach((item, i) => walk(item, element, [...path, i], [...at, '*']));
+      if (element)
+        for (let i = 0; i < Math.min(value.length, 1000); i++) walk(value[i], element, [...path, i], [...at, '*']);
       return;
     }
     const shape = objectShape(s);
