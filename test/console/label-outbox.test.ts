@@ -32,9 +32,9 @@ function sink(topic: Published[], options: { gate?: Promise<void>; fail?: boolea
   return Object.assign(s, { calls });
 }
 
+/** A gate the test opens: `gate` resolves once `open` is called. */
 function opened() {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
   return { gate, open };
 }
 

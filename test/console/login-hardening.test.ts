@@ -253,23 +253,21 @@ describe('second factor lock: wrong codes with the right password, per account',
       code: string,
       revoke: () => Promise<unknown>,
     ) => {
-      let reached!: () => void;
-      const atSession = new Promise<void>((resolve) => (reached = resolve));
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
+      const atSession = Promise.withResolvers<void>();
+      const gate = Promise.withResolvers<void>();
       users.createSession = async (...args: Parameters<typeof original>) => {
         if (args[1] === victim.username) {
-          reached();
-          await gate;
+          atSession.resolve();
+          await gate.promise;
         }
         return original(...args);
       };
       try {
         await client.get('/console/login');
         const signIn = client.post('/console/login', { username: victim.username, password: victim.password, code });
-        await atSession;
+        await atSession.promise;
         await revoke();
-        release();
+        gate.resolve();
         return await signIn;
       } finally {
         users.createSession = original;

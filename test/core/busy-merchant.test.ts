@@ -2,12 +2,8 @@
 // BIN see every ten minutes. The default card-testing rules on them fire only with a card-testing
 // amount: a busy merchant's ordinary orders carry no card-testing reason.
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../services/core/engine.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
-import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
-import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
-import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { defaultEngine } from '../support/default-engine.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 5) } };
@@ -17,13 +13,7 @@ const card = (i: number) => luhnComplete(`453201${String(i).padStart(9, '0')}`);
 
 describe('card-testing rules at a busy merchant and on a busy BIN', () => {
   const t0 = Date.parse('2026-11-20T12:00:00Z');
-  const engine = new Engine({
-    store: new MemoryVelocityStore(),
-    keyring,
-    ruleset: () => readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)),
-    rates: () => readRatesFile(),
-    deadlineMs: 1000,
-  });
+  const engine = defaultEngine({ keyring });
   const order = async (i: number, amount: number, merchant = 'busy-shop') => {
     const result = await engine.score(
       merchant,

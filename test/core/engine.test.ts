@@ -8,6 +8,7 @@ import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
 import { parseRuleset } from '../../services/core/rules.ts';
+import { defaultEngine } from '../support/default-engine.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 3) } };
 const parse = (v: unknown) => scoreRequestSchema.parse(v);
@@ -212,17 +213,10 @@ describe('a batch (the stream)', () => {
 
 describe('a batch whose decision fails for one transaction (the stream dead-letters it as engine_error)', () => {
   it('answers that one with its error and the others with their decisions; a retry of it counts nothing twice', async () => {
-    const store = new MemoryVelocityStore();
-    const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
-    const rates = readRatesFile();
     const failure = new Error('the observer failed');
     let failing = true;
-    const engine = new Engine({
-      store,
+    const engine = defaultEngine({
       keyring,
-      ruleset: () => ruleset,
-      rates: () => rates,
-      deadlineMs: 1000,
       observer: {
         scored: (_merchantId, request) => {
           if (failing && request.transactionId === 'f2') throw failure;

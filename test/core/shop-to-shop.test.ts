@@ -3,24 +3,14 @@
 // terminal reads. The default rules on a card's many merchants read online orders only (a review
 // found such a morning held for review at the till); the same spread online is still stepped up.
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../services/core/engine.ts';
-import { ALL_FEATURES } from '../../services/core/features.ts';
-import { DEFAULT_RULESET_PATH, readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
-import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
-import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-store.ts';
 import { scoreRequestSchema } from '../../services/core/schemas.ts';
+import { defaultEngine } from '../support/default-engine.ts';
 
 const keyring = { primary: { id: 'k', secret: Buffer.alloc(32, 7) } };
 
 describe("a card's many merchants, in person and online", () => {
   const t0 = Date.parse('2026-11-21T10:00:00Z');
-  const engine = new Engine({
-    store: new MemoryVelocityStore(),
-    keyring,
-    ruleset: () => readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)),
-    rates: () => readRatesFile(),
-    deadlineMs: 1000,
-  });
+  const engine = defaultEngine({ keyring });
   /** Orders of one card at `shops`, `minutes` apart from t0, on `channel`. */
   const round = async (number: string, channel: 'pos' | 'ecommerce', shops: [string, number, number][]) => {
     const out = [];
