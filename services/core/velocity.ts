@@ -250,6 +250,15 @@ export type SlotOp = SlotDefinition & { def: string; key: string; out: number } 
          * in a device's set under both fingerprints: one card, not two.
          */
         aliases: string[] | undefined;
+        /**
+         * The member's other forms (the same card or device under the previous card key) this key
+         * may hold from before the rotation: they leave it, so that the entity is one member in the
+         * readings after this one too. Where the key keeps the member (it is written here, or its
+         * rows are unioned with the other identity's) the member takes the latest of their times;
+         * elsewhere (another sub-identity of a spread entity) a form leaves only when the member's
+         * write here covers it (seen no later than the counting time).
+         */
+        retire: string[] | undefined;
       }
     | { op: 'count' }
     | { op: 'delayed'; frauds: string; write: boolean }
@@ -510,7 +519,14 @@ const distinctOp = (
   def: string,
   key: string,
   out: number,
-  o: { write: boolean; member: string; union: boolean; inLog: boolean; aliases?: string[] | undefined },
+  o: {
+    write: boolean;
+    member: string;
+    union: boolean;
+    inLog: boolean;
+    aliases?: string[] | undefined;
+    retire?: string[] | undefined;
+  },
 ): Op<'distinct'> => ({
   op: 'distinct',
   retentionMs: d.retentionMs,
@@ -523,6 +539,7 @@ const distinctOp = (
   union: o.union,
   inLog: o.inLog,
   aliases: o.aliases,
+  retire: o.retire,
 });
 
 export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): CounterPlan {
@@ -578,11 +595,15 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
     const out = size;
     // During key rotation the same entity has two identities: their members are unioned, and the
     // member's own other identities (the same card under the previous key) count as the member.
+    // Those other forms are retired where the previous key wrote them (the counting entity's
+    // identity under that key, or, for a merchant or BIN, the one sub-identity a form was written
+    // to), so that a card seen again since counts once when another card is scored: a household's
+    // two cards on one device read 2, not 3.
     const union = ids.length > 1;
-    const others = union && facts.entities[c.of]!.length > 1 ? facts.entities[c.of]!.slice(1) : undefined;
+    const others = facts.entities[c.of]!.length > 1 ? facts.entities[c.of]!.slice(1) : undefined;
     if (sharesLog(c)) {
       const member = inLogMember(c.of, other);
-      const aliases = others?.map((o) => inLogMember(c.of, o));
+      const aliases = union ? others?.map((o) => inLogMember(c.of, o)) : undefined;
       logOps[c.entity]!.forEach((log, i) => {
         if (i === 0) {
           log.distinctMembers.push(member);
@@ -590,13 +611,16 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
             if (former !== other)
               log.formerMembers.push({ of: log.distinctMembers.length - 1, member: inLogMember(c.of, former) });
         }
+        const retire = i > 0 ? aliases : undefined;
         groupOf(c.entity, ids[i]!).ops.push(
-          distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true, aliases }),
+          distinctOp(d, def, log.key, out, { write: false, member, union, inLog: true, aliases, retire }),
         );
       });
     } else {
-      const aliases = others;
-      each(c.entity, ids, other, (id, write) =>
+      const aliases = union ? others : undefined;
+      const formerSub = !union && others ? others.map((o) => subIdentity(c.entity, ids[0]!, o)) : undefined;
+      each(c.entity, ids, other, (id, write) => {
+        const retire = union ? (write ? undefined : others) : others?.filter((_, j) => formerSub![j] === id);
         groupOf(c.entity, id).ops.push(
           distinctOp(d, def, keys.distinct(c.entity, id, c.of), out, {
             write,
@@ -604,9 +628,10 @@ export function buildCounterPlan(facts: TransactionFacts, keys: StoreKeys): Coun
             union,
             inLog: false,
             aliases,
+            retire: retire?.length ? retire : undefined,
           }),
-        ),
-      );
+        );
+      });
     }
     features.push(block);
     size += block.names.length;

@@ -574,7 +574,7 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     expect(after.card_count_10m).toBe(2);
   });
 
-  it("during key rotation counts the scored card once in an entity's distinct cards, under either fingerprint", async () => {
+  it("during key rotation counts each card once in an entity's distinct cards, under either fingerprint", async () => {
     // Card A and card B on one device before the rotation (old key: A1, B1, device d1), then after
     // it (new key: A2, B2, device d2; the old ones read too). The device's sets hold A1, B1 and now
     // A2: A is one card, not two. B, not scored here, has only B1: two cards in all.
@@ -587,11 +587,54 @@ describe.each(subjects)('velocity store contract: $name', (subject) => {
     const a = await record(during(['A2', 'A1'], T0 - MIN));
     expect(a.device_distinct_cards_24h).toBe(2);
     expect(a.ip_distinct_cards_24h).toBe(2);
-    // B scored after the rotation: the sets hold A1, B1, A2 and B2; B counts once, A (not scored
-    // now, both its members there) twice: 3 where 2 cards were used, not 4.
+    // The merchant (one identity, not keyed) held A1 and B1, and now A2: A1 left it.
+    expect(a.merchant_distinct_cards_10m).toBe(2);
+    // B scored after the rotation: A, seen again on this device since, is A2 under the old key's
+    // device too (its A1 was retired when A was scored): a household's two cards read 2, not 3 (the
+    // default rules' threshold for DEVICE_MANY_CARDS_24H and IP_MANY_CARDS_1H).
     const b = await record(during(['B2', 'B1'], T0));
-    expect(b.device_distinct_cards_24h).toBe(3);
-    expect(b.ip_distinct_cards_24h).toBe(3);
+    expect(b.device_distinct_cards_24h).toBe(2);
+    expect(b.ip_distinct_cards_24h).toBe(2);
+    expect(b.ip_distinct_cards_1h).toBe(2);
+    expect(b.merchant_distinct_cards_10m).toBe(2);
+    // A third card, new since the rotation, is the third.
+    const c = await record(during(['C2', 'C1'], T0 + 1));
+    expect(c.device_distinct_cards_24h).toBe(3);
+    expect(c.merchant_distinct_cards_10m).toBe(3);
+  });
+
+  it("during key rotation counts each device once in a card's distinct devices, under either identity", async () => {
+    // Card A on devices d and e before the rotation (A1 with d1, e1), then on d and on e after it
+    // (A2 with d2, then e2): the card's log under its old key held d1 and e1; d1 is retired as d2
+    // when A is scored on d, so that e's scoring reads d once.
+    const use = (card: string[], device: string[], at: number) =>
+      tx({ occurredAt: at, entities: { card, merchant: ['m1'], device } });
+    await record(use(['A1'], ['d1'], T0 - 3 * MIN));
+    await record(use(['A1'], ['e1'], T0 - 2 * MIN));
+    const onD = await record(use(['A2', 'A1'], ['d2', 'd1'], T0 - MIN));
+    expect(onD.card_distinct_devices_24h).toBe(2);
+    const onE = await record(use(['A2', 'A1'], ['e2', 'e1'], T0));
+    expect(onE.card_distinct_devices_24h).toBe(2);
+    expect(onE.card_distinct_devices_7d).toBe(2);
+  });
+
+  it('during key rotation with a spread merchant, the card under its previous key leaves its own sub-identity', async () => {
+    const saved = { ...SPREAD };
+    SPREAD.merchant = 4;
+    try {
+      const use = (card: string[], at: number) => tx({ occurredAt: at, entities: { card, merchant: ['m1'] } });
+      // Fingerprints whose old and new forms land in different sub-identities of m1.
+      const pair = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']
+        .map((x) => [`${x}2`, `${x}1`])
+        .find(([fresh, old]) => subIdentity('merchant', 'm1', fresh!) !== subIdentity('merchant', 'm1', old!))!;
+      await record(use([pair[1]!], T0 - 2 * MIN));
+      await record(use(['Z1'], T0 - MIN));
+      const v = await record(use(pair, T0));
+      expect(v.merchant_distinct_cards_10m).toBe(2);
+    } finally {
+      for (const k of Object.keys(SPREAD) as (keyof typeof SPREAD)[]) delete SPREAD[k];
+      Object.assign(SPREAD, saved);
+    }
   });
 
   describe("a shipping address across the 2026-12-07 normalisation, in a card's distinct addresses", () => {

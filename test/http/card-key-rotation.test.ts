@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bearer, buildTestApp, scoreBody } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { luhnComplete } from '../support/card-arbitraries.ts';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -35,6 +36,65 @@ it('answers a retry across a card-key rotation with the stored answer; another p
     expect(retry.statusCode, retry.body).toBe(200);
     expect(retry.json()).toEqual(first.json());
     expect((await send({ ...body, amount: 2600 })).json()).toMatchObject({ code: 'TRANSACTION_CONFLICT' });
+  } finally {
+    await after.close();
+  }
+});
+
+it('declines no household for its own two cards after a rotation: a card seen again since counts once on the device, IP and e-mail', async () => {
+  // Before the rotation the household uses card A; after it, card A again, then card B, from the
+  // same device, IP and e-mail. Until 2026-12-07 the device's, IP's and e-mail's sets held A under
+  // its old and its new fingerprint, so B's order read 3 cards: DEVICE_MANY_CARDS_24H and
+  // IP_MANY_CARDS_1H (35 + 30 points), declined.
+  const household = { device: { id: 'family-laptop', ip: '198.51.100.23' }, customer: { email: 'family@example.com' } };
+  const order = (number: string) =>
+    scoreBody({
+      ...household,
+      card: { number, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+      threeDS: { status: 'Y' },
+    });
+  const A = luhnComplete('455673000000001'),
+    B = luhnComplete('455673000000002'),
+    C = luhnComplete('455673000000003');
+  const before = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_CARD_KEY: '5'.repeat(64) });
+  try {
+    const first = await before.app.inject({
+      method: 'POST',
+      url: '/v1/score',
+      headers: bearer(before.keys.merchant),
+      payload: order(A),
+    });
+    expect(first.statusCode, first.body).toBe(200);
+  } finally {
+    await before.close();
+  }
+  const after = await buildTestApp({
+    REDIS_URL: redis.url,
+    LEAKGUARD_CARD_KEY: '6'.repeat(64),
+    LEAKGUARD_PREVIOUS_CARD_KEY: '5'.repeat(64),
+  });
+  try {
+    const send = async (number: string) => {
+      const res = await after.app.inject({
+        method: 'POST',
+        url: '/v1/score',
+        headers: bearer(after.keys.merchant),
+        payload: order(number),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const answer = res.json() as { decision: string; reasons: { code: string }[] };
+      return { decision: answer.decision, codes: answer.reasons.map((r) => r.code) };
+    };
+    expect((await send(A)).codes).not.toContain('DEVICE_MANY_CARDS_24H');
+    const b = await send(B);
+    expect(b.codes).not.toContain('DEVICE_MANY_CARDS_24H');
+    expect(b.codes).not.toContain('IP_MANY_CARDS_1H');
+    expect(b.decision).toBe('approve');
+    // A third card on the same device is what the rules are for: still caught.
+    const c = await send(C);
+    expect(c.codes).toEqual(
+      expect.arrayContaining(['DEVICE_MANY_CARDS_24H', 'IP_MANY_CARDS_1H', 'EMAIL_MANY_CARDS_7D']),
+    );
   } finally {
     await after.close();
   }

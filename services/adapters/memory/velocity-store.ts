@@ -141,6 +141,17 @@ export class MemoryVelocityStore implements VelocityStore {
       if (cap > 0) db.cap(key, cap);
       db.expire(key, retention + HOUR);
     };
+    /** A member's forms under the previous card key leave the key (counters.lua retireForms, step for step). */
+    const retireForms = (key: string, member: string, forms: readonly string[], keep: boolean) => {
+      let latest: number | undefined;
+      for (const form of forms) {
+        const seen = db.zscore(key, form);
+        if (seen === undefined || (!keep && seen > t)) continue;
+        db.zrem(key, form);
+        latest = Math.max(latest ?? seen, seen);
+      }
+      if (keep && latest !== undefined) db.zadd(key, latest, member, true);
+    };
     const counts = (key: string, windows: number[]) => {
       for (const w of windows) out.push(db.count(key, t - w, t));
     };
@@ -168,6 +179,7 @@ export class MemoryVelocityStore implements VelocityStore {
         }
         case 'distinct': {
           if (op.write) remember(op.key, op.member, op.retentionMs, 0, true);
+          if (op.retire) retireForms(op.key, op.member, op.retire, op.union || op.write);
           if (!op.inLog && !op.union) {
             counts(op.key, op.windows);
             break;

@@ -163,6 +163,7 @@ end
 -- 'w' write, 'u' union, 'm' member (the next value), 't<letter>' tag (a distinct counter kept in
 -- the log: its members' '#<letter>'), 'A<n>' also (the next n values: the distinct members a log
 -- keeps), 'R<i>' replaces (an earlier form of the i-th of them, a value after them: remember),
+-- 'L<n>' retires (the member, then n forms of it under the previous card key: retireForms),
 -- 'c<n>' cap (overriding the definition's). A shape is parsed once and kept across calls
 -- (a few dozen exist): decoding each scoring's argument as JSON cost Redis more than the commands
 -- of a group. keys: how many keys the group's operations take (a delayed one two); probes: the
@@ -181,9 +182,10 @@ local function parseGroup(text)
       elseif flag == 'u' then op.union = true
       elseif flag == 'm' then op.member = true
       elseif flag == 't' then i = i + 1; op.tag = string.byte(item, i) -- compared bytewise with members
-      elseif flag == 'A' or flag == 'c' or flag == 'R' then
+      elseif flag == 'A' or flag == 'c' or flag == 'R' or flag == 'L' then
         local _, e, n = string.find(item, '^(%d+)', i + 1)
         if flag == 'A' then op.also = tonumber(n)
+        elseif flag == 'L' then op.retire = tonumber(n)
         elseif flag == 'R' then
           op.replaces = op.replaces or {}
           op.replaces[#op.replaces + 1] = tonumber(n)
@@ -270,6 +272,33 @@ local function replaceFormers(key, replaces)
     end
   end
   if found > 0 then call('ZREM', key, unpack(FOUND, 1, found)) end
+end
+-- A distinct member's forms under the previous card key (velocity.ts retire), the next values after
+-- the member: they leave the key, so that the entity is one member in later readings too. `keep`
+-- (the key is written here, or its rows are unioned with the other identity's): the member takes
+-- the latest of their times (GT); else (another sub-identity of a spread entity, where the member
+-- is written elsewhere) a form leaves only when the member's write covers it (seen by T).
+-- One ZMSCORE; a ZREM and a ZADD when a form is found (once per card and key, during a rotation).
+-- Returns whether the member now lies after T (a form seen after this late event): not in its windows.
+local function retireForms(key, count, keep)
+  local member = VALUES[NEXT]
+  NEXT = NEXT + 1
+  for j = 1, count do FORMERS[j], NEXT = VALUES[NEXT], NEXT + 1 end
+  local scores = call('ZMSCORE', key, unpack(FORMERS, 1, count))
+  local found, latest = 0, nil
+  for j = 1, count do
+    local seen = tonumber(scores[j])
+    if seen and (keep or seen <= T) then
+      found = found + 1
+      FOUND[found] = FORMERS[j]
+      if not latest or seen > latest then latest = seen end
+    end
+  end
+  if found == 0 then return false end
+  call('ZREM', key, unpack(FOUND, 1, found))
+  if keep then call('ZADD', key, 'GT', formatted(latest), member) end
+  if READ_KEY == key then READ_KEY = nil end -- read again (readLog) if another op needs it
+  return keep and latest > T
 end
 -- Returns whether `member` is now in the log at t (counts' `least`): so after a plain ZADD, and
 -- after a GT one that changed it (CH: added, or moved up to t), unless the cap just trimmed the log.
@@ -401,6 +430,7 @@ local function runGroup(keys, base, args)
         NEXT = NEXT + 1
         if op.write then own = remember(key, member, d.retentionMs, 0, true) end
       end
+      if op.retire and retireForms(key, op.retire, op.union or op.write) then own = false end
       if op.tag then
         -- Kept in the log (its op wrote the member): the rows of the log's read with this tag.
         local rows, letter, ws = readLog(key, d.retentionMs), op.tag, d.windows

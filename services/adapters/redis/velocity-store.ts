@@ -91,6 +91,11 @@ function appendGroup(group: SlotGroup, keys: string[], values: string[]): string
         values.push(op.member);
       }
       if (op.union) shape += 'u';
+      // `L` and how many: the member's forms under the previous key to retire, after the member itself.
+      if (op.retire) {
+        shape += `L${op.retire.length}`;
+        values.push(op.member, ...op.retire);
+      }
     }
     if (op.op === 'log' && op.write && op.distinctMembers.length > 0) {
       shape += `A${op.distinctMembers.length}`;
