@@ -450,7 +450,7 @@ export class Engine {
     // stored) decides as the first try would have.
     const at = reading?.countedAt !== undefined && Number.isFinite(reading.countedAt) ? reading.countedAt : occurredAt;
     const degraded = reading?.velocity === undefined;
-    const match = this.watchlistMatch(reading);
+    const match = this.watchlistMatch(reading, merchantId);
     // The rate at that time too (the same as counted unless the table changed in between).
     const amountRefCentsAt = at === occurredAt ? amountRefCents : referenceCents(rates, req.amount, req.currency, at);
     const features = featureMap(
@@ -522,7 +522,7 @@ export class Engine {
     return { kind: 'scored', response, replayed: reading?.status === 'pending', evidence };
   }
 
-  private watchlistMatch(reading: StoreReading | undefined): WatchlistMatch | null {
+  private watchlistMatch(reading: StoreReading | undefined, merchantId: string): WatchlistMatch | null {
     const events = this.options.watchlistEvents?.();
     if (!events || !reading?.watchlist) return null;
     const { entries, usesSinceListed } = reading.watchlist;
@@ -531,6 +531,7 @@ export class Engine {
       entries.map((raw) => (raw ? decodeEntry(raw) : null)),
       events,
       usesSinceListed,
+      merchantId,
     );
   }
 

@@ -688,6 +688,13 @@ export interface EventView {
   dataElements: DataElement[];
   /** Leakguard's own event (breach discovery): the merchant is known, what leaked there is not. */
   elementsUnknown: boolean;
+  /**
+   * Breach discovery's suspected merchant (its own events only). At that merchant the event says
+   * nothing of an order: it lists every card used there, so every returning customer would be
+   * stepped up, and the reasons would tell the merchant it is suspected before any analyst has
+   * reviewed it (disclosedMerchant). Its orders are scored as if the event did not exist.
+   */
+  suspectMerchantId?: string;
 }
 
 /** An entry taken off some events (all of them when `onlyEvents` is undefined): null when no event is left. */
@@ -736,12 +743,18 @@ export function matchEntries(
   entries: readonly (WatchlistEntry | null)[],
   events: ReadonlyMap<number, EventView>,
   usesSinceListed: number,
+  /** The merchant of the order: the events breach discovery made of it do not count (EventView.suspectMerchantId). */
+  merchantId?: string,
 ): WatchlistMatch | null {
   let match: WatchlistMatch | null = null;
   const seen = new Set<number>();
   entries.forEach((entry, keyIndex) => {
     if (!entry) return;
-    const live = liveEvents(entry, events);
+    let live = liveEvents(entry, events);
+    if (merchantId !== undefined && live.some((e) => e.suspectMerchantId === merchantId)) {
+      live = live.filter((e) => e.suspectMerchantId !== merchantId);
+      if (live.length === 0) return;
+    }
     match ??= { events: [], firstListedAt: entry.firstListedAt, expiryTags: [], usesSinceListed };
     match.firstListedAt = Math.min(match.firstListedAt, entry.firstListedAt);
     for (const e of live) {
@@ -1010,5 +1023,6 @@ export function eventView(e: CompromiseEvent): EventView {
     confirmed: e.confidence === 'confirmed',
     dataElements: e.dataElements,
     elementsUnknown: e.issuerId === CPP_ISSUER,
+    ...(e.issuerId === CPP_ISSUER && e.evidence ? { suspectMerchantId: e.evidence.merchantId } : {}),
   };
 }

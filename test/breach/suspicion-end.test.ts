@@ -10,7 +10,7 @@ import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-s
 import type { FraudLabel, VisitRecord } from '../../services/breach/history.ts';
 import { BreachScanner } from '../../services/breach/scanner.ts';
 import { decodeEntry, entrySlot } from '../../services/core/watchlist.ts';
-import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { bearer, buildTestApp, MASTERCARD, scoreBody, type TestApp } from '../support/app.ts';
 import { DAY, mulberry32 } from '../support/cpp-world.ts';
 
 const fp = (card: string) => createHash('sha256').update(card).digest('base64url');
@@ -96,6 +96,55 @@ describe('the end of a suspicion', () => {
   });
 });
 
+/** Breach discovery's suspected event for `merchantId`, as a scan makes it, listing every card used there. */
+async function suspect(t: TestApp, merchantId: string): Promise<void> {
+  const breach = t.runtime.breach!;
+  await breach.recorder.flush();
+  const now = new Date();
+  const { event } = await t.runtime.watchlist.createEvent(
+    {
+      externalId: `cpp:${merchantId}`,
+      source: 'leakguard-cpp',
+      description: 'suspected',
+      exposureStart: new Date(now.getTime() - 30 * DAY).toISOString(),
+      exposureEnd: now.toISOString(),
+      discoveredAt: now.toISOString(),
+      dataElements: ['pan'],
+      confidence: 'suspected',
+    },
+    'leakguard',
+    now,
+  );
+  let listed = 0;
+  await breach.history.merchantCards(merchantId, 0, Infinity, async (cards) => {
+    listed += cards.length;
+    await t.runtime.watchlist.addCards(
+      event.seq,
+      1,
+      cards.map((c) => ({ slot: entrySlot(c.slot), expiryTag: 0 })),
+      Math.floor(now.getTime() / 1000),
+    );
+  });
+  await t.runtime.watchlist.updateEvent(
+    event.seq,
+    {
+      evidence: {
+        merchantId,
+        fraudCards: 12,
+        weightedFraudCards: 12,
+        expected: 0.5,
+        log10PValue: -12,
+        exposedCards: listed,
+        exposedByBin: { '411111': listed },
+        firstFrauds: [],
+        scannedAt: now.toISOString(),
+      },
+    },
+    now,
+  );
+  await t.runtime.watchlistRegistry.refresh();
+}
+
 describe('a suspicion does not feed on its own challenges', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -112,49 +161,7 @@ describe('a suspicion does not feed on its own challenges', () => {
     };
     // The card used merchant m2, which Leakguard suspects: its suspected event lists the card.
     await score(t.keys.otherMerchant);
-    await breach.recorder.flush();
-    const now = new Date();
-    const { event } = await t.runtime.watchlist.createEvent(
-      {
-        externalId: 'cpp:m2',
-        source: 'leakguard-cpp',
-        description: 'suspected',
-        exposureStart: new Date(now.getTime() - 30 * DAY).toISOString(),
-        exposureEnd: now.toISOString(),
-        discoveredAt: now.toISOString(),
-        dataElements: ['pan'],
-        confidence: 'suspected',
-      },
-      'leakguard',
-      now,
-    );
-    await t.runtime.watchlist.updateEvent(
-      event.seq,
-      {
-        evidence: {
-          merchantId: 'm2',
-          fraudCards: 12,
-          weightedFraudCards: 12,
-          expected: 0.5,
-          log10PValue: -12,
-          exposedCards: 1,
-          exposedByBin: { '411111': 1 },
-          firstFrauds: [],
-          scannedAt: now.toISOString(),
-        },
-      },
-      now,
-    );
-    await breach.history.merchantCards('m2', 0, Infinity, async (cards) => {
-      expect(cards).toHaveLength(1);
-      await t.runtime.watchlist.addCards(
-        event.seq,
-        1,
-        cards.map((c) => ({ slot: entrySlot(c.slot), expiryTag: 0 })),
-        Math.floor(now.getTime() / 1000),
-      );
-    });
-    await t.runtime.watchlistRegistry.refresh();
+    await suspect(t, 'm2');
 
     // At m1 the card is stepped up for the suspicion, and its holder abandons the challenge.
     const challenged = await score(t.keys.merchant);
@@ -172,5 +179,36 @@ describe('a suspicion does not feed on its own challenges', () => {
     expect(await breach.history.fraudsSince(0)).toEqual([
       expect.objectContaining({ weight: 0.5, fraudMerchants: ['m1'], notEvidenceFor: ['m2'] }),
     ]);
+  });
+});
+
+describe('the suspected merchant itself', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp({ LEAKGUARD_CPP_SCAN_MINUTES: '0' });
+  });
+  afterAll(() => t?.close());
+
+  it('scores its own orders as if it were not suspected: its customers are not stepped up, and no reason tells it', async () => {
+    const order = () =>
+      scoreBody({ card: { number: MASTERCARD, expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' } });
+    const score = async (key: string) => {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(key), payload: order() });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ decision: string; reasons: { code: string }[] }>();
+    };
+    // A customer of m2, which Leakguard then suspects: the event lists every card used at m2.
+    expect((await score(t.keys.otherMerchant)).decision).toBe('approve');
+    await suspect(t, 'm2');
+    // Back at m2: every customer of m2 is listed, so the listing tells nothing of this order, and
+    // its reasons would tell m2 it is suspected before an analyst reviewed it (before: challenge,
+    // LEAKED_CARD_SUSPECTED_BREACH and LEAKED_CARD).
+    const atSuspect = await score(t.keys.otherMerchant);
+    expect(atSuspect.decision).toBe('approve');
+    expect(atSuspect.reasons.map((r) => r.code).filter((c) => c.startsWith('LEAKED_CARD'))).toEqual([]);
+    // Elsewhere the card is stepped up for the suspicion as before.
+    const elsewhere = await score(t.keys.merchant);
+    expect(elsewhere.decision).toBe('challenge');
+    expect(elsewhere.reasons.map((r) => r.code)).toContain('LEAKED_CARD_SUSPECTED_BREACH');
   });
 });
