@@ -39,7 +39,11 @@ export interface DispatcherOptions {
   store: WebhookStore;
   sender: WebhookSender;
   hits: HitSource;
-  sign(secret: string, message: { id: string; type: string; timestamp: Date; data: unknown }): SignedMessage;
+  /** Signs with each secret given (one signature each, in that order, in one header). */
+  sign(
+    secrets: readonly string[],
+    message: { id: string; type: string; timestamp: Date; data: unknown },
+  ): SignedMessage;
   newId(prefix: 'dlv' | 'msg'): string;
   retry: RetryPolicy;
   /** This process, in the leases it takes. */
@@ -242,7 +246,7 @@ export class WebhookDispatcher {
     if (lease.secret === null) return unreadable;
     let signed: SignedMessage;
     try {
-      signed = this.o.sign(lease.secret, {
+      signed = this.o.sign([lease.secret], {
         id: head.messageId,
         type: head.eventType,
         timestamp: new Date(started),

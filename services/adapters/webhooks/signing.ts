@@ -20,14 +20,20 @@ export interface SignedRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** The body and headers of one delivery attempt, signed with the subscription's secret. */
-export const signWebhook = (secret: string, message: WebhookMessage): SignedRequest => {
+/**
+ * The body and headers of one delivery attempt, signed with each of the subscription's secrets:
+ * its current one, then, during a rotation's grace period, its previous one. The signatures are
+ * space-separated in one webhook-signature header (Standard Webhooks): a receiver accepts the
+ * message when one of them verifies with its secret, whichever of the two it holds.
+ */
+export const signWebhook = (secrets: readonly string[], message: WebhookMessage): SignedRequest => {
+  if (secrets.length === 0) throw new Error('no signing secret');
   const body = JSON.stringify({
     type: message.type,
     timestamp: message.timestamp.toISOString(),
     data: message.data,
   });
-  const signature = new Webhook(secret).sign(message.id, message.timestamp, body);
+  const signature = secrets.map((secret) => new Webhook(secret).sign(message.id, message.timestamp, body)).join(' ');
   return {
     body,
     headers: {
