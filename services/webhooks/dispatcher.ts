@@ -243,10 +243,12 @@ export class WebhookDispatcher {
       statusCode: null,
       error: 'the signing secret cannot be decrypted: LEAKGUARD_DATA_KEY or LEAKGUARD_PREVIOUS_DATA_KEY',
     };
-    if (lease.secret === null) return unreadable;
+    if (head.secret === null) return unreadable;
+    // During a rotation's grace period, the previous secret signs too, after the current one.
+    const secrets = head.previousSecret === null ? [head.secret] : [head.secret, head.previousSecret];
     let signed: SignedMessage;
     try {
-      signed = this.o.sign([lease.secret], {
+      signed = this.o.sign(secrets, {
         id: head.messageId,
         type: head.eventType,
         timestamp: new Date(started),

@@ -34,7 +34,17 @@ export interface Subscription {
   eventTypes: WebhookEventType[];
   description: string;
   createdAt: string;
+  /**
+   * After a rotation of its signing secret: until when deliveries are also signed with the secret
+   * it replaced (its grace period); null when they are signed with the current secret only.
+   */
+  previousSecretExpiresAt: string | null;
 }
+
+/** The longest grace period of a rotated signing secret: 7 days. */
+export const MAX_SECRET_GRACE_MS = 7 * 86_400_000;
+/** The grace period of a rotated signing secret unless another is asked: 24 hours. */
+export const DEFAULT_SECRET_GRACE_MS = 86_400_000;
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -227,8 +237,6 @@ export interface Lease {
   token: string;
   tenant: Tenant;
   url: string;
-  /** The signing secret; null when it cannot be decrypted (the data key that sealed it is gone). */
-  secret: string | null;
   eventTypes: WebhookEventType[];
   /** Hits recorded from this time (ms) on are the subscription's. */
   hitsSinceMs: number;
@@ -254,6 +262,16 @@ export interface PendingDelivery {
   createdAt: string;
   /** Whether it is due now (the database's clock). */
   due: boolean;
+  /**
+   * The subscription's signing secret as it stands now (read with the head: a rotation applies
+   * from the next attempt on); null when it cannot be decrypted (the data key that sealed it is gone).
+   */
+  secret: string | null;
+  /**
+   * During a rotation's grace period (the database's clock), the secret it replaced: it signs too,
+   * after the current one. Null otherwise, or when it cannot be decrypted.
+   */
+  previousSecret: string | null;
 }
 
 export type AttemptOutcome = { status: 'delivered' } | { status: 'pending'; retryInMs: number } | { status: 'failed' };
@@ -274,6 +292,12 @@ export interface WebhookStore {
   /** The tenant's subscriptions, oldest first, after `after` (a seq). */
   list(tenant: Tenant, after: number | undefined, limit: number): Promise<Page<Subscription>>;
   delete(tenant: Tenant, id: string): Promise<boolean>;
+  /**
+   * Replaces the tenant's subscription's signing secret with `secret`. With a grace period (ms,
+   * more than 0) the current secret becomes its previous one until then (the previous one it may
+   * hold is dropped: two secrets at most); without, none is kept. Undefined when no such subscription.
+   */
+  rotateSecret(tenant: Tenant, id: string, secret: string, graceMs: number): Promise<Subscription | undefined>;
   /** A subscription's deliveries, newest first, with their attempts. */
   deliveries(subscriptionId: string, query: DeliveryQuery): Promise<Page<Delivery>>;
   getDelivery(subscriptionId: string, deliveryId: string): Promise<Delivery | undefined>;
@@ -303,7 +327,10 @@ export interface WebhookStore {
   release(lease: Lease): Promise<void>;
   /** Pending deliveries, and the age of the oldest (seconds; 0 when none). */
   queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }>;
-  /** Drops delivered and failed deliveries completed before `before`; returns how many. */
+  /**
+   * Drops delivered and failed deliveries completed before `before`, and the previous signing
+   * secrets whose grace period is over; returns how many deliveries.
+   */
   prune(before: Date): Promise<number>;
 }
 

@@ -1,9 +1,17 @@
 // Subscriptions as the API offers them: a tenant (the API key's issuer or merchant) subscribes a
-// URL to the event types it may receive; the signing secret is answered once, at creation. The
+// URL to the event types it may receive; the signing secret is answered once, at creation (and at
+// each rotation, the new one, the previous one signing beside it for a grace period). The
 // URL is checked (scheme, resolution, no private address unless allowed) here and again before
 // every delivery (the sender), since what a name resolves to can change.
 import type { Delivery, DeliveryQuery, Page, Subscription, Tenant, WebhookEventType, WebhookStore } from './model.ts';
-import { DeliveryNotFound, EVENT_TYPES_OF, WebhookLimitReached, WebhookNotFound, WebhookUrlRefused } from './model.ts';
+import {
+  DeliveryNotFound,
+  EVENT_TYPES_OF,
+  MAX_SECRET_GRACE_MS,
+  WebhookLimitReached,
+  WebhookNotFound,
+  WebhookUrlRefused,
+} from './model.ts';
 import { LeakguardError } from '../core/errors.ts';
 
 export type UrlCheck = (url: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
@@ -73,6 +81,25 @@ export class WebhookService {
 
   async delete(tenant: Tenant, id: string): Promise<void> {
     if (!(await this.o.store.delete(tenant, id))) throw new WebhookNotFound();
+  }
+
+  /**
+   * A new signing secret for the tenant's subscription, answered this once. The current one keeps
+   * signing deliveries beside it for `graceMs` (0 to 7 days), then is dropped.
+   */
+  async rotateSecret(
+    tenant: Tenant,
+    id: string,
+    graceMs: number,
+  ): Promise<{ subscription: Subscription; secret: string }> {
+    if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_SECRET_GRACE_MS)
+      throw new LeakguardError('VALIDATION_FAILED', 'invalid request', {
+        details: [{ path: 'gracePeriodSeconds', message: `must be 0 to ${MAX_SECRET_GRACE_MS / 1000} seconds` }],
+      });
+    const secret = this.o.newSecret();
+    const subscription = await this.o.store.rotateSecret(tenant, id, secret, graceMs);
+    if (!subscription) throw new WebhookNotFound();
+    return { subscription, secret };
   }
 
   async deliveries(tenant: Tenant, id: string, query: DeliveryQuery): Promise<Page<Delivery>> {

@@ -39,6 +39,7 @@ const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; url: string
   { method: 'GET', url: '/v1/webhooks', allowed: ['issuer', 'merchant'] },
   { method: 'GET', url: `/v1/webhooks/${WH}`, allowed: ['issuer', 'merchant'] },
   { method: 'DELETE', url: `/v1/webhooks/${WH}`, allowed: ['issuer', 'merchant'] },
+  { method: 'POST', url: `/v1/webhooks/${WH}/secret/rotate`, allowed: ['issuer', 'merchant'] },
   { method: 'GET', url: `/v1/webhooks/${WH}/deliveries`, allowed: ['issuer', 'merchant'] },
   { method: 'POST', url: `/v1/webhooks/${WH}/deliveries/${DLV}/resend`, allowed: ['issuer', 'merchant'] },
 ];

@@ -486,6 +486,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks/{id}/secret/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A new signing secret (answered once); the previous one signs too for a grace period
+     * @description The subscription keeps its id, its queue and its log: every delivery from now on, retries of those queued before included, carries two signatures in its one webhook-signature header (Standard Webhooks: `v1,<new> v1,<previous>`), the new secret’s first, until `previousSecretExpiresAt` (`gracePeriodSeconds` from now, 24 hours unless given, at most 7 days); then the new one’s only, and the previous secret is dropped. A receiver verifying with either secret accepts them meanwhile: switch it to the new secret within the grace period. Rotating again during a grace period replaces the previous secret with the current one (two at most). The body may be left out.
+     */
+    post: operations['rotateWebhookSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -889,6 +909,7 @@ export interface components {
      *       ],
      *       "description": "fraud desk",
      *       "createdAt": "2026-12-02T10:00:00.000Z",
+     *       "previousSecretExpiresAt": null,
      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
      *     }
      */
@@ -897,6 +918,8 @@ export interface components {
       description: string;
       eventTypes: components['schemas']['WebhookEventType'][];
       id: string;
+      /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
+      previousSecretExpiresAt: string | null;
       /** @description The signing secret (whsec_…): shown this once. Verify each delivery with it (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature). */
       secret: string;
       url: string;
@@ -1384,6 +1407,45 @@ export interface components {
     };
     /**
      * @example {
+     *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+     *       "url": "https://hooks.bank.example/leakguard",
+     *       "eventTypes": [
+     *         "watchlist.hit"
+     *       ],
+     *       "description": "fraud desk",
+     *       "createdAt": "2026-12-02T10:00:00.000Z",
+     *       "previousSecretExpiresAt": "2026-12-03T09:00:00.000Z",
+     *       "secret": "whsec_1Tq9c2pVw0yG0wq3r7XyL3ZkS2mV6hB4tR8nD5fJ"
+     *     }
+     */
+    RotatedWebhook: {
+      createdAt: string;
+      description: string;
+      eventTypes: components['schemas']['WebhookEventType'][];
+      id: string;
+      /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
+      previousSecretExpiresAt: string | null;
+      /** @description The new signing secret (whsec_…): shown this once. Deliveries carry its signature first, then, until previousSecretExpiresAt, the previous secret’s, in the one webhook-signature header. */
+      secret: string;
+      url: string;
+    };
+    /**
+     * @default {
+     *       "gracePeriodSeconds": 86400
+     *     }
+     * @example {
+     *       "gracePeriodSeconds": 3600
+     *     }
+     */
+    RotateWebhookSecretInput: {
+      /**
+       * @description How long deliveries also carry a signature made with the current secret, beside the new one: 0 to 604800 seconds (7 days), 86400 (24 hours) unless given. 0 drops it at once.
+       * @default 86400
+       */
+      gracePeriodSeconds?: number;
+    };
+    /**
+     * @example {
      *       "version": "2026-11-01+3f9a1c2e",
      *       "rules": 31,
      *       "merchantOverrides": 2,
@@ -1725,7 +1787,8 @@ export interface components {
      *         "watchlist.hit"
      *       ],
      *       "description": "fraud desk",
-     *       "createdAt": "2026-12-02T10:00:00.000Z"
+     *       "createdAt": "2026-12-02T10:00:00.000Z",
+     *       "previousSecretExpiresAt": null
      *     }
      */
     Webhook: {
@@ -1733,6 +1796,8 @@ export interface components {
       description: string;
       eventTypes: components['schemas']['WebhookEventType'][];
       id: string;
+      /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
+      previousSecretExpiresAt: string | null;
       url: string;
     };
     /**
@@ -1883,7 +1948,8 @@ export interface components {
      *             "watchlist.hit"
      *           ],
      *           "description": "fraud desk",
-     *           "createdAt": "2026-12-02T10:00:00.000Z"
+     *           "createdAt": "2026-12-02T10:00:00.000Z",
+     *           "previousSecretExpiresAt": null
      *         }
      *       ],
      *       "has_more": false,
@@ -5903,7 +5969,8 @@ export interface operations {
            *             "watchlist.hit"
            *           ],
            *           "description": "fraud desk",
-           *           "createdAt": "2026-12-02T10:00:00.000Z"
+           *           "createdAt": "2026-12-02T10:00:00.000Z",
+           *           "previousSecretExpiresAt": null
            *         }
            *       ],
            *       "has_more": false,
@@ -6033,6 +6100,7 @@ export interface operations {
            *       ],
            *       "description": "fraud desk",
            *       "createdAt": "2026-12-02T10:00:00.000Z",
+           *       "previousSecretExpiresAt": null,
            *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
            *     }
            */
@@ -6207,7 +6275,8 @@ export interface operations {
            *         "watchlist.hit"
            *       ],
            *       "description": "fraud desk",
-           *       "createdAt": "2026-12-02T10:00:00.000Z"
+           *       "createdAt": "2026-12-02T10:00:00.000Z",
+           *       "previousSecretExpiresAt": null
            *     }
            */
           'application/json': components['schemas']['Webhook'];
@@ -6738,6 +6807,191 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['WebhookDelivery'];
+        };
+      };
+      /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "invalid request",
+           *       "code": "VALIDATION_FAILED",
+           *       "details": [
+           *         {
+           *           "path": "querystring.limit",
+           *           "message": "Too small: expected number to be >=1"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown one (UNAUTHENTICATED, with WWW-Authenticate: Bearer) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "missing or invalid API key",
+           *       "code": "UNAUTHENTICATED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key is valid but its role may not do this (FORBIDDEN) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "this route needs the issuer or admin role",
+           *       "code": "FORBIDDEN"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description What the path names does not exist (or is another tenant’s) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "no such compromise event",
+           *       "code": "EVENT_NOT_FOUND"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "request body too large",
+           *       "code": "PAYLOAD_TOO_LARGE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A path parameter is too long (URI_TOO_LONG) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "a path parameter is too long",
+           *       "code": "URI_TOO_LONG"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The content type (or encoding) of the body is not accepted (UNSUPPORTED_MEDIA_TYPE) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "unsupported content type: send application/json",
+           *       "code": "UNSUPPORTED_MEDIA_TYPE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too many requests for this API key or address (RATE_LIMITED), or too many failed authentications (AUTH_RATE_LIMITED, with Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "rate limit exceeded: slow down and retry later",
+           *       "code": "RATE_LIMITED"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A store is not reachable, full or failing over: retry (UNAVAILABLE, AUTH_UNAVAILABLE, with Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "authentication temporarily unavailable: retry",
+           *       "code": "AUTH_UNAVAILABLE"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  rotateWebhookSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "gracePeriodSeconds": 3600
+         *     }
+         */
+        'application/json': components['schemas']['RotateWebhookSecretInput'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "wh_3q2-7wPd0pN6kQ1sJb0eYw",
+           *       "url": "https://hooks.bank.example/leakguard",
+           *       "eventTypes": [
+           *         "watchlist.hit"
+           *       ],
+           *       "description": "fraud desk",
+           *       "createdAt": "2026-12-02T10:00:00.000Z",
+           *       "previousSecretExpiresAt": "2026-12-03T09:00:00.000Z",
+           *       "secret": "whsec_1Tq9c2pVw0yG0wq3r7XyL3ZkS2mV6hB4tR8nD5fJ"
+           *     }
+           */
+          'application/json': components['schemas']['RotatedWebhook'];
         };
       };
       /** @description A field of the request breaks its schema (VALIDATION_FAILED, `details` per field), or the body is not JSON (MALFORMED_BODY) */

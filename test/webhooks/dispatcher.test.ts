@@ -16,6 +16,7 @@ import {
 } from '../../services/webhook-system.ts';
 import { PersonalDataCipher, type DataKeyring } from '../../services/cases/personal-data.ts';
 import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { HitSource, SecretSealer, SendResult, WebhookSender } from '../../services/webhooks/model.ts';
 import { until } from './support.ts';
 
@@ -240,6 +241,91 @@ describe('the webhook worker', () => {
     const log = await after.service.deliveries(tenant, subscription.id, { limit: 10 });
     expect(log.items[0]!.attempts.at(-1)).toMatchObject({ statusCode: 200, error: null });
     await Promise.all([before.stop(), rotated.stop(), after.stop()]);
+  });
+
+  it("seals a rotated secret's predecessor apart, signs with both until its grace period ends, then drops it", async () => {
+    const sealer = secretSealer(new PersonalDataCipher({ primary: { id: 'data-rot', secret: randomBytes(32) } }));
+    const got: { body: string; headers: Record<string, string> }[] = [];
+    const rotating = anotherSystem({
+      watchlist: { pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }) },
+      sealer,
+      sender: {
+        send: async (_url, body, headers) => {
+          got.push({ body, headers: { ...headers } });
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    const tenant = { kind: 'issuer' as const, id: 'i-secret-rotation' };
+    const created = await rotating.service.create(tenant, {
+      url: 'http://127.0.0.1:9/secret-rotation',
+      eventTypes: ['watchlist.hit'],
+    });
+    const id = created.subscription.id;
+    const row = async () =>
+      (
+        await sql.query<{ secret: string; previous_secret: string | null; previous_secret_until: Date | null }>(
+          'SELECT secret, previous_secret, previous_secret_until FROM webhook_subscriptions WHERE id = $1',
+          [id],
+        )
+      ).rows[0]!;
+    const rotated = await rotating.service.rotateSecret(tenant, id, 1_000);
+    expect(rotated.secret).not.toBe(created.secret);
+    expect(rotated.subscription.previousSecretExpiresAt).not.toBeNull();
+    // At rest: both sealed under the data key, the previous one bound apart (it cannot pass for the current one).
+    const sealed = await row();
+    expect(sealed.previous_secret).toMatch(/^pd1\.data-rot\./);
+    expect(sealed.previous_secret).not.toContain(created.secret.slice('whsec_'.length, 20));
+    expect(sealer.open(sealed.secret, `webhook-secret\u0000${id}`)).toBe(rotated.secret);
+    expect(sealer.open(sealed.previous_secret!, `webhook-previous-secret\u0000${id}`)).toBe(created.secret);
+    expect(() => sealer.open(sealed.previous_secret!, `webhook-secret\u0000${id}`)).toThrow();
+    const deliver = async (tx: string) => {
+      stored.push(hit(tx, Date.now() + 1));
+      await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && !got.some((g) => g.body.includes(`"${tx}"`)); i++) await rotating.dispatcher.pass();
+      return got.find((g) => g.body.includes(`"${tx}"`))!;
+    };
+    const verify = (secret: string, g: { body: string; headers: Record<string, string> }) =>
+      new Webhook(secret).verify(g.body, g.headers) as { data: { transactionId: string } };
+    const during = await deliver('rotation-during');
+    expect(during.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    for (const secret of [rotated.secret, created.secret])
+      expect(verify(secret, during).data.transactionId).toBe('rotation-during');
+    // The grace period over: the previous secret is dropped when the subscription is next served, and signs nothing.
+    await new Promise((r) =>
+      setTimeout(r, Date.parse(rotated.subscription.previousSecretExpiresAt!) - Date.now() + 50),
+    );
+    const after = await deliver('rotation-after');
+    expect(after.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+    expect(verify(rotated.secret, after).data.transactionId).toBe('rotation-after');
+    expect(() => verify(created.secret, after)).toThrow();
+    expect(await row()).toMatchObject({ previous_secret: null, previous_secret_until: null });
+    expect((await rotating.service.get(tenant, id)).previousSecretExpiresAt).toBeNull();
+    // An idle subscription (nothing to send, never served): its expired previous secret goes at the prune.
+    const merchant = { kind: 'merchant' as const, id: 'm-secret-rotation' };
+    const idle = await rotating.service.create(merchant, {
+      url: 'http://127.0.0.1:9/idle',
+      eventTypes: ['case.decided'],
+    });
+    await rotating.service.rotateSecret(merchant, idle.subscription.id, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const pruning = anotherSystem({ sender: { send: async () => ({ statusCode: 200, error: null }) } });
+    await pruning.dispatcher.pass();
+    const idleRow = await sql.query<{ previous_secret: string | null }>(
+      'SELECT previous_secret FROM webhook_subscriptions WHERE id = $1',
+      [idle.subscription.id],
+    );
+    expect(idleRow.rows[0]!.previous_secret).toBeNull();
+    // The grace period is bounded: 0 to 7 days, whole milliseconds.
+    for (const graceMs of [-1, 7 * 86_400_000 + 1, 0.5])
+      await expect(rotating.service.rotateSecret(tenant, id, graceMs)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+    await expect(
+      rotating.service.rotateSecret({ kind: 'issuer', id: 'another-issuer' }, id, 1_000),
+    ).rejects.toMatchObject({ code: 'WEBHOOK_NOT_FOUND' });
+    expect(sealer.open((await row()).secret, `webhook-secret\u0000${id}`)).toBe(rotated.secret);
+    await Promise.all([rotating.stop(), pruning.stop()]);
   });
 
   it("sends an issuer its own events' ids in a hit only", async () => {

@@ -3,6 +3,7 @@
 // receivers are refused when subscribing (422) and again at delivery, after resolution; and the
 // retry policy's schedule with the defaults spans at least 24 hours.
 import { readFileSync } from 'node:fs';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../services/adapters/webhooks/http-sender.ts';
 import { configSchema } from '../../services/config.ts';
@@ -213,4 +214,200 @@ describe('the retry policy', () => {
     });
     expect(afterFailure(defaults, 41, defaults.retryForMs, () => 0)).toEqual({ status: 'failed' });
   });
+});
+
+describe('rotating a signing secret (embedded database)', () => {
+  const receivers: Receiver[] = [];
+  afterAll(() => Promise.all(receivers.map((q) => q.close())));
+  const call: Call = (...args) => callOn(t)(...args);
+  const receiver = async () => {
+    const q = await Receiver.start();
+    receivers.push(q);
+    return q;
+  };
+  const subscribe = async (key: string, url: string, eventTypes: string[]) => {
+    const res = await call('POST', '/v1/webhooks', key, { url, eventTypes });
+    expect(res.status).toBe(201);
+    return res.json() as { id: string; secret: string; url: string; eventTypes: string[] };
+  };
+  let txSerial = 0;
+  const scoreListed = async () => {
+    const pan = newCard();
+    await listCards(call, t.keys, 'i1', [pan]);
+    const transactionId = `emb-rotation-${++txSerial}`;
+    expect((await call('POST', '/v1/score', t.keys.merchant, scoreRequest(transactionId, pan))).status).toBe(200);
+    return { pan, transactionId };
+  };
+  const deliveries = async (key: string, id: string): Promise<{ status: string }[]> => {
+    const res = await call('GET', `/v1/webhooks/${id}/deliveries?limit=200`, key);
+    expect(res.status).toBe(200);
+    return res.json().deliveries as { status: string }[];
+  };
+
+  it("rotates a secret: the new one answered once, the previous one sealed and accepted until its grace period ends; another tenant's is not found", async () => {
+    const r = await receiver();
+    const sub = await subscribe(t.keys.issuer, r.url, ['watchlist.hit']);
+    const rotate = (key: string, body?: unknown, id = sub.id) =>
+      call('POST', `/v1/webhooks/${id}/secret/rotate`, key, body);
+    const stored = async () =>
+      (
+        await t.runtime.cases!.sql.query<{ secret: string; previous_secret: string | null }>(
+          'SELECT secret, previous_secret FROM webhook_subscriptions WHERE id = $1',
+          [sub.id],
+        )
+      ).rows[0]!;
+    const before = Date.now();
+    // No body: the default grace period, 24 hours.
+    const res = await rotate(t.keys.issuer);
+    expect(res.status).toBe(200);
+    const rotated = res.json() as { secret: string; previousSecretExpiresAt: string };
+    expect(rotated).toEqual({
+      id: sub.id,
+      url: r.url,
+      eventTypes: ['watchlist.hit'],
+      description: '',
+      createdAt: expect.any(String),
+      previousSecretExpiresAt: expect.any(String),
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+=*$/),
+    });
+    expect(rotated.secret).not.toBe(sub.secret);
+    const grace = Date.parse(rotated.previousSecretExpiresAt) - before;
+    expect(grace).toBeGreaterThan(86_400_000 - 60_000);
+    expect(grace).toBeLessThan(86_400_000 + 60_000);
+    // Read back: until when the previous secret is accepted, never either secret.
+    const got = (await call('GET', `/v1/webhooks/${sub.id}`, t.keys.issuer)).json();
+    expect(got.previousSecretExpiresAt).toBe(rotated.previousSecretExpiresAt);
+    const listed = (await call('GET', '/v1/webhooks', t.keys.issuer)).json().webhooks as { id: string }[];
+    expect(listed.find((w) => w.id === sub.id)).toMatchObject({
+      previousSecretExpiresAt: rotated.previousSecretExpiresAt,
+    });
+    expect(JSON.stringify([got, listed])).not.toContain('whsec_');
+    // At rest both are sealed under the data key.
+    const sealed = await stored();
+    for (const [value, secret] of [
+      [sealed.secret, rotated.secret],
+      [sealed.previous_secret!, sub.secret],
+    ] as const) {
+      expect(value).not.toMatch(/^whsec_/);
+      expect(value).not.toContain(secret.slice('whsec_'.length, 20));
+    }
+    // Another tenant: not found, and nothing changes.
+    const other = await rotate(t.keys.merchant, { gracePeriodSeconds: 60 });
+    expect(other.status).toBe(404);
+    expect(other.json().code).toBe('WEBHOOK_NOT_FOUND');
+    expect(JSON.stringify(other.json())).not.toContain('whsec_');
+    expect(await rotate(t.keys.admin)).toMatchObject({ status: 403 });
+    // Bad input, precisely.
+    const bad = async (body: unknown) => {
+      const res = await rotate(t.keys.issuer, body);
+      return { status: res.status, ...(res.json() as { code: string; details?: { path: string; message: string }[] }) };
+    };
+    for (const gracePeriodSeconds of [-1, 604_801, 1.5, '3600', null])
+      expect(await bad({ gracePeriodSeconds })).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        details: [{ path: 'gracePeriodSeconds' }],
+      });
+    expect((await bad({ gracePeriodSeconds: 604_801 })).details![0]!.message).toContain('604800');
+    expect(await bad({ grace: 60 })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await bad({ grace: 60 })).details![0]!.message).toContain('grace');
+    expect(await bad([])).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    const badId = await rotate(t.keys.issuer, {}, 'wh_nope');
+    expect(badId.status).toBe(400);
+    expect(badId.json().details).toEqual([
+      { path: 'params.id', message: 'must be a webhook id (wh_ and 22 characters)' },
+    ]);
+    expect(await stored()).toEqual(sealed);
+    // No grace period: the previous secret is dropped at once.
+    const now = await rotate(t.keys.issuer, { gracePeriodSeconds: 0 });
+    expect(now.status).toBe(200);
+    expect(now.json().previousSecretExpiresAt).toBeNull();
+    expect((await stored()).previous_secret).toBeNull();
+    expect((await call('GET', `/v1/webhooks/${sub.id}`, t.keys.issuer)).json().previousSecretExpiresAt).toBeNull();
+    // A subscription deleted is not found.
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
+    expect((await rotate(t.keys.issuer)).status).toBe(404);
+  });
+
+  it('signs with the new and the previous secret through a grace period, retries queued before it included, one webhook-id per event; then with the new one only', async () => {
+    const r = await receiver();
+    r.fallback = 503;
+    const sub = await subscribe(t.keys.issuer, r.url, ['watchlist.hit']);
+    const txIn = (q: { body: string }) =>
+      (JSON.parse(q.body) as { data: { transactionId: string } }).data.transactionId;
+    const signatures = (q: { headers: Record<string, unknown> }) => String(q.headers['webhook-signature']).split(' ');
+    const rotate = async (gracePeriodSeconds?: number) => {
+      const res = await call(
+        'POST',
+        `/v1/webhooks/${sub.id}/secret/rotate`,
+        t.keys.issuer,
+        gracePeriodSeconds === undefined ? undefined : { gracePeriodSeconds },
+      );
+      expect(res.status).toBe(200);
+      return res.json() as { secret: string; previousSecretExpiresAt: string | null };
+    };
+    // Queued and refused before the rotation: signed with the one secret.
+    const first = await scoreListed();
+    const refused = await until('the first attempt', () => r.requests.find((q) => txIn(q) === first.transactionId));
+    expect(signatures(refused)).toHaveLength(1);
+    expect(refused.verified(sub.secret).data.transactionId).toBe(first.transactionId);
+    const rotated = await rotate(5);
+    // Its retries now carry both signatures, the new one first: a receiver holding either accepts them.
+    const retried = await until('a retry signed with both secrets', () =>
+      r.requests.find((q) => txIn(q) === first.transactionId && signatures(q).length === 2),
+    );
+    r.fallback = 204;
+    for (const secret of [sub.secret, rotated.secret])
+      expect(retried.verified(secret).data.transactionId).toBe(first.transactionId);
+    expect(() => retried.verified(`whsec_${Buffer.alloc(32, 7).toString('base64')}`)).toThrow();
+    // The new secret's signature first.
+    expect(
+      new Webhook(rotated.secret).verify(retried.body, {
+        'webhook-id': String(retried.headers['webhook-id']),
+        'webhook-timestamp': String(retried.headers['webhook-timestamp']),
+        'webhook-signature': signatures(retried)[0]!,
+      }),
+    ).toMatchObject({ type: 'watchlist.hit' });
+    await until(
+      'the first delivered',
+      async () => (await deliveries(t.keys.issuer, sub.id))[0]?.status === 'delivered',
+    );
+    // A new event during the grace period: both signatures too.
+    const second = await scoreListed();
+    const during = await until('the second delivered', () => r.requests.find((q) => txIn(q) === second.transactionId));
+    expect(signatures(during)).toHaveLength(2);
+    for (const secret of [sub.secret, rotated.secret])
+      expect(during.verified(secret).data.transactionId).toBe(second.transactionId);
+    // The grace period over: the previous secret no longer verifies anything, and is no longer said to.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Date.parse(rotated.previousSecretExpiresAt!) - Date.now() + 200),
+    );
+    expect((await call('GET', `/v1/webhooks/${sub.id}`, t.keys.issuer)).json().previousSecretExpiresAt).toBeNull();
+    const third = await scoreListed();
+    const after = await until('the third delivered', () => r.requests.find((q) => txIn(q) === third.transactionId));
+    expect(signatures(after)).toHaveLength(1);
+    expect(after.verified(rotated.secret).data.transactionId).toBe(third.transactionId);
+    expect(() => after.verified(sub.secret)).toThrow();
+    // Rotated twice in a grace period: the current secret replaces the previous one, never more than two.
+    const twice = await rotate();
+    const thrice = await rotate();
+    const fourth = await scoreListed();
+    const last = await until('the fourth delivered', () => r.requests.find((q) => txIn(q) === fourth.transactionId));
+    expect(signatures(last)).toHaveLength(2);
+    for (const secret of [thrice.secret, twice.secret])
+      expect(last.verified(secret).data.transactionId).toBe(fourth.transactionId);
+    for (const secret of [rotated.secret, sub.secret]) expect(() => last.verified(secret)).toThrow();
+    // One webhook-id per event throughout, each event its own; one delivery per event.
+    const events = [first, second, third, fourth].map((e) => e.transactionId);
+    const ids = events.map(
+      (tx) => new Set(r.requests.filter((q) => txIn(q) === tx).map((q) => q.headers['webhook-id'])),
+    );
+    expect(ids.map((s) => s.size)).toEqual([1, 1, 1, 1]);
+    expect(new Set(ids.flatMap((s) => [...s])).size).toBe(4);
+    await until('all four recorded delivered', async () => {
+      const log = await deliveries(t.keys.issuer, sub.id);
+      return log.length === 4 && log.every((d) => d.status === 'delivered');
+    });
+    await call('DELETE', `/v1/webhooks/${sub.id}`, t.keys.issuer);
+  }, 30_000);
 });

@@ -102,6 +102,7 @@ describe('subscriptions', () => {
       eventTypes: ['watchlist.hit'],
       description: '',
       createdAt: expect.any(String),
+      previousSecretExpiresAt: null,
     });
     expect(JSON.stringify(got.json())).not.toContain('whsec_');
     // At rest the secret is sealed under the data key, bound to its subscription.

@@ -38,8 +38,11 @@ interface SubscriptionRow {
   event_types: WebhookEventType[];
   description: string;
   created_at: Date;
+  previous_secret_until: Date | null;
 }
-const SUBSCRIPTION_COLUMNS = 'seq, id, tenant_kind, tenant_id, url, event_types, description, created_at';
+/** A previous secret whose grace period is over counts as none (it is dropped at the next prune). */
+const SUBSCRIPTION_COLUMNS = `seq, id, tenant_kind, tenant_id, url, event_types, description, created_at,
+  CASE WHEN previous_secret_until > now() THEN previous_secret_until END AS previous_secret_until`;
 const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.id,
   seq: Number(r.seq),
@@ -48,6 +51,7 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   eventTypes: r.event_types,
   description: r.description,
   createdAt: iso(r.created_at),
+  previousSecretExpiresAt: isoOrNull(r.previous_secret_until),
 });
 
 interface DeliveryRow {
@@ -80,6 +84,8 @@ const parseJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v
 /** Without a sealer (tests), secrets are stored as they are. */
 const PLAIN: SecretSealer = { seal: (secret) => secret, open: (sealed) => sealed };
 const bindingOf = (subscriptionId: string) => `webhook-secret\u0000${subscriptionId}`;
+/** The previous secret (a rotation's grace period) is bound apart: it cannot be passed off as the current one. */
+const previousBindingOf = (subscriptionId: string) => `webhook-previous-secret\u0000${subscriptionId}`;
 
 export class PostgresWebhookStore implements WebhookStore {
   private readonly sql: SqlClient;
@@ -91,10 +97,10 @@ export class PostgresWebhookStore implements WebhookStore {
   }
 
   /** The secret of a row, or null when it cannot be opened; one stored in clear (whsec_) is read as it is. */
-  private openSecret(stored: string, subscriptionId: string): string | null {
+  private openSecret(stored: string, subscriptionId: string, binding = bindingOf): string | null {
     if (stored.startsWith('whsec_')) return stored;
     try {
-      return this.sealer.open(stored, bindingOf(subscriptionId));
+      return this.sealer.open(stored, binding(subscriptionId));
     } catch {
       return null;
     }
@@ -152,6 +158,33 @@ export class PostgresWebhookStore implements WebhookStore {
       [id, tenant.kind, tenant.id],
     );
     return r.rowCount > 0;
+  }
+
+  async rotateSecret(tenant: Tenant, id: string, secret: string, graceMs: number): Promise<Subscription | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const found = await tx.query<{ secret: string }>(
+        'SELECT secret FROM webhook_subscriptions WHERE id = $1 AND tenant_kind = $2 AND tenant_id = $3 FOR UPDATE',
+        [id, tenant.kind, tenant.id],
+      );
+      const row = found.rows[0];
+      if (!row) return undefined;
+      // The current secret becomes the previous one, sealed as such; one that cannot be opened
+      // (its data key gone) signs nothing, so none is kept. A previous one held until now is dropped.
+      const current = graceMs > 0 ? this.openSecret(row.secret, id) : null;
+      const r = await tx.query<SubscriptionRow>(
+        `UPDATE webhook_subscriptions SET secret = $2, previous_secret = $3::text,
+           previous_secret_until = CASE WHEN $3::text IS NULL THEN NULL
+                                        ELSE now() + make_interval(secs => $4::double precision / 1000) END
+         WHERE id = $1 RETURNING ${SUBSCRIPTION_COLUMNS}`,
+        [
+          id,
+          this.sealer.seal(secret, bindingOf(id)),
+          current === null ? null : this.sealer.seal(current, previousBindingOf(id)),
+          graceMs,
+        ],
+      );
+      return toSubscription(r.rows[0]!);
+    });
   }
 
   private async withAttempts(q: Queryable, rows: DeliveryRow[]): Promise<Delivery[]> {
@@ -384,12 +417,16 @@ export class PostgresWebhookStore implements WebhookStore {
       tenant_id: string;
       url: string;
       secret: string;
+      previous_secret: string | null;
       event_types: WebhookEventType[];
       hits_since_ms: number;
       hits_cursor_ms: number;
       suspected_fed_since_ms: number | null;
     }>(
-      `UPDATE webhook_subscriptions SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::double precision / 1000)
+      `UPDATE webhook_subscriptions SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::double precision / 1000),
+         -- A previous secret whose grace period is over is dropped.
+         previous_secret = CASE WHEN previous_secret_until > now() THEN previous_secret END,
+         previous_secret_until = CASE WHEN previous_secret_until > now() THEN previous_secret_until END
        WHERE id IN (
          SELECT w.id FROM webhook_subscriptions w
          WHERE (w.lease_until IS NULL OR w.lease_until < now())
@@ -397,7 +434,7 @@ export class PostgresWebhookStore implements WebhookStore {
                 OR (SELECT d.next_attempt_at FROM webhook_deliveries d
                     WHERE d.subscription_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) <= now())
          ORDER BY w.served_at NULLS FIRST, w.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_kind, tenant_id, url, secret, event_types, hits_since_ms, hits_cursor_ms, suspected_fed_since_ms`,
+       RETURNING id, tenant_kind, tenant_id, url, secret, previous_secret, event_types, hits_since_ms, hits_cursor_ms, suspected_fed_since_ms`,
       [token, leaseMs, limit],
     );
     const leases = r.rows.map((row) => ({
@@ -405,18 +442,28 @@ export class PostgresWebhookStore implements WebhookStore {
       token,
       tenant: { kind: row.tenant_kind, id: row.tenant_id },
       url: row.url,
-      secret: this.openSecret(row.secret, row.id),
       eventTypes: row.event_types,
       hitsSinceMs: Number(row.hits_since_ms),
       hitsCursorMs: Number(row.hits_cursor_ms),
       suspectedFedSinceMs: row.suspected_fed_since_ms === null ? null : Number(row.suspected_fed_since_ms),
     }));
-    for (const [i, lease] of leases.entries()) {
-      const stored = r.rows[i]!.secret;
-      if (lease.secret !== null && this.sealer.current?.(stored) === false)
-        await this.reseal(lease.subscriptionId, stored, lease.secret);
+    for (const row of r.rows) {
+      await this.resealIfOld(row.id, 'secret', row.secret, bindingOf);
+      if (row.previous_secret !== null)
+        await this.resealIfOld(row.id, 'previous_secret', row.previous_secret, previousBindingOf);
     }
     return leases;
+  }
+
+  private async resealIfOld(
+    subscriptionId: string,
+    column: 'secret' | 'previous_secret',
+    stored: string,
+    binding: (id: string) => string,
+  ): Promise<void> {
+    if (this.sealer.current?.(stored) !== false) return;
+    const secret = this.openSecret(stored, subscriptionId, binding);
+    if (secret !== null) await this.reseal(subscriptionId, column, stored, secret, binding);
   }
 
   /**
@@ -424,11 +471,17 @@ export class PostgresWebhookStore implements WebhookStore {
    * nothing else ever rewrites it, and the rotation after next would leave it unreadable. Only
    * if the row still holds what was read; a failure is tried again at the next claim.
    */
-  private async reseal(subscriptionId: string, stored: string, secret: string): Promise<void> {
+  private async reseal(
+    subscriptionId: string,
+    column: 'secret' | 'previous_secret',
+    stored: string,
+    secret: string,
+    binding: (id: string) => string,
+  ): Promise<void> {
     try {
-      await this.sql.query('UPDATE webhook_subscriptions SET secret = $2 WHERE id = $1 AND secret = $3', [
+      await this.sql.query(`UPDATE webhook_subscriptions SET ${column} = $2 WHERE id = $1 AND ${column} = $3`, [
         subscriptionId,
-        this.sealer.seal(secret, bindingOf(subscriptionId)),
+        this.sealer.seal(secret, binding(subscriptionId)),
         stored,
       ]);
     } catch {
@@ -484,9 +537,16 @@ export class PostgresWebhookStore implements WebhookStore {
       attempts: number;
       created_at: Date;
       due: boolean;
+      secret: string;
+      previous_secret: string | null;
     }>(
-      `SELECT seq, id, message_id, event_type, data, occurred_at, attempts, created_at, next_attempt_at <= now() AS due
-       FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'pending' ORDER BY seq LIMIT 1`,
+      // The secrets as they stand at this attempt: a rotation applies from the next attempt on,
+      // retries of deliveries queued before it included.
+      `SELECT d.seq, d.id, d.message_id, d.event_type, d.data, d.occurred_at, d.attempts, d.created_at,
+              d.next_attempt_at <= now() AS due, s.secret,
+              CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret
+       FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+       WHERE d.subscription_id = $1 AND d.status = 'pending' ORDER BY d.seq LIMIT 1`,
       [lease.subscriptionId],
     );
     const row = r.rows[0];
@@ -501,6 +561,11 @@ export class PostgresWebhookStore implements WebhookStore {
         attempts: row.attempts,
         createdAt: iso(row.created_at),
         due: row.due,
+        secret: this.openSecret(row.secret, lease.subscriptionId),
+        previousSecret:
+          row.previous_secret === null
+            ? null
+            : this.openSecret(row.previous_secret, lease.subscriptionId, previousBindingOf),
       }
     );
   }
@@ -550,6 +615,11 @@ export class PostgresWebhookStore implements WebhookStore {
   }
 
   async prune(before: Date): Promise<number> {
+    // Previous secrets whose grace period is over (those of subscriptions served meanwhile are gone already).
+    await this.sql.query(
+      `UPDATE webhook_subscriptions SET previous_secret = NULL, previous_secret_until = NULL
+       WHERE previous_secret_until <= now()`,
+    );
     const r = await this.sql.query(
       `DELETE FROM webhook_deliveries WHERE status <> 'pending' AND completed_at < $1::timestamptz`,
       [before.toISOString()],

@@ -1,13 +1,16 @@
 // Signed webhooks (docs/webhooks.md): an issuer's key subscribes to watchlist hits on its leaked
 // cards, a merchant's key to analysts' decisions on its orders. The tenant is the key's; another
-// tenant's subscription is "not found". The signing secret is answered once, at creation.
+// tenant's subscription is "not found". The signing secret is answered once, at creation, and a
+// new one once at each rotation (the previous one signing beside it for a grace period).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
 import { containsCardNumber, scrubCardNumbers } from '../../core/scrub.ts';
 import type { Principal } from '../../auth/api-keys.ts';
 import {
+  DEFAULT_SECRET_GRACE_MS,
   DELIVERY_STATUSES,
+  MAX_SECRET_GRACE_MS,
   WEBHOOK_EVENT_TYPES,
   type Delivery,
   type Subscription,
@@ -67,6 +70,7 @@ const WEBHOOK_EXAMPLE = {
   eventTypes: ['watchlist.hit'],
   description: 'fraud desk',
   createdAt: '2026-12-02T10:00:00.000Z',
+  previousSecretExpiresAt: null,
 };
 const webhookFields = {
   id: z.string(),
@@ -74,6 +78,12 @@ const webhookFields = {
   eventTypes: z.array(eventTypeSchema),
   description: z.string(),
   createdAt: z.string(),
+  previousSecretExpiresAt: z
+    .string()
+    .nullable()
+    .describe(
+      'After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here.',
+    ),
 };
 const webhookSchema = z.object(webhookFields).meta({ id: 'Webhook', example: WEBHOOK_EXAMPLE });
 const createdWebhookSchema = z
@@ -88,6 +98,38 @@ const createdWebhookSchema = z
   .meta({
     id: 'CreatedWebhook',
     example: { ...WEBHOOK_EXAMPLE, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  });
+const MAX_GRACE_SECONDS = MAX_SECRET_GRACE_MS / 1000;
+const DEFAULT_GRACE_SECONDS = DEFAULT_SECRET_GRACE_MS / 1000;
+const rotateSecretSchema = closedObject({
+  gracePeriodSeconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 or more')
+    .max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS} (7 days)`)
+    .default(DEFAULT_GRACE_SECONDS)
+    .describe(
+      `How long deliveries also carry a signature made with the current secret, beside the new one: 0 to ${MAX_GRACE_SECONDS} seconds (7 days), ${DEFAULT_GRACE_SECONDS} (24 hours) unless given. 0 drops it at once.`,
+    ),
+})
+  .default({ gracePeriodSeconds: DEFAULT_GRACE_SECONDS })
+  .meta({ id: 'RotateWebhookSecret', example: { gracePeriodSeconds: 3600 } });
+const rotatedWebhookSchema = z
+  .object({
+    ...webhookFields,
+    secret: z
+      .string()
+      .describe(
+        'The new signing secret (whsec_…): shown this once. Deliveries carry its signature first, then, until previousSecretExpiresAt, the previous secret’s, in the one webhook-signature header.',
+      ),
+  })
+  .meta({
+    id: 'RotatedWebhook',
+    example: {
+      ...WEBHOOK_EXAMPLE,
+      previousSecretExpiresAt: '2026-12-03T09:00:00.000Z',
+      secret: 'whsec_1Tq9c2pVw0yG0wq3r7XyL3ZkS2mV6hB4tR8nD5fJ',
+    },
   });
 const webhookPageSchema = z
   .object({ webhooks: z.array(webhookSchema), ...pageFields })
@@ -188,6 +230,7 @@ const present = (s: Subscription) => ({
   eventTypes: s.eventTypes,
   description: s.description,
   createdAt: s.createdAt,
+  previousSecretExpiresAt: s.previousSecretExpiresAt,
 });
 const presentDelivery = (d: Delivery) => ({
   id: d.id,
@@ -301,6 +344,36 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     async (request) => {
       await service().delete(tenantOf(request.principal!), request.params.id);
       return { id: request.params.id, deleted: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/webhooks/:id/secret/rotate',
+    {
+      onRequest: tenantKeys,
+      // The body is optional: none at all (no content type, Fastify's null) is the default grace period.
+      preValidation: async (request) => {
+        request.body ??= { gracePeriodSeconds: DEFAULT_GRACE_SECONDS };
+      },
+      schema: {
+        tags,
+        operationId: 'rotateWebhookSecret',
+        summary: 'A new signing secret (answered once); the previous one signs too for a grace period',
+        description:
+          'The subscription keeps its id, its queue and its log: every delivery from now on, retries of those queued before included, carries two signatures in its one webhook-signature header (Standard Webhooks: `v1,<new> v1,<previous>`), the new secret’s first, until `previousSecretExpiresAt` (`gracePeriodSeconds` from now, 24 hours unless given, at most 7 days); then the new one’s only, and the previous secret is dropped. A receiver verifying with either secret accepts them meanwhile: switch it to the new secret within the grace period. Rotating again during a grace period replaces the previous secret with the current one (two at most). The body may be left out.',
+        security,
+        params,
+        body: rotateSecretSchema,
+        response: { 200: rotatedWebhookSchema, ...notFound },
+      },
+    },
+    async (request) => {
+      const { subscription, secret } = await service().rotateSecret(
+        tenantOf(request.principal!),
+        request.params.id,
+        request.body.gracePeriodSeconds * 1000,
+      );
+      return { ...present(subscription), secret };
     },
   );
 
