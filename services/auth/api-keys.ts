@@ -241,17 +241,22 @@ export class ApiKeyAuthenticator {
 
   /**
    * The key's principal, or null for a missing, unknown or revoked key (counted against the
-   * address). Throws AuthRateLimited when the address failed too often and the key is not a
-   * known one in the cache, AuthUnavailable when the store cannot be asked.
+   * address). Throws AuthRateLimited when the address failed too often and the key is not one the
+   * engine holds as valid (fresh or stale in the cache), AuthUnavailable when the store cannot be asked.
    */
   async authenticate(key: string | undefined, address = 'unknown'): Promise<Principal | null> {
     const t = this.now();
     const hash = key === undefined ? undefined : hashApiKey(key);
     const cached = hash === undefined ? undefined : this.known.get(hash);
     if (cached && cached.until > t) return cached.principal;
-    // An address over its limit gets no lookup: only keys already known and fresh pass it.
-    const blocked = this.failures.blockedFor(address, t);
-    if (blocked > 0) throw new AuthRateLimited(blocked, this.failuresPerMinute);
+    // An address over its limit gets no lookup for a key the engine does not know. A key it has
+    // seen valid is looked up again even then (its entry is only stale): refusing it would let
+    // anyone sharing the address (a NAT, a gateway, a load balancer's peer) lock it out with junk.
+    // Revoked, it is dropped from the known keys below and meets the limit like any other.
+    if (!cached) {
+      const blocked = this.failures.blockedFor(address, t);
+      if (blocked > 0) throw new AuthRateLimited(blocked, this.failuresPerMinute);
+    }
     const principal = hash === undefined ? null : await this.lookup(hash, cached, t);
     if (!principal) this.failures.record(address, t);
     return principal;

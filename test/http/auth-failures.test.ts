@@ -1,6 +1,7 @@
 // Failed authentications are rate-limited per client address (issue #13): a client that keeps
 // sending missing or unknown keys gets 429 and costs no key-store lookup; real keys from other
-// addresses are untouched.
+// addresses are untouched, and a key the engine holds as valid still passes from the limited
+// address itself (looked up again once its cache entry is stale).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 
@@ -46,5 +47,38 @@ describe('failed API key authentications', () => {
     expect(real.json()).toHaveProperty('decision');
     // Another address has its own count: a wrong key there is a plain 401.
     expect((await score(bearer(randomToken(6)), MERCHANT)).statusCode).toBe(401);
+  });
+
+  it('cannot lock a valid key out from a shared address: a known key is looked up again, a revoked one stops', async () => {
+    // Cloud NAT, a payment gateway, every client behind a load balancer without LEAKGUARD_TRUST_PROXY:
+    // the merchant and a client without a key share one address.
+    const shared = await buildTestApp({ LEAKGUARD_AUTH_FAILURES_PER_MINUTE: '3', LEAKGUARD_API_KEY_CACHE_MS: '200' });
+    try {
+      const ADDRESS = '203.0.113.7';
+      const on = (headers: Record<string, string>) =>
+        shared.app.inject({ method: 'POST', url: '/v1/score', headers, payload: scoreBody(), remoteAddress: ADDRESS });
+      const aged = () => new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await on(bearer(shared.keys.merchant))).statusCode).toBe(200);
+      const junk: number[] = [];
+      for (let n = 0; n < 4; n++) junk.push((await on(bearer(randomToken(100 + n)))).statusCode);
+      expect(junk).toEqual([401, 401, 401, 429]);
+      expect((await on(bearer(shared.keys.merchant))).statusCode).toBe(200);
+      // Its cache entry aged: the key the engine holds as valid is looked up again, not refused with the address.
+      await aged();
+      const again = await on(bearer(shared.keys.merchant));
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toHaveProperty('decision');
+      // The limit still applies to every key the engine does not know.
+      expect((await on(bearer(randomToken(104)))).statusCode).toBe(429);
+      expect((await on({})).statusCode).toBe(429);
+      // A revoked key stops within the cache lifetime, and is then as unknown as any other.
+      const [record] = (await shared.runtime.apiKeys.list()).filter((r) => r.merchantId === 'm1');
+      await shared.runtime.apiKeys.revoke(record!.id, new Date().toISOString());
+      await aged();
+      expect((await on(bearer(shared.keys.merchant))).statusCode).toBe(401);
+      expect((await on(bearer(shared.keys.merchant))).statusCode).toBe(429);
+    } finally {
+      await shared.close();
+    }
   });
 });
