@@ -3,7 +3,6 @@
 // timeout and an absolute lifetime enforced by the store, a CSRF token per session, and a per-address login rate limit
 // (in process, or in Redis when there is one: one limit across every engine).
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RedisClient } from '../adapters/redis/connection.ts';
 import { countHit } from '../adapters/redis/rate-limit-store.ts';
@@ -71,26 +70,6 @@ export function sameToken(a: string | undefined, b: string | undefined): boolean
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/**
- * The client address as login defences count it: an IPv4 address (IPv4-mapped IPv6 unwrapped), or
- * an IPv6 /64, since one host commonly holds a whole /64 and could otherwise change address per try.
- */
-export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!isIPv6(ip)) return ip;
-  const [head = '', tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
 }
 
 /** Refused attempts since the last hand-over: written to the audit log as one summary. */

@@ -22,6 +22,7 @@ import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rat
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
 import { bodyEncodingRefusal } from './body-encoding.ts';
+import { addressKey } from './client-address.ts';
 import { clientErrorHandler, frameworkError, HttpError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
 import { outcomeRoutes } from './routes/outcome.ts';
@@ -221,7 +222,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     hook: 'preHandler',
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+    // A route without a key counts per client address, an IPv6 client by its /64 (client-address.ts).
+    keyGenerator: (request) => request.principal?.keyId ?? addressKey(request.ip),
     // Shared by every engine when Redis is there. A Redis that fails or is slow lets the request
     // through uncounted: the rate limit must never be what stops scoring.
     ...(deps.redis

@@ -1,8 +1,9 @@
 // Bearer API keys. 401: no key or an unknown/revoked key; 403: a valid key of the wrong role;
-// 429: too many failed authentications from the client's address.
+// 429: too many failed authentications from the client's address (an IPv6 client's /64).
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthUnavailable, type ApiKeyAuthenticator, type Principal, type Role } from '../auth/api-keys.ts';
+import { addressKey } from './client-address.ts';
 import { HttpError } from './errors.ts';
 
 declare module 'fastify' {
@@ -25,8 +26,9 @@ export const authPlugin = fp(
         const match = BEARER.exec(request.headers.authorization ?? '');
         let principal: Principal | null;
         try {
-          // A missing or malformed key is a failed authentication too: it counts against the address.
-          principal = await opts.authenticator.authenticate(match?.[1], request.ip);
+          // A missing or malformed key is a failed authentication too: it counts against the address,
+          // an IPv6 client's /64 (as the console counts sign-ins), or it could change address per try.
+          principal = await opts.authenticator.authenticate(match?.[1], addressKey(request.ip));
         } catch (error) {
           // AuthRateLimited (429) and AuthUnavailable (503) are answered by the error mapping (errors.ts).
           if (error instanceof AuthUnavailable)

@@ -81,4 +81,25 @@ describe('failed API key authentications', () => {
       await shared.close();
     }
   });
+
+  it('count an IPv6 client by its /64, as the console does: changing address inside it gains nothing', async () => {
+    // One host commonly holds a whole /64: counted per address, it could try without end.
+    const inside = (n: number) => `2001:db8:7:8::${n.toString(16)}`;
+    const codes: number[] = [];
+    for (let n = 1; n <= 5; n++) codes.push((await score(bearer(randomToken(200 + n)), inside(n))).statusCode);
+    expect(codes).toEqual([401, 401, 401, 401, 401]);
+    const limited: number[] = [];
+    for (const address of [inside(6), inside(0xffff), '2001:db8:7:8:aaaa:bbbb:cccc:dddd', '2001:0db8:0007:0008::1'])
+      limited.push((await score(bearer(randomToken(210)), address)).statusCode);
+    expect(limited).toEqual([429, 429, 429, 429]);
+    // The next /64 is another client, and a real key from the limited /64 still works.
+    expect((await score(bearer(randomToken(211)), '2001:db8:7:9::1')).statusCode).toBe(401);
+    expect((await score(bearer(t.keys.merchant), inside(7))).statusCode).toBe(200);
+  });
+
+  it('count an IPv4-mapped IPv6 peer as its IPv4 address', async () => {
+    for (let n = 0; n < 5; n++)
+      expect((await score(bearer(randomToken(300 + n)), '198.51.100.99')).statusCode).toBe(401);
+    expect((await score(bearer(randomToken(305)), '::ffff:198.51.100.99')).statusCode).toBe(429);
+  });
 });

@@ -17,8 +17,8 @@ import {
   verifyPassword,
   verifyTotp,
 } from '../credentials.ts';
+import { addressKey } from '../../http/client-address.ts';
 import {
-  addressKey,
   clearCookie,
   cookieNames,
   LoginRateLimiter,
