@@ -44,7 +44,13 @@ export interface CaseSystemOptions {
   apiKeys?: ApiKeyStore;
   keyAuditIntervalMs?: number;
   /** Signed checkpoints of the audit log's head, written when it moved and on close; verify() checks against them. */
-  checkpoints?: { file: CheckpointFile; by: string; onAlarm: (message: string) => void; intervalMs?: number };
+  checkpoints?: {
+    file: CheckpointFile;
+    by: string;
+    onAlarm: (message: string) => void;
+    onWarning?: (message: string) => void;
+    intervalMs?: number;
+  };
   /** Seals personal data (LEAKGUARD_DATA_KEY). */
   cipher: PersonalDataCipher;
   /** A closed case's personal data are erased after this many days, by a pass every `retentionIntervalMs`. */

@@ -240,6 +240,7 @@ export async function checkpointAuditLog(config: Config, audit: AuditLog, who: s
       file,
       by: writerName(who),
       onAlarm: (message) => warn(`AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`),
+      onWarning: (message) => warn(`AUDIT LOG UNCHECKPOINTED: ${message}`),
     });
     await checkpointer.resume();
     await checkpointer.pass();
@@ -637,6 +638,8 @@ export function createRuntime(
                     { checkpoints: checkpoints.path },
                     `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
                   ),
+                onWarning: (message) =>
+                  logger.warn({ checkpoints: checkpoints.path }, `AUDIT LOG UNCHECKPOINTED: ${message}`),
               },
               ...(labels ? { labels } : {}),
               ...(breach

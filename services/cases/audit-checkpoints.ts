@@ -132,7 +132,7 @@ export class CheckpointFile implements CheckpointSource {
       input.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ENOENT'));
       input.once('open', () => resolve(false));
     });
-    if (await missing) return reading;
+    if (await missing) return { ...reading, missing: true };
     let n = 0;
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       n++;
@@ -165,19 +165,41 @@ export class AuditCheckpointer {
   private readonly file: CheckpointFile;
   private readonly by: string;
   private readonly onAlarm: (message: string) => void;
+  private readonly onWarning: (message: string) => void;
 
-  constructor(o: { audit: AuditLog; file: CheckpointFile; by: string; onAlarm: (message: string) => void }) {
+  constructor(o: {
+    audit: AuditLog;
+    file: CheckpointFile;
+    by: string;
+    onAlarm: (message: string) => void;
+    /** Nothing tampered found, but nothing to judge by either: the file is missing, or holds none. */
+    onWarning?: (message: string) => void;
+  }) {
     this.audit = o.audit;
     this.file = o.file;
     this.by = o.by;
     this.onAlarm = o.onAlarm;
+    this.onWarning = o.onWarning ?? o.onAlarm;
   }
 
-  /** Starts from the file's furthest checkpoint: a log cut while nothing was running is noticed now. */
+  /**
+   * Starts from the file's furthest checkpoint: a log cut while nothing was running is noticed now.
+   * A log with entries but no checkpoint in the file (a file moved, lost, or another one than
+   * before: another user's home, DATABASE_URL's host spelt otherwise) is warned of: whatever was
+   * cut before now cannot be seen, and `npm run audit -- verify` run with the old file will not
+   * know of the checkpoints written from now on.
+   */
   async resume(): Promise<void> {
     const reading = await this.file.read();
     for (const p of reading.problems) this.onAlarm(p.reason);
     this.last = furthest(reading.valid);
+    if (this.last || reading.problems.length > 0) return;
+    const head = await this.audit.head();
+    if (!head) return;
+    const where = reading.missing ? `no checkpoint file ${this.file.path}` : `no checkpoint in ${this.file.path}`;
+    this.onWarning(
+      `${where}, but the audit log already holds entries up to #${head.seq}: a cut before now cannot be seen. If checkpoints were written before, point LEAKGUARD_AUDIT_CHECKPOINT_FILE (and LEAKGUARD_AUDIT_KEY) at them; checkpoints are written to this file from now on`,
+    );
   }
 
   /** One pass; returns the checkpoint written, or null when the head has not moved. */

@@ -95,6 +95,8 @@ export interface CheckpointReading {
   valid: Checkpoint[];
   /** A line that cannot be trusted; `seq` is what it claims, when it can be read. */
   problems: { seq?: number; reason: string }[];
+  /** The file does not exist (another user's home, another DATABASE_URL spelling, a typo). */
+  missing?: boolean;
 }
 
 export interface CheckpointSource {
@@ -106,6 +108,8 @@ export interface CheckpointSummary {
   /** Checkpoints whose signature holds, every one checked against the log. */
   valid: number;
   latest?: { seq: number; hash: string; at: string };
+  /** The file was not found: nothing to check the log's tail against. */
+  missing?: true;
 }
 
 /**

@@ -4,6 +4,9 @@
 //   0  intact
 //   1  found not genuine (broken chain, cut, rewritten, checkpoint not genuine), or the check
 //      failed partway (an entry it could not read)
+//   3  unverified: the chain holds, but no signed checkpoint covers the log (no audit key, no
+//      checkpoint file where it looked, or none in it): a cut tail cannot be ruled out; the
+//      message names the file it looked for
 //   75 could not verify: nothing was checked (PostgreSQL not reachable, credentials or database
 //      refused, schema behind this version); the message says what to do, then run it again
 //   2  bad usage or configuration
@@ -35,6 +38,25 @@ function couldNotVerify(error: unknown): string {
   // Its message says what to run (a migration missing or changed, a role to fix).
   if (error instanceof DatabaseSetupError) return message;
   return `PostgreSQL refused the connection (${message}): check DATABASE_URL's user, password and database`;
+}
+
+/** The chain holds but nothing signed vouches for its tail: neither "intact" (0) nor "not genuine" (1). */
+const UNVERIFIED = 3;
+
+/**
+ * Why a whole chain still proves nothing about its tail: entries but no checkpoint to check them
+ * against. The engine checkpoints at start and every 5 s, so a log it runs on always has one in
+ * its file: none found means this check reads another file than the engine writes.
+ */
+function uncovered(result: ChainCheck): string | undefined {
+  if (!result.ok || result.checked === 0) return undefined;
+  const c = result.checkpoints;
+  const fix =
+    "a cut tail cannot be ruled out. Run this with the engine's LEAKGUARD_AUDIT_KEY and LEAKGUARD_AUDIT_CHECKPOINT_FILE (the default file depends on the home directory, the audit key and how DATABASE_URL spells its host)";
+  if (!c) return `no audit key (LEAKGUARD_AUDIT_KEY) to check it against: ${fix}`;
+  if (c.missing) return `no checkpoint file ${c.file} (not found): ${fix}`;
+  if (!c.latest) return `no signed checkpoint in ${c.file}: ${fix}`;
+  return undefined;
 }
 
 function report(result: ChainCheck): string {
@@ -77,6 +99,15 @@ async function main(): Promise<number> {
   if (command === 'export') return exportLog(config, values.out);
   try {
     const result = await verify(config);
+    const unverified = uncovered(result);
+    if (unverified) {
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ ...result, ok: null, problem: 'no-checkpoint', reason: unverified })}\n`,
+        );
+      else process.stdout.write(`audit log UNVERIFIED: ${result.checked} entries, chain verified, but ${unverified}\n`);
+      return UNVERIFIED;
+    }
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(report(result));
     return result.ok ? 0 : 1;

@@ -408,7 +408,7 @@ describe.sequential('on a real PostgreSQL', () => {
     await su.connect();
     // The owner is no superuser (as in production): it owns the database and, through migrations, the tables.
     await su.query('CREATE ROLE lg_owner LOGIN; CREATE ROLE lg_app LOGIN');
-    for (const db of ['lp_cli', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind', 'lp_empty'])
+    for (const db of ['lp_cli', 'lp_unverified', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind', 'lp_empty'])
       await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
     await su.end();
   });
@@ -472,6 +472,80 @@ describe.sequential('on a real PostgreSQL', () => {
     expect(rewritten.stdout).toMatch(
       /^audit log REWRITTEN: entry #2 has hash .* but the checkpoint of .* signed #2 with hash .*: entries #1..#2 were rewritten/,
     );
+  });
+
+  it('npm run audit -- verify finds no checkpoint where it looks: UNVERIFIED (exit 3) naming the file, never "intact"', async () => {
+    const { owner } = urls('lp_unverified');
+    const file = tempFile('checkpoints.ndjson');
+    const env = {
+      DATABASE_URL: owner,
+      NODE_ENV: 'production',
+      LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX,
+      LEAKGUARD_AUDIT_CHECKPOINT_FILE: file,
+      LEAKGUARD_CARD_KEY: 'd'.repeat(64),
+      LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-state-')),
+    };
+    expect(cli('users.ts', env, 'create-admin', '--username', 'first-admin').status).toBe(0);
+    expect(cli('users.ts', env, 'create', '--username', 'an-analyst', '--role', 'analyst').status).toBe(0);
+    expect(cli('users.ts', env, 'unlock', '--username', 'first-admin').status).toBe(0);
+    const sql = new PgSqlClient({ connectionString: owner });
+    const entries = Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM audit_log')).rows[0]!.n);
+    expect(entries).toBeGreaterThanOrEqual(3);
+    await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq >= 2'));
+    await sql.close();
+    // With the engine's settings: the cut.
+    const cut = cli('audit.ts', env, 'verify');
+    expect(cut.status).toBe(1);
+    expect(cut.stdout).toContain('audit log CUT: the log ends at #1');
+
+    // A typo in the file's name (or another user's home, another spelling of the host): no "intact".
+    const typo = `${file}.typo`;
+    const missing = cli('audit.ts', { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: typo }, 'verify');
+    expect(missing.status).toBe(3);
+    expect(missing.stdout).toBe(
+      `audit log UNVERIFIED: 1 entries, chain verified, but no checkpoint file ${typo} (not found): a cut tail cannot be ruled out. Run this with the engine's LEAKGUARD_AUDIT_KEY and LEAKGUARD_AUDIT_CHECKPOINT_FILE (the default file depends on the home directory, the audit key and how DATABASE_URL spells its host)\n`,
+    );
+    expect(existsSync(typo)).toBe(false); // verify writes nothing
+    const json = cli('audit.ts', { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: typo }, 'verify', '--json');
+    expect(json.status).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: null,
+      checked: 1,
+      problem: 'no-checkpoint',
+      checkpoints: { file: typo, valid: 0, missing: true },
+    });
+    // A file there but without a checkpoint: the same.
+    const empty = tempFile('empty.ndjson');
+    writeFileSync(empty, '');
+    const none = cli('audit.ts', { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: empty }, 'verify');
+    expect(none.status).toBe(3);
+    expect(none.stdout).toContain(`but no signed checkpoint in ${empty}: a cut tail cannot be ruled out`);
+    // No audit key at all (development, another state directory): the same.
+    const { LEAKGUARD_AUDIT_KEY: _, NODE_ENV: __, ...withoutKey } = env;
+    const keyless = cli('audit.ts', { ...withoutKey, LEAKGUARD_AUDIT_KEY: '' }, 'verify');
+    expect(keyless.status).toBe(3);
+    expect(keyless.stdout).toContain('but no audit key (LEAKGUARD_AUDIT_KEY) to check it against');
+
+    // A writer starting on a log with entries but no checkpoint file says so: nothing before it can be judged.
+    const fresh = tempFile('fresh.ndjson');
+    const writer = cli(
+      'users.ts',
+      { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: fresh },
+      'create',
+      '--username',
+      'a-lead',
+      '--role',
+      'lead',
+    );
+    expect(writer.status).toBe(0);
+    expect(writer.stderr).toMatch(
+      new RegExp(
+        `AUDIT LOG UNCHECKPOINTED: no checkpoint file ${fresh}, but the audit log already holds entries up to #\\d+: a cut before now cannot be seen`,
+      ),
+    );
+    // From then on that file covers the log.
+    expect(cli('audit.ts', { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: fresh }, 'verify').status).toBe(0);
   });
 
   it('npm run db -- migrate runs the migrations as the owner; the application role may only read and append to the audit log', async () => {

@@ -182,6 +182,7 @@ export class PostgresAuditLog implements AuditLog {
       file: reading.file,
       valid: reading.valid.length,
       ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}),
+      ...(reading.missing ? { missing: true as const } : {}),
     };
     const also = reading.problems.map((p) => p.reason);
     if (broken)
