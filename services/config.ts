@@ -216,14 +216,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = result.data;
-  if (c.LEAKGUARD_CARD_KEY && c.LEAKGUARD_CARD_KEY_FILE)
-    throw new ConfigError(
-      'invalid configuration:\n  LEAKGUARD_CARD_KEY_FILE: set either LEAKGUARD_CARD_KEY or LEAKGUARD_CARD_KEY_FILE, not both',
-    );
-  if (c.LEAKGUARD_AUDIT_KEY && c.LEAKGUARD_AUDIT_KEY_FILE)
-    throw new ConfigError(
-      'invalid configuration:\n  LEAKGUARD_AUDIT_KEY_FILE: set either LEAKGUARD_AUDIT_KEY or LEAKGUARD_AUDIT_KEY_FILE, not both',
-    );
+  // A key given both ways: which one is meant cannot be told (the file used to win, silently, for a previous key).
+  for (const name of [
+    'LEAKGUARD_CARD_KEY',
+    'LEAKGUARD_PREVIOUS_CARD_KEY',
+    'LEAKGUARD_AUDIT_KEY',
+    'LEAKGUARD_DATA_KEY',
+    'LEAKGUARD_PREVIOUS_DATA_KEY',
+  ] as const) {
+    if (c[name] && c[`${name}_FILE`])
+      throw new ConfigError(`invalid configuration:\n  ${name}_FILE: set either ${name} or ${name}_FILE, not both`);
+  }
   if (c.REDIS_URL && c.REDIS_CLUSTER_NODES)
     throw new ConfigError(
       'invalid configuration:\n  REDIS_CLUSTER_NODES: set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
@@ -231,10 +234,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.DATABASE_MIGRATION_URL && !c.DATABASE_URL)
     throw new ConfigError(
       "invalid configuration:\n  DATABASE_MIGRATION_URL: needs DATABASE_URL (the application's own role); the embedded database has no roles",
-    );
-  if (c.LEAKGUARD_DATA_KEY && c.LEAKGUARD_DATA_KEY_FILE)
-    throw new ConfigError(
-      'invalid configuration:\n  LEAKGUARD_DATA_KEY_FILE: set either LEAKGUARD_DATA_KEY or LEAKGUARD_DATA_KEY_FILE, not both',
     );
   // The Kafka clients (labels producer, stream processor) authenticate with these: checked now, not at first connection.
   const kafka = c.KAFKA_BROKERS ? kafkaSecurityProblems(present).problems : [];

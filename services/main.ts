@@ -19,6 +19,7 @@ import { buildApp } from './http/app.ts';
 import { loadAccessConfig } from './http/access.ts';
 import { createLogger } from './logger.ts';
 import { createRuntime } from './runtime.ts';
+import { unknownSettingWarnings } from './settings-names.ts';
 import { createAccount } from './console/accounts.ts';
 import { consoleOptions } from './console/options.ts';
 import { UserExists } from './cases/users.ts';
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const access = loadAccessConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  // A misspelt setting is dropped by the schema: said here, one line each, or it passes unseen.
+  for (const line of unknownSettingWarnings()) logger.warn(line);
   // Embedded stores journal into the state directory: two engines on one would interleave their
   // journals and keys. One at a time; a second is told which process holds it.
   const releaseStateDir = redisTargetOf(config) ? undefined : holdStateDir(config.LEAKGUARD_STATE_DIR);

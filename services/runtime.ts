@@ -319,6 +319,20 @@ export function createRuntime(
         : 'DEVELOPMENT DATA KEY IN USE: personal data in cases are encrypted with a generated file under the state directory. Set LEAKGUARD_DATA_KEY in production.',
     );
   }
+  // Which keys this process holds, by id (never their material): a rotation whose previous key did
+  // not load shows here, not as cards listed before it that stopped matching.
+  logger.info(
+    { primary: keyring.primary.id, previous: keyring.previous?.id ?? null },
+    keyring.previous
+      ? `card keys: ${keyring.primary.id}, previous ${keyring.previous.id}`
+      : `card keys: ${keyring.primary.id}, no previous key`,
+  );
+  logger.info(
+    { primary: dataKeys.keyring.primary.id, previous: dataKeys.keyring.previous?.id ?? null },
+    dataKeys.keyring.previous
+      ? `data keys: ${dataKeys.keyring.primary.id}, previous ${dataKeys.keyring.previous.id}`
+      : `data keys: ${dataKeys.keyring.primary.id}, no previous key`,
+  );
   const cipher = new PersonalDataCipher(dataKeys.keyring);
 
   // The audit log's checkpoints are signed with a key kept outside the database (services/audit-key.ts);

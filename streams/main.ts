@@ -4,6 +4,7 @@
 import { rejectArguments } from '../services/cli/command.ts';
 import { ConfigError, loadConfig } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
+import { unknownSettingWarnings } from '../services/settings-names.ts';
 import { loadStreamConfig } from './config.ts';
 import { createStreamService } from './service.ts';
 
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const stream = loadStreamConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  // A misspelt setting is dropped by the schema: said here, one line each, or it passes unseen.
+  for (const line of unknownSettingWarnings()) logger.warn(line);
   const service = await createStreamService(config, stream, logger);
 
   // A failure the Kafka client did not handle must not end the process: the consumer restarts, nothing is lost.

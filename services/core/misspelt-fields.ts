@@ -26,7 +26,7 @@ function distance(a: string, b: string, max: number): number {
 }
 
 /** The field `name` is a near miss of, if any: the same letters, or one or two edits from a name of 5 letters or more. */
-function nearMiss(name: string, fields: readonly string[]): string | undefined {
+export function nearMiss(name: string, fields: readonly string[]): string | undefined {
   const n = normal(name);
   if (n.length === 0) return undefined;
   let best: string | undefined;

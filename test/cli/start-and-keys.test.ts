@@ -32,6 +32,8 @@ beforeAll(async () => {
       PORT: String(port),
       REDIS_URL: '',
       LEAKGUARD_DEADLINE_MS: '2000',
+      // A rotation's previous key under a misspelt name: warned of, not dropped silently.
+      LEAKGUARD_PREVIOUS_CARD_KEY_FLIE: '/tmp/prev.key',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,6 +77,18 @@ describe('npm start (embedded mode)', () => {
     expect(stdout).toContain(file);
     expect(stdout).toContain('DEVELOPMENT CARD KEY CREATED');
     expect(stdout).toContain('DEVELOPMENT DATA KEY CREATED');
+  });
+
+  it('warns of a misspelt LEAKGUARD_* variable, naming the setting meant, and logs the card key ids it holds', () => {
+    expect(stdout).toContain(
+      'LEAKGUARD_PREVIOUS_CARD_KEY_FLIE is not a Leakguard setting and is ignored: did you mean LEAKGUARD_PREVIOUS_CARD_KEY_FILE?',
+    );
+    expect(stdout).not.toContain('/tmp/prev.key');
+    const material = readFileSync(join(stateDir, 'development-card-key'), 'utf8');
+    expect(stdout).toMatch(/card keys: dev-[0-9a-f]{8}, no previous key/);
+    expect(stdout).toMatch(/data keys: dev-[0-9a-f]{8}, no previous key/);
+    // Ids only: never the key itself.
+    expect(stdout).not.toContain(material.trim());
   });
 
   it('scores with the demo merchant key', async () => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadKeyring } from '../../services/card-keys.ts';
 import { ConfigError, loadConfig } from '../../services/config.ts';
+import { loadDataKeyring } from '../../services/data-keys.ts';
+import { KNOWN_SETTINGS, unknownSettings, unknownSettingWarnings } from '../../services/settings-names.ts';
 
 const message = (fn: () => unknown) => {
   try {
@@ -133,5 +135,68 @@ describe('configuration', () => {
     expect(message(() => loadKeyring(loadConfig({ LEAKGUARD_CARD_KEY_FILE: join(dir, 'missing') })))).toContain(
       'LEAKGUARD_CARD_KEY_FILE: cannot read the key file',
     );
+  });
+
+  it('refuses a previous key given both as a value and as a file, as for the current key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-cfg-'));
+    writeFileSync(join(dir, 'prev'), `${'e'.repeat(64)}\n`);
+    for (const name of ['LEAKGUARD_PREVIOUS_CARD_KEY', 'LEAKGUARD_PREVIOUS_DATA_KEY', 'LEAKGUARD_CARD_KEY']) {
+      expect(message(() => loadConfig({ [name]: 'c'.repeat(64), [`${name}_FILE`]: join(dir, 'prev') }))).toBe(
+        `invalid configuration:\n  ${name}_FILE: set either ${name} or ${name}_FILE, not both`,
+      );
+    }
+    // Either one alone is taken.
+    const fromFile = loadKeyring(
+      loadConfig({ LEAKGUARD_CARD_KEY: 'c'.repeat(64), LEAKGUARD_PREVIOUS_CARD_KEY_FILE: join(dir, 'prev') }),
+    );
+    expect(fromFile.keyring.previous?.secret.toString('hex')).toBe('e'.repeat(64));
+    const data = loadDataKeyring(
+      loadConfig({
+        LEAKGUARD_CARD_KEY: 'c'.repeat(64),
+        LEAKGUARD_DATA_KEY: 'd'.repeat(64),
+        LEAKGUARD_DATA_KEY_ID: 'd2',
+        LEAKGUARD_PREVIOUS_DATA_KEY_FILE: join(dir, 'prev'),
+      }),
+    );
+    expect(data.keyring.previous?.secret.toString('hex')).toBe('e'.repeat(64));
+  });
+
+  it('names each LEAKGUARD_* variable nothing reads, with the setting it is a near miss of', () => {
+    expect(
+      unknownSettings({
+        LEAKGUARD_PREVIOUS_CARD_KEY_FLIE: '/tmp/prev.key',
+        LEAKGUARD_CARD_KEYID: 'k2',
+        LEAKGUARD_NOTHING_LIKE_IT: '1',
+        LEAKGUARD_PREVIOUS_CARD_KEY_FILE: '/tmp/prev.key',
+        LEAKGUARD_STREAM_BATCH_SIZE: '100',
+        LEAKGUARD_METRICS_TOKEN: 't',
+        LEAKGUARD_API_KEY: 'k',
+        LEAKGUARD_TEST_REDIS_SERVER: '/usr/bin/redis-server',
+        PATH: '/usr/bin',
+      }),
+    ).toEqual([
+      { name: 'LEAKGUARD_CARD_KEYID', meant: 'LEAKGUARD_CARD_KEY_ID' },
+      { name: 'LEAKGUARD_NOTHING_LIKE_IT' },
+      { name: 'LEAKGUARD_PREVIOUS_CARD_KEY_FLIE', meant: 'LEAKGUARD_PREVIOUS_CARD_KEY_FILE' },
+    ]);
+    expect(unknownSettingWarnings({ LEAKGUARD_PREVIOUS_CARD_KEY_FLIE: 'c'.repeat(64) })).toEqual([
+      'LEAKGUARD_PREVIOUS_CARD_KEY_FLIE is not a Leakguard setting and is ignored: did you mean LEAKGUARD_PREVIOUS_CARD_KEY_FILE?',
+    ]);
+    // Every name the code reads is known: none of them is ever warned of.
+    const root = new URL('../..', import.meta.url).pathname;
+    const read = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(dir, entry.name));
+        // settings-names.ts tells of a misspelt one.
+        else if (entry.name.endsWith('.ts') && entry.name !== 'settings-names.ts')
+          for (const m of readFileSync(join(dir, entry.name), 'utf8').matchAll(/\bLEAKGUARD_[A-Z0-9_]*[A-Z0-9]\b/g))
+            read.add(m[0]);
+      }
+    };
+    for (const dir of ['services', 'streams']) walk(join(root, dir));
+    expect(read.size).toBeGreaterThan(50);
+    expect(unknownSettings(Object.fromEntries([...read].map((name) => [name, '1'])))).toEqual([]);
+    expect(KNOWN_SETTINGS).toContain('LEAKGUARD_PREVIOUS_DATA_KEY_FILE');
   });
 });
