@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../../services/config.ts';
 import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file.ts';
 import { ALL_FEATURES, RELATIVE_AMOUNT_FEATURES, TRANSACTION_FEATURES } from '../../services/core/features.ts';
 import { VELOCITY_FEATURES } from '../../services/core/velocity.ts';
@@ -79,5 +80,23 @@ describe('documentation', () => {
     for (const [, p] of where)
       for (const [, file] of p!.matchAll(/`([^`]+)`/g))
         expect(existsSync(new URL(`../../${file}`, import.meta.url))).toBe(true);
+  });
+
+  it("README's card-key rotation keeps the previous key as long as what is keyed by it lasts, and says to upload watchlists again", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    const advice = /Keep the previous key configured for at least (\d+) days[^]*?\(docs\/watchlists\.md[^)]*\)/.exec(
+      readme,
+    );
+    expect(advice, 'the rotation advice in README.md').not.toBeNull();
+    const defaults = loadConfig({});
+    // Negative lists and allow-listings hold pseudonyms under the card key, as the 30-day velocity windows do.
+    expect(Number(advice![1])).toBeGreaterThanOrEqual(
+      Math.max(30, defaults.LEAKGUARD_NEGATIVE_LIST_DAYS, defaults.LEAKGUARD_ALLOWLIST_MAX_DAYS),
+    );
+    for (const named of ['LEAKGUARD_NEGATIVE_LIST_DAYS', 'LEAKGUARD_ALLOWLIST_MAX_DAYS', 'upload'])
+      expect(advice![0]).toContain(named);
+    expect(doc('watchlists.md')).toContain(
+      'the cards listed under the previous key stop matching when the previous key is',
+    );
   });
 });
