@@ -5,14 +5,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseKeyMaterial } from './card-keys.ts';
+import { configuredKeys, parseKeyMaterial } from './card-keys.ts';
 import { ConfigError, type Config } from './config.ts';
 import type { AuditKey } from './cases/audit-checkpoints.ts';
 
 type AuditKeyConfig = Pick<
   Config,
   'NODE_ENV' | 'LEAKGUARD_STATE_DIR' | 'LEAKGUARD_AUDIT_KEY' | 'LEAKGUARD_AUDIT_KEY_FILE'
->;
+> &
+  Parameters<typeof configuredKeys>[0];
 
 export interface LoadedAuditKey {
   key: AuditKey;
@@ -41,6 +42,13 @@ export function loadAuditKey(config: AuditKeyConfig, options: { create: boolean 
   }
   if (material !== undefined) {
     const secret = parseKeyMaterial(material, variable);
+    // Stream processors hold the card key and may be many; the audit key is held by what writes
+    // the audit log. One key for both would let any of them sign a checkpoint of a cut log.
+    const same = configuredKeys(config).find((k) => k.secret.equals(secret));
+    if (same)
+      throw new ConfigError(
+        `invalid configuration:\n  ${variable}: must differ from ${same.variable}: stream processors hold the card and data keys, and must not be able to sign a checkpoint of a cut audit log; give the audit key one of its own (openssl rand -hex 32)`,
+      );
     return { key: { id: keyIdOf(secret), secret } };
   }
   if (config.NODE_ENV === 'production') {

@@ -72,6 +72,36 @@ function keyFrom(
   return { id: id ?? keyIdOf(secret), secret };
 }
 
+/**
+ * The card and data keys the operator configured (value or file; never a development key, nor one
+ * created here): what another key, the audit key, must not repeat.
+ */
+export function configuredKeys(
+  config: Pick<
+    Config,
+    | 'LEAKGUARD_CARD_KEY'
+    | 'LEAKGUARD_CARD_KEY_FILE'
+    | 'LEAKGUARD_PREVIOUS_CARD_KEY'
+    | 'LEAKGUARD_PREVIOUS_CARD_KEY_FILE'
+    | 'LEAKGUARD_DATA_KEY'
+    | 'LEAKGUARD_DATA_KEY_FILE'
+    | 'LEAKGUARD_PREVIOUS_DATA_KEY'
+    | 'LEAKGUARD_PREVIOUS_DATA_KEY_FILE'
+  >,
+): { variable: string; secret: Buffer }[] {
+  const found: { variable: string; secret: Buffer }[] = [];
+  for (const [variable, value, file] of [
+    ['LEAKGUARD_CARD_KEY', config.LEAKGUARD_CARD_KEY, config.LEAKGUARD_CARD_KEY_FILE],
+    ['LEAKGUARD_PREVIOUS_CARD_KEY', config.LEAKGUARD_PREVIOUS_CARD_KEY, config.LEAKGUARD_PREVIOUS_CARD_KEY_FILE],
+    ['LEAKGUARD_DATA_KEY', config.LEAKGUARD_DATA_KEY, config.LEAKGUARD_DATA_KEY_FILE],
+    ['LEAKGUARD_PREVIOUS_DATA_KEY', config.LEAKGUARD_PREVIOUS_DATA_KEY, config.LEAKGUARD_PREVIOUS_DATA_KEY_FILE],
+  ] as const) {
+    const key = keyFrom(value, file, undefined, variable);
+    if (key) found.push({ variable, secret: key.secret });
+  }
+  return found;
+}
+
 /** Where one key comes from: the variable itself, its _FILE, its _ID. */
 export interface KeySource {
   value: string | undefined;

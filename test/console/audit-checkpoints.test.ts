@@ -236,6 +236,30 @@ describe('the audit key and the checkpoint file', () => {
     expect(() => loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: 'a passphrase is not a key' }), { create: true })).toThrow(
       /LEAKGUARD_AUDIT_KEY: must be 64 hex characters/,
     );
+    // Not the card key nor the data key (current or previous, as a value or a file): stream processors hold those.
+    const keyFile = tempFile('card.key');
+    writeFileSync(keyFile, `${AUDIT_KEY_HEX}\n`);
+    for (const [variable, env] of [
+      ['LEAKGUARD_CARD_KEY', { LEAKGUARD_CARD_KEY: AUDIT_KEY_HEX }],
+      ['LEAKGUARD_CARD_KEY', { LEAKGUARD_CARD_KEY_FILE: keyFile }],
+      [
+        'LEAKGUARD_PREVIOUS_CARD_KEY',
+        { LEAKGUARD_CARD_KEY: 'b'.repeat(64), LEAKGUARD_PREVIOUS_CARD_KEY: AUDIT_KEY_HEX },
+      ],
+      ['LEAKGUARD_DATA_KEY', { LEAKGUARD_DATA_KEY: AUDIT_KEY_HEX.toUpperCase() }],
+      ['LEAKGUARD_PREVIOUS_DATA_KEY', { LEAKGUARD_PREVIOUS_DATA_KEY_FILE: keyFile }],
+    ] as const)
+      expect(() => loadAuditKey(config({ ...env, LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX }), { create: true })).toThrow(
+        `invalid configuration:\n  LEAKGUARD_AUDIT_KEY: must differ from ${variable}: stream processors hold the card and data keys, and must not be able to sign a checkpoint of a cut audit log; give the audit key one of its own (openssl rand -hex 32)`,
+      );
+    expect(() =>
+      loadAuditKey(config({ LEAKGUARD_AUDIT_KEY_FILE: keyFile, LEAKGUARD_CARD_KEY: AUDIT_KEY_HEX }), { create: true }),
+    ).toThrow(/LEAKGUARD_AUDIT_KEY_FILE: must differ from LEAKGUARD_CARD_KEY/);
+    expect(
+      loadAuditKey(config({ LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX, LEAKGUARD_CARD_KEY: 'b'.repeat(64) }), {
+        create: true,
+      })!.key.id,
+    ).toMatch(/^[0-9a-f]{8}$/);
     expect(() => config({ DATABASE_MIGRATION_URL: 'postgres://owner@db/x' })).toThrow(
       /DATABASE_MIGRATION_URL: needs DATABASE_URL/,
     );
@@ -292,6 +316,29 @@ describe('npm start in production', () => {
     expect(res.stderr).toContain(
       'LEAKGUARD_AUDIT_KEY: required in production (or LEAKGUARD_AUDIT_KEY_FILE); refusing to start without a key to sign audit checkpoints',
     );
+    expect(res.stdout).not.toContain('Listening on');
+  });
+
+  it('refuses to start with the card key as the audit key', () => {
+    const res = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LEAKGUARD_CARD_KEY: 'b'.repeat(64),
+        LEAKGUARD_DATA_KEY: 'e'.repeat(64),
+        LEAKGUARD_AUDIT_KEY: 'b'.repeat(64),
+        LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-prod-audit-')),
+        PORT: '0',
+        REDIS_URL: '',
+        DATABASE_URL: '',
+        LEAKGUARD_MODEL: 'off',
+      },
+    });
+    expect(res.status, res.stdout + res.stderr).toBe(2);
+    expect(res.stderr).toContain('LEAKGUARD_AUDIT_KEY: must differ from LEAKGUARD_CARD_KEY');
     expect(res.stdout).not.toContain('Listening on');
   });
 });
