@@ -42,10 +42,11 @@ export function loadDataKeyring(config: Config, cards?: CardKeyring): LoadedData
         `${variable}: must differ from the card key (LEAKGUARD_CARD_KEY): one stolen key must not open both`,
       );
   }
-  // Ciphertexts name their key by id: two keys under one id could not be told apart.
+  // Ciphertexts name their key by id: two keys under one id could not be told apart, and what the
+  // old key sealed would pass for current, never sealed again under the new one.
   if (previous && previous.id === primary.id && !previous.secret.equals(primary.secret)) {
     throw refuse(
-      `LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than the current key's (${primary.id})`,
+      `LEAKGUARD_DATA_KEY_ID: the new data key has the id of the previous one (${primary.id}), which what the previous key sealed names: give the new key a new id (LEAKGUARD_DATA_KEY_ID), and the previous key the id it had (LEAKGUARD_PREVIOUS_DATA_KEY_ID=${primary.id})`,
     );
   }
   return { keyring: previous ? { primary, previous } : { primary }, ...development };

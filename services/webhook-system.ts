@@ -38,7 +38,7 @@ export function secretSealer(cipher: PersonalDataCipher): SecretSealer {
       if (typeof value !== 'string') throw new Error('not a sealed webhook secret');
       return value;
     },
-    current: (sealed) => cipher.sealedUnderPrimary(sealed),
+    current: (sealed, binding) => cipher.sealedUnderPrimary(sealed, binding),
   };
 }
 

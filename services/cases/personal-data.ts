@@ -55,9 +55,19 @@ export class PersonalDataCipher {
     return this.sealing.id;
   }
 
-  /** True for a value sealed under the key that seals now (false: a previous key's, or not sealed). */
-  sealedUnderPrimary(sealed: string): boolean {
-    return sealed.startsWith(`${VERSION}.${this.sealing.id}.`);
+  /**
+   * True for a value sealed under the key that seals now (false: a previous key's, or not sealed).
+   * Judged by opening it, not by the key id it names: a new key given the old key's id (the id
+   * kept across a rotation) would pass old values as current, never sealed again, and unreadable
+   * once the previous key is dropped.
+   */
+  sealedUnderPrimary(sealed: string, binding: string): boolean {
+    if (!sealed.startsWith(`${VERSION}.${this.sealing.id}.`)) return false;
+    const [, , nonceText, bodyText] = sealed.split('.');
+    const nonce = Buffer.from(nonceText ?? '', 'base64url');
+    const body = Buffer.from(bodyText ?? '', 'base64url');
+    if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) return false;
+    return tryOpen(this.sealing.key, nonce, body, binding) !== undefined;
   }
 
   seal(data: PersonalData, binding: string): string {

@@ -340,7 +340,7 @@ export interface SecretSealer {
   /** Throws when the value cannot be opened. */
   open(sealed: string, binding: string): string;
   /** False for a value sealed under a previous key (or stored in clear): it is sealed again when next read. */
-  current?(sealed: string): boolean;
+  current?(sealed: string, binding: string): boolean;
 }
 
 export interface SendResult {

@@ -137,7 +137,9 @@ describe('personal-data keys', () => {
           }),
         ),
       ),
-    ).toContain('LEAKGUARD_PREVIOUS_DATA_KEY_ID: the previous key needs an id other than');
+    ).toContain(
+      'LEAKGUARD_DATA_KEY_ID: the new data key has the id of the previous one (k1), which what the previous key sealed names: give the new key a new id (LEAKGUARD_DATA_KEY_ID), and the previous key the id it had (LEAKGUARD_PREVIOUS_DATA_KEY_ID=k1)',
+    );
     // Base64 keys, key files and ids as for the card key.
     const dir = mkdtempSync(join(tmpdir(), 'lg-data-key-'));
     writeFileSync(join(dir, 'k'), `${Buffer.alloc(32, 9).toString('base64')}\n`);

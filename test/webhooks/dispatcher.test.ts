@@ -328,6 +328,47 @@ describe('the webhook worker', () => {
     await Promise.all([rotating.stop(), pruning.stop()]);
   });
 
+  it('seals a secret again after a rotation that kept the key id (the old key moved to previous without it)', async () => {
+    const [a, b, c] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    const systemWith = (keyring: DataKeyring, got: string[]) =>
+      anotherSystem({
+        watchlist: { pageHits: async () => ({ items: [stored.at(-1)!.hit], hasMore: false, next: null }) },
+        sealer: secretSealer(new PersonalDataCipher(keyring)),
+        sender: {
+          send: async (_url, _body, headers) => {
+            got.push(headers['webhook-signature'] ? 'signed' : 'unsigned');
+            return { statusCode: 200, error: null };
+          },
+        },
+      });
+    const tenant = { kind: 'issuer' as const, id: 'i-same-id' };
+    const before = systemWith({ primary: { id: 'pd1key', secret: a } }, []);
+    const { subscription } = await before.service.create(tenant, {
+      url: 'http://127.0.0.1:9/same-id',
+      eventTypes: ['watchlist.hit'],
+    });
+    const storedSecret = async () =>
+      (await sql.query<{ secret: string }>('SELECT secret FROM webhook_subscriptions WHERE id = $1', [subscription.id]))
+        .rows[0]!.secret;
+    const first = await storedSecret();
+    // LEAKGUARD_DATA_KEY_ID kept for the new key b; a moved to LEAKGUARD_PREVIOUS_DATA_KEY without its _ID.
+    const rotated = systemWith({ primary: { id: 'pd1key', secret: b }, previous: { id: 'a1b2c3d4', secret: a } }, []);
+    await rotated.dispatcher.pass();
+    const resealed = await storedSecret();
+    expect(resealed).not.toBe(first);
+    expect(resealed).toMatch(/^pd1\.pd1key\./);
+    // a dropped: what b sealed still opens, and deliveries are signed.
+    const got: string[] = [];
+    const after = systemWith({ primary: { id: 'pd2key', secret: c }, previous: { id: 'pd1key', secret: b } }, got);
+    stored.push(hit('same-id-1', Date.now() + 1));
+    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && got.length === 0; i++) await after.dispatcher.pass();
+    expect(new Set(got)).toEqual(new Set(['signed']));
+    const log = await after.service.deliveries(tenant, subscription.id, { limit: 10 });
+    expect(log.items[0]!.attempts.at(-1)).toMatchObject({ statusCode: 200, error: null });
+    await Promise.all([before.stop(), rotated.stop(), after.stop()]);
+  });
+
   it("sends an issuer its own events' ids in a hit only", async () => {
     const bodies: { eventIds: string[] }[] = [];
     const own = anotherSystem({

@@ -461,7 +461,7 @@ export class PostgresWebhookStore implements WebhookStore {
     stored: string,
     binding: (id: string) => string,
   ): Promise<void> {
-    if (this.sealer.current?.(stored) !== false) return;
+    if (this.sealer.current?.(stored, binding(subscriptionId)) !== false) return;
     const secret = this.openSecret(stored, subscriptionId, binding);
     if (secret !== null) await this.reseal(subscriptionId, column, stored, secret, binding);
   }
