@@ -8,7 +8,28 @@ import { RESPONSE_TTL_MS } from './core/velocity.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
 const optionalString = z.string().trim().min(1).optional();
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/**
+ * A whole number in range, written in plain decimal digits. z.coerce.number read `PORT=" "` as 0
+ * (a random port), `LEAKGUARD_CPP_SCAN_MINUTES=" "` as 0 (scans off), and took `0x10` and `1e3`.
+ */
+export const wholeNumber = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}, in decimal digits`;
+  return z
+    .string({ error })
+    .trim()
+    .regex(/^\d{1,16}$/, { error })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error }).max(max, { error }));
+};
+/** A number written as decimal digits, with a fraction or an exponent (`0.001`, `1e-6`); no hex, no blank. */
+const plainNumber = (error: string) =>
+  z
+    .string({ error })
+    .trim()
+    .regex(/^\d+(\.\d+)?([eE][-+]?\d+)?$|^\.\d+([eE][-+]?\d+)?$/, { error })
+    .transform(Number);
+const int = (def: number, min: number, max: number) => wholeNumber(min, max).default(def);
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -73,7 +94,7 @@ export const configSchema = z.object({
    * archives its transactions, else 35 (markerRetentionMs). At least two days: longer than a stored
    * response, which a retry must find.
    */
-  LEAKGUARD_MARKER_RETENTION_DAYS: z.coerce.number().int().min(2).max(400).optional(),
+  LEAKGUARD_MARKER_RETENTION_DAYS: wholeNumber(2, 400).optional(),
   /**
    * The transaction archive (docs/capacity.md, "Redis memory"): each counted transaction's identities
    * in PostgreSQL, for the outcomes reported after its marker has gone. Written by the engine, and by
@@ -97,7 +118,7 @@ export const configSchema = z.object({
   /** Card-list uploads: sized so that a 5-million-card NDJSON list fits (about 60 bytes a line). */
   LEAKGUARD_UPLOAD_LIMIT_BYTES: int(512 * 1024 * 1024, 1024, 8 * 1024 * 1024 * 1024),
   /** Threads that parse and fingerprint uploaded card lists; unset: one core less than the machine's, at most 4; 0: on the event loop. */
-  LEAKGUARD_UPLOAD_THREADS: z.coerce.number().int().min(0).max(64).optional(),
+  LEAKGUARD_UPLOAD_THREADS: wholeNumber(0, 64).optional(),
   LEAKGUARD_WATCHLIST_REFRESH_MS: int(5_000, 100, 600_000),
   /** Cases and the console: a real PostgreSQL; unset: embedded PGlite under the state directory. */
   DATABASE_URL: z
@@ -162,7 +183,14 @@ export const configSchema = z.object({
    * (22 → 41), the breaches 4 days later (docs/breach-discovery.md).
    */
   LEAKGUARD_CPP_MIN_CARDS: int(10, 2, 1000),
-  LEAKGUARD_CPP_ALPHA: z.coerce.number().gt(0).lt(0.5).default(1e-6),
+  LEAKGUARD_CPP_ALPHA: plainNumber('must be a number above 0 and below 0.5 (0.001, 1e-6)')
+    .pipe(
+      z
+        .number()
+        .gt(0, { error: 'must be a number above 0 and below 0.5 (0.001, 1e-6)' })
+        .lt(0.5, { error: 'must be a number above 0 and below 0.5 (0.001, 1e-6)' }),
+    )
+    .default(1e-6),
   /**
    * Recording for backtests (docs/backtest.md): every scored transaction, outcome and analyst's label,
    * card reduced, to `leakguard.scored` when KAFKA_BROKERS is set, else to NDJSON files (one per day)

@@ -2,7 +2,7 @@
 // style as services/config.ts: a bad value stops the process with the variable's name.
 // The engine's own settings (card keys, ruleset, deadline, log level...) come from services/config.ts.
 import { z } from 'zod';
-import { ConfigError } from '../services/config.ts';
+import { ConfigError, wholeNumber } from '../services/config.ts';
 import { kafkaSecurityProblems, type KafkaSecurity } from '../services/adapters/kafka/security.ts';
 import { issueLines } from '../services/core/errors.ts';
 import { accessConfigSchema } from '../services/http/access.ts';
@@ -16,11 +16,6 @@ export const DEFAULT_STREAM_TOPICS = {
 } as const;
 export const DEFAULT_STREAM_GROUP_ID = 'leakguard-stream';
 
-/** A whole number in range, its refusal saying so ("abc" is not "expected number, received NaN"). */
-const wholeNumber = (min: number, max: number) => {
-  const error = `must be a whole number from ${min} to ${max}`;
-  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-};
 const int = (def: number, min: number, max: number) => wholeNumber(min, max).default(def);
 const topicName = (def: string) =>
   z

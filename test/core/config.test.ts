@@ -199,4 +199,43 @@ describe('configuration', () => {
     expect(unknownSettings(Object.fromEntries([...read].map((name) => [name, '1'])))).toEqual([]);
     expect(KNOWN_SETTINGS).toContain('LEAKGUARD_PREVIOUS_DATA_KEY_FILE');
   });
+
+  it('reads numbers only as plain decimal digits: a blank, hex or an exponent is refused, naming the variable', () => {
+    for (const [name, value] of [
+      ['PORT', ' '],
+      ['PORT', '0x10'],
+      ['PORT', '1e3'],
+      ['LEAKGUARD_CPP_SCAN_MINUTES', ' '],
+      ['LEAKGUARD_CPP_SCAN_MINUTES', '\t'],
+      ['LEAKGUARD_DEADLINE_MS', '0x32'],
+      ['LEAKGUARD_DEADLINE_MS', '5e1'],
+      ['LEAKGUARD_DEADLINE_MS', '50.0'],
+      ['LEAKGUARD_DEADLINE_MS', '+50'],
+      ['LEAKGUARD_MARKER_RETENTION_DAYS', ' '],
+      ['LEAKGUARD_UPLOAD_THREADS', '0b11'],
+    ] as const) {
+      expect(
+        message(() => loadConfig({ [name]: value })),
+        `${name}=${JSON.stringify(value)}`,
+      ).toMatch(
+        new RegExp(`^invalid configuration:\\n  ${name}: must be a whole number from \\d+ to \\d+, in decimal digits$`),
+      );
+    }
+    for (const value of [' ', '0x1', 'Infinity', '-0.1', '0.5']) {
+      expect(
+        message(() => loadConfig({ LEAKGUARD_CPP_ALPHA: value })),
+        value,
+      ).toContain('LEAKGUARD_CPP_ALPHA: must be a number above 0 and below 0.5');
+    }
+    const c = loadConfig({
+      PORT: ' 8081 ',
+      LEAKGUARD_CPP_SCAN_MINUTES: '0',
+      LEAKGUARD_MARKER_RETENTION_DAYS: '35',
+      LEAKGUARD_CPP_ALPHA: '1e-6',
+    });
+    expect([c.PORT, c.LEAKGUARD_CPP_SCAN_MINUTES, c.LEAKGUARD_MARKER_RETENTION_DAYS, c.LEAKGUARD_CPP_ALPHA]).toEqual([
+      8081, 0, 35, 1e-6,
+    ]);
+    expect(loadConfig({ LEAKGUARD_CPP_ALPHA: '0.001' }).LEAKGUARD_CPP_ALPHA).toBe(0.001);
+  });
 });

@@ -17,7 +17,7 @@ const base = { REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:9' };
 
 describe('numeric stream settings', () => {
   it('name the variable and ask for a whole number in range', () => {
-    for (const value of ['abc', '1.5', '0', '10001']) {
+    for (const value of ['abc', '1.5', '0', '10001', ' ', '0x10', '1e3']) {
       const error = (() => {
         try {
           loadStreamConfig({ ...base, LEAKGUARD_STREAM_CONCURRENCY: value });
