@@ -53,6 +53,19 @@ describe('docker-compose files', () => {
     }
   });
 
+  it("every stream processor serves /metrics on the container's network, where Prometheus can scrape it", () => {
+    const { services } = compose('docker-compose.yml');
+    for (const name of ['stream', 'stream-cluster']) {
+      const env = services[name]!.environment!;
+      // The default, 127.0.0.1, is the container's own loopback: unscrapable from outside it.
+      expect(env.STREAM_METRICS_HOST, name).toBe('0.0.0.0');
+      const settings = streamConfigSchema.safeParse({ ...env, KAFKA_BROKERS: 'kafka:9092' });
+      expect(settings.success, name).toBe(true);
+      const port = String(settings.data!.STREAM_METRICS_PORT);
+      expect([...(services[name]!.ports ?? []), ...(services[name]!.expose ?? [])].join(' '), name).toContain(port);
+    }
+  });
+
   it('the engines are reached over TLS through a proxy: production console cookies are Secure, dropped over plain http', () => {
     const { services } = compose('docker-compose.yml');
     const proxy = services.proxy!;
