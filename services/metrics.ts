@@ -290,6 +290,12 @@ export class Metrics {
   );
   // A decision's effects outside its transaction (services/cases/feedback.ts): negative lists,
   // allow-list, learners' labels. Written with the decision, applied at once or retried.
+  /** Set to 1 by the audit checkpointer's alarm (AUDIT LOG TAMPERING), and left there: only a person clears it, by a restart. */
+  readonly auditTampering = new Gauge({
+    name: 'leakguard_audit_tampering_detected',
+    help: '1 once this engine found the audit log cut or rewritten since a signed checkpoint, or a checkpoint not genuine (AUDIT LOG TAMPERING in its log; npm run audit -- verify names it); 0 otherwise',
+    registers: [this.registry],
+  });
   readonly decisionEffectFailures = new Counter({
     name: 'leakguard_decision_effect_failures_total',
     help: "Failed attempts at a decision's effects (negative lists, allow-list, labels for breach discovery and backtests); each is retried until applied",

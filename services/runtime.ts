@@ -647,11 +647,13 @@ export function createRuntime(
               checkpoints: {
                 file: checkpoints,
                 by: writerName('engine'),
-                onAlarm: (message) =>
+                onAlarm: (message) => {
+                  metrics.auditTampering.set(1);
                   logger.error(
                     { checkpoints: checkpoints.path },
                     `AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`,
-                  ),
+                  );
+                },
                 onWarning: (message) =>
                   logger.warn({ checkpoints: checkpoints.path }, `AUDIT LOG UNCHECKPOINTED: ${message}`),
               },

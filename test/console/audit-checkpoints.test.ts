@@ -424,6 +424,41 @@ describe.sequential('the engine writes checkpoints; npm run audit -- verify read
 });
 
 /** The engine started on `databaseUrl` (embedded Redis) until it exits, within two minutes. */
+describe.sequential('the engine raises a metric with its tampering alarm (PGlite)', () => {
+  it(
+    'sets leakguard_audit_tampering_detected to 1 at the pass that finds the log cut',
+    { timeout: 60_000 },
+    async () => {
+      const t = await buildTestApp({}, { cases: true });
+      try {
+        const tampering = async () =>
+          (await t.runtime.metrics.registry.getSingleMetric('leakguard_audit_tampering_detected')!.get()).values[0]
+            ?.value;
+        const audit = t.runtime.cases!.audit as PostgresAuditLog;
+        await appendSome(audit, 3);
+        const head = (await audit.head())!;
+        const config = loadConfig({ LEAKGUARD_STATE_DIR: t.stateDir });
+        const file = new CheckpointFile(
+          checkpointFileOf(config, loadAuditKey(config, { create: false })!.key.id),
+          loadAuditKey(config, { create: false })!.key,
+        );
+        const signed = async () => (await file.read()).valid.some((c) => c.seq >= head.seq);
+        for (let end = Date.now() + 15_000; !(await signed()) && Date.now() < end;)
+          await new Promise((r) => setTimeout(r, 200));
+        expect(await signed()).toBe(true);
+        expect(await tampering()).toBe(0);
+        const sql = t.runtime.cases!.sql;
+        await asOwner(sql, () => sql.query('DELETE FROM audit_log WHERE seq > $1', [head.seq - 2]));
+        for (let end = Date.now() + 15_000; (await tampering()) !== 1 && Date.now() < end;)
+          await new Promise((r) => setTimeout(r, 200));
+        expect(await tampering()).toBe(1);
+      } finally {
+        await t.close();
+      }
+    },
+  );
+});
+
 async function engineUntilExit(databaseUrl: string): Promise<{ status: number | null; output: string }> {
   const engine = spawnSync(process.execPath, [join(root, 'services/main.ts')], {
     cwd: root,
