@@ -341,12 +341,17 @@ export interface CardHistoryStore {
    * in the order of their last visit (a merchant spread over sub-identities: each one's in turn): a
    * suspected merchant may have millions, which one reply would hold Redis (and every scoring
    * behind it) and the engine's heap for. A card that visits again meanwhile may come twice.
+   * `firstVisitBy`: only those whose first visit there (kept beside the last, for the retention) was
+   * at or before it: with `from` a window's start, the cards whose visits there span some of the
+   * window (every card used inside it, whatever its visits since); a card whose first visit was not
+   * kept (recorded before first visits were) counts as having come by then.
    */
   merchantCards(
     merchantId: string,
     from: number,
     to: number,
     page: (cards: ExposedCard[]) => Promise<void>,
+    firstVisitBy?: number,
   ): Promise<void>;
   /** Distinct cards seen anywhere in [from, to] (weeks overlapping it; an estimate in Redis: HyperLogLog, 0.81 % standard error). */
   distinctCards(from: number, to: number): Promise<number>;

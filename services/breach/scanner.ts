@@ -13,7 +13,7 @@ import {
   type CppEvidence,
   type WatchlistStore,
 } from '../core/watchlist.ts';
-import type { CardHistoryStore, FraudulentCardRecord } from './history.ts';
+import type { CardHistoryStore, ExposedCard, FraudulentCardRecord } from './history.ts';
 
 export { CPP_ISSUER, CPP_SOURCE };
 
@@ -279,16 +279,19 @@ export class BreachScanner {
     // listed a page at a time (a big merchant's are millions), counted by BIN. It is presumed over
     // once no compromising visit was seen for a whole delay (the time its cards took to show fraud
     // after their visit there, 90th percentile) after the latest one (the window's end), and a
-    // delay more has passed for such a visit to show: the visits since are no longer listed (those
-    // listed stay listed). A compromising visit seen later moves the window's end, and the scan
-    // after it lists what was left out.
+    // delay more has passed for such a visit to show: a card first used there after the window's
+    // end is no longer listed (those listed stay listed); a card used inside the window is, whatever
+    // its visits since (selected by its first visit there by the window's end and its last since
+    // the window opened: the stores keep each card's first and last visit at a merchant). A
+    // compromising visit seen later moves the window's end, and the scan after it lists what was
+    // left out.
     const presumedOver = at - point.windowEnd > 2 * point.fraudDelayMs;
     const listedUntil = presumedOver ? point.windowEnd : at;
     let exposed = 0;
     let newlyExposed = 0;
     const byBin: Record<string, number> = {};
     const mask = elementMask(['pan']);
-    await this.history.merchantCards(point.merchantId, point.windowStart, listedUntil, async (cards) => {
+    const listPage = async (cards: ExposedCard[]) => {
       const statuses = await this.watchlist.addCards(
         existing.seq,
         mask,
@@ -298,7 +301,14 @@ export class BreachScanner {
       newlyExposed += statuses.filter((s) => s !== 'duplicate').length;
       exposed += cards.length;
       for (const c of cards) byBin[c.bin] = (byBin[c.bin] ?? 0) + 1;
-    });
+    };
+    await this.history.merchantCards(
+      point.merchantId,
+      point.windowStart,
+      at,
+      listPage,
+      presumedOver ? listedUntil : undefined,
+    );
     const evidence: Omit<CppEvidence, 'review'> = {
       merchantId: point.merchantId,
       fraudCards: point.fraudCards,

@@ -27,8 +27,9 @@ import {
   type VisitRecord,
 } from '../../services/breach/history.ts';
 import { BreachScanner } from '../../services/breach/scanner.ts';
+import { subIdentity } from '../../services/core/velocity.ts';
 import { CPP_ISSUER, CPP_SOURCE, decodeEntry, entrySlot, type WatchlistStore } from '../../services/core/watchlist.ts';
-import { DAY, world } from '../support/cpp-world.ts';
+import { DAY, mulberry32, world } from '../support/cpp-world.ts';
 import { RedisCluster } from '../support/redis-cluster.ts';
 import { RedisServer } from '../support/redis-server.ts';
 
@@ -166,6 +167,49 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(cards).toEqual([{ slot: slotOf(fp('k0')), bin: binOf('k0'), lastVisitAt: T0 + 20 * DAY }]);
     expect(entrySlot(cards[0]!.slot)).toEqual(entrySlot(fp('k0')));
     expect(await s.history.merchantCardCount('elsewhere', T0, T0 + 30 * DAY)).toBe(0);
+  });
+
+  it("keeps a merchant's cards at their first visit beside their last: those whose visits span a window, whatever came after", async () => {
+    const visit = (card: string, day: number): VisitRecord => ({
+      card: fp(card),
+      bin: '411111',
+      merchantId: 'shop',
+      at: T0 + day * DAY,
+    });
+    // The window: days 10–12. 'inside' used it on day 11 and came back on day 25; 'spanning' on
+    // days 5 and 25 (the histories cannot tell it from one used inside); 'after' first on day 20;
+    // 'before' on day 5 only; 'late' on day 30 then, out of order, day 11.
+    await s.history.recordVisits([visit('inside', 11), visit('spanning', 5), visit('after', 20), visit('before', 5)]);
+    await s.history.recordVisits([visit('inside', 25), visit('spanning', 25), visit('late', 30)]);
+    await s.history.recordVisits([visit('late', 11)]);
+    const slots = async (firstVisitBy?: number) => {
+      const cards: string[] = [];
+      await s.history.merchantCards(
+        'shop',
+        T0 + 10 * DAY,
+        T0 + 40 * DAY,
+        async (page) => {
+          cards.push(...page.map((c) => c.slot));
+        },
+        firstVisitBy,
+      );
+      return cards.sort();
+    };
+    expect(await slots()).toEqual(['inside', 'spanning', 'after', 'late'].map((c) => slotOf(fp(c))).sort());
+    expect(await slots(T0 + 12 * DAY)).toEqual(['inside', 'spanning', 'late'].map((c) => slotOf(fp(c))).sort());
+    // Back 130 days after its last visit: its visits there start afresh (the first one went with the retention).
+    await s.history.recordVisits([visit('inside', 155)]);
+    const afresh: ExposedCard[] = [];
+    await s.history.merchantCards(
+      'shop',
+      T0 + 150 * DAY,
+      T0 + 160 * DAY,
+      async (page) => {
+        afresh.push(...page);
+      },
+      T0 + 154 * DAY,
+    );
+    expect(afresh).toEqual([]);
   });
 
   it("hands a merchant's cards over in pages, in the order of their last visit, each once, many at one time", async () => {
@@ -463,6 +507,49 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(reopened.created).toBe(true);
     expect(reopened.event).toMatchObject({ externalId: `cpp:${w.breached!.merchantId}:2`, status: 'open' });
     expect(reopened.newlyExposed).toBeGreaterThan(0);
+  });
+
+  it('lists the customers of a breach first named once presumed over, those who came back after it too', async () => {
+    // 2,000 cards at 3 of 200 shops over days 0–60; a breach at 'shop' on days 10–12: 40 customers,
+    // every third one defrauded 3 days later at a web shop; 13 of the others (BIN 522222) back at the
+    // shop on day 25, after it; one newcomer on day 25 only.
+    const rnd = mulberry32(5);
+    const visits: VisitRecord[] = [];
+    const visit = (card: string, bin: string, merchantId: string, at: number) =>
+      visits.push({ card: fp(card), bin, merchantId, at });
+    for (let c = 0; c < 2_000; c++)
+      for (let i = 0; i < 3; i++) visit(`c${c}`, '499999', `m${Math.floor(rnd() * 200)}`, T0 + rnd() * 60 * DAY);
+    const frauds: FraudLabel[] = [];
+    const returning: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const at = T0 + (10 + i / 20) * DAY;
+      const back = i % 3 !== 0 && i % 2 === 0;
+      visit(`b${i}`, back ? '522222' : '411111', 'shop', at);
+      if (i % 3 === 0)
+        frauds.push({ card: fp(`b${i}`), at: at + 3 * DAY, source: 'chargeback', merchantId: `web-${i % 5}` });
+      if (back) returning.push(`b${i}`);
+    }
+    for (let i = 0; i < visits.length; i += 5_000) await s.history.recordVisits(visits.slice(i, i + 5_000));
+    await s.history.recordFrauds(frauds);
+    await s.history.recordVisits([
+      ...returning.map((card) => ({ card: fp(card), bin: '522222', merchantId: 'shop', at: T0 + 25 * DAY })),
+      { card: fp('newcomer'), bin: '522222', merchantId: 'shop', at: T0 + 25 * DAY },
+    ]);
+    expect(returning).toHaveLength(13);
+
+    // First named on day 30, more than twice its cards' delay (3 days) after its last compromising visit.
+    const [finding, ...others] = (await new BreachScanner(s.history, s.watchlist).scan(T0 + 30 * DAY)).findings;
+    expect(others).toEqual([]);
+    expect(finding!.point).toMatchObject({ merchantId: 'shop', fraudCards: 14, windowEnd: T0 + 11.95 * DAY });
+    expect(finding!.event.evidence).toMatchObject({
+      presumedOver: true,
+      listedUntil: new Date(T0 + 11.95 * DAY).toISOString(),
+      exposedCards: 40,
+      exposedByBin: { '411111': 27, '522222': 13 },
+    });
+    const listed = await s.watchlist.getEntries([...returning, 'newcomer'].map((card) => entrySlot(fp(card))));
+    expect(listed.slice(0, -1).every((entry) => entry !== null)).toBe(true);
+    expect(listed.at(-1)).toBeNull();
   });
 
   it('suspects nobody on a clean dataset', async () => {
@@ -814,6 +901,54 @@ const redisTopologies = [
     },
   },
 ];
+
+describe.each(redisTopologies)("a merchant's first visits after an upgrade: $name", ({ connect }) => {
+  it('count a card recorded before them as having come by then; its next visit keeps its known time as the first', async () => {
+    const redis = await connect();
+    try {
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const visit = (card: string, day: number): VisitRecord => ({
+        card: fp(card),
+        bin: '411111',
+        merchantId: 'shop',
+        at: T0 + day * DAY,
+      });
+      await history.recordVisits([visit('old', 11), visit('older', 11), visit('new', 20)]);
+      // As an engine before first visits wrote them: the merchant's cards at their last visit only.
+      for (const sub of [
+        ...new Set(['old', 'older', 'new'].map((c) => subIdentity('merchant', 'shop', slotOf(fp(c))))),
+      ])
+        await redis.del(HISTORY_KEYS.merchantFirstVisits(sub));
+      await history.recordVisits([visit('older', 25)]);
+      const cards: string[] = [];
+      await history.merchantCards(
+        'shop',
+        T0 + 10 * DAY,
+        T0 + 40 * DAY,
+        async (page) => {
+          cards.push(...page.map((c) => c.slot));
+        },
+        T0 + 12 * DAY,
+      );
+      expect(cards.sort()).toEqual(['old', 'older', 'new'].map((c) => slotOf(fp(c))).sort());
+      // 'new' came by day 20 as far as anyone knows; 'older' by day 11, its last visit when it came back.
+      cards.length = 0;
+      await history.recordVisits([visit('new', 26)]);
+      await history.merchantCards(
+        'shop',
+        T0 + 10 * DAY,
+        T0 + 40 * DAY,
+        async (page) => {
+          cards.push(...page.map((c) => c.slot));
+        },
+        T0 + 12 * DAY,
+      );
+      expect(cards.sort()).toEqual(['old', 'older'].map((c) => slotOf(fp(c))).sort());
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
 
 describe.each(redisTopologies)('card-merchant pairs after an upgrade: $name', ({ connect }) => {
   it('are unknown while a week of the period saw cards but kept no pairs (recorded before they were)', async () => {

@@ -35,8 +35,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   readonly options: HistoryOptions;
   /** card → merchant → first visit inside the retention. */
   private readonly cards = new Map<string, Map<string, number>>();
-  /** merchant → card slot → its BIN and last visit. */
-  private readonly merchants = new Map<string, { writes: number; cards: Map<string, { bin: string; at: number }> }>();
+  /** merchant → card slot → its BIN, last visit and first visit (since its visits there were within the retention of each other). */
+  private readonly merchants = new Map<
+    string,
+    { writes: number; cards: Map<string, { bin: string; at: number; first: number }> }
+  >();
   private readonly weeks = new Map<number, Set<string>>();
   /** card → its labels: once per source, day and merchant, at the earliest time (labelDay), as Redis keeps them. */
   private readonly frauds = new Map<string, Map<string, StoredLabel>>();
@@ -75,7 +78,10 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       if (!merchant) this.merchants.set(v.merchantId, (merchant = { writes: 0, cards: new Map() }));
       const slot = slotOf(v.card);
       const seen = merchant.cards.get(slot);
-      if (!seen || seen.at < v.at) merchant.cards.set(slot, { bin: v.bin, at: v.at });
+      // Past the retention (not swept yet), as gone: its visits start afresh (Redis's PAIR).
+      if (!seen || seen.at < v.at - retentionMs) merchant.cards.set(slot, { bin: v.bin, at: v.at, first: v.at });
+      else if (seen.at < v.at) merchant.cards.set(slot, { bin: v.bin, at: v.at, first: seen.first });
+      else if (v.at < seen.first) seen.first = v.at;
       if (++merchant.writes % SWEEP_EVERY === 0)
         for (const [s, c] of merchant.cards) if (c.at < v.at - retentionMs) merchant.cards.delete(s);
 
@@ -177,10 +183,11 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
     from: number,
     to: number,
     page: (cards: ExposedCard[]) => Promise<void>,
+    firstVisitBy = Infinity,
   ): Promise<void> {
     const out: ExposedCard[] = [];
     for (const [slot, c] of this.merchants.get(merchantId)?.cards ?? [])
-      if (c.at >= from && c.at <= to) out.push({ slot, bin: c.bin, lastVisitAt: c.at });
+      if (c.at >= from && c.at <= to && c.first <= firstVisitBy) out.push({ slot, bin: c.bin, lastVisitAt: c.at });
     // In the order of their last visit, as Redis keeps them.
     out.sort((a, b) => a.lastVisitAt - b.lastVisitAt || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
     for (let i = 0; i < out.length; i += EXPOSED_PAGE) await page(out.slice(i, i + EXPOSED_PAGE));

@@ -58,9 +58,11 @@ const HISTORY = LuaScript.file('./history.lua', import.meta.url);
 /** A key outlives its newest member by this much (then the retention trims what is older). */
 const TTL_MARGIN_MS = 86_400_000;
 
-type Keep = 'LT' | 'GT';
+/** history.lua's keep: PAIR writes `key` (latest times) and `firstKey` (earliest times) together. */
+type Keep = 'LT' | 'GT' | 'PAIR';
 interface Write {
   key: string;
+  firstKey?: string;
   args: { keep: Keep; members: [number, string][]; floor: number; cap: number; ttlMs: number };
 }
 /**
@@ -106,14 +108,17 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     this.options = { ...HISTORY_DEFAULTS, ...options };
   }
 
-  private entry(key: string, keep: Keep, members: [number, string][], cap = 0): Write {
+  private entry(key: string, keep: Keep, members: [number, string][], cap = 0, firstKey?: string): Write {
     const newest = Math.max(...members.map((m) => m[0]));
+    const floor = newest - this.options.retentionMs;
     return {
       key,
+      ...(firstKey !== undefined ? { firstKey } : {}),
       args: {
         keep,
-        members,
-        floor: newest - this.options.retentionMs,
+        // A pair is trimmed before its members are written: one past the retention is not written.
+        members: firstKey !== undefined ? members.filter(([at]) => at >= floor) : members,
+        floor,
         cap,
         ttlMs: this.options.retentionMs + TTL_MARGIN_MS,
       },
@@ -136,7 +141,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       (g) =>
         HISTORY.run(
           this.redis,
-          g.map((w) => w.key),
+          g.flatMap((w) => (w.firstKey !== undefined ? [w.key, w.firstKey] : [w.key])),
           historyArguments(g),
         ),
       { concurrency: cluster ? CLUSTER_SCRIPTS_IN_FLIGHT : SCRIPTS_IN_FLIGHT },
@@ -159,10 +164,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       push(byCard, HISTORY_KEYS.cardMerchants(v.card), [v.at, v.merchantId]);
       const slot = slotOf(v.card);
       // A dominant merchant's cards spread over its sub-identities (velocity.ts SPREAD), each card in one.
-      push(byMerchant, HISTORY_KEYS.merchantCards(subIdentity('merchant', v.merchantId, slot)), [
-        v.at,
-        `${slot}.${v.bin}`,
-      ]);
+      push(byMerchant, subIdentity('merchant', v.merchantId, slot), [v.at, `${slot}.${v.bin}`]);
       const week = weekOf(v.at);
       estimate(HISTORY_KEYS.week(week), v.card);
       estimate(HISTORY_KEYS.pairsWeek(week), `${slot}|${v.merchantId}`);
@@ -172,7 +174,10 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     await Promise.all([
       this.write([
         ...[...byCard].map(([key, m]) => this.entry(key, 'LT', m, this.options.merchantsPerCard)),
-        ...[...byMerchant].map(([key, m]) => this.entry(key, 'GT', m)),
+        // A merchant's cards at their last visit, and at their first beside (PAIR, one slot).
+        ...[...byMerchant].map(([sub, m]) =>
+          this.entry(HISTORY_KEYS.merchantCards(sub), 'PAIR', m, 0, HISTORY_KEYS.merchantFirstVisits(sub)),
+        ),
         this.entry(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
       ]),
       ...[...estimates].map(async ([key, elements]) => {
@@ -389,10 +394,12 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     from: number,
     to: number,
     page: (cards: ExposedCard[]) => Promise<void>,
+    firstVisitBy?: number,
   ): Promise<void> {
     let out: ExposedCard[] = [];
     for (const sub of subIdentities('merchant', merchantId)) {
       const key = HISTORY_KEYS.merchantCards(sub);
+      const firstKey = HISTORY_KEYS.merchantFirstVisits(sub);
       // In pages of FRAUD_SCAN_COUNT by last visit, each from the time the previous ended at, less
       // the cards read at that time: by name, not by count, so that a card moved meanwhile (a new
       // visit: later, never earlier) costs no other card its turn. Moved, it may come twice (its
@@ -405,22 +412,37 @@ export class RedisCardHistoryStore implements CardHistoryStore {
         const flat = await read<string[]>(this.redis, () => this.redis.zrangebyscore(...args), 'zrangebyscore', [
           ...args,
         ]);
-        let fresh = 0;
+        const fresh: [string, number][] = [];
         for (let j = 0; j < flat.length; j += 2) {
           const member = flat[j]!;
           const at = Number(flat[j + 1]);
           if (at === since && readAtSince.has(member)) continue;
-          const [slot, bin] = member.split('.') as [string, string];
-          out.push({ slot, bin, lastVisitAt: at });
-          fresh++;
+          fresh.push([member, at]);
           if (at !== since) [since, readAtSince] = [at, new Set()];
           readAtSince.add(member);
+        }
+        // Their first visits, from the key beside (one slot): those that came after firstVisitBy are left.
+        const firsts =
+          firstVisitBy === undefined || fresh.length === 0
+            ? undefined
+            : await read<(string | null)[]>(
+                this.redis,
+                () => this.redis.zmscore(firstKey, ...fresh.map(([m]) => m)),
+                'zmscore',
+                [firstKey, ...fresh.map(([m]) => m)],
+              );
+        for (let j = 0; j < fresh.length; j++) {
+          const first = firsts?.[j];
+          if (first !== undefined && first !== null && Number(first) > firstVisitBy!) continue;
+          const [member, at] = fresh[j]!;
+          const [slot, bin] = member.split('.') as [string, string];
+          out.push({ slot, bin, lastVisitAt: at });
           if (out.length === EXPOSED_PAGE) {
             await page(out);
             out = [];
           }
         }
-        if (fresh === 0 || flat.length < 2 * asked) break;
+        if (fresh.length === 0 || flat.length < 2 * asked) break;
       }
     }
     if (out.length > 0) await page(out);

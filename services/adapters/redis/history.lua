@@ -1,8 +1,12 @@
 -- Writes members of history sorted sets (a card's merchants, a merchant's cards, a fraud log) and
--- keeps each bounded. One key per script on a Redis Cluster (one slot each); every key of a batch
--- in one script on a single Redis. Arguments positional, per key in KEYS order (no JSON: decoding
--- it was a third of the script's time, measured on a replay of 256-key calls):
---   keep     'LT' (a member keeps its earliest time) or 'GT' (its latest)
+-- keeps each bounded. One key (or pair, below) per script on a Redis Cluster (one slot each); every
+-- key of a batch in one script on a single Redis. Arguments positional, per key in KEYS order (no
+-- JSON: decoding it was a third of the script's time, measured on a replay of 256-key calls):
+--   keep     'LT' (a member keeps its earliest time), 'GT' (its latest), or 'PAIR': two keys of one
+--            slot, the first keeping each member's latest time, the second its earliest (a
+--            merchant's cards at their last and first visits there), bounded together by the
+--            latest: a member whose latest time is past the retention, or beyond the cap, goes
+--            from both
 --   floor    members older than this time go (the retention)
 --   cap      at most this many members, the oldest go first (0: no cap)
 --   ttlMs    the key's lifetime after this write
@@ -10,27 +14,72 @@
 -- A key's members go in one ZADD (a batch holds several visits of a busy merchant), in batches of
 -- ZADD_PAIRS pairs: unpack's arguments live on Lua's C stack, which holds a few thousand.
 local ZADD_PAIRS = 1000
-local i = 1
-for _, historyKey in ipairs(KEYS) do
+
+local function removeFrom(key, members)
+  for j = 1, #members, ZADD_PAIRS do
+    redis.call('ZREM', key, unpack(members, j, math.min(#members, j + ZADD_PAIRS - 1)))
+  end
+end
+
+local i, k = 1, 1
+while k <= #KEYS do
+  local historyKey = KEYS[k]
   local keep, floor, cap, ttlMs, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], tonumber(ARGV[i + 4])
   i = i + 5
-  local added = 0
-  if n == 1 then -- most keys of a batch (a card's one visit): no unpack
-    added = redis.call('ZADD', historyKey, keep, ARGV[i], ARGV[i + 1])
-    i, n = i + 2, 0
+  if keep == 'PAIR' then
+    local firstKey = KEYS[k + 1]
+    k = k + 2
+    -- What the retention drops goes first, from both keys: a member back after it starts afresh.
+    local gone = redis.call('ZRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
+    if #gone > 0 then
+      redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
+      removeFrom(firstKey, gone)
+    end
+    local added = 0
+    for j = i, i + 2 * n - 1, 2 do
+      local at, member = tonumber(ARGV[j]), ARGV[j + 1]
+      local first = redis.call('ZSCORE', firstKey, member)
+      if not first then
+        -- A member kept before its earliest time was (an upgrade): its time then is the earliest known.
+        local known = redis.call('ZSCORE', historyKey, member)
+        if known and tonumber(known) < at then
+          redis.call('ZADD', firstKey, known, member)
+        else
+          redis.call('ZADD', firstKey, at, member)
+        end
+      elseif at < tonumber(first) then
+        redis.call('ZADD', firstKey, at, member)
+      end
+      added = added + redis.call('ZADD', historyKey, 'GT', at, member)
+    end
+    i = i + 2 * n
+    if cap > 0 and added > 0 and redis.call('ZCARD', historyKey) > cap then
+      local over = redis.call('ZRANGE', historyKey, 0, -(cap + 1))
+      redis.call('ZREMRANGEBYRANK', historyKey, 0, -(cap + 1))
+      removeFrom(firstKey, over)
+    end
+    redis.call('PEXPIRE', historyKey, ttlMs)
+    redis.call('PEXPIRE', firstKey, ttlMs)
+  else
+    k = k + 1
+    local added = 0
+    if n == 1 then -- most keys of a batch (a card's one visit): no unpack
+      added = redis.call('ZADD', historyKey, keep, ARGV[i], ARGV[i + 1])
+      i, n = i + 2, 0
+    end
+    while n > 0 do
+      local batch = math.min(n, ZADD_PAIRS)
+      added = added + redis.call('ZADD', historyKey, keep, unpack(ARGV, i, i + 2 * batch - 1))
+      i, n = i + 2 * batch, n - batch
+    end
+    redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
+    -- Only a write that added a member can take the set past its cap (a card's visit to a merchant it
+    -- was seen at before adds none): no ZCARD for the others. A cap lowered in the configuration
+    -- applies to a set from its next new member.
+    if cap > 0 and added > 0 and redis.call('ZCARD', historyKey) > cap then
+      redis.call('ZREMRANGEBYRANK', historyKey, 0, -(cap + 1))
+    end
+    redis.call('PEXPIRE', historyKey, ttlMs)
   end
-  while n > 0 do
-    local batch = math.min(n, ZADD_PAIRS)
-    added = added + redis.call('ZADD', historyKey, keep, unpack(ARGV, i, i + 2 * batch - 1))
-    i, n = i + 2 * batch, n - batch
-  end
-  redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
-  -- Only a write that added a member can take the set past its cap (a card's visit to a merchant it
-  -- was seen at before adds none): no ZCARD for the others. A cap lowered in the configuration
-  -- applies to a set from its next new member.
-  if cap > 0 and added > 0 and redis.call('ZCARD', historyKey) > cap then
-    redis.call('ZREMRANGEBYRANK', historyKey, 0, -(cap + 1))
-  end
-  redis.call('PEXPIRE', historyKey, ttlMs)
 end
 return #KEYS

@@ -38,6 +38,11 @@ export const REDIS_KEYS: StoreKeys = {
 export const HISTORY_KEYS = {
   cardMerchants: (fingerprint: string) => `${entityTag('card', fingerprint)}:h`,
   merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
+  /**
+   * The same cards at their first visit there (history.lua PAIR: bounded with the key above, by the
+   * last visit): a breach presumed over lists the cards whose visits there span its window.
+   */
+  merchantFirstVisits: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:hv`,
   /** A card's fraud labels, in the card's slot beside its merchants: read per card, kept the retention. */
   cardFrauds: (fingerprint: string) => `${entityTag('card', fingerprint)}:hf`,
   /**
