@@ -123,6 +123,18 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(await s.history.latestVisitAt()).toBe(T0 + 145 * DAY);
   });
 
+  it('keeps a visit to a merchant whose previous visit is older than the retention', async () => {
+    const card = fp('returning');
+    const visit = (day: number): VisitRecord => ({ card, bin: '411111', merchantId: 'airline', at: T0 + day * DAY });
+    await s.history.recordVisits([visit(0)]);
+    await s.history.recordVisits([visit(130)]);
+    expect((await s.history.visitsOf([card])).get(card)).toEqual([{ merchantId: 'airline', at: T0 + 130 * DAY }]);
+    // Both in one batch: the visit past the retention is not kept, the other is.
+    const other = fp('returning-in-one-batch');
+    await s.history.recordVisits([0, 130].map((day) => ({ ...visit(day), card: other })));
+    expect((await s.history.visitsOf([other])).get(other)).toEqual([{ merchantId: 'airline', at: T0 + 130 * DAY }]);
+  });
+
   it('reads the labels of thousands of cards: every card once, at its latest episode', async () => {
     // 12,000 labels of 6,000 cards: more than one page of a day's cards in Redis.
     const labels = Array.from({ length: 6_000 }, (_, i) => [

@@ -116,8 +116,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       ...(firstKey !== undefined ? { firstKey } : {}),
       args: {
         keep,
-        // A pair is trimmed before its members are written: one past the retention is not written.
-        members: firstKey !== undefined ? members.filter(([at]) => at >= floor) : members,
+        // A key is trimmed before its members are written (history.lua): one past the retention is not written.
+        members: members.filter(([at]) => at >= floor),
         floor,
         cap,
         ttlMs: this.options.retentionMs + TTL_MARGIN_MS,

@@ -7,7 +7,8 @@
 --            merchant's cards at their last and first visits there), bounded together by the
 --            latest: a member whose latest time is past the retention, or beyond the cap, goes
 --            from both
---   floor    members older than this time go (the retention)
+--   floor    members older than this time go (the retention), before the new ones are written (none
+--            of which is older: the engine leaves those out)
 --   cap      at most this many members, the oldest go first (0: no cap)
 --   ttlMs    the key's lifetime after this write
 --   n        how many members follow, each as its time then the member
@@ -62,6 +63,10 @@ while k <= #KEYS do
     redis.call('PEXPIRE', firstKey, ttlMs)
   else
     k = k + 1
+    -- What the retention drops goes before the members are written: a member whose kept time is
+    -- past it (an LT key's first visit 130 days ago) is written afresh, not kept at its old time
+    -- and then dropped with it.
+    redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
     local added = 0
     if n == 1 then -- most keys of a batch (a card's one visit): no unpack
       added = redis.call('ZADD', historyKey, keep, ARGV[i], ARGV[i + 1])
@@ -72,7 +77,6 @@ while k <= #KEYS do
       added = added + redis.call('ZADD', historyKey, keep, unpack(ARGV, i, i + 2 * batch - 1))
       i, n = i + 2 * batch, n - batch
     end
-    redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
     -- Only a write that added a member can take the set past its cap (a card's visit to a merchant it
     -- was seen at before adds none): no ZCARD for the others. A cap lowered in the configuration
     -- applies to a set from its next new member.
