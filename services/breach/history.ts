@@ -298,7 +298,7 @@ export interface ExposedCard {
 export interface HistoryOptions {
   /** How long a visit is kept (default 120 days: a breach's cards are used for months). */
   retentionMs: number;
-  /** At most this many merchants per card (its oldest first visits go first). */
+  /** At most this many merchants per card (those it used least recently go first). */
   merchantsPerCard: number;
 }
 
@@ -318,7 +318,11 @@ export interface CardHistoryStore {
   withdrawFrauds(labels: readonly FraudLabel[]): Promise<void>;
   /** Cards whose latest fraud episode began at or after `since` (fraudEpisode). */
   fraudsSince(since: number): Promise<FraudulentCardRecord[]>;
-  /** Each card's merchants, at its first visit there inside the retention. */
+  /**
+   * Each card's merchants: its first visit to each (since its visits there were within the
+   * retention of each other), in the order of those, then its last visit to each where later, in
+   * the order of those.
+   */
   visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>>;
   /**
    * fraudsSince's cards, each with its visits (visitsOf), handed to `page` a page at a time

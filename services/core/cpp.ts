@@ -93,12 +93,19 @@ export interface SuspectedPoint {
   expected: number;
   /** log10 of the Bonferroni-corrected p-value (−12: one in a million million). */
   log10PValue: number;
-  /** The estimated exposure window: the first and last visits of those cards there. */
+  /**
+   * The estimated exposure window: from the first visit of those cards there to the latest of
+   * their last visits there before their frauds (each card's visit that explains its fraud at the
+   * latest; a card whose last visit kept is after its fraud, a first visit alone known before it,
+   * gives that one).
+   */
   windowStart: number;
   windowEnd: number;
   /**
-   * How long after their last visit there those cards showed their first fraud (the 90th
-   * percentile, ms): a compromising visit older than this would, as a rule, have shown by now.
+   * How long after their last visit there before their first fraud those cards showed it (the
+   * 90th percentile, ms): a compromising visit older than this would, as a rule, have shown by now.
+   * Told by the cards whose last visit before their fraud is known (a card seen there again since
+   * is known by its first visit alone, which would overstate it), all of them when none is.
    */
   fraudDelayMs: number;
   /** The fingerprints of those cards. */
@@ -146,7 +153,9 @@ const FIRST_BLOCK_NUMBERS = 3 * 1024;
 /**
  * Fraudulent cards as the detection reads them: each card's merchants inside its lookback (the
  * cardholder's visits only) as triples (merchant number, first visit, last visit), in the order of
- * its first visit to each, in blocks of one Float64Array for many cards. A scan holds every
+ * its first visit to each (the last visit NaN when unknown: one visit there inside the lookback and
+ * another after it, where the stores, which keep a card's first and last visit to a merchant, hold
+ * none of those between), in blocks of one Float64Array for many cards. A scan holds every
  * fraudulent card of its windows (hundreds of thousands at scale) and packs each as its visits are
  * read, so that the visits' objects of one page of cards are alive at once: a map of visit lists per
  * card took ~1,090 bytes a card of ten merchants, these triples ~290 (bench:cpp, 100,000 cards).
@@ -198,6 +207,15 @@ export class PackedFrauds {
         if (v.at < triples[k + 1]!) triples[k + 1] = v.at;
         else if (v.at > triples[k + 2]!) triples[k + 2] = v.at;
       }
+    }
+    // A merchant known by one visit before `until` and one since: the last visit before is unknown
+    // (visits between those two are not kept), unless the one before is (first and last apart).
+    for (const v of visits) {
+      if (v.at < until || !isHoldersVisit(f, v) || f.notEvidenceFor?.includes(v.merchantId)) continue;
+      const id = this.numbers.get(v.merchantId);
+      if (id === undefined || this.met[2 * id] !== stamp) continue;
+      const k = this.met[2 * id + 1]!;
+      if (triples[k + 1] === triples[k + 2]) triples[k + 2] = NaN;
     }
     // Its merchants are numbered (candidates) either way; its triples are kept only if it is tested.
     if (this.used === start || !(f.weight > 0) || defraudedWhereItShops(f, visits, from)) {
@@ -307,7 +325,9 @@ export function detectPacked(
     }
     if (!best || best.logP >= logAlpha) break;
     const explained: string[] = [];
+    /** Delays from a known last visit before the fraud, and from a first visit where that is not known. */
     const delays: number[] = [];
+    const delaysFromFirst: number[] = [];
     const rest: number[] = [];
     let windowStart = Infinity,
       windowEnd = -Infinity;
@@ -320,9 +340,11 @@ export function detectPacked(
         continue;
       }
       explained.push(packed.cards[c]!.card);
-      delays.push(packed.cards[c]!.firstFraudAt - triples[k + 2]!);
+      const last = triples[k + 2]!;
+      if (Number.isNaN(last)) delaysFromFirst.push(packed.cards[c]!.firstFraudAt - triples[k + 1]!);
+      else delays.push(packed.cards[c]!.firstFraudAt - last);
       windowStart = Math.min(windowStart, triples[k + 1]!);
-      windowEnd = Math.max(windowEnd, triples[k + 2]!);
+      windowEnd = Math.max(windowEnd, Number.isNaN(last) ? triples[k + 1]! : last);
     }
     remaining = rest;
     suspects.push({
@@ -333,7 +355,7 @@ export function detectPacked(
       log10PValue: Math.min(0, best.logP / Math.LN10),
       windowStart,
       windowEnd,
-      fraudDelayMs: percentile(delays, 0.9),
+      fraudDelayMs: percentile(delays.length > 0 ? delays : delaysFromFirst, 0.9),
       cards: explained.sort(),
     });
   }

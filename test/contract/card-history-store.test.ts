@@ -98,7 +98,7 @@ describe.each(subjects)('card histories: $name', (subject) => {
     return () => s.close();
   });
 
-  it("keeps a card's first visit per merchant, its newest merchants within the cap, nothing past the retention", async () => {
+  it("keeps a card's first and last visit per merchant, its most recent merchants within the cap, nothing past the retention", async () => {
     const card = fp('c1');
     const visit = (merchantId: string, day: number): VisitRecord => ({
       card,
@@ -108,14 +108,16 @@ describe.each(subjects)('card histories: $name', (subject) => {
     });
     await s.history.recordVisits([visit('m1', 10), visit('m2', 11), visit('m1', 12)]);
     await s.history.recordVisits([visit('m1', 9)]); // out of order: the earlier visit is the first
+    // The first visits in their order, then the later last visits in theirs.
     expect((await s.history.visitsOf([card])).get(card)).toEqual([
       { merchantId: 'm1', at: T0 + 9 * DAY },
       { merchantId: 'm2', at: T0 + 11 * DAY },
+      { merchantId: 'm1', at: T0 + 12 * DAY },
     ]);
-    // Cap 5: the oldest first visits go.
+    // Cap 5: the merchants used least recently go (m2, last on day 11; m1 was back on day 12).
     await s.history.recordVisits(['m3', 'm4', 'm5', 'm6'].map((m, i) => visit(m, 20 + i)));
     const kept = (await s.history.visitsOf([card])).get(card)!.map((v) => v.merchantId);
-    expect(kept.sort()).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
+    expect(kept).toEqual(['m1', 'm3', 'm4', 'm5', 'm6', 'm1']);
     // 120 days later, what is older goes with the next write.
     await s.history.recordVisits([visit('m7', 145)]);
     expect((await s.history.visitsOf([card])).get(card)!.map((v) => v.merchantId)).toEqual(['m7']);
@@ -161,9 +163,11 @@ describe.each(subjects)('card histories: $name', (subject) => {
     const visits = Array.from({ length: 2_500 }, (_, i) => ({ card, bin: '411111', merchantId: `mm${i}`, at: T0 + i }));
     await s.history.recordVisits(visits);
     await s.history.recordVisits(visits.slice(-3).map((v) => ({ ...v, at: v.at + DAY })));
-    expect((await s.history.visitsOf([card])).get(card)).toEqual(
-      visits.slice(-5).map((v) => ({ merchantId: v.merchantId, at: v.at })),
-    );
+    // The five it used last; the three back a day later at their first and last visits.
+    expect((await s.history.visitsOf([card])).get(card)).toEqual([
+      ...visits.slice(-5).map((v) => ({ merchantId: v.merchantId, at: v.at })),
+      ...visits.slice(-3).map((v) => ({ merchantId: v.merchantId, at: v.at + DAY })),
+    ]);
   });
 
   it("keeps a merchant's cards at their last visit, with BIN and watchlist slot, counted by period", async () => {
@@ -564,6 +568,32 @@ describe.each(subjects)('card histories: $name', (subject) => {
     expect(listed.at(-1)).toBeNull();
   });
 
+  it('dates a breach of regular customers by their last visits before their frauds, not their first ever', async () => {
+    // 2,000 cards at 3 of 200 shops over days 0–60; 40 regulars at 'grocer' every week from day 0
+    // to 56, whose terminals are skimmed on days 50–52; every third one defrauded on day 55.
+    const rnd = mulberry32(7);
+    const visits: VisitRecord[] = [];
+    const visit = (card: string, merchantId: string, at: number) =>
+      visits.push({ card: fp(card), bin: '411111', merchantId, at });
+    for (let c = 0; c < 2_000; c++)
+      for (let i = 0; i < 3; i++) visit(`c${c}`, `m${Math.floor(rnd() * 200)}`, T0 + rnd() * 60 * DAY);
+    const frauds: FraudLabel[] = [];
+    for (let i = 0; i < 40; i++) {
+      for (let d = i % 7; d <= 56; d += 7) visit(`r${i}`, 'grocer', T0 + d * DAY);
+      if (i % 3 === 0)
+        frauds.push({ card: fp(`r${i}`), at: T0 + 55 * DAY, source: 'chargeback', merchantId: `web-${i % 5}` });
+    }
+    for (let i = 0; i < visits.length; i += 5_000) await s.history.recordVisits(visits.slice(i, i + 5_000));
+    await s.history.recordFrauds(frauds);
+    const [finding] = (await new BreachScanner(s.history, s.watchlist).scan(T0 + 57 * DAY)).findings;
+    expect(finding!.point).toMatchObject({ merchantId: 'grocer', fraudCards: 14 });
+    // Its cards' last visits there more than a day before their frauds: days 50–53 (those back on
+    // days 54–56, after that, are known by their first visit alone and tell no delay).
+    expect(finding!.point.windowEnd).toBe(T0 + 53 * DAY);
+    expect(finding!.point.fraudDelayMs).toBe(5 * DAY);
+    expect(finding!.event.exposureEnd).toBe(new Date(T0 + 53 * DAY).toISOString());
+  });
+
   it('suspects nobody on a clean dataset', async () => {
     const w = world(12, { merchants: 400, cards: 4_000 });
     const visits: VisitRecord[] = [];
@@ -789,8 +819,9 @@ describe('card histories on one Redis', () => {
       );
       const reads = countInFlight(redis, ['zrange']);
       const visits = await history.visitsOf(cards);
-      expect(reads.calls).toBe(500);
-      expect(reads.most).toBe(32);
+      // Each card's two keys (its merchants at their first and last visits) together.
+      expect(reads.calls).toBe(1_000);
+      expect(reads.most).toBe(64);
       expect(visits.get(cards[123]!)).toEqual([{ merchantId: `rm${123 % 9}`, at: T0 + 123 }]);
       expect([...visits.keys()]).toEqual(cards);
     } finally {
@@ -810,11 +841,14 @@ describe('card histories on one Redis', () => {
       let read = 0;
       await history.fraudsWithVisitsSince(T0, (page) => (read += page.length));
       expect(read).toBe(500);
-      // Each card's two keys asked for one after the other, before either answers.
-      expect(reads.calls).toBe(1_000);
-      for (let i = 0; i < reads.keys.length; i += 2)
-        expect(reads.keys[i + 1]).toBe(reads.keys[i]!.replace(/:hf$/, ':h'));
-      expect(reads.most).toBeLessThanOrEqual(64);
+      // Each card's three keys (labels, merchants at first and last visits) asked for one after
+      // the other, before any answers.
+      expect(reads.calls).toBe(1_500);
+      for (let i = 0; i < reads.keys.length; i += 3) {
+        expect(reads.keys[i + 1]).toBe(reads.keys[i]!.replace(/:hf$/, ':hv'));
+        expect(reads.keys[i + 2]).toBe(reads.keys[i]!.replace(/:hf$/, ':h'));
+      }
+      expect(reads.most).toBeLessThanOrEqual(96);
     } finally {
       redis.disconnect();
     }
@@ -956,6 +990,30 @@ describe.each(redisTopologies)("a merchant's first visits after an upgrade: $nam
         T0 + 12 * DAY,
       );
       expect(cards.sort()).toEqual(['old', 'older'].map((c) => slotOf(fp(c))).sort());
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe.each(redisTopologies)("a card's first visits after an upgrade: $name", ({ connect }) => {
+  it('are its merchants kept before them (at their first visit): its next visit there keeps that one as the first', async () => {
+    const redis = await connect();
+    try {
+      const history = new RedisCardHistoryStore(redis, OPTIONS);
+      const card = fp('upgraded');
+      // As an engine before first visits wrote them: the card's merchants at their first visit only.
+      await redis.zadd(HISTORY_KEYS.cardMerchants(card), T0 + 3 * DAY, 'shop', T0 + 5 * DAY, 'bar');
+      expect((await history.visitsOf([card])).get(card)).toEqual([
+        { merchantId: 'shop', at: T0 + 3 * DAY },
+        { merchantId: 'bar', at: T0 + 5 * DAY },
+      ]);
+      await history.recordVisits([{ card, bin: '411111', merchantId: 'shop', at: T0 + 20 * DAY }]);
+      expect((await history.visitsOf([card])).get(card)).toEqual([
+        { merchantId: 'shop', at: T0 + 3 * DAY },
+        { merchantId: 'bar', at: T0 + 5 * DAY },
+        { merchantId: 'shop', at: T0 + 20 * DAY },
+      ]);
     } finally {
       redis.disconnect();
     }

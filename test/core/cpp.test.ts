@@ -457,6 +457,47 @@ describe('packed fraudulent cards (what a scan holds)', () => {
   });
 });
 
+describe('the window and delay of a suspect: the last visit before each fraud', () => {
+  it("takes each card's last visit there before its fraud; one seen there again since, known by its first visit alone, tells no delay", () => {
+    const DAYS = (d: number) => d * DAY;
+    // 8 cards of 'grocer' (a regular's first visit on day 1, its last before the fraud days 50–53),
+    // 4 more seen there again after their fraud (first visit day 2, then day 99: what the stores keep).
+    const frauds: FraudulentCard[] = [];
+    for (let i = 0; i < 12; i++)
+      frauds.push({
+        card: `r${i}`,
+        firstFraudAt: DAYS(55),
+        weight: 1,
+        visits:
+          i < 8
+            ? [
+                { merchantId: 'grocer', at: DAYS(1) },
+                { merchantId: 'grocer', at: DAYS(50 + (i % 4)) },
+              ]
+            : [
+                { merchantId: 'grocer', at: DAYS(2) },
+                { merchantId: 'grocer', at: DAYS(99) },
+              ],
+      });
+    const [suspect] = detectCommonPoints(
+      { frauds, cardsPerMerchant: new Map([['grocer', 20]]), totalCards: 100_000 },
+      { minCards: 5 },
+    );
+    expect(suspect).toMatchObject({ merchantId: 'grocer', windowStart: DAYS(1), windowEnd: DAYS(53) });
+    expect(suspect!.fraudDelayMs).toBe(DAYS(5));
+    // None known: the first visits tell it.
+    const [unknown] = detectCommonPoints(
+      {
+        frauds: frauds.slice(8).concat(frauds.slice(8).map((f) => ({ ...f, card: `${f.card}'` }))),
+        cardsPerMerchant: new Map([['grocer', 20]]),
+        totalCards: 100_000,
+      },
+      { minCards: 5 },
+    );
+    expect(unknown).toMatchObject({ windowEnd: DAYS(2), fraudDelayMs: DAYS(53) });
+  });
+});
+
 describe('the Poisson tail', () => {
   const naive = (k: number, lambda: number) => {
     let below = 0;

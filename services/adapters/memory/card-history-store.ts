@@ -33,8 +33,8 @@ const SWEEP_EVERY = 4096;
 
 export class MemoryCardHistoryStore implements CardHistoryStore {
   readonly options: HistoryOptions;
-  /** card → merchant → first visit inside the retention. */
-  private readonly cards = new Map<string, Map<string, number>>();
+  /** card → merchant → its first and last visit there (dropped once the last is past the retention). */
+  private readonly cards = new Map<string, Map<string, { first: number; last: number }>>();
   /** merchant → card slot → its BIN, last visit and first visit (since its visits there were within the retention of each other). */
   private readonly merchants = new Map<
     string,
@@ -65,13 +65,17 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
       this.latest = Math.max(this.latest ?? v.at, v.at);
       let merchants = this.cards.get(v.card);
       if (!merchants) this.cards.set(v.card, (merchants = new Map()));
-      for (const [m, first] of merchants) if (first < v.at - retentionMs) merchants.delete(m);
-      const first = merchants.get(v.merchantId);
-      if (first === undefined || v.at < first) merchants.set(v.merchantId, v.at);
+      for (const [m, kept] of merchants) if (kept.last < v.at - retentionMs) merchants.delete(m);
+      const kept = merchants.get(v.merchantId);
+      if (!kept) merchants.set(v.merchantId, { first: v.at, last: v.at });
+      else {
+        kept.first = Math.min(kept.first, v.at);
+        kept.last = Math.max(kept.last, v.at);
+      }
       if (merchants.size > merchantsPerCard) {
-        // The oldest first visits go: the same choice as the Redis store's ZREMRANGEBYRANK.
-        const byFirst = [...merchants].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-        for (const [m] of byFirst.slice(0, merchants.size - merchantsPerCard)) merchants.delete(m);
+        // The merchants used least recently go: the same choice as the Redis store's ZREMRANGEBYRANK.
+        const byLast = [...merchants].sort((a, b) => a[1].last - b[1].last || (a[0] < b[0] ? -1 : 1));
+        for (const [m] of byLast.slice(0, merchants.size - merchantsPerCard)) merchants.delete(m);
       }
 
       let merchant = this.merchants.get(v.merchantId);
@@ -136,8 +140,18 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   async visitsOf(cards: readonly string[]): Promise<Map<string, CardVisit[]>> {
     const out = new Map<string, CardVisit[]>();
     for (const card of cards) {
-      const merchants = this.cards.get(card);
-      out.set(card, merchants ? [...merchants].map(([merchantId, at]) => ({ merchantId, at })) : []);
+      // As Redis reads its two keys: first visits in their order, then the later last visits in theirs.
+      const kept = [...(this.cards.get(card) ?? [])];
+      const byTime =
+        (at: (k: { first: number; last: number }) => number) => (x: (typeof kept)[0], y: (typeof kept)[0]) =>
+          at(x[1]) - at(y[1]) || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+      out.set(card, [
+        ...[...kept].sort(byTime((k) => k.first)).map(([merchantId, k]) => ({ merchantId, at: k.first })),
+        ...kept
+          .filter(([, k]) => k.last > k.first)
+          .sort(byTime((k) => k.last))
+          .map(([merchantId, k]) => ({ merchantId, at: k.last })),
+      ]);
     }
     return out;
   }

@@ -161,7 +161,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     };
     let latest = -Infinity;
     for (const v of visits) {
-      push(byCard, HISTORY_KEYS.cardMerchants(v.card), [v.at, v.merchantId]);
+      push(byCard, v.card, [v.at, v.merchantId]);
       const slot = slotOf(v.card);
       // A dominant merchant's cards spread over its sub-identities (velocity.ts SPREAD), each card in one.
       push(byMerchant, subIdentity('merchant', v.merchantId, slot), [v.at, `${slot}.${v.bin}`]);
@@ -173,7 +173,17 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const ttl = this.options.retentionMs + TTL_MARGIN_MS;
     await Promise.all([
       this.write([
-        ...[...byCard].map(([key, m]) => this.entry(key, 'LT', m, this.options.merchantsPerCard)),
+        // A card's merchants at its last visit, and at its first beside (PAIR, one slot): the cap
+        // drops the merchants it used least recently.
+        ...[...byCard].map(([card, m]) =>
+          this.entry(
+            HISTORY_KEYS.cardMerchants(card),
+            'PAIR',
+            m,
+            this.options.merchantsPerCard,
+            HISTORY_KEYS.cardFirstVisits(card),
+          ),
+        ),
         // A merchant's cards at their last visit, and at their first beside (PAIR, one slot).
         ...[...byMerchant].map(([sub, m]) =>
           this.entry(HISTORY_KEYS.merchantCards(sub), 'PAIR', m, 0, HISTORY_KEYS.merchantFirstVisits(sub)),
@@ -256,12 +266,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       const read = await pMap(
         labelled.cards.slice(i, i + FRAUD_PAGE),
         async (card) => {
-          const [labels, visits] = await Promise.all([
+          const [labels, firsts, lasts] = await Promise.all([
             this.readAll(HISTORY_KEYS.cardFrauds(card)),
+            this.readAll(HISTORY_KEYS.cardFirstVisits(card)),
             this.readAll(HISTORY_KEYS.cardMerchants(card)),
           ]);
           const [record] = episodesSince([[card, labelsOf(labels)]], labelled.floor, coveredSince);
-          return record && { record, visits: visitsFrom(visits, merchants) };
+          return record && { record, visits: visitsFrom(firsts, lasts, merchants) };
         },
         { concurrency: READS_IN_FLIGHT },
       );
@@ -363,7 +374,13 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const merchants = new Map<string, string>();
     const lists = await pMap(
       cards,
-      async (card) => visitsFrom(await this.readAll(HISTORY_KEYS.cardMerchants(card)), merchants),
+      async (card) => {
+        const [firsts, lasts] = await Promise.all([
+          this.readAll(HISTORY_KEYS.cardFirstVisits(card)),
+          this.readAll(HISTORY_KEYS.cardMerchants(card)),
+        ]);
+        return visitsFrom(firsts, lasts, merchants);
+      },
       { concurrency: READS_IN_FLIGHT },
     );
     return new Map(cards.map((card, i) => [card, lists[i]!]));
@@ -487,18 +504,33 @@ export class RedisCardHistoryStore implements CardHistoryStore {
 }
 
 /**
- * A card's merchants (member, time, member, time...) as visits, made as the reply comes (its strings
- * then go), one string per merchant id for all the cards read with `merchants` (~1,070 → ~750 bytes
- * a card of ten merchants, measured on 100,000).
+ * A card's merchants as visits (each reply member, time, member, time...): its first visit to each,
+ * in the order of those, then its last visit to each where later, in the order of those (a merchant
+ * kept before first visits were: its one time, among the last). Made as the replies come (their
+ * strings then go), one string per merchant id for all the cards read with `merchants` (~1,070 →
+ * ~750 bytes a card of ten merchants, measured on 100,000).
  */
-function visitsFrom(flat: readonly string[], merchants: Map<string, string>): CardVisit[] {
+function visitsFrom(firsts: readonly string[], lasts: readonly string[], merchants: Map<string, string>): CardVisit[] {
   const visits: CardVisit[] = [];
-  for (let j = 0; j < flat.length; j += 2) {
-    let merchantId = merchants.get(flat[j]!);
-    if (merchantId === undefined) merchants.set(flat[j]!, (merchantId = flat[j]!));
-    visits.push({ merchantId, at: Number(flat[j + 1]) });
+  const firstOf = new Map<string, number>();
+  for (let j = 0; j < firsts.length; j += 2) {
+    const at = Number(firsts[j + 1]);
+    firstOf.set(firsts[j]!, at);
+    visits.push({ merchantId: shared(merchants, firsts[j]!), at });
+  }
+  for (let j = 0; j < lasts.length; j += 2) {
+    const at = Number(lasts[j + 1]);
+    const first = firstOf.get(lasts[j]!);
+    if (first === undefined || at > first) visits.push({ merchantId: shared(merchants, lasts[j]!), at });
   }
   return visits;
+}
+
+/** One string per merchant id across a scan's cards. */
+function shared(merchants: Map<string, string>, id: string): string {
+  let merchantId = merchants.get(id);
+  if (merchantId === undefined) merchants.set(id, (merchantId = id));
+  return merchantId;
 }
 
 /** A card's labels as its key keeps them (labelMember, at their time). */

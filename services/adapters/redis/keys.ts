@@ -36,7 +36,10 @@ export const REDIS_KEYS: StoreKeys = {
  * the latest visit and label — under one tag, written once per batch, not once per transaction.
  */
 export const HISTORY_KEYS = {
+  /** A card's merchants at its last visit to each (written before 2026-12-07: at its first). */
   cardMerchants: (fingerprint: string) => `${entityTag('card', fingerprint)}:h`,
+  /** The same merchants at its first visit to each (history.lua PAIR: bounded with the key above, by the last visit). */
+  cardFirstVisits: (fingerprint: string) => `${entityTag('card', fingerprint)}:hv`,
   merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
   /**
    * The same cards at their first visit there (history.lua PAIR: bounded with the key above, by the
