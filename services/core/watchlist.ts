@@ -603,6 +603,31 @@ export function disclosedMerchant(event: Pick<CompromiseEvent, 'evidence'>): str
   return event.evidence?.review?.decision === 'confirmed' ? event.evidence.merchantId : undefined;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The exposure window as issuers may learn it (the same two places as disclosedMerchant): exact
+ * once an analyst confirmed the event; before that, whole UTC days, from its start's midnight to
+ * the midnight after its end. Breach discovery estimates the window from its fraudulent cards'
+ * visits (core/cpp.ts): each end is one card's visit to the suspected merchant, to the millisecond,
+ * and an issuer holding that card would find the one authorisation at that instant in its records,
+ * and with it the merchant that disclosedMerchant withholds. A day holds many of a card's
+ * authorisations, at many merchants.
+ */
+export function disclosedWindow(event: Pick<CompromiseEvent, 'evidence' | 'exposureStart' | 'exposureEnd'>): {
+  exposureStart: string;
+  exposureEnd: string;
+} {
+  const { exposureStart, exposureEnd } = event;
+  if (disclosedMerchant(event) !== undefined) return { exposureStart, exposureEnd };
+  const start = Date.parse(exposureStart);
+  const end = Date.parse(exposureEnd);
+  return {
+    exposureStart: Number.isNaN(start) ? exposureStart : new Date(Math.floor(start / DAY_MS) * DAY_MS).toISOString(),
+    exposureEnd: Number.isNaN(end) ? exposureEnd : new Date(Math.ceil(end / DAY_MS) * DAY_MS).toISOString(),
+  };
+}
+
 /** Whether some card of a BIN (fewer digits than a PAN) can fall in the ranges: binInRanges for a BIN as long as each range, the BIN's interval against a longer one. */
 export function binMeetsRanges(bin: string, ranges: readonly BinRange[]): boolean {
   return ranges.some((r) => {

@@ -3,7 +3,13 @@
 // ports the store and the sender implement. Pure: no I/O.
 import type { ReversalCategory } from '../cases/model.ts';
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
-import { disclosedMerchant, type CompromiseEvent, type StoredHit, type WatchlistStore } from '../core/watchlist.ts';
+import {
+  disclosedMerchant,
+  disclosedWindow,
+  type CompromiseEvent,
+  type StoredHit,
+  type WatchlistStore,
+} from '../core/watchlist.ts';
 
 /** Issuers subscribe to hits on their leaked cards; merchants to analysts' decisions on their orders. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -153,8 +159,8 @@ export function suspectedEvent(event: CompromiseEvent, exposedCards: number): Ou
       ...(merchantId === undefined ? {} : { merchantId }),
       status: event.status,
       confidence: event.confidence,
-      exposureStart: event.exposureStart,
-      exposureEnd: event.exposureEnd,
+      // Whole days until then (disclosedWindow): an instant would name the merchant all the same.
+      ...disclosedWindow(event),
       discoveredAt: event.discoveredAt,
       exposedCards,
       ...(event.evidence?.review

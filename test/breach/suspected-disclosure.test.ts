@@ -141,6 +141,54 @@ describe('the suspected merchant, as issuers see it', () => {
   });
 });
 
+describe("a suspected breach's window, as issuers see it", () => {
+  it("is whole UTC days while unreviewed (its ends are fraudulent cards' visits: an instant names the merchant), exact once confirmed", async () => {
+    const store = t.runtime.watchlist;
+    const shop = 'window-shop-31';
+    const [exposureStart, exposureEnd] = ['2026-10-03T09:12:34.567Z', '2026-10-05T17:45:01.250Z'];
+    const { event: suspicion } = await store.createEvent(
+      {
+        externalId: `cpp:${shop}`,
+        source: CPP_SOURCE,
+        description: `cards used at merchant ${shop} before their first fraud`,
+        exposureStart,
+        exposureEnd,
+        discoveredAt: '2026-11-20T06:00:00.000Z',
+        dataElements: ['pan'],
+        confidence: 'suspected',
+      },
+      CPP_ISSUER,
+      new Date(),
+    );
+    await store.updateEvent(suspicion.seq, { evidence: { ...event.evidence!, merchantId: shop } }, new Date());
+    const seen = async () =>
+      ((await issuerView()).json().events as { id: string }[]).find((e) => e.id === suspicion.id);
+    expect(await seen()).toMatchObject({
+      exposureStart: '2026-10-03T00:00:00.000Z',
+      exposureEnd: '2026-10-06T00:00:00.000Z',
+    });
+    // Admins see it as it is.
+    const admin = await t.app.inject({
+      method: 'GET',
+      url: `/v1/compromise-events/${suspicion.id}`,
+      headers: bearer(t.keys.admin),
+    });
+    expect(admin.json()).toMatchObject({ exposureStart, exposureEnd });
+    await store.updateEvent(
+      suspicion.seq,
+      (current) => ({
+        evidence: {
+          ...current.evidence!,
+          review: { decision: 'confirmed', by: 'lead-1', at: new Date().toISOString() },
+        },
+        confidence: 'confirmed',
+      }),
+      new Date(),
+    );
+    expect(await seen()).toMatchObject({ merchantId: shop, exposureStart, exposureEnd });
+  });
+});
+
 describe("an issuer's own cards on a suspected breach (POST /v1/cards/lookup)", () => {
   it('are shown listed by the suspicion once an analyst confirmed it, not before', async () => {
     const store = t.runtime.watchlist;

@@ -1148,8 +1148,8 @@ export interface components {
      *           "id": "ce_15",
      *           "status": "open",
      *           "confidence": "suspected",
-     *           "exposureStart": "2026-10-20T11:00:00.000Z",
-     *           "exposureEnd": "2026-11-18T16:05:00.000Z",
+     *           "exposureStart": "2026-10-20T00:00:00.000Z",
+     *           "exposureEnd": "2026-11-19T00:00:00.000Z",
      *           "discoveredAt": "2026-11-21T06:00:00.000Z",
      *           "exposedCards": 41
      *         }
@@ -1165,6 +1165,7 @@ export interface components {
         /** @description Exposed cards in your BIN ranges. */
         exposedCards: number;
         exposureEnd: string;
+        /** @description The estimated exposure window: exact once an analyst confirmed the event; before that, whole UTC days (from midnight to the midnight after its end). */
         exposureStart: string;
         id: string;
         /** @description The suspected merchant: present once an analyst confirmed the event (confidence confirmed), absent before. An unreviewed suspicion is statistical and does not name the merchant. */
@@ -5069,8 +5070,8 @@ export interface operations {
            *           "id": "ce_15",
            *           "status": "open",
            *           "confidence": "suspected",
-           *           "exposureStart": "2026-10-20T11:00:00.000Z",
-           *           "exposureEnd": "2026-11-18T16:05:00.000Z",
+           *           "exposureStart": "2026-10-20T00:00:00.000Z",
+           *           "exposureEnd": "2026-11-19T00:00:00.000Z",
            *           "discoveredAt": "2026-11-21T06:00:00.000Z",
            *           "exposedCards": 41
            *         }

@@ -577,8 +577,11 @@ describe('the webhook worker', () => {
     }
   });
 
-  it('names the suspected merchant to the issuer only once an analyst confirmed the event', async () => {
+  it('names the suspected merchant to the issuer only once an analyst confirmed the event; its window in whole days until then', async () => {
     const updatedAt = new Date().toISOString();
+    // The window's ends are two fraudulent cards' visits there, to the millisecond: an issuer would
+    // find the one authorisation at that instant in its records, and with it the merchant.
+    const [exposureStart, exposureEnd] = ['2026-10-03T09:12:34.567Z', '2026-10-05T17:45:01.250Z'];
     const suspected = {
       id: 'ce_88',
       seq: 88,
@@ -591,8 +594,8 @@ describe('the webhook worker', () => {
       updatedAt,
       createdAt: updatedAt,
       discoveredAt: updatedAt,
-      exposureStart: updatedAt,
-      exposureEnd: updatedAt,
+      exposureStart,
+      exposureEnd,
       evidence: { merchantId: 'unreviewed-shop', exposedByBin: { '411111': 12 } } as Record<string, unknown>,
     };
     const bodies: string[] = [];
@@ -624,8 +627,8 @@ describe('the webhook worker', () => {
       eventId: 'ce_88',
       status: 'open',
       confidence: 'suspected',
-      exposureStart: updatedAt,
-      exposureEnd: updatedAt,
+      exposureStart: '2026-10-03T00:00:00.000Z',
+      exposureEnd: '2026-10-06T00:00:00.000Z',
       discoveredAt: updatedAt,
       exposedCards: 12,
     });
@@ -642,6 +645,8 @@ describe('the webhook worker', () => {
       eventId: 'ce_88',
       merchantId: 'unreviewed-shop',
       confidence: 'confirmed',
+      exposureStart,
+      exposureEnd,
       review: { decision: 'confirmed', at },
     });
     await cpp.stop();

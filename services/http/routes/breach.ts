@@ -5,7 +5,13 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { closedObject, errorResponseSchema } from '../../core/errors.ts';
-import { CPP_ISSUER, disclosedMerchant, exposedInRanges, type WatchlistStore } from '../../core/watchlist.ts';
+import {
+  CPP_ISSUER,
+  disclosedMerchant,
+  disclosedWindow,
+  exposedInRanges,
+  type WatchlistStore,
+} from '../../core/watchlist.ts';
 import type { ScanReport } from '../../breach/scanner.ts';
 import { HttpError } from '../errors.ts';
 import { eventCursor, limitSchema, pageFields } from '../pagination.ts';
@@ -157,7 +163,11 @@ const issuerSuspectedSchema = z
           ),
         status: z.string(),
         confidence: z.string(),
-        exposureStart: z.string(),
+        exposureStart: z
+          .string()
+          .describe(
+            'The estimated exposure window: exact once an analyst confirmed the event; before that, whole UTC days (from midnight to the midnight after its end).',
+          ),
         exposureEnd: z.string(),
         discoveredAt: z.string(),
         exposedCards: z.number().describe('Exposed cards in your BIN ranges.'),
@@ -183,8 +193,8 @@ const issuerSuspectedSchema = z
           id: 'ce_15',
           status: 'open',
           confidence: 'suspected',
-          exposureStart: '2026-10-20T11:00:00.000Z',
-          exposureEnd: '2026-11-18T16:05:00.000Z',
+          exposureStart: '2026-10-20T00:00:00.000Z',
+          exposureEnd: '2026-11-19T00:00:00.000Z',
           discoveredAt: '2026-11-21T06:00:00.000Z',
           exposedCards: 41,
         },
@@ -285,8 +295,8 @@ export const breachRoutes: FastifyPluginAsyncZod<BreachRouteOptions> = async (ap
             ...(merchantId === undefined ? {} : { merchantId }),
             status: e.status,
             confidence: e.confidence,
-            exposureStart: e.exposureStart,
-            exposureEnd: e.exposureEnd,
+            // Whole days until then: an instant would name the merchant all the same.
+            ...disclosedWindow(e),
             discoveredAt: e.discoveredAt,
             exposedCards: exposed,
           };
