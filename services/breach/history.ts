@@ -345,10 +345,11 @@ export interface CardHistoryStore {
    * in the order of their last visit (a merchant spread over sub-identities: each one's in turn): a
    * suspected merchant may have millions, which one reply would hold Redis (and every scoring
    * behind it) and the engine's heap for. A card that visits again meanwhile may come twice.
-   * `firstVisitBy`: only those whose first visit there (kept beside the last, for the retention) was
-   * at or before it: with `from` a window's start, the cards whose visits there span some of the
-   * window (every card used inside it, whatever its visits since); a card whose first visit was not
-   * kept (recorded before first visits were) counts as having come by then.
+   * `firstVisitBy`: only those whose first visit there (its UTC day, kept with the last visit, for
+   * the retention) was on or before its day: with `from` a window's start, the cards whose visits
+   * there span some of the window (every card used inside it, whatever its visits since); a card
+   * recorded before first visits were kept counts as having come by then (until its next visit
+   * there, whose first is then its last visit before, the earliest known).
    */
   merchantCards(
     merchantId: string,

@@ -959,12 +959,17 @@ describe.each(redisTopologies)("a merchant's first visits after an upgrade: $nam
         merchantId: 'shop',
         at: T0 + day * DAY,
       });
-      await history.recordVisits([visit('old', 11), visit('older', 11), visit('new', 20)]);
       // As an engine before first visits wrote them: the merchant's cards at their last visit only.
-      for (const sub of [
-        ...new Set(['old', 'older', 'new'].map((c) => subIdentity('merchant', 'shop', slotOf(fp(c))))),
-      ])
-        await redis.del(HISTORY_KEYS.merchantFirstVisits(sub));
+      for (const [card, day] of [
+        ['old', 11],
+        ['older', 11],
+        ['new', 20],
+      ] as const)
+        await redis.zadd(
+          HISTORY_KEYS.merchantCards(subIdentity('merchant', 'shop', slotOf(fp(card)))),
+          T0 + day * DAY,
+          `${slotOf(fp(card))}.411111`,
+        );
       await history.recordVisits([visit('older', 25)]);
       const cards: string[] = [];
       await history.merchantCards(

@@ -28,6 +28,12 @@ import {
   type VisitRecord,
 } from '../../breach/history.ts';
 
+const DAY_MS = 86_400_000;
+
+/** The UTC day of a card's first visit to a merchant, as Redis keeps it (history.lua SPAN: at most 254 days before its last). */
+const firstDayOf = (c: { at: number; first: number }) =>
+  Math.max(Math.floor(c.first / DAY_MS), Math.floor(c.at / DAY_MS) - 254);
+
 /** Stale visits at a merchant are swept after this many writes to it. */
 const SWEEP_EVERY = 4096;
 
@@ -201,7 +207,8 @@ export class MemoryCardHistoryStore implements CardHistoryStore {
   ): Promise<void> {
     const out: ExposedCard[] = [];
     for (const [slot, c] of this.merchants.get(merchantId)?.cards ?? [])
-      if (c.at >= from && c.at <= to && c.first <= firstVisitBy) out.push({ slot, bin: c.bin, lastVisitAt: c.at });
+      if (c.at >= from && c.at <= to && firstDayOf(c) <= Math.floor(firstVisitBy / DAY_MS))
+        out.push({ slot, bin: c.bin, lastVisitAt: c.at });
     // In the order of their last visit, as Redis keeps them.
     out.sort((a, b) => a.lastVisitAt - b.lastVisitAt || (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
     for (let i = 0; i < out.length; i += EXPOSED_PAGE) await page(out.slice(i, i + EXPOSED_PAGE));

@@ -58,8 +58,11 @@ const HISTORY = LuaScript.file('./history.lua', import.meta.url);
 /** A key outlives its newest member by this much (then the retention trims what is older). */
 const TTL_MARGIN_MS = 86_400_000;
 
-/** history.lua's keep: PAIR writes `key` (latest times) and `firstKey` (earliest times) together. */
-type Keep = 'LT' | 'GT' | 'PAIR';
+/**
+ * history.lua's keep: PAIR writes `key` (latest times) and `firstKey` (earliest times) together;
+ * SPAN keeps the latest time and the days since the earliest in one score (spanOf).
+ */
+type Keep = 'LT' | 'GT' | 'SPAN' | 'PAIR';
 interface Write {
   key: string;
   firstKey?: string;
@@ -184,10 +187,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
             HISTORY_KEYS.cardFirstVisits(card),
           ),
         ),
-        // A merchant's cards at their last visit, and at their first beside (PAIR, one slot).
-        ...[...byMerchant].map(([sub, m]) =>
-          this.entry(HISTORY_KEYS.merchantCards(sub), 'PAIR', m, 0, HISTORY_KEYS.merchantFirstVisits(sub)),
-        ),
+        // A merchant's cards at their last visit, with the days since their first (SPAN).
+        ...[...byMerchant].map(([sub, m]) => this.entry(HISTORY_KEYS.merchantCards(sub), 'SPAN', m)),
         this.entry(HISTORY_KEYS.latest, 'GT', [[latest, 'latest']]),
       ]),
       ...[...estimates].map(async ([key, elements]) => {
@@ -400,7 +401,8 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     const counts = await Promise.all(
       subIdentities('merchant', merchantId).map((sub) => {
         const key = HISTORY_KEYS.merchantCards(sub);
-        return read<number>(this.redis, () => this.redis.zcount(key, from, to), 'zcount', [key, from, to]);
+        const until = upTo(to);
+        return read<number>(this.redis, () => this.redis.zcount(key, from, until), 'zcount', [key, from, until]);
       }),
     );
     return counts.reduce((a, b) => a + Number(b), 0);
@@ -416,7 +418,6 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     let out: ExposedCard[] = [];
     for (const sub of subIdentities('merchant', merchantId)) {
       const key = HISTORY_KEYS.merchantCards(sub);
-      const firstKey = HISTORY_KEYS.merchantFirstVisits(sub);
       // In pages of FRAUD_SCAN_COUNT by last visit, each from the time the previous ended at, less
       // the cards read at that time: by name, not by count, so that a card moved meanwhile (a new
       // visit: later, never earlier) costs no other card its turn. Moved, it may come twice (its
@@ -425,7 +426,7 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       let readAtSince = new Set<string>();
       for (;;) {
         const asked = FRAUD_SCAN_COUNT + readAtSince.size;
-        const args = [key, since, to, 'WITHSCORES', 'LIMIT', 0, asked] as const;
+        const args = [key, since, upTo(to), 'WITHSCORES', 'LIMIT', 0, asked] as const;
         const flat = await read<string[]>(this.redis, () => this.redis.zrangebyscore(...args), 'zrangebyscore', [
           ...args,
         ]);
@@ -438,22 +439,12 @@ export class RedisCardHistoryStore implements CardHistoryStore {
           if (at !== since) [since, readAtSince] = [at, new Set()];
           readAtSince.add(member);
         }
-        // Their first visits, from the key beside (one slot): those that came after firstVisitBy are left.
-        const firsts =
-          firstVisitBy === undefined || fresh.length === 0
-            ? undefined
-            : await read<(string | null)[]>(
-                this.redis,
-                () => this.redis.zmscore(firstKey, ...fresh.map(([m]) => m)),
-                'zmscore',
-                [firstKey, ...fresh.map(([m]) => m)],
-              );
-        for (let j = 0; j < fresh.length; j++) {
-          const first = firsts?.[j];
-          if (first !== undefined && first !== null && Number(first) > firstVisitBy!) continue;
-          const [member, at] = fresh[j]!;
+        for (const [member, score] of fresh) {
+          const { lastVisitAt, firstDay } = spanOf(score);
+          // Those first seen there after firstVisitBy's day are left.
+          if (firstVisitBy !== undefined && firstDay > Math.floor(firstVisitBy / DAY_MS)) continue;
           const [slot, bin] = member.split('.') as [string, string];
-          out.push({ slot, bin, lastVisitAt: at });
+          out.push({ slot, bin, lastVisitAt });
           if (out.length === EXPOSED_PAGE) {
             await page(out);
             out = [];
@@ -525,6 +516,22 @@ function visitsFrom(firsts: readonly string[], lasts: readonly string[], merchan
   }
   return visits;
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A merchant's card as its score keeps it (history.lua SPAN): its last visit (whole ms) and the UTC
+ * day of its first (one more than the days back to it in the fraction, over 256; none: written
+ * before first visits were kept, unknown, -Infinity).
+ */
+function spanOf(score: number): { lastVisitAt: number; firstDay: number } {
+  const lastVisitAt = Math.floor(score);
+  const span = Math.round((score - lastVisitAt) * 256);
+  return { lastVisitAt, firstDay: span === 0 ? -Infinity : Math.floor(lastVisitAt / DAY_MS) - (span - 1) };
+}
+
+/** A range's end for a merchant's scores, whose fraction is under 1 ms: up to the next whole ms, excluded. */
+const upTo = (to: number) => (Number.isFinite(to) ? `(${Math.floor(to) + 1}` : '+inf');
 
 /** One string per merchant id across a scan's cards. */
 function shared(merchants: Map<string, string>, id: string): string {

@@ -2,11 +2,11 @@
 -- keeps each bounded. One key (or pair, below) per script on a Redis Cluster (one slot each); every
 -- key of a batch in one script on a single Redis. Arguments positional, per key in KEYS order (no
 -- JSON: decoding it was a third of the script's time, measured on a replay of 256-key calls):
---   keep     'LT' (a member keeps its earliest time), 'GT' (its latest), or 'PAIR': two keys of one
---            slot, the first keeping each member's latest time, the second its earliest (a
---            merchant's cards at their last and first visits there), bounded together by the
---            latest: a member whose latest time is past the retention, or beyond the cap, goes
---            from both
+--   keep     'LT' (a member keeps its earliest time), 'GT' (its latest), 'SPAN' (its latest, and
+--            the days since its earliest in the score's fraction: below), or 'PAIR': two keys of
+--            one slot, the first keeping each member's latest time, the second its earliest (a
+--            card's merchants at its last and first visits), bounded together by the latest: a
+--            member whose latest time is past the retention, or beyond the cap, goes from both
 --   floor    members older than this time go (the retention), before the new ones are written (none
 --            of which is older: the engine leaves those out)
 --   cap      at most this many members, the oldest go first (0: no cap)
@@ -15,6 +15,26 @@
 -- A key's members go in one ZADD (a batch holds several visits of a busy merchant), in batches of
 -- ZADD_PAIRS pairs: unpack's arguments live on Lua's C stack, which holds a few thousand.
 local ZADD_PAIRS = 1000
+
+-- SPAN (a merchant's cards): a member's score is its latest time (whole ms) plus, over 256, one
+-- more than the days from the UTC day of its earliest to that of its latest (1 to 255: 254 days
+-- and more read as 254, more than the retention's; exact in a double while the time is below 2^45
+-- ms, the year 3084). Ranges by time read the same members as before (the fraction is under
+-- 1 ms). A whole score was written before SPAN: its earliest time is unknown, and once written
+-- again its latest time then is the earliest known.
+local DAY_MS = 86400000
+local function spanScore(old, at)
+  local last, firstDay = at, math.floor(at / DAY_MS)
+  if old then
+    local oldScore = tonumber(old)
+    local oldLast = math.floor(oldScore)
+    local span = math.floor((oldScore - oldLast) * 256 + 0.5)
+    local oldFirstDay = math.floor(oldLast / DAY_MS) - math.max(0, span - 1)
+    if oldLast > last then last = oldLast end
+    if oldFirstDay < firstDay then firstDay = oldFirstDay end
+  end
+  return last + (1 + math.min(254, math.floor(last / DAY_MS) - firstDay)) / 256
+end
 
 local function removeFrom(key, members)
   for j = 1, #members, ZADD_PAIRS do
@@ -61,6 +81,15 @@ while k <= #KEYS do
     end
     redis.call('PEXPIRE', historyKey, ttlMs)
     redis.call('PEXPIRE', firstKey, ttlMs)
+  elseif keep == 'SPAN' then
+    k = k + 1
+    redis.call('ZREMRANGEBYSCORE', historyKey, '-inf', '(' .. floor)
+    for j = i, i + 2 * n - 1, 2 do
+      local member = ARGV[j + 1]
+      redis.call('ZADD', historyKey, spanScore(redis.call('ZSCORE', historyKey, member), tonumber(ARGV[j])), member)
+    end
+    i = i + 2 * n
+    redis.call('PEXPIRE', historyKey, ttlMs)
   else
     k = k + 1
     -- What the retention drops goes before the members are written: a member whose kept time is

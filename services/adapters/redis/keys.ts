@@ -40,12 +40,12 @@ export const HISTORY_KEYS = {
   cardMerchants: (fingerprint: string) => `${entityTag('card', fingerprint)}:h`,
   /** The same merchants at its first visit to each (history.lua PAIR: bounded with the key above, by the last visit). */
   cardFirstVisits: (fingerprint: string) => `${entityTag('card', fingerprint)}:hv`,
-  merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
   /**
-   * The same cards at their first visit there (history.lua PAIR: bounded with the key above, by the
-   * last visit): a breach presumed over lists the cards whose visits there span its window.
+   * A merchant's cards at their last visit there, and the days since their first in each score's
+   * fraction (history.lua SPAN; spanOf): a breach presumed over lists the cards whose visits there
+   * span its window.
    */
-  merchantFirstVisits: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:hv`,
+  merchantCards: (merchantSubIdentity: string) => `${entityTag('merchant', merchantSubIdentity)}:h`,
   /** A card's fraud labels, in the card's slot beside its merchants: read per card, kept the retention. */
   cardFrauds: (fingerprint: string) => `${entityTag('card', fingerprint)}:hf`,
   /**
