@@ -1,11 +1,16 @@
 // A breach scan holds every card labelled in its longest window: past its budget
 // (LEAKGUARD_CPP_SCAN_MAX_CARDS, by default half of the engine's heap) the engine's scan tests the
-// most recent cards that fit instead of exhausting the heap, counts it and warns.
+// most recent cards that fit instead of exhausting the heap, counts it and warns. And it hands the
+// event loop a turn while it tests them: the scorings on its engine go between.
+import { createHash } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SCAN_BYTES_PER_CARD } from '../../services/breach/scanner.ts';
+import { MemoryCardHistoryStore } from '../../services/adapters/memory/card-history-store.ts';
+import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
+import type { FraudLabel, VisitRecord } from '../../services/breach/history.ts';
+import { BreachScanner, SCAN_BYTES_PER_CARD } from '../../services/breach/scanner.ts';
 import type { Runtime } from '../../services/runtime.ts';
-import { DAY } from '../support/cpp-world.ts';
+import { DAY, mulberry32 } from '../support/cpp-world.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { openRuntime } from '../support/runtime-on.ts';
 
@@ -83,4 +88,29 @@ it("budgets half of the engine's heap by default", async () => {
   } finally {
     await engine.dispose();
   }
+});
+
+it('hands the event loop a turn while it tests many fraudulent cards: a timer due meanwhile fires before the scan ends', async () => {
+  // 30,000 fraudulent cards of 3 merchants each among 2,000, on the embedded stores (whose reads
+  // take no turn of the event loop: only the detection's own turns can let the timer in).
+  const history = new MemoryCardHistoryStore();
+  const rnd = mulberry32(3);
+  const visits: VisitRecord[] = [];
+  const frauds: FraudLabel[] = [];
+  for (let i = 0; i < 30_000; i++) {
+    const card = createHash('sha256').update(`many-${i}`).digest('base64url');
+    for (let j = 0; j < 3; j++)
+      visits.push({ card, bin: '411111', merchantId: `m${Math.floor(rnd() * 2_000)}`, at: T0 + rnd() * 50 * DAY });
+    frauds.push({ card, at: T0 + (55 + rnd() * 4) * DAY, source: 'chargeback' });
+  }
+  await history.recordVisits(visits);
+  await history.recordFrauds(frauds);
+  let scanning = true;
+  let firedWhileScanning = false;
+  const timer = setTimeout(() => (firedWhileScanning = scanning), 1);
+  const report = await new BreachScanner(history, new MemoryWatchlistStore()).scan(T0 + 60 * DAY);
+  scanning = false;
+  clearTimeout(timer);
+  expect(report.fraudulentCards).toBe(30_000);
+  expect(firedWhileScanning).toBe(true);
 });

@@ -14,6 +14,8 @@ import {
   type CppInput,
   type FraudulentCard,
   PackedFrauds,
+  CARDS_BETWEEN_TURNS,
+  detectPackedYielding,
   requiredFraudShare,
 } from '../../services/core/cpp.ts';
 import { DAY, world } from '../support/cpp-world.ts';
@@ -400,6 +402,29 @@ describe('packed fraudulent cards (what a scan holds)', () => {
         if (since === 0) expect(alone.map((s) => s.merchantId)).toEqual([w.breached!.merchantId]);
       }
     }
+  });
+
+  it('answers the same when it hands the event loop turns (detectPackedYielding), and takes them', async () => {
+    const w = world(1, { breach: true });
+    const packed = new PackedFrauds();
+    for (const { visits, ...head } of w.input.frauds) packed.add(head, visits);
+    // The same cards many times over (the population as many times): several stretches of CARDS_BETWEEN_TURNS.
+    const times = Math.ceil((3 * CARDS_BETWEEN_TURNS) / packed.cards.length);
+    const cards = Array.from({ length: times }, () => packed.all()).flat();
+    const population = {
+      cardsPerMerchant: new Map([...w.input.cardsPerMerchant].map(([m, n]) => [m, n * times])),
+      totalCards: w.input.totalCards * times,
+    };
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    try {
+      const yielding = await detectPackedYielding(packed, cards, population);
+      expect(yielding).toEqual(detectPacked(packed, cards, population));
+      expect(yielding.length).toBeGreaterThan(0);
+    } finally {
+      clearInterval(counting);
+    }
+    expect(turns).toBeGreaterThan(0);
   });
 
   it('keeps each card whole in one block across blocks, with its first and last visit per merchant', () => {
