@@ -704,7 +704,16 @@ export function createRuntime(
             // Only where labels are published: without KAFKA_BROKERS they stay in the database by design.
             if (labels) metrics.labelsUnpublished.report(() => caseStore.unpublishedLabelStats());
             // Webhooks read their sources (hits, decisions) off the scoring path, from their own outbox.
-            webhooks = openWebhookSystem({ sql, config, watchlist, metrics, logger, sealer: secretSealer(cipher) });
+            webhooks = openWebhookSystem({
+              sql,
+              config,
+              watchlist,
+              metrics,
+              logger,
+              sealer: secretSealer(cipher),
+              apiKeys,
+              audit: cases.audit,
+            });
             return cases;
           },
           // One line a retry; the stack (the same every time) at debug only.

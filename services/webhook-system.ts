@@ -16,6 +16,9 @@ import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import type { SecretSealer, WebhookSender } from './webhooks/model.ts';
 import type { PersonalDataCipher } from './cases/personal-data.ts';
 import { WebhookService } from './webhooks/service.ts';
+import { CreatingKeys } from './webhooks/creating-keys.ts';
+import type { ApiKeyStore } from './auth/api-keys.ts';
+import type { AuditLog } from './cases/audit.ts';
 
 export interface WebhookSystem {
   service: WebhookService;
@@ -57,6 +60,8 @@ export type WebhookConfig = Pick<
   | 'LEAKGUARD_WEBHOOK_LOG_DAYS'
   | 'LEAKGUARD_WEBHOOK_MAX_PER_TENANT'
 > &
+  // Absent (tests): the default, 30 s.
+  Partial<Pick<Config, 'LEAKGUARD_API_KEY_CACHE_MS'>> &
   // Absent (tests): not production, plain http accepted.
   Partial<Pick<Config, 'NODE_ENV' | 'LEAKGUARD_WEBHOOK_ALLOW_HTTP'>>;
 
@@ -70,6 +75,13 @@ export function openWebhookSystem(o: {
   sender?: WebhookSender;
   /** Seals the signing secrets at rest (runtime: the data key); absent: stored as they are (tests). */
   sealer?: SecretSealer;
+  /**
+   * The API key store: a subscription whose creating key is revoked there receives nothing more.
+   * Absent (tests): subscriptions are served whatever their creating key.
+   */
+  apiKeys?: Pick<ApiKeyStore, 'list'>;
+  /** Where subscriptions' creations and deletions are recorded; absent (tests): not audited. */
+  audit?: AuditLog;
   start?: boolean;
 }): WebhookSystem {
   const c = o.config;
@@ -82,6 +94,9 @@ export function openWebhookSystem(o: {
       'LEAKGUARD_WEBHOOK_ALLOW_HTTP=1 in production: webhook receivers may be plain http://, deliveries unencrypted',
     );
   const store = new PostgresWebhookStore(o.sql, o.sealer);
+  // One listing of the key store serves every subscription for as long as authentication trusts a key.
+  const keys = o.apiKeys && new CreatingKeys(o.apiKeys, c.LEAKGUARD_API_KEY_CACHE_MS ?? 30_000);
+  const creatingKeys = keys && ((keyId: string) => keys.state(keyId));
   // Tenants are told a name resolves to an address that is not public; operators are told which.
   const refusedAddress = (url: string, address: string, when: string) =>
     o.logger.warn(
@@ -98,6 +113,8 @@ export function openWebhookSystem(o: {
     newSecret: newWebhookSecret,
     newId: newWebhookId,
     maxPerTenant: c.LEAKGUARD_WEBHOOK_MAX_PER_TENANT,
+    ...(creatingKeys ? { creatingKeys } : {}),
+    ...(o.audit ? { audit: o.audit } : {}),
   });
   const dispatcher = new WebhookDispatcher({
     store,
@@ -124,6 +141,7 @@ export function openWebhookSystem(o: {
     hitLagMs: c.LEAKGUARD_WEBHOOK_HIT_LAG_MS,
     hitOverlapMs: Math.max(60_000, 2 * c.LEAKGUARD_WEBHOOK_HIT_LAG_MS),
     logRetentionMs: c.LEAKGUARD_WEBHOOK_LOG_DAYS * 86_400_000,
+    ...(creatingKeys ? { creatingKeys } : {}),
     observer: {
       attempt: (result, durationMs) => {
         o.metrics.webhookAttempts.inc({ result });
@@ -135,6 +153,13 @@ export function openWebhookSystem(o: {
         o.metrics.webhookOldestPendingAge.set(age);
       },
       error: (error, stage) => o.logger.warn({ err: error, stage }, 'webhooks: will retry'),
+      stopped: (subscriptionId, reason) =>
+        reason === 'revoked'
+          ? o.logger.info({ subscriptionId }, 'webhooks: subscription disabled: the API key that made it was revoked')
+          : o.logger.warn(
+              { subscriptionId },
+              'webhooks: subscription held: the API key that made it is not in the key store (REDIS_URL or LEAKGUARD_STATE_DIR changed?)',
+            ),
     },
   });
   if (o.start !== false) dispatcher.start();

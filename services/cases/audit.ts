@@ -37,6 +37,8 @@ export const AUDIT_ACTIONS = [
   'personal_data_erase',
   'breach_review',
   'breach_status',
+  'webhook_create',
+  'webhook_delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -125,7 +125,9 @@ async function main(): Promise<void> {
         if (!id) fail(`revoke needs a key id (see npm run keys -- list)\n${USAGE}`);
         if (!(await store.revoke(id, new Date().toISOString(), actor))) fail(`no key with id ${id}`, 1);
         process.stdout.write(
-          `Revoked ${id} (${await auditNow(config, store)}). Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s).\n`,
+          `Revoked ${id} (${await auditNow(config, store)}). Running engines stop accepting it within LEAKGUARD_API_KEY_CACHE_MS (default 30 s),\n` +
+            `and stop the webhook subscriptions it made (shown disabled: "creating key revoked") within that time and a webhook poll.\n` +
+            `List the tenant's subscriptions with another of its keys (GET /v1/webhooks): delete those it does not recognise.\n`,
         );
         break;
       }

@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     meaning:
       'the tenant has as many webhook subscriptions as allowed (LEAKGUARD_WEBHOOK_MAX_PER_TENANT): delete one first',
   },
+  WEBHOOK_DISABLED: {
+    status: 409,
+    meaning:
+      'the webhook subscription is disabled (the API key that made it was revoked): delete it and subscribe again with a live key',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the limit' },
   URI_TOO_LONG: { status: 414, meaning: 'a path parameter is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the content type (or encoding) is not accepted' },

@@ -7,10 +7,14 @@
 //      subscription's cursor, queued and the cursor moved in one transaction), then sends the oldest
 //      pending delivery, and the next, in order, until one fails (it waits for its retry: nothing
 //      behind it overtakes it), none is due, or its turn is up (then the least recently served go first).
+//      First, though, the API key that made the subscription is looked up (creatingKeys): revoked,
+//      the subscription is disabled for good (nothing fed or sent again); not in the key store,
+//      it is held (nothing fed or sent while the key is missing).
 // Nothing here runs on the scoring path: scoring records hits in the hit store, this reads them.
 import type {
   Attempt,
   AttemptOutcome,
+  CreatingKeyState,
   HitSource,
   Lease,
   OutboxEvent,
@@ -19,7 +23,7 @@ import type {
   WebhookSender,
   WebhookStore,
 } from './model.ts';
-import { hitEvent, suspectedEvent } from './model.ts';
+import { CREATING_KEY_REVOKED, hitEvent, suspectedEvent } from './model.ts';
 import { CPP_ISSUER, exposedInRanges, withOwnEvents, type CompromiseEvent } from '../core/watchlist.ts';
 import { afterFailure, type RetryPolicy } from './retry.ts';
 
@@ -33,6 +37,8 @@ export interface DispatcherObserver {
   delivery?(result: 'delivered' | 'failed'): void;
   queue?(depth: number, oldestAgeSeconds: number): void;
   error?(error: unknown, stage: string): void;
+  /** A subscription disabled (its creating key revoked), or held (its creating key not in the key store), once each per engine. */
+  stopped?(subscriptionId: string, reason: 'revoked' | 'unknown'): void;
 }
 
 export interface DispatcherOptions {
@@ -59,6 +65,11 @@ export interface DispatcherOptions {
   hitOverlapMs: number;
   /** Delivered and failed deliveries are kept this long (the delivery log). */
   logRetentionMs: number;
+  /**
+   * The state of the API key that made a subscription (CreatingKeys: the key store, cached for
+   * LEAKGUARD_API_KEY_CACHE_MS). Absent: subscriptions are served whatever their creating key (tests).
+   */
+  creatingKeys?: (keyId: string) => Promise<CreatingKeyState>;
   observer?: DispatcherObserver;
   now?: () => number;
 }
@@ -81,6 +92,8 @@ export class WebhookDispatcher {
   private readonly now: () => number;
   /** The serves under way, each holding its subscription's lease. */
   private readonly serving = new Set<Promise<void>>();
+  /** Subscriptions held for a creating key the key store does not hold: told once each. */
+  private readonly held = new Set<string>();
 
   constructor(options: DispatcherOptions) {
     this.o = options;
@@ -160,7 +173,27 @@ export class WebhookDispatcher {
     }
   }
 
+  /** Whether the subscription may be fed and sent now: its creating key is live (or it names none). */
+  private async mayServe(lease: Lease): Promise<boolean> {
+    if (lease.createdByKeyId === null || !this.o.creatingKeys) return true;
+    // The key store unreachable, with no answer read yet: it throws, and nothing is fed or sent.
+    const state = await this.o.creatingKeys(lease.createdByKeyId);
+    if (state === 'live') {
+      this.held.delete(lease.subscriptionId);
+      return true;
+    }
+    if (state === 'revoked') {
+      await this.o.store.disable(lease, CREATING_KEY_REVOKED);
+      this.o.observer?.stopped?.(lease.subscriptionId, 'revoked');
+    } else if (!this.held.has(lease.subscriptionId)) {
+      this.held.add(lease.subscriptionId);
+      this.o.observer?.stopped?.(lease.subscriptionId, 'unknown');
+    }
+    return false;
+  }
+
   private async serve(lease: Lease): Promise<void> {
+    if (!(await this.mayServe(lease))) return;
     if (lease.tenant.kind === 'issuer' && lease.eventTypes.includes('watchlist.hit')) {
       // The hit store unreachable: what is queued still goes (the cursor has not moved, nothing is lost).
       const fed = await this.feedHits(lease).catch((error: unknown) => {

@@ -45,7 +45,25 @@ export interface Subscription {
    * it replaced (its grace period); null when they are signed with the current secret only.
    */
   previousSecretExpiresAt: string | null;
+  /** The id of the API key that made it (never the key itself); null for one made before this was recorded. */
+  createdByKeyId: string | null;
+  /**
+   * Why it receives nothing any more (its creating key was revoked: CREATING_KEY_REVOKED, or is
+   * not in the key store: CREATING_KEY_UNKNOWN); null while it is served.
+   */
+  disabledReason: string | null;
 }
+
+/** A subscription whose creating key was revoked: disabled for good (the tenant deletes it or subscribes again). */
+export const CREATING_KEY_REVOKED = 'creating key revoked';
+/**
+ * A subscription whose creating key the key store does not hold (another store configured, say):
+ * held, not disabled for good, while it is missing.
+ */
+export const CREATING_KEY_UNKNOWN = 'creating key not found in the key store';
+
+/** What the key store says of a subscription's creating key (services/webhooks/creating-keys.ts). */
+export type CreatingKeyState = 'live' | 'revoked' | 'unknown';
 
 /** The longest grace period of a rotated signing secret: 7 days. */
 export const MAX_SECRET_GRACE_MS = 7 * 86_400_000;
@@ -253,6 +271,8 @@ export interface Lease {
    * made before that record existed (migration 019); null: complete since it was made.
    */
   suspectedFedSinceMs: number | null;
+  /** The API key that made the subscription; null when made before this was recorded. */
+  createdByKeyId: string | null;
 }
 
 /** The head of a subscription's queue: its oldest pending delivery. */
@@ -291,6 +311,8 @@ export interface WebhookStore {
     description: string;
     secret: string;
     hitsCursorMs: number;
+    /** The id of the API key that makes it. */
+    createdByKeyId: string | null;
     /** Refused (undefined) when the tenant already has this many subscriptions. */
     maxPerTenant: number;
   }): Promise<Subscription | undefined>;
@@ -331,6 +353,11 @@ export interface WebhookStore {
   /** Records an attempt and what follows it (delivered, retry later, given up). */
   recordAttempt(lease: Lease, delivery: PendingDelivery, attempt: Attempt, outcome: AttemptOutcome): Promise<void>;
   release(lease: Lease): Promise<void>;
+  /**
+   * Disables the leased subscription for good (its creating key was revoked): it is not leased, fed
+   * or sent again, and its pending deliveries are given up (failed). Shown with `reason`.
+   */
+  disable(lease: Lease, reason: string): Promise<void>;
   /** Pending deliveries, and the age of the oldest (seconds; 0 when none). */
   queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }>;
   /**
@@ -382,6 +409,16 @@ export class WebhookLimitReached extends LeakguardError {
     super(
       'WEBHOOK_LIMIT_REACHED',
       `this key's ${max} webhook subscriptions are as many as allowed: delete one before creating another`,
+    );
+  }
+}
+
+/** A re-send asked of a subscription that receives nothing any more (its creating key revoked). */
+export class WebhookDisabled extends LeakguardError {
+  constructor(reason: string) {
+    super(
+      'WEBHOOK_DISABLED',
+      `this webhook subscription is disabled (${reason}): delete it, and subscribe again with a live key`,
     );
   }
 }

@@ -419,7 +419,7 @@ export interface paths {
     put?: never;
     /**
      * Subscribe a URL to events (answers the signing secret once)
-     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).
+     * @description Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond). The subscription records the id of the key that made it (createdByKeyId): once that key is revoked, the subscription receives nothing more (disabledReason).
      */
     post: operations['createWebhook'];
     delete?: never;
@@ -477,7 +477,7 @@ export interface paths {
     put?: never;
     /**
      * Send a delivery again
-     * @description A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body.
+     * @description A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked): 409 WEBHOOK_DISABLED.
      */
     post: operations['resendWebhookDelivery'];
     delete?: never;
@@ -910,12 +910,18 @@ export interface components {
      *       "description": "fraud desk",
      *       "createdAt": "2026-12-02T10:00:00.000Z",
      *       "previousSecretExpiresAt": null,
+     *       "createdByKeyId": "key_3f9a1c07b2e4",
+     *       "disabledReason": null,
      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
      *     }
      */
     CreatedWebhook: {
       createdAt: string;
+      /** @description The id of the API key that made the subscription (as `npm run keys -- list` shows it; never the key). Null for a subscription made before this was recorded. */
+      createdByKeyId: string | null;
       description: string;
+      /** @description Null while the subscription is served. `creating key revoked`: the API key that made it was revoked, so nothing is fed or sent to it any more (pending deliveries are given up; re-sends are 409 WEBHOOK_DISABLED); delete it, and subscribe again with a live key if the receiver is yours. `creating key not found in the key store`: held while the key store does not hold that key. */
+      disabledReason: string | null;
       eventTypes: components['schemas']['WebhookEventType'][];
       id: string;
       /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
@@ -977,6 +983,7 @@ export interface components {
         | 'CPP_DISABLED'
         | 'USER_EXISTS'
         | 'WEBHOOK_LIMIT_REACHED'
+        | 'WEBHOOK_DISABLED'
         | 'PAYLOAD_TOO_LARGE'
         | 'URI_TOO_LONG'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -1416,12 +1423,18 @@ export interface components {
      *       "description": "fraud desk",
      *       "createdAt": "2026-12-02T10:00:00.000Z",
      *       "previousSecretExpiresAt": "2026-12-03T09:00:00.000Z",
+     *       "createdByKeyId": "key_3f9a1c07b2e4",
+     *       "disabledReason": null,
      *       "secret": "whsec_1Tq9c2pVw0yG0wq3r7XyL3ZkS2mV6hB4tR8nD5fJ"
      *     }
      */
     RotatedWebhook: {
       createdAt: string;
+      /** @description The id of the API key that made the subscription (as `npm run keys -- list` shows it; never the key). Null for a subscription made before this was recorded. */
+      createdByKeyId: string | null;
       description: string;
+      /** @description Null while the subscription is served. `creating key revoked`: the API key that made it was revoked, so nothing is fed or sent to it any more (pending deliveries are given up; re-sends are 409 WEBHOOK_DISABLED); delete it, and subscribe again with a live key if the receiver is yours. `creating key not found in the key store`: held while the key store does not hold that key. */
+      disabledReason: string | null;
       eventTypes: components['schemas']['WebhookEventType'][];
       id: string;
       /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
@@ -1789,12 +1802,18 @@ export interface components {
      *       ],
      *       "description": "fraud desk",
      *       "createdAt": "2026-12-02T10:00:00.000Z",
-     *       "previousSecretExpiresAt": null
+     *       "previousSecretExpiresAt": null,
+     *       "createdByKeyId": "key_3f9a1c07b2e4",
+     *       "disabledReason": null
      *     }
      */
     Webhook: {
       createdAt: string;
+      /** @description The id of the API key that made the subscription (as `npm run keys -- list` shows it; never the key). Null for a subscription made before this was recorded. */
+      createdByKeyId: string | null;
       description: string;
+      /** @description Null while the subscription is served. `creating key revoked`: the API key that made it was revoked, so nothing is fed or sent to it any more (pending deliveries are given up; re-sends are 409 WEBHOOK_DISABLED); delete it, and subscribe again with a live key if the receiver is yours. `creating key not found in the key store`: held while the key store does not hold that key. */
+      disabledReason: string | null;
       eventTypes: components['schemas']['WebhookEventType'][];
       id: string;
       /** @description After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here. */
@@ -1950,7 +1969,9 @@ export interface components {
      *           ],
      *           "description": "fraud desk",
      *           "createdAt": "2026-12-02T10:00:00.000Z",
-     *           "previousSecretExpiresAt": null
+     *           "previousSecretExpiresAt": null,
+     *           "createdByKeyId": "key_3f9a1c07b2e4",
+     *           "disabledReason": null
      *         }
      *       ],
      *       "has_more": false,
@@ -5971,7 +5992,9 @@ export interface operations {
            *           ],
            *           "description": "fraud desk",
            *           "createdAt": "2026-12-02T10:00:00.000Z",
-           *           "previousSecretExpiresAt": null
+           *           "previousSecretExpiresAt": null,
+           *           "createdByKeyId": "key_3f9a1c07b2e4",
+           *           "disabledReason": null
            *         }
            *       ],
            *       "has_more": false,
@@ -6102,6 +6125,8 @@ export interface operations {
            *       "description": "fraud desk",
            *       "createdAt": "2026-12-02T10:00:00.000Z",
            *       "previousSecretExpiresAt": null,
+           *       "createdByKeyId": "key_3f9a1c07b2e4",
+           *       "disabledReason": null,
            *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
            *     }
            */
@@ -6277,7 +6302,9 @@ export interface operations {
            *       ],
            *       "description": "fraud desk",
            *       "createdAt": "2026-12-02T10:00:00.000Z",
-           *       "previousSecretExpiresAt": null
+           *       "previousSecretExpiresAt": null,
+           *       "createdByKeyId": "key_3f9a1c07b2e4",
+           *       "disabledReason": null
            *     }
            */
           'application/json': components['schemas']['Webhook'];
@@ -6876,6 +6903,21 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      /** @description The state of what the path names does not allow this */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": "the event was retracted",
+           *       "code": "EVENT_CONFLICT"
+           *     }
+           */
+          'application/json': components['schemas']['Error'];
+        };
+      };
       /** @description The body is larger than the limit (PAYLOAD_TOO_LARGE) */
       413: {
         headers: {
@@ -6989,6 +7031,8 @@ export interface operations {
            *       "description": "fraud desk",
            *       "createdAt": "2026-12-02T10:00:00.000Z",
            *       "previousSecretExpiresAt": "2026-12-03T09:00:00.000Z",
+           *       "createdByKeyId": "key_3f9a1c07b2e4",
+           *       "disabledReason": null,
            *       "secret": "whsec_1Tq9c2pVw0yG0wq3r7XyL3ZkS2mV6hB4tR8nD5fJ"
            *     }
            */

@@ -17,8 +17,16 @@ import {
 import { PersonalDataCipher, type DataKeyring } from '../../services/cases/personal-data.ts';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import type { HitSource, SecretSealer, SendResult, WebhookSender } from '../../services/webhooks/model.ts';
+import {
+  CREATING_KEY_REVOKED,
+  CREATING_KEY_UNKNOWN,
+  type HitSource,
+  type SecretSealer,
+  type SendResult,
+  type WebhookSender,
+} from '../../services/webhooks/model.ts';
 import { until } from './support.ts';
+import type { ApiKeyRecord, ApiKeyStore } from '../../services/auth/api-keys.ts';
 
 let sql: PgliteSqlClient;
 let system: WebhookSystem;
@@ -99,10 +107,13 @@ const anotherSystem = (o: {
   watchlist?: Partial<HitSource>;
   sender: WebhookSender;
   sealer?: SecretSealer;
+  apiKeys?: Pick<ApiKeyStore, 'list'>;
 }): WebhookSystem =>
   openWebhookSystem({
     sql,
-    config,
+    // Key lookups not cached: a revocation applies at the next pass.
+    config: { ...config, LEAKGUARD_API_KEY_CACHE_MS: 0 },
+    ...(o.apiKeys ? { apiKeys: o.apiKeys } : {}),
     metrics,
     logger: createLogger('silent'),
     start: false,
@@ -674,5 +685,120 @@ describe('the webhook worker', () => {
     await system.service.delete(tenant, first.id);
     await expect(create()).resolves.toBeDefined();
     await expect(create()).rejects.toMatchObject({ code: 'WEBHOOK_LIMIT_REACHED' });
+  });
+
+  it('serves a subscription while its creating key is live, disables it for good once revoked, holds it while the key store lacks it', async () => {
+    const tenant = { kind: 'issuer' as const, id: 'i-keys' };
+    const record = (id: string): ApiKeyRecord => ({
+      id,
+      hash: `hash-${id}`,
+      role: 'issuer',
+      issuerId: tenant.id,
+      createdAt: new Date().toISOString(),
+    });
+    const [live, leaked, missing] = ['key_00000000000a', 'key_00000000000b', 'key_00000000000c'];
+    const records = [record(live), record(leaked)];
+    let storeDown = true;
+    const got: { url: string; tx: string }[] = [];
+    const keyed = anotherSystem({
+      apiKeys: {
+        list: async () => {
+          if (storeDown) throw new Error('key store down');
+          return records.map((r) => ({ ...r }));
+        },
+      },
+      watchlist: {
+        pageHits: async (_issuer, q) => ({
+          items: stored
+            .filter((s) => s.ms >= (q.from ?? 0) && s.ms <= (q.to ?? Infinity))
+            .reverse()
+            .map((s) => s.hit),
+          hasMore: false,
+          next: null,
+        }),
+      },
+      sender: {
+        send: async (url, body): Promise<SendResult> => {
+          got.push({ url, tx: (JSON.parse(body) as { data: { transactionId: string } }).data.transactionId });
+          return { statusCode: 200, error: null };
+        },
+      },
+    });
+    const subscribe = async (name: string, keyId: string) =>
+      (
+        await keyed.service.create(
+          tenant,
+          { url: `http://127.0.0.1:9/keys-${name}`, eventTypes: ['watchlist.hit'] },
+          { keyId },
+        )
+      ).subscription;
+    const [liveSub, leakedSub, missingSub] = [
+      await subscribe('live', live),
+      await subscribe('leaked', leaked),
+      await subscribe('missing', missing),
+    ];
+    expect([liveSub.createdByKeyId, leakedSub.createdByKeyId, missingSub.createdByKeyId]).toEqual([
+      live,
+      leaked,
+      missing,
+    ]);
+    const txsAt = (name: string) => got.filter((g) => g.url.endsWith(`/keys-${name}`)).map((g) => g.tx);
+    const keyedPasses = async (done: () => boolean, max = 200) => {
+      for (let i = 0; i < max && !done(); i++) {
+        await keyed.dispatcher.pass();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await new Promise((r) => setTimeout(r, 5));
+    stored.push(hit('k1', Date.now()));
+    // The key store never answered: nothing is fed or sent.
+    await keyedPasses(() => false, 5);
+    expect([txsAt('live'), txsAt('leaked'), txsAt('missing')]).toEqual([[], [], []]);
+
+    storeDown = false;
+    await keyedPasses(() => txsAt('live').length > 0 && txsAt('leaked').length > 0);
+    await keyedPasses(() => false, 5);
+    expect([txsAt('live'), txsAt('leaked'), txsAt('missing')]).toEqual([['k1'], ['k1'], []]);
+    // Held, shown so, not disabled for good.
+    expect((await keyed.service.get(tenant, missingSub.id)).disabledReason).toBe(CREATING_KEY_UNKNOWN);
+
+    records[1] = { ...records[1]!, revokedAt: new Date().toISOString() };
+    // Shown disabled at once, before any pass.
+    expect((await keyed.service.get(tenant, leakedSub.id)).disabledReason).toBe(CREATING_KEY_REVOKED);
+    stored.push(hit('k2', Date.now()));
+    await keyedPasses(() => txsAt('live').length > 1);
+    await keyedPasses(() => false, 5);
+    expect([txsAt('live'), txsAt('leaked')]).toEqual([['k1', 'k2'], ['k1']]);
+    const row = async (id: string) =>
+      (
+        await sql.query<{ disabled_reason: string | null }>(
+          'SELECT disabled_reason FROM webhook_subscriptions WHERE id = $1',
+          [id],
+        )
+      ).rows[0]!.disabled_reason;
+    expect([await row(liveSub.id), await row(leakedSub.id), await row(missingSub.id)]).toEqual([
+      null,
+      CREATING_KEY_REVOKED,
+      null,
+    ]);
+    await expect(keyed.service.resend(tenant, leakedSub.id, 'dlv_0000000000000000000000')).rejects.toMatchObject({
+      code: 'WEBHOOK_DISABLED',
+    });
+
+    // The key store down again: the last answer read stands.
+    storeDown = true;
+    stored.push(hit('k3', Date.now()));
+    await keyedPasses(() => txsAt('live').length > 2);
+    await keyedPasses(() => false, 5);
+    expect([txsAt('live'), txsAt('leaked'), txsAt('missing')]).toEqual([['k1', 'k2', 'k3'], ['k1'], []]);
+
+    // The missing key back in the store: its subscription is fed what it was held from, in order.
+    storeDown = false;
+    records.push(record(missing));
+    await keyedPasses(() => txsAt('missing').length > 2);
+    expect(txsAt('missing')).toEqual(['k1', 'k2', 'k3']);
+    expect((await keyed.service.get(tenant, missingSub.id)).disabledReason).toBeNull();
+    expect(txsAt('leaked')).toEqual(['k1']);
+    await keyed.stop();
   });
 });

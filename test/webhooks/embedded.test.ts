@@ -11,6 +11,7 @@ import { afterFailure, backoffDelay, schedule } from '../../services/webhooks/re
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import {
   expectHitOnlyForEightDigitHolder,
+  expectRevokedKeyStopsItsSubscriptions,
   listCards,
   newCard,
   Receiver,
@@ -38,7 +39,8 @@ const callOn =
 
 beforeAll(async () => {
   [t, closed, r] = await Promise.all([
-    buildTestApp(WEBHOOK_ENV, { cases: true }),
+    // Key lookups not cached: a revocation applies at once (a subscription made with the key included).
+    buildTestApp({ ...WEBHOOK_ENV, LEAKGUARD_API_KEY_CACHE_MS: '0' }, { cases: true }),
     buildTestApp({}, { cases: true }),
     Receiver.start(),
   ]);
@@ -95,6 +97,50 @@ describe('webhooks on the embedded database', () => {
         },
         'embedded',
       );
+    } finally {
+      await Promise.all(receivers.map((own) => own.close()));
+    }
+  });
+
+  it("stops a revoked key's subscriptions (file key store), keeps another key's, and audits who subscribed and who deleted", async () => {
+    const receivers: Receiver[] = [];
+    try {
+      const made = await expectRevokedKeyStopsItsSubscriptions(
+        callOn(t),
+        t.keys,
+        async (issuerId, label) => {
+          const { key, record } = await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId, label });
+          return { key, id: record.id };
+        },
+        async (keyId) => void (await t.runtime.apiKeys.revoke(keyId, new Date().toISOString(), 'test')),
+        async () => {
+          const own = await Receiver.start();
+          receivers.push(own);
+          return own;
+        },
+        'embedded',
+      );
+      const audit = t.runtime.cases!.audit;
+      const entries = [
+        ...(await audit.list({ limit: 100, action: 'webhook_create' })),
+        ...(await audit.list({ limit: 100, action: 'webhook_delete' })),
+      ].filter((e) => [made.leakedSub, made.liveSub].includes(e.target.slice('webhook:'.length)));
+      expect(entries.map((e) => [e.action, e.actor, e.target]).sort()).toEqual(
+        [
+          ['webhook_create', `api-key:${made.leakedKeyId}`, `webhook:${made.leakedSub}`],
+          ['webhook_create', `api-key:${made.liveKeyId}`, `webhook:${made.liveSub}`],
+          // The tenant's other key deleted the leaked key's subscription.
+          ['webhook_delete', `api-key:${made.liveKeyId}`, `webhook:${made.leakedSub}`],
+        ].sort(),
+      );
+      expect(entries.find((e) => e.target === `webhook:${made.leakedSub}`)!.detail).toMatchObject({
+        tenantKind: 'issuer',
+        tenantId: 'leak-embedded',
+        receiver: new URL(receivers[0]!.url).origin,
+        eventTypes: ['watchlist.hit'],
+        createdByKeyId: made.leakedKeyId,
+        keyLabel: 'leaked',
+      });
     } finally {
       await Promise.all(receivers.map((own) => own.close()));
     }
@@ -268,6 +314,8 @@ describe('rotating a signing secret (embedded database)', () => {
       description: '',
       createdAt: expect.any(String),
       previousSecretExpiresAt: expect.any(String),
+      createdByKeyId: expect.stringMatching(/^key_[0-9a-f]{12}$/),
+      disabledReason: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+=*$/),
     });
     expect(rotated.secret).not.toBe(sub.secret);

@@ -234,3 +234,93 @@ export async function expectHitOnlyForEightDigitHolder(
     (await call('GET', `/v1/compromise-events/${id}`, keys.admin)).json().statistics.hits as number;
   expect([await hitsOf(events[0]!), await hitsOf(events[1]!)]).toEqual([1, 0]);
 }
+
+/**
+ * A leaked key's subscription (webhook subscriptions outlived the key that made them). Two keys of
+ * one issuer each subscribe a receiver, and both get a hit. The leaked key is revoked: it is
+ * refused (401); the issuer's other key lists both subscriptions, each naming the key that made it
+ * (its id, never the key), the leaked key's as disabled; the next hit reaches the live key's
+ * receiver only. The disabled subscription refuses re-sends (409) and the tenant deletes it.
+ * Needs LEAKGUARD_API_KEY_CACHE_MS=0 (the revocation applies at once).
+ */
+export async function expectRevokedKeyStopsItsSubscriptions(
+  call: Call,
+  keys: { admin: string; merchant: string },
+  issuerKey: (issuerId: string, label: string) => Promise<{ key: string; id: string }>,
+  revoke: (keyId: string) => Promise<void>,
+  receiver: () => Promise<Receiver>,
+  tag: string,
+): Promise<{ leakedKeyId: string; liveKeyId: string; leakedSub: string; liveSub: string }> {
+  const issuerId = `leak-${tag}`;
+  const range = '55555561';
+  const ranges = await call('PUT', `/v1/issuers/${issuerId}/bin-ranges`, keys.admin, [{ from: range, to: range }]);
+  expect(ranges.status).toBe(200);
+  const [leaked, live] = await Promise.all([issuerKey(issuerId, 'leaked'), issuerKey(issuerId, 'fraud desk')]);
+  const [attacker, own] = await Promise.all([receiver(), receiver()]);
+  const subscribe = async (key: string, r: Receiver) => {
+    const res = await call('POST', '/v1/webhooks', key, { url: r.url, eventTypes: ['watchlist.hit'] });
+    expect(res.status).toBe(201);
+    return res.json() as { id: string; secret: string; createdByKeyId: string | null; disabledReason: string | null };
+  };
+  const leakedSub = await subscribe(leaked.key, attacker);
+  const liveSub = await subscribe(live.key, own);
+  expect(leakedSub).toMatchObject({ createdByKeyId: leaked.id, disabledReason: null });
+  expect(liveSub).toMatchObject({ createdByKeyId: live.id, disabledReason: null });
+  const event = await call('POST', '/v1/compromise-events', keys.admin, {
+    externalId: `leak-${process.pid}-${++eventSerial}-${Date.now()}`,
+    issuerId,
+    source: 'card network alert',
+    exposureStart: '2026-05-01T00:00:00Z',
+    exposureEnd: '2026-10-31T00:00:00Z',
+    discoveredAt: '2026-11-10T00:00:00Z',
+    dataElements: ['pan'],
+    confidence: 'confirmed',
+  });
+  expect(event.status).toBe(201);
+  const eventId = (event.json() as { id: string }).id;
+  const pans = [0, 1].map(() => luhnComplete(`${range}${String(serial++ % 1e7).padStart(7, '0')}`));
+  const up = await call(
+    'POST',
+    `/v1/compromise-events/${eventId}/cards`,
+    keys.admin,
+    `${pans.join('\n')}\n`,
+    'text/csv',
+  );
+  expect(up.json()).toMatchObject({ accepted: 2 });
+  const txs = (r: Receiver, secret: string) => r.requests.map((q) => q.verified(secret).data.transactionId);
+  const [before, after] = [`leak-before-${tag}`, `leak-after-${tag}`];
+
+  // Before the revocation, both subscriptions receive the hit.
+  expect((await call('POST', '/v1/score', keys.merchant, scoreRequest(before, pans[0]!))).status).toBe(200);
+  await until('the hit at both receivers', () => attacker.requests.length > 0 && own.requests.length > 0);
+  expect([txs(attacker, leakedSub.secret), txs(own, liveSub.secret)]).toEqual([[before], [before]]);
+
+  await revoke(leaked.id);
+  expect((await call('GET', '/v1/webhooks', leaked.key)).status).toBe(401);
+  const listed = (await call('GET', '/v1/webhooks', live.key)).json().webhooks as Record<string, unknown>[];
+  expect(listed).toEqual([
+    expect.objectContaining({ id: leakedSub.id, createdByKeyId: leaked.id, disabledReason: 'creating key revoked' }),
+    expect.objectContaining({ id: liveSub.id, createdByKeyId: live.id, disabledReason: null }),
+  ]);
+  expect(JSON.stringify(listed)).not.toContain(leaked.key);
+
+  // After it, the hit reaches the live key's subscription only.
+  expect((await call('POST', '/v1/score', keys.merchant, scoreRequest(after, pans[1]!))).status).toBe(200);
+  await until("the next hit at the live key's receiver", () => own.requests.length > 1);
+  expect(txs(own, liveSub.secret)).toEqual([before, after]);
+  // The leaked key's subscription was due the same hit in the same pass: long passed by now.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(txs(attacker, leakedSub.secret)).toEqual([before]);
+  const got = (await call('GET', `/v1/webhooks/${leakedSub.id}`, live.key)).json();
+  expect(got).toMatchObject({ disabledReason: 'creating key revoked', createdByKeyId: leaked.id });
+  const log = (await call('GET', `/v1/webhooks/${leakedSub.id}/deliveries`, live.key)).json().deliveries as {
+    id: string;
+  }[];
+  const resend = await call('POST', `/v1/webhooks/${leakedSub.id}/deliveries/${log[0]!.id}/resend`, live.key);
+  expect([resend.status, resend.json().code]).toEqual([409, 'WEBHOOK_DISABLED']);
+  expect((await call('DELETE', `/v1/webhooks/${leakedSub.id}`, live.key)).status).toBe(200);
+  expect(((await call('GET', '/v1/webhooks', live.key)).json().webhooks as { id: string }[]).map((w) => w.id)).toEqual([
+    liveSub.id,
+  ]);
+  return { leakedKeyId: leaked.id, liveKeyId: live.id, leakedSub: leakedSub.id, liveSub: liveSub.id };
+}

@@ -11,6 +11,7 @@ import { RedisServer } from '../support/redis-server.ts';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import {
   expectHitOnlyForEightDigitHolder,
+  expectRevokedKeyStopsItsSubscriptions,
   listCards,
   newCard,
   Receiver,
@@ -30,7 +31,11 @@ const pans = new Set<string>();
 
 beforeAll(async () => {
   [redis, pg] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
-  t = await buildTestApp({ REDIS_URL: redis.url, DATABASE_URL: pg.url, ...WEBHOOK_ENV }, { cases: true });
+  // Key lookups not cached: a revocation applies at once (a subscription made with the key included).
+  t = await buildTestApp(
+    { REDIS_URL: redis.url, DATABASE_URL: pg.url, ...WEBHOOK_ENV, LEAKGUARD_API_KEY_CACHE_MS: '0' },
+    { cases: true },
+  );
   call = async (method, url, key, body, contentType) => {
     const r = await t.app.inject({
       method: method as 'GET',
@@ -103,8 +108,12 @@ describe('subscriptions', () => {
       description: '',
       createdAt: expect.any(String),
       previousSecretExpiresAt: null,
+      // The key that made it, by its id only.
+      createdByKeyId: expect.stringMatching(/^key_[0-9a-f]{12}$/),
+      disabledReason: null,
     });
     expect(JSON.stringify(got.json())).not.toContain('whsec_');
+    expect(JSON.stringify(got.json())).not.toContain(t.keys.issuer);
     // At rest the secret is sealed under the data key, bound to its subscription.
     const stored = await t.runtime.cases!.sql.query<{ secret: string }>(
       'SELECT secret FROM webhook_subscriptions WHERE id = $1',
@@ -208,6 +217,66 @@ describe('deliveries', () => {
       receiver,
       'redis',
     );
+  });
+
+  it("a revoked key's subscription receives no more hits (Redis key store); the issuer's other key's does", async () => {
+    await expectRevokedKeyStopsItsSubscriptions(
+      call,
+      t.keys,
+      async (issuerId, label) => {
+        const { key, record } = await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId, label });
+        return { key, id: record.id };
+      },
+      async (keyId) => void (await t.runtime.apiKeys.revoke(keyId, new Date().toISOString(), 'test')),
+      receiver,
+      'redis',
+    );
+  });
+
+  it("a revoked merchant key's subscription is sent no more decisions, nor the retries queued before", async () => {
+    const [leaked, live] = await Promise.all(
+      ['leaked', 'shop backend'].map((label) =>
+        createApiKey(t.runtime.apiKeys, { role: 'merchant', merchantId: 'm-leak', label }),
+      ),
+    );
+    const [attacker, mine] = await Promise.all([receiver(), receiver()]);
+    attacker.fallback = 503;
+    const leakedSub = await subscribe(leaked!.key, attacker.url, ['case.decided']);
+    const liveSub = await subscribe(live!.key, mine.url, ['case.decided']);
+    const cases = t.runtime.cases!;
+    const decide = async () => {
+      const flagged = await scoreListed(live!.key);
+      const kase = await until('the case', () => cases.store.getByTransaction('m-leak', flagged.transactionId));
+      await cases.store.decide(kase.id, 'mark_fraud', 'analyst-1');
+      return kase.id;
+    };
+    const first = await decide();
+    // The attacker's receiver fails: the decision waits there for its next attempt.
+    await until('a first attempt at the leaked key', () => attacker.requests.length > 0);
+    await until('the decision delivered', () => mine.requests.length > 0);
+    await t.runtime.apiKeys.revoke(leaked!.record.id, new Date().toISOString(), 'test');
+    expect((await call('GET', '/v1/webhooks', leaked!.key)).status).toBe(401);
+    const attempts = attacker.requests.length;
+    const second = await decide();
+    await until('the second decision delivered', () => mine.requests.length > 1);
+    expect(mine.requests.map((q) => q.verified(liveSub.secret).data.caseId)).toEqual([first, second]);
+    // Retries came every 100-800 ms before: none since.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(attacker.requests.length).toBeLessThanOrEqual(attempts + 1);
+    const settled = attacker.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(attacker.requests).toHaveLength(settled);
+    expect(attacker.requests.every((q) => q.verified(leakedSub.secret).data.caseId === first)).toBe(true);
+    // Its queue is given up; the live key's subscription is served.
+    await until("the leaked key's deliveries given up", async () =>
+      (await deliveries(live!.key, leakedSub.id)).every((d) => d.status === 'failed'),
+    );
+    const got = (await call('GET', `/v1/webhooks/${leakedSub.id}`, live!.key)).json();
+    expect(got).toMatchObject({ createdByKeyId: leaked!.record.id, disabledReason: 'creating key revoked' });
+    const own = (await call('GET', `/v1/webhooks/${liveSub.id}`, live!.key)).json();
+    expect(own).toMatchObject({ createdByKeyId: live!.record.id, disabledReason: null });
+    await call('DELETE', `/v1/webhooks/${leakedSub.id}`, live!.key);
+    await call('DELETE', `/v1/webhooks/${liveSub.id}`, live!.key);
   });
 
   it("an analyst's decision reaches the merchant's subscription, and no other merchant's", async () => {

@@ -39,10 +39,13 @@ interface SubscriptionRow {
   description: string;
   created_at: Date;
   previous_secret_until: Date | null;
+  created_by_key_id: string | null;
+  disabled_reason: string | null;
 }
 /** A previous secret whose grace period is over counts as none (it is dropped at the next prune). */
 const SUBSCRIPTION_COLUMNS = `seq, id, tenant_kind, tenant_id, url, event_types, description, created_at,
-  CASE WHEN previous_secret_until > now() THEN previous_secret_until END AS previous_secret_until`;
+  CASE WHEN previous_secret_until > now() THEN previous_secret_until END AS previous_secret_until,
+  created_by_key_id, disabled_reason`;
 const toSubscription = (r: SubscriptionRow): Subscription => ({
   id: r.id,
   seq: Number(r.seq),
@@ -52,6 +55,8 @@ const toSubscription = (r: SubscriptionRow): Subscription => ({
   description: r.description,
   createdAt: iso(r.created_at),
   previousSecretExpiresAt: isoOrNull(r.previous_secret_until),
+  createdByKeyId: r.created_by_key_id,
+  disabledReason: r.disabled_reason,
 });
 
 interface DeliveryRow {
@@ -113,8 +118,8 @@ export class PostgresWebhookStore implements WebhookStore {
         `webhooks:${input.tenant.kind}:${input.tenant.id}`,
       ]);
       const r = await tx.query<SubscriptionRow>(
-        `INSERT INTO webhook_subscriptions (id, tenant_kind, tenant_id, url, event_types, description, secret, hits_since_ms, hits_cursor_ms)
-         SELECT $1, $2, $3, $4, $5::text[], $6, $7, $8, $8
+        `INSERT INTO webhook_subscriptions (id, tenant_kind, tenant_id, url, event_types, description, secret, hits_since_ms, hits_cursor_ms, created_by_key_id)
+         SELECT $1, $2, $3, $4, $5::text[], $6, $7, $8, $8, $10::text
          WHERE (SELECT count(*) FROM webhook_subscriptions WHERE tenant_kind = $2 AND tenant_id = $3) < $9
          RETURNING ${SUBSCRIPTION_COLUMNS}`,
         [
@@ -127,6 +132,7 @@ export class PostgresWebhookStore implements WebhookStore {
           this.sealer.seal(input.secret, bindingOf(input.id)),
           input.hitsCursorMs,
           input.maxPerTenant,
+          input.createdByKeyId,
         ],
       );
       return r.rows[0] && toSubscription(r.rows[0]);
@@ -323,7 +329,8 @@ export class PostgresWebhookStore implements WebhookStore {
       const merchants = [...new Set(labels.rows.map((l) => l.merchant_id))];
       const subs = await tx.query<{ id: string; tenant_id: string; created_at: Date }>(
         `SELECT id, tenant_id, created_at FROM webhook_subscriptions
-         WHERE tenant_kind = 'merchant' AND tenant_id = ANY($1::text[]) AND 'case.decided' = ANY(event_types)`,
+         WHERE tenant_kind = 'merchant' AND tenant_id = ANY($1::text[]) AND 'case.decided' = ANY(event_types)
+           AND disabled_at IS NULL`,
         [merchants],
       );
       for (const l of labels.rows) {
@@ -377,7 +384,7 @@ export class PostgresWebhookStore implements WebhookStore {
     if (reversed.rows.length === 0) return 0;
     const subs = await tx.query<{ id: string; tenant_id: string; created_at: Date; event_types: string[] }>(
       `SELECT id, tenant_id, created_at, event_types FROM webhook_subscriptions
-       WHERE tenant_kind = 'merchant' AND tenant_id = ANY($1::text[])
+       WHERE tenant_kind = 'merchant' AND tenant_id = ANY($1::text[]) AND disabled_at IS NULL
          AND ('case.decided' = ANY(event_types) OR 'case.decision_reversed' = ANY(event_types))`,
       [[...new Set(reversed.rows.map((r) => r.merchant_id))]],
     );
@@ -422,6 +429,7 @@ export class PostgresWebhookStore implements WebhookStore {
       hits_since_ms: number;
       hits_cursor_ms: number;
       suspected_fed_since_ms: number | null;
+      created_by_key_id: string | null;
     }>(
       `UPDATE webhook_subscriptions SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::double precision / 1000),
          -- A previous secret whose grace period is over is dropped.
@@ -429,12 +437,13 @@ export class PostgresWebhookStore implements WebhookStore {
          previous_secret_until = CASE WHEN previous_secret_until > now() THEN previous_secret_until END
        WHERE id IN (
          SELECT w.id FROM webhook_subscriptions w
-         WHERE (w.lease_until IS NULL OR w.lease_until < now())
+         WHERE (w.lease_until IS NULL OR w.lease_until < now()) AND w.disabled_at IS NULL
            AND ((w.tenant_kind = 'issuer' AND w.event_types && ARRAY['watchlist.hit', 'compromise.suspected']::text[])
                 OR (SELECT d.next_attempt_at FROM webhook_deliveries d
                     WHERE d.subscription_id = w.id AND d.status = 'pending' ORDER BY d.seq LIMIT 1) <= now())
          ORDER BY w.served_at NULLS FIRST, w.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING id, tenant_kind, tenant_id, url, secret, previous_secret, event_types, hits_since_ms, hits_cursor_ms, suspected_fed_since_ms`,
+       RETURNING id, tenant_kind, tenant_id, url, secret, previous_secret, event_types, hits_since_ms, hits_cursor_ms, suspected_fed_since_ms,
+         created_by_key_id`,
       [token, leaseMs, limit],
     );
     const leases = r.rows.map((row) => ({
@@ -446,6 +455,7 @@ export class PostgresWebhookStore implements WebhookStore {
       hitsSinceMs: Number(row.hits_since_ms),
       hitsCursorMs: Number(row.hits_cursor_ms),
       suspectedFedSinceMs: row.suspected_fed_since_ms === null ? null : Number(row.suspected_fed_since_ms),
+      createdByKeyId: row.created_by_key_id,
     }));
     for (const row of r.rows) {
       await this.resealIfOld(row.id, 'secret', row.secret, bindingOf);
@@ -603,6 +613,23 @@ export class PostgresWebhookStore implements WebhookStore {
       'UPDATE webhook_subscriptions SET lease_owner = NULL, lease_until = NULL, served_at = now() WHERE id = $1 AND lease_owner = $2',
       [lease.subscriptionId, lease.token],
     );
+  }
+
+  async disable(lease: Lease, reason: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `UPDATE webhook_subscriptions SET disabled_at = now(), disabled_reason = $3
+         WHERE id = $1 AND lease_owner = $2 AND disabled_at IS NULL`,
+        [lease.subscriptionId, lease.token, reason],
+      );
+      if (r.rowCount === 0) return;
+      // Never sent now: given up, so that they leave the queue (and its metrics) and the log's retention.
+      await tx.query(
+        `UPDATE webhook_deliveries SET status = 'failed', completed_at = now()
+         WHERE subscription_id = $1 AND status = 'pending'`,
+        [lease.subscriptionId],
+      );
+    });
   }
 
   async queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }> {

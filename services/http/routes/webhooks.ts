@@ -16,7 +16,7 @@ import {
   type Subscription,
   type Tenant,
 } from '../../webhooks/model.ts';
-import type { WebhookService } from '../../webhooks/service.ts';
+import type { Caller, WebhookService } from '../../webhooks/service.ts';
 import { HttpError } from '../errors.ts';
 import { limitSchema, numberCursor, pageFields } from '../pagination.ts';
 
@@ -71,6 +71,8 @@ const WEBHOOK_EXAMPLE = {
   description: 'fraud desk',
   createdAt: '2026-12-02T10:00:00.000Z',
   previousSecretExpiresAt: null,
+  createdByKeyId: 'key_3f9a1c07b2e4',
+  disabledReason: null,
 };
 const webhookFields = {
   id: z.string(),
@@ -83,6 +85,18 @@ const webhookFields = {
     .nullable()
     .describe(
       'After a rotation of the signing secret: until when deliveries also carry a signature made with the previous secret (its grace period). Null: signed with the current secret only. Neither secret is ever shown here.',
+    ),
+  createdByKeyId: z
+    .string()
+    .nullable()
+    .describe(
+      'The id of the API key that made the subscription (as `npm run keys -- list` shows it; never the key). Null for a subscription made before this was recorded.',
+    ),
+  disabledReason: z
+    .string()
+    .nullable()
+    .describe(
+      'Null while the subscription is served. `creating key revoked`: the API key that made it was revoked, so nothing is fed or sent to it any more (pending deliveries are given up; re-sends are 409 WEBHOOK_DISABLED); delete it, and subscribe again with a live key if the receiver is yours. `creating key not found in the key store`: held while the key store does not hold that key.',
     ),
 };
 const webhookSchema = z.object(webhookFields).meta({ id: 'Webhook', example: WEBHOOK_EXAMPLE });
@@ -231,6 +245,8 @@ const present = (s: Subscription) => ({
   description: s.description,
   createdAt: s.createdAt,
   previousSecretExpiresAt: s.previousSecretExpiresAt,
+  createdByKeyId: s.createdByKeyId,
+  disabledReason: s.disabledReason,
 });
 const presentDelivery = (d: Delivery) => ({
   id: d.id,
@@ -249,6 +265,8 @@ const presentDelivery = (d: Delivery) => ({
 
 const tenantOf = (p: Principal): Tenant =>
   p.role === 'issuer' ? { kind: 'issuer', id: p.issuerId! } : { kind: 'merchant', id: p.merchantId! };
+/** The key asking, by its id (and label): what the subscription and the audit log record. */
+const callerOf = (p: Principal): Caller => ({ keyId: p.keyId, label: p.label });
 
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (app, opts) => {
   const tenantKeys = app.requireRole('issuer', 'merchant');
@@ -272,14 +290,18 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'createWebhook',
         summary: 'Subscribe a URL to events (answers the signing secret once)',
         description:
-          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond).',
+          'Issuer keys subscribe to watchlist.hit (hits on cards of your BIN ranges, recorded from now on) and compromise.suspected (merchants breach discovery suspects, with how many of your cards each exposed), merchant keys to case.decided (analysts’ final decisions on your orders from now on; a lead’s reversal of one of them comes to the same subscription as case.decision_reversed) and case.decision_reversed. Deliveries are signed per the Standard Webhooks specification, retried with exponential backoff for at least 24 hours, and sent in order. The URL must resolve to public addresses (422 otherwise); a key holds at most LEAKGUARD_WEBHOOK_MAX_PER_TENANT subscriptions (409 beyond). The subscription records the id of the key that made it (createdByKeyId): once that key is revoked, the subscription receives nothing more (disabledReason).',
         security,
         body: newWebhookSchema,
         response: { 201: createdWebhookSchema, 409: errorResponseSchema, 422: errorResponseSchema },
       },
     },
     async (request, reply) => {
-      const { subscription, secret } = await service().create(tenantOf(request.principal!), request.body);
+      const { subscription, secret } = await service().create(
+        tenantOf(request.principal!),
+        request.body,
+        callerOf(request.principal!),
+      );
       return reply.code(201).send({ ...present(subscription), secret });
     },
   );
@@ -342,7 +364,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
       },
     },
     async (request) => {
-      await service().delete(tenantOf(request.principal!), request.params.id);
+      await service().delete(tenantOf(request.principal!), request.params.id, callerOf(request.principal!));
       return { id: request.params.id, deleted: true as const };
     },
   );
@@ -422,10 +444,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'resendWebhookDelivery',
         summary: 'Send a delivery again',
         description:
-          'A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body.',
+          'A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked): 409 WEBHOOK_DISABLED.',
         security,
         params: deliveryParams,
-        response: { 202: deliverySchema, ...notFound },
+        response: { 202: deliverySchema, ...notFound, 409: errorResponseSchema },
       },
     },
     async (request, reply) => {
