@@ -10,6 +10,8 @@ export interface SplitOptions {
   delayDays: number;
   testDays: number;
 }
+const DAY_SECONDS = 86_400;
+
 export const HANDBOOK_SPLIT: SplitOptions = { trainStart: '2018-07-25', trainDays: 7, delayDays: 7, testDays: 7 };
 
 export function addDays(date: string, days: number): string {
@@ -31,12 +33,11 @@ export interface Split {
 export function handbookSplit(ds: Dataset, o: SplitOptions = HANDBOOK_SPLIT, requireTest = true): Split {
   const train = rowRange(ds, o.trainStart, addDays(o.trainStart, o.trainDays - 1));
   if (train[1] <= train[0]) throw new Error(`no transactions in the train period from ${o.trainStart}`);
-  let startDay = Infinity;
+  // Days are calendar days (of TX_DATETIME, as the periods' date ranges), counted from the calendar
+  // train start: not from the first day with rows, which is later when the data starts after it.
+  const startDay = Date.parse(`${o.trainStart}T00:00:00Z`) / 86_400_000;
   const known = new Set<number>();
-  for (let i = train[0]; i < train[1]; i++) {
-    startDay = Math.min(startDay, ds.timeDays[i]!);
-    if (ds.fraud[i]) known.add(ds.customer[i]!);
-  }
+  for (let i = train[0]; i < train[1]; i++) if (ds.fraud[i]) known.add(ds.customer[i]!);
   const byDay = new Map<number, number[]>();
   const [a, b] = rowRange(
     ds,
@@ -44,7 +45,7 @@ export function handbookSplit(ds: Dataset, o: SplitOptions = HANDBOOK_SPLIT, req
     addDays(o.trainStart, o.trainDays + o.delayDays + o.testDays - 1),
   );
   for (let i = Math.min(a, train[0]); i < b; i++) {
-    const d = ds.timeDays[i]!;
+    const d = Math.floor(ds.epochSeconds[i]! / DAY_SECONDS);
     let l = byDay.get(d);
     if (!l) byDay.set(d, (l = []));
     l.push(i);

@@ -6,6 +6,7 @@ import { datasetFromBatches } from '../../models/simulator/csv.ts';
 import { HANDBOOK_DEFAULTS, generateHandbook } from '../../models/simulator/handbook.ts';
 import { HANDBOOK_FEATURE_SET, featureNames } from '../../services/model/definitions.ts';
 import { prepare } from '../../models/evaluation/evaluate.ts';
+import { handbookSplit, splitCoverage } from '../../models/evaluation/protocol.ts';
 import { DEFAULT_TRAIN_PARAMS, outOfBag, trainForest, type TrainParams } from '../../models/training/train.ts';
 import { libraryForest, libraryForestFromFlat } from '../../models/training/compile.ts';
 import { codeOf, encode, fitBins, rawThreshold } from '../../models/training/quantize.ts';
@@ -49,6 +50,32 @@ const testCodes = encode(trained.bins, f.testX, testRows, f.cols);
 const codeRows = Array.from({ length: testRows }, (_, r) =>
   Array.from(testCodes.subarray(r * f.cols, (r + 1) * f.cols)),
 );
+
+describe('handbook split', () => {
+  // The periods are calendar days from trainStart, whether or not the data starts on it (it starts 2018-04-01).
+  const dateOf = (row: number) => new Date(ds.epochSeconds[row]! * 1000).toISOString().slice(0, 10);
+  const week = (trainStart: string, trainDays: number) =>
+    handbookSplit(ds, { trainStart, trainDays, delayDays: 7, testDays: 7 });
+
+  it('counts the test and delay days from the calendar train start, not from the first day with data', () => {
+    const atData = week('2018-04-01', 14),
+      before = week('2018-03-29', 17);
+    // same training rows, same calendar test week 2018-04-22..28
+    expect(before.train).toEqual(atData.train);
+    expect(splitCoverage(ds, before, 0).testPeriod).toEqual({ from: '2018-04-22', to: '2018-04-28', days: 7 });
+    // Before: counted from the first day with rows, the test week became 2018-04-25..05-01 (3 days outside).
+    expect(new Set([...before.test].map(dateOf))).toEqual(
+      new Set(['2018-04-22', '2018-04-23', '2018-04-24', '2018-04-25', '2018-04-26', '2018-04-27', '2018-04-28']),
+    );
+    expect([...before.test]).toEqual([...atData.test]);
+    expect([...before.testDay]).toEqual([...atData.testDay]);
+    expect(before.removedTestRows).toBe(atData.removedTestRows);
+    expect(before.knownCardsAtEnd).toBe(atData.knownCardsAtEnd);
+    expect(splitCoverage(ds, before, 0).missingTestDates).toEqual([]);
+    // a train period that starts a week before the data still finds its test week
+    expect(week('2018-03-25', 21).test.length).toBe(atData.test.length);
+  });
+});
 
 describe('quantisation', () => {
   it('maps code splits back to raw thresholds exactly', () => {
