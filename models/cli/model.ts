@@ -17,7 +17,15 @@ import {
   splitCoverage,
   type SplitOptions,
 } from '../evaluation/protocol.ts';
-import { meanSpread, prepareAny, REFERENCE, runSeed, testMetrics, withTarget } from '../evaluation/evaluate.ts';
+import {
+  meanSpread,
+  prepareAny,
+  REFERENCE,
+  runSeed,
+  testMetrics,
+  withTarget,
+  type Prepared,
+} from '../evaluation/evaluate.ts';
 import { featureHistoryDays, needsEngineReplay, trainingAmountReference } from '../replay/engine-features.ts';
 import { renderReport, type ReportDataset, type ReportSeed } from '../evaluation/report.ts';
 import { reachableCardPrecision, visibleTestFrauds } from '../evaluation/reachable.ts';
@@ -93,6 +101,20 @@ function fail(message: string): never {
 function failInput(message: string): never {
   console.error(`model: ${message}`);
   process.exit(2);
+}
+
+/**
+ * Why a prepared split cannot be trained on: no fraud in its training rows under the target (the
+ * forest samples frauds in every tree). One line, checked before any training (as train-recorded).
+ */
+function nothingToLearn(p: Prepared, where = ''): string | undefined {
+  const t = p.target;
+  if (t.frauds > 0) return undefined;
+  const o = p.split.options;
+  const period = `${o.trainStart}..${addDays(o.trainStart, o.trainDays - 1)}`;
+  return t.target === 'chargebacks'
+    ? `${where}no fraud to learn: none of the ${t.truthFrauds} frauds of the train period ${period} is charged back by ${t.cutoff}, the training cut-off (--target chargebacks); a shorter --chargeback-delay-days, a longer train period (--from, --to) or --target truth`
+    : `${where}no fraud to learn: no fraud in the train period ${period}; a longer train period (--from, --to)`;
 }
 
 if (process.argv[2] === 'evaluate-cpp') {
@@ -290,6 +312,8 @@ if (command === 'train') {
     if (error instanceof DatasetError) failInput(error.message);
     fail((error as Error).message);
   }
+  const noFraud = nothingToLearn(prepared);
+  if (noFraud) failInput(noFraud);
   const hasTest = prepared.split.test.length > 0;
   const coverage = splitCoverage(ds, prepared.split, featureHistoryDays(fs));
   for (const w of coverageWarnings(coverage)) console.error(`model: warning: ${w}`);
@@ -414,6 +438,8 @@ if (command === 'train') {
       fs,
       target,
     );
+    const noFraud = given ? undefined : nothingToLearn(prepared, dataDirs.length > 1 ? `${dir}: ` : '');
+    if (noFraud) failInput(noFraud);
     const f = prepared.features;
     const frauds = (ys: Uint8Array) => ys.reduce((s, v) => s + v, 0);
     console.error(

@@ -405,6 +405,33 @@ describe('command line', () => {
     }
   });
 
+  it('train and evaluate refuse a training target without fraud in one line, exit 2, before training', () => {
+    // Charged back 30-60 days after, no fraud of 2018-07-25..31 is known by the cut-off 2018-08-08.
+    // Before: "Error: no fraud in the training data" with a stack trace, from the training.
+    const target = ['--chargeback-delay-days', '30-60', '--target', 'chargebacks', '--quiet'];
+    for (const args of [
+      ['train', '--data', data, ...target, '--out', join(dir, 'no-fraud.json')],
+      ['evaluate', '--data', data, '--seeds', '1', '--trees', '2', ...target],
+    ]) {
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', ...args], {
+        cwd: join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(
+        /^model: no fraud to learn: none of the \d+ frauds of the train period 2018-07-25\.\.2018-07-31 is charged back by 2018-08-08T00:00:00\.000Z, the training cut-off \(--target chargebacks\); a shorter --chargeback-delay-days, a longer train period \(--from, --to\) or --target truth$/m,
+      );
+      expect(r.stderr).not.toMatch(/^\s+at |Usage|Error:/m);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('model: ')).length,
+      ).toBe(1);
+    }
+    expect(readdirSync(dir)).not.toContain('no-fraud.json');
+  });
+
   it('evaluate --model scores an existing artifact on the handbook protocol: the figures train measured', () => {
     const cwd = join(import.meta.dirname, '../..');
     const model = join(dir, 'given.json'),
