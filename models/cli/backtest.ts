@@ -16,7 +16,7 @@ import { runBacktest } from '../backtest/backtest.ts';
 import { loadConfiguration, type Configuration } from '../backtest/replay.ts';
 import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
 import { htmlReport, textReport } from '../backtest/report.ts';
-import { callerPath } from '../../services/cli/command.ts';
+import { callerPath, unwritableFolder } from '../../services/cli/command.ts';
 import { isCalendarDate } from './train-flags.ts';
 import { progress, type Progress } from './progress.ts';
 
@@ -195,6 +195,20 @@ async function finish(traffic: Traffic, description: string, config: Config, arg
   return 0;
 }
 
+/** The folder the report goes to, checked before the recording is read and replayed (minutes of work). */
+function checkReportFolder(args: CommonArgs, config: Config, outFlag: string | undefined): void {
+  if (args.out !== undefined) {
+    const problem = unwritableFolder(args.out);
+    if (problem) throw new UsageError(`--out ${outFlag}: ${problem}`);
+    return;
+  }
+  const problem = unwritableFolder(join(config.LEAKGUARD_STATE_DIR, 'backtests'));
+  if (problem)
+    throw new Error(
+      `the report cannot be written under LEAKGUARD_STATE_DIR: ${problem}; --out DIR writes it elsewhere`,
+    );
+}
+
 export async function backtestCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -207,6 +221,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   }
   const args = commonArgs(values);
   const config = loadConfig();
+  checkReportFolder(args, config, values.out);
   const { traffic, description } = await readRecording(values.source, config, args.quiet);
   return finish(traffic, description, config, args);
 }
@@ -252,6 +267,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('one file of requests is required (FILE.ndjson)');
   const args = commonArgs(values);
   const config = loadConfig();
+  checkReportFolder(args, config, values.out);
   const { traffic, path } = await readRequests(positionals[0]!, values.merchant, args.quiet);
   return finish(traffic, path, config, args);
 }

@@ -1,7 +1,7 @@
 // What the CLIs share: a failure that names the command (exit 2: bad usage; 1: the work failed),
 // the sub-command parse with --help and the usage on a bad flag or a missing command, and the
 // paths a caller gives: relative to where they called from, checked before the work that writes them.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Annotate the constant with it (`const fail: Fail = failWith(...)`): TypeScript narrows after a call only then. */
@@ -55,14 +55,65 @@ export function callerPath(path: string): string {
   return resolve(fromRunSh ? env.LEAKGUARD_CALLER_DIR! : process.cwd(), path);
 }
 
-/** Why a file cannot be written at `path` (its folder missing or read-only), or undefined: asked before the work that makes it. */
-export function unwritable(path: string): string | undefined {
-  const folder = dirname(path);
+/** The nearest of `path` and its ancestors that exists, with what it is. */
+function nearestExisting(path: string): { path: string; stats: Stats } {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      return { path: p, stats: statSync(p) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOENT: p is missing; ENOTDIR: an ancestor of p is a file (found further up).
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(p) === p) throw error;
+    }
+  }
+}
+
+/** Why nothing can be written in `folder`, an existing path, or undefined. */
+function notWritableFolder(folder: string, stats: Stats): string | undefined {
+  if (!stats.isDirectory()) return `${folder} is not a folder`;
   try {
     accessSync(folder, constants.W_OK);
     return undefined;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `no folder ${folder}` : `cannot write in ${folder} (${code})`;
+    return `cannot write in ${folder} (${(error as NodeJS.ErrnoException).code})`;
   }
+}
+
+/**
+ * Why a file cannot be written at `path` (its folder missing, a file, or read-only; the path a
+ * folder or a read-only file), or undefined: asked before the work that makes it.
+ */
+export function unwritable(path: string): string | undefined {
+  let at;
+  try {
+    at = nearestExisting(path);
+  } catch (error) {
+    return `cannot reach ${path} (${(error as NodeJS.ErrnoException).code})`;
+  }
+  if (at.path === path) {
+    if (at.stats.isDirectory()) return `${path} is a folder`;
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      return `cannot write ${path} (${(error as NodeJS.ErrnoException).code})`;
+    }
+    return undefined;
+  }
+  const folder = dirname(path);
+  if (at.path !== folder) return at.stats.isDirectory() ? `no folder ${folder}` : `${at.path} is not a folder`;
+  return notWritableFolder(folder, at.stats);
+}
+
+/**
+ * Why a folder of outputs cannot be at `folder` (a file there or above it, or a folder that cannot
+ * be written or created in), or undefined: it may be missing (created with its parents).
+ */
+export function unwritableFolder(folder: string): string | undefined {
+  let at;
+  try {
+    at = nearestExisting(folder);
+  } catch (error) {
+    return `cannot reach ${folder} (${(error as NodeJS.ErrnoException).code})`;
+  }
+  return notWritableFolder(at.path, at.stats);
 }

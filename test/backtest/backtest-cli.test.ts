@@ -1,7 +1,7 @@
 // `npm run backtest` and `npm run replay` as commands: dates that are real calendar days, and
 // progress that shows when stderr is not a terminal (the helpers of `model` and `simulate`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,39 @@ describe('backtest and replay flags', () => {
       expect(`${r.stdout}${r.stderr}`).not.toMatch(/4111.?1111/);
     }
   });
+
+  it('check --out before reading and replaying: a file in the way is said first, exit 2', () => {
+    const file = join(dir, 'out-check.ndjson');
+    const request = {
+      merchantId: 'm1',
+      transactionId: 'o-1',
+      amount: 1000,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      occurredAt: '2026-01-05T10:00:00Z',
+      card: { number: '4111111111111111', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' },
+    };
+    writeFileSync(file, `${JSON.stringify(request)}\n`);
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    // Before: the whole replay ran, then "ENOTDIR: not a directory, mkdir …" (exit 1), the report lost.
+    for (const [script, args] of [
+      ['models/cli/replay.ts', [file]],
+      ['models/cli/backtest.ts', ['--source', file]],
+    ] as const)
+      for (const out of [join(blocker, 'report'), join(blocker, 'deeper', 'report')]) {
+        const r = node(script, [...args, '--out', out]);
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`--out ${out}: ${blocker} is not a folder\n`);
+        expect(r.stderr).not.toMatch(/^(read|replay): /m);
+        expect(r.stderr).not.toMatch(/ENOTDIR|^\s+at /m);
+      }
+    // a folder that does not exist yet is created with its parents
+    const fresh = join(dir, 'new', 'deeper', 'report');
+    const ok = node('models/cli/replay.ts', [file, '--quiet', '--out', fresh]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readdirSync(fresh).sort()).toEqual(['report.html', 'report.json']);
+  }, 60_000);
 
   it('say how far they got when stderr is not a terminal', () => {
     const file = join(dir, 'requests.ndjson');

@@ -405,6 +405,46 @@ describe('command line', () => {
     }
   });
 
+  it('train, evaluate and record-simulated check every output path before any work', () => {
+    const blocker = join(dir, 'in-the-way');
+    writeFileSync(blocker, '');
+    mkdirSync(join(dir, 'a-folder'), { recursive: true });
+    const tiny = ['--trees', '1', '--genuine-per-tree', '50', '--quiet'];
+    // Before: a file as the parent passed the check: the data was read, the forest trained, and the
+    // write died with "ENOTDIR … open" and a stack trace; record-simulated ended in a bare ENOTDIR.
+    const cases: [string[], RegExp][] = [
+      [
+        ['train', '--data', data, ...tiny, '--out', join(blocker, 'm.json')],
+        /^model: --out .*in-the-way\/m\.json: .*in-the-way is not a folder$/m,
+      ],
+      [
+        ['evaluate', '--data', data, ...tiny, '--seeds', '1', '--json', join(blocker, 'e.json')],
+        /^model: --json .*in-the-way\/e\.json: .*in-the-way is not a folder$/m,
+      ],
+      [
+        ['evaluate', '--data', data, ...tiny, '--seeds', '1', '--report', join(blocker, 'x', 'r.html')],
+        /^model: --report .*in-the-way\/x\/r\.html: .*in-the-way is not a folder$/m,
+      ],
+      [
+        ['train', '--data', data, ...tiny, '--out', join(dir, 'a-folder')],
+        /^model: --out .*a-folder: .*a-folder is a folder$/m,
+      ],
+      [
+        ['record-simulated', '--data', data, '--out', join(blocker, 'r.ndjson')],
+        /^--out .*in-the-way\/r\.ndjson: .*in-the-way is not a folder$/m,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'models/cli/model.ts', ...args], {
+        cwd: join(import.meta.dirname, '../..'),
+        encoding: 'utf8',
+      });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/^read \d+ transactions|ENOTDIR|EISDIR|^\s+at /m);
+    }
+  }, 120_000);
+
   it('train and evaluate refuse a training target without fraud in one line, exit 2, before training', () => {
     // Charged back 30-60 days after, no fraud of 2018-07-25..31 is known by the cut-off 2018-08-08.
     // Before: "Error: no fraud in the training data" with a stack trace, from the training.
