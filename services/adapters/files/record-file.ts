@@ -136,12 +136,25 @@ export async function* ndjsonLines(files: readonly string[]): AsyncGenerator<Ndj
     }
     const lines = createInterface({ input, crlfDelay: Infinity });
     let line = 0;
-    for await (const read of lines) {
-      line++;
-      // A byte-order mark (an editor's or a spreadsheet's) is not part of the first line.
-      const text = line === 1 && read.startsWith('\ufeff') ? read.slice(1) : read;
-      if (text.trim() === '') continue;
-      yield { file, line, text, bytesRead: before + stream.bytesRead };
+    try {
+      for await (const read of lines) {
+        line++;
+        // A byte-order mark (an editor's or a spreadsheet's) is not part of the first line.
+        const text = line === 1 && read.startsWith('\ufeff') ? read.slice(1) : read;
+        if (text.trim() === '') continue;
+        yield { file, line, text, bytesRead: before + stream.bytesRead };
+      }
+    } catch (error) {
+      // A file that stops being readable (a damaged or truncated .gz, a read error): named, with the
+      // line it was reading, as a refused line is. The message is zlib's or the system's, never data.
+      const e = error as NodeJS.ErrnoException;
+      throw Object.assign(
+        new Error(
+          `${file}:${line + 1}: cannot be read (${e.message})${e.code?.startsWith('Z_') ? ': the file is damaged or not what its name says' : ''}`,
+          { cause: error },
+        ),
+        e.code === undefined ? {} : { code: e.code },
+      );
     }
     before += (await stat(file)).size;
   }
