@@ -10,7 +10,7 @@ import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { frictionBudget, type FrictionBudget } from '../../services/core/rules.ts';
 import { DECISIONS, type Decision } from '../../services/core/schemas.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
-import { recordKey } from '../../services/recording/record.ts';
+import { joinKey } from '../../services/recording/record.ts';
 import type { Traffic } from './traffic.ts';
 import {
   inputOf,
@@ -380,7 +380,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
       totals.notScored++;
       tallyOf(input.merchantId).notScored++;
       if (
-        traffic.truth.get(recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId })) ===
+        traffic.truth.get(joinKey({ merchantId: input.merchantId, transactionId: input.request.transactionId })) ===
         'fraud'
       )
         totals.notScoredFraud++;
@@ -391,7 +391,7 @@ export async function runBacktest(traffic: Traffic, o: BacktestOptions): Promise
     const decided = codes.map((c) => DECISIONS[c]!);
     const at = traffic.at[i]!;
     totals.reported++;
-    const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
+    const key = joinKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
     const truth = traffic.truth.get(key);
     const fraud = truth === 'fraud';
     const amount = referenceCents(rates, input.request.amount, input.request.currency, at) / 100;

@@ -6,13 +6,13 @@
 import { archivedTransaction } from '../../services/archive-writer.ts';
 import type { ScoreResult } from '../../services/core/engine.ts';
 import type { ArchiveEntry, ArchivedTransaction, TransactionArchive } from '../../services/core/transaction-archive.ts';
-import { recordKey } from '../../services/recording/record.ts';
+import { joinKey } from '../../services/recording/record.ts';
 
 export class ReplayArchive implements TransactionArchive {
   private readonly entries = new Map<string, ArchiveEntry>();
   private readonly wanted: ReadonlySet<string>;
 
-  /** `wanted`: the recordKey of every transaction an outcome is reported for. */
+  /** `wanted`: the joinKey of every transaction an outcome is reported for. */
   constructor(wanted: ReadonlySet<string>) {
     this.wanted = wanted;
   }
@@ -21,7 +21,7 @@ export class ReplayArchive implements TransactionArchive {
   scored(merchantId: string, result: ScoreResult): void {
     if (
       result.kind !== 'scored' ||
-      !this.wanted.has(recordKey({ merchantId, transactionId: result.response.transactionId }))
+      !this.wanted.has(joinKey({ merchantId, transactionId: result.response.transactionId }))
     )
       return;
     const transaction = archivedTransaction(merchantId, result);
@@ -30,18 +30,18 @@ export class ReplayArchive implements TransactionArchive {
 
   append(transactions: readonly ArchivedTransaction[]): Promise<void> {
     for (const t of transactions) {
-      const key = recordKey(t);
+      const key = joinKey(t);
       if (!this.entries.has(key)) this.entries.set(key, { ...t, outcomes: {} });
     }
     return Promise.resolve();
   }
 
   find(merchantId: string, transactionId: string): Promise<ArchiveEntry | undefined> {
-    return Promise.resolve(this.entries.get(recordKey({ merchantId, transactionId })));
+    return Promise.resolve(this.entries.get(joinKey({ merchantId, transactionId })));
   }
 
   markOutcome(merchantId: string, transactionId: string, outcome: string, at: number): Promise<boolean> {
-    const entry = this.entries.get(recordKey({ merchantId, transactionId }));
+    const entry = this.entries.get(joinKey({ merchantId, transactionId }));
     if (!entry || entry.outcomes[outcome] !== undefined) return Promise.resolve(false);
     entry.outcomes[outcome] = at;
     return Promise.resolve(true);

@@ -14,7 +14,7 @@ import { MemoryVelocityStore } from '../../services/adapters/memory/velocity-sto
 import { readRulesetFile } from '../../services/adapters/files/ruleset-file.ts';
 import { readRatesFile } from '../../services/adapters/files/rates-file.ts';
 import { loadScoringModel } from '../../services/adapters/files/model-file.ts';
-import { recordKey, replayInput, type ScoredRecord } from '../../services/recording/record.ts';
+import { joinKey, replayInput, type ScoredRecord } from '../../services/recording/record.ts';
 import { REPLAY_KEYRING } from '../replay/engine-replay.ts';
 import { lineAt, type RequestLine, type Traffic } from './traffic.ts';
 import { ReplayArchive } from './replay-archive.ts';
@@ -99,7 +99,7 @@ export async function replayConfiguration(
   const store = new MemoryVelocityStore({ now: () => clock });
   // An outcome reported after the replay's marker has gone (35 days) finds its transaction here, as
   // production's finds it in its archive.
-  const archive = new ReplayArchive(new Set(traffic.outcomes.map(recordKey)));
+  const archive = new ReplayArchive(new Set(traffic.outcomes.map(joinKey)));
   const engine = new Engine({
     store,
     // Plain requests are fingerprinted with it; any key does, the stores being fresh.

@@ -12,7 +12,7 @@ import {
   type ScoreRequest,
 } from '../../services/core/schemas.ts';
 import { containsCardNumber, scrubCardNumbers } from '../../services/core/scrub.ts';
-import { recordKey, trafficRecordSchema } from '../../services/recording/record.ts';
+import { joinKey, trafficRecordSchema } from '../../services/recording/record.ts';
 
 /** An outcome to replay, times in epoch ms. */
 export interface ReplayOutcome {
@@ -126,7 +126,7 @@ export class TrafficBuilder {
     const parsed = trafficRecordSchema.safeParse(value);
     if (!parsed.success) return this.refuse(where, issueLines(parsed.error).join('; '));
     const r = parsed.data;
-    const key = recordKey(r);
+    const key = joinKey(r);
     if (r.kind === 'scored') {
       if (this.keys.has(key)) {
         this.duplicates++;
@@ -160,7 +160,7 @@ export class TrafficBuilder {
     if (!parsed.success) return this.refuse(where, issueLines(parsed.error).join('; '));
     if (!parsed.data.occurredAt) return this.refuse(where, 'occurredAt: is required to replay a request in time');
     const merchantId = extra.data.merchantId ?? this.defaultMerchant;
-    const key = recordKey({ merchantId, transactionId: parsed.data.transactionId });
+    const key = joinKey({ merchantId, transactionId: parsed.data.transactionId });
     if (this.keys.has(key)) {
       this.duplicates++;
       return;
@@ -212,7 +212,7 @@ export class TrafficBuilder {
     for (const key of this.chargebacks) if (!this.reversed.has(key)) truth.set(key, 'fraud');
     const chargebackTimes: Traffic['chargebackTimes'] = [];
     for (const o of this.outcomes) {
-      const key = recordKey(o);
+      const key = joinKey(o);
       const at = o.outcome === 'chargeback' && !this.undatedChargebacks.has(key) ? this.keys.get(key) : undefined;
       if (at !== undefined) chargebackTimes.push({ at, reportedAt: o.reportedAt });
     }

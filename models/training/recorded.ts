@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { servingVector } from '../../services/model/serving.ts';
 import type { FeatureSet } from '../../services/model/definitions.ts';
-import { recordKey } from '../../services/recording/record.ts';
+import { joinKey } from '../../services/recording/record.ts';
 import { firstAt } from '../backtest/backtest.ts';
 import { replayConfiguration, type Configuration, type ReplayWindow } from '../backtest/replay.ts';
 import { labelTruth, type AnalystLabel, type Traffic } from '../backtest/traffic.ts';
@@ -172,7 +172,7 @@ function outcomeTimes(traffic: Traffic): Map<string, OutcomeTimes> {
   for (const o of traffic.outcomes) {
     const field = OUTCOME_FIELD[o.outcome];
     if (!field) continue;
-    const key = recordKey(o);
+    const key = joinKey(o);
     const t = times.get(key) ?? {};
     t[field] = Math.min(t[field] ?? Infinity, o.reportedAt);
     times.set(key, t);
@@ -274,7 +274,7 @@ export async function recordedTrainingSet(traffic: Traffic, o: RecordedTrainingO
         values.subarray(row * cols, (row + 1) * cols),
       );
       at[row] = traffic.at[i]!;
-      const key = recordKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
+      const key = joinKey({ merchantId: input.merchantId, transactionId: input.request.transactionId });
       const known = times.get(key);
       const analyst = traffic.labelHistory.get(key);
       // Production's decision, recorded; a merchant's export has none (its issuer's declines are outcomes).

@@ -250,8 +250,18 @@ export const trafficRecordSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-/** The key that joins a scoring with what was learnt of it later. */
+/**
+ * A record's Kafka message key (partitions a transaction's records together). Not a join key: a
+ * transaction id may hold ':' (`a` + `b:c` and `a:b` + `c` give the same); joinKey is.
+ */
 export const recordKey = (r: { merchantId: string; transactionId: string }) => `${r.merchantId}:${r.transactionId}`;
+
+/**
+ * The key that joins a scoring with what was learnt of it later (outcomes, labels) in the offline
+ * tools: one per (merchant, transaction) pair, whatever characters the ids hold.
+ */
+export const joinKey = (r: { merchantId: string; transactionId: string }) =>
+  JSON.stringify([r.merchantId, r.transactionId]);
 
 /** A record as a sink writes it: its key (recordKey) and its JSON, one line of the recording. */
 export interface RecordLine {

@@ -285,9 +285,9 @@ describe('backtest', () => {
     const traffic = builder.finish();
     expect(traffic.refused).toBe(0);
     expect(Object.fromEntries(traffic.truth)).toEqual({
-      'm1:kept': 'fraud',
-      'm1:labelled': 'fraud',
-      'm1:cleared': 'legitimate',
+      '["m1","kept"]': 'fraud',
+      '["m1","labelled"]': 'fraud',
+      '["m1","cleared"]': 'legitimate',
     });
     // Every outcome is replayed to the engines, the reversals too.
     expect(traffic.outcomes.filter((o) => o.outcome === 'chargeback_reversed')).toHaveLength(4);
@@ -308,8 +308,42 @@ describe('backtest', () => {
     requests.add(request('reversed', 'chargeback_reversed'), 'r:2');
     const exported = requests.finish();
     expect(exported.refused).toBe(0);
-    expect(Object.fromEntries(exported.truth)).toEqual({ 'replay:charged': 'fraud' });
+    expect(Object.fromEntries(exported.truth)).toEqual({ '["replay","charged"]': 'fraud' });
     expect(exported.outcomes.map((o) => [o.transactionId, o.outcome])).toEqual([['charged', 'chargeback']]);
+  });
+
+  it('tells apart two transactions whose merchant and transaction ids join the same with a colon', () => {
+    // merchant a / transaction b:c and merchant a:b / transaction c: both "a:b:c" before, the second
+    // dropped as a duplicate and the outcomes and labels of either joined to the first.
+    const requests = new TrafficBuilder('requests');
+    const request = (merchantId: string, transactionId: string, outcome?: string) =>
+      JSON.stringify({
+        merchantId,
+        transactionId,
+        amount: 1000,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        occurredAt: '2026-11-20T09:30:00Z',
+        card: { number: '4242424242424242', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+        ...(outcome ? { outcome } : {}),
+      });
+    requests.add(request('a', 'b:c'), 'r:1');
+    requests.add(request('a:b', 'c', 'chargeback'), 'r:2');
+    const exported = requests.finish();
+    expect(exported.refused).toBe(0);
+    expect(exported.duplicates).toBe(0);
+    expect(exported.count).toBe(2);
+    expect(Object.fromEntries(exported.truth)).toEqual({ '["a:b","c"]': 'fraud' });
+
+    const recording = new TrafficBuilder('recording');
+    const label = (merchantId: string, transactionId: string, l: string) =>
+      JSON.stringify({ kind: 'label', v: 2, merchantId, transactionId, label: l, at: '2026-11-20T10:00:00.000Z' });
+    recording.add(label('a', 'b:c', 'legitimate'), 'f:1');
+    recording.add(label('a:b', 'c', 'fraud'), 'f:2');
+    expect(Object.fromEntries(recording.finish().truth)).toEqual({
+      '["a","b:c"]': 'legitimate',
+      '["a:b","c"]': 'fraud',
+    });
   });
 
   it('refuses a bad option and a bad line with a precise message', async () => {
@@ -346,14 +380,14 @@ describe('a reversed decision', () => {
     builder.add(label('kept', 'fraud', '2026-11-20T09:30:00.000Z'), 'f:7');
     const traffic = builder.finish();
     expect(traffic.refused).toBe(0);
-    expect(Object.fromEntries(traffic.truth)).toEqual({ 'm1:redone': 'legitimate', 'm1:kept': 'fraud' });
+    expect(Object.fromEntries(traffic.truth)).toEqual({ '["m1","redone"]': 'legitimate', '["m1","kept"]': 'fraud' });
   });
 
   it('is recorded: a case decided fraud then reversed is not fraud in the recording', async () => {
     const cases = t.runtime.cases!;
     const [kase] = (await cases.store.list(caseQuerySchema.parse({ status: 'pending' }))).items;
     expect(kase, 'a flagged case waits for a decision').toBeTruthy();
-    const key = `${kase!.merchantId}:${kase!.transactionId}`;
+    const key = JSON.stringify([kase!.merchantId, kase!.transactionId]);
     expect((await cases.feedback.decide(kase!.id, 'mark_fraud', 'analyst-1')).effects).toBe('applied');
     await t.runtime.recorder!.flush();
     expect((await recordedTraffic()).truth.get(key)).toBe('fraud');
