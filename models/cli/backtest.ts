@@ -40,6 +40,8 @@ merchantId, label fraud|legitimate, outcome and outcomeAt) through the configura
 candidate, on fresh in-memory stores: what Leakguard would have decided on your own history.`;
 
 export class UsageError extends Error {}
+/** An input file that cannot be used: one line, exit 2, without the usage (the flags were right). */
+export class InputError extends Error {}
 
 interface CommonArgs {
   from?: number;
@@ -305,7 +307,7 @@ export function runCli(
       const e = error as Error & { code?: string };
       const isUsage = error instanceof UsageError || (e.code ?? '').startsWith('ERR_PARSE_ARGS');
       process.stderr.write(`${scrubCardNumbers(e.message ?? String(error))}${isUsage ? `\n${usage}` : ''}\n`);
-      return (process.exitCode = isUsage ? 2 : 1);
+      return (process.exitCode = isUsage || error instanceof InputError ? 2 : 1);
     },
   );
 }

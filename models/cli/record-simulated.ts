@@ -13,7 +13,7 @@ import { callerPath, unwritable } from '../../services/cli/command.ts';
 import { TrafficRecorder } from '../../services/recording/recorder.ts';
 import { DatasetError, readDataset } from '../simulator/csv.ts';
 import { replayThroughEngine } from '../replay/engine-replay.ts';
-import { dateArg, progressBar, UsageError } from './backtest.ts';
+import { dateArg, InputError, progressBar, UsageError } from './backtest.ts';
 
 export const RECORD_SIMULATED_USAGE = `usage: npm run model -- record-simulated --data DIR --out FILE.ndjson [--to DATE] [--model PATH|off|none] [--quiet]
   Scores a breach dataset (npm run simulate -- --breach) as the default deployment would have, up to
@@ -53,7 +53,7 @@ export async function recordSimulatedCommand(argv: string[]): Promise<number> {
   try {
     model = modelPath === undefined ? undefined : loadScoringModel(modelPath, { amountReference: reference });
   } catch (error) {
-    throw new UsageError(`--model ${values.model}: ${(error as Error).message}`);
+    throw new InputError(`--model ${values.model}: ${(error as Error).message}`);
   }
   const data = callerPath(values.data);
   let ds;
@@ -65,7 +65,7 @@ export async function recordSimulatedCommand(argv: string[]): Promise<number> {
     if (!ds.extra.has('BREACH_ID'))
       throw new DatasetError(`${values.data}: no BREACH_ID column: generate it with npm run simulate -- --breach`);
   } catch (error) {
-    throw new UsageError(
+    throw new InputError(
       error instanceof DatasetError ? error.message : `--data ${values.data}: ${(error as Error).message}`,
     );
   }

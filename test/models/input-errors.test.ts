@@ -107,6 +107,24 @@ describe('dataset files: the file, line and column, and what was expected', () =
       `model: --model ${torn}: cannot read model artifact ${torn}:3:17: not valid JSON (expected JSON there): write the file whole, aside, then rename it into place`,
     );
   });
+
+  it('model record-simulated refuses them in one line, exit 2, without the usage', () => {
+    // Before: the message, then the whole usage (as for a wrong flag).
+    const { folder, file } = dataset(`${HEADER.replace(',TX_FRAUD', '')}\n${ROWS[0]!.replace(/,0$/, '')}\n`);
+    const out = join(dir, 'recorded.ndjson');
+    expect(refusedInOneLine(model('record-simulated', '--data', folder, '--out', out))).toBe(
+      `${file}:1: no column TX_FRAUD in the header (expected a header naming TRANSACTION_ID, TX_DATETIME, CUSTOMER_ID, TERMINAL_ID, TX_AMOUNT, TX_TIME_SECONDS, TX_TIME_DAYS, TX_FRAUD; TX_FRAUD_SCENARIO and others optional)`,
+    );
+    const torn = join(dir, 'torn-recorded.json');
+    writeFileSync(torn, '{\n "formatVersion": 1,\n "modelVersion" "x"\n}\n');
+    expect(refusedInOneLine(model('record-simulated', '--data', folder, '--out', out, '--model', torn))).toBe(
+      `--model ${torn}: cannot read model artifact ${torn}:3:17: not valid JSON (expected JSON there): write the file whole, aside, then rename it into place`,
+    );
+    // a wrong flag still gets the usage
+    const flag = model('record-simulated', '--data', folder, '--out', out, '--to', 'soon');
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('usage:');
+  });
 });
 
 describe('a breach dataset replayed through the engine: its rows and side files', () => {
