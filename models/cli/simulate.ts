@@ -163,6 +163,17 @@ if (values.breach) {
       process.exit(2);
     }
   }
+  // Breaches on days the dataset does not reach never happen: said, not left to a "0 breaches" summary.
+  const within = Array.from(
+    { length: breach.breaches },
+    (_, k) => breach!.breachDay + k * breach!.breachInterval,
+  ).filter((d) => d < opts.days).length;
+  if (within < breach.breaches)
+    console.error(
+      `simulate: warning: ${within === 0 ? 'no breach happens' : `only ${within} of the ${breach.breaches} breaches happen`}: ` +
+        `breaches fall on day ${breach.breachDay} (--breach-day)${breach.breaches > 1 ? ` and every ${breach.breachInterval} days after (--breach-interval)` : ''}, ` +
+        `the dataset has days 0..${opts.days - 1} (--days ${opts.days}); ${within === 0 ? `a --breach-day below ${opts.days} or ` : ''}more --days`,
+    );
 } else if (typeof values.currencies === 'string') {
   console.error(`simulate: --currencies needs --breach (the handbook dataset has no currency)\n\n${usage()}`);
   process.exit(2);

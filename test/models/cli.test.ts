@@ -75,6 +75,34 @@ describe('command line', () => {
     expect(readFileSync(join(out, '2018-04-01.csv'), 'utf8')).not.toMatch(/BREACH_ID/);
   });
 
+  it('simulate --breach warns when the breach days fall past the dataset', () => {
+    const cwd = join(import.meta.dirname, '../..');
+    const sim = (out: string, ...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--disable-warning=ExperimentalWarning',
+          'models/cli/simulate.ts',
+          ...['--customers', '20', '--terminals', '40', '--quiet', '--breach', '--out', join(dir, out), ...args],
+        ],
+        { cwd, encoding: 'utf8' },
+      );
+    // Before: exit 0, "breach: 0 breaches" and nothing else (the default breach day is 60).
+    const none = sim('breach-none', '--days', '30');
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/^breach: 0 breaches/m);
+    expect(none.stderr).toContain(
+      'simulate: warning: no breach happens: breaches fall on day 60 (--breach-day) and every 30 days after (--breach-interval), the dataset has days 0..29 (--days 30); a --breach-day below 30 or more --days',
+    );
+    const some = sim('breach-some', '--days', '12', '--breach-day', '5', '--breach-interval', '10');
+    expect(some.status, some.stderr).toBe(0);
+    expect(some.stdout).toMatch(/^breach: 1 breaches/m);
+    expect(some.stderr).toContain('simulate: warning: only 1 of the 2 breaches happen: breaches fall on day 5');
+    const all = sim('breach-all', '--days', '12', '--breach-day', '2', '--breach-interval', '5');
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stderr).not.toContain('warning');
+  });
+
   it('evaluate prints the table beside the reference, writes --json (per seed) and an offline --report', () => {
     const json = join(dir, 'eval.json'),
       report = join(dir, 'eval.html');
