@@ -2,6 +2,7 @@
 // (models/backtest/). `npm run replay` (models/cli/replay.ts) does the same for plain /v1/score
 // requests. Both print the report and write it as JSON and HTML.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../../services/config.ts';
@@ -144,6 +145,14 @@ async function readFiles(path: string, builder: TrafficBuilder, quiet: boolean, 
     if ((error as { code?: string }).code === 'ENOENT') throw new UsageError(`no such file or folder: ${path}${where}`);
     throw error;
   });
+  if (files.length === 0) {
+    // A folder of other files (an export saved as .jsonl, .json): said, not left to "nothing to replay".
+    const others = (await readdir(path)).filter((f) => !f.startsWith('.')).sort();
+    if (others.length > 0)
+      throw new InputError(
+        `${path}: no *.ndjson or *.ndjson.gz file (only those are read from a folder; it holds ${others.length} other entr${others.length === 1 ? 'y' : 'ies'}, e.g. ${others[0]}): name the file itself, or rename it to .ndjson`,
+      );
+  }
   const total = await totalBytes(files);
   const bar = progressBar(quiet, 'read', 'bytes');
   let n = 0;

@@ -1,7 +1,7 @@
 // `npm run backtest` and `npm run replay` as commands: dates that are real calendar days, and
 // progress that shows when stderr is not a terminal (the helpers of `model` and `simulate`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,6 +77,24 @@ describe('backtest and replay flags', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(readdirSync(fresh).sort()).toEqual(['report.html', 'report.json']);
   }, 60_000);
+
+  it('say which files a folder is read for when it holds none of them', () => {
+    const folder = join(dir, 'jsonl-only');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'orders.jsonl'), '{}\n');
+    // Before: "nothing to replay in …" (exit 1), not saying only *.ndjson[.gz] are read.
+    const r = node('models/cli/replay.ts', [folder, '--quiet', '--out', join(dir, 'jsonl-report')]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      `${folder}: no *.ndjson or *.ndjson.gz file (only those are read from a folder; it holds 1 other entry, e.g. orders.jsonl): name the file itself, or rename it to .ndjson\n`,
+    );
+    // an empty folder is still nothing to replay
+    const empty = join(dir, 'empty-folder');
+    mkdirSync(empty);
+    const none = node('models/cli/replay.ts', [empty, '--quiet', '--out', join(dir, 'empty-report')]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toBe(`nothing to replay in ${empty}\n`);
+  });
 
   it('say how far they got when stderr is not a terminal', () => {
     const file = join(dir, 'requests.ndjson');
