@@ -243,6 +243,13 @@ export function labelTruth(labels: readonly AnalystLabel[]): Truth | undefined {
   return standing.length ? 'legitimate' : undefined;
 }
 
+/**
+ * No merchant id the engine serves holds ':' (API keys' merchant ids are letters, digits, . _ -), and
+ * the engine keys a transaction by `merchant:transaction`: merchant `a:b` with transaction `c` would
+ * be merchant `a` with transaction `b:c` to the replayed engine.
+ */
+export const MERCHANT_ID_COLON = "must not contain ':' (no merchant id the engine serves does)";
+
 /** The fields a merchant's export may add to a /v1/score request: whose it is and what became of it. */
 const requestLineExtras = z.object({
   // Shown in the report as given (per merchant, beside each transaction decided otherwise): card-free, as transaction ids are.
@@ -251,6 +258,7 @@ const requestLineExtras = z.object({
     .min(1)
     .max(128)
     .refine((v) => !containsCardNumber(v), CARD_NUMBER_IN_IDENTIFIER)
+    .refine((v) => !v.includes(':'), MERCHANT_ID_COLON)
     .optional(),
   label: z.enum(['fraud', 'legitimate']).optional(),
   outcome: z.enum(OUTCOMES).optional(),

@@ -15,7 +15,7 @@ import { DEFAULT_RULESET_PATH } from '../../services/adapters/files/ruleset-file
 import { DEFAULT_RATES_PATH } from '../../services/adapters/files/rates-file.ts';
 import { runBacktest } from '../backtest/backtest.ts';
 import { loadConfiguration, type Configuration } from '../backtest/replay.ts';
-import { TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
+import { MERCHANT_ID_COLON, TrafficBuilder, type Traffic } from '../backtest/traffic.ts';
 import { htmlReport, textReport } from '../backtest/report.ts';
 import { callerPath, unwritableFolder } from '../../services/cli/command.ts';
 import { isCalendarDate } from './train-flags.ts';
@@ -295,6 +295,7 @@ export async function readRequests(
   // Printed in the report and the next command's line: refused as a line's merchantId is, never echoed.
   if (merchant !== undefined && (merchant.length === 0 || merchant.length > 128 || containsCardNumber(merchant)))
     throw new UsageError(`--merchant: 1 to 128 characters that ${CARD_NUMBER_IN_IDENTIFIER}`);
+  if (merchant?.includes(':')) throw new UsageError(`--merchant: ${MERCHANT_ID_COLON}`);
   const builder = new TrafficBuilder('requests', merchant ? { defaultMerchant: merchant } : {});
   const path = callerPath(pathFlag);
   await readFiles(path, builder, quiet);

@@ -43,6 +43,9 @@ describe('backtest and replay flags', () => {
       expect(r.stderr).toContain('--merchant: 1 to 128 characters that must not contain a card number');
       expect(`${r.stdout}${r.stderr}`).not.toMatch(/4111.?1111/);
     }
+    const colon = node('models/cli/replay.ts', ['x.ndjson', '--merchant', 'shop:eu']);
+    expect(colon.status, colon.stderr).toBe(2);
+    expect(colon.stderr).toContain("--merchant: must not contain ':' (no merchant id the engine serves does)");
   });
 
   it('check --out before reading and replaying: a file in the way is said first, exit 2', () => {
