@@ -30,6 +30,8 @@ const plainNumber = (error: string) =>
     .regex(/^\d+(\.\d+)?([eE][-+]?\d+)?$|^\.\d+([eE][-+]?\d+)?$/, { error })
     .transform(Number);
 const int = (def: number, min: number, max: number) => wholeNumber(min, max).default(def);
+/** LEAKGUARD_CPP_ALPHA's range, said by each of its checks. */
+const ALPHA_RANGE = 'must be a number above 0 and below 0.5 (0.001, 1e-6)';
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -183,13 +185,8 @@ export const configSchema = z.object({
    * (22 → 41), the breaches 4 days later (docs/breach-discovery.md).
    */
   LEAKGUARD_CPP_MIN_CARDS: int(10, 2, 1000),
-  LEAKGUARD_CPP_ALPHA: plainNumber('must be a number above 0 and below 0.5 (0.001, 1e-6)')
-    .pipe(
-      z
-        .number()
-        .gt(0, { error: 'must be a number above 0 and below 0.5 (0.001, 1e-6)' })
-        .lt(0.5, { error: 'must be a number above 0 and below 0.5 (0.001, 1e-6)' }),
-    )
+  LEAKGUARD_CPP_ALPHA: plainNumber(ALPHA_RANGE)
+    .pipe(z.number().gt(0, { error: ALPHA_RANGE }).lt(0.5, { error: ALPHA_RANGE }))
     .default(1e-6),
   /**
    * Recording for backtests (docs/backtest.md): every scored transaction, outcome and analyst's label,

@@ -321,18 +321,16 @@ export function createRuntime(
   }
   // Which keys this process holds, by id (never their material): a rotation whose previous key did
   // not load shows here, not as cards listed before it that stopped matching.
-  logger.info(
-    { primary: keyring.primary.id, previous: keyring.previous?.id ?? null },
-    keyring.previous
-      ? `card keys: ${keyring.primary.id}, previous ${keyring.previous.id}`
-      : `card keys: ${keyring.primary.id}, no previous key`,
-  );
-  logger.info(
-    { primary: dataKeys.keyring.primary.id, previous: dataKeys.keyring.previous?.id ?? null },
-    dataKeys.keyring.previous
-      ? `data keys: ${dataKeys.keyring.primary.id}, previous ${dataKeys.keyring.previous.id}`
-      : `data keys: ${dataKeys.keyring.primary.id}, no previous key`,
-  );
+  const logKeys = (
+    what: string,
+    { primary, previous }: { primary: { id: string }; previous?: { id: string } | undefined },
+  ) =>
+    logger.info(
+      { primary: primary.id, previous: previous?.id ?? null },
+      previous ? `${what}: ${primary.id}, previous ${previous.id}` : `${what}: ${primary.id}, no previous key`,
+    );
+  logKeys('card keys', keyring);
+  logKeys('data keys', dataKeys.keyring);
   const cipher = new PersonalDataCipher(dataKeys.keyring);
 
   // The audit log's checkpoints are signed with a key kept outside the database (services/audit-key.ts);

@@ -304,7 +304,7 @@ export async function detectPackedYielding(
   }
 }
 
-/** detectPacked's work, yielding every CARDS_BETWEEN_TURNS cards it walks. */
+/** detectPacked's work, yielding every CARDS_BETWEEN_TURNS cards it walks and every MERCHANTS_BETWEEN_TURNS merchants it tests. */
 function* detectSteps(
   packed: PackedFrauds,
   cards: readonly number[],

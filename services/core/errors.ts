@@ -71,7 +71,7 @@ export const ERROR_CODES = {
   WEBHOOK_DISABLED: {
     status: 409,
     meaning:
-      'the webhook subscription is disabled (the API key that made it was revoked): delete it and subscribe again with a live key',
+      'the webhook subscription is disabled (the API key that made it was revoked, or is held while the key store does not hold that key): delete it and subscribe again with a live key',
   },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the limit' },
   URI_TOO_LONG: { status: 414, meaning: 'a path parameter is too long' },

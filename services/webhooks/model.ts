@@ -290,7 +290,8 @@ export interface PendingDelivery {
   due: boolean;
   /**
    * The subscription's signing secret as it stands now (read with the head: a rotation applies
-   * from the next attempt on); null when it cannot be decrypted (the data key that sealed it is gone).
+   * from the next attempt on); null when it cannot be decrypted (the data key that sealed it is gone),
+   * and when the delivery is not due (not opened for a head that is only polled).
    */
   secret: string | null;
   /**
@@ -413,7 +414,7 @@ export class WebhookLimitReached extends LeakguardError {
   }
 }
 
-/** A re-send asked of a subscription that receives nothing any more (its creating key revoked). */
+/** A re-send asked of a subscription that receives nothing (its creating key revoked, or not in the key store). */
 export class WebhookDisabled extends LeakguardError {
   constructor(reason: string) {
     super(

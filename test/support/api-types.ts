@@ -477,7 +477,7 @@ export interface paths {
     put?: never;
     /**
      * Send a delivery again
-     * @description A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked): 409 WEBHOOK_DISABLED.
+     * @description A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked, or held while the key store does not hold that key): 409 WEBHOOK_DISABLED.
      */
     post: operations['resendWebhookDelivery'];
     delete?: never;

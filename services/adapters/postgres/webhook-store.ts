@@ -571,9 +571,10 @@ export class PostgresWebhookStore implements WebhookStore {
         attempts: row.attempts,
         createdAt: iso(row.created_at),
         due: row.due,
-        secret: this.openSecret(row.secret, lease.subscriptionId),
+        // Opened only for an attempt: a head waiting on its retry is polled and not sent.
+        secret: row.due ? this.openSecret(row.secret, lease.subscriptionId) : null,
         previousSecret:
-          row.previous_secret === null
+          !row.due || row.previous_secret === null
             ? null
             : this.openSecret(row.previous_secret, lease.subscriptionId, previousBindingOf),
       }

@@ -267,13 +267,12 @@ export class RedisCardHistoryStore implements CardHistoryStore {
       const read = await pMap(
         labelled.cards.slice(i, i + FRAUD_PAGE),
         async (card) => {
-          const [labels, firsts, lasts] = await Promise.all([
+          const [labels, visits] = await Promise.all([
             this.readAll(HISTORY_KEYS.cardFrauds(card)),
-            this.readAll(HISTORY_KEYS.cardFirstVisits(card)),
-            this.readAll(HISTORY_KEYS.cardMerchants(card)),
+            this.visitsOfCard(card, merchants),
           ]);
           const [record] = episodesSince([[card, labelsOf(labels)]], labelled.floor, coveredSince);
-          return record && { record, visits: visitsFrom(firsts, lasts, merchants) };
+          return record && { record, visits };
         },
         { concurrency: READS_IN_FLIGHT },
       );
@@ -373,18 +372,17 @@ export class RedisCardHistoryStore implements CardHistoryStore {
     // A scan asks for every fraudulent card of its windows (thousands at scale): READS_IN_FLIGHT
     // at a time, so that the scorings' calls go between them (see KEYS_PER_SCRIPT).
     const merchants = new Map<string, string>();
-    const lists = await pMap(
-      cards,
-      async (card) => {
-        const [firsts, lasts] = await Promise.all([
-          this.readAll(HISTORY_KEYS.cardFirstVisits(card)),
-          this.readAll(HISTORY_KEYS.cardMerchants(card)),
-        ]);
-        return visitsFrom(firsts, lasts, merchants);
-      },
-      { concurrency: READS_IN_FLIGHT },
-    );
+    const lists = await pMap(cards, (card) => this.visitsOfCard(card, merchants), { concurrency: READS_IN_FLIGHT });
     return new Map(cards.map((card, i) => [card, lists[i]!]));
+  }
+
+  /** A card's merchants at their first and last visits (one slot: its two keys asked together). */
+  private async visitsOfCard(card: string, merchants: Map<string, string>): Promise<CardVisit[]> {
+    const [firsts, lasts] = await Promise.all([
+      this.readAll(HISTORY_KEYS.cardFirstVisits(card)),
+      this.readAll(HISTORY_KEYS.cardMerchants(card)),
+    ]);
+    return visitsFrom(firsts, lasts, merchants);
   }
 
   /** A small sorted set (a card's merchants or labels, bounded) in one reply: member, time, member, time... */

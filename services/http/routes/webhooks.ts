@@ -444,7 +444,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
         operationId: 'resendWebhookDelivery',
         summary: 'Send a delivery again',
         description:
-          'A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked): 409 WEBHOOK_DISABLED.',
+          'A delivered or failed delivery: the same message (same webhook-id) is queued again as a new delivery, after those already queued. A pending one: its next attempt is made now, in its place in the order. No body. A disabled subscription (its creating key revoked, or held while the key store does not hold that key): 409 WEBHOOK_DISABLED.',
         security,
         params: deliveryParams,
         response: { 202: deliverySchema, ...notFound, 409: errorResponseSchema },
