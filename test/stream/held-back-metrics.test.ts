@@ -54,11 +54,20 @@ describe('decision metrics while paused for Redis', () => {
     await h.produceTransactions(held);
     await waitFor('the processor to pause', () => processor.service.processor.health().paused, 20_000);
     await sleep(1_500);
-    expect(reader.decisions).toHaveLength(3);
+    // Nothing of the held transactions is published. At least once: one of the first three may be
+    // published again meanwhile (a rebalance on a loaded machine redelivers it), as a replay of its
+    // stored decision, counted once (CI failed once on the exact count of 3, with 4).
+    const published = reader.decisions.filter((d) => !d.value.replayed).map((d) => d.value.transactionId);
+    expect(published.sort()).toEqual(first.map((t) => t.input.transactionId).sort());
+    expect(new Set(reader.decisions.map((d) => d.value.transactionId))).toEqual(new Set(published));
     expect(await engineCounts(processor)).toEqual(before);
 
     await h.redis.resume();
-    await waitFor('the held-back transactions decided', () => reader.decisions.length >= 6, 60_000);
+    await waitFor(
+      'the held-back transactions decided',
+      () => new Set(reader.decisions.map((d) => d.value.transactionId)).size >= 6,
+      60_000,
+    );
     expect(reader.decisions.filter((d) => d.value.degraded)).toEqual([]);
     expect(await engineCounts(processor)).toEqual({ decisions: 6, degraded: 0, orders: 6 });
 
