@@ -5,6 +5,7 @@ import { containsCardNumber, scrubCardNumbers } from '../core/scrub.ts';
 import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { addressKey } from './client-address.ts';
 
 export const ROLES = ['merchant', 'issuer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -249,16 +250,19 @@ export class ApiKeyAuthenticator {
     const hash = key === undefined ? undefined : hashApiKey(key);
     const cached = hash === undefined ? undefined : this.known.get(hash);
     if (cached && cached.until > t) return cached.principal;
+    // Counted as every per-address defence counts a client: an IPv6 one by its /64, or it could
+    // change address per try. Only past the cache: a known key's request never needs it.
+    const counted = addressKey(address);
     // An address over its limit gets no lookup for a key the engine does not know. A key it has
     // seen valid is looked up again even then (its entry is only stale): refusing it would let
     // anyone sharing the address (a NAT, a gateway, a load balancer's peer) lock it out with junk.
     // Revoked, it is dropped from the known keys below and meets the limit like any other.
     if (!cached) {
-      const blocked = this.failures.blockedFor(address, t);
+      const blocked = this.failures.blockedFor(counted, t);
       if (blocked > 0) throw new AuthRateLimited(blocked, this.failuresPerMinute);
     }
     const principal = hash === undefined ? null : await this.lookup(hash, cached, t);
-    if (!principal) this.failures.record(address, t);
+    if (!principal) this.failures.record(counted, t);
     return principal;
   }
 

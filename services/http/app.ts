@@ -22,7 +22,7 @@ import { RATE_LIMIT_NAMESPACE, redisRateLimitStore } from '../adapters/redis/rat
 import type { AccessConfig } from './access.ts';
 import { authPlugin } from './auth.ts';
 import { bodyEncodingRefusal } from './body-encoding.ts';
-import { addressKey } from './client-address.ts';
+import { addressKey } from '../auth/client-address.ts';
 import { clientErrorHandler, frameworkError, HttpError, registerErrorHandling, REQUEST_ID_HEADER } from './errors.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
 import { outcomeRoutes } from './routes/outcome.ts';

@@ -3,7 +3,6 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthUnavailable, type ApiKeyAuthenticator, type Principal, type Role } from '../auth/api-keys.ts';
-import { addressKey } from './client-address.ts';
 import { HttpError } from './errors.ts';
 
 declare module 'fastify' {
@@ -26,9 +25,9 @@ export const authPlugin = fp(
         const match = BEARER.exec(request.headers.authorization ?? '');
         let principal: Principal | null;
         try {
-          // A missing or malformed key is a failed authentication too: it counts against the address,
-          // an IPv6 client's /64 (as the console counts sign-ins), or it could change address per try.
-          principal = await opts.authenticator.authenticate(match?.[1], addressKey(request.ip));
+          // A missing or malformed key is a failed authentication too: it counts against the client's
+          // address (an IPv6 client's /64: the authenticator normalises it, once a key is not cached).
+          principal = await opts.authenticator.authenticate(match?.[1], request.ip);
         } catch (error) {
           // AuthRateLimited (429) and AuthUnavailable (503) are answered by the error mapping (errors.ts).
           if (error instanceof AuthUnavailable)

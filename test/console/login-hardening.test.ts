@@ -3,7 +3,7 @@
 // the address they come from only; behind a trusted proxy (LEAKGUARD_TRUST_PROXY) each client has
 // its own address, and a forwarded header from anyone else is ignored; a malformed Origin is a 403.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey } from '../../services/http/client-address.ts';
+import { addressKey } from '../../services/auth/client-address.ts';
 import { cookieNames, LoginRateLimiter } from '../../services/console/session.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';

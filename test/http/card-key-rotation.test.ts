@@ -1,7 +1,7 @@
 // A transaction scored before a card-key rotation and retried after it (a client's retry, a
 // redelivery) on a real Redis: the stored answer, not 409 TRANSACTION_CONFLICT (found by an audit).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bearer, buildTestApp, scoreBody } from '../support/app.ts';
+import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
 
@@ -13,15 +13,14 @@ afterAll(async () => {
   await redis.stop();
 });
 
+/** An order scored with the app's merchant key. */
+const score = (t: TestApp, payload: object) =>
+  t.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload });
+
 it('answers a retry across a card-key rotation with the stored answer; another payload is still a conflict', async () => {
   const body = scoreBody({ transactionId: 'rotation-1', amount: 2500 });
   const before = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_CARD_KEY: 'a'.repeat(64) });
-  const first = await before.app.inject({
-    method: 'POST',
-    url: '/v1/score',
-    headers: bearer(before.keys.merchant),
-    payload: body,
-  });
+  const first = await score(before, body);
   expect(first.statusCode, first.body).toBe(200);
   await before.close();
   const after = await buildTestApp({
@@ -30,8 +29,7 @@ it('answers a retry across a card-key rotation with the stored answer; another p
     LEAKGUARD_PREVIOUS_CARD_KEY: 'a'.repeat(64),
   });
   try {
-    const send = (payload: object) =>
-      after.app.inject({ method: 'POST', url: '/v1/score', headers: bearer(after.keys.merchant), payload });
+    const send = (payload: object) => score(after, payload);
     const retry = await send(body);
     expect(retry.statusCode, retry.body).toBe(200);
     expect(retry.json()).toEqual(first.json());
@@ -58,12 +56,7 @@ it('declines no household for its own two cards after a rotation: a card seen ag
     C = luhnComplete('455673000000003');
   const before = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_CARD_KEY: '5'.repeat(64) });
   try {
-    const first = await before.app.inject({
-      method: 'POST',
-      url: '/v1/score',
-      headers: bearer(before.keys.merchant),
-      payload: order(A),
-    });
+    const first = await score(before, order(A));
     expect(first.statusCode, first.body).toBe(200);
   } finally {
     await before.close();
@@ -75,12 +68,7 @@ it('declines no household for its own two cards after a rotation: a card seen ag
   });
   try {
     const send = async (number: string) => {
-      const res = await after.app.inject({
-        method: 'POST',
-        url: '/v1/score',
-        headers: bearer(after.keys.merchant),
-        payload: order(number),
-      });
+      const res = await score(after, order(number));
       expect(res.statusCode, res.body).toBe(200);
       const answer = res.json() as { decision: string; reasons: { code: string }[] };
       return { decision: answer.decision, codes: answer.reasons.map((r) => r.code) };

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { statusOf } from '../../core/errors.ts';
 import { hashPassword, passwordProblem, verifyPassword, verifyTotp } from '../credentials.ts';
-import { addressKey } from '../../http/client-address.ts';
+import { addressKey } from '../../auth/client-address.ts';
 import { clearCookie, cookieNames } from '../session.ts';
 import { passwordPage } from '../views/account.ts';
 import { sendPage, type ConsoleOptions } from './shared.ts';

@@ -17,7 +17,7 @@ import {
   verifyPassword,
   verifyTotp,
 } from '../credentials.ts';
-import { addressKey } from '../../http/client-address.ts';
+import { addressKey } from '../../auth/client-address.ts';
 import {
   clearCookie,
   cookieNames,
