@@ -1,11 +1,22 @@
 // Prometheus metrics. Labels are closed sets (route patterns, decisions, stages): a card number,
 // or any request-supplied string, can never become a label value.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EngineObserver } from './core/engine.ts';
+import { STORE_ERROR_STAGES, type EngineObserver } from './core/engine.ts';
 import type { FrictionShare, FrictionTracker } from './core/friction.ts';
+import { DECISIONS } from './core/schemas.ts';
 
 /** Merchants given their own friction series (the busiest); the rest show only in the console. */
 export const FRICTION_METRIC_MERCHANTS = 50;
+
+/**
+ * A labelled counter's series exported at 0, one per value of its label, from where it is wired (at
+ * start). A series that first appears with its first event, already at 1, is read by increase() and
+ * rate() as no increase: an alert on a first refusal or a first loss would never see it. Only for
+ * labels whose values are a closed set, so that the series stay few.
+ */
+export function fromZero<L extends string>(counter: Counter<L>, label: L, values: readonly string[]): void {
+  for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0);
+}
 
 /** A gauge whose value is read when Prometheus scrapes, from what `report` was given (0 until then). */
 function readAtScrape(registry: Registry, name: string, help: string): { report(read: () => number): void } {
@@ -414,6 +425,9 @@ export class Metrics {
 
   /** The engine's observer: decisions counted (and, when given, into the friction tracker). */
   observer(friction?: FrictionTracker): EngineObserver {
+    // The alerts read the decline share and the store errors by rate(): every series from 0.
+    fromZero(this.decisions, 'decision', DECISIONS);
+    fromZero(this.storeErrors, 'stage', STORE_ERROR_STAGES);
     return {
       decision: (response, merchantId) => {
         this.decisions.inc({ decision: response.decision });

@@ -21,6 +21,8 @@ export function rateLimitUncheckedReporter(
   limit: keyof typeof WHAT,
 ): (error: unknown) => void {
   const warnNow = atMostEvery(WARNING_MS);
+  // Its series from 0, so that rate() sees the first request let through uncounted.
+  metrics.rateLimitUnchecked.inc({ limit }, 0);
   return (error) => {
     metrics.rateLimitUnchecked.inc({ limit });
     if (warnNow()) logger.warn({ limit, error: unavailableDetail(error) }, WHAT[limit]);

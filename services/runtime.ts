@@ -33,7 +33,7 @@ import { ALL_FEATURES } from './core/features.ts';
 import type { ScoreResponse } from './core/schemas.ts';
 import type { VelocityStore } from './core/velocity.ts';
 import type { Logger } from './logger.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics, fromZero } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
 import { PgliteSqlClient } from './adapters/postgres/pglite-client.ts';
 import {
@@ -46,7 +46,7 @@ import { kafkaLabelSink } from './adapters/kafka/labels-sink.ts';
 import { kafkaRecordSinkFromEnvironment } from './adapters/kafka/record-topic.ts';
 import { NdjsonRecordSink } from './adapters/files/record-file.ts';
 import { TrafficRecorder, type RecordSink } from './recording/recorder.ts';
-import { FlaggedSink, type FlaggedQueue } from './cases/flagged.ts';
+import { FLAGGED_LOSSES, FlaggedSink, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
 import { CaseOutcomeNotes } from './cases/outcomes.ts';
@@ -263,6 +263,9 @@ function reloadReporter(
   refused: Metrics['fileRefused'],
 ): (result: ReloadResult) => void {
   refused.set({ file: what }, 0);
+  // A refusal fixed before the next scrape leaves the gauge at 0: the alert reads the counter's
+  // increase(), which sees a first refusal only if the series was there, at 0, before it.
+  fromZero(counter, 'result', ['ok', 'refused']);
   return (result) => {
     counter.inc({ result: result.ok ? 'ok' : 'refused' });
     refused.set({ file: what }, result.ok ? 0 : 1);
@@ -439,6 +442,8 @@ export function createRuntime(
     : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'), {
         protect: (f) => protectFlagged(f, cipher),
       });
+  // Each reason's series from 0: the critical alert on increase() sees the first lost decision too.
+  fromZero(metrics.flaggedLost, 'reason', FLAGGED_LOSSES);
   const flaggedSink = new FlaggedSink({
     cipher,
     queue: flaggedQueue,
@@ -633,6 +638,8 @@ export function createRuntime(
                 'DATABASE_URL connects as a role that owns the audit log or may delete from it: a cut is still found against the checkpoints, but set DATABASE_MIGRATION_URL and give the application a role of its own (docs/console.md)',
               );
             }
+            // The case system's own reason for a lost flagged decision, from 0 as the sink's are.
+            fromZero(metrics.flaggedLost, 'reason', ['refused_by_database']);
             cases = await openCaseSystem({
               sql,
               queue: flaggedQueue,

@@ -11,8 +11,8 @@ import type { SqlClient } from './adapters/postgres/sql-client.ts';
 import type { Config } from './config.ts';
 import type { WatchlistStore } from './core/watchlist.ts';
 import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
-import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { fromZero, type Metrics } from './metrics.ts';
+import { ATTEMPT_RESULTS, DELIVERY_RESULTS, WebhookDispatcher } from './webhooks/dispatcher.ts';
 import type { SecretSealer, WebhookSender } from './webhooks/model.ts';
 import type { PersonalDataCipher } from './cases/personal-data.ts';
 import { WebhookService } from './webhooks/service.ts';
@@ -116,6 +116,9 @@ export function openWebhookSystem(o: {
     ...(creatingKeys ? { creatingKeys } : {}),
     ...(o.audit ? { audit: o.audit } : {}),
   });
+  // Each result's series from 0: the alert on increase() sees the first delivery given up too.
+  fromZero(o.metrics.webhookAttempts, 'result', ATTEMPT_RESULTS);
+  fromZero(o.metrics.webhookDeliveries, 'result', DELIVERY_RESULTS);
   const dispatcher = new WebhookDispatcher({
     store,
     sender:

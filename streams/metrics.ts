@@ -5,6 +5,11 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { metricsRefusal, type MetricsAccess } from '../services/http/access.ts';
 import { ConfigError } from '../services/config.ts';
+import { fromZero } from '../services/metrics.ts';
+import { DEAD_LETTER_REASONS } from './messages.ts';
+
+/** What became of an input message (leakguard_stream_messages_total's outcome). */
+export const MESSAGE_OUTCOMES = ['decision', 'dead_letter', 'retry'] as const;
 
 export class StreamMetrics {
   readonly registry = new Registry();
@@ -77,6 +82,14 @@ export class StreamMetrics {
     help: 'Input partitions assigned to this instance',
     registers: [this.registry],
   });
+
+  constructor() {
+    // The counters the alerts read, every series from 0 at start (services/metrics.ts fromZero):
+    // increase() and rate() then see a first crash, a first dead letter.
+    fromZero(this.messages, 'outcome', MESSAGE_OUTCOMES);
+    fromZero(this.deadLetters, 'reason', DEAD_LETTER_REASONS);
+    fromZero(this.crashes, 'restart', ['true', 'false']);
+  }
 }
 
 export interface HealthReport {

@@ -156,7 +156,8 @@ export function parseFlagged(json: string): FlaggedDecision | null {
 }
 
 /** Why flagged decisions were given up: the waiting buffer was full, or the process stopped with them. */
-export type FlaggedLoss = 'buffer_full' | 'shutdown';
+export const FLAGGED_LOSSES = ['buffer_full', 'shutdown'] as const;
+export type FlaggedLoss = (typeof FLAGGED_LOSSES)[number];
 /** Decisions the queue refused, held for retrying (a few KB each): about an hour of 30 flagged a second. */
 export const FLAGGED_WAITING_LIMIT = 100_000;
 

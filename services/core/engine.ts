@@ -77,6 +77,10 @@ export class OccurredBeforeTransactionError extends LeakguardError {
   }
 }
 
+/** Where a velocity-store failure happened (leakguard_redis_errors_total's stage). */
+export const STORE_ERROR_STAGES = ['deadline', 'recordAndRead', 'saveResponse', 'archive'] as const;
+export type StoreErrorStage = (typeof STORE_ERROR_STAGES)[number];
+
 export interface EngineObserver {
   decision?(response: ScoreResponse, merchantId: string): void;
   /** Every scoring's outcome, for what follows a decision (cases); called after the answer is ready. */
@@ -87,7 +91,7 @@ export interface EngineObserver {
    * (occurredAt), where it counts; `reportedAt`, the engine's clock when it arrived.
    */
   outcomeRecorded?(merchantId: string, transactionId: string, outcome: string, at: number, reportedAt: number): void;
-  storeError?(error: unknown, stage: string): void;
+  storeError?(error: unknown, stage: StoreErrorStage): void;
 }
 
 export interface EngineOptions {

@@ -32,9 +32,14 @@ export interface SignedMessage {
   headers: Readonly<Record<string, string>>;
 }
 
+/** An attempt's result (leakguard_webhook_attempts_total): 2xx, another status, no answer. */
+export const ATTEMPT_RESULTS = ['success', 'http_error', 'error'] as const;
+/** A delivery's final result (leakguard_webhook_deliveries_total). */
+export const DELIVERY_RESULTS = ['delivered', 'failed'] as const;
+
 export interface DispatcherObserver {
-  attempt?(result: 'success' | 'http_error' | 'error', durationMs: number): void;
-  delivery?(result: 'delivered' | 'failed'): void;
+  attempt?(result: (typeof ATTEMPT_RESULTS)[number], durationMs: number): void;
+  delivery?(result: (typeof DELIVERY_RESULTS)[number]): void;
   queue?(depth: number, oldestAgeSeconds: number): void;
   error?(error: unknown, stage: string): void;
   /** A subscription disabled (its creating key revoked), or held (its creating key not in the key store), once each per engine. */

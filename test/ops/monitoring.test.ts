@@ -13,8 +13,10 @@ import { parse } from 'yaml';
 import { which } from '../../scripts/provision.ts';
 import { configSchema } from '../../services/config.ts';
 import { DECISIONS } from '../../services/core/schemas.ts';
+import { DEAD_LETTER_REASONS } from '../../streams/messages.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
+import { RedisServer } from '../support/redis-server.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const OPS = join(ROOT, 'ops');
@@ -32,6 +34,56 @@ const METRIC_SOURCES = ['services', 'streams'].map((d) => join(ROOT, d));
  * one looks at is a failure no one sees. Keep it short.
  */
 const UNWATCHED: Record<string, string> = {};
+
+/**
+ * The labelled counters the alerts read, with every value of their labels: each series exported at
+ * 0 from the start, so that increase() and rate() see its first event (a series that appears
+ * already at 1 reads 0: a first refusal, a first lost flagged decision went unalerted).
+ */
+const ZERO_FROM_START: Record<string, Record<string, readonly string[]>> = {
+  leakguard_flagged_lost_total: { reason: ['buffer_full', 'shutdown', 'refused_by_database'] },
+  leakguard_webhook_deliveries_total: { result: ['delivered', 'failed'] },
+  leakguard_webhook_attempts_total: { result: ['success', 'http_error', 'error'] },
+  leakguard_ruleset_reloads_total: { result: ['ok', 'refused'] },
+  leakguard_model_reloads_total: { result: ['ok', 'refused'] },
+  leakguard_rate_table_reloads_total: { result: ['ok', 'refused'] },
+  leakguard_rate_limit_unchecked_total: { limit: ['api', 'login'] },
+  leakguard_decisions_total: { decision: DECISIONS },
+  leakguard_redis_errors_total: { stage: ['deadline', 'recordAndRead', 'saveResponse', 'archive'] },
+  leakguard_cpp_scans_total: { result: ['ok', 'failed', 'skipped'] },
+  leakguard_stream_consumer_crashes_total: { restart: ['true', 'false'] },
+  leakguard_stream_dead_letters_total: { reason: DEAD_LETTER_REASONS },
+  leakguard_stream_messages_total: { outcome: ['decision', 'dead_letter', 'retry'] },
+};
+
+/**
+ * Counters the alerts read whose series cannot be made at start, each with why: their label values
+ * are open-ended or many, and their alerts are on a rate that lasts (the second event moves the series).
+ */
+const NOT_ZERO_FROM_START: Record<string, string> = {
+  leakguard_watchlist_hits_total: 'labelled by compromise event id: events are made while the engine runs',
+  leakguard_misnamed_fields_total:
+    "labelled by the scoring schema's field paths (over 40): its alert is on an integration that keeps misnaming for an hour",
+};
+
+/** The samples of a Prometheus text exposition: name, labels and value. */
+function samples(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out: { name: string; labels: Record<string, string>; value: number }[] = [];
+  for (const m of text.matchAll(/^([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)$/gm)) {
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The label values an expression selects `metric` by with `label="value"` (not !=, =~, !~). */
+function selectedLabels(expr: string, metric: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const m of expr.matchAll(new RegExp(`\\b${metric}\\{([^}]*)\\}`, 'g')))
+    for (const l of m[1]!.matchAll(/(\w+)\s*=\s*"([^"]*)"/g)) out.push([l[1]!, l[2]!]);
+  return out;
+}
 
 /** The engine's deadline when LEAKGUARD_DEADLINE_MS is unset. */
 const DEFAULT_DEADLINE_MS: number = configSchema.shape.LEAKGUARD_DEADLINE_MS.parse(undefined);
@@ -175,12 +227,24 @@ const REQUIRED_THRESHOLDS = ['http_req_failed', 'http_req_duration', 'degraded',
 // ---------------------------------------------------------------------------------------------
 
 describe('monitoring: dashboard and alert rules', () => {
+  let redis: RedisServer;
   let t: TestApp;
   let exported: Map<string, string>;
   let engineScrape: string;
+  /** The engine's and the stream processor's metrics as they start, before anything happened. */
+  let fresh: string;
 
   beforeAll(async () => {
-    t = await buildTestApp();
+    // As services/main.ts starts an engine in production: on Redis (the shared rate limits), with the
+    // case database (webhooks, the console) and the periodic breach scans.
+    redis = await RedisServer.start();
+    t = await buildTestApp({ REDIS_URL: redis.url }, { cases: true });
+    t.runtime.breach!.startScans();
+    const started = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
+    expect(started.statusCode).toBe(200);
+    // The stream processor serves its own registry merged with the engine's (streams/service.ts).
+    const stream = await new StreamMetrics().registry.metrics();
+    fresh = `${started.body}\n${stream}`;
     // One scoring, so that the request histogram has its /v1/score series.
     const scored = await t.app.inject({
       method: 'POST',
@@ -191,8 +255,6 @@ describe('monitoring: dashboard and alert rules', () => {
     expect(scored.statusCode).toBe(200);
     const scrape = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
     expect(scrape.statusCode).toBe(200);
-    // The stream processor serves its own registry merged with the engine's (streams/service.ts).
-    const stream = await new StreamMetrics().registry.metrics();
     engineScrape = scrape.body;
     exported = new Map([...exposedTypes(scrape.body), ...exposedTypes(stream)]);
     // Sanity: the scrape is the engine's, with its HTTP histogram labelled by route pattern.
@@ -202,6 +264,7 @@ describe('monitoring: dashboard and alert rules', () => {
   });
   afterAll(async () => {
     await t?.close();
+    await redis?.stop();
   });
 
   it('the PromQL name extractor finds metrics and skips functions, labels, strings and variables', () => {
@@ -228,6 +291,49 @@ describe('monitoring: dashboard and alert rules', () => {
         if (!PROMETHEUS_SERIES.has(name) && !isExposed(name, exported)) missing.push(`${rule.alert}: ${name}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('every counter an alert reads is exported at 0 from the start, each label value of it', () => {
+    const at = samples(fresh);
+    const counters = new Set(
+      alertRules()
+        .flatMap((r) => metricNames(r.expr))
+        .filter((n) => exported.get(n) === 'counter'),
+    );
+    expect(counters.size).toBeGreaterThanOrEqual(20);
+    const missing: string[] = [];
+    const unexpected: string[] = [];
+    for (const name of counters) {
+      if (name in NOT_ZERO_FROM_START) continue;
+      const series = at.filter((s) => s.name === name);
+      for (const s of series) if (s.value !== 0) unexpected.push(`${name}${JSON.stringify(s.labels)} = ${s.value}`);
+      const expected = ZERO_FROM_START[name];
+      if (!expected) {
+        // Unlabelled: its one series.
+        if (series.length === 0) missing.push(name);
+        for (const s of series.filter((s) => Object.keys(s.labels).length > 0))
+          unexpected.push(`${name}${JSON.stringify(s.labels)}`);
+        continue;
+      }
+      // Every value of its labels, and no other series (their number stays bounded).
+      const [label, values] = Object.entries(expected)[0]!;
+      for (const v of values) if (!series.some((s) => s.labels[label] === v)) missing.push(`${name}{${label}="${v}"}`);
+      for (const s of series)
+        if (Object.keys(s.labels).join() !== label || !values.includes(s.labels[label]!))
+          unexpected.push(`${name}${JSON.stringify(s.labels)}`);
+    }
+    expect(unexpected).toEqual([]);
+    // What the alerts select by (result="refused", decision="decline") is among them.
+    for (const rule of alertRules())
+      for (const name of metricNames(rule.expr).filter((n) => counters.has(n) && !(n in NOT_ZERO_FROM_START)))
+        for (const [label, value] of selectedLabels(rule.expr, name))
+          if (!at.some((s) => s.name === name && s.labels[label] === value))
+            missing.push(`${rule.alert}: ${name}{${label}="${value}"}`);
+    expect(missing).toEqual([]);
+    // Each list names counters the alerts read, and the exceptions say why.
+    for (const name of [...Object.keys(ZERO_FROM_START), ...Object.keys(NOT_ZERO_FROM_START)])
+      expect(counters.has(name), `${name} is not an alerted counter`).toBe(true);
+    for (const [name, reason] of Object.entries(NOT_ZERO_FROM_START)) expect(reason.length, name).toBeGreaterThan(20);
   });
 
   it('every metric in the dashboard (panels and variables) is exported', () => {
