@@ -6,15 +6,13 @@ import { issueDetails, LeakguardError, type LeakguardErrorOptions } from '../cor
 import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { addressKey } from './client-address.ts';
+import { tenantIdSchema } from '../core/identifiers.ts';
 
 export const ROLES = ['merchant', 'issuer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const tenantIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -')
-  // Merchant and issuer ids are stored and shown everywhere: one that is a card number would be masked, and lost.
-  .refine((v) => !containsCardNumber(v), 'must not contain a card number');
+/** Merchant and issuer ids: the same ids rulesets name in their per-merchant overrides. */
+export { tenantIdSchema };
 
 export const apiKeyRecordSchema = z.object({
   id: z.string(),

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LeakguardError, type IssueDetail } from './errors.ts';
+import { tenantIdSchema } from './identifiers.ts';
 import { scrubCardNumbers } from './scrub.ts';
 import type { Decision, Reason } from './schemas.ts';
 import { DECISIONS } from './schemas.ts';
@@ -114,7 +115,8 @@ export const rulesetSchema = z
     unansweredStepUp: z.enum(UNANSWERED_STEP_UP).default('review'),
     friction: frictionBudgetSchema.default(DEFAULT_FRICTION_BUDGET),
     rules: z.array(ruleSchema).min(1),
-    merchants: z.record(z.string(), merchantOverrideSchema).default({}),
+    /** Keyed by merchant id, as API keys and stream messages name merchants: another id would never apply. */
+    merchants: z.record(tenantIdSchema, merchantOverrideSchema).default({}),
   })
   .strict();
 export type Ruleset = z.infer<typeof rulesetSchema> & {
@@ -198,6 +200,8 @@ type ZodIssueLike = {
   code?: string;
   expected?: string;
   errors?: ZodIssueLike[][];
+  /** A record key's (invalid_key): what is wrong with it. */
+  issues?: ZodIssueLike[];
 };
 
 /**
@@ -207,6 +211,9 @@ type ZodIssueLike = {
 function schemaProblems(issues: readonly ZodIssueLike[], doc: unknown, base: PropertyKey[] = []): RulesetProblem[] {
   return issues.flatMap((issue) => {
     const at = [...base, ...issue.path];
+    // The one record is `merchants`: its keys are merchant ids.
+    if (issue.code === 'invalid_key' && issue.issues?.length)
+      return issue.issues.map((i) => ({ at, message: `a merchant id ${i.message}` }));
     if (issue.code !== 'invalid_union' || !issue.errors?.length) return [{ at, message: issue.message }];
     const value = valueAt(doc, at);
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && issue.errors.length === 4) {

@@ -64,6 +64,23 @@ describe('ruleset validation', () => {
     ]);
   });
 
+  it('refuses a merchant override under an id no merchant has (API keys and stream messages take the same ids)', () => {
+    expect(
+      problemsOf({
+        ...base,
+        merchants: { 'shop 17': {}, '': {}, ['x'.repeat(65)]: {}, '4111111111111111': {}, m1: {} },
+      }),
+    ).toEqual([
+      'merchants.shop 17: a merchant id must be 1-64 letters, digits, . _ -',
+      'merchants.: a merchant id must be 1-64 letters, digits, . _ -',
+      `merchants.${'x'.repeat(65)}: a merchant id must be 1-64 letters, digits, . _ -`,
+      'merchants.411111******1111: a merchant id must not contain a card number',
+    ]);
+    expect(
+      Object.keys(parseRuleset({ ...base, merchants: { 'shop-17': {}, '0042': {}, 'a.b_c': {} } }, known).merchants),
+    ).toHaveLength(3);
+  });
+
   it("names a schema problem by the rule's code, and a condition's by the form its keys name", () => {
     const rule = (when: unknown) => ({
       ...base,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULESET_PATH, readRulesetFile, RulesetFile } from '../../services/adapters/files/ruleset-file.ts';
-import { RulesetError } from '../../services/core/rules.ts';
+import { decide, RulesetError, type Ruleset } from '../../services/core/rules.ts';
 import type { ReloadResult } from '../../services/adapters/files/watched-file.ts';
 import { ALL_FEATURES } from '../../services/core/features.ts';
 
@@ -78,6 +78,81 @@ describe('a refused ruleset file', () => {
     const { message, details } = problemsIn(path);
     expect(message).toMatch(new RegExp(`^invalid ruleset ${path}: \\(root\\): not YAML: `));
     expect(details).toEqual([{ path: '(root)', message: expect.stringMatching(/^not YAML: .* \(line [23]\)$/) }]);
+  });
+});
+
+describe("a ruleset file's merchant ids", () => {
+  const ruleset = (merchants: string[]) =>
+    tempFile(
+      [
+        'version: t-1',
+        'bands: { challenge: 30, review: 55, decline: 80 }',
+        'rules:',
+        '  - { code: SEEN_BEFORE, message: m, score: 5, when: { feature: card_count_1h, gte: 1 } }',
+        'merchants:',
+        ...merchants,
+      ].join('\n'),
+    );
+  const degradedDecision = (r: Ruleset, merchantId: string) =>
+    decide({ ruleset: r, merchantId, hits: [], degraded: true, cardNotPresent: true, threeDSAuthenticated: false })
+      .decision;
+
+  it('refuses a key YAML reads as other than a string (0042 would be 42), by the key as written and its line', () => {
+    const path = ruleset([
+      '  0042: { failMode: closed }',
+      '  1e3: { failMode: closed }',
+      '  9007199254740993:',
+      '    failMode: closed',
+      '  true: { failMode: closed }',
+      '  ~: { failMode: closed }',
+      '  shop-17: { failMode: closed }',
+    ]);
+    expect(problemsIn(path).details).toEqual([
+      { path: 'merchants.0042', message: 'read as the number 42: quote it ("0042") (line 6)' },
+      { path: 'merchants.1e3', message: 'read as the number 1000: quote it ("1e3") (line 7)' },
+      {
+        path: 'merchants.9007199254740993',
+        message: 'read as the number 9007199254740992: quote it ("9007199254740993") (line 8)',
+      },
+      { path: 'merchants.true', message: 'read as true: quote it ("true") (line 10)' },
+      { path: 'merchants.~', message: 'read as null: quote it ("~") (line 11)' },
+    ]);
+    // A key other than a scalar is no merchant id either, and another problem in the file is named with it.
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8')
+        .replace(/^ {2}(0042|1e3|true|~):.*\n/gm, '')
+        .replace(/^ {2}9007199254740993:\n.*\n/m, '  ? [a, b]\n  : { failMode: closed }\n')
+        .replace('score: 5,', 'score: 500,'),
+    );
+    expect(problemsIn(path).details).toEqual([
+      { path: 'merchants.[a, b]', message: 'a merchant id is a string: write it as one (line 6)' },
+      {
+        path: 'rules.0 (SEEN_BEFORE).score',
+        message: expect.stringMatching(/<=100 \(line 4\)$/),
+      },
+    ]);
+  });
+
+  it('applies an override whose id is quoted: "0042" is the merchant 0042, not 42', () => {
+    const r = readRulesetFile(
+      ruleset([
+        '  "0042": { failMode: closed }',
+        "  '9007199254740993': { failMode: closed }",
+        '  !!str 1e3: { failMode: closed }',
+      ]),
+      known,
+    );
+    expect(Object.keys(r.merchants).sort()).toEqual(['0042', '1e3', '9007199254740993']);
+    for (const id of ['0042', '1e3', '9007199254740993']) expect(degradedDecision(r, id)).toBe('challenge');
+    for (const id of ['42', '1000', '9007199254740992']) expect(degradedDecision(r, id)).toBe('approve');
+  });
+
+  it('refuses an id no API key or stream message could carry, with its line', () => {
+    const path = ruleset(['  shop-17: { failMode: closed }', '  "shop 17":', '    failMode: closed']);
+    expect(problemsIn(path).details).toEqual([
+      { path: 'merchants.shop 17', message: 'a merchant id must be 1-64 letters, digits, . _ - (line 7)' },
+    ]);
   });
 });
 
