@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LeakguardError, type IssueDetail } from './errors.ts';
-import { tenantIdSchema } from './identifiers.ts';
+import { tenantIdSchema, versionNameProblem } from './identifiers.ts';
 import { scrubCardNumbers } from './scrub.ts';
 import type { Decision, Reason } from './schemas.ts';
 import { DECISIONS } from './schemas.ts';
@@ -109,7 +109,11 @@ export const merchantOverrideSchema = z
 
 export const rulesetSchema = z
   .object({
-    version: z.string().min(1).max(64),
+    /** Echoed in every answer, log line and leakguard_ruleset_info: plain, and never a card number. */
+    version: z.string().superRefine((v, ctx) => {
+      const problem = versionNameProblem(v, 'ruleset');
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     bands: bandsSchema,
     failMode: z.enum(FAIL_MODES).default('open'),
     unansweredStepUp: z.enum(UNANSWERED_STEP_UP).default('review'),

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, write
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
-import { containsCardNumber } from '../core/scrub.ts';
+import { VERSION_NAME_PATTERN, versionNameProblem } from '../core/identifiers.ts';
 import { CompiledForest, type FlatForest, type PriorCorrection } from './forest.ts';
 
 export const FORMAT_VERSION = 1;
@@ -29,24 +29,11 @@ const arrays = {
 } as const;
 type ArrayName = keyof typeof arrays;
 
-/**
- * A model version: it is echoed in every scoring (versions.model), the logs and the admin routes,
- * so it is short, plain and never a card number.
- */
-export const MODEL_VERSION_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+/** A model version: short, plain and never a card number (it is in every scoring, log line and admin route). */
+export const MODEL_VERSION_PATTERN = VERSION_NAME_PATTERN;
 
 /** Why `version` cannot name a model, in words that never repeat it (it may hold anything); undefined when it can. */
-export function modelVersionProblem(version: string): string | undefined {
-  if (!MODEL_VERSION_PATTERN.test(version)) {
-    const other = [...version].findIndex((c) => !/[A-Za-z0-9._:-]/.test(c));
-    return (
-      `must be 1 to 64 characters among A-Z a-z 0-9 . _ : - (this one has ${[...version].length} characters` +
-      `${other >= 0 ? `, the first other one at position ${other + 1}` : ''})`
-    );
-  }
-  if (containsCardNumber(version)) return 'looks like it holds a card number: name the model otherwise';
-  return undefined;
-}
+export const modelVersionProblem = (version: string): string | undefined => versionNameProblem(version, 'model');
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 

@@ -81,6 +81,22 @@ describe('ruleset validation', () => {
     ).toHaveLength(3);
   });
 
+  it('refuses a version that is no plain name, or that holds a card number (it is in every answer, log line and metric)', () => {
+    expect(problemsOf({ ...base, version: '4111111111111111' })).toEqual([
+      'version: looks like it holds a card number: name the ruleset otherwise',
+    ]);
+    expect(problemsOf({ ...base, version: 'rules 4111 1111 1111 1111' })).toEqual([
+      'version: must be 1 to 64 characters among A-Z a-z 0-9 . _ : - (this one has 25 characters, the first other one at position 6)',
+    ]);
+    expect(problemsOf({ ...base, version: '' })).toEqual([
+      'version: must be 1 to 64 characters among A-Z a-z 0-9 . _ : - (this one has 0 characters)',
+    ]);
+    expect(problemsOf({ ...base, version: 'v'.repeat(65) })).toEqual([
+      'version: must be 1 to 64 characters among A-Z a-z 0-9 . _ : - (this one has 65 characters)',
+    ]);
+    expect(parseRuleset({ ...base, version: 'default-2026.12.7c:B_2' }, known).version).toBe('default-2026.12.7c:B_2');
+  });
+
   it("names a schema problem by the rule's code, and a condition's by the form its keys name", () => {
     const rule = (when: unknown) => ({
       ...base,

@@ -73,6 +73,22 @@ describe('a refused ruleset file', () => {
     ]);
   });
 
+  it('refuses a version holding a card number without repeating it', () => {
+    const path = tempFile(
+      [
+        'version: "4111111111111111"',
+        'bands: { challenge: 30, review: 55, decline: 80 }',
+        'rules:',
+        '  - { code: SEEN_BEFORE, message: m, score: 5, when: { feature: card_count_1h, gte: 1 } }',
+      ].join('\n'),
+    );
+    const { message, details } = problemsIn(path);
+    expect(details).toEqual([
+      { path: 'version', message: 'looks like it holds a card number: name the ruleset otherwise (line 1)' },
+    ]);
+    expect(message).not.toMatch(/4111111111111111|1111 ?1111/);
+  });
+
   it('names the line of a YAML fault', () => {
     const path = tempFile('version: t-1\nbands: { challenge: 30\nrules: []\n');
     const { message, details } = problemsIn(path);
