@@ -126,7 +126,8 @@ export const rulesetSchema = z
 export type Ruleset = z.infer<typeof rulesetSchema> & {
   /**
    * What decides, whatever `version` says: the first 8 hex digits of the SHA-256 of the validated
-   * ruleset (defaults included) as JSON. Comments and layout do not change it; any rule does.
+   * ruleset (defaults included) as JSON. Comments, layout and the order of keys and of the
+   * merchants' entries do not change it; any rule does.
    */
   digest: string;
   /**
@@ -139,9 +140,17 @@ export type Ruleset = z.infer<typeof rulesetSchema> & {
 /** The ruleset's name in answers, records and logs: its declared version and its digest (`default-2026.12.7c+3f9a1c2e`). */
 export const rulesetVersion = (r: Pick<Ruleset, 'version' | 'digest'>): string => `${r.version}+${r.digest}`;
 
-/** The digest of a validated ruleset (Ruleset.digest). */
+/**
+ * The digest of a validated ruleset (Ruleset.digest). The schema gives every object its keys in
+ * its own order; the merchants' ids are the file's, in the file's order: sorted, so that moving a
+ * merchant's block is no change (engines with the same content name it alike).
+ */
 export function rulesetDigest(data: z.infer<typeof rulesetSchema>): string {
-  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 8);
+  const merchants = Object.fromEntries(Object.entries(data.merchants).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash('sha256')
+    .update(JSON.stringify({ ...data, merchants }))
+    .digest('hex')
+    .slice(0, 8);
 }
 
 /** A problem of a ruleset: where (the path in the document), what, and the file's line when known. */

@@ -97,6 +97,34 @@ describe('ruleset validation', () => {
     expect(parseRuleset({ ...base, version: 'default-2026.12.7c:B_2' }, known).version).toBe('default-2026.12.7c:B_2');
   });
 
+  it("digests the content, not the order of the merchants' entries (engines with the same rules agree)", () => {
+    const overrides: Record<string, object> = {
+      'shop-17': { failMode: 'closed' },
+      '0042': { disabledRules: ['HIGH_AMOUNT'] },
+      '17': { bands: { challenge: 10, review: 20, decline: 30 } },
+      'a.b': { unansweredStepUp: 'approve' },
+    };
+    const inOrder = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, overrides[id]]));
+    const digests = [
+      ['shop-17', '0042', '17', 'a.b'],
+      ['a.b', '17', '0042', 'shop-17'],
+      ['0042', 'a.b', 'shop-17', '17'],
+    ].map((ids) => parseRuleset({ ...base, merchants: inOrder(ids) }, known).digest);
+    expect(new Set(digests).size).toBe(1);
+    // Content still counts: an override changed, or moved to another merchant.
+    const changed = parseRuleset(
+      { ...base, merchants: { ...inOrder(['shop-17', '0042', '17', 'a.b']), 'shop-17': { failMode: 'open' } } },
+      known,
+    ).digest;
+    const moved = parseRuleset(
+      { ...base, merchants: { ...inOrder(['shop-17', '0042', '17']), 'a.c': overrides['a.b'] } },
+      known,
+    ).digest;
+    expect(new Set([digests[0], changed, moved]).size).toBe(3);
+    // The shipped ruleset's digest, quoted in README.md and docs/, is the same as before.
+    expect(parseRuleset(parse(readFileSync(DEFAULT_RULESET_PATH, 'utf8')), known).digest).toBe('3b416ae2');
+  });
+
   it("names a schema problem by the rule's code, and a condition's by the form its keys name", () => {
     const rule = (when: unknown) => ({
       ...base,
