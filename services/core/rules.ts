@@ -306,7 +306,7 @@ function satisfiable(cs: readonly Comparison[]): boolean {
  * makes its part of the rule dead (`eq: mismach`, `gte: 1000, lt: 500`, a number compared with a
  * flag); `warned`, a mistake that leaves the rule firing as it did before these checks (a value a
  * feature never has among valid ones in an `in`, a `neq` that is always true, anything under a
- * `not`, which then always holds). A refused file at start-up stops the engine: what fired before
+ * `not` but an unknown feature, which then always holds; an unknown feature's `not` is unknown). A refused file at start-up stops the engine: what fired before
  * must still load, said in the log, so that an upgrade never stops a deployment for a rule that works.
  */
 interface ConditionCheck {

@@ -65,6 +65,26 @@ describe('documentation', () => {
     expect(ruleset.rules.map((r) => r.code)).toEqual(['UNUSUAL_AMOUNT_FOR_CARD', 'UNUSUAL_AMOUNT_CVV_MISMATCH']);
   });
 
+  it('says what the rules audit refuses and what it only warns of as the code does: an unknown feature, even under a not', () => {
+    const policy = doc('decision-policy.md').replace(/\s+/g, ' ');
+    const refused = policy.slice(policy.indexOf('### What is refused'), policy.indexOf('is **loaded and said**'));
+    const warned = policy.slice(policy.indexOf('is **loaded and said**'), policy.indexOf('they are still mistakes'));
+    const known = new Set(ALL_FEATURES);
+    const rule = (when: unknown) => ({
+      version: 't1',
+      bands: { challenge: 30, review: 55, decline: 80 },
+      rules: [{ code: 'MY_RULE', message: 'm', when, score: 10 }],
+    });
+    // An unknown feature is never computed: its comparison is unknown, and so is its `not`: the rule is dead.
+    expect(() => parseRuleset(rule({ not: { feature: 'amount_rf', gte: 1 } }), known)).toThrow(
+      'rules.0 (MY_RULE).when.not.feature: unknown feature amount_rf',
+    );
+    expect(refused).toContain('an unknown feature, under a `not` too');
+    // Another dead comparison under a `not` makes the rule always fire: loaded, and said.
+    expect(parseRuleset(rule({ not: { feature: 'three_ds_status', eq: 'y' } }), known).warnings).toHaveLength(1);
+    expect(warned).toContain('any of the mistakes above but an unknown feature under a `not`');
+  });
+
   it("models/README.md's layout table names paths that exist, and README.md points at where features are defined", () => {
     const models = new URL('../../models/', import.meta.url).pathname;
     const readme = readFileSync(join(models, 'README.md'), 'utf8');
