@@ -15,12 +15,16 @@
 // character references ("&nbsp;", "&#52;"), any separator among them joining groups as a space does.
 // Commas, colons, semicolons, bars, + * # ~ = & (a sum, a form-encoded space) and every other
 // character that is neither a letter nor a digit (quotes ' ’ " `, bullets • ‧, brackets, @ $ ! ? ...)
-// join groups too, but only the card-like ones ("4111,1111,1111,1111", "4111'1111'1111'1111",
-// "3782:822463:10005": groups of 4, or 4-6-5 and 4-6-4, each joined the same way unless the digits
-// begin as a card network's), since they also separate the items of a list. Any
-// stretch of consecutive groups is tried, so a card beside a year or an expiry is still found;
-// only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its first 6 and
-// last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console shows cards.
+// join groups too, as many as the others with spaces among them, but only the card-like ones
+// ("4111,1111,1111,1111", "4111'1111'1111'1111", "3782:822463:10005", a list of quoted groups as
+// Python's json.dumps and list printouts write one: '["4111", "1111", "1111", "1111"]': groups of
+// 4, or 4-6-5 and 4-6-4, each joined the same way unless the digits begin as a card network's, and
+// not all years), since they also separate the items of a list. In text, a backslash escaping a
+// quote or a backslash counts for nothing ('\"4111\", \"1111\"', such a list in a serialised
+// log line). Any stretch of consecutive groups is tried, so a card beside a year or an expiry is
+// still found; only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its
+// first 6 and last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console
+// shows cards.
 //
 // Split across lines: line breaks (CR, LF, CRLF, VT, FF, NEL U+0085, U+2028, U+2029) are spaces,
 // and in a gap that holds other separators too, up to 2 of them with the spaces around them and the
@@ -223,22 +227,42 @@ function groupsOf(text: string): Group[] {
  */
 const INVISIBLE = /[\s\p{Cf}]/u;
 const INVISIBLE_GAP = /^[\s\u0085\p{Cf}]+$/u;
-/** Whether a gap joins two groups, and how: Sep.List when a list separator is in it. */
+/**
+ * A backslash that escapes the quote or backslash after it, as JSON and source code write them
+ * ("4111\\", \\"1111" in a serialised log line): it counts for nothing in a gap, the quote counts.
+ */
+const isEscapingBackslash = (gap: string, i: number) => {
+  const next = gap.charCodeAt(i + 1);
+  return gap.charCodeAt(i) === 92 && (next === 34 || next === 39 || next === 92);
+};
+/**
+ * Whether a gap joins two groups, and how: Sep.List when a list separator is in it. In text, list
+ * separators count as plain ones do: at most 3 that are not spaces among at most 8, so a list of
+ * quoted groups ('"4111", "1111", ...', Python's json.dumps and list printouts) joins; which
+ * stretches such a gap joins is cardLikeList's question.
+ */
 function joinable(gap: string, mode: ScrubMode): Sep {
   if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && INVISIBLE_GAP.test(gap)) return Sep.Plain;
   let n = 0;
   let notSpace = 0;
   let kind: Sep = Sep.Plain;
-  for (const ch of gap) {
-    const cp = ch.codePointAt(0)!;
+  for (let i = 0; i < gap.length;) {
+    const cp = gap.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
     if (isLineBreak(cp)) return joinableAcrossLines(gap, mode);
     const k = separatorKind(cp, mode);
-    if (k === Sep.None || ++n > MAX_WIDE_GAP) return Sep.None;
+    if (k === Sep.None) return Sep.None;
     if (k === Sep.List) kind = Sep.List;
-    if (!INVISIBLE.test(ch)) notSpace++;
+    if (mode === 'text' && cp === 92 && isEscapingBackslash(gap, i)) {
+      i += 1;
+      continue;
+    }
+    if (++n > MAX_WIDE_GAP) return Sep.None;
+    if (cp !== 32 && !INVISIBLE.test(String.fromCodePoint(cp))) notSpace++;
+    i += width;
   }
   if (n === 0) return Sep.None;
-  if (n > MAX_GAP && (mode === 'identifier' || kind === Sep.List || notSpace > MAX_GAP)) return Sep.None;
+  if (n > MAX_GAP && (mode === 'identifier' || notSpace > MAX_GAP)) return Sep.None;
   return kind;
 }
 
@@ -301,11 +325,18 @@ function wordGap(gap: string): WordGap | null {
 /**
  * Groups joined by a list separator count as a card only as cards are written: the groups 4 digits
  * each (the last 1 to 4), or 4-6-5 or 4-6-4, and every gap of the span the same unless the digits
- * begin as a card network's do (below: "4111-1111'1111-1111").
+ * begin as a card network's do (below: "4111-1111'1111-1111"). Not a list of years ("2021, 2022,
+ * 2023", '["1999", "2000", "2001"]'): no card network's numbers begin 19 or 20.
  */
 function cardLikeList(groups: Group[], from: number, to: number): boolean {
-  if (!networkPrefix(groups[from]!.digits))
-    for (let i = from; i < to; i++) if (groups[i]!.gap !== groups[from]!.gap) return false;
+  if (!networkPrefix(groups[from]!.digits)) {
+    let years = true;
+    for (let i = from; i <= to; i++) {
+      if (i < to && groups[i]!.gap !== groups[from]!.gap) return false;
+      years &&= isYear4(groups[i]!.digits);
+    }
+    if (years) return false;
+  }
   return cardShaped(groups, from, to);
 }
 

@@ -249,6 +249,70 @@ describe('the card-number scrubber', () => {
       expect(scrubCardNumbers(list), list).toBe(list);
   });
 
+  it('masks a card written as a list of quoted groups, as Python prints one or json.dumps writes it, raw or escaped in a log line (found by a review)', () => {
+    const r = rng(4112);
+    const QUOTES = ['"', "'", '`', '\u2019'];
+    // After each item: what Python and JSON printers put, and what a hand or an editor does.
+    const SEPARATORS = [', ', ' , ', ',  ', ',\t', '\t,\t', ' ,  ', ',\n  ', ', \n', ',\r\n    ', ' ,\n\t'];
+    const BRACKETS = [
+      ['[', ']'],
+      ['(', ')'],
+      ['{', '}'],
+      ['', ''],
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const pan = card(r);
+      const lengths =
+        pan.length === 15 && r.int(0, 1) === 1
+          ? [4, 6, 5]
+          : Array.from({ length: Math.ceil(pan.length / 4) }, (_, k) => Math.min(4, pan.length - 4 * k));
+      let at = 0;
+      const q = r.pick(QUOTES);
+      const separator = r.pick(SEPARATORS);
+      const [open, close] = r.pick(BRACKETS);
+      const written = `${open}${lengths.map((n) => `${q}${pan.slice(at, (at += n))}${q}`).join(separator)}${close}`;
+      const text = textAround(r, writeDigits(r, written));
+      const out = scrubCardNumbers(text);
+      expect(flat(out), JSON.stringify(text)).not.toContain(pan);
+      expect(out, JSON.stringify(text)).toContain(`${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`);
+      expect(containsCardNumber(text), JSON.stringify(text)).toBe(true);
+      // As a log line holds it: in a JSON string, quotes escaped (\"), line breaks and tabs too (\n, \t).
+      const line = JSON.stringify({ msg: text });
+      expect(flat(scrubJsonText(line)), line).not.toContain(pan);
+      // Escaped twice: a JSON document logged as a string (line breaks, escaped twice, are letters then).
+      if (!/[\n\r]/.test(separator)) {
+        const twice = JSON.stringify({ msg: JSON.stringify(text) });
+        expect(flat(scrubJsonText(twice)), twice).not.toContain(pan);
+      }
+    }
+    expect(scrubCardNumbers('["4111", "1111", "1111", "1111"]')).toBe('["411111******1111"]');
+    expect(scrubCardNumbers("card: ('3782', '822463', '10005')")).toBe("card: ('378282*****0005')");
+    expect(scrubCardNumbers('["6011", "0009", "9013", "9424", "215"]')).toBe('["601100*********4215"]');
+    expect(scrubJsonText('{"msg":"[\\"4111\\", \\"1111\\", \\"1111\\", \\"1111\\"]"}')).toBe(
+      '{"msg":"[\\"411111******1111\\"]"}',
+    );
+    // Lists of ordinary values written the same way are left alone, though some of their digits
+    // pass Luhn together (2021 2022 2023, 1000 2000 3000 4000).
+    for (const list of [
+      '[2024, 12, 31]',
+      '["2024", "12", "31"]',
+      '["2021", "2022", "2023", "2024"]',
+      '2021, 2022, 2023, 2024',
+      "('1999', '2000', '2001', '2002')",
+      '["10:30", "11:45", "12:15", "13:05"]',
+      '["12.50", "13.99", "8.75", "100.00"]',
+      '[1718000000000, 1718000000001, 1718000000002]',
+      '["2026-11-23T10:30:00Z", "2026-11-24T11:00:00Z", "2026-11-25T09:15:00Z"]',
+      '["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"]',
+      '["100", "2000", "3000", "4000"]',
+      '["1000", "2000", "3000", "4000000"]',
+      '["123456", "234567", "345678", "456789"]',
+    ]) {
+      expect(scrubCardNumbers(list), list).toBe(list);
+      expect(scrubJsonText(JSON.stringify({ msg: list })), list).toBe(JSON.stringify({ msg: list }));
+    }
+  });
+
   it('masks a card number forwarded percent-encoded, in parentheses, or written with JSON escapes in text that does not parse', () => {
     const pan = '4111111111111111';
     const fours = (sep: string) => [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep);
@@ -675,6 +739,23 @@ describe('every writer uses it', () => {
     const entry = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(entry).toMatchObject({ card: '411111******1111', ids: '411111******1111', at: 1765000000000, n: 7 });
     expect(String(entry.big)).toMatch(/^411111\*+\d{4}$/);
+    // A card as a list of quoted groups (Python's json.dumps): on the line, its quotes escaped (found by a review).
+    lines.length = 0;
+    const groups = [
+      '["4111", "1111", "1111", "1111"]',
+      "('5555', '5555', '5555', '4444')",
+      '[\n  "3782",\n  "822463",\n  "10005"\n]',
+    ];
+    log.info({ note: groups[0], other: groups[1], third: groups[2] }, `typed ${groups[0]}`);
+    const quoted = lines.join('');
+    for (const pan of ['4111111111111111', '5555555555554444', '378282246310005'])
+      expect(flat(quoted)).not.toContain(pan);
+    expect(JSON.parse(quoted)).toMatchObject({
+      note: '["411111******1111"]',
+      other: "('555555******4444')",
+      third: '[\n  "378282*****0005"\n]',
+      msg: 'typed ["411111******1111"]',
+    });
   });
 
   it('the stream outputs: decisions and dead letters', () => {

@@ -72,6 +72,61 @@ describe('correlation headers', () => {
     expect(processor.logs.join('\n')).not.toContain(PAN);
   });
 
+  it('a card number written as a list of quoted groups (json.dumps) is masked in headers, keys and dead letters (found by a review)', async () => {
+    // Python's json.dumps and a list's printout put ", " between quoted items: 4 characters in the gap.
+    const quoted = (pan: string, q = '"') => {
+      const groups = pan.length === 15 ? [pan.slice(0, 4), pan.slice(4, 10), pan.slice(10)] : pan.match(/.{1,4}/g)!;
+      return `[${groups.map((g) => `${q}${g}${q}`).join(', ')}]`;
+    };
+    const AMEX = cardNumber('37', 15);
+    const MC = cardNumber('55', 16);
+    const tx = {
+      merchantId: 'm1',
+      transactionId: 'hq-1',
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: PAN, expiryMonth: 4, expiryYear: 2031, cvvResult: 'mismatch' },
+      // A failed authentication and a wrong code: not approved, so the decision goes to flagged too.
+      threeDS: { status: 'N' },
+    };
+    await h.produce([
+      // Python's json.dumps of a NaN amount: not JSON to JSON.parse, dead-lettered as raw text.
+      { key: quoted(PAN), value: `{"merchantId": "m1", "amount": NaN, "card": {"number": ${quoted(PAN)}}}` },
+      { key: maskPan(PAN), value: JSON.stringify(tx), headers: { 'x-request-id': quoted(MC) } },
+      // Valid JSON that fails the schema, the card in a string of it, in single quotes (a list's repr).
+      {
+        key: maskPan(PAN),
+        value: JSON.stringify({ ...tx, transactionId: 'hq-2', amount: -1, note: `card ${quoted(AMEX, "'")}` }),
+        headers: { 'x-correlation-id': quoted(AMEX, "'") },
+      },
+    ]);
+    const invalid = () => reader.deadLetters.find((d) => d.value.reason === 'invalid_json');
+    await waitFor(
+      'the decision, its flagged copy and the two dead letters',
+      () =>
+        invalid() !== undefined &&
+        reader.decisions.some((d) => d.value.transactionId === 'hq-1') &&
+        reader.flagged.some((d) => d.value.transactionId === 'hq-1') &&
+        reader.deadLetters.some((d) => d.value.transactionId === 'hq-2'),
+      30_000,
+    );
+    const dead = invalid()!;
+    expect(dead.value.payload).toBe(`{"merchantId": "m1", "amount": NaN, "card": {"number": ["${maskPan(PAN)}"]}}`);
+    expect(dead.value.source.key).toBe(`["${maskPan(PAN)}"]`);
+    for (const out of [reader.decisions, reader.flagged].map((o) => o.find((d) => d.value.transactionId === 'hq-1')!))
+      expect(out.headers).toMatchObject({ 'x-request-id': `["${maskPan(MC)}"]` });
+    const schema = reader.deadLetters.find((d) => d.value.transactionId === 'hq-2')!;
+    expect(schema.headers).toMatchObject({ 'x-correlation-id': `['${maskPan(AMEX)}']` });
+    expect(schema.value.payload).toMatchObject({ note: `card ['${maskPan(AMEX)}']` });
+    // Nowhere in any output, nor in the processor's logs.
+    const everything = [...reader.decisions, ...reader.flagged, ...reader.deadLetters]
+      .map((o) => `${o.key} ${JSON.stringify(o.headers)} ${o.raw}`)
+      .concat(processor.logs);
+    for (const text of everything)
+      for (const pan of [PAN, MC, AMEX]) expect(text.replace(/\D/g, '')).not.toContain(pan);
+  });
+
   it('a correlation header without a value (null on the wire) is not carried, and holds nothing up', async () => {
     const tx = (transactionId: string) =>
       JSON.stringify({
