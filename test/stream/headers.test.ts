@@ -166,6 +166,11 @@ describe('correlation headers', () => {
     const decision = reader.decisions.find((d) => d.value.transactionId === 'hn-2')!;
     expect(decision.headers).toEqual({ 'x-correlation-id': 'order-2002', 'leakguard-message-type': 'decision' });
     await waitFor('the input committed to its end', async () => (await h.commitProgress()).atEnd, 15_000);
-    expect(processor.logs.filter((l) => l.includes('consumer crashed'))).toEqual([]);
+    // A fresh broker may still be loading its group coordinator when the consumer first joins: that
+    // retriable crash (restarted at once) is the broker's start, not the header's doing.
+    const crashes = processor.logs
+      .filter((l) => l.includes('consumer crashed'))
+      .filter((l) => !/coordinator is (loading|not available)|not the correct coordinator/i.test(l));
+    expect(crashes).toEqual([]);
   });
 });
