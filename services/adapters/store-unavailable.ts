@@ -1,11 +1,23 @@
 // Which driver errors mean "the store cannot serve now, retry" rather than a fault of ours: Redis
 // down, full (maxmemory under noeviction), loading, failing over or read-only; PostgreSQL not
-// reachable. The doors answer them 503 UNAVAILABLE with Retry-After (services/http/errors.ts), not
+// reachable; the embedded watchlist's journal not writable (its disk full, say). The doors answer them 503 UNAVAILABLE with Retry-After (services/http/errors.ts), not
 // 500: nothing is wrong with the request, and the same request succeeds once the store is back.
 import { scrubCardNumbers } from '../core/scrub.ts';
 import { isConnectionError } from './postgres/sql-client.ts';
 
-export type UnavailableStore = 'redis' | 'postgres';
+export type UnavailableStore = 'redis' | 'postgres' | 'journal';
+
+/**
+ * The embedded watchlist's journal could not be written (disk full, read-only, gone): the change
+ * was not made, in memory either, and the same request succeeds once the journal can be written.
+ */
+export class JournalUnavailable extends Error {
+  override readonly name = 'JournalUnavailable';
+  constructor(cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`the watchlist journal could not be written${code ? ` (${code})` : ''}: nothing was changed`, { cause });
+  }
+}
 
 /** Redis's refusals of a write it would take later (still answering reads): full, a read-only replica, a failed background save, too few replicas. */
 const WRITE_REFUSALS = new Set(['OOM', 'READONLY', 'MISCONF', 'NOREPLICAS']);
@@ -52,12 +64,15 @@ export function refusesWrites(error: unknown): boolean {
 
 /** When to try again, in seconds: longer while a refusal lasts (LASTING_REFUSALS: Redis full) than through a failover. */
 export function retryAfterSeconds(error: unknown): number {
+  // A full disk, too, stays full until space is freed.
+  if (error instanceof JournalUnavailable) return 10;
   return LASTING_REFUSALS.has(replyCode(error) ?? '') ? 10 : 1;
 }
 
 /** The store an error says is unavailable, or undefined when it is anything else (a fault: 500). */
 export function unavailableStore(error: unknown): UnavailableStore | undefined {
   if (!error || typeof error !== 'object') return undefined;
+  if (error instanceof JournalUnavailable) return 'journal';
   const e = error as DriverError;
   if (isRedisUnavailable(e)) return 'redis';
   // A command ioredis sent (it names it) that failed on its socket.

@@ -1,6 +1,6 @@
 // The watchlist contract, held against every store (memory, a real Redis, a real Redis Cluster), including the
 // lookup and hit recording that happen in the velocity store's single round trip.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { REDIS_KEYS } from '../../services/adapters/redis/keys.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-s
 import { RedisVelocityStore } from '../../services/adapters/redis/velocity-store.ts';
 import { connectRedis, whenReady } from '../../services/adapters/redis/connection.ts';
 import { RedisWatchlistStore } from '../../services/adapters/redis/watchlist-store.ts';
+import { JournalUnavailable, unavailableStore } from '../../services/adapters/store-unavailable.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { buildCounterPlan, type HitRecord, type VelocityStore } from '../../services/core/velocity.ts';
 import {
@@ -648,6 +649,95 @@ describe('embedded watchlist persistence', () => {
     expect(await second.getEntries([slotOf('4111111111111111')])).not.toEqual([null]);
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(journal, 'utf8')).not.toContain('4111111111111111');
+  });
+
+  it('makes no change its journal does not take (a full disk): refused unavailable, made and journaled when retried, found after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-wl-'));
+    const journal = join(dir, 'watchlist.journal');
+    // The disk fills up: the journal's writes go to /dev/full (ENOSPC); freed, they go to the file again.
+    const full = () => {
+      renameSync(journal, join(dir, 'aside'));
+      symlinkSync('/dev/full', journal);
+    };
+    const freed = () => {
+      unlinkSync(journal);
+      renameSync(join(dir, 'aside'), journal);
+    };
+    const first = new MemoryWatchlistStore(journal);
+    await first.createEvent(EVENT, 'bank-a', new Date('2026-09-01T00:00:00Z'));
+    await first.createEvent({ ...EVENT, externalId: 'breach-2' }, 'bank-a', new Date('2026-09-01T00:00:00Z'));
+    const slots = ['4111111111111111', '5555555555554444', '4012888888881881'].map(slotOf);
+    await first.addCards(1, 1, [{ slot: slots[0]!, expiryTag: 0 }], NOW);
+    await first.addCards(2, 1, [{ slot: slots[2]!, expiryTag: 0 }], NOW);
+    const state = async (store: MemoryWatchlistStore) => ({
+      events: await store.listEvents(),
+      entries: await store.getEntries(slots),
+      statistics: [await store.eventStatistics(1), await store.eventStatistics(2)],
+      ranges: await store.allBinRanges(),
+      hits: await store.listHits('bank-a', { limit: 10 }),
+    });
+    const before = await state(first);
+    const hit: HitRecord = {
+      at: '2026-11-01T00:00:00.000Z',
+      merchantId: 'shop-1',
+      transactionId: 'tx-1',
+      amount: 100,
+      currency: 'EUR',
+      decision: 'challenge',
+      score: 70,
+      card: '411111******1111',
+      bin: '411111',
+      eventIds: ['ce_1'],
+      eventSeqs: [1],
+      issuerIds: ['bank-a'],
+    };
+    // Every change the store makes, each refused while the disk is full.
+    const changes: [string, () => Promise<unknown>][] = [
+      ['create an event', () => first.createEvent({ ...EVENT, externalId: 'breach-3' }, 'bank-a', new Date())],
+      ['retract', () => first.updateEvent(1, { status: 'retracted' }, new Date())],
+      ['close', () => first.updateEvent(2, { status: 'closed' }, new Date())],
+      ['change', () => first.updateEvent(2, () => ({ confidence: 'suspected' }), new Date())],
+      [
+        'list new cards',
+        () =>
+          first.addCards(
+            1,
+            1,
+            [
+              { slot: slots[1]!, expiryTag: 0 },
+              { slot: slots[1]!, expiryTag: 3 },
+            ],
+            NOW,
+          ),
+      ],
+      ['list a listed card with another expiry', () => first.addCards(1, 1, [{ slot: slots[0]!, expiryTag: 9 }], NOW)],
+      ['list a card in another event', () => first.addCards(2, 1, [{ slot: slots[0]!, expiryTag: 0 }], NOW)],
+      ['remove cards', () => first.removeCards([slots[0]!, slots[2]!])],
+      ['remove cards from one event', () => first.removeCards([slots[2]!], [2])],
+      ['set BIN ranges', () => first.setBinRanges('bank-a', [{ from: '411111', to: '411199' }])],
+      ['record a hit', async () => first.recordHit(hit, Date.parse('2026-11-01T00:00:01Z'))],
+    ];
+    full();
+    for (const [name, change] of changes) {
+      const error = await change().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(JournalUnavailable);
+      expect(unavailableStore(error), name).toBe('journal');
+      expect(await state(first), name).toEqual(before);
+    }
+    freed();
+    // The same calls again, the disk freed: made as if the first attempts never happened.
+    expect(await first.addCards(1, 1, [{ slot: slots[1]!, expiryTag: 0 }], NOW)).toEqual(['new']);
+    expect((await first.updateEvent(1, { status: 'retracted' }, new Date()))?.status).toBe('retracted');
+    expect(await first.removeCards([slots[2]!], [2])).toBe(1);
+    const after = await state(first);
+    expect(after.statistics.map((s) => [s.cardsListed, s.cardsRemoved])).toEqual([
+      [2, 0],
+      [1, 1],
+    ]);
+    expect(await state(new MemoryWatchlistStore(journal))).toEqual(after);
   });
 
   it('journals a known card as known: replayed, it is not counted as listed', async () => {

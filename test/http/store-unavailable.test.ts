@@ -2,6 +2,8 @@
 // down, PostgreSQL down. Every door answers 503 UNAVAILABLE with Retry-After (not 500 INTERNAL),
 // never quotes the driver's error, logs a warning naming the store, and serves the same request
 // once the store is back. Scoring is not among them: it answers degraded (redis-failure.test.ts).
+import { renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mastersOf, type RedisClient } from '../../services/adapters/redis/connection.ts';
@@ -247,6 +249,87 @@ describe('Redis full during an upload', () => {
       admin.disconnect();
       await t.close();
       await redis.stop();
+    }
+  });
+});
+
+describe('the embedded watchlist journal unwritable (disk full)', () => {
+  it('answers its changes 503 UNAVAILABLE, makes none of them, and makes and keeps them when retried once there is room', async () => {
+    let t = await buildTestApp();
+    const stateDir = t.stateDir;
+    const journal = join(stateDir, 'watchlist.journal');
+    // The disk fills up: the journal's writes go to /dev/full (ENOSPC); freed, to the file again.
+    const full = () => {
+      renameSync(journal, join(stateDir, 'aside'));
+      symlinkSync('/dev/full', journal);
+    };
+    const freed = () => {
+      unlinkSync(journal);
+      renameSync(join(stateDir, 'aside'), journal);
+    };
+    const send = (method: string, url: string, key: string, payload?: unknown, headers: Record<string, string> = {}) =>
+      t.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...bearer(key), ...headers },
+        payload: payload as string,
+      });
+    try {
+      const listedEvent = await setupOn(t);
+      const created = await send('POST', '/v1/compromise-events', t.keys.admin, event(`ev-${++serial}`));
+      const retracted = created.json().id as string;
+      const csv = { 'content-type': 'text/csv' };
+      const [kept, fresh] = [card(), card()];
+      expect(
+        (await send('POST', `/v1/compromise-events/${listedEvent}/cards`, t.keys.issuer, kept, csv)).json(),
+      ).toMatchObject({ accepted: 1 });
+      const changes: [string, () => Promise<Answer>][] = [
+        ['create an event', () => send('POST', '/v1/compromise-events', t.keys.admin, event('ev-while-full'))],
+        [
+          'upload a card list',
+          () => send('POST', `/v1/compromise-events/${listedEvent}/cards`, t.keys.issuer, `${fresh}\n${kept}\n`, csv),
+        ],
+        ['retract an event', () => send('POST', `/v1/compromise-events/${retracted}/retract`, t.keys.issuer)],
+        ['close an event', () => send('POST', `/v1/compromise-events/${retracted}/close`, t.keys.issuer)],
+        [
+          'change an event',
+          () => send('PATCH', `/v1/compromise-events/${retracted}`, t.keys.issuer, { confidence: 'suspected' }),
+        ],
+        ['remove a card', () => send('DELETE', '/v1/cards', t.keys.issuer, { cards: [{ pan: kept }] })],
+        [
+          'set BIN ranges',
+          () => send('PUT', '/v1/issuers/i9/bin-ranges', t.keys.admin, [{ from: '401288', to: '401288' }]),
+        ],
+      ];
+      full();
+      for (const [name, change] of changes) expectUnavailable(name, await change(), '10');
+      const warnings = t.logs.filter((l) => l.includes('journal unavailable: answered 503'));
+      expect(warnings.length).toBeGreaterThanOrEqual(changes.length);
+      expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, store: 'journal' });
+      expect(t.logs.join('\n')).not.toContain(fresh);
+      // None of them made: the event open, the card not listed, the card still listed.
+      const read = async (id: string) => (await send('GET', `/v1/compromise-events/${id}`, t.keys.issuer)).json();
+      expect((await read(retracted)).status).toBe('open');
+      expect((await read(listedEvent)).statistics).toMatchObject({ cardsListed: 1, cardsRemoved: 0 });
+
+      freed();
+      // The same requests again: made, as if the first attempts never happened.
+      const upload = await changes[1]![1]();
+      expect(upload.statusCode, upload.body).toBe(200);
+      expect(JSON.parse(upload.body)).toMatchObject({ accepted: 1, duplicates: 1 });
+      const retract = await changes[2]![1]();
+      expect([retract.statusCode, JSON.parse(retract.body).status]).toEqual([200, 'retracted']);
+      expect((await changes[0]![1]()).statusCode).toBe(201);
+
+      // A restart reads them back from the journal.
+      await t.close();
+      t = await buildTestApp({ LEAKGUARD_STATE_DIR: stateDir });
+      expect((await read(retracted)).status).toBe('retracted');
+      expect((await read(listedEvent)).statistics).toMatchObject({ cardsListed: 2 });
+      const lookup = await send('POST', '/v1/cards/lookup', t.keys.admin, { cards: [{ pan: fresh }, { pan: kept }] });
+      expect(lookup.json().cards.map((c: { listed: boolean }) => c.listed)).toEqual([true, true]);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -2,8 +2,9 @@
 // (same packed entries, same merge rules) and an append-only journal under the state directory
 // so that events, listed cards (as fingerprint slots, never card numbers) and statistics survive
 // a restart.
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
 import { watchlistBucketKey } from '../redis/keys.ts';
+import { JournalUnavailable } from '../store-unavailable.ts';
 import { dirname } from 'node:path';
 import type { HitRecord } from '../../core/velocity.ts';
 import {
@@ -108,10 +109,30 @@ export class MemoryWatchlistStore implements WatchlistStore {
     }
   }
 
+  /**
+   * A record appended to the journal, before the change is made in memory: a change the journal
+   * did not take (its disk full) is not made at all, so that a retry makes it, and journals it,
+   * rather than finding it made and journaling nothing (lost at the next start). Throws
+   * JournalUnavailable (answered 503, Retry-After) when the journal cannot be written.
+   */
   private write(record: JournalRecord): void {
     if (!this.journal || this.replaying) return;
-    mkdirSync(dirname(this.journal), { recursive: true, mode: 0o700 });
-    appendFileSync(this.journal, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    let size: number | undefined;
+    try {
+      mkdirSync(dirname(this.journal), { recursive: true, mode: 0o700 });
+      size = existsSync(this.journal) ? statSync(this.journal).size : 0;
+      appendFileSync(this.journal, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    } catch (error) {
+      // Part of the line may have been written before the disk filled: cut off, or the next record
+      // would continue it and the journal could not be read at the next start.
+      if (size !== undefined)
+        try {
+          if (statSync(this.journal).size > size) truncateSync(this.journal, size);
+        } catch {
+          // Nothing more to do here: the journal is not writable.
+        }
+      throw new JournalUnavailable(error);
+    }
   }
 
   private statsOf(seq: number): Stats {
@@ -191,10 +212,10 @@ export class MemoryWatchlistStore implements WatchlistStore {
     }
   }
 
+  /** Journaled first, then made: nothing changes in memory that the journal did not take. */
   private commit<T>(record: JournalRecord): T {
-    const result = this.apply(record) as T;
     this.write(record);
-    return result;
+    return this.apply(record) as T;
   }
 
   /** The packed entry of a slot: used by the memory velocity store inside its single step. */
@@ -285,11 +306,26 @@ export class MemoryWatchlistStore implements WatchlistStore {
       }),
     };
     const before = record.cards.map(([bucket, field]) => this.entries.get(slotKey(bucket, field)));
+    const statsBefore = this.stats.get(eventSeq);
+    const listedBefore = statsBefore?.listed;
     const statuses = this.apply(record) as AddStatus[];
     // Only the cards whose entry changed are journaled: replayed on the state before, they make the
     // same one. A list uploaded again (as the upload's retries are) adds nothing to the journal.
     const changed = record.cards.filter(([bucket, field], i) => this.entries.get(slotKey(bucket, field)) !== before[i]);
-    if (changed.length > 0) this.write({ ...record, cards: changed });
+    try {
+      if (changed.length > 0) this.write({ ...record, cards: changed });
+    } catch (error) {
+      // Not journaled: undone (in the same turn of the event loop, so nothing saw it), so that the
+      // list sent again lists these cards and journals them, rather than finding them duplicates.
+      record.cards.forEach(([bucket, field], i) => {
+        const old = before[i];
+        if (old) this.entries.set(slotKey(bucket, field), old);
+        else this.entries.delete(slotKey(bucket, field));
+      });
+      if (statsBefore) statsBefore.listed = listedBefore!;
+      else this.stats.delete(eventSeq);
+      throw error;
+    }
     return statuses;
   }
 
