@@ -1453,3 +1453,85 @@ describe.each([
     expect(await statsOf(events[1]!.id)).toMatchObject({ hits: 0, distinctMerchants: 0 });
   });
 });
+
+// A retraction is final: sent again (a client retrying after a lost answer) it answers the retracted
+// event; its externalId declared again is refused, naming the way out (another externalId).
+describe.each([
+  { store: 'memory', env: (): Record<string, string> => ({}) },
+  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
+])('retraction ($store store)', ({ env }) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await buildTestApp(env());
+    // On Redis the store is shared with this file's other app: i1's ranges as they are there.
+    await setBinRanges(app, {
+      i1: [
+        { from: '411111', to: '411199' },
+        { from: '55555555', to: '55555555' },
+      ],
+    });
+  });
+  afterAll(() => app.close());
+  const post = (url: string, key = app.keys.issuer) => app.app.inject({ method: 'POST', url, headers: bearer(key) });
+
+  it('answers a retraction sent again 200 with the event, unchanged; several at once all 200; a close after it 409', async () => {
+    const ev = await declareEvent(app, ['pan'], { key: app.keys.issuer });
+    const first = await post(`/v1/compromise-events/${ev.id}/retract`);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json().status).toBe('retracted');
+    const again = await post(`/v1/compromise-events/${ev.id}/retract`);
+    expect(again.statusCode, again.body).toBe(200);
+    // Nothing rewritten: the same event, retracted when it was first.
+    expect(again.json()).toEqual(first.json());
+    const byAdmin = await post(`/v1/compromise-events/${ev.id}/retract`, app.keys.admin);
+    expect([byAdmin.statusCode, byAdmin.json().updatedAt]).toEqual([200, first.json().updatedAt]);
+    const closed = await post(`/v1/compromise-events/${ev.id}/close`);
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json()).toMatchObject({ code: 'EVENT_CONFLICT', error: expect.stringContaining('retracted') });
+
+    const other = await declareEvent(app, ['pan'], { key: app.keys.issuer });
+    const atOnce = await Promise.all(
+      Array.from({ length: 5 }, () => post(`/v1/compromise-events/${other.id}/retract`)),
+    );
+    expect(atOnce.map((r) => [r.statusCode, r.json().status])).toEqual(Array(5).fill([200, 'retracted']));
+  });
+
+  it("refuses a retracted event's externalId declared again (409, use another externalId); another externalId is a new event", async () => {
+    const ev = await declareEvent(app, ['pan', 'cvv'], { key: app.keys.issuer });
+    expect((await post(`/v1/compromise-events/${ev.id}/retract`)).statusCode).toBe(200);
+    const declare = (externalId: string) =>
+      app.app.inject({
+        method: 'POST',
+        url: '/v1/compromise-events',
+        headers: bearer(app.keys.issuer),
+        payload: {
+          externalId,
+          source: 'card network alert',
+          description: 'test breach',
+          exposureStart: '2026-05-01T00:00:00Z',
+          exposureEnd: '2026-10-31T00:00:00Z',
+          discoveredAt: '2026-11-10T00:00:00Z',
+          dataElements: ['pan', 'cvv'],
+          confidence: 'confirmed',
+        },
+      });
+    const again = await declare(ev.externalId);
+    expect(again.statusCode, again.body).toBe(409);
+    expect(again.json()).toMatchObject({
+      code: 'EVENT_CONFLICT',
+      error: expect.stringMatching(new RegExp(`${ev.id} .*retracted.*another externalId`)),
+      details: [{ path: 'externalId' }],
+    });
+    const renamed = await declare(`${ev.externalId}-2`);
+    expect(renamed.statusCode).toBe(201);
+    expect(renamed.json()).toMatchObject({ status: 'open', externalId: `${ev.externalId}-2` });
+    expect(renamed.json().id).not.toBe(ev.id);
+    const listed = await app.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${renamed.json().id}/cards`,
+      headers: { ...bearer(app.keys.issuer), 'content-type': 'text/csv' },
+      payload: `${card()}\n`,
+    });
+    expect(listed.json()).toMatchObject({ accepted: 1 });
+  });
+});

@@ -213,7 +213,7 @@ export interface paths {
     put?: never;
     /**
      * Declare a compromise event (a breach and what leaked)
-     * @description Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event).
+     * @description Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event), as is the externalId of a retracted event (declare the breach again with another externalId).
      */
     post: operations['createCompromiseEvent'];
     delete?: never;
@@ -274,7 +274,7 @@ export interface paths {
     put?: never;
     /**
      * Close an event: no more uploads; its cards stay listed
-     * @description An admin's close of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
+     * @description A retracted event: 409 EVENT_CONFLICT. An admin's close of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
      */
     post: operations['closeCompromiseEvent'];
     delete?: never;
@@ -294,7 +294,7 @@ export interface paths {
     put?: never;
     /**
      * Retract an event: its cards leave the watchlist unless another live event lists them
-     * @description An admin's retract of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
+     * @description Final and idempotent: an event retracted already is answered 200 as it is, unchanged. An admin's retract of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.
      */
     post: operations['retractCompromiseEvent'];
     delete?: never;

@@ -308,7 +308,7 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
         summary: 'Declare a compromise event (a breach and what leaked)',
         security: [{ bearer: [] }],
         description:
-          'Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event).',
+          'Idempotent by (issuer, externalId): the same externalId returns the existing event with 200; one declaring other dataElements, exposure times or confidence is 409 EVENT_CONFLICT (declare a change as a new event), as is the externalId of a retracted event (declare the breach again with another externalId).',
         body: compromiseEventInputSchema,
         response: { 200: eventSchema, 201: eventSchema, ...errors },
       },
@@ -340,6 +340,14 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
       }
       const { event, created } = await store.createEvent(input, issuerId, new Date());
       if (created) registry.changed(event);
+      else if (event.status === 'retracted')
+        // Retracted (declared by mistake): answering it would tell the issuer its declaration was
+        // taken, and its uploads would be refused. The breach, declared again, is a new event.
+        throw new HttpError(
+          'EVENT_CONFLICT',
+          `${event.id} was declared with this externalId and retracted: declare the breach again as a new event (another externalId)`,
+          { details: [{ path: 'externalId', message: `names ${event.id}, which was retracted` }] },
+        );
       else {
         // A retry is answered the event it made; a declaration that differs in what scoring uses
         // (what leaked, when, how sure) is not silently answered the old one: the issuer would
@@ -444,13 +452,20 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
             action === 'close'
               ? 'Close an event: no more uploads; its cards stay listed'
               : 'Retract an event: its cards leave the watchlist unless another live event lists them',
-          description: `An admin's ${action} of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.`,
+          description:
+            (action === 'retract'
+              ? 'Final and idempotent: an event retracted already is answered 200 as it is, unchanged. '
+              : 'A retracted event: 409 EVENT_CONFLICT. ') +
+            `An admin's ${action} of an event Leakguard opened itself (issuer leakguard, source leakguard-cpp) is recorded in the audit log (action breach_status, actor api-key:<key id>, target event:<id>); while the audit log is not available (the case database not open yet) it is refused with 503 and the event is unchanged.`,
         },
       },
       async (request) => {
         const principal = request.principal!;
         const event = await visibleEvent(principal, request.params.id);
         if (!event) throw notFound();
+        // A retraction sent again (its answer lost): answered the retracted event, nothing rewritten
+        // nor audited again.
+        if (status === 'retracted' && event.status === 'retracted') return present(event);
         // Leakguard's own events (breach discovery) are audited as the console's reviews are: no
         // audit log to write to, no change.
         const audit = event.issuerId === CPP_ISSUER ? (opts.audit?.() ?? null) : undefined;
@@ -460,16 +475,30 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
             `the audit log is not available (the case database is not open yet): ${event.id} is unchanged, retry`,
           );
         let from: EventStatus = event.status;
+        /** Retracted meanwhile (two retractions at once): the other one's event, answered as above. */
+        let retractedMeanwhile: CompromiseEvent | undefined;
         // Checked as the change is written (a retract and a close at once must not un-retract it).
-        const updated = (await store.updateEvent(
-          event.seq,
-          (current) => {
-            if (current.status === 'retracted') throw new EventConflict('the event was retracted');
-            from = current.status;
-            return { status };
-          },
-          new Date(),
-        ))!;
+        const updated = await store
+          .updateEvent(
+            event.seq,
+            (current) => {
+              if (current.status === 'retracted') {
+                if (status === 'retracted') retractedMeanwhile = current;
+                throw new EventConflict('the event was retracted');
+              }
+              from = current.status;
+              return { status };
+            },
+            new Date(),
+          )
+          .catch((error: unknown) => {
+            if (retractedMeanwhile) return undefined;
+            throw error;
+          });
+        if (!updated) {
+          if (retractedMeanwhile) return present(retractedMeanwhile);
+          throw notFound();
+        }
         registry.changed(updated);
         if (audit)
           await audit.append({
