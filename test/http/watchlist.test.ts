@@ -3,6 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../services/auth/api-keys.ts';
+import { identifyCard } from '../../services/core/card.ts';
 import { bearer, buildTestApp, scoreBody, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
 import { luhnComplete } from '../support/card-arbitraries.ts';
@@ -1533,5 +1534,67 @@ describe.each([
       payload: `${card()}\n`,
     });
     expect(listed.json()).toMatchObject({ accepted: 1 });
+  });
+});
+
+// DELETE /v1/cards takes 10,000 cards (its schema, the OpenAPI document): a body of 10,000 of its
+// largest items, pretty-printed, is taken whole, not refused for its size.
+describe.each([
+  { store: 'memory', env: (): Record<string, string> => ({}) },
+  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
+])('removal of 10,000 cards at once ($store store)', ({ env }) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await buildTestApp(env());
+    await setBinRanges(app, {
+      i1: [
+        { from: '411111', to: '411199' },
+        { from: '55555555', to: '55555555' },
+      ],
+    });
+  });
+  afterAll(() => app.close());
+  const remove = (payload: string) =>
+    app.app.inject({
+      method: 'DELETE',
+      url: '/v1/cards',
+      headers: { ...bearer(app.keys.issuer), 'content-type': 'application/json' },
+      payload,
+    });
+
+  it('takes 10,000 fingerprints (the largest item) in one pretty-printed body; 10,001 are refused by the schema, not the size', async () => {
+    const ev = await declareEvent(app, ['pan'], { key: app.keys.issuer });
+    const pans = Array.from({ length: 10_000 }, () => card());
+    const listed = await app.app.inject({
+      method: 'POST',
+      url: `/v1/compromise-events/${ev.id}/cards`,
+      headers: { ...bearer(app.keys.issuer), 'content-type': 'text/csv' },
+      payload: `${pans.join('\n')}\n`,
+    });
+    expect(listed.json()).toMatchObject({ accepted: 10_000 });
+    const fingerprints = pans.map((pan) => identifyCard(app.runtime.keyring, pan).fingerprints[0]!);
+    const body = (cards: object[]) => JSON.stringify({ cards, eventId: 'ce_9999999999' }, null, 2);
+    // The event's id as long as an id may be, for the size; then the real one.
+    const largest = body(fingerprints.map((fingerprint) => ({ fingerprint })));
+    expect(largest.length).toBeGreaterThan(10 * 64 * 1024);
+    const unknownEvent = await remove(largest);
+    expect(unknownEvent.statusCode, unknownEvent.body.slice(0, 200)).toBe(404);
+    const removed = await remove(largest.replace('"ce_9999999999"', JSON.stringify(ev.id)));
+    expect(removed.statusCode, removed.body.slice(0, 200)).toBe(200);
+    expect(removed.json()).toEqual({ removed: 10_000, notListed: 0, rejected: [] });
+    const read = await app.app.inject({ url: `/v1/compromise-events/${ev.id}`, headers: bearer(app.keys.issuer) });
+    expect(read.json().statistics).toMatchObject({ cardsListed: 10_000, cardsRemoved: 10_000 });
+    // Grouped card numbers, as a spreadsheet holds them: 10,000 of them too.
+    const grouped = pans.map((pan) => ({ pan: pan.replace(/(\d{4})(?=\d)/g, '$1 ') }));
+    const byNumber = await remove(body(grouped).replace('"ce_9999999999"', JSON.stringify(ev.id)));
+    expect(byNumber.statusCode, byNumber.body.slice(0, 200)).toBe(200);
+    expect(byNumber.json()).toEqual({ removed: 0, notListed: 10_000, rejected: [] });
+    // One more card than it takes: the schema's refusal, not the body limit's.
+    const over = await remove(body([...grouped, { pan: card() }]));
+    expect(over.statusCode).toBe(400);
+    expect(over.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'cards' }] });
+    // The limit is 2 MiB, not none.
+    const tooLarge = await remove(`${' '.repeat(2 * 1024 * 1024)}{}`);
+    expect([tooLarge.statusCode, tooLarge.json().code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });
 });

@@ -170,7 +170,7 @@ export interface paths {
     post?: never;
     /**
      * Remove cards from your events, one event, or (admins) every event (reissued or closed cards)
-     * @description By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once.
+     * @description By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once. 1 to 10,000 cards, in a body of up to 2 MiB (or LEAKGUARD_BODY_LIMIT_BYTES, if larger).
      */
     delete: operations['removeCards'];
     options?: never;

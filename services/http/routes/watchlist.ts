@@ -225,6 +225,14 @@ const eventPageSchema = z.object({ events: z.array(eventSchema), ...pageFields }
   id: 'CompromiseEventPage',
   example: { events: [EVENT_EXAMPLE], has_more: true, next: 'events_AAAAAAAH' },
 });
+/** Cards one removal may name. */
+export const REMOVAL_MAX_CARDS = 10_000;
+/**
+ * Room for REMOVAL_MAX_CARDS of the largest item, a fingerprint (`{"fingerprint": "<43
+ * characters>"}`), pretty-printed: 940 KB indented by four spaces (the app's default body limit
+ * is 64 KiB, which refused 2,700 card numbers).
+ */
+const REMOVAL_BODY_BYTES = 2 * 1024 * 1024;
 const CARD_REF_EXPECTED =
   'expected pan or fingerprint: {"pan": "<card number>"} or {"fingerprint": "<its fingerprint>"}';
 export const cardRemovalSchema = z
@@ -247,7 +255,7 @@ export const cardRemovalSchema = z
         ),
       )
       .min(1)
-      .max(10_000),
+      .max(REMOVAL_MAX_CARDS),
     eventId: eventParams.shape.id
       .optional()
       .describe(
@@ -687,13 +695,14 @@ export const watchlistRoutes: FastifyPluginAsyncZod<WatchlistRouteOptions> = asy
     '/v1/cards',
     {
       onRequest: issuerOrAdmin,
+      bodyLimit: Math.max(app.initialConfig.bodyLimit ?? 0, REMOVAL_BODY_BYTES),
       schema: {
         tags: ['watchlists'],
         operationId: 'removeCards',
         summary: 'Remove cards from your events, one event, or (admins) every event (reissued or closed cards)',
         security: [{ bearer: [] }],
         description:
-          "By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once.",
+          "By card number or by fingerprint. An issuer may remove only cards in its BIN ranges (by number) or cards its own events listed (by fingerprint), and takes them off its own events only: another issuer's listing stays. With `eventId`, off that event only. A card whose entry is left with no event leaves the watchlist; a card named twice counts once. 1 to 10,000 cards, in a body of up to 2 MiB (or LEAKGUARD_BODY_LIMIT_BYTES, if larger).",
         body: cardRemovalSchema,
         response: {
           200: cardRemovalReportSchema,
