@@ -137,7 +137,7 @@ export type Ruleset = z.infer<typeof rulesetSchema> & {
   warnings?: string[];
 };
 
-/** The ruleset's name in answers, records and logs: its declared version and its digest (`default-2026.12.7c+3f9a1c2e`). */
+/** The ruleset's name in answers, records and logs: its declared version and its digest (`default-2026.12.8a+3f9a1c2e`). */
 export const rulesetVersion = (r: Pick<Ruleset, 'version' | 'digest'>): string => `${r.version}+${r.digest}`;
 
 /**

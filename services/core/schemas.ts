@@ -372,7 +372,7 @@ export const scoreResponseSchema = z
       ruleset: z
         .string()
         .describe(
-          "The ruleset that decided: its declared version and its content's digest (default-2026.12.7c+3f9a1c2e); the digest changes with any rule, the version only when its author changes it",
+          "The ruleset that decided: its declared version and its content's digest (default-2026.12.8a+3f9a1c2e); the digest changes with any rule, the version only when its author changes it",
         ),
       model: z.string().optional(),
     }),

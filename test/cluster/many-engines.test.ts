@@ -58,7 +58,7 @@ const RATE_LIMIT = 10;
 const LOGIN_RATE = 5;
 const MAX_ATTEMPTS = 3;
 const PARTITIONS = 4;
-const ORIGINAL = 'default-2026.12.7c';
+const ORIGINAL = 'default-2026.12.8a';
 /** A ruleset's declared version, without the content digest the engine adds (`many-2+3f9a1c2e`). */
 const declared = (version: string) => version.replace(/\+[0-9a-f]{8}$/, '');
 

@@ -33,10 +33,10 @@ const score = () =>
 describe('ruleset reload', () => {
   it('applies an edited ruleset on reload, and the response names its version', async () => {
     const shipped = rulesetVersion(readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES)));
-    expect(shipped).toMatch(/^default-2026\.12\.7c\+[0-9a-f]{8}$/);
+    expect(shipped).toMatch(/^default-2026\.12\.8a\+[0-9a-f]{8}$/);
     expect((await score()).json()).toMatchObject({ decision: 'approve', versions: { ruleset: shipped } });
     const edited = readFileSync(path, 'utf8')
-      .replace('version: default-2026.12.7c', 'version: tightened-1')
+      .replace('version: default-2026.12.8a', 'version: tightened-1')
       .replace(/(code: HIGH_AMOUNT[\s\S]*?score: )10/, '$130');
     writeFileSync(path, edited);
     const res = await reload();
@@ -55,7 +55,7 @@ describe('ruleset reload', () => {
         expect.objectContaining({ msg: 'ruleset loaded', version: shipped, path: DEFAULT_RULESET_PATH }),
       );
       expect(await rulesetInfo(started)).toEqual([
-        `{version="default-2026.12.7c",digest="${shipped.split('+')[1]}"} 1`,
+        `{version="default-2026.12.8a",digest="${shipped.split('+')[1]}"} 1`,
       ]);
     } finally {
       await started.close();
@@ -107,7 +107,7 @@ describe('ruleset reload', () => {
   it('notices a changed file by itself', async () => {
     writeFileSync(
       path,
-      readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.7c', 'version: watched-2'),
+      readFileSync(DEFAULT_RULESET_PATH, 'utf8').replace('version: default-2026.12.8a', 'version: watched-2'),
     );
     const end = Date.now() + 10_000;
     let version = '';

@@ -1755,7 +1755,7 @@ export interface components {
       versions: {
         engine: string;
         model?: string;
-        /** @description The ruleset that decided: its declared version and its content's digest (default-2026.12.7c+3f9a1c2e); the digest changes with any rule, the version only when its author changes it */
+        /** @description The ruleset that decided: its declared version and its content's digest (default-2026.12.8a+3f9a1c2e); the digest changes with any rule, the version only when its author changes it */
         ruleset: string;
       };
     };
