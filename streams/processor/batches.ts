@@ -30,6 +30,7 @@ import {
   type Prepared,
 } from './outcomes.ts';
 import type { Pausing } from './pausing.ts';
+import type { StartPositions } from './starts.ts';
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -45,6 +46,8 @@ export interface BatchOptions {
   topics: StreamTopics;
   commits: CommitQueue;
   pausing: Pausing;
+  /** Where a partition the group never committed starts (LEAKGUARD_STREAM_FROM_BEGINNING=false). */
+  starts: StartPositions;
   stopping: () => boolean;
 }
 
@@ -57,7 +60,7 @@ export class BatchHandler {
 
   async handle(payload: BatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsets, isRunning, isStale } = payload;
-    const { topic, partition, messages } = batch;
+    const { topic, partition } = batch;
     const { metrics, config, commits, pausing } = this.o;
     const size = config.LEAKGUARD_STREAM_BATCH_SIZE;
     let heartbeatError: unknown;
@@ -68,7 +71,20 @@ export class BatchHandler {
       },
       Math.max(200, Math.floor(config.LEAKGUARD_STREAM_HEARTBEAT_INTERVAL_MS / 2)),
     );
+    let messages = batch.messages;
     try {
+      // A partition the group never committed is handled once its start is (starts.ts): what
+      // precedes the start is passed over, resolved but neither scored nor committed (the start is).
+      const start = await this.o.starts.startOf(partition);
+      if (start === 'unknown') return; // stopping: nothing of it handled
+      if (start.from !== undefined && messages.length > 0 && BigInt(messages[0]!.offset) < start.from) {
+        const first = start.from;
+        messages = messages.filter((m) => BigInt(m.offset) >= first);
+        if (messages.length === 0) {
+          resolveOffset((first - 1n).toString());
+          return;
+        }
+      }
       for (let from = 0; from < messages.length; from += size) {
         if (!isRunning() || isStale() || heartbeatError || pausing.paused) break;
         const started = performance.now();

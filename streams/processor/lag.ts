@@ -1,6 +1,9 @@
 // Consumer lag for the metrics: per partition this instance owns, the input messages not yet
 // committed, read from the broker every LEAKGUARD_STREAM_LAG_INTERVAL_MS and after each join.
-// (Between two reads, each batch sets its partition's lag from the batch's high watermark.)
+// (Between two reads, each batch sets its partition's lag from the batch's high watermark.) A
+// partition with nothing committed is read from its beginning, so its lag counts from there: with
+// LEAKGUARD_STREAM_FROM_BEGINNING=false too, as such a partition's start is committed at the join
+// (starts.ts).
 import type { KafkaAdmin } from '../../services/adapters/kafka/client.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamMetrics } from '../metrics.ts';

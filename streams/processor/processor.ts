@@ -16,7 +16,8 @@
 //
 // This file: the consumer's life (start, crash, recreate, stop) and health. The rest, each its
 // own file: batches.ts (a fetched batch: score, publish, resolve), outcomes.ts (one message's
-// fate), commits.ts (offset commits), pausing.ts (back-pressure), lag.ts (lag metrics).
+// fate), commits.ts (offset commits), pausing.ts (back-pressure), lag.ts (lag metrics), starts.ts
+// (where a partition the group never committed starts).
 import type { KafkaAdmin, KafkaClient, KafkaConsumer, KafkaProducer } from '../../services/adapters/kafka/client.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { StreamConfig } from '../config.ts';
@@ -29,6 +30,7 @@ import { CommitQueue } from './commits.ts';
 import type { ScoringEngine } from './engine.ts';
 import { LagReader } from './lag.ts';
 import { Pausing } from './pausing.ts';
+import { StartPositions } from './starts.ts';
 
 export { oneAtATime, standInApproval, type ScoringEngine } from './engine.ts';
 
@@ -60,6 +62,7 @@ export class StreamProcessor {
   private readonly pausing: Pausing;
   private readonly lag: LagReader;
   private readonly batches: BatchHandler;
+  private readonly starts: StartPositions;
   private consumer: KafkaConsumer | undefined;
   private state: ConsumerState = 'stopped';
   private stopping = false;
@@ -96,6 +99,14 @@ export class StreamProcessor {
       owns,
       stopping,
     });
+    this.starts = new StartPositions({
+      fromBeginning: config.LEAKGUARD_STREAM_FROM_BEGINNING,
+      admin: this.admin,
+      topic: this.topics.input,
+      groupId: config.LEAKGUARD_STREAM_GROUP_ID,
+      logger,
+      stopping,
+    });
     this.batches = new BatchHandler({
       engine: options.engine,
       merchants: options.merchants,
@@ -107,6 +118,7 @@ export class StreamProcessor {
       topics: this.topics,
       commits: this.commits,
       pausing: this.pausing,
+      starts: this.starts,
       stopping,
     });
     this.producer = producer;
@@ -172,7 +184,11 @@ export class StreamProcessor {
       this.options.metrics.groupJoins.inc();
       this.options.metrics.assignedPartitions.set(this.assigned.length);
       this.logger.info({ partitions: this.assigned, memberId: event.memberId }, 'joined the consumer group');
-      void this.lag.refresh();
+      // LEAKGUARD_STREAM_FROM_BEGINNING=false: the partitions the group never committed start at
+      // their end as of now, committed at once (starts.ts); the lag is read once they are.
+      void this.starts
+        .joined(this.assigned, (offsets) => consumer.commitOffsets(offsets))
+        .then(() => this.lag.refresh());
     });
     consumer.onCrash(({ error, restart }) => {
       this.options.metrics.crashes.inc({ restart: String(restart) });
@@ -188,7 +204,9 @@ export class StreamProcessor {
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topics.input], fromBeginning: c.LEAKGUARD_STREAM_FROM_BEGINNING });
+    // From the beginning either way: with LEAKGUARD_STREAM_FROM_BEGINNING=false, where a partition
+    // the group never committed starts is the processor's to decide (starts.ts), not the client's.
+    await consumer.subscribe({ topics: [this.topics.input], fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: c.LEAKGUARD_STREAM_PARTITIONS_CONCURRENTLY,
       eachBatch: (payload) => this.batches.handle(payload),

@@ -11,6 +11,7 @@ import { BatchHandler } from '../../streams/processor/batches.ts';
 import { CommitQueue } from '../../streams/processor/commits.ts';
 import { oneAtATime, standInApproval } from '../../streams/processor/engine.ts';
 import type { Pausing } from '../../streams/processor/pausing.ts';
+import type { StartPositions } from '../../streams/processor/starts.ts';
 import { topicsOf } from '../../streams/topics.ts';
 import { generateTransactions } from './support.ts';
 
@@ -41,6 +42,7 @@ describe('a rebalance seen by the heartbeat between chunks', () => {
       topics: topicsOf(config),
       commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
       pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
+      starts: { startOf: async () => ({ from: undefined }) } as unknown as StartPositions,
       stopping: () => false,
     });
     const txs = generateTransactions(4, { prefix: 'rb', merchants: ['m1'] });

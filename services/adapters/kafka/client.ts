@@ -232,6 +232,12 @@ export interface KafkaConsumer {
     partitionsConsumedConcurrently: number;
     eachBatch: (payload: BatchPayload) => Promise<void>;
   }): Promise<void>;
+  /**
+   * Commits these offsets (each the next one to read) now, outside any batch, as this member of the
+   * group's current generation. May do nothing while the consumer is not running (kafkajs): a caller
+   * that must know reads the offsets back.
+   */
+  commitOffsets(offsets: CommitOffsets): Promise<void>;
   /** Stops fetching these topics (the batch in flight goes on) until resume. */
   pause(topics: string[]): void;
   resume(topics: string[]): void;

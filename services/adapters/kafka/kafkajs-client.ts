@@ -17,6 +17,7 @@ import type { Logger } from '../../logger.ts';
 import type {
   AclGrant,
   BatchPayload,
+  CommitOffsets,
   ConsumerOptions,
   KafkaAdmin,
   KafkaClient,
@@ -249,6 +250,14 @@ class KafkajsConsumer implements KafkaConsumer {
           isStale: payload.isStale,
         }),
     });
+  }
+
+  async commitOffsets(offsets: CommitOffsets): Promise<void> {
+    await this.consumer.commitOffsets(
+      offsets.topics.flatMap(({ topic, partitions }) =>
+        partitions.map(({ partition, offset }) => ({ topic, partition, offset })),
+      ),
+    );
   }
 
   pause(topics: string[]): void {
