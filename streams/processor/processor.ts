@@ -174,8 +174,11 @@ export class StreamProcessor {
     });
     consumer.onGroupJoin((event) => {
       this.assigned = [...(event.assignment[this.topics.input] ?? [])].sort((a, b) => a - b);
-      // A late commit for a partition now owned by another member could move its offset back.
+      // A late commit for a partition now owned by another member could move its offset back; what
+      // is still pending for the partitions kept (the commit before the rebalance failed) is
+      // committed now, in the new generation, not an interval later.
       this.commits.dropUnowned();
+      void this.commits.flush();
       // kafkajs restarting the consumer itself (after a crash it deems retriable) joins with a new
       // group state, not paused: a pause for the stores is applied again, or every batch would be
       // fetched again and again while the handler refuses it, until the stores answer.
@@ -190,6 +193,11 @@ export class StreamProcessor {
         .joined(this.assigned, (offsets) => consumer.commitOffsets(offsets))
         .then(() => this.lag.refresh());
     });
+    // A rebalance noticed between batches (the client's own heartbeat): what was published is
+    // committed before the member rejoins, while the partitions are still its own; otherwise the
+    // partitions' next owners would process it again. (One noticed by a batch's heartbeat is
+    // committed by the batch handler.)
+    consumer.onRebalancing(() => void this.commits.flush());
     consumer.onCrash(({ error, restart }) => {
       this.options.metrics.crashes.inc({ restart: String(restart) });
       if (this.stopping) return;

@@ -243,6 +243,12 @@ export interface KafkaConsumer {
   resume(topics: string[]): void;
   /** After each join of the group: the member's id and its partitions per topic. */
   onGroupJoin(listener: (event: { memberId: string; assignment: Record<string, number[]> }) => void): void;
+  /**
+   * When the member learns, between batches, that the group rebalances, just before it rejoins
+   * (a rebalance seen by a batch handler's heartbeat() is the handler's to act on). A commit started
+   * then goes out as this member of the generation ending, ahead of its rejoin: the broker takes it.
+   */
+  onRebalancing(listener: () => void): void;
   /** When the consumer failed; `restart`: whether it restarts on its own. */
   onCrash(listener: (event: { error: Error; restart: boolean }) => void): void;
 }

@@ -274,6 +274,13 @@ class KafkajsConsumer implements KafkaConsumer {
     );
   }
 
+  // kafkajs emits it (its heartbeat between fetches, or a batch handler's error, saw the rebalance)
+  // right before it rejoins; a commit requested then reaches the coordinator ahead of the join,
+  // which first looks the coordinator up.
+  onRebalancing(listener: () => void): void {
+    this.consumer.on(this.consumer.events.REBALANCING, () => listener());
+  }
+
   onCrash(listener: (event: { error: Error; restart: boolean }) => void): void {
     this.consumer.on(this.consumer.events.CRASH, (event) =>
       listener({ error: event.payload.error, restart: event.payload.restart }),
