@@ -1,12 +1,14 @@
 // `npm run stream`: the stream processor. KAFKA_BROKERS and REDIS_URL are required; the engine's
 // other settings apply as for `npm start` (services/config.ts), the stream's own come from
-// streams/config.ts. SIGTERM: finish the batch in flight, commit, leave the group, exit 0.
+// streams/config.ts. SIGTERM: finish the batch in flight, commit, leave the group, exit 0 (during
+// the start-up: exit 0 at once). SIGHUP: read the ruleset, rate table and model again (during the
+// start-up: once started).
 import { rejectArguments } from '../services/cli/command.ts';
 import { ConfigError, loadConfig } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
 import { unknownSettingWarnings } from '../services/settings-names.ts';
 import { loadStreamConfig } from './config.ts';
-import { createStreamService } from './service.ts';
+import { createStreamService, type StreamService } from './service.ts';
 
 async function main(): Promise<void> {
   rejectArguments(
@@ -18,18 +20,28 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   // A misspelt setting is dropped by the schema: said here, one line each, or it passes unseen.
   for (const line of unknownSettingWarnings()) logger.warn(line);
-  const service = await createStreamService(config, stream, logger);
-
+  // The signals' handlers first: the start-up can take a while (it waits up to 10 s for Redis), and
+  // a signal without one ends the process (SIGHUP and SIGTERM by the signal itself, 129 and 143).
+  // Before the service exists, SIGHUP is remembered (the files are read again once it does) and
+  // SIGTERM or SIGINT ends the process with status 0: nothing was consumed yet.
+  let service: StreamService | undefined;
+  let reloadWhenStarted = false;
   // A failure the Kafka client did not handle must not end the process: the consumer restarts, nothing is lost.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   process.on('SIGHUP', () => {
-    service.runtime.reloadFiles();
+    if (service) return service.runtime.reloadFiles();
+    reloadWhenStarted = true;
+    logger.info('SIGHUP during start-up: the files are read again once started');
   });
 
   let stopping = false;
   const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
+    if (!service) {
+      logger.info({ signal }, 'stopped during start-up: nothing consumed yet; bye');
+      process.exit(exitCode);
+    }
     logger.info({ signal }, 'shutting down: finishing the batch in flight, committing, leaving the group');
     const timer = setTimeout(() => {
       logger.error(
@@ -45,6 +57,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  service = await createStreamService(config, stream, logger);
+  if (reloadWhenStarted) service.runtime.reloadFiles();
 
   // A schema behind found before joining rejects start (below: exit 1). PostgreSQL not reachable
   // then, it is checked once it answers, and behind it stops the processor the same way, joined
