@@ -15,19 +15,19 @@ export class StreamMetrics {
   readonly registry = new Registry();
   readonly lag = new Gauge({
     name: 'leakguard_stream_consumer_lag',
-    help: 'Messages of the input topic not yet processed by this group, per partition (high watermark minus committed offset)',
+    help: "Input messages not yet processed, per partition this instance owns: read from the broker every LEAKGUARD_STREAM_LAG_INTERVAL_MS and after each join as the high watermark minus the committed offset; in between, set after each published chunk as the batch's high watermark when fetched minus the next offset to read (published, its commit possibly still pending)",
     labelNames: ['topic', 'partition'],
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
     name: 'leakguard_stream_batch_size',
-    help: 'Messages per processed batch (one produce request and one offset commit)',
+    help: 'Messages published per chunk: at most LEAKGUARD_STREAM_BATCH_SIZE of one fetched batch of one partition, scored and published together (the part before a retry when one cuts it short). Its outputs go in produce requests of at most 512 KiB each; its offsets are committed with others, every LEAKGUARD_STREAM_COMMIT_INTERVAL_MS',
     buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
     registers: [this.registry],
   });
   readonly batchDuration = new Histogram({
     name: 'leakguard_stream_batch_duration_seconds',
-    help: 'Time to score a batch, publish its outputs (acknowledged) and commit its offsets',
+    help: 'Time of a published chunk (leakguard_stream_batch_size): reading and scoring its messages, publishing its outputs until acknowledged. Its offsets are then queued for the next commit: the commit is not timed',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });

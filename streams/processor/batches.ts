@@ -103,10 +103,13 @@ export class BatchHandler {
           const next =
             last === messages[messages.length - 1]!.offset ? nextOffset(batch.lastOffset()) : nextOffset(last);
           commits.later(topic, partition, next, commitOffsets);
+          // What remains to process as of the fetch (its commit may still be pending): lag.ts.
           metrics.lag.set(
             { topic, partition: String(partition) },
             Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
           );
+          // The chunk's messages published, and its time from reading to acknowledged: the commit,
+          // queued above, is made later for several chunks together and is not timed.
           metrics.batchSize.observe(done.length);
           metrics.batchDuration.observe((performance.now() - started) / 1000);
         }

@@ -1,6 +1,7 @@
 // Consumer lag for the metrics: per partition this instance owns, the input messages not yet
 // committed, read from the broker every LEAKGUARD_STREAM_LAG_INTERVAL_MS and after each join.
-// (Between two reads, each batch sets its partition's lag from the batch's high watermark.) A
+// (Between two reads, each published chunk sets its partition's lag to the batch's high watermark
+// when fetched minus the next offset to read: processed, not necessarily committed yet.) A
 // partition with nothing committed is read from its beginning, so its lag counts from there: with
 // LEAKGUARD_STREAM_FROM_BEGINNING=false too, as such a partition's start is committed at the join
 // (starts.ts).
