@@ -1,7 +1,7 @@
 // Card data handling: the lesson of the breach. A PAN exists only inside this module's
 // functions; what leaves is a keyed fingerprint, the BIN (first 6) and the last 4.
 import { keyedHmac } from './hmac.ts';
-import { scrubCardNumbers } from './scrub.ts';
+import { maskDigits, scrubCardNumbers } from './scrub.ts';
 
 export interface CardKey {
   /** Short public identifier of the key, so that fingerprints can name the key that made them. */
@@ -65,13 +65,14 @@ export function identifyCard(keyring: CardKeyring, pan: string): CardIdentity {
 }
 
 /**
- * Display form allowed by PCI DSS 3.4.1: at most the first 6 and the last 4 digits. Fewer than 12
- * digits are no card number (a mistyped one, in an upload's error report): all hidden, since 6 and
- * 4 of 10 or 11 digits would show nearly all of them.
+ * Display form within PCI DSS 3.4.1 (at most the first 6 and the last 4 digits), and never fewer
+ * than 6 digits hidden: a number shorter than 16 digits shows fewer last digits (15: 6 and 3, 13:
+ * 6 and 1, 12: the first 6 only), since 6 and 4 of 12 or 13 digits with the Luhn check digit leave
+ * next to nothing to guess. Fewer than 12 digits are no card number (a mistyped one, in an
+ * upload's error report): all hidden. The scrubber's mask (maskDigits), the same rule.
  */
 export function maskPan(pan: string): string {
-  if (pan.length < 12) return '*'.repeat(pan.length);
-  return `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`;
+  return maskDigits(pan);
 }
 
 export function maskedCard(card: Pick<CardIdentity, 'bin' | 'last4'>): string {

@@ -24,7 +24,7 @@
 // log line). Any stretch of consecutive groups is tried, so a card beside a year or an expiry is
 // still found; only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its
 // first 6 and last 4 digits (ASCII) around asterisks, as PCI DSS 3.4.1 allows and as the console
-// shows cards.
+// shows cards; a number shorter than 16 digits shows fewer last digits, 6 always hidden (maskDigits).
 //
 // Split across lines: line breaks (CR, LF, CRLF, VT, FF, NEL U+0085, U+2028, U+2029) are spaces,
 // and in a gap that holds other separators too, up to 2 of them with the spaces around them and the
@@ -604,10 +604,17 @@ const letterAt = (text: string, at: number) =>
 const letterBefore = (text: string, at: number) => at > 0 && isLetter([...text.slice(Math.max(0, at - 2), at)].pop());
 const luhnValid = (digits: string) => new LuhnSums([...digits].map(Number)).valid(0, digits.length - 1);
 
-/** At most the first 6 and the last 4 digits, as ASCII. */
+/**
+ * The one card mask (maskPan is this too): the first 6 digits and at most the last 4, as ASCII,
+ * always 6 digits hidden at least. 16 digits and more show 6 and 4; shorter numbers show fewer last
+ * digits (15: 6 and 3, 14: 6 and 2, 13: 6 and 1, 12: the first 6 only), since 6 and 4 of 12 or 13
+ * digits, one of them the Luhn check digit, leave 2 or 3 to guess. Fewer than 12 digits are no card
+ * number (a mistyped one): all hidden.
+ */
 export function maskDigits(digits: string): string {
-  if (digits.length <= 10) return '*'.repeat(digits.length);
-  return `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`;
+  if (digits.length < 12) return '*'.repeat(digits.length);
+  const last = Math.min(4, digits.length - 12);
+  return `${digits.slice(0, 6)}${'*'.repeat(digits.length - 6 - last)}${last > 0 ? digits.slice(-last) : ''}`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // fingerprinted and its expiry tagged. Pure and synchronous, so that it runs the same on the
 // event loop (embedded, tests) and on a reading thread (reader-pool.ts), where its two HMACs per
 // card no longer hold up the engine's scoring and Redis traffic.
-import { fingerprintBytes, type CardKey } from '../core/card.ts';
+import { fingerprintBytes, maskPan, type CardKey } from '../core/card.ts';
 import {
   SLOT_BYTES,
   binInRanges,
@@ -112,7 +112,7 @@ export function readLines(batch: LineBatch): ReadBatch {
         line: lineNo,
         code: 'BIN_NOT_OWNED',
         reason: 'card is outside the BIN ranges registered to your issuer',
-        card: `${pan.slice(0, 6)}******${pan.slice(-4)}`,
+        card: maskPan(pan),
       });
       return;
     }

@@ -9,7 +9,7 @@ import { createApiKey, newKeyId } from '../../services/auth/api-keys.ts';
 import { scrubCardNumbers } from '../../services/core/scrub.ts';
 
 it('draws a key id again when the one drawn reads as a card number (all decimal, passing Luhn)', () => {
-  // 045960568116: the id a CI run drew, masked in the audit log as key_045960**8116.
+  // 045960568116: the id a CI run drew, masked in the audit log (as key_045960**8116 then, key_045960****** now).
   const draws = [Buffer.from('045960568116', 'hex'), Buffer.from('0a5960568116', 'hex')];
   expect(scrubCardNumbers('key_045960568116')).not.toBe('key_045960568116');
   let calls = 0;

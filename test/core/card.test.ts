@@ -36,9 +36,23 @@ describe('card handling', () => {
     expect(id.keyId).toBe('new');
   });
 
-  it('masks to at most the first 6 and last 4 digits', () => {
+  it('masks to at most the first 6 and last 4 digits, and always hides at least 6', () => {
     expect(maskPan('4111111111111111')).toBe('411111******1111');
-    expect(maskPan('378282246310005')).toBe('378282*****0005');
+    expect(maskPan('4111111111111111110')).toBe('411111*********1110');
+    // Shorter numbers show fewer last digits: 6 of 15, 14, 13, 12 stay hidden.
+    expect(maskPan('378282246310005')).toBe('378282******005');
+    expect(maskPan('30569309025904')).toBe('305693******04');
+    expect(maskPan('4222222222222')).toBe('422222******2');
+    expect(maskPan('411114839603')).toBe('411114******');
+    // Fewer than 12 digits are no card number: all hidden.
+    expect(maskPan('41111111111')).toBe('***********');
+    for (let length = 1; length <= 19; length++) {
+      const pan = '4'.repeat(length);
+      const masked = maskPan(pan);
+      expect(masked).toHaveLength(length);
+      expect(masked.replace(/[0-9]/g, '').length, `${length} digits`).toBeGreaterThanOrEqual(Math.min(6, length));
+      expect(masked.replace(/\*/g, '').length, `${length} digits`).toBeLessThanOrEqual(10);
+    }
   });
 
   it('redacts card-number-shaped digit runs in free text', () => {

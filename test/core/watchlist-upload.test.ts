@@ -407,6 +407,14 @@ describe('the upload loop', () => {
     expect(sorted).toMatchObject({ accepted: 1, rejected: 1_500 });
     expect(sorted.errors[0]!.code).toBe('BIN_NOT_OWNED');
     expect(JSON.stringify(sorted)).not.toContain('5555555555554444');
+    // Another issuer's short card: masked as every card is, 6 of its 13 digits hidden.
+    const shortCard = await uploadCardList(chunks(Buffer.from(`4222222222222\n${PAN}\n`)), {
+      ...options(),
+      ownedRanges: [{ from: '411111', to: '411111' }],
+    });
+    expect(shortCard.errors).toEqual([
+      expect.objectContaining({ line: 1, code: 'BIN_NOT_OWNED', card: '422222******2' }),
+    ]);
     // None of them this issuer's: refused at the end, with their codes.
     const refused = await uploadCardList(chunks(Buffer.from(foreign)), {
       ...options(),
