@@ -1,15 +1,17 @@
 // `npm run upload -- --event <id> FILE`: streams an issuer's card list to the API with a
 // progress bar, prints a summary (or, with --json, the report as JSON), and exits with a status a
 // script can act on: 0 listed, 3 listed but for rejected lines, 1 refused, 65 no card at all, 75
-// (EX_TEMPFAIL, "try again later") when the engine or its store could not take the list for now.
+// (EX_TEMPFAIL, "try again later") when the engine or its store could not take the list for now,
+// 74 (EX_IOERR) when the list could not be read to its end (a .gz cut short or corrupt).
 // No message echoes a card number.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
 import { scrubCardNumbers } from '../core/scrub.ts';
 import { endsLinesWithLoneCr, FORMAT_NAME, LONE_CR, looksLike, wideEncodingRefusal } from '../watchlist/list-sniff.ts';
 import { callerPath, failWith, type Fail } from './command.ts';
@@ -17,7 +19,9 @@ import cliProgress from 'cli-progress';
 
 const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [--url URL] [--insecure-http] [--key-file FILE] FILE
   FILE        one card per line: pan[,expiry_month,expiry_year] (CSV) or {"pan": ...} (NDJSON);
-              - reads stdin, and a pipe works too: <(zcat cards.csv.gz) --format csv
+              gzip-compressed (cards.csv.gz) is read as such: give the .gz file itself, not zcat's
+              output, so that a file cut short or corrupt is an error (exit 74), not a shorter list;
+              - reads stdin (set -o pipefail in a pipe: upload cannot see the command before it fail)
   --event     the compromise event the cards belong to (POST /v1/compromise-events returns it)
   --format    csv or ndjson (default: from the file name, .csv or .ndjson/.jsonl)
   --url       the Leakguard API (default: LEAKGUARD_URL or http://127.0.0.1:8080); https://, or
@@ -28,7 +32,8 @@ const USAGE = `usage: npm run upload -- --event <ce_id> [--format csv|ndjson] [-
               "outcome", "exitStatus", "httpStatus", "listed", "duplicates", "rejected",
               "rejectedByCode": {"BIN_NOT_OWNED": n, ...} (every rejected line),
               "rejectedLines": [{"line", "code", "reason", "card"}] (the first 100, cards masked),
-              "error"}; none for bad usage (exit 2)
+              "error", "warnings": [...] (e.g. a last line without a line ending: the input may have
+              been cut)}; none for bad usage (exit 2)
 The key comes from LEAKGUARD_API_KEY or --key-file (else the embedded demo issuer key), never from
 the command line: every user of the machine can read a process's arguments.
 Exit status (and --json's "outcome"):
@@ -38,6 +43,8 @@ Exit status (and --json's "outcome"):
      engine unreachable for good; only the lines before a refusal part way were kept (it says)
   2  bad usage (nothing sent)
   65 no-card: FILE lists no card (empty, or a header only)
+  74 input-error: FILE could not be read to its end (a .gz cut short or corrupt, a read error): the
+     lines before were sent (the summary says what was listed), the line it cut was not
   75 try-again: engine unreachable or busy, store unavailable, connection lost part way: run the
      same upload again later`;
 
@@ -55,6 +62,8 @@ const NO_CARDS = 65;
 const REFUSED = 1;
 /** The list was taken, some of its lines rejected: a script tells it from a refusal (1). */
 const PARTLY_LISTED = 3;
+/** sysexits.h's EX_IOERR: FILE could not be read to its end (a .gz cut short or corrupt). */
+const INPUT_ERROR = 74;
 /** Errors of a connection that may well succeed later (the engine restarting, a network blip); others (a misspelt host, a certificate) will not. */
 const UNREACHABLE_FOR_NOW = new Set([
   'ECONNREFUSED',
@@ -76,12 +85,13 @@ interface Report {
   errors: { line: number; code: string; reason: string; card: string }[];
 }
 
-type Outcome = 'listed' | 'partly-listed' | 'refused' | 'no-card' | 'try-again';
+type Outcome = 'listed' | 'partly-listed' | 'refused' | 'no-card' | 'input-error' | 'try-again';
 const EXIT_STATUS: Record<Outcome, number> = {
   listed: 0,
   'partly-listed': PARTLY_LISTED,
   refused: REFUSED,
   'no-card': NO_CARDS,
+  'input-error': INPUT_ERROR,
   'try-again': TEMPORARY_FAILURE,
 };
 
@@ -91,6 +101,7 @@ function jsonSummary(
   outcome: Outcome,
   report: Report | undefined,
   extra: { httpStatus?: number; error?: string } = {},
+  warnings: string[] = [],
 ): string {
   return `${JSON.stringify({
     event,
@@ -108,6 +119,7 @@ function jsonSummary(
       card: scrubCardNumbers(card),
     })),
     error: extra.error === undefined ? null : scrubCardNumbers(extra.error),
+    warnings: warnings.map((w) => scrubCardNumbers(w)),
   })}\n`;
 }
 
@@ -153,14 +165,25 @@ function post(
 /** How much of the list is read to tell its format before sending: a few lines, and more. */
 const SNIFF_BYTES = 64 * 1024;
 
-/** The stream's first bytes (up to `size`, or all of a shorter stream), and the whole stream again, to send. */
+/**
+ * The stream's first bytes (up to `size`, or all of a shorter stream), and the whole stream again,
+ * to send. A read error among the first bytes is thrown by `body` after them, as it would have been
+ * read: the lines before it are sent as the lines before a later one are.
+ */
 async function peek(source: NodeJS.ReadableStream, size: number): Promise<{ head: Buffer; body: Readable }> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const parts: Buffer[] = [];
   let length = 0;
   let ended = false;
+  let failed: { error: unknown } | undefined;
   while (length < size) {
-    const next = await chunks.next();
+    let next;
+    try {
+      next = await chunks.next();
+    } catch (error) {
+      failed = { error };
+      break;
+    }
     if (next.done) {
       ended = true;
       break;
@@ -171,10 +194,77 @@ async function peek(source: NodeJS.ReadableStream, size: number): Promise<{ head
   const head = Buffer.concat(parts);
   async function* whole() {
     if (head.length > 0) yield head;
+    if (failed) throw failed.error;
     if (ended) return;
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   }
   return { head, body: Readable.from(whole(), { objectMode: false }) };
+}
+
+/** gzip's signature: a compressed list, read through gunzip (which tells a cut or corrupt file by an error). */
+const isGzip = (head: Buffer) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+/**
+ * What the list's lines show as they are sent. `body` sends the list with its last line held back
+ * until a line ending or the end follows: when reading fails part way (a .gz cut short or corrupt,
+ * a read error), the line the failure cut is never sent. A body of unknown length (sent chunked)
+ * then ends there, and the engine answers for the lines before; one of a declared length cannot,
+ * and fails (the request is aborted: the engine drops the cut line and answers nothing).
+ */
+class LineGuard {
+  /** Line endings sent so far. */
+  newlines = 0;
+  /** The read error that ended the list early, if one did. */
+  readError: NodeJS.ErrnoException | undefined;
+  /** The last line's number, when it has no line ending though every line before it had one. */
+  unterminatedLine: number | undefined;
+  /** A line held back no longer than this: far longer than a card line, which the engine refuses anyway. */
+  static readonly HOLD_LIMIT = 64 * 1024;
+
+  body(source: AsyncIterable<Buffer>, lengthKnown: boolean): Readable {
+    return Readable.from(this.lines(source, lengthKnown), { objectMode: false });
+  }
+
+  private async *lines(source: AsyncIterable<Buffer>, lengthKnown: boolean): AsyncGenerator<Buffer> {
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    try {
+      for await (const chunk of source) {
+        const last = chunk.lastIndexOf(10);
+        if (last < 0) {
+          held.push(chunk);
+          heldBytes += chunk.length;
+          if (heldBytes > LineGuard.HOLD_LIMIT) {
+            yield* held;
+            held = [];
+            heldBytes = 0;
+          }
+          continue;
+        }
+        for (let i = chunk.indexOf(10); i >= 0 && i <= last; i = chunk.indexOf(10, i + 1)) this.newlines++;
+        yield* held;
+        yield chunk.subarray(0, last + 1);
+        held = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
+        heldBytes = chunk.length - last - 1;
+      }
+    } catch (error) {
+      this.readError = error as NodeJS.ErrnoException;
+      if (lengthKnown) throw error;
+      return; // the line held, which the error cut, is not sent
+    }
+    if (heldBytes > 0) {
+      const rest = Buffer.concat(held);
+      // A line ending everywhere but after the last line: the input may have stopped in a line.
+      if (this.newlines > 0 && rest.toString('latin1').trim() !== '') this.unterminatedLine = this.newlines + 1;
+      yield rest;
+    }
+  }
+
+  /** Where reading failed, and why, in words that never repeat the list's content. */
+  failure(named: string): string {
+    const e = this.readError!;
+    return `reading ${named} failed at line ${(this.newlines + 1).toLocaleString('en')} (${e.code ?? 'error'}: ${e.message})`;
+  }
 }
 
 /** Leakguard's error body ({error, code, details?, kept?}), or undefined for any other answer. */
@@ -345,7 +435,8 @@ async function main(): Promise<void> {
   /** FILE as messages name it. */
   const named = fromStdin ? 'stdin' : given;
   const format =
-    values.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : /\.csv$/i.test(file) ? 'csv' : undefined);
+    values.format ??
+    (/\.(ndjson|jsonl)(\.gz)?$/i.test(file) ? 'ndjson' : /\.csv(\.gz)?$/i.test(file) ? 'csv' : undefined);
   if (format !== 'csv' && format !== 'ndjson')
     fail(
       values.format === undefined
@@ -386,6 +477,8 @@ async function main(): Promise<void> {
   if (!key) fail('an issuer API key is needed: LEAKGUARD_API_KEY or --key-file FILE');
 
   const event = values.event;
+  /** What the run should say beside its outcome (on stderr, and in --json's "warnings"). */
+  const warnings: string[] = [];
   /** Ends the run: the --json summary on stdout, then the message on stderr and the outcome's exit status. */
   function end(
     outcome: Outcome,
@@ -393,7 +486,8 @@ async function main(): Promise<void> {
     report?: Report,
     extra: { httpStatus?: number; error?: string } = {},
   ): never {
-    if (values.json) process.stdout.write(jsonSummary(event, outcome, report, extra));
+    if (values.json) process.stdout.write(jsonSummary(event, outcome, report, extra, warnings));
+    for (const warning of warnings) process.stderr.write(`upload: warning: ${scrubCardNumbers(warning)}\n`);
     if (message !== undefined) fail(message, EXIT_STATUS[outcome]);
     process.exit(EXIT_STATUS[outcome]);
   }
@@ -401,11 +495,11 @@ async function main(): Promise<void> {
   const say = (text: string) => (values.json ? process.stderr : process.stdout).write(text);
 
   // A stream's length is known only at its end: sent without one (chunked), its progress without a percentage.
-  const total = regular ? statSync(file).size : undefined;
-  if (total === 0) end('no-card', `warning: ${named} is empty: nothing to upload`);
+  const size = regular ? statSync(file).size : undefined;
+  if (size === 0) end('no-card', `warning: ${named} is empty: nothing to upload`);
   // The first lines, read before anything is sent: a list in the other format is refused here, not
   // after the engine has rejected its first thousand lines one by one.
-  const { head, body } = await peek(
+  let { head, body } = await peek(
     fromStdin
       ? process.stdin
       : socketFd !== undefined
@@ -413,6 +507,16 @@ async function main(): Promise<void> {
         : createReadStream(file),
     SNIFF_BYTES,
   );
+  // A .gz list (a file, or gzip's bytes on stdin): read through gunzip here, which tells a file cut
+  // short or corrupt by an error, where zcat's output piped in would just stop (zcat's failure
+  // unseen). Its length is known only at its end.
+  const gzipped = isGzip(head);
+  if (gzipped)
+    ({ head, body } = await peek(
+      pipeline(body, createGunzip(), () => undefined),
+      SNIFF_BYTES,
+    ));
+  const total = gzipped ? undefined : size;
   // What the engine would refuse on its first bytes (415, 400), refused here without sending a card.
   const wide = wideEncodingRefusal(head);
   if (wide) end('refused', `${named}: ${wide}`, undefined, { error: wide });
@@ -447,6 +551,7 @@ async function main(): Promise<void> {
       done(null, chunk);
     },
   });
+  const guard = new LineGuard();
   const result = await post(
     url,
     {
@@ -454,9 +559,27 @@ async function main(): Promise<void> {
       'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
       ...(total === undefined ? {} : { 'content-length': String(total) }),
     },
-    body.pipe(counter),
+    // A read error fails the counter too, and so the request (post): never an unhandled error.
+    pipeline(guard.body(body, total !== undefined), counter, () => undefined),
   );
   bar.stop();
+  if (guard.unterminatedLine !== undefined) {
+    const n = guard.unterminatedLine.toLocaleString('en');
+    warnings.push(
+      `line ${n}, the last, has no line ending although every line before it has one: the input may have been cut ` +
+        `part way (a pipe whose command failed, a copy cut short), and line ${n} sent as a shorter, different card ` +
+        'number than the list holds. Check that the input is whole: give a .gz file itself (upload reads it and tells ' +
+        'a cut), and in a pipe set -o pipefail',
+    );
+  }
+  if (guard.readError && 'error' in result) {
+    // A list of a declared length cannot end early: the request was aborted, the engine answered nothing.
+    const message =
+      `${guard.failure(named)}: the upload was stopped there, and the engine drops the line it cut. The lines ` +
+      'before it were sent, and those the engine stored stay listed, but it could not say how many: mend the ' +
+      'input and run the same upload again (the cards listed before count as already listed, none twice)';
+    end('input-error', message, undefined, { error: guard.failure(named) });
+  }
   if ('error' in result) {
     const reason = `${result.error.code ?? 'error'}: ${result.error.message}`;
     if (!result.connected) {
@@ -515,6 +638,18 @@ async function main(): Promise<void> {
   );
   say(rejectedLines(report));
   const httpStatus = { httpStatus: status };
+  if (guard.readError) {
+    // The list ended early where reading failed: what was listed is listed, the rest never read.
+    const failure = guard.failure(named);
+    end(
+      'input-error',
+      `${failure}: the upload stopped there, the line it cut not sent. The ${report.accepted} cards listed before ` +
+        'it stay listed (the summary above): mend the input (a whole .gz) and run the same upload again: the cards ' +
+        'listed before count as already listed, none twice',
+      report,
+      { ...httpStatus, error: failure },
+    );
+  }
   if (report.accepted + report.duplicates === 0) {
     if (report.rejected > 0) end('refused', 'no line of the list was taken: nothing was listed', report, httpStatus);
     end('no-card', `warning: ${named} lists no card (a header line only?): nothing was uploaded`, report, httpStatus);

@@ -1,7 +1,7 @@
 // The issuers' upload CLI against a listening engine.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestApp, type TestApp } from '../support/app.ts';
 import { RedisServer } from '../support/redis-server.ts';
+import { gzipSync } from 'node:zlib';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lg-upload-'));
@@ -37,7 +38,7 @@ function run(
 /** The CLI given `input` on stdin, or on a pipe at fd 3 (as bash's <(zcat list.gz) gives /dev/fd/63). */
 function runPiped(
   args: string[],
-  input: string,
+  input: string | Buffer,
   via: 'stdin' | 'fd3',
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -231,6 +232,7 @@ describe('npm run upload', () => {
         },
       ],
       error: null,
+      warnings: [],
     });
     // The human summary and rejected lines go to stderr: stdout is the JSON alone.
     expect(partly.stderr).toContain(`${eventId}: 1 cards listed, 0 already listed, 2 lines rejected`);
@@ -264,6 +266,7 @@ describe('npm run upload', () => {
       rejectedByCode: {},
       rejectedLines: [],
       error: expect.any(String),
+      warnings: [],
     });
     const help = (await run(['--help'])).stdout;
     for (const status of ['0  listed', '3  partly-listed', '1  refused', '2  bad usage', '65 no-card', '75 try-again'])
@@ -514,6 +517,162 @@ describe('npm run upload', () => {
     });
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('upload: set either LEAKGUARD_API_KEY or --key-file, not both');
+  });
+});
+
+/** The Luhn check digit that makes `body` (digits) a valid card number. */
+function checkDigit(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return String((10 - (sum % 10)) % 10);
+}
+const luhnCard = (body15: string) => body15 + checkDigit(body15);
+/** Cards of the issuer's BIN range no other test lists, `count` of them from `from`. */
+const freshCards = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => luhnCard(`${prefix}${String(i).padStart(15 - prefix.length, '0')}`));
+/** A card whose first 13 digits are a valid card number too: cut there, a list names another card. */
+function cardCutValid(prefix: string): { whole: string; cut: string } {
+  for (let i = 0; ; i++) {
+    const whole = luhnCard(`${prefix}${String(i).padStart(15 - prefix.length, '0')}`);
+    const cut = whole.slice(0, 13);
+    if (checkDigit(cut.slice(0, 12)) === cut[12]) return { whole, cut };
+  }
+}
+async function listed(pans: string[]): Promise<boolean[]> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/cards/lookup',
+    headers: bearer(t.keys.issuer),
+    payload: { cards: pans.map((pan) => ({ pan })) },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json().cards as { listed: boolean }[]).map((c) => c.listed);
+}
+
+describe('npm run upload: an input cut part way', () => {
+  const issuer = () => ({ LEAKGUARD_API_KEY: t.keys.issuer });
+
+  it('warns, naming the line and never the card, when the last line has no line ending though every other had one', async () => {
+    const [a, b] = freshCards('41117100', 2);
+    const { cut } = cardCutValid('41117101');
+    // `head -c N big.csv | upload -`: the stream stops inside a card, whose first 13 digits pass Luhn.
+    const piped = await runPiped(
+      ['--event', eventId, '--format', 'csv', '--json', '-'],
+      `pan\n${a}\n${b}\n${cut}`,
+      'stdin',
+      issuer(),
+    );
+    expect(piped.code, piped.stderr).toBe(0);
+    const summary = JSON.parse(piped.stdout);
+    expect(summary).toMatchObject({ outcome: 'listed', listed: 3, warnings: [expect.stringContaining('line 4')] });
+    expect(summary.warnings[0]).toContain('may have been cut');
+    expect(piped.stderr).toMatch(/upload: warning: line 4, the last, has no line ending.*may have been cut/);
+    expect(piped.stderr + piped.stdout).not.toContain(cut);
+
+    // Every line ended: no warning. A list whose only line has no line ending: nothing to tell it by, no warning.
+    const [c, d] = freshCards('41117102', 2);
+    const ended = await runPiped(['--event', eventId, '--format', 'csv', '--json', '-'], `${c}\n`, 'stdin', issuer());
+    expect([ended.code, JSON.parse(ended.stdout).warnings, ended.stderr]).toEqual([
+      0,
+      [],
+      expect.not.stringContaining('warning'),
+    ]);
+    writeFileSync(join(dir, 'one-line.csv'), d!);
+    const oneLine = await run(['--event', eventId, '--json', 'one-line.csv'], issuer());
+    expect([oneLine.code, JSON.parse(oneLine.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ listed: 1, warnings: [] }),
+    ]);
+    // A file without a final line ending is listed whole, with the warning.
+    const [e, f] = freshCards('41117103', 2);
+    writeFileSync(join(dir, 'no-final-newline.csv'), `${e}\r\n${f}`);
+    const noFinal = await run(['--event', eventId, 'no-final-newline.csv'], issuer());
+    expect(noFinal.code).toBe(0);
+    expect(noFinal.stdout).toContain('2 cards listed');
+    expect(noFinal.stderr).toContain('upload: warning: line 2, the last, has no line ending');
+    expect(await listed([a!, b!, cut, c!, d!, e!, f!])).toEqual([true, true, true, true, true, true, true]);
+  });
+
+  it('reads a .gz list itself: whole, it is listed; cut, the lines before are listed and reported, the cut line is not, exit 74', async () => {
+    const cards = freshCards('41117200', 1_500);
+    const { whole } = cardCutValid('41117201');
+    const text = `pan\n${cards.join('\n')}\n${whole}\n`;
+    writeFileSync(join(dir, 'whole.csv.gz'), gzipSync(text));
+    const ok = await run(['--event', eventId, '--json', 'whole.csv.gz'], issuer());
+    expect([ok.code, JSON.parse(ok.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ outcome: 'listed', listed: 1_501, duplicates: 0, rejected: 0, warnings: [] }),
+    ]);
+
+    // Stored blocks (level 0): the bytes after the header are the text's, so the cut falls where chosen,
+    // inside the last card, after its 13th digit.
+    const others = freshCards('41117202', 1_500);
+    const { whole: last, cut: lastCut } = cardCutValid('41117203');
+    const gz = gzipSync(`pan\n${others.join('\n')}\n${last}\n`, { level: 0 });
+    const at = gz.indexOf(Buffer.from(last)) + 13;
+    writeFileSync(join(dir, 'cut.csv.gz'), gz.subarray(0, at));
+    const res = await run(['--event', eventId, '--json', 'cut.csv.gz'], issuer());
+    expect(res.code, res.stderr).toBe(74);
+    expect(JSON.parse(res.stdout)).toEqual(
+      expect.objectContaining({ outcome: 'input-error', exitStatus: 74, listed: 1_500, duplicates: 0, rejected: 0 }),
+    );
+    expect(res.stderr).toMatch(/upload: reading cut\.csv\.gz failed at line 1,502 \(.*unexpected end of file.*\)/);
+    expect(res.stderr).toContain('1500 cards listed');
+    expect(res.stderr + res.stdout).not.toContain(lastCut);
+    expect(await listed([others[0]!, others.at(-1)!, lastCut, last])).toEqual([true, true, false, false]);
+    // gzip's bytes on stdin are read as such: whole, or cut.
+    const stdin = await runPiped(
+      ['--event', eventId, '--format', 'csv', '--json', '-'],
+      gzipSync(text),
+      'stdin',
+      issuer(),
+    );
+    expect([stdin.code, JSON.parse(stdin.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ listed: 0, duplicates: 1_501 }),
+    ]);
+    const cutStdin = await runPiped(
+      ['--event', eventId, '--format', 'csv', '--json', '-'],
+      gz.subarray(0, at),
+      'stdin',
+      issuer(),
+    );
+    expect([cutStdin.code, JSON.parse(cutStdin.stdout)]).toEqual([
+      74,
+      expect.objectContaining({
+        outcome: 'input-error',
+        duplicates: 1_500,
+        error: expect.stringContaining('reading stdin failed at line 1,502'),
+      }),
+    ]);
+    expect(await listed([lastCut])).toEqual([false]);
+    expect((await run(['--help'])).stdout).toContain('74 input-error');
+  });
+
+  it('the engine lists no line a connection cut before its end, and keeps the batches it took', async () => {
+    const cards = freshCards('41117300', 1_200);
+    const { cut } = cardCutValid('41117301');
+    const body = `${cards.join('\n')}\n${cut}`;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${base}/v1/compromise-events/${eventId}/cards`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${t.keys.issuer}`,
+          'content-type': 'text/csv',
+          'content-length': String(Buffer.byteLength(body) + 100),
+        },
+      });
+      req.on('error', () => resolve());
+      req.on('response', () => reject(new Error('answered a body cut short')));
+      req.write(body, () => setTimeout(() => req.destroy(), 300));
+    });
+    // The first batch (1,000 lines) was sent to the store: listed; the line cut, never.
+    for (let i = 0; i < 50 && !(await listed([cards[0]!]))[0]; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await listed([cards[0]!, cards[999]!, cut])).toEqual([true, true, false]);
   });
 });
 
