@@ -59,7 +59,7 @@ export class BatchHandler {
   }
 
   async handle(payload: BatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, commitOffsets, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, commitOffsets, isRunning, isStale, seek } = payload;
     const { topic, partition } = batch;
     const { metrics, config, commits, pausing } = this.o;
     const size = config.LEAKGUARD_STREAM_BATCH_SIZE;
@@ -82,6 +82,9 @@ export class BatchHandler {
         messages = messages.filter((m) => BigInt(m.offset) >= first);
         if (messages.length === 0) {
           resolveOffset((first - 1n).toString());
+          // Straight to the start: the consumer reads such a partition from its beginning, and a
+          // topic's whole history would otherwise be fetched to be passed over, batch by batch.
+          seek(first.toString());
           return;
         }
       }

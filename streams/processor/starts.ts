@@ -5,9 +5,10 @@
 // a backlog never to be scored), and what arrived on it while the processor was down was skipped.
 // So the processor decides: at each join, every partition it owns that the group never committed
 // starts at its end as of then, and that start is committed at once, input or none. The consumer
-// reads such a partition from its beginning (it subscribes from the beginning either way); what
-// precedes the start is passed over (resolved, not scored, not published), and no batch of the
-// partition is handled before its start is committed. From then on the group has a position for
+// subscribes from the beginning either way: a batch of such a partition from before its start
+// moves the partition's next fetch to the start (batches.ts: one fetch of history, not all of it),
+// what precedes the start is passed over (resolved, not scored, not published), and no batch of
+// the partition is handled before its start is committed. From then on the group has a position for
 // it: a rejoin, another member or a restart resumes there.
 import type { CommitOffsets, KafkaAdmin } from '../../services/adapters/kafka/client.ts';
 import type { Logger } from '../../services/logger.ts';

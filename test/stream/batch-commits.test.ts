@@ -64,6 +64,7 @@ describe('a rebalance seen by the heartbeat between chunks', () => {
       commitOffsets: async (offsets) => void commits.push(offsets),
       isRunning: () => true,
       isStale: () => false,
+      seek: () => {},
     };
     await expect(handler.handle(payload)).rejects.toBe(rebalance);
     expect(scored).toEqual(txs.slice(0, 2).map((t) => t.input.transactionId));
@@ -71,5 +72,61 @@ describe('a rebalance seen by the heartbeat between chunks', () => {
     expect(commits).toEqual([
       { topics: [{ topic: config.LEAKGUARD_STREAM_INPUT_TOPIC, partitions: [{ partition: 0, offset: '2' }] }] },
     ]);
+  });
+});
+
+describe('a batch from before the start of a partition the group never committed', () => {
+  it('moves the partition to its start at once: nothing scored, published or committed, the history not fetched batch by batch', async () => {
+    const config = loadStreamConfig({ REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:1' });
+    const logger = createLogger('silent');
+    const sent: TopicMessages[][] = [];
+    const commits: CommitOffsets[] = [];
+    const scored: string[] = [];
+    const resolved: string[] = [];
+    const seeks: string[] = [];
+    const handler = new BatchHandler({
+      engine: oneAtATime(async (_m, request) => {
+        scored.push(request.transactionId);
+        return standInApproval(request.transactionId, 'test');
+      }),
+      merchants: { status: async () => 'known' },
+      identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'f'.repeat(43), keyId: 'k' }),
+      config,
+      logger,
+      metrics: new StreamMetrics(),
+      producer: { send: async (messages: TopicMessages[]) => void sent.push(messages) } as never,
+      topics: topicsOf(config),
+      commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
+      pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
+      // The group's start on this partition: offset 50 000, the history before it to be passed over.
+      starts: { startOf: async () => ({ from: 50_000n }) } as unknown as StartPositions,
+      stopping: () => false,
+    });
+    const txs = generateTransactions(4, { prefix: 'old', merchants: ['m1'] });
+    await handler.handle({
+      batch: {
+        topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
+        partition: 0,
+        highWatermark: '50000',
+        messages: txs.map((t, i) => ({
+          offset: String(i),
+          timestamp: String(Date.now()),
+          key: null,
+          value: Buffer.from(JSON.stringify(t.input)),
+          headers: {},
+        })),
+      } as never,
+      resolveOffset: (offset) => void resolved.push(offset),
+      heartbeat: async () => {},
+      commitOffsets: async (offsets) => void commits.push(offsets),
+      isRunning: () => true,
+      isStale: () => false,
+      seek: (offset) => void seeks.push(offset),
+    });
+    expect(seeks).toEqual(['50000']);
+    expect(resolved).toEqual(['49999']);
+    expect(scored).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(commits).toEqual([]);
   });
 });

@@ -218,6 +218,8 @@ export interface BatchPayload {
   isRunning(): boolean;
   /** True when the partition was seeked elsewhere: the rest of this batch is outdated. */
   isStale(): boolean;
+  /** Moves this batch's partition: its next fetch starts at `offset` (the rest of this batch is outdated). */
+  seek(offset: string): void;
 }
 
 export interface KafkaConsumer {

@@ -248,6 +248,8 @@ class KafkajsConsumer implements KafkaConsumer {
           commitOffsets: payload.commitOffsetsIfNecessary,
           isRunning: payload.isRunning,
           isStale: payload.isStale,
+          seek: (offset) =>
+            this.consumer.seek({ topic: payload.batch.topic, partition: payload.batch.partition, offset }),
         }),
     });
   }
