@@ -48,6 +48,7 @@ import { NdjsonRecordSink } from './adapters/files/record-file.ts';
 import { TrafficRecorder, type RecordSink } from './recording/recorder.ts';
 import { FLAGGED_LOSSES, FlaggedSink, type FlaggedQueue } from './cases/flagged.ts';
 import { JournalFlaggedQueue } from './adapters/files/journal-flagged-queue.ts';
+import { tornTailMessage, type TornTail } from './adapters/files/journal-file.ts';
 import type { NegativeListStore } from './cases/negative-lists.ts';
 import { CaseOutcomeNotes } from './cases/outcomes.ts';
 import { MemoryNegativeListStore } from './adapters/memory/negative-list-store.ts';
@@ -168,6 +169,11 @@ const ARCHIVE_MAINTAIN_MS = 60 * 60_000;
 
 /** How long a closing engine keeps offering the case queue the flagged decisions it refused before. */
 const FLAGGED_CLOSE_MS = 5_000;
+
+/** An embedded journal's torn last line, dropped at start: which file, where, how much. */
+function logTornTail(logger: Logger, torn: TornTail): void {
+  logger.warn({ journal: torn.path, offset: torn.offset, line: torn.line, bytes: torn.bytes }, tornTailMessage(torn));
+}
 
 /** The SQL driver the configuration asks for: a real PostgreSQL, or PGlite under the state directory. */
 export async function openSqlClient(config: Config): Promise<SqlClient> {
@@ -414,6 +420,7 @@ export function createRuntime(
     ? undefined
     : new MemoryWatchlistStore(join(config.LEAKGUARD_STATE_DIR, 'watchlist.journal'));
   const watchlist: WatchlistStore = redis ? new RedisWatchlistStore(redis) : memoryWatchlist!;
+  if (memoryWatchlist?.torn) logTornTail(logger, memoryWatchlist.torn);
   const memoryLists = redis ? undefined : new MemoryNegativeListStore();
   const negativeLists: NegativeListStore = redis ? new RedisNegativeListStore(redis) : memoryLists!;
   const retention = {
@@ -442,6 +449,7 @@ export function createRuntime(
     : new JournalFlaggedQueue(join(config.LEAKGUARD_STATE_DIR, 'flagged.journal'), {
         protect: (f) => protectFlagged(f, cipher),
       });
+  if (flaggedQueue instanceof JournalFlaggedQueue && flaggedQueue.torn) logTornTail(logger, flaggedQueue.torn);
   // Each reason's series from 0: the critical alert on increase() sees the first lost decision too.
   fromZero(metrics.flaggedLost, 'reason', FLAGGED_LOSSES);
   const flaggedSink = new FlaggedSink({

@@ -208,9 +208,10 @@ describe('embedded mode: the journal queue', () => {
     expect(handled[0]).toEqual(['j-a']);
     expect(handled[1]![0]).toBe('j-b');
     // The process dies here: no stop(), no flush. A torn line as a crash mid-write would leave.
+    const size = statSync(path).size;
     appendFileSync(path, '{"add":{"merchantId":"m1","transa');
     const second = new JournalFlaggedQueue(path);
-    expect(second.unreadable).toBe(1);
+    expect(second.torn).toMatchObject({ path, offset: size, bytes: 33, reason: 'no line break at its end' });
     expect(await second.pending()).toBe(2);
     const again: string[][] = [];
     second.start(

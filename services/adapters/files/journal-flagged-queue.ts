@@ -5,18 +5,9 @@
 // just before the crash is harmless). The journal is rewritten to the pending ones at start and
 // whenever it holds many finished ones. Lines hold what a case holds: masked card, pseudonyms,
 // sealed personal data (an older version's lines with them in clear are rewritten sealed at start).
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readJournal, type TornTail } from './journal-file.ts';
 import { caseIdentity, type FlaggedDecision } from '../../cases/model.ts';
 import { MemoryFlaggedQueue, validFlagged, type Backoff } from '../../cases/flagged.ts';
 
@@ -28,8 +19,8 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
   private readonly path: string;
   private fd: number;
   private done = 0;
-  /** Lines that could not be read back (a torn last line after a crash). */
-  readonly unreadable: number;
+  /** The incomplete last line dropped from the journal at start (a write cut short by a crash): to be logged. */
+  readonly torn: TornTail | undefined;
 
   /** `protect`: applied to what is read back at start before the journal is rewritten (seals personal data an older version wrote in clear). */
   constructor(
@@ -42,31 +33,35 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const read = JournalFlaggedQueue.read(path);
     const pending = options.protect ? read.pending.map(options.protect) : read.pending;
-    this.unreadable = read.unreadable;
+    this.torn = read.torn;
     this.items.push(...pending);
     this.rewrite(pending);
     this.fd = openSync(path, 'a', 0o600);
   }
 
-  private static read(path: string): { pending: FlaggedDecision[]; unreadable: number } {
-    if (!existsSync(path)) return { pending: [], unreadable: 0 };
+  /**
+   * The decisions the journal holds that are not done. A torn last line (a crash mid-write) is
+   * dropped and returned; any other line that is not a record throws JournalCorrupt: the queue does
+   * not start on part of the journal (its rewrite at start would delete the rest for good).
+   */
+  private static read(path: string): { pending: FlaggedDecision[]; torn: TornTail | undefined } {
+    if (!existsSync(path)) return { pending: [], torn: undefined };
     const waiting = new Map<string, FlaggedDecision>();
-    let unreadable = 0;
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        const entry = JSON.parse(line) as { add?: unknown; done?: string };
-        if (typeof entry.done === 'string') waiting.delete(entry.done);
-        else {
-          const flagged = validFlagged(entry.add);
-          if (flagged) waiting.set(idOf(flagged), flagged);
-          else unreadable++;
-        }
-      } catch {
-        unreadable++;
+    const torn = readJournal(path, (value) => {
+      if (typeof value !== 'object' || value === null) return 'not a flagged journal record';
+      const entry = value as { add?: unknown; done?: unknown };
+      if ('done' in entry) {
+        if (typeof entry.done !== 'string') return 'a "done" record without the decision it ends';
+        waiting.delete(entry.done);
+        return undefined;
       }
-    }
-    return { pending: [...waiting.values()], unreadable };
+      if (!('add' in entry)) return 'not a flagged journal record';
+      const flagged = validFlagged(entry.add);
+      if (!flagged) return 'an "add" record that does not hold a flagged decision';
+      waiting.set(idOf(flagged), flagged);
+      return undefined;
+    });
+    return { pending: [...waiting.values()], torn };
   }
 
   /** Replaces the journal by the pending decisions only (written aside, then renamed). */

@@ -2,7 +2,8 @@
 // (same packed entries, same merge rules) and an append-only journal under the state directory
 // so that events, listed cards (as fingerprint slots, never card numbers) and statistics survive
 // a restart.
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync, truncateSync } from 'node:fs';
+import { readJournal, type TornTail } from '../files/journal-file.ts';
 import { watchlistBucketKey } from '../redis/keys.ts';
 import { JournalUnavailable } from '../store-unavailable.ts';
 import { dirname } from 'node:path';
@@ -62,30 +63,7 @@ interface Stats {
   merchants: Set<string>;
 }
 
-/**
- * The journal's lines, read 1 MiB at a time: read whole as one string, a journal of millions of
- * cards passed the longest string V8 makes (~512 MiB) and the engine could no longer start.
- */
-function* journalLines(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
-  try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    let rest = Buffer.alloc(0);
-    for (let n: number; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
-      const data = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-      let start = 0;
-      for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-        if (nl > start) yield data.toString('utf8', start, nl);
-        start = nl + 1;
-      }
-      // The part after the last line break waits for the next chunk (copied: the chunk is reused).
-      rest = Buffer.from(data.subarray(start));
-    }
-    if (rest.length > 0) yield rest.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
+const RECORD_TYPES: ReadonlySet<unknown> = new Set<JournalRecord['t']>(['event', 'add', 'remove', 'ranges', 'hit']);
 
 // Entries by their Redis names (bucket key / field): the journal of earlier versions holds them so.
 const slotKey = (bucket: string, fieldHex: string) => `${bucket}/${fieldHex}`;
@@ -100,11 +78,28 @@ export class MemoryWatchlistStore implements WatchlistStore {
   private readonly journal: string | undefined;
   private replaying = false;
 
+  /** The incomplete last line dropped from the journal at start (a write cut short by a crash): to be logged. */
+  readonly torn: TornTail | undefined;
+
+  /**
+   * Throws JournalCorrupt when the journal cannot be read whole (a line in the middle that is not a
+   * record): the store does not start on part of its state. A torn last line is dropped (`torn`).
+   */
   constructor(journalPath?: string) {
     this.journal = journalPath;
     if (journalPath && existsSync(journalPath)) {
       this.replaying = true;
-      for (const line of journalLines(journalPath)) this.apply(JSON.parse(line) as JournalRecord);
+      this.torn = readJournal(journalPath, (value) => {
+        const t = (value as { t?: unknown } | null)?.t;
+        if (typeof value !== 'object' || value === null || !RECORD_TYPES.has(t))
+          return 'not a watchlist journal record';
+        try {
+          this.apply(value as JournalRecord);
+          return undefined;
+        } catch {
+          return `a "${String(t)}" record that does not hold what one holds`;
+        }
+      });
       this.replaying = false;
     }
   }
