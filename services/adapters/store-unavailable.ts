@@ -1,6 +1,6 @@
 // Which driver errors mean "the store cannot serve now, retry" rather than a fault of ours: Redis
 // down, full (maxmemory under noeviction), loading, failing over or read-only; PostgreSQL not
-// reachable; the embedded watchlist's journal not writable (its disk full, say). The doors answer them 503 UNAVAILABLE with Retry-After (services/http/errors.ts), not
+// reachable; an embedded store's journal not writable (its disk full, say). The doors answer them 503 UNAVAILABLE with Retry-After (services/http/errors.ts), not
 // 500: nothing is wrong with the request, and the same request succeeds once the store is back.
 import { scrubCardNumbers } from '../core/scrub.ts';
 import { isConnectionError } from './postgres/sql-client.ts';
@@ -8,14 +8,15 @@ import { isConnectionError } from './postgres/sql-client.ts';
 export type UnavailableStore = 'redis' | 'postgres' | 'journal';
 
 /**
- * The embedded watchlist's journal could not be written (disk full, read-only, gone): the change
- * was not made, in memory either, and the same request succeeds once the journal can be written.
+ * An embedded store's journal (the watchlist's, the flagged decisions') could not be written (disk
+ * full, read-only, gone): the change was not made, in memory either, and the same request succeeds
+ * once the journal can be written.
  */
 export class JournalUnavailable extends Error {
   override readonly name = 'JournalUnavailable';
-  constructor(cause: unknown) {
+  constructor(cause: unknown, journal: 'watchlist' | 'flagged-decision' = 'watchlist') {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    super(`the watchlist journal could not be written${code ? ` (${code})` : ''}: nothing was changed`, { cause });
+    super(`the ${journal} journal could not be written${code ? ` (${code})` : ''}: nothing was changed`, { cause });
   }
 }
 

@@ -109,12 +109,10 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
           await handler(batch);
           // Those dropped meanwhile (the limit) are no longer at the head.
           const handled: FlaggedDecision[] = [];
-          for (const flagged of batch) {
-            if (this.items[0] !== flagged) continue;
-            this.items.shift();
-            handled.push(flagged);
-          }
+          for (const flagged of batch) if (this.items[handled.length] === flagged) handled.push(flagged);
+          // Recorded first, then taken off: a record that fails leaves them queued, handed over again.
           if (handled.length > 0) this.acknowledged(handled);
+          this.items.splice(0, handled.length);
           delay = this.backoff.initialMs;
           if (batch.length < FLAGGED_BATCH) await this.linger.wait(FLAGGED_LINGER_MS);
         } catch (error) {
@@ -126,7 +124,10 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
     })();
   }
 
-  /** Called once decisions are handled (stored as cases): durable subclasses record it. */
+  /**
+   * Called once decisions are handled (stored as cases), before they leave the queue (the first
+   * `handled.length` of `items`): durable subclasses record it, and throw if they cannot.
+   */
   protected acknowledged(_handled: readonly FlaggedDecision[]): void {}
 
   async pending(): Promise<number> {

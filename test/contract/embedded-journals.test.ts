@@ -2,17 +2,21 @@
 // start after a crash: a last line torn by a write cut short (kill -9, power loss) is dropped, said
 // and cut off the file, so the store starts and later appends begin a line of their own; a line in
 // the middle that cannot be read stops the start, named (file, line, byte offset, reason), and the
-// journal is left as it was: never read in part.
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// journal is left as it was: never read in part. And a write the disk cannot take whole (full part-way
+// through a line) queues nothing and leaves nothing half written.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { createInterface } from 'node:readline';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { JournalFlaggedQueue } from '../../services/adapters/files/journal-flagged-queue.ts';
 import { JournalCorrupt, type TornTail } from '../../services/adapters/files/journal-file.ts';
 import { MemoryWatchlistStore } from '../../services/adapters/memory/watchlist-store.ts';
 import { fingerprintWith } from '../../services/core/card.ts';
 import { entrySlot } from '../../services/core/watchlist.ts';
 import { flagged } from '../console/fixtures.ts';
+import { until } from '../support/wait.ts';
 import { FIXTURE_CARD_KEY, FIXTURE_EVENT, FIXTURE_NOW } from '../support/watchlist-fixtures.ts';
 
 interface Opened {
@@ -254,5 +258,145 @@ describe.each(journals)('the embedded $name journal read back after a crash', (j
     expect(reopened.torn).toMatchObject({ offset: bytes.length, line: lines.length + 1, bytes: 9 });
     await reopened.close();
     expect(statSync(path).size).toBe(bytes.length);
+  });
+});
+
+const REPO = new URL('../..', import.meta.url).pathname;
+
+/** A queue in a child process whose files may grow to `limit` bytes (RLIMIT_FSIZE: a disk that fills part-way through a line). */
+function childQueue(path: string, limit: number) {
+  const script = join(mkdtempSync(join(tmpdir(), 'lg-journal-child-')), 'queue.ts');
+  const repo = REPO;
+  writeFileSync(
+    script,
+    `import { JournalFlaggedQueue } from '${repo}services/adapters/files/journal-flagged-queue.ts';
+import { unavailableStore } from '${repo}services/adapters/store-unavailable.ts';
+import { flagged } from '${repo}test/console/fixtures.ts';
+const queue = new JournalFlaggedQueue(${JSON.stringify(path)});
+const publish = (id: string) =>
+  queue.publish(flagged({ transactionId: id, flaggedAt: '2026-09-01T00:00:00.000Z' })).then(
+    () => 'published',
+    (e: Error) => e.name + ' (' + unavailableStore(e) + ')',
+  );
+const ids = ['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-5'];
+const full: string[] = [];
+for (const id of ids) full.push(await publish(id));
+console.log(JSON.stringify({ full, pending: await queue.pending() }));
+// Until the parent frees the disk.
+await new Promise((resolve) => process.stdin.once('data', resolve));
+const freed: string[] = [];
+for (const [i, id] of ids.entries()) if (full[i] !== 'published') freed.push(await publish(id));
+console.log(JSON.stringify({ freed, pending: await queue.pending() }));
+await queue.stop();
+process.stdin.destroy();
+`,
+  );
+  // Soft limit only: raised by the parent without privileges.
+  return spawn('prlimit', [`--fsize=${limit}:unlimited`, process.execPath, script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}
+
+describe('the embedded flagged-decision journal when its disk fills', () => {
+  it('queues no decision its journal did not take whole: refused unavailable, nothing half written, taken when retried', async () => {
+    const path = fresh('flagged');
+    const line = Buffer.byteLength(
+      `${JSON.stringify({ add: flagged({ transactionId: 'tx-1', flaggedAt: '2026-09-01T00:00:00.000Z' }) })}\n`,
+    );
+    // Room for two decisions and half of the third.
+    const child = childQueue(path, 2 * line + Math.floor(line / 2));
+    onTestFinished(() => void (child.exitCode === null && child.kill()));
+    const reports = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const full = JSON.parse((await reports.next()).value as string);
+    expect(full).toEqual({
+      full: ['published', 'published', ...Array(3).fill('JournalUnavailable (journal)')],
+      pending: 2,
+    });
+    expect(statSync(path).size).toBe(2 * line);
+    // The disk freed: the refused decisions are published again (as the flagged sink retries them).
+    const lifted = spawnSync('prlimit', [`--pid=${child.pid}`, '--fsize=unlimited:unlimited']);
+    expect(lifted.status, lifted.stderr?.toString()).toBe(0);
+    child.stdin!.write('go on\n');
+    const freed = JSON.parse((await reports.next()).value as string);
+    expect(freed).toEqual({ freed: Array(3).fill('published'), pending: 5 });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(child.exitCode).toBe(0);
+    const queue = new InspectedQueue(path);
+    expect(queue.torn).toBeUndefined();
+    expect(queue.ids()).toEqual(['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-5'].map((id) => `m1/${id}`));
+    await queue.stop();
+  });
+
+  it('takes no handled decision off the queue whose "done" its journal did not take: handed over again, nothing half written', async () => {
+    const path = fresh('flagged');
+    const line = Buffer.byteLength(
+      `${JSON.stringify({ add: flagged({ transactionId: 'tx-1', flaggedAt: '2026-09-01T00:00:00.000Z' }) })}\n`,
+    );
+    const script = join(mkdtempSync(join(tmpdir(), 'lg-journal-child-')), 'done.ts');
+    writeFileSync(
+      script,
+      `import { JournalFlaggedQueue } from '${REPO}services/adapters/files/journal-flagged-queue.ts';
+import { flagged } from '${REPO}test/console/fixtures.ts';
+const queue = new JournalFlaggedQueue(${JSON.stringify(path)}, { backoff: { initialMs: 10, maxMs: 10 } });
+for (const id of ['tx-1', 'tx-2']) await queue.publish(flagged({ transactionId: id, flaggedAt: '2026-09-01T00:00:00.000Z' }));
+const deliveries: string[][] = [];
+const errors: string[] = [];
+queue.start(async (batch) => void deliveries.push(batch.map((f) => f.transactionId)), (e) => errors.push((e as Error).name));
+const end = Date.now() + 5_000;
+while (deliveries.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+await queue.stop();
+console.log(JSON.stringify({ deliveries: deliveries.slice(0, 3), errors: errors.slice(0, 2), pending: await queue.pending() }));
+`,
+    );
+    // Room for the two decisions and a few bytes of their "done" lines.
+    const run = spawnSync('prlimit', [`--fsize=${2 * line + 10}:unlimited`, process.execPath, script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      deliveries: Array(3).fill(['tx-1', 'tx-2']),
+      errors: ['JournalUnavailable', 'JournalUnavailable'],
+      pending: 2,
+    });
+    expect(statSync(path).size).toBe(2 * line);
+    const queue = new InspectedQueue(path);
+    expect(queue.torn).toBeUndefined();
+    expect(queue.ids()).toEqual(['m1/tx-1', 'm1/tx-2']);
+    await queue.stop();
+  });
+
+  it('keeps its journal when a compaction cannot be written: what is published next is journaled, nothing lost', async () => {
+    const path = fresh('flagged');
+    const queue = new InspectedQueue(path, { backoff: { initialMs: 10, maxMs: 10 } });
+    // The compaction's file aside cannot be made (a directory in its place).
+    mkdirSync(`${path}.tmp`);
+    const errors: unknown[] = [];
+    const handled = new Set<string>();
+    queue.start(
+      async (batch) => void batch.forEach((f) => handled.add(f.transactionId)),
+      (e) => errors.push(e),
+    );
+    for (let i = 0; i < 10_050; i++) await queue.publish(flagged({ transactionId: `c-${i}` }));
+    await until(
+      () => queue.pending(),
+      (n) => n === 0,
+      30_000,
+    );
+    expect(handled.size).toBe(10_050);
+    await queue.publish(flagged({ transactionId: 'after' }));
+    await until(
+      async () => handled.has('after'),
+      (done) => done,
+      10_000,
+    );
+    await queue.publish(flagged({ transactionId: 'waiting' }));
+    await queue.stop();
+    expect(errors).toEqual([]);
+    rmdirSync(`${path}.tmp`);
+    const reopened = new InspectedQueue(path);
+    expect(reopened.torn).toBeUndefined();
+    expect(reopened.ids()).toEqual(['m1/waiting']);
+    await reopened.stop();
   });
 });

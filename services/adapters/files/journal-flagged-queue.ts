@@ -5,9 +5,22 @@
 // just before the crash is harmless). The journal is rewritten to the pending ones at start and
 // whenever it holds many finished ones. Lines hold what a case holds: masked card, pseudonyms,
 // sealed personal data (an older version's lines with them in clear are rewritten sealed at start).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { readJournal, type TornTail } from './journal-file.ts';
+import { JournalUnavailable } from '../store-unavailable.ts';
 import { caseIdentity, type FlaggedDecision } from '../../cases/model.ts';
 import { MemoryFlaggedQueue, validFlagged, type Backoff } from '../../cases/flagged.ts';
 
@@ -17,7 +30,8 @@ const idOf = (f: Pick<FlaggedDecision, 'merchantId' | 'transactionId'>) => caseI
 export class JournalFlaggedQueue extends MemoryFlaggedQueue {
   override readonly kind = 'journal' as const;
   private readonly path: string;
-  private fd: number;
+  /** The journal open for appending; undefined after a compaction until the next append opens it. */
+  private fd: number | undefined;
   private done = 0;
   /** The incomplete last line dropped from the journal at start (a write cut short by a crash): to be logged. */
   readonly torn: TornTail | undefined;
@@ -75,24 +89,75 @@ export class JournalFlaggedQueue extends MemoryFlaggedQueue {
     this.done = 0;
   }
 
+  /**
+   * Appends lines whole, or not at all: a write the disk takes only in part (full part-way through
+   * a line, which writeSync reports as fewer bytes written, not an error) is continued, and one
+   * that fails is cut back off, or the next line would continue it and the journal could not be
+   * read at the next start. Throws JournalUnavailable when the journal cannot be written.
+   */
+  private append(lines: string): void {
+    let size: number | undefined;
+    try {
+      this.fd ??= openSync(this.path, 'a', 0o600);
+      size = fstatSync(this.fd).size;
+      const bytes = Buffer.from(lines);
+      for (let at = 0; at < bytes.length;) {
+        const written = writeSync(this.fd, bytes, at);
+        if (written <= 0) throw Object.assign(new Error('journal write made no progress'), { code: 'EIO' });
+        at += written;
+      }
+    } catch (error) {
+      if (size !== undefined)
+        try {
+          ftruncateSync(this.fd!, size);
+        } catch {
+          // Nothing more to do here: the journal is not writable.
+        }
+      throw new JournalUnavailable(error, 'flagged-decision');
+    }
+  }
+
   override async publish(flagged: FlaggedDecision): Promise<void> {
-    // Written before it is queued: once publish returns, the decision survives the process.
-    writeSync(this.fd, `${JSON.stringify({ add: flagged })}\n`);
+    // Written before it is queued: once publish returns, the decision survives the process; one
+    // the journal did not take is not queued (the flagged sink holds it and publishes it again).
+    this.append(`${JSON.stringify({ add: flagged })}\n`);
     await super.publish(flagged);
   }
 
   protected override acknowledged(handled: readonly FlaggedDecision[]): void {
-    writeSync(this.fd, handled.map((f) => `${JSON.stringify({ done: idOf(f) })}\n`).join(''));
+    // Throws when not journaled: the decisions stay queued and are handed over again (a case is
+    // made once however often its decision is handled).
+    this.append(handled.map((f) => `${JSON.stringify({ done: idOf(f) })}\n`).join(''));
     this.done += handled.length;
-    if (this.done >= COMPACT_AFTER) {
-      closeSync(this.fd);
-      this.rewrite(this.items);
-      this.fd = openSync(this.path, 'a', 0o600);
+    if (this.done >= COMPACT_AFTER) this.compact(this.items.slice(handled.length));
+  }
+
+  /**
+   * The journal rewritten to what still waits, aside and then renamed, the file it replaced closed
+   * after. One that cannot be written (the disk full) leaves the journal as it was, still complete,
+   * and is tried again at the next acknowledgement; the decisions are not handed over again for it.
+   */
+  private compact(pending: readonly FlaggedDecision[]): void {
+    try {
+      this.rewrite(pending);
+    } catch {
+      // What was written aside, if anything, is given back to the disk.
+      try {
+        rmSync(`${this.path}.tmp`, { force: true });
+      } catch {
+        // Overwritten by the next attempt.
+      }
+      return;
     }
+    // The descriptor still names the file before the rename: the next append opens the new one.
+    const old = this.fd;
+    this.fd = undefined;
+    if (old !== undefined) closeSync(old);
   }
 
   override async stop(): Promise<void> {
     await super.stop();
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
