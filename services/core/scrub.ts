@@ -19,7 +19,10 @@
 // ("4111,1111,1111,1111", "4111'1111'1111'1111", "3782:822463:10005", a list of quoted groups as
 // Python's json.dumps and list printouts write one: '["4111", "1111", "1111", "1111"]': groups of
 // 4, or 4-6-5 and 4-6-4, each joined the same way unless the digits begin as a card network's, and
-// not all years), since they also separate the items of a list. In text, a backslash escaping a
+// not all years; or a card typed in pieces of 1, 2 or 3 digits all as wide, one separator
+// throughout, the whole of such a list, beginning as a card network's: "4,1,1,1,...", "41;11;...",
+// "411|111|..."), since they also separate the items of a list. Two or more asterisks alone never
+// join groups: they are a mask ("601115**0996", "4111 **** **** 1111"). In text, a backslash escaping a
 // quote or a backslash counts for nothing ('\"4111\", \"1111\"', such a list in a serialised
 // log line). Any stretch of consecutive groups is tried, so a card beside a year or an expiry is
 // still found; only digits end a run, so letters may touch it ("ref4111..."). It is replaced by its
@@ -50,6 +53,9 @@
 // common case, text without digits, about four times as costly (a sentence 0.08 -> 0.3 µs; every
 // string stored or logged passes here), and an English list would still miss other languages and
 // spellings ("oh", "double four", 四一一一).
+//
+// containsCardNumber finds exactly what this masks: text it accepts passes unchanged, and scrubbed
+// text holds no card (a mask's digits making one with those beside it are masked in turn).
 //
 // Left alone: a contiguous run of more than 19 digits (not a card number; dead letters mask one
 // that holds a Luhn-valid stretch: maskLongRunsHoldingCards), runs that fail Luhn,
@@ -243,6 +249,7 @@ const isEscapingBackslash = (gap: string, i: number) => {
  */
 function joinable(gap: string, mode: ScrubMode): Sep {
   if (gap.length > 0 && gap.length <= MAX_SPACE_GAP && INVISIBLE_GAP.test(gap)) return Sep.Plain;
+  if (MASKED_DIGITS.test(gap)) return Sep.None;
   let n = 0;
   let notSpace = 0;
   let kind: Sep = Sep.Plain;
@@ -265,6 +272,13 @@ function joinable(gap: string, mode: ScrubMode): Sep {
   if (n > MAX_GAP && (mode === 'identifier' || notSpace > MAX_GAP)) return Sep.None;
   return kind;
 }
+
+/**
+ * Asterisks, two or more, alone: digits masked (ours, "601115**0996" of a 12-digit card, or
+ * another's, "4111 **** **** 1111"), never what joins the groups of a card: read as joining, the
+ * mask of a short card would make one with the digits before it ("6422 601115**0996").
+ */
+const MASKED_DIGITS = /^\*{2,}$/;
 
 /** Line breaks in a gap that is not spaces alone, at most: a card wrapped onto a second and a third line. */
 const MAX_LINE_BREAKS = 2;
@@ -329,6 +343,7 @@ function wordGap(gap: string): WordGap | null {
  * 2023", '["1999", "2000", "2001"]'): no card network's numbers begin 19 or 20.
  */
 function cardLikeList(groups: Group[], from: number, to: number): boolean {
+  if (smallEvenGroups(groups, from, to)) return true;
   if (!networkPrefix(groups[from]!.digits)) {
     let years = true;
     for (let i = from; i <= to; i++) {
@@ -338,6 +353,31 @@ function cardLikeList(groups: Group[], from: number, to: number): boolean {
     if (years) return false;
   }
   return cardShaped(groups, from, to);
+}
+
+/**
+ * Groups of 1, 2 or 3 digits, all as wide (the last may be shorter), one gap throughout, the whole
+ * of such a list (not a stretch of a longer one), the digits beginning as a card network's: a card
+ * typed in small pieces to slip past a filter ("4,1,1,1,...", "41;11;11;...", "411|111|..."). A
+ * list of small numbers is rarely all as wide and rarely begins so ("1, 2, 3, ...", "[0,1,2,...,15]",
+ * "12; 34; 56"); one that does and passes Luhn (1 in 10) is masked: the safe mistake.
+ */
+function smallEvenGroups(groups: Group[], from: number, to: number): boolean {
+  const width = groups[from]!.digits.length;
+  if (width > 3) return false;
+  const gap = groups[from]!.gap;
+  const previous = groups[from - 1];
+  if (previous && previous.gap === gap && previous.digits.length === width) return false;
+  const next = groups[to + 1];
+  if (next && groups[to]!.gap === gap && groups[to]!.digits.length === width && next.digits.length <= width)
+    return false;
+  let digits = '';
+  for (let i = from; i <= to; i++) {
+    const g = groups[i]!;
+    if (i < to ? g.digits.length !== width || g.gap !== gap : g.digits.length > width) return false;
+    if (digits.length < 4) digits += g.digits;
+  }
+  return networkPrefix(digits);
 }
 
 /** Groups of 4 digits (the last 1 to 4), or 4-6-5 or 4-6-4: a card number as cards print it. */
@@ -759,6 +799,16 @@ export function maskDottedPath(path: string, mask: (text: string) => string): st
 }
 
 export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string {
+  let out = scrubOnce(text, mode);
+  // A mask keeps 10 digits, which may make a card with the digits beside it ("1234 5678 4111 1111
+  // 1111 1111" -> "1234 5678 411111******1111"): read again until nothing changes, so that
+  // scrubbed text holds no card number (containsCardNumber) and scrubbing twice changes nothing.
+  // Each reading that changes the text masks digits, so this ends.
+  for (let previous = text; out !== previous;) [previous, out] = [out, scrubOnce(out, mode)];
+  return out;
+}
+
+function scrubOnce(text: string, mode: ScrubMode): string {
   const scan = scanDigits(text);
   const escapes = mayHoldEscapes(text);
   if (noCardPossible(scan) && !escapes) return text;
@@ -890,25 +940,16 @@ function holdsLuhnStretch(digits: string): boolean {
 }
 
 /**
- * Whether an identifier holds a card number: as the scrubber finds them, or with any character
- * but a letter or digit between the groups ("4000:0566:5566:5556", "x,4000,0566,..."). What this
- * accepts passes scrubCardNumbers unchanged, so an identifier is stored as it was sent.
+ * Whether text (an identifier, a key, a link) holds a card number: exactly what scrubCardNumbers
+ * masks in text ("4000:0566:5566:5556", "x,4000,0566,...", "4,1,1,1,..."). So what this accepts
+ * passes the scrubber unchanged (an identifier is stored as it was sent), and what it finds the
+ * scrubber masks: scrubbed text never holds one. (It once read any character but a letter or digit
+ * as joining groups of any width, and found cards in lists of amounts the scrubber rightly left,
+ * and typed ones it did not mask: "4,1,1,1,...".)
  */
 export function containsCardNumber(text: string): boolean {
-  const scan = scanDigits(text);
-  const escapes = mayHoldEscapes(text);
-  if (noCardPossible(scan) && !escapes) return false;
-  if (holdsCardNumber(text, scan)) return true;
-  const decoded = escapes ? decodedProbe(text) : undefined;
-  if (decoded && holdsCardNumber(decoded.probe)) return true;
-  const lookalikes = lookalikeProbe(text, scan);
-  return lookalikes !== undefined && holdsCardNumber(lookalikes);
-}
-
-function holdsCardNumber(probe: string, scan = scanDigits(probe)): boolean {
-  if (tooFewDigits(scan)) return false;
-  const groups = groupsOf(probe);
-  return cardSpans(probe, groups, 'text').length > 0 || cardSpans(probe, groups, 'identifier').length > 0;
+  if (noCardPossible(scanDigits(text)) && !mayHoldEscapes(text)) return false;
+  return scrubOnce(text, 'text') !== text;
 }
 
 /** A deep copy with every string (object keys too) scrubbed; numbers, booleans and null as they were. */

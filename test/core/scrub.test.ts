@@ -319,6 +319,72 @@ describe('the card-number scrubber', () => {
     }
   });
 
+  it('masks a card typed with a list separator between single digits, pairs or triples, as containsCardNumber finds it (found by a review)', () => {
+    const r = rng(4113);
+    const LIST = [',', ';', ':', '|', '+', '*', '#', '~', '=', '&', '\uff0c', '\u3001', ', ', ' ; ', "'", '\u2022'];
+    for (let i = 0; i < 2000; i++) {
+      // Beginning as a card network's numbers do (not 9): a list of small numbers is written so too.
+      let pan = card(r);
+      while (pan.startsWith('9')) pan = card(r);
+      const k = r.int(1, 3);
+      const groups = Array.from({ length: Math.ceil(pan.length / k) }, (_, g) => pan.slice(g * k, g * k + k));
+      const written = groups.join(r.pick(LIST));
+      const text = textAround(r, writeDigits(r, written));
+      expect(containsCardNumber(text), JSON.stringify(text)).toBe(true);
+      const out = scrubCardNumbers(text);
+      expect(flat(out), JSON.stringify(text)).not.toContain(pan);
+      expect(out, JSON.stringify(text)).toContain(`${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`);
+      expect(containsCardNumber(out), JSON.stringify(out)).toBe(false);
+    }
+    // The review's notes, as an analyst typed them.
+    for (const sep of [',', ';', ':', '|', '+', '*', '#', '~', '=', '&', '\uff0c', '\u3001'])
+      expect(scrubCardNumbers(`note ${'4111111111111111'.split('').join(sep)}`), sep).toBe('note 411111******1111');
+    expect(scrubCardNumbers('41,11,11,11,11,11,11,11')).toBe('411111******1111');
+    expect(scrubCardNumbers('411,111,111,111,111,1')).toBe('411111******1111');
+    expect(scrubCardNumbers('3,7,8,2,8,2,2,4,6,3,1,0,0,0,5')).toBe('378282*****0005');
+    // Lists of small numbers stay: not one gap throughout, not one width, or not beginning as a card's.
+    for (const list of [
+      '1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7',
+      '[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]',
+      'qty 12; 34; 56; 78; 90; 12; 34',
+      'rooms 4, 12, 7, 30, 112, 9, 1, 1',
+      'ids 4,1,1,1,1,1;1,1,1,1,1,1,1,1,1,1',
+      '10, 20, 30, 40, 50, 60, 70, 80',
+    ])
+      expect(scrubCardNumbers(list), list).toBe(list);
+  });
+
+  it('what containsCardNumber finds the scrubber masks, and what it does not the scrubber leaves as it is: random text', () => {
+    const r = rng(4114);
+    const PIECES = [
+      ...[',', ', ', ';', ':', '|', '+', '#', '=', '&', "'", '"', '-', ' ', '  ', '.', '/', '\n', '\r\n> ', '\uff0c'],
+      ...['x', 'O', 'l', 'and', 'ref', '%2C', '&#52;', '&nbsp;', '４', '\u200b', '*'],
+    ];
+    let found = 0;
+    for (let i = 0; i < 20000; i++) {
+      const pieces = Array.from({ length: r.int(2, 24) }, () =>
+        r.next() < 0.5
+          ? r.pick([
+              String(r.int(0, 9)),
+              String(r.int(10, 99)),
+              String(r.int(100, 9999)),
+              card(r).slice(0, r.int(1, 19)),
+            ])
+          : r.pick(PIECES),
+      );
+      const text = pieces.join('');
+      const out = scrubCardNumbers(text);
+      if (containsCardNumber(text)) {
+        found++;
+        expect(containsCardNumber(out), JSON.stringify([text, out])).toBe(false);
+        expect(out, JSON.stringify(text)).not.toBe(text);
+      } else expect(out, JSON.stringify(text)).toBe(text);
+      expect(scrubCardNumbers(out), JSON.stringify(text)).toBe(out);
+    }
+    // The generator finds cards often enough for the property to mean something.
+    expect(found).toBeGreaterThan(1000);
+  });
+
   it('masks a card number forwarded percent-encoded, in parentheses, or written with JSON escapes in text that does not parse', () => {
     const pan = '4111111111111111';
     const fours = (sep: string) => [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep);
