@@ -17,6 +17,7 @@ import {
   containsCardNumber,
   maskDottedPath,
   maskLongRunsHoldingCards,
+  scrubAddress,
   scrubCardNumbers,
   scrubJsonText,
 } from '../services/core/scrub.ts';
@@ -263,7 +264,11 @@ export function maskValue(value: unknown, path: string[] = []): unknown {
     return value.map((v, i) => (split ? starred(v) : maskValue(v, [...path, String(i)])));
   }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value);
+    // An address's lines, shown one under the other: a card split across them masked as one.
+    const parent = path[path.length - 1];
+    const entries = Object.entries(
+      parent === 'billingAddress' || parent === 'shippingAddress' ? scrubAddress(value) : value,
+    );
     const split = isSplitCard(entries.filter(([k]) => !isSecurityCodeName(k)).map(([, v]) => v));
     const out: Record<string, unknown> = {};
     for (const [k, v] of entries) {

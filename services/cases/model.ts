@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { FeatureValue } from '../core/features.ts';
 import { DECISIONS, type Decision, type Reason, type ScoreRequest, type ScoreResponse } from '../core/schemas.ts';
-import { mapStringsDeep, scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
+import { mapStringsDeep, scrubAddress, scrubCardNumbers, scrubDeep } from '../core/scrub.ts';
 import { LeakguardError, type LeakguardErrorOptions } from '../core/errors.ts';
 import type { AuditInput } from './audit.ts';
 
@@ -75,7 +75,14 @@ export function sanitiseRequest(
   card: { bin: string; last4: string },
 ): { request: SanitisedRequest; personal: PersonalData | null } {
   const { card: raw, ...rest } = req;
-  const { request, personal } = splitPersonalData(scrubDeep(rest));
+  const scrubbed = scrubDeep(rest);
+  // An address's lines are shown one under the other: scrubbed as that one text, a card split
+  // across them ("4111 1111" / "1111 1111") is masked, and stored so.
+  for (const k of ['billingAddress', 'shippingAddress'] as const) {
+    const address = scrubbed[k];
+    if (address) scrubbed[k] = scrubAddress(address);
+  }
+  const { request, personal } = splitPersonalData(scrubbed);
   return {
     request: {
       ...(request as Omit<SanitisedRequest, 'card'>),

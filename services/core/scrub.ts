@@ -808,15 +808,82 @@ export function scrubCardNumbers(text: string, mode: ScrubMode = 'text'): string
   return out;
 }
 
-function scrubOnce(text: string, mode: ScrubMode): string {
+/** Replaces the cards found in a text (in order, none overlapping) with their masks: the text it makes. */
+type Masker = (text: string, cards: readonly Found[]) => string;
+
+function scrubOnce(text: string, mode: ScrubMode, mask: Masker = masked): string {
   const scan = scanDigits(text);
   const escapes = mayHoldEscapes(text);
   if (noCardPossible(scan) && !escapes) return text;
   const cards = cardsIn(text, text, mode, scan);
   const lookalikes = lookalikeProbe(text, scan);
-  const out = masked(text, lookalikes ? mergeCards(cards, cardsIn(text, lookalikes, mode), lookalikes) : cards);
+  const out = mask(text, lookalikes ? mergeCards(cards, cardsIn(text, lookalikes, mode), lookalikes) : cards);
   const decoded = escapes ? decodedProbe(out) : undefined;
-  return decoded ? masked(out, cardsIn(out, decoded.probe, mode, undefined, decoded.starts)) : out;
+  return decoded ? mask(out, cardsIn(out, decoded.probe, mode, undefined, decoded.starts)) : out;
+}
+
+/**
+ * Lines shown one under the other (an address's), scrubbed as the one text they show: a card
+ * number split across them ("4111 1111" / "1111 1111") is masked where it begins, and the rest of
+ * it is taken out of the lines after (emptied, when it was all they held). Each line alone may hold
+ * no card and the page would still show one.
+ */
+export function scrubLines(lines: readonly string[]): string[] {
+  let current = [...lines];
+  const mask: Masker = (text, cards) => {
+    if (cards.length === 0) return text;
+    current = maskLines(current, cards);
+    return current.join('\n');
+  };
+  let text = current.join('\n');
+  for (let previous = ''; text !== previous;) [previous, text] = [text, scrubOnce(text, 'text', mask)];
+  return current;
+}
+
+/** `lines` with the cards found in them joined by line breaks (offsets in that text) masked line by line. */
+function maskLines(lines: readonly string[], cards: readonly Found[]): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const line of lines) {
+    const end = start + line.length;
+    let kept = '';
+    let at = start;
+    let continued = false;
+    for (const card of cards) {
+      if (card.end <= start || card.start >= end) continue;
+      kept += line.slice(at - start, Math.max(card.start, start) - start);
+      // The mask where the card begins; of the lines it runs on into, what it held of it goes
+      // (and the spaces then left at their edge).
+      if (card.start >= start) kept += maskDigits(card.digits);
+      else continued = true;
+      at = Math.min(card.end, end);
+    }
+    kept += line.slice(at - start);
+    out.push(continued ? kept.trim() : kept);
+    start = end + 1;
+  }
+  return out;
+}
+
+/** An address's text fields in the order the console shows them, one under the other. */
+export const ADDRESS_LINES = ['name', 'line1', 'line2', 'postalCode', 'city', 'region', 'country'] as const;
+
+/**
+ * An address with its lines scrubbed as shown together (scrubLines): a field that a card split
+ * across lines leaves empty is removed. Its other fields as they were.
+ */
+export function scrubAddress<T extends object>(address: T): T {
+  const a = address as Record<string, unknown>;
+  const keys = ADDRESS_LINES.filter((k) => typeof a[k] === 'string' && a[k] !== '');
+  if (keys.length < 2) return address;
+  const lines = scrubLines(keys.map((k) => a[k] as string));
+  if (lines.every((line, i) => line === a[keys[i]!])) return address;
+  const out: Record<string, unknown> = { ...a };
+  keys.forEach((k, i) => {
+    if (lines[i] === '') delete out[k];
+    else out[k] = lines[i];
+  });
+  return out as T;
 }
 
 /**

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flatDigits } from '../support/digit-forms.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
+import { personalView } from '../../services/cases/personal-data.ts';
+import { scrubAddress } from '../../services/core/scrub.ts';
 import { flagCase, loggedIn } from './client.ts';
 
 const PANS = ['4111111111111111', '5555555555554444', '378282246310005', '4012888888881881'];
@@ -68,5 +70,37 @@ describe('a card typed in a note', () => {
       expect(rows.rows.length, table).toBeGreaterThan(0);
       noCardIn(`table ${table}`, JSON.stringify(rows.rows));
     }
+  });
+});
+
+describe('a card split across the lines of an address', () => {
+  it('is masked on the case page and in the personal data stored, billing and shipping (found by a review)', async () => {
+    const c = await flagCase(t, {
+      billingAddress: { name: 'Jane 3782 822463', line1: '10005 rue de la Paix', city: 'Paris', country: 'FR' },
+      shippingAddress: { line1: '4111 1111', line2: '1111 1111', postalCode: '75002', city: 'Paris', country: 'FR' },
+    });
+    const view = personalView((await t.runtime.cases!.store.get(c.id))!, t.runtime.cases!.personalData);
+    expect(view.state).toBe('readable');
+    const data = view.state === 'readable' ? view.data : undefined;
+    expect(data).toEqual({
+      billingAddress: { name: 'Jane 378282*****0005', line1: 'rue de la Paix', city: 'Paris', country: 'FR' },
+      shippingAddress: { line1: '411111******1111', postalCode: '75002', city: 'Paris', country: 'FR' },
+    });
+    noCardIn('the personal data', JSON.stringify(data));
+
+    const { client } = await loggedIn(t, 'analyst', '10.9.1.2');
+    const page = await client.get(`/console/cases/${c.id}`);
+    expect(page.status).toBe(200);
+    const cell = (id: string) => new RegExp(`<td id="${id}">([\\s\\S]*?)</td>`).exec(page.body)?.[1]?.trim();
+    expect(cell('shipping-address')).toBe('411111******1111<br />75002<br />Paris<br />FR');
+    expect(cell('billing-address')).toBe('Jane 378282*****0005<br />rue de la Paix<br />Paris<br />FR');
+    noCardIn('the case page', page.body);
+    noCardIn('the logs', t.logs.join(''));
+  });
+
+  it('a case stored before is shown masked all the same: the page scrubs the lines as it shows them', () => {
+    // What the store held of such an address before: each line scrubbed alone.
+    const stored = { line1: '4111 1111', line2: '1111 1111', city: 'Paris' };
+    expect(scrubAddress(stored)).toEqual({ line1: '411111******1111', city: 'Paris' });
   });
 });

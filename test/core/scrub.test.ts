@@ -6,7 +6,15 @@ import { DIGIT_ZEROS, flatDigits } from '../support/digit-forms.ts';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../services/logger.ts';
 import { maskPan } from '../../services/core/card.ts';
-import { containsCardNumber, scrubCardNumbers, scrubDeep, scrubJsonText } from '../../services/core/scrub.ts';
+import {
+  containsCardNumber,
+  scrubAddress,
+  scrubCardNumbers,
+  scrubDeep,
+  scrubJsonText,
+  scrubLines,
+} from '../../services/core/scrub.ts';
+import { sanitiseRequest } from '../../services/cases/model.ts';
 import { scoreRequestSchema, transactionIdSchema } from '../../services/core/schemas.ts';
 import { deadLetterMessage, decisionMessage, transactionMessageSchema } from '../../streams/messages.ts';
 
@@ -706,6 +714,122 @@ describe('card numbers split across lines or typed to slip past a filter', () =>
       'lOl IOI 1O1 l0l',
     ])
       expect(scrubCardNumbers(text), text).toBe(text);
+  });
+});
+
+describe('a card number split across the lines of an address', () => {
+  it('is masked where it begins when the lines are scrubbed as the text they show, the rest taken out of the lines after (found by a review)', () => {
+    const r = rng(4115);
+    for (let i = 0; i < 2000; i++) {
+      const pan = card(r);
+      // Cut in two or three pieces between digits, each on its own line, text around them or not.
+      const cut = () => {
+        const two = [r.int(1, pan.length - 1), r.int(1, pan.length - 1)].sort((a, b) => a - b);
+        return r.next() < 0.5 ? [two[0]!] : [...new Set(two)];
+      };
+      let cuts = cut();
+      // The documented exception: a group shaped like an epoch time (13, 16, 19 digits beginning with 1).
+      while (groupsOf(pan, cuts).some((g) => [13, 16, 19].includes(g.length) && g.startsWith('1'))) cuts = cut();
+      const pieces = groupsOf(pan, cuts).map((p) =>
+        separated(
+          r,
+          p,
+          randomCuts(r, p.length, 1, p.length - 1).filter(() => r.next() < 0.3),
+        ),
+      );
+      const lines = pieces.map((p, k) =>
+        k === 0
+          ? `${r.pick(['', 'Rue ', 'Jane '])}${p}`
+          : `${p}${k === pieces.length - 1 ? r.pick(['', ' Paris']) : ''}`,
+      );
+      // The documented exception again, for groups the separators made.
+      if (
+        lines
+          .join(' ')
+          .match(/\d+/g)!
+          .some((g) => [13, 16, 19].includes(g.length) && g.startsWith('1'))
+      )
+        continue;
+      const out = scrubLines(lines);
+      expect(out, JSON.stringify(lines)).toHaveLength(lines.length);
+      expect(flat(out.join('\n')), JSON.stringify(lines)).not.toContain(pan);
+      expect(out.join('\n'), JSON.stringify(lines)).toContain(
+        `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}`,
+      );
+      // Masked once, nothing more: each line and the lines together hold no card.
+      expect(scrubLines(out)).toEqual(out);
+      for (const line of out) expect(containsCardNumber(line), line).toBe(false);
+    }
+    expect(scrubLines(['4111 1111', '1111 1111', 'Paris'])).toEqual(['411111******1111', '', 'Paris']);
+    expect(scrubLines(['Jane', '12 rue 4111 1111', '1111 1111 apt 5', '75001'])).toEqual([
+      'Jane',
+      '12 rue 411111******1111',
+      'apt 5',
+      '75001',
+    ]);
+    // Lines that hold no card, or one each, are as scrubCardNumbers leaves them.
+    expect(scrubLines(['Jane Doe', '12 rue de la Paix', '75002', 'Paris'])).toEqual([
+      'Jane Doe',
+      '12 rue de la Paix',
+      '75002',
+      'Paris',
+    ]);
+    expect(scrubLines(['4111 1111 1111 1111', 'Paris', '5555 5555 5555 4444'])).toEqual([
+      '411111******1111',
+      'Paris',
+      '555555******4444',
+    ]);
+  });
+
+  it('an address is scrubbed as the console shows it, and a scoring request stored so (found by a review)', () => {
+    const split = { name: 'Jane', line1: '4111 1111', line2: '1111 1111', city: 'Paris', country: 'FR' };
+    expect(scrubAddress(split)).toEqual({ name: 'Jane', line1: '411111******1111', city: 'Paris', country: 'FR' });
+    // The console's order: name, line1, line2, postal code, city, region.
+    expect(scrubAddress({ line2: '5555 5555', postalCode: '5555 4444', city: 'Lyon' })).toEqual({
+      line2: '555555******4444',
+      city: 'Lyon',
+    });
+    const plain = { name: 'Jane', line1: '12 rue de la Paix', postalCode: '75002', city: 'Paris', country: 'FR' };
+    expect(scrubAddress(plain)).toBe(plain);
+    const { personal } = sanitiseRequest(
+      {
+        ...scoreRequestSchema.parse({
+          transactionId: 'order-1',
+          amount: 100,
+          currency: 'EUR',
+          channel: 'ecommerce',
+          card: { number: '4000056655665556', expiryMonth: 12, expiryYear: 2030 },
+          billingAddress: { name: '5555 5555', line1: '5555 4444 Main St' },
+          shippingAddress: split,
+        }),
+      },
+      { bin: '400005', last4: '5556' },
+    );
+    expect(personal).toMatchObject({
+      billingAddress: { name: '555555******4444', line1: 'Main St' },
+      shippingAddress: { line1: '411111******1111', city: 'Paris' },
+    });
+    expect(personal!.shippingAddress).not.toHaveProperty('line2');
+  });
+
+  it("a dead letter masks a card split across an address's lines", () => {
+    const parsed = {
+      transactionId: 'x',
+      shippingAddress: { name: 'Jane', line1: '4111 1111', line2: '1111 1111', city: 'Paris' },
+    };
+    const dead = deadLetterMessage({
+      reason: 'schema_violation',
+      details: [],
+      source: { topic: 't', partition: 0, offset: '1' },
+      key: null,
+      timestamp: '0',
+      raw: JSON.stringify(parsed),
+      parsed,
+    });
+    const address = (dead.payload as { shippingAddress: Record<string, string> }).shippingAddress;
+    // The lines as they are shown, one under the other.
+    expect(flat(Object.values(address).join('\n'))).not.toContain('4111111111111111');
+    expect(address).toEqual({ name: 'Jane', line1: '411111******1111', city: 'Paris' });
   });
 });
 

@@ -6,6 +6,7 @@ import { outcomeLabel, type CaseOutcome, type OutcomeSummary } from '../../cases
 import type { SessionView } from '../../cases/users.ts';
 import type { CompromiseEvent } from '../../core/watchlist.ts';
 import { consoleHref, html, type Safe } from '../html.ts';
+import { ADDRESS_LINES, scrubLines } from '../../core/scrub.ts';
 import { currencyExponent, isCurrencyCode } from '../../core/currency.ts';
 import { money, status } from './parts.ts';
 
@@ -25,12 +26,15 @@ function kv(rows: [string, unknown][]): Safe {
   </table>`;
 }
 
+/**
+ * An address, its lines one under the other: scrubbed as the text they show together, so that a
+ * card split across them is masked (a case stored before addresses were scrubbed so).
+ */
 function address(a: Record<string, unknown> | undefined): Safe {
   if (!a) return html`<span class="muted">—</span>`;
-  const parts = ['name', 'line1', 'line2', 'postalCode', 'city', 'region', 'country']
-    .map((k) => a[k])
-    .filter((v) => typeof v === 'string' && v !== '') as string[];
-  return html`${parts.map((p, i) => html`${i ? html`<br />` : ''}${p}`)}`;
+  const parts = ADDRESS_LINES.map((k) => a[k]).filter((v) => typeof v === 'string' && v !== '') as string[];
+  const lines = scrubLines(parts).filter((line) => line !== '');
+  return html`${lines.map((p, i) => html`${i ? html`<br />` : ''}${p}`)}`;
 }
 
 /** Why a case shows no email, phone, address, IP or device: erased by retention, or not decryptable here. */
