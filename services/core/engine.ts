@@ -273,13 +273,22 @@ export class Engine {
     this.now = options.now ?? Date.now;
   }
 
-  async score(merchantId: string, req: ScoreRequest, reduced?: ReducedScoring): Promise<ScoreResult> {
+  /** The budget of one scoring, from its request's arrival (LEAKGUARD_DEADLINE_MS). */
+  get deadlineMs(): number {
+    return this.options.deadlineMs;
+  }
+
+  /**
+   * `spentMs`: how long the request had already taken when it came here (authentication, the rate
+   * limit): the deadline runs from its arrival, not from this call.
+   */
+  async score(merchantId: string, req: ScoreRequest, reduced?: ReducedScoring, spentMs = 0): Promise<ScoreResult> {
     const started = this.now();
     const prepared = this.prepare(merchantId, req, started, reduced);
-    // 2. One round trip to the store, bounded by the deadline.
+    // 2. One round trip to the store, bounded by what the deadline has left.
     let reading: StoreReading | undefined;
     try {
-      reading = await withDeadline(this.recorded(prepared), this.storeBudget(started), lateStore);
+      reading = await withDeadline(this.recorded(prepared), this.storeBudget(started - spentMs), lateStore);
     } catch (error) {
       this.options.observer?.storeError?.(error, error instanceof DeadlineExceeded ? 'deadline' : 'recordAndRead');
     }
@@ -394,7 +403,10 @@ export class Engine {
     return buildCounterPlan(facts, keys);
   }
 
-  /** What is left of the budget, but never less than a few milliseconds: a CPU stall before the store should not by itself turn every answer degraded. */
+  /**
+   * What is left of the budget counted from `started` (the request's arrival), but never less than
+   * a few milliseconds: a CPU stall before the store should not by itself turn every answer degraded.
+   */
   private storeBudget(started: number): number {
     return Math.max(this.options.deadlineMs - (this.now() - started) - 2, MIN_STORE_BUDGET_MS);
   }

@@ -65,7 +65,10 @@ export interface AppDependencies {
    * limit across every engine. Without: counted in this process.
    */
   redis?: RedisClient;
-  /** How long a request waits for the shared rate-limit counter before going through uncounted (default 100 ms). */
+  /**
+   * How long a request waits for the shared rate-limit counter before going through uncounted
+   * (default: rateLimitWaitMs of the scoring deadline).
+   */
   rateLimitTimeoutMs?: number;
   watchlist: Omit<WatchlistRouteOptions, 'metrics'>;
   /** Breach discovery's scan (runtime.breach.scan); absent when LEAKGUARD_CPP=off. */
@@ -102,6 +105,14 @@ const isJson = (text: string) => {
 /** A route without a body schema, or one whose schema takes an absent body. */
 const acceptsNoBody = (schema: unknown) =>
   schema === undefined || (schema instanceof z.ZodType && schema.safeParse(undefined).success);
+
+/**
+ * How long a request waits for the shared rate-limit counter: a fifth of the scoring deadline (10
+ * ms of the default 50), at most 100 ms. A scoring's deadline runs from its request's arrival, so
+ * the wait comes out of the store's budget and the answer still leaves in time; a Redis round trip
+ * takes well under a millisecond, and only the request that takes a lease waits for one.
+ */
+export const rateLimitWaitMs = (deadlineMs: number) => Math.min(100, Math.max(1, Math.floor(deadlineMs / 5)));
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
@@ -230,7 +241,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       ? {
           store: redisRateLimitStore(deps.redis, {
             nameSpace: RATE_LIMIT_NAMESPACE,
-            timeoutMs: deps.rateLimitTimeoutMs ?? 100,
+            timeoutMs: deps.rateLimitTimeoutMs ?? rateLimitWaitMs(deps.engine.deadlineMs),
             onUnchecked: rateLimitUncheckedReporter(deps.metrics, deps.logger, 'api'),
           }),
           skipOnError: true,

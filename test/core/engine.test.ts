@@ -389,3 +389,43 @@ describe('a degraded decision and its redelivery', () => {
     );
   });
 });
+
+// The HTTP route passes the time its request already took (authentication, the rate limit): a
+// stalled Redis must not get a whole deadline after that (found by a review: 150 ms answers).
+describe('the deadline of a scoring, from its request’s arrival', () => {
+  const ruleset = readRulesetFile(DEFAULT_RULESET_PATH, new Set(ALL_FEATURES));
+  const rates = readRatesFile();
+  const hanging = over(new MemoryVelocityStore(), {
+    recordAndRead: () => new Promise(() => {}),
+    recordAndReadMany: () => new Promise(() => {}),
+  });
+  const engine = new Engine({ store: hanging, keyring, ruleset: () => ruleset, rates: () => rates, deadlineMs: 1000 });
+  const request = (transactionId: string) =>
+    parse({
+      transactionId,
+      amount: 2500,
+      currency: 'EUR',
+      channel: 'ecommerce',
+      card: { number: '4111111111111111', expiryMonth: 12, expiryYear: 2030, cvvResult: 'match' },
+    });
+  const timed = async (transactionId: string, spentMs?: number) => {
+    const started = performance.now();
+    const result = await engine.score('m1', request(transactionId), undefined, spentMs);
+    return { result, ms: performance.now() - started };
+  };
+
+  it('gives the store only what the deadline has left', async () => {
+    // 900 of the 1,000 ms spent before scoring: ~100 ms left (before: a whole second more).
+    const late = await timed('arrived-earlier', 900);
+    expect(late.result).toMatchObject({ kind: 'scored', response: { degraded: true } });
+    expect(late.ms).toBeLessThan(500);
+    // Past the deadline already: a few milliseconds still (a CPU stall alone does not degrade every answer).
+    const past = await timed('arrived-late', 5_000);
+    expect(past.result).toMatchObject({ kind: 'scored', response: { degraded: true } });
+    expect(past.ms).toBeLessThan(500);
+    // Nothing spent: the whole deadline.
+    const whole = await timed('arrived-now');
+    expect(whole.result).toMatchObject({ kind: 'scored', response: { degraded: true } });
+    expect(whole.ms).toBeGreaterThanOrEqual(990);
+  });
+});

@@ -234,3 +234,66 @@ describe('Redis stalled (SIGSTOP) under an outcome report (found by an audit)', 
     expect(next.evidence!.features.card_declines_24h).toBe(1);
   }, 30_000);
 });
+
+describe('Redis stalled (SIGSTOP) once the rate limit’s lease is spent (found by a review)', () => {
+  let redis: RedisServer;
+  let t: TestApp;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    // A limit of 1,000 a minute: the engine takes the key's counts in leases of 10.
+    t = await buildTestApp({
+      REDIS_URL: redis.url,
+      LEAKGUARD_DEADLINE_MS: String(DEADLINE_MS),
+      LEAKGUARD_RATE_LIMIT_PER_MINUTE: '1000',
+    });
+    await until(
+      () => t.runtime.readiness(),
+      (r) => r.velocityStore === true,
+    );
+  });
+  afterAll(async () => {
+    if (redis.pid) process.kill(redis.pid, 'SIGCONT');
+    await t.close();
+    await redis.stop();
+  });
+
+  it('answers every scoring in about its deadline, the rate limit’s wait included', async () => {
+    // Warm: a healthy answer (a lease taken), so that only the stall is measured.
+    await until(
+      () =>
+        t.app
+          .inject({ method: 'POST', url: '/v1/score', headers: bearer(t.keys.merchant), payload: scoreBody() })
+          .then((r) => r.json()),
+      (b) => b.degraded === false,
+    );
+    process.kill(redis.pid!, 'SIGSTOP');
+    const answers: { ms: number; degraded: boolean }[] = [];
+    try {
+      // Past the lease's 10 counts: before, each request then waited 100 ms for a counter call
+      // that could not come, and only then took its own 50 ms (≥ 150 ms in all).
+      for (let i = 0; i < 24; i++) {
+        const started = performance.now();
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/v1/score',
+          headers: bearer(t.keys.merchant),
+          payload: scoreBody(),
+        });
+        answers.push({ ms: performance.now() - started, degraded: res.json().degraded });
+      }
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    expect(answers.map((a) => a.degraded)).toEqual(answers.map(() => true));
+    // At most 9 of the 24 had counts left in the lease: before, the other 15 or more took at least
+    // 100 + 50 ms by their timers alone, so the median answer did. Now about the deadline (50 ms):
+    // the median, with a wide margin for a busy machine (a single answer late by a stall of the
+    // machine's is no failure), stays well under those 150 ms.
+    const ms = answers.map((a) => a.ms).sort((x, y) => x - y);
+    expect(ms[12]).toBeLessThan(130);
+    expect(ms.at(-1)).toBeLessThan(1_000);
+    // The requests past the lease went through uncounted, and are counted as such.
+    const unchecked = await t.runtime.metrics.registry.getSingleMetricAsString('leakguard_rate_limit_unchecked_total');
+    expect(unchecked).toMatch(/leakguard_rate_limit_unchecked_total\{limit="api"\} [1-9]/);
+  }, 30_000);
+});

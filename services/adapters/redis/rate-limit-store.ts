@@ -10,6 +10,9 @@
 //
 // A Redis that does not answer within `timeoutMs` must not hold a request up: the call fails,
 // and the caller lets the request through (the API: skipOnError; logins: the in-process limiter).
+// For the API, a lease's call late past `timeoutMs` holds no request at all: while it is out, the
+// key's requests pass at once, uncounted, rather than each waiting for it in turn (a stalled Redis
+// otherwise added the whole wait to every scoring once the engine's lease was spent).
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { RedisClient } from './connection.ts';
 import { LuaScript } from './lua.ts';
@@ -60,14 +63,16 @@ interface Lease {
 
 /**
  * An engine's leases of fixed-window counts: one Redis call per lease, shared by the requests
- * that wait for it, each request waiting at most `timeoutMs` in all (then it passes uncounted, as
- * when Redis is down). A call answered after that still leaves its lease for the next requests:
- * counts taken in Redis are not lost to a slow answer.
+ * that wait for it, each request waiting at most `timeoutMs` in all, and never past `timeoutMs`
+ * after the call was sent: once a call is late, the key's requests pass at once, uncounted (as
+ * when Redis is down), until it answers or fails. A call answered late still leaves its lease for
+ * the next requests: counts taken in Redis are not lost to a slow answer.
  */
 export class RateLimitLeases {
   /** In the order the leases were taken: the oldest first, ended or not. */
   private readonly leases = new Map<string, Lease>();
-  private readonly taking = new Map<string, Promise<void>>();
+  /** A key's lease call under way, and when it was sent (performance.now() ms). */
+  private readonly taking = new Map<string, { done: Promise<void>; sent: number }>();
   /** Requests waiting for a key's lease, the one that asks for it included: the lease covers them all. */
   private readonly waiting = new Map<string, number>();
   private readonly redis: RedisClient;
@@ -98,11 +103,15 @@ export class RateLimitLeases {
         let taking = this.taking.get(key);
         if (!taking) {
           const known = lease && now < lease.endsAt ? lease.last : 0;
-          taking = this.take(key, windowMs, max, known).finally(() => this.taking.delete(key));
-          taking.catch(() => undefined);
+          const done = this.take(key, windowMs, max, known).finally(() => this.taking.delete(key));
+          done.catch(() => undefined);
+          taking = { done, sent: now };
           this.taking.set(key, taking);
         }
-        await withDeadline(taking, this.timeoutMs - (now - started), () => lateCounter(this.timeoutMs));
+        // Until `timeoutMs` after this request came, or after the call went if it went before
+        // (a call already late: at once).
+        const waitUntil = Math.min(started, taking.sent) + this.timeoutMs;
+        await withDeadline(taking.done, waitUntil - now, () => lateCounter(this.timeoutMs));
       }
     } finally {
       if (waits) {

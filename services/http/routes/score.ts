@@ -74,9 +74,16 @@ export const scoreRoutes: FastifyPluginAsyncZod<{ engine: Engine; metrics: Metri
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       // A currency the rate table lacks throws UnknownRateError: 422 NO_EXCHANGE_RATE (errors.ts), nothing counted.
-      const result: ScoreResult = await engine.score(request.principal!.merchantId!, request.body);
+      // The deadline runs from the request's arrival (as the latency histogram and its alert
+      // measure it): the time authentication and the rate limit took is the store's less.
+      const result: ScoreResult = await engine.score(
+        request.principal!.merchantId!,
+        request.body,
+        undefined,
+        reply.elapsedTime,
+      );
       if (result.kind === 'conflict') throw new HttpError('TRANSACTION_CONFLICT', CONFLICT_MESSAGE);
       return result.response;
     },
