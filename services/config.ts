@@ -114,6 +114,8 @@ export const configSchema = z.object({
   LEAKGUARD_RESPONSE_GATHER_MS: int(RESPONSE_GATHER_MS, 0, 1_000),
   LEAKGUARD_BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   LEAKGUARD_RATE_LIMIT_PER_MINUTE: int(60_000, 1, 100_000_000),
+  /** Requests without an API key (the console) per minute: per signed-in account, else per client address. */
+  LEAKGUARD_RATE_LIMIT_WITHOUT_KEY_PER_MINUTE: int(3_000, 1, 100_000_000),
   LEAKGUARD_API_KEY_CACHE_MS: int(30_000, 0, 3_600_000),
   /** Failed API key authentications (missing, unknown, revoked) per client address per minute; then 429. */
   LEAKGUARD_AUTH_FAILURES_PER_MINUTE: int(120, 1, 1_000_000),

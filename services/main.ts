@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    rateLimitWithoutKeyPerMinute: config.LEAKGUARD_RATE_LIMIT_WITHOUT_KEY_PER_MINUTE,
     // One rate limit across every engine when Redis is configured (and login throttling: consoleOptions).
     redis: runtime.redis,
     watchlist: {

@@ -91,7 +91,10 @@ export const ERROR_CODES = {
     meaning: 'the rate table file is invalid; the previous one stays in force',
   },
   MODEL_INVALID: { status: 422, meaning: 'the model artifact is invalid; the previous one stays in force' },
-  RATE_LIMITED: { status: 429, meaning: 'too many requests (per API key) or sign-ins (per address)' },
+  RATE_LIMITED: {
+    status: 429,
+    meaning: 'too many requests (per API key; without a key, per console account or address) or sign-ins (per address)',
+  },
   AUTH_RATE_LIMITED: {
     status: 429,
     meaning: 'too many failed authentications from this address',

@@ -1,5 +1,6 @@
 // The HTTP door. Each concern is a plugin of its own (auth, scoring, outcomes, operations);
 // the app only wires them together with the shared error handling and OpenAPI generation.
+import { createHash } from 'node:crypto';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -59,7 +60,14 @@ export interface AppDependencies {
   rates: OperationsOptions['rates'];
   models?: OperationsOptions['models'];
   bodyLimitBytes: number;
+  /** Requests per minute per API key (LEAKGUARD_RATE_LIMIT_PER_MINUTE). */
   rateLimitPerMinute: number;
+  /**
+   * Requests per minute without an API key (LEAKGUARD_RATE_LIMIT_WITHOUT_KEY_PER_MINUTE): the
+   * console, per signed-in account, else per client address. /healthz, /readyz and /metrics are
+   * not limited.
+   */
+  rateLimitWithoutKeyPerMinute: number;
   /**
    * With Redis (REDIS_URL or REDIS_CLUSTER_NODES): the per-key rate limit is counted there, one
    * limit across every engine. Without: counted in this process.
@@ -105,6 +113,10 @@ const isJson = (text: string) => {
 /** A route without a body schema, or one whose schema takes an absent body. */
 const acceptsNoBody = (schema: unknown) =>
   schema === undefined || (schema instanceof z.ZodType && schema.safeParse(undefined).success);
+
+/** A signed-in console account's rate-limit key. */
+const consoleAccountKey = (username: string) =>
+  `console:${createHash('sha256').update(username).digest('base64url').slice(0, 22)}`;
 
 /**
  * How long a request waits for the shared rate-limit counter: a fifth of the scoring deadline (10
@@ -231,10 +243,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(rateLimit, {
     // preHandler: after authentication, so that the limit is per API key.
     hook: 'preHandler',
-    max: deps.rateLimitPerMinute,
+    // A key's requests have its limit; the others (the console) one of their own: a per-merchant
+    // limit would throttle analysts (and a NAT's worth of them on one address).
+    max: (request) => (request.principal ? deps.rateLimitPerMinute : deps.rateLimitWithoutKeyPerMinute),
     timeWindow: 60_000,
-    // A route without a key counts per client address, an IPv6 client by its /64 (client-address.ts).
-    keyGenerator: (request) => request.principal?.keyId ?? addressKey(request.ip),
+    // A route without a key counts per signed-in console account (the route's session guard runs
+    // before this hook; the name hashed, not written to Redis), else per client address, an IPv6
+    // client by its /64 (client-address.ts). Health checks, readiness and metrics are not limited
+    // (their routes: config.rateLimit false).
+    keyGenerator: (request) =>
+      request.principal?.keyId ??
+      (request.consoleSession ? consoleAccountKey(request.consoleSession.username) : addressKey(request.ip)),
     // Shared by every engine when Redis is there. A Redis that fails or is slow lets the request
     // through uncounted: the rate limit must never be what stops scoring.
     ...(deps.redis

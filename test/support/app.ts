@@ -68,6 +68,7 @@ export async function buildTestApp(
     models: runtime.models,
     bodyLimitBytes: config.LEAKGUARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: config.LEAKGUARD_RATE_LIMIT_PER_MINUTE,
+    rateLimitWithoutKeyPerMinute: config.LEAKGUARD_RATE_LIMIT_WITHOUT_KEY_PER_MINUTE,
     redis,
     ...(options.rateLimitTimeoutMs !== undefined ? { rateLimitTimeoutMs: options.rateLimitTimeoutMs } : {}),
     watchlist: {

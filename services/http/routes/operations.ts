@@ -179,9 +179,12 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
     );
   };
 
+  // Probes and scrapes come from the load balancer and Prometheus, often many from one address:
+  // outside the API rate limit (a per-merchant limit would throttle them: targets down, not ready).
   app.get(
     '/healthz',
     {
+      config: { rateLimit: false },
       schema: {
         tags: ['operations'],
         operationId: 'health',
@@ -195,6 +198,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   app.get(
     '/readyz',
     {
+      config: { rateLimit: false },
       schema: {
         tags: ['operations'],
         operationId: 'readiness',
@@ -219,7 +223,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsOptions> = async 
   // Metrics tell which compromise events are being hit and how each merchant is doing: not public.
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
+    { config: { rateLimit: false }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
     async (request, reply) => {
       // The same rule as the stream processor's /metrics (streams/metrics.ts).
       const refused = metricsRefusal(metricsAccess, { authorization: request.headers.authorization, ip: request.ip });
