@@ -391,6 +391,11 @@ export interface ReversalResult {
   case: CaseRecord;
   /** The decision reversed: the status it had, and its label. */
   previousStatus: 'fraud' | 'legitimate';
+  /**
+   * The assignee the case was taken from: disabled or not enrolled, they cannot work it, so it is
+   * reopened unassigned (`open`), back in the queue, instead of `in_review` with them.
+   */
+  returnedFrom?: string;
 }
 
 /** What a decision writes besides the case, in its transaction. */
@@ -514,7 +519,8 @@ export interface CaseStore {
   effectFailed(id: number, error: string, retryInMs: number): Promise<void>;
   /**
    * Reverses a fraud or legitimate decision (a lead's correction, with its reason): the case is
-   * reopened (in_review when it has an assignee, else open), its label withdrawn, the list entries
+   * reopened (in_review when it has an active assignee; else open, unassigned: an assignee disabled
+   * or not enrolled since is taken off it, `returnedFrom`), its label withdrawn, the list entries
    * the decision added withdrawn (not another decision's entries for the same entity), the audit
    * entries (`audit`) appended, and the outbox row that takes them out of Redis and the learners
    * written, all in one transaction. Refused (CaseConflict) for a case that is not decided.

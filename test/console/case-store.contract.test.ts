@@ -287,6 +287,52 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       }
     });
 
+    it('reopens a reversed decision in review for an active assignee only; a disabled or unenrolled one loses it (found by a review)', async () => {
+      const users = new PostgresUserStore(sql);
+      for (const username of ['rv-amy', 'rv-bo', 'rv-cy'])
+        await users.create({ username, role: 'analyst', passwordHash: 'h', totpSecret: 'S' });
+      const m = 'reverse-assignee-m';
+      const [kept, gone, reset] = [
+        await store.createFromFlagged(flagged({ merchantId: m })),
+        await store.createFromFlagged(flagged({ merchantId: m })),
+        await store.createFromFlagged(flagged({ merchantId: m })),
+      ];
+      for (const [c, who] of [
+        [kept, 'rv-amy'],
+        [gone, 'rv-bo'],
+        [reset, 'rv-cy'],
+      ] as const) {
+        await store.assign(c.id, who, who);
+        await store.decide(c.id, 'mark_legitimate', who);
+      }
+      // A disable returns open cases only: the decided one keeps its assignee...
+      await users.update('rv-bo', { disabled: true });
+      expect(await store.releaseAssigned('rv-bo', 'rv-admin')).toEqual([]);
+      expect(await store.get(gone.id)).toMatchObject({ status: 'legitimate', assignee: 'rv-bo' });
+      // ...and a reset leaves an enrolment pending (no password: nobody signs in as rv-cy).
+      await users.issueEnrolment('rv-cy', 'code-hash', 60_000);
+
+      const stays = await store.reverse(kept.id, 'rv-lead', 'mis-click');
+      expect(stays.case).toMatchObject({ status: 'in_review', assignee: 'rv-amy' });
+      expect(stays.returnedFrom).toBeUndefined();
+      for (const [c, who] of [
+        [gone, 'rv-bo'],
+        [reset, 'rv-cy'],
+      ] as const) {
+        const reversed = await store.reverse(c.id, 'rv-lead', 'mis-click');
+        expect(reversed.case, who).toMatchObject({ status: 'open', assignee: null, decidedBy: null });
+        expect(reversed.returnedFrom).toBe(who);
+        expect(await store.get(c.id)).toMatchObject({ status: 'open', assignee: null });
+        expect((await store.history(c.id)).slice(-3)).toEqual([
+          expect.objectContaining({ kind: 'status', detail: { from: 'legitimate', to: 'open', reversed: true } }),
+          expect.objectContaining({ kind: 'assigned', actor: 'rv-lead', detail: { assignee: null, from: who } }),
+          expect.objectContaining({ kind: 'note', detail: { text: 'Decision reversed: mis-click' } }),
+        ]);
+        // Back in the queue: another analyst may take it.
+        expect((await store.assign(c.id, 'rv-amy', 'rv-amy')).assignee).toBe('rv-amy');
+      }
+    });
+
     it('stores notes as data and links cases by card, device, IP, email and address', async () => {
       const a = await store.createFromFlagged(
         flagged({ merchantId: 'link-1', fingerprint: 'fp-shared', device: 'dev-1', email: 'em-1' }),

@@ -627,14 +627,27 @@ export class PostgresCaseStore implements CaseStore {
     options: { audit?: (result: ReversalResult) => AuditInput[]; leaseMs?: number; category?: ReversalCategory } = {},
   ): Promise<ReversalResult & { effect: PendingEffect }> {
     return this.sql.transaction(async (tx) => {
-      const { status: previous } = await this.lock(tx, id);
+      const { status: previous, assignee } = await this.lock(tx, id);
       if (previous !== 'fraud' && previous !== 'legitimate')
         throw new CaseConflict(`case ${id} is ${previous}: only a fraud or legitimate decision can be reversed`);
+      // A decided case keeps its assignee when the user is disabled (only open cases are returned
+      // then): reopened in review for someone who can no longer sign in, it would sit with them,
+      // out of take-next and refused to everyone but a lead. Read under the lock assign() shares
+      // with a disable: one committed before is seen here, one after returns the case itself.
+      const keeps =
+        assignee !== null &&
+        (
+          await tx.query(
+            `SELECT 1 FROM console_users WHERE username = $1 AND NOT disabled AND password_hash <> '' FOR SHARE`,
+            [assignee],
+          )
+        ).rows.length > 0;
       const r = await tx.query(
-        `UPDATE cases SET status = CASE WHEN assignee IS NULL THEN 'open' ELSE 'in_review' END, updated_at = now(),
+        `UPDATE cases SET assignee = CASE WHEN $2::boolean THEN assignee END,
+           status = CASE WHEN $2::boolean THEN 'in_review' ELSE 'open' END, updated_at = now(),
            decided_at = NULL, decided_by = NULL
          WHERE id = $1 RETURNING ${CASE_COLUMNS}`,
-        [id],
+        [id, keeps],
       );
       const record = toCase(r.rows[0]!);
       await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'status', $3::jsonb)`, [
@@ -642,6 +655,11 @@ export class PostgresCaseStore implements CaseStore {
         actor,
         JSON.stringify({ from: previous, to: record.status, reversed: true }),
       ]);
+      if (assignee !== null && !keeps)
+        await tx.query(
+          `INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'assigned', $3::jsonb)`,
+          [id, actor, JSON.stringify({ assignee: null, from: assignee })],
+        );
       await tx.query(`INSERT INTO case_events (case_id, actor, kind, detail) VALUES ($1, $2, 'note', $3::jsonb)`, [
         id,
         actor,
@@ -678,7 +696,11 @@ export class PostgresCaseStore implements CaseStore {
         negative.length ? now : null,
         allowed ? { days: 0, until: now } : null,
       );
-      const result: ReversalResult = { case: record, previousStatus: label };
+      const result: ReversalResult = {
+        case: record,
+        previousStatus: label,
+        ...(assignee !== null && !keeps ? { returnedFrom: assignee } : {}),
+      };
       for (const entry of options.audit?.(result) ?? []) await appendAuditIn(tx, entry);
       const inserted = await tx.query(
         `INSERT INTO decision_effects (case_id, kind, effects, actor, next_attempt_at)

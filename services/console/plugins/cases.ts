@@ -617,6 +617,17 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
           target: `case:${id}`,
           detail: { from: result.previousStatus, to: result.case.status, category, reason },
         },
+        // Its assignee disabled (or not enrolled) since the decision: back to the queue, as a disable returns open cases.
+        ...(result.returnedFrom
+          ? [
+              {
+                actor: session.username,
+                action: 'case_assign' as const,
+                target: `case:${id}`,
+                detail: { assignee: null, from: result.returnedFrom, via: 'case_reversal' },
+              },
+            ]
+          : []),
       ],
     });
     if (effects === 'pending')
