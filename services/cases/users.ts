@@ -77,6 +77,7 @@ export interface UserStore {
   create(user: { username: string; role: ConsoleRole; passwordHash: string; totpSecret: string }): Promise<ConsoleUser>;
   find(username: string): Promise<StoredUser | undefined>;
   list(): Promise<ConsoleUser[]>;
+  /** Admins who can sign in: enabled and enrolled (one whose enrolment is pending administers nothing yet). */
   countAdmins(): Promise<number>;
   /**
    * Counts a failure from one client address; locks the account for that address for `lockMs` once
@@ -132,6 +133,15 @@ export interface UserStore {
     username: string,
     change: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined>;
+  /**
+   * update() of a role or `disabled`, refused ('last_admin': nothing changed) when it would leave no
+   * admin who can sign in (countAdmins), decided in the update's own transaction under the admins'
+   * row locks: two admins demoting or disabling each other at once cannot both succeed.
+   */
+  updateKeepingAnAdmin(
+    username: string,
+    change: { role?: ConsoleRole; disabled?: boolean },
+  ): Promise<ConsoleUser | undefined | 'last_admin'>;
   /**
    * `wrongCodesBefore`: what takeUnreportedCodeFailures told at this sign-in, shown on the session's
    * pages. `draft`: what the user was sending when their previous session expired (JSON, no card

@@ -537,6 +537,43 @@ for (const makeDriver of [pgliteDriver, postgresDriver]) {
       expect(await users.createSession('fay-5', 'nobody', 'csrf')).toBe(false);
     });
 
+    it('keeps an admin who can sign in: a pending enrolment does not count, and of two admins demoting each other one is refused (found by a review)', async () => {
+      const users = new PostgresUserStore(sql);
+      for (const u of await users.list())
+        if (u.role === 'admin' && !u.disabled) await users.update(u.username, { disabled: true });
+      await users.create({ username: 'la-ann', role: 'admin', passwordHash: 'h', totpSecret: 'S' });
+      // Created by an admin, never enrolled (its code lost or expired): nobody signs in as it.
+      await users.create({ username: 'la-pen', role: 'admin', passwordHash: '', totpSecret: '' });
+      expect(await users.countAdmins()).toBe(1);
+      expect(await users.updateKeepingAnAdmin('la-ann', { role: 'lead' })).toBe('last_admin');
+      expect(await users.updateKeepingAnAdmin('la-ann', { disabled: true })).toBe('last_admin');
+      expect(await users.find('la-ann')).toMatchObject({ role: 'admin', disabled: false });
+      // The pending one takes no admin away; nor does a change that keeps the role.
+      expect(await users.updateKeepingAnAdmin('la-pen', { role: 'analyst' })).toMatchObject({ role: 'analyst' });
+      expect(await users.updateKeepingAnAdmin('la-ann', { role: 'admin' })).toMatchObject({ role: 'admin' });
+      expect(await users.updateKeepingAnAdmin('la-nobody', { role: 'lead' })).toBeUndefined();
+      // Two admins demoting (or disabling) each other at once: the count is taken under the admins'
+      // row locks in the change's transaction, so the second sees the first's change and is refused.
+      for (const [a, b] of [
+        ['la-bob', 'la-cat'],
+        ['la-dan', 'la-eve'],
+      ]) {
+        for (const username of [a!, b!])
+          await users.create({ username, role: 'admin', passwordHash: 'h', totpSecret: 'S' });
+        expect(await users.countAdmins()).toBe(3);
+        const both = await Promise.all([
+          users.updateKeepingAnAdmin(a!, { role: 'analyst' }),
+          users.updateKeepingAnAdmin(b!, { disabled: true }),
+          users.updateKeepingAnAdmin('la-ann', { role: 'lead' }),
+        ]);
+        expect(both.filter((r) => r === 'last_admin')).toHaveLength(1);
+        expect(await users.countAdmins()).toBe(1);
+        // Back to one admin, la-ann, for the next round.
+        for (const username of [a!, b!]) await users.update(username, { disabled: true });
+        await users.update('la-ann', { role: 'admin', disabled: false });
+      }
+    });
+
     it("keeps a session's draft for pages that read it again, until it is replaced or cleared", async () => {
       const users = new PostgresUserStore(sql);
       await users.create({ username: 'dora', role: 'analyst', passwordHash: 'h', totpSecret: 'S' });

@@ -1,9 +1,11 @@
 // The console's guards and refusals found by a review, over HTTP on a real PostgreSQL server (real
-// app, real runtime): a reversed decision whose assignee was disabled goes back to the queue.
+// app, real runtime): a reversed decision whose assignee was disabled goes back to the queue; the
+// last admin who can sign in is kept, an admin whose enrolment is pending not counted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
-import { flagCase, loggedIn } from './client.ts';
+import { totp } from '../../services/console/credentials.ts';
+import { ConsoleClient, enrol, flagCase, freshTotpStep, loggedIn } from './client.ts';
 
 let pg: PostgresServer;
 let t: TestApp;
@@ -76,5 +78,53 @@ describe('reversing a decision whose assignee was disabled since', () => {
         (e) => e.target === `case:${kept.id}`,
       ),
     ).toEqual([]);
+  });
+});
+
+describe('the last admin', () => {
+  it('is one who can sign in: a pending enrolment does not count; two admins demoting each other cannot both succeed', async () => {
+    await freshTotpStep();
+    const { client: admin, user: adminUser } = await loggedIn(t, 'admin', '10.0.72.1');
+    for (const u of await cases().users.list())
+      if (u.role === 'admin' && u.username !== adminUser.username && !u.disabled)
+        await cases().users.update(u.username, { disabled: true });
+    const pending = `pending-admin-${process.pid}`;
+    const created = await admin.post('/console/admin/users', { username: pending, role: 'admin' });
+    expect(created.status).toBe(201);
+    const code = /id="enrolment-code">([A-Za-z0-9]+)</.exec(created.body)![1]!;
+    // The only admin who can sign in: not demoted, not disabled, while the other has not enrolled.
+    const demoted = await admin.post(`/console/admin/users/${adminUser.username}`, { op: 'role', role: 'analyst' });
+    expect(demoted.status).toBe(409);
+    expect(demoted.body).toContain('The last active admin cannot be disabled or demoted');
+    expect(await cases().users.find(adminUser.username)).toMatchObject({ role: 'admin', disabled: false });
+    expect((await admin.get('/console/admin/users')).status).toBe(200);
+    expect(
+      (await cases().audit.list({ limit: 20, action: 'user_update', actor: adminUser.username })).filter(
+        (e) => e.target === `user:${adminUser.username}`,
+      ),
+    ).toEqual([]);
+
+    // Enrolled, the other admin counts: the two then demote each other at once, and one is refused.
+    const other = new ConsoleClient(t.app, '10.0.72.2');
+    const done = await enrol(other, pending, code, 'a long enough admin passphrase');
+    expect(done.finish!.status).toBe(303);
+    expect(
+      (
+        await other.login(
+          pending,
+          'a long enough admin passphrase',
+          done.secret!,
+          totp(done.secret!, Date.now() + 30_000),
+        )
+      ).status,
+    ).toBe(303);
+    const answers = await Promise.all([
+      admin.post(`/console/admin/users/${pending}`, { op: 'role', role: 'lead' }),
+      other.post(`/console/admin/users/${adminUser.username}`, { op: 'role', role: 'analyst' }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(await cases().users.countAdmins()).toBe(1);
+    const admins = (await cases().users.list()).filter((u) => u.role === 'admin' && !u.disabled && !u.enrolmentPending);
+    expect(admins.map((u) => u.username)).toHaveLength(1);
   });
 });

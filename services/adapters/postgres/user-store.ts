@@ -9,9 +9,11 @@ import {
   type StoredUser,
   type UserStore,
 } from '../../cases/users.ts';
-import type { SqlClient } from './sql-client.ts';
+import type { Queryable, SqlClient } from './sql-client.ts';
 
 type Row = Record<string, unknown>;
+/** An admin who can sign in: enabled and enrolled (an enrolment pending, its code perhaps lost, administers nothing). */
+const ACTIVE_ADMIN = `role = 'admin' AND NOT disabled AND password_hash <> ''`;
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 // Failures and locks are kept per client address (console_login_failures); a user shows their sum and latest lock.
 const USER_COLUMNS = `username, role, disabled, created_at, updated_at,
@@ -80,9 +82,7 @@ export class PostgresUserStore implements UserStore {
   }
 
   async countAdmins(): Promise<number> {
-    const r = await this.sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM console_users WHERE role = 'admin' AND NOT disabled`,
-    );
+    const r = await this.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM console_users WHERE ${ACTIVE_ADMIN}`);
     return Number(r.rows[0]?.n ?? 0);
   }
 
@@ -224,14 +224,40 @@ export class PostgresUserStore implements UserStore {
     username: string,
     c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
   ): Promise<ConsoleUser | undefined> {
+    return this.sql.transaction((tx) => this.updateIn(tx, username, c));
+  }
+
+  async updateKeepingAnAdmin(
+    username: string,
+    c: { role?: ConsoleRole; disabled?: boolean },
+  ): Promise<ConsoleUser | undefined | 'last_admin'> {
     return this.sql.transaction(async (tx) => {
-      if (c.unlock) {
-        await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
-        await tx.query('DELETE FROM console_code_failures WHERE username = $1', [username]);
-        await tx.query('UPDATE console_users SET code_locked_until = NULL WHERE username = $1', [username]);
-      }
-      const r = await tx.query(
-        `UPDATE console_users SET
+      // Every admin who can sign in, their rows locked in one order: a concurrent demotion or
+      // disable waits here, then reads the admins as that one left them (two admins demoting each
+      // other at once: the second finds itself the last, and is refused).
+      const r = await tx.query<{ username: string }>(
+        `SELECT username FROM console_users WHERE ${ACTIVE_ADMIN} ORDER BY username FOR UPDATE`,
+      );
+      const admins = r.rows.map((row) => row.username);
+      const removes =
+        admins.includes(username) && (c.disabled === true || (c.role !== undefined && c.role !== 'admin'));
+      if (removes && admins.length <= 1) return 'last_admin';
+      return this.updateIn(tx, username, c);
+    });
+  }
+
+  private async updateIn(
+    tx: Queryable,
+    username: string,
+    c: { role?: ConsoleRole; disabled?: boolean; passwordHash?: string; totpSecret?: string; unlock?: boolean },
+  ): Promise<ConsoleUser | undefined> {
+    if (c.unlock) {
+      await tx.query('DELETE FROM console_login_failures WHERE username = $1', [username]);
+      await tx.query('DELETE FROM console_code_failures WHERE username = $1', [username]);
+      await tx.query('UPDATE console_users SET code_locked_until = NULL WHERE username = $1', [username]);
+    }
+    const r = await tx.query(
+      `UPDATE console_users SET
            role = COALESCE($2, role),
            disabled = COALESCE($3, disabled),
            password_hash = COALESCE($4, password_hash),
@@ -241,10 +267,9 @@ export class PostgresUserStore implements UserStore {
            enrolment_expires_at = CASE WHEN $4::text IS NULL THEN enrolment_expires_at END,
            updated_at = now()
          WHERE username = $1 RETURNING ${USER_COLUMNS}`,
-        [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null],
-      );
-      return r.rows[0] ? toUser(r.rows[0]) : undefined;
-    });
+      [username, c.role ?? null, c.disabled ?? null, c.passwordHash ?? null, c.totpSecret ?? null],
+    );
+    return r.rows[0] ? toUser(r.rows[0]) : undefined;
   }
 
   async createSession(

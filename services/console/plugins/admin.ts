@@ -90,20 +90,25 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     const me = request.consoleSession!.username;
     const target = await s.users.find(username);
     if (!target) return refuse(request, reply, 'NOT_FOUND', 'No such user.');
-    const removesAdmin =
-      target.role === 'admin' &&
-      !target.disabled &&
-      (body.op === 'disable' || (body.op === 'role' && body.role !== 'admin'));
-    if (removesAdmin && (await s.users.countAdmins()) <= 1)
-      return renderUsers(request, reply, 409, undefined, 'The last active admin cannot be disabled or demoted.');
     if (username === me && body.op === 'disable')
       return renderUsers(request, reply, 409, undefined, 'You cannot disable yourself.');
+    // Counted in the change's own transaction (the store), among the admins who can sign in: one
+    // whose enrolment is pending may never enrol (a lost or expired code), and two admins demoting
+    // each other at once must not both succeed.
+    const lastAdmin = () =>
+      renderUsers(
+        request,
+        reply,
+        409,
+        undefined,
+        'The last active admin cannot be disabled or demoted: an admin whose enrolment is pending does not count until they enrol.',
+      );
     let created: Created;
     let message: string | undefined;
     switch (body.op) {
       case 'role':
         if (!body.role) return renderUsers(request, reply, statusOf('VALIDATION_FAILED'), undefined, 'Choose a role.');
-        await s.users.update(username, { role: body.role });
+        if ((await s.users.updateKeepingAnAdmin(username, { role: body.role })) === 'last_admin') return lastAdmin();
         await s.audit.append({
           actor: me,
           action: 'user_update',
@@ -112,7 +117,7 @@ export async function adminRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
         });
         break;
       case 'disable': {
-        await s.users.update(username, { disabled: true });
+        if ((await s.users.updateKeepingAnAdmin(username, { disabled: true })) === 'last_admin') return lastAdmin();
         await s.users.deleteSessionsOf(username);
         // Their open cases go back to the queue (escalated ones stay escalated, for the leads).
         const returned = await s.store.releaseAssigned(username, me);
