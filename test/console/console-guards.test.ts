@@ -1,6 +1,7 @@
 // The console's guards and refusals found by a review, over HTTP on a real PostgreSQL server (real
 // app, real runtime): a reversed decision whose assignee was disabled goes back to the queue; the
-// last admin who can sign in is kept, an admin whose enrolment is pending not counted.
+// last admin who can sign in is kept, an admin whose enrolment is pending not counted; a second
+// factor locked from the password-change page is audited and counted as one locked at sign-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
@@ -126,5 +127,46 @@ describe('the last admin', () => {
     expect(await cases().users.countAdmins()).toBe(1);
     const admins = (await cases().users.list()).filter((u) => u.role === 'admin' && !u.disabled && !u.enrolmentPending);
     expect(admins.map((u) => u.username)).toHaveLength(1);
+  });
+});
+
+describe('a second factor locked from the password-change page', () => {
+  it('is audited and counted as at sign-in', async () => {
+    await freshTotpStep();
+    const { client, user } = await loggedIn(t, 'analyst', '10.0.73.1');
+    const locksBefore = (await t.runtime.metrics.secondFactorLocks.get()).values[0]?.value ?? 0;
+    // A code that is none of the steps around now (the right one, or the one before or after).
+    const near = [-30_000, 0, 30_000].map((d) => totp(user.totpSecret, Date.now() + d));
+    let wrong = 0;
+    while (near.includes(String(wrong).padStart(6, '0'))) wrong++;
+    const change = (code: string) =>
+      client.post('/console/account/password', {
+        current: user.password,
+        code,
+        password: 'a brand new passphrase here',
+        password2: 'a brand new passphrase here',
+      });
+    await client.get('/console/account');
+    for (let i = 0; i < 10; i++) expect((await change(String(wrong).padStart(6, '0'))).status).toBe(401);
+    const stored = (await cases().users.find(user.username))!;
+    expect(stored.codeFailures).toBe(10);
+    expect(Date.parse(stored.codeLockedUntil!)).toBeGreaterThan(Date.now());
+    const locks = (await cases().audit.list({ limit: 20, action: 'login_second_factor_locked' })).filter(
+      (e) => e.target === `user:${user.username}`,
+    );
+    expect(locks).toHaveLength(1);
+    expect(locks[0]).toMatchObject({
+      actor: 'system:login',
+      detail: { wrongCodes: 10, until: stored.codeLockedUntil, ip: '10.0.73.1', via: 'password_change' },
+    });
+    expect((await t.runtime.metrics.secondFactorLocks.get()).values[0]?.value).toBe(locksBefore + 1);
+    // Locked: the right code changes nothing either, and no second lock is written.
+    expect((await change(totp(user.totpSecret))).status).toBe(401);
+    expect(await cases().users.find(user.username)).toMatchObject({ passwordHash: stored.passwordHash });
+    expect(
+      (await cases().audit.list({ limit: 20, action: 'login_second_factor_locked' })).filter(
+        (e) => e.target === `user:${user.username}`,
+      ),
+    ).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import { hashPassword, passwordProblem, verifyPassword, verifyTotp } from '../cr
 import { addressKey } from '../../auth/client-address.ts';
 import { clearCookie, cookieNames } from '../session.ts';
 import { passwordPage } from '../views/account.ts';
-import { sendPage, type ConsoleOptions } from './shared.ts';
+import { recordWrongCode, sendPage, type ConsoleOptions } from './shared.ts';
 
 const passwordBody = z.object({
   current: z.string().max(200).default(''),
@@ -59,7 +59,8 @@ export async function accountRoutes(app: FastifyInstance, o: ConsoleOptions): Pr
     const recorded = step === null ? 'wrong' : await s.users.recordSuccess(user.username, step, address);
     if (recorded === 'locked') return failed('code_locked');
     if (recorded !== 'ok') {
-      await s.users.recordCodeFailure(user.username, o.maxAttempts, o.lockoutMs);
+      // As at sign-in: the wrong code that locks the second factor is audited and counted.
+      await recordWrongCode(o, s, user.username, ip, 'password_change');
       return failed(recorded === 'wrong' ? 'bad_code' : 'code_reused');
     }
     if (await verifyPassword(body.password, user.passwordHash))

@@ -35,7 +35,7 @@ import { draftHiddenFields, draftLoginNotice, draftOfLoginForm, type DecisionDra
 import { returnField, returnPath } from '../return-to.ts';
 import { enrolFinishPage, enrolStartPage } from '../views/account.ts';
 import { loginPage } from '../views/layout.ts';
-import { caseSystem, CONTROL, sendPage, type ConsoleOptions } from './shared.ts';
+import { caseSystem, CONTROL, recordWrongCode, sendPage, type ConsoleOptions } from './shared.ts';
 
 // A username with control characters names nobody (usernames are letters, digits and . _ -): it
 // fails like any unknown name, and is recorded with the characters replaced so that the audit log can hold it.
@@ -342,16 +342,7 @@ export async function loginRoutes(app: FastifyInstance, o: ConsoleOptions): Prom
     // While the second factor is locked no code is even checked (a right one included).
     if (user.codeLockedUntil && Date.parse(user.codeLockedUntil) > now()) return failed('code_locked', false);
     const wrongCode = async (reason: string) => {
-      const c = await s.users.recordCodeFailure(user.username, o.maxAttempts, o.lockoutMs);
-      if (c.lockedNow) {
-        o.metrics?.secondFactorLocks.inc();
-        await s.audit.append({
-          actor: 'system:login',
-          action: 'login_second_factor_locked',
-          target,
-          detail: { wrongCodes: c.attempts, until: c.lockedUntil, ip },
-        });
-      }
+      await recordWrongCode(o, s, user.username, ip);
       return failed(reason, true);
     };
     const step = verifyTotp(user.totpSecret, body.data.code.trim(), now());

@@ -60,6 +60,30 @@ export const showError = (request: FastifyRequest, reply: FastifyReply, status: 
 export const refuse = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) =>
   showError(request, reply, statusOf(code), message);
 
+/**
+ * A wrong (or replayed) authenticator code given with the right password, wherever it is asked
+ * for (the sign-in, the password change): counted towards the account's second-factor lock, and
+ * the failure that starts the lock writes its `login_second_factor_locked` audit entry and counts
+ * `leakguard_console_second_factor_locks_total` (docs/console.md). `via`: the page, when not the sign-in.
+ */
+export async function recordWrongCode(
+  o: ConsoleOptions,
+  s: CaseSystem,
+  username: string,
+  ip: string,
+  via?: 'password_change',
+): Promise<void> {
+  const c = await s.users.recordCodeFailure(username, o.maxAttempts, o.lockoutMs);
+  if (!c.lockedNow) return;
+  o.metrics?.secondFactorLocks.inc();
+  await s.audit.append({
+    actor: 'system:login',
+    action: 'login_second_factor_locked',
+    target: `user:${username}`,
+    detail: { wrongCodes: c.attempts, until: c.lockedUntil, ip, ...(via ? { via } : {}) },
+  });
+}
+
 /** The notice a page shows after an action (`?done=<key>`): only the page's own keys, never a prototype's. */
 export function doneNotice(notices: ReadonlyMap<string, string>, query: unknown): string | undefined {
   const done = (query as Record<string, unknown> | undefined)?.done;
