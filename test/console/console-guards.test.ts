@@ -1,8 +1,9 @@
 // The console's guards and refusals found by a review, over HTTP on a real PostgreSQL server (real
 // app, real runtime): a reversed decision whose assignee was disabled goes back to the queue; the
 // last admin who can sign in is kept, an admin whose enrolment is pending not counted; a second
-// factor locked from the password-change page is audited and counted as one locked at sign-in.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// factor locked from the password-change page is audited and counted as one locked at sign-in;
+// a note or a reversal's reason refused comes back in its box.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { totp } from '../../services/console/credentials.ts';
@@ -167,6 +168,119 @@ describe('a second factor locked from the password-change page', () => {
       (await cases().audit.list({ limit: 20, action: 'login_second_factor_locked' })).filter(
         (e) => e.target === `user:${user.username}`,
       ),
+    ).toHaveLength(1);
+  });
+});
+
+const unescape = (v: string) =>
+  v.replace(
+    /&(amp|lt|gt|quot|#39|#96|#61);/g,
+    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#96': '`', '#61': '=' })[e]!,
+  );
+/** What a textarea of the page holds, unescaped; undefined when there is no such box. */
+const box = (body: string, id: string) => {
+  const m = new RegExp(`<textarea name="[a-z]+" id="${id}"[^>]*>([^<]*)</textarea`).exec(body);
+  return m ? unescape(m[1]!) : undefined;
+};
+const notice = (body: string) => unescape(/<p class="notice" id="notice">([^<]*)<\/p>/.exec(body)?.[1] ?? '');
+const reverseError = (body: string) =>
+  unescape(/<p class="error" id="reverse-error">([^<]*)<\/p>/.exec(body)?.[1] ?? '');
+
+describe('typed text a refusal used to lose', () => {
+  it('a decision note with a control character: the case page says why, the note back in its box', async () => {
+    const { client: analyst } = await loggedIn(t, 'analyst', '10.0.74.1');
+    const c = await flagCase(t);
+    expect((await analyst.post(`/console/cases/${c.id}/assign`)).status).toBe(303);
+    const refused = await analyst.submit(`/console/cases/${c.id}/decision`, {
+      action: 'mark_legitimate',
+      note: 'Holder called:\u000b confirmed\r\nby phone',
+    });
+    expect(refused.status).toBe(400);
+    expect(notice(refused.body)).toBe(
+      'The note must not contain control characters: nothing was decided. It is back in the note box with what was refused taken out: check it and send it again.',
+    );
+    expect(box(refused.body, 'decision-note')).toBe('Holder called: confirmed\nby phone');
+    expect(await cases().store.get(c.id)).toMatchObject({ status: 'in_review', decidedBy: null });
+    // Sent again from the box, it is recorded.
+    const again = await analyst.post(`/console/cases/${c.id}/decision`, {
+      action: 'mark_legitimate',
+      note: box(refused.body, 'decision-note')!,
+    });
+    expect(again.status).toBe(303);
+    expect(await cases().store.get(c.id)).toMatchObject({ status: 'legitimate' });
+    expect((await cases().store.history(c.id)).filter((e) => e.kind === 'note').map((e) => e.detail.text)).toEqual([
+      'Holder called: confirmed\nby phone',
+    ]);
+  });
+
+  it("a reversal's reason with a control character: the form again, the reason and category filled in", async () => {
+    const { client: lead } = await loggedIn(t, 'lead', '10.0.74.2');
+    const c = await flagCase(t);
+    expect((await lead.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    await lead.get(`/console/cases/${c.id}/reverse`);
+    const refused = await lead.post(`/console/cases/${c.id}/reverse`, {
+      category: 'new_evidence',
+      reason: 'card \u000bused by the holder',
+    });
+    expect(refused.status).toBe(400);
+    expect(reverseError(refused.body)).toBe(
+      'Not reversed: reason: must not contain control characters. Your reason is back in its box with what was refused taken out: check it and send it again.',
+    );
+    expect(box(refused.body, 'reverse-reason')).toBe('card used by the holder');
+    expect(refused.body).toContain('<option value="new_evidence" selected>');
+    expect((await cases().store.get(c.id))!.status).toBe('legitimate');
+    // Given back masked, as a kept note is: a card number typed in is not echoed.
+    const withCard = await lead.post(`/console/cases/${c.id}/reverse`, {
+      category: 'other',
+      reason: 'holder of 4111 1111 1111 1111 called\u0007',
+    });
+    expect(withCard.status).toBe(400);
+    expect(box(withCard.body, 'reverse-reason')).toMatch(/^holder of .+ called$/);
+    expect(withCard.body.replace(/\D/g, '')).not.toContain('4111111111111111');
+    const again = await lead.post(`/console/cases/${c.id}/reverse`, {
+      category: 'new_evidence',
+      reason: box(refused.body, 'reverse-reason')!,
+    });
+    expect(again.status).toBe(303);
+    // Decided by the lead, who holds it: in review again, with them.
+    expect((await cases().store.get(c.id))!.status).toBe('in_review');
+    expect((await cases().store.history(c.id)).at(-1)!.detail.text).toBe('Decision reversed: card used by the holder');
+  });
+
+  it('reversing a case that is no longer decided: the case page says so, the reason in its note box', async () => {
+    const { client: lead } = await loggedIn(t, 'lead', '10.0.74.3');
+    const { client: otherLead } = await loggedIn(t, 'lead', '10.0.74.4');
+    const c = await flagCase(t);
+    expect((await lead.post(`/console/cases/${c.id}/decision`, { action: 'mark_legitimate' })).status).toBe(303);
+    await lead.get(`/console/cases/${c.id}/reverse`);
+    const stale = (await cases().store.get(c.id))!;
+    // Another lead reverses it first.
+    expect(
+      (await otherLead.post(`/console/cases/${c.id}/reverse`, { category: 'other', reason: 'first' })).status,
+    ).toBe(303);
+    const reason = 'the holder confirmed the order by phone';
+    const refused = await lead.submit(`/console/cases/${c.id}/reverse`, { category: 'decision_error', reason });
+    expect(refused.status).toBe(409);
+    expect(notice(refused.body)).toBe(
+      `Case #${c.id} is in review: there is no decision to reverse. Nothing was reversed. Your reason is kept in the note box: add it as a note if it still matters.`,
+    );
+    expect(refused.body).not.toContain('Something went wrong');
+    expect(box(refused.body, 'decision-note')).toBe(reason);
+    // Read as still decided by the route, refused by the store under its lock: the same answer.
+    const get = vi.spyOn(cases().store, 'get').mockResolvedValueOnce(stale);
+    let raced;
+    try {
+      raced = await lead.submit(`/console/cases/${c.id}/reverse`, { category: 'decision_error', reason });
+    } finally {
+      get.mockRestore();
+    }
+    expect(raced.status).toBe(409);
+    expect(notice(raced.body)).toBe(
+      `Case #${c.id} is in review: its decision was reversed or changed meanwhile, there is none to reverse. Nothing was reversed. Your reason is kept in the note box: add it as a note if it still matters.`,
+    );
+    expect(box(raced.body, 'decision-note')).toBe(reason);
+    expect(
+      (await cases().store.history(c.id)).filter((e) => e.kind === 'status' && e.detail.reversed === true),
     ).toHaveLength(1);
   });
 });

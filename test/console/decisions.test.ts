@@ -251,8 +251,9 @@ describe('reversing a decision', () => {
     expect(noReason.body).toContain('id="reverse-error"');
     expect((await cases().store.get(wrong.id))!.status).toBe('fraud');
     const open = await flag();
+    // Refused on the case page (Post/Redirect/Get), the reason kept in its note box.
     expect(
-      (await lead.post(`/console/cases/${open.id}/reverse`, { category: 'other', reason: 'nothing to reverse' }))
+      (await lead.submit(`/console/cases/${open.id}/reverse`, { category: 'other', reason: 'nothing to reverse' }))
         .status,
     ).toBe(409);
 

@@ -13,6 +13,7 @@ import {
   deepestPage,
   MAX_QUEUE_ROWS,
   OPEN_STATUSES,
+  type CaseAction,
   type CaseRecord,
   type PendingEffect,
 } from '../../cases/model.ts';
@@ -30,7 +31,7 @@ import { casePage, type CaseDraft } from '../views/case.ts';
 import { queuePage } from '../views/queue.ts';
 import { reversePage } from '../views/reverse.ts';
 import { confirmFraudPage } from '../views/confirm-fraud.ts';
-import { doneNotice, freeText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
+import { doneNotice, freeText, keptText, refuse, sendPage, type ConsoleOptions } from './shared.ts';
 
 const idParam = z.object({
   id: z
@@ -474,11 +475,29 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
 
   app.post('/cases/:id/decision', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
-    const body = decisionBody.parse(request.body ?? {});
+    const parsed = decisionBody.safeParse(request.body ?? {});
     const s = o.system()!;
     const session = request.consoleSession!;
     const current = await s.store.get(id);
     if (!current) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
+    if (!parsed.success) {
+      // A note the form rules refuse (a control character pasted in, too long): the case page
+      // saying why, the note back in its box without what was refused (docs/console.md), not an
+      // error page that loses it. Any other field at fault is no form of the console's: refused as before.
+      if (parsed.error.issues.some((i) => i.path[0] !== 'note')) throw parsed.error;
+      const raw = (request.body ?? {}) as Record<string, unknown>;
+      const note = keptText(raw.note, 4000);
+      const why = [...new Set(parsed.error.issues.map((i) => i.message))].join('; ');
+      return keepAndShow(request, reply, {
+        caseId: id,
+        action: raw.action as CaseAction,
+        note,
+        allowListDays: decisionBody.shape.allowListDays.catch(0).parse(raw.allowListDays),
+        status: statusOf('VALIDATION_FAILED'),
+        notice: `The note ${why}: nothing was decided.${note ? ' It is back in the note box with what was refused taken out: check it and send it again.' : ''}`,
+      });
+    }
+    const body = parsed.data;
     // Every refusal below answers the case page with the note back in its box, never an error page that loses it.
     const draft: CaseDraft = { action: body.action, note: body.note ?? '', allowListDays: body.allowListDays };
     const keepNote = (code: ErrorCode, why: string) => refuseKeepingNote(request, reply, id, code, why, draft);
@@ -598,39 +617,69 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     const record = await s.store.get(id);
     if (!record) return refuse(request, reply, 'CASE_NOT_FOUND', 'No such case.');
     const parsed = reverseBody.safeParse(request.body ?? {});
-    if (!parsed.success)
+    const raw = (request.body ?? {}) as Record<string, unknown>;
+    // What the lead typed is never lost to a refusal: back in the reason box (masked, as a kept
+    // note is), or, when there is no decision to reverse any more, in the case's note box.
+    const typed = scrubCardNumbers(keptText(raw.reason, 4000));
+    const notReversible = (why: string) =>
+      keepAndShow(request, reply, {
+        caseId: id,
+        note: typed,
+        allowListDays: 0,
+        status: statusOf('CASE_CONFLICT'),
+        notice: `${why} Nothing was reversed.${typed ? ' Your reason is kept in the note box: add it as a note if it still matters.' : ''}`,
+      });
+    if (!reversible(record))
+      return notReversible(`Case #${id} is ${record.status.replace('_', ' ')}: there is no decision to reverse.`);
+    if (!parsed.success) {
+      const category = REVERSAL_CATEGORIES.find((c) => c === raw.category);
       return sendPage(
         reply,
-        400,
+        statusOf('VALIDATION_FAILED'),
         `Reverse case #${id}`,
-        reversePage(record, session, `Not reversed: ${issueLines(parsed.error, { root: '' }).join('; ')}`),
+        reversePage(
+          record,
+          session,
+          `Not reversed: ${issueLines(parsed.error, { root: '' }).join('; ')}.${typed ? ' Your reason is back in its box with what was refused taken out: check it and send it again.' : ''}`,
+          { reason: typed, ...(category ? { category } : {}) },
+        ),
         session,
       );
+    }
     const { reason, category } = parsed.data;
     // Checked under the row lock by the store (CaseConflict when the case is not decided any more).
-    const { effects } = await s.feedback.reverse(id, session.username, reason, {
-      category,
-      audit: (result) => [
-        {
-          actor: session.username,
-          action: 'case_decision_reversed',
-          target: `case:${id}`,
-          detail: { from: result.previousStatus, to: result.case.status, category, reason },
-        },
-        // Its assignee disabled (or not enrolled) since the decision: back to the queue, as a disable returns open cases.
-        ...(result.returnedFrom
-          ? [
-              {
-                actor: session.username,
-                action: 'case_assign' as const,
-                target: `case:${id}`,
-                detail: { assignee: null, from: result.returnedFrom, via: 'case_reversal' },
-              },
-            ]
-          : []),
-      ],
-    });
-    if (effects === 'pending')
+    let reversed;
+    try {
+      reversed = await s.feedback.reverse(id, session.username, reason, {
+        category,
+        audit: (result) => [
+          {
+            actor: session.username,
+            action: 'case_decision_reversed',
+            target: `case:${id}`,
+            detail: { from: result.previousStatus, to: result.case.status, category, reason },
+          },
+          // Its assignee disabled (or not enrolled) since the decision: back to the queue, as a disable returns open cases.
+          ...(result.returnedFrom
+            ? [
+                {
+                  actor: session.username,
+                  action: 'case_assign' as const,
+                  target: `case:${id}`,
+                  detail: { assignee: null, from: result.returnedFrom, via: 'case_reversal' },
+                },
+              ]
+            : []),
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof CaseConflict)) throw err;
+      const latest = await s.store.get(id);
+      return notReversible(
+        `Case #${id} is ${latest ? latest.status.replace('_', ' ') : 'gone'}: its decision was reversed or changed meanwhile, there is none to reverse.`,
+      );
+    }
+    if (reversed.effects === 'pending')
       request.log.warn({ caseId: id }, 'reversal recorded; its effects could not be applied yet and are retried');
     return reply.redirect(`/console/cases/${id}?done=reversed`, 303);
   });

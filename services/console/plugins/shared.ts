@@ -110,6 +110,16 @@ export function caseSystem(o: ConsoleOptions, reply: FastifyReply): CaseSystem |
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
+/**
+ * Free text a form sent and freeText refused (a control character pasted in, too long), made fit
+ * to hand back in its box: line breaks as the box counts them, control characters dropped, the
+ * first `max` characters. Not a string: empty. Mask card numbers before echoing or keeping it.
+ */
+export const keptText = (raw: unknown, max: number): string =>
+  typeof raw === 'string'
+    ? raw.replaceAll('\r\n', '\n').replace(new RegExp(CONTROL.source, 'g'), '').trim().slice(0, max).trim()
+    : '';
+
 export const freeText = (max: number) =>
   z
     .string()

@@ -14,7 +14,13 @@ const CATEGORY_NAMES: Record<ReversalCategory, string> = {
 
 const KINDS = { device: 'device', ip: 'IP', email: 'email', shipping: 'shipping address' } as const;
 
-export function reversePage(c: CaseRecord, session: SessionView, message?: string): Safe {
+/** `kept`: what the lead sent and was refused, filled in again (the reason masked, its control characters taken out). */
+export function reversePage(
+  c: CaseRecord,
+  session: SessionView,
+  message?: string,
+  kept?: { reason: string; category?: ReversalCategory },
+): Safe {
   const listed = (Object.keys(KINDS) as (keyof typeof KINDS)[]).filter((k) => c.links[k]).map((k) => KINDS[k]);
   const undo =
     c.status === 'fraud'
@@ -29,6 +35,10 @@ export function reversePage(c: CaseRecord, session: SessionView, message?: strin
           </li>`
       : html`<li>the legitimate label goes (label export, the labels topic);</li>
           <li>an allow-listing of the card for ${c.merchantId} made by this decision goes;</li>`;
+  // Built apart: the formatter must not put a line break before the text a refusal gives back.
+  const reason = kept?.reason ?? '';
+  // prettier-ignore
+  const reasonField = html`<textarea name="reason" id="reverse-reason" rows="3" maxlength="4000" required>${reason}</textarea>`;
   return html`<section class="card" id="reverse">
     <h1>Reverse the decision on case #${c.id}</h1>
     ${message ? html`<p class="error" id="reverse-error">${message}</p>` : ''}
@@ -42,13 +52,14 @@ export function reversePage(c: CaseRecord, session: SessionView, message?: strin
       <label
         >Why, for the merchant (required: its webhook is told this category, never the reason below)
         <select name="category" id="reverse-category" required>
-          ${REVERSAL_CATEGORIES.map((c) => html`<option value="${c}">${CATEGORY_NAMES[c]}</option>`)}
+          ${REVERSAL_CATEGORIES.map((c) =>
+            c === kept?.category
+              ? html`<option value="${c}" selected>${CATEGORY_NAMES[c]}</option>`
+              : html`<option value="${c}">${CATEGORY_NAMES[c]}</option>`,
+          )}
         </select></label
       ><br />
-      <label
-        >Reason (required; stays in the case and the audit log)
-        <textarea name="reason" id="reverse-reason" rows="3" maxlength="4000" required></textarea></label
-      ><br />
+      <label>Reason (required; stays in the case and the audit log) ${reasonField}</label><br />
       <button class="esc" type="submit" id="reverse-confirm">Reverse the decision</button>
       <a href="${consoleHref(`/console/cases/${c.id}`)}">Cancel</a>
     </form>
