@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { kafkaSecurityProblems } from './adapters/kafka/security.ts';
 import { parseClusterNodes } from './adapters/redis/connection.ts';
 import { RESPONSE_GATHER_MS } from './adapters/redis/velocity-store.ts';
+import { isCurrencyCode } from './core/currency.ts';
 import { RESPONSE_TTL_MS } from './core/velocity.ts';
 import { issueLines, LeakguardError, type LeakguardErrorOptions } from './core/errors.ts';
 
@@ -89,6 +90,16 @@ export const configSchema = z.object({
   LEAKGUARD_MODEL: optionalString,
   /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
   LEAKGUARD_RATES: optionalString,
+  /**
+   * The reference currency the velocity counters were written in, which this start replaces with
+   * the rate table's (docs/currencies.md, "Changing the reference currency"): the amount sums then
+   * mix both until the old entries age out. Unset: a start whose table's reference is not the one the
+   * counters were written in is refused.
+   */
+  LEAKGUARD_REFERENCE_CHANGE_FROM: optionalString.refine(
+    (v) => v === undefined || isCurrencyCode(v),
+    'must be an ISO 4217 currency code',
+  ),
   LEAKGUARD_DEADLINE_MS: int(50, 5, 10_000),
   /**
    * How long a scored transaction's marker is kept (docs/velocity-features.md): outcomes reported

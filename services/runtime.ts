@@ -31,7 +31,7 @@ import type { Config } from './config.ts';
 import { Engine } from './core/engine.ts';
 import { ALL_FEATURES } from './core/features.ts';
 import type { ScoreResponse } from './core/schemas.ts';
-import type { VelocityStore } from './core/velocity.ts';
+import { CountingReferenceMismatch, type VelocityStore } from './core/velocity.ts';
 import type { Logger } from './logger.ts';
 import { Metrics, fromZero } from './metrics.ts';
 import { PgSqlClient } from './adapters/postgres/pg-client.ts';
@@ -381,7 +381,8 @@ export function createRuntime(
   // Mistakes that leave rules firing as before (docs/decision-policy.md, "What is refused"): loaded, and said.
   if (rulesets.ruleset.warnings)
     logger.warn({ path: rulesets.path, warnings: rulesets.ruleset.warnings }, 'ruleset loaded with mistakes to fix');
-  // The model reads amounts in the currency it was trained on: the table's reference must stay it.
+  // The model reads amounts in the currency it was trained on: the table's reference must stay it
+  // (RatesFile refuses any change of reference at reload, model or not: the counters hold its amounts).
   let models: ModelFile | undefined = undefined;
   const rates = new RatesFile(
     config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
@@ -605,6 +606,34 @@ export function createRuntime(
   /** The background move of old distinct sets (velocity-migration.ts), awaited before closing. */
   let distinctMove: Promise<void> | undefined;
   let stopRedisWatch: (() => void) | undefined;
+  /**
+   * The counters' amounts are in the reference they were written in, and Redis keeps them across a
+   * restart: a start with a table in another reference is refused (CountingReferenceMismatch), or
+   * replaces it when LEAKGUARD_REFERENCE_CHANGE_FROM names the one recorded.
+   */
+  const checkCountingReference = async () => {
+    const reference = rates.rates.reference;
+    const replacing = config.LEAKGUARD_REFERENCE_CHANGE_FROM;
+    let checked: Awaited<ReturnType<VelocityStore['countingReference']>>;
+    try {
+      checked = await store.countingReference(reference, replacing);
+    } catch (error) {
+      // Redis reached but refusing (full, failing over): scoring answers degraded meanwhile, as without the check.
+      logger.warn(
+        { err: error, reference },
+        'the reference currency of the velocity counters could not be checked: it will be at the next start',
+      );
+      return;
+    }
+    const { result, recorded } = checked;
+    if (result === 'mismatch') throw new CountingReferenceMismatch(recorded!, reference, replacing);
+    if (result === 'replaced')
+      logger.warn(
+        { from: recorded, reference },
+        `reference currency changed from ${recorded} to ${reference} (LEAKGUARD_REFERENCE_CHANGE_FROM): the velocity amount sums mix ${recorded} and ${reference} amounts until the ${recorded} entries age out (up to 30 days); remove the setting`,
+      );
+    else if (result === 'recorded') logger.info({ reference }, `velocity counters: amounts counted in ${reference}`);
+  };
   let webhooks: WebhookSystem | undefined;
   let opening: Promise<CaseSystem> | undefined;
   // The first attempt to open the case database (PGlite's start stalls the event loop for a
@@ -917,6 +946,7 @@ export function createRuntime(
           (error: unknown) => logger.error({ err: error }, "moving cards' distinct sets into their logs failed"),
         );
       }
+      if (ready) await checkCountingReference();
       if (ready)
         await watchlistRegistry
           .refresh()

@@ -998,8 +998,38 @@ export interface VelocityStore {
   leaveOutcome(transaction: MarkedTransaction, outcome: string): Promise<void>;
   /** A scored transaction's card (fingerprint) and counting time, from its marker; undefined when never scored here. */
   transactionOf(merchantId: string, transactionId: string): Promise<{ card: string; at: number } | undefined>;
+  /**
+   * The reference currency the counted amounts are in (a restart with another rate table must not
+   * add amounts in two currencies together): records `currency` when none is recorded; 'same' when
+   * it is the one recorded; 'replaced' (recorded now) when `replacing` names the one recorded (the
+   * operator's LEAKGUARD_REFERENCE_CHANGE_FROM); else 'mismatch', nothing changed. `recorded`: the
+   * one recorded before the call.
+   */
+  countingReference(currency: string, replacing?: string): Promise<CountingReference>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface CountingReference {
+  result: 'recorded' | 'same' | 'replaced' | 'mismatch';
+  recorded: string | undefined;
+}
+
+/**
+ * The velocity store counts amounts in another reference currency than the rate table's: starting
+ * would add amounts in two currencies in the same windows.
+ */
+export class CountingReferenceMismatch extends Error {
+  constructor(recorded: string, reference: string, replacing: string | undefined) {
+    super(
+      `reference currency mismatch: the velocity counters hold amounts in ${recorded}, the rate table's reference is ${reference}` +
+        (replacing ? ` (LEAKGUARD_REFERENCE_CHANGE_FROM names ${replacing}, not ${recorded})` : '') +
+        `: counting on would add ${recorded} and ${reference} amounts together in the same windows (up to 30 days). ` +
+        `Start with a rate table whose reference is ${recorded}; or, to change the reference (docs/currencies.md, ` +
+        `"Changing the reference currency"), start on a velocity store without counters (an empty Redis), or set ` +
+        `LEAKGUARD_REFERENCE_CHANGE_FROM=${recorded} to accept amount sums that mix both until the ${recorded} entries age out`,
+    );
+  }
 }
 
 /**

@@ -58,6 +58,7 @@ function over(memory: MemoryVelocityStore, replaced: Partial<VelocityStore>): Ve
     joinOutcome: (...a) => memory.joinOutcome(...a),
     withdrawOutcome: (...a) => memory.withdrawOutcome(...a),
     leaveOutcome: (...a) => memory.leaveOutcome(...a),
+    countingReference: (...a) => memory.countingReference(...a),
     transactionOf: (...a) => memory.transactionOf(...a),
     ping: () => memory.ping(),
     close: () => memory.close(),

@@ -1,6 +1,6 @@
 // The model file's lifecycle beside the rate table: a model reads amounts in the currency it was
 // trained on, so it is refused under a rate table with another reference (at start-up and at
-// reload), and a rate table that would change the reference under a served model is refused.
+// reload), and a rate table that would change the reference is refused at reload, model or not.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,12 +106,35 @@ describe("a model and the rate table's reference currency", () => {
     expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ version: 'eur-next' });
   });
 
-  it('without a model, the reference may change', async () => {
+  it('without a model, a change of reference is refused too: the counters hold amounts in the one in force', async () => {
     const rates = join(dir, 'free.yaml');
     installJson(rates, EUR_TABLE);
     t = await buildTestApp({ LEAKGUARD_RATES: rates });
+    const before = (await admin('GET', '/v1/admin/rates')).json().version;
     installJson(rates, JPY_TABLE);
-    expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ reference: 'JPY' });
+    const res = await admin('POST', '/v1/admin/rates/reload');
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toBe(
+      'rate table refused, the previous one stays in force: reference currency change refused: the rate table in force ' +
+        `(${before}) converts amounts into EUR, this table's reference is JPY: the velocity counters hold amounts in EUR ` +
+        "and the rules' thresholds are EUR amounts. Keep the reference EUR, or change it at a restart, " +
+        'with the rules rewritten in JPY (docs/currencies.md, "Changing the reference currency")',
+    );
+    expect((await admin('GET', '/v1/admin/rates')).json()).toMatchObject({
+      version: before,
+      reference: 'EUR',
+      lastReload: { ok: false },
+    });
+    const body = (await t.app.inject('/metrics')).body;
+    expect(body).toContain('leakguard_file_refused{file="rate table"} 1');
+    expect(body).toMatch(/leakguard_rate_table_reloads_total\{result="refused"\} 1/);
+    expect(t.logs.join('\n')).toContain('rate table refused; the previous rate table stays in force');
+    // A table in the same reference still loads.
+    installJson(rates, EUR_TABLE.replace(/^version: .*$/m, 'version: eur-after'));
+    expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({
+      version: 'eur-after',
+      reference: 'EUR',
+    });
   });
 });
 

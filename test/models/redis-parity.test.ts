@@ -108,6 +108,7 @@ describe("offline handbook features equal the engine's online features", () => {
       withdrawOutcome: async () => 'absent',
       leaveOutcome: async () => undefined,
       transactionOf: (...a) => memory.transactionOf(...a),
+      countingReference: (...a) => memory.countingReference(...a),
       ping: () => memory.ping(),
       close: () => memory.close(),
     };

@@ -55,7 +55,12 @@ export async function buildTestApp(
   const logger = createLogger(config.LOG_LEVEL, { write: (line: string) => logs.push(line) });
   const runtime = createRuntime(config, logger);
   const redis = options.redis ?? runtime.redis;
-  if (!(await runtime.waitForStores())) throw new Error('test stores did not connect');
+  // A start refused by the stores (another reference currency) leaves nothing open.
+  const ready = await runtime.waitForStores().catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
+  if (!ready) throw new Error('test stores did not connect');
   if (options.cases) await runtime.openCases();
   const app = await buildApp({
     engine: runtime.engine,

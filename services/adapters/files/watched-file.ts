@@ -39,7 +39,9 @@ export class WatchedFile<T> {
     let result: ReloadResult;
     try {
       const previous = this.current;
-      this.current = this.load(this.path);
+      const next = this.load(this.path);
+      this.refuseChange(previous, next);
+      this.current = next;
       const warning = this.changeWarning(previous, this.current);
       result = { ok: true, version: this.versionOf(this.current), ...(warning ? { warning } : {}) };
     } catch (error) {
@@ -52,6 +54,9 @@ export class WatchedFile<T> {
     this.onReload(result);
     return result;
   }
+
+  /** Throws to refuse `next`, valid on its own, in place of `previous` (the one in force stays). */
+  protected refuseChange(_previous: T, _next: T): void {}
 
   /** What to warn of when `next` replaces `previous` (undefined: nothing). */
   protected changeWarning(_previous: T, _next: T): string | undefined {

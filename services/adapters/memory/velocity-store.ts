@@ -21,6 +21,7 @@ import {
   type StoreReading,
   type VelocityStore,
   type Retention,
+  type CountingReference,
 } from '../../core/velocity.ts';
 import type { EntityKind } from '../../core/entities.ts';
 import {
@@ -297,6 +298,23 @@ export class MemoryVelocityStore implements VelocityStore {
   private entitiesOf(marker: string): Partial<Record<EntityKind, string>> | undefined {
     if (this.db.hget(marker, 'h') === undefined) return undefined;
     return markerEntities(MARKER_ENTITY_FIELDS.map(([, field]) => this.db.hget(marker, field)));
+  }
+
+  /** The memory twin of Redis' REFERENCE_KEY: lives as long as the counters it speaks of (this process). */
+  private reference: string | undefined;
+
+  async countingReference(currency: string, replacing?: string): Promise<CountingReference> {
+    const recorded = this.reference;
+    const result =
+      recorded === undefined
+        ? 'recorded'
+        : recorded === currency
+          ? 'same'
+          : replacing !== undefined && replacing === recorded
+            ? 'replaced'
+            : 'mismatch';
+    if (result !== 'mismatch') this.reference = currency;
+    return { result, recorded };
   }
 
   async ping(): Promise<void> {}

@@ -22,6 +22,7 @@ import {
   type StoreReading,
   type VelocityStore,
   type Retention,
+  type CountingReference,
 } from '../../core/velocity.ts';
 import { CPP_ISSUER } from '../../core/watchlist.ts';
 import type { EntityKind } from '../../core/entities.ts';
@@ -226,6 +227,21 @@ export function rounds(plans: readonly CounterPlan[]): number[][] {
   });
   return out;
 }
+
+/**
+ * The reference currency the counters' amounts are in (VelocityStore.countingReference): one key of
+ * its own slot, read and written by one script (single Redis and Redis Cluster alike). No time to
+ * live: it must outlast every window it speaks of, and is a few bytes.
+ */
+export const REFERENCE_KEY = 'lg:{reference}:currency';
+/** KEYS[1] REFERENCE_KEY; ARGV[1] the table's reference, ARGV[2] the one it may replace ('' none). */
+const COUNTING_REFERENCE = new LuaScript(`
+local recorded = redis.call('GET', KEYS[1])
+if not recorded then redis.call('SET', KEYS[1], ARGV[1]); return {'recorded', ''} end
+if recorded == ARGV[1] then return {'same', recorded} end
+if ARGV[2] ~= '' and ARGV[2] == recorded then redis.call('SET', KEYS[1], ARGV[1]); return {'replaced', recorded} end
+return {'mismatch', recorded}
+`);
 
 export class RedisVelocityStore implements VelocityStore {
   readonly keys = REDIS_KEYS;
@@ -609,6 +625,15 @@ export class RedisVelocityStore implements VelocityStore {
       : markerEntities(values.slice(3, 3 + MARKER_ENTITY_FIELDS.length));
     const base = 3 + MARKER_ENTITY_FIELDS.length;
     return { countedAt: countedAt ?? null, entities, also: also.map((_, i) => values[base + i] ?? null) };
+  }
+
+  async countingReference(currency: string, replacing?: string): Promise<CountingReference> {
+    const [result, recorded] = (await COUNTING_REFERENCE.run(
+      this.redis,
+      [REFERENCE_KEY],
+      [currency, replacing ?? ''],
+    )) as [CountingReference['result'], string];
+    return { result, recorded: recorded === '' ? undefined : recorded };
   }
 
   async ping(): Promise<void> {
