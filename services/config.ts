@@ -91,6 +91,12 @@ export const configSchema = z.object({
   /** The exchange-rate table (docs/currencies.md); unset: services/rates/default.yaml. */
   LEAKGUARD_RATES: optionalString,
   /**
+   * A currency whose newest exchange rate is older than this many days is named in a warning at
+   * load and reload, and leakguard_rate_table_oldest_rate_age_days exceeds
+   * leakguard_rate_table_max_rate_age_days (alert LeakguardExchangeRatesStale): docs/currencies.md.
+   */
+  LEAKGUARD_RATES_MAX_AGE_DAYS: int(45, 1, 3650),
+  /**
    * The reference currency the velocity counters were written in, which this start replaces with
    * the rate table's (docs/currencies.md, "Changing the reference currency"): the amount sums then
    * mix both until the old entries age out. Unset: a start whose table's reference is not the one the

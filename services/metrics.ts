@@ -159,6 +159,17 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  /** How current the rate table in force is (docs/currencies.md, "Stale rates"): read at each scrape. */
+  readonly rateTableOldestRateAge = readAtScrape(
+    this.registry,
+    'leakguard_rate_table_oldest_rate_age_days',
+    "Age in whole days of the oldest among the rate table's newest rates, one per currency (the reference left out): the table's feed has stopped for the currency it names in the engine's warning",
+  );
+  readonly rateTableMaxRateAge = new Gauge({
+    name: 'leakguard_rate_table_max_rate_age_days',
+    help: 'LEAKGUARD_RATES_MAX_AGE_DAYS: a newest rate older than this many days is stale (warned at load and reload, alerted on)',
+    registers: [this.registry],
+  });
   readonly fileRefused = new Gauge({
     name: 'leakguard_file_refused',
     help: 'Per file kept in force (ruleset, rate table, model): 1 when its last reload was refused, so the file on disk is not the one in force and the next start-up would fail on it; 0 otherwise',

@@ -11,6 +11,7 @@ import { FrictionTracker, type FrictionShare } from './core/friction.ts';
 import { STARTER_MODEL_PATH } from './model/starter.ts';
 import { frictionBudget, rulesetVersion, type Ruleset } from './core/rules.ts';
 import { DEFAULT_RATES_PATH, RatesFile } from './adapters/files/rates-file.ts';
+import { rateStaleness, type RateTable } from './core/currency.ts';
 import type { ReloadResult } from './adapters/files/watched-file.ts';
 import { MemoryVelocityStore } from './adapters/memory/velocity-store.ts';
 import { RedisApiKeyStore } from './adapters/redis/api-key-store.ts';
@@ -281,6 +282,40 @@ function reloadReporter(
   };
 }
 
+/**
+ * A warning naming the currencies whose newest rate is older than LEAKGUARD_RATES_MAX_AGE_DAYS: the
+ * engine goes on converting at those rates (not a failure), but the feed that keeps the table current
+ * has stopped, or there is none (the shipped table's rates are yearly approximations).
+ */
+function staleRatesWarning(
+  table: RateTable,
+  path: string,
+  at: number,
+  maxAgeDays: number,
+): { fields: Record<string, unknown>; message: string } | undefined {
+  const { stale } = rateStaleness(table, at, maxAgeDays);
+  if (stale.length === 0) return undefined;
+  const byDate = new Map<string, string[]>();
+  for (const s of stale) byDate.set(s.newest, [...(byDate.get(s.newest) ?? []), s.currency]);
+  const dates = [...byDate]
+    .map(([date, codes]) => {
+      const named =
+        codes.length > 8 ? `${codes.slice(0, 8).join(', ')} and ${codes.length - 8} more` : codes.join(', ');
+      return `${date} (${stale.find((s) => s.newest === date)!.ageDays} days ago) for ${named}`;
+    })
+    .join('; ');
+  const shipped =
+    path === DEFAULT_RATES_PATH ? ' This is the table shipped with Leakguard (approximate yearly rates).' : '';
+  return {
+    fields: { version: table.version, path, maxAgeDays, stale },
+    message:
+      `exchange rates older than ${maxAgeDays} days in rate table ${table.version}: the newest rate is from ${dates}. ` +
+      `Scoring goes on, converting these currencies at those rates.${shipped} ` +
+      `Feed current rates: point LEAKGUARD_RATES at a table your treasury or card-scheme feed keeps current, ` +
+      `or raise LEAKGUARD_RATES_MAX_AGE_DAYS if these rates are meant to last (docs/currencies.md, "Stale rates")`,
+  };
+}
+
 /** LEAKGUARD_MODEL: unset, the starter model the project ships; `off`, none; else the artifact's path. */
 export function modelPathOf(config: Pick<Config, 'LEAKGUARD_MODEL'>): string | undefined {
   const v = config.LEAKGUARD_MODEL;
@@ -384,9 +419,17 @@ export function createRuntime(
   // The model reads amounts in the currency it was trained on: the table's reference must stay it
   // (RatesFile refuses any change of reference at reload, model or not: the counters hold its amounts).
   let models: ModelFile | undefined = undefined;
-  const rates = new RatesFile(
+  const warnOfStaleRates = (file: RatesFile) => {
+    const warning = staleRatesWarning(file.rates, file.path, Date.now(), config.LEAKGUARD_RATES_MAX_AGE_DAYS);
+    if (warning) logger.warn(warning.fields, warning.message);
+  };
+  const reportRatesReload = reloadReporter('rate table', metrics.rateTableReloads, logger, metrics.fileRefused);
+  const rates: RatesFile = new RatesFile(
     config.LEAKGUARD_RATES ?? DEFAULT_RATES_PATH,
-    reloadReporter('rate table', metrics.rateTableReloads, logger, metrics.fileRefused),
+    (result) => {
+      reportRatesReload(result);
+      if (result.ok) warnOfStaleRates(rates);
+    },
     (table) => {
       if (models && table.reference !== models.model.amountReference)
         throw new Error(referenceChangeRefused(models.model, table.reference));
@@ -395,6 +438,12 @@ export function createRuntime(
   logger.info(
     { version: rates.rates.version, reference: rates.rates.reference, path: rates.path },
     'rate table loaded',
+  );
+  // Rates keep being used however old (RateTable.rate): said at load and reload, and measured at each scrape.
+  warnOfStaleRates(rates);
+  metrics.rateTableMaxRateAge.set(config.LEAKGUARD_RATES_MAX_AGE_DAYS);
+  metrics.rateTableOldestRateAge.report(
+    () => rateStaleness(rates.rates, Date.now(), config.LEAKGUARD_RATES_MAX_AGE_DAYS).oldestAgeDays,
   );
   const modelPath = modelPathOf(config);
   const reportModelReload = reloadReporter('model', metrics.modelReloads, logger, metrics.fileRefused);

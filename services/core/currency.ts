@@ -146,6 +146,13 @@ export class RateTable {
     return [...this.rates.keys()].sort();
   }
 
+  /** Each currency's newest rate date (epoch ms), the reference's left out (its rate is 1 forever). */
+  newestRates(): { currency: string; from: number }[] {
+    return [...this.rates]
+      .filter(([currency]) => currency !== this.reference)
+      .map(([currency, r]) => ({ currency, from: r.from[r.from.length - 1]! }));
+  }
+
   has(currency: string): boolean {
     return this.rates.has(currency);
   }
@@ -175,6 +182,36 @@ export class RateTable {
     if (rate === undefined) throw new UnknownRateError(currency, this.version);
     return Math.round(amountReference * rate * 10 ** currencyExponent(currency));
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** A currency whose newest rate is older than the limit: `newest` its date, `ageDays` whole days since. */
+export interface StaleRate {
+  currency: string;
+  newest: string;
+  ageDays: number;
+}
+
+/**
+ * How current the table is at `at` (epoch ms): the age in whole days of the oldest among the
+ * currencies' newest rates (0 for a rate dated ahead, or a table of the reference alone), and the
+ * currencies whose newest rate is more than `maxAgeDays` old, oldest first. The reference is left
+ * out: its rate is 1 forever. RateTable.rate() keeps using a currency's newest rate however old it
+ * is: this is what tells that the feed stopped.
+ */
+export function rateStaleness(
+  table: RateTable,
+  at: number,
+  maxAgeDays: number,
+): { oldestAgeDays: number; stale: StaleRate[] } {
+  const aged = table.newestRates().map(({ currency, from }) => ({
+    currency,
+    newest: new Date(from).toISOString().slice(0, 10),
+    ageDays: Math.max(0, Math.floor((at - from) / DAY_MS)),
+  }));
+  aged.sort((a, b) => b.ageDays - a.ageDays || (a.currency < b.currency ? -1 : 1));
+  return { oldestAgeDays: aged[0]?.ageDays ?? 0, stale: aged.filter((a) => a.ageDays > maxAgeDays) };
 }
 
 /** Validates a parsed document (YAML or JSON) into a rate table; every problem is named with its path (and the source's, when given). */

@@ -12,6 +12,7 @@ import {
   isCurrencyCode,
   parseRateTable,
   RateTableError,
+  rateStaleness,
   UnknownRateError,
 } from '../../services/core/currency.ts';
 import { isSmallAmount, referenceCents, relativeAmountFeatures } from '../../services/core/features.ts';
@@ -174,6 +175,59 @@ describe('the rate table', () => {
     expect(problems(table({ extra: 1 }))[0]).toMatch(/extra/);
     // Several problems at once: all of them.
     expect(problems(table({ smallAmount: -1, rates: { XYZ: [{ from: '2025-02-30', rate: 1 }] } }))).toHaveLength(3);
+  });
+});
+
+describe("how current the table's rates are", () => {
+  const fed = parseRateTable({
+    version: 'fed',
+    reference: 'EUR',
+    smallAmount: 2,
+    rates: {
+      EUR: [{ from: '2000-01-01', rate: 1 }], // the reference: 1 forever, never stale
+      JPY: [
+        { from: '2025-01-01', rate: 175 },
+        { from: '2022-01-01', rate: 138 },
+      ],
+      USD: [{ from: '2026-11-20', rate: 1.17 }],
+      GBP: [{ from: '2026-12-20', rate: 0.86 }], // a rate dated ahead: current
+    },
+  });
+
+  it("ages each currency's newest rate, and names those older than the limit", () => {
+    // 2025-01-01 → 2026-12-08: 365 + 334 + 7 days.
+    expect(rateStaleness(fed, day('2026-12-08') + 3_600_000, 45)).toEqual({
+      oldestAgeDays: 706,
+      stale: [{ currency: 'JPY', newest: '2025-01-01', ageDays: 706 }],
+    });
+    // The limit itself is not over it; a day more is.
+    expect(rateStaleness(fed, day('2025-02-15'), 45).stale).toEqual([]);
+    expect(rateStaleness(fed, day('2025-02-16'), 45).stale).toEqual([
+      { currency: 'JPY', newest: '2025-01-01', ageDays: 46 },
+    ]);
+    expect(rateStaleness(fed, day('2027-01-05'), 45)).toEqual({
+      oldestAgeDays: 734,
+      stale: [
+        { currency: 'JPY', newest: '2025-01-01', ageDays: 734 },
+        { currency: 'USD', newest: '2026-11-20', ageDays: 46 },
+      ],
+    });
+  });
+
+  it('a table of the reference alone has nothing to age', () => {
+    const alone = parseRateTable({
+      version: 'alone',
+      reference: 'EUR',
+      smallAmount: 2,
+      rates: { EUR: [{ from: '2000-01-01', rate: 1 }] },
+    });
+    expect(rateStaleness(alone, day('2030-01-01'), 45)).toEqual({ oldestAgeDays: 0, stale: [] });
+  });
+
+  it('the shipped table is stale on 2026-12-08: its newest rates are from 2025-01-01', () => {
+    const shipped = rateStaleness(readRatesFile(DEFAULT_RATES_PATH), day('2026-12-08'), 45);
+    expect(shipped.oldestAgeDays).toBe(706);
+    expect(shipped.stale).toHaveLength(32);
   });
 });
 

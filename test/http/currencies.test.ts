@@ -287,6 +287,75 @@ describe('reloading the rate table', () => {
     );
   });
 
+  it('warns of rates older than the limit at load and at reload, and measures their age at each scrape; current rates end it', async () => {
+    const stale = (line: string) => line.includes('exchange rates older than 45 days');
+    // Loaded at start, and at the reload of test-with-sek: the shipped rates' newest date is
+    // 2025-01-01, for all 31 currencies but EUR and SEK.
+    const warned = t.logs.filter(stale);
+    expect(warned).toHaveLength(2);
+    const warning = JSON.parse(warned[0]!);
+    const age = Math.floor((Date.now() - Date.parse('2025-01-01T00:00:00Z')) / DAY);
+    expect(warning).toMatchObject({ level: 40, version: 'test-no-sek', maxAgeDays: 45 });
+    expect(warning.stale).toHaveLength(31);
+    expect(warning.stale).toContainEqual({ currency: 'JPY', newest: '2025-01-01', ageDays: age });
+    expect(warning.msg).toMatch(
+      new RegExp(
+        `^exchange rates older than 45 days in rate table test-no-sek: the newest rate is from 2025-01-01 \\(${age} days ago\\) for [A-Z, ]+ and 23 more\\. ` +
+          'Scoring goes on, converting these currencies at those rates\\. Feed current rates: point LEAKGUARD_RATES at a table',
+      ),
+    );
+    let metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toContain(`leakguard_rate_table_oldest_rate_age_days ${age}`);
+    expect(metrics).toContain('leakguard_rate_table_max_rate_age_days 45');
+
+    // A table fed today: loads without the warning, and the age drops to 0 (the reference's 2000-01-01 does not count).
+    const today = new Date().toISOString().slice(0, 10);
+    writeFileSync(
+      ratesPath,
+      stringify({
+        version: 'fed-today',
+        reference: 'EUR',
+        smallAmount: 2,
+        rates: { EUR: [{ from: '2000-01-01', rate: 1 }], JPY: [{ from: today, rate: 176 }] },
+      }),
+    );
+    expect((await admin('POST', '/v1/admin/rates/reload')).json()).toMatchObject({ version: 'fed-today' });
+    metrics = (await t.app.inject('/metrics')).body;
+    expect(metrics).toContain('leakguard_rate_table_oldest_rate_age_days 0');
+    expect(t.logs.filter(stale)).toHaveLength(2);
+    // Back to stale rates: warned again at the reload.
+    writeFileSync(
+      ratesPath,
+      readFileSync(DEFAULT_RATES_PATH, 'utf8').replace(/^version: .*$/m, 'version: stale-again'),
+    );
+    expect((await admin('POST', '/v1/admin/rates/reload')).statusCode).toBe(200);
+    expect(t.logs.filter(stale)).toHaveLength(3);
+    expect(t.logs.filter(stale)[2]).toContain('in rate table stale-again: the newest rate is from 2025-01-01');
+    // A copy, not the shipped file: nothing said of the shipped table.
+    expect(t.logs.filter(stale)[2]).not.toContain('shipped');
+  });
+
+  it('the shipped table says it is the shipped one, once, as a warning; a longer limit is a setting', async () => {
+    const shipped = await buildTestApp({});
+    try {
+      const warned = shipped.logs.filter((l) => l.includes('exchange rates older than'));
+      expect(warned).toHaveLength(1);
+      expect(JSON.parse(warned[0]!)).toMatchObject({ level: 40, path: DEFAULT_RATES_PATH });
+      expect(JSON.parse(warned[0]!).msg).toContain(
+        `Scoring goes on, converting these currencies at those rates. This is the table shipped with Leakguard (approximate yearly rates). Feed current rates: point LEAKGUARD_RATES at a table your treasury or card-scheme feed keeps current, or raise LEAKGUARD_RATES_MAX_AGE_DAYS if these rates are meant to last (docs/currencies.md, "Stale rates")`,
+      );
+    } finally {
+      await shipped.close();
+    }
+    const lenient = await buildTestApp({ LEAKGUARD_RATES_MAX_AGE_DAYS: '3650' });
+    try {
+      expect(lenient.logs.filter((l) => l.includes('exchange rates older than'))).toEqual([]);
+      expect((await lenient.app.inject('/metrics')).body).toContain('leakguard_rate_table_max_rate_age_days 3650');
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it('notices a changed file by itself', async () => {
     writeFileSync(ratesPath, readFileSync(DEFAULT_RATES_PATH, 'utf8').replace(/^version: .*$/m, 'version: watched-2'));
     const end = Date.now() + 10_000;
