@@ -13,12 +13,16 @@
  *   disputes (10.x is fraud); Visa's earlier numeric codes 30 services not provided, 41 cancelled
  *   recurring, 53 not as described, 80 incorrect amount, 82 duplicate processing, 85 credit not
  *   processed, 86 paid by other means;
- * - Mastercard: 4808 authorisation-related, 4831 amount differs, 4834 point-of-interaction error
+ * - Mastercard: 4808 authorisation-related (and 4812, account number not on file, one of the codes
+ *   4808 replaced), 4831 amount differs, 4834 point-of-interaction error
  *   (duplicate), 4841 cancelled recurring, 4842 late presentment, 4846 wrong currency, 4853 and
  *   4854 cardholder dispute, 4855 goods or services not provided, 4859 addendum, no-show or ATM
- *   dispute, 4860 credit not processed (4837, 4840, 4849, 4863, 4870 and 4871 are fraud);
+ *   dispute, 4860 credit not processed (4837, 4840, 4849, 4863, 4870 and 4871 are fraud, and 4807,
+ *   a card on the warning bulletin, lost or stolen, as Visa's 11.1);
  * - American Express: C (card member disputes), P (processing errors), R (retrieval: no or an
- *   insufficient reply) and M (miscellaneous: authorisation, programme) codes; F and FR codes are fraud;
+ *   insufficient reply) and M (miscellaneous: authorisation, programme) codes, and A01, A02 and A08
+ *   (authorisation: more than was approved, no valid approval, an approval expired); F and FR codes
+ *   are fraud;
  * - Discover: AP cancelled recurring, AW altered amount, CD credit posted as a debit, DA declined
  *   and NA no authorisation, DP duplicate processing, EX expired card, LP late presentment, RG goods
  *   not received, RM not as described, RN2 credit not received (UA codes are fraud; AA, "does not
@@ -31,10 +35,12 @@ const DISPUTE_CODES: readonly RegExp[] = [
   /^11\.[23]$/,
   /^(30|41|53|80|82|85|86)$/,
   /^[CPRM]\d{2}$/,
+  /^A0[128]$/,
   /^(AP|AW|CD|DA|NA|DP|EX|LP|RG|RM|RN2)$/,
 ];
 const MASTERCARD_DISPUTES = new Set([
   '4808',
+  '4812',
   '4831',
   '4834',
   '4841',
@@ -46,12 +52,12 @@ const MASTERCARD_DISPUTES = new Set([
   '4859',
   '4860',
 ]);
-/** Codes known to say fraud: Visa 10.x and 11.1, its earlier 57, 62, 75, 81, 83, 93; Mastercard's; Amex F and FR; Discover UA and AA. */
+/** Codes known to say fraud: Visa 10.x and 11.1, its earlier 57, 62, 75, 81, 83, 93; Mastercard's (4807 too); Amex F and FR; Discover UA and AA. */
 const FRAUD_CODES: readonly RegExp[] = [
   /^10\.\d{1,2}$/,
   /^11\.1$/,
   /^(57|62|75|81|83|93)$/,
-  /^(4837|4840|4849|4863|4870|4871)$/,
+  /^(4807|4837|4840|4849|4863|4870|4871)$/,
   /^F(R)?\d{1,2}$/,
   /^(UA\d{2}|AA)$/,
 ];

@@ -30,12 +30,17 @@ describe('chargeback reason codes', () => {
   });
 
   it("reads authorisation and other networks' processing codes as disputes; cards reported lost or stolen stay fraud", () => {
-    // Visa 11.2 / 11.3: the merchant went on without an approval. Mastercard 4808 likewise. Amex
-    // retrieval (R) and miscellaneous (M) codes. Discover's processing and goods codes.
-    for (const code of ['11.2', '11.3', '4808', 'R13', 'M01', 'AP', 'RG', 'RN2', 'DA', 'NA'])
+    // Visa 11.2 / 11.3: the merchant went on without an approval. Mastercard 4808 likewise, and 4812
+    // (account number not on file). Amex retrieval (R) and miscellaneous (M) codes, and its
+    // authorisation codes A01, A02, A08 (counted as fraud until a review found them so). Discover's
+    // processing and goods codes.
+    for (const code of ['11.2', '11.3', '4808', '4812', 'R13', 'M01', 'A01', 'A02', 'A08', 'Amex A08', 'AP', 'RG'])
       expect(chargebackKind(code), code).toBe('dispute');
-    // Visa 11.1: the card was on the recovery bulletin (lost or stolen). Discover UA codes and AA.
-    for (const code of ['11.1', 'UA01', 'UA02', 'AA', 'FR4', 'F10']) expect(chargebackKind(code), code).toBe('fraud');
+    for (const code of ['RN2', 'DA', 'NA']) expect(chargebackKind(code), code).toBe('dispute');
+    // Visa 11.1 and Mastercard 4807: the card was on the recovery or warning bulletin (lost or
+    // stolen). Discover UA codes and AA.
+    for (const code of ['11.1', '4807', 'UA01', 'UA02', 'AA', 'FR4', 'F10'])
+      expect(chargebackKind(code), code).toBe('fraud');
   });
 
   it("reads a code with its network's name before it, or its groups joined by other than dots", () => {

@@ -36,7 +36,7 @@ const outcomeResponseSchema = z
       .enum(['fraud', 'dispute'])
       .optional()
       .describe(
-        'Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 11.2, 11.3, 12.x and 13.x, Mastercard 4808, 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C, P, R and M codes, Discover AP, AW, CD, DA, NA, DP, EX, LP, RG, RM, RN2; a network name before the code and other separators than dots are read: Visa 13-1 is 13.1); kept, counted nowhere. A code not known counts as fraud (and is counted: leakguard_chargeback_reason_codes_unknown_total).',
+        'Only for a chargeback: how its reason code counts. fraud: the holder did not make the transaction; it counts against the card and the other entities, labels the transaction as fraud and feeds breach discovery. dispute: the holder disputes a transaction they made (goods not received, not as described, duplicate, cancelled recurring, credit not processed: Visa 11.2, 11.3, 12.x and 13.x, Mastercard 4808, 4812, 4831, 4834, 4841, 4842, 4846, 4853-4855, 4859, 4860, American Express C, P, R and M codes and A01, A02, A08, Discover AP, AW, CD, DA, NA, DP, EX, LP, RG, RM, RN2; a network name before the code and other separators than dots are read: Visa 13-1 is 13.1); kept, counted nowhere. A code not known counts as fraud (and is counted: leakguard_chargeback_reason_codes_unknown_total).',
       ),
   })
   .meta({
