@@ -5,7 +5,9 @@
 # into a cache outside the repository and use it. Dependencies are installed when missing or
 # when package-lock.json changed since the last install: by content, not by date (a checkout, a
 # pull or a new worktree dates the files anew without changing them). A stamp of the older kind
-# (empty, dated after the lock file) is taken as it was meant, not as a reason to reinstall.
+# (empty, dated after the lock file) is taken as it was meant, not as a reason to reinstall. The
+# Dockerfile writes the stamp as this compares it (`cksum < package-lock.json`); the image's
+# node_modules is root's, and a current stamp is only read, never written.
 # The package.json scripts call this with `exec`, and it ends by exec'ing Node: the process npm
 # signals (SIGTERM from a supervisor, `timeout`, `kill`) is the engine itself, not a shell above it.
 set -eu
@@ -37,8 +39,17 @@ stamp=node_modules/.leakguard-installed
 lock=package-lock.json
 [ -f "$lock" ] || lock=package.json
 manifest=$(cksum < "$lock")
-if [ -f "$stamp" ] && [ ! -s "$stamp" ] && [ "$stamp" -nt "$lock" ]; then printf '%s\n' "$manifest" > "$stamp"; fi
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$manifest" ]; then
+installed=
+if [ -f "$stamp" ]; then
+  installed=$(cat "$stamp")
+  if [ -z "$installed" ] && [ "$stamp" -nt "$lock" ]; then
+    installed=$manifest
+    # Rewritten in the newer kind where it may be; a read-only install (the Docker image's, root's
+    # while the commands run as `node`) is still current: its stamp stays as it is.
+    (printf '%s\n' "$manifest" > "$stamp") 2>/dev/null || true
+  fi
+fi
+if [ "$installed" != "$manifest" ]; then
   echo "leakguard: installing dependencies (npm ci)" >&2
   if [ -f package-lock.json ]; then npm ci --loglevel=error --no-audit --no-fund >&2; else npm install --loglevel=error --no-audit --no-fund >&2; fi
   printf '%s\n' "$manifest" > "$stamp"
