@@ -74,9 +74,12 @@ export interface CaseSystemOptions {
 export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> {
   await migrate(o.sql);
   const store = new PostgresCaseStore(o.sql, o.cipher);
+  const audit = new PostgresAuditLog(o.sql, undefined, o.checkpoints?.file);
+  // The head before this engine appends (the key audit below, at once): the first checkpoint's
+  // warning of entries no checkpoint covers is of those before it, not of its own.
+  const headBefore = o.checkpoints ? await audit.head() : null;
   // Cases an older version stored with personal data in clear are sealed before anything reads them.
   await store.sealPersonalDataInClear();
-  const audit = new PostgresAuditLog(o.sql, undefined, o.checkpoints?.file);
   const users = new PostgresUserStore(o.sql);
   const ingester = new CaseIngester(o.queue, store);
   const feedback = new Feedback({
@@ -112,7 +115,7 @@ export async function openCaseSystem(o: CaseSystemOptions): Promise<CaseSystem> 
   await retention.ready;
   const checkpoints = o.checkpoints
     ? startCheckpoints(
-        new AuditCheckpointer({ audit, ...o.checkpoints }),
+        new AuditCheckpointer({ audit, ...o.checkpoints, headBefore }),
         (e) => o.onError(e, 'audit-checkpoint'),
         o.checkpoints.intervalMs,
       )

@@ -236,9 +236,16 @@ export function openCheckpointFile(
 /**
  * For the CLIs that append: a signed checkpoint of the head they leave. A cut found on the way,
  * or a checkpoint that cannot be written (the engine's next pass covers the entry then), is told
- * on stderr; the command's own work is done by then and stands.
+ * on stderr; the command's own work is done by then and stands. `headBefore`: the log's head
+ * before the command appended, so that a log without checkpoints is warned of only for entries
+ * before the command's own (a fresh deployment's first command is not).
  */
-export async function checkpointAuditLog(config: Config, audit: AuditLog, who: string): Promise<void> {
+export async function checkpointAuditLog(
+  config: Config,
+  audit: AuditLog,
+  who: string,
+  headBefore: Awaited<ReturnType<AuditLog['head']>>,
+): Promise<void> {
   const warn = (message: string) => process.stderr.write(`${message}\n`);
   try {
     const { file } = openCheckpointFile(config, { create: true })!;
@@ -248,6 +255,7 @@ export async function checkpointAuditLog(config: Config, audit: AuditLog, who: s
       by: writerName(who),
       onAlarm: (message) => warn(`AUDIT LOG TAMPERING: ${message}. Run npm run audit -- verify`),
       onWarning: (message) => warn(`AUDIT LOG UNCHECKPOINTED: ${message}`),
+      headBefore,
     });
     await checkpointer.resume();
     await checkpointer.pass();

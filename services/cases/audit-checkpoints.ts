@@ -166,6 +166,7 @@ export class AuditCheckpointer {
   private readonly by: string;
   private readonly onAlarm: (message: string) => void;
   private readonly onWarning: (message: string) => void;
+  private readonly headBefore: { seq: number; hash: string } | null | undefined;
 
   constructor(o: {
     audit: AuditLog;
@@ -174,12 +175,18 @@ export class AuditCheckpointer {
     onAlarm: (message: string) => void;
     /** Nothing tampered found, but nothing to judge by either: the file is missing, or holds none. */
     onWarning?: (message: string) => void;
+    /**
+     * The log's head before this process first appended to it (null: the log was empty), when it
+     * appends before its first checkpoint: the entries it wrote itself are no cause for a warning.
+     */
+    headBefore?: { seq: number; hash: string } | null;
   }) {
     this.audit = o.audit;
     this.file = o.file;
     this.by = o.by;
     this.onAlarm = o.onAlarm;
     this.onWarning = o.onWarning ?? o.onAlarm;
+    this.headBefore = o.headBefore;
   }
 
   /**
@@ -187,14 +194,15 @@ export class AuditCheckpointer {
    * A log with entries but no checkpoint in the file (a file moved, lost, or another one than
    * before: another user's home, DATABASE_URL's host spelt otherwise) is warned of: whatever was
    * cut before now cannot be seen, and `npm run audit -- verify` run with the old file will not
-   * know of the checkpoints written from now on.
+   * know of the checkpoints written from now on. Only the entries before this process's own
+   * (`headBefore`): a fresh deployment's first writer checkpoints what it wrote without a warning.
    */
   async resume(): Promise<void> {
     const reading = await this.file.read();
     for (const p of reading.problems) this.onAlarm(p.reason);
     this.last = furthest(reading.valid);
     if (this.last || reading.problems.length > 0) return;
-    const head = await this.audit.head();
+    const head = this.headBefore === undefined ? await this.audit.head() : this.headBefore;
     if (!head) return;
     const where = reading.missing ? `no checkpoint file ${this.file.path}` : `no checkpoint in ${this.file.path}`;
     this.onWarning(

@@ -38,14 +38,16 @@ async function auditNow(config: Config, store: ReturnType<typeof openApiKeyStore
   }
   try {
     const audit = new PostgresAuditLog(sql);
+    let headBefore: Awaited<ReturnType<PostgresAuditLog['head']>>;
     try {
       await migrateDatabase(config, sql);
+      headBefore = await audit.head();
       await auditKeyChanges(store, audit);
     } catch (error) {
       return `not yet in the audit log (${(error as Error).message}): the engine writes it when it reaches the database`;
     }
     // The head it leaves, signed: the entry cannot then be cut away unnoticed.
-    await checkpointAuditLog(config, audit, 'cli:keys');
+    await checkpointAuditLog(config, audit, 'cli:keys', headBefore);
     return 'written to the audit log';
   } finally {
     await sql.close().catch(() => {});

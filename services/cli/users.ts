@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     await migrateDatabase(config, sql);
     const users = new PostgresUserStore(sql);
     const audit = new PostgresAuditLog(sql);
+    // Before this command appends: its checkpoint warns only of entries no checkpoint covered before it.
+    const headBefore = await audit.head();
     const name = username?.success ? username.data : '';
     switch (command) {
       case 'create': {
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
           role as ConsoleRole,
           `cli:${process.env.USER ?? 'unknown'}`,
         );
-        await checkpointAuditLog(config, audit, 'cli:users');
+        await checkpointAuditLog(config, audit, 'cli:users', headBefore);
         if (values.json)
           process.stdout.write(
             `${JSON.stringify({ username: name, role, enrolmentCode: enrolment.code, expiresAt: enrolment.expiresAt })}\n`,
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
           `cli:${process.env.USER ?? 'unknown'}`,
           { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
         );
-        await checkpointAuditLog(config, audit, 'cli:users');
+        await checkpointAuditLog(config, audit, 'cli:users', headBefore);
         if (values.json)
           process.stdout.write(
             `${JSON.stringify({ username: account.username, role: account.role, password: account.password, totpSecret: account.totpSecret })}\n`,
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
           action: 'user_unlock',
           target: `user:${name}`,
         });
-        await checkpointAuditLog(config, audit, 'cli:users');
+        await checkpointAuditLog(config, audit, 'cli:users', headBefore);
         process.stdout.write(`Unlocked ${name}.\n`);
         break;
       }

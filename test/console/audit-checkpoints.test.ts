@@ -490,7 +490,17 @@ describe.sequential('on a real PostgreSQL', () => {
     await su.connect();
     // The owner is no superuser (as in production): it owns the database and, through migrations, the tables.
     await su.query('CREATE ROLE lg_owner LOGIN; CREATE ROLE lg_app LOGIN');
-    for (const db of ['lp_cli', 'lp_unverified', 'lp_engine', 'lp_split', 'lp_refuse', 'lp_behind', 'lp_empty'])
+    for (const db of [
+      'lp_cli',
+      'lp_unverified',
+      'lp_engine',
+      'lp_split',
+      'lp_refuse',
+      'lp_behind',
+      'lp_empty',
+      'lp_fresh_cli',
+      'lp_fresh_engine',
+    ])
       await su.query(`CREATE DATABASE ${db} OWNER lg_owner`);
     await su.end();
   });
@@ -628,6 +638,72 @@ describe.sequential('on a real PostgreSQL', () => {
     );
     // From then on that file covers the log.
     expect(cli('audit.ts', { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: fresh }, 'verify').status).toBe(0);
+  });
+
+  it('a fresh deployment is not warned of the entries its first writer appends: only of entries before it', async () => {
+    const { owner } = urls('lp_fresh_cli');
+    const file = tempFile('checkpoints.ndjson');
+    const env = {
+      DATABASE_URL: owner,
+      NODE_ENV: 'production',
+      LEAKGUARD_AUDIT_KEY: AUDIT_KEY_HEX,
+      LEAKGUARD_AUDIT_CHECKPOINT_FILE: file,
+      LEAKGUARD_CARD_KEY: 'd'.repeat(64),
+      LEAKGUARD_PASSWORD_SCRYPT_LOG_N: '14',
+      LEAKGUARD_STATE_DIR: mkdtempSync(join(tmpdir(), 'lg-state-')),
+    };
+    // The first API key of a new deployment: its key_create is entry #1, written by this very command.
+    const key = cli('keys.ts', env, 'create', '--role', 'admin', '--label', 'ops');
+    expect(key.status, key.stderr).toBe(0);
+    expect(key.stderr).not.toContain('UNCHECKPOINTED');
+    expect(key.stdout).toContain('written to the audit log');
+    const signed = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; by: string });
+    expect(signed.map((c) => [c.seq, c.by.split('@')[0]])).toEqual([[1, 'cli:keys']]);
+    const admin = cli('users.ts', env, 'create-admin', '--username', 'first-admin');
+    expect(admin.status, admin.stderr).toBe(0);
+    expect(admin.stderr).not.toContain('UNCHECKPOINTED');
+    expect(cli('audit.ts', env, 'verify').stdout).toContain(
+      'audit log intact: 2 entries, chain verified; 2 signed checkpoints',
+    );
+    // Another file while the log already held entries #1..#2: warned of those, not of its own #3.
+    const other = tempFile('other.ndjson');
+    const late = cli(
+      'users.ts',
+      { ...env, LEAKGUARD_AUDIT_CHECKPOINT_FILE: other },
+      'unlock',
+      '--username',
+      'first-admin',
+    );
+    expect(late.status, late.stderr).toBe(0);
+    expect(late.stderr).toContain(
+      `AUDIT LOG UNCHECKPOINTED: no checkpoint file ${other}, but the audit log already holds entries up to #2: a cut before now cannot be seen`,
+    );
+  });
+
+  it('an engine started on a fresh database is not warned of the key audit it writes at its start', async () => {
+    const { owner } = urls('lp_fresh_engine');
+    const file = tempFile('engine.ndjson');
+    // API keys made before the engine first reached its database (npm run keys without one).
+    const t = await buildTestApp({ DATABASE_URL: owner, LEAKGUARD_AUDIT_CHECKPOINT_FILE: file });
+    try {
+      await t.runtime.openCases();
+      const head = (await t.runtime.cases!.audit.head())!;
+      // The test's four API keys, audited by this engine at its start, before its first checkpoint.
+      expect(head.seq).toBe(4);
+      const actions = (await t.runtime.cases!.audit.list({ limit: 50 })).map((e) => e.action);
+      expect(new Set(actions)).toEqual(new Set(['key_create']));
+      const seqs = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      expect(seqs).toContain(head.seq);
+      expect(t.logs.filter((l) => l.includes('UNCHECKPOINTED'))).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 
   it('npm run db -- migrate runs the migrations as the owner; the application role may only read and append to the audit log', async () => {
