@@ -8,7 +8,8 @@
 //      checkpoint file where it looked, or none in it): a cut tail cannot be ruled out; the
 //      message names the file it looked for
 //   75 could not verify: nothing was checked (PostgreSQL not reachable, credentials or database
-//      refused, schema behind this version); the message says what to do, then run it again
+//      refused, schema behind this version, the embedded database in use by a running engine);
+//      the message says what to do, then run it again
 //   2  bad usage or configuration
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -19,6 +20,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import type { ChainCheck } from '../cases/audit.ts';
 import { DatabaseSetupError, isDatabaseSetupError } from '../adapters/postgres/migrate.ts';
 import { connectionFailureSummary, isConnectionError } from '../adapters/postgres/sql-client.ts';
+import { PgliteBusy } from '../adapters/postgres/pglite-client.ts';
 import { migrateDatabase, openCheckpointFile, openSqlClient } from '../runtime.ts';
 
 const USAGE = `usage:
@@ -35,8 +37,9 @@ function couldNotVerify(error: unknown): string {
   const message = (error as Error).message;
   if (isConnectionError(error))
     return `PostgreSQL not reachable (${connectionFailureSummary(error)}): check DATABASE_URL and that PostgreSQL is up, then run it again`;
-  // Its message says what to run (a migration missing or changed, a role to fix).
-  if (error instanceof DatabaseSetupError) return message;
+  // Its message says what to run (a migration missing or changed, a role to fix); the embedded
+  // database's, which process holds it (the engine: stop it, or verify on DATABASE_URL).
+  if (error instanceof DatabaseSetupError || error instanceof PgliteBusy) return message;
   return `PostgreSQL refused the connection (${message}): check DATABASE_URL's user, password and database`;
 }
 
@@ -116,7 +119,7 @@ async function main(): Promise<number> {
     if (error instanceof ConfigError) throw error;
     // A check that failed partway (an entry it cannot read, as a rewritten one may be) is no
     // "could not verify": 1, as for a log found not genuine.
-    if (!isConnectionError(error) && !isDatabaseSetupError(error)) {
+    if (!isConnectionError(error) && !isDatabaseSetupError(error) && !(error instanceof PgliteBusy)) {
       const reason = `the check failed partway: ${(error as Error).message}`;
       if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, problem: 'failed', reason })}\n`);
       process.stderr.write(`audit: ${reason}; treat the log as not genuine until it is understood\n`);

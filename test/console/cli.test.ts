@@ -2,7 +2,9 @@
 // PostgreSQL shared with a running console: the first admin signs in with what the CLI printed,
 // and editing a past audit entry makes verify fail naming that entry (exit 1); a log it could not
 // check (schema behind, PostgreSQL not reachable, a database refused) exits 75 instead.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantApplicationRole, loadMigrations, migrate } from '../../services/adapters/postgres/migrate.ts';
@@ -179,6 +181,33 @@ describe('audit verify that cannot check the log (exit 75, not 1: nothing was fo
     const json = verifyOn(`postgres://postgres@127.0.0.1:${port}/postgres`, '--json');
     expect(json.status).toBe(75);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: null, problem: 'unverified' });
+  });
+
+  it('with the embedded database in use by a running engine (PGlite admits one process)', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lg-state-'));
+    // The engine's lock beside the data directory, naming a process that lives.
+    const engine = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(stateDir, 'pglite.lock'), `${engine.pid}\n`);
+      const busyEnv = { ...env, DATABASE_URL: '', LEAKGUARD_STATE_DIR: stateDir };
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [join(root, 'services/cli/audit.ts'), 'verify', ...args], {
+          cwd: root,
+          env: busyEnv,
+          encoding: 'utf8',
+        });
+      const res = run();
+      expect(res.status, res.stderr).toBe(75);
+      expect(res.stderr).toBe(
+        `${NOT_CHECKED}the embedded database ${join(stateDir, 'pglite')} is in use by process ${engine.pid}: stop it first, or use DATABASE_URL\n`,
+      );
+      expect(res.stdout).toBe('');
+      const json = run('--json');
+      expect(json.status).toBe(75);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: null, problem: 'unverified' });
+    } finally {
+      engine.kill();
+    }
   });
 
   it('with a database PostgreSQL refuses', () => {
