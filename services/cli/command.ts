@@ -1,8 +1,31 @@
 // What the CLIs share: a failure that names the command (exit 2: bad usage; 1: the work failed),
 // the sub-command parse with --help and the usage on a bad flag or a missing command, and the
-// paths a caller gives: relative to where they called from, checked before the work that writes them.
+// paths a caller gives: relative to where they called from, checked before the work that writes them;
+// who runs the command, as the audit log names them.
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
+
+/**
+ * Who runs this command, as its audit entries and key records name them: `cli:<user>@<host>`.
+ * USER, else LOGNAME, else the account the process runs as: docker exec, cron and systemd set
+ * neither variable. A uid without an account (docker run --user 12345) is named by its number.
+ */
+export function cliActor(
+  env: NodeJS.ProcessEnv = process.env,
+  account: () => string = () => userInfo().username,
+  host: string = hostname(),
+): string {
+  let user = env.USER || env.LOGNAME;
+  if (!user)
+    try {
+      user = account();
+    } catch {
+      // No passwd entry for this uid.
+    }
+  if (!user) user = process.getuid ? `uid-${process.getuid()}` : 'unknown';
+  return `cli:${user}@${host}`;
+}
 
 /** Annotate the constant with it (`const fail: Fail = failWith(...)`): TypeScript narrows after a call only then. */
 export type Fail = (message: string, code?: number) => never;

@@ -1,7 +1,7 @@
 // `npm run keys -- create|list|revoke`: API key administration on the configured store
 // (Redis when REDIS_URL or REDIS_CLUSTER_NODES is set, the embedded key file otherwise).
 import { parseArgs } from 'node:util';
-import { failWith, type Fail, parseCommand } from './command.ts';
+import { cliActor, failWith, type Fail, parseCommand } from './command.ts';
 import { connectRedis, redisTargetOf, whenReady } from '../adapters/redis/connection.ts';
 import { migrateKeyLayout } from '../adapters/redis/key-migration.ts';
 import { createApiKey, KeyRequestError, ROLES, type Role } from '../auth/api-keys.ts';
@@ -21,7 +21,7 @@ const USAGE = `usage:
 
 const fail: Fail = failWith('keys');
 
-const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+const actor = cliActor();
 
 /**
  * Writes the change to the audit log now when the database can be opened here. When the engine

@@ -5,7 +5,7 @@
 // /console/enrol, so whoever ran the command never learns them.
 // Works on DATABASE_URL, or on the embedded PGlite database while the engine is stopped.
 import { parseArgs } from 'node:util';
-import { failWith, type Fail, parseCommand } from './command.ts';
+import { cliActor, failWith, type Fail, parseCommand } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { PostgresUserStore } from '../adapters/postgres/user-store.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -71,13 +71,7 @@ async function main(): Promise<void> {
     const name = username?.success ? username.data : '';
     switch (command) {
       case 'create': {
-        const enrolment = await createEnrollingAccount(
-          users,
-          audit,
-          name,
-          role as ConsoleRole,
-          `cli:${process.env.USER ?? 'unknown'}`,
-        );
+        const enrolment = await createEnrollingAccount(users, audit, name, role as ConsoleRole, cliActor());
         await checkpointAuditLog(config, audit, 'cli:users', headBefore);
         if (values.json)
           process.stdout.write(
@@ -92,14 +86,11 @@ async function main(): Promise<void> {
         break;
       }
       case 'create-admin': {
-        const account = await createAccount(
-          users,
-          audit,
-          name,
-          role as ConsoleRole,
-          `cli:${process.env.USER ?? 'unknown'}`,
-          { logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N, r: 8, p: 1 },
-        );
+        const account = await createAccount(users, audit, name, role as ConsoleRole, cliActor(), {
+          logN: config.LEAKGUARD_PASSWORD_SCRYPT_LOG_N,
+          r: 8,
+          p: 1,
+        });
         await checkpointAuditLog(config, audit, 'cli:users', headBefore);
         if (values.json)
           process.stdout.write(
@@ -123,7 +114,7 @@ async function main(): Promise<void> {
         const updated = await users.update(name, { unlock: true });
         if (!updated) fail(`no user ${name}`, 1);
         await audit.append({
-          actor: `cli:${process.env.USER ?? 'unknown'}`,
+          actor: cliActor(),
           action: 'user_unlock',
           target: `user:${name}`,
         });
