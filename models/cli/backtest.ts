@@ -21,7 +21,7 @@ import { callerPath, unwritableFolder } from '../../services/cli/command.ts';
 import { isCalendarDate } from './train-flags.ts';
 import { progress, type Progress } from './progress.ts';
 
-export const BACKTEST_USAGE = `usage: npm run backtest -- [--from DATE] [--to DATE] [--ruleset FILE] [--model ARTIFACT|none]
+export const BACKTEST_USAGE = `usage: npm run backtest -- [--from DATE] [--to DATE] [--ruleset FILE] [--model ARTIFACT|off|none]
                          [--source FILE|DIR|kafka] [--out DIR] [--warmup-days N (37)] [--quiet]
 
 Replays recorded traffic (LEAKGUARD_RECORD) in event time through the configuration in force
@@ -34,7 +34,7 @@ transition matrix, fraud stopped and legitimate orders stopped per 1,000, by mer
   --from, --to  a calendar date as YYYY-MM-DD (midnight UTC) or an ISO 8601 time`;
 
 export const REPLAY_USAGE = `usage: npm run replay -- FILE.ndjson [--merchant ID] [--from DATE] [--to DATE] [--ruleset FILE]
-                       [--model ARTIFACT|none] [--out DIR] [--warmup-days N (37)] [--quiet]
+                       [--model ARTIFACT|off|none] [--out DIR] [--warmup-days N (37)] [--quiet]
 
 Replays a file of /v1/score requests (one JSON object per line, each with occurredAt; optional
 merchantId, label fraud|legitimate, outcome and outcomeAt) through the configuration in force and a
@@ -75,6 +75,9 @@ export function dateArg(name: string, value: string | undefined): number | undef
   return t;
 }
 
+/** The words for no model, as record-simulated and LEAKGUARD_MODEL take them. */
+const NO_MODEL = new Set(['off', 'none']);
+
 function commonArgs(values: Record<string, string | boolean | undefined>): CommonArgs {
   const warmup = values['warmup-days'] === undefined ? 37 : Number(values['warmup-days']);
   if (!Number.isInteger(warmup) || warmup < 0 || warmup > 400)
@@ -86,9 +89,9 @@ function commonArgs(values: Record<string, string | boolean | undefined>): Commo
     ...(from !== undefined ? { from } : {}),
     ...(to !== undefined ? { to } : {}),
     ...(values.ruleset ? { ruleset: callerPath(values.ruleset as string) } : {}),
-    // `none` is no model, not a file.
+    // `off` (the engine's word, LEAKGUARD_MODEL=off) or `none` is no model, not a file.
     ...(values.model
-      ? { model: (values.model as string).toLowerCase() === 'none' ? 'none' : callerPath(values.model as string) }
+      ? { model: NO_MODEL.has((values.model as string).toLowerCase()) ? 'none' : callerPath(values.model as string) }
       : {}),
     ...(values.out ? { out: callerPath(values.out as string) } : {}),
     warmupDays: warmup,
@@ -115,7 +118,7 @@ export function configurations(
     ...inForce,
     label: 'candidate',
     ...(args.ruleset ? { ruleset: resolve(args.ruleset) } : {}),
-    ...(args.model === undefined ? {} : { model: args.model.toLowerCase() === 'none' ? null : resolve(args.model) }),
+    ...(args.model === undefined ? {} : { model: NO_MODEL.has(args.model.toLowerCase()) ? null : resolve(args.model) }),
   };
   loadConfiguration(inForce);
   loadConfiguration(candidate);

@@ -1,7 +1,7 @@
 // `npm run backtest` and `npm run replay` as commands: dates that are real calendar days, and
 // progress that shows when stderr is not a terminal (the helpers of `model` and `simulate`).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,77 @@ describe('backtest and replay flags', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(readdirSync(fresh).sort()).toEqual(['report.html', 'report.json']);
   }, 60_000);
+
+  it("take --model off as none, the engine's word (LEAKGUARD_MODEL=off), not as a file named off", () => {
+    const at = '2026-01-05T10:00:00Z';
+    const requests = join(dir, 'model-off.ndjson');
+    writeFileSync(
+      requests,
+      `${JSON.stringify({
+        merchantId: 'm1',
+        transactionId: 'off-1',
+        amount: 1000,
+        currency: 'EUR',
+        channel: 'ecommerce',
+        occurredAt: at,
+        card: { number: '4111111111111111', expiryMonth: 3, expiryYear: 2031, cvvResult: 'match' },
+      })}\n`,
+    );
+    // One scoring as an engine records it (a card's fingerprint, never its number).
+    const recording = join(dir, 'model-off-recording.ndjson');
+    writeFileSync(
+      recording,
+      `${JSON.stringify({
+        kind: 'scored',
+        v: 2,
+        merchantId: 'm1',
+        transactionId: 'off-2',
+        at,
+        request: {
+          transactionId: 'off-2',
+          amount: 1000,
+          currency: 'EUR',
+          channel: 'ecommerce',
+          occurredAt: at,
+          card: {
+            fingerprint: 'fp-off',
+            keyId: 'k1',
+            bin: '411111',
+            last4: '1111',
+            expiryMonth: 12,
+            expiryYear: 2030,
+            cvvResult: 'match',
+          },
+        },
+        entities: {},
+        lookups: {},
+        decision: 'approve',
+        score: 0,
+        reasons: [],
+        degraded: false,
+        versions: { engine: '0.1.0', ruleset: 'old' },
+      })}\n`,
+    );
+    // Before: "cannot read model artifact <cwd>/off: ENOENT" (exit 1).
+    for (const [script, args] of [
+      ['models/cli/replay.ts', [requests]],
+      ['models/cli/backtest.ts', ['--source', recording]],
+    ] as const)
+      for (const word of ['off', 'OFF', 'none']) {
+        const out = join(dir, `model-${word}-${script.includes('replay') ? 'replay' : 'backtest'}`);
+        const r = node(script, [...args, '--model', word, '--quiet', '--out', out]);
+        expect(r.status, `${script} --model ${word}: ${r.stderr}`).toBe(0);
+        expect(r.stdout).toContain('candidate: ruleset');
+        expect(r.stdout).toMatch(/candidate: ruleset \S+, model none\n/);
+        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+          results: { label: string; versions: { model: string | null } }[];
+        };
+        expect(report.results.map((x) => [x.label, x.versions.model])).toEqual([
+          ['in force', null],
+          ['candidate', null],
+        ]);
+      }
+  }, 120_000);
 
   it('say which files a folder is read for when it holds none of them', () => {
     const folder = join(dir, 'jsonl-only');
