@@ -84,6 +84,28 @@ export function newKeyId(random: (size: number) => Buffer = randomBytes): string
 }
 
 /** Creates a key; the clear key is returned once and never stored. */
+const CONTROL_NAMES: Record<string, string> = {
+  '\t': 'tab',
+  '\n': 'line feed',
+  '\r': 'carriage return',
+  '\u001b': 'escape',
+  '\u2028': 'line separator',
+  '\u2029': 'paragraph separator',
+};
+
+/**
+ * The first control character of a label (C0, DEL, C1, or a Unicode line or paragraph separator),
+ * named with its place: a label is listed on one line, and a newline in it forges a line of
+ * `npm run keys -- list` (an escape sequence repaints the terminal).
+ */
+function controlCharacterIn(label: string): string | undefined {
+  const at = label.search(/[\p{Cc}\u2028\u2029]/u);
+  if (at < 0) return undefined;
+  const c = label[at]!;
+  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${code}${CONTROL_NAMES[c] ? ` (${CONTROL_NAMES[c]})` : ''} at character ${Array.from(label.slice(0, at)).length + 1}`;
+}
+
 export async function createApiKey(
   store: ApiKeyStore,
   request: NewKey,
@@ -99,6 +121,9 @@ export async function createApiKey(
     throw new KeyRequestError(
       `the issuer id ${CPP_ISSUER} is Leakguard's own (breach discovery's events): choose another`,
     );
+  const control = request.label === undefined ? undefined : controlCharacterIn(request.label);
+  if (control)
+    throw new KeyRequestError(`--label must not contain control characters (${control}): a label is one line of text`);
   for (const id of [request.merchantId, request.issuerId]) {
     const invalid = id === undefined ? undefined : tenantIdSchema.safeParse(id).error;
     const problem = invalid ? issueDetails(invalid)[0]?.message : undefined;

@@ -14,7 +14,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { callerPath, failWith, type Fail, parseCommand } from './command.ts';
+import { callerPath, failWith, type Fail, parseCommand, unwritable } from './command.ts';
 import { PostgresAuditLog } from '../adapters/postgres/audit-log.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import type { ChainCheck } from '../cases/audit.ts';
@@ -98,6 +98,9 @@ async function main(): Promise<number> {
     fail,
   );
   if (command !== 'verify' && command !== 'export') fail(`unknown command ${command}\n${USAGE}`);
+  // Where no file can be written is said before the database is opened (and migrated), exit 2.
+  const unfit = values.out === undefined ? undefined : unwritable(callerPath(values.out));
+  if (unfit) fail(`--out ${values.out}: ${unfit}`);
   const config = loadConfig();
   if (command === 'export') return exportLog(config, values.out);
   try {

@@ -23,6 +23,10 @@ const fail: Fail = failWith('keys');
 
 const actor = cliActor();
 
+/** A label stored before control characters were refused, listed on its one line: escaped (\u000a). */
+const oneLine = (label: string) =>
+  label.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /**
  * Writes the change to the audit log now when the database can be opened here. When the engine
  * holds the embedded database, the engine itself carries the change over (key-audit.ts).
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
         for (const r of records) {
           const tenant = r.merchantId ?? r.issuerId ?? '-';
           process.stdout.write(
-            `${r.id}  ${r.role.padEnd(8)}  ${tenant.padEnd(20)}  created ${r.createdAt}  ${r.revokedAt ? `REVOKED ${r.revokedAt}` : 'active'}${r.label ? `  (${r.label})` : ''}\n`,
+            `${r.id}  ${r.role.padEnd(8)}  ${tenant.padEnd(20)}  created ${r.createdAt}  ${r.revokedAt ? `REVOKED ${r.revokedAt}` : 'active'}${r.label ? `  (${oneLine(r.label)})` : ''}\n`,
           );
         }
         break;
