@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // a signal without one ends the process (SIGHUP and SIGTERM by the signal itself, 129 and 143).
   // Before the service exists, SIGHUP is remembered (the files are read again once it does) and
   // SIGTERM or SIGINT ends the process with status 0: nothing was consumed yet.
-  let service: StreamService | undefined;
+  let service: StreamService | undefined = undefined;
   let reloadWhenStarted = false;
   // A failure the Kafka client did not handle must not end the process: the consumer restarts, nothing is lost.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
