@@ -68,7 +68,7 @@ describe('scoring', () => {
     });
     expect(body.versions).toEqual({
       engine: '0.1.0',
-      ruleset: expect.stringMatching(/^default-2026\.12\.7c\+[0-9a-f]{8}$/),
+      ruleset: expect.stringMatching(/^default-2026\.12\.8a\+[0-9a-f]{8}$/),
     });
   });
 
@@ -603,7 +603,7 @@ describe('operations', () => {
 
   it('lets admins read and reload the ruleset, and nobody else', async () => {
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.admin) })).json()).toMatchObject({
-      version: expect.stringMatching(/^default-2026\.12\.7c\+[0-9a-f]{8}$/),
+      version: expect.stringMatching(/^default-2026\.12\.8a\+[0-9a-f]{8}$/),
     });
     expect((await t.app.inject({ url: '/v1/admin/ruleset', headers: bearer(t.keys.merchant) })).statusCode).toBe(403);
     expect(
