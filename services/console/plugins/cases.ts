@@ -476,6 +476,9 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
   app.post('/cases/:id/decision', { preHandler: analyst }, async (request, reply) => {
     const { id } = idParam.parse(request.params);
     const parsed = decisionBody.safeParse(request.body ?? {});
+    // A field other than the note at fault is no form of the console's: refused as before (400),
+    // whatever the case.
+    if (!parsed.success && parsed.error.issues.some((i) => i.path[0] !== 'note')) throw parsed.error;
     const s = o.system()!;
     const session = request.consoleSession!;
     const current = await s.store.get(id);
@@ -483,8 +486,7 @@ export async function caseRoutes(app: FastifyInstance, o: ConsoleOptions): Promi
     if (!parsed.success) {
       // A note the form rules refuse (a control character pasted in, too long): the case page
       // saying why, the note back in its box without what was refused (docs/console.md), not an
-      // error page that loses it. Any other field at fault is no form of the console's: refused as before.
-      if (parsed.error.issues.some((i) => i.path[0] !== 'note')) throw parsed.error;
+      // error page that loses it.
       const raw = (request.body ?? {}) as Record<string, unknown>;
       const note = keptText(raw.note, 4000);
       const why = [...new Set(parsed.error.issues.map((i) => i.message))].join('; ');
