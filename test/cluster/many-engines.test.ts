@@ -368,7 +368,7 @@ describe('two engines on one Redis Cluster', () => {
   it('hold one per-key rate limit across both engines', async () => {
     const t0 = Date.now();
     const calls = RATE_LIMIT + 2;
-    // A counter call slower than its wait (a fifth of the deadline, at most 100 ms) lets the
+    // A counter call slower than its wait (half the deadline, at most 100 ms) lets the
     // request through uncounted, by design (the rate limit never stops scoring); should a stall of
     // this busy machine do that, the counter in Redis shows it and the round is run again with a
     // fresh key.
