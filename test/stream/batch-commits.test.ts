@@ -15,36 +15,40 @@ import type { StartPositions } from '../../streams/processor/starts.ts';
 import { topicsOf } from '../../streams/topics.ts';
 import { generateTransactions } from './support.ts';
 
+/** A handler with stand-ins for its engine, producer and commits, and what it did with them. */
+function standInHandler(env: Record<string, string>, startOf: StartPositions['startOf']) {
+  const config = loadStreamConfig({ REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:1', ...env });
+  const logger = createLogger('silent');
+  const sent: TopicMessages[][] = [];
+  const scored: string[] = [];
+  const handler = new BatchHandler({
+    engine: oneAtATime(async (_m, request) => {
+      scored.push(request.transactionId);
+      return standInApproval(request.transactionId, 'test');
+    }),
+    merchants: { status: async () => 'known' },
+    identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'f'.repeat(43), keyId: 'k' }),
+    config,
+    logger,
+    metrics: new StreamMetrics(),
+    producer: { send: async (messages: TopicMessages[]) => void sent.push(messages) } as never,
+    topics: topicsOf(config),
+    commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
+    pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
+    starts: { startOf } as unknown as StartPositions,
+    stopping: () => false,
+  });
+  return { config, handler, sent, scored };
+}
+
 describe('a rebalance seen by the heartbeat between chunks', () => {
   it('commits the published chunk, then leaves with the rebalance error; the next chunk is neither scored nor published', async () => {
-    const config = loadStreamConfig({
-      REDIS_URL: 'redis://127.0.0.1:1',
-      KAFKA_BROKERS: '127.0.0.1:1',
-      LEAKGUARD_STREAM_BATCH_SIZE: '2',
-      LEAKGUARD_STREAM_COMMIT_INTERVAL_MS: '60000',
-    });
-    const logger = createLogger('silent');
-    const sent: TopicMessages[][] = [];
+    const { config, handler, sent, scored } = standInHandler(
+      { LEAKGUARD_STREAM_BATCH_SIZE: '2', LEAKGUARD_STREAM_COMMIT_INTERVAL_MS: '60000' },
+      async () => ({ from: undefined }),
+    );
     const commits: CommitOffsets[] = [];
-    const scored: string[] = [];
     const rebalance = new Error('The group is rebalancing, so a rejoin is needed');
-    const handler = new BatchHandler({
-      engine: oneAtATime(async (_m, request) => {
-        scored.push(request.transactionId);
-        return standInApproval(request.transactionId, 'test');
-      }),
-      merchants: { status: async () => 'known' },
-      identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'f'.repeat(43), keyId: 'k' }),
-      config,
-      logger,
-      metrics: new StreamMetrics(),
-      producer: { send: async (messages: TopicMessages[]) => void sent.push(messages) } as never,
-      topics: topicsOf(config),
-      commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
-      pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
-      starts: { startOf: async () => ({ from: undefined }) } as unknown as StartPositions,
-      stopping: () => false,
-    });
     const txs = generateTransactions(4, { prefix: 'rb', merchants: ['m1'] });
     const payload: BatchPayload = {
       batch: {
@@ -77,31 +81,11 @@ describe('a rebalance seen by the heartbeat between chunks', () => {
 
 describe('a batch from before the start of a partition the group never committed', () => {
   it('moves the partition to its start at once: nothing scored, published or committed, the history not fetched batch by batch', async () => {
-    const config = loadStreamConfig({ REDIS_URL: 'redis://127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:1' });
-    const logger = createLogger('silent');
-    const sent: TopicMessages[][] = [];
+    // The group's start on this partition: offset 50 000, the history before it to be passed over.
+    const { config, handler, sent, scored } = standInHandler({}, async () => ({ from: 50_000n }));
     const commits: CommitOffsets[] = [];
-    const scored: string[] = [];
     const resolved: string[] = [];
     const seeks: string[] = [];
-    const handler = new BatchHandler({
-      engine: oneAtATime(async (_m, request) => {
-        scored.push(request.transactionId);
-        return standInApproval(request.transactionId, 'test');
-      }),
-      merchants: { status: async () => 'known' },
-      identify: () => ({ bin: '411111', last4: '1111', fingerprint: 'f'.repeat(43), keyId: 'k' }),
-      config,
-      logger,
-      metrics: new StreamMetrics(),
-      producer: { send: async (messages: TopicMessages[]) => void sent.push(messages) } as never,
-      topics: topicsOf(config),
-      commits: new CommitQueue({ intervalMs: 60_000, logger, owns: () => true }),
-      pausing: { paused: false, progressed: () => {}, pause: () => {} } as unknown as Pausing,
-      // The group's start on this partition: offset 50 000, the history before it to be passed over.
-      starts: { startOf: async () => ({ from: 50_000n }) } as unknown as StartPositions,
-      stopping: () => false,
-    });
     const txs = generateTransactions(4, { prefix: 'old', merchants: ['m1'] });
     await handler.handle({
       batch: {
