@@ -114,10 +114,12 @@ export class MemoryFlaggedQueue implements FlaggedQueue {
           if (handled.length > 0) this.acknowledged(handled);
           this.items.splice(0, handled.length);
           delay = this.backoff.initialMs;
-          if (batch.length < FLAGGED_BATCH) await this.linger.wait(FLAGGED_LINGER_MS);
+          if (batch.length < FLAGGED_BATCH && this.running) await this.linger.wait(FLAGGED_LINGER_MS);
         } catch (error) {
           onError(error);
-          await sleep(delay);
+          // Cut short by stop(), as the linger is: a stop while the case store (or the journal)
+          // refuses must not wait out the backoff, nor hang on its timer, which holds no process up.
+          if (this.running) await this.linger.wait(delay);
           delay = Math.min(delay * 2, this.backoff.maxMs);
         }
       }
