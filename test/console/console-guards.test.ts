@@ -8,6 +8,7 @@ import { buildTestApp, type TestApp } from '../support/app.ts';
 import { PostgresServer } from '../support/postgres-server.ts';
 import { totp } from '../../services/console/credentials.ts';
 import { ConsoleClient, enrol, flagCase, freshTotpStep, loggedIn } from './client.ts';
+import { box, notice, unescape } from './page-text.ts';
 
 let pg: PostgresServer;
 let t: TestApp;
@@ -172,17 +173,6 @@ describe('a second factor locked from the password-change page', () => {
   });
 });
 
-const unescape = (v: string) =>
-  v.replace(
-    /&(amp|lt|gt|quot|#39|#96|#61);/g,
-    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#96': '`', '#61': '=' })[e]!,
-  );
-/** What a textarea of the page holds, unescaped; undefined when there is no such box. */
-const box = (body: string, id: string) => {
-  const m = new RegExp(`<textarea name="[a-z]+" id="${id}"[^>]*>([^<]*)</textarea`).exec(body);
-  return m ? unescape(m[1]!) : undefined;
-};
-const notice = (body: string) => unescape(/<p class="notice" id="notice">([^<]*)<\/p>/.exec(body)?.[1] ?? '');
 const reverseError = (body: string) =>
   unescape(/<p class="error" id="reverse-error">([^<]*)<\/p>/.exec(body)?.[1] ?? '');
 

@@ -7,6 +7,7 @@ import { totp } from '../../services/console/credentials.ts';
 import { tokenHash } from '../../services/console/session.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { type ConsoleClient, flagCase, freshTotpStep, loggedIn } from './client.ts';
+import { box, notice, unescape } from './page-text.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -16,17 +17,6 @@ afterAll(() => t?.close());
 const cases = () => t.runtime.cases!;
 const SESSION = '__Host-lg_console';
 
-const unescape = (v: string) =>
-  v.replace(
-    /&(amp|lt|gt|quot|#39|#96|#61);/g,
-    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#96': '`', '#61': '=' })[e]!,
-  );
-/** What a textarea of the page holds, unescaped; undefined when there is no such box. */
-const box = (body: string, id: string) => {
-  const m = new RegExp(`<textarea name="[a-z]+" id="${id}"[^>]*>([^<]*)</textarea`).exec(body);
-  return m ? unescape(m[1]!) : undefined;
-};
-const notice = (body: string) => unescape(/<p class="notice" id="notice">([^<]*)<\/p>/.exec(body)?.[1] ?? '');
 const NOTE = 'Holder called: "not me" <b>twice</b>\nSecond line.';
 
 describe('a refused decision', () => {

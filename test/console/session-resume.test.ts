@@ -8,6 +8,7 @@ import { totp } from '../../services/console/credentials.ts';
 import { tokenHash } from '../../services/console/session.ts';
 import { buildTestApp, type TestApp } from '../support/app.ts';
 import { ConsoleClient, flagCase, freshTotpStep, loggedIn } from './client.ts';
+import { unescape } from './page-text.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -17,11 +18,6 @@ afterAll(() => t?.close());
 const cases = () => t.runtime.cases!;
 const SESSION = '__Host-lg_console';
 
-const unescape = (v: string) =>
-  v.replace(
-    /&(amp|lt|gt|quot|#39|#96|#61);/g,
-    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#96': '`', '#61': '=' })[e]!,
-  );
 /** The hidden fields a sign-in form carries besides its token. */
 const carried = (body: string) =>
   Object.fromEntries(

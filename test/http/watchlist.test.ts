@@ -13,18 +13,22 @@ import { until } from '../support/wait.ts';
 let redis: RedisServer;
 let t: TestApp;
 let issuer2: string;
+/** i1's test ranges: the 4111 11.. and 5555 55.. cards. */
+const I1_RANGES = [
+  { from: '411111', to: '411199' },
+  { from: '55555555', to: '55555555' },
+];
+/** The embedded store and Redis (this file's server), for the tests that run on both. */
+const BOTH_STORES = [
+  { store: 'memory', env: (): Record<string, string> => ({}) },
+  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
+];
 beforeAll(async () => {
   redis = await RedisServer.start();
   t = await buildTestApp({ REDIS_URL: redis.url, LEAKGUARD_UPLOAD_LIMIT_BYTES: String(64 * 1024) });
   issuer2 = (await createApiKey(t.runtime.apiKeys, { role: 'issuer', issuerId: 'i2' })).key;
   // i1 owns the 4111 11.. and 5555 55.. test ranges; i2 owns 4012 88.. .
-  await setBinRanges(t, {
-    i1: [
-      { from: '411111', to: '411199' },
-      { from: '55555555', to: '55555555' },
-    ],
-    i2: [{ from: '401288', to: '401288' }],
-  });
+  await setBinRanges(t, { i1: I1_RANGES, i2: [{ from: '401288', to: '401288' }] });
 });
 afterAll(async () => {
   await t.close();
@@ -1388,10 +1392,7 @@ describe("an event's statistics count the hits its issuer is shown", () => {
 // Card networks moved to 8-digit BINs: an issuer sharing a 6-digit prefix with another registers
 // 8-digit ranges. A hit keeps the card's 6-digit BIN only, so visibility is decided when the hit is
 // recorded, with the full number in the engine's memory (docs/watchlists.md).
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
-])('8-digit BIN ranges ($store store)', ({ store, env }) => {
+describe.each(BOTH_STORES)('8-digit BIN ranges ($store store)', ({ store, env }) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await buildTestApp(env());
@@ -1457,20 +1458,12 @@ describe.each([
 
 // A retraction is final: sent again (a client retrying after a lost answer) it answers the retracted
 // event; its externalId declared again is refused, naming the way out (another externalId).
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
-])('retraction ($store store)', ({ env }) => {
+describe.each(BOTH_STORES)('retraction ($store store)', ({ env }) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await buildTestApp(env());
     // On Redis the store is shared with this file's other app: i1's ranges as they are there.
-    await setBinRanges(app, {
-      i1: [
-        { from: '411111', to: '411199' },
-        { from: '55555555', to: '55555555' },
-      ],
-    });
+    await setBinRanges(app, { i1: I1_RANGES });
   });
   afterAll(() => app.close());
   const post = (url: string, key = app.keys.issuer) => app.app.inject({ method: 'POST', url, headers: bearer(key) });
@@ -1539,19 +1532,11 @@ describe.each([
 
 // DELETE /v1/cards takes 10,000 cards (its schema, the OpenAPI document): a body of 10,000 of its
 // largest items, pretty-printed, is taken whole, not refused for its size.
-describe.each([
-  { store: 'memory', env: (): Record<string, string> => ({}) },
-  { store: 'redis', env: (): Record<string, string> => ({ REDIS_URL: redis.url }) },
-])('removal of 10,000 cards at once ($store store)', ({ env }) => {
+describe.each(BOTH_STORES)('removal of 10,000 cards at once ($store store)', ({ env }) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await buildTestApp(env());
-    await setBinRanges(app, {
-      i1: [
-        { from: '411111', to: '411199' },
-        { from: '55555555', to: '55555555' },
-      ],
-    });
+    await setBinRanges(app, { i1: I1_RANGES });
   });
   afterAll(() => app.close());
   const remove = (payload: string) =>

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchPayload, CommitOffsets, TopicMessages } from '../../services/adapters/kafka/client.ts';
 import { createLogger } from '../../services/logger.ts';
-import { loadStreamConfig } from '../../streams/config.ts';
+import { loadStreamConfig, type StreamConfig } from '../../streams/config.ts';
 import { StreamMetrics } from '../../streams/metrics.ts';
 import { BatchHandler } from '../../streams/processor/batches.ts';
 import { CommitQueue } from '../../streams/processor/commits.ts';
@@ -41,6 +41,22 @@ function standInHandler(env: Record<string, string>, startOf: StartPositions['st
   return { config, handler, sent, scored };
 }
 
+/** The input partition 0's batch of `txs`, at offsets 0, 1, ... */
+function batchOf(config: StreamConfig, txs: ReturnType<typeof generateTransactions>, highWatermark: string) {
+  return {
+    topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
+    partition: 0,
+    highWatermark,
+    messages: txs.map((t, i) => ({
+      offset: String(i),
+      timestamp: String(Date.now()),
+      key: null,
+      value: Buffer.from(JSON.stringify(t.input)),
+      headers: {},
+    })),
+  } as never;
+}
+
 describe('a rebalance seen by the heartbeat between chunks', () => {
   it('commits the published chunk, then leaves with the rebalance error; the next chunk is neither scored nor published', async () => {
     const { config, handler, sent, scored } = standInHandler(
@@ -51,18 +67,7 @@ describe('a rebalance seen by the heartbeat between chunks', () => {
     const rebalance = new Error('The group is rebalancing, so a rejoin is needed');
     const txs = generateTransactions(4, { prefix: 'rb', merchants: ['m1'] });
     const payload: BatchPayload = {
-      batch: {
-        topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
-        partition: 0,
-        highWatermark: '4',
-        messages: txs.map((t, i) => ({
-          offset: String(i),
-          timestamp: String(Date.now()),
-          key: null,
-          value: Buffer.from(JSON.stringify(t.input)),
-          headers: {},
-        })),
-      } as never,
+      batch: batchOf(config, txs, '4'),
       resolveOffset: () => {},
       heartbeat: () => Promise.reject(rebalance),
       commitOffsets: async (offsets) => void commits.push(offsets),
@@ -88,18 +93,7 @@ describe('a batch from before the start of a partition the group never committed
     const seeks: string[] = [];
     const txs = generateTransactions(4, { prefix: 'old', merchants: ['m1'] });
     await handler.handle({
-      batch: {
-        topic: config.LEAKGUARD_STREAM_INPUT_TOPIC,
-        partition: 0,
-        highWatermark: '50000',
-        messages: txs.map((t, i) => ({
-          offset: String(i),
-          timestamp: String(Date.now()),
-          key: null,
-          value: Buffer.from(JSON.stringify(t.input)),
-          headers: {},
-        })),
-      } as never,
+      batch: batchOf(config, txs, '50000'),
       resolveOffset: (offset) => void resolved.push(offset),
       heartbeat: async () => {},
       commitOffsets: async (offsets) => void commits.push(offsets),
